@@ -1,0 +1,74 @@
+/**
+ * Typed errors by category. Every layer throws these (wrapping the original as `cause`);
+ * exactly one function, `httpStatus`, maps a category to an HTTP status code.
+ *
+ * Messages follow the convention: lower case, what failed, the object quoted, then `: ` and
+ * the cause, e.g. `remove container "web": container is running: stop it first or use force`.
+ */
+export type Category =
+  | 'NotFound'
+  | 'InvalidArgument'
+  | 'AlreadyExists'
+  | 'Conflict'
+  | 'FailedPrecondition'
+  | 'Unauthorized'
+  | 'Forbidden'
+  | 'Unavailable'
+  | 'NotImplemented'
+  | 'NotModified'
+  | 'Internal';
+
+export class BerthError extends Error {
+  readonly category: Category;
+  constructor(category: Category, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.category = category;
+    this.name = `${category}Error`;
+  }
+}
+
+const make = (category: Category) => (message: string, cause?: unknown) =>
+  new BerthError(category, message, cause === undefined ? undefined : { cause });
+
+export const notFound = make('NotFound');
+export const invalidArgument = make('InvalidArgument');
+export const alreadyExists = make('AlreadyExists');
+export const conflict = make('Conflict');
+export const failedPrecondition = make('FailedPrecondition');
+export const unauthorized = make('Unauthorized');
+export const forbidden = make('Forbidden');
+export const unavailable = make('Unavailable');
+export const notImplemented = make('NotImplemented');
+export const notModified = make('NotModified');
+export const internal = make('Internal');
+
+export function categoryOf(err: unknown): Category {
+  return err instanceof BerthError ? err.category : 'Internal';
+}
+
+export function is(err: unknown, category: Category): boolean {
+  return categoryOf(err) === category;
+}
+
+/** The one mapping from category to HTTP status, as Docker's errdefs/http_helpers does it. */
+export function httpStatus(err: unknown): number {
+  switch (categoryOf(err)) {
+    case 'NotFound': return 404;
+    case 'InvalidArgument': return 400;
+    case 'AlreadyExists': return 409;
+    case 'Conflict': return 409;
+    case 'FailedPrecondition': return 412;
+    case 'Unauthorized': return 401;
+    case 'Forbidden': return 403;
+    case 'Unavailable': return 503;
+    case 'NotImplemented': return 501;
+    case 'NotModified': return 304;
+    default: return 500;
+  }
+}
+
+/** A message safe to show a client: the error's own, with its causes appended. */
+export function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,153 @@
+/**
+ * The one seam to the kernel and to outside programs. Everything that spawns a process,
+ * mounts, or makes special files goes through a `Host`, so unit tests can use the recording
+ * fake (`FakeHost`) and run without root.
+ *
+ * Lifecycle: one `Host` per daemon, created at start-up, stateless; safe to share.
+ */
+import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { internal } from '../errdefs/index.ts';
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  input?: string | Buffer;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Resolve with the result instead of throwing when the exit code is not 0. */
+  allowFailure?: boolean;
+  /** Extra file descriptors handed to the child from fd 3 on. */
+  stdio?: SpawnOptions['stdio'];
+  timeoutMs?: number;
+}
+
+/** Runs programs to completion. */
+export interface Runner {
+  run(cmd: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
+}
+
+/** Starts long-lived processes that the caller then owns. */
+export interface Spawner {
+  spawn(cmd: string, args: readonly string[], opts?: SpawnOptions): ChildProcess;
+}
+
+/** Mounts and unmounts file systems. */
+export interface Mounter {
+  mount(fstype: string, source: string, target: string, options: readonly string[]): Promise<void>;
+  /** Lazy-detaches the mount; a target that is not mounted is not an error. */
+  unmount(target: string): Promise<void>;
+}
+
+/** Makes the special files that Node's fs cannot: device nodes and extended attributes. */
+export interface SpecialFiles {
+  mknod(path: string, kind: 'c' | 'b' | 'p', major: number, minor: number, mode: number): Promise<void>;
+  setxattr(path: string, name: string, value: string): Promise<void>;
+}
+
+export interface Host extends Runner, Spawner, Mounter, SpecialFiles {}
+
+export function describeCommand(cmd: string, args: readonly string[]): string {
+  return [cmd, ...args].join(' ');
+}
+
+/** The real host: spawns real programs. */
+export class RealHost implements Host {
+  run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+    return new Promise((resolve, reject) => {
+      const child = nodeSpawn(cmd, args, {
+        env: opts.env ?? process.env,
+        cwd: opts.cwd,
+        stdio: opts.stdio ?? ['pipe', 'pipe', 'pipe'],
+        timeout: opts.timeoutMs,
+      });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout?.on('data', (b: Buffer) => out.push(b));
+      child.stderr?.on('data', (b: Buffer) => err.push(b));
+      child.on('error', (e) => reject(internal(`run ${cmd}: ${e.message}`, e)));
+      child.on('close', (code, signal) => {
+        const result = {
+          code: code ?? (signal ? 128 : 1),
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(err).toString('utf8'),
+        };
+        if (result.code !== 0 && !opts.allowFailure) {
+          reject(internal(`${describeCommand(cmd, args)}: exit ${result.code}: ${result.stderr.trim() || result.stdout.trim()}`));
+        } else resolve(result);
+      });
+      if (child.stdin) {
+        child.stdin.on('error', () => {});
+        child.stdin.end(opts.input ?? '');
+      }
+    });
+  }
+
+  spawn(cmd: string, args: readonly string[], opts: SpawnOptions = {}): ChildProcess {
+    return nodeSpawn(cmd, args, opts);
+  }
+
+  async mount(fstype: string, source: string, target: string, options: readonly string[]): Promise<void> {
+    const args = ['-t', fstype];
+    if (options.length) args.push('-o', options.join(','));
+    args.push(source, target);
+    await this.run('mount', args);
+  }
+
+  async unmount(target: string): Promise<void> {
+    const r = await this.run('umount', ['-l', target], { allowFailure: true });
+    if (r.code !== 0 && !/not mounted|no mount point|not found|No such file/i.test(r.stderr)) {
+      throw internal(`unmount "${target}": ${r.stderr.trim()}`);
+    }
+  }
+
+  async mknod(path: string, kind: 'c' | 'b' | 'p', major: number, minor: number, mode: number): Promise<void> {
+    const args = ['-m', (mode & 0o7777).toString(8), path, kind];
+    if (kind !== 'p') args.push(String(major), String(minor));
+    await this.run('mknod', args);
+  }
+
+  async setxattr(path: string, name: string, value: string): Promise<void> {
+    await this.run('setfattr', ['-h', '-n', name, '-v', value, path]);
+  }
+}
+
+export interface RecordedCall {
+  op: string;
+  args: unknown[];
+}
+
+/**
+ * A recording fake for unit tests. `run` answers from `responses` (keyed by the command name)
+ * or with success and empty output; every call is appended to `calls`.
+ */
+export class FakeHost implements Host {
+  readonly calls: RecordedCall[] = [];
+  responses = new Map<string, (args: readonly string[]) => RunResult>();
+
+  async run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+    this.calls.push({ op: 'run', args: [cmd, ...args] });
+    const r = this.responses.get(cmd)?.(args) ?? { code: 0, stdout: '', stderr: '' };
+    if (r.code !== 0 && !opts.allowFailure) throw internal(`${describeCommand(cmd, args)}: exit ${r.code}: ${r.stderr}`);
+    return r;
+  }
+  spawn(cmd: string, args: readonly string[]): ChildProcess {
+    this.calls.push({ op: 'spawn', args: [cmd, ...args] });
+    return nodeSpawn('true', []);
+  }
+  async mount(fstype: string, source: string, target: string, options: readonly string[]): Promise<void> {
+    this.calls.push({ op: 'mount', args: [fstype, source, target, [...options]] });
+  }
+  async unmount(target: string): Promise<void> {
+    this.calls.push({ op: 'unmount', args: [target] });
+  }
+  async mknod(path: string, kind: 'c' | 'b' | 'p', major: number, minor: number, mode: number): Promise<void> {
+    this.calls.push({ op: 'mknod', args: [path, kind, major, minor, mode] });
+  }
+  async setxattr(path: string, name: string, value: string): Promise<void> {
+    this.calls.push({ op: 'setxattr', args: [path, name, value] });
+  }
+}

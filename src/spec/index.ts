@@ -1,0 +1,3 @@
+export * from './digest.ts';
+export * from './image.ts';
+export * from './reference.ts';
