@@ -1,0 +1,77 @@
+/**
+ * The Engine API server: one node:http server per listen address (unix socket or TCP),
+ * all sharing one router. Upgrade requests (attach, exec start) reach the same handlers with
+ * the socket, so they can answer 101 and take the connection over.
+ */
+import { createServer, type Server } from 'node:http';
+import { promises as fs } from 'node:fs';
+import { dirname } from 'node:path';
+import { invalidArgument, unavailable } from '../../errdefs/index.ts';
+import type { Router } from './router.ts';
+
+export { Router, API_VERSION, MIN_API_VERSION, compareVersions, type Request, type Response, type Handler, type StreamWriter } from './router.ts';
+
+export interface Listener {
+  address: string;
+  server: Server;
+}
+
+export async function listen(router: Router, address: string, opts: { socketGid?: number } = {}): Promise<Listener> {
+  const server = createServer({ keepAlive: true, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+    void router.handle(req, res);
+  });
+  server.on('upgrade', (req, socket, head) => {
+    void router.handle(req, undefined, socket, head);
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+  });
+  const url = new URL(address.includes('://') ? address : `unix://${address}`);
+  if (url.protocol === 'unix:') {
+    const path = url.pathname;
+    await fs.mkdir(dirname(path), { recursive: true });
+    await removeStaleSocket(path);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => resolve());
+    });
+    // Only root and members of the socket's group may talk to the daemon.
+    await fs.chmod(path, 0o660);
+    if (opts.socketGid !== undefined) await fs.chown(path, 0, opts.socketGid);
+  } else if (url.protocol === 'tcp:') {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(Number(url.port || 2375), url.hostname.replace(/^\[|\]$/g, ''), () => resolve());
+    });
+  } else {
+    throw invalidArgument(`listen on "${address}": unsupported protocol ${url.protocol}`);
+  }
+  return { address, server };
+}
+
+/** A socket file left by a daemon that died is removed; a live one means another daemon runs. */
+async function removeStaleSocket(path: string): Promise<void> {
+  try {
+    await fs.stat(path);
+  } catch {
+    return;
+  }
+  const { connect } = await import('node:net');
+  const alive = await new Promise<boolean>((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+  if (alive) throw unavailable(`listen on "${path}": another daemon is already serving this socket`);
+  await fs.rm(path, { force: true });
+}
+
+export async function close(l: Listener): Promise<void> {
+  await new Promise<void>((resolve) => {
+    l.server.close(() => resolve());
+    l.server.closeAllConnections();
+  });
+}
+export { registerSystem, versionInfo, BERTH_VERSION, type SystemDeps } from './routes/system.ts';
+export { registerImages } from './routes/images.ts';
+export { registerContainers, type ContainerRouteDeps } from './routes/containers.ts';

@@ -1,0 +1,227 @@
+import type { Duplex } from 'node:stream';
+import type { Router, Response } from '../router.ts';
+import { invalidArgument } from '../../../errdefs/index.ts';
+import { ContainerService, summary, inspect, type ContainerRecord, type CreateRequest, type LogEntry } from '../../../services/containers/index.ts';
+import { parseFilters, assertKnownFilters } from '../filters.ts';
+import { parseTime } from './system.ts';
+import { matchLabel } from '../../../services/images/index.ts';
+
+const truthy = (v: string | null) => v === '1' || v === 'true' || v === 'True';
+
+export interface ContainerRouteDeps {
+  containers: ContainerService;
+  lowerDirs: (c: ContainerRecord) => string[];
+  imageIdOf: (ref: string) => string | undefined;
+  exportRootfs?: (ref: string) => Promise<NodeJS.ReadableStream>;
+}
+
+export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
+  const svc = deps.containers;
+
+  r.post('/containers/create', async (req, res) => {
+    const body = await req.json<CreateRequest>();
+    const name = req.query.get('name') ?? undefined;
+    res.json(201, await svc.create(body, name));
+  });
+
+  r.get('/containers/json', (req, res) => {
+    const f = parseFilters(req.query.get('filters'));
+    assertKnownFilters(f, ['status', 'name', 'id', 'label', 'exited', 'ancestor', 'before', 'since', 'network', 'volume', 'health', 'is-task', 'publish', 'expose']);
+    const all = truthy(req.query.get('all'));
+    const limit = Number(req.query.get('limit') ?? -1);
+    for (const s of f.status ?? []) {
+      if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(s)) throw invalidArgument(`invalid filter 'status=${s}'`);
+    }
+    let list = svc.list().sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created) || (b.Id < a.Id ? -1 : 1));
+    const showAll = all || limit > 0 || !!f.status || !!f.exited;
+    if (!showAll) list = list.filter((c) => c.State.Running || c.State.Status === 'paused' || c.State.Status === 'restarting');
+    const ancestorIds = f.ancestor?.map((a) => deps.imageIdOf(a)).filter(Boolean);
+    const before = f.before?.[0] ? svc.get(f.before[0]) : undefined;
+    const since = f.since?.[0] ? svc.get(f.since[0]) : undefined;
+    list = list.filter((c) =>
+      (!f.status || f.status.includes(c.State.Status)) &&
+      (!f.name || f.name.some((n) => new RegExp(n.replace(/^\//, '')).test(c.Name))) &&
+      (!f.id || f.id.some((i) => c.Id.startsWith(i))) &&
+      (!f.label || f.label.every((l) => matchLabel(c.Config.Labels ?? {}, l))) &&
+      (!f.exited || (c.State.Status === 'exited' && f.exited.includes(String(c.State.ExitCode)))) &&
+      (!ancestorIds || ancestorIds.includes(c.Image)) &&
+      (!before || Date.parse(c.Created) < Date.parse(before.Created)) &&
+      (!since || Date.parse(c.Created) > Date.parse(since.Created)),
+    );
+    if (limit > 0) list = list.slice(0, limit);
+    const now = Date.now();
+    res.json(200, list.map((c) => summary(c, svc.imageName(c), now)));
+  });
+
+  r.post('/containers/prune', async (req, res) => {
+    const f = parseFilters(req.query.get('filters'));
+    assertKnownFilters(f, ['label', 'label!', 'until']);
+    const until = f.until?.[0] ? parseTime(f.until[0]) : undefined;
+    res.json(200, await svc.prune((c) =>
+      (!f.label || f.label.every((l) => matchLabel(c.Config.Labels ?? {}, l))) &&
+      (!f['label!'] || !f['label!'].some((l) => matchLabel(c.Config.Labels ?? {}, l))) &&
+      (until === undefined || Date.parse(c.Created) * 1e6 < until)));
+  });
+
+  r.get('/containers/{id}/json', (req, res) => {
+    const c = svc.get(req.params.id!);
+    res.json(200, inspect(c, svc.dir(c.Id), deps.lowerDirs(c)));
+  });
+
+  r.post('/containers/{id}/start', async (req, res) => {
+    try {
+      await svc.start(req.params.id!);
+    } catch (e) {
+      if ((e as { category?: string }).category === 'NotModified') return res.empty(304);
+      throw e;
+    }
+    res.empty(204);
+  });
+
+  r.post('/containers/{id}/stop', async (req, res) => {
+    const t = req.query.get('t');
+    try {
+      await svc.stop(req.params.id!, { timeout: t === null ? undefined : Number(t), signal: req.query.get('signal') ?? undefined });
+    } catch (e) {
+      if ((e as { category?: string }).category === 'NotModified') return res.empty(304);
+      throw e;
+    }
+    res.empty(204);
+  });
+
+  r.post('/containers/{id}/restart', async (req, res) => {
+    const t = req.query.get('t');
+    await svc.restart(req.params.id!, { timeout: t === null ? undefined : Number(t), signal: req.query.get('signal') ?? undefined });
+    res.empty(204);
+  });
+
+  r.post('/containers/{id}/kill', async (req, res) => {
+    await svc.kill(req.params.id!, req.query.get('signal') || 'SIGKILL');
+    res.empty(204);
+  });
+
+  r.post('/containers/{id}/pause', async (req, res) => {
+    await svc.pause(req.params.id!);
+    res.empty(204);
+  });
+
+  r.post('/containers/{id}/unpause', async (req, res) => {
+    await svc.unpause(req.params.id!);
+    res.empty(204);
+  });
+
+  r.post('/containers/{id}/wait', async (req, res) => {
+    const ac = new AbortController();
+    const c = svc.get(req.params.id!);
+    // Headers go out at once: clients (docker run) treat them as "wait registered".
+    res.raw.writeHead(200, { 'Content-Type': 'application/json' });
+    res.raw.flushHeaders();
+    res.raw.on('close', () => ac.abort());
+    const result = await svc.wait(c.Id, req.query.get('condition') ?? '', ac.signal);
+    res.raw.end(JSON.stringify(result) + '\n');
+  });
+
+  r.delete('/containers/{id}', async (req, res) => {
+    await svc.remove(req.params.id!, { force: truthy(req.query.get('force')), volumes: truthy(req.query.get('v')) });
+    res.empty(204);
+  });
+
+  r.post('/containers/{id}/rename', (req, res) => {
+    svc.rename(req.params.id!, req.query.get('name') ?? '');
+    res.empty(204);
+  });
+
+  r.get('/containers/{id}/top', async (req, res) => {
+    res.json(200, await svc.top(req.params.id!, req.query.get('ps_args') || '-ef'));
+  });
+
+  r.post('/containers/{id}/resize', (req, res) => {
+    svc.get(req.params.id!);
+    res.empty(200);
+  });
+
+  if (deps.exportRootfs) {
+    const exportRootfs = deps.exportRootfs;
+    r.get('/containers/{id}/export', async (req, res) => {
+      const tar = await exportRootfs(req.params.id!);
+      res.raw.writeHead(200, { 'Content-Type': 'application/x-tar' });
+      tar.pipe(res.raw);
+    });
+  }
+
+  r.get('/containers/{id}/logs', async (req, res) => {
+    const c = svc.get(req.params.id!);
+    const stdout = truthy(req.query.get('stdout'));
+    const stderr = truthy(req.query.get('stderr'));
+    if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream');
+    const follow = truthy(req.query.get('follow'));
+    const tailQ = req.query.get('tail');
+    const tail = tailQ === null || tailQ === 'all' || tailQ === '' ? undefined : Number(tailQ);
+    if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw invalidArgument(`invalid value for "tail": "${tailQ}"`);
+    const since = parseTime(req.query.get('since'));
+    const until = parseTime(req.query.get('until'));
+    const tty = !!c.Config.Tty;
+    res.raw.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
+    res.raw.flushHeaders();
+    const ac = new AbortController();
+    res.raw.on('close', () => ac.abort());
+    const untilExit = c.State.Running || c.State.Status === 'paused' ? svc.nextExit(c.Id) : Promise.resolve(0);
+    const entries = svc.logs(c, {
+      follow: follow && (c.State.Running || c.State.Status === 'paused'),
+      tail,
+      since: since === undefined ? undefined : new Date(since / 1e6),
+      until: until === undefined ? undefined : new Date(until / 1e6),
+      signal: ac.signal,
+      untilExit,
+    });
+    await pump(entries, res.raw, { stdout, stderr, tty, timestamps: truthy(req.query.get('timestamps')) });
+    res.raw.end();
+  });
+
+  const attach = async (req: import('../router.ts').Request, res: Response) => {
+    const c = svc.get(req.params.id!);
+    const stdout = truthy(req.query.get('stdout'));
+    const stderr = truthy(req.query.get('stderr'));
+    const logs = truthy(req.query.get('logs'));
+    const stream = truthy(req.query.get('stream'));
+    const sock: Duplex = res.hijack(c.Config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+    const ac = new AbortController();
+    sock.on('close', () => ac.abort());
+    sock.on('error', () => ac.abort());
+    const untilExit = svc.nextExit(c.Id);
+    const startedAt = new Date();
+    const entries = svc.logs(c, {
+      follow: stream,
+      since: logs ? undefined : startedAt,
+      signal: ac.signal,
+      untilExit,
+    });
+    await pump(entries, sock, { stdout, stderr, tty: !!c.Config.Tty, timestamps: false });
+    sock.end();
+  };
+  r.post('/containers/{id}/attach', attach);
+}
+
+/** Writes log entries as Docker's stream: 8-byte frame headers unless the container has a TTY. */
+async function pump(entries: AsyncIterable<LogEntry>, out: NodeJS.WritableStream, o: { stdout: boolean; stderr: boolean; tty: boolean; timestamps: boolean }): Promise<void> {
+  try {
+    for await (const e of entries) {
+      if (e.stream === 'stdout' ? !o.stdout : !o.stderr) continue;
+      const payload = o.timestamps ? Buffer.concat([Buffer.from(`${rfc3339Nano(e.time)} `), e.data]) : e.data;
+      let chunk = payload;
+      if (!o.tty) {
+        const head = Buffer.alloc(8);
+        head[0] = e.stream === 'stdout' ? 1 : 2;
+        head.writeUInt32BE(payload.length, 4);
+        chunk = Buffer.concat([head, payload]);
+      }
+      if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+    }
+  } catch (e) {
+    if ((e as Error).name !== 'AbortError') throw e;
+  }
+}
+
+function rfc3339Nano(d: Date & { nanos?: number }): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, (_m, ms) => `.${ms}${String(d.nanos ?? 0).padStart(6, '0').slice(0, 6)}Z`.replace(/0+Z$/, 'Z'));
+}

@@ -1,0 +1,44 @@
+import type { Router } from '../router.ts';
+import type { ImageService } from '../../../services/images/index.ts';
+import { parseFilters, assertKnownFilters, boolFilter } from '../filters.ts';
+
+export function registerImages(r: Router, images: ImageService): void {
+  r.get('/images/json', (req, res) => {
+    const f = parseFilters(req.query.get('filters'));
+    assertKnownFilters(f, ['dangling', 'label', 'reference', 'before', 'since', 'until']);
+    res.json(200, images.list({
+      all: req.query.get('all') === '1' || req.query.get('all') === 'true',
+      dangling: boolFilter(f, 'dangling'),
+      labels: f.label,
+      reference: f.reference,
+    }));
+  });
+  r.post('/images/prune', async (req, res) => {
+    const f = parseFilters(req.query.get('filters'));
+    assertKnownFilters(f, ['dangling', 'label', 'until']);
+    const dangling = boolFilter(f, 'dangling');
+    res.json(200, await images.prune({ all: dangling === false, labels: f.label }));
+  });
+  // Image names contain slashes: match the suffix routes by hand on a greedy name.
+  r.get('/images/{name*}', (req, res) => {
+    const name = req.params.name!;
+    if (name.endsWith('/json')) return res.json(200, images.inspect(name.slice(0, -5)));
+    if (name.endsWith('/history')) return res.json(200, images.history(name.slice(0, -8)));
+    res.json(404, { message: 'page not found' });
+  });
+  r.post('/images/{name*}', (req, res) => {
+    const name = req.params.name!;
+    if (name.endsWith('/tag')) {
+      const repo = req.query.get('repo');
+      if (!repo) return res.json(400, { message: 'repository name must have at least one component' });
+      images.tag(name.slice(0, -4), repo, req.query.get('tag') || undefined);
+      return res.json(201, {});
+    }
+    res.json(404, { message: 'page not found' });
+  });
+  r.delete('/images/{name*}', async (req, res) => {
+    const force = req.query.get('force') === '1' || req.query.get('force') === 'true';
+    const noprune = req.query.get('noprune') === '1' || req.query.get('noprune') === 'true';
+    res.json(200, await images.remove(req.params.name!, { force, noprune }));
+  });
+}

@@ -1,0 +1,114 @@
+import os from 'node:os';
+import type { Router } from '../router.ts';
+import { API_VERSION, MIN_API_VERSION } from '../router.ts';
+import type { EventBus, EngineEvent } from '../../../events/index.ts';
+import { parseFilters, type Filters } from '../filters.ts';
+
+export const BERTH_VERSION = '0.1.0';
+
+export interface SystemDeps {
+  events: EventBus;
+  info: () => Record<string, unknown>;
+  df?: () => Promise<object>;
+}
+
+export function registerSystem(r: Router, deps: SystemDeps): void {
+  const ping = (method: 'GET' | 'HEAD') => (_req: unknown, res: import('../router.ts').Response) => {
+    res.raw.setHeader('Api-Version', API_VERSION);
+    res.raw.setHeader('Ostype', 'linux');
+    res.raw.setHeader('Docker-Experimental', 'false');
+    res.raw.setHeader('Builder-Version', '1');
+    res.raw.setHeader('Cache-Control', 'no-cache, no-store, must-revalidate');
+    res.raw.setHeader('Pragma', 'no-cache');
+    if (method === 'HEAD') res.empty(200);
+    else res.text(200, 'OK');
+  };
+  r.get('/_ping', ping('GET'));
+  r.head('/_ping', ping('HEAD'));
+
+  r.get('/version', (_req, res) => res.json(200, versionInfo()));
+  r.get('/info', (_req, res) => res.json(200, deps.info()));
+  if (deps.df) {
+    const df = deps.df;
+    r.get('/system/df', async (_req, res) => res.json(200, await df()));
+  }
+
+  r.get('/events', (req, res) => {
+    const filters = parseFilters(req.query.get('filters'));
+    const since = parseTime(req.query.get('since'));
+    const until = parseTime(req.query.get('until'));
+    const out = res.stream();
+    const send = (e: EngineEvent) => {
+      if (matchesEvent(filters, e)) out.write(e);
+    };
+    if (since !== undefined) for (const e of deps.events.since(since)) if (until === undefined || e.timeNano <= until) send(e);
+    const nowNs = Date.now() * 1e6;
+    if (until !== undefined && until <= nowNs) {
+      out.end();
+      return;
+    }
+    const unsubscribe = deps.events.subscribe((e) => {
+      if (until !== undefined && e.timeNano > until) return;
+      send(e);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    if (until !== undefined) timer = setTimeout(() => out.end(), Math.max(0, (until - nowNs) / 1e6));
+    out.onClose(() => {
+      unsubscribe();
+      if (timer) clearTimeout(timer);
+    });
+  });
+}
+
+export function versionInfo(): object {
+  const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+  return {
+    Platform: { Name: 'Berth Engine' },
+    Components: [
+      {
+        Name: 'Engine',
+        Version: BERTH_VERSION,
+        Details: { ApiVersion: API_VERSION, Arch: arch, BuildTime: '', Experimental: 'false', GitCommit: '', GoVersion: `node${process.version}`, KernelVersion: os.release(), MinAPIVersion: MIN_API_VERSION, Os: 'linux' },
+      },
+    ],
+    Version: BERTH_VERSION,
+    ApiVersion: API_VERSION,
+    MinAPIVersion: MIN_API_VERSION,
+    GitCommit: '',
+    GoVersion: `node${process.version}`,
+    Os: 'linux',
+    Arch: arch,
+    KernelVersion: os.release(),
+    BuildTime: '',
+  };
+}
+
+/** Docker's time arguments: unix seconds (with optional fraction), RFC 3339, or a duration ago ("10m"). Returns nanoseconds. */
+export function parseTime(s: string | null): number | undefined {
+  if (s === null || s === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1e9);
+  const dur = s.match(/^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)$/);
+  if (dur) {
+    const mult: Record<string, number> = { ns: 1e-6, us: 1e-3, ms: 1, s: 1e3, m: 6e4, h: 3.6e6 };
+    return (Date.now() - Number(dur[1]) * mult[dur[2]!]!) * 1e6;
+  }
+  const t = Date.parse(s);
+  if (!Number.isNaN(t)) return t * 1e6;
+  return undefined;
+}
+
+function matchesEvent(f: Filters, e: EngineEvent): boolean {
+  const any = (key: string, vals: (string | undefined)[]) => !f[key] || f[key]!.some((v) => vals.includes(v));
+  return (
+    any('type', [e.Type]) &&
+    any('event', [e.Action, e.Action.split(':')[0]]) &&
+    any('container', e.Type === 'container' ? [e.Actor.ID, e.Actor.Attributes.name] : []) &&
+    any('image', [e.Actor.Attributes.image, e.Type === 'image' ? e.Actor.ID : undefined, e.Actor.Attributes.name]) &&
+    any('network', e.Type === 'network' ? [e.Actor.ID, e.Actor.Attributes.name] : []) &&
+    any('volume', e.Type === 'volume' ? [e.Actor.ID] : []) &&
+    (!f.label || f.label.every((l) => {
+      const [k, v] = l.split('=');
+      return v === undefined ? k! in e.Actor.Attributes : e.Actor.Attributes[k!] === v;
+    }))
+  );
+}

@@ -1,0 +1,172 @@
+/**
+ * The composition root: opens the stores, builds the services, serves the API, and shuts
+ * everything down in order.
+ */
+import os from 'node:os';
+import { promises as fs, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { unavailable } from '../errdefs/index.ts';
+import { RealHost, type Host } from '../host/index.ts';
+import { MetadataDb } from '../metadata/index.ts';
+import { ContentStore } from '../content/index.ts';
+import { Snapshotter } from '../snapshots/index.ts';
+import { ImageStore } from '../images/index.ts';
+import { EventBus } from '../events/index.ts';
+import { ImageService } from '../services/images/index.ts';
+import { listen, close, Router, type Listener } from '../api/server/index.ts';
+import { registerSystem, registerImages, BERTH_VERSION } from '../api/server/index.ts';
+import type { DaemonConfig } from './config.ts';
+import { Logger } from './log.ts';
+
+export class Daemon {
+  readonly config: DaemonConfig;
+  readonly log: Logger;
+  readonly host: Host;
+  readonly events = new EventBus();
+  private listeners: Listener[] = [];
+  private db?: MetadataDb;
+  images?: ImageService;
+  private readonly id: string;
+
+  constructor(config: DaemonConfig, host: Host = new RealHost()) {
+    this.config = config;
+    this.host = host;
+    this.log = new Logger(config.logLevel);
+    this.id = '';
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    await fs.mkdir(c.dataRoot, { recursive: true, mode: 0o711 });
+    await fs.mkdir(c.execRoot, { recursive: true, mode: 0o700 });
+    await this.claimPidfile();
+    await fs.mkdir(join(c.dataRoot, 'tmp'), { recursive: true });
+
+    this.db = new MetadataDb(join(c.dataRoot, 'metadata.db'));
+    const content = await ContentStore.open(join(c.dataRoot, 'content'));
+    const snapshots = await Snapshotter.open(join(c.dataRoot, 'overlay'), this.db, content, this.host);
+    const imageStore = new ImageStore(this.db, content, snapshots);
+    this.images = new ImageService(imageStore, this.events);
+
+    const router = new Router((m) => this.log.error(m));
+    registerSystem(router, { events: this.events, info: () => this.info() });
+    registerImages(router, this.images);
+
+    for (const h of c.hosts) {
+      this.listeners.push(await listen(router, h, { socketGid: await groupId(c.group) }));
+      this.log.info(`API listen on ${h.replace(/^unix:\/\//, '')}`);
+    }
+    this.log.info(`berthd ${BERTH_VERSION} started (data-root ${c.dataRoot}, exec-root ${c.execRoot})`);
+  }
+
+  async shutdown(): Promise<void> {
+    for (const l of this.listeners) await close(l);
+    this.listeners = [];
+    this.db?.close();
+    await fs.rm(this.config.pidfile, { force: true });
+    this.log.info('berthd stopped');
+  }
+
+  private async claimPidfile(): Promise<void> {
+    const p = this.config.pidfile;
+    try {
+      const pid = Number((await fs.readFile(p, 'utf8')).trim());
+      if (pid && pid !== process.pid && processAlive(pid)) {
+        throw unavailable(`pid file found, ensure berthd is not running or delete ${p}`);
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    await fs.writeFile(p, `${process.pid}`);
+  }
+
+  info(): Record<string, unknown> {
+    const images = this.images?.store.list().length ?? 0;
+    return {
+      ID: this.id,
+      Containers: 0,
+      ContainersRunning: 0,
+      ContainersPaused: 0,
+      ContainersStopped: 0,
+      Images: images,
+      Driver: 'overlay2',
+      DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
+      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['k8s-file'] },
+      MemoryLimit: true,
+      SwapLimit: false,
+      CpuCfsPeriod: true,
+      CpuCfsQuota: true,
+      CPUShares: true,
+      CPUSet: true,
+      PidsLimit: true,
+      IPv4Forwarding: true,
+      Debug: this.config.logLevel === 'debug',
+      NFd: 0,
+      OomKillDisable: true,
+      NGoroutines: 0,
+      SystemTime: new Date().toISOString(),
+      LoggingDriver: 'k8s-file',
+      CgroupDriver: 'cgroupfs',
+      CgroupVersion: cgroupVersion(),
+      NEventsListener: 0,
+      KernelVersion: os.release(),
+      OperatingSystem: osName(),
+      OSVersion: '',
+      OSType: 'linux',
+      Architecture: os.machine(),
+      IndexServerAddress: 'https://index.docker.io/v1/',
+      RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'], Mirrors: [] },
+      NCPU: os.cpus().length,
+      MemTotal: os.totalmem(),
+      DockerRootDir: this.config.dataRoot,
+      Name: os.hostname(),
+      Labels: [],
+      ExperimentalBuild: false,
+      ServerVersion: BERTH_VERSION,
+      Runtimes: { runc: { path: 'runc' } },
+      DefaultRuntime: this.config.defaultRuntime,
+      LiveRestoreEnabled: this.config.liveRestore,
+      Isolation: '',
+      InitBinary: 'docker-init',
+      SecurityOptions: ['name=seccomp,profile=builtin'],
+      Warnings: [],
+    };
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function groupId(name: string): Promise<number | undefined> {
+  try {
+    const text = await fs.readFile('/etc/group', 'utf8');
+    const line = text.split('\n').find((l) => l.split(':')[0] === name);
+    return line ? Number(line.split(':')[2]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function cgroupVersion(): string {
+  try {
+    readFileSync('/sys/fs/cgroup/cgroup.controllers');
+    return '2';
+  } catch {
+    return '1';
+  }
+}
+
+function osName(): string {
+  try {
+    const m = readFileSync('/etc/os-release', 'utf8').match(/^PRETTY_NAME="?([^"\n]*)"?/m);
+    return m?.[1] ?? 'Linux';
+  } catch {
+    return 'Linux';
+  }
+}

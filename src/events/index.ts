@@ -1,0 +1,65 @@
+/**
+ * The event bus behind `docker events`: services publish, the API streams. A bounded ring of
+ * recent events answers `--since` for the recent past.
+ */
+import { EventEmitter } from 'node:events';
+
+export interface EngineEvent {
+  Type: 'container' | 'image' | 'network' | 'volume' | 'daemon' | 'builder';
+  Action: string;
+  Actor: { ID: string; Attributes: Record<string, string> };
+  scope: 'local';
+  time: number;
+  timeNano: number;
+  // Deprecated fields Docker still sends for containers and images.
+  status?: string;
+  id?: string;
+  from?: string;
+}
+
+export type EventFilter = (e: EngineEvent) => boolean;
+
+export class EventBus {
+  private readonly emitter = new EventEmitter();
+  private readonly recent: EngineEvent[] = [];
+  private readonly keep: number;
+
+  constructor(keep = 1024) {
+    this.keep = keep;
+    this.emitter.setMaxListeners(0);
+  }
+
+  publish(type: EngineEvent['Type'], action: string, id: string, attributes: Record<string, string> = {}): EngineEvent {
+    const nowNs = process.hrtime.bigint() - HR_START + START_NS;
+    const e: EngineEvent = {
+      Type: type,
+      Action: action,
+      Actor: { ID: id, Attributes: attributes },
+      scope: 'local',
+      time: Number(nowNs / 1_000_000_000n),
+      timeNano: Number(nowNs),
+    };
+    if (type === 'container' || type === 'image') {
+      e.status = action;
+      e.id = id;
+      if (attributes.image) e.from = attributes.image;
+    }
+    this.recent.push(e);
+    if (this.recent.length > this.keep) this.recent.shift();
+    this.emitter.emit('event', e);
+    return e;
+  }
+
+  /** Events already seen since `sinceNano` (inclusive), oldest first. */
+  since(sinceNano: number): EngineEvent[] {
+    return this.recent.filter((e) => e.timeNano >= sinceNano);
+  }
+
+  subscribe(fn: (e: EngineEvent) => void): () => void {
+    this.emitter.on('event', fn);
+    return () => this.emitter.off('event', fn);
+  }
+}
+
+const START_NS = BigInt(Date.now()) * 1_000_000n;
+const HR_START = process.hrtime.bigint();

@@ -1,0 +1,1 @@
+export { ImageStore, refKey, type Image } from './store.ts';

@@ -1,0 +1,188 @@
+/**
+ * The image store: image records (ID = config digest), their tags, and the link to the layer
+ * stack in the snapshotter. Configs live as content blobs; this store keeps what `images`,
+ * `inspect` and the container service need to answer without reading blobs.
+ *
+ * Invariants: every tag points at an existing image; every image's `top_chain` is a layer the
+ * snapshotter has; an image row is written only after its config blob and layers exist.
+ */
+import { conflict, invalidArgument, notFound } from '../errdefs/index.ts';
+import type { ContentStore } from '../content/index.ts';
+import type { MetadataDb } from '../metadata/index.ts';
+import type { Snapshotter } from '../snapshots/index.ts';
+import { familiarString, isDigest, looksLikeId, parseReference, type Digest, type ImageConfig, type Reference } from '../spec/index.ts';
+
+export interface Image {
+  id: Digest;
+  config: ImageConfig;
+  created: string;
+  added: string;
+  topChain: Digest | null;
+  size: number;
+  parent: string | null;
+  /** Familiar tags (`busybox:latest`), sorted. */
+  tags: string[];
+}
+
+interface ImageRow {
+  id: string;
+  created: string;
+  added: string;
+  top_chain: string | null;
+  size: number;
+  parent: string | null;
+}
+
+/** The database key of a reference: fully qualified, with its tag or digest. */
+export function refKey(ref: Reference): string {
+  return `${ref.domain}/${ref.path}${ref.tag !== undefined ? `:${ref.tag}` : ''}${ref.digest !== undefined ? `@${ref.digest}` : ''}`;
+}
+
+function keyToFamiliar(key: string): string {
+  return familiarString(parseReference(key));
+}
+
+export class ImageStore {
+  readonly content: ContentStore;
+  readonly snapshots: Snapshotter;
+  private readonly db: MetadataDb;
+  private readonly configCache = new Map<string, ImageConfig>();
+
+  constructor(db: MetadataDb, content: ContentStore, snapshots: Snapshotter) {
+    this.db = db;
+    this.content = content;
+    this.snapshots = snapshots;
+  }
+
+  /**
+   * Records an image from its config; the layers named by `rootfs.diff_ids` must already be
+   * in the snapshotter (added in order). Returns the existing image if the config is known.
+   */
+  async create(configBytes: Buffer, opts: { parent?: string } = {}): Promise<Image> {
+    let config: ImageConfig;
+    try {
+      config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+    } catch (e) {
+      throw invalidArgument('create image: the config is not valid JSON', e);
+    }
+    if (!config.rootfs || !Array.isArray(config.rootfs.diff_ids) || !config.rootfs.diff_ids.every(isDigest)) {
+      throw invalidArgument('create image: the config has no valid rootfs.diff_ids');
+    }
+    const blob = await this.content.put(configBytes);
+    const top = this.snapshots.topChain(config.rootfs.diff_ids);
+    const layers = this.snapshots.stack(top);
+    const size = layers.reduce((n, l) => n + l.size, 0);
+    const now = new Date().toISOString();
+    this.db.stmt('INSERT OR IGNORE INTO images (id, created, added, top_chain, size, parent) VALUES (?, ?, ?, ?, ?, ?)').run(
+      blob.digest, config.created ?? now, now, top, size, opts.parent ?? null,
+    );
+    return this.get(blob.digest);
+  }
+
+  /** Looks up by exact ID. */
+  get(id: string): Image {
+    const row = this.db.stmt('SELECT * FROM images WHERE id = ?').get(id) as ImageRow | undefined;
+    if (!row) throw notFound(`No such image: ${id}`);
+    return this.toImage(row);
+  }
+
+  /** Resolves a name, `name:tag`, `name@digest`, a full or short ID. */
+  resolve(nameOrId: string): Image {
+    const id = this.resolveId(nameOrId);
+    if (!id) throw notFound(`No such image: ${nameOrId}`);
+    return this.get(id);
+  }
+
+  /** Like `resolve`, but undefined instead of an error. */
+  find(nameOrId: string): Image | undefined {
+    const id = this.resolveId(nameOrId);
+    return id ? this.get(id) : undefined;
+  }
+
+  private resolveId(s: string): string | undefined {
+    if (s.startsWith('sha256:') && isDigest(s)) {
+      return (this.db.stmt('SELECT id FROM images WHERE id = ?').get(s) as { id: string } | undefined)?.id;
+    }
+    let ref: Reference | undefined;
+    try {
+      ref = parseReference(s);
+    } catch {
+      ref = undefined;
+    }
+    if (ref) {
+      const row = this.db.stmt('SELECT image_id FROM tags WHERE ref = ?').get(refKey(ref)) as { image_id: string } | undefined;
+      if (row) return row.image_id;
+    }
+    if (looksLikeId(s)) {
+      const hex = s.replace(/^sha256:/, '');
+      const rows = this.db.stmt("SELECT id FROM images WHERE id LIKE ? LIMIT 2").all(`sha256:${hex}%`) as { id: string }[];
+      if (rows.length > 1) throw invalidArgument(`image ID "${s}" is ambiguous`);
+      return rows[0]?.id;
+    }
+    return undefined;
+  }
+
+  list(): Image[] {
+    return (this.db.stmt('SELECT * FROM images ORDER BY added DESC').all() as unknown as ImageRow[]).map((r) => this.toImage(r));
+  }
+
+  /** Points `ref` at image `id`, moving the tag if it pointed elsewhere. Returns the previous image. */
+  tag(id: string, ref: string): string | undefined {
+    const parsed = parseReference(ref);
+    if (parsed.digest !== undefined && parsed.tag === undefined) throw invalidArgument(`tag "${ref}": refusing to create a tag with a digest reference`);
+    const key = refKey(parsed);
+    this.get(id);
+    const prev = this.db.stmt('SELECT image_id FROM tags WHERE ref = ?').get(key) as { image_id: string } | undefined;
+    this.db.stmt('INSERT INTO tags (ref, image_id) VALUES (?, ?) ON CONFLICT(ref) DO UPDATE SET image_id = excluded.image_id').run(key, id);
+    return prev && prev.image_id !== id ? prev.image_id : undefined;
+  }
+
+  /** Removes one tag; returns the image it pointed at. */
+  untag(ref: string): string {
+    const key = refKey(parseReference(ref));
+    const row = this.db.stmt('SELECT image_id FROM tags WHERE ref = ?').get(key) as { image_id: string } | undefined;
+    if (!row) throw notFound(`No such image: ${ref}`);
+    this.db.stmt('DELETE FROM tags WHERE ref = ?').run(key);
+    return row.image_id;
+  }
+
+  /** Is `s` a tag (as opposed to an ID) that exists? */
+  isTag(s: string): boolean {
+    try {
+      return !!this.db.stmt('SELECT 1 FROM tags WHERE ref = ?').get(refKey(parseReference(s)));
+    } catch {
+      return false;
+    }
+  }
+
+  tagCount(id: string): number {
+    return (this.db.stmt('SELECT count(*) AS n FROM tags WHERE image_id = ?').get(id) as { n: number }).n;
+  }
+
+  /** Images whose parent is `id` (built or committed from it). */
+  children(id: string): string[] {
+    return (this.db.stmt('SELECT id FROM images WHERE parent = ?').all(id) as { id: string }[]).map((r) => r.id);
+  }
+
+  /** Deletes an untagged image record and its config blob; layers go in `snapshots.prune`. */
+  async delete(id: string): Promise<void> {
+    if (this.tagCount(id) > 0) throw conflict(`delete image "${id}": it is still tagged`);
+    this.db.tx(() => {
+      this.db.stmt('UPDATE images SET parent = NULL WHERE parent = ?').run(id);
+      this.db.stmt('DELETE FROM images WHERE id = ?').run(id);
+    });
+    this.configCache.delete(id);
+    await this.content.delete(id as Digest);
+  }
+
+  private toImage(r: ImageRow): Image {
+    let config = this.configCache.get(r.id);
+    if (!config) {
+      const { readFileSync } = process.getBuiltinModule('node:fs');
+      config = JSON.parse(readFileSync(this.content.path(r.id as Digest), 'utf8')) as ImageConfig;
+      this.configCache.set(r.id, config);
+    }
+    const tags = (this.db.stmt('SELECT ref FROM tags WHERE image_id = ? ORDER BY ref').all(r.id) as { ref: string }[]).map((t) => keyToFamiliar(t.ref));
+    return { id: r.id as Digest, config, created: r.created, added: r.added, topChain: r.top_chain as Digest | null, size: r.size, parent: r.parent, tags };
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The metadata database: one SQLite file (`<data-root>/metadata.db`, WAL mode) holding images,
+ * tags, layers and containers. Node 24's built-in `node:sqlite` is synchronous, so each
+ * statement is atomic and a multi-step change goes in `tx()`.
+ *
+ * The schema is versioned: `MIGRATIONS[i]` moves the database from version i to i+1, and
+ * `PRAGMA user_version` records where it stands. This list is the one place the schema is
+ * written down; never edit a migration that has shipped — append a new one.
+ */
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: the first schema.
+  `
+  CREATE TABLE layers (
+    chain_id   TEXT PRIMARY KEY,          -- sha256 chain ID of the stack ending in this layer
+    diff_id    TEXT NOT NULL,             -- digest of the uncompressed layer tar (a content blob)
+    parent     TEXT REFERENCES layers(chain_id),
+    size       INTEGER NOT NULL,          -- bytes of the uncompressed tar
+    cache_id   TEXT NOT NULL UNIQUE       -- directory name under layers/
+  );
+  CREATE TABLE images (
+    id         TEXT PRIMARY KEY,          -- config digest
+    created    TEXT NOT NULL,             -- the config's created time
+    added      TEXT NOT NULL,             -- when this daemon got it
+    top_chain  TEXT REFERENCES layers(chain_id),
+    size       INTEGER NOT NULL,          -- sum of layer sizes
+    parent     TEXT                       -- image this one was built or committed from
+  );
+  CREATE TABLE tags (
+    ref        TEXT PRIMARY KEY,          -- normalised reference, e.g. docker.io/library/busybox:latest
+    image_id   TEXT NOT NULL REFERENCES images(id)
+  );
+  CREATE INDEX tags_by_image ON tags(image_id);
+  CREATE TABLE containers (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    image_id   TEXT NOT NULL,
+    created    TEXT NOT NULL,
+    record     TEXT NOT NULL              -- JSON: config, host config, state
+  );
+  CREATE INDEX containers_by_image ON containers(image_id);
+  `,
+];
+
+export class MetadataDb {
+  readonly db: DatabaseSync;
+  private readonly cache = new Map<string, StatementSync>();
+
+  constructor(path: string) {
+    this.db = new DatabaseSync(path);
+    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+    this.migrate();
+  }
+
+  private migrate(): void {
+    const row = this.db.prepare('PRAGMA user_version').get() as { user_version: number };
+    for (let v = row.user_version; v < MIGRATIONS.length; v++) {
+      this.tx(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.exec(`PRAGMA user_version = ${v + 1}`);
+      });
+    }
+  }
+
+  /** A prepared statement, cached by its SQL text. */
+  stmt(sql: string): StatementSync {
+    let s = this.cache.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.cache.set(sql, s);
+    }
+    return s;
+  }
+
+  /** Runs `fn` in one transaction (nested calls join the outer one). */
+  tx<T>(fn: () => T): T {
+    if (this.db.isTransaction) return fn();
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const r = fn();
+      this.db.exec('COMMIT');
+      return r;
+    } catch (e) {
+      this.db.exec('ROLLBACK');
+      throw e;
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

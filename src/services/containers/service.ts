@@ -1,0 +1,515 @@
+/**
+ * The container service: Docker's container lifecycle on top of the runtime driver.
+ *
+ * Every state change goes through one place (`setState`) that persists the record and publishes
+ * the event; operations on one container are serialised by a per-container lock, so an exit
+ * that arrives during `stop` or `rm` is handled in order.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { conflict, invalidArgument, notModified, notFound, internal } from '../../errdefs/index.ts';
+import type { EventBus } from '../../events/index.ts';
+import type { ImageService } from '../images/index.ts';
+import { shortId, familiarString, parseReference } from '../../spec/index.ts';
+import { ContainerStore } from './store.ts';
+import { randomName, validName } from './names.ts';
+import { exited, guard, initialState, running, type State } from './state.ts';
+import type { ContainerRecord, CreateRequest, HostConfig } from './types.ts';
+import type { ContainerRuntime, ExitInfo, LogEntry, LogReadOptions } from './runtime.ts';
+import { commandFor, buildSpec, validateHostConfig } from './spec.ts';
+import type { Snapshotter } from '../../snapshots/index.ts';
+import type { MetadataDb } from '../../metadata/index.ts';
+
+export interface ContainerServiceDeps {
+  db: MetadataDb;
+  images: ImageService;
+  snapshots: Snapshotter;
+  runtime: ContainerRuntime;
+  events: EventBus;
+  /** `<data-root>/containers`. */
+  root: string;
+  liveRestore: boolean;
+  log: { info(m: string): void; warn(m: string): void; error(m: string): void };
+  /** Path of an init binary for `--init` (tini-static), if installed. */
+  initPath?: string;
+}
+
+export class ContainerService {
+  readonly store: ContainerStore;
+  private readonly d: ContainerServiceDeps;
+  /** Emits `exit:<id>` and `removed:<id>`. */
+  private readonly changes = new EventEmitter();
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(deps: ContainerServiceDeps) {
+    this.d = deps;
+    this.store = new ContainerStore(deps.db);
+    this.changes.setMaxListeners(0);
+    deps.images.usage = (imageId) => this.store.all().filter((c) => c.Image === imageId).map((c) => ({ id: c.Id, running: c.State.Running }));
+    deps.images.layersInUse = () => new Set(this.store.all().map((c) => c.TopChain).filter((x): x is string => !!x));
+    deps.runtime.onExit((e) => void this.handleExit(e));
+  }
+
+  dir(id: string): string {
+    return join(this.d.root, id);
+  }
+
+  logPath(id: string): string {
+    return join(this.dir(id), 'container.log');
+  }
+
+  /** Runs `fn` with the container's lock held. */
+  private async locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => {});
+    this.locks.set(id, tail);
+    try {
+      return await next;
+    } finally {
+      if (this.locks.get(id) === tail) this.locks.delete(id);
+    }
+  }
+
+  private setState(c: ContainerRecord, state: State): void {
+    c.State = state;
+    this.store.save(c);
+  }
+
+  private emit(c: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+    const image = c.Config.Image ?? c.Image;
+    this.d.events.publish('container', action, c.Id, { image, name: c.Name, ...(c.Config.Labels ?? {}), ...extra });
+  }
+
+  // ---- create ----
+
+  async create(req: CreateRequest, name?: string): Promise<{ Id: string; Warnings: string[] }> {
+    if (typeof req !== 'object' || req === null || Array.isArray(req)) throw invalidArgument('invalid container config: expected a JSON object');
+    const imageRef = req.Image;
+    if (!imageRef || typeof imageRef !== 'string') throw invalidArgument('no image specified: config.Image is required');
+    const hostConfig: HostConfig = req.HostConfig ?? {};
+    validateHostConfig(hostConfig);
+    if (name !== undefined && name !== '' && !validName(name)) {
+      throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    }
+    const image = this.d.images.require(imageRef);
+    const { Path, Args } = commandFor(req, image.config.config ?? {});
+    const id = randomBytes(32).toString('hex');
+    const finalName = name ? name.replace(/^\//, '') : this.freeRandomName();
+    const owner = this.store.nameOwner(finalName);
+    if (owner) {
+      throw conflict(`Conflict. The container name "/${finalName}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`);
+    }
+    const imgCfg = image.config.config ?? {};
+    const env = mergeEnv(imgCfg.Env ?? [], req.Env ?? []);
+    if (!env.some((e) => e.startsWith('PATH='))) env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+    const rec: ContainerRecord = {
+      Id: id,
+      Name: finalName,
+      Created: new Date().toISOString(),
+      Image: image.id,
+      Path,
+      Args,
+      Config: {
+        Hostname: req.Hostname || id.slice(0, 12),
+        Domainname: req.Domainname ?? '',
+        User: req.User ?? imgCfg.User ?? '',
+        AttachStdin: !!req.AttachStdin,
+        AttachStdout: !!req.AttachStdout,
+        AttachStderr: !!req.AttachStderr,
+        ExposedPorts: { ...(imgCfg.ExposedPorts ?? {}), ...(req.ExposedPorts ?? {}) },
+        Tty: !!req.Tty,
+        OpenStdin: !!req.OpenStdin,
+        StdinOnce: !!req.StdinOnce,
+        Env: env,
+        Cmd: cmdFor(req, imgCfg.Cmd ?? null),
+        Image: imageRef,
+        Volumes: req.Volumes ?? imgCfg.Volumes ?? null,
+        WorkingDir: req.WorkingDir || imgCfg.WorkingDir || '',
+        Entrypoint: entrypointSet(req) ? (isEmptyEntrypoint(req.Entrypoint) ? null : req.Entrypoint) : (imgCfg.Entrypoint ?? null),
+        OnBuild: imgCfg.OnBuild ?? null,
+        Labels: { ...(imgCfg.Labels ?? {}), ...(req.Labels ?? {}) },
+        StopSignal: req.StopSignal || imgCfg.StopSignal || undefined,
+        StopTimeout: req.StopTimeout ?? undefined,
+        Healthcheck: req.Healthcheck ?? imgCfg.Healthcheck,
+      },
+      HostConfig: {
+        NetworkMode: 'default',
+        RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+        LogConfig: { Type: 'k8s-file', Config: {} },
+        ...hostConfig,
+      },
+      State: initialState(),
+      RestartCount: 0,
+      TopChain: image.topChain,
+    };
+    await fs.mkdir(this.dir(id), { recursive: true, mode: 0o710 });
+    this.store.insert(rec);
+    this.emit(rec, 'create');
+    return { Id: id, Warnings: [] };
+  }
+
+  private freeRandomName(): string {
+    for (let i = 0; i < 10; i++) {
+      const n = randomName(i);
+      if (!this.store.nameOwner(n)) return n;
+    }
+    return `berth_${randomBytes(4).toString('hex')}`;
+  }
+
+  // ---- start ----
+
+  async start(ref: string): Promise<void> {
+    const c = this.store.get(ref);
+    await this.locked(c.Id, () => this.startLocked(c));
+  }
+
+  private async startLocked(c: ContainerRecord): Promise<void> {
+    if (c.State.Running) throw notModified('container already started');
+    guard.start(c.Name, c.State);
+    const dir = this.dir(c.Id);
+    try {
+      // A previous run's leftovers (a crash between exit and cleanup) go first.
+      await this.d.runtime.delete(c.Id, true).catch(() => {});
+      if (!(await this.d.snapshots.isMounted(dir))) await this.d.snapshots.mountRootfs(dir, c.TopChain as never);
+      const spec = await buildSpec(c, { dir, rootfs: join(dir, 'rootfs'), initPath: this.d.initPath });
+      await fs.writeFile(join(dir, 'config.json'), JSON.stringify(spec));
+      const { pid } = await this.d.runtime.create({ id: c.Id, bundle: dir, logPath: this.logPath(c.Id), terminal: !!c.Config.Tty, stdin: !!c.Config.OpenStdin });
+      this.setState(c, running(c.State, pid, new Date()));
+      c.ManuallyStopped = false;
+      await this.d.runtime.start(c.Id);
+    } catch (e) {
+      const msg = (e as Error).message;
+      await this.d.runtime.delete(c.Id, true).catch(() => {});
+      await this.d.snapshots.unmountRootfs(dir).catch(() => {});
+      // Docker records a failed start as exit 127 (command not found) or 126 (not executable) or 128.
+      const code = /executable file not found|no such file or directory/i.test(msg) ? 127 : /permission denied/i.test(msg) ? 126 : 128;
+      this.setState(c, exited({ ...c.State, StartedAt: c.State.StartedAt }, code, new Date(), false, msg));
+      this.changes.emit(`exit:${c.Id}`, code);
+      throw internal(`failed to create task for container: ${friendlyStartError(msg)}`, e);
+    }
+    this.emit(c, 'start');
+  }
+
+  // ---- exits ----
+
+  private async handleExit(e: ExitInfo): Promise<void> {
+    const c = this.store.find(e.id);
+    if (!c) return;
+    await this.locked(c.Id, async () => {
+      if (!c.State.Running && c.State.Status !== 'paused') return;
+      this.setState(c, exited(c.State, e.exitCode, e.exitedAt, !!e.oomKilled));
+      await this.cleanupAfterExit(c);
+      if (e.oomKilled) this.emit(c, 'oom');
+      this.emit(c, 'die', { exitCode: String(e.exitCode) });
+    });
+    this.changes.emit(`exit:${c.Id}`, e.exitCode);
+    if (c.HostConfig.AutoRemove) {
+      await this.remove(c.Id, { force: true, volumes: true }).catch((err) => this.d.log.warn(`auto-remove ${c.Id}: ${(err as Error).message}`));
+    }
+  }
+
+  private async cleanupAfterExit(c: ContainerRecord): Promise<void> {
+    await this.d.runtime.delete(c.Id, true).catch((err) => this.d.log.warn(`delete task ${shortId(c.Id)}: ${(err as Error).message}`));
+    await this.d.snapshots.unmountRootfs(this.dir(c.Id)).catch((err) => this.d.log.warn(`unmount ${shortId(c.Id)}: ${(err as Error).message}`));
+  }
+
+  /** Resolves with the exit code of the next exit of `id`. */
+  nextExit(id: string): Promise<number> {
+    return new Promise((resolve) => this.changes.once(`exit:${id}`, resolve));
+  }
+
+  /** `POST /containers/{id}/wait`. */
+  async wait(ref: string, condition: string, signal?: AbortSignal): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
+    const c = this.store.get(ref);
+    const cond = condition || 'not-running';
+    if (!['not-running', 'next-exit', 'removed'].includes(cond)) throw invalidArgument(`invalid condition: "${cond}"`);
+    const result = (code: number) => ({ StatusCode: code, Error: c.State.Error ? { Message: c.State.Error } : null });
+    if (cond === 'not-running' && !c.State.Running && c.State.Status !== 'paused') return result(c.State.ExitCode);
+    if (cond === 'removed') {
+      return new Promise((resolve) => {
+        const done = () => resolve(result(c.State.ExitCode));
+        this.changes.once(`removed:${c.Id}`, done);
+        signal?.addEventListener('abort', () => this.changes.off(`removed:${c.Id}`, done));
+      });
+    }
+    const code = await new Promise<number>((resolve) => {
+      const done = (n: number) => resolve(n);
+      this.changes.once(`exit:${c.Id}`, done);
+      signal?.addEventListener('abort', () => this.changes.off(`exit:${c.Id}`, done));
+    });
+    return result(code);
+  }
+
+  // ---- stop / kill / restart ----
+
+  async stop(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+    const c = this.store.get(ref);
+    if (!c.State.Running) throw notModified('container already stopped');
+    c.ManuallyStopped = true;
+    this.store.save(c);
+    const sig = opts.signal || c.Config.StopSignal || 'SIGTERM';
+    const timeout = opts.timeout ?? c.Config.StopTimeout ?? 10;
+    const exit = this.nextExit(c.Id);
+    if (c.State.Paused) await this.d.runtime.resume(c.Id).catch(() => {});
+    await this.d.runtime.kill(c.Id, sig).catch(() => {});
+    this.emit(c, 'kill', { signal: signalNumber(sig) });
+    const stopped = timeout < 0 ? await exit.then(() => true) : await Promise.race([exit.then(() => true), delay(timeout * 1000).then(() => false)]);
+    if (!stopped && c.State.Running) {
+      await this.d.runtime.kill(c.Id, 'SIGKILL', true).catch(() => {});
+      this.emit(c, 'kill', { signal: '9' });
+      await Promise.race([exit, delay(10_000)]);
+    }
+    this.emit(c, 'stop');
+  }
+
+  async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
+    const c = this.store.get(ref);
+    guard.kill(c.Id, c.State);
+    const sig = normaliseSignal(signal);
+    if (sig === 'SIGKILL' || sig === 'SIGTERM' || sig === 'SIGINT') {
+      c.ManuallyStopped = true;
+      this.store.save(c);
+    }
+    await this.d.runtime.kill(c.Id, sig);
+    this.emit(c, 'kill', { signal: signalNumber(sig) });
+  }
+
+  async restart(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+    const c = this.store.get(ref);
+    if (c.State.Running) await this.stop(c.Id, opts);
+    await this.start(c.Id);
+    this.emit(c, 'restart');
+  }
+
+  async pause(ref: string): Promise<void> {
+    const c = this.store.get(ref);
+    await this.locked(c.Id, async () => {
+      guard.pause(c.Id, c.State);
+      await this.d.runtime.pause(c.Id);
+      this.setState(c, { ...c.State, Status: 'paused', Paused: true });
+      this.emit(c, 'pause');
+    });
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const c = this.store.get(ref);
+    await this.locked(c.Id, async () => {
+      guard.unpause(c.Id, c.State);
+      await this.d.runtime.resume(c.Id);
+      this.setState(c, { ...c.State, Status: 'running', Paused: false });
+      this.emit(c, 'unpause');
+    });
+  }
+
+  // ---- remove / rename / prune ----
+
+  async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    const c = this.store.get(ref);
+    guard.remove(c.Name, c.State, !!opts.force);
+    if (c.State.Running || c.State.Status === 'paused') {
+      const exit = this.nextExit(c.Id);
+      if (c.State.Paused) await this.d.runtime.resume(c.Id).catch(() => {});
+      c.ManuallyStopped = true;
+      await this.d.runtime.kill(c.Id, 'SIGKILL', true).catch(() => {});
+      await Promise.race([exit, delay(10_000)]);
+    }
+    await this.locked(c.Id, async () => {
+      if (!this.store.find(c.Id)) return;
+      this.setState(c, { ...c.State, Status: 'removing' });
+      await this.cleanupAfterExit(c);
+      await fs.rm(this.dir(c.Id), { recursive: true, force: true });
+      this.store.delete(c.Id);
+      this.emit(c, 'destroy');
+    });
+    this.changes.emit(`removed:${c.Id}`);
+  }
+
+  rename(ref: string, newName: string): void {
+    const c = this.store.get(ref);
+    const name = newName.replace(/^\//, '');
+    if (!name) throw invalidArgument('Neither old nor new names may be empty');
+    if (!validName(name)) throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    if (name === c.Name) throw invalidArgument('Renaming a container with the same name as its current name');
+    const owner = this.store.nameOwner(name);
+    if (owner) throw conflict(`Error when allocating new name: Conflict. The container name "/${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`);
+    const old = c.Name;
+    c.Name = name;
+    this.store.save(c);
+    this.emit(c, 'rename', { oldName: `/${old}` });
+  }
+
+  async prune(filter: (c: ContainerRecord) => boolean = () => true): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
+    const deleted: string[] = [];
+    let reclaimed = 0;
+    for (const c of this.store.all()) {
+      if (c.State.Running || c.State.Status === 'paused' || c.State.Status === 'restarting' || !filter(c)) continue;
+      reclaimed += await dirSize(join(this.dir(c.Id), 'upper'));
+      await this.remove(c.Id, { volumes: false });
+      deleted.push(c.Id);
+    }
+    if (deleted.length) this.d.events.publish('container', 'prune', '', { reclaimed: String(reclaimed) });
+    return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
+  }
+
+  // ---- processes ----
+
+  async top(ref: string, psArgs = '-ef'): Promise<{ Titles: string[]; Processes: string[][] }> {
+    const c = this.store.get(ref);
+    if (!c.State.Running) throw conflict(`container ${c.Id} is not running`);
+    const pids = new Set(await this.d.runtime.ps(c.Id));
+    return this.d.runtime.topTable(psArgs, pids);
+  }
+
+  // ---- daemon start / shutdown ----
+
+  /** Reconciles records with reality after the daemon (re)starts. */
+  async restore(): Promise<void> {
+    for (const c of this.store.all()) {
+      if (c.State.Status === 'removing') {
+        await this.remove(c.Id, { force: true }).catch(() => {});
+        continue;
+      }
+      if (!c.State.Running && c.State.Status !== 'paused') continue;
+      const alive = await this.d.runtime.isAlive(c.Id);
+      if (alive) {
+        if (!this.d.liveRestore) {
+          // Without live restore, containers from the previous daemon do not survive it.
+          this.d.log.info(`stopping container ${shortId(c.Id)} left by the previous daemon`);
+          await this.stop(c.Id, { timeout: 10 }).catch(() => {});
+        }
+        continue;
+      }
+      const recorded = await this.d.runtime.readExit(c.Id);
+      await this.handleExit({ id: c.Id, exitCode: recorded?.exitCode ?? 255, exitedAt: recorded?.exitedAt ?? new Date(), oomKilled: recorded?.oomKilled });
+    }
+  }
+
+  /** On daemon shutdown without live restore, containers are stopped cleanly. */
+  async shutdown(): Promise<void> {
+    if (this.d.liveRestore) return;
+    await Promise.all(this.store.all().filter((c) => c.State.Running).map((c) => this.stop(c.Id, {}).catch(() => {})));
+  }
+
+  // ---- reads ----
+
+  logs(c: ContainerRecord, opts: LogReadOptions): AsyncIterable<LogEntry> {
+    return this.d.runtime.readLogs(this.logPath(c.Id), opts);
+  }
+
+  /** The container's file system for `docker export`: mounted for the duration if stopped. */
+  async withRootfs<T>(ref: string, fn: (rootfs: string) => Promise<T>): Promise<T> {
+    const c = this.store.get(ref);
+    const dir = this.dir(c.Id);
+    const wasMounted = await this.d.snapshots.isMounted(dir);
+    if (!wasMounted) await this.d.snapshots.mountRootfs(dir, c.TopChain as never);
+    try {
+      return await fn(join(dir, 'rootfs'));
+    } finally {
+      if (!wasMounted && !c.State.Running) await this.d.snapshots.unmountRootfs(dir).catch(() => {});
+    }
+  }
+
+  list(): ContainerRecord[] {
+    return this.store.all();
+  }
+
+  get(ref: string): ContainerRecord {
+    return this.store.get(ref);
+  }
+
+  imageName(c: ContainerRecord): string {
+    const ref = c.Config.Image ?? '';
+    try {
+      const img = this.d.images.store.find(ref);
+      if (img && img.id === c.Image) return ref.startsWith('sha256:') ? ref : familiarString(parseReference(ref)).replace(/:latest$/, (m) => (ref.includes(':') ? m : ''));
+    } catch {
+      // fall through
+    }
+    return c.Image;
+  }
+
+  exists(ref: string): boolean {
+    return !!this.store.find(ref);
+  }
+
+  notFound(ref: string): never {
+    throw notFound(`No such container: ${ref}`);
+  }
+}
+
+/** `--entrypoint` given (even empty) replaces the image's ENTRYPOINT and drops its CMD. */
+function entrypointSet(req: CreateRequest): boolean {
+  return req.Entrypoint !== undefined && req.Entrypoint !== null;
+}
+
+function isEmptyEntrypoint(e: CreateRequest['Entrypoint']): boolean {
+  return e === '' || (Array.isArray(e) && (e.length === 0 || (e.length === 1 && e[0] === '')));
+}
+
+function cmdFor(req: CreateRequest, imageCmd: string[] | null): string[] | string | null {
+  const given = req.Cmd !== undefined && req.Cmd !== null && !(Array.isArray(req.Cmd) && req.Cmd.length === 0);
+  if (given) return req.Cmd!;
+  return entrypointSet(req) ? null : imageCmd;
+}
+
+function mergeEnv(base: readonly string[], over: readonly string[]): string[] {
+  const out = new Map<string, string>();
+  for (const e of [...base, ...over]) {
+    const k = e.includes('=') ? e.slice(0, e.indexOf('=')) : e;
+    out.set(k, e);
+  }
+  return [...out.values()];
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9, SIGUSR1: 10,
+  SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15, SIGSTKFLT: 16, SIGCHLD: 17, SIGCONT: 18, SIGSTOP: 19,
+  SIGTSTP: 20, SIGTTIN: 21, SIGTTOU: 22, SIGURG: 23, SIGXCPU: 24, SIGXFSZ: 25, SIGVTALRM: 26, SIGPROF: 27, SIGWINCH: 28,
+  SIGIO: 29, SIGPWR: 30, SIGSYS: 31,
+};
+
+/** `9`, `KILL`, `sigkill`, `SIGKILL` → `SIGKILL`; refuses unknown signals. */
+export function normaliseSignal(s: string): string {
+  const up = s.trim().toUpperCase();
+  if (/^\d+$/.test(up)) {
+    const n = Number(up);
+    const name = Object.entries(SIGNALS).find(([, v]) => v === n)?.[0];
+    if (name) return name;
+    if (n >= 34 && n <= 64) return String(n);
+  } else {
+    const name = up.startsWith('SIG') ? up : `SIG${up}`;
+    if (name in SIGNALS) return name;
+    if (/^SIGRTMIN(\+\d+)?$|^SIGRTMAX(-\d+)?$/.test(name)) return name;
+  }
+  throw invalidArgument(`Invalid signal: ${s}`);
+}
+
+export function signalNumber(s: string): string {
+  const n = SIGNALS[normaliseSignal(s)];
+  return n === undefined ? s : String(n);
+}
+
+function friendlyStartError(msg: string): string {
+  const m = msg.match(/exec: "([^"]+)": (executable file not found in \$PATH|stat [^:]+: no such file or directory|permission denied)/);
+  if (m) return `runc create failed: unable to start container process: exec: "${m[1]}": ${m[2]}: unknown`;
+  return msg;
+}
+
+async function dirSize(dir: string): Promise<number> {
+  let total = 0;
+  try {
+    for (const e of await fs.readdir(dir, { withFileTypes: true, recursive: true })) {
+      if (e.isFile()) total += (await fs.lstat(join(e.parentPath, e.name))).size;
+    }
+  } catch {
+    // no upper dir: nothing changed
+  }
+  return total;
+}

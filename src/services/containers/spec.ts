@@ -1,0 +1,145 @@
+/**
+ * From a container record to its OCI runtime spec: Docker's defaults (from `oci/`) plus what
+ * the user asked for, and the per-container files Docker bind-mounts (/etc/hostname,
+ * /etc/hosts, /etc/resolv.conf).
+ */
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { invalidArgument } from '../../errdefs/index.ts';
+import type { ImageRunConfig } from '../../spec/index.ts';
+import * as oci from '../../oci/index.ts';
+import type { ContainerConfig, ContainerRecord, CreateRequest, HostConfig } from './types.ts';
+
+const asArray = (v: string[] | string | null | undefined): string[] | undefined =>
+  v === null || v === undefined ? undefined : Array.isArray(v) ? v : [v];
+
+/** Path and Args of the container process, by Docker's ENTRYPOINT/CMD rules. */
+export function commandFor(req: ContainerConfig, image: ImageRunConfig): { Path: string; Args: string[] } {
+  const entrypointSet = req.Entrypoint !== undefined && req.Entrypoint !== null;
+  const argv = oci.combineCommand({
+    imageEntrypoint: image.Entrypoint ?? undefined,
+    imageCmd: image.Cmd ?? undefined,
+    entrypoint: entrypointSet ? asArray(req.Entrypoint)!.filter((x, i, a) => !(a.length === 1 && x === '')) : undefined,
+    cmd: asArray(req.Cmd) && asArray(req.Cmd)!.length ? asArray(req.Cmd) : undefined,
+    entrypointSet,
+  });
+  return { Path: argv[0]!, Args: argv.slice(1) };
+}
+
+const NETWORK_MODES = /^(default|bridge|none|host|container:.+|[a-zA-Z0-9][a-zA-Z0-9_.-]*)$/;
+
+/** Refuses what Docker refuses before anything is made. */
+export function validateHostConfig(h: HostConfig): void {
+  if (h.NetworkMode && !NETWORK_MODES.test(h.NetworkMode)) throw invalidArgument(`invalid network mode: ${h.NetworkMode}`);
+  if (h.Memory !== undefined && h.Memory !== 0 && h.Memory < 6 * 1024 * 1024) throw invalidArgument('Minimum memory limit allowed is 6MB');
+  if (h.NanoCpus !== undefined && h.NanoCpus < 0) throw invalidArgument('Range of CPUs is from 0.01 to the number of CPUs available');
+  if (h.NanoCpus && h.CpuQuota) throw invalidArgument('Conflicting options: Nano CPUs and CPU Period cannot both be set');
+  const rp = h.RestartPolicy;
+  if (rp && !['', 'no', 'always', 'on-failure', 'unless-stopped'].includes(rp.Name)) throw invalidArgument(`invalid restart policy: unknown policy '${rp.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+  if (rp && rp.Name !== 'on-failure' && rp.MaximumRetryCount) throw invalidArgument(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+  if (h.AutoRemove && rp && rp.Name && rp.Name !== 'no') throw invalidArgument(`can't create 'AutoRemove' container with restart policy`);
+  for (const u of h.Ulimits ?? []) {
+    if (u.Soft > u.Hard) throw invalidArgument(`invalid ulimit ${u.Name}: soft limit ${u.Soft} is greater than the hard limit ${u.Hard}`);
+  }
+}
+
+export interface SpecContext {
+  dir: string;
+  rootfs: string;
+  initPath?: string;
+}
+
+export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<oci.Spec> {
+  const h = c.HostConfig;
+  const opts: oci.SpecOpt[] = [];
+  const security = parseSecurityOpts(h.SecurityOpt ?? []);
+  const user = await oci.resolveUser(c.Config.User || '', ctx.rootfs);
+  opts.push(oci.withRootfs('rootfs', !!h.ReadonlyRootfs));
+  opts.push(oci.withProcessArgs([c.Path, ...c.Args]));
+  opts.push(oci.withEnv(c.Config.Env ?? []));
+  opts.push(oci.withCwd(c.Config.WorkingDir || '/'));
+  opts.push(oci.withUser(user));
+  opts.push(oci.withHostname(c.Config.Hostname ?? c.Id.slice(0, 12)));
+  opts.push(oci.withTerminal(!!c.Config.Tty));
+  opts.push(oci.withCgroupsPath(`/berth/${c.Id}`));
+  if (h.Privileged) opts.push(oci.withPrivileged());
+  else opts.push(oci.withCapabilities({ add: h.CapAdd ?? [], drop: h.CapDrop ?? [] }));
+  if (security.noNewPrivileges) opts.push(oci.withNoNewPrivileges());
+  if (!h.Privileged) opts.push(oci.withSeccomp(security.seccomp ?? 'default'));
+  if (h.Memory) opts.push(oci.withMemory(h.Memory, h.MemorySwap));
+  if (h.NanoCpus) opts.push(oci.withCpus(h.NanoCpus));
+  if (h.CpuShares) opts.push(oci.withCpuShares(h.CpuShares));
+  if (h.PidsLimit && h.PidsLimit > 0) opts.push(oci.withPidsLimit(h.PidsLimit));
+  if (h.Ulimits?.length) opts.push(oci.withUlimits(h.Ulimits.map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard }))));
+  if (h.OomScoreAdj) opts.push(oci.withOomScoreAdj(h.OomScoreAdj));
+  if (h.Sysctls && Object.keys(h.Sysctls).length) opts.push(oci.withSysctl(h.Sysctls));
+  const net = h.NetworkMode ?? 'default';
+  if (net === 'host') opts.push(oci.withoutNamespace('network'));
+  if (h.Init && ctx.initPath) opts.push(oci.withInit(ctx.initPath));
+  opts.push(oci.withMounts(await etcFiles(c, ctx.dir, net === 'host')));
+  return oci.generateSpec(c.Id, opts);
+}
+
+function parseSecurityOpts(opts: readonly string[]): { noNewPrivileges: boolean; seccomp?: string } {
+  let noNewPrivileges = false;
+  let seccomp: string | undefined;
+  for (const o of opts) {
+    const [k, v] = o.includes('=') ? [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)] : o.split(':', 2) as [string, string | undefined];
+    if (k === 'no-new-privileges') noNewPrivileges = v === undefined || v === 'true' || v === '';
+    else if (k === 'seccomp') seccomp = v;
+    else if (k === 'label' || k === 'apparmor') continue;
+    else throw invalidArgument(`invalid --security-opt: "${o}"`);
+  }
+  if (seccomp !== undefined && seccomp !== 'unconfined' && !seccomp.trimStart().startsWith('{')) {
+    throw invalidArgument(`opening seccomp profile (${seccomp}) failed: the profile must be passed as JSON by the client`);
+  }
+  return { noNewPrivileges, seccomp };
+}
+
+/** Writes /etc/hostname, /etc/hosts and /etc/resolv.conf for the container and mounts them. */
+async function etcFiles(c: ContainerRecord, dir: string, hostNet: boolean): Promise<oci.Mount[]> {
+  const hostname = c.Config.Hostname ?? c.Id.slice(0, 12);
+  const hostsLines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet', 'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters'];
+  for (const e of c.HostConfig.ExtraHosts ?? []) {
+    const i = e.indexOf(':');
+    if (i > 0) hostsLines.push(`${e.slice(i + 1)}\t${e.slice(0, i)}`);
+  }
+  let hosts = hostsLines.join('\n') + '\n';
+  let resolv = await hostResolvConf();
+  if (hostNet) {
+    hosts = await fs.readFile('/etc/hosts', 'utf8').catch(() => hosts);
+  } else {
+    resolv = resolv.replace(/^nameserver\s+(127\.\S+|::1)\s*$/gm, '').trim();
+    if (!/^nameserver/m.test(resolv)) resolv += '\nnameserver 8.8.8.8\nnameserver 8.8.4.4';
+    resolv += '\n';
+  }
+  if (c.HostConfig.Dns?.length || c.HostConfig.DnsSearch?.length || c.HostConfig.DnsOptions?.length) {
+    const lines = resolv.split('\n').filter((l) => !(c.HostConfig.Dns?.length && l.startsWith('nameserver')) && !(c.HostConfig.DnsSearch?.length && l.startsWith('search')) && !(c.HostConfig.DnsOptions?.length && l.startsWith('options')));
+    for (const d of c.HostConfig.Dns ?? []) lines.push(`nameserver ${d}`);
+    if (c.HostConfig.DnsSearch?.length) lines.push(`search ${c.HostConfig.DnsSearch.join(' ')}`);
+    if (c.HostConfig.DnsOptions?.length) lines.push(`options ${c.HostConfig.DnsOptions.join(' ')}`);
+    resolv = lines.filter((l) => l.trim()).join('\n') + '\n';
+  }
+  await Promise.all([
+    fs.writeFile(join(dir, 'hostname'), `${hostname}\n`),
+    fs.writeFile(join(dir, 'hosts'), hosts),
+    fs.writeFile(join(dir, 'resolv.conf'), resolv),
+  ]);
+  const bind = (name: string, dest: string): oci.Mount => ({
+    destination: dest,
+    type: 'bind',
+    source: join(dir, name),
+    options: ['rbind', 'rprivate', ...(c.HostConfig.ReadonlyRootfs ? ['ro'] : [])],
+  });
+  return [bind('resolv.conf', '/etc/resolv.conf'), bind('hostname', '/etc/hostname'), bind('hosts', '/etc/hosts')];
+}
+
+let resolvCache: { at: number; text: string } | undefined;
+async function hostResolvConf(): Promise<string> {
+  if (resolvCache && Date.now() - resolvCache.at < 5000) return resolvCache.text;
+  const text = await fs.readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  resolvCache = { at: Date.now(), text };
+  return text;
+}
+
+export type { CreateRequest };

@@ -1,0 +1,121 @@
+/**
+ * A container's state as Docker reports it, and the guards that say which operations a state
+ * allows. The runtime driver knows nothing of these rules: they live here.
+ */
+import { conflict } from '../../errdefs/index.ts';
+
+export type Status = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface State {
+  Status: Status;
+  Running: boolean;
+  Paused: boolean;
+  Restarting: boolean;
+  OOMKilled: boolean;
+  Dead: boolean;
+  Pid: number;
+  ExitCode: number;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+}
+
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export function initialState(): State {
+  return {
+    Status: 'created',
+    Running: false,
+    Paused: false,
+    Restarting: false,
+    OOMKilled: false,
+    Dead: false,
+    Pid: 0,
+    ExitCode: 0,
+    Error: '',
+    StartedAt: ZERO_TIME,
+    FinishedAt: ZERO_TIME,
+  };
+}
+
+export function running(s: State, pid: number, at: Date): State {
+  return { ...s, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: pid, ExitCode: 0, Error: '', StartedAt: at.toISOString() };
+}
+
+export function exited(s: State, code: number, at: Date, oomKilled: boolean, error = ''): State {
+  return { ...s, Status: 'exited', Running: false, Paused: false, Restarting: false, OOMKilled: oomKilled, Pid: 0, ExitCode: code, Error: error, FinishedAt: at.toISOString() };
+}
+
+/** go-units' HumanDuration, the words `docker ps` uses. */
+export function humanDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 1) return 'Less than a second';
+  if (seconds === 1) return '1 second';
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.floor(ms / 60000);
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.floor(ms / 3600000 + 0.5);
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
+  return `${Math.floor(ms / 3600000 / 24 / 365)} years`;
+}
+
+/** The STATUS column of `docker ps`. */
+export function statusText(s: State, now = Date.now(), health?: string): string {
+  switch (s.Status) {
+    case 'running': {
+      const up = `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
+      return health ? `${up} (${health})` : up;
+    }
+    case 'paused':
+      return `Up ${humanDuration(now - Date.parse(s.StartedAt))} (Paused)`;
+    case 'restarting':
+      return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+    case 'removing':
+      return 'Removal In Progress';
+    case 'dead':
+      return 'Dead';
+    case 'exited':
+      if (s.FinishedAt === ZERO_TIME) return 'Created';
+      return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+    default:
+      return 'Created';
+  }
+}
+
+/** Guards: each throws Docker's error when the state forbids the operation. */
+export const guard = {
+  start(name: string, s: State): void {
+    if (s.Status === 'paused') throw conflict(`cannot start a paused container, try unpause instead`);
+    if (s.Status === 'removing') throw conflict(`container "${name}" is marked for removal and cannot be started`);
+    if (s.Status === 'dead') throw conflict(`container "${name}" is marked for removal and cannot be started`);
+  },
+  remove(name: string, s: State, force: boolean): void {
+    if (s.Status === 'removing') throw conflict(`removal of container ${name} is already in progress`);
+    if (force) return;
+    if (s.Status === 'paused') throw conflict(`cannot remove container "/${name}": container is paused and must be unpaused first`);
+    if (s.Running || s.Status === 'restarting') {
+      throw conflict(`cannot remove container "/${name}": container is ${s.Status}: stop the container before removing or force remove`);
+    }
+  },
+  kill(id: string, s: State): void {
+    if (!s.Running) throw conflict(`Container ${id} is not running`);
+  },
+  pause(id: string, s: State): void {
+    if (!s.Running) throw conflict(`Container ${id} is not running`);
+    if (s.Paused) throw conflict(`Container ${id} is already paused`);
+    if (s.Restarting) throw conflict(`Container ${id} is restarting, wait until the container is running`);
+  },
+  unpause(id: string, s: State): void {
+    if (!s.Paused) throw conflict(`Container ${id} is not paused`);
+  },
+  exec(id: string, s: State): void {
+    if (s.Paused) throw conflict(`Container ${id} is paused, unpause the container before exec`);
+    if (s.Restarting) throw conflict(`Container ${id} is restarting, wait until the container is running`);
+    if (!s.Running) throw conflict(`container ${id} is not running`);
+  },
+};

@@ -1,0 +1,74 @@
+/**
+ * Container records: an in-memory map for fast reads (`ps` never touches the disk), written
+ * through to the metadata database on every change.
+ */
+import { notFound, invalidArgument } from '../../errdefs/index.ts';
+import type { MetadataDb } from '../../metadata/index.ts';
+import type { ContainerRecord } from './types.ts';
+
+export class ContainerStore {
+  private readonly db: MetadataDb;
+  private readonly byId = new Map<string, ContainerRecord>();
+  private readonly byName = new Map<string, string>();
+
+  constructor(db: MetadataDb) {
+    this.db = db;
+    for (const row of db.stmt('SELECT record FROM containers').all() as { record: string }[]) {
+      const r = JSON.parse(row.record) as ContainerRecord;
+      this.byId.set(r.Id, r);
+      this.byName.set(r.Name, r.Id);
+    }
+  }
+
+  all(): ContainerRecord[] {
+    return [...this.byId.values()];
+  }
+
+  /** By full ID, name (with or without the leading slash) or unique ID prefix. */
+  find(ref: string): ContainerRecord | undefined {
+    const exact = this.byId.get(ref);
+    if (exact) return exact;
+    const byName = this.byName.get(ref.replace(/^\//, ''));
+    if (byName) return this.byId.get(byName);
+    if (!/^[a-f0-9]+$/.test(ref)) return undefined;
+    let found: ContainerRecord | undefined;
+    for (const r of this.byId.values()) {
+      if (r.Id.startsWith(ref)) {
+        if (found) throw invalidArgument(`multiple IDs found with provided prefix: ${ref}`);
+        found = r;
+      }
+    }
+    return found;
+  }
+
+  get(ref: string): ContainerRecord {
+    const r = this.find(ref);
+    if (!r) throw notFound(`No such container: ${ref}`);
+    return r;
+  }
+
+  nameOwner(name: string): string | undefined {
+    return this.byName.get(name);
+  }
+
+  insert(r: ContainerRecord): void {
+    this.db.stmt('INSERT INTO containers (id, name, image_id, created, record) VALUES (?, ?, ?, ?, ?)').run(r.Id, r.Name, r.Image, r.Created, JSON.stringify(r));
+    this.byId.set(r.Id, r);
+    this.byName.set(r.Name, r.Id);
+  }
+
+  save(r: ContainerRecord): void {
+    const old = this.byId.get(r.Id);
+    this.db.stmt('UPDATE containers SET name = ?, record = ? WHERE id = ?').run(r.Name, JSON.stringify(r), r.Id);
+    if (old && old.Name !== r.Name) this.byName.delete(old.Name);
+    this.byId.set(r.Id, r);
+    this.byName.set(r.Name, r.Id);
+  }
+
+  delete(id: string): void {
+    const r = this.byId.get(id);
+    this.db.stmt('DELETE FROM containers WHERE id = ?').run(id);
+    this.byId.delete(id);
+    if (r) this.byName.delete(r.Name);
+  }
+}

@@ -1,0 +1,115 @@
+/** The container's configuration as the Engine API carries it (the subset Berth acts on). */
+import type { HealthConfig } from '../../spec/index.ts';
+import type { State } from './state.ts';
+
+export interface ContainerConfig {
+  Hostname?: string;
+  Domainname?: string;
+  User?: string;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  ExposedPorts?: Record<string, object> | null;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  StdinOnce?: boolean;
+  Env?: string[] | null;
+  Cmd?: string[] | string | null;
+  Healthcheck?: HealthConfig;
+  ArgsEscaped?: boolean;
+  Image?: string;
+  Volumes?: Record<string, object> | null;
+  WorkingDir?: string;
+  Entrypoint?: string[] | string | null;
+  NetworkDisabled?: boolean;
+  OnBuild?: string[] | null;
+  Labels?: Record<string, string> | null;
+  StopSignal?: string;
+  StopTimeout?: number | null;
+  Shell?: string[];
+}
+
+export interface Ulimit {
+  Name: string;
+  Soft: number;
+  Hard: number;
+}
+
+export interface RestartPolicy {
+  Name: '' | 'no' | 'always' | 'on-failure' | 'unless-stopped';
+  MaximumRetryCount?: number;
+}
+
+export interface HostConfig {
+  Binds?: string[] | null;
+  ContainerIDFile?: string;
+  LogConfig?: { Type: string; Config: Record<string, string> };
+  NetworkMode?: string;
+  PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }>> | null;
+  RestartPolicy?: RestartPolicy;
+  AutoRemove?: boolean;
+  VolumeDriver?: string;
+  VolumesFrom?: string[] | null;
+  Mounts?: unknown[];
+  CapAdd?: string[] | null;
+  CapDrop?: string[] | null;
+  Dns?: string[] | null;
+  DnsOptions?: string[] | null;
+  DnsSearch?: string[] | null;
+  ExtraHosts?: string[] | null;
+  GroupAdd?: string[] | null;
+  IpcMode?: string;
+  Links?: string[] | null;
+  OomScoreAdj?: number;
+  PidMode?: string;
+  Privileged?: boolean;
+  PublishAllPorts?: boolean;
+  ReadonlyRootfs?: boolean;
+  SecurityOpt?: string[] | null;
+  Tmpfs?: Record<string, string>;
+  UTSMode?: string;
+  ShmSize?: number;
+  Sysctls?: Record<string, string>;
+  Runtime?: string;
+  Init?: boolean | null;
+  Memory?: number;
+  MemorySwap?: number;
+  MemoryReservation?: number;
+  NanoCpus?: number;
+  CpuShares?: number;
+  CpuPeriod?: number;
+  CpuQuota?: number;
+  CpusetCpus?: string;
+  PidsLimit?: number | null;
+  Ulimits?: Ulimit[] | null;
+  OomKillDisable?: boolean | null;
+  Devices?: unknown[] | null;
+  MaskedPaths?: string[];
+  ReadonlyPaths?: string[];
+}
+
+/** What the store keeps per container. */
+export interface ContainerRecord {
+  Id: string;
+  Name: string;
+  Created: string;
+  /** The image ID (config digest). */
+  Image: string;
+  Path: string;
+  Args: string[];
+  Config: ContainerConfig;
+  HostConfig: HostConfig;
+  State: State;
+  RestartCount: number;
+  /** The chain ID of the image's top layer when the container was made. */
+  TopChain: string | null;
+  /** Set by a user-requested stop, so restart policies do not bring the container back. */
+  ManuallyStopped?: boolean;
+  /** The pid of the container's monitor, when running. */
+  MonitorPid?: number;
+}
+
+export interface CreateRequest extends ContainerConfig {
+  HostConfig?: HostConfig;
+  NetworkingConfig?: unknown;
+}

@@ -1,0 +1,137 @@
+/** The Engine API's views of a container: `GET /containers/json` rows and `inspect`. */
+import { join } from 'node:path';
+import { statusText } from './state.ts';
+import type { ContainerRecord } from './types.ts';
+
+export function networkMode(c: ContainerRecord): string {
+  const m = c.HostConfig.NetworkMode ?? 'default';
+  return m === 'default' ? 'bridge' : m;
+}
+
+export function commandLine(c: ContainerRecord): string {
+  return [c.Path, ...c.Args].map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' ');
+}
+
+export function summary(c: ContainerRecord, imageName: string, now = Date.now()): object {
+  return {
+    Id: c.Id,
+    Names: [`/${c.Name}`],
+    Image: imageName,
+    ImageID: c.Image,
+    Command: commandLine(c),
+    Created: Math.floor(Date.parse(c.Created) / 1000),
+    Ports: [],
+    Labels: c.Config.Labels ?? {},
+    State: c.State.Status,
+    Status: statusText(c.State, now),
+    HostConfig: { NetworkMode: networkMode(c) },
+    NetworkSettings: { Networks: {} },
+    Mounts: [],
+  };
+}
+
+export function inspect(c: ContainerRecord, dir: string, lowerDirs: string[]): object {
+  return {
+    Id: c.Id,
+    Created: c.Created,
+    Path: c.Path,
+    Args: c.Args,
+    State: { ...c.State },
+    Image: c.Image,
+    ResolvConfPath: join(dir, 'resolv.conf'),
+    HostnamePath: join(dir, 'hostname'),
+    HostsPath: join(dir, 'hosts'),
+    LogPath: join(dir, 'container.log'),
+    Name: `/${c.Name}`,
+    RestartCount: c.RestartCount,
+    Driver: 'overlay2',
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
+    HostConfig: {
+      Binds: null,
+      ContainerIDFile: '',
+      LogConfig: { Type: 'k8s-file', Config: {} },
+      NetworkMode: c.HostConfig.NetworkMode ?? 'default',
+      PortBindings: {},
+      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+      AutoRemove: false,
+      VolumeDriver: '',
+      VolumesFrom: null,
+      CapAdd: null,
+      CapDrop: null,
+      CgroupnsMode: 'host',
+      Dns: [],
+      DnsOptions: [],
+      DnsSearch: [],
+      ExtraHosts: null,
+      GroupAdd: null,
+      IpcMode: 'private',
+      Cgroup: '',
+      Links: null,
+      OomScoreAdj: 0,
+      PidMode: '',
+      Privileged: false,
+      PublishAllPorts: false,
+      ReadonlyRootfs: false,
+      SecurityOpt: null,
+      UTSMode: '',
+      UsernsMode: '',
+      ShmSize: 67108864,
+      Runtime: 'runc',
+      Isolation: '',
+      CpuShares: 0,
+      Memory: 0,
+      NanoCpus: 0,
+      CgroupParent: '',
+      BlkioWeight: 0,
+      CpuPeriod: 0,
+      CpuQuota: 0,
+      CpusetCpus: '',
+      CpusetMems: '',
+      Devices: [],
+      MemoryReservation: 0,
+      MemorySwap: 0,
+      MemorySwappiness: null,
+      OomKillDisable: null,
+      PidsLimit: null,
+      Ulimits: null,
+      MaskedPaths: [],
+      ReadonlyPaths: [],
+      ...c.HostConfig,
+    },
+    GraphDriver: {
+      Name: 'overlay2',
+      Data: {
+        LowerDir: lowerDirs.join(':'),
+        MergedDir: join(dir, 'rootfs'),
+        UpperDir: join(dir, 'upper'),
+        WorkDir: join(dir, 'work'),
+      },
+    },
+    Mounts: [],
+    Config: { ...c.Config, Cmd: c.Config.Cmd ?? null, Entrypoint: c.Config.Entrypoint ?? null },
+    NetworkSettings: {
+      Bridge: '',
+      SandboxID: '',
+      SandboxKey: '',
+      Ports: {},
+      HairpinMode: false,
+      LinkLocalIPv6Address: '',
+      LinkLocalIPv6PrefixLen: 0,
+      SecondaryIPAddresses: null,
+      SecondaryIPv6Addresses: null,
+      EndpointID: '',
+      Gateway: '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      IPAddress: '',
+      IPPrefixLen: 0,
+      IPv6Gateway: '',
+      MacAddress: '',
+      Networks: {},
+    },
+  };
+}

@@ -1,0 +1,245 @@
+/**
+ * The image service: what `docker images`, `rmi`, `tag`, `history`, `image inspect` and
+ * `image prune` do, with Docker's rules for untagging and deleting.
+ */
+import { conflict, notFound } from '../../errdefs/index.ts';
+import type { EventBus } from '../../events/index.ts';
+import type { ImageStore, Image } from '../../images/index.ts';
+import { familiarString, parseReference, shortId, looksLikeId, type Digest, type HistoryEntry, type ImageRunConfig } from '../../spec/index.ts';
+
+/** Who uses an image: the container service answers. */
+export type ImageUsage = (imageId: string) => Array<{ id: string; running: boolean }>;
+
+export interface DeleteResponseItem {
+  Untagged?: string;
+  Deleted?: string;
+}
+
+export class ImageService {
+  readonly store: ImageStore;
+  private readonly events: EventBus;
+  usage: ImageUsage = () => [];
+  /** Top layers of containers' root file systems: kept even when their image is deleted. */
+  layersInUse: () => Set<string> = () => new Set();
+
+  constructor(store: ImageStore, events: EventBus) {
+    this.store = store;
+    this.events = events;
+  }
+
+  list(opts: { all?: boolean; dangling?: boolean; reference?: string[]; labels?: string[] } = {}): object[] {
+    let images = this.store.list();
+    if (opts.dangling !== undefined) images = images.filter((i) => (i.tags.length === 0) === opts.dangling);
+    if (opts.labels?.length) {
+      images = images.filter((i) => opts.labels!.every((l) => matchLabel(i.config.config?.Labels ?? {}, l)));
+    }
+    if (opts.reference?.length) {
+      images = images.filter((i) => i.tags.some((t) => opts.reference!.some((p) => globMatch(p.includes(':') ? p : `${p}:*`, t))));
+    }
+    if (!opts.all) {
+      // Intermediate images (untagged parents of others) are hidden, as Docker does.
+      const parents = new Set(images.map((i) => i.parent).filter(Boolean));
+      images = images.filter((i) => i.tags.length > 0 || !parents.has(i.id));
+    }
+    return images.map((i) => ({
+      Id: i.id,
+      ParentId: i.parent ?? '',
+      RepoTags: i.tags,
+      RepoDigests: [],
+      Created: Math.floor(Date.parse(i.created) / 1000),
+      Size: i.size,
+      SharedSize: -1,
+      VirtualSize: i.size,
+      Labels: i.config.config?.Labels ?? {},
+      Containers: -1,
+    }));
+  }
+
+  inspect(name: string): object {
+    const i = this.store.resolve(name);
+    const layers = this.store.snapshots.stack(i.topChain);
+    const dirs = layers.map((l) => this.store.snapshots.diffDir(l)).reverse();
+    return {
+      Id: i.id,
+      RepoTags: i.tags,
+      RepoDigests: [],
+      Parent: i.parent ?? '',
+      Comment: i.config.comment ?? '',
+      Created: i.created,
+      DockerVersion: i.config.docker_version ?? '',
+      Author: i.config.author ?? '',
+      Config: normaliseRunConfig(i.config.config ?? {}),
+      Architecture: i.config.architecture,
+      ...(i.config.variant ? { Variant: i.config.variant } : {}),
+      Os: i.config.os,
+      Size: i.size,
+      GraphDriver: {
+        Name: 'overlay2',
+        Data: dirs.length ? { LowerDir: dirs.slice(1).join(':') || undefined, UpperDir: dirs[0], MergedDir: undefined, WorkDir: undefined } : null,
+      },
+      RootFS: { Type: 'layers', Layers: i.config.rootfs.diff_ids },
+      Metadata: { LastTagTime: '0001-01-01T00:00:00Z' },
+    };
+  }
+
+  history(name: string): object[] {
+    const i = this.store.resolve(name);
+    const layers = this.store.snapshots.stack(i.topChain);
+    const hist: HistoryEntry[] = i.config.history ?? layers.map(() => ({}));
+    let li = 0;
+    const rows = hist.map((h) => {
+      const size = h.empty_layer ? 0 : (layers[li++]?.size ?? 0);
+      return {
+        Id: '<missing>',
+        Created: h.created ? Math.floor(Date.parse(h.created) / 1000) : 0,
+        CreatedBy: h.created_by ?? '',
+        Tags: null as string[] | null,
+        Size: size,
+        Comment: h.comment ?? '',
+      };
+    });
+    rows.reverse();
+    if (rows[0]) {
+      rows[0].Id = i.id;
+      rows[0].Tags = i.tags;
+    }
+    return rows;
+  }
+
+  tag(source: string, repo: string, tag?: string): void {
+    const img = this.store.resolve(source);
+    const target = tag ? `${repo}:${tag}` : repo;
+    const ref = parseReference(target);
+    this.store.tag(img.id, target);
+    this.events.publish('image', 'tag', img.id, { name: familiarString(ref) });
+  }
+
+  /** `docker rmi`: Docker's image_delete rules. */
+  async remove(name: string, opts: { force?: boolean; noprune?: boolean } = {}): Promise<DeleteResponseItem[]> {
+    const img = this.store.resolve(name);
+    const out: DeleteResponseItem[] = [];
+    const users = this.usage(img.id);
+    const byTag = this.store.isTag(name) && !(looksLikeId(name) && img.id.includes(name.replace(/^sha256:/, '')));
+    if (byTag) {
+      const isLast = img.tags.length <= 1;
+      if (isLast && users.length && !opts.force) {
+        throw conflict(`conflict: unable to remove repository reference "${name}" (must force) - container ${shortId(users[0]!.id)} is using its referenced image ${shortId(img.id)}`);
+      }
+      const ref = familiarString(parseReference(name));
+      this.store.untag(name);
+      out.push({ Untagged: ref });
+      this.events.publish('image', 'untag', img.id, { name: ref });
+      if (!isLast || users.length) return out;
+    } else {
+      const running = users.find((u) => u.running);
+      if (running) {
+        throw conflict(`conflict: unable to delete ${shortId(img.id)} (cannot be forced) - image is being used by running container ${shortId(running.id)}`);
+      }
+      if (users.length && !opts.force) {
+        throw conflict(`conflict: unable to delete ${shortId(img.id)} (must be forced) - image is being used by stopped container ${shortId(users[0]!.id)}`);
+      }
+      if (img.tags.length > 1 && !opts.force) {
+        throw conflict(`conflict: unable to delete ${shortId(img.id)} (must be forced) - image is referenced in multiple repositories`);
+      }
+      for (const t of img.tags) {
+        this.store.untag(t);
+        out.push({ Untagged: t });
+        this.events.publish('image', 'untag', img.id, { name: t });
+      }
+    }
+    if (this.store.children(img.id).length && !byTag) {
+      throw conflict(`conflict: unable to delete ${shortId(img.id)} (cannot be forced) - image has dependent child images`);
+    }
+    if (this.store.children(img.id).length) return out;
+    out.push(...(await this.deleteImage(img)));
+    return out;
+  }
+
+  private async deleteImage(img: Image): Promise<DeleteResponseItem[]> {
+    await this.store.delete(img.id);
+    this.events.publish('image', 'delete', img.id, { name: img.id });
+    await this.store.snapshots.prune(this.layersInUse());
+    return [{ Deleted: img.id }];
+  }
+
+  /** `docker image prune`: dangling images (or all unused with `all`) not used by containers. */
+  async prune(opts: { all?: boolean; labels?: string[] } = {}): Promise<{ ImagesDeleted: DeleteResponseItem[] | null; SpaceReclaimed: number }> {
+    const deleted: DeleteResponseItem[] = [];
+    let reclaimed = 0;
+    let progress = true;
+    // Deleting a child can make its parent prunable: repeat until nothing changes.
+    while (progress) {
+      progress = false;
+      for (const img of this.store.list()) {
+        if (this.usage(img.id).length) continue;
+        if (!opts.all && img.tags.length) continue;
+        if (this.store.children(img.id).length) continue;
+        if (opts.labels?.length && !opts.labels.every((l) => matchLabel(img.config.config?.Labels ?? {}, l))) continue;
+        for (const t of img.tags) {
+          this.store.untag(t);
+          deleted.push({ Untagged: t });
+        }
+        reclaimed += img.size;
+        deleted.push(...(await this.deleteImage(img)));
+        progress = true;
+      }
+    }
+    if (deleted.length) this.events.publish('image', 'prune', '', { reclaimed: String(reclaimed) });
+    return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
+  }
+
+  resolve(name: string): Image {
+    return this.store.resolve(name);
+  }
+
+  /** Resolves, and says "No such image" the way `docker run` expects when missing. */
+  require(name: string): Image {
+    const img = this.store.find(name);
+    if (!img) throw notFound(`No such image: ${name.includes(':') || name.includes('@') || looksLikeId(name) ? name : `${name}:latest`}`);
+    return img;
+  }
+
+  get(id: Digest): Image {
+    return this.store.get(id);
+  }
+}
+
+/** `key` or `key=value` against a label map. */
+export function matchLabel(labels: Record<string, string>, filter: string): boolean {
+  const eq = filter.indexOf('=');
+  if (eq < 0) return filter in labels;
+  return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
+}
+
+function globMatch(pattern: string, s: string): boolean {
+  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '.') + '$');
+  return re.test(s) || re.test(s.replace(/:[^:]*$/, '') + ':' + s.split(':').pop());
+}
+
+/** Docker always sends these keys in an image's Config, null when unset. */
+export function normaliseRunConfig(c: ImageRunConfig): object {
+  return {
+    Hostname: '',
+    Domainname: '',
+    User: c.User ?? '',
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    ExposedPorts: c.ExposedPorts ?? undefined,
+    Tty: false,
+    OpenStdin: false,
+    StdinOnce: false,
+    Env: c.Env ?? null,
+    Cmd: c.Cmd ?? null,
+    Healthcheck: c.Healthcheck ?? undefined,
+    ArgsEscaped: c.ArgsEscaped ?? undefined,
+    Image: '',
+    Volumes: c.Volumes ?? null,
+    WorkingDir: c.WorkingDir ?? '',
+    Entrypoint: c.Entrypoint ?? null,
+    OnBuild: c.OnBuild ?? null,
+    Labels: c.Labels ?? null,
+    StopSignal: c.StopSignal ?? undefined,
+    Shell: c.Shell ?? undefined,
+  };
+}

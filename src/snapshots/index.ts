@@ -1,0 +1,255 @@
+/**
+ * The overlay snapshotter. Each image layer is unpacked once into `<root>/layers/<cacheId>/diff`
+ * and addressed by its chain ID, so images that share a base share its directories. A
+ * container's root file system is an overlay mount of its image's layer directories (lower)
+ * with a private upper and work directory.
+ *
+ * Crash safety: a layer is unpacked into `<root>/layers/tmp-*` and renamed into place only
+ * after it is complete; its database row is written after the rename. `open` drops leftover
+ * temporary directories and directories no row points at.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { invalidArgument, notFound } from '../errdefs/index.ts';
+import type { Host } from '../host/index.ts';
+import type { MetadataDb } from '../metadata/index.ts';
+import type { ContentStore } from '../content/index.ts';
+import { applyLayer } from '../archive/index.ts';
+import { chainIds, sha256, type Digest } from '../spec/index.ts';
+
+export interface Layer {
+  chainId: Digest;
+  diffId: Digest;
+  parent: Digest | null;
+  size: number;
+  cacheId: string;
+}
+
+interface LayerRow {
+  chain_id: string;
+  diff_id: string;
+  parent: string | null;
+  size: number;
+  cache_id: string;
+}
+
+const toLayer = (r: LayerRow): Layer => ({
+  chainId: r.chain_id as Digest,
+  diffId: r.diff_id as Digest,
+  parent: r.parent as Digest | null,
+  size: r.size,
+  cacheId: r.cache_id,
+});
+
+/** Default cap on one layer's uncompressed size: stops decompression bombs. */
+export const DEFAULT_MAX_LAYER_BYTES = 64 * 1024 ** 3;
+
+/** Undoes gzip or zstd compression if the stream starts with their magic bytes. */
+export function decompressed(source: Readable, maxBytes = DEFAULT_MAX_LAYER_BYTES): Readable {
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  let total = 0;
+  const limit = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      total += chunk.length;
+      if (total > maxBytes) cb(invalidArgument(`layer: uncompressed size exceeds the limit of ${maxBytes} bytes`));
+      else cb(null, chunk);
+    },
+  });
+  let decided = false;
+  const head: Buffer[] = [];
+  const decide = (final: boolean) => {
+    const buf = Buffer.concat(head);
+    if (buf.length < 4 && !final) return false;
+    decided = true;
+    let stage: Transform | PassThrough;
+    if (buf[0] === 0x1f && buf[1] === 0x8b) stage = createGunzip();
+    else if (buf.readUInt32LE(0) === 0xfd2fb528) stage = createZstdDecompress();
+    else stage = new PassThrough();
+    const feed = new PassThrough();
+    pipeline(feed, stage, limit, out).catch((e) => out.destroy(e));
+    feed.write(buf);
+    source.on('data', (c) => { if (!feed.write(c)) source.pause(); });
+    feed.on('drain', () => source.resume());
+    source.on('end', () => feed.end());
+    return true;
+  };
+  source.on('error', (e) => out.destroy(e));
+  const onData = (c: Buffer) => {
+    head.push(c);
+    if (decide(false)) source.off('data', onData).off('end', onEnd);
+  };
+  const onEnd = () => { if (!decided) decide(true); };
+  source.on('data', onData);
+  source.on('end', onEnd);
+  return out;
+}
+
+export class Snapshotter {
+  readonly root: string;
+  private readonly layersDir: string;
+  private readonly db: MetadataDb;
+  private readonly content: ContentStore;
+  private readonly host: Host;
+  private readonly emptyDir: string;
+
+  private constructor(root: string, db: MetadataDb, content: ContentStore, host: Host) {
+    this.root = root;
+    this.layersDir = join(root, 'layers');
+    this.emptyDir = join(root, 'empty');
+    this.db = db;
+    this.content = content;
+    this.host = host;
+  }
+
+  static async open(root: string, db: MetadataDb, content: ContentStore, host: Host): Promise<Snapshotter> {
+    const s = new Snapshotter(root, db, content, host);
+    await fs.mkdir(s.layersDir, { recursive: true });
+    await fs.mkdir(s.emptyDir, { recursive: true });
+    const known = new Set((db.stmt('SELECT cache_id FROM layers').all() as { cache_id: string }[]).map((r) => r.cache_id));
+    for (const name of await fs.readdir(s.layersDir)) {
+      if (!known.has(name)) await fs.rm(join(s.layersDir, name), { recursive: true, force: true });
+    }
+    return s;
+  }
+
+  get(chainId: Digest): Layer | undefined {
+    const r = this.db.stmt('SELECT * FROM layers WHERE chain_id = ?').get(chainId) as LayerRow | undefined;
+    return r && toLayer(r);
+  }
+
+  /** The directory holding a layer's unpacked files. */
+  diffDir(layer: Layer): string {
+    return join(this.layersDir, layer.cacheId, 'diff');
+  }
+
+  /** The layer stack ending in `top`, bottom first. */
+  stack(top: Digest | null): Layer[] {
+    const out: Layer[] = [];
+    let cur = top;
+    while (cur) {
+      const l = this.get(cur);
+      if (!l) throw notFound(`layer "${cur}": not found`);
+      out.push(l);
+      cur = l.parent;
+    }
+    return out.reverse();
+  }
+
+  /**
+   * Adds a layer on top of `parent` from a (possibly compressed) tar stream. The uncompressed
+   * tar is kept as a content blob (so `save` and `push` reproduce the exact diff ID) and
+   * unpacked. A layer already present is reused.
+   */
+  async addLayer(parent: Digest | null, tar: Readable, opts: { maxBytes?: number; onBytes?: (n: number) => void } = {}): Promise<Layer> {
+    const plain = decompressed(tar, opts.maxBytes);
+    if (opts.onBytes) {
+      let n = 0;
+      plain.on('data', (c: Buffer) => opts.onBytes!((n += c.length)));
+    }
+    const blob = await this.content.ingest(plain);
+    return this.addLayerFromBlob(parent, blob.digest, blob.size);
+  }
+
+  /** Registers and unpacks a layer whose uncompressed tar is already a content blob. */
+  async addLayerFromBlob(parent: Digest | null, diffId: Digest, size: number): Promise<Layer> {
+    const chainId = parent ? sha256(`${parent} ${diffId}`) : diffId;
+    const existing = this.get(chainId);
+    if (existing) return existing;
+    if (parent && !this.get(parent)) throw notFound(`layer "${parent}": not found`);
+    const cacheId = randomBytes(16).toString('hex');
+    const tmp = join(this.layersDir, `tmp-${cacheId}`);
+    await fs.mkdir(join(tmp, 'diff'), { recursive: true });
+    try {
+      await applyLayer(this.content.stream(diffId), join(tmp, 'diff'), { host: this.host, overlayWhiteouts: true });
+      await fs.rename(tmp, join(this.layersDir, cacheId));
+    } catch (e) {
+      await fs.rm(tmp, { recursive: true, force: true });
+      throw e;
+    }
+    // Another request may have raced us to the same layer: keep theirs.
+    const raced = this.get(chainId);
+    if (raced) {
+      await fs.rm(join(this.layersDir, cacheId), { recursive: true, force: true });
+      return raced;
+    }
+    this.db.stmt('INSERT INTO layers (chain_id, diff_id, parent, size, cache_id) VALUES (?, ?, ?, ?, ?)').run(chainId, diffId, parent, size, cacheId);
+    return { chainId, diffId, parent, size, cacheId };
+  }
+
+  /** Chain ID of the top of a stack of diff IDs, or null for no layers. */
+  topChain(diffIds: readonly Digest[]): Digest | null {
+    const c = chainIds(diffIds);
+    return c[c.length - 1] ?? null;
+  }
+
+  /**
+   * Removes layers that no image references (directly or as an ancestor) and that are not in
+   * `keep`. Returns the removed chain IDs.
+   */
+  async prune(keep: ReadonlySet<string> = new Set()): Promise<Layer[]> {
+    const used = new Set<string>(keep);
+    for (const r of this.db.stmt('SELECT top_chain FROM images WHERE top_chain IS NOT NULL').all() as { top_chain: string }[]) {
+      for (const l of this.stack(r.top_chain as Digest)) used.add(l.chainId);
+    }
+    for (const k of keep) for (const l of this.stack(k as Digest)) used.add(l.chainId);
+    const all = (this.db.stmt('SELECT * FROM layers').all() as unknown as LayerRow[]).map(toLayer);
+    const removed: Layer[] = [];
+    // Children before parents, so foreign keys hold at every step.
+    const doomed = all.filter((l) => !used.has(l.chainId));
+    const order = (l: Layer): number => this.depth(l);
+    doomed.sort((a, b) => order(b) - order(a));
+    for (const l of doomed) {
+      this.db.stmt('DELETE FROM layers WHERE chain_id = ?').run(l.chainId);
+      await fs.rm(join(this.layersDir, l.cacheId), { recursive: true, force: true });
+      const stillUsed = this.db.stmt('SELECT 1 FROM layers WHERE diff_id = ?').get(l.diffId);
+      if (!stillUsed) await this.content.delete(l.diffId);
+      removed.push(l);
+    }
+    return removed;
+  }
+
+  private depth(l: Layer): number {
+    let d = 0;
+    let cur: Layer | undefined = l;
+    while (cur?.parent) {
+      d++;
+      cur = this.get(cur.parent);
+    }
+    return d;
+  }
+
+  /**
+   * Mounts a writable root file system for a container at `<dir>/rootfs`, with `<dir>/upper`
+   * and `<dir>/work`. Mounting an already mounted rootfs is an error the caller avoids by
+   * checking `isMounted`.
+   */
+  async mountRootfs(dir: string, top: Digest | null): Promise<string> {
+    const rootfs = join(dir, 'rootfs');
+    await Promise.all([
+      fs.mkdir(join(dir, 'upper'), { recursive: true }),
+      fs.mkdir(join(dir, 'work'), { recursive: true }),
+      fs.mkdir(rootfs, { recursive: true }),
+    ]);
+    const lowers = this.stack(top).reverse().map((l) => `${l.cacheId}/diff`);
+    // Relative lower paths (resolved against the mount's working directory, the layers
+    // directory) keep the option string short enough for deep stacks.
+    const lower = lowers.length ? lowers.join(':') : '../empty';
+    await this.host.run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, rootfs], { cwd: this.layersDir });
+    return rootfs;
+  }
+
+  async unmountRootfs(dir: string): Promise<void> {
+    await this.host.unmount(join(dir, 'rootfs'));
+  }
+
+  /** Is `<dir>/rootfs` a mount point right now? */
+  async isMounted(dir: string): Promise<boolean> {
+    const target = join(dir, 'rootfs');
+    const mounts = await fs.readFile('/proc/self/mountinfo', 'utf8');
+    return mounts.split('\n').some((line) => line.split(' ')[4] === target);
+  }
+}
