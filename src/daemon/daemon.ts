@@ -13,6 +13,9 @@ import { Snapshotter } from '../snapshots/index.ts';
 import { ImageStore } from '../images/index.ts';
 import { EventBus } from '../events/index.ts';
 import { ImageService } from '../services/images/index.ts';
+import { ContainerService } from '../services/containers/index.ts';
+import { registerContainers } from '../api/server/index.ts';
+import { createRuntime } from './runtime.ts';
 import { listen, close, Router, type Listener } from '../api/server/index.ts';
 import { registerSystem, registerImages, BERTH_VERSION } from '../api/server/index.ts';
 import type { DaemonConfig } from './config.ts';
@@ -26,6 +29,7 @@ export class Daemon {
   private listeners: Listener[] = [];
   private db?: MetadataDb;
   images?: ImageService;
+  containers?: ContainerService;
   private readonly id: string;
 
   constructor(config: DaemonConfig, host: Host = new RealHost()) {
@@ -48,9 +52,32 @@ export class Daemon {
     const imageStore = new ImageStore(this.db, content, snapshots);
     this.images = new ImageService(imageStore, this.events);
 
+    const runtime = await createRuntime(this.host, c.execRoot, this.log);
+    this.containers = new ContainerService({
+      db: this.db,
+      images: this.images,
+      snapshots,
+      runtime,
+      host: this.host,
+      events: this.events,
+      root: join(c.dataRoot, 'containers'),
+      liveRestore: c.liveRestore,
+      log: this.log,
+      initPath: await firstExisting(['/usr/bin/tini-static', '/usr/bin/docker-init']),
+    });
+    await fs.mkdir(join(c.dataRoot, 'containers'), { recursive: true, mode: 0o710 });
+    await this.containers.restore();
+
     const router = new Router((m) => this.log.error(m));
     registerSystem(router, { events: this.events, info: () => this.info() });
     registerImages(router, this.images);
+    const containers = this.containers;
+    registerContainers(router, {
+      containers,
+      lowerDirs: (ct) => snapshots.stack((ct.TopChain ?? null) as never).map((l) => snapshots.diffDir(l)).reverse(),
+      imageIdOf: (ref) => this.images!.store.find(ref)?.id,
+      exportRootfs: (ref) => containers.export(ref),
+    });
 
     for (const h of c.hosts) {
       this.listeners.push(await listen(router, h, { socketGid: await groupId(c.group) }));
@@ -61,6 +88,7 @@ export class Daemon {
 
   async shutdown(): Promise<void> {
     for (const l of this.listeners) await close(l);
+    await this.containers?.shutdown();
     this.listeners = [];
     this.db?.close();
     await fs.rm(this.config.pidfile, { force: true });
@@ -82,12 +110,15 @@ export class Daemon {
 
   info(): Record<string, unknown> {
     const images = this.images?.store.list().length ?? 0;
+    const all = this.containers?.list() ?? [];
+    const running = all.filter((x) => x.State.Running && !x.State.Paused).length;
+    const paused = all.filter((x) => x.State.Paused).length;
     return {
       ID: this.id,
-      Containers: 0,
-      ContainersRunning: 0,
-      ContainersPaused: 0,
-      ContainersStopped: 0,
+      Containers: all.length,
+      ContainersRunning: running,
+      ContainersPaused: paused,
+      ContainersStopped: all.length - running - paused,
       Images: images,
       Driver: 'overlay2',
       DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
@@ -132,6 +163,18 @@ export class Daemon {
       Warnings: [],
     };
   }
+}
+
+async function firstExisting(paths: string[]): Promise<string | undefined> {
+  for (const p of paths) {
+    try {
+      await fs.access(p);
+      return p;
+    } catch {
+      // try the next
+    }
+  }
+  return undefined;
 }
 
 function processAlive(pid: number): boolean {

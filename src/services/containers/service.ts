@@ -20,6 +20,9 @@ import type { ContainerRecord, CreateRequest, HostConfig } from './types.ts';
 import type { ContainerRuntime, ExitInfo, LogEntry, LogReadOptions } from './runtime.ts';
 import { commandFor, buildSpec, validateHostConfig } from './spec.ts';
 import type { Snapshotter } from '../../snapshots/index.ts';
+import type { Host } from '../../host/index.ts';
+import { tarDirectory } from '../../archive/index.ts';
+import type { Readable } from 'node:stream';
 import type { MetadataDb } from '../../metadata/index.ts';
 
 export interface ContainerServiceDeps {
@@ -27,6 +30,7 @@ export interface ContainerServiceDeps {
   images: ImageService;
   snapshots: Snapshotter;
   runtime: ContainerRuntime;
+  host: Host;
   events: EventBus;
   /** `<data-root>/containers`. */
   root: string;
@@ -399,17 +403,17 @@ export class ContainerService {
     return this.d.runtime.readLogs(this.logPath(c.Id), opts);
   }
 
-  /** The container's file system for `docker export`: mounted for the duration if stopped. */
-  async withRootfs<T>(ref: string, fn: (rootfs: string) => Promise<T>): Promise<T> {
+  /** `docker export`: the container's file system as a tar, mounted while the stream lasts. */
+  async export(ref: string): Promise<Readable> {
     const c = this.store.get(ref);
     const dir = this.dir(c.Id);
     const wasMounted = await this.d.snapshots.isMounted(dir);
     if (!wasMounted) await this.d.snapshots.mountRootfs(dir, c.TopChain as never);
-    try {
-      return await fn(join(dir, 'rootfs'));
-    } finally {
-      if (!wasMounted && !c.State.Running) await this.d.snapshots.unmountRootfs(dir).catch(() => {});
-    }
+    const tar = tarDirectory(join(dir, 'rootfs'), { host: this.d.host });
+    tar.once('close', () => {
+      if (!wasMounted && !c.State.Running) void this.d.snapshots.unmountRootfs(dir).catch(() => {});
+    });
+    return tar;
   }
 
   list(): ContainerRecord[] {

@@ -12,7 +12,7 @@ export interface ContainerRouteDeps {
   containers: ContainerService;
   lowerDirs: (c: ContainerRecord) => string[];
   imageIdOf: (ref: string) => string | undefined;
-  exportRootfs?: (ref: string) => Promise<NodeJS.ReadableStream>;
+  exportRootfs?: (ref: string) => Promise<import('node:stream').Readable>;
 }
 
 export function registerContainers(r: Router, deps: ContainerRouteDeps): void {

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Times `docker run --rm busybox true` against berthd and, where installed, against dockerd on
+# the same machine in one run, and reports medians and the ratio (Berth / dockerd).
+#
+#   bash bench/run-start.sh [runs]
+#
+# Both daemons run privately on temporary roots; both get the same busybox image (Berth
+# bootstraps it and saves it; dockerd loads that archive). Needs root and hyperfine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-30}
+WORK=$(mktemp -d /tmp/berth-bench-XXXXXX)
+BERTH_SOCK=$WORK/berth.sock
+DOCKERD_SOCK=$WORK/dockerd.sock
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 1
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  grep -o "$WORK[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+wait_sock() { for _ in $(seq 1 300); do [ -S "$1" ] && docker -H "unix://$1" version >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "daemon on $1 did not start" >&2; exit 1; }
+
+./bin/berthd --data-root "$WORK/berth" --exec-root "$WORK/berth-run" -H "unix://$BERTH_SOCK" --pidfile "$WORK/berthd.pid" --log-level warn 2>"$WORK/berthd.log" &
+pids+=($!)
+wait_sock "$BERTH_SOCK"
+./bin/berth -H "unix://$BERTH_SOCK" image bootstrap busybox >/dev/null
+docker -H "unix://$BERTH_SOCK" save busybox -o "$WORK/busybox.tar"
+
+cmds=(-n berth "docker -H unix://$BERTH_SOCK run --rm busybox true")
+if command -v dockerd >/dev/null; then
+  dockerd --data-root "$WORK/dockerd" --exec-root "$WORK/dockerd-run" -H "unix://$DOCKERD_SOCK" --pidfile "$WORK/dockerd.pid" \
+    --bridge none --iptables=false --ip-masq=false --log-level warn >"$WORK/dockerd.log" 2>&1 &
+  pids+=($!)
+  wait_sock "$DOCKERD_SOCK"
+  docker -H "unix://$DOCKERD_SOCK" load -i "$WORK/busybox.tar" >/dev/null
+  cmds+=(-n dockerd "docker -H unix://$DOCKERD_SOCK run --rm --network none busybox true")
+else
+  echo "dockerd is not installed (apt-get install docker.io): timing Berth alone" >&2
+fi
+
+hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$WORK/result.json" "${cmds[@]}" >&2
+bin/node -e '
+const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results;
+const med = Object.fromEntries(r.map((x) => [x.command, x.median * 1000]));
+for (const [k, v] of Object.entries(med)) console.log(`${k}: median ${v.toFixed(1)} ms`);
+if (med.berth && med.dockerd) console.log(`ratio berth/dockerd: ${(med.berth / med.dockerd).toFixed(3)}`);
+' "$WORK/result.json"

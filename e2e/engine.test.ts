@@ -1,0 +1,225 @@
+/**
+ * The engine core through the real `docker` CLI: version negotiation, the container lifecycle,
+ * Docker's run options and security defaults, and errors for bad requests.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startDaemon, cleanup, docker, dockerOk, bootstrapBusybox, api, eventually, sleep, type Daemon } from './harness.ts';
+
+let d: Daemon;
+before(async () => {
+  d = await startDaemon();
+  await bootstrapBusybox(d);
+});
+after(async () => {
+  if (d) await cleanup(d);
+});
+
+test('docker version shows Berth as the server and negotiates the API version', async () => {
+  const out = await dockerOk(d, ['version', '--format', '{{.Server.Platform.Name}}|{{.Server.APIVersion}}|{{.Server.MinAPIVersion}}|{{.Client.APIVersion}}']);
+  const [name, api1, min, client] = out.trim().split('|');
+  assert.equal(name, 'Berth Engine');
+  assert.ok(Number(api1!.split('.')[1]) >= 44, `server API ${api1} must be 1.44 or newer`);
+  assert.equal(min, '1.24');
+  assert.equal(client, api1, 'the CLI negotiated down to the server version');
+});
+
+test('docker info reports the server', async () => {
+  const out = await dockerOk(d, ['info', '--format', '{{.ServerVersion}} {{.Driver}} {{.OSType}} {{.DockerRootDir}}']);
+  assert.match(out, /^\S+ overlay2 linux .*\/data\n$/);
+});
+
+test('the /_ping headers are the ones the CLI reads', async () => {
+  const r = await api(d, 'GET', '/_ping');
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'OK');
+});
+
+test('docker run prints the output and exits with the container exit code', async () => {
+  const ok = await docker(d, ['run', '--rm', 'busybox', 'echo', 'hello from berth']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stdout, 'hello from berth\n');
+  const three = await docker(d, ['run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+  assert.equal(three.code, 3);
+  assert.equal(three.stdout, 'out\n');
+  assert.equal(three.stderr, 'err\n');
+  const ps = await dockerOk(d, ['ps', '-aq']);
+  assert.equal(ps.trim(), '', '--rm removed the containers');
+});
+
+test('a missing image and a missing command give Docker errors', async () => {
+  const r = await docker(d, ['run', '--rm', 'nosuchimage:1']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /nosuchimage/);
+  const c = await docker(d, ['run', '--rm', 'busybox', 'nosuchcommand']);
+  assert.equal(c.code, 127, c.stderr);
+  assert.match(c.stderr, /nosuchcommand/);
+});
+
+test('detached containers: ps, logs, stop, start, restart, rm', async () => {
+  const id = (await dockerOk(d, ['run', '-d', '--name', 'ticker', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done'])).trim();
+  assert.match(id, /^[a-f0-9]{64}$/);
+  const ps = await dockerOk(d, ['ps', '--format', '{{.ID}} {{.Names}} {{.Status}}']);
+  assert.match(ps, new RegExp(`^${id.slice(0, 12)} ticker Up (Less than a second|\\d+ seconds?)$`, 'm'));
+  await eventually(async () => (await dockerOk(d, ['logs', 'ticker'])).includes('tick 2'));
+  const tail = await dockerOk(d, ['logs', '--tail', '1', 'ticker']);
+  assert.match(tail, /^tick \d+\n$/);
+  const ts = await dockerOk(d, ['logs', '-t', '--tail', '1', 'ticker']);
+  assert.match(ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z tick \d+\n$/);
+
+  const conflictRm = await docker(d, ['rm', 'ticker']);
+  assert.notEqual(conflictRm.code, 0);
+  assert.match(conflictRm.stderr, /container is running: stop the container before removing or force remove/);
+
+  const t0 = Date.now();
+  await dockerOk(d, ['stop', 'ticker']);
+  assert.ok(Date.now() - t0 < 5000, 'the TERM trap ended it before the timeout');
+  const state = await dockerOk(d, ['inspect', '-f', '{{.State.Status}} {{.State.Running}} {{.State.ExitCode}}', 'ticker']);
+  assert.equal(state.trim(), 'exited false 0');
+  const psa = await dockerOk(d, ['ps', '-a', '--filter', 'status=exited', '--format', '{{.Names}} {{.Status}}']);
+  assert.match(psa, /^ticker Exited \(0\) (Less than a second|\d+ seconds?) ago$/m);
+
+  assert.equal((await dockerOk(d, ['start', 'ticker'])).trim(), 'ticker');
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Running}}', 'ticker'])).trim(), 'true');
+  await dockerOk(d, ['restart', '-t', '1', 'ticker']);
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Running}}', 'ticker'])).trim(), 'true');
+  await dockerOk(d, ['rm', '-f', 'ticker']);
+  const gone = await docker(d, ['inspect', 'ticker']);
+  assert.notEqual(gone.code, 0);
+  assert.match(gone.stderr, /No such (container|object): ticker/);
+});
+
+test('stop sends the stop signal, then SIGKILL after the timeout', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'stubborn', 'busybox', 'sh', '-c', 'trap "" TERM; while true; do sleep 0.1; done']);
+  const t0 = Date.now();
+  await dockerOk(d, ['stop', '-t', '1', 'stubborn']);
+  const took = Date.now() - t0;
+  assert.ok(took >= 900 && took < 8000, `stop took ${took} ms`);
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.ExitCode}}', 'stubborn'])).trim(), '137');
+  await dockerOk(d, ['rm', 'stubborn']);
+});
+
+test('kill -s, wait, and exit codes from signals', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'victim', 'busybox', 'sleep', '300']);
+  const waiter = docker(d, ['wait', 'victim']);
+  await sleep(200);
+  await dockerOk(d, ['kill', '-s', 'TERM', 'victim']);
+  const w = await waiter;
+  assert.equal(w.stdout.trim(), '143');
+  const notRunning = await docker(d, ['kill', 'victim']);
+  assert.notEqual(notRunning.code, 0);
+  assert.match(notRunning.stderr, /is not running/);
+  await dockerOk(d, ['rm', 'victim']);
+});
+
+test('names: in use, rename, and invalid', async () => {
+  await dockerOk(d, ['create', '--name', 'taken', 'busybox', 'true']);
+  const dup = await docker(d, ['create', '--name', 'taken', 'busybox', 'true']);
+  assert.notEqual(dup.code, 0);
+  assert.match(dup.stderr, /Conflict\. The container name "\/taken" is already in use by container/);
+  await dockerOk(d, ['rename', 'taken', 'renamed']);
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.Name}}', 'renamed'])).trim(), '/renamed');
+  const bad = await docker(d, ['create', '--name', 'bad name!', 'busybox', 'true']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /Invalid container name/);
+  await dockerOk(d, ['rm', 'renamed']);
+});
+
+test('run options: env, env-file, workdir, user, hostname, labels', async () => {
+  const envFile = join(d.root, 'env.list');
+  writeFileSync(envFile, 'FROM_FILE=yes\n# comment\n');
+  const out = await dockerOk(d, ['run', '--rm', '-e', 'A=1', '--env-file', envFile, '-w', '/tmp', '-u', 'nobody', '--hostname', 'boxy', '--label', 'team=core',
+    'busybox', 'sh', '-c', 'echo $A $FROM_FILE; pwd; id -u; hostname; cat /etc/hostname']);
+  assert.equal(out, '1 yes\n/tmp\n65534\nboxy\nboxy\n');
+  const id = (await dockerOk(d, ['create', '--label', 'team=core', 'busybox'])).trim();
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{index .Config.Labels "team"}}', id])).trim(), 'core');
+  const ids = await dockerOk(d, ['ps', '-aq', '--no-trunc', '--filter', 'label=team=core']);
+  assert.equal(ids.trim(), id);
+  await dockerOk(d, ['rm', id]);
+});
+
+test('ENTRYPOINT and CMD combine by Docker rules', async () => {
+  assert.equal(await dockerOk(d, ['run', '--rm', '--entrypoint', 'echo', 'busybox', 'a', 'b']), 'a b\n');
+  // --entrypoint clears the image CMD ("sh" for busybox): echo prints an empty line.
+  assert.equal(await dockerOk(d, ['run', '--rm', '--entrypoint', 'echo', 'busybox']), '\n');
+  const inspect = JSON.parse(await dockerOk(d, ['inspect', (await dockerOk(d, ['create', 'busybox'])).trim()]))[0];
+  assert.equal(inspect.Path, 'sh');
+  assert.deepEqual(inspect.Args, []);
+  assert.deepEqual(inspect.Config.Cmd, ['sh']);
+  await dockerOk(d, ['rm', inspect.Id]);
+});
+
+test("Docker's security defaults: capabilities, seccomp, masked and read-only paths", async () => {
+  const status = await dockerOk(d, ['run', '--rm', 'busybox', 'grep', '-E', '^(CapEff|CapBnd|Seccomp|NoNewPrivs):', '/proc/self/status']);
+  assert.match(status, /CapEff:\s+00000000a80425fb/);
+  assert.match(status, /CapBnd:\s+00000000a80425fb/);
+  assert.match(status, /Seccomp:\s+2/);
+  assert.match(status, /NoNewPrivs:\s+0/);
+  const nnp = await dockerOk(d, ['run', '--rm', '--security-opt', 'no-new-privileges', 'busybox', 'grep', 'NoNewPrivs', '/proc/self/status']);
+  assert.match(nnp, /NoNewPrivs:\s+1/);
+  const kcore = await dockerOk(d, ['run', '--rm', 'busybox', 'sh', '-c', 'wc -c < /proc/kcore; echo 1 > /proc/sys/kernel/domainname && echo writable || echo readonly']);
+  assert.equal(kcore.replace(/[ \t]+/g, ''), '0\nreadonly\n');
+  const mknod = await docker(d, ['run', '--rm', 'busybox', 'sh', '-c', 'mknod /tmp/sda b 8 0 && head -c1 /tmp/sda']);
+  assert.notEqual(mknod.code, 0, 'the device cgroup denies block devices that are not allowed');
+  const drop = await dockerOk(d, ['run', '--rm', '--cap-drop', 'ALL', '--cap-add', 'NET_ADMIN', 'busybox', 'grep', 'CapEff', '/proc/self/status']);
+  assert.match(drop, /CapEff:\s+0000000000001000/);
+  const priv = await dockerOk(d, ['run', '--rm', '--privileged', 'busybox', 'grep', '-E', '^(CapEff|Seccomp):', '/proc/self/status']);
+  assert.match(priv, /CapEff:\s+000001ffffffffff|CapEff:\s+0000003fffffffff/);
+  assert.match(priv, /Seccomp:\s+0/);
+});
+
+test('resource limits land in the cgroups', async () => {
+  const out = await dockerOk(d, ['run', '--rm', '--memory', '64m', '--pids-limit', '50', '--cpus', '0.5', 'busybox', 'sh', '-c',
+    'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cat /sys/fs/cgroup/cpu.max']);
+  const [mem, pids, cpu] = out.trim().split('\n');
+  assert.equal(mem, String(64 * 1024 * 1024));
+  assert.equal(pids, '50');
+  assert.match(cpu!, /^50000( 100000)?$/);
+  const ul = await dockerOk(d, ['run', '--rm', '--ulimit', 'nofile=1024:2048', 'busybox', 'sh', '-c', 'ulimit -n; ulimit -Hn']);
+  assert.equal(ul, '1024\n2048\n');
+});
+
+test('--read-only, --network none and host, --init', async () => {
+  const ro = await docker(d, ['run', '--rm', '--read-only', 'busybox', 'touch', '/x']);
+  assert.notEqual(ro.code, 0);
+  assert.match(ro.stderr, /Read-only file system/);
+  const none = await dockerOk(d, ['run', '--rm', '--network', 'none', 'busybox', 'ls', '/sys/class/net']);
+  assert.equal(none.trim(), 'lo');
+  const hostIfs = await dockerOk(d, ['run', '--rm', '--network', 'host', 'busybox', 'ls', '/sys/class/net']);
+  assert.ok(hostIfs.trim().split(/\s+/).length > 1, 'host networking sees the host interfaces');
+  const init = await dockerOk(d, ['run', '--rm', '--init', 'busybox', 'cat', '/proc/1/cmdline']);
+  assert.match(init.replace(/\0/g, ' '), /^\/sbin\/docker-init -- cat \/proc\/1\/cmdline/);
+});
+
+test('inspect shows State in Docker shape, top lists processes, prune removes stopped', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'inspected', 'busybox', 'sleep', '300']);
+  const c = JSON.parse(await dockerOk(d, ['inspect', 'inspected']))[0];
+  for (const k of ['Status', 'Running', 'Paused', 'Restarting', 'OOMKilled', 'Dead', 'Pid', 'ExitCode', 'Error', 'StartedAt', 'FinishedAt']) {
+    assert.ok(k in c.State, `State.${k}`);
+  }
+  assert.equal(c.State.Status, 'running');
+  assert.ok(c.State.Pid > 0);
+  assert.match(c.State.StartedAt, /^\d{4}-\d\d-\d\dT/);
+  const top = await dockerOk(d, ['top', 'inspected']);
+  assert.match(top, /^UID\s+PID\s+PPID/m);
+  assert.match(top, /sleep 300/);
+  await dockerOk(d, ['rm', '-f', 'inspected']);
+  await dockerOk(d, ['create', '--name', 'stale', 'busybox', 'true']);
+  const pruned = await dockerOk(d, ['container', 'prune', '-f']);
+  assert.match(pruned, /Deleted Containers:/);
+  assert.equal((await docker(d, ['inspect', 'stale'])).code, 1);
+});
+
+test('malformed requests get 400 and the daemon carries on', async () => {
+  const r = await api(d, 'POST', '/v1.44/containers/create', '{"Image": "busybox", ');
+  assert.equal(r.status, 400);
+  assert.match(JSON.parse(r.body).message, /invalid JSON/);
+  const noImage = await api(d, 'POST', '/v1.44/containers/create', '{}');
+  assert.equal(noImage.status, 400);
+  const old = await api(d, 'GET', '/v1.12/version');
+  assert.equal(old.status, 400);
+  assert.match(JSON.parse(old.body).message, /too old/);
+  assert.equal((await api(d, 'GET', '/_ping')).status, 200);
+});

@@ -1,0 +1,157 @@
+/**
+ * Starts a private berthd on a temporary data root and socket for a test file, and runs the
+ * real `docker` CLI against it. Everything the daemon made is cleaned up in `stop()`.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { connect } from 'node:net';
+
+export const REPO = resolve(import.meta.dirname, '..');
+export const DOCKER = process.env.DOCKER_CLI ?? '/usr/local/bin/docker';
+
+export interface Daemon {
+  root: string;
+  sock: string;
+  host: string;
+  proc: ChildProcess;
+  log: () => string;
+  extraArgs: string[];
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function startDaemon(extraArgs: string[] = [], root?: string): Promise<Daemon> {
+  const dir = root ?? mkdtempSync(join(tmpdir(), 'berth-e2e-'));
+  const sock = join(dir, 'berth.sock');
+  const logChunks: Buffer[] = [];
+  const proc = spawn(join(REPO, 'bin/berthd'), [
+    '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '-H', `unix://${sock}`,
+    '--pidfile', join(dir, 'berthd.pid'), ...extraArgs,
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout!.on('data', (c: Buffer) => logChunks.push(c));
+  proc.stderr!.on('data', (c: Buffer) => logChunks.push(c));
+  const d: Daemon = { root: dir, sock, host: `unix://${sock}`, proc, log: () => Buffer.concat(logChunks).toString(), extraArgs };
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`berthd exited with ${proc.exitCode}:\n${d.log()}`);
+    if (existsSync(sock) && (await canConnect(sock))) return d;
+    await sleep(50);
+  }
+  proc.kill('SIGKILL');
+  throw new Error(`berthd did not come up within 30 s:\n${d.log()}`);
+}
+
+function canConnect(path: string): Promise<boolean> {
+  return new Promise((r) => {
+    const s = connect(path);
+    s.once('connect', () => { s.destroy(); r(true); });
+    s.once('error', () => r(false));
+  });
+}
+
+/** Stops the daemon (SIGTERM, or SIGKILL with `kill`), waiting for it to exit. */
+export async function stopDaemon(d: Daemon, how: 'term' | 'kill' = 'term'): Promise<void> {
+  if (d.proc.exitCode !== null || d.proc.signalCode !== null) return;
+  const exited = new Promise<void>((r) => d.proc.once('exit', () => r()));
+  d.proc.kill(how === 'kill' ? 'SIGKILL' : 'SIGTERM');
+  await Promise.race([exited, sleep(30_000)]);
+  if (d.proc.exitCode === null && d.proc.signalCode === null) {
+    d.proc.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/**
+ * Removes everything a test daemon left: its containers' monitors and runc state, mounts under
+ * its root, and the directory itself. Only processes whose runc root is this daemon's are touched.
+ */
+export async function cleanup(d: Daemon): Promise<void> {
+  await stopDaemon(d, 'term');
+  const runcRoot = join(d.root, 'run', 'runc');
+  if (existsSync(runcRoot)) {
+    const list = spawnSync('runc', ['--root', runcRoot, 'list', '-q'], { encoding: 'utf8' });
+    for (const id of list.stdout.split('\n').filter(Boolean)) {
+      spawnSync('runc', ['--root', runcRoot, 'kill', id, 'KILL'], { encoding: 'utf8' });
+      spawnSync('runc', ['--root', runcRoot, 'delete', '-f', id], { encoding: 'utf8' });
+    }
+  }
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m): m is string => !!m && m.startsWith(d.root));
+  for (const m of mounts.sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m]);
+  rmSync(d.root, { recursive: true, force: true });
+}
+
+export function docker(d: Daemon, args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  return run(DOCKER, args, { ...opts, env: { ...process.env, DOCKER_HOST: d.host, ...opts.env } });
+}
+
+export function berth(d: Daemon, args: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<RunResult> {
+  return run(join(REPO, 'bin/berth'), ['-H', d.host, ...args], opts);
+}
+
+export function run(cmd: string, args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const p = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    p.stdout.on('data', (c: Buffer) => out.push(c));
+    p.stderr.on('data', (c: Buffer) => err.push(c));
+    const timer = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    p.on('error', reject);
+    p.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    });
+    p.stdin.on('error', () => {});
+    p.stdin.end(opts.input ?? '');
+  });
+}
+
+/** Runs docker and fails the test with its stderr when the exit code is not 0. */
+export async function dockerOk(d: Daemon, args: string[], opts: { input?: string | Buffer } = {}): Promise<string> {
+  const r = await docker(d, args, opts);
+  if (r.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `fn` until it returns a truthy value or `ms` passes. */
+export async function eventually<T>(fn: () => Promise<T> | T, ms = 10_000, step = 100): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: T;
+  do {
+    last = await fn();
+    if (last) return last;
+    await sleep(step);
+  } while (Date.now() < deadline);
+  return last;
+}
+
+/** A raw Engine API request over the daemon's socket (for what no CLI command sends). */
+export function api(d: Daemon, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolvePromise, reject) => {
+    import('node:http').then(({ request }) => {
+      const req = request({ socketPath: d.sock, method, path, headers: { 'Content-Type': 'application/json', ...headers } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    }, reject);
+  });
+}
+
+/** Makes busybox:latest on the daemon through Berth's bootstrap endpoint. */
+export async function bootstrapBusybox(d: Daemon): Promise<void> {
+  const r = await api(d, 'POST', '/berth/v1/images/bootstrap?image=busybox');
+  if (r.status !== 200 || /"error"/.test(r.body)) throw new Error(`bootstrap busybox: ${r.status} ${r.body}`);
+}

@@ -1,0 +1,153 @@
+/**
+ * Images through the real `docker` CLI: import, save/load, export, tag, images, rmi, prune,
+ * history and inspect — and hostile archives refused without harm.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync, copyFileSync, symlinkSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createGzip, gzipSync } from 'node:zlib';
+import { pack } from 'tar-stream';
+import { startDaemon, cleanup, docker, dockerOk, bootstrapBusybox, run, type Daemon } from './harness.ts';
+
+let d: Daemon;
+before(async () => {
+  d = await startDaemon();
+  await bootstrapBusybox(d);
+});
+after(async () => {
+  if (d) await cleanup(d);
+});
+
+/** A tar made in memory from entries (name, content or link), for crafted archives. */
+async function makeTar(entries: Array<{ name: string; type?: 'file' | 'symlink' | 'link' | 'directory'; content?: string | Buffer; linkname?: string; mode?: number }>): Promise<Buffer> {
+  const p = pack();
+  const chunks: Buffer[] = [];
+  p.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise((r) => p.on('end', r));
+  for (const e of entries) {
+    const body = e.content === undefined ? undefined : Buffer.from(e.content);
+    await new Promise<void>((resolve, reject) => {
+      p.entry({ name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644), size: body?.length ?? 0 }, body, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+  p.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+test('docker images lists bootstrapped busybox with its size; -q and dangling filter', async () => {
+  const out = await dockerOk(d, ['images']);
+  assert.match(out, /^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/m);
+  assert.match(out, /^busybox\s+latest\s+[a-f0-9]{12}\s+.+\s+\d+(\.\d+)?[kM]B$/m);
+  const q = await dockerOk(d, ['images', '-q']);
+  assert.match(q, /^[a-f0-9]{12}$/m);
+  const dangling = await dockerOk(d, ['images', '-q', '--filter', 'dangling=true']);
+  assert.equal(dangling.trim(), '');
+});
+
+test('import a rootfs from stdin with changes, and run it', async () => {
+  const tar = await makeTar([
+    { name: 'bin/', type: 'directory' },
+    { name: 'hello.txt', content: 'imported!\n' },
+  ]);
+  const bb = readFileSync('/bin/busybox');
+  const withBusybox = await makeTar([
+    { name: 'bin/', type: 'directory' },
+    { name: 'bin/busybox', content: bb, mode: 0o755 },
+    { name: 'bin/sh', type: 'symlink', linkname: 'busybox' },
+    { name: 'bin/cat', type: 'symlink', linkname: 'busybox' },
+    { name: 'hello.txt', content: 'imported!\n' },
+  ]);
+  void tar;
+  const id = (await dockerOk(d, ['import', '-c', 'CMD ["cat", "/hello.txt"]', '-c', 'ENV GREETING=hi', '-', 'imported:1'], { input: withBusybox })).trim();
+  assert.match(id, /^sha256:[a-f0-9]{64}$/);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'imported:1']), 'imported!\n');
+  assert.equal(await dockerOk(d, ['run', '--rm', 'imported:1', 'sh', '-c', 'echo $GREETING']), 'hi\n');
+  const gz = join(d.root, 'rootfs.tar.gz');
+  writeFileSync(gz, gzipSync(withBusybox));
+  const id2 = (await dockerOk(d, ['import', gz, 'imported:gz'])).trim();
+  assert.match(id2, /^sha256:/);
+  void createGzip;
+});
+
+test('save and load round-trip an image with its tags and ID', async () => {
+  const id = (await dockerOk(d, ['inspect', '-f', '{{.Id}}', 'busybox'])).trim();
+  await dockerOk(d, ['tag', 'busybox', 'copy/busybox:v1']);
+  const file = join(d.root, 'save.tar');
+  await dockerOk(d, ['save', '-o', file, 'copy/busybox:v1']);
+  const list = await run('tar', ['tf', file]);
+  assert.match(list.stdout, /^manifest\.json$/m);
+  assert.match(list.stdout, /^blobs\/sha256\/[a-f0-9]{64}$/m);
+  const manifest = JSON.parse((await run('tar', ['xOf', file, 'manifest.json'])).stdout);
+  assert.deepEqual(manifest[0].RepoTags, ['copy/busybox:v1']);
+  const rmi = await dockerOk(d, ['rmi', 'copy/busybox:v1']);
+  assert.equal(rmi.trim(), 'Untagged: copy/busybox:v1', 'busybox:latest still holds the image');
+  const loaded = await dockerOk(d, ['load', '-i', file]);
+  assert.match(loaded, /Loaded image: copy\/busybox:v1/);
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.Id}}', 'copy/busybox:v1'])).trim(), id);
+});
+
+test('export a container file system as a tar', async () => {
+  await dockerOk(d, ['run', '--name', 'exported', 'busybox', 'sh', '-c', 'echo data > /marker']);
+  const file = join(d.root, 'export.tar');
+  await dockerOk(d, ['export', '-o', file, 'exported']);
+  const list = await run('tar', ['tf', file]);
+  assert.match(list.stdout, /^\.?\/?marker$/m);
+  assert.match(list.stdout, /^\.?\/?bin\/busybox$/m);
+  await dockerOk(d, ['rm', 'exported']);
+});
+
+test('tag, history, inspect in Docker shape', async () => {
+  await dockerOk(d, ['tag', 'busybox', 'mytag:1']);
+  const info = JSON.parse(await dockerOk(d, ['image', 'inspect', 'mytag:1']))[0];
+  assert.match(info.Id, /^sha256:[a-f0-9]{64}$/);
+  assert.ok(info.RepoTags.includes('mytag:1') && info.RepoTags.includes('busybox:latest'));
+  assert.equal(info.RootFS.Type, 'layers');
+  assert.equal(info.Os, 'linux');
+  assert.deepEqual(info.Config.Cmd, ['sh']);
+  const hist = await dockerOk(d, ['history', 'mytag:1']);
+  assert.match(hist, /^IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT$/m);
+  assert.match(hist, new RegExp(`^${info.Id.slice(7, 19)}\\s`, 'm'));
+  await dockerOk(d, ['rmi', 'mytag:1']);
+});
+
+test('rmi refuses an image in use unless forced, and prune removes dangling ones', async () => {
+  await dockerOk(d, ['tag', 'busybox', 'inuse:1']);
+  const id = (await dockerOk(d, ['inspect', '-f', '{{.Id}}', 'busybox'])).trim();
+  const c = (await dockerOk(d, ['create', 'inuse:1', 'true'])).trim();
+  const byId = await docker(d, ['rmi', id]);
+  assert.notEqual(byId.code, 0);
+  assert.match(byId.stderr, /unable to delete [a-f0-9]{12} \(must be forced\)/);
+  await dockerOk(d, ['rm', c]);
+  await dockerOk(d, ['rmi', 'inuse:1']);
+  // An image that loses its last tag becomes dangling: <none> in `docker images`.
+  const tar = await makeTar([{ name: 'only.txt', content: 'x' }]);
+  await dockerOk(d, ['import', '-', 'dangle:1'], { input: tar });
+  await dockerOk(d, ['import', '-', 'dangle:1'], { input: await makeTar([{ name: 'only.txt', content: 'y' }]) });
+  const dangling = await dockerOk(d, ['images', '--filter', 'dangling=true', '--format', '{{.Repository}}:{{.Tag}}']);
+  assert.equal(dangling.trim(), '<none>:<none>');
+  const pruned = await dockerOk(d, ['image', 'prune', '-f']);
+  assert.match(pruned, /deleted: sha256:[a-f0-9]{64}/);
+  assert.equal((await dockerOk(d, ['images', '-q', '--filter', 'dangling=true'])).trim(), '');
+});
+
+test('hostile archives are refused and write nothing outside the root', async () => {
+  const cases: Array<[string, Parameters<typeof makeTar>[0]]> = [
+    ['dot-dot', [{ name: '../../../../tmp/berth-escape-dotdot', content: 'pwned' }]],
+    ['symlink-out', [{ name: 'evil', type: 'symlink', linkname: '/tmp' }, { name: 'evil/berth-escape-symlink', content: 'pwned' }]],
+    ['hardlink-out', [{ name: 'passwd', type: 'link', linkname: '../../../../../../etc/passwd' }]],
+  ];
+  for (const [name, entries] of cases) {
+    const r = await docker(d, ['import', '-', `hostile:${name}`], { input: await makeTar(entries) });
+    assert.notEqual(r.code, 0, `${name} must be refused`);
+    assert.match(r.stderr, /escape|outside|invalid|refus/i, `${name}: ${r.stderr}`);
+    assert.equal((await docker(d, ['inspect', `hostile:${name}`])).code, 1, `${name} left no image`);
+  }
+  assert.equal(existsSync('/tmp/berth-escape-dotdot'), false);
+  assert.equal(existsSync('/tmp/berth-escape-symlink'), false);
+  const badLoad = await docker(d, ['load'], { input: await makeTar([{ name: 'manifest.json', content: '{not json' }]) });
+  assert.notEqual(badLoad.code, 0);
+  assert.equal((await dockerOk(d, ['version', '--format', '{{.Server.Version}}'])).length > 0, true, 'the daemon is still up');
+  void mkdirSync; void copyFileSync; void symlinkSync;
+});

@@ -1,0 +1,75 @@
+"""Starts a private berthd on a temporary root for the Python Docker SDK tests."""
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import docker
+import pytest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+class _UnixHTTP(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("localhost")
+        self._path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self._path)
+
+
+@pytest.fixture(scope="session")
+def berthd():
+    root = tempfile.mkdtemp(prefix="berth-py-")
+    sock = os.path.join(root, "berth.sock")
+    proc = subprocess.Popen(
+        [os.path.join(REPO, "bin", "berthd"), "--data-root", os.path.join(root, "data"),
+         "--exec-root", os.path.join(root, "run"), "-H", "unix://" + sock,
+         "--pidfile", os.path.join(root, "berthd.pid")],
+        stdout=subprocess.DEVNULL, stderr=open(os.path.join(root, "berthd.log"), "wb"))
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if os.path.exists(sock):
+            try:
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(sock)
+                s.close()
+                break
+            except OSError:
+                pass
+        if proc.poll() is not None:
+            raise RuntimeError(open(os.path.join(root, "berthd.log")).read())
+        time.sleep(0.05)
+    conn = _UnixHTTP(sock)
+    conn.request("POST", "/berth/v1/images/bootstrap?image=busybox")
+    body = conn.getresponse().read().decode()
+    assert '"error"' not in body, body
+    yield {"root": root, "sock": sock, "proc": proc}
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    runc_root = os.path.join(root, "run", "runc")
+    if os.path.isdir(runc_root):
+        ids = subprocess.run(["runc", "--root", runc_root, "list", "-q"], capture_output=True, text=True).stdout.split()
+        for cid in ids:
+            subprocess.run(["runc", "--root", runc_root, "delete", "-f", cid], capture_output=True)
+    with open("/proc/self/mountinfo") as f:
+        mounts = [line.split()[4] for line in f if line.split()[4].startswith(root)]
+    for m in sorted(mounts, key=len, reverse=True):
+        subprocess.run(["umount", "-l", m], capture_output=True)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture()
+def client(berthd):
+    c = docker.DockerClient(base_url="unix://" + berthd["sock"], version="auto")
+    yield c
+    c.close()

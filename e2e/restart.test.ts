@@ -1,0 +1,93 @@
+/**
+ * Containers across daemon restarts: live restore keeps them running through SIGTERM and
+ * SIGKILL of berthd, exits while it is down are recorded, and without live restore a shutdown
+ * stops them cleanly. A daemon killed mid-import leaves stores the next start uses.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startDaemon, stopDaemon, cleanup, docker, dockerOk, bootstrapBusybox, sleep, eventually, DOCKER, type Daemon } from './harness.ts';
+
+let d: Daemon;
+before(async () => {
+  d = await startDaemon(['--live-restore']);
+  await bootstrapBusybox(d);
+});
+after(async () => {
+  if (d) await cleanup(d);
+});
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('with --live-restore a container keeps running through SIGKILL and SIGTERM of berthd', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'survivor', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.1; done']);
+  const pid = Number((await dockerOk(d, ['inspect', '-f', '{{.State.Pid}}', 'survivor'])).trim());
+  assert.ok(pid > 0 && alive(pid));
+
+  await stopDaemon(d, 'kill');
+  await sleep(300);
+  assert.ok(alive(pid), 'the container outlived SIGKILL of the daemon');
+  d = await startDaemon(d.extraArgs, d.root);
+  assert.match(await dockerOk(d, ['ps', '--format', '{{.Names}} {{.Status}}']), /^survivor Up /m);
+  assert.equal(Number((await dockerOk(d, ['inspect', '-f', '{{.State.Pid}}', 'survivor'])).trim()), pid);
+
+  await stopDaemon(d, 'term');
+  assert.ok(alive(pid), 'the container outlived a clean daemon shutdown');
+  d = await startDaemon(d.extraArgs, d.root);
+  const logsOk = await docker(d, ['logs', 'survivor']);
+  assert.equal(logsOk.code, 0);
+  await dockerOk(d, ['stop', 'survivor']);
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'survivor'])).trim(), 'exited 0');
+  assert.ok(!alive(pid));
+  await dockerOk(d, ['rm', 'survivor']);
+});
+
+test('an exit while berthd is down is recorded with its code', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'quitter', 'busybox', 'sh', '-c', 'sleep 1; exit 7']);
+  await stopDaemon(d, 'kill');
+  await sleep(2000);
+  d = await startDaemon(d.extraArgs, d.root);
+  const state = await eventually(async () => {
+    const s = (await dockerOk(d, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'quitter'])).trim();
+    return s.startsWith('exited') ? s : '';
+  });
+  assert.equal(state, 'exited 7');
+  await dockerOk(d, ['rm', 'quitter']);
+});
+
+test('a SIGKILL of berthd in the middle of an import leaves stores the next start uses', async () => {
+  // Feed an import slowly so the daemon is killed while it is still ingesting.
+  const p = spawn(DOCKER, ['import', '-', 'halfway:1'], { env: { ...process.env, DOCKER_HOST: d.host }, stdio: ['pipe', 'ignore', 'ignore'] });
+  p.on('error', () => {});
+  p.stdin.on('error', () => {});
+  p.stdin.write(Buffer.alloc(512 * 40, 0x61));
+  await sleep(500);
+  await stopDaemon(d, 'kill');
+  p.kill('SIGKILL');
+  d = await startDaemon(d.extraArgs, d.root);
+  assert.equal((await docker(d, ['inspect', 'halfway:1'])).code, 1, 'no half-made image');
+  const ingest = join(d.root, 'data', 'content', 'ingest');
+  assert.ok(!existsSync(ingest) || readdirSync(ingest).length === 0, 'no stray ingest files');
+  assert.equal(await dockerOk(d, ['run', '--rm', 'busybox', 'echo', 'still fine']), 'still fine\n');
+});
+
+test('without --live-restore a daemon shutdown stops containers cleanly', async () => {
+  await stopDaemon(d, 'term');
+  d = await startDaemon([], d.root);
+  await dockerOk(d, ['run', '-d', '--name', 'stopped-by-shutdown', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.1; done']);
+  const pid = Number((await dockerOk(d, ['inspect', '-f', '{{.State.Pid}}', 'stopped-by-shutdown'])).trim());
+  await stopDaemon(d, 'term');
+  assert.ok(!alive(pid), 'the container was stopped with the daemon');
+  d = await startDaemon(['--live-restore'], d.root);
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'stopped-by-shutdown'])).trim(), 'exited 0');
+  await dockerOk(d, ['rm', 'stopped-by-shutdown']);
+});
