@@ -11,14 +11,12 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip, createZstdDecompress } from 'node:zlib';
-import { invalidArgument, notFound } from '../errdefs/index.ts';
+import type { Readable } from 'node:stream';
+import { notFound } from '../errdefs/index.ts';
 import type { Host } from '../host/index.ts';
 import type { MetadataDb } from '../metadata/index.ts';
 import type { ContentStore } from '../content/index.ts';
-import { applyLayer } from '../archive/index.ts';
+import { applyLayer, decompressed } from '../archive/index.ts';
 import { chainIds, sha256, type Digest } from '../spec/index.ts';
 
 export interface Layer {
@@ -44,49 +42,6 @@ const toLayer = (r: LayerRow): Layer => ({
   size: r.size,
   cacheId: r.cache_id,
 });
-
-/** Default cap on one layer's uncompressed size: stops decompression bombs. */
-export const DEFAULT_MAX_LAYER_BYTES = 64 * 1024 ** 3;
-
-/** Undoes gzip or zstd compression if the stream starts with their magic bytes. */
-export function decompressed(source: Readable, maxBytes = DEFAULT_MAX_LAYER_BYTES): Readable {
-  const out = new PassThrough({ highWaterMark: 1 << 20 });
-  let total = 0;
-  const limit = new Transform({
-    transform(chunk: Buffer, _e, cb) {
-      total += chunk.length;
-      if (total > maxBytes) cb(invalidArgument(`layer: uncompressed size exceeds the limit of ${maxBytes} bytes`));
-      else cb(null, chunk);
-    },
-  });
-  let decided = false;
-  const head: Buffer[] = [];
-  const decide = (final: boolean) => {
-    const buf = Buffer.concat(head);
-    if (buf.length < 4 && !final) return false;
-    decided = true;
-    let stage: Transform | PassThrough;
-    if (buf[0] === 0x1f && buf[1] === 0x8b) stage = createGunzip();
-    else if (buf.readUInt32LE(0) === 0xfd2fb528) stage = createZstdDecompress();
-    else stage = new PassThrough();
-    const feed = new PassThrough();
-    pipeline(feed, stage, limit, out).catch((e) => out.destroy(e));
-    feed.write(buf);
-    source.on('data', (c) => { if (!feed.write(c)) source.pause(); });
-    feed.on('drain', () => source.resume());
-    source.on('end', () => feed.end());
-    return true;
-  };
-  source.on('error', (e) => out.destroy(e));
-  const onData = (c: Buffer) => {
-    head.push(c);
-    if (decide(false)) source.off('data', onData).off('end', onEnd);
-  };
-  const onEnd = () => { if (!decided) decide(true); };
-  source.on('data', onData);
-  source.on('end', onEnd);
-  return out;
-}
 
 export class Snapshotter {
   readonly root: string;
