@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, copyFileSync, symlinkSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createGzip, gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
+import { makeTar } from '../src/archive/index.ts';
 import { startDaemon, cleanup, docker, dockerOk, bootstrapBusybox, run, type Daemon } from './harness.ts';
 
 let d: Daemon;
@@ -19,22 +19,6 @@ after(async () => {
   if (d) await cleanup(d);
 });
 
-/** A tar made in memory from entries (name, content or link), for crafted archives. */
-async function makeTar(entries: Array<{ name: string; type?: 'file' | 'symlink' | 'link' | 'directory'; content?: string | Buffer; linkname?: string; mode?: number }>): Promise<Buffer> {
-  const p = pack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise((r) => p.on('end', r));
-  for (const e of entries) {
-    const body = e.content === undefined ? undefined : Buffer.from(e.content);
-    await new Promise<void>((resolve, reject) => {
-      p.entry({ name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644), size: body?.length ?? 0 }, body, (err) => (err ? reject(err) : resolve()));
-    });
-  }
-  p.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
 
 test('docker images lists bootstrapped busybox with its size; -q and dangling filter', async () => {
   const out = await dockerOk(d, ['images']);

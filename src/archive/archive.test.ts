@@ -7,26 +7,10 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
-import { pack } from 'tar-stream';
-import { applyLayer, tarDirectory } from './index.ts';
+import { applyLayer, tarDirectory, makeTar, type TarEntry as E } from './index.ts';
 import { FakeHost } from '../host/index.ts';
 
-type E = { name: string; type?: 'file' | 'symlink' | 'link' | 'directory'; content?: string; linkname?: string; mode?: number; uid?: number; gid?: number; mtime?: Date };
 
-async function makeTar(entries: E[]): Promise<Buffer> {
-  const p = pack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise((r) => p.on('end', r));
-  for (const e of entries) {
-    await new Promise<void>((resolve, reject) =>
-      p.entry({ name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644), uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: e.mtime }, e.content ?? '', (err) => (err ? reject(err) : resolve())),
-    );
-  }
-  p.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
 
 async function tmp(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'berth-archive-'));

@@ -2,3 +2,4 @@ export { applyLayer, cleanEntryName, type ApplyOptions, type ApplyResult } from 
 export { tarDirectory, type PackOptions } from './pack.ts';
 export { decompressed, DEFAULT_MAX_LAYER_BYTES } from './compression.ts';
 export { resolveInRoot, isInside } from './resolve.ts';
+export { makeTar, type TarEntry } from './testing.ts';
