@@ -192,9 +192,16 @@ export class ContainerService {
       const code = /executable file not found|no such file or directory/i.test(msg) ? 127 : /permission denied/i.test(msg) ? 126 : 128;
       this.setState(c, exited({ ...c.State, StartedAt: c.State.StartedAt }, code, new Date(), false, msg));
       this.changes.emit(`exit:${c.Id}`, code);
+      if (c.HostConfig.AutoRemove) void this.removeAfterFailedStart(c.Id);
       throw internal(`failed to create task for container: ${friendlyStartError(msg)}`, e);
     }
     this.emit(c, 'start');
+  }
+
+  private async removeAfterFailedStart(id: string): Promise<void> {
+    // The start lock is still held by our caller: queue behind it.
+    await Promise.resolve();
+    await this.remove(id, { force: true }).catch(() => {});
   }
 
   // ---- exits ----

@@ -1,0 +1,2 @@
+export { RuncRuntime, type CreateOptions, type Exit, type RuncRuntimeOptions } from './runc.ts';
+export { readLogs, parseLine, type LogLine, type ReadLogOptions } from './logs.ts';
