@@ -33,7 +33,12 @@ export async function resolveInRoot(root: string, rel: string): Promise<string |
       pending.unshift(...target.split('/').filter((x) => x && x !== '.'));
       continue;
     }
-    if (!st.isDirectory()) return undefined;
+    if (!st.isDirectory()) {
+      // A file is fine as the last component, never as a directory on the way.
+      if (pending.length) return undefined;
+      done.push(c);
+      break;
+    }
     done.push(c);
   }
   return join(root, ...done);

@@ -14,7 +14,7 @@ import { ImageStore } from '../images/index.ts';
 import { EventBus } from '../events/index.ts';
 import { ImageService } from '../services/images/index.ts';
 import { ContainerService } from '../services/containers/index.ts';
-import { registerContainers } from '../api/server/index.ts';
+import { registerContainers, registerTransfer } from '../api/server/index.ts';
 import { createRuntime } from './runtime.ts';
 import { listen, close, Router, type Listener } from '../api/server/index.ts';
 import { registerSystem, registerImages, BERTH_VERSION } from '../api/server/index.ts';
@@ -44,6 +44,8 @@ export class Daemon {
     await fs.mkdir(c.dataRoot, { recursive: true, mode: 0o711 });
     await fs.mkdir(c.execRoot, { recursive: true, mode: 0o700 });
     await this.claimPidfile();
+    // Scratch space: whatever a crash left there is garbage.
+    await fs.rm(join(c.dataRoot, 'tmp'), { recursive: true, force: true });
     await fs.mkdir(join(c.dataRoot, 'tmp'), { recursive: true });
 
     this.db = new MetadataDb(join(c.dataRoot, 'metadata.db'));
@@ -70,6 +72,7 @@ export class Daemon {
 
     const router = new Router((m) => this.log.error(m));
     registerSystem(router, { events: this.events, info: () => this.info() });
+    registerTransfer(router, { images: this.images, host: this.host, tmp: join(c.dataRoot, 'tmp') });
     registerImages(router, this.images);
     const containers = this.containers;
     registerContainers(router, {

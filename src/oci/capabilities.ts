@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { invalidArgument } from '../errdefs/index.ts';
 
 /** Docker's default capability set (moby daemon/pkg/oci/caps/defaults.go). */
@@ -36,4 +37,18 @@ export function tweakCapabilities(base: readonly string[], add: readonly string[
   for (const c of adds) if (!caps.includes(c)) caps.push(c);
   caps = ALL_CAPABILITIES.filter((c) => caps.includes(c));
   return caps;
+}
+
+let held: string[] | undefined;
+/**
+ * The capabilities this process may hand on (its bounding set): `--privileged` gets these, as
+ * Docker does, since asking runc for one the host lacks fails the start.
+ */
+export function hostCapabilities(): string[] {
+  if (!held) {
+    const m = readFileSync('/proc/self/status', 'utf8').match(/^CapBnd:\s*([0-9a-f]+)$/m);
+    const mask = m ? BigInt(`0x${m[1]}`) : (1n << BigInt(ALL_CAPABILITIES.length)) - 1n;
+    held = ALL_CAPABILITIES.filter((_c, i) => (mask >> BigInt(i)) & 1n);
+  }
+  return held;
 }

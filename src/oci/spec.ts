@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { invalidArgument } from '../errdefs/index.ts';
-import { DEFAULT_CAPABILITIES, ALL_CAPABILITIES, tweakCapabilities } from './capabilities.ts';
+import { DEFAULT_CAPABILITIES, hostCapabilities, tweakCapabilities } from './capabilities.ts';
 import { seccompFor } from './seccomp.ts';
 import type { Mount, Namespace, Spec, SpecOpt, DeviceRule } from './types.ts';
 import type { User } from './user.ts';
@@ -114,7 +114,7 @@ export const withCapabilities = (c: { add: readonly string[]; drop: readonly str
 };
 
 export const withPrivileged = (): SpecOpt => (s) => {
-  setCaps(s, [...ALL_CAPABILITIES]);
+  setCaps(s, [...hostCapabilities()]);
   s.linux.maskedPaths = [];
   s.linux.readonlyPaths = [];
   delete s.linux.seccomp;

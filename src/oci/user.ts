@@ -3,7 +3,7 @@
  * The root file system is untrusted: the files are found by resolving inside it, never by
  * following a link out of it.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, constants } from 'node:fs';
 import { invalidArgument } from '../errdefs/index.ts';
 import { resolveInRoot } from '../archive/index.ts';
 
@@ -17,7 +17,7 @@ async function readInRoot(rootfs: string, path: string): Promise<string> {
   const p = await resolveInRoot(rootfs, path);
   if (!p) return '';
   try {
-    const fh = await fs.open(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    const fh = await fs.open(p, constants.O_RDONLY | constants.O_NOFOLLOW);
     try {
       const st = await fh.stat();
       if (!st.isFile() || st.size > 16 * 1024 * 1024) return '';

@@ -7,7 +7,7 @@
  * Lifecycle rules are not here: the container service decides what may happen when.
  */
 import { EventEmitter } from 'node:events';
-import { promises as fs, watch, readFileSync, type FSWatcher } from 'node:fs';
+import { promises as fs, watch, readFileSync, constants, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { internal, notFound } from '../errdefs/index.ts';
@@ -229,7 +229,7 @@ async function absolutePath(cmd: string): Promise<string> {
   for (const dir of (process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
     const p = join(dir, cmd);
     try {
-      await fs.access(p, fs.constants.X_OK);
+      await fs.access(p, constants.X_OK);
       return p;
     } catch {
       // keep looking

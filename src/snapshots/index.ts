@@ -76,6 +76,11 @@ export class Snapshotter {
     return r && toLayer(r);
   }
 
+  /** Does any layer keep this blob as its diff? */
+  isDiffIdUsed(diffId: string): boolean {
+    return !!this.db.stmt('SELECT 1 FROM layers WHERE diff_id = ?').get(diffId);
+  }
+
   /** The directory holding a layer's unpacked files. */
   diffDir(layer: Layer): string {
     return join(this.layersDir, layer.cacheId, 'diff');

@@ -4,7 +4,9 @@
  */
 import { conflict, notFound } from '../../errdefs/index.ts';
 import type { EventBus } from '../../events/index.ts';
-import type { ImageStore, Image } from '../../images/index.ts';
+import { bootstrap, importImage, saveImages, loadImages, type ImageStore, type Image, type Progress } from '../../images/index.ts';
+import type { Host } from '../../host/index.ts';
+import type { Readable } from 'node:stream';
 import { familiarString, parseReference, shortId, looksLikeId, type Digest, type HistoryEntry, type ImageRunConfig } from '../../spec/index.ts';
 
 /** Who uses an image: the container service answers. */
@@ -186,6 +188,37 @@ export class ImageService {
     }
     if (deleted.length) this.events.publish('image', 'prune', '', { reclaimed: String(reclaimed) });
     return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
+  }
+
+  /** `docker import`: a tarball as a one-layer image, tagged when `ref` is given. */
+  async import(tar: Readable, opts: { ref?: string; changes: string[]; message?: string; progress: Progress }): Promise<Image> {
+    if (opts.ref) parseReference(opts.ref);
+    const img = await importImage(this.store, tar, {
+      changes: opts.changes,
+      message: opts.message,
+      onBytes: (n) => opts.progress({ status: 'Importing', progressDetail: { current: n } }),
+    });
+    if (opts.ref) this.store.tag(img.id, opts.ref);
+    this.events.publish('image', 'import', img.id, opts.ref ? { name: familiarString(parseReference(opts.ref)) } : {});
+    return this.store.get(img.id);
+  }
+
+  save(names: string[]): Readable {
+    const out = saveImages(this.store, names);
+    for (const n of names) this.events.publish('image', 'save', this.store.resolve(n).id, { name: n });
+    return out;
+  }
+
+  async load(tar: Readable, progress: Progress): Promise<Array<{ id: string; tags: string[] }>> {
+    const loaded = await loadImages(this.store, tar, progress);
+    for (const l of loaded) this.events.publish('image', 'load', l.id, l.tags[0] ? { name: l.tags[0] } : {});
+    return loaded;
+  }
+
+  async bootstrap(ref: string, deps: { host: Host; tmp: string }, progress: Progress): Promise<Image> {
+    const img = await bootstrap(ref, { store: this.store, host: deps.host, tmp: deps.tmp }, progress);
+    this.events.publish('image', 'pull', img.id, { name: familiarString(parseReference(ref)) });
+    return img;
   }
 
   resolve(name: string): Image {

@@ -1,6 +1,7 @@
 import type { Router } from '../router.ts';
 import type { ImageService } from '../../../services/images/index.ts';
 import { parseFilters, assertKnownFilters, boolFilter } from '../filters.ts';
+import { saveOne } from './transfer.ts';
 
 export function registerImages(r: Router, images: ImageService): void {
   r.get('/images/json', (req, res) => {
@@ -24,6 +25,7 @@ export function registerImages(r: Router, images: ImageService): void {
     const name = req.params.name!;
     if (name.endsWith('/json')) return res.json(200, images.inspect(name.slice(0, -5)));
     if (name.endsWith('/history')) return res.json(200, images.history(name.slice(0, -8)));
+    if (name.endsWith('/get')) return saveOne(images, name.slice(0, -4), res);
     res.json(404, { message: 'page not found' });
   });
   r.post('/images/{name*}', (req, res) => {
