@@ -4,9 +4,9 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync, copyFileSync, symlinkSync, existsSync, readFileSync } from 'node:fs';
+import { writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createGzip, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { makeTar } from '../src/archive/index.ts';
 import { startDaemon, cleanup, docker, dockerOk, bootstrapBusybox, run, type Daemon } from './harness.ts';
 
@@ -31,10 +31,6 @@ test('docker images lists bootstrapped busybox with its size; -q and dangling fi
 });
 
 test('import a rootfs from stdin with changes, and run it', async () => {
-  const tar = await makeTar([
-    { name: 'bin/', type: 'directory' },
-    { name: 'hello.txt', content: 'imported!\n' },
-  ]);
   const bb = readFileSync('/bin/busybox');
   const withBusybox = await makeTar([
     { name: 'bin/', type: 'directory' },
@@ -43,7 +39,6 @@ test('import a rootfs from stdin with changes, and run it', async () => {
     { name: 'bin/cat', type: 'symlink', linkname: 'busybox' },
     { name: 'hello.txt', content: 'imported!\n' },
   ]);
-  void tar;
   const id = (await dockerOk(d, ['import', '-c', 'CMD ["cat", "/hello.txt"]', '-c', 'ENV GREETING=hi', '-', 'imported:1'], { input: withBusybox })).trim();
   assert.match(id, /^sha256:[a-f0-9]{64}$/);
   assert.equal(await dockerOk(d, ['run', '--rm', 'imported:1']), 'imported!\n');
@@ -52,7 +47,6 @@ test('import a rootfs from stdin with changes, and run it', async () => {
   writeFileSync(gz, gzipSync(withBusybox));
   const id2 = (await dockerOk(d, ['import', gz, 'imported:gz'])).trim();
   assert.match(id2, /^sha256:/);
-  void createGzip;
 });
 
 test('save and load round-trip an image with its tags and ID', async () => {
@@ -119,7 +113,6 @@ test('rmi refuses an image in use unless forced, and prune removes dangling ones
 test('hostile archives are refused and write nothing outside the root', async () => {
   const cases: Array<[string, Parameters<typeof makeTar>[0]]> = [
     ['dot-dot', [{ name: '../../../../tmp/berth-escape-dotdot', content: 'pwned' }]],
-    ['symlink-out', [{ name: 'evil', type: 'symlink', linkname: '/tmp' }, { name: 'evil/berth-escape-symlink', content: 'pwned' }]],
     ['hardlink-out', [{ name: 'passwd', type: 'link', linkname: '../../../../../../etc/passwd' }]],
   ];
   for (const [name, entries] of cases) {
@@ -128,10 +121,17 @@ test('hostile archives are refused and write nothing outside the root', async ()
     assert.match(r.stderr, /escape|outside|invalid|refus/i, `${name}: ${r.stderr}`);
     assert.equal((await docker(d, ['inspect', `hostile:${name}`])).code, 1, `${name} left no image`);
   }
+  // A symlink to a host path, then a file "through" it: the link is followed as if the image's
+  // root were /, so the file lands inside the image, never on the host.
+  await dockerOk(d, ['import', '-', 'contained:1'], { input: await makeTar([
+    { name: 'evil', type: 'symlink', linkname: '/tmp' },
+    { name: 'evil/berth-escape-symlink', content: 'pwned' },
+  ]) });
+  assert.equal(existsSync('/tmp/berth-escape-symlink'), false);
+  await dockerOk(d, ['rmi', 'contained:1']);
   assert.equal(existsSync('/tmp/berth-escape-dotdot'), false);
   assert.equal(existsSync('/tmp/berth-escape-symlink'), false);
   const badLoad = await docker(d, ['load'], { input: await makeTar([{ name: 'manifest.json', content: '{not json' }]) });
   assert.notEqual(badLoad.code, 0);
   assert.equal((await dockerOk(d, ['version', '--format', '{{.Server.Version}}'])).length > 0, true, 'the daemon is still up');
-  void mkdirSync; void copyFileSync; void symlinkSync;
 });
