@@ -142,8 +142,10 @@ export class ContainerService {
       HostConfig: {
         NetworkMode: 'default',
         RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
-        LogConfig: { Type: 'k8s-file', Config: {} },
+        // Shown as json-file, the driver clients know (the SDK reads logs only for it); on disk it is conmon's k8s-file.
+        LogConfig: { Type: 'json-file', Config: {} },
         ...hostConfig,
+        ...(hostConfig.LogConfig?.Type ? {} : { LogConfig: { Type: 'json-file', Config: hostConfig.LogConfig?.Config ?? {} } }),
       },
       State: initialState(),
       RestartCount: 0,

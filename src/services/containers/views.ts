@@ -53,7 +53,7 @@ export function inspect(c: ContainerRecord, dir: string, lowerDirs: string[]): o
     HostConfig: {
       Binds: null,
       ContainerIDFile: '',
-      LogConfig: { Type: 'k8s-file', Config: {} },
+      LogConfig: { Type: 'json-file', Config: {} },
       NetworkMode: c.HostConfig.NetworkMode ?? 'default',
       PortBindings: {},
       RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
