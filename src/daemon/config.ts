@@ -40,6 +40,7 @@ export function defaultConfig(): DaemonConfig {
   };
 }
 
+const VALUE_FLAGS = new Set(['data-root', 'exec-root', 'host', 'pidfile', 'log-level', 'bridge', 'bip', 'default-runtime', 'group', 'dns']);
 const BOOL_FLAGS = new Set(['live-restore', 'iptables', 'icc', 'ip-forward', 'userland-proxy', 'debug', 'D']);
 
 export const USAGE = `Usage: berthd [OPTIONS]
@@ -94,6 +95,7 @@ export function parseFlags(argv: readonly string[]): DaemonConfig & { help?: boo
       }
       continue;
     }
+    if (!VALUE_FLAGS.has(name)) throw invalidArgument(`berthd: unknown flag: --${name}\nSee 'berthd --help'.`);
     if (value === undefined) {
       value = argv[++i];
       if (value === undefined) throw invalidArgument(`berthd: flag needs an argument: --${name}`);

@@ -1,3 +1,4 @@
 export * from './digest.ts';
 export * from './image.ts';
 export * from './reference.ts';
+export * from './duration.ts';
