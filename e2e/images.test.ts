@@ -4,7 +4,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { writeFileSync, existsSync, readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { makeTar } from '../src/archive/index.ts';
@@ -57,6 +57,11 @@ test('save and load round-trip an image with its tags and ID', async () => {
   const list = await run('tar', ['tf', file]);
   assert.match(list.stdout, /^manifest\.json$/m);
   assert.match(list.stdout, /^blobs\/sha256\/[a-f0-9]{64}$/m);
+  // The archive must unpack as a tree (dockerd 20.10 extracts it before loading).
+  const unpacked = join(d.root, 'save-unpacked');
+  mkdirSync(unpacked);
+  assert.equal((await run('tar', ['-C', unpacked, '-xf', file])).code, 0);
+  assert.ok(existsSync(join(unpacked, 'blobs', 'sha256', id.slice(7))), 'the config blob is at blobs/sha256/<hex>');
   const manifest = JSON.parse((await run('tar', ['xOf', file, 'manifest.json'])).stdout);
   assert.deepEqual(manifest[0].RepoTags, ['copy/busybox:v1']);
   const rmi = await dockerOk(d, ['rmi', 'copy/busybox:v1']);

@@ -18,6 +18,7 @@ export async function createRuntime(host: Host, execRoot: string, log: { warn(m:
   return {
     create: (c) => rt.create(c),
     start: (id) => rt.start(id),
+    exists: (id) => rt.exists(id),
     kill: (id, signal, all) => rt.kill(id, signal, all),
     delete: (id, force) => rt.delete(id, force),
     pause: (id) => rt.pause(id),

@@ -57,7 +57,9 @@ export function saveImages(store: ImageStore, names: readonly string[]): Readabl
     });
   };
   (async () => {
-    await file('blobs/', '').catch(() => {});
+    for (const dir of ['blobs/', 'blobs/sha256/']) {
+      await new Promise<void>((resolve, reject) => p.entry({ name: dir, type: 'directory', mode: 0o755, mtime: new Date(0) }, (e) => (e ? reject(e) : resolve())));
+    }
     const manifest: object[] = [];
     const index: object[] = [];
     const repositories: Record<string, Record<string, string>> = {};

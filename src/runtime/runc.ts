@@ -172,6 +172,10 @@ export class RuncRuntime {
     return fs.readFile(join(bundle, 'runtime.log'), 'utf8').catch(() => undefined);
   }
 
+  async exists(id: string): Promise<boolean> {
+    return fs.access(join(this.runcRoot, id)).then(() => true, () => false);
+  }
+
   async start(id: string): Promise<void> {
     await this.host.run(this.runc, this.runcArgs('start', id));
   }

@@ -29,6 +29,8 @@ export interface LogReadOptions {
 export interface ContainerRuntime {
   create(c: { id: string; bundle: string; logPath: string; terminal: boolean; stdin: boolean }): Promise<{ pid: number }>;
   start(id: string): Promise<void>;
+  /** Does the runtime hold state for `id` (without spawning anything)? */
+  exists(id: string): Promise<boolean>;
   kill(id: string, signal: string, all?: boolean): Promise<void>;
   delete(id: string, force?: boolean): Promise<void>;
   pause(id: string): Promise<void>;

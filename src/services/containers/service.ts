@@ -35,7 +35,7 @@ export interface ContainerServiceDeps {
   /** `<data-root>/containers`. */
   root: string;
   liveRestore: boolean;
-  log: { info(m: string): void; warn(m: string): void; error(m: string): void };
+  log: { debug(m: string): void; info(m: string): void; warn(m: string): void; error(m: string): void };
   /** Path of an init binary for `--init` (tini-static), if installed. */
   initPath?: string;
 }
@@ -177,15 +177,20 @@ export class ContainerService {
     guard.start(c.Name, c.State);
     const dir = this.dir(c.Id);
     try {
+      const t0 = performance.now();
       // A previous run's leftovers (a crash between exit and cleanup) go first.
-      await this.d.runtime.delete(c.Id, true).catch(() => {});
+      if (await this.d.runtime.exists(c.Id)) await this.d.runtime.delete(c.Id, true).catch(() => {});
       if (!(await this.d.snapshots.isMounted(dir))) await this.d.snapshots.mountRootfs(dir, c.TopChain as never);
+      const t1 = performance.now();
       const spec = await buildSpec(c, { dir, rootfs: join(dir, 'rootfs'), initPath: this.d.initPath });
       await fs.writeFile(join(dir, 'config.json'), JSON.stringify(spec));
+      const t2 = performance.now();
       const { pid } = await this.d.runtime.create({ id: c.Id, bundle: dir, logPath: this.logPath(c.Id), terminal: !!c.Config.Tty, stdin: !!c.Config.OpenStdin });
       this.setState(c, running(c.State, pid, new Date()));
       c.ManuallyStopped = false;
+      const t3 = performance.now();
       await this.d.runtime.start(c.Id);
+      this.d.log.debug(`start ${shortId(c.Id)}: mount ${(t1 - t0).toFixed(1)} ms, spec ${(t2 - t1).toFixed(1)} ms, create ${(t3 - t2).toFixed(1)} ms, start ${(performance.now() - t3).toFixed(1)} ms`);
     } catch (e) {
       const msg = (e as Error).message;
       await this.d.runtime.delete(c.Id, true).catch(() => {});
@@ -225,8 +230,11 @@ export class ContainerService {
   }
 
   private async cleanupAfterExit(c: ContainerRecord): Promise<void> {
-    await this.d.runtime.delete(c.Id, true).catch((err) => this.d.log.warn(`delete task ${shortId(c.Id)}: ${(err as Error).message}`));
-    await this.d.snapshots.unmountRootfs(this.dir(c.Id)).catch((err) => this.d.log.warn(`unmount ${shortId(c.Id)}: ${(err as Error).message}`));
+    // The rootfs mount lives in the host's namespace: it can go while runc deletes its state.
+    await Promise.all([
+      this.d.runtime.delete(c.Id, true).catch((err) => this.d.log.warn(`delete task ${shortId(c.Id)}: ${(err as Error).message}`)),
+      this.d.snapshots.unmountRootfs(this.dir(c.Id)).catch((err) => this.d.log.warn(`unmount ${shortId(c.Id)}: ${(err as Error).message}`)),
+    ]);
   }
 
   /** Resolves with the exit code of the next exit of `id`. */
