@@ -91,6 +91,25 @@ test('detached containers: ps, logs, stop, start, restart, rm', async () => {
   assert.match(gone.stderr, /No such (container|object): ticker/);
 });
 
+test('logs -f follows until the container exits; --since and --until filter by time', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'talker', 'busybox', 'sh', '-c', 'echo first; sleep 1.5; echo second >&2; sleep 0.5']);
+  const t0 = Date.now();
+  const f = await docker(d, ['logs', '-f', 'talker'], { timeoutMs: 20_000 });
+  assert.equal(f.code, 0);
+  assert.equal(f.stdout, 'first\n');
+  assert.equal(f.stderr, 'second\n');
+  assert.ok(Date.now() - t0 >= 1000, 'it waited for the later line');
+  const all = await docker(d, ['logs', '-t', 'talker']);
+  const stamps = [...(all.stdout + all.stderr).matchAll(/^(\S+) (first|second)$/gm)].map((m) => m[1]!);
+  assert.equal(stamps.length, 2);
+  const mid = new Date((Date.parse(stamps[0]!) + Date.parse(stamps[1]!)) / 2).toISOString();
+  const since = await docker(d, ['logs', '--since', mid, 'talker']);
+  assert.equal(since.stdout + since.stderr, 'second\n');
+  const until = await docker(d, ['logs', '--until', mid, 'talker']);
+  assert.equal(until.stdout + until.stderr, 'first\n');
+  await dockerOk(d, ['rm', 'talker']);
+});
+
 test('stop sends the stop signal, then SIGKILL after the timeout', async () => {
   await dockerOk(d, ['run', '-d', '--name', 'stubborn', 'busybox', 'sh', '-c', 'trap "" TERM; while true; do sleep 0.1; done']);
   const t0 = Date.now();
