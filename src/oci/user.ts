@@ -14,7 +14,8 @@ export interface User {
 }
 
 async function readInRoot(rootfs: string, path: string): Promise<string> {
-  const p = await resolveInRoot(rootfs, path);
+  // A link loop or a non-directory on the way means there is no such file for this image.
+  const p = await resolveInRoot(rootfs, path).catch(() => undefined);
   if (!p) return '';
   try {
     const fh = await fs.open(p, constants.O_RDONLY | constants.O_NOFOLLOW);
