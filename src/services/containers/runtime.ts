@@ -9,22 +9,9 @@ export interface ExitInfo {
   oomKilled?: boolean;
 }
 
-export interface LogEntry {
-  stream: 'stdout' | 'stderr';
-  time: Date;
-  /** The line's bytes, with its trailing newline when the line was complete. */
-  data: Buffer;
-}
-
-export interface LogReadOptions {
-  follow: boolean;
-  tail?: number;
-  since?: Date;
-  until?: Date;
-  signal?: AbortSignal;
-  /** When following: resolves when the container has exited; the reader drains and ends. */
-  untilExit?: Promise<unknown>;
-}
+/** Log entries and read options are the runtime's own: the service passes them through. */
+export type { LogLine as LogEntry, ReadLogOptions as LogReadOptions } from '../../runtime/index.ts';
+import type { LogLine as LogEntry, ReadLogOptions as LogReadOptions } from '../../runtime/index.ts';
 
 export interface ContainerRuntime {
   create(c: { id: string; bundle: string; logPath: string; terminal: boolean; stdin: boolean }): Promise<{ pid: number }>;
