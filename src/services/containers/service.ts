@@ -340,7 +340,9 @@ export class ContainerService {
     await this.locked(c.Id, async () => {
       if (!this.store.find(c.Id)) return;
       this.setState(c, { ...c.State, Status: 'removing' });
-      await this.cleanupAfterExit(c);
+      // The exit already cleaned up in the common case: spawn nothing more then.
+      const [known, mounted] = await Promise.all([this.d.runtime.exists(c.Id), this.d.snapshots.isMounted(this.dir(c.Id))]);
+      if (known || mounted) await this.cleanupAfterExit(c);
       await fs.rm(this.dir(c.Id), { recursive: true, force: true });
       this.store.delete(c.Id);
       this.emit(c, 'destroy');
