@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, stopDaemon, cleanup, docker, dockerOk, bootstrapBusybox, sleep, eventually, DOCKER, type Daemon } from './harness.ts';
 
@@ -78,6 +78,29 @@ test('a SIGKILL of berthd in the middle of an import leaves stores the next star
   const ingest = join(d.root, 'data', 'content', 'ingest');
   assert.ok(!existsSync(ingest) || readdirSync(ingest).length === 0, 'no stray ingest files');
   assert.equal(await dockerOk(d, ['run', '--rm', 'busybox', 'echo', 'still fine']), 'still fine\n');
+});
+
+test('a SIGKILL of berthd in the middle of a load leaves no half image and no stray blobs', async () => {
+  const file = join(d.root, 'for-load.tar');
+  await dockerOk(d, ['save', '-o', file, 'busybox']);
+  const blobs = join(d.root, 'data', 'content', 'blobs', 'sha256');
+  const before = readdirSync(blobs).length;
+  await dockerOk(d, ['tag', 'busybox', 'keep:1']);
+  await dockerOk(d, ['rmi', 'busybox']);
+  const whole = readFileSync(file);
+  const p = spawn(DOCKER, ['load'], { env: { ...process.env, DOCKER_HOST: d.host }, stdio: ['pipe', 'ignore', 'ignore'] });
+  p.on('error', () => {});
+  p.stdin.on('error', () => {});
+  // Everything but the end: the daemon is still reading when it dies.
+  p.stdin.write(whole.subarray(0, Math.floor(whole.length * 0.8)));
+  await sleep(500);
+  await stopDaemon(d, 'kill');
+  p.kill('SIGKILL');
+  d = await startDaemon(d.extraArgs, d.root);
+  assert.equal((await docker(d, ['inspect', 'busybox'])).code, 1, 'no half-loaded image');
+  assert.equal(readdirSync(blobs).length, before, 'blobs of the interrupted load were collected');
+  await dockerOk(d, ['tag', 'keep:1', 'busybox']);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'busybox', 'echo', 'ok']), 'ok\n');
 });
 
 test('without --live-restore a daemon shutdown stops containers cleanly', async () => {

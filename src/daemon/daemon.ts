@@ -69,6 +69,8 @@ export class Daemon {
     });
     await fs.mkdir(join(c.dataRoot, 'containers'), { recursive: true, mode: 0o710 });
     await this.containers.restore();
+    const garbage = await this.images.collectGarbage();
+    if (garbage.layers || garbage.blobs) this.log.info(`removed ${garbage.layers} unused layers and ${garbage.blobs} stray blobs left by interrupted work`);
 
     const router = new Router((m) => this.log.error(m));
     registerSystem(router, { events: this.events, info: () => this.info() });

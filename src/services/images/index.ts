@@ -190,6 +190,23 @@ export class ImageService {
     return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
   }
 
+  /**
+   * Drops what an interrupted import, load or bootstrap left: layers no image or container
+   * uses, and blobs that are neither an image config nor a layer's diff. Run at start-up,
+   * before any request can be adding layers.
+   */
+  async collectGarbage(): Promise<{ layers: number; blobs: number }> {
+    const layers = await this.store.snapshots.prune(this.layersInUse());
+    const configs = new Set<string>(this.store.list().map((i) => i.id));
+    let blobs = 0;
+    for (const d of await this.store.content.list()) {
+      if (configs.has(d) || this.store.snapshots.isDiffIdUsed(d)) continue;
+      await this.store.content.delete(d);
+      blobs++;
+    }
+    return { layers: layers.length, blobs };
+  }
+
   /** `docker import`: a tarball as a one-layer image, tagged when `ref` is given. */
   async import(tar: Readable, opts: { ref?: string; changes: string[]; message?: string; progress: Progress }): Promise<Image> {
     if (opts.ref) parseReference(opts.ref);
