@@ -235,6 +235,14 @@ test('inspect shows State in Docker shape, top lists processes, prune removes st
   assert.equal((await docker(d, ['inspect', 'stale'])).code, 1);
 });
 
+test('docker events replays the lifecycle with --since/--until and filters', async () => {
+  const since = new Date(Date.now() - 1000).toISOString();
+  await dockerOk(d, ['run', '--rm', '--name', 'evented', 'busybox', 'true']);
+  const until = new Date(Date.now() + 500).toISOString();
+  const out = await dockerOk(d, ['events', '--since', since, '--until', until, '--filter', 'container=evented', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}']);
+  assert.deepEqual(out.trim().split('\n'), ['container create evented', 'container attach evented', 'container start evented', 'container die evented', 'container destroy evented']);
+});
+
 test('malformed requests get 400 and the daemon carries on', async () => {
   const r = await api(d, 'POST', '/v1.44/containers/create', '{"Image": "busybox", ');
   assert.equal(r.status, 400);

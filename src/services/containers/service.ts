@@ -418,6 +418,11 @@ export class ContainerService {
 
   // ---- reads ----
 
+  /** Records a client attaching (Docker sends an `attach` event). */
+  attached(c: ContainerRecord): void {
+    this.emit(c, 'attach');
+  }
+
   logs(c: ContainerRecord, opts: LogReadOptions): AsyncIterable<LogEntry> {
     return this.d.runtime.readLogs(this.logPath(c.Id), opts);
   }

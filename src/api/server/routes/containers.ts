@@ -188,6 +188,7 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     const ac = new AbortController();
     sock.on('close', () => ac.abort());
     sock.on('error', () => ac.abort());
+    svc.attached(c);
     const untilExit = svc.nextExit(c.Id);
     const startedAt = new Date();
     const entries = svc.logs(c, {
