@@ -54,7 +54,7 @@ export class Daemon {
     const imageStore = new ImageStore(this.db, content, snapshots);
     this.images = new ImageService(imageStore, this.events);
 
-    const runtime = await createRuntime(this.host, c.execRoot, this.log);
+    const runtime = await createRuntime(this.host, c.execRoot);
     this.containers = new ContainerService({
       db: this.db,
       images: this.images,

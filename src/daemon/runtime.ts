@@ -2,13 +2,12 @@
  * Adapts the runc + conmon driver (`runtime/`) to what the container service needs, and adds
  * `docker top`'s process table (host `ps`, filtered to the container's pids, as dockerd does).
  */
-import { join } from 'node:path';
 import type { Host } from '../host/index.ts';
 import { RuncRuntime } from '../runtime/index.ts';
-import type { ContainerRuntime, ExitInfo, LogEntry, LogReadOptions } from '../services/containers/index.ts';
+import type { ContainerRuntime, ExitInfo, LogReadOptions } from '../services/containers/index.ts';
 import { invalidArgument } from '../errdefs/index.ts';
 
-export async function createRuntime(host: Host, execRoot: string, log: { warn(m: string): void }): Promise<ContainerRuntime> {
+export async function createRuntime(host: Host, execRoot: string): Promise<ContainerRuntime> {
   const rt = new RuncRuntime({ host, root: execRoot });
   await rt.init?.();
   const listeners: Array<(e: ExitInfo) => void> = [];
@@ -27,7 +26,7 @@ export async function createRuntime(host: Host, execRoot: string, log: { warn(m:
     isAlive: (id) => rt.isAlive(id),
     readExit: (id) => rt.readExit(id),
     onExit: (fn) => listeners.push(fn),
-    readLogs: (path: string, opts: LogReadOptions) => rt.readLogs(path, opts) as AsyncIterable<LogEntry>,
+    readLogs: (path: string, opts: LogReadOptions) => rt.readLogs(path, opts),
     topTable: async (psArgs, pids) => {
       const args = psArgs.trim().split(/\s+/).filter(Boolean);
       const r = await host.run('ps', args, { allowFailure: true });
@@ -35,8 +34,6 @@ export async function createRuntime(host: Host, execRoot: string, log: { warn(m:
       return parsePs(r.stdout, pids);
     },
   };
-  void join;
-  void log;
 }
 
 /** Splits `ps` output into titles and rows, keeping rows whose PID is the container's. */

@@ -118,6 +118,10 @@ export class Router {
       await m.route.handler(req, res);
     } catch (err) {
       const status = httpStatus(err);
+      if (status === 304) {
+        res.empty(304);
+        return;
+      }
       if (status >= 500) this.log(`${raw.method} ${url.pathname}: ${(err as Error)?.stack ?? err}`);
       res.fail(status, messageOf(err), categoryOf(err));
     }

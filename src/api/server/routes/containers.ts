@@ -69,23 +69,13 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   });
 
   r.post('/containers/{id}/start', async (req, res) => {
-    try {
-      await svc.start(req.params.id!);
-    } catch (e) {
-      if ((e as { category?: string }).category === 'NotModified') return res.empty(304);
-      throw e;
-    }
+    await svc.start(req.params.id!);
     res.empty(204);
   });
 
   r.post('/containers/{id}/stop', async (req, res) => {
     const t = req.query.get('t');
-    try {
-      await svc.stop(req.params.id!, { timeout: t === null ? undefined : Number(t), signal: req.query.get('signal') ?? undefined });
-    } catch (e) {
-      if ((e as { category?: string }).category === 'NotModified') return res.empty(304);
-      throw e;
-    }
+    await svc.stop(req.params.id!, { timeout: t === null ? undefined : Number(t), signal: req.query.get('signal') ?? undefined });
     res.empty(204);
   });
 
