@@ -249,6 +249,11 @@ test('malformed requests get 400 and the daemon carries on', async () => {
   assert.match(JSON.parse(r.body).message, /invalid JSON/);
   const noImage = await api(d, 'POST', '/v1.44/containers/create', '{}');
   assert.equal(noImage.status, 400);
+  for (const body of ['[]', '{"Image":"busybox","Cmd":5}', '{"Image":"busybox","HostConfig":5}', '{"Image":"busybox","Env":"A=1"}', '{"Image":"busybox","HostConfig":{"Memory":"lots"}}', '{"Image":"busybox","HostConfig":{"Ulimits":[{"Name":"bogus","Soft":1,"Hard":2}]}}']) {
+    const r = await api(d, 'POST', '/v1.44/containers/create', body);
+    assert.equal(r.status, 400, `${body} → ${r.body}`);
+    assert.match(JSON.parse(r.body).message, /invalid/);
+  }
   const old = await api(d, 'GET', '/v1.12/version');
   assert.equal(old.status, 400);
   assert.match(JSON.parse(old.body).message, /too old/);

@@ -18,7 +18,7 @@ import { randomName, validName } from './names.ts';
 import { exited, guard, initialState, running, type State } from './state.ts';
 import type { ContainerRecord, CreateRequest, HostConfig } from './types.ts';
 import type { ContainerRuntime, ExitInfo, LogEntry, LogReadOptions } from './runtime.ts';
-import { commandFor, buildSpec, validateHostConfig } from './spec.ts';
+import { commandFor, buildSpec, validateHostConfig, validateCreateTypes } from './spec.ts';
 import type { Snapshotter } from '../../snapshots/index.ts';
 import type { Host } from '../../host/index.ts';
 import { tarDirectory } from '../../archive/index.ts';
@@ -93,6 +93,7 @@ export class ContainerService {
     if (typeof req !== 'object' || req === null || Array.isArray(req)) throw invalidArgument('invalid container config: expected a JSON object');
     const imageRef = req.Image;
     if (!imageRef || typeof imageRef !== 'string') throw invalidArgument('no image specified: config.Image is required');
+    validateCreateTypes(req as unknown as Record<string, unknown>);
     const hostConfig: HostConfig = req.HostConfig ?? {};
     validateHostConfig(hostConfig);
     if (name !== undefined && name !== '' && !validName(name)) {

@@ -28,6 +28,53 @@ export function commandFor(req: ContainerConfig, image: ImageRunConfig): { Path:
 
 const NETWORK_MODES = /^(default|bridge|none|host|container:.+|[a-zA-Z0-9][a-zA-Z0-9_.-]*)$/;
 
+const ULIMIT_NAMES = ['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack', 'as'];
+
+/**
+ * Checks the JSON types of a create request the way Go's decoder does for Docker, so a wrong
+ * type is a 400 at create time rather than a failure at start.
+ */
+export function validateCreateTypes(req: Record<string, unknown>): void {
+  const bad = (field: string, want: string) => invalidArgument(`invalid container config: ${field} must be ${want}`);
+  const isStrings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  const strOrStrings = (f: string, v: unknown) => {
+    if (v !== undefined && v !== null && typeof v !== 'string' && !isStrings(v)) throw bad(f, 'a string or a list of strings');
+  };
+  const strings = (f: string, v: unknown) => {
+    if (v !== undefined && v !== null && !isStrings(v)) throw bad(f, 'a list of strings');
+  };
+  const stringMap = (f: string, v: unknown) => {
+    if (v !== undefined && v !== null && (typeof v !== 'object' || Array.isArray(v) || !Object.values(v as object).every((x) => typeof x === 'string'))) throw bad(f, 'an object of strings');
+  };
+  const num = (f: string, v: unknown) => {
+    if (v !== undefined && v !== null && typeof v !== 'number') throw bad(f, 'a number');
+  };
+  const str = (f: string, v: unknown) => {
+    if (v !== undefined && v !== null && typeof v !== 'string') throw bad(f, 'a string');
+  };
+  strOrStrings('Cmd', req.Cmd);
+  strOrStrings('Entrypoint', req.Entrypoint);
+  strings('Env', req.Env);
+  stringMap('Labels', req.Labels);
+  for (const f of ['User', 'WorkingDir', 'Hostname', 'Domainname', 'StopSignal']) str(f, req[f]);
+  const h = req.HostConfig;
+  if (h === undefined || h === null) return;
+  if (typeof h !== 'object' || Array.isArray(h)) throw bad('HostConfig', 'an object');
+  const hc = h as Record<string, unknown>;
+  for (const f of ['Binds', 'CapAdd', 'CapDrop', 'SecurityOpt', 'Dns', 'DnsSearch', 'DnsOptions', 'ExtraHosts', 'Links', 'VolumesFrom', 'GroupAdd']) strings(`HostConfig.${f}`, hc[f]);
+  for (const f of ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'PidsLimit', 'OomScoreAdj', 'ShmSize']) num(`HostConfig.${f}`, hc[f]);
+  str('HostConfig.NetworkMode', hc.NetworkMode);
+  stringMap('HostConfig.Sysctls', hc.Sysctls);
+  if (hc.Ulimits !== undefined && hc.Ulimits !== null) {
+    if (!Array.isArray(hc.Ulimits)) throw bad('HostConfig.Ulimits', 'a list');
+    for (const u of hc.Ulimits as Array<Record<string, unknown>>) {
+      if (typeof u?.Name !== 'string' || !ULIMIT_NAMES.includes(u.Name)) throw invalidArgument(`invalid ulimit type: ${String(u?.Name)}`);
+      num('HostConfig.Ulimits.Soft', u.Soft);
+      num('HostConfig.Ulimits.Hard', u.Hard);
+    }
+  }
+}
+
 /** Refuses what Docker refuses before anything is made. */
 export function validateHostConfig(h: HostConfig): void {
   if (h.NetworkMode && !NETWORK_MODES.test(h.NetworkMode)) throw invalidArgument(`invalid network mode: ${h.NetworkMode}`);
