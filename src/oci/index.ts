@@ -1,6 +1,90 @@
-export type { Spec, SpecOpt, Mount, Process, Linux, LinuxResources, Seccomp, Namespace, Rlimit } from './types.ts';
-export * from './spec.ts';
-export { DEFAULT_CAPABILITIES, ALL_CAPABILITIES, tweakCapabilities, hostCapabilities } from './capabilities.ts';
-export { seccompFor, DEFAULT_PROFILE_PATH } from './seccomp.ts';
-export { resolveUser, type User } from './user.ts';
-export { combineCommand } from './command.ts';
+/**
+ * OCI runtime-spec generation: Docker's default `config.json` for a container and the
+ * composable `with*()` options that change it (containerd's SpecOpts style), the ENTRYPOINT/CMD
+ * rules, `--user` resolution inside an untrusted image, and Docker-format seccomp profiles
+ * converted for this host.
+ *
+ * Plain data in, plain data out: nothing here spawns a process. The I/O is reading small host
+ * facts (the default seccomp profile, /proc/self/status, the cgroup mount; cached) and, on
+ * request, the image's passwd/group files, the host's /dev (`--privileged`) and rlimits
+ * (`--ulimit`).
+ */
+export type {
+  Spec,
+  SpecOpt,
+  Mount,
+  Process,
+  ProcessUser,
+  Root,
+  Linux,
+  LinuxResources,
+  LinuxMemory,
+  LinuxCPU,
+  LinuxCapabilities,
+  LinuxDevice,
+  DeviceRule,
+  Seccomp,
+  SeccompSyscall,
+  SeccompArg,
+  Namespace,
+  NamespaceType,
+  Rlimit,
+  RawJSONNumber,
+} from './types.ts';
+export { RLIM_INFINITY } from './types.ts';
+export {
+  defaultSpec,
+  generateSpec,
+  late,
+  DEFAULT_PATH_ENV,
+  DEFAULT_CGROUP_PARENT,
+  MASKED_PATHS,
+  READONLY_PATHS,
+  DEFAULT_DEVICE_RULES,
+} from './spec.ts';
+export {
+  withRootfs,
+  withProcessArgs,
+  withEnv,
+  withCwd,
+  withUser,
+  withAdditionalGids,
+  withHostname,
+  withTerminal,
+  withCgroupsPath,
+  withCapabilities,
+  withPrivileged,
+  withNoNewPrivileges,
+  withReadonlyRootfs,
+  withSeccomp,
+  withMemory,
+  withCpus,
+  withCpuShares,
+  withCpuset,
+  withPidsLimit,
+  withUlimits,
+  withOomScoreAdj,
+  withSysctl,
+  withNamespace,
+  withoutNamespace,
+  withNamespacePath,
+  withMounts,
+  withShmSize,
+  withInit,
+  isPrivileged,
+  ULIMIT_TYPES,
+  INIT_PATH,
+} from './options.ts';
+export { DEFAULT_CAPABILITIES, tweakCapabilities, normalizeCapability } from './capabilities.ts';
+export { ALL_CAPABILITIES, hostCapabilities, cgroupVersion, hostDevices, capMask, capsFromMask } from './sysinfo.ts';
+export {
+  seccompFor,
+  parseSeccompProfile,
+  defaultSeccompProfile,
+  DEFAULT_PROFILE_PATH,
+  type SeccompProfile,
+  type ProfileSyscall,
+  type SeccompTarget,
+} from './seccomp.ts';
+export { resolveUser, readFileInRoot, type User, type ResolvedUser } from './user.ts';
+export { combineCommand, type CommandParts } from './command.ts';

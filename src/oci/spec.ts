@@ -1,199 +1,143 @@
 /**
- * The runtime spec Docker would write, built from composable options:
- * `generateSpec(id, [withProcessArgs(...), withMemory(...), ...])`. Options are applied in order
- * on top of `defaultSpec`; each changes only its own part.
+ * The runtime spec Docker would write (moby daemon/pkg/oci/defaults.go), and the one place
+ * that applies options to it:
+ *
+ *   const spec = generateSpec(id, [withRootfs('rootfs', false), withProcessArgs(['sh']), withMemory(64 << 20)]);
+ *   await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
+ *
+ * Options run in the order given, except the few marked late (`withSeccomp`, `withInit`,
+ * `withSysctl`), which depend on what the others decided (the capabilities, the argv, the
+ * namespaces) and so run after them, in their own order.
  */
-import { existsSync } from 'node:fs';
-import { invalidArgument } from '../errdefs/index.ts';
-import { DEFAULT_CAPABILITIES, hostCapabilities, tweakCapabilities } from './capabilities.ts';
-import { seccompFor } from './seccomp.ts';
-import type { Mount, Namespace, Spec, SpecOpt, DeviceRule } from './types.ts';
-import type { User } from './user.ts';
+import type { DeviceRule, Mount, Namespace, Spec, SpecOpt } from './types.ts';
+import { DEFAULT_CAPABILITIES } from './capabilities.ts';
+import { cgroupVersion, hostCapabilities, sysctlExists, thermalThrottlePaths } from './sysinfo.ts';
 
-export const MASKED_PATHS = [
-  '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+export const DEFAULT_PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The cgroup parent of a container's cgroup when nothing else is said (Docker's is /docker). */
+export const DEFAULT_CGROUP_PARENT = '/berth';
+
+export const MASKED_PATHS: readonly string[] = Object.freeze([
+  '/proc/asound', '/proc/acpi', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
   '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
-];
-export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+]);
+export const READONLY_PATHS: readonly string[] = Object.freeze(['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']);
 
-/** Docker's default device cgroup: deny everything, then allow mknod and the usual devices. */
-export const DEFAULT_DEVICE_RULES: DeviceRule[] = [
+const rwm = (type: 'c' | 'b', major: number | undefined, minor: number | undefined, access = 'rwm'): DeviceRule => ({
+  allow: true,
+  type,
+  ...(major === undefined ? {} : { major }),
+  ...(minor === undefined ? {} : { minor }),
+  access,
+});
+
+/**
+ * The device cgroup of an unprivileged container: deny everything, then allow mknod of any
+ * node and use of the usual few. moby writes the deny and null/zero/urandom/random/tty/console
+ * and runc appends the rest; written out whole here so that no runtime's own list matters.
+ */
+export const DEFAULT_DEVICE_RULES: readonly DeviceRule[] = Object.freeze([
   { allow: false, access: 'rwm' },
-  { allow: true, type: 'c', access: 'm' },
-  { allow: true, type: 'b', access: 'm' },
-  { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
-  { allow: true, type: 'c', major: 1, minor: 5, access: 'rwm' },
-  { allow: true, type: 'c', major: 1, minor: 7, access: 'rwm' },
-  { allow: true, type: 'c', major: 1, minor: 8, access: 'rwm' },
-  { allow: true, type: 'c', major: 1, minor: 9, access: 'rwm' },
-  { allow: true, type: 'c', major: 5, minor: 0, access: 'rwm' },
-  { allow: true, type: 'c', major: 5, minor: 1, access: 'rwm' },
-  { allow: true, type: 'c', major: 5, minor: 2, access: 'rwm' },
-  { allow: true, type: 'c', major: 136, access: 'rwm' },
-  { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' },
-];
+  rwm('c', undefined, undefined, 'm'),
+  rwm('b', undefined, undefined, 'm'),
+  rwm('c', 1, 3), // /dev/null
+  rwm('c', 1, 5), // /dev/zero
+  rwm('c', 1, 7), // /dev/full
+  rwm('c', 5, 0), // /dev/tty
+  rwm('c', 1, 9), // /dev/urandom
+  rwm('c', 1, 8), // /dev/random
+  rwm('c', 5, 1), // /dev/console
+  rwm('c', 5, 2), // /dev/ptmx
+  rwm('c', 136, undefined), // /dev/pts/*
+  rwm('c', 10, 200), // /dev/net/tun
+]);
 
-let cgroupV: 1 | 2 | undefined;
-/** 2 when /sys/fs/cgroup is the unified hierarchy, else 1 (legacy or hybrid). */
-export function cgroupVersion(): 1 | 2 {
-  cgroupV ??= existsSync('/sys/fs/cgroup/cgroup.controllers') ? 2 : 1;
-  return cgroupV;
+function defaultMounts(): Mount[] {
+  return [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+  ];
 }
 
-export function defaultSpec(): Spec {
-  const caps = [...DEFAULT_CAPABILITIES];
-  const namespaces: Namespace[] = [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+/**
+ * Docker's default spec for a Linux container. With an `id`, the hostname is its first 12
+ * characters and the cgroup is `/berth/<id>`, as Docker does with `/docker/<id>`. Every call
+ * returns a fresh object the caller may change.
+ */
+export function defaultSpec(id?: string): Spec {
+  // A default the host cannot grant would fail every start; leave it out instead.
+  const held = new Set(hostCapabilities());
+  const caps = DEFAULT_CAPABILITIES.filter((c) => held.has(c));
+  // moby's order; a cgroup namespace only on v2, where Docker's default cgroupns mode is private.
+  const namespaces: Namespace[] = [{ type: 'mount' }, { type: 'network' }, { type: 'uts' }, { type: 'pid' }, { type: 'ipc' }];
   if (cgroupVersion() === 2) namespaces.push({ type: 'cgroup' });
-  return {
+  const spec: Spec = {
     ociVersion: '1.0.2',
     process: {
       terminal: false,
       user: { uid: 0, gid: 0 },
       args: [],
-      env: [],
+      env: [DEFAULT_PATH_ENV],
       cwd: '/',
       capabilities: { bounding: caps, effective: [...caps], permitted: [...caps] },
     },
     root: { path: 'rootfs', readonly: false },
-    mounts: [
-      { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
-      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev'] },
-      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
-    ],
+    mounts: defaultMounts(),
     linux: {
       namespaces,
       resources: { devices: DEFAULT_DEVICE_RULES.map((d) => ({ ...d })) },
-      maskedPaths: [...MASKED_PATHS],
+      maskedPaths: [...MASKED_PATHS, ...thermalThrottlePaths()],
       readonlyPaths: [...READONLY_PATHS],
     },
   };
-}
-
-export function generateSpec(_id: string, opts: readonly SpecOpt[]): Spec {
-  const spec = defaultSpec();
-  for (const o of opts) o(spec);
+  if (id) {
+    spec.hostname = id.slice(0, 12);
+    spec.linux.cgroupsPath = `${DEFAULT_CGROUP_PARENT}/${id}`;
+  }
   return spec;
 }
 
-export const withRootfs = (path: string, readonly: boolean): SpecOpt => (s) => {
-  s.root = { path, readonly };
-};
-export const withProcessArgs = (args: string[]): SpecOpt => (s) => {
-  s.process.args = [...args];
-};
-export const withEnv = (env: string[]): SpecOpt => (s) => {
-  s.process.env = [...env];
-};
-export const withCwd = (cwd: string): SpecOpt => (s) => {
-  if (!cwd.startsWith('/')) throw invalidArgument(`the working directory '${cwd}' is invalid, it needs to be an absolute path`);
-  s.process.cwd = cwd;
-};
-export const withUser = (u: User): SpecOpt => (s) => {
-  s.process.user = { uid: u.uid, gid: u.gid, ...(u.additionalGids.length ? { additionalGids: u.additionalGids } : {}) };
-};
-export const withHostname = (h: string): SpecOpt => (s) => {
-  s.hostname = h;
-};
-export const withTerminal = (t: boolean): SpecOpt => (s) => {
-  s.process.terminal = t;
-};
-export const withCgroupsPath = (p: string): SpecOpt => (s) => {
-  s.linux.cgroupsPath = p;
-};
+const LATE = Symbol('berth.oci.late');
+type LateOpt = SpecOpt & { [LATE]?: true };
 
-function setCaps(s: Spec, caps: string[]): void {
-  s.process.capabilities = { bounding: caps, effective: [...caps], permitted: [...caps] };
+/** Marks an option to run after the ordinary ones (see the module comment). */
+export function late(opt: SpecOpt): SpecOpt {
+  return Object.assign((s: Spec) => opt(s), { [LATE]: true as const });
 }
 
-export const withCapabilities = (c: { add: readonly string[]; drop: readonly string[] }): SpecOpt => (s) => {
-  setCaps(s, tweakCapabilities(DEFAULT_CAPABILITIES, c.add, c.drop));
-};
+const isLate = (o: SpecOpt) => (o as LateOpt)[LATE] === true;
 
-export const withPrivileged = (): SpecOpt => (s) => {
-  setCaps(s, [...hostCapabilities()]);
-  s.linux.maskedPaths = [];
-  s.linux.readonlyPaths = [];
-  delete s.linux.seccomp;
-  s.linux.resources = { ...s.linux.resources, devices: [{ allow: true, access: 'rwm' }] };
-  for (const m of s.mounts) {
-    if (m.destination === '/sys' || m.destination === '/sys/fs/cgroup') m.options = (m.options ?? []).filter((o) => o !== 'ro').concat('rw');
-  }
-};
+/**
+ * Docker lets a container that has its own network namespace ping and bind low ports without
+ * capabilities; the user's own sysctls win. Not in a namespace it joins, nor in the host's.
+ */
+function networkSysctls(s: Spec): void {
+  const net = s.linux.namespaces.find((n) => n.type === 'network');
+  if (!net || net.path) return;
+  const userns = s.linux.namespaces.some((n) => n.type === 'user');
+  const add: Record<string, string> = {};
+  if (!userns && sysctlExists('net.ipv4.ping_group_range')) add['net.ipv4.ping_group_range'] = '0 2147483647';
+  if (sysctlExists('net.ipv4.ip_unprivileged_port_start')) add['net.ipv4.ip_unprivileged_port_start'] = '0';
+  if (Object.keys(add).length) s.linux.sysctl = { ...add, ...s.linux.sysctl };
+}
 
-export const withNoNewPrivileges = (): SpecOpt => (s) => {
-  s.process.noNewPrivileges = true;
-};
-export const withReadonlyRootfs = (): SpecOpt => (s) => {
-  s.root.readonly = true;
-};
-
-/** `seccomp`: 'default', 'unconfined', or a profile as JSON text. Uses the capabilities set so far. */
-export const withSeccomp = (seccomp: string): SpecOpt => (s) => {
-  if (seccomp === 'unconfined') {
-    delete s.linux.seccomp;
-    return;
-  }
-  s.linux.seccomp = seccompFor(s.process.capabilities?.effective ?? [], seccomp === 'default' ? undefined : seccomp);
-};
-
-let swapAccounting: boolean | undefined;
-export const withMemory = (limit: number, swap?: number): SpecOpt => (s) => {
-  s.linux.resources ??= {};
-  const mem: NonNullable<NonNullable<Spec['linux']['resources']>['memory']> = { limit };
-  swapAccounting ??= cgroupVersion() === 2 || existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes');
-  // Docker's default swap is twice the memory; only where the kernel accounts for swap.
-  if (swapAccounting) mem.swap = swap && swap !== 0 ? swap : limit * 2;
-  s.linux.resources.memory = mem;
-};
-export const withCpus = (nanoCpus: number): SpecOpt => (s) => {
-  s.linux.resources ??= {};
-  const period = 100_000;
-  s.linux.resources.cpu = { ...s.linux.resources.cpu, period, quota: Math.round((nanoCpus * period) / 1e9) };
-};
-export const withCpuShares = (shares: number): SpecOpt => (s) => {
-  s.linux.resources ??= {};
-  s.linux.resources.cpu = { ...s.linux.resources.cpu, shares };
-};
-export const withPidsLimit = (limit: number): SpecOpt => (s) => {
-  s.linux.resources ??= {};
-  s.linux.resources.pids = { limit };
-};
-
-const RLIMITS: Record<string, string> = {
-  core: 'RLIMIT_CORE', cpu: 'RLIMIT_CPU', data: 'RLIMIT_DATA', fsize: 'RLIMIT_FSIZE', locks: 'RLIMIT_LOCKS', memlock: 'RLIMIT_MEMLOCK',
-  msgqueue: 'RLIMIT_MSGQUEUE', nice: 'RLIMIT_NICE', nofile: 'RLIMIT_NOFILE', nproc: 'RLIMIT_NPROC', rss: 'RLIMIT_RSS',
-  rtprio: 'RLIMIT_RTPRIO', rttime: 'RLIMIT_RTTIME', sigpending: 'RLIMIT_SIGPENDING', stack: 'RLIMIT_STACK', as: 'RLIMIT_AS',
-};
-export const withUlimits = (limits: Array<{ name: string; soft: number; hard: number }>): SpecOpt => (s) => {
-  s.process.rlimits = limits.map((l) => {
-    const type = RLIMITS[l.name];
-    if (!type) throw invalidArgument(`invalid ulimit type: ${l.name}`);
-    return { type, soft: l.soft, hard: l.hard };
-  });
-};
-export const withOomScoreAdj = (adj: number): SpecOpt => (s) => {
-  if (adj < -1000 || adj > 1000) throw invalidArgument(`Invalid value ${adj}, range for oom score adj is [-1000, 1000]`);
-  s.process.oomScoreAdj = adj;
-};
-export const withSysctl = (sysctl: Record<string, string>): SpecOpt => (s) => {
-  s.linux.sysctl = { ...s.linux.sysctl, ...sysctl };
-};
-export const withoutNamespace = (type: Namespace['type']): SpecOpt => (s) => {
-  s.linux.namespaces = s.linux.namespaces.filter((n) => n.type !== type);
-};
-export const withNamespacePath = (type: Namespace['type'], path: string): SpecOpt => (s) => {
-  s.linux.namespaces = s.linux.namespaces.filter((n) => n.type !== type).concat({ type, path });
-};
-export const withMounts = (mounts: Mount[]): SpecOpt => (s) => {
-  const dests = new Set(mounts.map((m) => m.destination));
-  s.mounts = s.mounts.filter((m) => !dests.has(m.destination)).concat(mounts);
-};
-/** Docker's `--init`: the init binary at /sbin/docker-init runs the process as its child. */
-export const withInit = (initPath: string): SpecOpt => (s) => {
-  s.mounts.push({ destination: '/sbin/docker-init', type: 'bind', source: initPath, options: ['bind', 'ro'] });
-  s.process.args = ['/sbin/docker-init', '--', ...s.process.args];
-};
+/**
+ * `defaultSpec(id)` with `opts` applied: the ordinary options in order, then the late ones,
+ * then Docker's network sysctls. `generateSpec(opts)` is the same without an id.
+ */
+export function generateSpec(opts: readonly SpecOpt[]): Spec;
+export function generateSpec(id: string, opts: readonly SpecOpt[]): Spec;
+export function generateSpec(idOrOpts: string | readonly SpecOpt[], maybeOpts?: readonly SpecOpt[]): Spec {
+  const [id, opts] = typeof idOrOpts === 'string' ? [idOrOpts, maybeOpts ?? []] : [undefined, idOrOpts];
+  const spec = defaultSpec(id);
+  for (const o of opts) if (!isLate(o)) o(spec);
+  for (const o of opts) if (isLate(o)) o(spec);
+  networkSysctls(spec);
+  return spec;
+}
