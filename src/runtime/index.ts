@@ -1,2 +1,17 @@
-export { RuncRuntime, type CreateOptions, type Exit, type RuncRuntimeOptions } from './runc.ts';
-export { readLogs, parseLine, type LogLine, type ReadLogOptions } from './logs.ts';
+/**
+ * The runtime driver: runs containers from OCI bundles under a per-container monitor (conmon)
+ * and runc, records their exits, reads their logs. Its public surface is this file.
+ */
+export {
+  RuncRuntime,
+  signalNumber,
+  type ContainerState,
+  type CreateOptions,
+  type Exit,
+  type RecoveredContainer,
+  type RuncRuntimeOptions,
+  type RuntimeEvents,
+} from './runc.ts';
+export type { ContainerStatus } from './state.ts';
+export { wasOomKilled } from './monitor.ts';
+export { readLogs, parseLine, formatLogTime, type LogLine, type LogStream, type ReadLogOptions } from './logs.ts';

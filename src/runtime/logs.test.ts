@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile, appendFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, appendFile, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readLogs } from './index.ts';
@@ -45,4 +45,59 @@ test('follow delivers lines written later and ends after the exit, drained', asy
   await appendFile(path, line('02', 'stderr', 'F', 'late'));
   exit();
   assert.deepEqual(await got, ['stdout:early\n', 'stderr:late\n']);
+});
+
+test('partial lines of the two streams interleaved join per stream; timestamps prefix; a cut last line is left out of tail', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-logs-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'c.log');
+  await writeFile(path, line('01', 'stdout', 'P', 'ab') + line('01', 'stderr', 'F', 'err') + line('02', 'stdout', 'F', 'cd') + line('03', 'stdout', 'F', 'last') + '2026-01-01T00:00:04.0Z stdout F being writ');
+  assert.deepEqual(await collect(readLogs(path, { follow: false })), ['stderr:err\n', 'stdout:abcd\n', 'stdout:last\n']);
+  assert.deepEqual(await collect(readLogs(path, { follow: false, tail: 1 })), ['stdout:last\n']);
+  assert.deepEqual(await collect(readLogs(path, { follow: false, tail: 2 })), ['stdout:abcd\n', 'stdout:last\n'], 'a line starts at its first partial entry');
+  assert.deepEqual(await collect(readLogs(path, { follow: false, tail: 100 })), ['stderr:err\n', 'stdout:abcd\n', 'stdout:last\n']);
+  const mixed = join(dir, 'mixed.log');
+  await writeFile(mixed, line('01', 'stdout', 'P', 'ab') + line('02', 'stderr', 'F', 'old') + line('03', 'stdout', 'F', 'cd') + line('04', 'stderr', 'P', 'unfinis'));
+  assert.deepEqual(await collect(readLogs(mixed, { follow: false, tail: 1 })), ['stdout:abcd\n', 'stderr:unfinis'], 'a line of the other stream that is not shown is skipped');
+  assert.deepEqual(await collect(readLogs(mixed, { follow: false, tail: 2 })), ['stderr:old\n', 'stdout:abcd\n', 'stderr:unfinis']);
+  const stamped = await collect(readLogs(path, { follow: false, tail: 1, timestamps: true }));
+  assert.deepEqual(stamped, ['stdout:2026-01-01T00:00:03.123456789Z last\n']);
+});
+
+test('follow waits for the file to appear, sees a partial line at once, and goes on in a rotated file', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-logs-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'c.log');
+  const ac = new AbortController();
+  const seen: string[] = [];
+  let notify: (() => void) | undefined;
+  const waitFor = (n: number) => new Promise<void>((r) => {
+    notify = () => seen.length >= n && r();
+    notify();
+  });
+  const reader = (async () => {
+    for await (const e of readLogs(path, { follow: true, signal: ac.signal })) {
+      seen.push(`${e.stream}:${e.line.toString()}`);
+      notify?.();
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 30));
+  await writeFile(path, line('01', 'stdout', 'P', 'Password: '));
+  await waitFor(1);
+  assert.deepEqual(seen, ['stdout:Password: ']);
+  await appendFile(path, line('02', 'stdout', 'F', 'ok'));
+  await waitFor(2);
+  // conmon rotates by writing a new file and renaming it over the log.
+  await writeFile(`${path}.tmp`, line('03', 'stderr', 'F', 'rotated'));
+  await rename(`${path}.tmp`, path);
+  await waitFor(3);
+  ac.abort();
+  await reader;
+  assert.deepEqual(seen, ['stdout:Password: ', 'stdout:ok\n', 'stderr:rotated\n']);
+});
+
+test('a reader that follows a log that never appears ends when the container exits', async () => {
+  const started = Date.now();
+  assert.deepEqual(await collect(readLogs(join(tmpdir(), 'berth-logs-none', 'c.log'), { follow: true, untilExit: new Promise((r) => setTimeout(r, 50)) })), []);
+  assert.ok(Date.now() - started < 1500);
 });

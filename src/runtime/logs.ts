@@ -1,127 +1,257 @@
 /**
- * Reads conmon's k8s-file logs: `<RFC 3339 time> <stdout|stderr> <F|P> <bytes>` per line, P
- * marking a partial line continued by the next entry. Tail reads backwards from the end (never
- * the whole file); follow waits on inotify, not a timer.
+ * Reads conmon's k8s-file logs: one entry per file line, `<RFC 3339 time> <stdout|stderr> <F|P>
+ * <bytes>`, where P marks a partial line that the stream's next entry continues (conmon reads the
+ * container's pipes in chunks and writes each chunk as it comes).
+ *
+ * - tail reads backwards from the end of the file, never the whole file;
+ * - follow waits on inotify (a watch on the log's directory, so a file that does not exist yet,
+ *   or that conmon replaces when it rotates, is seen), not on a timer;
+ * - partial entries are joined into whole lines; a follower at the end of the file gets the part
+ *   it has at once (the rest comes as the next line), so prompts and progress show live;
+ * - `untilExit`: once it settles, the reader drains what is in the file and ends. conmon writes
+ *   every byte the container wrote before it writes the exit file, so a reader told of the exit
+ *   by the exit file loses nothing, not even the output of a process that lived a millisecond.
  */
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+
+export type LogStream = 'stdout' | 'stderr';
 
 export interface LogLine {
-  stream: 'stdout' | 'stderr';
-  /** Wall time of the entry; `nanos` keeps the digits past the millisecond. */
+  stream: LogStream;
+  /** Wall time of the entry (of its first part, for a joined line); `nanos` keeps the digits past the millisecond. */
   time: Date & { nanos?: number };
+  /** The line's bytes, ending in `\n` unless the container's last write ended without one. */
+  line: Buffer;
+  /** The same bytes as `line` (the name the container service and API routes use). */
   data: Buffer;
 }
 
 export interface ReadLogOptions {
+  /** Keep reading as the container writes, until `signal` aborts or `untilExit` settles. */
   follow: boolean;
+  /** Only the last `tail` complete lines already in the file (then follow, if asked). */
   tail?: number;
   since?: Date;
   until?: Date;
+  /** Prefix each line with its RFC 3339 time (nanoseconds) and a space, as `docker logs -t` does. */
+  timestamps?: boolean;
+  /** Ends the reader at once, without draining. */
   signal?: AbortSignal;
+  /** When this settles (the container exited), drain the file to its end, then end. */
   untilExit?: Promise<unknown>;
 }
 
 const CHUNK = 64 * 1024;
+/** A safety net only: inotify wakes the reader; this covers a lost event (queue overflow). */
+const SAFETY_NET_MS = 2000;
 
-function parseTime(s: string): Date & { nanos?: number } {
-  const m = s.match(/^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)$/);
+type Time = Date & { nanos?: number };
+
+function parseTime(s: string): Time {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)$/.exec(s);
   if (!m) return new Date(Number.NaN);
   const frac = (m[2] ?? '').padEnd(9, '0');
-  const d = new Date(`${m[1]}.${frac.slice(0, 3)}${m[3]!.length === 5 ? `${m[3]!.slice(0, 3)}:${m[3]!.slice(3)}` : m[3]}`) as Date & { nanos?: number };
+  const zone = m[3]!.length === 5 ? `${m[3]!.slice(0, 3)}:${m[3]!.slice(3)}` : m[3]!;
+  const d = new Date(`${m[1]}.${frac.slice(0, 3)}${zone}`) as Time;
   d.nanos = Number(frac.slice(3, 9));
   return d;
 }
 
-/** Splits one file line into its fields; undefined for a malformed line. */
-export function parseLine(line: Buffer): { time: Date & { nanos?: number }; stream: 'stdout' | 'stderr'; partial: boolean; data: Buffer } | undefined {
+/** RFC 3339 in UTC with nanoseconds, as Docker prints log timestamps. */
+export function formatLogTime(t: Time): string {
+  const iso = t.toISOString(); // 2026-01-01T00:00:00.123Z
+  return `${iso.slice(0, 23)}${String(t.nanos ?? 0).padStart(6, '0')}Z`;
+}
+
+export interface ParsedLine {
+  time: Time;
+  stream: LogStream;
+  partial: boolean;
+  data: Buffer;
+}
+
+/** Splits one file line (without its `\n`) into its fields; undefined for a malformed line. */
+export function parseLine(line: Buffer): ParsedLine | undefined {
   const s1 = line.indexOf(0x20);
+  if (s1 < 0) return undefined;
   const s2 = line.indexOf(0x20, s1 + 1);
-  const s3 = line.indexOf(0x20, s2 + 1);
-  if (s1 < 0 || s2 < 0) return undefined;
-  const stream = line.subarray(s1 + 1, s2).toString();
+  if (s2 < 0) return undefined;
+  const stream = line.toString('latin1', s1 + 1, s2);
   if (stream !== 'stdout' && stream !== 'stderr') return undefined;
-  const flag = s3 < 0 ? line.subarray(s2 + 1).toString() : line.subarray(s2 + 1, s3).toString();
+  const s3 = line.indexOf(0x20, s2 + 1);
+  const flag = line.toString('latin1', s2 + 1, s3 < 0 ? line.length : s3);
+  if (flag !== 'F' && flag !== 'P') return undefined;
   return {
-    time: parseTime(line.subarray(0, s1).toString()),
+    time: parseTime(line.toString('latin1', 0, s1)),
     stream,
     partial: flag === 'P',
     data: s3 < 0 ? Buffer.alloc(0) : line.subarray(s3 + 1),
   };
 }
 
-/** Offset of the first file line needed to show the last `n` complete log lines. */
-async function tailOffset(fh: FileHandle, size: number, n: number): Promise<number> {
-  if (n <= 0) return size;
-  let pos = size;
+/**
+ * Where to start reading to show the last `n` complete lines: the file offset, and per stream
+ * the offset of its first entry to keep. Entries of the two streams interleave, and a line's
+ * partial (P) entries precede its final (F) one, so a line of one stream may start before lines
+ * of the other that are not shown: those are skipped by offset. A stream's unfinished last line
+ * (P entries with no F yet) is kept too, so that a follower joins its rest to it.
+ */
+export interface TailStart {
+  offset: number;
+  keepFrom: Record<LogStream, number>;
+}
+
+export async function tailStart(fh: FileHandle, size: number, n: number): Promise<TailStart> {
+  const keepFrom: Record<LogStream, number> = { stdout: size, stderr: size };
+  if (n <= 0) return { offset: size, keepFrom };
   let complete = 0;
+  // A stream is closed once an F entry before its earliest shown line is found: its earlier
+  // entries belong to lines not shown.
+  const closed: Record<LogStream, boolean> = { stdout: false, stderr: false };
+  const seen: Record<LogStream, boolean> = { stdout: false, stderr: false };
+  /** Looks at one entry (walking backwards); true when nothing before it can be needed. */
+  const visit = (entry: Buffer, offset: number): boolean => {
+    const p = parseLine(entry);
+    if (!p) return false;
+    const s = p.stream;
+    seen[s] = true;
+    if (!closed[s]) {
+      if (p.partial) keepFrom[s] = offset;
+      else if (complete < n) {
+        complete++;
+        keepFrom[s] = offset;
+      } else closed[s] = true;
+    }
+    return complete >= n && (closed.stdout || !seen.stdout) && (closed.stderr || !seen.stderr);
+  };
+  let pos = size;
+  // Bytes from `pos` on not walked yet: the start of a line cut by the chunk boundary.
   let carry = Buffer.alloc(0);
-  while (pos > 0) {
+  let done = false;
+  while (pos > 0 && !done) {
     const len = Math.min(CHUNK, pos);
     pos -= len;
     const buf = Buffer.alloc(len);
     await fh.read(buf, 0, len, pos);
-    carry = Buffer.concat([buf, carry]);
-    // Walk lines from the end of what we have; the first (possibly cut) line stays in carry.
+    carry = carry.length ? Buffer.concat([buf, carry]) : buf;
+    // `end` is the index of the `\n` ending the entry being looked at; walk entries backwards.
     let end = carry.length;
-    if (carry[end - 1] === 0x0a) end--;
+    if (pos + len === size) {
+      // The end of the file: an entry still being written (no `\n` yet) is not there yet.
+      end = carry.lastIndexOf(0x0a);
+      if (end < 0) {
+        carry = Buffer.alloc(0);
+        continue;
+      }
+    }
     for (;;) {
       const nl = carry.lastIndexOf(0x0a, end - 1);
       if (nl < 0) break;
-      const parsed = parseLine(carry.subarray(nl + 1, end));
-      if (parsed && !parsed.partial) {
-        complete++;
-        if (complete > n) return pos + nl + 1 + (end - nl - 1) + 1;
+      if (visit(carry.subarray(nl + 1, end), pos + nl + 1)) {
+        done = true;
+        break;
       }
       end = nl;
     }
     carry = carry.subarray(0, end);
+    if (!done && pos === 0 && carry.length) visit(carry, 0);
   }
-  return 0;
+  return { offset: Math.min(keepFrom.stdout, keepFrom.stderr), keepFrom };
 }
 
+/**
+ * The entries of a k8s-file log. Stops at `until`; skips entries before `since`; a final
+ * partial line (the container's last write without a newline) comes out as it is.
+ */
 export async function* readLogs(path: string, opts: ReadLogOptions): AsyncGenerator<LogLine> {
   let fh: FileHandle | undefined;
+  let ino = -1;
   let watcher: FSWatcher | undefined;
   let wake: (() => void) | undefined;
+  let dirty = true;
   let exited = false;
+  let safetyNet: NodeJS.Timeout | undefined;
   const poke = () => {
+    dirty = true;
+    clearTimeout(safetyNet);
     const w = wake;
     wake = undefined;
     w?.();
   };
-  opts.untilExit?.then(() => {
-    exited = true;
-    poke();
-  }, () => {});
-  opts.signal?.addEventListener('abort', poke);
-  const sleep = () => new Promise<void>((r) => {
-    wake = r;
-    // A safety net for missed inotify events (e.g. the file appeared before the watch).
-    setTimeout(poke, 1000).unref();
+  const onAbort = () => poke();
+  if (opts.follow) {
+    opts.untilExit?.then(() => {
+      exited = true;
+      poke();
+    }, () => {
+      exited = true;
+      poke();
+    });
+    opts.signal?.addEventListener('abort', onAbort);
+    // Watch the directory before the first read: a write after the read wakes us; one before
+    // it is read by it.
+    const name = basename(path);
+    try {
+      watcher = watch(dirname(path), (_event, file) => {
+        if (file === null || file === name || file === `${name}.tmp`) poke();
+      });
+      watcher.on('error', () => poke());
+    } catch {
+      // No directory yet: the safety net wakes us.
+    }
+  }
+  const sleep = () => new Promise<void>((resolve) => {
+    if (dirty || exited || opts.signal?.aborted) return resolve();
+    wake = resolve;
+    safetyNet = setTimeout(poke, SAFETY_NET_MS);
+    safetyNet.unref();
   });
+  const open = async (): Promise<boolean> => {
+    try {
+      const h = await fs.open(path, 'r');
+      const st = await h.stat();
+      await fh?.close();
+      fh = h;
+      ino = st.ino;
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
   try {
-    while (!fh) {
-      try {
-        fh = await fs.open(path, 'r');
-      } catch {
-        if (!opts.follow || exited || opts.signal?.aborted) return;
-        await sleep();
+    // Wait for the file to appear (a reader attached before the container started).
+    for (;;) {
+      dirty = false;
+      if (await open()) break;
+      if (!opts.follow || opts.signal?.aborted) return;
+      if (exited) {
+        if (await open()) break;
+        return;
       }
+      await sleep();
     }
-    const size = (await fh.stat()).size;
-    let pos = opts.tail !== undefined ? await tailOffset(fh, size, opts.tail) : 0;
-    if (opts.follow) {
-      watcher = watch(path, () => poke());
-      watcher.on('error', () => {});
-    }
+    const size = (await fh!.stat()).size;
+    const tail = opts.tail !== undefined ? await tailStart(fh!, size, opts.tail) : undefined;
+    let pos = tail?.offset ?? 0;
+    let keepFrom = tail?.keepFrom;
+
     let carry = Buffer.alloc(0);
-    let pending: { stream: 'stdout' | 'stderr'; time: LogLine['time']; parts: Buffer[] } | undefined;
+    /** File offset of carry[0]. */
+    let carryAt = pos;
+    const pending: Record<LogStream, { time: Time; parts: Buffer[] } | undefined> = { stdout: undefined, stderr: undefined };
     const buf = Buffer.alloc(CHUNK);
-    let drainedAfterExit = false;
+    const emit = (stream: LogStream, time: Time, data: Buffer): LogLine => {
+      const line = opts.timestamps ? Buffer.concat([Buffer.from(`${formatLogTime(time)} `), data]) : data;
+      return { stream, time, line, data: line };
+    };
+    let finalPass = false;
     for (;;) {
       if (opts.signal?.aborted) return;
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, pos);
+      dirty = false;
+      const { bytesRead } = await fh!.read(buf, 0, CHUNK, pos);
       if (bytesRead > 0) {
         pos += bytesRead;
         carry = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : Buffer.from(buf.subarray(0, bytesRead));
@@ -130,41 +260,66 @@ export async function* readLogs(path: string, opts: ReadLogOptions): AsyncGenera
           const nl = carry.indexOf(0x0a, start);
           if (nl < 0) break;
           const p = parseLine(carry.subarray(start, nl));
+          const at = carryAt + start;
           start = nl + 1;
-          if (!p) continue;
-          if (pending && pending.stream !== p.stream) pending = undefined;
+          if (!p || (keepFrom && at < keepFrom[p.stream])) continue;
+          const before = pending[p.stream];
           if (p.partial) {
-            if (pending) pending.parts.push(p.data);
-            else pending = { stream: p.stream, time: p.time, parts: [p.data] };
+            if (before) before.parts.push(p.data);
+            else pending[p.stream] = { time: p.time, parts: [p.data] };
             continue;
           }
-          const data = Buffer.concat([...(pending?.parts ?? []), p.data, Buffer.from('\n')]);
-          const time = pending?.time ?? p.time;
-          pending = undefined;
+          pending[p.stream] = undefined;
+          const time = before?.time ?? p.time;
           if (opts.since && time < opts.since) continue;
           if (opts.until && time > opts.until) return;
-          yield { stream: p.stream, time, data };
+          const data = before ? Buffer.concat([...before.parts, p.data, NEWLINE]) : Buffer.concat([p.data, NEWLINE]);
+          yield emit(p.stream, time, data);
         }
         carry = carry.subarray(start);
+        carryAt += start;
         continue;
       }
       // At the end of the file.
-      if (!opts.follow) break;
-      if (exited) {
-        // conmon flushes the last output before the exit file appears; one more pass catches
-        // anything written in between.
-        if (drainedAfterExit) break;
-        drainedAfterExit = true;
+      if (!opts.follow || finalPass) break;
+      // conmon replaces the file when it rotates: go on in the new one.
+      const st = await fs.stat(path).catch(() => undefined);
+      if (st && st.ino !== ino && (await open())) {
+        pos = 0;
+        carry = Buffer.alloc(0);
+        carryAt = 0;
+        keepFrom = undefined;
         continue;
       }
+      if (exited) {
+        // Everything was written before the exit was recorded: one more pass reads it.
+        finalPass = true;
+        continue;
+      }
+      // A live reader sees a partial line now (a prompt, a progress dot), not when it ends;
+      // its rest comes as the next entry.
+      for (const stream of ['stdout', 'stderr'] as const) {
+        const p = pending[stream];
+        if (!p) continue;
+        pending[stream] = undefined;
+        if (opts.since && p.time < opts.since) continue;
+        if (opts.until && p.time > opts.until) return;
+        yield emit(stream, p.time, Buffer.concat(p.parts));
+      }
+      if (dirty) continue;
       await sleep();
     }
-    if (pending) {
-      const data = Buffer.concat(pending.parts);
-      if (!(opts.since && pending.time < opts.since)) yield { stream: pending.stream, time: pending.time, data };
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const p = pending[stream];
+      if (!p || (opts.since && p.time < opts.since) || (opts.until && p.time > opts.until)) continue;
+      yield emit(stream, p.time, Buffer.concat(p.parts));
     }
   } finally {
+    clearTimeout(safetyNet);
+    opts.signal?.removeEventListener('abort', onAbort);
     watcher?.close();
     await fh?.close();
   }
 }
+
+const NEWLINE = Buffer.from('\n');

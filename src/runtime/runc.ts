@@ -1,236 +1,559 @@
 /**
  * The thin runtime driver: each container runs under its own conmon, which runs `runc create`,
- * stays the container's parent (holding its stdio and writing its log), and writes the exit
- * code to `<root>/exits/<id>` when the process ends. berthd watches that directory, so an exit
- * is never lost — not even one that happens while berthd is down.
+ * stays the container's parent (holding its stdio and writing its log) after berthd's child
+ * exits, and writes the exit code to `<exitDir>/<id>` when the process ends. berthd watches
+ * that directory with inotify, so an exit is never lost — one that happens while berthd is
+ * down is still in the file when it comes back (`readExit`, `recover`).
  *
- * Lifecycle rules are not here: the container service decides what may happen when.
+ * Lifecycle: one `RuncRuntime` per daemon. `init()` (called by the first operation if the caller
+ * did not) resolves the programs, makes the directories and starts watching exits; `close()`
+ * stops watching. A new instance over the same `root` (a restarted daemon) sees the same
+ * containers: runc's state, conmon's pid files and the exit files are all on disk.
+ *
+ * Terms: a container is `created` (runc create done, its process waits to be started),
+ * `running`, `paused` (frozen) or `stopped` (process gone, runc state still there until
+ * `delete`). The driver keeps no lifecycle rules: the container service decides what may happen
+ * when; this layer reports what runc and the kernel say.
+ *
+ * Speed: starting is the hot path. `create` spawns one program (conmon, which runs runc create);
+ * `start` spawns nothing — it does what `runc start` does, releasing the container's process
+ * through runc's exec FIFO; `state`, `isAlive`, `list`, `exists` and most `kill`s read runc's
+ * state file and /proc instead of spawning runc.
+ *
+ * @example
+ *   const rt = new RuncRuntime({ host, root: '/run/berth' });
+ *   await rt.init();
+ *   rt.exits.on('exit', (e) => console.log(e.id, e.exitCode));
+ *   await rt.create({ id, bundle, logPath, terminal: false, stdin: false });
+ *   await rt.start(id);
  */
 import { EventEmitter } from 'node:events';
-import { promises as fs, watch, readFileSync, constants, type FSWatcher } from 'node:fs';
-import { join } from 'node:path';
+import { promises as fs, watch, openSync, constants, type FSWatcher } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { Socket } from 'node:net';
+import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { internal, notFound } from '../errdefs/index.ts';
+import { conflict, failedPrecondition, internal, invalidArgument, notFound, is } from '../errdefs/index.ts';
 import type { Host } from '../host/index.ts';
+import { BUNDLE_FILES, conmonArgs, conmonEnv, parseSyncMessage, runtimeError, type SyncMessage } from './conmon.ts';
 import { readLogs, type LogLine, type ReadLogOptions } from './logs.ts';
+import { isMonitor, readMonitorPid, wasOomKilled } from './monitor.ts';
+import { initAlive, isFrozen, readStateFile, statusOf, type ContainerStatus, type RuncStateFile } from './state.ts';
 
 export interface CreateOptions {
   id: string;
+  /** The OCI bundle: `config.json` (its `root.path` names the rootfs); conmon's files go here too. */
   bundle: string;
+  /** The k8s-file log conmon writes (appends to an existing one). */
   logPath: string;
   terminal: boolean;
   stdin: boolean;
-  /** Largest log file conmon keeps before rotating (bytes); -1 for no cap. */
+  /** Largest log file conmon keeps before starting a new one (bytes); unset or ≤ 0 for no cap. */
   logSizeMax?: number;
 }
 
 export interface Exit {
   id: string;
+  /** The process's exit status, or 128 + the signal that killed it. */
   exitCode: number;
   exitedAt: Date;
+  /** The kernel's OOM killer acted in the container's memory cgroup during its life. */
   oomKilled?: boolean;
+}
+
+export interface ContainerState {
+  id: string;
+  status: ContainerStatus;
+  /** The container's init process on the host (gone once `stopped`). */
+  pid: number;
+  bundle: string;
+  created?: Date;
+}
+
+/** A container found on disk by `recover()` (after a daemon restart). */
+export interface RecoveredContainer extends ContainerState {
+  /** Is its conmon still there? A live container whose monitor died has nobody to record its exit. */
+  monitorAlive: boolean;
+  /** The exit recorded while nobody watched, if the process has ended. */
+  exit?: Omit<Exit, 'id'>;
 }
 
 export interface RuncRuntimeOptions {
   host: Host;
-  /** The daemon's exec root; runc state lives in `<root>/runc`, exit files in `<root>/exits`. */
+  /** The daemon's exec root: runc state lives in `<root>/runc`, exit files in `<root>/exits`, attach links in `<root>/sockets`. */
   root: string;
+  /** The OCI runtime (default `runc`, looked up in PATH). */
   runtimePath?: string;
+  /** The monitor (default `conmon`, looked up in PATH). */
   conmonPath?: string;
+  /** Where conmon writes exit files (default `<root>/exits`). */
+  exitDir?: string;
+  /**
+   * Start containers by reading runc's exec FIFO here instead of spawning `runc start` (what
+   * `runc start` itself does, minus a process). Default: on when the runtime is runc.
+   */
+  fastStart?: boolean;
+}
+
+export interface RuntimeEvents {
+  exit: [Exit];
 }
 
 export class RuncRuntime {
-  readonly exits = new EventEmitter();
+  /** `exit` events, one per container process that ends while this instance watches. */
+  readonly exits = new EventEmitter<RuntimeEvents>();
+  readonly runcRoot: string;
+  readonly exitDir: string;
+  readonly socketDir: string;
   private readonly host: Host;
-  private readonly runcRoot: string;
-  private readonly exitDir: string;
-  private readonly sockDir: string;
   private runc: string;
   private conmon: string;
+  private readonly fastStart: boolean;
   private watcher?: FSWatcher;
-  /** Exits already reported, so a file event seen twice is reported once. */
+  private initialized?: Promise<void>;
+  /** Containers whose exit this instance reports even after runc forgot them (force delete). */
+  private readonly tracked = new Set<string>();
+  /** Exits already reported, so that the several inotify events of one exit file report once. */
   private readonly reported = new Set<string>();
+  /** Callers waiting for an exit file (delete waits for conmon to finish before cleaning up). */
+  private readonly exitWaiters = new Map<string, Set<() => void>>();
+  /** runc's state files, read once per container (what is in them does not change). */
+  private readonly states = new Map<string, RuncStateFile>();
+  private readonly bundles = new Map<string, string>();
 
   constructor(o: RuncRuntimeOptions) {
     this.host = o.host;
     this.runcRoot = join(o.root, 'runc');
-    this.exitDir = join(o.root, 'exits');
-    this.sockDir = join(o.root, 'sockets');
+    this.exitDir = o.exitDir ?? join(o.root, 'exits');
+    this.socketDir = join(o.root, 'sockets');
     this.runc = o.runtimePath ?? 'runc';
     this.conmon = o.conmonPath ?? 'conmon';
+    this.fastStart = o.fastStart ?? basename(this.runc) === 'runc';
   }
 
-  /** Creates the directories and starts watching for exits. */
-  async init(): Promise<void> {
-    // conmon wants absolute paths for the programs it runs.
-    this.runc = await absolutePath(this.runc);
-    this.conmon = await absolutePath(this.conmon);
-    await Promise.all([this.runcRoot, this.exitDir, this.sockDir].map((d) => fs.mkdir(d, { recursive: true, mode: 0o700 })));
+  /** Resolves the programs, makes the directories and starts watching exits. Idempotent. */
+  init(): Promise<void> {
+    this.initialized ??= this.doInit();
+    return this.initialized;
+  }
+
+  private async doInit(): Promise<void> {
+    // conmon execs the runtime by path, and a missing program is better reported now.
+    [this.runc, this.conmon] = await Promise.all([absolutePath(this.runc), absolutePath(this.conmon)]);
+    // conmon exits silently with status 1 when its --socket-dir-path is missing.
+    await Promise.all([this.runcRoot, this.exitDir, this.socketDir].map((d) => fs.mkdir(d, { recursive: true, mode: 0o700 })));
+    // Exit files already there were recorded while nobody watched: they are read through
+    // readExit/recover, not reported again as events.
+    for (const name of await fs.readdir(this.exitDir)) this.reported.add(name);
     this.watcher = watch(this.exitDir, (_event, name) => {
-      if (name) void this.onExitFile(name.toString());
+      if (name) this.onExitFile(name.toString());
     });
     this.watcher.on('error', () => {});
   }
 
+  /** Stops watching for exits (the containers and their monitors go on). */
   close(): void {
     this.watcher?.close();
+    this.watcher = undefined;
   }
 
-  private async onExitFile(id: string): Promise<void> {
-    if (this.reported.has(id) || id.startsWith('.')) return;
-    const e = await this.readExit(id);
-    if (!e || this.reported.has(id)) return;
-    this.reported.add(id);
-    this.exits.emit('exit', { id, ...e } satisfies Exit);
-  }
-
-  /** The exit recorded for `id`, if its process has ended. */
-  async readExit(id: string): Promise<Omit<Exit, 'id'> | undefined> {
-    try {
-      const path = join(this.exitDir, id);
-      const [text, st] = await Promise.all([fs.readFile(path, 'utf8'), fs.stat(path)]);
-      if (text.trim() === '') return undefined;
-      const exitCode = Number(text.trim());
-      if (!Number.isInteger(exitCode)) return undefined;
-      return { exitCode, exitedAt: st.mtime, oomKilled: exitCode === 137 && this.oomKilled(id) };
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** Did the kernel's OOM killer act in the container's memory cgroup? (Read before delete.) */
-  private oomKilled(id: string): boolean {
-    for (const p of [`/sys/fs/cgroup/memory/berth/${id}/memory.oom_control`, `/sys/fs/cgroup/berth/${id}/memory.events`]) {
-      try {
-        const m = readFileSync(p, 'utf8').match(/oom_kill (\d+)/);
-        if (m) return Number(m[1]) > 0;
-      } catch {
-        // not this cgroup layout
-      }
-    }
-    return false;
+  private onExitFile(name: string): void {
+    const waiters = this.exitWaiters.get(name);
+    if (waiters) for (const w of waiters) w();
+    if (this.reported.has(name)) return;
+    // conmon writes `<id>.XXXXXX` and renames it to `<id>`; names that are no container are skipped.
+    void (async () => {
+      if (!this.tracked.has(name) && !(await exists(join(this.runcRoot, name)))) return;
+      const e = await this.readExit(name);
+      if (!e || this.reported.has(name)) return;
+      this.reported.add(name);
+      this.exits.emit('exit', { id: name, ...e });
+    })().catch(() => {});
   }
 
   private runcArgs(...args: string[]): string[] {
     return ['--root', this.runcRoot, ...args];
   }
 
-  /** Starts conmon, which runs `runc create`; resolves with the container's pid once created. */
+  // ---- lifecycle ----
+
+  /**
+   * Starts conmon, which runs `runc create`; resolves with the container's pid once runc
+   * created it (the process then waits for `start`).
+   */
   async create(o: CreateOptions): Promise<{ pid: number }> {
+    await this.init();
+    if (!o.id || o.id.includes('/') || o.id.startsWith('.')) throw invalidArgument(`create container "${o.id}": invalid id`);
     this.reported.delete(o.id);
-    await fs.rm(join(this.exitDir, o.id), { force: true });
-    const args = [
-      '--api-version', '1', '-c', o.id, '-u', o.id, '-n', o.id,
-      '-r', this.runc, '-b', o.bundle,
-      '-p', join(o.bundle, 'pidfile'), '-P', join(o.bundle, 'conmon.pid'),
-      '-l', `k8s-file:${o.logPath}`, '--log-level', 'error',
-      '--exit-dir', this.exitDir, '--socket-dir-path', this.sockDir,
-      '--runtime-arg', '--root', '--runtime-arg', this.runcRoot,
-      '--no-sync-log',
-    ];
-    if (o.logSizeMax !== undefined && o.logSizeMax > 0) args.push('--log-size-max', String(o.logSizeMax));
-    if (o.terminal) args.push('-t');
-    if (o.stdin) args.push('-i');
+    this.states.delete(o.id);
+    this.tracked.add(o.id);
+    this.bundles.set(o.id, o.bundle);
+    // A previous run's exit and OOM marks must not be taken for this run's.
+    await Promise.all([fs.rm(join(this.exitDir, o.id), { force: true }), fs.rm(join(o.bundle, 'oom'), { force: true })]);
+    const args = conmonArgs({
+      id: o.id,
+      bundle: o.bundle,
+      runtimePath: this.runc,
+      runtimeRoot: this.runcRoot,
+      logPath: o.logPath,
+      exitDir: this.exitDir,
+      socketDir: this.socketDir,
+      terminal: o.terminal,
+      stdin: o.stdin,
+      logSizeMax: o.logSizeMax,
+    });
     const child = this.host.spawn(this.conmon, args, {
+      cwd: o.bundle,
+      env: conmonEnv(process.env),
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-      env: { ...process.env, _OCI_SYNCPIPE: '3' },
+      // Its own session: a signal to the daemon's process group does not reach the monitor.
       detached: true,
     });
-    const sync = child.stdio[3] as Readable;
+    const sync = child.stdio[3] as Readable | null | undefined;
     const stderr: Buffer[] = [];
     child.stderr?.on('data', (c: Buffer) => stderr.push(c));
-    const message = await new Promise<{ data: number; message?: string }>((resolve, reject) => {
-      let text = '';
-      const onData = (c: Buffer) => {
-        text += c.toString();
-        const nl = text.indexOf('\n');
-        const candidate = nl >= 0 ? text.slice(0, nl) : text;
-        try {
-          const parsed = JSON.parse(candidate) as { data: number; message?: string };
-          sync.off('data', onData);
-          resolve(parsed);
-        } catch {
-          // incomplete: wait for more
-        }
-      };
-      sync.on('data', onData);
-      sync.on('error', reject);
-      sync.on('end', () => reject(internal(`start monitor for "${o.id}": conmon ended without a result: ${Buffer.concat(stderr).toString().trim()}`)));
-      child.on('error', reject);
+    // The first conmon exits once it forked the monitor and wrote its pid file.
+    const exited = new Promise<number>((resolve) => {
+      child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+      child.once('error', () => resolve(-1));
     });
-    sync.destroy();
+    let message: SyncMessage | undefined;
+    try {
+      if (!sync) throw internal('conmon was started without its sync pipe');
+      message = await new Promise<SyncMessage | undefined>((resolve, reject) => {
+        let text = '';
+        sync.on('data', (c: Buffer) => {
+          text += c.toString('utf8');
+          try {
+            const m = parseSyncMessage(text);
+            if (m) resolve(m);
+          } catch (e) {
+            reject(e);
+          }
+        });
+        sync.on('end', () => resolve(undefined));
+        sync.on('error', reject);
+        child.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? notFound(`"${this.conmon}" not found: install conmon`, e) : e));
+      });
+    } catch (e) {
+      throw is(e, 'NotFound') ? e : internal(`create container "${o.id}": ${(e as Error).message}`, e);
+    } finally {
+      sync?.destroy();
+    }
+    if (!message) {
+      const code = await exited;
+      child.stderr?.destroy();
+      const why = Buffer.concat(stderr).toString('utf8').trim();
+      throw internal(`create container "${o.id}": conmon exited with status ${code}${why ? `: ${why}` : ' without a word (does its socket directory exist?)'}`);
+    }
+    if (message.data < 0) {
+      child.stderr?.destroy();
+      child.unref();
+      const why = runtimeError(message.message ?? Buffer.concat(stderr).toString('utf8'));
+      throw internal(`create container "${o.id}": ${why || 'the runtime failed'}`);
+    }
+    // Long done by now: the first conmon exits before runc create even begins.
+    await exited;
     child.stderr?.destroy();
     child.unref();
-    if (message.data < 0) {
-      const why = message.message ?? (await this.runtimeLog(o.bundle)) ?? Buffer.concat(stderr).toString().trim();
-      throw internal(`create container "${o.id}": ${why.trim()}`);
-    }
     return { pid: message.data };
   }
 
-  private async runtimeLog(bundle: string): Promise<string | undefined> {
-    return fs.readFile(join(bundle, 'runtime.log'), 'utf8').catch(() => undefined);
-  }
-
-  async exists(id: string): Promise<boolean> {
-    return fs.access(join(this.runcRoot, id)).then(() => true, () => false);
-  }
-
+  /** Lets the created container's process run (exec its command). */
   async start(id: string): Promise<void> {
-    await this.host.run(this.runc, this.runcArgs('start', id));
+    await this.init();
+    if (this.fastStart && (await this.releaseExecFifo(id))) return;
+    const r = await this.host.run(this.runc, this.runcArgs('start', id), { allowFailure: true });
+    if (r.code !== 0) throw runcFailure('start', id, r.stderr);
   }
 
-  async kill(id: string, signal: string, all = false): Promise<void> {
-    const sig = signal.replace(/^SIG/, '');
-    const r = await this.host.run(this.runc, this.runcArgs('kill', ...(all ? ['--all'] : []), id, sig), { allowFailure: true });
+  /**
+   * What `runc start` does: runc's init waits to open `exec.fifo` for writing and write one
+   * byte; reading that byte lets it exec the container's command, and removing the FIFO marks
+   * the container running. Opening the FIFO read-write never blocks and never sees an early
+   * end of file. False when there is no FIFO (not created, or started already): `runc start`
+   * then says why.
+   */
+  private async releaseExecFifo(id: string): Promise<boolean> {
+    const fifo = join(this.runcRoot, id, 'exec.fifo');
+    let fd: number;
+    try {
+      fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw internal(`start container "${id}": open exec fifo: ${(e as Error).message}`, e);
+    }
+    const pipe = new Socket({ fd, readable: true, writable: false });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        // Like runc: if nothing comes for a while, make sure somebody can still write.
+        const check = setInterval(() => {
+          void (async () => {
+            const s = await this.stateFile(id).catch(() => undefined);
+            if (!s || !(await initAlive(s))) reject(failedPrecondition(`start container "${id}": container process is already dead`));
+            else if (!(await exists(fifo))) reject(conflict(`start container "${id}": container is already running`));
+          })();
+        }, 100);
+        const done = (err?: Error) => {
+          clearInterval(check);
+          if (err) reject(err);
+          else resolve();
+        };
+        pipe.once('data', () => done());
+        pipe.once('error', (e) => done(internal(`start container "${id}": read exec fifo: ${e.message}`, e)));
+      });
+      await fs.rm(fifo, { force: true });
+    } finally {
+      pipe.destroy();
+    }
+    return true;
+  }
+
+  /**
+   * Sends a signal to the container's process (`all`: to every process in it). `signal` is a
+   * name (`SIGTERM`, `TERM`) or a number. Throws NotFound when the process is gone.
+   */
+  async kill(id: string, signal: string | number = 'SIGTERM', all = false): Promise<void> {
+    await this.init();
+    const num = signalNumber(signal);
+    const s = await this.stateFile(id).catch(() => undefined);
+    if (!s && !(await exists(join(this.runcRoot, id)))) throw notFound(`kill container "${id}": no such container`);
+    // Without spawning runc: one process, or all of them when killing the init of a pid
+    // namespace of its own (the kernel then kills the rest). A frozen container goes through
+    // runc, which thaws it for SIGKILL.
+    if (num !== undefined && s && (!all || (num === osConstants.signals.SIGKILL && s.ownPidNamespace))) {
+      if (!(await initAlive(s))) throw notFound(`kill container "${id}": container is not running`);
+      if (!(await isFrozen(s))) {
+        try {
+          process.kill(s.pid, num);
+          return;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ESRCH') throw notFound(`kill container "${id}": container is not running`, e);
+          throw internal(`kill container "${id}": ${(e as Error).message}`, e);
+        }
+      }
+    }
+    const arg = num !== undefined ? String(num) : String(signal).replace(/^SIG/i, '');
+    const r = await this.host.run(this.runc, this.runcArgs('kill', ...(all ? ['--all'] : []), id, arg), { allowFailure: true });
     if (r.code !== 0) {
-      if (/not running|container not running|does not exist|process already finished/i.test(r.stderr)) throw notFound(`kill container "${id}": not running`);
-      throw internal(`kill container "${id}": ${r.stderr.trim()}`);
+      if (/not running|process already finished|no such process|does not exist/i.test(r.stderr)) throw notFound(`kill container "${id}": container is not running`);
+      throw runcFailure('kill', id, r.stderr);
     }
   }
 
+  /**
+   * Removes runc's state and the container's cgroups (`force`: kills a live container first),
+   * then conmon's files: its exit file, attach link and the files it made in the bundle. A
+   * container runc does not know is not an error. With `force`, waits (up to 2 s) for conmon to
+   * record the exit, so that no exit file appears after the cleanup.
+   */
   async delete(id: string, force = false): Promise<void> {
+    await this.init();
+    const s = await this.stateFile(id).catch(() => undefined);
+    const bundle = s?.bundle || this.bundles.get(id);
+    const monitor = bundle ? await readMonitorPid(bundle) : undefined;
     const r = await this.host.run(this.runc, this.runcArgs('delete', ...(force ? ['--force'] : []), id), { allowFailure: true });
-    await fs.rm(join(this.exitDir, id), { force: true });
-    await fs.rm(join(this.sockDir, id), { recursive: true, force: true });
-    this.reported.delete(id);
-    if (r.code !== 0 && !/does not exist|not found/i.test(r.stderr)) throw internal(`delete container "${id}": ${r.stderr.trim()}`);
+    if (r.code !== 0 && !/does not exist|not found/i.test(r.stderr)) {
+      if (/not stopped/i.test(r.stderr)) {
+        throw conflict(`delete container "${id}": container is running: stop it first or use force`);
+      }
+      throw runcFailure('delete', id, r.stderr);
+    }
+    if (monitor !== undefined && (await isMonitor(monitor, id, this.conmon))) await this.waitMonitor(id, monitor, 2000);
+    await Promise.all([
+      fs.rm(join(this.exitDir, id), { force: true }),
+      fs.rm(join(this.socketDir, id), { force: true, recursive: true }),
+      ...(bundle ? BUNDLE_FILES.map((f) => fs.rm(join(bundle, f), { force: true })) : []),
+    ]);
+    this.tracked.delete(id);
+    this.states.delete(id);
+    this.bundles.delete(id);
+  }
+
+  /** Waits until conmon wrote the exit file or is gone, at most `ms`. */
+  private async waitMonitor(id: string, pid: number, ms: number): Promise<void> {
+    if (await exists(join(this.exitDir, id))) return;
+    await new Promise<void>((resolve) => {
+      let set = this.exitWaiters.get(id);
+      if (!set) this.exitWaiters.set(id, (set = new Set()));
+      const finish = () => {
+        clearInterval(poll);
+        clearTimeout(limit);
+        set.delete(finish);
+        if (!set.size) this.exitWaiters.delete(id);
+        resolve();
+      };
+      set.add(finish);
+      const poll = setInterval(() => {
+        void isMonitor(pid, id, this.conmon).then((alive) => alive || finish());
+      }, 50);
+      const limit = setTimeout(finish, ms);
+    });
   }
 
   async pause(id: string): Promise<void> {
-    await this.host.run(this.runc, this.runcArgs('pause', id));
+    await this.init();
+    const r = await this.host.run(this.runc, this.runcArgs('pause', id), { allowFailure: true });
+    if (r.code !== 0) throw runcFailure('pause', id, r.stderr);
   }
 
   async resume(id: string): Promise<void> {
-    await this.host.run(this.runc, this.runcArgs('resume', id));
+    await this.init();
+    const r = await this.host.run(this.runc, this.runcArgs('resume', id), { allowFailure: true });
+    if (r.code !== 0) throw runcFailure('resume', id, r.stderr);
   }
 
-  async state(id: string): Promise<{ status: string; pid: number } | undefined> {
+  // ---- reads ----
+
+  private async stateFile(id: string): Promise<RuncStateFile | undefined> {
+    const cached = this.states.get(id);
+    if (cached) return cached;
+    if (!id || id.includes('/') || id.startsWith('.')) return undefined;
+    const s = await readStateFile(this.runcRoot, id);
+    if (s) this.states.set(id, s);
+    return s;
+  }
+
+  /** The container's status as runc would report it; undefined when runc does not know it. */
+  async state(id: string): Promise<ContainerState | undefined> {
+    await this.init();
+    let s: RuncStateFile | undefined;
+    try {
+      s = await this.stateFile(id);
+    } catch {
+      return this.stateViaRunc(id);
+    }
+    if (!s) return undefined;
+    return { id, status: await statusOf(this.runcRoot, s), pid: s.pid, bundle: s.bundle, created: s.created };
+  }
+
+  /** `runc state`, for a state file this version does not understand. */
+  private async stateViaRunc(id: string): Promise<ContainerState | undefined> {
     const r = await this.host.run(this.runc, this.runcArgs('state', id), { allowFailure: true });
     if (r.code !== 0) return undefined;
-    const s = JSON.parse(r.stdout) as { status: string; pid: number };
-    return { status: s.status, pid: s.pid };
+    const j = JSON.parse(r.stdout) as { status: ContainerStatus; pid: number; bundle: string; created?: string };
+    return { id, status: j.status, pid: j.pid, bundle: j.bundle, created: j.created ? new Date(j.created) : undefined };
   }
 
-  /** Is the container's process still there (running or paused)? */
+  /** Does runc hold state for `id` (created, running, paused, or stopped but not deleted)? */
+  async exists(id: string): Promise<boolean> {
+    await this.init();
+    return !!id && !id.includes('/') && exists(join(this.runcRoot, id));
+  }
+
+  /** Is the container's process there (created, running or paused)? */
   async isAlive(id: string): Promise<boolean> {
     const s = await this.state(id);
-    return !!s && (s.status === 'running' || s.status === 'paused' || s.status === 'created');
+    return !!s && s.status !== 'stopped';
   }
 
+  /** The ids runc holds state for. */
+  async list(): Promise<string[]> {
+    await this.init();
+    const entries = await fs.readdir(this.runcRoot, { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  }
+
+  /** Host pids of the container's processes (`runc ps`), for `docker top`. */
   async ps(id: string): Promise<number[]> {
-    const r = await this.host.run(this.runc, this.runcArgs('ps', '--format', 'json', id));
-    return JSON.parse(r.stdout || '[]') as number[];
+    await this.init();
+    const r = await this.host.run(this.runc, this.runcArgs('ps', '--format', 'json', id), { allowFailure: true });
+    if (r.code !== 0) throw runcFailure('list processes of', id, r.stderr);
+    const pids = JSON.parse(r.stdout.trim() || '[]') as number[] | null;
+    return pids ?? [];
   }
 
+  /** Is the container's conmon still running (checked against pid reuse)? */
+  async monitorAlive(id: string): Promise<boolean> {
+    await this.init();
+    const bundle = (await this.stateFile(id).catch(() => undefined))?.bundle || this.bundles.get(id);
+    if (!bundle) return false;
+    const pid = await readMonitorPid(bundle);
+    return pid !== undefined && isMonitor(pid, id, this.conmon);
+  }
+
+  /**
+   * The exit conmon recorded for `id`, if its process has ended — also one recorded while the
+   * daemon was down. Read it before `delete`, which removes the record (and the cgroup the OOM
+   * check reads).
+   */
+  async readExit(id: string): Promise<Omit<Exit, 'id'> | undefined> {
+    if (!id || id.includes('/')) return undefined;
+    const path = join(this.exitDir, id);
+    let text: string;
+    let mtime: Date;
+    try {
+      const fh = await fs.open(path, 'r');
+      try {
+        [text, mtime] = await Promise.all([fh.readFile('utf8'), fh.stat().then((st) => st.mtime)]);
+      } finally {
+        await fh.close();
+      }
+    } catch {
+      return undefined;
+    }
+    const t = text.trim();
+    if (!/^-?\d+$/.test(t)) return undefined;
+    return { exitCode: Number(t), exitedAt: mtime, oomKilled: await this.oomKilled(id) };
+  }
+
+  private async oomKilled(id: string): Promise<boolean> {
+    const s = await this.stateFile(id).catch(() => undefined);
+    const bundle = s?.bundle || this.bundles.get(id);
+    // conmon marks an OOM event it saw with an `oom` file in its working directory, the bundle.
+    if (bundle && (await exists(join(bundle, 'oom')))) return true;
+    const memory = s?.cgroupPaths.memory ?? s?.cgroupPaths[''];
+    return memory ? wasOomKilled(memory) : false;
+  }
+
+  /**
+   * After a daemon restart: every container runc holds state for, with its status, whether its
+   * monitor lives, and the exit recorded while nobody watched. Exits from here on come as events.
+   */
+  async recover(): Promise<RecoveredContainer[]> {
+    const ids = await this.list();
+    const found = await Promise.all(ids.map(async (id): Promise<RecoveredContainer | undefined> => {
+      const st = await this.state(id).catch(() => undefined);
+      if (!st) return undefined;
+      this.tracked.add(id);
+      const [monitorAlive, exit] = await Promise.all([this.monitorAlive(id), this.readExit(id)]);
+      return { ...st, monitorAlive, ...(exit ? { exit } : {}) };
+    }));
+    return found.filter((c): c is RecoveredContainer => !!c);
+  }
+
+  /** The container's log (see `readLogs`). */
   readLogs(logPath: string, opts: ReadLogOptions): AsyncIterable<LogLine> {
     return readLogs(logPath, opts);
   }
 }
 
+/** A signal's number, from a number or a name with or without `SIG`; undefined if Node does not know it. */
+export function signalNumber(signal: string | number): number | undefined {
+  if (typeof signal === 'number') return Number.isInteger(signal) && signal > 0 && signal <= 64 ? signal : undefined;
+  const s = signal.trim().toUpperCase();
+  if (/^\d+$/.test(s)) return signalNumber(Number(s));
+  const name = (s.startsWith('SIG') ? s : `SIG${s}`) as keyof typeof osConstants.signals;
+  return osConstants.signals[name];
+}
+
+function runcFailure(op: string, id: string, stderr: string) {
+  const why = runtimeError(stderr);
+  if (/does not exist|not found/i.test(why)) return notFound(`${op} container "${id}": no such container`);
+  if (/not running|not paused|already running|has stopped|not stopped|is paused|cannot start|cannot pause|cannot resume/i.test(why)) {
+    return conflict(`${op} container "${id}": ${why}`);
+  }
+  return internal(`${op} container "${id}": ${why}`);
+}
+
+function exists(path: string): Promise<boolean> {
+  return fs.access(path).then(() => true, () => false);
+}
+
 async function absolutePath(cmd: string): Promise<string> {
   if (cmd.includes('/')) return cmd;
   for (const dir of (process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+    if (!dir) continue;
     const p = join(dir, cmd);
     try {
       await fs.access(p, constants.X_OK);

@@ -1,0 +1,115 @@
+/**
+ * conmon's command line and its sync-pipe protocol (conmon 2.x, `--api-version 1`), as podman's
+ * libpod/oci_conmon_common.go drives it:
+ *
+ * - conmon forks (the parent writes `--conmon-pidfile` and exits 0; the child calls setsid and
+ *   becomes a subreaper), creates the attach socket `<bundle>/attach` (with a symlink
+ *   `<socket-dir-path>/<cuuid>` → bundle, to keep socket paths short) and the `ctl`/`winsz` FIFOs
+ *   in the bundle, then runs `<runtime> <runtime-args...> create --bundle B --pid-file P <id>`.
+ * - On the fd named by `_OCI_SYNCPIPE` it writes one JSON line: `{"data": <pid>}` once the
+ *   runtime created the container, or `{"data": -1, "message": "<runtime stderr>"}` when it
+ *   failed. An early failure (bad option, missing --socket-dir-path) closes the pipe with no
+ *   line at all, and the first process exits non-zero with its reason on stderr.
+ * - When the container's process ends, conmon drains its output into the log, then writes the
+ *   exit status (128+signal for a signal) to `<exit-dir>/<id>` atomically (temp file + rename),
+ *   and an `oom` file in its working directory if the memory cgroup reported an OOM kill.
+ * - No `_OCI_STARTPIPE`: nothing needs to happen between fork and create here, so conmon does
+ *   not wait for us.
+ */
+export interface ConmonArgs {
+  id: string;
+  bundle: string;
+  runtimePath: string;
+  runtimeRoot: string;
+  logPath: string;
+  exitDir: string;
+  socketDir: string;
+  terminal: boolean;
+  stdin: boolean;
+  /** Bytes conmon keeps in the log before it starts a new file; unset or ≤ 0: no cap. */
+  logSizeMax?: number;
+}
+
+/** Files conmon makes in the bundle (for cleanup). `oom` is written in its working directory, the bundle. */
+export const BUNDLE_FILES = ['pidfile', 'conmon.pid', 'attach', 'ctl', 'winsz', 'oom'] as const;
+
+export function conmonArgs(o: ConmonArgs): string[] {
+  const args = [
+    '--api-version', '1',
+    '-c', o.id,
+    '-u', o.id,
+    '-n', o.id,
+    '-r', o.runtimePath,
+    '-b', o.bundle,
+    '-p', `${o.bundle}/pidfile`,
+    '-P', `${o.bundle}/conmon.pid`,
+    '-l', `k8s-file:${o.logPath}`,
+    '--log-level', 'error',
+    '--exit-dir', o.exitDir,
+    '--socket-dir-path', o.socketDir,
+    // runc logs JSON lines on stderr, which conmon hands back in the sync message.
+    '--runtime-arg', `--root=${o.runtimeRoot}`,
+    '--runtime-arg', '--log-format=json',
+    // The daemon does not need conmon to fsync the log on exit; the exit is reported sooner.
+    '--no-sync-log',
+  ];
+  if (o.logSizeMax !== undefined && o.logSizeMax > 0) args.push('--log-size-max', String(o.logSizeMax));
+  if (o.terminal) args.push('-t');
+  if (o.stdin) args.push('-i');
+  return args;
+}
+
+/**
+ * conmon's environment: the daemon's, without what would make runc or the container act on the
+ * daemon's behalf (systemd's notify socket makes `runc start` wait for READY=1; socket
+ * activation variables would hand the daemon's sockets on).
+ */
+export function conmonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (k === 'NOTIFY_SOCKET' || k.startsWith('LISTEN_') || k.startsWith('_OCI_')) continue;
+    out[k] = v;
+  }
+  out._OCI_SYNCPIPE = '3';
+  return out;
+}
+
+export interface SyncMessage {
+  data: number;
+  message?: string;
+}
+
+/** The first complete JSON line in what conmon wrote to the sync pipe, if there is one yet. */
+export function parseSyncMessage(text: string): SyncMessage | undefined {
+  const nl = text.indexOf('\n');
+  if (nl < 0) return undefined;
+  const v = JSON.parse(text.slice(0, nl)) as unknown;
+  if (typeof v !== 'object' || v === null || typeof (v as SyncMessage).data !== 'number') {
+    throw new Error(`unexpected message from conmon: ${text.slice(0, nl)}`);
+  }
+  return v as SyncMessage;
+}
+
+/**
+ * The reason in a runtime's stderr: runc's JSON log lines (`{"level":"error","msg":...}`) give
+ * their messages; anything else comes back trimmed as it is.
+ */
+export function runtimeError(stderr: string): string {
+  const msgs: string[] = [];
+  for (const line of stderr.split('\n')) {
+    const t = line.trim();
+    if (!t) continue;
+    if (t.startsWith('{')) {
+      try {
+        const j = JSON.parse(t) as { level?: string; msg?: string };
+        if (j.msg && (j.level === 'error' || j.level === 'fatal')) msgs.push(j.msg);
+        continue;
+      } catch {
+        // not a JSON line
+      }
+    }
+    const m = /level=(?:error|fatal) msg="((?:[^"\\]|\\.)*)"/.exec(t);
+    msgs.push(m ? m[1]!.replace(/\\(.)/g, '$1') : t);
+  }
+  return msgs.join(': ') || stderr.trim();
+}

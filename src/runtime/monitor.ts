@@ -1,0 +1,56 @@
+/**
+ * The per-container monitor (conmon) as seen from outside, e.g. by a daemon that restarted:
+ * its pid file, whether that pid is still conmon for this container, and what the kernel says
+ * about OOM kills in the container's memory cgroup.
+ */
+import { promises as fs } from 'node:fs';
+import { basename, join } from 'node:path';
+
+/** The monitor's pid from `<bundle>/conmon.pid`; undefined if there is none. */
+export async function readMonitorPid(bundle: string): Promise<number | undefined> {
+  const text = await fs.readFile(join(bundle, 'conmon.pid'), 'utf8').catch(() => '');
+  const pid = Number(text.trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/**
+ * Is `pid` a live conmon monitoring container `id`? Checks /proc/<pid>/cmdline — the program's
+ * name and its `-c <id>` argument — so that a pid the kernel reused for another process does
+ * not pass for the monitor.
+ */
+export async function isMonitor(pid: number, id: string, conmonPath = 'conmon'): Promise<boolean> {
+  let raw: Buffer;
+  try {
+    raw = await fs.readFile(`/proc/${pid}/cmdline`);
+  } catch {
+    return false;
+  }
+  const argv = raw.toString('utf8').split('\0');
+  if (argv.at(-1) === '') argv.pop();
+  if (argv.length === 0 || basename(argv[0]!) !== basename(conmonPath)) return false;
+  for (let i = 1; i < argv.length - 1; i++) {
+    if ((argv[i] === '-c' || argv[i] === '--cid') && argv[i + 1] === id) return true;
+  }
+  return argv.includes(`--cid=${id}`);
+}
+
+/**
+ * Did the kernel's OOM killer kill a process in this memory cgroup? Read it before the cgroup
+ * is removed (`runc delete`). `cgroupPath` is a memory cgroup directory — v1
+ * (`/sys/fs/cgroup/memory/...`, read `memory.oom_control`) or v2 (read `memory.events`) — or a
+ * path relative to the cgroup root (a spec's `linux.cgroupsPath`), tried in both layouts.
+ */
+export async function wasOomKilled(cgroupPath: string): Promise<boolean> {
+  const dirs = cgroupPath.startsWith('/sys/fs/cgroup/')
+    ? [cgroupPath]
+    : [join('/sys/fs/cgroup/memory', cgroupPath), join('/sys/fs/cgroup', cgroupPath)];
+  for (const dir of dirs) {
+    for (const file of ['memory.oom_control', 'memory.events']) {
+      const text = await fs.readFile(join(dir, file), 'utf8').catch(() => undefined);
+      if (text === undefined) continue;
+      const m = /^oom_kill (\d+)$/m.exec(text);
+      if (m) return Number(m[1]) > 0;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,125 @@
+/**
+ * What runc knows about a container, read from its state directory (`<root>/<id>/state.json`,
+ * which runc replaces atomically) and /proc, the way runc itself derives a status — without
+ * spawning runc. A container's status is:
+ *   stopped  its init process is gone, a zombie, or a different process now has its pid
+ *            (the start time in /proc/<pid>/stat differs from the one runc recorded);
+ *   paused   its freezer cgroup is frozen;
+ *   created  `exec.fifo` still exists (init waits on it for `runc start`);
+ *   running  otherwise.
+ */
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'stopped';
+
+/** The parts of runc's state.json that stay fixed for a container's life. */
+export interface RuncStateFile {
+  id: string;
+  pid: number;
+  /** Start time of the init process, in clock ticks since boot (field 22 of /proc/<pid>/stat). */
+  startTime: number;
+  bundle: string;
+  created?: Date;
+  /** Controller (`memory`, `freezer`, ... and `""` for the cgroup v2 unified hierarchy) → path. */
+  cgroupPaths: Record<string, string>;
+  /** Does the container have a pid namespace of its own (killing init kills everything)? */
+  ownPidNamespace: boolean;
+}
+
+interface RawState {
+  id?: string;
+  init_process_pid?: number;
+  init_process_start?: number;
+  created?: string;
+  cgroup_paths?: Record<string, string>;
+  config?: {
+    labels?: string[];
+    namespaces?: Array<{ type?: string; path?: string }>;
+  };
+}
+
+/** Reads `<runcRoot>/<id>/state.json`; undefined when runc has no such container. Throws if the file is not what runc 1.x writes. */
+export async function readStateFile(runcRoot: string, id: string): Promise<RuncStateFile | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(join(runcRoot, id, 'state.json'), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw e;
+  }
+  return parseStateFile(text);
+}
+
+export function parseStateFile(text: string): RuncStateFile {
+  const raw = JSON.parse(text) as RawState;
+  if (typeof raw.init_process_pid !== 'number' || typeof raw.init_process_start !== 'number' || typeof raw.id !== 'string') {
+    throw new Error('unrecognised runc state.json');
+  }
+  const bundleLabel = raw.config?.labels?.find((l) => l.startsWith('bundle='));
+  const pidNs = raw.config?.namespaces?.find((n) => n.type === 'NEWPID');
+  return {
+    id: raw.id,
+    pid: raw.init_process_pid,
+    startTime: raw.init_process_start,
+    bundle: bundleLabel ? bundleLabel.slice('bundle='.length) : '',
+    created: raw.created ? new Date(raw.created) : undefined,
+    cgroupPaths: raw.cgroup_paths ?? {},
+    ownPidNamespace: !!pidNs && !pidNs.path,
+  };
+}
+
+export interface ProcStat {
+  state: string;
+  startTime: number;
+}
+
+/** Fields 3 (state) and 22 (start time) of /proc/<pid>/stat; undefined if there is no such process. */
+export async function procStat(pid: number): Promise<ProcStat | undefined> {
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  let data: string;
+  try {
+    data = await fs.readFile(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  return parseProcStat(data);
+}
+
+export function parseProcStat(data: string): ProcStat | undefined {
+  // The name (field 2) is in parentheses and may hold spaces and parentheses: skip to the last ')'.
+  const close = data.lastIndexOf(')');
+  if (close < 0) return undefined;
+  const fields = data.slice(close + 2).split(' ');
+  // fields[0] is field 3 (state); field 22 is fields[19].
+  const startTime = Number(fields[19]);
+  if (!fields[0] || !Number.isFinite(startTime)) return undefined;
+  return { state: fields[0], startTime };
+}
+
+/** Is the container's init process still the one runc started (not gone, not a zombie, pid not reused)? */
+export async function initAlive(s: RuncStateFile): Promise<boolean> {
+  const st = await procStat(s.pid);
+  return !!st && st.startTime === s.startTime && st.state !== 'Z' && st.state !== 'X';
+}
+
+/** Is the container's freezer cgroup frozen (by itself, not by an ancestor)? */
+export async function isFrozen(s: RuncStateFile): Promise<boolean> {
+  const v1 = s.cgroupPaths.freezer;
+  if (v1) {
+    const state = await fs.readFile(join(v1, 'freezer.state'), 'utf8').catch(() => '');
+    if (state.trim() !== 'FROZEN' && state.trim() !== 'FREEZING') return false;
+    const self = await fs.readFile(join(v1, 'freezer.self_freezing'), 'utf8').catch(() => '1');
+    return self.trim() !== '0';
+  }
+  const v2 = s.cgroupPaths[''];
+  if (v2) return (await fs.readFile(join(v2, 'cgroup.freeze'), 'utf8').catch(() => '0')).trim() === '1';
+  return false;
+}
+
+export async function statusOf(runcRoot: string, s: RuncStateFile): Promise<ContainerStatus> {
+  if (!(await initAlive(s))) return 'stopped';
+  if (await isFrozen(s)) return 'paused';
+  const fifo = await fs.access(join(runcRoot, s.id, 'exec.fifo')).then(() => true, () => false);
+  return fifo ? 'created' : 'running';
+}
