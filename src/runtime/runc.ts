@@ -20,6 +20,11 @@
  * through runc's exec FIFO; `state`, `isAlive`, `list`, `exists` and most `kill`s read runc's
  * state file and /proc instead of spawning runc.
  *
+ * Terminals and stdin: with `terminal`, conmon takes the console from runc and logs its output;
+ * `resize` sets its size. With `stdin`, input reaches the container only through conmon's
+ * attach socket (`attachSocketPath`), a SOCK_SEQPACKET socket Node cannot open: see
+ * berth-attach.c beside this file for the bridge meant for it.
+ *
  * @example
  *   const rt = new RuncRuntime({ host, root: '/run/berth' });
  *   await rt.init();
@@ -29,6 +34,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { promises as fs, watch, openSync, constants, type FSWatcher } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { Socket } from 'node:net';
 import { basename, join } from 'node:path';
@@ -101,7 +107,7 @@ export interface RuntimeEvents {
 
 export class RuncRuntime {
   /** `exit` events, one per container process that ends while this instance watches. */
-  readonly exits = new EventEmitter<RuntimeEvents>();
+  readonly exits = new EventEmitter<RuntimeEvents>().setMaxListeners(0);
   readonly runcRoot: string;
   readonly exitDir: string;
   readonly socketDir: string;
@@ -167,7 +173,9 @@ export class RuncRuntime {
       const e = await this.readExit(name);
       if (!e || this.reported.has(name)) return;
       this.reported.add(name);
-      this.exits.emit('exit', { id: name, ...e });
+      // The file's mtime runs on the kernel's coarse clock (a few ms behind the log's
+      // timestamps); seen live, the moment of the event is closer to the truth.
+      this.exits.emit('exit', { id: name, ...e, exitedAt: new Date(Math.max(Date.now(), e.exitedAt.getTime())) });
     })().catch(() => {});
   }
 
@@ -286,19 +294,19 @@ export class RuncRuntime {
     const pipe = new Socket({ fd, readable: true, writable: false });
     try {
       await new Promise<void>((resolve, reject) => {
-        // Like runc: if nothing comes for a while, make sure somebody can still write.
-        const check = setInterval(() => {
-          void (async () => {
-            const s = await this.stateFile(id).catch(() => undefined);
-            if (!s || !(await initAlive(s))) reject(failedPrecondition(`start container "${id}": container process is already dead`));
-            else if (!(await exists(fifo))) reject(conflict(`start container "${id}": container is already running`));
-          })();
-        }, 100);
         const done = (err?: Error) => {
           clearInterval(check);
           if (err) reject(err);
           else resolve();
         };
+        // Like runc: if nothing comes for a while, make sure somebody can still write.
+        const check = setInterval(() => {
+          void (async () => {
+            const s = await this.stateFile(id).catch(() => undefined);
+            if (!s || !(await initAlive(s))) done(failedPrecondition(`start container "${id}": container process is already dead`));
+            else if (!(await exists(fifo))) done(conflict(`start container "${id}": container is already running`));
+          })();
+        }, 100);
         pipe.once('data', () => done());
         pipe.once('error', (e) => done(internal(`start container "${id}": read exec fifo: ${e.message}`, e)));
       });
@@ -401,6 +409,42 @@ export class RuncRuntime {
     await this.init();
     const r = await this.host.run(this.runc, this.runcArgs('resume', id), { allowFailure: true });
     if (r.code !== 0) throw runcFailure('resume', id, r.stderr);
+  }
+
+  /**
+   * Sets the size of a container's terminal (created with `terminal: true`), through conmon's
+   * control FIFO `<bundle>/ctl` (message type 1: `1 <height> <width>`). Works from `create` on.
+   */
+  async resize(id: string, height: number, width: number): Promise<void> {
+    await this.init();
+    if (!Number.isInteger(height) || !Number.isInteger(width) || height < 0 || width < 0 || height > 65535 || width > 65535) {
+      throw invalidArgument(`resize container "${id}": invalid size ${height}x${width}`);
+    }
+    const bundle = (await this.stateFile(id).catch(() => undefined))?.bundle || this.bundles.get(id);
+    if (!bundle) throw notFound(`resize container "${id}": no such container`);
+    let fh: FileHandle;
+    try {
+      // conmon holds the FIFO open for reading while it lives: without it, ENXIO rather than a hang.
+      fh = await fs.open(join(bundle, 'ctl'), constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENXIO' || code === 'ENOENT') throw conflict(`resize container "${id}": container is not running`, e);
+      throw internal(`resize container "${id}": ${(e as Error).message}`, e);
+    }
+    try {
+      await fh.write(`1 ${height} ${width}\n`);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /**
+   * conmon's attach socket (SOCK_SEQPACKET; Node cannot open it itself): a client's packets go
+   * to the container's stdin, and conmon sends each chunk of output as a packet whose first byte
+   * is 2 (stdout) or 3 (stderr). The path goes through the short `<root>/sockets/<id>` link.
+   */
+  attachSocketPath(id: string): string {
+    return join(this.socketDir, id, 'attach');
   }
 
   // ---- reads ----

@@ -50,7 +50,7 @@ function newId(): string {
   return `berth-rt-test-${randomBytes(4).toString('hex')}`;
 }
 
-async function bundleFor(args: string[], extra: { memoryLimit?: number; pidNamespace?: boolean } = {}): Promise<{ id: string; bundle: string; logPath: string }> {
+async function bundleFor(args: string[], extra: { memoryLimit?: number; pidNamespace?: boolean; terminal?: boolean } = {}): Promise<{ id: string; bundle: string; logPath: string }> {
   const id = newId();
   const bundle = join(tmp, id);
   await makeTestBundle({ id, dir: bundle, rootfs, args, ...extra });
@@ -338,6 +338,15 @@ test('a created container that is never started: force delete', { skip }, async 
   assert.equal(await rt.isAlive(c.id), true);
   await rt.delete(c.id, true);
   assert.equal(await rt.exists(c.id), false);
+
+  // A created container whose process died cannot start.
+  const d = await bundleFor(['sleep', '100']);
+  const exit = nextExit(rt, d.id);
+  await rt.create({ ...d, terminal: false, stdin: false });
+  await rt.kill(d.id, 'SIGKILL');
+  assert.equal((await exit).exitCode, 137);
+  await assert.rejects(rt.start(d.id), (e: Error & { category?: string }) => e.category === 'FailedPrecondition' && /already dead/.test(e.message));
+  await rt.delete(d.id);
 });
 
 test('create fails with the runtime\'s reason for a missing program', { skip }, async (t) => {
@@ -379,5 +388,22 @@ test('OOM kill is reported', { skip }, async (t) => {
     assert.equal(await wasOomKilled(v1), true);
     assert.equal(await wasOomKilled(`/berth-test/${c.id}`), true);
   }
+  await rt.delete(c.id);
+});
+
+test('a terminal: conmon takes the console, the log gets its output, resize sets its size', { skip }, async (t) => {
+  const rt = runtime();
+  await rt.init();
+  t.after(() => rt.close());
+  const c = await bundleFor(['sh', '-c', 'busybox stty size; exit 2'], { terminal: true });
+  const exit = nextExit(rt, c.id);
+  await rt.create({ ...c, terminal: true, stdin: false });
+  assert.ok(existsSync(rt.attachSocketPath(c.id)));
+  await rt.resize(c.id, 50, 132);
+  await rt.start(c.id);
+  assert.equal((await exit).exitCode, 2);
+  assert.deepEqual(await collect(rt.readLogs(c.logPath, { follow: false })), ['stdout:50 132\r\n']);
+  await assert.rejects(rt.resize(c.id, 10, 10), /container is not running/);
+  await assert.rejects(rt.resize(c.id, -1, 10), /invalid size/);
   await rt.delete(c.id);
 });

@@ -17,6 +17,8 @@ export interface TestBundleOptions {
   rootfs?: string;
   /** Give the container a pid namespace of its own (default true). Without one, its init dies of SIGTERM like any process. */
   pidNamespace?: boolean;
+  /** Give the process a terminal (runc then wants a console socket: conmon's `-t`). */
+  terminal?: boolean;
 }
 
 const APPLETS = ['sh', 'echo', 'sleep', 'cat', 'true', 'false', 'yes', 'head', 'dd', 'ls', 'kill', 'trap'];
@@ -38,7 +40,7 @@ export async function makeTestBundle(o: TestBundleOptions): Promise<string> {
   const config = {
     ociVersion: '1.0.2',
     process: {
-      terminal: false,
+      terminal: !!o.terminal,
       user: { uid: 0, gid: 0 },
       args: o.args,
       env: ['PATH=/bin'],
@@ -52,6 +54,7 @@ export async function makeTestBundle(o: TestBundleOptions): Promise<string> {
       { destination: '/proc', type: 'proc', source: 'proc' },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
       { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
+      ...(o.terminal ? [{ destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] }] : []),
     ],
     linux: {
       cgroupsPath: `/berth-test/${o.id}`,
