@@ -1,350 +1,546 @@
-/** Container commands: run, create, start, stop, restart, kill, wait, rm, ps, logs, inspect, rename, top, prune, export. */
-import { request } from 'node:http';
-import { createWriteStream, readFileSync } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import type { Duplex } from 'node:stream';
-import { ApiError, demux, readAll, type EngineClient } from '../client/index.ts';
-import { parseFlags, UsageError, type FlagSpec } from './flags.ts';
-import { ago, humanSize, render, table } from './format.ts';
+/**
+ * Container commands that do not stream a program: ps, stop, restart, kill, pause, unpause,
+ * wait, rm, logs, rename, top, port, diff, commit, export, stats, prune.
+ */
+import type { ContainerSummary, Port, StatsResponse } from '../client/index.ts';
+import { demuxTo } from '../client/index.ts';
+import { parseReference, familiarString } from '../spec/index.ts';
+import { type Command, StatusError, describeError, forEach, parseFilterFlags } from './cli.ts';
+import { ago, bytesSize, ellipsis, goQuote, goTimeString, humanSize, shortId, tabwrite } from './format.ts';
+import { printRows, rowContext, type Row } from './table.ts';
+import { getTimestamp } from './timestamps.ts';
+import { refuseTerminal, writeOutput, parseImageRef } from './images.ts';
+import { inspectCommand } from './inspect.ts';
+import { runCommands } from './run.ts';
+import { cp } from './cp.ts';
 
-export type Out = { out: (s: string) => void; err: (s: string) => void };
+// ------------------------------------------------------------------ ps
 
-const RUN_SPEC: FlagSpec = {
-  bool: ['detach', 'rm', 'init', 'read-only', 'privileged', 'interactive', 'tty', 'help', 'publish-all'],
-  value: ['name', 'workdir', 'user', 'entrypoint', 'hostname', 'memory', 'cpus', 'pids-limit', 'network', 'restart', 'stop-signal', 'stop-timeout', 'detach-keys'],
-  multi: ['env', 'env-file', 'label', 'cap-add', 'cap-drop', 'security-opt', 'ulimit', 'publish', 'volume', 'dns', 'add-host', 'expose'],
-  short: { d: 'detach', e: 'env', w: 'workdir', u: 'user', h: 'hostname', l: 'label', m: 'memory', i: 'interactive', t: 'tty', p: 'publish', v: 'volume', P: 'publish-all' },
-  stopAtPositional: true,
-};
-
-function parseMemory(s: string): number {
-  const m = s.trim().toLowerCase().match(/^(\d+(?:\.\d+)?)([bkmgt]?)b?$/);
-  if (!m) throw new UsageError(`invalid size: '${s}'`);
-  const mult: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
-  return Math.round(Number(m[1]) * mult[m[2]!]!);
-}
-
-function parseUlimit(s: string): { Name: string; Soft: number; Hard: number } {
-  const m = s.match(/^([a-z]+)=(-?\d+)(?::(-?\d+))?$/);
-  if (!m) throw new UsageError(`invalid ulimit argument: ${s}`);
-  return { Name: m[1]!, Soft: Number(m[2]), Hard: Number(m[3] ?? m[2]) };
-}
-
-function envFromFiles(files: string[]): string[] {
-  const out: string[] = [];
-  for (const f of files) {
-    for (const line of readFileSync(f, 'utf8').split('\n')) {
-      const l = line.trim();
-      if (!l || l.startsWith('#')) continue;
-      out.push(l.includes('=') ? l : `${l}=${process.env[l] ?? ''}`);
+/** formatter.DisplayablePorts: groups consecutive ports, host mappings last. */
+export function displayablePorts(ports: Port[] | null | undefined): string {
+  const list = [...(ports ?? [])].sort((a, b) =>
+    a.PrivatePort !== b.PrivatePort ? a.PrivatePort - b.PrivatePort
+      : (a.IP ?? '') !== (b.IP ?? '') ? ((a.IP ?? '') < (b.IP ?? '') ? -1 : 1)
+        : (a.PublicPort ?? 0) !== (b.PublicPort ?? 0) ? (a.PublicPort ?? 0) - (b.PublicPort ?? 0)
+          : a.Type < b.Type ? -1 : a.Type > b.Type ? 1 : 0);
+  const groups = new Map<string, { first: number; last: number }>();
+  const order: string[] = [];
+  const result: string[] = [];
+  const hostMappings: string[] = [];
+  const formGroup = (key: string, first: number, last: number) => {
+    const parts = key.split('/');
+    let ip = '';
+    let type = parts[0]!;
+    if (parts.length > 1) {
+      ip = parts[0]!;
+      type = parts[1]!;
     }
-  }
-  return out;
-}
-
-/** The create request body for `run` and `create`, from docker's flags. */
-export function createBody(argv: string[]): { name?: string; body: Record<string, unknown>; detach: boolean; rm: boolean; tty: boolean; stdin: boolean } {
-  const p = parseFlags(argv, RUN_SPEC);
-  const [image, ...cmd] = p.args;
-  if (!image) throw new UsageError('"run" requires at least 1 argument.');
-  const f = p.flags;
-  const env = [...envFromFiles(p.multi['env-file']!), ...p.multi.env!.map((e) => (e.includes('=') ? e : `${e}=${process.env[e] ?? ''}`))];
-  const labels = Object.fromEntries(p.multi.label!.map((l) => [l.split('=')[0]!, l.includes('=') ? l.slice(l.indexOf('=') + 1) : '']));
-  const restart = typeof f.restart === 'string' ? f.restart : 'no';
-  const [policy, retries] = restart.split(':');
-  const body: Record<string, unknown> = {
-    Image: image,
-    Cmd: cmd.length ? cmd : undefined,
-    Env: env,
-    Labels: labels,
-    Tty: !!f.tty,
-    OpenStdin: !!f.interactive,
-    StdinOnce: !!f.interactive,
-    AttachStdout: !f.detach,
-    AttachStderr: !f.detach,
-    WorkingDir: f.workdir,
-    User: f.user,
-    Hostname: f.hostname,
-    Entrypoint: f.entrypoint === undefined ? undefined : f.entrypoint === '' ? [''] : [f.entrypoint],
-    StopSignal: f['stop-signal'],
-    HostConfig: {
-      AutoRemove: !!f.rm,
-      Init: f.init ? true : null,
-      ReadonlyRootfs: !!f['read-only'],
-      Privileged: !!f.privileged,
-      CapAdd: p.multi['cap-add'],
-      CapDrop: p.multi['cap-drop'],
-      SecurityOpt: p.multi['security-opt'],
-      Ulimits: p.multi.ulimit!.map(parseUlimit),
-      Memory: typeof f.memory === 'string' ? parseMemory(f.memory) : 0,
-      NanoCpus: typeof f.cpus === 'string' ? Math.round(Number(f.cpus) * 1e9) : 0,
-      PidsLimit: typeof f['pids-limit'] === 'string' ? Number(f['pids-limit']) : null,
-      NetworkMode: typeof f.network === 'string' ? f.network : 'default',
-      RestartPolicy: { Name: policy, MaximumRetryCount: Number(retries ?? 0) },
-      Dns: p.multi.dns,
-      ExtraHosts: p.multi['add-host'],
-      Binds: p.multi.volume,
-    },
+    let g = String(first);
+    if (first !== last) g = `${g}-${last}`;
+    if (ip) g = `${ip}:${g}->${g}`;
+    return `${g}/${type}`;
   };
-  return { name: typeof f.name === 'string' ? f.name : undefined, body, detach: !!f.detach, rm: !!f.rm, tty: !!f.tty, stdin: !!f.interactive };
+  for (const p of list) {
+    const cur = p.PrivatePort;
+    let key = p.Type;
+    if (p.IP) {
+      if (p.PublicPort !== cur) {
+        const host = p.IP.includes(':') ? `[${p.IP}]` : p.IP;
+        hostMappings.push(`${host}:${p.PublicPort ?? 0}->${p.PrivatePort}/${p.Type}`);
+        continue;
+      }
+      key = `${p.IP}/${p.Type}`;
+    }
+    const g = groups.get(key);
+    if (!g) {
+      groups.set(key, { first: cur, last: cur });
+      order.push(key);
+      continue;
+    }
+    if (cur === g.last + 1) {
+      g.last = cur;
+      continue;
+    }
+    result.push(formGroup(key, g.first, g.last));
+    groups.set(key, { first: cur, last: cur });
+  }
+  for (const k of order) {
+    const g = groups.get(k)!;
+    result.push(formGroup(k, g.first, g.last));
+  }
+  return [...result, ...hostMappings].join(', ');
 }
 
-async function createContainer(c: EngineClient, o: Out, name: string | undefined, body: Record<string, unknown>): Promise<string> {
-  const q = name ? `?name=${encodeURIComponent(name)}` : '';
+function psImage(c: ContainerSummary, trunc: boolean): string {
+  if (!c.Image) return '<no image>';
+  if (!trunc) return c.Image;
+  if (c.ImageID && shortId(c.ImageID) === shortId(c.Image)) return shortId(c.Image);
   try {
-    return (await c.json<{ Id: string }>('POST', `/containers/create${q}`, body)).Id;
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 404 && /No such image/.test(e.message)) {
-      o.err(`Unable to find image '${body.Image}' locally\n`);
-      const res = await c.call('POST', `/images/create?fromImage=${encodeURIComponent(String(body.Image))}`);
-      for await (const m of c.messages(res)) if (m.status) o.err(`${m.status}\n`);
-      return (await c.json<{ Id: string }>('POST', `/containers/create${q}`, body)).Id;
-    }
-    throw e;
+    const r = parseReference(c.Image);
+    if (r.digest && r.tag === undefined) return familiarString({ ...r, digest: undefined, tag: undefined });
+    if (r.digest) return familiarString({ ...r, digest: undefined });
+    const hadTag = /:[^/]+$/.test(c.Image.split('@')[0]!);
+    return hadTag ? familiarString(r) : familiarString({ ...r, tag: undefined });
+  } catch {
+    return c.Image;
   }
 }
 
-/** Opens the hijacked attach stream (101 UPGRADED) and returns its socket. */
-function attach(c: EngineClient, id: string, stdin: boolean): Promise<Duplex> {
-  const url = new URL(c.host.includes('://') ? c.host : `unix://${c.host}`);
-  const base = url.protocol === 'unix:' ? { socketPath: url.pathname } : { host: url.hostname, port: Number(url.port || 2375) };
-  return new Promise((resolve, reject) => {
-    const req = request({ ...base, method: 'POST', path: `/containers/${id}/attach?stream=1&stdout=1&stderr=1${stdin ? '&stdin=1' : ''}`, headers: { Connection: 'Upgrade', Upgrade: 'tcp' } });
-    req.on('upgrade', (_res, socket, head) => {
-      if (head.length) socket.unshift(head);
-      resolve(socket);
-    });
-    req.on('response', async (res) => reject(new ApiError(res.statusCode ?? 500, (await readAll(res)).toString())));
-    req.on('error', reject);
-    req.end();
+export function containerContext(c: ContainerSummary, trunc: boolean, now = Date.now()): Row {
+  const names = (c.Names ?? []).map((n) => n.replace(/^\//, ''));
+  let shown = names;
+  if (trunc) {
+    const plain = names.find((n) => !n.includes('/'));
+    if (plain !== undefined) shown = [plain];
+  }
+  const labels = c.Labels ?? {};
+  const mounts = (c.Mounts ?? []).map((m) => {
+    const name = m.Name ? m.Name : m.Source;
+    return trunc ? ellipsis(name, 15) : name;
+  });
+  const networks = Object.keys(c.NetworkSettings?.Networks ?? {}).sort();
+  const size = c.SizeRootFs && c.SizeRootFs > 0
+    ? `${humanSize(c.SizeRw ?? 0, 3)} (virtual ${humanSize(c.SizeRootFs, 3)})`
+    : humanSize(c.SizeRw ?? 0, 3);
+  const f = {
+    ID: trunc ? shortId(c.Id) : c.Id,
+    Image: psImage(c, trunc),
+    Command: goQuote(trunc ? ellipsis(c.Command ?? '', 20) : c.Command ?? ''),
+    CreatedAt: goTimeString(c.Created),
+    RunningFor: ago(c.Created, now),
+    Ports: displayablePorts(c.Ports),
+    State: c.State,
+    Status: c.Status,
+    Size: size,
+    Names: shown.join(','),
+    Labels: Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(','),
+    Mounts: mounts.join(','),
+    LocalVolumes: String((c.Mounts ?? []).filter((m) => m.Driver === 'local').length),
+    Networks: networks.join(','),
+    Label: (name: string) => labels[name] ?? '',
+  };
+  return rowContext(f, () => {
+    const { Label: _l, ...rest } = f;
+    void _l;
+    return { ...rest, Platform: null };
   });
 }
 
-export async function run(c: EngineClient, argv: string[], o: Out, createOnly = false): Promise<number> {
-  const r = createBody(argv);
-  let id: string;
-  try {
-    id = await createContainer(c, o, r.name, r.body);
-  } catch (e) {
-    o.err(`docker: Error response from daemon: ${(e as Error).message}\n`.replace(/^docker:/, 'berth:'));
-    return 125;
-  }
-  if (createOnly) {
-    o.out(`${id}\n`);
-    return 0;
-  }
-  if (r.detach) {
-    try {
-      await c.call('POST', `/containers/${id}/start`);
-    } catch (e) {
-      o.err(`berth: Error response from daemon: ${(e as Error).message}\n`);
-      return 125;
-    }
-    o.out(`${id}\n`);
-    return 0;
-  }
-  const sock = await attach(c, id, r.stdin);
-  const waitRes = c.call('POST', `/containers/${id}/wait?condition=${r.rm ? 'removed' : 'next-exit'}`);
-  const streamed = r.tty
-    ? pipeline(sock, process.stdout, { end: false })
-    : demux(sock as AsyncIterable<Buffer>, (s, d) => (s === 2 ? process.stderr : process.stdout).write(d));
-  if (r.stdin) process.stdin.pipe(sock);
-  try {
-    await c.call('POST', `/containers/${id}/start`);
-  } catch (e) {
-    sock.destroy();
-    o.err(`berth: Error response from daemon: ${(e as Error).message}\n`);
-    await waitRes.then((x) => x.resume()).catch(() => {});
-    return 125;
-  }
-  await streamed.catch(() => {});
-  const status = JSON.parse((await readAll(await waitRes)).toString()) as { StatusCode: number };
-  return status.StatusCode;
-}
-
-const simple = async (c: EngineClient, o: Out, ids: string[], fn: (id: string) => Promise<unknown>, verb: string): Promise<number> => {
-  if (!ids.length) throw new UsageError(`"${verb}" requires at least 1 argument.`);
-  let rc = 0;
-  for (const id of ids) {
-    try {
-      await fn(id);
-      o.out(`${id}\n`);
-    } catch (e) {
-      o.err(`Error response from daemon: ${(e as Error).message}\n`);
-      rc = 1;
-    }
-  }
-  return rc;
+export const PS_HEADERS: Record<string, string> = {
+  ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED', Ports: 'PORTS', State: 'STATE',
+  Status: 'STATUS', Size: 'SIZE', Names: 'NAMES', Labels: 'LABELS', Mounts: 'MOUNTS', LocalVolumes: 'LOCAL VOLUMES', Networks: 'NETWORKS',
 };
 
-export async function start(c: EngineClient, argv: string[], o: Out): Promise<number> {
-  const p = parseFlags(argv, { bool: ['attach', 'interactive'], short: { a: 'attach', i: 'interactive' } });
-  if (p.flags.attach && p.args.length === 1) {
-    const id = p.args[0]!;
-    const sock = await attach(c, id, false);
-    const waitRes = c.call('POST', `/containers/${id}/wait?condition=next-exit`);
-    const streamed = demux(sock as AsyncIterable<Buffer>, (s, d) => (s === 2 ? process.stderr : process.stdout).write(d));
-    await c.call('POST', `/containers/${id}/start`);
-    await streamed.catch(() => {});
-    return (JSON.parse((await readAll(await waitRes)).toString()) as { StatusCode: number }).StatusCode;
-  }
-  return simple(c, o, p.args, (id) => c.call('POST', `/containers/${id}/start`).then((r) => r.resume()), 'start');
-}
+const ps: Command = {
+  spec: {
+    usage: '[OPTIONS]', description: 'List containers', aliases: ['berth container ls', 'berth container list', 'berth container ps', 'berth ps'],
+    args: { max: 0 },
+    flags: [
+      { long: 'all', short: 'a', type: 'bool', help: 'Show all containers (default shows just running)' },
+      { long: 'filter', short: 'f', type: 'list', valueName: 'filter', help: 'Filter output based on conditions provided' },
+      { long: 'format', type: 'string', help: "Format output using a custom template:\n'table', 'json' or a Go template" },
+      { long: 'last', short: 'n', type: 'int', default: -1, help: 'Show n last created containers (includes all states)' },
+      { long: 'latest', short: 'l', type: 'bool', help: 'Show the latest created container (includes all states)' },
+      { long: 'no-trunc', type: 'bool', help: "Don't truncate output" },
+      { long: 'quiet', short: 'q', type: 'bool', help: 'Only display container IDs' },
+      { long: 'size', short: 's', type: 'bool', help: 'Display total file sizes' },
+    ],
+  },
+  async run(cli, f) {
+    let last = f.int('last') ?? -1;
+    if (f.bool('latest') && last === -1) last = 1;
+    const format = f.str('format') ?? '';
+    const size = f.bool('size') || (!f.bool('quiet') && /\.Size\b/.test(format));
+    const list = await cli.client.containerList({ all: f.bool('all'), limit: last > 0 ? last : undefined, size, filters: parseFilterFlags(f.list('filter')) });
+    const trunc = !f.bool('no-trunc');
+    const now = Date.now();
+    printRows(cli, list.map((c) => containerContext(c, trunc, now)), {
+      format,
+      defaultTable: `table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}${f.bool('size') ? '\t{{.Size}}' : ''}`,
+      headers: PS_HEADERS,
+      quiet: '{{.ID}}',
+      isQuiet: f.bool('quiet'),
+    });
+  },
+};
 
-export async function stopLike(c: EngineClient, argv: string[], o: Out, action: 'stop' | 'restart'): Promise<number> {
-  const p = parseFlags(argv, { value: ['time', 'signal'], short: { t: 'time', s: 'signal' } });
-  const q = new URLSearchParams();
-  if (typeof p.flags.time === 'string') q.set('t', p.flags.time);
-  if (typeof p.flags.signal === 'string') q.set('signal', p.flags.signal);
-  return simple(c, o, p.args, (id) => c.call('POST', `/containers/${id}/${action}?${q}`).then((r) => r.resume()), action);
-}
+// ------------------------------------------------------------------ lifecycle
 
-export async function kill(c: EngineClient, argv: string[], o: Out): Promise<number> {
-  const p = parseFlags(argv, { value: ['signal'], short: { s: 'signal' } });
-  const sig = typeof p.flags.signal === 'string' ? `?signal=${p.flags.signal}` : '';
-  return simple(c, o, p.args, (id) => c.call('POST', `/containers/${id}/kill${sig}`).then((r) => r.resume()), 'kill');
-}
+const stopLike = (verb: 'stop' | 'restart', description: string): Command => ({
+  spec: {
+    usage: '[OPTIONS] CONTAINER [CONTAINER...]', description, aliases: [`berth container ${verb}`, `berth ${verb}`], args: { min: 1 },
+    flags: [
+      { long: 'signal', short: 's', type: 'string', help: 'Signal to send to the container' },
+      { long: 'timeout', short: 't', type: 'int', help: 'Seconds to wait before killing the container' },
+      { long: 'time', type: 'int', hidden: true },
+    ],
+  },
+  async run(cli, f, args) {
+    const timeout = f.has('timeout') ? f.int('timeout') : f.has('time') ? f.int('time') : undefined;
+    const opts = { timeout, signal: f.str('signal') };
+    return forEach(cli, args, (id) => (verb === 'stop' ? cli.client.containerStop(id, opts) : cli.client.containerRestart(id, opts)));
+  },
+});
 
-export async function simpleAction(c: EngineClient, argv: string[], o: Out, action: 'pause' | 'unpause'): Promise<number> {
-  return simple(c, o, argv, (id) => c.call('POST', `/containers/${id}/${action}`).then((r) => r.resume()), action);
-}
+const kill: Command = {
+  spec: {
+    usage: '[OPTIONS] CONTAINER [CONTAINER...]', description: 'Kill one or more running containers', aliases: ['berth container kill', 'berth kill'],
+    args: { min: 1 }, flags: [{ long: 'signal', short: 's', type: 'string', help: 'Signal to send to the container' }],
+  },
+  run: (cli, f, args) => forEach(cli, args, (id) => cli.client.containerKill(id, f.str('signal'))),
+};
 
-export async function wait(c: EngineClient, argv: string[], o: Out): Promise<number> {
-  let rc = 0;
-  for (const id of argv) {
-    try {
-      o.out(`${(await c.json<{ StatusCode: number }>('POST', `/containers/${id}/wait`)).StatusCode}\n`);
-    } catch (e) {
-      o.err(`Error response from daemon: ${(e as Error).message}\n`);
-      rc = 1;
-    }
-  }
-  return rc;
-}
+const pause: Command = {
+  spec: { usage: 'CONTAINER [CONTAINER...]', description: 'Pause all processes within one or more containers', aliases: ['berth container pause', 'berth pause'], args: { min: 1 }, flags: [] },
+  run: (cli, _f, args) => forEach(cli, args, (id) => cli.client.containerPause(id)),
+};
 
-export async function rm(c: EngineClient, argv: string[], o: Out): Promise<number> {
-  const p = parseFlags(argv, { bool: ['force', 'volumes'], short: { f: 'force', v: 'volumes' } });
-  const q = `?force=${p.flags.force ? 1 : 0}&v=${p.flags.volumes ? 1 : 0}`;
-  return simple(c, o, p.args, (id) => c.call('DELETE', `/containers/${id}${q}`).then((r) => r.resume()), 'rm');
-}
+const unpause: Command = {
+  spec: { usage: 'CONTAINER [CONTAINER...]', description: 'Unpause all processes within one or more containers', aliases: ['berth container unpause', 'berth unpause'], args: { min: 1 }, flags: [] },
+  run: (cli, _f, args) => forEach(cli, args, (id) => cli.client.containerUnpause(id)),
+};
 
-interface Summary {
-  Id: string;
-  Names: string[];
-  Image: string;
-  Command: string;
-  Created: number;
-  Status: string;
-  State: string;
-  Labels: Record<string, string>;
-  Ports: unknown[];
-}
+const wait: Command = {
+  spec: { usage: 'CONTAINER [CONTAINER...]', description: 'Block until one or more containers stop, then print their exit codes', aliases: ['berth container wait', 'berth wait'], args: { min: 1 }, flags: [] },
+  async run(cli, _f, args) {
+    return forEach(cli, args, async (id) => {
+      const h = await cli.client.containerWait(id, 'not-running');
+      const r = await h.result;
+      cli.out(`${r.StatusCode}\n`);
+    }, { print: false });
+  },
+};
 
-export async function ps(c: EngineClient, argv: string[], o: Out): Promise<number> {
-  const p = parseFlags(argv, { bool: ['all', 'quiet', 'no-trunc', 'latest', 'size'], value: ['format', 'last'], multi: ['filter'], short: { a: 'all', q: 'quiet', l: 'latest', n: 'last', f: 'filter', s: 'size' } });
-  const filters: Record<string, string[]> = {};
-  for (const f of p.multi.filter!) {
-    const eq = f.indexOf('=');
-    (filters[f.slice(0, eq)] ??= []).push(f.slice(eq + 1));
-  }
-  const q = new URLSearchParams({ all: p.flags.all ? '1' : '0', filters: JSON.stringify(filters) });
-  if (p.flags.latest) q.set('limit', '1');
-  if (typeof p.flags.last === 'string') q.set('limit', p.flags.last);
-  const list = await c.json<Summary[]>('GET', `/containers/json?${q}`);
-  const full = !!p.flags['no-trunc'];
-  if (p.flags.quiet) {
-    for (const x of list) o.out(`${full ? x.Id : x.Id.slice(0, 12)}\n`);
-    return 0;
-  }
-  const view = (x: Summary) => ({
-    ID: full ? x.Id : x.Id.slice(0, 12),
-    Image: x.Image,
-    Command: `"${full || x.Command.length <= 20 ? x.Command : `${x.Command.slice(0, 19)}…`}"`,
-    CreatedAt: new Date(x.Created * 1000).toISOString(),
-    RunningFor: ago(x.Created).replace(/ ago$/, '') + ' ago',
-    Status: x.Status,
-    State: x.State,
-    Ports: '',
-    Names: x.Names.map((n) => n.replace(/^\//, '')).join(','),
-    Labels: Object.entries(x.Labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
-  });
-  if (typeof p.flags.format === 'string') {
-    for (const x of list) o.out(`${render(p.flags.format, view(x))}\n`);
-    return 0;
-  }
-  const rows = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES']];
-  for (const x of list.map(view)) rows.push([x.ID, x.Image, x.Command, x.RunningFor, x.Status, x.Ports, x.Names]);
-  o.out(table(rows));
-  return 0;
-}
-
-export async function logs(c: EngineClient, argv: string[], o: Out): Promise<number> {
-  const p = parseFlags(argv, { bool: ['follow', 'timestamps', 'details'], value: ['tail', 'since', 'until'], short: { f: 'follow', t: 'timestamps', n: 'tail' } });
-  const id = p.args[0];
-  if (!id) throw new UsageError('"logs" requires exactly 1 argument.');
-  const info = await c.json<{ Config: { Tty: boolean } }>('GET', `/containers/${id}/json`);
-  const q = new URLSearchParams({ stdout: '1', stderr: '1', follow: p.flags.follow ? '1' : '0', timestamps: p.flags.timestamps ? '1' : '0', tail: typeof p.flags.tail === 'string' ? p.flags.tail : 'all' });
-  for (const k of ['since', 'until'] as const) if (typeof p.flags[k] === 'string') q.set(k, String(p.flags[k]));
-  const res = await c.call('GET', `/containers/${id}/logs?${q}`);
-  if (info.Config.Tty) await pipeline(res, process.stdout, { end: false });
-  else await demux(res as AsyncIterable<Buffer>, (s, d) => (s === 2 ? process.stderr : process.stdout).write(d));
-  void o;
-  return 0;
-}
-
-export async function inspect(c: EngineClient, argv: string[], o: Out, kind?: 'container' | 'image'): Promise<number> {
-  const p = parseFlags(argv, { value: ['format', 'type'], bool: ['size'], short: { f: 'format', s: 'size' } });
-  const out: unknown[] = [];
-  let rc = 0;
-  for (const name of p.args) {
-    const tries = kind === 'image' || p.flags.type === 'image' ? ['image'] : kind === 'container' || p.flags.type === 'container' ? ['container'] : ['container', 'image'];
-    let found: unknown;
-    for (const t of tries) {
+const rm: Command = {
+  spec: {
+    usage: '[OPTIONS] CONTAINER [CONTAINER...]', description: 'Remove one or more containers', aliases: ['berth container rm', 'berth container remove', 'berth rm'],
+    args: { min: 1 },
+    flags: [
+      { long: 'force', short: 'f', type: 'bool', help: 'Force the removal of a running container (uses SIGKILL)' },
+      { long: 'link', short: 'l', type: 'bool', help: 'Remove the specified link' },
+      { long: 'volumes', short: 'v', type: 'bool', help: 'Remove anonymous volumes associated with the container' },
+    ],
+  },
+  async run(cli, f, args) {
+    const errors: string[] = [];
+    for (const name of args) {
+      const id = name.replace(/^\/+/, '');
+      if (!id) {
+        errors.push('Container name cannot be empty');
+        continue;
+      }
       try {
-        found = await c.json('GET', t === 'container' ? `/containers/${encodeURIComponent(name)}/json` : `/images/${name}/json`);
-        break;
+        await cli.client.containerRemove(id, { force: f.bool('force'), volumes: f.bool('volumes'), link: f.bool('link') });
+        cli.out(`${name}\n`);
       } catch (e) {
-        if (!(e instanceof ApiError && e.status === 404)) throw e;
+        // docker rm -f of a missing container is not an error
+        if (f.bool('force') && (e as { status?: number }).status === 404) continue;
+        errors.push(describeError(e));
       }
     }
-    if (found === undefined) {
-      o.err(`Error: No such ${kind ?? 'object'}: ${name}\n`);
-      rc = 1;
-    } else out.push(found);
+    if (errors.length) throw new StatusError(1, errors.join('\n'));
+  },
+};
+
+const rename: Command = {
+  spec: { usage: 'CONTAINER NEW_NAME', description: 'Rename a container', aliases: ['berth container rename', 'berth rename'], args: { min: 2, max: 2 }, flags: [] },
+  async run(cli, _f, args) {
+    const [old, name] = args as [string, string];
+    if (!name.trim()) throw new StatusError(1, 'Error: neither old nor new names may be empty');
+    try {
+      await cli.client.containerRename(old, name.trim());
+    } catch (e) {
+      throw new StatusError(1, `${describeError(e)}\nError: failed to rename container named ${old}`);
+    }
+  },
+};
+
+// ------------------------------------------------------------------ logs
+
+const logs: Command = {
+  spec: {
+    usage: '[OPTIONS] CONTAINER', description: 'Fetch the logs of a container', aliases: ['berth container logs', 'berth logs'], args: { min: 1, max: 1 },
+    flags: [
+      { long: 'details', type: 'bool', help: 'Show extra details provided to logs' },
+      { long: 'follow', short: 'f', type: 'bool', help: 'Follow log output' },
+      { long: 'since', type: 'string', help: 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
+      { long: 'tail', short: 'n', type: 'string', default: 'all', help: 'Number of lines to show from the end of the logs' },
+      { long: 'timestamps', short: 't', type: 'bool', help: 'Show timestamps' },
+      { long: 'until', type: 'string', help: 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
+    ],
+  },
+  async run(cli, f, args) {
+    const c = cli.client;
+    const info = await c.containerInspect(args[0]!);
+    const ts = (name: string) => {
+      const v = f.str(name);
+      if (!v) return undefined;
+      try {
+        return getTimestamp(v);
+      } catch (e) {
+        throw new StatusError(1, `invalid value for "${name}": ${(e as Error).message}`);
+      }
+    };
+    const res = await c.containerLogs(info.Id, {
+      follow: f.bool('follow'), timestamps: f.bool('timestamps'), details: f.bool('details'), tail: f.str('tail'), since: ts('since'), until: ts('until'),
+    });
+    if (info.Config.Tty) {
+      for await (const chunk of res as AsyncIterable<Buffer>) if (!cli.stdout.write(chunk)) await new Promise<void>((r) => cli.stdout.once('drain', r));
+    } else {
+      await demuxTo(res as AsyncIterable<Buffer>, cli.stdout, cli.stderr);
+    }
+  },
+};
+
+// ------------------------------------------------------------------ top, port, diff
+
+const top: Command = {
+  spec: { usage: 'CONTAINER [ps OPTIONS]', description: 'Display the running processes of a container', aliases: ['berth container top', 'berth top'], args: { min: 1 }, interspersed: false, flags: [] },
+  async run(cli, _f, args) {
+    const [id, ...psArgs] = args as [string, ...string[]];
+    const t = await cli.client.containerTop(id, psArgs.length ? psArgs.join(' ') : undefined);
+    const rows = [t.Titles, ...(t.Processes ?? [])];
+    cli.out(tabwrite(rows.map((r) => r.join('\t')).join('\n') + '\n', 20, 3));
+  },
+};
+
+/** sortorder.NaturalLess: digit runs compare as numbers. */
+export function naturalLess(a: string, b: string): boolean {
+  const re = /(\d+|\D+)/g;
+  const pa = a.match(re) ?? [];
+  const pb = b.match(re) ?? [];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i]!;
+    const y = pb[i]!;
+    if (x === y) continue;
+    const dx = /^\d/.test(x);
+    const dy = /^\d/.test(y);
+    if (dx && dy) {
+      const nx = Number(x);
+      const ny = Number(y);
+      if (nx !== ny) return nx < ny;
+      return x.length < y.length;
+    }
+    return x < y;
   }
-  if (typeof p.flags.format === 'string') for (const x of out) o.out(`${render(p.flags.format, x)}\n`);
-  else o.out(`${JSON.stringify(out, null, 4)}\n`);
-  return rc;
+  return pa.length < pb.length;
 }
 
-export async function rename(c: EngineClient, argv: string[], o: Out): Promise<number> {
-  if (argv.length !== 2) throw new UsageError('"rename" requires exactly 2 arguments.');
-  (await c.call('POST', `/containers/${argv[0]}/rename?name=${encodeURIComponent(argv[1]!)}`)).resume();
-  void o;
-  return 0;
+const joinHostPort = (h: string, p: string) => (h.includes(':') ? `[${h}]:${p}` : `${h}:${p}`);
+
+const port: Command = {
+  spec: { usage: 'CONTAINER [PRIVATE_PORT[/PROTO]]', description: 'List port mappings or a specific mapping for the container', aliases: ['berth container port', 'berth port'], args: { min: 1, max: 2 }, flags: [] },
+  async run(cli, _f, args) {
+    const [id, want] = args as [string, string | undefined];
+    const info = await cli.client.containerInspect(id);
+    const ports = info.NetworkSettings.Ports ?? {};
+    const out: string[] = [];
+    if (want) {
+      const [p, proto = 'tcp'] = want.split('/') as [string, string | undefined];
+      if (!/^\d+$/.test(p) || Number(p) > 65535) throw new StatusError(1, `Error: invalid port (${p}): strconv.ParseUint: parsing "${p}": invalid syntax`);
+      const fronts = ports[`${p}/${proto}`];
+      if (!fronts?.length) throw new StatusError(1, `Error: No public port '${want}' published for ${id}`);
+      for (const b of fronts) out.push(joinHostPort(b.HostIp ?? '', b.HostPort ?? ''));
+    } else {
+      for (const [from, fronts] of Object.entries(ports)) for (const b of fronts ?? []) out.push(`${from} -> ${joinHostPort(b.HostIp ?? '', b.HostPort ?? '')}`);
+    }
+    out.sort((a, b) => (naturalLess(a, b) ? -1 : naturalLess(b, a) ? 1 : 0));
+    if (out.length) cli.out(`${out.join('\n')}\n`);
+  },
+};
+
+const diff: Command = {
+  spec: { usage: 'CONTAINER', description: "Inspect changes to files or directories on a container's filesystem", aliases: ['berth container diff', 'berth diff'], args: { min: 1, max: 1 }, flags: [] },
+  async run(cli, _f, args) {
+    const changes = await cli.client.containerChanges(args[0]!);
+    for (const ch of changes ?? []) cli.out(`${['C', 'A', 'D'][ch.Kind] ?? '?'} ${ch.Path}\n`);
+  },
+};
+
+// ------------------------------------------------------------------ commit, export
+
+const commit: Command = {
+  spec: {
+    usage: "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", description: "Create a new image from a container's changes", aliases: ['berth container commit', 'berth commit'],
+    args: { min: 1, max: 2 },
+    flags: [
+      { long: 'author', short: 'a', type: 'string', help: 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")' },
+      { long: 'change', short: 'c', type: 'list', help: 'Apply Dockerfile instruction to the created image' },
+      { long: 'message', short: 'm', type: 'string', help: 'Commit message' },
+      { long: 'pause', short: 'p', type: 'bool', default: true, help: 'Pause container during commit' },
+      { long: 'no-pause', type: 'bool', hidden: true },
+    ],
+  },
+  async run(cli, f, args) {
+    const [id, target] = args as [string, string | undefined];
+    let repo: string | undefined;
+    let tag: string | undefined;
+    if (target) {
+      const r = parseImageRef(target);
+      repo = target.replace(/:[^/:]+$/, '');
+      tag = /:[^/]+$/.test(target) ? r.tag : undefined;
+    }
+    const res = await cli.client.containerCommit(id, {
+      repo, tag, comment: f.str('message'), author: f.str('author'), changes: f.list('change'), pause: f.bool('pause') && !f.bool('no-pause'),
+    });
+    cli.out(`${res.Id}\n`);
+  },
+};
+
+const exportCmd: Command = {
+  spec: {
+    usage: '[OPTIONS] CONTAINER', description: "Export a container's filesystem as a tar archive", aliases: ['berth container export', 'berth export'], args: { min: 1, max: 1 },
+    flags: [{ long: 'output', short: 'o', type: 'string', help: 'Write to a file, instead of STDOUT' }],
+  },
+  async run(cli, f, args) {
+    const output = f.str('output');
+    if (!output) refuseTerminal(cli);
+    const res = await cli.client.containerExport(args[0]!);
+    await writeOutput(cli, res, output);
+  },
+};
+
+// ------------------------------------------------------------------ stats
+
+export interface StatsRow {
+  id: string;
+  name: string;
+  cpu: number;
+  mem: number;
+  limit: number;
+  memPct: number;
+  netRx: number;
+  netTx: number;
+  blkRead: number;
+  blkWrite: number;
+  pids: number;
 }
 
-export async function top(c: EngineClient, argv: string[], o: Out): Promise<number> {
-  const [id, ...psArgs] = argv;
-  const t = await c.json<{ Titles: string[]; Processes: string[][] }>('GET', `/containers/${id}/top${psArgs.length ? `?ps_args=${encodeURIComponent(psArgs.join(' '))}` : ''}`);
-  o.out(table([t.Titles, ...t.Processes]));
-  return 0;
+/** docker's calculateCPUPercentUnix and memory/IO sums (cgroup v1 and v2 memory stats). */
+export function statsRow(id: string, s: StatsResponse): StatsRow {
+  const cpuDelta = (s.cpu_stats?.cpu_usage?.total_usage ?? 0) - (s.precpu_stats?.cpu_usage?.total_usage ?? 0);
+  const sysDelta = (s.cpu_stats?.system_cpu_usage ?? 0) - (s.precpu_stats?.system_cpu_usage ?? 0);
+  const online = s.cpu_stats?.online_cpus || s.cpu_stats?.cpu_usage?.percpu_usage?.length || 0;
+  const cpu = sysDelta > 0 && cpuDelta > 0 ? (cpuDelta / sysDelta) * online * 100 : 0;
+  const ms = s.memory_stats ?? {};
+  let mem = ms.usage ?? 0;
+  const st = ms.stats ?? {};
+  const inactive = st.total_inactive_file !== undefined ? st.total_inactive_file : st.inactive_file;
+  if (inactive !== undefined && inactive < mem) mem -= inactive;
+  const limit = ms.limit ?? 0;
+  let rx = 0;
+  let tx = 0;
+  for (const n of Object.values(s.networks ?? {})) {
+    rx += n.rx_bytes ?? 0;
+    tx += n.tx_bytes ?? 0;
+  }
+  let r = 0;
+  let w = 0;
+  for (const e of s.blkio_stats?.io_service_bytes_recursive ?? []) {
+    if (e.op.toLowerCase() === 'read') r += e.value;
+    if (e.op.toLowerCase() === 'write') w += e.value;
+  }
+  return {
+    id, name: (s.name ?? '').replace(/^\//, ''), cpu, mem, limit, memPct: limit ? (mem / limit) * 100 : 0,
+    netRx: rx, netTx: tx, blkRead: r, blkWrite: w, pids: s.pids_stats?.current ?? 0,
+  };
 }
 
-export async function prune(c: EngineClient, _argv: string[], o: Out): Promise<number> {
-  const r = await c.json<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/containers/prune');
-  if (r.ContainersDeleted?.length) o.out(`Deleted Containers:\n${r.ContainersDeleted.join('\n')}\n\n`);
-  o.out(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);
-  return 0;
+export function statsContext(r: StatsRow, trunc: boolean): Row {
+  const f = {
+    Container: r.name || (trunc ? shortId(r.id) : r.id),
+    ID: trunc ? shortId(r.id) : r.id,
+    Name: r.name || '--',
+    CPUPerc: `${r.cpu.toFixed(2)}%`,
+    MemUsage: `${bytesSize(r.mem)} / ${bytesSize(r.limit)}`,
+    MemPerc: `${r.memPct.toFixed(2)}%`,
+    NetIO: `${humanSize(r.netRx, 3)} / ${humanSize(r.netTx, 3)}`,
+    BlockIO: `${humanSize(r.blkRead, 3)} / ${humanSize(r.blkWrite, 3)}`,
+    PIDs: String(r.pids),
+  };
+  return rowContext(f, () => ({ ...f }));
 }
 
-export async function exportFs(c: EngineClient, argv: string[], o: Out): Promise<number> {
-  const p = parseFlags(argv, { value: ['output'], short: { o: 'output' } });
-  const res = await c.call('GET', `/containers/${p.args[0]}/export`);
-  if (typeof p.flags.output === 'string') await pipeline(res, createWriteStream(p.flags.output));
-  else if (process.stdout.isTTY) {
-    o.err('cowardly refusing to save to a terminal. Use the -o flag or redirect\n');
-    return 1;
-  } else await pipeline(res, process.stdout);
-  return 0;
-}
+const stats: Command = {
+  spec: {
+    usage: '[OPTIONS] [CONTAINER...]', description: 'Display a live stream of container(s) resource usage statistics', aliases: ['berth container stats', 'berth stats'],
+    flags: [
+      { long: 'all', short: 'a', type: 'bool', help: 'Show all containers (default shows just running)' },
+      { long: 'format', type: 'string', help: "Format output using a custom template:\n'table', 'json' or a Go template" },
+      { long: 'no-stream', type: 'bool', help: 'Disable streaming stats and only pull the first result' },
+      { long: 'no-trunc', type: 'bool', help: "Don't truncate output" },
+    ],
+  },
+  async run(cli, f, args) {
+    const c = cli.client;
+    const trunc = !f.bool('no-trunc');
+    const targets = async (): Promise<string[]> => {
+      if (args.length) return args;
+      return (await c.containerList({ all: f.bool('all') })).map((x) => x.Id);
+    };
+    const sample = async (): Promise<{ rows: Row[]; errors: string[] }> => {
+      const ids = await targets();
+      const errors: string[] = [];
+      const rows = await Promise.all(ids.map(async (id) => {
+        try {
+          return statsContext(statsRow(id, await c.containerStats(id)), trunc);
+        } catch (e) {
+          errors.push(describeError(e));
+          return undefined;
+        }
+      }));
+      return { rows: rows.filter((r): r is Row => !!r), errors };
+    };
+    const spec = {
+      format: f.str('format') ?? '',
+      defaultTable: 'table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}',
+      headers: { Container: 'CONTAINER', ID: 'CONTAINER ID', Name: 'NAME', CPUPerc: 'CPU %', MemUsage: 'MEM USAGE / LIMIT', MemPerc: 'MEM %', NetIO: 'NET I/O', BlockIO: 'BLOCK I/O', PIDs: 'PIDS' },
+    };
+    if (f.bool('no-stream')) {
+      const { rows, errors } = await sample();
+      if (errors.length && args.length) throw new StatusError(1, errors.join('\n'));
+      printRows(cli, rows, spec);
+      return;
+    }
+    for (;;) {
+      const { rows } = await sample();
+      if (cli.outIsTTY) cli.out('\x1b[2J\x1b[H');
+      printRows(cli, rows, spec);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  },
+};
+
+// ------------------------------------------------------------------ prune
+
+const prune: Command = {
+  spec: {
+    usage: '[OPTIONS]', description: 'Remove all stopped containers', args: { max: 0 },
+    flags: [
+      { long: 'filter', type: 'list', valueName: 'filter', help: 'Provide filter values (e.g. "until=<timestamp>")' },
+      { long: 'force', short: 'f', type: 'bool', help: 'Do not prompt for confirmation' },
+    ],
+  },
+  async run(cli, f) {
+    if (!f.bool('force') && !(await cli.confirm('WARNING! This will remove all stopped containers.'))) return 0;
+    const r = await cli.client.containerPrune(parseFilterFlags(f.list('filter')));
+    let out = '';
+    if (r.ContainersDeleted?.length) out += `Deleted Containers:\n${r.ContainersDeleted.join('\n')}\n\n`;
+    cli.out(`${out}Total reclaimed space: ${humanSize(r.SpaceReclaimed ?? 0, 4)}\n`);
+  },
+};
+
+const stop = stopLike('stop', 'Stop one or more running containers');
+const restart = stopLike('restart', 'Restart one or more containers');
+
+/** `berth container ...` */
+export const containerGroup: Record<string, Command> = {
+  ...runCommands, ls: ps, list: ps, ps, stop, restart, kill, pause, unpause, wait, rm, remove: rm, logs, rename, top, port, diff, commit,
+  export: exportCmd, stats, prune, cp, inspect: inspectCommand('container'),
+};
+
+/** Top-level shortcuts. */
+export const containerShortcuts: Record<string, Command> = {
+  ...runCommands, ps, stop, restart, kill, pause, unpause, wait, rm, logs, rename, top, port, diff, commit, export: exportCmd, stats, cp,
+};
+

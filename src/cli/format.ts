@@ -1,54 +1,245 @@
-/** Output helpers that match the docker CLI: sizes in units of 1000, "2 hours ago", tables. */
+/**
+ * Output helpers that reproduce the docker CLI byte for byte: go-units sizes (units of 1000,
+ * Go's `%g`), "2 hours ago", Go's text/tabwriter, Go's time layouts, strconv.Quote, and
+ * encoding/json's HTML-escaped output.
+ */
 import { humanDuration } from '../spec/index.ts';
 
-export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
-  let i = 0;
-  let n = bytes;
-  while (n >= 1000 && i < units.length - 1) {
-    n /= 1000;
-    i++;
+/** Go's `%.<prec>g`: shortest of %e/%f with trailing zeros removed. */
+export function goG(x: number, prec: number): string {
+  if (x === 0) return '0';
+  if (!Number.isFinite(x)) return x > 0 ? '+Inf' : x < 0 ? '-Inf' : 'NaN';
+  const p = Math.max(prec, 1);
+  const [mant, expStr] = x.toExponential(p - 1).split('e') as [string, string];
+  const exp = Number(expStr);
+  if (exp < -4 || exp >= p) {
+    const m = mant.includes('.') ? mant.replace(/0+$/, '').replace(/\.$/, '') : mant;
+    const sign = exp < 0 ? '-' : '+';
+    return `${m}e${sign}${String(Math.abs(exp)).padStart(2, '0')}`;
   }
-  return `${Number(n.toPrecision(3))}${units[i]}`;
+  const fixed = x.toFixed(Math.max(0, p - 1 - exp));
+  return fixed.includes('.') ? fixed.replace(/0+$/, '').replace(/\.$/, '') : fixed;
 }
 
+const DECIMAL = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
+const BINARY = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'];
+
+function sizeAndUnit(size: number, base: number, units: string[]): [number, string] {
+  let i = 0;
+  while (size >= base && i < units.length - 1) {
+    size /= base;
+    i++;
+  }
+  return [size, units[i]!];
+}
+
+/** go-units HumanSizeWithPrecision: `docker images` uses 3 digits ("1.98MB"), HumanSize 4. */
+export function humanSize(bytes: number, precision = 3): string {
+  const [n, u] = sizeAndUnit(bytes, 1000, DECIMAL);
+  return `${goG(n, precision)}${u}`;
+}
+
+/** go-units BytesSize: binary units, 4 digits ("540KiB", "23.54GiB"). */
+export function bytesSize(bytes: number): string {
+  const [n, u] = sizeAndUnit(bytes, 1024, BINARY);
+  return `${goG(n, 4)}${u}`;
+}
+
+/** "2 hours ago" from unix seconds. */
 export function ago(unixSeconds: number, now = Date.now()): string {
   return `${humanDuration(now - unixSeconds * 1000)} ago`;
 }
 
-/** Columns separated by at least three spaces, as Go's tabwriter does for docker. */
-export function table(rows: string[][]): string {
-  if (!rows.length) return '';
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]! + 3))).join('').trimEnd()).join('\n') + '\n';
+export { humanDuration };
+
+/** formatter.Ellipsis: cut to `max` runes, the last one "…". */
+export function ellipsis(s: string, max: number): string {
+  const runes = [...s];
+  if (runes.length <= max) return s;
+  if (max <= 1) return runes.slice(0, max).join('');
+  return runes.slice(0, max - 1).join('') + '…';
+}
+
+/** stringid.TruncateID: drop the algorithm, keep 12 hex digits. */
+export function shortId(id: string): string {
+  const i = id.indexOf(':');
+  const hex = i >= 0 ? id.slice(i + 1) : id;
+  return hex.slice(0, 12);
 }
 
 /**
- * A small Go-template subset for `--format`: `{{.Field}}`, `{{.A.B}}`, `{{json .X}}`,
- * `{{index .Labels "k"}}`, `table` prefix, `\t`; and the `json` shorthand.
+ * Go's text/tabwriter with docker's settings (minwidth, padding, space padding): a cell is text
+ * ending in a tab; a column block is a run of lines that have that cell; the text after a
+ * line's last tab is never padded.
  */
-export function render(template: string, obj: unknown): string {
-  if (template === 'json') return JSON.stringify(obj);
-  const t = template.replace(/^table\s*/, '').replace(/\\t/g, '\t').replace(/\\n/g, '\n');
-  return t.replace(/\{\{\s*(.*?)\s*\}\}/g, (_m, expr: string) => {
-    const json = expr.match(/^json\s+(\S+)$/);
-    if (json) return JSON.stringify(lookup(obj, json[1]!) ?? null);
-    const idx = expr.match(/^index\s+(\S+)\s+"([^"]*)"$/);
-    if (idx) return stringify((lookup(obj, idx[1]!) as Record<string, unknown> | undefined)?.[idx[2]!]);
-    return stringify(lookup(obj, expr));
-  });
+export function tabwrite(text: string, minwidth = 10, padding = 3): string {
+  if (text === '') return '';
+  const trailingNl = text.endsWith('\n');
+  const lines = (trailingNl ? text.slice(0, -1) : text).split('\n').map((l) => l.split('\t'));
+  const widths: number[] = [];
+  const out: string[] = [];
+  const width = (s: string) => [...s].length;
+  const writeLines = (l0: number, l1: number) => {
+    for (let i = l0; i < l1; i++) {
+      const line = lines[i]!;
+      let s = '';
+      line.forEach((cell, j) => {
+        s += cell;
+        if (j < widths.length && j < line.length - 1) s += ' '.repeat(Math.max(0, widths[j]! - width(cell)));
+      });
+      out.push(s);
+    }
+  };
+  const formatFrom = (line0: number, line1: number): void => {
+    const column = widths.length;
+    let cur = line0;
+    while (cur < line1) {
+      if (column >= lines[cur]!.length - 1) {
+        cur++;
+        continue;
+      }
+      writeLines(line0, cur);
+      line0 = cur;
+      let w = minwidth;
+      for (; cur < line1; cur++) {
+        const line = lines[cur]!;
+        if (column >= line.length - 1) break;
+        w = Math.max(w, width(line[column]!) + padding);
+      }
+      widths.push(w);
+      formatFrom(line0, cur);
+      widths.pop();
+      line0 = cur;
+    }
+    writeLines(line0, line1);
+  };
+  formatFrom(0, lines.length);
+  return out.join('\n') + (trailingNl ? '\n' : '');
 }
 
-function lookup(obj: unknown, path: string): unknown {
-  if (path === '.') return obj;
-  let cur = obj as Record<string, unknown> | undefined;
-  for (const k of path.replace(/^\./, '').split('.')) cur = cur?.[k] as Record<string, unknown> | undefined;
-  return cur;
+/** Rows of cells through the tabwriter (docker's tables: minwidth 10, padding 3). */
+export function table(rows: string[][], minwidth = 10, padding = 3): string {
+  return tabwrite(rows.map((r) => r.join('\t')).join('\n') + '\n', minwidth, padding);
 }
 
-function stringify(v: unknown): string {
-  if (v === undefined || v === null) return '<no value>';
-  if (Array.isArray(v)) return `[${v.join(' ')}]`;
-  if (typeof v === 'object') return `map[${Object.entries(v).map(([k, x]) => `${k}:${String(x)}`).join(' ')}]`;
-  return String(v);
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+
+function zone(d: Date): { offset: string; colon: string; name: string; utc: boolean } {
+  const off = -d.getTimezoneOffset();
+  const sign = off < 0 ? '-' : '+';
+  const a = Math.abs(off);
+  const hh = pad(Math.floor(a / 60));
+  const mm = pad(a % 60);
+  let name = 'UTC';
+  if (off !== 0) {
+    const part = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName');
+    name = part && /^[A-Z]{2,5}$/.test(part.value) ? part.value : `${sign}${hh}${mm === '00' ? '' : mm}`;
+  }
+  return { offset: `${sign}${hh}${mm}`, colon: `${sign}${hh}:${mm}`, name, utc: off === 0 };
+}
+
+function localParts(d: Date): string {
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** Go's time.Time.String() for a whole-second time: "2026-11-22 13:30:02 +0000 UTC". */
+export function goTimeString(unixSeconds: number): string {
+  const d = new Date(unixSeconds * 1000);
+  const z = zone(d);
+  return `${localParts(d).replace('T', ' ')} ${z.offset} ${z.name}`;
+}
+
+/** RFC 3339 in local time: "2026-11-22T13:30:02Z" or "...+01:00". */
+export function rfc3339(unixSeconds: number): string {
+  const d = new Date(unixSeconds * 1000);
+  const z = zone(d);
+  return `${localParts(d)}${z.utc ? 'Z' : z.colon}`;
+}
+
+/** jsonmessage.RFC3339NanoFixed from nanoseconds (a decimal string keeps every digit). */
+export function rfc3339NanoFixed(nanos: string | number | bigint): string {
+  const n = BigInt(typeof nanos === 'number' ? Math.round(nanos) : nanos);
+  const secs = n / 1_000_000_000n;
+  const frac = n % 1_000_000_000n;
+  const d = new Date(Number(secs) * 1000);
+  const z = zone(d);
+  return `${localParts(d)}.${frac.toString().padStart(9, '0')}${z.utc ? 'Z' : z.colon}`;
+}
+
+/** strconv.Quote for printable text. */
+export function goQuote(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (ch === '"') out += '\\"';
+    else if (ch === '\\') out += '\\\\';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\t') out += '\\t';
+    else if (ch === '\r') out += '\\r';
+    else if (c === 7) out += '\\a';
+    else if (c === 8) out += '\\b';
+    else if (c === 12) out += '\\f';
+    else if (c === 11) out += '\\v';
+    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else out += ch;
+  }
+  return out + '"';
+}
+
+/** encoding/json's escaping of <, > and & (and U+2028/2029) inside JSON text. */
+export function goEscapeHtml(json: string): string {
+  return json.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** json.Marshal: compact, HTML-escaped. */
+export function goJson(v: unknown): string {
+  return goEscapeHtml(JSON.stringify(v ?? null));
+}
+
+/**
+ * json.Indent over raw JSON text: re-lays it out with `indent` per level, keeping every
+ * token as the daemon sent it (escapes, number digits, key order).
+ */
+export function indentJson(raw: string, indent = '    '): string {
+  let out = '';
+  let level = 0;
+  let inString = false;
+  let escaped = false;
+  const nl = () => '\n' + indent.repeat(level);
+  for (let i = 0; i < raw.length; i++) {
+    const ch = raw[i]!;
+    if (inString) {
+      out += ch;
+      if (escaped) escaped = false;
+      else if (ch === '\\') escaped = true;
+      else if (ch === '"') inString = false;
+      continue;
+    }
+    if (ch === ' ' || ch === '\n' || ch === '\t' || ch === '\r') continue;
+    if (ch === '"') {
+      inString = true;
+      out += ch;
+    } else if (ch === '{' || ch === '[') {
+      // empty object/array stays on one line
+      let j = i + 1;
+      while (j < raw.length && /\s/.test(raw[j]!)) j++;
+      if (raw[j] === (ch === '{' ? '}' : ']')) {
+        out += ch + raw[j];
+        i = j;
+        continue;
+      }
+      level++;
+      out += ch + nl();
+    } else if (ch === '}' || ch === ']') {
+      level--;
+      out += nl() + ch;
+    } else if (ch === ',') {
+      out += ',' + nl();
+    } else if (ch === ':') {
+      out += ': ';
+    } else {
+      out += ch;
+    }
+  }
+  return out;
 }

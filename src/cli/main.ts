@@ -1,138 +1,201 @@
 /**
- * `berth`: the docker CLI's commands, flags and output against a Berth (or any Engine API)
- * daemon. `-H/--host` or DOCKER_HOST selects it.
+ * `berth`: the docker CLI's commands, flags, output and exit codes, against Berth (or any
+ * Engine API daemon). `-H/--host` or DOCKER_HOST selects the daemon.
  */
-import { EngineClient, DEFAULT_HOST } from '../client/index.ts';
-import { UsageError } from './flags.ts';
-import * as ctr from './containers.ts';
-import * as img from './images.ts';
-import { render } from './format.ts';
+import { ApiError, ConnectionError, DEFAULT_HOST, StreamError } from '../client/index.ts';
+import { ArgsError, FlagError, helpText, parseArgs } from './flags.ts';
+import { BERTH_VERSION, Cli, PROGRAM, StatusError, type Command } from './cli.ts';
+import { containerGroup, containerShortcuts } from './containers.ts';
+import { imageGroup, imageShortcuts } from './images.ts';
+import { buildCommands } from './build.ts';
+import { networkGroup } from './networks.ts';
+import { volumeGroup } from './volumes.ts';
+import { systemCommands, systemGroup } from './system.ts';
+import { inspect } from './inspect.ts';
+import { TemplateError } from './template.ts';
 
-const o: ctr.Out = { out: (s) => void process.stdout.write(s), err: (s) => void process.stderr.write(s) };
+const TOP: Record<string, Command> = { ...containerShortcuts, ...imageShortcuts, ...buildCommands, ...systemCommands, inspect };
 
-const USAGE = `Usage:  berth [OPTIONS] COMMAND
-
-A Docker-compatible container engine
-
-Options:
-  -H, --host string   Daemon socket to connect to (default ${DEFAULT_HOST}, or $DOCKER_HOST)
-
-Commands:
-  run, create, start, stop, restart, kill, wait, rm, ps, logs, inspect, rename, top, pause, unpause, export
-  images, tag, rmi, history, import, save, load, pull
-  image bootstrap busybox | debian:bookworm     Build a base image offline
-  container prune, image prune, image ls|rm|inspect|history|tag|save|load|import
-  version, info
-`;
-
-type Cmd = (c: EngineClient, argv: string[]) => Promise<number>;
-
-const commands: Record<string, Cmd> = {
-  run: (c, a) => ctr.run(c, a, o),
-  create: (c, a) => ctr.run(c, a, o, true),
-  start: (c, a) => ctr.start(c, a, o),
-  stop: (c, a) => ctr.stopLike(c, a, o, 'stop'),
-  restart: (c, a) => ctr.stopLike(c, a, o, 'restart'),
-  kill: (c, a) => ctr.kill(c, a, o),
-  pause: (c, a) => ctr.simpleAction(c, a, o, 'pause'),
-  unpause: (c, a) => ctr.simpleAction(c, a, o, 'unpause'),
-  wait: (c, a) => ctr.wait(c, a, o),
-  rm: (c, a) => ctr.rm(c, a, o),
-  ps: (c, a) => ctr.ps(c, a, o),
-  logs: (c, a) => ctr.logs(c, a, o),
-  inspect: (c, a) => ctr.inspect(c, a, o),
-  rename: (c, a) => ctr.rename(c, a, o),
-  top: (c, a) => ctr.top(c, a, o),
-  export: (c, a) => ctr.exportFs(c, a, o),
-  images: (c, a) => img.images(c, a, o),
-  tag: (c, a) => img.tag(c, a),
-  rmi: (c, a) => img.rmi(c, a, o),
-  history: (c, a) => img.history(c, a, o),
-  import: (c, a) => img.importImage(c, a, o),
-  save: (c, a) => img.save(c, a, o),
-  load: (c, a) => img.load(c, a, o),
-  pull: (c, a) => img.pull(c, a, o),
-  version: async (c, a) => {
-    const v = await c.json<Record<string, unknown>>('GET', '/version');
-    const fmt = a[0] === '--format' || a[0] === '-f' ? a[1] : undefined;
-    if (fmt) o.out(`${render(fmt, { Server: v })}\n`);
-    else o.out(`Server: ${(v.Platform as { Name: string }).Name}\n Version:       ${v.Version}\n API version:   ${v.ApiVersion} (minimum version ${v.MinAPIVersion})\n Go version:    ${v.GoVersion}\n OS/Arch:       ${v.Os}/${v.Arch}\n`);
-    return 0;
-  },
-  info: async (c, a) => {
-    const i = await c.json<Record<string, unknown>>('GET', '/info');
-    const fmt = a[0] === '--format' || a[0] === '-f' ? a[1] : undefined;
-    if (fmt) o.out(`${render(fmt, i)}\n`);
-    else {
-      o.out(`Server:\n Containers: ${i.Containers}\n  Running: ${i.ContainersRunning}\n  Paused: ${i.ContainersPaused}\n  Stopped: ${i.ContainersStopped}\n Images: ${i.Images}\n`);
-      o.out(` Server Version: ${i.ServerVersion}\n Storage Driver: ${i.Driver}\n Logging Driver: ${i.LoggingDriver}\n Cgroup Driver: ${i.CgroupDriver}\n Cgroup Version: ${i.CgroupVersion}\n`);
-      o.out(` Kernel Version: ${i.KernelVersion}\n Operating System: ${i.OperatingSystem}\n CPUs: ${i.NCPU}\n Docker Root Dir: ${i.DockerRootDir}\n Live Restore Enabled: ${i.LiveRestoreEnabled}\n`);
-    }
-    return 0;
-  },
+const GROUPS: Record<string, { description: string; commands: Record<string, Command> }> = {
+  container: { description: 'Manage containers', commands: containerGroup },
+  image: { description: 'Manage images', commands: { ...imageGroup, ...buildCommands } },
+  network: { description: 'Manage networks', commands: networkGroup },
+  volume: { description: 'Manage volumes', commands: volumeGroup },
+  system: { description: 'Manage Berth', commands: systemGroup },
+  builder: { description: 'Manage builds', commands: buildCommands },
 };
 
-const groups: Record<string, Record<string, Cmd>> = {
-  container: {
-    prune: (c, a) => ctr.prune(c, a, o), ls: commands.ps!, list: commands.ps!, rm: commands.rm!, inspect: (c, a) => ctr.inspect(c, a, o, 'container'),
-    run: commands.run!, create: commands.create!, start: commands.start!, stop: commands.stop!, logs: commands.logs!, export: commands.export!,
-  },
-  image: {
-    ls: commands.images!, list: commands.images!, rm: commands.rmi!, inspect: (c, a) => ctr.inspect(c, a, o, 'image'), history: commands.history!,
-    tag: commands.tag!, save: commands.save!, load: commands.load!, import: commands.import!, pull: commands.pull!,
-    prune: (c, a) => img.prune(c, a, o), bootstrap: (c, a) => img.bootstrap(c, a, o),
-  },
-};
+const COMMON = ['run', 'exec', 'ps', 'build', 'pull', 'push', 'images', 'login', 'logout', 'version', 'info'];
 
-async function main(argv: string[]): Promise<number> {
+function describe(cmd: Command): string {
+  return cmd.spec.description.split('\n')[0]!;
+}
+
+function mainHelp(): string {
+  const line = (name: string, d: string) => `  ${name.padEnd(11)} ${d}\n`;
+  let s = `\nUsage:  ${PROGRAM} [OPTIONS] COMMAND\n\nA Docker-compatible container engine\n\nCommon Commands:\n`;
+  for (const n of COMMON) s += line(n, describe(TOP[n]!));
+  s += '\nManagement Commands:\n';
+  for (const [n, g] of Object.entries(GROUPS)) s += line(n, g.description);
+  s += '\nCommands:\n';
+  for (const n of Object.keys(TOP).filter((n) => !COMMON.includes(n)).sort()) s += line(n, describe(TOP[n]!));
+  s += `\nGlobal Options:\n  -H, --host string   Daemon socket to connect to (default ${DEFAULT_HOST}, or $DOCKER_HOST)\n  -v, --version       Print version information and quit\n\nRun '${PROGRAM} COMMAND --help' for more information on a command.\n`;
+  return s;
+}
+
+function groupHelp(name: string): string {
+  const g = GROUPS[name]!;
+  const seen = new Set<Command>();
+  let s = `\nUsage:  ${PROGRAM} ${name} COMMAND\n\n${g.description}\n\nCommands:\n`;
+  for (const n of Object.keys(g.commands).sort()) {
+    const c = g.commands[n]!;
+    if (seen.has(c)) continue;
+    seen.add(c);
+    s += `  ${n.padEnd(11)} ${describe(c)}\n`;
+  }
+  return `${s}\nRun '${PROGRAM} ${name} COMMAND --help' for more information on a command.\n`;
+}
+
+interface Global {
+  host?: string;
+  rest: string[];
+}
+
+function parseGlobal(argv: string[]): Global | number {
   let host: string | undefined;
-  while (argv[0]?.startsWith('-')) {
-    const a = argv.shift()!;
-    if (a === '-H' || a === '--host') host = argv.shift();
-    else if (a.startsWith('--host=')) host = a.slice(7);
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('-') || a === '-') break;
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (a === '-H' || a === '--host') {
+      host = argv[++i];
+      if (host === undefined) {
+        process.stderr.write(`flag needs an argument: ${a === '-H' ? "'H' in -H" : '--host'}\n\nUsage:  ${PROGRAM} [OPTIONS] COMMAND\n\nRun '${PROGRAM} --help' for more information\n`);
+        return 125;
+      }
+    } else if (a.startsWith('--host=')) host = a.slice(7);
+    else if (a.startsWith('-H') && a.length > 2) host = a.slice(2).replace(/^=/, '');
     else if (a === '-h' || a === '--help') {
-      o.out(USAGE);
+      process.stdout.write(mainHelp());
       return 0;
+    } else if (a === '-v' || a === '--version') {
+      process.stdout.write(`Berth version ${BERTH_VERSION}\n`);
+      return 0;
+    } else if (a === '-D' || a === '--debug' || a === '--tls' || a === '--tlsverify') {
+      // accepted for compatibility
+    } else if (['-l', '--log-level', '--config', '-c', '--context', '--tlscacert', '--tlscert', '--tlskey'].includes(a)) {
+      i++;
+    } else if (/^--(log-level|config|context|tlscacert|tlscert|tlskey)=/.test(a)) {
+      // accepted for compatibility
     } else {
-      o.err(`unknown flag: ${a}\nSee 'berth --help'.\n`);
+      process.stderr.write(`unknown flag: ${a}\n\nUsage:  ${PROGRAM} [OPTIONS] COMMAND\n\nRun '${PROGRAM} --help' for more information\n`);
       return 125;
     }
   }
-  const name = argv.shift();
+  return { host, rest: argv.slice(i) };
+}
+
+/** Runs one command line; returns the exit code. */
+export async function main(argv: string[], cli?: Cli): Promise<number> {
+  const g = parseGlobal(argv);
+  if (typeof g === 'number') return g;
+  const [name, ...rest] = g.rest;
   if (!name) {
-    o.out(USAGE);
+    process.stdout.write(mainHelp());
     return 0;
   }
-  let cmd = commands[name];
-  if (!cmd && groups[name]) {
-    const sub = argv.shift() ?? '';
-    cmd = groups[name]![sub];
+  let cmd: Command | undefined;
+  let path: string;
+  let args = rest;
+  if (GROUPS[name]) {
+    const sub = rest[0];
+    if (!sub || sub === '--help' || sub === '-h') {
+      process.stdout.write(groupHelp(name));
+      return 0;
+    }
+    cmd = GROUPS[name]!.commands[sub];
+    path = `${PROGRAM} ${name} ${sub}`;
+    args = rest.slice(1);
     if (!cmd) {
-      o.err(`berth: '${name} ${sub}' is not a berth command.\nSee 'berth --help'\n`);
+      process.stderr.write(`${PROGRAM}: unknown command: ${PROGRAM} ${name} ${sub}\n\nUsage:  ${PROGRAM} ${name}\n\nRun '${PROGRAM} ${name} --help' for more information\n`);
+      return 1;
+    }
+  } else {
+    cmd = TOP[name];
+    path = `${PROGRAM} ${name}`;
+    if (!cmd) {
+      process.stderr.write(`${PROGRAM}: unknown command: ${PROGRAM} ${name}\n\nRun '${PROGRAM} --help' for more information\n`);
       return 1;
     }
   }
-  if (!cmd) {
-    o.err(`berth: '${name}' is not a berth command.\nSee 'berth --help'\n`);
-    return 1;
-  }
-  const client = new EngineClient(host ?? (process.env.DOCKER_HOST || DEFAULT_HOST));
+  const spec = { ...cmd.spec, usage: `${path} ${cmd.spec.usage}` };
+  const c = cli ?? new Cli(g.host);
   try {
-    await client.negotiate();
-    return await cmd(client, argv);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      o.err(`berth: ${e.message}\nSee 'berth ${name} --help'.\n`);
-      return 125;
+    const parsed = parseArgs(args, spec);
+    if (parsed.help) {
+      c.out(helpText(spec));
+      return 0;
     }
-    o.err(/^Cannot connect/.test((e as Error).message) ? `${(e as Error).message}\n` : `Error response from daemon: ${(e as Error).message}\n`);
-    return name === 'run' || name === 'create' ? 125 : 1;
+    const rc = await cmd.run(c, parsed.flags, parsed.args);
+    return typeof rc === 'number' ? rc : 0;
+  } catch (e) {
+    return report(c, e);
+  } finally {
+    c.close();
   }
 }
 
-main(process.argv.slice(2)).then((rc) => {
-  process.exitCode = rc;
-}, (e) => {
-  process.stderr.write(`berth: ${(e as Error).stack ?? e}\n`);
-  process.exitCode = 1;
+/** Prints an error as docker does and returns the exit code. */
+export function report(c: Cli, e: unknown): number {
+  if (e instanceof FlagError) {
+    c.err(`${e.message}\n\nUsage:  ${e.usage}\n\nRun '${e.command} --help' for more information\n`);
+    return 125;
+  }
+  if (e instanceof ArgsError) {
+    const see = /at least/.test(e.message) ? 'See' : 'Run';
+    c.err(`${PROGRAM}: ${e.message}\n\nUsage:  ${e.usage}\n\n${see} '${e.command} --help' for more information\n`);
+    return 1;
+  }
+  if (e instanceof StatusError) {
+    if (e.message) c.err(`${e.message}\n`);
+    return e.code || 1;
+  }
+  if (e instanceof StreamError) {
+    c.err(`${e.message}\n`);
+    return 1;
+  }
+  if (e instanceof ApiError) {
+    c.err(`Error response from daemon: ${e.message}\n`);
+    return 1;
+  }
+  if (e instanceof ConnectionError) {
+    c.err(`${e.message}\n`);
+    return 1;
+  }
+  if (e instanceof TemplateError) {
+    c.err(`template parsing error: ${e.message}\n`);
+    return 1;
+  }
+  const err = e as Error;
+  c.err(process.env.BERTH_DEBUG ? `${err.stack ?? err}\n` : `${err.message ?? String(err)}\n`);
+  return 1;
+}
+
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
 });
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then((rc) => {
+    const exit = () => process.exit(rc);
+    if (process.stdout.writableNeedDrain) process.stdout.once('drain', exit);
+    else exit();
+  }, (e: unknown) => {
+    process.stderr.write(`${PROGRAM}: ${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,240 @@
+/** `build` on the legacy builder (POST /build): context packing, .dockerignore, progress. */
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { StreamError, type JsonMessage } from '../client/index.ts';
+import { type Cli, type Command, StatusError, parseKeyValues } from './cli.ts';
+import { humanSize } from './format.ts';
+import { displayJsonMessages } from './progress.ts';
+import { IgnoreMatcher, readIgnoreFile } from './dockerignore.ts';
+import { packPath, singleFileTar } from './tar.ts';
+import { expandEnv, parseBytes, badValue } from './runopts.ts';
+import { parseImageRef, progressOut } from './images.ts';
+
+/** Does this prefix look like an archive (tar, gzip, bzip2, xz, zstd)? */
+export function isArchive(head: Buffer): boolean {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return true;
+  if (head.length >= 3 && head.subarray(0, 3).toString('latin1') === 'BZh') return true;
+  if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true;
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return true;
+  if (head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar') return true;
+  return false;
+}
+
+/** A local context directory as a tar stream, .dockerignore applied (Dockerfile and .dockerignore always kept). */
+export function contextTar(dir: string, relDockerfile: string | undefined, extra?: { name: string; data: Buffer }): AsyncGenerator<Buffer> {
+  let patterns: string[] = [];
+  const ignorePath = join(dir, '.dockerignore');
+  if (existsSync(ignorePath)) patterns = readIgnoreFile(readFileSync(ignorePath, 'utf8'));
+  const m0 = new IgnoreMatcher(patterns);
+  if (m0.excluded('.dockerignore')) patterns.push('!.dockerignore');
+  if (relDockerfile && m0.excluded(relDockerfile)) patterns.push(`!${relDockerfile}`);
+  const m = new IgnoreMatcher(patterns);
+  const tar = packPath(dir, {
+    rootName: '',
+    include: (rel) => !m.excluded(rel),
+    descend: () => m.hasExceptions,
+  });
+  if (!extra) return tar;
+  return (async function* () {
+    for await (const chunk of tar) {
+      // drop the end-of-archive blocks to append the extra file
+      if (chunk.length === 1024 && chunk.every((b) => b === 0)) break;
+      yield chunk;
+    }
+    yield singleFileTar(extra.name, extra.data);
+    yield Buffer.alloc(1024);
+  })();
+}
+
+async function readAllStdin(cli: Cli): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of cli.stdin as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+/** The first bytes of stdin, and a stream that yields them again followed by the rest. */
+async function peekStdin(cli: Cli, n: number): Promise<{ head: Buffer; stream: AsyncGenerator<Buffer> }> {
+  const it = (cli.stdin as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const got: Buffer[] = [];
+  let len = 0;
+  let done = false;
+  while (len < n) {
+    const r = await it.next();
+    if (r.done) {
+      done = true;
+      break;
+    }
+    got.push(r.value);
+    len += r.value.length;
+  }
+  const head = Buffer.concat(got);
+  return {
+    head,
+    stream: (async function* () {
+      yield head;
+      if (done) return;
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        yield r.value;
+      }
+    })(),
+  };
+}
+
+const build: Command = {
+  spec: {
+    usage: '[OPTIONS] PATH | URL | -', description: 'Build an image from a Dockerfile', aliases: ['berth image build', 'berth build', 'berth builder build'],
+    args: { min: 1, max: 1 },
+    flags: [
+      { long: 'add-host', type: 'list', help: 'Add a custom host-to-IP mapping ("host:ip")' },
+      { long: 'build-arg', type: 'list', help: 'Set build-time variables' },
+      { long: 'cache-from', type: 'list', valueName: 'strings', help: 'Images to consider as cache sources' },
+      { long: 'compress', type: 'bool', help: 'Compress the build context using gzip' },
+      { long: 'disable-content-trust', type: 'bool', default: true, hidden: true },
+      { long: 'file', short: 'f', type: 'string', help: "Name of the Dockerfile (Default is \"PATH/Dockerfile\")" },
+      { long: 'force-rm', type: 'bool', help: 'Always remove intermediate containers' },
+      { long: 'iidfile', type: 'string', help: 'Write the image ID to the file' },
+      { long: 'label', type: 'list', help: 'Set metadata for an image' },
+      { long: 'memory', short: 'm', type: 'string', valueName: 'bytes', help: 'Memory limit' },
+      { long: 'network', type: 'string', default: 'default', help: 'Set the networking mode for the RUN instructions during build' },
+      { long: 'no-cache', type: 'bool', help: 'Do not use cache when building the image' },
+      { long: 'platform', type: 'string', help: 'Set platform if server is multi-platform capable' },
+      { long: 'pull', type: 'bool', help: 'Always attempt to pull a newer version of the image' },
+      { long: 'quiet', short: 'q', type: 'bool', help: 'Suppress the build output and print image ID on success' },
+      { long: 'rm', type: 'bool', default: true, help: 'Remove intermediate containers after a successful build' },
+      { long: 'shm-size', type: 'string', valueName: 'bytes', help: 'Size of "/dev/shm"' },
+      { long: 'squash', type: 'bool', hidden: true },
+      { long: 'tag', short: 't', type: 'list', help: 'Name and optionally a tag in the "name:tag" format' },
+      { long: 'target', type: 'string', help: 'Set the target build stage to build.' },
+    ],
+  },
+  async run(cli, f, args) {
+    const specified = args[0]!;
+    for (const t of f.list('tag')) {
+      try {
+        parseImageRef(t);
+      } catch {
+        throw badValue(t, '-t, --tag', 'invalid reference format');
+      }
+    }
+    const dockerfileFlag = f.str('file');
+    let body: AsyncIterable<Buffer> | undefined;
+    let dockerfile: string | undefined;
+    let remote: string | undefined;
+    if (specified === '-') {
+      if (dockerfileFlag === '-') throw new StatusError(1, 'invalid argument: can\'t use stdin for both build context and dockerfile');
+      const { head, stream } = await peekStdin(cli, 512);
+      if (isArchive(head)) {
+        body = stream;
+        dockerfile = dockerfileFlag;
+      } else {
+        const chunks: Buffer[] = [];
+        for await (const c of stream) chunks.push(c);
+        body = Readable.from([singleFileTar('Dockerfile', Buffer.concat(chunks)), Buffer.alloc(1024)]);
+        dockerfile = 'Dockerfile';
+      }
+    } else if (/^(https?:\/\/|git@|git:\/\/|github\.com\/)/.test(specified)) {
+      remote = specified;
+      dockerfile = dockerfileFlag;
+    } else {
+      const dir = resolvePath(specified);
+      let st;
+      try {
+        st = statSync(dir);
+      } catch {
+        throw new StatusError(1, `unable to prepare context: path "${specified}" not found`);
+      }
+      if (st.isFile()) {
+        // a local tarball as the context
+        body = (await import('node:fs')).createReadStream(dir) as AsyncIterable<Buffer>;
+        dockerfile = dockerfileFlag;
+      } else {
+        let extra: { name: string; data: Buffer } | undefined;
+        if (dockerfileFlag === '-') {
+          const name = `.dockerfile.${randomBytes(10).toString('hex')}`;
+          extra = { name, data: await readAllStdin(cli) };
+          dockerfile = name;
+        } else {
+          let abs = dockerfileFlag ? resolvePath(dockerfileFlag) : join(dir, 'Dockerfile');
+          if (!dockerfileFlag && !existsSync(abs) && existsSync(join(dir, 'dockerfile'))) abs = join(dir, 'dockerfile');
+          if (!existsSync(abs)) {
+            throw new StatusError(1, `unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${abs}: no such file or directory`);
+          }
+          const rel = relative(dir, abs);
+          if (rel.startsWith('..') || isAbsolute(rel)) {
+            const name = `.dockerfile.${randomBytes(10).toString('hex')}`;
+            extra = { name, data: readFileSync(abs) };
+            dockerfile = name;
+          } else {
+            dockerfile = rel.split('\\').join('/');
+          }
+        }
+        body = contextTar(dir, extra ? undefined : dockerfile, extra);
+      }
+    }
+
+    const quiet = f.bool('quiet');
+    let sent = 0;
+    let announced = false;
+    const announce = () => {
+      if (announced || quiet || remote) return;
+      announced = true;
+      cli.out(`Sending build context to Docker daemon  ${humanSize(sent, 4).padStart(8)}\n`);
+    };
+    const counted = body && (async function* () {
+      for await (const c of body) {
+        sent += c.length;
+        yield c;
+      }
+      announce();
+    })();
+
+    const buildArgs: Record<string, string | null> = {};
+    for (const a of f.list('build-arg')) {
+      const e = expandEnv(a);
+      const eq = e.indexOf('=');
+      buildArgs[eq < 0 ? e : e.slice(0, eq)] = eq < 0 ? null : e.slice(eq + 1);
+    }
+    const sizeFlag = (name: string) => {
+      const v = f.str(name);
+      if (!v) return undefined;
+      try {
+        return parseBytes(v);
+      } catch (e) {
+        throw badValue(v, name === 'memory' ? '-m, --memory' : `--${name}`, (e as Error).message);
+      }
+    };
+    const stream = await cli.client.imageBuild(counted ? Readable.from(counted) : undefined, {
+      tags: f.list('tag'), dockerfile, quiet, noCache: f.bool('no-cache'), remove: f.bool('rm'), forceRemove: f.bool('force-rm'),
+      pull: f.bool('pull'), target: f.str('target'), platform: f.str('platform'), networkMode: f.str('network'),
+      buildArgs, labels: parseKeyValues(f.list('label')), cacheFrom: f.list('cache-from'), extraHosts: f.list('add-host'),
+      shmSize: sizeFlag('shm-size'), memory: sizeFlag('memory'), remote,
+    });
+    announce();
+    let imageId = '';
+    let quietOut = '';
+    const out = quiet
+      ? { write: (s: string) => { quietOut += s; return true; }, isTTY: false }
+      : progressOut(cli.stdout);
+    try {
+      await displayJsonMessages(stream as AsyncIterable<JsonMessage>, out, (m) => {
+        if (typeof m.aux?.ID === 'string') imageId = m.aux.ID;
+      });
+    } catch (e) {
+      if (quiet && quietOut) cli.err(quietOut);
+      if (e instanceof StreamError) throw new StatusError(e.code || 1, e.message);
+      throw e;
+    }
+    if (quiet) cli.out(quietOut.trim() ? quietOut.replace(/\n?$/, '\n') : imageId ? `${imageId}\n` : '');
+    const iid = f.str('iidfile');
+    if (iid) {
+      if (!imageId) throw new StatusError(1, 'Server did not provide an image ID. Cannot write iidfile');
+      writeFileSync(iid, imageId);
+    }
+  },
+};
+
+export const buildCommands: Record<string, Command> = { build };
