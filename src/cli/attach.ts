@@ -4,6 +4,7 @@
  * intercepted), the local terminal in raw mode, window size changes sent as resizes, and
  * signals forwarded to the container.
  */
+import { spawnSync } from 'node:child_process';
 import { demuxTo, type HijackedStream } from '../client/index.ts';
 import type { Cli } from './cli.ts';
 
@@ -74,17 +75,24 @@ export interface StreamResult {
   detached: boolean;
 }
 
-/** Puts the local terminal in raw mode while `fn` runs (when stdin is a terminal). */
+/**
+ * Puts the local terminal in raw mode while `fn` runs (when stdin is a terminal). libuv's raw
+ * mode keeps output post-processing (ONLCR), which would turn the container's "\r\n" into
+ * "\r\r\n"; docker's raw mode (cfmakeraw) clears OPOST, so stty does that here too.
+ */
 export async function withRawTerminal<T>(cli: Cli, enabled: boolean, fn: () => Promise<T>): Promise<T> {
   const stdin = cli.stdin;
   if (!enabled || !stdin.isTTY || typeof stdin.setRawMode !== 'function') return fn();
+  const saved = stty(stdin, ['-g']);
   stdin.setRawMode(true);
+  stty(stdin, ['-opost']);
   const restore = () => {
     try {
       stdin.setRawMode(false);
     } catch {
       // the terminal is gone
     }
+    if (saved) stty(stdin, [saved]);
   };
   process.once('exit', restore);
   try {
@@ -93,6 +101,13 @@ export async function withRawTerminal<T>(cli: Cli, enabled: boolean, fn: () => P
     restore();
     process.off('exit', restore);
   }
+}
+
+/** Runs stty on the terminal that is our stdin; its output, or undefined when it failed. */
+function stty(stdin: NodeJS.ReadStream, args: string[]): string | undefined {
+  const fd = (stdin as NodeJS.ReadStream & { fd?: number }).fd ?? 0;
+  const r = spawnSync('stty', args, { stdio: [fd, 'pipe', 'ignore'], encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
 /** Streams a hijacked connection until its output ends or the user detaches. */

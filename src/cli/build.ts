@@ -179,10 +179,14 @@ const build: Command = {
     const quiet = f.bool('quiet');
     let sent = 0;
     let announced = false;
+    let quietOut = '';
     const announce = () => {
-      if (announced || quiet || remote) return;
+      if (announced || remote) return;
       announced = true;
-      cli.out(`Sending build context to Docker daemon  ${humanSize(sent, 4).padStart(8)}\n`);
+      const line = `Sending build context to Docker daemon ${humanSize(sent, 4).padStart(8)}\n`;
+      // with -q the line joins the output shown only if the build fails
+      if (quiet) quietOut += line;
+      else cli.out(line);
     };
     const counted = body && (async function* () {
       for await (const c of body) {
@@ -215,9 +219,9 @@ const build: Command = {
     });
     announce();
     let imageId = '';
-    let quietOut = '';
+    let streamed = '';
     const out = quiet
-      ? { write: (s: string) => { quietOut += s; return true; }, isTTY: false }
+      ? { write: (s: string) => { quietOut += s; streamed += s; return true; }, isTTY: false }
       : progressOut(cli.stdout);
     try {
       await displayJsonMessages(stream as AsyncIterable<JsonMessage>, out, (m) => {
@@ -228,10 +232,11 @@ const build: Command = {
       if (e instanceof StreamError) throw new StatusError(e.code || 1, e.message);
       throw e;
     }
-    if (quiet) cli.out(quietOut.trim() ? quietOut.replace(/\n?$/, '\n') : imageId ? `${imageId}\n` : '');
+    if (quiet) cli.out(streamed.trim() ? streamed.replace(/\n?$/, '\n') : imageId ? `${imageId}\n` : '');
     const iid = f.str('iidfile');
     if (iid) {
-      if (!imageId) throw new StatusError(1, 'Server did not provide an image ID. Cannot write iidfile');
+      if (quiet && streamed.trim()) imageId = streamed.trim();
+      if (!imageId) throw new StatusError(1, `Server did not provide an image ID. Cannot write ${iid}`);
       writeFileSync(iid, imageId);
     }
   },

@@ -3,7 +3,7 @@
  * command with docker's exit codes, and docker's confirmation prompt.
  */
 import { EngineClient, resolveHost } from '../client/index.ts';
-import type { CommandSpec, Flags } from './flags.ts';
+import { FlagValueError, type CommandSpec, type Flags } from './flags.ts';
 
 export const BERTH_VERSION = '0.1.0';
 export const PROGRAM = 'berth';
@@ -116,7 +116,7 @@ export function parseFilterFlags(list: string[]): Record<string, string[]> {
   const f: Record<string, string[]> = {};
   for (const item of list) {
     const eq = item.indexOf('=');
-    if (eq <= 0) throw new StatusError(125, `invalid argument "${item}" for "-f, --filter" flag: bad format of filter (expected name=value)`);
+    if (eq <= 0) throw new FlagValueError(`invalid argument "${item}" for "-f, --filter" flag: bad format of filter (expected name=value)`);
     const k = item.slice(0, eq).trim().toLowerCase();
     (f[k] ??= []).push(item.slice(eq + 1));
   }

@@ -105,12 +105,12 @@ async function fromContainer(cli: Cli, container: string, srcPath: string, dst: 
   if (dstExists && dstIsDir) {
     into = dstAbs;
   } else if (dstExists && srcIsDir) {
-    throw new StatusError(1, 'cannot copy a directory to a file');
+    throw new StatusError(1, 'cannot copy directory');
   } else if (dstExists || srcIsDir) {
     into = dstDir;
     rename = rebaser(srcBase === '.' ? '.' : stat.name || srcBase, dstBase);
-  } else if (dst.endsWith('/')) {
-    throw new StatusError(1, `destination directory "${dst}" does not exist`);
+  } else if (dst.endsWith('/') || dst.endsWith('/.')) {
+    throw new StatusError(1, 'no such directory');
   } else {
     into = dstDir;
     rename = rebaser(stat.name || srcBase, dstBase);
@@ -158,9 +158,9 @@ async function toContainer(cli: Cli, src: string, container: string, dstPath: st
   if (dstExists && dstIsDir) {
     target = dst;
   } else if (dstExists && srcIsDir) {
-    throw new StatusError(1, 'cannot copy a directory to a file');
+    throw new StatusError(1, 'cannot copy directory');
   } else if (!dstExists && !srcIsDir && dstPath.endsWith('/')) {
-    throw new StatusError(1, `destination directory "${container}:${dstPath}" does not exist`);
+    throw new StatusError(1, 'no such directory');
   } else {
     target = dstDir;
     name = dstBase; // RebaseArchiveEntries(rootName → dstBase), done while packing

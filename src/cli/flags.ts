@@ -42,6 +42,12 @@ export class FlagError extends Error {
   }
 }
 
+/**
+ * A flag value a command rejects after parsing (`invalid argument "x" for "-m, --memory" flag:
+ * ...`): reported like a FlagError, with the usage of the command that was running.
+ */
+export class FlagValueError extends Error {}
+
 /** A wrong number of arguments: docker exits 1. */
 export class ArgsError extends Error {
   readonly usage: string;
@@ -227,7 +233,7 @@ export function parseArgs(argv: readonly string[], spec: CommandSpec): ParseResu
 
 /** The `--help` text, laid out as the docker CLI does. */
 export function helpText(spec: CommandSpec): string {
-  let s = `\nUsage:  ${spec.usage}\n\n${spec.description}\n`;
+  let s = `Usage:  ${spec.usage}\n\n${spec.description}\n`;
   if (spec.aliases?.length) s += `\nAliases:\n  ${spec.aliases.join(', ')}\n`;
   const visible = spec.flags.filter((f) => !f.hidden).sort((a, b) => a.long.localeCompare(b.long));
   if (visible.length) {

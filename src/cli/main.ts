@@ -3,7 +3,7 @@
  * Engine API daemon). `-H/--host` or DOCKER_HOST selects the daemon.
  */
 import { ApiError, ConnectionError, DEFAULT_HOST, StreamError } from '../client/index.ts';
-import { ArgsError, FlagError, helpText, parseArgs } from './flags.ts';
+import { ArgsError, FlagError, FlagValueError, helpText, parseArgs } from './flags.ts';
 import { BERTH_VERSION, Cli, PROGRAM, StatusError, type Command } from './cli.ts';
 import { containerGroup, containerShortcuts } from './containers.ts';
 import { imageGroup, imageShortcuts } from './images.ts';
@@ -33,7 +33,7 @@ function describe(cmd: Command): string {
 
 function mainHelp(): string {
   const line = (name: string, d: string) => `  ${name.padEnd(11)} ${d}\n`;
-  let s = `\nUsage:  ${PROGRAM} [OPTIONS] COMMAND\n\nA Docker-compatible container engine\n\nCommon Commands:\n`;
+  let s = `Usage:  ${PROGRAM} [OPTIONS] COMMAND\n\nA Docker-compatible container engine\n\nCommon Commands:\n`;
   for (const n of COMMON) s += line(n, describe(TOP[n]!));
   s += '\nManagement Commands:\n';
   for (const [n, g] of Object.entries(GROUPS)) s += line(n, g.description);
@@ -45,14 +45,14 @@ function mainHelp(): string {
 
 function groupHelp(name: string): string {
   const g = GROUPS[name]!;
-  const seen = new Set<Command>();
-  let s = `\nUsage:  ${PROGRAM} ${name} COMMAND\n\n${g.description}\n\nCommands:\n`;
-  for (const n of Object.keys(g.commands).sort()) {
-    const c = g.commands[n]!;
-    if (seen.has(c)) continue;
-    seen.add(c);
-    s += `  ${n.padEnd(11)} ${describe(c)}\n`;
+  // each command once, under its canonical name (the first alias's last word)
+  const names = new Map<Command, string>();
+  for (const [n, c] of Object.entries(g.commands)) {
+    const canonical = c.spec.aliases?.[0]?.split(' ').pop();
+    if (!names.has(c) || n === canonical) names.set(c, n);
   }
+  let s = `Usage:  ${PROGRAM} ${name} COMMAND\n\n${g.description}\n\nCommands:\n`;
+  for (const [c, n] of [...names].sort((a, b) => a[1].localeCompare(b[1]))) s += `  ${n.padEnd(11)} ${describe(c)}\n`;
   return `${s}\nRun '${PROGRAM} ${name} COMMAND --help' for more information on a command.\n`;
 }
 
@@ -143,7 +143,7 @@ export async function main(argv: string[], cli?: Cli): Promise<number> {
     const rc = await cmd.run(c, parsed.flags, parsed.args);
     return typeof rc === 'number' ? rc : 0;
   } catch (e) {
-    return report(c, e);
+    return report(c, e instanceof FlagValueError ? new FlagError(e.message, spec) : e);
   } finally {
     c.close();
   }

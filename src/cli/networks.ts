@@ -23,6 +23,7 @@ export function networkContext(n: Network, trunc: boolean): Row {
     Name: n.Name,
     Driver: n.Driver,
     Scope: n.Scope,
+    IPv4: String(!!(n as Network & { EnableIPv4?: boolean }).EnableIPv4),
     IPv6: String(!!n.EnableIPv6),
     Internal: String(!!n.Internal),
     Labels: Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(','),
@@ -93,7 +94,7 @@ const ls: Command = {
     printRows(cli, list.map((n) => networkContext(n, !f.bool('no-trunc'))), {
       format: f.str('format') ?? '',
       defaultTable: 'table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}',
-      headers: { ID: 'NETWORK ID', Name: 'NAME', Driver: 'DRIVER', Scope: 'SCOPE', IPv6: 'IPV6', Internal: 'INTERNAL', Labels: 'LABELS', CreatedAt: 'CREATED AT' },
+      headers: { ID: 'NETWORK ID', Name: 'NAME', Driver: 'DRIVER', Scope: 'SCOPE', IPv4: 'IPV4', IPv6: 'IPV6', Internal: 'INTERNAL', Labels: 'LABELS', CreatedAt: 'CREATED AT' },
       quiet: '{{.ID}}',
       isQuiet: f.bool('quiet'),
     });

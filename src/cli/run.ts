@@ -2,15 +2,15 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { isNotFound, type ContainerCreateRequest } from '../client/index.ts';
 import { familiarString } from '../spec/index.ts';
-import { parseArgs, type FlagDef } from './flags.ts';
+import { FlagValueError, parseArgs, type FlagDef } from './flags.ts';
 import { type Cli, type Command, StatusError, describeError } from './cli.ts';
 import { RUN_FLAGS, buildRunRequest, expandEnv, readKeyValueFile, type RunRequest } from './runopts.ts';
 import { consoleSize, monitorTtySize, parseDetachKeys, proxySignals, streamHijacked, withRawTerminal } from './attach.ts';
 import { parseImageRef, pullImage } from './images.ts';
 
 /** Errors of `run`/`create` before the container runs: "berth: <msg>" and exit 125. */
-function runError(e: unknown, command: string): StatusError {
-  if (e instanceof StatusError) return e;
+function runError(e: unknown, command: string): Error {
+  if (e instanceof StatusError || e instanceof FlagValueError) return e as Error;
   return new StatusError(125, `berth: ${describeError(e)}\n\nRun 'berth ${command} --help' for more information`);
 }
 

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { ContainerCreateRequest, HostConfig, PortBinding, Ulimit, DeviceMapping, EndpointSettings } from '../client/index.ts';
-import type { FlagDef, Flags } from './flags.ts';
+import { FlagValueError, type FlagDef, type Flags } from './flags.ts';
 import { StatusError } from './cli.ts';
 
 export const RUN_FLAGS: FlagDef[] = [
@@ -91,8 +91,8 @@ export const RUN_FLAGS: FlagDef[] = [
 ];
 
 /** A bad flag value: docker prints `invalid argument "<v>" for "<flag>" flag: <why>` and exits 125. */
-export function badValue(value: string, flag: string, why: string): StatusError {
-  return new StatusError(125, `invalid argument "${value}" for "${flag}" flag: ${why}`);
+export function badValue(value: string, flag: string, why: string): FlagValueError {
+  return new FlagValueError(`invalid argument "${value}" for "${flag}" flag: ${why}`);
 }
 
 /** go-units RAMInBytes: "512m", "1.5g", "1024" (units of 1024). */
@@ -142,7 +142,7 @@ export function readKeyValueFile(path: string, env: NodeJS.ProcessEnv = process.
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new StatusError(125, `open ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
+    throw new Error(`open ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
   }
   const out: string[] = [];
   text.replace(/^\uFEFF/, '').split('\n').forEach((raw, i) => {
@@ -150,8 +150,8 @@ export function readKeyValueFile(path: string, env: NodeJS.ProcessEnv = process.
     if (!line || line.startsWith('#')) return;
     const eq = line.indexOf('=');
     const name = eq >= 0 ? line.slice(0, eq) : line;
-    if (!name) throw new StatusError(125, `no variable name on line '${line}'`);
-    if (/\s/.test(name)) throw new StatusError(125, `variable '${name}' contains whitespaces`);
+    if (!name) throw new Error(`no variable name on line '${line}'`);
+    if (/\s/.test(name)) throw new Error(`variable '${name}' contains whitespaces`);
     void i;
     out.push(expand ? expandEnv(eq >= 0 ? line : name, env) : line);
   });
@@ -331,11 +331,11 @@ export function buildRunRequest(f: Flags, args: string[], opts: { consoleSize?: 
   const interactive = f.bool('interactive');
   const attachList = f.list('attach').map((a) => a.toLowerCase());
   for (const a of attachList) if (!['stdin', 'stdout', 'stderr'].includes(a)) throw badValue(a, '-a, --attach', 'valid streams are STDIN, STDOUT and STDERR');
-  if (detach && attachList.length) throw new StatusError(125, 'Conflicting options: -a and -d');
+  if (detach && attachList.length) throw new StatusError(1, 'conflicting options: cannot specify both --attach and --detach');
   const attach = attachList.length
     ? { stdin: attachList.includes('stdin'), stdout: attachList.includes('stdout'), stderr: attachList.includes('stderr') }
     : { stdin: !detach && interactive, stdout: !detach, stderr: !detach };
-  if (f.bool('rm') && f.has('restart') && f.str('restart') !== 'no') throw new StatusError(125, 'Conflicting options: --restart and --rm');
+  if (f.bool('rm') && f.has('restart') && f.str('restart') !== 'no') throw new Error('conflicting options: cannot specify both --restart and --rm');
 
   const envList = [
     ...f.list('env-file').flatMap((p) => readKeyValueFile(p, env)),
@@ -455,7 +455,7 @@ export function buildRunRequest(f: Flags, args: string[], opts: { consoleSize?: 
   const durationFlag = (name: string) => (f.has(name) ? flagged(f.str(name)!, `--${name}`, parseGoDuration) : undefined);
   if (f.bool('no-healthcheck')) {
     if (f.has('health-cmd') || f.has('health-interval') || f.has('health-timeout') || f.has('health-retries') || f.has('health-start-period')) {
-      throw new StatusError(125, '--no-healthcheck conflicts with --health-* options');
+      throw new Error('--no-healthcheck conflicts with --health-* options');
     }
     healthcheck = { Test: ['NONE'] };
   } else if (f.has('health-cmd') || f.has('health-interval') || f.has('health-timeout') || f.has('health-retries') || f.has('health-start-period')) {
@@ -477,7 +477,7 @@ export function buildRunRequest(f: Flags, args: string[], opts: { consoleSize?: 
     if (f.has('mac-address')) ep.MacAddress = f.str('mac-address');
     networking = { EndpointsConfig: { [network]: ep } };
   } else if (aliases.length) {
-    throw new StatusError(125, 'network-scoped aliases are only supported for user-defined networks');
+    throw new Error('network-scoped alias is supported only for containers in user defined networks');
   }
 
   const entrypoint = f.str('entrypoint');
@@ -507,7 +507,7 @@ export function buildRunRequest(f: Flags, args: string[], opts: { consoleSize?: 
     NetworkingConfig: networking,
   };
   const pull = f.str('pull') ?? 'missing';
-  if (!['always', 'missing', 'never'].includes(pull)) throw new StatusError(125, `invalid pull option: '${pull}': must be one of "always", "missing" or "never"`);
+  if (!['always', 'missing', 'never'].includes(pull)) throw new Error(`invalid pull option: '${pull}': must be one of "always", "missing" or "never"`);
   return {
     name: f.str('name'),
     image,

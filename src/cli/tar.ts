@@ -333,7 +333,8 @@ export async function extractTar(src: AsyncIterable<Buffer>, dest: string, o: { 
       if (e.type === 'dir') {
         replace(path, true);
         mkdirSync(path, { recursive: true });
-        dirs.push({ path, e });
+        // the destination itself keeps its own mode and times
+        if (rel !== undefined) dirs.push({ path, e });
       } else if (e.type === 'file') {
         if (rel === undefined) throw new Error('invalid tar entry: a file at the root');
         replace(path, false);
