@@ -59,7 +59,7 @@ test('progress bar text', () => {
   assert.equal(progressString({ current: 2048 }, 200), ' 2.048kB');
   assert.equal(progressString({ current: 1000, total: 1000 }, 80), '     1kB/1kB');
   assert.equal(progressString({ current: 3, total: 10, units: 'layers' }, 80), '3/10 layers');
-  assert.equal(progressString({ current: 500, total: 1000, start: 100 }, 80, 110_000), '     500B/1kB 10s');
+  assert.equal(progressString({ current: 500, total: 1000, start: 100 }, 80, 110_000), '    500B/1kB 10s');
   assert.equal(goDuration(3723), '1h2m3s');
   assert.equal(goDuration(0), '0s');
 });
