@@ -1,4 +1,11 @@
+/**
+ * images: the image store and the work that makes or moves images without a registry —
+ * import, save, load and the offline bootstrap of busybox and Debian.
+ */
 export { ImageStore, refKey, type Image } from './store.ts';
-export { bootstrap, type BootstrapDeps, type Progress } from './bootstrap.ts';
-export { importImage, applyChanges, type ImportOptions } from './import.ts';
-export { saveImages, loadImages } from './transfer.ts';
+export { bootstrap, bootstrapKind, DEBIAN_SUITES, type BootstrapDeps } from './bootstrap.ts';
+export { importImage, type ImportOptions } from './import.ts';
+export { applyChanges, parseInstructions } from './changes.ts';
+export { saveImages, planSave, writeArchive, resolveSaveNames, type SavePlan } from './save.ts';
+export { loadImages, readArchive, DEFAULT_MAX_LOAD_BYTES, type LoadOptions, type LoadResult } from './load.ts';
+export { byteMeter, type JsonMessage, type Progress } from './progress.ts';

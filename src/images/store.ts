@@ -137,6 +137,16 @@ export class ImageStore {
     return prev && prev.image_id !== id ? prev.image_id : undefined;
   }
 
+  /** Every tag of one repository (`busybox` → `busybox:latest`, `busybox:1.36`, ...), by tag. */
+  repoTags(name: string): Array<{ tag: string; id: Digest }> {
+    const ref = parseReference(name);
+    const prefix = `${ref.domain}/${ref.path}:`;
+    const rows = this.db.stmt('SELECT ref, image_id FROM tags WHERE substr(ref, 1, ?) = ? ORDER BY ref').all(prefix.length, prefix) as { ref: string; image_id: string }[];
+    return rows
+      .filter((r) => /^[\w][\w.-]*$/.test(r.ref.slice(prefix.length)))
+      .map((r) => ({ tag: keyToFamiliar(r.ref), id: r.image_id as Digest }));
+  }
+
   /** Removes one tag; returns the image it pointed at. */
   untag(ref: string): string {
     const key = refKey(parseReference(ref));
@@ -173,6 +183,30 @@ export class ImageStore {
     });
     this.configCache.delete(id);
     await this.content.delete(id as Digest);
+  }
+
+  /**
+   * Deletes a content blob that is neither an image's config nor a layer's diff: what a failed
+   * import or load ingested. A blob something still uses is left alone.
+   */
+  async dropUnusedBlob(digest: Digest): Promise<void> {
+    if (this.db.stmt('SELECT 1 FROM images WHERE id = ?').get(digest)) return;
+    if (this.snapshots.isDiffIdUsed(digest)) return;
+    await this.content.delete(digest);
+  }
+
+  /**
+   * Removes layers that a failed operation created, unless an image uses them by now. Every
+   * other layer is protected: the set of layers to keep is taken synchronously, right before
+   * the prune reads its own view, so a concurrent import's fresh layers are never touched.
+   */
+  async dropLayers(created: Iterable<string>): Promise<void> {
+    const mine = new Set(created);
+    if (!mine.size) return;
+    const keep = new Set(
+      (this.db.stmt('SELECT chain_id FROM layers').all() as { chain_id: string }[]).map((r) => r.chain_id).filter((c) => !mine.has(c)),
+    );
+    await this.snapshots.prune(keep);
   }
 
   private toImage(r: ImageRow): Image {

@@ -1,10 +1,11 @@
 /**
  * The image service: what `docker images`, `rmi`, `tag`, `history`, `image inspect` and
- * `image prune` do, with Docker's rules for untagging and deleting.
+ * `image prune` do, with Docker's rules for untagging and deleting; `import`, `save`, `load`
+ * and Berth's offline `bootstrap`, with Docker's events (the image ID as the event's name).
  */
-import { conflict, notFound } from '../../errdefs/index.ts';
+import { conflict, invalidArgument, notFound } from '../../errdefs/index.ts';
 import type { EventBus } from '../../events/index.ts';
-import { bootstrap, importImage, saveImages, loadImages, type ImageStore, type Image, type Progress } from '../../images/index.ts';
+import { bootstrap, bootstrapKind, byteMeter, importImage, saveImages, loadImages, type ImageStore, type Image, type LoadResult, type Progress } from '../../images/index.ts';
 import type { Host } from '../../host/index.ts';
 import type { Readable } from 'node:stream';
 import { familiarString, parseReference, shortId, looksLikeId, type Digest, type HistoryEntry, type ImageRunConfig } from '../../spec/index.ts';
@@ -207,32 +208,53 @@ export class ImageService {
     return { layers: layers.length, blobs };
   }
 
-  /** `docker import`: a tarball as a one-layer image, tagged when `ref` is given. */
+  /**
+   * `docker import`: a tarball as a one-layer image, tagged when `ref` is given. The
+   * reference and the changes are checked before the body is read.
+   */
   async import(tar: Readable, opts: { ref?: string; changes: string[]; message?: string; progress: Progress }): Promise<Image> {
-    if (opts.ref) parseReference(opts.ref);
+    const tag = opts.ref ? familiarString(parseReference(opts.ref)) : undefined;
+    if (opts.ref && parseReference(opts.ref).digest !== undefined) throw invalidArgument(`import: "${opts.ref}": cannot tag an imported image with a digest`);
+    // A progress line per half megabyte, and one for the last byte.
+    let last = 0;
+    const meter = byteMeter(512 * 1024, (current) => opts.progress({ status: 'Importing', progressDetail: { current } }));
     const img = await importImage(this.store, tar, {
       changes: opts.changes,
       message: opts.message,
-      onBytes: (n) => opts.progress({ status: 'Importing', progressDetail: { current: n } }),
+      onBytes: (n) => {
+        meter.add(n - last);
+        last = n;
+      },
     });
-    if (opts.ref) this.store.tag(img.id, opts.ref);
-    this.events.publish('image', 'import', img.id, opts.ref ? { name: familiarString(parseReference(opts.ref)) } : {});
+    meter.done();
+    if (tag) this.store.tag(img.id, tag);
+    this.events.publish('image', 'import', img.id, { name: img.id });
     return this.store.get(img.id);
   }
 
-  save(names: string[]): Readable {
-    const out = saveImages(this.store, names);
-    for (const n of names) this.events.publish('image', 'save', this.store.resolve(n).id, { name: n });
-    return out;
+  /**
+   * `docker save`: resolves every name first (an unknown one fails before any byte), then
+   * streams the archive.
+   */
+  async save(names: string[]): Promise<Readable> {
+    const { ids, stream } = await saveImages(this.store, names);
+    for (const id of ids) this.events.publish('image', 'save', id, { name: id });
+    return stream;
   }
 
-  async load(tar: Readable, progress: Progress): Promise<Array<{ id: string; tags: string[] }>> {
-    const loaded = await loadImages(this.store, tar, progress);
-    for (const l of loaded) this.events.publish('image', 'load', l.id, l.tags[0] ? { name: l.tags[0] } : {});
-    return loaded;
+  /** `docker load`: `out` gets the progress and the `Loaded image: ...` lines. */
+  async load(tar: Readable, opts: { tmp: string; quiet?: boolean; out: Progress }): Promise<LoadResult[]> {
+    return loadImages(this.store, tar, {
+      tmp: opts.tmp,
+      quiet: opts.quiet,
+      out: opts.out,
+      onLoaded: (l) => this.events.publish('image', 'load', l.id, { name: l.id }),
+    });
   }
 
+  /** Berth's offline base images: `busybox[:tag]`, `debian:<suite>`. */
   async bootstrap(ref: string, deps: { host: Host; tmp: string }, progress: Progress): Promise<Image> {
+    bootstrapKind(ref);
     const img = await bootstrap(ref, { store: this.store, host: deps.host, tmp: deps.tmp }, progress);
     this.events.publish('image', 'pull', img.id, { name: familiarString(parseReference(ref)) });
     return img;

@@ -1,115 +1,162 @@
-/** Image transfer routes: import, pull (offline), save, load, and Berth's bootstrap. */
-import type { Readable } from 'node:stream';
-import type { Router, StreamWriter } from '../router.ts';
+/**
+ * Image transfer routes: import (`POST /images/create?fromSrc=`), pull (answered offline),
+ * save (`GET /images/get`, `GET /images/{name}/get`), load (`POST /images/load`) and Berth's
+ * `POST /berth/v1/images/bootstrap`. Long work streams Docker's JSON messages; a failure after
+ * the stream started is the last message, `{"errorDetail":{"message":...},"error":...}`.
+ */
+import { PassThrough, type Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import type { Router, Response, StreamWriter } from '../router.ts';
 import type { ImageService } from '../../../services/images/index.ts';
 import type { Host } from '../../../host/index.ts';
-import { messageOf } from '../../../errdefs/index.ts';
+import { invalidArgument, messageOf } from '../../../errdefs/index.ts';
 
 export interface TransferDeps {
   images: ImageService;
   host: Host;
-  /** Scratch space on the data root. */
+  /** Scratch space on the data root (emptied at daemon start). */
   tmp: string;
 }
 
-/** Renders `[=====>    ]` the way Docker's jsonmessage does. */
-function bar(current: number, total?: number): string | undefined {
-  if (!total) return undefined;
+/** `[=====>    ]  1.2MB/3.4MB`, as Docker's jsonmessage renders it for old clients. */
+export function progressBar(current: number, total?: number): string {
+  const mb = (n: number) => (n < 1e6 ? `${(n / 1e3).toFixed(1)}kB` : `${(n / 1e6).toFixed(1)}MB`);
+  if (!total) return mb(current);
   const width = 50;
   const n = Math.min(width, Math.floor((current / total) * width));
-  return `[${'='.repeat(Math.max(0, n - 1))}${n > 0 ? '>' : ''}${' '.repeat(width - n)}] ${(current / 1e6).toFixed(2)}MB/${(total / 1e6).toFixed(2)}MB`;
+  return `[${'='.repeat(Math.max(0, n - 1))}${n > 0 ? '>' : ''}${' '.repeat(width - n)}] ${mb(current)}/${mb(total)}`;
 }
 
-async function streamed(out: StreamWriter, fn: () => Promise<void>): Promise<void> {
+async function streamed(out: StreamWriter, fn: () => Promise<void>): Promise<boolean> {
   try {
     await fn();
+    return true;
   } catch (e) {
     out.write({ errorDetail: { message: messageOf(e) }, error: messageOf(e) });
+    return false;
   } finally {
     out.end();
   }
 }
+
+/**
+ * The request body as a stream the service may destroy on error without resetting the
+ * connection: the rest of the upload is then read and dropped, so the client, still sending,
+ * gets to read the error.
+ */
+function body(raw: IncomingMessage): { stream: Readable; drain(): void } {
+  const stream = new PassThrough({ highWaterMark: 1 << 20 });
+  raw.pipe(stream);
+  return {
+    stream,
+    drain() {
+      raw.unpipe(stream);
+      raw.resume();
+    },
+  };
+}
+
+const truthy = (v: string | null) => v === '1' || v === 'true';
 
 export function registerTransfer(r: Router, d: TransferDeps): void {
   r.post('/images/create', async (req, res) => {
     const fromSrc = req.query.get('fromSrc');
     const fromImage = req.query.get('fromImage');
     if (fromSrc === null && fromImage === null) return res.json(400, { message: 'either fromSrc or fromImage must be given' });
-    const out = res.stream();
     if (fromImage !== null) {
       const tag = req.query.get('tag');
-      const name = tag ? `${fromImage}:${tag}` : fromImage;
+      const name = tag ? `${fromImage}${tag.startsWith('sha256:') ? '@' : ':'}${tag}` : fromImage;
+      const out = res.stream();
       await streamed(out, async () => {
-        throw new Error(`pull access denied for ${fromImage}, repository does not exist or may require 'docker login': no registry is reachable from this daemon (to make base images offline: berth image bootstrap busybox | debian:bookworm) (${name})`);
+        const local = d.images.store.find(name);
+        throw invalidArgument(
+          `pull access denied for ${fromImage}, repository does not exist or may require 'docker login': ` +
+            `no registry can be reached from this daemon` +
+            (local ? ` (${name} is already present locally)` : ` (base images can be made offline: berth image bootstrap busybox | debian:bookworm)`),
+        );
       });
       return;
     }
     if (fromSrc !== '-') {
+      const out = res.stream();
       await streamed(out, async () => {
-        throw new Error(`import from "${fromSrc}": only an uploaded archive (-) can be imported: this daemon has no outside network`);
+        throw invalidArgument(`import from "${fromSrc}": only an uploaded archive (-) can be imported: this daemon cannot reach outside URLs`);
       });
       return;
     }
     const repo = req.query.get('repo');
     const tag = req.query.get('tag');
     const ref = repo ? (tag ? `${repo}:${tag}` : repo) : undefined;
-    await streamed(out, async () => {
-      let last = 0;
-      const img = await d.images.import(req.raw as unknown as Readable, {
+    const platform = req.query.get('platform');
+    if (platform && !/^linux(\/|$)/.test(platform)) return res.json(400, { message: `import: platform "${platform}" is not supported: only linux images run here` });
+    const b = body(req.raw);
+    const out = res.stream();
+    const ok = await streamed(out, async () => {
+      const img = await d.images.import(b.stream, {
         ref,
         changes: req.query.getAll('changes'),
         message: req.query.get('message') ?? undefined,
         progress: (m) => {
-          const cur = (m.progressDetail as { current?: number } | undefined)?.current ?? 0;
-          if (cur - last < 1 << 20) return;
-          last = cur;
-          out.write({ status: 'Importing', progressDetail: { current: cur }, progress: `${(cur / 1e6).toFixed(2)}MB` });
+          const cur = m.progressDetail?.current ?? 0;
+          out.write({ status: 'Importing', progressDetail: { current: cur }, progress: progressBar(cur) });
         },
       });
       out.write({ status: img.id });
     });
+    if (!ok) b.drain();
   });
 
   r.post('/images/load', async (req, res) => {
-    const quiet = req.query.get('quiet') === '1' || req.query.get('quiet') === 'true';
+    const quiet = truthy(req.query.get('quiet'));
+    const b = body(req.raw);
     const out = res.stream();
-    await streamed(out, async () => {
-      const loaded = await d.images.load(req.raw as unknown as Readable, (m) => {
-        if (quiet) return;
-        const pd = m.progressDetail as { current?: number; total?: number } | undefined;
-        out.write({ status: m.status, ...(m.id ? { id: m.id } : {}), ...(pd ? { progressDetail: pd, progress: bar(pd.current ?? 0, pd.total) } : {}) });
+    const ok = await streamed(out, async () => {
+      await d.images.load(b.stream, {
+        tmp: d.tmp,
+        quiet,
+        out: (m) => {
+          if (m.stream !== undefined) return out.write({ stream: m.stream });
+          const pd = m.progressDetail;
+          out.write({ status: m.status, ...(m.id ? { id: m.id } : {}), ...(pd ? { progressDetail: pd, progress: progressBar(pd.current ?? 0, pd.total) } : {}) });
+        },
       });
-      for (const l of loaded) {
-        if (l.tags.length) for (const t of l.tags) out.write({ stream: `Loaded image: ${t}\n` });
-        else out.write({ stream: `Loaded image ID: ${l.id}\n` });
-      }
     });
+    if (!ok) b.drain();
   });
 
-  const save = (names: string[]) => async (_req: unknown, res: import('../router.ts').Response) => {
-    const tar = d.images.save(names);
-    res.raw.writeHead(200, { 'Content-Type': 'application/x-tar' });
-    tar.on('error', () => res.raw.destroy());
-    tar.pipe(res.raw);
-  };
-  r.get('/images/get', (req, res) => save(req.query.getAll('names'))(req, res));
+  r.get('/images/get', async (req, res) => {
+    const names = req.query.getAll('names').flatMap((n) => n.split(',')).map((n) => n.trim()).filter(Boolean);
+    await sendArchive(d.images, names, res);
+  });
 
   r.post('/berth/v1/images/bootstrap', async (req, res) => {
     const ref = req.query.get('image') ?? 'busybox';
     const out = res.stream();
     await streamed(out, async () => {
       out.write({ status: `Bootstrapping ${ref}` });
-      const img = await d.images.bootstrap(ref, { host: d.host, tmp: d.tmp }, (m) => out.write(m));
+      const img = await d.images.bootstrap(ref, { host: d.host, tmp: d.tmp }, (m) => {
+        const pd = m.progressDetail;
+        out.write({ ...m, ...(pd ? { progress: progressBar(pd.current ?? 0, pd.total) } : {}) });
+      });
       out.write({ aux: { ID: img.id } });
       out.write({ status: `Successfully bootstrapped ${ref}` });
     });
   });
 }
 
-/** `GET /images/{name}/get`, dispatched from the greedy image route. */
-export function saveOne(images: ImageService, name: string, res: import('../router.ts').Response): void {
-  const tar = images.save([name]);
+/**
+ * Streams a save archive. Names are resolved before the headers go out (an unknown image is a
+ * plain 404); a client that goes away stops the reading of blobs.
+ */
+async function sendArchive(images: ImageService, names: string[], res: Response): Promise<void> {
+  const tar = await images.save(names);
   res.raw.writeHead(200, { 'Content-Type': 'application/x-tar' });
+  res.raw.on('close', () => tar.destroy());
   tar.on('error', () => res.raw.destroy());
   tar.pipe(res.raw);
+}
+
+/** `GET /images/{name}/get`, dispatched from the greedy image route. */
+export async function saveOne(images: ImageService, name: string, res: Response): Promise<void> {
+  await sendArchive(images, [name], res);
 }

@@ -1,0 +1,67 @@
+/** busybox from Debian's busybox-static, on real stores (needs root and /bin/busybox). */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { lstatSync, readlinkSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { openTestStores, type TestStores } from './testing.ts';
+import { bootstrap, bootstrapKind } from './bootstrap.ts';
+import type { JsonMessage } from './progress.ts';
+
+let s: TestStores;
+before(async () => {
+  s = await openTestStores();
+});
+after(async () => {
+  await s?.close();
+});
+
+const skip = existsSync('/bin/busybox') ? false : 'needs busybox-static';
+
+test('busybox: bin/busybox plus a link per applet, passwd and group, a Docker Hub-like config', { skip }, async () => {
+  const msgs: JsonMessage[] = [];
+  const img = await bootstrap('busybox', { store: s.store, host: s.host, tmp: s.tmp }, (m) => msgs.push(m));
+  assert.deepEqual(img.tags, ['busybox:latest']);
+  assert.deepEqual(img.config.config?.Cmd, ['sh']);
+  assert.deepEqual(img.config.config?.Env, ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+  assert.equal(img.config.os, 'linux');
+  assert.equal(img.config.history?.length, 2);
+  assert.equal(img.config.history?.[1]?.empty_layer, true);
+  const layers = s.snapshots.stack(img.topChain);
+  assert.equal(layers.length, 1);
+  const root = s.snapshots.diffDir(layers[0]!);
+  const bb = lstatSync(join(root, 'bin/busybox'));
+  assert.ok(bb.isFile(), 'bin/busybox is the binary, not a link to itself');
+  assert.equal(bb.mode & 0o7777, 0o755);
+  assert.equal(bb.size, lstatSync('/bin/busybox').size);
+  assert.equal(readlinkSync(join(root, 'bin/sh')), 'busybox');
+  assert.equal(readlinkSync(join(root, 'bin/ls')), 'busybox');
+  assert.equal(readlinkSync(join(root, 'sbin/acpid')), '/bin/busybox');
+  assert.match(readFileSync(join(root, 'etc/passwd'), 'utf8'), /^nobody:x:65534:65534:/m);
+  for (const u of ['root', 'daemon', 'bin', 'sys', 'sync', 'nobody']) assert.match(readFileSync(join(root, 'etc/passwd'), 'utf8'), new RegExp(`^${u}:x:`, 'm'));
+  assert.match(readFileSync(join(root, 'etc/group'), 'utf8'), /^nogroup:x:65534:$/m);
+  assert.equal(lstatSync(join(root, 'tmp')).mode & 0o7777, 0o1777);
+  for (const d of ['root', 'var', 'home', 'dev', 'proc', 'sys']) assert.ok(lstatSync(join(root, d)).isDirectory(), d);
+  assert.ok(msgs.some((m) => m.status === 'Packing layer'));
+  assert.deepEqual(readdirSync(s.tmp), [], 'the scratch directory is gone');
+});
+
+test('bootstrapping busybox twice gives the same image ID and reuses the layer', { skip }, async () => {
+  const first = await bootstrap('busybox:1', { store: s.store, host: s.host, tmp: s.tmp }, () => {});
+  const layersBefore = readdirSync(join(s.dir, 'overlay', 'layers')).length;
+  const second = await bootstrap('busybox:1', { store: s.store, host: s.host, tmp: s.tmp }, () => {});
+  assert.equal(second.id, first.id);
+  assert.equal(readdirSync(join(s.dir, 'overlay', 'layers')).length, layersBefore);
+  // The tag does not go into the config: busybox:latest from the first test is the same image.
+  assert.equal(s.store.resolve('busybox:latest').id, first.id);
+  assert.ok(first.tags.includes('busybox:1'));
+});
+
+test('only busybox and known Debian suites can be bootstrapped', () => {
+  assert.deepEqual(bootstrapKind('busybox'), { kind: 'busybox', tag: 'latest', name: 'busybox:latest' });
+  assert.deepEqual(bootstrapKind('debian'), { kind: 'debian', tag: 'bookworm', name: 'debian:latest' });
+  assert.deepEqual(bootstrapKind('debian:trixie'), { kind: 'debian', tag: 'trixie', name: 'debian:trixie' });
+  assert.deepEqual(bootstrapKind('docker.io/library/debian:bullseye').kind, 'debian');
+  assert.throws(() => bootstrapKind('debian:nosuchsuite'), /unknown Debian suite "nosuchsuite"/);
+  assert.throws(() => bootstrapKind('alpine'), /only busybox\[:tag\] and debian:<suite>/);
+  assert.throws(() => bootstrapKind('busybox@sha256:' + 'a'.repeat(64)), /digest cannot be bootstrapped/);
+});

@@ -1,0 +1,35 @@
+/**
+ * Progress of long image work (import, load, bootstrap), in the shape of Docker's JSON
+ * messages so the API can stream them as they are and the `docker` CLI draws its own bars:
+ * `status` + `id` + `progressDetail` for a progress line, `stream` for plain output text.
+ */
+export interface JsonMessage {
+  status?: string;
+  id?: string;
+  progressDetail?: { current?: number; total?: number };
+  /** Text the CLI prints as it is (`Loaded image: busybox:latest\n`). */
+  stream?: string;
+}
+
+export type Progress = (msg: JsonMessage) => void;
+
+/** Calls `emit` at most once per `step` bytes, and always for the last count. */
+export function byteMeter(step: number, emit: (current: number) => void): { add(n: number): void; done(): void } {
+  let current = 0;
+  let last = -1;
+  return {
+    add(n: number) {
+      current += n;
+      if (current - last >= step || last < 0) {
+        last = current;
+        emit(current);
+      }
+    },
+    done() {
+      if (last !== current) {
+        last = current;
+        emit(current);
+      }
+    },
+  };
+}
