@@ -1,55 +1,152 @@
-/** The `berth` CLI against berthd: its commands and output follow the docker CLI's. */
+/**
+ * The `berth` CLI against a private berthd: its commands, output columns and exit codes follow
+ * the docker CLI's. Needs the daemon (src/daemon/main.ts); without it every test fails saying so.
+ */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDaemon, cleanup, berth, type Daemon } from './harness.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { startDaemon, cleanup, berth, eventually, REPO, type Daemon, type RunResult } from './harness.ts';
 
-let d: Daemon;
+const DAEMON_MAIN = join(REPO, 'src/daemon/main.ts');
+let d: Daemon | undefined;
+let bootError: Error | undefined;
+
 before(async () => {
-  d = await startDaemon();
+  if (!existsSync(DAEMON_MAIN)) {
+    bootError = new Error(`berthd is missing: ${DAEMON_MAIN} does not exist, so bin/berthd cannot start and the berth CLI has no daemon to drive`);
+    return;
+  }
+  try {
+    d = await startDaemon();
+  } catch (e) {
+    bootError = e as Error;
+  }
 });
+
 after(async () => {
-  if (d) await cleanup(d);
+  if (d) await cleanup(d); // stops berthd by its pid, removes its monitors, mounts and temp dirs
 });
+
+function daemon(): Daemon {
+  if (bootError) throw bootError;
+  return d!;
+}
+
+async function run(args: string[], input?: string): Promise<RunResult> {
+  return berth(daemon(), args, { input });
+}
 
 async function ok(args: string[], input?: string): Promise<string> {
-  const r = await berth(d, args, { input });
-  assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
+  const r = await run(args, input);
+  assert.equal(r.code, 0, `berth ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return r.stdout;
 }
 
-test('berth image bootstrap busybox makes a tagged image, listed like docker images', async () => {
-  const id = (await ok(['image', 'bootstrap', 'busybox'])).trim();
+/** Start offsets of the columns of a docker table header (cells are separated by 3+ spaces). */
+function columnStarts(header: string): number[] {
+  const starts = [0];
+  const re = / {3,}(?=\S)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(header)) !== null) starts.push(m.index + m[0].length);
+  return starts;
+}
+
+/** Splits a table row at the header's column offsets. */
+function cells(row: string, starts: number[]): string[] {
+  return starts.map((s, i) => row.slice(s, starts[i + 1]).trim());
+}
+
+test('berth image bootstrap busybox renders progress like pull and ends with the image ID', async () => {
+  const out = await ok(['image', 'bootstrap', 'busybox']);
+  const lines = out.trimEnd().split('\n');
+  const id = lines[lines.length - 1]!;
   assert.match(id, /^sha256:[a-f0-9]{64}$/);
-  const list = await ok(['images']);
-  assert.match(list, /^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE\n/);
-  assert.match(list, new RegExp(`^busybox\\s+latest\\s+${id.slice(7, 19)}\\s+`, 'm'));
-  assert.equal((await ok(['image', 'bootstrap', 'busybox'])).trim(), id, 'the busybox layer is reproducible');
+  assert.ok(lines.length > 1, `progress lines before the ID: ${out}`);
+  assert.equal((await ok(['image', 'bootstrap', '-q', 'busybox'])).trim(), id, 'the busybox image is reproducible; -q prints only its ID');
 });
 
-test('berth run prints output and propagates the exit code', async () => {
+test('berth images: docker\'s columns, human sizes, -q and --format', async () => {
+  const out = await ok(['images']);
+  const [header, ...rows] = out.trimEnd().split('\n');
+  assert.match(header!, /^REPOSITORY {3}TAG {7}IMAGE ID {7}CREATED {2,}SIZE$/);
+  const starts = columnStarts(header!);
+  const row = rows.map((r) => cells(r, starts)).find((c) => c[0] === 'busybox');
+  assert.ok(row, `a busybox row in:\n${out}`);
+  const [, tag, id, created, size] = row!;
+  assert.equal(tag, 'latest');
+  assert.match(id!, /^[a-f0-9]{12}$/);
+  assert.match(created!, / ago$/);
+  assert.match(size!, /^\d+(\.\d+)?[kMG]?B$/);
+  const inspectId = (await ok(['image', 'inspect', '-f', '{{.Id}}', 'busybox'])).trim();
+  assert.equal(inspectId.slice(7, 19), id);
+  assert.ok((await ok(['images', '-q'])).split('\n').includes(id!));
+  assert.equal((await ok(['images', '--format', '{{.Repository}}:{{.Tag}}', 'busybox'])).trim(), 'busybox:latest');
+});
+
+test('berth run --rm prints the output; exit codes and stderr propagate', async () => {
   assert.equal(await ok(['run', '--rm', 'busybox', 'echo', 'hi']), 'hi\n');
-  const r = await berth(d, ['run', '--name', 'three', 'busybox', 'sh', '-c', 'echo err >&2; exit 3']);
+  const r = await run(['run', '--name', 'three', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
   assert.equal(r.code, 3);
+  assert.equal(r.stdout, 'out\n');
   assert.equal(r.stderr, 'err\n');
-  const ps = await ok(['ps', '-a']);
-  assert.match(ps, /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES\n/);
-  assert.match(ps, /Exited \(3\) .* ago\s+three$/m);
-  const missing = await berth(d, ['run', '--rm', 'nosuch:1']);
-  assert.equal(missing.code, 125);
-  assert.match(missing.stderr, /Unable to find image 'nosuch:1' locally/);
+  const env = await ok(['run', '--rm', '-e', 'A=1', '-w', '/tmp', '--entrypoint', 'sh', 'busybox', '-c', 'echo $A $(pwd)']);
+  assert.equal(env, '1 /tmp\n');
+});
+
+test('berth ps -a: docker\'s columns with the daemon\'s status text', async () => {
+  const out = await ok(['ps', '-a']);
+  const [header, ...rows] = out.trimEnd().split('\n');
+  assert.match(header!, /^CONTAINER ID {3}IMAGE {5}COMMAND {2,}CREATED {2,}STATUS {2,}PORTS {5}NAMES$/);
+  const starts = columnStarts(header!);
+  const three = rows.map((r) => cells(r, starts)).find((c) => c[6] === 'three');
+  assert.ok(three, `a row for "three" in:\n${out}`);
+  assert.match(three![0]!, /^[a-f0-9]{12}$/);
+  assert.equal(three![1], 'busybox');
+  assert.match(three![2]!, /^".*"$/);
+  assert.match(three![3]!, / ago$/);
+  assert.match(three![4]!, /^Exited \(3\) .* ago$/);
+  assert.equal(three![5], '');
+  const json = JSON.parse((await ok(['ps', '-a', '--filter', 'name=three', '--format', 'json'])).trim()) as Record<string, string>;
+  assert.equal(json.Names, 'three');
+  assert.equal(json.State, 'exited');
+  assert.deepEqual(Object.keys(json), [...Object.keys(json)].sort(), 'keys sorted as docker prints them');
+  assert.equal(await ok(['ps', '-a', '--filter', 'name=three', '--format', 'table {{.Names}}\t{{.State}}']), 'NAMES     STATE\nthree     exited\n');
 });
 
 test('berth run -d, logs, inspect -f, stop, rm -f', async () => {
-  const id = (await ok(['run', '-d', '--name', 'bg', 'busybox', 'sh', '-c', 'echo ready; trap "exit 0" TERM; while :; do sleep 0.1; done'])).trim();
+  const id = (await ok(['run', '-d', '--name', 'bg', 'busybox', 'sh', '-c', 'echo ready; echo warn >&2; trap "exit 0" TERM; while :; do sleep 0.1; done'])).trim();
   assert.match(id, /^[a-f0-9]{64}$/);
-  for (let i = 0; i < 50 && !(await ok(['logs', 'bg'])).includes('ready'); i++) await new Promise((r) => setTimeout(r, 100));
-  assert.equal(await ok(['logs', 'bg']), 'ready\n');
-  assert.equal((await ok(['inspect', '-f', '{{.State.Status}}', 'bg'])).trim(), 'running');
-  assert.equal((await ok(['stop', 'bg'])).trim(), 'bg');
+  await eventually(async () => (await ok(['logs', 'bg'])).includes('ready'));
+  const logs = await run(['logs', 'bg']);
+  assert.equal(logs.stdout, 'ready\n');
+  assert.equal(logs.stderr, 'warn\n');
+  const tail = await run(['logs', '-t', '--tail', '1', 'bg']);
+  assert.match(tail.stdout + tail.stderr, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z (ready|warn)\n$/);
+  assert.equal((await ok(['inspect', '-f', '{{.State.Status}} {{json .Config.Cmd}}', 'bg'])).trim().split(' ')[0], 'running');
+  assert.equal(await ok(['ps', '-q', '--no-trunc', '--filter', 'name=bg']), `${id}\n`);
+  assert.equal(await ok(['stop', 'bg']), 'bg\n');
   assert.equal((await ok(['inspect', '-f', '{{.State.ExitCode}}', 'bg'])).trim(), '0');
-  await ok(['rm', '-f', 'bg', 'three']);
-  assert.equal((await ok(['ps', '-aq'])).trim(), '');
-  const gone = await berth(d, ['rm', 'bg']);
+  assert.equal(await ok(['rm', '-f', 'bg', 'three']), 'bg\nthree\n');
+  assert.equal(await ok(['ps', '-aq']), '');
+  const gone = await run(['rm', 'bg']);
   assert.equal(gone.code, 1);
-  assert.match(gone.stderr, /No such container: bg/);
+  assert.equal(gone.stderr, 'Error response from daemon: No such container: bg\n');
+  const inspect = await run(['inspect', 'bg']);
+  assert.equal(inspect.code, 1);
+  assert.equal(inspect.stdout, '[]\n');
+  assert.equal(inspect.stderr, 'Error: No such object: bg\n');
+});
+
+test('berth refuses like docker: missing images (125), bad flags (125), missing arguments (1)', async () => {
+  const missing = await run(['run', '--rm', 'nosuch:1']);
+  assert.equal(missing.code, 125);
+  assert.match(missing.stderr, /^Unable to find image 'nosuch:1' locally\n/);
+  assert.match(missing.stderr, /\nberth: .+\n\nRun 'berth run --help' for more information\n$/);
+  const flag = await run(['ps', '--bogus']);
+  assert.equal(flag.code, 125);
+  assert.equal(flag.stderr, "unknown flag: --bogus\n\nUsage:  berth ps [OPTIONS]\n\nRun 'berth ps --help' for more information\n");
+  const args = await run(['rm']);
+  assert.equal(args.code, 1);
+  assert.match(args.stderr, /^berth: 'berth rm' requires at least 1 argument\n/);
 });
