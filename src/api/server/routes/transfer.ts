@@ -10,6 +10,7 @@ import type { Router, Response, StreamWriter } from '../router.ts';
 import type { ImageService } from '../../../services/images/index.ts';
 import type { Host } from '../../../host/index.ts';
 import { invalidArgument, messageOf } from '../../../errdefs/index.ts';
+import { familiarName, parseReference } from '../../../spec/index.ts';
 
 export interface TransferDeps {
   images: ImageService;
@@ -69,8 +70,14 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
       const out = res.stream();
       await streamed(out, async () => {
         const local = d.images.store.find(name);
+        let repo = fromImage;
+        try {
+          repo = familiarName(parseReference(fromImage));
+        } catch {
+          // not a valid reference: say it as given
+        }
         throw invalidArgument(
-          `pull access denied for ${fromImage}, repository does not exist or may require 'docker login': ` +
+          `pull access denied for ${repo}, repository does not exist or may require 'docker login': ` +
             `no registry can be reached from this daemon` +
             (local ? ` (${name} is already present locally)` : ` (base images can be made offline: berth image bootstrap busybox | debian:bookworm)`),
         );
