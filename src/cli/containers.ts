@@ -233,9 +233,9 @@ const rm: Command = {
         await cli.client.containerRemove(id, { force: f.bool('force'), volumes: f.bool('volumes'), link: f.bool('link') });
         cli.out(`${name}\n`);
       } catch (e) {
-        // docker rm -f of a missing container is not an error
-        if (f.bool('force') && (e as { status?: number }).status === 404) continue;
-        errors.push(describeError(e));
+        // docker rm -f reports a missing container but does not fail for it
+        if (f.bool('force') && (e as { status?: number }).status === 404) cli.err(`${describeError(e)}\n`);
+        else errors.push(describeError(e));
       }
     }
     if (errors.length) throw new StatusError(1, errors.join('\n'));

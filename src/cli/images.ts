@@ -3,8 +3,8 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { familiarName, parseReference, type Reference } from '../spec/index.ts';
-import type { ImageSummary, HistoryItem, JsonMessage } from '../client/index.ts';
-import { type Cli, type Command, StatusError, forEach, parseFilterFlags } from './cli.ts';
+import { isNotFound, type ImageSummary, type HistoryItem, type JsonMessage } from '../client/index.ts';
+import { type Cli, type Command, StatusError, describeError, parseFilterFlags } from './cli.ts';
 import { ago, ellipsis, goTimeString, humanSize, rfc3339, shortId } from './format.ts';
 import { displayJsonMessages, type ProgressOut } from './progress.ts';
 import { printRows, rowContext, type Row } from './table.ts';
@@ -227,10 +227,18 @@ const rmi: Command = {
     ],
   },
   async run(cli, f, args) {
-    return forEach(cli, args, async (name) => {
-      const items = await cli.client.imageRemove(name, { force: f.bool('force'), noprune: f.bool('no-prune') });
-      for (const i of items ?? []) cli.out(i.Untagged ? `Untagged: ${i.Untagged}\n` : `Deleted: ${i.Deleted}\n`);
-    }, { print: false });
+    const errors: string[] = [];
+    for (const name of args) {
+      try {
+        const items = await cli.client.imageRemove(name, { force: f.bool('force'), noprune: f.bool('no-prune') });
+        for (const i of items ?? []) cli.out(i.Untagged ? `Untagged: ${i.Untagged}\n` : `Deleted: ${i.Deleted}\n`);
+      } catch (e) {
+        // with -f a missing image is reported but does not fail the command
+        if (f.bool('force') && isNotFound(e)) cli.err(`${describeError(e)}\n`);
+        else errors.push(describeError(e));
+      }
+    }
+    if (errors.length) throw new StatusError(1, errors.join('\n'));
   },
 };
 

@@ -1,0 +1,202 @@
+/**
+ * The `berth` command line: the docker CLI's commands, flags, output and exit codes, against
+ * Berth (or any Engine API daemon). `-H/--host` or DOCKER_HOST selects the daemon. main.ts is
+ * the entry point that loads this.
+ */
+import { ApiError, ConnectionError, DEFAULT_HOST, StreamError } from '../client/index.ts';
+import { ArgsError, FlagError, FlagValueError, helpText, parseArgs } from './flags.ts';
+import { BERTH_VERSION, Cli, PROGRAM, StatusError, type Command } from './cli.ts';
+import { containerGroup, containerShortcuts } from './containers.ts';
+import { imageGroup, imageShortcuts } from './images.ts';
+import { buildCommands } from './build.ts';
+import { networkGroup } from './networks.ts';
+import { volumeGroup } from './volumes.ts';
+import { systemCommands, systemGroup } from './system.ts';
+import { inspect } from './inspect.ts';
+import { TemplateError } from './template.ts';
+
+const TOP: Record<string, Command> = { ...containerShortcuts, ...imageShortcuts, ...buildCommands, ...systemCommands, inspect };
+
+const GROUPS: Record<string, { description: string; commands: Record<string, Command> }> = {
+  container: { description: 'Manage containers', commands: containerGroup },
+  image: { description: 'Manage images', commands: { ...imageGroup, ...buildCommands } },
+  network: { description: 'Manage networks', commands: networkGroup },
+  volume: { description: 'Manage volumes', commands: volumeGroup },
+  system: { description: 'Manage Berth', commands: systemGroup },
+  builder: { description: 'Manage builds', commands: buildCommands },
+};
+
+const COMMON = ['run', 'exec', 'ps', 'build', 'pull', 'push', 'images', 'login', 'logout', 'version', 'info'];
+
+function describe(cmd: Command): string {
+  return cmd.spec.description.split('\n')[0]!;
+}
+
+function mainHelp(): string {
+  const line = (name: string, d: string) => `  ${name.padEnd(11)} ${d}\n`;
+  let s = `Usage:  ${PROGRAM} [OPTIONS] COMMAND\n\nA Docker-compatible container engine\n\nCommon Commands:\n`;
+  for (const n of COMMON) s += line(n, describe(TOP[n]!));
+  s += '\nManagement Commands:\n';
+  for (const [n, g] of Object.entries(GROUPS)) s += line(n, g.description);
+  s += '\nCommands:\n';
+  for (const n of Object.keys(TOP).filter((n) => !COMMON.includes(n)).sort()) s += line(n, describe(TOP[n]!));
+  s += `\nGlobal Options:\n  -H, --host string   Daemon socket to connect to (default ${DEFAULT_HOST}, or $DOCKER_HOST)\n  -v, --version       Print version information and quit\n\nRun '${PROGRAM} COMMAND --help' for more information on a command.\n`;
+  return s;
+}
+
+function groupHelp(name: string): string {
+  const g = GROUPS[name]!;
+  // each command once, under its canonical name (the first alias's last word)
+  const names = new Map<Command, string>();
+  for (const [n, c] of Object.entries(g.commands)) {
+    const canonical = c.spec.aliases?.[0]?.split(' ').pop();
+    if (!names.has(c) || n === canonical) names.set(c, n);
+  }
+  let s = `Usage:  ${PROGRAM} ${name} COMMAND\n\n${g.description}\n\nCommands:\n`;
+  for (const [c, n] of [...names].sort((a, b) => a[1].localeCompare(b[1]))) s += `  ${n.padEnd(11)} ${describe(c)}\n`;
+  return `${s}\nRun '${PROGRAM} ${name} COMMAND --help' for more information on a command.\n`;
+}
+
+interface Global {
+  host?: string;
+  rest: string[];
+}
+
+function parseGlobal(argv: string[]): Global | number {
+  let host: string | undefined;
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('-') || a === '-') break;
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (a === '-H' || a === '--host') {
+      host = argv[++i];
+      if (host === undefined) {
+        process.stderr.write(`flag needs an argument: ${a === '-H' ? "'H' in -H" : '--host'}\n\nUsage:  ${PROGRAM} [OPTIONS] COMMAND\n\nRun '${PROGRAM} --help' for more information\n`);
+        return 125;
+      }
+    } else if (a.startsWith('--host=')) host = a.slice(7);
+    else if (a.startsWith('-H') && a.length > 2) host = a.slice(2).replace(/^=/, '');
+    else if (a === '-h' || a === '--help') {
+      process.stdout.write(mainHelp());
+      return 0;
+    } else if (a === '-v' || a === '--version') {
+      process.stdout.write(`Berth version ${BERTH_VERSION}\n`);
+      return 0;
+    } else if (a === '-D' || a === '--debug' || a === '--tls' || a === '--tlsverify') {
+      // accepted for compatibility
+    } else if (['-l', '--log-level', '--config', '-c', '--context', '--tlscacert', '--tlscert', '--tlskey'].includes(a)) {
+      i++;
+    } else if (/^--(log-level|config|context|tlscacert|tlscert|tlskey)=/.test(a)) {
+      // accepted for compatibility
+    } else {
+      process.stderr.write(`unknown flag: ${a}\n\nUsage:  ${PROGRAM} [OPTIONS] COMMAND\n\nRun '${PROGRAM} --help' for more information\n`);
+      return 125;
+    }
+  }
+  return { host, rest: argv.slice(i) };
+}
+
+/** Runs one command line; returns the exit code. */
+export async function main(argv: string[], cli?: Cli): Promise<number> {
+  const g = parseGlobal(argv);
+  if (typeof g === 'number') return g;
+  const [name, ...rest] = g.rest;
+  if (!name) {
+    process.stdout.write(mainHelp());
+    return 0;
+  }
+  let cmd: Command | undefined;
+  let path: string;
+  let args = rest;
+  if (GROUPS[name]) {
+    const sub = rest[0];
+    if (!sub || sub === '--help' || sub === '-h') {
+      process.stdout.write(groupHelp(name));
+      return 0;
+    }
+    cmd = GROUPS[name]!.commands[sub];
+    path = `${PROGRAM} ${name} ${sub}`;
+    args = rest.slice(1);
+    if (!cmd) {
+      process.stderr.write(`${PROGRAM}: unknown command: ${PROGRAM} ${name} ${sub}\n\nUsage:  ${PROGRAM} ${name}\n\nRun '${PROGRAM} ${name} --help' for more information\n`);
+      return 1;
+    }
+  } else {
+    cmd = TOP[name];
+    path = `${PROGRAM} ${name}`;
+    if (!cmd) {
+      process.stderr.write(`${PROGRAM}: unknown command: ${PROGRAM} ${name}\n\nRun '${PROGRAM} --help' for more information\n`);
+      return 1;
+    }
+  }
+  const spec = { ...cmd.spec, usage: `${path} ${cmd.spec.usage}` };
+  const c = cli ?? new Cli(g.host);
+  try {
+    const parsed = parseArgs(args, spec);
+    if (parsed.help) {
+      c.out(helpText(spec));
+      return 0;
+    }
+    const rc = await cmd.run(c, parsed.flags, parsed.args);
+    return typeof rc === 'number' ? rc : 0;
+  } catch (e) {
+    return report(c, e instanceof FlagValueError ? new FlagError(e.message, spec) : e);
+  } finally {
+    c.close();
+  }
+}
+
+/** Prints an error as docker does and returns the exit code. */
+export function report(c: Cli, e: unknown): number {
+  if (e instanceof FlagError) {
+    c.err(`${e.message}\n\nUsage:  ${e.usage}\n\nRun '${e.command} --help' for more information\n`);
+    return 125;
+  }
+  if (e instanceof ArgsError) {
+    const see = /at least/.test(e.message) ? 'See' : 'Run';
+    c.err(`${PROGRAM}: ${e.message}\n\nUsage:  ${e.usage}\n\n${see} '${e.command} --help' for more information\n`);
+    return 1;
+  }
+  if (e instanceof StatusError) {
+    if (e.message) c.err(`${e.message}\n`);
+    return e.code || 1;
+  }
+  if (e instanceof StreamError) {
+    c.err(`${e.message}\n`);
+    return 1;
+  }
+  if (e instanceof ApiError) {
+    c.err(`Error response from daemon: ${e.message}\n`);
+    return 1;
+  }
+  if (e instanceof ConnectionError) {
+    c.err(`${e.message}\n`);
+    return 1;
+  }
+  if (e instanceof TemplateError) {
+    c.err(`template parsing error: ${e.message}\n`);
+    return 1;
+  }
+  const err = e as Error;
+  c.err(process.env.BERTH_DEBUG ? `${err.stack ?? err}\n` : `${err.message ?? String(err)}\n`);
+  return 1;
+}
+
+/** Runs the process's command line and exits with its code. */
+export function runProcess(argv: string[]): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+  });
+  main(argv).then((rc) => {
+    const exit = () => process.exit(rc);
+    if (process.stdout.writableNeedDrain) process.stdout.once('drain', exit);
+    else exit();
+  }, (e: unknown) => {
+    process.stderr.write(`${PROGRAM}: ${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  });
+}
