@@ -51,7 +51,9 @@ export interface LoadResult {
 export const DEFAULT_MAX_LOAD_BYTES = 64 * 1024 ** 3;
 export const DEFAULT_MAX_LOAD_ENTRIES = 200_000;
 const MAX_JSON_BYTES = 16 * 1024 * 1024;
+const MAX_JSON_TOTAL_BYTES = 256 * 1024 * 1024;
 const MAX_LINK_HOPS = 40;
+const MAX_LAYERS = 128;
 
 type Node =
   | { kind: 'file'; file: string; size: number; digest: Digest }
@@ -77,6 +79,23 @@ function entryComponents(name: string): string[] {
 /** The archive's entries by clean name, with link resolution confined to the archive. */
 export class ArchiveIndex {
   private readonly nodes = new Map<string, Node>();
+  /** Documents read so far, by scratch file: many manifest entries may name one config. */
+  private readonly cache = new Map<string, Buffer>();
+  private readBytes = 0;
+
+  /**
+   * A small file's bytes, from a budget shared by the whole archive, so a manifest of a
+   * million entries naming a million configs cannot exhaust memory.
+   */
+  async read(f: FileNode, name: string): Promise<Buffer> {
+    const hit = this.cache.get(f.file);
+    if (hit) return hit;
+    if (this.readBytes + f.size > MAX_JSON_TOTAL_BYTES) throw invalidArgument(`load: the archive's JSON documents exceed ${MAX_JSON_TOTAL_BYTES} bytes (at "${name}")`);
+    this.readBytes += f.size;
+    const bytes = await fs.readFile(f.file);
+    this.cache.set(f.file, bytes);
+    return bytes;
+  }
 
   set(name: string, node: Node): void {
     this.nodes.set(name, node);
@@ -218,7 +237,7 @@ interface ImagePlan {
 async function readJsonFile<T>(index: ArchiveIndex, name: string, node?: FileNode): Promise<{ value: T; bytes: Buffer }> {
   const f = node ?? index.lookup(name);
   if (f.size > MAX_JSON_BYTES) throw invalidArgument(`load: "${name}" is too large (${f.size} bytes) for a JSON document`);
-  const bytes = await fs.readFile(f.file);
+  const bytes = await index.read(f, name);
   try {
     return { value: JSON.parse(bytes.toString('utf8')) as T, bytes };
   } catch (e) {
@@ -244,6 +263,8 @@ function parseConfig(bytes: Buffer, name: string): ImageConfig {
   if (!Array.isArray(ids) || !ids.every((d) => typeof d === 'string' && isDigest(d))) {
     throw invalidArgument(`load: image config "${name}" has no valid rootfs.diff_ids`);
   }
+  // Docker's overlay2 stops at 128 lowers; a longer stack is unusable and only costs disk.
+  if (ids.length > MAX_LAYERS) throw invalidArgument(`load: image config "${name}" has ${ids.length} layers, more than the ${MAX_LAYERS} an image may have`);
   if (config.os !== undefined && config.os !== 'linux') throw invalidArgument(`load: cannot load ${config.os} image "${name}" on linux`);
   return config;
 }

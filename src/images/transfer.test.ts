@@ -273,6 +273,7 @@ test('hostile archives fail with InvalidArgument and leave no image, layer, blob
       ['blob not matching its name', await archive([{ name: `blobs/sha256/${hexOf(sha256(good))}`, content: evil }], [`blobs/sha256/${hexOf(sha256(good))}`], [sha256(good)]), /does not match its digest name/],
       ['not a tar', Buffer.alloc(4096, 0x41), /not a valid tar/],
       ['no manifest', await makeTar([{ name: 'hello', content: 'x' }]), /neither manifest\.json nor index\.json/],
+      ['too many layers', await archive([{ name: 'good.tar', content: good }], Array(129).fill('good.tar'), Array(129).fill(sha256(good))), /129 layers, more than the 128/],
       ['too many entries', await makeTar(Array.from({ length: 20 }, (_, i) => ({ name: `f${i}`, content: '' }))), /more than 10 entries/],
       ['too large', await makeTar([{ name: 'big', content: Buffer.alloc(64 * 1024) }]), /exceeds the limit/],
     ];
