@@ -138,13 +138,14 @@ const images: Command = {
     if (args[0]) (filters.reference ??= []).push(args[0]);
     const list = await cli.client.imageList({ all: f.bool('all'), filters, digests: f.bool('digests') });
     const trunc = !f.bool('no-trunc');
-    const digests = f.bool('digests');
+    // a custom format that shows digests gets rows per digest, as with --digests
+    const digests = f.bool('digests') || /\.Digest\b/.test(f.str('format') ?? '');
     const rows: Row[] = [];
     const now = Date.now();
     for (const i of list) for (const r of imageRows(i, digests)) rows.push(imageContext(i, r, trunc, now));
     printRows(cli, rows, {
       format: f.str('format') ?? '',
-      defaultTable: digests
+      defaultTable: f.bool('digests')
         ? 'table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}'
         : 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}',
       headers: IMAGE_HEADERS,
