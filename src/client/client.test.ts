@@ -78,6 +78,8 @@ async function fakeDaemon(apiVersion: string | undefined): Promise<Fake> {
     } else if (req.url?.includes('/plain')) {
       res.writeHead(500);
       res.end('plain failure\n');
+    } else if (req.url?.includes('/held/wait')) {
+      setTimeout(() => res.end('{"StatusCode":0}'), 300);
     } else if (req.url?.includes('/wait')) {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.flushHeaders();
@@ -159,6 +161,20 @@ test('wait resolves after the headers and delivers the status later', async () =
     const h = await c.containerWait('x', 'next-exit');
     assert.ok(f.requests.includes('POST /v1.44/containers/x/wait?condition=next-exit'));
     assert.deepEqual(await h.result, { StatusCode: 3 });
+  } finally {
+    c.close();
+    await stop(f);
+  }
+});
+
+test('a daemon that holds the wait headers back does not stall the caller', async () => {
+  const f = await fakeDaemon('1.44');
+  const c = new EngineClient(f.host);
+  try {
+    const t0 = Date.now();
+    const h = await c.containerWait('held', 'next-exit', 50);
+    assert.ok(Date.now() - t0 < 250, 'returned before the daemon answered');
+    assert.deepEqual(await h.result, { StatusCode: 0 });
   } finally {
     c.close();
     await stop(f);

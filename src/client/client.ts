@@ -352,19 +352,31 @@ export class EngineClient {
 
   /**
    * Registers a wait (`not-running`, `next-exit` or `removed`). The promise resolves once the
-   * daemon has answered the headers, i.e. the wait is in place: start the container after it.
+   * daemon has answered the headers, i.e. the wait is in place (dockerd and berthd flush them at
+   * once): start the container after it. A daemon that holds its headers back is given
+   * `registerMs` before the caller goes on; its answer still arrives through `result`.
    */
-  async containerWait(id: string, condition?: 'not-running' | 'next-exit' | 'removed'): Promise<WaitHandle> {
+  async containerWait(id: string, condition?: 'not-running' | 'next-exit' | 'removed', registerMs = 2000): Promise<WaitHandle> {
     const ac = new AbortController();
-    const res = await this.request('POST', `/containers/${enc(id)}/wait`, { query: { condition }, signal: ac.signal });
-    const result = readAll(res).then((b) => {
-      const text = b.toString('utf8').trim();
+    const response = this.request('POST', `/containers/${enc(id)}/wait`, { query: { condition }, signal: ac.signal });
+    const result = response.then(async (res) => {
+      const text = (await readAll(res)).toString('utf8').trim();
       if (!text) throw new ApiError(500, `wait for container ${id}: the daemon closed the connection without a status`);
       const r = JSON.parse(text) as T.WaitResponse & { message?: string };
       if (r.StatusCode === undefined && r.message) throw new ApiError(500, r.message);
       return r;
     });
     result.catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    const held = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, registerMs);
+      timer.unref();
+    });
+    try {
+      await Promise.race([response, held]);
+    } finally {
+      clearTimeout(timer);
+    }
     return { result, cancel: () => ac.abort() };
   }
 
