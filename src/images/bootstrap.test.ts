@@ -3,6 +3,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { lstatSync, readlinkSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { FakeHost } from '../host/index.ts';
 import { openTestStores, type TestStores } from './testing.ts';
 import { bootstrap, bootstrapKind } from './bootstrap.ts';
 import type { JsonMessage } from './progress.ts';
@@ -64,4 +66,30 @@ test('only busybox and known Debian suites can be bootstrapped', () => {
   assert.throws(() => bootstrapKind('debian:nosuchsuite'), /unknown Debian suite "nosuchsuite"/);
   assert.throws(() => bootstrapKind('alpine'), /only busybox\[:tag\] and debian:<suite>/);
   assert.throws(() => bootstrapKind('busybox@sha256:' + 'a'.repeat(64)), /digest cannot be bootstrapped/);
+});
+
+test('debootstrap runs in its own mount and PID namespaces, dies with the daemon, and its failure is reported', async () => {
+  class FailingDebootstrap extends FakeHost {
+    override spawn(cmd: string, args: readonly string[]) {
+      super.spawn(cmd, args);
+      return spawn('sh', ['-c', 'echo "I: Retrieving InRelease"; echo "E: Failed getting release file http://deb.debian.org/debian/dists/bookworm/InRelease" >&2; exit 1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    }
+  }
+  const host = new FailingDebootstrap();
+  const msgs: JsonMessage[] = [];
+  await assert.rejects(
+    bootstrap('debian:bookworm', { store: s.store, host, tmp: s.tmp }, (m) => msgs.push(m)),
+    (e: Error & { category?: string }) => {
+      assert.equal(e.category, 'Unavailable');
+      assert.match(e.message, /^bootstrap debian:bookworm: debootstrap failed \(exit 1\): E: Failed getting release file/);
+      return true;
+    },
+  );
+  const cmd = host.calls.find((c) => c.op === 'spawn')!.args as string[];
+  assert.deepEqual(cmd.slice(0, 3), ['setpriv', '--pdeathsig', 'KILL']);
+  assert.ok(cmd.includes('unshare') && cmd.includes('--mount') && cmd.includes('--pid') && cmd.includes('--kill-child'));
+  assert.deepEqual(cmd.slice(-4, -2), ['--variant=minbase', 'bookworm']);
+  assert.ok(msgs.some((m) => m.status === 'Retrieving InRelease' && m.id === 'bookworm'));
+  assert.deepEqual(readdirSync(s.tmp), [], 'the scratch directory is gone');
+  assert.equal(s.store.find('debian:bookworm'), undefined);
 });
