@@ -1,48 +1,122 @@
-import { PassThrough, Readable, Transform } from 'node:stream';
+/**
+ * Decompression of layer and archive streams, recognised by magic number, with a cap on the
+ * uncompressed size so that a small compressed blob cannot fill the disk (a zstd frame of a
+ * few hundred bytes can expand to many megabytes).
+ */
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
-import { invalidArgument } from '../errdefs/index.ts';
+import { BerthError, invalidArgument, notImplemented } from '../errdefs/index.ts';
 
 /** Default cap on one layer's uncompressed size: stops decompression bombs. */
 export const DEFAULT_MAX_LAYER_BYTES = 64 * 1024 ** 3;
 
+export type Compression = 'none' | 'gzip' | 'zstd' | 'xz' | 'bzip2';
+
+/** The compression of a stream from its first bytes (6 are enough). */
+export function detectCompression(head: Uint8Array): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
+  if (head.length >= 6 && head[0] === 0xfd && head[1] === 0x37 && head[2] === 0x7a && head[3] === 0x58 && head[4] === 0x5a && head[5] === 0x00) return 'xz';
+  if (head.length >= 3 && head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68) return 'bzip2';
+  return 'none';
+}
+
+const SNIFF_BYTES = 6;
+
 /**
- * The uncompressed bytes of `source`: gzip and zstd are recognised by their magic numbers,
- * anything else passes through. More than `maxBytes` of output fails the stream.
+ * The uncompressed bytes of `source`: gzip and zstd are decompressed, anything else passes
+ * through as it is. Output beyond `maxBytes` fails the stream with InvalidArgument; corrupt
+ * compressed data fails it with InvalidArgument too. `onData` sees every uncompressed chunk
+ * (for hashing) before the consumer does. Destroying the result destroys `source`.
  */
-export function decompressed(source: Readable, maxBytes = DEFAULT_MAX_LAYER_BYTES): Readable {
-  const out = new PassThrough({ highWaterMark: 1 << 20 });
+export function decompressed(source: Readable, maxBytes = DEFAULT_MAX_LAYER_BYTES, onData?: (chunk: Buffer) => void): Readable {
   let total = 0;
-  const limit = new Transform({
-    transform(chunk: Buffer, _e, cb) {
+  let started = false;
+  const out = new Transform({
+    highWaterMark: 1 << 20,
+    // Starts on the first read: an error (an xz source, say) must not be emitted before the
+    // consumer has had a chance to listen for it.
+    read(n) {
+      if (!started) {
+        started = true;
+        start();
+      }
+      Transform.prototype._read.call(this, n);
+    },
+    transform(chunk: Buffer, _enc, cb) {
       total += chunk.length;
-      if (total > maxBytes) cb(invalidArgument(`uncompressed size exceeds the limit of ${maxBytes} bytes`));
-      else cb(null, chunk);
+      if (total > maxBytes) {
+        cb(invalidArgument(`uncompressed size exceeds the limit of ${maxBytes} bytes`));
+        return;
+      }
+      onData?.(chunk);
+      cb(null, chunk);
     },
   });
-  (async () => {
-    const iter = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-    const first: Buffer[] = [];
-    let n = 0;
-    while (n < 4) {
-      const r = await iter.next();
-      if (r.done) break;
-      first.push(r.value);
-      n += r.value.length;
+  const start = () => void (async () => {
+    const { head, stream } = await sniff(source, SNIFF_BYTES);
+    const kind = detectCompression(head);
+    if (kind === 'xz' || kind === 'bzip2') throw notImplemented(`${kind} compressed archives are not supported: use gzip or zstd`);
+    if (kind === 'none') {
+      stream.on('error', (e) => out.destroy(e));
+      out.on('close', () => stream.destroy());
+      stream.pipe(out);
+      return;
     }
-    const head = Buffer.concat(first);
-    const rest = Readable.from((async function* () {
-      if (head.length) yield head;
-      for (;;) {
-        const r = await iter.next();
-        if (r.done) return;
-        yield r.value;
-      }
-    })());
-    const stage = head[0] === 0x1f && head[1] === 0x8b ? createGunzip()
-      : head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528 ? createZstdDecompress()
-      : new PassThrough();
-    await pipeline(rest, stage, limit, out);
+    const stage = kind === 'gzip' ? createGunzip({ chunkSize: 64 * 1024 }) : createZstdDecompress({ chunkSize: 64 * 1024 });
+    let stageError: unknown;
+    stage.once('error', (e) => (stageError = e));
+    // The consumer going away stops the decompressor and the source with it.
+    out.once('close', () => {
+      if (!out.writableFinished) stage.destroy();
+    });
+    stage.pipe(out);
+    try {
+      await pipeline(stream, stage);
+    } catch (e) {
+      if (e === stageError && !(e instanceof BerthError)) throw invalidArgument(`invalid ${kind} data: ${(e as Error).message}`, e);
+      throw e;
+    }
   })().catch((e) => out.destroy(e));
+  // A consumer that goes away before reading leaves nothing open.
+  out.once('close', () => {
+    if (!started) source.destroy();
+  });
   return out;
+}
+
+/**
+ * Reads at least `n` bytes (or all there is) from `source` without losing them: the result's
+ * `stream` yields the same bytes `source` would have.
+ */
+async function sniff(source: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
+  const chunks: Buffer[] = [];
+  let len = 0;
+  while (len < n) {
+    const c = source.read() as Buffer | string | null;
+    if (c !== null) {
+      const b = typeof c === 'string' ? Buffer.from(c) : c;
+      chunks.push(b);
+      len += b.length;
+      continue;
+    }
+    if (source.readableEnded || source.destroyed) break;
+    await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        source.off('readable', done).off('end', done).off('close', done).off('error', fail);
+        resolve();
+      };
+      const fail = (e: unknown) => {
+        source.off('readable', done).off('end', done).off('close', done).off('error', fail);
+        reject(e);
+      };
+      source.on('readable', done).on('end', done).on('close', done).on('error', fail);
+    });
+  }
+  if (source.errored) throw source.errored;
+  const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  if (source.readableEnded || source.destroyed) return { head, stream: Readable.from(head.length ? [head] : [], { objectMode: false }) };
+  if (head.length) source.unshift(head);
+  return { head, stream: source };
 }

@@ -1,5 +1,17 @@
-export { applyLayer, cleanEntryName, type ApplyOptions, type ApplyResult } from './apply.ts';
-export { tarDirectory, type PackOptions } from './pack.ts';
-export { decompressed, DEFAULT_MAX_LAYER_BYTES } from './compression.ts';
-export { resolveInRoot, isInside } from './resolve.ts';
+/**
+ * archive: secure tar apply and compute for container image layers on overlayfs.
+ *
+ * - `applyLayer` unpacks a (gzip/zstd/plain) layer into a directory, never writing outside it,
+ *   honouring OCI whiteouts, and returns its diff ID.
+ * - `tarDirectory` packs a tree (`docker export`, a layer from a directory).
+ * - `diffOverlayUpper` packs an overlay upperdir as an OCI layer (`docker commit`, the builder).
+ * - `changes` lists what an upperdir changed (`docker diff`).
+ * - `resolveInRoot` resolves a path inside a root as a chrooted process would.
+ */
+export { applyLayer, type ApplyOptions, type ApplyResult } from './apply.ts';
+export { tarDirectory, diffOverlayUpper, type PackOptions, type OverlayDiffOptions } from './pack.ts';
+export { changes, ChangeKind, type Change } from './changes.ts';
+export { decompressed, detectCompression, DEFAULT_MAX_LAYER_BYTES, type Compression } from './compression.ts';
+export { cleanEntryName, isInside, WHITEOUT_PREFIX, WHITEOUT_OPAQUE } from './names.ts';
+export { resolveInRoot } from './resolve.ts';
 export { makeTar, type TarEntry } from './testing.ts';

@@ -1,17 +1,25 @@
+/**
+ * Archives made in memory, for tests that craft layers, hostile ones included. Exported from
+ * the module so e2e tests can feed the same archives to the daemon.
+ */
 import { pack } from 'tar-stream';
 
-/** One entry of a tar made in memory: for tests that craft archives, hostile ones included. */
 export interface TarEntry {
   name: string;
-  type?: 'file' | 'symlink' | 'link' | 'directory';
+  type?: 'file' | 'symlink' | 'link' | 'directory' | 'character-device' | 'block-device' | 'fifo';
   content?: string | Buffer;
   linkname?: string;
   mode?: number;
   uid?: number;
   gid?: number;
   mtime?: Date;
+  devmajor?: number;
+  devminor?: number;
+  /** Extra PAX records, e.g. `{ 'SCHILY.xattr.user.note': 'hi' }` (written as UTF-8 text). */
+  pax?: Record<string, string>;
 }
 
+/** An uncompressed tar of `entries`, in order, exactly as given (no cleaning of names). */
 export async function makeTar(entries: readonly TarEntry[]): Promise<Buffer> {
   const p = pack();
   const out = (async () => {
@@ -20,9 +28,21 @@ export async function makeTar(entries: readonly TarEntry[]): Promise<Buffer> {
     return Buffer.concat(chunks);
   })();
   for (const e of entries) {
-    const body = Buffer.from(e.content ?? '');
+    const type = e.type ?? 'file';
+    const body = type === 'file' ? Buffer.from(e.content ?? '') : Buffer.alloc(0);
     await new Promise<void>((resolve, reject) =>
-      p.entry({ name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644), uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: e.mtime ?? new Date(0) }, body, (err) => (err ? reject(err) : resolve())),
+      p.entry({
+        name: e.name,
+        type,
+        linkname: e.linkname,
+        mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644),
+        uid: e.uid ?? 0,
+        gid: e.gid ?? 0,
+        mtime: e.mtime ?? new Date(0),
+        devmajor: e.devmajor,
+        devminor: e.devminor,
+        pax: e.pax,
+      }, body, (err) => (err ? reject(err) : resolve())),
     );
   }
   p.finalize();

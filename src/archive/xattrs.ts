@@ -1,0 +1,68 @@
+/**
+ * Extended attributes of a whole tree in one `getfattr` run: spawning once per file would
+ * cost more than the rest of a layer diff put together.
+ */
+import { internal } from '../errdefs/index.ts';
+import type { Runner } from '../host/index.ts';
+
+/** Relative path (`""` for the root) -> xattr name -> value. Only files that have some. */
+export type TreeXattrs = Map<string, Map<string, Buffer>>;
+
+/**
+ * Reads the xattrs whose names match `pattern` (a getfattr regular expression) for every file
+ * under `root`, without following symlinks. With `strict`, a getfattr that reports errors
+ * (files vanishing under a running container, say) fails the call; otherwise what it could read
+ * is returned.
+ */
+export async function readTreeXattrs(host: Runner, root: string, pattern: string, strict: boolean): Promise<TreeXattrs> {
+  const r = await host.run('getfattr', ['-R', '-P', '-h', '--absolute-names', '-d', '-e', 'hex', '-m', pattern, '--', root], { allowFailure: true });
+  if (r.code !== 0 && strict) throw internal(`read xattrs of "${root}": getfattr: exit ${r.code}: ${r.stderr.trim()}`);
+  return parseGetfattr(r.stdout, root);
+}
+
+/** Parses `getfattr -d -e hex --absolute-names` output for files under `root`. */
+export function parseGetfattr(out: string, root: string): TreeXattrs {
+  const base = root.endsWith('/') && root.length > 1 ? root.slice(0, -1) : root;
+  const result: TreeXattrs = new Map();
+  let current: Map<string, Buffer> | undefined;
+  for (const line of out.split('\n')) {
+    if (line.startsWith('# file: ')) {
+      const path = unescapeName(line.slice(8));
+      let rel: string | undefined;
+      if (path === base) rel = '';
+      else if (path.startsWith(base === '/' ? '/' : `${base}/`)) rel = path.slice(base === '/' ? 1 : base.length + 1);
+      current = undefined;
+      if (rel !== undefined) {
+        current = new Map();
+        result.set(rel, current);
+      }
+      continue;
+    }
+    if (!current || line === '') continue;
+    const eq = line.indexOf('=');
+    const name = unescapeName(eq < 0 ? line : line.slice(0, eq));
+    current.set(name, eq < 0 ? Buffer.alloc(0) : decodeValue(line.slice(eq + 1)));
+  }
+  for (const [rel, attrs] of result) if (attrs.size === 0) result.delete(rel);
+  return result;
+}
+
+/** getfattr writes unprintable bytes, `\` and `=` in names as `\ooo` octal escapes. */
+function unescapeName(s: string): string {
+  if (!s.includes('\\')) return s;
+  const bytes: Buffer[] = [];
+  let last = 0;
+  for (const m of s.matchAll(/\\([0-7]{3})/g)) {
+    bytes.push(Buffer.from(s.slice(last, m.index), 'utf8'), Buffer.from([Number.parseInt(m[1]!, 8)]));
+    last = m.index + m[0].length;
+  }
+  bytes.push(Buffer.from(s.slice(last), 'utf8'));
+  return Buffer.concat(bytes).toString('utf8');
+}
+
+function decodeValue(v: string): Buffer {
+  if (v.startsWith('0x')) return Buffer.from(v.slice(2), 'hex');
+  if (v.startsWith('0s')) return Buffer.from(v.slice(2), 'base64');
+  if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) return Buffer.from(unescapeName(v.slice(1, -1)), 'utf8');
+  return Buffer.from(v, 'utf8');
+}
