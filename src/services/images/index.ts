@@ -5,7 +5,7 @@
  */
 import { conflict, invalidArgument, notFound } from '../../errdefs/index.ts';
 import type { EventBus } from '../../events/index.ts';
-import { bootstrap, bootstrapKind, byteMeter, importImage, saveImages, loadImages, type ImageStore, type Image, type LoadResult, type Progress } from '../../images/index.ts';
+import { applyChanges, bootstrap, bootstrapKind, byteMeter, importImage, saveImages, loadImages, type ImageStore, type Image, type LoadResult, type Progress } from '../../images/index.ts';
 import type { Host } from '../../host/index.ts';
 import type { Readable } from 'node:stream';
 import { familiarString, parseReference, shortId, looksLikeId, type Digest, type HistoryEntry, type ImageRunConfig } from '../../spec/index.ts';
@@ -213,8 +213,7 @@ export class ImageService {
    * reference and the changes are checked before the body is read.
    */
   async import(tar: Readable, opts: { ref?: string; changes: string[]; message?: string; progress: Progress }): Promise<Image> {
-    const tag = opts.ref ? familiarString(parseReference(opts.ref)) : undefined;
-    if (opts.ref && parseReference(opts.ref).digest !== undefined) throw invalidArgument(`import: "${opts.ref}": cannot tag an imported image with a digest`);
+    const tag = this.checkImport(opts.ref, opts.changes);
     // A progress line per half megabyte, and one for the last byte.
     let last = 0;
     const meter = byteMeter(512 * 1024, (current) => opts.progress({ status: 'Importing', progressDetail: { current } }));
@@ -230,6 +229,18 @@ export class ImageService {
     if (tag) this.store.tag(img.id, tag);
     this.events.publish('image', 'import', img.id, { name: img.id });
     return this.store.get(img.id);
+  }
+
+  /**
+   * Checks an import's reference and changes without reading anything, so the API can refuse
+   * them with a 400 before it starts streaming. Returns the familiar tag to apply.
+   */
+  checkImport(ref: string | undefined, changes: readonly string[]): string | undefined {
+    applyChanges({}, changes);
+    if (!ref) return undefined;
+    const parsed = parseReference(ref);
+    if (parsed.digest !== undefined) throw invalidArgument(`import: "${ref}": cannot tag an imported image with a digest`);
+    return familiarString(parsed);
   }
 
   /**

@@ -92,8 +92,12 @@ test('import streams progress and ends with the image ID; pull and URL imports f
   assert.match(String(pull.at(-1)!.error), /^pull access denied for alpine, repository does not exist or may require 'docker login': no registry can be reached/);
   const url = lines(await call('POST', '/images/create?fromSrc=http%3A%2F%2Fexample.com%2Fx.tar', Buffer.alloc(0)));
   assert.match(String(url.at(-1)!.error), /only an uploaded archive \(-\) can be imported/);
-  const badChange = lines(await call('POST', '/images/create?fromSrc=-&changes=RUN%20x', tar));
-  assert.equal(badChange.at(-1)!.error, 'run is not a valid change command');
+  const badChange = await call('POST', '/images/create?fromSrc=-&changes=RUN%20x', tar);
+  assert.equal(badChange.status, 400);
+  assert.deepEqual(JSON.parse(badChange.body.toString()), { message: 'run is not a valid change command' });
+  const badName = await call('POST', '/images/create?fromSrc=-&repo=Upper', tar);
+  assert.equal(badName.status, 400);
+  assert.match(JSON.parse(badName.body.toString()).message, /invalid reference format "Upper"/);
 });
 
 test('save over HTTP: a tar for /images/get and /images/{name}/get, 404 JSON for an unknown name', async () => {

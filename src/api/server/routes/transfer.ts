@@ -96,12 +96,15 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
     const ref = repo ? (tag ? `${repo}:${tag}` : repo) : undefined;
     const platform = req.query.get('platform');
     if (platform && !/^linux(\/|$)/.test(platform)) return res.json(400, { message: `import: platform "${platform}" is not supported: only linux images run here` });
+    const changes = req.query.getAll('changes');
+    // A bad name or change is a 400 before any streaming, as dockerd answers it.
+    d.images.checkImport(ref, changes);
     const b = body(req.raw);
     const out = res.stream();
     const ok = await streamed(out, async () => {
       const img = await d.images.import(b.stream, {
         ref,
-        changes: req.query.getAll('changes'),
+        changes,
         message: req.query.get('message') ?? undefined,
         progress: (m) => {
           const cur = m.progressDetail?.current ?? 0;
