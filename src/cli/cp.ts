@@ -10,6 +10,7 @@ import { isNotFound, type PathStat } from '../client/index.ts';
 import { type Cli, type Command, StatusError } from './cli.ts';
 import { humanSize } from './format.ts';
 import { extractTar, packPath } from './tar.ts';
+import { goClean } from './pathclean.ts';
 
 const MODE_DIR = 2 ** 31;
 const MODE_SYMLINK = 2 ** 27;
@@ -27,28 +28,13 @@ export function splitCpArg(arg: string): { container?: string; path: string } {
 /** SplitPathDirEntry: "/a/b/." → ["/a/b", "."], "/a/b/" → ["/a", "b"]. */
 export function splitDirEntry(p: string): [string, string] {
   const current = p.endsWith('/.') || p === '.';
-  let clean = posixClean(p);
+  let clean = goClean(p);
   if (current && !clean.endsWith('/.')) clean = clean === '/' ? '/.' : `${clean}/.`;
   const i = clean.lastIndexOf('/');
   if (i < 0) return ['.', clean];
   return [i === 0 ? '/' : clean.slice(0, i), clean.slice(i + 1)];
 }
 
-function posixClean(p: string): string {
-  const abs = p.startsWith('/');
-  const out: string[] = [];
-  for (const part of p.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (out.length && out[out.length - 1] !== '..') out.pop();
-      else if (!abs) out.push('..');
-      continue;
-    }
-    out.push(part);
-  }
-  const s = out.join('/');
-  return abs ? `/${s}` : s || '.';
-}
 
 /** Rewrites entry names `oldBase[/...]` to `newBase[/...]` (RebaseArchiveEntries). */
 export function rebaser(oldBase: string, newBase: string): (name: string) => string {

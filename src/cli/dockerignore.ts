@@ -4,27 +4,14 @@
  * matching pattern wins, and a path is excluded when it or one of its parent directories is.
  */
 
+import { goClean } from './pathclean.ts';
+
 export interface IgnorePattern {
   exclusion: boolean;
   source: string;
   re: RegExp;
 }
 
-function clean(p: string): string {
-  const abs = p.startsWith('/');
-  const out: string[] = [];
-  for (const part of p.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (out.length && out[out.length - 1] !== '..') out.pop();
-      else if (!abs) out.push('..');
-      continue;
-    }
-    out.push(part);
-  }
-  const s = out.join('/');
-  return abs ? `/${s}` : s || '.';
-}
 
 /** The patterns of a .dockerignore file, normalised as docker does. */
 export function readIgnoreFile(text: string): string[] {
@@ -37,7 +24,7 @@ export function readIgnoreFile(text: string): string[] {
     const invert = p.startsWith('!');
     if (invert) p = p.slice(1).trim();
     if (p) {
-      p = clean(p);
+      p = goClean(p);
       if (p.length > 1 && p.startsWith('/')) p = p.slice(1);
     }
     out.push(invert ? `!${p}` : p);
@@ -47,7 +34,7 @@ export function readIgnoreFile(text: string): string[] {
 
 export function compilePattern(pattern: string): IgnorePattern {
   const exclusion = pattern.startsWith('!');
-  const src = clean(exclusion ? pattern.slice(1) : pattern);
+  const src = goClean(exclusion ? pattern.slice(1) : pattern);
   let re = '^';
   const chars = [...src];
   for (let i = 0; i < chars.length; i++) {
@@ -96,7 +83,7 @@ export class IgnoreMatcher {
 
   /** MatchesOrParentMatches: is this relative path (posix) excluded? */
   excluded(file: string): boolean {
-    const f = clean(file);
+    const f = goClean(file);
     const parent = f.includes('/') ? f.slice(0, f.lastIndexOf('/')) : '.';
     const parentDirs = parent.split('/');
     let matched = false;
