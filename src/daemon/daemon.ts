@@ -72,7 +72,7 @@ export class Daemon {
     const garbage = await this.images.collectGarbage();
     if (garbage.layers || garbage.blobs) this.log.info(`removed ${garbage.layers} unused layers and ${garbage.blobs} stray blobs left by interrupted work`);
 
-    const router = new Router((m) => this.log.error(m));
+    const router = new Router((m) => this.log.error(m), this.log.enabled('debug') ? (m) => this.log.debug(m) : undefined);
     registerSystem(router, { events: this.events, info: () => this.info() });
     registerTransfer(router, { images: this.images, host: this.host, tmp: join(c.dataRoot, 'tmp') });
     registerImages(router, this.images);

@@ -53,9 +53,12 @@ export const MIN_API_VERSION = '1.24';
 export class Router {
   private readonly routes: Route[] = [];
   private readonly log: (msg: string) => void;
+  private readonly trace?: (msg: string) => void;
 
-  constructor(log: (msg: string) => void = () => {}) {
+  /** `log` gets server errors; `trace`, if given, one line per request (dockerd's debug "Calling ..."). */
+  constructor(log: (msg: string) => void = () => {}, trace?: (msg: string) => void) {
     this.log = log;
+    this.trace = trace;
   }
 
   add(method: string, pattern: string, handler: Handler): void {
@@ -89,6 +92,7 @@ export class Router {
       segs = segs.slice(1);
     }
     const res = makeResponse(raw, out, socket, head);
+    this.trace?.(`Calling ${raw.method} ${url.pathname}${url.search}`);
     const m = this.match(raw.method ?? 'GET', segs);
     try {
       if (vm && compareVersions(version, MIN_API_VERSION) < 0) {
