@@ -46,6 +46,10 @@ export class ContainerService {
   /** Emits `exit:<id>` and `removed:<id>`. */
   private readonly changes = new EventEmitter();
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Clean-ups of removed containers still under way (`shutdown` lets them finish). */
+  private readonly reaping = new Set<Promise<void>>();
+  /** Root file system mounts begun at create, which start and removal wait for. */
+  private readonly premounts = new Map<string, Promise<void>>();
 
   constructor(deps: ContainerServiceDeps) {
     this.d = deps;
@@ -155,6 +159,12 @@ export class ContainerService {
     await fs.mkdir(this.dir(id), { recursive: true, mode: 0o710 });
     this.store.insert(rec);
     this.emit(rec, 'create');
+    // `docker run` sends start a few milliseconds after create: mount the root file system in
+    // between rather than on start's clock. A failure here is retried (and reported) by start.
+    const dir = this.dir(id);
+    const mounting = this.d.snapshots.mountRootfs(dir, rec.TopChain as never).then(() => {}, () => {});
+    this.premounts.set(id, mounting);
+    void mounting.finally(() => this.premounts.delete(id));
     return { Id: id, Warnings: [] };
   }
 
@@ -181,6 +191,7 @@ export class ContainerService {
       const t0 = performance.now();
       // A previous run's leftovers (a crash between exit and cleanup) go first.
       if (await this.d.runtime.exists(c.Id)) await this.d.runtime.delete(c.Id, true).catch(() => {});
+      await this.premounts.get(c.Id);
       if (!(await this.d.snapshots.isMounted(dir))) await this.d.snapshots.mountRootfs(dir, c.TopChain as never);
       const t1 = performance.now();
       const spec = await buildSpec(c, { dir, rootfs: join(dir, 'rootfs'), initPath: this.d.initPath });
@@ -220,16 +231,18 @@ export class ContainerService {
     await this.locked(c.Id, async () => {
       if (!c.State.Running && c.State.Status !== 'paused') return;
       this.setState(c, exited(c.State, e.exitCode, e.exitedAt, !!e.oomKilled));
-      await this.cleanupAfterExit(c);
       if (e.oomKilled) this.emit(c, 'oom');
       this.emit(c, 'die', { exitCode: String(e.exitCode) });
+      // Waiters learn of the exit now; the runtime's leftovers go while they read it. Anything
+      // that would reuse them (start, rm) queues behind this lock.
+      this.changes.emit(`exit:${c.Id}`, e.exitCode);
+      if (c.HostConfig.AutoRemove) {
+        this.forget(c);
+        return;
+      }
+      await this.cleanupAfterExit(c);
     });
-    this.changes.emit(`exit:${c.Id}`, e.exitCode);
-    if (c.HostConfig.AutoRemove) {
-      await this.remove(c.Id, { force: true, volumes: true }).catch((err) => this.d.log.warn(`auto-remove ${c.Id}: ${(err as Error).message}`));
-    }
   }
-
   private async cleanupAfterExit(c: ContainerRecord): Promise<void> {
     // The rootfs mount lives in the host's namespace: it can go while runc deletes its state.
     await Promise.all([
@@ -339,16 +352,34 @@ export class ContainerService {
       await Promise.race([exit, delay(10_000)]);
     }
     await this.locked(c.Id, async () => {
-      if (!this.store.find(c.Id)) return;
-      this.setState(c, { ...c.State, Status: 'removing' });
-      // The exit already cleaned up in the common case: spawn nothing more then.
-      const [known, mounted] = await Promise.all([this.d.runtime.exists(c.Id), this.d.snapshots.isMounted(this.dir(c.Id))]);
-      if (known || mounted) await this.cleanupAfterExit(c);
-      await fs.rm(this.dir(c.Id), { recursive: true, force: true });
-      this.store.delete(c.Id);
-      this.emit(c, 'destroy');
+      if (this.store.find(c.Id)) this.forget(c);
     });
+  }
+
+  /**
+   * Removes the record (the name is free and the container gone for every client from here)
+   * and then, in the background, what it left on disk. A crash in between leaves a directory
+   * without a record, which `restore` sweeps at the next start.
+   */
+  private forget(c: ContainerRecord): void {
+    this.store.delete(c.Id);
+    this.emit(c, 'destroy');
     this.changes.emit(`removed:${c.Id}`);
+    const reap = this.reap(c.Id).catch((err) => this.d.log.warn(`clean up removed container ${shortId(c.Id)}: ${(err as Error).message}`));
+    this.reaping.add(reap);
+    void reap.finally(() => this.reaping.delete(reap));
+  }
+
+  /** Deletes a removed container's runtime state, root file system mount and directory. */
+  private async reap(id: string): Promise<void> {
+    const dir = this.dir(id);
+    await this.premounts.get(id);
+    const [known, mounted] = await Promise.all([this.d.runtime.exists(id), this.d.snapshots.isMounted(dir)]);
+    await Promise.all([
+      known ? this.d.runtime.delete(id, true) : undefined,
+      mounted ? this.d.snapshots.unmountRootfs(dir) : undefined,
+    ]);
+    await fs.rm(dir, { recursive: true, force: true });
   }
 
   rename(ref: string, newName: string): void {
@@ -391,9 +422,11 @@ export class ContainerService {
 
   /** Reconciles records with reality after the daemon (re)starts. */
   async restore(): Promise<void> {
+    await this.sweepRemoved();
     for (const c of this.store.all()) {
       if (c.State.Status === 'removing') {
-        await this.remove(c.Id, { force: true }).catch(() => {});
+        // A removal interrupted by an older daemon (which kept the record until the end).
+        this.forget(c);
         continue;
       }
       if (!c.State.Running && c.State.Status !== 'paused') continue;
@@ -411,8 +444,19 @@ export class ContainerService {
     }
   }
 
+  /** Directories under the containers root whose record is gone: removals a crash interrupted. */
+  private async sweepRemoved(): Promise<void> {
+    const names = await fs.readdir(this.d.root).catch(() => [] as string[]);
+    for (const name of names) {
+      if (!/^[0-9a-f]{64}$/.test(name) || this.store.find(name)) continue;
+      this.d.log.info(`cleaning up container ${shortId(name)}, removed before the daemon stopped`);
+      await this.reap(name).catch((err) => this.d.log.warn(`clean up removed container ${shortId(name)}: ${(err as Error).message}`));
+    }
+  }
+
   /** On daemon shutdown without live restore, containers are stopped cleanly. */
   async shutdown(): Promise<void> {
+    await Promise.all(this.reaping);
     if (this.d.liveRestore) return;
     await Promise.all(this.store.all().filter((c) => c.State.Running).map((c) => this.stop(c.Id, {}).catch(() => {})));
   }
