@@ -17,6 +17,8 @@ export async function createRuntime(host: Host, execRoot: string): Promise<Conta
   return {
     create: (c) => rt.create(c),
     start: (id) => rt.start(id),
+    openStdin: (id) => rt.openStdin(id),
+    resize: (id, h, w) => rt.resize(id, h, w),
     exists: (id) => rt.exists(id),
     kill: (id, signal, all) => rt.kill(id, signal, all),
     delete: (id, force) => rt.delete(id, force),

@@ -1,5 +1,6 @@
 export { ContainerService, normaliseSignal, signalNumber, type ContainerServiceDeps } from './service.ts';
-export type { ContainerRuntime, ExitInfo, LogEntry, LogReadOptions } from './runtime.ts';
+export type { ContainerRuntime, ExitInfo, LogEntry, LogReadOptions, StdinSession } from './runtime.ts';
 export type { ContainerRecord, CreateRequest, HostConfig, ContainerConfig } from './types.ts';
 export { statusText, humanDuration, type State } from './state.ts';
 export { summary, inspect, networkMode } from './views.ts';
+export { parseDetachKeys, DEFAULT_DETACH_KEYS } from './attach.ts';

@@ -11,10 +11,15 @@ export interface ExitInfo {
 
 /** Log entries and read options are the runtime's own: the service passes them through. */
 export type { LogLine as LogEntry, ReadLogOptions as LogReadOptions } from '../../runtime/index.ts';
-import type { LogLine as LogEntry, ReadLogOptions as LogReadOptions } from '../../runtime/index.ts';
+import type { LogLine as LogEntry, ReadLogOptions as LogReadOptions, StdinSession } from '../../runtime/index.ts';
+export type { StdinSession } from '../../runtime/index.ts';
 
 export interface ContainerRuntime {
-  create(c: { id: string; bundle: string; logPath: string; terminal: boolean; stdin: boolean }): Promise<{ pid: number }>;
+  create(c: { id: string; bundle: string; logPath: string; terminal: boolean; stdin: boolean; leaveStdinOpen?: boolean }): Promise<{ pid: number }>;
+  /** A connection to the stdin of a container created with `stdin` (see RuncRuntime.openStdin). */
+  openStdin(id: string): StdinSession;
+  /** Sets the size of the container's terminal. */
+  resize(id: string, height: number, width: number): Promise<void>;
   start(id: string): Promise<void>;
   /** Does the runtime hold state for `id` (without spawning anything)? */
   exists(id: string): Promise<boolean>;

@@ -18,6 +18,7 @@ import { randomName, validName } from './names.ts';
 import { exited, guard, initialState, running, type State } from './state.ts';
 import type { ContainerRecord, CreateRequest, HostConfig } from './types.ts';
 import type { ContainerRuntime, ExitInfo, LogEntry, LogReadOptions } from './runtime.ts';
+import { DetachScanner } from './attach.ts';
 import { commandFor, buildSpec, validateHostConfig, validateCreateTypes } from './spec.ts';
 import type { Snapshotter } from '../../snapshots/index.ts';
 import type { Host } from '../../host/index.ts';
@@ -197,7 +198,12 @@ export class ContainerService {
       const spec = await buildSpec(c, { dir, rootfs: join(dir, 'rootfs'), initPath: this.d.initPath });
       await fs.writeFile(join(dir, 'config.json'), JSON.stringify(spec));
       const t2 = performance.now();
-      const { pid } = await this.d.runtime.create({ id: c.Id, bundle: dir, logPath: this.logPath(c.Id), terminal: !!c.Config.Tty, stdin: !!c.Config.OpenStdin });
+      const { pid } = await this.d.runtime.create({
+        id: c.Id, bundle: dir, logPath: this.logPath(c.Id), terminal: !!c.Config.Tty, stdin: !!c.Config.OpenStdin,
+        // Docker closes a container's stdin when its attached client's input ends only for StdinOnce without a TTY.
+        leaveStdinOpen: !!c.Config.Tty || !c.Config.StdinOnce,
+      });
+      this.changes.emit(`created:${c.Id}`);
       this.setState(c, running(c.State, pid, new Date()));
       c.ManuallyStopped = false;
       const t3 = performance.now();
@@ -459,6 +465,96 @@ export class ContainerService {
     await Promise.all(this.reaping);
     if (this.d.liveRestore) return;
     await Promise.all(this.store.all().filter((c) => c.State.Running).map((c) => this.stop(c.Id, {}).catch(() => {})));
+  }
+
+  // ---- attach ----
+
+  /**
+   * Forwards a client's input to the container's stdin, from the moment its process exists until
+   * the input ends, the container ends or — with a TTY — the client types the detach keys
+   * (`detachKeys` in Docker's notation, checked by the caller with `parseDetachKeys`).
+   * Resolves `detached` in that last case, else `ended`.
+   */
+  async attachStdin(ref: string, input: Readable, detachKeys: Buffer): Promise<'detached' | 'ended'> {
+    const c = this.store.get(ref);
+    input.pause();
+    if (!c.Config.OpenStdin) {
+      // Docker ignores input for a container created without -i.
+      input.resume();
+      return 'ended';
+    }
+    if (!c.State.Running) {
+      const ready = await new Promise<boolean>((resolve) => {
+        const created = () => { off(); resolve(true); };
+        const gone = () => { off(); resolve(false); };
+        const off = () => {
+          this.changes.off(`created:${c.Id}`, created);
+          this.changes.off(`exit:${c.Id}`, gone);
+          this.changes.off(`removed:${c.Id}`, gone);
+          input.off('close', gone);
+        };
+        this.changes.once(`created:${c.Id}`, created);
+        this.changes.once(`exit:${c.Id}`, gone);
+        this.changes.once(`removed:${c.Id}`, gone);
+        input.once('close', gone);
+      });
+      if (!ready) return 'ended';
+    }
+    const session = this.d.runtime.openStdin(c.Id);
+    const scanner = c.Config.Tty ? new DetachScanner(detachKeys) : undefined;
+    return new Promise((resolve) => {
+      let settled = false;
+      const finish = (how: 'detached' | 'ended') => {
+        if (settled) return;
+        settled = true;
+        input.off('data', onData);
+        input.off('end', onEnd);
+        input.off('close', onClose);
+        if (how === 'detached') session.close();
+        resolve(how);
+      };
+      const onData = (chunk: Buffer) => {
+        let data = chunk;
+        if (scanner) {
+          const r = scanner.push(chunk);
+          data = r.pass;
+          if (r.detached) {
+            if (data.length) session.input.write(data);
+            finish('detached');
+            return;
+          }
+        }
+        if (data.length && !session.input.write(data)) {
+          input.pause();
+          session.input.once('drain', () => input.resume());
+        }
+      };
+      // End of input: the container's stdin closes (unless it stays open, see create).
+      const onEnd = () => { session.input.end(); finish('ended'); };
+      // The client went without an end of input (it dropped the connection): like a detach.
+      const onClose = () => { session.close(); finish('ended'); };
+      input.on('data', onData);
+      input.once('end', onEnd);
+      input.once('close', onClose);
+      session.done.then(() => finish('ended'), (err) => {
+        this.d.log.warn((err as Error).message);
+        finish('ended');
+      });
+      input.resume();
+    });
+  }
+
+  /** Records a client leaving with the detach keys (Docker sends a `detach` event). */
+  detached(c: ContainerRecord): void {
+    this.emit(c, 'detach');
+  }
+
+  /** `POST /containers/{id}/resize`: the size of the container's terminal. */
+  async resize(ref: string, height: number, width: number): Promise<void> {
+    const c = this.store.get(ref);
+    if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
+    if (!c.Config.Tty) return;
+    await this.d.runtime.resize(c.Id, height, width);
   }
 
   // ---- reads ----

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Router, Response } from '../router.ts';
 import { invalidArgument } from '../../../errdefs/index.ts';
-import { ContainerService, summary, inspect, type ContainerRecord, type CreateRequest, type LogEntry } from '../../../services/containers/index.ts';
+import { ContainerService, summary, inspect, type ContainerRecord, type CreateRequest, type LogEntry, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../../services/containers/index.ts';
 import { parseFilters, assertKnownFilters } from '../filters.ts';
 import { parseTime } from './system.ts';
 import { matchLabel } from '../../../services/images/index.ts';
@@ -125,8 +125,11 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     res.json(200, await svc.top(req.params.id!, req.query.get('ps_args') || '-ef'));
   });
 
-  r.post('/containers/{id}/resize', (req, res) => {
-    svc.get(req.params.id!);
+  r.post('/containers/{id}/resize', async (req, res) => {
+    const h = Number(req.query.get('h') ?? 0);
+    const w = Number(req.query.get('w') ?? 0);
+    if (!Number.isInteger(h) || !Number.isInteger(w) || h < 0 || w < 0) throw invalidArgument(`invalid terminal size: h=${req.query.get('h')} w=${req.query.get('w')}`);
+    await svc.resize(req.params.id!, h, w);
     res.empty(200);
   });
 
@@ -174,6 +177,8 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     const stderr = truthy(req.query.get('stderr'));
     const logs = truthy(req.query.get('logs'));
     const stream = truthy(req.query.get('stream'));
+    const stdin = truthy(req.query.get('stdin'));
+    const detachKeys = parseDetachKeys(req.query.get('detachKeys') || DEFAULT_DETACH_KEYS);
     const sock: Duplex = res.hijack(c.Config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
     const ac = new AbortController();
     sock.on('close', () => ac.abort());
@@ -187,6 +192,13 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
       signal: ac.signal,
       untilExit,
     });
+    if (stdin && stream) {
+      void svc.attachStdin(c.Id, sock, detachKeys).then((how) => {
+        if (how !== 'detached') return;
+        svc.detached(c);
+        ac.abort();
+      });
+    }
     await pump(entries, sock, { stdout, stderr, tty: !!c.Config.Tty, timestamps: false });
     sock.end();
   };
