@@ -1,0 +1,122 @@
+/**
+ * Interactive containers through the real `docker` CLI: stdin piped with -i, a real terminal
+ * with -it (driven through a pseudo-terminal), detaching and attaching again.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startDaemon, cleanup, docker, dockerOk, berth, bootstrapBusybox, eventually, REPO, type Daemon } from './harness.ts';
+import { Terminal } from './pty.ts';
+
+let d: Daemon;
+let env: NodeJS.ProcessEnv;
+before(async () => {
+  d = await startDaemon();
+  await bootstrapBusybox(d);
+  env = { ...process.env, DOCKER_HOST: d.host, TERM: 'xterm' };
+});
+after(async () => {
+  if (d) await cleanup(d);
+});
+
+const PROMPT = /\/ # /;
+
+test('-i pipes standard input, and stdout and stderr stay separate', async () => {
+  const r = await docker(d, ['run', '-i', '--rm', 'busybox', 'cat'], { input: 'hi\n' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'hi\n');
+  const r2 = await docker(d, ['run', '-i', '--rm', 'busybox', 'sh', '-c', 'tr a-z A-Z; echo oops >&2; exit 4'], { input: 'some input\n' });
+  assert.equal(r2.code, 4);
+  assert.equal(r2.stdout, 'SOME INPUT\n');
+  assert.equal(r2.stderr, 'oops\n');
+});
+
+test('-it gives a terminal: prompt, line editing, Ctrl-C, window size and resize, exit code', async () => {
+  // A background job changes the outer terminal's size after a while; the CLI sends the resize.
+  const t = new Terminal('(sleep 4; stty rows 41 cols 97 </dev/tty) & docker run -it --rm busybox sh', env, { rows: 33, cols: 111 });
+  try {
+    await t.expect(PROMPT);
+    assert.equal(await dockerOk(d, ['ps', '-q']).then((o) => o.trim().split('\n').length), 1);
+    // Line editing happens in the container's terminal: the backspace removes the "x".
+    t.send('echo ab\x7fc-$((6*7))\r');
+    await t.expect(/ac-42/);
+    t.send('stty size\r');
+    await t.expect(/33 111/);
+    // Ctrl-C reaches the foreground process through the terminal, not the CLI.
+    t.send('sleep 60\r');
+    await new Promise((r) => setTimeout(r, 500));
+    t.send('\x03');
+    t.send('echo after-$?\r');
+    await t.expect(/after-130/);
+    // The outer size changes 4 s in; the container's terminal follows it.
+    const resized = await eventually(async () => {
+      const mark = t.output.length;
+      t.send('stty size\r');
+      return t.expect(/41 97/, 1000, mark).then(() => true, () => false);
+    }, 15_000, 200);
+    assert.ok(resized, `the container's terminal did not follow the resize:\n${t.output}`);
+    t.send('exit 3\r');
+    assert.equal(await t.wait(), 3);
+  } finally {
+    t.kill();
+  }
+});
+
+test('Ctrl-P Ctrl-Q detaches and leaves the container running; docker attach reconnects', async () => {
+  const t = new Terminal('docker run -it --name detachme busybox sh', env);
+  try {
+    await t.expect(PROMPT);
+    t.send('echo one-$((1+1))\r');
+    await t.expect(/one-2/);
+    t.send('\x10\x11');
+    assert.equal(await t.wait(), 0);
+  } finally {
+    t.kill();
+  }
+  assert.match(await dockerOk(d, ['ps', '--filter', 'name=detachme', '--format', '{{.Status}}']), /^Up /);
+
+  const a = new Terminal('docker attach detachme', env);
+  try {
+    a.send('\r');
+    await a.expect(PROMPT);
+    a.send('echo two-$((1+2))\r');
+    await a.expect(/two-3/);
+    a.send('exit 5\r');
+    assert.equal(await a.wait(), 5);
+  } finally {
+    a.kill();
+  }
+  assert.match(await dockerOk(d, ['ps', '-a', '--filter', 'name=detachme', '--format', '{{.Status}}']), /^Exited \(5\)/);
+  await dockerOk(d, ['rm', 'detachme']);
+});
+
+test('--detach-keys chooses another sequence', async () => {
+  const t = new Terminal('docker run -it --detach-keys ctrl-a,d --name otherkeys busybox sh', env);
+  try {
+    await t.expect(PROMPT);
+    t.send('\x10\x11'); // the default keys are ordinary input now
+    t.send('echo still-here\r');
+    await t.expect(/still-here/);
+    t.send('\x01d');
+    assert.equal(await t.wait(), 0);
+  } finally {
+    t.kill();
+  }
+  assert.match(await dockerOk(d, ['ps', '--filter', 'name=otherkeys', '--format', '{{.Status}}']), /^Up /);
+  await dockerOk(d, ['rm', '-f', 'otherkeys']);
+});
+
+test('berth run -i and -it behave the same', async () => {
+  const r = await berth(d, ['run', '-i', '--rm', 'busybox', 'cat'], { input: 'through berth\n' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'through berth\n');
+  const t = new Terminal(`${REPO}/bin/berth run -it --rm busybox sh`, env, { rows: 21, cols: 71 });
+  try {
+    await t.expect(PROMPT);
+    t.send('stty size\r');
+    await t.expect(/21 71/);
+    t.send('exit 7\r');
+    assert.equal(await t.wait(), 7);
+  } finally {
+    t.kill();
+  }
+});
