@@ -91,6 +91,18 @@ export class Router {
       version = vm[1]!;
       segs = segs.slice(1);
     }
+    // On an upgrade request (attach, exec start) Node leaves the body on the socket, ahead of
+    // the client's stream: take exactly Content-Length bytes of it as the request body.
+    let upgradeBody: Buffer | undefined;
+    const length = Number(raw.headers['content-length'] ?? 0);
+    if (socket && length > 0 && length <= MAX_JSON_BODY) {
+      try {
+        ({ body: upgradeBody, rest: head } = await readExactly(socket, head ?? Buffer.alloc(0), length));
+      } catch {
+        socket.destroy();
+        return;
+      }
+    }
     const res = makeResponse(raw, out, socket, head);
     this.trace?.(`Calling ${raw.method} ${url.pathname}${url.search}`);
     const m = this.match(raw.method ?? 'GET', segs);
@@ -117,7 +129,7 @@ export class Router {
         params: m.params,
         query: url.searchParams,
         version,
-        json: <T>() => (bodyPromise ??= readJson(raw)) as Promise<T>,
+        json: <T>() => (bodyPromise ??= upgradeBody ? Promise.resolve().then(() => parseJson(upgradeBody)) : readJson(raw)) as Promise<T>,
       };
       await m.route.handler(req, res);
     } catch (err) {
@@ -167,7 +179,34 @@ async function readJson(raw: IncomingMessage): Promise<unknown> {
     if (size > MAX_JSON_BODY) throw invalidArgument('request body is too large');
     chunks.push(c);
   }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
+  return parseJson(Buffer.concat(chunks));
+}
+
+/** Reads `n` bytes from what was already read (`head`) and then the socket; returns the rest. */
+function readExactly(socket: Duplex, head: Buffer, n: number): Promise<{ body: Buffer; rest: Buffer }> {
+  return new Promise((resolve, reject) => {
+    let buf = head;
+    const check = () => {
+      if (buf.length < n) return false;
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.pause();
+      resolve({ body: buf.subarray(0, n), rest: buf.subarray(n) });
+      return true;
+    };
+    const onData = (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      check();
+    };
+    const onEnd = () => reject(invalidArgument('request body ended early'));
+    if (check()) return;
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+  });
+}
+
+function parseJson(body: Buffer): unknown {
+  const text = body.toString('utf8').trim();
   if (text === '') return {};
   try {
     return JSON.parse(text);
