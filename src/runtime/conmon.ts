@@ -33,13 +33,19 @@ export interface ConmonArgs {
 }
 
 /** Files conmon makes in the bundle (for cleanup). `oom` is written in its working directory, the bundle. */
+/** For an exec session: `--exec` with the process spec; `cuuid` names its attach socket directory. */
+export interface ConmonExecArgs {
+  processSpec: string;
+  cuuid: string;
+}
+
 export const BUNDLE_FILES = ['pidfile', 'conmon.pid', 'attach', 'ctl', 'winsz', 'oom'] as const;
 
-export function conmonArgs(o: ConmonArgs): string[] {
+export function conmonArgs(o: ConmonArgs, exec?: ConmonExecArgs): string[] {
   const args = [
     '--api-version', '1',
     '-c', o.id,
-    '-u', o.id,
+    '-u', exec?.cuuid ?? o.id,
     '-n', o.id,
     '-r', o.runtimePath,
     '-b', o.bundle,
@@ -55,6 +61,7 @@ export function conmonArgs(o: ConmonArgs): string[] {
     // The daemon does not need conmon to fsync the log on exit; the exit is reported sooner.
     '--no-sync-log',
   ];
+  if (exec) args.push('--exec', '--exec-process-spec', exec.processSpec);
   if (o.logSizeMax !== undefined && o.logSizeMax > 0) args.push('--log-size-max', String(o.logSizeMax));
   if (o.terminal) args.push('-t');
   if (o.stdin) args.push('-i');

@@ -7,6 +7,7 @@ export {
   signalNumber,
   type ContainerState,
   type CreateOptions,
+  type ExecOptions,
   type Exit,
   type RecoveredContainer,
   type RuncRuntimeOptions,

@@ -60,6 +60,20 @@ export interface CreateOptions {
   logSizeMax?: number;
 }
 
+export interface ExecOptions {
+  /** The running container. */
+  id: string;
+  /** The exec session's id (hex): names its attach socket directory. */
+  sessionId: string;
+  /** A directory of the session's own: process spec, conmon's files, the exit file. */
+  dir: string;
+  /** The OCI process to run (runtime-spec `process`). */
+  process: unknown;
+  logPath: string;
+  terminal: boolean;
+  stdin: boolean;
+}
+
 export interface Exit {
   id: string;
   /** The process's exit status, or 128 + the signal that killed it. */
@@ -224,8 +238,71 @@ export class RuncRuntime {
       leaveStdinOpen: o.leaveStdinOpen,
       logSizeMax: o.logSizeMax,
     });
+    const { pid } = await this.runConmon(args, o.bundle, `create container "${o.id}"`);
+    return { pid };
+  }
+
+  /**
+   * Runs a process in a running container as an exec session under its own conmon (`--exec`):
+   * conmon runs `runc exec`, logs the output to `logPath`, keeps the attach socket
+   * (`attachSocketPath(sessionId)`) and the control FIFO in `dir` (see `resizeIn`). Resolves
+   * once the process runs, with its pid and a promise of its exit code.
+   */
+  async exec(o: ExecOptions): Promise<{ pid: number; exit: Promise<number> }> {
+    await this.init();
+    if (!/^[0-9a-f]{8,64}$/.test(o.sessionId)) throw invalidArgument(`exec in container "${o.id}": invalid session id`);
+    await fs.mkdir(o.dir, { recursive: true, mode: 0o700 });
+    const specPath = join(o.dir, 'process.json');
+    await fs.writeFile(specPath, JSON.stringify(o.process));
+    const args = conmonArgs({
+      id: o.id,
+      bundle: o.dir,
+      runtimePath: this.runc,
+      runtimeRoot: this.runcRoot,
+      logPath: o.logPath,
+      // conmon names the exit file after the container: a directory of the session's own
+      // keeps it from looking like the container's exit.
+      exitDir: join(o.dir, 'exits'),
+      socketDir: this.socketDir,
+      terminal: o.terminal,
+      stdin: o.stdin,
+      leaveStdinOpen: false,
+    }, { processSpec: specPath, cuuid: o.sessionId });
+    await fs.mkdir(join(o.dir, 'exits'), { recursive: true });
+    const { pid, sync } = await this.runConmon(args, o.dir, `exec in container "${o.id}"`, true);
+    // After the pid, conmon sends the exec's exit code on the same pipe.
+    const exit = new Promise<number>((resolve) => {
+      let text = '';
+      let done = false;
+      const finish = (code: number) => {
+        if (done) return;
+        done = true;
+        sync?.destroy();
+        resolve(code);
+      };
+      sync?.on('data', (c: Buffer) => {
+        text += c.toString('utf8');
+        try {
+          const m = parseSyncMessage(text);
+          if (m) finish(m.data);
+        } catch {
+          finish(-1);
+        }
+      });
+      // The pipe closes without a code if conmon died: read the exit file it may have written.
+      sync?.on('close', () => void fs.readFile(join(o.dir, 'exits', o.id), 'utf8').then((t) => finish(/^-?\d+$/.test(t.trim()) ? Number(t.trim()) : -1), () => finish(-1)));
+      if (!sync) finish(-1);
+    });
+    return { pid, exit };
+  }
+
+  /**
+   * Spawns conmon and waits for its first sync message (the pid, or the runtime's error).
+   * With `keepSync`, the pipe stays open for what conmon sends later (an exec's exit code).
+   */
+  private async runConmon(args: string[], cwd: string, what: string, keepSync = false): Promise<{ pid: number; sync?: Readable }> {
     const child = this.host.spawn(this.conmon, args, {
-      cwd: o.bundle,
+      cwd,
       env: conmonEnv(process.env),
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
       // Its own session: a signal to the daemon's process group does not reach the monitor.
@@ -258,27 +335,27 @@ export class RuncRuntime {
         child.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? notFound(`"${this.conmon}" not found: install conmon`, e) : e));
       });
     } catch (e) {
-      throw is(e, 'NotFound') ? e : internal(`create container "${o.id}": ${(e as Error).message}`, e);
+      throw is(e, 'NotFound') ? e : internal(`${what}: ${(e as Error).message}`, e);
     } finally {
-      sync?.destroy();
+      if (!keepSync || !message || message.data < 0) sync?.destroy();
     }
     if (!message) {
       const code = await exited;
       child.stderr?.destroy();
       const why = Buffer.concat(stderr).toString('utf8').trim();
-      throw internal(`create container "${o.id}": conmon exited with status ${code}${why ? `: ${why}` : ' without a word (does its socket directory exist?)'}`);
+      throw internal(`${what}: conmon exited with status ${code}${why ? `: ${why}` : ' without a word (does its socket directory exist?)'}`);
     }
     if (message.data < 0) {
       child.stderr?.destroy();
       child.unref();
       const why = runtimeError(message.message ?? Buffer.concat(stderr).toString('utf8'));
-      throw internal(`create container "${o.id}": ${why || 'the runtime failed'}`);
+      throw internal(`${what}: ${why || 'the runtime failed'}`);
     }
     // Long done by now: the first conmon exits before runc create even begins.
     await exited;
     child.stderr?.destroy();
     child.unref();
-    return { pid: message.data };
+    return { pid: message.data, sync: keepSync ? sync ?? undefined : undefined };
   }
 
   /** Lets the created container's process run (exec its command). */
@@ -431,19 +508,27 @@ export class RuncRuntime {
    */
   async resize(id: string, height: number, width: number): Promise<void> {
     await this.init();
-    if (!Number.isInteger(height) || !Number.isInteger(width) || height < 0 || width < 0 || height > 65535 || width > 65535) {
-      throw invalidArgument(`resize container "${id}": invalid size ${height}x${width}`);
-    }
     const bundle = (await this.stateFile(id).catch(() => undefined))?.bundle || this.bundles.get(id);
     if (!bundle) throw notFound(`resize container "${id}": no such container`);
+    await this.resizeIn(bundle, height, width, `resize container "${id}"`, 'container is not running');
+  }
+
+  /**
+   * Sets the terminal size of what conmon watches over in `dir` (a container's bundle or an
+   * exec session's directory); `what` and `notRunning` word the errors.
+   */
+  async resizeIn(dir: string, height: number, width: number, what = 'resize', notRunning = 'not running'): Promise<void> {
+    if (!Number.isInteger(height) || !Number.isInteger(width) || height < 0 || width < 0 || height > 65535 || width > 65535) {
+      throw invalidArgument(`${what}: invalid size ${height}x${width}`);
+    }
     let fh: FileHandle;
     try {
       // conmon holds the FIFO open for reading while it lives: without it, ENXIO rather than a hang.
-      fh = await fs.open(join(bundle, 'ctl'), constants.O_WRONLY | constants.O_NONBLOCK);
+      fh = await fs.open(join(dir, 'ctl'), constants.O_WRONLY | constants.O_NONBLOCK);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENXIO' || code === 'ENOENT') throw conflict(`resize container "${id}": container is not running`, e);
-      throw internal(`resize container "${id}": ${(e as Error).message}`, e);
+      if (code === 'ENXIO' || code === 'ENOENT') throw conflict(`${what}: ${notRunning}`, e);
+      throw internal(`${what}: ${(e as Error).message}`, e);
     }
     try {
       await fh.write(`1 ${height} ${width}\n`);
