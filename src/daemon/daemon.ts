@@ -14,7 +14,8 @@ import { ImageStore } from '../images/index.ts';
 import { EventBus } from '../events/index.ts';
 import { ImageService } from '../services/images/index.ts';
 import { ContainerService } from '../services/containers/index.ts';
-import { registerContainers, registerTransfer } from '../api/server/index.ts';
+import { registerContainers, registerExec, registerTransfer } from '../api/server/index.ts';
+import { ExecService } from '../services/exec/index.ts';
 import { createRuntime } from './runtime.ts';
 import { listen, close, Router, type Listener } from '../api/server/index.ts';
 import { registerSystem, registerImages, BERTH_VERSION } from '../api/server/index.ts';
@@ -83,6 +84,7 @@ export class Daemon {
       imageIdOf: (ref) => this.images!.store.find(ref)?.id,
       exportRootfs: (ref) => containers.export(ref),
     });
+    registerExec(router, new ExecService({ containers, runtime, events: this.events }));
 
     for (const h of c.hosts) {
       this.listeners.push(await listen(router, h, { socketGid: await groupId(c.group) }));

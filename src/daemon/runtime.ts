@@ -5,9 +5,10 @@
 import type { Host } from '../host/index.ts';
 import { RuncRuntime } from '../runtime/index.ts';
 import type { ContainerRuntime, ExitInfo, LogReadOptions } from '../services/containers/index.ts';
+import type { ExecRuntime } from '../services/exec/index.ts';
 import { invalidArgument } from '../errdefs/index.ts';
 
-export async function createRuntime(host: Host, execRoot: string): Promise<ContainerRuntime> {
+export async function createRuntime(host: Host, execRoot: string): Promise<ContainerRuntime & ExecRuntime> {
   const rt = new RuncRuntime({ host, root: execRoot });
   await rt.init?.();
   const listeners: Array<(e: ExitInfo) => void> = [];
@@ -18,6 +19,9 @@ export async function createRuntime(host: Host, execRoot: string): Promise<Conta
     create: (c) => rt.create(c),
     start: (id) => rt.start(id),
     openStdin: (id) => rt.openStdin(id),
+    exec: (o) => rt.exec(o),
+    openExecStdin: (sessionId) => rt.openStdin(sessionId),
+    resizeIn: (dir, h, w, what, notRunning) => rt.resizeIn(dir, h, w, what, notRunning),
     resize: (id, h, w) => rt.resize(id, h, w),
     exists: (id) => rt.exists(id),
     kill: (id, signal, all) => rt.kill(id, signal, all),

@@ -75,4 +75,5 @@ export async function close(l: Listener): Promise<void> {
 export { registerSystem, versionInfo, BERTH_VERSION, type SystemDeps } from './routes/system.ts';
 export { registerImages } from './routes/images.ts';
 export { registerContainers, type ContainerRouteDeps } from './routes/containers.ts';
+export { registerExec } from './routes/exec.ts';
 export { registerTransfer, type TransferDeps } from './routes/transfer.ts';

@@ -3,4 +3,4 @@ export type { ContainerRuntime, ExitInfo, LogEntry, LogReadOptions, StdinSession
 export type { ContainerRecord, CreateRequest, HostConfig, ContainerConfig } from './types.ts';
 export { statusText, humanDuration, type State } from './state.ts';
 export { summary, inspect, networkMode } from './views.ts';
-export { parseDetachKeys, DEFAULT_DETACH_KEYS } from './attach.ts';
+export { parseDetachKeys, DEFAULT_DETACH_KEYS, DetachScanner } from './attach.ts';

@@ -544,6 +544,11 @@ export class ContainerService {
     });
   }
 
+  /** Publishes a container event on behalf of a service built on this one (exec). */
+  publishEvent(c: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+    this.emit(c, action, extra);
+  }
+
   /** Records a client leaving with the detach keys (Docker sends a `detach` event). */
   detached(c: ContainerRecord): void {
     this.emit(c, 'detach');

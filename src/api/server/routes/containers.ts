@@ -206,7 +206,7 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
 }
 
 /** Writes log entries as Docker's stream: 8-byte frame headers unless the container has a TTY. */
-async function pump(entries: AsyncIterable<LogEntry>, out: NodeJS.WritableStream, o: { stdout: boolean; stderr: boolean; tty: boolean; timestamps: boolean }): Promise<void> {
+export async function pump(entries: AsyncIterable<LogEntry>, out: NodeJS.WritableStream, o: { stdout: boolean; stderr: boolean; tty: boolean; timestamps: boolean }): Promise<void> {
   try {
     for await (const e of entries) {
       if (e.stream === 'stdout' ? !o.stdout : !o.stderr) continue;

@@ -1,0 +1,64 @@
+/** `docker exec`: POST /containers/{id}/exec, POST /exec/{id}/start|resize, GET /exec/{id}/json. */
+import type { Router } from '../router.ts';
+import { invalidArgument } from '../../../errdefs/index.ts';
+import type { ExecConfig, ExecService } from '../../../services/exec/index.ts';
+import { pump } from './containers.ts';
+
+export function registerExec(r: Router, execs: ExecService): void {
+  r.post('/containers/{id}/exec', async (req, res) => {
+    res.json(201, execs.create(req.params.id!, await req.json<ExecConfig>()));
+  });
+
+  r.post('/exec/{id}/start', async (req, res) => {
+    const body = (await req.json<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null } | null>().catch(() => null)) ?? {};
+    const e = execs.get(req.params.id!);
+    if (body.Detach) {
+      await execs.start(e.ID, { tty: body.Tty, consoleSize: body.ConsoleSize });
+      res.empty(200);
+      return;
+    }
+    const tty = body.Tty ?? !!e.config.Tty;
+    // Errors before the process runs are still plain HTTP errors; after the hijack they are
+    // written on the stream (the CLI prints them) and the exec's exit code tells the rest.
+    const sock = res.hijack(tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+    try {
+      await execs.start(e.ID, { tty, consoleSize: body.ConsoleSize });
+    } catch (err) {
+      const why = (err as Error).message.replace(/^exec in container "[0-9a-f]+": /, '');
+      const msg = `OCI runtime exec failed: ${why}: unknown\r\n`;
+      if (tty) sock.write(msg);
+      else {
+        const head = Buffer.alloc(8);
+        head[0] = 2;
+        head.writeUInt32BE(Buffer.byteLength(msg), 4);
+        sock.write(Buffer.concat([head, Buffer.from(msg)]));
+      }
+      sock.end();
+      return;
+    }
+    const ac = new AbortController();
+    sock.on('close', () => ac.abort());
+    sock.on('error', () => ac.abort());
+    if (e.config.AttachStdin) {
+      void execs.attachStdin(e, sock).then((how) => {
+        if (how === 'detached') ac.abort();
+      });
+    }
+    await pump(execs.output(e, ac.signal), sock, { stdout: e.config.AttachStdout !== false, stderr: e.config.AttachStderr !== false, tty, timestamps: false });
+    // The CLI reads the exit code (GET /exec/{id}/json) once the stream closes: have it first.
+    if (!ac.signal.aborted) await e.exit;
+    sock.end();
+  });
+
+  r.post('/exec/{id}/resize', async (req, res) => {
+    const h = Number(req.query.get('h') ?? 0);
+    const w = Number(req.query.get('w') ?? 0);
+    if (!Number.isInteger(h) || !Number.isInteger(w) || h < 0 || w < 0) throw invalidArgument(`invalid terminal size: h=${req.query.get('h')} w=${req.query.get('w')}`);
+    await execs.resize(req.params.id!, h, w);
+    res.empty(200);
+  });
+
+  r.get('/exec/{id}/json', (req, res) => {
+    res.json(200, execs.inspect(req.params.id!));
+  });
+}

@@ -1,0 +1,267 @@
+/**
+ * `docker exec`: more processes in a running container. An exec is created (its command and
+ * options checked and kept), then started once, attached (its output streamed, its input
+ * forwarded) or detached; its exit code is kept for `GET /exec/{id}/json`.
+ *
+ * Each started exec runs under a conmon of its own (`--exec`), so it has the container's
+ * namespaces, cgroups, capabilities and seccomp profile, exactly like the container's process,
+ * and its output is logged to a file of its own (never into the container's log, as in Docker).
+ * Exec records live in memory, as in Docker: a daemon restart forgets them.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { conflict, invalidArgument, notFound } from '../../errdefs/index.ts';
+import type { EventBus } from '../../events/index.ts';
+import { hostCapabilities, resolveUser } from '../../oci/index.ts';
+import type { ContainerService, ContainerRecord, LogEntry } from '../containers/index.ts';
+import { DetachScanner, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../containers/index.ts';
+
+/** What the exec service needs from the runtime driver. */
+export interface ExecRuntime {
+  exec(o: { id: string; sessionId: string; dir: string; process: unknown; logPath: string; terminal: boolean; stdin: boolean }): Promise<{ pid: number; exit: Promise<number> }>;
+  openExecStdin(sessionId: string): { input: NodeJS.WritableStream & { end(): void }; done: Promise<void>; close(): void };
+  resizeIn(dir: string, height: number, width: number, what?: string, notRunning?: string): Promise<void>;
+  readLogs(logPath: string, opts: { follow?: boolean; signal?: AbortSignal; untilExit?: Promise<unknown> }): AsyncIterable<LogEntry>;
+}
+
+/** `POST /containers/{id}/exec`'s body. */
+export interface ExecConfig {
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  DetachKeys?: string;
+  Tty?: boolean;
+  Env?: string[] | null;
+  Cmd?: string[] | null;
+  Privileged?: boolean;
+  User?: string;
+  WorkingDir?: string;
+  ConsoleSize?: [number, number] | null;
+}
+
+export interface ExecRecord {
+  ID: string;
+  ContainerID: string;
+  config: ExecConfig;
+  Running: boolean;
+  ExitCode: number | null;
+  Pid: number;
+  started: boolean;
+  dir: string;
+  exit?: Promise<number>;
+}
+
+export interface ExecServiceDeps {
+  containers: ContainerService;
+  runtime: ExecRuntime;
+  events: EventBus;
+}
+
+export class ExecService {
+  private readonly d: ExecServiceDeps;
+  private readonly execs = new Map<string, ExecRecord>();
+  private readonly changes = new EventEmitter().setMaxListeners(0);
+
+  constructor(deps: ExecServiceDeps) {
+    this.d = deps;
+  }
+
+  /** `POST /containers/{id}/exec`. */
+  create(ref: string, cfg: ExecConfig): { Id: string } {
+    if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) throw invalidArgument('invalid exec config: expected a JSON object');
+    const c = this.d.containers.get(ref);
+    this.requireRunning(c);
+    if (!Array.isArray(cfg.Cmd) || cfg.Cmd.length === 0) throw invalidArgument('No exec command specified');
+    if (!cfg.Cmd.every((a) => typeof a === 'string')) throw invalidArgument('invalid exec config: Cmd must be a list of strings');
+    if (cfg.Env != null && (!Array.isArray(cfg.Env) || !cfg.Env.every((e) => typeof e === 'string'))) throw invalidArgument('invalid exec config: Env must be a list of strings');
+    if (cfg.DetachKeys) parseDetachKeys(cfg.DetachKeys);
+    if (cfg.Env?.some((e) => e.startsWith('='))) throw invalidArgument(`invalid environment variable: ${cfg.Env.find((e) => e.startsWith('='))}`);
+    const id = randomBytes(32).toString('hex');
+    this.execs.set(id, {
+      ID: id,
+      ContainerID: c.Id,
+      config: { ...cfg },
+      Running: false,
+      ExitCode: null,
+      Pid: 0,
+      started: false,
+      dir: join(this.d.containers.dir(c.Id), 'exec', id.slice(0, 16)),
+    });
+    this.d.containers.publishEvent(c, `exec_create: ${cfg.Cmd.join(' ')}`, { execID: id });
+    return { Id: id };
+  }
+
+  get(id: string): ExecRecord {
+    const e = this.execs.get(id);
+    if (!e) throw notFound(`No such exec instance: ${id}`);
+    return e;
+  }
+
+  private requireRunning(c: ContainerRecord): void {
+    if (c.State.Paused) throw conflict(`Container ${c.Id} is paused, unpause the container before exec`);
+    if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
+    if (c.State.Restarting) throw conflict(`Container ${c.Id} is restarting, wait until the container is running`);
+  }
+
+  /**
+   * `POST /exec/{id}/start`: runs the process. Resolves once it runs, with its exit promise;
+   * the caller streams `output(id)` and forwards input with `attachStdin`.
+   */
+  async start(id: string, opts: { tty?: boolean; consoleSize?: [number, number] | null } = {}): Promise<ExecRecord> {
+    const e = this.get(id);
+    if (e.Running) throw conflict(`Error: Exec command ${id} is already running`);
+    if (e.started) throw conflict(`Error: Exec command ${id} has already run`);
+    const c = this.d.containers.get(e.ContainerID);
+    this.requireRunning(c);
+    e.started = true;
+    const tty = opts.tty ?? !!e.config.Tty;
+    e.config.Tty = tty;
+    const process = await this.processSpec(c, e.config, tty, opts.consoleSize ?? e.config.ConsoleSize ?? null);
+    await fs.mkdir(e.dir, { recursive: true });
+    const cmd = (e.config.Cmd ?? []).join(' ');
+    this.d.containers.publishEvent(c, `exec_start: ${cmd}`, { execID: id });
+    try {
+      const { pid, exit } = await this.d.runtime.exec({
+        id: c.Id, sessionId: id.slice(0, 32), dir: e.dir, process, logPath: join(e.dir, 'exec.log'), terminal: tty, stdin: !!e.config.AttachStdin,
+      });
+      e.Running = true;
+      e.Pid = pid;
+      e.exit = exit.then((code) => {
+        e.Running = false;
+        e.ExitCode = code < 0 ? 126 : code;
+        this.d.containers.publishEvent(c, 'exec_die', { execID: id, exitCode: String(e.ExitCode) });
+        this.changes.emit(`exit:${id}`);
+        return e.ExitCode;
+      });
+    } catch (err) {
+      // Docker's exit code for an exec that could not start (command not found, not executable).
+      e.ExitCode = 126;
+      e.exit = Promise.resolve(126);
+      throw err;
+    }
+    return e;
+  }
+
+  /** The process's output from its start, until it exits or `signal` aborts. */
+  output(e: ExecRecord, signal: AbortSignal): AsyncIterable<LogEntry> {
+    return this.d.runtime.readLogs(join(e.dir, 'exec.log'), { follow: true, signal, untilExit: e.exit });
+  }
+
+  /** Forwards input to the exec's stdin (see ContainerService.attachStdin for the rules). */
+  async attachStdin(e: ExecRecord, input: Readable): Promise<'detached' | 'ended'> {
+    if (!e.config.AttachStdin || !e.Running) {
+      input.resume();
+      return 'ended';
+    }
+    const session = this.d.runtime.openExecStdin(e.ID.slice(0, 32));
+    const scanner = e.config.Tty ? new DetachScanner(parseDetachKeys(e.config.DetachKeys || DEFAULT_DETACH_KEYS)) : undefined;
+    return new Promise((resolve) => {
+      let settled = false;
+      const finish = (how: 'detached' | 'ended') => {
+        if (settled) return;
+        settled = true;
+        input.off('data', onData);
+        input.off('end', onEnd);
+        input.off('close', onClose);
+        if (how === 'detached') session.close();
+        resolve(how);
+      };
+      const onData = (chunk: Buffer) => {
+        let data = chunk;
+        if (scanner) {
+          const r = scanner.push(chunk);
+          data = r.pass;
+          if (r.detached) {
+            if (data.length) session.input.write(data);
+            finish('detached');
+            return;
+          }
+        }
+        if (data.length) session.input.write(data);
+      };
+      const onEnd = () => { session.input.end(); finish('ended'); };
+      const onClose = () => { session.close(); finish('ended'); };
+      input.on('data', onData);
+      input.once('end', onEnd);
+      input.once('close', onClose);
+      session.done.then(() => finish('ended'), () => finish('ended'));
+      input.resume();
+    });
+  }
+
+  async resize(id: string, height: number, width: number): Promise<void> {
+    const e = this.get(id);
+    if (!e.Running) throw conflict(`Exec ${id} is not running`);
+    if (!e.config.Tty) return;
+    await this.d.runtime.resizeIn(e.dir, height, width, `resize exec "${id}"`);
+  }
+
+  /** `GET /exec/{id}/json` in Docker's shape. */
+  inspect(id: string): Record<string, unknown> {
+    const e = this.get(id);
+    const cmd = e.config.Cmd ?? [];
+    return {
+      CanRemove: false,
+      ContainerID: e.ContainerID,
+      DetachKeys: e.config.DetachKeys ?? '',
+      ExitCode: e.ExitCode,
+      ID: e.ID,
+      OpenStderr: !!e.config.AttachStderr,
+      OpenStdin: !!e.config.AttachStdin,
+      OpenStdout: !!e.config.AttachStdout,
+      ProcessConfig: {
+        arguments: cmd.slice(1),
+        entrypoint: cmd[0] ?? '',
+        privileged: !!e.config.Privileged,
+        tty: !!e.config.Tty,
+        user: e.config.User ?? '',
+      },
+      Running: e.Running,
+      Pid: e.Pid,
+    };
+  }
+
+  /** Exec IDs of a container (for `inspect`'s ExecIDs). */
+  idsOf(containerId: string): string[] {
+    return [...this.execs.values()].filter((e) => e.ContainerID === containerId).map((e) => e.ID);
+  }
+
+  /** Forgets the execs of a removed container. */
+  forgetContainer(containerId: string): void {
+    for (const [id, e] of this.execs) if (e.ContainerID === containerId) this.execs.delete(id);
+  }
+
+  /** The OCI process for an exec: the container's own, with the exec's command and options. */
+  private async processSpec(c: ContainerRecord, cfg: ExecConfig, tty: boolean, consoleSize: [number, number] | null): Promise<Record<string, unknown>> {
+    const dir = this.d.containers.dir(c.Id);
+    const spec = JSON.parse(await fs.readFile(join(dir, 'config.json'), 'utf8')) as { process: Record<string, unknown> };
+    const p = structuredClone(spec.process);
+    p.args = cfg.Cmd;
+    p.terminal = tty;
+    if (tty && consoleSize) p.consoleSize = { height: consoleSize[0], width: consoleSize[1] };
+    else delete p.consoleSize;
+    p.env = mergeEnv((p.env as string[] | undefined) ?? [], cfg.Env ?? []);
+    if (cfg.WorkingDir) p.cwd = cfg.WorkingDir;
+    if (cfg.User) {
+      const u = await resolveUser(cfg.User, join(dir, 'rootfs'));
+      p.user = { uid: u.uid, gid: u.gid, ...(u.additionalGids?.length ? { additionalGids: u.additionalGids } : {}) };
+    }
+    if (cfg.Privileged) {
+      const caps = hostCapabilities();
+      p.capabilities = { bounding: caps, effective: caps, permitted: caps };
+    }
+    return p;
+  }
+}
+
+function mergeEnv(base: readonly string[], extra: readonly string[]): string[] {
+  const out = new Map<string, string>();
+  for (const e of [...base, ...extra]) {
+    const i = e.indexOf('=');
+    out.set(i < 0 ? e : e.slice(0, i), e);
+  }
+  return [...out.values()];
+}
