@@ -120,3 +120,79 @@ test('berth run -i and -it behave the same', async () => {
     t.kill();
   }
 });
+
+test('docker exec runs in the container with -e, -u, -w, and returns the exit code', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'execme', '-e', 'FROM_RUN=1', 'busybox', 'sleep', '300']);
+  try {
+    const r = await docker(d, ['exec', 'execme', 'sh', '-c', 'echo out $FROM_RUN; echo err >&2; exit 7']);
+    assert.equal(r.code, 7);
+    assert.equal(r.stdout, 'out 1\n');
+    assert.equal(r.stderr, 'err\n');
+    const o = await dockerOk(d, ['exec', '-e', 'FROM_EXEC=2', '-u', '1000:1001', '-w', '/tmp', 'execme', 'sh', '-c', 'echo $FROM_RUN $FROM_EXEC; id -u; id -g; pwd']);
+    assert.equal(o, '1 2\n1000\n1001\n/tmp\n');
+    // The exec shares the container's namespaces: it sees the container's process as pid 1.
+    assert.match(await dockerOk(d, ['exec', 'execme', 'cat', '/proc/1/cmdline']), /^sleep\x00300/);
+    const piped = await docker(d, ['exec', '-i', 'execme', 'tr', 'a-z', 'A-Z'], { input: 'piped in\n' });
+    assert.equal(piped.stdout, 'PIPED IN\n');
+    await dockerOk(d, ['exec', '-d', 'execme', 'sh', '-c', 'echo detached > /tmp/marker']);
+    assert.ok(await eventually(async () => (await docker(d, ['exec', 'execme', 'cat', '/tmp/marker'])).stdout === 'detached\n'));
+    const missing = await docker(d, ['exec', 'execme', 'no-such-command']);
+    assert.equal(missing.code, 126);
+    assert.match(missing.stderr, /executable file not found in \$PATH/);
+  } finally {
+    await docker(d, ['rm', '-f', 'execme']);
+  }
+});
+
+test('docker exec -it gives a terminal of the right size', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'execit', 'busybox', 'sleep', '300']);
+  const t = new Terminal('docker exec -it execit sh', env, { rows: 27, cols: 93 });
+  try {
+    await t.expect(PROMPT);
+    t.send('stty size; tty\r');
+    await t.expect(/27 93\s+\/dev\/pts\/\d+/);
+    t.send('exit 6\r');
+    assert.equal(await t.wait(), 6);
+  } finally {
+    t.kill();
+    await docker(d, ['rm', '-f', 'execit']);
+  }
+});
+
+test('exec into a paused or stopped container gets Docker\'s errors', async () => {
+  const id = (await dockerOk(d, ['run', '-d', '--name', 'execstate', 'busybox', 'sleep', '300'])).trim();
+  try {
+    await dockerOk(d, ['pause', 'execstate']);
+    const paused = await docker(d, ['exec', 'execstate', 'true']);
+    assert.notEqual(paused.code, 0);
+    assert.match(paused.stderr, new RegExp(`Container ${id} is paused, unpause the container before exec`));
+    await dockerOk(d, ['unpause', 'execstate']);
+    await dockerOk(d, ['stop', '-t', '0', 'execstate']);
+    const stopped = await docker(d, ['exec', 'execstate', 'true']);
+    assert.notEqual(stopped.code, 0);
+    assert.match(stopped.stderr, new RegExp(`Container ${id} is not running`));
+  } finally {
+    await docker(d, ['rm', '-f', 'execstate']);
+  }
+});
+
+test('berth exec returns the exit code and gives a terminal with -it', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'berthexec', 'busybox', 'sleep', '300']);
+  try {
+    const r = await berth(d, ['exec', 'berthexec', 'sh', '-c', 'echo via berth; exit 3']);
+    assert.equal(r.code, 3);
+    assert.equal(r.stdout, 'via berth\n');
+    const t = new Terminal(`${REPO}/bin/berth exec -it berthexec sh`, env, { rows: 19, cols: 77 });
+    try {
+      await t.expect(PROMPT);
+      t.send('stty size\r');
+      await t.expect(/19 77/);
+      t.send('exit 2\r');
+      assert.equal(await t.wait(), 2);
+    } finally {
+      t.kill();
+    }
+  } finally {
+    await docker(d, ['rm', '-f', 'berthexec']);
+  }
+});
