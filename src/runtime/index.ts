@@ -15,5 +15,6 @@ export {
   type StdinSession,
 } from './runc.ts';
 export type { ContainerStatus } from './state.ts';
+export { runcWording, execFailureCode } from './exec-errors.ts';
 export { wasOomKilled } from './monitor.ts';
 export { readLogs, parseLine, formatLogTime, type LogLine, type LogStream, type ReadLogOptions } from './logs.ts';

@@ -43,6 +43,7 @@ import { conflict, failedPrecondition, internal, invalidArgument, notFound, is }
 import type { Host } from '../host/index.ts';
 import { BUNDLE_FILES, conmonArgs, conmonEnv, parseSyncMessage, runtimeError, type SyncMessage } from './conmon.ts';
 import { readLogs, type LogLine, type ReadLogOptions } from './logs.ts';
+import { SeccompCache } from './seccomp-cache.ts';
 import { isMonitor, readMonitorPid, wasOomKilled } from './monitor.ts';
 import { initAlive, isFrozen, readStateFile, statusOf, type ContainerStatus, type RuncStateFile } from './state.ts';
 
@@ -141,8 +142,12 @@ export class RuncRuntime {
   private conmon: string;
   private readonly attachPath: string;
   private readonly fastStart: boolean;
+  /** The runtime is crun (or Berth's wrapper of it), whose start handshake differs from runc's. */
+  private readonly crun: boolean;
   private watcher?: FSWatcher;
   private initialized?: Promise<void>;
+  /** crun only: compiled seccomp filters reused across containers (see seccomp-cache.ts). */
+  private seccomp?: SeccompCache;
   /** Containers whose exit this instance reports even after runc forgot them (force delete). */
   private readonly tracked = new Set<string>();
   /** Exits already reported, so that the several inotify events of one exit file report once. */
@@ -161,7 +166,8 @@ export class RuncRuntime {
     this.runc = o.runtimePath ?? 'runc';
     this.conmon = o.conmonPath ?? 'conmon';
     this.attachPath = o.attachPath ?? join(import.meta.dirname, '..', '..', 'build', 'berth-attach');
-    this.fastStart = o.fastStart ?? basename(this.runc) === 'runc';
+    this.crun = /crun$/.test(basename(this.runc));
+    this.fastStart = o.fastStart ?? /^(runc|crun|berth-crun)$/.test(basename(this.runc));
   }
 
   /** Resolves the programs, makes the directories and starts watching exits. Idempotent. */
@@ -173,6 +179,7 @@ export class RuncRuntime {
   private async doInit(): Promise<void> {
     // conmon execs the runtime by path, and a missing program is better reported now.
     [this.runc, this.conmon] = await Promise.all([absolutePath(this.runc), absolutePath(this.conmon)]);
+    if (this.crun) this.seccomp = new SeccompCache(join(this.runcRoot, '..', 'seccomp'), [this.runc, process.env.BERTH_CRUN || '/usr/bin/crun']);
     // conmon exits silently with status 1 when its --socket-dir-path is missing.
     await Promise.all([this.runcRoot, this.exitDir, this.socketDir].map((d) => fs.mkdir(d, { recursive: true, mode: 0o700 })));
     // Exit files already there were recorded while nobody watched: they are read through
@@ -238,7 +245,9 @@ export class RuncRuntime {
       leaveStdinOpen: o.leaveStdinOpen,
       logSizeMax: o.logSizeMax,
     });
+    const seccompKey = this.seccomp ? await this.seccomp.prepare(o.bundle).catch(() => undefined) : undefined;
     const { pid } = await this.runConmon(args, o.bundle, `create container "${o.id}"`);
+    if (seccompKey) await this.seccomp!.learn(seccompKey, join(this.runcRoot, o.id, 'seccomp.bpf')).catch(() => {});
     return { pid };
   }
 
@@ -361,9 +370,34 @@ export class RuncRuntime {
   /** Lets the created container's process run (exec its command). */
   async start(id: string): Promise<void> {
     await this.init();
-    if (this.fastStart && (await this.releaseExecFifo(id))) return;
+    if (this.fastStart && (await (this.crun ? this.releaseCrunFifo(id) : this.releaseExecFifo(id)))) return;
     const r = await this.host.run(this.runc, this.runcArgs('start', id), { allowFailure: true });
     if (r.code !== 0) throw runcFailure('start', id, r.stderr);
+  }
+
+  /**
+   * What `crun start` does: crun's init waits to read from `exec.fifo` (the other way round
+   * from runc); one byte written lets it exec the command. False when there is no FIFO.
+   */
+  private async releaseCrunFifo(id: string): Promise<boolean> {
+    const fifo = join(this.runcRoot, id, 'exec.fifo');
+    let fh: FileHandle;
+    try {
+      // Non-blocking: with nobody reading (the init died) this fails with ENXIO instead of hanging.
+      fh = await fs.open(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return false;
+      if (code === 'ENXIO') throw failedPrecondition(`start container "${id}": container process is already dead`, e);
+      throw internal(`start container "${id}": open exec fifo: ${(e as Error).message}`, e);
+    }
+    try {
+      await fh.write(Buffer.from('0'));
+    } finally {
+      await fh.close();
+    }
+    await fs.rm(fifo, { force: true });
+    return true;
   }
 
   /**

@@ -8,7 +8,7 @@
  *   created  `exec.fifo` still exists (init waits on it for `runc start`);
  *   running  otherwise.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'stopped';
@@ -41,14 +41,57 @@ interface RawState {
 
 /** Reads `<runcRoot>/<id>/state.json`; undefined when runc has no such container. Throws if the file is not what runc 1.x writes. */
 export async function readStateFile(runcRoot: string, id: string): Promise<RuncStateFile | undefined> {
+  const missing = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR';
   let text: string;
   try {
     text = await fs.readFile(join(runcRoot, id, 'state.json'), 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-    throw e;
+    if (!missing(e)) throw e;
+    // Not runc's: crun keeps a `status` file and a copy of the spec in its state directory.
+    try {
+      const [status, config] = await Promise.all([
+        fs.readFile(join(runcRoot, id, 'status'), 'utf8'),
+        fs.readFile(join(runcRoot, id, 'config.json'), 'utf8').catch(() => '{}'),
+      ]);
+      return parseCrunStatus(id, status, config);
+    } catch (e2) {
+      if (missing(e2)) return undefined;
+      throw e2;
+    }
   }
   return parseStateFile(text);
+}
+
+/** The v1 controllers whose directories the driver reads (freezer state, memory OOM counts). */
+const V1_CONTROLLERS = ['freezer', 'memory', 'pids', 'cpu', 'cpuacct', 'blkio', 'devices', 'cpuset'];
+
+/** crun's `status` file (and its copy of the container's spec), as the fields runc's state has. */
+export function parseCrunStatus(id: string, statusText: string, configText: string, cgroupV2 = isCgroupV2()): RuncStateFile {
+  const raw = JSON.parse(statusText) as { pid?: number; 'process-start-time'?: number; 'cgroup-path'?: string; bundle?: string; created?: string };
+  if (typeof raw.pid !== 'number' || typeof raw['process-start-time'] !== 'number') throw new Error('unrecognised crun status file');
+  const spec = JSON.parse(configText) as { linux?: { namespaces?: Array<{ type?: string; path?: string }> } };
+  const pidNs = spec.linux?.namespaces?.find((n) => n.type === 'pid');
+  const cg = raw['cgroup-path'] ?? '';
+  const cgroupPaths: Record<string, string> = {};
+  if (cg) {
+    if (cgroupV2) cgroupPaths[''] = join('/sys/fs/cgroup', cg);
+    else for (const c of V1_CONTROLLERS) cgroupPaths[c] = join('/sys/fs/cgroup', c, cg);
+  }
+  return {
+    id,
+    pid: raw.pid,
+    startTime: raw['process-start-time'],
+    bundle: raw.bundle ?? '',
+    created: raw.created ? new Date(raw.created) : undefined,
+    cgroupPaths,
+    ownPidNamespace: !!pidNs && !pidNs.path,
+  };
+}
+
+let v2: boolean | undefined;
+function isCgroupV2(): boolean {
+  v2 ??= existsSync('/sys/fs/cgroup/cgroup.controllers');
+  return v2;
 }
 
 export function parseStateFile(text: string): RuncStateFile {

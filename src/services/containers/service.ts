@@ -23,6 +23,7 @@ import { commandFor, buildSpec, validateHostConfig, validateCreateTypes } from '
 import type { Snapshotter } from '../../snapshots/index.ts';
 import type { Host } from '../../host/index.ts';
 import { tarDirectory } from '../../archive/index.ts';
+import { runcWording, execFailureCode } from '../../runtime/index.ts';
 import type { Readable } from 'node:stream';
 import type { MetadataDb } from '../../metadata/index.ts';
 
@@ -210,11 +211,11 @@ export class ContainerService {
       await this.d.runtime.start(c.Id);
       this.d.log.debug(`start ${shortId(c.Id)}: mount ${(t1 - t0).toFixed(1)} ms, spec ${(t2 - t1).toFixed(1)} ms, create ${(t3 - t2).toFixed(1)} ms, start ${(performance.now() - t3).toFixed(1)} ms`);
     } catch (e) {
-      const msg = (e as Error).message;
+      const msg = runcWording((e as Error).message, c.Path);
       await this.d.runtime.delete(c.Id, true).catch(() => {});
       await this.d.snapshots.unmountRootfs(dir).catch(() => {});
       // Docker records a failed start as exit 127 (command not found) or 126 (not executable) or 128.
-      const code = /executable file not found|no such file or directory/i.test(msg) ? 127 : /permission denied/i.test(msg) ? 126 : 128;
+      const code = execFailureCode(msg);
       this.setState(c, exited({ ...c.State, StartedAt: c.State.StartedAt }, code, new Date(), false, msg));
       this.changes.emit(`exit:${c.Id}`, code);
       if (c.HostConfig.AutoRemove) void this.removeAfterFailedStart(c.Id);
@@ -671,8 +672,8 @@ export function signalNumber(s: string): string {
 }
 
 function friendlyStartError(msg: string): string {
-  const m = msg.match(/exec: "([^"]+)": (executable file not found in \$PATH|stat [^:]+: no such file or directory|permission denied)/);
-  if (m) return `runc create failed: unable to start container process: exec: "${m[1]}": ${m[2]}: unknown`;
+  // The docker CLI takes its exit code (127, 126) from runc's wording of these.
+  if (/^exec: "/.test(msg)) return `runc create failed: unable to start container process: ${msg}: unknown`;
   return msg;
 }
 

@@ -16,6 +16,7 @@ import type { Readable } from 'node:stream';
 import { conflict, invalidArgument, notFound } from '../../errdefs/index.ts';
 import type { EventBus } from '../../events/index.ts';
 import { hostCapabilities, resolveUser } from '../../oci/index.ts';
+import { runcWording } from '../../runtime/index.ts';
 import type { ContainerService, ContainerRecord, LogEntry } from '../containers/index.ts';
 import { DetachScanner, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../containers/index.ts';
 
@@ -140,7 +141,8 @@ export class ExecService {
       // Docker's exit code for an exec that could not start (command not found, not executable).
       e.ExitCode = 126;
       e.exit = Promise.resolve(126);
-      throw err;
+      const why = (err as Error).message.replace(/^exec in container "[0-9a-f]+": /, '');
+      throw Object.assign(new Error(runcWording(why, e.config.Cmd?.[0] ?? '')), { cause: err });
     }
     return e;
   }

@@ -24,8 +24,7 @@ export function registerExec(r: Router, execs: ExecService): void {
     try {
       await execs.start(e.ID, { tty, consoleSize: body.ConsoleSize });
     } catch (err) {
-      const why = (err as Error).message.replace(/^exec in container "[0-9a-f]+": /, '');
-      const msg = `OCI runtime exec failed: ${why}: unknown\r\n`;
+      const msg = `OCI runtime exec failed: ${(err as Error).message}: unknown\r\n`;
       if (tty) sock.write(msg);
       else {
         const head = Buffer.alloc(8);
