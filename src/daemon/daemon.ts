@@ -81,7 +81,7 @@ export class Daemon {
     const containers = this.containers;
     registerContainers(router, {
       containers,
-      lowerDirs: (ct) => snapshots.stack((ct.TopChain ?? null) as never).map((l) => snapshots.diffDir(l)).reverse(),
+      lowerDirs: (ct) => snapshots.lowerDirs((ct.TopChain ?? null) as never),
       imageIdOf: (ref) => this.images!.store.find(ref)?.id,
       exportRootfs: (ref) => containers.export(ref),
     });

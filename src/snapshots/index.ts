@@ -4,6 +4,12 @@
  * container's root file system is an overlay mount of its image's layer directories (lower)
  * with a private upper and work directory.
  *
+ * Above the image's layers every container has the shared, read-only init layer
+ * (`<root>/init`, Docker's `-init` layer): empty placeholders for what the runtime mounts over
+ * (/etc/hosts, /etc/hostname, /etc/resolv.conf, /proc, /sys, /dev). The runtime then finds
+ * its mount points in place, so they never land in the container's upper directory, and
+ * `docker diff` and `docker commit` see only what the container itself changed.
+ *
  * Crash safety: a layer is unpacked into `<root>/layers/tmp-*` and renamed into place only
  * after it is complete; its database row is written after the rename. `open` drops leftover
  * temporary directories and directories no row points at.
@@ -49,12 +55,13 @@ export class Snapshotter {
   private readonly db: MetadataDb;
   private readonly content: ContentStore;
   private readonly host: Host;
-  private readonly emptyDir: string;
+  /** The init layer: mount-point placeholders above every container's image layers. */
+  readonly initDir: string;
 
   private constructor(root: string, db: MetadataDb, content: ContentStore, host: Host) {
     this.root = root;
     this.layersDir = join(root, 'layers');
-    this.emptyDir = join(root, 'empty');
+    this.initDir = join(root, 'init');
     this.db = db;
     this.content = content;
     this.host = host;
@@ -63,7 +70,7 @@ export class Snapshotter {
   static async open(root: string, db: MetadataDb, content: ContentStore, host: Host): Promise<Snapshotter> {
     const s = new Snapshotter(root, db, content, host);
     await fs.mkdir(s.layersDir, { recursive: true });
-    await fs.mkdir(s.emptyDir, { recursive: true });
+    await makeInitLayer(s.initDir);
     const known = new Set((db.stmt('SELECT cache_id FROM layers').all() as { cache_id: string }[]).map((r) => r.cache_id));
     for (const name of await fs.readdir(s.layersDir)) {
       if (!known.has(name)) await fs.rm(join(s.layersDir, name), { recursive: true, force: true });
@@ -197,9 +204,14 @@ export class Snapshotter {
     const lowers = this.stack(top).reverse().map((l) => `${l.cacheId}/diff`);
     // Relative lower paths (resolved against the mount's working directory, the layers
     // directory) keep the option string short enough for deep stacks.
-    const lower = lowers.length ? lowers.join(':') : '../empty';
+    const lower = ['../init', ...lowers].join(':');
     await this.host.run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, rootfs], { cwd: this.layersDir });
     return rootfs;
+  }
+
+  /** The directories below a container's upper directory, topmost first (overlay's order). */
+  lowerDirs(top: Digest | null): string[] {
+    return [this.initDir, ...this.stack(top).reverse().map((l) => this.diffDir(l))];
   }
 
   async unmountRootfs(dir: string): Promise<void> {
@@ -211,5 +223,19 @@ export class Snapshotter {
     const target = join(dir, 'rootfs');
     const mounts = await fs.readFile('/proc/self/mountinfo', 'utf8');
     return mounts.split('\n').some((line) => line.split(' ')[4] === target);
+  }
+}
+
+/** Placeholders the runtime mounts over; empty, root-owned, as Docker's init layer has them. */
+const INIT_DIRS = ['dev', 'proc', 'sys', 'etc'];
+const INIT_FILES = ['etc/hosts', 'etc/hostname', 'etc/resolv.conf'];
+
+async function makeInitLayer(dir: string): Promise<void> {
+  // Only ever added to, never replaced: live containers' overlays have it as a lower layer.
+  for (const d of INIT_DIRS) await fs.mkdir(join(dir, d), { recursive: true, mode: 0o755 });
+  for (const f of INIT_FILES) {
+    await fs.writeFile(join(dir, f), '', { mode: 0o644, flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+    });
   }
 }

@@ -12,17 +12,17 @@ import { join } from 'node:path';
 import { conflict, invalidArgument, notModified, notFound, internal } from '../../errdefs/index.ts';
 import type { EventBus } from '../../events/index.ts';
 import type { ImageService } from '../images/index.ts';
-import { shortId, familiarString, parseReference } from '../../spec/index.ts';
+import { shortId, familiarString, parseReference, type ImageRunConfig } from '../../spec/index.ts';
 import { ContainerStore } from './store.ts';
 import { randomName, validName } from './names.ts';
 import { exited, guard, initialState, running, type State } from './state.ts';
-import type { ContainerRecord, CreateRequest, HostConfig } from './types.ts';
+import type { ContainerConfig, ContainerRecord, CreateRequest, HostConfig } from './types.ts';
 import type { ContainerRuntime, ExitInfo, LogEntry, LogReadOptions } from './runtime.ts';
 import { DetachScanner } from './attach.ts';
 import { commandFor, buildSpec, validateHostConfig, validateCreateTypes } from './spec.ts';
 import type { Snapshotter } from '../../snapshots/index.ts';
 import type { Host } from '../../host/index.ts';
-import { tarDirectory } from '../../archive/index.ts';
+import { tarDirectory, diffOverlayUpper, changes as upperChanges, type Change } from '../../archive/index.ts';
 import { runcWording, execFailureCode } from '../../runtime/index.ts';
 import type { Readable } from 'node:stream';
 import type { MetadataDb } from '../../metadata/index.ts';
@@ -587,6 +587,41 @@ export class ContainerService {
     return tar;
   }
 
+  /** `docker diff`: what the container changed against its image, from its upper directory. */
+  async diff(ref: string): Promise<Change[]> {
+    const c = this.store.get(ref);
+    return upperChanges(join(this.dir(c.Id), 'upper'), this.d.snapshots.lowerDirs(c.TopChain as never), this.d.host);
+  }
+
+  /**
+   * `docker commit`: the container's changes as a new image on its own, with its run config
+   * (fields of `config` override it, then `changes` apply). A running container is paused
+   * while its upper directory is read, unless `pause` is false.
+   */
+  async commit(ref: string, o: CommitRequest = {}): Promise<{ Id: string }> {
+    const c = this.store.get(ref);
+    const pause = (o.pause ?? true) && c.State.Running && !c.State.Paused;
+    if (pause) await this.pause(c.Id);
+    try {
+      const parent = c.Image ? (this.d.images.store.find(c.Image) ?? null) : null;
+      const img = await this.d.images.commit({
+        parent,
+        layer: diffOverlayUpper(join(this.dir(c.Id), 'upper'), { host: this.d.host }),
+        config: commitConfig(c.Config, o.config ?? {}),
+        changes: o.changes,
+        author: o.author,
+        comment: o.comment,
+        createdBy: [c.Path, ...c.Args].join(' '),
+        containerId: c.Id,
+        ref: o.ref,
+      });
+      this.emit(c, 'commit', { comment: o.comment ?? '', imageID: img.id, ...(o.ref ? { imageRef: o.ref } : {}) });
+      return { Id: img.id };
+    } finally {
+      if (pause) await this.unpause(c.Id).catch(() => {});
+    }
+  }
+
   list(): ContainerRecord[] {
     return this.store.all();
   }
@@ -669,6 +704,37 @@ export function normaliseSignal(s: string): string {
 export function signalNumber(s: string): string {
   const n = SIGNALS[normaliseSignal(s)];
   return n === undefined ? s : String(n);
+}
+
+export interface CommitRequest {
+  /** `repo[:tag]` to tag the new image with. */
+  ref?: string;
+  comment?: string;
+  author?: string;
+  changes?: string[];
+  pause?: boolean;
+  config?: ContainerConfig;
+}
+
+/** The image config a commit records: the container's, with the request's fields over it. */
+function commitConfig(base: ContainerConfig, over: ContainerConfig): ImageRunConfig {
+  const merged: ContainerConfig = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0)) (merged as Record<string, unknown>)[k] = v;
+  }
+  const list = (v: string[] | string | null | undefined): string[] | null => (v == null ? null : typeof v === 'string' ? [v] : v);
+  return {
+    Hostname: merged.Hostname, Domainname: merged.Domainname, User: merged.User ?? '',
+    AttachStdin: merged.AttachStdin, AttachStdout: merged.AttachStdout, AttachStderr: merged.AttachStderr,
+    ...(merged.ExposedPorts ? { ExposedPorts: merged.ExposedPorts } : {}),
+    Tty: merged.Tty, OpenStdin: merged.OpenStdin, StdinOnce: merged.StdinOnce,
+    Env: merged.Env ?? [], Cmd: list(merged.Cmd),
+    ...(merged.Healthcheck ? { Healthcheck: merged.Healthcheck } : {}),
+    Image: merged.Image, Volumes: merged.Volumes ?? null, WorkingDir: merged.WorkingDir ?? '',
+    Entrypoint: list(merged.Entrypoint), OnBuild: merged.OnBuild ?? null, Labels: merged.Labels ?? {},
+    ...(merged.StopSignal ? { StopSignal: merged.StopSignal } : {}),
+    ...(merged.Shell ? { Shell: merged.Shell } : {}),
+  } as ImageRunConfig;
 }
 
 function friendlyStartError(msg: string): string {

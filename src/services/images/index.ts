@@ -5,7 +5,7 @@
  */
 import { conflict, invalidArgument, notFound } from '../../errdefs/index.ts';
 import type { EventBus } from '../../events/index.ts';
-import { applyChanges, bootstrap, bootstrapKind, byteMeter, importImage, saveImages, loadImages, type ImageStore, type Image, type LoadResult, type Progress } from '../../images/index.ts';
+import { applyChanges, bootstrap, bootstrapKind, byteMeter, commitImage, importImage, type CommitOptions, saveImages, loadImages, type ImageStore, type Image, type LoadResult, type Progress } from '../../images/index.ts';
 import type { Host } from '../../host/index.ts';
 import type { Readable } from 'node:stream';
 import { familiarString, parseReference, shortId, looksLikeId, type Digest, type HistoryEntry, type ImageRunConfig } from '../../spec/index.ts';
@@ -241,6 +241,26 @@ export class ImageService {
     const parsed = parseReference(ref);
     if (parsed.digest !== undefined) throw invalidArgument(`import: "${ref}": cannot tag an imported image with a digest`);
     return familiarString(parsed);
+  }
+
+  /**
+   * `docker commit` and a build step: a container's changes as a new image on its parent,
+   * tagged `ref` if given. The reference and changes are checked before the layer is read.
+   */
+  async commit(o: CommitOptions & { ref?: string }): Promise<Image> {
+    applyChanges({}, o.changes ?? []);
+    let tag: string | undefined;
+    if (o.ref) {
+      const parsed = parseReference(o.ref);
+      if (parsed.digest !== undefined) throw invalidArgument(`commit: "${o.ref}": cannot commit to a digest reference`);
+      tag = familiarString(parsed);
+    }
+    const img = await commitImage(this.store, o);
+    if (tag) {
+      this.store.tag(img.id, tag);
+      this.events.publish('image', 'tag', img.id, { name: tag });
+    }
+    return this.store.get(img.id);
   }
 
   /**

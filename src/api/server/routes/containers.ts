@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Router, Response } from '../router.ts';
 import { invalidArgument } from '../../../errdefs/index.ts';
-import { ContainerService, summary, inspect, type ContainerRecord, type CreateRequest, type LogEntry, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../../services/containers/index.ts';
+import { ContainerService, summary, inspect, type ContainerRecord, type ContainerConfig, type CreateRequest, type LogEntry, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../../services/containers/index.ts';
 import { parseFilters, assertKnownFilters } from '../filters.ts';
 import { parseTime } from './system.ts';
 import { matchLabel } from '../../../services/images/index.ts';
@@ -123,6 +123,30 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
 
   r.get('/containers/{id}/top', async (req, res) => {
     res.json(200, await svc.top(req.params.id!, req.query.get('ps_args') || '-ef'));
+  });
+
+  r.get('/containers/{id}/changes', async (req, res) => {
+    const list = await svc.diff(req.params.id!);
+    res.json(200, list.map((ch) => ({ Path: ch.path, Kind: ch.kind as number })));
+  });
+
+  r.post('/commit', async (req, res) => {
+    const ref = req.query.get('container');
+    if (!ref) throw invalidArgument('commit: no container given');
+    const body = await req.json<ContainerConfig | null>();
+    if (body !== null && (typeof body !== 'object' || Array.isArray(body))) throw invalidArgument('commit: the config must be a JSON object');
+    const repo = req.query.get('repo') ?? '';
+    const tag = req.query.get('tag') ?? '';
+    if (!repo && tag) throw invalidArgument('commit: a tag needs a repository');
+    const pause = req.query.get('pause');
+    res.json(201, await svc.commit(ref, {
+      ref: repo ? (tag ? `${repo}:${tag}` : repo) : undefined,
+      comment: req.query.get('comment') ?? undefined,
+      author: req.query.get('author') ?? undefined,
+      changes: req.query.getAll('changes').flatMap((c) => c.split('\n')).filter((c) => c.trim()),
+      pause: pause === null ? true : truthy(pause),
+      config: body ?? undefined,
+    }));
   });
 
   r.post('/containers/{id}/resize', async (req, res) => {
