@@ -60,7 +60,8 @@ export async function stopDaemon(d: Daemon, how: 'term' | 'kill' = 'term'): Prom
   if (d.proc.exitCode !== null || d.proc.signalCode !== null) return;
   const exited = new Promise<void>((r) => d.proc.once('exit', () => r()));
   d.proc.kill(how === 'kill' ? 'SIGKILL' : 'SIGTERM');
-  await Promise.race([exited, sleep(30_000)]);
+  // An unref'd timer: a pending one would hold the test process for its whole 30 s.
+  await Promise.race([exited, new Promise<void>((r) => setTimeout(r, 30_000).unref())]);
   if (d.proc.exitCode === null && d.proc.signalCode === null) {
     d.proc.kill('SIGKILL');
     await exited;
@@ -74,11 +75,13 @@ export async function stopDaemon(d: Daemon, how: 'term' | 'kill' = 'term'): Prom
 export async function cleanup(d: Daemon): Promise<void> {
   await stopDaemon(d, 'term');
   const runcRoot = join(d.root, 'run', 'runc');
-  if (existsSync(runcRoot)) {
-    const list = spawnSync('runc', ['--root', runcRoot, 'list', '-q'], { encoding: 'utf8' });
-    for (const id of list.stdout.split('\n').filter(Boolean)) {
-      spawnSync('runc', ['--root', runcRoot, 'kill', id, 'KILL'], { encoding: 'utf8' });
-      spawnSync('runc', ['--root', runcRoot, 'delete', '-f', id], { encoding: 'utf8' });
+  // Containers of either runtime (crun keeps its state where runc would, in its own format).
+  for (const runtime of ['runc', 'crun']) {
+    if (!existsSync(runcRoot)) break;
+    const list = spawnSync(runtime, ['--root', runcRoot, 'list', '-q'], { encoding: 'utf8' });
+    for (const id of (list.stdout ?? '').split('\n').filter(Boolean)) {
+      spawnSync(runtime, ['--root', runcRoot, 'kill', id, 'KILL'], { encoding: 'utf8' });
+      spawnSync(runtime, ['--root', runcRoot, 'delete', '-f', id], { encoding: 'utf8' });
     }
   }
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m): m is string => !!m && m.startsWith(d.root));
