@@ -15,10 +15,11 @@ import type { ImageService } from '../images/index.ts';
 import { shortId, familiarString, parseReference, type ImageRunConfig } from '../../spec/index.ts';
 import { ContainerStore } from './store.ts';
 import { randomName, validName } from './names.ts';
-import { exited, guard, initialState, running, type State } from './state.ts';
+import { exited, guard, initialState, restarting, running, ZERO_TIME, type State } from './state.ts';
 import type { ContainerConfig, ContainerRecord, CreateRequest, HostConfig } from './types.ts';
 import type { ContainerRuntime, ExitInfo, LogEntry, LogReadOptions } from './runtime.ts';
 import { DetachScanner } from './attach.ts';
+import { Backoff, restartOnExit, restartOnDaemonStart } from './restart.ts';
 import { commandFor, buildSpec, validateHostConfig, validateCreateTypes } from './spec.ts';
 import type { Snapshotter } from '../../snapshots/index.ts';
 import type { Host } from '../../host/index.ts';
@@ -50,6 +51,11 @@ export class ContainerService {
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Clean-ups of removed containers still under way (`shutdown` lets them finish). */
   private readonly reaping = new Set<Promise<void>>();
+  /** Restarts a restart policy has scheduled, by container ID; and each container's back-off. */
+  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  private readonly backoffs = new Map<string, Backoff>();
+  /** Set by `shutdown`: exits from here on are the daemon's doing, not the container's. */
+  private shuttingDown = false;
   /** Root file system mounts begun at create, which start and removal wait for. */
   private readonly premounts = new Map<string, Promise<void>>();
 
@@ -185,8 +191,13 @@ export class ContainerService {
     await this.locked(c.Id, () => this.startLocked(c));
   }
 
-  private async startLocked(c: ContainerRecord): Promise<void> {
-    if (c.State.Running) throw notModified('container already started');
+  private async startLocked(c: ContainerRecord, opts: { byPolicy?: boolean } = {}): Promise<void> {
+    if (c.State.Running && !(opts.byPolicy && c.State.Restarting)) throw notModified('container already started');
+    if (!opts.byPolicy) {
+      // A user's start begins the policy's count and back-off afresh.
+      c.RestartCount = 0;
+      this.backoffs.delete(c.Id);
+    }
     guard.start(c.Name, c.State);
     const dir = this.dir(c.Id);
     try {
@@ -236,8 +247,10 @@ export class ContainerService {
     const c = this.store.find(e.id);
     if (!c) return;
     await this.locked(c.Id, async () => {
-      if (!c.State.Running && c.State.Status !== 'paused') return;
-      this.setState(c, exited(c.State, e.exitCode, e.exitedAt, !!e.oomKilled));
+      if ((!c.State.Running && c.State.Status !== 'paused') || c.State.Restarting) return;
+      const ranMs = e.exitedAt.getTime() - Date.parse(c.State.StartedAt);
+      const again = !this.shuttingDown && restartOnExit(c.HostConfig.RestartPolicy, { exitCode: e.exitCode, manuallyStopped: !!c.ManuallyStopped, restartCount: c.RestartCount });
+      this.setState(c, (again ? restarting : exited)(c.State, e.exitCode, e.exitedAt, !!e.oomKilled));
       if (e.oomKilled) this.emit(c, 'oom');
       this.emit(c, 'die', { exitCode: String(e.exitCode) });
       // Waiters learn of the exit now; the runtime's leftovers go while they read it. Anything
@@ -248,6 +261,7 @@ export class ContainerService {
         return;
       }
       await this.cleanupAfterExit(c);
+      if (again) this.scheduleRestart(c, ranMs);
     });
   }
   private async cleanupAfterExit(c: ContainerRecord): Promise<void> {
@@ -256,6 +270,38 @@ export class ContainerService {
       this.d.runtime.delete(c.Id, true).catch((err) => this.d.log.warn(`delete task ${shortId(c.Id)}: ${(err as Error).message}`)),
       this.d.snapshots.unmountRootfs(this.dir(c.Id)).catch((err) => this.d.log.warn(`unmount ${shortId(c.Id)}: ${(err as Error).message}`)),
     ]);
+  }
+
+  /** A policy restart after the container's back-off delay, unless a user acts first. */
+  private scheduleRestart(c: ContainerRecord, ranMs: number): void {
+    let backoff = this.backoffs.get(c.Id);
+    if (!backoff) this.backoffs.set(c.Id, (backoff = new Backoff()));
+    const ms = backoff.next(ranMs);
+    this.d.log.debug(`restart ${shortId(c.Id)} in ${ms} ms (policy ${c.HostConfig.RestartPolicy?.Name})`);
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(c.Id);
+      void this.locked(c.Id, async () => {
+        if (!this.store.find(c.Id) || !c.State.Restarting) return;
+        c.RestartCount++;
+        try {
+          await this.startLocked(c, { byPolicy: true });
+        } catch (err) {
+          this.d.log.warn(`restart ${shortId(c.Id)}: ${(err as Error).message}`);
+        }
+      }).catch(() => {});
+    }, ms);
+    timer.unref();
+    this.restartTimers.set(c.Id, timer);
+  }
+
+  /** Cancels a scheduled policy restart; the container is then simply exited. */
+  private cancelRestart(c: ContainerRecord): boolean {
+    const timer = this.restartTimers.get(c.Id);
+    if (timer) clearTimeout(timer);
+    this.restartTimers.delete(c.Id);
+    if (!c.State.Restarting) return false;
+    this.setState(c, exited(c.State, c.State.ExitCode, new Date(Date.parse(c.State.FinishedAt)), c.State.OOMKilled));
+    return true;
   }
 
   /** Resolves with the exit code of the next exit of `id`. */
@@ -287,11 +333,21 @@ export class ContainerService {
 
   // ---- stop / kill / restart ----
 
-  async stop(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+  /** `byDaemon`: the daemon stops it (shutdown), which restart policies do not count as a user stop. */
+  async stop(ref: string, opts: { timeout?: number; signal?: string; byDaemon?: boolean } = {}): Promise<void> {
     const c = this.store.get(ref);
+    if (c.State.Restarting) {
+      await this.locked(c.Id, async () => {
+        c.ManuallyStopped = !opts.byDaemon;
+        if (this.cancelRestart(c)) this.emit(c, 'stop');
+      });
+      return;
+    }
     if (!c.State.Running) throw notModified('container already stopped');
-    c.ManuallyStopped = true;
-    this.store.save(c);
+    if (!opts.byDaemon) {
+      c.ManuallyStopped = true;
+      this.store.save(c);
+    }
     const sig = opts.signal || c.Config.StopSignal || 'SIGTERM';
     const timeout = opts.timeout ?? c.Config.StopTimeout ?? 10;
     const exit = this.nextExit(c.Id);
@@ -311,6 +367,14 @@ export class ContainerService {
     const c = this.store.get(ref);
     guard.kill(c.Id, c.State);
     const sig = normaliseSignal(signal);
+    if (c.State.Restarting) {
+      // Nothing runs to signal: as Docker does, the kill only calls the restart off.
+      await this.locked(c.Id, async () => {
+        c.ManuallyStopped = true;
+        this.cancelRestart(c);
+      });
+      return;
+    }
     if (sig === 'SIGKILL' || sig === 'SIGTERM' || sig === 'SIGINT') {
       c.ManuallyStopped = true;
       this.store.save(c);
@@ -351,6 +415,7 @@ export class ContainerService {
   async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const c = this.store.get(ref);
     guard.remove(c.Name, c.State, !!opts.force);
+    if (c.State.Restarting) await this.locked(c.Id, async () => void this.cancelRestart(c));
     if (c.State.Running || c.State.Status === 'paused') {
       const exit = this.nextExit(c.Id);
       if (c.State.Paused) await this.d.runtime.resume(c.Id).catch(() => {});
@@ -370,6 +435,7 @@ export class ContainerService {
    */
   private forget(c: ContainerRecord): void {
     this.store.delete(c.Id);
+    this.backoffs.delete(c.Id);
     this.emit(c, 'destroy');
     this.changes.emit(`removed:${c.Id}`);
     const reap = this.reap(c.Id).catch((err) => this.d.log.warn(`clean up removed container ${shortId(c.Id)}: ${(err as Error).message}`));
@@ -436,18 +502,32 @@ export class ContainerService {
         this.forget(c);
         continue;
       }
+      if (c.State.Restarting) {
+        // The previous daemon went down while this one waited to restart: the policy decides below.
+        this.setState(c, exited(c.State, c.State.ExitCode, new Date(Date.parse(c.State.FinishedAt)), c.State.OOMKilled));
+        continue;
+      }
       if (!c.State.Running && c.State.Status !== 'paused') continue;
       const alive = await this.d.runtime.isAlive(c.Id);
       if (alive) {
         if (!this.d.liveRestore) {
           // Without live restore, containers from the previous daemon do not survive it.
           this.d.log.info(`stopping container ${shortId(c.Id)} left by the previous daemon`);
-          await this.stop(c.Id, { timeout: 10 }).catch(() => {});
+          await this.stop(c.Id, { timeout: 10, byDaemon: true }).catch(() => {});
         }
         continue;
       }
       const recorded = await this.d.runtime.readExit(c.Id);
       await this.handleExit({ id: c.Id, exitCode: recorded?.exitCode ?? 255, exitedAt: recorded?.exitedAt ?? new Date(), oomKilled: recorded?.oomKilled });
+    }
+    // Restart policies that apply to a daemon start (Docker: always, and unless-stopped and
+    // on-failure for containers no user stopped), in the background: the API comes up meanwhile.
+    for (const c of this.store.all()) {
+      if (c.State.Running || c.State.Status === 'paused') continue;
+      const facts = { exitCode: c.State.ExitCode, manuallyStopped: !!c.ManuallyStopped, restartCount: c.RestartCount, everStarted: c.State.StartedAt !== ZERO_TIME };
+      if (!restartOnDaemonStart(c.HostConfig.RestartPolicy, facts)) continue;
+      this.d.log.info(`starting container ${shortId(c.Id)} (restart policy ${c.HostConfig.RestartPolicy?.Name})`);
+      void this.locked(c.Id, () => this.startLocked(c, { byPolicy: true })).catch((err) => this.d.log.warn(`restart ${shortId(c.Id)}: ${(err as Error).message}`));
     }
   }
 
@@ -463,9 +543,13 @@ export class ContainerService {
 
   /** On daemon shutdown without live restore, containers are stopped cleanly. */
   async shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    // Pending policy restarts stay recorded as restarting; the next daemon start decides them.
+    for (const t of this.restartTimers.values()) clearTimeout(t);
+    this.restartTimers.clear();
     await Promise.all(this.reaping);
     if (this.d.liveRestore) return;
-    await Promise.all(this.store.all().filter((c) => c.State.Running).map((c) => this.stop(c.Id, {}).catch(() => {})));
+    await Promise.all(this.store.all().filter((c) => c.State.Running && !c.State.Restarting).map((c) => this.stop(c.Id, { byDaemon: true }).catch(() => {})));
   }
 
   // ---- attach ----

@@ -49,6 +49,11 @@ export function exited(s: State, code: number, at: Date, oomKilled: boolean, err
   return { ...s, Status: 'exited', Running: false, Paused: false, Restarting: false, OOMKilled: oomKilled, Pid: 0, ExitCode: code, Error: error, FinishedAt: at.toISOString() };
 }
 
+/** Exited, with a restart policy restart to come: Docker counts it as running meanwhile. */
+export function restarting(s: State, code: number, at: Date, oomKilled: boolean): State {
+  return { ...exited(s, code, at, oomKilled), Status: 'restarting', Running: true, Restarting: true };
+}
+
 /** The STATUS column of `docker ps`. */
 export function statusText(s: State, now = Date.now(), health?: string): string {
   switch (s.Status) {
