@@ -1,10 +1,13 @@
 /**
  * Files and snapshots through the real `docker` CLI: `docker diff` against the image and
- * `docker commit` into a new image that a container then runs.
+ * `docker commit` into a new image that a container then runs, `docker cp` both ways.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDaemon, cleanup, docker, dockerOk, bootstrapBusybox, type Daemon } from './harness.ts';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDaemon, cleanup, docker, dockerOk, bootstrapBusybox, eventually, run, DOCKER, type Daemon } from './harness.ts';
 
 let d: Daemon;
 before(async () => {
@@ -70,4 +73,84 @@ test('a commit with no changes adds no layer; bad changes and references are ref
   assert.notEqual(badRef.code, 0);
   const none = await docker(d, ['commit', 'nosuchcontainer']);
   assert.match(none.stderr, /No such container: nosuchcontainer/);
+});
+
+test('docker cp out of a container: a file keeps its mode, a directory comes whole, a missing path is an error', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'source', 'busybox', 'sh', '-c', 'mkdir -p /data/sub && echo one > /data/one && echo two > /data/sub/two && chmod 750 /data/one && chown 1234:5678 /data/sub/two && sleep 100']);
+  await eventually(async () => (await docker(d, ['exec', 'source', 'test', '-e', '/data/sub/two'])).code === 0);
+  const out = mkdtempSync(join(tmpdir(), 'berth-cp-'));
+  try {
+    await dockerOk(d, ['cp', 'source:/data/one', join(out, 'one')]);
+    assert.equal(readFileSync(join(out, 'one'), 'utf8'), 'one\n');
+    assert.equal(statSync(join(out, 'one')).mode & 0o777, 0o750);
+    await dockerOk(d, ['cp', 'source:/data', join(out, 'copy')]);
+    assert.equal(readFileSync(join(out, 'copy', 'sub', 'two'), 'utf8'), 'two\n');
+    const names = (await run('sh', ['-c', `${DOCKER} cp source:/data/sub - | tar -tvf -`], { env: { ...process.env, DOCKER_HOST: d.host } })).stdout;
+    assert.match(names, /1234\/5678 .* sub\/two/, 'ownership travels in the archive');
+    assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Status}}', 'source'])).trim(), 'running', 'the copy left it running');
+    const missing = await docker(d, ['cp', 'source:/nope', out]);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /Could not find the file \/nope in container source/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+    await dockerOk(d, ['rm', '-f', 'source']);
+  }
+});
+
+test('docker cp into running and stopped containers; -a gives the files to the container user', async () => {
+  const src = mkdtempSync(join(tmpdir(), 'berth-cp-'));
+  try {
+    writeFileSync(join(src, 'hello.txt'), 'hello\n', { mode: 0o640 });
+    mkdirSync(join(src, 'dir'));
+    writeFileSync(join(src, 'dir', 'inner'), 'inner\n');
+    chownSync(join(src, 'hello.txt'), 4321, 4321);
+    await dockerOk(d, ['run', '-d', '--name', 'target', 'busybox', 'sleep', '100']);
+    await dockerOk(d, ['cp', join(src, 'hello.txt'), 'target:/tmp/']);
+    await dockerOk(d, ['cp', join(src, 'dir'), 'target:/tmp/dir']);
+    assert.equal(await dockerOk(d, ['exec', 'target', 'stat', '-c', '%a %u:%g', '/tmp/hello.txt']), '640 4321:4321\n');
+    assert.equal(await dockerOk(d, ['exec', 'target', 'cat', '/tmp/hello.txt', '/tmp/dir/inner']), 'hello\ninner\n');
+    await dockerOk(d, ['cp', '-a', join(src, 'hello.txt'), 'target:/tmp/owned.txt']);
+    assert.equal(await dockerOk(d, ['exec', 'target', 'stat', '-c', '%u:%g', '/tmp/owned.txt']), '0:0\n');
+
+    // Into a container never started; -a makes the file its user's, who can then read it.
+    await dockerOk(d, ['create', '--name', 'cold', '--user', 'nobody', 'busybox', 'sh', '-c', 'cat /home/file; stat -c %U /home/file']);
+    await dockerOk(d, ['cp', '-a', join(src, 'hello.txt'), 'cold:/home/file']);
+    const missingDir = await docker(d, ['cp', join(src, 'hello.txt'), 'cold:/no/such/dir/']);
+    assert.notEqual(missingDir.code, 0);
+    await dockerOk(d, ['start', '-a', 'cold']).catch(() => '');
+    assert.equal(await dockerOk(d, ['logs', 'cold']), 'hello\nnobody\n');
+  } finally {
+    rmSync(src, { recursive: true, force: true });
+    await docker(d, ['rm', '-f', 'target', 'cold']);
+  }
+});
+
+test('docker cp never follows a container symlink out of its root, even one swapped in during the copy', async () => {
+  const hostDir = mkdtempSync(join(tmpdir(), 'berth-cp-host-'));
+  const src = mkdtempSync(join(tmpdir(), 'berth-cp-'));
+  try {
+    writeFileSync(join(hostDir, 'secret'), 'host secret\n');
+    writeFileSync(join(src, 'payload'), 'payload\n');
+    // A symlink to a host path: inside the container it names the container's own path.
+    await dockerOk(d, ['run', '-d', '--name', 'evil', 'busybox', 'sh', '-c', `mkdir -p ${hostDir} && ln -s ${hostDir} /link && ln -s / /rootlink && sleep 100`]);
+    await eventually(async () => (await docker(d, ['exec', 'evil', 'test', '-L', '/rootlink'])).code === 0);
+    const read = await docker(d, ['cp', `evil:/link/secret`, src]);
+    assert.notEqual(read.code, 0, 'the host file is not there to read');
+    await dockerOk(d, ['cp', join(src, 'payload'), `evil:/rootlink${hostDir}/`]);
+    assert.ok(!existsSync(join(hostDir, 'payload')), 'nothing written to the host directory');
+    assert.equal(await dockerOk(d, ['exec', 'evil', 'cat', `${hostDir}/payload`]), 'payload\n');
+
+    // The symlink-exchange race: /w flips between a directory and a link to the host directory.
+    await dockerOk(d, ['exec', '-d', 'evil', 'sh', '-c', `while :; do mkdir -p /w; rm -rf /w; ln -s ${hostDir} /w; rm -f /w; done`]);
+    for (let i = 0; i < 15; i++) {
+      await docker(d, ['cp', join(src, 'payload'), 'evil:/w/']);
+      await docker(d, ['cp', 'evil:/w/secret', join(src, `got${i}`)]);
+    }
+    assert.ok(!existsSync(join(hostDir, 'payload')), 'the race wrote nothing to the host');
+    for (let i = 0; i < 15; i++) assert.ok(!existsSync(join(src, `got${i}`)) || !readFileSync(join(src, `got${i}`), 'utf8').includes('host secret'));
+  } finally {
+    rmSync(hostDir, { recursive: true, force: true });
+    rmSync(src, { recursive: true, force: true });
+    await docker(d, ['rm', '-f', 'evil']);
+  }
 });

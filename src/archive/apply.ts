@@ -42,6 +42,13 @@ export interface ApplyOptions {
   maxBytes?: number;
   /** The target is an overlay lower directory: keep whiteouts as overlay whiteouts. */
   overlayWhiteouts?: boolean;
+  /**
+   * A plain archive rather than a layer (`docker cp` into a container): `.wh.` names are
+   * ordinary files, and nothing is deleted but what an entry replaces.
+   */
+  literal?: boolean;
+  /** Every entry owned by this user and group instead of the archive's (`docker cp` without -a). */
+  owner?: { uid: number; gid: number };
 }
 
 export interface ApplyResult {
@@ -152,11 +159,15 @@ class Applier {
   private readonly jobs = new Map<string, Promise<void>>();
   private jobBytes = 0;
   private failure: unknown;
+  private readonly literal: boolean;
+  private readonly owner?: { uid: number; gid: number };
 
   constructor(root: string, opts: ApplyOptions) {
     this.root = root.length > 1 && root.endsWith('/') ? root.slice(0, -1) : root;
     this.host = opts.host;
     this.overlay = opts.overlayWhiteouts === true;
+    this.literal = opts.literal === true;
+    this.owner = opts.owner;
     this.dirs = new RootDirs(this.root, (real) => this.jobs.get(real));
   }
 
@@ -184,6 +195,11 @@ class Applier {
   }
 
   private async apply(h: Header, body: Readable, pax: PaxRecords | undefined): Promise<void> {
+    if (this.owner) {
+      h = { ...h, uid: this.owner.uid, gid: this.owner.gid };
+      pax?.delete('uid');
+      pax?.delete('gid');
+    }
     const rel = cleanEntryName(h.name, WHAT);
     if (rel === '') {
       // The root itself ("./"): Docker and containerd leave an existing root alone.
@@ -192,9 +208,11 @@ class Applier {
     }
     const [parentRel, base] = splitRel(rel);
     const top = rel.split('/', 1)[0]!;
-    if (top.startsWith(WHITEOUT_META_PREFIX) && rel !== WHITEOUT_OPAQUE) return;
-    if (base === WHITEOUT_OPAQUE) return this.opaque(parentRel);
-    if (base.startsWith(WHITEOUT_PREFIX)) return this.whiteout(h, parentRel, base.slice(WHITEOUT_PREFIX.length));
+    if (!this.literal) {
+      if (top.startsWith(WHITEOUT_META_PREFIX) && rel !== WHITEOUT_OPAQUE) return;
+      if (base === WHITEOUT_OPAQUE) return this.opaque(parentRel);
+      if (base.startsWith(WHITEOUT_PREFIX)) return this.whiteout(h, parentRel, base.slice(WHITEOUT_PREFIX.length));
+    }
 
     const parent = await this.dirs.ensure(parentRel);
     const target = joinRel(parent, base);

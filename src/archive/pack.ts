@@ -32,6 +32,11 @@ export interface PackOptions {
   exclude?: (rel: string) => boolean;
   /** Fixed mtime for every entry (reproducible layers). */
   mtime?: Date;
+  /**
+   * Names entries `<prefix>/<rel>` and starts with the root itself as `<prefix>/` (a directory
+   * copied out of a container by its own name, as `docker cp` wants it).
+   */
+  prefix?: string;
 }
 
 /**
@@ -45,6 +50,7 @@ export function tarDirectory(root: string, opts: PackOptions = {}): Readable {
     overlay: false,
     exclude: opts.exclude,
     mtime: opts.mtime,
+    prefix: opts.prefix,
     xattrs: opts.host ? () => readTreeXattrs(opts.host!, root, '^security\\.capability$', false) : undefined,
   });
 }
@@ -74,6 +80,7 @@ interface PackMode {
   overlay: boolean;
   exclude?: (rel: string) => boolean;
   mtime?: Date;
+  prefix?: string;
   xattrs?: () => Promise<TreeXattrs>;
 }
 
@@ -171,6 +178,10 @@ class Packer {
       const st = await fs.lstat(this.root);
       await this.add({ ...this.base(WHITEOUT_OPAQUE, st), type: 'file', mode: st.mode & 0o777 });
     }
+    if (this.mode.prefix !== undefined) {
+      const st = await fs.lstat(this.root);
+      await this.add({ ...this.base('', st), type: 'directory' }, '');
+    }
     try {
       await walkTree(this.root, (e) => this.entry(e.rel, e.abs, e.st), this.mode.exclude);
       while (this.queue.length) await this.flushOne();
@@ -222,7 +233,7 @@ class Packer {
     if (st.nlink > 1) {
       const key = `${st.dev}:${st.ino}`;
       const first = this.links.get(key);
-      if (first !== undefined) return now(() => this.add({ ...this.base(rel, st), type: 'link', linkname: first }));
+      if (first !== undefined) return now(() => this.add({ ...this.base(rel, st), type: 'link', linkname: this.base(first, st).name }));
       this.links.set(key, rel);
     }
     if (st.isFile()) {
@@ -253,7 +264,9 @@ class Packer {
     return this.xattrs.get(rel)?.get(OVERLAY_OPAQUE_XATTR)?.toString('latin1') === 'y';
   }
 
-  private base(name: string, st: Stats): EntryHeader {
+  private base(rel: string, st: Stats): EntryHeader {
+    const prefix = this.mode.prefix;
+    const name = prefix === undefined ? rel : rel === '' ? `${prefix}/` : `${prefix}/${rel}`;
     const h: EntryHeader = { name, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: this.mode.mtime ?? st.mtime, size: 0 };
     // ustar holds ids up to 0o7777777; above that PAX records carry them (as Go's tar does).
     if (st.uid > 0o7777777 || st.gid > 0o7777777) h.pax = { uid: String(st.uid), gid: String(st.gid) };

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { conflict, invalidArgument, notModified, notFound, internal } from '../../errdefs/index.ts';
+import { conflict, forbidden, invalidArgument, notModified, notFound, internal } from '../../errdefs/index.ts';
 import type { EventBus } from '../../events/index.ts';
 import type { ImageService } from '../images/index.ts';
 import { shortId, familiarString, parseReference, type ImageRunConfig } from '../../spec/index.ts';
@@ -19,6 +19,8 @@ import { exited, guard, initialState, restarting, running, ZERO_TIME, type State
 import type { ContainerConfig, ContainerRecord, CreateRequest, HostConfig } from './types.ts';
 import type { ContainerRuntime, ExitInfo, LogEntry, LogReadOptions } from './runtime.ts';
 import { DetachScanner } from './attach.ts';
+import { statPath, tarPath, extractTo, type PathStat } from './copy.ts';
+import { resolveUser } from '../../oci/index.ts';
 import { Backoff, restartOnExit, restartOnDaemonStart } from './restart.ts';
 import { commandFor, buildSpec, validateHostConfig, validateCreateTypes } from './spec.ts';
 import type { Snapshotter } from '../../snapshots/index.ts';
@@ -704,6 +706,81 @@ export class ContainerService {
     } finally {
       if (pause) await this.unpause(c.Id).catch(() => {});
     }
+  }
+
+  /** `docker cp`: what a path in the container is (`HEAD /containers/{id}/archive`). */
+  async statPath(ref: string, path: string): Promise<PathStat> {
+    const c = this.store.get(ref);
+    const lease = await this.leaseRootfs(c);
+    try {
+      return (await statPath(lease.rootfs, path, c.Name)).stat;
+    } finally {
+      await lease.release();
+    }
+  }
+
+  /** `docker cp` out of the container: the path as a tar, named by its last component. */
+  async getArchive(ref: string, path: string): Promise<{ stat: PathStat; tar: Readable }> {
+    const c = this.store.get(ref);
+    const lease = await this.leaseRootfs(c);
+    try {
+      const r = await statPath(lease.rootfs, path, c.Name);
+      const tar = tarPath(r, this.d.host);
+      tar.once('close', () => void lease.release());
+      return { stat: r.stat, tar };
+    } catch (e) {
+      await lease.release();
+      throw e;
+    }
+  }
+
+  /** `docker cp` into the container: a tar extracted into the directory `path`. */
+  async putArchive(ref: string, path: string, tar: Readable, opts: { copyUIDGID?: boolean } = {}): Promise<void> {
+    const c = this.store.get(ref);
+    if (c.HostConfig.ReadonlyRootfs) throw forbidden('container rootfs is marked read-only');
+    const lease = await this.leaseRootfs(c);
+    try {
+      // Docker: the archive's owners, or with -a the container's user and its primary group.
+      let owner: { uid: number; gid: number } | undefined;
+      if (opts.copyUIDGID) {
+        const u = c.Config.User ? await resolveUser(c.Config.User, lease.rootfs) : { uid: 0, gid: 0 };
+        owner = { uid: u.uid, gid: u.gid };
+      }
+      await extractTo(lease.rootfs, path, tar, this.d.host, c.Name, owner);
+    } finally {
+      await lease.release();
+    }
+  }
+
+  /**
+   * The container's root file system for a copy: mounted for the copy if the container is
+   * not running, and a running container frozen meanwhile, so that none of its processes can
+   * swap a path for a symlink between our resolving and using it (CVE-2018-15664).
+   */
+  private async leaseRootfs(c: ContainerRecord): Promise<{ rootfs: string; release: () => Promise<void> }> {
+    const dir = this.dir(c.Id);
+    await this.premounts.get(c.Id);
+    const wasMounted = await this.d.snapshots.isMounted(dir);
+    if (!wasMounted) await this.d.snapshots.mountRootfs(dir, c.TopChain as never);
+    const freeze = c.State.Running && !c.State.Paused && !c.State.Restarting;
+    if (freeze) {
+      try {
+        await this.d.runtime.pause(c.Id);
+      } catch (e) {
+        if (!wasMounted) await this.d.snapshots.unmountRootfs(dir).catch(() => {});
+        throw e;
+      }
+    }
+    let released = false;
+    return {
+      rootfs: join(dir, 'rootfs'),
+      release: async () => {
+        if (released) return;
+        released = true;
+        if (freeze) await this.d.runtime.resume(c.Id).catch(() => {});
+        if (!wasMounted && !c.State.Running) await this.d.snapshots.unmountRootfs(dir).catch(() => {});
+      },
+    };
   }
 
   list(): ContainerRecord[] {

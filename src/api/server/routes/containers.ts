@@ -149,6 +149,29 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     }));
   });
 
+  const pathStatHeader = (stat: object) => Buffer.from(JSON.stringify(stat)).toString('base64');
+  const archivePath = (req: { query: URLSearchParams }) => {
+    const p = req.query.get('path');
+    if (!p) throw invalidArgument('path cannot be empty');
+    return p;
+  };
+  r.head('/containers/{id}/archive', async (req, res) => {
+    const stat = await svc.statPath(req.params.id!, archivePath(req));
+    res.raw.writeHead(200, { 'X-Docker-Container-Path-Stat': pathStatHeader(stat) });
+    res.raw.end();
+  });
+  r.get('/containers/{id}/archive', async (req, res) => {
+    const { stat, tar } = await svc.getArchive(req.params.id!, archivePath(req));
+    res.raw.writeHead(200, { 'Content-Type': 'application/x-tar', 'X-Docker-Container-Path-Stat': pathStatHeader(stat) });
+    tar.on('error', () => res.raw.destroy());
+    res.raw.on('close', () => tar.destroy());
+    tar.pipe(res.raw);
+  });
+  r.put('/containers/{id}/archive', async (req, res) => {
+    await svc.putArchive(req.params.id!, archivePath(req), req.raw, { copyUIDGID: truthy(req.query.get('copyUIDGID')) });
+    res.empty(200);
+  });
+
   r.post('/containers/{id}/resize', async (req, res) => {
     const h = Number(req.query.get('h') ?? 0);
     const w = Number(req.query.get('w') ?? 0);
