@@ -60,6 +60,7 @@ export {
   withMemory,
   withCpus,
   withCpuShares,
+  withCpuQuota,
   withCpuset,
   withPidsLimit,
   withUlimits,

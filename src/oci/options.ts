@@ -183,6 +183,13 @@ export const withCpus = (nanoCpus: number): SpecOpt => (s) => {
   s.linux.resources = { ...s.linux.resources, cpu: { ...s.linux.resources?.cpu, period, quota: Math.floor((nanoCpus * period) / 1e9) } };
 };
 
+/** `--cpu-quota` / `--cpu-period` in microseconds (Docker: quota at least 1 ms, period 1 ms to 1 s). */
+export const withCpuQuota = (quota: number, period: number): SpecOpt => (s) => {
+  if (quota !== 0 && quota !== -1 && quota < 1000) throw invalidArgument('CPU cfs quota can not be less than 1ms (i.e. 1000)');
+  if (period !== 0 && (period < 1000 || period > 1_000_000)) throw invalidArgument('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
+  s.linux.resources = { ...s.linux.resources, cpu: { ...s.linux.resources?.cpu, ...(quota ? { quota } : {}), ...(period ? { period } : {}) } };
+};
+
 /** `--cpu-shares`, clamped to the kernel's 2..262144 as Docker does. */
 export const withCpuShares = (shares: number): SpecOpt => (s) => {
   const v = Math.min(262_144, Math.max(2, Math.floor(shares)));

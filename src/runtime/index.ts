@@ -16,5 +16,6 @@ export {
 } from './runc.ts';
 export type { ContainerStatus } from './state.ts';
 export { runcWording, execFailureCode } from './exec-errors.ts';
+export { readCgroupStats, type CgroupStats } from './stats.ts';
 export { wasOomKilled } from './monitor.ts';
 export { readLogs, parseLine, formatLogTime, type LogLine, type LogStream, type ReadLogOptions } from './logs.ts';

@@ -32,6 +32,7 @@
  *   await rt.create({ id, bundle, logPath, terminal: false, stdin: false });
  *   await rt.start(id);
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { promises as fs, watch, openSync, constants, type FSWatcher } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -44,6 +45,7 @@ import type { Host } from '../host/index.ts';
 import { BUNDLE_FILES, conmonArgs, conmonEnv, parseSyncMessage, runtimeError, type SyncMessage } from './conmon.ts';
 import { readLogs, type LogLine, type ReadLogOptions } from './logs.ts';
 import { SeccompCache } from './seccomp-cache.ts';
+import { readCgroupStats, type CgroupStats } from './stats.ts';
 import { isMonitor, readMonitorPid, wasOomKilled } from './monitor.ts';
 import { initAlive, isFrozen, readStateFile, statusOf, type ContainerStatus, type RuncStateFile } from './state.ts';
 
@@ -660,6 +662,27 @@ export class RuncRuntime {
     if (r.code !== 0) throw runcFailure('list processes of', id, r.stderr);
     const pids = JSON.parse(r.stdout.trim() || '[]') as number[] | null;
     return pids ?? [];
+  }
+
+  /** Changes a running container's cgroup limits (`docker update`), through `runc update -r`. */
+  async update(id: string, resources: object): Promise<void> {
+    await this.init();
+    const file = join(this.runcRoot, '..', `update-${id}-${randomBytes(4).toString('hex')}.json`);
+    await fs.writeFile(file, JSON.stringify(resources));
+    try {
+      const r = await this.host.run(this.runc, this.runcArgs('update', '-r', file, id), { allowFailure: true });
+      if (r.code !== 0) throw runcFailure('update', id, r.stderr);
+    } finally {
+      await fs.rm(file, { force: true });
+    }
+  }
+
+  /** Resource usage from the container's cgroups and network namespace (see stats.ts). */
+  async stats(id: string): Promise<CgroupStats> {
+    await this.init();
+    const s = await this.stateFile(id);
+    if (!s) throw notFound(`container "${id}": no runtime state`);
+    return readCgroupStats(s.cgroupPaths, s.pid);
   }
 
   /** Is the container's conmon still running (checked against pid reuse)? */

@@ -11,7 +11,7 @@ export interface ExitInfo {
 
 /** Log entries and read options are the runtime's own: the service passes them through. */
 export type { LogLine as LogEntry, ReadLogOptions as LogReadOptions } from '../../runtime/index.ts';
-import type { LogLine as LogEntry, ReadLogOptions as LogReadOptions, StdinSession } from '../../runtime/index.ts';
+import type { CgroupStats, LogLine as LogEntry, ReadLogOptions as LogReadOptions, StdinSession } from '../../runtime/index.ts';
 export type { StdinSession } from '../../runtime/index.ts';
 
 export interface ContainerRuntime {
@@ -33,4 +33,8 @@ export interface ContainerRuntime {
   readExit(id: string): Promise<Omit<ExitInfo, 'id'> | undefined>;
   onExit(fn: (e: ExitInfo) => void): void;
   readLogs(logPath: string, opts: LogReadOptions): AsyncIterable<LogEntry>;
+  /** Changes a running container's cgroup limits (OCI linux.resources). */
+  update(id: string, resources: object): Promise<void>;
+  /** Resource usage of a running container, from its cgroups. */
+  stats(id: string): Promise<CgroupStats>;
 }

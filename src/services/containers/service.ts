@@ -22,11 +22,11 @@ import { DetachScanner } from './attach.ts';
 import { statPath, tarPath, extractTo, type PathStat } from './copy.ts';
 import { resolveUser } from '../../oci/index.ts';
 import { Backoff, restartOnExit, restartOnDaemonStart } from './restart.ts';
-import { commandFor, buildSpec, validateHostConfig, validateCreateTypes } from './spec.ts';
+import { commandFor, buildSpec, resourcesFor, validateHostConfig, validateCreateTypes } from './spec.ts';
 import type { Snapshotter } from '../../snapshots/index.ts';
 import type { Host } from '../../host/index.ts';
 import { tarDirectory, diffOverlayUpper, changes as upperChanges, type Change } from '../../archive/index.ts';
-import { runcWording, execFailureCode } from '../../runtime/index.ts';
+import { runcWording, execFailureCode, type CgroupStats } from '../../runtime/index.ts';
 import type { Readable } from 'node:stream';
 import type { MetadataDb } from '../../metadata/index.ts';
 
@@ -783,6 +783,93 @@ export class ContainerService {
     };
   }
 
+  /**
+   * `docker stats`: a sample a second while `signal` allows (`stream`), or one. A single
+   * sample waits for a second one so that its CPU figures have a previous sample to be
+   * measured against (as dockerd's does), unless `oneShot`.
+   */
+  async *stats(ref: string, opts: { stream: boolean; oneShot?: boolean; signal?: AbortSignal }): AsyncGenerator<object> {
+    const c = this.store.get(ref);
+    const empty = { read: ZERO_TIME, preread: ZERO_TIME, pids_stats: {}, blkio_stats: {}, num_procs: 0, storage_stats: {}, cpu_stats: { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } }, precpu_stats: { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } }, memory_stats: {} };
+    const ident = { name: `/${c.Name}`, id: c.Id };
+    let prev: CgroupStats | undefined;
+    const sample = async (): Promise<CgroupStats | undefined> => {
+      if (!c.State.Running || c.State.Restarting || !this.store.find(c.Id)) return undefined;
+      return this.d.runtime.stats(c.Id).catch(() => undefined);
+    };
+    const shape = (now: CgroupStats) => ({
+      ...now,
+      preread: prev?.read ?? ZERO_TIME,
+      precpu_stats: prev?.cpu_stats ?? empty.precpu_stats,
+      num_procs: 0,
+      storage_stats: {},
+      ...ident,
+    });
+    if (!opts.stream) {
+      const first = await sample();
+      if (!first) {
+        yield { ...empty, ...ident };
+        return;
+      }
+      if (opts.oneShot) {
+        yield shape(first);
+        return;
+      }
+      prev = first;
+      await delay(1000);
+      const second = await sample();
+      yield second ? shape(second) : { ...empty, ...ident };
+      return;
+    }
+    while (!opts.signal?.aborted) {
+      const now = await sample();
+      yield now ? shape(now) : { ...empty, ...ident };
+      prev = now;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 1000);
+        opts.signal?.addEventListener('abort', () => {
+          clearTimeout(t);
+          resolve();
+        }, { once: true });
+      });
+    }
+  }
+
+  /**
+   * `docker update`: new cgroup limits and restart policy. The limits apply at once to a
+   * running container (and are kept for its next start); a refused change changes nothing.
+   */
+  async update(ref: string, u: UpdateRequest): Promise<{ Warnings: string[] }> {
+    if (typeof u !== 'object' || u === null || Array.isArray(u)) throw invalidArgument('invalid update config: expected a JSON object');
+    const c = this.store.get(ref);
+    return this.locked(c.Id, async () => {
+      const next: HostConfig = { ...c.HostConfig };
+      for (const k of UPDATABLE) {
+        if (u[k] !== undefined && u[k] !== null) (next as Record<string, unknown>)[k] = u[k];
+      }
+      if (u.RestartPolicy && (u.RestartPolicy.Name || u.RestartPolicy.MaximumRetryCount)) {
+        if (c.HostConfig.AutoRemove && u.RestartPolicy.Name && u.RestartPolicy.Name !== 'no') {
+          throw invalidArgument('Restart policy cannot be updated because AutoRemove is enabled for the container');
+        }
+        next.RestartPolicy = { Name: u.RestartPolicy.Name || 'no', MaximumRetryCount: u.RestartPolicy.MaximumRetryCount ?? 0 };
+      }
+      if (u.Memory && !u.MemorySwap && (c.HostConfig.MemorySwap ?? 0) > 0 && u.Memory > c.HostConfig.MemorySwap!) {
+        throw invalidArgument('Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');
+      }
+      validateHostConfig(next);
+      const resources = resourcesFor(next);
+      if (c.State.Running && !c.State.Restarting) {
+        await this.d.runtime.update(c.Id, resources).catch((e: Error) => {
+          throw invalidArgument(`Cannot update container ${c.Id}: ${e.message}`, e);
+        });
+      }
+      c.HostConfig = next;
+      this.store.save(c);
+      this.emit(c, 'update');
+      return { Warnings: [] };
+    });
+  }
+
   list(): ContainerRecord[] {
     return this.store.all();
   }
@@ -866,6 +953,10 @@ export function signalNumber(s: string): string {
   const n = SIGNALS[normaliseSignal(s)];
   return n === undefined ? s : String(n);
 }
+
+/** The fields of `POST /containers/{id}/update` Berth applies. */
+const UPDATABLE = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus', 'CpusetMems', 'PidsLimit'] as const;
+export type UpdateRequest = Partial<Pick<HostConfig, (typeof UPDATABLE)[number] | 'RestartPolicy'>>;
 
 export interface CommitRequest {
   /** `repo[:tag]` to tag the new image with. */

@@ -90,6 +90,28 @@ export function validateHostConfig(h: HostConfig): void {
   }
 }
 
+/** The cgroup limits of a host config, for the spec and for `docker update`. */
+export function resourceOpts(h: HostConfig): oci.SpecOpt[] {
+  const opts: oci.SpecOpt[] = [];
+  if (h.Memory) opts.push(oci.withMemory(h.Memory, h.MemorySwap, h.MemoryReservation));
+  if (h.NanoCpus) opts.push(oci.withCpus(h.NanoCpus));
+  if (h.CpuShares) opts.push(oci.withCpuShares(h.CpuShares));
+  if (h.CpuQuota || h.CpuPeriod) opts.push(oci.withCpuQuota(h.CpuQuota ?? 0, h.CpuPeriod ?? 0));
+  if (h.CpusetCpus || h.CpusetMems) opts.push(oci.withCpuset(h.CpusetCpus ?? '', h.CpusetMems));
+  if (h.PidsLimit && h.PidsLimit > 0) opts.push(oci.withPidsLimit(h.PidsLimit));
+  return opts;
+}
+
+/** The resources `docker update` hands the runtime for a running container. */
+export function resourcesFor(h: HostConfig): oci.LinuxResources {
+  const spec = { linux: { resources: {} } } as oci.Spec;
+  for (const o of resourceOpts(h)) o(spec);
+  const r = spec.linux.resources ?? {};
+  // Limits lifted by the update are written as "unlimited", not left as they were.
+  if (!h.PidsLimit || h.PidsLimit <= 0) r.pids = { limit: -1 };
+  return r;
+}
+
 export interface SpecContext {
   dir: string;
   rootfs: string;
@@ -113,10 +135,7 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   else opts.push(oci.withCapabilities({ add: h.CapAdd ?? [], drop: h.CapDrop ?? [] }));
   if (security.noNewPrivileges) opts.push(oci.withNoNewPrivileges());
   if (!h.Privileged) opts.push(oci.withSeccomp(security.seccomp ?? 'default'));
-  if (h.Memory) opts.push(oci.withMemory(h.Memory, h.MemorySwap));
-  if (h.NanoCpus) opts.push(oci.withCpus(h.NanoCpus));
-  if (h.CpuShares) opts.push(oci.withCpuShares(h.CpuShares));
-  if (h.PidsLimit && h.PidsLimit > 0) opts.push(oci.withPidsLimit(h.PidsLimit));
+  opts.push(...resourceOpts(h));
   if (h.Ulimits?.length) opts.push(oci.withUlimits(h.Ulimits.map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard }))));
   if (h.OomScoreAdj) opts.push(oci.withOomScoreAdj(h.OomScoreAdj));
   if (h.Sysctls && Object.keys(h.Sysctls).length) opts.push(oci.withSysctl(h.Sysctls));

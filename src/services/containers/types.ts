@@ -80,6 +80,7 @@ export interface HostConfig {
   CpuPeriod?: number;
   CpuQuota?: number;
   CpusetCpus?: string;
+  CpusetMems?: string;
   PidsLimit?: number | null;
   Ulimits?: Ulimit[] | null;
   OomKillDisable?: boolean | null;

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Router, Response } from '../router.ts';
 import { invalidArgument } from '../../../errdefs/index.ts';
-import { ContainerService, summary, inspect, type ContainerRecord, type ContainerConfig, type CreateRequest, type LogEntry, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../../services/containers/index.ts';
+import { ContainerService, summary, inspect, type ContainerRecord, type ContainerConfig, type CreateRequest, type UpdateRequest, type LogEntry, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../../services/containers/index.ts';
 import { parseFilters, assertKnownFilters } from '../filters.ts';
 import { parseTime } from './system.ts';
 import { matchLabel } from '../../../services/images/index.ts';
@@ -170,6 +170,27 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   r.put('/containers/{id}/archive', async (req, res) => {
     await svc.putArchive(req.params.id!, archivePath(req), req.raw, { copyUIDGID: truthy(req.query.get('copyUIDGID')) });
     res.empty(200);
+  });
+
+  r.get('/containers/{id}/stats', async (req, res) => {
+    const stream = req.query.get('stream') === null ? true : truthy(req.query.get('stream'));
+    const oneShot = truthy(req.query.get('one-shot'));
+    if (oneShot && stream) throw invalidArgument('cannot have stream=true and one-shot=true');
+    const ac = new AbortController();
+    const samples = svc.stats(req.params.id!, { stream, oneShot, signal: ac.signal });
+    const first = await samples.next();
+    const out = res.stream(200, 'application/json');
+    out.onClose(() => ac.abort());
+    if (!first.done) out.write(first.value);
+    for await (const s of samples) {
+      if (out.closed) break;
+      out.write(s);
+    }
+    out.end();
+  });
+
+  r.post('/containers/{id}/update', async (req, res) => {
+    res.json(200, await svc.update(req.params.id!, await req.json<UpdateRequest>()));
   });
 
   r.post('/containers/{id}/resize', async (req, res) => {

@@ -1,0 +1,79 @@
+/**
+ * Watching and tuning running containers through the real `docker` CLI: `docker stats` from
+ * the container's cgroups, `docker update` of limits and restart policy.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { startDaemon, cleanup, docker, dockerOk, bootstrapBusybox, eventually, sleep, DOCKER, type Daemon } from './harness.ts';
+
+let d: Daemon;
+before(async () => {
+  d = await startDaemon();
+  await bootstrapBusybox(d);
+});
+after(async () => {
+  if (d) await cleanup(d);
+});
+
+const cgroupFile = async (name: string, file: string) => {
+  const id = (await dockerOk(d, ['inspect', '-f', '{{.Id}}', name])).trim();
+  const { readFileSync } = await import('node:fs');
+  return readFileSync(`/sys/fs/cgroup/${file.split('.')[0]}/berth/${id}/${file}`, 'utf8').trim();
+};
+
+test('docker stats --no-stream: CPU, memory against the limit, PIDs; a stopped container shows zeros', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'spinner', '--memory', '64m', 'busybox', 'sh', '-c', 'while :; do :; done']);
+  await dockerOk(d, ['run', '-d', '--name', 'sleeper', 'busybox', 'sh', '-c', 'sleep 100 & sleep 100 & wait']);
+  await dockerOk(d, ['create', '--name', 'stopped', 'busybox', 'true']);
+  await sleep(500);
+  const lines = (await dockerOk(d, ['stats', '--no-stream', '-a', '--format', '{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.PIDs}}|{{.NetIO}}'])).trim().split('\n');
+  const row = (name: string) => lines.find((l) => l.startsWith(`${name}|`))!.split('|');
+  const spin = row('spinner');
+  assert.ok(parseFloat(spin[1]!) > 40, `a busy loop uses most of a CPU: ${spin[1]}`);
+  assert.match(spin[2]!, /^[\d.]+[KMG]?i?B \/ 64MiB$/);
+  assert.equal(spin[3], '1');
+  const sleeper = row('sleeper');
+  assert.ok(parseFloat(sleeper[1]!) < 10, `sleeping uses no CPU: ${sleeper[1]}`);
+  assert.equal(sleeper[3], '3');
+  const stopped = row('stopped');
+  assert.deepEqual(stopped.slice(1), ['0.00%', '0B / 0B', '0', '0B / 0B']);
+});
+
+test('docker stats streams a sample a second', async () => {
+  const p = spawn(DOCKER, ['stats', '--format', '{{.Name}} {{.PIDs}}', 'spinner'], { env: { ...process.env, DOCKER_HOST: d.host } });
+  let out = '';
+  p.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  await sleep(3500);
+  // The CLI's stats loop ignores SIGTERM.
+  p.kill('SIGKILL');
+  const samples = out.split('spinner 1').length - 1;
+  assert.ok(samples >= 2, `several samples in 3.5 s: ${JSON.stringify(out)}`);
+});
+
+test('docker update changes memory, CPU and pids limits of a running container, and its restart policy', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'tuned', '--memory', '64m', 'busybox', 'sleep', '100']);
+  await dockerOk(d, ['update', '--memory', '128m', '--memory-swap', '256m', '--cpus', '0.5', '--pids-limit', '50', '--restart', 'on-failure:3', 'tuned']);
+  assert.equal(await cgroupFile('tuned', 'memory.limit_in_bytes'), String(128 * 1024 * 1024));
+  assert.equal(await cgroupFile('tuned', 'cpu.cfs_quota_us'), '50000');
+  assert.equal(await cgroupFile('tuned', 'pids.max'), '50');
+  const inspected = await dockerOk(d, ['inspect', '-f', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}', 'tuned']);
+  assert.equal(inspected.trim(), `${128 * 1024 * 1024} 500000000 50 on-failure:3`);
+  const ev = await dockerOk(d, ['events', '--since', '1m', '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'event=update', '--format', '{{.Actor.Attributes.name}}']);
+  assert.match(ev, /^tuned$/m);
+  // The limits outlive a restart of the container.
+  await dockerOk(d, ['restart', '-t', '0', 'tuned']);
+  assert.equal(await cgroupFile('tuned', 'memory.limit_in_bytes'), String(128 * 1024 * 1024));
+
+  const tooSmall = await docker(d, ['update', '--memory', '1m', 'tuned']);
+  assert.notEqual(tooSmall.code, 0);
+  assert.match(tooSmall.stderr, /Minimum memory limit allowed is 6MB/);
+  const rm = await docker(d, ['run', '-d', '--rm', '--name', 'ephemeral', 'busybox', 'sleep', '100']);
+  assert.equal(rm.code, 0);
+  const conflict = await docker(d, ['update', '--restart', 'always', 'ephemeral']);
+  assert.notEqual(conflict.code, 0);
+  assert.match(conflict.stderr, /Restart policy cannot be updated because AutoRemove is enabled for the container/);
+  const missing = await docker(d, ['update', '--memory', '64m', 'nosuch']);
+  assert.match(missing.stderr, /No such container: nosuch/);
+  await docker(d, ['rm', '-f', 'ephemeral', 'tuned']);
+});
