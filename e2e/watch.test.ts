@@ -77,3 +77,43 @@ test('docker update changes memory, CPU and pids limits of a running container, 
   assert.match(missing.stderr, /No such container: nosuch/);
   await docker(d, ['rm', '-f', 'ephemeral', 'tuned']);
 });
+
+test('health checks: starting, healthy, unhealthy after the retries, in ps, inspect, filters and events', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'checked', '--health-cmd', 'test -e /tmp/ok && echo fine', '--health-interval', '200ms', '--health-retries', '2', '--health-timeout', '2s',
+    'busybox', 'sh', '-c', 'sleep 1; touch /tmp/ok; sleep 100']);
+  assert.match(await dockerOk(d, ['ps', '--filter', 'name=checked', '--format', '{{.Status}}']), /\(health: starting\)/);
+  await eventually(async () => /\(healthy\)/.test(await dockerOk(d, ['ps', '--filter', 'name=checked', '--format', '{{.Status}}'])), 10_000);
+  const healthy = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .State.Health}}', 'checked']));
+  assert.equal(healthy.Status, 'healthy');
+  assert.equal(healthy.FailingStreak, 0);
+  assert.ok(healthy.Log.length >= 1 && healthy.Log.length <= 5);
+  assert.deepEqual([healthy.Log.at(-1).ExitCode, healthy.Log.at(-1).Output], [0, 'fine\n']);
+
+  await dockerOk(d, ['exec', 'checked', 'rm', '/tmp/ok']);
+  await eventually(async () => (await dockerOk(d, ['inspect', '-f', '{{.State.Health.Status}}', 'checked'])).trim() === 'unhealthy', 10_000);
+  const unhealthy = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .State.Health}}', 'checked']));
+  assert.ok(unhealthy.FailingStreak >= 2);
+  assert.equal(unhealthy.Log.at(-1).ExitCode, 1);
+  assert.equal((await dockerOk(d, ['ps', '--filter', 'health=unhealthy', '--format', '{{.Names}}'])).trim(), 'checked');
+  const events = await dockerOk(d, ['events', '--since', '1m', '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'container=checked', '--format', '{{.Action}}']);
+  assert.match(events, /^health_status: healthy$/m);
+  assert.match(events, /^health_status: unhealthy$/m);
+  await dockerOk(d, ['rm', '-f', 'checked']);
+});
+
+test('a probe past its timeout fails; the image HEALTHCHECK applies unless --no-healthcheck', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'slowprobe', '--health-cmd', 'sleep 5', '--health-interval', '200ms', '--health-timeout', '300ms', '--health-retries', '1', 'busybox', 'sleep', '100']);
+  await eventually(async () => (await dockerOk(d, ['inspect', '-f', '{{.State.Health.Status}}', 'slowprobe'])).trim() === 'unhealthy', 10_000);
+  const log = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .State.Health.Log}}', 'slowprobe']));
+  assert.deepEqual([log.at(-1).ExitCode, log.at(-1).Output], [-1, 'Health check exceeded timeout (300ms)']);
+  await dockerOk(d, ['rm', '-f', 'slowprobe']);
+
+  await dockerOk(d, ['create', '--name', 'hcbase', 'busybox', 'true']);
+  await dockerOk(d, ['commit', '-c', 'HEALTHCHECK --interval=200ms --retries=1 CMD ["true"]', 'hcbase', 'healthy:1']);
+  await dockerOk(d, ['run', '-d', '--name', 'fromimage', 'healthy:1', 'sleep', '100']);
+  await eventually(async () => (await dockerOk(d, ['inspect', '-f', '{{.State.Health.Status}}', 'fromimage'])).trim() === 'healthy', 10_000);
+  await dockerOk(d, ['run', '-d', '--name', 'optedout', '--no-healthcheck', 'healthy:1', 'sleep', '100']);
+  await sleep(600);
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Health}}', 'optedout'])).trim(), '<nil>');
+  await dockerOk(d, ['rm', '-f', 'fromimage', 'optedout', 'hcbase']);
+});

@@ -16,6 +16,7 @@ import { ImageService } from '../services/images/index.ts';
 import { ContainerService } from '../services/containers/index.ts';
 import { registerContainers, registerExec, registerTransfer } from '../api/server/index.ts';
 import { ExecService } from '../services/exec/index.ts';
+import { HealthMonitor } from '../services/health/index.ts';
 import { createRuntime, defaultRuntimeName } from './runtime.ts';
 import { listen, close, Router, type Listener } from '../api/server/index.ts';
 import { registerSystem, registerImages, BERTH_VERSION } from '../api/server/index.ts';
@@ -31,6 +32,7 @@ export class Daemon {
   private db?: MetadataDb;
   images?: ImageService;
   containers?: ContainerService;
+  private health?: HealthMonitor;
   private readonly id: string;
 
   constructor(config: DaemonConfig, host: Host = new RealHost()) {
@@ -70,7 +72,11 @@ export class Daemon {
       initPath: await firstExisting(['/usr/bin/tini-static', '/usr/bin/docker-init']),
     });
     await fs.mkdir(join(c.dataRoot, 'containers'), { recursive: true, mode: 0o710 });
+    const execs = new ExecService({ containers: this.containers, runtime, events: this.events });
+    // Before restore: containers its restart policies start are watched like any other.
+    this.health = new HealthMonitor({ containers: this.containers, execs, events: this.events, log: this.log });
     await this.containers.restore();
+    this.health.watchRunning();
     const garbage = await this.images.collectGarbage();
     if (garbage.layers || garbage.blobs) this.log.info(`removed ${garbage.layers} unused layers and ${garbage.blobs} stray blobs left by interrupted work`);
 
@@ -85,7 +91,7 @@ export class Daemon {
       imageIdOf: (ref) => this.images!.store.find(ref)?.id,
       exportRootfs: (ref) => containers.export(ref),
     });
-    registerExec(router, new ExecService({ containers, runtime, events: this.events }));
+    registerExec(router, execs);
 
     for (const h of c.hosts) {
       this.listeners.push(await listen(router, h, { socketGid: await groupId(c.group) }));
@@ -96,6 +102,7 @@ export class Daemon {
 
   async shutdown(): Promise<void> {
     for (const l of this.listeners) await close(l);
+    this.health?.stop();
     await this.containers?.shutdown();
     this.listeners = [];
     this.db?.close();

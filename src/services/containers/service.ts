@@ -15,7 +15,7 @@ import type { ImageService } from '../images/index.ts';
 import { shortId, familiarString, parseReference, type ImageRunConfig } from '../../spec/index.ts';
 import { ContainerStore } from './store.ts';
 import { randomName, validName } from './names.ts';
-import { exited, guard, initialState, restarting, running, ZERO_TIME, type State } from './state.ts';
+import { exited, guard, initialState, restarting, running, ZERO_TIME, type Health, type State } from './state.ts';
 import type { ContainerConfig, ContainerRecord, CreateRequest, HostConfig } from './types.ts';
 import type { ContainerRuntime, ExitInfo, LogEntry, LogReadOptions } from './runtime.ts';
 import { DetachScanner } from './attach.ts';
@@ -632,6 +632,15 @@ export class ContainerService {
   }
 
   /** Publishes a container event on behalf of a service built on this one (exec). */
+  /** Records a health check result (services/health); a change of status is an event. */
+  setHealth(id: string, health: Health): void {
+    const c = this.store.find(id);
+    if (!c || !c.State.Running) return;
+    const before = c.State.Health?.Status;
+    this.setState(c, { ...c.State, Health: health });
+    if (before !== health.Status && health.Status !== 'starting') this.emit(c, `health_status: ${health.Status}`);
+  }
+
   publishEvent(c: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
     this.emit(c, action, extra);
   }

@@ -9,7 +9,15 @@ export { humanDuration };
 
 export type Status = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
+/** `State.Health`, kept by the health monitor (services/health). */
+export interface Health {
+  Status: 'starting' | 'healthy' | 'unhealthy' | 'none';
+  FailingStreak: number;
+  Log: Array<{ Start: string; End: string; ExitCode: number; Output: string }>;
+}
+
 export interface State {
+  Health?: Health;
   Status: Status;
   Running: boolean;
   Paused: boolean;

@@ -1,6 +1,6 @@
 /** The Engine API's views of a container: `GET /containers/json` rows and `inspect`. */
 import { join } from 'node:path';
-import { statusText } from './state.ts';
+import { statusText, type State } from './state.ts';
 import type { ContainerRecord } from './types.ts';
 
 export function networkMode(c: ContainerRecord): string {
@@ -23,7 +23,7 @@ export function summary(c: ContainerRecord, imageName: string, now = Date.now())
     Ports: [],
     Labels: c.Config.Labels ?? {},
     State: c.State.Status,
-    Status: statusText(c.State, now),
+    Status: statusText(c.State, now, healthText(c.State.Health)),
     HostConfig: { NetworkMode: networkMode(c) },
     NetworkSettings: { Networks: {} },
     Mounts: [],
@@ -134,4 +134,10 @@ export function inspect(c: ContainerRecord, dir: string, lowerDirs: string[]): o
       Networks: {},
     },
   };
+}
+
+/** How `docker ps` shows health after "Up …": "(healthy)", "(health: starting)". */
+function healthText(h: State['Health']): string | undefined {
+  if (!h || h.Status === 'none') return undefined;
+  return h.Status === 'starting' ? 'health: starting' : h.Status;
 }

@@ -44,6 +44,7 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
       (!f.id || f.id.some((i) => c.Id.startsWith(i))) &&
       (!f.label || f.label.every((l) => matchLabel(c.Config.Labels ?? {}, l))) &&
       (!f.exited || (c.State.Status === 'exited' && f.exited.includes(String(c.State.ExitCode)))) &&
+      (!f.health || f.health.includes(c.State.Running ? (c.State.Health?.Status ?? 'none') : 'none')) &&
       (!ancestorIds || ancestorIds.includes(c.Image)) &&
       (!before || Date.parse(c.Created) < Date.parse(before.Created)) &&
       (!since || Date.parse(c.Created) > Date.parse(since.Created)),
