@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { startDaemon, cleanup, docker, dockerOk, bootstrapBusybox, eventually, sleep, DOCKER, type Daemon } from './harness.ts';
+import { startDaemon, cleanup, docker, dockerOk, berth, bootstrapBusybox, eventually, sleep, DOCKER, type Daemon } from './harness.ts';
 
 let d: Daemon;
 before(async () => {
@@ -65,6 +65,8 @@ test('docker update changes memory, CPU and pids limits of a running container, 
   await dockerOk(d, ['restart', '-t', '0', 'tuned']);
   assert.equal(await cgroupFile('tuned', 'memory.limit_in_bytes'), String(128 * 1024 * 1024));
 
+  await dockerOk(d, ['update', '--pids-limit', '-1', 'tuned']);
+  assert.ok(Number(await cgroupFile('tuned', 'pids.max')) >= 4_000_000 || (await cgroupFile('tuned', 'pids.max')) === 'max', 'the pids limit is lifted');
   const tooSmall = await docker(d, ['update', '--memory', '1m', 'tuned']);
   assert.notEqual(tooSmall.code, 0);
   assert.match(tooSmall.stderr, /Minimum memory limit allowed is 6MB/);
@@ -116,4 +118,26 @@ test('a probe past its timeout fails; the image HEALTHCHECK applies unless --no-
   await sleep(600);
   assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Health}}', 'optedout'])).trim(), '<nil>');
   await dockerOk(d, ['rm', '-f', 'fromimage', 'optedout', 'hcbase']);
+});
+
+test('berth update, stats, diff, cp and commit behave like docker', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'viaberth', 'busybox', 'sh', '-c', 'echo x > /x; sleep 100']);
+  const up = await berth(d, ['update', '--memory', '96m', '--restart', 'unless-stopped', 'viaberth']);
+  assert.equal(up.code, 0, up.stderr);
+  assert.equal(up.stdout, 'viaberth\n');
+  assert.equal(await cgroupFile('viaberth', 'memory.limit_in_bytes'), String(96 * 1024 * 1024));
+  const none = await berth(d, ['update', 'viaberth']);
+  assert.notEqual(none.code, 0);
+  assert.match(none.stderr, /you must provide one or more flags when using this command/);
+  const bad = await berth(d, ['update', '--memory', '1m', 'viaberth', 'nosuch']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /Minimum memory limit allowed is 6MB/);
+  assert.match(bad.stderr, /No such container: nosuch/);
+  await eventually(async () => (await berth(d, ['diff', 'viaberth'])).stdout.includes('A /x'));
+  const stats = await berth(d, ['stats', '--no-stream', '--format', '{{.Name}} {{.MemUsage}}', 'viaberth']);
+  assert.match(stats.stdout, /^viaberth [\d.]+[KMG]?i?B \/ 96MiB\n$/);
+  const img = await berth(d, ['commit', 'viaberth', 'fromberth:1']);
+  assert.match(img.stdout, /^sha256:[0-9a-f]{64}\n$/);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'fromberth:1', 'cat', '/x']), 'x\n');
+  await dockerOk(d, ['rm', '-f', 'viaberth']);
 });

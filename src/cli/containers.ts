@@ -13,6 +13,7 @@ import { refuseTerminal, writeOutput, parseImageRef } from './images.ts';
 import { inspectCommand } from './inspect.ts';
 import { runCommands } from './run.ts';
 import { cp } from './cp.ts';
+import { update } from './update.ts';
 
 // ------------------------------------------------------------------ ps
 
@@ -536,11 +537,11 @@ const restart = stopLike('restart', 'Restart one or more containers');
 /** `berth container ...` */
 export const containerGroup: Record<string, Command> = {
   ...runCommands, ls: ps, list: ps, ps, stop, restart, kill, pause, unpause, wait, rm, remove: rm, logs, rename, top, port, diff, commit,
-  export: exportCmd, stats, prune, cp, inspect: inspectCommand('container'),
+  export: exportCmd, stats, prune, cp, update, inspect: inspectCommand('container'),
 };
 
 /** Top-level shortcuts. */
 export const containerShortcuts: Record<string, Command> = {
-  ...runCommands, ps, stop, restart, kill, pause, unpause, wait, rm, logs, rename, top, port, diff, commit, export: exportCmd, stats, cp,
+  ...runCommands, ps, stop, restart, kill, pause, unpause, wait, rm, logs, rename, top, port, diff, commit, export: exportCmd, stats, cp, update,
 };
 

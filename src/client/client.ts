@@ -413,6 +413,10 @@ export class EngineClient {
     await this.empty('POST', `/containers/${enc(id)}/resize`, { query: { h: height, w: width } });
   }
 
+  containerUpdate(id: string, body: Record<string, unknown>): Promise<{ Warnings: string[] | null }> {
+    return this.json('POST', `/containers/${encodeURIComponent(id)}/update`, { json: body });
+  }
+
   containerChanges(id: string): Promise<T.FilesystemChange[] | null> {
     return this.json('GET', `/containers/${enc(id)}/changes`);
   }

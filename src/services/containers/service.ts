@@ -866,7 +866,7 @@ export class ContainerService {
         throw invalidArgument('Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');
       }
       validateHostConfig(next);
-      const resources = resourcesFor(next);
+      const resources = resourcesFor(next, { liftPids: u.PidsLimit !== undefined && u.PidsLimit !== null && u.PidsLimit <= 0 });
       if (c.State.Running && !c.State.Restarting) {
         await this.d.runtime.update(c.Id, resources).catch((e: Error) => {
           throw invalidArgument(`Cannot update container ${c.Id}: ${e.message}`, e);

@@ -102,13 +102,18 @@ export function resourceOpts(h: HostConfig): oci.SpecOpt[] {
   return opts;
 }
 
-/** The resources `docker update` hands the runtime for a running container. */
-export function resourcesFor(h: HostConfig): oci.LinuxResources {
+/** PID_MAX_LIMIT: as many processes as the kernel allows (crun cannot write "max" on update). */
+const NO_PIDS_LIMIT = 4_194_304;
+
+/**
+ * The resources `docker update` hands the runtime for a running container. `liftPids`: the
+ * update removes a pids limit, written as the kernel's own maximum.
+ */
+export function resourcesFor(h: HostConfig, opts: { liftPids?: boolean } = {}): oci.LinuxResources {
   const spec = { linux: { resources: {} } } as oci.Spec;
   for (const o of resourceOpts(h)) o(spec);
   const r = spec.linux.resources ?? {};
-  // Limits lifted by the update are written as "unlimited", not left as they were.
-  if (!h.PidsLimit || h.PidsLimit <= 0) r.pids = { limit: -1 };
+  if (opts.liftPids) r.pids = { limit: NO_PIDS_LIMIT };
   return r;
 }
 

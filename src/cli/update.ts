@@ -1,0 +1,59 @@
+/** `update`: new resource limits and restart policy for containers, with docker's flags. */
+import type { Command } from './cli.ts';
+import { StatusError, forEach } from './cli.ts';
+import { badValue, parseBytes, parseRestart } from './runopts.ts';
+
+const FLAGS = [
+  { long: 'cpus', type: 'string', valueName: 'decimal', help: 'Number of CPUs' },
+  { long: 'cpu-shares', short: 'c', type: 'int', help: 'CPU shares (relative weight)' },
+  { long: 'cpu-period', type: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) period' },
+  { long: 'cpu-quota', type: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
+  { long: 'cpuset-cpus', type: 'string', help: 'CPUs in which to allow execution (0-3, 0,1)' },
+  { long: 'cpuset-mems', type: 'string', help: 'MEMs in which to allow execution (0-3, 0,1)' },
+  { long: 'memory', short: 'm', type: 'string', valueName: 'bytes', help: 'Memory limit' },
+  { long: 'memory-reservation', type: 'string', valueName: 'bytes', help: 'Memory soft limit' },
+  { long: 'memory-swap', type: 'string', valueName: 'bytes', help: 'Swap limit equal to memory plus swap: -1 to enable unlimited swap' },
+  { long: 'pids-limit', type: 'int', help: 'Tune container pids limit (set -1 for unlimited)' },
+  { long: 'restart', type: 'string', help: 'Restart policy to apply when a container exits' },
+] as const;
+
+export const update: Command = {
+  spec: {
+    usage: '[OPTIONS] CONTAINER [CONTAINER...]', description: 'Update configuration of one or more containers', aliases: ['berth container update', 'berth update'],
+    args: { min: 1 }, flags: FLAGS as never,
+  },
+  async run(cli, f, args) {
+    if (!FLAGS.some((fl) => f.has(fl.long))) throw new StatusError(1, 'you must provide one or more flags when using this command');
+    const bytes = (name: string, label: string) => {
+      const v = f.str(name);
+      if (v === undefined || v === '') return undefined;
+      if (v === '-1' && name === 'memory-swap') return -1;
+      try {
+        return parseBytes(v);
+      } catch (e) {
+        throw badValue(v, label, (e as Error).message);
+      }
+    };
+    let nanoCpus: number | undefined;
+    const cpus = f.str('cpus');
+    if (cpus !== undefined) {
+      if (!/^\d*\.?\d+$/.test(cpus)) throw badValue(cpus, '--cpus', `failed to parse ${cpus} as a rational number`);
+      nanoCpus = Math.round(Number(cpus) * 1e9);
+    }
+    const restart = f.str('restart');
+    const body = {
+      Memory: bytes('memory', '-m, --memory'),
+      MemoryReservation: bytes('memory-reservation', '--memory-reservation'),
+      MemorySwap: bytes('memory-swap', '--memory-swap'),
+      NanoCpus: nanoCpus,
+      CpuShares: f.int('cpu-shares'),
+      CpuPeriod: f.int('cpu-period'),
+      CpuQuota: f.int('cpu-quota'),
+      CpusetCpus: f.str('cpuset-cpus'),
+      CpusetMems: f.str('cpuset-mems'),
+      PidsLimit: f.has('pids-limit') ? f.int('pids-limit') : undefined,
+      RestartPolicy: restart !== undefined ? parseRestart(restart) : undefined,
+    };
+    return forEach(cli, args, async (id) => void (await cli.client.containerUpdate(id, body)));
+  },
+};
