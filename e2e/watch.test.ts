@@ -141,3 +141,28 @@ test('berth update, stats, diff, cp and commit behave like docker', async () => 
   assert.equal(await dockerOk(d, ['run', '--rm', 'fromberth:1', 'cat', '/x']), 'x\n');
   await dockerOk(d, ['rm', '-f', 'viaberth']);
 });
+
+test('a container past its --memory is OOM-killed: exit 137, OOMKilled, an oom event', async () => {
+  const r = await docker(d, ['run', '--name', 'hog', '--memory', '8m', '--memory-swap', '8m', 'busybox', 'sh', '-c', 'tail /dev/zero']);
+  assert.equal(r.code, 137);
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.OOMKilled}} {{.State.ExitCode}} {{.State.Status}}', 'hog'])).trim(), 'true 137 exited');
+  const ev = await dockerOk(d, ['events', '--since', '1m', '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'container=hog', '--format', '{{.Action}}']);
+  assert.match(ev, /^oom\ndie$/m);
+  await dockerOk(d, ['rm', 'hog']);
+});
+
+test('inspect --size, ps --size and system df count what containers wrote and what images hold', async () => {
+  await dockerOk(d, ['run', '--name', 'writer', 'busybox', 'sh', '-c', 'head -c 300000 /dev/zero > /blob']);
+  const [rw, rootfs] = (await dockerOk(d, ['inspect', '--size', '-f', '{{.SizeRw}} {{.SizeRootFs}}', 'writer'])).trim().split(' ').map(Number);
+  const imageSize = Number((await dockerOk(d, ['image', 'inspect', '-f', '{{.Size}}', 'busybox'])).trim());
+  assert.ok(rw! >= 300000 && rw! < 400000, `SizeRw ${rw}`);
+  assert.equal(rootfs, rw! + imageSize);
+  assert.match(await dockerOk(d, ['ps', '-a', '--size', '--filter', 'name=writer', '--format', '{{.Size}}']), /^30\dkB \(virtual [\d.]+MB\)\n$/);
+  const df = await dockerOk(d, ['system', 'df', '--format', '{{.Type}} {{.TotalCount}} {{.Size}}']);
+  assert.match(df, /^Images \d+ [\d.]+[kMG]?B$/m);
+  assert.match(df, /^Containers \d+ [\d.]+[kMG]?B$/m);
+  const verbose = await dockerOk(d, ['system', 'df', '-v']);
+  assert.match(verbose, /writer/);
+  assert.match(verbose, /busybox/);
+  await dockerOk(d, ['rm', 'writer']);
+});

@@ -17,6 +17,7 @@ import { ContainerService } from '../services/containers/index.ts';
 import { registerContainers, registerExec, registerTransfer } from '../api/server/index.ts';
 import { ExecService } from '../services/exec/index.ts';
 import { HealthMonitor } from '../services/health/index.ts';
+import { diskUsage } from '../services/system/index.ts';
 import { createRuntime, defaultRuntimeName } from './runtime.ts';
 import { listen, close, Router, type Listener } from '../api/server/index.ts';
 import { registerSystem, registerImages, BERTH_VERSION } from '../api/server/index.ts';
@@ -81,7 +82,7 @@ export class Daemon {
     if (garbage.layers || garbage.blobs) this.log.info(`removed ${garbage.layers} unused layers and ${garbage.blobs} stray blobs left by interrupted work`);
 
     const router = new Router((m) => this.log.error(m), this.log.enabled('debug') ? (m) => this.log.debug(m) : undefined);
-    registerSystem(router, { events: this.events, info: () => this.info() });
+    registerSystem(router, { events: this.events, info: () => this.info(), df: () => diskUsage({ containers: this.containers!, images: this.images! }) });
     registerTransfer(router, { images: this.images, host: this.host, tmp: join(c.dataRoot, 'tmp') });
     registerImages(router, this.images);
     const containers = this.containers;

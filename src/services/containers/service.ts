@@ -879,6 +879,14 @@ export class ContainerService {
     });
   }
 
+  /** `--size`: bytes the container wrote (its upper directory) and with its image's layers. */
+  async sizes(ref: string): Promise<{ SizeRw: number; SizeRootFs: number }> {
+    const c = this.store.get(ref);
+    const rw = await dirSize(join(this.dir(c.Id), 'upper'));
+    const image = c.Image ? this.d.images.store.find(c.Image) : undefined;
+    return { SizeRw: rw, SizeRootFs: rw + (image?.size ?? 0) };
+  }
+
   list(): ContainerRecord[] {
     return this.store.all();
   }

@@ -24,7 +24,7 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     res.json(201, await svc.create(body, name));
   });
 
-  r.get('/containers/json', (req, res) => {
+  r.get('/containers/json', async (req, res) => {
     const f = parseFilters(req.query.get('filters'));
     assertKnownFilters(f, ['status', 'name', 'id', 'label', 'exited', 'ancestor', 'before', 'since', 'network', 'volume', 'health', 'is-task', 'publish', 'expose']);
     const all = truthy(req.query.get('all'));
@@ -51,7 +51,8 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     );
     if (limit > 0) list = list.slice(0, limit);
     const now = Date.now();
-    res.json(200, list.map((c) => summary(c, svc.imageName(c), now)));
+    const withSize = truthy(req.query.get('size'));
+    res.json(200, await Promise.all(list.map(async (c) => ({ ...summary(c, svc.imageName(c), now), ...(withSize ? await svc.sizes(c.Id) : {}) }))));
   });
 
   r.post('/containers/prune', async (req, res) => {
@@ -64,9 +65,10 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
       (until === undefined || Date.parse(c.Created) * 1e6 < until)));
   });
 
-  r.get('/containers/{id}/json', (req, res) => {
+  r.get('/containers/{id}/json', async (req, res) => {
     const c = svc.get(req.params.id!);
-    res.json(200, inspect(c, svc.dir(c.Id), deps.lowerDirs(c)));
+    const sizes = truthy(req.query.get('size')) ? await svc.sizes(c.Id) : {};
+    res.json(200, { ...inspect(c, svc.dir(c.Id), deps.lowerDirs(c)), ...sizes });
   });
 
   r.post('/containers/{id}/start', async (req, res) => {

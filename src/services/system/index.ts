@@ -1,0 +1,50 @@
+/**
+ * `docker system df`: the disk the daemon's objects use, in the Engine API's shape. Layers
+ * shared between images are counted once in LayersSize and as SharedSize of each image.
+ */
+import type { ContainerService } from '../containers/index.ts';
+import { summary } from '../containers/index.ts';
+import type { ImageService } from '../images/index.ts';
+
+export interface DiskUsageDeps {
+  containers: ContainerService;
+  images: ImageService;
+}
+
+export async function diskUsage(d: DiskUsageDeps): Promise<object> {
+  const store = d.images.store;
+  const images = store.list();
+  const layerUsers = new Map<string, { size: number; users: number }>();
+  const stacks = new Map<string, Array<{ chainId: string; size: number }>>();
+  for (const img of images) {
+    const stack = store.snapshots.stack(img.topChain);
+    stacks.set(img.id, stack);
+    for (const l of stack) {
+      const u = layerUsers.get(l.chainId) ?? { size: l.size, users: 0 };
+      u.users++;
+      layerUsers.set(l.chainId, u);
+    }
+  }
+  const containers = d.containers.list();
+  const users = new Map<string, number>();
+  for (const c of containers) users.set(c.Image, (users.get(c.Image) ?? 0) + 1);
+  const now = Date.now();
+  return {
+    LayersSize: [...layerUsers.values()].reduce((n, l) => n + l.size, 0),
+    Images: images.map((i) => ({
+      Id: i.id,
+      ParentId: i.parent ?? '',
+      RepoTags: i.tags,
+      RepoDigests: [],
+      Created: Math.floor(Date.parse(i.created) / 1000),
+      Size: i.size,
+      SharedSize: (stacks.get(i.id) ?? []).filter((l) => (layerUsers.get(l.chainId)?.users ?? 0) > 1).reduce((n, l) => n + l.size, 0),
+      VirtualSize: i.size,
+      Labels: i.config.config?.Labels ?? {},
+      Containers: users.get(i.id) ?? 0,
+    })),
+    Containers: await Promise.all(containers.map(async (c) => ({ ...summary(c, d.containers.imageName(c), now), ...(await d.containers.sizes(c.Id)) }))),
+    Volumes: [],
+    BuildCache: [],
+  };
+}
