@@ -166,3 +166,28 @@ test('inspect --size, ps --size and system df count what containers wrote and wh
   assert.match(verbose, /busybox/);
   await dockerOk(d, ['rm', 'writer']);
 });
+
+test('log rotation: max-size and max-file keep the newest lines, in order, across files; logs --tail spans them', async () => {
+  const script = 'i=0; while [ $i -lt 2000 ]; do echo "line $i"; i=$((i+1)); [ $((i % 100)) = 0 ] && sleep 0.05; done; sleep 100';
+  await dockerOk(d, ['run', '-d', '--name', 'chatty', '--log-opt', 'max-size=10k', '--log-opt', 'max-file=3', 'busybox', 'sh', '-c', script]);
+  await eventually(async () => (await dockerOk(d, ['logs', '--tail', '1', 'chatty'])) === 'line 1999\n', 15_000);
+  const lines = (await dockerOk(d, ['logs', 'chatty'])).trim().split('\n').map((l) => Number(l.replace('line ', '')));
+  const first = lines[0]!;
+  assert.ok(first > 0, 'the oldest lines are gone');
+  assert.deepEqual(lines, Array.from({ length: 2000 - first }, (_, k) => first + k), 'what is kept is whole and in order');
+  const dir = (await dockerOk(d, ['inspect', '-f', '{{.LogPath}}', 'chatty'])).trim().replace(/\/[^/]+$/, '');
+  const { readdirSync, statSync } = await import('node:fs');
+  const files = readdirSync(dir).filter((n) => /^container\.log(\.\d+)?$/.test(n)).sort();
+  assert.deepEqual(files, ['container.log', 'container.log.1', 'container.log.2']);
+  for (const f of files) assert.ok(statSync(`${dir}/${f}`).size <= 10 * 1024 + 200, `${f} is capped`);
+  const tail = (await dockerOk(d, ['logs', '--tail', String(lines.length - 5), 'chatty'])).trim().split('\n');
+  assert.equal(tail[0], `line ${first + 5}`);
+  assert.equal(tail.length, lines.length - 5);
+
+  const bad = await docker(d, ['run', '--log-opt', 'max-file=2', 'busybox', 'true']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /max-file can only be set when max-size is set/);
+  const unknown = await docker(d, ['run', '--log-opt', 'colour=blue', 'busybox', 'true']);
+  assert.match(unknown.stderr, /unknown log opt 'colour' for json-file log driver/);
+  await dockerOk(d, ['rm', '-f', 'chatty']);
+});

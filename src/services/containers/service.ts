@@ -22,11 +22,12 @@ import { DetachScanner } from './attach.ts';
 import { statPath, tarPath, extractTo, type PathStat } from './copy.ts';
 import { resolveUser } from '../../oci/index.ts';
 import { Backoff, restartOnExit, restartOnDaemonStart } from './restart.ts';
+import { logLimits } from './logopts.ts';
 import { commandFor, buildSpec, resourcesFor, validateHostConfig, validateCreateTypes } from './spec.ts';
 import type { Snapshotter } from '../../snapshots/index.ts';
 import type { Host } from '../../host/index.ts';
 import { tarDirectory, diffOverlayUpper, changes as upperChanges, type Change } from '../../archive/index.ts';
-import { runcWording, execFailureCode, type CgroupStats } from '../../runtime/index.ts';
+import { runcWording, execFailureCode, LogRotator, type CgroupStats } from '../../runtime/index.ts';
 import type { Readable } from 'node:stream';
 import type { MetadataDb } from '../../metadata/index.ts';
 
@@ -56,6 +57,8 @@ export class ContainerService {
   /** Restarts a restart policy has scheduled, by container ID; and each container's back-off. */
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   private readonly backoffs = new Map<string, Backoff>();
+  /** Log rotation of running containers with `max-file` > 1. */
+  private readonly rotators = new Map<string, LogRotator>();
   /** Set by `shutdown`: exits from here on are the daemon's doing, not the container's. */
   private shuttingDown = false;
   /** Root file system mounts begun at create, which start and removal wait for. */
@@ -110,6 +113,7 @@ export class ContainerService {
     validateCreateTypes(req as unknown as Record<string, unknown>);
     const hostConfig: HostConfig = req.HostConfig ?? {};
     validateHostConfig(hostConfig);
+    logLimits(hostConfig);
     if (name !== undefined && name !== '' && !validName(name)) {
       throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     }
@@ -212,12 +216,14 @@ export class ContainerService {
       const spec = await buildSpec(c, { dir, rootfs: join(dir, 'rootfs'), initPath: this.d.initPath });
       await fs.writeFile(join(dir, 'config.json'), JSON.stringify(spec));
       const t2 = performance.now();
+      const limits = logLimits(c.HostConfig);
       const { pid } = await this.d.runtime.create({
-        id: c.Id, bundle: dir, logPath: this.logPath(c.Id), terminal: !!c.Config.Tty, stdin: !!c.Config.OpenStdin,
+        id: c.Id, bundle: dir, logPath: this.logPath(c.Id), terminal: !!c.Config.Tty, stdin: !!c.Config.OpenStdin, logSizeMax: limits.maxSize,
         // Docker closes a container's stdin when its attached client's input ends only for StdinOnce without a TTY.
         leaveStdinOpen: !!c.Config.Tty || !c.Config.StdinOnce,
       });
       this.changes.emit(`created:${c.Id}`);
+      this.rotateLogs(c, limits.maxFiles);
       this.setState(c, running(c.State, pid, new Date()));
       c.ManuallyStopped = false;
       const t3 = performance.now();
@@ -250,6 +256,8 @@ export class ContainerService {
     if (!c) return;
     await this.locked(c.Id, async () => {
       if ((!c.State.Running && c.State.Status !== 'paused') || c.State.Restarting) return;
+      this.rotators.get(c.Id)?.stop();
+      this.rotators.delete(c.Id);
       const ranMs = e.exitedAt.getTime() - Date.parse(c.State.StartedAt);
       const again = !this.shuttingDown && restartOnExit(c.HostConfig.RestartPolicy, { exitCode: e.exitCode, manuallyStopped: !!c.ManuallyStopped, restartCount: c.RestartCount });
       this.setState(c, (again ? restarting : exited)(c.State, e.exitCode, e.exitedAt, !!e.oomKilled));
@@ -304,6 +312,14 @@ export class ContainerService {
     if (!c.State.Restarting) return false;
     this.setState(c, exited(c.State, c.State.ExitCode, new Date(Date.parse(c.State.FinishedAt)), c.State.OOMKilled));
     return true;
+  }
+
+  /** Keeps `max-file` old logs while the container runs (the runtime caps the current one). */
+  private rotateLogs(c: ContainerRecord, maxFiles: number): void {
+    if (maxFiles < 2 || this.rotators.has(c.Id)) return;
+    const r = new LogRotator(this.logPath(c.Id), maxFiles);
+    r.start();
+    this.rotators.set(c.Id, r);
   }
 
   /** Resolves with the exit code of the next exit of `id`. */
@@ -438,6 +454,8 @@ export class ContainerService {
   private forget(c: ContainerRecord): void {
     this.store.delete(c.Id);
     this.backoffs.delete(c.Id);
+    this.rotators.get(c.Id)?.stop();
+    this.rotators.delete(c.Id);
     this.emit(c, 'destroy');
     this.changes.emit(`removed:${c.Id}`);
     const reap = this.reap(c.Id).catch((err) => this.d.log.warn(`clean up removed container ${shortId(c.Id)}: ${(err as Error).message}`));
@@ -511,6 +529,7 @@ export class ContainerService {
       }
       if (!c.State.Running && c.State.Status !== 'paused') continue;
       const alive = await this.d.runtime.isAlive(c.Id);
+      if (alive && this.d.liveRestore) this.rotateLogs(c, logLimits(c.HostConfig).maxFiles);
       if (alive) {
         if (!this.d.liveRestore) {
           // Without live restore, containers from the previous daemon do not survive it.
@@ -549,6 +568,7 @@ export class ContainerService {
     // Pending policy restarts stay recorded as restarting; the next daemon start decides them.
     for (const t of this.restartTimers.values()) clearTimeout(t);
     this.restartTimers.clear();
+    for (const r of this.rotators.values()) r.stop();
     await Promise.all(this.reaping);
     if (this.d.liveRestore) return;
     await Promise.all(this.store.all().filter((c) => c.State.Running && !c.State.Restarting).map((c) => this.stop(c.Id, { byDaemon: true }).catch(() => {})));

@@ -1,0 +1,48 @@
+/**
+ * `--log-opt` for the json-file driver (the only one Berth has; on disk it is conmon's
+ * k8s-file): `max-size` (Docker's units: 10k, 10m, 1g) and `max-file`. Without `max-size`, a
+ * log is still capped (DEFAULT_MAX_SIZE), so that a chatty container never fills the disk
+ * unasked; Docker's json-file driver has no cap by default.
+ */
+import { invalidArgument } from '../../errdefs/index.ts';
+import type { HostConfig } from './types.ts';
+
+export const DEFAULT_MAX_SIZE = 64 * 1024 * 1024;
+const KNOWN = new Set(['max-size', 'max-file', 'compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag', 'mode', 'max-buffer-size']);
+const DRIVERS = new Set(['', 'json-file', 'k8s-file', 'local']);
+
+export interface LogLimits {
+  maxSize: number;
+  maxFiles: number;
+}
+
+/** Docker's RAMInBytes: a number with an optional b, k, m, g, t (binary multiples). */
+export function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b)?$/i.exec(s.trim());
+  if (!m) throw invalidArgument(`invalid size: '${s}'`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 }[m[2]!.toLowerCase()]!;
+  return Math.floor(Number(m[1]) * mult);
+}
+
+/** The limits of a host config's LogConfig; InvalidArgument in Docker's words for a bad one. */
+export function logLimits(h: HostConfig): LogLimits {
+  const type = h.LogConfig?.Type ?? '';
+  if (!DRIVERS.has(type)) throw invalidArgument(`logger: no log driver named '${type}' is registered`);
+  const opts = h.LogConfig?.Config ?? {};
+  for (const k of Object.keys(opts)) {
+    if (!KNOWN.has(k)) throw invalidArgument(`unknown log opt '${k}' for json-file log driver`);
+  }
+  let maxSize = -1;
+  if (opts['max-size'] !== undefined && opts['max-size'] !== '') {
+    maxSize = parseSize(opts['max-size']);
+    if (maxSize <= 0) throw invalidArgument('max-size must be a positive number');
+  }
+  let maxFiles = 1;
+  if (opts['max-file'] !== undefined && opts['max-file'] !== '') {
+    if (!/^-?\d+$/.test(opts['max-file'])) throw invalidArgument(`strconv.Atoi: parsing "${opts['max-file']}": invalid syntax`);
+    maxFiles = Number(opts['max-file']);
+    if (maxFiles < 1) throw invalidArgument('max-file cannot be less than 1');
+    if (maxFiles > 1 && maxSize === -1) throw invalidArgument("max-file can only be set when max-size is set");
+  }
+  return { maxSize: maxSize === -1 ? DEFAULT_MAX_SIZE : maxSize, maxFiles };
+}
