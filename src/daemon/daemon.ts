@@ -18,6 +18,8 @@ import { registerContainers, registerExec, registerTransfer } from '../api/serve
 import { ExecService } from '../services/exec/index.ts';
 import { HealthMonitor } from '../services/health/index.ts';
 import { diskUsage } from '../services/system/index.ts';
+import { BuildService } from '../services/build/index.ts';
+import { registerBuild } from '../api/server/index.ts';
 import { createRuntime, defaultRuntimeName } from './runtime.ts';
 import { listen, close, Router, type Listener } from '../api/server/index.ts';
 import { registerSystem, registerImages, BERTH_VERSION } from '../api/server/index.ts';
@@ -93,6 +95,10 @@ export class Daemon {
       exportRootfs: (ref) => containers.export(ref),
     });
     registerExec(router, execs);
+    registerBuild(router, new BuildService({
+      images: this.images, containers, snapshots, host: this.host, tmp: join(c.dataRoot, 'tmp'),
+      root: join(c.dataRoot, 'builder'), log: this.log,
+    }));
 
     for (const h of c.hosts) {
       this.listeners.push(await listen(router, h, { socketGid: await groupId(c.group) }));

@@ -77,3 +77,4 @@ export { registerImages } from './routes/images.ts';
 export { registerContainers, type ContainerRouteDeps } from './routes/containers.ts';
 export { registerExec } from './routes/exec.ts';
 export { registerTransfer, type TransferDeps } from './routes/transfer.ts';
+export { registerBuild } from './routes/build.ts';
