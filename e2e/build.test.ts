@@ -1,0 +1,165 @@
+/**
+ * Dockerfile builds through the real `docker build` (legacy builder, POST /build): steps,
+ * the cache and its invalidation, multi-stage with --target, and failures with their reason.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDaemon, stopDaemon, cleanup, docker, dockerOk, bootstrapBusybox, api, type Daemon } from './harness.ts';
+
+let d: Daemon;
+const env = { DOCKER_BUILDKIT: '0' };
+before(async () => {
+  d = await startDaemon();
+  await bootstrapBusybox(d);
+});
+after(async () => {
+  if (d) await cleanup(d);
+});
+
+function context(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-build-'));
+  for (const [name, body] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), body);
+  }
+  return dir;
+}
+
+const build = (args: string[]) => docker(d, ['build', ...args], { env });
+
+test('FROM busybox + RUN + COPY + CMD builds an image that runs, with one history row per step', async () => {
+  const dir = context({
+    'Dockerfile': [
+      'FROM busybox',
+      'ARG WHO=world',
+      'ENV GREETING="hi there"',
+      'RUN echo "building for $WHO" && mkdir /app && echo made > /app/made',
+      'COPY hello.txt /app/',
+      'WORKDIR /app',
+      'CMD ["cat", "/app/hello.txt"]',
+    ].join('\n'),
+    'hello.txt': 'hello from the context\n',
+  });
+  const r = await build(['-t', 'basic:1', '-t', 'basic:also', dir]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /Step 1\/7 : FROM busybox\n ---> [0-9a-f]{12}\n/);
+  assert.match(r.stdout, /Step 4\/7 : RUN echo "building for \$WHO".*\n ---> Running in [0-9a-f]{12}\nbuilding for world\n/);
+  assert.match(r.stdout, /Successfully built [0-9a-f]{12}\nSuccessfully tagged basic:1\nSuccessfully tagged basic:also\n/);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'basic:1']), 'hello from the context\n');
+  assert.equal(await dockerOk(d, ['run', '--rm', 'basic:also', 'sh', '-c', 'pwd; cat made; echo $GREETING; echo ${WHO:-unset}']), '/app\nmade\nhi there\nunset\n');
+  const history = await dockerOk(d, ['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'basic:1']);
+  const rows = history.trim().split('\n');
+  assert.equal(rows[0], '/bin/sh -c #(nop)  CMD ["cat" "/app/hello.txt"]');
+  assert.equal(rows[1], '/bin/sh -c #(nop) WORKDIR /app');
+  assert.match(rows[2]!, /^\/bin\/sh -c #\(nop\) COPY file:[0-9a-f]{64} in \/app\/ $/);
+  assert.equal(rows[3], '|1 WHO=world /bin/sh -c echo "building for $WHO" && mkdir /app && echo made > /app/made');
+  assert.equal(rows[4], '/bin/sh -c #(nop)  ENV GREETING=hi there');
+});
+
+test('a rebuild with nothing changed uses the cache for every step; a changed file invalidates from its COPY on', async () => {
+  const dir = context({
+    'Dockerfile': 'FROM busybox\nRUN echo one > /one\nCOPY a.txt /a.txt\nRUN cat /a.txt > /copy\nCOPY b.txt /b.txt\n',
+    'a.txt': 'a1\n',
+    'b.txt': 'b1\n',
+  });
+  const first = await build(['-t', 'cached', dir]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.doesNotMatch(first.stdout, /Using cache/);
+  const id1 = (await dockerOk(d, ['inspect', '-f', '{{.Id}}', 'cached'])).trim();
+  const again = await build(['-t', 'cached', dir]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(again.stdout.match(/ ---> Using cache\n/g)?.length, 4, again.stdout);
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.Id}}', 'cached'])).trim(), id1);
+
+  writeFileSync(join(dir, 'a.txt'), 'a2\n');
+  const changed = await build(['-t', 'cached', dir]);
+  assert.equal(changed.code, 0, changed.stderr);
+  const steps = changed.stdout.split(/^Step /m).slice(1);
+  assert.match(steps[1]!, /Using cache/, 'RUN before the changed COPY is cached');
+  assert.doesNotMatch(steps[2]!, /Using cache/, 'the COPY of the changed file runs');
+  assert.doesNotMatch(steps[3]!, /Using cache/);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'cached', 'cat', '/copy']), 'a2\n');
+
+  const noCache = await build(['--no-cache', '-t', 'cached', dir]);
+  assert.equal(noCache.code, 0, noCache.stderr);
+  assert.doesNotMatch(noCache.stdout, /Using cache/);
+});
+
+test('the cache survives a daemon restart, and docker builder prune clears it', async () => {
+  const dir = context({ 'Dockerfile': 'FROM busybox\nRUN echo persisted > /p\n' });
+  assert.equal((await build(['-t', 'persist', dir])).code, 0);
+  await stopDaemon(d);
+  d = await startDaemon(d.extraArgs, d.root);
+  const again = await build(['-t', 'persist', dir]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /Using cache/);
+  const pruned = await api(d, 'POST', '/build/prune');
+  assert.equal(pruned.status, 200, pruned.body);
+  const after = await build(['-t', 'persist', dir]);
+  assert.doesNotMatch(after.stdout, /Using cache/);
+});
+
+test('multi-stage: COPY --from a stage, --target stops early, stages nothing needs are skipped', async () => {
+  const dir = context({
+    'Dockerfile': [
+      'FROM busybox AS unused',
+      'RUN echo never-run-marker',
+      'FROM busybox AS builder',
+      'RUN mkdir /out && echo built > /out/artifact',
+      'FROM busybox',
+      'COPY --from=builder /out/artifact /artifact',
+      'CMD ["cat", "/artifact"]',
+    ].join('\n'),
+  });
+  const r = await build(['-t', 'multi', dir]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.doesNotMatch(r.stdout, /never-run-marker\n(?! )/, 'the unused stage did not run');
+  assert.doesNotMatch(r.stdout, /AS unused/);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'multi']), 'built\n');
+  const t = await build(['--target', 'builder', '-t', 'multi:builder', dir]);
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, /Step 2\/2 : RUN mkdir/);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'multi:builder', 'cat', '/out/artifact']), 'built\n');
+  const bad = await build(['--target', 'nope', dir]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /failed to reach build target nope in Dockerfile/);
+});
+
+test('a failing RUN fails the build with its exit code and tags nothing', async () => {
+  const dir = context({ 'Dockerfile': 'FROM busybox\nRUN echo before\nRUN echo oops >&2; exit 3\nCMD ["true"]\n' });
+  const r = await build(['-t', 'broken:1', dir]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr + r.stdout, /The command '\/bin\/sh -c echo oops >&2; exit 3' returned a non-zero code: 3/);
+  assert.match(r.stdout, /oops/);
+  const img = await docker(d, ['image', 'inspect', 'broken:1']);
+  assert.notEqual(img.code, 0, 'nothing tagged');
+  assert.equal((await dockerOk(d, ['ps', '-aq'])).trim(), '', 'no container left behind');
+});
+
+test('an unknown instruction fails with the file, the line number and the reason', async () => {
+  const dir = context({ 'Dockerfile': 'FROM busybox\nRUN true\nFOO bar\n' });
+  const r = await build(['-t', 'unknown', dir]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /dockerfile parse error on line 3: unknown instruction: FOO/);
+  assert.match(r.stderr, /Dockerfile/);
+  const missing = await build(['-f', 'Nope.dockerfile', dir]);
+  assert.notEqual(missing.code, 0);
+});
+
+test('COPY of a missing file names it; build args reach RUN; labels and -f work', async () => {
+  const dir = context({
+    'sub/Build.df': 'FROM busybox\nARG V\nLABEL from.file=yes\nRUN echo "v=$V" > /v\n',
+    'Dockerfile': 'FROM busybox\nCOPY missing.txt /\n',
+  });
+  const miss = await build([dir]);
+  assert.notEqual(miss.code, 0);
+  assert.match(miss.stderr + miss.stdout, /missing\.txt/);
+  const r = await build(['-f', join(dir, 'sub/Build.df'), '--build-arg', 'V=42', '--label', 'extra=1', '-t', 'args', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'args', 'cat', '/v']), 'v=42\n');
+  const labels = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .Config.Labels}}', 'args']));
+  assert.deepEqual(labels, { 'from.file': 'yes', extra: '1' });
+});
