@@ -191,3 +191,23 @@ test('log rotation: max-size and max-file keep the newest lines, in order, acros
   assert.match(unknown.stderr, /unknown log opt 'colour' for json-file log driver/);
   await dockerOk(d, ['rm', '-f', 'chatty']);
 });
+
+test('pause freezes the container in its freezer cgroup, shown as Paused; unpause thaws it', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'frozen', 'busybox', 'sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done']);
+  await dockerOk(d, ['pause', 'frozen']);
+  assert.match(await dockerOk(d, ['ps', '--filter', 'name=frozen', '--format', '{{.Status}}']), /^Up .* \(Paused\)\n$/);
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Status}} {{.State.Paused}}', 'frozen'])).trim(), 'paused true');
+  assert.equal(await cgroupFile('frozen', 'freezer.state'), 'FROZEN');
+  const pid = Number((await dockerOk(d, ['inspect', '-f', '{{.State.Pid}}', 'frozen'])).trim());
+  const { readFileSync } = await import('node:fs');
+  const counter = () => readFileSync(`/proc/${pid}/root/tmp/n`, 'utf8');
+  const before = counter();
+  await sleep(300);
+  assert.equal(counter(), before, 'nothing runs while frozen');
+  await dockerOk(d, ['unpause', 'frozen']);
+  await eventually(() => counter() !== before);
+  assert.equal(await cgroupFile('frozen', 'freezer.state'), 'THAWED');
+  const again = await docker(d, ['unpause', 'frozen']);
+  assert.match(again.stderr, /is not paused/);
+  await dockerOk(d, ['rm', '-f', 'frozen']);
+});

@@ -57,10 +57,13 @@ def berthd():
     except subprocess.TimeoutExpired:
         proc.kill()
     runc_root = os.path.join(root, "run", "runc")
-    if os.path.isdir(runc_root):
-        ids = subprocess.run(["runc", "--root", runc_root, "list", "-q"], capture_output=True, text=True).stdout.split()
+    # Containers of either runtime: crun keeps its state under the same root in its own format.
+    for runtime in ("runc", "crun"):
+        if not os.path.isdir(runc_root) or not shutil.which(runtime):
+            continue
+        ids = subprocess.run([runtime, "--root", runc_root, "list", "-q"], capture_output=True, text=True).stdout.split()
         for cid in ids:
-            subprocess.run(["runc", "--root", runc_root, "delete", "-f", cid], capture_output=True)
+            subprocess.run([runtime, "--root", runc_root, "delete", "-f", cid], capture_output=True)
     with open("/proc/self/mountinfo") as f:
         mounts = [line.split()[4] for line in f if line.split()[4].startswith(root)]
     for m in sorted(mounts, key=len, reverse=True):
