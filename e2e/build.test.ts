@@ -163,3 +163,59 @@ test('COPY of a missing file names it; build args reach RUN; labels and -f work'
   const labels = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .Config.Labels}}', 'args']));
   assert.deepEqual(labels, { 'from.file': 'yes', extra: '1' });
 });
+
+test('COPY --chown/--chmod and globs, ADD unpacks a local tar, heredocs, ONBUILD triggers', async () => {
+  const dir = context({
+    'Dockerfile': [
+      'FROM busybox',
+      'COPY --chown=1234:5678 --chmod=700 *.sh /scripts/',
+      'ADD bundle.tar /unpacked',
+      'COPY dir /copied',
+      'RUN <<EOF',
+      'echo from-heredoc > /heredoc',
+      'echo line2 >> /heredoc',
+      'EOF',
+      'COPY <<EOT /etc/greeting',
+      'hello $HOSTNAME-literal',
+      'EOT',
+      'ONBUILD RUN echo triggered > /trigger',
+    ].join('\n'),
+    'one.sh': 'echo one\n',
+    'two.sh': 'echo two\n',
+    'dir/inner/f.txt': 'inner\n',
+  });
+  const tarSrc = context({ 'a/in-tar.txt': 'from tar\n' });
+  const tar = await docker(d, ['version'], {}); // keeps the daemon warm
+  assert.equal(tar.code, 0);
+  const { run } = await import('./harness.ts');
+  const t = await run('tar', ['-C', tarSrc, '-cf', join(dir, 'bundle.tar'), 'a']);
+  assert.equal(t.code, 0, t.stderr);
+  const r = await build(['-t', 'files', dir]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const out = await dockerOk(d, ['run', '--rm', 'files', 'sh', '-c',
+    'stat -c "%u:%g %a %n" /scripts/one.sh /scripts/two.sh; cat /unpacked/a/in-tar.txt /copied/inner/f.txt /heredoc /etc/greeting']);
+  assert.equal(out, '1234:5678 700 /scripts/one.sh\n1234:5678 700 /scripts/two.sh\nfrom tar\ninner\nfrom-heredoc\nline2\nhello -literal\n');
+  const child = context({ 'Dockerfile': 'FROM files\nRUN cat /trigger\n' });
+  const c = await build(['-t', 'files:child', child]);
+  assert.equal(c.code, 0, c.stderr + c.stdout);
+  assert.match(c.stdout, /# Executing 1 build trigger/);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'files:child', 'cat', '/trigger']), 'triggered\n');
+  const onbuild = await dockerOk(d, ['inspect', '-f', '{{json .Config.OnBuild}}', 'files:child']);
+  assert.equal(onbuild.trim(), 'null', 'triggers run once, in the child, and are not inherited');
+});
+
+test('a Dockerfile on stdin, -q with --iidfile, and stderr of RUN marked as dockerd does', async () => {
+  const r = await docker(d, ['build', '-t', 'stdin', '-'], { env, input: 'FROM busybox\nRUN echo to-stderr >&2\n' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /\u001b\[91mto-stderr\n\u001b\[0m/);
+  const dir = context({ 'Dockerfile': 'FROM busybox\nLABEL quiet=1\n' });
+  const iid = join(dir, 'iid');
+  const q = await build(['-q', '--iidfile', iid, dir]);
+  assert.equal(q.code, 0, q.stderr);
+  assert.match(q.stdout, /^sha256:[0-9a-f]{64}\n$/);
+  const { readFileSync } = await import('node:fs');
+  assert.equal(readFileSync(iid, 'utf8'), q.stdout, 'as dockerd: the quiet output, newline included');
+  const pruned = await docker(d, ['builder', 'prune', '-f']);
+  assert.equal(pruned.code, 0, pruned.stderr);
+  assert.match(pruned.stdout, /Total reclaimed space/);
+});

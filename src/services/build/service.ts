@@ -205,7 +205,9 @@ export class BuildService {
       const img = this.d.images.store.find(id);
       if (!img || img.tags.length) continue;
       try {
-        const size = img.size ?? 0;
+        // its own layer: what removing it frees (the parent's layers stay or go on their own)
+        const parent = img.parent ? this.d.images.store.find(img.parent) : undefined;
+        const size = Math.max(0, (img.size ?? 0) - (parent?.size ?? 0));
         await this.d.images.remove(id, {});
         deleted.push(id);
         space += size;
@@ -348,7 +350,7 @@ export class BuildService {
           const to = m[2] ? Number(m[2]) : from;
           for (let n = from; n <= to; n++) c.ExposedPorts[`${n}/${(m[3] ?? 'tcp').toLowerCase()}`] = {};
         }
-        return this.commitConfig(b, st, nop(` EXPOSE ${Object.keys(c.ExposedPorts).sort().join(' ')}`), out);
+        return this.commitConfig(b, st, nop(` EXPOSE ${ports.join(' ')}`), out);
       }
       case 'VOLUME': {
         const vols = ins.volumes.map((v) => x(v));
@@ -358,7 +360,8 @@ export class BuildService {
       }
       case 'SHELL':
         c.Shell = ins.shell;
-        return this.commitConfig(b, st, nop(` SHELL [${ins.shell.join(' ')}]`), out);
+        // Docker records it under the new shell
+        return this.commitConfig(b, st, `${ins.shell.join(' ')} #(nop)  SHELL [${ins.shell.join(' ')}]`, out);
       case 'HEALTHCHECK': {
         const h = ins.health;
         c.Healthcheck = {
@@ -369,7 +372,7 @@ export class BuildService {
           ...(h.startInterval ? { StartInterval: h.startInterval } : {}),
           ...(h.retries ? { Retries: h.retries } : {}),
         } as ImageRunConfig['Healthcheck'];
-        return this.commitConfig(b, st, nop(` HEALTHCHECK &{${goList(h.test)} "${dur(h.interval)}" "${dur(h.timeout)}" "${dur(h.startPeriod)}" "${dur(h.startInterval)}" '\\x${(h.retries ?? 0).toString(16).padStart(2, '0')}'}`), out);
+        return this.commitConfig(b, st, nop(` HEALTHCHECK &{${goList(h.test)} "${dur(h.interval)}" "${dur(h.timeout)}" "${dur(h.startPeriod)}" '\\x${(h.retries ?? 0).toString(16).padStart(2, '0')}'}`), out);
       }
       case 'ONBUILD': {
         c.OnBuild = [...(c.OnBuild ?? []), ins.expression];
@@ -407,6 +410,10 @@ export class BuildService {
   private async commitConfig(b: PreparedBuild, st: StageState, createdBy: string, out: (s: string) => void, extra = ''): Promise<void> {
     const key = BuildCache.key(st.image?.id ?? null, createdBy, extra);
     if (this.useCache(b, st, key, out)) return;
+    // the legacy builder commits these through a container too, and says so
+    const cid = randomBytes(6).toString('hex');
+    out(` ---> Running in ${cid}\n`);
+    out(`Removing intermediate container ${cid}\n`);
     const img = await this.d.images.commit({
       parent: st.image,
       layer: Readable.from([Buffer.alloc(1024)]),
@@ -528,7 +535,7 @@ export class BuildService {
       const inlineDigest = inline.map((f) => `${f.name}:${f.content}`).join('\0');
       const chmod = parseChmod(ins.chmod !== undefined ? x(ins.chmod) : undefined);
       const chown = ins.chown !== undefined ? x(ins.chown) : undefined;
-      const kind = sources.length === 1 && !sources[0]!.isDir && inline.length === 0 ? 'file' : 'multi';
+      const kind = sources.length === 1 && inline.length === 0 ? (sources[0]!.isDir ? 'dir' : 'file') : 'multi';
       const createdBy = `${(st.config.Shell?.length ? st.config.Shell : DEFAULT_SHELL).join(' ')} #(nop) ${ins.kind} ${kind}:${digest} in ${destRaw} `;
       const extra = `${inlineDigest}\n${chown ?? ''}\n${chmod ?? ''}\n${ins.from ?? ''}`;
       await this.fileStep(b, st, createdBy, extra, out, async (rootfs, staging) => {
@@ -600,7 +607,8 @@ export class BuildService {
       await this.d.containers.start(id);
       const rec = this.d.containers.store.get(id);
       for await (const entry of this.d.containers.logs(rec, { follow: true, untilExit: exit })) {
-        out(entry.data.toString('utf8'));
+        // stderr in red, as dockerd's legacy builder marks it
+        out(entry.stream === 'stderr' ? `\u001b[91m${entry.data.toString('utf8')}\u001b[0m` : entry.data.toString('utf8'));
       }
       const code = await exit;
       if (code !== 0) {
