@@ -176,7 +176,10 @@ export class ContainerService {
     // `docker run` sends start a few milliseconds after create: mount the root file system in
     // between rather than on start's clock. A failure here is retried (and reported) by start.
     const dir = this.dir(id);
-    const mounting = this.d.snapshots.mountRootfs(dir, rec.TopChain as never).then(() => {}, () => {});
+    // After the response is on its way: spawning mount blocks the event loop for a moment.
+    const mounting = new Promise<void>((r) => setImmediate(r))
+      .then(() => this.d.snapshots.mountRootfs(dir, rec.TopChain as never))
+      .then(() => {}, () => {});
     this.premounts.set(id, mounting);
     void mounting.finally(() => this.premounts.delete(id));
     return { Id: id, Warnings: [] };
