@@ -57,6 +57,10 @@ test('FROM busybox + RUN + COPY + CMD builds an image that runs, with one histor
   assert.match(rows[2]!, /^\/bin\/sh -c #\(nop\) COPY file:[0-9a-f]{64} in \/app\/ $/);
   assert.equal(rows[3], '|1 WHO=world /bin/sh -c echo "building for $WHO" && mkdir /app && echo made > /app/made');
   assert.equal(rows[4], '/bin/sh -c #(nop)  ENV GREETING=hi there');
+  const ids = (await dockerOk(d, ['history', '--format', '{{.ID}}', 'basic:1'])).trim().split('\n');
+  assert.equal(ids.length, rows.length);
+  assert.ok(ids.slice(0, 6).every((i) => /^[0-9a-f]{12}$/.test(i)), `the build's intermediate images are named: ${ids.join(' ')}`);
+  assert.equal(ids[6], (await dockerOk(d, ['inspect', '-f', '{{.Id}}', 'busybox'])).trim().slice(7, 19));
 });
 
 test('a rebuild with nothing changed uses the cache for every step; a changed file invalidates from its COPY on', async () => {
@@ -218,4 +222,62 @@ test('a Dockerfile on stdin, -q with --iidfile, and stderr of RUN marked as dock
   const pruned = await docker(d, ['builder', 'prune', '-f']);
   assert.equal(pruned.code, 0, pruned.stderr);
   assert.match(pruned.stdout, /Total reclaimed space/);
+});
+
+test('independent stages build in parallel, their output still in file order', async () => {
+  const dir = context({
+    'Dockerfile': [
+      'FROM busybox AS a',
+      'RUN sleep 2.5 && echo stage-a > /a',
+      'FROM busybox AS b',
+      'RUN sleep 2.5 && echo stage-b > /b',
+      'FROM busybox',
+      'COPY --from=a /a /a',
+      'COPY --from=b /b /b',
+      'CMD ["cat", "/a", "/b"]',
+    ].join('\n'),
+  });
+  const t0 = Date.now();
+  const r = await build(['--no-cache', '-t', 'parallel', dir]);
+  const ms = Date.now() - t0;
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.ok(ms < 4800, `two 2.5 s stages took ${ms} ms: not in parallel`);
+  const steps = [...r.stdout.matchAll(/^Step (\d+)\/8 :/gm)].map((m) => Number(m[1]));
+  assert.deepEqual(steps, [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'parallel']), 'stage-a\nstage-b\n');
+});
+
+test('a failing stage stops the others and the error comes after its output', async () => {
+  const dir = context({
+    'Dockerfile': [
+      'FROM busybox AS slow',
+      'RUN sleep 20',
+      'FROM busybox AS bad',
+      'RUN echo bad-output && exit 7',
+      'FROM busybox',
+      'COPY --from=slow /etc/hostname /x',
+      'COPY --from=bad /etc/hostname /y',
+    ].join('\n'),
+  });
+  const t0 = Date.now();
+  const r = await build(['--no-cache', dir]);
+  assert.notEqual(r.code, 0);
+  assert.ok(Date.now() - t0 < 15_000, 'the slow stage was killed');
+  assert.match(r.stdout + r.stderr, /bad-output[\s\S]*returned a non-zero code: 7/);
+  await new Promise((res) => setTimeout(res, 500));
+  assert.equal((await dockerOk(d, ['ps', '-aq'])).trim(), '', 'no step container left behind');
+});
+
+test('berth build: -t, -f, --build-arg, .dockerignore applied by the client', async () => {
+  const { berth } = await import('./harness.ts');
+  const dir = context({
+    'Dockerfile': 'FROM busybox\nARG X\nCOPY . /ctx/\nRUN echo "x=$X" > /x\n',
+    '.dockerignore': 'secret.txt\n',
+    'keep.txt': 'kept\n',
+    'secret.txt': 'do not send\n',
+  });
+  const r = await berth(d, ['build', '-t', 'viaberth', '--build-arg', 'X=7', dir]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /Successfully tagged viaberth:latest/);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'viaberth', 'sh', '-c', 'cat /x; ls /ctx']), 'x=7\nDockerfile\nkeep.txt\n');
 });

@@ -60,6 +60,8 @@ export interface PreparedBuild {
   stages: Stage[];
   metaEnv: Map<string, string>;
   totalSteps: number;
+  /** set by run: aborts the build (the client went away, or another stage failed) */
+  signal?: AbortSignal;
 }
 
 export type BuildMessage = { stream: string } | { aux: { ID: string } } | { errorDetail: { message: string; code?: number }; error: string };
@@ -164,20 +166,67 @@ export class BuildService {
   }
 
   /** Runs a prepared build; resolves with the image ID, or throws after writing nothing tagged. */
-  async run(b: PreparedBuild, emit: (m: BuildMessage) => void): Promise<string> {
+  async run(b: PreparedBuild, emit: (m: BuildMessage) => void, signal?: AbortSignal): Promise<string> {
     const out = (s: string) => {
       if (!b.opts.quiet) emit({ stream: s });
     };
     const results = new Map<number, Image | null>();
     const usedArgs = new Set<string>();
-    let step = 0;
-    try {
-      let final: Image | null = null;
-      for (const stage of b.stages) {
-        const st = await this.runStage(b, stage, results, () => ++step, out, usedArgs);
-        results.set(stage.index, st.image);
-        final = st.image;
+    const abort = new AbortController();
+    const onAbort = () => abort.abort();
+    signal?.addEventListener('abort', onAbort);
+    b.signal = abort.signal;
+    // Stages run as soon as the stages they need are done; their output is shown in file
+    // order (a later stage's is held back until the ones before it have finished).
+    const n = b.stages.length;
+    const held: string[][] = b.stages.map(() => []);
+    const finished: boolean[] = b.stages.map(() => false);
+    let head = 0;
+    const outFor = (pos: number) => (s: string) => {
+      if (pos === head) out(s);
+      else held[pos]!.push(s);
+    };
+    const advance = () => {
+      while (head < n && finished[head]) {
+        head++;
+        if (head < n) for (const s of held[head]!.splice(0)) out(s);
       }
+    };
+    const offsets: number[] = [];
+    let total = 0;
+    for (const s of b.stages) {
+      offsets.push(total);
+      total += 1 + s.instructions.length;
+    }
+    const running = new Map<number, Promise<void>>();
+    let firstError: { pos: number; err: unknown } | undefined;
+    b.stages.forEach((stage, pos) => {
+      const deps = stageDeps(b.df, stage, b.metaEnv).filter((i) => running.has(i));
+      const p = (async () => {
+        await Promise.all(deps.map((i) => running.get(i)));
+        if (abort.signal.aborted) throw new StepError('build cancelled');
+        let step = offsets[pos]!;
+        const st = await this.runStage(b, stage, results, () => ++step, outFor(pos), usedArgs);
+        results.set(stage.index, st.image);
+      })();
+      running.set(stage.index, p.then(() => {
+        finished[pos] = true;
+        advance();
+      }, (err) => {
+        if (!firstError) firstError = { pos, err };
+        abort.abort();
+        throw err;
+      }));
+    });
+    try {
+      await Promise.allSettled(running.values());
+      if (firstError) {
+        // show what ran up to the failed stage, in order, then fail
+        for (let pos = head + 1; pos <= firstError.pos; pos++) for (const s of held[pos]!.splice(0)) out(s);
+        throw firstError.err;
+      }
+      if (signal?.aborted) throw new StepError('build cancelled');
+      const final = results.get(b.stages[n - 1]!.index) ?? null;
       if (!final) throw new StepError('No image was generated. Is your Dockerfile empty?');
       const unused = Object.keys(b.opts.buildArgs).filter((k) => !usedArgs.has(k) && !b.metaEnv.has(k) && !PREDEFINED_ARGS.has(k));
       if (unused.length) out(`[Warning] One or more build-args [${unused.sort().join(' ')}] were not consumed\n`);
@@ -191,6 +240,7 @@ export class BuildService {
       if (b.opts.quiet) emit({ stream: `${final.id}\n` });
       return final.id;
     } finally {
+      signal?.removeEventListener('abort', onAbort);
       await fs.rm(b.dir, { recursive: true, force: true }).catch(() => {});
     }
   }
@@ -287,6 +337,7 @@ export class BuildService {
     b: PreparedBuild, st: StageState, ins: Instruction, results: Map<number, Image | null>,
     out: (s: string) => void, usedArgs: Set<string>,
   ): Promise<void> {
+    if (b.signal?.aborted) throw new StepError('build cancelled');
     const esc = b.df.escape;
     const env = this.expandEnv(st);
     const x = (s: string) => expand(s, env, esc, ins.line);
@@ -604,6 +655,10 @@ export class BuildService {
     let removed = false;
     try {
       const exit = this.d.containers.nextExit(id);
+      const kill = () => void this.d.containers.kill(id, 'SIGKILL').catch(() => {});
+      b.signal?.addEventListener('abort', kill);
+      void exit.finally(() => b.signal?.removeEventListener('abort', kill));
+      if (b.signal?.aborted) throw new StepError('build cancelled');
       await this.d.containers.start(id);
       const rec = this.d.containers.store.get(id);
       for await (const entry of this.d.containers.logs(rec, { follow: true, untilExit: exit })) {
@@ -611,6 +666,7 @@ export class BuildService {
         out(entry.stream === 'stderr' ? `\u001b[91m${entry.data.toString('utf8')}\u001b[0m` : entry.data.toString('utf8'));
       }
       const code = await exit;
+      if (b.signal?.aborted) throw new StepError('build cancelled');
       if (code !== 0) {
         throw new StepError(`The command '${cmd.join(' ')}' returned a non-zero code: ${code}`, code);
       }
@@ -647,32 +703,38 @@ function expand(s: string, env: Map<string, string>, esc: string, line: number):
   }
 }
 
+/** The stages a stage needs: its FROM, and its COPY --from sources. */
+function stageDeps(df: Dockerfile, s: Stage, metaEnv: Map<string, string>): number[] {
+  const out = new Set<number>();
+  const base = expandBase(s, metaEnv, df.escape).toLowerCase();
+  const dep = df.stages.find((o) => o.index < s.index && o.name === base);
+  if (dep) out.add(dep.index);
+  for (const ins of s.instructions) {
+    if ((ins.kind === 'COPY' || ins.kind === 'ADD') && ins.from !== undefined) {
+      let from = ins.from;
+      try {
+        from = expandWord(from, metaEnv, df.escape);
+      } catch {
+        // left as written
+      }
+      const byName = df.stages.find((o) => o.name === from.toLowerCase());
+      const idx = byName ? byName.index : /^\d+$/.test(from) ? Number(from) : undefined;
+      if (idx !== undefined) {
+        if (idx >= s.index) throw new DockerfileParseError(ins.line, `invalid from flag value ${from}: refers to current or later stage`);
+        if (df.stages[idx]) out.add(idx);
+      }
+    }
+  }
+  return [...out];
+}
+
 /** The stages the target needs (FROM another stage, COPY --from), in file order. */
 function neededStages(df: Dockerfile, target: number, metaEnv: Map<string, string>): Stage[] {
   const need = new Set<number>();
   const visit = (i: number) => {
     if (need.has(i)) return;
     need.add(i);
-    const s = df.stages[i]!;
-    const base = expandBase(s, metaEnv, df.escape).toLowerCase();
-    const dep = df.stages.find((o) => o.index < i && o.name === base);
-    if (dep) visit(dep.index);
-    for (const ins of s.instructions) {
-      if ((ins.kind === 'COPY' || ins.kind === 'ADD') && ins.from !== undefined) {
-        let from = ins.from;
-        try {
-          from = expandWord(from, metaEnv, df.escape);
-        } catch {
-          // left as written
-        }
-        const byName = df.stages.find((o) => o.name === from.toLowerCase());
-        const idx = byName ? byName.index : /^\d+$/.test(from) ? Number(from) : undefined;
-        if (idx !== undefined) {
-          if (idx >= i) throw new DockerfileParseError(ins.line, `invalid from flag value ${from}: refers to current or later stage`);
-          if (df.stages[idx]) visit(idx);
-        }
-      }
-    }
+    for (const d of stageDeps(df, df.stages[i]!, metaEnv)) visit(d);
   };
   try {
     visit(target);

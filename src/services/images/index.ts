@@ -102,10 +102,15 @@ export class ImageService {
       };
     });
     rows.reverse();
-    if (rows[0]) {
-      rows[0].Id = i.id;
-      rows[0].Tags = i.tags;
+    // Rows of local parents (a build's intermediate images) are named, as dockerd does.
+    let cur: Image | undefined = i;
+    for (let k = 0; k < rows.length && cur; k++) {
+      if ((cur.config.history?.length ?? 0) !== hist.length - k) continue;
+      rows[k]!.Id = cur.id;
+      rows[k]!.Tags = cur.tags.length ? cur.tags : null;
+      cur = cur.parent ? this.store.find(cur.parent) : undefined;
     }
+    if (rows[0] && !rows[0].Tags) rows[0].Tags = i.tags;
     return rows;
   }
 

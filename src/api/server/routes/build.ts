@@ -41,8 +41,11 @@ export function registerBuild(r: Router, builds: BuildService): void {
     };
     const prepared = await builds.prepare(req.raw, opts);
     const out = res.stream();
+    // a client that goes away (Ctrl-C) cancels the build, its running step killed
+    const cancel = new AbortController();
+    out.onClose(() => cancel.abort());
     try {
-      await builds.run(prepared, (m) => out.write(m));
+      await builds.run(prepared, (m) => out.write(m), cancel.signal);
     } catch (e) {
       const code = (e as { code?: unknown }).code;
       out.write({ errorDetail: { message: messageOf(e), ...(typeof code === 'number' ? { code } : {}) }, error: messageOf(e) });
