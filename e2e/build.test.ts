@@ -281,3 +281,22 @@ test('berth build: -t, -f, --build-arg, .dockerignore applied by the client', as
   assert.match(r.stdout, /Successfully tagged viaberth:latest/);
   assert.equal(await dockerOk(d, ['run', '--rm', 'viaberth', 'sh', '-c', 'cat /x; ls /ctx']), 'x=7\nDockerfile\nkeep.txt\n');
 });
+
+test('ADD <url> downloads into the image (a loopback server), COPY refuses a URL', async () => {
+  const { createServer } = await import('node:http');
+  const server = createServer((_req, res) => res.end('served over http\n'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  try {
+    const dir = context({ 'Dockerfile': `FROM busybox\nADD http://127.0.0.1:${port}/pub/remote.txt /dl/\n` });
+    const r = await build(['-t', 'addurl', dir]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(await dockerOk(d, ['run', '--rm', 'addurl', 'sh', '-c', 'stat -c %a /dl/remote.txt; cat /dl/remote.txt']), '600\nserved over http\n');
+    const bad = context({ 'Dockerfile': `FROM busybox\nCOPY http://127.0.0.1:${port}/x /x\n` });
+    const b = await build([bad]);
+    assert.notEqual(b.code, 0);
+    assert.match(b.stderr + b.stdout, /source can't be a URL for COPY/);
+  } finally {
+    server.close();
+  }
+});

@@ -54,3 +54,31 @@ test('--chmod takes octal only', () => {
   assert.equal(parseChmod(undefined), undefined);
   assert.throws(() => parseChmod('u+x'), /invalid chmod parameter: u\+x/);
 });
+
+test('ADD <url>: downloaded with mode 0600 and Last-Modified, refused past the cap', async () => {
+  const { createServer } = await import('node:http');
+  const { statSync, readFileSync } = await import('node:fs');
+  const { download } = await import('./copy.ts');
+  const server = createServer((req, res) => {
+    if (req.url === '/missing') {
+      res.writeHead(404);
+      return res.end();
+    }
+    res.writeHead(200, { 'Last-Modified': 'Wed, 21 Oct 2015 07:28:00 GMT' });
+    res.end(req.url === '/big.bin' ? Buffer.alloc(4096) : 'remote body\n');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  try {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-dl-'));
+    const s = await download(`http://127.0.0.1:${port}/files/hello.txt`, dir);
+    assert.equal(s.rel, 'hello.txt');
+    assert.equal(readFileSync(s.abs, 'utf8'), 'remote body\n');
+    assert.equal(statSync(s.abs).mode & 0o777, 0o600);
+    assert.equal(statSync(s.abs).mtime.toISOString(), '2015-10-21T07:28:00.000Z');
+    await assert.rejects(download(`http://127.0.0.1:${port}/big.bin`, dir, 1000), /more than the 1000 bytes allowed/);
+    await assert.rejects(download(`http://127.0.0.1:${port}/missing`, dir), /status code 404/);
+  } finally {
+    server.close();
+  }
+});

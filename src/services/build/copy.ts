@@ -16,6 +16,8 @@ export interface Source {
   /** absolute path on the host (symlinks in the root resolved inside it) */
   abs: string;
   isDir: boolean;
+  /** a downloaded file: ADD does not unpack it */
+  remote?: boolean;
 }
 
 const GLOB_CHARS = /[*?[\\]/;
@@ -154,7 +156,8 @@ export interface CopyPlan {
  */
 export async function copyInto(rootfs: string, staging: string, plan: CopyPlan, host: Host, what: string): Promise<void> {
   const count = plan.sources.length + plan.inline.length;
-  const onlyDir = count === 1 && plan.sources.length === 1 && (plan.sources[0]!.isDir || (plan.extract && (await isLocalArchive(plan.sources[0]!.abs))));
+  const first = plan.sources[0];
+  const onlyDir = count === 1 && first !== undefined && (first.isDir || (plan.extract && !first.remote && (await isLocalArchive(first.abs))));
   const destIsDirHint = plan.dest.endsWith('/') || count > 1 || onlyDir;
   const destRel = cleanRel(plan.dest);
   const existing = await resolveInRoot(rootfs, destRel);
@@ -173,7 +176,7 @@ export async function copyInto(rootfs: string, staging: string, plan: CopyPlan, 
   for (const s of plan.sources) {
     if (s.isDir) {
       await fs.cp(s.abs, staging, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true, force: true });
-    } else if (plan.extract && (await isLocalArchive(s.abs))) {
+    } else if (plan.extract && !s.remote && (await isLocalArchive(s.abs))) {
       extracts.push(s.abs);
     } else {
       const name = single ?? posix.basename('/' + s.rel);
@@ -228,4 +231,47 @@ export function parseChmod(v: string | undefined): number | undefined {
   if (v === undefined || v === '') return undefined;
   if (!/^[0-7]{3,4}$/.test(v)) throw invalidArgument(`invalid chmod parameter: ${v}. it should be octal string`);
   return parseInt(v, 8);
+}
+
+/** The most ADD downloads from one URL. */
+export const ADD_URL_MAX_BYTES = 512 * 1024 * 1024;
+
+/**
+ * ADD <url>: the file downloaded into `dir` (mode 0600, its Last-Modified as mtime, as dockerd
+ * does), refused past `maxBytes`. The name is the URL path's last component.
+ */
+export async function download(url: string, dir: string, maxBytes = ADD_URL_MAX_BYTES, signal?: AbortSignal): Promise<Source> {
+  let res: Response;
+  try {
+    res = await fetch(url, { redirect: 'follow', signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(600_000)]) : AbortSignal.timeout(600_000) });
+  } catch (e) {
+    throw invalidArgument(`ADD failed: downloading ${url}: ${(e as Error).message}`);
+  }
+  if (!res.ok) throw invalidArgument(`ADD failed: downloading ${url}: status code ${res.status} ${res.statusText}`.trimEnd());
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > maxBytes) throw invalidArgument(`ADD failed: ${url} is ${declared} bytes, more than the ${maxBytes} bytes allowed`);
+  const name = decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).pop() ?? '') || 'download';
+  if (name.includes('/') || name === '..' || name === '.') throw invalidArgument(`ADD failed: cannot determine a file name from ${url}`);
+  await fs.mkdir(dir, { recursive: true });
+  const abs = join(dir, name);
+  const fh = await fs.open(abs, 'w', 0o600);
+  let total = 0;
+  try {
+    if (res.body) {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        total += chunk.length;
+        if (total > maxBytes) throw invalidArgument(`ADD failed: ${url} is more than the ${maxBytes} bytes allowed`);
+        await fh.write(chunk);
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+  await fs.chmod(abs, 0o600);
+  const lm = res.headers.get('last-modified');
+  if (lm && !Number.isNaN(Date.parse(lm))) {
+    const t = new Date(Date.parse(lm));
+    await fs.utimes(abs, t, t);
+  }
+  return { rel: name, abs, isDir: false, remote: true };
 }

@@ -23,7 +23,7 @@ import type { ImageService } from '../images/index.ts';
 import type { Image } from '../../images/index.ts';
 import type { ContainerService } from '../containers/index.ts';
 import { BuildCache } from './cache.ts';
-import { contentDigest, copyInto, matchSources, mkdirInRoot, parseChmod, type Source } from './copy.ts';
+import { ADD_URL_MAX_BYTES, contentDigest, copyInto, download, matchSources, mkdirInRoot, parseChmod, type Source } from './copy.ts';
 
 export interface BuildServiceDeps {
   images: ImageService;
@@ -574,7 +574,11 @@ export class BuildService {
         const pattern = x(raw);
         if (/^https?:\/\//.test(pattern)) {
           if (ins.kind === 'COPY') throw new StepError('COPY failed: source can\'t be a URL for COPY');
-          throw new StepError(`ADD failed: downloading ${pattern}: this daemon does not fetch remote URLs`);
+          const got = await download(pattern, join(b.dir, `url-${randomBytes(4).toString('hex')}`), ADD_URL_MAX_BYTES, b.signal).catch((e) => {
+            throw new StepError(messageOf(e));
+          });
+          sources.push(got);
+          continue;
         }
         const matched = await matchSources(srcRoot, pattern, ins.kind).catch((e) => {
           throw new StepError(messageOf(e));
