@@ -164,6 +164,11 @@ test('ENTRYPOINT and CMD combine by Docker rules', async () => {
   assert.equal(await dockerOk(d, ['run', '--rm', '--entrypoint', 'echo', 'busybox', 'a', 'b']), 'a b\n');
   // --entrypoint clears the image CMD ("sh" for busybox): echo prints an empty line.
   assert.equal(await dockerOk(d, ['run', '--rm', '--entrypoint', 'echo', 'busybox']), '\n');
+  // --entrypoint "" clears both: with no command given there is nothing to run.
+  assert.equal(await dockerOk(d, ['run', '--rm', '--entrypoint', '', 'busybox', 'echo', 'hi']), 'hi\n');
+  const nothing = await docker(d, ['run', '--rm', '--entrypoint', '', 'busybox']);
+  assert.equal(nothing.code, 125);
+  assert.match(nothing.stderr, /no command specified/i);
   const inspect = JSON.parse(await dockerOk(d, ['inspect', (await dockerOk(d, ['create', 'busybox'])).trim()]))[0];
   assert.equal(inspect.Path, 'sh');
   assert.deepEqual(inspect.Args, []);

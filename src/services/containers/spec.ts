@@ -19,7 +19,7 @@ export function commandFor(req: ContainerConfig, image: ImageRunConfig): { Path:
   const argv = oci.combineCommand({
     imageEntrypoint: image.Entrypoint ?? undefined,
     imageCmd: image.Cmd ?? undefined,
-    entrypoint: entrypointSet ? asArray(req.Entrypoint)!.filter((x, i, a) => !(a.length === 1 && x === '')) : undefined,
+    entrypoint: entrypointSet ? asArray(req.Entrypoint) : undefined,
     cmd: asArray(req.Cmd) && asArray(req.Cmd)!.length ? asArray(req.Cmd) : undefined,
     entrypointSet,
   });
