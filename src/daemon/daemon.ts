@@ -19,6 +19,9 @@ import { ExecService } from '../services/exec/index.ts';
 import { HealthMonitor } from '../services/health/index.ts';
 import { diskUsage } from '../services/system/index.ts';
 import { BuildService } from '../services/build/index.ts';
+import { VolumeService } from '../services/volumes/index.ts';
+import { LocalDriver } from '../volumes/index.ts';
+import { registerVolumes } from '../api/server/index.ts';
 import { registerBuild } from '../api/server/index.ts';
 import { createRuntime, defaultRuntimeName } from './runtime.ts';
 import { listen, close, Router, type Listener } from '../api/server/index.ts';
@@ -35,6 +38,7 @@ export class Daemon {
   private db?: MetadataDb;
   images?: ImageService;
   containers?: ContainerService;
+  volumes?: VolumeService;
   private health?: HealthMonitor;
   private readonly id: string;
 
@@ -60,6 +64,8 @@ export class Daemon {
     const imageStore = new ImageStore(this.db, content, snapshots);
     this.images = new ImageService(imageStore, this.events);
 
+    this.volumes = new VolumeService(await LocalDriver.open(join(c.dataRoot, 'volumes'), this.host), this.events);
+
     c.defaultRuntime ||= defaultRuntimeName();
     const runtime = await createRuntime(this.host, c.execRoot, c.defaultRuntime);
     this.containers = new ContainerService({
@@ -84,7 +90,7 @@ export class Daemon {
     if (garbage.layers || garbage.blobs) this.log.info(`removed ${garbage.layers} unused layers and ${garbage.blobs} stray blobs left by interrupted work`);
 
     const router = new Router((m) => this.log.error(m), this.log.enabled('debug') ? (m) => this.log.debug(m) : undefined);
-    registerSystem(router, { events: this.events, info: () => this.info(), df: () => diskUsage({ containers: this.containers!, images: this.images! }) });
+    registerSystem(router, { events: this.events, info: () => this.info(), df: () => diskUsage({ containers: this.containers!, images: this.images!, volumes: this.volumes }) });
     registerTransfer(router, { images: this.images, host: this.host, tmp: join(c.dataRoot, 'tmp') });
     registerImages(router, this.images);
     const containers = this.containers;
@@ -95,6 +101,7 @@ export class Daemon {
       exportRootfs: (ref) => containers.export(ref),
     });
     registerExec(router, execs);
+    registerVolumes(router, this.volumes);
     registerBuild(router, new BuildService({
       images: this.images, containers, snapshots, host: this.host, tmp: join(c.dataRoot, 'tmp'),
       root: join(c.dataRoot, 'builder'), log: this.log,

@@ -78,3 +78,4 @@ export { registerContainers, type ContainerRouteDeps } from './routes/containers
 export { registerExec } from './routes/exec.ts';
 export { registerTransfer, type TransferDeps } from './routes/transfer.ts';
 export { registerBuild } from './routes/build.ts';
+export { registerVolumes } from './routes/volumes.ts';

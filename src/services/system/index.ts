@@ -5,10 +5,12 @@
 import type { ContainerService } from '../containers/index.ts';
 import { summary } from '../containers/index.ts';
 import type { ImageService } from '../images/index.ts';
+import type { VolumeService } from '../volumes/index.ts';
 
 export interface DiskUsageDeps {
   containers: ContainerService;
   images: ImageService;
+  volumes?: VolumeService;
 }
 
 export async function diskUsage(d: DiskUsageDeps): Promise<object> {
@@ -44,7 +46,7 @@ export async function diskUsage(d: DiskUsageDeps): Promise<object> {
       Containers: users.get(i.id) ?? 0,
     })),
     Containers: await Promise.all(containers.map(async (c) => ({ ...summary(c, d.containers.imageName(c), now), ...(await d.containers.sizes(c.Id)) }))),
-    Volumes: [],
+    Volumes: d.volumes ? await d.volumes.usageData() : [],
     BuildCache: [],
   };
 }

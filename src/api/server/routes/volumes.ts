@@ -1,0 +1,28 @@
+import type { Router } from '../router.ts';
+import type { VolumeService } from '../../../services/volumes/index.ts';
+import { parseFilters, assertKnownFilters, boolFilter } from '../filters.ts';
+
+export function registerVolumes(r: Router, volumes: VolumeService): void {
+  r.get('/volumes', (req, res) => {
+    const f = parseFilters(req.query.get('filters'));
+    assertKnownFilters(f, ['name', 'label', 'dangling', 'driver']);
+    res.json(200, { Volumes: volumes.list({ name: f.name, label: f.label, driver: f.driver, dangling: boolFilter(f, 'dangling') }), Warnings: null });
+  });
+  r.post('/volumes/create', async (req, res) => {
+    res.json(201, await volumes.create(await req.json()));
+  });
+  r.post('/volumes/prune', async (req, res) => {
+    const f = parseFilters(req.query.get('filters'));
+    assertKnownFilters(f, ['label', 'label!', 'all']);
+    const labels = [...(f.label ?? []), ...(f['label!'] ?? []).map((l) => l.includes('=') ? l.replace('=', '!=') : `!${l}`)];
+    res.json(200, await volumes.prune({ all: boolFilter(f, 'all') ?? false, labels }));
+  });
+  r.get('/volumes/{name}', (req, res) => {
+    res.json(200, volumes.inspect(req.params.name!));
+  });
+  r.delete('/volumes/{name}', async (req, res) => {
+    const force = req.query.get('force') === '1' || req.query.get('force') === 'true';
+    await volumes.remove(req.params.name!, { force });
+    res.empty(204);
+  });
+}

@@ -1,0 +1,1 @@
+export { VolumeService, type VolumeView, type CreateVolumeRequest, type VolumeListFilters } from './service.ts';

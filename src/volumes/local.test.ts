@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeHost } from '../host/index.ts';
+import { LocalDriver } from './index.ts';
+
+test('a volume survives reopening; what a crash left half-made or half-removed is swept', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'berth-vol-'));
+  const host = new FakeHost();
+  const d = await LocalDriver.open(root, host);
+  await d.create('keep', {}, { a: 'b' });
+  writeFileSync(join(d.path('keep'), 'f'), 'data');
+  mkdirSync(join(root, '.new-0123', '_data'), { recursive: true });
+  mkdirSync(join(root, '.gone-4567', '_data'), { recursive: true });
+  const again = await LocalDriver.open(root, host);
+  assert.deepEqual(again.list().map((v) => [v.Name, v.Labels]), [['keep', { a: 'b' }]]);
+  assert.deepEqual(readdirSync(root), ['keep']);
+  await again.remove('keep');
+  assert.equal(existsSync(join(root, 'keep')), false);
+  await assert.rejects(again.create('a', {}), /invalid characters/);
+  await assert.rejects(again.create('ok1', { type: 'none', o: 'bind' }), /missing required option: "device"/);
+});
+
+test('a tmpfs volume is mounted for its first user and unmounted after its last', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'berth-vol-'));
+  const host = new FakeHost();
+  const d = await LocalDriver.open(root, host);
+  await d.create('t1', { type: 'tmpfs', o: 'size=8m' });
+  await d.mount('t1', 'c1');
+  await d.mount('t1', 'c2');
+  await d.unmount('t1', 'c1');
+  assert.deepEqual(host.calls.map((c) => c.op), ['mount']);
+  assert.deepEqual(host.calls[0]!.args, ['tmpfs', 'tmpfs', d.path('t1'), ['size=8m']]);
+  await d.unmount('t1', 'c2');
+  assert.deepEqual(host.calls.map((c) => c.op), ['mount', 'unmount']);
+});

@@ -1,0 +1,229 @@
+/**
+ * The `local` volume driver: one directory per volume under `<data-root>/volumes`.
+ *
+ *     volumes/<name>/_data          the data containers see (or a mount point, see below)
+ *     volumes/<name>/volume.json    name, creation time, labels, driver options
+ *
+ * Crash safety: a volume is assembled in `volumes/.new-<random>` and renamed to its name in
+ * one step, so a volume either exists whole or not at all; a removal first renames the
+ * directory to `volumes/.gone-<random>`. `open` deletes whatever `.new-`/`.gone-` a crash left.
+ *
+ * Options (`docker volume create --opt`): `type=tmpfs` (with `o=size=64m,...`) mounts a tmpfs
+ * on `_data`; `type=none,o=bind,device=/path` bind-mounts a host directory there. Such a volume
+ * is mounted when its first user mounts it and unmounted after its last (`mount`/`unmount`,
+ * counted by user).
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { conflict, invalidArgument, notFound } from '../errdefs/index.ts';
+import type { Mounter } from '../host/index.ts';
+
+/** What a volume is, as kept in `volume.json`. */
+export interface VolumeRecord {
+  Name: string;
+  Driver: 'local';
+  /** RFC 3339 with seconds, as Docker prints it. */
+  CreatedAt: string;
+  Labels: Record<string, string>;
+  Options: Record<string, string>;
+}
+
+export const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+/** The label Docker puts on the volumes it makes for a container (`-v /path`, image VOLUMEs). */
+export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
+
+export function validVolumeName(name: string): boolean {
+  return VOLUME_NAME.test(name);
+}
+
+export function anonymousVolumeName(): string {
+  return randomBytes(32).toString('hex');
+}
+
+const KNOWN_OPTS = ['type', 'o', 'device', 'size'];
+
+export class LocalDriver {
+  readonly root: string;
+  private readonly host: Mounter;
+  private readonly vols = new Map<string, VolumeRecord>();
+  /** Users (container IDs) of volumes whose options need a mount. */
+  private readonly users = new Map<string, Set<string>>();
+
+  private constructor(root: string, host: Mounter) {
+    this.root = root;
+    this.host = host;
+  }
+
+  static async open(root: string, host: Mounter): Promise<LocalDriver> {
+    await fs.mkdir(root, { recursive: true, mode: 0o701 });
+    const d = new LocalDriver(root, host);
+    for (const name of await fs.readdir(root)) {
+      if (name.startsWith('.new-') || name.startsWith('.gone-')) {
+        await fs.rm(join(root, name), { recursive: true, force: true }).catch(() => {});
+        continue;
+      }
+      try {
+        const rec = JSON.parse(await fs.readFile(join(root, name, 'volume.json'), 'utf8')) as VolumeRecord;
+        if (rec.Name === name) d.vols.set(name, rec);
+      } catch {
+        // Not a volume of ours: left alone.
+      }
+    }
+    return d;
+  }
+
+  list(): VolumeRecord[] {
+    return [...this.vols.values()];
+  }
+
+  find(name: string): VolumeRecord | undefined {
+    return this.vols.get(name);
+  }
+
+  get(name: string): VolumeRecord {
+    const v = this.vols.get(name);
+    if (!v) throw notFound(`get ${name}: no such volume`);
+    return v;
+  }
+
+  /** The host directory containers see. */
+  path(name: string): string {
+    return join(this.root, name, '_data');
+  }
+
+  async create(name: string, opts: Record<string, string> = {}, labels: Record<string, string> = {}): Promise<VolumeRecord> {
+    if (!validVolumeName(name)) {
+      throw invalidArgument(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
+    }
+    const existing = this.vols.get(name);
+    if (existing) return existing;
+    validateOpts(name, opts);
+    const rec: VolumeRecord = {
+      Name: name,
+      Driver: 'local',
+      CreatedAt: rfc3339(new Date()),
+      Labels: { ...labels },
+      Options: { ...opts },
+    };
+    const tmp = join(this.root, `.new-${randomBytes(8).toString('hex')}`);
+    await fs.mkdir(join(tmp, '_data'), { recursive: true, mode: 0o755 });
+    await fs.chmod(tmp, 0o701);
+    await fs.writeFile(join(tmp, 'volume.json'), JSON.stringify(rec));
+    try {
+      await fs.rename(tmp, join(this.root, name));
+    } catch (e) {
+      await fs.rm(tmp, { recursive: true, force: true });
+      // Another create of the same name won the race.
+      const won = this.vols.get(name);
+      if (won) return won;
+      throw e;
+    }
+    this.vols.set(name, rec);
+    return rec;
+  }
+
+  async remove(name: string): Promise<void> {
+    this.get(name);
+    if (this.users.get(name)?.size) throw conflict(`remove ${name}: volume is in use`);
+    this.vols.delete(name);
+    const gone = join(this.root, `.gone-${randomBytes(8).toString('hex')}`);
+    // Make sure nothing is still mounted on _data before deleting beneath it.
+    await this.host.unmount(this.path(name)).catch(() => {});
+    await fs.rename(join(this.root, name), gone);
+    await fs.rm(gone, { recursive: true, force: true });
+  }
+
+  /** Makes the volume's data available for `user` and returns the host path to bind. */
+  async mount(name: string, user: string): Promise<string> {
+    const v = this.get(name);
+    const path = this.path(name);
+    if (!needsMount(v)) return path;
+    let set = this.users.get(name);
+    if (!set) this.users.set(name, (set = new Set()));
+    if (set.size === 0 && !isMounted(path)) {
+      const o = v.Options;
+      const extra = (o.o ?? '').split(',').filter(Boolean);
+      if (o.type === 'tmpfs' || (o.type && o.type !== 'none' && !extra.includes('bind'))) {
+        await this.host.mount(o.type === 'tmpfs' ? 'tmpfs' : o.type!, o.device || o.type!, path, extra);
+      } else {
+        const device = o.device!;
+        try {
+          await fs.stat(device);
+        } catch {
+          throw invalidArgument(`error while mounting volume '${path}': failed to mount local volume: mount ${device}:${path}, flags: 0x1000: no such file or directory`);
+        }
+        await this.host.mount('none', device, path, ['bind', ...extra.filter((x) => x !== 'bind')]);
+      }
+    }
+    set.add(user);
+    return path;
+  }
+
+  async unmount(name: string, user: string): Promise<void> {
+    const v = this.vols.get(name);
+    if (!v || !needsMount(v)) return;
+    const set = this.users.get(name);
+    if (!set) return;
+    set.delete(user);
+    if (set.size === 0) {
+      this.users.delete(name);
+      await this.host.unmount(this.path(name));
+    }
+  }
+
+  /** Bytes used by the volume's files (best effort, `du`-like). */
+  async size(name: string): Promise<number> {
+    return dirSize(this.path(name));
+  }
+}
+
+function needsMount(v: VolumeRecord): boolean {
+  return !!v.Options.type;
+}
+
+function validateOpts(name: string, o: Record<string, string>): void {
+  for (const k of Object.keys(o)) {
+    if (!KNOWN_OPTS.includes(k)) throw invalidArgument(`create ${name}: invalid option: "${k}"`);
+  }
+  if (o.type === 'none' || (o.o ?? '').split(',').includes('bind')) {
+    if (!o.device) throw invalidArgument(`create ${name}: missing required option: "device"`);
+  }
+  if (o.device && !o.type) throw invalidArgument(`create ${name}: missing required option: "type"`);
+  if (o.size && o.type !== 'tmpfs') throw invalidArgument(`create ${name}: invalid option: "size" is only supported for tmpfs`);
+}
+
+function isMounted(path: string): boolean {
+  try {
+    const text = readFileSync('/proc/self/mountinfo', 'utf8');
+    return text.split('\n').some((l) => l.split(' ')[4] === path);
+  } catch {
+    return false;
+  }
+}
+
+export function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export async function dirSize(dir: string): Promise<number> {
+  let total = 0;
+  let entries;
+  try {
+    entries = await fs.readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) total += await dirSize(p);
+    else {
+      try {
+        total += (await fs.lstat(p)).size;
+      } catch {
+        // vanished meanwhile
+      }
+    }
+  }
+  return total;
+}
