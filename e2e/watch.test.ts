@@ -211,3 +211,11 @@ test('pause freezes the container in its freezer cgroup, shown as Paused; unpaus
   assert.match(again.stderr, /is not paused/);
   await dockerOk(d, ['rm', '-f', 'frozen']);
 });
+
+test('berth update of limits alone leaves the restart policy as it was', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'keeps', '--restart', 'always', 'busybox', 'sleep', '100']);
+  const r = await berth(d, ['update', '--cpus', '0.5', 'keeps']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.NanoCpus}}', 'keeps'])).trim(), 'always 500000000');
+  await dockerOk(d, ['rm', '-f', 'keeps']);
+});

@@ -1,26 +1,23 @@
 /** `update`: new resource limits and restart policy for containers, with docker's flags. */
-import type { Command } from './cli.ts';
-import { StatusError, forEach } from './cli.ts';
-import { badValue, parseBytes, parseRestart } from './runopts.ts';
+import { type Command, StatusError, forEach } from './cli.ts';
+import { badValue, parseBytes, parseRestart, RUN_FLAGS } from './runopts.ts';
+import type { FlagDef } from './flags.ts';
 
-const FLAGS = [
-  { long: 'cpus', type: 'string', valueName: 'decimal', help: 'Number of CPUs' },
-  { long: 'cpu-shares', short: 'c', type: 'int', help: 'CPU shares (relative weight)' },
+/** docker update's flags: those of run for the same settings, and the CFS pair run lacks here. */
+const SHARED = ['cpus', 'cpu-shares', 'cpuset-cpus', 'memory', 'memory-reservation', 'memory-swap', 'pids-limit'];
+const FLAGS: FlagDef[] = [
+  ...SHARED.map((name) => RUN_FLAGS.find((f) => f.long === name)!),
   { long: 'cpu-period', type: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) period' },
   { long: 'cpu-quota', type: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
-  { long: 'cpuset-cpus', type: 'string', help: 'CPUs in which to allow execution (0-3, 0,1)' },
   { long: 'cpuset-mems', type: 'string', help: 'MEMs in which to allow execution (0-3, 0,1)' },
-  { long: 'memory', short: 'm', type: 'string', valueName: 'bytes', help: 'Memory limit' },
-  { long: 'memory-reservation', type: 'string', valueName: 'bytes', help: 'Memory soft limit' },
-  { long: 'memory-swap', type: 'string', valueName: 'bytes', help: 'Swap limit equal to memory plus swap: -1 to enable unlimited swap' },
-  { long: 'pids-limit', type: 'int', help: 'Tune container pids limit (set -1 for unlimited)' },
+  // No default here: an update leaves the policy alone unless asked.
   { long: 'restart', type: 'string', help: 'Restart policy to apply when a container exits' },
-] as const;
+];
 
 export const update: Command = {
   spec: {
     usage: '[OPTIONS] CONTAINER [CONTAINER...]', description: 'Update configuration of one or more containers', aliases: ['berth container update', 'berth update'],
-    args: { min: 1 }, flags: FLAGS as never,
+    args: { min: 1 }, flags: FLAGS,
   },
   async run(cli, f, args) {
     if (!FLAGS.some((fl) => f.has(fl.long))) throw new StatusError(1, 'you must provide one or more flags when using this command');
@@ -40,7 +37,7 @@ export const update: Command = {
       if (!/^\d*\.?\d+$/.test(cpus)) throw badValue(cpus, '--cpus', `failed to parse ${cpus} as a rational number`);
       nanoCpus = Math.round(Number(cpus) * 1e9);
     }
-    const restart = f.str('restart');
+    const restart = f.has('restart') ? f.str('restart') : undefined;
     const body = {
       Memory: bytes('memory', '-m, --memory'),
       MemoryReservation: bytes('memory-reservation', '--memory-reservation'),

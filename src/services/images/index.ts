@@ -44,18 +44,7 @@ export class ImageService {
       const parents = new Set(images.map((i) => i.parent).filter(Boolean));
       images = images.filter((i) => i.tags.length > 0 || !parents.has(i.id));
     }
-    return images.map((i) => ({
-      Id: i.id,
-      ParentId: i.parent ?? '',
-      RepoTags: i.tags,
-      RepoDigests: [],
-      Created: Math.floor(Date.parse(i.created) / 1000),
-      Size: i.size,
-      SharedSize: -1,
-      VirtualSize: i.size,
-      Labels: i.config.config?.Labels ?? {},
-      Containers: -1,
-    }));
+    return images.map((i) => imageSummary(i));
   }
 
   inspect(name: string): object {
@@ -313,6 +302,22 @@ export class ImageService {
 }
 
 /** `key` or `key=value` against a label map. */
+/** An image as `GET /images/json` and `GET /system/df` list it (-1: not computed). */
+export function imageSummary(i: Image, extra: { SharedSize?: number; Containers?: number } = {}): object {
+  return {
+    Id: i.id,
+    ParentId: i.parent ?? '',
+    RepoTags: i.tags,
+    RepoDigests: [],
+    Created: Math.floor(Date.parse(i.created) / 1000),
+    Size: i.size,
+    SharedSize: extra.SharedSize ?? -1,
+    VirtualSize: i.size,
+    Labels: i.config.config?.Labels ?? {},
+    Containers: extra.Containers ?? -1,
+  };
+}
+
 export function matchLabel(labels: Record<string, string>, filter: string): boolean {
   const eq = filter.indexOf('=');
   if (eq < 0) return filter in labels;

@@ -4,7 +4,7 @@
  */
 import type { ContainerService } from '../containers/index.ts';
 import { summary } from '../containers/index.ts';
-import type { ImageService } from '../images/index.ts';
+import { imageSummary, type ImageService } from '../images/index.ts';
 import type { VolumeService } from '../volumes/index.ts';
 
 export interface DiskUsageDeps {
@@ -33,16 +33,8 @@ export async function diskUsage(d: DiskUsageDeps): Promise<object> {
   const now = Date.now();
   return {
     LayersSize: [...layerUsers.values()].reduce((n, l) => n + l.size, 0),
-    Images: images.map((i) => ({
-      Id: i.id,
-      ParentId: i.parent ?? '',
-      RepoTags: i.tags,
-      RepoDigests: [],
-      Created: Math.floor(Date.parse(i.created) / 1000),
-      Size: i.size,
+    Images: images.map((i) => imageSummary(i, {
       SharedSize: (stacks.get(i.id) ?? []).filter((l) => (layerUsers.get(l.chainId)?.users ?? 0) > 1).reduce((n, l) => n + l.size, 0),
-      VirtualSize: i.size,
-      Labels: i.config.config?.Labels ?? {},
       Containers: users.get(i.id) ?? 0,
     })),
     Containers: await Promise.all(containers.map(async (c) => ({ ...summary(c, d.containers.imageName(c), now), ...(await d.containers.sizes(c.Id)) }))),
