@@ -136,7 +136,8 @@ test('a failing RUN fails the build with its exit code and tags nothing', async 
   const dir = context({ 'Dockerfile': 'FROM busybox\nRUN echo before\nRUN echo oops >&2; exit 3\nCMD ["true"]\n' });
   const r = await build(['-t', 'broken:1', dir]);
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr + r.stdout, /The command '\/bin\/sh -c echo oops >&2; exit 3' returned a non-zero code: 3/);
+  assert.match(r.stderr + r.stdout, /The command '\/bin\/sh -c echo oops >&2; exit 3' returned a non-zero code: 3 \(Dockerfile:3\)/);
+  assert.equal(r.code, 3, 'the CLI exits with the step exit code, as with dockerd');
   assert.match(r.stdout, /oops/);
   const img = await docker(d, ['image', 'inspect', 'broken:1']);
   assert.notEqual(img.code, 0, 'nothing tagged');
@@ -160,7 +161,7 @@ test('COPY of a missing file names it; build args reach RUN; labels and -f work'
   });
   const miss = await build([dir]);
   assert.notEqual(miss.code, 0);
-  assert.match(miss.stderr + miss.stdout, /missing\.txt/);
+  assert.match(miss.stderr + miss.stdout, /COPY failed: file not found in build context or excluded by \.dockerignore: stat missing\.txt: file does not exist \(Dockerfile:2\)/);
   const r = await build(['-f', join(dir, 'sub/Build.df'), '--build-arg', 'V=42', '--label', 'extra=1', '-t', 'args', dir]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(await dockerOk(d, ['run', '--rm', 'args', 'cat', '/v']), 'v=42\n');
@@ -299,4 +300,19 @@ test('ADD <url> downloads into the image (a loopback server), COPY refuses a URL
   } finally {
     server.close();
   }
+});
+
+test('a context from a tarball on stdin, and FROM --platform of another platform refused', async () => {
+  const { run } = await import('./harness.ts');
+  const dir = context({ 'Dockerfile': 'FROM busybox\nCOPY data.txt /\n', 'data.txt': 'in the tarball\n' });
+  const tar = await run('tar', ['-C', dir, '-cf', join(dir, '..', `${dir.split('/').pop()}.tar`), '.']);
+  assert.equal(tar.code, 0, tar.stderr);
+  const { readFileSync } = await import('node:fs');
+  const r = await docker(d, ['build', '-t', 'fromtar', '-'], { env, input: readFileSync(join(dir, '..', `${dir.split('/').pop()}.tar`)) });
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'fromtar', 'cat', '/data.txt']), 'in the tarball\n');
+  const other = process.arch === 'arm64' ? 'linux/amd64' : 'linux/arm64';
+  const p = await build([context({ 'Dockerfile': `FROM --platform=${other} busybox\n` })]);
+  assert.notEqual(p.code, 0);
+  assert.match(p.stderr + p.stdout, new RegExp(`platform "${other}" cannot be built here.*\\(Dockerfile:1\\)`));
 });

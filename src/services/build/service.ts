@@ -16,7 +16,7 @@ import {
   type ArgDef, type Dockerfile, type Instruction, type Stage,
 } from '../../build/index.ts';
 import { resolveUser } from '../../oci/index.ts';
-import { familiarString, parseReference, shortId, type ImageRunConfig } from '../../spec/index.ts';
+import { familiarString, hostPlatform, parseReference, shortId, type ImageRunConfig } from '../../spec/index.ts';
 import type { Host } from '../../host/index.ts';
 import type { Snapshotter } from '../../snapshots/index.ts';
 import type { ImageService } from '../images/index.ts';
@@ -268,13 +268,37 @@ export class BuildService {
     return { CachesDeleted: deleted, SpaceReclaimed: space };
   }
 
+  /** Runs a stage; a failure names the Dockerfile and the line of the step that failed. */
   private async runStage(
     b: PreparedBuild, stage: Stage, results: Map<number, Image | null>, nextStep: () => number,
     out: (s: string) => void, usedArgs: Set<string>,
   ): Promise<StageState> {
+    const where = { line: stage.line };
+    try {
+      return await this.runStageSteps(b, stage, results, nextStep, out, usedArgs, where);
+    } catch (e) {
+      if (e instanceof Error && where.line > 0 && !b.signal?.aborted && !(e as { located?: boolean }).located) {
+        e.message += ` (${b.dockerfileName}:${where.line})`;
+        (e as { located?: boolean }).located = true;
+      }
+      throw e;
+    }
+  }
+
+  private async runStageSteps(
+    b: PreparedBuild, stage: Stage, results: Map<number, Image | null>, nextStep: () => number,
+    out: (s: string) => void, usedArgs: Set<string>, where: { line: number },
+  ): Promise<StageState> {
     const esc = b.df.escape;
     const baseName = expandBase(stage, b.metaEnv, esc);
     out(`Step ${nextStep()}/${b.totalSteps} : ${stage.original}\n`);
+    if (stage.platform) {
+      const want = expand(stage.platform, b.metaEnv, esc, stage.line);
+      const host = hostPlatform();
+      if (want && !`${want}/`.startsWith(`${host.os}/${host.architecture}/`)) {
+        throw new StepError(`platform "${want}" cannot be built here: only the host's platform (${host.os}/${host.architecture}) is supported`);
+      }
+    }
     let image: Image | null;
     const fromStage = b.df.stages.find((s) => s.index < stage.index && s.name === baseName.toLowerCase());
     if (fromStage) {
@@ -317,6 +341,7 @@ export class BuildService {
       }
     }
     for (const ins of stage.instructions) {
+      where.line = ins.line;
       out(`Step ${nextStep()}/${b.totalSteps} : ${ins.original}\n`);
       await this.step(b, st, ins, results, out, usedArgs);
     }
