@@ -32,7 +32,10 @@ export async function startDaemon(extraArgs: string[] = [], root?: string): Prom
   const logChunks: Buffer[] = [];
   const proc = spawn(join(REPO, 'bin/berthd'), [
     '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '-H', `unix://${sock}`,
-    '--pidfile', join(dir, 'berthd.pid'), ...extraArgs,
+    '--pidfile', join(dir, 'berthd.pid'),
+    // Networking is opt-in for tests (`--bridge <name>`): daemons of concurrent tests must not share berth0.
+    ...(extraArgs.some((a) => a === '--bridge' || a === '-b' || a.startsWith('--bridge=')) ? [] : ['--bridge', 'none']),
+    ...extraArgs,
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout!.on('data', (c: Buffer) => logChunks.push(c));
   proc.stderr!.on('data', (c: Buffer) => logChunks.push(c));
@@ -86,6 +89,13 @@ export async function cleanup(d: Daemon): Promise<void> {
   }
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m): m is string => !!m && m.startsWith(d.root));
   for (const m of mounts.sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m]);
+  // A test bridge and its nftables table, when the daemon could not remove them itself.
+  const bi = d.extraArgs.indexOf('--bridge');
+  const bridge = bi >= 0 ? d.extraArgs[bi + 1] : undefined;
+  if (bridge && bridge !== 'none' && bridge !== 'berth0') {
+    spawnSync('ip', ['link', 'del', bridge]);
+    spawnSync('nft', ['delete', 'table', 'ip', `berth_${bridge.replace(/[^A-Za-z0-9_]/g, '_')}`]);
+  }
   rmSync(d.root, { recursive: true, force: true });
 }
 

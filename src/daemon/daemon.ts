@@ -28,6 +28,7 @@ import { listen, close, Router, type Listener } from '../api/server/index.ts';
 import { registerSystem, registerImages, BERTH_VERSION } from '../api/server/index.ts';
 import type { DaemonConfig } from './config.ts';
 import { Logger } from './log.ts';
+import { NetworkManager } from '../network/index.ts';
 
 export class Daemon {
   readonly config: DaemonConfig;
@@ -40,6 +41,7 @@ export class Daemon {
   containers?: ContainerService;
   volumes?: VolumeService;
   private health?: HealthMonitor;
+  network?: NetworkManager;
   private readonly id: string;
 
   constructor(config: DaemonConfig, host: Host = new RealHost()) {
@@ -68,6 +70,8 @@ export class Daemon {
 
     c.defaultRuntime ||= defaultRuntimeName();
     const runtime = await createRuntime(this.host, c.execRoot, c.defaultRuntime);
+    this.network = new NetworkManager({ host: this.host, root: join(c.dataRoot, 'network'), bridge: c.bridge, bip: c.bip, log: this.log });
+    await this.network.init();
     this.containers = new ContainerService({
       db: this.db,
       images: this.images,
@@ -79,11 +83,14 @@ export class Daemon {
       liveRestore: c.liveRestore,
       log: this.log,
       initPath: await firstExisting(['/usr/bin/tini-static', '/usr/bin/docker-init']),
+      network: this.network,
     });
     await fs.mkdir(join(c.dataRoot, 'containers'), { recursive: true, mode: 0o710 });
     const execs = new ExecService({ containers: this.containers, runtime, events: this.events });
     // Before restore: containers its restart policies start are watched like any other.
     this.health = new HealthMonitor({ containers: this.containers, execs, events: this.events, log: this.log });
+    // Addresses of containers that no longer run go back to the pool (a crash left them).
+    this.network.reconcile(new Set(this.containers.store.all().filter((ct) => ct.State.Running).map((ct) => ct.Id)));
     await this.containers.restore();
     this.health.watchRunning();
     const garbage = await this.images.collectGarbage();
@@ -118,6 +125,8 @@ export class Daemon {
     for (const l of this.listeners) await close(l);
     this.health?.stop();
     await this.containers?.shutdown();
+    // With live restore, running containers keep their bridge and NAT.
+    await this.network?.shutdown(this.config.liveRestore && !!this.containers?.store.all().some((ct) => ct.State.Running)).catch((e) => this.log.warn(`network shutdown: ${(e as Error).message}`));
     this.listeners = [];
     this.db?.close();
     await fs.rm(this.config.pidfile, { force: true });

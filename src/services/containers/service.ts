@@ -26,6 +26,7 @@ import { logLimits } from './logopts.ts';
 import { commandFor, buildSpec, resourcesFor, validateHostConfig, validateCreateTypes } from './spec.ts';
 import type { Snapshotter } from '../../snapshots/index.ts';
 import type { Host } from '../../host/index.ts';
+import type { Endpoint, NetworkManager } from '../../network/index.ts';
 import { tarDirectory, diffOverlayUpper, changes as upperChanges, type Change } from '../../archive/index.ts';
 import { runcWording, execFailureCode, LogRotator, type CgroupStats } from '../../runtime/index.ts';
 import type { Readable } from 'node:stream';
@@ -44,6 +45,8 @@ export interface ContainerServiceDeps {
   log: { debug(m: string): void; info(m: string): void; warn(m: string): void; error(m: string): void };
   /** Path of an init binary for `--init` (tini-static), if installed. */
   initPath?: string;
+  /** The default bridge; without it (or when disabled) containers get an unconnected namespace. */
+  network?: NetworkManager;
 }
 
 export class ContainerService {
@@ -216,7 +219,9 @@ export class ContainerService {
       await this.premounts.get(c.Id);
       if (!(await this.d.snapshots.isMounted(dir))) await this.d.snapshots.mountRootfs(dir, c.TopChain as never);
       const t1 = performance.now();
-      const spec = await buildSpec(c, { dir, rootfs: join(dir, 'rootfs'), initPath: this.d.initPath });
+      const net = this.networkFor(c);
+      c.Network = net.endpoint;
+      const spec = await buildSpec(c, { dir, rootfs: join(dir, 'rootfs'), initPath: this.d.initPath, ipAddress: net.endpoint?.ipAddress, netnsPath: net.netnsPath });
       await fs.writeFile(join(dir, 'config.json'), JSON.stringify(spec));
       const t2 = performance.now();
       const limits = logLimits(c.HostConfig);
@@ -225,6 +230,7 @@ export class ContainerService {
         // Docker closes a container's stdin when its attached client's input ends only for StdinOnce without a TTY.
         leaveStdinOpen: !!c.Config.Tty || !c.Config.StdinOnce,
       });
+      if (net.endpoint) await this.d.network!.connect(net.endpoint, pid);
       this.changes.emit(`created:${c.Id}`);
       this.rotateLogs(c, limits.maxFiles);
       this.setState(c, running(c.State, pid, new Date()));
@@ -236,6 +242,7 @@ export class ContainerService {
       const msg = runcWording((e as Error).message, c.Path);
       await this.d.runtime.delete(c.Id, true).catch(() => {});
       await this.d.snapshots.unmountRootfs(dir).catch(() => {});
+      this.releaseNetwork(c);
       // Docker records a failed start as exit 127 (command not found) or 126 (not executable) or 128.
       const code = execFailureCode(msg);
       this.setState(c, exited({ ...c.State, StartedAt: c.State.StartedAt }, code, new Date(), false, msg));
@@ -278,11 +285,37 @@ export class ContainerService {
     });
   }
   private async cleanupAfterExit(c: ContainerRecord): Promise<void> {
+    if (c.Network) {
+      this.releaseNetwork(c);
+      this.store.save(c);
+    }
     // The rootfs mount lives in the host's namespace: it can go while runc deletes its state.
     await Promise.all([
       this.d.runtime.delete(c.Id, true).catch((err) => this.d.log.warn(`delete task ${shortId(c.Id)}: ${(err as Error).message}`)),
       this.d.snapshots.unmountRootfs(this.dir(c.Id)).catch((err) => this.d.log.warn(`unmount ${shortId(c.Id)}: ${(err as Error).message}`)),
     ]);
+  }
+
+  /**
+   * Where the container's network comes from: an endpoint on the default bridge (for the
+   * `default`/`bridge` modes), another container's namespace (`container:<id>`), or nothing.
+   */
+  private networkFor(c: ContainerRecord): { endpoint?: Endpoint; netnsPath?: string } {
+    const mode = c.HostConfig.NetworkMode || 'default';
+    if (mode.startsWith('container:')) {
+      const other = this.store.get(mode.slice('container:'.length));
+      if (!other.State.Running || !other.State.Pid) throw conflict(`cannot join network of a non running container: ${other.Id}`);
+      return { netnsPath: `/proc/${other.State.Pid}/ns/net` };
+    }
+    if ((mode === 'default' || mode === 'bridge') && !c.Config.NetworkDisabled && this.d.network?.enabled) {
+      return { endpoint: this.d.network.allocate(c.Id) };
+    }
+    return {};
+  }
+
+  private releaseNetwork(c: ContainerRecord): void {
+    this.d.network?.release(c.Id);
+    c.Network = undefined;
   }
 
   /** A policy restart after the container's back-off delay, unless a user acts first. */
@@ -469,6 +502,7 @@ export class ContainerService {
   /** Deletes a removed container's runtime state, root file system mount and directory. */
   private async reap(id: string): Promise<void> {
     const dir = this.dir(id);
+    this.d.network?.release(id);
     await this.premounts.get(id);
     const [known, mounted] = await Promise.all([this.d.runtime.exists(id), this.d.snapshots.isMounted(dir)]);
     await Promise.all([

@@ -121,6 +121,10 @@ export interface SpecContext {
   dir: string;
   rootfs: string;
   initPath?: string;
+  /** The container's address on its network, for /etc/hosts. */
+  ipAddress?: string;
+  /** `--network container:<id>`: the other container's network namespace. */
+  netnsPath?: string;
 }
 
 export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<oci.Spec> {
@@ -146,8 +150,9 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   if (h.Sysctls && Object.keys(h.Sysctls).length) opts.push(oci.withSysctl(h.Sysctls));
   const net = h.NetworkMode ?? 'default';
   if (net === 'host') opts.push(oci.withoutNamespace('network'));
+  else if (ctx.netnsPath) opts.push(oci.withNamespacePath('network', ctx.netnsPath));
   if (h.Init && ctx.initPath) opts.push(oci.withInit(ctx.initPath));
-  opts.push(oci.withMounts(await etcFiles(c, ctx.dir, net === 'host')));
+  opts.push(oci.withMounts(await etcFiles(c, ctx.dir, net === 'host', ctx.ipAddress)));
   return oci.generateSpec(c.Id, opts);
 }
 
@@ -168,13 +173,14 @@ function parseSecurityOpts(opts: readonly string[]): { noNewPrivileges: boolean;
 }
 
 /** Writes /etc/hostname, /etc/hosts and /etc/resolv.conf for the container and mounts them. */
-async function etcFiles(c: ContainerRecord, dir: string, hostNet: boolean): Promise<oci.Mount[]> {
+async function etcFiles(c: ContainerRecord, dir: string, hostNet: boolean, ipAddress?: string): Promise<oci.Mount[]> {
   const hostname = c.Config.Hostname ?? c.Id.slice(0, 12);
   const hostsLines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet', 'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters'];
   for (const e of c.HostConfig.ExtraHosts ?? []) {
     const i = e.indexOf(':');
     if (i > 0) hostsLines.push(`${e.slice(i + 1)}\t${e.slice(0, i)}`);
   }
+  if (ipAddress) hostsLines.push(`${ipAddress}\t${hostname}`);
   let hosts = hostsLines.join('\n') + '\n';
   let resolv = await hostResolvConf();
   if (hostNet) {

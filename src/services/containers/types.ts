@@ -1,6 +1,7 @@
 /** The container's configuration as the Engine API carries it (the subset Berth acts on). */
 import type { HealthConfig } from '../../spec/index.ts';
 import type { State } from './state.ts';
+import type { Endpoint } from '../../network/index.ts';
 
 export interface ContainerConfig {
   Hostname?: string;
@@ -108,6 +109,8 @@ export interface ContainerRecord {
   ManuallyStopped?: boolean;
   /** The pid of the container's monitor, when running. */
   MonitorPid?: number;
+  /** Its endpoint on the default bridge while it runs. */
+  Network?: Endpoint;
 }
 
 export interface CreateRequest extends ContainerConfig {

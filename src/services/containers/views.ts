@@ -25,7 +25,7 @@ export function summary(c: ContainerRecord, imageName: string, now = Date.now())
     State: c.State.Status,
     Status: statusText(c.State, now, healthText(c.State.Health)),
     HostConfig: { NetworkMode: networkMode(c) },
-    NetworkSettings: { Networks: {} },
+    NetworkSettings: { Networks: networks(c) },
     Mounts: [],
   };
 }
@@ -115,23 +115,53 @@ export function inspect(c: ContainerRecord, dir: string, lowerDirs: string[]): o
     Config: { ...c.Config, Cmd: c.Config.Cmd ?? null, Entrypoint: c.Config.Entrypoint ?? null },
     NetworkSettings: {
       Bridge: '',
-      SandboxID: '',
-      SandboxKey: '',
+      SandboxID: live(c)?.endpointId ?? '',
+      SandboxKey: live(c) ? `/proc/${c.State.Pid}/ns/net` : '',
       Ports: {},
       HairpinMode: false,
       LinkLocalIPv6Address: '',
       LinkLocalIPv6PrefixLen: 0,
       SecondaryIPAddresses: null,
       SecondaryIPv6Addresses: null,
-      EndpointID: '',
-      Gateway: '',
+      EndpointID: live(c)?.endpointId ?? '',
+      Gateway: live(c)?.gateway ?? '',
       GlobalIPv6Address: '',
       GlobalIPv6PrefixLen: 0,
-      IPAddress: '',
-      IPPrefixLen: 0,
+      IPAddress: live(c)?.ipAddress ?? '',
+      IPPrefixLen: live(c)?.prefixLen ?? 0,
       IPv6Gateway: '',
-      MacAddress: '',
-      Networks: {},
+      MacAddress: live(c)?.macAddress ?? '',
+      Networks: networks(c),
+    },
+  };
+}
+
+/** The container's endpoint while it runs. */
+function live(c: ContainerRecord): ContainerRecord['Network'] {
+  return c.State.Running || c.State.Paused ? c.Network : undefined;
+}
+
+/** `NetworkSettings.Networks` as Docker shows it: the network, with addresses while running. */
+function networks(c: ContainerRecord): Record<string, object> {
+  const mode = networkMode(c);
+  if (mode.startsWith('container:')) return {};
+  const ep = live(c);
+  return {
+    [mode]: {
+      IPAMConfig: null,
+      Links: null,
+      Aliases: null,
+      MacAddress: ep?.macAddress ?? '',
+      NetworkID: ep?.networkId ?? '',
+      EndpointID: ep?.endpointId ?? '',
+      Gateway: ep?.gateway ?? '',
+      IPAddress: ep?.ipAddress ?? '',
+      IPPrefixLen: ep?.prefixLen ?? 0,
+      IPv6Gateway: '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      DriverOpts: null,
+      DNSNames: null,
     },
   };
 }

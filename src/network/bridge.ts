@@ -1,0 +1,243 @@
+/**
+ * The default bridge network: a Linux bridge (`berth0` unless `--bridge` says otherwise) on a
+ * subnet that clashes with nothing routed on the host, one veth pair per container, and
+ * outbound NAT in Berth's own nftables table. Host commands are batched (`ip -batch -`,
+ * `nft -f -`) so a container start costs one extra process spawn.
+ *
+ * Lifecycle: `init` at daemon start (creates or adopts the bridge, replaces the nft table in
+ * one transaction, so live-restored containers keep their NAT); `allocate` before the spec is
+ * written (the address goes into /etc/hosts); `connect` after the runtime created the
+ * container's network namespace and before its process runs; `release` when it exits.
+ * The veth pair dies with the namespace, so exit needs no host command.
+ */
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import type { Host } from '../host/index.ts';
+import { internal, invalidArgument } from '../errdefs/index.ts';
+import { BRIDGE_CANDIDATES, formatSubnet, intToIp, ipToInt, macFor, parseCidr, pickFree, type Subnet } from './cidr.ts';
+import { Ipam } from './ipam.ts';
+
+export const DEFAULT_NETWORK = 'bridge';
+
+/** A container's place on a network, in the terms `docker inspect` shows. */
+export interface Endpoint {
+  network: string;
+  networkId: string;
+  endpointId: string;
+  ipAddress: string;
+  prefixLen: number;
+  gateway: string;
+  macAddress: string;
+  /** The host side of the veth pair. */
+  hostVeth: string;
+  bridge: string;
+}
+
+export interface NetworkOptions {
+  host: Host;
+  /** Where the IPAM database lives (`<data-root>/network`). */
+  root: string;
+  /** Bridge interface name; `none` disables the default bridge. */
+  bridge: string;
+  /** `--bip`: the bridge's address and prefix, e.g. 172.29.0.1/16. */
+  bip?: string;
+  log: { debug(m: string): void; info(m: string): void; warn(m: string): void };
+}
+
+interface IpAddrJson {
+  ifname: string;
+  mtu?: number;
+  addr_info?: Array<{ family: string; local: string; prefixlen: number }>;
+}
+interface IpRouteJson {
+  dst: string;
+  dev?: string;
+}
+
+export class NetworkManager {
+  private readonly o: NetworkOptions;
+  private ipam?: Ipam;
+  private subnet?: Subnet;
+  private gateway = '';
+  private mtu = 1500;
+  /** The bridge network's ID (stable per daemon data root). */
+  networkId = '';
+
+  constructor(o: NetworkOptions) {
+    this.o = o;
+  }
+
+  get enabled(): boolean {
+    return this.o.bridge !== 'none' && this.o.bridge !== '';
+  }
+
+  get bridgeName(): string {
+    return this.o.bridge;
+  }
+
+  /** Berth's nftables table for this bridge: `berth` for the default one. */
+  get table(): string {
+    return this.o.bridge === 'berth0' ? 'berth' : `berth_${this.o.bridge.replace(/[^A-Za-z0-9_]/g, '_')}`;
+  }
+
+  /** The bridge's subnet and gateway, once `init` ran. */
+  info(): { subnet: string; gateway: string } | undefined {
+    return this.subnet && { subnet: formatSubnet(this.subnet), gateway: this.gateway };
+  }
+
+  async init(): Promise<void> {
+    if (!this.enabled) return;
+    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(this.o.bridge)) throw invalidArgument(`invalid bridge name: ${this.o.bridge}`);
+    await fs.mkdir(this.o.root, { recursive: true, mode: 0o700 });
+    this.ipam = new Ipam(join(this.o.root, 'ipam.db'));
+    this.networkId = await this.loadId();
+    const br = this.o.bridge;
+    const [addrs, routes] = await Promise.all([
+      this.o.host.run('ip', ['-j', '-4', 'addr', 'show']).then((r) => JSON.parse(r.stdout || '[]') as IpAddrJson[]),
+      this.o.host.run('ip', ['-j', '-4', 'route', 'show']).then((r) => JSON.parse(r.stdout || '[]') as IpRouteJson[]),
+    ]);
+    const existing = addrs.find((a) => a.ifname === br);
+    const existingAddr = existing?.addr_info?.find((a) => a.family === 'inet');
+    const used: Subnet[] = [];
+    for (const r of routes) {
+      if (r.dev === br) continue;
+      if (r.dst === 'default') continue;
+      try {
+        used.push(parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`));
+      } catch { /* not IPv4 */ }
+    }
+    for (const a of addrs) {
+      if (a.ifname === br) continue;
+      for (const i of a.addr_info ?? []) if (i.family === 'inet') used.push(parseCidr(`${i.local}/${i.prefixlen}`));
+    }
+    let gw: number;
+    if (this.o.bip) {
+      const b = parseCidr(this.o.bip);
+      this.subnet = { base: b.base, prefix: b.prefix };
+      gw = b.ip;
+    } else if (existingAddr) {
+      const b = parseCidr(`${existingAddr.local}/${existingAddr.prefixlen}`);
+      this.subnet = { base: b.base, prefix: b.prefix };
+      gw = b.ip;
+    } else {
+      const saved = this.ipam.pool(DEFAULT_NETWORK);
+      const candidates = saved ? [formatSubnet(saved.subnet), ...BRIDGE_CANDIDATES] : BRIDGE_CANDIDATES;
+      const free = pickFree(candidates, used);
+      if (!free) throw internal(`create bridge "${br}": no free subnet among ${BRIDGE_CANDIDATES.join(', ')}; use --bip`);
+      this.subnet = free;
+      gw = free.base + 1;
+    }
+    this.gateway = intToIp(gw);
+    this.ipam.setPool(DEFAULT_NETWORK, this.subnet, gw);
+    // The veths get the MTU of the host's default route, so NAT never needs fragmenting.
+    const defDev = routes.find((r) => r.dst === 'default')?.dev;
+    this.mtu = Math.min(1500, addrs.find((a) => a.ifname === defDev)?.mtu ?? 1500);
+
+    const batch: string[] = [];
+    if (!existing) batch.push(`link add ${br} type bridge`);
+    if (!existingAddr || existingAddr.local !== this.gateway || existingAddr.prefixlen !== this.subnet.prefix) {
+      if (existingAddr) batch.push(`addr del ${existingAddr.local}/${existingAddr.prefixlen} dev ${br}`);
+      batch.push(`addr add ${this.gateway}/${this.subnet.prefix} dev ${br}`);
+    }
+    batch.push(`link set ${br} up`);
+    await this.o.host.run('ip', ['-batch', '-'], { input: batch.join('\n') + '\n' });
+    await fs.writeFile('/proc/sys/net/ipv4/ip_forward', '1').catch((e) => this.o.log.warn(`enable ip forwarding: ${(e as Error).message}`));
+    await this.applyRules();
+    this.o.log.info(`network: bridge ${br} on ${formatSubnet(this.subnet)} (gateway ${this.gateway}), nft table ip ${this.table}`);
+  }
+
+  /** Replaces Berth's nftables table in one transaction (no window without NAT). */
+  private async applyRules(): Promise<void> {
+    const t = this.table;
+    const rules = [
+      `table ip ${t}`,
+      `delete table ip ${t}`,
+      `table ip ${t} {`,
+      '  chain postrouting {',
+      '    type nat hook postrouting priority srcnat; policy accept;',
+      `    ip saddr ${formatSubnet(this.subnet!)} oifname != "${this.o.bridge}" masquerade`,
+      '  }',
+      '}',
+    ];
+    await this.o.host.run('nft', ['-f', '-'], { input: rules.join('\n') + '\n' });
+  }
+
+  private async loadId(): Promise<string> {
+    const p = join(this.o.root, 'bridge-id');
+    try {
+      const id = (await fs.readFile(p, 'utf8')).trim();
+      if (/^[0-9a-f]{64}$/.test(id)) return id;
+    } catch { /* first start */ }
+    const { randomBytes } = await import('node:crypto');
+    const id = randomBytes(32).toString('hex');
+    await fs.writeFile(`${p}.tmp`, id);
+    await fs.rename(`${p}.tmp`, p);
+    return id;
+  }
+
+  /** Takes (or finds) the container's address on the default bridge. */
+  allocate(containerId: string): Endpoint {
+    if (!this.ipam || !this.subnet) throw internal('network: the default bridge is not set up');
+    const ip = this.ipam.allocate(DEFAULT_NETWORK, containerId);
+    return {
+      network: DEFAULT_NETWORK,
+      networkId: this.networkId,
+      endpointId: containerId.split('').reverse().join(''),
+      ipAddress: ip,
+      prefixLen: this.subnet.prefix,
+      gateway: this.gateway,
+      macAddress: macFor(ipToInt(ip)),
+      hostVeth: vethName(containerId),
+      bridge: this.o.bridge,
+    };
+  }
+
+  /**
+   * Plugs the endpoint into the network namespace of process `pid`: one veth pair, the
+   * container side named eth0 with its address and default route.
+   */
+  async connect(ep: Endpoint, pid: number): Promise<void> {
+    const inner = [
+      `addr add ${ep.ipAddress}/${ep.prefixLen} dev eth0`,
+      'link set eth0 up',
+      'link set lo up',
+      `route add default via ${ep.gateway}`,
+    ].join('\n') + '\n';
+    const script = `ip link del ${ep.hostVeth} 2>/dev/null; ip link add ${ep.hostVeth} mtu ${this.mtu} master ${ep.bridge} up type veth peer name eth0 mtu ${this.mtu} address ${ep.macAddress} netns ${pid} && exec nsenter -t ${pid} -n ip -batch -`;
+    await this.o.host.run('sh', ['-c', script], { input: inner });
+  }
+
+  release(containerId: string): void {
+    this.ipam?.release(DEFAULT_NETWORK, containerId);
+  }
+
+  /** Frees the addresses of containers that no longer run (after a crash or restart). */
+  reconcile(running: ReadonlySet<string>): void {
+    if (!this.ipam) return;
+    for (const a of this.ipam.all()) {
+      if (!running.has(a.owner)) {
+        this.o.log.debug(`network: release ${a.ip} of ${a.owner.slice(0, 12)}`);
+        this.ipam.release(a.pool, a.owner);
+      }
+    }
+  }
+
+  /**
+   * At daemon shutdown. `keep` (live restore with running containers): leave everything.
+   * Otherwise remove the bridge and the nftables table.
+   */
+  async shutdown(keep: boolean): Promise<void> {
+    if (!this.enabled || !this.ipam) return;
+    if (!keep) {
+      await this.o.host.run('nft', ['delete', 'table', 'ip', this.table], { allowFailure: true });
+      await this.o.host.run('ip', ['link', 'del', this.o.bridge], { allowFailure: true });
+    }
+    this.ipam.close();
+    this.ipam = undefined;
+  }
+}
+
+/** The host side of a container's veth pair: at most 15 characters, stable per container. */
+export function vethName(containerId: string): string {
+  return `vb${containerId.slice(0, 12)}`.slice(0, 15);
+}
