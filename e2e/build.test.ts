@@ -316,3 +316,24 @@ test('a context from a tarball on stdin, and FROM --platform of another platform
   assert.notEqual(p.code, 0);
   assert.match(p.stderr + p.stdout, new RegExp(`platform "${other}" cannot be built here.*\\(Dockerfile:1\\)`));
 });
+
+test('USER, WORKDIR, ENV, ENTRYPOINT and EXPOSE of the built image apply to docker run', async () => {
+  const dir = context({
+    'Dockerfile': [
+      'FROM busybox',
+      'RUN echo app:x:1234:1234::/home/app:/bin/sh >> /etc/passwd && echo app:x:1234: >> /etc/group',
+      'USER app',
+      'WORKDIR /home/app/work',
+      'ENV MODE=prod',
+      'EXPOSE 8080/tcp',
+      'ENTRYPOINT ["sh", "-c", "echo $(id -un) $(pwd) $MODE \\"$@\\"", "--"]',
+      'CMD ["default-arg"]',
+    ].join('\n'),
+  });
+  const r = await build(['-t', 'runcfg', dir]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'runcfg']), 'app /home/app/work prod default-arg\n');
+  assert.equal(await dockerOk(d, ['run', '--rm', 'runcfg', 'other']), 'app /home/app/work prod other\n');
+  assert.equal(await dockerOk(d, ['run', '--rm', '-u', 'root', 'runcfg']), 'root /home/app/work prod default-arg\n');
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{json .Config.ExposedPorts}}', 'runcfg'])).trim(), '{"8080/tcp":{}}');
+});

@@ -141,7 +141,7 @@ export class ContainerService {
       Config: {
         Hostname: req.Hostname || id.slice(0, 12),
         Domainname: req.Domainname ?? '',
-        User: req.User ?? imgCfg.User ?? '',
+        User: req.User || imgCfg.User || '',
         AttachStdin: !!req.AttachStdin,
         AttachStdout: !!req.AttachStdout,
         AttachStderr: !!req.AttachStderr,
