@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, cleanup, docker, dockerOk, bootstrapBusybox, eventually, run, DOCKER, type Daemon } from './harness.ts';
+import { startDaemon, cleanup, docker, dockerOk, bootstrapBusybox, eventually, run, api, DOCKER, type Daemon } from './harness.ts';
 
 let d: Daemon;
 before(async () => {
@@ -153,4 +153,27 @@ test('docker cp never follows a container symlink out of its root, even one swap
     rmSync(src, { recursive: true, force: true });
     await docker(d, ['rm', '-f', 'evil']);
   }
+});
+
+test('bad requests to the new endpoints get 4xx with a message, and the daemon carries on', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'target2', 'busybox', 'sleep', '100']);
+  const cases: Array<[string, string, string | undefined, number, RegExp]> = [
+    ['PUT', '/containers/target2/archive?path=/tmp', 'this is not a tar archive, not even close, and it is long enough to fill a header block '.repeat(8), 400, /tar/i],
+    ['PUT', '/containers/target2/archive?path=/etc/passwd', '', 400, /not a directory/],
+    ['GET', '/containers/target2/archive', undefined, 400, /path/],
+    ['HEAD', '/containers/target2/archive?path=/nope', undefined, 404, /^$/],
+    ['POST', '/containers/target2/update', '{"Memory": "lots"', 400, /JSON/i],
+    ['POST', '/containers/target2/update', '[1, 2]', 400, /JSON object/],
+    ['POST', '/commit?container=target2&repo=Bad%20Name', '{}', 400, /./],
+    ['POST', '/commit?container=target2', '"a string"', 400, /JSON object/],
+    ['GET', '/containers/target2/stats?stream=1&one-shot=1', undefined, 400, /one-shot/],
+    ['GET', '/containers/nosuch/changes', undefined, 404, /No such container/],
+  ];
+  for (const [method, path, body, status, message] of cases) {
+    const r = await api(d, method, path, body);
+    assert.equal(r.status, status, `${method} ${path}: ${r.body}`);
+    assert.match(r.body, message, `${method} ${path}`);
+  }
+  assert.equal(await dockerOk(d, ['exec', 'target2', 'echo', 'still fine']), 'still fine\n');
+  await dockerOk(d, ['rm', '-f', 'target2']);
 });
