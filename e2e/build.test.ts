@@ -337,3 +337,20 @@ test('USER, WORKDIR, ENV, ENTRYPOINT and EXPOSE of the built image apply to dock
   assert.equal(await dockerOk(d, ['run', '--rm', '-u', 'root', 'runcfg']), 'root /home/app/work prod default-arg\n');
   assert.equal((await dockerOk(d, ['inspect', '-f', '{{json .Config.ExposedPorts}}', 'runcfg'])).trim(), '{"8080/tcp":{}}');
 });
+
+test('RUN steps get the default bridge (eth0), and no network with --network none', async () => {
+  const { startDaemon: start } = await import('./harness.ts');
+  const nd = await start(['--bridge', `bbd${process.pid % 100000}`, '--bip', `10.213.${process.pid % 250}.1/24`]);
+  try {
+    await bootstrapBusybox(nd);
+    const dir = context({ 'Dockerfile': 'FROM busybox\nRUN ls /sys/class/net | tr "\\n" " " > /nets; cat /nets; echo\n' });
+    const r = await docker(nd, ['build', '--no-cache', '-t', 'net', dir], { env });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal((await dockerOk(nd, ['run', '--rm', '--network', 'none', 'net', 'cat', '/nets'])), 'eth0 lo ');
+    const none = await docker(nd, ['build', '--no-cache', '--network', 'none', '-t', 'net', dir], { env });
+    assert.equal(none.code, 0, none.stderr);
+    assert.equal((await dockerOk(nd, ['run', '--rm', '--network', 'none', 'net', 'cat', '/nets'])), 'lo ');
+  } finally {
+    await cleanup(nd);
+  }
+});
