@@ -4,9 +4,9 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDaemon, cleanup, docker, dockerOk, bootstrapBusybox, api, type Daemon } from './harness.ts';
+import { startDaemon, stopDaemon, cleanup, docker, dockerOk, bootstrapBusybox, api, type Daemon } from './harness.ts';
 
 let d: Daemon;
 before(async () => {
@@ -110,4 +110,190 @@ test('the volume API answers in Docker\'s shape', async () => {
   assert.ok(Array.isArray(list.Volumes) && list.Volumes.some((v: { Name: string }) => v.Name === 'apivol'));
   assert.equal((await api(d, 'DELETE', '/v1.45/volumes/apivol')).status, 204);
   assert.equal((await api(d, 'GET', '/v1.45/volumes/apivol')).status, 404);
+});
+
+// ---- containers' mounts ----
+
+test('-v name:/path: data written survives the container, is seen by the next one; :ro refuses writes', async () => {
+  await dockerOk(d, ['run', '--rm', '-v', 'shared:/data', 'busybox', 'sh', '-c', 'echo persisted > /data/f']);
+  assert.equal(readFileSync(join(volumesDir(), 'shared', '_data', 'f'), 'utf8'), 'persisted\n');
+  assert.equal(await dockerOk(d, ['run', '--rm', '-v', 'shared:/data:ro', 'busybox', 'cat', '/data/f']), 'persisted\n');
+  const r = await docker(d, ['run', '--rm', '-v', 'shared:/data:ro', 'busybox', 'sh', '-c', 'echo x > /data/g']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /Read-only file system/);
+  // The named volume outlives `--rm` and `rm -v`.
+  assert.equal((await docker(d, ['volume', 'inspect', 'shared'])).code, 0);
+});
+
+test('two running containers sharing a volume see each other\'s writes', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'writer', '-v', 'live:/v', 'busybox', 'sh', '-c', 'i=0; while :; do echo $i > /v/n; i=$((i+1)); sleep 0.1; done']);
+  await dockerOk(d, ['run', '-d', '--name', 'reader', '-v', 'live:/v', 'busybox', 'sleep', '100']);
+  const a = Number((await dockerOk(d, ['exec', 'reader', 'cat', '/v/n'])).trim());
+  await new Promise((r) => setTimeout(r, 500));
+  const b = Number((await dockerOk(d, ['exec', 'reader', 'cat', '/v/n'])).trim());
+  assert.ok(b > a, `${a} then ${b}`);
+  await dockerOk(d, ['exec', 'reader', 'sh', '-c', 'echo hi > /v/from-reader']);
+  assert.equal(await dockerOk(d, ['exec', 'writer', 'cat', '/v/from-reader']), 'hi\n');
+  // In use, even by a stopped container, and even with -f: refused with Docker's message.
+  const ids = [(await dockerOk(d, ['inspect', '-f', '{{.Id}}', 'writer'])).trim(), (await dockerOk(d, ['inspect', '-f', '{{.Id}}', 'reader'])).trim()];
+  let r = await docker(d, ['volume', 'rm', '-f', 'live']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /remove live: volume is in use - \[/);
+  assert.ok(ids.every((id) => r.stderr.includes(id)), r.stderr);
+  await dockerOk(d, ['rm', '-f', 'writer']);
+  await dockerOk(d, ['stop', '-t', '0', 'reader']);
+  r = await docker(d, ['volume', 'rm', 'live']);
+  assert.match(r.stderr, /volume is in use/);
+  await dockerOk(d, ['rm', 'reader']);
+  await dockerOk(d, ['volume', 'rm', 'live']);
+});
+
+test('-v /host:/path binds a host directory (made when missing), :ro too; inspect shows Docker\'s Mounts', async () => {
+  const hostDir = join(d.root, 'made-by-v', 'sub');
+  await dockerOk(d, ['run', '--name', 'binder', '-v', `${hostDir}:/h`, '-v', 'named1:/n:ro', 'busybox', 'sh', '-c', 'echo from-container > /h/out']);
+  assert.equal(readFileSync(join(hostDir, 'out'), 'utf8'), 'from-container\n');
+  const mounts = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .Mounts}}', 'binder'])) as Array<Record<string, unknown>>;
+  const byDest = Object.fromEntries(mounts.map((m) => [m.Destination, m]));
+  assert.deepEqual(byDest['/h'], { Type: 'bind', Source: hostDir, Destination: '/h', Mode: '', RW: true, Propagation: 'rprivate' });
+  assert.deepEqual(byDest['/n'], { Type: 'volume', Name: 'named1', Source: join(volumesDir(), 'named1', '_data'), Destination: '/n', Driver: 'local', Mode: 'ro', RW: false, Propagation: '' });
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{json .HostConfig.Binds}}', 'binder'])).trim(), JSON.stringify([`${hostDir}:/h`, 'named1:/n:ro']));
+  assert.equal(await dockerOk(d, ['run', '--rm', '-v', `${hostDir}:/h:ro`, 'busybox', 'cat', '/h/out']), 'from-container\n');
+  const r = await docker(d, ['run', '--rm', '-v', `${hostDir}:/h:ro`, 'busybox', 'touch', '/h/x']);
+  assert.notEqual(r.code, 0);
+});
+
+test('--mount type=volume|bind|tmpfs with readonly, volume-nocopy, tmpfs-size; a missing bind source is refused', async () => {
+  const src = join(d.root, 'mnt-src');
+  await dockerOk(d, ['run', '--rm', '-v', `${src}:/x`, 'busybox', 'true']);
+  const out = await dockerOk(d, ['run', '--rm', '--name', 'mounter',
+    '--mount', `type=bind,source=${src},target=/b,readonly`,
+    '--mount', 'type=volume,source=mvol,target=/v',
+    '--mount', 'type=tmpfs,target=/t,tmpfs-size=1048576',
+    'busybox', 'sh', '-c', 'touch /b/x 2>/dev/null && echo b-writable; echo v > /v/v && echo v-ok; grep " /t " /proc/mounts']);
+  assert.doesNotMatch(out, /b-writable/);
+  assert.match(out, /v-ok/);
+  assert.match(out, /^tmpfs \/t tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k/m);
+  const r = await docker(d, ['run', '--rm', '--mount', 'type=bind,source=/does/not/exist,target=/y', 'busybox', 'true']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /invalid mount config for type "bind": bind source path does not exist: \/does\/not\/exist/);
+  assert.equal(existsSync('/does/not/exist'), false);
+  const p = await docker(d, ['run', '--rm', '--mount', `type=bind,source=${src},target=/b,bind-propagation=rslave`, 'busybox', 'true']);
+  assert.equal(p.code, 0, p.stderr);
+});
+
+test('--tmpfs /run:size=64m', async () => {
+  const out = await dockerOk(d, ['run', '--rm', '--tmpfs', '/run:size=64m', 'busybox', 'grep', ' /run ', '/proc/mounts']);
+  assert.match(out, /^tmpfs \/run tmpfs rw,nosuid,nodev,noexec,relatime,size=65536k/m);
+  assert.equal((await dockerOk(d, ['run', '--rm', '--tmpfs', '/run', '--name', 'tm', 'busybox', 'true'])), '');
+});
+
+test('malformed mount specifications get Docker\'s errors', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['-v', 'bad$name:/d'], /create bad\$name: "bad\$name" includes invalid characters for a local volume name/],
+    [['-v', 'v1:relative'], /invalid volume specification: 'v1:relative': invalid mount config for type "volume": invalid mount path: 'relative' mount path must be absolute/],
+    [['-v', 'v1:/d:bogus'], /invalid mode: bogus/],
+    [['-v', 'v1:/d', '-v', 'v2:/d'], /Duplicate mount point: \/d/],
+    [['--mount', 'type=tmpfs,source=x,target=/y'], /invalid mount config for type "tmpfs": field Source must not be specified/],
+    [['--volumes-from', 'nope'], /No such container: nope/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await docker(d, ['create', ...args, 'busybox']);
+    assert.notEqual(r.code, 0, args.join(' '));
+    assert.match(r.stderr, re);
+  }
+  assert.equal((await docker(d, ['volume', 'inspect', 'v1'])).code, 1, 'a refused create makes no volume');
+});
+
+test('--volumes-from shares another container\'s volumes and binds, :ro makes them read-only', async () => {
+  const hostDir = join(d.root, 'vf');
+  await dockerOk(d, ['create', '--name', 'donor', '-v', 'vfvol:/data', '-v', `${hostDir}:/h`, 'busybox', 'true']);
+  await dockerOk(d, ['run', '--rm', '--volumes-from', 'donor', 'busybox', 'sh', '-c', 'echo 1 > /data/a && echo 2 > /h/b']);
+  assert.equal(readFileSync(join(volumesDir(), 'vfvol', '_data', 'a'), 'utf8'), '1\n');
+  assert.equal(readFileSync(join(hostDir, 'b'), 'utf8'), '2\n');
+  const r = await docker(d, ['run', '--rm', '--volumes-from', 'donor:ro', 'busybox', 'touch', '/data/c']);
+  assert.notEqual(r.code, 0);
+});
+
+test('image content is copied into an empty volume (not with volume-nocopy); image VOLUMEs become anonymous volumes; rm -v removes only those', async () => {
+  // An image with content at /seed and a VOLUME at /vol.
+  await dockerOk(d, ['run', '--name', 'seeder', 'busybox', 'sh', '-c', 'mkdir -p /seed /vol && echo seeded > /seed/s && echo img > /vol/i && chmod 0750 /seed']);
+  await dockerOk(d, ['commit', '-c', 'VOLUME /vol', 'seeder', 'withvol']);
+  await dockerOk(d, ['rm', 'seeder']);
+  assert.equal(await dockerOk(d, ['run', '--rm', '-v', 'fresh:/seed', 'withvol', 'cat', '/seed/s']), 'seeded\n');
+  assert.equal(statSync(join(volumesDir(), 'fresh', '_data')).mode & 0o777, 0o750);
+  // Not empty any more: no copy over what is there.
+  await dockerOk(d, ['run', '--rm', '-v', 'fresh:/seed', 'withvol', 'sh', '-c', 'echo changed > /seed/s']);
+  assert.equal(await dockerOk(d, ['run', '--rm', '-v', 'fresh:/seed', 'withvol', 'cat', '/seed/s']), 'changed\n');
+  const nc = await docker(d, ['run', '--rm', '--mount', 'type=volume,source=nocopy1,target=/seed,volume-nocopy', 'withvol', 'ls', '/seed']);
+  assert.equal(nc.stdout, '');
+
+  await dockerOk(d, ['run', '--name', 'anon', '-v', 'keepnamed:/named', 'withvol', 'cat', '/vol/i']);
+  const mounts = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .Mounts}}', 'anon'])) as Array<{ Name: string; Destination: string; Mode: string }>;
+  const anon = mounts.find((m) => m.Destination === '/vol')!;
+  assert.match(anon.Name, /^[0-9a-f]{64}$/);
+  assert.equal(anon.Mode, '');
+  assert.equal(readFileSync(join(volumesDir(), anon.Name, '_data', 'i'), 'utf8'), 'img\n');
+  assert.equal((await dockerOk(d, ['volume', 'inspect', '-f', '{{json .Labels}}', anon.Name])).trim(), '{"com.docker.volume.anonymous":""}');
+  await dockerOk(d, ['rm', '-v', 'anon']);
+  assert.equal((await docker(d, ['volume', 'inspect', anon.Name])).code, 1, 'rm -v removes the anonymous volume');
+  assert.equal((await docker(d, ['volume', 'inspect', 'keepnamed'])).code, 0, 'and keeps the named one');
+  // Without -v the anonymous volume stays (dangling), and prune takes it.
+  await dockerOk(d, ['run', '--name', 'anon2', 'withvol', 'true']);
+  const name2 = (await dockerOk(d, ['inspect', '-f', '{{range .Mounts}}{{.Name}}{{end}}', 'anon2'])).trim();
+  await dockerOk(d, ['rm', 'anon2']);
+  assert.ok((await dockerOk(d, ['volume', 'ls', '-q', '-f', 'dangling=true'])).includes(name2));
+  // --rm removes anonymous volumes too.
+  const before = (await dockerOk(d, ['volume', 'ls', '-q'])).trim().split('\n').length;
+  await dockerOk(d, ['run', '--rm', 'withvol', 'true']);
+  assert.equal((await dockerOk(d, ['volume', 'ls', '-q'])).trim().split('\n').length, before);
+});
+
+test('mount and unmount events; system df lists volumes with size and users', async () => {
+  const since = Math.floor(Date.now() / 1000) - 1;
+  await dockerOk(d, ['run', '--rm', '-v', 'evvol:/e', 'busybox', 'sh', '-c', 'head -c 5000 /dev/zero > /e/z']);
+  const events = await dockerOk(d, ['events', '--since', String(since), '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'volume=evvol', '--format', '{{.Action}} {{index .Actor.Attributes "destination"}}']);
+  assert.match(events, /create \nmount \/e\nunmount \n/);
+  const df = await dockerOk(d, ['system', 'df', '-v', '--format', '{{json .Volumes}}']);
+  const vols = JSON.parse(df) as Array<{ Name: string; Size: string; Links: string }>;
+  const ev = vols.find((v) => v.Name === 'evvol')!;
+  assert.ok(ev, df);
+  assert.equal(ev.Size, '5kB');
+  assert.equal(ev.Links, '0');
+});
+
+test('a symlink in the image cannot send a mount destination out of the root file system', async () => {
+  await dockerOk(d, ['run', '--name', 'linker', 'busybox', 'sh', '-c', 'ln -s /../../../../../tmp/berth-escape /esc']);
+  await dockerOk(d, ['commit', 'linker', 'linkimg']);
+  await dockerOk(d, ['rm', 'linker']);
+  await dockerOk(d, ['run', '--rm', '-v', 'escvol:/esc', 'linkimg', 'sh', '-c', 'echo inside > /esc/f']);
+  assert.equal(existsSync('/tmp/berth-escape'), false);
+  assert.equal(readFileSync(join(volumesDir(), 'escvol', '_data', 'f'), 'utf8'), 'inside\n');
+});
+
+test('volumes made with --opt: a tmpfs, and a host directory bound with type=none,o=bind', async () => {
+  const dev = join(d.root, 'bind-device');
+  mkdirSync(dev, { recursive: true });
+  writeFileSync(join(dev, 'hostfile'), 'from host\n');
+  await dockerOk(d, ['volume', 'create', '--opt', 'type=none', '--opt', 'o=bind', '--opt', `device=${dev}`, 'devvol']);
+  assert.equal(await dockerOk(d, ['run', '--rm', '-v', 'devvol:/d', 'busybox', 'sh', '-c', 'cat /d/hostfile; echo back > /d/back']), 'from host\n');
+  assert.equal(readFileSync(join(dev, 'back'), 'utf8'), 'back\n');
+  await dockerOk(d, ['volume', 'create', '--opt', 'type=tmpfs', '--opt', 'o=size=2m', 'tvol']);
+  const out = await dockerOk(d, ['run', '--rm', '-v', 'tvol:/t', 'busybox', 'grep', ' /t ', '/proc/mounts']);
+  assert.match(out, /^tmpfs \/t tmpfs .*size=2048k/m);
+  // Unmounted again once its last user is gone.
+  assert.doesNotMatch(readFileSync('/proc/self/mountinfo', 'utf8'), new RegExp(`${join(volumesDir(), 'tvol')}`));
+});
+
+test('volume data and container mounts survive a daemon restart', async () => {
+  await dockerOk(d, ['run', '--name', 'keeper', '-v', 'durable:/data', 'busybox', 'sh', '-c', 'echo kept > /data/k']);
+  const before = await dockerOk(d, ['inspect', '-f', '{{json .Mounts}}', 'keeper']);
+  await stopDaemon(d);
+  d = await startDaemon(d.extraArgs, d.root);
+  assert.equal((await dockerOk(d, ['volume', 'inspect', '-f', '{{.Name}} {{.Driver}}', 'durable'])).trim(), 'durable local');
+  assert.equal(await dockerOk(d, ['inspect', '-f', '{{json .Mounts}}', 'keeper']), before);
+  assert.equal(await dockerOk(d, ['run', '--rm', '-v', 'durable:/data', 'busybox', 'cat', '/data/k']), 'kept\n');
+  const r = await docker(d, ['volume', 'rm', 'durable']);
+  assert.match(r.stderr, /volume is in use/);
+  await dockerOk(d, ['rm', 'keeper']);
+  await dockerOk(d, ['volume', 'rm', 'durable']);
 });

@@ -66,7 +66,7 @@ export class Daemon {
     const imageStore = new ImageStore(this.db, content, snapshots);
     this.images = new ImageService(imageStore, this.events);
 
-    this.volumes = new VolumeService(await LocalDriver.open(join(c.dataRoot, 'volumes'), this.host), this.events);
+    this.volumes = new VolumeService(await LocalDriver.open(join(c.dataRoot, 'volumes'), this.host), this.events, this.host);
 
     c.defaultRuntime ||= defaultRuntimeName();
     const runtime = await createRuntime(this.host, c.execRoot, c.defaultRuntime);
@@ -84,6 +84,7 @@ export class Daemon {
       log: this.log,
       initPath: await firstExisting(['/usr/bin/tini-static', '/usr/bin/docker-init']),
       network: this.network,
+      volumes: this.volumes,
     });
     await fs.mkdir(join(c.dataRoot, 'containers'), { recursive: true, mode: 0o710 });
     const execs = new ExecService({ containers: this.containers, runtime, events: this.events });

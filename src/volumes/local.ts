@@ -160,6 +160,15 @@ export class LocalDriver {
     return path;
   }
 
+  /** Counts `user` as mounted without mounting (a container found running at start). */
+  adopt(name: string, user: string): void {
+    const v = this.vols.get(name);
+    if (!v || !needsMount(v)) return;
+    let set = this.users.get(name);
+    if (!set) this.users.set(name, (set = new Set()));
+    set.add(user);
+  }
+
   async unmount(name: string, user: string): Promise<void> {
     const v = this.vols.get(name);
     if (!v || !needsMount(v)) return;

@@ -31,6 +31,8 @@ import { tarDirectory, diffOverlayUpper, changes as upperChanges, type Change } 
 import { runcWording, execFailureCode, LogRotator, type CgroupStats } from '../../runtime/index.ts';
 import type { Readable } from 'node:stream';
 import type { MetadataDb } from '../../metadata/index.ts';
+import { planMounts, parseVolumesFrom, type VolumeService } from '../volumes/index.ts';
+import { existsSync } from 'node:fs';
 
 export interface ContainerServiceDeps {
   db: MetadataDb;
@@ -47,6 +49,8 @@ export interface ContainerServiceDeps {
   initPath?: string;
   /** The default bridge; without it (or when disabled) containers get an unconnected namespace. */
   network?: NetworkManager;
+  /** Volumes and mounts (`-v`, `--mount`, `--tmpfs`, `--volumes-from`, image VOLUMEs). */
+  volumes?: VolumeService;
 }
 
 export class ContainerService {
@@ -74,6 +78,7 @@ export class ContainerService {
     deps.images.usage = (imageId) => this.store.all().filter((c) => c.Image === imageId).map((c) => ({ id: c.Id, running: c.State.Running }));
     deps.images.layersInUse = () => new Set(this.store.all().map((c) => c.TopChain).filter((x): x is string => !!x));
     deps.runtime.onExit((e) => void this.handleExit(e));
+    if (deps.volumes) deps.volumes.usage = (name) => this.store.all().filter((c) => c.MountPoints?.some((m) => m.Name === name)).map((c) => c.Id);
   }
 
   dir(id: string): string {
@@ -173,6 +178,7 @@ export class ContainerService {
       RestartCount: 0,
       TopChain: image.topChain,
     };
+    rec.MountPoints = await this.prepareMounts(req, hostConfig, imgCfg.Volumes);
     await fs.mkdir(this.dir(id), { recursive: true, mode: 0o710 });
     this.store.insert(rec);
     this.emit(rec, 'create');
@@ -186,6 +192,22 @@ export class ContainerService {
     this.premounts.set(id, mounting);
     void mounting.finally(() => this.premounts.delete(id));
     return { Id: id, Warnings: [] };
+  }
+
+  /** The mount points of a new container, with the volumes they need made; undefined if none. */
+  private async prepareMounts(req: CreateRequest, h: HostConfig, imageVolumes: Record<string, object> | null | undefined): Promise<ContainerRecord['MountPoints']> {
+    const volumes = Object.keys({ ...(imageVolumes ?? {}), ...(req.Volumes ?? {}) });
+    if (!h.Binds?.length && !h.Mounts?.length && !Object.keys(h.Tmpfs ?? {}).length && !h.VolumesFrom?.length && !volumes.length) return undefined;
+    if (!this.d.volumes) throw invalidArgument('volumes and mounts are not available in this daemon');
+    const volumesFrom = (h.VolumesFrom ?? []).map((spec) => {
+      const { container, mode } = parseVolumesFrom(spec);
+      // A 400, not a 404: the CLI would take a 404 for a missing image and try to pull it.
+      const from = this.store.find(container);
+      if (!from) throw invalidArgument(`No such container: ${container}`);
+      return { mounts: from.MountPoints ?? [], mode };
+    });
+    const planned = planMounts({ binds: h.Binds, mounts: h.Mounts, tmpfs: h.Tmpfs, volumesFrom, volumes }, (p) => existsSync(p));
+    return planned.length ? this.d.volumes.prepare(planned) : undefined;
   }
 
   private freeRandomName(): string {
@@ -219,9 +241,10 @@ export class ContainerService {
       await this.premounts.get(c.Id);
       if (!(await this.d.snapshots.isMounted(dir))) await this.d.snapshots.mountRootfs(dir, c.TopChain as never);
       const t1 = performance.now();
+      const mounts = c.MountPoints?.length ? await this.d.volumes!.mountAll(c.Id, c.MountPoints, join(dir, 'rootfs')) : undefined;
       const net = this.networkFor(c);
       c.Network = net.endpoint;
-      const spec = await buildSpec(c, { dir, rootfs: join(dir, 'rootfs'), initPath: this.d.initPath, ipAddress: net.endpoint?.ipAddress, netnsPath: net.netnsPath });
+      const spec = await buildSpec(c, { dir, rootfs: join(dir, 'rootfs'), initPath: this.d.initPath, ipAddress: net.endpoint?.ipAddress, netnsPath: net.netnsPath, mounts });
       await fs.writeFile(join(dir, 'config.json'), JSON.stringify(spec));
       const t2 = performance.now();
       const limits = logLimits(c.HostConfig);
@@ -243,6 +266,7 @@ export class ContainerService {
       await this.d.runtime.delete(c.Id, true).catch(() => {});
       await this.d.snapshots.unmountRootfs(dir).catch(() => {});
       this.releaseNetwork(c);
+      await this.d.volumes?.release(c.Id);
       // Docker records a failed start as exit 127 (command not found) or 126 (not executable) or 128.
       const code = execFailureCode(msg);
       this.setState(c, exited({ ...c.State, StartedAt: c.State.StartedAt }, code, new Date(), false, msg));
@@ -293,6 +317,7 @@ export class ContainerService {
     await Promise.all([
       this.d.runtime.delete(c.Id, true).catch((err) => this.d.log.warn(`delete task ${shortId(c.Id)}: ${(err as Error).message}`)),
       this.d.snapshots.unmountRootfs(this.dir(c.Id)).catch((err) => this.d.log.warn(`unmount ${shortId(c.Id)}: ${(err as Error).message}`)),
+      this.d.volumes?.release(c.Id),
     ]);
   }
 
@@ -477,9 +502,11 @@ export class ContainerService {
       await this.d.runtime.kill(c.Id, 'SIGKILL', true).catch(() => {});
       await Promise.race([exit, delay(10_000)]);
     }
+    let volumesGone: Promise<void> | undefined;
     await this.locked(c.Id, async () => {
-      if (this.store.find(c.Id)) this.forget(c);
+      if (this.store.find(c.Id)) volumesGone = this.forget(c, !!opts.volumes);
     });
+    await volumesGone;
   }
 
   /**
@@ -487,8 +514,13 @@ export class ContainerService {
    * and then, in the background, what it left on disk. A crash in between leaves a directory
    * without a record, which `restore` sweeps at the next start.
    */
-  private forget(c: ContainerRecord): void {
+  private forget(c: ContainerRecord, removeVolumes = false): Promise<void> | undefined {
     this.store.delete(c.Id);
+    // `rm -v` and `--rm` take the container's anonymous volumes along; named ones stay.
+    const vols = this.d.volumes;
+    const volumesGone = c.MountPoints?.length && vols
+      ? vols.release(c.Id).then(() => (removeVolumes || c.HostConfig.AutoRemove ? vols.removeAnonymous(c.MountPoints) : undefined)).catch(() => {})
+      : undefined;
     this.backoffs.delete(c.Id);
     this.rotators.get(c.Id)?.stop();
     this.rotators.delete(c.Id);
@@ -497,6 +529,7 @@ export class ContainerService {
     const reap = this.reap(c.Id).catch((err) => this.d.log.warn(`clean up removed container ${shortId(c.Id)}: ${(err as Error).message}`));
     this.reaping.add(reap);
     void reap.finally(() => this.reaping.delete(reap));
+    return volumesGone;
   }
 
   /** Deletes a removed container's runtime state, root file system mount and directory. */
@@ -567,6 +600,7 @@ export class ContainerService {
       if (!c.State.Running && c.State.Status !== 'paused') continue;
       const alive = await this.d.runtime.isAlive(c.Id);
       if (alive && this.d.liveRestore) this.rotateLogs(c, logLimits(c.HostConfig).maxFiles);
+      if (alive && c.MountPoints?.length) this.d.volumes?.adopt(c.Id, c.MountPoints);
       if (alive) {
         if (!this.d.liveRestore) {
           // Without live restore, containers from the previous daemon do not survive it.

@@ -125,6 +125,8 @@ export interface SpecContext {
   ipAddress?: string;
   /** `--network container:<id>`: the other container's network namespace. */
   netnsPath?: string;
+  /** Volumes, binds and tmpfs mounts, resolved for this start. */
+  mounts?: oci.Mount[];
 }
 
 export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<oci.Spec> {
@@ -153,6 +155,7 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   else if (ctx.netnsPath) opts.push(oci.withNamespacePath('network', ctx.netnsPath));
   if (h.Init && ctx.initPath) opts.push(oci.withInit(ctx.initPath));
   opts.push(oci.withMounts(await etcFiles(c, ctx.dir, net === 'host', ctx.ipAddress)));
+  if (ctx.mounts?.length) opts.push(oci.withMounts(ctx.mounts));
   return oci.generateSpec(c.Id, opts);
 }
 

@@ -2,6 +2,7 @@
 import type { HealthConfig } from '../../spec/index.ts';
 import type { State } from './state.ts';
 import type { Endpoint } from '../../network/index.ts';
+import type { MountPoint } from '../volumes/index.ts';
 
 export interface ContainerConfig {
   Hostname?: string;
@@ -107,6 +108,8 @@ export interface ContainerRecord {
   TopChain: string | null;
   /** Set by a user-requested stop, so restart policies do not bring the container back. */
   ManuallyStopped?: boolean;
+  /** Its volumes, binds and tmpfs mounts (absent: none). */
+  MountPoints?: MountPoint[];
   /** The pid of the container's monitor, when running. */
   MonitorPid?: number;
   /** Its endpoint on the default bridge while it runs. */

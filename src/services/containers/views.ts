@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { statusText, type State } from './state.ts';
 import type { ContainerRecord } from './types.ts';
+import { mountsView } from '../volumes/index.ts';
 
 export function networkMode(c: ContainerRecord): string {
   const m = c.HostConfig.NetworkMode ?? 'default';
@@ -26,7 +27,7 @@ export function summary(c: ContainerRecord, imageName: string, now = Date.now())
     Status: statusText(c.State, now, healthText(c.State.Health)),
     HostConfig: { NetworkMode: networkMode(c) },
     NetworkSettings: { Networks: networks(c) },
-    Mounts: [],
+    Mounts: mountsView(c.MountPoints),
   };
 }
 
@@ -111,7 +112,7 @@ export function inspect(c: ContainerRecord, dir: string, lowerDirs: string[]): o
         WorkDir: join(dir, 'work'),
       },
     },
-    Mounts: [],
+    Mounts: mountsView(c.MountPoints),
     Config: { ...c.Config, Cmd: c.Config.Cmd ?? null, Entrypoint: c.Config.Entrypoint ?? null },
     NetworkSettings: {
       Bridge: '',

@@ -6,9 +6,15 @@
  * Who uses a volume is the container service's knowledge: it sets `usage` at construction
  * (the same pattern as the image service's `usage`), so this service needs no containers.
  */
+import { promises as fs } from 'node:fs';
+import { relative } from 'node:path';
 import { conflict, invalidArgument } from '../../errdefs/index.ts';
 import type { EventBus } from '../../events/index.ts';
+import type { Runner } from '../../host/index.ts';
+import type { Mount as OciMount } from '../../oci/index.ts';
+import { resolveInRoot } from '../../archive/index.ts';
 import { LocalDriver, anonymousVolumeName, ANONYMOUS_LABEL, type VolumeRecord } from '../../volumes/index.ts';
+import type { MountPoint, PlannedMount } from './mounts.ts';
 
 export interface VolumeView {
   CreatedAt: string;
@@ -41,9 +47,14 @@ export class VolumeService {
   /** IDs of the containers that reference a volume (set by the container service). */
   usage: (name: string) => string[] = () => [];
 
-  constructor(driver: LocalDriver, events: EventBus) {
+  private readonly host?: Runner;
+  /** Volumes each running container has mounted (released when it stops). */
+  private readonly active = new Map<string, MountPoint[]>();
+
+  constructor(driver: LocalDriver, events: EventBus, host?: Runner) {
     this.driver = driver;
     this.events = events;
+    this.host = host;
   }
 
   view(v: VolumeRecord): VolumeView {
@@ -133,6 +144,99 @@ export class VolumeService {
     return { VolumesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
   }
 
+  // ---- containers' mounts ----
+
+  /** Makes the volumes a new container's mounts need (named ones only if missing). */
+  async prepare(planned: readonly PlannedMount[]): Promise<MountPoint[]> {
+    const made: string[] = [];
+    try {
+      const out: MountPoint[] = [];
+      for (const p of planned) {
+        const { VolumeLabels, VolumeDriverOpts, ...m } = p;
+        if (m.Type === 'volume') {
+          const existed = !!(m.Name && this.driver.find(m.Name));
+          const v = await this.ensure(m.Name, { labels: VolumeLabels, driverOpts: VolumeDriverOpts });
+          if (!existed) made.push(v.Name);
+          m.Name = v.Name;
+          m.Source = this.driver.path(v.Name);
+        }
+        out.push(m);
+      }
+      return out;
+    } catch (e) {
+      for (const name of made) if (!this.usage(name).length) await this.remove(name).catch(() => {});
+      throw e;
+    }
+  }
+
+  /**
+   * Mounts what a container's mount points need for a start and returns its OCI mounts:
+   * volumes mounted by their driver (and filled from the image when empty), `-v` bind sources
+   * made when missing, destinations resolved inside the root file system.
+   */
+  async mountAll(containerId: string, mps: readonly MountPoint[], rootfs: string): Promise<OciMount[]> {
+    const used: MountPoint[] = [];
+    const out: OciMount[] = [];
+    try {
+      for (const m of mps) {
+        const dest = await inRoot(rootfs, m.Destination);
+        if (m.Type === 'tmpfs') {
+          out.push({ destination: dest.container, type: 'tmpfs', source: 'tmpfs', options: [...(m.TmpfsOptions ?? []), ...(m.RW ? [] : ['ro'])] });
+          continue;
+        }
+        let source = m.Source;
+        if (m.Type === 'volume') {
+          source = await this.driver.mount(m.Name!, containerId);
+          used.push(m);
+          if (!m.NoCopy && this.host && (await isEmptyDir(source)) && !(await isEmptyDir(dest.host))) {
+            await this.host.run('cp', ['-a', '--', `${dest.host}/.`, `${source}/`]);
+          }
+          this.events.publish('volume', 'mount', m.Name!, { container: containerId, destination: m.Destination, driver: 'local', propagation: m.Propagation, 'read/write': String(m.RW) });
+        } else if (!(await exists(source))) {
+          if (!m.CreateSource) throw invalidArgument(`invalid mount config for type "bind": bind source path does not exist: ${source}`);
+          await fs.mkdir(source, { recursive: true, mode: 0o755 });
+        }
+        out.push({ destination: dest.container, type: 'bind', source, options: ['rbind', m.Propagation || 'rprivate', ...(m.RW ? [] : ['ro'])] });
+      }
+    } catch (e) {
+      await this.unmountVolumes(containerId, used);
+      throw e;
+    }
+    if (used.length) this.active.set(containerId, used);
+    return out;
+  }
+
+  /** After a container stops: its volumes are released (idempotent). */
+  async release(containerId: string): Promise<void> {
+    const used = this.active.get(containerId);
+    if (!used) return;
+    this.active.delete(containerId);
+    await this.unmountVolumes(containerId, used);
+  }
+
+  /** A container found running at daemon start keeps its volumes. */
+  adopt(containerId: string, mps: readonly MountPoint[]): void {
+    const used = mps.filter((m) => m.Type === 'volume' && this.driver.find(m.Name!));
+    for (const m of used) this.driver.adopt(m.Name!, containerId);
+    if (used.length) this.active.set(containerId, used);
+  }
+
+  private async unmountVolumes(containerId: string, used: readonly MountPoint[]): Promise<void> {
+    for (const m of used) {
+      await this.driver.unmount(m.Name!, containerId).catch(() => {});
+      this.events.publish('volume', 'unmount', m.Name!, { container: containerId, driver: 'local' });
+    }
+  }
+
+  /** `docker rm -v`: a removed container's anonymous volumes that nobody else uses go. */
+  async removeAnonymous(mps: readonly MountPoint[] | undefined): Promise<void> {
+    for (const m of mps ?? []) {
+      if (m.Type !== 'volume' || !m.Anonymous || !m.Name) continue;
+      if (this.usage(m.Name).length) continue;
+      await this.remove(m.Name).catch(() => {});
+    }
+  }
+
   /** Volumes with their sizes and reference counts, for `docker system df`. */
   async usageData(): Promise<VolumeView[]> {
     return Promise.all(this.driver.list().map(async (v) => ({
@@ -140,6 +244,21 @@ export class VolumeService {
       UsageData: { Size: await this.driver.size(v.Name), RefCount: this.usage(v.Name).length },
     })));
   }
+}
+
+/** The mount point's destination resolved inside `rootfs` (symlinks followed, never out of it). */
+async function inRoot(rootfs: string, dest: string): Promise<{ host: string; container: string }> {
+  const host = await resolveInRoot(rootfs, dest.replace(/^\/+/, ''));
+  if (host === undefined) throw invalidArgument(`invalid mount config: mount destination ${dest}: a component on the way is not a directory`);
+  return { host, container: `/${relative(rootfs, host)}` };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return fs.lstat(path).then(() => true, () => false);
+}
+
+async function isEmptyDir(path: string): Promise<boolean> {
+  return (await fs.readdir(path).catch(() => [])).length === 0;
 }
 
 /** Docker's label filter: `key` (present), `key=value`, `key!=value`, and `!key` (absent). */

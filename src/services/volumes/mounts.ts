@@ -1,0 +1,232 @@
+/**
+ * A container's mounts: from what the Engine API carries (`HostConfig.Binds` for `-v`,
+ * `HostConfig.Mounts` for `--mount`, `HostConfig.Tmpfs` for `--tmpfs`, `HostConfig.VolumesFrom`,
+ * and the image's and the request's `Volumes`) to the mount points a container keeps in its
+ * record, and from those to the OCI mounts of its spec at start.
+ *
+ * Precedence is Docker's: image/config volumes, replaced by `--volumes-from`, replaced by `-v`
+ * and `--mount` (which must not name the same destination twice), and `--tmpfs` last.
+ */
+import { posix } from 'node:path';
+import { invalidArgument } from '../../errdefs/index.ts';
+import { validVolumeName, ANONYMOUS_LABEL } from '../../volumes/index.ts';
+
+/** One mount of a container, as kept in its record (`MountPoints`) and shown by inspect. */
+export interface MountPoint {
+  Type: 'volume' | 'bind' | 'tmpfs';
+  /** The volume's name (volumes only). */
+  Name?: string;
+  /** Host path: the volume's `_data` or the bind source; '' for tmpfs. */
+  Source: string;
+  Destination: string;
+  Driver?: string;
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
+  /** Do not copy the image's content into an empty volume. */
+  NoCopy?: boolean;
+  /** Options of a tmpfs mount, as given to mount(8). */
+  TmpfsOptions?: string[];
+  /** A `-v` bind whose missing source is made as a directory at start. */
+  CreateSource?: boolean;
+  /** Made from `--tmpfs`: Docker does not list those in inspect's `Mounts`. */
+  Hidden?: boolean;
+  /** A volume made for this container (anonymous): `rm -v` removes it. */
+  Anonymous?: boolean;
+}
+
+/** `HostConfig.Mounts` entries, as the API carries them. */
+export interface MountRequest {
+  Type?: string;
+  Source?: string;
+  Target?: string;
+  ReadOnly?: boolean;
+  Consistency?: string;
+  BindOptions?: { Propagation?: string; NonRecursive?: boolean; CreateMountpoint?: boolean } | null;
+  VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string> | null; DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null } | null;
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number } | null;
+}
+
+export interface MountInputs {
+  binds?: string[] | null;
+  mounts?: unknown[] | null;
+  tmpfs?: Record<string, string> | null;
+  /** Mount points of `--volumes-from` containers, with the mode asked for (`ro`/`rw`, or ''). */
+  volumesFrom?: Array<{ mounts: MountPoint[]; mode: string }>;
+  /** Destinations of the image's and the request's `Volumes`. */
+  volumes?: string[];
+}
+
+/** A mount point that still needs its volume made: `Name` undefined means anonymous. */
+export interface PlannedMount extends MountPoint {
+  /** Labels and driver options for a volume this container creates (`--mount` volume-opt). */
+  VolumeLabels?: Record<string, string>;
+  VolumeDriverOpts?: Record<string, string>;
+}
+
+const PROPAGATIONS = ['shared', 'rshared', 'slave', 'rslave', 'private', 'rprivate'];
+const CONSISTENCY = ['consistent', 'cached', 'delegated', 'default'];
+
+function isModeList(s: string): boolean {
+  return s.split(',').every((m) => ['ro', 'rw', 'nocopy', 'z', 'Z', ...PROPAGATIONS, ...CONSISTENCY].includes(m));
+}
+
+function checkDest(dest: string, type: string, spec?: string): string {
+  const fail = (why: string) => {
+    const inner = `invalid mount config for type "${type}": ${why}`;
+    return invalidArgument(spec !== undefined ? `invalid volume specification: '${spec}': ${inner}` : inner);
+  };
+  if (!dest) throw fail('field Target must not be empty');
+  if (!dest.startsWith('/')) throw fail(`invalid mount path: '${dest}' mount path must be absolute`);
+  const clean = posix.normalize(dest).replace(/(.)\/$/, '$1');
+  if (clean === '/') throw invalidArgument(`invalid specification: destination can't be '/'`);
+  return clean;
+}
+
+/** One `-v src:dst[:mode]` (or `-v /dst` for an anonymous volume). */
+export function parseBind(spec: string): PlannedMount {
+  const parts = spec.split(':');
+  if (parts.length > 3 || parts.some((p) => p === '')) throw invalidArgument(`invalid volume specification: '${spec}'`);
+  let src = '';
+  let dst: string;
+  let mode = '';
+  if (parts.length === 1) dst = parts[0]!;
+  else if (parts.length === 2) {
+    // `-v /dst:ro` is an anonymous volume with a mode, `-v src:/dst` a mount.
+    if (isModeList(parts[1]!)) [dst, mode] = parts as [string, string];
+    else [src, dst] = parts as [string, string];
+  } else [src, dst, mode] = parts as [string, string, string];
+  const type = src === '' || !src.startsWith('/') ? 'volume' : 'bind';
+  const dest = checkDest(dst, type, spec);
+  let rw = true;
+  let propagation = '';
+  let nocopy = false;
+  const kept: string[] = [];
+  for (const m of mode ? mode.split(',') : []) {
+    if (m === 'ro' || m === 'rw') rw = m === 'rw';
+    else if (m === 'nocopy') nocopy = true;
+    else if (PROPAGATIONS.includes(m)) propagation = m;
+    else if (m === 'z' || m === 'Z' || CONSISTENCY.includes(m)) { /* labels and consistency: nothing to do on Linux */ }
+    else throw invalidArgument(`invalid mode: ${m}`);
+    if (m !== 'nocopy') kept.push(m);
+  }
+  if (type === 'bind') {
+    if (nocopy) throw invalidArgument(`invalid mode: ${mode}`);
+    return { Type: 'bind', Source: posix.normalize(src).replace(/(.)\/$/, '$1'), Destination: dest, Mode: kept.join(','), RW: rw, Propagation: propagation || 'rprivate', CreateSource: true };
+  }
+  if (src && !validVolumeName(src)) {
+    throw invalidArgument(`create ${src}: "${src}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
+  }
+  if (propagation) throw invalidArgument(`invalid mode: ${mode}`);
+  return { Type: 'volume', Name: src || undefined, Source: '', Destination: dest, Driver: 'local', Mode: kept.join(',') || 'z', RW: rw, Propagation: '', NoCopy: nocopy || undefined, Anonymous: !src || undefined };
+}
+
+/** One `--mount` (`HostConfig.Mounts` entry). `exists` tells whether a host path exists. */
+export function parseMount(raw: unknown, exists: (path: string) => boolean): PlannedMount {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalidArgument('invalid mount config: expected an object');
+  const m = raw as MountRequest;
+  const type = m.Type ?? '';
+  const bad = (why: string) => invalidArgument(`invalid mount config for type "${type}": ${why}`);
+  if (!['volume', 'bind', 'tmpfs'].includes(type)) throw invalidArgument(`invalid mount config: mount type unknown: "${type}"`);
+  const dest = checkDest(m.Target ?? '', type);
+  if (type !== 'bind' && m.BindOptions) throw bad('field BindOptions must not be specified');
+  if (type !== 'volume' && m.VolumeOptions) throw bad('field VolumeOptions must not be specified');
+  if (type !== 'tmpfs' && m.TmpfsOptions) throw bad('field TmpfsOptions must not be specified');
+  const rw = !m.ReadOnly;
+  if (type === 'bind') {
+    if (!m.Source) throw bad('field Source must not be empty');
+    if (!m.Source.startsWith('/')) throw bad(`invalid mount path: '${m.Source}' mount path must be absolute`);
+    const propagation = m.BindOptions?.Propagation || 'rprivate';
+    if (!PROPAGATIONS.includes(propagation)) throw bad(`invalid propagation mode: ${propagation}`);
+    const source = posix.normalize(m.Source).replace(/(.)\/$/, '$1');
+    if (!exists(source)) throw bad(`bind source path does not exist: ${source}`);
+    return { Type: 'bind', Source: source, Destination: dest, Mode: '', RW: rw, Propagation: propagation };
+  }
+  if (type === 'tmpfs') {
+    if (m.Source) throw bad('field Source must not be specified');
+    const opts: string[] = ['nosuid', 'nodev', 'noexec'];
+    const size = m.TmpfsOptions?.SizeBytes;
+    if (size !== undefined && size !== 0) {
+      if (!Number.isSafeInteger(size) || size < 0) throw bad(`invalid tmpfs size: ${size}`);
+      opts.push(`size=${size}`);
+    }
+    const mode = m.TmpfsOptions?.Mode;
+    if (mode) opts.push(`mode=${(mode & 0o7777).toString(8)}`);
+    return { Type: 'tmpfs', Source: '', Destination: dest, Mode: '', RW: rw, Propagation: '', TmpfsOptions: opts };
+  }
+  if (m.Source && !validVolumeName(m.Source)) {
+    throw invalidArgument(`create ${m.Source}: "${m.Source}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
+  }
+  const driver = m.VolumeOptions?.DriverConfig?.Name || 'local';
+  if (driver !== 'local') throw bad(`error looking up volume plugin ${driver}: plugin "${driver}" not found`);
+  return {
+    Type: 'volume', Name: m.Source || undefined, Source: '', Destination: dest, Driver: 'local', Mode: 'z', RW: rw, Propagation: '',
+    NoCopy: m.VolumeOptions?.NoCopy || undefined, Anonymous: !m.Source || undefined,
+    VolumeLabels: m.VolumeOptions?.Labels ?? undefined,
+    VolumeDriverOpts: m.VolumeOptions?.DriverConfig?.Options ?? undefined,
+  };
+}
+
+/** `--tmpfs /run:size=64m`: Docker's defaults (noexec, nosuid, nodev) unless overridden. */
+export function parseTmpfs(dest: string, options: string): PlannedMount {
+  const d = checkDest(dest, 'tmpfs');
+  const given = options ? options.split(',').filter(Boolean) : [];
+  let rw = true;
+  const opts: string[] = [];
+  for (const o of given) {
+    if (o === 'ro' || o === 'rw') rw = o === 'rw';
+    else opts.push(o);
+  }
+  const defaults = [['noexec', 'exec'], ['nosuid', 'suid'], ['nodev', 'dev']]
+    .filter(([on, off]) => !opts.includes(on!) && !opts.includes(off!)).map(([on]) => on!);
+  return { Type: 'tmpfs', Source: '', Destination: d, Mode: '', RW: rw, Propagation: '', TmpfsOptions: [...defaults, ...opts], Hidden: true };
+}
+
+/** `--volumes-from name[:ro|:rw]`. */
+export function parseVolumesFrom(spec: string): { container: string; mode: string } {
+  const i = spec.lastIndexOf(':');
+  if (i < 0) return { container: spec, mode: '' };
+  const mode = spec.slice(i + 1);
+  if (mode !== 'ro' && mode !== 'rw' && mode !== 'z' && mode !== 'Z') throw invalidArgument(`invalid mode: ${mode}`);
+  return { container: spec.slice(0, i), mode: mode === 'ro' || mode === 'rw' ? mode : '' };
+}
+
+/** All of a container's mounts, by Docker's precedence, before any volume is made. */
+export function planMounts(input: MountInputs, exists: (path: string) => boolean): PlannedMount[] {
+  const byDest = new Map<string, PlannedMount>();
+  for (const v of input.volumes ?? []) {
+    const dest = checkDest(v, 'volume');
+    byDest.set(dest, { Type: 'volume', Source: '', Destination: dest, Driver: 'local', Mode: '', RW: true, Propagation: '', Anonymous: true });
+  }
+  for (const from of input.volumesFrom ?? []) {
+    for (const m of from.mounts) {
+      if (m.Hidden) continue;
+      const rw = from.mode === '' ? m.RW : from.mode === 'rw';
+      const { Anonymous: _a, ...copy } = m;
+      byDest.set(m.Destination, { ...copy, RW: rw, Mode: from.mode || m.Mode });
+    }
+  }
+  const explicit = new Set<string>();
+  const add = (m: PlannedMount) => {
+    if (explicit.has(m.Destination)) throw invalidArgument(`Duplicate mount point: ${m.Destination}`);
+    explicit.add(m.Destination);
+    byDest.set(m.Destination, m);
+  };
+  for (const b of input.binds ?? []) add(parseBind(b));
+  for (const m of input.mounts ?? []) add(parseMount(m, exists));
+  for (const [dest, opts] of Object.entries(input.tmpfs ?? {})) {
+    const t = parseTmpfs(dest, opts);
+    if (explicit.has(t.Destination)) throw invalidArgument(`Duplicate mount point: ${t.Destination}`);
+    byDest.set(t.Destination, t);
+  }
+  return [...byDest.values()];
+}
+
+/** What `docker inspect` shows in `Mounts`. */
+export function mountsView(mps: readonly MountPoint[] | undefined): object[] {
+  return (mps ?? []).filter((m) => !m.Hidden).map((m) => m.Type === 'volume'
+    ? { Type: 'volume', Name: m.Name, Source: m.Source, Destination: m.Destination, Driver: m.Driver ?? 'local', Mode: m.Mode, RW: m.RW, Propagation: m.Propagation }
+    : { Type: m.Type, Source: m.Source, Destination: m.Destination, Mode: m.Mode, RW: m.RW, Propagation: m.Propagation });
+}
+
+export { ANONYMOUS_LABEL };
