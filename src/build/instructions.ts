@@ -73,6 +73,8 @@ export interface Dockerfile {
   escape: string;
   /** ARGs before the first FROM */
   metaArgs: ArgDef[];
+  /** the ARG instructions before the first FROM, as written (the legacy builder counts them as steps) */
+  metaInstructions: Instruction[];
   stages: Stage[];
   warnings: string[];
 }
@@ -104,6 +106,7 @@ function flagsOf(node: Node): Map<string, string | undefined> {
 export function parseDockerfile(text: string): Dockerfile {
   const res = parse(text);
   const metaArgs: ArgDef[] = [];
+  const metaInstructions: Instruction[] = [];
   const stages: Stage[] = [];
   for (const node of res.nodes) {
     if (node.cmd === 'from') {
@@ -114,6 +117,7 @@ export function parseDockerfile(text: string): Dockerfile {
     if (stages.length === 0) {
       if (ins.kind !== 'ARG') fail(node, 'no build stage in current context');
       metaArgs.push(...ins.args);
+      metaInstructions.push(ins);
       continue;
     }
     stages[stages.length - 1]!.instructions.push(ins);
@@ -125,7 +129,7 @@ export function parseDockerfile(text: string): Dockerfile {
     if (seen.has(s.name)) throw new DockerfileParseError(s.line, `duplicate stage name "${s.name}"`);
     seen.add(s.name);
   }
-  return { directives: res.directives, escape: res.escape, metaArgs, stages, warnings: res.warnings };
+  return { directives: res.directives, escape: res.escape, metaArgs, metaInstructions, stages, warnings: res.warnings };
 }
 
 function parseFrom(node: Node, index: number): Stage {

@@ -157,7 +157,7 @@ export class BuildService {
         targetIndex = i;
       }
       const stages = neededStages(df, targetIndex, metaEnv);
-      const totalSteps = stages.reduce((n, s) => n + 1 + s.instructions.length, 0);
+      const totalSteps = df.metaInstructions.length + stages.reduce((n, s) => n + 1 + s.instructions.length, 0);
       return { dir, contextDir, dockerfileName: rel, df, opts, stages, metaEnv, totalSteps };
     } catch (e) {
       await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
@@ -192,8 +192,10 @@ export class BuildService {
         if (head < n) for (const s of held[head]!.splice(0)) out(s);
       }
     };
-    const offsets: number[] = [];
+    // ARGs before FROM are steps of their own in the legacy builder's count
     let total = 0;
+    for (const m of b.df.metaInstructions) out(`Step ${++total}/${b.totalSteps} : ${m.original}\n`);
+    const offsets: number[] = [];
     for (const s of b.stages) {
       offsets.push(total);
       total += 1 + s.instructions.length;
@@ -559,10 +561,10 @@ export class BuildService {
   ): Promise<void> {
     const esc = b.df.escape;
     const x = (s: string) => expand(s, env, esc, ins.line);
-    let destRaw = x(ins.dest);
+    const written = x(ins.dest);
     const wd = st.config.WorkingDir || '/';
-    const dest = posix.isAbsolute(destRaw) ? destRaw : posix.join(wd, destRaw) + (destRaw.endsWith('/') || destRaw === '.' ? '/' : '');
-    destRaw = dest;
+    let destRaw = posix.isAbsolute(written) ? written : posix.join(wd, written);
+    if ((written.endsWith('/') || written === '.' || written.endsWith('/.')) && !destRaw.endsWith('/')) destRaw += '/';
     // where the sources come from: the context, another stage, or an image
     let srcRoot = b.contextDir;
     let fromWork: string | undefined;
@@ -616,8 +618,9 @@ export class BuildService {
       const chmod = parseChmod(ins.chmod !== undefined ? x(ins.chmod) : undefined);
       const chown = ins.chown !== undefined ? x(ins.chown) : undefined;
       const kind = sources.length === 1 && inline.length === 0 ? (sources[0]!.isDir ? 'dir' : 'file') : 'multi';
-      const createdBy = `${(st.config.Shell?.length ? st.config.Shell : DEFAULT_SHELL).join(' ')} #(nop) ${ins.kind} ${kind}:${digest} in ${destRaw} `;
-      const extra = `${inlineDigest}\n${chown ?? ''}\n${chmod ?? ''}\n${ins.from ?? ''}`;
+      // history names the destination as written; the key has it resolved (WORKDIR may differ)
+      const createdBy = `${(st.config.Shell?.length ? st.config.Shell : DEFAULT_SHELL).join(' ')} #(nop) ${ins.kind} ${kind}:${digest} in ${written} `;
+      const extra = `${destRaw}\n${inlineDigest}\n${chown ?? ''}\n${chmod ?? ''}\n${ins.from ?? ''}`;
       await this.fileStep(b, st, createdBy, extra, out, async (rootfs, staging) => {
         let uid = 0;
         let gid = 0;
