@@ -354,3 +354,11 @@ test('RUN steps get the default bridge (eth0), and no network with --network non
     await cleanup(nd);
   }
 });
+
+test('RUN after VOLUME: the volume content is not committed and no anonymous volume is left', async () => {
+  const dir = context({ 'Dockerfile': 'FROM busybox\nVOLUME /data\nRUN echo x > /data/f && echo y > /kept\nRUN ls /data; cat /kept\n' });
+  const r = await build(['--no-cache', '-t', 'vol', dir]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /Step 4\/4 : RUN ls \/data; cat \/kept\n ---> Running in [0-9a-f]{12}\ny\n/);
+  assert.equal((await dockerOk(d, ['volume', 'ls', '-q'])).trim(), '');
+});

@@ -711,12 +711,12 @@ export class BuildService {
         author: st.author,
         containerId: id,
       });
-      await this.d.containers.remove(id, { force: true });
+      await this.d.containers.remove(id, { force: true, volumes: true });
       removed = true;
       out(`Removing intermediate container ${shortId(id)}\n`);
       await this.finish(st, img, key, out);
     } finally {
-      if (!removed) await this.d.containers.remove(id, { force: true }).catch(() => {});
+      if (!removed) await this.d.containers.remove(id, { force: true, volumes: true }).catch(() => {});
     }
   }
 }
