@@ -235,6 +235,10 @@ test('image content is copied into an empty volume (not with volume-nocopy); ima
   assert.equal(readFileSync(join(volumesDir(), anon.Name, '_data', 'i'), 'utf8'), 'img\n');
   assert.equal((await dockerOk(d, ['volume', 'inspect', '-f', '{{json .Labels}}', anon.Name])).trim(), '{"com.docker.volume.anonymous":""}');
   await dockerOk(d, ['rm', '-v', 'anon']);
+  // `-v /path` makes an anonymous volume too, with Docker's empty mode.
+  await dockerOk(d, ['create', '--name', 'anon3', '-v', '/anonpath', 'busybox']);
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{range .Mounts}}{{.Type}} {{len .Name}} {{printf "%q" .Mode}}{{end}}', 'anon3'])).trim(), 'volume 64 ""');
+  await dockerOk(d, ['rm', '-v', 'anon3']);
   assert.equal((await docker(d, ['volume', 'inspect', anon.Name])).code, 1, 'rm -v removes the anonymous volume');
   assert.equal((await docker(d, ['volume', 'inspect', 'keepnamed'])).code, 0, 'and keeps the named one');
   // Without -v the anonymous volume stays (dangling), and prune takes it.

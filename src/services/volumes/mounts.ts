@@ -118,7 +118,7 @@ export function parseBind(spec: string): PlannedMount {
     throw invalidArgument(`create ${src}: "${src}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
   }
   if (propagation) throw invalidArgument(`invalid mode: ${mode}`);
-  return { Type: 'volume', Name: src || undefined, Source: '', Destination: dest, Driver: 'local', Mode: kept.join(',') || 'z', RW: rw, Propagation: '', NoCopy: nocopy || undefined, Anonymous: !src || undefined };
+  return { Type: 'volume', Name: src || undefined, Source: '', Destination: dest, Driver: 'local', Mode: kept.join(',') || (src ? 'z' : ''), RW: rw, Propagation: '', NoCopy: nocopy || undefined, Anonymous: !src || undefined };
 }
 
 /** One `--mount` (`HostConfig.Mounts` entry). `exists` tells whether a host path exists. */
