@@ -362,3 +362,21 @@ test('RUN after VOLUME: the volume content is not committed and no anonymous vol
   assert.match(r.stdout, /Step 4\/4 : RUN ls \/data; cat \/kept\n ---> Running in [0-9a-f]{12}\ny\n/);
   assert.equal((await dockerOk(d, ['volume', 'ls', '-q'])).trim(), '');
 });
+
+test('--add-host and -m reach the RUN containers; ADD --chown owns what a tar holds', async () => {
+  const { run } = await import('./harness.ts');
+  const dir = context({
+    'Dockerfile': [
+      'FROM busybox',
+      'RUN grep -q "10.9.8.7.*buildhost" /etc/hosts && cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max',
+      'ADD --chown=42:43 t.tar /t/',
+      'RUN stat -c "%u:%g %n" /t/a/f',
+    ].join('\n'),
+  });
+  const src = context({ 'a/f': 'x\n' });
+  assert.equal((await run('tar', ['-C', src, '-cf', join(dir, 't.tar'), 'a'])).code, 0);
+  const r = await build(['--no-cache', '--add-host', 'buildhost:10.9.8.7', '-m', '64m', dir]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /\n67108864\n/);
+  assert.match(r.stdout, /\n42:43 \/t\/a\/f\n/);
+});

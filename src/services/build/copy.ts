@@ -147,6 +147,8 @@ export interface CopyPlan {
   chmod?: number;
   /** ADD: unpack local archives */
   extract: boolean;
+  /** --chown was given */
+  chowned?: boolean;
 }
 
 /**
@@ -191,7 +193,8 @@ export async function copyInto(rootfs: string, staging: string, plan: CopyPlan, 
   const target = await mkdirInRoot(rootfs, targetRel, plan.uid, plan.gid);
   await applyLayer(tarDirectory(staging), target, { host, literal: true });
   for (const a of extracts) {
-    await applyLayer(createReadStream(a), target, { host, literal: true });
+    // --chown owns what the archive holds too; without it the archive's owners stay
+    await applyLayer(createReadStream(a), target, { host, literal: true, ...(plan.chowned ? { owner: { uid: plan.uid, gid: plan.gid } } : {}) });
   }
 }
 

@@ -48,6 +48,8 @@ export interface BuildOptions {
   networkMode?: string;
   /** remove intermediate containers after a failed step too */
   forceRm?: boolean;
+  /** host config fields for RUN containers (memory, CPU, extra hosts, shm size, ulimits) */
+  runHostConfig?: Record<string, unknown>;
 }
 
 /** A parsed build, ready to run: made by `prepare`, whose errors are the request's. */
@@ -633,7 +635,7 @@ export class BuildService {
             throw new StepError(`unable to convert uid/gid chown string to host mapping: ${messageOf(e)}`);
           }
         }
-        await copyInto(rootfs, staging, { sources, inline, dest: destRaw, uid, gid, chmod, extract: ins.kind === 'ADD' }, this.d.host, ins.kind)
+        await copyInto(rootfs, staging, { sources, inline, dest: destRaw, uid, gid, chmod, extract: ins.kind === 'ADD', chowned: chown !== undefined }, this.d.host, ins.kind)
           .catch((e) => {
             throw e instanceof StepError ? e : new StepError(`${ins.kind} failed: ${messageOf(e)}`);
           });
@@ -680,7 +682,7 @@ export class BuildService {
       User: c.User ?? '',
       WorkingDir: c.WorkingDir ?? '',
       Labels: {},
-      HostConfig: { NetworkMode: network === 'default' ? 'default' : network },
+      HostConfig: { ...(b.opts.runHostConfig ?? {}), NetworkMode: network === 'default' ? 'default' : network },
     } as never);
     const id = created.Id;
     out(` ---> Running in ${shortId(id)}\n`);

@@ -28,6 +28,27 @@ export function registerBuild(r: Router, builds: BuildService): void {
     const buildArgs = jsonParam<Record<string, string | null>>(q.get('buildargs'), 'buildargs') ?? {};
     const labels = jsonParam<Record<string, string>>(q.get('labels'), 'labels') ?? {};
     const network = q.get('networkmode') || undefined;
+    // resources and hosts of the RUN containers, as docker build's flags give them
+    const runHostConfig: Record<string, unknown> = {};
+    const num = (name: string, field: string) => {
+      const v = q.get(name);
+      if (v === null || v === '' || v === '0') return;
+      const n = Number(v);
+      if (!Number.isFinite(n)) throw invalidArgument(`invalid ${name} parameter: ${v}`);
+      runHostConfig[field] = n;
+    };
+    num('memory', 'Memory');
+    num('memswap', 'MemorySwap');
+    num('cpushares', 'CpuShares');
+    num('cpuperiod', 'CpuPeriod');
+    num('cpuquota', 'CpuQuota');
+    num('shmsize', 'ShmSize');
+    if (q.get('cpusetcpus')) runHostConfig.CpusetCpus = q.get('cpusetcpus');
+    if (q.get('cpusetmems')) runHostConfig.CpusetMems = q.get('cpusetmems');
+    const extraHosts = q.getAll('extrahosts').flatMap((v) => v.split(',')).filter(Boolean);
+    if (extraHosts.length) runHostConfig.ExtraHosts = extraHosts;
+    const ulimits = jsonParam<unknown[]>(q.get('ulimits'), 'ulimits');
+    if (ulimits?.length) runHostConfig.Ulimits = ulimits;
     const opts: BuildOptions = {
       dockerfile: q.get('dockerfile') || undefined,
       tags: q.getAll('t').filter(Boolean),
@@ -38,6 +59,7 @@ export function registerBuild(r: Router, builds: BuildService): void {
       target: q.get('target') || undefined,
       networkMode: network === 'default' ? undefined : network,
       forceRm: truthy(q.get('forcerm')),
+      runHostConfig,
     };
     const prepared = await builds.prepare(req.raw, opts);
     const out = res.stream();
