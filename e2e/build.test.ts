@@ -380,3 +380,17 @@ test('--add-host and -m reach the RUN containers; ADD --chown owns what a tar ho
   assert.match(r.stdout, /\n67108864\n/);
   assert.match(r.stdout, /\n42:43 \/t\/a\/f\n/);
 });
+
+test('a client that goes away (Ctrl-C) cancels the build: the running step is killed and removed', async () => {
+  const { spawn } = await import('node:child_process');
+  const { DOCKER, eventually } = await import('./harness.ts');
+  const dir = context({ 'Dockerfile': 'FROM busybox\nRUN echo started && sleep 60\n' });
+  const p = spawn(DOCKER, ['build', '--no-cache', '-t', 'cancelled', dir], { env: { ...process.env, DOCKER_HOST: d.host, ...env } });
+  let out = '';
+  p.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  await eventually(() => /started/.test(out) || undefined, 30_000);
+  assert.equal((await dockerOk(d, ['ps', '-q'])).trim().split('\n').length, 1, 'the step runs');
+  p.kill('SIGINT');
+  await eventually(async () => (await dockerOk(d, ['ps', '-aq'])).trim() === '' || undefined, 15_000);
+  assert.notEqual((await docker(d, ['image', 'inspect', 'cancelled'])).code, 0);
+});
