@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDaemon, stopDaemon, cleanup, docker, dockerOk, bootstrapBusybox, api, type Daemon } from './harness.ts';
+import { startDaemon, stopDaemon, cleanup, docker, dockerOk, berth, bootstrapBusybox, api, type Daemon } from './harness.ts';
 
 let d: Daemon;
 before(async () => {
@@ -300,4 +300,40 @@ test('volume data and container mounts survive a daemon restart', async () => {
   assert.match(r.stderr, /volume is in use/);
   await dockerOk(d, ['rm', 'keeper']);
   await dockerOk(d, ['volume', 'rm', 'durable']);
+});
+
+test('the berth CLI drives the same volumes and mounts', async () => {
+  const ok = async (args: string[]) => {
+    const r = await berth(d, args);
+    assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  assert.equal((await ok(['volume', 'create', '--label', 'by=berth', 'berthvol'])).trim(), 'berthvol');
+  assert.match(await ok(['volume', 'ls', '-f', 'label=by=berth']), /local\s+berthvol/);
+  assert.equal(await ok(['run', '--rm', '-v', 'berthvol:/b', 'busybox', 'sh', '-c', 'echo b > /b/f; cat /b/f']), 'b\n');
+  assert.equal((await ok(['volume', 'inspect', '-f', '{{.Mountpoint}}', 'berthvol'])).trim(), join(volumesDir(), 'berthvol', '_data'));
+  await ok(['volume', 'rm', 'berthvol']);
+  assert.equal((await docker(d, ['volume', 'inspect', 'berthvol'])).code, 1);
+});
+
+test('with --live-restore a running container keeps its tmpfs volume across a restart; it is unmounted when the container stops', async () => {
+  const lr = await startDaemon(['--live-restore']);
+  try {
+    await bootstrapBusybox(lr);
+    const ok = (args: string[]) => dockerOk(lr, args);
+    await ok(['volume', 'create', '--opt', 'type=tmpfs', 'lrtmp']);
+    await ok(['run', '-d', '--name', 'lr', '-v', 'lrtmp:/t', 'busybox', 'sh', '-c', 'echo alive > /t/a; sleep 300']);
+    const mp = join(lr.root, 'data', 'volumes', 'lrtmp', '_data');
+    const mounted = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === mp);
+    assert.ok(mounted());
+    await stopDaemon(lr);
+    const again = await startDaemon(lr.extraArgs, lr.root);
+    Object.assign(lr, again);
+    assert.ok(mounted(), 'still mounted for the running container');
+    assert.equal(await ok(['exec', 'lr', 'cat', '/t/a']), 'alive\n');
+    await ok(['stop', '-t', '0', 'lr']);
+    assert.equal(mounted(), false, 'unmounted after its last user stopped');
+  } finally {
+    await cleanup(lr);
+  }
 });

@@ -93,6 +93,7 @@ export class Daemon {
     // Addresses of containers that no longer run go back to the pool (a crash left them).
     this.network.reconcile(new Set(this.containers.store.all().filter((ct) => ct.State.Running).map((ct) => ct.Id)));
     await this.containers.restore();
+    await this.volumes.unmountUnused().catch((e) => this.log.warn(`volumes: ${(e as Error).message}`));
     this.health.watchRunning();
     const garbage = await this.images.collectGarbage();
     if (garbage.layers || garbage.blobs) this.log.info(`removed ${garbage.layers} unused layers and ${garbage.blobs} stray blobs left by interrupted work`);

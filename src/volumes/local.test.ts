@@ -1,13 +1,21 @@
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, existsSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeHost } from '../host/index.ts';
 import { LocalDriver } from './index.ts';
 
+const roots: string[] = [];
+const tempRoot = () => {
+  const r = mkdtempSync(join(tmpdir(), 'berth-vol-'));
+  roots.push(r);
+  return r;
+};
+after(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
+
 test('a volume survives reopening; what a crash left half-made or half-removed is swept', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'berth-vol-'));
+  const root = tempRoot();
   const host = new FakeHost();
   const d = await LocalDriver.open(root, host);
   await d.create('keep', {}, { a: 'b' });
@@ -24,7 +32,7 @@ test('a volume survives reopening; what a crash left half-made or half-removed i
 });
 
 test('a tmpfs volume is mounted for its first user and unmounted after its last', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'berth-vol-'));
+  const root = tempRoot();
   const host = new FakeHost();
   const d = await LocalDriver.open(root, host);
   await d.create('t1', { type: 'tmpfs', o: 'size=8m' });

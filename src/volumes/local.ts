@@ -181,6 +181,17 @@ export class LocalDriver {
     }
   }
 
+  /** After a daemon start: option volumes still mounted though no container counts as a user. */
+  async unmountUnused(): Promise<string[]> {
+    const done: string[] = [];
+    for (const v of this.vols.values()) {
+      if (!needsMount(v) || this.users.get(v.Name)?.size || !isMounted(this.path(v.Name))) continue;
+      await this.host.unmount(this.path(v.Name));
+      done.push(v.Name);
+    }
+    return done;
+  }
+
   /** Bytes used by the volume's files (best effort, `du`-like). */
   async size(name: string): Promise<number> {
     return dirSize(this.path(name));

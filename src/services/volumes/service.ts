@@ -221,6 +221,11 @@ export class VolumeService {
     if (used.length) this.active.set(containerId, used);
   }
 
+  /** Called once containers are restored: releases mounts that no container holds any more. */
+  async unmountUnused(): Promise<void> {
+    await this.driver.unmountUnused();
+  }
+
   private async unmountVolumes(containerId: string, used: readonly MountPoint[]): Promise<void> {
     for (const m of used) {
       await this.driver.unmount(m.Name!, containerId).catch(() => {});
