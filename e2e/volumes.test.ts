@@ -4,7 +4,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, stopDaemon, cleanup, docker, dockerOk, berth, bootstrapBusybox, api, eventually, type Daemon } from './harness.ts';
 
@@ -177,6 +177,15 @@ test('--mount type=volume|bind|tmpfs with readonly, volume-nocopy, tmpfs-size; a
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /invalid mount config for type "bind": bind source path does not exist: \/does\/not\/exist/);
   assert.equal(existsSync('/does/not/exist'), false);
+  // A source removed between create and start: the start fails, the container stays created.
+  const gone = join(d.root, 'gone-src');
+  mkdirSync(gone);
+  await dockerOk(d, ['create', '--name', 'gonesrc', '--mount', `type=bind,source=${gone},target=/g`, 'busybox', 'true']);
+  rmSync(gone, { recursive: true });
+  const g = await docker(d, ['start', 'gonesrc']);
+  assert.match(g.stderr, /invalid mount config for type "bind": bind source path does not exist: /);
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Status}}', 'gonesrc'])).trim(), 'created');
+  await dockerOk(d, ['rm', 'gonesrc']);
   const p = await docker(d, ['run', '--rm', '--mount', `type=bind,source=${src},target=/b,bind-propagation=rslave`, 'busybox', 'true']);
   assert.equal(p.code, 0, p.stderr);
 });

@@ -233,6 +233,8 @@ export class ContainerService {
       this.backoffs.delete(c.Id);
     }
     guard.start(c.Name, c.State);
+    // As Docker: a bind source gone since create fails the start and leaves the state alone.
+    if (c.MountPoints?.length) await this.d.volumes!.checkSources(c.MountPoints);
     const dir = this.dir(c.Id);
     try {
       const t0 = performance.now();

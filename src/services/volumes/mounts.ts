@@ -139,8 +139,10 @@ export function parseMount(raw: unknown, exists: (path: string) => boolean): Pla
     const propagation = m.BindOptions?.Propagation || 'rprivate';
     if (!PROPAGATIONS.includes(propagation)) throw bad(`invalid propagation mode: ${propagation}`);
     const source = posix.normalize(m.Source).replace(/(.)\/$/, '$1');
-    if (!exists(source)) throw bad(`bind source path does not exist: ${source}`);
-    return { Type: 'bind', Source: source, Destination: dest, Mode: '', RW: rw, Propagation: propagation };
+    // API 1.42's CreateMountpoint (`bind-create-src`) asks for `-v`'s behaviour.
+    const create = !!m.BindOptions?.CreateMountpoint;
+    if (!create && !exists(source)) throw bad(`bind source path does not exist: ${source}`);
+    return { Type: 'bind', Source: source, Destination: dest, Mode: '', RW: rw, Propagation: propagation, ...(create ? { CreateSource: true } : {}) };
   }
   if (type === 'tmpfs') {
     if (m.Source) throw bad('field Source must not be specified');

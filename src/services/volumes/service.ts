@@ -206,6 +206,15 @@ export class VolumeService {
     return out;
   }
 
+  /** Refuses a start whose `--mount` bind sources are gone (volumes and `-v` binds are made). */
+  async checkSources(mps: readonly MountPoint[]): Promise<void> {
+    for (const m of mps) {
+      if (m.Type === 'bind' && !m.CreateSource && !(await exists(m.Source))) {
+        throw invalidArgument(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
+      }
+    }
+  }
+
   /** After a container stops: its volumes are released (idempotent). */
   async release(containerId: string): Promise<void> {
     const used = this.active.get(containerId);
