@@ -26,6 +26,11 @@ export interface CommitOptions {
   createdBy: string;
   /** The container the image was made from, recorded as Docker does. */
   containerId?: string;
+  /**
+   * The overlay upper directory `layer` was packed from, no longer mounted: it becomes the
+   * layer's directory (moved) instead of unpacking the tar again (a builder step).
+   */
+  adoptDir?: string;
 }
 
 export async function commitImage(store: ImageStore, o: CommitOptions): Promise<Image> {
@@ -37,7 +42,8 @@ export async function commitImage(store: ImageStore, o: CommitOptions): Promise<
   const empty = blob.digest === EMPTY_TAR_DIFF_ID;
   if (!empty) {
     try {
-      await store.snapshots.addLayerFromBlob(o.parent?.topChain ?? null, blob.digest, blob.size);
+      if (o.adoptDir) await store.snapshots.adoptLayer(o.parent?.topChain ?? null, blob.digest, blob.size, o.adoptDir);
+      else await store.snapshots.addLayerFromBlob(o.parent?.topChain ?? null, blob.digest, blob.size);
     } catch (e) {
       await store.dropUnusedBlob(blob.digest);
       throw e;

@@ -147,6 +147,43 @@ export class Snapshotter {
     return { chainId, diffId, parent, size, cacheId };
   }
 
+  /**
+   * Registers a layer whose uncompressed tar is already a content blob and whose unpacked form
+   * already exists as `dir` — an overlay upper directory the tar was made from (whiteouts and
+   * opaque markers are what a lower directory needs). `dir` is moved into place instead of
+   * unpacking the tar again; on another file system it is unpacked as usual. `dir` must not be
+   * an overlay's upper directory any more.
+   */
+  async adoptLayer(parent: Digest | null, diffId: Digest, size: number, dir: string): Promise<Layer> {
+    const chainId = parent ? sha256(`${parent} ${diffId}`) : diffId;
+    const existing = this.get(chainId);
+    if (existing) return existing;
+    if (parent && !this.get(parent)) throw notFound(`layer "${parent}": not found`);
+    const cacheId = randomBytes(16).toString('hex');
+    const tmp = join(this.layersDir, `tmp-${cacheId}`);
+    await fs.mkdir(tmp, { recursive: true });
+    try {
+      await fs.rename(dir, join(tmp, 'diff'));
+    } catch (e) {
+      await fs.rm(tmp, { recursive: true, force: true });
+      if ((e as NodeJS.ErrnoException).code === 'EXDEV') return this.addLayerFromBlob(parent, diffId, size);
+      throw e;
+    }
+    try {
+      await fs.rename(tmp, join(this.layersDir, cacheId));
+    } catch (e) {
+      await fs.rm(tmp, { recursive: true, force: true });
+      throw e;
+    }
+    const raced = this.get(chainId);
+    if (raced) {
+      await fs.rm(join(this.layersDir, cacheId), { recursive: true, force: true });
+      return raced;
+    }
+    this.db.stmt('INSERT INTO layers (chain_id, diff_id, parent, size, cache_id) VALUES (?, ?, ?, ?, ?)').run(chainId, diffId, parent, size, cacheId);
+    return { chainId, diffId, parent, size, cacheId };
+  }
+
   /** Chain ID of the top of a stack of diff IDs, or null for no layers. */
   topChain(diffIds: readonly Digest[]): Digest | null {
     const c = chainIds(diffIds);

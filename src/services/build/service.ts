@@ -704,14 +704,26 @@ export class BuildService {
       if (code !== 0) {
         throw new StepError(`The command '${cmd.join(' ')}' returned a non-zero code: ${code}`, code);
       }
-      // the exit is reported before the rootfs is unmounted: the upper is complete either way
+      // The exit is reported before the rootfs is unmounted: the upper is complete either way,
+      // and once unmounted it becomes the layer's directory as it is (no second unpack).
+      const cdir = this.d.containers.dir(id);
+      const upper = join(cdir, 'upper');
+      let adopt = false;
+      for (let i = 0; i < 100; i++) {
+        if (!(await this.d.snapshots.isMounted(cdir))) {
+          adopt = true;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
       const img = await this.d.images.commit({
         parent: st.image,
-        layer: diffOverlayUpper(join(this.d.containers.dir(id), 'upper'), { host: this.d.host }),
+        layer: diffOverlayUpper(upper, { host: this.d.host }),
         config: st.config,
         createdBy,
         author: st.author,
         containerId: id,
+        ...(adopt ? { adoptDir: upper } : {}),
       });
       await this.d.containers.remove(id, { force: true, volumes: true });
       removed = true;
