@@ -36,7 +36,7 @@ test('the seed Dockerfile builds nginx from the Debian mirror, the image serves,
     const c = await run('curl', ['-s', '-m', '5', `http://${ip}/`]);
     return c.code === 0 && c.stdout.includes('Welcome to nginx!') ? c.stdout : undefined;
   }, 20_000, 250);
-  assert.match(page, /<title>Welcome to nginx!<\/title>/);
+  assert.match(page ?? '', /<title>Welcome to nginx!<\/title>/);
   await dockerOk(d, ['rm', '-f', 'web']);
   const again = await docker(d, ['build', '-t', 'seed', dir], { env });
   assert.equal(again.code, 0, again.stderr);
