@@ -201,9 +201,29 @@ function parseDuration(node: Node, flag: string, v: string | undefined): number 
   return Math.round(total);
 }
 
+/**
+ * BuildKit-only flags: those whose absence changes nothing but speed are accepted and ignored
+ * (RUN --mount of a cache or tmpfs, --security=sandbox, COPY --link); the rest are refused
+ * rather than silently dropped.
+ */
+function checkBuildkitFlags(node: Node): void {
+  for (const f of node.flags) {
+    const [name, value] = splitFlag(f);
+    if (node.cmd === 'run' && name === 'mount') {
+      const type = /(?:^|,)type=([^,]*)/.exec(value ?? '')?.[1] ?? 'bind';
+      if (type !== 'cache' && type !== 'tmpfs') fail(node, `RUN --mount=type=${type} is not supported by this builder: only type=cache and type=tmpfs are accepted (and ignored)`);
+    } else if (node.cmd === 'run' && name === 'security' && value !== 'sandbox') {
+      fail(node, `RUN --security=${value ?? ''} is not supported by this builder`);
+    } else if (['parents', 'exclude', 'checksum', 'keep-git-dir'].includes(name)) {
+      fail(node, `${node.cmd.toUpperCase()} --${name} is not supported by this builder`);
+    }
+  }
+}
+
 function toInstruction(node: Node, escape: string): Instruction {
   const base = { line: node.startLine, endLine: node.endLine, original: node.original };
   const flags = flagsOf(node);
+  checkBuildkitFlags(node);
   switch (node.cmd) {
     case 'run': {
       const { shellForm, cmd } = cmdLine(node);

@@ -220,3 +220,12 @@ test('words split on unquoted whitespace, expansions included', () => {
   assert.deepEqual(expandWords('a "b c" $SP "$SP"', env), ['a', 'b c', 'x', 'y', 'x y']);
   assert.deepEqual(splitRaw('A="a b" C=d\\ e  f'), ['A="a b"', 'C=d\\ e', 'f']);
 });
+
+test('BuildKit-only flags: cache and tmpfs mounts are accepted, the rest refused with the line', () => {
+  const df = parseDockerfile('FROM a\nRUN --mount=type=cache,target=/var/cache/apt --mount=type=tmpfs,target=/tmp apt-get update\nCOPY --link a b\n');
+  assert.equal(df.stages[0]!.instructions.length, 2);
+  assert.equal(parseErr('FROM a\nRUN --mount=target=/src true\n').message, 'dockerfile parse error on line 2: RUN --mount=type=bind is not supported by this builder: only type=cache and type=tmpfs are accepted (and ignored)');
+  assert.match(parseErr('FROM a\nRUN --mount=type=secret,id=x true\n').message, /line 2: RUN --mount=type=secret is not supported/);
+  assert.match(parseErr('FROM a\n\nCOPY --exclude=*.md . /\n').message, /line 3: COPY --exclude is not supported by this builder/);
+  assert.match(parseErr('FROM a\nRUN --security=insecure true\n').message, /RUN --security=insecure is not supported/);
+});
