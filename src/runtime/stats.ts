@@ -73,7 +73,8 @@ export async function networkStats(pid: number): Promise<CgroupStats['networks']
  * files give zeros, as Docker shows for a container without that controller.
  */
 export async function readCgroupStats(paths: Record<string, string>, pid: number): Promise<CgroupStats> {
-  const v2 = paths[''];
+  // runc lists the (empty) unified hierarchy of a hybrid host beside the v1 controllers: v1 wins.
+  const v2 = paths.memory || paths.cpuacct || paths.cpu ? undefined : paths[''];
   const [system, networks, rest] = await Promise.all([systemCpuUsage(), networkStats(pid), v2 ? readV2(v2) : readV1(paths)]);
   return {
     read: new Date().toISOString(),
