@@ -31,7 +31,9 @@ def berthd():
     proc = subprocess.Popen(
         [os.path.join(REPO, "bin", "berthd"), "--data-root", os.path.join(root, "data"),
          "--exec-root", os.path.join(root, "run"), "-H", "unix://" + sock,
-         "--pidfile", os.path.join(root, "berthd.pid")],
+         "--pidfile", os.path.join(root, "berthd.pid"),
+         # As e2e/harness.ts: no shared berth0 between daemons of concurrent test runs.
+         "--bridge", "none"],
         stdout=subprocess.DEVNULL, stderr=open(os.path.join(root, "berthd.log"), "wb"))
     deadline = time.time() + 30
     while time.time() < deadline:
