@@ -64,6 +64,8 @@ export class ContainerService {
   /** Restarts a restart policy has scheduled, by container ID; and each container's back-off. */
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   private readonly backoffs = new Map<string, Backoff>();
+  /** Runtime containers created ahead of their start (see precreate). */
+  private readonly prepared = new Map<string, { pid: number; maxFiles: number; timer: NodeJS.Timeout }>();
   /** Log rotation of running containers with `max-file` > 1. */
   private readonly rotators = new Map<string, LogRotator>();
   /** Set by `shutdown`: exits from here on are the daemon's doing, not the container's. */
@@ -191,6 +193,7 @@ export class ContainerService {
       .then(() => {}, () => {});
     this.premounts.set(id, mounting);
     void mounting.finally(() => this.premounts.delete(id));
+    this.precreate(rec);
     return { Id: id, Warnings: [] };
   }
 
@@ -238,31 +241,14 @@ export class ContainerService {
     const dir = this.dir(c.Id);
     try {
       const t0 = performance.now();
-      // A previous run's leftovers (a crash between exit and cleanup) go first.
-      if (await this.d.runtime.exists(c.Id)) await this.d.runtime.delete(c.Id, true).catch(() => {});
-      await this.premounts.get(c.Id);
-      if (!(await this.d.snapshots.isMounted(dir))) await this.d.snapshots.mountRootfs(dir, c.TopChain as never);
-      const t1 = performance.now();
-      const mounts = c.MountPoints?.length ? await this.d.volumes!.mountAll(c.Id, c.MountPoints, join(dir, 'rootfs')) : undefined;
-      const net = this.networkFor(c);
-      c.Network = net.endpoint;
-      const spec = await buildSpec(c, { dir, rootfs: join(dir, 'rootfs'), initPath: this.d.initPath, ipAddress: net.endpoint?.ipAddress, netnsPath: net.netnsPath, mounts });
-      await fs.writeFile(join(dir, 'config.json'), JSON.stringify(spec));
-      const t2 = performance.now();
-      const limits = logLimits(c.HostConfig);
-      const { pid } = await this.d.runtime.create({
-        id: c.Id, bundle: dir, logPath: this.logPath(c.Id), terminal: !!c.Config.Tty, stdin: !!c.Config.OpenStdin, logSizeMax: limits.maxSize,
-        // Docker closes a container's stdin when its attached client's input ends only for StdinOnce without a TTY.
-        leaveStdinOpen: !!c.Config.Tty || !c.Config.StdinOnce,
-      });
-      if (net.endpoint) await this.d.network!.connect(net.endpoint, pid);
-      this.changes.emit(`created:${c.Id}`);
-      this.rotateLogs(c, limits.maxFiles);
-      this.setState(c, running(c.State, pid, new Date()));
+      const prepared = this.takePrepared(c.Id);
+      const task = prepared ?? (await this.createTask(c));
+      this.rotateLogs(c, task.maxFiles);
+      this.setState(c, running(c.State, task.pid, new Date()));
       c.ManuallyStopped = false;
-      const t3 = performance.now();
+      const t1 = performance.now();
       await this.d.runtime.start(c.Id);
-      this.d.log.debug(`start ${shortId(c.Id)}: mount ${(t1 - t0).toFixed(1)} ms, spec ${(t2 - t1).toFixed(1)} ms, create ${(t3 - t2).toFixed(1)} ms, start ${(performance.now() - t3).toFixed(1)} ms`);
+      this.d.log.debug(`start ${shortId(c.Id)}: ${prepared ? 'created ahead' : `create ${(t1 - t0).toFixed(1)} ms`}, start ${(performance.now() - t1).toFixed(1)} ms`);
     } catch (e) {
       const msg = runcWording((e as Error).message, c.Path);
       await this.d.runtime.delete(c.Id, true).catch(() => {});
@@ -277,6 +263,78 @@ export class ContainerService {
       throw internal(`failed to create task for container: ${friendlyStartError(msg)}`, e);
     }
     this.emit(c, 'start');
+  }
+
+  /**
+   * Everything a start does before letting the process run: the root file system mounted,
+   * the network endpoint, the spec, the runtime container created (its process waiting to
+   * exec) and wired to its network.
+   */
+  private async createTask(c: ContainerRecord): Promise<{ pid: number; maxFiles: number }> {
+    const dir = this.dir(c.Id);
+    // A previous run's leftovers (a crash between exit and cleanup) go first.
+    if (await this.d.runtime.exists(c.Id)) await this.d.runtime.delete(c.Id, true).catch(() => {});
+    await this.premounts.get(c.Id);
+    if (!(await this.d.snapshots.isMounted(dir))) await this.d.snapshots.mountRootfs(dir, c.TopChain as never);
+    const mounts = c.MountPoints?.length ? await this.d.volumes!.mountAll(c.Id, c.MountPoints, join(dir, 'rootfs')) : undefined;
+    const net = this.networkFor(c);
+    c.Network = net.endpoint;
+    const spec = await buildSpec(c, { dir, rootfs: join(dir, 'rootfs'), initPath: this.d.initPath, ipAddress: net.endpoint?.ipAddress, netnsPath: net.netnsPath, mounts });
+    await fs.writeFile(join(dir, 'config.json'), JSON.stringify(spec));
+    const limits = logLimits(c.HostConfig);
+    const { pid } = await this.d.runtime.create({
+      id: c.Id, bundle: dir, logPath: this.logPath(c.Id), terminal: !!c.Config.Tty, stdin: !!c.Config.OpenStdin, logSizeMax: limits.maxSize,
+      // Docker closes a container's stdin when its attached client's input ends only for StdinOnce without a TTY.
+      leaveStdinOpen: !!c.Config.Tty || !c.Config.StdinOnce,
+    });
+    if (net.endpoint) await this.d.network!.connect(net.endpoint, pid);
+    this.changes.emit(`created:${c.Id}`);
+    return { pid, maxFiles: limits.maxFiles };
+  }
+
+  /**
+   * `docker run` sends start a few round trips after create (attach, wait): the runtime
+   * container is created in that gap, so that start only has to let its process run. One that
+   * is not started within PREPARED_TTL_MS is taken down again, so a plain `docker create` holds
+   * nothing for long. Containers that join another's namespaces are left to start, which is
+   * when that other one must be running.
+   */
+  private precreate(c: ContainerRecord): void {
+    const mode = c.HostConfig.NetworkMode || 'default';
+    if (mode.startsWith('container:') || /^container:/.test(c.HostConfig.PidMode ?? '') || /^container:/.test(c.HostConfig.IpcMode ?? '')) return;
+    void this.locked(c.Id, async () => {
+      if (!this.store.find(c.Id) || c.State.Status !== 'created' || this.prepared.has(c.Id) || this.shuttingDown) return;
+      try {
+        const task = await this.createTask(c);
+        const timer = setTimeout(() => void this.locked(c.Id, async () => this.dropPrepared(c)).catch(() => {}), PREPARED_TTL_MS);
+        timer.unref();
+        this.prepared.set(c.Id, { ...task, timer });
+      } catch {
+        // start does it again, and reports what goes wrong
+        await this.d.runtime.delete(c.Id, true).catch(() => {});
+        this.releaseNetwork(c);
+        await this.d.volumes?.release(c.Id);
+      }
+    }).catch(() => {});
+  }
+
+  private takePrepared(id: string): { pid: number; maxFiles: number } | undefined {
+    const p = this.prepared.get(id);
+    if (!p) return undefined;
+    clearTimeout(p.timer);
+    this.prepared.delete(id);
+    return p;
+  }
+
+  /**
+   * Takes down a task created ahead that was not started (call under the container's lock):
+   * anything that changes what a start would create (an update) calls this first.
+   */
+  private async dropPrepared(c: ContainerRecord): Promise<void> {
+    if (!this.takePrepared(c.Id)) return;
+    await this.d.runtime.delete(c.Id, true).catch(() => {});
+    this.releaseNetwork(c);
+    await this.d.volumes?.release(c.Id);
   }
 
   private async removeAfterFailedStart(id: string): Promise<void> {
@@ -524,6 +582,7 @@ export class ContainerService {
       ? vols.release(c.Id).then(() => (removeVolumes || c.HostConfig.AutoRemove ? vols.removeAnonymous(c.MountPoints) : undefined)).catch(() => {})
       : undefined;
     this.backoffs.delete(c.Id);
+    if (this.takePrepared(c.Id)) this.releaseNetwork(c);
     this.rotators.get(c.Id)?.stop();
     this.rotators.delete(c.Id);
     this.emit(c, 'destroy');
@@ -594,6 +653,11 @@ export class ContainerService {
         this.forget(c);
         continue;
       }
+      if (c.State.Status === 'created') {
+        // A task created ahead of a start that never came, by the previous daemon.
+        if (await this.d.runtime.exists(c.Id)) await this.d.runtime.delete(c.Id, true).catch(() => {});
+        continue;
+      }
       if (c.State.Restarting) {
         // The previous daemon went down while this one waited to restart: the policy decides below.
         this.setState(c, exited(c.State, c.State.ExitCode, new Date(Date.parse(c.State.FinishedAt)), c.State.OOMKilled));
@@ -642,6 +706,10 @@ export class ContainerService {
     for (const t of this.restartTimers.values()) clearTimeout(t);
     this.restartTimers.clear();
     for (const r of this.rotators.values()) r.stop();
+    for (const id of [...this.prepared.keys()]) {
+      const c = this.store.find(id);
+      if (c) await this.dropPrepared(c);
+    }
     await Promise.all(this.reaping);
     if (this.d.liveRestore) return;
     await Promise.all(this.store.all().filter((c) => c.State.Running && !c.State.Restarting).map((c) => this.stop(c.Id, { byDaemon: true }).catch(() => {})));
@@ -959,6 +1027,8 @@ export class ContainerService {
         throw invalidArgument('Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');
       }
       validateHostConfig(next);
+      // A task created ahead has the old limits: the start creates it anew.
+      await this.dropPrepared(c);
       const resources = resourcesFor(next, { liftPids: u.PidsLimit !== undefined && u.PidsLimit !== null && u.PidsLimit <= 0 });
       if (c.State.Running && !c.State.Restarting) {
         await this.d.runtime.update(c.Id, resources).catch((e: Error) => {
@@ -1067,6 +1137,9 @@ export function signalNumber(s: string): string {
 /** The fields of `POST /containers/{id}/update` Berth applies. */
 const UPDATABLE = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus', 'CpusetMems', 'PidsLimit'] as const;
 export type UpdateRequest = Partial<Pick<HostConfig, (typeof UPDATABLE)[number] | 'RestartPolicy'>>;
+
+/** How long a task created ahead waits for its start before it is taken down. */
+const PREPARED_TTL_MS = 10_000;
 
 export interface CommitRequest {
   /** `repo[:tag]` to tag the new image with. */
