@@ -324,9 +324,9 @@ export class BuildService {
         );
       }
     }
-    if (baseName.toLowerCase() === 'scratch' && !fromStage) out(' ---> \n');
-    else out(` ---> ${shortId(image!.id)}\n`);
     const config: ImageRunConfig = structuredClone(image?.config.config ?? {});
+    // dockerd names the base only when no trigger of it runs next
+    if (!config.OnBuild?.length) out(image ? ` ---> ${shortId(image.id)}\n` : ' ---> \n');
     if (!image) config.Env = [DEFAULT_PATH];
     const st: StageState = { image, config, author: image?.config.author, args: new Map(), cmdSet: false };
     // ONBUILD triggers of the base run first
@@ -529,10 +529,16 @@ export class BuildService {
    */
   private async fileStep(
     b: PreparedBuild, st: StageState, createdBy: string, extra: string, out: (s: string) => void,
-    fn: (rootfs: string, scratch: string) => Promise<void>, quietLayer = false,
+    fn: (rootfs: string, scratch: string) => Promise<void>, viaContainer = false,
   ): Promise<void> {
     const key = BuildCache.key(st.image?.id ?? null, createdBy, extra);
     if (this.useCache(b, st, key, out)) return;
+    if (viaContainer) {
+      // WORKDIR: the legacy builder makes the directory through a container, and says so
+      const cid = randomBytes(6).toString('hex');
+      out(` ---> Running in ${cid}\n`);
+      out(`Removing intermediate container ${cid}\n`);
+    }
     const work = join(b.dir, `step-${randomBytes(4).toString('hex')}`);
     await fs.mkdir(work, { recursive: true });
     let mounted = false;
@@ -549,7 +555,6 @@ export class BuildService {
         createdBy,
         author: st.author,
       });
-      void quietLayer;
       await this.finish(st, img, key, out);
     } finally {
       if (mounted) await this.d.snapshots.unmountRootfs(work).catch(() => {});
