@@ -177,3 +177,26 @@ test('bad requests to the new endpoints get 4xx with a message, and the daemon c
   assert.equal(await dockerOk(d, ['exec', 'target2', 'echo', 'still fine']), 'still fine\n');
   await dockerOk(d, ['rm', '-f', 'target2']);
 });
+
+test('docker cp reaches into volumes and bind mounts; a read-only mount refuses a copy in', async () => {
+  const src = mkdtempSync(join(tmpdir(), 'berth-cp-'));
+  const bound = mkdtempSync(join(tmpdir(), 'berth-cp-bind-'));
+  try {
+    writeFileSync(join(src, 'into-volume'), 'into the volume\n');
+    writeFileSync(join(bound, 'on-host'), 'bound from the host\n');
+    await dockerOk(d, ['run', '-d', '--name', 'mounted', '-v', 'cpvol:/data', '-v', `${bound}:/b:ro`, 'busybox', 'sleep', '100']);
+    await dockerOk(d, ['cp', join(src, 'into-volume'), 'mounted:/data/']);
+    assert.equal(await dockerOk(d, ['exec', 'mounted', 'cat', '/data/into-volume']), 'into the volume\n');
+    assert.equal(await dockerOk(d, ['run', '--rm', '-v', 'cpvol:/v', 'busybox', 'cat', '/v/into-volume']), 'into the volume\n', 'it is in the volume, not under it');
+    await dockerOk(d, ['cp', 'mounted:/b/on-host', join(src, 'got')]);
+    assert.equal(readFileSync(join(src, 'got'), 'utf8'), 'bound from the host\n');
+    const ro = await docker(d, ['cp', join(src, 'into-volume'), 'mounted:/b/']);
+    assert.notEqual(ro.code, 0);
+    assert.match(ro.stderr, /mounted volume is marked read-only/);
+    assert.ok(!existsSync(join(bound, 'into-volume')));
+  } finally {
+    rmSync(src, { recursive: true, force: true });
+    await docker(d, ['rm', '-f', 'mounted']);
+    rmSync(bound, { recursive: true, force: true });
+  }
+});

@@ -7,7 +7,7 @@
 import { promises as fs, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import { notFound, invalidArgument } from '../../errdefs/index.ts';
+import { forbidden, notFound, invalidArgument } from '../../errdefs/index.ts';
 import { resolveInRoot, tarDirectory, applyLayer } from '../../archive/index.ts';
 import type { Host } from '../../host/index.ts';
 
@@ -51,14 +51,37 @@ function clean(path: string): { abs: string; followLast: boolean } {
   return { abs, followLast: abs === '/' || path.endsWith('/') || path.endsWith('/.') || path === '.' };
 }
 
-/** Resolves and stats `path` inside `root`; NotFound in Docker's words when it is not there. */
-export async function statPath(root: string, path: string, container: string): Promise<Resolved> {
+/** A volume or bind mount of the container, as the host sees its source. */
+export interface HostMount {
+  destination: string;
+  source: string;
+  readOnly: boolean;
+}
+
+/**
+ * Where a container path lives on the host: under the deepest volume or bind mount whose
+ * destination contains it (the mounts are made in the container's own mount namespace, so the
+ * root file system seen from the host does not show them), else in the root file system.
+ */
+function locate(rootfs: string, abs: string, mounts: readonly HostMount[]): { root: string; rel: string; prefix: string; mount?: HostMount } {
+  let best: HostMount | undefined;
+  for (const m of mounts) {
+    const d = posix.normalize(m.destination);
+    if ((abs === d || abs.startsWith(`${d}/`)) && (!best || d.length > best.destination.length)) best = { ...m, destination: d };
+  }
+  if (!best) return { root: rootfs, rel: abs, prefix: '' };
+  return { root: best.source, rel: abs.slice(best.destination.length) || '/', prefix: best.destination, mount: best };
+}
+
+/** Resolves and stats `path` inside the container; NotFound in Docker's words when it is not there. */
+export async function statPath(rootfs: string, path: string, container: string, mounts: readonly HostMount[] = []): Promise<Resolved> {
   const { abs, followLast } = clean(path);
+  const { root, rel, prefix } = locate(rootfs, abs, mounts);
   let real: string | undefined;
-  if (followLast) real = await resolveInRoot(root, abs);
+  if (followLast || rel === '/') real = await resolveInRoot(root, rel);
   else {
-    const parent = await resolveInRoot(root, posix.dirname(abs));
-    real = parent === undefined ? undefined : posix.join(parent, posix.basename(abs));
+    const parent = await resolveInRoot(root, posix.dirname(rel));
+    real = parent === undefined ? undefined : posix.join(parent, posix.basename(rel));
   }
   const missing = () => notFound(`Could not find the file ${path} in container ${container}`);
   if (real === undefined) throw missing();
@@ -66,8 +89,8 @@ export async function statPath(root: string, path: string, container: string): P
   if (!st) throw missing();
   let linkTarget = '';
   if (st.isSymbolicLink()) {
-    const to = await resolveInRoot(root, abs);
-    if (to !== undefined) linkTarget = posix.join('/', posix.relative(root, to));
+    const to = await resolveInRoot(root, rel);
+    if (to !== undefined) linkTarget = posix.join('/', prefix, posix.relative(root, to));
   }
   const name = abs === '/' ? '/' : path.endsWith('/.') ? '.' : posix.basename(abs);
   return { abs: real, st, stat: { name, size: st.size, mode: goFileMode(st), mtime: st.mtime.toISOString(), linkTarget } };
@@ -81,12 +104,14 @@ export function tarPath(r: Resolved, host: Host): Readable {
   return tarDirectory(parent, { host, exclude: (rel) => rel !== base && !rel.startsWith(`${base}/`) });
 }
 
-/** Extracts a plain tar into `path`, which must be a directory inside the root. */
-export async function extractTo(root: string, path: string, tar: Readable, host: Host, container: string, owner?: { uid: number; gid: number }): Promise<void> {
+/** Extracts a plain tar into `path`, which must be a directory inside the container. */
+export async function extractTo(rootfs: string, path: string, tar: Readable, host: Host, container: string, owner?: { uid: number; gid: number }, mounts: readonly HostMount[] = []): Promise<void> {
   const { abs } = clean(path);
-  const real = await resolveInRoot(root, abs);
+  const { root, rel, mount } = locate(rootfs, abs, mounts);
+  const real = await resolveInRoot(root, rel);
   const st = real === undefined ? undefined : await fs.stat(real).catch(() => undefined);
   if (!real || !st) throw notFound(`Could not find the file ${path} in container ${container}`);
   if (!st.isDirectory()) throw invalidArgument('extraction point is not a directory');
+  if (mount?.readOnly) throw forbidden('mounted volume is marked read-only');
   await applyLayer(tar, real, { host, literal: true, owner });
 }

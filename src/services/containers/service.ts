@@ -19,7 +19,7 @@ import { exited, guard, initialState, restarting, running, ZERO_TIME, type Healt
 import type { ContainerConfig, ContainerRecord, CreateRequest, HostConfig } from './types.ts';
 import type { ContainerRuntime, ExitInfo, LogEntry, LogReadOptions } from './runtime.ts';
 import { DetachScanner } from './attach.ts';
-import { statPath, tarPath, extractTo, type PathStat } from './copy.ts';
+import { statPath, tarPath, extractTo, type HostMount, type PathStat } from './copy.ts';
 import { resolveUser } from '../../oci/index.ts';
 import { Backoff, restartOnExit, restartOnDaemonStart } from './restart.ts';
 import { logLimits } from './logopts.ts';
@@ -883,7 +883,7 @@ export class ContainerService {
     const c = this.store.get(ref);
     const lease = await this.leaseRootfs(c);
     try {
-      return (await statPath(lease.rootfs, path, c.Name)).stat;
+      return (await statPath(lease.rootfs, path, c.Name, hostMounts(c))).stat;
     } finally {
       await lease.release();
     }
@@ -894,7 +894,7 @@ export class ContainerService {
     const c = this.store.get(ref);
     const lease = await this.leaseRootfs(c);
     try {
-      const r = await statPath(lease.rootfs, path, c.Name);
+      const r = await statPath(lease.rootfs, path, c.Name, hostMounts(c));
       const tar = tarPath(r, this.d.host);
       tar.once('close', () => void lease.release());
       return { stat: r.stat, tar };
@@ -916,7 +916,7 @@ export class ContainerService {
         const u = c.Config.User ? await resolveUser(c.Config.User, lease.rootfs) : { uid: 0, gid: 0 };
         owner = { uid: u.uid, gid: u.gid };
       }
-      await extractTo(lease.rootfs, path, tar, this.d.host, c.Name, owner);
+      await extractTo(lease.rootfs, path, tar, this.d.host, c.Name, owner, hostMounts(c));
     } finally {
       await lease.release();
     }
@@ -1137,6 +1137,11 @@ export function signalNumber(s: string): string {
 /** The fields of `POST /containers/{id}/update` Berth applies. */
 const UPDATABLE = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus', 'CpusetMems', 'PidsLimit'] as const;
 export type UpdateRequest = Partial<Pick<HostConfig, (typeof UPDATABLE)[number] | 'RestartPolicy'>>;
+
+/** The container's volume and bind mounts whose content the host can reach (not tmpfs). */
+function hostMounts(c: ContainerRecord): HostMount[] {
+  return (c.MountPoints ?? []).filter((m) => m.Type !== 'tmpfs' && m.Source).map((m) => ({ destination: m.Destination, source: m.Source, readOnly: !m.RW }));
+}
 
 /** How long a task created ahead waits for its start before it is taken down. */
 const PREPARED_TTL_MS = 10_000;
