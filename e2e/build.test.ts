@@ -220,6 +220,9 @@ test('a Dockerfile on stdin, -q with --iidfile, and stderr of RUN marked as dock
   assert.match(q.stdout, /^sha256:[0-9a-f]{64}\n$/);
   const { readFileSync } = await import('node:fs');
   assert.equal(readFileSync(iid, 'utf8'), q.stdout, 'as dockerd: the quiet output, newline included');
+  const qfail = await build(['-q', context({ 'Dockerfile': 'FROM busybox\nRUN echo shown-when-failing\nRUN exit 4\n' })]);
+  assert.equal(qfail.code, 4);
+  assert.match(qfail.stderr, /Step 2\/3 : RUN echo shown-when-failing[\s\S]*shown-when-failing\n/, 'a failed -q build shows what it kept back');
   const pruned = await docker(d, ['builder', 'prune', '-f']);
   assert.equal(pruned.code, 0, pruned.stderr);
   assert.match(pruned.stdout, /Total reclaimed space/);

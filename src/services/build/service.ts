@@ -169,8 +169,11 @@ export class BuildService {
 
   /** Runs a prepared build; resolves with the image ID, or throws after writing nothing tagged. */
   async run(b: PreparedBuild, emit: (m: BuildMessage) => void, signal?: AbortSignal): Promise<string> {
+    // -q: the output is kept back, and shown only if the build fails (as dockerd does)
+    const kept: string[] = [];
     const out = (s: string) => {
       if (!b.opts.quiet) emit({ stream: s });
+      else kept.push(s);
     };
     const results = new Map<number, Image | null>();
     const usedArgs = new Set<string>();
@@ -243,6 +246,9 @@ export class BuildService {
       }
       if (b.opts.quiet) emit({ stream: `${final.id}\n` });
       return final.id;
+    } catch (e) {
+      if (b.opts.quiet && kept.length) emit({ stream: kept.join('') });
+      throw e;
     } finally {
       signal?.removeEventListener('abort', onAbort);
       await fs.rm(b.dir, { recursive: true, force: true }).catch(() => {});

@@ -61,7 +61,14 @@ export function registerBuild(r: Router, builds: BuildService): void {
       forceRm: truthy(q.get('forcerm')),
       runHostConfig,
     };
-    const prepared = await builds.prepare(req.raw, opts);
+    let prepared;
+    try {
+      prepared = await builds.prepare(req.raw, opts);
+    } catch (e) {
+      // the rest of the upload is read and dropped, so the client gets to read the error
+      req.raw.resume();
+      throw e;
+    }
     const out = res.stream();
     // a client that goes away (Ctrl-C) cancels the build, its running step killed
     const cancel = new AbortController();
