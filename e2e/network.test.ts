@@ -7,12 +7,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { startDaemon, stopDaemon, cleanup, dockerOk, bootstrapBusybox, type Daemon } from './harness.ts';
+import { startDaemon, stopDaemon, cleanup, docker, dockerOk, bootstrapBusybox, type Daemon } from './harness.ts';
 
 // A bridge of this test's own, so it never meets berth0 or another test's daemon.
 const BRIDGE = `bnt${process.pid % 100000}`;
 const TABLE = `berth_${BRIDGE}`;
 let d: Daemon;
+const dd = () => d;
+const setD = (x: Daemon) => { d = x; };
 
 const sh = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' });
 const bridgeAddr = () => {
@@ -119,6 +121,86 @@ test('IPAM survives a daemon restart: a live-restored container keeps its addres
   }
   // The NAT table was replaced, not doubled.
   assert.equal(sh('nft', ['list', 'table', 'ip', TABLE]).stdout.match(/masquerade/g)?.length, 1);
+});
+
+// ---- published ports ----
+
+/** A TCP port nothing listens on right now (the kernel's choice). */
+async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+const get = async (port: number, path = '/hostname') => (await fetch(`http://127.0.0.1:${port}${path}`)).text();
+const HTTPD = ['busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'];
+
+test('published ports: -p H:80 and -p 127.0.0.1:H:80 answer on loopback; inspect, ps and docker port show them', async () => {
+  const d = dd();
+  const [p1, p2] = [await freePort(), await freePort()];
+  const id = (await dockerOk(d, ['run', '-d', '--name', 'web', '-p', `${p1}:80`, '-p', `127.0.0.1:${p2}:80`, ...HTTPD])).trim();
+  assert.equal((await get(p1)).trim(), id.slice(0, 12));
+  assert.equal((await get(p2)).trim(), id.slice(0, 12));
+  const ports = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web']));
+  assert.deepEqual(ports['80/tcp'], [{ HostIp: '0.0.0.0', HostPort: String(p1) }, { HostIp: '127.0.0.1', HostPort: String(p2) }]);
+  assert.deepEqual((await dockerOk(d, ['port', 'web'])).trim().split('\n'), [`80/tcp -> 0.0.0.0:${p1}`, `80/tcp -> 127.0.0.1:${p2}`]);
+  assert.equal((await dockerOk(d, ['port', 'web', '80'])).trim().split('\n')[0], `0.0.0.0:${p1}`);
+  assert.equal((await dockerOk(d, ['ps', '--filter', 'name=web', '--format', '{{.Ports}}'])).trim(), `0.0.0.0:${p1}->80/tcp, 127.0.0.1:${p2}->80/tcp`);
+});
+
+test('a host port already taken gets Docker\'s error and the container stays created', async () => {
+  const d = dd();
+  const p1 = Number(JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web']))['80/tcp'][0].HostPort);
+  const r = await docker(d, ['run', '--name', 'web2', '-p', `${p1}:80`, 'busybox', 'true']);
+  assert.equal(r.code, 125);
+  assert.match(r.stderr, new RegExp(`driver failed programming external connectivity on endpoint web2 \\([0-9a-f]+\\): Bind for 0.0.0.0:${p1} failed: port is already allocated`));
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Status}}', 'web2'])).trim(), 'created');
+  // A port some other program holds on the host.
+  const net = await import('node:net');
+  const holder = net.createServer();
+  const held = await new Promise<number>((res) => holder.listen(0, '127.0.0.1', () => res((holder.address() as { port: number }).port)));
+  try {
+    const r2 = await docker(d, ['run', '--rm', '-p', `127.0.0.1:${held}:80`, 'busybox', 'true']);
+    assert.equal(r2.code, 125);
+    assert.match(r2.stderr, new RegExp(`Error starting userland proxy: listen tcp4 127.0.0.1:${held}: bind: address already in use`));
+  } finally {
+    holder.close();
+  }
+  await dockerOk(d, ['rm', 'web2']);
+});
+
+test('a host port range takes the first free port; -P publishes the exposed ports on random ones; udp', async () => {
+  const d = dd();
+  const base = await freePort();
+  const taken = Number(JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web']))['80/tcp'][0].HostPort);
+  const id = (await dockerOk(d, ['run', '-d', '--name', 'ranged', '-p', `${taken}-${taken + 1}:80`, ...HTTPD])).trim();
+  assert.equal((await dockerOk(d, ['port', 'ranged', '80/tcp'])).trim(), `0.0.0.0:${taken + 1}`);
+  assert.equal((await get(taken + 1)).trim(), id.slice(0, 12));
+  // (UDP forwarding itself is tested in src/network/ports.test.ts: busybox has no UDP server.)
+  await dockerOk(d, ['run', '-d', '--name', 'all', '--expose', '80', '--expose', '5353/udp', '-P', ...HTTPD]);
+  const ports = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'all']));
+  const tcp = Number(ports['80/tcp'][0].HostPort);
+  const udp = Number(ports['5353/udp'][0].HostPort);
+  assert.ok(tcp > 1024 && udp > 1024, JSON.stringify(ports));
+  assert.match(await get(tcp), /^[0-9a-f]{12}/);
+  assert.equal((await dockerOk(d, ['port', 'all', '5353/udp'])).trim(), `0.0.0.0:${udp}`);
+  const fixed = (await dockerOk(d, ['run', '-d', '--name', 'udp1', '-p', `127.0.0.1:${base}:53/udp`, 'busybox', 'sleep', '60'])).trim();
+  assert.equal((await dockerOk(d, ['ps', '--filter', `id=${fixed}`, '--format', '{{.Ports}}'])).trim(), `127.0.0.1:${base}->53/udp`);
+  await dockerOk(d, ['rm', '-f', 'ranged', 'all', 'udp1']);
+});
+
+test('published ports keep answering after a live-restore daemon restart, and go with the container', async () => {
+  let d = dd();
+  const p1 = Number(JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web']))['80/tcp'][0].HostPort);
+  await stopDaemon(d);
+  d = await startDaemon(d.extraArgs, d.root);
+  setD(d);
+  assert.match(await get(p1), /^[0-9a-f]{12}/);
+  await dockerOk(d, ['rm', '-f', 'web']);
+  await assert.rejects(get(p1));
 });
 
 test('without live restore, stopping the daemon removes the bridge and its nft table', async () => {

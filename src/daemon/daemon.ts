@@ -94,6 +94,7 @@ export class Daemon {
     this.network.reconcile(new Set(this.containers.store.all().filter((ct) => ct.State.Running).map((ct) => ct.Id)));
     await this.containers.restore();
     await this.volumes.unmountUnused().catch((e) => this.log.warn(`volumes: ${(e as Error).message}`));
+    await this.containers.republishPorts();
     this.health.watchRunning();
     const garbage = await this.images.collectGarbage();
     if (garbage.layers || garbage.blobs) this.log.info(`removed ${garbage.layers} unused layers and ${garbage.blobs} stray blobs left by interrupted work`);

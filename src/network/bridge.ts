@@ -16,6 +16,7 @@ import type { Host } from '../host/index.ts';
 import { internal, invalidArgument } from '../errdefs/index.ts';
 import { BRIDGE_CANDIDATES, formatSubnet, intToIp, ipToInt, macFor, parseCidr, pickFree, type Subnet } from './cidr.ts';
 import { Ipam } from './ipam.ts';
+import { PortProxies, type PortMapping, type PortRequest } from './ports.ts';
 
 export const DEFAULT_NETWORK = 'bridge';
 
@@ -31,6 +32,8 @@ export interface Endpoint {
   /** The host side of the veth pair. */
   hostVeth: string;
   bridge: string;
+  /** Published ports, as bound (random host ports resolved). */
+  ports?: PortMapping[];
 }
 
 export interface NetworkOptions {
@@ -60,6 +63,9 @@ export class NetworkManager {
   private subnet?: Subnet;
   private gateway = '';
   private mtu = 1500;
+  private readonly proxies = new PortProxies();
+  /** Ports published for a container, which its endpoint carries however often it is made. */
+  private readonly published = new Map<string, PortMapping[]>();
   /** The bridge network's ID (stable per daemon data root). */
   networkId = '';
 
@@ -189,6 +195,7 @@ export class NetworkManager {
       macAddress: macFor(ipToInt(ip)),
       hostVeth: vethName(containerId),
       bridge: this.o.bridge,
+      ports: this.published.get(containerId),
     };
   }
 
@@ -207,7 +214,20 @@ export class NetworkManager {
     await this.o.host.run('sh', ['-c', script], { input: inner });
   }
 
+  /**
+   * Publishes the requested ports to the endpoint (`again`: the mappings of the run a
+   * live-restored daemon takes over). `name`: the container's, for Docker's error wording.
+   */
+  async publish(ep: Endpoint, containerId: string, name: string, req: PortRequest, again?: PortMapping[]): Promise<void> {
+    const hasAny = again?.length || Object.keys(req.bindings ?? {}).length || (req.publishAll && Object.keys(req.exposed ?? {}).length);
+    if (!hasAny) return;
+    ep.ports = await this.proxies.publish(containerId, `${name} (${ep.endpointId})`, ep.ipAddress, req, again);
+    this.published.set(containerId, ep.ports);
+  }
+
   release(containerId: string): void {
+    this.proxies.unpublish(containerId);
+    this.published.delete(containerId);
     this.ipam?.release(DEFAULT_NETWORK, containerId);
   }
 
@@ -227,6 +247,7 @@ export class NetworkManager {
    * Otherwise remove the bridge and the nftables table.
    */
   async shutdown(keep: boolean): Promise<void> {
+    this.proxies.closeAll();
     if (!this.enabled || !this.ipam) return;
     if (!keep) {
       await this.o.host.run('nft', ['delete', 'table', 'ip', this.table], { allowFailure: true });

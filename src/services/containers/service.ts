@@ -239,6 +239,9 @@ export class ContainerService {
     // As Docker: a bind source gone since create fails the start and leaves the state alone.
     if (c.MountPoints?.length) await this.d.volumes!.checkSources(c.MountPoints);
     const dir = this.dir(c.Id);
+    // Published ports first: one that is taken fails the start with Docker's error and
+    // leaves the container created.
+    await this.publishPorts(c);
     try {
       const t0 = performance.now();
       const prepared = this.takePrepared(c.Id);
@@ -396,6 +399,32 @@ export class ContainerService {
       return { endpoint: this.d.network.allocate(c.Id) };
     }
     return {};
+  }
+
+  /** After a live restore: listen again on the ports running containers published. */
+  async republishPorts(): Promise<void> {
+    for (const c of this.store.all()) {
+      const ep = c.Network;
+      if (!c.State.Running || !ep?.ports?.length || !this.d.network) continue;
+      await this.d.network.publish(ep, c.Id, c.Name, {}, ep.ports).catch((e) => this.d.log.warn(`publish ports of ${shortId(c.Id)}: ${(e as Error).message}`));
+    }
+  }
+
+  private async publishPorts(c: ContainerRecord): Promise<void> {
+    const h = c.HostConfig;
+    if (!Object.keys(h.PortBindings ?? {}).length && !h.PublishAllPorts) return;
+    const ep = c.Network ?? this.networkFor(c).endpoint;
+    if (!ep) return;
+    try {
+      await this.d.network!.publish(ep, c.Id, c.Name, { bindings: h.PortBindings, exposed: c.Config.ExposedPorts, publishAll: h.PublishAllPorts });
+    } catch (e) {
+      await this.dropPrepared(c);
+      this.releaseNetwork(c);
+      // Attached clients and waiters learn that nothing runs.
+      this.changes.emit(`exit:${c.Id}`, 128);
+      if (c.HostConfig.AutoRemove) void this.removeAfterFailedStart(c.Id);
+      throw e;
+    }
   }
 
   private releaseNetwork(c: ContainerRecord): void {

@@ -21,7 +21,7 @@ export function summary(c: ContainerRecord, imageName: string, now = Date.now())
     ImageID: c.Image,
     Command: commandLine(c),
     Created: Math.floor(Date.parse(c.Created) / 1000),
-    Ports: [],
+    Ports: summaryPorts(c),
     Labels: c.Config.Labels ?? {},
     State: c.State.Status,
     Status: statusText(c.State, now, healthText(c.State.Health)),
@@ -118,7 +118,7 @@ export function inspect(c: ContainerRecord, dir: string, lowerDirs: string[]): o
       Bridge: '',
       SandboxID: live(c)?.endpointId ?? '',
       SandboxKey: live(c) ? `/proc/${c.State.Pid}/ns/net` : '',
-      Ports: {},
+      Ports: inspectPorts(c),
       HairpinMode: false,
       LinkLocalIPv6Address: '',
       LinkLocalIPv6PrefixLen: 0,
@@ -135,6 +135,33 @@ export function inspect(c: ContainerRecord, dir: string, lowerDirs: string[]): o
       Networks: networks(c),
     },
   };
+}
+
+/** `NetworkSettings.Ports` while running: every exposed or published port, with its bindings or null. */
+function inspectPorts(c: ContainerRecord): Record<string, Array<{ HostIp: string; HostPort: string }> | null> {
+  const ep = live(c);
+  if (!c.State.Running && !c.State.Paused) return {};
+  const out: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
+  for (const k of Object.keys(c.Config.ExposedPorts ?? {})) out[k.includes('/') ? k : `${k}/tcp`] = null;
+  for (const m of ep?.ports ?? []) (out[`${m.containerPort}/${m.proto}`] ??= []).push({ HostIp: m.hostIp, HostPort: String(m.hostPort) });
+  return out;
+}
+
+/** `Ports` of a `GET /containers/json` row: published ports with their host side, exposed ones without. */
+function summaryPorts(c: ContainerRecord): object[] {
+  if (!c.State.Running && !c.State.Paused) return [];
+  const ep = live(c);
+  const out: Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }> = [];
+  const published = new Set<string>();
+  for (const m of ep?.ports ?? []) {
+    out.push({ IP: m.hostIp, PrivatePort: m.containerPort, PublicPort: m.hostPort, Type: m.proto });
+    published.add(`${m.containerPort}/${m.proto}`);
+  }
+  for (const k of Object.keys(c.Config.ExposedPorts ?? {})) {
+    const [p, t = 'tcp'] = k.split('/');
+    if (!published.has(`${p}/${t}`)) out.push({ PrivatePort: Number(p), Type: t });
+  }
+  return out;
 }
 
 /** The container's endpoint while it runs. */

@@ -1,0 +1,117 @@
+/**
+ * Published ports through the real `docker` CLI: -p host:container, an address, a random port,
+ * /udp, ranges, -P over exposed ports, `docker port`, Docker's error for a taken port, clean-up
+ * after rm, and a live-restored daemon listening again. Traffic goes only to loopback.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { spawn, spawnSync } from 'node:child_process';
+import { startDaemon, stopDaemon, cleanup, docker, dockerOk, bootstrapBusybox, eventually, type Daemon } from './harness.ts';
+
+const BRIDGE = `bpt${process.pid % 100000}`;
+let d: Daemon;
+// Host ports unlikely to be used by anything else on the machine.
+const base = 20000 + (process.pid % 20000);
+
+const curl = (url: string) => spawnSync('curl', ['-s', '--max-time', '3', url], { encoding: 'utf8' });
+/** The page at the URL once it answers ('' if it never does). */
+const page = (url: string) => eventually(() => {
+  const r = curl(url);
+  return r.status === 0 ? r.stdout : '';
+});
+const httpd = ['sh', '-c', 'mkdir -p /www && echo "hello from $(hostname)" > /www/index.html && exec httpd -f -p 80 -h /www'];
+
+before(async () => {
+  d = await startDaemon(['--bridge', BRIDGE, '--live-restore']);
+  await bootstrapBusybox(d);
+});
+after(async () => {
+  if (d) await cleanup(d);
+});
+
+test('-p host:80 serves the container\'s web server on loopback; docker port and inspect show it', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'web', '--hostname', 'web1', '-p', `${base}:80`, 'busybox', ...httpd]);
+  const body = await page(`http://127.0.0.1:${base}/`);
+  assert.equal(body.trim(), 'hello from web1');
+  assert.equal((await dockerOk(d, ['port', 'web'])).trim(), `80/tcp -> 0.0.0.0:${base}`);
+  const ports = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web']));
+  assert.deepEqual(ports, { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: String(base) }] });
+  assert.match(await dockerOk(d, ['ps', '--filter', 'name=web']), new RegExp(`0\\.0\\.0\\.0:${base}->80/tcp`));
+});
+
+test('a port already allocated gets Docker\'s error and the container stays created', async () => {
+  const r = await docker(d, ['run', '-d', '--name', 'web2', '-p', `${base}:80`, 'busybox', ...httpd]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, new RegExp(`Bind for 0\\.0\\.0\\.0:${base} failed: port is already allocated`));
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Status}}', 'web2'])).trim(), 'created');
+  await dockerOk(d, ['rm', 'web2']);
+  // A port some other process holds: the bind's own error.
+  const srv = net.createServer();
+  await new Promise<void>((res) => srv.listen(base + 50, '127.0.0.1', res));
+  try {
+    const r2 = await docker(d, ['run', '--rm', '-p', `127.0.0.1:${base + 50}:80`, 'busybox', 'true']);
+    assert.notEqual(r2.code, 0);
+    assert.match(r2.stderr, /address already in use/);
+  } finally {
+    srv.close();
+  }
+});
+
+test('127.0.0.1::80 takes a random port on loopback only; -P publishes --expose\'d ports; ranges', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'lo', '-p', '127.0.0.1::80', 'busybox', ...httpd]);
+  const m = /^80\/tcp -> 127\.0\.0\.1:(\d+)$/.exec((await dockerOk(d, ['port', 'lo'])).trim());
+  assert.ok(m);
+  const body = await page(`http://127.0.0.1:${m[1]}/`);
+  assert.match(body, /hello from/);
+
+  await dockerOk(d, ['run', '-d', '--name', 'pall', '--expose', '80', '--expose', '81', '-P', 'busybox', ...httpd]);
+  const all = (await dockerOk(d, ['port', 'pall'])).trim().split('\n').sort();
+  assert.equal(all.length, 2, all.join('\n'));
+  assert.match(all[0]!, /^80\/tcp -> 0\.0\.0\.0:\d+$/);
+  assert.match(all[1]!, /^81\/tcp -> 0\.0\.0\.0:\d+$/);
+  const p80 = /:(\d+)$/.exec(all[0]!)![1];
+  assert.match(await page(`http://127.0.0.1:${p80}/`), /hello from/);
+
+  await dockerOk(d, ['run', '-d', '--name', 'rng', '-p', `${base + 10}-${base + 11}:80-81`, '-p', `127.0.0.1:${base + 12}:53/udp`, 'busybox', 'sleep', '300']);
+  const rng = (await dockerOk(d, ['port', 'rng'])).trim().split('\n').sort();
+  assert.deepEqual(rng, [`53/udp -> 127.0.0.1:${base + 12}`, `80/tcp -> 0.0.0.0:${base + 10}`, `81/tcp -> 0.0.0.0:${base + 11}`]);
+  assert.match(spawnSync('ss', ['-Hlun', `sport = :${base + 12}`], { encoding: 'utf8' }).stdout, new RegExp(`127\\.0\\.0\\.1:${base + 12}`));
+  await dockerOk(d, ['rm', '-f', 'lo', 'pall', 'rng']);
+});
+
+test('UDP datagrams reach the container through the published port and answers come back', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'udp', '-p', `127.0.0.1:${base + 20}:5353/udp`, 'busybox', 'sleep', '300']);
+  // busybox has no UDP server: an echo server of the test's own, inside the container's network namespace.
+  const pid = (await dockerOk(d, ['inspect', '-f', '{{.State.Pid}}', 'udp'])).trim();
+  const server = spawn('nsenter', ['-t', pid, '-n', 'timeout', '20', 'python3', '-c',
+    'import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(("0.0.0.0",5353))\nprint("ready",flush=True)\nm,a=s.recvfrom(100)\ns.sendto(b"got-"+m,a)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((res) => server.stdout.once('data', res));
+  const dgram = await import('node:dgram');
+  const s = dgram.createSocket('udp4');
+  try {
+    const reply = await new Promise<string>((res, rej) => {
+      const t = setTimeout(() => rej(new Error('no reply')), 5000);
+      s.once('message', (m) => { clearTimeout(t); res(m.toString()); });
+      s.send('ping', base + 20, '127.0.0.1');
+    });
+    assert.equal(reply, 'got-ping');
+  } finally {
+    s.close();
+    if (server.exitCode === null) server.kill();
+    await dockerOk(d, ['rm', '-f', 'udp']);
+  }
+});
+
+test('a live-restored daemon serves the published port again; rm frees it', async () => {
+  await stopDaemon(d);
+  d = await startDaemon(d.extraArgs, d.root);
+  const body = await page(`http://127.0.0.1:${base}/`);
+  assert.equal(body.trim(), 'hello from web1');
+  await dockerOk(d, ['rm', '-f', 'web']);
+  assert.notEqual(curl(`http://127.0.0.1:${base}/`).status, 0, 'nothing listens after rm');
+  // The port is free for the next container.
+  await dockerOk(d, ['run', '-d', '--name', 'web3', '-p', `${base}:80`, 'busybox', ...httpd]);
+  assert.match(await page(`http://127.0.0.1:${base}/`), /hello from/);
+  await dockerOk(d, ['rm', '-f', 'web3']);
+});

@@ -1,0 +1,39 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { PortProxies, parsePortKey } from './ports.ts';
+
+test('parsePortKey reads Docker\'s port keys and refuses nonsense', () => {
+  assert.deepEqual(parsePortKey('80'), { port: 80, proto: 'tcp' });
+  assert.deepEqual(parsePortKey('53/udp'), { port: 53, proto: 'udp' });
+  assert.throws(() => parsePortKey('70000/tcp'), /invalid port/);
+  assert.throws(() => parsePortKey('80/icmp'), /invalid port/);
+});
+
+test('a bound port is held: a second container gets "already allocated", unpublish frees it', async () => {
+  const p = new PortProxies();
+  try {
+    const [m] = await p.publish('a', 'a (e1)', '127.0.0.1', { bindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } });
+    assert.ok(m && m.hostPort > 0 && m.hostIp === '127.0.0.1' && m.containerPort === 80);
+    await assert.rejects(p.publish('b', 'b (e2)', '127.0.0.1', { bindings: { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: String(m.hostPort) }] } }), /Bind for 0\.0\.0\.0:\d+ failed: port is already allocated/);
+    p.unpublish('a');
+    await new Promise((r) => setTimeout(r, 50));
+    const s = net.createServer();
+    await new Promise<void>((res, rej) => s.once('error', rej).listen(m.hostPort, '127.0.0.1', res));
+    s.close();
+  } finally {
+    p.closeAll();
+  }
+});
+
+test('-P publishes only exposed ports without an explicit binding; a failure leaves nothing open', async () => {
+  const p = new PortProxies();
+  try {
+    const out = await p.publish('a', 'a', '127.0.0.1', { exposed: { '80/tcp': {}, '81/udp': {} }, publishAll: true });
+    assert.deepEqual(out.map((m) => `${m.containerPort}/${m.proto}`).sort(), ['80/tcp', '81/udp']);
+    await assert.rejects(p.publish('b', 'b', '127.0.0.1', { bindings: { '90/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }], '91/tcp': [{ HostIp: '127.0.0.1', HostPort: 'x' }] } }), /invalid hostPort/);
+    p.unpublish('b');
+  } finally {
+    p.closeAll();
+  }
+});
