@@ -71,6 +71,7 @@ export class VolumeService {
 
   async create(req: CreateVolumeRequest = {}): Promise<VolumeView> {
     if (typeof req !== 'object' || req === null || Array.isArray(req)) throw invalidArgument('invalid volume config: expected a JSON object');
+    if (req.Name !== undefined && req.Name !== null && typeof req.Name !== 'string') throw invalidArgument('invalid volume config: Name must be a string');
     const driver = req.Driver || 'local';
     if (driver !== 'local') throw invalidArgument(`create ${req.Name ?? ''}: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
     for (const [f, v] of [['DriverOpts', req.DriverOpts], ['Labels', req.Labels]] as const) {
