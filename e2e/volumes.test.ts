@@ -134,6 +134,8 @@ test('two running containers sharing a volume see each other\'s writes', async (
   assert.ok(b > a, `${a} then ${b}`);
   await dockerOk(d, ['exec', 'reader', 'sh', '-c', 'echo hi > /v/from-reader']);
   assert.equal(await dockerOk(d, ['exec', 'writer', 'cat', '/v/from-reader']), 'hi\n');
+  assert.deepEqual((await dockerOk(d, ['ps', '--filter', 'volume=live', '--format', '{{.Names}}'])).trim().split('\n').sort(), ['reader', 'writer']);
+  assert.equal((await dockerOk(d, ['ps', '--filter', 'volume=/v', '--filter', 'name=reader', '--format', '{{.Names}}'])).trim(), 'reader');
   // In use, even by a stopped container, and even with -f: refused with Docker's message.
   const ids = [(await dockerOk(d, ['inspect', '-f', '{{.Id}}', 'writer'])).trim(), (await dockerOk(d, ['inspect', '-f', '{{.Id}}', 'reader'])).trim()];
   let r = await docker(d, ['volume', 'rm', '-f', 'live']);

@@ -43,7 +43,7 @@ export interface MountRequest {
   ReadOnly?: boolean;
   Consistency?: string;
   BindOptions?: { Propagation?: string; NonRecursive?: boolean; CreateMountpoint?: boolean } | null;
-  VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string> | null; DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null } | null;
+  VolumeOptions?: { NoCopy?: boolean; Subpath?: string; Labels?: Record<string, string> | null; DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null } | null;
   TmpfsOptions?: { SizeBytes?: number; Mode?: number } | null;
 }
 
@@ -159,6 +159,8 @@ export function parseMount(raw: unknown, exists: (path: string) => boolean): Pla
   if (m.Source && !validVolumeName(m.Source)) {
     throw invalidArgument(`create ${m.Source}: "${m.Source}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
   }
+  // Not yet: mounting part of a volume safely needs the subpath opened without following links.
+  if (m.VolumeOptions?.Subpath) throw bad('volume subpaths are not supported by this daemon');
   const driver = m.VolumeOptions?.DriverConfig?.Name || 'local';
   if (driver !== 'local') throw bad(`error looking up volume plugin ${driver}: plugin "${driver}" not found`);
   return {

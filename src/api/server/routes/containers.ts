@@ -46,6 +46,7 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
       (!f.exited || (c.State.Status === 'exited' && f.exited.includes(String(c.State.ExitCode)))) &&
       (!f.health || f.health.includes(c.State.Running ? (c.State.Health?.Status ?? 'none') : 'none')) &&
       (!ancestorIds || ancestorIds.includes(c.Image)) &&
+      (!f.volume || f.volume.some((v) => c.MountPoints?.some((m) => m.Name === v || m.Destination === v))) &&
       (!before || Date.parse(c.Created) < Date.parse(before.Created)) &&
       (!since || Date.parse(c.Created) > Date.parse(since.Created)),
     );
