@@ -51,7 +51,7 @@ test('malformed volume names and options are refused with Docker\'s errors', asy
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /create bad\/name: "bad\/name" includes invalid characters for a local volume name, only "\[a-zA-Z0-9\]\[a-zA-Z0-9_.-\]" are allowed/);
   r = await docker(d, ['volume', 'create', 'x']);
-  assert.match(r.stderr, /includes invalid characters/);
+  assert.match(r.stderr, /create x: volume name is too short, names should be at least two alphanumeric characters/);
   r = await docker(d, ['volume', 'create', '--opt', 'foo=bar', 'v2']);
   assert.match(r.stderr, /create v2: invalid option: "foo"/);
   r = await docker(d, ['volume', 'create', '--opt', 'type=none', '--opt', 'o=bind', 'v3']);
@@ -204,6 +204,8 @@ test('malformed mount specifications get Docker\'s errors', async () => {
     [['-v', 'bad$name:/d'], /create bad\$name: "bad\$name" includes invalid characters for a local volume name/],
     [['-v', 'v1:relative'], /invalid volume specification: 'v1:relative': invalid mount config for type "volume": invalid mount path: 'relative' mount path must be absolute/],
     [['-v', 'v1:/d:bogus'], /invalid mode: bogus/],
+    [['-v', 'v1:/'], /invalid volume specification: 'v1:\/': invalid mount config for type "volume": invalid specification: destination can't be '\/'/],
+    [['--mount', 'type=volume,source=v1,target=/'], /invalid mount config for type "volume": invalid specification: destination can't be '\/'/],
     [['-v', 'v1:/d', '-v', 'v2:/d'], /Duplicate mount point: \/d/],
     [['--mount', 'type=tmpfs,source=x,target=/y'], /invalid mount config for type "tmpfs": field Source must not be specified/],
     [['--volumes-from', 'nope'], /No such container: nope/],

@@ -37,6 +37,13 @@ export function validVolumeName(name: string): boolean {
   return VOLUME_NAME.test(name);
 }
 
+/** Docker's refusal of a local volume name, wrapped as its `create` wraps it; undefined when valid. */
+export function volumeNameError(name: string): Error | undefined {
+  if (validVolumeName(name)) return undefined;
+  if (name.length === 1) return invalidArgument(`create ${name}: volume name is too short, names should be at least two alphanumeric characters`);
+  return invalidArgument(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
+}
+
 export function anonymousVolumeName(): string {
   return randomBytes(32).toString('hex');
 }
@@ -93,9 +100,8 @@ export class LocalDriver {
   }
 
   async create(name: string, opts: Record<string, string> = {}, labels: Record<string, string> = {}): Promise<VolumeRecord> {
-    if (!validVolumeName(name)) {
-      throw invalidArgument(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
-    }
+    const bad = volumeNameError(name);
+    if (bad) throw bad;
     const existing = this.vols.get(name);
     if (existing) return existing;
     validateOpts(name, opts);

@@ -14,7 +14,10 @@ test('-v specifications: volumes, anonymous volumes, binds, modes', () => {
   assert.throws(() => parseBind('vv:rel'), /mount path must be absolute/);
   assert.throws(() => parseBind('vv:/d:what'), /invalid mode: what/);
   assert.throws(() => parseBind('a:b:c:d'), /invalid volume specification/);
-  assert.throws(() => parseBind('vv:/'), /destination can't be '\/'/);
+  assert.throws(() => parseBind('vv:/'), /: invalid volume specification: 'vv:\/': invalid mount config for type "volume": invalid specification: destination can't be '\/'$/);
+  assert.throws(() => parseMount({ Type: 'volume', Target: '/' }, () => false), /: invalid mount config for type "volume": invalid specification: destination can't be '\/'$/);
+  assert.throws(() => parseBind('b:/d'), /create b: volume name is too short, names should be at least two alphanumeric characters/);
+  assert.throws(() => parseBind('b!:/d'), /create b!: "b!" includes invalid characters for a local volume name/);
 });
 
 test('--mount: bind source must exist, tmpfs gets Docker\'s flags, options belong to their type', () => {

@@ -9,7 +9,7 @@
  */
 import { posix } from 'node:path';
 import { invalidArgument } from '../../errdefs/index.ts';
-import { validVolumeName, ANONYMOUS_LABEL } from '../../volumes/index.ts';
+import { volumeNameError, ANONYMOUS_LABEL } from '../../volumes/index.ts';
 
 /** One mount of a container, as kept in its record (`MountPoints`) and shown by inspect. */
 export interface MountPoint {
@@ -79,7 +79,7 @@ function checkDest(dest: string, type: string, spec?: string): string {
   if (!dest) throw fail('field Target must not be empty');
   if (!dest.startsWith('/')) throw fail(`invalid mount path: '${dest}' mount path must be absolute`);
   const clean = posix.normalize(dest).replace(/(.)\/$/, '$1');
-  if (clean === '/') throw invalidArgument(`invalid specification: destination can't be '/'`);
+  if (clean === '/') throw fail(`invalid specification: destination can't be '/'`);
   return clean;
 }
 
@@ -114,9 +114,8 @@ export function parseBind(spec: string): PlannedMount {
     if (nocopy) throw invalidArgument(`invalid mode: ${mode}`);
     return { Type: 'bind', Source: posix.normalize(src).replace(/(.)\/$/, '$1'), Destination: dest, Mode: kept.join(','), RW: rw, Propagation: propagation || 'rprivate', CreateSource: true };
   }
-  if (src && !validVolumeName(src)) {
-    throw invalidArgument(`create ${src}: "${src}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
-  }
+  const badName = src ? volumeNameError(src) : undefined;
+  if (badName) throw badName;
   if (propagation) throw invalidArgument(`invalid mode: ${mode}`);
   return { Type: 'volume', Name: src || undefined, Source: '', Destination: dest, Driver: 'local', Mode: kept.join(',') || (src ? 'z' : ''), RW: rw, Propagation: '', NoCopy: nocopy || undefined, Anonymous: !src || undefined };
 }
@@ -156,9 +155,8 @@ export function parseMount(raw: unknown, exists: (path: string) => boolean): Pla
     if (mode) opts.push(`mode=${(mode & 0o7777).toString(8)}`);
     return { Type: 'tmpfs', Source: '', Destination: dest, Mode: '', RW: rw, Propagation: '', TmpfsOptions: opts };
   }
-  if (m.Source && !validVolumeName(m.Source)) {
-    throw invalidArgument(`create ${m.Source}: "${m.Source}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
-  }
+  const badName = m.Source ? volumeNameError(m.Source) : undefined;
+  if (badName) throw badName;
   // Not yet: mounting part of a volume safely needs the subpath opened without following links.
   if (m.VolumeOptions?.Subpath) throw bad('volume subpaths are not supported by this daemon');
   const driver = m.VolumeOptions?.DriverConfig?.Name || 'local';
