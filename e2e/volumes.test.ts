@@ -240,6 +240,10 @@ test('image content is copied into an empty volume (not with volume-nocopy); ima
   assert.equal(await dockerOk(d, ['run', '--rm', '-v', 'fresh:/seed', 'withvol', 'cat', '/seed/s']), 'changed\n');
   const nc = await docker(d, ['run', '--rm', '--mount', 'type=volume,source=nocopy1,target=/seed,volume-nocopy', 'withvol', 'ls', '/seed']);
   assert.equal(nc.stdout, '');
+  // No copy into a volume a running container holds: it could plant symlinks for the copy to follow.
+  await dockerOk(d, ['run', '-d', '--name', 'holder', '-v', 'heldvol:/hold', 'busybox', 'sleep', '100']);
+  assert.equal(await dockerOk(d, ['run', '--rm', '-v', 'heldvol:/seed', 'withvol', 'ls', '/seed']), '');
+  await dockerOk(d, ['rm', '-f', 'holder']);
 
   await dockerOk(d, ['run', '--name', 'anon', '-v', 'keepnamed:/named', 'withvol', 'cat', '/vol/i']);
   const mounts = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .Mounts}}', 'anon'])) as Array<{ Name: string; Destination: string; Mode: string }>;

@@ -189,7 +189,9 @@ export class VolumeService {
         if (m.Type === 'volume') {
           source = await this.driver.mount(m.Name!, containerId);
           used.push(m);
-          if (!m.NoCopy && this.host && (await isEmptyDir(source)) && !(await isEmptyDir(dest.host))) {
+          // Only while no running container has the volume: one could plant a symlink in it
+          // for the copy to follow out of the volume.
+          if (!m.NoCopy && this.host && !this.inUseByOthers(m.Name!, containerId) && (await isEmptyDir(source)) && !(await isEmptyDir(dest.host))) {
             await this.host.run('cp', ['-a', '--', `${dest.host}/.`, `${source}/`]);
           }
           this.events.publish('volume', 'mount', m.Name!, { container: containerId, destination: m.Destination, driver: 'local', propagation: m.Propagation, 'read/write': String(m.RW) });
@@ -214,6 +216,11 @@ export class VolumeService {
         throw invalidArgument(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
       }
     }
+  }
+
+  private inUseByOthers(name: string, containerId: string): boolean {
+    for (const [id, used] of this.active) if (id !== containerId && used.some((m) => m.Name === name)) return true;
+    return false;
   }
 
   /** After a container stops: its volumes are released (idempotent). */
