@@ -23,6 +23,9 @@ def test_volume_create_get_list_remove(client, berthd):
         client.volumes.get("pyvol")
     with pytest.raises(docker.errors.APIError) as e:
         client.volumes.create("x")
+    assert "volume name is too short" in str(e.value)
+    with pytest.raises(docker.errors.APIError) as e:
+        client.volumes.create("x/y")
     assert "includes invalid characters" in str(e.value)
 
 
