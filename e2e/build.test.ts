@@ -180,6 +180,10 @@ test('COPY --chown/--chmod and globs, ADD unpacks a local tar, heredocs, ONBUILD
       'echo from-heredoc > /heredoc',
       'echo line2 >> /heredoc',
       'EOF',
+      'RUN <<EOF',
+      '#!/bin/sh -e',
+      'echo "script as $0" | sed "s/-[0-9]*$//" > /shebang',
+      'EOF',
       'COPY <<EOT /etc/greeting',
       'hello $HOSTNAME-literal',
       'EOT',
@@ -198,8 +202,8 @@ test('COPY --chown/--chmod and globs, ADD unpacks a local tar, heredocs, ONBUILD
   const r = await build(['-t', 'files', dir]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   const out = await dockerOk(d, ['run', '--rm', 'files', 'sh', '-c',
-    'stat -c "%u:%g %a %n" /scripts/one.sh /scripts/two.sh; cat /unpacked/a/in-tar.txt /copied/inner/f.txt /heredoc /etc/greeting']);
-  assert.equal(out, '1234:5678 700 /scripts/one.sh\n1234:5678 700 /scripts/two.sh\nfrom tar\ninner\nfrom-heredoc\nline2\nhello -literal\n');
+    'stat -c "%u:%g %a %n" /scripts/one.sh /scripts/two.sh; cat /unpacked/a/in-tar.txt /copied/inner/f.txt /heredoc /etc/greeting /shebang']);
+  assert.equal(out, '1234:5678 700 /scripts/one.sh\n1234:5678 700 /scripts/two.sh\nfrom tar\ninner\nfrom-heredoc\nline2\nhello -literal\nscript as /tmp/.berth-heredoc\n');
   const child = context({ 'Dockerfile': 'FROM files\nRUN cat /trigger\n' });
   const c = await build(['-t', 'files:child', child]);
   assert.equal(c.code, 0, c.stderr + c.stdout);

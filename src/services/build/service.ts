@@ -666,7 +666,13 @@ export class BuildService {
     if (ins.heredocs.length && ins.shellForm) {
       const line = ins.cmd[0] ?? '';
       const only = /^<<-?["']?([A-Za-z_][A-Za-z0-9_]*)["']?$/.exec(line.trim());
-      if (only && ins.heredocs.length === 1) {
+      if (only && ins.heredocs.length === 1 && ins.heredocs[0]!.content.startsWith('#!')) {
+        // a script with its own interpreter runs as a file, as BuildKit runs it
+        const body = ins.heredocs[0]!.content;
+        let end = 'BERTH_HEREDOC';
+        while (body.includes(end)) end += '_';
+        cmd = [...shell, `f=/tmp/.berth-heredoc-$$; cat > "$f" <<'${end}'\n${body}${end}\nchmod +x "$f"; "$f"; rc=$?; rm -f "$f"; exit $rc`];
+      } else if (only && ins.heredocs.length === 1) {
         cmd = [...shell, ins.heredocs[0]!.content];
       } else {
         let script = line;
