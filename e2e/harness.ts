@@ -3,7 +3,7 @@
  * real `docker` CLI against it. Everything the daemon made is cleaned up in `stop()`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect } from 'node:net';
@@ -95,6 +95,13 @@ export async function cleanup(d: Daemon): Promise<void> {
   if (bridge && bridge !== 'none' && bridge !== 'berth0') {
     spawnSync('ip', ['link', 'del', bridge]);
     spawnSync('nft', ['delete', 'table', 'ip', `berth_${bridge.replace(/[^A-Za-z0-9_]/g, '_')}`]);
+    spawnSync('nft', ['delete', 'table', 'ip', `berth_${bridge.replace(/[^A-Za-z0-9_]/g, '_')}_nets`]);
+  }
+  // The bridges of user networks the daemon kept (live restore) or could not remove.
+  const netsDir = join(d.root, 'data', 'network', 'networks');
+  for (const f of existsSync(netsDir) ? readdirSync(netsDir) : []) {
+    const m = /^([0-9a-f]{12})[0-9a-f]{52}\.json$/.exec(f);
+    if (m) spawnSync('ip', ['link', 'del', `bn-${m[1]}`]);
   }
   rmSync(d.root, { recursive: true, force: true });
 }

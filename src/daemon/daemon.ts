@@ -2,6 +2,7 @@
  * The composition root: opens the stores, builds the services, serves the API, and shuts
  * everything down in order.
  */
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { promises as fs, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,13 +23,15 @@ import { BuildService } from '../services/build/index.ts';
 import { VolumeService } from '../services/volumes/index.ts';
 import { LocalDriver } from '../volumes/index.ts';
 import { registerVolumes } from '../api/server/index.ts';
+import { registerNetworks } from '../api/server/index.ts';
 import { registerBuild } from '../api/server/index.ts';
 import { createRuntime, defaultRuntimeName } from './runtime.ts';
 import { listen, close, Router, type Listener } from '../api/server/index.ts';
 import { registerSystem, registerImages, BERTH_VERSION } from '../api/server/index.ts';
 import type { DaemonConfig } from './config.ts';
 import { Logger } from './log.ts';
-import { NetworkManager } from '../network/index.ts';
+import { NetworkManager, UserNetworks } from '../network/index.ts';
+import { NetworkService } from '../services/networks/index.ts';
 
 export class Daemon {
   readonly config: DaemonConfig;
@@ -42,6 +45,7 @@ export class Daemon {
   volumes?: VolumeService;
   private health?: HealthMonitor;
   network?: NetworkManager;
+  userNetworks?: UserNetworks;
   private readonly id: string;
 
   constructor(config: DaemonConfig, host: Host = new RealHost()) {
@@ -72,6 +76,12 @@ export class Daemon {
     const runtime = await createRuntime(this.host, c.execRoot, c.defaultRuntime);
     this.network = new NetworkManager({ host: this.host, root: join(c.dataRoot, 'network'), bridge: c.bridge, bip: c.bip, log: this.log });
     await this.network.init();
+    const bridge = this.network;
+    this.userNetworks = new UserNetworks({
+      host: this.host, root: join(c.dataRoot, 'network'), table: bridge.enabled ? `${bridge.table}_nets` : `berth_nets_${createHash('sha256').update(c.dataRoot).digest('hex').slice(0, 8)}`, log: this.log,
+      defaultBridge: () => (bridge.enabled ? { name: bridge.bridgeName, subnet: bridge.info()?.subnet } : undefined),
+    });
+    await this.userNetworks.init();
     this.containers = new ContainerService({
       db: this.db,
       images: this.images,
@@ -84,6 +94,7 @@ export class Daemon {
       log: this.log,
       initPath: await firstExisting(['/usr/bin/tini-static', '/usr/bin/docker-init']),
       network: this.network,
+      userNetworks: this.userNetworks,
       volumes: this.volumes,
     });
     await fs.mkdir(join(c.dataRoot, 'containers'), { recursive: true, mode: 0o710 });
@@ -91,7 +102,9 @@ export class Daemon {
     // Before restore: containers its restart policies start are watched like any other.
     this.health = new HealthMonitor({ containers: this.containers, execs, events: this.events, log: this.log });
     // Addresses of containers that no longer run go back to the pool (a crash left them).
-    this.network.reconcile(new Set(this.containers.store.all().filter((ct) => ct.State.Running).map((ct) => ct.Id)));
+    const runningIds = new Set(this.containers.store.all().filter((ct) => ct.State.Running).map((ct) => ct.Id));
+    this.network.reconcile(runningIds);
+    this.userNetworks.reconcile(runningIds);
     await this.containers.restore();
     await this.volumes.unmountUnused().catch((e) => this.log.warn(`volumes: ${(e as Error).message}`));
     await this.containers.republishPorts();
@@ -112,6 +125,7 @@ export class Daemon {
     });
     registerExec(router, execs);
     registerVolumes(router, this.volumes);
+    registerNetworks(router, new NetworkService({ bridge: this.network, user: this.userNetworks, containers, events: this.events }));
     registerBuild(router, new BuildService({
       images: this.images, containers, snapshots, host: this.host, tmp: join(c.dataRoot, 'tmp'),
       root: join(c.dataRoot, 'builder'), log: this.log,
@@ -130,6 +144,7 @@ export class Daemon {
     await this.containers?.shutdown();
     // With live restore, running containers keep their bridge and NAT.
     await this.network?.shutdown(this.config.liveRestore && !!this.containers?.store.all().some((ct) => ct.State.Running)).catch((e) => this.log.warn(`network shutdown: ${(e as Error).message}`));
+    await this.userNetworks?.shutdown(this.config.liveRestore).catch((e) => this.log.warn(`user networks shutdown: ${(e as Error).message}`));
     this.listeners = [];
     this.db?.close();
     await fs.rm(this.config.pidfile, { force: true });

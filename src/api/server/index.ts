@@ -79,3 +79,4 @@ export { registerExec } from './routes/exec.ts';
 export { registerTransfer, type TransferDeps } from './routes/transfer.ts';
 export { registerBuild } from './routes/build.ts';
 export { registerVolumes } from './routes/volumes.ts';
+export { registerNetworks } from './routes/networks.ts';

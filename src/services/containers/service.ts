@@ -26,7 +26,8 @@ import { logLimits } from './logopts.ts';
 import { commandFor, buildSpec, resourcesFor, validateHostConfig, validateCreateTypes } from './spec.ts';
 import type { Snapshotter } from '../../snapshots/index.ts';
 import type { Host } from '../../host/index.ts';
-import type { Endpoint, NetworkManager } from '../../network/index.ts';
+import type { Endpoint, NetworkManager, UserNetworks } from '../../network/index.ts';
+import { linkSettings } from './links.ts';
 import { tarDirectory, diffOverlayUpper, changes as upperChanges, type Change } from '../../archive/index.ts';
 import { runcWording, execFailureCode, LogRotator, type CgroupStats } from '../../runtime/index.ts';
 import type { Readable } from 'node:stream';
@@ -49,6 +50,8 @@ export interface ContainerServiceDeps {
   initPath?: string;
   /** The default bridge; without it (or when disabled) containers get an unconnected namespace. */
   network?: NetworkManager;
+  /** User-defined networks (`docker network create`). */
+  userNetworks?: UserNetworks;
   /** Volumes and mounts (`-v`, `--mount`, `--tmpfs`, `--volumes-from`, image VOLUMEs). */
   volumes?: VolumeService;
 }
@@ -180,6 +183,9 @@ export class ContainerService {
       RestartCount: 0,
       TopChain: image.topChain,
     };
+    const endpoints = (req.NetworkingConfig as { EndpointsConfig?: ContainerRecord['EndpointsConfig'] } | undefined)?.EndpointsConfig;
+    if (endpoints && Object.keys(endpoints).length) rec.EndpointsConfig = endpoints;
+    this.checkNetworkMode(rec);
     rec.MountPoints = await this.prepareMounts(req, hostConfig, imgCfg.Volumes);
     await fs.mkdir(this.dir(id), { recursive: true, mode: 0o710 });
     this.store.insert(rec);
@@ -282,7 +288,8 @@ export class ContainerService {
     const mounts = c.MountPoints?.length ? await this.d.volumes!.mountAll(c.Id, c.MountPoints, join(dir, 'rootfs')) : undefined;
     const net = this.networkFor(c);
     c.Network = net.endpoint;
-    const spec = await buildSpec(c, { dir, rootfs: join(dir, 'rootfs'), initPath: this.d.initPath, ipAddress: net.endpoint?.ipAddress, netnsPath: net.netnsPath, mounts });
+    const links = c.HostConfig.Links?.length ? linkSettings(c.HostConfig.Links, (ref) => this.store.find(ref), c.Name) : undefined;
+    const spec = await buildSpec(c, { dir, rootfs: join(dir, 'rootfs'), initPath: this.d.initPath, ipAddress: net.endpoint?.ipAddress, netnsPath: net.netnsPath, mounts, dnsServer: net.dnsServer, linkHosts: links?.hosts, linkEnv: links?.env });
     await fs.writeFile(join(dir, 'config.json'), JSON.stringify(spec));
     const limits = logLimits(c.HostConfig);
     const { pid } = await this.d.runtime.create({
@@ -290,7 +297,8 @@ export class ContainerService {
       // Docker closes a container's stdin when its attached client's input ends only for StdinOnce without a TTY.
       leaveStdinOpen: !!c.Config.Tty || !c.Config.StdinOnce,
     });
-    if (net.endpoint) await this.d.network!.connect(net.endpoint, pid);
+    if (net.endpoint) await this.attachEndpoint(net.endpoint, pid, 'eth0');
+    await this.attachExtraNetworks(c, pid);
     this.changes.emit(`created:${c.Id}`);
     return { pid, maxFiles: limits.maxFiles };
   }
@@ -388,7 +396,7 @@ export class ContainerService {
    * Where the container's network comes from: an endpoint on the default bridge (for the
    * `default`/`bridge` modes), another container's namespace (`container:<id>`), or nothing.
    */
-  private networkFor(c: ContainerRecord): { endpoint?: Endpoint; netnsPath?: string } {
+  private networkFor(c: ContainerRecord): { endpoint?: Endpoint; netnsPath?: string; dnsServer?: string } {
     const mode = c.HostConfig.NetworkMode || 'default';
     if (mode.startsWith('container:')) {
       const other = this.store.get(mode.slice('container:'.length));
@@ -397,6 +405,10 @@ export class ContainerService {
     }
     if ((mode === 'default' || mode === 'bridge') && !c.Config.NetworkDisabled && this.d.network?.enabled) {
       return { endpoint: this.d.network.allocate(c.Id) };
+    }
+    if (!['default', 'bridge', 'host', 'none'].includes(mode) && this.d.userNetworks) {
+      const ep = this.d.userNetworks.allocate(mode, c.Id, c.Name, this.endpointRequest(c, mode));
+      return { endpoint: ep, dnsServer: ep.gateway };
     }
     return {};
   }
@@ -429,7 +441,118 @@ export class ContainerService {
 
   private releaseNetwork(c: ContainerRecord): void {
     this.d.network?.release(c.Id);
+    this.d.userNetworks?.release(c.Id);
     c.Network = undefined;
+    c.ExtraNetworks = undefined;
+  }
+
+  // ---- user networks ----
+
+  /** A `--network` that names no network fails the create, as Docker's does. */
+  private checkNetworkMode(c: ContainerRecord): void {
+    const mode = c.HostConfig.NetworkMode || 'default';
+    if (['default', 'bridge', 'host', 'none'].includes(mode) || mode.startsWith('container:')) return;
+    if (!this.d.userNetworks) throw notFound(`network ${mode} not found`);
+    const n = this.d.userNetworks.get(mode);
+    for (const [k, cfg] of Object.entries(c.EndpointsConfig ?? {})) {
+      if (k !== mode && k !== n.Name && k !== n.Id) this.d.userNetworks.get(k);
+      if (cfg?.Aliases?.length && ['bridge', 'default'].includes(k)) throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
+    }
+  }
+
+  /** Aliases, address and MAC asked for on network `ref` (by name or ID). */
+  private endpointRequest(c: ContainerRecord, ref: string): { aliases: string[]; ip?: string; mac?: string } {
+    const n = this.d.userNetworks?.find(ref);
+    const cfg = c.EndpointsConfig?.[ref] ?? (n && (c.EndpointsConfig?.[n.Name] ?? c.EndpointsConfig?.[n.Id]));
+    const mode = c.HostConfig.NetworkMode || 'default';
+    const mac = cfg?.MacAddress || (ref === mode ? (c.Config as { MacAddress?: string }).MacAddress : undefined);
+    return { aliases: [...(cfg?.Aliases ?? []), c.Id.slice(0, 12)], ip: cfg?.IPAMConfig?.IPv4Address || undefined, mac: mac || undefined };
+  }
+
+  private async attachEndpoint(ep: Endpoint, pid: number, ifname: string): Promise<void> {
+    if (ep.bridge === this.d.network?.bridgeName) await this.d.network.connect(ep, pid);
+    else await this.d.userNetworks!.attach(ep, pid, ifname);
+  }
+
+  /** Further user networks asked for at create (or connected while stopped): eth1, eth2... */
+  private async attachExtraNetworks(c: ContainerRecord, pid: number): Promise<void> {
+    const un = this.d.userNetworks;
+    if (!un || !c.EndpointsConfig) return;
+    const mode = c.HostConfig.NetworkMode || 'default';
+    const primary = un.find(mode)?.Id;
+    c.ExtraNetworks = [];
+    for (const key of Object.keys(c.EndpointsConfig)) {
+      if (['default', 'bridge', 'host', 'none', mode].includes(key)) continue;
+      const n = un.find(key);
+      if (!n || n.Id === primary || c.ExtraNetworks.some((e) => e.networkId === n.Id)) continue;
+      const ep = un.allocate(n.Id, c.Id, c.Name, this.endpointRequest(c, key));
+      await un.attach(ep, pid, `eth${c.ExtraNetworks.length + 1}`);
+      c.ExtraNetworks.push(ep);
+    }
+  }
+
+  /** `docker network connect`: a running container gets the interface now, others at start. */
+  async connectNetwork(ref: string, netRef: string, cfg: ContainerRecord['EndpointsConfig'] extends Record<string, infer T> | undefined ? T : never): Promise<void> {
+    const un = this.d.userNetworks;
+    if (!un) throw notFound(`network ${netRef} not found`);
+    const n = un.get(netRef);
+    const c = this.store.get(ref);
+    await this.locked(c.Id, async () => {
+      const mode = c.HostConfig.NetworkMode || 'default';
+      if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) throw forbidden(`container sharing network namespace with another container or host cannot be connected to any other network`);
+      const mine = un.find(mode)?.Id === n.Id || c.ExtraNetworks?.some((e) => e.networkId === n.Id) || Object.keys(c.EndpointsConfig ?? {}).some((k) => un.find(k)?.Id === n.Id);
+      if (mine) throw forbidden(`endpoint with name ${c.Name} already exists in network ${n.Name}`);
+      c.EndpointsConfig = { ...(c.EndpointsConfig ?? {}), [n.Name]: cfg ?? {} };
+      if (c.State.Running && c.State.Pid) {
+        const ep = un.allocate(n.Id, c.Id, c.Name, this.endpointRequest(c, n.Name));
+        const extra = c.ExtraNetworks ?? [];
+        try {
+          await un.attach(ep, c.State.Pid, `eth${extra.length + 1}`);
+        } catch (e) {
+          un.release(c.Id, n.Id);
+          delete c.EndpointsConfig[n.Name];
+          throw e;
+        }
+        c.ExtraNetworks = [...extra, ep];
+      }
+      this.store.save(c);
+    });
+    this.d.events.publish('network', 'connect', n.Id, { container: c.Id, name: n.Name, type: 'bridge' });
+  }
+
+  /** `docker network disconnect`. */
+  async disconnectNetwork(ref: string, netRef: string, force = false): Promise<void> {
+    const un = this.d.userNetworks;
+    if (!un) throw notFound(`network ${netRef} not found`);
+    const n = un.get(netRef);
+    const c = this.store.find(ref);
+    if (!c) {
+      if (force) return;
+      throw notFound(`No such container: ${ref}`);
+    }
+    await this.locked(c.Id, async () => {
+      const mode = c.HostConfig.NetworkMode || 'default';
+      const key = Object.keys(c.EndpointsConfig ?? {}).find((k) => un.find(k)?.Id === n.Id);
+      const ep = c.ExtraNetworks?.find((e) => e.networkId === n.Id) ?? (c.Network?.networkId === n.Id ? c.Network : undefined);
+      if (!key && !ep && un.find(mode)?.Id !== n.Id) throw forbidden(`container ${c.Id} is not connected to network ${n.Name}`);
+      if (ep) await un.detach(ep);
+      un.release(c.Id, n.Id);
+      if (key) delete c.EndpointsConfig![key];
+      c.ExtraNetworks = c.ExtraNetworks?.filter((e) => e.networkId !== n.Id);
+      if (c.Network?.networkId === n.Id) c.Network = undefined;
+      if (un.find(mode)?.Id === n.Id) c.HostConfig.NetworkMode = 'none';
+      this.store.save(c);
+    });
+    this.d.events.publish('network', 'disconnect', n.Id, { container: c.Id, name: n.Name, type: 'bridge' });
+  }
+
+  /** After a live restore: the running containers' names answer in their networks' DNS again. */
+  private restoreNetworks(c: ContainerRecord): void {
+    const un = this.d.userNetworks;
+    if (!un) return;
+    for (const ep of [c.Network, ...(c.ExtraNetworks ?? [])]) {
+      if (ep && ep.bridge !== this.d.network?.bridgeName) un.restore(ep, c.Id, c.Name, this.endpointRequest(c, ep.networkId).aliases);
+    }
   }
 
   /** A policy restart after the container's back-off delay, unless a user acts first. */
@@ -626,6 +749,7 @@ export class ContainerService {
   private async reap(id: string): Promise<void> {
     const dir = this.dir(id);
     this.d.network?.release(id);
+    this.d.userNetworks?.release(id);
     await this.premounts.get(id);
     const [known, mounted] = await Promise.all([this.d.runtime.exists(id), this.d.snapshots.isMounted(dir)]);
     await Promise.all([
@@ -696,6 +820,7 @@ export class ContainerService {
       const alive = await this.d.runtime.isAlive(c.Id);
       if (alive && this.d.liveRestore) this.rotateLogs(c, logLimits(c.HostConfig).maxFiles);
       if (alive && c.MountPoints?.length) this.d.volumes?.adopt(c.Id, c.MountPoints);
+      if (alive && this.d.liveRestore) this.restoreNetworks(c);
       if (alive) {
         if (!this.d.liveRestore) {
           // Without live restore, containers from the previous daemon do not survive it.

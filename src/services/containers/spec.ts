@@ -127,6 +127,12 @@ export interface SpecContext {
   netnsPath?: string;
   /** Volumes, binds and tmpfs mounts, resolved for this start. */
   mounts?: oci.Mount[];
+  /** The embedded DNS server of the container's user network (its only nameserver). */
+  dnsServer?: string;
+  /** `--link` lines for /etc/hosts: address and names. */
+  linkHosts?: Array<{ ip: string; names: string[] }>;
+  /** `--link` environment variables (ALIAS_PORT_80_TCP=..., ALIAS_NAME, ALIAS_ENV_...). */
+  linkEnv?: string[];
 }
 
 export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<oci.Spec> {
@@ -136,7 +142,7 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   const user = await oci.resolveUser(c.Config.User || '', ctx.rootfs);
   opts.push(oci.withRootfs('rootfs', !!h.ReadonlyRootfs));
   opts.push(oci.withProcessArgs([c.Path, ...c.Args]));
-  opts.push(oci.withEnv(c.Config.Env ?? []));
+  opts.push(oci.withEnv([...(c.Config.Env ?? []), ...(ctx.linkEnv ?? [])]));
   opts.push(oci.withCwd(c.Config.WorkingDir || '/'));
   opts.push(oci.withUser(user));
   opts.push(oci.withHostname(c.Config.Hostname ?? c.Id.slice(0, 12)));
@@ -154,7 +160,7 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   if (net === 'host') opts.push(oci.withoutNamespace('network'));
   else if (ctx.netnsPath) opts.push(oci.withNamespacePath('network', ctx.netnsPath));
   if (h.Init && ctx.initPath) opts.push(oci.withInit(ctx.initPath));
-  opts.push(oci.withMounts(await etcFiles(c, ctx.dir, net === 'host', ctx.ipAddress)));
+  opts.push(oci.withMounts(await etcFiles(c, ctx.dir, net === 'host', ctx.ipAddress, ctx)));
   if (ctx.mounts?.length) opts.push(oci.withMounts(ctx.mounts));
   return oci.generateSpec(c.Id, opts);
 }
@@ -176,13 +182,14 @@ function parseSecurityOpts(opts: readonly string[]): { noNewPrivileges: boolean;
 }
 
 /** Writes /etc/hostname, /etc/hosts and /etc/resolv.conf for the container and mounts them. */
-async function etcFiles(c: ContainerRecord, dir: string, hostNet: boolean, ipAddress?: string): Promise<oci.Mount[]> {
+async function etcFiles(c: ContainerRecord, dir: string, hostNet: boolean, ipAddress?: string, extra: Pick<SpecContext, 'dnsServer' | 'linkHosts'> = {}): Promise<oci.Mount[]> {
   const hostname = c.Config.Hostname ?? c.Id.slice(0, 12);
   const hostsLines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet', 'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters'];
   for (const e of c.HostConfig.ExtraHosts ?? []) {
     const i = e.indexOf(':');
     if (i > 0) hostsLines.push(`${e.slice(i + 1)}\t${e.slice(0, i)}`);
   }
+  for (const l of extra.linkHosts ?? []) hostsLines.push(`${l.ip}\t${l.names.join(' ')}`);
   if (ipAddress) hostsLines.push(`${ipAddress}\t${hostname}`);
   let hosts = hostsLines.join('\n') + '\n';
   let resolv = await hostResolvConf();
@@ -192,6 +199,10 @@ async function etcFiles(c: ContainerRecord, dir: string, hostNet: boolean, ipAdd
     resolv = resolv.replace(/^nameserver\s+(127\.\S+|::1)\s*$/gm, '').trim();
     if (!/^nameserver/m.test(resolv)) resolv += '\nnameserver 8.8.8.8\nnameserver 8.8.4.4';
     resolv += '\n';
+  }
+  if (extra.dnsServer && !c.HostConfig.Dns?.length) {
+    // On a user network the daemon's embedded DNS answers (and forwards the rest to the host's resolvers).
+    resolv = resolv.split('\n').filter((l) => l.trim() && !l.startsWith('nameserver')).concat(`nameserver ${extra.dnsServer}`).join('\n') + '\n';
   }
   if (c.HostConfig.Dns?.length || c.HostConfig.DnsSearch?.length || c.HostConfig.DnsOptions?.length) {
     const lines = resolv.split('\n').filter((l) => !(c.HostConfig.Dns?.length && l.startsWith('nameserver')) && !(c.HostConfig.DnsSearch?.length && l.startsWith('search')) && !(c.HostConfig.DnsOptions?.length && l.startsWith('options')));

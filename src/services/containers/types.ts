@@ -114,6 +114,18 @@ export interface ContainerRecord {
   MonitorPid?: number;
   /** Its endpoint on the default bridge while it runs. */
   Network?: Endpoint;
+  /** Endpoints on further user networks (`docker network connect`), while it runs. */
+  ExtraNetworks?: Endpoint[];
+  /** Per-network settings asked for at create or connect (aliases, --ip, links), by network name. */
+  EndpointsConfig?: Record<string, EndpointConfig>;
+}
+
+export interface EndpointConfig {
+  Aliases?: string[] | null;
+  IPAMConfig?: { IPv4Address?: string } | null;
+  Links?: string[] | null;
+  MacAddress?: string;
+  NetworkID?: string;
 }
 
 export interface CreateRequest extends ContainerConfig {

@@ -169,29 +169,40 @@ function live(c: ContainerRecord): ContainerRecord['Network'] {
   return c.State.Running || c.State.Paused ? c.Network : undefined;
 }
 
-/** `NetworkSettings.Networks` as Docker shows it: the network, with addresses while running. */
+/** `NetworkSettings.Networks` as Docker shows it: each network, with addresses while running. */
 function networks(c: ContainerRecord): Record<string, object> {
   const mode = networkMode(c);
   if (mode.startsWith('container:')) return {};
   const ep = live(c);
-  return {
-    [mode]: {
-      IPAMConfig: null,
-      Links: null,
-      Aliases: null,
-      MacAddress: ep?.macAddress ?? '',
-      NetworkID: ep?.networkId ?? '',
-      EndpointID: ep?.endpointId ?? '',
-      Gateway: ep?.gateway ?? '',
-      IPAddress: ep?.ipAddress ?? '',
-      IPPrefixLen: ep?.prefixLen ?? 0,
+  const running = c.State.Running || c.State.Paused;
+  const cfgOf = (name: string, id?: string) => c.EndpointsConfig?.[name] ?? (id ? c.EndpointsConfig?.[id] : undefined);
+  const entry = (e: NonNullable<ContainerRecord['Network']> | undefined, name: string) => {
+    const cfg = cfgOf(name, e?.networkId);
+    const aliases = cfg?.Aliases?.length ? [...cfg.Aliases] : null;
+    return {
+      IPAMConfig: cfg?.IPAMConfig ?? null,
+      Links: cfg?.Links ?? null,
+      Aliases: aliases,
+      MacAddress: e?.macAddress ?? '',
+      NetworkID: e?.networkId ?? cfg?.NetworkID ?? '',
+      EndpointID: e?.endpointId ?? '',
+      Gateway: e?.gateway ?? '',
+      IPAddress: e?.ipAddress ?? '',
+      IPPrefixLen: e?.prefixLen ?? 0,
       IPv6Gateway: '',
       GlobalIPv6Address: '',
       GlobalIPv6PrefixLen: 0,
       DriverOpts: null,
-      DNSNames: null,
-    },
+      DNSNames: e && !['bridge', 'host', 'none'].includes(name) ? [c.Name, ...(aliases ?? []), c.Id.slice(0, 12)] : null,
+    };
   };
+  const out: Record<string, object> = {};
+  if (mode !== 'none' || !Object.keys(c.EndpointsConfig ?? {}).length) out[ep?.network ?? mode] = entry(ep, ep?.network ?? mode);
+  for (const x of running ? c.ExtraNetworks ?? [] : []) out[x.network] = entry(x, x.network);
+  if (!running) {
+    for (const k of Object.keys(c.EndpointsConfig ?? {})) if (!(k in out) && !['default'].includes(k)) out[k] = entry(undefined, k);
+  }
+  return out;
 }
 
 /** How `docker ps` shows health after "Up …": "(healthy)", "(health: starting)". */

@@ -1,0 +1,136 @@
+/**
+ * User-defined networks through the real `docker` CLI: create/ls/inspect/rm/prune, containers
+ * resolving each other by name and alias through the embedded DNS, isolation between networks,
+ * connect/disconnect of a running container, --ip, --internal, --link on the default bridge,
+ * network events, and a live-restored daemon answering names again. Traffic goes only to
+ * containers this daemon made.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { startDaemon, stopDaemon, cleanup, api, docker, dockerOk, bootstrapBusybox, type Daemon } from './harness.ts';
+
+const BRIDGE = `bnw${process.pid % 100000}`;
+let d: Daemon;
+const sh = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' });
+const inspectNet = async (n: string) => JSON.parse(await dockerOk(d, ['network', 'inspect', n]))[0];
+const ipOn = async (c: string, n: string) => (await dockerOk(d, ['inspect', '-f', `{{(index .NetworkSettings.Networks "${n}").IPAddress}}`, c])).trim();
+// Subnets of this test's own (the pid keeps concurrent runs apart).
+const octet = 100 + (process.pid % 100);
+
+before(async () => {
+  d = await startDaemon(['--bridge', BRIDGE, '--live-restore']);
+  await bootstrapBusybox(d);
+});
+after(async () => {
+  if (d) {
+    await docker(d, ['rm', '-f', 'aa', 'cc', 'web']);
+    for (const n of ['n1', 'n2', 'n3', 'inner']) await docker(d, ['network', 'rm', n]);
+    await cleanup(d);
+  }
+});
+
+test('network create/ls/inspect in Docker\'s shape; a name taken or reserved is refused', async () => {
+  const id = (await dockerOk(d, ['network', 'create', '--subnet', `10.${octet}.7.0/24`, '--gateway', `10.${octet}.7.254`, '--label', 'team=net', 'n1'])).trim();
+  assert.match(id, /^[0-9a-f]{64}$/);
+  const n = await inspectNet('n1');
+  assert.equal(n.Id, id);
+  assert.equal(n.Driver, 'bridge');
+  assert.equal(n.Scope, 'local');
+  assert.deepEqual(n.IPAM.Config, [{ Subnet: `10.${octet}.7.0/24`, Gateway: `10.${octet}.7.254` }]);
+  assert.deepEqual(n.Labels, { team: 'net' });
+  assert.equal(n.Internal, false);
+  const bridgeIf = `bn-${id.slice(0, 12)}`;
+  assert.match(sh('ip', ['-4', 'addr', 'show', 'dev', bridgeIf]).stdout, new RegExp(`inet 10\\.${octet}\\.7\\.254/24`));
+  const ls = await dockerOk(d, ['network', 'ls', '--format', '{{.Name}} {{.Driver}}']);
+  for (const line of ['bridge bridge', 'host host', 'none null', 'n1 bridge']) assert.ok(ls.split('\n').includes(line), ls);
+  assert.match((await docker(d, ['network', 'create', 'n1'])).stderr, /network with name n1 already exists/);
+  assert.match((await docker(d, ['network', 'create', 'host'])).stderr, /pre-defined network/);
+  assert.match((await docker(d, ['network', 'rm', 'bridge'])).stderr, /bridge is a pre-defined network and cannot be removed/);
+  // A subnet of its own, clashing with nothing routed.
+  await dockerOk(d, ['network', 'create', 'n2']);
+  const sub2 = (await inspectNet('n2')).IPAM.Config[0].Subnet as string;
+  assert.notEqual(sub2, `10.${octet}.7.0/24`);
+  // (The CLI answers a 404 from create with a pull, so ask the API itself.)
+  const r = await api(d, 'POST', '/containers/create', JSON.stringify({ Image: 'busybox', HostConfig: { NetworkMode: 'nosuch' } }), { 'Content-Type': 'application/json' });
+  assert.equal(r.status, 404);
+  assert.match(r.body, /network nosuch not found/);
+});
+
+test('containers on a user network resolve each other by name and alias; other networks cannot reach them', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'aa', '--network', 'n1', '--network-alias', 'alpha', 'busybox', 'sleep', '300']);
+  const ipA = await ipOn('aa', 'n1');
+  assert.match(ipA, new RegExp(`^10\\.${octet}\\.7\\.`));
+  const out = await dockerOk(d, ['run', '--rm', '--network', 'n1', 'busybox', 'sh', '-c', 'cat /etc/resolv.conf; ping -c 1 -W 3 aa && ping -c 1 -W 3 alpha && nslookup alpha']);
+  assert.match(out, new RegExp(`nameserver 10\\.${octet}\\.7\\.254`));
+  assert.match(out, new RegExp(`PING aa \\(${ipA.replace(/\./g, '\\.')}\\)`));
+  assert.match(out, new RegExp(`PING alpha \\(${ipA.replace(/\./g, '\\.')}\\)`));
+  const n = await inspectNet('n1');
+  const [cid] = Object.keys(n.Containers);
+  assert.equal(n.Containers[cid!].Name, 'aa');
+  assert.equal(n.Containers[cid!].IPv4Address, `${ipA}/24`);
+  // From another network: neither the name nor the address.
+  const other = await docker(d, ['run', '--rm', '--network', 'n2', 'busybox', 'sh', '-c', `ping -c 1 -W 2 ${ipA} >/dev/null && echo reached; nslookup aa >/dev/null 2>&1 && echo resolved; true`]);
+  assert.doesNotMatch(other.stdout, /reached|resolved/);
+  const fromBridge = await docker(d, ['run', '--rm', 'busybox', 'sh', '-c', `ping -c 1 -W 2 ${ipA} >/dev/null && echo reached; true`]);
+  assert.doesNotMatch(fromBridge.stdout, /reached/);
+});
+
+test('--ip takes the asked address; network connect/disconnect of a running container', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'cc', '--network', 'n2', 'busybox', 'sleep', '300']);
+  await dockerOk(d, ['network', 'connect', '--alias', 'gamma', 'n1', 'cc']);
+  const nets = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Networks}}', 'cc']));
+  assert.deepEqual(Object.keys(nets).sort(), ['n1', 'n2']);
+  assert.match(await dockerOk(d, ['exec', 'cc', 'ip', '-o', '-4', 'addr', 'show', 'eth1']), new RegExp(`inet 10\\.${octet}\\.7\\.`));
+  assert.match(await dockerOk(d, ['exec', 'cc', 'ping', '-c', '1', '-W', '3', 'aa']), /1 packets received/);
+  assert.match(await dockerOk(d, ['exec', 'aa', 'ping', '-c', '1', '-W', '3', 'gamma']), /1 packets received/);
+  assert.match((await docker(d, ['network', 'rm', 'n1'])).stderr, /has active endpoints/);
+  await dockerOk(d, ['network', 'disconnect', 'n1', 'cc']);
+  assert.notEqual((await docker(d, ['exec', 'cc', 'ip', 'link', 'show', 'eth1'])).code, 0, 'eth1 gone');
+  assert.deepEqual(Object.keys(JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Networks}}', 'cc']))), ['n2']);
+  const fixed = `10.${octet}.7.77`;
+  const out = await dockerOk(d, ['run', '--rm', '--network', 'n1', '--ip', fixed, 'busybox', 'ip', '-o', '-4', 'addr', 'show', 'eth0']);
+  assert.match(out, new RegExp(`inet ${fixed.replace(/\./g, '\\.')}/24`));
+  await dockerOk(d, ['rm', '-f', 'cc']);
+});
+
+test('--internal gets no NAT and is cut off from other bridges; --link on the default bridge', async () => {
+  const id = (await dockerOk(d, ['network', 'create', '--internal', 'inner'])).trim();
+  assert.equal((await inspectNet('inner')).Internal, true);
+  const table = sh('nft', ['list', 'table', 'ip', `berth_${BRIDGE}_nets`]).stdout;
+  const br = `bn-${id.slice(0, 12)}`;
+  assert.match(table, new RegExp(`iifname "${br}" oifname != "${br}" drop`));
+  assert.doesNotMatch(table, new RegExp(`oifname != "${br}" masquerade`));
+  await dockerOk(d, ['network', 'rm', 'inner']);
+  assert.notEqual(sh('ip', ['link', 'show', br]).status, 0, 'bridge removed with the network');
+
+  await dockerOk(d, ['run', '-d', '--name', 'web', '--expose', '80', '-e', 'ROLE=server', 'busybox', 'sleep', '300']);
+  const ipWeb = (await dockerOk(d, ['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'web'])).trim();
+  const out = await dockerOk(d, ['run', '--rm', '--name', 'client', '--link', 'web:db', 'busybox', 'sh', '-c', 'cat /etc/hosts; env; ping -c 1 -W 3 db >/dev/null && echo reached-db']);
+  assert.match(out, new RegExp(`^${ipWeb.replace(/\./g, '\\.')}\\tdb\\b.*\\bweb\\b`, 'm'));
+  assert.match(out, new RegExp(`^DB_PORT_80_TCP_ADDR=${ipWeb.replace(/\./g, '\\.')}$`, 'm'));
+  assert.match(out, /^DB_NAME=\/client\/db$/m);
+  assert.match(out, /^DB_ENV_ROLE=server$/m);
+  assert.match(out, /reached-db/);
+  await dockerOk(d, ['rm', '-f', 'web']);
+});
+
+test('a live-restored daemon answers names again; prune removes unused networks; events', async () => {
+  const since = String(Math.floor(Date.now() / 1000) - 1);
+  await stopDaemon(d);
+  d = await startDaemon(d.extraArgs, d.root);
+  assert.match(await dockerOk(d, ['run', '--rm', '--network', 'n1', 'busybox', 'ping', '-c', '1', '-W', '3', 'alpha']), /1 packets received/);
+  await dockerOk(d, ['network', 'create', 'n3']);
+  await dockerOk(d, ['rm', '-f', 'aa']);
+  const ids = await Promise.all(['n1', 'n2', 'n3'].map(async (n) => (await inspectNet(n)).Id as string));
+  const pruned = await dockerOk(d, ['network', 'prune', '-f']);
+  for (const n of ['n1', 'n2', 'n3']) assert.match(pruned, new RegExp(`^${n}$`, 'm'));
+  assert.doesNotMatch(await dockerOk(d, ['network', 'ls', '--format', '{{.Name}}']), /^n[123]$/m);
+  const ev = await dockerOk(d, ['events', '--since', since, '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'type=network', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
+  assert.match(ev, /^create n3$/m);
+  assert.match(ev, /^destroy n1$/m);
+  // Nothing of the user networks is left on the host.
+  const links = sh('ip', ['-o', 'link', 'show']).stdout;
+  for (const id of ids) assert.ok(!links.includes(`bn-${id.slice(0, 12)}`), `bridge of ${id.slice(0, 12)} removed`);
+  assert.notEqual(sh('nft', ['list', 'table', 'ip', `berth_${BRIDGE}_nets`]).status, 0, 'the table goes with the last network');
+});

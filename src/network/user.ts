@@ -1,0 +1,433 @@
+/**
+ * User-defined bridge networks (`docker network create`): one Linux bridge `bn-<id12>` each,
+ * addresses from their own IPAM pools (persisted, so never handed out twice), outbound NAT
+ * unless `--internal`, isolation from every other Berth bridge, and an embedded DNS server
+ * on each network's gateway address that answers the names and aliases of the containers on
+ * that network and forwards everything else to the host's resolvers.
+ *
+ * Networks are JSON files under `<root>/networks/`; the rules live in Berth's own nftables
+ * table (`ip <table>`), replaced in one transaction whenever a network comes or goes.
+ */
+import { promises as fs, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import dgram from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import type { Host } from '../host/index.ts';
+import { conflict, forbidden, invalidArgument, notFound } from '../errdefs/index.ts';
+import { formatSubnet, intToIp, ipToInt, macFor, contains, overlaps, parseCidr, pickFree, type Subnet } from './cidr.ts';
+import { Ipam } from './ipam.ts';
+import type { Endpoint } from './bridge.ts';
+import { buildAnswer, parseQuery } from './dns.ts';
+
+export interface UserNetwork {
+  Id: string;
+  Name: string;
+  Created: string;
+  Internal: boolean;
+  Labels: Record<string, string>;
+  Options: Record<string, string>;
+  Subnet: string;
+  Gateway: string;
+  Bridge: string;
+}
+
+export interface CreateNetworkRequest {
+  Name?: string;
+  Driver?: string;
+  Internal?: boolean;
+  Labels?: Record<string, string> | null;
+  Options?: Record<string, string> | null;
+  IPAM?: { Driver?: string; Config?: Array<{ Subnet?: string; Gateway?: string; IPRange?: string }> | null } | null;
+  CheckDuplicate?: boolean;
+  EnableIPv6?: boolean;
+}
+
+export interface EndpointRequest {
+  aliases?: string[];
+  ip?: string;
+  mac?: string;
+}
+
+export interface UserNetworkOptions {
+  host: Host;
+  /** `<data-root>/network` */
+  root: string;
+  /** The nftables table of this daemon's user networks. */
+  table: string;
+  /** The default bridge (isolated from user networks), if any. */
+  defaultBridge?: () => { name: string; subnet?: string } | undefined;
+  log: { debug(m: string): void; info(m: string): void; warn(m: string): void };
+  /** Upstream resolvers for names the embedded DNS does not know (default: the host's). */
+  upstream?: string[];
+}
+
+/** User network subnets: Docker's 172.18-31 and 192.168 ranges, after the default bridge's own. */
+const CANDIDATES = [
+  ...Array.from({ length: 14 }, (_, i) => `172.${18 + i}.0.0/16`),
+  ...Array.from({ length: 20 }, (_, i) => `10.${100 + i}.0.0/16`),
+  ...Array.from({ length: 16 }, (_, i) => `192.168.${240 + i}.0/24`),
+];
+
+interface Member {
+  containerId: string;
+  name: string;
+  aliases: string[];
+  ep: Endpoint;
+}
+
+export const RESERVED_NETWORKS = ['bridge', 'host', 'none', 'default'];
+
+export class UserNetworks {
+  private readonly o: UserNetworkOptions;
+  private ipam?: Ipam;
+  private readonly nets = new Map<string, UserNetwork>();
+  /** Members by network ID, then container ID (in memory; rebuilt by `restore`). */
+  private readonly members = new Map<string, Map<string, Member>>();
+  private readonly dns = new Map<string, dgram.Socket>();
+  private upstream: string[] = [];
+  private rulesApplied = false;
+
+  constructor(o: UserNetworkOptions) {
+    this.o = o;
+  }
+
+  private get dir(): string {
+    return join(this.o.root, 'networks');
+  }
+
+  async init(): Promise<void> {
+    await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    this.ipam = new Ipam(join(this.o.root, 'user-ipam.db'));
+    for (const f of await fs.readdir(this.dir)) {
+      if (!f.endsWith('.json')) continue;
+      try {
+        const n = JSON.parse(await fs.readFile(join(this.dir, f), 'utf8')) as UserNetwork;
+        this.nets.set(n.Id, n);
+      } catch (e) {
+        this.o.log.warn(`network: unreadable ${f}: ${(e as Error).message}`);
+      }
+    }
+    this.upstream = this.o.upstream ?? hostResolvers();
+    if (this.nets.size) {
+      const links = await this.o.host.run('ip', ['-j', 'link', 'show', 'type', 'bridge']).then((r) => JSON.parse(r.stdout || '[]') as Array<{ ifname: string }>, () => []);
+      const have = new Set(links.map((l) => l.ifname));
+      const batch: string[] = [];
+      for (const n of this.nets.values()) if (!have.has(n.Bridge)) batch.push(...bridgeUp(n));
+      if (batch.length) await this.o.host.run('ip', ['-batch', '-'], { input: batch.join('\n') + '\n' });
+    }
+    await this.applyRules();
+    for (const n of this.nets.values()) await this.listenDns(n);
+  }
+
+  list(): UserNetwork[] {
+    return [...this.nets.values()];
+  }
+
+  find(ref: string): UserNetwork | undefined {
+    if (this.nets.has(ref)) return this.nets.get(ref);
+    for (const n of this.nets.values()) if (n.Name === ref) return n;
+    if (/^[0-9a-f]{1,64}$/.test(ref)) {
+      const hits = [...this.nets.values()].filter((n) => n.Id.startsWith(ref));
+      if (hits.length === 1) return hits[0];
+      if (hits.length > 1) throw invalidArgument(`network ${ref} is ambiguous (${hits.length} matches found based on ID prefix)`);
+    }
+    return undefined;
+  }
+
+  get(ref: string): UserNetwork {
+    const n = this.find(ref);
+    if (!n) throw notFound(`network ${ref} not found`);
+    return n;
+  }
+
+  /** Containers on the network: ID → name, endpoint. */
+  membersOf(id: string): Member[] {
+    return [...(this.members.get(id)?.values() ?? [])];
+  }
+
+  async create(req: CreateNetworkRequest): Promise<UserNetwork> {
+    const name = req.Name ?? '';
+    if (!name) throw invalidArgument('network name is required');
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw invalidArgument(`invalid network name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    if (RESERVED_NETWORKS.includes(name)) throw forbidden(`${name} is a pre-defined network and cannot be created`);
+    if ([...this.nets.values()].some((n) => n.Name === name)) throw conflict(`network with name ${name} already exists`);
+    const driver = req.Driver || 'bridge';
+    if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found`);
+    if (req.EnableIPv6) throw invalidArgument('IPv6 networks are not supported');
+    const cfg = req.IPAM?.Config?.[0];
+    const used = await this.usedSubnets();
+    let subnet: Subnet;
+    let gw: number;
+    if (cfg?.Subnet) {
+      const s = parseCidr(cfg.Subnet);
+      if (s.prefix > 30) throw invalidArgument(`invalid subnet ${cfg.Subnet}: too small`);
+      subnet = { base: s.base, prefix: s.prefix };
+      const clash = used.find((u) => overlaps(u, subnet));
+      if (clash) throw forbidden(`Pool overlaps with other one on this address space`);
+      gw = cfg.Gateway ? ipToInt(cfg.Gateway) : subnet.base + 1;
+      if (!contains(subnet, gw)) throw invalidArgument(`no matching subnet for gateway ${cfg.Gateway}`);
+    } else {
+      if (cfg?.Gateway) throw invalidArgument('gateway requires a subnet');
+      const free = pickFree(CANDIDATES, used);
+      if (!free) throw forbidden('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+      subnet = free;
+      gw = free.base + 1;
+    }
+    const id = randomBytes(32).toString('hex');
+    const n: UserNetwork = {
+      Id: id,
+      Name: name,
+      Created: new Date().toISOString(),
+      Internal: !!req.Internal,
+      Labels: req.Labels ?? {},
+      Options: req.Options ?? {},
+      Subnet: formatSubnet(subnet),
+      Gateway: intToIp(gw),
+      Bridge: `bn-${id.slice(0, 12)}`,
+    };
+    this.ipam!.setPool(id, subnet, gw);
+    await this.o.host.run('ip', ['-batch', '-'], { input: bridgeUp(n).join('\n') + '\n' });
+    try {
+      this.nets.set(id, n);
+      await this.applyRules();
+      await this.listenDns(n);
+      const p = join(this.dir, `${id}.json`);
+      await fs.writeFile(`${p}.tmp`, JSON.stringify(n));
+      await fs.rename(`${p}.tmp`, p);
+    } catch (e) {
+      this.nets.delete(id);
+      await this.teardown(n).catch(() => {});
+      throw e;
+    }
+    return n;
+  }
+
+  async remove(ref: string): Promise<UserNetwork> {
+    const n = this.get(ref);
+    const m = this.membersOf(n.Id);
+    if (m.length) throw forbidden(`error while removing network: network ${n.Name} id ${n.Id} has active endpoints`);
+    this.nets.delete(n.Id);
+    await fs.rm(join(this.dir, `${n.Id}.json`), { force: true });
+    await this.teardown(n);
+    await this.applyRules();
+    return n;
+  }
+
+  private async teardown(n: UserNetwork): Promise<void> {
+    this.dns.get(n.Id)?.close();
+    this.dns.delete(n.Id);
+    this.members.delete(n.Id);
+    this.ipam?.deletePool(n.Id);
+    await this.o.host.run('ip', ['link', 'del', n.Bridge], { allowFailure: true });
+  }
+
+  /** Takes (or finds) the container's address on the network and registers its names for DNS. */
+  allocate(ref: string, containerId: string, name: string, req: EndpointRequest = {}): Endpoint {
+    const n = this.get(ref);
+    const ip = this.ipam!.allocate(n.Id, containerId, req.ip || undefined);
+    const prefix = Number(n.Subnet.split('/')[1]);
+    const ep: Endpoint = {
+      network: n.Name,
+      networkId: n.Id,
+      endpointId: randomBytes(32).toString('hex'),
+      ipAddress: ip,
+      prefixLen: prefix,
+      gateway: n.Gateway,
+      macAddress: req.mac || macFor(ipToInt(ip)),
+      hostVeth: `v${containerId.slice(0, 8)}${n.Id.slice(0, 6)}`,
+      bridge: n.Bridge,
+    };
+    this.register(n.Id, { containerId, name, aliases: req.aliases ?? [], ep });
+    return ep;
+  }
+
+  /** A live-restored container's endpoint, registered again for DNS. */
+  restore(ep: Endpoint, containerId: string, name: string, aliases: string[] = []): void {
+    if (!this.nets.has(ep.networkId)) return;
+    this.ipam!.allocate(ep.networkId, containerId, ep.ipAddress);
+    this.register(ep.networkId, { containerId, name, aliases, ep });
+  }
+
+  private register(netId: string, m: Member): void {
+    let map = this.members.get(netId);
+    if (!map) this.members.set(netId, (map = new Map()));
+    map.set(m.containerId, m);
+  }
+
+  /**
+   * Plugs the endpoint into process `pid`'s network namespace as `ifname`; the first
+   * interface (eth0) also gets the default route.
+   */
+  async attach(ep: Endpoint, pid: number, ifname: string, mtu = 1500): Promise<void> {
+    const inner = [`addr add ${ep.ipAddress}/${ep.prefixLen} dev ${ifname}`, `link set ${ifname} up`, 'link set lo up'];
+    if (ifname === 'eth0') inner.push(`route add default via ${ep.gateway}`);
+    const script = `ip link del ${ep.hostVeth} 2>/dev/null; ip link add ${ep.hostVeth} mtu ${mtu} master ${ep.bridge} up type veth peer name ${ifname} mtu ${mtu} address ${ep.macAddress} netns ${pid} && exec nsenter -t ${pid} -n ip -batch -`;
+    await this.o.host.run('sh', ['-c', script], { input: inner.join('\n') + '\n' });
+  }
+
+  /** Takes the endpoint's veth away (a running container disconnected). */
+  async detach(ep: Endpoint): Promise<void> {
+    await this.o.host.run('ip', ['link', 'del', ep.hostVeth], { allowFailure: true });
+  }
+
+  /** Frees the container's address on one network (or on all of them). */
+  release(containerId: string, netId?: string): void {
+    for (const [id, map] of this.members) {
+      if (netId && id !== netId) continue;
+      map.delete(containerId);
+    }
+    if (!this.ipam) return;
+    for (const a of this.ipam.all()) if (a.owner === containerId && (!netId || a.pool === netId)) this.ipam.release(a.pool, containerId);
+  }
+
+  /** Frees the addresses of containers that no longer run. */
+  reconcile(running: ReadonlySet<string>): void {
+    if (!this.ipam) return;
+    for (const a of this.ipam.all()) if (!running.has(a.owner)) this.ipam.release(a.pool, a.owner);
+  }
+
+  async shutdown(keep: boolean): Promise<void> {
+    for (const s of this.dns.values()) s.close();
+    this.dns.clear();
+    if (!keep) {
+      const batch = [...this.nets.values()].map((n) => `link del ${n.Bridge}`);
+      if (batch.length) await this.o.host.run('ip', ['-force', '-batch', '-'], { input: batch.join('\n') + '\n', allowFailure: true });
+      if (this.rulesApplied) await this.o.host.run('nft', ['delete', 'table', 'ip', this.o.table], { allowFailure: true });
+    }
+    this.ipam?.close();
+    this.ipam = undefined;
+  }
+
+  private async usedSubnets(): Promise<Subnet[]> {
+    const used: Subnet[] = [...this.nets.values()].map((n) => parseCidr(n.Subnet));
+    const def = this.o.defaultBridge?.()?.subnet;
+    if (def) used.push(parseCidr(def));
+    const routes = await this.o.host.run('ip', ['-j', '-4', 'route', 'show']).then((r) => JSON.parse(r.stdout || '[]') as Array<{ dst: string }>, () => []);
+    for (const r of routes) {
+      if (r.dst === 'default') continue;
+      try {
+        used.push(parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`));
+      } catch { /* not IPv4 */ }
+    }
+    return used;
+  }
+
+  /** NAT and isolation for every user network, in one transaction. */
+  private async applyRules(): Promise<void> {
+    const t = this.o.table;
+    const nets = [...this.nets.values()];
+    if (!nets.length) {
+      // Nothing to do at a start without networks (one spawn less); after the last one goes, the table goes.
+      if (this.rulesApplied) await this.o.host.run('nft', ['delete', 'table', 'ip', t], { allowFailure: true });
+      this.rulesApplied = false;
+      return;
+    }
+    this.rulesApplied = true;
+    const bridges = nets.map((n) => `"${n.Bridge}"`);
+    const def = this.o.defaultBridge?.()?.name;
+    if (def) bridges.push(`"${def}"`);
+    const nat: string[] = [];
+    const fwd: string[] = [];
+    for (const n of nets) {
+      const b = `"${n.Bridge}"`;
+      if (n.Internal) {
+        fwd.push(`    iifname ${b} oifname != ${b} drop`, `    oifname ${b} iifname != ${b} drop`);
+      } else {
+        nat.push(`    ip saddr ${n.Subnet} oifname != ${b} masquerade`);
+        fwd.push(`    iifname ${b} oifname != ${b} oifname @bridges drop`);
+      }
+    }
+    if (def) fwd.push(`    iifname "${def}" oifname != "${def}" oifname @bridges drop`);
+    const rules = [
+      `table ip ${t}`,
+      `delete table ip ${t}`,
+      `table ip ${t} {`,
+      `  set bridges { type ifname; elements = { ${bridges.join(', ')} } }`,
+      '  chain postrouting {',
+      '    type nat hook postrouting priority srcnat; policy accept;',
+      ...nat,
+      '  }',
+      '  chain forward {',
+      '    type filter hook forward priority filter; policy accept;',
+      ...fwd,
+      '  }',
+      '}',
+    ];
+    await this.o.host.run('nft', ['-f', '-'], { input: rules.join('\n') + '\n' });
+  }
+
+  // ---- embedded DNS ----
+
+  private async listenDns(n: UserNetwork): Promise<void> {
+    if (this.dns.has(n.Id)) return;
+    const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+    sock.on('message', (msg, rinfo) => this.answer(n.Id, sock, msg, rinfo));
+    await new Promise<void>((resolve) => {
+      sock.once('error', (e) => {
+        this.o.log.warn(`network ${n.Name}: embedded DNS on ${n.Gateway}:53: ${e.message}`);
+        resolve();
+      });
+      sock.bind({ address: n.Gateway, port: 53 }, () => {
+        sock.removeAllListeners('error');
+        sock.on('error', () => {});
+        this.dns.set(n.Id, sock);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * The address of `name` for a query that came from `from` on network `netId`: a container's
+   * name, alias, short or full ID on any network the asking container is on (as Docker's
+   * embedded DNS answers), that network's address first.
+   */
+  resolve(netId: string, name: string, from?: string): string | undefined {
+    const q = name.toLowerCase().replace(/\.$/, '');
+    const nets = [netId];
+    const asker = from ? [...(this.members.get(netId)?.values() ?? [])].find((m) => m.ep.ipAddress === from)?.containerId : undefined;
+    if (asker) for (const [id, map] of this.members) if (id !== netId && map.has(asker)) nets.push(id);
+    for (const id of nets) {
+      for (const m of this.members.get(id)?.values() ?? []) {
+        if (m.name.toLowerCase() === q || m.aliases.some((a) => a.toLowerCase() === q) || (q.length >= 12 && m.containerId.startsWith(q))) return m.ep.ipAddress;
+      }
+    }
+    return undefined;
+  }
+
+  private answer(netId: string, sock: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const q = parseQuery(msg);
+    if (!q) return;
+    const ip = this.resolve(netId, q.name, rinfo.address);
+    if (ip) {
+      sock.send(buildAnswer(msg, q, ip && q.type === 1 ? [ip] : [], ip || q.type !== 1 ? 0 : 3), rinfo.port, rinfo.address);
+      return;
+    }
+    if (!this.upstream.length) {
+      sock.send(buildAnswer(msg, q, [], 2), rinfo.port, rinfo.address);
+      return;
+    }
+    // Anything else goes to the host's resolver, and its answer back as it came.
+    const up = dgram.createSocket('udp4');
+    const timer = setTimeout(() => up.close(), 5000);
+    up.on('error', () => { clearTimeout(timer); up.close(); });
+    up.on('message', (reply) => {
+      clearTimeout(timer);
+      up.close();
+      sock.send(reply, rinfo.port, rinfo.address);
+    });
+    up.send(msg, 53, this.upstream[0]!);
+  }
+}
+
+function bridgeUp(n: UserNetwork): string[] {
+  return [`link add ${n.Bridge} type bridge`, `addr add ${n.Gateway}/${n.Subnet.split('/')[1]} dev ${n.Bridge}`, `link set ${n.Bridge} up`];
+}
+
+/** The nameservers of the host's /etc/resolv.conf (the daemon runs on the host: loopback ones work). */
+function hostResolvers(): string[] {
+  try {
+    return [...readFileSync('/etc/resolv.conf', 'utf8').matchAll(/^nameserver\s+(\d+\.\d+\.\d+\.\d+)\s*$/gm)].map((m) => m[1]!);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,1 @@
+export { NetworkService, type NetworkListFilters } from './service.ts';

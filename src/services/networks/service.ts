@@ -1,0 +1,185 @@
+/**
+ * The networks API (`docker network ...`): the built-in `bridge`, `host` and `none`, and
+ * user-defined bridge networks, in the shape dockerd answers; connect/disconnect go through
+ * the container service; create, destroy and prune publish network events.
+ */
+import { createHash } from 'node:crypto';
+import type { EventBus } from '../../events/index.ts';
+import type { NetworkManager, UserNetworks, UserNetwork, CreateNetworkRequest } from '../../network/index.ts';
+import { forbidden, notFound } from '../../errdefs/index.ts';
+import type { ContainerService } from '../containers/index.ts';
+
+export interface NetworkListFilters {
+  name?: string[];
+  id?: string[];
+  label?: string[];
+  driver?: string[];
+  type?: string[];
+  dangling?: boolean;
+}
+
+export interface NetworkServiceDeps {
+  bridge?: NetworkManager;
+  user: UserNetworks;
+  containers: ContainerService;
+  events: EventBus;
+}
+
+/** Stable IDs for the host and none networks. */
+const BUILTIN_IDS: Record<string, string> = {
+  host: createHash('sha256').update('berth network host').digest('hex'),
+  none: createHash('sha256').update('berth network none').digest('hex'),
+};
+
+export class NetworkService {
+  private readonly d: NetworkServiceDeps;
+  private readonly started = new Date().toISOString();
+
+  constructor(d: NetworkServiceDeps) {
+    this.d = d;
+  }
+
+  /** Every network as inspect shows it (builtin ones first). */
+  private all(): object[] {
+    const out: object[] = [];
+    const info = this.d.bridge?.enabled ? this.d.bridge.info() : undefined;
+    if (this.d.bridge?.enabled) {
+      out.push(this.view({
+        Name: 'bridge', Id: this.d.bridge.networkId, Created: this.started, Driver: 'bridge', Internal: false, Labels: {},
+        Options: {
+          'com.docker.network.bridge.default_bridge': 'true',
+          'com.docker.network.bridge.enable_icc': 'true',
+          'com.docker.network.bridge.enable_ip_masquerade': 'true',
+          'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
+          'com.docker.network.bridge.name': this.d.bridge.bridgeName,
+          'com.docker.network.driver.mtu': '1500',
+        },
+        Config: info ? [{ Subnet: info.subnet, Gateway: info.gateway }] : [],
+        IpamOptions: null,
+      }));
+    }
+    out.push(this.view({ Name: 'host', Id: BUILTIN_IDS.host!, Created: this.started, Driver: 'host', Internal: false, Labels: {}, Options: {}, Config: [], IpamOptions: null }));
+    out.push(this.view({ Name: 'none', Id: BUILTIN_IDS.none!, Created: this.started, Driver: 'null', Internal: false, Labels: {}, Options: {}, Config: [], IpamOptions: null }));
+    for (const n of this.d.user.list()) out.push(this.userView(n));
+    return out;
+  }
+
+  private userView(n: UserNetwork): object {
+    return this.view({ Name: n.Name, Id: n.Id, Created: n.Created, Driver: 'bridge', Internal: n.Internal, Labels: n.Labels, Options: n.Options, Config: [{ Subnet: n.Subnet, Gateway: n.Gateway }], IpamOptions: {} });
+  }
+
+  private view(n: { Name: string; Id: string; Created: string; Driver: string; Internal: boolean; Labels: Record<string, string>; Options: Record<string, string>; Config: object[]; IpamOptions: object | null }): object {
+    return {
+      Name: n.Name,
+      Id: n.Id,
+      Created: n.Created,
+      Scope: 'local',
+      Driver: n.Driver,
+      EnableIPv6: false,
+      IPAM: { Driver: 'default', Options: n.IpamOptions, Config: n.Config },
+      Internal: n.Internal,
+      Attachable: false,
+      Ingress: false,
+      ConfigFrom: { Network: '' },
+      ConfigOnly: false,
+      Containers: this.containersOn(n.Id, n.Name),
+      Options: n.Options,
+      Labels: n.Labels,
+    };
+  }
+
+  private containersOn(id: string, name: string): Record<string, object> {
+    const out: Record<string, object> = {};
+    for (const c of this.d.containers.store.all()) {
+      if (!c.State.Running && !c.State.Paused) continue;
+      const mode = c.HostConfig.NetworkMode || 'default';
+      if (name === 'host' && mode === 'host') {
+        out[c.Id] = { Name: c.Name, EndpointID: '', MacAddress: '', IPv4Address: '', IPv6Address: '' };
+        continue;
+      }
+      for (const ep of [c.Network, ...(c.ExtraNetworks ?? [])]) {
+        if (ep?.networkId !== id) continue;
+        out[c.Id] = { Name: c.Name, EndpointID: ep.endpointId, MacAddress: ep.macAddress, IPv4Address: `${ep.ipAddress}/${ep.prefixLen}`, IPv6Address: '' };
+      }
+    }
+    return out;
+  }
+
+  list(f: NetworkListFilters = {}): object[] {
+    return this.all().filter((n) => {
+      const v = n as { Name: string; Id: string; Driver: string; Labels: Record<string, string>; Containers: object };
+      const builtin = ['bridge', 'host', 'none'].includes(v.Name);
+      if (f.name?.length && !f.name.some((x) => v.Name.includes(x))) return false;
+      if (f.id?.length && !f.id.some((x) => v.Id.startsWith(x))) return false;
+      if (f.driver?.length && !f.driver.includes(v.Driver)) return false;
+      if (f.type?.length && !f.type.includes(builtin ? 'builtin' : 'custom')) return false;
+      if (f.label?.length && !f.label.every((l) => matchLabel(v.Labels, l))) return false;
+      if (f.dangling !== undefined && (builtin || Object.keys(v.Containers).length > 0) === f.dangling) return false;
+      return true;
+    });
+  }
+
+  inspect(ref: string): object {
+    const all = this.all() as Array<{ Name: string; Id: string }>;
+    const hit = all.find((n) => n.Id === ref) ?? all.find((n) => n.Name === ref) ?? (() => {
+      const p = all.filter((n) => ref.length > 0 && n.Id.startsWith(ref));
+      return p.length === 1 ? p[0] : undefined;
+    })();
+    if (!hit) throw notFound(`network ${ref} not found`);
+    return hit;
+  }
+
+  async create(req: CreateNetworkRequest): Promise<{ Id: string; Warning: string }> {
+    const n = await this.d.user.create(req);
+    this.d.events.publish('network', 'create', n.Id, { name: n.Name, type: 'bridge' });
+    return { Id: n.Id, Warning: '' };
+  }
+
+  async remove(ref: string): Promise<void> {
+    if (['bridge', 'host', 'none'].includes(ref) || ref === this.d.bridge?.networkId || Object.values(BUILTIN_IDS).includes(ref)) {
+      const name = ref.length === 64 ? (this.inspect(ref) as { Name: string }).Name : ref;
+      throw forbidden(`${name} is a pre-defined network and cannot be removed`);
+    }
+    const n = this.d.user.get(ref);
+    if (Object.keys(this.containersOn(n.Id, n.Name)).length) throw forbidden(`error while removing network: network ${n.Name} id ${n.Id} has active endpoints`);
+    await this.d.user.remove(n.Id);
+    this.d.events.publish('network', 'destroy', n.Id, { name: n.Name, type: 'bridge' });
+  }
+
+  async prune(labels: string[] = []): Promise<{ NetworksDeleted: string[] }> {
+    const deleted: string[] = [];
+    for (const n of this.d.user.list()) {
+      if (Object.keys(this.containersOn(n.Id, n.Name)).length) continue;
+      if (this.usedByStoppedContainer(n)) continue;
+      if (!labels.every((l) => (l.includes('!=') || l.startsWith('!') ? !matchLabel(n.Labels, l.replace('!=', '=').replace(/^!/, '')) : matchLabel(n.Labels, l)))) continue;
+      await this.d.user.remove(n.Id).then(() => {
+        deleted.push(n.Name);
+        this.d.events.publish('network', 'destroy', n.Id, { name: n.Name, type: 'bridge' });
+      }, () => {});
+    }
+    if (deleted.length) this.d.events.publish('network', 'prune', '', { reclaimed: '0' });
+    return { NetworksDeleted: deleted };
+  }
+
+  private usedByStoppedContainer(n: UserNetwork): boolean {
+    return this.d.containers.store.all().some((c) => {
+      const mode = c.HostConfig.NetworkMode || 'default';
+      return mode === n.Name || mode === n.Id;
+    });
+  }
+
+  async connect(ref: string, body: { Container?: string; EndpointConfig?: { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string } | null; Links?: string[] | null } | null }): Promise<void> {
+    if (['bridge', 'host', 'none'].includes(ref)) throw forbidden(`connecting to the ${ref} network is not supported; use a user-defined network`);
+    await this.d.containers.connectNetwork(body.Container ?? '', ref, body.EndpointConfig ?? {});
+  }
+
+  async disconnect(ref: string, body: { Container?: string; Force?: boolean }): Promise<void> {
+    if (['bridge', 'host', 'none'].includes(ref)) throw forbidden(`disconnecting from the ${ref} network is not supported`);
+    await this.d.containers.disconnectNetwork(body.Container ?? '', ref, !!body.Force);
+  }
+}
+
+function matchLabel(labels: Record<string, string>, l: string): boolean {
+  const i = l.indexOf('=');
+  return i < 0 ? l in labels : labels[l.slice(0, i)] === l.slice(i + 1);
+}
