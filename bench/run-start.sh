@@ -30,7 +30,8 @@ wait_sock "$BERTH_SOCK"
 ./bin/berth -H "unix://$BERTH_SOCK" image bootstrap busybox >/dev/null
 docker -H "unix://$BERTH_SOCK" save busybox -o "$WORK/busybox.tar"
 
-cmds=(-n berth "docker -H unix://$BERTH_SOCK run --rm busybox true")
+# Both without networking (issue 2); the bridge is compared by the networking bench.
+cmds=(-n berth "docker -H unix://$BERTH_SOCK run --rm --network none busybox true")
 if command -v dockerd >/dev/null; then
   dockerd --data-root "$WORK/dockerd" --exec-root "$WORK/dockerd-run" -H "unix://$DOCKERD_SOCK" --pidfile "$WORK/dockerd.pid" \
     --bridge none --iptables=false --ip-masq=false --log-level warn >"$WORK/dockerd.log" 2>&1 &
