@@ -264,3 +264,15 @@ test('malformed requests get 400 and the daemon carries on', async () => {
   assert.match(JSON.parse(old.body).message, /too old/);
   assert.equal((await api(d, 'GET', '/_ping')).status, 200);
 });
+
+test('the OCI runtime: info names the default and lists it, containers record it, an unknown one is refused', async () => {
+  const info = JSON.parse(await dockerOk(d, ['info', '--format', '{{json .}}'])) as { DefaultRuntime: string; Runtimes: Record<string, unknown> };
+  assert.match(info.DefaultRuntime, /^(crun|runc)$/);
+  assert.ok(info.DefaultRuntime in info.Runtimes, JSON.stringify(info.Runtimes));
+  await dockerOk(d, ['create', '--name', 'rt', 'busybox', 'true']);
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.HostConfig.Runtime}}', 'rt'])).trim(), info.DefaultRuntime);
+  const bad = await docker(d, ['run', '--rm', '--runtime', 'nosuch', 'busybox', 'true']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /unknown or invalid runtime name: nosuch/);
+  await dockerOk(d, ['rm', 'rt']);
+});

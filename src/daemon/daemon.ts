@@ -25,7 +25,7 @@ import { LocalDriver } from '../volumes/index.ts';
 import { registerVolumes } from '../api/server/index.ts';
 import { registerNetworks } from '../api/server/index.ts';
 import { registerBuild } from '../api/server/index.ts';
-import { createRuntime, defaultRuntimeName } from './runtime.ts';
+import { createRuntime, defaultRuntimeName, runtimePath } from './runtime.ts';
 import { listen, close, Router, type Listener } from '../api/server/index.ts';
 import { registerSystem, registerImages, BERTH_VERSION } from '../api/server/index.ts';
 import type { DaemonConfig } from './config.ts';
@@ -93,6 +93,7 @@ export class Daemon {
       liveRestore: c.liveRestore,
       log: this.log,
       initPath: await firstExisting(['/usr/bin/tini-static', '/usr/bin/docker-init']),
+      runtimeName: c.defaultRuntime,
       network: this.network,
       userNetworks: this.userNetworks,
       volumes: this.volumes,
@@ -210,7 +211,7 @@ export class Daemon {
       Labels: [],
       ExperimentalBuild: false,
       ServerVersion: BERTH_VERSION,
-      Runtimes: { runc: { path: 'runc' } },
+      Runtimes: { [this.config.defaultRuntime]: { path: runtimePath(this.config.defaultRuntime) } },
       DefaultRuntime: this.config.defaultRuntime,
       LiveRestoreEnabled: this.config.liveRestore,
       Isolation: '',

@@ -48,6 +48,8 @@ export interface ContainerServiceDeps {
   log: { debug(m: string): void; info(m: string): void; warn(m: string): void; error(m: string): void };
   /** Path of an init binary for `--init` (tini-static), if installed. */
   initPath?: string;
+  /** The OCI runtime every container runs on (`--default-runtime`): HostConfig.Runtime names it. */
+  runtimeName?: string;
   /** The default bridge; without it (or when disabled) containers get an unconnected namespace. */
   network?: NetworkManager;
   /** User-defined networks (`docker network create`). */
@@ -127,6 +129,8 @@ export class ContainerService {
     const hostConfig: HostConfig = req.HostConfig ?? {};
     validateHostConfig(hostConfig);
     logLimits(hostConfig);
+    const runtimeName = this.d.runtimeName ?? 'runc';
+    if (hostConfig.Runtime && hostConfig.Runtime !== runtimeName) throw invalidArgument(`unknown or invalid runtime name: ${hostConfig.Runtime}`);
     if (name !== undefined && name !== '' && !validName(name)) {
       throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     }
@@ -178,6 +182,7 @@ export class ContainerService {
         LogConfig: { Type: 'json-file', Config: {} },
         ...hostConfig,
         ...(hostConfig.LogConfig?.Type ? {} : { LogConfig: { Type: 'json-file', Config: hostConfig.LogConfig?.Config ?? {} } }),
+        Runtime: runtimeName,
       },
       State: initialState(),
       RestartCount: 0,
