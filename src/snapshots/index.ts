@@ -123,28 +123,8 @@ export class Snapshotter {
 
   /** Registers and unpacks a layer whose uncompressed tar is already a content blob. */
   async addLayerFromBlob(parent: Digest | null, diffId: Digest, size: number): Promise<Layer> {
-    const chainId = parent ? sha256(`${parent} ${diffId}`) : diffId;
-    const existing = this.get(chainId);
-    if (existing) return existing;
-    if (parent && !this.get(parent)) throw notFound(`layer "${parent}": not found`);
-    const cacheId = randomBytes(16).toString('hex');
-    const tmp = join(this.layersDir, `tmp-${cacheId}`);
-    await fs.mkdir(join(tmp, 'diff'), { recursive: true });
-    try {
-      await applyLayer(this.content.stream(diffId), join(tmp, 'diff'), { host: this.host, overlayWhiteouts: true });
-      await fs.rename(tmp, join(this.layersDir, cacheId));
-    } catch (e) {
-      await fs.rm(tmp, { recursive: true, force: true });
-      throw e;
-    }
-    // Another request may have raced us to the same layer: keep theirs.
-    const raced = this.get(chainId);
-    if (raced) {
-      await fs.rm(join(this.layersDir, cacheId), { recursive: true, force: true });
-      return raced;
-    }
-    this.db.stmt('INSERT INTO layers (chain_id, diff_id, parent, size, cache_id) VALUES (?, ?, ?, ?, ?)').run(chainId, diffId, parent, size, cacheId);
-    return { chainId, diffId, parent, size, cacheId };
+    return this.placeLayer(parent, diffId, size, (diff) =>
+      fs.mkdir(diff).then(() => applyLayer(this.content.stream(diffId), diff, { host: this.host, overlayWhiteouts: true })).then(() => {}));
   }
 
   /**
@@ -155,6 +135,20 @@ export class Snapshotter {
    * an overlay's upper directory any more.
    */
   async adoptLayer(parent: Digest | null, diffId: Digest, size: number, dir: string): Promise<Layer> {
+    try {
+      return await this.placeLayer(parent, diffId, size, (diff) => fs.rename(dir, diff));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EXDEV') return this.addLayerFromBlob(parent, diffId, size);
+      throw e;
+    }
+  }
+
+  /**
+   * The one way a layer comes to be: `fill` makes its diff directory inside a temporary
+   * directory, which is renamed into place before the row is written (crash safety: see the
+   * top of this file). A layer already there, or made meanwhile by a racing request, is reused.
+   */
+  private async placeLayer(parent: Digest | null, diffId: Digest, size: number, fill: (diffDir: string) => Promise<void>): Promise<Layer> {
     const chainId = parent ? sha256(`${parent} ${diffId}`) : diffId;
     const existing = this.get(chainId);
     if (existing) return existing;
@@ -163,13 +157,7 @@ export class Snapshotter {
     const tmp = join(this.layersDir, `tmp-${cacheId}`);
     await fs.mkdir(tmp, { recursive: true });
     try {
-      await fs.rename(dir, join(tmp, 'diff'));
-    } catch (e) {
-      await fs.rm(tmp, { recursive: true, force: true });
-      if ((e as NodeJS.ErrnoException).code === 'EXDEV') return this.addLayerFromBlob(parent, diffId, size);
-      throw e;
-    }
-    try {
+      await fill(join(tmp, 'diff'));
       await fs.rename(tmp, join(this.layersDir, cacheId));
     } catch (e) {
       await fs.rm(tmp, { recursive: true, force: true });
