@@ -112,6 +112,19 @@ test('the volume API answers in Docker\'s shape', async () => {
   assert.equal((await api(d, 'GET', '/v1.45/volumes/apivol')).status, 404);
 });
 
+test('volume prune: API 1.42 and later take anonymous volumes only, older clients every unused volume', async () => {
+  const create = (name: string) => api(d, 'POST', '/v1.45/volumes/create', JSON.stringify({ Name: name }), { 'Content-Type': 'application/json' });
+  assert.equal((await create('oldprune')).status, 201);
+  let r = await api(d, 'POST', '/v1.45/volumes/prune');
+  assert.equal(r.status, 200);
+  assert.ok(!(JSON.parse(r.body).VolumesDeleted ?? []).includes('oldprune'));
+  assert.equal((await api(d, 'GET', '/v1.45/volumes/oldprune')).status, 200);
+  r = await api(d, 'POST', '/v1.41/volumes/prune');
+  assert.equal(r.status, 200);
+  assert.ok(JSON.parse(r.body).VolumesDeleted.includes('oldprune'));
+  assert.equal((await api(d, 'GET', '/v1.45/volumes/oldprune')).status, 404);
+});
+
 // ---- containers' mounts ----
 
 test('-v name:/path: data written survives the container, is seen by the next one; :ro refuses writes', async () => {

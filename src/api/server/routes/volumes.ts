@@ -1,6 +1,7 @@
 import type { Router } from '../router.ts';
 import type { VolumeService } from '../../../services/volumes/index.ts';
 import { parseFilters, assertKnownFilters, boolFilter } from '../filters.ts';
+import { compareVersions } from '../router.ts';
 
 export function registerVolumes(r: Router, volumes: VolumeService): void {
   r.get('/volumes', (req, res) => {
@@ -15,7 +16,9 @@ export function registerVolumes(r: Router, volumes: VolumeService): void {
     const f = parseFilters(req.query.get('filters'));
     assertKnownFilters(f, ['label', 'label!', 'all']);
     const labels = [...(f.label ?? []), ...(f['label!'] ?? []).map((l) => l.includes('=') ? l.replace('=', '!=') : `!${l}`)];
-    res.json(200, await volumes.prune({ all: boolFilter(f, 'all') ?? false, labels }));
+    // Before API 1.42 prune took every unused volume; Docker keeps that for old clients.
+    const all = compareVersions(req.version, '1.42') < 0 || (boolFilter(f, 'all') ?? false);
+    res.json(200, await volumes.prune({ all, labels }));
   });
   r.get('/volumes/{name}', (req, res) => {
     res.json(200, volumes.inspect(req.params.name!));
