@@ -134,3 +134,34 @@ test('a live-restored daemon answers names again; prune removes unused networks;
   for (const id of ids) assert.ok(!links.includes(`bn-${id.slice(0, 12)}`), `bridge of ${id.slice(0, 12)} removed`);
   assert.notEqual(sh('nft', ['list', 'table', 'ip', `berth_${BRIDGE}_nets`]).status, 0, 'the table goes with the last network');
 });
+
+test('--mac-address on the default bridge and on a user network', async () => {
+  const mac = '02:42:ac:11:00:99';
+  assert.match(await dockerOk(d, ['run', '--rm', '--mac-address', mac, 'busybox', 'ip', 'link', 'show', 'eth0']), new RegExp(`link/ether ${mac}`));
+  await dockerOk(d, ['network', 'create', 'n3']);
+  assert.match(await dockerOk(d, ['run', '--rm', '--network', 'n3', '--mac-address', '02:42:ac:11:00:98', 'busybox', 'ip', 'link', 'show', 'eth0']), /link\/ether 02:42:ac:11:00:98/);
+  await dockerOk(d, ['network', 'rm', 'n3']);
+});
+
+test('--icc=false: containers on the default bridge cannot reach each other; nor on a user network with enable_icc=false', async () => {
+  const d2 = await startDaemon(['--bridge', `bni${process.pid % 100000}`, '--icc=false']);
+  try {
+    await bootstrapBusybox(d2);
+    await dockerOk(d2, ['run', '-d', '--name', 'x1', 'busybox', 'sleep', '300']);
+    const ip = (await dockerOk(d2, ['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'x1'])).trim();
+    const r = await docker(d2, ['run', '--rm', 'busybox', 'sh', '-c', `ping -c 1 -W 2 ${ip} >/dev/null && echo reached; true`]);
+    assert.doesNotMatch(r.stdout, /reached/);
+    await dockerOk(d2, ['network', 'create', '-o', 'com.docker.network.bridge.enable_icc=false', 'quiet']);
+    await dockerOk(d2, ['run', '-d', '--name', 'x2', '--network', 'quiet', 'busybox', 'sleep', '300']);
+    const r2 = await docker(d2, ['run', '--rm', '--network', 'quiet', 'busybox', 'sh', '-c', 'ping -c 1 -W 2 x2 >/dev/null && echo reached; true']);
+    assert.doesNotMatch(r2.stdout, /reached/);
+    // With icc, the same ping works (the test can fail).
+    await dockerOk(d2, ['network', 'create', 'loud']);
+    await dockerOk(d2, ['run', '-d', '--name', 'x3', '--network', 'loud', 'busybox', 'sleep', '300']);
+    assert.match(await dockerOk(d2, ['run', '--rm', '--network', 'loud', 'busybox', 'sh', '-c', 'ping -c 1 -W 2 x3 >/dev/null && echo reached']), /reached/);
+    await dockerOk(d2, ['rm', '-f', 'x1', 'x2', 'x3']);
+    await dockerOk(d2, ['network', 'rm', 'quiet', 'loud']);
+  } finally {
+    await cleanup(d2);
+  }
+});

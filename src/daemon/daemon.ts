@@ -78,7 +78,7 @@ export class Daemon {
     await this.network.init();
     const bridge = this.network;
     this.userNetworks = new UserNetworks({
-      host: this.host, root: join(c.dataRoot, 'network'), table: bridge.enabled ? `${bridge.table}_nets` : `berth_nets_${createHash('sha256').update(c.dataRoot).digest('hex').slice(0, 8)}`, log: this.log,
+      host: this.host, root: join(c.dataRoot, 'network'), icc: c.icc, table: bridge.enabled ? `${bridge.table}_nets` : `berth_nets_${createHash('sha256').update(c.dataRoot).digest('hex').slice(0, 8)}`, log: this.log,
       defaultBridge: () => (bridge.enabled ? { name: bridge.bridgeName, subnet: bridge.info()?.subnet } : undefined),
     });
     await this.userNetworks.init();

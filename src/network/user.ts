@@ -59,6 +59,8 @@ export interface UserNetworkOptions {
   log: { debug(m: string): void; info(m: string): void; warn(m: string): void };
   /** Upstream resolvers for names the embedded DNS does not know (default: the host's). */
   upstream?: string[];
+  /** `--icc=false`: containers on the default bridge cannot talk to each other. */
+  icc?: boolean;
 }
 
 /** User network subnets: Docker's 172.18-31 and 192.168 ranges, after the default bridge's own. */
@@ -234,7 +236,8 @@ export class UserNetworks {
       prefixLen: prefix,
       gateway: n.Gateway,
       macAddress: req.mac || macFor(ipToInt(ip)),
-      hostVeth: `v${containerId.slice(0, 8)}${n.Id.slice(0, 6)}`,
+      // `vu`: never mistaken for a default bridge veth (`vb<id>`).
+      hostVeth: `vu${containerId.slice(0, 7)}${n.Id.slice(0, 6)}`,
       bridge: n.Bridge,
     };
     this.register(n.Id, { containerId, name, aliases: req.aliases ?? [], ep });
@@ -261,7 +264,9 @@ export class UserNetworks {
   async attach(ep: Endpoint, pid: number, ifname: string, mtu = 1500): Promise<void> {
     const inner = [`addr add ${ep.ipAddress}/${ep.prefixLen} dev ${ifname}`, `link set ${ifname} up`, 'link set lo up'];
     if (ifname === 'eth0') inner.push(`route add default via ${ep.gateway}`);
-    const script = `ip link del ${ep.hostVeth} 2>/dev/null; ip link add ${ep.hostVeth} mtu ${mtu} master ${ep.bridge} up type veth peer name ${ifname} mtu ${mtu} address ${ep.macAddress} netns ${pid} && exec nsenter -t ${pid} -n ip -batch -`;
+    const noIcc = [...this.nets.values()].some((n) => n.Id === ep.networkId && n.Options['com.docker.network.bridge.enable_icc'] === 'false');
+    const isolate = noIcc ? ` && ip link set dev ${ep.hostVeth} type bridge_slave isolated on` : '';
+    const script = `ip link del ${ep.hostVeth} 2>/dev/null; ip link add ${ep.hostVeth} mtu ${mtu} master ${ep.bridge} up type veth peer name ${ifname} mtu ${mtu} address ${ep.macAddress} netns ${pid}${isolate} && exec nsenter -t ${pid} -n ip -batch -`;
     await this.o.host.run('sh', ['-c', script], { input: inner.join('\n') + '\n' });
   }
 
@@ -292,7 +297,7 @@ export class UserNetworks {
     if (!keep) {
       const batch = [...this.nets.values()].map((n) => `link del ${n.Bridge}`);
       if (batch.length) await this.o.host.run('ip', ['-force', '-batch', '-'], { input: batch.join('\n') + '\n', allowFailure: true });
-      if (this.rulesApplied) await this.o.host.run('nft', ['delete', 'table', 'ip', this.o.table], { allowFailure: true });
+      if (this.rulesApplied) await this.o.host.run('sh', ['-c', `nft delete table ip ${this.o.table}; nft delete table bridge ${this.o.table}`], { allowFailure: true });
     }
     this.ipam?.close();
     this.ipam = undefined;
@@ -354,6 +359,20 @@ export class UserNetworks {
       '}',
     ];
     await this.o.host.run('nft', ['-f', '-'], { input: rules.join('\n') + '\n' });
+  }
+
+  /** Whether containers on the default bridge may talk to each other (`--icc`). */
+  get icc(): boolean {
+    return this.o.icc !== false;
+  }
+
+  /**
+   * Cuts a bridge port off from the other isolated ports (the kernel's bridge port isolation):
+   * `--icc=false` on the default bridge, `com.docker.network.bridge.enable_icc=false` on a
+   * user network. The host and the outside stay reachable through the bridge itself.
+   */
+  async isolate(hostVeth: string): Promise<void> {
+    await this.o.host.run('ip', ['link', 'set', 'dev', hostVeth, 'type', 'bridge_slave', 'isolated', 'on']);
   }
 
   // ---- embedded DNS ----

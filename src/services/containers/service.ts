@@ -409,7 +409,11 @@ export class ContainerService {
       return { netnsPath: `/proc/${other.State.Pid}/ns/net` };
     }
     if ((mode === 'default' || mode === 'bridge') && !c.Config.NetworkDisabled && this.d.network?.enabled) {
-      return { endpoint: this.d.network.allocate(c.Id) };
+      const ep = this.d.network.allocate(c.Id);
+      // --mac-address (the CLI sends it in the endpoint's settings, older ones in Config).
+      const mac = this.endpointRequest(c, mode).mac;
+      if (mac) ep.macAddress = mac;
+      return { endpoint: ep };
     }
     if (!['default', 'bridge', 'host', 'none'].includes(mode) && this.d.userNetworks) {
       const ep = this.d.userNetworks.allocate(mode, c.Id, c.Name, this.endpointRequest(c, mode));
@@ -475,7 +479,10 @@ export class ContainerService {
   }
 
   private async attachEndpoint(ep: Endpoint, pid: number, ifname: string): Promise<void> {
-    if (ep.bridge === this.d.network?.bridgeName) await this.d.network.connect(ep, pid);
+    if (ep.bridge === this.d.network?.bridgeName) {
+      await this.d.network.connect(ep, pid);
+      if (this.d.userNetworks && !this.d.userNetworks.icc) await this.d.userNetworks.isolate(ep.hostVeth);
+    }
     else await this.d.userNetworks!.attach(ep, pid, ifname);
   }
 
