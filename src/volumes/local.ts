@@ -56,6 +56,8 @@ export class LocalDriver {
   private readonly vols = new Map<string, VolumeRecord>();
   /** Users (container IDs) of volumes whose options need a mount. */
   private readonly users = new Map<string, Set<string>>();
+  /** The last queued mount/unmount/removal per volume (see `serial`). */
+  private readonly locks = new Map<string, Promise<void>>();
 
   private constructor(root: string, host: Mounter) {
     this.root = root;
@@ -129,7 +131,11 @@ export class LocalDriver {
     return rec;
   }
 
-  async remove(name: string): Promise<void> {
+  remove(name: string): Promise<void> {
+    return this.serial(name, () => this.removeNow(name));
+  }
+
+  private async removeNow(name: string): Promise<void> {
     const v = this.get(name);
     if (this.users.get(name)?.size) throw conflict(`remove ${name}: volume is in use`);
     this.vols.delete(name);
@@ -141,7 +147,26 @@ export class LocalDriver {
   }
 
   /** Makes the volume's data available for `user` and returns the host path to bind. */
-  async mount(name: string, user: string): Promise<string> {
+  /**
+   * Runs `fn` after every earlier mount, unmount or removal of the volume `name` has finished:
+   * two containers starting together must not both mount a tmpfs on `_data` (the second would
+   * hide the first), and a start must not find `_data` still mounted by a release about to take
+   * it away.
+   */
+  private serial<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(name) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.then(() => {}, () => {});
+    this.locks.set(name, tail);
+    void tail.then(() => { if (this.locks.get(name) === tail) this.locks.delete(name); });
+    return run;
+  }
+
+  mount(name: string, user: string): Promise<string> {
+    return this.serial(name, () => this.mountNow(name, user));
+  }
+
+  private async mountNow(name: string, user: string): Promise<string> {
     const v = this.get(name);
     const path = this.path(name);
     if (!needsMount(v)) return path;
@@ -175,7 +200,11 @@ export class LocalDriver {
     set.add(user);
   }
 
-  async unmount(name: string, user: string): Promise<void> {
+  unmount(name: string, user: string): Promise<void> {
+    return this.serial(name, () => this.unmountNow(name, user));
+  }
+
+  private async unmountNow(name: string, user: string): Promise<void> {
     const v = this.vols.get(name);
     if (!v || !needsMount(v)) return;
     const set = this.users.get(name);
