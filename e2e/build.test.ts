@@ -395,7 +395,7 @@ test('a client that goes away (Ctrl-C) cancels the build: the running step is ki
   const p = spawn(DOCKER, ['build', '--no-cache', '-t', 'cancelled', dir], { env: { ...process.env, DOCKER_HOST: d.host, ...env } });
   let out = '';
   p.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  await eventually(() => /started/.test(out) || undefined, 30_000);
+  await eventually(() => /\nstarted\n/.test(out) || undefined, 30_000);
   assert.equal((await dockerOk(d, ['ps', '-q'])).trim().split('\n').length, 1, 'the step runs');
   p.kill('SIGINT');
   await eventually(async () => (await dockerOk(d, ['ps', '-aq'])).trim() === '' || undefined, 15_000);

@@ -711,6 +711,8 @@ export class BuildService {
       void exit.finally(() => b.signal?.removeEventListener('abort', kill));
       if (b.signal?.aborted) throw new StepError('build cancelled');
       await this.d.containers.start(id);
+      // cancelled while it was starting: the kill then found nothing running yet
+      if (b.signal?.aborted) kill();
       const rec = this.d.containers.store.get(id);
       for await (const entry of this.d.containers.logs(rec, { follow: true, untilExit: exit })) {
         // stderr in red, as dockerd's legacy builder marks it

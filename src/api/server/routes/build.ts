@@ -72,13 +72,21 @@ export function registerBuild(r: Router, builds: BuildService): void {
     const out = res.stream();
     // a client that goes away (Ctrl-C) cancels the build, its running step killed
     const cancel = new AbortController();
-    out.onClose(() => cancel.abort());
+    const gone = () => cancel.abort();
+    out.onClose(gone);
+    // The server keeps half-open sockets: a client that exits is seen by its end of input, not
+    // only when a write fails (a quiet step may write nothing for minutes).
+    const sock = req.raw.socket;
+    sock.once('end', gone);
+    sock.once('close', gone);
     try {
       await builds.run(prepared, (m) => out.write(m), cancel.signal);
     } catch (e) {
       const code = (e as { code?: unknown }).code;
       out.write({ errorDetail: { message: messageOf(e), ...(typeof code === 'number' ? { code } : {}) }, error: messageOf(e) });
     } finally {
+      sock.off('end', gone);
+      sock.off('close', gone);
       out.end();
     }
   });
