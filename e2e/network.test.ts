@@ -135,7 +135,7 @@ async function freePort(): Promise<number> {
     });
   });
 }
-const get = async (port: number, path = '/hostname') => (await fetch(`http://127.0.0.1:${port}${path}`)).text();
+const get = async (port: number, path = '/hostname', host = '127.0.0.1') => (await fetch(`http://${host}:${port}${path}`)).text();
 const HTTPD = ['busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'];
 
 test('published ports: -p H:80 and -p 127.0.0.1:H:80 answer on loopback; inspect, ps and docker port show them', async () => {
@@ -201,6 +201,37 @@ test('published ports keep answering after a live-restore daemon restart, and go
   assert.match(await get(p1), /^[0-9a-f]{12}/);
   await dockerOk(d, ['rm', '-f', 'web']);
   await assert.rejects(get(p1));
+});
+
+test('from outside the host a container answers only on what it publishes', async () => {
+  // "Outside": a network namespace of the test's own, routed to the host over a veth pair.
+  const ns = `bnout${process.pid % 100000}`;
+  const hv = `bnoh${process.pid % 100000}`;
+  const net = `10.250.${process.pid % 250}`;
+  const ipn = (...a: string[]) => sh('ip', ['netns', 'exec', ns, ...a]);
+  const id = (await dockerOk(d, ['run', '-d', '-p', '0.0.0.0::80', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'])).trim();
+  try {
+    const ip = (await dockerOk(d, ['inspect', '-f', '{{.NetworkSettings.IPAddress}}', id])).trim();
+    const port = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', id]))['80/tcp'][0].HostPort;
+    const a = bridgeAddr()!;
+    for (const cmd of [['netns', 'add', ns], ['link', 'add', hv, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns],
+      ['addr', 'add', `${net}.1/30`, 'dev', hv], ['link', 'set', hv, 'up'],
+      ['-n', ns, 'addr', 'add', `${net}.2/30`, 'dev', 'eth0'], ['-n', ns, 'link', 'set', 'eth0', 'up'], ['-n', ns, 'link', 'set', 'lo', 'up'],
+      ['-n', ns, 'route', 'add', `${ip}/32`, 'via', `${net}.1`]]) {
+      const r = sh('ip', cmd);
+      assert.equal(r.status, 0, `ip ${cmd.join(' ')}: ${r.stderr}`);
+    }
+    const published = ipn('curl', '-s', '-m', '5', `http://${net}.1:${port}/hostname`);
+    assert.equal(published.stdout.trim(), id.slice(0, 12), `the published port answers from outside: ${published.stderr}`);
+    const direct = ipn('curl', '-s', '-m', '3', `http://${ip}:80/hostname`);
+    assert.notEqual(direct.status, 0, 'the private address does not');
+    // While from the host itself it does (as with Docker).
+    assert.equal((await get(80, '/hostname', ip)).trim(), id.slice(0, 12));
+  } finally {
+    sh('ip', ['link', 'del', hv]);
+    sh('ip', ['netns', 'del', ns]);
+    await dockerOk(d, ['rm', '-f', id]);
+  }
 });
 
 test('without live restore, stopping the daemon removes the bridge and its nft table', async () => {

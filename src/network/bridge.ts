@@ -163,6 +163,12 @@ export class NetworkManager {
       '    type nat hook postrouting priority srcnat; policy accept;',
       `    ip saddr ${formatSubnet(this.subnet!)} oifname != "${this.o.bridge}" masquerade`,
       '  }',
+      // From outside, containers' private addresses answer only what they started: published
+      // ports come in through the proxy, never straight to the bridge.
+      '  chain forward {',
+      '    type filter hook forward priority filter; policy accept;',
+      `    oifname "${this.o.bridge}" iifname != "${this.o.bridge}" ct state != { established, related } drop`,
+      '  }',
       '}',
     ];
     await this.o.host.run('nft', ['-f', '-'], { input: rules.join('\n') + '\n' });

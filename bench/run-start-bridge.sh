@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Times `docker run --rm busybox true` on the default bridge against berthd and dockerd in one
+# run, and without networking on both for reference; reports medians and ratios.
+#
+#   bash bench/run-start-bridge.sh [runs]
+#
+# Both daemons run privately on temporary roots with bridges of their own (never berth0 or
+# docker0): Berth creates `bnbench<pid>`; dockerd gets a bridge made here and runs with
+# --iptables=false, so it adds no rules to the host (its containers have no NAT; the start
+# still pays for the sandbox, veth and IPAM). Everything is removed at the end. Needs root,
+# hyperfine and dockerd.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-20}
+WORK=$(mktemp -d /tmp/berth-benchbr-XXXXXX)
+BERTH_SOCK=$WORK/berth.sock
+DOCKERD_SOCK=$WORK/dockerd.sock
+BBR=bnbench$(( $$ % 10000 ))
+DBR=bdbench$(( $$ % 10000 ))
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 2
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  grep -o "$WORK[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  ip link del "$DBR" 2>/dev/null || true
+  ip link del "$BBR" 2>/dev/null || true
+  nft delete table ip "berth_$BBR" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+wait_sock() { for _ in $(seq 1 300); do [ -S "$1" ] && docker -H "unix://$1" version >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "daemon on $1 did not start" >&2; exit 1; }
+
+./bin/berthd --data-root "$WORK/berth" --exec-root "$WORK/berth-run" -H "unix://$BERTH_SOCK" --pidfile "$WORK/berthd.pid" --bridge "$BBR" --log-level warn 2>"$WORK/berthd.log" &
+pids+=($!)
+wait_sock "$BERTH_SOCK"
+./bin/berth -H "unix://$BERTH_SOCK" image bootstrap busybox >/dev/null
+docker -H "unix://$BERTH_SOCK" save busybox -o "$WORK/busybox.tar"
+
+# A subnet for dockerd's bridge that no route on the host uses.
+for net in 10.231 10.232 10.233 10.234; do
+  ip -4 route | grep -q "^$net\." || { DNET=$net; break; }
+done
+ip link add "$DBR" type bridge
+ip addr add "$DNET.0.1/24" dev "$DBR"
+ip link set "$DBR" up
+dockerd --data-root "$WORK/dockerd" --exec-root "$WORK/dockerd-run" -H "unix://$DOCKERD_SOCK" --pidfile "$WORK/dockerd.pid" \
+  --bridge "$DBR" --iptables=false --ip-masq=false --ip-forward=false --log-level warn >"$WORK/dockerd.log" 2>&1 &
+pids+=($!)
+wait_sock "$DOCKERD_SOCK"
+docker -H "unix://$DOCKERD_SOCK" load -i "$WORK/busybox.tar" >/dev/null
+
+hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$WORK/result.json" \
+  -n berth-bridge "docker -H unix://$BERTH_SOCK run --rm busybox true" \
+  -n dockerd-bridge "docker -H unix://$DOCKERD_SOCK run --rm busybox true" \
+  -n berth-none "docker -H unix://$BERTH_SOCK run --rm --network none busybox true" \
+  -n dockerd-none "docker -H unix://$DOCKERD_SOCK run --rm --network none busybox true" >&2
+bin/node -e '
+const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results;
+const med = Object.fromEntries(r.map((x) => [x.command, x.median * 1000]));
+for (const [k, v] of Object.entries(med)) console.log(`${k}: median ${v.toFixed(1)} ms`);
+console.log(`ratio berth/dockerd on the bridge: ${(med["berth-bridge"] / med["dockerd-bridge"]).toFixed(3)}`);
+console.log(`ratio berth/dockerd without networking: ${(med["berth-none"] / med["dockerd-none"]).toFixed(3)}`);
+console.log(`bridge cost: berth +${(med["berth-bridge"] - med["berth-none"]).toFixed(1)} ms, dockerd +${(med["dockerd-bridge"] - med["dockerd-none"]).toFixed(1)} ms`);
+' "$WORK/result.json"
