@@ -213,7 +213,6 @@ test('from outside the host a container answers only on what it publishes', asyn
   try {
     const ip = (await dockerOk(d, ['inspect', '-f', '{{.NetworkSettings.IPAddress}}', id])).trim();
     const port = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', id]))['80/tcp'][0].HostPort;
-    const a = bridgeAddr()!;
     for (const cmd of [['netns', 'add', ns], ['link', 'add', hv, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns],
       ['addr', 'add', `${net}.1/30`, 'dev', hv], ['link', 'set', hv, 'up'],
       ['-n', ns, 'addr', 'add', `${net}.2/30`, 'dev', 'eth0'], ['-n', ns, 'link', 'set', 'eth0', 'up'], ['-n', ns, 'link', 'set', 'lo', 'up'],
