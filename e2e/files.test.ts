@@ -44,6 +44,8 @@ test('docker commit makes an image of the changes, with -m, -a and -c, that a ne
   assert.equal(meta.trim(), `add hello|Berth Tester <t@example.invalid>|${Number(baseLayers) + 1}|${baseId}`);
   const history = await dockerOk(d, ['history', '--no-trunc', '--format', '{{.CreatedBy}}|{{.Comment}}', 'snap:1']);
   assert.equal(history.split('\n')[0], "sh -c echo committed > /hello && rm /bin/vi|add hello");
+  // Docker counts a layer's files, not its tar: /hello's 10 bytes (the whiteout of /bin/vi is empty).
+  assert.equal((await dockerOk(d, ['history', '--format', '{{.Size}}', 'snap:1'])).split('\n')[0], '10B');
   // The CLI sends whole seconds: end the replay at the next one.
   const ev = await dockerOk(d, ['events', '--since', '5m', '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'event=commit', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.comment}}']);
   assert.match(ev, /^container commit tocommit add hello$/m);

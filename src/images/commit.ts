@@ -42,8 +42,8 @@ export async function commitImage(store: ImageStore, o: CommitOptions): Promise<
   const empty = blob.digest === EMPTY_TAR_DIFF_ID;
   if (!empty) {
     try {
-      if (o.adoptDir) await store.snapshots.adoptLayer(o.parent?.topChain ?? null, blob.digest, blob.size, o.adoptDir);
-      else await store.snapshots.addLayerFromBlob(o.parent?.topChain ?? null, blob.digest, blob.size);
+      if (o.adoptDir) await store.snapshots.adoptLayer(o.parent?.topChain ?? null, blob.digest, o.adoptDir);
+      else await store.snapshots.addLayerFromBlob(o.parent?.topChain ?? null, blob.digest);
     } catch (e) {
       await store.dropUnusedBlob(blob.digest);
       throw e;

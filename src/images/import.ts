@@ -30,7 +30,7 @@ export async function importImage(store: ImageStore, tar: Readable, opts: Import
   const blob = await store.content.ingest(plain);
   let layer;
   try {
-    layer = await store.snapshots.addLayerFromBlob(null, blob.digest, blob.size);
+    layer = await store.snapshots.addLayerFromBlob(null, blob.digest);
   } catch (e) {
     // A refused layer (hostile names, links out of the root) leaves no blob behind.
     await store.dropUnusedBlob(blob.digest);

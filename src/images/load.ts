@@ -452,9 +452,7 @@ async function loadOne(store: ImageStore, plan: ImagePlan, opts: LoadOptions): P
       const meter = byteMeter(512 * 1024, (current) => {
         if (!opts.quiet) opts.out({ status: 'Loading layer', id, progressDetail: { current, total } });
       });
-      let size: number;
       if (await store.content.has(l.diffId)) {
-        size = (await store.content.info(l.diffId)).size;
         meter.add(total);
       } else {
         const raw = createReadStream(l.file.file);
@@ -468,7 +466,7 @@ async function loadOne(store: ImageStore, plan: ImagePlan, opts: LoadOptions): P
         counted.on('close', () => raw.destroy());
         raw.pipe(counted);
         try {
-          size = (await store.content.ingest(decompressed(counted, opts.maxBytes), { digest: l.diffId })).size;
+          await store.content.ingest(decompressed(counted, opts.maxBytes), { digest: l.diffId });
         } catch (e) {
           raw.destroy();
           if (/digest mismatch/.test(messageOf(e))) {
@@ -479,7 +477,7 @@ async function loadOne(store: ImageStore, plan: ImagePlan, opts: LoadOptions): P
         ingested.push(l.diffId);
       }
       meter.done();
-      const layer = await store.snapshots.addLayerFromBlob(parent, l.diffId, size);
+      const layer = await store.snapshots.addLayerFromBlob(parent, l.diffId);
       created.push(layer.chainId);
       parent = layer.chainId;
     }

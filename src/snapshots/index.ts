@@ -118,12 +118,12 @@ export class Snapshotter {
       plain.on('data', (c: Buffer) => opts.onBytes!((n += c.length)));
     }
     const blob = await this.content.ingest(plain);
-    return this.addLayerFromBlob(parent, blob.digest, blob.size);
+    return this.addLayerFromBlob(parent, blob.digest);
   }
 
   /** Registers and unpacks a layer whose uncompressed tar is already a content blob. */
-  async addLayerFromBlob(parent: Digest | null, diffId: Digest, size: number): Promise<Layer> {
-    return this.placeLayer(parent, diffId, size, (diff) =>
+  async addLayerFromBlob(parent: Digest | null, diffId: Digest): Promise<Layer> {
+    return this.placeLayer(parent, diffId, (diff) =>
       fs.mkdir(diff).then(() => applyLayer(this.content.stream(diffId), diff, { host: this.host, overlayWhiteouts: true })).then(() => {}));
   }
 
@@ -134,11 +134,11 @@ export class Snapshotter {
    * unpacking the tar again; on another file system it is unpacked as usual. `dir` must not be
    * an overlay's upper directory any more.
    */
-  async adoptLayer(parent: Digest | null, diffId: Digest, size: number, dir: string): Promise<Layer> {
+  async adoptLayer(parent: Digest | null, diffId: Digest, dir: string): Promise<Layer> {
     try {
-      return await this.placeLayer(parent, diffId, size, (diff) => fs.rename(dir, diff));
+      return await this.placeLayer(parent, diffId, (diff) => fs.rename(dir, diff));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EXDEV') return this.addLayerFromBlob(parent, diffId, size);
+      if ((e as NodeJS.ErrnoException).code === 'EXDEV') return this.addLayerFromBlob(parent, diffId);
       throw e;
     }
   }
@@ -147,8 +147,10 @@ export class Snapshotter {
    * The one way a layer comes to be: `fill` makes its diff directory inside a temporary
    * directory, which is renamed into place before the row is written (crash safety: see the
    * top of this file). A layer already there, or made meanwhile by a racing request, is reused.
+   * Its size is that of its content, as Docker counts it (`docker history`, `docker images`):
+   * the files' bytes, not the tar's headers and padding.
    */
-  private async placeLayer(parent: Digest | null, diffId: Digest, size: number, fill: (diffDir: string) => Promise<void>): Promise<Layer> {
+  private async placeLayer(parent: Digest | null, diffId: Digest, fill: (diffDir: string) => Promise<void>): Promise<Layer> {
     const chainId = parent ? sha256(`${parent} ${diffId}`) : diffId;
     const existing = this.get(chainId);
     if (existing) return existing;
@@ -156,8 +158,10 @@ export class Snapshotter {
     const cacheId = randomBytes(16).toString('hex');
     const tmp = join(this.layersDir, `tmp-${cacheId}`);
     await fs.mkdir(tmp, { recursive: true });
+    let size: number;
     try {
       await fill(join(tmp, 'diff'));
+      size = await contentSize(join(tmp, 'diff'));
       await fs.rename(tmp, join(this.layersDir, cacheId));
     } catch (e) {
       await fs.rm(tmp, { recursive: true, force: true });
@@ -263,4 +267,32 @@ async function makeInitLayer(dir: string): Promise<void> {
       if (e.code !== 'EEXIST') throw e;
     });
   }
+}
+
+/**
+ * The bytes a layer's files hold (moby's directory.Size): every non-directory counted once by
+ * inode, so hard links and overlay whiteouts (0/0 devices, size 0) add nothing twice.
+ */
+export async function contentSize(dir: string): Promise<number> {
+  let total = 0;
+  const seen = new Set<string>();
+  const pending = [dir];
+  while (pending.length) {
+    const d = pending.pop()!;
+    for (const e of await fs.readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        pending.push(p);
+        continue;
+      }
+      const st = await fs.lstat(p);
+      const key = `${st.dev}:${st.ino}`;
+      if (st.nlink > 1) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      total += st.size;
+    }
+  }
+  return total;
 }
