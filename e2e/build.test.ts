@@ -100,6 +100,16 @@ test('the cache survives a daemon restart, and docker builder prune clears it', 
   const again = await build(['-t', 'persist', dir]);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /Using cache/);
+  // a step's root left mounted by a crash is unmounted and removed at the next start
+  await stopDaemon(d, 'kill');
+  const { spawnSync } = await import('node:child_process');
+  const stale = join(d.root, 'data', 'builder', 'mounts', 'step-dead', 'rootfs');
+  mkdirSync(stale, { recursive: true });
+  assert.equal(spawnSync('mount', ['-t', 'tmpfs', 'tmpfs', stale]).status, 0);
+  d = await startDaemon(d.extraArgs, d.root);
+  const { readFileSync, existsSync } = await import('node:fs');
+  assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(stale), 'the stale mount is gone');
+  assert.ok(!existsSync(stale));
   const pruned = await api(d, 'POST', '/build/prune');
   assert.equal(pruned.status, 200, pruned.body);
   const after = await build(['-t', 'persist', dir]);

@@ -127,10 +127,12 @@ export class Daemon {
     registerExec(router, execs);
     registerVolumes(router, this.volumes);
     registerNetworks(router, new NetworkService({ bridge: this.network, user: this.userNetworks, containers, events: this.events }));
-    registerBuild(router, new BuildService({
+    const builds = new BuildService({
       images: this.images, containers, snapshots, host: this.host, tmp: join(c.dataRoot, 'tmp'),
       root: join(c.dataRoot, 'builder'), log: this.log,
-    }));
+    });
+    await builds.cleanup();
+    registerBuild(router, builds);
 
     for (const h of c.hosts) {
       this.listeners.push(await listen(router, h, { socketGid: await groupId(c.group) }));

@@ -97,6 +97,25 @@ export class BuildService {
     this.cache = new BuildCache(deps.root);
   }
 
+  /**
+   * Where steps mount roots (`<data-root>/builder/mounts`), outside `tmp/`, which the daemon
+   * empties at start with a plain recursive removal that a live mount would stop.
+   */
+  private get mountsDir(): string {
+    return join(this.d.root, 'mounts');
+  }
+
+  /** At daemon start: unmounts and removes what a build interrupted by a crash left mounted. */
+  async cleanup(): Promise<void> {
+    const dir = this.mountsDir + '/';
+    const info = await fs.readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+    const mounts = info.split('\n').map((l) => l.split(' ')[4]).filter((m): m is string => !!m && m.startsWith(dir));
+    for (const m of mounts.sort((a, b) => b.length - a.length)) {
+      await this.d.host.unmount(m).catch((e) => this.d.log.warn(`unmount ${m}: ${messageOf(e)}`));
+    }
+    await fs.rm(this.mountsDir, { recursive: true, force: true }).catch((e) => this.d.log.warn(`remove ${this.mountsDir}: ${messageOf(e)}`));
+  }
+
   /** Unpacks the context and parses the Dockerfile; errors here are the request's (400). */
   async prepare(body: Readable, opts: BuildOptions): Promise<PreparedBuild> {
     for (const t of opts.tags) {
@@ -545,7 +564,7 @@ export class BuildService {
       out(` ---> Running in ${cid}\n`);
       out(`Removing intermediate container ${cid}\n`);
     }
-    const work = join(b.dir, `step-${randomBytes(4).toString('hex')}`);
+    const work = join(this.mountsDir, `step-${randomBytes(4).toString('hex')}`);
     await fs.mkdir(work, { recursive: true });
     let mounted = false;
     try {
@@ -596,7 +615,7 @@ export class BuildService {
           img = this.d.images.store.find(from);
           if (!img) throw new StepError(`invalid from flag value ${from}: pull access denied for ${from}, repository does not exist or may require 'docker login'`);
         }
-        fromWork = join(b.dir, `from-${randomBytes(4).toString('hex')}`);
+        fromWork = join(this.mountsDir, `from-${randomBytes(4).toString('hex')}`);
         await fs.mkdir(fromWork, { recursive: true });
         srcRoot = await this.d.snapshots.mountRootfs(fromWork, (img?.topChain ?? null) as never);
         fromMounted.push(fromWork);
