@@ -61,6 +61,8 @@ export interface UserNetworkOptions {
   upstream?: string[];
   /** `--icc=false`: containers on the default bridge cannot talk to each other. */
   icc?: boolean;
+  /** false: no embedded DNS listeners (unit tests). */
+  dns?: boolean;
 }
 
 /** User network subnets: Docker's 172.18-31 and 192.168 ranges, after the default bridge's own. */
@@ -187,18 +189,22 @@ export class UserNetworks {
       Gateway: intToIp(gw),
       Bridge: `bn-${id.slice(0, 12)}`,
     };
+    // The record first: a crash after it leaves a network whose bridge the next start makes,
+    // never a bridge nothing knows about.
+    const p = join(this.dir, `${id}.json`);
+    await fs.writeFile(`${p}.tmp`, JSON.stringify(n));
+    await fs.rename(`${p}.tmp`, p);
     this.ipam!.setPool(id, subnet, gw);
-    await this.o.host.run('ip', ['-batch', '-'], { input: bridgeUp(n).join('\n') + '\n' });
+    this.nets.set(id, n);
     try {
-      this.nets.set(id, n);
+      await this.o.host.run('ip', ['-batch', '-'], { input: bridgeUp(n).join('\n') + '\n' });
       await this.applyRules();
       await this.listenDns(n);
-      const p = join(this.dir, `${id}.json`);
-      await fs.writeFile(`${p}.tmp`, JSON.stringify(n));
-      await fs.rename(`${p}.tmp`, p);
     } catch (e) {
       this.nets.delete(id);
       await this.teardown(n).catch(() => {});
+      await fs.rm(p, { force: true });
+      await this.applyRules().catch(() => {});
       throw e;
     }
     return n;
@@ -208,10 +214,12 @@ export class UserNetworks {
     const n = this.get(ref);
     const m = this.membersOf(n.Id);
     if (m.length) throw forbidden(`error while removing network: network ${n.Name} id ${n.Id} has active endpoints`);
+    // The bridge and rules first, the record last: a crash in between leaves the network, whose
+    // bridge the next start makes again, never a bridge nothing knows about.
     this.nets.delete(n.Id);
-    await fs.rm(join(this.dir, `${n.Id}.json`), { force: true });
     await this.teardown(n);
     await this.applyRules();
+    await fs.rm(join(this.dir, `${n.Id}.json`), { force: true });
     return n;
   }
 
@@ -378,8 +386,8 @@ export class UserNetworks {
   // ---- embedded DNS ----
 
   private async listenDns(n: UserNetwork): Promise<void> {
-    if (this.dns.has(n.Id)) return;
-    const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+    if (this.dns.has(n.Id) || this.o.dns === false) return;
+    const sock = dgram.createSocket({ type: 'udp4', reuseAddr: false });
     sock.on('message', (msg, rinfo) => this.answer(n.Id, sock, msg, rinfo));
     await new Promise<void>((resolve) => {
       sock.once('error', (e) => {
