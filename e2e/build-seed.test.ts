@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, cleanup, docker, dockerOk, api, eventually, run, type Daemon } from './harness.ts';
@@ -21,8 +21,9 @@ after(async () => {
   if (d) await cleanup(d);
 });
 
-test('the seed Dockerfile builds nginx from the Debian mirror, the image serves, a rebuild is all cache', async () => {
+test('the seed Dockerfile builds nginx from the Debian mirror, the image serves, a rebuild is all cache', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-seed-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'Dockerfile'), 'FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y nginx\nCMD ["nginx", "-g", "daemon off;"]\n');
   const env = { DOCKER_BUILDKIT: '0' };
   const r = await docker(d, ['build', '-t', 'seed', dir], { env, timeoutMs: 600_000 });

@@ -4,7 +4,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, stopDaemon, cleanup, docker, dockerOk, bootstrapBusybox, api, type Daemon } from './harness.ts';
@@ -15,12 +15,15 @@ before(async () => {
   d = await startDaemon();
   await bootstrapBusybox(d);
 });
+const made: string[] = [];
 after(async () => {
   if (d) await cleanup(d);
+  for (const p of made) rmSync(p, { recursive: true, force: true });
 });
 
 function context(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'berth-build-'));
+  made.push(dir, `${dir}.tar`);
   for (const [name, body] of Object.entries(files)) {
     mkdirSync(join(dir, name, '..'), { recursive: true });
     writeFileSync(join(dir, name), body);

@@ -1,9 +1,20 @@
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync as mkdtemp, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanRel, contentDigest, globToRegExp, matchSources, parseChmod } from './copy.ts';
+
+
+const made: string[] = [];
+const mkdtempSync = (prefix: string) => {
+  const d = mkdtemp(prefix);
+  made.push(d);
+  return d;
+};
+after(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 
 test('globs follow Go filepath.Match, one path component at a time', () => {
   assert.ok(globToRegExp('*.txt').test('a.txt'));
@@ -22,7 +33,7 @@ test('source paths are cleaned inside the root', () => {
 });
 
 test('matchSources: plain names, globs across directories, misses, and symlinks kept inside the root', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'berth-copy-'));
+  const root = mkdtempSync(join(tmpdir(), 'berth-bcopy-'));
   mkdirSync(join(root, 'src/sub'), { recursive: true });
   writeFileSync(join(root, 'src/a.txt'), 'a');
   writeFileSync(join(root, 'src/b.txt'), 'b');
@@ -39,7 +50,7 @@ test('matchSources: plain names, globs across directories, misses, and symlinks 
 });
 
 test('the content digest changes with the bytes of a file, not with unrelated files', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'berth-copy-'));
+  const root = mkdtempSync(join(tmpdir(), 'berth-bcopy-'));
   writeFileSync(join(root, 'f'), 'one');
   writeFileSync(join(root, 'other'), 'x');
   const d1 = await contentDigest(await matchSources(root, 'f', 'COPY'));
