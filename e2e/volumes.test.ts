@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { startDaemon, stopDaemon, cleanup, docker, dockerOk, berth, bootstrapBusybox, api, eventually, type Daemon } from './harness.ts';
 
 let d: Daemon;
@@ -210,6 +211,27 @@ test('--tmpfs /run:size=64m', async () => {
   const out = await dockerOk(d, ['run', '--rm', '--tmpfs', '/run:size=64m', 'busybox', 'grep', ' /run ', '/proc/mounts']);
   assert.match(out, /^tmpfs \/run tmpfs rw,nosuid,nodev,noexec,relatime,size=65536k/m);
   assert.equal((await dockerOk(d, ['run', '--rm', '--tmpfs', '/run', '--name', 'tm', 'busybox', 'true'])), '');
+});
+
+test('bind propagation: shared needs a shared host mount and then carries the container\'s mounts out; private paths are refused as Docker does', async () => {
+  const priv = join(d.root, 'prop-private');
+  mkdirSync(priv, { recursive: true });
+  let r = await docker(d, ['run', '--rm', '--mount', `type=bind,src=${priv},dst=/x,bind-propagation=rshared`, 'busybox', 'true']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, new RegExp(`path ${priv} is mounted on / but it is not a shared mount`));
+  r = await docker(d, ['run', '--rm', '-v', `${priv}:/x:rslave`, 'busybox', 'true']);
+  assert.match(r.stderr, new RegExp(`path ${priv} is mounted on / but it is not a shared or slave mount`));
+  const shared = join(d.root, 'prop-shared');
+  mkdirSync(shared, { recursive: true });
+  const sh = (...args: string[]) => assert.equal(spawnSync(args[0]!, args.slice(1)).status, 0, args.join(' '));
+  sh('mount', '--bind', shared, shared);
+  try {
+    sh('mount', '--make-shared', shared);
+    await dockerOk(d, ['run', '--rm', '--privileged', '-v', `${shared}:/x:rshared`, 'busybox', 'sh', '-c', 'mkdir -p /x/m && mount -t tmpfs tmpfs /x/m']);
+    assert.ok(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === join(shared, 'm')), 'the container\'s mount reached the host');
+  } finally {
+    spawnSync('umount', ['-R', shared]);
+  }
 });
 
 test('malformed mount specifications get Docker\'s errors', async () => {

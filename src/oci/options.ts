@@ -314,6 +314,12 @@ export const withMounts = (mounts: readonly Mount[]): SpecOpt => (s) => {
   const overDev = dests.has('/dev');
   const kept = s.mounts.filter((m) => !dests.has(m.destination) && !(overDev && m.destination.startsWith('/dev/')));
   s.mounts = [...kept, ...added.map((m, i) => ({ m, i })).sort((a, b) => depth(a.m.destination) - depth(b.m.destination) || a.i - b.i).map((x) => x.m)];
+  // Docker's rule: a shared bind needs a shared root, a slave one at least an rslave root.
+  const props = added.flatMap((m) => m.options ?? []);
+  const root = s.linux.rootfsPropagation ?? '';
+  if (props.some((o) => o === 'shared' || o === 'rshared')) {
+    if (!root.endsWith('shared')) s.linux.rootfsPropagation = 'shared';
+  } else if (props.some((o) => o === 'slave' || o === 'rslave') && !/(shared|slave)$/.test(root)) s.linux.rootfsPropagation = 'rslave';
 };
 
 /** `--shm-size` in bytes, on the default /dev/shm tmpfs. */

@@ -219,6 +219,14 @@ test('mounts: same destination replaced, a /dev mount replaces those under it, p
   assert.deepEqual(shm.options, ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=134217728']);
 });
 
+test('mounts: a shared bind makes the root shared, a slave one rslave, private ones leave it alone', () => {
+  const bind = (propagation: string) => ({ destination: '/b', type: 'bind', source: '/h', options: ['rbind', propagation] });
+  assert.equal(generateSpec([withMounts([bind('rprivate')])]).linux.rootfsPropagation, undefined);
+  assert.equal(generateSpec([withMounts([bind('rshared')])]).linux.rootfsPropagation, 'shared');
+  assert.equal(generateSpec([withMounts([bind('rslave')])]).linux.rootfsPropagation, 'rslave');
+  assert.equal(generateSpec([withMounts([bind('rshared')]), withMounts([bind('rslave')])]).linux.rootfsPropagation, 'shared');
+});
+
 test('--init wraps the final argv with /sbin/docker-init, whatever the order of options', () => {
   for (const opts of [[withInit('/usr/bin/tini-static'), withProcessArgs(['sh'])], [withProcessArgs(['sh']), withInit('/usr/bin/tini-static')]]) {
     const s = generateSpec(opts);

@@ -15,6 +15,7 @@ import type { Mount as OciMount } from '../../oci/index.ts';
 import { resolveInRoot } from '../../archive/index.ts';
 import { LocalDriver, anonymousVolumeName, ANONYMOUS_LABEL, type VolumeRecord } from '../../volumes/index.ts';
 import type { MountPoint, PlannedMount } from './mounts.ts';
+import { checkPropagation, parseMountinfo, type MountInfoEntry } from './propagation.ts';
 
 export interface VolumeView {
   CreatedAt: string;
@@ -178,6 +179,7 @@ export class VolumeService {
   async mountAll(containerId: string, mps: readonly MountPoint[], rootfs: string): Promise<OciMount[]> {
     const used: MountPoint[] = [];
     const out: OciMount[] = [];
+    let mountinfo: MountInfoEntry[] | undefined;
     try {
       for (const m of mps) {
         const dest = await inRoot(rootfs, m.Destination);
@@ -198,6 +200,10 @@ export class VolumeService {
         } else if (!(await exists(source))) {
           if (!m.CreateSource) throw invalidArgument(`invalid mount config for type "bind": bind source path does not exist: ${source}`);
           await fs.mkdir(source, { recursive: true, mode: 0o755 });
+        }
+        if (m.Type === 'bind' && m.Propagation && !m.Propagation.endsWith('private')) {
+          mountinfo ??= parseMountinfo(await fs.readFile('/proc/self/mountinfo', 'utf8'));
+          checkPropagation(source, m.Propagation, mountinfo, await fs.realpath(source));
         }
         out.push({ destination: dest.container, type: 'bind', source, options: ['rbind', m.Propagation || 'rprivate', ...(m.RW ? [] : ['ro'])] });
       }
