@@ -203,8 +203,9 @@ test('--mount type=volume|bind|tmpfs with readonly, volume-nocopy, tmpfs-size; a
   assert.match(g.stderr, /invalid mount config for type "bind": bind source path does not exist: /);
   assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Status}}', 'gonesrc'])).trim(), 'created');
   await dockerOk(d, ['rm', 'gonesrc']);
+  // dockerd refuses slave propagation from a private host mount (see the propagation test).
   const p = await docker(d, ['run', '--rm', '--mount', `type=bind,source=${src},target=/b,bind-propagation=rslave`, 'busybox', 'true']);
-  assert.equal(p.code, 0, p.stderr);
+  assert.match(p.stderr, /is mounted on \/ but it is not a shared or slave mount/);
 });
 
 test('--tmpfs /run:size=64m', async () => {
