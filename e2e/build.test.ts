@@ -414,3 +414,33 @@ test('a client that goes away (Ctrl-C) cancels the build: the running step is ki
   await eventually(async () => (await dockerOk(d, ['ps', '-aq'])).trim() === '' || undefined, 15_000);
   assert.notEqual((await docker(d, ['image', 'inspect', 'cancelled'])).code, 0);
 });
+
+test('the rest of the instructions: scratch, COPY --from an image, exec-form RUN, SHELL, HEALTHCHECK, STOPSIGNAL, MAINTAINER, directives', async () => {
+  const dir = context({
+    'Dockerfile': [
+      '# syntax=docker/dockerfile:1',
+      '# escape=`',
+      'FROM scratch AS tiny',
+      'COPY --from=busybox /bin/busybox /bin/busybox',
+      'RUN ["/bin/busybox", "sh", "-c", "echo exec-form > /exec"]',
+      'SHELL ["/bin/busybox", "sh", "-c"]',
+      '# a comment inside the file',
+      'RUN echo "shell $0" > /shell && `',
+      '    echo continued >> /shell',
+      'HEALTHCHECK --interval=7s --retries=2 CMD /bin/busybox true',
+      'STOPSIGNAL SIGUSR1',
+      'MAINTAINER Berth Builder <build@example.invalid>',
+      'CMD ["/bin/busybox", "cat", "/exec", "/shell"]',
+    ].join('\n'),
+  });
+  const r = await build(['-t', 'tiny', dir]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /Step 1\/9 : FROM scratch AS tiny\n ---> \n/);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'tiny']), 'exec-form\nshell sh\ncontinued\n');
+  const info = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .}}', 'tiny']));
+  assert.deepEqual(info.Config.Healthcheck, { Test: ['CMD-SHELL', '/bin/busybox true'], Interval: 7e9, Retries: 2 });
+  assert.equal(info.Config.StopSignal, 'SIGUSR1');
+  assert.deepEqual(info.Config.Shell, ['/bin/busybox', 'sh', '-c']);
+  assert.equal(info.Author, 'Berth Builder <build@example.invalid>');
+  assert.equal(info.RootFS.Layers.length, 3, 'COPY and two RUNs');
+});
