@@ -444,3 +444,23 @@ test('the rest of the instructions: scratch, COPY --from an image, exec-form RUN
   assert.equal(info.Author, 'Berth Builder <build@example.invalid>');
   assert.equal(info.RootFS.Layers.length, 3, 'COPY and two RUNs');
 });
+
+test('ARG scoping: a meta ARG is seen in a stage only once declared there, --build-arg overrides its default', async () => {
+  const dir = context({
+    'Dockerfile': [
+      'ARG V=meta',
+      'FROM busybox AS a',
+      'RUN echo "a:${V:-unset}" > /a',
+      'ARG V',
+      'RUN echo "a2:$V" >> /a',
+      'FROM busybox',
+      'COPY --from=a /a /a',
+      'RUN echo "b:${V:-unset}" >> /a',
+      'CMD ["cat", "/a"]',
+    ].join('\n'),
+  });
+  assert.equal((await build(['-t', 'scoped', dir])).code, 0);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'scoped']), 'a:unset\na2:meta\nb:unset\n');
+  assert.equal((await build(['--build-arg', 'V=cli', '-t', 'scoped', dir])).code, 0);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'scoped']), 'a:unset\na2:cli\nb:unset\n');
+});
