@@ -240,6 +240,8 @@ test('malformed mount specifications get Docker\'s errors', async () => {
     [['-v', 'bad$name:/d'], /create bad\$name: "bad\$name" includes invalid characters for a local volume name/],
     [['-v', 'v1:relative'], /invalid volume specification: 'v1:relative': invalid mount config for type "volume": invalid mount path: 'relative' mount path must be absolute/],
     [['-v', 'v1:/d:bogus'], /invalid mode: bogus/],
+    [['-v', '/anon:ro'], /invalid volume specification: '\/anon:ro'/],
+    [['--mount', 'type=volume,target=/anon,readonly'], /invalid mount config for type "volume": must not set ReadOnly mode when using anonymous volumes/],
     [['-v', 'v1:/'], /invalid volume specification: 'v1:\/': invalid mount config for type "volume": invalid specification: destination can't be '\/'/],
     [['--mount', 'type=volume,source=v1,target=/'], /invalid mount config for type "volume": invalid specification: destination can't be '\/'/],
     [['-v', 'v1:/d', '-v', 'v2:/d'], /Duplicate mount point: \/d/],

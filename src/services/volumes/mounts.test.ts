@@ -4,10 +4,11 @@ import { parseBind, parseMount, parseTmpfs, planMounts } from './index.ts';
 
 test('-v specifications: volumes, anonymous volumes, binds, modes', () => {
   assert.deepEqual(parseBind('data:/d'), { Type: 'volume', Name: 'data', Source: '', Destination: '/d', Driver: 'local', Mode: 'z', RW: true, Propagation: '', NoCopy: undefined, Anonymous: undefined });
-  const anon = parseBind('/d:ro');
+  const anon = parseBind('/d');
   assert.equal(anon.Name, undefined);
   assert.equal(anon.Anonymous, true);
-  assert.equal(anon.RW, false);
+  assert.throws(() => parseBind('/d:ro'), /^InvalidArgumentError: invalid volume specification: '\/d:ro'$/);
+  assert.throws(() => parseMount({ Type: 'volume', Target: '/d', ReadOnly: true }, () => false), /invalid mount config for type "volume": must not set ReadOnly mode when using anonymous volumes/);
   const b = parseBind('/host/dir/:/d:ro,rshared');
   assert.deepEqual([b.Type, b.Source, b.RW, b.Propagation, b.CreateSource], ['bind', '/host/dir', false, 'rshared', true]);
   assert.equal(parseBind('vv:/d:nocopy').NoCopy, true);

@@ -92,9 +92,9 @@ export function parseBind(spec: string): PlannedMount {
   let mode = '';
   if (parts.length === 1) dst = parts[0]!;
   else if (parts.length === 2) {
-    // `-v /dst:ro` is an anonymous volume with a mode, `-v src:/dst` a mount.
-    if (isModeList(parts[1]!)) [dst, mode] = parts as [string, string];
-    else [src, dst] = parts as [string, string];
+    // `-v /dst:ro` would be an anonymous volume with a mode: Docker refuses that.
+    if (isModeList(parts[1]!)) throw invalidArgument(`invalid volume specification: '${spec}'`);
+    [src, dst] = parts as [string, string];
   } else [src, dst, mode] = parts as [string, string, string];
   const type = src === '' || !src.startsWith('/') ? 'volume' : 'bind';
   const dest = checkDest(dst, type, spec);
@@ -155,6 +155,7 @@ export function parseMount(raw: unknown, exists: (path: string) => boolean): Pla
     if (mode) opts.push(`mode=${(mode & 0o7777).toString(8)}`);
     return { Type: 'tmpfs', Source: '', Destination: dest, Mode: '', RW: rw, Propagation: '', TmpfsOptions: opts };
   }
+  if (!m.Source && m.ReadOnly) throw bad('must not set ReadOnly mode when using anonymous volumes');
   const badName = m.Source ? volumeNameError(m.Source) : undefined;
   if (badName) throw badName;
   // Not yet: mounting part of a volume safely needs the subpath opened without following links.
