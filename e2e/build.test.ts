@@ -113,6 +113,9 @@ test('the cache survives a daemon restart, and docker builder prune clears it', 
   const { readFileSync, existsSync } = await import('node:fs');
   assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(stale), 'the stale mount is gone');
   assert.ok(!existsSync(stale));
+  const bk = await api(d, 'POST', '/build?version=2', Buffer.alloc(1024), { 'Content-Type': 'application/x-tar' });
+  assert.equal(bk.status, 400);
+  assert.match(bk.body, /BuildKit builds \(version=2\) are not supported/);
   const pruned = await api(d, 'POST', '/build/prune');
   assert.equal(pruned.status, 200, pruned.body);
   const after = await build(['-t', 'persist', dir]);

@@ -21,6 +21,9 @@ function jsonParam<T>(v: string | null, name: string): T | undefined {
 export function registerBuild(r: Router, builds: BuildService): void {
   r.post('/build', async (req, res) => {
     const q = req.query;
+    if (q.get('version') === '2') {
+      throw invalidArgument('BuildKit builds (version=2) are not supported by this daemon, whose builder is the legacy one (Builder-Version 1): build with DOCKER_BUILDKIT=0');
+    }
     const remote = q.get('remote');
     if (remote) throw invalidArgument(`remote build contexts are not supported: ${remote}`);
     const platform = q.get('platform');
