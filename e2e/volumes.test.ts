@@ -232,7 +232,15 @@ test('bind propagation: shared needs a shared host mount and then carries the co
     assert.ok(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === join(shared, 'm')), 'the container\'s mount reached the host');
   } finally {
     spawnSync('umount', ['-R', shared]);
-  }
+  }  // Docker's rule for the daemon root and the directories above it: rslave unless asked otherwise.
+  const dataRoot = join(d.root, 'data');
+  await dockerOk(d, ['create', '--name', 'rootbind', '-v', `${d.root}:/up`, '--mount', `type=bind,src=${join(dataRoot, 'volumes')},dst=/in`, 'busybox', 'true']);
+  const mounts = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .Mounts}}', 'rootbind'])) as Array<{ Destination: string; Propagation: string }>;
+  assert.deepEqual(mounts.map((m) => [m.Destination, m.Propagation]).sort(), [['/in', 'rslave'], ['/up', 'rslave']]);
+  await dockerOk(d, ['start', 'rootbind']);
+  await dockerOk(d, ['rm', '-f', 'rootbind']);
+  r = await docker(d, ['create', '-v', `${d.root}:/up:rprivate`, 'busybox']);
+  assert.match(r.stderr, new RegExp(`invalid mount config: must use either propagation mode "rslave" or "rshared" when mount source is within the daemon root, daemon root: "${dataRoot}", bind mount source: "${d.root}", propagation: "rprivate"`));
 });
 
 test('malformed mount specifications get Docker\'s errors', async () => {

@@ -33,6 +33,11 @@ export interface MountPoint {
   Hidden?: boolean;
   /** A volume made for this container (anonymous): `rm -v` removes it. */
   Anonymous?: boolean;
+  /**
+   * A bind whose propagation was not asked for, made `rslave` because it relates to the daemon
+   * root (Docker's rule); it falls back to private when the host mount cannot be a master.
+   */
+  DefaultSlave?: boolean;
 }
 
 /** `HostConfig.Mounts` entries, as the API carries them. */
@@ -62,6 +67,8 @@ export interface PlannedMount extends MountPoint {
   /** Labels and driver options for a volume this container creates (`--mount` volume-opt). */
   VolumeLabels?: Record<string, string>;
   VolumeDriverOpts?: Record<string, string>;
+  /** A bind whose propagation was given (`-v` mode, `bind-propagation`). */
+  PropagationGiven?: boolean;
 }
 
 const PROPAGATIONS = ['shared', 'rshared', 'slave', 'rslave', 'private', 'rprivate'];
@@ -112,7 +119,7 @@ export function parseBind(spec: string): PlannedMount {
   }
   if (type === 'bind') {
     if (nocopy) throw invalidArgument(`invalid mode: ${mode}`);
-    return { Type: 'bind', Source: posix.normalize(src).replace(/(.)\/$/, '$1'), Destination: dest, Mode: kept.join(','), RW: rw, Propagation: propagation || 'rprivate', CreateSource: true };
+    return { Type: 'bind', Source: posix.normalize(src).replace(/(.)\/$/, '$1'), Destination: dest, Mode: kept.join(','), RW: rw, Propagation: propagation || 'rprivate', CreateSource: true, ...(propagation ? { PropagationGiven: true } : {}) };
   }
   const badName = src ? volumeNameError(src) : undefined;
   if (badName) throw badName;
@@ -141,7 +148,7 @@ export function parseMount(raw: unknown, exists: (path: string) => boolean): Pla
     // API 1.42's CreateMountpoint (`bind-create-src`) asks for `-v`'s behaviour.
     const create = !!m.BindOptions?.CreateMountpoint;
     if (!create && !exists(source)) throw bad(`bind source path does not exist: ${source}`);
-    return { Type: 'bind', Source: source, Destination: dest, Mode: '', RW: rw, Propagation: propagation, ...(create ? { CreateSource: true } : {}) };
+    return { Type: 'bind', Source: source, Destination: dest, Mode: '', RW: rw, Propagation: propagation, ...(create ? { CreateSource: true } : {}), ...(m.BindOptions?.Propagation ? { PropagationGiven: true } : {}) };
   }
   if (type === 'tmpfs') {
     if (m.Source) throw bad('field Source must not be specified');

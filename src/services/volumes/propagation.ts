@@ -4,6 +4,7 @@
  * propagate and Docker refuses the start rather than pretend.
  */
 import { invalidArgument } from '../../errdefs/index.ts';
+import type { MountPoint } from './mounts.ts';
 
 export interface MountInfoEntry {
   mountPoint: string;
@@ -55,4 +56,20 @@ export function checkPropagation(source: string, propagation: string, entries: r
   }
   if (!isShared && !isSlave) throw invalidArgument(`path ${source} is mounted on ${m.mountPoint} but it is not a shared or slave mount`);
   return 'rslave';
+}
+
+/**
+ * Docker's rule for binds of the daemon root, of something in it or of a directory above it:
+ * their propagation must be rslave or rshared, and is rslave when none was given (mounts made
+ * under the root later, such as other containers' root file systems, then reach them).
+ */
+export function daemonRootRule(m: MountPoint, given: boolean | undefined, root: string): void {
+  const within = (a: string, b: string) => b === '/' || a === b || a.startsWith(`${b}/`);
+  if (!within(m.Source, root) && !within(root, m.Source)) return;
+  if (!given && (m.DefaultSlave || !m.Propagation || m.Propagation === 'rprivate')) {
+    m.Propagation = 'rslave';
+    m.DefaultSlave = true;
+  } else if (given && m.Propagation !== 'rslave' && m.Propagation !== 'rshared') {
+    throw invalidArgument(`invalid mount config: must use either propagation mode "rslave" or "rshared" when mount source is within the daemon root, daemon root: ${JSON.stringify(root)}, bind mount source: ${JSON.stringify(m.Source)}, propagation: ${JSON.stringify(m.Propagation)}`);
+  }
 }

@@ -7,7 +7,7 @@
  * (the same pattern as the image service's `usage`), so this service needs no containers.
  */
 import { promises as fs } from 'node:fs';
-import { relative } from 'node:path';
+import { dirname, relative } from 'node:path';
 import { conflict, invalidArgument } from '../../errdefs/index.ts';
 import type { EventBus } from '../../events/index.ts';
 import type { Runner } from '../../host/index.ts';
@@ -15,7 +15,7 @@ import type { Mount as OciMount } from '../../oci/index.ts';
 import { resolveInRoot } from '../../archive/index.ts';
 import { LocalDriver, anonymousVolumeName, ANONYMOUS_LABEL, type VolumeRecord } from '../../volumes/index.ts';
 import type { MountPoint, PlannedMount } from './mounts.ts';
-import { checkPropagation, parseMountinfo, type MountInfoEntry } from './propagation.ts';
+import { checkPropagation, daemonRootRule, parseMountinfo, type MountInfoEntry } from './propagation.ts';
 
 export interface VolumeView {
   CreatedAt: string;
@@ -154,7 +154,8 @@ export class VolumeService {
     try {
       const out: MountPoint[] = [];
       for (const p of planned) {
-        const { VolumeLabels, VolumeDriverOpts, ...m } = p;
+        const { VolumeLabels, VolumeDriverOpts, PropagationGiven, ...m } = p;
+        if (m.Type === 'bind') daemonRootRule(m, PropagationGiven, dirname(this.driver.root));
         if (m.Type === 'volume') {
           const existed = !!(m.Name && this.driver.find(m.Name));
           const v = await this.ensure(m.Name, { labels: VolumeLabels, driverOpts: VolumeDriverOpts });
@@ -201,11 +202,18 @@ export class VolumeService {
           if (!m.CreateSource) throw invalidArgument(`invalid mount config for type "bind": bind source path does not exist: ${source}`);
           await fs.mkdir(source, { recursive: true, mode: 0o755 });
         }
-        if (m.Type === 'bind' && m.Propagation && !m.Propagation.endsWith('private')) {
+        let propagation = m.Propagation || 'rprivate';
+        if (m.Type === 'bind' && !propagation.endsWith('private')) {
           mountinfo ??= parseMountinfo(await fs.readFile('/proc/self/mountinfo', 'utf8'));
-          checkPropagation(source, m.Propagation, mountinfo, await fs.realpath(source));
+          try {
+            checkPropagation(source, propagation, mountinfo, await fs.realpath(source));
+          } catch (e) {
+            // Docker's fallback for the slave propagation it chose itself: a private bind.
+            if (!m.DefaultSlave) throw e;
+            propagation = 'rprivate';
+          }
         }
-        out.push({ destination: dest.container, type: 'bind', source, options: ['rbind', m.Propagation || 'rprivate', ...(m.RW ? [] : ['ro'])] });
+        out.push({ destination: dest.container, type: 'bind', source, options: ['rbind', propagation, ...(m.RW ? [] : ['ro'])] });
       }
     } catch (e) {
       await this.unmountVolumes(containerId, used);
