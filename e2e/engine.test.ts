@@ -276,3 +276,23 @@ test('the OCI runtime: info names the default and lists it, containers record it
   assert.match(bad.stderr, /unknown or invalid runtime name: nosuch/);
   await dockerOk(d, ['rm', 'rt']);
 });
+
+test('namespace and device options: --pid, --ipc and --uts host or another container\'s, --shm-size, --group-add, --device', async () => {
+  const { readlinkSync } = await import('node:fs');
+  const os = await import('node:os');
+  await dockerOk(d, ['run', '-d', '--name', 'nsowner', 'busybox', 'sleep', '100']);
+  const ownerPid = (await dockerOk(d, ['inspect', '-f', '{{.State.Pid}}', 'nsowner'])).trim();
+  assert.equal(await dockerOk(d, ['run', '--rm', '--pid', 'host', 'busybox', 'sh', '-c', `test -d /proc/${ownerPid} && echo sees-host-pids`]), 'sees-host-pids\n');
+  assert.equal(await dockerOk(d, ['run', '--rm', '--pid', 'container:nsowner', 'busybox', 'cat', '/proc/1/comm']), 'sleep\n');
+  assert.equal((await dockerOk(d, ['run', '--rm', '--ipc', 'host', 'busybox', 'readlink', '/proc/self/ns/ipc'])).trim(), readlinkSync('/proc/self/ns/ipc'));
+  assert.equal((await dockerOk(d, ['run', '--rm', '--uts', 'host', 'busybox', 'hostname'])).trim(), os.hostname());
+  assert.match(await dockerOk(d, ['run', '--rm', '--shm-size', '128m', 'busybox', 'df', '-k', '/dev/shm']), /\s131072\s/);
+  assert.match(await dockerOk(d, ['run', '--rm', '--group-add', '1234', '--group-add', 'wheel', 'busybox', 'id', '-G']), /^0 (10 1234|1234 10)\n$/);
+  assert.equal(await dockerOk(d, ['run', '--rm', '--device', '/dev/null:/dev/mynull:rw', 'busybox', 'sh', '-c', 'stat -c %t:%T /dev/mynull; echo x > /dev/mynull && echo wrote']), '1:3\nwrote\n');
+  const notDevice = await docker(d, ['run', '--rm', '--device', '/etc/passwd', 'busybox', 'true']);
+  assert.notEqual(notDevice.code, 0);
+  assert.match(notDevice.stderr, /not a device node/);
+  const stopped = await docker(d, ['run', '--rm', '--pid', 'container:nosuch', 'busybox', 'true']);
+  assert.notEqual(stopped.code, 0);
+  await dockerOk(d, ['rm', '-f', 'nsowner']);
+});

@@ -71,6 +71,7 @@ export {
   withNamespacePath,
   withMounts,
   withShmSize,
+  withDevice,
   withInit,
   isPrivileged,
   ULIMIT_TYPES,

@@ -3,6 +3,7 @@
  * throws a `BerthError` when the request cannot work on this host (so the user hears it at
  * create time, not as a runc failure at start).
  */
+import { statSync } from 'node:fs';
 import os from 'node:os';
 import { posix } from 'node:path';
 import { failedPrecondition, invalidArgument } from '../errdefs/index.ts';
@@ -287,9 +288,11 @@ export const withNamespace = (type: NamespaceType): SpecOpt => (s) => {
   s.linux.namespaces = s.linux.namespaces.filter((n) => n.type !== type).concat({ type });
 };
 
-/** Shares the host's namespace of `type` (`--network host`, `--pid host`, `--ipc host`). */
+/** Shares the host's namespace of `type` (`--network host`, `--pid host`, `--ipc host`, `--uts host`). */
 export const withoutNamespace = (type: NamespaceType): SpecOpt => (s) => {
   s.linux.namespaces = s.linux.namespaces.filter((n) => n.type !== type);
+  // A hostname can only be set in a UTS namespace of the container's own.
+  if (type === 'uts') delete s.hostname;
 };
 
 /** Joins an existing namespace (`--network container:<id>`: `/proc/<pid>/ns/net`). */
@@ -327,6 +330,29 @@ export const withShmSize = (bytes: number): SpecOpt => (s) => {
   if (!Number.isSafeInteger(bytes) || bytes <= 0) throw invalidArgument(`invalid shm size ${bytes}: must be a positive number of bytes`);
   const shm = s.mounts.find((m) => m.destination === '/dev/shm' && m.type === 'tmpfs');
   if (shm) shm.options = [...(shm.options ?? []).filter((o) => !o.startsWith('size=')), `size=${bytes}`];
+};
+
+/**
+ * `--device PATH_ON_HOST[:PATH_IN_CONTAINER[:PERMISSIONS]]`: the host's device node (its type,
+ * numbers, mode and owner) made in the container, and allowed in the device cgroup with the
+ * permissions given (rwm by default). Docker's errors for a path that is not a device.
+ */
+export const withDevice = (hostPath: string, containerPath: string, permissions = 'rwm'): SpecOpt => (s) => {
+  if (!/^[rwm]{1,3}$/.test(permissions)) throw invalidArgument(`invalid device mode: ${permissions}`);
+  if (!containerPath.startsWith('/')) throw invalidArgument(`${containerPath} is not an absolute path`);
+  let st;
+  try {
+    st = statSync(hostPath, { bigint: true });
+  } catch (e) {
+    throw invalidArgument(`error gathering device information while adding custom device "${hostPath}": no such file or directory`, e);
+  }
+  if (!st.isCharacterDevice() && !st.isBlockDevice()) throw invalidArgument(`error gathering device information while adding custom device "${hostPath}": not a device node`);
+  // glibc's gnu_dev_major/minor, as hostDevices reads them.
+  const major = Number(((st.rdev >> 8n) & 0xfffn) | ((st.rdev >> 32n) & ~0xfffn));
+  const minor = Number((st.rdev & 0xffn) | ((st.rdev >> 12n) & ~0xffn));
+  const dev: LinuxDevice = { path: containerPath, type: st.isCharacterDevice() ? 'c' : 'b', major, minor, fileMode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid) };
+  s.linux.devices = (s.linux.devices ?? []).filter((d) => d.path !== containerPath).concat({ ...dev, path: containerPath });
+  s.linux.resources = { ...s.linux.resources, devices: [...(s.linux.resources?.devices ?? []), { allow: true, type: dev.type as 'c' | 'b', major: dev.major, minor: dev.minor, access: permissions }] };
 };
 
 /** Where Docker puts the init binary in the container. */

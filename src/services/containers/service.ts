@@ -294,7 +294,10 @@ export class ContainerService {
     const net = this.networkFor(c);
     c.Network = net.endpoint;
     const links = c.HostConfig.Links?.length ? linkSettings(c.HostConfig.Links, (ref) => this.store.find(ref), c.Name) : undefined;
-    const spec = await buildSpec(c, { dir, rootfs: join(dir, 'rootfs'), initPath: this.d.initPath, ipAddress: net.endpoint?.ipAddress, netnsPath: net.netnsPath, mounts, dnsServer: net.dnsServer, linkHosts: links?.hosts, linkEnv: links?.env });
+    const spec = await buildSpec(c, {
+      dir, rootfs: join(dir, 'rootfs'), initPath: this.d.initPath, ipAddress: net.endpoint?.ipAddress, netnsPath: net.netnsPath, mounts, dnsServer: net.dnsServer, linkHosts: links?.hosts, linkEnv: links?.env,
+      pidnsPath: this.joinedNamespace(c.HostConfig.PidMode, 'pid', 'PID'), ipcnsPath: this.joinedNamespace(c.HostConfig.IpcMode, 'ipc', 'IPC'),
+    });
     await fs.writeFile(join(dir, 'config.json'), JSON.stringify(spec));
     const limits = logLimits(c.HostConfig);
     const { pid } = await this.d.runtime.create({
@@ -446,6 +449,14 @@ export class ContainerService {
       if (c.HostConfig.AutoRemove) void this.removeAfterFailedStart(c.Id);
       throw e;
     }
+  }
+
+  /** `--pid container:<id>`, `--ipc container:<id>`: the running container's namespace. */
+  private joinedNamespace(mode: string | undefined, ns: 'pid' | 'ipc', what: string): string | undefined {
+    if (!mode?.startsWith('container:')) return undefined;
+    const other = this.store.get(mode.slice('container:'.length));
+    if (!other.State.Running || !other.State.Pid) throw conflict(`cannot join ${what} of a non running container: ${other.Id}`);
+    return `/proc/${other.State.Pid}/ns/${ns}`;
   }
 
   private releaseNetwork(c: ContainerRecord): void {

@@ -81,6 +81,9 @@ export function validateHostConfig(h: HostConfig): void {
   if (h.Memory !== undefined && h.Memory !== 0 && h.Memory < 6 * 1024 * 1024) throw invalidArgument('Minimum memory limit allowed is 6MB');
   if (h.NanoCpus !== undefined && h.NanoCpus < 0) throw invalidArgument('Range of CPUs is from 0.01 to the number of CPUs available');
   if (h.NanoCpus && h.CpuQuota) throw invalidArgument('Conflicting options: Nano CPUs and CPU Period cannot both be set');
+  if (h.PidMode && !/^(host|container:.+)$/.test(h.PidMode)) throw invalidArgument(`invalid PID mode: ${h.PidMode}`);
+  if (h.IpcMode && !/^(host|private|shareable|none|container:.+)$/.test(h.IpcMode)) throw invalidArgument(`invalid IPC mode: ${h.IpcMode}`);
+  if (h.UTSMode && h.UTSMode !== 'host') throw invalidArgument(`invalid UTS mode: ${h.UTSMode}`);
   const rp = h.RestartPolicy;
   if (rp && !['', 'no', 'always', 'on-failure', 'unless-stopped'].includes(rp.Name)) throw invalidArgument(`invalid restart policy: unknown policy '${rp.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
   if (rp && rp.Name !== 'on-failure' && rp.MaximumRetryCount) throw invalidArgument(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
@@ -118,6 +121,9 @@ export function resourcesFor(h: HostConfig, opts: { liftPids?: boolean } = {}): 
 }
 
 export interface SpecContext {
+  /** `--pid container:<id>` / `--ipc container:<id>`: the other container's namespaces. */
+  pidnsPath?: string;
+  ipcnsPath?: string;
   dir: string;
   rootfs: string;
   initPath?: string;
@@ -145,7 +151,9 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   opts.push(oci.withEnv([...(c.Config.Env ?? []), ...(ctx.linkEnv ?? [])]));
   opts.push(oci.withCwd(c.Config.WorkingDir || '/'));
   opts.push(oci.withUser(user));
-  opts.push(oci.withHostname(c.Config.Hostname ?? c.Id.slice(0, 12)));
+  // --uts host: the host's own name; a UTS namespace of its own otherwise.
+  if (h.UTSMode === 'host') opts.push(oci.withoutNamespace('uts'));
+  else opts.push(oci.withHostname(c.Config.Hostname ?? c.Id.slice(0, 12)));
   opts.push(oci.withTerminal(!!c.Config.Tty));
   opts.push(oci.withCgroupsPath(`/berth/${c.Id}`));
   if (h.Privileged) opts.push(oci.withPrivileged());
@@ -159,10 +167,31 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   const net = h.NetworkMode ?? 'default';
   if (net === 'host') opts.push(oci.withoutNamespace('network'));
   else if (ctx.netnsPath) opts.push(oci.withNamespacePath('network', ctx.netnsPath));
+  if (h.PidMode === 'host') opts.push(oci.withoutNamespace('pid'));
+  else if (ctx.pidnsPath) opts.push(oci.withNamespacePath('pid', ctx.pidnsPath));
+  if (h.IpcMode === 'host') opts.push(oci.withoutNamespace('ipc'));
+  else if (ctx.ipcnsPath) opts.push(oci.withNamespacePath('ipc', ctx.ipcnsPath));
+  if (h.ShmSize) opts.push(oci.withShmSize(h.ShmSize));
+  if (h.GroupAdd?.length) opts.push(oci.withAdditionalGids(await groupIds(h.GroupAdd, ctx.rootfs)));
+  for (const dev of (h.Devices ?? []) as Array<{ PathOnHost?: string; PathInContainer?: string; CgroupPermissions?: string }>) {
+    if (!dev.PathOnHost) continue;
+    opts.push(oci.withDevice(dev.PathOnHost, dev.PathInContainer || dev.PathOnHost, dev.CgroupPermissions || 'rwm'));
+  }
   if (h.Init && ctx.initPath) opts.push(oci.withInit(ctx.initPath));
   opts.push(oci.withMounts(await etcFiles(c, ctx.dir, net === 'host', ctx.ipAddress, ctx)));
   if (ctx.mounts?.length) opts.push(oci.withMounts(ctx.mounts));
   return oci.generateSpec(c.Id, opts);
+}
+
+/** `--group-add`: numbers as they are, names looked up in the image's /etc/group. */
+async function groupIds(groups: readonly string[], rootfs: string): Promise<number[]> {
+  const text = groups.some((g) => !/^\d+$/.test(g)) ? await oci.readFileInRoot(rootfs, 'etc/group') : '';
+  return groups.map((g) => {
+    if (/^\d+$/.test(g)) return Number(g);
+    const line = text.split('\n').find((l) => l.split(':')[0] === g);
+    if (!line) throw invalidArgument(`Unable to find group ${g}: no matching entries in group file`);
+    return Number(line.split(':')[2]);
+  });
 }
 
 function parseSecurityOpts(opts: readonly string[]): { noNewPrivileges: boolean; seccomp?: string } {
