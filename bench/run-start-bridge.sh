@@ -8,7 +8,7 @@
 # docker0): Berth creates `bnbench<pid>`; dockerd gets a bridge made here and runs with
 # --iptables=false, so it adds no rules to the host (its containers have no NAT; the start
 # still pays for the sandbox, veth and IPAM). Everything is removed at the end. Needs root,
-# hyperfine and dockerd.
+# and dockerd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-20}
@@ -51,16 +51,33 @@ pids+=($!)
 wait_sock "$DOCKERD_SOCK"
 docker -H "unix://$DOCKERD_SOCK" load -i "$WORK/busybox.tar" >/dev/null
 
-hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$WORK/result.json" \
-  -n berth-bridge "docker -H unix://$BERTH_SOCK run --rm busybox true" \
-  -n dockerd-bridge "docker -H unix://$DOCKERD_SOCK run --rm busybox true" \
-  -n berth-none "docker -H unix://$BERTH_SOCK run --rm --network none busybox true" \
-  -n dockerd-none "docker -H unix://$DOCKERD_SOCK run --rm --network none busybox true" >&2
+# Interleaved, one run of each command in turn, so that the shared machine's changing load
+# falls on all four alike (hyperfine would time each command in its own stretch).
+cmds=(
+  "berth-bridge|docker -H unix://$BERTH_SOCK run --rm busybox true"
+  "dockerd-bridge|docker -H unix://$DOCKERD_SOCK run --rm busybox true"
+  "berth-none|docker -H unix://$BERTH_SOCK run --rm --network none busybox true"
+  "dockerd-none|docker -H unix://$DOCKERD_SOCK run --rm --network none busybox true"
+)
+for c in "${cmds[@]}"; do for _ in 1 2 3; do ${c#*|} >/dev/null; done; done  # warm-up
+: >"$WORK/times"
+for _ in $(seq 1 "$RUNS"); do
+  for c in "${cmds[@]}"; do
+    s=$(date +%s%N); ${c#*|} >/dev/null; e=$(date +%s%N)
+    echo "${c%%|*} $(( (e - s) / 1000 ))" >>"$WORK/times"
+  done
+done
 bin/node -e '
-const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results;
-const med = Object.fromEntries(r.map((x) => [x.command, x.median * 1000]));
-for (const [k, v] of Object.entries(med)) console.log(`${k}: median ${v.toFixed(1)} ms`);
+const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n");
+const by = {};
+for (const l of lines) { const [k, v] = l.split(" "); (by[k] ??= []).push(Number(v) / 1000); }
+const med = {};
+for (const [k, v] of Object.entries(by)) {
+  v.sort((a, b) => a - b);
+  med[k] = v[Math.floor(v.length / 2)];
+  console.log(`${k}: median ${med[k].toFixed(1)} ms, p25 ${v[Math.floor(v.length / 4)].toFixed(1)} ms, n=${v.length}`);
+}
 console.log(`ratio berth/dockerd on the bridge: ${(med["berth-bridge"] / med["dockerd-bridge"]).toFixed(3)}`);
 console.log(`ratio berth/dockerd without networking: ${(med["berth-none"] / med["dockerd-none"]).toFixed(3)}`);
 console.log(`bridge cost: berth +${(med["berth-bridge"] - med["berth-none"]).toFixed(1)} ms, dockerd +${(med["dockerd-bridge"] - med["dockerd-none"]).toFixed(1)} ms`);
-' "$WORK/result.json"
+' "$WORK/times"
