@@ -37,3 +37,40 @@ test('-P publishes only exposed ports without an explicit binding; a failure lea
     p.closeAll();
   }
 });
+
+test('the proxy forwards tcp and udp, and a client that half-closes after its request still gets the answer', async () => {
+  // Targets on loopback stand in for a container's address.
+  const tcpTarget = net.createServer({ allowHalfOpen: true }, (s) => {
+    let got = '';
+    s.on('data', (b) => (got += b)).on('end', () => setTimeout(() => s.end(`tcp:${got}`), 50));
+  });
+  await new Promise<void>((r) => tcpTarget.listen(0, '127.0.0.1', r));
+  const dgram = await import('node:dgram');
+  const udpTarget = dgram.createSocket('udp4');
+  udpTarget.on('message', (m, from) => udpTarget.send(`udp:${m}`, from.port, from.address));
+  await new Promise<void>((r) => udpTarget.bind(0, '127.0.0.1', r));
+  const p = new PortProxies();
+  try {
+    const [tm, um] = await p.publish('c1', 'c1', '127.0.0.1', { bindings: {
+      [`${(tcpTarget.address() as net.AddressInfo).port}/tcp`]: [{ HostIp: '127.0.0.1' }],
+      [`${udpTarget.address().port}/udp`]: [{ HostIp: '127.0.0.1' }],
+    } });
+    const reply = await new Promise<string>((resolve, reject) => {
+      const c = net.connect({ port: tm!.hostPort, host: '127.0.0.1', allowHalfOpen: true }, () => c.end('req'));
+      let got = '';
+      c.on('data', (b) => (got += b)).on('end', () => resolve(got)).on('error', reject);
+    });
+    assert.equal(reply, 'tcp:req');
+    const client = dgram.createSocket('udp4');
+    const ureply = await new Promise<string>((resolve) => {
+      client.on('message', (m) => resolve(m.toString()));
+      client.send('yo', um!.hostPort, '127.0.0.1');
+    });
+    client.close();
+    assert.equal(ureply, 'udp:yo');
+  } finally {
+    p.closeAll();
+    tcpTarget.close();
+    udpTarget.close();
+  }
+});

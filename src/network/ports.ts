@@ -140,8 +140,9 @@ function hostPortRange(s: string): number[] {
 function listenTcp(hostIp: string, hostPort: number, targetIp: string, targetPort: number): Promise<{ l: Listener; port: number }> {
   return new Promise((resolve, reject) => {
     const sockets = new Set<net.Socket>();
-    const server = net.createServer((client) => {
-      const upstream = net.connect({ host: targetIp, port: targetPort });
+    // Half-open both ways: a client that shuts down its sending side still gets the answer.
+    const server = net.createServer({ allowHalfOpen: true }, (client) => {
+      const upstream = net.connect({ host: targetIp, port: targetPort, allowHalfOpen: true });
       sockets.add(client).add(upstream);
       const done = () => {
         client.destroy();
