@@ -232,7 +232,18 @@ test('bind propagation: shared needs a shared host mount and then carries the co
     assert.ok(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === join(shared, 'm')), 'the container\'s mount reached the host');
   } finally {
     spawnSync('umount', ['-R', shared]);
-  }  // Docker's rule for the daemon root and the directories above it: rslave unless asked otherwise.
+  }  // bind-nonrecursive leaves the source's submounts behind.
+  const nr = join(d.root, 'nonrec');
+  mkdirSync(join(nr, 'sub'), { recursive: true });
+  sh('mount', '-t', 'tmpfs', 'tmpfs', join(nr, 'sub'));
+  try {
+    writeFileSync(join(nr, 'sub', 'insub'), '');
+    assert.equal(await dockerOk(d, ['run', '--rm', '--mount', `type=bind,src=${nr},dst=/x`, 'busybox', 'ls', '/x/sub']), 'insub\n');
+    assert.equal(await dockerOk(d, ['run', '--rm', '--mount', `type=bind,src=${nr},dst=/x,bind-nonrecursive`, 'busybox', 'ls', '/x/sub']), '');
+  } finally {
+    spawnSync('umount', [join(nr, 'sub')]);
+  }
+  // Docker's rule for the daemon root and the directories above it: rslave unless asked otherwise.
   const dataRoot = join(d.root, 'data');
   await dockerOk(d, ['create', '--name', 'rootbind', '-v', `${d.root}:/up`, '--mount', `type=bind,src=${join(dataRoot, 'volumes')},dst=/in`, 'busybox', 'true']);
   const mounts = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .Mounts}}', 'rootbind'])) as Array<{ Destination: string; Propagation: string }>;

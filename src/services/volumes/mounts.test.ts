@@ -26,6 +26,7 @@ test('--mount: bind source must exist, tmpfs gets Docker\'s flags, options belon
   assert.throws(() => parseMount({ Type: 'bind', Source: '/x', Target: '/y' }, none), /invalid mount config for type "bind": bind source path does not exist: \/x/);
   assert.throws(() => parseMount({ Type: 'bind', Target: '/y' }, none), /field Source must not be empty/);
   assert.equal(parseMount({ Type: 'bind', Source: '/x', Target: '/y', BindOptions: { CreateMountpoint: true } }, none).CreateSource, true);
+  assert.equal(parseMount({ Type: 'bind', Source: '/x', Target: '/y', BindOptions: { NonRecursive: true } }, () => true).NonRecursive, true);
   assert.throws(() => parseMount({ Type: 'volume', Target: '/y', BindOptions: { Propagation: 'shared' } }, none), /field BindOptions must not be specified/);
   assert.throws(() => parseMount({ Type: 'nfs', Target: '/y' }, none), /mount type unknown/);
   const t = parseMount({ Type: 'tmpfs', Target: '/t', TmpfsOptions: { SizeBytes: 1024, Mode: 0o1777 } }, none);

@@ -38,6 +38,8 @@ export interface MountPoint {
    * root (Docker's rule); it falls back to private when the host mount cannot be a master.
    */
   DefaultSlave?: boolean;
+  /** `bind-nonrecursive`: the source's submounts are not carried along (`bind`, not `rbind`). */
+  NonRecursive?: boolean;
 }
 
 /** `HostConfig.Mounts` entries, as the API carries them. */
@@ -148,7 +150,7 @@ export function parseMount(raw: unknown, exists: (path: string) => boolean): Pla
     // API 1.42's CreateMountpoint (`bind-create-src`) asks for `-v`'s behaviour.
     const create = !!m.BindOptions?.CreateMountpoint;
     if (!create && !exists(source)) throw bad(`bind source path does not exist: ${source}`);
-    return { Type: 'bind', Source: source, Destination: dest, Mode: '', RW: rw, Propagation: propagation, ...(create ? { CreateSource: true } : {}), ...(m.BindOptions?.Propagation ? { PropagationGiven: true } : {}) };
+    return { Type: 'bind', Source: source, Destination: dest, Mode: '', RW: rw, Propagation: propagation, ...(create ? { CreateSource: true } : {}), ...(m.BindOptions?.Propagation ? { PropagationGiven: true } : {}), ...(m.BindOptions?.NonRecursive ? { NonRecursive: true } : {}) };
   }
   if (type === 'tmpfs') {
     if (m.Source) throw bad('field Source must not be specified');

@@ -213,7 +213,7 @@ export class VolumeService {
             propagation = 'rprivate';
           }
         }
-        out.push({ destination: dest.container, type: 'bind', source, options: ['rbind', propagation, ...(m.RW ? [] : ['ro'])] });
+        out.push({ destination: dest.container, type: 'bind', source, options: [m.NonRecursive ? 'bind' : 'rbind', propagation, ...(m.RW ? [] : ['ro'])] });
       }
     } catch (e) {
       await this.unmountVolumes(containerId, used);
