@@ -65,6 +65,14 @@ test('containers on a user network resolve each other by name and alias; other n
   assert.match(out, new RegExp(`nameserver 10\\.${octet}\\.7\\.254`));
   assert.match(out, new RegExp(`PING aa \\(${ipA.replace(/\./g, '\\.')}\\)`));
   assert.match(out, new RegExp(`PING alpha \\(${ipA.replace(/\./g, '\\.')}\\)`));
+  // --dns on a user network: the embedded DNS stays the nameserver (and forwards to --dns).
+  // (Loopback as the --dns server: nothing the test makes leaves the host.)
+  const withDns = (await docker(d, ['run', '--rm', '--network', 'n1', '--dns', '127.0.0.1', '--dns-option', 'ndots:0', '--dns-search', 'example.test', 'busybox', 'sh', '-c', 'cat /etc/resolv.conf; ping -c 1 -W 3 alpha >/dev/null && echo reached'])).stdout;
+  assert.match(withDns, new RegExp(`^nameserver 10\\.${octet}\\.7\\.254$`, 'm'));
+  assert.doesNotMatch(withDns, /nameserver 127\.0\.0\.1/);
+  assert.match(withDns, /^options ndots:0$/m);
+  assert.match(withDns, /^search example\.test$/m);
+  assert.match(withDns, /reached/);
   const n = await inspectNet('n1');
   const [cid] = Object.keys(n.Containers);
   assert.equal(n.Containers[cid!].Name, 'aa');

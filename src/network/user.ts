@@ -46,6 +46,8 @@ export interface EndpointRequest {
   aliases?: string[];
   ip?: string;
   mac?: string;
+  /** `--dns`: where the embedded DNS forwards this container's other queries. */
+  dns?: string[];
 }
 
 export interface UserNetworkOptions {
@@ -77,6 +79,7 @@ interface Member {
   name: string;
   aliases: string[];
   ep: Endpoint;
+  dns?: string[];
 }
 
 export const RESERVED_NETWORKS = ['bridge', 'host', 'none', 'default'];
@@ -248,15 +251,15 @@ export class UserNetworks {
       hostVeth: `vu${containerId.slice(0, 7)}${n.Id.slice(0, 6)}`,
       bridge: n.Bridge,
     };
-    this.register(n.Id, { containerId, name, aliases: req.aliases ?? [], ep });
+    this.register(n.Id, { containerId, name, aliases: req.aliases ?? [], ep, dns: req.dns });
     return ep;
   }
 
   /** A live-restored container's endpoint, registered again for DNS. */
-  restore(ep: Endpoint, containerId: string, name: string, aliases: string[] = []): void {
+  restore(ep: Endpoint, containerId: string, name: string, aliases: string[] = [], dns?: string[]): void {
     if (!this.nets.has(ep.networkId)) return;
     this.ipam!.allocate(ep.networkId, containerId, ep.ipAddress);
-    this.register(ep.networkId, { containerId, name, aliases, ep });
+    this.register(ep.networkId, { containerId, name, aliases, ep, dns });
   }
 
   private register(netId: string, m: Member): void {
@@ -429,20 +432,27 @@ export class UserNetworks {
       sock.send(buildAnswer(msg, q, ip && q.type === 1 ? [ip] : [], ip || q.type !== 1 ? 0 : 3), rinfo.port, rinfo.address);
       return;
     }
-    if (!this.upstream.length) {
+    // The asker's own --dns servers, else the host's.
+    const own = [...(this.members.get(netId)?.values() ?? [])].find((m) => m.ep.ipAddress === rinfo.address)?.dns;
+    const upstream = own?.length ? own : this.upstream;
+    if (!upstream.length) {
       sock.send(buildAnswer(msg, q, [], 2), rinfo.port, rinfo.address);
       return;
     }
     // Anything else goes to the host's resolver, and its answer back as it came.
     const up = dgram.createSocket('udp4');
-    const timer = setTimeout(() => up.close(), 5000);
-    up.on('error', () => { clearTimeout(timer); up.close(); });
+    const fail = () => {
+      up.close();
+      sock.send(buildAnswer(msg, q, [], 2), rinfo.port, rinfo.address); // SERVFAIL: the client moves on
+    };
+    const timer = setTimeout(fail, 3000);
+    up.on('error', () => { clearTimeout(timer); fail(); });
     up.on('message', (reply) => {
       clearTimeout(timer);
       up.close();
       sock.send(reply, rinfo.port, rinfo.address);
     });
-    up.send(msg, 53, this.upstream[0]!);
+    up.send(msg, 53, upstream[0]!);
   }
 }
 

@@ -481,12 +481,12 @@ export class ContainerService {
   }
 
   /** Aliases, address and MAC asked for on network `ref` (by name or ID). */
-  private endpointRequest(c: ContainerRecord, ref: string): { aliases: string[]; ip?: string; mac?: string } {
+  private endpointRequest(c: ContainerRecord, ref: string): { aliases: string[]; ip?: string; mac?: string; dns?: string[] } {
     const n = this.d.userNetworks?.find(ref);
     const cfg = c.EndpointsConfig?.[ref] ?? (n && (c.EndpointsConfig?.[n.Name] ?? c.EndpointsConfig?.[n.Id]));
     const mode = c.HostConfig.NetworkMode || 'default';
     const mac = cfg?.MacAddress || (ref === mode ? (c.Config as { MacAddress?: string }).MacAddress : undefined);
-    return { aliases: [...(cfg?.Aliases ?? []), c.Id.slice(0, 12)], ip: cfg?.IPAMConfig?.IPv4Address || undefined, mac: mac || undefined };
+    return { aliases: [...(cfg?.Aliases ?? []), c.Id.slice(0, 12)], ip: cfg?.IPAMConfig?.IPv4Address || undefined, mac: mac || undefined, dns: c.HostConfig.Dns?.length ? c.HostConfig.Dns : undefined };
   }
 
   private async attachEndpoint(ep: Endpoint, pid: number, ifname: string): Promise<void> {
@@ -574,7 +574,10 @@ export class ContainerService {
     const un = this.d.userNetworks;
     if (!un) return;
     for (const ep of [c.Network, ...(c.ExtraNetworks ?? [])]) {
-      if (ep && ep.bridge !== this.d.network?.bridgeName) un.restore(ep, c.Id, c.Name, this.endpointRequest(c, ep.networkId).aliases);
+      if (ep && ep.bridge !== this.d.network?.bridgeName) {
+        const req = this.endpointRequest(c, ep.networkId);
+        un.restore(ep, c.Id, c.Name, req.aliases, req.dns);
+      }
     }
   }
 

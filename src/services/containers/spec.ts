@@ -229,16 +229,16 @@ async function etcFiles(c: ContainerRecord, dir: string, hostNet: boolean, ipAdd
     if (!/^nameserver/m.test(resolv)) resolv += '\nnameserver 8.8.8.8\nnameserver 8.8.4.4';
     resolv += '\n';
   }
-  if (extra.dnsServer && !c.HostConfig.Dns?.length) {
-    // On a user network the daemon's embedded DNS answers (and forwards the rest to the host's resolvers).
-    resolv = resolv.split('\n').filter((l) => l.trim() && !l.startsWith('nameserver')).concat(`nameserver ${extra.dnsServer}`).join('\n') + '\n';
-  }
   if (c.HostConfig.Dns?.length || c.HostConfig.DnsSearch?.length || c.HostConfig.DnsOptions?.length) {
     const lines = resolv.split('\n').filter((l) => !(c.HostConfig.Dns?.length && l.startsWith('nameserver')) && !(c.HostConfig.DnsSearch?.length && l.startsWith('search')) && !(c.HostConfig.DnsOptions?.length && l.startsWith('options')));
     for (const d of c.HostConfig.Dns ?? []) lines.push(`nameserver ${d}`);
     if (c.HostConfig.DnsSearch?.length) lines.push(`search ${c.HostConfig.DnsSearch.join(' ')}`);
     if (c.HostConfig.DnsOptions?.length) lines.push(`options ${c.HostConfig.DnsOptions.join(' ')}`);
     resolv = lines.filter((l) => l.trim()).join('\n') + '\n';
+  }
+  if (extra.dnsServer) {
+    // On a user network the daemon's embedded DNS answers (and forwards the rest to --dns, else the host's resolvers).
+    resolv = resolv.split('\n').filter((l) => l.trim() && !l.startsWith('nameserver')).concat(`nameserver ${extra.dnsServer}`).join('\n') + '\n';
   }
   await Promise.all([
     fs.writeFile(join(dir, 'hostname'), `${hostname}\n`),
