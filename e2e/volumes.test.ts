@@ -240,6 +240,12 @@ test('bind propagation: shared needs a shared host mount and then carries the co
     writeFileSync(join(nr, 'sub', 'insub'), '');
     assert.equal(await dockerOk(d, ['run', '--rm', '--mount', `type=bind,src=${nr},dst=/x`, 'busybox', 'ls', '/x/sub']), 'insub\n');
     assert.equal(await dockerOk(d, ['run', '--rm', '--mount', `type=bind,src=${nr},dst=/x,bind-nonrecursive`, 'busybox', 'ls', '/x/sub']), '');
+    // A read-only bind is read-only all the way down (API 1.44), unless bind-recursive=writable.
+    const touch = 'touch /x/sub/w 2>/dev/null && echo sub-writable; touch /x/w 2>/dev/null && echo top-writable; true';
+    assert.equal(await dockerOk(d, ['run', '--rm', '-v', `${nr}:/x:ro`, 'busybox', 'sh', '-c', touch]), '');
+    assert.equal(await dockerOk(d, ['run', '--rm', '--mount', `type=bind,src=${nr},dst=/x,readonly`, 'busybox', 'sh', '-c', touch]), '');
+    assert.equal(await dockerOk(d, ['run', '--rm', '--mount', `type=bind,src=${nr},dst=/x,readonly,bind-recursive=writable`, 'busybox', 'sh', '-c', touch]), 'sub-writable\n');
+    assert.equal(await dockerOk(d, ['run', '--rm', '--mount', `type=bind,src=${nr},dst=/x,readonly,bind-recursive=readonly,bind-propagation=rprivate`, 'busybox', 'sh', '-c', touch]), '');
   } finally {
     spawnSync('umount', [join(nr, 'sub')]);
   }

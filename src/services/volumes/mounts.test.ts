@@ -27,6 +27,9 @@ test('--mount: bind source must exist, tmpfs gets Docker\'s flags, options belon
   assert.throws(() => parseMount({ Type: 'bind', Target: '/y' }, none), /field Source must not be empty/);
   assert.equal(parseMount({ Type: 'bind', Source: '/x', Target: '/y', BindOptions: { CreateMountpoint: true } }, none).CreateSource, true);
   assert.equal(parseMount({ Type: 'bind', Source: '/x', Target: '/y', BindOptions: { NonRecursive: true } }, () => true).NonRecursive, true);
+  assert.equal(parseMount({ Type: 'bind', Source: '/x', Target: '/y', ReadOnly: true, BindOptions: { ReadOnlyNonRecursive: true } }, () => true).ReadOnlyNonRecursive, true);
+  assert.throws(() => parseMount({ Type: 'bind', Source: '/x', Target: '/y', BindOptions: { ReadOnlyNonRecursive: true } }, () => true), /need ReadOnly/);
+  assert.throws(() => parseMount({ Type: 'bind', Source: '/x', Target: '/y', ReadOnly: true, BindOptions: { ReadOnlyForceRecursive: true, Propagation: 'rslave' } }, () => true), /must be used with rprivate propagation/);
   assert.throws(() => parseMount({ Type: 'volume', Target: '/y', BindOptions: { Propagation: 'shared' } }, none), /field BindOptions must not be specified/);
   assert.throws(() => parseMount({ Type: 'nfs', Target: '/y' }, none), /mount type unknown/);
   const t = parseMount({ Type: 'tmpfs', Target: '/t', TmpfsOptions: { SizeBytes: 1024, Mode: 0o1777 } }, none);

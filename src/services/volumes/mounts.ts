@@ -40,6 +40,8 @@ export interface MountPoint {
   DefaultSlave?: boolean;
   /** `bind-nonrecursive`: the source's submounts are not carried along (`bind`, not `rbind`). */
   NonRecursive?: boolean;
+  /** A read-only bind whose submounts stay writable (`bind-recursive=writable`). */
+  ReadOnlyNonRecursive?: boolean;
 }
 
 /** `HostConfig.Mounts` entries, as the API carries them. */
@@ -49,7 +51,7 @@ export interface MountRequest {
   Target?: string;
   ReadOnly?: boolean;
   Consistency?: string;
-  BindOptions?: { Propagation?: string; NonRecursive?: boolean; CreateMountpoint?: boolean } | null;
+  BindOptions?: { Propagation?: string; NonRecursive?: boolean; CreateMountpoint?: boolean; ReadOnlyNonRecursive?: boolean; ReadOnlyForceRecursive?: boolean } | null;
   VolumeOptions?: { NoCopy?: boolean; Subpath?: string; Labels?: Record<string, string> | null; DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null } | null;
   TmpfsOptions?: { SizeBytes?: number; Mode?: number } | null;
 }
@@ -146,11 +148,14 @@ export function parseMount(raw: unknown, exists: (path: string) => boolean): Pla
     if (!m.Source.startsWith('/')) throw bad(`invalid mount path: '${m.Source}' mount path must be absolute`);
     const propagation = m.BindOptions?.Propagation || 'rprivate';
     if (!PROPAGATIONS.includes(propagation)) throw bad(`invalid propagation mode: ${propagation}`);
+    if (m.BindOptions?.ReadOnlyNonRecursive && m.BindOptions.ReadOnlyForceRecursive) throw bad('ReadOnlyNonRecursive and ReadOnlyForceRecursive are mutually exclusive');
+    if ((m.BindOptions?.ReadOnlyNonRecursive || m.BindOptions?.ReadOnlyForceRecursive) && !m.ReadOnly) throw bad('option ReadOnlyNonRecursive and ReadOnlyForceRecursive need ReadOnly');
+    if (m.BindOptions?.ReadOnlyForceRecursive && propagation !== 'rprivate') throw bad('read-only force recursive must be used with rprivate propagation');
     const source = posix.normalize(m.Source).replace(/(.)\/$/, '$1');
     // API 1.42's CreateMountpoint (`bind-create-src`) asks for `-v`'s behaviour.
     const create = !!m.BindOptions?.CreateMountpoint;
     if (!create && !exists(source)) throw bad(`bind source path does not exist: ${source}`);
-    return { Type: 'bind', Source: source, Destination: dest, Mode: '', RW: rw, Propagation: propagation, ...(create ? { CreateSource: true } : {}), ...(m.BindOptions?.Propagation ? { PropagationGiven: true } : {}), ...(m.BindOptions?.NonRecursive ? { NonRecursive: true } : {}) };
+    return { Type: 'bind', Source: source, Destination: dest, Mode: '', RW: rw, Propagation: propagation, ...(create ? { CreateSource: true } : {}), ...(m.BindOptions?.Propagation ? { PropagationGiven: true } : {}), ...(m.BindOptions?.NonRecursive ? { NonRecursive: true } : {}), ...(m.BindOptions?.ReadOnlyNonRecursive ? { ReadOnlyNonRecursive: true } : {}) };
   }
   if (type === 'tmpfs') {
     if (m.Source) throw bad('field Source must not be specified');

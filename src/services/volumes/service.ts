@@ -213,7 +213,7 @@ export class VolumeService {
             propagation = 'rprivate';
           }
         }
-        out.push({ destination: dest.container, type: 'bind', source, options: [m.NonRecursive ? 'bind' : 'rbind', propagation, ...(m.RW ? [] : ['ro'])] });
+        out.push({ destination: dest.container, type: 'bind', source, options: [m.NonRecursive ? 'bind' : 'rbind', propagation, ...(m.RW ? [] : ['ro']), ...recursiveReadOnly(m)] });
       }
     } catch (e) {
       await this.unmountVolumes(containerId, used);
@@ -280,6 +280,15 @@ export class VolumeService {
       UsageData: { Size: await this.driver.size(v.Name), RefCount: this.usage(v.Name).length },
     })));
   }
+}
+
+/**
+ * Docker (API 1.44 and later) makes a read-only bind read-only all the way down: its submounts
+ * too (the runtime's `rro`), unless asked to leave them (`bind-recursive=writable`) or the
+ * bind is not recursive at all.
+ */
+function recursiveReadOnly(m: MountPoint): string[] {
+  return m.Type === 'bind' && !m.RW && !m.NonRecursive && !m.ReadOnlyNonRecursive ? ['rro'] : [];
 }
 
 /** The mount point's destination resolved inside `rootfs` (symlinks followed, never out of it). */
