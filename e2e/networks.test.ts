@@ -173,3 +173,23 @@ test('--icc=false: containers on the default bridge cannot reach each other; nor
     await cleanup(d2);
   }
 });
+
+test('two --network flags give eth0 and eth1; a stopped container connected gets the network at its next start', async () => {
+  await dockerOk(d, ['network', 'create', 'm1']);
+  await dockerOk(d, ['network', 'create', 'm2']);
+  try {
+    const out = await dockerOk(d, ['run', '--rm', '--network', 'm1', '--network', 'm2', 'busybox', 'sh', '-c', 'ip -o -4 addr show | grep -c "eth[01]"']);
+    assert.equal(out.trim(), '2');
+    await dockerOk(d, ['create', '--name', 'later', '--network', 'm1', 'busybox', 'sleep', '300']);
+    await dockerOk(d, ['network', 'connect', 'm2', 'later']);
+    const nets = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Networks}}', 'later']));
+    assert.deepEqual(Object.keys(nets).sort(), ['m1', 'm2']);
+    await dockerOk(d, ['start', 'later']);
+    const m2 = (await inspectNet('m2')).IPAM.Config[0].Subnet.split('.').slice(0, 2).join('.');
+    assert.match(await dockerOk(d, ['exec', 'later', 'ip', '-o', '-4', 'addr', 'show', 'eth1']), new RegExp(`inet ${m2.replace(/\./g, '\\.')}\\.`));
+    await dockerOk(d, ['rm', '-f', 'later']);
+  } finally {
+    await docker(d, ['rm', '-f', 'later']);
+    await docker(d, ['network', 'rm', 'm1', 'm2']);
+  }
+});

@@ -526,6 +526,8 @@ export class ContainerService {
       const mine = un.find(mode)?.Id === n.Id || c.ExtraNetworks?.some((e) => e.networkId === n.Id) || Object.keys(c.EndpointsConfig ?? {}).some((k) => un.find(k)?.Id === n.Id);
       if (mine) throw forbidden(`endpoint with name ${c.Name} already exists in network ${n.Name}`);
       c.EndpointsConfig = { ...(c.EndpointsConfig ?? {}), [n.Name]: cfg ?? {} };
+      // A task created ahead of the start was wired without this network: the start makes a new one.
+      if (!c.State.Running) await this.dropPrepared(c);
       if (c.State.Running && c.State.Pid) {
         const ep = un.allocate(n.Id, c.Id, c.Name, this.endpointRequest(c, n.Name));
         const extra = c.ExtraNetworks ?? [];
@@ -558,6 +560,7 @@ export class ContainerService {
       const key = Object.keys(c.EndpointsConfig ?? {}).find((k) => un.find(k)?.Id === n.Id);
       const ep = c.ExtraNetworks?.find((e) => e.networkId === n.Id) ?? (c.Network?.networkId === n.Id ? c.Network : undefined);
       if (!key && !ep && un.find(mode)?.Id !== n.Id) throw forbidden(`container ${c.Id} is not connected to network ${n.Name}`);
+      if (!c.State.Running) await this.dropPrepared(c);
       if (ep) await un.detach(ep);
       un.release(c.Id, n.Id);
       if (key) delete c.EndpointsConfig![key];
