@@ -340,6 +340,12 @@ test('mount and unmount events; system df lists volumes with size and users', as
   await dockerOk(d, ['run', '--rm', '-v', 'evvol:/e', 'busybox', 'sh', '-c', 'head -c 5000 /dev/zero > /e/z']);
   const events = await dockerOk(d, ['events', '--since', String(since), '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'volume=evvol', '--format', '{{.Action}} {{index .Actor.Attributes "destination"}}']);
   assert.match(events, /create \nmount \/e\nunmount \n/);
+  // As dockerd: every container naming the volume, and every volume create, reports a create.
+  await dockerOk(d, ['volume', 'create', 'evvol']);
+  await dockerOk(d, ['create', '--name', 'evref', '-v', 'evvol:/e', 'busybox']);
+  await dockerOk(d, ['rm', 'evref']);
+  const creates = await dockerOk(d, ['events', '--since', String(since), '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'volume=evvol', '--filter', 'event=create', '--format', '{{.Action}}']);
+  assert.equal(creates, 'create\ncreate\ncreate\n');
   const df = await dockerOk(d, ['system', 'df', '-v', '--format', '{{json .Volumes}}']);
   const vols = JSON.parse(df) as Array<{ Name: string; Size: string; Links: string }>;
   const ev = vols.find((v) => v.Name === 'evvol')!;

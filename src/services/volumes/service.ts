@@ -82,16 +82,20 @@ export class VolumeService {
     }
     const anonymous = !req.Name;
     const name = req.Name || anonymousVolumeName();
-    const had = this.driver.find(name);
     const labels = { ...(req.Labels ?? {}), ...(anonymous ? { [ANONYMOUS_LABEL]: '' } : {}) };
     const v = await this.driver.create(name, req.DriverOpts ?? {}, labels);
-    if (!had) this.events.publish('volume', 'create', name, { driver: 'local' });
+    // dockerd reports every create, also of a volume that already existed.
+    this.events.publish('volume', 'create', name, { driver: 'local' });
     return this.view(v);
   }
 
   /** Creates a volume for a container's mount (a named one only if it does not exist yet). */
   async ensure(name: string | undefined, opts: { labels?: Record<string, string>; driverOpts?: Record<string, string> } = {}): Promise<VolumeRecord> {
-    if (name && this.driver.find(name)) return this.driver.get(name);
+    if (name && this.driver.find(name)) {
+      // As dockerd, which creates (and reports) each volume a container names.
+      this.events.publish('volume', 'create', name, { driver: 'local' });
+      return this.driver.get(name);
+    }
     const view = await this.create({ Name: name, Labels: opts.labels, DriverOpts: opts.driverOpts });
     return this.driver.get(view.Name);
   }
