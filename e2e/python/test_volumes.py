@@ -78,3 +78,17 @@ def test_prune_anonymous_only_by_default(client):
     assert anon.name in (result["VolumesDeleted"] or [])
     assert "pykeep" not in (result["VolumesDeleted"] or [])
     named.remove()
+
+
+def test_bind_propagation_checked_and_daemon_root_binds_rslave(client, berthd):
+    host = os.path.join(berthd["root"], "pyprop")
+    os.makedirs(host)
+    with pytest.raises(docker.errors.APIError) as e:
+        client.containers.run("busybox", "true", remove=True,
+                              mounts=[Mount("/p", host, type="bind", propagation="rshared")])
+    assert f"path {host} is mounted on / but it is not a shared mount" in str(e.value)
+    c = client.containers.create("busybox", "true", volumes={berthd["root"]: {"bind": "/up", "mode": "ro"}})
+    try:
+        assert [(m["Destination"], m["Propagation"], m["RW"]) for m in c.attrs["Mounts"]] == [("/up", "rslave", False)]
+    finally:
+        c.remove()
