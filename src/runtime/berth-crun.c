@@ -5,8 +5,10 @@
  * not supported"). It gives crun a mount namespace of its own in which the unified mount is
  * gone, so crun sees (and uses) plain cgroup v1. On other hosts it only execs crun.
  *
- * The namespace is a slave of the host's: mounts made on the host later still reach it (and the
- * containers created from it), while the unmount here never reaches the host.
+ * Only the unified mount is made private in the new namespace before it goes, so the unmount
+ * never reaches the host, while every other mount keeps its propagation: a shared host mount
+ * stays a peer, and a container's `rshared` bind of it carries the container's mounts out to
+ * the host, as with runc running in the host's namespace.
  *
  * Built by scripts/setup.sh; the runtime driver passes it to conmon as the runtime (`-r`) and
  * runs it for crun's other commands. The crun binary: $BERTH_CRUN, else /usr/bin/crun.
@@ -33,7 +35,7 @@ int main(int argc, char **argv)
 	struct statfs fs;
 	if (statfs("/sys/fs/cgroup/unified", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC &&
 	    statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type != CGROUP2_SUPER_MAGIC) {
-		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
+		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/sys/fs/cgroup/unified", NULL, MS_PRIVATE, NULL) < 0 ||
 		    umount2("/sys/fs/cgroup/unified", MNT_DETACH) < 0) {
 			fprintf(stderr, "berth-crun: hide the cgroup2 mount: %s\n", strerror(errno));
 			return 125;

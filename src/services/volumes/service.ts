@@ -217,7 +217,11 @@ export class VolumeService {
             propagation = 'rprivate';
           }
         }
-        out.push({ destination: dest.container, type: 'bind', source, options: [m.NonRecursive ? 'bind' : 'rbind', propagation, ...(m.RW ? [] : ['ro']), ...recursiveReadOnly(m)] });
+        // crun ORs a recursive propagation option's MS_REC into the bind itself, which then
+        // carries the source's submounts: a non-recursive bind (it has none of its own) takes
+        // the non-recursive form of its propagation.
+        const prop = m.NonRecursive ? propagation.replace(/^r/, '') : propagation;
+        out.push({ destination: dest.container, type: 'bind', source, options: [m.NonRecursive ? 'bind' : 'rbind', prop, ...(m.RW ? [] : ['ro']), ...recursiveReadOnly(m)] });
       }
     } catch (e) {
       await this.unmountVolumes(containerId, used);
