@@ -768,7 +768,9 @@ export class ContainerService {
     this.rotators.delete(c.Id);
     this.emit(c, 'destroy');
     this.changes.emit(`removed:${c.Id}`);
-    const reap = this.reap(c.Id).catch((err) => this.d.log.warn(`clean up removed container ${shortId(c.Id)}: ${(err as Error).message}`));
+    // A moment later: the spawns of the clean-up block the event loop, and the clients told
+    // of the removal (an attach stream draining its last output, a wait) go first.
+    const reap = delay(REAP_DELAY_MS).then(() => this.reap(c.Id)).catch((err) => this.d.log.warn(`clean up removed container ${shortId(c.Id)}: ${(err as Error).message}`));
     this.reaping.add(reap);
     void reap.finally(() => this.reaping.delete(reap));
     return volumesGone;
@@ -1325,6 +1327,9 @@ export type UpdateRequest = Partial<Pick<HostConfig, (typeof UPDATABLE)[number] 
 function hostMounts(c: ContainerRecord): HostMount[] {
   return (c.MountPoints ?? []).filter((m) => m.Type !== 'tmpfs' && m.Source).map((m) => ({ destination: m.Destination, source: m.Source, readOnly: !m.RW }));
 }
+
+/** How long after a removal its clean-up (runtime delete, unmount, rm -rf) begins. */
+const REAP_DELAY_MS = 20;
 
 /** How long a task created ahead waits for its start before it is taken down. */
 const PREPARED_TTL_MS = 10_000;
