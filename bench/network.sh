@@ -21,6 +21,9 @@ BR=bbnb$$
 DBR=bdnb$$
 pids=()
 cleanup() {
+  # dockerd leaves a user network's bridge (br-<id>) behind when it stops: remove the network first.
+  [ -S "$D" ] && docker -H "unix://$D" rm -f $(docker -H "unix://$D" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
+  [ -S "$D" ] && docker -H "unix://$D" network rm benchnet >/dev/null 2>&1 || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   grep -o "$WORK[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
