@@ -2,14 +2,26 @@
 with a file object, build args, the cache, and BuildError with the step's message."""
 import io
 import os
+import shutil
 import tempfile
 
 import docker
 import pytest
 
 
+_contexts = []
+
+
+@pytest.fixture(autouse=True)
+def _remove_contexts():
+    yield
+    while _contexts:
+        shutil.rmtree(_contexts.pop(), ignore_errors=True)
+
+
 def _context(files):
     d = tempfile.mkdtemp(prefix="berth-py-build-")
+    _contexts.append(d)
     for name, body in files.items():
         with open(os.path.join(d, name), "w") as f:
             f.write(body)
