@@ -22,6 +22,15 @@ export function detectCompression(head: Uint8Array): Compression {
   return 'none';
 }
 
+/**
+ * Does this prefix (the first 262 bytes or fewer) start a tar archive, plain or compressed?
+ * What `ADD` unpacks and what `docker build -` takes as a context rather than a Dockerfile.
+ */
+export function looksLikeArchive(head: Uint8Array): boolean {
+  if (detectCompression(head) !== 'none') return true;
+  return head.length >= 262 && Buffer.from(head.subarray(257, 262)).toString('latin1') === 'ustar';
+}
+
 const SNIFF_BYTES = 6;
 
 /**

@@ -1,4 +1,5 @@
 /** `build` on the legacy builder (POST /build): context packing, .dockerignore, progress. */
+import { looksLikeArchive } from '../archive/index.ts';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -13,14 +14,7 @@ import { expandEnv, parseBytes, badValue } from './runopts.ts';
 import { parseImageRef, progressOut } from './images.ts';
 
 /** Does this prefix look like an archive (tar, gzip, bzip2, xz, zstd)? */
-export function isArchive(head: Buffer): boolean {
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return true;
-  if (head.length >= 3 && head.subarray(0, 3).toString('latin1') === 'BZh') return true;
-  if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true;
-  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return true;
-  if (head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar') return true;
-  return false;
-}
+export const isArchive = (head: Buffer): boolean => looksLikeArchive(head);
 
 /** A local context directory as a tar stream, .dockerignore applied (Dockerfile and .dockerignore always kept). */
 export function contextTar(dir: string, relDockerfile: string | undefined, extra?: { name: string; data: Buffer }): AsyncGenerator<Buffer> {

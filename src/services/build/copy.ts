@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { join, posix } from 'node:path';
 import { invalidArgument, notFound } from '../../errdefs/index.ts';
-import { applyLayer, resolveInRoot, tarDirectory } from '../../archive/index.ts';
+import { applyLayer, looksLikeArchive, resolveInRoot, tarDirectory } from '../../archive/index.ts';
 import type { Host } from '../../host/index.ts';
 
 export interface Source {
@@ -123,13 +123,7 @@ export async function isLocalArchive(abs: string): Promise<boolean> {
   try {
     const buf = Buffer.alloc(512);
     const { bytesRead } = await fh.read(buf, 0, 512, 0);
-    const head = buf.subarray(0, bytesRead);
-    if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return true;
-    if (head.length >= 3 && head.subarray(0, 3).toString('latin1') === 'BZh') return true;
-    if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true;
-    if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return true;
-    if (head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar') return true;
-    return false;
+    return looksLikeArchive(buf.subarray(0, bytesRead));
   } finally {
     await fh.close();
   }
