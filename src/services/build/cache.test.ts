@@ -1,20 +1,13 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync as mkdtemp, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { scratchDir } from './testing.ts';
 import { BuildCache } from './cache.ts';
 
 
-const made: string[] = [];
-const mkdtempSync = (prefix: string) => {
-  const d = mkdtemp(prefix);
-  made.push(d);
-  return d;
-};
-after(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
+const mkdtempSync = scratchDir;
 
 test('the cache survives a new instance (a daemon restart) and forgets images that are gone', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-cache-'));

@@ -1,20 +1,13 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync as mkdtemp, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { scratchDir } from './testing.ts';
 import { cleanRel, contentDigest, globToRegExp, matchSources, parseChmod } from './copy.ts';
 
 
-const made: string[] = [];
-const mkdtempSync = (prefix: string) => {
-  const d = mkdtemp(prefix);
-  made.push(d);
-  return d;
-};
-after(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
+const mkdtempSync = scratchDir;
 
 test('globs follow Go filepath.Match, one path component at a time', () => {
   assert.ok(globToRegExp('*.txt').test('a.txt'));
