@@ -9,6 +9,7 @@
 #   bash bench/build-seed.sh [fresh-runs]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 RUNS=${1:-2}
 WORK=$(mktemp -d /tmp/berth-bench-seed-XXXXXX)
 TAG=$$
@@ -18,10 +19,7 @@ DBR=dseed$TAG
 NFT=berthbench_seed$TAG
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 2
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  grep -o "$WORK[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  stop_daemons
   ip link del "$DBR" 2>/dev/null || true
   ip link del "bseed$TAG" 2>/dev/null || true
   nft delete table ip "$NFT" 2>/dev/null || true
@@ -31,7 +29,6 @@ cleanup() {
 trap cleanup EXIT
 export DOCKER_BUILDKIT=0
 
-wait_sock() { for _ in $(seq 1 300); do [ -S "$1" ] && docker -H "unix://$1" version >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "daemon on $1 did not start" >&2; exit 1; }
 
 # A /24 in 10.240-10.250 that no route uses, for dockerd's bridge.
 SUBNET=

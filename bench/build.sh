@@ -10,22 +10,19 @@
 # this measures the builder (step containers, commits, cache), not a package mirror.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 RUNS=${1:-10}
 WORK=$(mktemp -d /tmp/berth-bench-build-XXXXXX)
 BERTH_SOCK=$WORK/berth.sock
 DOCKERD_SOCK=$WORK/dockerd.sock
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 1
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  grep -o "$WORK[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  stop_daemons
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 export DOCKER_BUILDKIT=0
 
-wait_sock() { for _ in $(seq 1 300); do [ -S "$1" ] && docker -H "unix://$1" version >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "daemon on $1 did not start" >&2; exit 1; }
 
 mkdir -p "$WORK/ctx" "$WORK/par"
 # the seed example's shape without the mirror: base, two RUN steps with real file work, a CMD

@@ -12,6 +12,7 @@
 # Needs root and hyperfine. Everything it makes (daemons, bridges, rules) goes at exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 RUNS=${1:-20}
 FILL=${2:-200}
 WORK=$(mktemp -d /tmp/berth-netbench-XXXXXX)
@@ -24,9 +25,7 @@ cleanup() {
   # dockerd leaves a user network's bridge (br-<id>) behind when it stops: remove the network first.
   [ -S "$D" ] && docker -H "unix://$D" rm -f $(docker -H "unix://$D" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
   [ -S "$D" ] && docker -H "unix://$D" network rm benchnet >/dev/null 2>&1 || true
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  grep -o "$WORK[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  stop_daemons
   ip link del "$DBR" 2>/dev/null || true
   ip link del "$BR" 2>/dev/null || true
   nft delete table ip "berth_$BR" 2>/dev/null || true
@@ -34,7 +33,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-wait_sock() { for _ in $(seq 1 300); do [ -S "$1" ] && docker -H "unix://$1" version >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "daemon on $1 did not start" >&2; exit 1; }
 ms() { date +%s%N; }
 
 ./bin/berthd --data-root "$WORK/berth" --exec-root "$WORK/berth-run" -H "unix://$B" --pidfile "$WORK/berthd.pid" \

@@ -11,6 +11,7 @@
 # and dockerd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 RUNS=${1:-20}
 WORK=$(mktemp -d /tmp/berth-benchbr-XXXXXX)
 BERTH_SOCK=$WORK/berth.sock
@@ -19,10 +20,7 @@ BBR=bnbench$(( $$ % 10000 ))
 DBR=bdbench$(( $$ % 10000 ))
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 2
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  grep -o "$WORK[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  stop_daemons
   ip link del "$DBR" 2>/dev/null || true
   ip link del "$BBR" 2>/dev/null || true
   nft delete table ip "berth_$BBR" 2>/dev/null || true
@@ -30,7 +28,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_sock() { for _ in $(seq 1 300); do [ -S "$1" ] && docker -H "unix://$1" version >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "daemon on $1 did not start" >&2; exit 1; }
 
 ./bin/berthd --data-root "$WORK/berth" --exec-root "$WORK/berth-run" -H "unix://$BERTH_SOCK" --pidfile "$WORK/berthd.pid" --bridge "$BBR" --log-level warn 2>"$WORK/berthd.log" &
 pids+=($!)

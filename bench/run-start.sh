@@ -8,21 +8,18 @@
 # bootstraps it and saves it; dockerd loads that archive). Needs root and hyperfine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 RUNS=${1:-30}
 WORK=$(mktemp -d /tmp/berth-bench-XXXXXX)
 BERTH_SOCK=$WORK/berth.sock
 DOCKERD_SOCK=$WORK/dockerd.sock
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 1
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  grep -o "$WORK[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  stop_daemons
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-wait_sock() { for _ in $(seq 1 300); do [ -S "$1" ] && docker -H "unix://$1" version >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "daemon on $1 did not start" >&2; exit 1; }
 
 ./bin/berthd --data-root "$WORK/berth" --exec-root "$WORK/berth-run" -H "unix://$BERTH_SOCK" --pidfile "$WORK/berthd.pid" --log-level warn ${BERTHD_ARGS:-} 2>"$WORK/berthd.log" &
 pids+=($!)
