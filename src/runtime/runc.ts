@@ -44,7 +44,7 @@ import { conflict, failedPrecondition, internal, invalidArgument, notFound, is }
 import type { Host } from '../host/index.ts';
 import { BUNDLE_FILES, conmonArgs, conmonEnv, parseSyncMessage, runtimeError, type SyncMessage } from './conmon.ts';
 import { readLogs, type LogLine, type ReadLogOptions } from './logs.ts';
-import { SeccompCache } from './seccomp-cache.ts';
+import { SeccompCache, type SpecWithSeccomp } from './seccomp-cache.ts';
 import { readCgroupStats, type CgroupStats } from './stats.ts';
 import { isMonitor, readMonitorPid, wasOomKilled } from './monitor.ts';
 import { initAlive, isFrozen, readStateFile, statusOf, type ContainerStatus, type RuncStateFile } from './state.ts';
@@ -60,7 +60,11 @@ export interface CreateOptions {
   /** With `stdin`: the container's stdin stays open when an attached client goes away. */
   leaveStdinOpen?: boolean;
   /** Largest log file conmon keeps before starting a new one (bytes); unset or ≤ 0 for no cap. */
-  logSizeMax?: number;
+  logSizeMax?: number;  /**
+   * The OCI spec, written to the bundle's config.json here (with crun's compiled seccomp
+   * filter when it is cached), so it is written once. Without it, config.json must exist.
+   */
+  spec?: object;
 }
 
 export interface ExecOptions {
@@ -247,7 +251,11 @@ export class RuncRuntime {
       leaveStdinOpen: o.leaveStdinOpen,
       logSizeMax: o.logSizeMax,
     });
-    const seccompKey = this.seccomp ? await this.seccomp.prepare(o.bundle).catch(() => undefined) : undefined;
+    let seccompKey: string | undefined;
+    if (o.spec) {
+      seccompKey = this.seccomp ? await this.seccomp.annotate(o.spec as SpecWithSeccomp).catch(() => undefined) : undefined;
+      await fs.writeFile(join(o.bundle, 'config.json'), JSON.stringify(o.spec));
+    } else if (this.seccomp) seccompKey = await this.seccomp.prepare(o.bundle).catch(() => undefined);
     const { pid } = await this.runConmon(args, o.bundle, `create container "${o.id}"`);
     if (seccompKey) await this.seccomp!.learn(seccompKey, join(this.runcRoot, o.id, 'seccomp.bpf')).catch(() => {});
     return { pid };

@@ -9,14 +9,17 @@
  * its `run.oci.seccomp_bpf_data` annotation. The key also covers the crun binary, so an upgrade
  * that compiles differently starts afresh.
  *
- * Lifecycle: one cache per runtime driver; `prepare` before a create rewrites the bundle's
- * config.json when the filter is known; `learn` after a successful create stores it.
+ * Lifecycle: one cache per runtime driver; `annotate` (a spec about to be written) or `prepare`
+ * (a bundle already written) before a create adds the filter when it is known; `learn` after a successful create stores it.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 
 const ANNOTATION = 'run.oci.seccomp_bpf_data';
+
+/** The parts of an OCI spec the cache reads and writes. */
+export type SpecWithSeccomp = { linux?: { seccomp?: unknown }; annotations?: Record<string, string> };
 /** A compiled filter larger than this is not a seccomp program (the kernel's limit is 4096 instructions of 8 bytes). */
 const MAX_BPF = 4096 * 8;
 
@@ -37,13 +40,23 @@ export class SeccompCache {
    */
   async prepare(bundle: string): Promise<string | undefined> {
     const path = join(bundle, 'config.json');
-    const spec = JSON.parse(await fs.readFile(path, 'utf8')) as { linux?: { seccomp?: unknown }; annotations?: Record<string, string> };
+    const spec = JSON.parse(await fs.readFile(path, 'utf8')) as SpecWithSeccomp;
+    const had = spec.annotations?.[ANNOTATION];
+    const key = await this.annotate(spec);
+    if (!had && spec.annotations?.[ANNOTATION]) await fs.writeFile(path, JSON.stringify(spec));
+    return key;
+  }
+
+  /**
+   * The same on a spec not yet written: adds the annotation when the filter is known, else
+   * returns the key to `learn` under.
+   */
+  async annotate(spec: SpecWithSeccomp): Promise<string | undefined> {
     if (!spec.linux?.seccomp || spec.annotations?.[ANNOTATION]) return undefined;
     const key = createHash('sha256').update(await this.runtimeIdentity).update('\0').update(JSON.stringify(spec.linux.seccomp)).digest('hex');
     const known = this.filters.get(key) ?? (await this.load(key));
     if (!known) return key;
     spec.annotations = { ...(spec.annotations ?? {}), [ANNOTATION]: known };
-    await fs.writeFile(path, JSON.stringify(spec));
     return undefined;
   }
 

@@ -15,7 +15,7 @@ import type { CgroupStats, LogLine as LogEntry, ReadLogOptions as LogReadOptions
 export type { StdinSession } from '../../runtime/index.ts';
 
 export interface ContainerRuntime {
-  create(c: { id: string; bundle: string; logPath: string; terminal: boolean; stdin: boolean; leaveStdinOpen?: boolean; logSizeMax?: number }): Promise<{ pid: number }>;
+  create(c: { id: string; bundle: string; spec?: object; logPath: string; terminal: boolean; stdin: boolean; leaveStdinOpen?: boolean; logSizeMax?: number }): Promise<{ pid: number }>;
   /** A connection to the stdin of a container created with `stdin` (see RuncRuntime.openStdin). */
   openStdin(id: string): StdinSession;
   /** Sets the size of the container's terminal. */

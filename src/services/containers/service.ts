@@ -298,10 +298,9 @@ export class ContainerService {
       dir, rootfs: join(dir, 'rootfs'), initPath: this.d.initPath, ipAddress: net.endpoint?.ipAddress, netnsPath: net.netnsPath, mounts, dnsServer: net.dnsServer, linkHosts: links?.hosts, linkEnv: links?.env,
       pidnsPath: this.joinedNamespace(c.HostConfig.PidMode, 'pid', 'PID'), ipcnsPath: this.joinedNamespace(c.HostConfig.IpcMode, 'ipc', 'IPC'),
     });
-    await fs.writeFile(join(dir, 'config.json'), JSON.stringify(spec));
     const limits = logLimits(c.HostConfig);
     const { pid } = await this.d.runtime.create({
-      id: c.Id, bundle: dir, logPath: this.logPath(c.Id), terminal: !!c.Config.Tty, stdin: !!c.Config.OpenStdin, logSizeMax: limits.maxSize,
+      id: c.Id, bundle: dir, spec, logPath: this.logPath(c.Id), terminal: !!c.Config.Tty, stdin: !!c.Config.OpenStdin, logSizeMax: limits.maxSize,
       // Docker closes a container's stdin when its attached client's input ends only for StdinOnce without a TTY.
       leaveStdinOpen: !!c.Config.Tty || !c.Config.StdinOnce,
     });
