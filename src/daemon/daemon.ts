@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import os from 'node:os';
-import { promises as fs, readFileSync } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { unavailable } from '../errdefs/index.ts';
 import { RealHost, type Host } from '../host/index.ts';
@@ -30,6 +30,9 @@ import { listen, close, Router, type Listener } from '../api/server/index.ts';
 import { registerSystem, registerImages, BERTH_VERSION } from '../api/server/index.ts';
 import type { DaemonConfig } from './config.ts';
 import { Logger } from './log.ts';
+
+/** berth-launcher, built by scripts/setup.sh: programs start through it (src/host/launcher.ts). */
+const LAUNCHER = join(import.meta.dirname, '..', '..', 'build', 'berth-launcher');
 import { NetworkManager, UserNetworks } from '../network/index.ts';
 import { NetworkService } from '../services/networks/index.ts';
 
@@ -48,7 +51,7 @@ export class Daemon {
   userNetworks?: UserNetworks;
   private readonly id: string;
 
-  constructor(config: DaemonConfig, host: Host = new RealHost()) {
+  constructor(config: DaemonConfig, host: Host = new RealHost({ launcherPath: existsSync(LAUNCHER) ? LAUNCHER : undefined })) {
     this.config = config;
     this.host = host;
     this.log = new Logger(config.logLevel);
@@ -151,6 +154,7 @@ export class Daemon {
     this.listeners = [];
     this.db?.close();
     await fs.rm(this.config.pidfile, { force: true });
+    this.host.close?.();
     this.log.info('berthd stopped');
   }
 

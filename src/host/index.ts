@@ -3,10 +3,12 @@
  * mounts, or makes special files goes through a `Host`, so unit tests can use the recording
  * fake (`FakeHost`) and run without root.
  *
- * Lifecycle: one `Host` per daemon, created at start-up, stateless; safe to share.
+ * Lifecycle: one `Host` per daemon, created at start-up; safe to share. A `RealHost` given the
+ * path of berth-launcher starts programs through it (see launcher.ts) and must be `close`d.
  */
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { internal } from '../errdefs/index.ts';
+import { Launcher, type LaunchOptions } from './launcher.ts';
 
 export interface RunResult {
   code: number;
@@ -48,22 +50,37 @@ export interface SpecialFiles {
   setxattr(path: string, name: string, value: string): Promise<void>;
 }
 
-export interface Host extends Runner, Spawner, Mounter, SpecialFiles {}
+export interface Host extends Runner, Spawner, Mounter, SpecialFiles {
+  /** Ends what the host started for itself (the launcher); programs it ran go on. */
+  close?(): void;
+}
 
 export function describeCommand(cmd: string, args: readonly string[]): string {
   return [cmd, ...args].join(' ');
 }
 
-/** The real host: spawns real programs. */
+/** The real host: spawns real programs, through berth-launcher when given its path. */
 export class RealHost implements Host {
+  private readonly launcher?: Launcher;
+
+  constructor(o: { launcherPath?: string } = {}) {
+    if (o.launcherPath) this.launcher = new Launcher(o.launcherPath);
+  }
+
+  close(): void {
+    this.launcher?.close();
+  }
+
   run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     return new Promise((resolve, reject) => {
-      const child = nodeSpawn(cmd, args, {
-        env: opts.env ?? process.env,
-        cwd: opts.cwd,
-        stdio: opts.stdio ?? ['pipe', 'pipe', 'pipe'],
-        timeout: opts.timeoutMs,
-      });
+      const child = this.launcher && !opts.stdio
+        ? this.launcher.spawn(cmd, args, { env: opts.env, cwd: opts.cwd, stdin: true, stdout: true, stderr: true, timeoutMs: opts.timeoutMs })
+        : nodeSpawn(cmd, args, {
+          env: opts.env ?? process.env,
+          cwd: opts.cwd,
+          stdio: opts.stdio ?? ['pipe', 'pipe', 'pipe'],
+          timeout: opts.timeoutMs,
+        });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout?.on('data', (b: Buffer) => out.push(b));
@@ -87,6 +104,8 @@ export class RealHost implements Host {
   }
 
   spawn(cmd: string, args: readonly string[], opts: SpawnOptions = {}): ChildProcess {
+    const launch = this.launcher && launchable(opts);
+    if (launch) return this.launcher!.spawn(cmd, args, launch) as unknown as ChildProcess;
     return nodeSpawn(cmd, args, opts);
   }
 
@@ -113,6 +132,22 @@ export class RealHost implements Host {
   async setxattr(path: string, name: string, value: string): Promise<void> {
     await this.run('setfattr', ['-h', '-n', name, '-v', value, path]);
   }
+}
+
+/**
+ * The launcher's equivalent of Node spawn options, when it can do what they ask: stdio of
+ * pipes and nothing (up to fd 3), no IPC channel, no uid/gid or shell.
+ */
+function launchable(o: SpawnOptions): LaunchOptions | undefined {
+  const stdio = o.stdio ?? 'pipe';
+  const list = typeof stdio === 'string' ? [stdio, stdio, stdio] : stdio;
+  if (list.length > 4 || !list.every((x) => x === 'pipe' || x === 'ignore' || x === null || x === undefined)) return undefined;
+  if (o.uid !== undefined || o.gid !== undefined || o.shell || o.argv0 || o.signal || o.killSignal || o.windowsHide) return undefined;
+  const piped = (i: number) => list[i] === 'pipe' || (i < 3 && (list[i] === null || list[i] === undefined));
+  return {
+    env: o.env, cwd: typeof o.cwd === 'string' ? o.cwd : undefined, timeoutMs: o.timeout,
+    stdin: piped(0), stdout: piped(1), stderr: piped(2), fd3: list[3] === 'pipe', setsid: !!o.detached,
+  };
 }
 
 export interface RecordedCall {

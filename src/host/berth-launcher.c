@@ -1,0 +1,497 @@
+/*
+ * berth-launcher: starts programs on berthd's behalf.
+ *
+ * Why: Node forks the whole daemon to spawn a program, and fork copies the page tables of
+ * berthd's ~100 MB heap: 7-15 ms per spawn, with the event loop blocked all the while. A
+ * container start spawns mount, conmon, crun delete and umount, so that was most of what it
+ * cost Berth. This process is a few hundred kilobytes; it forks in a tenth of a millisecond
+ * and berthd never blocks.
+ *
+ * Started once by the host layer (src/host/launcher.ts) with its stdin and stdout as pipes;
+ * exits when its stdin ends (berthd is gone). The programs it started keep running.
+ *
+ * Protocol, both ways: messages of a 9-byte header (u32 payload length, u8 type, u32 id; little
+ * endian) and the payload. `id` names one child, chosen by berthd.
+ *   berthd → launcher
+ *     SPAWN    u32 flags, u32 timeout ms (0: none), u32 argc, u32 envc, then NUL-terminated
+ *              strings: program, working directory ("" for the launcher's), argv, env.
+ *              flags: 1 pipe stdin, 2 pipe stdout, 4 pipe stderr, 8 pipe fd 3 (the child
+ *              writes), 16 new session. Unpiped stdio is /dev/null. The program is looked up
+ *              in PATH when it has no slash.
+ *     STDIN    bytes for the child's stdin; an empty payload closes it.
+ *     KILL     u32 signal.
+ *     RELEASE  close the launcher's ends of the child's pipes: nothing more is wanted from it
+ *              (a daemonizing child's grandchildren may hold them open for ever).
+ *   launcher → berthd
+ *     SPAWNED  i32: the pid, or -errno when it could not start (exec or chdir failed).
+ *     DATA     u8 fd (1, 2 or 3), then bytes; no bytes: end of file on that fd.
+ *     EXIT     i32 wait status (as waitpid gives it). Comes once per started child.
+ *
+ * Built by scripts/setup.sh.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { REQ_SPAWN = 1, REQ_STDIN = 2, REQ_KILL = 3, REQ_RELEASE = 4 };
+enum { RES_SPAWNED = 1, RES_DATA = 2, RES_EXIT = 3 };
+enum { F_STDIN = 1, F_STDOUT = 2, F_STDERR = 4, F_FD3 = 8, F_SETSID = 16 };
+#define HEADER 9
+#define MAX_MESSAGE (64u << 20)
+
+struct child {
+	uint32_t id;
+	pid_t pid;
+	int in;          /* write end of its stdin, or -1 */
+	int out[3];      /* read ends of its stdout, stderr, fd 3, or -1 */
+	char *pending;   /* stdin bytes not yet written */
+	size_t npending;
+	int close_in;    /* close stdin once pending is written */
+	int exited;
+	int64_t deadline; /* ms on CLOCK_MONOTONIC, 0 for none */
+};
+
+static struct child *children;
+static size_t nchildren, capchildren;
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	p[0] = v & 0xff;
+	p[1] = (v >> 8) & 0xff;
+	p[2] = (v >> 16) & 0xff;
+	p[3] = (v >> 24) & 0xff;
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(0); /* berthd is gone */
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void reply(uint8_t type, uint32_t id, const void *a, size_t na, const void *b, size_t nb)
+{
+	unsigned char h[HEADER];
+	put32(h, (uint32_t)(na + nb));
+	h[4] = type;
+	put32(h + 5, id);
+	write_all(1, h, HEADER);
+	if (na)
+		write_all(1, a, na);
+	if (nb)
+		write_all(1, b, nb);
+}
+
+static void reply_i32(uint8_t type, uint32_t id, int32_t v)
+{
+	unsigned char p[4];
+	put32(p, (uint32_t)v);
+	reply(type, id, p, 4, NULL, 0);
+}
+
+static struct child *find(uint32_t id)
+{
+	for (size_t i = 0; i < nchildren; i++)
+		if (children[i].id == id)
+			return &children[i];
+	return NULL;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Forgets a child that exited and whose pipes are all closed. */
+static void sweep(void)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < nchildren; i++) {
+		struct child *c = &children[i];
+		if (c->exited && c->in < 0 && c->out[0] < 0 && c->out[1] < 0 && c->out[2] < 0) {
+			free(c->pending);
+			continue;
+		}
+		children[j++] = *c;
+	}
+	nchildren = j;
+}
+
+/* Puts `fd` at `target` in a child about to exec, without the close-on-exec flag. */
+static int place(int fd, int target)
+{
+	if (fd == target)
+		return fcntl(fd, F_SETFD, 0);
+	return dup2(fd, target) < 0 ? -1 : 0;
+}
+
+static void spawn(uint32_t id, const unsigned char *p, size_t n, const sigset_t *oldmask)
+{
+	if (n < 16) {
+		reply_i32(RES_SPAWNED, id, -EINVAL);
+		return;
+	}
+	uint32_t flags = get32(p), timeout = get32(p + 4), argc = get32(p + 8), envc = get32(p + 12);
+	/* The strings: program, cwd, argv, env, each NUL-terminated. */
+	size_t want = 2 + (size_t)argc + (envc == UINT32_MAX ? 0 : envc);
+	if (argc == 0 || argc > 100000 || (envc != UINT32_MAX && envc > 100000)) {
+		reply_i32(RES_SPAWNED, id, -EINVAL);
+		return;
+	}
+	char **strs = calloc(want, sizeof(char *));
+	if (!strs) {
+		reply_i32(RES_SPAWNED, id, -ENOMEM);
+		return;
+	}
+	size_t off = 16, k = 0;
+	while (k < want && off < n) {
+		const char *s = (const char *)p + off;
+		const char *end = memchr(s, 0, n - off);
+		if (!end)
+			break;
+		strs[k++] = (char *)s;
+		off += (size_t)(end - s) + 1;
+	}
+	if (k != want) {
+		free(strs);
+		reply_i32(RES_SPAWNED, id, -EINVAL);
+		return;
+	}
+	char *program = strs[0], *cwd = strs[1];
+	char **argv = calloc(argc + 1, sizeof(char *));
+	char **envp = envc == UINT32_MAX ? NULL : calloc(envc + 1, sizeof(char *));
+	if (!argv || (envc != UINT32_MAX && !envp)) {
+		free(strs);
+		free(argv);
+		free(envp);
+		reply_i32(RES_SPAWNED, id, -ENOMEM);
+		return;
+	}
+	for (uint32_t i = 0; i < argc; i++)
+		argv[i] = strs[2 + i];
+	if (envp)
+		for (uint32_t i = 0; i < envc; i++)
+			envp[i] = strs[2 + argc + i];
+
+	/* pipes[i][0] is read, [1] write; index 0 stdin, 1 stdout, 2 stderr, 3 fd 3. */
+	int pipes[4][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 } };
+	int report[2] = { -1, -1 };
+	int err = 0;
+	static const uint32_t bit[4] = { F_STDIN, F_STDOUT, F_STDERR, F_FD3 };
+	for (int i = 0; i < 4 && !err; i++)
+		if ((flags & bit[i]) && pipe2(pipes[i], O_CLOEXEC) < 0)
+			err = errno;
+	if (!err && pipe2(report, O_CLOEXEC) < 0)
+		err = errno;
+	pid_t pid = -1;
+	if (!err) {
+		pid = fork();
+		if (pid < 0)
+			err = errno;
+	}
+	if (pid == 0) {
+		/* The child: its stdio, its session, its directory, then the program. */
+		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		int ok = null >= 0 &&
+			place(flags & F_STDIN ? pipes[0][0] : null, 0) == 0 &&
+			place(flags & F_STDOUT ? pipes[1][1] : null, 1) == 0 &&
+			place(flags & F_STDERR ? pipes[2][1] : null, 2) == 0 &&
+			(!(flags & F_FD3) || place(pipes[3][1], 3) == 0) &&
+			(!(flags & F_SETSID) || setsid() >= 0) &&
+			(!*cwd || chdir(cwd) == 0);
+		if (ok) {
+			if (envp)
+				execvpe(program, argv, envp);
+			else
+				execvp(program, argv);
+		}
+		int e = errno;
+		(void)!write(report[1], &e, sizeof e);
+		_exit(127);
+	}
+	if (!err) {
+		/* The report pipe closes on exec; a failed child writes its errno first. */
+		close_fd(&report[1]);
+		int e = 0;
+		ssize_t r;
+		do
+			r = read(report[0], &e, sizeof e);
+		while (r < 0 && errno == EINTR);
+		if (r == (ssize_t)sizeof e) {
+			err = e ? e : EIO;
+			waitpid(pid, NULL, 0);
+		}
+	}
+	close_fd(&report[0]);
+	close_fd(&report[1]);
+	close_fd(&pipes[0][0]);
+	for (int i = 1; i < 4; i++)
+		close_fd(&pipes[i][1]);
+	free(strs);
+	free(argv);
+	free(envp);
+	if (err) {
+		close_fd(&pipes[0][1]);
+		for (int i = 1; i < 4; i++)
+			close_fd(&pipes[i][0]);
+		reply_i32(RES_SPAWNED, id, -err);
+		return;
+	}
+	if (nchildren == capchildren) {
+		size_t cap = capchildren ? capchildren * 2 : 16;
+		struct child *grown = realloc(children, cap * sizeof *children);
+		if (!grown) {
+			fprintf(stderr, "berth-launcher: out of memory\n");
+			_exit(1);
+		}
+		children = grown;
+		capchildren = cap;
+	}
+	struct child *c = &children[nchildren++];
+	memset(c, 0, sizeof *c);
+	c->id = id;
+	c->pid = pid;
+	c->in = pipes[0][1];
+	if (c->in >= 0)
+		fcntl(c->in, F_SETFL, O_NONBLOCK);
+	for (int i = 0; i < 3; i++)
+		c->out[i] = pipes[i + 1][0];
+	c->deadline = timeout ? now_ms() + timeout : 0;
+	reply_i32(RES_SPAWNED, id, pid);
+}
+
+/* Writes what it can of a child's pending stdin; closes it when asked and all is written. */
+static void flush_stdin(struct child *c)
+{
+	while (c->in >= 0 && c->npending > 0) {
+		ssize_t w = write(c->in, c->pending, c->npending);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return;
+			/* EPIPE: the child stopped reading; what it did not take is dropped. */
+			c->npending = 0;
+			close_fd(&c->in);
+			break;
+		}
+		memmove(c->pending, c->pending + w, c->npending - (size_t)w);
+		c->npending -= (size_t)w;
+	}
+	if (c->close_in && c->npending == 0)
+		close_fd(&c->in);
+}
+
+static void request(uint8_t type, uint32_t id, const unsigned char *p, size_t n, const sigset_t *oldmask)
+{
+	if (type == REQ_SPAWN) {
+		spawn(id, p, n, oldmask);
+		return;
+	}
+	struct child *c = find(id);
+	if (!c)
+		return;
+	switch (type) {
+	case REQ_STDIN:
+		if (c->in < 0)
+			break;
+		if (n == 0) {
+			c->close_in = 1;
+		} else {
+			char *grown = realloc(c->pending, c->npending + n);
+			if (!grown)
+				break;
+			memcpy(grown + c->npending, p, n);
+			c->pending = grown;
+			c->npending += n;
+		}
+		flush_stdin(c);
+		break;
+	case REQ_KILL:
+		if (n >= 4 && !c->exited)
+			kill(c->pid, (int)get32(p));
+		break;
+	case REQ_RELEASE:
+		close_fd(&c->in);
+		for (int i = 0; i < 3; i++)
+			close_fd(&c->out[i]);
+		break;
+	}
+}
+
+static void reap(void)
+{
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+		if (pid <= 0)
+			return;
+		for (size_t i = 0; i < nchildren; i++) {
+			if (children[i].pid == pid && !children[i].exited) {
+				children[i].exited = 1;
+				reply_i32(RES_EXIT, children[i].id, status);
+				break;
+			}
+		}
+	}
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	sigset_t mask, oldmask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		perror("berth-launcher: signalfd");
+		return 1;
+	}
+	unsigned char *buf = NULL;
+	size_t nbuf = 0, capbuf = 0;
+	struct pollfd *pfds = NULL;
+	size_t cappfds = 0;
+	for (;;) {
+		size_t need = 2 + nchildren * 4;
+		if (need > cappfds) {
+			cappfds = need * 2;
+			pfds = realloc(pfds, cappfds * sizeof *pfds);
+			if (!pfds)
+				return 1;
+		}
+		size_t np = 0;
+		pfds[np++] = (struct pollfd){ .fd = 0, .events = POLLIN };
+		pfds[np++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		int64_t now = now_ms(), next = -1;
+		for (size_t i = 0; i < nchildren; i++) {
+			struct child *c = &children[i];
+			for (int j = 0; j < 3; j++)
+				if (c->out[j] >= 0)
+					pfds[np++] = (struct pollfd){ .fd = c->out[j], .events = POLLIN };
+			if (c->in >= 0 && c->npending > 0)
+				pfds[np++] = (struct pollfd){ .fd = c->in, .events = POLLOUT };
+			if (c->deadline && !c->exited) {
+				if (c->deadline <= now) {
+					kill(c->pid, SIGTERM);
+					c->deadline = 0;
+				} else if (next < 0 || c->deadline < next) {
+					next = c->deadline;
+				}
+			}
+		}
+		int timeout = next < 0 ? -1 : (int)(next - now);
+		if (poll(pfds, np, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("berth-launcher: poll");
+			return 1;
+		}
+		if (pfds[1].revents) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+				;
+			reap();
+		}
+		for (size_t k = 2; k < np; k++) {
+			if (!pfds[k].revents)
+				continue;
+			int fd = pfds[k].fd;
+			for (size_t i = 0; i < nchildren; i++) {
+				struct child *c = &children[i];
+				if (fd == c->in) {
+					flush_stdin(c);
+					break;
+				}
+				int j;
+				for (j = 0; j < 3 && c->out[j] != fd; j++)
+					;
+				if (j == 3)
+					continue;
+				unsigned char data[65536];
+				uint8_t which = (uint8_t)(j + 1);
+				ssize_t r = read(fd, data, sizeof data);
+				if (r > 0) {
+					reply(RES_DATA, c->id, &which, 1, data, (size_t)r);
+				} else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+					close_fd(&c->out[j]);
+					reply(RES_DATA, c->id, &which, 1, NULL, 0);
+				}
+				break;
+			}
+		}
+		if (pfds[0].revents) {
+			if (nbuf == capbuf) {
+				capbuf = capbuf ? capbuf * 2 : 65536;
+				buf = realloc(buf, capbuf);
+				if (!buf)
+					return 1;
+			}
+			ssize_t r = read(0, buf + nbuf, capbuf - nbuf);
+			if (r == 0)
+				return 0; /* berthd is gone: so are we, the children stay */
+			if (r < 0 && errno != EINTR && errno != EAGAIN)
+				return 1;
+			if (r > 0)
+				nbuf += (size_t)r;
+			size_t at = 0;
+			while (nbuf - at >= HEADER) {
+				uint32_t len = get32(buf + at);
+				if (len > MAX_MESSAGE) {
+					fprintf(stderr, "berth-launcher: message of %u bytes refused\n", len);
+					return 1;
+				}
+				if (nbuf - at < HEADER + (size_t)len) {
+					if (HEADER + (size_t)len > capbuf) {
+						capbuf = HEADER + (size_t)len;
+						memmove(buf, buf + at, nbuf - at);
+						nbuf -= at;
+						at = 0;
+						buf = realloc(buf, capbuf);
+						if (!buf)
+							return 1;
+					}
+					break;
+				}
+				request(buf[at + 4], get32(buf + at + 5), buf + at + HEADER, len, &oldmask);
+				at += HEADER + len;
+			}
+			memmove(buf, buf + at, nbuf - at);
+			nbuf -= at;
+		}
+		sweep();
+	}
+}

@@ -1,0 +1,77 @@
+// RealHost starting programs through the real berth-launcher (built by scripts/setup.sh).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { RealHost } from './index.ts';
+
+const LAUNCHER = join(import.meta.dirname, '..', '..', 'build', 'berth-launcher');
+const host = new RealHost({ launcherPath: LAUNCHER });
+after(() => host.close());
+
+const skip = existsSync(LAUNCHER) ? false : 'build/berth-launcher is missing (npm run setup builds it)';
+
+test('run: output, exit code and errors as with a direct spawn', { skip }, async () => {
+  const ok = await host.run('sh', ['-c', 'echo out; echo err >&2']);
+  assert.deepEqual(ok, { code: 0, stdout: 'out\n', stderr: 'err\n' });
+  const failed = await host.run('sh', ['-c', 'echo why >&2; exit 3'], { allowFailure: true });
+  assert.equal(failed.code, 3);
+  assert.equal(failed.stderr, 'why\n');
+  await assert.rejects(host.run('sh', ['-c', 'echo nope >&2; exit 4']), /exit 4: nope/);
+  await assert.rejects(host.run('no-such-program-berth', []), /ENOENT/);
+});
+
+test('run: input, working directory and environment reach the program', { skip }, async () => {
+  const input = 'line one\nline two\n'.repeat(20_000); // more than a pipe holds
+  const r = await host.run('cat', [], { input });
+  assert.equal(r.stdout, input);
+  assert.equal((await host.run('pwd', [], { cwd: '/usr/bin' })).stdout, '/usr/bin\n');
+  assert.equal((await host.run('sh', ['-c', 'echo "$BERTH_X"'], { env: { PATH: process.env.PATH, BERTH_X: 'set' } })).stdout, 'set\n');
+  await assert.rejects(host.run('pwd', [], { cwd: '/no/such/dir' }), /ENOENT/);
+});
+
+test('run: large output arrives whole and in order', { skip }, async () => {
+  const r = await host.run('sh', ['-c', 'seq 1 200000']);
+  const lines = r.stdout.trimEnd().split('\n');
+  assert.equal(lines.length, 200_000);
+  assert.equal(lines[0], '1');
+  assert.equal(lines[199_999], '200000');
+});
+
+test('run: a timeout ends the program', { skip }, async () => {
+  const t0 = Date.now();
+  const r = await host.run('sleep', ['5'], { timeoutMs: 100, allowFailure: true });
+  assert.notEqual(r.code, 0);
+  assert.ok(Date.now() - t0 < 3000, 'the sleep was cut short');
+});
+
+test('run: many at once, each gets its own output', { skip }, async () => {
+  const results = await Promise.all(Array.from({ length: 40 }, (_, i) => host.run('sh', ['-c', `sleep 0.0$((${i} % 5)); echo ${i}`])));
+  assert.deepEqual(results.map((r) => r.stdout), Array.from({ length: 40 }, (_, i) => `${i}\n`));
+});
+
+test('spawn: fd 3 pipe, a session of its own, stdin stream, kill', { skip }, async () => {
+  const child = host.spawn('sh', ['-c', 'echo sync >&3; ps -o sid= -p $$ >&2; cat'], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true });
+  const fd3 = child.stdio[3] as Readable;
+  const synced = new Promise<string>((resolve) => fd3.once('data', (c: Buffer) => resolve(c.toString())));
+  const sid = new Promise<string>((resolve) => child.stderr!.once('data', (c: Buffer) => resolve(c.toString().trim())));
+  const echoed = new Promise<string>((resolve) => child.stdout!.once('data', (c: Buffer) => resolve(c.toString())));
+  assert.equal(await synced, 'sync\n');
+  assert.equal(Number(await sid), child.pid, 'the program leads its own session');
+  child.stdin!.write('hello\n');
+  assert.equal(await echoed, 'hello\n');
+  const exited = new Promise<[number | null, string | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+  child.kill('SIGKILL');
+  assert.deepEqual(await exited, [null, 'SIGKILL']);
+});
+
+test('spawn: ending stdin gives the program end of file', { skip }, async () => {
+  const child = host.spawn('wc', ['-c'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  const closed = new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+  child.stdin!.end('12345');
+  assert.equal(await closed, 0);
+  assert.equal(out.trim(), '5');
+});

@@ -1,0 +1,241 @@
+/**
+ * Starts programs through berth-launcher (src/host/berth-launcher.c), a small process that
+ * forks on berthd's behalf. Node forks the whole daemon for every spawn, and copying the page
+ * tables of its heap blocks the event loop for 7-15 ms each time; the launcher's fork costs a
+ * tenth of a millisecond and blocks nothing here.
+ *
+ * `spawn` returns a `LaunchedProcess` that behaves like the `ChildProcess` the callers know for
+ * what they use: `pid`, `stdin`/`stdout`/`stderr`/`stdio[3]` streams, the `spawn`, `error`,
+ * `exit` and `close` events, `kill`, `unref`. The protocol is described in the C file.
+ *
+ * Lifecycle: one launcher per `RealHost` that was given its path, started on first use. If it
+ * dies, the next spawn starts another; spawns in flight fail with an error. `close()` ends it
+ * (its stdin closes); programs it started keep running.
+ */
+import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { constants as osConstants } from 'node:os';
+import { Readable, Writable } from 'node:stream';
+
+const REQ_SPAWN = 1, REQ_STDIN = 2, REQ_KILL = 3, REQ_RELEASE = 4;
+const RES_SPAWNED = 1, RES_DATA = 2, RES_EXIT = 3;
+const F_STDIN = 1, F_STDOUT = 2, F_STDERR = 4, F_FD3 = 8, F_SETSID = 16;
+const HEADER = 9;
+
+export interface LaunchOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  stdin?: boolean;
+  stdout?: boolean;
+  stderr?: boolean;
+  /** A pipe the program writes to on its fd 3 (conmon's sync pipe). */
+  fd3?: boolean;
+  /** In a session of its own (Node's `detached`). */
+  setsid?: boolean;
+  /** SIGTERM after this long. */
+  timeoutMs?: number;
+}
+
+/** A program started through the launcher; see the module comment. */
+export class LaunchedProcess extends EventEmitter {
+  pid: number | undefined;
+  exitCode: number | null = null;
+  signalCode: NodeJS.Signals | null = null;
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  readonly stdio: Array<Readable | Writable | null>;
+  private readonly launcher: Launcher;
+  readonly id: number;
+  private openStreams: number;
+  private exited = false;
+  private closed = false;
+
+  constructor(launcher: Launcher, id: number, o: LaunchOptions) {
+    super();
+    this.launcher = launcher;
+    this.id = id;
+    const readable = (on?: boolean) => (on ? new Readable({ read() {} }) : null);
+    this.stdout = readable(o.stdout);
+    this.stderr = readable(o.stderr);
+    const fd3 = readable(o.fd3);
+    this.stdin = o.stdin
+      ? new Writable({
+          write: (chunk: Buffer, _enc, cb) => {
+            if (chunk.length) launcher.send(REQ_STDIN, id, chunk);
+            cb();
+          },
+          final: (cb) => {
+            launcher.send(REQ_STDIN, id, Buffer.alloc(0));
+            cb();
+          },
+        })
+      : null;
+    this.stdio = [this.stdin, this.stdout, this.stderr, fd3];
+    this.openStreams = [this.stdout, this.stderr, fd3].filter(Boolean).length;
+    for (const s of [this.stdout, this.stderr, fd3]) s?.once('end', () => this.streamEnded());
+    // A stream nobody reads any more (destroyed by the caller) still counts as ended.
+    for (const s of [this.stdout, this.stderr, fd3]) s?.once('close', () => { if (!s.readableEnded) this.streamEnded(); });
+  }
+
+  kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    if (this.exited || this.pid === undefined) return false;
+    const num = typeof signal === 'number' ? signal : osConstants.signals[signal];
+    if (num === undefined) return false;
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(num);
+    this.launcher.send(REQ_KILL, this.id, b);
+    return true;
+  }
+
+  /** The launcher never keeps the daemon alive: nothing to do. */
+  unref(): void {}
+  ref(): void {}
+
+  /** @internal */
+  onSpawned(pidOrErrno: number): void {
+    if (pidOrErrno > 0) {
+      this.pid = pidOrErrno;
+      this.emit('spawn');
+      return;
+    }
+    const code = Object.entries(osConstants.errno).find(([, v]) => v === -pidOrErrno)?.[0] ?? 'EIO';
+    const err = Object.assign(new Error(`spawn ${code}`), { code, errno: pidOrErrno, syscall: 'spawn' });
+    this.exited = true;
+    this.launcher.forget(this.id);
+    for (const s of this.stdio) s?.destroy();
+    this.emit('error', err);
+    this.emit('close', -2, null);
+  }
+
+  /** @internal */
+  onData(fd: number, data: Buffer): void {
+    const s = this.stdio[fd] as Readable | null | undefined;
+    if (!s || s.destroyed) return;
+    s.push(data.length ? data : null);
+  }
+
+  /** @internal */
+  onExit(status: number): void {
+    // A wait status: the exit code in bits 8-15, or the signal in the low 7 bits.
+    const sig = status & 0x7f;
+    if (sig) this.signalCode = (Object.entries(osConstants.signals).find(([, v]) => v === sig)?.[0] as NodeJS.Signals | undefined) ?? 'SIGKILL';
+    else this.exitCode = (status >> 8) & 0xff;
+    this.exited = true;
+    this.emit('exit', this.exitCode, this.signalCode);
+    this.maybeClose();
+  }
+
+  /** @internal: the launcher went away. */
+  onLost(): void {
+    for (const s of this.stdio) if (s && !s.destroyed) (s as Readable).push?.(null);
+    if (!this.exited) {
+      this.exited = true;
+      this.emit('exit', null, 'SIGKILL');
+    }
+    this.openStreams = 0;
+    this.maybeClose();
+  }
+
+  private streamEnded(): void {
+    this.openStreams--;
+    this.maybeClose();
+  }
+
+  private maybeClose(): void {
+    if (this.closed || !this.exited || this.openStreams > 0) return;
+    this.closed = true;
+    this.launcher.forget(this.id);
+    this.emit('close', this.exitCode, this.signalCode);
+  }
+}
+
+export class Launcher {
+  private readonly path: string;
+  private child: ChildProcess | undefined;
+  private readonly procs = new Map<number, LaunchedProcess>();
+  private nextId = 1;
+  private buf: Buffer = Buffer.alloc(0);
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  spawn(cmd: string, args: readonly string[], o: LaunchOptions = {}): LaunchedProcess {
+    this.ensure();
+    const id = this.nextId;
+    this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
+    const p = new LaunchedProcess(this, id, o);
+    this.procs.set(id, p);
+    const env = Object.entries(o.env ?? process.env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+    const flags = (o.stdin ? F_STDIN : 0) | (o.stdout ? F_STDOUT : 0) | (o.stderr ? F_STDERR : 0) | (o.fd3 ? F_FD3 : 0) | (o.setsid ? F_SETSID : 0);
+    const head = Buffer.alloc(16);
+    head.writeUInt32LE(flags, 0);
+    head.writeUInt32LE(o.timeoutMs ?? 0, 4);
+    head.writeUInt32LE(args.length + 1, 8);
+    head.writeUInt32LE(env.length, 12);
+    const strings = [cmd, o.cwd ?? '', cmd, ...args, ...env].map((s) => `${s}\0`).join('');
+    this.send(REQ_SPAWN, id, Buffer.concat([head, Buffer.from(strings)]));
+    return p;
+  }
+
+  /** Ends the launcher; the programs it started go on. */
+  close(): void {
+    this.child?.stdin?.end();
+    this.child = undefined;
+  }
+
+  /** @internal */
+  send(type: number, id: number, payload: Buffer): void {
+    const h = Buffer.alloc(HEADER);
+    h.writeUInt32LE(payload.length, 0);
+    h.writeUInt8(type, 4);
+    h.writeUInt32LE(id, 5);
+    this.child?.stdin?.write(Buffer.concat([h, payload]));
+  }
+
+  /** @internal: the process is done with; its pipes in the launcher close. */
+  forget(id: number): void {
+    if (this.procs.delete(id)) this.send(REQ_RELEASE, id, Buffer.alloc(0));
+  }
+
+  private ensure(): void {
+    if (this.child) return;
+    const child = nodeSpawn(this.path, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child = child;
+    this.buf = Buffer.alloc(0);
+    child.stdin!.on('error', () => {});
+    child.stdout!.on('data', (c: Buffer) => this.receive(c));
+    const lost = () => {
+      if (this.child === child) this.child = undefined;
+      const procs = [...this.procs.values()];
+      this.procs.clear();
+      for (const p of procs) p.onLost();
+    };
+    child.once('error', lost);
+    child.once('exit', lost);
+    // Neither the launcher nor its pipes keep the daemon's event loop alive.
+    child.unref();
+    (child.stdin as unknown as { unref?: () => void }).unref?.();
+    (child.stdout as unknown as { unref?: () => void }).unref?.();
+  }
+
+  private receive(chunk: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    let at = 0;
+    while (this.buf.length - at >= HEADER) {
+      const len = this.buf.readUInt32LE(at);
+      if (this.buf.length - at < HEADER + len) break;
+      const type = this.buf.readUInt8(at + 4);
+      const id = this.buf.readUInt32LE(at + 5);
+      const payload = this.buf.subarray(at + HEADER, at + HEADER + len);
+      at += HEADER + len;
+      const p = this.procs.get(id);
+      if (!p) continue;
+      if (type === RES_SPAWNED) p.onSpawned(payload.readInt32LE(0));
+      else if (type === RES_DATA) p.onData(payload.readUInt8(0), Buffer.from(payload.subarray(1)));
+      else if (type === RES_EXIT) p.onExit(payload.readInt32LE(0));
+    }
+    this.buf = at === this.buf.length ? Buffer.alloc(0) : this.buf.subarray(at);
+  }
+}
