@@ -1,6 +1,7 @@
 // RealHost starting programs through the real berth-launcher (built by scripts/setup.sh).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -74,4 +75,17 @@ test('spawn: ending stdin gives the program end of file', { skip }, async () => 
   child.stdin!.end('12345');
   assert.equal(await closed, 0);
   assert.equal(out.trim(), '5');
+});
+
+test('a program in flight keeps the process alive; the launcher alone does not', { skip }, async () => {
+  // Without close(): the script must wait for the program, then end by itself.
+  const script = `
+    import { RealHost } from ${JSON.stringify(join(import.meta.dirname, 'index.ts'))};
+    const host = new RealHost({ launcherPath: ${JSON.stringify(LAUNCHER)} });
+    const r = await host.run('sh', ['-c', 'sleep 0.3; echo done']);
+    process.stdout.write(r.stdout);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(r.signal, null, 'ended by itself, not by the timeout');
+  assert.equal(r.stdout, 'done\n');
+  assert.equal(r.status, 0);
 });

@@ -167,6 +167,7 @@ export class Launcher {
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
     const p = new LaunchedProcess(this, id, o);
     this.procs.set(id, p);
+    this.holdLoop();
     const env = Object.entries(o.env ?? process.env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
     const flags = (o.stdin ? F_STDIN : 0) | (o.stdout ? F_STDOUT : 0) | (o.stderr ? F_STDERR : 0) | (o.fd3 ? F_FD3 : 0) | (o.setsid ? F_SETSID : 0);
     const head = Buffer.alloc(16);
@@ -197,6 +198,17 @@ export class Launcher {
   /** @internal: the process is done with; its pipes in the launcher close. */
   forget(id: number): void {
     if (this.procs.delete(id)) this.send(REQ_RELEASE, id, Buffer.alloc(0));
+    this.holdLoop();
+  }
+
+  /**
+   * The launcher's output pipe keeps the event loop alive while a program started through it
+   * is followed, as a child process of Node's own would; otherwise the launcher holds nothing.
+   */
+  private holdLoop(): void {
+    const out = this.child?.stdout as unknown as { ref?: () => void; unref?: () => void } | undefined;
+    if (this.procs.size > 0) out?.ref?.();
+    else out?.unref?.();
   }
 
   private ensure(): void {
@@ -209,15 +221,14 @@ export class Launcher {
     const lost = () => {
       if (this.child === child) this.child = undefined;
       const procs = [...this.procs.values()];
-      this.procs.clear();
       for (const p of procs) p.onLost();
+      this.procs.clear();
     };
     child.once('error', lost);
     child.once('exit', lost);
-    // Neither the launcher nor its pipes keep the daemon's event loop alive.
+    // The launcher itself keeps nothing alive; its output pipe only while it has work (holdLoop).
     child.unref();
     (child.stdin as unknown as { unref?: () => void }).unref?.();
-    (child.stdout as unknown as { unref?: () => void }).unref?.();
   }
 
   private receive(chunk: Buffer): void {
