@@ -40,6 +40,7 @@ export class Daemon {
   readonly config: DaemonConfig;
   readonly log: Logger;
   readonly host: Host;
+  private runtime?: { close?(): Promise<void> };
   readonly events = new EventBus();
   private listeners: Listener[] = [];
   private db?: MetadataDb;
@@ -77,6 +78,7 @@ export class Daemon {
 
     c.defaultRuntime ||= defaultRuntimeName();
     const runtime = await createRuntime(this.host, c.execRoot, c.defaultRuntime);
+    this.runtime = runtime;
     this.network = new NetworkManager({ host: this.host, root: join(c.dataRoot, 'network'), bridge: c.bridge, bip: c.bip, log: this.log });
     await this.network.init();
     const bridge = this.network;
@@ -153,6 +155,7 @@ export class Daemon {
     await this.userNetworks?.shutdown(this.config.liveRestore).catch((e) => this.log.warn(`user networks shutdown: ${(e as Error).message}`));
     this.listeners = [];
     this.db?.close();
+    await this.runtime?.close?.().catch((e) => this.log.warn(`runtime shutdown: ${(e as Error).message}`));
     await fs.rm(this.config.pidfile, { force: true });
     this.host.close?.();
     this.log.info('berthd stopped');

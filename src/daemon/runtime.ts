@@ -53,6 +53,7 @@ export async function createRuntime(host: Host, execRoot: string, runtimeName = 
     readLogs: (path: string, opts: LogReadOptions) => rt.readLogs(path, opts),
     stats: (id) => rt.stats(id),
     update: (id, resources) => rt.update(id, resources),
+    close: () => rt.close(),
     topTable: async (psArgs, pids) => {
       const args = psArgs.trim().split(/\s+/).filter(Boolean);
       const r = await host.run('ps', args, { allowFailure: true });

@@ -41,7 +41,7 @@ import { Socket } from 'node:net';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { conflict, failedPrecondition, internal, invalidArgument, notFound, is } from '../errdefs/index.ts';
-import type { Host } from '../host/index.ts';
+import type { Host, RunResult } from '../host/index.ts';
 import { BUNDLE_FILES, conmonArgs, conmonEnv, parseSyncMessage, runtimeError, type SyncMessage } from './conmon.ts';
 import { readLogs, type LogLine, type ReadLogOptions } from './logs.ts';
 import { SeccompCache, type SpecWithSeccomp } from './seccomp-cache.ts';
@@ -163,12 +163,18 @@ export class RuncRuntime {
   /** runc's state files, read once per container (what is in them does not change). */
   private readonly states = new Map<string, RuncStateFile>();
   private readonly bundles = new Map<string, string>();
+  /** crun only: where crun's binary is bound read-only (see sealCrun), while this instance runs. */
+  private readonly sealedCrun: string;
+  private sealed = false;
+  /** The environment of every runtime process: it names the sealed crun to the wrapper. */
+  private runtimeEnv: NodeJS.ProcessEnv = process.env;
 
   constructor(o: RuncRuntimeOptions) {
     this.host = o.host;
     this.runcRoot = join(o.root, 'runc');
     this.exitDir = o.exitDir ?? join(o.root, 'exits');
     this.socketDir = join(o.root, 'sockets');
+    this.sealedCrun = join(o.root, 'crun');
     this.runc = o.runtimePath ?? 'runc';
     this.conmon = o.conmonPath ?? 'conmon';
     this.attachPath = o.attachPath ?? join(import.meta.dirname, '..', '..', 'build', 'berth-attach');
@@ -185,9 +191,11 @@ export class RuncRuntime {
   private async doInit(): Promise<void> {
     // conmon execs the runtime by path, and a missing program is better reported now.
     [this.runc, this.conmon] = await Promise.all([absolutePath(this.runc), absolutePath(this.conmon)]);
-    if (this.crun) this.seccomp = new SeccompCache(join(this.runcRoot, '..', 'seccomp'), [this.runc, process.env.BERTH_CRUN || '/usr/bin/crun']);
+    const crunBinary = process.env.BERTH_CRUN || '/usr/bin/crun';
+    if (this.crun) this.seccomp = new SeccompCache(join(this.runcRoot, '..', 'seccomp'), [this.runc, crunBinary]);
     // conmon exits silently with status 1 when its --socket-dir-path is missing.
     await Promise.all([this.runcRoot, this.exitDir, this.socketDir].map((d) => fs.mkdir(d, { recursive: true, mode: 0o700 })));
+    if (this.crun && (await this.sealCrun(crunBinary))) this.runtimeEnv = { ...process.env, BERTH_CRUN: this.sealedCrun };
     // Exit files already there were recorded while nobody watched: they are read through
     // readExit/recover, not reported again as events.
     for (const name of await fs.readdir(this.exitDir)) this.reported.add(name);
@@ -197,10 +205,40 @@ export class RuncRuntime {
     this.watcher.on('error', () => {});
   }
 
-  /** Stops watching for exits (the containers and their monitors go on). */
-  close(): void {
+  /**
+   * crun guards against a container overwriting its binary through /proc/self/exe (CVE-2019-5736)
+   * by copying itself to a read-only place and executing itself again, at every run: a second
+   * exec with ten shared libraries to load, ~2 ms of each create and delete. A binary that is on
+   * a read-only mount already is safe, and crun runs it as it is. So crun's binary is bound
+   * read-only into the exec root once, and the wrapper runs that. False (crun then protects
+   * itself as usual) when the bind cannot be made.
+   */
+  private async sealCrun(binary: string): Promise<boolean> {
+    try {
+      if (!(await isMountPoint(this.sealedCrun))) {
+        await fs.writeFile(this.sealedCrun, '', { flag: 'a', mode: 0o500 });
+        await this.host.mount('none', binary, this.sealedCrun, ['bind', 'ro']);
+      }
+      this.sealed = true;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Stops watching for exits (the containers and their monitors go on) and unbinds the sealed crun. */
+  async close(): Promise<void> {
     this.watcher?.close();
     this.watcher = undefined;
+    if (this.sealed) {
+      this.sealed = false;
+      await this.host.unmount(this.sealedCrun).catch(() => {});
+    }
+  }
+
+  /** Runs the runtime (runc, or crun through its wrapper) with `args`. */
+  private runRuntime(args: string[]): Promise<RunResult> {
+    return this.host.run(this.runc, args, { allowFailure: true, env: this.runtimeEnv });
   }
 
   private onExitFile(name: string): void {
@@ -322,7 +360,7 @@ export class RuncRuntime {
   private async runConmon(args: string[], cwd: string, what: string, keepSync = false): Promise<{ pid: number; sync?: Readable }> {
     const child = this.host.spawn(this.conmon, args, {
       cwd,
-      env: conmonEnv(process.env),
+      env: conmonEnv(this.runtimeEnv),
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
       // Its own session: a signal to the daemon's process group does not reach the monitor.
       detached: true,
@@ -381,7 +419,7 @@ export class RuncRuntime {
   async start(id: string): Promise<void> {
     await this.init();
     if (this.fastStart && (await (this.crun ? this.releaseCrunFifo(id) : this.releaseExecFifo(id)))) return;
-    const r = await this.host.run(this.runc, this.runcArgs('start', id), { allowFailure: true });
+    const r = await this.runRuntime(this.runcArgs('start', id));
     if (r.code !== 0) throw runcFailure('start', id, r.stderr);
   }
 
@@ -477,7 +515,7 @@ export class RuncRuntime {
       }
     }
     const arg = num !== undefined ? String(num) : String(signal).replace(/^SIG/i, '');
-    const r = await this.host.run(this.runc, this.runcArgs('kill', ...(all ? ['--all'] : []), id, arg), { allowFailure: true });
+    const r = await this.runRuntime(this.runcArgs('kill', ...(all ? ['--all'] : []), id, arg));
     if (r.code !== 0) {
       if (/not running|process already finished|no such process|does not exist/i.test(r.stderr)) throw notFound(`kill container "${id}": container is not running`);
       throw runcFailure('kill', id, r.stderr);
@@ -495,7 +533,7 @@ export class RuncRuntime {
     const s = await this.stateFile(id).catch(() => undefined);
     const bundle = s?.bundle || this.bundles.get(id);
     const monitor = bundle ? await readMonitorPid(bundle) : undefined;
-    const r = await this.host.run(this.runc, this.runcArgs('delete', ...(force ? ['--force'] : []), id), { allowFailure: true });
+    const r = await this.runRuntime(this.runcArgs('delete', ...(force ? ['--force'] : []), id));
     if (r.code !== 0 && !/does not exist|not found/i.test(r.stderr)) {
       if (/not stopped/i.test(r.stderr)) {
         throw conflict(`delete container "${id}": container is running: stop it first or use force`);
@@ -536,13 +574,13 @@ export class RuncRuntime {
 
   async pause(id: string): Promise<void> {
     await this.init();
-    const r = await this.host.run(this.runc, this.runcArgs('pause', id), { allowFailure: true });
+    const r = await this.runRuntime(this.runcArgs('pause', id));
     if (r.code !== 0) throw runcFailure('pause', id, r.stderr);
   }
 
   async resume(id: string): Promise<void> {
     await this.init();
-    const r = await this.host.run(this.runc, this.runcArgs('resume', id), { allowFailure: true });
+    const r = await this.runRuntime(this.runcArgs('resume', id));
     if (r.code !== 0) throw runcFailure('resume', id, r.stderr);
   }
 
@@ -638,7 +676,7 @@ export class RuncRuntime {
 
   /** `runc state`, for a state file this version does not understand. */
   private async stateViaRunc(id: string): Promise<ContainerState | undefined> {
-    const r = await this.host.run(this.runc, this.runcArgs('state', id), { allowFailure: true });
+    const r = await this.runRuntime(this.runcArgs('state', id));
     if (r.code !== 0) return undefined;
     const j = JSON.parse(r.stdout) as { status: ContainerStatus; pid: number; bundle: string; created?: string };
     return { id, status: j.status, pid: j.pid, bundle: j.bundle, created: j.created ? new Date(j.created) : undefined };
@@ -666,7 +704,7 @@ export class RuncRuntime {
   /** Host pids of the container's processes (`runc ps`), for `docker top`. */
   async ps(id: string): Promise<number[]> {
     await this.init();
-    const r = await this.host.run(this.runc, this.runcArgs('ps', '--format', 'json', id), { allowFailure: true });
+    const r = await this.runRuntime(this.runcArgs('ps', '--format', 'json', id));
     if (r.code !== 0) throw runcFailure('list processes of', id, r.stderr);
     const pids = JSON.parse(r.stdout.trim() || '[]') as number[] | null;
     return pids ?? [];
@@ -678,7 +716,7 @@ export class RuncRuntime {
     const file = join(this.runcRoot, '..', `update-${id}-${randomBytes(4).toString('hex')}.json`);
     await fs.writeFile(file, JSON.stringify(resources));
     try {
-      const r = await this.host.run(this.runc, this.runcArgs('update', '-r', file, id), { allowFailure: true });
+      const r = await this.runRuntime(this.runcArgs('update', '-r', file, id));
       if (r.code !== 0) throw runcFailure('update', id, r.stderr);
     } finally {
       await fs.rm(file, { force: true });
@@ -793,4 +831,13 @@ async function absolutePath(cmd: string): Promise<string> {
     }
   }
   throw notFound(`"${cmd}" not found in PATH: install it (npm run setup)`);
+}
+
+/** Is `path` a mount point (also of a file bound onto it)? Read from mountinfo: once per daemon start. */
+async function isMountPoint(path: string): Promise<boolean> {
+  const real = await fs.realpath(path).catch(() => undefined);
+  if (!real) return false;
+  const info = await fs.readFile('/proc/self/mountinfo', 'utf8');
+  // The fifth field, with spaces and other bytes escaped as \ooo.
+  return info.split('\n').some((line) => line.split(' ')[4]?.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))) === real);
 }

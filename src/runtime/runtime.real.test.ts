@@ -407,3 +407,24 @@ test('a terminal: conmon takes the console, the log gets its output, resize sets
   await assert.rejects(rt.resize(c.id, -1, 10), /invalid size/);
   await rt.delete(c.id);
 });
+
+const CRUN_WRAPPER = join(import.meta.dirname, '..', '..', 'build', 'berth-crun');
+test('crun through its wrapper runs from a read-only bind of its binary, removed at close', { skip: skip || (existsSync(CRUN_WRAPPER) && existsSync('/usr/bin/crun') ? false : 'needs crun and build/berth-crun') }, async (t) => {
+  const crunRoot = join(tmp, 'exec-crun');
+  const rt = new RuncRuntime({ host, root: crunRoot, runtimePath: CRUN_WRAPPER });
+  await rt.init();
+  t.after(() => rt.close());
+  const sealed = join(crunRoot, 'crun');
+  const mountOptions = async () => (await fs.readFile('/proc/self/mountinfo', 'utf8')).split('\n').map((l) => l.split(' ')).find((f) => f[4] === sealed)?.[5];
+  assert.match((await mountOptions()) ?? 'not mounted', /^ro\b/, 'bound read-only: crun trusts it and does not copy itself');
+  assert.deepEqual(await fs.readFile(sealed), await fs.readFile('/usr/bin/crun'));
+  const c = await bundleFor(['sh', '-c', 'exit 7']);
+  const exit = nextExit(rt, c.id);
+  await rt.create({ ...c, terminal: false, stdin: false });
+  await rt.start(c.id);
+  assert.equal((await exit).exitCode, 7);
+  await rt.delete(c.id);
+  assert.equal(await rt.state(c.id), undefined);
+  await rt.close();
+  assert.equal(await mountOptions(), undefined, 'unbound at close');
+});

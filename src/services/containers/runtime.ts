@@ -15,6 +15,8 @@ import type { CgroupStats, LogLine as LogEntry, ReadLogOptions as LogReadOptions
 export type { StdinSession } from '../../runtime/index.ts';
 
 export interface ContainerRuntime {
+  /** Lets go of what the runtime holds for itself; containers and their monitors go on. */
+  close?(): Promise<void>;
   create(c: { id: string; bundle: string; spec?: object; logPath: string; terminal: boolean; stdin: boolean; leaveStdinOpen?: boolean; logSizeMax?: number }): Promise<{ pid: number }>;
   /** A connection to the stdin of a container created with `stdin` (see RuncRuntime.openStdin). */
   openStdin(id: string): StdinSession;
