@@ -22,10 +22,15 @@
  *     KILL     u32 signal.
  *     RELEASE  close the launcher's ends of the child's pipes: nothing more is wanted from it
  *              (a daemonizing child's grandchildren may hold them open for ever).
+ *     MOUNT    mount(2) without a program: u32 flags (MS_*), then NUL-terminated strings:
+ *              working directory for relative paths in the data ("" for none), fstype,
+ *              source, target, data.
+ *     UNMOUNT  umount2(2): u32 flags (MNT_*), then the target, NUL-terminated.
  *   launcher → berthd
  *     SPAWNED  i32: the pid, or -errno when it could not start (exec or chdir failed).
  *     DATA     u8 fd (1, 2 or 3), then bytes; no bytes: end of file on that fd.
  *     EXIT     i32 wait status (as waitpid gives it). Comes once per started child.
+ *     DONE     i32: 0, or -errno; the answer to MOUNT and UNMOUNT.
  *
  * Built by scripts/setup.sh.
  */
@@ -34,6 +39,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +49,8 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { REQ_SPAWN = 1, REQ_STDIN = 2, REQ_KILL = 3, REQ_RELEASE = 4 };
-enum { RES_SPAWNED = 1, RES_DATA = 2, RES_EXIT = 3 };
+enum { REQ_SPAWN = 1, REQ_STDIN = 2, REQ_KILL = 3, REQ_RELEASE = 4, REQ_MOUNT = 5, REQ_UNMOUNT = 6 };
+enum { RES_SPAWNED = 1, RES_DATA = 2, RES_EXIT = 3, RES_DONE = 4 };
 enum { F_STDIN = 1, F_STDOUT = 2, F_STDERR = 4, F_FD3 = 8, F_SETSID = 16 };
 #define HEADER 9
 #define MAX_MESSAGE (64u << 20)
@@ -62,6 +68,8 @@ struct child {
 };
 
 static struct child *children;
+/* The launcher's own working directory, to come back to after a mount made from another. */
+static int home = -1;
 static size_t nchildren, capchildren;
 
 static int64_t now_ms(void)
@@ -157,6 +165,21 @@ static int place(int fd, int target)
 	return dup2(fd, target) < 0 ? -1 : 0;
 }
 
+/* Splits `n` bytes at `p` into `want` NUL-terminated strings; 0 when they are not all there. */
+static int strings(const unsigned char *p, size_t n, const char **out, size_t want)
+{
+	size_t off = 0;
+	for (size_t k = 0; k < want; k++) {
+		const char *s = (const char *)p + off;
+		const char *end = off < n ? memchr(s, 0, n - off) : NULL;
+		if (!end)
+			return 0;
+		out[k] = s;
+		off += (size_t)(end - s) + 1;
+	}
+	return 1;
+}
+
 static void spawn(uint32_t id, const unsigned char *p, size_t n, const sigset_t *oldmask)
 {
 	if (n < 16) {
@@ -175,16 +198,7 @@ static void spawn(uint32_t id, const unsigned char *p, size_t n, const sigset_t 
 		reply_i32(RES_SPAWNED, id, -ENOMEM);
 		return;
 	}
-	size_t off = 16, k = 0;
-	while (k < want && off < n) {
-		const char *s = (const char *)p + off;
-		const char *end = memchr(s, 0, n - off);
-		if (!end)
-			break;
-		strs[k++] = (char *)s;
-		off += (size_t)(end - s) + 1;
-	}
-	if (k != want) {
+	if (!strings(p + 16, n - 16, (const char **)strs, want)) {
 		free(strs);
 		reply_i32(RES_SPAWNED, id, -EINVAL);
 		return;
@@ -315,10 +329,45 @@ static void flush_stdin(struct child *c)
 		close_fd(&c->in);
 }
 
+static void do_mount(uint32_t id, const unsigned char *p, size_t n)
+{
+	const char *s[5]; /* cwd, fstype, source, target, data */
+	if (n < 4 || !strings(p + 4, n - 4, s, 5)) {
+		reply_i32(RES_DONE, id, -EINVAL);
+		return;
+	}
+	int r = 0;
+	if (*s[0] && chdir(s[0]) < 0)
+		r = -errno;
+	else if (mount(s[2], s[3], s[1], get32(p), *s[4] ? s[4] : NULL) < 0)
+		r = -errno;
+	if (*s[0] && fchdir(home) < 0)
+		r = r ? r : -errno;
+	reply_i32(RES_DONE, id, r);
+}
+
+static void do_unmount(uint32_t id, const unsigned char *p, size_t n)
+{
+	const char *target;
+	if (n < 4 || !strings(p + 4, n - 4, &target, 1)) {
+		reply_i32(RES_DONE, id, -EINVAL);
+		return;
+	}
+	reply_i32(RES_DONE, id, umount2(target, (int)get32(p)) < 0 ? -errno : 0);
+}
+
 static void request(uint8_t type, uint32_t id, const unsigned char *p, size_t n, const sigset_t *oldmask)
 {
 	if (type == REQ_SPAWN) {
 		spawn(id, p, n, oldmask);
+		return;
+	}
+	if (type == REQ_MOUNT) {
+		do_mount(id, p, n);
+		return;
+	}
+	if (type == REQ_UNMOUNT) {
+		do_unmount(id, p, n);
 		return;
 	}
 	struct child *c = find(id);
@@ -376,6 +425,11 @@ int main(void)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	home = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (home < 0) {
+		perror("berth-launcher: open working directory");
+		return 1;
+	}
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
 		perror("berth-launcher: signalfd");

@@ -8,7 +8,8 @@
  */
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { internal } from '../errdefs/index.ts';
-import { Launcher, type LaunchOptions } from './launcher.ts';
+import { constants as osConstants } from 'node:os';
+import { Launcher, MNT_DETACH, type LaunchOptions } from './launcher.ts';
 
 export interface RunResult {
   code: number;
@@ -39,7 +40,8 @@ export interface Spawner {
 
 /** Mounts and unmounts file systems. */
 export interface Mounter {
-  mount(fstype: string, source: string, target: string, options: readonly string[]): Promise<void>;
+  /** `options` as mount(8) takes them; relative paths in them resolve against `cwd`. */
+  mount(fstype: string, source: string, target: string, options: readonly string[], o?: { cwd?: string }): Promise<void>;
   /** Lazy-detaches the mount; a target that is not mounted is not an error. */
   unmount(target: string): Promise<void>;
 }
@@ -109,14 +111,27 @@ export class RealHost implements Host {
     return nodeSpawn(cmd, args, opts);
   }
 
-  async mount(fstype: string, source: string, target: string, options: readonly string[]): Promise<void> {
+  async mount(fstype: string, source: string, target: string, options: readonly string[], o: { cwd?: string } = {}): Promise<void> {
+    // An overlay takes only its own key=value options: the launcher mounts it with the system
+    // call. Everything else (flags, helpers such as mount.nfs) goes through mount(8).
+    if (this.launcher && fstype === 'overlay' && options.every((x) => /^[a-z_]+=/.test(x))) {
+      const r = await this.launcher.mount(fstype, source, target, 0, options.join(','), o.cwd);
+      if (r < 0) throw internal(`mount ${fstype} on ${target}: ${errnoName(-r)}`);
+      return;
+    }
     const args = ['-t', fstype];
     if (options.length) args.push('-o', options.join(','));
     args.push(source, target);
-    await this.run('mount', args);
+    await this.run('mount', args, { cwd: o.cwd });
   }
 
   async unmount(target: string): Promise<void> {
+    if (this.launcher) {
+      const r = await this.launcher.unmount(target, MNT_DETACH);
+      // Not a mount point (EINVAL) or not there (ENOENT): nothing to undo.
+      if (r < 0 && -r !== osConstants.errno.EINVAL && -r !== osConstants.errno.ENOENT) throw internal(`unmount "${target}": ${errnoName(-r)}`);
+      return;
+    }
     const r = await this.run('umount', ['-l', target], { allowFailure: true });
     if (r.code !== 0 && !/not mounted|no mount point|not found|No such file/i.test(r.stderr)) {
       throw internal(`unmount "${target}": ${r.stderr.trim()}`);
@@ -132,6 +147,10 @@ export class RealHost implements Host {
   async setxattr(path: string, name: string, value: string): Promise<void> {
     await this.run('setfattr', ['-h', '-n', name, '-v', value, path]);
   }
+}
+
+function errnoName(errno: number): string {
+  return Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] ?? `errno ${errno}`;
 }
 
 /**

@@ -2,7 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { RealHost } from './index.ts';
@@ -88,4 +88,24 @@ test('a program in flight keeps the process alive; the launcher alone does not',
   assert.equal(r.signal, null, 'ended by itself, not by the timeout');
   assert.equal(r.stdout, 'done\n');
   assert.equal(r.status, 0);
+});
+
+test('an overlay mounted and lazily unmounted with the system calls, relative lower paths from cwd', { skip: skip || (process.getuid?.() === 0 ? false : 'needs root') }, async (t) => {
+  const dir = await fs.mkdtemp('/tmp/berth-launcher-test-');
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  for (const d of ['layers/a', 'layers/b', 'upper', 'work', 'merged']) await fs.mkdir(join(dir, d), { recursive: true });
+  await fs.writeFile(join(dir, 'layers/a/from-a'), 'a');
+  await fs.writeFile(join(dir, 'layers/b/from-b'), 'b');
+  const merged = join(dir, 'merged');
+  await host.mount('overlay', 'overlay', merged, ['lowerdir=a:b', `upperdir=${join(dir, 'upper')}`, `workdir=${join(dir, 'work')}`], { cwd: join(dir, 'layers') });
+  t.after(() => host.unmount(merged));
+  assert.deepEqual((await fs.readdir(merged)).sort(), ['from-a', 'from-b']);
+  await fs.writeFile(join(merged, 'new'), 'n');
+  assert.equal(await fs.readFile(join(dir, 'upper/new'), 'utf8'), 'n', 'writes land in the upper directory');
+  // The launcher came back to its own directory: a program started without cwd runs there.
+  assert.equal((await host.run('pwd', [])).stdout.trim(), process.cwd());
+  await host.unmount(merged);
+  assert.deepEqual(await fs.readdir(merged), []);
+  await host.unmount(merged); // not mounted any more: nothing to do
+  await assert.rejects(host.mount('overlay', 'overlay', merged, ['lowerdir=nope'], { cwd: join(dir, 'layers') }), /mount overlay on .*: ENOENT|EINVAL/);
 });

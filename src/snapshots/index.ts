@@ -234,7 +234,7 @@ export class Snapshotter {
     // Relative lower paths (resolved against the mount's working directory, the layers
     // directory) keep the option string short enough for deep stacks.
     const lower = ['../init', ...lowers].join(':');
-    await this.host.run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, rootfs], { cwd: this.layersDir });
+    await this.host.mount('overlay', 'overlay', rootfs, [`lowerdir=${lower}`, `upperdir=${join(dir, 'upper')}`, `workdir=${join(dir, 'work')}`], { cwd: this.layersDir });
     return rootfs;
   }
 
