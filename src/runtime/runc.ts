@@ -326,38 +326,24 @@ export class RuncRuntime {
       leaveStdinOpen: false,
     }, { processSpec: specPath, cuuid: o.sessionId });
     await fs.mkdir(join(o.dir, 'exits'), { recursive: true });
-    const { pid, sync } = await this.runConmon(args, o.dir, `exec in container "${o.id}"`, true);
-    // After the pid, conmon sends the exec's exit code on the same pipe.
-    const exit = new Promise<number>((resolve) => {
-      let text = '';
-      let done = false;
-      const finish = (code: number) => {
-        if (done) return;
-        done = true;
-        sync?.destroy();
-        resolve(code);
-      };
-      sync?.on('data', (c: Buffer) => {
-        text += c.toString('utf8');
-        try {
-          const m = parseSyncMessage(text);
-          if (m) finish(m.data);
-        } catch {
-          finish(-1);
-        }
-      });
-      // The pipe closes without a code if conmon died: read the exit file it may have written.
-      sync?.on('close', () => void fs.readFile(join(o.dir, 'exits', o.id), 'utf8').then((t) => finish(/^-?\d+$/.test(t.trim()) ? Number(t.trim()) : -1), () => finish(-1)));
-      if (!sync) finish(-1);
+    const { pid, later } = await this.runConmon(args, o.dir, `exec in container "${o.id}"`, true);
+    // After the pid, conmon sends the exec's exit code on the same pipe; when the pipe closes
+    // without it (conmon died), the exit file it may have written says.
+    const exit = later!.then(async (m) => {
+      if (m) return m.data;
+      const t = await fs.readFile(join(o.dir, 'exits', o.id), 'utf8').catch(() => '');
+      return /^-?\d+$/.test(t.trim()) ? Number(t.trim()) : -1;
     });
     return { pid, exit };
   }
 
   /**
    * Spawns conmon and waits for its first sync message (the pid, or the runtime's error).
-   * With `keepSync`, the pipe stays open for what conmon sends later (an exec's exit code).
+   * With `keepSync`, `later` settles with the message conmon sends after it (an exec's exit
+   * code), or undefined when the pipe closes without one. Both are read by one listener from
+   * the start: the two can come in one chunk, before a listener added later would be there.
    */
-  private async runConmon(args: string[], cwd: string, what: string, keepSync = false): Promise<{ pid: number; sync?: Readable }> {
+  private async runConmon(args: string[], cwd: string, what: string, keepSync = false): Promise<{ pid: number; later?: Promise<SyncMessage | undefined> }> {
     const child = this.host.spawn(this.conmon, args, {
       cwd,
       env: conmonEnv(this.runtimeEnv),
@@ -373,28 +359,43 @@ export class RuncRuntime {
       child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
       child.once('error', () => resolve(-1));
     });
+    const first = settable<SyncMessage | undefined>();
+    const second = settable<SyncMessage | undefined>();
+    if (sync) {
+      let text = '';
+      let count = 0;
+      sync.on('data', (c: Buffer) => {
+        text += c.toString('utf8');
+        try {
+          for (let m = parseSyncMessage(text); m && count < 2; m = parseSyncMessage(text)) {
+            text = text.slice(text.indexOf('\n') + 1);
+            (count++ === 0 ? first : second).resolve(m);
+          }
+        } catch (e) {
+          first.reject(e as Error);
+          second.resolve(undefined);
+        }
+        if (count === 2 || (count === 1 && !keepSync)) sync.destroy();
+      });
+      const ended = () => {
+        first.resolve(undefined);
+        second.resolve(undefined);
+      };
+      sync.on('end', ended);
+      sync.on('close', ended);
+      sync.on('error', (e) => {
+        first.reject(e);
+        second.resolve(undefined);
+      });
+    }
+    child.once('error', (e: NodeJS.ErrnoException) => first.reject(e.code === 'ENOENT' ? notFound(`"${this.conmon}" not found: install conmon`, e) : e));
     let message: SyncMessage | undefined;
     try {
       if (!sync) throw internal('conmon was started without its sync pipe');
-      message = await new Promise<SyncMessage | undefined>((resolve, reject) => {
-        let text = '';
-        sync.on('data', (c: Buffer) => {
-          text += c.toString('utf8');
-          try {
-            const m = parseSyncMessage(text);
-            if (m) resolve(m);
-          } catch (e) {
-            reject(e);
-          }
-        });
-        sync.on('end', () => resolve(undefined));
-        sync.on('error', reject);
-        child.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? notFound(`"${this.conmon}" not found: install conmon`, e) : e));
-      });
+      message = await first.promise;
     } catch (e) {
+      sync?.destroy();
       throw is(e, 'NotFound') ? e : internal(`${what}: ${(e as Error).message}`, e);
-    } finally {
-      if (!keepSync || !message || message.data < 0) sync?.destroy();
     }
     if (!message) {
       const code = await exited;
@@ -403,6 +404,7 @@ export class RuncRuntime {
       throw internal(`${what}: conmon exited with status ${code}${why ? `: ${why}` : ' without a word (does its socket directory exist?)'}`);
     }
     if (message.data < 0) {
+      sync.destroy();
       child.stderr?.destroy();
       child.unref();
       const why = runtimeError(message.message ?? Buffer.concat(stderr).toString('utf8'));
@@ -412,7 +414,7 @@ export class RuncRuntime {
     await exited;
     child.stderr?.destroy();
     child.unref();
-    return { pid: message.data, sync: keepSync ? sync ?? undefined : undefined };
+    return { pid: message.data, later: keepSync ? second.promise : undefined };
   }
 
   /** Lets the created container's process run (exec its command). */
@@ -840,4 +842,16 @@ async function isMountPoint(path: string): Promise<boolean> {
   const info = await fs.readFile('/proc/self/mountinfo', 'utf8');
   // The fifth field, with spaces and other bytes escaped as \ooo.
   return info.split('\n').some((line) => line.split(' ')[4]?.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))) === real);
+}
+
+/** A promise with its resolve and reject at hand; only the first settle counts. */
+function settable<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: Error) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {});
+  return { promise, resolve, reject };
 }
