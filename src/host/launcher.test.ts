@@ -109,3 +109,22 @@ test('an overlay mounted and lazily unmounted with the system calls, relative lo
   await host.unmount(merged); // not mounted any more: nothing to do
   await assert.rejects(host.mount('overlay', 'overlay', merged, ['lowerdir=nope'], { cwd: join(dir, 'layers') }), /mount overlay on .*: ENOENT|EINVAL/);
 });
+
+test('a launcher that dies fails what was in flight; the next program starts a new one', { skip }, async () => {
+  const own = new RealHost({ launcherPath: LAUNCHER });
+  try {
+    const running = own.run('sleep', ['31.5'], { allowFailure: true });
+    await new Promise((r) => setTimeout(r, 200));
+    // This process's launchers (the file's shared host's and this one's), and the one whose child the sleep is.
+    const launchers = spawnSync('pgrep', ['-P', String(process.pid), '-x', 'berth-launcher'], { encoding: 'utf8' }).stdout.trim().split('\n').map(Number);
+    const owner = launchers.map((pid) => ({ pid, sleeper: Number(spawnSync('pgrep', ['-P', String(pid), '-f', '^sleep 31.5$'], { encoding: 'utf8' }).stdout.trim()) })).find((x) => x.sleeper > 0);
+    assert.ok(owner, 'the sleep was started by a launcher of this process');
+    process.kill(owner.pid, 'SIGKILL');
+    const r = await running;
+    assert.notEqual(r.code, 0, 'the program in flight is reported as ended');
+    process.kill(owner.sleeper, 'SIGKILL'); // orphaned, not ended: programs outlive their launcher
+    assert.equal((await own.run('echo', ['again'])).stdout, 'again\n');
+  } finally {
+    own.close();
+  }
+});

@@ -135,7 +135,9 @@ export class LaunchedProcess extends EventEmitter {
   onLost(): void {
     for (const s of this.stdio) if (s && !s.destroyed) (s as Readable).push?.(null);
     if (!this.exited) {
+      // What became of it is unknown: reported as killed, so that nobody takes it for a success.
       this.exited = true;
+      this.signalCode = 'SIGKILL';
       this.emit('exit', null, 'SIGKILL');
     }
     this.openStreams = 0;
