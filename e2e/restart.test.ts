@@ -114,3 +114,15 @@ test('without --live-restore a daemon shutdown stops containers cleanly', async 
   assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'stopped-by-shutdown'])).trim(), 'exited 0');
   await dockerOk(d, ['rm', 'stopped-by-shutdown']);
 });
+
+test('a created container leaves no mount behind when the daemon stops, and starts after it', async () => {
+  const id = (await dockerOk(d, ['create', '--name', 'created-across-restart', 'busybox', 'echo', 'ran'])).trim();
+  const rootfs = join(d.root, 'data', 'containers', id, 'rootfs');
+  const mounted = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === rootfs);
+  assert.equal(await eventually(() => mounted(), 5000), true, 'mounted ahead of its start');
+  await stopDaemon(d, 'term');
+  assert.equal(mounted(), false, 'unmounted with the daemon');
+  d = await startDaemon(['--live-restore'], d.root);
+  assert.equal((await dockerOk(d, ['start', '-a', 'created-across-restart'])).trim(), 'ran');
+  await dockerOk(d, ['rm', 'created-across-restart']);
+});

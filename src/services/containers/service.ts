@@ -895,6 +895,12 @@ export class ContainerService {
       if (c) await this.dropPrepared(c);
     }
     await Promise.all(this.reaping);
+    // Created containers have their root file system mounted since create (for a quick start):
+    // a daemon that stops leaves no mount behind for them; a start mounts it again.
+    await Promise.all(this.store.all().filter((c) => c.State.Status === 'created').map(async (c) => {
+      await this.premounts.get(c.Id);
+      await this.d.snapshots.unmountRootfs(this.dir(c.Id)).catch(() => {});
+    }));
     if (this.d.liveRestore) return;
     await Promise.all(this.store.all().filter((c) => c.State.Running && !c.State.Restarting).map((c) => this.stop(c.Id, { byDaemon: true }).catch(() => {})));
   }
