@@ -93,6 +93,11 @@ export class ImageStore {
     return this.get(id);
   }
 
+  /** The ID a name or ID resolves to, without reading the image; undefined if none. */
+  idOf(nameOrId: string): Digest | undefined {
+    return this.resolveId(nameOrId) as Digest | undefined;
+  }
+
   /** Like `resolve`, but undefined instead of an error. */
   find(nameOrId: string): Image | undefined {
     const id = this.resolveId(nameOrId);

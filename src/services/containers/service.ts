@@ -1248,15 +1248,29 @@ export class ContainerService {
     return this.store.get(ref);
   }
 
+  /**
+   * The image as `docker ps` shows it: the name the container was created from while that name
+   * still points at its image, else the image ID.
+   */
   imageName(c: ContainerRecord): string {
     const ref = c.Config.Image ?? '';
     try {
-      const img = this.d.images.store.find(ref);
-      if (img && img.id === c.Image) return ref.startsWith('sha256:') ? ref : familiarString(parseReference(ref)).replace(/:latest$/, (m) => (ref.includes(':') ? m : ''));
+      if (this.d.images.store.idOf(ref) === c.Image) return ref.startsWith('sha256:') ? ref : familiarString(parseReference(ref)).replace(/:latest$/, (m) => (ref.includes(':') ? m : ''));
     } catch {
       // fall through
     }
     return c.Image;
+  }
+
+  /** `imageName` for many containers at once (a list): each name and image looked up once. */
+  imageNamer(): (c: ContainerRecord) => string {
+    const seen = new Map<string, string>();
+    return (c) => {
+      const key = `${c.Config.Image ?? ''}\0${c.Image}`;
+      let name = seen.get(key);
+      if (name === undefined) seen.set(key, (name = this.imageName(c)));
+      return name;
+    };
   }
 
   exists(ref: string): boolean {

@@ -53,7 +53,8 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     if (limit > 0) list = list.slice(0, limit);
     const now = Date.now();
     const withSize = truthy(req.query.get('size'));
-    res.json(200, await Promise.all(list.map(async (c) => ({ ...summary(c, svc.imageName(c), now), ...(withSize ? await svc.sizes(c.Id) : {}) }))));
+    const imageName = svc.imageNamer();
+    res.json(200, await Promise.all(list.map(async (c) => ({ ...summary(c, imageName(c), now), ...(withSize ? await svc.sizes(c.Id) : {}) }))));
   });
 
   r.post('/containers/prune', async (req, res) => {
