@@ -14,10 +14,11 @@
  * endian) and the payload. `id` names one child, chosen by berthd.
  *   berthd → launcher
  *     SPAWN    u32 flags, u32 timeout ms (0: none), u32 argc, u32 envc, then NUL-terminated
- *              strings: program, working directory ("" for the launcher's), argv, env.
+ *              strings: program, working directory ("" for the launcher's), with flag 32 the
+ *              network namespace to run in (a path such as /proc/<pid>/ns/net), argv, env.
  *              flags: 1 pipe stdin, 2 pipe stdout, 4 pipe stderr, 8 pipe fd 3 (the child
- *              writes), 16 new session. Unpiped stdio is /dev/null. The program is looked up
- *              in PATH when it has no slash.
+ *              writes), 16 new session, 32 network namespace. Unpiped stdio is /dev/null. The
+ *              program is looked up in PATH when it has no slash.
  *     STDIN    bytes for the child's stdin; an empty payload closes it.
  *     KILL     u32 signal.
  *     RELEASE  close the launcher's ends of the child's pipes: nothing more is wanted from it
@@ -37,6 +38,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -51,7 +53,7 @@
 
 enum { REQ_SPAWN = 1, REQ_STDIN = 2, REQ_KILL = 3, REQ_RELEASE = 4, REQ_MOUNT = 5, REQ_UNMOUNT = 6 };
 enum { RES_SPAWNED = 1, RES_DATA = 2, RES_EXIT = 3, RES_DONE = 4 };
-enum { F_STDIN = 1, F_STDOUT = 2, F_STDERR = 4, F_FD3 = 8, F_SETSID = 16 };
+enum { F_STDIN = 1, F_STDOUT = 2, F_STDERR = 4, F_FD3 = 8, F_SETSID = 16, F_NETNS = 32 };
 #define HEADER 9
 #define MAX_MESSAGE (64u << 20)
 
@@ -180,6 +182,19 @@ static int strings(const unsigned char *p, size_t n, const char **out, size_t wa
 	return 1;
 }
 
+/* Moves the calling process into the network namespace at `path`. */
+static int join_netns(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int r = setns(fd, CLONE_NEWNET);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
 static void spawn(uint32_t id, const unsigned char *p, size_t n, const sigset_t *oldmask)
 {
 	if (n < 16) {
@@ -187,8 +202,9 @@ static void spawn(uint32_t id, const unsigned char *p, size_t n, const sigset_t 
 		return;
 	}
 	uint32_t flags = get32(p), timeout = get32(p + 4), argc = get32(p + 8), envc = get32(p + 12);
-	/* The strings: program, cwd, argv, env, each NUL-terminated. */
-	size_t want = 2 + (size_t)argc + (envc == UINT32_MAX ? 0 : envc);
+	/* The strings: program, cwd, the network namespace (with F_NETNS), argv, env. */
+	size_t fixed = flags & F_NETNS ? 3 : 2;
+	size_t want = fixed + (size_t)argc + (envc == UINT32_MAX ? 0 : envc);
 	if (argc == 0 || argc > 100000 || (envc != UINT32_MAX && envc > 100000)) {
 		reply_i32(RES_SPAWNED, id, -EINVAL);
 		return;
@@ -203,7 +219,7 @@ static void spawn(uint32_t id, const unsigned char *p, size_t n, const sigset_t 
 		reply_i32(RES_SPAWNED, id, -EINVAL);
 		return;
 	}
-	char *program = strs[0], *cwd = strs[1];
+	char *program = strs[0], *cwd = strs[1], *netns = flags & F_NETNS ? strs[2] : NULL;
 	char **argv = calloc(argc + 1, sizeof(char *));
 	char **envp = envc == UINT32_MAX ? NULL : calloc(envc + 1, sizeof(char *));
 	if (!argv || (envc != UINT32_MAX && !envp)) {
@@ -214,10 +230,10 @@ static void spawn(uint32_t id, const unsigned char *p, size_t n, const sigset_t 
 		return;
 	}
 	for (uint32_t i = 0; i < argc; i++)
-		argv[i] = strs[2 + i];
+		argv[i] = strs[fixed + i];
 	if (envp)
 		for (uint32_t i = 0; i < envc; i++)
-			envp[i] = strs[2 + argc + i];
+			envp[i] = strs[fixed + argc + i];
 
 	/* pipes[i][0] is read, [1] write; index 0 stdin, 1 stdout, 2 stderr, 3 fd 3. */
 	int pipes[4][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 } };
@@ -245,6 +261,7 @@ static void spawn(uint32_t id, const unsigned char *p, size_t n, const sigset_t 
 			place(flags & F_STDERR ? pipes[2][1] : null, 2) == 0 &&
 			(!(flags & F_FD3) || place(pipes[3][1], 3) == 0) &&
 			(!(flags & F_SETSID) || setsid() >= 0) &&
+			(!netns || join_netns(netns) == 0) &&
 			(!*cwd || chdir(cwd) == 0);
 		if (ok) {
 			if (envp)

@@ -23,6 +23,8 @@ export interface RunOptions {
   cwd?: string;
   /** Resolve with the result instead of throwing when the exit code is not 0. */
   allowFailure?: boolean;
+  /** Run in this network namespace (a path such as /proc/<pid>/ns/net). */
+  netns?: string;
   /** Extra file descriptors handed to the child from fd 3 on. */
   stdio?: SpawnOptions['stdio'];
   timeoutMs?: number;
@@ -75,8 +77,10 @@ export class RealHost implements Host {
 
   run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     return new Promise((resolve, reject) => {
+      // Without the launcher, nsenter enters the namespace.
+      if (opts.netns && !(this.launcher && !opts.stdio)) [cmd, args] = ['nsenter', [`--net=${opts.netns}`, '--', cmd, ...args]];
       const child = this.launcher && !opts.stdio
-        ? this.launcher.spawn(cmd, args, { env: opts.env, cwd: opts.cwd, stdin: true, stdout: true, stderr: true, timeoutMs: opts.timeoutMs })
+        ? this.launcher.spawn(cmd, args, { env: opts.env, cwd: opts.cwd, stdin: true, stdout: true, stderr: true, timeoutMs: opts.timeoutMs, netns: opts.netns })
         : nodeSpawn(cmd, args, {
           env: opts.env ?? process.env,
           cwd: opts.cwd,
@@ -172,6 +176,8 @@ function launchable(o: SpawnOptions): LaunchOptions | undefined {
 export interface RecordedCall {
   op: string;
   args: unknown[];
+  /** A run in another network namespace: which. */
+  netns?: string;
 }
 
 /**
@@ -183,7 +189,7 @@ export class FakeHost implements Host {
   responses = new Map<string, (args: readonly string[]) => RunResult>();
 
   async run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-    this.calls.push({ op: 'run', args: [cmd, ...args] });
+    this.calls.push({ op: 'run', args: [cmd, ...args], ...(opts.netns ? { netns: opts.netns } : {}) });
     const r = this.responses.get(cmd)?.(args) ?? { code: 0, stdout: '', stderr: '' };
     if (r.code !== 0 && !opts.allowFailure) throw internal(`${describeCommand(cmd, args)}: exit ${r.code}: ${r.stderr}`);
     return r;

@@ -128,3 +128,18 @@ test('a launcher that dies fails what was in flight; the next program starts a n
     own.close();
   }
 });
+
+test('a program run in another network namespace sees only that namespace', { skip: skip || (process.getuid?.() === 0 ? false : 'needs root') }, async (t) => {
+  // A namespace of our own, held by a sleep we start and kill.
+  const holder = host.spawn('unshare', ['--net', 'sleep', '30'], { stdio: ['ignore', 'ignore', 'ignore'] });
+  t.after(() => holder.kill('SIGKILL'));
+  await new Promise((r) => holder.once('spawn', r));
+  const netns = `/proc/${holder.pid}/ns/net`;
+  await new Promise((r) => setTimeout(r, 100)); // unshare has execed sleep in the new namespace
+  const links = (ns?: string) => host.run('ip', ['-o', 'link', 'show'], { netns: ns }).then((r) => r.stdout.trim().split('\n').map((l) => l.split(': ')[1]));
+  assert.deepEqual(await links(netns), ['lo']);
+  assert.ok((await links()).length > 1, 'the host has more than a loopback');
+  // The same through Node's spawn (nsenter) when there is no launcher.
+  assert.deepEqual(await new RealHost().run('ip', ['-o', 'link', 'show'], { netns }).then((r) => r.stdout.trim().split('\n').map((l) => l.split(': ')[1])), ['lo']);
+  await assert.rejects(host.run('true', [], { netns: '/proc/999999999/ns/net' }), /ENOENT/);
+});

@@ -24,7 +24,7 @@ const REQ_SPAWN = 1, REQ_STDIN = 2, REQ_KILL = 3, REQ_RELEASE = 4, REQ_MOUNT = 5
 const RES_SPAWNED = 1, RES_DATA = 2, RES_EXIT = 3, RES_DONE = 4;
 /** MNT_DETACH: umount2's lazy detach (`umount -l`). */
 export const MNT_DETACH = 2;
-const F_STDIN = 1, F_STDOUT = 2, F_STDERR = 4, F_FD3 = 8, F_SETSID = 16;
+const F_STDIN = 1, F_STDOUT = 2, F_STDERR = 4, F_FD3 = 8, F_SETSID = 16, F_NETNS = 32;
 const HEADER = 9;
 
 export interface LaunchOptions {
@@ -39,6 +39,8 @@ export interface LaunchOptions {
   setsid?: boolean;
   /** SIGTERM after this long. */
   timeoutMs?: number;
+  /** Run in this network namespace (a path such as /proc/<pid>/ns/net). */
+  netns?: string;
 }
 
 /** A program started through the launcher; see the module comment. */
@@ -208,13 +210,13 @@ export class Launcher {
     this.procs.set(id, p);
     this.holdLoop();
     const env = Object.entries(o.env ?? process.env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
-    const flags = (o.stdin ? F_STDIN : 0) | (o.stdout ? F_STDOUT : 0) | (o.stderr ? F_STDERR : 0) | (o.fd3 ? F_FD3 : 0) | (o.setsid ? F_SETSID : 0);
+    const flags = (o.stdin ? F_STDIN : 0) | (o.stdout ? F_STDOUT : 0) | (o.stderr ? F_STDERR : 0) | (o.fd3 ? F_FD3 : 0) | (o.setsid ? F_SETSID : 0) | (o.netns ? F_NETNS : 0);
     const head = Buffer.alloc(16);
     head.writeUInt32LE(flags, 0);
     head.writeUInt32LE(o.timeoutMs ?? 0, 4);
     head.writeUInt32LE(args.length + 1, 8);
     head.writeUInt32LE(env.length, 12);
-    const strings = [cmd, o.cwd ?? '', cmd, ...args, ...env].map((s) => `${s}\0`).join('');
+    const strings = [cmd, o.cwd ?? '', ...(o.netns ? [o.netns] : []), cmd, ...args, ...env].map((s) => `${s}\0`).join('');
     this.send(REQ_SPAWN, id, Buffer.concat([head, Buffer.from(strings)]));
     return p;
   }
