@@ -17,6 +17,7 @@ import { internal, invalidArgument } from '../errdefs/index.ts';
 import { BRIDGE_CANDIDATES, formatSubnet, intToIp, ipToInt, macFor, parseCidr, pickFree, type Subnet } from './cidr.ts';
 import { Ipam } from './ipam.ts';
 import { PortProxies, type PortMapping, type PortRequest } from './ports.ts';
+import { plugVeth } from './veth.ts';
 
 export const DEFAULT_NETWORK = 'bridge';
 
@@ -210,14 +211,10 @@ export class NetworkManager {
    * container side named eth0 with its address and default route.
    */
   async connect(ep: Endpoint, pid: number): Promise<void> {
-    const inner = [
-      `addr add ${ep.ipAddress}/${ep.prefixLen} dev eth0`,
-      'link set eth0 up',
-      'link set lo up',
-      `route add default via ${ep.gateway}`,
-    ].join('\n') + '\n';
-    const script = `ip link del ${ep.hostVeth} 2>/dev/null; ip link add ${ep.hostVeth} mtu ${this.mtu} master ${ep.bridge} up type veth peer name eth0 mtu ${this.mtu} address ${ep.macAddress} netns ${pid} && exec nsenter -t ${pid} -n ip -batch -`;
-    await this.o.host.run('sh', ['-c', script], { input: inner });
+    await plugVeth(this.o.host, pid, {
+      hostVeth: ep.hostVeth, bridge: ep.bridge, mtu: this.mtu, ifname: 'eth0', macAddress: ep.macAddress,
+      address: `${ep.ipAddress}/${ep.prefixLen}`, gateway: ep.gateway,
+    });
   }
 
   /**

@@ -18,6 +18,7 @@ import { formatSubnet, intToIp, ipToInt, macFor, contains, overlaps, parseCidr, 
 import { Ipam } from './ipam.ts';
 import type { Endpoint } from './bridge.ts';
 import { buildAnswer, parseQuery } from './dns.ts';
+import { plugVeth } from './veth.ts';
 
 export interface UserNetwork {
   Id: string;
@@ -273,12 +274,11 @@ export class UserNetworks {
    * interface (eth0) also gets the default route.
    */
   async attach(ep: Endpoint, pid: number, ifname: string, mtu = 1500): Promise<void> {
-    const inner = [`addr add ${ep.ipAddress}/${ep.prefixLen} dev ${ifname}`, `link set ${ifname} up`, 'link set lo up'];
-    if (ifname === 'eth0') inner.push(`route add default via ${ep.gateway}`);
     const noIcc = [...this.nets.values()].some((n) => n.Id === ep.networkId && n.Options['com.docker.network.bridge.enable_icc'] === 'false');
-    const isolate = noIcc ? ` && ip link set dev ${ep.hostVeth} type bridge_slave isolated on` : '';
-    const script = `ip link del ${ep.hostVeth} 2>/dev/null; ip link add ${ep.hostVeth} mtu ${mtu} master ${ep.bridge} up type veth peer name ${ifname} mtu ${mtu} address ${ep.macAddress} netns ${pid}${isolate} && exec nsenter -t ${pid} -n ip -batch -`;
-    await this.o.host.run('sh', ['-c', script], { input: inner.join('\n') + '\n' });
+    await plugVeth(this.o.host, pid, {
+      hostVeth: ep.hostVeth, bridge: ep.bridge, mtu, ifname, macAddress: ep.macAddress, isolated: noIcc,
+      address: `${ep.ipAddress}/${ep.prefixLen}`, gateway: ifname === 'eth0' ? ep.gateway : undefined,
+    });
   }
 
   /** Takes the endpoint's veth away (a running container disconnected). */
