@@ -34,7 +34,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { promises as fs, watch, openSync, constants, type FSWatcher } from 'node:fs';
+import { existsSync, promises as fs, watch, openSync, constants, type FSWatcher } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { Socket } from 'node:net';
@@ -687,7 +687,8 @@ export class RuncRuntime {
   /** Does runc hold state for `id` (created, running, paused, or stopped but not deleted)? */
   async exists(id: string): Promise<boolean> {
     await this.init();
-    return !!id && !id.includes('/') && exists(join(this.runcRoot, id));
+    // A stat on the event loop: this is on every start, and a thread-pool round trip costs more.
+    return !!id && !id.includes('/') && existsSync(join(this.runcRoot, id));
   }
 
   /** Is the container's process there (created, running or paused)? */
