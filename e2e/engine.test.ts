@@ -296,3 +296,16 @@ test('namespace and device options: --pid, --ipc and --uts host or another conta
   assert.notEqual(stopped.code, 0);
   await dockerOk(d, ['rm', '-f', 'nsowner']);
 });
+
+test('users and groups come from the image, and from the container\'s own /etc once it changed it', async () => {
+  // The image's answer, twice (the second from what the first start learned).
+  for (let i = 0; i < 2; i++) {
+    assert.equal(await dockerOk(d, ['run', '--rm', 'busybox', 'id', '-G']), '0 10\n');
+    assert.equal(await dockerOk(d, ['run', '--rm', '-u', 'daemon', 'busybox', 'id', '-u']), '1\n');
+  }
+  // A container that rewrote /etc/group gets its own groups at its next start.
+  const rewrite = 'printf "root:x:0:\\nextra:x:99:root\\n" > /etc/group; id -G';
+  assert.equal(await dockerOk(d, ['run', '--name', 'own-groups', 'busybox', 'sh', '-c', rewrite]), '0 10\n');
+  assert.equal(await dockerOk(d, ['start', '-a', 'own-groups']), '0 99\n');
+  await dockerOk(d, ['rm', 'own-groups']);
+});

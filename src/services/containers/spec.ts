@@ -139,13 +139,15 @@ export interface SpecContext {
   linkHosts?: Array<{ ip: string; names: string[] }>;
   /** `--link` environment variables (ALIAS_PORT_80_TCP=..., ALIAS_NAME, ALIAS_ENV_...). */
   linkEnv?: string[];
+  /** Looks the user up (default: in the root file system's /etc, each time). */
+  resolveUser?: (userSpec: string, rootfs: string) => Promise<oci.ResolvedUser>;
 }
 
 export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<oci.Spec> {
   const h = c.HostConfig;
   const opts: oci.SpecOpt[] = [];
   const security = parseSecurityOpts(h.SecurityOpt ?? []);
-  const user = await oci.resolveUser(c.Config.User || '', ctx.rootfs);
+  const user = await (ctx.resolveUser ?? oci.resolveUser)(c.Config.User || '', ctx.rootfs);
   opts.push(oci.withRootfs('rootfs', !!h.ReadonlyRootfs));
   opts.push(oci.withProcessArgs([c.Path, ...c.Args]));
   opts.push(oci.withEnv([...(c.Config.Env ?? []), ...(ctx.linkEnv ?? [])]));
