@@ -19,7 +19,10 @@
  *              flags: 1 pipe stdin, 2 pipe stdout, 4 pipe stderr, 8 pipe fd 3 (the child
  *              writes), 16 new session, 32 network namespace. Unpiped stdio is /dev/null. The
  *              program is looked up in PATH when it has no slash.
- *     STDIN    bytes for the child's stdin; an empty payload closes it.
+ *     STDIN    bytes for the child's stdin; an empty payload closes it. Each chunk is
+ *              answered with WROTE once the child's pipe took all of it (or it was dropped
+ *              because the child closed its stdin): berthd sends the next one then, so a
+ *              slow reader holds its writer back instead of filling the launcher's memory.
  *     KILL     u32 signal.
  *     RELEASE  close the launcher's ends of the child's pipes: nothing more is wanted from it
  *              (a daemonizing child's grandchildren may hold them open for ever).
@@ -32,6 +35,7 @@
  *     DATA     u8 fd (1, 2 or 3), then bytes; no bytes: end of file on that fd.
  *     EXIT     i32 wait status (as waitpid gives it). Comes once per started child.
  *     DONE     i32: 0, or -errno; the answer to MOUNT and UNMOUNT.
+ *     WROTE    no payload: the last STDIN chunk is written.
  *
  * Built by scripts/setup.sh.
  */
@@ -52,7 +56,7 @@
 #include <unistd.h>
 
 enum { REQ_SPAWN = 1, REQ_STDIN = 2, REQ_KILL = 3, REQ_RELEASE = 4, REQ_MOUNT = 5, REQ_UNMOUNT = 6 };
-enum { RES_SPAWNED = 1, RES_DATA = 2, RES_EXIT = 3, RES_DONE = 4 };
+enum { RES_SPAWNED = 1, RES_DATA = 2, RES_EXIT = 3, RES_DONE = 4, RES_WROTE = 5 };
 enum { F_STDIN = 1, F_STDOUT = 2, F_STDERR = 4, F_FD3 = 8, F_SETSID = 16, F_NETNS = 32 };
 #define HEADER 9
 #define MAX_MESSAGE (64u << 20)
@@ -65,6 +69,7 @@ struct child {
 	char *pending;   /* stdin bytes not yet written */
 	size_t npending;
 	int close_in;    /* close stdin once pending is written */
+	int unacked;     /* a STDIN chunk not yet answered with WROTE */
 	int exited;
 	int64_t deadline; /* ms on CLOCK_MONOTONIC, 0 for none */
 };
@@ -324,6 +329,15 @@ static void spawn(uint32_t id, const unsigned char *p, size_t n, const sigset_t 
 	reply_i32(RES_SPAWNED, id, pid);
 }
 
+/* Answers the STDIN chunk in hand, if any: it is written, or will never be. */
+static void ack(struct child *c)
+{
+	if (!c->unacked)
+		return;
+	c->unacked = 0;
+	reply(RES_WROTE, c->id, NULL, 0, NULL, 0);
+}
+
 /* Writes what it can of a child's pending stdin; closes it when asked and all is written. */
 static void flush_stdin(struct child *c)
 {
@@ -342,6 +356,8 @@ static void flush_stdin(struct child *c)
 		memmove(c->pending, c->pending + w, c->npending - (size_t)w);
 		c->npending -= (size_t)w;
 	}
+	if (c->npending == 0)
+		ack(c);
 	if (c->close_in && c->npending == 0)
 		close_fd(&c->in);
 }
@@ -392,14 +408,20 @@ static void request(uint8_t type, uint32_t id, const unsigned char *p, size_t n,
 		return;
 	switch (type) {
 	case REQ_STDIN:
-		if (c->in < 0)
+		if (n > 0)
+			c->unacked = 1;
+		if (c->in < 0) {
+			ack(c);
 			break;
+		}
 		if (n == 0) {
 			c->close_in = 1;
 		} else {
 			char *grown = realloc(c->pending, c->npending + n);
-			if (!grown)
+			if (!grown) {
+				ack(c); /* dropped */
 				break;
+			}
 			memcpy(grown + c->npending, p, n);
 			c->pending = grown;
 			c->npending += n;
@@ -411,6 +433,8 @@ static void request(uint8_t type, uint32_t id, const unsigned char *p, size_t n,
 			kill(c->pid, (int)get32(p));
 		break;
 	case REQ_RELEASE:
+		c->npending = 0;
+		ack(c);
 		close_fd(&c->in);
 		for (int i = 0; i < 3; i++)
 			close_fd(&c->out[i]);

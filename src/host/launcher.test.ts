@@ -143,3 +143,25 @@ test('a program run in another network namespace sees only that namespace', { sk
   assert.deepEqual(await new RealHost().run('ip', ['-o', 'link', 'show'], { netns }).then((r) => r.stdout.trim().split('\n').map((l) => l.split(': ')[1])), ['lo']);
   await assert.rejects(host.run('true', [], { netns: '/proc/999999999/ns/net' }), /ENOENT/);
 });
+
+test('a slow reader holds back the writer of its stdin; nothing is lost', { skip }, async () => {
+  // The program reads nothing for half a second, then everything. A pipe holds 64 KiB, so the
+  // writer of 8 MiB cannot be done before the reader starts, unless something (the launcher)
+  // takes it all into memory.
+  const child = host.spawn('sh', ['-c', 'sleep 0.5; wc -c'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  const closed = new Promise((r) => child.once('close', r));
+  const chunk = Buffer.alloc(64 * 1024, 120);
+  const t0 = Date.now();
+  let sent = 0;
+  while (sent < 8 * 1024 * 1024) {
+    sent += chunk.length;
+    if (!child.stdin!.write(chunk)) await new Promise((r) => child.stdin!.once('drain', r));
+  }
+  const handedOver = Date.now() - t0;
+  child.stdin!.end();
+  await closed;
+  assert.ok(handedOver >= 400, `the writer was held back until the program read (${handedOver} ms)`);
+  assert.equal(out.trim(), String(sent));
+});

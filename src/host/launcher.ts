@@ -21,7 +21,7 @@ import { constants as osConstants } from 'node:os';
 import { Readable, Writable } from 'node:stream';
 
 const REQ_SPAWN = 1, REQ_STDIN = 2, REQ_KILL = 3, REQ_RELEASE = 4, REQ_MOUNT = 5, REQ_UNMOUNT = 6;
-const RES_SPAWNED = 1, RES_DATA = 2, RES_EXIT = 3, RES_DONE = 4;
+const RES_SPAWNED = 1, RES_DATA = 2, RES_EXIT = 3, RES_DONE = 4, RES_WROTE = 5;
 /** MNT_DETACH: umount2's lazy detach (`umount -l`). */
 export const MNT_DETACH = 2;
 const F_STDIN = 1, F_STDOUT = 2, F_STDERR = 4, F_FD3 = 8, F_SETSID = 16, F_NETNS = 32;
@@ -57,6 +57,8 @@ export class LaunchedProcess extends EventEmitter {
   private openStreams: number;
   private exited = false;
   private closed = false;
+  /** The stdin write waiting for the launcher's WROTE. */
+  private wrote?: () => void;
 
   constructor(launcher: Launcher, id: number, o: LaunchOptions) {
     super();
@@ -66,11 +68,14 @@ export class LaunchedProcess extends EventEmitter {
     this.stdout = readable(o.stdout);
     this.stderr = readable(o.stderr);
     const fd3 = readable(o.fd3);
+    // A chunk is done when the launcher says the child's pipe took it (WROTE): the writer
+    // waits for a slow reader as with a pipe of its own.
     this.stdin = o.stdin
       ? new Writable({
           write: (chunk: Buffer, _enc, cb) => {
-            if (chunk.length) launcher.send(REQ_STDIN, id, chunk);
-            cb();
+            if (!chunk.length || this.exited || this.closed) return cb();
+            this.wrote = cb;
+            launcher.send(REQ_STDIN, id, chunk);
           },
           final: (cb) => {
             launcher.send(REQ_STDIN, id, Buffer.alloc(0));
@@ -122,6 +127,13 @@ export class LaunchedProcess extends EventEmitter {
     s.push(data.length ? data : null);
   }
 
+  /** @internal: the last stdin chunk reached the child's pipe (or was dropped). */
+  onWrote(): void {
+    const cb = this.wrote;
+    this.wrote = undefined;
+    cb?.();
+  }
+
   /** @internal */
   onExit(status: number): void {
     // A wait status: the exit code in bits 8-15, or the signal in the low 7 bits.
@@ -135,6 +147,7 @@ export class LaunchedProcess extends EventEmitter {
 
   /** @internal: the launcher went away. */
   onLost(): void {
+    this.onWrote();
     for (const s of this.stdio) if (s && !s.destroyed) (s as Readable).push?.(null);
     if (!this.exited) {
       // What became of it is unknown: reported as killed, so that nobody takes it for a success.
@@ -155,6 +168,7 @@ export class LaunchedProcess extends EventEmitter {
     if (this.closed || !this.exited || this.openStreams > 0) return;
     this.closed = true;
     this.launcher.forget(this.id);
+    this.onWrote();
     this.emit('close', this.exitCode, this.signalCode);
   }
 }
@@ -297,6 +311,7 @@ export class Launcher {
       if (type === RES_SPAWNED) p.onSpawned(payload.readInt32LE(0));
       else if (type === RES_DATA) p.onData(payload.readUInt8(0), Buffer.from(payload.subarray(1)));
       else if (type === RES_EXIT) p.onExit(payload.readInt32LE(0));
+      else if (type === RES_WROTE) p.onWrote();
     }
     this.buf = at === this.buf.length ? Buffer.alloc(0) : this.buf.subarray(at);
   }
