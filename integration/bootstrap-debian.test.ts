@@ -53,4 +53,10 @@ test('the bootstrapped image saves, loads into berthd with docker load, and runs
   const [version, debs] = out.trim().split('\n');
   assert.match(version!, /^12\./);
   assert.equal(debs, '0');
+  // apt reads the image's container settings (as in Docker Hub's debian): compressed lists,
+  // no binary caches, no translations; dpkg does not fsync.
+  const apt = await dockerOk(d, ['run', '--rm', 'debian:bookworm', 'sh', '-c', 'apt-config dump; cat /etc/dpkg/dpkg.cfg.d/docker-apt-speedup']);
+  for (const line of ['Acquire::GzipIndexes "true";', 'Dir::Cache::pkgcache "";', 'Dir::Cache::srcpkgcache "";', 'Acquire::Languages:: "none";', 'force-unsafe-io']) {
+    assert.ok(apt.split('\n').includes(line), `${line} in:\n${apt}`);
+  }
 });

@@ -1,12 +1,14 @@
 /** busybox from Debian's busybox-static, on real stores (needs root and /bin/busybox). */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstatSync, readlinkSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { lstatSync, readlinkSync, readFileSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { FakeHost } from '../host/index.ts';
 import { openTestStores, type TestStores } from './testing.ts';
-import { bootstrap, bootstrapKind } from './bootstrap.ts';
+import { bootstrap, bootstrapKind, writeContainerAptConfig } from './bootstrap.ts';
 import type { JsonMessage } from './progress.ts';
 
 let s: TestStores;
@@ -92,4 +94,19 @@ test('debootstrap runs in its own mount and PID namespaces, dies with the daemon
   assert.ok(msgs.some((m) => m.status === 'Retrieving InRelease' && m.id === 'bookworm'));
   assert.deepEqual(readdirSync(s.tmp), [], 'the scratch directory is gone');
   assert.equal(s.store.find('debian:bookworm'), undefined);
+});
+
+test('the container settings for apt and dpkg land in the Debian root', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'berth-apt-'));
+  try {
+    await writeContainerAptConfig(root);
+    const clean = readFileSync(join(root, 'etc/apt/apt.conf.d/docker-clean'), 'utf8');
+    assert.match(clean, /^Dir::Cache::pkgcache "";$/m);
+    assert.match(clean, /^DPkg::Post-Invoke \{ "rm -f \/var\/cache\/apt\/archives\/\*\.deb .*"; \};$/m);
+    assert.equal(readFileSync(join(root, 'etc/apt/apt.conf.d/docker-gzip-indexes'), 'utf8'), 'Acquire::GzipIndexes "true";\nAcquire::CompressionTypes::Order:: "gz";\n');
+    assert.equal(readFileSync(join(root, 'etc/dpkg/dpkg.cfg.d/docker-apt-speedup'), 'utf8'), 'force-unsafe-io\n');
+    assert.equal(statSync(join(root, 'etc/apt/apt.conf.d/docker-no-languages')).mode & 0o777, 0o644);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
 });

@@ -216,4 +216,31 @@ async function debootstrap(root: string, suite: string, mirror: string, host: Ho
   for (const f of await fs.readdir(lists).catch(() => [] as string[])) {
     if (f !== 'partial' && f !== 'lock') await fs.rm(join(lists, f), { recursive: true, force: true });
   }
+  await writeContainerAptConfig(root);
+}
+
+/**
+ * apt and dpkg set up for image layers, as in Docker Hub's Debian images: downloaded packages
+ * and apt's binary caches removed after each run, package lists kept compressed, no
+ * translations, no fsync by dpkg. Without these an `apt-get update` layer is ~160 MB; with
+ * them about 20 MB.
+ */
+export async function writeContainerAptConfig(root: string): Promise<void> {
+  const clean = 'rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true';
+  const files: Array<[string, string[]]> = [
+    ['etc/apt/apt.conf.d/docker-clean', [
+      `DPkg::Post-Invoke { "${clean}"; };`,
+      `APT::Update::Post-Invoke { "${clean}"; };`,
+      'Dir::Cache::pkgcache "";',
+      'Dir::Cache::srcpkgcache "";',
+    ]],
+    ['etc/apt/apt.conf.d/docker-gzip-indexes', ['Acquire::GzipIndexes "true";', 'Acquire::CompressionTypes::Order:: "gz";']],
+    ['etc/apt/apt.conf.d/docker-no-languages', ['Acquire::Languages "none";']],
+    ['etc/apt/apt.conf.d/docker-autoremove-suggests', ['Apt::AutoRemove::SuggestsImportant "false";']],
+    ['etc/dpkg/dpkg.cfg.d/docker-apt-speedup', ['force-unsafe-io']],
+  ];
+  for (const [path, lines] of files) {
+    await fs.mkdir(join(root, path, '..'), { recursive: true, mode: 0o755 });
+    await fs.writeFile(join(root, path), lines.join('\n') + '\n', { mode: 0o644 });
+  }
 }
