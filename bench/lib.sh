@@ -15,3 +15,7 @@ stop_daemons() {
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   grep -o "$WORK[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 }
+
+# The checkout's helpers (berth-launcher and others) rebuilt if their source changed, hyperfine
+# installed: a bench must time the code it is run from.
+bash scripts/setup.sh >&2

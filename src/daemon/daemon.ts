@@ -7,7 +7,7 @@ import os from 'node:os';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { unavailable } from '../errdefs/index.ts';
-import { RealHost, type Host } from '../host/index.ts';
+import { RealHost, launcherMismatch, type Host } from '../host/index.ts';
 import { MetadataDb } from '../metadata/index.ts';
 import { ContentStore } from '../content/index.ts';
 import { Snapshotter } from '../snapshots/index.ts';
@@ -52,11 +52,25 @@ export class Daemon {
   userNetworks?: UserNetworks;
   private readonly id: string;
 
-  constructor(config: DaemonConfig, host: Host = new RealHost({ launcherPath: existsSync(LAUNCHER) ? LAUNCHER : undefined })) {
+  constructor(config: DaemonConfig, host?: Host) {
     this.config = config;
-    this.host = host;
     this.log = new Logger(config.logLevel);
+    this.host = host ?? this.realHost();
     this.id = '';
+  }
+
+  /** The real host, through berth-launcher when the checkout has one built for this berthd. */
+  private realHost(): Host {
+    if (!existsSync(LAUNCHER)) {
+      this.log.warn(`${LAUNCHER} is not built (run \`npm run setup\`): programs start through Node, slower`);
+      return new RealHost();
+    }
+    const mismatch = launcherMismatch(LAUNCHER);
+    if (mismatch) {
+      this.log.warn(`${mismatch} (run \`npm run setup\` to rebuild it): programs start through Node, slower`);
+      return new RealHost();
+    }
+    return new RealHost({ launcherPath: LAUNCHER });
   }
 
   async start(): Promise<void> {

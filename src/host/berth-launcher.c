@@ -37,6 +37,10 @@
  *     DONE     i32: 0, or -errno; the answer to MOUNT and UNMOUNT.
  *     WROTE    no payload: the last STDIN chunk is written.
  *
+ * `berth-launcher --protocol` prints PROTOCOL and exits: berthd checks it before use, so that a
+ * helper built from an older checkout is never driven with messages it does not know. Raise it
+ * with every change to the messages above.
+ *
  * Built by scripts/setup.sh.
  */
 #define _GNU_SOURCE
@@ -59,6 +63,7 @@ enum { REQ_SPAWN = 1, REQ_STDIN = 2, REQ_KILL = 3, REQ_RELEASE = 4, REQ_MOUNT = 
 enum { RES_SPAWNED = 1, RES_DATA = 2, RES_EXIT = 3, RES_DONE = 4, RES_WROTE = 5 };
 enum { F_STDIN = 1, F_STDOUT = 2, F_STDERR = 4, F_FD3 = 8, F_SETSID = 16, F_NETNS = 32 };
 #define HEADER 9
+#define PROTOCOL 2
 #define MAX_MESSAGE (64u << 20)
 
 struct child {
@@ -459,8 +464,12 @@ static void reap(void)
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc == 2 && strcmp(argv[1], "--protocol") == 0) {
+		printf("%d\n", PROTOCOL);
+		return 0;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	sigset_t mask, oldmask;
 	sigemptyset(&mask);

@@ -10,6 +10,7 @@ import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:c
 import { internal } from '../errdefs/index.ts';
 import { constants as osConstants } from 'node:os';
 import { Launcher, MNT_DETACH, type LaunchOptions } from './launcher.ts';
+export { launcherMismatch } from './launcher.ts';
 
 export interface RunResult {
   code: number;

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { RealHost } from './index.ts';
+import { RealHost, launcherMismatch } from './index.ts';
 
 const LAUNCHER = join(import.meta.dirname, '..', '..', 'build', 'berth-launcher');
 const host = new RealHost({ launcherPath: LAUNCHER });
@@ -164,4 +164,20 @@ test('a slow reader holds back the writer of its stdin; nothing is lost', { skip
   await closed;
   assert.ok(handedOver >= 400, `the writer was held back until the program read (${handedOver} ms)`);
   assert.equal(out.trim(), String(sent));
+});
+
+test('a launcher built from another checkout is recognised before it is used', { skip }, async () => {
+  assert.equal(launcherMismatch(LAUNCHER), undefined);
+  // A launcher from before `--protocol` ignores its arguments, reads its stdin to the end and
+  // says nothing: cat does the same.
+  assert.match(launcherMismatch('/bin/cat') ?? '', /speaks protocol 1, this berthd 2/);
+  const dir = await fs.mkdtemp('/tmp/berth-launcher-');
+  try {
+    const newer = join(dir, 'berth-launcher');
+    await fs.writeFile(newer, '#!/bin/sh\necho 3\n', { mode: 0o755 });
+    assert.match(launcherMismatch(newer) ?? '', /speaks protocol 3/);
+    assert.match(launcherMismatch(join(dir, 'missing')) ?? '', /ENOENT/);
+  } finally {
+    await fs.rm(dir, { recursive: true });
+  }
 });

@@ -15,7 +15,7 @@
  * dies, the next spawn starts another; spawns in flight fail with an error. `close()` ends it
  * (its stdin closes); programs it started keep running.
  */
-import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
+import { spawn as nodeSpawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { constants as osConstants } from 'node:os';
 import { Readable, Writable } from 'node:stream';
@@ -26,6 +26,21 @@ const RES_SPAWNED = 1, RES_DATA = 2, RES_EXIT = 3, RES_DONE = 4, RES_WROTE = 5;
 export const MNT_DETACH = 2;
 const F_STDIN = 1, F_STDOUT = 2, F_STDERR = 4, F_FD3 = 8, F_SETSID = 16, F_NETNS = 32;
 const HEADER = 9;
+/** The message set this file speaks; the C file's PROTOCOL. A launcher without `--protocol` is 1. */
+export const LAUNCHER_PROTOCOL = 2;
+
+/**
+ * Why the launcher binary at `path` cannot serve this berthd, or undefined when it can: a
+ * helper built from an older checkout would take messages it does not know and leave their
+ * callers waiting for answers that never come.
+ */
+export function launcherMismatch(path: string): string | undefined {
+  const r = spawnSync(path, ['--protocol'], { stdio: ['ignore', 'pipe', 'ignore'], encoding: 'utf8', timeout: 5000 });
+  if (r.error) return `${path}: ${r.error.message}`;
+  const spoken = r.status === 0 && /^\d+$/.test(r.stdout.trim()) ? Number(r.stdout.trim()) : 1;
+  if (spoken !== LAUNCHER_PROTOCOL) return `${path} speaks protocol ${spoken}, this berthd ${LAUNCHER_PROTOCOL}`;
+  return undefined;
+}
 
 export interface LaunchOptions {
   env?: NodeJS.ProcessEnv;
