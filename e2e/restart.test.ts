@@ -5,10 +5,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, stopDaemon, cleanup, docker, dockerOk, bootstrapBusybox, sleep, eventually, DOCKER, type Daemon } from './harness.ts';
+import { startDaemon, stopDaemon, cleanup, docker, dockerOk, bootstrapBusybox, sleep, eventually, DOCKER, REPO, type Daemon } from './harness.ts';
 
 let d: Daemon;
 before(async () => {
@@ -125,4 +126,58 @@ test('a created container leaves no mount behind when the daemon stops, and star
   d = await startDaemon(['--live-restore'], d.root);
   assert.equal((await dockerOk(d, ['start', '-a', 'created-across-restart'])).trim(), 'ran');
   await dockerOk(d, ['rm', 'created-across-restart']);
+});
+
+/** Mount points under `dir`. */
+const mountsUnder = (dir: string) =>
+  readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m): m is string => !!m && m.startsWith(dir));
+
+/** A berthd on `dir` (args after the roots win), its exit code and its log once it ends. */
+function launch(dir: string, args: string[]) {
+  const p = spawn(join(REPO, 'bin/berthd'), ['--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '--pidfile', join(dir, 'berthd.pid'), '--bridge', 'none', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  p.stderr!.on('data', (c: Buffer) => (log += c));
+  const exited = new Promise<{ code: number | null; log: string }>((r) => p.once('exit', (code) => r({ code, log })));
+  return { p, exited };
+}
+
+test('a berthd stopped during its start-up, or whose start fails, leaves nothing mounted and no pidfile', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-e2e-start-'));
+  const pidfile = join(dir, 'berthd.pid');
+  try {
+    // SIGTERM as soon as start has begun (the pidfile is its first step).
+    const early = launch(dir, ['-H', `unix://${join(dir, 'berth.sock')}`]);
+    assert.ok(await eventually(() => existsSync(pidfile), 20_000, 2), 'berthd began its start');
+    early.p.kill('SIGTERM');
+    const stopped = await early.exited;
+    assert.equal(stopped.code, 0, stopped.log);
+    assert.deepEqual(mountsUnder(dir), []);
+    assert.equal(existsSync(pidfile), false);
+
+    // A start that fails at its last step, the listener (its socket's directory is a file).
+    writeFileSync(join(dir, 'not-a-dir'), '');
+    const failed = await launch(dir, ['-H', `unix://${join(dir, 'not-a-dir', 'berth.sock')}`]).exited;
+    assert.equal(failed.code, 1);
+    assert.match(failed.log, /failed to start daemon/);
+    assert.deepEqual(mountsUnder(dir), [], 'what start had mounted is unmounted');
+    assert.equal(existsSync(pidfile), false);
+  } finally {
+    for (const m of mountsUnder(dir).sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a second berthd on a pidfile in use refuses to start and leaves the first one's pidfile", async () => {
+  const pidfile = join(d.root, 'berthd.pid');
+  const dir = mkdtempSync(join(tmpdir(), 'berth-e2e-start-'));
+  try {
+    const second = await launch(dir, ['--pidfile', pidfile, '-H', `unix://${join(dir, 'berth.sock')}`]).exited;
+    assert.equal(second.code, 1);
+    assert.match(second.log, /pid file found, ensure berthd is not running/);
+    assert.equal(readFileSync(pidfile, 'utf8').trim(), String(d.proc.pid));
+    assert.deepEqual(mountsUnder(dir), []);
+  } finally {
+    for (const m of mountsUnder(dir).sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m]);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

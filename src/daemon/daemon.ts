@@ -51,6 +51,7 @@ export class Daemon {
   network?: NetworkManager;
   userNetworks?: UserNetworks;
   private readonly id: string;
+  private ownsPidfile = false;
 
   constructor(config: DaemonConfig, host?: Host) {
     this.config = config;
@@ -170,7 +171,8 @@ export class Daemon {
     this.listeners = [];
     this.db?.close();
     await this.runtime?.close?.().catch((e) => this.log.warn(`runtime shutdown: ${(e as Error).message}`));
-    await fs.rm(this.config.pidfile, { force: true });
+    // Not the pidfile of another berthd that made this one's start fail.
+    if (this.ownsPidfile) await fs.rm(this.config.pidfile, { force: true });
     this.host.close?.();
     this.log.info('berthd stopped');
   }
@@ -186,6 +188,7 @@ export class Daemon {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
     await fs.writeFile(p, `${process.pid}`);
+    this.ownsPidfile = true;
   }
 
   info(): Record<string, unknown> {

@@ -24,25 +24,34 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const daemon = new Daemon(cfg);
-  let stopping = false;
-  const stop = async (sig: string) => {
-    if (stopping) return;
-    stopping = true;
-    daemon.log.info(`received ${sig}, shutting down`);
-    try {
-      await daemon.shutdown();
-    } finally {
-      process.exit(0);
-    }
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('uncaughtException', (e) => daemon.log.error(`uncaught exception: ${e.stack ?? e}`));
   process.on('unhandledRejection', (e) => daemon.log.error(`unhandled rejection: ${(e as Error)?.stack ?? e}`));
+  const started = daemon.start();
+  // One shutdown, after start has finished or failed: a shutdown that ran beside a start
+  // would close what start had yet to open, and start would then open it for nobody (the
+  // crun bind and listeners outlived such a daemon).
+  let stopped: Promise<void> | undefined;
+  const shutdown = () => (stopped ??= started.catch(() => {}).then(() => daemon.shutdown()));
+  let signals = 0;
+  const onSignal = (sig: string) => {
+    signals++;
+    if (signals === 1) {
+      daemon.log.info(`received ${sig}, shutting down`);
+      void shutdown().catch((e) => daemon.log.error(`shutdown: ${(e as Error).message}`)).finally(() => process.exit(0));
+    } else if (signals >= 3) {
+      // As dockerd: a daemon stuck in start or shutdown can still be made to go.
+      daemon.log.warn(`forcing shutdown without cleanup: ${signals} signals received`);
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
   try {
-    await daemon.start();
+    await started;
   } catch (e) {
     daemon.log.error(`failed to start daemon: ${(e as Error).message}`);
+    // Undo what start did before it failed (mounts, bridge, pidfile), then fail.
+    await shutdown().catch((err) => daemon.log.error(`shutdown: ${(err as Error).message}`));
     process.exit(1);
   }
 }
