@@ -141,6 +141,10 @@ test('names: in use, rename, and invalid', async () => {
   assert.match(dup.stderr, /Conflict\. The container name "\/taken" is already in use by container/);
   await dockerOk(d, ['rename', 'taken', 'renamed']);
   assert.equal((await dockerOk(d, ['inspect', '-f', '{{.Name}}', 'renamed'])).trim(), '/renamed');
+  // The old name is free again, and the old name no longer finds the renamed container.
+  assert.match((await docker(d, ['inspect', '-f', '{{.Name}}', 'taken'])).stderr, /No such object: taken/);
+  await dockerOk(d, ['create', '--name', 'taken', 'busybox', 'true']);
+  await dockerOk(d, ['rm', 'taken']);
   const bad = await docker(d, ['create', '--name', 'bad name!', 'busybox', 'true']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /Invalid container name/);

@@ -10,6 +10,8 @@ export class ContainerStore {
   private readonly db: MetadataDb;
   private readonly byId = new Map<string, ContainerRecord>();
   private readonly byName = new Map<string, string>();
+  /** The name each record was last saved under: callers rename a record in place before saving it. */
+  private readonly savedName = new Map<string, string>();
 
   constructor(db: MetadataDb) {
     this.db = db;
@@ -17,6 +19,7 @@ export class ContainerStore {
       const r = JSON.parse(row.record) as ContainerRecord;
       this.byId.set(r.Id, r);
       this.byName.set(r.Name, r.Id);
+      this.savedName.set(r.Id, r.Name);
     }
   }
 
@@ -55,20 +58,23 @@ export class ContainerStore {
     this.db.stmt('INSERT INTO containers (id, name, image_id, created, record) VALUES (?, ?, ?, ?, ?)').run(r.Id, r.Name, r.Image, r.Created, JSON.stringify(r));
     this.byId.set(r.Id, r);
     this.byName.set(r.Name, r.Id);
+    this.savedName.set(r.Id, r.Name);
   }
 
   save(r: ContainerRecord): void {
-    const old = this.byId.get(r.Id);
     this.db.stmt('UPDATE containers SET name = ?, record = ? WHERE id = ?').run(r.Name, JSON.stringify(r), r.Id);
-    if (old && old.Name !== r.Name) this.byName.delete(old.Name);
+    const previous = this.savedName.get(r.Id);
+    if (previous !== undefined && previous !== r.Name && this.byName.get(previous) === r.Id) this.byName.delete(previous);
     this.byId.set(r.Id, r);
     this.byName.set(r.Name, r.Id);
+    this.savedName.set(r.Id, r.Name);
   }
 
   delete(id: string): void {
     const r = this.byId.get(id);
     this.db.stmt('DELETE FROM containers WHERE id = ?').run(id);
     this.byId.delete(id);
-    if (r) this.byName.delete(r.Name);
+    this.savedName.delete(id);
+    if (r && this.byName.get(r.Name) === id) this.byName.delete(r.Name);
   }
 }
