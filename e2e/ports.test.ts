@@ -80,6 +80,20 @@ test('127.0.0.1::80 takes a random port on loopback only; -P publishes --expose\
   await dockerOk(d, ['rm', '-f', 'lo', 'pall', 'rng']);
 });
 
+test('a stopped container on a user network started again publishes its ports, and inspect and ps show them', async () => {
+  await dockerOk(d, ['network', 'create', 'pubnet']);
+  await dockerOk(d, ['run', '-d', '--name', 'again', '--network', 'pubnet', '-p', `127.0.0.1:${base + 30}:80`, 'busybox', ...httpd]);
+  await dockerOk(d, ['stop', '-t', '0', 'again']);
+  // Not prepared ahead as `docker run` is: the start itself allocates the endpoint.
+  await dockerOk(d, ['start', 'again']);
+  assert.match(await page(`http://127.0.0.1:${base + 30}/`), /hello from/);
+  assert.equal((await dockerOk(d, ['port', 'again'])).trim(), `80/tcp -> 127.0.0.1:${base + 30}`);
+  assert.deepEqual(JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'again'])), { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(base + 30) }] });
+  assert.match(await dockerOk(d, ['ps', '--filter', 'name=again']), new RegExp(`127\\.0\\.0\\.1:${base + 30}->80/tcp`));
+  await dockerOk(d, ['rm', '-f', 'again']);
+  await dockerOk(d, ['network', 'rm', 'pubnet']);
+});
+
 test('UDP datagrams reach the container through the published port and answers come back', async () => {
   await dockerOk(d, ['run', '-d', '--name', 'udp', '-p', `127.0.0.1:${base + 20}:5353/udp`, 'busybox', 'sleep', '300']);
   // busybox has no UDP server: an echo server of the test's own, inside the container's network namespace.

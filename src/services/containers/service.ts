@@ -58,6 +58,9 @@ export interface ContainerServiceDeps {
   volumes?: VolumeService;
 }
 
+/** Where a task's network comes from (see `networkFor`). */
+type NetworkPlan = { endpoint?: Endpoint; netnsPath?: string; dnsServer?: string };
+
 export class ContainerService {
   readonly store: ContainerStore;
   private readonly d: ContainerServiceDeps;
@@ -254,11 +257,11 @@ export class ContainerService {
     const dir = this.dir(c.Id);
     // Published ports first: one that is taken fails the start with Docker's error and
     // leaves the container created.
-    await this.publishPorts(c);
+    const network = await this.publishPorts(c);
     try {
       const t0 = performance.now();
       const prepared = this.takePrepared(c.Id);
-      const task = prepared ?? (await this.createTask(c));
+      const task = prepared ?? (await this.createTask(c, network));
       this.rotateLogs(c, task.maxFiles);
       this.setState(c, running(c.State, task.pid, new Date()));
       c.ManuallyStopped = false;
@@ -286,14 +289,14 @@ export class ContainerService {
    * the network endpoint, the spec, the runtime container created (its process waiting to
    * exec) and wired to its network.
    */
-  private async createTask(c: ContainerRecord): Promise<{ pid: number; maxFiles: number }> {
+  private async createTask(c: ContainerRecord, network?: NetworkPlan): Promise<{ pid: number; maxFiles: number }> {
     const dir = this.dir(c.Id);
     // A previous run's leftovers (a crash between exit and cleanup) go first.
     if (await this.d.runtime.exists(c.Id)) await this.d.runtime.delete(c.Id, true).catch(() => {});
     await this.premounts.get(c.Id);
     if (!(await this.d.snapshots.isMounted(dir))) await this.d.snapshots.mountRootfs(dir, c.TopChain as never);
     const mounts = c.MountPoints?.length ? await this.d.volumes!.mountAll(c.Id, c.MountPoints, join(dir, 'rootfs')) : undefined;
-    const net = this.networkFor(c);
+    const net = network ?? this.networkFor(c);
     c.Network = net.endpoint;
     const links = c.HostConfig.Links?.length ? linkSettings(c.HostConfig.Links, (ref) => this.store.find(ref), c.Name) : undefined;
     const spec = await buildSpec(c, {
@@ -426,7 +429,7 @@ export class ContainerService {
    * Where the container's network comes from: an endpoint on the default bridge (for the
    * `default`/`bridge` modes), another container's namespace (`container:<id>`), or nothing.
    */
-  private networkFor(c: ContainerRecord): { endpoint?: Endpoint; netnsPath?: string; dnsServer?: string } {
+  private networkFor(c: ContainerRecord): NetworkPlan {
     const mode = c.HostConfig.NetworkMode || 'default';
     if (mode.startsWith('container:')) {
       const other = this.store.get(mode.slice('container:'.length));
@@ -456,11 +459,17 @@ export class ContainerService {
     }
   }
 
-  private async publishPorts(c: ContainerRecord): Promise<void> {
+  /**
+   * Publishes the container's ports on its endpoint: the prepared task's, or one allocated now,
+   * which is returned for the task to use (the published ports are recorded on it, and that
+   * is where `inspect` and `ps` read them).
+   */
+  private async publishPorts(c: ContainerRecord): Promise<NetworkPlan | undefined> {
     const h = c.HostConfig;
-    if (!Object.keys(h.PortBindings ?? {}).length && !h.PublishAllPorts) return;
-    const ep = c.Network ?? this.networkFor(c).endpoint;
-    if (!ep) return;
+    if (!Object.keys(h.PortBindings ?? {}).length && !h.PublishAllPorts) return undefined;
+    const plan = c.Network ? undefined : this.networkFor(c);
+    const ep = c.Network ?? plan?.endpoint;
+    if (!ep) return undefined;
     try {
       await this.d.network!.publish(ep, c.Id, c.Name, { bindings: h.PortBindings, exposed: c.Config.ExposedPorts, publishAll: h.PublishAllPorts });
     } catch (e) {
@@ -471,6 +480,7 @@ export class ContainerService {
       if (c.HostConfig.AutoRemove) void this.removeAfterFailedStart(c.Id);
       throw e;
     }
+    return plan;
   }
 
   /** `--pid container:<id>`, `--ipc container:<id>`: the running container's namespace. */
