@@ -436,6 +436,7 @@ export class ContainerService {
       if (!other.State.Running || !other.State.Pid) throw conflict(`cannot join network of a non running container: ${other.Id}`);
       return { netnsPath: `/proc/${other.State.Pid}/ns/net` };
     }
+    if (c.PrimaryDetached) return {};
     if ((mode === 'default' || mode === 'bridge') && !c.Config.NetworkDisabled && this.d.network?.enabled) {
       const ep = this.d.network.allocate(c.Id);
       // --mac-address (the CLI sends it in the endpoint's settings, older ones in Config).
@@ -541,7 +542,7 @@ export class ContainerService {
       const n = un.find(key);
       if (!n || n.Id === primary || c.ExtraNetworks.some((e) => e.networkId === n.Id)) continue;
       const ep = un.allocate(n.Id, c.Id, c.Name, this.endpointRequest(c, key));
-      await un.attach(ep, pid, `eth${c.ExtraNetworks.length + 1}`);
+      await un.attach(ep, pid, `eth${c.ExtraNetworks.length + (c.Network ? 1 : 0)}`);
       c.ExtraNetworks.push(ep);
     }
   }
@@ -555,16 +556,18 @@ export class ContainerService {
     await this.locked(c.Id, async () => {
       const mode = c.HostConfig.NetworkMode || 'default';
       if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) throw forbidden(`container sharing network namespace with another container or host cannot be connected to any other network`);
-      const mine = un.find(mode)?.Id === n.Id || c.ExtraNetworks?.some((e) => e.networkId === n.Id) || Object.keys(c.EndpointsConfig ?? {}).some((k) => un.find(k)?.Id === n.Id);
+      const primary = un.find(mode)?.Id === n.Id;
+      const mine = (primary && !c.PrimaryDetached) || c.ExtraNetworks?.some((e) => e.networkId === n.Id) || Object.keys(c.EndpointsConfig ?? {}).some((k) => un.find(k)?.Id === n.Id);
       if (mine) throw forbidden(`endpoint with name ${c.Name} already exists in network ${n.Name}`);
       c.EndpointsConfig = { ...(c.EndpointsConfig ?? {}), [n.Name]: cfg ?? {} };
+      if (primary) c.PrimaryDetached = false;
       // A task created ahead of the start was wired without this network: the start makes a new one.
       if (!c.State.Running) await this.dropPrepared(c);
       if (c.State.Running && c.State.Pid) {
         const ep = un.allocate(n.Id, c.Id, c.Name, this.endpointRequest(c, n.Name));
         const extra = c.ExtraNetworks ?? [];
         try {
-          await un.attach(ep, c.State.Pid, `eth${extra.length + 1}`);
+          await un.attach(ep, c.State.Pid, `eth${extra.length + (c.Network ? 1 : 0)}`);
         } catch (e) {
           un.release(c.Id, n.Id);
           delete c.EndpointsConfig[n.Name];
@@ -598,7 +601,7 @@ export class ContainerService {
       if (key) delete c.EndpointsConfig![key];
       c.ExtraNetworks = c.ExtraNetworks?.filter((e) => e.networkId !== n.Id);
       if (c.Network?.networkId === n.Id) c.Network = undefined;
-      if (un.find(mode)?.Id === n.Id) c.HostConfig.NetworkMode = 'none';
+      if (un.find(mode)?.Id === n.Id) c.PrimaryDetached = true;
       this.store.save(c);
     });
     this.d.events.publish('network', 'disconnect', n.Id, { container: c.Id, name: n.Name, type: 'bridge' });

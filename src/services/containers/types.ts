@@ -118,6 +118,12 @@ export interface ContainerRecord {
   ExtraNetworks?: Endpoint[];
   /** Per-network settings asked for at create or connect (aliases, --ip, links), by network name. */
   EndpointsConfig?: Record<string, EndpointConfig>;
+  /**
+   * Disconnected from the network its NetworkMode names (Docker keeps the mode and drops the
+   * network from the container's list): not attached at start until connected again. Compose
+   * disconnects and reconnects every container it creates to give it its aliases.
+   */
+  PrimaryDetached?: boolean;
 }
 
 export interface EndpointConfig {

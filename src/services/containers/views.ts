@@ -197,7 +197,7 @@ function networks(c: ContainerRecord): Record<string, object> {
     };
   };
   const out: Record<string, object> = {};
-  if (mode !== 'none' || !Object.keys(c.EndpointsConfig ?? {}).length) out[ep?.network ?? mode] = entry(ep, ep?.network ?? mode);
+  if (!c.PrimaryDetached && (mode !== 'none' || !Object.keys(c.EndpointsConfig ?? {}).length)) out[ep?.network ?? mode] = entry(ep, ep?.network ?? mode);
   for (const x of running ? c.ExtraNetworks ?? [] : []) out[x.network] = entry(x, x.network);
   if (!running) {
     for (const k of Object.keys(c.EndpointsConfig ?? {})) if (!(k in out) && !['default'].includes(k)) out[k] = entry(undefined, k);
