@@ -47,6 +47,11 @@ export class ImageService {
     return images.map((i) => imageSummary(i));
   }
 
+  /**
+   * `docker image inspect`. It keeps `Container` and `ContainerConfig`, which Docker dropped
+   * from API 1.45 on: docker-compose 1.x (Debian's) reads the latter's volumes whenever it
+   * recreates a container, and fails with a KeyError against Docker 25 and later.
+   */
   inspect(name: string): object {
     const i = this.store.resolve(name);
     const layers = this.store.snapshots.stack(i.topChain);
@@ -71,6 +76,8 @@ export class ImageService {
       },
       RootFS: { Type: 'layers', Layers: i.config.rootfs.diff_ids },
       Metadata: { LastTagTime: '0001-01-01T00:00:00Z' },
+      Container: i.config.container ?? '',
+      ContainerConfig: normaliseRunConfig(i.config.container_config ?? {}),
     };
   }
 
