@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(runc conmon busybox-static debootstrap attr iptables nftables iproute2 tini procps
-  golang-github-containers-common hyperfine util-linux gcc libc6-dev crun)
+  golang-github-containers-common hyperfine util-linux gcc libc6-dev crun docker-compose)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
