@@ -856,7 +856,7 @@ export class ContainerService {
 
   async top(ref: string, psArgs = '-ef'): Promise<{ Titles: string[]; Processes: string[][] }> {
     const c = this.store.get(ref);
-    if (!c.State.Running) throw conflict(`container ${c.Id} is not running`);
+    guard.top(c.Id, c.State);
     const pids = new Set(await this.d.runtime.ps(c.Id));
     return this.d.runtime.topTable(psArgs, pids);
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { humanDuration, statusText, initialState, running, exited, guard } from './state.ts';
+import { humanDuration, statusText, initialState, running, exited, restarting, guard } from './state.ts';
 
 test("durations read like docker ps", () => {
   assert.equal(humanDuration(300), 'Less than a second');
@@ -29,4 +29,7 @@ test('guards refuse what Docker refuses', () => {
   assert.doesNotThrow(() => guard.remove('web', r, true));
   assert.throws(() => guard.kill('abc', initialState()), /Container abc is not running/);
   assert.throws(() => guard.start('web', { ...r, Status: 'paused', Paused: true }), /cannot start a paused container/);
+  assert.doesNotThrow(() => guard.top('abc', r));
+  assert.throws(() => guard.top('abc', initialState()), /container abc is not running/);
+  assert.throws(() => guard.top('abc', restarting(r, 1, new Date(), false)), /Container abc is restarting, wait until the container is running/);
 });

@@ -111,6 +111,11 @@ export const guard = {
   unpause(id: string, s: State): void {
     if (!s.Paused) throw conflict(`Container ${id} is not paused`);
   },
+  /** `docker top`: the processes of a running container; a restarting one has none to show. */
+  top(id: string, s: State): void {
+    if (!s.Running) throw conflict(`container ${id} is not running`);
+    if (s.Restarting) throw conflict(`Container ${id} is restarting, wait until the container is running`);
+  },
   exec(id: string, s: State): void {
     if (s.Paused) throw conflict(`Container ${id} is paused, unpause the container before exec`);
     if (s.Restarting) throw conflict(`Container ${id} is restarting, wait until the container is running`);
