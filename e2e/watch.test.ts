@@ -193,6 +193,20 @@ test('log rotation: max-size and max-file keep the newest lines, in order, acros
   await dockerOk(d, ['rm', '-f', 'chatty']);
 });
 
+test('--log-driver none: attached output still arrives, docker logs is refused as Docker refuses it', async () => {
+  assert.equal(await dockerOk(d, ['run', '--rm', '--log-driver', 'none', 'busybox', 'echo', 'seen by the attached client']), 'seen by the attached client\n');
+  // (The docker CLI itself refuses --log-opt with the none driver.)
+  await dockerOk(d, ['run', '-d', '--name', 'quiet', '--log-driver', 'none', 'busybox', 'sh', '-c', 'echo hi; sleep 100']);
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.HostConfig.LogConfig.Type}} {{json .HostConfig.LogConfig.Config}}', 'quiet'])).trim(), 'none {}');
+  const r = await docker(d, ['logs', 'quiet']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /configured logging driver does not support reading/);
+  // The log options of other containers are shown as given.
+  await dockerOk(d, ['create', '--name', 'sized', '--log-opt', 'max-size=2m', 'busybox', 'true']);
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.HostConfig.LogConfig.Type}} {{json .HostConfig.LogConfig.Config}}', 'sized'])).trim(), 'json-file {"max-size":"2m"}');
+  await dockerOk(d, ['rm', '-f', 'quiet', 'sized']);
+});
+
 test('pause freezes the container in its freezer cgroup, shown as Paused; unpause thaws it', async () => {
   await dockerOk(d, ['run', '-d', '--name', 'frozen', 'busybox', 'sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done']);
   await dockerOk(d, ['pause', 'frozen']);

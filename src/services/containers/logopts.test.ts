@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { logLimits, parseSize, DEFAULT_MAX_SIZE } from './logopts.ts';
+import { logLimits, logsReadable, parseSize, DEFAULT_MAX_SIZE, NONE_ATTACH_BUFFER } from './logopts.ts';
 
 test('log options: Docker units, a default cap, and Docker errors', () => {
   assert.equal(parseSize('10k'), 10240);
@@ -14,4 +14,9 @@ test('log options: Docker units, a default cap, and Docker errors', () => {
   assert.throws(() => logLimits({ LogConfig: { Type: 'json-file', Config: { 'max-size': 'lots' } } }), /invalid size: 'lots'/);
   assert.throws(() => logLimits({ LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '0' } } }), /max-file cannot be less than 1/);
   assert.throws(() => logLimits({ LogConfig: { Type: 'syslog', Config: {} } }), /no log driver named 'syslog'/);
+  // none: options ignored, only what attached clients need is kept, nothing to read back.
+  assert.deepEqual(logLimits({ LogConfig: { Type: 'none', Config: { 'max-size': 'lots' } } }), { maxSize: NONE_ATTACH_BUFFER, maxFiles: 1 });
+  assert.equal(logsReadable({ LogConfig: { Type: 'none', Config: {} } }), false);
+  assert.equal(logsReadable({ LogConfig: { Type: 'json-file', Config: {} } }), true);
+  assert.equal(logsReadable({}), true);
 });

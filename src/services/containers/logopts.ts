@@ -1,15 +1,20 @@
 /**
- * `--log-opt` for the json-file driver (the only one Berth has; on disk it is conmon's
- * k8s-file): `max-size` (Docker's units: 10k, 10m, 1g) and `max-file`. Without `max-size`, a
- * log is still capped (DEFAULT_MAX_SIZE), so that a chatty container never fills the disk
- * unasked; Docker's json-file driver has no cap by default.
+ * `--log-driver` and `--log-opt`. The json-file driver (on disk conmon's k8s-file) takes
+ * `max-size` (Docker's units: 10k, 10m, 1g) and `max-file`. Without `max-size`, a log is still
+ * capped (DEFAULT_MAX_SIZE), so that a chatty container never fills the disk unasked; Docker's
+ * json-file driver has no cap by default.
+ *
+ * The `none` driver keeps no logs to read (`docker logs` is refused, as Docker refuses it), but
+ * attached clients still get the output, which reaches them through the log file here: the
+ * file is kept to NONE_ATTACH_BUFFER bytes.
  */
 import { invalidArgument } from '../../errdefs/index.ts';
 import type { HostConfig } from './types.ts';
 
 export const DEFAULT_MAX_SIZE = 64 * 1024 * 1024;
+export const NONE_ATTACH_BUFFER = 1024 * 1024;
 const KNOWN = new Set(['max-size', 'max-file', 'compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag', 'mode', 'max-buffer-size']);
-const DRIVERS = new Set(['', 'json-file', 'k8s-file', 'local']);
+const DRIVERS = new Set(['', 'json-file', 'k8s-file', 'local', 'none']);
 
 export interface LogLimits {
   maxSize: number;
@@ -28,6 +33,8 @@ export function parseSize(s: string): number {
 export function logLimits(h: HostConfig): LogLimits {
   const type = h.LogConfig?.Type ?? '';
   if (!DRIVERS.has(type)) throw invalidArgument(`logger: no log driver named '${type}' is registered`);
+  // As moby: the none driver takes any options and ignores them.
+  if (type === 'none') return { maxSize: NONE_ATTACH_BUFFER, maxFiles: 1 };
   const opts = h.LogConfig?.Config ?? {};
   for (const k of Object.keys(opts)) {
     if (!KNOWN.has(k)) throw invalidArgument(`unknown log opt '${k}' for json-file log driver`);
@@ -45,4 +52,9 @@ export function logLimits(h: HostConfig): LogLimits {
     if (maxFiles > 1 && maxSize === -1) throw invalidArgument("max-file can only be set when max-size is set");
   }
   return { maxSize: maxSize === -1 ? DEFAULT_MAX_SIZE : maxSize, maxFiles };
+}
+
+/** Whether `docker logs` can read what the container wrote (not with the none driver). */
+export function logsReadable(h: HostConfig): boolean {
+  return h.LogConfig?.Type !== 'none';
 }

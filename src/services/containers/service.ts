@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { conflict, forbidden, invalidArgument, notModified, notFound, internal } from '../../errdefs/index.ts';
+import { conflict, forbidden, invalidArgument, notModified, notFound, internal, notImplemented } from '../../errdefs/index.ts';
 import type { EventBus } from '../../events/index.ts';
 import type { ImageService } from '../images/index.ts';
 import { shortId, familiarString, parseReference, type ImageRunConfig } from '../../spec/index.ts';
@@ -22,7 +22,7 @@ import { DetachScanner } from './attach.ts';
 import { statPath, tarPath, extractTo, type HostMount, type PathStat } from './copy.ts';
 import { resolveUser, type ResolvedUser } from '../../oci/index.ts';
 import { Backoff, restartOnExit, restartOnDaemonStart } from './restart.ts';
-import { logLimits } from './logopts.ts';
+import { logLimits, logsReadable } from './logopts.ts';
 import { commandFor, buildSpec, resourcesFor, validateHostConfig, validateCreateTypes } from './spec.ts';
 import type { Snapshotter } from '../../snapshots/index.ts';
 import type { Host } from '../../host/index.ts';
@@ -1052,8 +1052,14 @@ export class ContainerService {
     this.emit(c, 'attach');
   }
 
+  /** What the container wrote, for attached clients (`attach`, `run`) and for `docker logs`. */
   logs(c: ContainerRecord, opts: LogReadOptions): AsyncIterable<LogEntry> {
     return this.d.runtime.readLogs(this.logPath(c.Id), opts);
+  }
+
+  /** `docker logs`: refused, as Docker refuses it, when the container's driver keeps nothing. */
+  checkLogsReadable(c: ContainerRecord): void {
+    if (!logsReadable(c.HostConfig)) throw notImplemented('configured logging driver does not support reading');
   }
 
   /** `docker export`: the container's file system as a tar, mounted while the stream lasts. */

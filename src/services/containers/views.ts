@@ -54,7 +54,8 @@ export function inspect(c: ContainerRecord, dir: string, lowerDirs: string[]): o
     HostConfig: {
       Binds: null,
       ContainerIDFile: '',
-      LogConfig: { Type: 'json-file', Config: {} },
+      // json-file as clients know it (the SDK reads logs only for it); on disk it is conmon's k8s-file.
+      LogConfig: { Type: c.HostConfig.LogConfig?.Type === 'none' ? 'none' : c.HostConfig.LogConfig?.Type === 'local' ? 'local' : 'json-file', Config: c.HostConfig.LogConfig?.Config ?? {} },
       NetworkMode: c.HostConfig.NetworkMode ?? 'default',
       PortBindings: {},
       RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },

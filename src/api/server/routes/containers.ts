@@ -226,6 +226,7 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw invalidArgument(`invalid value for "tail": "${tailQ}"`);
     const since = parseTime(req.query.get('since'));
     const until = parseTime(req.query.get('until'));
+    svc.checkLogsReadable(c);
     const tty = !!c.Config.Tty;
     res.raw.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
     res.raw.flushHeaders();
