@@ -301,6 +301,25 @@ test('namespace and device options: --pid, --ipc and --uts host or another conta
   await dockerOk(d, ['rm', '-f', 'nsowner']);
 });
 
+test('--cgroupns private hides the host cgroup paths; what Docker refuses here is refused in its words', async () => {
+  // cgroup v1 here: the default is the host's namespace, where the container sees its own path.
+  assert.match(await dockerOk(d, ['run', '--rm', 'busybox', 'grep', 'pids', '/proc/self/cgroup']), /:pids:\/berth\/[0-9a-f]{64}\n$/);
+  assert.match(await dockerOk(d, ['run', '--rm', '--cgroupns', 'private', 'busybox', 'grep', 'pids', '/proc/self/cgroup']), /^\d+:pids:\/\n$/);
+  await dockerOk(d, ['create', '--name', 'cgns', '--cgroupns', 'private', 'busybox', 'true']);
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.HostConfig.CgroupnsMode}}', 'cgns'])).trim(), 'private');
+  await dockerOk(d, ['rm', 'cgns']);
+  const refused: Array<[string[], RegExp]> = [
+    [['--ip', '10.1.2.3'], /user specified IP address is supported on user defined networks only/],
+    [['--gpus', 'all'], /could not select device driver "" with capabilities: \[\[gpu\]\]/],
+    [['--storage-opt', 'size=1G'], /--storage-opt is supported only for overlay over xfs with 'pquota' mount option/],
+  ];
+  for (const [flags, message] of refused) {
+    const r = await docker(d, ['run', '--rm', ...flags, 'busybox', 'true']);
+    assert.notEqual(r.code, 0, flags.join(' '));
+    assert.match(r.stderr, message);
+  }
+});
+
 test('users and groups come from the image, and from the container\'s own /etc once it changed it', async () => {
   // The image's answer, twice (the second from what the first start learned).
   for (let i = 0; i < 2; i++) {

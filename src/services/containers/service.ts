@@ -504,14 +504,21 @@ export class ContainerService {
   /** A `--network` that names no network fails the create, as Docker's does. */
   private checkNetworkMode(c: ContainerRecord): void {
     const mode = c.HostConfig.NetworkMode || 'default';
-    if (['default', 'bridge', 'host', 'none'].includes(mode) || mode.startsWith('container:')) return;
+    const builtIn = (k: string) => ['default', 'bridge', 'host', 'none'].includes(k);
+    // Aliases and fixed addresses only on user networks (the CLI keys the default network's settings by the mode).
+    for (const [k, cfg] of Object.entries(c.EndpointsConfig ?? {})) {
+      if (!builtIn(k)) continue;
+      if (cfg?.Aliases?.length && (k === 'bridge' || k === 'default')) throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
+      if (cfg?.IPAMConfig?.IPv4Address) throw invalidArgument('user specified IP address is supported on user defined networks only');
+    }
+    if (builtIn(mode) || mode.startsWith('container:')) return;
     if (!this.d.userNetworks) throw notFound(`network ${mode} not found`);
     const n = this.d.userNetworks.get(mode);
-    for (const [k, cfg] of Object.entries(c.EndpointsConfig ?? {})) {
-      if (k !== mode && k !== n.Name && k !== n.Id) this.d.userNetworks.get(k);
-      if (cfg?.Aliases?.length && ['bridge', 'default'].includes(k)) throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
+    for (const k of Object.keys(c.EndpointsConfig ?? {})) {
+      if (k !== mode && k !== n.Name && k !== n.Id && !builtIn(k)) this.d.userNetworks.get(k);
     }
   }
+
 
   /** Aliases, address and MAC asked for on network `ref` (by name or ID). */
   private endpointRequest(c: ContainerRecord, ref: string): { aliases: string[]; ip?: string; mac?: string; dns?: string[] } {

@@ -84,6 +84,12 @@ export function validateHostConfig(h: HostConfig): void {
   if (h.PidMode && !/^(host|container:.+)$/.test(h.PidMode)) throw invalidArgument(`invalid PID mode: ${h.PidMode}`);
   if (h.IpcMode && !/^(host|private|shareable|none|container:.+)$/.test(h.IpcMode)) throw invalidArgument(`invalid IPC mode: ${h.IpcMode}`);
   if (h.UTSMode && h.UTSMode !== 'host') throw invalidArgument(`invalid UTS mode: ${h.UTSMode}`);
+  if (h.CgroupnsMode && !['host', 'private'].includes(h.CgroupnsMode)) throw invalidArgument(`invalid cgroup namespace mode: ${h.CgroupnsMode}`);
+  // Docker's words for what its own daemon lacks here too: no GPU driver, no xfs project quotas.
+  for (const r of h.DeviceRequests ?? []) {
+    throw invalidArgument(`could not select device driver "${r.Driver ?? ''}" with capabilities: ${JSON.stringify(r.Capabilities ?? []).replace(/"/g, '').replace(/,/g, ' ')}`);
+  }
+  if (h.StorageOpt && Object.keys(h.StorageOpt).length) throw invalidArgument("--storage-opt is supported only for overlay over xfs with 'pquota' mount option");
   const rp = h.RestartPolicy;
   if (rp && !['', 'no', 'always', 'on-failure', 'unless-stopped'].includes(rp.Name)) throw invalidArgument(`invalid restart policy: unknown policy '${rp.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
   if (rp && rp.Name !== 'on-failure' && rp.MaximumRetryCount) throw invalidArgument(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
@@ -171,6 +177,8 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   else if (ctx.netnsPath) opts.push(oci.withNamespacePath('network', ctx.netnsPath));
   if (h.PidMode === 'host') opts.push(oci.withoutNamespace('pid'));
   else if (ctx.pidnsPath) opts.push(oci.withNamespacePath('pid', ctx.pidnsPath));
+  if (h.CgroupnsMode === 'private') opts.push(oci.withNamespace('cgroup'));
+  else if (h.CgroupnsMode === 'host') opts.push(oci.withoutNamespace('cgroup'));
   if (h.IpcMode === 'host') opts.push(oci.withoutNamespace('ipc'));
   else if (ctx.ipcnsPath) opts.push(oci.withNamespacePath('ipc', ctx.ipcnsPath));
   if (h.ShmSize) opts.push(oci.withShmSize(h.ShmSize));

@@ -89,6 +89,12 @@ export interface HostConfig {
   Devices?: unknown[] | null;
   MaskedPaths?: string[];
   ReadonlyPaths?: string[];
+  /** `--cgroupns`: '' (the host's default: host on cgroup v1, private on v2), host, private. */
+  CgroupnsMode?: string;
+  /** `--gpus`: device drivers Berth does not have. */
+  DeviceRequests?: Array<{ Driver?: string; Capabilities?: string[][] }> | null;
+  /** `--storage-opt`: per-container quotas overlay2 has only on xfs with pquota. */
+  StorageOpt?: Record<string, string> | null;
 }
 
 /** What the store keeps per container. */

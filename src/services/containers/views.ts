@@ -3,6 +3,10 @@ import { join } from 'node:path';
 import { statusText, type State } from './state.ts';
 import type { ContainerRecord } from './types.ts';
 import { mountsView } from '../volumes/index.ts';
+import { cgroupVersion } from '../../oci/index.ts';
+
+/** What `--cgroupns` is when not given: Docker's default per cgroup version. */
+const defaultCgroupns = cgroupVersion() === 2 ? 'private' : 'host';
 
 export function networkMode(c: ContainerRecord): string {
   const m = c.HostConfig.NetworkMode ?? 'default';
@@ -64,7 +68,7 @@ export function inspect(c: ContainerRecord, dir: string, lowerDirs: string[]): o
       VolumesFrom: null,
       CapAdd: null,
       CapDrop: null,
-      CgroupnsMode: 'host',
+      CgroupnsMode: c.HostConfig.CgroupnsMode || defaultCgroupns,
       Dns: [],
       DnsOptions: [],
       DnsSearch: [],
