@@ -53,6 +53,9 @@ test('a container gets eth0 on the bridge, a default route, its address in /etc/
   const resolv = out.split('---')[1]!;
   assert.match(resolv, /nameserver/);
   assert.doesNotMatch(resolv, /nameserver 127\./);
+  // --domainname: the UTS domain, and the address answers for the full name too (as Docker writes it).
+  const fq = await dockerOk(d, ['run', '--rm', '--hostname', 'box2', '--domainname', 'example.test', 'busybox', 'sh', '-c', 'cat /proc/sys/kernel/domainname; hostname -f; tail -1 /etc/hosts']);
+  assert.match(fq, /^example\.test\nbox2\.example\.test\n[\d.]+\tbox2\.example\.test box2\n$/);
 });
 
 test('inspect shows NetworkSettings in Docker\'s shape; containers reach each other; addresses differ', async () => {

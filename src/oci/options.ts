@@ -85,8 +85,10 @@ export const withAdditionalGids = (gids: readonly number[]): SpecOpt => (s) => {
   if (all.length) s.process.user.additionalGids = all;
 };
 
-export const withHostname = (hostname: string): SpecOpt => (s) => {
+export const withHostname = (hostname: string, domainname = ''): SpecOpt => (s) => {
   s.hostname = hostname;
+  if (domainname) s.domainname = domainname;
+  else delete s.domainname;
 };
 
 export const withTerminal = (terminal: boolean): SpecOpt => (s) => {
@@ -292,7 +294,10 @@ export const withNamespace = (type: NamespaceType): SpecOpt => (s) => {
 export const withoutNamespace = (type: NamespaceType): SpecOpt => (s) => {
   s.linux.namespaces = s.linux.namespaces.filter((n) => n.type !== type);
   // A hostname can only be set in a UTS namespace of the container's own.
-  if (type === 'uts') delete s.hostname;
+  if (type === 'uts') {
+    delete s.hostname;
+    delete s.domainname;
+  }
 };
 
 /** Joins an existing namespace (`--network container:<id>`: `/proc/<pid>/ns/net`). */

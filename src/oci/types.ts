@@ -171,6 +171,8 @@ export interface Spec {
   process: Process;
   root: Root;
   hostname?: string;
+  /** The UTS namespace's NIS domain name (`--domainname`). */
+  domainname?: string;
   mounts: Mount[];
   linux: Linux;
   annotations?: Record<string, string>;

@@ -161,7 +161,7 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   opts.push(oci.withUser(user));
   // --uts host: the host's own name; a UTS namespace of its own otherwise.
   if (h.UTSMode === 'host') opts.push(oci.withoutNamespace('uts'));
-  else opts.push(oci.withHostname(c.Config.Hostname ?? c.Id.slice(0, 12)));
+  else opts.push(oci.withHostname(c.Config.Hostname ?? c.Id.slice(0, 12), c.Config.Domainname ?? ''));
   opts.push(oci.withTerminal(!!c.Config.Tty));
   opts.push(oci.withCgroupsPath(`/berth/${c.Id}`));
   if (h.Privileged) opts.push(oci.withPrivileged());
@@ -229,7 +229,8 @@ async function etcFiles(c: ContainerRecord, dir: string, hostNet: boolean, ipAdd
     if (i > 0) hostsLines.push(`${e.slice(i + 1)}\t${e.slice(0, i)}`);
   }
   for (const l of extra.linkHosts ?? []) hostsLines.push(`${l.ip}\t${l.names.join(' ')}`);
-  if (ipAddress) hostsLines.push(`${ipAddress}\t${hostname}`);
+  // As Docker: with --domainname the address answers for the full name first.
+  if (ipAddress) hostsLines.push(`${ipAddress}\t${c.Config.Domainname ? `${hostname}.${c.Config.Domainname} ` : ''}${hostname}`);
   let hosts = hostsLines.join('\n') + '\n';
   let resolv = await hostResolvConf();
   if (hostNet) {
