@@ -320,6 +320,20 @@ test('--cgroupns private hides the host cgroup paths; what Docker refuses here i
   }
 });
 
+test('swarm and plugins: the answers of a Docker daemon that has none', async () => {
+  assert.match(await dockerOk(d, ['plugin', 'ls']), /^ID\s+NAME\s+DESCRIPTION\s+ENABLED\n$/);
+  assert.match((await docker(d, ['plugin', 'inspect', 'vieux/sshfs'])).stderr, /plugin "vieux\/sshfs" not found/);
+  assert.match((await docker(d, ['plugin', 'install', 'vieux/sshfs'])).stderr, /plugins are not supported by Berth/);
+  for (const cmd of [['node', 'ls'], ['service', 'ls'], ['secret', 'ls'], ['config', 'ls']]) {
+    const r = await docker(d, cmd);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /This node is not a swarm manager\. Use "docker swarm init" or "docker swarm join"/, cmd.join(' '));
+  }
+  assert.match((await docker(d, ['swarm', 'init'])).stderr, /swarm mode is not supported by Berth/);
+  assert.match((await docker(d, ['swarm', 'leave'])).stderr, /This node is not part of a swarm/);
+  assert.match(await dockerOk(d, ['info']), /Swarm: inactive/);
+});
+
 test('users and groups come from the image, and from the container\'s own /etc once it changed it', async () => {
   // The image's answer, twice (the second from what the first start learned).
   for (let i = 0; i < 2; i++) {

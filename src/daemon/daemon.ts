@@ -27,7 +27,7 @@ import { registerNetworks } from '../api/server/index.ts';
 import { registerBuild } from '../api/server/index.ts';
 import { createRuntime, defaultRuntimeName, runtimePath } from './runtime.ts';
 import { listen, close, Router, type Listener } from '../api/server/index.ts';
-import { registerSystem, registerImages, BERTH_VERSION } from '../api/server/index.ts';
+import { registerSystem, registerImages, registerSwarm, registerPlugins, BERTH_VERSION } from '../api/server/index.ts';
 import type { DaemonConfig } from './config.ts';
 import { Logger } from './log.ts';
 
@@ -146,6 +146,8 @@ export class Daemon {
     });
     registerExec(router, execs);
     registerVolumes(router, this.volumes);
+    registerSwarm(router);
+    registerPlugins(router);
     registerNetworks(router, new NetworkService({ bridge: this.network, user: this.userNetworks, containers, events: this.events }));
     const builds = new BuildService({
       images: this.images, containers, snapshots, host: this.host, tmp: join(c.dataRoot, 'tmp'),
@@ -205,7 +207,7 @@ export class Daemon {
       Images: images,
       Driver: 'overlay2',
       DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
-      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['json-file', 'local'] },
+      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['json-file', 'local', 'none'] },
       MemoryLimit: true,
       SwapLimit: false,
       CpuCfsPeriod: true,
@@ -243,6 +245,7 @@ export class Daemon {
       Isolation: '',
       InitBinary: 'docker-init',
       SecurityOptions: ['name=seccomp,profile=builtin'],
+      Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
       Warnings: [],
     };
   }

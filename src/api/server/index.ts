@@ -80,3 +80,4 @@ export { registerTransfer, type TransferDeps } from './routes/transfer.ts';
 export { registerBuild } from './routes/build.ts';
 export { registerVolumes } from './routes/volumes.ts';
 export { registerNetworks } from './routes/networks.ts';
+export { registerSwarm, registerPlugins } from './routes/swarm.ts';
