@@ -263,6 +263,31 @@ test('malformed requests get 400 and the daemon carries on', async () => {
     assert.equal(r.status, 400, `${body} → ${r.body}`);
     assert.match(JSON.parse(r.body).message, /invalid/);
   }
+  // Fields deeper in the request, other bodies, and query parameters Docker parses strictly.
+  await dockerOk(d, ['run', '-d', '--name', 'target', 'busybox', 'sleep', '100']);
+  const bad: Array<[string, string, string | undefined, RegExp]> = [
+    ['POST', '/containers/create', '{"Image":"busybox","HostConfig":{"PortBindings":{"80/tcp":"8080"}}}', /HostConfig\.PortBindings\.80\/tcp must be a list/],
+    ['POST', '/containers/create', '{"Image":"busybox","HostConfig":{"LogConfig":{"Type":"json-file","Config":{"max-size":5}}}}', /LogConfig\.Config must be an object of strings/],
+    ['POST', '/containers/create', '{"Image":"busybox","ExposedPorts":{"http":{}}}', /invalid port specification: "http"/],
+    ['POST', '/containers/create', '{"Image":"busybox","NetworkingConfig":{"EndpointsConfig":{"n":true}}}', /EndpointsConfig\.n must be an object/],
+    ['POST', '/networks/create', '{"Name":5}', /invalid network config: Name must be a string/],
+    ['POST', '/networks/create', '{"Name":"n","IPAM":{"Config":"10.0.0.0/8"}}', /IPAM\.Config must be a list/],
+    ['POST', '/volumes/create', '{"Labels":{"a":1}}', /invalid volume config: Labels must be an object of strings/],
+    ['POST', '/containers/target/exec', '{"Cmd":["true"],"User":0}', /invalid exec config: User must be a string/],
+    ['POST', '/containers/target/update', '{"RestartPolicy":"always"}', /invalid update config: RestartPolicy must be an object/],
+    ['POST', '/containers/target/stop?t=soon', undefined, /strconv\.Atoi: parsing "soon": invalid syntax/],
+    ['POST', '/containers/target/wait?condition=whenever', undefined, /invalid condition: "whenever"/],
+    ['GET', '/events?since=yesterday', undefined, /failed to parse value as time or duration: "yesterday"/],
+    ['GET', '/containers/target/logs?stdout=1&since=later', undefined, /failed to parse value as time or duration: "later"/],
+  ];
+  for (const [method, path, body, message] of bad) {
+    const r = await api(d, method, `/v1.44${path}`, body, body ? { 'Content-Type': 'application/json' } : {});
+    assert.equal(r.status, 400, `${method} ${path} ${body ?? ''} → ${r.status} ${r.body}`);
+    assert.match(JSON.parse(r.body).message, message);
+  }
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Status}}', 'target'])).trim(), 'running', 'nothing reached the container');
+  assert.doesNotMatch(await dockerOk(d, ['network', 'ls', '--format', '{{.Name}}']), /^(5|n)$/m);
+  await dockerOk(d, ['rm', '-f', 'target']);
   const old = await api(d, 'GET', '/v1.12/version');
   assert.equal(old.status, 400);
   assert.match(JSON.parse(old.body).message, /too old/);

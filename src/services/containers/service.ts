@@ -23,7 +23,7 @@ import { statPath, tarPath, extractTo, type HostMount, type PathStat } from './c
 import { resolveUser, type ResolvedUser } from '../../oci/index.ts';
 import { Backoff, restartOnExit, restartOnDaemonStart } from './restart.ts';
 import { logLimits, logsReadable } from './logopts.ts';
-import { commandFor, buildSpec, resourcesFor, validateHostConfig, validateCreateTypes } from './spec.ts';
+import { commandFor, buildSpec, resourcesFor, validateHostConfig, validateCreateTypes, validateUpdateTypes } from './spec.ts';
 import type { Snapshotter } from '../../snapshots/index.ts';
 import type { Host } from '../../host/index.ts';
 import type { Endpoint, NetworkManager, UserNetworks } from '../../network/index.ts';
@@ -671,11 +671,15 @@ export class ContainerService {
     return new Promise((resolve) => this.changes.once(`exit:${id}`, resolve));
   }
 
-  /** `POST /containers/{id}/wait`. */
-  async wait(ref: string, condition: string, signal?: AbortSignal): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
+  /** `POST /containers/{id}/wait`: a bad condition or container throws at once, before any waiting. */
+  wait(ref: string, condition: string, signal?: AbortSignal): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
     const c = this.store.get(ref);
     const cond = condition || 'not-running';
     if (!['not-running', 'next-exit', 'removed'].includes(cond)) throw invalidArgument(`invalid condition: "${cond}"`);
+    return this.waitFor(c, cond, signal);
+  }
+
+  private async waitFor(c: ContainerRecord, cond: string, signal?: AbortSignal): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
     const result = (code: number) => ({ StatusCode: code, Error: c.State.Error ? { Message: c.State.Error } : null });
     if (cond === 'not-running' && !c.State.Running && c.State.Status !== 'paused') return result(c.State.ExitCode);
     if (cond === 'removed') {
@@ -1250,6 +1254,7 @@ export class ContainerService {
    */
   async update(ref: string, u: UpdateRequest): Promise<{ Warnings: string[] }> {
     if (typeof u !== 'object' || u === null || Array.isArray(u)) throw invalidArgument('invalid update config: expected a JSON object');
+    validateUpdateTypes(u);
     const c = this.store.get(ref);
     return this.locked(c.Id, async () => {
       const next: HostConfig = { ...c.HostConfig };

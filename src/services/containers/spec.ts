@@ -6,8 +6,9 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArgument } from '../../errdefs/index.ts';
-import type { ImageRunConfig } from '../../spec/index.ts';
+import { checkShape, type ImageRunConfig, type Shape } from '../../spec/index.ts';
 import * as oci from '../../oci/index.ts';
+import { parsePortKey } from '../../network/index.ts';
 import type { ContainerConfig, ContainerRecord, CreateRequest, HostConfig } from './types.ts';
 
 const asArray = (v: string[] | string | null | undefined): string[] | undefined =>
@@ -30,49 +31,78 @@ const NETWORK_MODES = /^(default|bridge|none|host|container:.+|[a-zA-Z0-9][a-zA-
 
 const ULIMIT_NAMES = ['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack', 'as'];
 
+const strings: Shape = { list: 'string' };
+const stringMap: Shape = { map: 'string' };
+const shapeFields = (names: string[], shape: Shape) => Object.fromEntries(names.map((n) => [n, shape]));
+
+/** The JSON shape of a create request's HostConfig, as Docker's Go types declare it. */
+const HOST_CONFIG: Shape = {
+  fields: {
+    ...shapeFields(['Binds', 'CapAdd', 'CapDrop', 'SecurityOpt', 'Dns', 'DnsSearch', 'DnsOptions', 'ExtraHosts', 'Links', 'VolumesFrom', 'GroupAdd', 'DeviceCgroupRules', 'MaskedPaths', 'ReadonlyPaths'], strings),
+    ...shapeFields(['Memory', 'MemorySwap', 'MemoryReservation', 'MemorySwappiness', 'KernelMemory', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpuRealtimePeriod', 'CpuRealtimeRuntime', 'CpuCount', 'CpuPercent', 'PidsLimit', 'OomScoreAdj', 'ShmSize', 'BlkioWeight'], 'number'),
+    ...shapeFields(['AutoRemove', 'Privileged', 'PublishAllPorts', 'ReadonlyRootfs', 'OomKillDisable', 'Init'], 'boolean'),
+    ...shapeFields(['NetworkMode', 'IpcMode', 'PidMode', 'UTSMode', 'UsernsMode', 'CgroupnsMode', 'Cgroup', 'CgroupParent', 'Runtime', 'VolumeDriver', 'ContainerIDFile', 'Isolation', 'CpusetCpus', 'CpusetMems'], 'string'),
+    ...shapeFields(['Sysctls', 'StorageOpt', 'Tmpfs', 'Annotations'], stringMap),
+    LogConfig: { fields: { Type: 'string', Config: stringMap } },
+    RestartPolicy: { fields: { Name: 'string', MaximumRetryCount: 'number' } },
+    PortBindings: { map: { list: { fields: { HostIp: 'string', HostPort: 'string' } } } },
+    Devices: { list: { fields: { PathOnHost: 'string', PathInContainer: 'string', CgroupPermissions: 'string' } } },
+    Ulimits: { list: { fields: { Name: 'string', Soft: 'number', Hard: 'number' } } },
+    Mounts: { list: { fields: { Type: 'string', Source: 'string', Target: 'string', ReadOnly: 'boolean', Consistency: 'string' } } },
+    DeviceRequests: { list: { fields: { Driver: 'string', Count: 'number', DeviceIDs: strings, Capabilities: { list: strings }, Options: stringMap } } },
+    ConsoleSize: { list: 'number' },
+  },
+};
+
+/** A create request: the container's config with HostConfig and NetworkingConfig beside it. */
+const CREATE_REQUEST: Shape = {
+  fields: {
+    ...shapeFields(['Hostname', 'Domainname', 'User', 'WorkingDir', 'StopSignal', 'Image', 'MacAddress'], 'string'),
+    ...shapeFields(['AttachStdin', 'AttachStdout', 'AttachStderr', 'Tty', 'OpenStdin', 'StdinOnce', 'NetworkDisabled', 'ArgsEscaped'], 'boolean'),
+    Cmd: 'stringOrStrings',
+    Entrypoint: 'stringOrStrings',
+    Env: strings,
+    OnBuild: strings,
+    Shell: strings,
+    Labels: stringMap,
+    ExposedPorts: { map: 'any' },
+    Volumes: { map: 'any' },
+    StopTimeout: 'number',
+    Healthcheck: { fields: { Test: strings, Interval: 'number', Timeout: 'number', StartPeriod: 'number', StartInterval: 'number', Retries: 'number' } },
+    HostConfig: HOST_CONFIG,
+    NetworkingConfig: {
+      fields: {
+        EndpointsConfig: {
+          map: {
+            fields: {
+              IPAMConfig: { fields: { IPv4Address: 'string', IPv6Address: 'string', LinkLocalIPs: strings } },
+              Links: strings, Aliases: strings, DNSNames: strings, MacAddress: 'string', DriverOpts: stringMap,
+              NetworkID: 'string', EndpointID: 'string', Gateway: 'string', IPAddress: 'string', IPPrefixLen: 'number', GwPriority: 'number',
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
 /**
  * Checks the JSON types of a create request the way Go's decoder does for Docker, so a wrong
- * type is a 400 at create time rather than a failure at start.
+ * type is a 400 at create time rather than a failure at start; then what Docker checks of the
+ * values before anything is made (ulimit names, port specifications).
  */
 export function validateCreateTypes(req: Record<string, unknown>): void {
-  const bad = (field: string, want: string) => invalidArgument(`invalid container config: ${field} must be ${want}`);
-  const isStrings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
-  const strOrStrings = (f: string, v: unknown) => {
-    if (v !== undefined && v !== null && typeof v !== 'string' && !isStrings(v)) throw bad(f, 'a string or a list of strings');
-  };
-  const strings = (f: string, v: unknown) => {
-    if (v !== undefined && v !== null && !isStrings(v)) throw bad(f, 'a list of strings');
-  };
-  const stringMap = (f: string, v: unknown) => {
-    if (v !== undefined && v !== null && (typeof v !== 'object' || Array.isArray(v) || !Object.values(v as object).every((x) => typeof x === 'string'))) throw bad(f, 'an object of strings');
-  };
-  const num = (f: string, v: unknown) => {
-    if (v !== undefined && v !== null && typeof v !== 'number') throw bad(f, 'a number');
-  };
-  const str = (f: string, v: unknown) => {
-    if (v !== undefined && v !== null && typeof v !== 'string') throw bad(f, 'a string');
-  };
-  strOrStrings('Cmd', req.Cmd);
-  strOrStrings('Entrypoint', req.Entrypoint);
-  strings('Env', req.Env);
-  stringMap('Labels', req.Labels);
-  for (const f of ['User', 'WorkingDir', 'Hostname', 'Domainname', 'StopSignal']) str(f, req[f]);
-  const h = req.HostConfig;
-  if (h === undefined || h === null) return;
-  if (typeof h !== 'object' || Array.isArray(h)) throw bad('HostConfig', 'an object');
-  const hc = h as Record<string, unknown>;
-  for (const f of ['Binds', 'CapAdd', 'CapDrop', 'SecurityOpt', 'Dns', 'DnsSearch', 'DnsOptions', 'ExtraHosts', 'Links', 'VolumesFrom', 'GroupAdd']) strings(`HostConfig.${f}`, hc[f]);
-  for (const f of ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'PidsLimit', 'OomScoreAdj', 'ShmSize']) num(`HostConfig.${f}`, hc[f]);
-  str('HostConfig.NetworkMode', hc.NetworkMode);
-  stringMap('HostConfig.Sysctls', hc.Sysctls);
-  if (hc.Ulimits !== undefined && hc.Ulimits !== null) {
-    if (!Array.isArray(hc.Ulimits)) throw bad('HostConfig.Ulimits', 'a list');
-    for (const u of hc.Ulimits as Array<Record<string, unknown>>) {
-      if (typeof u?.Name !== 'string' || !ULIMIT_NAMES.includes(u.Name)) throw invalidArgument(`invalid ulimit type: ${String(u?.Name)}`);
-      num('HostConfig.Ulimits.Soft', u.Soft);
-      num('HostConfig.Ulimits.Hard', u.Hard);
-    }
+  checkShape(req, CREATE_REQUEST, 'container config');
+  const hc = (req.HostConfig ?? {}) as Record<string, unknown>;
+  for (const u of (hc.Ulimits ?? []) as Array<Record<string, unknown> | null>) {
+    if (typeof u?.Name !== 'string' || !ULIMIT_NAMES.includes(u.Name)) throw invalidArgument(`invalid ulimit type: ${String(u?.Name)}`);
   }
+  for (const key of [...Object.keys((req.ExposedPorts ?? {}) as object), ...Object.keys((hc.PortBindings ?? {}) as object)]) parsePortKey(key);
+}
+
+/** `docker update`'s body: resources and a restart policy, typed as in a HostConfig. */
+export function validateUpdateTypes(u: unknown): void {
+  checkShape(u, HOST_CONFIG, 'update config');
 }
 
 /** Refuses what Docker refuses before anything is made. */

@@ -14,6 +14,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { conflict, invalidArgument, notFound } from '../../errdefs/index.ts';
+import { checkShape, type Shape } from '../../spec/index.ts';
 import type { EventBus } from '../../events/index.ts';
 import { hostCapabilities, resolveUser } from '../../oci/index.ts';
 import { runcWording } from '../../runtime/index.ts';
@@ -61,6 +62,15 @@ export interface ExecServiceDeps {
   events: EventBus;
 }
 
+/** An exec's config, as Docker's Go type declares it. */
+const EXEC_CONFIG: Shape = {
+  fields: {
+    Cmd: { list: 'string' }, Env: { list: 'string' }, User: 'string', WorkingDir: 'string', DetachKeys: 'string',
+    AttachStdin: 'boolean', AttachStdout: 'boolean', AttachStderr: 'boolean', Tty: 'boolean', Privileged: 'boolean',
+    ConsoleSize: { list: 'number' },
+  },
+};
+
 export class ExecService {
   private readonly d: ExecServiceDeps;
   private readonly execs = new Map<string, ExecRecord>();
@@ -76,8 +86,7 @@ export class ExecService {
     const c = this.d.containers.get(ref);
     this.requireRunning(c);
     if (!Array.isArray(cfg.Cmd) || cfg.Cmd.length === 0) throw invalidArgument('No exec command specified');
-    if (!cfg.Cmd.every((a) => typeof a === 'string')) throw invalidArgument('invalid exec config: Cmd must be a list of strings');
-    if (cfg.Env != null && (!Array.isArray(cfg.Env) || !cfg.Env.every((e) => typeof e === 'string'))) throw invalidArgument('invalid exec config: Env must be a list of strings');
+    checkShape(cfg, EXEC_CONFIG, 'exec config');
     if (cfg.DetachKeys) parseDetachKeys(cfg.DetachKeys);
     if (cfg.Env?.some((e) => e.startsWith('='))) throw invalidArgument(`invalid environment variable: ${cfg.Env.find((e) => e.startsWith('='))}`);
     const id = randomBytes(32).toString('hex');

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { EventBus } from '../../events/index.ts';
 import type { NetworkManager, UserNetworks, UserNetwork, CreateNetworkRequest } from '../../network/index.ts';
 import { forbidden, notFound } from '../../errdefs/index.ts';
+import { checkShape, type Shape } from '../../spec/index.ts';
 import type { ContainerService } from '../containers/index.ts';
 
 export interface NetworkListFilters {
@@ -29,6 +30,16 @@ export interface NetworkServiceDeps {
 const BUILTIN_IDS: Record<string, string> = {
   host: createHash('sha256').update('berth network host').digest('hex'),
   none: createHash('sha256').update('berth network none').digest('hex'),
+};
+
+/** A network create request, as Docker's Go type declares it. */
+const NETWORK_CONFIG: Shape = {
+  fields: {
+    Name: 'string', Driver: 'string', Scope: 'string', Internal: 'boolean', Attachable: 'boolean', Ingress: 'boolean',
+    EnableIPv4: 'boolean', EnableIPv6: 'boolean', CheckDuplicate: 'boolean', ConfigOnly: 'boolean',
+    Labels: { map: 'string' }, Options: { map: 'string' },
+    IPAM: { fields: { Driver: 'string', Options: { map: 'string' }, Config: { list: { fields: { Subnet: 'string', IPRange: 'string', Gateway: 'string', AuxiliaryAddresses: { map: 'string' } } } } } },
+  },
 };
 
 export class NetworkService {
@@ -130,6 +141,7 @@ export class NetworkService {
   }
 
   async create(req: CreateNetworkRequest): Promise<{ Id: string; Warning: string }> {
+    checkShape(req, NETWORK_CONFIG, 'network config');
     const n = await this.d.user.create(req);
     this.d.events.publish('network', 'create', n.Id, { name: n.Name, type: 'bridge' });
     return { Id: n.Id, Warning: '' };

@@ -9,6 +9,7 @@
 import { promises as fs } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { conflict, invalidArgument } from '../../errdefs/index.ts';
+import { checkShape, type Shape } from '../../spec/index.ts';
 import type { EventBus } from '../../events/index.ts';
 import type { Runner } from '../../host/index.ts';
 import type { Mount as OciMount } from '../../oci/index.ts';
@@ -42,6 +43,9 @@ export interface VolumeListFilters {
   driver?: string[];
 }
 
+/** A volume create request, as Docker's Go type declares it. */
+const VOLUME_CONFIG: Shape = { fields: { Name: 'string', Driver: 'string', DriverOpts: { map: 'string' }, Labels: { map: 'string' } } };
+
 export class VolumeService {
   readonly driver: LocalDriver;
   private readonly events: EventBus;
@@ -72,14 +76,9 @@ export class VolumeService {
 
   async create(req: CreateVolumeRequest = {}): Promise<VolumeView> {
     if (typeof req !== 'object' || req === null || Array.isArray(req)) throw invalidArgument('invalid volume config: expected a JSON object');
-    if (req.Name !== undefined && req.Name !== null && typeof req.Name !== 'string') throw invalidArgument('invalid volume config: Name must be a string');
+    checkShape(req, VOLUME_CONFIG, 'volume config');
     const driver = req.Driver || 'local';
     if (driver !== 'local') throw invalidArgument(`create ${req.Name ?? ''}: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
-    for (const [f, v] of [['DriverOpts', req.DriverOpts], ['Labels', req.Labels]] as const) {
-      if (v !== undefined && v !== null && (typeof v !== 'object' || Array.isArray(v) || !Object.values(v).every((x) => typeof x === 'string'))) {
-        throw invalidArgument(`invalid volume config: ${f} must be an object of strings`);
-      }
-    }
     const anonymous = !req.Name;
     const name = req.Name || anonymousVolumeName();
     const labels = { ...(req.Labels ?? {}), ...(anonymous ? { [ANONYMOUS_LABEL]: '' } : {}) };

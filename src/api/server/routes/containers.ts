@@ -79,14 +79,12 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   });
 
   r.post('/containers/{id}/stop', async (req, res) => {
-    const t = req.query.get('t');
-    await svc.stop(req.params.id!, { timeout: t === null ? undefined : Number(t), signal: req.query.get('signal') ?? undefined });
+    await svc.stop(req.params.id!, { timeout: timeoutParam(req.query.get('t')), signal: req.query.get('signal') ?? undefined });
     res.empty(204);
   });
 
   r.post('/containers/{id}/restart', async (req, res) => {
-    const t = req.query.get('t');
-    await svc.restart(req.params.id!, { timeout: t === null ? undefined : Number(t), signal: req.query.get('signal') ?? undefined });
+    await svc.restart(req.params.id!, { timeout: timeoutParam(req.query.get('t')), signal: req.query.get('signal') ?? undefined });
     res.empty(204);
   });
 
@@ -108,11 +106,13 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   r.post('/containers/{id}/wait', async (req, res) => {
     const ac = new AbortController();
     const c = svc.get(req.params.id!);
-    // Headers go out at once: clients (docker run) treat them as "wait registered".
+    // Registered (and the condition checked) before the headers: clients (docker run) take
+    // them as "wait registered", and a bad condition must still be a 400.
+    const waiting = svc.wait(c.Id, req.query.get('condition') ?? '', ac.signal);
     res.raw.writeHead(200, { 'Content-Type': 'application/json' });
     res.raw.flushHeaders();
     res.raw.on('close', () => ac.abort());
-    const result = await svc.wait(c.Id, req.query.get('condition') ?? '', ac.signal);
+    const result = await waiting;
     res.raw.end(JSON.stringify(result) + '\n');
   });
 
@@ -301,4 +301,11 @@ export async function pump(entries: AsyncIterable<LogEntry>, out: NodeJS.Writabl
 
 function rfc3339Nano(d: Date & { nanos?: number }): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, (_m, ms) => `.${ms}${String(d.nanos ?? 0).padStart(6, '0').slice(0, 6)}Z`.replace(/0+Z$/, 'Z'));
+}
+
+/** `t` of stop and restart: whole seconds, as Go's Atoi reads them (-1: wait for ever). */
+function timeoutParam(t: string | null): number | undefined {
+  if (t === null || t === '') return undefined;
+  if (!/^[+-]?\d+$/.test(t)) throw invalidArgument(`strconv.Atoi: parsing "${t}": invalid syntax`);
+  return Number(t);
 }

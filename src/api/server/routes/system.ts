@@ -3,6 +3,7 @@ import type { Router } from '../router.ts';
 import { API_VERSION, MIN_API_VERSION } from '../router.ts';
 import type { EventBus, EngineEvent } from '../../../events/index.ts';
 import { parseFilters, type Filters } from '../filters.ts';
+import { invalidArgument } from '../../../errdefs/index.ts';
 
 export const BERTH_VERSION = '0.1.0';
 
@@ -83,18 +84,22 @@ export function versionInfo(): object {
   };
 }
 
-/** Docker's time arguments: unix seconds (with optional fraction), RFC 3339, or a duration ago ("10m"). Returns nanoseconds. */
+/**
+ * Docker's time arguments: unix seconds (with optional fraction), RFC 3339, or a Go duration
+ * ago ("10m", "1h30m"). Returns nanoseconds; anything else is Docker's 400.
+ */
 export function parseTime(s: string | null): number | undefined {
   if (s === null || s === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1e9);
-  const dur = s.match(/^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)$/);
-  if (dur) {
-    const mult: Record<string, number> = { ns: 1e-6, us: 1e-3, ms: 1, s: 1e3, m: 6e4, h: 3.6e6 };
-    return (Date.now() - Number(dur[1]) * mult[dur[2]!]!) * 1e6;
+  if (/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(s)) {
+    const mult: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1e3, m: 6e4, h: 3.6e6 };
+    let ago = 0;
+    for (const [, n, , unit] of s.matchAll(/(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ago += Number(n) * mult[unit!]!;
+    return (Date.now() - ago) * 1e6;
   }
   const t = Date.parse(s);
-  if (!Number.isNaN(t)) return t * 1e6;
-  return undefined;
+  if (!Number.isNaN(t) && /^\d{4}-\d{2}-\d{2}/.test(s)) return t * 1e6;
+  throw invalidArgument(`failed to parse value as time or duration: "${s}"`);
 }
 
 function matchesEvent(f: Filters, e: EngineEvent): boolean {
