@@ -56,6 +56,12 @@ test('a missing image and a missing command give Docker errors', async () => {
   const c = await docker(d, ['run', '--rm', 'busybox', 'nosuchcommand']);
   assert.equal(c.code, 127, c.stderr);
   assert.match(c.stderr, /nosuchcommand/);
+  // --platform: the image must be for it (the CLI then tries a pull for that platform).
+  const arm = await api(d, 'POST', '/v1.44/containers/create?platform=linux%2Farm64', '{"Image":"busybox"}', { 'Content-Type': 'application/json' });
+  assert.equal(arm.status, 404);
+  assert.match(JSON.parse(arm.body).message, /image with reference busybox was found but does not match the specified platform: wanted linux\/arm64, actual: linux\/amd64/);
+  assert.notEqual((await docker(d, ['run', '--rm', '--platform', 'linux/arm64', 'busybox', 'true'])).code, 0);
+  assert.equal(await dockerOk(d, ['run', '--rm', '--platform', 'linux/amd64', 'busybox', 'echo', 'amd64 it is']), 'amd64 it is\n');
 });
 
 test('detached containers: ps, logs, stop, start, restart, rm', async () => {

@@ -126,7 +126,8 @@ export class ContainerService {
 
   // ---- create ----
 
-  async create(req: CreateRequest, name?: string): Promise<{ Id: string; Warnings: string[] }> {
+  /** `POST /containers/create`; `platform` (`os[/arch[/variant]]`) must be the image's, as Docker requires. */
+  async create(req: CreateRequest, name?: string, platform?: string): Promise<{ Id: string; Warnings: string[] }> {
     if (typeof req !== 'object' || req === null || Array.isArray(req)) throw invalidArgument('invalid container config: expected a JSON object');
     const imageRef = req.Image;
     if (!imageRef || typeof imageRef !== 'string') throw invalidArgument('no image specified: config.Image is required');
@@ -140,6 +141,7 @@ export class ContainerService {
       throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     }
     const image = this.d.images.require(imageRef);
+    if (platform) checkPlatform(imageRef, platform, image.config);
     const { Path, Args } = commandFor(req, image.config.config ?? {});
     const id = randomBytes(32).toString('hex');
     const finalName = name ? name.replace(/^\//, '') : this.freeRandomName();
@@ -1455,4 +1457,20 @@ async function dirSize(dir: string): Promise<number> {
     // no upper dir: nothing changed
   }
   return total;
+}
+
+/** Go's names for what Node and uname call otherwise. */
+const ARCH_ALIASES: Record<string, string> = { x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64', armhf: 'arm', i386: '386' };
+
+/**
+ * A create with `--platform`: the image must be for it (Docker answers 404, and its CLI then
+ * tries to pull the image for that platform).
+ */
+function checkPlatform(ref: string, platform: string, config: { os?: string; architecture?: string; variant?: string }): void {
+  const [os = '', arch, variant] = platform.toLowerCase().split('/');
+  const want = { os, arch: arch ? (ARCH_ALIASES[arch] ?? arch) : undefined, variant };
+  const actual = [config.os ?? 'linux', config.architecture ?? 'amd64', ...(config.variant ? [config.variant] : [])].join('/');
+  if (want.os !== (config.os ?? 'linux') || (want.arch && want.arch !== (config.architecture ?? 'amd64')) || (want.variant && want.variant !== config.variant)) {
+    throw notFound(`image with reference ${ref} was found but does not match the specified platform: wanted ${[want.os, want.arch, want.variant].filter(Boolean).join('/')}, actual: ${actual}`);
+  }
 }

@@ -21,7 +21,7 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   r.post('/containers/create', async (req, res) => {
     const body = await req.json<CreateRequest>();
     const name = req.query.get('name') ?? undefined;
-    res.json(201, await svc.create(body, name));
+    res.json(201, await svc.create(body, name, req.query.get('platform') || undefined));
   });
 
   r.get('/containers/json', async (req, res) => {
