@@ -29,6 +29,13 @@ test('docker version shows Berth as the server and negotiates the API version', 
 test('docker info reports the server', async () => {
   const out = await dockerOk(d, ['info', '--format', '{{.ServerVersion}} {{.Driver}} {{.OSType}} {{.DockerRootDir}}']);
   assert.match(out, /^\S+ overlay2 linux .*\/data\n$/);
+  // The runtime's commit and the init's version, as the programs themselves report them.
+  const { execFileSync } = await import('node:child_process');
+  const runtime = (await dockerOk(d, ['info', '--format', '{{.DefaultRuntime}}'])).trim();
+  const commit = /^commit: (\S+)/m.exec(execFileSync(runtime, ['--version'], { encoding: 'utf8' }))![1];
+  const info = await dockerOk(d, ['info']);
+  assert.match(info, new RegExp(`runc version: ${commit}`));
+  assert.match(info, /init version: \S+/);
 });
 
 test('the /_ping headers are the ones the CLI reads', async () => {

@@ -52,6 +52,8 @@ export class Daemon {
   userNetworks?: UserNetworks;
   private readonly id: string;
   private ownsPidfile = false;
+  /** The OCI runtime's commit and the init's version, as `docker info` shows them. */
+  private componentVersions: { runtime?: string; init?: string } = {};
 
   constructor(config: DaemonConfig, host?: Host) {
     this.config = config;
@@ -102,6 +104,9 @@ export class Daemon {
       defaultBridge: () => (bridge.enabled ? { name: bridge.bridgeName, subnet: bridge.info()?.subnet } : undefined),
     });
     await this.userNetworks.init();
+    const initPath = await firstExisting(['/usr/bin/tini-static', '/usr/bin/docker-init']);
+    // For docker info, asked of the programs once, off the start's path.
+    void this.readComponentVersions(runtimePath(c.defaultRuntime), initPath);
     this.containers = new ContainerService({
       db: this.db,
       images: this.images,
@@ -112,7 +117,7 @@ export class Daemon {
       root: join(c.dataRoot, 'containers'),
       liveRestore: c.liveRestore,
       log: this.log,
-      initPath: await firstExisting(['/usr/bin/tini-static', '/usr/bin/docker-init']),
+      initPath,
       runtimeName: c.defaultRuntime,
       network: this.network,
       userNetworks: this.userNetworks,
@@ -161,6 +166,16 @@ export class Daemon {
       this.log.info(`API listen on ${h.replace(/^unix:\/\//, '')}`);
     }
     this.log.info(`berthd ${BERTH_VERSION} started (data-root ${c.dataRoot}, exec-root ${c.execRoot})`);
+  }
+
+  private async readComponentVersions(runtime: string, init: string | undefined): Promise<void> {
+    const ask = (cmd: string) => this.host.run(cmd, ['--version'], { allowFailure: true }).then((r) => r.stdout, () => '');
+    const [rt, ini] = await Promise.all([ask(runtime), init ? ask(init) : Promise.resolve('')]);
+    // runc and crun print "commit: <id>"; tini "tini version 0.19.0 - git.de40ad0" (Debian's lacks the hash).
+    this.componentVersions = {
+      runtime: /^commit: (\S+)/m.exec(rt)?.[1],
+      init: /git\.([0-9a-f]+)/.exec(ini)?.[1] ?? /version (\S+)/.exec(ini)?.[1],
+    };
   }
 
   async shutdown(): Promise<void> {
@@ -244,6 +259,9 @@ export class Daemon {
       LiveRestoreEnabled: this.config.liveRestore,
       Isolation: '',
       InitBinary: 'docker-init',
+      ContainerdCommit: { ID: '', Expected: '' },
+      RuncCommit: { ID: this.componentVersions.runtime ?? '', Expected: this.componentVersions.runtime ?? '' },
+      InitCommit: { ID: this.componentVersions.init ?? '', Expected: this.componentVersions.init ?? '' },
       SecurityOptions: ['name=seccomp,profile=builtin'],
       Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
       Warnings: [],
