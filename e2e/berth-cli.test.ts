@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDaemon, cleanup, berth, eventually, REPO, type Daemon, type RunResult } from './harness.ts';
+import { startDaemon, cleanup, berth, docker, eventually, REPO, type Daemon, type RunResult } from './harness.ts';
 
 const DAEMON_MAIN = join(REPO, 'src/daemon/main.ts');
 let d: Daemon | undefined;
@@ -149,4 +149,36 @@ test('berth refuses like docker: missing images (125), bad flags (125), missing 
   const args = await run(['rm']);
   assert.equal(args.code, 1);
   assert.match(args.stderr, /^berth: 'berth rm' requires at least 1 argument\n/);
+});
+
+test('berth system df (-v, --format) and system/builder prune print what docker prints', async () => {
+  const dd = daemon();
+  const both = async (args: string[], input?: string) => {
+    const [b, k] = [await run(args, input), await docker(dd, args, { input })];
+    // docker warns that its legacy builder is deprecated; berth has no such warning.
+    return { berth: b.stdout, docker: k.stdout, code: [b.code, k.code] };
+  };
+  await ok(['run', '--name', 'stopped-one', 'busybox', 'true']);
+  await ok(['volume', 'create', 'named-vol']);
+  // An anonymous volume its container left behind: what prune --volumes removes (named ones stay).
+  await ok(['run', '--name', 'left-a-volume', '-v', '/data', 'busybox', 'true']);
+  const anonymous = (await ok(['inspect', '-f', '{{range .Mounts}}{{.Name}}{{end}}', 'left-a-volume'])).trim();
+  await ok(['rm', 'left-a-volume']);
+  for (const args of [['system', 'df'], ['system', 'df', '-v'], ['system', 'df', '--format', '{{.Type}}: {{.TotalCount}} {{.Active}} {{.Size}} {{.Reclaimable}}'], ['system', 'df', '--format', 'json']]) {
+    const r = await both(args);
+    assert.deepEqual(r.code, [0, 0]);
+    assert.equal(r.berth, r.docker, args.join(' '));
+  }
+  assert.match((await ok(['system', 'df'])).split('\n')[2]!, /^Containers\s+1\s+0\s+/);
+  // Declined: the same warning, nothing removed.
+  for (const args of [['system', 'prune'], ['system', 'prune', '-a', '--volumes'], ['builder', 'prune']]) {
+    const r = await both(args, 'n\n');
+    assert.equal(r.berth, r.docker, args.join(' '));
+  }
+  assert.match(await ok(['ps', '-a', '--format', '{{.Names}}']), /stopped-one/);
+  const pruned = await ok(['system', 'prune', '-f', '--volumes']);
+  assert.match(pruned, new RegExp(`^Deleted Containers:\\n[0-9a-f]{64}\\n\\nDeleted Volumes:\\n${anonymous}\\n\\nTotal reclaimed space: \\S+\\n$`));
+  assert.match(await ok(['volume', 'ls', '-q']), /^named-vol$/m);
+  assert.doesNotMatch(await ok(['ps', '-a', '--format', '{{.Names}}']), /stopped-one/);
+  assert.equal(await ok(['builder', 'prune', '-f']), 'Total reclaimed space: 0B\n');
 });

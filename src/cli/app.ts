@@ -12,6 +12,7 @@ import { buildCommands } from './build.ts';
 import { networkGroup } from './networks.ts';
 import { volumeGroup } from './volumes.ts';
 import { systemCommands, systemGroup } from './system.ts';
+import { builderCommands, systemDiskCommands } from './diskusage.ts';
 import { inspect } from './inspect.ts';
 import { TemplateError } from './template.ts';
 
@@ -22,8 +23,8 @@ const GROUPS: Record<string, { description: string; commands: Record<string, Com
   image: { description: 'Manage images', commands: { ...imageGroup, ...buildCommands } },
   network: { description: 'Manage networks', commands: networkGroup },
   volume: { description: 'Manage volumes', commands: volumeGroup },
-  system: { description: 'Manage Berth', commands: systemGroup },
-  builder: { description: 'Manage builds', commands: buildCommands },
+  system: { description: 'Manage Berth', commands: { ...systemGroup, ...systemDiskCommands } },
+  builder: { description: 'Manage builds', commands: { ...buildCommands, ...builderCommands } },
 };
 
 const COMMON = ['run', 'exec', 'ps', 'build', 'pull', 'push', 'images', 'login', 'logout', 'version', 'info'];

@@ -75,9 +75,12 @@ export class Cli {
     this.clientInstance?.close();
   }
 
-  /** docker's PromptForConfirmation: true only for "y"/"Y"; no input reads as "no". */
-  async confirm(message: string): Promise<boolean> {
-    this.out(`${message}\nAre you sure you want to continue? [y/N] `);
+  /**
+   * docker's PromptForConfirmation: true only for "y"/"Y"; no input reads as "no". The
+   * question goes on its own line unless `sameLine` (as `builder prune` asks it).
+   */
+  async confirm(message: string, sameLine = false): Promise<boolean> {
+    this.out(`${message}${sameLine ? ' ' : '\n'}Are you sure you want to continue? [y/N] `);
     const line = await readLine(this.stdin);
     return /^\s*y\s*$/i.test(line ?? '');
   }

@@ -643,6 +643,11 @@ export class EngineClient {
   volumePrune(filters?: T.Filters): Promise<T.PruneReport> {
     return this.json('POST', '/volumes/prune', { query: { filters: encodeFilters(filters) } });
   }
+
+  /** `POST /build/prune`: the build cache (`all`: not only what no image keeps). */
+  buildPrune(opts: { all?: boolean; filters?: T.Filters } = {}): Promise<T.PruneReport> {
+    return this.json('POST', '/build/prune', { query: { all: opts.all || undefined, filters: encodeFilters(opts.filters) } });
+  }
 }
 
 export interface BuildOptions {

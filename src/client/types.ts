@@ -270,6 +270,7 @@ export interface PruneReport {
   ImagesDeleted?: ImageDeleteItem[] | null;
   VolumesDeleted?: string[] | null;
   NetworksDeleted?: string[] | null;
+  CachesDeleted?: string[] | null;
 }
 
 export interface Network {
