@@ -181,3 +181,22 @@ test("a second berthd on a pidfile in use refuses to start and leaves the first 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a pidfile left by a killed berthd whose pid now belongs to another program does not block the start', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-e2e-start-'));
+  const other = spawn('sleep', ['30']);
+  try {
+    // As after a kill -9 and a reboot or a long uptime: the old pid now names something else.
+    writeFileSync(join(dir, 'berthd.pid'), String(other.pid));
+    const sock = join(dir, 'berth.sock');
+    const started = launch(dir, ['-H', `unix://${sock}`]);
+    assert.ok(await eventually(() => existsSync(sock), 20_000), 'berthd came up');
+    assert.equal(readFileSync(join(dir, 'berthd.pid'), 'utf8').trim(), String(started.p.pid), 'and took the pidfile over');
+    started.p.kill('SIGTERM');
+    assert.equal((await started.exited).code, 0);
+  } finally {
+    other.kill();
+    for (const m of mountsUnder(dir).sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -198,7 +198,7 @@ export class Daemon {
     const p = this.config.pidfile;
     try {
       const pid = Number((await fs.readFile(p, 'utf8')).trim());
-      if (pid && pid !== process.pid && processAlive(pid)) {
+      if (pid && pid !== process.pid && berthdRunning(pid)) {
         throw unavailable(`pid file found, ensure berthd is not running or delete ${p}`);
       }
     } catch (e) {
@@ -281,10 +281,24 @@ async function firstExisting(paths: string[]): Promise<string | undefined> {
   return undefined;
 }
 
-function processAlive(pid: number): boolean {
+/**
+ * Whether the pid in a pidfile is a berthd that still runs. A killed daemon's pid can linger
+ * as a zombie until its parent reaps it, and can later be reused by another program: neither
+ * holds the data root.
+ */
+function berthdRunning(pid: number): boolean {
+  let stat: string;
   try {
-    process.kill(pid, 0);
-    return true;
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  // The state follows the command name in parentheses (which may itself hold spaces).
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  if (state === 'Z' || state === 'X') return false;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return /berthd|daemon\/main\.ts/.test(cmdline);
   } catch {
     return false;
   }
