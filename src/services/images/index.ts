@@ -3,12 +3,18 @@
  * `image prune` do, with Docker's rules for untagging and deleting; `import`, `save`, `load`
  * and Berth's offline `bootstrap`, with Docker's events (the image ID as the event's name).
  */
-import { conflict, invalidArgument, notFound } from '../../errdefs/index.ts';
+import { conflict, invalidArgument, notFound, unauthorized } from '../../errdefs/index.ts';
 import type { EventBus } from '../../events/index.ts';
 import { applyChanges, bootstrap, bootstrapKind, byteMeter, commitImage, importImage, type CommitOptions, saveImages, loadImages, type ImageStore, type Image, type LoadResult, type Progress } from '../../images/index.ts';
 import type { Host } from '../../host/index.ts';
 import type { Readable } from 'node:stream';
-import { familiarString, parseReference, shortId, looksLikeId, type Digest, type HistoryEntry, type ImageRunConfig } from '../../spec/index.ts';
+import { familiarString, parseReference, shortId, looksLikeId, type Digest, type HistoryEntry, type ImageRunConfig, type Platform } from '../../spec/index.ts';
+import { endpointFor, RegistryClient, type Credentials, type RegistryConfig } from '../../registry/index.ts';
+import { pullImage, type PullResult } from './pull.ts';
+import { planPush, pushImage, type PushPlan, type PushOptions } from './push.ts';
+
+export { parsePlatform, type PullResult } from './pull.ts';
+export type { PushPlan } from './push.ts';
 
 /** Who uses an image: the container service answers. */
 export type ImageUsage = (imageId: string) => Array<{ id: string; running: boolean }>;
@@ -24,6 +30,8 @@ export class ImageService {
   usage: ImageUsage = () => [];
   /** Top layers of containers' root file systems: kept even when their image is deleted. */
   layersInUse: () => Set<string> = () => new Set();
+  /** `--insecure-registry` and `--registry-mirror`: set by the daemon. */
+  registry: RegistryConfig = { insecure: [], mirrors: [] };
 
   constructor(store: ImageStore, events: EventBus) {
     this.store = store;
@@ -54,7 +62,7 @@ export class ImageService {
     return {
       Id: i.id,
       RepoTags: i.tags,
-      RepoDigests: [],
+      RepoDigests: i.digests,
       Parent: i.parent ?? '',
       Comment: i.config.comment ?? '',
       Created: i.created,
@@ -289,6 +297,37 @@ export class ImageService {
     return this.store.resolve(name);
   }
 
+  /** `docker pull`: progress on `out`; the image is tagged and its repo digest recorded. */
+  async pull(ref: string, o: { tmp: string; creds?: Credentials; platform?: Platform; out: Progress; signal?: AbortSignal }): Promise<PullResult> {
+    const parsed = parseReference(ref);
+    const r = await pullImage({ store: this.store, registry: this.registry, tmp: o.tmp }, parsed, o);
+    this.events.publish('image', 'pull', r.image.id, { name: familiarString(parsed) });
+    return r;
+  }
+
+  /** What `docker push name[:tag]` would send; NotFound for an unknown local image. */
+  planPush(name: string, tag?: string): PushPlan {
+    return planPush({ store: this.store }, name, tag);
+  }
+
+  async push(plan: PushPlan, o: PushOptions & { tmp: string }): Promise<void> {
+    await pushImage({ store: this.store, registry: this.registry, tmp: o.tmp }, plan, o);
+    for (const t of plan.tags) this.events.publish('image', 'push', t.image.id, { name: familiarString({ ...plan.repo, tag: t.tag, digest: undefined }) });
+  }
+
+  /** `docker login`: do these credentials open the registry's /v2/? */
+  async login(server: string, creds: Credentials): Promise<void> {
+    let host = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+    if (!host || host === 'index.docker.io' || host === 'registry-1.docker.io') host = 'docker.io';
+    const ep = endpointFor(host, this.registry);
+    try {
+      await new RegistryClient(ep, creds).checkLogin();
+    } catch (e) {
+      if ((e as { category?: string }).category === 'Unauthorized') throw unauthorized(`login attempt to ${ep.base}/v2/ failed with status: 401 Unauthorized`, e);
+      throw e;
+    }
+  }
+
   /** Resolves, and says "No such image" the way `docker run` expects when missing. */
   require(name: string): Image {
     const img = this.store.find(name);
@@ -308,7 +347,7 @@ export function imageSummary(i: Image, extra: { SharedSize?: number; Containers?
     Id: i.id,
     ParentId: i.parent ?? '',
     RepoTags: i.tags,
-    RepoDigests: [],
+    RepoDigests: i.digests,
     Created: Math.floor(Date.parse(i.created) / 1000),
     Size: i.size,
     SharedSize: extra.SharedSize ?? -1,

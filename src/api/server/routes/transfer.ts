@@ -6,11 +6,13 @@
  */
 import { PassThrough, type Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import type { Router, Response, StreamWriter } from '../router.ts';
-import type { ImageService } from '../../../services/images/index.ts';
+import type { Router, Request, Response, StreamWriter } from '../router.ts';
+import { parsePlatform, type ImageService } from '../../../services/images/index.ts';
 import type { Host } from '../../../host/index.ts';
+import type { JsonMessage } from '../../../images/index.ts';
+import type { Credentials } from '../../../registry/index.ts';
 import { invalidArgument, messageOf } from '../../../errdefs/index.ts';
-import { familiarName, parseReference } from '../../../spec/index.ts';
+import { familiarName, parseReference, type Platform } from '../../../spec/index.ts';
 
 export interface TransferDeps {
   images: ImageService;
@@ -59,6 +61,75 @@ function body(raw: IncomingMessage): { stream: Readable; drain(): void } {
 
 const truthy = (v: string | null) => v === '1' || v === 'true';
 
+/**
+ * `X-Registry-Auth`: base64url (or standard base64) JSON `{username, password, serveraddress,
+ * identitytoken, registrytoken}`; absent, empty, `e30=` or unreadable means anonymous.
+ */
+export function registryAuth(header: string | string[] | undefined): Credentials | undefined {
+  const h = Array.isArray(header) ? header[0] : header;
+  if (!h) return undefined;
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(Buffer.from(h.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (!j || typeof j !== 'object') return undefined;
+  const str = (k: string) => (typeof j[k] === 'string' && j[k] ? (j[k] as string) : undefined);
+  const c: Credentials = { username: str('username'), password: str('password'), identityToken: str('identitytoken'), registryToken: str('registrytoken') };
+  return c.username || c.identityToken || c.registryToken ? c : undefined;
+}
+
+/**
+ * A JSON-lines answer that starts with its first message, as dockerd's does: an error before
+ * anything was written is a plain error answer with its status code (a 404 for an unknown tag);
+ * after, it is the stream's last message. `signal` aborts when the client goes away.
+ */
+async function lazyStream(req: Request, res: Response, fn: (write: (obj: unknown) => void, signal: AbortSignal) => Promise<void>): Promise<void> {
+  const ac = new AbortController();
+  const gone = () => ac.abort();
+  req.raw.socket?.once('close', gone);
+  let out: StreamWriter | undefined;
+  const write = (obj: unknown) => {
+    if (!out) {
+      out = res.stream();
+      out.onClose(gone);
+    }
+    out.write(obj);
+  };
+  try {
+    await fn(write, ac.signal);
+  } catch (e) {
+    if (!out) throw e;
+    out.write({ errorDetail: { message: messageOf(e) }, error: messageOf(e) });
+  } finally {
+    req.raw.socket?.off('close', gone);
+    out?.end();
+  }
+}
+
+/** A progress message in dockerd's field order, with the bar string old clients print. */
+function progressLine(m: JsonMessage): object {
+  const pd = m.progressDetail;
+  return {
+    status: m.status,
+    ...(pd ? { progressDetail: pd } : {}),
+    ...(pd?.current !== undefined ? { progress: progressBar(pd.current, pd.total) } : {}),
+    ...(m.id ? { id: m.id } : {}),
+  };
+}
+
+/** `POST /images/{name}/push?tag=`: one tag, or all of the repository's when `tag` is empty. */
+export async function pushRoute(images: ImageService, tmp: string, name: string, req: Request, res: Response): Promise<void> {
+  const tag = req.query.get('tag') || undefined;
+  // An unknown local image is a 404 before any streaming, as dockerd answers it.
+  const plan = images.planPush(name, tag);
+  const creds = registryAuth(req.raw.headers['x-registry-auth']);
+  await lazyStream(req, res, async (write, signal) => {
+    await images.push(plan, { tmp, creds, signal, out: (m) => write(progressLine(m)), aux: (a) => write({ progressDetail: {}, aux: a }) });
+  });
+}
+
 export function registerTransfer(r: Router, d: TransferDeps): void {
   r.post('/images/create', async (req, res) => {
     const fromSrc = req.query.get('fromSrc');
@@ -67,20 +138,31 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
     if (fromImage !== null) {
       const tag = req.query.get('tag');
       const name = tag ? `${fromImage}${tag.startsWith('sha256:') ? '@' : ':'}${tag}` : fromImage;
-      const out = res.stream();
-      await streamed(out, async () => {
-        const local = d.images.store.find(name);
-        let repo = fromImage;
-        try {
-          repo = familiarName(parseReference(fromImage));
-        } catch {
-          // not a valid reference: say it as given
-        }
-        throw invalidArgument(
-          `pull access denied for ${repo}, repository does not exist or may require 'docker login': ` +
-            `no registry can be reached from this daemon` +
-            (local ? ` (${name} is already present locally)` : ` (base images can be made offline: berth image bootstrap busybox | debian:bookworm)`),
-        );
+      let ref;
+      try {
+        ref = parseReference(name);
+      } catch {
+        return res.json(400, { message: `invalid reference format: ${name}` });
+      }
+      const p = req.query.get('platform');
+      let platform: Platform | undefined;
+      if (p) platform = parsePlatform(p);
+      if (ref.domain === 'docker.io' && !d.images.registry.mirrors.length) {
+        // No registry on the internet is reachable from here: say so, and how to get base images.
+        const out = res.stream();
+        await streamed(out, async () => {
+          const local = d.images.store.find(name);
+          throw invalidArgument(
+            `pull access denied for ${familiarName(ref)}, repository does not exist or may require 'docker login': ` +
+              `no registry can be reached from this daemon` +
+              (local ? ` (${name} is already present locally)` : ` (base images can be made offline: berth image bootstrap busybox | debian:bookworm, or give berthd --registry-mirror)`),
+          );
+        });
+        return;
+      }
+      const creds = registryAuth(req.raw.headers['x-registry-auth']);
+      await lazyStream(req, res, async (write, signal) => {
+        await d.images.pull(name, { tmp: d.tmp, creds, platform, signal, out: (m) => write(progressLine(m)) });
       });
       return;
     }
@@ -114,6 +196,14 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
       out.write({ status: img.id });
     });
     if (!ok) b.drain();
+  });
+
+  // `docker login`: the credentials are checked against the registry's /v2/.
+  r.post('/auth', async (req, res) => {
+    const b = (await req.json<Record<string, unknown> | null>()) ?? {};
+    const str = (k: string) => (typeof b[k] === 'string' && b[k] ? (b[k] as string) : undefined);
+    await d.images.login(str('serveraddress') ?? 'docker.io', { username: str('username'), password: str('password'), identityToken: str('identitytoken'), registryToken: str('registrytoken') });
+    res.json(200, { Status: 'Login Succeeded', IdentityToken: '' });
   });
 
   r.post('/images/load', async (req, res) => {
