@@ -42,6 +42,7 @@ export async function startFakeRegistry(opts: FakeRegistryOptions = {}): Promise
   const repoBlobs = new Map<string, Set<string>>();
   const manifests = new Map<string, Map<string, { mediaType: string; bytes: Buffer }>>();
   const uploads = new Map<string, string>();
+  const partial = new Map<string, Buffer>();
   const log: string[] = [];
   const corrupt = new Set<string>();
   const drop = new Set<string>();
@@ -119,10 +120,20 @@ export async function startFakeRegistry(opts: FakeRegistryOptions = {}): Promise
         res.writeHead(202, { Location: `/v2/${repo}/blobs/uploads/${id}?state=x`, 'Docker-Upload-UUID': id, Range: '0-0' });
         return res.end();
       }
+      if (method === 'PATCH') {
+        // Chunked uploads, as dockerd sends them.
+        const id = m[2]!;
+        if (uploads.get(id) !== repo) return err(res, 404, 'BLOB_UPLOAD_UNKNOWN', 'upload unknown');
+        const data = Buffer.concat([partial.get(id) ?? Buffer.alloc(0), await body(req)]);
+        partial.set(id, data);
+        res.writeHead(202, { Location: `/v2/${repo}/blobs/uploads/${id}`, Range: `0-${Math.max(0, data.length - 1)}`, 'Docker-Upload-UUID': id });
+        return res.end();
+      }
       if (method === 'PUT') {
         const id = m[2]!;
         if (uploads.get(id) !== repo) return err(res, 404, 'BLOB_UPLOAD_UNKNOWN', 'upload unknown');
-        const data = await body(req);
+        const data = Buffer.concat([partial.get(id) ?? Buffer.alloc(0), await body(req)]);
+        partial.delete(id);
         const want = url.searchParams.get('digest');
         if (digestOf(data) !== want) return err(res, 400, 'DIGEST_INVALID', 'provided digest did not match uploaded content');
         uploads.delete(id);

@@ -8,7 +8,7 @@ import type { EventBus } from '../../events/index.ts';
 import { applyChanges, bootstrap, bootstrapKind, byteMeter, commitImage, importImage, type CommitOptions, saveImages, loadImages, type ImageStore, type Image, type LoadResult, type Progress } from '../../images/index.ts';
 import type { Host } from '../../host/index.ts';
 import type { Readable } from 'node:stream';
-import { familiarString, parseReference, shortId, looksLikeId, type Digest, type HistoryEntry, type ImageRunConfig, type Platform } from '../../spec/index.ts';
+import { familiarName, familiarString, parseReference, shortId, looksLikeId, type Digest, type HistoryEntry, type ImageRunConfig, type Platform } from '../../spec/index.ts';
 import { endpointFor, RegistryClient, type Credentials, type RegistryConfig } from '../../registry/index.ts';
 import { pullImage, type PullResult } from './pull.ts';
 import { planPush, pushImage, type PushPlan, type PushOptions } from './push.ts';
@@ -130,11 +130,22 @@ export class ImageService {
       if (isLast && users.length && !opts.force) {
         throw conflict(`conflict: unable to remove repository reference "${name}" (must force) - container ${shortId(users[0]!.id)} is using its referenced image ${shortId(img.id)}`);
       }
-      const ref = familiarString(parseReference(name));
+      const parsed = parseReference(name);
+      const ref = familiarString(parsed);
       this.store.untag(name);
       out.push({ Untagged: ref });
       this.events.publish('image', 'untag', img.id, { name: ref });
-      if (!isLast || users.length) return out;
+      // As dockerd: a repository's last tag takes that repository's digest references with it.
+      const repo = familiarName(parsed);
+      const left = this.store.get(img.id);
+      if (parsed.digest === undefined && !left.tags.some((t) => familiarName(parseReference(t)) === repo)) {
+        for (const dg of left.digests.filter((x) => familiarName(parseReference(x)) === repo)) {
+          this.store.untag(dg);
+          out.push({ Untagged: dg });
+        }
+      }
+      const after = this.store.get(img.id);
+      if (!isLast || users.length || after.tags.length || after.digests.length) return out;
     } else {
       const running = users.find((u) => u.running);
       if (running) {
@@ -150,6 +161,10 @@ export class ImageService {
         this.store.untag(t);
         out.push({ Untagged: t });
         this.events.publish('image', 'untag', img.id, { name: t });
+      }
+      for (const dg of img.digests) {
+        this.store.untag(dg);
+        out.push({ Untagged: dg });
       }
     }
     if (this.store.children(img.id).length && !byTag) {
