@@ -64,7 +64,7 @@ test('basic auth', async () => {
   const reg = await startFakeRegistry({ auth: { scheme: 'basic', username: 'u', password: 'p' } });
   try {
     await new RegistryClient(endpointFor(reg.host, cfg), { username: 'u', password: 'p' }).checkLogin();
-    await assert.rejects(new RegistryClient(endpointFor(reg.host, cfg), { username: 'u', password: 'x' }).checkLogin(), /unauthorized/);
+    await assert.rejects(new RegistryClient(endpointFor(reg.host, cfg), { username: 'u', password: 'x' }).checkLogin(), /failed with status: 401 Unauthorized/);
   } finally {
     await reg.close();
   }

@@ -248,7 +248,7 @@ export class RegistryClient {
     }
     if (res.statusCode === 401 || res.statusCode === 403) {
       const why = await errorText(res);
-      throw unauthorized(`unauthorized: ${why || 'incorrect username or password'}`);
+      throw unauthorized(why || 'unauthorized: incorrect username or password');
     }
     if (res.statusCode !== 200) {
       const why = await errorText(res);
@@ -314,7 +314,7 @@ export class RegistryClient {
     const res = await this.send('GET', '/v2/', { scopes: [] });
     res.resume();
     if (res.statusCode === 200) return;
-    if (res.statusCode === 401) throw unauthorized('unauthorized: incorrect username or password');
+    if (res.statusCode === 401) throw Object.assign(unauthorized(`login attempt to ${this.endpoint.base}/v2/ failed with status: 401 Unauthorized`), { atRegistry: true });
     throw unavailable(`login to ${this.endpoint.name}: /v2/ answered ${res.statusCode}`);
   }
 

@@ -338,7 +338,9 @@ export class ImageService {
     try {
       await new RegistryClient(ep, creds).checkLogin();
     } catch (e) {
-      if ((e as { category?: string }).category === 'Unauthorized') throw unauthorized(`login attempt to ${ep.base}/v2/ failed with status: 401 Unauthorized`, e);
+      // dockerd's words: the registry's own refusal, or the token service's behind a Get.
+      const err = e as { category?: string; atRegistry?: boolean; message: string };
+      if (err.category === 'Unauthorized' && !err.atRegistry) throw unauthorized(`Get "${ep.base}/v2/": ${err.message}`, e);
       throw e;
     }
   }
