@@ -21,13 +21,29 @@ export interface TransferDeps {
   tmp: string;
 }
 
-/** `[=====>    ]  1.2MB/3.4MB`, as Docker's jsonmessage renders it for old clients. */
+/** Decimal units with four significant digits, as go-units' HumanSize: `36.67kB`, `1.057MB`. */
+function humanSize(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${Number(v.toPrecision(4))}${units[i]}`;
+}
+
+/**
+ * `[=>      ]  36.67kB/1.057MB`, exactly as dockerd's jsonmessage renders the `progress` string
+ * (old clients print it; the docker CLI on a terminal draws its own from progressDetail): a
+ * bar of 50, the current size right-aligned in 8, the total unless the count passed it.
+ */
 export function progressBar(current: number, total?: number): string {
-  const mb = (n: number) => (n < 1e6 ? `${(n / 1e3).toFixed(1)}kB` : `${(n / 1e6).toFixed(1)}MB`);
-  if (!total) return mb(current);
-  const width = 50;
-  const n = Math.min(width, Math.floor((current / total) * width));
-  return `[${'='.repeat(Math.max(0, n - 1))}${n > 0 ? '>' : ''}${' '.repeat(width - n)}] ${mb(current)}/${mb(total)}`;
+  const cur = humanSize(current).padStart(8);
+  if (!total || total <= 0) return cur;
+  const pct = Math.min(50, Math.floor(Math.floor((current / total) * 100) / 2));
+  const bar = `[${'='.repeat(pct)}>${' '.repeat(50 - pct)}] `;
+  return current > total ? `${bar}${cur}` : `${bar}${cur}/${humanSize(total)}`;
 }
 
 async function streamed(out: StreamWriter, fn: () => Promise<void>): Promise<boolean> {
