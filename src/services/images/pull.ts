@@ -118,7 +118,8 @@ export async function pullImage(d: PullDeps, ref: Reference, o: PullOptions): Pr
     if (isIndex(manifest)) throw invalidArgument(`manifest ${entry.digest}: an index inside an index is not supported`);
   }
   const im = parseImageManifest(manifest);
-  out({ status: `Pulling from ${ref.path}`, id: want });
+  // dockerd names a digest pull by its whole reference, a tag pull by its tag.
+  out({ status: `Pulling from ${ref.path}`, id: ref.digest ? `${ref.domain}/${ref.path}@${ref.digest}` : want });
 
   const configBytes = await client.getBlob(ref.path, im.config);
   let config: ImageConfig;
@@ -132,13 +133,14 @@ export async function pullImage(d: PullDeps, ref: Reference, o: PullOptions): Pr
   if (diffIds.length !== im.layers.length) throw invalidArgument(`image ${manifest.digest}: the manifest has ${im.layers.length} layers but the config ${diffIds.length} diff IDs`);
   if (config.os && config.os !== 'linux') throw invalidArgument(`image ${name} is for ${config.os}: only linux images run here`);
 
-  const previous = ref.tag !== undefined ? d.store.idOf(name) : undefined;
+  // What the name pointed at before: the same image means "up to date" (a tag or a digest).
+  const previous = d.store.idOf(name);
   let image = d.store.find(im.config.digest);
   if (!image) image = await fetchLayers(d, client, ref, im.layers, diffIds, configBytes, o);
   if (ref.tag !== undefined) d.store.tag(image.id, name);
   d.store.addRepoDigest(image.id, ref, top.digest);
   out({ status: `Digest: ${top.digest}` });
-  const upToDate = ref.tag !== undefined ? previous === image.id : false;
+  const upToDate = previous === image.id;
   out({ status: `Status: ${upToDate ? 'Image is up to date' : 'Downloaded newer image'} for ${name}` });
   return { image: d.store.get(image.id), digest: top.digest, upToDate };
 }
