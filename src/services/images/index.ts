@@ -45,7 +45,8 @@ export class ImageService {
       images = images.filter((i) => opts.labels!.every((l) => matchLabel(i.config.config?.Labels ?? {}, l)));
     }
     if (opts.reference?.length) {
-      images = images.filter((i) => i.tags.some((t) => opts.reference!.some((p) => globMatch(p.includes(':') ? p : `${p}:*`, t))));
+      // A pattern has a tag when a colon follows its last slash (a registry's port is not one).
+      images = images.filter((i) => i.tags.some((t) => opts.reference!.some((p) => globMatch(/:[^/]*$/.test(p) ? p : `${p}:*`, t))));
     }
     if (!opts.all) {
       // Intermediate images (untagged parents of others) are hidden, as Docker does.
