@@ -30,6 +30,8 @@ export interface FakeRegistry {
   corrupt: Set<string>;
   /** Connection destroyed after half of the blob. */
   drop: Set<string>;
+  /** Served 64 KiB every 20 ms (time for a test to interrupt). */
+  slow: Set<string>;
   addBlob(repo: string, data: Buffer): Digest;
   addManifest(repo: string, tag: string | undefined, mediaType: string, bytes: Buffer): Digest;
   close(): Promise<void>;
@@ -46,6 +48,7 @@ export async function startFakeRegistry(opts: FakeRegistryOptions = {}): Promise
   const log: string[] = [];
   const corrupt = new Set<string>();
   const drop = new Set<string>();
+  const slow = new Set<string>();
   const has = (repo: string, d: string) => repoBlobs.get(repo)?.has(d) ?? false;
   const give = (repo: string, d: string) => {
     if (!repoBlobs.has(repo)) repoBlobs.set(repo, new Set());
@@ -159,6 +162,19 @@ export async function startFakeRegistry(opts: FakeRegistryOptions = {}): Promise
         res.writeHead(307, { Location: `${origin()}/storage/${ref}` });
         return res.end();
       }
+      if (slow.has(ref)) {
+        res.writeHead(200, { 'Content-Length': b.length });
+        let off = 0;
+        const t = setInterval(() => {
+          if (res.destroyed || off >= b.length) {
+            clearInterval(t);
+            res.end();
+            return;
+          }
+          res.write(b.subarray(off, (off += 64 * 1024)));
+        }, 20);
+        return;
+      }
       if (drop.has(ref)) {
         res.writeHead(200, { 'Content-Length': b.length });
         res.write(b.subarray(0, b.length >> 1));
@@ -191,7 +207,7 @@ export async function startFakeRegistry(opts: FakeRegistryOptions = {}): Promise
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
-    blobs, repoBlobs, manifests, log, corrupt, drop,
+    blobs, repoBlobs, manifests, log, corrupt, drop, slow,
     addBlob(repo, data) {
       const d = digestOf(data);
       blobs.set(d, data);

@@ -10,7 +10,7 @@ import type { Host } from '../../host/index.ts';
 import type { Readable } from 'node:stream';
 import { familiarName, familiarString, parseReference, shortId, looksLikeId, type Digest, type HistoryEntry, type ImageRunConfig, type Platform } from '../../spec/index.ts';
 import { endpointFor, RegistryClient, type Credentials, type RegistryConfig } from '../../registry/index.ts';
-import { pullImage, type PullResult } from './pull.ts';
+import { distributionInspect, pullImage, type PullResult } from './pull.ts';
 import { planPush, pushImage, type PushPlan, type PushOptions } from './push.ts';
 
 export { parsePlatform, type PullResult } from './pull.ts';
@@ -319,6 +319,11 @@ export class ImageService {
     const r = await pullImage({ store: this.store, registry: this.registry, tmp: o.tmp }, parsed, o);
     this.events.publish('image', 'pull', r.image.id, { name: familiarString(parsed) });
     return r;
+  }
+
+  /** `GET /distribution/{name}/json`: the registry's descriptor and platforms for a reference. */
+  distribution(ref: string, creds?: Credentials): Promise<object> {
+    return distributionInspect({ registry: this.registry }, parseReference(ref), creds);
   }
 
   /** What `docker push name[:tag]` would send; NotFound for an unknown local image. */

@@ -267,3 +267,27 @@ async function fetchLayers(
     for (const f of files) await fs.rm(f, { force: true }).catch(() => {});
   }
 }
+
+/**
+ * `GET /distribution/{name}/json` (`docker manifest`-less inspection, `buildx imagetools`-like):
+ * the descriptor of what the reference names in the registry and the platforms it offers.
+ */
+export async function distributionInspect(d: Pick<PullDeps, 'registry'>, ref: Reference, creds?: Credentials): Promise<object> {
+  const client = new RegistryClient(endpointFor(ref.domain, d.registry), creds);
+  let m: FetchedManifest;
+  try {
+    m = await client.getManifest(ref.path, ref.digest ?? ref.tag ?? 'latest');
+  } catch (e) {
+    const cat = (e as BerthError).category;
+    if (cat === 'NotFound') throw notFound(registrySaid(e), e);
+    throw e;
+  }
+  const descriptor = { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length };
+  if (isIndex(m)) {
+    const j = JSON.parse(m.bytes.toString('utf8')) as { manifests?: Array<{ platform?: Platform }> };
+    return { Descriptor: descriptor, Platforms: (j.manifests ?? []).map((x) => x.platform).filter(Boolean) };
+  }
+  const im = parseImageManifest(m);
+  const config = JSON.parse((await client.getBlob(ref.path, im.config)).toString('utf8')) as ImageConfig;
+  return { Descriptor: descriptor, Platforms: [{ architecture: config.architecture, os: config.os, ...(config.variant ? { variant: config.variant } : {}) }] };
+}

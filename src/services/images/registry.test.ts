@@ -116,6 +116,31 @@ test('pull: a corrupt blob, a dropped connection or a wrong diff ID leave no ima
   await assert.rejects(svc.pull(`${reg.host}/t/bad:v1`, { tmp: tmp(), out: () => {} }), /pull access denied/);
 });
 
+test('pull: four layers wait for three downloads; a client going away stops the pull and leaves nothing', async () => {
+  const { randomBytes } = await import('node:crypto');
+  const big = () => ({ files: { [`r${Math.random()}`]: randomBytes(600_000).toString('base64') }, comp: 'gzip' as const });
+  const x = await publish('t/slow', 'v1', [big(), big(), big(), big()]);
+  for (const b of x.blobs) reg.slow.add(b);
+  const layersBefore = (db.stmt('SELECT count(*) AS n FROM layers').get() as { n: number }).n;
+  const ac = new AbortController();
+  const msgs: JsonMessage[] = [];
+  const p = svc.pull(`${reg.host}/t/slow:v1`, { tmp: tmp(), creds, signal: ac.signal, out: (m) => {
+    msgs.push(m);
+    if (m.status === 'Downloading' && (m.progressDetail?.current ?? 0) > 200_000) ac.abort();
+  } });
+  await assert.rejects(p, /cancelled/);
+  reg.slow.clear();
+  assert.deepEqual(statuses(msgs).filter((l) => l.startsWith('Waiting')), [`Waiting ${x.blobs[3]!.slice(7, 19)}`]);
+  assert.equal((db.stmt('SELECT count(*) AS n FROM layers').get() as { n: number }).n, layersBefore);
+  assert.equal(svc.store.find(`${reg.host}/t/slow:v1`), undefined);
+  assert.deepEqual(await readdir(tmp()), []);
+  // And the registry's view of it, as `docker manifest inspect`-like tools ask.
+  assert.deepEqual(await svc.distribution(`${reg.host}/t/slow:v1`, creds), {
+    Descriptor: { mediaType: MediaType.DockerManifest, digest: x.manifest, size: reg.manifests.get('t/slow')!.get('v1')!.bytes.length },
+    Platforms: [{ architecture: 'amd64', os: 'linux' }],
+  });
+});
+
 test('pull: an index resolves to the host platform entry', async () => {
   const a = await publish('t/multi', 'amd', [{ files: { 'arch': 'amd64' }, comp: 'gzip' }]);
   const entry = (digest: Digest, arch: string) => ({ mediaType: MediaType.DockerManifest, digest, size: reg.manifests.get('t/multi')!.get(digest)!.bytes.length, platform: { os: 'linux', architecture: arch } });

@@ -214,6 +214,12 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
     if (!ok) b.drain();
   });
 
+  r.get('/distribution/{name*}', async (req, res) => {
+    const name = req.params.name!;
+    if (!name.endsWith('/json')) return res.json(404, { message: 'page not found' });
+    res.json(200, await d.images.distribution(name.slice(0, -5), registryAuth(req.raw.headers['x-registry-auth'])));
+  });
+
   // `docker login`: the credentials are checked against the registry's /v2/.
   r.post('/auth', async (req, res) => {
     const b = (await req.json<Record<string, unknown> | null>()) ?? {};
