@@ -23,6 +23,7 @@ test('endpoints: loopback and --insecure-registry are http, others https, docker
   assert.ok(isInsecure('reg.example:5000', { insecure: ['reg.example:5000'], mirrors: [] }));
   assert.throws(() => endpointFor('docker.io', cfg), /Docker Hub is offline here/);
   assert.equal(endpointFor('docker.io', { insecure: [], mirrors: ['http://127.0.0.1:9/'] }).base, 'http://127.0.0.1:9');
+  assert.throws(() => endpointFor('docker.io', { insecure: [], mirrors: ['http://127.0.0.1:9/'] }, 'push'), /mirrors only serve pulls/);
   assert.throws(() => checkRegistryConfig({ insecure: ['10.0.0.0/99'], mirrors: [] }));
   assert.throws(() => checkRegistryConfig({ insecure: [], mirrors: ['ftp://x'] }));
 });

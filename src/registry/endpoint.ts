@@ -83,9 +83,14 @@ export function isInsecure(name: string, c: RegistryConfig): boolean {
   return false;
 }
 
-/** Where `name` is reached; docker.io without a mirror is Unavailable. */
-export function endpointFor(name: string, c: RegistryConfig): Endpoint {
+/**
+ * Where `name` is reached; docker.io without a mirror is Unavailable. Mirrors serve pulls only
+ * (as dockerd uses them): a push or login to docker.io would go to Docker Hub itself, which is
+ * out of reach.
+ */
+export function endpointFor(name: string, c: RegistryConfig, purpose: 'pull' | 'push' = 'pull'): Endpoint {
   if (name === DOCKER_HUB || name === 'index.docker.io' || name === 'registry-1.docker.io') {
+    if (purpose === 'push') throw unavailable('no registry can be reached from this daemon: Docker Hub (registry-1.docker.io) is offline here, and mirrors only serve pulls');
     const m = c.mirrors[0];
     if (!m) throw unavailable('no registry can be reached from this daemon: Docker Hub is offline here (give berthd --registry-mirror to pull docker.io images through a mirror)');
     return { name: DOCKER_HUB, base: m.replace(/\/+$/, ''), mirror: true };

@@ -340,7 +340,7 @@ export class ImageService {
   async login(server: string, creds: Credentials): Promise<void> {
     let host = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
     if (!host || host === 'index.docker.io' || host === 'registry-1.docker.io') host = 'docker.io';
-    const ep = endpointFor(host, this.registry);
+    const ep = endpointFor(host, this.registry, 'push');
     try {
       await new RegistryClient(ep, creds).checkLogin();
     } catch (e) {

@@ -79,7 +79,7 @@ async function limited(n: number, jobs: Array<() => Promise<void>>, onQueued: (i
 export async function pushImage(d: PullDeps, plan: PushPlan, o: PushOptions): Promise<void> {
   const { repo } = plan;
   const out = o.out;
-  const client = new RegistryClient(endpointFor(repo.domain, d.registry), o.creds);
+  const client = new RegistryClient(endpointFor(repo.domain, d.registry, 'push'), o.creds);
   const registry = client.endpoint.name;
   const path = repo.path;
   out({ status: `The push refers to repository [${repo.domain}/${path}]` });
