@@ -143,3 +143,22 @@ test('login: token auth; a wrong password is refused; push and pull need it', as
   assert.equal(denied.code, 1);
   assert.match(denied.stderr, new RegExp(`pull access denied for ${host}/priv/bb`));
 });
+
+test('--registry-mirror: docker.io pulls go to the mirror, pushes do not', async () => {
+  // The mirror is the loopback registry with a library/ repository in it.
+  const img = (await dockerOk(d, ['images', '-q'])).trim().split('\n')[0]!;
+  await dockerOk(d, ['tag', img, `${reg}/library/busybox:mirrored`]);
+  await dockerOk(d, ['push', `${reg}/library/busybox:mirrored`]);
+  const m = await startDaemon(['--registry-mirror', `http://${reg}`]);
+  try {
+    const out = await dockerOk(m, ['pull', 'busybox:mirrored']);
+    assert.match(out, /^mirrored: Pulling from library\/busybox$/m);
+    assert.match(out, /^Status: Downloaded newer image for busybox:mirrored$/m);
+    assert.equal(await dockerOk(m, ['run', '--rm', 'busybox:mirrored', 'echo', 'mirrored']), 'mirrored\n');
+    const push = await docker(m, ['push', 'busybox:mirrored']);
+    assert.equal(push.code, 1);
+    assert.match(push.stderr, /mirrors only serve pulls/);
+  } finally {
+    await cleanup(m);
+  }
+});
