@@ -101,6 +101,13 @@ test('push, rmi, pull and run; a second tag says Layer already exists, another r
   assert.match(all, /^1: digest: /m);
   assert.match(all, /^2: digest: /m);
 
+  // pull -a: every tag of the repository.
+  await dockerOk(d, ['rmi', `${reg}/t/busybox:2`]);
+  const pullAll = await dockerOk(d, ['pull', '-a', `${reg}/t/busybox`]);
+  assert.match(pullAll, /^1: Pulling from t\/busybox$/m);
+  assert.match(pullAll, /^2: Pulling from t\/busybox$/m);
+  assert.match(await dockerOk(d, ['images', `${reg}/t/busybox`]), /^\S+\/t\/busybox\s+2\s/m);
+
   const digests = await dockerOk(d, ['images', '--digests', `${reg}/t/busybox`]);
   assert.match(digests, new RegExp(`^${reg}/t/busybox\\s+1\\s+${digest}\\s`, 'm'));
   const rd = await dockerOk(d, ['inspect', '--format', '{{json .RepoDigests}}', `${reg}/t/busybox:1`]);

@@ -336,6 +336,31 @@ export class RegistryClient {
     return { digest, mediaType, bytes };
   }
 
+  /** Every tag of a repository (`docker pull -a`), following the registry's pagination. */
+  async listTags(repo: string, max = 10_000): Promise<string[]> {
+    const tags: string[] = [];
+    let next: string | undefined = `/v2/${repo}/tags/list?n=1000`;
+    for (let pages = 0; next && pages < 100; pages++) {
+      const res = await this.send('GET', next, { scopes: [repoScope(repo, 'pull')], follow: true });
+      if (res.statusCode !== 200) throw await this.failure(res, `tags of ${repo}`);
+      const link = String(res.headers.link ?? '');
+      let j: { tags?: unknown };
+      try {
+        j = JSON.parse((await readCapped(res, MAX_MANIFEST_BYTES)).toString('utf8')) as { tags?: unknown };
+      } catch (e) {
+        if (e instanceof BerthError) throw e;
+        throw invalidArgument(`tags of ${repo}: not JSON`, e);
+      }
+      for (const t of Array.isArray(j.tags) ? j.tags : []) {
+        if (typeof t === 'string' && /^[\w][\w.-]{0,127}$/.test(t)) tags.push(t);
+        if (tags.length >= max) return tags;
+      }
+      // RFC 5988: `</v2/x/tags/list?last=a&n=1000>; rel="next"`
+      next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(link)?.[1];
+    }
+    return tags;
+  }
+
   /** A small blob (a config) in memory, verified. */
   async getBlob(repo: string, desc: Pick<Descriptor, 'digest' | 'size'>): Promise<Buffer> {
     if (desc.size > MAX_MANIFEST_BYTES) throw invalidArgument(`blob ${desc.digest}: ${desc.size} bytes is too large for a config`);

@@ -106,6 +106,14 @@ export async function startFakeRegistry(opts: FakeRegistryOptions = {}): Promise
       res.writeHead(200, { 'Content-Type': 'application/json' });
       return res.end('{}');
     }
+    const tl = /^\/v2\/(.+)\/tags\/list$/.exec(p);
+    if (tl) {
+      if (!authorized(req, res, `repository:${tl[1]}:pull`)) return;
+      const refs = manifests.get(tl[1]!);
+      if (!refs) return err(res, 404, 'NAME_UNKNOWN', 'repository name not known to registry');
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      return res.end(JSON.stringify({ name: tl[1], tags: [...refs.keys()].filter((k) => !k.startsWith('sha256:')).sort() }));
+    }
     let m = /^\/v2\/(.+)\/blobs\/uploads\/(.*)$/.exec(p);
     if (m) {
       const repo = m[1]!;

@@ -10,7 +10,7 @@ import type { Host } from '../../host/index.ts';
 import type { Readable } from 'node:stream';
 import { familiarName, familiarString, parseReference, shortId, looksLikeId, type Digest, type HistoryEntry, type ImageRunConfig, type Platform } from '../../spec/index.ts';
 import { endpointFor, RegistryClient, type Credentials, type RegistryConfig } from '../../registry/index.ts';
-import { distributionInspect, pullImage, type PullResult } from './pull.ts';
+import { distributionInspect, pullAllTags, pullImage, type PullResult } from './pull.ts';
 import { planPush, pushImage, type PushPlan, type PushOptions } from './push.ts';
 
 export { parsePlatform, type PullResult } from './pull.ts';
@@ -324,6 +324,14 @@ export class ImageService {
   /** `GET /distribution/{name}/json`: the registry's descriptor and platforms for a reference. */
   distribution(ref: string, creds?: Credentials): Promise<object> {
     return distributionInspect({ registry: this.registry }, parseReference(ref), creds);
+  }
+
+  /** `docker pull -a`: every tag of a repository (`repo` has no tag or digest). */
+  async pullAll(repo: string, o: { tmp: string; creds?: Credentials; platform?: Platform; out: Progress; signal?: AbortSignal }): Promise<PullResult[]> {
+    const parsed = parseReference(repo);
+    const rs = await pullAllTags({ store: this.store, registry: this.registry, tmp: o.tmp }, parsed, o);
+    for (const r of rs) this.events.publish('image', 'pull', r.image.id, { name: familiarString(parsed) });
+    return rs;
   }
 
   /** What `docker push name[:tag]` would send; NotFound for an unknown local image. */

@@ -291,3 +291,29 @@ export async function distributionInspect(d: Pick<PullDeps, 'registry'>, ref: Re
   const config = JSON.parse((await client.getBlob(ref.path, im.config)).toString('utf8')) as ImageConfig;
   return { Descriptor: descriptor, Platforms: [{ architecture: config.architecture, os: config.os, ...(config.variant ? { variant: config.variant } : {}) }] };
 }
+
+/**
+ * `docker pull -a` (an empty tag): every tag of the repository, one after the other, each with
+ * its own lines; the last status names the repository, as dockerd's does.
+ */
+export async function pullAllTags(d: PullDeps, repo: Reference, o: PullOptions): Promise<PullResult[]> {
+  const client = new RegistryClient(endpointFor(repo.domain, d.registry), o.creds);
+  let tags: string[];
+  try {
+    tags = await client.listTags(repo.path);
+  } catch (e) {
+    const cat = (e as BerthError).category;
+    if (cat === 'Unauthorized' || cat === 'Forbidden' || cat === 'NotFound') {
+      throw notFound(`pull access denied for ${familiarString({ domain: repo.domain, path: repo.path })}, repository does not exist or may require 'docker login': ${registrySaid(e)}`, e);
+    }
+    throw e;
+  }
+  const results: PullResult[] = [];
+  const quiet: Progress = (m) => {
+    if (!m.status?.startsWith('Status: ')) o.out(m);
+  };
+  for (const tag of tags) results.push(await pullImage(d, { domain: repo.domain, path: repo.path, tag }, { ...o, out: quiet }));
+  const name = familiarString({ domain: repo.domain, path: repo.path });
+  o.out({ status: `Status: ${results.every((r) => r.upToDate) ? 'Image is up to date' : 'Downloaded newer image'} for ${name}` });
+  return results;
+}

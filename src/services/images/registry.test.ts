@@ -141,6 +141,18 @@ test('pull: four layers wait for three downloads; a client going away stops the 
   });
 });
 
+test('pull -a: every tag of the repository, one status line for the repository', async () => {
+  await publish('t/many', 'a', [{ files: { 'm/a': 'a' }, comp: 'gzip' }]);
+  await publish('t/many', 'b', [{ files: { 'm/b': 'b' }, comp: 'gzip' }]);
+  const msgs: JsonMessage[] = [];
+  const rs = await svc.pullAll(`${reg.host}/t/many`, { tmp: tmp(), creds, out: (m) => msgs.push(m) });
+  assert.equal(rs.length, 2);
+  const s = statuses(msgs);
+  assert.deepEqual(s.filter((l) => l.startsWith('Pulling from')), ['Pulling from t/many a', 'Pulling from t/many b']);
+  assert.deepEqual(s.filter((l) => l.startsWith('Status:')), [`Status: Downloaded newer image for ${reg.host}/t/many`]);
+  assert.ok(svc.store.find(`${reg.host}/t/many:a`) && svc.store.find(`${reg.host}/t/many:b`));
+});
+
 test('pull: an index resolves to the host platform entry', async () => {
   const a = await publish('t/multi', 'amd', [{ files: { 'arch': 'amd64' }, comp: 'gzip' }]);
   const entry = (digest: Digest, arch: string) => ({ mediaType: MediaType.DockerManifest, digest, size: reg.manifests.get('t/multi')!.get(digest)!.bytes.length, platform: { os: 'linux', architecture: arch } });

@@ -177,8 +177,12 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
         return;
       }
       const creds = registryAuth(req.raw.headers['x-registry-auth']);
+      // No tag in either parameter: every tag of the repository (`docker pull -a`), as dockerd.
+      const all = !tag && !/@|:[^/]*$/.test(fromImage);
       await lazyStream(req, res, async (write, signal) => {
-        await d.images.pull(name, { tmp: d.tmp, creds, platform, signal, out: (m) => write(progressLine(m)) });
+        const o = { tmp: d.tmp, creds, platform, signal, out: (m: JsonMessage) => write(progressLine(m)) };
+        if (all) await d.images.pullAll(fromImage, o);
+        else await d.images.pull(name, o);
       });
       return;
     }
