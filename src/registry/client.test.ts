@@ -142,3 +142,30 @@ test('push: upload, HEAD, mount, manifest PUT', async () => {
     await reg.close();
   }
 });
+
+test('garbage answers are errors, never crashes: not HTTP, closed connections, non-JSON manifests', async () => {
+  const { createServer } = await import('node:net');
+  for (const reply of ['this is not http\r\n\r\n', '', 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nnot j']) {
+    const srv = createServer((s) => {
+      s.on('error', () => {});
+      s.end(reply);
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const host = `127.0.0.1:${(srv.address() as { port: number }).port}`;
+    try {
+      const c = new RegistryClient(endpointFor(host, cfg));
+      await assert.rejects(c.getManifest('r', 'v1'));
+      await assert.rejects(c.checkLogin());
+    } finally {
+      srv.close();
+    }
+  }
+  const reg = await startFakeRegistry();
+  try {
+    reg.addManifest('r', 'v1', MediaType.DockerManifest, Buffer.from('{"schemaVersion":2,"config":{"digest":"nope"},"layers":[]}'));
+    const c = new RegistryClient(endpointFor(reg.host, cfg));
+    await assert.rejects(c.getManifest('r', 'v1').then((m) => parseImageManifest(m)), /not a sha256 digest/);
+  } finally {
+    await reg.close();
+  }
+});

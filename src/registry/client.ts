@@ -184,7 +184,12 @@ export class RegistryClient {
     return new Promise((resolve, reject) => {
       const fn = url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : undefined;
       if (!fn) return reject(invalidArgument(`registry URL "${url.href}": unsupported protocol`));
-      const req = fn(url, { method, headers: { 'User-Agent': 'berth', ...headers } }, resolve);
+      const req = fn(url, { method, headers: { 'User-Agent': 'berth', ...headers } }, (res) => {
+        // A connection reset while a response is only being drained must not be an unhandled
+        // 'error' event (that would end the daemon); readers attach their own handlers.
+        res.on('error', () => {});
+        resolve(res);
+      });
       req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(unavailable(`${method} ${url.href}: no answer for ${IDLE_TIMEOUT_MS / 1000}s`)));
       req.on('error', (e) => reject(e instanceof BerthError ? e : unavailable(`${method} ${url.href}: ${e.message}`, e)));
       if (body instanceof Readable) {

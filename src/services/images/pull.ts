@@ -128,6 +128,7 @@ export async function pullImage(d: PullDeps, ref: Reference, o: PullOptions): Pr
   } catch (e) {
     throw invalidArgument(`image config ${im.config.digest}: not JSON`, e);
   }
+  if (!config || typeof config !== 'object') throw invalidArgument(`image config ${im.config.digest}: not a JSON object`);
   const diffIds = config.rootfs?.diff_ids;
   if (!Array.isArray(diffIds) || !diffIds.every((x) => typeof x === 'string' && isDigest(x))) throw invalidArgument(`image config ${im.config.digest}: no valid rootfs.diff_ids`);
   if (diffIds.length !== im.layers.length) throw invalidArgument(`image ${manifest.digest}: the manifest has ${im.layers.length} layers but the config ${diffIds.length} diff IDs`);
