@@ -67,3 +67,28 @@ def test_pull_unknown_tag_is_not_found(client, registry):
 def test_push_unknown_local_image(client, registry):
     with pytest.raises(docker.errors.NotFound):
         client.images.push("%s/py/none" % registry, tag="x")
+
+
+@pytest.fixture(scope="module")
+def token_registry():
+    """A registry with token auth (the in-memory test registry): user tester, password secret."""
+    proc = subprocess.Popen([os.path.join(REPO, "bin", "node"), os.path.join(REPO, "e2e", "fake-registry.ts"),
+                             "--auth", "tester:secret"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    yield proc.stdout.readline().strip()
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_login_and_authenticated_push(client, token_registry):
+    with pytest.raises(docker.errors.APIError) as e:
+        client.login("tester", "wrong", registry=token_registry, reauth=True)
+    assert e.value.status_code == 401
+    assert client.login("tester", "secret", registry=token_registry, reauth=True)["Status"] == "Login Succeeded"
+    repo = "%s/py/private" % token_registry
+    client.images.get("busybox").tag(repo, "1")
+    lines = list(client.images.push(repo, tag="1", stream=True, decode=True,
+                                    auth_config={"username": "tester", "password": "secret"}))
+    assert not [l for l in lines if "error" in l], lines
+    denied = list(client.images.push(repo, tag="1", stream=True, decode=True,
+                                     auth_config={"username": "tester", "password": "nope"}))
+    assert "error" in denied[-1]
