@@ -146,11 +146,36 @@ export async function pullImage(d: PullDeps, ref: Reference, o: PullOptions): Pr
   return { image: d.store.get(image.id), digest: top.digest, upToDate };
 }
 
+/**
+ * Layers that pulls in progress are building on, counted per pull, per store: a pull that
+ * fails must not drop a layer another pull of the same image (docker-compose pulls services
+ * that share an image at once) has just found in place and is stacking on.
+ */
+const inFlight = new WeakMap<ImageStore, Map<string, number>>();
+
+function hold(store: ImageStore, chains: readonly string[]): () => void {
+  let m = inFlight.get(store);
+  if (!m) inFlight.set(store, (m = new Map()));
+  for (const c of chains) m.set(c, (m.get(c) ?? 0) + 1);
+  return () => {
+    for (const c of chains) {
+      const n = (m.get(c) ?? 1) - 1;
+      if (n > 0) m.set(c, n);
+      else m.delete(c);
+    }
+  };
+}
+
+function heldByOthers(store: ImageStore, chain: string): boolean {
+  return (inFlight.get(store)?.get(chain) ?? 0) > 1;
+}
+
 async function fetchLayers(
   d: PullDeps, client: RegistryClient, ref: Reference, layers: Descriptor[], diffIds: Digest[], configBytes: Buffer, o: PullOptions,
 ): Promise<Image> {
   const out = o.out;
   const chains = chainIds(diffIds);
+  const release = hold(d.store, chains);
   const created: Digest[] = [];
   const ingested: Digest[] = [];
   const files: string[] = [];
@@ -260,10 +285,11 @@ async function fetchLayers(
     checkAbort();
     return await d.store.create(configBytes);
   } catch (e) {
-    await d.store.dropLayers(created).catch(() => {});
+    await d.store.dropLayers(created.filter((c) => !heldByOthers(d.store, c))).catch(() => {});
     for (const b of ingested) await d.store.dropUnusedBlob(b).catch(() => {});
     throw e;
   } finally {
+    release();
     o.signal?.removeEventListener('abort', abort);
     for (const f of files) await fs.rm(f, { force: true }).catch(() => {});
   }

@@ -153,6 +153,16 @@ test('pull -a: every tag of the repository, one status line for the repository',
   assert.ok(svc.store.find(`${reg.host}/t/many:a`) && svc.store.find(`${reg.host}/t/many:b`));
 });
 
+test('pull: two pulls of one image at once both succeed and share the layers', async () => {
+  const x = await publish('t/twice', 'v1', [{ files: { 't/1': '1'.repeat(300_000) }, comp: 'gzip' }, { files: { 't/2': '2' }, comp: 'zstd' }]);
+  const [a, b] = await Promise.all([pull(`${reg.host}/t/twice:v1`), pull(`${reg.host}/t/twice:v1`)]);
+  assert.equal(statuses(a).at(-2), `Digest: ${x.manifest}`);
+  assert.equal(statuses(b).at(-2), `Digest: ${x.manifest}`);
+  const img = svc.resolve(`${reg.host}/t/twice:v1`);
+  assert.equal(svc.store.snapshots.stack(img.topChain).length, 2);
+  assert.equal((db.stmt('SELECT count(*) AS n FROM layers WHERE diff_id IN (?, ?)').get(x.diffIds[0], x.diffIds[1]) as { n: number }).n, 2);
+});
+
 test('pull: an index resolves to the host platform entry', async () => {
   const a = await publish('t/multi', 'amd', [{ files: { 'arch': 'amd64' }, comp: 'gzip' }]);
   const entry = (digest: Digest, arch: string) => ({ mediaType: MediaType.DockerManifest, digest, size: reg.manifests.get('t/multi')!.get(digest)!.bytes.length, platform: { os: 'linux', architecture: arch } });
