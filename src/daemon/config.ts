@@ -2,6 +2,7 @@
  * berthd's flags, named as dockerd's so several daemons can run side by side.
  */
 import { invalidArgument } from '../errdefs/index.ts';
+import { checkRegistryConfig } from '../registry/index.ts';
 
 export interface DaemonConfig {
   dataRoot: string;
@@ -19,6 +20,10 @@ export interface DaemonConfig {
   ipForward: boolean;
   userlandProxy: boolean;
   dns: string[];
+  /** `--insecure-registry`: CIDRs or host[:port] spoken to over plain HTTP. */
+  insecureRegistries: string[];
+  /** `--registry-mirror`: where docker.io pulls go. */
+  registryMirrors: string[];
 }
 
 export function defaultConfig(): DaemonConfig {
@@ -38,10 +43,12 @@ export function defaultConfig(): DaemonConfig {
     ipForward: true,
     userlandProxy: true,
     dns: [],
+    insecureRegistries: [],
+    registryMirrors: [],
   };
 }
 
-const VALUE_FLAGS = new Set(['data-root', 'exec-root', 'host', 'pidfile', 'log-level', 'bridge', 'bip', 'default-runtime', 'group', 'dns']);
+const VALUE_FLAGS = new Set(['data-root', 'exec-root', 'host', 'pidfile', 'log-level', 'bridge', 'bip', 'default-runtime', 'group', 'dns', 'insecure-registry', 'registry-mirror']);
 const BOOL_FLAGS = new Set(['live-restore', 'iptables', 'icc', 'ip-forward', 'userland-proxy', 'debug', 'D']);
 
 export const USAGE = `Usage: berthd [OPTIONS]
@@ -63,6 +70,8 @@ Options:
       --iptables                Enable addition of iptables/nftables rules (default true)
       --icc                     Enable inter-container communication (default true)
       --dns list                DNS server to use
+      --insecure-registry list  Registries spoken to over plain HTTP (CIDR or host[:port]; loopback always is)
+      --registry-mirror list    Registry mirror for docker.io (the only way to pull docker.io images here)
   -v, --version                 Print version information and quit
 `;
 
@@ -115,9 +124,12 @@ export function parseFlags(argv: readonly string[]): DaemonConfig & { help?: boo
       case 'default-runtime': cfg.defaultRuntime = value; break;
       case 'group': cfg.group = value; break;
       case 'dns': cfg.dns.push(value); break;
+      case 'insecure-registry': cfg.insecureRegistries.push(value); break;
+      case 'registry-mirror': cfg.registryMirrors.push(value); break;
       default: throw invalidArgument(`berthd: unknown flag: --${name}\nSee 'berthd --help'.`);
     }
   }
+  checkRegistryConfig({ insecure: cfg.insecureRegistries, mirrors: cfg.registryMirrors });
   if (cfg.hosts.length === 0) cfg.hosts.push(`unix://${cfg.execRoot === '/run/berth' ? '/run/berth' : cfg.execRoot}/berth.sock`);
   if (!cfg.pidfile) cfg.pidfile = `${cfg.execRoot}/berthd.pid`;
   return cfg;

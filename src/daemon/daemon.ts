@@ -90,6 +90,7 @@ export class Daemon {
     const snapshots = await Snapshotter.open(join(c.dataRoot, 'overlay'), this.db, content, this.host);
     const imageStore = new ImageStore(this.db, content, snapshots);
     this.images = new ImageService(imageStore, this.events);
+    this.images.registry = { insecure: c.insecureRegistries, mirrors: c.registryMirrors };
 
     this.volumes = new VolumeService(await LocalDriver.open(join(c.dataRoot, 'volumes'), this.host), this.events, this.host);
 
@@ -141,7 +142,7 @@ export class Daemon {
     const router = new Router((m) => this.log.error(m), this.log.enabled('debug') ? (m) => this.log.debug(m) : undefined);
     registerSystem(router, { events: this.events, info: () => this.info(), df: () => diskUsage({ containers: this.containers!, images: this.images!, volumes: this.volumes }) });
     registerTransfer(router, { images: this.images, host: this.host, tmp: join(c.dataRoot, 'tmp') });
-    registerImages(router, this.images);
+    registerImages(router, this.images, join(c.dataRoot, 'tmp'));
     const containers = this.containers;
     registerContainers(router, {
       containers,

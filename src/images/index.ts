@@ -2,7 +2,7 @@
  * images: the image store and the work that makes or moves images without a registry —
  * import, save, load and the offline bootstrap of busybox and Debian.
  */
-export { ImageStore, refKey, type Image } from './store.ts';
+export { ImageStore, refKey, type Image, type KnownBlob } from './store.ts';
 export { bootstrap, bootstrapKind, DEBIAN_SUITES, type BootstrapDeps } from './bootstrap.ts';
 export { importImage, type ImportOptions } from './import.ts';
 export { applyChanges, parseInstructions } from './changes.ts';

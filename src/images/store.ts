@@ -22,6 +22,17 @@ export interface Image {
   parent: string | null;
   /** Familiar tags (`busybox:latest`), sorted. */
   tags: string[];
+  /** Familiar `repo@sha256:...` of the manifests it was pulled by or pushed as, sorted. */
+  digests: string[];
+}
+
+/** A layer's compressed blob in one registry repository: what push reuses. */
+export interface KnownBlob {
+  registry: string;
+  repo: string;
+  digest: Digest;
+  mediaType: string;
+  size: number;
 }
 
 interface ImageRow {
@@ -117,6 +128,10 @@ export class ImageStore {
     if (ref) {
       const row = this.db.stmt('SELECT image_id FROM tags WHERE ref = ?').get(refKey(ref)) as { image_id: string } | undefined;
       if (row) return row.image_id;
+      if (ref.digest !== undefined) {
+        const d = this.db.stmt('SELECT image_id FROM repo_digests WHERE ref = ?').get(`${ref.domain}/${ref.path}@${ref.digest}`) as { image_id: string } | undefined;
+        if (d) return d.image_id;
+      }
     }
     if (looksLikeId(s)) {
       const hex = s.replace(/^sha256:/, '');
@@ -152,10 +167,40 @@ export class ImageStore {
       .map((r) => ({ tag: keyToFamiliar(r.ref), id: r.image_id as Digest }));
   }
 
-  /** Removes one tag; returns the image it pointed at. */
+  /** Records that image `id` is `repo@digest` in a registry (pulled by it or pushed as it). */
+  addRepoDigest(id: string, ref: Pick<Reference, 'domain' | 'path'>, digest: Digest): void {
+    this.get(id);
+    this.db.stmt('INSERT INTO repo_digests (ref, image_id) VALUES (?, ?) ON CONFLICT(ref) DO UPDATE SET image_id = excluded.image_id').run(`${ref.domain}/${ref.path}@${digest}`, id);
+  }
+
+  /** Remembers where a layer's compressed blob is, so a later push can reuse it. */
+  rememberBlob(diffId: Digest, b: KnownBlob): void {
+    this.db.stmt('INSERT INTO distribution (diff_id, registry, repo, digest, media_type, size) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(diff_id, registry, repo) DO UPDATE SET digest = excluded.digest, media_type = excluded.media_type, size = excluded.size')
+      .run(diffId, b.registry, b.repo, b.digest, b.mediaType, b.size);
+  }
+
+  /** The compressed blobs known for a layer on one registry, in any repository. */
+  knownBlobs(diffId: Digest, registry: string): KnownBlob[] {
+    return (this.db.stmt('SELECT registry, repo, digest, media_type, size FROM distribution WHERE diff_id = ? AND registry = ?').all(diffId, registry) as { registry: string; repo: string; digest: string; media_type: string; size: number }[])
+      .map((r) => ({ registry: r.registry, repo: r.repo, digest: r.digest as Digest, mediaType: r.media_type, size: r.size }));
+  }
+
+  /** Forgets a blob a registry turned out not to have any more. */
+  forgetBlob(diffId: Digest, registry: string, repo: string): void {
+    this.db.stmt('DELETE FROM distribution WHERE diff_id = ? AND registry = ? AND repo = ?').run(diffId, registry, repo);
+  }
+
+  /** Removes one tag (or repo digest); returns the image it pointed at. */
   untag(ref: string): string {
     const key = refKey(parseReference(ref));
     const row = this.db.stmt('SELECT image_id FROM tags WHERE ref = ?').get(key) as { image_id: string } | undefined;
+    if (!row) {
+      const d = this.db.stmt('SELECT image_id FROM repo_digests WHERE ref = ?').get(key) as { image_id: string } | undefined;
+      if (d) {
+        this.db.stmt('DELETE FROM repo_digests WHERE ref = ?').run(key);
+        return d.image_id;
+      }
+    }
     if (!row) throw notFound(`No such image: ${ref}`);
     this.db.stmt('DELETE FROM tags WHERE ref = ?').run(key);
     return row.image_id;
@@ -164,7 +209,8 @@ export class ImageStore {
   /** Is `s` a tag (as opposed to an ID) that exists? */
   isTag(s: string): boolean {
     try {
-      return !!this.db.stmt('SELECT 1 FROM tags WHERE ref = ?').get(refKey(parseReference(s)));
+      const key = refKey(parseReference(s));
+      return !!this.db.stmt('SELECT 1 FROM tags WHERE ref = ?').get(key) || !!this.db.stmt('SELECT 1 FROM repo_digests WHERE ref = ?').get(key);
     } catch {
       return false;
     }
@@ -184,6 +230,7 @@ export class ImageStore {
     if (this.tagCount(id) > 0) throw conflict(`delete image "${id}": it is still tagged`);
     this.db.tx(() => {
       this.db.stmt('UPDATE images SET parent = NULL WHERE parent = ?').run(id);
+      this.db.stmt('DELETE FROM repo_digests WHERE image_id = ?').run(id);
       this.db.stmt('DELETE FROM images WHERE id = ?').run(id);
     });
     this.configCache.delete(id);
@@ -222,6 +269,7 @@ export class ImageStore {
       this.configCache.set(r.id, config);
     }
     const tags = (this.db.stmt('SELECT ref FROM tags WHERE image_id = ? ORDER BY ref').all(r.id) as { ref: string }[]).map((t) => keyToFamiliar(t.ref));
-    return { id: r.id as Digest, config, created: r.created, added: r.added, topChain: r.top_chain as Digest | null, size: r.size, parent: r.parent, tags };
+    const digests = (this.db.stmt('SELECT ref FROM repo_digests WHERE image_id = ? ORDER BY ref').all(r.id) as { ref: string }[]).map((t) => keyToFamiliar(t.ref));
+    return { id: r.id as Digest, config, created: r.created, added: r.added, topChain: r.top_chain as Digest | null, size: r.size, parent: r.parent, tags, digests };
   }
 }

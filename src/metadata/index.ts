@@ -41,6 +41,23 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX containers_by_image ON containers(image_id);
   `,
+  // 2: what pull and push learn from registries.
+  `
+  CREATE TABLE repo_digests (
+    ref        TEXT PRIMARY KEY,          -- normalised repo@digest, e.g. 127.0.0.1:5000/t/busybox@sha256:...
+    image_id   TEXT NOT NULL REFERENCES images(id)
+  );
+  CREATE INDEX repo_digests_by_image ON repo_digests(image_id);
+  CREATE TABLE distribution (            -- a layer's compressed form in a registry repository
+    diff_id    TEXT NOT NULL,             -- the uncompressed layer
+    registry   TEXT NOT NULL,             -- registry name as references spell it (127.0.0.1:5000, docker.io)
+    repo       TEXT NOT NULL,             -- repository path (t/busybox, library/busybox)
+    digest     TEXT NOT NULL,             -- the compressed blob there
+    media_type TEXT NOT NULL,
+    size       INTEGER NOT NULL,
+    PRIMARY KEY (diff_id, registry, repo)
+  );
+  `,
 ];
 
 export class MetadataDb {

@@ -3,12 +3,18 @@
  * `image prune` do, with Docker's rules for untagging and deleting; `import`, `save`, `load`
  * and Berth's offline `bootstrap`, with Docker's events (the image ID as the event's name).
  */
-import { conflict, invalidArgument, notFound } from '../../errdefs/index.ts';
+import { conflict, invalidArgument, notFound, unauthorized } from '../../errdefs/index.ts';
 import type { EventBus } from '../../events/index.ts';
 import { applyChanges, bootstrap, bootstrapKind, byteMeter, commitImage, importImage, type CommitOptions, saveImages, loadImages, type ImageStore, type Image, type LoadResult, type Progress } from '../../images/index.ts';
 import type { Host } from '../../host/index.ts';
 import type { Readable } from 'node:stream';
-import { familiarString, parseReference, shortId, looksLikeId, type Digest, type HistoryEntry, type ImageRunConfig } from '../../spec/index.ts';
+import { familiarName, familiarString, parseReference, shortId, looksLikeId, type Digest, type HistoryEntry, type ImageRunConfig, type Platform } from '../../spec/index.ts';
+import { endpointFor, RegistryClient, type Credentials, type RegistryConfig } from '../../registry/index.ts';
+import { distributionInspect, pullAllTags, pullImage, type PullResult } from './pull.ts';
+import { planPush, pushImage, type PushPlan, type PushOptions } from './push.ts';
+
+export { parsePlatform, type PullResult } from './pull.ts';
+export type { PushPlan } from './push.ts';
 
 /** Who uses an image: the container service answers. */
 export type ImageUsage = (imageId: string) => Array<{ id: string; running: boolean }>;
@@ -24,6 +30,8 @@ export class ImageService {
   usage: ImageUsage = () => [];
   /** Top layers of containers' root file systems: kept even when their image is deleted. */
   layersInUse: () => Set<string> = () => new Set();
+  /** `--insecure-registry` and `--registry-mirror`: set by the daemon. */
+  registry: RegistryConfig = { insecure: [], mirrors: [] };
 
   constructor(store: ImageStore, events: EventBus) {
     this.store = store;
@@ -37,7 +45,8 @@ export class ImageService {
       images = images.filter((i) => opts.labels!.every((l) => matchLabel(i.config.config?.Labels ?? {}, l)));
     }
     if (opts.reference?.length) {
-      images = images.filter((i) => i.tags.some((t) => opts.reference!.some((p) => globMatch(p.includes(':') ? p : `${p}:*`, t))));
+      // A pattern has a tag when a colon follows its last slash (a registry's port is not one).
+      images = images.filter((i) => i.tags.some((t) => opts.reference!.some((p) => globMatch(/:[^/]*$/.test(p) ? p : `${p}:*`, t))));
     }
     if (!opts.all) {
       // Intermediate images (untagged parents of others) are hidden, as Docker does.
@@ -59,7 +68,7 @@ export class ImageService {
     return {
       Id: i.id,
       RepoTags: i.tags,
-      RepoDigests: [],
+      RepoDigests: i.digests,
       Parent: i.parent ?? '',
       Comment: i.config.comment ?? '',
       Created: i.created,
@@ -129,11 +138,22 @@ export class ImageService {
       if (isLast && users.length && !opts.force) {
         throw conflict(`conflict: unable to remove repository reference "${name}" (must force) - container ${shortId(users[0]!.id)} is using its referenced image ${shortId(img.id)}`);
       }
-      const ref = familiarString(parseReference(name));
+      const parsed = parseReference(name);
+      const ref = familiarString(parsed);
       this.store.untag(name);
       out.push({ Untagged: ref });
       this.events.publish('image', 'untag', img.id, { name: ref });
-      if (!isLast || users.length) return out;
+      // As dockerd: a repository's last tag takes that repository's digest references with it.
+      const repo = familiarName(parsed);
+      const left = this.store.get(img.id);
+      if (parsed.digest === undefined && !left.tags.some((t) => familiarName(parseReference(t)) === repo)) {
+        for (const dg of left.digests.filter((x) => familiarName(parseReference(x)) === repo)) {
+          this.store.untag(dg);
+          out.push({ Untagged: dg });
+        }
+      }
+      const after = this.store.get(img.id);
+      if (!isLast || users.length || after.tags.length || after.digests.length) return out;
     } else {
       const running = users.find((u) => u.running);
       if (running) {
@@ -149,6 +169,10 @@ export class ImageService {
         this.store.untag(t);
         out.push({ Untagged: t });
         this.events.publish('image', 'untag', img.id, { name: t });
+      }
+      for (const dg of img.digests) {
+        this.store.untag(dg);
+        out.push({ Untagged: dg });
       }
     }
     if (this.store.children(img.id).length && !byTag) {
@@ -296,6 +320,52 @@ export class ImageService {
     return this.store.resolve(name);
   }
 
+  /** `docker pull`: progress on `out`; the image is tagged and its repo digest recorded. */
+  async pull(ref: string, o: { tmp: string; creds?: Credentials; platform?: Platform; out: Progress; signal?: AbortSignal }): Promise<PullResult> {
+    const parsed = parseReference(ref);
+    const r = await pullImage({ store: this.store, registry: this.registry, tmp: o.tmp }, parsed, o);
+    this.events.publish('image', 'pull', r.image.id, { name: familiarString(parsed) });
+    return r;
+  }
+
+  /** `GET /distribution/{name}/json`: the registry's descriptor and platforms for a reference. */
+  distribution(ref: string, creds?: Credentials): Promise<object> {
+    return distributionInspect({ registry: this.registry }, parseReference(ref), creds);
+  }
+
+  /** `docker pull -a`: every tag of a repository (`repo` has no tag or digest). */
+  async pullAll(repo: string, o: { tmp: string; creds?: Credentials; platform?: Platform; out: Progress; signal?: AbortSignal }): Promise<PullResult[]> {
+    const parsed = parseReference(repo);
+    const rs = await pullAllTags({ store: this.store, registry: this.registry, tmp: o.tmp }, parsed, o);
+    for (const r of rs) this.events.publish('image', 'pull', r.image.id, { name: familiarString(parsed) });
+    return rs;
+  }
+
+  /** What `docker push name[:tag]` would send; NotFound for an unknown local image. */
+  planPush(name: string, tag?: string): PushPlan {
+    return planPush({ store: this.store }, name, tag);
+  }
+
+  async push(plan: PushPlan, o: PushOptions & { tmp: string }): Promise<void> {
+    await pushImage({ store: this.store, registry: this.registry, tmp: o.tmp }, plan, o);
+    for (const t of plan.tags) this.events.publish('image', 'push', t.image.id, { name: familiarString({ ...plan.repo, tag: t.tag, digest: undefined }) });
+  }
+
+  /** `docker login`: do these credentials open the registry's /v2/? */
+  async login(server: string, creds: Credentials): Promise<void> {
+    let host = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+    if (!host || host === 'index.docker.io' || host === 'registry-1.docker.io') host = 'docker.io';
+    const ep = endpointFor(host, this.registry, 'push');
+    try {
+      await new RegistryClient(ep, creds).checkLogin();
+    } catch (e) {
+      // dockerd's words: the registry's own refusal, or the token service's behind a Get.
+      const err = e as { category?: string; atRegistry?: boolean; message: string };
+      if (err.category === 'Unauthorized' && !err.atRegistry) throw unauthorized(`Get "${ep.base}/v2/": ${err.message}`, e);
+      throw e;
+    }
+  }
+
   /** Resolves, and says "No such image" the way `docker run` expects when missing. */
   require(name: string): Image {
     const img = this.store.find(name);
@@ -315,7 +385,7 @@ export function imageSummary(i: Image, extra: { SharedSize?: number; Containers?
     Id: i.id,
     ParentId: i.parent ?? '',
     RepoTags: i.tags,
-    RepoDigests: [],
+    RepoDigests: i.digests,
     Created: Math.floor(Date.parse(i.created) / 1000),
     Size: i.size,
     SharedSize: extra.SharedSize ?? -1,

@@ -1,9 +1,10 @@
 import type { Router } from '../router.ts';
 import type { ImageService } from '../../../services/images/index.ts';
 import { parseFilters, assertKnownFilters, boolFilter } from '../filters.ts';
-import { saveOne } from './transfer.ts';
+import { saveOne, pushRoute } from './transfer.ts';
 
-export function registerImages(r: Router, images: ImageService): void {
+/** `tmp`: the data root's scratch directory, for push (defaults to the system's). */
+export function registerImages(r: Router, images: ImageService, tmp = process.env.TMPDIR || '/tmp'): void {
   r.get('/images/json', (req, res) => {
     const f = parseFilters(req.query.get('filters'));
     assertKnownFilters(f, ['dangling', 'label', 'reference', 'before', 'since', 'until']);
@@ -28,8 +29,9 @@ export function registerImages(r: Router, images: ImageService): void {
     if (name.endsWith('/get')) return saveOne(images, name.slice(0, -4), res);
     res.json(404, { message: 'page not found' });
   });
-  r.post('/images/{name*}', (req, res) => {
+  r.post('/images/{name*}', async (req, res) => {
     const name = req.params.name!;
+    if (name.endsWith('/push')) return pushRoute(images, tmp, name.slice(0, -5), req, res);
     if (name.endsWith('/tag')) {
       const repo = req.query.get('repo');
       if (!repo) return res.json(400, { message: 'repository name must have at least one component' });

@@ -6,11 +6,13 @@
  */
 import { PassThrough, type Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import type { Router, Response, StreamWriter } from '../router.ts';
-import type { ImageService } from '../../../services/images/index.ts';
+import type { Router, Request, Response, StreamWriter } from '../router.ts';
+import { parsePlatform, type ImageService } from '../../../services/images/index.ts';
 import type { Host } from '../../../host/index.ts';
+import type { JsonMessage } from '../../../images/index.ts';
+import type { Credentials } from '../../../registry/index.ts';
 import { invalidArgument, messageOf } from '../../../errdefs/index.ts';
-import { familiarName, parseReference } from '../../../spec/index.ts';
+import { familiarName, parseReference, type Platform } from '../../../spec/index.ts';
 
 export interface TransferDeps {
   images: ImageService;
@@ -19,13 +21,29 @@ export interface TransferDeps {
   tmp: string;
 }
 
-/** `[=====>    ]  1.2MB/3.4MB`, as Docker's jsonmessage renders it for old clients. */
+/** Decimal units with four significant digits, as go-units' HumanSize: `36.67kB`, `1.057MB`. */
+function humanSize(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${Number(v.toPrecision(4))}${units[i]}`;
+}
+
+/**
+ * `[=>      ]  36.67kB/1.057MB`, exactly as dockerd's jsonmessage renders the `progress` string
+ * (old clients print it; the docker CLI on a terminal draws its own from progressDetail): a
+ * bar of 50, the current size right-aligned in 8, the total unless the count passed it.
+ */
 export function progressBar(current: number, total?: number): string {
-  const mb = (n: number) => (n < 1e6 ? `${(n / 1e3).toFixed(1)}kB` : `${(n / 1e6).toFixed(1)}MB`);
-  if (!total) return mb(current);
-  const width = 50;
-  const n = Math.min(width, Math.floor((current / total) * width));
-  return `[${'='.repeat(Math.max(0, n - 1))}${n > 0 ? '>' : ''}${' '.repeat(width - n)}] ${mb(current)}/${mb(total)}`;
+  const cur = humanSize(current).padStart(8);
+  if (!total || total <= 0) return cur;
+  const pct = Math.min(50, Math.floor(Math.floor((current / total) * 100) / 2));
+  const bar = `[${'='.repeat(pct)}>${' '.repeat(50 - pct)}] `;
+  return current > total ? `${bar}${cur}` : `${bar}${cur}/${humanSize(total)}`;
 }
 
 async function streamed(out: StreamWriter, fn: () => Promise<void>): Promise<boolean> {
@@ -59,6 +77,75 @@ function body(raw: IncomingMessage): { stream: Readable; drain(): void } {
 
 const truthy = (v: string | null) => v === '1' || v === 'true';
 
+/**
+ * `X-Registry-Auth`: base64url (or standard base64) JSON `{username, password, serveraddress,
+ * identitytoken, registrytoken}`; absent, empty, `e30=` or unreadable means anonymous.
+ */
+export function registryAuth(header: string | string[] | undefined): Credentials | undefined {
+  const h = Array.isArray(header) ? header[0] : header;
+  if (!h) return undefined;
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(Buffer.from(h.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (!j || typeof j !== 'object') return undefined;
+  const str = (k: string) => (typeof j[k] === 'string' && j[k] ? (j[k] as string) : undefined);
+  const c: Credentials = { username: str('username'), password: str('password'), identityToken: str('identitytoken'), registryToken: str('registrytoken') };
+  return c.username || c.identityToken || c.registryToken ? c : undefined;
+}
+
+/**
+ * A JSON-lines answer that starts with its first message, as dockerd's does: an error before
+ * anything was written is a plain error answer with its status code (a 404 for an unknown tag);
+ * after, it is the stream's last message. `signal` aborts when the client goes away.
+ */
+async function lazyStream(req: Request, res: Response, fn: (write: (obj: unknown) => void, signal: AbortSignal) => Promise<void>): Promise<void> {
+  const ac = new AbortController();
+  const gone = () => ac.abort();
+  req.raw.socket?.once('close', gone);
+  let out: StreamWriter | undefined;
+  const write = (obj: unknown) => {
+    if (!out) {
+      out = res.stream();
+      out.onClose(gone);
+    }
+    out.write(obj);
+  };
+  try {
+    await fn(write, ac.signal);
+  } catch (e) {
+    if (!out) throw e;
+    out.write({ errorDetail: { message: messageOf(e) }, error: messageOf(e) });
+  } finally {
+    req.raw.socket?.off('close', gone);
+    out?.end();
+  }
+}
+
+/** A progress message in dockerd's field order, with the bar string old clients print. */
+function progressLine(m: JsonMessage): object {
+  const pd = m.progressDetail;
+  return {
+    status: m.status,
+    ...(pd ? { progressDetail: pd } : {}),
+    ...(pd?.current !== undefined ? { progress: progressBar(pd.current, pd.total) } : {}),
+    ...(m.id ? { id: m.id } : {}),
+  };
+}
+
+/** `POST /images/{name}/push?tag=`: one tag, or all of the repository's when `tag` is empty. */
+export async function pushRoute(images: ImageService, tmp: string, name: string, req: Request, res: Response): Promise<void> {
+  const tag = req.query.get('tag') || undefined;
+  // An unknown local image is a 404 before any streaming, as dockerd answers it.
+  const plan = images.planPush(name, tag);
+  const creds = registryAuth(req.raw.headers['x-registry-auth']);
+  await lazyStream(req, res, async (write, signal) => {
+    await images.push(plan, { tmp, creds, signal, out: (m) => write(progressLine(m)), aux: (a) => write({ progressDetail: {}, aux: a }) });
+  });
+}
+
 export function registerTransfer(r: Router, d: TransferDeps): void {
   r.post('/images/create', async (req, res) => {
     const fromSrc = req.query.get('fromSrc');
@@ -67,20 +154,35 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
     if (fromImage !== null) {
       const tag = req.query.get('tag');
       const name = tag ? `${fromImage}${tag.startsWith('sha256:') ? '@' : ':'}${tag}` : fromImage;
-      const out = res.stream();
-      await streamed(out, async () => {
-        const local = d.images.store.find(name);
-        let repo = fromImage;
-        try {
-          repo = familiarName(parseReference(fromImage));
-        } catch {
-          // not a valid reference: say it as given
-        }
-        throw invalidArgument(
-          `pull access denied for ${repo}, repository does not exist or may require 'docker login': ` +
-            `no registry can be reached from this daemon` +
-            (local ? ` (${name} is already present locally)` : ` (base images can be made offline: berth image bootstrap busybox | debian:bookworm)`),
-        );
+      let ref;
+      try {
+        ref = parseReference(name);
+      } catch {
+        return res.json(400, { message: `invalid reference format: ${name}` });
+      }
+      const p = req.query.get('platform');
+      let platform: Platform | undefined;
+      if (p) platform = parsePlatform(p);
+      if (ref.domain === 'docker.io' && !d.images.registry.mirrors.length) {
+        // No registry on the internet is reachable from here: say so, and how to get base images.
+        const out = res.stream();
+        await streamed(out, async () => {
+          const local = d.images.store.find(name);
+          throw invalidArgument(
+            `pull access denied for ${familiarName(ref)}, repository does not exist or may require 'docker login': ` +
+              `no registry can be reached from this daemon` +
+              (local ? ` (${name} is already present locally)` : ` (base images can be made offline: berth image bootstrap busybox | debian:bookworm, or give berthd --registry-mirror)`),
+          );
+        });
+        return;
+      }
+      const creds = registryAuth(req.raw.headers['x-registry-auth']);
+      // No tag in either parameter: every tag of the repository (`docker pull -a`), as dockerd.
+      const all = !tag && !/@|:[^/]*$/.test(fromImage);
+      await lazyStream(req, res, async (write, signal) => {
+        const o = { tmp: d.tmp, creds, platform, signal, out: (m: JsonMessage) => write(progressLine(m)) };
+        if (all) await d.images.pullAll(fromImage, o);
+        else await d.images.pull(name, o);
       });
       return;
     }
@@ -114,6 +216,20 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
       out.write({ status: img.id });
     });
     if (!ok) b.drain();
+  });
+
+  r.get('/distribution/{name*}', async (req, res) => {
+    const name = req.params.name!;
+    if (!name.endsWith('/json')) return res.json(404, { message: 'page not found' });
+    res.json(200, await d.images.distribution(name.slice(0, -5), registryAuth(req.raw.headers['x-registry-auth'])));
+  });
+
+  // `docker login`: the credentials are checked against the registry's /v2/.
+  r.post('/auth', async (req, res) => {
+    const b = (await req.json<Record<string, unknown> | null>()) ?? {};
+    const str = (k: string) => (typeof b[k] === 'string' && b[k] ? (b[k] as string) : undefined);
+    await d.images.login(str('serveraddress') ?? 'docker.io', { username: str('username'), password: str('password'), identityToken: str('identitytoken'), registryToken: str('registrytoken') });
+    res.json(200, { Status: 'Login Succeeded', IdentityToken: '' });
   });
 
   r.post('/images/load', async (req, res) => {

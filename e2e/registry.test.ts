@@ -1,0 +1,171 @@
+/**
+ * `docker push`, `pull`, `login` and `images --digests` through the real `docker` CLI against a
+ * private berthd and a registry on 127.0.0.1: Berth's own `bin/berth-registry` when this
+ * checkout has it, else the in-memory test registry of src/registry (same wire protocol for
+ * what is exercised here). Nothing but loopback is contacted.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFakeRegistry, type FakeRegistry } from '../src/registry/index.ts';
+import { startDaemon, cleanup, docker, dockerOk, bootstrapBusybox, sleep, REPO, type Daemon } from './harness.ts';
+
+let d: Daemon;
+let reg: string;
+let server: ChildProcess | undefined;
+let fake: FakeRegistry | undefined;
+let authed: FakeRegistry;
+let scratch: string;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function startRegistry(): Promise<string> {
+  const bin = join(REPO, 'bin/berth-registry');
+  if (!existsSync(bin)) {
+    fake = await startFakeRegistry();
+    return fake.host;
+  }
+  const host = `127.0.0.1:${await freePort()}`;
+  server = spawn(bin, ['--listen', host, '--root', join(scratch, 'registry')], { stdio: 'ignore' });
+  for (let i = 0; i < 200; i++) {
+    const ok = await fetch(`http://${host}/v2/`).then((r) => r.status === 200, () => false);
+    if (ok) return host;
+    await sleep(50);
+  }
+  throw new Error('berth-registry did not come up');
+}
+
+before(async () => {
+  scratch = mkdtempSync(join(tmpdir(), 'berth-e2e-registry-'));
+  // The CLI's credentials go to a scratch config, never the user's.
+  process.env.DOCKER_CONFIG = join(scratch, 'docker');
+  process.env.BERTH_CONFIG = join(scratch, 'berth');
+  reg = await startRegistry();
+  authed = await startFakeRegistry({ auth: { scheme: 'bearer', username: 'tester', password: 'secret' } });
+  d = await startDaemon();
+  await bootstrapBusybox(d);
+});
+after(async () => {
+  if (d) await cleanup(d);
+  server?.kill('SIGTERM');
+  await fake?.close();
+  await authed?.close();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+test('push, rmi, pull and run; a second tag says Layer already exists, another repository Mounted from', async () => {
+  await dockerOk(d, ['tag', 'busybox', `${reg}/t/busybox:1`]);
+  const pushed = await dockerOk(d, ['push', `${reg}/t/busybox:1`]);
+  assert.match(pushed, new RegExp(`^The push refers to repository \\[${reg}/t/busybox\\]$`, 'm'));
+  assert.match(pushed, /^[a-f0-9]{12}: Pushed$/m);
+  const digest = /^1: digest: (sha256:[a-f0-9]{64}) size: \d+$/m.exec(pushed)?.[1];
+  assert.ok(digest, pushed);
+
+  await dockerOk(d, ['rmi', `${reg}/t/busybox:1`]);
+  await dockerOk(d, ['rmi', 'busybox']);
+  const pulled = await dockerOk(d, ['pull', `${reg}/t/busybox:1`]);
+  assert.match(pulled, /^1: Pulling from t\/busybox$/m);
+  assert.match(pulled, /^[a-f0-9]{12}: Pull complete$/m);
+  assert.match(pulled, new RegExp(`^Digest: ${digest}$`, 'm'));
+  assert.match(pulled, new RegExp(`^Status: Downloaded newer image for ${reg}/t/busybox:1$`, 'm'));
+  assert.equal(pulled.trim().split('\n').at(-1), `${reg}/t/busybox:1`);
+  assert.equal(await dockerOk(d, ['run', '--rm', `${reg}/t/busybox:1`, 'echo', 'pulled']), 'pulled\n');
+  const again = await dockerOk(d, ['pull', `${reg}/t/busybox:1`]);
+  assert.match(again, new RegExp(`^Status: Image is up to date for ${reg}/t/busybox:1$`, 'm'));
+
+  await dockerOk(d, ['tag', `${reg}/t/busybox:1`, `${reg}/t/busybox:2`]);
+  const second = await dockerOk(d, ['push', `${reg}/t/busybox:2`]);
+  assert.match(second, /^[a-f0-9]{12}: Layer already exists$/m);
+  assert.match(second, new RegExp(`^2: digest: ${digest} size: \\d+$`, 'm'));
+
+  await dockerOk(d, ['tag', `${reg}/t/busybox:1`, `${reg}/t/other:1`]);
+  const other = await dockerOk(d, ['push', `${reg}/t/other:1`]);
+  assert.match(other, /^[a-f0-9]{12}: Mounted from t\/busybox$/m);
+
+  // `docker push` of a repository without a tag pushes all its tags (Docker 28 without -a says
+  // "Using default tag"; with -a the daemon gets an empty tag).
+  const all = await dockerOk(d, ['push', '-a', `${reg}/t/busybox`]);
+  assert.match(all, /^1: digest: /m);
+  assert.match(all, /^2: digest: /m);
+
+  // pull -a: every tag of the repository.
+  await dockerOk(d, ['rmi', `${reg}/t/busybox:2`]);
+  const pullAll = await dockerOk(d, ['pull', '-a', `${reg}/t/busybox`]);
+  assert.match(pullAll, /^1: Pulling from t\/busybox$/m);
+  assert.match(pullAll, /^2: Pulling from t\/busybox$/m);
+  assert.match(await dockerOk(d, ['images', `${reg}/t/busybox`]), /^\S+\/t\/busybox\s+2\s/m);
+
+  const digests = await dockerOk(d, ['images', '--digests', `${reg}/t/busybox`]);
+  assert.match(digests, new RegExp(`^${reg}/t/busybox\\s+1\\s+${digest}\\s`, 'm'));
+  const rd = await dockerOk(d, ['inspect', '--format', '{{json .RepoDigests}}', `${reg}/t/busybox:1`]);
+  assert.ok(rd.includes(`${reg}/t/busybox@${digest}`), rd);
+
+  // By digest, after the image is gone.
+  await dockerOk(d, ['rmi', '-f', `${reg}/t/busybox:1`]);
+  const imgs = (await dockerOk(d, ['images', '-q'])).trim();
+  if (imgs) await dockerOk(d, ['rmi', '-f', ...new Set(imgs.split('\n'))]);
+  const byDigest = await dockerOk(d, ['pull', `${reg}/t/busybox@${digest}`]);
+  assert.match(byDigest, new RegExp(`^Status: Downloaded newer image for ${reg}/t/busybox@${digest}$`, 'm'));
+  assert.equal(await dockerOk(d, ['run', '--rm', `${reg}/t/busybox@${digest}`, 'echo', 'by-digest']), 'by-digest\n');
+});
+
+test('errors: an unknown tag, an unknown local image, Docker Hub offline', async () => {
+  const unknown = await docker(d, ['pull', `${reg}/t/busybox:nope`]);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, new RegExp(`manifest for ${reg}/t/busybox:nope not found: manifest unknown`));
+  const local = await docker(d, ['push', `${reg}/t/nolocal:1`]);
+  assert.equal(local.code, 1);
+  assert.match(local.stderr, new RegExp(`An image does not exist locally with the tag: ${reg}/t/nolocal`));
+  const hub = await docker(d, ['pull', 'alpine:3']);
+  assert.equal(hub.code, 1);
+  assert.match(hub.stderr, /no registry can be reached from this daemon/);
+});
+
+test('login: token auth; a wrong password is refused; push and pull need it', async () => {
+  const host = authed.host;
+  const bad = await docker(d, ['login', '-u', 'tester', '--password-stdin', host], { input: 'wrong\n' });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /unauthorized/);
+  const ok = await docker(d, ['login', '-u', 'tester', '--password-stdin', host], { input: 'secret\n' });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /Login Succeeded/);
+  const img = (await dockerOk(d, ['images', '-q'])).trim().split('\n')[0]!;
+  await dockerOk(d, ['tag', img, `${host}/priv/bb:1`]);
+  assert.match(await dockerOk(d, ['push', `${host}/priv/bb:1`]), /^1: digest: sha256:/m);
+  await dockerOk(d, ['logout', host]);
+  const denied = await docker(d, ['pull', `${host}/priv/bb:1`]);
+  assert.equal(denied.code, 1);
+  assert.match(denied.stderr, new RegExp(`pull access denied for ${host}/priv/bb`));
+});
+
+test('--registry-mirror: docker.io pulls go to the mirror, pushes do not', async () => {
+  // The mirror is the loopback registry with a library/ repository in it.
+  const img = (await dockerOk(d, ['images', '-q'])).trim().split('\n')[0]!;
+  await dockerOk(d, ['tag', img, `${reg}/library/busybox:mirrored`]);
+  await dockerOk(d, ['push', `${reg}/library/busybox:mirrored`]);
+  const m = await startDaemon(['--registry-mirror', `http://${reg}`]);
+  try {
+    const out = await dockerOk(m, ['pull', 'busybox:mirrored']);
+    assert.match(out, /^mirrored: Pulling from library\/busybox$/m);
+    assert.match(out, /^Status: Downloaded newer image for busybox:mirrored$/m);
+    assert.equal(await dockerOk(m, ['run', '--rm', 'busybox:mirrored', 'echo', 'mirrored']), 'mirrored\n');
+    const push = await docker(m, ['push', 'busybox:mirrored']);
+    assert.equal(push.code, 1);
+    assert.match(push.stderr, /mirrors only serve pulls/);
+  } finally {
+    await cleanup(m);
+  }
+});

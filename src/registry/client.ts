@@ -1,0 +1,442 @@
+/**
+ * A distribution-spec (OCI / Docker registry v2) client over node:http and node:https, for
+ * pull and push.
+ *
+ * Lifecycle: one `RegistryClient` per registry endpoint and set of credentials, usually per
+ * pull, push or login; it caches the bearer tokens it was handed, by scope, for its lifetime.
+ *
+ * Authentication follows the registry's 401 challenges: `Bearer realm=,service=,scope=` is
+ * answered by a token fetched from the realm (with Basic credentials when the client has a
+ * username and password, a refresh-token grant for an identity token, or the caller's registry
+ * token as it is); `Basic` by the credentials themselves. A request whose body is a stream
+ * cannot be sent twice, so callers make a small authenticated request first (the upload's
+ * POST does that for its PUT).
+ *
+ * Invariants: nothing is held in memory but manifests and configs (capped); a blob stream
+ * fails unless exactly the bytes its descriptor names arrive; a registry's redirect (to its
+ * storage) is followed for GET and HEAD, without the registry's Authorization header when it
+ * leaves the registry's host.
+ *
+ *   const c = new RegistryClient(endpointFor('127.0.0.1:5000', cfg), creds);
+ *   const m = await c.getManifest('t/busybox', 'latest');
+ *   const layer = await c.openBlob('t/busybox', desc); // a verified Readable
+ */
+import { createHash } from 'node:crypto';
+import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Readable, Transform } from 'node:stream';
+import { BerthError, forbidden, internal, invalidArgument, notFound, unauthorized, unavailable } from '../errdefs/index.ts';
+import { isDigest, MediaType, type Descriptor, type Digest } from '../spec/index.ts';
+import type { Endpoint } from './endpoint.ts';
+
+export interface Credentials {
+  username?: string;
+  password?: string;
+  /** A refresh token an earlier login got from the registry's token service. */
+  identityToken?: string;
+  /** A bearer token to send as it is. */
+  registryToken?: string;
+}
+
+/** A manifest, index or list as the registry sent it, with the digest of its exact bytes. */
+export interface FetchedManifest {
+  digest: Digest;
+  mediaType: string;
+  bytes: Buffer;
+}
+
+/** What the client accepts as a manifest: Docker schema 2 and OCI, single and multi-platform. */
+export const MANIFEST_ACCEPT = [MediaType.DockerManifest, MediaType.DockerManifestList, MediaType.OciManifest, MediaType.OciIndex];
+
+/** Manifests and configs are read into memory: this is their cap. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const MAX_ERROR_BODY = 64 * 1024;
+const MAX_REDIRECTS = 5;
+/** A connection that sends nothing for this long is given up. */
+const IDLE_TIMEOUT_MS = 60_000;
+
+interface Challenge {
+  scheme: 'bearer' | 'basic';
+  params: Record<string, string>;
+}
+
+/** `Bearer realm="https://a/token",service="reg",scope="x"` → scheme and parameters. */
+export function parseChallenge(header: string | undefined): Challenge | undefined {
+  if (!header) return undefined;
+  const m = /^\s*(\w+)\s*(.*)$/s.exec(header);
+  if (!m) return undefined;
+  const scheme = m[1]!.toLowerCase();
+  if (scheme !== 'bearer' && scheme !== 'basic') return undefined;
+  const params: Record<string, string> = {};
+  const re = /([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?/g;
+  let p: RegExpExecArray | null;
+  while ((p = re.exec(m[2]!))) params[p[1]!.toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : p[3]!;
+  return { scheme, params };
+}
+
+/** `repository:t/busybox:pull,push` */
+export function repoScope(repo: string, actions: 'pull' | 'pull,push'): string {
+  return `repository:${repo}:${actions}`;
+}
+
+interface SendOptions {
+  scopes: string[];
+  headers?: OutgoingHttpHeaders;
+  /** A body that can be sent again after a 401. */
+  body?: Buffer;
+  /** A body sent once: no retry after a 401. */
+  stream?: Readable;
+  /** Follow redirects (GET and HEAD). */
+  follow?: boolean;
+}
+
+/** The registry's error body, `{"errors":[{"code","message"}]}`, as one line. */
+async function errorText(res: IncomingMessage): Promise<string> {
+  let body = '';
+  try {
+    body = (await readCapped(res, MAX_ERROR_BODY, true)).toString('utf8');
+  } catch {
+    return '';
+  }
+  try {
+    const j = JSON.parse(body) as { errors?: Array<{ code?: string; message?: string }> };
+    if (Array.isArray(j.errors) && j.errors.length) {
+      return j.errors.map((e) => `${String(e.code ?? 'UNKNOWN').toLowerCase().replace(/_/g, ' ')}: ${e.message ?? ''}`).join(', ');
+    }
+  } catch {
+    // not JSON: the text, if short
+  }
+  return body.trim().slice(0, 200);
+}
+
+/** The whole body, refusing more than `max` bytes (or truncating, for error bodies). */
+function readCapped(res: Readable, max: number, truncate = false): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    res.on('data', (c: Buffer) => {
+      n += c.length;
+      if (n > max) {
+        if (truncate) {
+          res.destroy();
+          resolve(Buffer.concat(chunks));
+          return;
+        }
+        res.destroy();
+        reject(invalidArgument(`registry response larger than ${max} bytes`));
+        return;
+      }
+      chunks.push(c);
+    });
+    res.on('end', () => resolve(Buffer.concat(chunks)));
+    res.on('error', reject);
+    res.on('close', () => {
+      if (!res.readableEnded) reject(unavailable('registry connection closed before the response ended'));
+    });
+  });
+}
+
+/**
+ * A stream of exactly `size` bytes hashing to `digest`; anything else fails it (too many bytes
+ * as soon as they arrive, a wrong digest or short body at the end).
+ */
+export function verified(source: Readable, digest: Digest, size: number): Readable {
+  const hash = createHash('sha256');
+  let n = 0;
+  const t = new Transform({
+    highWaterMark: 1 << 20,
+    transform(chunk: Buffer, _e, cb) {
+      n += chunk.length;
+      if (n > size) return cb(invalidArgument(`blob ${digest}: more than the expected ${size} bytes`));
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+    flush(cb) {
+      if (n !== size) return cb(invalidArgument(`blob ${digest}: expected ${size} bytes, got ${n}`));
+      const got = `sha256:${hash.digest('hex')}`;
+      if (got !== digest) return cb(invalidArgument(`blob ${digest}: digest mismatch: got ${got}`));
+      cb();
+    },
+  });
+  source.on('error', (e) => t.destroy(e));
+  source.on('close', () => {
+    if (!source.readableEnded && !t.destroyed) t.destroy(unavailable(`blob ${digest}: the registry closed the connection after ${n} of ${size} bytes`));
+  });
+  t.on('close', () => source.destroy());
+  source.pipe(t);
+  return t;
+}
+
+export class RegistryClient {
+  readonly endpoint: Endpoint;
+  private readonly creds: Credentials;
+  private challenge?: Challenge;
+  private readonly tokens = new Map<string, string>();
+
+  constructor(endpoint: Endpoint, creds: Credentials = {}) {
+    this.endpoint = endpoint;
+    this.creds = creds;
+  }
+
+  // ------------------------------------------------------------------ transport
+
+  private raw(url: URL, method: string, headers: OutgoingHttpHeaders, body?: Buffer | Readable): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const fn = url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : undefined;
+      if (!fn) return reject(invalidArgument(`registry URL "${url.href}": unsupported protocol`));
+      const req = fn(url, { method, headers: { 'User-Agent': 'berth', ...headers } }, (res) => {
+        // A connection reset while a response is only being drained must not be an unhandled
+        // 'error' event (that would end the daemon); readers attach their own handlers.
+        res.on('error', () => {});
+        resolve(res);
+      });
+      req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(unavailable(`${method} ${url.href}: no answer for ${IDLE_TIMEOUT_MS / 1000}s`)));
+      req.on('error', (e) => reject(e instanceof BerthError ? e : unavailable(`${method} ${url.href}: ${e.message}`, e)));
+      if (body instanceof Readable) {
+        body.on('error', (e) => req.destroy(e));
+        // A request that fails leaves no open file behind it.
+        req.on('close', () => body.destroy());
+        body.pipe(req);
+      } else {
+        req.end(body);
+      }
+    });
+  }
+
+  private authHeader(scopes: string[], host: string): string | undefined {
+    if (host !== new URL(this.endpoint.base).host) return undefined;
+    const ch = this.challenge;
+    if (!ch) return undefined;
+    if (ch.scheme === 'basic') {
+      if (this.creds.username === undefined) return undefined;
+      return `Basic ${Buffer.from(`${this.creds.username}:${this.creds.password ?? ''}`).toString('base64')}`;
+    }
+    const t = this.tokens.get(scopeKey(scopes));
+    return t ? `Bearer ${t}` : undefined;
+  }
+
+  /** Answers a challenge: fetches the bearer token for `scopes`, or notes Basic. */
+  private async authenticate(header: string | undefined, scopes: string[]): Promise<void> {
+    const ch = parseChallenge(header);
+    if (!ch) throw unauthorized('unauthorized: the registry asked for authentication it did not describe');
+    this.challenge = ch;
+    if (ch.scheme === 'basic') {
+      if (this.creds.username === undefined) throw unauthorized('unauthorized: authentication required');
+      return;
+    }
+    if (this.creds.registryToken) {
+      this.tokens.set(scopeKey(scopes), this.creds.registryToken);
+      return;
+    }
+    const realm = ch.params.realm;
+    if (!realm) throw unauthorized('unauthorized: the registry gave no token realm');
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch (e) {
+      throw unauthorized(`unauthorized: bad token realm "${realm}"`, e);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw unauthorized(`unauthorized: bad token realm "${realm}"`);
+    const all = scopes.length ? scopes : ch.params.scope ? [ch.params.scope] : [];
+    let res: IncomingMessage;
+    if (this.creds.identityToken) {
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: this.creds.identityToken, client_id: 'berth', ...(ch.params.service ? { service: ch.params.service } : {}) });
+      if (all.length) form.set('scope', all.join(' '));
+      const body = Buffer.from(form.toString());
+      res = await this.raw(url, 'POST', { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': body.length }, body);
+    } else {
+      if (ch.params.service) url.searchParams.set('service', ch.params.service);
+      for (const s of all) url.searchParams.append('scope', s);
+      const headers: OutgoingHttpHeaders = {};
+      if (this.creds.username !== undefined) headers.Authorization = `Basic ${Buffer.from(`${this.creds.username}:${this.creds.password ?? ''}`).toString('base64')}`;
+      res = await this.raw(url, 'GET', headers);
+    }
+    if (res.statusCode === 401 || res.statusCode === 403) {
+      const why = await errorText(res);
+      throw unauthorized(why || 'unauthorized: incorrect username or password');
+    }
+    if (res.statusCode !== 200) {
+      const why = await errorText(res);
+      throw unavailable(`get token from ${url.origin}: status ${res.statusCode}${why ? `: ${why}` : ''}`);
+    }
+    let token: string | undefined;
+    try {
+      const j = JSON.parse((await readCapped(res, MAX_ERROR_BODY)).toString('utf8')) as { token?: unknown; access_token?: unknown };
+      token = typeof j.token === 'string' ? j.token : typeof j.access_token === 'string' ? j.access_token : undefined;
+    } catch (e) {
+      throw unavailable(`get token from ${url.origin}: the answer is not JSON`, e);
+    }
+    if (!token) throw unavailable(`get token from ${url.origin}: the answer has no token`);
+    this.tokens.set(scopeKey(scopes), token);
+  }
+
+  /**
+   * One request to the registry, answering one 401 challenge when the body can be re-sent,
+   * following redirects when asked. The caller reads or discards the response.
+   */
+  private async send(method: string, pathOrUrl: string, o: SendOptions): Promise<IncomingMessage> {
+    let url = new URL(pathOrUrl, this.endpoint.base + '/');
+    let answered = false;
+    for (let hops = 0; ; ) {
+      const headers: OutgoingHttpHeaders = { ...o.headers };
+      const auth = this.authHeader(o.scopes, url.host);
+      if (auth) headers.Authorization = auth;
+      const res = await this.raw(url, method, headers, o.stream ?? o.body);
+      if (res.statusCode === 401 && !answered && !o.stream && url.host === new URL(this.endpoint.base).host) {
+        res.resume();
+        answered = true;
+        await this.authenticate(res.headers['www-authenticate'], o.scopes);
+        continue;
+      }
+      if (o.follow && [301, 302, 303, 307, 308].includes(res.statusCode!) && res.headers.location) {
+        res.resume();
+        if (++hops > MAX_REDIRECTS) throw unavailable(`${method} ${url.pathname}: too many redirects`);
+        url = new URL(res.headers.location, url);
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') throw unavailable(`${method}: redirect to an unsupported URL`);
+        continue;
+      }
+      return res;
+    }
+  }
+
+  /** Turns a failed answer into an error of the right category. */
+  private async failure(res: IncomingMessage, what: string): Promise<BerthError> {
+    const why = await errorText(res);
+    const msg = `${what}${why ? `: ${why}` : `: status ${res.statusCode}`}`;
+    switch (res.statusCode) {
+      case 401: return unauthorized(msg);
+      case 403: return forbidden(msg);
+      case 404: return notFound(msg);
+      case 400: case 405: case 413: return invalidArgument(msg);
+      default: return (res.statusCode ?? 500) >= 500 ? unavailable(msg) : internal(msg);
+    }
+  }
+
+  // ------------------------------------------------------------------ API
+
+  /** `GET /v2/`: is this a registry, and do these credentials work? (docker login) */
+  async checkLogin(): Promise<void> {
+    const res = await this.send('GET', '/v2/', { scopes: [] });
+    res.resume();
+    if (res.statusCode === 200) return;
+    if (res.statusCode === 401) throw Object.assign(unauthorized(`login attempt to ${this.endpoint.base}/v2/ failed with status: 401 Unauthorized`), { atRegistry: true });
+    throw unavailable(`login to ${this.endpoint.name}: /v2/ answered ${res.statusCode}`);
+  }
+
+  /** A manifest, index or list by tag or digest; its digest is checked when asked by digest. */
+  async getManifest(repo: string, ref: string): Promise<FetchedManifest> {
+    const res = await this.send('GET', `/v2/${repo}/manifests/${ref}`, { scopes: [repoScope(repo, 'pull')], follow: true, headers: { Accept: MANIFEST_ACCEPT.join(', ') } });
+    if (res.statusCode !== 200) throw await this.failure(res, `manifest ${repo}:${ref}`);
+    const bytes = await readCapped(res, MAX_MANIFEST_BYTES);
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
+    if (isDigest(ref) && ref !== digest) throw invalidArgument(`manifest ${repo}@${ref}: the registry sent content with digest ${digest}`);
+    let mediaType = String(res.headers['content-type'] ?? '').split(';')[0]!.trim();
+    try {
+      const j = JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown; manifests?: unknown; config?: unknown };
+      if (typeof j.mediaType === 'string') mediaType = j.mediaType;
+      else if (!MANIFEST_ACCEPT.includes(mediaType as (typeof MANIFEST_ACCEPT)[number])) mediaType = Array.isArray(j.manifests) ? MediaType.OciIndex : MediaType.OciManifest;
+    } catch (e) {
+      throw invalidArgument(`manifest ${repo}:${ref}: not JSON`, e);
+    }
+    return { digest, mediaType, bytes };
+  }
+
+  /** Every tag of a repository (`docker pull -a`), following the registry's pagination. */
+  async listTags(repo: string, max = 10_000): Promise<string[]> {
+    const tags: string[] = [];
+    let next: string | undefined = `/v2/${repo}/tags/list?n=1000`;
+    for (let pages = 0; next && pages < 100; pages++) {
+      const res = await this.send('GET', next, { scopes: [repoScope(repo, 'pull')], follow: true });
+      if (res.statusCode !== 200) throw await this.failure(res, `tags of ${repo}`);
+      const link = String(res.headers.link ?? '');
+      let j: { tags?: unknown };
+      try {
+        j = JSON.parse((await readCapped(res, MAX_MANIFEST_BYTES)).toString('utf8')) as { tags?: unknown };
+      } catch (e) {
+        if (e instanceof BerthError) throw e;
+        throw invalidArgument(`tags of ${repo}: not JSON`, e);
+      }
+      for (const t of Array.isArray(j.tags) ? j.tags : []) {
+        if (typeof t === 'string' && /^[\w][\w.-]{0,127}$/.test(t)) tags.push(t);
+        if (tags.length >= max) return tags;
+      }
+      // RFC 5988: `</v2/x/tags/list?last=a&n=1000>; rel="next"`
+      next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(link)?.[1];
+    }
+    return tags;
+  }
+
+  /** A small blob (a config) in memory, verified. */
+  async getBlob(repo: string, desc: Pick<Descriptor, 'digest' | 'size'>): Promise<Buffer> {
+    if (desc.size > MAX_MANIFEST_BYTES) throw invalidArgument(`blob ${desc.digest}: ${desc.size} bytes is too large for a config`);
+    return readCapped(await this.openBlob(repo, desc), MAX_MANIFEST_BYTES);
+  }
+
+  /** A blob as a stream that fails unless its bytes match `desc`. */
+  async openBlob(repo: string, desc: Pick<Descriptor, 'digest' | 'size'>): Promise<Readable> {
+    if (!isDigest(desc.digest)) throw invalidArgument(`blob "${String(desc.digest)}": not a sha256 digest`);
+    if (!Number.isSafeInteger(desc.size) || desc.size < 0) throw invalidArgument(`blob ${desc.digest}: bad size`);
+    const res = await this.send('GET', `/v2/${repo}/blobs/${desc.digest}`, { scopes: [repoScope(repo, 'pull')], follow: true });
+    if (res.statusCode !== 200) throw await this.failure(res, `blob ${desc.digest}`);
+    return verified(res, desc.digest, desc.size);
+  }
+
+  /** `HEAD` a blob: its size if the repository has it. */
+  async statBlob(repo: string, digest: Digest, scopes = [repoScope(repo, 'pull,push')]): Promise<number | undefined> {
+    const res = await this.send('HEAD', `/v2/${repo}/blobs/${digest}`, { scopes, follow: true });
+    res.resume();
+    if (res.statusCode === 200) return Number(res.headers['content-length'] ?? 0);
+    if (res.statusCode === 404) return undefined;
+    throw await this.failure(res, `blob ${digest}`);
+  }
+
+  /**
+   * Cross-repository mount: true when `repo` now has the blob; false when the registry would
+   * not mount it (the upload it started instead is left to expire).
+   */
+  async mountBlob(repo: string, digest: Digest, from: string): Promise<boolean> {
+    const q = new URLSearchParams({ mount: digest, from });
+    const res = await this.send('POST', `/v2/${repo}/blobs/uploads/?${q}`, { scopes: [repoScope(repo, 'pull,push'), repoScope(from, 'pull')], body: Buffer.alloc(0), headers: { 'Content-Length': 0 } });
+    res.resume();
+    if (res.statusCode === 201) return true;
+    if (res.statusCode === 202) return false;
+    if (res.statusCode === 401 || res.statusCode === 403 || res.statusCode === 404) return false;
+    throw await this.failure(res, `mount blob ${digest} from ${from}`);
+  }
+
+  /**
+   * Uploads a blob: `POST` for a session (this answers any challenge), then one `PUT
+   * ?digest=` with the streamed body (monolithic upload).
+   */
+  async pushBlob(repo: string, desc: Pick<Descriptor, 'digest' | 'size'>, body: Readable): Promise<void> {
+    const scopes = [repoScope(repo, 'pull,push')];
+    const start = await this.send('POST', `/v2/${repo}/blobs/uploads/`, { scopes, body: Buffer.alloc(0), headers: { 'Content-Length': 0 } });
+    if (start.statusCode !== 202 && start.statusCode !== 201) {
+      body.destroy();
+      throw await this.failure(start, `start upload to ${repo}`);
+    }
+    start.resume();
+    const location = start.headers.location;
+    if (!location) {
+      body.destroy();
+      throw unavailable(`start upload to ${repo}: the registry gave no Location`);
+    }
+    const url = new URL(location, this.endpoint.base + '/');
+    url.searchParams.set('digest', desc.digest);
+    const res = await this.send('PUT', url.href, { scopes, stream: body, headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': desc.size } });
+    if (res.statusCode !== 201 && res.statusCode !== 204) throw await this.failure(res, `upload blob ${desc.digest}`);
+    res.resume();
+  }
+
+  /** `PUT` a manifest under a tag or digest; returns the digest of its bytes. */
+  async putManifest(repo: string, ref: string, mediaType: string, bytes: Buffer): Promise<Digest> {
+    const res = await this.send('PUT', `/v2/${repo}/manifests/${ref}`, { scopes: [repoScope(repo, 'pull,push')], body: bytes, headers: { 'Content-Type': mediaType, 'Content-Length': bytes.length } });
+    if (res.statusCode !== 201 && res.statusCode !== 200) throw await this.failure(res, `put manifest ${repo}:${ref}`);
+    res.resume();
+    return `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
+  }
+}
+
+function scopeKey(scopes: string[]): string {
+  return [...scopes].sort().join(' ');
+}

@@ -1,0 +1,346 @@
+/**
+ * `docker pull`: an image from a registry into the stores, with dockerd's progress messages.
+ *
+ * Layers download three at a time into the data root's scratch directory (each blob verified
+ * by size and digest as it arrives), then are extracted strictly in order: decompressed, the
+ * tar ingested as a content blob that must hash to the diff ID the config names, then unpacked
+ * by the snapshotter. The image row and its tag are written last, so a pull that fails — a bad
+ * blob, a dropped connection, the client gone — removes the layers it made and leaves no image;
+ * a daemon killed mid-pull leaves only unreferenced layers and blobs, which the start-up
+ * garbage collection removes.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BerthError, invalidArgument, notFound, unavailable } from '../../errdefs/index.ts';
+import { decompressed } from '../../archive/index.ts';
+import { byteMeter, type Image, type ImageStore, type Progress } from '../../images/index.ts';
+import { choosePlatform, endpointFor, isIndex, parseImageManifest, RegistryClient, type Credentials, type FetchedManifest, type RegistryConfig } from '../../registry/index.ts';
+import { chainIds, familiarString, hostPlatform, isDigest, shortId, type Descriptor, type Digest, type ImageConfig, type Platform, type Reference } from '../../spec/index.ts';
+
+export interface PullDeps {
+  store: ImageStore;
+  registry: RegistryConfig;
+  /** Scratch directory on the data root (emptied at daemon start). */
+  tmp: string;
+}
+
+export interface PullOptions {
+  creds?: Credentials;
+  platform?: Platform;
+  out: Progress;
+  /** Aborted when the client goes away: the pull stops and cleans up. */
+  signal?: AbortSignal;
+}
+
+export interface PullResult {
+  image: Image;
+  /** The digest of the manifest (or index) the reference named. */
+  digest: Digest;
+  upToDate: boolean;
+}
+
+/** dockerd's max-concurrent-downloads default. */
+export const DOWNLOAD_CONCURRENCY = 3;
+
+/** `linux/amd64[/v8]` → a platform; only linux images run here. */
+export function parsePlatform(s: string): Platform {
+  const [os, architecture, variant] = s.toLowerCase().split('/');
+  if (os !== 'linux' || (architecture !== undefined && !architecture)) throw invalidArgument(`invalid platform "${s}": only linux platforms are supported`);
+  const host = hostPlatform();
+  return { os, architecture: architecture ?? host.architecture, ...(variant ? { variant } : {}) };
+}
+
+/** The text after the client's own prefix: what the registry said. */
+function registrySaid(e: unknown): string {
+  const m = (e as Error).message ?? String(e);
+  const i = m.indexOf(': ');
+  return i >= 0 ? m.slice(i + 2) : m;
+}
+
+/** Runs `jobs` with at most `n` at a time; `onQueued(i)` for each job that has to wait. */
+async function limited<T>(n: number, jobs: Array<() => Promise<T>>, onQueued: (i: number) => void): Promise<PromiseSettledResult<T>[]> {
+  const results: PromiseSettledResult<T>[] = new Array(jobs.length);
+  jobs.forEach((_, i) => i >= n && onQueued(i));
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      try {
+        results[i] = { status: 'fulfilled', value: await jobs[i]!() };
+      } catch (reason) {
+        results[i] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, jobs.length) }, worker));
+  return results;
+}
+
+/** A byte counter that reports as the bytes pass. */
+function counting(onBytes: (n: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      onBytes(chunk.length);
+      cb(null, chunk);
+    },
+  });
+}
+
+/** Progress lines for `total` bytes: about a hundred of them, and always the last. */
+function meterFor(total: number, emit: (current: number) => void) {
+  return byteMeter(Math.max(32 * 1024, Math.floor(total / 100)), emit);
+}
+
+export async function pullImage(d: PullDeps, ref: Reference, o: PullOptions): Promise<PullResult> {
+  const out = o.out;
+  const name = familiarString(ref);
+  const want = ref.digest ?? ref.tag ?? 'latest';
+  const denied = (e: unknown) =>
+    notFound(`pull access denied for ${familiarString({ domain: ref.domain, path: ref.path })}, repository does not exist or may require 'docker login': ${registrySaid(e)}`, e);
+  const client = new RegistryClient(endpointFor(ref.domain, d.registry), o.creds);
+
+  let top: FetchedManifest;
+  try {
+    top = await client.getManifest(ref.path, want);
+  } catch (e) {
+    const cat = (e as BerthError).category;
+    if (cat === 'Unauthorized' || cat === 'Forbidden') throw denied(e);
+    if (cat === 'NotFound') throw notFound(`manifest for ${name} not found: ${registrySaid(e)}`, e);
+    throw e;
+  }
+  let manifest = top;
+  if (isIndex(top)) {
+    const entry = choosePlatform(top, o.platform ?? hostPlatform());
+    manifest = await client.getManifest(ref.path, entry.digest);
+    if (isIndex(manifest)) throw invalidArgument(`manifest ${entry.digest}: an index inside an index is not supported`);
+  }
+  const im = parseImageManifest(manifest);
+  // dockerd names a digest pull by its whole reference, a tag pull by its tag.
+  out({ status: `Pulling from ${ref.path}`, id: ref.digest ? `${ref.domain}/${ref.path}@${ref.digest}` : want });
+
+  const configBytes = await client.getBlob(ref.path, im.config);
+  let config: ImageConfig;
+  try {
+    config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+  } catch (e) {
+    throw invalidArgument(`image config ${im.config.digest}: not JSON`, e);
+  }
+  if (!config || typeof config !== 'object') throw invalidArgument(`image config ${im.config.digest}: not a JSON object`);
+  const diffIds = config.rootfs?.diff_ids;
+  if (!Array.isArray(diffIds) || !diffIds.every((x) => typeof x === 'string' && isDigest(x))) throw invalidArgument(`image config ${im.config.digest}: no valid rootfs.diff_ids`);
+  if (diffIds.length !== im.layers.length) throw invalidArgument(`image ${manifest.digest}: the manifest has ${im.layers.length} layers but the config ${diffIds.length} diff IDs`);
+  if (config.os && config.os !== 'linux') throw invalidArgument(`image ${name} is for ${config.os}: only linux images run here`);
+
+  // What the name pointed at before: the same image means "up to date" (a tag or a digest).
+  const previous = d.store.idOf(name);
+  let image = d.store.find(im.config.digest);
+  if (!image) image = await fetchLayers(d, client, ref, im.layers, diffIds, configBytes, o);
+  if (ref.tag !== undefined) d.store.tag(image.id, name);
+  d.store.addRepoDigest(image.id, ref, top.digest);
+  out({ status: `Digest: ${top.digest}` });
+  const upToDate = previous === image.id;
+  out({ status: `Status: ${upToDate ? 'Image is up to date' : 'Downloaded newer image'} for ${name}` });
+  return { image: d.store.get(image.id), digest: top.digest, upToDate };
+}
+
+/**
+ * Layers that pulls in progress are building on, counted per pull, per store: a pull that
+ * fails must not drop a layer another pull of the same image (docker-compose pulls services
+ * that share an image at once) has just found in place and is stacking on.
+ */
+const inFlight = new WeakMap<ImageStore, Map<string, number>>();
+
+function hold(store: ImageStore, chains: readonly string[]): () => void {
+  let m = inFlight.get(store);
+  if (!m) inFlight.set(store, (m = new Map()));
+  for (const c of chains) m.set(c, (m.get(c) ?? 0) + 1);
+  return () => {
+    for (const c of chains) {
+      const n = (m.get(c) ?? 1) - 1;
+      if (n > 0) m.set(c, n);
+      else m.delete(c);
+    }
+  };
+}
+
+function heldByOthers(store: ImageStore, chain: string): boolean {
+  return (inFlight.get(store)?.get(chain) ?? 0) > 1;
+}
+
+async function fetchLayers(
+  d: PullDeps, client: RegistryClient, ref: Reference, layers: Descriptor[], diffIds: Digest[], configBytes: Buffer, o: PullOptions,
+): Promise<Image> {
+  const out = o.out;
+  const chains = chainIds(diffIds);
+  const release = hold(d.store, chains);
+  const created: Digest[] = [];
+  const ingested: Digest[] = [];
+  const files: string[] = [];
+  const open = new Set<Readable>();
+  let cancelled = false;
+  const abort = () => {
+    cancelled = true;
+    for (const s of open) s.destroy(unavailable('pull cancelled: the client went away'));
+  };
+  o.signal?.addEventListener('abort', abort);
+  const checkAbort = () => {
+    if (o.signal?.aborted) throw unavailable('pull cancelled: the client went away');
+    if (cancelled) throw unavailable('pull cancelled');
+  };
+  try {
+    // Which layers are new; dockerd's order of lines: one per layer, bottom first.
+    const todo: number[] = [];
+    layers.forEach((l, i) => {
+      const id = shortId(l.digest);
+      if (d.store.snapshots.get(chains[i]!)) out({ status: 'Already exists', progressDetail: {}, id });
+      else {
+        out({ status: 'Pulling fs layer', progressDetail: {}, id });
+        todo.push(i);
+      }
+    });
+    await fs.mkdir(d.tmp, { recursive: true });
+    // Downloads run ahead; extraction takes them in order as they complete.
+    const downloaded = new Map<number, Promise<string>>();
+    const resolvers = new Map<number, { resolve: (f: string) => void; reject: (e: unknown) => void }>();
+    for (const i of todo) {
+      downloaded.set(i, new Promise<string>((resolve, reject) => resolvers.set(i, { resolve, reject })));
+      downloaded.get(i)!.catch(() => {});
+    }
+    const download = async (i: number): Promise<string> => {
+      checkAbort();
+      const l = layers[i]!;
+      const id = shortId(l.digest);
+      const file = join(d.tmp, `pull-${randomBytes(8).toString('hex')}`);
+      files.push(file);
+      const src = await client.openBlob(ref.path, l);
+      open.add(src);
+      try {
+        checkAbort();
+        const meter = meterFor(l.size, (current) => out({ status: 'Downloading', progressDetail: { current, total: l.size }, id }));
+        await pipeline(src, counting((n) => meter.add(n)), createWriteStream(file, { flags: 'wx' }));
+        meter.done();
+      } finally {
+        open.delete(src);
+      }
+      out({ status: 'Verifying Checksum', progressDetail: {}, id });
+      out({ status: 'Download complete', progressDetail: {}, id });
+      return file;
+    };
+    const downloads = limited(DOWNLOAD_CONCURRENCY, todo.map((i) => async () => {
+      try {
+        const f = await download(i);
+        resolvers.get(i)!.resolve(f);
+      } catch (e) {
+        resolvers.get(i)!.reject(e);
+        throw e;
+      }
+    }), (k) => out({ status: 'Waiting', progressDetail: {}, id: shortId(layers[todo[k]!]!.digest) }));
+    let failure: unknown;
+    try {
+      for (const i of todo) {
+        const file = await downloaded.get(i)!;
+        checkAbort();
+        const l = layers[i]!;
+        const id = shortId(l.digest);
+        const meter = meterFor(l.size, (current) => out({ status: 'Extracting', progressDetail: { current, total: l.size }, id }));
+        const read = createReadStream(file);
+        open.add(read);
+        try {
+          const plain = decompressed(read.pipe(counting((n) => meter.add(n))));
+          open.add(plain);
+          try {
+            await d.store.content.ingest(plain, { digest: diffIds[i]! });
+          } catch (e) {
+            if (e instanceof BerthError && /digest mismatch/.test(e.message)) throw invalidArgument(`layer ${l.digest}: its content does not match the diff ID ${diffIds[i]} the image config names`, e);
+            throw e;
+          } finally {
+            open.delete(plain);
+          }
+          ingested.push(diffIds[i]!);
+        } finally {
+          open.delete(read);
+          read.destroy();
+        }
+        meter.done();
+        checkAbort();
+        const parent = i > 0 ? chains[i - 1]! : null;
+        const had = !!d.store.snapshots.get(chains[i]!);
+        await d.store.snapshots.addLayerFromBlob(parent, diffIds[i]!);
+        if (!had) created.push(chains[i]!);
+        d.store.rememberBlob(diffIds[i]!, { registry: client.endpoint.name, repo: ref.path, digest: l.digest, mediaType: l.mediaType, size: l.size });
+        await fs.rm(file, { force: true });
+        out({ status: 'Pull complete', progressDetail: {}, id });
+      }
+    } catch (e) {
+      failure = e;
+      abort();
+    }
+    await downloads;
+    if (failure) throw failure;
+    // Layers that already existed still get their registry form remembered for push.
+    layers.forEach((l, i) => d.store.rememberBlob(diffIds[i]!, { registry: client.endpoint.name, repo: ref.path, digest: l.digest, mediaType: l.mediaType, size: l.size }));
+    checkAbort();
+    return await d.store.create(configBytes);
+  } catch (e) {
+    await d.store.dropLayers(created.filter((c) => !heldByOthers(d.store, c))).catch(() => {});
+    for (const b of ingested) await d.store.dropUnusedBlob(b).catch(() => {});
+    throw e;
+  } finally {
+    release();
+    o.signal?.removeEventListener('abort', abort);
+    for (const f of files) await fs.rm(f, { force: true }).catch(() => {});
+  }
+}
+
+/**
+ * `GET /distribution/{name}/json` (`docker manifest`-less inspection, `buildx imagetools`-like):
+ * the descriptor of what the reference names in the registry and the platforms it offers.
+ */
+export async function distributionInspect(d: Pick<PullDeps, 'registry'>, ref: Reference, creds?: Credentials): Promise<object> {
+  const client = new RegistryClient(endpointFor(ref.domain, d.registry), creds);
+  let m: FetchedManifest;
+  try {
+    m = await client.getManifest(ref.path, ref.digest ?? ref.tag ?? 'latest');
+  } catch (e) {
+    const cat = (e as BerthError).category;
+    if (cat === 'NotFound') throw notFound(registrySaid(e), e);
+    throw e;
+  }
+  const descriptor = { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length };
+  if (isIndex(m)) {
+    const j = JSON.parse(m.bytes.toString('utf8')) as { manifests?: Array<{ platform?: Platform }> };
+    return { Descriptor: descriptor, Platforms: (j.manifests ?? []).map((x) => x.platform).filter(Boolean) };
+  }
+  const im = parseImageManifest(m);
+  const config = JSON.parse((await client.getBlob(ref.path, im.config)).toString('utf8')) as ImageConfig;
+  return { Descriptor: descriptor, Platforms: [{ architecture: config.architecture, os: config.os, ...(config.variant ? { variant: config.variant } : {}) }] };
+}
+
+/**
+ * `docker pull -a` (an empty tag): every tag of the repository, one after the other, each with
+ * its own lines; the last status names the repository, as dockerd's does.
+ */
+export async function pullAllTags(d: PullDeps, repo: Reference, o: PullOptions): Promise<PullResult[]> {
+  const client = new RegistryClient(endpointFor(repo.domain, d.registry), o.creds);
+  let tags: string[];
+  try {
+    tags = await client.listTags(repo.path);
+  } catch (e) {
+    const cat = (e as BerthError).category;
+    if (cat === 'Unauthorized' || cat === 'Forbidden' || cat === 'NotFound') {
+      throw notFound(`pull access denied for ${familiarString({ domain: repo.domain, path: repo.path })}, repository does not exist or may require 'docker login': ${registrySaid(e)}`, e);
+    }
+    throw e;
+  }
+  const results: PullResult[] = [];
+  const quiet: Progress = (m) => {
+    if (!m.status?.startsWith('Status: ')) o.out(m);
+  };
+  for (const tag of tags) results.push(await pullImage(d, { domain: repo.domain, path: repo.path, tag }, { ...o, out: quiet }));
+  const name = familiarString({ domain: repo.domain, path: repo.path });
+  o.out({ status: `Status: ${results.every((r) => r.upToDate) ? 'Image is up to date' : 'Downloaded newer image'} for ${name}` });
+  return results;
+}

@@ -1,0 +1,195 @@
+/**
+ * `docker push`: the tags of one repository to its registry, with dockerd's progress messages.
+ *
+ * Layers are kept uncompressed (a content blob per diff ID), so each is pushed in the form the
+ * registry already has when that is known — the distribution table remembers every compressed
+ * digest a layer had on a registry, by repository, from pulls and pushes: the same repository
+ * is asked (HEAD, "Layer already exists"), another one on the same registry is mounted from
+ * ("Mounted from <repo>"). Only otherwise is the tar gzipped to a scratch file while hashed,
+ * then uploaded. Then the config, then a Docker schema 2 manifest under the tag.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { BerthError, notFound, unavailable } from '../../errdefs/index.ts';
+import { byteMeter, type Image, type Progress } from '../../images/index.ts';
+import { endpointFor, RegistryClient, schema2Manifest, type Credentials } from '../../registry/index.ts';
+import { familiarName, familiarString, MediaType, parseReference, shortId, type Descriptor, type Digest, type Reference } from '../../spec/index.ts';
+import type { PullDeps } from './pull.ts';
+
+export interface PushOptions {
+  creds?: Credentials;
+  out: Progress;
+  /** `{"Tag","Digest","Size"}` after each tag's manifest, as dockerd's aux message. */
+  aux: (a: { Tag: string; Digest: Digest; Size: number }) => void;
+  signal?: AbortSignal;
+}
+
+export interface PushPlan {
+  repo: Reference;
+  tags: Array<{ tag: string; image: Image }>;
+}
+
+/** dockerd's max-concurrent-uploads default. */
+export const UPLOAD_CONCURRENCY = 5;
+
+/**
+ * What a push will send, found before any streaming so an unknown image is a plain 404:
+ * one tag, or every tag of the repository when `tag` is empty (dockerd's rule).
+ */
+export function planPush(d: Pick<PullDeps, 'store'>, name: string, tag: string | undefined): PushPlan {
+  const repo = parseReference(name);
+  const bare = familiarName(repo);
+  if (tag) {
+    const image = d.store.find(`${bare}:${tag}`);
+    if (!image) throw notFound(`An image does not exist locally with the tag: ${bare}`);
+    return { repo, tags: [{ tag, image }] };
+  }
+  const all = d.store.repoTags(bare).map((t) => ({ tag: parseReference(t.tag).tag!, image: d.store.get(t.id) }));
+  if (!all.length) throw notFound(`An image does not exist locally with the tag: ${bare}`);
+  return { repo, tags: all };
+}
+
+const LAYER_TYPES: Record<string, string> = {
+  [MediaType.OciLayerGzip]: MediaType.DockerLayerGzip,
+  [MediaType.OciLayer]: MediaType.DockerLayer,
+};
+
+async function limited(n: number, jobs: Array<() => Promise<void>>, onQueued: (i: number) => void): Promise<void> {
+  jobs.forEach((_, i) => i >= n && onQueued(i));
+  let next = 0;
+  let failed: unknown;
+  const worker = async () => {
+    while (next < jobs.length && failed === undefined) {
+      const i = next++;
+      try {
+        await jobs[i]!();
+      } catch (e) {
+        failed ??= e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, jobs.length) }, worker));
+  if (failed !== undefined) throw failed;
+}
+
+export async function pushImage(d: PullDeps, plan: PushPlan, o: PushOptions): Promise<void> {
+  const { repo } = plan;
+  const out = o.out;
+  const client = new RegistryClient(endpointFor(repo.domain, d.registry, 'push'), o.creds);
+  const registry = client.endpoint.name;
+  const path = repo.path;
+  out({ status: `The push refers to repository [${repo.domain}/${path}]` });
+  const check = () => {
+    if (o.signal?.aborted) throw unavailable('push cancelled: the client went away');
+  };
+  /** Layers this push already placed, by diff ID. */
+  const done = new Map<Digest, Descriptor>();
+
+  const pushLayer = async (diffId: Digest): Promise<Descriptor> => {
+    const id = shortId(diffId);
+    const have = done.get(diffId);
+    if (have) {
+      out({ status: 'Layer already exists', progressDetail: {}, id });
+      return have;
+    }
+    check();
+    const known = d.store.knownBlobs(diffId, registry);
+    const asDesc = (k: { digest: Digest; size: number; mediaType: string }): Descriptor => ({ mediaType: LAYER_TYPES[k.mediaType] ?? k.mediaType, digest: k.digest, size: k.size });
+    for (const k of known.filter((k) => k.repo === path)) {
+      if ((await client.statBlob(path, k.digest)) !== undefined) {
+        out({ status: 'Layer already exists', progressDetail: {}, id });
+        return asDesc(k);
+      }
+      d.store.forgetBlob(diffId, registry, path);
+    }
+    for (const k of known.filter((k) => k.repo !== path)) {
+      check();
+      if (await client.mountBlob(path, k.digest, k.repo)) {
+        d.store.rememberBlob(diffId, { ...k, repo: path });
+        out({ status: `Mounted from ${k.repo}`, progressDetail: {}, id });
+        return asDesc(k);
+      }
+    }
+    // Compress once to scratch, hashing as it is written: the upload needs digest and size first.
+    await fs.mkdir(d.tmp, { recursive: true });
+    const file = join(d.tmp, `push-${randomBytes(8).toString('hex')}`);
+    try {
+      const hash = createHash('sha256');
+      let size = 0;
+      await pipeline(
+        d.store.content.stream(diffId),
+        createGzip(),
+        new Transform({
+          transform(c: Buffer, _e, cb) {
+            hash.update(c);
+            size += c.length;
+            cb(null, c);
+          },
+        }),
+        createWriteStream(file, { flags: 'wx' }),
+      );
+      const desc: Descriptor = { mediaType: MediaType.DockerLayerGzip, digest: `sha256:${hash.digest('hex')}` as Digest, size };
+      check();
+      if ((await client.statBlob(path, desc.digest)) === undefined) {
+        const meter = byteMeter(Math.max(32 * 1024, Math.floor(size / 100)), (current) => out({ status: 'Pushing', progressDetail: { current, total: size }, id }));
+        // Counted as the request consumes it: a 'data' listener would start the flow before
+        // the upload session exists, and lose the bytes.
+        const src = createReadStream(file);
+        const body = src.pipe(new Transform({
+          transform(c: Buffer, _e, cb) {
+            meter.add(c.length);
+            cb(null, c);
+          },
+        }));
+        body.on('close', () => src.destroy());
+        const abort = () => body.destroy(unavailable('push cancelled: the client went away'));
+        o.signal?.addEventListener('abort', abort);
+        try {
+          await client.pushBlob(path, desc, body);
+        } finally {
+          o.signal?.removeEventListener('abort', abort);
+        }
+        meter.done();
+        out({ status: 'Pushed', progressDetail: {}, id });
+      } else {
+        out({ status: 'Layer already exists', progressDetail: {}, id });
+      }
+      d.store.rememberBlob(diffId, { registry, repo: path, digest: desc.digest, mediaType: desc.mediaType, size: desc.size });
+      return desc;
+    } finally {
+      await fs.rm(file, { force: true });
+    }
+  };
+
+  for (const { tag, image } of plan.tags) {
+    const diffIds = image.config.rootfs.diff_ids;
+    const unique = [...new Set(diffIds)];
+    for (const x of unique) out({ status: 'Preparing', progressDetail: {}, id: shortId(x) });
+    const descs = new Map<Digest, Descriptor>();
+    await limited(UPLOAD_CONCURRENCY, unique.map((x) => async () => {
+      const desc = await pushLayer(x);
+      descs.set(x, desc);
+      done.set(x, desc);
+    }), (i) => out({ status: 'Waiting', progressDetail: {}, id: shortId(unique[i]!) }));
+    check();
+    const configInfo = await d.store.content.info(image.id);
+    if ((await client.statBlob(path, image.id)) === undefined) {
+      await client.pushBlob(path, configInfo, d.store.content.stream(image.id));
+    }
+    const manifest = schema2Manifest({ mediaType: MediaType.DockerConfig, digest: image.id, size: configInfo.size }, diffIds.map((x) => descs.get(x)!));
+    let digest: Digest;
+    try {
+      digest = await client.putManifest(path, tag, MediaType.DockerManifest, manifest);
+    } catch (e) {
+      if (e instanceof BerthError) throw e;
+      throw unavailable(`push ${familiarString({ ...repo, tag })}: ${(e as Error).message}`, e);
+    }
+    d.store.addRepoDigest(image.id, repo, digest);
+    out({ status: `${tag}: digest: ${digest} size: ${manifest.length}` });
+    o.aux({ Tag: tag, Digest: digest, Size: manifest.length });
+  }
+}
