@@ -168,7 +168,11 @@ export function createRegistryHandler(storage: RegistryStorage): Handler {
     res.setHeader(API_VERSION_HEADER, 'registry/2.0');
     const method = req.method ?? 'GET';
     const head = method === 'HEAD';
-    const url = new URL(req.url ?? '/', 'http://registry.invalid');
+    // The raw path, not a URL object's: WHATWG parsing would resolve `..` and `%2e%2e` before
+    // validation could refuse them.
+    const raw = req.url ?? '/';
+    const q = raw.indexOf('?');
+    const url = { pathname: q < 0 ? raw : raw.slice(0, q), searchParams: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)) };
     const r = route(url.pathname);
     if (r === undefined) {
       throw new RegistryError('UNSUPPORTED', `no such endpoint "${url.pathname.slice(0, 200)}"`, { status: 404 });

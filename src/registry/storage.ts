@@ -479,7 +479,9 @@ export class RegistryStorage {
     if (reference.tag !== undefined) {
       const text = await readText(this.tagFile(name, reference.tag));
       if (text === undefined) throw this.unknownManifest(name, reference.tag);
-      digest = checkDigest(text.trim());
+      const target = text.trim();
+      if (!isDigestText(target)) throw this.unknownManifest(name, reference.tag);
+      digest = target;
     } else {
       digest = reference.digest;
     }
@@ -550,6 +552,10 @@ export class RegistryStorage {
     await walk(this.repositories, '');
     return found.sort(compareLexical);
   }
+}
+
+function isDigestText(s: string): s is Digest {
+  return /^sha256:[a-f0-9]{64}$/.test(s);
 }
 
 function compareLexical(a: string, b: string): number {
