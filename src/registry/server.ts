@@ -50,7 +50,14 @@ function sendJson(res: ServerResponse, status: number, value: unknown, headers: 
   send(res, status, { 'Content-Type': 'application/json', ...headers }, JSON.stringify(value), head);
 }
 
+/** The error code each failed response carried, for its log line. */
+const errorCodeOf = new WeakMap<ServerResponse, string>();
+
 function sendError(res: ServerResponse, err: RegistryError, head: boolean, headers: Record<string, string> = {}): void {
+  errorCodeOf.set(res, err.code);
+  // A refused request whose body was not read (a blob PATCH out of order, a manifest too big)
+  // closes its connection rather than have Node read gigabytes only to keep it alive.
+  if (!res.req.complete) res.setHeader('Connection', 'close');
   sendJson(res, err.status, err.body(), headers, head);
 }
 
@@ -422,7 +429,8 @@ export class RegistryServer {
     const started = performance.now();
     res.on('close', () => {
       const ms = (performance.now() - started).toFixed(1);
-      this.log.debug(`${req.method} ${req.url} ${res.writableFinished ? res.statusCode : 'aborted'} ${ms}ms`);
+      const outcome = res.writableFinished ? `${res.statusCode}${errorCodeOf.has(res) ? ` ${errorCodeOf.get(res)}` : ''}` : 'aborted';
+      this.log.debug(`${req.method} ${req.url} ${outcome} ${ms}ms`);
     });
     if (this.inFlight.size >= this.maxConcurrent) {
       res.setHeader(API_VERSION_HEADER, 'registry/2.0');

@@ -391,23 +391,32 @@ export class RegistryStorage {
   async expireUploads(): Promise<string[]> {
     const removed: string[] = [];
     const cutoff = this.now() - this.uploadTtlMs;
-    for (const entry of await fs.readdir(this.uploads)) {
-      if (this.busyUploads.has(entry)) continue;
-      const dir = join(this.uploads, entry);
+    const isStale = async (entry: string, dir: string): Promise<boolean> => {
       let lastActive: number;
       try {
         const data = await fs.stat(join(dir, 'data')).catch(() => undefined);
         lastActive = data?.mtimeMs ?? (await fs.stat(dir)).mtimeMs;
       } catch {
-        continue;
+        return false;
       }
       const valid = UUID_RE.test(entry) && (await exists(join(dir, 'repository')));
       // A start interrupted mid-way is only garbage once it is clearly not still going on.
-      const stale = lastActive < cutoff || (!valid && lastActive < this.now() - 60_000);
-      if (!stale || this.busyUploads.has(entry)) continue;
-      this.sessions.delete(entry);
-      await fs.rm(dir, { recursive: true, force: true });
-      removed.push(entry);
+      return lastActive < cutoff || (!valid && lastActive < this.now() - 60_000);
+    };
+    for (const entry of await fs.readdir(this.uploads)) {
+      if (this.busyUploads.has(entry)) continue;
+      const dir = join(this.uploads, entry);
+      if (!(await isStale(entry, dir))) continue;
+      // Again under the upload's lock: a request that touched it meanwhile has made it fresh,
+      // and one arriving now waits and then finds it gone, instead of writing into a
+      // directory being removed.
+      const gone = await this.uploadLock.run(entry, async () => {
+        if (this.busyUploads.has(entry) || !(await isStale(entry, dir))) return false;
+        this.sessions.delete(entry);
+        await fs.rm(dir, { recursive: true, force: true });
+        return true;
+      });
+      if (gone) removed.push(entry);
     }
     return removed;
   }
