@@ -458,3 +458,31 @@ test('close cuts off a stalled upload after the grace period and rolls it back',
   assert.equal((await stat(join(reg.root, 'uploads', uuid, 'data'))).size, 0);
   await reg.close().catch(() => {});
 });
+
+test('nasty input is answered, never fatal', async (t) => {
+  const reg = await registry(t);
+  const put = (body: string) => reg.call('PUT', '/v2/img/manifests/v1', { headers: { 'Content-Type': SCHEMA2 }, body });
+  for (const body of ['null', '"manifest"', '42', `${'['.repeat(100_000)}${']'.repeat(100_000)}`, '{"schemaVersion":2,"config":null,"layers":[]}',
+    '{"schemaVersion":2,"config":{"mediaType":"a","digest":"sha256:' + 'a'.repeat(64) + '","size":1e400},"layers":[]}',
+    '{"schemaVersion":2,"mediaType":"' + SCHEMA2 + '","config":{"mediaType":"a","digest":"sha256:' + 'a'.repeat(64) + '","size":1},"layers":"no"}',
+    '{"schemaVersion":2,"mediaType":"' + OCI_INDEX + '","manifests":[null]}', '\u0000\u0001']) {
+    const r = await put(body);
+    assert.equal(r.status, 400, `${body.slice(0, 60)}: ${r.body}`);
+    assert.ok(['MANIFEST_INVALID'].includes(r.json().errors[0].code), `${r.body}`);
+  }
+  // Raw garbage on the socket, a header block too large, odd methods and paths.
+  for (const raw of ['GARBAGE\r\n\r\n', `GET /v2/ HTTP/1.1\r\nX: ${'a'.repeat(70_000)}\r\n\r\n`, 'BREW /v2/ HTTP/1.1\r\nHost: x\r\n\r\n', 'GET /v2/%00/tags/list HTTP/1.1\r\nHost: x\r\n\r\n']) {
+    await new Promise<void>((resolve) => {
+      const sock = connect(reg.port, '127.0.0.1', () => sock.end(raw));
+      sock.on('data', () => {});
+      sock.on('error', () => resolve());
+      sock.on('close', () => resolve());
+      setTimeout(() => { sock.destroy(); resolve(); }, 1000);
+    });
+  }
+  for (const [method, path] of [['OPTIONS', '/v2/img/blobs/uploads/'], ['PATCH', '/v2/img/manifests/v1'], ['PUT', '/v2/img/blobs/' + digestOf('x')], ['GET', '/v2/_catalog?n=abc'], ['GET', '/v2/img/blobs/uploads/']] as const) {
+    const r = await reg.call(method, path);
+    assert.ok(r.status >= 400 && r.status < 500, `${method} ${path}: ${r.status}`);
+  }
+  assert.equal((await reg.call('GET', '/v2/')).status, 200);
+});
