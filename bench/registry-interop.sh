@@ -61,6 +61,12 @@ set -x
 "${DOCKER[@]}" pull "$REG/test/busybox:1"
 "${DOCKER[@]}" run --rm --network none "$REG/test/busybox:1" echo ran from the registry
 "${DOCKER[@]}" pull "$REG/other/greeting:latest"
+# By digest, as `docker pull name@sha256:...` and pinned deployments do.
+digest=$(curl -fsS -o /dev/null -D - -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+  "http://$REG/v2/other/greeting/manifests/latest" | tr -d '\r' | awk -F': ' 'tolower($1)=="docker-content-digest"{print $2}')
+"${DOCKER[@]}" pull "$REG/other/greeting@$digest"
+# Pushing what the registry already has uploads nothing.
+"${DOCKER[@]}" push "$REG/test/busybox:1"
 "${DOCKER[@]}" run --rm --network none "$REG/other/greeting:latest" cat /greeting
 curl -fsS "http://$REG/v2/_catalog"; echo
 curl -fsS "http://$REG/v2/test/busybox/tags/list"; echo
