@@ -240,7 +240,9 @@ async function blob(storage: RegistryStorage, req: IncomingMessage, res: ServerR
   }
   const range = method === 'GET' ? parseByteRange(req.headers.range, size) : undefined;
   if (range === 'unsatisfiable') {
-    throw new RegistryError('RANGE_INVALID', `range "${req.headers.range}" outside blob "${digest}" of ${size} bytes`, { status: 416 });
+    const err = new RegistryError('RANGE_INVALID', `range "${req.headers.range}" outside blob "${digest}" of ${size} bytes`, { status: 416 });
+    sendError(res, err, false, { 'Content-Range': `bytes */${size}` });
+    return;
   }
   let status = 200;
   let start = 0;
@@ -364,16 +366,9 @@ async function manifest(storage: RegistryStorage, req: IncomingMessage, res: Ser
   // Whatever the client's Accept says, it gets the manifest as stored: the registry does not
   // convert between formats (distribution's schema2 → schema1 conversion is long obsolete).
   const m = await storage.getManifest(name, reference);
-  const headers = {
-    'Content-Type': m.mediaType,
-    'Docker-Content-Digest': m.digest,
-    ETag: `"${m.digest}"`,
-    'Content-Length': m.body.length,
-  };
+  const headers = { 'Content-Type': m.mediaType, 'Docker-Content-Digest': m.digest, ETag: `"${m.digest}"` };
   if (req.headers['if-none-match'] === `"${m.digest}"`) {
-    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-    res.removeHeader('Content-Length');
-    send(res, 304);
+    send(res, 304, headers);
     return;
   }
   send(res, 200, headers, m.body, method === 'HEAD');
