@@ -492,3 +492,43 @@ test('nasty input is answered, never fatal', async (t) => {
   }
   assert.equal((await reg.call('GET', '/v2/')).status, 200);
 });
+
+test('the referrers API lists manifests whose subject is a manifest, filtered by artifact type', async (t) => {
+  const reg = await registry(t);
+  const image = await pushImage(reg, 'app', 'v1');
+  const empty = await reg.pushBlob('app', '{}');
+  const artifact = (type: string, note: string) =>
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType: type,
+      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: empty, size: 2 },
+      layers: [],
+      subject: { mediaType: SCHEMA2, digest: image.digest, size: Buffer.byteLength(image.body) },
+      annotations: { note },
+    });
+  const sbom = artifact('application/spdx+json', 'sbom');
+  const sig = artifact('application/vnd.dev.cosign.artifact.sig.v1+json', 'sig');
+  for (const body of [sbom, sig]) {
+    const r = await reg.call('PUT', `/v2/app/manifests/${digestOf(body)}`, { headers: { 'Content-Type': OCI_MANIFEST }, body });
+    assert.equal(r.status, 201, `${r.body}`);
+    assert.equal(r.header('oci-subject'), image.digest);
+  }
+  const all = await reg.call('GET', `/v2/app/referrers/${image.digest}`);
+  assert.equal(all.status, 200);
+  assert.equal(all.header('content-type'), OCI_INDEX);
+  const index = all.json();
+  assert.equal(index.mediaType, OCI_INDEX);
+  assert.deepEqual(index.manifests.map((m: any) => m.digest).sort(), [digestOf(sbom), digestOf(sig)].sort());
+  assert.deepEqual(index.manifests.find((m: any) => m.digest === digestOf(sbom)), {
+    mediaType: OCI_MANIFEST, digest: digestOf(sbom), size: sbom.length, artifactType: 'application/spdx+json', annotations: { note: 'sbom' },
+  });
+  const filtered = await reg.call('GET', `/v2/app/referrers/${image.digest}?artifactType=application/spdx%2Bjson`);
+  assert.equal(filtered.header('oci-filters-applied'), 'artifactType');
+  assert.deepEqual(filtered.json().manifests.map((m: any) => m.digest), [digestOf(sbom)]);
+  // Deleting a referrer takes it out of the list; an unknown subject has an empty list.
+  assert.equal((await reg.call('DELETE', `/v2/app/manifests/${digestOf(sig)}`)).status, 202);
+  assert.deepEqual((await reg.call('GET', `/v2/app/referrers/${image.digest}`)).json().manifests.map((m: any) => m.digest), [digestOf(sbom)]);
+  assert.deepEqual((await reg.call('GET', `/v2/app/referrers/${digestOf('none')}`)).json().manifests, []);
+  assertError(await reg.call('GET', '/v2/app/referrers/latest'), 400, 'DIGEST_INVALID');
+});

@@ -13,7 +13,7 @@ import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
-import type { Digest } from '../spec/index.ts';
+import { MediaType, type Digest } from '../spec/index.ts';
 import { RegistryError, registryError } from './errors.ts';
 import { checkDigest, checkRepositoryName, isRepositoryName, parseManifestReference, type ManifestReference } from './names.ts';
 import { MAX_MANIFEST_BYTES, type ChunkRange, type RegistryStorage } from './storage.ts';
@@ -128,7 +128,7 @@ function parseByteRange(value: string | undefined, size: number): { start: numbe
 }
 
 interface Route {
-  kind: 'base' | 'catalog' | 'tags' | 'manifest' | 'blob' | 'uploads' | 'upload';
+  kind: 'base' | 'catalog' | 'tags' | 'manifest' | 'blob' | 'uploads' | 'upload' | 'referrers';
   name?: string;
   /** The last path segment: tag, digest or upload UUID. */
   ref?: string;
@@ -148,6 +148,7 @@ function route(path: string): Route | undefined {
     ['upload', /^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/],
     ['blob', /^\/v2\/(.+)\/blobs\/([^/]+)$/],
     ['manifest', /^\/v2\/(.+)\/manifests\/([^/]+)$/],
+    ['referrers', /^\/v2\/(.+)\/referrers\/([^/]+)$/],
   ];
   for (const [kind, re] of patterns) {
     const m = re.exec(path);
@@ -214,6 +215,15 @@ export function createRegistryHandler(storage: RegistryStorage): Handler {
         return upload(storage, req, res, method, name, ref, url.searchParams);
       case 'manifest':
         return manifest(storage, req, res, method, name, ref);
+      case 'referrers': {
+        if (method !== 'GET') throw unsupported(method, 'referrers');
+        const digest = checkDigest(ref);
+        const artifactType = url.searchParams.get('artifactType') ?? undefined;
+        const manifests = await storage.listReferrers(name, digest, artifactType);
+        const index = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests };
+        send(res, 200, { 'Content-Type': MediaType.OciIndex, ...(artifactType ? { 'OCI-Filters-Applied': 'artifactType' } : {}) }, JSON.stringify(index));
+        return;
+      }
     }
   };
 }
@@ -340,8 +350,9 @@ async function manifest(storage: RegistryStorage, req: IncomingMessage, res: Ser
   if (method === 'PUT') {
     const reference = parseManifestReference(ref);
     const body = await readCapped(req, MAX_MANIFEST_BYTES);
-    const { digest } = await storage.putManifest(name, reference, body, req.headers['content-type']);
-    send(res, 201, { Location: `/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest });
+    const { digest, subject } = await storage.putManifest(name, reference, body, req.headers['content-type']);
+    // OCI-Subject tells the client this registry keeps the referrers index itself.
+    send(res, 201, { Location: `/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest, ...(subject ? { 'OCI-Subject': subject } : {}) });
     return;
   }
   if (method !== 'GET' && method !== 'HEAD' && method !== 'DELETE') throw unsupported(method, 'a manifest');

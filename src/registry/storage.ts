@@ -8,6 +8,8 @@
  *   repositories/<name>/_blobs/<hex>            link: the repository has this blob
  *   repositories/<name>/_manifests/revisions/<hex>   link: it has this manifest; holds its media type
  *   repositories/<name>/_manifests/tags/<tag>   the digest the tag points at
+ *   repositories/<name>/_manifests/referrers/<subject hex>/<hex>   link: a manifest whose
+ *                                               `subject` is that manifest (referrers API)
  *   uploads/<uuid>/repository                   the repository an upload session belongs to
  *   uploads/<uuid>/data                         the bytes received so far
  *
@@ -180,6 +182,10 @@ export class RegistryStorage {
 
   private revisionLink(name: string, digest: Digest): string {
     return join(this.repoDir(name), '_manifests', 'revisions', hexOfDigest(digest));
+  }
+
+  private referrerLink(name: string, subject: Digest, referrer: Digest): string {
+    return join(this.repoDir(name), '_manifests', 'referrers', hexOfDigest(subject), hexOfDigest(referrer));
   }
 
   private tagFile(name: string, tag: string): string {
@@ -428,7 +434,7 @@ export class RegistryStorage {
    * Content-Type, or its own `mediaType` field when the Content-Type is generic), its shape,
    * and that everything it references is in the repository. The exact bytes are kept.
    */
-  async putManifest(name: string, reference: ManifestReference, body: Buffer, contentType: string | undefined): Promise<{ digest: Digest; mediaType: string }> {
+  async putManifest(name: string, reference: ManifestReference, body: Buffer, contentType: string | undefined): Promise<{ digest: Digest; mediaType: string; subject?: Digest }> {
     const digest = `sha256:${createHash('sha256').update(body).digest('hex')}` as Digest;
     if (reference.digest !== undefined && reference.digest !== digest) {
       throw registryError('DIGEST_INVALID', `manifest digest mismatch: the reference is "${reference.digest}", the content is "${digest}"`, {
@@ -448,6 +454,8 @@ export class RegistryStorage {
     const manifest = parsed as Record<string, unknown>;
     const mediaType = manifestMediaType(manifest, contentType);
     const refs = referencesOf(manifest, mediaType);
+    // The subject need not be in the repository (an artifact may arrive before its image).
+    const subject = manifest.subject === undefined ? undefined : descriptor(manifest.subject, 'subject').digest;
     return this.repoLock.run(name, async () => {
       for (const ref of refs.blobs) {
         let size: number;
@@ -473,8 +481,9 @@ export class RegistryStorage {
       }
       await this.content.ingest(Readable.from([body]), { digest, size: body.length });
       await writeAtomic(this.revisionLink(name, digest), mediaType);
+      if (subject !== undefined) await writeAtomic(this.referrerLink(name, subject, digest), '');
       if (reference.tag !== undefined) await writeAtomic(this.tagFile(name, reference.tag), digest);
-      return { digest, mediaType };
+      return subject === undefined ? { digest, mediaType } : { digest, mediaType, subject };
     });
   }
 
@@ -520,8 +529,46 @@ export class RegistryStorage {
         const path = join(tagsDir, tag);
         if ((await readText(path))?.trim() === digest) await fs.rm(path, { force: true });
       }
+      const subject = await this.content
+        .read(digest)
+        .then((b) => (JSON.parse(b.toString('utf8')) as { subject?: { digest?: unknown } }).subject?.digest)
+        .catch(() => undefined);
+      if (typeof subject === 'string' && isDigestText(subject)) await fs.rm(this.referrerLink(name, subject, digest), { force: true });
       await fs.rm(link, { force: true });
     });
+  }
+
+  /**
+   * The manifests of the repository whose `subject` is `digest`, as the descriptors of an OCI
+   * index (the referrers API), optionally only those of one artifact type.
+   */
+  async listReferrers(name: string, digest: Digest, artifactType?: string): Promise<Record<string, unknown>[]> {
+    let entries: string[];
+    try {
+      entries = await fs.readdir(join(this.repoDir(name), '_manifests', 'referrers', hexOfDigest(digest)));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    const out: Record<string, unknown>[] = [];
+    for (const hex of entries.sort()) {
+      const referrer = `sha256:${hex}`;
+      if (!isDigestText(referrer)) continue;
+      let m: StoredManifest;
+      try {
+        m = await this.getManifest(name, { digest: referrer });
+      } catch {
+        continue; // deleted meanwhile, or a link a crash left behind
+      }
+      const manifest = JSON.parse(m.body.toString('utf8')) as Record<string, any>;
+      const type = typeof manifest.artifactType === 'string' ? manifest.artifactType : manifest.config?.mediaType;
+      if (artifactType !== undefined && type !== artifactType) continue;
+      const d: Record<string, unknown> = { mediaType: m.mediaType, digest: m.digest, size: m.body.length };
+      if (typeof type === 'string') d.artifactType = type;
+      if (manifest.annotations !== undefined) d.annotations = manifest.annotations;
+      out.push(d);
+    }
+    return out;
   }
 
   /** Tags of a repository in lexical order; NAME_UNKNOWN when there is no such repository. */
