@@ -83,3 +83,18 @@ test('the catalog lists nested repositories and skips the storage\'s own directo
   await mkdir(join(root, 'repositories', 'UPPER', '_blobs'), { recursive: true });
   assert.deepEqual(await storage.listRepositories(), ['a', 'a-b', 'a/b/c', 'b']);
 });
+
+test('an upload whose file vanished is unknown, not a hang or a crash', async (t) => {
+  const root = await tempRoot(t);
+  const storage = await RegistryStorage.open(root);
+  const { uuid } = await storage.startUpload('r');
+  await rm(join(root, 'uploads', uuid, 'data'));
+  await assert.rejects(storage.appendUpload('r', uuid, Readable.from([Buffer.from('x')])), (e) => code(e) === 'BLOB_UPLOAD_UNKNOWN');
+  // A tail beyond what was hashed (a chunk whose truncation failed) never reaches the blob.
+  const second = await storage.startUpload('r');
+  await storage.appendUpload('r', second.uuid, Readable.from([Buffer.from('good')]));
+  await writeFile(join(root, 'uploads', second.uuid, 'data'), 'good-and-garbage');
+  const done = await storage.completeUpload('r', second.uuid, digestOf('good'));
+  assert.equal(done.size, 4);
+  assert.equal(await storage.statBlob('r', digestOf('good')), 4);
+});

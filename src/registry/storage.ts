@@ -334,8 +334,17 @@ export class RegistryStorage {
       },
     });
     const data = join(s.dir, 'data');
+    const out = createWriteStream(data, { flags: 'r+', start: before });
+    // A pipeline torn down by a client going away may still have a write in flight; the
+    // stream closes its file only after that write, so waiting for 'close' orders the
+    // truncation below after it.
+    const closed = new Promise<void>((resolve) => out.once('close', () => resolve()));
     try {
-      await pipeline(source, meter, createWriteStream(data, { flags: 'r+', start: before }));
+      try {
+        await pipeline(source, meter, out);
+      } finally {
+        await closed;
+      }
       if (range !== undefined && written !== range.end - range.start + 1) {
         throw registryError('BLOB_UPLOAD_INVALID', `blob upload "${s.uuid}": chunk ${range.start}-${range.end} had ${written} bytes`);
       }
@@ -364,6 +373,11 @@ export class RegistryStorage {
           actual,
         });
       }
+      // The file holds exactly the hashed bytes; a tail a failed chunk could not take back
+      // (its truncation failed) must not become part of the blob.
+      const held = (await fs.stat(join(s.dir, 'data'))).size;
+      if (held < s.size) throw registryError('UNKNOWN', `blob upload "${uuid}": ${held} bytes on disk, ${s.size} received`);
+      if (held > s.size) await fs.truncate(join(s.dir, 'data'), s.size);
       await this.content.adopt(join(s.dir, 'data'), { digest, size: s.size });
       await this.linkBlob(name, digest);
       await this.dropSession(s);
