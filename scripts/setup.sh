@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(runc conmon busybox-static debootstrap attr iptables nftables iproute2 tini procps
   golang-github-containers-common hyperfine util-linux gcc libc6-dev crun docker-compose)
+# e2e/registry-server.test.ts checks berth-registry with curl, as a user would.
+DEB_PACKAGES+=(curl)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do

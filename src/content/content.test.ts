@@ -32,3 +32,17 @@ test('leftover ingest files from a crash are dropped on open', async (t) => {
   await ContentStore.open(dir);
   assert.deepEqual(await readdir(join(dir, 'ingest')), []);
 });
+
+test('adopt moves an already hashed file in and checks its size', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-content-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const store = await ContentStore.open(join(dir, 'store'));
+  const file = join(dir, 'upload');
+  await writeFile(file, 'layer bytes');
+  const digest = sha256('layer bytes');
+  await assert.rejects(store.adopt(file, { digest, size: 3 }), /size mismatch/);
+  assert.equal(await store.has(digest), false);
+  await store.adopt(file, { digest, size: 11 });
+  assert.equal((await store.read(digest)).toString(), 'layer bytes');
+  assert.deepEqual(await readdir(dir).then((n) => n.includes('upload')), false);
+});

@@ -129,6 +129,30 @@ export class ContentStore implements BlobReader, BlobWriter {
     }
   }
 
+  /**
+   * Moves a file its caller has already hashed into the store as `verified.digest`, so a
+   * writer that hashed while streaming (a registry upload, possibly across several requests)
+   * need not copy gigabytes through `ingest` again. The file must be on the store's file
+   * system and must not be written any more. Its size is checked against `verified.size`; the
+   * digest is the caller's word, which keeps the store's promise only if the caller hashed
+   * exactly these bytes. On success the file is gone from its old path.
+   */
+  async adopt(file: string, verified: BlobInfo): Promise<void> {
+    const fh = await fs.open(file, 'r');
+    try {
+      const st = await fh.stat();
+      if (st.size !== verified.size) {
+        throw invalidArgument(`adopt blob "${verified.digest}": size mismatch: expected ${verified.size}, got ${st.size}`);
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    // Renaming over an existing blob replaces identical bytes with identical bytes, atomically:
+    // concurrent adopters of one digest are safe.
+    await fs.rename(file, this.path(verified.digest));
+  }
+
   async put(data: Buffer | string): Promise<BlobInfo> {
     const { Readable } = await import('node:stream');
     return this.ingest(Readable.from([typeof data === 'string' ? Buffer.from(data) : data]));

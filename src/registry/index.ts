@@ -1,7 +1,12 @@
-/** The registry: the distribution server (server side below) and the client pull/push use. */
+/** The registry: the distribution server (berth-registry) and the client pull/push use. */
 
 // Client side: endpoints, auth, manifests and blobs for pull and push; a fake registry for tests.
 export { RegistryClient, parseChallenge, repoScope, verified, MANIFEST_ACCEPT, type Credentials, type FetchedManifest } from './client.ts';
 export { endpointFor, isInsecure, checkRegistryConfig, DOCKER_HUB, type Endpoint, type RegistryConfig } from './endpoint.ts';
 export { choosePlatform, isIndex, parseImageManifest, schema2Manifest, MAX_LAYERS, type ImageManifest } from './manifest.ts';
 export { startFakeRegistry, type FakeRegistry, type FakeRegistryOptions } from './fakeregistry.ts';
+
+// Server side: the distribution API and its storage.
+export { RegistryServer, createRegistryHandler, silentLogger, type RegistryLogger, type RegistryServerOptions } from './server.ts';
+export { RegistryStorage, MAX_MANIFEST_BYTES, type StorageOptions } from './storage.ts';
+export { RegistryError, ErrorCodes, type ErrorCode } from './errors.ts';

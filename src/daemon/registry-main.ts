@@ -1,0 +1,120 @@
+/**
+ * berth-registry: Berth's own container registry (the distribution spec's /v2/ API), in the
+ * foreground. SIGTERM or SIGINT stops it cleanly: requests in flight get a grace period, then
+ * are cut off, and the storage rolls back any upload they left half-written.
+ */
+import { RegistryServer, RegistryStorage } from '../registry/index.ts';
+import { Logger, type Level } from './log.ts';
+
+export const REGISTRY_USAGE = `Usage: berth-registry [OPTIONS]
+
+Berth's container registry (OCI distribution spec v2, plain HTTP).
+
+Options:
+      --listen string      Address to listen on, host:port (default "127.0.0.1:5000")
+      --root string        Root directory of the registry's storage (default "/var/lib/berth-registry")
+  -l, --log-level string   Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
+  -h, --help               Print usage
+`;
+
+export interface RegistryConfig {
+  host: string;
+  port: number;
+  root: string;
+  logLevel: Level;
+  help: boolean;
+}
+
+const LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error', 'fatal'];
+
+/** Splits `host:port`, `[v6]:port` or `:port` (all addresses). */
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new Error(`berth-registry: invalid --listen address "${value}": want host:port`);
+  const host = m[1] ?? m[2] ?? '';
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}
+
+export function parseRegistryFlags(argv: readonly string[]): RegistryConfig {
+  const cfg: RegistryConfig = { host: '127.0.0.1', port: 5000, root: '/var/lib/berth-registry', logLevel: 'info', help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const flag = eq >= 0 ? arg.slice(0, eq) : arg;
+    const value = () => {
+      if (eq >= 0) return arg.slice(eq + 1);
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`berth-registry: flag needs an argument: ${flag}\nSee 'berth-registry --help'.`);
+      return v;
+    };
+    switch (flag) {
+      case '--listen':
+        Object.assign(cfg, parseListen(value()));
+        break;
+      case '--root':
+        cfg.root = value();
+        break;
+      case '-l':
+      case '--log-level': {
+        const level = value();
+        if (!LEVELS.includes(level)) throw new Error(`berth-registry: invalid log level "${level}"`);
+        cfg.logLevel = level as Level;
+        break;
+      }
+      case '-h':
+      case '--help':
+        cfg.help = true;
+        break;
+      default:
+        throw new Error(`berth-registry: unknown flag: ${flag}\nSee 'berth-registry --help'.`);
+    }
+  }
+  return cfg;
+}
+
+async function main(): Promise<void> {
+  let cfg: RegistryConfig;
+  try {
+    cfg = parseRegistryFlags(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(125);
+  }
+  if (cfg.help) {
+    process.stdout.write(REGISTRY_USAGE);
+    return;
+  }
+  const log = new Logger(cfg.logLevel);
+  process.on('uncaughtException', (e) => log.error(`uncaught exception: ${e.stack ?? e}`));
+  process.on('unhandledRejection', (e) => log.error(`unhandled rejection: ${(e as Error)?.stack ?? e}`));
+  let server: RegistryServer;
+  try {
+    const storage = await RegistryStorage.open(cfg.root);
+    server = new RegistryServer(storage, { log });
+    const addr = await server.listen(cfg.port, cfg.host);
+    const shown = addr.family === 'IPv6' ? `[${addr.address}]:${addr.port}` : `${addr.address}:${addr.port}`;
+    log.info(`berth-registry listening on http://${shown}, storage in ${cfg.root}`);
+  } catch (e) {
+    log.error(`failed to start registry: ${(e as Error).message}`);
+    process.exit(1);
+  }
+  let signals = 0;
+  const onSignal = (sig: string) => {
+    signals++;
+    if (signals === 1) {
+      log.info(`received ${sig}, shutting down`);
+      server
+        .close()
+        .catch((e) => log.error(`shutdown: ${(e as Error).message}`))
+        .finally(() => process.exit(0));
+    } else if (signals >= 3) {
+      log.warn(`forcing shutdown: ${signals} signals received`);
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+}
+
+if (import.meta.main) void main();
