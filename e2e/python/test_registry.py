@@ -21,23 +21,18 @@ def _free_port():
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
-    """Berth's registry when this checkout has it, else the in-memory test registry."""
+    """Berth's own registry, berth-registry, on a free loopback port."""
     binary = os.path.join(REPO, "bin", "berth-registry")
-    if os.path.exists(binary):
-        host = "127.0.0.1:%d" % _free_port()
-        proc = subprocess.Popen([binary, "--listen", host, "--root", str(tmp_path_factory.mktemp("registry"))],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen("http://%s/v2/" % host, timeout=1)
-                break
-            except Exception:
-                time.sleep(0.05)
-    else:
-        proc = subprocess.Popen([os.path.join(REPO, "bin", "node"), os.path.join(REPO, "e2e", "fake-registry.ts")],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        host = proc.stdout.readline().strip()
+    host = "127.0.0.1:%d" % _free_port()
+    proc = subprocess.Popen([binary, "--listen", host, "--root", str(tmp_path_factory.mktemp("registry"))],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen("http://%s/v2/" % host, timeout=1)
+            break
+        except Exception:
+            time.sleep(0.05)
     yield host
     proc.terminate()
     proc.wait(10)
@@ -71,7 +66,8 @@ def test_push_unknown_local_image(client, registry):
 
 @pytest.fixture(scope="module")
 def token_registry():
-    """A registry with token auth (the in-memory test registry): user tester, password secret."""
+    """A registry that asks for a token as Docker Hub does (berth-registry has no auth yet), played
+    by the in-memory test registry: user tester, password secret."""
     proc = subprocess.Popen([os.path.join(REPO, "bin", "node"), os.path.join(REPO, "e2e", "fake-registry.ts"),
                              "--auth", "tester:secret"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     yield proc.stdout.readline().strip()
