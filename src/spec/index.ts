@@ -2,3 +2,4 @@ export * from './digest.ts';
 export * from './image.ts';
 export * from './reference.ts';
 export * from './duration.ts';
+export * from './units.ts';
