@@ -192,6 +192,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const token = opts.token ?? newToken();
   const assets = Object.fromEntries(Object.entries(ASSETS).map(([k, a]) => [k, { ...a, body: readFileSync(join(STATIC_DIR, a.file)) }]));
   let listen = opts.listen;
+  /** The daemon requests in flight, so that close() can end them at once. */
+  const active = new Set<AbortController>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET';
@@ -218,7 +220,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       }
       const m = matchRoute(method, path.slice(5));
       if (!m.ok) return sendJson(res, m.status, { message: m.message });
-      return api(opts.client, m.route, m.params, query, req, res);
+      return api(opts.client, m.route, m.params, query, req, res, active);
     }
     const asset = assets[path];
     if (!asset || (method !== 'GET' && method !== 'HEAD')) return sendJson(res, 404, { message: 'not found' });
@@ -247,16 +249,21 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     address: listen,
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
-      // open streams (logs follow, events) would hold close() forever: end them, which aborts their daemon requests
+      // open streams (logs follow, events) would hold close() forever: end them and their daemon requests
+      for (const ac of active) ac.abort();
       server.closeAllConnections();
     }),
   };
 }
 
-async function api(client: EngineClient, route: Route, params: Partial<Record<Param, string>>, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function api(client: EngineClient, route: Route, params: Partial<Record<Param, string>>, query: URLSearchParams, req: IncomingMessage, res: ServerResponse, active: Set<AbortController>): Promise<void> {
   const ac = new AbortController();
+  active.add(ac);
   // 'close' on the response fires when the answer is done or the browser went away; either way the daemon request may go
-  res.once('close', () => ac.abort());
+  res.once('close', () => {
+    active.delete(ac);
+    ac.abort();
+  });
   req.resume();
   try {
     const out = await HANDLERS[route.name]!({ client, params, query, res, signal: ac.signal });
