@@ -16,14 +16,17 @@ function h(tag, attrs, ...children) {
     else if (k === 'class') el.className = v;
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat()) if (c !== undefined && c !== null && c !== false) el.append(c instanceof Node ? c : String(c));
+  for (const c of children.flat(Infinity)) if (c !== undefined && c !== null && c !== false) el.append(c instanceof Node ? c : String(c));
   return el;
 }
 
-function showError(message) {
+function showError(message, notice = false) {
   document.getElementById('error-text').textContent = message;
+  document.getElementById('error').className = notice ? 'error notice' : 'error';
   document.getElementById('error').hidden = false;
 }
+/** What a prune did: shown in the banner, but not as a failure. */
+const notice = (message) => showError(message, true);
 document.getElementById('error-close').addEventListener('click', () => { document.getElementById('error').hidden = true; });
 
 /** A call to the dashboard's API; a refusal throws the daemon's message. */
@@ -44,9 +47,9 @@ async function api(method, path, opts = {}) {
 
 /** Runs a user action: errors go to the banner, lists reload after. */
 async function act(fn) {
+  document.getElementById('error').hidden = true;
   try {
     await fn();
-    document.getElementById('error').hidden = true;
   } catch (e) {
     showError(e.message);
   }
@@ -134,7 +137,7 @@ const pages = {
   containers() {
     const prune = btn('Prune stopped', () => confirm('Remove all stopped containers?') && act(async () => {
       const r = await api('POST', 'containers/prune');
-      showError(`Removed ${(r.ContainersDeleted || []).length} containers, reclaimed ${r.reclaimed}.`);
+      notice(`Removed ${(r.ContainersDeleted || []).length} containers, reclaimed ${r.reclaimed}.`);
     }), 'danger');
     return listPage('Containers', [prune], async () => {
       const list = await api('GET', 'containers');
@@ -156,7 +159,7 @@ const pages = {
   images() {
     const prune = btn('Prune dangling', () => confirm('Remove all dangling images?') && act(async () => {
       const r = await api('POST', 'images/prune');
-      showError(`Removed ${(r.ImagesDeleted || []).length} image entries, reclaimed ${r.reclaimed}.`);
+      notice(`Removed ${(r.ImagesDeleted || []).length} image entries, reclaimed ${r.reclaimed}.`);
     }), 'danger');
     const panel = h('div', { class: 'panel' });
     const v = listPage('Images', [prune], async () => {
@@ -176,7 +179,7 @@ const pages = {
     const panel = h('div', { class: 'panel' });
     const prune = btn('Prune unused', () => confirm('Remove all unused anonymous volumes?') && act(async () => {
       const r = await api('POST', 'volumes/prune');
-      showError(`Removed ${(r.VolumesDeleted || []).length} volumes, reclaimed ${r.reclaimed}.`);
+      notice(`Removed ${(r.VolumesDeleted || []).length} volumes, reclaimed ${r.reclaimed}.`);
     }), 'danger');
     return listPage('Volumes', [prune], async () => {
       const list = await api('GET', 'volumes');
@@ -192,7 +195,7 @@ const pages = {
     const panel = h('div', { class: 'panel' });
     const prune = btn('Prune unused', () => confirm('Remove all unused networks?') && act(async () => {
       const r = await api('POST', 'networks/prune');
-      showError(`Removed ${(r.NetworksDeleted || []).length} networks.`);
+      notice(`Removed ${(r.NetworksDeleted || []).length} networks.`);
     }), 'danger');
     return listPage('Networks', [prune], async () => {
       const list = await api('GET', 'networks');
@@ -281,7 +284,7 @@ function containerDetail(id) {
       const list = await api('GET', 'containers');
       summary = list.find((c) => c.id === id || c.name === id || c.id.startsWith(id));
       if (!summary) { head.replaceChildren(page('Container ' + id + ' (gone)')); return; }
-      head.replaceChildren(page(summary.name, state(summary.state), h('span', { class: 'muted' }, summary.status), h('span', { class: 'spacer' }), containerActions(summary)),
+      head.replaceChildren(page(h('span', { class: 'title' }, summary.name, state(summary.state), h('span', { class: 'muted' }, summary.status)), containerActions(summary)),
         h('dl', { class: 'kv' }, h('dt', {}, 'ID'), h('dd', { class: 'mono' }, summary.id), h('dt', {}, 'Image'), h('dd', { class: 'mono' }, summary.image),
           h('dt', {}, 'Command'), h('dd', { class: 'mono' }, summary.command), h('dt', {}, 'Ports'), h('dd', { class: 'mono' }, summary.ports || '—'),
           h('dt', {}, 'Created'), h('dd', { title: summary.createdAt }, summary.created)));
