@@ -3,10 +3,10 @@
  * wait, rm, logs, rename, top, port, diff, commit, export, stats, prune.
  */
 import type { ContainerSummary } from '../client/index.ts';
-import { demuxTo, displayablePorts, statsRow, type StatsRow } from '../client/index.ts';
+import { demuxTo, displayablePorts, statsRow, statsText, type StatsRow } from '../client/index.ts';
 import { parseReference, familiarString } from '../spec/index.ts';
 import { type Command, StatusError, describeError, forEach, parseFilterFlags } from './cli.ts';
-import { ago, bytesSize, ellipsis, goQuote, goTimeString, humanSize, shortId, tabwrite } from './format.ts';
+import { ago, ellipsis, goQuote, goTimeString, humanSize, shortId, tabwrite } from './format.ts';
 import { printRows, rowContext, type Row } from './table.ts';
 import { getTimestamp } from './timestamps.ts';
 import { refuseTerminal, writeOutput, parseImageRef } from './images.ts';
@@ -352,16 +352,17 @@ const exportCmd: Command = {
 // ------------------------------------------------------------------ stats
 
 export function statsContext(r: StatsRow, trunc: boolean): Row {
+  const t = statsText(r);
   const f = {
     Container: r.name || (trunc ? shortId(r.id) : r.id),
     ID: trunc ? shortId(r.id) : r.id,
     Name: r.name || '--',
-    CPUPerc: `${r.cpu.toFixed(2)}%`,
-    MemUsage: `${bytesSize(r.mem)} / ${bytesSize(r.limit)}`,
-    MemPerc: `${r.memPct.toFixed(2)}%`,
-    NetIO: `${humanSize(r.netRx, 3)} / ${humanSize(r.netTx, 3)}`,
-    BlockIO: `${humanSize(r.blkRead, 3)} / ${humanSize(r.blkWrite, 3)}`,
-    PIDs: String(r.pids),
+    CPUPerc: t.cpu,
+    MemUsage: t.mem,
+    MemPerc: t.memPct,
+    NetIO: t.net,
+    BlockIO: t.block,
+    PIDs: t.pids,
   };
   return rowContext(f, () => ({ ...f }));
 }

@@ -2,6 +2,7 @@
  * How Docker's clients present Engine API values: the PORTS column of `docker ps` and the
  * figures of `docker stats`. Every client of Berth (the CLI, the dashboard) shows the same text.
  */
+import { bytesSize, humanSize } from '../spec/index.ts';
 import type { Port, StatsResponse } from './types.ts';
 
 /** formatter.DisplayablePorts: groups consecutive ports, host mappings last. */
@@ -100,5 +101,17 @@ export function statsRow(id: string, s: StatsResponse): StatsRow {
   return {
     id, name: (s.name ?? '').replace(/^\//, ''), cpu, mem, limit, memPct: limit ? (mem / limit) * 100 : 0,
     netRx: rx, netTx: tx, blkRead: r, blkWrite: w, pids: s.pids_stats?.current ?? 0,
+  };
+}
+
+/** The text of a `docker stats` line's figures (CPU %, MEM USAGE / LIMIT, MEM %, NET I/O, BLOCK I/O, PIDS). */
+export function statsText(r: StatsRow): { cpu: string; mem: string; memPct: string; net: string; block: string; pids: string } {
+  return {
+    cpu: `${r.cpu.toFixed(2)}%`,
+    mem: `${bytesSize(r.mem)} / ${bytesSize(r.limit)}`,
+    memPct: `${r.memPct.toFixed(2)}%`,
+    net: `${humanSize(r.netRx, 3)} / ${humanSize(r.netTx, 3)}`,
+    block: `${humanSize(r.blkRead, 3)} / ${humanSize(r.blkWrite, 3)}`,
+    pids: String(r.pids),
   };
 }

@@ -5,8 +5,8 @@
  * lay out text and never compute it.
  */
 import type { ContainerSummary, EventMessage, ImageSummary, Network, StatsResponse, SystemVersion, Volume } from '../client/index.ts';
-import { displayablePorts, statsRow } from '../client/index.ts';
-import { bytesSize, humanDuration, humanSize } from '../spec/index.ts';
+import { displayablePorts, statsRow, statsText } from '../client/index.ts';
+import { humanDuration, humanSize } from '../spec/index.ts';
 
 /** `docker ps`'s CREATED column. */
 export function ago(unixSeconds: number, now = Date.now()): string {
@@ -140,12 +140,7 @@ export interface StatsView {
 export function statsView(s: StatsResponse): StatsView {
   const r = statsRow('', s);
   return {
-    cpu: `${r.cpu.toFixed(2)}%`,
-    mem: `${bytesSize(r.mem)} / ${bytesSize(r.limit)}`,
-    memPct: `${r.memPct.toFixed(2)}%`,
-    net: `${humanSize(r.netRx, 3)} / ${humanSize(r.netTx, 3)}`,
-    block: `${humanSize(r.blkRead, 3)} / ${humanSize(r.blkWrite, 3)}`,
-    pids: String(r.pids),
+    ...statsText(r),
     cpuValue: r.cpu,
     memPctValue: r.memPct,
   };
