@@ -2,7 +2,7 @@
  * `berth dashboard`: serves the web dashboard (ui/) in the foreground for the daemon that -H or
  * DOCKER_HOST names, prints the URL with its access token, and stops on Ctrl-C or SIGTERM.
  */
-import { parseListen, startDashboard } from '../ui/index.ts';
+import { isLoopback, parseListen, startDashboard } from '../ui/index.ts';
 import { type Command, StatusError } from './cli.ts';
 
 const dashboard: Command = {
@@ -25,7 +25,7 @@ const dashboard: Command = {
     await cli.client.ping();
     const d = await startDashboard({ client: cli.client, listen });
     cli.out(`Berth dashboard: ${d.url}\n`);
-    if (!['127.0.0.1', '::1', 'localhost'].includes(listen.host) && !listen.host.startsWith('127.')) {
+    if (!isLoopback(listen.host)) {
       cli.err(`warning: listening on ${listen.host}: anyone who can reach it and has the token controls the daemon (it runs as root)\n`);
     }
     await new Promise<void>((resolve) => {

@@ -3,4 +3,4 @@
  * allow-listed API it uses, talking to the daemon only through the Engine API client.
  */
 export { startDashboard, type Dashboard, type DashboardOptions } from './server.ts';
-export { parseListen, urlHost, type Listen } from './security.ts';
+export { isLoopback, parseListen, urlHost, type Listen } from './security.ts';

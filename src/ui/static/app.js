@@ -135,10 +135,7 @@ const pages = {
   },
 
   containers() {
-    const prune = btn('Prune stopped', () => confirm('Remove all stopped containers?') && act(async () => {
-      const r = await api('POST', 'containers/prune');
-      notice(`Removed ${(r.ContainersDeleted || []).length} containers, reclaimed ${r.reclaimed}.`);
-    }), 'danger');
+    const prune = pruneButton('containers', 'Prune stopped', 'Remove all stopped containers?', 'ContainersDeleted', 'containers');
     return listPage('Containers', [prune], async () => {
       const list = await api('GET', 'containers');
       return table(['Name', 'Image', 'State', 'Status', 'Ports', 'Created', 'Actions'], list.map((c) => h('tr', {},
@@ -157,10 +154,7 @@ const pages = {
   },
 
   images() {
-    const prune = btn('Prune dangling', () => confirm('Remove all dangling images?') && act(async () => {
-      const r = await api('POST', 'images/prune');
-      notice(`Removed ${(r.ImagesDeleted || []).length} image entries, reclaimed ${r.reclaimed}.`);
-    }), 'danger');
+    const prune = pruneButton('images', 'Prune dangling', 'Remove all dangling images?', 'ImagesDeleted', 'image entries');
     const panel = h('div', { class: 'panel' });
     const v = listPage('Images', [prune], async () => {
       const list = await api('GET', 'images');
@@ -177,10 +171,7 @@ const pages = {
 
   volumes() {
     const panel = h('div', { class: 'panel' });
-    const prune = btn('Prune unused', () => confirm('Remove all unused anonymous volumes?') && act(async () => {
-      const r = await api('POST', 'volumes/prune');
-      notice(`Removed ${(r.VolumesDeleted || []).length} volumes, reclaimed ${r.reclaimed}.`);
-    }), 'danger');
+    const prune = pruneButton('volumes', 'Prune unused', 'Remove all unused anonymous volumes?', 'VolumesDeleted', 'volumes');
     return listPage('Volumes', [prune], async () => {
       const list = await api('GET', 'volumes');
       return h('div', {}, table(['Name', 'Driver', 'Created', 'Mountpoint', 'Actions'], list.map((v) => h('tr', {},
@@ -193,10 +184,7 @@ const pages = {
 
   networks() {
     const panel = h('div', { class: 'panel' });
-    const prune = btn('Prune unused', () => confirm('Remove all unused networks?') && act(async () => {
-      const r = await api('POST', 'networks/prune');
-      notice(`Removed ${(r.NetworksDeleted || []).length} networks.`);
-    }), 'danger');
+    const prune = pruneButton('networks', 'Prune unused', 'Remove all unused networks?', 'NetworksDeleted', 'networks');
     return listPage('Networks', [prune], async () => {
       const list = await api('GET', 'networks');
       return h('div', {}, table(['Name', 'Network ID', 'Driver', 'Scope', 'Subnet', 'Containers', 'Actions'], list.map((n) => h('tr', {},
@@ -220,6 +208,14 @@ const pages = {
     return { stop() {} };
   },
 };
+
+/** A list's prune: asks first, then says what went and, where the daemon counts it, the space won back. */
+function pruneButton(kind, label, question, key, noun) {
+  return btn(label, () => confirm(question) && act(async () => {
+    const r = await api('POST', kind + '/prune');
+    notice(`Removed ${(r[key] || []).length} ${noun}` + (r.reclaimed ? `, reclaimed ${r.reclaimed}.` : '.'));
+  }), 'danger');
+}
 
 function containerActions(c) {
   const id = enc(c.id);
