@@ -11,7 +11,7 @@ const dashboard: Command = {
     description: 'Serve the web dashboard',
     args: { max: 0 },
     flags: [
-      { long: 'listen', type: 'string', valueName: 'address', default: '127.0.0.1:8088', help: 'Address to serve the dashboard on (HOST:PORT); anyone who can reach it and has the token controls the daemon' },
+      { long: 'listen', type: 'string', valueName: 'address', default: '127.0.0.1:8088', help: 'Address to serve the dashboard on (HOST:PORT)' },
     ],
   },
   async run(cli, f) {

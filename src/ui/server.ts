@@ -93,7 +93,10 @@ export const HANDLERS: Record<string, Handler> = {
   'containers.prune': async (c) => reclaimed(await c.client.containerPrune()),
   'containers.logs': streamLogs,
   'containers.stats': streamStats,
-  'images.list': async ({ client }) => imageRows(await client.imageList(), Date.now()),
+  'images.list': async ({ client }) => {
+    const [images, containers] = await Promise.all([client.imageList(), client.containerList({ all: true })]);
+    return imageRows(images, Date.now(), containers);
+  },
   'images.inspect': (c) => c.client.imageInspect(p(c, 'image')),
   'images.history': async (c) => {
     const now = Date.now();

@@ -38,6 +38,9 @@ test('image rows: one per tag, <none> when untagged, sizes in docker images\' un
     ['<none>', '<none>', 'sha256:' + 'd'.repeat(64), '1.98MB'],
   ]);
   assert.equal(rows[0]!.created, '3 weeks ago');
+  assert.equal(rows[0]!.containers, 2);
+  const used = imageRows([base], NOW, [summary({ ImageID: base.Id }), summary({ ImageID: 'sha256:other' })]);
+  assert.equal(used[0]!.containers, 1);
 });
 
 test('stats: docker stats\' CPU %, memory and I/O text', () => {

@@ -57,11 +57,17 @@ export interface ImageRow {
   containers: number;
 }
 
-/** `docker images`: one row per tag, `<none>` for untagged images. */
-export function imageRows(list: ImageSummary[], now = Date.now()): ImageRow[] {
+/**
+ * `docker images`: one row per tag, `<none>` for untagged images. `containers` (when given)
+ * counts who uses each image: the list's own `Containers` is -1 unless the daemon was asked to
+ * compute it, and an image in use is what makes a removal fail.
+ */
+export function imageRows(list: ImageSummary[], now = Date.now(), containers?: ContainerSummary[]): ImageRow[] {
+  const users = new Map<string, number>();
+  for (const c of containers ?? []) users.set(c.ImageID, (users.get(c.ImageID) ?? 0) + 1);
   const rows: ImageRow[] = [];
   for (const i of list) {
-    const base = { id: i.Id, shortId: short(i.Id), size: humanSize(i.Size, 3), created: ago(i.Created, now), containers: i.Containers };
+    const base = { id: i.Id, shortId: short(i.Id), size: humanSize(i.Size, 3), created: ago(i.Created, now), containers: containers ? users.get(i.Id) ?? 0 : i.Containers };
     const tags = (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>');
     if (!tags.length) {
       const repo = (i.RepoDigests ?? [])[0]?.split('@')[0] ?? '<none>';

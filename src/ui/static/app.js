@@ -160,7 +160,7 @@ const pages = {
       const list = await api('GET', 'images');
       return h('div', {}, table(['Repository', 'Tag', 'Image ID', 'Size', 'Created', 'Used by', 'Actions'], list.map((i) => h('tr', {},
         h('td', { class: 'mono' }, i.repository), h('td', { class: 'mono' }, i.tag), h('td', { class: 'mono', title: i.id }, i.shortId),
-        h('td', {}, i.size), h('td', {}, i.created), h('td', {}, i.containers > 0 ? `${i.containers} containers` : ''),
+        h('td', {}, i.size), h('td', {}, i.created), h('td', {}, i.containers > 0 ? `${i.containers} container${i.containers === 1 ? '' : 's'}` : '—'),
         h('td', { class: 'actions' },
           btn('History', () => show(panel, `History of ${i.ref}`, async () => historyTable(await api('GET', 'images/' + enc(i.id) + '/history')))),
           btn('Inspect', () => show(panel, `Image ${i.ref}`, async () => pretty(await api('GET', 'images/' + enc(i.id))))),
