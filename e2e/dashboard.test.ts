@@ -61,7 +61,10 @@ function stream(path: string, until: (text: string) => boolean, ms = 15_000): Pr
     let text = '';
     const req = request({ host: '127.0.0.1', port, path: `/api/${path}`, headers: withToken() }, (res) => {
       res.setEncoding('utf8');
+      let finished = false;
       const done = () => {
+        if (finished) return;
+        finished = true;
         clearTimeout(timer);
         req.destroy();
         resolve({ text, status: res.statusCode ?? 0 });
@@ -72,6 +75,8 @@ function stream(path: string, until: (text: string) => boolean, ms = 15_000): Pr
         if (until(text)) done();
       });
       res.on('end', done);
+      // the dashboard going away ends the stream without an 'end'
+      res.on('close', done);
     });
     req.on('error', (e) => (text ? undefined : reject(e)));
     req.end();
@@ -81,7 +86,8 @@ function stream(path: string, until: (text: string) => boolean, ms = 15_000): Pr
 before(async () => {
   d = await startDaemon();
   await bootstrapBusybox(d);
-  cid = (await dockerOk(d, ['run', '-d', '--name', 'dash-web', 'busybox', 'sh', '-c', 'i=0; while true; do i=$((i+1)); echo line-$i; sleep 0.3; done'])).trim();
+  // the trap lets a stop end it at once (a shell as pid 1 ignores SIGTERM otherwise, and stop waits 10 s)
+  cid = (await dockerOk(d, ['run', '-d', '--name', 'dash-web', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; i=0; while true; do i=$((i+1)); echo line-$i; sleep 0.3; done'])).trim();
   port = await freePort();
   dash = spawn(join(REPO, 'bin/berth'), ['-H', d.host, 'dashboard', '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
   dash.stdout!.on('data', (c: Buffer) => (dashOut += c.toString()));
@@ -199,7 +205,7 @@ test('stop and start through the dashboard change the state docker inspect sees;
   assert.match(text, /"action":"start"/);
 });
 
-test("removal shows the daemon's refusal, then force removes", async () => {
+test("removal shows the daemon's refusal (image in use, container running)", async () => {
   const img = await apiCall('DELETE', 'images/busybox');
   assert.equal(img.status, 409);
   assert.match(JSON.parse(img.body).message, /container \w+ is using its referenced image/);
