@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -228,6 +228,41 @@ test('the page renders the container list in a headless browser', { skip: !exist
   } finally {
     rmSync(profile, { recursive: true, force: true });
   }
+});
+
+/** How many unix-socket connections the dashboard holds: its connections to the daemon (the browser's are TCP). */
+function daemonConnections(pid: number): number {
+  const unix = new Set(readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/)[6]).filter(Boolean));
+  return readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      return !!m && unix.has(m[1]!);
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
+test('closing a followed log stream closes its connection to the daemon', async () => {
+  const pid = dash.pid!;
+  // idle keep-alive connections stay pooled; the stream takes one of them or a new one, and must give it up
+  const idle = daemonConnections(pid);
+  let close = () => {};
+  await new Promise<void>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: `/api/containers/${cid}/logs?tail=0&follow=1`, headers: withToken(), agent: false }, (res) => {
+      res.once('data', () => resolve());
+    });
+    close = () => req.destroy();
+    req.on('error', () => {});
+    setTimeout(() => reject(new Error('no log line within 10 s')), 10_000).unref();
+    req.end();
+  });
+  const streaming = daemonConnections(pid);
+  assert.ok(streaming >= 1, `no daemon connection while streaming (${streaming})`);
+  close();
+  // the container prints every 0.3 s, so a leaked daemon request would stay busy, never idle
+  const released = await eventually(() => daemonConnections(pid) < streaming, 5_000);
+  assert.ok(released, `the dashboard still holds ${daemonConnections(pid)} daemon connections (${streaming} while streaming, ${idle} before)`);
 });
 
 test('remove with force through the dashboard, then SIGTERM ends it cleanly with a stream open', async () => {
