@@ -48,7 +48,7 @@ function http(method: string, path: string, headers: Record<string, string> = {}
   });
 }
 
-const withToken = () => ({ Cookie: `berth_dashboard=${token}` });
+const withToken = () => ({ Cookie: `berth_dashboard_${port}=${token}` });
 const apiCall = (method: string, path: string) => http(method, `/api/${path}`, withToken());
 
 async function inspectState(name: string): Promise<string> {
@@ -127,7 +127,7 @@ test('without the token nothing answers', async () => {
   for (const [method, path] of [['GET', '/api/containers'], ['POST', `/api/containers/${cid}/stop`], ['GET', '/api/events']] as const) {
     const r = await http(method, path);
     assert.ok(r.status === 401 || r.status === 403, `${method} ${path}: ${r.status}`);
-    const wrong = await http(method, path, { Cookie: 'berth_dashboard=not-the-token' });
+    const wrong = await http(method, path, { Cookie: `berth_dashboard_${port}=not-the-token` });
     assert.ok(wrong.status === 401 || wrong.status === 403, `${method} ${path} (wrong token): ${wrong.status}`);
   }
   assert.equal(await inspectState('dash-web'), 'running');

@@ -14,15 +14,17 @@ test('tokens are long, random and compared whole', () => {
 });
 
 test('the session cookie is HttpOnly and SameSite=Strict, and is read back from Cookie or Bearer', () => {
-  const c = sessionCookie('abc');
-  assert.match(c, /^berth_dashboard=abc;/);
+  const c = sessionCookie('abc', 8088);
+  assert.match(c, /^berth_dashboard_8088=abc;/);
   assert.match(c, /HttpOnly/);
   assert.match(c, /SameSite=Strict/);
   assert.equal(cookieValue('a=1; berth_dashboard=abc; b=2', 'berth_dashboard'), 'abc');
   assert.equal(cookieValue('xberth_dashboard=abc', 'berth_dashboard'), undefined);
-  assert.equal(requestToken({ cookie: 'berth_dashboard=abc' }), 'abc');
-  assert.equal(requestToken({ authorization: 'Bearer xyz', cookie: 'berth_dashboard=abc' }), 'xyz');
-  assert.equal(requestToken({}), undefined);
+  assert.equal(requestToken({ cookie: 'berth_dashboard_8088=abc' }, 8088), 'abc');
+  // another dashboard's cookie (another port) is not ours
+  assert.equal(requestToken({ cookie: 'berth_dashboard_9000=abc' }, 8088), undefined);
+  assert.equal(requestToken({ authorization: 'Bearer xyz', cookie: 'berth_dashboard_8088=abc' }, 8088), 'xyz');
+  assert.equal(requestToken({}, 8088), undefined);
 });
 
 test('--listen: HOST:PORT, [v6]:PORT, :PORT on loopback', () => {

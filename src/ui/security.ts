@@ -10,7 +10,13 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 
-export const COOKIE = 'berth_dashboard';
+/**
+ * The session cookie's name. Cookies are not kept apart by port, so each dashboard's carries
+ * its port: two dashboards open in one browser would otherwise overwrite each other's.
+ */
+export function cookieName(port: number): string {
+  return `berth_dashboard_${port}`;
+}
 
 /** 32 random bytes, URL-safe: what the printed URL carries. */
 export function newToken(): string {
@@ -37,15 +43,15 @@ export function cookieValue(header: string | undefined, name: string): string | 
 }
 
 /** The Set-Cookie that the token URL is exchanged for: never readable by scripts, never sent cross-site. */
-export function sessionCookie(token: string): string {
-  return `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`;
+export function sessionCookie(token: string, port: number): string {
+  return `${cookieName(port)}=${token}; HttpOnly; SameSite=Strict; Path=/`;
 }
 
 /** The token a request carries: the session cookie, or `Authorization: Bearer` for scripts. */
-export function requestToken(headers: { cookie?: string; authorization?: string }): string | undefined {
+export function requestToken(headers: { cookie?: string; authorization?: string }, port: number): string | undefined {
   const auth = headers.authorization;
   if (auth && /^Bearer\s+/i.test(auth)) return auth.replace(/^Bearer\s+/i, '').trim();
-  return cookieValue(headers.cookie, COOKIE);
+  return cookieValue(headers.cookie, cookieName(port));
 }
 
 export interface Listen {

@@ -22,7 +22,7 @@ function call(d: Dashboard, method: string, path: string, headers: Record<string
     req.end();
   });
 }
-const auth = { Cookie: `berth_dashboard=${TOKEN}` };
+const auth = (d: Dashboard) => ({ Cookie: `berth_dashboard_${d.address.port}=${TOKEN}` });
 
 /** A client double: records calls; logs stream until aborted. */
 function fakeClient() {
@@ -69,18 +69,18 @@ test('the token URL is traded for the cookie; nothing else answers without it', 
   const trade = await call(d, 'GET', `/?token=${TOKEN}`);
   assert.equal(trade.status, 303);
   assert.equal(trade.headers.location, '/');
-  assert.match(String(trade.headers['set-cookie']), /berth_dashboard=test-token-0123456789; HttpOnly; SameSite=Strict/);
+  assert.match(String(trade.headers['set-cookie']), new RegExp(`berth_dashboard_${d.address.port}=test-token-0123456789; HttpOnly; SameSite=Strict`));
 
-  const ok = await call(d, 'GET', '/', auth);
+  const ok = await call(d, 'GET', '/', auth(d));
   assert.equal(ok.status, 200);
   assert.match(String(ok.headers['content-type']), /text\/html/);
   assert.match(ok.body, /data-app="berth-dashboard"/);
   assert.match(String(ok.headers['content-security-policy']), /script-src 'self'/);
-  assert.equal((await call(d, 'GET', '/app.js', auth)).status, 200);
+  assert.equal((await call(d, 'GET', '/app.js', auth(d))).status, 200);
   assert.equal((await call(d, 'GET', '/app.js')).status, 401);
 
   assert.equal((await call(d, 'GET', '/api/containers')).status, 401);
-  assert.equal((await call(d, 'GET', '/api/containers', { Cookie: 'berth_dashboard=wrong' })).status, 401);
+  assert.equal((await call(d, 'GET', '/api/containers', { Cookie: `berth_dashboard_${d.address.port}=wrong` })).status, 401);
   const list = await call(d, 'GET', '/api/containers', { Authorization: `Bearer ${TOKEN}` });
   assert.equal(list.status, 200);
   assert.equal(JSON.parse(list.body)[0].name, 'web');
@@ -91,15 +91,15 @@ test('Host, Origin and the allow-list are enforced before the daemon is called',
   const d = await startDashboard({ client: f.client, listen: { host: '127.0.0.1', port: 0 }, token: TOKEN });
   t.after(() => d.close());
   const port = d.address.port;
-  assert.equal((await call(d, 'GET', '/api/containers', { ...auth, Host: `evil.example:${port}` })).status, 403);
+  assert.equal((await call(d, 'GET', '/api/containers', { ...auth(d), Host: `evil.example:${port}` })).status, 403);
   assert.equal((await call(d, 'GET', `/?token=${TOKEN}`, { Host: `evil.example:${port}` })).status, 403);
-  assert.equal((await call(d, 'GET', '/api/containers', { ...auth, Host: `localhost:${port}` })).status, 200);
-  assert.equal((await call(d, 'POST', '/api/containers/web/stop', { ...auth, Origin: 'http://evil.example' })).status, 403);
-  assert.equal((await call(d, 'POST', '/api/containers/..%2F..%2Fimages%2Fx/stop', auth)).status, 400);
-  assert.equal((await call(d, 'POST', '/api/containers/create', auth)).status, 405);
-  assert.equal((await call(d, 'POST', '/api/containers/web/exec', auth)).status, 404);
+  assert.equal((await call(d, 'GET', '/api/containers', { ...auth(d), Host: `localhost:${port}` })).status, 200);
+  assert.equal((await call(d, 'POST', '/api/containers/web/stop', { ...auth(d), Origin: 'http://evil.example' })).status, 403);
+  assert.equal((await call(d, 'POST', '/api/containers/..%2F..%2Fimages%2Fx/stop', auth(d))).status, 400);
+  assert.equal((await call(d, 'POST', '/api/containers/create', auth(d))).status, 405);
+  assert.equal((await call(d, 'POST', '/api/containers/web/exec', auth(d))).status, 404);
   assert.deepEqual(f.calls, []);
-  const stop = await call(d, 'POST', '/api/containers/web/stop', { ...auth, Origin: `http://127.0.0.1:${port}` });
+  const stop = await call(d, 'POST', '/api/containers/web/stop', { ...auth(d), Origin: `http://127.0.0.1:${port}` });
   assert.equal(stop.status, 200);
   assert.deepEqual(f.calls, ['stop web']);
 });
@@ -108,10 +108,10 @@ test("the daemon's refusal reaches the page with its status and message", async 
   const f = fakeClient();
   const d = await startDashboard({ client: f.client, listen: { host: '127.0.0.1', port: 0 }, token: TOKEN });
   t.after(() => d.close());
-  const r = await call(d, 'DELETE', '/api/containers/web', auth);
+  const r = await call(d, 'DELETE', '/api/containers/web', auth(d));
   assert.equal(r.status, 409);
   assert.match(JSON.parse(r.body).message, /container is running/);
-  await call(d, 'DELETE', '/api/containers/web?force=1', auth);
+  await call(d, 'DELETE', '/api/containers/web?force=1', auth(d));
   assert.deepEqual(f.calls, ['rm web false', 'rm web true']);
 });
 
@@ -120,7 +120,7 @@ test('a followed log stream aborts its daemon request when the browser goes away
   const d = await startDashboard({ client: f.client, listen: { host: '127.0.0.1', port: 0 }, token: TOKEN });
   t.after(() => d.close());
   const first = await new Promise<string>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: d.address.port, path: '/api/containers/web/logs?follow=1&tail=0', headers: auth }, (res) => {
+    const req = request({ host: '127.0.0.1', port: d.address.port, path: '/api/containers/web/logs?follow=1&tail=0', headers: auth(d) }, (res) => {
       res.once('data', (c: Buffer) => {
         resolve(c.toString());
         req.destroy();
@@ -140,7 +140,7 @@ test('close() ends open streams instead of waiting for them', async () => {
   const f = fakeClient();
   const d = await startDashboard({ client: f.client, listen: { host: '127.0.0.1', port: 0 }, token: TOKEN });
   const ended = new Promise<void>((resolve) => {
-    const req = request({ host: '127.0.0.1', port: d.address.port, path: '/api/containers/web/logs?follow=1', headers: auth }, (res) => {
+    const req = request({ host: '127.0.0.1', port: d.address.port, path: '/api/containers/web/logs?follow=1', headers: auth(d) }, (res) => {
       res.on('data', () => {});
       res.on('close', () => resolve());
     });

@@ -211,10 +211,10 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     // the printed URL: trade its token for the session cookie and drop it from the address bar
     if (path === '/' && query.has('token') && (method === 'GET' || method === 'HEAD')) {
       if (!tokenMatches(query.get('token') ?? undefined, token)) return sendPage(res, 401, DENIED_PAGE);
-      res.writeHead(303, { ...COMMON_HEADERS, Location: '/', 'Set-Cookie': sessionCookie(token) });
+      res.writeHead(303, { ...COMMON_HEADERS, Location: '/', 'Set-Cookie': sessionCookie(token, listen.port) });
       return void res.end();
     }
-    const authed = tokenMatches(requestToken(req.headers), token);
+    const authed = tokenMatches(requestToken(req.headers, listen.port), token);
 
     if (path.startsWith('/api/')) {
       if (!authed) return sendJson(res, 401, { message: 'missing or wrong dashboard token' });
