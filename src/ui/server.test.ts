@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { ApiError, encodeFrame, type EngineClient } from '../client/index.ts';
-import { HANDLERS, startDashboard, tailParam, type Dashboard } from './server.ts';
+import { HANDLERS, MAX_STREAMS, startDashboard, tailParam, type Dashboard } from './server.ts';
 import { ROUTES } from './routes.ts';
 
 const TOKEN = 'test-token-0123456789';
@@ -151,4 +151,39 @@ test('close() ends open streams instead of waiting for them', async () => {
   await d.close();
   await ended;
   assert.equal(f.logSignal()?.aborted, true);
+});
+
+test('streams beyond MAX_STREAMS are refused, so lists and actions keep a daemon connection', async (t) => {
+  const f = fakeClient();
+  const d = await startDashboard({ client: f.client, listen: { host: '127.0.0.1', port: 0 }, token: TOKEN });
+  t.after(() => d.close());
+  const open: (() => void)[] = [];
+  for (let i = 0; i < MAX_STREAMS; i++) {
+    await new Promise<void>((resolve) => {
+      const req = request({ host: '127.0.0.1', port: d.address.port, path: '/api/containers/web/logs?follow=1', headers: auth(d), agent: false }, (res) => {
+        res.once('data', () => resolve());
+      });
+      req.on('error', () => {});
+      req.end();
+      open.push(() => req.destroy());
+    });
+  }
+  const refused = await call(d, 'GET', '/api/containers/web/logs?follow=1', auth(d));
+  assert.equal(refused.status, 429);
+  assert.equal((await call(d, 'GET', '/api/containers', auth(d))).status, 200);
+  open.pop()!();
+  let again = refused;
+  for (let i = 0; i < 50 && again.status === 429; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    again = await new Promise<Res>((resolve) => {
+      const req = request({ host: '127.0.0.1', port: d.address.port, path: '/api/containers/web/logs?follow=1', headers: auth(d), agent: false }, (res) => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: '' });
+        req.destroy();
+      });
+      req.on('error', () => {});
+      req.end();
+    });
+  }
+  assert.equal(again.status, 200);
+  for (const c of open) c();
 });

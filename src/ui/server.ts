@@ -195,8 +195,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const token = opts.token ?? newToken();
   const assets = Object.fromEntries(Object.entries(ASSETS).map(([k, a]) => [k, { ...a, body: readFileSync(join(STATIC_DIR, a.file)) }]));
   let listen = opts.listen;
-  /** The daemon requests in flight, so that close() can end them at once. */
-  const active = new Set<AbortController>();
+  const inFlight: InFlight = { requests: new Set(), streams: 0 };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET';
@@ -223,7 +222,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       }
       const m = matchRoute(method, path.slice(5));
       if (!m.ok) return sendJson(res, m.status, { message: m.message });
-      return api(opts.client, m.route, m.params, query, req, res, active);
+      return api(opts.client, m.route, m.params, query, req, res, inFlight);
     }
     const asset = assets[path];
     if (!asset || (method !== 'GET' && method !== 'HEAD')) return sendJson(res, 404, { message: 'not found' });
@@ -253,18 +252,36 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       // open streams (logs follow, events) would hold close() forever: end them and their daemon requests
-      for (const ac of active) ac.abort();
+      for (const ac of inFlight.requests) ac.abort();
       server.closeAllConnections();
     }),
   };
 }
 
-async function api(client: EngineClient, route: Route, params: Partial<Record<Param, string>>, query: URLSearchParams, req: IncomingMessage, res: ServerResponse, active: Set<AbortController>): Promise<void> {
+/**
+ * Streams open at once, at most. Each holds one of the client's 16 daemon connections for as
+ * long as it lasts; beyond this many, lists and actions would queue behind them and the
+ * dashboard would seem to hang, so a further stream is refused instead.
+ */
+export const MAX_STREAMS = 12;
+
+interface InFlight {
+  /** Every daemon request in flight, so that close() can end them at once. */
+  requests: Set<AbortController>;
+  streams: number;
+}
+
+async function api(client: EngineClient, route: Route, params: Partial<Record<Param, string>>, query: URLSearchParams, req: IncomingMessage, res: ServerResponse, inFlight: InFlight): Promise<void> {
+  if (route.stream && inFlight.streams >= MAX_STREAMS) {
+    return sendJson(res, 429, { message: `too many live streams open (${MAX_STREAMS}): close other dashboard tabs or views` });
+  }
   const ac = new AbortController();
-  active.add(ac);
+  inFlight.requests.add(ac);
+  if (route.stream) inFlight.streams++;
   // 'close' on the response fires when the answer is done or the browser went away; either way the daemon request may go
   res.once('close', () => {
-    active.delete(ac);
+    inFlight.requests.delete(ac);
+    if (route.stream) inFlight.streams--;
     ac.abort();
   });
   req.resume();
