@@ -201,7 +201,7 @@ const pages = {
     const draw = () => body.replaceChildren(table(['Time', 'Type', 'Action', 'Name', 'ID', 'Attributes'], eventLog.slice().reverse().map((e) => h('tr', {},
       h('td', { class: 'mono' }, new Date(e.time).toLocaleTimeString()), h('td', {}, e.type), h('td', {}, e.action), h('td', {}, e.name),
       h('td', { class: 'mono', title: e.id }, e.id.replace(/^sha256:/, '').slice(0, 12)), h('td', { class: 'muted' }, e.attributes))),
-    'No events since this page opened. Start or stop a container to see some.'));
+    'No events yet (the feed runs while this tab is visible). Start or stop a container to see some.'));
     $app.replaceChildren(page('Events', h('span', { class: 'muted' }, 'live, newest first')), body);
     draw();
     refresh = draw;
@@ -383,12 +383,16 @@ function statsTab(id, body) {
 
 const eventLog = [];
 let eventsTimer;
+let eventsAbort;
 function listenEvents() {
   const live = document.getElementById('live');
   let pending;
+  eventsAbort?.abort();
+  const ac = new AbortController();
+  eventsAbort = ac;
   (async () => {
     try {
-      const res = await api('GET', 'events', { stream: true });
+      const res = await api('GET', 'events', { stream: true, signal: ac.signal });
       await readStream(res, lines((e) => {
         if (e.live) { live.className = 'live on'; live.textContent = 'live'; return; }
         eventLog.push(e);
@@ -398,12 +402,31 @@ function listenEvents() {
         pending = setTimeout(() => refresh(), 250);
       }));
     } catch { /* reconnect below */ }
+    if (ac.signal.aborted) return;
     live.className = 'live off';
     live.textContent = 'reconnecting';
     clearTimeout(eventsTimer);
     eventsTimer = setTimeout(listenEvents, 3000);
   })();
 }
+
+// A hidden tab lets go of its streams and timers: browsers allow six connections per host
+// across all tabs, and every open dashboard tab would otherwise hold one or two for ever.
+document.addEventListener('visibilitychange', () => {
+  if (document.hidden) {
+    view.stop();
+    view = { stop() {} };
+    refresh = () => {};
+    clearTimeout(eventsTimer);
+    eventsAbort?.abort();
+    const live = document.getElementById('live');
+    live.className = 'live off';
+    live.textContent = 'paused';
+  } else {
+    route();
+    listenEvents();
+  }
+});
 
 function route() {
   view.stop();
