@@ -215,7 +215,7 @@ test("removal shows the daemon's refusal (image in use, container running)", asy
   assert.equal(await inspectState('dash-web'), 'running');
 });
 
-test('the page renders the container list in a headless browser', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not installed (apt-get install chromium-headless-shell)` }, () => {
+test("the page renders the container list and a container's logs in a headless browser", { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not installed (apt-get install chromium-headless-shell)` }, () => {
   const profile = mkdtempSync(join(tmpdir(), 'berth-chromium-'));
   try {
     const r = spawnSync(CHROMIUM, ['--no-sandbox', '--disable-gpu', `--user-data-dir=${profile}`, '--virtual-time-budget=5000', '--dump-dom', `${base}/?token=${token}#/containers`], { encoding: 'utf8', timeout: 60_000 });
@@ -225,6 +225,10 @@ test('the page renders the container list in a headless browser', { skip: !exist
     assert.match(main, />dash-web<\/a>/);
     assert.match(main, /<span class="state running">running<\/span>/);
     assert.match(main, /<button type="button">Stop<\/button>/);
+    // the detail view opens on the container's logs, followed live
+    const detail = spawnSync(CHROMIUM, ['--no-sandbox', '--disable-gpu', `--user-data-dir=${profile}`, '--virtual-time-budget=5000', '--dump-dom', `${base}/?token=${token}#/containers/${cid}`], { encoding: 'utf8', timeout: 60_000 });
+    assert.match(detail.stdout, /<pre class="mono">[^<]*line-\d+\n/, detail.stdout.slice(0, 3000));
+    assert.match(detail.stdout, /<h2><span class="title">dash-web/);
   } finally {
     rmSync(profile, { recursive: true, force: true });
   }
