@@ -14,9 +14,10 @@ import { volumeGroup } from './volumes.ts';
 import { systemCommands, systemGroup } from './system.ts';
 import { builderCommands, systemDiskCommands } from './diskusage.ts';
 import { inspect } from './inspect.ts';
+import { dashboardCommands } from './dashboard.ts';
 import { TemplateError } from './template.ts';
 
-const TOP: Record<string, Command> = { ...containerShortcuts, ...imageShortcuts, ...buildCommands, ...systemCommands, inspect };
+const TOP: Record<string, Command> = { ...containerShortcuts, ...imageShortcuts, ...buildCommands, ...systemCommands, ...dashboardCommands, inspect };
 
 const GROUPS: Record<string, { description: string; commands: Record<string, Command> }> = {
   container: { description: 'Manage containers', commands: containerGroup },

@@ -2,11 +2,11 @@
  * Container commands that do not stream a program: ps, stop, restart, kill, pause, unpause,
  * wait, rm, logs, rename, top, port, diff, commit, export, stats, prune.
  */
-import type { ContainerSummary, Port, StatsResponse } from '../client/index.ts';
-import { demuxTo } from '../client/index.ts';
+import type { ContainerSummary } from '../client/index.ts';
+import { demuxTo, displayablePorts, statsRow, statsText, type StatsRow } from '../client/index.ts';
 import { parseReference, familiarString } from '../spec/index.ts';
 import { type Command, StatusError, describeError, forEach, parseFilterFlags } from './cli.ts';
-import { ago, bytesSize, ellipsis, goQuote, goTimeString, humanSize, shortId, tabwrite } from './format.ts';
+import { ago, ellipsis, goQuote, goTimeString, humanSize, shortId, tabwrite } from './format.ts';
 import { printRows, rowContext, type Row } from './table.ts';
 import { getTimestamp } from './timestamps.ts';
 import { refuseTerminal, writeOutput, parseImageRef } from './images.ts';
@@ -17,60 +17,8 @@ import { update } from './update.ts';
 
 // ------------------------------------------------------------------ ps
 
-/** formatter.DisplayablePorts: groups consecutive ports, host mappings last. */
-export function displayablePorts(ports: Port[] | null | undefined): string {
-  const list = [...(ports ?? [])].sort((a, b) =>
-    a.PrivatePort !== b.PrivatePort ? a.PrivatePort - b.PrivatePort
-      : (a.IP ?? '') !== (b.IP ?? '') ? ((a.IP ?? '') < (b.IP ?? '') ? -1 : 1)
-        : (a.PublicPort ?? 0) !== (b.PublicPort ?? 0) ? (a.PublicPort ?? 0) - (b.PublicPort ?? 0)
-          : a.Type < b.Type ? -1 : a.Type > b.Type ? 1 : 0);
-  const groups = new Map<string, { first: number; last: number }>();
-  const order: string[] = [];
-  const result: string[] = [];
-  const hostMappings: string[] = [];
-  const formGroup = (key: string, first: number, last: number) => {
-    const parts = key.split('/');
-    let ip = '';
-    let type = parts[0]!;
-    if (parts.length > 1) {
-      ip = parts[0]!;
-      type = parts[1]!;
-    }
-    let g = String(first);
-    if (first !== last) g = `${g}-${last}`;
-    if (ip) g = `${ip}:${g}->${g}`;
-    return `${g}/${type}`;
-  };
-  for (const p of list) {
-    const cur = p.PrivatePort;
-    let key = p.Type;
-    if (p.IP) {
-      if (p.PublicPort !== cur) {
-        const host = p.IP.includes(':') ? `[${p.IP}]` : p.IP;
-        hostMappings.push(`${host}:${p.PublicPort ?? 0}->${p.PrivatePort}/${p.Type}`);
-        continue;
-      }
-      key = `${p.IP}/${p.Type}`;
-    }
-    const g = groups.get(key);
-    if (!g) {
-      groups.set(key, { first: cur, last: cur });
-      order.push(key);
-      continue;
-    }
-    if (cur === g.last + 1) {
-      g.last = cur;
-      continue;
-    }
-    result.push(formGroup(key, g.first, g.last));
-    groups.set(key, { first: cur, last: cur });
-  }
-  for (const k of order) {
-    const g = groups.get(k)!;
-    result.push(formGroup(k, g.first, g.last));
-  }
-  return [...result, ...hostMappings].join(', ');
-}
+// ports and stats are computed in client/ so that the dashboard (ui/) shows what ps and stats print
+export { displayablePorts, statsRow, type StatsRow };
 
 function psImage(c: ContainerSummary, trunc: boolean): string {
   if (!c.Image) return '<no image>';
@@ -403,61 +351,18 @@ const exportCmd: Command = {
 
 // ------------------------------------------------------------------ stats
 
-export interface StatsRow {
-  id: string;
-  name: string;
-  cpu: number;
-  mem: number;
-  limit: number;
-  memPct: number;
-  netRx: number;
-  netTx: number;
-  blkRead: number;
-  blkWrite: number;
-  pids: number;
-}
-
-/** docker's calculateCPUPercentUnix and memory/IO sums (cgroup v1 and v2 memory stats). */
-export function statsRow(id: string, s: StatsResponse): StatsRow {
-  const cpuDelta = (s.cpu_stats?.cpu_usage?.total_usage ?? 0) - (s.precpu_stats?.cpu_usage?.total_usage ?? 0);
-  const sysDelta = (s.cpu_stats?.system_cpu_usage ?? 0) - (s.precpu_stats?.system_cpu_usage ?? 0);
-  const online = s.cpu_stats?.online_cpus || s.cpu_stats?.cpu_usage?.percpu_usage?.length || 0;
-  const cpu = sysDelta > 0 && cpuDelta > 0 ? (cpuDelta / sysDelta) * online * 100 : 0;
-  const ms = s.memory_stats ?? {};
-  let mem = ms.usage ?? 0;
-  const st = ms.stats ?? {};
-  const inactive = st.total_inactive_file !== undefined ? st.total_inactive_file : st.inactive_file;
-  if (inactive !== undefined && inactive < mem) mem -= inactive;
-  const limit = ms.limit ?? 0;
-  let rx = 0;
-  let tx = 0;
-  for (const n of Object.values(s.networks ?? {})) {
-    rx += n.rx_bytes ?? 0;
-    tx += n.tx_bytes ?? 0;
-  }
-  let r = 0;
-  let w = 0;
-  for (const e of s.blkio_stats?.io_service_bytes_recursive ?? []) {
-    if (e.op.toLowerCase() === 'read') r += e.value;
-    if (e.op.toLowerCase() === 'write') w += e.value;
-  }
-  return {
-    id, name: (s.name ?? '').replace(/^\//, ''), cpu, mem, limit, memPct: limit ? (mem / limit) * 100 : 0,
-    netRx: rx, netTx: tx, blkRead: r, blkWrite: w, pids: s.pids_stats?.current ?? 0,
-  };
-}
-
 export function statsContext(r: StatsRow, trunc: boolean): Row {
+  const t = statsText(r);
   const f = {
     Container: r.name || (trunc ? shortId(r.id) : r.id),
     ID: trunc ? shortId(r.id) : r.id,
     Name: r.name || '--',
-    CPUPerc: `${r.cpu.toFixed(2)}%`,
-    MemUsage: `${bytesSize(r.mem)} / ${bytesSize(r.limit)}`,
-    MemPerc: `${r.memPct.toFixed(2)}%`,
-    NetIO: `${humanSize(r.netRx, 3)} / ${humanSize(r.netTx, 3)}`,
-    BlockIO: `${humanSize(r.blkRead, 3)} / ${humanSize(r.blkWrite, 3)}`,
-    PIDs: String(r.pids),
+    CPUPerc: t.cpu,
+    MemUsage: t.mem,
+    MemPerc: t.memPct,
+    NetIO: t.net,
+    BlockIO: t.block,
+    PIDs: t.pids,
   };
   return rowContext(f, () => ({ ...f }));
 }

@@ -10,3 +10,4 @@ export { DEFAULT_HOST, parseHost, resolveHost, type Endpoint } from './host.ts';
 export { demux, demuxTo, encodeFrame, STDIN, STDOUT, STDERR, SYSTEMERR, type Frame, type Sink } from './stdcopy.ts';
 export { jsonValues, messageError, progressMessages, type JsonMessage, type ProgressDetail } from './jsonstream.ts';
 export type * from './types.ts';
+export { displayablePorts, statsRow, statsText, type StatsRow } from './display.ts';

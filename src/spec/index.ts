@@ -3,3 +3,4 @@ export * from './image.ts';
 export * from './reference.ts';
 export * from './duration.ts';
 export * from './shape.ts';
+export * from './units.ts';

@@ -1,0 +1,45 @@
+/**
+ * `berth dashboard`: serves the web dashboard (ui/) in the foreground for the daemon that -H or
+ * DOCKER_HOST names, prints the URL with its access token, and stops on Ctrl-C or SIGTERM.
+ */
+import { isLoopback, parseListen, startDashboard } from '../ui/index.ts';
+import { type Command, StatusError } from './cli.ts';
+
+const dashboard: Command = {
+  spec: {
+    usage: '[OPTIONS]',
+    description: 'Serve the web dashboard',
+    args: { max: 0 },
+    flags: [
+      { long: 'listen', type: 'string', valueName: 'address', default: '127.0.0.1:8088', help: 'Address to serve the dashboard on (HOST:PORT)' },
+    ],
+  },
+  async run(cli, f) {
+    let listen;
+    try {
+      listen = parseListen(f.str('listen') ?? '127.0.0.1:8088');
+    } catch (e) {
+      throw new StatusError(125, (e as Error).message);
+    }
+    // fail now, not on the first page load, when no daemon answers
+    await cli.client.ping();
+    const d = await startDashboard({ client: cli.client, listen });
+    cli.out(`Berth dashboard: ${d.url}\n`);
+    if (!isLoopback(listen.host)) {
+      cli.err(`warning: listening on ${listen.host}: anyone who can reach it and has the token controls the daemon (it runs as root)\n`);
+    }
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    await d.close();
+    return 0;
+  },
+};
+
+export const dashboardCommands: Record<string, Command> = { dashboard };
