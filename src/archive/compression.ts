@@ -5,7 +5,9 @@
  */
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { availableParallelism } from 'node:os';
+import { promisify } from 'node:util';
+import { constants as zlibConstants, createGunzip, createZstdDecompress, gzip } from 'node:zlib';
 import { BerthError, invalidArgument, notImplemented } from '../errdefs/index.ts';
 
 /** Default cap on one layer's uncompressed size: stops decompression bombs. */
@@ -128,4 +130,57 @@ async function sniff(source: Readable, n: number): Promise<{ head: Buffer; strea
   if (source.readableEnded || source.destroyed) return { head, stream: Readable.from(head.length ? [head] : [], { objectMode: false }) };
   if (head.length) source.unshift(head);
   return { head, stream: source };
+}
+
+const gzipAsync = promisify(gzip) as (b: Buffer, o: { level: number }) => Promise<Buffer>;
+
+/**
+ * gzip on every core: the input is cut into pieces of `chunkBytes`, each compressed on its own
+ * (zlib runs in Node's thread pool) into a gzip member of its own, and the members come out in
+ * order. A file of concatenated members is one valid gzip stream (RFC 1952; Go's, Node's and
+ * zlib's readers take it whole), and on the two cores here it compresses a layer about twice as
+ * fast as one deflate stream; the cost is some 20 bytes and a reset dictionary per piece.
+ */
+export function parallelGzip(o: { chunkBytes?: number; concurrency?: number; level?: number } = {}): Transform {
+  const chunkBytes = o.chunkBytes ?? 1 << 20;
+  const concurrency = Math.max(1, o.concurrency ?? availableParallelism());
+  const level = o.level ?? zlibConstants.Z_DEFAULT_COMPRESSION;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  /** Compressions in flight, oldest first: output is pushed strictly in this order. */
+  const inFlight: Array<Promise<Buffer>> = [];
+  let t: Transform;
+  const compress = (piece: Buffer) => {
+    const member = gzipAsync(piece, { level });
+    // Awaited in order later; a failure meanwhile must not count as unhandled.
+    member.catch(() => {});
+    inFlight.push(member);
+  };
+  const cut = () => {
+    while (pendingBytes >= chunkBytes) {
+      const all = Buffer.concat(pending);
+      compress(all.subarray(0, chunkBytes));
+      pending = [all.subarray(chunkBytes)];
+      pendingBytes = all.length - chunkBytes;
+    }
+  };
+  /** Emits finished members in order until fewer than `keep` are in flight. */
+  const drain = async (keep: number) => {
+    while (inFlight.length > keep) t.push(await inFlight.shift()!);
+  };
+  t = new Transform({
+    transform(c: Buffer, _e, cb) {
+      pending.push(c);
+      pendingBytes += c.length;
+      cut();
+      drain(concurrency - 1).then(() => cb(), cb);
+    },
+    flush(cb) {
+      if (pendingBytes > 0 || inFlight.length === 0) compress(Buffer.concat(pending));
+      pending = [];
+      pendingBytes = 0;
+      drain(0).then(() => cb(), cb);
+    },
+  });
+  return t;
 }

@@ -428,6 +428,47 @@ export class RegistryClient {
     res.resume();
   }
 
+  /**
+   * Uploads a blob whose digest is not known beforehand, as dockerd does: a session, the bytes
+   * streamed in one `PATCH` (chunked) while they are hashed, then `PUT ?digest=` to close it.
+   * The caller can so compress a layer while it goes out instead of compressing it first.
+   */
+  async pushBlobStream(repo: string, body: Readable): Promise<{ digest: Digest; size: number }> {
+    const scopes = [repoScope(repo, 'pull,push')];
+    const start = await this.send('POST', `/v2/${repo}/blobs/uploads/`, { scopes, body: Buffer.alloc(0), headers: { 'Content-Length': 0 } });
+    if (start.statusCode !== 202) {
+      body.destroy();
+      throw await this.failure(start, `start upload to ${repo}`);
+    }
+    start.resume();
+    if (!start.headers.location) {
+      body.destroy();
+      throw unavailable(`start upload to ${repo}: the registry gave no Location`);
+    }
+    const hash = createHash('sha256');
+    let size = 0;
+    const hashed = body.pipe(new Transform({
+      transform(c: Buffer, _e, cb) {
+        hash.update(c);
+        size += c.length;
+        cb(null, c);
+      },
+    }));
+    body.once('error', (e) => hashed.destroy(e));
+    const patch = await this.send('PATCH', new URL(start.headers.location, this.endpoint.base + '/').href, { scopes, stream: hashed, headers: { 'Content-Type': 'application/octet-stream' } });
+    if (patch.statusCode !== 202) throw await this.failure(patch, `upload to ${repo}`);
+    patch.resume();
+    // Had the registry stopped reading early, the digest below would not match what it has,
+    // and it would refuse the PUT (DIGEST_INVALID).
+    const digest = `sha256:${hash.digest('hex')}` as Digest;
+    const url = new URL(patch.headers.location ?? start.headers.location, this.endpoint.base + '/');
+    url.searchParams.set('digest', digest);
+    const done = await this.send('PUT', url.href, { scopes, body: Buffer.alloc(0), headers: { 'Content-Length': 0 } });
+    if (done.statusCode !== 201 && done.statusCode !== 204) throw await this.failure(done, `upload blob ${digest}`);
+    done.resume();
+    return { digest, size };
+  }
+
   /** `PUT` a manifest under a tag or digest; returns the digest of its bytes. */
   async putManifest(repo: string, ref: string, mediaType: string, bytes: Buffer): Promise<Digest> {
     const res = await this.send('PUT', `/v2/${repo}/manifests/${ref}`, { scopes: [repoScope(repo, 'pull,push')], body: bytes, headers: { 'Content-Type': mediaType, 'Content-Length': bytes.length } });

@@ -5,16 +5,12 @@
  * registry already has when that is known — the distribution table remembers every compressed
  * digest a layer had on a registry, by repository, from pulls and pushes: the same repository
  * is asked (HEAD, "Layer already exists"), another one on the same registry is mounted from
- * ("Mounted from <repo>"). Only otherwise is the tar gzipped to a scratch file while hashed,
- * then uploaded. Then the config, then a Docker schema 2 manifest under the tag.
+ * ("Mounted from <repo>"). Only otherwise is the tar gzipped, as it is uploaded (the digest is
+ * given when the upload is closed). Then the config, then a Docker schema 2 manifest under the tag.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
-import { join } from 'node:path';
 import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 import { BerthError, notFound, unavailable } from '../../errdefs/index.ts';
+import { parallelGzip } from '../../archive/index.ts';
 import { byteMeter, type Image, type Progress } from '../../images/index.ts';
 import { endpointFor, RegistryClient, schema2Manifest, type Credentials } from '../../registry/index.ts';
 import { familiarName, familiarString, MediaType, parseReference, shortId, type Descriptor, type Digest, type Reference } from '../../spec/index.ts';
@@ -114,55 +110,34 @@ export async function pushImage(d: PullDeps, plan: PushPlan, o: PushOptions): Pr
         return asDesc(k);
       }
     }
-    // Compress once to scratch, hashing as it is written: the upload needs digest and size first.
-    await fs.mkdir(d.tmp, { recursive: true });
-    const file = join(d.tmp, `push-${randomBytes(8).toString('hex')}`);
+    // Compressed as it goes out, as dockerd does: the digest is known only at the end, when
+    // the upload is closed with it. Progress counts the tar read, against its size.
+    check();
+    const total = (await d.store.content.info(diffId)).size;
+    const meter = byteMeter(Math.max(32 * 1024, Math.floor(total / 100)), (current) => out({ status: 'Pushing', progressDetail: { current, total }, id }));
+    const tar = d.store.content.stream(diffId);
+    const gzip = parallelGzip();
+    tar.pipe(new Transform({
+      transform(c: Buffer, _e, cb) {
+        meter.add(c.length);
+        cb(null, c);
+      },
+    })).pipe(gzip);
+    tar.once('error', (e) => gzip.destroy(e));
+    gzip.once('close', () => tar.destroy());
+    const abort = () => gzip.destroy(unavailable('push cancelled: the client went away'));
+    o.signal?.addEventListener('abort', abort);
+    let sent: { digest: Digest; size: number };
     try {
-      const hash = createHash('sha256');
-      let size = 0;
-      await pipeline(
-        d.store.content.stream(diffId),
-        createGzip(),
-        new Transform({
-          transform(c: Buffer, _e, cb) {
-            hash.update(c);
-            size += c.length;
-            cb(null, c);
-          },
-        }),
-        createWriteStream(file, { flags: 'wx' }),
-      );
-      const desc: Descriptor = { mediaType: MediaType.DockerLayerGzip, digest: `sha256:${hash.digest('hex')}` as Digest, size };
-      check();
-      if ((await client.statBlob(path, desc.digest)) === undefined) {
-        const meter = byteMeter(Math.max(32 * 1024, Math.floor(size / 100)), (current) => out({ status: 'Pushing', progressDetail: { current, total: size }, id }));
-        // Counted as the request consumes it: a 'data' listener would start the flow before
-        // the upload session exists, and lose the bytes.
-        const src = createReadStream(file);
-        const body = src.pipe(new Transform({
-          transform(c: Buffer, _e, cb) {
-            meter.add(c.length);
-            cb(null, c);
-          },
-        }));
-        body.on('close', () => src.destroy());
-        const abort = () => body.destroy(unavailable('push cancelled: the client went away'));
-        o.signal?.addEventListener('abort', abort);
-        try {
-          await client.pushBlob(path, desc, body);
-        } finally {
-          o.signal?.removeEventListener('abort', abort);
-        }
-        meter.done();
-        out({ status: 'Pushed', progressDetail: {}, id });
-      } else {
-        out({ status: 'Layer already exists', progressDetail: {}, id });
-      }
-      d.store.rememberBlob(diffId, { registry, repo: path, digest: desc.digest, mediaType: desc.mediaType, size: desc.size });
-      return desc;
+      sent = await client.pushBlobStream(path, gzip);
     } finally {
-      await fs.rm(file, { force: true });
+      o.signal?.removeEventListener('abort', abort);
     }
+    meter.done();
+    out({ status: 'Pushed', progressDetail: {}, id });
+    const desc: Descriptor = { mediaType: MediaType.DockerLayerGzip, digest: sent.digest, size: sent.size };
+    d.store.rememberBlob(diffId, { registry, repo: path, digest: desc.digest, mediaType: desc.mediaType, size: desc.size });
+    return desc;
   };
 
   for (const { tag, image } of plan.tags) {
