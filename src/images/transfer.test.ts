@@ -295,3 +295,24 @@ test('hostile archives fail with InvalidArgument and leave no image, layer, blob
     await s.close();
   }
 });
+
+test('a layer stored and unpacked in one pass: same layer as two passes; a wrong diff ID leaves nothing', async () => {
+  const entries: TarEntry[] = [{ name: 'etc/', type: 'directory' }, { name: 'etc/one-pass', content: 'written once\n' }, { name: 'big', content: 'x'.repeat(3 << 20) }];
+  const tar = await makeTar(entries);
+  const diffId = sha256(tar);
+  const layer = await a.store.snapshots.addLayerFromStream(null, diffId, Readable.from([tar]));
+  assert.equal(layer.diffId, diffId);
+  assert.equal(layer.chainId, diffId);
+  const { readFileSync } = await import('node:fs');
+  assert.equal(readFileSync(`${a.store.snapshots.diffDir(layer)}/etc/one-pass`, 'utf8'), 'written once\n');
+  assert.deepEqual(await collect(a.store.content.stream(diffId)), tar, 'the blob is the tar itself');
+
+  const other = await makeTar([{ name: 'not-what-was-promised', content: 'x' }]);
+  const promised = sha256(Buffer.from('something else'));
+  const before = await a.footprint();
+  await assert.rejects(a.store.snapshots.addLayerFromStream(null, promised, Readable.from([other])), /digest mismatch/);
+  assert.equal(a.store.snapshots.get(promised), undefined);
+  assert.equal(await a.store.content.has(promised), false);
+  assert.deepEqual(await a.footprint(), before, 'no layer directory, blob or ingest file is left');
+  await a.store.dropLayers([diffId]);
+});

@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { notFound } from '../errdefs/index.ts';
 import type { Host } from '../host/index.ts';
 import type { MetadataDb } from '../metadata/index.ts';
@@ -125,6 +125,40 @@ export class Snapshotter {
   async addLayerFromBlob(parent: Digest | null, diffId: Digest): Promise<Layer> {
     return this.placeLayer(parent, diffId, (diff) =>
       fs.mkdir(diff).then(() => applyLayer(this.content.stream(diffId), diff, { host: this.host, overlayWhiteouts: true })).then(() => {}));
+  }
+
+  /**
+   * Registers and unpacks a layer from its uncompressed tar in one pass: the stream is stored
+   * as the content blob `diffId` (which it must hash to) while it is unpacked, so a pulled
+   * layer is written once and never read back. Either failing fails both, and nothing of the
+   * layer stays; a blob that was stored before the other side failed is the caller's to drop.
+   */
+  async addLayerFromStream(parent: Digest | null, diffId: Digest, tar: Readable): Promise<Layer> {
+    return this.placeLayer(parent, diffId, async (diff) => {
+      await fs.mkdir(diff);
+      const toBlob = new PassThrough({ highWaterMark: 1 << 20 });
+      const toDir = new PassThrough({ highWaterMark: 1 << 20 });
+      const fail = (e: unknown) => {
+        for (const s of [toBlob, toDir]) if (!s.destroyed) s.destroy(e as Error);
+      };
+      tar.once('error', fail);
+      tar.pipe(toBlob);
+      tar.pipe(toDir);
+      await Promise.all([
+        this.content.ingest(toBlob, { digest: diffId }).catch((e) => {
+          fail(e);
+          throw e;
+        }),
+        applyLayer(toDir, diff, { host: this.host, overlayWhiteouts: true }).then(
+          // The tar's end-of-archive padding may be left unread: drained, or the tee would stall the blob.
+          () => void toDir.resume(),
+          (e) => {
+            fail(e);
+            throw e;
+          },
+        ),
+      ]);
+    });
   }
 
   /**

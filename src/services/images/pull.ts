@@ -3,7 +3,7 @@
  *
  * Layers download three at a time into the data root's scratch directory (each blob verified
  * by size and digest as it arrives), then are extracted strictly in order: decompressed, the
- * tar ingested as a content blob that must hash to the diff ID the config names, then unpacked
+ * tar stored as a content blob that must hash to the diff ID the config names while it is unpacked
  * by the snapshotter. The image row and its tag are written last, so a pull that fails — a bad
  * blob, a dropped connection, the client gone — removes the layers it made and leaves no image;
  * a daemon killed mid-pull leaves only unreferenced layers and blobs, which the start-up
@@ -248,28 +248,28 @@ async function fetchLayers(
         const meter = meterFor(l.size, (current) => out({ status: 'Extracting', progressDetail: { current, total: l.size }, id }));
         const read = createReadStream(file);
         open.add(read);
+        const parent = i > 0 ? chains[i - 1]! : null;
+        const had = !!d.store.snapshots.get(chains[i]!);
         try {
           const plain = decompressed(read.pipe(counting((n) => meter.add(n))));
           open.add(plain);
+          // Stored as its blob and unpacked in one pass; a blob stored before a failure is dropped below.
+          ingested.push(diffIds[i]!);
           try {
-            await d.store.content.ingest(plain, { digest: diffIds[i]! });
+            await d.store.snapshots.addLayerFromStream(parent, diffIds[i]!, plain);
           } catch (e) {
             if (e instanceof BerthError && /digest mismatch/.test(e.message)) throw invalidArgument(`layer ${l.digest}: its content does not match the diff ID ${diffIds[i]} the image config names`, e);
             throw e;
           } finally {
             open.delete(plain);
           }
-          ingested.push(diffIds[i]!);
         } finally {
           open.delete(read);
           read.destroy();
         }
         meter.done();
-        checkAbort();
-        const parent = i > 0 ? chains[i - 1]! : null;
-        const had = !!d.store.snapshots.get(chains[i]!);
-        await d.store.snapshots.addLayerFromBlob(parent, diffIds[i]!);
         if (!had) created.push(chains[i]!);
+        checkAbort();
         d.store.rememberBlob(diffIds[i]!, { registry: client.endpoint.name, repo: ref.path, digest: l.digest, mediaType: l.mediaType, size: l.size });
         await fs.rm(file, { force: true });
         out({ status: 'Pull complete', progressDetail: {}, id });
