@@ -246,7 +246,7 @@ async function fetchLayers(
         const l = layers[i]!;
         const id = shortId(l.digest);
         const meter = meterFor(l.size, (current) => out({ status: 'Extracting', progressDetail: { current, total: l.size }, id }));
-        const read = createReadStream(file);
+        const read = createReadStream(file, { highWaterMark: 1 << 20 });
         open.add(read);
         const parent = i > 0 ? chains[i - 1]! : null;
         const had = !!d.store.snapshots.get(chains[i]!);
