@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { homedir } from 'node:os';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, isMap as isYamlMap, isScalar, parseDocument } from 'yaml';
 import { InterpolationError, interpolateTree, parseEnvFile } from './interpolate.ts';
 import { ComposeError, deepFreeze, type BuildConfig, type Dependency, type Healthcheck, type NetworkConfig, type PortConfig, type Project, type Service, type ServiceNetwork, type ServiceVolume, type VolumeConfig } from './model.ts';
 import { dependencyOrder } from './graph.ts';
@@ -104,7 +104,7 @@ export function parseProject(sources: readonly SourceFile[], o: ParseOptions): P
     for (const [k, v] of Object.entries((file.networks ?? {}) as Record<string, Record<string, unknown> | null>)) networks[k] = { ...networks[k], ...v };
     for (const [k, v] of Object.entries((file.volumes ?? {}) as Record<string, Record<string, unknown> | null>)) volumes[k] = { ...volumes[k], ...v };
   }
-  const where = sources.map((s) => basename(s.path)).join(', ');
+  const where = sources.map((s) => s.path).join(', ');
   const rawName = o.projectName ?? environment.COMPOSE_PROJECT_NAME ?? topName ?? basename(o.workingDir);
   const name = normalizeProjectName(rawName);
   if (!name) throw new ComposeError(`project name "${rawName}" must contain only lowercase letters, digits, dashes and underscores, and start with a letter or digit`);
@@ -159,7 +159,7 @@ export function parseProject(sources: readonly SourceFile[], o: ParseOptions): P
   try {
     dependencyOrder(services);
   } catch (e) {
-    throw new ComposeError(`${where}: ${(e as Error).message}`);
+    throw new ComposeError(`${where}: depends_on: ${(e as Error).message}`);
   }
   return deepFreeze({
     name, workingDir: o.workingDir, configFiles: sources.map((s) => s.path), services,
@@ -205,21 +205,29 @@ const TOP_KEYS = new Set(['version', 'name', 'services', 'networks', 'volumes', 
 
 function parseFile(src: SourceFile, env: (k: string) => string | undefined): Record<string, unknown> {
   const lc = new LineCounter();
-  const doc = parseDocument(src.text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(src.text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
     const e = doc.errors[0]!;
     const line = e.linePos?.[0]?.line;
-    throw new ComposeError(`${src.path}: yaml: ${line ? `line ${line}: ` : ''}${e.message.split('\n')[0]}`);
+    throw new ComposeError(`${src.path}: ${line ? `line ${line}: ` : ''}yaml: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
   }
+  // the line of a key (or of the value when the key is an index), for error messages
   const lineOf = (path: (string | number)[]): string => {
     for (let p = path; p.length; p = p.slice(0, -1)) {
+      const parent = p.length > 1 ? doc.getIn(p.slice(0, -1), true) : doc.contents;
+      const last = p[p.length - 1];
+      if (isYamlMap(parent)) {
+        const pair = parent.items.find((it) => isScalar(it.key) && String(it.key.value) === String(last));
+        const node = pair?.key as { range?: [number, number, number] } | undefined;
+        if (node?.range) return `line ${lc.linePos(node.range[0]).line}: `;
+      }
       const node = doc.getIn(p, true) as { range?: [number, number, number] } | undefined;
-      if (node?.range) return ` (line ${lc.linePos(node.range[0]).line})`;
+      if (node?.range) return `line ${lc.linePos(node.range[0]).line}: `;
     }
     return '';
   };
-  const fail = (path: (string | number)[], msg: string): never => {
-    throw new ComposeError(`${src.path}: ${path.join('.')}${lineOf(path)}: ${msg}`);
+  const fail = (path: (string | number)[], msg: string, key?: string): never => {
+    throw new ComposeError(`${src.path}: ${lineOf(key !== undefined ? [...path, key] : path)}${path.length ? `${path.join('.')}: ` : ''}${msg}`);
   };
   let top: unknown;
   try {
@@ -230,7 +238,7 @@ function parseFile(src: SourceFile, env: (k: string) => string | undefined): Rec
   }
   if (top === null || top === undefined) top = {};
   if (!isObj(top)) return fail([], 'top-level object must be a mapping');
-  for (const k of Object.keys(top)) if (!TOP_KEYS.has(k) && !k.startsWith('x-')) fail([k], `additional property "${k}" is not allowed`);
+  for (const k of Object.keys(top)) if (!TOP_KEYS.has(k) && !k.startsWith('x-')) fail([], `additional property "${k}" is not allowed`, k);
   if (top.services !== undefined && top.services !== null && !isObj(top.services)) fail(['services'], 'must be a mapping');
   for (const [name, svc] of Object.entries((top.services ?? {}) as Record<string, unknown>)) {
     const path = ['services', name];
@@ -240,11 +248,11 @@ function parseFile(src: SourceFile, env: (k: string) => string | undefined): Rec
     for (const [k, v] of Object.entries(svc as Record<string, unknown>)) {
       if (k.startsWith('x-')) continue;
       const check = SERVICE_KEYS[k];
-      if (!check) fail(path, `additional property "${k}" is not allowed`);
+      if (!check) fail(path, `additional property "${k}" is not allowed`, k);
       const msg = check!(v);
       if (msg) fail([...path, k], msg);
-      if (k === 'build' && isObj(v)) for (const bk of Object.keys(v)) if (!BUILD_KEYS.has(bk) && !bk.startsWith('x-')) fail([...path, k], `additional property "${bk}" is not allowed`);
-      if (k === 'healthcheck' && isObj(v)) for (const hk of Object.keys(v)) if (!HEALTH_KEYS.has(hk) && !hk.startsWith('x-')) fail([...path, k], `additional property "${hk}" is not allowed`);
+      if (k === 'build' && isObj(v)) for (const bk of Object.keys(v)) if (!BUILD_KEYS.has(bk) && !bk.startsWith('x-')) fail([...path, k], `additional property "${bk}" is not allowed`, bk);
+      if (k === 'healthcheck' && isObj(v)) for (const hk of Object.keys(v)) if (!HEALTH_KEYS.has(hk) && !hk.startsWith('x-')) fail([...path, k], `additional property "${hk}" is not allowed`, hk);
       if (k === 'depends_on' && isObj(v)) {
         for (const [d, dv] of Object.entries(v)) {
           if (dv !== null && !isObj(dv)) fail([...path, k, d], 'must be a mapping');
@@ -265,7 +273,7 @@ function parseFile(src: SourceFile, env: (k: string) => string | undefined): Rec
     for (const [n, v] of Object.entries(sec as Record<string, unknown>)) {
       if (v === null) continue;
       if (!isObj(v)) fail([section, n], 'must be a mapping');
-      for (const k of Object.keys(v as object)) if (!keys.has(k) && !k.startsWith('x-')) fail([section, n], `additional property "${k}" is not allowed`);
+      for (const k of Object.keys(v as object)) if (!keys.has(k) && !k.startsWith('x-')) fail([section, n], `additional property "${k}" is not allowed`, k);
     }
   }
   return top;
@@ -352,7 +360,7 @@ export function parseVolume(spec: string, workingDir: string): ServiceVolume {
   const [src, target, mode = ''] = parts as [string, string, string?];
   const opts = mode.split(',').filter(Boolean);
   const ro = opts.includes('ro');
-  const bindLike = src.startsWith('.') || src.startsWith('/') || src.startsWith('~') || /^[A-Za-z]:[\\/]/.test(src);
+  const bindLike = src.startsWith('.') || src.startsWith('/') || src.startsWith('~');
   if (bindLike) {
     const propagation = opts.find((x) => /^r?(shared|slave|private)$/.test(x));
     const selinux = opts.find((x) => x === 'z' || x === 'Z');
@@ -365,18 +373,8 @@ export function parseVolume(spec: string, workingDir: string): ServiceVolume {
 }
 
 function splitVolume(spec: string): string[] {
-  // a Windows drive letter (`C:\x`) is not a separator; everything else is
-  const out: string[] = [];
-  let cur = '';
-  for (let i = 0; i < spec.length; i++) {
-    const c = spec[i]!;
-    if (c === ':' && !(cur.length === 1 && /[A-Za-z]/.test(cur) && /[\\/]/.test(spec[i + 1] ?? '') && out.length === 0)) {
-      out.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  out.push(cur);
-  return out;
+  // Linux paths only: every `:` separates (Windows drive letters are not handled)
+  return spec.split(':');
 }
 
 function longVolume(v: Record<string, unknown>, workingDir: string, where: string): ServiceVolume {
