@@ -266,8 +266,10 @@ test('stop, start, restart, pause, unpause, kill and rm', async () => {
   assert.deepEqual(await names(['--filter', 'label=com.docker.compose.service=worker']), []);
 });
 
-test('down -v removes the containers, the networks and the volume', async () => {
-  const r = await compose(['down', '-v', '-t', '1']);
+test('down -v removes the containers, the networks and the volume (by project name alone, from elsewhere)', async () => {
+  const elsewhere = join(dir, 'elsewhere');
+  mkdirSync(elsewhere);
+  const r = await compose(['-p', P, 'down', '-v', '-t', '1'], elsewhere);
   assert.equal(r.code, 0, r.all);
   assert.deepEqual(await names(), []);
   assert.equal((await dockerOk(d, ['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${P}`])).trim(), '');

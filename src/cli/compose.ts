@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { demux, type ContainerSummary, type JsonMessage } from '../client/index.ts';
 import {
-  COMPOSE_VERSION, ComposeEngine, ComposeError, LABELS, containerNumber, imageName, loadProject, nameOf, serviceOf, splitShell,
+  COMPOSE_VERSION, ComposeEngine, ComposeError, LABELS, NoConfigError, emptyProject, containerNumber, imageName, loadProject, nameOf, serviceOf, splitShell,
   withDependencies, type Builder, type Project, type Reporter,
 } from '../compose/index.ts';
 import { type Cli, StatusError } from './cli.ts';
@@ -704,6 +704,9 @@ function composeHelp(): string {
   return `${s}\nRun 'berth compose COMMAND --help' for more information on a command.\n`;
 }
 
+/** Commands that can run on a project known only by its name. */
+const LABEL_ONLY = new Set(['down', 'ps', 'logs', 'stop', 'start', 'restart', 'kill', 'pause', 'unpause', 'rm', 'top', 'images', 'port', 'exec']);
+
 /** `berth compose ...`: its global flags, then one command. Returns the exit code. */
 export async function runCompose(cli: Cli, argv: string[]): Promise<number> {
   const g = parseArgs(argv, GLOBAL_SPEC);
@@ -728,10 +731,18 @@ export async function runCompose(cli: Cli, argv: string[]): Promise<number> {
   const ctx: Ctx = {
     cli, g: g.flags, reporter,
     project(services) {
-      cached ??= loadProject({
-        files: g.flags.list('file'), projectName: g.flags.str('project-name'), projectDirectory: g.flags.str('project-directory'),
-        envFiles: g.flags.list('env-file'), profiles: g.flags.list('profile'), services, cwd: process.cwd(), env: process.env,
-      });
+      if (cached) return cached;
+      const projectName = g.flags.str('project-name');
+      try {
+        cached = loadProject({
+          files: g.flags.list('file'), projectName, projectDirectory: g.flags.str('project-directory'),
+          envFiles: g.flags.list('env-file'), profiles: g.flags.list('profile'), services, cwd: process.cwd(), env: process.env,
+        });
+      } catch (e) {
+        // `-p name` without a file: commands over existing containers work from the labels
+        if (!(e instanceof NoConfigError) || !projectName || !LABEL_ONLY.has(name)) throw e;
+        cached = emptyProject(projectName, process.cwd());
+      }
       return cached;
     },
     engine(project) {

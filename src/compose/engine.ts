@@ -76,6 +76,8 @@ export class ComposeEngine {
 
   /** Services named on the command line must exist (enabled or not). */
   checkServices(names: readonly string[] = []): void {
+    // a project known only by name has no list to check against
+    if (!this.project.configFiles.length) return;
     for (const n of names) if (!this.project.services[n]) throw new Error(`no such service: ${n}`);
   }
 
@@ -315,18 +317,24 @@ export class ComposeEngine {
 
   /** `up --wait`: every container running, and healthy where it has a health check. */
   async waitHealthy(services: readonly string[]): Promise<void> {
+    // a one-shot service others wait on to complete may end, if it ends well
+    const oneShot = new Set(Object.values(this.project.services).flatMap((s) => Object.entries(s.depends_on ?? {}).filter(([, c]) => c.condition === 'service_completed_successfully').map(([d]) => d)));
     for (const c of await this.containers({ all: true, services })) {
       const name = nameOf(c);
       this.reporter.event('Container', name, 'Waiting', false);
       for (;;) {
         const info = await this.client.containerInspect(c.Id);
         const h = (info.State as { Health?: { Status?: string } }).Health;
+        if (!info.State.Running && oneShot.has(serviceOf(c)) && info.State.ExitCode === 0 && info.State.Status === 'exited') {
+          this.reporter.event('Container', name, 'Exited', true);
+          break;
+        }
         if (!info.State.Running) throw new Error(`container ${name} exited (${info.State.ExitCode})`);
         if (h?.Status === 'unhealthy') throw new Error(`container ${name} is unhealthy`);
         if (!h || h.Status === 'healthy') break;
         await sleep(250);
       }
-      this.reporter.event('Container', name, 'Healthy', true);
+      if (this.project.services[serviceOf(c)]?.healthcheck || (await this.client.containerInspect(c.Id)).State.Running) this.reporter.event('Container', name, 'Healthy', true);
     }
   }
 
@@ -364,8 +372,9 @@ export class ComposeEngine {
     const order = dependencyOrder(this.project.services).reverse();
     const all = await this.containers({ all: true, oneoff: 'any' });
     const known = new Set([...Object.keys(this.project.services), ...this.project.disabled]);
-    const orphans = all.filter((c) => !known.has(serviceOf(c)));
-    const mine = all.filter((c) => known.has(serviceOf(c)));
+    const byName = !this.project.configFiles.length;
+    const orphans = all.filter((c) => !byName && !known.has(serviceOf(c)));
+    const mine = all.filter((c) => byName || known.has(serviceOf(c)));
     const rank = (c: ContainerSummary) => {
       const i = order.indexOf(serviceOf(c));
       return i < 0 ? order.length : i;
@@ -375,8 +384,12 @@ export class ComposeEngine {
     if (o.removeOrphans) for (const c of orphans) await this.removeContainer(c, { stop: true, timeout: o.timeout, volumes: o.volumes });
     else if (orphans.length) this.reporter.warn(`Found orphan containers ([${orphans.map(nameOf).join(' ')}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`);
 
-    for (const n of Object.values(this.project.networks)) {
-      if (n.external) continue;
+    // the file's networks, and any other network labelled with the project (a service removed
+    // from the file, or `down -p name` without a file)
+    const nets = Object.values(this.project.networks).filter((n) => !n.external).map((n) => n.name);
+    for (const n of await this.client.networkList({ label: [`${L.project}=${this.project.name}`] })) if (!nets.includes(n.Name)) nets.push(n.Name);
+    for (const name of nets) {
+      const n = { name };
       let net;
       try {
         net = await this.client.networkInspect(n.name);
@@ -390,8 +403,10 @@ export class ComposeEngine {
       this.reporter.event('Network', n.name, 'Removed', true);
     }
     if (o.volumes) {
-      for (const v of Object.values(this.project.volumes)) {
-        if (v.external) continue;
+      const vols = Object.values(this.project.volumes).filter((v) => !v.external).map((v) => v.name);
+      for (const v of (await this.client.volumeList({ label: [`${L.project}=${this.project.name}`] })).Volumes ?? []) if (!vols.includes(v.Name)) vols.push(v.Name);
+      for (const name of vols) {
+        const v = { name };
         try {
           const info = await this.client.volumeInspect(v.name);
           if (info.Labels?.[L.project] !== undefined && info.Labels[L.project] !== this.project.name) continue;

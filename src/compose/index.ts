@@ -5,7 +5,7 @@
  * The `berth compose` commands (src/cli/compose.ts) sit on top and do the printing.
  */
 export { ComposeError, type Project, type Service, type NetworkConfig, type VolumeConfig, type PortConfig, type ServiceVolume } from './model.ts';
-export { DEFAULT_FILES, loadProject, mergeService, normalizeProjectName, parsePort, parseProject, parseVolume, type LoadOptions, type SourceFile } from './load.ts';
+export { DEFAULT_FILES, NoConfigError, emptyProject, loadProject, mergeService, normalizeProjectName, parsePort, parseProject, parseVolume, type LoadOptions, type SourceFile } from './load.ts';
 export { interpolate, parseEnvFile, InterpolationError } from './interpolate.ts';
 export { dependencyOrder, withDependencies } from './graph.ts';
 export { COMPOSE_VERSION, L as LABELS, configHash, containerLabels, containerName, createRequest, imageName, networkRequest, replicas, volumeRequest } from './convert.ts';

@@ -53,7 +53,15 @@ function findFiles(dir: string): string[] {
       return over ? [p, over] : [p];
     }
   }
-  throw new ComposeError(`no configuration file provided: not found`);
+  throw new NoConfigError(`no configuration file provided: not found`);
+}
+
+/**
+ * A project known only by name (`-p` without a file): no services, so every container, network
+ * and volume labelled with the name is the project's (what down/ps/logs/stop need).
+ */
+export function emptyProject(name: string, workingDir: string): Project {
+  return deepFreeze({ name: normalizeProjectName(name), workingDir, configFiles: [], services: {}, disabled: [], networks: {}, volumes: {}, environment: {} });
 }
 
 /** Loads the project from disk as `docker compose` would with the same flags. */
@@ -166,6 +174,9 @@ export function parseProject(sources: readonly SourceFile[], o: ParseOptions): P
     disabled: Object.keys(merged).filter((n) => !on.has(n)).sort(), networks: nets, volumes: vols, environment,
   });
 }
+
+/** No compose file in the directory: commands that can work from labels alone fall back. */
+export class NoConfigError extends ComposeError {}
 
 // ---------------------------------------------------------------------------------------------
 // One file: YAML, interpolation, shape
