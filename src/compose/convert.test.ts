@@ -168,6 +168,13 @@ test('one-off containers: no service alias, no published ports unless asked, ove
   assert.equal(r.Labels!['com.docker.compose.oneoff'], 'True');
 });
 
+test('a recreated container keeps its anonymous volumes, the file\'s and the image\'s', () => {
+  const r = createRequest(P, P.services.web!, { number: 1, anonymousVolumes: { '/anon': 'a'.repeat(64), '/from-image': 'b'.repeat(64) } });
+  const mounts = r.HostConfig!.Mounts as Record<string, unknown>[];
+  assert.deepEqual(mounts.find((m) => m.Target === '/anon'), { Type: 'volume', Target: '/anon', Source: 'a'.repeat(64) });
+  assert.deepEqual(mounts.find((m) => m.Target === '/from-image'), { Type: 'volume', Source: 'b'.repeat(64), Target: '/from-image' });
+});
+
 test('networks as create requests', () => {
   assert.deepEqual(networkRequest(P, 'back', P.networks.back!), {
     Name: 'demo_back', Driver: 'bridge', IPAM: { Driver: 'default', Config: [{ Subnet: '10.9.0.0/24' }] },

@@ -80,6 +80,8 @@ export interface ReplicaOptions {
   readonly stdinOpen?: boolean;
   readonly autoRemove?: boolean;
   readonly publish?: boolean;
+  /** Anonymous volumes of the container being replaced, by target: the new one keeps their data. */
+  readonly anonymousVolumes?: Readonly<Record<string, string>>;
 }
 
 export function containerLabels(project: Project, s: Service, o: ReplicaOptions): Record<string, string> {
@@ -129,6 +131,7 @@ export function createRequest(project: Project, s: Service, o: ReplicaOptions): 
     const m: Record<string, unknown> = { Type: v.type, Target: v.target };
     if (v.read_only) m.ReadOnly = true;
     if (v.type === 'volume' && v.source) m.Source = project.volumes[v.source]?.name ?? v.source;
+    if (v.type === 'volume' && !v.source && o.anonymousVolumes?.[v.target]) m.Source = o.anonymousVolumes[v.target];
     if (v.type === 'bind') {
       m.Source = v.source;
       if (v.bind?.propagation) m.BindOptions = { Propagation: v.bind.propagation };
@@ -136,6 +139,11 @@ export function createRequest(project: Project, s: Service, o: ReplicaOptions): 
     if (v.type === 'volume' && v.volume?.nocopy) m.VolumeOptions = { NoCopy: true };
     if (v.type === 'tmpfs' && v.tmpfs) m.TmpfsOptions = { ...(v.tmpfs.size ? { SizeBytes: v.tmpfs.size } : {}), ...(v.tmpfs.mode ? { Mode: v.tmpfs.mode } : {}) };
     mounts.push(m);
+  }
+  // the image's own VOLUMEs of a replaced container: carried over too, as compose v2 does
+  const targets = new Set((s.volumes ?? []).map((v) => v.target));
+  for (const [target, name] of Object.entries(o.anonymousVolumes ?? {})) {
+    if (!targets.has(target)) mounts.push({ Type: 'volume', Source: name, Target: target });
   }
   if (binds.length) hc.Binds = binds;
   if (mounts.length) hc.Mounts = mounts;

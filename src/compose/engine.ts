@@ -263,8 +263,13 @@ export class ComposeEngine {
     const name = nameOf(c);
     this.reporter.event('Container', name, 'Recreate', false);
     if (c.State === 'running' || c.State === 'paused' || c.State === 'restarting') await this.client.containerStop(c.Id, timeout !== undefined ? { timeout } : {});
+    // anonymous volumes (not the project's named ones, not binds) move to the new container
+    const info = await this.client.containerInspect(c.Id);
+    const named = new Set(Object.values(this.project.volumes).map((v) => v.name));
+    const anonymousVolumes: Record<string, string> = {};
+    for (const m of info.Mounts ?? []) if (m.Type === 'volume' && m.Name && !named.has(m.Name) && /^[0-9a-f]{64}$/.test(m.Name)) anonymousVolumes[m.Destination] = m.Name;
     await this.client.containerRename(c.Id, `${c.Id.slice(0, 12)}_${name}`);
-    await this.createReplica(s, num(c), imageId, { name });
+    await this.createReplica(s, num(c), imageId, { name, anonymousVolumes });
     await this.client.containerRemove(c.Id, { force: true });
     this.reporter.event('Container', name, 'Recreated', true);
   }
@@ -360,11 +365,15 @@ export class ComposeEngine {
       this.reporter.event('Container', name, 'Stopped', true);
     }
     this.reporter.event('Container', name, 'Removing', false);
+    // anonymous volumes handed over by a recreate were mounted by name, so the daemon's
+    // `rm -v` no longer sees them as this container's own: remove them here
+    const anonymous = o.volumes ? (c.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name && /^[0-9a-f]{64}$/.test(m.Name)).map((m) => m.Name!) : [];
     try {
       await this.client.containerRemove(c.Id, { force: true, volumes: o.volumes });
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
+    for (const v of anonymous) await this.client.volumeRemove(v).catch(() => {});
     this.reporter.event('Container', name, 'Removed', true);
   }
 

@@ -169,6 +169,8 @@ test('validation errors name the file, the key and the line', () => {
   assert.equal(err('services:\n  a: {command: x}\n'), '/p/compose.yaml: service "a" has neither an image nor a build context specified: invalid compose project');
   assert.equal(err('services:\n  a: {image: "${X:?X is needed}"}\n'), '/p/compose.yaml: required variable X is missing a value: X is needed');
   assert.equal(err('services:\n  a: {image: x, ports: ["1:2:3:4"]}\n'), '/p/compose.yaml: services.a: ports[0]: invalid port "1:2:3:4"');
+  assert.equal(err('services:\n  a:\n    image: x\n    devices: [/dev/fuse]\n'), '/p/compose.yaml: line 4: services.a: "devices" is not supported by berth compose');
+  assert.equal(err('include: [other.yaml]\n'), '/p/compose.yaml: line 1: "include" is not supported by berth compose');
   assert.equal(err('volumes:\n  v: {drver: local}\n'), '/p/compose.yaml: line 2: volumes.v: additional property "drver" is not allowed');
 });
 

@@ -195,6 +195,14 @@ const isMap: Check = (v) => (isObj(v) ? undefined : 'must be a mapping');
 const anyOf = (...cs: Check[]): Check => (v) => (cs.some((c) => c(v) === undefined) ? undefined : cs.map((c) => c(v)).join(' or '));
 const isNull: Check = (v) => (v === null ? undefined : 'must be null');
 
+/** compose-spec service keys Berth does not implement: refused by name rather than ignored. */
+const UNSUPPORTED_SERVICE_KEYS = new Set([
+  'annotations', 'attach', 'blkio_config', 'cgroup', 'cgroup_parent', 'configs', 'cpu_count', 'cpu_percent', 'cpu_period', 'cpu_quota',
+  'cpu_rt_period', 'cpu_rt_runtime', 'cpu_shares', 'cpuset', 'credential_spec', 'develop', 'device_cgroup_rules', 'devices', 'extends',
+  'external_links', 'gpus', 'isolation', 'links', 'mac_address', 'mem_reservation', 'mem_swappiness', 'oom_kill_disable', 'oom_score_adj',
+  'post_start', 'pre_stop', 'runtime', 'secrets', 'storage_opt', 'userns_mode', 'uts', 'volumes_from', 'provider', 'models', 'label_file', 'use_api_socket',
+]);
+
 /** The service keys berth compose understands (and checks the type of). */
 const SERVICE_KEYS: Record<string, Check> = {
   image: isStr, build: anyOf(isStr, isMap), command: anyOf(isStrOrList, isNull), entrypoint: anyOf(isStrOrList, isNull),
@@ -250,6 +258,7 @@ function parseFile(src: SourceFile, env: (k: string) => string | undefined): Rec
   if (top === null || top === undefined) top = {};
   if (!isObj(top)) return fail([], 'top-level object must be a mapping');
   for (const k of Object.keys(top)) if (!TOP_KEYS.has(k) && !k.startsWith('x-')) fail([], `additional property "${k}" is not allowed`, k);
+  if (top.include !== undefined) fail([], '"include" is not supported by berth compose', 'include');
   if (top.services !== undefined && top.services !== null && !isObj(top.services)) fail(['services'], 'must be a mapping');
   for (const [name, svc] of Object.entries((top.services ?? {}) as Record<string, unknown>)) {
     const path = ['services', name];
@@ -259,6 +268,7 @@ function parseFile(src: SourceFile, env: (k: string) => string | undefined): Rec
     for (const [k, v] of Object.entries(svc as Record<string, unknown>)) {
       if (k.startsWith('x-')) continue;
       const check = SERVICE_KEYS[k];
+      if (!check && UNSUPPORTED_SERVICE_KEYS.has(k)) fail(path, `"${k}" is not supported by berth compose`, k);
       if (!check) fail(path, `additional property "${k}" is not allowed`, k);
       const msg = check!(v);
       if (msg) fail([...path, k], msg);
