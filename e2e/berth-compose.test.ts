@@ -11,6 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { Terminal } from './pty.ts';
 import { startDaemon, cleanup, dockerOk, bootstrapBusybox, eventually, run, REPO, type Daemon, type RunResult } from './harness.ts';
 
 const BRIDGE = `bbc${process.pid % 100000}`;
@@ -266,6 +267,16 @@ test('stop, start, restart, pause, unpause, kill and rm', async () => {
   assert.deepEqual(await names(['--filter', 'label=com.docker.compose.service=worker']), []);
 });
 
+test('exec gives a TTY when stdin is a terminal, none with -T', async () => {
+  const env = { ...process.env, PATH: process.env.PATH };
+  let t = new Terminal(`cd '${dir}' && '${join(REPO, 'bin/berth')}' -H '${d.host}' compose exec web sh -c 'tty; exit 7'`, env);
+  await t.expect(/\/dev\/pts\/\d+/);
+  assert.equal(await t.wait(), 7);
+  t = new Terminal(`cd '${dir}' && '${join(REPO, 'bin/berth')}' -H '${d.host}' compose exec -T web tty`, env);
+  await t.expect(/not a tty/);
+  assert.equal(await t.wait(), 1);
+});
+
 test('down -v removes the containers, the networks and the volume (by project name alone, from elsewhere)', async () => {
   const elsewhere = join(dir, 'elsewhere');
   mkdirSync(elsewhere);
@@ -286,4 +297,19 @@ test('up without -d prints the services\' output with their prefixes until they 
   assert.match(r.stdout, /^hello-1 {2}\| hello from fg\nhello-1 {2}\| bye$/m);
   assert.match(r.stdout, /^hello-1 exited with code 0$/m);
   assert.equal((await compose(['-p', 'fg', 'down'], fg)).code, 0);
+});
+
+test('attached up stops the project on Ctrl-C', async () => {
+  const fg = join(dir, 'fg2');
+  mkdirSync(fg);
+  writeFileSync(join(fg, 'compose.yaml'), 'services:\n  ticker:\n    image: busybox\n    command: sh -c \'trap "echo got TERM; exit 0" TERM; while true; do echo tick; sleep 0.3; done\'\n');
+  const t = new Terminal(`cd '${fg}' && '${join(REPO, 'bin/berth')}' -H '${d.host}' compose -p fg2 up`, process.env);
+  // coloured on a terminal: the prefix ends with a colour reset
+  await t.expect(/ticker-1 {2}\| (?:\x1b\[0m)?tick/, 30_000);
+  t.send('\x03');
+  await t.expect(/Gracefully stopping/);
+  await t.expect(/ticker-1 exited with code 0/);
+  await t.wait(30_000);
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Running}}', 'fg2-ticker-1'])).trim(), 'false');
+  assert.equal((await compose(['-p', 'fg2', 'down'], fg)).code, 0);
 });
