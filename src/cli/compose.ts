@@ -55,11 +55,18 @@ interface ComposeCommand {
 
 const COLORS = [36, 33, 32, 35, 34, 96, 93, 92, 95, 94];
 
-/** compose v2's progress lines: ` ✔ Container demo-web-1  Started`; plain (every step) when not a terminal. */
-class ProgressReporter implements Reporter {
+/**
+ * compose v2's progress: on a terminal a block redrawn in place (`[+] Running 2/3`, then one
+ * line per resource, ` ✔ Container demo-web-1  Started  0.4s`); otherwise plain lines, one
+ * per step (` Container demo-web-1  Starting`), which is what v2's `--progress plain` prints.
+ */
+export class ProgressReporter implements Reporter {
   private readonly tty: boolean;
   private readonly quiet: boolean;
   private readonly out: NodeJS.WriteStream;
+  private readonly lines = new Map<string, { kind: string; name: string; status: string; done: boolean; start: number; end?: number }>();
+  private drawn = 0;
+
   constructor(cli: Cli, mode: string) {
     this.out = cli.stderr;
     this.tty = mode === 'tty' || (mode === 'auto' && !!cli.stderr.isTTY);
@@ -72,18 +79,45 @@ class ProgressReporter implements Reporter {
       this.out.write(` ${kind} ${name}  ${status}\n`);
       return;
     }
-    if (!done) return;
-    const mark = status === 'Error' ? '\x1b[31m ✘\x1b[0m' : '\x1b[32m ✔\x1b[0m';
-    this.out.write(`${mark} ${kind} ${name}  \x1b[32m${status}\x1b[0m\n`);
+    const key = `${kind} ${name}`;
+    const cur = this.lines.get(key);
+    const now = Date.now();
+    if (cur && cur.done && !done) cur.start = now;
+    this.lines.set(key, { kind, name, status, done, start: cur?.start ?? now, end: done ? now : undefined });
+    this.render();
+  }
+
+  private render(): void {
+    const all = [...this.lines.values()];
+    const width = Math.max(...all.map((l) => `${l.kind} ${l.name}`.length));
+    let s = this.drawn ? `\x1b[${this.drawn}A` : '';
+    s += `\x1b[2K\x1b[34m[+] Running ${all.filter((l) => l.done).length}/${all.length}\x1b[0m\n`;
+    for (const l of all) {
+      const mark = !l.done ? '\x1b[33m ⠿\x1b[0m' : l.status === 'Error' ? '\x1b[31m ✘\x1b[0m' : '\x1b[32m ✔\x1b[0m';
+      const secs = `${(((l.end ?? Date.now()) - l.start) / 1000).toFixed(1)}s`;
+      const status = l.done ? `\x1b[32m${l.status}\x1b[0m` : l.status;
+      s += `\x1b[2K${mark} ${`${l.kind} ${l.name}`.padEnd(width)}  ${status}${' '.repeat(Math.max(1, 12 - l.status.length))}\x1b[34m${secs}\x1b[0m\n`;
+    }
+    this.drawn = all.length + 1;
+    this.out.write(s);
+  }
+
+  /** Text that is not progress (build output): printed below, the block starts again after it. */
+  write(text: string): void {
+    if (this.tty) {
+      this.drawn = 0;
+      this.lines.clear();
+    }
+    this.out.write(text);
   }
 
   warn(message: string): void {
-    this.out.write(`WARN[0000] ${message}\n`);
+    this.write(`WARN[0000] ${message}\n`);
   }
 }
 
 /** The image builder the engine uses: the service's context packed as `berth build` packs it, POST /build. */
-function builder(cli: Cli, quiet = false): Builder {
+function builder(cli: Cli, reporter: ProgressReporter, quiet = false): Builder {
   return {
     async build(_project, s, tag, opts) {
       const b = s.build!;
@@ -95,7 +129,7 @@ function builder(cli: Cli, quiet = false): Builder {
       const stream = await cli.client.imageBuild(contextTar(b.context, rel) as unknown as AsyncIterable<Buffer> as never, {
         tags: [tag], dockerfile: rel, target: b.target, buildArgs, labels: { ...b.labels }, noCache: opts.noCache, pull: opts.pull, remove: true,
       });
-      const out = quiet ? { write: () => true, isTTY: false } : { write: (x: string) => cli.stderr.write(x), isTTY: false };
+      const out = quiet ? { write: () => true, isTTY: false } : { write: (x: string) => { reporter.write(x); return true; }, isTTY: false };
       await displayJsonMessages(stream as AsyncIterable<JsonMessage>, out);
     },
   };
@@ -348,7 +382,7 @@ const build: ComposeCommand = {
   },
   async run(ctx, f, args) {
     const project = ctx.project(args);
-    const e = new ComposeEngine(ctx.cli.client, project, ctx.reporter, builder(ctx.cli, f.bool('quiet')));
+    const e = new ComposeEngine(ctx.cli.client, project, ctx.reporter, builder(ctx.cli, ctx.reporter, f.bool('quiet')));
     e.checkServices(args);
     await e.build(args.length ? args : Object.keys(project.services), { noCache: f.bool('no-cache'), pull: f.bool('pull') });
   },
@@ -746,7 +780,7 @@ export async function runCompose(cli: Cli, argv: string[]): Promise<number> {
       return cached;
     },
     engine(project) {
-      return new ComposeEngine(cli.client, project, reporter, builder(cli));
+      return new ComposeEngine(cli.client, project, reporter, builder(cli, reporter));
     },
   };
   const rc = await cmd.run(ctx, p.flags, p.args);
