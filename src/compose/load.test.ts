@@ -170,6 +170,8 @@ test('validation errors name the file, the key and the line', () => {
   assert.equal(err('services:\n  a: {image: "${X:?X is needed}"}\n'), '/p/compose.yaml: required variable X is missing a value: X is needed');
   assert.equal(err('services:\n  a: {image: x, ports: ["1:2:3:4"]}\n'), '/p/compose.yaml: services.a: ports[0]: invalid port "1:2:3:4"');
   assert.equal(err('services:\n  a:\n    image: x\n    devices: [/dev/fuse]\n'), '/p/compose.yaml: line 4: services.a: "devices" is not supported by berth compose');
+  assert.equal(err('services:\n  a:\n    image: x\n    volumes:\n      - type: bind\n        sorce: /x\n        target: /y\n'), '/p/compose.yaml: line 6: services.a.volumes.0: additional property "sorce" is not allowed');
+  assert.equal(err('services:\n  a:\n    image: x\n    networks:\n      n: {alias: [y]}\nnetworks: {n: {}}\n'), '/p/compose.yaml: line 5: services.a.networks.n: additional property "alias" is not allowed');
   assert.equal(err('include: [other.yaml]\n'), '/p/compose.yaml: line 1: "include" is not supported by berth compose');
   assert.equal(err('volumes:\n  v: {drver: local}\n'), '/p/compose.yaml: line 2: volumes.v: additional property "drver" is not allowed');
 });

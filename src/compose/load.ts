@@ -220,6 +220,11 @@ const BUILD_KEYS = new Set(['context', 'dockerfile', 'args', 'target', 'labels',
 const HEALTH_KEYS = new Set(['test', 'interval', 'timeout', 'retries', 'start_period', 'start_interval', 'disable']);
 const NETWORK_KEYS = new Set(['driver', 'driver_opts', 'internal', 'external', 'name', 'ipam', 'labels', 'attachable', 'enable_ipv6']);
 const VOLUME_KEYS = new Set(['driver', 'driver_opts', 'external', 'name', 'labels']);
+const PORT_KEYS = new Set(['target', 'published', 'host_ip', 'protocol', 'mode', 'name', 'app_protocol']);
+const VOLUME_MOUNT_KEYS = new Set(['type', 'source', 'target', 'read_only', 'bind', 'volume', 'tmpfs', 'consistency']);
+const SERVICE_NETWORK_KEYS = new Set(['aliases', 'ipv4_address', 'ipv6_address', 'priority', 'link_local_ips', 'mac_address', 'driver_opts', 'gw_priority']);
+const DEPLOY_KEYS = new Set(['replicas', 'resources', 'restart_policy', 'mode', 'labels', 'update_config', 'rollback_config', 'placement', 'endpoint_mode']);
+const LOGGING_KEYS = new Set(['driver', 'options']);
 const TOP_KEYS = new Set(['version', 'name', 'services', 'networks', 'volumes', 'secrets', 'configs', 'include']);
 
 function parseFile(src: SourceFile, env: (k: string) => string | undefined): Record<string, unknown> {
@@ -247,6 +252,9 @@ function parseFile(src: SourceFile, env: (k: string) => string | undefined): Rec
   };
   const fail = (path: (string | number)[], msg: string, key?: string): never => {
     throw new ComposeError(`${src.path}: ${lineOf(key !== undefined ? [...path, key] : path)}${path.length ? `${path.join('.')}: ` : ''}${msg}`);
+  };
+  const onlyKeys = (path: (string | number)[], o: Record<string, unknown>, keys: Set<string>) => {
+    for (const k of Object.keys(o)) if (!keys.has(k) && !k.startsWith('x-')) fail(path, `additional property "${k}" is not allowed`, k);
   };
   let top: unknown;
   try {
@@ -283,8 +291,21 @@ function parseFile(src: SourceFile, env: (k: string) => string | undefined): Rec
           }
         }
       }
-      if (k === 'ports') (v as unknown[]).forEach((p, i) => { if (typeof p !== 'string' && typeof p !== 'number' && !isObj(p)) fail([...path, k, i], 'must be a string, number or mapping'); });
-      if (k === 'volumes') (v as unknown[]).forEach((p, i) => { if (typeof p !== 'string' && !isObj(p)) fail([...path, k, i], 'must be a string or mapping'); });
+      if (k === 'ports') {
+        (v as unknown[]).forEach((p, i) => {
+          if (typeof p !== 'string' && typeof p !== 'number' && !isObj(p)) fail([...path, k, i], 'must be a string, number or mapping');
+          if (isObj(p)) onlyKeys([...path, k, i], p, PORT_KEYS);
+        });
+      }
+      if (k === 'volumes') {
+        (v as unknown[]).forEach((p, i) => {
+          if (typeof p !== 'string' && !isObj(p)) fail([...path, k, i], 'must be a string or mapping');
+          if (isObj(p)) onlyKeys([...path, k, i], p, VOLUME_MOUNT_KEYS);
+        });
+      }
+      if (k === 'networks' && isObj(v)) for (const [n, nv] of Object.entries(v)) if (isObj(nv)) onlyKeys([...path, k, n], nv, SERVICE_NETWORK_KEYS);
+      if (k === 'deploy' && isObj(v)) onlyKeys([...path, k], v, DEPLOY_KEYS);
+      if (k === 'logging' && isObj(v)) onlyKeys([...path, k], v, LOGGING_KEYS);
     }
   }
   for (const [section, keys] of [['networks', NETWORK_KEYS], ['volumes', VOLUME_KEYS]] as const) {
