@@ -175,6 +175,13 @@ test('a recreated container keeps its anonymous volumes, the file\'s and the ima
   assert.deepEqual(mounts.find((m) => m.Target === '/from-image'), { Type: 'volume', Source: 'b'.repeat(64), Target: '/from-image' });
 });
 
+test('deploy.restart_policy in the engine\'s words; restart: wins', () => {
+  const p = load('services:\n  a: {image: x, deploy: {restart_policy: {condition: any}}}\n  b: {image: x, deploy: {restart_policy: {condition: on-failure, max_attempts: 2}}}\n  c: {image: x, restart: "no", deploy: {restart_policy: {condition: any}}}\n');
+  assert.deepEqual(createRequest(p, p.services.a!, { number: 1 }).HostConfig!.RestartPolicy, { Name: 'always' });
+  assert.deepEqual(createRequest(p, p.services.b!, { number: 1 }).HostConfig!.RestartPolicy, { Name: 'on-failure', MaximumRetryCount: 2 });
+  assert.deepEqual(createRequest(p, p.services.c!, { number: 1 }).HostConfig!.RestartPolicy, { Name: 'no' });
+});
+
 test('networks as create requests', () => {
   assert.deepEqual(networkRequest(P, 'back', P.networks.back!), {
     Name: 'demo_back', Driver: 'bridge', IPAM: { Driver: 'default', Config: [{ Subnet: '10.9.0.0/24' }] },

@@ -175,6 +175,12 @@ export function createRequest(project: Project, s: Service, o: ReplicaOptions): 
   if (s.restart) {
     const [name, max] = s.restart.split(':');
     hc.RestartPolicy = { Name: name!, ...(max ? { MaximumRetryCount: Number(max) } : {}) };
+  } else if (s.deploy?.restart_policy) {
+    // deploy.restart_policy speaks swarm's words; the engine's names for them
+    const rp = s.deploy.restart_policy;
+    const c = rp.condition ?? 'any';
+    const name = c === 'none' || c === 'no' ? 'no' : c === 'any' || c === 'always' ? 'always' : c;
+    hc.RestartPolicy = { Name: name, ...(rp.max_attempts ? { MaximumRetryCount: rp.max_attempts } : {}) };
   }
   if (s.init !== undefined) hc.Init = s.init;
   if (s.extra_hosts?.length) hc.ExtraHosts = [...s.extra_hosts];

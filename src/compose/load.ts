@@ -553,6 +553,10 @@ function normalizeService(name: string, raw: Record<string, unknown>, workingDir
           const d = v as Record<string, unknown>;
           const out: Record<string, unknown> = {};
           if (d.replicas !== undefined) out.replicas = toInt(d.replicas);
+          if (isObj(d.restart_policy)) {
+            const rp = d.restart_policy;
+            out.restart_policy = { ...(rp.condition !== undefined ? { condition: String(rp.condition) } : {}), ...(rp.max_attempts !== undefined ? { max_attempts: toInt(rp.max_attempts) } : {}) };
+          }
           const lim = isObj(d.resources) && isObj(d.resources.limits) ? d.resources.limits : undefined;
           if (lim) {
             out.resources = {

@@ -81,6 +81,7 @@ export interface Service {
   readonly scale?: number;
   readonly deploy?: {
     readonly replicas?: number;
+    readonly restart_policy?: { readonly condition?: string; readonly max_attempts?: number };
     readonly resources?: { readonly limits?: { readonly memory?: number; readonly cpus?: number; readonly pids?: number } };
   };
   readonly mem_limit?: number;
