@@ -208,14 +208,16 @@ export class ComposeEngine {
     } else if (orphans.length) {
       this.reporter.warn(`Found orphan containers ([${orphans.map(nameOf).join(' ')}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`);
     }
-    for (const name of targets) await this.converge(this.project.services[name]!, o);
+    const recreated = new Set<string>();
+    for (const name of targets) if (await this.converge(this.project.services[name]!, o)) recreated.add(name);
     if (o.noStart) return;
-    await this.start(targets, { attachDependencies: false });
+    await this.start(targets, { recreated });
     if (o.wait) await this.waitHealthy(targets);
   }
 
-  /** Makes a service's containers match its config: scale, recreate the changed, create the missing. */
-  private async converge(s: Service, o: UpOptions): Promise<void> {
+  /** Makes a service's containers match its config: scale, recreate the changed, create the missing. True if it recreated any. */
+  private async converge(s: Service, o: UpOptions): Promise<boolean> {
+    let recreated = false;
     const want = replicas(s, o.scale);
     const hash = configHash(s);
     const imageId = await this.imageId(s);
@@ -225,7 +227,10 @@ export class ComposeEngine {
     const taken = new Set<number>();
     for (const c of keep) {
       const diverged = c.Labels?.[L.hash] !== hash || (imageId !== undefined && c.Labels?.[L.image] !== undefined && c.Labels[L.image] !== imageId);
-      if (o.forceRecreate || (diverged && !o.noRecreate)) await this.recreate(s, c, imageId, o.timeout);
+      if (o.forceRecreate || (diverged && !o.noRecreate)) {
+        await this.recreate(s, c, imageId, o.timeout);
+        recreated = true;
+      }
       taken.add(num(c));
     }
     for (let n = 1; taken.size < want; n++) {
@@ -233,6 +238,7 @@ export class ComposeEngine {
       await this.createReplica(s, n, imageId);
       taken.add(n);
     }
+    return recreated;
   }
 
   private async serviceContainerId(service: string): Promise<string | undefined> {
@@ -275,7 +281,7 @@ export class ComposeEngine {
   }
 
   /** Starts services' containers in dependency order, waiting for each dependency's condition first. */
-  async start(services: readonly string[], _o: { attachDependencies?: boolean } = {}): Promise<void> {
+  async start(services: readonly string[], o: { recreated?: ReadonlySet<string> } = {}): Promise<void> {
     const order = dependencyOrder(this.project.services).filter((n) => services.includes(n));
     for (const name of order) {
       const s = this.project.services[name]!;
@@ -283,7 +289,15 @@ export class ComposeEngine {
         if (!this.project.services[dep]) continue;
         await this.waitCondition(dep, cond.condition);
       }
+      // `depends_on: {x: {restart: true}}`: a running dependent restarts when x was recreated
+      const restart = !o.recreated?.has(name) && Object.entries(s.depends_on ?? {}).some(([d, c]) => c.restart && o.recreated?.has(d));
       for (const c of await this.containers({ all: true, services: [name] })) {
+        if (c.State === 'running' && restart) {
+          this.reporter.event('Container', nameOf(c), 'Restarting', false);
+          await this.client.containerRestart(c.Id);
+          this.reporter.event('Container', nameOf(c), 'Restarted', true);
+          continue;
+        }
         if (c.State === 'running') continue;
         this.reporter.event('Container', nameOf(c), 'Starting', false);
         if (c.State === 'paused') await this.client.containerUnpause(c.Id);
