@@ -203,7 +203,10 @@ const CREATE_FLAGS: FlagDef[] = [
 function upOptions(f: Flags, services: string[]) {
   if (f.bool('build') && f.bool('no-build')) throw new StatusError(1, '--build and --no-build are incompatible');
   if (f.bool('force-recreate') && f.bool('no-recreate')) throw new StatusError(1, '--force-recreate and --no-recreate are incompatible');
+  const pull = f.str('pull');
+  if (pull !== 'policy' && pull !== 'always' && pull !== 'missing' && pull !== 'never') throw new StatusError(1, `invalid --pull option "${pull}"`);
   return {
+    pull: pull === 'policy' ? undefined : pull as 'always' | 'missing' | 'never',
     services, build: f.bool('build') ? 'always' as const : f.bool('no-build') ? 'never' as const : 'auto' as const,
     forceRecreate: f.bool('force-recreate'), noRecreate: f.bool('no-recreate'), removeOrphans: f.bool('remove-orphans'), scale: parseScale(f.list('scale')),
   };

@@ -29,6 +29,8 @@ export interface Builder {
 export interface UpOptions {
   readonly services?: readonly string[];
   readonly build?: 'always' | 'never' | 'auto';
+  /** `--pull`: overrides every service's pull_policy. */
+  readonly pull?: 'always' | 'missing' | 'never';
   readonly forceRecreate?: boolean;
   readonly noRecreate?: boolean;
   readonly removeOrphans?: boolean;
@@ -139,10 +141,10 @@ export class ComposeEngine {
   }
 
   /** Builds and pulls what `up`/`create` need: `build: always` rebuilds, `never` refuses to. */
-  async ensureImages(services: readonly string[], build: 'always' | 'never' | 'auto' = 'auto'): Promise<void> {
+  async ensureImages(services: readonly string[], build: 'always' | 'never' | 'auto' = 'auto', pull?: 'always' | 'missing' | 'never'): Promise<void> {
     for (const name of services) {
       const s = this.project.services[name]!;
-      const policy = s.pull_policy ?? 'missing';
+      const policy = pull ?? s.pull_policy ?? 'missing';
       const have = await this.imageId(s);
       if (s.build && build !== 'never' && (build === 'always' || policy === 'build' || !have)) {
         await this.build([name]);
@@ -201,7 +203,7 @@ export class ComposeEngine {
     const targets = o.services?.length ? (o.noDeps ? [...o.services] : withDependencies(this.project.services, o.services)) : dependencyOrder(this.project.services);
     await this.ensureNetworks(targets);
     await this.ensureVolumes(targets);
-    await this.ensureImages(targets, o.build);
+    await this.ensureImages(targets, o.build, o.pull);
     const orphans = await this.orphans();
     if (orphans.length && o.removeOrphans) {
       for (const c of orphans) await this.removeContainer(c, { stop: true, timeout: o.timeout });
