@@ -158,9 +158,10 @@ function timeoutFlag(f: Flags): number | undefined {
 }
 
 /** Follows (or dumps) the logs of containers with `name  | ` prefixes; resolves when every stream ends. */
-async function printLogs(ctx: Ctx, project: Project, containers: ContainerSummary[], o: { follow?: boolean; tail?: string; timestamps?: boolean; noPrefix?: boolean; since?: string; until?: string; onExit?: (c: ContainerSummary) => Promise<void> }): Promise<void> {
+async function printLogs(ctx: Ctx, project: Project, containers: ContainerSummary[], o: { follow?: boolean; tail?: string; timestamps?: boolean; noPrefix?: boolean; noColor?: boolean; since?: string; until?: string; onExit?: (c: ContainerSummary) => Promise<void> }): Promise<void> {
   const { cli } = ctx;
-  const color = !!cli.stdout.isTTY && ctx.g.str('ansi') !== 'never' || ctx.g.str('ansi') === 'always';
+  const ansi = ctx.g.str('ansi');
+  const color = !o.noColor && (ansi === 'always' || (ansi !== 'never' && !!cli.stdout.isTTY));
   const width = Math.max(0, ...containers.map((c) => shortName(project, c).length));
   await Promise.all(containers.map(async (c, i) => {
     const name = shortName(project, c);
@@ -253,7 +254,7 @@ const up: ComposeCommand = {
     process.on('SIGTERM', onSig);
     try {
       await printLogs(ctx, project, containers, {
-        follow: true, since: String(since), noPrefix: f.bool('no-log-prefix'),
+        follow: true, since: String(since), noPrefix: f.bool('no-log-prefix'), noColor: f.bool('no-color'),
         onExit: async (c) => {
           const info = await ctx.cli.client.containerInspect(c.Id).catch(() => undefined);
           if (info && !info.State.Running) ctx.cli.out(`${shortName(project, c)} exited with code ${info.State.ExitCode}\n`);
@@ -370,7 +371,7 @@ const logs: ComposeCommand = {
     e.checkServices(args);
     let list = await e.containers({ all: true, services: args });
     if (f.has('index')) list = list.filter((c) => containerNumber(c) === f.int('index'));
-    await printLogs(ctx, project, list, { follow: f.bool('follow'), tail: f.str('tail'), timestamps: f.bool('timestamps'), noPrefix: f.bool('no-log-prefix'), since: f.str('since'), until: f.str('until') });
+    await printLogs(ctx, project, list, { follow: f.bool('follow'), tail: f.str('tail'), timestamps: f.bool('timestamps'), noPrefix: f.bool('no-log-prefix'), noColor: f.bool('no-color'), since: f.str('since'), until: f.str('until') });
   },
 };
 
