@@ -248,6 +248,21 @@ test('docker-compose 1.29 sees what berth compose made (reported, not required)'
   t.diagnostic(`docker-compose -p ${P} ps (exit ${r.code}):\n${r.stdout}${r.stderr}`);
 });
 
+test('berth compose manages what docker-compose 1.29 made', async () => {
+  const old = join(dir, 'old');
+  mkdirSync(old);
+  writeFileSync(join(old, 'docker-compose.yml'), 'version: "3.8"\nservices:\n  svc:\n    image: busybox\n    command: sleep 300\n    init: true\n');
+  const env = { ...process.env, DOCKER_HOST: d.host };
+  const up = await run('docker-compose', ['-p', 'old', '--project-directory', old, '-f', join(old, 'docker-compose.yml'), 'up', '-d'], { env, timeoutMs: 60_000 });
+  assert.equal(up.code, 0, up.stdout + up.stderr);
+  const ps = await compose(['-p', 'old', 'ps'], old);
+  assert.match(ps.stdout, /^old_svc_1\s+busybox\s+"sleep 300"\s+svc\s+/m);
+  const down = await compose(['-p', 'old', 'down', '-t', '0'], old);
+  assert.equal(down.code, 0, down.all);
+  assert.deepEqual(await names(['--filter', 'label=com.docker.compose.project=old']), []);
+  assert.equal((await dockerOk(d, ['network', 'ls', '-q', '--filter', 'name=old_default'])).trim(), '');
+});
+
 test('stop, start, restart, pause, unpause, kill and rm', async () => {
   let r = await compose(['stop', 'worker']);
   assert.equal(r.code, 0, r.all);
