@@ -39,6 +39,7 @@ function mainHelp(): string {
   let s = `Usage:  ${PROGRAM} [OPTIONS] COMMAND\n\nA Docker-compatible container engine\n\nCommon Commands:\n`;
   for (const n of COMMON) s += line(n, describe(TOP[n]!));
   s += '\nManagement Commands:\n';
+  s += line('compose', 'Define and run multi-container applications');
   for (const [n, g] of Object.entries(GROUPS)) s += line(n, g.description);
   s += '\nCommands:\n';
   for (const n of Object.keys(TOP).filter((n) => !COMMON.includes(n)).sort()) s += line(n, describe(TOP[n]!));
@@ -110,6 +111,19 @@ export async function main(argv: string[], cli?: Cli): Promise<number> {
   if (!name) {
     process.stdout.write(mainHelp());
     return 0;
+  }
+  if (name === 'compose') {
+    // compose has its own global flags (-f, -p ...) before its command
+    const c = cli ?? new Cli(g.host);
+    try {
+      // loaded on demand: the yaml parser would slow every other command's start
+      const { runCompose } = await import('./compose.ts');
+      return await runCompose(c, rest);
+    } catch (e) {
+      return report(c, e);
+    } finally {
+      c.close();
+    }
   }
   let cmd: Command | undefined;
   let path: string;
