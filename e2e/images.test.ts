@@ -51,7 +51,11 @@ test('import a rootfs from stdin with changes, and run it', async () => {
 
 test('save and load round-trip an image with its tags and ID', async () => {
   const id = (await dockerOk(d, ['inspect', '-f', '{{.Id}}', 'busybox'])).trim();
+  const before = Date.now();
   await dockerOk(d, ['tag', 'busybox', 'copy/busybox:v1']);
+  // Metadata.LastTagTime: when a tag was last set on the image, as Docker records it.
+  const tagged = Date.parse((await dockerOk(d, ['image', 'inspect', '-f', '{{json .Metadata.LastTagTime}}', 'busybox'])).trim().replace(/"/g, ''));
+  assert.ok(tagged >= before - 1000 && tagged <= Date.now() + 1000, `LastTagTime ${tagged} is the tag's time`);
   const file = join(d.root, 'save.tar');
   await dockerOk(d, ['save', '-o', file, 'copy/busybox:v1']);
   const list = await run('tar', ['tf', file]);

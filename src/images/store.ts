@@ -153,8 +153,14 @@ export class ImageStore {
     const key = refKey(parsed);
     this.get(id);
     const prev = this.db.stmt('SELECT image_id FROM tags WHERE ref = ?').get(key) as { image_id: string } | undefined;
-    this.db.stmt('INSERT INTO tags (ref, image_id) VALUES (?, ?) ON CONFLICT(ref) DO UPDATE SET image_id = excluded.image_id').run(key, id);
+    this.db.stmt('INSERT INTO tags (ref, image_id, tagged) VALUES (?, ?, ?) ON CONFLICT(ref) DO UPDATE SET image_id = excluded.image_id, tagged = excluded.tagged').run(key, id, new Date().toISOString());
     return prev && prev.image_id !== id ? prev.image_id : undefined;
+  }
+
+  /** When a tag was last set on this image (Docker's LastTagTime), if ever. */
+  lastTagTime(id: string): string | undefined {
+    const row = this.db.stmt('SELECT MAX(tagged) AS t FROM tags WHERE image_id = ?').get(id) as { t: string | null } | undefined;
+    return row?.t ?? undefined;
   }
 
   /** Every tag of one repository (`busybox` → `busybox:latest`, `busybox:1.36`, ...), by tag. */

@@ -58,6 +58,10 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (diff_id, registry, repo)
   );
   `,
+  // 3: when each tag was last set (image inspect's Metadata.LastTagTime).
+  `
+  ALTER TABLE tags ADD COLUMN tagged TEXT;   -- RFC 3339; NULL for tags older than this column
+  `,
 ];
 
 export class MetadataDb {

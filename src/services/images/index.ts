@@ -84,7 +84,7 @@ export class ImageService {
         Data: dirs.length ? { LowerDir: dirs.slice(1).join(':') || undefined, UpperDir: dirs[0], MergedDir: undefined, WorkDir: undefined } : null,
       },
       RootFS: { Type: 'layers', Layers: i.config.rootfs.diff_ids },
-      Metadata: { LastTagTime: '0001-01-01T00:00:00Z' },
+      Metadata: { LastTagTime: this.store.lastTagTime(i.id) ?? '0001-01-01T00:00:00Z' },
       Container: i.config.container ?? '',
       ContainerConfig: normaliseRunConfig(i.config.container_config ?? {}),
     };
