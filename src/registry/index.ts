@@ -9,4 +9,5 @@ export { startFakeRegistry, type FakeRegistry, type FakeRegistryOptions } from '
 // Server side: the distribution API and its storage.
 export { RegistryServer, createRegistryHandler, silentLogger, type RegistryLogger, type RegistryServerOptions } from './server.ts';
 export { RegistryStorage, MAX_MANIFEST_BYTES, type StorageOptions } from './storage.ts';
+export { Htpasswd, parseHtpasswd, parseBasic, type HtpasswdOptions } from './htpasswd.ts';
 export { RegistryError, ErrorCodes, type ErrorCode } from './errors.ts';
