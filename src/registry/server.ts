@@ -8,6 +8,9 @@
  *
  * Every response carries `Docker-Distribution-API-Version: registry/2.0`; every error is the
  * spec's `{"errors":[{code,message,detail}]}` (no body for HEAD).
+ *
+ * With `htpasswd` set, `RegistryServer` checks HTTP Basic credentials before any handler runs
+ * (htpasswd.ts), so every route is covered; `createRegistryHandler` alone does no auth.
  */
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
