@@ -3,7 +3,7 @@
  * foreground. SIGTERM or SIGINT stops it cleanly: requests in flight get a grace period, then
  * are cut off, and the storage rolls back any upload they left half-written.
  */
-import { Htpasswd, RegistryServer, RegistryStorage } from '../registry/index.ts';
+import { Htpasswd, RegistryServer, RegistryStorage, acquireRootLock, type RootLock } from '../registry/index.ts';
 import { Logger, type Level } from './log.ts';
 
 export const REGISTRY_USAGE = `Usage: berth-registry [OPTIONS]
@@ -100,10 +100,13 @@ async function main(): Promise<void> {
   process.on('uncaughtException', (e) => log.error(`uncaught exception: ${e.stack ?? e}`));
   process.on('unhandledRejection', (e) => log.error(`unhandled rejection: ${(e as Error)?.stack ?? e}`));
   let server: RegistryServer;
+  let lock: RootLock | undefined;
   try {
     const htpasswd = cfg.htpasswd
       ? await Htpasswd.load(cfg.htpasswd, { onReloadError: (e) => log.error(`reload htpasswd: ${e.message}; keeping the users read before`) })
       : undefined;
+    // Before the storage opens: opening empties ingest/, which another server may be using.
+    lock = await acquireRootLock(cfg.root);
     const storage = await RegistryStorage.open(cfg.root);
     server = new RegistryServer(storage, { log, htpasswd, realm: cfg.realm });
     const addr = await server.listen(cfg.port, cfg.host);
@@ -112,6 +115,7 @@ async function main(): Promise<void> {
     if (htpasswd) log.info(`basic auth: ${htpasswd.size} user(s) from ${cfg.htpasswd}, realm "${cfg.realm}"`);
   } catch (e) {
     log.error(`failed to start registry: ${(e as Error).message}`);
+    await lock?.release();
     process.exit(1);
   }
   let signals = 0;
@@ -122,6 +126,7 @@ async function main(): Promise<void> {
       server
         .close()
         .catch((e) => log.error(`shutdown: ${(e as Error).message}`))
+        .then(() => lock?.release())
         .finally(() => process.exit(0));
     } else if (signals >= 3) {
       log.warn(`forcing shutdown: ${signals} signals received`);

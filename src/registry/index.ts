@@ -10,4 +10,5 @@ export { startFakeRegistry, type FakeRegistry, type FakeRegistryOptions } from '
 export { RegistryServer, createRegistryHandler, silentLogger, type RegistryLogger, type RegistryServerOptions } from './server.ts';
 export { RegistryStorage, MAX_MANIFEST_BYTES, type StorageOptions } from './storage.ts';
 export { Htpasswd, parseHtpasswd, parseBasic, type HtpasswdOptions } from './htpasswd.ts';
+export { acquireRootLock, ROOT_LOCK_FILE, type RootLock } from './rootlock.ts';
 export { RegistryError, ErrorCodes, type ErrorCode } from './errors.ts';
