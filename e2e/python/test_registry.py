@@ -3,6 +3,7 @@ import os
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 import docker
@@ -65,22 +66,40 @@ def test_push_unknown_local_image(client, registry):
 
 
 @pytest.fixture(scope="module")
-def token_registry():
-    """A registry that asks for a token as Docker Hub does (berth-registry has no auth yet), played
-    by the in-memory test registry: user tester, password secret."""
-    proc = subprocess.Popen([os.path.join(REPO, "bin", "node"), os.path.join(REPO, "e2e", "fake-registry.ts"),
-                             "--auth", "tester:secret"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    yield proc.stdout.readline().strip()
+def authed_registry(tmp_path_factory):
+    """berth-registry with --htpasswd (Basic auth, as registry:2 does it): user tester, password
+    secret. The Bearer token flow is covered by src/registry/client.test.ts."""
+    scratch = tmp_path_factory.mktemp("authed")
+    # The bcrypt line `htpasswd -Bbn tester secret` would write, made with the repo's bcryptjs.
+    line = subprocess.check_output(
+        [os.path.join(REPO, "bin", "node"), "-e",
+         "import('bcryptjs').then((b) => process.stdout.write('tester:' + b.default.hashSync('secret', 5)))"],
+        cwd=REPO, text=True)
+    (scratch / "htpasswd").write_text(line + "\n")
+    host = "127.0.0.1:%d" % _free_port()
+    proc = subprocess.Popen([os.path.join(REPO, "bin", "berth-registry"), "--listen", host, "--root", str(scratch / "root"),
+                             "--htpasswd", str(scratch / "htpasswd")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen("http://%s/v2/" % host, timeout=1)
+        except urllib.error.HTTPError:
+            break  # 401: up, and asking for credentials
+        except Exception:
+            time.sleep(0.05)
+    yield host
     proc.terminate()
     proc.wait(10)
 
 
-def test_login_and_authenticated_push(client, token_registry):
+def test_login_and_authenticated_push(client, authed_registry):
     with pytest.raises(docker.errors.APIError) as e:
-        client.login("tester", "wrong", registry=token_registry, reauth=True)
+        client.login("tester", "wrong", registry=authed_registry, reauth=True)
     assert e.value.status_code == 401
-    assert client.login("tester", "secret", registry=token_registry, reauth=True)["Status"] == "Login Succeeded"
-    repo = "%s/py/private" % token_registry
+    assert "login attempt to http://%s/v2/ failed with status: 401 Unauthorized" % authed_registry in str(e.value)
+    assert client.login("tester", "secret", registry=authed_registry, reauth=True)["Status"] == "Login Succeeded"
+    repo = "%s/py/private" % authed_registry
     client.images.get("busybox").tag(repo, "1")
     lines = list(client.images.push(repo, tag="1", stream=True, decode=True,
                                     auth_config={"username": "tester", "password": "secret"}))

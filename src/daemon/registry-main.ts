@@ -3,7 +3,7 @@
  * foreground. SIGTERM or SIGINT stops it cleanly: requests in flight get a grace period, then
  * are cut off, and the storage rolls back any upload they left half-written.
  */
-import { RegistryServer, RegistryStorage } from '../registry/index.ts';
+import { Htpasswd, RegistryServer, RegistryStorage, acquireRootLock, type RootLock } from '../registry/index.ts';
 import { Logger, type Level } from './log.ts';
 
 export const REGISTRY_USAGE = `Usage: berth-registry [OPTIONS]
@@ -13,6 +13,9 @@ Berth's container registry (OCI distribution spec v2, plain HTTP).
 Options:
       --listen string      Address to listen on, host:port (default "127.0.0.1:5000")
       --root string        Root directory of the registry's storage (default "/var/lib/berth-registry")
+      --htpasswd string    Require HTTP Basic auth from users of this htpasswd file (bcrypt, htpasswd -B);
+                           the file is re-read when it changes
+      --realm string       Realm of the Basic auth challenge (default "berth-registry")
   -l, --log-level string   Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
   -h, --help               Print usage
 `;
@@ -21,6 +24,8 @@ export interface RegistryConfig {
   host: string;
   port: number;
   root: string;
+  htpasswd?: string;
+  realm: string;
   logLevel: Level;
   help: boolean;
 }
@@ -37,7 +42,7 @@ export function parseListen(value: string): { host: string; port: number } {
 }
 
 export function parseRegistryFlags(argv: readonly string[]): RegistryConfig {
-  const cfg: RegistryConfig = { host: '127.0.0.1', port: 5000, root: '/var/lib/berth-registry', logLevel: 'info', help: false };
+  const cfg: RegistryConfig = { host: '127.0.0.1', port: 5000, root: '/var/lib/berth-registry', realm: 'berth-registry', logLevel: 'info', help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.indexOf('=');
@@ -54,6 +59,12 @@ export function parseRegistryFlags(argv: readonly string[]): RegistryConfig {
         break;
       case '--root':
         cfg.root = value();
+        break;
+      case '--htpasswd':
+        cfg.htpasswd = value();
+        break;
+      case '--realm':
+        cfg.realm = value();
         break;
       case '-l':
       case '--log-level': {
@@ -89,14 +100,22 @@ async function main(): Promise<void> {
   process.on('uncaughtException', (e) => log.error(`uncaught exception: ${e.stack ?? e}`));
   process.on('unhandledRejection', (e) => log.error(`unhandled rejection: ${(e as Error)?.stack ?? e}`));
   let server: RegistryServer;
+  let lock: RootLock | undefined;
   try {
+    const htpasswd = cfg.htpasswd
+      ? await Htpasswd.load(cfg.htpasswd, { onReloadError: (e) => log.error(`reload htpasswd: ${e.message}; keeping the users read before`) })
+      : undefined;
+    // Before the storage opens: opening empties ingest/, which another server may be using.
+    lock = await acquireRootLock(cfg.root);
     const storage = await RegistryStorage.open(cfg.root);
-    server = new RegistryServer(storage, { log });
+    server = new RegistryServer(storage, { log, htpasswd, realm: cfg.realm });
     const addr = await server.listen(cfg.port, cfg.host);
     const shown = addr.family === 'IPv6' ? `[${addr.address}]:${addr.port}` : `${addr.address}:${addr.port}`;
     log.info(`berth-registry listening on http://${shown}, storage in ${cfg.root}`);
+    if (htpasswd) log.info(`basic auth: ${htpasswd.size} user(s) from ${cfg.htpasswd}, realm "${cfg.realm}"`);
   } catch (e) {
     log.error(`failed to start registry: ${(e as Error).message}`);
+    await lock?.release();
     process.exit(1);
   }
   let signals = 0;
@@ -107,6 +126,7 @@ async function main(): Promise<void> {
       server
         .close()
         .catch((e) => log.error(`shutdown: ${(e as Error).message}`))
+        .then(() => lock?.release())
         .finally(() => process.exit(0));
     } else if (signals >= 3) {
       log.warn(`forcing shutdown: ${signals} signals received`);

@@ -20,6 +20,7 @@ export const ErrorCodes = {
   SIZE_INVALID: 400,
   UNSUPPORTED: 405,
   TOOMANYREQUESTS: 429,
+  UNAUTHORIZED: 401,
   // distribution's own additions, which docker's client also knows.
   RANGE_INVALID: 416,
   PAGINATION_NUMBER_INVALID: 400,

@@ -6,7 +6,9 @@ export { endpointFor, isInsecure, checkRegistryConfig, DOCKER_HUB, type Endpoint
 export { choosePlatform, isIndex, parseImageManifest, schema2Manifest, MAX_LAYERS, type ImageManifest } from './manifest.ts';
 export { startFakeRegistry, type FakeRegistry, type FakeRegistryOptions } from './fakeregistry.ts';
 
-// Server side: the distribution API and its storage.
+// Server side: the distribution API, its storage, and htpasswd Basic auth (registry:2's scheme).
 export { RegistryServer, createRegistryHandler, silentLogger, type RegistryLogger, type RegistryServerOptions } from './server.ts';
 export { RegistryStorage, MAX_MANIFEST_BYTES, type StorageOptions } from './storage.ts';
+export { Htpasswd, parseHtpasswd, parseBasic, type HtpasswdOptions } from './htpasswd.ts';
+export { acquireRootLock, ROOT_LOCK_FILE, type RootLock } from './rootlock.ts';
 export { RegistryError, ErrorCodes, type ErrorCode } from './errors.ts';

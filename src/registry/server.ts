@@ -8,6 +8,9 @@
  *
  * Every response carries `Docker-Distribution-API-Version: registry/2.0`; every error is the
  * spec's `{"errors":[{code,message,detail}]}` (no body for HEAD).
+ *
+ * With `htpasswd` set, `RegistryServer` checks HTTP Basic credentials before any handler runs
+ * (htpasswd.ts), so every route is covered; `createRegistryHandler` alone does no auth.
  */
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -15,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { MediaType, type Digest } from '../spec/index.ts';
 import { RegistryError, registryError } from './errors.ts';
+import type { Htpasswd } from './htpasswd.ts';
 import { checkDigest, checkRepositoryName, isRepositoryName, parseManifestReference, type ManifestReference } from './names.ts';
 import { MAX_MANIFEST_BYTES, type ChunkRange, type RegistryStorage } from './storage.ts';
 
@@ -391,6 +395,14 @@ export interface RegistryServerOptions {
   maxConcurrentRequests?: number;
   /** How often abandoned uploads are looked for (default hourly). */
   expireIntervalMs?: number;
+  /**
+   * When set, every request needs HTTP Basic credentials from this file (registry:2's
+   * `auth: htpasswd`); without or with wrong ones the answer is 401 UNAUTHORIZED with a
+   * `WWW-Authenticate: Basic realm=...` challenge, which docker's client answers.
+   */
+  htpasswd?: Htpasswd;
+  /** The challenge's realm (default "berth-registry"). */
+  realm?: string;
 }
 
 /**
@@ -406,12 +418,16 @@ export class RegistryServer {
   private readonly maxConcurrent: number;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly expireTimer: NodeJS.Timeout;
+  private readonly htpasswd?: Htpasswd;
+  private readonly challenge: string;
 
   constructor(storage: RegistryStorage, options: RegistryServerOptions = {}) {
     this.storage = storage;
     this.log = options.log ?? silentLogger;
     this.maxConcurrent = options.maxConcurrentRequests ?? 512;
     this.handler = createRegistryHandler(storage);
+    this.htpasswd = options.htpasswd;
+    this.challenge = `Basic realm="${(options.realm ?? 'berth-registry').replace(/["\\]/g, '')}"`;
     this.server = createServer(
       {
         // A layer upload can take longer than Node's default 5 minutes per request; a stalled
@@ -444,9 +460,24 @@ export class RegistryServer {
       sendError(res, registryError('TOOMANYREQUESTS', 'too many requests in progress, retry later'), req.method === 'HEAD', { 'Retry-After': '1' });
       return;
     }
-    const task = this.handler(req, res).catch((e: unknown) => this.fail(req, res, e));
+    const task = this.authorized(req, res)
+      .then((ok) => (ok ? this.handler(req, res) : undefined))
+      .catch((e: unknown) => this.fail(req, res, e));
     this.inFlight.add(task);
     void task.finally(() => this.inFlight.delete(task));
+  }
+
+  /** Answers 401 and resolves false unless the request carries a user of the htpasswd file. */
+  private async authorized(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    if (!this.htpasswd || (await this.htpasswd.verify(req.headers.authorization))) return true;
+    // Logged without the header: it holds the password, merely base64-encoded.
+    if (req.headers.authorization) this.log.info(`${req.method} ${req.url}: authentication failed`);
+    res.setHeader(API_VERSION_HEADER, 'registry/2.0');
+    req.resume();
+    sendError(res, registryError('UNAUTHORIZED', 'authentication required'), req.method === 'HEAD', {
+      'WWW-Authenticate': this.challenge,
+    });
+    return false;
   }
 
   private fail(req: IncomingMessage, res: ServerResponse, e: unknown): void {
