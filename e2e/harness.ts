@@ -3,6 +3,7 @@
  * real `docker` CLI against it. Everything the daemon made is cleaned up in `stop()`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -97,6 +98,8 @@ export async function cleanup(d: Daemon): Promise<void> {
     spawnSync('nft', ['delete', 'table', 'ip', `berth_${bridge.replace(/[^A-Za-z0-9_]/g, '_')}`]);
     spawnSync('nft', ['delete', 'table', 'ip', `berth_${bridge.replace(/[^A-Za-z0-9_]/g, '_')}_nets`]);
   }
+  // With --bridge none the user networks' nftables table is named for the data root (see daemon.ts).
+  if (!bridge || bridge === 'none') spawnSync('nft', ['delete', 'table', 'ip', `berth_nets_${createHash('sha256').update(join(d.root, 'data')).digest('hex').slice(0, 8)}`]);
   // The bridges of user networks the daemon kept (live restore) or could not remove.
   const netsDir = join(d.root, 'data', 'network', 'networks');
   for (const f of existsSync(netsDir) ? readdirSync(netsDir) : []) {

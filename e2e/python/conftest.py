@@ -1,5 +1,6 @@
 """Starts a private berthd on a temporary root for the Python Docker SDK tests."""
 import http.client
+import hashlib
 import os
 import shutil
 import signal
@@ -70,6 +71,14 @@ def berthd():
         mounts = [line.split()[4] for line in f if line.split()[4].startswith(root)]
     for m in sorted(mounts, key=len, reverse=True):
         subprocess.run(["umount", "-l", m], capture_output=True)
+    # User networks the daemon could not remove (it was killed): their bridges and the nftables
+    # table named for the data root (--bridge none; see src/daemon/daemon.ts).
+    nets = os.path.join(root, "data", "network", "networks")
+    for f in os.listdir(nets) if os.path.isdir(nets) else []:
+        if f.endswith(".json") and len(f) == 69:
+            subprocess.run(["ip", "link", "del", "bn-" + f[:12]], capture_output=True)
+    table = "berth_nets_" + hashlib.sha256(os.path.join(root, "data").encode()).hexdigest()[:8]
+    subprocess.run(["nft", "delete", "table", "ip", table], capture_output=True)
     shutil.rmtree(root, ignore_errors=True)
 
 
