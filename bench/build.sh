@@ -44,17 +44,12 @@ COPY --from=a /a /a
 COPY --from=b /b /b
 DF
 
-./bin/berthd --data-root "$WORK/berth" --exec-root "$WORK/berth-run" -H "unix://$BERTH_SOCK" --pidfile "$WORK/berthd.pid" --log-level warn ${BERTHD_ARGS:-} 2>"$WORK/berthd.log" &
-pids+=($!)
-wait_sock "$BERTH_SOCK"
+start_berthd
 ./bin/berth -H "unix://$BERTH_SOCK" image bootstrap busybox >/dev/null
 docker -H "unix://$BERTH_SOCK" save busybox -o "$WORK/busybox.tar"
 socks=(berth "$BERTH_SOCK")
 if command -v dockerd >/dev/null; then
-  dockerd --data-root "$WORK/dockerd" --exec-root "$WORK/dockerd-run" -H "unix://$DOCKERD_SOCK" --pidfile "$WORK/dockerd.pid" \
-    --bridge none --iptables=false --ip-masq=false --log-level warn >"$WORK/dockerd.log" 2>&1 &
-  pids+=($!)
-  wait_sock "$DOCKERD_SOCK"
+  start_dockerd
   docker -H "unix://$DOCKERD_SOCK" load -i "$WORK/busybox.tar" >/dev/null
   socks+=(dockerd "$DOCKERD_SOCK")
 fi

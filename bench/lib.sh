@@ -10,6 +10,23 @@ wait_sock() {
   exit 1
 }
 
+# A private berthd on $WORK, socket $BERTH_SOCK, extra flags as arguments (after ${BERTHD_ARGS}).
+start_berthd() {
+  ./bin/berthd --data-root "$WORK/berth" --exec-root "$WORK/berth-run" -H "unix://$BERTH_SOCK" --pidfile "$WORK/berthd.pid" \
+    --log-level warn ${BERTHD_ARGS:-} "$@" 2>"$WORK/berthd.log" &
+  pids+=($!)
+  wait_sock "$BERTH_SOCK"
+}
+
+# A private dockerd on $WORK, socket $DOCKERD_SOCK, no bridge and no iptables unless the
+# arguments say otherwise.
+start_dockerd() {
+  dockerd --data-root "$WORK/dockerd" --exec-root "$WORK/dockerd-run" -H "unix://$DOCKERD_SOCK" --pidfile "$WORK/dockerd.pid" \
+    --bridge none --iptables=false --ip-masq=false --log-level warn "$@" >"$WORK/dockerd.log" 2>&1 &
+  pids+=($!)
+  wait_sock "$DOCKERD_SOCK"
+}
+
 stop_daemons() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done

@@ -33,13 +33,8 @@ start_registry() { # root → "host pid"
   echo "127.0.0.1:$port $pid"
 }
 
-./bin/berthd --data-root "$WORK/berth" --exec-root "$WORK/berth-run" -H "unix://$BERTH_SOCK" --pidfile "$WORK/berthd.pid" --bridge none --log-level warn 2>"$WORK/berthd.log" &
-pids+=($!)
-wait_sock "$BERTH_SOCK"
-dockerd --data-root "$WORK/dockerd" --exec-root "$WORK/dockerd-run" -H "unix://$DOCKERD_SOCK" --pidfile "$WORK/dockerd.pid" \
-  --bridge none --iptables=false --ip-masq=false --log-level warn >"$WORK/dockerd.log" 2>&1 &
-pids+=($!)
-wait_sock "$DOCKERD_SOCK"
+start_berthd --bridge none
+start_dockerd
 B=(docker -H "unix://$BERTH_SOCK")
 D=(docker -H "unix://$DOCKERD_SOCK")
 
