@@ -14,7 +14,9 @@ let bootError: Error | undefined;
 
 before(async () => {
   if (!existsSync(DAEMON_MAIN)) {
-    bootError = new Error(`berthd is missing: ${DAEMON_MAIN} does not exist, so bin/berthd cannot start and the berth CLI has no daemon to drive`);
+    bootError = new Error(
+      `berthd is missing: ${DAEMON_MAIN} does not exist, so bin/berthd cannot start and the berth CLI has no daemon to drive`,
+    );
     return;
   }
   try {
@@ -63,10 +65,14 @@ test('berth image bootstrap busybox renders progress like pull and ends with the
   const id = lines[lines.length - 1]!;
   assert.match(id, /^sha256:[a-f0-9]{64}$/);
   assert.ok(lines.length > 1, `progress lines before the ID: ${out}`);
-  assert.equal((await ok(['image', 'bootstrap', '-q', 'busybox'])).trim(), id, 'the busybox image is reproducible; -q prints only its ID');
+  assert.equal(
+    (await ok(['image', 'bootstrap', '-q', 'busybox'])).trim(),
+    id,
+    'the busybox image is reproducible; -q prints only its ID',
+  );
 });
 
-test('berth images: docker\'s columns, human sizes, -q and --format', async () => {
+test("berth images: docker's columns, human sizes, -q and --format", async () => {
   const out = await ok(['images']);
   const [header, ...rows] = out.trimEnd().split('\n');
   assert.match(header!, /^REPOSITORY {3}TAG {7}IMAGE ID {7}CREATED {2,}SIZE$/);
@@ -90,11 +96,23 @@ test('berth run --rm prints the output; exit codes and stderr propagate', async 
   assert.equal(r.code, 3);
   assert.equal(r.stdout, 'out\n');
   assert.equal(r.stderr, 'err\n');
-  const env = await ok(['run', '--rm', '-e', 'A=1', '-w', '/tmp', '--entrypoint', 'sh', 'busybox', '-c', 'echo $A $(pwd)']);
+  const env = await ok([
+    'run',
+    '--rm',
+    '-e',
+    'A=1',
+    '-w',
+    '/tmp',
+    '--entrypoint',
+    'sh',
+    'busybox',
+    '-c',
+    'echo $A $(pwd)',
+  ]);
   assert.equal(env, '1 /tmp\n');
 });
 
-test('berth ps -a: docker\'s columns with the daemon\'s status text', async () => {
+test("berth ps -a: docker's columns with the daemon's status text", async () => {
   const out = await ok(['ps', '-a']);
   const [header, ...rows] = out.trimEnd().split('\n');
   assert.match(header!, /^CONTAINER ID {3}IMAGE {5}COMMAND {2,}CREATED {2,}STATUS {2,}PORTS {5}NAMES$/);
@@ -107,15 +125,32 @@ test('berth ps -a: docker\'s columns with the daemon\'s status text', async () =
   assert.match(three![3]!, / ago$/);
   assert.match(three![4]!, /^Exited \(3\) .* ago$/);
   assert.equal(three![5], '');
-  const json = JSON.parse((await ok(['ps', '-a', '--filter', 'name=three', '--format', 'json'])).trim()) as Record<string, string>;
+  const json = JSON.parse((await ok(['ps', '-a', '--filter', 'name=three', '--format', 'json'])).trim()) as Record<
+    string,
+    string
+  >;
   assert.equal(json.Names, 'three');
   assert.equal(json.State, 'exited');
   assert.deepEqual(Object.keys(json), [...Object.keys(json)].sort(), 'keys sorted as docker prints them');
-  assert.equal(await ok(['ps', '-a', '--filter', 'name=three', '--format', 'table {{.Names}}\t{{.State}}']), 'NAMES     STATE\nthree     exited\n');
+  assert.equal(
+    await ok(['ps', '-a', '--filter', 'name=three', '--format', 'table {{.Names}}\t{{.State}}']),
+    'NAMES     STATE\nthree     exited\n',
+  );
 });
 
 test('berth run -d, logs, inspect -f, stop, rm -f', async () => {
-  const id = (await ok(['run', '-d', '--name', 'bg', 'busybox', 'sh', '-c', 'echo ready; echo warn >&2; trap "exit 0" TERM; while :; do sleep 0.1; done'])).trim();
+  const id = (
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      'bg',
+      'busybox',
+      'sh',
+      '-c',
+      'echo ready; echo warn >&2; trap "exit 0" TERM; while :; do sleep 0.1; done',
+    ])
+  ).trim();
   assert.match(id, /^[a-f0-9]{64}$/);
   await eventually(async () => (await ok(['logs', 'bg'])).includes('ready'));
   const logs = await run(['logs', 'bg']);
@@ -123,7 +158,10 @@ test('berth run -d, logs, inspect -f, stop, rm -f', async () => {
   assert.equal(logs.stderr, 'warn\n');
   const tail = await run(['logs', '-t', '--tail', '1', 'bg']);
   assert.match(tail.stdout + tail.stderr, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z (ready|warn)\n$/);
-  assert.equal((await ok(['inspect', '-f', '{{.State.Status}} {{json .Config.Cmd}}', 'bg'])).trim().split(' ')[0], 'running');
+  assert.equal(
+    (await ok(['inspect', '-f', '{{.State.Status}} {{json .Config.Cmd}}', 'bg'])).trim().split(' ')[0],
+    'running',
+  );
   assert.equal(await ok(['ps', '-q', '--no-trunc', '--filter', 'name=bg']), `${id}\n`);
   assert.equal(await ok(['stop', 'bg']), 'bg\n');
   assert.equal((await ok(['inspect', '-f', '{{.State.ExitCode}}', 'bg'])).trim(), '0');
@@ -145,7 +183,10 @@ test('berth refuses like docker: missing images (125), bad flags (125), missing 
   assert.match(missing.stderr, /\nberth: .+\n\nRun 'berth run --help' for more information\n$/);
   const flag = await run(['ps', '--bogus']);
   assert.equal(flag.code, 125);
-  assert.equal(flag.stderr, "unknown flag: --bogus\n\nUsage:  berth ps [OPTIONS]\n\nRun 'berth ps --help' for more information\n");
+  assert.equal(
+    flag.stderr,
+    "unknown flag: --bogus\n\nUsage:  berth ps [OPTIONS]\n\nRun 'berth ps --help' for more information\n",
+  );
   const args = await run(['rm']);
   assert.equal(args.code, 1);
   assert.match(args.stderr, /^berth: 'berth rm' requires at least 1 argument\n/);
@@ -164,20 +205,34 @@ test('berth system df (-v, --format) and system/builder prune print what docker 
   await ok(['run', '--name', 'left-a-volume', '-v', '/data', 'busybox', 'true']);
   const anonymous = (await ok(['inspect', '-f', '{{range .Mounts}}{{.Name}}{{end}}', 'left-a-volume'])).trim();
   await ok(['rm', 'left-a-volume']);
-  for (const args of [['system', 'df'], ['system', 'df', '-v'], ['system', 'df', '--format', '{{.Type}}: {{.TotalCount}} {{.Active}} {{.Size}} {{.Reclaimable}}'], ['system', 'df', '--format', 'json']]) {
+  for (const args of [
+    ['system', 'df'],
+    ['system', 'df', '-v'],
+    ['system', 'df', '--format', '{{.Type}}: {{.TotalCount}} {{.Active}} {{.Size}} {{.Reclaimable}}'],
+    ['system', 'df', '--format', 'json'],
+  ]) {
     const r = await both(args);
     assert.deepEqual(r.code, [0, 0]);
     assert.equal(r.berth, r.docker, args.join(' '));
   }
   assert.match((await ok(['system', 'df'])).split('\n')[2]!, /^Containers\s+1\s+0\s+/);
   // Declined: the same warning, nothing removed.
-  for (const args of [['system', 'prune'], ['system', 'prune', '-a', '--volumes'], ['builder', 'prune']]) {
+  for (const args of [
+    ['system', 'prune'],
+    ['system', 'prune', '-a', '--volumes'],
+    ['builder', 'prune'],
+  ]) {
     const r = await both(args, 'n\n');
     assert.equal(r.berth, r.docker, args.join(' '));
   }
   assert.match(await ok(['ps', '-a', '--format', '{{.Names}}']), /stopped-one/);
   const pruned = await ok(['system', 'prune', '-f', '--volumes']);
-  assert.match(pruned, new RegExp(`^Deleted Containers:\\n[0-9a-f]{64}\\n\\nDeleted Volumes:\\n${anonymous}\\n\\nTotal reclaimed space: \\S+\\n$`));
+  assert.match(
+    pruned,
+    new RegExp(
+      `^Deleted Containers:\\n[0-9a-f]{64}\\n\\nDeleted Volumes:\\n${anonymous}\\n\\nTotal reclaimed space: \\S+\\n$`,
+    ),
+  );
   assert.match(await ok(['volume', 'ls', '-q']), /^named-vol$/m);
   assert.doesNotMatch(await ok(['ps', '-a', '--format', '{{.Names}}']), /stopped-one/);
   assert.equal(await ok(['builder', 'prune', '-f']), 'Total reclaimed space: 0B\n');

@@ -12,7 +12,17 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Terminal } from './pty.ts';
-import { startDaemon, cleanup, dockerOk, bootstrapBusybox, eventually, run, REPO, type Daemon, type RunResult } from './harness.ts';
+import {
+  startDaemon,
+  cleanup,
+  dockerOk,
+  bootstrapBusybox,
+  eventually,
+  run,
+  REPO,
+  type Daemon,
+  type RunResult,
+} from './harness.ts';
 
 const BRIDGE = `bbc${process.pid % 100000}`;
 const PORT = 30000 + ((process.pid + 7919) % 20000);
@@ -23,7 +33,10 @@ let P: string;
 /** `berth compose ...` run in `cwd` (the project directory unless told). */
 function compose(args: string[], cwd = dir, timeoutMs = 180_000): Promise<RunResult & { all: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(join(REPO, 'bin/berth'), ['-H', d.host, 'compose', ...args], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(join(REPO, 'bin/berth'), ['-H', d.host, 'compose', ...args], {
+      cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     p.stdout.on('data', (c: Buffer) => out.push(c));
@@ -43,7 +56,9 @@ function compose(args: string[], cwd = dir, timeoutMs = 180_000): Promise<RunRes
 const curl = (url: string) => spawnSync('curl', ['-s', '--max-time', '3', url], { encoding: 'utf8' }).stdout ?? '';
 
 function writeProject(webGreeting: string): void {
-  writeFileSync(join(dir, 'compose.yaml'), `
+  writeFileSync(
+    join(dir, 'compose.yaml'),
+    `
 services:
   app:
     build:
@@ -75,7 +90,8 @@ networks:
   back: {}
 volumes:
   data: {}
-`);
+`,
+  );
 }
 
 before(async () => {
@@ -83,9 +99,14 @@ before(async () => {
   await bootstrapBusybox(d);
   // a directory name compose must normalise into the project name
   dir = mkdtempSync(join(tmpdir(), 'Berth.Compose-'));
-  P = basename(dir).toLowerCase().replace(/[^a-z0-9_-]/g, '');
+  P = basename(dir)
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, '');
   mkdirSync(join(dir, 'app'));
-  writeFileSync(join(dir, 'app', 'Dockerfile'), 'FROM busybox\nARG GREETING=hi\nRUN mkdir -p /www && echo "$GREETING from app" > /www/index.html\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n');
+  writeFileSync(
+    join(dir, 'app', 'Dockerfile'),
+    'FROM busybox\nARG GREETING=hi\nRUN mkdir -p /www && echo "$GREETING from app" > /www/index.html\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n',
+  );
   writeFileSync(join(dir, '.env'), 'GREETING=from-dotenv\n');
   writeProject('first');
 });
@@ -98,30 +119,50 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const names = async (filter: string[] = []) => (await dockerOk(d, ['ps', '-a', '--format', '{{.Names}}', ...filter])).split('\n').filter(Boolean).sort();
+const names = async (filter: string[] = []) =>
+  (await dockerOk(d, ['ps', '-a', '--format', '{{.Names}}', ...filter])).split('\n').filter(Boolean).sort();
 
 test('a malformed compose file is refused with its file, key and line, and changes nothing', async () => {
   const bad = join(dir, 'bad');
   mkdirSync(bad);
   const before = [await names(), await dockerOk(d, ['network', 'ls', '-q']), await dockerOk(d, ['volume', 'ls', '-q'])];
-  writeFileSync(join(bad, 'docker-compose.yml'), 'services:\n  web:\n    image: busybox\n    volumes: [data:/data]\n    portz: ["80"]\nvolumes: {data: {}}\n');
+  writeFileSync(
+    join(bad, 'docker-compose.yml'),
+    'services:\n  web:\n    image: busybox\n    volumes: [data:/data]\n    portz: ["80"]\nvolumes: {data: {}}\n',
+  );
   let r = await compose(['up', '-d'], bad);
   assert.equal(r.code, 1);
-  assert.equal(r.stderr, `${join(bad, 'docker-compose.yml')}: line 5: services.web: additional property "portz" is not allowed\n`);
-  writeFileSync(join(bad, 'docker-compose.yml'), 'services:\n  a: {image: busybox, depends_on: [b]}\n  b: {image: busybox, depends_on: [a]}\n');
+  assert.equal(
+    r.stderr,
+    `${join(bad, 'docker-compose.yml')}: line 5: services.web: additional property "portz" is not allowed\n`,
+  );
+  writeFileSync(
+    join(bad, 'docker-compose.yml'),
+    'services:\n  a: {image: busybox, depends_on: [b]}\n  b: {image: busybox, depends_on: [a]}\n',
+  );
   r = await compose(['up', '-d'], bad);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /dependency cycle detected: a -> b -> a/);
   writeFileSync(join(bad, 'docker-compose.yml'), 'services:\n  a: {image: busybox, networks: [nope]}\n');
   r = await compose(['up', '-d'], bad);
   assert.match(r.stderr, /service "a" refers to undefined network nope/);
-  assert.deepEqual([await names(), await dockerOk(d, ['network', 'ls', '-q']), await dockerOk(d, ['volume', 'ls', '-q'])], before);
+  assert.deepEqual(
+    [await names(), await dockerOk(d, ['network', 'ls', '-q']), await dockerOk(d, ['volume', 'ls', '-q'])],
+    before,
+  );
 });
 
 test('up -d builds, creates networks and the volume, and starts in dependency order', async () => {
   const up = await compose(['up', '-d']);
   assert.equal(up.code, 0, up.all);
-  for (const line of [` Network ${P}_front  Created`, ` Network ${P}_back  Created`, ` Volume "${P}_data"  Created`, ' Service app  Built', ` Container ${P}-app-1  Healthy`, ` Container ${P}-web-1  Started`]) {
+  for (const line of [
+    ` Network ${P}_front  Created`,
+    ` Network ${P}_back  Created`,
+    ` Volume "${P}_data"  Created`,
+    ' Service app  Built',
+    ` Container ${P}-app-1  Healthy`,
+    ` Container ${P}-web-1  Started`,
+  ]) {
     assert.ok(up.stderr.includes(line), `${line}\n${up.all}`);
   }
   // the web container started only after app was healthy
@@ -131,12 +172,22 @@ test('up -d builds, creates networks and the volume, and starts in dependency or
 });
 
 test('services reach each other by name and by alias, only on the networks they share', async () => {
-  assert.equal((await dockerOk(d, ['exec', `${P}-web-1`, 'wget', '-qO-', 'http://api:8080/'])).trim(), 'hello from app');
-  assert.equal((await dockerOk(d, ['exec', `${P}-web-1`, 'wget', '-qO-', 'http://app:8080/'])).trim(), 'hello from app');
+  assert.equal(
+    (await dockerOk(d, ['exec', `${P}-web-1`, 'wget', '-qO-', 'http://api:8080/'])).trim(),
+    'hello from app',
+  );
+  assert.equal(
+    (await dockerOk(d, ['exec', `${P}-web-1`, 'wget', '-qO-', 'http://app:8080/'])).trim(),
+    'hello from app',
+  );
   assert.equal((await dockerOk(d, ['exec', `${P}-app-1`, 'wget', '-qO-', 'http://web/'])).trim(), 'web');
   assert.equal((await dockerOk(d, ['exec', `${P}-worker-1`, 'wget', '-qO-', 'http://web/'])).trim(), 'web');
   // worker is only on front: app (only on back) is not a name it can resolve
-  const r = await run('/usr/local/bin/docker', ['exec', `${P}-worker-1`, 'wget', '-T', '2', '-qO-', 'http://app:8080/'], { env: { ...process.env, DOCKER_HOST: d.host } });
+  const r = await run(
+    '/usr/local/bin/docker',
+    ['exec', `${P}-worker-1`, 'wget', '-T', '2', '-qO-', 'http://app:8080/'],
+    { env: { ...process.env, DOCKER_HOST: d.host } },
+  );
   assert.notEqual(r.code, 0);
 });
 
@@ -168,8 +219,14 @@ test('ps, logs, exec, run --rm, top, port, images, ls, config', async () => {
   assert.match(ps.stdout, /^NAME\s+IMAGE\s+COMMAND\s+SERVICE\s+CREATED\s+STATUS\s+PORTS\n/);
   assert.match(ps.stdout, new RegExp(`${P}-web-1\\s+busybox\\s+".*"\\s+web\\s+.*Up .*127\\.0\\.0\\.1:${PORT}->80/tcp`));
   assert.match(ps.stdout, new RegExp(`${P}-app-1\\s+${P}-app\\s+.*\\(healthy\\)`));
-  const json = (await compose(['ps', '--format', 'json'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(json.map((c) => c.Service), ['app', 'web', 'worker']);
+  const json = (await compose(['ps', '--format', 'json'])).stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    json.map((c) => c.Service),
+    ['app', 'web', 'worker'],
+  );
   assert.equal((await compose(['ps', '-q'])).stdout.trim().split('\n').length, 3);
   assert.equal((await compose(['ps', '--services'])).stdout, 'app\nweb\nworker\n');
 
@@ -217,7 +274,10 @@ test('up again recreates only the changed service; the volume keeps its data', a
   let r = await compose(['up', '-d']);
   assert.equal(r.code, 0, r.all);
   assert.doesNotMatch(r.stderr, /Recreate/);
-  assert.deepEqual({ app: await id(`${P}-app-1`), web: await id(`${P}-web-1`), worker: await id(`${P}-worker-1`) }, before);
+  assert.deepEqual(
+    { app: await id(`${P}-app-1`), web: await id(`${P}-web-1`), worker: await id(`${P}-worker-1`) },
+    before,
+  );
   writeProject('second');
   r = await compose(['up', '-d']);
   assert.equal(r.code, 0, r.all);
@@ -226,7 +286,12 @@ test('up again recreates only the changed service; the volume keeps its data', a
   assert.equal(await id(`${P}-app-1`), before.app);
   assert.equal(await id(`${P}-worker-1`), before.worker);
   assert.notEqual(await id(`${P}-web-1`), before.web);
-  assert.equal((await eventually(async () => (await compose(['exec', '-T', 'web', 'cat', '/data/motd'])).stdout.trim() === 'second')), true);
+  assert.equal(
+    await eventually(
+      async () => (await compose(['exec', '-T', 'web', 'cat', '/data/motd'])).stdout.trim() === 'second',
+    ),
+    true,
+  );
   // --force-recreate recreates what did not change
   r = await compose(['up', '-d', '--force-recreate', 'worker']);
   assert.equal(r.code, 0, r.all);
@@ -236,7 +301,11 @@ test('up again recreates only the changed service; the volume keeps its data', a
 test('--scale adds and removes replicas', async () => {
   let r = await compose(['up', '-d', '--scale', 'worker=3']);
   assert.equal(r.code, 0, r.all);
-  assert.deepEqual(await names(['--filter', 'label=com.docker.compose.service=worker']), [`${P}-worker-1`, `${P}-worker-2`, `${P}-worker-3`]);
+  assert.deepEqual(await names(['--filter', 'label=com.docker.compose.service=worker']), [
+    `${P}-worker-1`,
+    `${P}-worker-2`,
+    `${P}-worker-3`,
+  ]);
   assert.equal((await dockerOk(d, ['exec', `${P}-worker-3`, 'wget', '-qO-', 'http://web/'])).trim(), 'web');
   r = await compose(['up', '-d', '--scale', 'worker=1']);
   assert.equal(r.code, 0, r.all);
@@ -244,16 +313,26 @@ test('--scale adds and removes replicas', async () => {
 });
 
 test('docker-compose 1.29 sees what berth compose made (reported, not required)', async (t) => {
-  const r = await run('docker-compose', ['-p', P, '--project-directory', dir, '-f', join(dir, 'compose.yaml'), 'ps'], { env: { ...process.env, DOCKER_HOST: d.host }, timeoutMs: 60_000 }).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
+  const r = await run('docker-compose', ['-p', P, '--project-directory', dir, '-f', join(dir, 'compose.yaml'), 'ps'], {
+    env: { ...process.env, DOCKER_HOST: d.host },
+    timeoutMs: 60_000,
+  }).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
   t.diagnostic(`docker-compose -p ${P} ps (exit ${r.code}):\n${r.stdout}${r.stderr}`);
 });
 
 test('berth compose manages what docker-compose 1.29 made', async () => {
   const old = join(dir, 'old');
   mkdirSync(old);
-  writeFileSync(join(old, 'docker-compose.yml'), 'version: "3.8"\nservices:\n  svc:\n    image: busybox\n    command: sleep 300\n    init: true\n');
+  writeFileSync(
+    join(old, 'docker-compose.yml'),
+    'version: "3.8"\nservices:\n  svc:\n    image: busybox\n    command: sleep 300\n    init: true\n',
+  );
   const env = { ...process.env, DOCKER_HOST: d.host };
-  const up = await run('docker-compose', ['-p', 'old', '--project-directory', old, '-f', join(old, 'docker-compose.yml'), 'up', '-d'], { env, timeoutMs: 60_000 });
+  const up = await run(
+    'docker-compose',
+    ['-p', 'old', '--project-directory', old, '-f', join(old, 'docker-compose.yml'), 'up', '-d'],
+    { env, timeoutMs: 60_000 },
+  );
   assert.equal(up.code, 0, up.stdout + up.stderr);
   const ps = await compose(['-p', 'old', 'ps'], old);
   assert.match(ps.stdout, /^old_svc_1\s+busybox\s+"sleep 300"\s+svc\s+/m);
@@ -284,7 +363,10 @@ test('stop, start, restart, pause, unpause, kill and rm', async () => {
 
 test('exec gives a TTY when stdin is a terminal, none with -T', async () => {
   const env = { ...process.env, PATH: process.env.PATH };
-  let t = new Terminal(`cd '${dir}' && '${join(REPO, 'bin/berth')}' -H '${d.host}' compose exec web sh -c 'tty; exit 7'`, env);
+  let t = new Terminal(
+    `cd '${dir}' && '${join(REPO, 'bin/berth')}' -H '${d.host}' compose exec web sh -c 'tty; exit 7'`,
+    env,
+  );
   await t.expect(/\/dev\/pts\/\d+/);
   assert.equal(await t.wait(), 7);
   t = new Terminal(`cd '${dir}' && '${join(REPO, 'bin/berth')}' -H '${d.host}' compose exec -T web tty`, env);
@@ -298,14 +380,20 @@ test('down -v removes the containers, the networks and the volume (by project na
   const r = await compose(['-p', P, 'down', '-v', '-t', '1'], elsewhere);
   assert.equal(r.code, 0, r.all);
   assert.deepEqual(await names(), []);
-  assert.equal((await dockerOk(d, ['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${P}`])).trim(), '');
+  assert.equal(
+    (await dockerOk(d, ['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${P}`])).trim(),
+    '',
+  );
   assert.equal((await dockerOk(d, ['volume', 'ls', '-q'])).trim(), '');
 });
 
-test('up without -d prints the services\' output with their prefixes until they end', async () => {
+test("up without -d prints the services' output with their prefixes until they end", async () => {
   const fg = join(dir, 'fg');
   mkdirSync(fg);
-  writeFileSync(join(fg, 'docker-compose.yaml'), 'services:\n  hello:\n    image: busybox\n    command: sh -c "echo hello from fg; sleep 1; echo bye"\n');
+  writeFileSync(
+    join(fg, 'docker-compose.yaml'),
+    'services:\n  hello:\n    image: busybox\n    command: sh -c "echo hello from fg; sleep 1; echo bye"\n',
+  );
   const r = await compose(['-p', 'fg', 'up'], fg, 60_000);
   assert.equal(r.code, 0, r.all);
   assert.match(r.stdout, /^Attaching to hello-1$/m);
@@ -317,7 +405,10 @@ test('up without -d prints the services\' output with their prefixes until they 
 test('attached up stops the project on Ctrl-C', async () => {
   const fg = join(dir, 'fg2');
   mkdirSync(fg);
-  writeFileSync(join(fg, 'compose.yaml'), 'services:\n  ticker:\n    image: busybox\n    command: sh -c \'trap "echo got TERM; exit 0" TERM; while true; do echo tick; sleep 0.3; done\'\n');
+  writeFileSync(
+    join(fg, 'compose.yaml'),
+    'services:\n  ticker:\n    image: busybox\n    command: sh -c \'trap "echo got TERM; exit 0" TERM; while true; do echo tick; sleep 0.3; done\'\n',
+  );
   const t = new Terminal(`cd '${fg}' && '${join(REPO, 'bin/berth')}' -H '${d.host}' compose -p fg2 up`, process.env);
   // coloured on a terminal: the prefix ends with a colour reset
   await t.expect(/ticker-1 {2}\| (?:\x1b\[0m)?tick/, 30_000);

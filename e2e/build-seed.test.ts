@@ -15,7 +15,8 @@ let d: Daemon;
 before(async () => {
   d = await startDaemon(['--bridge', `bsd${process.pid % 100000}`, '--bip', `10.215.${process.pid % 250}.1/24`]);
   const r = await api(d, 'POST', '/berth/v1/images/bootstrap?image=debian:bookworm');
-  if (r.status !== 200 || /"error"/.test(r.body)) throw new Error(`bootstrap debian: ${r.status} ${r.body.slice(-500)}`);
+  if (r.status !== 200 || /"error"/.test(r.body))
+    throw new Error(`bootstrap debian: ${r.status} ${r.body.slice(-500)}`);
 });
 after(async () => {
   if (d) await cleanup(d);
@@ -24,7 +25,10 @@ after(async () => {
 test('the seed Dockerfile builds nginx from the Debian mirror, the image serves, a rebuild is all cache', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-seed-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'Dockerfile'), 'FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y nginx\nCMD ["nginx", "-g", "daemon off;"]\n');
+  writeFileSync(
+    join(dir, 'Dockerfile'),
+    'FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y nginx\nCMD ["nginx", "-g", "daemon off;"]\n',
+  );
   const env = { DOCKER_BUILDKIT: '0' };
   const r = await docker(d, ['build', '-t', 'seed', dir], { env, timeoutMs: 600_000 });
   assert.equal(r.code, 0, r.stderr + r.stdout.slice(-2000));
@@ -33,15 +37,23 @@ test('the seed Dockerfile builds nginx from the Debian mirror, the image serves,
   await dockerOk(d, ['run', '-d', '--name', 'web', '-p', '127.0.0.1::80', 'seed']);
   const published = (await dockerOk(d, ['port', 'web', '80/tcp'])).trim();
   assert.match(published, /^127\.0\.0\.1:\d+$/);
-  const page = await eventually(async () => {
-    const c = await run('curl', ['-s', '-m', '5', `http://${published}/`]);
-    return c.code === 0 && c.stdout.includes('Welcome to nginx!') ? c.stdout : undefined;
-  }, 20_000, 250);
+  const page = await eventually(
+    async () => {
+      const c = await run('curl', ['-s', '-m', '5', `http://${published}/`]);
+      return c.code === 0 && c.stdout.includes('Welcome to nginx!') ? c.stdout : undefined;
+    },
+    20_000,
+    250,
+  );
   assert.match(page ?? '', /<title>Welcome to nginx!<\/title>/);
   await dockerOk(d, ['rm', '-f', 'web']);
   const again = await docker(d, ['build', '-t', 'seed', dir], { env });
   assert.equal(again.code, 0, again.stderr);
   assert.equal(again.stdout.match(/ ---> Using cache\n/g)?.length, 3, again.stdout);
   const rows = (await dockerOk(d, ['history', '--format', '{{.CreatedBy}}', '--no-trunc', 'seed'])).trim().split('\n');
-  assert.deepEqual(rows.slice(0, 3), ['/bin/sh -c #(nop)  CMD ["nginx" "-g" "daemon off;"]', '/bin/sh -c apt-get install -y nginx', '/bin/sh -c apt-get update']);
+  assert.deepEqual(rows.slice(0, 3), [
+    '/bin/sh -c #(nop)  CMD ["nginx" "-g" "daemon off;"]',
+    '/bin/sh -c apt-get install -y nginx',
+    '/bin/sh -c apt-get update',
+  ]);
 });

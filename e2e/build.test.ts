@@ -35,7 +35,7 @@ const build = (args: string[]) => docker(d, ['build', ...args], { env });
 
 test('FROM busybox + RUN + COPY + CMD builds an image that runs, with one history row per step', async () => {
   const dir = context({
-    'Dockerfile': [
+    Dockerfile: [
       'FROM busybox',
       'ARG WHO=world',
       'ENV GREETING="hi there"',
@@ -49,10 +49,19 @@ test('FROM busybox + RUN + COPY + CMD builds an image that runs, with one histor
   const r = await build(['-t', 'basic:1', '-t', 'basic:also', dir]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /Step 1\/7 : FROM busybox\n ---> [0-9a-f]{12}\n/);
-  assert.match(r.stdout, /Step 4\/7 : RUN echo "building for \$WHO".*\n ---> Running in [0-9a-f]{12}\nbuilding for world\n/);
-  assert.match(r.stdout, /Successfully built [0-9a-f]{12}\nSuccessfully tagged basic:1\nSuccessfully tagged basic:also\n/);
+  assert.match(
+    r.stdout,
+    /Step 4\/7 : RUN echo "building for \$WHO".*\n ---> Running in [0-9a-f]{12}\nbuilding for world\n/,
+  );
+  assert.match(
+    r.stdout,
+    /Successfully built [0-9a-f]{12}\nSuccessfully tagged basic:1\nSuccessfully tagged basic:also\n/,
+  );
   assert.equal(await dockerOk(d, ['run', '--rm', 'basic:1']), 'hello from the context\n');
-  assert.equal(await dockerOk(d, ['run', '--rm', 'basic:also', 'sh', '-c', 'pwd; cat made; echo $GREETING; echo ${WHO:-unset}']), '/app\nmade\nhi there\nunset\n');
+  assert.equal(
+    await dockerOk(d, ['run', '--rm', 'basic:also', 'sh', '-c', 'pwd; cat made; echo $GREETING; echo ${WHO:-unset}']),
+    '/app\nmade\nhi there\nunset\n',
+  );
   const history = await dockerOk(d, ['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'basic:1']);
   const rows = history.trim().split('\n');
   assert.equal(rows[0], '/bin/sh -c #(nop)  CMD ["cat" "/app/hello.txt"]');
@@ -62,13 +71,16 @@ test('FROM busybox + RUN + COPY + CMD builds an image that runs, with one histor
   assert.equal(rows[4], '/bin/sh -c #(nop)  ENV GREETING=hi there');
   const ids = (await dockerOk(d, ['history', '--format', '{{.ID}}', 'basic:1'])).trim().split('\n');
   assert.equal(ids.length, rows.length);
-  assert.ok(ids.slice(0, 6).every((i) => /^[0-9a-f]{12}$/.test(i)), `the build's intermediate images are named: ${ids.join(' ')}`);
+  assert.ok(
+    ids.slice(0, 6).every((i) => /^[0-9a-f]{12}$/.test(i)),
+    `the build's intermediate images are named: ${ids.join(' ')}`,
+  );
   assert.equal(ids[6], (await dockerOk(d, ['inspect', '-f', '{{.Id}}', 'busybox'])).trim().slice(7, 19));
 });
 
 test('a rebuild with nothing changed uses the cache for every step; a changed file invalidates from its COPY on', async () => {
   const dir = context({
-    'Dockerfile': 'FROM busybox\nRUN echo one > /one\nCOPY a.txt /a.txt\nRUN cat /a.txt > /copy\nCOPY b.txt /b.txt\n',
+    Dockerfile: 'FROM busybox\nRUN echo one > /one\nCOPY a.txt /a.txt\nRUN cat /a.txt > /copy\nCOPY b.txt /b.txt\n',
     'a.txt': 'a1\n',
     'b.txt': 'b1\n',
   });
@@ -96,7 +108,7 @@ test('a rebuild with nothing changed uses the cache for every step; a changed fi
 });
 
 test('the cache survives a daemon restart, and docker builder prune clears it', async () => {
-  const dir = context({ 'Dockerfile': 'FROM busybox\nRUN echo persisted > /p\n' });
+  const dir = context({ Dockerfile: 'FROM busybox\nRUN echo persisted > /p\n' });
   assert.equal((await build(['-t', 'persist', dir])).code, 0);
   await stopDaemon(d);
   d = await startDaemon(d.extraArgs, d.root);
@@ -124,7 +136,7 @@ test('the cache survives a daemon restart, and docker builder prune clears it', 
 
 test('multi-stage: COPY --from a stage, --target stops early, stages nothing needs are skipped', async () => {
   const dir = context({
-    'Dockerfile': [
+    Dockerfile: [
       'FROM busybox AS unused',
       'RUN echo never-run-marker',
       'FROM busybox AS builder',
@@ -149,10 +161,13 @@ test('multi-stage: COPY --from a stage, --target stops early, stages nothing nee
 });
 
 test('a failing RUN fails the build with its exit code and tags nothing', async () => {
-  const dir = context({ 'Dockerfile': 'FROM busybox\nRUN echo before\nRUN echo oops >&2; exit 3\nCMD ["true"]\n' });
+  const dir = context({ Dockerfile: 'FROM busybox\nRUN echo before\nRUN echo oops >&2; exit 3\nCMD ["true"]\n' });
   const r = await build(['-t', 'broken:1', dir]);
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr + r.stdout, /The command '\/bin\/sh -c echo oops >&2; exit 3' returned a non-zero code: 3 \(Dockerfile:3\)/);
+  assert.match(
+    r.stderr + r.stdout,
+    /The command '\/bin\/sh -c echo oops >&2; exit 3' returned a non-zero code: 3 \(Dockerfile:3\)/,
+  );
   assert.equal(r.code, 3, 'the CLI exits with the step exit code, as with dockerd');
   assert.match(r.stdout, /oops/);
   const img = await docker(d, ['image', 'inspect', 'broken:1']);
@@ -161,7 +176,7 @@ test('a failing RUN fails the build with its exit code and tags nothing', async 
 });
 
 test('an unknown instruction fails with the file, the line number and the reason', async () => {
-  const dir = context({ 'Dockerfile': 'FROM busybox\nRUN true\nFOO bar\n' });
+  const dir = context({ Dockerfile: 'FROM busybox\nRUN true\nFOO bar\n' });
   const r = await build(['-t', 'unknown', dir]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /dockerfile parse error on line 3: unknown instruction: FOO/);
@@ -173,12 +188,25 @@ test('an unknown instruction fails with the file, the line number and the reason
 test('COPY of a missing file names it; build args reach RUN; labels and -f work', async () => {
   const dir = context({
     'sub/Build.df': 'FROM busybox\nARG V\nLABEL from.file=yes\nRUN echo "v=$V" > /v\n',
-    'Dockerfile': 'FROM busybox\nCOPY missing.txt /\n',
+    Dockerfile: 'FROM busybox\nCOPY missing.txt /\n',
   });
   const miss = await build([dir]);
   assert.notEqual(miss.code, 0);
-  assert.match(miss.stderr + miss.stdout, /COPY failed: file not found in build context or excluded by \.dockerignore: stat missing\.txt: file does not exist \(Dockerfile:2\)/);
-  const r = await build(['-f', join(dir, 'sub/Build.df'), '--build-arg', 'V=42', '--label', 'extra=1', '-t', 'args', dir]);
+  assert.match(
+    miss.stderr + miss.stdout,
+    /COPY failed: file not found in build context or excluded by \.dockerignore: stat missing\.txt: file does not exist \(Dockerfile:2\)/,
+  );
+  const r = await build([
+    '-f',
+    join(dir, 'sub/Build.df'),
+    '--build-arg',
+    'V=42',
+    '--label',
+    'extra=1',
+    '-t',
+    'args',
+    dir,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(await dockerOk(d, ['run', '--rm', 'args', 'cat', '/v']), 'v=42\n');
   const labels = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .Config.Labels}}', 'args']));
@@ -187,7 +215,7 @@ test('COPY of a missing file names it; build args reach RUN; labels and -f work'
 
 test('COPY --chown/--chmod and globs, ADD unpacks a local tar, heredocs, ONBUILD triggers', async () => {
   const dir = context({
-    'Dockerfile': [
+    Dockerfile: [
       'FROM busybox',
       'COPY --chown=1234:5678 --chmod=700 *.sh /scripts/',
       'ADD bundle.tar /unpacked',
@@ -217,10 +245,19 @@ test('COPY --chown/--chmod and globs, ADD unpacks a local tar, heredocs, ONBUILD
   assert.equal(t.code, 0, t.stderr);
   const r = await build(['-t', 'files', dir]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
-  const out = await dockerOk(d, ['run', '--rm', 'files', 'sh', '-c',
-    'stat -c "%u:%g %a %n" /scripts/one.sh /scripts/two.sh; cat /unpacked/a/in-tar.txt /copied/inner/f.txt /heredoc /etc/greeting /shebang']);
-  assert.equal(out, '1234:5678 700 /scripts/one.sh\n1234:5678 700 /scripts/two.sh\nfrom tar\ninner\nfrom-heredoc\nline2\nhello -literal\nscript as /tmp/.berth-heredoc\n');
-  const child = context({ 'Dockerfile': 'FROM files\nRUN cat /trigger\n' });
+  const out = await dockerOk(d, [
+    'run',
+    '--rm',
+    'files',
+    'sh',
+    '-c',
+    'stat -c "%u:%g %a %n" /scripts/one.sh /scripts/two.sh; cat /unpacked/a/in-tar.txt /copied/inner/f.txt /heredoc /etc/greeting /shebang',
+  ]);
+  assert.equal(
+    out,
+    '1234:5678 700 /scripts/one.sh\n1234:5678 700 /scripts/two.sh\nfrom tar\ninner\nfrom-heredoc\nline2\nhello -literal\nscript as /tmp/.berth-heredoc\n',
+  );
+  const child = context({ Dockerfile: 'FROM files\nRUN cat /trigger\n' });
   const c = await build(['-t', 'files:child', child]);
   assert.equal(c.code, 0, c.stderr + c.stdout);
   assert.match(c.stdout, /# Executing 1 build trigger/);
@@ -233,16 +270,20 @@ test('a Dockerfile on stdin, -q with --iidfile, and stderr of RUN marked as dock
   const r = await docker(d, ['build', '-t', 'stdin', '-'], { env, input: 'FROM busybox\nRUN echo to-stderr >&2\n' });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /\u001b\[91mto-stderr\n\u001b\[0m/);
-  const dir = context({ 'Dockerfile': 'FROM busybox\nLABEL quiet=1\n' });
+  const dir = context({ Dockerfile: 'FROM busybox\nLABEL quiet=1\n' });
   const iid = join(dir, 'iid');
   const q = await build(['-q', '--iidfile', iid, dir]);
   assert.equal(q.code, 0, q.stderr);
   assert.match(q.stdout, /^sha256:[0-9a-f]{64}\n$/);
   const { readFileSync } = await import('node:fs');
   assert.equal(readFileSync(iid, 'utf8'), q.stdout, 'as dockerd: the quiet output, newline included');
-  const qfail = await build(['-q', context({ 'Dockerfile': 'FROM busybox\nRUN echo shown-when-failing\nRUN exit 4\n' })]);
+  const qfail = await build(['-q', context({ Dockerfile: 'FROM busybox\nRUN echo shown-when-failing\nRUN exit 4\n' })]);
   assert.equal(qfail.code, 4);
-  assert.match(qfail.stderr, /Step 2\/3 : RUN echo shown-when-failing[\s\S]*shown-when-failing\n/, 'a failed -q build shows what it kept back');
+  assert.match(
+    qfail.stderr,
+    /Step 2\/3 : RUN echo shown-when-failing[\s\S]*shown-when-failing\n/,
+    'a failed -q build shows what it kept back',
+  );
   const pruned = await docker(d, ['builder', 'prune', '-f']);
   assert.equal(pruned.code, 0, pruned.stderr);
   assert.match(pruned.stdout, /Total reclaimed space/);
@@ -250,7 +291,7 @@ test('a Dockerfile on stdin, -q with --iidfile, and stderr of RUN marked as dock
 
 test('independent stages build in parallel, their output still in file order', async () => {
   const dir = context({
-    'Dockerfile': [
+    Dockerfile: [
       'FROM busybox AS a',
       'RUN sleep 2.5 && echo stage-a > /a',
       'FROM busybox AS b',
@@ -273,7 +314,7 @@ test('independent stages build in parallel, their output still in file order', a
 
 test('a failing stage stops the others and the error comes after its output', async () => {
   const dir = context({
-    'Dockerfile': [
+    Dockerfile: [
       'FROM busybox AS slow',
       'RUN sleep 20',
       'FROM busybox AS bad',
@@ -295,7 +336,7 @@ test('a failing stage stops the others and the error comes after its output', as
 test('berth build: -t, -f, --build-arg, .dockerignore applied by the client', async () => {
   const { berth } = await import('./harness.ts');
   const dir = context({
-    'Dockerfile': 'FROM busybox\nARG X\nCOPY . /ctx/\nRUN echo "x=$X" > /x\n',
+    Dockerfile: 'FROM busybox\nARG X\nCOPY . /ctx/\nRUN echo "x=$X" > /x\n',
     '.dockerignore': 'secret.txt\n',
     'keep.txt': 'kept\n',
     'secret.txt': 'do not send\n',
@@ -303,7 +344,10 @@ test('berth build: -t, -f, --build-arg, .dockerignore applied by the client', as
   const r = await berth(d, ['build', '-t', 'viaberth', '--build-arg', 'X=7', dir]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /Successfully tagged viaberth:latest/);
-  assert.equal(await dockerOk(d, ['run', '--rm', 'viaberth', 'sh', '-c', 'cat /x; ls /ctx']), 'x=7\nDockerfile\nkeep.txt\n');
+  assert.equal(
+    await dockerOk(d, ['run', '--rm', 'viaberth', 'sh', '-c', 'cat /x; ls /ctx']),
+    'x=7\nDockerfile\nkeep.txt\n',
+  );
 });
 
 test('ADD <url> downloads into the image (a loopback server), COPY refuses a URL', async () => {
@@ -312,11 +356,14 @@ test('ADD <url> downloads into the image (a loopback server), COPY refuses a URL
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
   try {
-    const dir = context({ 'Dockerfile': `FROM busybox\nADD http://127.0.0.1:${port}/pub/remote.txt /dl/\n` });
+    const dir = context({ Dockerfile: `FROM busybox\nADD http://127.0.0.1:${port}/pub/remote.txt /dl/\n` });
     const r = await build(['-t', 'addurl', dir]);
     assert.equal(r.code, 0, r.stderr + r.stdout);
-    assert.equal(await dockerOk(d, ['run', '--rm', 'addurl', 'sh', '-c', 'stat -c %a /dl/remote.txt; cat /dl/remote.txt']), '600\nserved over http\n');
-    const bad = context({ 'Dockerfile': `FROM busybox\nCOPY http://127.0.0.1:${port}/x /x\n` });
+    assert.equal(
+      await dockerOk(d, ['run', '--rm', 'addurl', 'sh', '-c', 'stat -c %a /dl/remote.txt; cat /dl/remote.txt']),
+      '600\nserved over http\n',
+    );
+    const bad = context({ Dockerfile: `FROM busybox\nCOPY http://127.0.0.1:${port}/x /x\n` });
     const b = await build([bad]);
     assert.notEqual(b.code, 0);
     assert.match(b.stderr + b.stdout, /source can't be a URL for COPY/);
@@ -327,22 +374,25 @@ test('ADD <url> downloads into the image (a loopback server), COPY refuses a URL
 
 test('a context from a tarball on stdin, and FROM --platform of another platform refused', async () => {
   const { run } = await import('./harness.ts');
-  const dir = context({ 'Dockerfile': 'FROM busybox\nCOPY data.txt /\n', 'data.txt': 'in the tarball\n' });
+  const dir = context({ Dockerfile: 'FROM busybox\nCOPY data.txt /\n', 'data.txt': 'in the tarball\n' });
   const tar = await run('tar', ['-C', dir, '-cf', join(dir, '..', `${dir.split('/').pop()}.tar`), '.']);
   assert.equal(tar.code, 0, tar.stderr);
   const { readFileSync } = await import('node:fs');
-  const r = await docker(d, ['build', '-t', 'fromtar', '-'], { env, input: readFileSync(join(dir, '..', `${dir.split('/').pop()}.tar`)) });
+  const r = await docker(d, ['build', '-t', 'fromtar', '-'], {
+    env,
+    input: readFileSync(join(dir, '..', `${dir.split('/').pop()}.tar`)),
+  });
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.equal(await dockerOk(d, ['run', '--rm', 'fromtar', 'cat', '/data.txt']), 'in the tarball\n');
   const other = process.arch === 'arm64' ? 'linux/amd64' : 'linux/arm64';
-  const p = await build([context({ 'Dockerfile': `FROM --platform=${other} busybox\n` })]);
+  const p = await build([context({ Dockerfile: `FROM --platform=${other} busybox\n` })]);
   assert.notEqual(p.code, 0);
   assert.match(p.stderr + p.stdout, new RegExp(`platform "${other}" cannot be built here.*\\(Dockerfile:1\\)`));
 });
 
 test('USER, WORKDIR, ENV, ENTRYPOINT and EXPOSE of the built image apply to docker run', async () => {
   const dir = context({
-    'Dockerfile': [
+    Dockerfile: [
       'FROM busybox',
       'RUN echo app:x:1234:1234::/home/app:/bin/sh >> /etc/passwd && echo app:x:1234: >> /etc/group',
       'USER app',
@@ -358,7 +408,10 @@ test('USER, WORKDIR, ENV, ENTRYPOINT and EXPOSE of the built image apply to dock
   assert.equal(await dockerOk(d, ['run', '--rm', 'runcfg']), 'app /home/app/work prod default-arg\n');
   assert.equal(await dockerOk(d, ['run', '--rm', 'runcfg', 'other']), 'app /home/app/work prod other\n');
   assert.equal(await dockerOk(d, ['run', '--rm', '-u', 'root', 'runcfg']), 'root /home/app/work prod default-arg\n');
-  assert.equal((await dockerOk(d, ['inspect', '-f', '{{json .Config.ExposedPorts}}', 'runcfg'])).trim(), '{"8080/tcp":{}}');
+  assert.equal(
+    (await dockerOk(d, ['inspect', '-f', '{{json .Config.ExposedPorts}}', 'runcfg'])).trim(),
+    '{"8080/tcp":{}}',
+  );
 });
 
 test('RUN steps get the default bridge (eth0), and no network with --network none', async () => {
@@ -366,20 +419,24 @@ test('RUN steps get the default bridge (eth0), and no network with --network non
   const nd = await start(['--bridge', `bbd${process.pid % 100000}`, '--bip', `10.213.${process.pid % 250}.1/24`]);
   try {
     await bootstrapBusybox(nd);
-    const dir = context({ 'Dockerfile': 'FROM busybox\nRUN ls /sys/class/net | tr "\\n" " " > /nets; cat /nets; echo\n' });
+    const dir = context({
+      Dockerfile: 'FROM busybox\nRUN ls /sys/class/net | tr "\\n" " " > /nets; cat /nets; echo\n',
+    });
     const r = await docker(nd, ['build', '--no-cache', '-t', 'net', dir], { env });
     assert.equal(r.code, 0, r.stderr + r.stdout);
-    assert.equal((await dockerOk(nd, ['run', '--rm', '--network', 'none', 'net', 'cat', '/nets'])), 'eth0 lo ');
+    assert.equal(await dockerOk(nd, ['run', '--rm', '--network', 'none', 'net', 'cat', '/nets']), 'eth0 lo ');
     const none = await docker(nd, ['build', '--no-cache', '--network', 'none', '-t', 'net', dir], { env });
     assert.equal(none.code, 0, none.stderr);
-    assert.equal((await dockerOk(nd, ['run', '--rm', '--network', 'none', 'net', 'cat', '/nets'])), 'lo ');
+    assert.equal(await dockerOk(nd, ['run', '--rm', '--network', 'none', 'net', 'cat', '/nets']), 'lo ');
   } finally {
     await cleanup(nd);
   }
 });
 
 test('RUN after VOLUME: the volume content is not committed and no anonymous volume is left', async () => {
-  const dir = context({ 'Dockerfile': 'FROM busybox\nVOLUME /data\nRUN echo x > /data/f && echo y > /kept\nRUN ls /data; cat /kept\n' });
+  const dir = context({
+    Dockerfile: 'FROM busybox\nVOLUME /data\nRUN echo x > /data/f && echo y > /kept\nRUN ls /data; cat /kept\n',
+  });
   const r = await build(['--no-cache', '-t', 'vol', dir]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /Step 4\/4 : RUN ls \/data; cat \/kept\n ---> Running in [0-9a-f]{12}\ny\n/);
@@ -389,7 +446,7 @@ test('RUN after VOLUME: the volume content is not committed and no anonymous vol
 test('--add-host and -m reach the RUN containers; ADD --chown owns what a tar holds', async () => {
   const { run } = await import('./harness.ts');
   const dir = context({
-    'Dockerfile': [
+    Dockerfile: [
       'FROM busybox',
       'RUN grep -q "10.9.8.7.*buildhost" /etc/hosts && cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max',
       'ADD --chown=42:43 t.tar /t/',
@@ -407,8 +464,10 @@ test('--add-host and -m reach the RUN containers; ADD --chown owns what a tar ho
 test('a client that goes away (Ctrl-C) cancels the build: the running step is killed and removed', async () => {
   const { spawn } = await import('node:child_process');
   const { DOCKER, eventually } = await import('./harness.ts');
-  const dir = context({ 'Dockerfile': 'FROM busybox\nRUN echo started && sleep 60\n' });
-  const p = spawn(DOCKER, ['build', '--no-cache', '-t', 'cancelled', dir], { env: { ...process.env, DOCKER_HOST: d.host, ...env } });
+  const dir = context({ Dockerfile: 'FROM busybox\nRUN echo started && sleep 60\n' });
+  const p = spawn(DOCKER, ['build', '--no-cache', '-t', 'cancelled', dir], {
+    env: { ...process.env, DOCKER_HOST: d.host, ...env },
+  });
   let out = '';
   p.stdout.on('data', (c: Buffer) => (out += c.toString()));
   await eventually(() => /\nstarted\n/.test(out) || undefined, 30_000);
@@ -420,7 +479,7 @@ test('a client that goes away (Ctrl-C) cancels the build: the running step is ki
 
 test('the rest of the instructions: scratch, COPY --from an image, exec-form RUN, SHELL, HEALTHCHECK, STOPSIGNAL, MAINTAINER, directives', async () => {
   const dir = context({
-    'Dockerfile': [
+    Dockerfile: [
       '# syntax=docker/dockerfile:1',
       '# escape=`',
       'FROM scratch AS tiny',
@@ -450,7 +509,7 @@ test('the rest of the instructions: scratch, COPY --from an image, exec-form RUN
 
 test('ARG scoping: a meta ARG is seen in a stage only once declared there, --build-arg overrides its default', async () => {
   const dir = context({
-    'Dockerfile': [
+    Dockerfile: [
       'ARG V=meta',
       'FROM busybox AS a',
       'RUN echo "a:${V:-unset}" > /a',

@@ -21,17 +21,23 @@ let d: Daemon;
 let dir: string;
 
 const compose = (args: string[]) =>
-  run('docker-compose', ['-p', 'demo', ...args], { env: { ...process.env, DOCKER_HOST: d.host, COMPOSE_INTERACTIVE_NO_CLI: '1' }, timeoutMs: 120_000 }).then((r) => {
+  run('docker-compose', ['-p', 'demo', ...args], {
+    env: { ...process.env, DOCKER_HOST: d.host, COMPOSE_INTERACTIVE_NO_CLI: '1' },
+    timeoutMs: 120_000,
+  }).then((r) => {
     // compose writes its progress to stderr; the tests read both.
     return { ...r, all: r.stdout + r.stderr };
   });
 /** compose in the project directory (it reads docker-compose.yml from its working directory). */
-const composeIn = (args: string[]) => compose(['--project-directory', dir, '-f', join(dir, 'docker-compose.yml'), ...args]);
+const composeIn = (args: string[]) =>
+  compose(['--project-directory', dir, '-f', join(dir, 'docker-compose.yml'), ...args]);
 
 const curl = (url: string) => spawnSync('curl', ['-s', '--max-time', '3', url], { encoding: 'utf8' });
 
 function writeProject(clientGreeting: string): void {
-  writeFileSync(join(dir, 'docker-compose.yml'), `version: "3.8"
+  writeFileSync(
+    join(dir, 'docker-compose.yml'),
+    `version: "3.8"
 services:
   web:
     image: busybox
@@ -48,7 +54,8 @@ services:
     init: true
 volumes:
   data: {}
-`);
+`,
+  );
 }
 
 before(async () => {
@@ -70,19 +77,30 @@ test('docker-compose up: services run, reach each other by name, publish their p
   assert.equal(up.code, 0, up.all);
   assert.match(up.all, /Creating network "demo_default"/);
   assert.match(up.all, /Creating volume "demo_data"/);
-  assert.equal((await eventually(() => (curl(`http://127.0.0.1:${PORT}/`).stdout ?? '').trim())), 'hello from web');
+  assert.equal(await eventually(() => (curl(`http://127.0.0.1:${PORT}/`).stdout ?? '').trim()), 'hello from web');
   // The client found the web server by its service name.
-  const logs = await eventually(async () => ((await composeIn(['logs', 'client'])).stdout.includes('first') ? (await composeIn(['logs', 'client'])).stdout : ''));
+  const logs = await eventually(async () =>
+    (await composeIn(['logs', 'client'])).stdout.includes('first') ? (await composeIn(['logs', 'client'])).stdout : '',
+  );
   assert.match(logs, /hello from web[\s\S]*first/);
   const ps = await composeIn(['ps']);
   assert.match(ps.stdout, new RegExp(`demo_web_1 .* Up .*127\\.0\\.0\\.1:${PORT}->8080/tcp`));
   assert.match(ps.stdout, /demo_client_1 .* Up/);
-  assert.equal(await eventually(async () => (await dockerOk(d, ['inspect', '-f', '{{.State.Health.Status}}', 'demo_web_1'])).trim() === 'healthy', 15_000), true);
+  assert.equal(
+    await eventually(
+      async () => (await dockerOk(d, ['inspect', '-f', '{{.State.Health.Status}}', 'demo_web_1'])).trim() === 'healthy',
+      15_000,
+    ),
+    true,
+  );
   // Both in the project's network under their service names, as compose asked.
   const nets = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Networks}}', 'demo_web_1']));
   assert.deepEqual(Object.keys(nets), ['demo_default']);
   assert.ok(nets.demo_default.Aliases.includes('web'));
-  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.HostConfig.NetworkMode}}', 'demo_web_1'])).trim(), 'demo_default');
+  assert.equal(
+    (await dockerOk(d, ['inspect', '-f', '{{.HostConfig.NetworkMode}}', 'demo_web_1'])).trim(),
+    'demo_default',
+  );
 });
 
 test('docker-compose up again recreates a changed service and keeps the volume', async () => {

@@ -13,7 +13,17 @@ import { request, type IncomingMessage } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, cleanup, bootstrapBusybox, docker, dockerOk, eventually, sleep, REPO, type Daemon } from './harness.ts';
+import {
+  startDaemon,
+  cleanup,
+  bootstrapBusybox,
+  docker,
+  dockerOk,
+  eventually,
+  sleep,
+  REPO,
+  type Daemon,
+} from './harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium-headless-shell';
 let d: Daemon;
@@ -34,14 +44,26 @@ function freePort(): Promise<number> {
   });
 }
 
-interface Res { status: number; type: string; body: string; headers: IncomingMessage['headers'] }
+interface Res {
+  status: number;
+  type: string;
+  body: string;
+  headers: IncomingMessage['headers'];
+}
 
 function http(method: string, path: string, headers: Record<string, string> = {}): Promise<Res> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks).toString(), headers: res.headers }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          type: String(res.headers['content-type'] ?? ''),
+          body: Buffer.concat(chunks).toString(),
+          headers: res.headers,
+        }),
+      );
     });
     req.on('error', reject);
     req.end();
@@ -56,7 +78,11 @@ async function inspectState(name: string): Promise<string> {
 }
 
 /** Opens a streamed answer and collects its text until `until` holds or `ms` pass; then closes it. */
-function stream(path: string, until: (text: string) => boolean, ms = 15_000): Promise<{ text: string; status: number }> {
+function stream(
+  path: string,
+  until: (text: string) => boolean,
+  ms = 15_000,
+): Promise<{ text: string; status: number }> {
   return new Promise((resolve, reject) => {
     let text = '';
     const req = request({ host: '127.0.0.1', port, path: `/api/${path}`, headers: withToken() }, (res) => {
@@ -87,9 +113,22 @@ before(async () => {
   d = await startDaemon();
   await bootstrapBusybox(d);
   // the trap lets a stop end it at once (a shell as pid 1 ignores SIGTERM otherwise, and stop waits 10 s)
-  cid = (await dockerOk(d, ['run', '-d', '--name', 'dash-web', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; i=0; while true; do i=$((i+1)); echo line-$i; sleep 0.3; done'])).trim();
+  cid = (
+    await dockerOk(d, [
+      'run',
+      '-d',
+      '--name',
+      'dash-web',
+      'busybox',
+      'sh',
+      '-c',
+      'trap "exit 0" TERM; i=0; while true; do i=$((i+1)); echo line-$i; sleep 0.3; done',
+    ])
+  ).trim();
   port = await freePort();
-  dash = spawn(join(REPO, 'bin/berth'), ['-H', d.host, 'dashboard', '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  dash = spawn(join(REPO, 'bin/berth'), ['-H', d.host, 'dashboard', '--listen', `127.0.0.1:${port}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   dash.stdout!.on('data', (c: Buffer) => (dashOut += c.toString()));
   dash.stderr!.on('data', (c: Buffer) => (dashOut += c.toString()));
   const url = await eventually(() => /Berth dashboard: (http:\/\/\S+)/.exec(dashOut)?.[1], 20_000, 50);
@@ -124,7 +163,11 @@ test('the printed URL trades its token for a cookie, and the page loads', async 
 
 test('without the token nothing answers', async () => {
   assert.equal((await http('GET', '/')).status, 401);
-  for (const [method, path] of [['GET', '/api/containers'], ['POST', `/api/containers/${cid}/stop`], ['GET', '/api/events']] as const) {
+  for (const [method, path] of [
+    ['GET', '/api/containers'],
+    ['POST', `/api/containers/${cid}/stop`],
+    ['GET', '/api/events'],
+  ] as const) {
     const r = await http(method, path);
     assert.ok(r.status === 401 || r.status === 403, `${method} ${path}: ${r.status}`);
     const wrong = await http(method, path, { Cookie: `berth_dashboard_${port}=not-the-token` });
@@ -151,9 +194,16 @@ test('with the token the container list has the container', async () => {
 test('a DNS-rebinding Host and a path-injection id are refused', async () => {
   const rebound = await http('GET', '/api/containers', { ...withToken(), Host: `rebind.example:${port}` });
   assert.equal(rebound.status, 403);
-  const crossSite = await http('POST', `/api/containers/${cid}/stop`, { ...withToken(), Origin: 'http://evil.example' });
+  const crossSite = await http('POST', `/api/containers/${cid}/stop`, {
+    ...withToken(),
+    Origin: 'http://evil.example',
+  });
   assert.equal(crossSite.status, 403);
-  for (const path of ['containers/..%2F..%2Fimages%2Fbusybox/stop', 'containers/..%2Fdash-web/stop', 'containers/../containers/dash-web/stop']) {
+  for (const path of [
+    'containers/..%2F..%2Fimages%2Fbusybox/stop',
+    'containers/..%2Fdash-web/stop',
+    'containers/../containers/dash-web/stop',
+  ]) {
     const r = await http('POST', `/api/${path}`, withToken());
     assert.equal(r.status, 400, `${path}: ${r.status} ${r.body}`);
   }
@@ -183,7 +233,10 @@ test('live stats and top answer for the running container', async () => {
   const s = JSON.parse(text.split('\n')[0]!) as { cpu: string; mem: string };
   assert.match(s.cpu, /^\d+\.\d\d%$/);
   assert.match(s.mem, /B \/ /);
-  const top = JSON.parse((await apiCall('GET', `containers/${cid}/top`)).body) as { Titles: string[]; Processes: string[][] };
+  const top = JSON.parse((await apiCall('GET', `containers/${cid}/top`)).body) as {
+    Titles: string[];
+    Processes: string[][];
+  };
   assert.ok(top.Titles.includes('PID'));
   assert.ok(top.Processes.length >= 1);
 });
@@ -194,7 +247,9 @@ test('stop and start through the dashboard change the state docker inspect sees;
   const stop = await apiCall('POST', `containers/${cid}/stop`);
   assert.equal(stop.status, 200, stop.body);
   assert.equal(await inspectState('dash-web'), 'exited');
-  const row = (JSON.parse((await apiCall('GET', 'containers')).body) as { id: string; status: string }[]).find((x) => x.id === cid);
+  const row = (JSON.parse((await apiCall('GET', 'containers')).body) as { id: string; status: string }[]).find(
+    (x) => x.id === cid,
+  );
   assert.match(row!.status, /^Exited \(\d+\)/);
   const start = await apiCall('POST', `containers/${cid}/start`);
   assert.equal(start.status, 200, start.body);
@@ -215,28 +270,60 @@ test("removal shows the daemon's refusal (image in use, container running)", asy
   assert.equal(await inspectState('dash-web'), 'running');
 });
 
-test("the page renders the container list and a container's logs in a headless browser", { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not installed (apt-get install chromium-headless-shell)` }, () => {
-  const profile = mkdtempSync(join(tmpdir(), 'berth-chromium-'));
-  try {
-    const r = spawnSync(CHROMIUM, ['--no-sandbox', '--disable-gpu', `--user-data-dir=${profile}`, '--virtual-time-budget=5000', '--dump-dom', `${base}/?token=${token}#/containers`], { encoding: 'utf8', timeout: 60_000 });
-    assert.equal(r.status, 0, r.stderr);
-    const main = /<main[^>]*>([\s\S]*)<\/main>/.exec(r.stdout)?.[1] ?? '';
-    assert.match(main, /<th>Name<\/th>/, main || r.stdout.slice(0, 2000));
-    assert.match(main, />dash-web<\/a>/);
-    assert.match(main, /<span class="state running">running<\/span>/);
-    assert.match(main, /<button type="button">Stop<\/button>/);
-    // the detail view opens on the container's logs, followed live
-    const detail = spawnSync(CHROMIUM, ['--no-sandbox', '--disable-gpu', `--user-data-dir=${profile}`, '--virtual-time-budget=5000', '--dump-dom', `${base}/?token=${token}#/containers/${cid}`], { encoding: 'utf8', timeout: 60_000 });
-    assert.match(detail.stdout, /<pre class="mono">[^<]*line-\d+\n/, detail.stdout.slice(0, 3000));
-    assert.match(detail.stdout, /<h2><span class="title">dash-web/);
-  } finally {
-    rmSync(profile, { recursive: true, force: true });
-  }
-});
+test(
+  "the page renders the container list and a container's logs in a headless browser",
+  { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not installed (apt-get install chromium-headless-shell)` },
+  () => {
+    const profile = mkdtempSync(join(tmpdir(), 'berth-chromium-'));
+    try {
+      const r = spawnSync(
+        CHROMIUM,
+        [
+          '--no-sandbox',
+          '--disable-gpu',
+          `--user-data-dir=${profile}`,
+          '--virtual-time-budget=5000',
+          '--dump-dom',
+          `${base}/?token=${token}#/containers`,
+        ],
+        { encoding: 'utf8', timeout: 60_000 },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      const main = /<main[^>]*>([\s\S]*)<\/main>/.exec(r.stdout)?.[1] ?? '';
+      assert.match(main, /<th>Name<\/th>/, main || r.stdout.slice(0, 2000));
+      assert.match(main, />dash-web<\/a>/);
+      assert.match(main, /<span class="state running">running<\/span>/);
+      assert.match(main, /<button type="button">Stop<\/button>/);
+      // the detail view opens on the container's logs, followed live
+      const detail = spawnSync(
+        CHROMIUM,
+        [
+          '--no-sandbox',
+          '--disable-gpu',
+          `--user-data-dir=${profile}`,
+          '--virtual-time-budget=5000',
+          '--dump-dom',
+          `${base}/?token=${token}#/containers/${cid}`,
+        ],
+        { encoding: 'utf8', timeout: 60_000 },
+      );
+      assert.match(detail.stdout, /<pre class="mono">[^<]*line-\d+\n/, detail.stdout.slice(0, 3000));
+      assert.match(detail.stdout, /<h2><span class="title">dash-web/);
+    } finally {
+      rmSync(profile, { recursive: true, force: true });
+    }
+  },
+);
 
 /** How many unix-socket connections the dashboard holds: its connections to the daemon (the browser's are TCP). */
 function daemonConnections(pid: number): number {
-  const unix = new Set(readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/)[6]).filter(Boolean));
+  const unix = new Set(
+    readFileSync('/proc/net/unix', 'utf8')
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/)[6])
+      .filter(Boolean),
+  );
   return readdirSync(`/proc/${pid}/fd`).filter((fd) => {
     try {
       const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
@@ -253,9 +340,18 @@ test('closing a followed log stream closes its connection to the daemon', async 
   const idle = daemonConnections(pid);
   let close = () => {};
   await new Promise<void>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: `/api/containers/${cid}/logs?tail=0&follow=1`, headers: withToken(), agent: false }, (res) => {
-      res.once('data', () => resolve());
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: `/api/containers/${cid}/logs?tail=0&follow=1`,
+        headers: withToken(),
+        agent: false,
+      },
+      (res) => {
+        res.once('data', () => resolve());
+      },
+    );
     close = () => req.destroy();
     req.on('error', () => {});
     setTimeout(() => reject(new Error('no log line within 10 s')), 10_000).unref();
@@ -266,7 +362,10 @@ test('closing a followed log stream closes its connection to the daemon', async 
   close();
   // the container prints every 0.3 s, so a leaked daemon request would stay busy, never idle
   const released = await eventually(() => daemonConnections(pid) < streaming, 5_000);
-  assert.ok(released, `the dashboard still holds ${daemonConnections(pid)} daemon connections (${streaming} while streaming, ${idle} before)`);
+  assert.ok(
+    released,
+    `the dashboard still holds ${daemonConnections(pid)} daemon connections (${streaming} while streaming, ${idle} before)`,
+  );
 });
 
 test('remove with force through the dashboard, then SIGTERM ends it cleanly with a stream open', async () => {
@@ -278,7 +377,9 @@ test('remove with force through the dashboard, then SIGTERM ends it cleanly with
 
   const open = stream('events', () => false, 30_000);
   await sleep(300);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => dash.once('exit', (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    dash.once('exit', (code, signal) => r({ code, signal })),
+  );
   dash.kill('SIGTERM');
   const result = await Promise.race([exited, sleep(10_000).then(() => undefined)]);
   assert.ok(result, `berth dashboard did not exit within 10 s of SIGTERM:\n${dashOut}`);

@@ -6,7 +6,17 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDaemon, cleanup, docker, dockerOk, bootstrapBusybox, api, eventually, sleep, type Daemon } from './harness.ts';
+import {
+  startDaemon,
+  cleanup,
+  docker,
+  dockerOk,
+  bootstrapBusybox,
+  api,
+  eventually,
+  sleep,
+  type Daemon,
+} from './harness.ts';
 
 let d: Daemon;
 before(async () => {
@@ -18,7 +28,11 @@ after(async () => {
 });
 
 test('docker version shows Berth as the server and negotiates the API version', async () => {
-  const out = await dockerOk(d, ['version', '--format', '{{.Server.Platform.Name}}|{{.Server.APIVersion}}|{{.Server.MinAPIVersion}}|{{.Client.APIVersion}}']);
+  const out = await dockerOk(d, [
+    'version',
+    '--format',
+    '{{.Server.Platform.Name}}|{{.Server.APIVersion}}|{{.Server.MinAPIVersion}}|{{.Client.APIVersion}}',
+  ]);
   const [name, api1, min, client] = out.trim().split('|');
   assert.equal(name, 'Berth Engine');
   assert.ok(Number(api1!.split('.')[1]) >= 44, `server API ${api1} must be 1.44 or newer`);
@@ -64,15 +78,34 @@ test('a missing image and a missing command give Docker errors', async () => {
   assert.equal(c.code, 127, c.stderr);
   assert.match(c.stderr, /nosuchcommand/);
   // --platform: the image must be for it (the CLI then tries a pull for that platform).
-  const arm = await api(d, 'POST', '/v1.44/containers/create?platform=linux%2Farm64', '{"Image":"busybox"}', { 'Content-Type': 'application/json' });
+  const arm = await api(d, 'POST', '/v1.44/containers/create?platform=linux%2Farm64', '{"Image":"busybox"}', {
+    'Content-Type': 'application/json',
+  });
   assert.equal(arm.status, 404);
-  assert.match(JSON.parse(arm.body).message, /image with reference busybox was found but does not match the specified platform: wanted linux\/arm64, actual: linux\/amd64/);
+  assert.match(
+    JSON.parse(arm.body).message,
+    /image with reference busybox was found but does not match the specified platform: wanted linux\/arm64, actual: linux\/amd64/,
+  );
   assert.notEqual((await docker(d, ['run', '--rm', '--platform', 'linux/arm64', 'busybox', 'true'])).code, 0);
-  assert.equal(await dockerOk(d, ['run', '--rm', '--platform', 'linux/amd64', 'busybox', 'echo', 'amd64 it is']), 'amd64 it is\n');
+  assert.equal(
+    await dockerOk(d, ['run', '--rm', '--platform', 'linux/amd64', 'busybox', 'echo', 'amd64 it is']),
+    'amd64 it is\n',
+  );
 });
 
 test('detached containers: ps, logs, stop, start, restart, rm', async () => {
-  const id = (await dockerOk(d, ['run', '-d', '--name', 'ticker', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done'])).trim();
+  const id = (
+    await dockerOk(d, [
+      'run',
+      '-d',
+      '--name',
+      'ticker',
+      'busybox',
+      'sh',
+      '-c',
+      'trap "exit 0" TERM; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done',
+    ])
+  ).trim();
   assert.match(id, /^[a-f0-9]{64}$/);
   const ps = await dockerOk(d, ['ps', '--format', '{{.ID}} {{.Names}} {{.Status}}']);
   assert.match(ps, new RegExp(`^${id.slice(0, 12)} ticker Up (Less than a second|\\d+ seconds?)$`, 'm'));
@@ -89,7 +122,12 @@ test('detached containers: ps, logs, stop, start, restart, rm', async () => {
   const t0 = Date.now();
   await dockerOk(d, ['stop', 'ticker']);
   assert.ok(Date.now() - t0 < 5000, 'the TERM trap ended it before the timeout');
-  const state = await dockerOk(d, ['inspect', '-f', '{{.State.Status}} {{.State.Running}} {{.State.ExitCode}}', 'ticker']);
+  const state = await dockerOk(d, [
+    'inspect',
+    '-f',
+    '{{.State.Status}} {{.State.Running}} {{.State.ExitCode}}',
+    'ticker',
+  ]);
   assert.equal(state.trim(), 'exited false 0');
   const psa = await dockerOk(d, ['ps', '-a', '--filter', 'status=exited', '--format', '{{.Names}} {{.Status}}']);
   assert.match(psa, /^ticker Exited \(0\) (Less than a second|\d+ seconds?) ago$/m);
@@ -105,7 +143,16 @@ test('detached containers: ps, logs, stop, start, restart, rm', async () => {
 });
 
 test('logs -f follows until the container exits; --since and --until filter by time', async () => {
-  await dockerOk(d, ['run', '-d', '--name', 'talker', 'busybox', 'sh', '-c', 'echo first; sleep 1.5; echo second >&2; sleep 0.5']);
+  await dockerOk(d, [
+    'run',
+    '-d',
+    '--name',
+    'talker',
+    'busybox',
+    'sh',
+    '-c',
+    'echo first; sleep 1.5; echo second >&2; sleep 0.5',
+  ]);
   const t0 = Date.now();
   const f = await docker(d, ['logs', '-f', 'talker'], { timeoutMs: 20_000 });
   assert.equal(f.code, 0);
@@ -124,7 +171,16 @@ test('logs -f follows until the container exits; --since and --until filter by t
 });
 
 test('stop sends the stop signal, then SIGKILL after the timeout', async () => {
-  await dockerOk(d, ['run', '-d', '--name', 'stubborn', 'busybox', 'sh', '-c', 'trap "" TERM; while true; do sleep 0.1; done']);
+  await dockerOk(d, [
+    'run',
+    '-d',
+    '--name',
+    'stubborn',
+    'busybox',
+    'sh',
+    '-c',
+    'trap "" TERM; while true; do sleep 0.1; done',
+  ]);
   const t0 = Date.now();
   await dockerOk(d, ['stop', '-t', '1', 'stubborn']);
   const took = Date.now() - t0;
@@ -167,8 +223,26 @@ test('names: in use, rename, and invalid', async () => {
 test('run options: env, env-file, workdir, user, hostname, labels', async () => {
   const envFile = join(d.root, 'env.list');
   writeFileSync(envFile, 'FROM_FILE=yes\n# comment\n');
-  const out = await dockerOk(d, ['run', '--rm', '-e', 'A=1', '--env-file', envFile, '-w', '/tmp', '-u', 'nobody', '--hostname', 'boxy', '--label', 'team=core',
-    'busybox', 'sh', '-c', 'echo $A $FROM_FILE; pwd; id -u; hostname; cat /etc/hostname']);
+  const out = await dockerOk(d, [
+    'run',
+    '--rm',
+    '-e',
+    'A=1',
+    '--env-file',
+    envFile,
+    '-w',
+    '/tmp',
+    '-u',
+    'nobody',
+    '--hostname',
+    'boxy',
+    '--label',
+    'team=core',
+    'busybox',
+    'sh',
+    '-c',
+    'echo $A $FROM_FILE; pwd; id -u; hostname; cat /etc/hostname',
+  ]);
   assert.equal(out, '1 yes\n/tmp\n65534\nboxy\nboxy\n');
   const id = (await dockerOk(d, ['create', '--label', 'team=core', 'busybox'])).trim();
   assert.equal((await dockerOk(d, ['inspect', '-f', '{{index .Config.Labels "team"}}', id])).trim(), 'core');
@@ -194,21 +268,65 @@ test('ENTRYPOINT and CMD combine by Docker rules', async () => {
 });
 
 test("Docker's security defaults: capabilities, seccomp, masked and read-only paths", async () => {
-  const status = await dockerOk(d, ['run', '--rm', 'busybox', 'grep', '-E', '^(CapEff|CapBnd|Seccomp|NoNewPrivs):', '/proc/self/status']);
+  const status = await dockerOk(d, [
+    'run',
+    '--rm',
+    'busybox',
+    'grep',
+    '-E',
+    '^(CapEff|CapBnd|Seccomp|NoNewPrivs):',
+    '/proc/self/status',
+  ]);
   assert.match(status, /CapEff:\s+00000000a80425fb/);
   assert.match(status, /CapBnd:\s+00000000a80425fb/);
   assert.match(status, /Seccomp:\s+2/);
   assert.match(status, /NoNewPrivs:\s+0/);
-  const nnp = await dockerOk(d, ['run', '--rm', '--security-opt', 'no-new-privileges', 'busybox', 'grep', 'NoNewPrivs', '/proc/self/status']);
+  const nnp = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--security-opt',
+    'no-new-privileges',
+    'busybox',
+    'grep',
+    'NoNewPrivs',
+    '/proc/self/status',
+  ]);
   assert.match(nnp, /NoNewPrivs:\s+1/);
   // /proc/keys is masked (an empty /dev/null); /proc/kcore does not exist on every kernel.
-  const masked = await dockerOk(d, ['run', '--rm', 'busybox', 'sh', '-c', 'wc -c < /proc/keys; echo 1 > /proc/sys/kernel/domainname && echo writable || echo readonly']);
+  const masked = await dockerOk(d, [
+    'run',
+    '--rm',
+    'busybox',
+    'sh',
+    '-c',
+    'wc -c < /proc/keys; echo 1 > /proc/sys/kernel/domainname && echo writable || echo readonly',
+  ]);
   assert.equal(masked.replace(/[ \t]+/g, ''), '0\nreadonly\n');
   const mknod = await docker(d, ['run', '--rm', 'busybox', 'sh', '-c', 'mknod /tmp/sda b 8 0 && head -c1 /tmp/sda']);
   assert.notEqual(mknod.code, 0, 'the device cgroup denies block devices that are not allowed');
-  const drop = await dockerOk(d, ['run', '--rm', '--cap-drop', 'ALL', '--cap-add', 'NET_ADMIN', 'busybox', 'grep', 'CapEff', '/proc/self/status']);
+  const drop = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--cap-drop',
+    'ALL',
+    '--cap-add',
+    'NET_ADMIN',
+    'busybox',
+    'grep',
+    'CapEff',
+    '/proc/self/status',
+  ]);
   assert.match(drop, /CapEff:\s+0000000000001000/);
-  const priv = await dockerOk(d, ['run', '--rm', '--privileged', 'busybox', 'grep', '-E', '^(CapEff|Seccomp):', '/proc/self/status']);
+  const priv = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--privileged',
+    'busybox',
+    'grep',
+    '-E',
+    '^(CapEff|Seccomp):',
+    '/proc/self/status',
+  ]);
   // --privileged gets every capability the host itself holds (its bounding set).
   const hostBnd = readFileSync('/proc/self/status', 'utf8').match(/^CapBnd:\s*(\S+)$/m)![1];
   assert.match(priv, new RegExp(`CapEff:\\s+${hostBnd}`));
@@ -216,13 +334,34 @@ test("Docker's security defaults: capabilities, seccomp, masked and read-only pa
 });
 
 test('resource limits land in the cgroups', async () => {
-  const out = await dockerOk(d, ['run', '--rm', '--memory', '64m', '--pids-limit', '50', '--cpus', '0.5', 'busybox', 'sh', '-c',
-    'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cat /sys/fs/cgroup/cpu.max']);
+  const out = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--memory',
+    '64m',
+    '--pids-limit',
+    '50',
+    '--cpus',
+    '0.5',
+    'busybox',
+    'sh',
+    '-c',
+    'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cat /sys/fs/cgroup/cpu.max',
+  ]);
   const [mem, pids, cpu] = out.trim().split('\n');
   assert.equal(mem, String(64 * 1024 * 1024));
   assert.equal(pids, '50');
   assert.match(cpu!, /^50000( 100000)?$/);
-  const ul = await dockerOk(d, ['run', '--rm', '--ulimit', 'nofile=1024:2048', 'busybox', 'sh', '-c', 'ulimit -n; ulimit -Hn']);
+  const ul = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--ulimit',
+    'nofile=1024:2048',
+    'busybox',
+    'sh',
+    '-c',
+    'ulimit -n; ulimit -Hn',
+  ]);
   assert.equal(ul, '1024\n2048\n');
 });
 
@@ -241,7 +380,19 @@ test('--read-only, --network none and host, --init', async () => {
 test('inspect shows State in Docker shape, top lists processes, prune removes stopped', async () => {
   await dockerOk(d, ['run', '-d', '--name', 'inspected', 'busybox', 'sleep', '300']);
   const c = JSON.parse(await dockerOk(d, ['inspect', 'inspected']))[0];
-  for (const k of ['Status', 'Running', 'Paused', 'Restarting', 'OOMKilled', 'Dead', 'Pid', 'ExitCode', 'Error', 'StartedAt', 'FinishedAt']) {
+  for (const k of [
+    'Status',
+    'Running',
+    'Paused',
+    'Restarting',
+    'OOMKilled',
+    'Dead',
+    'Pid',
+    'ExitCode',
+    'Error',
+    'StartedAt',
+    'FinishedAt',
+  ]) {
     assert.ok(k in c.State, `State.${k}`);
   }
   assert.equal(c.State.Status, 'running');
@@ -261,8 +412,24 @@ test('docker events replays the lifecycle with --since/--until and filters', asy
   const since = new Date(Date.now() - 1000).toISOString();
   await dockerOk(d, ['run', '--rm', '--name', 'evented', 'busybox', 'true']);
   const until = new Date(Date.now() + 500).toISOString();
-  const out = await dockerOk(d, ['events', '--since', since, '--until', until, '--filter', 'container=evented', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}']);
-  assert.deepEqual(out.trim().split('\n'), ['container create evented', 'container attach evented', 'container start evented', 'container die evented', 'container destroy evented']);
+  const out = await dockerOk(d, [
+    'events',
+    '--since',
+    since,
+    '--until',
+    until,
+    '--filter',
+    'container=evented',
+    '--format',
+    '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}',
+  ]);
+  assert.deepEqual(out.trim().split('\n'), [
+    'container create evented',
+    'container attach evented',
+    'container start evented',
+    'container die evented',
+    'container destroy evented',
+  ]);
 });
 
 test('malformed requests get 400 and the daemon carries on', async () => {
@@ -271,7 +438,14 @@ test('malformed requests get 400 and the daemon carries on', async () => {
   assert.match(JSON.parse(r.body).message, /invalid JSON/);
   const noImage = await api(d, 'POST', '/v1.44/containers/create', '{}');
   assert.equal(noImage.status, 400);
-  for (const body of ['[]', '{"Image":"busybox","Cmd":5}', '{"Image":"busybox","HostConfig":5}', '{"Image":"busybox","Env":"A=1"}', '{"Image":"busybox","HostConfig":{"Memory":"lots"}}', '{"Image":"busybox","HostConfig":{"Ulimits":[{"Name":"bogus","Soft":1,"Hard":2}]}}']) {
+  for (const body of [
+    '[]',
+    '{"Image":"busybox","Cmd":5}',
+    '{"Image":"busybox","HostConfig":5}',
+    '{"Image":"busybox","Env":"A=1"}',
+    '{"Image":"busybox","HostConfig":{"Memory":"lots"}}',
+    '{"Image":"busybox","HostConfig":{"Ulimits":[{"Name":"bogus","Soft":1,"Hard":2}]}}',
+  ]) {
     const r = await api(d, 'POST', '/v1.44/containers/create', body);
     assert.equal(r.status, 400, `${body} → ${r.body}`);
     assert.match(JSON.parse(r.body).message, /invalid/);
@@ -279,26 +453,60 @@ test('malformed requests get 400 and the daemon carries on', async () => {
   // Fields deeper in the request, other bodies, and query parameters Docker parses strictly.
   await dockerOk(d, ['run', '-d', '--name', 'target', 'busybox', 'sleep', '100']);
   const bad: Array<[string, string, string | undefined, RegExp]> = [
-    ['POST', '/containers/create', '{"Image":"busybox","HostConfig":{"PortBindings":{"80/tcp":"8080"}}}', /HostConfig\.PortBindings\.80\/tcp must be a list/],
-    ['POST', '/containers/create', '{"Image":"busybox","HostConfig":{"LogConfig":{"Type":"json-file","Config":{"max-size":5}}}}', /LogConfig\.Config must be an object of strings/],
-    ['POST', '/containers/create', '{"Image":"busybox","ExposedPorts":{"http":{}}}', /invalid port specification: "http"/],
-    ['POST', '/containers/create', '{"Image":"busybox","NetworkingConfig":{"EndpointsConfig":{"n":true}}}', /EndpointsConfig\.n must be an object/],
+    [
+      'POST',
+      '/containers/create',
+      '{"Image":"busybox","HostConfig":{"PortBindings":{"80/tcp":"8080"}}}',
+      /HostConfig\.PortBindings\.80\/tcp must be a list/,
+    ],
+    [
+      'POST',
+      '/containers/create',
+      '{"Image":"busybox","HostConfig":{"LogConfig":{"Type":"json-file","Config":{"max-size":5}}}}',
+      /LogConfig\.Config must be an object of strings/,
+    ],
+    [
+      'POST',
+      '/containers/create',
+      '{"Image":"busybox","ExposedPorts":{"http":{}}}',
+      /invalid port specification: "http"/,
+    ],
+    [
+      'POST',
+      '/containers/create',
+      '{"Image":"busybox","NetworkingConfig":{"EndpointsConfig":{"n":true}}}',
+      /EndpointsConfig\.n must be an object/,
+    ],
     ['POST', '/networks/create', '{"Name":5}', /invalid network config: Name must be a string/],
     ['POST', '/networks/create', '{"Name":"n","IPAM":{"Config":"10.0.0.0/8"}}', /IPAM\.Config must be a list/],
     ['POST', '/volumes/create', '{"Labels":{"a":1}}', /invalid volume config: Labels must be an object of strings/],
     ['POST', '/containers/target/exec', '{"Cmd":["true"],"User":0}', /invalid exec config: User must be a string/],
-    ['POST', '/containers/target/update', '{"RestartPolicy":"always"}', /invalid update config: RestartPolicy must be an object/],
+    [
+      'POST',
+      '/containers/target/update',
+      '{"RestartPolicy":"always"}',
+      /invalid update config: RestartPolicy must be an object/,
+    ],
     ['POST', '/containers/target/stop?t=soon', undefined, /strconv\.Atoi: parsing "soon": invalid syntax/],
     ['POST', '/containers/target/wait?condition=whenever', undefined, /invalid condition: "whenever"/],
     ['GET', '/events?since=yesterday', undefined, /failed to parse value as time or duration: "yesterday"/],
-    ['GET', '/containers/target/logs?stdout=1&since=later', undefined, /failed to parse value as time or duration: "later"/],
+    [
+      'GET',
+      '/containers/target/logs?stdout=1&since=later',
+      undefined,
+      /failed to parse value as time or duration: "later"/,
+    ],
   ];
   for (const [method, path, body, message] of bad) {
     const r = await api(d, method, `/v1.44${path}`, body, body ? { 'Content-Type': 'application/json' } : {});
     assert.equal(r.status, 400, `${method} ${path} ${body ?? ''} → ${r.status} ${r.body}`);
     assert.match(JSON.parse(r.body).message, message);
   }
-  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Status}}', 'target'])).trim(), 'running', 'nothing reached the container');
+  assert.equal(
+    (await dockerOk(d, ['inspect', '-f', '{{.State.Status}}', 'target'])).trim(),
+    'running',
+    'nothing reached the container',
+  );
   assert.doesNotMatch(await dockerOk(d, ['network', 'ls', '--format', '{{.Name}}']), /^(5|n)$/m);
   await dockerOk(d, ['rm', '-f', 'target']);
   const old = await api(d, 'GET', '/v1.12/version');
@@ -308,7 +516,10 @@ test('malformed requests get 400 and the daemon carries on', async () => {
 });
 
 test('the OCI runtime: info names the default and lists it, containers record it, an unknown one is refused', async () => {
-  const info = JSON.parse(await dockerOk(d, ['info', '--format', '{{json .}}'])) as { DefaultRuntime: string; Runtimes: Record<string, unknown> };
+  const info = JSON.parse(await dockerOk(d, ['info', '--format', '{{json .}}'])) as {
+    DefaultRuntime: string;
+    Runtimes: Record<string, unknown>;
+  };
   assert.match(info.DefaultRuntime, /^(crun|runc)$/);
   assert.ok(info.DefaultRuntime in info.Runtimes, JSON.stringify(info.Runtimes));
   await dockerOk(d, ['create', '--name', 'rt', 'busybox', 'true']);
@@ -319,18 +530,54 @@ test('the OCI runtime: info names the default and lists it, containers record it
   await dockerOk(d, ['rm', 'rt']);
 });
 
-test('namespace and device options: --pid, --ipc and --uts host or another container\'s, --shm-size, --group-add, --device', async () => {
+test("namespace and device options: --pid, --ipc and --uts host or another container's, --shm-size, --group-add, --device", async () => {
   const { readlinkSync } = await import('node:fs');
   const os = await import('node:os');
   await dockerOk(d, ['run', '-d', '--name', 'nsowner', 'busybox', 'sleep', '100']);
   const ownerPid = (await dockerOk(d, ['inspect', '-f', '{{.State.Pid}}', 'nsowner'])).trim();
-  assert.equal(await dockerOk(d, ['run', '--rm', '--pid', 'host', 'busybox', 'sh', '-c', `test -d /proc/${ownerPid} && echo sees-host-pids`]), 'sees-host-pids\n');
-  assert.equal(await dockerOk(d, ['run', '--rm', '--pid', 'container:nsowner', 'busybox', 'cat', '/proc/1/comm']), 'sleep\n');
-  assert.equal((await dockerOk(d, ['run', '--rm', '--ipc', 'host', 'busybox', 'readlink', '/proc/self/ns/ipc'])).trim(), readlinkSync('/proc/self/ns/ipc'));
+  assert.equal(
+    await dockerOk(d, [
+      'run',
+      '--rm',
+      '--pid',
+      'host',
+      'busybox',
+      'sh',
+      '-c',
+      `test -d /proc/${ownerPid} && echo sees-host-pids`,
+    ]),
+    'sees-host-pids\n',
+  );
+  assert.equal(
+    await dockerOk(d, ['run', '--rm', '--pid', 'container:nsowner', 'busybox', 'cat', '/proc/1/comm']),
+    'sleep\n',
+  );
+  assert.equal(
+    (await dockerOk(d, ['run', '--rm', '--ipc', 'host', 'busybox', 'readlink', '/proc/self/ns/ipc'])).trim(),
+    readlinkSync('/proc/self/ns/ipc'),
+  );
   assert.equal((await dockerOk(d, ['run', '--rm', '--uts', 'host', 'busybox', 'hostname'])).trim(), os.hostname());
-  assert.match(await dockerOk(d, ['run', '--rm', '--shm-size', '128m', 'busybox', 'df', '-k', '/dev/shm']), /\s131072\s/);
-  assert.match(await dockerOk(d, ['run', '--rm', '--group-add', '1234', '--group-add', 'wheel', 'busybox', 'id', '-G']), /^0 (10 1234|1234 10)\n$/);
-  assert.equal(await dockerOk(d, ['run', '--rm', '--device', '/dev/null:/dev/mynull:rw', 'busybox', 'sh', '-c', 'stat -c %t:%T /dev/mynull; echo x > /dev/mynull && echo wrote']), '1:3\nwrote\n');
+  assert.match(
+    await dockerOk(d, ['run', '--rm', '--shm-size', '128m', 'busybox', 'df', '-k', '/dev/shm']),
+    /\s131072\s/,
+  );
+  assert.match(
+    await dockerOk(d, ['run', '--rm', '--group-add', '1234', '--group-add', 'wheel', 'busybox', 'id', '-G']),
+    /^0 (10 1234|1234 10)\n$/,
+  );
+  assert.equal(
+    await dockerOk(d, [
+      'run',
+      '--rm',
+      '--device',
+      '/dev/null:/dev/mynull:rw',
+      'busybox',
+      'sh',
+      '-c',
+      'stat -c %t:%T /dev/mynull; echo x > /dev/mynull && echo wrote',
+    ]),
+    '1:3\nwrote\n',
+  );
   const notDevice = await docker(d, ['run', '--rm', '--device', '/etc/passwd', 'busybox', 'true']);
   assert.notEqual(notDevice.code, 0);
   assert.match(notDevice.stderr, /not a device node/);
@@ -341,8 +588,14 @@ test('namespace and device options: --pid, --ipc and --uts host or another conta
 
 test('--cgroupns private hides the host cgroup paths; what Docker refuses here is refused in its words', async () => {
   // cgroup v1 here: the default is the host's namespace, where the container sees its own path.
-  assert.match(await dockerOk(d, ['run', '--rm', 'busybox', 'grep', 'pids', '/proc/self/cgroup']), /:pids:\/berth\/[0-9a-f]{64}\n$/);
-  assert.match(await dockerOk(d, ['run', '--rm', '--cgroupns', 'private', 'busybox', 'grep', 'pids', '/proc/self/cgroup']), /^\d+:pids:\/\n$/);
+  assert.match(
+    await dockerOk(d, ['run', '--rm', 'busybox', 'grep', 'pids', '/proc/self/cgroup']),
+    /:pids:\/berth\/[0-9a-f]{64}\n$/,
+  );
+  assert.match(
+    await dockerOk(d, ['run', '--rm', '--cgroupns', 'private', 'busybox', 'grep', 'pids', '/proc/self/cgroup']),
+    /^\d+:pids:\/\n$/,
+  );
   await dockerOk(d, ['create', '--name', 'cgns', '--cgroupns', 'private', 'busybox', 'true']);
   assert.equal((await dockerOk(d, ['inspect', '-f', '{{.HostConfig.CgroupnsMode}}', 'cgns'])).trim(), 'private');
   await dockerOk(d, ['rm', 'cgns']);
@@ -362,17 +615,26 @@ test('swarm and plugins: the answers of a Docker daemon that has none', async ()
   assert.match(await dockerOk(d, ['plugin', 'ls']), /^ID\s+NAME\s+DESCRIPTION\s+ENABLED\n$/);
   assert.match((await docker(d, ['plugin', 'inspect', 'vieux/sshfs'])).stderr, /plugin "vieux\/sshfs" not found/);
   assert.match((await docker(d, ['plugin', 'install', 'vieux/sshfs'])).stderr, /plugins are not supported by Berth/);
-  for (const cmd of [['node', 'ls'], ['service', 'ls'], ['secret', 'ls'], ['config', 'ls']]) {
+  for (const cmd of [
+    ['node', 'ls'],
+    ['service', 'ls'],
+    ['secret', 'ls'],
+    ['config', 'ls'],
+  ]) {
     const r = await docker(d, cmd);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /This node is not a swarm manager\. Use "docker swarm init" or "docker swarm join"/, cmd.join(' '));
+    assert.match(
+      r.stderr,
+      /This node is not a swarm manager\. Use "docker swarm init" or "docker swarm join"/,
+      cmd.join(' '),
+    );
   }
   assert.match((await docker(d, ['swarm', 'init'])).stderr, /swarm mode is not supported by Berth/);
   assert.match((await docker(d, ['swarm', 'leave'])).stderr, /This node is not part of a swarm/);
   assert.match(await dockerOk(d, ['info']), /Swarm: inactive/);
 });
 
-test('users and groups come from the image, and from the container\'s own /etc once it changed it', async () => {
+test("users and groups come from the image, and from the container's own /etc once it changed it", async () => {
   // The image's answer, twice (the second from what the first start learned).
   for (let i = 0; i < 2; i++) {
     assert.equal(await dockerOk(d, ['run', '--rm', 'busybox', 'id', '-G']), '0 10\n');

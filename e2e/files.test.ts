@@ -7,7 +7,18 @@ import assert from 'node:assert/strict';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, cleanup, docker, dockerOk, bootstrapBusybox, eventually, run, api, DOCKER, type Daemon } from './harness.ts';
+import {
+  startDaemon,
+  cleanup,
+  docker,
+  dockerOk,
+  bootstrapBusybox,
+  eventually,
+  run,
+  api,
+  DOCKER,
+  type Daemon,
+} from './harness.ts';
 
 let d: Daemon;
 before(async () => {
@@ -21,7 +32,15 @@ after(async () => {
 test('docker diff lists what a container added, changed and deleted, and nothing for a fresh one', async () => {
   await dockerOk(d, ['run', '--name', 'fresh', 'busybox', 'true']);
   assert.equal(await dockerOk(d, ['diff', 'fresh']), '', 'the runtime mount points are no change of the container');
-  await dockerOk(d, ['run', '--name', 'changer', 'busybox', 'sh', '-c', 'mkdir -p /new/dir && echo x > /new/dir/f && echo y >> /etc/passwd && rm /bin/vi']);
+  await dockerOk(d, [
+    'run',
+    '--name',
+    'changer',
+    'busybox',
+    'sh',
+    '-c',
+    'mkdir -p /new/dir && echo x > /new/dir/f && echo y >> /etc/passwd && rm /bin/vi',
+  ]);
   const lines = (await dockerOk(d, ['diff', 'changer'])).trim().split('\n');
   for (const want of ['A /new', 'A /new/dir', 'A /new/dir/f', 'C /etc/passwd', 'C /bin', 'D /bin/vi']) {
     assert.ok(lines.includes(want), `${want} in:\n${lines.join('\n')}`);
@@ -34,20 +53,53 @@ test('docker diff lists what a container added, changed and deleted, and nothing
 
 test('docker commit makes an image of the changes, with -m, -a and -c, that a new container sees', async () => {
   await dockerOk(d, ['run', '--name', 'tocommit', 'busybox', 'sh', '-c', 'echo committed > /hello && rm /bin/vi']);
-  const id = (await dockerOk(d, ['commit', '-m', 'add hello', '-a', 'Berth Tester <t@example.invalid>', '-c', 'ENV GREETING=hi', '-c', 'CMD ["cat", "/hello"]', 'tocommit', 'snap:1'])).trim();
+  const id = (
+    await dockerOk(d, [
+      'commit',
+      '-m',
+      'add hello',
+      '-a',
+      'Berth Tester <t@example.invalid>',
+      '-c',
+      'ENV GREETING=hi',
+      '-c',
+      'CMD ["cat", "/hello"]',
+      'tocommit',
+      'snap:1',
+    ])
+  ).trim();
   assert.match(id, /^sha256:[0-9a-f]{64}$/);
   assert.equal(await dockerOk(d, ['run', '--rm', 'snap:1']), 'committed\n');
-  assert.equal(await dockerOk(d, ['run', '--rm', 'snap:1', 'sh', '-c', 'echo $GREETING; test -e /bin/vi || echo gone']), 'hi\ngone\n');
-  const meta = await dockerOk(d, ['image', 'inspect', '-f', '{{.Comment}}|{{.Author}}|{{len .RootFS.Layers}}|{{.Parent}}', 'snap:1']);
+  assert.equal(
+    await dockerOk(d, ['run', '--rm', 'snap:1', 'sh', '-c', 'echo $GREETING; test -e /bin/vi || echo gone']),
+    'hi\ngone\n',
+  );
+  const meta = await dockerOk(d, [
+    'image',
+    'inspect',
+    '-f',
+    '{{.Comment}}|{{.Author}}|{{len .RootFS.Layers}}|{{.Parent}}',
+    'snap:1',
+  ]);
   const base = await dockerOk(d, ['image', 'inspect', '-f', '{{len .RootFS.Layers}}|{{.Id}}', 'busybox']);
   const [baseLayers, baseId] = base.trim().split('|');
   assert.equal(meta.trim(), `add hello|Berth Tester <t@example.invalid>|${Number(baseLayers) + 1}|${baseId}`);
   const history = await dockerOk(d, ['history', '--no-trunc', '--format', '{{.CreatedBy}}|{{.Comment}}', 'snap:1']);
-  assert.equal(history.split('\n')[0], "sh -c echo committed > /hello && rm /bin/vi|add hello");
+  assert.equal(history.split('\n')[0], 'sh -c echo committed > /hello && rm /bin/vi|add hello');
   // Docker counts a layer's files, not its tar: /hello's 10 bytes (the whiteout of /bin/vi is empty).
   assert.equal((await dockerOk(d, ['history', '--format', '{{.Size}}', 'snap:1'])).split('\n')[0], '10B');
   // The CLI sends whole seconds: end the replay at the next one.
-  const ev = await dockerOk(d, ['events', '--since', '5m', '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'event=commit', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.comment}}']);
+  const ev = await dockerOk(d, [
+    'events',
+    '--since',
+    '5m',
+    '--until',
+    String(Math.ceil(Date.now() / 1000) + 1),
+    '--filter',
+    'event=commit',
+    '--format',
+    '{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.comment}}',
+  ]);
   assert.match(ev, /^container commit tocommit add hello$/m);
 });
 
@@ -65,7 +117,13 @@ test('commit of a running container pauses it and it goes on running', async () 
 test('a commit with no changes adds no layer; bad changes and references are refused', async () => {
   await dockerOk(d, ['create', '--name', 'untouched', 'busybox', 'true']);
   await dockerOk(d, ['commit', '-c', 'LABEL step=empty', 'untouched', 'empty:1']);
-  const layers = await dockerOk(d, ['image', 'inspect', '-f', '{{len .RootFS.Layers}} {{index .Config.Labels "step"}}', 'empty:1']);
+  const layers = await dockerOk(d, [
+    'image',
+    'inspect',
+    '-f',
+    '{{len .RootFS.Layers}} {{index .Config.Labels "step"}}',
+    'empty:1',
+  ]);
   const base = await dockerOk(d, ['image', 'inspect', '-f', '{{len .RootFS.Layers}}', 'busybox']);
   assert.equal(layers.trim(), `${base.trim()} empty`);
   const bad = await docker(d, ['commit', '-c', 'FROB x', 'untouched']);
@@ -78,7 +136,16 @@ test('a commit with no changes adds no layer; bad changes and references are ref
 });
 
 test('docker cp out of a container: a file keeps its mode, a directory comes whole, a missing path is an error', async () => {
-  await dockerOk(d, ['run', '-d', '--name', 'source', 'busybox', 'sh', '-c', 'mkdir -p /data/sub && echo one > /data/one && echo two > /data/sub/two && chmod 750 /data/one && chown 1234:5678 /data/sub/two && sleep 100']);
+  await dockerOk(d, [
+    'run',
+    '-d',
+    '--name',
+    'source',
+    'busybox',
+    'sh',
+    '-c',
+    'mkdir -p /data/sub && echo one > /data/one && echo two > /data/sub/two && chmod 750 /data/one && chown 1234:5678 /data/sub/two && sleep 100',
+  ]);
   await eventually(async () => (await docker(d, ['exec', 'source', 'test', '-e', '/data/sub/two'])).code === 0);
   const out = mkdtempSync(join(tmpdir(), 'berth-cp-'));
   try {
@@ -87,9 +154,17 @@ test('docker cp out of a container: a file keeps its mode, a directory comes who
     assert.equal(statSync(join(out, 'one')).mode & 0o777, 0o750);
     await dockerOk(d, ['cp', 'source:/data', join(out, 'copy')]);
     assert.equal(readFileSync(join(out, 'copy', 'sub', 'two'), 'utf8'), 'two\n');
-    const names = (await run('sh', ['-c', `${DOCKER} cp source:/data/sub - | tar -tvf -`], { env: { ...process.env, DOCKER_HOST: d.host } })).stdout;
+    const names = (
+      await run('sh', ['-c', `${DOCKER} cp source:/data/sub - | tar -tvf -`], {
+        env: { ...process.env, DOCKER_HOST: d.host },
+      })
+    ).stdout;
     assert.match(names, /1234\/5678 .* sub\/two/, 'ownership travels in the archive');
-    assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Status}}', 'source'])).trim(), 'running', 'the copy left it running');
+    assert.equal(
+      (await dockerOk(d, ['inspect', '-f', '{{.State.Status}}', 'source'])).trim(),
+      'running',
+      'the copy left it running',
+    );
     const missing = await docker(d, ['cp', 'source:/nope', out]);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /Could not find the file \/nope in container source/);
@@ -115,7 +190,17 @@ test('docker cp into running and stopped containers; -a gives the files to the c
     assert.equal(await dockerOk(d, ['exec', 'target', 'stat', '-c', '%u:%g', '/tmp/owned.txt']), '0:0\n');
 
     // Into a container never started; -a makes the file its user's, who can then read it.
-    await dockerOk(d, ['create', '--name', 'cold', '--user', 'nobody', 'busybox', 'sh', '-c', 'cat /home/file; stat -c %U /home/file']);
+    await dockerOk(d, [
+      'create',
+      '--name',
+      'cold',
+      '--user',
+      'nobody',
+      'busybox',
+      'sh',
+      '-c',
+      'cat /home/file; stat -c %U /home/file',
+    ]);
     await dockerOk(d, ['cp', '-a', join(src, 'hello.txt'), 'cold:/home/file']);
     const missingDir = await docker(d, ['cp', join(src, 'hello.txt'), 'cold:/no/such/dir/']);
     assert.notEqual(missingDir.code, 0);
@@ -134,7 +219,16 @@ test('docker cp never follows a container symlink out of its root, even one swap
     writeFileSync(join(hostDir, 'secret'), 'host secret\n');
     writeFileSync(join(src, 'payload'), 'payload\n');
     // A symlink to a host path: inside the container it names the container's own path.
-    await dockerOk(d, ['run', '-d', '--name', 'evil', 'busybox', 'sh', '-c', `mkdir -p ${hostDir} && ln -s ${hostDir} /link && ln -s / /rootlink && sleep 100`]);
+    await dockerOk(d, [
+      'run',
+      '-d',
+      '--name',
+      'evil',
+      'busybox',
+      'sh',
+      '-c',
+      `mkdir -p ${hostDir} && ln -s ${hostDir} /link && ln -s / /rootlink && sleep 100`,
+    ]);
     await eventually(async () => (await docker(d, ['exec', 'evil', 'test', '-L', '/rootlink'])).code === 0);
     const read = await docker(d, ['cp', `evil:/link/secret`, src]);
     assert.notEqual(read.code, 0, 'the host file is not there to read');
@@ -143,13 +237,23 @@ test('docker cp never follows a container symlink out of its root, even one swap
     assert.equal(await dockerOk(d, ['exec', 'evil', 'cat', `${hostDir}/payload`]), 'payload\n');
 
     // The symlink-exchange race: /w flips between a directory and a link to the host directory.
-    await dockerOk(d, ['exec', '-d', 'evil', 'sh', '-c', `while :; do mkdir -p /w; rm -rf /w; ln -s ${hostDir} /w; rm -f /w; done`]);
+    await dockerOk(d, [
+      'exec',
+      '-d',
+      'evil',
+      'sh',
+      '-c',
+      `while :; do mkdir -p /w; rm -rf /w; ln -s ${hostDir} /w; rm -f /w; done`,
+    ]);
     for (let i = 0; i < 15; i++) {
       await docker(d, ['cp', join(src, 'payload'), 'evil:/w/']);
       await docker(d, ['cp', 'evil:/w/secret', join(src, `got${i}`)]);
     }
     assert.ok(!existsSync(join(hostDir, 'payload')), 'the race wrote nothing to the host');
-    for (let i = 0; i < 15; i++) assert.ok(!existsSync(join(src, `got${i}`)) || !readFileSync(join(src, `got${i}`), 'utf8').includes('host secret'));
+    for (let i = 0; i < 15; i++)
+      assert.ok(
+        !existsSync(join(src, `got${i}`)) || !readFileSync(join(src, `got${i}`), 'utf8').includes('host secret'),
+      );
   } finally {
     rmSync(hostDir, { recursive: true, force: true });
     rmSync(src, { recursive: true, force: true });
@@ -160,7 +264,13 @@ test('docker cp never follows a container symlink out of its root, even one swap
 test('bad requests to the new endpoints get 4xx with a message, and the daemon carries on', async () => {
   await dockerOk(d, ['run', '-d', '--name', 'target2', 'busybox', 'sleep', '100']);
   const cases: Array<[string, string, string | undefined, number, RegExp]> = [
-    ['PUT', '/containers/target2/archive?path=/tmp', 'this is not a tar archive, not even close, and it is long enough to fill a header block '.repeat(8), 400, /tar/i],
+    [
+      'PUT',
+      '/containers/target2/archive?path=/tmp',
+      'this is not a tar archive, not even close, and it is long enough to fill a header block '.repeat(8),
+      400,
+      /tar/i,
+    ],
     ['PUT', '/containers/target2/archive?path=/etc/passwd', '', 400, /not a directory/],
     ['GET', '/containers/target2/archive', undefined, 400, /path/],
     ['HEAD', '/containers/target2/archive?path=/nope', undefined, 404, /^$/],
@@ -186,10 +296,26 @@ test('docker cp reaches into volumes and bind mounts; a read-only mount refuses 
   try {
     writeFileSync(join(src, 'into-volume'), 'into the volume\n');
     writeFileSync(join(bound, 'on-host'), 'bound from the host\n');
-    await dockerOk(d, ['run', '-d', '--name', 'mounted', '-v', 'cpvol:/data', '-v', `${bound}:/b:ro`, 'busybox', 'sleep', '100']);
+    await dockerOk(d, [
+      'run',
+      '-d',
+      '--name',
+      'mounted',
+      '-v',
+      'cpvol:/data',
+      '-v',
+      `${bound}:/b:ro`,
+      'busybox',
+      'sleep',
+      '100',
+    ]);
     await dockerOk(d, ['cp', join(src, 'into-volume'), 'mounted:/data/']);
     assert.equal(await dockerOk(d, ['exec', 'mounted', 'cat', '/data/into-volume']), 'into the volume\n');
-    assert.equal(await dockerOk(d, ['run', '--rm', '-v', 'cpvol:/v', 'busybox', 'cat', '/v/into-volume']), 'into the volume\n', 'it is in the volume, not under it');
+    assert.equal(
+      await dockerOk(d, ['run', '--rm', '-v', 'cpvol:/v', 'busybox', 'cat', '/v/into-volume']),
+      'into the volume\n',
+      'it is in the volume, not under it',
+    );
     await dockerOk(d, ['cp', 'mounted:/b/on-host', join(src, 'got')]);
     assert.equal(readFileSync(join(src, 'got'), 'utf8'), 'bound from the host\n');
     const ro = await docker(d, ['cp', join(src, 'into-volume'), 'mounted:/b/']);

@@ -31,16 +31,35 @@ export async function startDaemon(extraArgs: string[] = [], root?: string): Prom
   const dir = root ?? mkdtempSync(join(tmpdir(), 'berth-e2e-'));
   const sock = join(dir, 'berth.sock');
   const logChunks: Buffer[] = [];
-  const proc = spawn(join(REPO, 'bin/berthd'), [
-    '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '-H', `unix://${sock}`,
-    '--pidfile', join(dir, 'berthd.pid'),
-    // Networking is opt-in for tests (`--bridge <name>`): daemons of concurrent tests must not share berth0.
-    ...(extraArgs.some((a) => a === '--bridge' || a === '-b' || a.startsWith('--bridge=')) ? [] : ['--bridge', 'none']),
-    ...extraArgs,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(
+    join(REPO, 'bin/berthd'),
+    [
+      '--data-root',
+      join(dir, 'data'),
+      '--exec-root',
+      join(dir, 'run'),
+      '-H',
+      `unix://${sock}`,
+      '--pidfile',
+      join(dir, 'berthd.pid'),
+      // Networking is opt-in for tests (`--bridge <name>`): daemons of concurrent tests must not share berth0.
+      ...(extraArgs.some((a) => a === '--bridge' || a === '-b' || a.startsWith('--bridge='))
+        ? []
+        : ['--bridge', 'none']),
+      ...extraArgs,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   proc.stdout!.on('data', (c: Buffer) => logChunks.push(c));
   proc.stderr!.on('data', (c: Buffer) => logChunks.push(c));
-  const d: Daemon = { root: dir, sock, host: `unix://${sock}`, proc, log: () => Buffer.concat(logChunks).toString(), extraArgs };
+  const d: Daemon = {
+    root: dir,
+    sock,
+    host: `unix://${sock}`,
+    proc,
+    log: () => Buffer.concat(logChunks).toString(),
+    extraArgs,
+  };
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`berthd exited with ${proc.exitCode}:\n${d.log()}`);
@@ -54,7 +73,10 @@ export async function startDaemon(extraArgs: string[] = [], root?: string): Prom
 function canConnect(path: string): Promise<boolean> {
   return new Promise((r) => {
     const s = connect(path);
-    s.once('connect', () => { s.destroy(); r(true); });
+    s.once('connect', () => {
+      s.destroy();
+      r(true);
+    });
     s.once('error', () => r(false));
   });
 }
@@ -88,7 +110,10 @@ export async function cleanup(d: Daemon): Promise<void> {
       spawnSync(runtime, ['--root', runcRoot, 'delete', '-f', id], { encoding: 'utf8' });
     }
   }
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m): m is string => !!m && m.startsWith(d.root));
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m): m is string => !!m && m.startsWith(d.root));
   for (const m of mounts.sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m]);
   // A test bridge and its nftables table, when the daemon could not remove them itself.
   const bi = d.extraArgs.indexOf('--bridge');
@@ -99,7 +124,13 @@ export async function cleanup(d: Daemon): Promise<void> {
     spawnSync('nft', ['delete', 'table', 'ip', `berth_${bridge.replace(/[^A-Za-z0-9_]/g, '_')}_nets`]);
   }
   // With --bridge none the user networks' nftables table is named for the data root (see daemon.ts).
-  if (!bridge || bridge === 'none') spawnSync('nft', ['delete', 'table', 'ip', `berth_nets_${createHash('sha256').update(join(d.root, 'data')).digest('hex').slice(0, 8)}`]);
+  if (!bridge || bridge === 'none')
+    spawnSync('nft', [
+      'delete',
+      'table',
+      'ip',
+      `berth_nets_${createHash('sha256').update(join(d.root, 'data')).digest('hex').slice(0, 8)}`,
+    ]);
   // The bridges of user networks the daemon kept (live restore) or could not remove.
   const netsDir = join(d.root, 'data', 'network', 'networks');
   for (const f of existsSync(netsDir) ? readdirSync(netsDir) : []) {
@@ -109,15 +140,27 @@ export async function cleanup(d: Daemon): Promise<void> {
   rmSync(d.root, { recursive: true, force: true });
 }
 
-export function docker(d: Daemon, args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+export function docker(
+  d: Daemon,
+  args: string[],
+  opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return run(DOCKER, args, { ...opts, env: { ...process.env, DOCKER_HOST: d.host, ...opts.env } });
 }
 
-export function berth(d: Daemon, args: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<RunResult> {
+export function berth(
+  d: Daemon,
+  args: string[],
+  opts: { input?: string | Buffer; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return run(join(REPO, 'bin/berth'), ['-H', d.host, ...args], opts);
 }
 
-export function run(cmd: string, args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const p = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -128,7 +171,11 @@ export function run(cmd: string, args: string[], opts: { input?: string | Buffer
     p.on('error', reject);
     p.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolvePromise({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+      resolvePromise({
+        code: code ?? (signal ? 128 : 1),
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+      });
     });
     p.stdin.on('error', () => {});
     p.stdin.end(opts.input ?? '');
@@ -159,14 +206,23 @@ export async function eventually<T>(fn: () => Promise<T> | T, ms = 10_000, step 
 }
 
 /** A raw Engine API request over the daemon's socket (for what no CLI command sends). */
-export function api(d: Daemon, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+export function api(
+  d: Daemon,
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolvePromise, reject) => {
     import('node:http').then(({ request }) => {
-      const req = request({ socketPath: d.sock, method, path, headers: { 'Content-Type': 'application/json', ...headers } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      });
+      const req = request(
+        { socketPath: d.sock, method, path, headers: { 'Content-Type': 'application/json', ...headers } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        },
+      );
       req.on('error', reject);
       req.end(body);
     }, reject);

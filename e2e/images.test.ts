@@ -19,7 +19,6 @@ after(async () => {
   if (d) await cleanup(d);
 });
 
-
 test('docker images lists bootstrapped busybox with its size; -q and dangling filter', async () => {
   const out = await dockerOk(d, ['images']);
   assert.match(out, /^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/m);
@@ -39,7 +38,11 @@ test('import a rootfs from stdin with changes, and run it', async () => {
     { name: 'bin/cat', type: 'symlink', linkname: 'busybox' },
     { name: 'hello.txt', content: 'imported!\n' },
   ]);
-  const id = (await dockerOk(d, ['import', '-c', 'CMD ["cat", "/hello.txt"]', '-c', 'ENV GREETING=hi', '-', 'imported:1'], { input: withBusybox })).trim();
+  const id = (
+    await dockerOk(d, ['import', '-c', 'CMD ["cat", "/hello.txt"]', '-c', 'ENV GREETING=hi', '-', 'imported:1'], {
+      input: withBusybox,
+    })
+  ).trim();
   assert.match(id, /^sha256:[a-f0-9]{64}$/);
   assert.equal(await dockerOk(d, ['run', '--rm', 'imported:1']), 'imported!\n');
   assert.equal(await dockerOk(d, ['run', '--rm', 'imported:1', 'sh', '-c', 'echo $GREETING']), 'hi\n');
@@ -54,7 +57,11 @@ test('save and load round-trip an image with its tags and ID', async () => {
   const before = Date.now();
   await dockerOk(d, ['tag', 'busybox', 'copy/busybox:v1']);
   // Metadata.LastTagTime: when a tag was last set on the image, as Docker records it.
-  const tagged = Date.parse((await dockerOk(d, ['image', 'inspect', '-f', '{{json .Metadata.LastTagTime}}', 'busybox'])).trim().replace(/"/g, ''));
+  const tagged = Date.parse(
+    (await dockerOk(d, ['image', 'inspect', '-f', '{{json .Metadata.LastTagTime}}', 'busybox']))
+      .trim()
+      .replace(/"/g, ''),
+  );
   assert.ok(tagged >= before - 1000 && tagged <= Date.now() + 1000, `LastTagTime ${tagged} is the tag's time`);
   const file = join(d.root, 'save.tar');
   await dockerOk(d, ['save', '-o', file, 'copy/busybox:v1']);
@@ -132,15 +139,23 @@ test('hostile archives are refused and write nothing outside the root', async ()
   }
   // A symlink to a host path, then a file "through" it: the link is followed as if the image's
   // root were /, so the file lands inside the image, never on the host.
-  await dockerOk(d, ['import', '-', 'contained:1'], { input: await makeTar([
-    { name: 'evil', type: 'symlink', linkname: '/tmp' },
-    { name: 'evil/berth-escape-symlink', content: 'pwned' },
-  ]) });
+  await dockerOk(d, ['import', '-', 'contained:1'], {
+    input: await makeTar([
+      { name: 'evil', type: 'symlink', linkname: '/tmp' },
+      { name: 'evil/berth-escape-symlink', content: 'pwned' },
+    ]),
+  });
   assert.equal(existsSync('/tmp/berth-escape-symlink'), false);
   await dockerOk(d, ['rmi', 'contained:1']);
   assert.equal(existsSync('/tmp/berth-escape-dotdot'), false);
   assert.equal(existsSync('/tmp/berth-escape-symlink'), false);
-  const badLoad = await docker(d, ['load'], { input: await makeTar([{ name: 'manifest.json', content: '{not json' }]) });
+  const badLoad = await docker(d, ['load'], {
+    input: await makeTar([{ name: 'manifest.json', content: '{not json' }]),
+  });
   assert.notEqual(badLoad.code, 0);
-  assert.equal((await dockerOk(d, ['version', '--format', '{{.Server.Version}}'])).length > 0, true, 'the daemon is still up');
+  assert.equal(
+    (await dockerOk(d, ['version', '--format', '{{.Server.Version}}'])).length > 0,
+    true,
+    'the daemon is still up',
+  );
 });

@@ -4,7 +4,17 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDaemon, cleanup, docker, dockerOk, berth, bootstrapBusybox, eventually, REPO, type Daemon } from './harness.ts';
+import {
+  startDaemon,
+  cleanup,
+  docker,
+  dockerOk,
+  berth,
+  bootstrapBusybox,
+  eventually,
+  REPO,
+  type Daemon,
+} from './harness.ts';
 import { Terminal } from './pty.ts';
 
 let d: Daemon;
@@ -24,7 +34,9 @@ test('-i pipes standard input, and stdout and stderr stay separate', async () =>
   const r = await docker(d, ['run', '-i', '--rm', 'busybox', 'cat'], { input: 'hi\n' });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'hi\n');
-  const r2 = await docker(d, ['run', '-i', '--rm', 'busybox', 'sh', '-c', 'tr a-z A-Z; echo oops >&2; exit 4'], { input: 'some input\n' });
+  const r2 = await docker(d, ['run', '-i', '--rm', 'busybox', 'sh', '-c', 'tr a-z A-Z; echo oops >&2; exit 4'], {
+    input: 'some input\n',
+  });
   assert.equal(r2.code, 4);
   assert.equal(r2.stdout, 'SOME INPUT\n');
   assert.equal(r2.stderr, 'oops\n');
@@ -32,7 +44,10 @@ test('-i pipes standard input, and stdout and stderr stay separate', async () =>
 
 test('-it gives a terminal: prompt, line editing, Ctrl-C, window size and resize, exit code', async () => {
   // A background job changes the outer terminal's size after a while; the CLI sends the resize.
-  const t = new Terminal('(sleep 4; stty rows 41 cols 97 </dev/tty) & docker run -it --rm busybox sh', env, { rows: 33, cols: 111 });
+  const t = new Terminal('(sleep 4; stty rows 41 cols 97 </dev/tty) & docker run -it --rm busybox sh', env, {
+    rows: 33,
+    cols: 111,
+  });
   try {
     await t.expect(PROMPT);
     assert.equal(await dockerOk(d, ['ps', '-q']).then((o) => o.trim().split('\n').length), 1);
@@ -48,11 +63,18 @@ test('-it gives a terminal: prompt, line editing, Ctrl-C, window size and resize
     t.send('echo after-$?\r');
     await t.expect(/after-130/);
     // The outer size changes 4 s in; the container's terminal follows it.
-    const resized = await eventually(async () => {
-      const mark = t.output.length;
-      t.send('stty size\r');
-      return t.expect(/41 97/, 1000, mark).then(() => true, () => false);
-    }, 15_000, 200);
+    const resized = await eventually(
+      async () => {
+        const mark = t.output.length;
+        t.send('stty size\r');
+        return t.expect(/41 97/, 1000, mark).then(
+          () => true,
+          () => false,
+        );
+      },
+      15_000,
+      200,
+    );
     assert.ok(resized, `the container's terminal did not follow the resize:\n${t.output}`);
     t.send('exit 3\r');
     assert.equal(await t.wait(), 3);
@@ -85,7 +107,10 @@ test('Ctrl-P Ctrl-Q detaches and leaves the container running; docker attach rec
   } finally {
     a.kill();
   }
-  assert.match(await dockerOk(d, ['ps', '-a', '--filter', 'name=detachme', '--format', '{{.Status}}']), /^Exited \(5\)/);
+  assert.match(
+    await dockerOk(d, ['ps', '-a', '--filter', 'name=detachme', '--format', '{{.Status}}']),
+    /^Exited \(5\)/,
+  );
   await dockerOk(d, ['rm', 'detachme']);
 });
 
@@ -128,14 +153,28 @@ test('docker exec runs in the container with -e, -u, -w, and returns the exit co
     assert.equal(r.code, 7);
     assert.equal(r.stdout, 'out 1\n');
     assert.equal(r.stderr, 'err\n');
-    const o = await dockerOk(d, ['exec', '-e', 'FROM_EXEC=2', '-u', '1000:1001', '-w', '/tmp', 'execme', 'sh', '-c', 'echo $FROM_RUN $FROM_EXEC; id -u; id -g; pwd']);
+    const o = await dockerOk(d, [
+      'exec',
+      '-e',
+      'FROM_EXEC=2',
+      '-u',
+      '1000:1001',
+      '-w',
+      '/tmp',
+      'execme',
+      'sh',
+      '-c',
+      'echo $FROM_RUN $FROM_EXEC; id -u; id -g; pwd',
+    ]);
     assert.equal(o, '1 2\n1000\n1001\n/tmp\n');
     // The exec shares the container's namespaces: it sees the container's process as pid 1.
     assert.match(await dockerOk(d, ['exec', 'execme', 'cat', '/proc/1/cmdline']), /^sleep\x00300/);
     const piped = await docker(d, ['exec', '-i', 'execme', 'tr', 'a-z', 'A-Z'], { input: 'piped in\n' });
     assert.equal(piped.stdout, 'PIPED IN\n');
     await dockerOk(d, ['exec', '-d', 'execme', 'sh', '-c', 'echo detached > /tmp/marker']);
-    assert.ok(await eventually(async () => (await docker(d, ['exec', 'execme', 'cat', '/tmp/marker'])).stdout === 'detached\n'));
+    assert.ok(
+      await eventually(async () => (await docker(d, ['exec', 'execme', 'cat', '/tmp/marker'])).stdout === 'detached\n'),
+    );
     const missing = await docker(d, ['exec', 'execme', 'no-such-command']);
     assert.equal(missing.code, 126);
     assert.match(missing.stderr, /executable file .*not found in \$PATH/);
@@ -159,7 +198,7 @@ test('docker exec -it gives a terminal of the right size', async () => {
   }
 });
 
-test('exec into a paused or stopped container gets Docker\'s errors', async () => {
+test("exec into a paused or stopped container gets Docker's errors", async () => {
   const id = (await dockerOk(d, ['run', '-d', '--name', 'execstate', 'busybox', 'sleep', '300'])).trim();
   try {
     await dockerOk(d, ['pause', 'execstate']);

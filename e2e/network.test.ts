@@ -14,14 +14,19 @@ const BRIDGE = `bnt${process.pid % 100000}`;
 const TABLE = `berth_${BRIDGE}`;
 let d: Daemon;
 const dd = () => d;
-const setD = (x: Daemon) => { d = x; };
+const setD = (x: Daemon) => {
+  d = x;
+};
 
 const sh = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' });
 const bridgeAddr = () => {
-  const j = JSON.parse(sh('ip', ['-j', '-4', 'addr', 'show', 'dev', BRIDGE]).stdout || '[]') as Array<{ addr_info: Array<{ local: string; prefixlen: number }> }>;
+  const j = JSON.parse(sh('ip', ['-j', '-4', 'addr', 'show', 'dev', BRIDGE]).stdout || '[]') as Array<{
+    addr_info: Array<{ local: string; prefixlen: number }>;
+  }>;
   return j[0]?.addr_info[0];
 };
-const ipOf = async (name: string) => (await dockerOk(d, ['inspect', '-f', '{{.NetworkSettings.IPAddress}}', name])).trim();
+const ipOf = async (name: string) =>
+  (await dockerOk(d, ['inspect', '-f', '{{.NetworkSettings.IPAddress}}', name])).trim();
 
 before(async () => {
   d = await startDaemon(['--bridge', BRIDGE, '--live-restore']);
@@ -34,9 +39,14 @@ after(async () => {
 test('the bridge gets a subnet no other route uses, and outbound NAT in its own nft table', () => {
   const a = bridgeAddr();
   assert.ok(a, `bridge ${BRIDGE} exists with an address`);
-  const routes = sh('ip', ['-4', 'route', 'show']).stdout.split('\n').filter((l) => l && !l.includes(`dev ${BRIDGE}`) && !l.startsWith('default'));
+  const routes = sh('ip', ['-4', 'route', 'show'])
+    .stdout.split('\n')
+    .filter((l) => l && !l.includes(`dev ${BRIDGE}`) && !l.startsWith('default'));
   const octets = `${a.local.split('.').slice(0, 2).join('.')}.`;
-  assert.ok(!routes.some((r) => r.startsWith(octets)), `no other route in ${a.local}/${a.prefixlen}: ${routes.join('; ')}`);
+  assert.ok(
+    !routes.some((r) => r.startsWith(octets)),
+    `no other route in ${a.local}/${a.prefixlen}: ${routes.join('; ')}`,
+  );
   const table = sh('nft', ['list', 'table', 'ip', TABLE]).stdout;
   assert.match(table, /masquerade/);
   assert.match(table, new RegExp(`oifname != "${BRIDGE}"`));
@@ -44,7 +54,16 @@ test('the bridge gets a subnet no other route uses, and outbound NAT in its own 
 
 test('a container gets eth0 on the bridge, a default route, its address in /etc/hosts, the host resolver', async () => {
   const a = bridgeAddr()!;
-  const out = await dockerOk(d, ['run', '--rm', '--hostname', 'box1', 'busybox', 'sh', '-c', 'ip -o -4 addr show eth0; ip route; cat /etc/hosts; echo ---; cat /etc/resolv.conf']);
+  const out = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--hostname',
+    'box1',
+    'busybox',
+    'sh',
+    '-c',
+    'ip -o -4 addr show eth0; ip route; cat /etc/hosts; echo ---; cat /etc/resolv.conf',
+  ]);
   const ip = /inet ([\d.]+)\/(\d+)/.exec(out);
   assert.ok(ip, out);
   assert.equal(Number(ip[2]), a.prefixlen);
@@ -54,11 +73,22 @@ test('a container gets eth0 on the bridge, a default route, its address in /etc/
   assert.match(resolv, /nameserver/);
   assert.doesNotMatch(resolv, /nameserver 127\./);
   // --domainname: the UTS domain, and the address answers for the full name too (as Docker writes it).
-  const fq = await dockerOk(d, ['run', '--rm', '--hostname', 'box2', '--domainname', 'example.test', 'busybox', 'sh', '-c', 'cat /proc/sys/kernel/domainname; hostname -f; tail -1 /etc/hosts']);
+  const fq = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--hostname',
+    'box2',
+    '--domainname',
+    'example.test',
+    'busybox',
+    'sh',
+    '-c',
+    'cat /proc/sys/kernel/domainname; hostname -f; tail -1 /etc/hosts',
+  ]);
   assert.match(fq, /^example\.test\nbox2\.example\.test\n[\d.]+\tbox2\.example\.test box2\n$/);
 });
 
-test('inspect shows NetworkSettings in Docker\'s shape; containers reach each other; addresses differ', async () => {
+test("inspect shows NetworkSettings in Docker's shape; containers reach each other; addresses differ", async () => {
   await dockerOk(d, ['run', '-d', '--name', 'net-a', 'busybox', 'sleep', '300']);
   await dockerOk(d, ['run', '-d', '--name', 'net-b', 'busybox', 'sleep', '300']);
   const ns = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings}}', 'net-a']));
@@ -80,19 +110,51 @@ test('inspect shows NetworkSettings in Docker\'s shape; containers reach each ot
 });
 
 test('outbound NAT: a container fetches from the Debian mirror', async () => {
-  const out = await dockerOk(d, ['run', '--rm', 'busybox', 'sh', '-c', 'wget -S -O /dev/null http://deb.debian.org/debian/ 2>&1']);
+  const out = await dockerOk(d, [
+    'run',
+    '--rm',
+    'busybox',
+    'sh',
+    '-c',
+    'wget -S -O /dev/null http://deb.debian.org/debian/ 2>&1',
+  ]);
   assert.match(out, /HTTP\/1\.1 200/);
 });
 
 test('--network none, host and container:<name> keep their meaning', async () => {
   const none = await dockerOk(d, ['run', '--rm', '--network', 'none', 'busybox', 'ip', '-o', 'link']);
-  assert.deepEqual(none.trim().split('\n').map((l) => l.split(':')[1]!.trim()), ['lo']);
+  assert.deepEqual(
+    none
+      .trim()
+      .split('\n')
+      .map((l) => l.split(':')[1]!.trim()),
+    ['lo'],
+  );
   const hostLinks = await dockerOk(d, ['run', '--rm', '--network', 'host', 'busybox', 'ip', '-o', 'link']);
   assert.match(hostLinks, new RegExp(`: ${BRIDGE}:`));
   const ipA = await ipOf('net-a');
-  const joined = await dockerOk(d, ['run', '--rm', '--network', 'container:net-a', 'busybox', 'ip', '-o', '-4', 'addr', 'show', 'eth0']);
+  const joined = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--network',
+    'container:net-a',
+    'busybox',
+    'ip',
+    '-o',
+    '-4',
+    'addr',
+    'show',
+    'eth0',
+  ]);
   assert.match(joined, new RegExp(`inet ${ipA.replace(/\./g, '\\.')}/`));
-  const ns = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings}}', (await dockerOk(d, ['create', '--network', 'none', 'busybox'])).trim()]));
+  const ns = JSON.parse(
+    await dockerOk(d, [
+      'inspect',
+      '-f',
+      '{{json .NetworkSettings}}',
+      (await dockerOk(d, ['create', '--network', 'none', 'busybox'])).trim(),
+    ]),
+  );
   assert.equal(ns.IPAddress, '');
 });
 
@@ -101,7 +163,8 @@ test('a removed container leaves no veth and its address goes back to the pool',
   const veth = `vb${id.slice(0, 12)}`;
   assert.equal(sh('ip', ['link', 'show', veth]).status, 0, 'the host side of the veth exists');
   await dockerOk(d, ['rm', '-f', id]);
-  for (let i = 0; i < 50 && sh('ip', ['link', 'show', veth]).status === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 50 && sh('ip', ['link', 'show', veth]).status === 0; i++)
+    await new Promise((r) => setTimeout(r, 100));
   assert.notEqual(sh('ip', ['link', 'show', veth]).status, 0, 'the veth is gone');
   const stopped = (await dockerOk(d, ['run', '-d', 'busybox', 'true'])).trim();
   await dockerOk(d, ['wait', stopped]);
@@ -115,7 +178,14 @@ test('IPAM survives a daemon restart: a live-restored container keeps its addres
   assert.equal(await ipOf('net-a'), ipA);
   const seen = new Set<string>();
   for (let i = 0; i < 3; i++) {
-    const out = await dockerOk(d, ['run', '--rm', 'busybox', 'sh', '-c', `ip -o -4 addr show eth0; ping -c 1 -W 3 ${ipA} >/dev/null && echo reached`]);
+    const out = await dockerOk(d, [
+      'run',
+      '--rm',
+      'busybox',
+      'sh',
+      '-c',
+      `ip -o -4 addr show eth0; ping -c 1 -W 3 ${ipA} >/dev/null && echo reached`,
+    ]);
     const ip = /inet ([\d.]+)/.exec(out)![1]!;
     assert.notEqual(ip, ipA);
     assert.ok(!seen.has(ip), `round robin: ${ip} not handed out again at once`);
@@ -138,37 +208,61 @@ async function freePort(): Promise<number> {
     });
   });
 }
-const get = async (port: number, path = '/hostname', host = '127.0.0.1') => (await fetch(`http://${host}:${port}${path}`)).text();
+const get = async (port: number, path = '/hostname', host = '127.0.0.1') =>
+  (await fetch(`http://${host}:${port}${path}`)).text();
 const HTTPD = ['busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'];
 
 test('published ports: -p H:80 and -p 127.0.0.1:H:80 answer on loopback; inspect, ps and docker port show them', async () => {
   const d = dd();
   const [p1, p2] = [await freePort(), await freePort()];
-  const id = (await dockerOk(d, ['run', '-d', '--name', 'web', '-p', `${p1}:80`, '-p', `127.0.0.1:${p2}:80`, ...HTTPD])).trim();
+  const id = (
+    await dockerOk(d, ['run', '-d', '--name', 'web', '-p', `${p1}:80`, '-p', `127.0.0.1:${p2}:80`, ...HTTPD])
+  ).trim();
   assert.equal((await get(p1)).trim(), id.slice(0, 12));
   assert.equal((await get(p2)).trim(), id.slice(0, 12));
   const ports = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web']));
-  assert.deepEqual(ports['80/tcp'], [{ HostIp: '0.0.0.0', HostPort: String(p1) }, { HostIp: '127.0.0.1', HostPort: String(p2) }]);
-  assert.deepEqual((await dockerOk(d, ['port', 'web'])).trim().split('\n'), [`80/tcp -> 0.0.0.0:${p1}`, `80/tcp -> 127.0.0.1:${p2}`]);
+  assert.deepEqual(ports['80/tcp'], [
+    { HostIp: '0.0.0.0', HostPort: String(p1) },
+    { HostIp: '127.0.0.1', HostPort: String(p2) },
+  ]);
+  assert.deepEqual((await dockerOk(d, ['port', 'web'])).trim().split('\n'), [
+    `80/tcp -> 0.0.0.0:${p1}`,
+    `80/tcp -> 127.0.0.1:${p2}`,
+  ]);
   assert.equal((await dockerOk(d, ['port', 'web', '80'])).trim().split('\n')[0], `0.0.0.0:${p1}`);
-  assert.equal((await dockerOk(d, ['ps', '--filter', 'name=web', '--format', '{{.Ports}}'])).trim(), `0.0.0.0:${p1}->80/tcp, 127.0.0.1:${p2}->80/tcp`);
+  assert.equal(
+    (await dockerOk(d, ['ps', '--filter', 'name=web', '--format', '{{.Ports}}'])).trim(),
+    `0.0.0.0:${p1}->80/tcp, 127.0.0.1:${p2}->80/tcp`,
+  );
 });
 
-test('a host port already taken gets Docker\'s error and the container stays created', async () => {
+test("a host port already taken gets Docker's error and the container stays created", async () => {
   const d = dd();
-  const p1 = Number(JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web']))['80/tcp'][0].HostPort);
+  const p1 = Number(
+    JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web']))['80/tcp'][0].HostPort,
+  );
   const r = await docker(d, ['run', '--name', 'web2', '-p', `${p1}:80`, 'busybox', 'true']);
   assert.equal(r.code, 125);
-  assert.match(r.stderr, new RegExp(`driver failed programming external connectivity on endpoint web2 \\([0-9a-f]+\\): Bind for 0.0.0.0:${p1} failed: port is already allocated`));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `driver failed programming external connectivity on endpoint web2 \\([0-9a-f]+\\): Bind for 0.0.0.0:${p1} failed: port is already allocated`,
+    ),
+  );
   assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Status}}', 'web2'])).trim(), 'created');
   // A port some other program holds on the host.
   const net = await import('node:net');
   const holder = net.createServer();
-  const held = await new Promise<number>((res) => holder.listen(0, '127.0.0.1', () => res((holder.address() as { port: number }).port)));
+  const held = await new Promise<number>((res) =>
+    holder.listen(0, '127.0.0.1', () => res((holder.address() as { port: number }).port)),
+  );
   try {
     const r2 = await docker(d, ['run', '--rm', '-p', `127.0.0.1:${held}:80`, 'busybox', 'true']);
     assert.equal(r2.code, 125);
-    assert.match(r2.stderr, new RegExp(`Error starting userland proxy: listen tcp4 127.0.0.1:${held}: bind: address already in use`));
+    assert.match(
+      r2.stderr,
+      new RegExp(`Error starting userland proxy: listen tcp4 127.0.0.1:${held}: bind: address already in use`),
+    );
   } finally {
     holder.close();
   }
@@ -178,7 +272,9 @@ test('a host port already taken gets Docker\'s error and the container stays cre
 test('a host port range takes the first free port; -P publishes the exposed ports on random ones; udp', async () => {
   const d = dd();
   const base = await freePort();
-  const taken = Number(JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web']))['80/tcp'][0].HostPort);
+  const taken = Number(
+    JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web']))['80/tcp'][0].HostPort,
+  );
   const id = (await dockerOk(d, ['run', '-d', '--name', 'ranged', '-p', `${taken}-${taken + 1}:80`, ...HTTPD])).trim();
   assert.equal((await dockerOk(d, ['port', 'ranged', '80/tcp'])).trim(), `0.0.0.0:${taken + 1}`);
   assert.equal((await get(taken + 1)).trim(), id.slice(0, 12));
@@ -190,14 +286,21 @@ test('a host port range takes the first free port; -P publishes the exposed port
   assert.ok(tcp > 1024 && udp > 1024, JSON.stringify(ports));
   assert.match(await get(tcp), /^[0-9a-f]{12}/);
   assert.equal((await dockerOk(d, ['port', 'all', '5353/udp'])).trim(), `0.0.0.0:${udp}`);
-  const fixed = (await dockerOk(d, ['run', '-d', '--name', 'udp1', '-p', `127.0.0.1:${base}:53/udp`, 'busybox', 'sleep', '60'])).trim();
-  assert.equal((await dockerOk(d, ['ps', '--filter', `id=${fixed}`, '--format', '{{.Ports}}'])).trim(), `127.0.0.1:${base}->53/udp`);
+  const fixed = (
+    await dockerOk(d, ['run', '-d', '--name', 'udp1', '-p', `127.0.0.1:${base}:53/udp`, 'busybox', 'sleep', '60'])
+  ).trim();
+  assert.equal(
+    (await dockerOk(d, ['ps', '--filter', `id=${fixed}`, '--format', '{{.Ports}}'])).trim(),
+    `127.0.0.1:${base}->53/udp`,
+  );
   await dockerOk(d, ['rm', '-f', 'ranged', 'all', 'udp1']);
 });
 
 test('published ports keep answering after a live-restore daemon restart, and go with the container', async () => {
   let d = dd();
-  const p1 = Number(JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web']))['80/tcp'][0].HostPort);
+  const p1 = Number(
+    JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web']))['80/tcp'][0].HostPort,
+  );
   await stopDaemon(d);
   d = await startDaemon(d.extraArgs, d.root);
   setD(d);
@@ -212,19 +315,32 @@ test('from outside the host a container answers only on what it publishes', asyn
   const hv = `bnoh${process.pid % 100000}`;
   const net = `10.250.${process.pid % 250}`;
   const ipn = (...a: string[]) => sh('ip', ['netns', 'exec', ns, ...a]);
-  const id = (await dockerOk(d, ['run', '-d', '-p', '0.0.0.0::80', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'])).trim();
+  const id = (
+    await dockerOk(d, ['run', '-d', '-p', '0.0.0.0::80', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'])
+  ).trim();
   try {
     const ip = (await dockerOk(d, ['inspect', '-f', '{{.NetworkSettings.IPAddress}}', id])).trim();
-    const port = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', id]))['80/tcp'][0].HostPort;
-    for (const cmd of [['netns', 'add', ns], ['link', 'add', hv, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns],
-      ['addr', 'add', `${net}.1/30`, 'dev', hv], ['link', 'set', hv, 'up'],
-      ['-n', ns, 'addr', 'add', `${net}.2/30`, 'dev', 'eth0'], ['-n', ns, 'link', 'set', 'eth0', 'up'], ['-n', ns, 'link', 'set', 'lo', 'up'],
-      ['-n', ns, 'route', 'add', `${ip}/32`, 'via', `${net}.1`]]) {
+    const port = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', id]))['80/tcp'][0]
+      .HostPort;
+    for (const cmd of [
+      ['netns', 'add', ns],
+      ['link', 'add', hv, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns],
+      ['addr', 'add', `${net}.1/30`, 'dev', hv],
+      ['link', 'set', hv, 'up'],
+      ['-n', ns, 'addr', 'add', `${net}.2/30`, 'dev', 'eth0'],
+      ['-n', ns, 'link', 'set', 'eth0', 'up'],
+      ['-n', ns, 'link', 'set', 'lo', 'up'],
+      ['-n', ns, 'route', 'add', `${ip}/32`, 'via', `${net}.1`],
+    ]) {
       const r = sh('ip', cmd);
       assert.equal(r.status, 0, `ip ${cmd.join(' ')}: ${r.stderr}`);
     }
     const published = ipn('curl', '-s', '-m', '5', `http://${net}.1:${port}/hostname`);
-    assert.equal(published.stdout.trim(), id.slice(0, 12), `the published port answers from outside: ${published.stderr}`);
+    assert.equal(
+      published.stdout.trim(),
+      id.slice(0, 12),
+      `the published port answers from outside: ${published.stderr}`,
+    );
     const direct = ipn('curl', '-s', '-m', '3', `http://${ip}:80/hostname`);
     assert.notEqual(direct.status, 0, 'the private address does not');
     // While from the host itself it does (as with Docker).

@@ -14,7 +14,8 @@ const BRIDGE = `bnw${process.pid % 100000}`;
 let d: Daemon;
 const sh = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' });
 const inspectNet = async (n: string) => JSON.parse(await dockerOk(d, ['network', 'inspect', n]))[0];
-const ipOn = async (c: string, n: string) => (await dockerOk(d, ['inspect', '-f', `{{(index .NetworkSettings.Networks "${n}").IPAddress}}`, c])).trim();
+const ipOn = async (c: string, n: string) =>
+  (await dockerOk(d, ['inspect', '-f', `{{(index .NetworkSettings.Networks "${n}").IPAddress}}`, c])).trim();
 // Subnets of this test's own (the pid keeps concurrent runs apart).
 const octet = 100 + (process.pid % 100);
 
@@ -30,8 +31,20 @@ after(async () => {
   }
 });
 
-test('network create/ls/inspect in Docker\'s shape; a name taken or reserved is refused', async () => {
-  const id = (await dockerOk(d, ['network', 'create', '--subnet', `10.${octet}.7.0/24`, '--gateway', `10.${octet}.7.254`, '--label', 'team=net', 'n1'])).trim();
+test("network create/ls/inspect in Docker's shape; a name taken or reserved is refused", async () => {
+  const id = (
+    await dockerOk(d, [
+      'network',
+      'create',
+      '--subnet',
+      `10.${octet}.7.0/24`,
+      '--gateway',
+      `10.${octet}.7.254`,
+      '--label',
+      'team=net',
+      'n1',
+    ])
+  ).trim();
   assert.match(id, /^[0-9a-f]{64}$/);
   const n = await inspectNet('n1');
   assert.equal(n.Id, id);
@@ -43,31 +56,79 @@ test('network create/ls/inspect in Docker\'s shape; a name taken or reserved is 
   const bridgeIf = `bn-${id.slice(0, 12)}`;
   assert.match(sh('ip', ['-4', 'addr', 'show', 'dev', bridgeIf]).stdout, new RegExp(`inet 10\\.${octet}\\.7\\.254/24`));
   const ls = await dockerOk(d, ['network', 'ls', '--format', '{{.Name}} {{.Driver}}']);
-  for (const line of ['bridge bridge', 'host host', 'none null', 'n1 bridge']) assert.ok(ls.split('\n').includes(line), ls);
+  for (const line of ['bridge bridge', 'host host', 'none null', 'n1 bridge'])
+    assert.ok(ls.split('\n').includes(line), ls);
   assert.match((await docker(d, ['network', 'create', 'n1'])).stderr, /network with name n1 already exists/);
   assert.match((await docker(d, ['network', 'create', 'host'])).stderr, /pre-defined network/);
-  assert.match((await docker(d, ['network', 'rm', 'bridge'])).stderr, /bridge is a pre-defined network and cannot be removed/);
+  assert.match(
+    (await docker(d, ['network', 'rm', 'bridge'])).stderr,
+    /bridge is a pre-defined network and cannot be removed/,
+  );
   // A subnet of its own, clashing with nothing routed.
   await dockerOk(d, ['network', 'create', 'n2']);
   const sub2 = (await inspectNet('n2')).IPAM.Config[0].Subnet as string;
   assert.notEqual(sub2, `10.${octet}.7.0/24`);
   // (The CLI answers a 404 from create with a pull, so ask the API itself.)
-  const r = await api(d, 'POST', '/containers/create', JSON.stringify({ Image: 'busybox', HostConfig: { NetworkMode: 'nosuch' } }), { 'Content-Type': 'application/json' });
+  const r = await api(
+    d,
+    'POST',
+    '/containers/create',
+    JSON.stringify({ Image: 'busybox', HostConfig: { NetworkMode: 'nosuch' } }),
+    { 'Content-Type': 'application/json' },
+  );
   assert.equal(r.status, 404);
   assert.match(r.body, /network nosuch not found/);
 });
 
 test('containers on a user network resolve each other by name and alias; other networks cannot reach them', async () => {
-  await dockerOk(d, ['run', '-d', '--name', 'aa', '--network', 'n1', '--network-alias', 'alpha', 'busybox', 'sleep', '300']);
+  await dockerOk(d, [
+    'run',
+    '-d',
+    '--name',
+    'aa',
+    '--network',
+    'n1',
+    '--network-alias',
+    'alpha',
+    'busybox',
+    'sleep',
+    '300',
+  ]);
   const ipA = await ipOn('aa', 'n1');
   assert.match(ipA, new RegExp(`^10\\.${octet}\\.7\\.`));
-  const out = await dockerOk(d, ['run', '--rm', '--network', 'n1', 'busybox', 'sh', '-c', 'cat /etc/resolv.conf; ping -c 1 -W 3 aa && ping -c 1 -W 3 alpha && nslookup alpha']);
+  const out = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--network',
+    'n1',
+    'busybox',
+    'sh',
+    '-c',
+    'cat /etc/resolv.conf; ping -c 1 -W 3 aa && ping -c 1 -W 3 alpha && nslookup alpha',
+  ]);
   assert.match(out, new RegExp(`nameserver 10\\.${octet}\\.7\\.254`));
   assert.match(out, new RegExp(`PING aa \\(${ipA.replace(/\./g, '\\.')}\\)`));
   assert.match(out, new RegExp(`PING alpha \\(${ipA.replace(/\./g, '\\.')}\\)`));
   // --dns on a user network: the embedded DNS stays the nameserver (and forwards to --dns).
   // (Loopback as the --dns server: nothing the test makes leaves the host.)
-  const withDns = (await docker(d, ['run', '--rm', '--network', 'n1', '--dns', '127.0.0.1', '--dns-option', 'ndots:0', '--dns-search', 'example.test', 'busybox', 'sh', '-c', 'cat /etc/resolv.conf; ping -c 1 -W 3 alpha >/dev/null && echo reached'])).stdout;
+  const withDns = (
+    await docker(d, [
+      'run',
+      '--rm',
+      '--network',
+      'n1',
+      '--dns',
+      '127.0.0.1',
+      '--dns-option',
+      'ndots:0',
+      '--dns-search',
+      'example.test',
+      'busybox',
+      'sh',
+      '-c',
+      'cat /etc/resolv.conf; ping -c 1 -W 3 alpha >/dev/null && echo reached',
+    ])
+  ).stdout;
   assert.match(withDns, new RegExp(`^nameserver 10\\.${octet}\\.7\\.254$`, 'm'));
   assert.doesNotMatch(withDns, /nameserver 127\.0\.0\.1/);
   assert.match(withDns, /^options ndots:0$/m);
@@ -78,9 +139,25 @@ test('containers on a user network resolve each other by name and alias; other n
   assert.equal(n.Containers[cid!].Name, 'aa');
   assert.equal(n.Containers[cid!].IPv4Address, `${ipA}/24`);
   // From another network: neither the name nor the address.
-  const other = await docker(d, ['run', '--rm', '--network', 'n2', 'busybox', 'sh', '-c', `ping -c 1 -W 2 ${ipA} >/dev/null && echo reached; nslookup aa >/dev/null 2>&1 && echo resolved; true`]);
+  const other = await docker(d, [
+    'run',
+    '--rm',
+    '--network',
+    'n2',
+    'busybox',
+    'sh',
+    '-c',
+    `ping -c 1 -W 2 ${ipA} >/dev/null && echo reached; nslookup aa >/dev/null 2>&1 && echo resolved; true`,
+  ]);
   assert.doesNotMatch(other.stdout, /reached|resolved/);
-  const fromBridge = await docker(d, ['run', '--rm', 'busybox', 'sh', '-c', `ping -c 1 -W 2 ${ipA} >/dev/null && echo reached; true`]);
+  const fromBridge = await docker(d, [
+    'run',
+    '--rm',
+    'busybox',
+    'sh',
+    '-c',
+    `ping -c 1 -W 2 ${ipA} >/dev/null && echo reached; true`,
+  ]);
   assert.doesNotMatch(fromBridge.stdout, /reached/);
 });
 
@@ -89,15 +166,35 @@ test('--ip takes the asked address; network connect/disconnect of a running cont
   await dockerOk(d, ['network', 'connect', '--alias', 'gamma', 'n1', 'cc']);
   const nets = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Networks}}', 'cc']));
   assert.deepEqual(Object.keys(nets).sort(), ['n1', 'n2']);
-  assert.match(await dockerOk(d, ['exec', 'cc', 'ip', '-o', '-4', 'addr', 'show', 'eth1']), new RegExp(`inet 10\\.${octet}\\.7\\.`));
+  assert.match(
+    await dockerOk(d, ['exec', 'cc', 'ip', '-o', '-4', 'addr', 'show', 'eth1']),
+    new RegExp(`inet 10\\.${octet}\\.7\\.`),
+  );
   assert.match(await dockerOk(d, ['exec', 'cc', 'ping', '-c', '1', '-W', '3', 'aa']), /1 packets received/);
   assert.match(await dockerOk(d, ['exec', 'aa', 'ping', '-c', '1', '-W', '3', 'gamma']), /1 packets received/);
   assert.match((await docker(d, ['network', 'rm', 'n1'])).stderr, /has active endpoints/);
   await dockerOk(d, ['network', 'disconnect', 'n1', 'cc']);
   assert.notEqual((await docker(d, ['exec', 'cc', 'ip', 'link', 'show', 'eth1'])).code, 0, 'eth1 gone');
-  assert.deepEqual(Object.keys(JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Networks}}', 'cc']))), ['n2']);
+  assert.deepEqual(
+    Object.keys(JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Networks}}', 'cc']))),
+    ['n2'],
+  );
   const fixed = `10.${octet}.7.77`;
-  const out = await dockerOk(d, ['run', '--rm', '--network', 'n1', '--ip', fixed, 'busybox', 'ip', '-o', '-4', 'addr', 'show', 'eth0']);
+  const out = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--network',
+    'n1',
+    '--ip',
+    fixed,
+    'busybox',
+    'ip',
+    '-o',
+    '-4',
+    'addr',
+    'show',
+    'eth0',
+  ]);
   assert.match(out, new RegExp(`inet ${fixed.replace(/\./g, '\\.')}/24`));
   await dockerOk(d, ['rm', '-f', 'cc']);
 });
@@ -114,7 +211,18 @@ test('--internal gets no NAT and is cut off from other bridges; --link on the de
 
   await dockerOk(d, ['run', '-d', '--name', 'web', '--expose', '80', '-e', 'ROLE=server', 'busybox', 'sleep', '300']);
   const ipWeb = (await dockerOk(d, ['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'web'])).trim();
-  const out = await dockerOk(d, ['run', '--rm', '--name', 'client', '--link', 'web:db', 'busybox', 'sh', '-c', 'cat /etc/hosts; env; ping -c 1 -W 3 db >/dev/null && echo reached-db']);
+  const out = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--name',
+    'client',
+    '--link',
+    'web:db',
+    'busybox',
+    'sh',
+    '-c',
+    'cat /etc/hosts; env; ping -c 1 -W 3 db >/dev/null && echo reached-db',
+  ]);
   assert.match(out, new RegExp(`^${ipWeb.replace(/\./g, '\\.')}\\tdb\\b.*\\bweb\\b`, 'm'));
   assert.match(out, new RegExp(`^DB_PORT_80_TCP_ADDR=${ipWeb.replace(/\./g, '\\.')}$`, 'm'));
   assert.match(out, /^DB_NAME=\/client\/db$/m);
@@ -127,27 +235,62 @@ test('a live-restored daemon answers names again; prune removes unused networks;
   const since = String(Math.floor(Date.now() / 1000) - 1);
   await stopDaemon(d);
   d = await startDaemon(d.extraArgs, d.root);
-  assert.match(await dockerOk(d, ['run', '--rm', '--network', 'n1', 'busybox', 'ping', '-c', '1', '-W', '3', 'alpha']), /1 packets received/);
+  assert.match(
+    await dockerOk(d, ['run', '--rm', '--network', 'n1', 'busybox', 'ping', '-c', '1', '-W', '3', 'alpha']),
+    /1 packets received/,
+  );
   await dockerOk(d, ['network', 'create', 'n3']);
   await dockerOk(d, ['rm', '-f', 'aa']);
   const ids = await Promise.all(['n1', 'n2', 'n3'].map(async (n) => (await inspectNet(n)).Id as string));
   const pruned = await dockerOk(d, ['network', 'prune', '-f']);
   for (const n of ['n1', 'n2', 'n3']) assert.match(pruned, new RegExp(`^${n}$`, 'm'));
   assert.doesNotMatch(await dockerOk(d, ['network', 'ls', '--format', '{{.Name}}']), /^n[123]$/m);
-  const ev = await dockerOk(d, ['events', '--since', since, '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'type=network', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
+  const ev = await dockerOk(d, [
+    'events',
+    '--since',
+    since,
+    '--until',
+    String(Math.floor(Date.now() / 1000) + 1),
+    '--filter',
+    'type=network',
+    '--format',
+    '{{.Action}} {{.Actor.Attributes.name}}',
+  ]);
   assert.match(ev, /^create n3$/m);
   assert.match(ev, /^destroy n1$/m);
   // Nothing of the user networks is left on the host.
   const links = sh('ip', ['-o', 'link', 'show']).stdout;
   for (const id of ids) assert.ok(!links.includes(`bn-${id.slice(0, 12)}`), `bridge of ${id.slice(0, 12)} removed`);
-  assert.notEqual(sh('nft', ['list', 'table', 'ip', `berth_${BRIDGE}_nets`]).status, 0, 'the table goes with the last network');
+  assert.notEqual(
+    sh('nft', ['list', 'table', 'ip', `berth_${BRIDGE}_nets`]).status,
+    0,
+    'the table goes with the last network',
+  );
 });
 
 test('--mac-address on the default bridge and on a user network', async () => {
   const mac = '02:42:ac:11:00:99';
-  assert.match(await dockerOk(d, ['run', '--rm', '--mac-address', mac, 'busybox', 'ip', 'link', 'show', 'eth0']), new RegExp(`link/ether ${mac}`));
+  assert.match(
+    await dockerOk(d, ['run', '--rm', '--mac-address', mac, 'busybox', 'ip', 'link', 'show', 'eth0']),
+    new RegExp(`link/ether ${mac}`),
+  );
   await dockerOk(d, ['network', 'create', 'n3']);
-  assert.match(await dockerOk(d, ['run', '--rm', '--network', 'n3', '--mac-address', '02:42:ac:11:00:98', 'busybox', 'ip', 'link', 'show', 'eth0']), /link\/ether 02:42:ac:11:00:98/);
+  assert.match(
+    await dockerOk(d, [
+      'run',
+      '--rm',
+      '--network',
+      'n3',
+      '--mac-address',
+      '02:42:ac:11:00:98',
+      'busybox',
+      'ip',
+      'link',
+      'show',
+      'eth0',
+    ]),
+    /link\/ether 02:42:ac:11:00:98/,
+  );
   await dockerOk(d, ['network', 'rm', 'n3']);
 });
 
@@ -157,16 +300,44 @@ test('--icc=false: containers on the default bridge cannot reach each other; nor
     await bootstrapBusybox(d2);
     await dockerOk(d2, ['run', '-d', '--name', 'x1', 'busybox', 'sleep', '300']);
     const ip = (await dockerOk(d2, ['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'x1'])).trim();
-    const r = await docker(d2, ['run', '--rm', 'busybox', 'sh', '-c', `ping -c 1 -W 2 ${ip} >/dev/null && echo reached; true`]);
+    const r = await docker(d2, [
+      'run',
+      '--rm',
+      'busybox',
+      'sh',
+      '-c',
+      `ping -c 1 -W 2 ${ip} >/dev/null && echo reached; true`,
+    ]);
     assert.doesNotMatch(r.stdout, /reached/);
     await dockerOk(d2, ['network', 'create', '-o', 'com.docker.network.bridge.enable_icc=false', 'quiet']);
     await dockerOk(d2, ['run', '-d', '--name', 'x2', '--network', 'quiet', 'busybox', 'sleep', '300']);
-    const r2 = await docker(d2, ['run', '--rm', '--network', 'quiet', 'busybox', 'sh', '-c', 'ping -c 1 -W 2 x2 >/dev/null && echo reached; true']);
+    const r2 = await docker(d2, [
+      'run',
+      '--rm',
+      '--network',
+      'quiet',
+      'busybox',
+      'sh',
+      '-c',
+      'ping -c 1 -W 2 x2 >/dev/null && echo reached; true',
+    ]);
     assert.doesNotMatch(r2.stdout, /reached/);
     // With icc, the same ping works (the test can fail).
     await dockerOk(d2, ['network', 'create', 'loud']);
     await dockerOk(d2, ['run', '-d', '--name', 'x3', '--network', 'loud', 'busybox', 'sleep', '300']);
-    assert.match(await dockerOk(d2, ['run', '--rm', '--network', 'loud', 'busybox', 'sh', '-c', 'ping -c 1 -W 2 x3 >/dev/null && echo reached']), /reached/);
+    assert.match(
+      await dockerOk(d2, [
+        'run',
+        '--rm',
+        '--network',
+        'loud',
+        'busybox',
+        'sh',
+        '-c',
+        'ping -c 1 -W 2 x3 >/dev/null && echo reached',
+      ]),
+      /reached/,
+    );
     await dockerOk(d2, ['rm', '-f', 'x1', 'x2', 'x3']);
     await dockerOk(d2, ['network', 'rm', 'quiet', 'loud']);
   } finally {
@@ -178,7 +349,18 @@ test('two --network flags give eth0 and eth1; a stopped container connected gets
   await dockerOk(d, ['network', 'create', 'm1']);
   await dockerOk(d, ['network', 'create', 'm2']);
   try {
-    const out = await dockerOk(d, ['run', '--rm', '--network', 'm1', '--network', 'm2', 'busybox', 'sh', '-c', 'ip -o -4 addr show | grep -c "eth[01]"']);
+    const out = await dockerOk(d, [
+      'run',
+      '--rm',
+      '--network',
+      'm1',
+      '--network',
+      'm2',
+      'busybox',
+      'sh',
+      '-c',
+      'ip -o -4 addr show | grep -c "eth[01]"',
+    ]);
     assert.equal(out.trim(), '2');
     await dockerOk(d, ['create', '--name', 'later', '--network', 'm1', 'busybox', 'sleep', '300']);
     await dockerOk(d, ['network', 'connect', 'm2', 'later']);
@@ -186,7 +368,10 @@ test('two --network flags give eth0 and eth1; a stopped container connected gets
     assert.deepEqual(Object.keys(nets).sort(), ['m1', 'm2']);
     await dockerOk(d, ['start', 'later']);
     const m2 = (await inspectNet('m2')).IPAM.Config[0].Subnet.split('.').slice(0, 2).join('.');
-    assert.match(await dockerOk(d, ['exec', 'later', 'ip', '-o', '-4', 'addr', 'show', 'eth1']), new RegExp(`inet ${m2.replace(/\./g, '\\.')}\\.`));
+    assert.match(
+      await dockerOk(d, ['exec', 'later', 'ip', '-o', '-4', 'addr', 'show', 'eth1']),
+      new RegExp(`inet ${m2.replace(/\./g, '\\.')}\\.`),
+    );
     await dockerOk(d, ['rm', '-f', 'later']);
   } finally {
     await docker(d, ['rm', '-f', 'later']);

@@ -7,7 +7,16 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { spawn, spawnSync } from 'node:child_process';
-import { startDaemon, stopDaemon, cleanup, docker, dockerOk, bootstrapBusybox, eventually, type Daemon } from './harness.ts';
+import {
+  startDaemon,
+  stopDaemon,
+  cleanup,
+  docker,
+  dockerOk,
+  bootstrapBusybox,
+  eventually,
+  type Daemon,
+} from './harness.ts';
 
 const BRIDGE = `bpt${process.pid % 100000}`;
 let d: Daemon;
@@ -16,11 +25,16 @@ const base = 20000 + (process.pid % 20000);
 
 const curl = (url: string) => spawnSync('curl', ['-s', '--max-time', '3', url], { encoding: 'utf8' });
 /** The page at the URL once it answers ('' if it never does). */
-const page = (url: string) => eventually(() => {
-  const r = curl(url);
-  return r.status === 0 ? r.stdout : '';
-});
-const httpd = ['sh', '-c', 'mkdir -p /www && echo "hello from $(hostname)" > /www/index.html && exec httpd -f -p 80 -h /www'];
+const page = (url: string) =>
+  eventually(() => {
+    const r = curl(url);
+    return r.status === 0 ? r.stdout : '';
+  });
+const httpd = [
+  'sh',
+  '-c',
+  'mkdir -p /www && echo "hello from $(hostname)" > /www/index.html && exec httpd -f -p 80 -h /www',
+];
 
 before(async () => {
   d = await startDaemon(['--bridge', BRIDGE, '--live-restore']);
@@ -30,7 +44,7 @@ after(async () => {
   if (d) await cleanup(d);
 });
 
-test('-p host:80 serves the container\'s web server on loopback; docker port and inspect show it', async () => {
+test("-p host:80 serves the container's web server on loopback; docker port and inspect show it", async () => {
   await dockerOk(d, ['run', '-d', '--name', 'web', '--hostname', 'web1', '-p', `${base}:80`, 'busybox', ...httpd]);
   const body = await page(`http://127.0.0.1:${base}/`);
   assert.equal(body.trim(), 'hello from web1');
@@ -40,7 +54,7 @@ test('-p host:80 serves the container\'s web server on loopback; docker port and
   assert.match(await dockerOk(d, ['ps', '--filter', 'name=web']), new RegExp(`0\\.0\\.0\\.0:${base}->80/tcp`));
 });
 
-test('a port already allocated gets Docker\'s error and the container stays created', async () => {
+test("a port already allocated gets Docker's error and the container stays created", async () => {
   const r = await docker(d, ['run', '-d', '--name', 'web2', '-p', `${base}:80`, 'busybox', ...httpd]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, new RegExp(`Bind for 0\\.0\\.0\\.0:${base} failed: port is already allocated`));
@@ -58,7 +72,7 @@ test('a port already allocated gets Docker\'s error and the container stays crea
   }
 });
 
-test('127.0.0.1::80 takes a random port on loopback only; -P publishes --expose\'d ports; ranges', async () => {
+test("127.0.0.1::80 takes a random port on loopback only; -P publishes --expose'd ports; ranges", async () => {
   await dockerOk(d, ['run', '-d', '--name', 'lo', '-p', '127.0.0.1::80', 'busybox', ...httpd]);
   const m = /^80\/tcp -> 127\.0\.0\.1:(\d+)$/.exec((await dockerOk(d, ['port', 'lo'])).trim());
   assert.ok(m);
@@ -73,22 +87,54 @@ test('127.0.0.1::80 takes a random port on loopback only; -P publishes --expose\
   const p80 = /:(\d+)$/.exec(all[0]!)![1];
   assert.match(await page(`http://127.0.0.1:${p80}/`), /hello from/);
 
-  await dockerOk(d, ['run', '-d', '--name', 'rng', '-p', `${base + 10}-${base + 11}:80-81`, '-p', `127.0.0.1:${base + 12}:53/udp`, 'busybox', 'sleep', '300']);
+  await dockerOk(d, [
+    'run',
+    '-d',
+    '--name',
+    'rng',
+    '-p',
+    `${base + 10}-${base + 11}:80-81`,
+    '-p',
+    `127.0.0.1:${base + 12}:53/udp`,
+    'busybox',
+    'sleep',
+    '300',
+  ]);
   const rng = (await dockerOk(d, ['port', 'rng'])).trim().split('\n').sort();
-  assert.deepEqual(rng, [`53/udp -> 127.0.0.1:${base + 12}`, `80/tcp -> 0.0.0.0:${base + 10}`, `81/tcp -> 0.0.0.0:${base + 11}`]);
-  assert.match(spawnSync('ss', ['-Hlun', `sport = :${base + 12}`], { encoding: 'utf8' }).stdout, new RegExp(`127\\.0\\.0\\.1:${base + 12}`));
+  assert.deepEqual(rng, [
+    `53/udp -> 127.0.0.1:${base + 12}`,
+    `80/tcp -> 0.0.0.0:${base + 10}`,
+    `81/tcp -> 0.0.0.0:${base + 11}`,
+  ]);
+  assert.match(
+    spawnSync('ss', ['-Hlun', `sport = :${base + 12}`], { encoding: 'utf8' }).stdout,
+    new RegExp(`127\\.0\\.0\\.1:${base + 12}`),
+  );
   await dockerOk(d, ['rm', '-f', 'lo', 'pall', 'rng']);
 });
 
 test('a stopped container on a user network started again publishes its ports, and inspect and ps show them', async () => {
   await dockerOk(d, ['network', 'create', 'pubnet']);
-  await dockerOk(d, ['run', '-d', '--name', 'again', '--network', 'pubnet', '-p', `127.0.0.1:${base + 30}:80`, 'busybox', ...httpd]);
+  await dockerOk(d, [
+    'run',
+    '-d',
+    '--name',
+    'again',
+    '--network',
+    'pubnet',
+    '-p',
+    `127.0.0.1:${base + 30}:80`,
+    'busybox',
+    ...httpd,
+  ]);
   await dockerOk(d, ['stop', '-t', '0', 'again']);
   // Not prepared ahead as `docker run` is: the start itself allocates the endpoint.
   await dockerOk(d, ['start', 'again']);
   assert.match(await page(`http://127.0.0.1:${base + 30}/`), /hello from/);
   assert.equal((await dockerOk(d, ['port', 'again'])).trim(), `80/tcp -> 127.0.0.1:${base + 30}`);
-  assert.deepEqual(JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'again'])), { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(base + 30) }] });
+  assert.deepEqual(JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'again'])), {
+    '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(base + 30) }],
+  });
   assert.match(await dockerOk(d, ['ps', '--filter', 'name=again']), new RegExp(`127\\.0\\.0\\.1:${base + 30}->80/tcp`));
   await dockerOk(d, ['rm', '-f', 'again']);
   await dockerOk(d, ['network', 'rm', 'pubnet']);
@@ -98,15 +144,30 @@ test('UDP datagrams reach the container through the published port and answers c
   await dockerOk(d, ['run', '-d', '--name', 'udp', '-p', `127.0.0.1:${base + 20}:5353/udp`, 'busybox', 'sleep', '300']);
   // busybox has no UDP server: an echo server of the test's own, inside the container's network namespace.
   const pid = (await dockerOk(d, ['inspect', '-f', '{{.State.Pid}}', 'udp'])).trim();
-  const server = spawn('nsenter', ['-t', pid, '-n', 'timeout', '20', 'python3', '-c',
-    'import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(("0.0.0.0",5353))\nprint("ready",flush=True)\nm,a=s.recvfrom(100)\ns.sendto(b"got-"+m,a)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(
+    'nsenter',
+    [
+      '-t',
+      pid,
+      '-n',
+      'timeout',
+      '20',
+      'python3',
+      '-c',
+      'import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(("0.0.0.0",5353))\nprint("ready",flush=True)\nm,a=s.recvfrom(100)\ns.sendto(b"got-"+m,a)',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   await new Promise((res) => server.stdout.once('data', res));
   const dgram = await import('node:dgram');
   const s = dgram.createSocket('udp4');
   try {
     const reply = await new Promise<string>((res, rej) => {
       const t = setTimeout(() => rej(new Error('no reply')), 5000);
-      s.once('message', (m) => { clearTimeout(t); res(m.toString()); });
+      s.once('message', (m) => {
+        clearTimeout(t);
+        res(m.toString());
+      });
       s.send('ping', base + 20, '127.0.0.1');
     });
     assert.equal(reply, 'got-ping');

@@ -21,7 +21,9 @@ export class Terminal {
     };
     this.proc.stdout!.on('data', onData);
     this.proc.stderr!.on('data', onData);
-    this.exited = new Promise((resolve) => this.proc.once('close', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
+    this.exited = new Promise((resolve) =>
+      this.proc.once('close', (code, signal) => resolve(code ?? (signal ? 128 : 1))),
+    );
   }
 
   /** Everything the terminal showed so far. */
@@ -36,10 +38,15 @@ export class Terminal {
       const m = re.exec(this.out.slice(from));
       if (m) return m[0];
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`terminal did not show ${re} within ${timeoutMs} ms; it showed:\n${JSON.stringify(this.out)}`);
+      if (left <= 0)
+        throw new Error(`terminal did not show ${re} within ${timeoutMs} ms; it showed:\n${JSON.stringify(this.out)}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, left);
-        function done() { clearTimeout(t); waiters.delete(done); resolve(); }
+        function done() {
+          clearTimeout(t);
+          waiters.delete(done);
+          resolve();
+        }
         const waiters = this.waiters;
         waiters.add(done);
       });

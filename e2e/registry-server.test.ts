@@ -38,10 +38,14 @@ function freePort(): Promise<number> {
 
 async function startRegistry(root: string, port?: number): Promise<Registry> {
   const p = port ?? (await freePort());
-  const proc = spawn(BIN, ['--listen', `127.0.0.1:${p}`, '--root', root, '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(BIN, ['--listen', `127.0.0.1:${p}`, '--root', root, '--log-level', 'debug'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const chunks: Buffer[] = [];
   proc.stderr!.on('data', (c: Buffer) => chunks.push(c));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => proc.on('exit', (code, signal) => res({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+    proc.on('exit', (code, signal) => res({ code, signal })),
+  );
   const reg = { proc, port: p, root, log: () => Buffer.concat(chunks).toString(), exited };
   for (let i = 0; i < 200; i++) {
     if (reg.log().includes('listening on')) return reg;
@@ -58,7 +62,13 @@ interface Reply {
   body: Buffer;
 }
 
-function call(port: number, method: string, path: string, body?: string | Buffer, headers: Record<string, string | number> = {}): Promise<Reply> {
+function call(
+  port: number,
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Record<string, string | number> = {},
+): Promise<Reply> {
   return new Promise((res, rej) => {
     const h = { ...headers };
     if (body !== undefined) h['Content-Length'] = Buffer.byteLength(body);
@@ -105,7 +115,9 @@ function fsck(root: string): string[] {
   const blobs = join(root, 'blobs', 'sha256');
   const hasBlob = (hex: string) => existsSync(join(blobs, hex));
   for (const hex of existsSync(blobs) ? readdirSync(blobs) : []) {
-    const actual = createHash('sha256').update(readFileSync(join(blobs, hex))).digest('hex');
+    const actual = createHash('sha256')
+      .update(readFileSync(join(blobs, hex)))
+      .digest('hex');
     if (actual !== hex) problems.push(`blob ${hex} holds ${actual}`);
   }
   const walk = (dir: string, name: string) => {
@@ -122,17 +134,20 @@ function fsck(root: string): string[] {
         }
         const m = JSON.parse(readFileSync(join(blobs, hex), 'utf8'));
         for (const d of [m.config, ...(m.layers ?? [])].filter(Boolean)) {
-          if (!linked.has(d.digest.slice(7))) problems.push(`${name}: manifest ${hex} references unlinked blob ${d.digest}`);
+          if (!linked.has(d.digest.slice(7)))
+            problems.push(`${name}: manifest ${hex} references unlinked blob ${d.digest}`);
         }
         for (const d of m.manifests ?? []) {
-          if (!revisions.has(d.digest.slice(7))) problems.push(`${name}: index ${hex} references unknown manifest ${d.digest}`);
+          if (!revisions.has(d.digest.slice(7)))
+            problems.push(`${name}: index ${hex} references unknown manifest ${d.digest}`);
         }
       }
       const tagDir = join(dir, '_manifests', 'tags');
       for (const tag of existsSync(tagDir) ? readdirSync(tagDir).filter((n) => !n.startsWith('.')) : []) {
         const target = readFileSync(join(tagDir, tag), 'utf8').trim();
         if (!/^sha256:[a-f0-9]{64}$/.test(target)) problems.push(`${name}: tag ${tag} holds "${target}"`);
-        else if (!revisions.has(target.slice(7))) problems.push(`${name}: tag ${tag} points at missing manifest ${target}`);
+        else if (!revisions.has(target.slice(7)))
+          problems.push(`${name}: tag ${tag} points at missing manifest ${target}`);
       }
     }
     for (const e of entries) {
@@ -172,13 +187,18 @@ test('push and pull the way docker does; curl sees the catalog, tags and manifes
     schemaVersion: 2,
     mediaType: SCHEMA2,
     config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: configDigest, size: config.length },
-    layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: layerDigest, size: layer.length }],
+    layers: [
+      { mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: layerDigest, size: layer.length },
+    ],
   });
   const put = await call(port, 'PUT', '/v2/test/busybox/manifests/1', manifest, { 'Content-Type': SCHEMA2 });
   assert.equal(put.status, 201);
   // A second tag over the same layer: docker HEADs the layer and says "Layer already exists".
   assert.equal((await call(port, 'HEAD', `/v2/test/busybox/blobs/${layerDigest}`)).status, 200);
-  assert.equal((await call(port, 'PUT', '/v2/test/busybox/manifests/2', manifest, { 'Content-Type': SCHEMA2 })).status, 201);
+  assert.equal(
+    (await call(port, 'PUT', '/v2/test/busybox/manifests/2', manifest, { 'Content-Type': SCHEMA2 })).status,
+    201,
+  );
   // Another repository: docker tries to mount from the first ("Mounted from test/busybox").
   const mount = await call(port, 'POST', `/v2/other/busybox/blobs/uploads/?mount=${layerDigest}&from=test/busybox`);
   assert.equal(mount.status, 201);
@@ -188,8 +208,13 @@ test('push and pull the way docker does; curl sees the catalog, tags and manifes
   const blob = await call(port, 'GET', `/v2/test/busybox/blobs/${layerDigest}`);
   assert.ok(blob.body.equals(layer));
 
-  assert.deepEqual(JSON.parse(curl(`http://127.0.0.1:${port}/v2/_catalog`)), { repositories: ['other/busybox', 'test/busybox'] });
-  assert.deepEqual(JSON.parse(curl(`http://127.0.0.1:${port}/v2/test/busybox/tags/list`)), { name: 'test/busybox', tags: ['1', '2'] });
+  assert.deepEqual(JSON.parse(curl(`http://127.0.0.1:${port}/v2/_catalog`)), {
+    repositories: ['other/busybox', 'test/busybox'],
+  });
+  assert.deepEqual(JSON.parse(curl(`http://127.0.0.1:${port}/v2/test/busybox/tags/list`)), {
+    name: 'test/busybox',
+    tags: ['1', '2'],
+  });
   const head = curl('-I', '-H', `Accept: ${SCHEMA2}`, `http://127.0.0.1:${port}/v2/test/busybox/manifests/1`);
   assert.match(head, /^HTTP\/1.1 200/);
   assert.match(head, new RegExp(`Docker-Content-Digest: ${digestOf(manifest)}`, 'i'));
@@ -204,10 +229,20 @@ test('SIGTERM lets a request in flight finish, then the registry exits 0', async
   const start = await call(reg.port, 'POST', '/v2/r/blobs/uploads/');
   const location = String(start.headers.location);
   const reply = new Promise<Reply>((res, rej) => {
-    const req = request({ host: '127.0.0.1', port: reg.port, method: 'PATCH', path: location, headers: { 'Content-Length': 6 }, agent: false }, (r) => {
-      r.resume();
-      r.on('end', () => res({ status: r.statusCode ?? 0, headers: r.headers, body: Buffer.alloc(0) }));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: reg.port,
+        method: 'PATCH',
+        path: location,
+        headers: { 'Content-Length': 6 },
+        agent: false,
+      },
+      (r) => {
+        r.resume();
+        r.on('end', () => res({ status: r.statusCode ?? 0, headers: r.headers, body: Buffer.alloc(0) }));
+      },
+    );
     req.on('error', rej);
     req.write('abc');
     setTimeout(() => {
@@ -260,7 +295,9 @@ test('kill -9 in the middle of pushes leaves a consistent store that serves agai
     await Promise.all([...workers, big]);
 
     assert.deepEqual(fsck(root), [], `after kill -9 at ${killAfterMs} ms`);
-    pushedBeforeKill += existsSync(join(root, 'blobs', 'sha256')) ? readdirSync(join(root, 'blobs', 'sha256')).length : 0;
+    pushedBeforeKill += existsSync(join(root, 'blobs', 'sha256'))
+      ? readdirSync(join(root, 'blobs', 'sha256')).length
+      : 0;
     const again = await startRegistry(root);
     try {
       assert.deepEqual(fsck(root), []);

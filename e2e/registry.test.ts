@@ -38,7 +38,10 @@ async function startRegistry(root: string, extra: string[] = []): Promise<string
   servers.push(spawn(bin, ['--listen', host, '--root', join(scratch, root), ...extra], { stdio: 'ignore' }));
   for (let i = 0; i < 200; i++) {
     // Up is any registry answer: 401 from one that wants credentials.
-    const ok = await fetch(`http://${host}/v2/`).then((r) => r.status === 200 || r.status === 401, () => false);
+    const ok = await fetch(`http://${host}/v2/`).then(
+      (r) => r.status === 200 || r.status === 401,
+      () => false,
+    );
     if (ok) return host;
     await sleep(50);
   }

@@ -5,7 +5,17 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDaemon, stopDaemon, cleanup, docker, dockerOk, bootstrapBusybox, sleep, eventually, type Daemon } from './harness.ts';
+import {
+  startDaemon,
+  stopDaemon,
+  cleanup,
+  docker,
+  dockerOk,
+  bootstrapBusybox,
+  sleep,
+  eventually,
+  type Daemon,
+} from './harness.ts';
 
 let d: Daemon;
 before(async () => {
@@ -16,15 +26,37 @@ after(async () => {
   if (d) await cleanup(d);
 });
 
-const state = async (name: string) => (await dockerOk(d, ['inspect', '-f', '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}', name])).trim();
+const state = async (name: string) =>
+  (await dockerOk(d, ['inspect', '-f', '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}', name])).trim();
 
 test('on-failure:2 restarts a failing container twice, then leaves it exited', async () => {
-  await dockerOk(d, ['run', '-d', '--name', 'flaky', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'echo run; exit 3']);
+  await dockerOk(d, [
+    'run',
+    '-d',
+    '--name',
+    'flaky',
+    '--restart',
+    'on-failure:2',
+    'busybox',
+    'sh',
+    '-c',
+    'echo run; exit 3',
+  ]);
   await eventually(async () => (await state('flaky')) === 'exited 2 3', 10_000);
   await sleep(1500);
   assert.equal(await state('flaky'), 'exited 2 3', 'no third restart');
   assert.equal(await dockerOk(d, ['logs', 'flaky']), 'run\nrun\nrun\n');
-  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}', 'flaky'])).trim(), 'on-failure 2');
+  assert.equal(
+    (
+      await dockerOk(d, [
+        'inspect',
+        '-f',
+        '{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}',
+        'flaky',
+      ])
+    ).trim(),
+    'on-failure 2',
+  );
   await dockerOk(d, ['run', '-d', '--name', 'succeeds', '--restart', 'on-failure', 'busybox', 'true']);
   await eventually(async () => (await state('succeeds')) === 'exited 0 0');
   await sleep(500);
@@ -34,10 +66,14 @@ test('on-failure:2 restarts a failing container twice, then leaves it exited', a
 test('always restarts with back-off through the restarting state; docker stop ends it', async () => {
   await dockerOk(d, ['run', '-d', '--name', 'phoenix', '--restart', 'always', 'busybox', 'sh', '-c', 'exit 1']);
   // Delays of 100, 200, 400, 800 ms: the restarting state is there to be seen.
-  const seen = await eventually(async () => {
-    const ps = await dockerOk(d, ['ps', '--filter', 'name=phoenix', '--format', '{{.Status}}']);
-    return /^Restarting \(1\) /.test(ps) && Number((await state('phoenix')).split(' ')[1]) >= 3;
-  }, 15_000, 20);
+  const seen = await eventually(
+    async () => {
+      const ps = await dockerOk(d, ['ps', '--filter', 'name=phoenix', '--format', '{{.Status}}']);
+      return /^Restarting \(1\) /.test(ps) && Number((await state('phoenix')).split(' ')[1]) >= 3;
+    },
+    15_000,
+    20,
+  );
   assert.ok(seen);
   const running = (await dockerOk(d, ['inspect', '-f', '{{.State.Running}} {{.State.Restarting}}', 'phoenix'])).trim();
   assert.match(running, /^true (true|false)$/, 'Docker counts a restarting container as running');
@@ -46,7 +82,19 @@ test('always restarts with back-off through the restarting state; docker stop en
   assert.match(after, /^exited \d+ 1$/);
   await sleep(2000);
   assert.equal(await state('phoenix'), after, 'no restart after a user stop');
-  const events = await dockerOk(d, ['events', '--since', '1m', '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'container=phoenix', '--filter', 'event=start', '--format', '{{.Action}}']);
+  const events = await dockerOk(d, [
+    'events',
+    '--since',
+    '1m',
+    '--until',
+    String(Math.ceil(Date.now() / 1000) + 1),
+    '--filter',
+    'container=phoenix',
+    '--filter',
+    'event=start',
+    '--format',
+    '{{.Action}}',
+  ]);
   assert.ok(events.trim().split('\n').length >= 4, events);
 });
 
@@ -74,8 +122,21 @@ test('after a daemon restart: always and unless-stopped come back, unless a user
 
   await stopDaemon(d, 'term');
   d = await startDaemon(d.extraArgs, d.root);
-  const status = async () => (await dockerOk(d, ['ps', '-a', '--format', '{{.Names}} {{.State}}'])).trim().split('\n').filter((l) => /^[a-f]-/.test(l)).sort().join('\n');
-  const want = ['a-always running', 'b-unless running', 'c-unless-stopped exited', 'd-always-stopped running', 'e-no exited', 'f-never-started created'].join('\n');
+  const status = async () =>
+    (await dockerOk(d, ['ps', '-a', '--format', '{{.Names}} {{.State}}']))
+      .trim()
+      .split('\n')
+      .filter((l) => /^[a-f]-/.test(l))
+      .sort()
+      .join('\n');
+  const want = [
+    'a-always running',
+    'b-unless running',
+    'c-unless-stopped exited',
+    'd-always-stopped running',
+    'e-no exited',
+    'f-never-started created',
+  ].join('\n');
   await eventually(async () => (await status()) === want, 10_000);
   assert.equal(await status(), want);
   await dockerOk(d, ['rm', '-f', 'a-always', 'b-unless', 'd-always-stopped']);

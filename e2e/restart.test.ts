@@ -9,7 +9,19 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, stopDaemon, cleanup, docker, dockerOk, bootstrapBusybox, sleep, eventually, DOCKER, REPO, type Daemon } from './harness.ts';
+import {
+  startDaemon,
+  stopDaemon,
+  cleanup,
+  docker,
+  dockerOk,
+  bootstrapBusybox,
+  sleep,
+  eventually,
+  DOCKER,
+  REPO,
+  type Daemon,
+} from './harness.ts';
 
 let d: Daemon;
 before(async () => {
@@ -30,7 +42,16 @@ const alive = (pid: number) => {
 };
 
 test('with --live-restore a container keeps running through SIGKILL and SIGTERM of berthd', async () => {
-  await dockerOk(d, ['run', '-d', '--name', 'survivor', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.1; done']);
+  await dockerOk(d, [
+    'run',
+    '-d',
+    '--name',
+    'survivor',
+    'busybox',
+    'sh',
+    '-c',
+    'trap "exit 0" TERM; while :; do sleep 0.1; done',
+  ]);
   const pid = Number((await dockerOk(d, ['inspect', '-f', '{{.State.Pid}}', 'survivor'])).trim());
   assert.ok(pid > 0 && alive(pid));
 
@@ -47,7 +68,10 @@ test('with --live-restore a container keeps running through SIGKILL and SIGTERM 
   const logsOk = await docker(d, ['logs', 'survivor']);
   assert.equal(logsOk.code, 0);
   await dockerOk(d, ['stop', 'survivor']);
-  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'survivor'])).trim(), 'exited 0');
+  assert.equal(
+    (await dockerOk(d, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'survivor'])).trim(),
+    'exited 0',
+  );
   assert.ok(!alive(pid));
   await dockerOk(d, ['rm', 'survivor']);
 });
@@ -67,7 +91,10 @@ test('an exit while berthd is down is recorded with its code', async () => {
 
 test('a SIGKILL of berthd in the middle of an import leaves stores the next start uses', async () => {
   // Feed an import slowly so the daemon is killed while it is still ingesting.
-  const p = spawn(DOCKER, ['import', '-', 'halfway:1'], { env: { ...process.env, DOCKER_HOST: d.host }, stdio: ['pipe', 'ignore', 'ignore'] });
+  const p = spawn(DOCKER, ['import', '-', 'halfway:1'], {
+    env: { ...process.env, DOCKER_HOST: d.host },
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   p.on('error', () => {});
   p.stdin.on('error', () => {});
   p.stdin.write(Buffer.alloc(512 * 40, 0x61));
@@ -89,7 +116,10 @@ test('a SIGKILL of berthd in the middle of a load leaves no half image and no st
   await dockerOk(d, ['tag', 'busybox', 'keep:1']);
   await dockerOk(d, ['rmi', 'busybox']);
   const whole = readFileSync(file);
-  const p = spawn(DOCKER, ['load'], { env: { ...process.env, DOCKER_HOST: d.host }, stdio: ['pipe', 'ignore', 'ignore'] });
+  const p = spawn(DOCKER, ['load'], {
+    env: { ...process.env, DOCKER_HOST: d.host },
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   p.on('error', () => {});
   p.stdin.on('error', () => {});
   // Everything but the end: the daemon is still reading when it dies.
@@ -107,19 +137,34 @@ test('a SIGKILL of berthd in the middle of a load leaves no half image and no st
 test('without --live-restore a daemon shutdown stops containers cleanly', async () => {
   await stopDaemon(d, 'term');
   d = await startDaemon([], d.root);
-  await dockerOk(d, ['run', '-d', '--name', 'stopped-by-shutdown', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.1; done']);
+  await dockerOk(d, [
+    'run',
+    '-d',
+    '--name',
+    'stopped-by-shutdown',
+    'busybox',
+    'sh',
+    '-c',
+    'trap "exit 0" TERM; while :; do sleep 0.1; done',
+  ]);
   const pid = Number((await dockerOk(d, ['inspect', '-f', '{{.State.Pid}}', 'stopped-by-shutdown'])).trim());
   await stopDaemon(d, 'term');
   assert.ok(!alive(pid), 'the container was stopped with the daemon');
   d = await startDaemon(['--live-restore'], d.root);
-  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'stopped-by-shutdown'])).trim(), 'exited 0');
+  assert.equal(
+    (await dockerOk(d, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'stopped-by-shutdown'])).trim(),
+    'exited 0',
+  );
   await dockerOk(d, ['rm', 'stopped-by-shutdown']);
 });
 
 test('a created container leaves no mount behind when the daemon stops, and starts after it', async () => {
   const id = (await dockerOk(d, ['create', '--name', 'created-across-restart', 'busybox', 'echo', 'ran'])).trim();
   const rootfs = join(d.root, 'data', 'containers', id, 'rootfs');
-  const mounted = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === rootfs);
+  const mounted = () =>
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((l) => l.split(' ')[4] === rootfs);
   assert.equal(await eventually(() => mounted(), 5000), true, 'mounted ahead of its start');
   await stopDaemon(d, 'term');
   assert.equal(mounted(), false, 'unmounted with the daemon');
@@ -130,11 +175,28 @@ test('a created container leaves no mount behind when the daemon stops, and star
 
 /** Mount points under `dir`. */
 const mountsUnder = (dir: string) =>
-  readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m): m is string => !!m && m.startsWith(dir));
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m): m is string => !!m && m.startsWith(dir));
 
 /** A berthd on `dir` (args after the roots win), its exit code and its log once it ends. */
 function launch(dir: string, args: string[]) {
-  const p = spawn(join(REPO, 'bin/berthd'), ['--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '--pidfile', join(dir, 'berthd.pid'), '--bridge', 'none', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = spawn(
+    join(REPO, 'bin/berthd'),
+    [
+      '--data-root',
+      join(dir, 'data'),
+      '--exec-root',
+      join(dir, 'run'),
+      '--pidfile',
+      join(dir, 'berthd.pid'),
+      '--bridge',
+      'none',
+      ...args,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let log = '';
   p.stderr!.on('data', (c: Buffer) => (log += c));
   const exited = new Promise<{ code: number | null; log: string }>((r) => p.once('exit', (code) => r({ code, log })));
@@ -191,7 +253,11 @@ test('a pidfile left by a killed berthd whose pid now belongs to another program
     const sock = join(dir, 'berth.sock');
     const started = launch(dir, ['-H', `unix://${sock}`]);
     assert.ok(await eventually(() => existsSync(sock), 20_000), 'berthd came up');
-    assert.equal(readFileSync(join(dir, 'berthd.pid'), 'utf8').trim(), String(started.p.pid), 'and took the pidfile over');
+    assert.equal(
+      readFileSync(join(dir, 'berthd.pid'), 'utf8').trim(),
+      String(started.p.pid),
+      'and took the pidfile over',
+    );
     started.p.kill('SIGTERM');
     assert.equal((await started.exited).code, 0);
   } finally {

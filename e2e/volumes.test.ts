@@ -7,7 +7,18 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { startDaemon, stopDaemon, cleanup, docker, dockerOk, berth, bootstrapBusybox, api, eventually, type Daemon } from './harness.ts';
+import {
+  startDaemon,
+  stopDaemon,
+  cleanup,
+  docker,
+  dockerOk,
+  berth,
+  bootstrapBusybox,
+  api,
+  eventually,
+  type Daemon,
+} from './harness.ts';
 
 let d: Daemon;
 before(async () => {
@@ -21,7 +32,10 @@ after(async () => {
 const volumesDir = () => join(d.root, 'data', 'volumes');
 
 test('docker volume create/inspect: local driver, labels, options, mountpoint under the data root', async () => {
-  assert.equal((await dockerOk(d, ['volume', 'create', '--label', 'team=web', '--label', 'tier', 'data1'])).trim(), 'data1');
+  assert.equal(
+    (await dockerOk(d, ['volume', 'create', '--label', 'team=web', '--label', 'tier', 'data1'])).trim(),
+    'data1',
+  );
   const [v] = JSON.parse(await dockerOk(d, ['volume', 'inspect', 'data1']));
   assert.equal(v.Name, 'data1');
   assert.equal(v.Driver, 'local');
@@ -38,19 +52,38 @@ test('docker volume create/inspect: local driver, labels, options, mountpoint un
   assert.equal(meta.Name, 'data1');
 
   await dockerOk(d, ['volume', 'create', '--opt', 'type=tmpfs', '--opt', 'o=size=8m', 'scratch']);
-  assert.equal((await dockerOk(d, ['volume', 'inspect', '-f', '{{json .Options}}', 'scratch'])).trim(), '{"o":"size=8m","type":"tmpfs"}');
-  await dockerOk(d, ['volume', 'create', '--opt', 'type=none', '--opt', 'o=bind', '--opt', `device=${d.root}`, 'hostdir']);
+  assert.equal(
+    (await dockerOk(d, ['volume', 'inspect', '-f', '{{json .Options}}', 'scratch'])).trim(),
+    '{"o":"size=8m","type":"tmpfs"}',
+  );
+  await dockerOk(d, [
+    'volume',
+    'create',
+    '--opt',
+    'type=none',
+    '--opt',
+    'o=bind',
+    '--opt',
+    `device=${d.root}`,
+    'hostdir',
+  ]);
   assert.equal((await dockerOk(d, ['volume', 'inspect', '-f', '{{.Options.device}}', 'hostdir'])).trim(), d.root);
 
   const anon = (await dockerOk(d, ['volume', 'create'])).trim();
   assert.match(anon, /^[0-9a-f]{64}$/);
-  assert.equal((await dockerOk(d, ['volume', 'inspect', '-f', '{{json .Labels}}', anon])).trim(), '{"com.docker.volume.anonymous":""}');
+  assert.equal(
+    (await dockerOk(d, ['volume', 'inspect', '-f', '{{json .Labels}}', anon])).trim(),
+    '{"com.docker.volume.anonymous":""}',
+  );
 });
 
-test('malformed volume names and options are refused with Docker\'s errors', async () => {
+test("malformed volume names and options are refused with Docker's errors", async () => {
   let r = await docker(d, ['volume', 'create', 'bad/name']);
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /create bad\/name: "bad\/name" includes invalid characters for a local volume name, only "\[a-zA-Z0-9\]\[a-zA-Z0-9_.-\]" are allowed/);
+  assert.match(
+    r.stderr,
+    /create bad\/name: "bad\/name" includes invalid characters for a local volume name, only "\[a-zA-Z0-9\]\[a-zA-Z0-9_.-\]" are allowed/,
+  );
   r = await docker(d, ['volume', 'create', 'x']);
   assert.match(r.stderr, /create x: volume name is too short, names should be at least two alphanumeric characters/);
   r = await docker(d, ['volume', 'create', '--opt', 'foo=bar', 'v2']);
@@ -69,7 +102,8 @@ test('malformed volume names and options are refused with Docker\'s errors', asy
 
 test('docker volume ls with name, label and dangling filters', async () => {
   await dockerOk(d, ['volume', 'create', '--label', 'team=db', 'lsdb']);
-  const names = async (...args: string[]) => (await dockerOk(d, ['volume', 'ls', '-q', ...args])).trim().split('\n').filter(Boolean).sort();
+  const names = async (...args: string[]) =>
+    (await dockerOk(d, ['volume', 'ls', '-q', ...args])).trim().split('\n').filter(Boolean).sort();
   const all = await names();
   assert.ok(all.includes('lsdb') && all.includes('data1'), all.join(' '));
   assert.deepEqual(await names('-f', 'name=lsd'), ['lsdb']);
@@ -98,13 +132,25 @@ test('docker volume rm and prune: anonymous only by default, --all for named; ev
   assert.match(all, /keepme/);
   assert.doesNotMatch(all, /lsdb/);
   assert.equal((await docker(d, ['volume', 'inspect', 'lsdb'])).code, 0);
-  const events = await dockerOk(d, ['events', '--since', String(since), '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'type=volume', '--format', '{{.Action}} {{.Actor.ID}}']);
+  const events = await dockerOk(d, [
+    'events',
+    '--since',
+    String(since),
+    '--until',
+    String(Math.ceil(Date.now() / 1000) + 1),
+    '--filter',
+    'type=volume',
+    '--format',
+    '{{.Action}} {{.Actor.ID}}',
+  ]);
   assert.match(events, /create gone1\ndestroy gone1\n/);
   assert.match(events, /destroy keepme/);
 });
 
-test('the volume API answers in Docker\'s shape', async () => {
-  const r = await api(d, 'POST', '/v1.45/volumes/create', JSON.stringify({ Name: 'apivol', Labels: { a: 'b' } }), { 'Content-Type': 'application/json' });
+test("the volume API answers in Docker's shape", async () => {
+  const r = await api(d, 'POST', '/v1.45/volumes/create', JSON.stringify({ Name: 'apivol', Labels: { a: 'b' } }), {
+    'Content-Type': 'application/json',
+  });
   assert.equal(r.status, 201);
   assert.equal(JSON.parse(r.body).Name, 'apivol');
   const list = JSON.parse((await api(d, 'GET', '/v1.45/volumes')).body);
@@ -114,7 +160,8 @@ test('the volume API answers in Docker\'s shape', async () => {
 });
 
 test('volume prune: API 1.42 and later take anonymous volumes only, older clients every unused volume', async () => {
-  const create = (name: string) => api(d, 'POST', '/v1.45/volumes/create', JSON.stringify({ Name: name }), { 'Content-Type': 'application/json' });
+  const create = (name: string) =>
+    api(d, 'POST', '/v1.45/volumes/create', JSON.stringify({ Name: name }), { 'Content-Type': 'application/json' });
   assert.equal((await create('oldprune')).status, 201);
   let r = await api(d, 'POST', '/v1.45/volumes/prune');
   assert.equal(r.status, 200);
@@ -139,8 +186,19 @@ test('-v name:/path: data written survives the container, is seen by the next on
   assert.equal((await docker(d, ['volume', 'inspect', 'shared'])).code, 0);
 });
 
-test('two running containers sharing a volume see each other\'s writes', async () => {
-  await dockerOk(d, ['run', '-d', '--name', 'writer', '-v', 'live:/v', 'busybox', 'sh', '-c', 'i=0; while :; do echo $i > /v/n; i=$((i+1)); sleep 0.1; done']);
+test("two running containers sharing a volume see each other's writes", async () => {
+  await dockerOk(d, [
+    'run',
+    '-d',
+    '--name',
+    'writer',
+    '-v',
+    'live:/v',
+    'busybox',
+    'sh',
+    '-c',
+    'i=0; while :; do echo $i > /v/n; i=$((i+1)); sleep 0.1; done',
+  ]);
   await dockerOk(d, ['run', '-d', '--name', 'reader', '-v', 'live:/v', 'busybox', 'sleep', '100']);
   const a = Number((await dockerOk(d, ['exec', 'reader', 'cat', '/v/n'])).trim());
   await new Promise((r) => setTimeout(r, 500));
@@ -148,14 +206,26 @@ test('two running containers sharing a volume see each other\'s writes', async (
   assert.ok(b > a, `${a} then ${b}`);
   await dockerOk(d, ['exec', 'reader', 'sh', '-c', 'echo hi > /v/from-reader']);
   assert.equal(await dockerOk(d, ['exec', 'writer', 'cat', '/v/from-reader']), 'hi\n');
-  assert.deepEqual((await dockerOk(d, ['ps', '--filter', 'volume=live', '--format', '{{.Names}}'])).trim().split('\n').sort(), ['reader', 'writer']);
-  assert.equal((await dockerOk(d, ['ps', '--filter', 'volume=/v', '--filter', 'name=reader', '--format', '{{.Names}}'])).trim(), 'reader');
+  assert.deepEqual(
+    (await dockerOk(d, ['ps', '--filter', 'volume=live', '--format', '{{.Names}}'])).trim().split('\n').sort(),
+    ['reader', 'writer'],
+  );
+  assert.equal(
+    (await dockerOk(d, ['ps', '--filter', 'volume=/v', '--filter', 'name=reader', '--format', '{{.Names}}'])).trim(),
+    'reader',
+  );
   // In use, even by a stopped container, and even with -f: refused with Docker's message.
-  const ids = [(await dockerOk(d, ['inspect', '-f', '{{.Id}}', 'writer'])).trim(), (await dockerOk(d, ['inspect', '-f', '{{.Id}}', 'reader'])).trim()];
+  const ids = [
+    (await dockerOk(d, ['inspect', '-f', '{{.Id}}', 'writer'])).trim(),
+    (await dockerOk(d, ['inspect', '-f', '{{.Id}}', 'reader'])).trim(),
+  ];
   let r = await docker(d, ['volume', 'rm', '-f', 'live']);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /remove live: volume is in use - \[/);
-  assert.ok(ids.every((id) => r.stderr.includes(id)), r.stderr);
+  assert.ok(
+    ids.every((id) => r.stderr.includes(id)),
+    r.stderr,
+  );
   await dockerOk(d, ['rm', '-f', 'writer']);
   await dockerOk(d, ['stop', '-t', '0', 'reader']);
   r = await docker(d, ['volume', 'rm', 'live']);
@@ -164,17 +234,53 @@ test('two running containers sharing a volume see each other\'s writes', async (
   await dockerOk(d, ['volume', 'rm', 'live']);
 });
 
-test('-v /host:/path binds a host directory (made when missing), :ro too; inspect shows Docker\'s Mounts', async () => {
+test("-v /host:/path binds a host directory (made when missing), :ro too; inspect shows Docker's Mounts", async () => {
   const hostDir = join(d.root, 'made-by-v', 'sub');
-  await dockerOk(d, ['run', '--name', 'binder', '-v', `${hostDir}:/h`, '-v', 'named1:/n:ro', 'busybox', 'sh', '-c', 'echo from-container > /h/out']);
+  await dockerOk(d, [
+    'run',
+    '--name',
+    'binder',
+    '-v',
+    `${hostDir}:/h`,
+    '-v',
+    'named1:/n:ro',
+    'busybox',
+    'sh',
+    '-c',
+    'echo from-container > /h/out',
+  ]);
   assert.equal(readFileSync(join(hostDir, 'out'), 'utf8'), 'from-container\n');
-  const mounts = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .Mounts}}', 'binder'])) as Array<Record<string, unknown>>;
+  const mounts = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .Mounts}}', 'binder'])) as Array<
+    Record<string, unknown>
+  >;
   const byDest = Object.fromEntries(mounts.map((m) => [m.Destination, m]));
-  assert.deepEqual(byDest['/h'], { Type: 'bind', Source: hostDir, Destination: '/h', Mode: '', RW: true, Propagation: 'rprivate' });
-  assert.deepEqual(byDest['/n'], { Type: 'volume', Name: 'named1', Source: join(volumesDir(), 'named1', '_data'), Destination: '/n', Driver: 'local', Mode: 'ro', RW: false, Propagation: '' });
+  assert.deepEqual(byDest['/h'], {
+    Type: 'bind',
+    Source: hostDir,
+    Destination: '/h',
+    Mode: '',
+    RW: true,
+    Propagation: 'rprivate',
+  });
+  assert.deepEqual(byDest['/n'], {
+    Type: 'volume',
+    Name: 'named1',
+    Source: join(volumesDir(), 'named1', '_data'),
+    Destination: '/n',
+    Driver: 'local',
+    Mode: 'ro',
+    RW: false,
+    Propagation: '',
+  });
   // The docker CLI sends -v binds in Go map order, which varies from run to run.
-  assert.deepEqual((JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .HostConfig.Binds}}', 'binder'])) as string[]).sort(), [`${hostDir}:/h`, 'named1:/n:ro'].sort());
-  assert.equal(await dockerOk(d, ['run', '--rm', '-v', `${hostDir}:/h:ro`, 'busybox', 'cat', '/h/out']), 'from-container\n');
+  assert.deepEqual(
+    (JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .HostConfig.Binds}}', 'binder'])) as string[]).sort(),
+    [`${hostDir}:/h`, 'named1:/n:ro'].sort(),
+  );
+  assert.equal(
+    await dockerOk(d, ['run', '--rm', '-v', `${hostDir}:/h:ro`, 'busybox', 'cat', '/h/out']),
+    'from-container\n',
+  );
   const r = await docker(d, ['run', '--rm', '-v', `${hostDir}:/h:ro`, 'busybox', 'touch', '/h/x']);
   assert.notEqual(r.code, 0);
 });
@@ -182,42 +288,91 @@ test('-v /host:/path binds a host directory (made when missing), :ro too; inspec
 test('--mount type=volume|bind|tmpfs with readonly, volume-nocopy, tmpfs-size; a missing bind source is refused', async () => {
   const src = join(d.root, 'mnt-src');
   await dockerOk(d, ['run', '--rm', '-v', `${src}:/x`, 'busybox', 'true']);
-  const out = await dockerOk(d, ['run', '--rm', '--name', 'mounter',
-    '--mount', `type=bind,source=${src},target=/b,readonly`,
-    '--mount', 'type=volume,source=mvol,target=/v',
-    '--mount', 'type=tmpfs,target=/t,tmpfs-size=1048576',
-    'busybox', 'sh', '-c', 'touch /b/x 2>/dev/null && echo b-writable; echo v > /v/v && echo v-ok; grep " /t " /proc/mounts']);
+  const out = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--name',
+    'mounter',
+    '--mount',
+    `type=bind,source=${src},target=/b,readonly`,
+    '--mount',
+    'type=volume,source=mvol,target=/v',
+    '--mount',
+    'type=tmpfs,target=/t,tmpfs-size=1048576',
+    'busybox',
+    'sh',
+    '-c',
+    'touch /b/x 2>/dev/null && echo b-writable; echo v > /v/v && echo v-ok; grep " /t " /proc/mounts',
+  ]);
   assert.doesNotMatch(out, /b-writable/);
   assert.match(out, /v-ok/);
   assert.match(out, /^tmpfs \/t tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k/m);
-  const r = await docker(d, ['run', '--rm', '--mount', 'type=bind,source=/does/not/exist,target=/y', 'busybox', 'true']);
+  const r = await docker(d, [
+    'run',
+    '--rm',
+    '--mount',
+    'type=bind,source=/does/not/exist,target=/y',
+    'busybox',
+    'true',
+  ]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /invalid mount config for type "bind": bind source path does not exist: \/does\/not\/exist/);
   assert.equal(existsSync('/does/not/exist'), false);
   // A source removed between create and start: the start fails, the container stays created.
   const gone = join(d.root, 'gone-src');
   mkdirSync(gone);
-  await dockerOk(d, ['create', '--name', 'gonesrc', '--mount', `type=bind,source=${gone},target=/g`, 'busybox', 'true']);
+  await dockerOk(d, [
+    'create',
+    '--name',
+    'gonesrc',
+    '--mount',
+    `type=bind,source=${gone},target=/g`,
+    'busybox',
+    'true',
+  ]);
   rmSync(gone, { recursive: true });
   const g = await docker(d, ['start', 'gonesrc']);
   assert.match(g.stderr, /invalid mount config for type "bind": bind source path does not exist: /);
   assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Status}}', 'gonesrc'])).trim(), 'created');
   await dockerOk(d, ['rm', 'gonesrc']);
   // dockerd refuses slave propagation from a private host mount (see the propagation test).
-  const p = await docker(d, ['run', '--rm', '--mount', `type=bind,source=${src},target=/b,bind-propagation=rslave`, 'busybox', 'true']);
+  const p = await docker(d, [
+    'run',
+    '--rm',
+    '--mount',
+    `type=bind,source=${src},target=/b,bind-propagation=rslave`,
+    'busybox',
+    'true',
+  ]);
   assert.match(p.stderr, /is mounted on \/ but it is not a shared or slave mount/);
 });
 
 test('--tmpfs /run:size=64m', async () => {
-  const out = await dockerOk(d, ['run', '--rm', '--tmpfs', '/run:size=64m', 'busybox', 'grep', ' /run ', '/proc/mounts']);
+  const out = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--tmpfs',
+    '/run:size=64m',
+    'busybox',
+    'grep',
+    ' /run ',
+    '/proc/mounts',
+  ]);
   assert.match(out, /^tmpfs \/run tmpfs rw,nosuid,nodev,noexec,relatime,size=65536k/m);
-  assert.equal((await dockerOk(d, ['run', '--rm', '--tmpfs', '/run', '--name', 'tm', 'busybox', 'true'])), '');
+  assert.equal(await dockerOk(d, ['run', '--rm', '--tmpfs', '/run', '--name', 'tm', 'busybox', 'true']), '');
 });
 
-test('bind propagation: shared needs a shared host mount and then carries the container\'s mounts out; private paths are refused as Docker does', async () => {
+test("bind propagation: shared needs a shared host mount and then carries the container's mounts out; private paths are refused as Docker does", async () => {
   const priv = join(d.root, 'prop-private');
   mkdirSync(priv, { recursive: true });
-  let r = await docker(d, ['run', '--rm', '--mount', `type=bind,src=${priv},dst=/x,bind-propagation=rshared`, 'busybox', 'true']);
+  let r = await docker(d, [
+    'run',
+    '--rm',
+    '--mount',
+    `type=bind,src=${priv},dst=/x,bind-propagation=rshared`,
+    'busybox',
+    'true',
+  ]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, new RegExp(`path ${priv} is mounted on / but it is not a shared mount`));
   r = await docker(d, ['run', '--rm', '-v', `${priv}:/x:rslave`, 'busybox', 'true']);
@@ -228,49 +383,150 @@ test('bind propagation: shared needs a shared host mount and then carries the co
   sh('mount', '--bind', shared, shared);
   try {
     sh('mount', '--make-shared', shared);
-    await dockerOk(d, ['run', '--rm', '--privileged', '-v', `${shared}:/x:rshared`, 'busybox', 'sh', '-c', 'mkdir -p /x/m && mount -t tmpfs tmpfs /x/m']);
-    assert.ok(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === join(shared, 'm')), 'the container\'s mount reached the host');
+    await dockerOk(d, [
+      'run',
+      '--rm',
+      '--privileged',
+      '-v',
+      `${shared}:/x:rshared`,
+      'busybox',
+      'sh',
+      '-c',
+      'mkdir -p /x/m && mount -t tmpfs tmpfs /x/m',
+    ]);
+    assert.ok(
+      readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .some((l) => l.split(' ')[4] === join(shared, 'm')),
+      "the container's mount reached the host",
+    );
   } finally {
     spawnSync('umount', ['-R', shared]);
-  }  // bind-nonrecursive leaves the source's submounts behind.
+  } // bind-nonrecursive leaves the source's submounts behind.
   const nr = join(d.root, 'nonrec');
   mkdirSync(join(nr, 'sub'), { recursive: true });
   sh('mount', '-t', 'tmpfs', 'tmpfs', join(nr, 'sub'));
   try {
     writeFileSync(join(nr, 'sub', 'insub'), '');
-    assert.equal(await dockerOk(d, ['run', '--rm', '--mount', `type=bind,src=${nr},dst=/x`, 'busybox', 'ls', '/x/sub']), 'insub\n');
-    assert.equal(await dockerOk(d, ['run', '--rm', '--mount', `type=bind,src=${nr},dst=/x,bind-nonrecursive`, 'busybox', 'ls', '/x/sub']), '');
+    assert.equal(
+      await dockerOk(d, ['run', '--rm', '--mount', `type=bind,src=${nr},dst=/x`, 'busybox', 'ls', '/x/sub']),
+      'insub\n',
+    );
+    assert.equal(
+      await dockerOk(d, [
+        'run',
+        '--rm',
+        '--mount',
+        `type=bind,src=${nr},dst=/x,bind-nonrecursive`,
+        'busybox',
+        'ls',
+        '/x/sub',
+      ]),
+      '',
+    );
     // A read-only bind is read-only all the way down (API 1.44), unless bind-recursive=writable.
     const touch = 'touch /x/sub/w 2>/dev/null && echo sub-writable; touch /x/w 2>/dev/null && echo top-writable; true';
     assert.equal(await dockerOk(d, ['run', '--rm', '-v', `${nr}:/x:ro`, 'busybox', 'sh', '-c', touch]), '');
-    assert.equal(await dockerOk(d, ['run', '--rm', '--mount', `type=bind,src=${nr},dst=/x,readonly`, 'busybox', 'sh', '-c', touch]), '');
-    assert.equal(await dockerOk(d, ['run', '--rm', '--mount', `type=bind,src=${nr},dst=/x,readonly,bind-recursive=writable`, 'busybox', 'sh', '-c', touch]), 'sub-writable\n');
-    assert.equal(await dockerOk(d, ['run', '--rm', '--mount', `type=bind,src=${nr},dst=/x,readonly,bind-recursive=readonly,bind-propagation=rprivate`, 'busybox', 'sh', '-c', touch]), '');
+    assert.equal(
+      await dockerOk(d, [
+        'run',
+        '--rm',
+        '--mount',
+        `type=bind,src=${nr},dst=/x,readonly`,
+        'busybox',
+        'sh',
+        '-c',
+        touch,
+      ]),
+      '',
+    );
+    assert.equal(
+      await dockerOk(d, [
+        'run',
+        '--rm',
+        '--mount',
+        `type=bind,src=${nr},dst=/x,readonly,bind-recursive=writable`,
+        'busybox',
+        'sh',
+        '-c',
+        touch,
+      ]),
+      'sub-writable\n',
+    );
+    assert.equal(
+      await dockerOk(d, [
+        'run',
+        '--rm',
+        '--mount',
+        `type=bind,src=${nr},dst=/x,readonly,bind-recursive=readonly,bind-propagation=rprivate`,
+        'busybox',
+        'sh',
+        '-c',
+        touch,
+      ]),
+      '',
+    );
   } finally {
     spawnSync('umount', [join(nr, 'sub')]);
   }
   // Docker's rule for the daemon root and the directories above it: rslave unless asked otherwise.
   const dataRoot = join(d.root, 'data');
-  await dockerOk(d, ['create', '--name', 'rootbind', '-v', `${d.root}:/up`, '--mount', `type=bind,src=${join(dataRoot, 'volumes')},dst=/in`, 'busybox', 'true']);
-  const mounts = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .Mounts}}', 'rootbind'])) as Array<{ Destination: string; Propagation: string }>;
-  assert.deepEqual(mounts.map((m) => [m.Destination, m.Propagation]).sort(), [['/in', 'rslave'], ['/up', 'rslave']]);
+  await dockerOk(d, [
+    'create',
+    '--name',
+    'rootbind',
+    '-v',
+    `${d.root}:/up`,
+    '--mount',
+    `type=bind,src=${join(dataRoot, 'volumes')},dst=/in`,
+    'busybox',
+    'true',
+  ]);
+  const mounts = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .Mounts}}', 'rootbind'])) as Array<{
+    Destination: string;
+    Propagation: string;
+  }>;
+  assert.deepEqual(mounts.map((m) => [m.Destination, m.Propagation]).sort(), [
+    ['/in', 'rslave'],
+    ['/up', 'rslave'],
+  ]);
   await dockerOk(d, ['start', 'rootbind']);
   await dockerOk(d, ['rm', '-f', 'rootbind']);
   r = await docker(d, ['create', '-v', `${d.root}:/up:rprivate`, 'busybox']);
-  assert.match(r.stderr, new RegExp(`invalid mount config: must use either propagation mode "rslave" or "rshared" when mount source is within the daemon root, daemon root: "${dataRoot}", bind mount source: "${d.root}", propagation: "rprivate"`));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `invalid mount config: must use either propagation mode "rslave" or "rshared" when mount source is within the daemon root, daemon root: "${dataRoot}", bind mount source: "${d.root}", propagation: "rprivate"`,
+    ),
+  );
 });
 
-test('malformed mount specifications get Docker\'s errors', async () => {
+test("malformed mount specifications get Docker's errors", async () => {
   const cases: Array<[string[], RegExp]> = [
     [['-v', 'bad$name:/d'], /create bad\$name: "bad\$name" includes invalid characters for a local volume name/],
-    [['-v', 'v1:relative'], /invalid volume specification: 'v1:relative': invalid mount config for type "volume": invalid mount path: 'relative' mount path must be absolute/],
+    [
+      ['-v', 'v1:relative'],
+      /invalid volume specification: 'v1:relative': invalid mount config for type "volume": invalid mount path: 'relative' mount path must be absolute/,
+    ],
     [['-v', 'v1:/d:bogus'], /invalid mode: bogus/],
     [['-v', '/anon:ro'], /invalid volume specification: '\/anon:ro'/],
-    [['--mount', 'type=volume,target=/anon,readonly'], /invalid mount config for type "volume": must not set ReadOnly mode when using anonymous volumes/],
-    [['-v', 'v1:/'], /invalid volume specification: 'v1:\/': invalid mount config for type "volume": invalid specification: destination can't be '\/'/],
-    [['--mount', 'type=volume,source=v1,target=/'], /invalid mount config for type "volume": invalid specification: destination can't be '\/'/],
+    [
+      ['--mount', 'type=volume,target=/anon,readonly'],
+      /invalid mount config for type "volume": must not set ReadOnly mode when using anonymous volumes/,
+    ],
+    [
+      ['-v', 'v1:/'],
+      /invalid volume specification: 'v1:\/': invalid mount config for type "volume": invalid specification: destination can't be '\/'/,
+    ],
+    [
+      ['--mount', 'type=volume,source=v1,target=/'],
+      /invalid mount config for type "volume": invalid specification: destination can't be '\/'/,
+    ],
     [['-v', 'v1:/d', '-v', 'v2:/d'], /Duplicate mount point: \/d/],
-    [['--mount', 'type=tmpfs,source=x,target=/y'], /invalid mount config for type "tmpfs": field Source must not be specified/],
+    [
+      ['--mount', 'type=tmpfs,source=x,target=/y'],
+      /invalid mount config for type "tmpfs": field Source must not be specified/,
+    ],
     [['--volumes-from', 'nope'], /No such container: nope/],
   ];
   for (const [args, re] of cases) {
@@ -281,10 +537,19 @@ test('malformed mount specifications get Docker\'s errors', async () => {
   assert.equal((await docker(d, ['volume', 'inspect', 'v1'])).code, 1, 'a refused create makes no volume');
 });
 
-test('--volumes-from shares another container\'s volumes and binds, :ro makes them read-only', async () => {
+test("--volumes-from shares another container's volumes and binds, :ro makes them read-only", async () => {
   const hostDir = join(d.root, 'vf');
   await dockerOk(d, ['create', '--name', 'donor', '-v', 'vfvol:/data', '-v', `${hostDir}:/h`, 'busybox', 'true']);
-  await dockerOk(d, ['run', '--rm', '--volumes-from', 'donor', 'busybox', 'sh', '-c', 'echo 1 > /data/a && echo 2 > /h/b']);
+  await dockerOk(d, [
+    'run',
+    '--rm',
+    '--volumes-from',
+    'donor',
+    'busybox',
+    'sh',
+    '-c',
+    'echo 1 > /data/a && echo 2 > /h/b',
+  ]);
   assert.equal(readFileSync(join(volumesDir(), 'vfvol', '_data', 'a'), 'utf8'), '1\n');
   assert.equal(readFileSync(join(hostDir, 'b'), 'utf8'), '2\n');
   const r = await docker(d, ['run', '--rm', '--volumes-from', 'donor:ro', 'busybox', 'touch', '/data/c']);
@@ -293,7 +558,15 @@ test('--volumes-from shares another container\'s volumes and binds, :ro makes th
 
 test('image content is copied into an empty volume (not with volume-nocopy); image VOLUMEs become anonymous volumes; rm -v removes only those', async () => {
   // An image with content at /seed and a VOLUME at /vol.
-  await dockerOk(d, ['run', '--name', 'seeder', 'busybox', 'sh', '-c', 'mkdir -p /seed /vol && echo seeded > /seed/s && echo img > /vol/i && chmod 0750 /seed']);
+  await dockerOk(d, [
+    'run',
+    '--name',
+    'seeder',
+    'busybox',
+    'sh',
+    '-c',
+    'mkdir -p /seed /vol && echo seeded > /seed/s && echo img > /vol/i && chmod 0750 /seed',
+  ]);
   await dockerOk(d, ['commit', '-c', 'VOLUME /vol', 'seeder', 'withvol']);
   await dockerOk(d, ['rm', 'seeder']);
   assert.equal(await dockerOk(d, ['run', '--rm', '-v', 'fresh:/seed', 'withvol', 'cat', '/seed/s']), 'seeded\n');
@@ -301,7 +574,15 @@ test('image content is copied into an empty volume (not with volume-nocopy); ima
   // Not empty any more: no copy over what is there.
   await dockerOk(d, ['run', '--rm', '-v', 'fresh:/seed', 'withvol', 'sh', '-c', 'echo changed > /seed/s']);
   assert.equal(await dockerOk(d, ['run', '--rm', '-v', 'fresh:/seed', 'withvol', 'cat', '/seed/s']), 'changed\n');
-  const nc = await docker(d, ['run', '--rm', '--mount', 'type=volume,source=nocopy1,target=/seed,volume-nocopy', 'withvol', 'ls', '/seed']);
+  const nc = await docker(d, [
+    'run',
+    '--rm',
+    '--mount',
+    'type=volume,source=nocopy1,target=/seed,volume-nocopy',
+    'withvol',
+    'ls',
+    '/seed',
+  ]);
   assert.equal(nc.stdout, '');
   // No copy into a volume a running container holds: it could plant symlinks for the copy to follow.
   await dockerOk(d, ['run', '-d', '--name', 'holder', '-v', 'heldvol:/hold', 'busybox', 'sleep', '100']);
@@ -309,16 +590,33 @@ test('image content is copied into an empty volume (not with volume-nocopy); ima
   await dockerOk(d, ['rm', '-f', 'holder']);
 
   await dockerOk(d, ['run', '--name', 'anon', '-v', 'keepnamed:/named', 'withvol', 'cat', '/vol/i']);
-  const mounts = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .Mounts}}', 'anon'])) as Array<{ Name: string; Destination: string; Mode: string }>;
+  const mounts = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .Mounts}}', 'anon'])) as Array<{
+    Name: string;
+    Destination: string;
+    Mode: string;
+  }>;
   const anon = mounts.find((m) => m.Destination === '/vol')!;
   assert.match(anon.Name, /^[0-9a-f]{64}$/);
   assert.equal(anon.Mode, '');
   assert.equal(readFileSync(join(volumesDir(), anon.Name, '_data', 'i'), 'utf8'), 'img\n');
-  assert.equal((await dockerOk(d, ['volume', 'inspect', '-f', '{{json .Labels}}', anon.Name])).trim(), '{"com.docker.volume.anonymous":""}');
+  assert.equal(
+    (await dockerOk(d, ['volume', 'inspect', '-f', '{{json .Labels}}', anon.Name])).trim(),
+    '{"com.docker.volume.anonymous":""}',
+  );
   await dockerOk(d, ['rm', '-v', 'anon']);
   // `-v /path` makes an anonymous volume too, with Docker's empty mode.
   await dockerOk(d, ['create', '--name', 'anon3', '-v', '/anonpath', 'busybox']);
-  assert.equal((await dockerOk(d, ['inspect', '-f', '{{range .Mounts}}{{.Type}} {{len .Name}} {{printf "%q" .Mode}}{{end}}', 'anon3'])).trim(), 'volume 64 ""');
+  assert.equal(
+    (
+      await dockerOk(d, [
+        'inspect',
+        '-f',
+        '{{range .Mounts}}{{.Type}} {{len .Name}} {{printf "%q" .Mode}}{{end}}',
+        'anon3',
+      ])
+    ).trim(),
+    'volume 64 ""',
+  );
   await dockerOk(d, ['rm', '-v', 'anon3']);
   assert.equal((await docker(d, ['volume', 'inspect', anon.Name])).code, 1, 'rm -v removes the anonymous volume');
   assert.equal((await docker(d, ['volume', 'inspect', 'keepnamed'])).code, 0, 'and keeps the named one');
@@ -338,13 +636,35 @@ test('image content is copied into an empty volume (not with volume-nocopy); ima
 test('mount and unmount events; system df lists volumes with size and users', async () => {
   const since = Math.floor(Date.now() / 1000) - 1;
   await dockerOk(d, ['run', '--rm', '-v', 'evvol:/e', 'busybox', 'sh', '-c', 'head -c 5000 /dev/zero > /e/z']);
-  const events = await dockerOk(d, ['events', '--since', String(since), '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'volume=evvol', '--format', '{{.Action}} {{index .Actor.Attributes "destination"}}']);
+  const events = await dockerOk(d, [
+    'events',
+    '--since',
+    String(since),
+    '--until',
+    String(Math.ceil(Date.now() / 1000) + 1),
+    '--filter',
+    'volume=evvol',
+    '--format',
+    '{{.Action}} {{index .Actor.Attributes "destination"}}',
+  ]);
   assert.match(events, /create \nmount \/e\nunmount \n/);
   // As dockerd: every container naming the volume, and every volume create, reports a create.
   await dockerOk(d, ['volume', 'create', 'evvol']);
   await dockerOk(d, ['create', '--name', 'evref', '-v', 'evvol:/e', 'busybox']);
   await dockerOk(d, ['rm', 'evref']);
-  const creates = await dockerOk(d, ['events', '--since', String(since), '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'volume=evvol', '--filter', 'event=create', '--format', '{{.Action}}']);
+  const creates = await dockerOk(d, [
+    'events',
+    '--since',
+    String(since),
+    '--until',
+    String(Math.ceil(Date.now() / 1000) + 1),
+    '--filter',
+    'volume=evvol',
+    '--filter',
+    'event=create',
+    '--format',
+    '{{.Action}}',
+  ]);
   assert.equal(creates, 'create\ncreate\ncreate\n');
   const df = await dockerOk(d, ['system', 'df', '-v', '--format', '{{json .Volumes}}']);
   const vols = JSON.parse(df) as Array<{ Name: string; Size: string; Links: string }>;
@@ -368,7 +688,19 @@ test('volumes made with --opt: a tmpfs, and a host directory bound with type=non
   mkdirSync(dev, { recursive: true });
   writeFileSync(join(dev, 'hostfile'), 'from host\n');
   await dockerOk(d, ['volume', 'create', '--opt', 'type=none', '--opt', 'o=bind', '--opt', `device=${dev}`, 'devvol']);
-  assert.equal(await dockerOk(d, ['run', '--rm', '-v', 'devvol:/d', 'busybox', 'sh', '-c', 'cat /d/hostfile; echo back > /d/back']), 'from host\n');
+  assert.equal(
+    await dockerOk(d, [
+      'run',
+      '--rm',
+      '-v',
+      'devvol:/d',
+      'busybox',
+      'sh',
+      '-c',
+      'cat /d/hostfile; echo back > /d/back',
+    ]),
+    'from host\n',
+  );
   assert.equal(readFileSync(join(dev, 'back'), 'utf8'), 'back\n');
   await dockerOk(d, ['volume', 'create', '--opt', 'type=tmpfs', '--opt', 'o=size=2m', 'tvol']);
   const out = await dockerOk(d, ['run', '--rm', '-v', 'tvol:/t', 'busybox', 'grep', ' /t ', '/proc/mounts']);
@@ -383,7 +715,10 @@ test('volume data and container mounts survive a daemon restart', async () => {
   const before = await dockerOk(d, ['inspect', '-f', '{{json .Mounts}}', 'keeper']);
   await stopDaemon(d);
   d = await startDaemon(d.extraArgs, d.root);
-  assert.equal((await dockerOk(d, ['volume', 'inspect', '-f', '{{.Name}} {{.Driver}}', 'durable'])).trim(), 'durable local');
+  assert.equal(
+    (await dockerOk(d, ['volume', 'inspect', '-f', '{{.Name}} {{.Driver}}', 'durable'])).trim(),
+    'durable local',
+  );
   assert.equal(await dockerOk(d, ['inspect', '-f', '{{json .Mounts}}', 'keeper']), before);
   assert.equal(await dockerOk(d, ['run', '--rm', '-v', 'durable:/data', 'busybox', 'cat', '/data/k']), 'kept\n');
   const r = await docker(d, ['volume', 'rm', 'durable']);
@@ -401,7 +736,10 @@ test('the berth CLI drives the same volumes and mounts', async () => {
   assert.equal((await ok(['volume', 'create', '--label', 'by=berth', 'berthvol'])).trim(), 'berthvol');
   assert.match(await ok(['volume', 'ls', '-f', 'label=by=berth']), /local\s+berthvol/);
   assert.equal(await ok(['run', '--rm', '-v', 'berthvol:/b', 'busybox', 'sh', '-c', 'echo b > /b/f; cat /b/f']), 'b\n');
-  assert.equal((await ok(['volume', 'inspect', '-f', '{{.Mountpoint}}', 'berthvol'])).trim(), join(volumesDir(), 'berthvol', '_data'));
+  assert.equal(
+    (await ok(['volume', 'inspect', '-f', '{{.Mountpoint}}', 'berthvol'])).trim(),
+    join(volumesDir(), 'berthvol', '_data'),
+  );
   await ok(['volume', 'rm', 'berthvol']);
   assert.equal((await docker(d, ['volume', 'inspect', 'berthvol'])).code, 1);
 });
@@ -414,7 +752,10 @@ test('with --live-restore a running container keeps its tmpfs volume across a re
     await ok(['volume', 'create', '--opt', 'type=tmpfs', 'lrtmp']);
     await ok(['run', '-d', '--name', 'lr', '-v', 'lrtmp:/t', 'busybox', 'sh', '-c', 'echo alive > /t/a; sleep 300']);
     const mp = join(lr.root, 'data', 'volumes', 'lrtmp', '_data');
-    const mounted = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === mp);
+    const mounted = () =>
+      readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .some((l) => l.split(' ')[4] === mp);
     assert.ok(mounted());
     await stopDaemon(lr);
     const again = await startDaemon(lr.extraArgs, lr.root);

@@ -7,13 +7,29 @@ import { join, relative, dirname, resolve } from 'node:path';
 
 const SRC = resolve(import.meta.dirname, '../src');
 const LAYERS: Record<string, number> = {
-  cli: 6, compose: 6, ui: 6,
-  client: 5, 'api/types': 5,
-  daemon: 4, 'api/server': 4,
+  cli: 6,
+  compose: 6,
+  ui: 6,
+  client: 5,
+  'api/types': 5,
+  daemon: 4,
+  'api/server': 4,
   services: 3,
-  images: 2, build: 2, oci: 2, runtime: 2, network: 2, volumes: 2, registry: 2, events: 2,
-  content: 1, snapshots: 1, metadata: 1, archive: 1,
-  host: 0, spec: 0, errdefs: 0,
+  images: 2,
+  build: 2,
+  oci: 2,
+  runtime: 2,
+  network: 2,
+  volumes: 2,
+  registry: 2,
+  events: 2,
+  content: 1,
+  snapshots: 1,
+  metadata: 1,
+  archive: 1,
+  host: 0,
+  spec: 0,
+  errdefs: 0,
 };
 
 function moduleOf(file: string): string | undefined {

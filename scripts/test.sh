@@ -7,6 +7,8 @@ bash scripts/setup.sh || exit 1
 
 echo "== type check"
 npm run --silent build || exit 1
+echo "== formatting (npm run format fixes it)"
+npm run --silent format:check || exit 1
 echo "== import boundaries"
 bin/node scripts/lint-imports.ts || exit 1
 

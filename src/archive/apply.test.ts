@@ -78,9 +78,15 @@ test('applies files, modes, owners, times, symlinks and hardlinks; the diff ID i
 
 test('gzip and zstd layers are recognised by magic and give the diff ID of their tar', async (t) => {
   const s = await scratch(t);
-  const tar = await makeTar([{ name: 'f', content: 'x'.repeat(100_000) }, { name: 'g', content: 'y' }]);
+  const tar = await makeTar([
+    { name: 'f', content: 'x'.repeat(100_000) },
+    { name: 'g', content: 'y' },
+  ]);
   assert.equal(detectCompression(tar), 'none');
-  for (const [kind, z] of [['gzip', gzipSync(tar)], ['zstd', zstdCompressSync(tar)]] as const) {
+  for (const [kind, z] of [
+    ['gzip', gzipSync(tar)],
+    ['zstd', zstdCompressSync(tar)],
+  ] as const) {
     assert.equal(detectCompression(z), kind);
     const root = join(s.dir, kind);
     await mkdir(root);
@@ -97,15 +103,26 @@ test('gzip and zstd layers are recognised by magic and give the diff ID of their
 test('xz layers, corrupt gzip and truncated tars are refused with InvalidArgument or NotImplemented', async (t) => {
   const s = await scratch(t);
   const xz = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 1, 2, 3]);
-  await assert.rejects(applyLayer(Readable.from([xz]), s.root, { host: fake() }), (e) => is(e, 'NotImplemented') && /xz/.test((e as Error).message));
+  await assert.rejects(
+    applyLayer(Readable.from([xz]), s.root, { host: fake() }),
+    (e) => is(e, 'NotImplemented') && /xz/.test((e as Error).message),
+  );
   const gz = gzipSync(await makeTar([{ name: 'f', content: 'x' }]));
   gz[gz.length - 20]! ^= 0xff;
   gz[20]! ^= 0xff;
-  await assert.rejects(applyLayer(Readable.from([gz]), s.root, { host: fake() }), (e) => is(e, 'InvalidArgument') && /^apply layer: /.test((e as Error).message));
+  await assert.rejects(
+    applyLayer(Readable.from([gz]), s.root, { host: fake() }),
+    (e) => is(e, 'InvalidArgument') && /^apply layer: /.test((e as Error).message),
+  );
   const tar = await makeTar([{ name: 'big', content: 'z'.repeat(4096) }]);
-  await assert.rejects(applyLayer(Readable.from([tar.subarray(0, 1500)]), s.root, { host: fake() }), (e) => is(e, 'InvalidArgument'));
+  await assert.rejects(applyLayer(Readable.from([tar.subarray(0, 1500)]), s.root, { host: fake() }), (e) =>
+    is(e, 'InvalidArgument'),
+  );
   const garbage = Buffer.alloc(1024, 0x41);
-  await assert.rejects(applyLayer(Readable.from([garbage]), s.root, { host: fake() }), (e) => is(e, 'InvalidArgument') && /invalid tar/.test((e as Error).message));
+  await assert.rejects(
+    applyLayer(Readable.from([garbage]), s.root, { host: fake() }),
+    (e) => is(e, 'InvalidArgument') && /invalid tar/.test((e as Error).message),
+  );
 });
 
 test('a decompression bomb stops at the limit with InvalidArgument', async (t) => {
@@ -128,17 +145,47 @@ test('a decompression bomb stops at the limit with InvalidArgument', async (t) =
 test('hostile names and hardlinks are refused and nothing lands outside the root', async (t) => {
   const s = await scratch(t);
   const refused: Array<[string, TarEntry[], RegExp]> = [
-    ['dot-dot', [{ name: '../../outside/pwned', content: 'x' }], /^apply layer: entry "..\/..\/outside\/pwned" escapes the root$/],
+    [
+      'dot-dot',
+      [{ name: '../../outside/pwned', content: 'x' }],
+      /^apply layer: entry "..\/..\/outside\/pwned" escapes the root$/,
+    ],
     ['dot-dot after a name', [{ name: 'x/../../../outside/pwned', content: 'x' }], /escapes the root/],
-    ['hardlink up', [{ name: 'h', type: 'link', linkname: '../../outside/secret' }], /hardlink "h" to "..\/..\/outside\/secret" escapes the root/],
-    ['hardlink to an absolute host path', [{ name: 'h', type: 'link', linkname: join(s.outside, 'secret') }], /target not found/],
+    [
+      'hardlink up',
+      [{ name: 'h', type: 'link', linkname: '../../outside/secret' }],
+      /hardlink "h" to "..\/..\/outside\/secret" escapes the root/,
+    ],
+    [
+      'hardlink to an absolute host path',
+      [{ name: 'h', type: 'link', linkname: join(s.outside, 'secret') }],
+      /target not found/,
+    ],
     ['hardlink to /etc/passwd', [{ name: 'h', type: 'link', linkname: '/etc/passwd' }], /target not found/],
-    ['hardlink through a symlink out', [
-      { name: 'out', type: 'symlink', linkname: s.outside },
-      { name: 'h', type: 'link', linkname: 'out/secret' },
-    ], /target not found/],
-    ['hardlink to a directory', [{ name: 'd/', type: 'directory' }, { name: 'h', type: 'link', linkname: 'd' }], /target is a directory/],
-    ['a file used as a directory', [{ name: 'f', content: 'x' }, { name: 'f/x', content: 'y' }], /not a directory/],
+    [
+      'hardlink through a symlink out',
+      [
+        { name: 'out', type: 'symlink', linkname: s.outside },
+        { name: 'h', type: 'link', linkname: 'out/secret' },
+      ],
+      /target not found/,
+    ],
+    [
+      'hardlink to a directory',
+      [
+        { name: 'd/', type: 'directory' },
+        { name: 'h', type: 'link', linkname: 'd' },
+      ],
+      /target is a directory/,
+    ],
+    [
+      'a file used as a directory',
+      [
+        { name: 'f', content: 'x' },
+        { name: 'f/x', content: 'y' },
+      ],
+      /not a directory/,
+    ],
     ['a file replacing the root', [{ name: './', content: 'x' }], /would replace the root/],
     ['invalid whiteout', [{ name: 'd/.wh..', content: '' }], /not a valid whiteout/],
   ];
@@ -158,12 +205,26 @@ test('hostile names and hardlinks are refused and nothing lands outside the root
 test('absolute entry names are taken inside the root', async (t) => {
   const s = await scratch(t);
   const probe = `/berth-archive-probe-${randomBytes(6).toString('hex')}`;
-  await applyLayer(await tarOf([{ name: `${probe}/f`, content: 'in' }, { name: '/top', content: 't' }]), s.root, { host: fake() });
+  await applyLayer(
+    await tarOf([
+      { name: `${probe}/f`, content: 'in' },
+      { name: '/top', content: 't' },
+    ]),
+    s.root,
+    { host: fake() },
+  );
   assert.equal(existsSync(probe), false);
   assert.equal(await readFile(join(s.root, probe, 'f'), 'utf8'), 'in');
   assert.equal(await readFile(join(s.root, 'top'), 'utf8'), 't');
   // An absolute hardlink target names the layer's own file, not the host's.
-  await applyLayer(await tarOf([{ name: 'etc/passwd', content: 'root:x:0:0::/root:/bin/sh\n' }, { name: 'bin/pw', type: 'link', linkname: '/etc/passwd' }]), s.root, { host: fake() });
+  await applyLayer(
+    await tarOf([
+      { name: 'etc/passwd', content: 'root:x:0:0::/root:/bin/sh\n' },
+      { name: 'bin/pw', type: 'link', linkname: '/etc/passwd' },
+    ]),
+    s.root,
+    { host: fake() },
+  );
   assert.equal((await stat(join(s.root, 'bin/pw'))).ino, (await stat(join(s.root, 'etc/passwd'))).ino);
   assert.notEqual((await stat(join(s.root, 'bin/pw'))).ino, (await stat('/etc/passwd')).ino);
 });
@@ -172,29 +233,37 @@ test('symlinks are followed inside the root only, never out of it', async (t) =>
   const s = await scratch(t);
   const probe = `berth-archive-probe-${randomBytes(6).toString('hex')}`;
   t.after(() => rm(join('/etc', probe), { force: true }));
-  await applyLayer(await tarOf([
-    // a -> /etc, then a/<probe>: lands in <root>/etc, not the host's /etc.
-    { name: 'a', type: 'symlink', linkname: '/etc' },
-    { name: `a/${probe}`, content: 'not on the host' },
-    // An absolute link to the scratch dir outside, then a file through it.
-    { name: 'out', type: 'symlink', linkname: s.outside },
-    { name: 'out/pwned', content: 'x' },
-    // Climbing out with .. stops at the root.
-    { name: 'up', type: 'symlink', linkname: '../../..' },
-    { name: 'up/pwned2', content: 'y' },
-    // A link through a missing directory: missing/.. must not hand the kernel "out/...".
-    { name: 'jump', type: 'symlink', linkname: 'missing/../out' },
-    { name: 'jump/pwned3', content: 'z' },
-    // Chains of links.
-    { name: 'c1', type: 'symlink', linkname: 'c2' },
-    { name: 'c2', type: 'symlink', linkname: '/up/../out' },
-    { name: 'c1/pwned4', content: 'w' },
-  ]), s.root, { host: fake() });
+  await applyLayer(
+    await tarOf([
+      // a -> /etc, then a/<probe>: lands in <root>/etc, not the host's /etc.
+      { name: 'a', type: 'symlink', linkname: '/etc' },
+      { name: `a/${probe}`, content: 'not on the host' },
+      // An absolute link to the scratch dir outside, then a file through it.
+      { name: 'out', type: 'symlink', linkname: s.outside },
+      { name: 'out/pwned', content: 'x' },
+      // Climbing out with .. stops at the root.
+      { name: 'up', type: 'symlink', linkname: '../../..' },
+      { name: 'up/pwned2', content: 'y' },
+      // A link through a missing directory: missing/.. must not hand the kernel "out/...".
+      { name: 'jump', type: 'symlink', linkname: 'missing/../out' },
+      { name: 'jump/pwned3', content: 'z' },
+      // Chains of links.
+      { name: 'c1', type: 'symlink', linkname: 'c2' },
+      { name: 'c2', type: 'symlink', linkname: '/up/../out' },
+      { name: 'c1/pwned4', content: 'w' },
+    ]),
+    s.root,
+    { host: fake() },
+  );
   assert.equal(existsSync(join('/etc', probe)), false, 'nothing was written to the host /etc');
   assert.equal(await readFile(join(s.root, 'etc', probe), 'utf8'), 'not on the host');
   assert.deepEqual(await listOutside(s), ['secret']);
   assert.equal(existsSync(join(s.dir, 'pwned2')), false);
-  assert.equal(await readFile(join(s.root, s.outside, 'pwned'), 'utf8'), 'x', 'the absolute target was taken inside the root');
+  assert.equal(
+    await readFile(join(s.root, s.outside, 'pwned'), 'utf8'),
+    'x',
+    'the absolute target was taken inside the root',
+  );
   assert.equal(await readFile(join(s.root, 'pwned2'), 'utf8'), 'y', '.. stops at the root');
   assert.equal(await readFile(join(s.root, s.outside, 'pwned3'), 'utf8'), 'z');
   assert.equal(await readFile(join(s.root, s.outside, 'pwned4'), 'utf8'), 'w');
@@ -203,11 +272,18 @@ test('symlinks are followed inside the root only, never out of it', async (t) =>
 
 test('a symlink loop is refused', async (t) => {
   const s = await scratch(t);
-  await assert.rejects(applyLayer(await tarOf([
-    { name: 'l1', type: 'symlink', linkname: 'l2' },
-    { name: 'l2', type: 'symlink', linkname: 'l1' },
-    { name: 'l1/x', content: 'x' },
-  ]), s.root, { host: fake() }), (e) => is(e, 'InvalidArgument') && /too many levels of symbolic links/.test((e as Error).message));
+  await assert.rejects(
+    applyLayer(
+      await tarOf([
+        { name: 'l1', type: 'symlink', linkname: 'l2' },
+        { name: 'l2', type: 'symlink', linkname: 'l1' },
+        { name: 'l1/x', content: 'x' },
+      ]),
+      s.root,
+      { host: fake() },
+    ),
+    (e) => is(e, 'InvalidArgument') && /too many levels of symbolic links/.test((e as Error).message),
+  );
 });
 
 test('an entry replaces what is there without following it; a directory over a directory is kept', async (t) => {
@@ -218,14 +294,18 @@ test('an entry replaces what is there without following it; a directory over a d
   await writeFile(join(s.root, 'dir', 'old'), 'old');
   await writeFile(join(s.root, 'file'), 'file');
   await mkdir(join(s.root, 'was-dir', 'deep'), { recursive: true });
-  await applyLayer(await tarOf([
-    { name: 'link/', type: 'directory', mode: 0o700 },
-    { name: 'link/x', content: 'x' },
-    { name: 'file-link', content: 'replaced' },
-    { name: 'dir/', type: 'directory', mode: 0o711 },
-    { name: 'file/', type: 'directory' },
-    { name: 'was-dir', type: 'symlink', linkname: 'dir' },
-  ]), s.root, { host: fake() });
+  await applyLayer(
+    await tarOf([
+      { name: 'link/', type: 'directory', mode: 0o700 },
+      { name: 'link/x', content: 'x' },
+      { name: 'file-link', content: 'replaced' },
+      { name: 'dir/', type: 'directory', mode: 0o711 },
+      { name: 'file/', type: 'directory' },
+      { name: 'was-dir', type: 'symlink', linkname: 'dir' },
+    ]),
+    s.root,
+    { host: fake() },
+  );
   assert.deepEqual(await listOutside(s), ['secret']);
   assert.equal(await readFile(join(s.outside, 'secret'), 'utf8'), 'secret', 'the symlink target was not written');
   const link = await lstat(join(s.root, 'link'));
@@ -243,17 +323,25 @@ test('an entry replaces what is there without following it; a directory over a d
 test('whiteouts in overlay form: a 0/0 device and the opaque xattr', async (t) => {
   const s = await scratch(t);
   const host = fake();
-  await applyLayer(await tarOf([
-    { name: 'a/', type: 'directory' },
-    { name: 'a/.wh.gone', content: '' },
-    { name: 'b/.wh..wh..opq', content: '' },
-    { name: 'c/kept', content: 'mine' },
-    { name: 'c/.wh.kept', content: '' },
-  ]), s.root, { host, overlayWhiteouts: true });
-  assert.deepEqual(host.calls, [
-    { op: 'mknod', args: [join(s.root, 'a/gone'), 'c', 0, 0, 0] },
-    { op: 'setxattr', args: [join(s.root, 'b'), 'trusted.overlay.opaque', 'y'] },
-  ], 'a whiteout of a file of the same layer does nothing');
+  await applyLayer(
+    await tarOf([
+      { name: 'a/', type: 'directory' },
+      { name: 'a/.wh.gone', content: '' },
+      { name: 'b/.wh..wh..opq', content: '' },
+      { name: 'c/kept', content: 'mine' },
+      { name: 'c/.wh.kept', content: '' },
+    ]),
+    s.root,
+    { host, overlayWhiteouts: true },
+  );
+  assert.deepEqual(
+    host.calls,
+    [
+      { op: 'mknod', args: [join(s.root, 'a/gone'), 'c', 0, 0, 0] },
+      { op: 'setxattr', args: [join(s.root, 'b'), 'trusted.overlay.opaque', 'y'] },
+    ],
+    'a whiteout of a file of the same layer does nothing',
+  );
   assert.ok((await stat(join(s.root, 'b'))).isDirectory(), 'the opaque directory exists');
   assert.equal(existsSync(join(s.root, 'a/.wh.gone')), false, 'no .wh. file is left in the layer');
   assert.equal(await readFile(join(s.root, 'c/kept'), 'utf8'), 'mine');
@@ -270,18 +358,22 @@ test('whiteouts on a flat tree delete what the layers below had, and only that',
   await writeFile(join(flat, 'keep', 'sub', 'old'), 'x');
   await symlink(s.outside, join(flat, 'out'));
   const host = fake();
-  await applyLayer(await tarOf([
-    { name: '.wh.gone', content: '' },
-    { name: '.wh.gone-dir', content: '' },
-    { name: '.wh.never-was', content: '' },
-    // This layer's own entries, before the opaque marker, stay.
-    { name: 'keep/early', content: 'e' },
-    { name: 'keep/sub/early', content: 'e' },
-    { name: 'keep/.wh..wh..opq', content: '' },
-    { name: 'keep/late', content: 'l' },
-    // A whiteout through a symlink to the host resolves inside the root: nothing to delete.
-    { name: 'out/.wh.secret', content: '' },
-  ]), flat, { host });
+  await applyLayer(
+    await tarOf([
+      { name: '.wh.gone', content: '' },
+      { name: '.wh.gone-dir', content: '' },
+      { name: '.wh.never-was', content: '' },
+      // This layer's own entries, before the opaque marker, stay.
+      { name: 'keep/early', content: 'e' },
+      { name: 'keep/sub/early', content: 'e' },
+      { name: 'keep/.wh..wh..opq', content: '' },
+      { name: 'keep/late', content: 'l' },
+      // A whiteout through a symlink to the host resolves inside the root: nothing to delete.
+      { name: 'out/.wh.secret', content: '' },
+    ]),
+    flat,
+    { host },
+  );
   assert.equal(existsSync(join(flat, 'gone')), false);
   assert.equal(existsSync(join(flat, 'gone-dir')), false);
   assert.deepEqual((await readdir(join(flat, 'keep'))).sort(), ['early', 'late', 'sub']);
@@ -293,16 +385,32 @@ test('whiteouts on a flat tree delete what the layers below had, and only that',
 test('xattrs from PAX records are set through the host, byte for byte', async (t) => {
   const s = await scratch(t);
   const host = fake();
-  await applyLayer(await tarOf([
-    { name: 'f', content: 'x', pax: { 'SCHILY.xattr.user.note': 'héllo', 'SCHILY.xattr.trusted.overlay.opaque': 'y' } },
-    { name: 'g', content: 'x', pax: { 'LIBARCHIVE.xattr.security.capability': Buffer.from([1, 0, 0, 2, 0xff, 0x80]).toString('base64') } },
-  ]), s.root, { host });
+  await applyLayer(
+    await tarOf([
+      {
+        name: 'f',
+        content: 'x',
+        pax: { 'SCHILY.xattr.user.note': 'héllo', 'SCHILY.xattr.trusted.overlay.opaque': 'y' },
+      },
+      {
+        name: 'g',
+        content: 'x',
+        pax: { 'LIBARCHIVE.xattr.security.capability': Buffer.from([1, 0, 0, 2, 0xff, 0x80]).toString('base64') },
+      },
+    ]),
+    s.root,
+    { host },
+  );
   // Small files are written in the background, several at once: the calls' order is not the archive's.
   const byPath = [...host.calls].sort((a, b) => String(a.args[0]).localeCompare(String(b.args[0])));
-  assert.deepEqual(byPath, [
-    { op: 'setxattr', args: [join(s.root, 'f'), 'user.note', `0x${Buffer.from('héllo').toString('hex')}`] },
-    { op: 'setxattr', args: [join(s.root, 'g'), 'security.capability', '0x01000002ff80'] },
-  ], 'overlay xattrs from an archive are ignored');
+  assert.deepEqual(
+    byPath,
+    [
+      { op: 'setxattr', args: [join(s.root, 'f'), 'user.note', `0x${Buffer.from('héllo').toString('hex')}`] },
+      { op: 'setxattr', args: [join(s.root, 'g'), 'security.capability', '0x01000002ff80'] },
+    ],
+    'overlay xattrs from an archive are ignored',
+  );
 });
 
 test('binary SCHILY xattrs written by GNU tar survive exactly (real setfattr)', async (t) => {
@@ -325,14 +433,18 @@ test('binary SCHILY xattrs written by GNU tar survive exactly (real setfattr)', 
 test('devices and fifos are made through the host; long and non-ASCII names and large ids survive', async (t) => {
   const s = await scratch(t);
   const long = `${'d'.repeat(120)}/${'f'.repeat(150)}`;
-  await applyLayer(await tarOf([
-    { name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 },
-    { name: 'dev/loop9', type: 'block-device', devmajor: 7, devminor: 9, mode: 0o660, gid: 6 },
-    { name: 'run/fifo', type: 'fifo', mode: 0o620 },
-    { name: long, content: 'long' },
-    { name: 'ünïcödé/日本', content: 'u' },
-    { name: 'big-ids', content: 'b', pax: { uid: '3000000', gid: '3000001' } },
-  ]), s.root, { host: new RealHost() });
+  await applyLayer(
+    await tarOf([
+      { name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 },
+      { name: 'dev/loop9', type: 'block-device', devmajor: 7, devminor: 9, mode: 0o660, gid: 6 },
+      { name: 'run/fifo', type: 'fifo', mode: 0o620 },
+      { name: long, content: 'long' },
+      { name: 'ünïcödé/日本', content: 'u' },
+      { name: 'big-ids', content: 'b', pax: { uid: '3000000', gid: '3000001' } },
+    ]),
+    s.root,
+    { host: new RealHost() },
+  );
   const nul = await lstat(join(s.root, 'dev/null'));
   assert.ok(nul.isCharacterDevice());
   assert.equal(nul.rdev, (1 << 8) | 3);
@@ -375,6 +487,15 @@ test('later entries for the same path win, in order, while earlier files are sti
   assert.equal(await readFile(join(s.root, 'many/123'), 'utf8'), '123');
   assert.equal((await stat(join(s.root, 'h2'))).ino, (await stat(join(s.root, 'many/199'))).ino);
   // A file used as a directory by a later entry is refused, even while it is being written.
-  await assert.rejects(applyLayer(await tarOf([{ name: 'x', content: 'x' }, { name: 'x/y', content: 'y' }]), join(s.dir, 'a'), { host: fake() }),
-    (e) => is(e, 'InvalidArgument') && /not a directory/.test((e as Error).message));
+  await assert.rejects(
+    applyLayer(
+      await tarOf([
+        { name: 'x', content: 'x' },
+        { name: 'x/y', content: 'y' },
+      ]),
+      join(s.dir, 'a'),
+      { host: fake() },
+    ),
+    (e) => is(e, 'InvalidArgument') && /not a directory/.test((e as Error).message),
+  );
 });

@@ -29,8 +29,15 @@ import type { SpecialFiles } from '../host/index.ts';
 import type { Digest } from '../spec/index.ts';
 import { decompressed, DEFAULT_MAX_LAYER_BYTES } from './compression.ts';
 import {
-  absOf, cleanEntryName, cleanLinkTarget, joinRel, OVERLAY_OPAQUE_XATTR, splitRel,
-  WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE, WHITEOUT_PREFIX,
+  absOf,
+  cleanEntryName,
+  cleanLinkTarget,
+  joinRel,
+  OVERLAY_OPAQUE_XATTR,
+  splitRel,
+  WHITEOUT_META_PREFIX,
+  WHITEOUT_OPAQUE,
+  WHITEOUT_PREFIX,
 } from './names.ts';
 import { PaxReader, setfattrValue, xattrsOf, type PaxRecords } from './pax.ts';
 import { RootDirs } from './resolve.ts';
@@ -111,7 +118,8 @@ export async function applyLayer(source: Readable, root: string, opts: ApplyOpti
     await applier.settle();
     // An entry that failed because the stream under it broke (a decompression bomb, corrupt
     // data) reports the stream's error, which says what really went wrong.
-    const broken = streamError !== undefined && (streamError as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE';
+    const broken =
+      streamError !== undefined && (streamError as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE';
     const cause = broken && categoryOf(e) === 'Internal' ? streamError : e;
     throw asApplyError(cause);
   }
@@ -119,7 +127,8 @@ export async function applyLayer(source: Readable, root: string, opts: ApplyOpti
 }
 
 function asApplyError(e: unknown): Error {
-  if (e instanceof BerthError) return e.message.startsWith(`${WHAT}:`) ? e : new BerthError(e.category, `${WHAT}: ${e.message}`, { cause: e });
+  if (e instanceof BerthError)
+    return e.message.startsWith(`${WHAT}:`) ? e : new BerthError(e.category, `${WHAT}: ${e.message}`, { cause: e });
   // Errors of the disk or of the source carry a syscall; the rest came from parsing the archive.
   if ((e as NodeJS.ErrnoException)?.syscall) return internal(`${WHAT}: ${(e as Error).message}`, e);
   return invalidArgument(`${WHAT}: invalid tar archive: ${(e as Error)?.message ?? String(e)}`, e);
@@ -185,7 +194,9 @@ class Applier {
       await this.apply(h, body, pax);
     } catch (e) {
       if (e instanceof BerthError) {
-        throw e.message.startsWith(`${WHAT}:`) ? e : new BerthError(e.category, `${WHAT}: entry "${h.name}": ${e.message}`, { cause: e });
+        throw e.message.startsWith(`${WHAT}:`)
+          ? e
+          : new BerthError(e.category, `${WHAT}: entry "${h.name}": ${e.message}`, { cause: e });
       }
       throw internal(`${WHAT}: entry "${h.name}": ${(e as Error).message}`, e);
     } finally {
@@ -296,7 +307,8 @@ class Applier {
 
   private async symlink(h: Header, target: string, abs: string, m: Meta): Promise<void> {
     const to = h.linkname ?? '';
-    if (to === '' || to.includes('\0')) throw invalidArgument(`${WHAT}: symlink "${h.name}" has an invalid target ${JSON.stringify(to)}`);
+    if (to === '' || to.includes('\0'))
+      throw invalidArgument(`${WHAT}: symlink "${h.name}" has an invalid target ${JSON.stringify(to)}`);
     // Created as it is: a symlink is only ever resolved inside the container (or by
     // RootDirs, inside the root), never followed by the unpacker.
     await this.create(target, () => fsp.symlink(to, abs));
@@ -316,7 +328,8 @@ class Applier {
     const source = absOf(this.root, sourceRel);
     const st = await fsp.lstat(source).catch(() => undefined);
     if (!st) throw notFound();
-    if (st.isDirectory()) throw invalidArgument(`${WHAT}: hardlink "${h.name}" to "${h.linkname}": target is a directory`);
+    if (st.isDirectory())
+      throw invalidArgument(`${WHAT}: hardlink "${h.name}" to "${h.linkname}": target is a directory`);
     if (source === abs) return;
     // link(2) does not follow a symlink source: linking to a symlink links the symlink itself.
     await this.create(target, () => fsp.link(source, abs));
@@ -333,7 +346,8 @@ class Applier {
   }
 
   private async whiteout(h: Header, parentRel: string, name: string): Promise<void> {
-    if (name === '' || name === '.' || name === '..') throw invalidArgument(`${WHAT}: entry "${h.name}" is not a valid whiteout`);
+    if (name === '' || name === '.' || name === '..')
+      throw invalidArgument(`${WHAT}: entry "${h.name}" is not a valid whiteout`);
     if (this.overlay) {
       const parent = await this.dirs.ensure(parentRel);
       const target = joinRel(parent, name);
@@ -423,12 +437,15 @@ class Applier {
       await Promise.race(this.jobs.values());
     }
     this.jobBytes += bytes;
-    const job: Promise<void> = work().catch((e) => {
-      this.failure ??= e instanceof BerthError ? e : internal(`${WHAT}: entry "${h.name}": ${(e as Error).message}`, e);
-    }).finally(() => {
-      this.jobBytes -= bytes;
-      if (this.jobs.get(target) === job) this.jobs.delete(target);
-    });
+    const job: Promise<void> = work()
+      .catch((e) => {
+        this.failure ??=
+          e instanceof BerthError ? e : internal(`${WHAT}: entry "${h.name}": ${(e as Error).message}`, e);
+      })
+      .finally(() => {
+        this.jobBytes -= bytes;
+        if (this.jobs.get(target) === job) this.jobs.delete(target);
+      });
     this.jobs.set(target, job);
   }
 
@@ -473,7 +490,14 @@ function metaOf(h: Header, pax: PaxRecords | undefined): Meta {
   };
   const uid = num('uid') ?? h.uid ?? 0;
   const gid = num('gid') ?? h.gid ?? 0;
-  if (!Number.isSafeInteger(uid) || uid < 0 || uid > 0xfffffffe || !Number.isSafeInteger(gid) || gid < 0 || gid > 0xfffffffe) {
+  if (
+    !Number.isSafeInteger(uid) ||
+    uid < 0 ||
+    uid > 0xfffffffe ||
+    !Number.isSafeInteger(gid) ||
+    gid < 0 ||
+    gid > 0xfffffffe
+  ) {
     throw invalidArgument(`${WHAT}: entry "${h.name}" has an invalid owner ${uid}:${gid}`);
   }
   const mtime = num('mtime') ?? (h.mtime ? h.mtime.getTime() / 1000 : 0);
@@ -495,7 +519,8 @@ async function setXattrs(host: SpecialFiles, abs: string, m: Meta): Promise<void
     // Overlay metadata comes from the OCI whiteout markers only, never from an archive's
     // xattrs: a forged redirect or opaque flag would change what the layers below show.
     if (name.startsWith('trusted.overlay.')) continue;
-    if (name === '' || name.includes('\0')) throw invalidArgument(`${WHAT}: invalid xattr name ${JSON.stringify(name)}`);
+    if (name === '' || name.includes('\0'))
+      throw invalidArgument(`${WHAT}: invalid xattr name ${JSON.stringify(name)}`);
     await host.setxattr(abs, name, setfattrValue(value));
   }
 }

@@ -22,7 +22,16 @@ export type Compression = 'none' | 'gzip' | 'zstd' | 'xz' | 'bzip2';
 export function detectCompression(head: Uint8Array): Compression {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
-  if (head.length >= 6 && head[0] === 0xfd && head[1] === 0x37 && head[2] === 0x7a && head[3] === 0x58 && head[4] === 0x5a && head[5] === 0x00) return 'xz';
+  if (
+    head.length >= 6 &&
+    head[0] === 0xfd &&
+    head[1] === 0x37 &&
+    head[2] === 0x7a &&
+    head[3] === 0x58 &&
+    head[4] === 0x5a &&
+    head[5] === 0x00
+  )
+    return 'xz';
   if (head.length >= 3 && head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68) return 'bzip2';
   return 'none';
 }
@@ -44,7 +53,11 @@ const SNIFF_BYTES = 6;
  * compressed data fails it with InvalidArgument too. `onData` sees every uncompressed chunk
  * (for hashing) before the consumer does. Destroying the result destroys `source`.
  */
-export function decompressed(source: Readable, maxBytes = DEFAULT_MAX_LAYER_BYTES, onData?: (chunk: Buffer) => void): Readable {
+export function decompressed(
+  source: Readable,
+  maxBytes = DEFAULT_MAX_LAYER_BYTES,
+  onData?: (chunk: Buffer) => void,
+): Readable {
   let total = 0;
   let started = false;
   const out = new Transform({
@@ -68,33 +81,39 @@ export function decompressed(source: Readable, maxBytes = DEFAULT_MAX_LAYER_BYTE
       cb(null, chunk);
     },
   });
-  const start = () => void (async () => {
-    const { head, stream } = await sniff(source, SNIFF_BYTES);
-    const kind = detectCompression(head);
-    if (kind === 'xz' || kind === 'bzip2') throw notImplemented(`${kind} compressed archives are not supported: use gzip or zstd`);
-    if (kind === 'none') {
-      stream.on('error', (e) => out.destroy(e));
-      out.on('close', () => stream.destroy());
-      stream.pipe(out);
-      return;
-    }
-    // Large output chunks: per-chunk overhead, not inflate, dominated a layer of 16–64 KiB chunks
-    // (a 64 MiB layer: 440 ms → 170 ms with 1 MiB).
-    const stage = kind === 'gzip' ? createGunzip({ chunkSize: DECOMPRESS_CHUNK }) : createZstdDecompress({ chunkSize: DECOMPRESS_CHUNK });
-    let stageError: unknown;
-    stage.once('error', (e) => (stageError = e));
-    // The consumer going away stops the decompressor and the source with it.
-    out.once('close', () => {
-      if (!out.writableFinished) stage.destroy();
-    });
-    stage.pipe(out);
-    try {
-      await pipeline(stream, stage);
-    } catch (e) {
-      if (e === stageError && !(e instanceof BerthError)) throw invalidArgument(`invalid ${kind} data: ${(e as Error).message}`, e);
-      throw e;
-    }
-  })().catch((e) => out.destroy(e));
+  const start = () =>
+    void (async () => {
+      const { head, stream } = await sniff(source, SNIFF_BYTES);
+      const kind = detectCompression(head);
+      if (kind === 'xz' || kind === 'bzip2')
+        throw notImplemented(`${kind} compressed archives are not supported: use gzip or zstd`);
+      if (kind === 'none') {
+        stream.on('error', (e) => out.destroy(e));
+        out.on('close', () => stream.destroy());
+        stream.pipe(out);
+        return;
+      }
+      // Large output chunks: per-chunk overhead, not inflate, dominated a layer of 16–64 KiB chunks
+      // (a 64 MiB layer: 440 ms → 170 ms with 1 MiB).
+      const stage =
+        kind === 'gzip'
+          ? createGunzip({ chunkSize: DECOMPRESS_CHUNK })
+          : createZstdDecompress({ chunkSize: DECOMPRESS_CHUNK });
+      let stageError: unknown;
+      stage.once('error', (e) => (stageError = e));
+      // The consumer going away stops the decompressor and the source with it.
+      out.once('close', () => {
+        if (!out.writableFinished) stage.destroy();
+      });
+      stage.pipe(out);
+      try {
+        await pipeline(stream, stage);
+      } catch (e) {
+        if (e === stageError && !(e instanceof BerthError))
+          throw invalidArgument(`invalid ${kind} data: ${(e as Error).message}`, e);
+        throw e;
+      }
+    })().catch((e) => out.destroy(e));
   // A consumer that goes away before reading leaves nothing open.
   out.once('close', () => {
     if (!started) source.destroy();
@@ -132,7 +151,8 @@ async function sniff(source: Readable, n: number): Promise<{ head: Buffer; strea
   }
   if (source.errored) throw source.errored;
   const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-  if (source.readableEnded || source.destroyed) return { head, stream: Readable.from(head.length ? [head] : [], { objectMode: false }) };
+  if (source.readableEnded || source.destroyed)
+    return { head, stream: Readable.from(head.length ? [head] : [], { objectMode: false }) };
   if (head.length) source.unshift(head);
   return { head, stream: source };
 }

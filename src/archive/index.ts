@@ -11,7 +11,14 @@
 export { applyLayer, type ApplyOptions, type ApplyResult } from './apply.ts';
 export { tarDirectory, diffOverlayUpper, type PackOptions, type OverlayDiffOptions } from './pack.ts';
 export { changes, ChangeKind, type Change } from './changes.ts';
-export { decompressed, detectCompression, looksLikeArchive, parallelGzip, DEFAULT_MAX_LAYER_BYTES, type Compression } from './compression.ts';
+export {
+  decompressed,
+  detectCompression,
+  looksLikeArchive,
+  parallelGzip,
+  DEFAULT_MAX_LAYER_BYTES,
+  type Compression,
+} from './compression.ts';
 export { cleanEntryName, isInside, WHITEOUT_PREFIX, WHITEOUT_OPAQUE } from './names.ts';
 export { resolveInRoot } from './resolve.ts';
 export { makeTar, type TarEntry } from './testing.ts';

@@ -55,7 +55,11 @@ async function names(tar: Buffer): Promise<Array<[string, string, string]>> {
     for await (const e of ex) {
       const chunks: Buffer[] = [];
       for await (const c of e) chunks.push(c as Buffer);
-      out.push([e.header.name, e.header.type, e.header.type === 'link' ? e.header.linkname : Buffer.concat(chunks).toString()]);
+      out.push([
+        e.header.name,
+        e.header.type,
+        e.header.type === 'link' ? e.header.linkname : Buffer.concat(chunks).toString(),
+      ]);
     }
   })();
   ex.end(tar);
@@ -91,73 +95,86 @@ test('whiteouts unpacked in overlay form hide lower files when mounted', { skip 
   const l2 = await layer(join(d, 'l2'), second);
   const seen = await mounted(join(d, 'm'), [`lowerdir=${l2}:${l1}`], () => view(join(d, 'm')));
   assert.deepEqual(seen, [
-    'a/', 'a/keep = keep',
-    'bin/', 'bin/sh = sh',
-    'd/', 'd/new = new',
-    'etc/', 'etc/conf = v1', 'etc/conf2 = c2',
+    'a/',
+    'a/keep = keep',
+    'bin/',
+    'bin/sh = sh',
+    'd/',
+    'd/new = new',
+    'etc/',
+    'etc/conf = v1',
+    'etc/conf2 = c2',
   ]);
 });
 
-test("a container's upperdir diffs into a layer that reproduces its view, and into docker diff", { skip }, async (t) => {
-  const d = await mkdtemp(join(tmpdir(), 'berth-overlay-'));
-  t.after(() => rm(d, { recursive: true, force: true }));
-  const l1 = await layer(join(d, 'l1'), base);
-  const l2 = await layer(join(d, 'l2'), second);
-  const upper = join(d, 'upper');
-  const work = join(d, 'work');
-  await mkdir(upper);
-  await mkdir(work);
-  const m = join(d, 'm');
-  const containerView = await mounted(m, [`lowerdir=${l2}:${l1}`, `upperdir=${upper}`, `workdir=${work}`], async () => {
-    await rm(join(m, 'a/keep'));
-    await writeFile(join(m, 'etc/conf'), 'v2');
-    await writeFile(join(m, 'etc/added'), 'added');
-    await link(join(m, 'etc/added'), join(m, 'etc/added-hard'));
-    await rm(join(m, 'etc/conf2'));
-    await rm(join(m, 'd'), { recursive: true });
-    await mkdir(join(m, 'd'));
-    await writeFile(join(m, 'd/fresh'), 'fresh');
-    await mkdir(join(m, 'newdir'));
-    await writeFile(join(m, 'newdir/f'), 'f');
-    return view(m);
-  });
+test(
+  "a container's upperdir diffs into a layer that reproduces its view, and into docker diff",
+  { skip },
+  async (t) => {
+    const d = await mkdtemp(join(tmpdir(), 'berth-overlay-'));
+    t.after(() => rm(d, { recursive: true, force: true }));
+    const l1 = await layer(join(d, 'l1'), base);
+    const l2 = await layer(join(d, 'l2'), second);
+    const upper = join(d, 'upper');
+    const work = join(d, 'work');
+    await mkdir(upper);
+    await mkdir(work);
+    const m = join(d, 'm');
+    const containerView = await mounted(
+      m,
+      [`lowerdir=${l2}:${l1}`, `upperdir=${upper}`, `workdir=${work}`],
+      async () => {
+        await rm(join(m, 'a/keep'));
+        await writeFile(join(m, 'etc/conf'), 'v2');
+        await writeFile(join(m, 'etc/added'), 'added');
+        await link(join(m, 'etc/added'), join(m, 'etc/added-hard'));
+        await rm(join(m, 'etc/conf2'));
+        await rm(join(m, 'd'), { recursive: true });
+        await mkdir(join(m, 'd'));
+        await writeFile(join(m, 'd/fresh'), 'fresh');
+        await mkdir(join(m, 'newdir'));
+        await writeFile(join(m, 'newdir/f'), 'f');
+        return view(m);
+      },
+    );
 
-  assert.deepEqual(await changes(upper, [l2, l1], host), [
-    { path: '/a', kind: ChangeKind.Modified },
-    { path: '/a/keep', kind: ChangeKind.Deleted },
-    { path: '/d', kind: ChangeKind.Deleted },
-    { path: '/d/fresh', kind: ChangeKind.Added },
-    { path: '/etc', kind: ChangeKind.Modified },
-    { path: '/etc/added', kind: ChangeKind.Added },
-    { path: '/etc/added-hard', kind: ChangeKind.Added },
-    { path: '/etc/conf', kind: ChangeKind.Modified },
-    { path: '/etc/conf2', kind: ChangeKind.Deleted },
-    { path: '/newdir', kind: ChangeKind.Added },
-    { path: '/newdir/f', kind: ChangeKind.Added },
-  ]);
+    assert.deepEqual(await changes(upper, [l2, l1], host), [
+      { path: '/a', kind: ChangeKind.Modified },
+      { path: '/a/keep', kind: ChangeKind.Deleted },
+      { path: '/d', kind: ChangeKind.Deleted },
+      { path: '/d/fresh', kind: ChangeKind.Added },
+      { path: '/etc', kind: ChangeKind.Modified },
+      { path: '/etc/added', kind: ChangeKind.Added },
+      { path: '/etc/added-hard', kind: ChangeKind.Added },
+      { path: '/etc/conf', kind: ChangeKind.Modified },
+      { path: '/etc/conf2', kind: ChangeKind.Deleted },
+      { path: '/newdir', kind: ChangeKind.Added },
+      { path: '/newdir/f', kind: ChangeKind.Added },
+    ]);
 
-  const diff = Buffer.concat(await diffOverlayUpper(upper, { host }).toArray());
-  assert.deepEqual(await names(diff), [
-    ['a/', 'directory', ''],
-    ['a/.wh.keep', 'file', ''],
-    ['d/', 'directory', ''],
-    ['d/.wh..wh..opq', 'file', ''],
-    ['d/fresh', 'file', 'fresh'],
-    ['etc/', 'directory', ''],
-    ['etc/added', 'file', 'added'],
-    ['etc/added-hard', 'link', 'etc/added'],
-    ['etc/conf', 'file', 'v2'],
-    ['etc/.wh.conf2', 'file', ''],
-    ['newdir/', 'directory', ''],
-    ['newdir/f', 'file', 'f'],
-  ]);
+    const diff = Buffer.concat(await diffOverlayUpper(upper, { host }).toArray());
+    assert.deepEqual(await names(diff), [
+      ['a/', 'directory', ''],
+      ['a/.wh.keep', 'file', ''],
+      ['d/', 'directory', ''],
+      ['d/.wh..wh..opq', 'file', ''],
+      ['d/fresh', 'file', 'fresh'],
+      ['etc/', 'directory', ''],
+      ['etc/added', 'file', 'added'],
+      ['etc/added-hard', 'link', 'etc/added'],
+      ['etc/conf', 'file', 'v2'],
+      ['etc/.wh.conf2', 'file', ''],
+      ['newdir/', 'directory', ''],
+      ['newdir/f', 'file', 'f'],
+    ]);
 
-  // The diff as a third layer gives the container's view back, mounted...
-  const l3 = await layer(join(d, 'l3'), diff);
-  const remounted = await mounted(join(d, 'm2'), [`lowerdir=${l3}:${l2}:${l1}`], () => view(join(d, 'm2')));
-  assert.deepEqual(remounted, containerView);
-  // ...and flattened onto one tree.
-  const flat = join(d, 'flat');
-  for (const tar of [await makeTar(base), await makeTar(second), diff]) await layer(flat, tar, false);
-  assert.deepEqual(await view(flat), containerView);
-});
+    // The diff as a third layer gives the container's view back, mounted...
+    const l3 = await layer(join(d, 'l3'), diff);
+    const remounted = await mounted(join(d, 'm2'), [`lowerdir=${l3}:${l2}:${l1}`], () => view(join(d, 'm2')));
+    assert.deepEqual(remounted, containerView);
+    // ...and flattened onto one tree.
+    const flat = join(d, 'flat');
+    for (const tar of [await makeTar(base), await makeTar(second), diff]) await layer(flat, tar, false);
+    assert.deepEqual(await view(flat), containerView);
+  },
+);

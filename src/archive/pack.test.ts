@@ -1,7 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, chown, link, lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  link,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -54,7 +68,8 @@ async function sampleTree(root: string): Promise<void> {
   await host.mknod(join(root, 'dev/null'), 'c', 1, 3, 0o666);
   await host.mknod(join(root, 'fifo'), 'p', 0, 0, 0o600);
   await writeFile(join(root, 'big'), randomBytes(3 * 1024 * 1024 + 17));
-  for (const p of ['etc/conf', 'suid', 'big', 'etc', 'tmp', 'empty', 'dev/null', 'dev', 'fifo']) await utimes(join(root, p), when, when);
+  for (const p of ['etc/conf', 'suid', 'big', 'etc', 'tmp', 'empty', 'dev/null', 'dev', 'fifo'])
+    await utimes(join(root, p), when, when);
 }
 
 test('tarDirectory: names, types and metadata as docker export writes them, in sorted order', async (t) => {
@@ -63,20 +78,28 @@ test('tarDirectory: names, types and metadata as docker export writes them, in s
   await sampleTree(root);
   const hs = await headers(await collect(tarDirectory(root)));
   const byName = new Map(hs.map((h) => [h.name, h]));
-  assert.deepEqual(hs.map((h) => h.name), [
-    'abs-link', 'big', 'dev/', 'dev/null', 'empty/', 'etc/', 'etc/conf', 'fifo', 'hard', 'rel-link', 'suid', 'tmp/',
-  ]);
+  assert.deepEqual(
+    hs.map((h) => h.name),
+    ['abs-link', 'big', 'dev/', 'dev/null', 'empty/', 'etc/', 'etc/conf', 'fifo', 'hard', 'rel-link', 'suid', 'tmp/'],
+  );
   const conf = byName.get('etc/conf')!;
   assert.equal(conf.type, 'file');
   assert.equal(conf.mode, 0o640);
   assert.equal([conf.uid, conf.gid].join(':'), '1234:5678');
   assert.equal(conf.mtime.toISOString(), when.toISOString());
   assert.equal(conf.body.toString(), 'conf');
-  assert.deepEqual([byName.get('hard')!.type, byName.get('hard')!.linkname], ['link', 'etc/conf'], 'the second name of an inode is a hardlink');
+  assert.deepEqual(
+    [byName.get('hard')!.type, byName.get('hard')!.linkname],
+    ['link', 'etc/conf'],
+    'the second name of an inode is a hardlink',
+  );
   assert.deepEqual([byName.get('abs-link')!.type, byName.get('abs-link')!.linkname], ['symlink', '/etc/passwd']);
   assert.equal(byName.get('suid')!.mode, 0o4755);
   assert.equal(byName.get('tmp/')!.mode, 0o1777);
-  assert.deepEqual([byName.get('dev/null')!.type, byName.get('dev/null')!.devmajor, byName.get('dev/null')!.devminor], ['character-device', 1, 3]);
+  assert.deepEqual(
+    [byName.get('dev/null')!.type, byName.get('dev/null')!.devmajor, byName.get('dev/null')!.devminor],
+    ['character-device', 1, 3],
+  );
   assert.equal(byName.get('fifo')!.type, 'fifo');
   assert.equal(byName.get('big')!.size, 3 * 1024 * 1024 + 17);
 });
@@ -113,7 +136,10 @@ test('tarDirectory: exclude leaves out a subtree, mtime pins every entry', async
   await writeFile(join(d, 'keep'), 'k');
   const pinned = new Date('2000-01-01T00:00:00Z');
   const hs = await headers(await collect(tarDirectory(d, { exclude: (rel) => rel === 'proc', mtime: pinned })));
-  assert.deepEqual(hs.map((h) => h.name), ['keep']);
+  assert.deepEqual(
+    hs.map((h) => h.name),
+    ['keep'],
+  );
   assert.equal(hs[0]!.mtime.toISOString(), pinned.toISOString());
 });
 
@@ -127,7 +153,9 @@ test('tarDirectory with a host keeps file capabilities, reading xattrs in one ge
   const cap = '0x0100000200200000000000000000000000000000';
   await real.run('setfattr', ['-n', 'security.capability', '-v', cap, join(root, 'bin/ping')]);
   let runs = 0;
-  const counting = { run: async (cmd: string, args: readonly string[], o?: object) => (runs++, real.run(cmd, args, o)) };
+  const counting = {
+    run: async (cmd: string, args: readonly string[], o?: object) => (runs++, real.run(cmd, args, o)),
+  };
   const tar = await collect(tarDirectory(root, { host: counting }));
   assert.equal(runs, 1, 'one getfattr for the whole tree');
   const ping = (await headers(tar)).find((h) => h.name === 'bin/ping')!;

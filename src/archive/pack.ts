@@ -104,14 +104,18 @@ function packTree(root: string, mode: PackMode): Readable {
     read() {
       if (!started) {
         started = true;
-        void new Packer(root, p, out, mode, () => (out.readableLength < out.readableHighWaterMark ? undefined : new Promise<void>((r) => (wanted = r)))).run().then(
-          () => p.finalize(),
-          (e) => {
-            ended = true;
-            out.destroy(e instanceof BerthError ? e : internal(`pack "${root}": ${(e as Error)?.message ?? e}`, e));
-            p.destroy();
-          },
-        );
+        void new Packer(root, p, out, mode, () =>
+          out.readableLength < out.readableHighWaterMark ? undefined : new Promise<void>((r) => (wanted = r)),
+        )
+          .run()
+          .then(
+            () => p.finalize(),
+            (e) => {
+              ended = true;
+              out.destroy(e instanceof BerthError ? e : internal(`pack "${root}": ${(e as Error)?.message ?? e}`, e));
+              p.destroy();
+            },
+          );
       }
       p.resume();
       const w = wanted;
@@ -201,7 +205,8 @@ class Packer {
     planned.ready.catch(() => {});
     this.queue.push(planned);
     this.queuedBytes += planned.bytes;
-    while (this.queue.length > AHEAD || (this.queue.length > 1 && this.queuedBytes > AHEAD_BYTES)) await this.flushOne();
+    while (this.queue.length > AHEAD || (this.queue.length > 1 && this.queuedBytes > AHEAD_BYTES))
+      await this.flushOne();
     return st.isDirectory();
   }
 
@@ -221,28 +226,41 @@ class Packer {
     if (st.isDirectory()) {
       const writers: Writer[] = [() => this.add({ ...this.base(`${rel}/`, st), type: 'directory' }, rel)];
       if (this.mode.overlay && this.opaque(rel)) {
-        writers.push(() => this.add({ ...this.base(`${rel}/${WHITEOUT_OPAQUE}`, st), type: 'file', mode: st.mode & 0o777 }));
+        writers.push(() =>
+          this.add({ ...this.base(`${rel}/${WHITEOUT_OPAQUE}`, st), type: 'file', mode: st.mode & 0o777 }),
+        );
       }
       return now(...writers);
     }
     if (this.mode.overlay && st.isCharacterDevice() && st.rdev === 0) {
       // Overlay whiteouts are often hardlinks of one shared inode: never treat them as links.
       const [parent, base] = splitRel(rel);
-      return now(() => this.add({ ...this.base(joinRel(parent, WHITEOUT_PREFIX + base), st), type: 'file', mode: 0o600 }));
+      return now(() =>
+        this.add({ ...this.base(joinRel(parent, WHITEOUT_PREFIX + base), st), type: 'file', mode: 0o600 }),
+      );
     }
     if (st.nlink > 1) {
       const key = `${st.dev}:${st.ino}`;
       const first = this.links.get(key);
-      if (first !== undefined) return now(() => this.add({ ...this.base(rel, st), type: 'link', linkname: this.base(first, st).name }));
+      if (first !== undefined)
+        return now(() => this.add({ ...this.base(rel, st), type: 'link', linkname: this.base(first, st).name }));
       this.links.set(key, rel);
     }
     if (st.isFile()) {
       if (st.size > SMALL_FILE) return now(() => this.bigFile(rel, abs, st));
-      const ready = this.readSmall(abs, st).then((data): Writer[] => (data === undefined ? [] : [() => {
-        const h: EntryHeader = { ...this.base(rel, st), type: 'file', size: data.length };
-        this.withXattrs(h, rel);
-        return new Promise<void>((resolve, reject) => this.p.entry(h, data, (err) => (err ? reject(err) : resolve())));
-      }]));
+      const ready = this.readSmall(abs, st).then((data): Writer[] =>
+        data === undefined
+          ? []
+          : [
+              () => {
+                const h: EntryHeader = { ...this.base(rel, st), type: 'file', size: data.length };
+                this.withXattrs(h, rel);
+                return new Promise<void>((resolve, reject) =>
+                  this.p.entry(h, data, (err) => (err ? reject(err) : resolve())),
+                );
+              },
+            ],
+      );
       return { ready, bytes: st.size };
     }
     if (st.isSymbolicLink()) {
@@ -254,7 +272,17 @@ class Packer {
     }
     if (st.isCharacterDevice() || st.isBlockDevice()) {
       const [devmajor, devminor] = majorMinor(st.rdev);
-      return now(() => this.add({ ...this.base(rel, st), type: st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor, devminor }, rel));
+      return now(() =>
+        this.add(
+          {
+            ...this.base(rel, st),
+            type: st.isCharacterDevice() ? 'character-device' : 'block-device',
+            devmajor,
+            devminor,
+          },
+          rel,
+        ),
+      );
     }
     if (st.isFIFO()) return now(() => this.add({ ...this.base(rel, st), type: 'fifo' }, rel));
     return now();
@@ -267,7 +295,14 @@ class Packer {
   private base(rel: string, st: Stats): EntryHeader {
     const prefix = this.mode.prefix;
     const name = prefix === undefined ? rel : rel === '' ? `${prefix}/` : `${prefix}/${rel}`;
-    const h: EntryHeader = { name, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: this.mode.mtime ?? st.mtime, size: 0 };
+    const h: EntryHeader = {
+      name,
+      mode: st.mode & 0o7777,
+      uid: st.uid,
+      gid: st.gid,
+      mtime: this.mode.mtime ?? st.mtime,
+      size: 0,
+    };
     // ustar holds ids up to 0o7777777; above that PAX records carry them (as Go's tar does).
     if (st.uid > 0o7777777 || st.gid > 0o7777777) h.pax = { uid: String(st.uid), gid: String(st.gid) };
     return h;

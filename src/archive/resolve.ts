@@ -27,7 +27,14 @@ interface Walked {
  * undefined when a component that must be a directory is something else.
  * `dirs` caches real directory paths (relative to the root) already seen.
  */
-async function walk(root: string, rel: string, followLast: boolean, wantDir: boolean, dirs?: Set<string>, before?: (real: string) => Promise<void> | undefined): Promise<Walked | undefined> {
+async function walk(
+  root: string,
+  rel: string,
+  followLast: boolean,
+  wantDir: boolean,
+  dirs?: Set<string>,
+  before?: (real: string) => Promise<void> | undefined,
+): Promise<Walked | undefined> {
   const pending = rel.split('/').reverse();
   let parts: string[] = [];
   let path = '';

@@ -31,18 +31,22 @@ export async function makeTar(entries: readonly TarEntry[]): Promise<Buffer> {
     const type = e.type ?? 'file';
     const body = type === 'file' ? Buffer.from(e.content ?? '') : Buffer.alloc(0);
     await new Promise<void>((resolve, reject) =>
-      p.entry({
-        name: e.name,
-        type,
-        linkname: e.linkname,
-        mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644),
-        uid: e.uid ?? 0,
-        gid: e.gid ?? 0,
-        mtime: e.mtime ?? new Date(0),
-        devmajor: e.devmajor,
-        devminor: e.devminor,
-        pax: e.pax,
-      }, body, (err) => (err ? reject(err) : resolve())),
+      p.entry(
+        {
+          name: e.name,
+          type,
+          linkname: e.linkname,
+          mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644),
+          uid: e.uid ?? 0,
+          gid: e.gid ?? 0,
+          mtime: e.mtime ?? new Date(0),
+          devmajor: e.devmajor,
+          devminor: e.devminor,
+          pax: e.pax,
+        },
+        body,
+        (err) => (err ? reject(err) : resolve()),
+      ),
     );
   }
   p.finalize();

@@ -18,7 +18,11 @@ export interface TreeEntry {
  * siblings sorted. `visit` returns false to skip a directory's contents. Entries that vanish
  * during the walk are skipped; `exclude` leaves out entries (and their contents) by path.
  */
-export async function walkTree(root: string, visit: (e: TreeEntry) => Promise<boolean | void>, exclude?: (rel: string) => boolean): Promise<void> {
+export async function walkTree(
+  root: string,
+  visit: (e: TreeEntry) => Promise<boolean | void>,
+  exclude?: (rel: string) => boolean,
+): Promise<void> {
   const stack: Array<{ entries: TreeEntry[]; i: number }> = [{ entries: await list(root, '', exclude), i: 0 }];
   while (stack.length) {
     const top = stack[stack.length - 1]!;
@@ -47,11 +51,18 @@ async function list(root: string, dir: string, exclude?: (rel: string) => boolea
   const out: TreeEntry[] = [];
   // lstat in parallel batches: the thread pool does them concurrently.
   for (let i = 0; i < names.length; i += LSTAT_BATCH) {
-    const batch = names.slice(i, i + LSTAT_BATCH).map((name) => joinRel(dir, name)).filter((rel) => !exclude?.(rel));
-    const stats = await Promise.all(batch.map((rel) => fs.lstat(absOf(root, rel)).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return undefined;
-      throw e;
-    })));
+    const batch = names
+      .slice(i, i + LSTAT_BATCH)
+      .map((name) => joinRel(dir, name))
+      .filter((rel) => !exclude?.(rel));
+    const stats = await Promise.all(
+      batch.map((rel) =>
+        fs.lstat(absOf(root, rel)).catch((e: NodeJS.ErrnoException) => {
+          if (e.code === 'ENOENT') return undefined;
+          throw e;
+        }),
+      ),
+    );
     for (let j = 0; j < batch.length; j++) {
       const st = stats[j];
       if (st) out.push({ rel: batch[j]!, abs: absOf(root, batch[j]!), st });

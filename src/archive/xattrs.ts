@@ -14,8 +14,17 @@ export type TreeXattrs = Map<string, Map<string, Buffer>>;
  * (files vanishing under a running container, say) fails the call; otherwise what it could read
  * is returned.
  */
-export async function readTreeXattrs(host: Runner, root: string, pattern: string, strict: boolean): Promise<TreeXattrs> {
-  const r = await host.run('getfattr', ['-R', '-P', '-h', '--absolute-names', '-d', '-e', 'hex', '-m', pattern, '--', root], { allowFailure: true });
+export async function readTreeXattrs(
+  host: Runner,
+  root: string,
+  pattern: string,
+  strict: boolean,
+): Promise<TreeXattrs> {
+  const r = await host.run(
+    'getfattr',
+    ['-R', '-P', '-h', '--absolute-names', '-d', '-e', 'hex', '-m', pattern, '--', root],
+    { allowFailure: true },
+  );
   if (r.code !== 0 && strict) throw internal(`read xattrs of "${root}": getfattr: exit ${r.code}: ${r.stderr.trim()}`);
   return parseGetfattr(r.stdout, root);
 }

@@ -17,7 +17,14 @@ import { inspect } from './inspect.ts';
 import { dashboardCommands } from './dashboard.ts';
 import { TemplateError } from './template.ts';
 
-const TOP: Record<string, Command> = { ...containerShortcuts, ...imageShortcuts, ...buildCommands, ...systemCommands, ...dashboardCommands, inspect };
+const TOP: Record<string, Command> = {
+  ...containerShortcuts,
+  ...imageShortcuts,
+  ...buildCommands,
+  ...systemCommands,
+  ...dashboardCommands,
+  inspect,
+};
 
 const GROUPS: Record<string, { description: string; commands: Record<string, Command> }> = {
   container: { description: 'Manage containers', commands: containerGroup },
@@ -42,7 +49,10 @@ function mainHelp(): string {
   s += line('compose', 'Define and run multi-container applications');
   for (const [n, g] of Object.entries(GROUPS)) s += line(n, g.description);
   s += '\nCommands:\n';
-  for (const n of Object.keys(TOP).filter((n) => !COMMON.includes(n)).sort()) s += line(n, describe(TOP[n]!));
+  for (const n of Object.keys(TOP)
+    .filter((n) => !COMMON.includes(n))
+    .sort())
+    s += line(n, describe(TOP[n]!));
   s += `\nGlobal Options:\n  -H, --host string   Daemon socket to connect to (default ${DEFAULT_HOST}, or $DOCKER_HOST)\n  -v, --version       Print version information and quit\n\nRun '${PROGRAM} COMMAND --help' for more information on a command.\n`;
   return s;
 }
@@ -78,7 +88,9 @@ function parseGlobal(argv: string[]): Global | number {
     if (a === '-H' || a === '--host') {
       host = argv[++i];
       if (host === undefined) {
-        process.stderr.write(`flag needs an argument: ${a === '-H' ? "'H' in -H" : '--host'}\n\nUsage:  ${PROGRAM} [OPTIONS] COMMAND\n\nRun '${PROGRAM} --help' for more information\n`);
+        process.stderr.write(
+          `flag needs an argument: ${a === '-H' ? "'H' in -H" : '--host'}\n\nUsage:  ${PROGRAM} [OPTIONS] COMMAND\n\nRun '${PROGRAM} --help' for more information\n`,
+        );
         return 125;
       }
     } else if (a.startsWith('--host=')) host = a.slice(7);
@@ -91,12 +103,16 @@ function parseGlobal(argv: string[]): Global | number {
       return 0;
     } else if (a === '-D' || a === '--debug' || a === '--tls' || a === '--tlsverify') {
       // accepted for compatibility
-    } else if (['-l', '--log-level', '--config', '-c', '--context', '--tlscacert', '--tlscert', '--tlskey'].includes(a)) {
+    } else if (
+      ['-l', '--log-level', '--config', '-c', '--context', '--tlscacert', '--tlscert', '--tlskey'].includes(a)
+    ) {
       i++;
     } else if (/^--(log-level|config|context|tlscacert|tlscert|tlskey)=/.test(a)) {
       // accepted for compatibility
     } else {
-      process.stderr.write(`unknown flag: ${a}\n\nUsage:  ${PROGRAM} [OPTIONS] COMMAND\n\nRun '${PROGRAM} --help' for more information\n`);
+      process.stderr.write(
+        `unknown flag: ${a}\n\nUsage:  ${PROGRAM} [OPTIONS] COMMAND\n\nRun '${PROGRAM} --help' for more information\n`,
+      );
       return 125;
     }
   }
@@ -138,14 +154,18 @@ export async function main(argv: string[], cli?: Cli): Promise<number> {
     path = `${PROGRAM} ${name} ${sub}`;
     args = rest.slice(1);
     if (!cmd) {
-      process.stderr.write(`${PROGRAM}: unknown command: ${PROGRAM} ${name} ${sub}\n\nUsage:  ${PROGRAM} ${name}\n\nRun '${PROGRAM} ${name} --help' for more information\n`);
+      process.stderr.write(
+        `${PROGRAM}: unknown command: ${PROGRAM} ${name} ${sub}\n\nUsage:  ${PROGRAM} ${name}\n\nRun '${PROGRAM} ${name} --help' for more information\n`,
+      );
       return 1;
     }
   } else {
     cmd = TOP[name];
     path = `${PROGRAM} ${name}`;
     if (!cmd) {
-      process.stderr.write(`${PROGRAM}: unknown command: ${PROGRAM} ${name}\n\nRun '${PROGRAM} --help' for more information\n`);
+      process.stderr.write(
+        `${PROGRAM}: unknown command: ${PROGRAM} ${name}\n\nRun '${PROGRAM} --help' for more information\n`,
+      );
       return 1;
     }
   }
@@ -207,12 +227,15 @@ export function runProcess(argv: string[]): void {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
   });
-  main(argv).then((rc) => {
-    const exit = () => process.exit(rc);
-    if (process.stdout.writableNeedDrain) process.stdout.once('drain', exit);
-    else exit();
-  }, (e: unknown) => {
-    process.stderr.write(`${PROGRAM}: ${(e as Error).stack ?? e}\n`);
-    process.exit(1);
-  });
+  main(argv).then(
+    (rc) => {
+      const exit = () => process.exit(rc);
+      if (process.stdout.writableNeedDrain) process.stdout.once('drain', exit);
+      else exit();
+    },
+    (e: unknown) => {
+      process.stderr.write(`${PROGRAM}: ${(e as Error).stack ?? e}\n`);
+      process.exit(1);
+    },
+  );
 }

@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, lstatSync, readlinkSync, existsSync } from 'node:fs';
+import {
+  mkdtempSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  lstatSync,
+  readlinkSync,
+  existsSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extractTar, packPath, readTar, singleFileTar, tarHeader, type TarEntry } from './tar.ts';
@@ -12,7 +22,9 @@ async function entries(src: AsyncIterable<Buffer>): Promise<Array<TarEntry & { d
   const out: Array<TarEntry & { data: string }> = [];
   await readTar(src, {
     entry: (e) => out.push({ ...e, data: '' }),
-    data: (c) => { out[out.length - 1]!.data += c.toString(); },
+    data: (c) => {
+      out[out.length - 1]!.data += c.toString();
+    },
     end: () => {},
   });
   return out;
@@ -24,7 +36,12 @@ async function* once(b: Buffer): AsyncGenerator<Buffer> {
 }
 
 test('dockerignore patterns as moby reads and matches them', () => {
-  assert.deepEqual(readIgnoreFile('# c\n secret.txt \n/abs/path\n!./keep/\n\n**/*.log\n'), ['secret.txt', 'abs/path', '!keep', '**/*.log']);
+  assert.deepEqual(readIgnoreFile('# c\n secret.txt \n/abs/path\n!./keep/\n\n**/*.log\n'), [
+    'secret.txt',
+    'abs/path',
+    '!keep',
+    '**/*.log',
+  ]);
   const m = new IgnoreMatcher(['*.txt', '!keep.txt', 'build/', '**/*.log', 'docs/**', 'a?c']);
   assert.equal(m.excluded('secret.txt'), true);
   assert.equal(m.excluded('keep.txt'), false);
@@ -48,7 +65,17 @@ test('tar round trip: files, dirs, symlinks, long names', async () => {
     writeFileSync(join(dir, 'src', 'sub', long, 'f'), 'x'.repeat(1000));
     symlinkSync('a.txt', join(dir, 'src', 'link'));
     const list = await entries(packPath(join(dir, 'src'), { rootName: 'root' }));
-    assert.deepEqual(list.map((e) => `${e.type}:${e.name}`), ['dir:root', 'file:root/a.txt', 'symlink:root/link', 'dir:root/sub', `dir:root/sub/${long}`, `file:root/sub/${long}/f`]);
+    assert.deepEqual(
+      list.map((e) => `${e.type}:${e.name}`),
+      [
+        'dir:root',
+        'file:root/a.txt',
+        'symlink:root/link',
+        'dir:root/sub',
+        `dir:root/sub/${long}`,
+        `file:root/sub/${long}/f`,
+      ],
+    );
     assert.equal(list[1]!.data, 'hello');
     assert.equal(list[2]!.linkname, 'a.txt');
     assert.equal(list[5]!.data.length, 1000);
@@ -72,7 +99,8 @@ test('extraction refuses .. and writes through archive symlinks', async () => {
     await assert.rejects(extractTar(once(evil), dir), /escapes/);
     const viaLink = Buffer.concat([
       tarHeader({ name: 'l', type: 'symlink', mode: 0o777, size: 0, mtime: 0, uid: 0, gid: 0, linkname: '/tmp' }),
-      singleFileTar('l/owned', Buffer.from('x')), Buffer.alloc(1024),
+      singleFileTar('l/owned', Buffer.from('x')),
+      Buffer.alloc(1024),
     ]);
     await assert.rejects(extractTar(once(viaLink), dir), /symbolic link/);
     assert.equal(existsSync('/tmp/owned'), false);
@@ -86,7 +114,10 @@ test('a build context honours .dockerignore but keeps the Dockerfile and .docker
   const dir = mkdtempSync(join(tmpdir(), 'berth-ctx-'));
   try {
     writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\n');
-    writeFileSync(join(dir, '.dockerignore'), 'secret.txt\nDockerfile\n.dockerignore\nnode_modules\n!node_modules/keep\n');
+    writeFileSync(
+      join(dir, '.dockerignore'),
+      'secret.txt\nDockerfile\n.dockerignore\nnode_modules\n!node_modules/keep\n',
+    );
     writeFileSync(join(dir, 'secret.txt'), 's');
     writeFileSync(join(dir, 'keep.txt'), 'k');
     mkdirSync(join(dir, 'node_modules', 'keep'), { recursive: true });
@@ -94,7 +125,9 @@ test('a build context honours .dockerignore but keeps the Dockerfile and .docker
     writeFileSync(join(dir, 'node_modules', 'keep', 'k.js'), '');
     const names = (await entries(contextTar(dir, 'Dockerfile'))).map((e) => e.name).sort();
     assert.deepEqual(names, ['.dockerignore', 'Dockerfile', 'keep.txt', 'node_modules/keep', 'node_modules/keep/k.js']);
-    const withExtra = (await entries(contextTar(dir, undefined, { name: '.dockerfile.x', data: Buffer.from('FROM x') }))).map((e) => e.name);
+    const withExtra = (
+      await entries(contextTar(dir, undefined, { name: '.dockerfile.x', data: Buffer.from('FROM x') }))
+    ).map((e) => e.name);
     assert.ok(withExtra.includes('.dockerfile.x'));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -150,21 +150,25 @@ export function streamHijacked(cli: Cli, conn: HijackedStream, o: StreamOptions)
     const err = o.stderr ? cli.stderr : null;
     const copy = o.tty
       ? (async () => {
-        for await (const chunk of conn.output as AsyncIterable<Buffer>) {
-          if (out && !out.write(chunk)) await new Promise<void>((r) => out.once('drain', r));
-        }
-      })()
+          for await (const chunk of conn.output as AsyncIterable<Buffer>) {
+            if (out && !out.write(chunk)) await new Promise<void>((r) => out.once('drain', r));
+          }
+        })()
       : demuxTo(conn.output as AsyncIterable<Buffer>, out, err).then(() => undefined);
-    copy.then(() => finish({ detached: false }), (e: NodeJS.ErrnoException) => {
-      if (finished) return;
-      // a connection reset after the container exited is an ordinary end
-      if (e.code === 'ECONNRESET' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' || e.name === 'AbortError') finish({ detached: false });
-      else {
-        finished = true;
-        cleanup();
-        reject(e);
-      }
-    });
+    copy.then(
+      () => finish({ detached: false }),
+      (e: NodeJS.ErrnoException) => {
+        if (finished) return;
+        // a connection reset after the container exited is an ordinary end
+        if (e.code === 'ECONNRESET' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' || e.name === 'AbortError')
+          finish({ detached: false });
+        else {
+          finished = true;
+          cleanup();
+          reject(e);
+        }
+      },
+    );
   });
 }
 

@@ -17,7 +17,11 @@ import { parseImageRef, progressOut } from './images.ts';
 export const isArchive = (head: Buffer): boolean => looksLikeArchive(head);
 
 /** A local context directory as a tar stream, .dockerignore applied (Dockerfile and .dockerignore always kept). */
-export function contextTar(dir: string, relDockerfile: string | undefined, extra?: { name: string; data: Buffer }): AsyncGenerator<Buffer> {
+export function contextTar(
+  dir: string,
+  relDockerfile: string | undefined,
+  extra?: { name: string; data: Buffer },
+): AsyncGenerator<Buffer> {
   let patterns: string[] = [];
   const ignorePath = join(dir, '.dockerignore');
   if (existsSync(ignorePath)) patterns = readIgnoreFile(readFileSync(ignorePath, 'utf8'));
@@ -80,7 +84,9 @@ async function peekStdin(cli: Cli, n: number): Promise<{ head: Buffer; stream: A
 
 const build: Command = {
   spec: {
-    usage: '[OPTIONS] PATH | URL | -', description: 'Build an image from a Dockerfile', aliases: ['berth image build', 'berth build', 'berth builder build'],
+    usage: '[OPTIONS] PATH | URL | -',
+    description: 'Build an image from a Dockerfile',
+    aliases: ['berth image build', 'berth build', 'berth builder build'],
     args: { min: 1, max: 1 },
     flags: [
       { long: 'add-host', type: 'list', help: 'Add a custom host-to-IP mapping ("host:ip")' },
@@ -88,12 +94,17 @@ const build: Command = {
       { long: 'cache-from', type: 'list', valueName: 'strings', help: 'Images to consider as cache sources' },
       { long: 'compress', type: 'bool', help: 'Compress the build context using gzip' },
       { long: 'disable-content-trust', type: 'bool', default: true, hidden: true },
-      { long: 'file', short: 'f', type: 'string', help: "Name of the Dockerfile (Default is \"PATH/Dockerfile\")" },
+      { long: 'file', short: 'f', type: 'string', help: 'Name of the Dockerfile (Default is "PATH/Dockerfile")' },
       { long: 'force-rm', type: 'bool', help: 'Always remove intermediate containers' },
       { long: 'iidfile', type: 'string', help: 'Write the image ID to the file' },
       { long: 'label', type: 'list', help: 'Set metadata for an image' },
       { long: 'memory', short: 'm', type: 'string', valueName: 'bytes', help: 'Memory limit' },
-      { long: 'network', type: 'string', default: 'default', help: 'Set the networking mode for the RUN instructions during build' },
+      {
+        long: 'network',
+        type: 'string',
+        default: 'default',
+        help: 'Set the networking mode for the RUN instructions during build',
+      },
       { long: 'no-cache', type: 'bool', help: 'Do not use cache when building the image' },
       { long: 'platform', type: 'string', help: 'Set platform if server is multi-platform capable' },
       { long: 'pull', type: 'bool', help: 'Always attempt to pull a newer version of the image' },
@@ -119,7 +130,8 @@ const build: Command = {
     let dockerfile: string | undefined;
     let remote: string | undefined;
     if (specified === '-') {
-      if (dockerfileFlag === '-') throw new StatusError(1, 'invalid argument: can\'t use stdin for both build context and dockerfile');
+      if (dockerfileFlag === '-')
+        throw new StatusError(1, "invalid argument: can't use stdin for both build context and dockerfile");
       const { head, stream } = await peekStdin(cli, 512);
       if (isArchive(head)) {
         body = stream;
@@ -155,7 +167,10 @@ const build: Command = {
           let abs = dockerfileFlag ? resolvePath(dockerfileFlag) : join(dir, 'Dockerfile');
           if (!dockerfileFlag && !existsSync(abs) && existsSync(join(dir, 'dockerfile'))) abs = join(dir, 'dockerfile');
           if (!existsSync(abs)) {
-            throw new StatusError(1, `unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${abs}: no such file or directory`);
+            throw new StatusError(
+              1,
+              `unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${abs}: no such file or directory`,
+            );
           }
           const rel = relative(dir, abs);
           if (rel.startsWith('..') || isAbsolute(rel)) {
@@ -182,13 +197,15 @@ const build: Command = {
       if (quiet) quietOut += line;
       else cli.out(line);
     };
-    const counted = body && (async function* () {
-      for await (const c of body) {
-        sent += c.length;
-        yield c;
-      }
-      announce();
-    })();
+    const counted =
+      body &&
+      (async function* () {
+        for await (const c of body) {
+          sent += c.length;
+          yield c;
+        }
+        announce();
+      })();
 
     const buildArgs: Record<string, string | null> = {};
     for (const a of f.list('build-arg')) {
@@ -206,16 +223,36 @@ const build: Command = {
       }
     };
     const stream = await cli.client.imageBuild(counted ? Readable.from(counted) : undefined, {
-      tags: f.list('tag'), dockerfile, quiet, noCache: f.bool('no-cache'), remove: f.bool('rm'), forceRemove: f.bool('force-rm'),
-      pull: f.bool('pull'), target: f.str('target'), platform: f.str('platform'), networkMode: f.str('network'),
-      buildArgs, labels: parseKeyValues(f.list('label')), cacheFrom: f.list('cache-from'), extraHosts: f.list('add-host'),
-      shmSize: sizeFlag('shm-size'), memory: sizeFlag('memory'), remote,
+      tags: f.list('tag'),
+      dockerfile,
+      quiet,
+      noCache: f.bool('no-cache'),
+      remove: f.bool('rm'),
+      forceRemove: f.bool('force-rm'),
+      pull: f.bool('pull'),
+      target: f.str('target'),
+      platform: f.str('platform'),
+      networkMode: f.str('network'),
+      buildArgs,
+      labels: parseKeyValues(f.list('label')),
+      cacheFrom: f.list('cache-from'),
+      extraHosts: f.list('add-host'),
+      shmSize: sizeFlag('shm-size'),
+      memory: sizeFlag('memory'),
+      remote,
     });
     announce();
     let imageId = '';
     let streamed = '';
     const out = quiet
-      ? { write: (s: string) => { quietOut += s; streamed += s; return true; }, isTTY: false }
+      ? {
+          write: (s: string) => {
+            quietOut += s;
+            streamed += s;
+            return true;
+          },
+          isTTY: false,
+        }
       : progressOut(cli.stdout);
     try {
       await displayJsonMessages(stream as AsyncIterable<JsonMessage>, out, (m) => {

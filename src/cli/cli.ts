@@ -43,7 +43,10 @@ export class Cli {
   readonly host: string;
   private clientInstance: EngineClient | undefined;
 
-  constructor(host: string | undefined, streams: Streams = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }) {
+  constructor(
+    host: string | undefined,
+    streams: Streams = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+  ) {
     this.host = resolveHost(host);
     this.stdin = streams.stdin;
     this.stdout = streams.stdout;
@@ -119,7 +122,10 @@ export function parseFilterFlags(list: string[]): Record<string, string[]> {
   const f: Record<string, string[]> = {};
   for (const item of list) {
     const eq = item.indexOf('=');
-    if (eq <= 0) throw new FlagValueError(`invalid argument "${item}" for "-f, --filter" flag: bad format of filter (expected name=value)`);
+    if (eq <= 0)
+      throw new FlagValueError(
+        `invalid argument "${item}" for "-f, --filter" flag: bad format of filter (expected name=value)`,
+      );
     const k = item.slice(0, eq).trim().toLowerCase();
     (f[k] ??= []).push(item.slice(eq + 1));
   }
@@ -138,7 +144,12 @@ export function parseKeyValues(list: string[]): Record<string, string> {
 }
 
 /** Runs `fn` for each name, printing docker's per-item errors; exit 1 if any failed. */
-export async function forEach(cli: Cli, names: string[], fn: (name: string) => Promise<void>, opts: { print?: boolean } = {}): Promise<number> {
+export async function forEach(
+  cli: Cli,
+  names: string[],
+  fn: (name: string) => Promise<void>,
+  opts: { print?: boolean } = {},
+): Promise<number> {
   const errors: string[] = [];
   for (const name of names) {
     try {
@@ -157,6 +168,7 @@ export async function forEach(cli: Cli, names: string[], fn: (name: string) => P
 
 /** An error as docker prints it: daemon refusals prefixed "Error response from daemon: ". */
 export function describeError(e: unknown): string {
-  if (e && typeof e === 'object' && (e as { name?: string }).name === 'ApiError') return `Error response from daemon: ${(e as Error).message}`;
+  if (e && typeof e === 'object' && (e as { name?: string }).name === 'ApiError')
+    return `Error response from daemon: ${(e as Error).message}`;
   return e instanceof Error ? e.message : String(e);
 }

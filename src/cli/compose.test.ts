@@ -10,19 +10,34 @@ import { ProgressReporter, runCompose } from './compose.ts';
 /** A Cli whose streams are strings; stdin is not a terminal. No daemon is contacted. */
 function fakeCli(tty = false) {
   const mk = () => {
-    const w = { text: '', isTTY: tty, columns: 80, write: (s: string) => { w.text += s; return true; } };
+    const w = {
+      text: '',
+      isTTY: tty,
+      columns: 80,
+      write: (s: string) => {
+        w.text += s;
+        return true;
+      },
+    };
     return w;
   };
   const stdout = mk();
   const stderr = mk();
-  const cli = new Cli('unix:///nonexistent.sock', { stdin: { isTTY: false } as NodeJS.ReadStream, stdout: stdout as unknown as NodeJS.WriteStream, stderr: stderr as unknown as NodeJS.WriteStream });
+  const cli = new Cli('unix:///nonexistent.sock', {
+    stdin: { isTTY: false } as NodeJS.ReadStream,
+    stdout: stdout as unknown as NodeJS.WriteStream,
+    stderr: stderr as unknown as NodeJS.WriteStream,
+  });
   return { cli, stdout, stderr };
 }
 
 test('config prints the resolved model; --services, --volumes and -q', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-compose-cli-'));
   try {
-    writeFileSync(join(dir, 'compose.yaml'), 'name: Demo\nservices:\n  web:\n    image: "busybox:${TAG:-1}"\n    ports: ["127.0.0.1:8080:80"]\n    volumes: [data:/d, ./x:/x]\nvolumes: {data: {}}\n');
+    writeFileSync(
+      join(dir, 'compose.yaml'),
+      'name: Demo\nservices:\n  web:\n    image: "busybox:${TAG:-1}"\n    ports: ["127.0.0.1:8080:80"]\n    volumes: [data:/d, ./x:/x]\nvolumes: {data: {}}\n',
+    );
     let f = fakeCli();
     assert.equal(await runCompose(f.cli, ['-f', join(dir, 'compose.yaml'), 'config']), 0);
     assert.deepEqual(parse(f.stdout.text), {
@@ -31,7 +46,10 @@ test('config prints the resolved model; --services, --volumes and -q', async () 
         web: {
           image: 'busybox:1',
           ports: [{ target: 80, published: '8080', host_ip: '127.0.0.1', protocol: 'tcp', mode: 'ingress' }],
-          volumes: [{ type: 'volume', source: 'data', target: '/d' }, { type: 'bind', source: join(dir, 'x'), target: '/x', bind: { create_host_path: true } }],
+          volumes: [
+            { type: 'volume', source: 'data', target: '/d' },
+            { type: 'bind', source: join(dir, 'x'), target: '/x', bind: { create_host_path: true } },
+          ],
           networks: { default: null },
         },
       },
@@ -49,7 +67,10 @@ test('config prints the resolved model; --services, --volumes and -q', async () 
     assert.equal(f.stdout.text, '');
     writeFileSync(join(dir, 'compose.yaml'), 'services:\n  web: {image: x, bogus: 1}\n');
     f = fakeCli();
-    await assert.rejects(runCompose(f.cli, ['--project-directory', dir, 'config', '-q']), /line 2: services\.web: additional property "bogus" is not allowed/);
+    await assert.rejects(
+      runCompose(f.cli, ['--project-directory', dir, 'config', '-q']),
+      /line 2: services\.web: additional property "bogus" is not allowed/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -80,7 +101,10 @@ test('progress: plain lines off a terminal, a redrawn block on one', () => {
   r.event('Container', 'demo-web-1', 'Starting', false);
   r.event('Container', 'demo-web-1', 'Started', true);
   const plain = f.stderr.text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
-  assert.match(plain, /\[\+\] Running 0\/1\n ⠿ Container demo-web-1  Starting +\d\.\ds\n\[\+\] Running 1\/1\n ✔ Container demo-web-1  Started +\d\.\ds\n$/);
+  assert.match(
+    plain,
+    /\[\+\] Running 0\/1\n ⠿ Container demo-web-1  Starting +\d\.\ds\n\[\+\] Running 1\/1\n ✔ Container demo-web-1  Started +\d\.\ds\n$/,
+  );
   f = fakeCli(true);
   new ProgressReporter(f.cli, 'quiet').event('Container', 'x', 'Started', true);
   assert.equal(f.stderr.text, '');

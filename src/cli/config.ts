@@ -41,7 +41,14 @@ function save(dir: string, cfg: ConfigFile): void {
 
 /** The key a registry's credentials are stored under: Docker Hub's legacy URL, else the host. */
 export function registryKey(domain: string): string {
-  if (!domain || domain === 'docker.io' || domain === 'index.docker.io' || domain === 'registry-1.docker.io' || domain === DEFAULT_REGISTRY) return DEFAULT_REGISTRY;
+  if (
+    !domain ||
+    domain === 'docker.io' ||
+    domain === 'index.docker.io' ||
+    domain === 'registry-1.docker.io' ||
+    domain === DEFAULT_REGISTRY
+  )
+    return DEFAULT_REGISTRY;
   return domain.replace(/^https?:\/\//, '').replace(/\/+$/, '');
 }
 
@@ -75,7 +82,8 @@ export function storeCredentials(server: string, auth: AuthConfig, env: NodeJS.P
   cfg.auths ??= {};
   const entry: { auth?: string; identitytoken?: string } = {};
   if (auth.identitytoken) entry.identitytoken = auth.identitytoken;
-  if (auth.username !== undefined) entry.auth = Buffer.from(`${auth.username}:${auth.identitytoken ? '' : auth.password ?? ''}`).toString('base64');
+  if (auth.username !== undefined)
+    entry.auth = Buffer.from(`${auth.username}:${auth.identitytoken ? '' : (auth.password ?? '')}`).toString('base64');
   cfg.auths[registryKey(server)] = entry;
   save(dir, cfg);
 }

@@ -48,13 +48,14 @@ export function containerContext(c: ContainerSummary, trunc: boolean, now = Date
     return trunc ? ellipsis(name, 15) : name;
   });
   const networks = Object.keys(c.NetworkSettings?.Networks ?? {}).sort();
-  const size = c.SizeRootFs && c.SizeRootFs > 0
-    ? `${humanSize(c.SizeRw ?? 0, 3)} (virtual ${humanSize(c.SizeRootFs, 3)})`
-    : humanSize(c.SizeRw ?? 0, 3);
+  const size =
+    c.SizeRootFs && c.SizeRootFs > 0
+      ? `${humanSize(c.SizeRw ?? 0, 3)} (virtual ${humanSize(c.SizeRootFs, 3)})`
+      : humanSize(c.SizeRw ?? 0, 3);
   const f = {
     ID: trunc ? shortId(c.Id) : c.Id,
     Image: psImage(c, trunc),
-    Command: goQuote(trunc ? ellipsis(c.Command ?? '', 20) : c.Command ?? ''),
+    Command: goQuote(trunc ? ellipsis(c.Command ?? '', 20) : (c.Command ?? '')),
     CreatedAt: goTimeString(c.Created),
     RunningFor: ago(c.Created, now),
     Ports: displayablePorts(c.Ports),
@@ -62,7 +63,10 @@ export function containerContext(c: ContainerSummary, trunc: boolean, now = Date
     Status: c.Status,
     Size: size,
     Names: shown.join(','),
-    Labels: Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(','),
+    Labels: Object.keys(labels)
+      .sort()
+      .map((k) => `${k}=${labels[k]}`)
+      .join(','),
     Mounts: mounts.join(','),
     LocalVolumes: String((c.Mounts ?? []).filter((m) => m.Driver === 'local').length),
     Networks: networks.join(','),
@@ -76,19 +80,49 @@ export function containerContext(c: ContainerSummary, trunc: boolean, now = Date
 }
 
 export const PS_HEADERS: Record<string, string> = {
-  ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED', Ports: 'PORTS', State: 'STATE',
-  Status: 'STATUS', Size: 'SIZE', Names: 'NAMES', Labels: 'LABELS', Mounts: 'MOUNTS', LocalVolumes: 'LOCAL VOLUMES', Networks: 'NETWORKS',
+  ID: 'CONTAINER ID',
+  Image: 'IMAGE',
+  Command: 'COMMAND',
+  CreatedAt: 'CREATED AT',
+  RunningFor: 'CREATED',
+  Ports: 'PORTS',
+  State: 'STATE',
+  Status: 'STATUS',
+  Size: 'SIZE',
+  Names: 'NAMES',
+  Labels: 'LABELS',
+  Mounts: 'MOUNTS',
+  LocalVolumes: 'LOCAL VOLUMES',
+  Networks: 'NETWORKS',
 };
 
 const ps: Command = {
   spec: {
-    usage: '[OPTIONS]', description: 'List containers', aliases: ['berth container ls', 'berth container list', 'berth container ps', 'berth ps'],
+    usage: '[OPTIONS]',
+    description: 'List containers',
+    aliases: ['berth container ls', 'berth container list', 'berth container ps', 'berth ps'],
     args: { max: 0 },
     flags: [
       { long: 'all', short: 'a', type: 'bool', help: 'Show all containers (default shows just running)' },
-      { long: 'filter', short: 'f', type: 'list', valueName: 'filter', help: 'Filter output based on conditions provided' },
-      { long: 'format', type: 'string', help: "Format output using a custom template:\n'table', 'json' or a Go template" },
-      { long: 'last', short: 'n', type: 'int', default: -1, help: 'Show n last created containers (includes all states)' },
+      {
+        long: 'filter',
+        short: 'f',
+        type: 'list',
+        valueName: 'filter',
+        help: 'Filter output based on conditions provided',
+      },
+      {
+        long: 'format',
+        type: 'string',
+        help: "Format output using a custom template:\n'table', 'json' or a Go template",
+      },
+      {
+        long: 'last',
+        short: 'n',
+        type: 'int',
+        default: -1,
+        help: 'Show n last created containers (includes all states)',
+      },
       { long: 'latest', short: 'l', type: 'bool', help: 'Show the latest created container (includes all states)' },
       { long: 'no-trunc', type: 'bool', help: "Don't truncate output" },
       { long: 'quiet', short: 'q', type: 'bool', help: 'Only display container IDs' },
@@ -100,16 +134,25 @@ const ps: Command = {
     if (f.bool('latest') && last === -1) last = 1;
     const format = f.str('format') ?? '';
     const size = f.bool('size') || (!f.bool('quiet') && /\.Size\b/.test(format));
-    const list = await cli.client.containerList({ all: f.bool('all'), limit: last > 0 ? last : undefined, size, filters: parseFilterFlags(f.list('filter')) });
+    const list = await cli.client.containerList({
+      all: f.bool('all'),
+      limit: last > 0 ? last : undefined,
+      size,
+      filters: parseFilterFlags(f.list('filter')),
+    });
     const trunc = !f.bool('no-trunc');
     const now = Date.now();
-    printRows(cli, list.map((c) => containerContext(c, trunc, now)), {
-      format,
-      defaultTable: `table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}${f.bool('size') ? '\t{{.Size}}' : ''}`,
-      headers: PS_HEADERS,
-      quiet: '{{.ID}}',
-      isQuiet: f.bool('quiet'),
-    });
+    printRows(
+      cli,
+      list.map((c) => containerContext(c, trunc, now)),
+      {
+        format,
+        defaultTable: `table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}${f.bool('size') ? '\t{{.Size}}' : ''}`,
+        headers: PS_HEADERS,
+        quiet: '{{.ID}}',
+        isQuiet: f.bool('quiet'),
+      },
+    );
   },
 };
 
@@ -117,7 +160,10 @@ const ps: Command = {
 
 const stopLike = (verb: 'stop' | 'restart', description: string): Command => ({
   spec: {
-    usage: '[OPTIONS] CONTAINER [CONTAINER...]', description, aliases: [`berth container ${verb}`, `berth ${verb}`], args: { min: 1 },
+    usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+    description,
+    aliases: [`berth container ${verb}`, `berth ${verb}`],
+    args: { min: 1 },
     flags: [
       { long: 'signal', short: 's', type: 'string', help: 'Signal to send to the container' },
       { long: 'timeout', short: 't', type: 'int', help: 'Seconds to wait before killing the container' },
@@ -127,42 +173,72 @@ const stopLike = (verb: 'stop' | 'restart', description: string): Command => ({
   async run(cli, f, args) {
     const timeout = f.has('timeout') ? f.int('timeout') : f.has('time') ? f.int('time') : undefined;
     const opts = { timeout, signal: f.str('signal') };
-    return forEach(cli, args, (id) => (verb === 'stop' ? cli.client.containerStop(id, opts) : cli.client.containerRestart(id, opts)));
+    return forEach(cli, args, (id) =>
+      verb === 'stop' ? cli.client.containerStop(id, opts) : cli.client.containerRestart(id, opts),
+    );
   },
 });
 
 const kill: Command = {
   spec: {
-    usage: '[OPTIONS] CONTAINER [CONTAINER...]', description: 'Kill one or more running containers', aliases: ['berth container kill', 'berth kill'],
-    args: { min: 1 }, flags: [{ long: 'signal', short: 's', type: 'string', help: 'Signal to send to the container' }],
+    usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+    description: 'Kill one or more running containers',
+    aliases: ['berth container kill', 'berth kill'],
+    args: { min: 1 },
+    flags: [{ long: 'signal', short: 's', type: 'string', help: 'Signal to send to the container' }],
   },
   run: (cli, f, args) => forEach(cli, args, (id) => cli.client.containerKill(id, f.str('signal'))),
 };
 
 const pause: Command = {
-  spec: { usage: 'CONTAINER [CONTAINER...]', description: 'Pause all processes within one or more containers', aliases: ['berth container pause', 'berth pause'], args: { min: 1 }, flags: [] },
+  spec: {
+    usage: 'CONTAINER [CONTAINER...]',
+    description: 'Pause all processes within one or more containers',
+    aliases: ['berth container pause', 'berth pause'],
+    args: { min: 1 },
+    flags: [],
+  },
   run: (cli, _f, args) => forEach(cli, args, (id) => cli.client.containerPause(id)),
 };
 
 const unpause: Command = {
-  spec: { usage: 'CONTAINER [CONTAINER...]', description: 'Unpause all processes within one or more containers', aliases: ['berth container unpause', 'berth unpause'], args: { min: 1 }, flags: [] },
+  spec: {
+    usage: 'CONTAINER [CONTAINER...]',
+    description: 'Unpause all processes within one or more containers',
+    aliases: ['berth container unpause', 'berth unpause'],
+    args: { min: 1 },
+    flags: [],
+  },
   run: (cli, _f, args) => forEach(cli, args, (id) => cli.client.containerUnpause(id)),
 };
 
 const wait: Command = {
-  spec: { usage: 'CONTAINER [CONTAINER...]', description: 'Block until one or more containers stop, then print their exit codes', aliases: ['berth container wait', 'berth wait'], args: { min: 1 }, flags: [] },
+  spec: {
+    usage: 'CONTAINER [CONTAINER...]',
+    description: 'Block until one or more containers stop, then print their exit codes',
+    aliases: ['berth container wait', 'berth wait'],
+    args: { min: 1 },
+    flags: [],
+  },
   async run(cli, _f, args) {
-    return forEach(cli, args, async (id) => {
-      const h = await cli.client.containerWait(id, 'not-running');
-      const r = await h.result;
-      cli.out(`${r.StatusCode}\n`);
-    }, { print: false });
+    return forEach(
+      cli,
+      args,
+      async (id) => {
+        const h = await cli.client.containerWait(id, 'not-running');
+        const r = await h.result;
+        cli.out(`${r.StatusCode}\n`);
+      },
+      { print: false },
+    );
   },
 };
 
 const rm: Command = {
   spec: {
-    usage: '[OPTIONS] CONTAINER [CONTAINER...]', description: 'Remove one or more containers', aliases: ['berth container rm', 'berth container remove', 'berth rm'],
+    usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+    description: 'Remove one or more containers',
+    aliases: ['berth container rm', 'berth container remove', 'berth rm'],
     args: { min: 1 },
     flags: [
       { long: 'force', short: 'f', type: 'bool', help: 'Force the removal of a running container (uses SIGKILL)' },
@@ -179,7 +255,11 @@ const rm: Command = {
         continue;
       }
       try {
-        await cli.client.containerRemove(id, { force: f.bool('force'), volumes: f.bool('volumes'), link: f.bool('link') });
+        await cli.client.containerRemove(id, {
+          force: f.bool('force'),
+          volumes: f.bool('volumes'),
+          link: f.bool('link'),
+        });
         cli.out(`${name}\n`);
       } catch (e) {
         // docker rm -f reports a missing container but does not fail for it
@@ -192,7 +272,13 @@ const rm: Command = {
 };
 
 const rename: Command = {
-  spec: { usage: 'CONTAINER NEW_NAME', description: 'Rename a container', aliases: ['berth container rename', 'berth rename'], args: { min: 2, max: 2 }, flags: [] },
+  spec: {
+    usage: 'CONTAINER NEW_NAME',
+    description: 'Rename a container',
+    aliases: ['berth container rename', 'berth rename'],
+    args: { min: 2, max: 2 },
+    flags: [],
+  },
   async run(cli, _f, args) {
     const [old, name] = args as [string, string];
     if (!name.trim()) throw new StatusError(1, 'Error: neither old nor new names may be empty');
@@ -208,14 +294,31 @@ const rename: Command = {
 
 const logs: Command = {
   spec: {
-    usage: '[OPTIONS] CONTAINER', description: 'Fetch the logs of a container', aliases: ['berth container logs', 'berth logs'], args: { min: 1, max: 1 },
+    usage: '[OPTIONS] CONTAINER',
+    description: 'Fetch the logs of a container',
+    aliases: ['berth container logs', 'berth logs'],
+    args: { min: 1, max: 1 },
     flags: [
       { long: 'details', type: 'bool', help: 'Show extra details provided to logs' },
       { long: 'follow', short: 'f', type: 'bool', help: 'Follow log output' },
-      { long: 'since', type: 'string', help: 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
-      { long: 'tail', short: 'n', type: 'string', default: 'all', help: 'Number of lines to show from the end of the logs' },
+      {
+        long: 'since',
+        type: 'string',
+        help: 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)',
+      },
+      {
+        long: 'tail',
+        short: 'n',
+        type: 'string',
+        default: 'all',
+        help: 'Number of lines to show from the end of the logs',
+      },
       { long: 'timestamps', short: 't', type: 'bool', help: 'Show timestamps' },
-      { long: 'until', type: 'string', help: 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
+      {
+        long: 'until',
+        type: 'string',
+        help: 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)',
+      },
     ],
   },
   async run(cli, f, args) {
@@ -231,10 +334,16 @@ const logs: Command = {
       }
     };
     const res = await c.containerLogs(info.Id, {
-      follow: f.bool('follow'), timestamps: f.bool('timestamps'), details: f.bool('details'), tail: f.str('tail'), since: ts('since'), until: ts('until'),
+      follow: f.bool('follow'),
+      timestamps: f.bool('timestamps'),
+      details: f.bool('details'),
+      tail: f.str('tail'),
+      since: ts('since'),
+      until: ts('until'),
     });
     if (info.Config.Tty) {
-      for await (const chunk of res as AsyncIterable<Buffer>) if (!cli.stdout.write(chunk)) await new Promise<void>((r) => cli.stdout.once('drain', r));
+      for await (const chunk of res as AsyncIterable<Buffer>)
+        if (!cli.stdout.write(chunk)) await new Promise<void>((r) => cli.stdout.once('drain', r));
     } else {
       await demuxTo(res as AsyncIterable<Buffer>, cli.stdout, cli.stderr);
     }
@@ -244,7 +353,14 @@ const logs: Command = {
 // ------------------------------------------------------------------ top, port, diff
 
 const top: Command = {
-  spec: { usage: 'CONTAINER [ps OPTIONS]', description: 'Display the running processes of a container', aliases: ['berth container top', 'berth top'], args: { min: 1 }, interspersed: false, flags: [] },
+  spec: {
+    usage: 'CONTAINER [ps OPTIONS]',
+    description: 'Display the running processes of a container',
+    aliases: ['berth container top', 'berth top'],
+    args: { min: 1 },
+    interspersed: false,
+    flags: [],
+  },
   async run(cli, _f, args) {
     const [id, ...psArgs] = args as [string, ...string[]];
     const t = await cli.client.containerTop(id, psArgs.length ? psArgs.join(' ') : undefined);
@@ -278,7 +394,13 @@ export function naturalLess(a: string, b: string): boolean {
 const joinHostPort = (h: string, p: string) => (h.includes(':') ? `[${h}]:${p}` : `${h}:${p}`);
 
 const port: Command = {
-  spec: { usage: 'CONTAINER [PRIVATE_PORT[/PROTO]]', description: 'List port mappings or a specific mapping for the container', aliases: ['berth container port', 'berth port'], args: { min: 1, max: 2 }, flags: [] },
+  spec: {
+    usage: 'CONTAINER [PRIVATE_PORT[/PROTO]]',
+    description: 'List port mappings or a specific mapping for the container',
+    aliases: ['berth container port', 'berth port'],
+    args: { min: 1, max: 2 },
+    flags: [],
+  },
   async run(cli, _f, args) {
     const [id, want] = args as [string, string | undefined];
     const info = await cli.client.containerInspect(id);
@@ -286,12 +408,14 @@ const port: Command = {
     const out: string[] = [];
     if (want) {
       const [p, proto = 'tcp'] = want.split('/') as [string, string | undefined];
-      if (!/^\d+$/.test(p) || Number(p) > 65535) throw new StatusError(1, `Error: invalid port (${p}): strconv.ParseUint: parsing "${p}": invalid syntax`);
+      if (!/^\d+$/.test(p) || Number(p) > 65535)
+        throw new StatusError(1, `Error: invalid port (${p}): strconv.ParseUint: parsing "${p}": invalid syntax`);
       const fronts = ports[`${p}/${proto}`];
       if (!fronts?.length) throw new StatusError(1, `Error: No public port '${want}' published for ${id}`);
       for (const b of fronts) out.push(joinHostPort(b.HostIp ?? '', b.HostPort ?? ''));
     } else {
-      for (const [from, fronts] of Object.entries(ports)) for (const b of fronts ?? []) out.push(`${from} -> ${joinHostPort(b.HostIp ?? '', b.HostPort ?? '')}`);
+      for (const [from, fronts] of Object.entries(ports))
+        for (const b of fronts ?? []) out.push(`${from} -> ${joinHostPort(b.HostIp ?? '', b.HostPort ?? '')}`);
     }
     out.sort((a, b) => (naturalLess(a, b) ? -1 : naturalLess(b, a) ? 1 : 0));
     if (out.length) cli.out(`${out.join('\n')}\n`);
@@ -299,7 +423,13 @@ const port: Command = {
 };
 
 const diff: Command = {
-  spec: { usage: 'CONTAINER', description: "Inspect changes to files or directories on a container's filesystem", aliases: ['berth container diff', 'berth diff'], args: { min: 1, max: 1 }, flags: [] },
+  spec: {
+    usage: 'CONTAINER',
+    description: "Inspect changes to files or directories on a container's filesystem",
+    aliases: ['berth container diff', 'berth diff'],
+    args: { min: 1, max: 1 },
+    flags: [],
+  },
   async run(cli, _f, args) {
     const changes = await cli.client.containerChanges(args[0]!);
     for (const ch of changes ?? []) cli.out(`${['C', 'A', 'D'][ch.Kind] ?? '?'} ${ch.Path}\n`);
@@ -310,10 +440,17 @@ const diff: Command = {
 
 const commit: Command = {
   spec: {
-    usage: "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", description: "Create a new image from a container's changes", aliases: ['berth container commit', 'berth commit'],
+    usage: '[OPTIONS] CONTAINER [REPOSITORY[:TAG]]',
+    description: "Create a new image from a container's changes",
+    aliases: ['berth container commit', 'berth commit'],
     args: { min: 1, max: 2 },
     flags: [
-      { long: 'author', short: 'a', type: 'string', help: 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")' },
+      {
+        long: 'author',
+        short: 'a',
+        type: 'string',
+        help: 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")',
+      },
       { long: 'change', short: 'c', type: 'list', help: 'Apply Dockerfile instruction to the created image' },
       { long: 'message', short: 'm', type: 'string', help: 'Commit message' },
       { long: 'pause', short: 'p', type: 'bool', default: true, help: 'Pause container during commit' },
@@ -330,7 +467,12 @@ const commit: Command = {
       tag = /:[^/]+$/.test(target) ? r.tag : undefined;
     }
     const res = await cli.client.containerCommit(id, {
-      repo, tag, comment: f.str('message'), author: f.str('author'), changes: f.list('change'), pause: f.bool('pause') && !f.bool('no-pause'),
+      repo,
+      tag,
+      comment: f.str('message'),
+      author: f.str('author'),
+      changes: f.list('change'),
+      pause: f.bool('pause') && !f.bool('no-pause'),
     });
     cli.out(`${res.Id}\n`);
   },
@@ -338,7 +480,10 @@ const commit: Command = {
 
 const exportCmd: Command = {
   spec: {
-    usage: '[OPTIONS] CONTAINER', description: "Export a container's filesystem as a tar archive", aliases: ['berth container export', 'berth export'], args: { min: 1, max: 1 },
+    usage: '[OPTIONS] CONTAINER',
+    description: "Export a container's filesystem as a tar archive",
+    aliases: ['berth container export', 'berth export'],
+    args: { min: 1, max: 1 },
     flags: [{ long: 'output', short: 'o', type: 'string', help: 'Write to a file, instead of STDOUT' }],
   },
   async run(cli, f, args) {
@@ -369,10 +514,16 @@ export function statsContext(r: StatsRow, trunc: boolean): Row {
 
 const stats: Command = {
   spec: {
-    usage: '[OPTIONS] [CONTAINER...]', description: 'Display a live stream of container(s) resource usage statistics', aliases: ['berth container stats', 'berth stats'],
+    usage: '[OPTIONS] [CONTAINER...]',
+    description: 'Display a live stream of container(s) resource usage statistics',
+    aliases: ['berth container stats', 'berth stats'],
     flags: [
       { long: 'all', short: 'a', type: 'bool', help: 'Show all containers (default shows just running)' },
-      { long: 'format', type: 'string', help: "Format output using a custom template:\n'table', 'json' or a Go template" },
+      {
+        long: 'format',
+        type: 'string',
+        help: "Format output using a custom template:\n'table', 'json' or a Go template",
+      },
       { long: 'no-stream', type: 'bool', help: 'Disable streaming stats and only pull the first result' },
       { long: 'no-trunc', type: 'bool', help: "Don't truncate output" },
     ],
@@ -387,20 +538,33 @@ const stats: Command = {
     const sample = async (): Promise<{ rows: Row[]; errors: string[] }> => {
       const ids = await targets();
       const errors: string[] = [];
-      const rows = await Promise.all(ids.map(async (id) => {
-        try {
-          return statsContext(statsRow(id, await c.containerStats(id)), trunc);
-        } catch (e) {
-          errors.push(describeError(e));
-          return undefined;
-        }
-      }));
+      const rows = await Promise.all(
+        ids.map(async (id) => {
+          try {
+            return statsContext(statsRow(id, await c.containerStats(id)), trunc);
+          } catch (e) {
+            errors.push(describeError(e));
+            return undefined;
+          }
+        }),
+      );
       return { rows: rows.filter((r): r is Row => !!r), errors };
     };
     const spec = {
       format: f.str('format') ?? '',
-      defaultTable: 'table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}',
-      headers: { Container: 'CONTAINER', ID: 'CONTAINER ID', Name: 'NAME', CPUPerc: 'CPU %', MemUsage: 'MEM USAGE / LIMIT', MemPerc: 'MEM %', NetIO: 'NET I/O', BlockIO: 'BLOCK I/O', PIDs: 'PIDS' },
+      defaultTable:
+        'table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}',
+      headers: {
+        Container: 'CONTAINER',
+        ID: 'CONTAINER ID',
+        Name: 'NAME',
+        CPUPerc: 'CPU %',
+        MemUsage: 'MEM USAGE / LIMIT',
+        MemPerc: 'MEM %',
+        NetIO: 'NET I/O',
+        BlockIO: 'BLOCK I/O',
+        PIDs: 'PIDS',
+      },
     };
     if (f.bool('no-stream')) {
       const { rows, errors } = await sample();
@@ -421,7 +585,9 @@ const stats: Command = {
 
 const prune: Command = {
   spec: {
-    usage: '[OPTIONS]', description: 'Remove all stopped containers', args: { max: 0 },
+    usage: '[OPTIONS]',
+    description: 'Remove all stopped containers',
+    args: { max: 0 },
     flags: [
       { long: 'filter', type: 'list', valueName: 'filter', help: 'Provide filter values (e.g. "until=<timestamp>")' },
       { long: 'force', short: 'f', type: 'bool', help: 'Do not prompt for confirmation' },
@@ -441,12 +607,51 @@ const restart = stopLike('restart', 'Restart one or more containers');
 
 /** `berth container ...` */
 export const containerGroup: Record<string, Command> = {
-  ...runCommands, ls: ps, list: ps, ps, stop, restart, kill, pause, unpause, wait, rm, remove: rm, logs, rename, top, port, diff, commit,
-  export: exportCmd, stats, prune, cp, update, inspect: inspectCommand('container'),
+  ...runCommands,
+  ls: ps,
+  list: ps,
+  ps,
+  stop,
+  restart,
+  kill,
+  pause,
+  unpause,
+  wait,
+  rm,
+  remove: rm,
+  logs,
+  rename,
+  top,
+  port,
+  diff,
+  commit,
+  export: exportCmd,
+  stats,
+  prune,
+  cp,
+  update,
+  inspect: inspectCommand('container'),
 };
 
 /** Top-level shortcuts. */
 export const containerShortcuts: Record<string, Command> = {
-  ...runCommands, ps, stop, restart, kill, pause, unpause, wait, rm, logs, rename, top, port, diff, commit, export: exportCmd, stats, cp, update,
+  ...runCommands,
+  ps,
+  stop,
+  restart,
+  kill,
+  pause,
+  unpause,
+  wait,
+  rm,
+  logs,
+  rename,
+  top,
+  port,
+  diff,
+  commit,
+  export: exportCmd,
+  stats,
+  cp,
+  update,
 };
-

@@ -35,12 +35,11 @@ export function splitDirEntry(p: string): [string, string] {
   return [i === 0 ? '/' : clean.slice(0, i), clean.slice(i + 1)];
 }
 
-
 /** Rewrites entry names `oldBase[/...]` to `newBase[/...]` (RebaseArchiveEntries). */
 export function rebaser(oldBase: string, newBase: string): (name: string) => string {
   return (name) => {
     const n = name.replace(/^\.\//, '');
-    if (oldBase === '.' ) return n === '.' || n === '' ? newBase : `${newBase}/${n}`;
+    if (oldBase === '.') return n === '.' || n === '' ? newBase : `${newBase}/${n}`;
     if (n === oldBase) return newBase;
     if (n.startsWith(`${oldBase}/`)) return newBase + n.slice(oldBase.length);
     return n;
@@ -60,17 +59,25 @@ class Counter {
   }
 }
 
-async function fromContainer(cli: Cli, container: string, srcPath: string, dst: string, follow: boolean): Promise<void> {
+async function fromContainer(
+  cli: Cli,
+  container: string,
+  srcPath: string,
+  dst: string,
+  follow: boolean,
+): Promise<void> {
   const c = cli.client;
   let src = srcPath;
   if (follow) {
     const st = await c.containerStatPath(container, src);
-    if (st.mode & MODE_SYMLINK && st.linkTarget) src = st.linkTarget.startsWith('/') ? st.linkTarget : `${dirname(src)}/${st.linkTarget}`;
+    if (st.mode & MODE_SYMLINK && st.linkTarget)
+      src = st.linkTarget.startsWith('/') ? st.linkTarget : `${dirname(src)}/${st.linkTarget}`;
   }
   const { tar, stat } = await c.containerGetArchive(container, src);
   const counter = new Counter();
   if (dst === '-') {
-    for await (const chunk of counter.wrap(tar as AsyncIterable<Buffer>)) if (!cli.stdout.write(chunk)) await new Promise<void>((r) => cli.stdout.once('drain', r));
+    for await (const chunk of counter.wrap(tar as AsyncIterable<Buffer>))
+      if (!cli.stdout.write(chunk)) await new Promise<void>((r) => cli.stdout.once('drain', r));
     return;
   }
   const srcIsDir = (stat.mode & MODE_DIR) !== 0;
@@ -106,7 +113,14 @@ async function fromContainer(cli: Cli, container: string, srcPath: string, dst: 
   if (cli.stderr.isTTY) cli.err(`Successfully copied ${humanSize(counter.n, 3)} to ${dst}\n`);
 }
 
-async function toContainer(cli: Cli, src: string, container: string, dstPath: string, follow: boolean, archive: boolean): Promise<void> {
+async function toContainer(
+  cli: Cli,
+  src: string,
+  container: string,
+  dstPath: string,
+  follow: boolean,
+  archive: boolean,
+): Promise<void> {
   const c = cli.client;
   let dst = dstPath;
   let dstStat: PathStat | undefined;
@@ -125,7 +139,10 @@ async function toContainer(cli: Cli, src: string, container: string, dstPath: st
   const counter = new Counter();
   if (src === '-') {
     if (!dstIsDir) throw new StatusError(1, `destination "${container}:${dstPath}" must be a directory`);
-    await c.containerPutArchive(container, dst, Readable.from(counter.wrap(cli.stdin as AsyncIterable<Buffer>)), { noOverwriteDirNonDir: true, copyUIDGID: archive });
+    await c.containerPutArchive(container, dst, Readable.from(counter.wrap(cli.stdin as AsyncIterable<Buffer>)), {
+      noOverwriteDirNonDir: true,
+      copyUIDGID: archive,
+    });
     return;
   }
   const srcAbs = resolvePath(src);
@@ -152,19 +169,29 @@ async function toContainer(cli: Cli, src: string, container: string, dstPath: st
     name = dstBase; // RebaseArchiveEntries(rootName → dstBase), done while packing
   }
   const entries = packPath(srcAbs, { rootName: name, followLinks: follow, keepOwner: archive });
-  await c.containerPutArchive(container, target, Readable.from(counter.wrap(entries)), { noOverwriteDirNonDir: true, copyUIDGID: archive });
+  await c.containerPutArchive(container, target, Readable.from(counter.wrap(entries)), {
+    noOverwriteDirNonDir: true,
+    copyUIDGID: archive,
+  });
   if (cli.stderr.isTTY) cli.err(`Successfully copied ${humanSize(counter.n, 3)} to ${container}:${dstPath}\n`);
 }
 
 export const cp: Command = {
   spec: {
     usage: '[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH',
-    description: 'Copy files/folders between a container and the local filesystem\n\nUse \'-\' as the source to read a tar archive from stdin\nand extract it to a directory destination in a container.\nUse \'-\' as the destination to stream a tar archive of a\ncontainer source to stdout.',
-    aliases: ['berth container cp', 'berth cp'], args: { min: 2, max: 2 },
+    description:
+      "Copy files/folders between a container and the local filesystem\n\nUse '-' as the source to read a tar archive from stdin\nand extract it to a directory destination in a container.\nUse '-' as the destination to stream a tar archive of a\ncontainer source to stdout.",
+    aliases: ['berth container cp', 'berth cp'],
+    args: { min: 2, max: 2 },
     flags: [
       { long: 'archive', short: 'a', type: 'bool', help: 'Archive mode (copy all uid/gid information)' },
       { long: 'follow-link', short: 'L', type: 'bool', help: 'Always follow symbol link in SRC_PATH' },
-      { long: 'quiet', short: 'q', type: 'bool', help: 'Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached' },
+      {
+        long: 'quiet',
+        short: 'q',
+        type: 'bool',
+        help: 'Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached',
+      },
     ],
   },
   async run(cli, f, args) {

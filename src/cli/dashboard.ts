@@ -11,7 +11,13 @@ const dashboard: Command = {
     description: 'Serve the web dashboard',
     args: { max: 0 },
     flags: [
-      { long: 'listen', type: 'string', valueName: 'address', default: '127.0.0.1:8088', help: 'Address to serve the dashboard on (HOST:PORT)' },
+      {
+        long: 'listen',
+        type: 'string',
+        valueName: 'address',
+        default: '127.0.0.1:8088',
+        help: 'Address to serve the dashboard on (HOST:PORT)',
+      },
     ],
   },
   async run(cli, f) {
@@ -26,7 +32,9 @@ const dashboard: Command = {
     const d = await startDashboard({ client: cli.client, listen });
     cli.out(`Berth dashboard: ${d.url}\n`);
     if (!isLoopback(listen.host)) {
-      cli.err(`warning: listening on ${listen.host}: anyone who can reach it and has the token controls the daemon (it runs as root)\n`);
+      cli.err(
+        `warning: listening on ${listen.host}: anyone who can reach it and has the token controls the daemon (it runs as root)\n`,
+      );
     }
     await new Promise<void>((resolve) => {
       const stop = () => {

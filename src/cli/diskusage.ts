@@ -40,7 +40,9 @@ export function diskUsageRows(du: DiskUsage): Row[] {
   const volumes = du.Volumes ?? [];
   const cache = du.BuildCache ?? [];
   const layers = du.LayersSize ?? 0;
-  const usedByImages = images.filter((i) => i.Containers > 0 && i.SharedSize >= 0).reduce((n, i) => n + i.Size - i.SharedSize, 0);
+  const usedByImages = images
+    .filter((i) => i.Containers > 0 && i.SharedSize >= 0)
+    .reduce((n, i) => n + i.Size - i.SharedSize, 0);
   const containersSize = containers.reduce((n, c) => n + (c.SizeRw ?? 0), 0);
   const idleContainers = containers.filter((c) => c.State !== 'running').reduce((n, c) => n + (c.SizeRw ?? 0), 0);
   const volumeSize = (v: Volume) => Math.max(v.UsageData?.Size ?? 0, 0);
@@ -53,9 +55,27 @@ export function diskUsageRows(du: DiskUsage): Row[] {
     return rowContext(f, () => ({ ...f }));
   };
   return [
-    row('Images', images.length, images.filter((i) => i.Containers > 0).length, layers, reclaimable(layers - usedByImages, layers)),
-    row('Containers', containers.length, containers.filter((c) => c.State === 'running').length, containersSize, reclaimable(idleContainers, containersSize)),
-    row('Local Volumes', volumes.length, volumes.filter((v) => (v.UsageData?.RefCount ?? 0) > 0).length, volumesSize, reclaimable(idleVolumes, volumesSize)),
+    row(
+      'Images',
+      images.length,
+      images.filter((i) => i.Containers > 0).length,
+      layers,
+      reclaimable(layers - usedByImages, layers),
+    ),
+    row(
+      'Containers',
+      containers.length,
+      containers.filter((c) => c.State === 'running').length,
+      containersSize,
+      reclaimable(idleContainers, containersSize),
+    ),
+    row(
+      'Local Volumes',
+      volumes.length,
+      volumes.filter((v) => (v.UsageData?.RefCount ?? 0) > 0).length,
+      volumesSize,
+      reclaimable(idleVolumes, volumesSize),
+    ),
     row('Build Cache', cache.length, cache.filter((b) => b.InUse).length, cacheSize, humanSize(idleCache, 4)),
   ];
 }
@@ -67,7 +87,16 @@ export function diskUsageVerbose(du: DiskUsage, now = Date.now()): string {
   for (const i of du.Images ?? []) {
     const [repo, tag] = splitRepoTag(i.RepoTags?.[0]);
     const shared = Math.max(i.SharedSize, 0);
-    imageRows.push([repo, tag, shortId(i.Id), ago(i.Created, now), humanSize(i.Size, 3), humanSize(shared, 4), humanSize(i.Size - shared, 4), String(i.Containers)]);
+    imageRows.push([
+      repo,
+      tag,
+      shortId(i.Id),
+      ago(i.Created, now),
+      humanSize(i.Size, 3),
+      humanSize(shared, 4),
+      humanSize(i.Size - shared, 4),
+      String(i.Containers),
+    ]);
   }
   s += table(imageRows);
   s += '\nContainers space usage:\n\n';
@@ -75,19 +104,40 @@ export function diskUsageVerbose(du: DiskUsage, now = Date.now()): string {
   for (const c of du.Containers ?? []) {
     const ctx = containerContext(c, true, now) as Record<string, unknown>;
     const localVolumes = (c.Mounts ?? []).filter((m) => m.Type === 'volume').length;
-    containerRows.push([String(ctx.ID), String(ctx.Image), String(ctx.Command), String(localVolumes), humanSize(c.SizeRw ?? 0, 4), String(ctx.RunningFor), String(ctx.Status), String(ctx.Names)]);
+    containerRows.push([
+      String(ctx.ID),
+      String(ctx.Image),
+      String(ctx.Command),
+      String(localVolumes),
+      humanSize(c.SizeRw ?? 0, 4),
+      String(ctx.RunningFor),
+      String(ctx.Status),
+      String(ctx.Names),
+    ]);
   }
   s += table(containerRows);
   s += '\nLocal Volumes space usage:\n\n';
   const volumeRows = [['VOLUME NAME', 'LINKS', 'SIZE']];
-  for (const v of du.Volumes ?? []) volumeRows.push([v.Name, String(v.UsageData?.RefCount ?? 0), humanSize(Math.max(v.UsageData?.Size ?? 0, 0), 4)]);
+  for (const v of du.Volumes ?? [])
+    volumeRows.push([v.Name, String(v.UsageData?.RefCount ?? 0), humanSize(Math.max(v.UsageData?.Size ?? 0, 0), 4)]);
   s += table(volumeRows);
   const cache = du.BuildCache ?? [];
-  s += `\nBuild cache usage: ${humanSize(cache.filter((b) => !b.Shared).reduce((n, b) => n + b.Size, 0), 4)}\n\n`;
+  s += `\nBuild cache usage: ${humanSize(
+    cache.filter((b) => !b.Shared).reduce((n, b) => n + b.Size, 0),
+    4,
+  )}\n\n`;
   const cacheRows = [['CACHE ID', 'CACHE TYPE', 'SIZE', 'CREATED', 'LAST USED', 'USAGE', 'SHARED']];
   const unix = (t?: string | null) => (t ? Date.parse(t) / 1000 : NaN);
   for (const b of cache) {
-    cacheRows.push([ellipsis(b.ID, 12), b.Type ?? '', humanSize(b.Size, 4), Number.isNaN(unix(b.CreatedAt)) ? '' : ago(unix(b.CreatedAt), now), Number.isNaN(unix(b.LastUsedAt)) ? '' : ago(unix(b.LastUsedAt), now), String(b.UsageCount ?? 0), String(!!b.Shared)]);
+    cacheRows.push([
+      ellipsis(b.ID, 12),
+      b.Type ?? '',
+      humanSize(b.Size, 4),
+      Number.isNaN(unix(b.CreatedAt)) ? '' : ago(unix(b.CreatedAt), now),
+      Number.isNaN(unix(b.LastUsedAt)) ? '' : ago(unix(b.LastUsedAt), now),
+      String(b.UsageCount ?? 0),
+      String(!!b.Shared),
+    ]);
   }
   s += table(cacheRows);
   return s;
@@ -101,9 +151,15 @@ function splitRepoTag(repoTag: string | undefined): [string, string] {
 
 const df: Command = {
   spec: {
-    usage: '[OPTIONS]', description: 'Show docker disk usage', args: { max: 0 },
+    usage: '[OPTIONS]',
+    description: 'Show docker disk usage',
+    args: { max: 0 },
     flags: [
-      { long: 'format', type: 'string', help: "Format output using a custom template:\n'table': Print output in table format with column headers (default)\n'table TEMPLATE': Print output in table format using the given Go template\n'json': Print in JSON format\n'TEMPLATE': Print output using the given Go template." },
+      {
+        long: 'format',
+        type: 'string',
+        help: "Format output using a custom template:\n'table': Print output in table format with column headers (default)\n'table TEMPLATE': Print output in table format using the given Go template\n'json': Print in JSON format\n'TEMPLATE': Print output using the given Go template.",
+      },
       { long: 'verbose', short: 'v', type: 'bool', help: 'Show detailed information on space usage' },
     ],
   },
@@ -126,14 +182,20 @@ function deleted(title: string, items: readonly string[] | null | undefined): st
   return items?.length ? `${title}:\n${items.join('\n')}\n\n` : '';
 }
 
-async function pruneBuildCache(cli: Cli, all: boolean, filters: Record<string, string[]>): Promise<{ text: string; reclaimed: number }> {
+async function pruneBuildCache(
+  cli: Cli,
+  all: boolean,
+  filters: Record<string, string[]>,
+): Promise<{ text: string; reclaimed: number }> {
   const r = await cli.client.buildPrune({ all, filters });
   return { text: deleted('Deleted build cache objects', r.CachesDeleted), reclaimed: r.SpaceReclaimed ?? 0 };
 }
 
 const systemPrune: Command = {
   spec: {
-    usage: '[OPTIONS]', description: 'Remove unused data', args: { max: 0 },
+    usage: '[OPTIONS]',
+    description: 'Remove unused data',
+    args: { max: 0 },
     flags: [
       { long: 'all', short: 'a', type: 'bool', help: 'Remove all unused images not just dangling ones' },
       { long: 'filter', type: 'list', valueName: 'filter', help: 'Provide filter values (e.g. "label=<key>=<value>")' },
@@ -160,7 +222,10 @@ const systemPrune: Command = {
       reclaimed += v.SpaceReclaimed ?? 0;
     }
     const images = await cli.client.imagePrune({ ...filters, dangling: [all ? 'false' : 'true'] });
-    out += deleted('Deleted Images', images.ImagesDeleted?.map((i) => (i.Untagged ? `untagged: ${i.Untagged}` : `deleted: ${i.Deleted}`)));
+    out += deleted(
+      'Deleted Images',
+      images.ImagesDeleted?.map((i) => (i.Untagged ? `untagged: ${i.Untagged}` : `deleted: ${i.Deleted}`)),
+    );
     reclaimed += images.SpaceReclaimed ?? 0;
     const cache = await pruneBuildCache(cli, all, filters);
     out += cache.text;
@@ -171,7 +236,9 @@ const systemPrune: Command = {
 
 const builderPrune: Command = {
   spec: {
-    usage: '', description: 'Remove build cache', args: { max: 0 },
+    usage: '',
+    description: 'Remove build cache',
+    args: { max: 0 },
     flags: [
       { long: 'all', short: 'a', type: 'bool', help: 'Remove all unused build cache, not just dangling ones' },
       { long: 'filter', type: 'list', valueName: 'filter', help: 'Provide filter values (e.g. "until=24h")' },

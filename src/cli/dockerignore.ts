@@ -12,7 +12,6 @@ export interface IgnorePattern {
   re: RegExp;
 }
 
-
 /** The patterns of a .dockerignore file, normalised as docker does. */
 export function readIgnoreFile(text: string): string[] {
   const out: string[] = [];

@@ -156,13 +156,20 @@ export function parseArgs(argv: readonly string[], spec: CommandSpec): ParseResu
   const assign = (d: FlagDef, raw: string | boolean): void => {
     if (d.type === 'bool') {
       const b = typeof raw === 'boolean' ? raw : parseBool(raw);
-      if (b === undefined) throw new FlagError(`invalid argument "${raw}" for "${flagLabel(d)}" flag: strconv.ParseBool: parsing "${raw}": invalid syntax`, spec);
+      if (b === undefined)
+        throw new FlagError(
+          `invalid argument "${raw}" for "${flagLabel(d)}" flag: strconv.ParseBool: parsing "${raw}": invalid syntax`,
+          spec,
+        );
       flags.set(d.long, b);
       return;
     }
     const v = String(raw);
     if (d.type === 'int' && !/^[+-]?\d+$/.test(v.trim())) {
-      throw new FlagError(`invalid argument "${v}" for "${flagLabel(d)}" flag: strconv.ParseInt: parsing "${v}": invalid syntax`, spec);
+      throw new FlagError(
+        `invalid argument "${v}" for "${flagLabel(d)}" flag: strconv.ParseInt: parsing "${v}": invalid syntax`,
+        spec,
+      );
     }
     flags.set(d.long, v);
   };
@@ -223,7 +230,12 @@ export function parseArgs(argv: readonly string[], spec: CommandSpec): ParseResu
     const name = commandName(spec);
     const plural = (n: number) => `${n} argument${n === 1 ? '' : 's'}`;
     if (min === max && args.length !== min) {
-      throw new ArgsError(min === 0 ? `'${name}' accepts no arguments` : `'${name}' requires ${min === 1 ? 'exactly 1 argument' : plural(min)}`, spec);
+      throw new ArgsError(
+        min === 0
+          ? `'${name}' accepts no arguments`
+          : `'${name}' requires ${min === 1 ? 'exactly 1 argument' : plural(min)}`,
+        spec,
+      );
     }
     if (args.length < min) throw new ArgsError(`'${name}' requires at least ${plural(min)}`, spec);
     if (args.length > max) throw new ArgsError(`'${name}' requires at most ${plural(max)}`, spec);
@@ -238,7 +250,10 @@ export function helpText(spec: CommandSpec): string {
   const visible = spec.flags.filter((f) => !f.hidden).sort((a, b) => a.long.localeCompare(b.long));
   if (visible.length) {
     const left = visible.map((f) => {
-      const value = f.type === 'bool' ? '' : ` ${f.valueName ?? (f.type === 'int' ? 'int' : f.type === 'list' ? 'list' : 'string')}`;
+      const value =
+        f.type === 'bool'
+          ? ''
+          : ` ${f.valueName ?? (f.type === 'int' ? 'int' : f.type === 'list' ? 'list' : 'string')}`;
       return `${f.short ? `  -${f.short}, ` : '      '}--${f.long}${value}`;
     });
     const width = Math.max(...left.map((l) => l.length)) + 3;

@@ -1,6 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ago, bytesSize, ellipsis, goG, goQuote, goTimeString, humanSize, indentJson, rfc3339NanoFixed, shortId, table, tabwrite } from './format.ts';
+import {
+  ago,
+  bytesSize,
+  ellipsis,
+  goG,
+  goQuote,
+  goTimeString,
+  humanSize,
+  indentJson,
+  rfc3339NanoFixed,
+  shortId,
+  table,
+  tabwrite,
+} from './format.ts';
 
 test('humanSize: units of 1000 and Go %g, as docker images prints them', () => {
   assert.equal(humanSize(1984132), '1.98MB');
@@ -43,22 +56,41 @@ test('ago and go-units durations', () => {
 });
 
 test('tabwriter: minwidth 10, padding 3, last cell unpadded, empty cells padded', () => {
-  assert.equal(table([['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], ['busybox', 'latest', '5552ffaf4c6b', 'About a minute ago', '1.98MB']]),
-    'REPOSITORY   TAG       IMAGE ID       CREATED              SIZE\nbusybox      latest    5552ffaf4c6b   About a minute ago   1.98MB\n');
-  assert.equal(table([['STATUS', 'PORTS', 'NAMES'], ['Up 1 second', '', 'web']]), 'STATUS        PORTS     NAMES\nUp 1 second             web\n');
+  assert.equal(
+    table([
+      ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'],
+      ['busybox', 'latest', '5552ffaf4c6b', 'About a minute ago', '1.98MB'],
+    ]),
+    'REPOSITORY   TAG       IMAGE ID       CREATED              SIZE\nbusybox      latest    5552ffaf4c6b   About a minute ago   1.98MB\n',
+  );
+  assert.equal(
+    table([
+      ['STATUS', 'PORTS', 'NAMES'],
+      ['Up 1 second', '', 'web'],
+    ]),
+    'STATUS        PORTS     NAMES\nUp 1 second             web\n',
+  );
   // widths count runes: "…" is one
-  assert.equal(table([['COMMAND', 'X'], ['"sh -c \'echo err >&2…"', 'y']]), 'COMMAND                  X\n"sh -c \'echo err >&2…"   y\n');
+  assert.equal(
+    table([
+      ['COMMAND', 'X'],
+      ['"sh -c \'echo err >&2…"', 'y'],
+    ]),
+    'COMMAND                  X\n"sh -c \'echo err >&2…"   y\n',
+  );
 });
 
 test('tabwriter column blocks end at a line without that cell', () => {
-  assert.equal(tabwrite('Client:\n Version:\t1\n API version:\t2\n\nServer:\n  Version:\t3\n', 20, 1),
-    'Client:\n Version:           1\n API version:       2\n\nServer:\n  Version:          3\n');
+  assert.equal(
+    tabwrite('Client:\n Version:\t1\n API version:\t2\n\nServer:\n  Version:\t3\n', 20, 1),
+    'Client:\n Version:           1\n API version:       2\n\nServer:\n  Version:          3\n',
+  );
 });
 
 test('ids, ellipsis, quoting', () => {
   assert.equal(shortId('sha256:5552ffaf4c6b5bf7fb750b2137d10ce9449a298769776ea44fb1540f03558e43'), '5552ffaf4c6b');
   assert.equal(shortId('<missing>'), '<missing>');
-  assert.equal(ellipsis('sh -c \'echo err >&2; exit 3\'', 20), 'sh -c \'echo err >&2…');
+  assert.equal(ellipsis("sh -c 'echo err >&2; exit 3'", 20), "sh -c 'echo err >&2…");
   assert.equal(ellipsis('short', 20), 'short');
   assert.equal(goQuote('sh -c "x"\n'), '"sh -c \\"x\\"\\n"');
 });
@@ -71,7 +103,9 @@ test('Go time layouts (UTC)', () => {
 });
 
 test('indentJson keeps tokens and lays out like json.Indent', () => {
-  assert.equal(indentJson('[{"a":1,"b":[],"c":{},"d":"x\\"}{,:","e":[1,2]}]'),
-    '[\n    {\n        "a": 1,\n        "b": [],\n        "c": {},\n        "d": "x\\"}{,:",\n        "e": [\n            1,\n            2\n        ]\n    }\n]');
+  assert.equal(
+    indentJson('[{"a":1,"b":[],"c":{},"d":"x\\"}{,:","e":[1,2]}]'),
+    '[\n    {\n        "a": 1,\n        "b": [],\n        "c": {},\n        "d": "x\\"}{,:",\n        "e": [\n            1,\n            2\n        ]\n    }\n]',
+  );
   assert.equal(indentJson('{"x":"\\u003cnone\\u003e"}'), '{\n    "x": "\\u003cnone\\u003e"\n}');
 });

@@ -95,7 +95,9 @@ function zone(d: Date): { offset: string; colon: string; name: string; utc: bool
   const mm = pad(a % 60);
   let name = 'UTC';
   if (off !== 0) {
-    const part = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName');
+    const part = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' })
+      .formatToParts(d)
+      .find((p) => p.type === 'timeZoneName');
     name = part && /^[A-Z]{2,5}$/.test(part.value) ? part.value : `${sign}${hh}${mm === '00' ? '' : mm}`;
   }
   return { offset: `${sign}${hh}${mm}`, colon: `${sign}${hh}:${mm}`, name, utc: off === 0 };

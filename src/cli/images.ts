@@ -16,7 +16,10 @@ export function parseImageRef(s: string): Reference {
   try {
     return parseReference(s);
   } catch {
-    throw new StatusError(1, `invalid reference format${s !== s.toLowerCase() ? `: repository name (${s.split(':')[0]}) must be lowercase` : ''}`);
+    throw new StatusError(
+      1,
+      `invalid reference format${s !== s.toLowerCase() ? `: repository name (${s.split(':')[0]}) must be lowercase` : ''}`,
+    );
   }
 }
 
@@ -32,10 +35,19 @@ export function progressOut(stream: NodeJS.WriteStream): ProgressOut {
 const discard: ProgressOut = { write: () => true, isTTY: false };
 
 /** Pulls an image, drawing the progress on `out` (stdout for pull, stderr for run). */
-export async function pullImage(cli: Cli, ref: Reference, out: NodeJS.WriteStream | null, opts: { platform?: string; allTags?: boolean } = {}): Promise<void> {
+export async function pullImage(
+  cli: Cli,
+  ref: Reference,
+  out: NodeJS.WriteStream | null,
+  opts: { platform?: string; allTags?: boolean } = {},
+): Promise<void> {
   const fromImage = familiarName(ref);
-  const tag = opts.allTags ? undefined : ref.digest ?? ref.tag;
-  const stream = await cli.client.imagePull(fromImage, { tag, platform: opts.platform, auth: credentialsFor(ref.domain) });
+  const tag = opts.allTags ? undefined : (ref.digest ?? ref.tag);
+  const stream = await cli.client.imagePull(fromImage, {
+    tag,
+    platform: opts.platform,
+    auth: credentialsFor(ref.domain),
+  });
   await displayJsonMessages(stream, out ? progressOut(out) : discard);
 }
 
@@ -83,7 +95,7 @@ export function imageRows(i: ImageSummary, showDigests: boolean): ImageRow[] {
   }
   const rows: ImageRow[] = [];
   for (const [repo, tags] of repoTags) {
-    const digests = showDigests ? repoDigests.get(repo) ?? [] : [];
+    const digests = showDigests ? (repoDigests.get(repo) ?? []) : [];
     repoDigests.delete(repo);
     for (const tag of tags) {
       if (!digests.length) rows.push({ repo, tag, digest: '<none>' });
@@ -115,19 +127,40 @@ export function imageContext(i: ImageSummary, r: ImageRow, trunc: boolean, now =
 }
 
 export const IMAGE_HEADERS: Record<string, string> = {
-  ID: 'IMAGE ID', Repository: 'REPOSITORY', Tag: 'TAG', Digest: 'DIGEST', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT',
-  Size: 'SIZE', Containers: 'CONTAINERS', VirtualSize: 'VIRTUAL SIZE', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE',
+  ID: 'IMAGE ID',
+  Repository: 'REPOSITORY',
+  Tag: 'TAG',
+  Digest: 'DIGEST',
+  CreatedSince: 'CREATED',
+  CreatedAt: 'CREATED AT',
+  Size: 'SIZE',
+  Containers: 'CONTAINERS',
+  VirtualSize: 'VIRTUAL SIZE',
+  SharedSize: 'SHARED SIZE',
+  UniqueSize: 'UNIQUE SIZE',
 };
 
 const images: Command = {
   spec: {
-    usage: '[OPTIONS] [REPOSITORY[:TAG]]', description: 'List images', aliases: ['berth image ls', 'berth image list', 'berth images'],
+    usage: '[OPTIONS] [REPOSITORY[:TAG]]',
+    description: 'List images',
+    aliases: ['berth image ls', 'berth image list', 'berth images'],
     args: { max: 1 },
     flags: [
       { long: 'all', short: 'a', type: 'bool', help: 'Show all images (default hides intermediate images)' },
       { long: 'digests', type: 'bool', help: 'Show digests' },
-      { long: 'filter', short: 'f', type: 'list', valueName: 'filter', help: 'Filter output based on conditions provided' },
-      { long: 'format', type: 'string', help: "Format output using a custom template:\n'table', 'json' or a Go template" },
+      {
+        long: 'filter',
+        short: 'f',
+        type: 'list',
+        valueName: 'filter',
+        help: 'Filter output based on conditions provided',
+      },
+      {
+        long: 'format',
+        type: 'string',
+        help: "Format output using a custom template:\n'table', 'json' or a Go template",
+      },
       { long: 'no-trunc', type: 'bool', help: "Don't truncate output" },
       { long: 'quiet', short: 'q', type: 'bool', help: 'Only show image IDs' },
       { long: 'tree', type: 'bool', hidden: true },
@@ -159,7 +192,9 @@ const images: Command = {
 
 const pull: Command = {
   spec: {
-    usage: '[OPTIONS] NAME[:TAG|@DIGEST]', description: 'Download an image from a registry', aliases: ['berth image pull', 'berth pull'],
+    usage: '[OPTIONS] NAME[:TAG|@DIGEST]',
+    description: 'Download an image from a registry',
+    aliases: ['berth image pull', 'berth pull'],
     args: { min: 1, max: 1 },
     flags: [
       { long: 'all-tags', short: 'a', type: 'bool', help: 'Download all tagged images in the repository' },
@@ -173,7 +208,7 @@ const pull: Command = {
     let ref = parseImageRef(given);
     const all = f.bool('all-tags');
     const explicitTag = /:[^/]+$/.test(given.split('@')[0]!) || given.includes('@');
-    if (all && explicitTag) throw new StatusError(1, 'tag can\'t be used with --all-tags/-a');
+    if (all && explicitTag) throw new StatusError(1, "tag can't be used with --all-tags/-a");
     if (!all && !explicitTag && !f.bool('quiet')) cli.out('Using default tag: latest\n');
     if (all) ref = { ...ref, tag: undefined };
     await pullImage(cli, ref, f.bool('quiet') ? null : cli.stdout, { platform: f.str('platform'), allTags: all });
@@ -183,12 +218,18 @@ const pull: Command = {
 
 const push: Command = {
   spec: {
-    usage: '[OPTIONS] NAME[:TAG]', description: 'Upload an image to a registry', aliases: ['berth image push', 'berth push'],
+    usage: '[OPTIONS] NAME[:TAG]',
+    description: 'Upload an image to a registry',
+    aliases: ['berth image push', 'berth push'],
     args: { min: 1, max: 1 },
     flags: [
       { long: 'all-tags', short: 'a', type: 'bool', help: 'Push all tags of an image to the repository' },
       { long: 'disable-content-trust', type: 'bool', default: true, hidden: true },
-      { long: 'platform', type: 'string', help: 'Push a platform-specific manifest as a single-platform image to the registry' },
+      {
+        long: 'platform',
+        type: 'string',
+        help: 'Push a platform-specific manifest as a single-platform image to the registry',
+      },
       { long: 'quiet', short: 'q', type: 'bool', help: 'Suppress verbose output' },
     ],
   },
@@ -199,7 +240,10 @@ const push: Command = {
     if (all && explicitTag) throw new StatusError(1, 'tag does not exist');
     if (!all && !explicitTag && !f.bool('quiet')) cli.out('Using default tag: latest\n');
     const name = familiarName(ref);
-    const stream = await cli.client.imagePush(name, { tag: all ? undefined : ref.tag, auth: credentialsFor(ref.domain) });
+    const stream = await cli.client.imagePush(name, {
+      tag: all ? undefined : ref.tag,
+      auth: credentialsFor(ref.domain),
+    });
     await displayJsonMessages(stream, f.bool('quiet') ? discard : progressOut(cli.stdout));
     if (f.bool('quiet')) cli.out(`${fullName(ref)}\n`);
   },
@@ -209,8 +253,11 @@ const push: Command = {
 
 const tag: Command = {
   spec: {
-    usage: 'SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]', description: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
-    aliases: ['berth image tag', 'berth tag'], args: { min: 2, max: 2 }, flags: [],
+    usage: 'SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]',
+    description: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
+    aliases: ['berth image tag', 'berth tag'],
+    args: { min: 2, max: 2 },
+    flags: [],
   },
   async run(cli, _f, args) {
     const target = parseImageRef(args[1]!);
@@ -220,7 +267,9 @@ const tag: Command = {
 
 const rmi: Command = {
   spec: {
-    usage: '[OPTIONS] IMAGE [IMAGE...]', description: 'Remove one or more images', aliases: ['berth image rm', 'berth image remove', 'berth rmi'],
+    usage: '[OPTIONS] IMAGE [IMAGE...]',
+    description: 'Remove one or more images',
+    aliases: ['berth image rm', 'berth image remove', 'berth rmi'],
     args: { min: 1 },
     flags: [
       { long: 'force', short: 'f', type: 'bool', help: 'Force removal of the image' },
@@ -245,7 +294,9 @@ const rmi: Command = {
 
 const imagePrune: Command = {
   spec: {
-    usage: '[OPTIONS]', description: 'Remove unused images', args: { max: 0 },
+    usage: '[OPTIONS]',
+    description: 'Remove unused images',
+    args: { max: 0 },
     flags: [
       { long: 'all', short: 'a', type: 'bool', help: 'Remove all unused images, not just dangling ones' },
       { long: 'filter', type: 'list', valueName: 'filter', help: 'Provide filter values (e.g. "until=<timestamp>")' },
@@ -288,11 +339,23 @@ export function historyContext(h: HistoryItem, trunc: boolean, human: boolean, n
 
 const history: Command = {
   spec: {
-    usage: '[OPTIONS] IMAGE', description: 'Show the history of an image', aliases: ['berth image history', 'berth history'],
+    usage: '[OPTIONS] IMAGE',
+    description: 'Show the history of an image',
+    aliases: ['berth image history', 'berth history'],
     args: { min: 1, max: 1 },
     flags: [
-      { long: 'format', type: 'string', help: "Format output using a custom template:\n'table', 'json' or a Go template" },
-      { long: 'human', short: 'H', type: 'bool', default: true, help: 'Print sizes and dates in human readable format' },
+      {
+        long: 'format',
+        type: 'string',
+        help: "Format output using a custom template:\n'table', 'json' or a Go template",
+      },
+      {
+        long: 'human',
+        short: 'H',
+        type: 'bool',
+        default: true,
+        help: 'Print sizes and dates in human readable format',
+      },
       { long: 'no-trunc', type: 'bool', help: "Don't truncate output" },
       { long: 'platform', type: 'string', help: 'Show history for the given platform' },
       { long: 'quiet', short: 'q', type: 'bool', help: 'Only show image IDs' },
@@ -302,15 +365,26 @@ const history: Command = {
     const items = await cli.client.imageHistory(args[0]!);
     const human = f.bool('human');
     const now = Date.now();
-    printRows(cli, items.map((h) => historyContext(h, !f.bool('no-trunc'), human, now)), {
-      format: f.str('format') ?? '',
-      defaultTable: human
-        ? 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}'
-        : 'table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}',
-      headers: { ID: 'IMAGE', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', CreatedBy: 'CREATED BY', Size: 'SIZE', Comment: 'COMMENT' },
-      quiet: '{{.ID}}',
-      isQuiet: f.bool('quiet'),
-    });
+    printRows(
+      cli,
+      items.map((h) => historyContext(h, !f.bool('no-trunc'), human, now)),
+      {
+        format: f.str('format') ?? '',
+        defaultTable: human
+          ? 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}'
+          : 'table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}',
+        headers: {
+          ID: 'IMAGE',
+          CreatedSince: 'CREATED',
+          CreatedAt: 'CREATED AT',
+          CreatedBy: 'CREATED BY',
+          Size: 'SIZE',
+          Comment: 'COMMENT',
+        },
+        quiet: '{{.ID}}',
+        isQuiet: f.bool('quiet'),
+      },
+    );
   },
 };
 
@@ -318,8 +392,10 @@ const history: Command = {
 
 const importCmd: Command = {
   spec: {
-    usage: '[OPTIONS] file|URL|- [REPOSITORY[:TAG]]', description: 'Import the contents from a tarball to create a filesystem image',
-    aliases: ['berth image import', 'berth import'], args: { min: 1, max: 2 },
+    usage: '[OPTIONS] file|URL|- [REPOSITORY[:TAG]]',
+    description: 'Import the contents from a tarball to create a filesystem image',
+    aliases: ['berth image import', 'berth import'],
+    args: { min: 1, max: 2 },
     flags: [
       { long: 'change', short: 'c', type: 'list', help: 'Apply Dockerfile instruction to the created image' },
       { long: 'message', short: 'm', type: 'string', help: 'Set commit message for imported image' },
@@ -340,7 +416,12 @@ const importCmd: Command = {
     if (src === '-') body = cli.stdin;
     else if (!isUrl) body = await openFile(src);
     const stream = await cli.client.imageImport(body, {
-      fromSrc: isUrl ? src : '-', repo, tag: tagName, message: f.str('message'), changes: f.list('change'), platform: f.str('platform'),
+      fromSrc: isUrl ? src : '-',
+      repo,
+      tag: tagName,
+      message: f.str('message'),
+      changes: f.list('change'),
+      platform: f.str('platform'),
     });
     await displayJsonMessages(stream, progressOut(cli.stdout));
   },
@@ -351,14 +432,24 @@ export async function openFile(path: string): Promise<Readable> {
   const s = createReadStream(path);
   await new Promise<void>((resolve, reject) => {
     s.once('open', () => resolve());
-    s.once('error', (e: NodeJS.ErrnoException) => reject(new StatusError(1, `open ${path}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.code === 'EISDIR' ? 'is a directory' : e.message}`)));
+    s.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        new StatusError(
+          1,
+          `open ${path}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.code === 'EISDIR' ? 'is a directory' : e.message}`,
+        ),
+      ),
+    );
   });
   return s;
 }
 
 const load: Command = {
   spec: {
-    usage: '[OPTIONS]', description: 'Load an image from a tar archive or STDIN', aliases: ['berth image load', 'berth load'], args: { max: 0 },
+    usage: '[OPTIONS]',
+    description: 'Load an image from a tar archive or STDIN',
+    aliases: ['berth image load', 'berth load'],
+    args: { max: 0 },
     flags: [
       { long: 'input', short: 'i', type: 'string', help: 'Read from tar archive file, instead of STDIN' },
       { long: 'platform', type: 'list', help: 'Load only the given platform(s)' },
@@ -392,8 +483,10 @@ export async function writeOutput(cli: Cli, src: Readable, output: string | unde
 
 const save: Command = {
   spec: {
-    usage: '[OPTIONS] IMAGE [IMAGE...]', description: 'Save one or more images to a tar archive (streamed to STDOUT by default)',
-    aliases: ['berth image save', 'berth save'], args: { min: 1 },
+    usage: '[OPTIONS] IMAGE [IMAGE...]',
+    description: 'Save one or more images to a tar archive (streamed to STDOUT by default)',
+    aliases: ['berth image save', 'berth save'],
+    args: { min: 1 },
     flags: [
       { long: 'output', short: 'o', type: 'string', help: 'Write to a file, instead of STDOUT' },
       { long: 'platform', type: 'list', help: 'Save only the given platform(s)' },
@@ -411,7 +504,8 @@ const save: Command = {
 
 const bootstrap: Command = {
   spec: {
-    usage: '[OPTIONS] NAME', description: 'Make a base image offline (busybox, debian:<suite>) and print its ID',
+    usage: '[OPTIONS] NAME',
+    description: 'Make a base image offline (busybox, debian:<suite>) and print its ID',
     args: { min: 1, max: 1 },
     flags: [{ long: 'quiet', short: 'q', type: 'bool', help: 'Only print the image ID' }],
   },
@@ -429,9 +523,31 @@ const imageInspect = inspectCommand('image');
 
 /** `berth image ...` */
 export const imageGroup: Record<string, Command> = {
-  ls: images, list: images, pull, push, tag, rm: rmi, remove: rmi, prune: imagePrune, history, inspect: imageInspect,
-  import: importCmd, load, save, bootstrap,
+  ls: images,
+  list: images,
+  pull,
+  push,
+  tag,
+  rm: rmi,
+  remove: rmi,
+  prune: imagePrune,
+  history,
+  inspect: imageInspect,
+  import: importCmd,
+  load,
+  save,
+  bootstrap,
 };
 
 /** Top-level shortcuts. */
-export const imageShortcuts: Record<string, Command> = { images, pull, push, tag, rmi, history, import: importCmd, load, save };
+export const imageShortcuts: Record<string, Command> = {
+  images,
+  pull,
+  push,
+  tag,
+  rmi,
+  history,
+  import: importCmd,
+  load,
+  save,
+};

@@ -10,10 +10,14 @@ export type Kind = 'container' | 'image' | 'network' | 'volume';
 async function fetchRaw(cli: Cli, kind: Kind, ref: string, size: boolean): Promise<string> {
   const c = cli.client;
   switch (kind) {
-    case 'container': return (await c.containerInspectRaw(ref, { size })).raw;
-    case 'image': return (await c.imageInspectRaw(ref)).raw;
-    case 'network': return (await c.networkInspectRaw(ref)).raw;
-    case 'volume': return (await c.volumeInspectRaw(ref)).raw;
+    case 'container':
+      return (await c.containerInspectRaw(ref, { size })).raw;
+    case 'image':
+      return (await c.imageInspectRaw(ref)).raw;
+    case 'network':
+      return (await c.networkInspectRaw(ref)).raw;
+    case 'volume':
+      return (await c.volumeInspectRaw(ref)).raw;
   }
 }
 
@@ -33,14 +37,21 @@ export function printInspect(cli: Cli, raws: string[], format: string | undefine
     try {
       cli.out(`${tmpl.execute(JSON.parse(raw))}\n`);
     } catch (e) {
-      if (e instanceof TemplateError) throw new StatusError(1, `template: ${(e as Error).message.replace(/^template: /, '')}`);
+      if (e instanceof TemplateError)
+        throw new StatusError(1, `template: ${(e as Error).message.replace(/^template: /, '')}`);
       throw e;
     }
   }
 }
 
 /** Inspects refs of one kind (or, with kind undefined, the first kind that knows the ref). */
-export async function inspectRefs(cli: Cli, refs: string[], kinds: Kind[], format: string | undefined, size = false): Promise<number> {
+export async function inspectRefs(
+  cli: Cli,
+  refs: string[],
+  kinds: Kind[],
+  format: string | undefined,
+  size = false,
+): Promise<number> {
   const raws: string[] = [];
   const errors: string[] = [];
   for (const ref of refs) {
@@ -67,18 +78,29 @@ export async function inspectRefs(cli: Cli, refs: string[], kinds: Kind[], forma
   return 0;
 }
 
-const FORMAT_FLAG = { long: 'format', short: 'f', type: 'string' as const, help: "Format output using a custom template:\n'json': Print in JSON format\n'TEMPLATE': Print output using the given Go template." };
+const FORMAT_FLAG = {
+  long: 'format',
+  short: 'f',
+  type: 'string' as const,
+  help: "Format output using a custom template:\n'json': Print in JSON format\n'TEMPLATE': Print output using the given Go template.",
+};
 
 export function inspectCommand(kind: Kind): Command {
   const what = { container: 'CONTAINER', image: 'IMAGE', network: 'NETWORK', volume: 'VOLUME' }[kind];
   return {
     spec: {
-      usage: `[OPTIONS] ${what} [${what}...]`, description: `Display detailed information on one or more ${kind}s`, args: { min: 1 },
-      flags: kind === 'container'
-        ? [FORMAT_FLAG, { long: 'size', short: 's', type: 'bool', help: 'Display total file sizes' }]
-        : kind === 'network' ? [FORMAT_FLAG, { long: 'verbose', short: 'v', type: 'bool', help: 'Verbose output for diagnostics' }] : [FORMAT_FLAG],
+      usage: `[OPTIONS] ${what} [${what}...]`,
+      description: `Display detailed information on one or more ${kind}s`,
+      args: { min: 1 },
+      flags:
+        kind === 'container'
+          ? [FORMAT_FLAG, { long: 'size', short: 's', type: 'bool', help: 'Display total file sizes' }]
+          : kind === 'network'
+            ? [FORMAT_FLAG, { long: 'verbose', short: 'v', type: 'bool', help: 'Verbose output for diagnostics' }]
+            : [FORMAT_FLAG],
     },
-    run: (cli, f, args) => inspectRefs(cli, args, [kind], formatArg(f.str('format')), kind === 'container' && f.bool('size')),
+    run: (cli, f, args) =>
+      inspectRefs(cli, args, [kind], formatArg(f.str('format')), kind === 'container' && f.bool('size')),
   };
 }
 
@@ -90,7 +112,9 @@ function formatArg(f: string | undefined): string | undefined {
 
 export const inspect: Command = {
   spec: {
-    usage: '[OPTIONS] NAME|ID [NAME|ID...]', description: 'Return low-level information on Berth objects', args: { min: 1 },
+    usage: '[OPTIONS] NAME|ID [NAME|ID...]',
+    description: 'Return low-level information on Berth objects',
+    args: { min: 1 },
     flags: [
       FORMAT_FLAG,
       { long: 'size', short: 's', type: 'bool', help: 'Display total file sizes if the type is container' },

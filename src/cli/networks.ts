@@ -26,7 +26,10 @@ export function networkContext(n: Network, trunc: boolean): Row {
     IPv4: String(!!(n as Network & { EnableIPv4?: boolean }).EnableIPv4),
     IPv6: String(!!n.EnableIPv6),
     Internal: String(!!n.Internal),
-    Labels: Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(','),
+    Labels: Object.keys(labels)
+      .sort()
+      .map((k) => `${k}=${labels[k]}`)
+      .join(','),
     CreatedAt: createdString(n.Created),
     Label: (k: string) => labels[k] ?? '',
   };
@@ -39,7 +42,9 @@ export function networkContext(n: Network, trunc: boolean): Row {
 
 const create: Command = {
   spec: {
-    usage: '[OPTIONS] NETWORK', description: 'Create a network', args: { min: 1, max: 1 },
+    usage: '[OPTIONS] NETWORK',
+    description: 'Create a network',
+    args: { min: 1, max: 1 },
     flags: [
       { long: 'attachable', type: 'bool', help: 'Enable manual container attachment' },
       { long: 'driver', short: 'd', type: 'string', default: 'bridge', help: 'Driver to manage the Network' },
@@ -52,14 +57,20 @@ const create: Command = {
       { long: 'label', type: 'list', help: 'Set metadata on a network' },
       { long: 'opt', short: 'o', type: 'list', valueName: 'map', help: 'Set driver specific options' },
       { long: 'scope', type: 'string', help: "Control the network's scope" },
-      { long: 'subnet', type: 'list', valueName: 'strings', help: 'Subnet in CIDR format that represents a network segment' },
+      {
+        long: 'subnet',
+        type: 'list',
+        valueName: 'strings',
+        help: 'Subnet in CIDR format that represents a network segment',
+      },
     ],
   },
   async run(cli, f, args) {
     const subnets = f.list('subnet');
     const gateways = f.list('gateway');
     const ranges = f.list('ip-range');
-    if (gateways.length > subnets.length || ranges.length > subnets.length) throw new StatusError(1, 'every ip-range or gateway must have a corresponding subnet');
+    if (gateways.length > subnets.length || ranges.length > subnets.length)
+      throw new StatusError(1, 'every ip-range or gateway must have a corresponding subnet');
     const config = subnets.map((s, i) => ({ Subnet: s, Gateway: gateways[i], IPRange: ranges[i] }));
     const res = await cli.client.networkCreate({
       Name: args[0]!,
@@ -80,10 +91,23 @@ const create: Command = {
 
 const ls: Command = {
   spec: {
-    usage: '[OPTIONS]', description: 'List networks', aliases: ['berth network ls', 'berth network list'], args: { max: 0 },
+    usage: '[OPTIONS]',
+    description: 'List networks',
+    aliases: ['berth network ls', 'berth network list'],
+    args: { max: 0 },
     flags: [
-      { long: 'filter', short: 'f', type: 'list', valueName: 'filter', help: 'Provide filter values (e.g. "driver=bridge")' },
-      { long: 'format', type: 'string', help: "Format output using a custom template:\n'table', 'json' or a Go template" },
+      {
+        long: 'filter',
+        short: 'f',
+        type: 'list',
+        valueName: 'filter',
+        help: 'Provide filter values (e.g. "driver=bridge")',
+      },
+      {
+        long: 'format',
+        type: 'string',
+        help: "Format output using a custom template:\n'table', 'json' or a Go template",
+      },
       { long: 'no-trunc', type: 'bool', help: 'Do not truncate the output' },
       { long: 'quiet', short: 'q', type: 'bool', help: 'Only display network IDs' },
     ],
@@ -91,19 +115,36 @@ const ls: Command = {
   async run(cli, f) {
     const list = await cli.client.networkList(parseFilterFlags(f.list('filter')));
     list.sort((a, b) => (naturalLess(a.Name, b.Name) ? -1 : naturalLess(b.Name, a.Name) ? 1 : 0));
-    printRows(cli, list.map((n) => networkContext(n, !f.bool('no-trunc'))), {
-      format: f.str('format') ?? '',
-      defaultTable: 'table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}',
-      headers: { ID: 'NETWORK ID', Name: 'NAME', Driver: 'DRIVER', Scope: 'SCOPE', IPv4: 'IPV4', IPv6: 'IPV6', Internal: 'INTERNAL', Labels: 'LABELS', CreatedAt: 'CREATED AT' },
-      quiet: '{{.ID}}',
-      isQuiet: f.bool('quiet'),
-    });
+    printRows(
+      cli,
+      list.map((n) => networkContext(n, !f.bool('no-trunc'))),
+      {
+        format: f.str('format') ?? '',
+        defaultTable: 'table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}',
+        headers: {
+          ID: 'NETWORK ID',
+          Name: 'NAME',
+          Driver: 'DRIVER',
+          Scope: 'SCOPE',
+          IPv4: 'IPV4',
+          IPv6: 'IPV6',
+          Internal: 'INTERNAL',
+          Labels: 'LABELS',
+          CreatedAt: 'CREATED AT',
+        },
+        quiet: '{{.ID}}',
+        isQuiet: f.bool('quiet'),
+      },
+    );
   },
 };
 
 const rm: Command = {
   spec: {
-    usage: 'NETWORK [NETWORK...]', description: 'Remove one or more networks', aliases: ['berth network rm', 'berth network remove'], args: { min: 1 },
+    usage: 'NETWORK [NETWORK...]',
+    description: 'Remove one or more networks',
+    aliases: ['berth network rm', 'berth network remove'],
+    args: { min: 1 },
     flags: [{ long: 'force', short: 'f', type: 'bool', help: 'Do not error if the network does not exist' }],
   },
   async run(cli, f, args) {
@@ -124,14 +165,20 @@ const rm: Command = {
 
 const prune: Command = {
   spec: {
-    usage: '[OPTIONS]', description: 'Remove all unused networks', args: { max: 0 },
+    usage: '[OPTIONS]',
+    description: 'Remove all unused networks',
+    args: { max: 0 },
     flags: [
       { long: 'filter', type: 'list', valueName: 'filter', help: 'Provide filter values (e.g. "until=<timestamp>")' },
       { long: 'force', short: 'f', type: 'bool', help: 'Do not prompt for confirmation' },
     ],
   },
   async run(cli, f) {
-    if (!f.bool('force') && !(await cli.confirm('WARNING! This will remove all custom networks not used by at least one container.'))) return 0;
+    if (
+      !f.bool('force') &&
+      !(await cli.confirm('WARNING! This will remove all custom networks not used by at least one container.'))
+    )
+      return 0;
     const r = await cli.client.networkPrune(parseFilterFlags(f.list('filter')));
     if (r.NetworksDeleted?.length) cli.out(`Deleted Networks:\n${r.NetworksDeleted.join('\n')}\n\n`);
   },
@@ -139,7 +186,9 @@ const prune: Command = {
 
 const connect: Command = {
   spec: {
-    usage: '[OPTIONS] NETWORK CONTAINER', description: 'Connect a container to a network', args: { min: 2, max: 2 },
+    usage: '[OPTIONS] NETWORK CONTAINER',
+    description: 'Connect a container to a network',
+    args: { min: 2, max: 2 },
     flags: [
       { long: 'alias', type: 'list', valueName: 'strings', help: 'Add network-scoped alias for the container' },
       { long: 'driver-opt', type: 'list', valueName: 'strings', help: 'driver options for the network' },
@@ -153,7 +202,11 @@ const connect: Command = {
     const ep: EndpointSettings & Record<string, unknown> = {};
     if (f.list('alias').length) ep.Aliases = f.list('alias');
     if (f.has('ip') || f.has('ip6') || f.list('link-local-ip').length) {
-      ep.IPAMConfig = { IPv4Address: f.str('ip'), IPv6Address: f.str('ip6'), ...(f.list('link-local-ip').length ? { LinkLocalIPs: f.list('link-local-ip') } : {}) };
+      ep.IPAMConfig = {
+        IPv4Address: f.str('ip'),
+        IPv6Address: f.str('ip6'),
+        ...(f.list('link-local-ip').length ? { LinkLocalIPs: f.list('link-local-ip') } : {}),
+      };
     }
     if (f.list('link').length) ep.Links = f.list('link');
     if (f.list('driver-opt').length) ep.DriverOpts = parseKeyValues(f.list('driver-opt'));
@@ -163,7 +216,9 @@ const connect: Command = {
 
 const disconnect: Command = {
   spec: {
-    usage: '[OPTIONS] NETWORK CONTAINER', description: 'Disconnect a container from a network', args: { min: 2, max: 2 },
+    usage: '[OPTIONS] NETWORK CONTAINER',
+    description: 'Disconnect a container from a network',
+    args: { min: 2, max: 2 },
     flags: [{ long: 'force', short: 'f', type: 'bool', help: 'Force the container to disconnect from a network' }],
   },
   async run(cli, f, args) {
@@ -172,5 +227,13 @@ const disconnect: Command = {
 };
 
 export const networkGroup: Record<string, Command> = {
-  create, ls, list: ls, inspect: inspectCommand('network'), rm, remove: rm, prune, connect, disconnect,
+  create,
+  ls,
+  list: ls,
+  inspect: inspectCommand('network'),
+  rm,
+  remove: rm,
+  prune,
+  connect,
+  disconnect,
 };

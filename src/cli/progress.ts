@@ -76,7 +76,11 @@ function display(m: JsonMessage, out: ProgressOut, tty: boolean, width: number):
  * Renders a progress stream; aux messages (image IDs) go to `onAux`. A StreamError thrown by
  * the iterator (an error message in the stream) propagates to the caller after the lines before it.
  */
-export async function displayJsonMessages(messages: AsyncIterable<JsonMessage>, out: ProgressOut, onAux?: (m: JsonMessage) => void): Promise<void> {
+export async function displayJsonMessages(
+  messages: AsyncIterable<JsonMessage>,
+  out: ProgressOut,
+  onAux?: (m: JsonMessage) => void,
+): Promise<void> {
   const tty = !!out.isTTY;
   const width = tty ? out.columns || 80 : 200;
   let ids = new Map<string, number>();

@@ -5,7 +5,14 @@ import { familiarString } from '../spec/index.ts';
 import { FlagValueError, parseArgs, type FlagDef } from './flags.ts';
 import { type Cli, type Command, StatusError, describeError } from './cli.ts';
 import { RUN_FLAGS, buildRunRequest, expandEnv, readKeyValueFile, type RunRequest } from './runopts.ts';
-import { consoleSize, monitorTtySize, parseDetachKeys, proxySignals, streamHijacked, withRawTerminal } from './attach.ts';
+import {
+  consoleSize,
+  monitorTtySize,
+  parseDetachKeys,
+  proxySignals,
+  streamHijacked,
+  withRawTerminal,
+} from './attach.ts';
 import { parseImageRef, pullImage } from './images.ts';
 
 /** Errors of `run`/`create` before the container runs: "berth: <msg>" and exit 125. */
@@ -19,8 +26,13 @@ async function createContainer(cli: Cli, r: RunRequest): Promise<string> {
   const ref = parseImageRef(r.image);
   const pull = async () => pullImage(cli, ref, r.quiet ? null : cli.stderr, { platform: r.platform });
   if (r.pull === 'always') await pull();
-  if (r.cidfile && existsSync(r.cidfile)) throw new StatusError(125, `berth: container ID file found, make sure the other container isn't running or delete ${r.cidfile}`);
-  const create = () => cli.client.containerCreate(r.body as ContainerCreateRequest, { name: r.name, platform: r.platform });
+  if (r.cidfile && existsSync(r.cidfile))
+    throw new StatusError(
+      125,
+      `berth: container ID file found, make sure the other container isn't running or delete ${r.cidfile}`,
+    );
+  const create = () =>
+    cli.client.containerCreate(r.body as ContainerCreateRequest, { name: r.name, platform: r.platform });
   let res;
   try {
     res = await create();
@@ -38,7 +50,12 @@ async function createContainer(cli: Cli, r: RunRequest): Promise<string> {
 const RUN_SPEC_BASE = { flags: RUN_FLAGS, interspersed: false, args: { min: 1 } };
 
 const create: Command = {
-  spec: { ...RUN_SPEC_BASE, usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]', description: 'Create a new container', aliases: ['berth container create', 'berth create'] },
+  spec: {
+    ...RUN_SPEC_BASE,
+    usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
+    description: 'Create a new container',
+    aliases: ['berth container create', 'berth create'],
+  },
   async run(cli, f, args) {
     let id: string;
     try {
@@ -52,7 +69,12 @@ const create: Command = {
 };
 
 const run: Command = {
-  spec: { ...RUN_SPEC_BASE, usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]', description: 'Create and run a new container from an image', aliases: ['berth container run', 'berth run'] },
+  spec: {
+    ...RUN_SPEC_BASE,
+    usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
+    description: 'Create and run a new container from an image',
+    aliases: ['berth container run', 'berth run'],
+  },
   async run(cli, f, args) {
     let r: RunRequest;
     try {
@@ -78,10 +100,21 @@ const run: Command = {
       cli.out(`${id}\n`);
       return 0;
     }
-    const conn = await c.containerAttach(id, { stdin: r.attach.stdin, stdout: r.attach.stdout, stderr: r.attach.stderr, detachKeys: r.detachKeys });
+    const conn = await c.containerAttach(id, {
+      stdin: r.attach.stdin,
+      stdout: r.attach.stdout,
+      stderr: r.attach.stderr,
+      detachKeys: r.detachKeys,
+    });
     const wait = await c.containerWait(id, r.autoRemove ? 'removed' : 'next-exit');
     return withRawTerminal(cli, r.tty && r.attach.stdin, async () => {
-      const streaming = streamHijacked(cli, conn, { tty: r.tty, stdin: r.attach.stdin, stdout: r.attach.stdout, stderr: r.attach.stderr, detachKeys: r.detachKeys });
+      const streaming = streamHijacked(cli, conn, {
+        tty: r.tty,
+        stdin: r.attach.stdin,
+        stdout: r.attach.stdout,
+        stderr: r.attach.stderr,
+        detachKeys: r.detachKeys,
+      });
       try {
         await c.containerStart(id);
       } catch (e) {
@@ -111,7 +144,11 @@ const run: Command = {
 };
 
 /** Attaches to a running/starting container and streams until it ends; returns its exit status. */
-async function attachAndWait(cli: Cli, id: string, o: { stdin: boolean; detachKeys?: string; start: boolean; sigProxy: boolean }): Promise<number> {
+async function attachAndWait(
+  cli: Cli,
+  id: string,
+  o: { stdin: boolean; detachKeys?: string; start: boolean; sigProxy: boolean },
+): Promise<number> {
   const c = cli.client;
   const info = await c.containerInspect(id);
   const tty = !!info.Config.Tty;
@@ -149,7 +186,9 @@ async function attachAndWait(cli: Cli, id: string, o: { stdin: boolean; detachKe
 
 const start: Command = {
   spec: {
-    usage: '[OPTIONS] CONTAINER [CONTAINER...]', description: 'Start one or more stopped containers', aliases: ['berth container start', 'berth start'],
+    usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+    description: 'Start one or more stopped containers',
+    aliases: ['berth container start', 'berth start'],
     args: { min: 1 },
     flags: [
       { long: 'attach', short: 'a', type: 'bool', help: 'Attach STDOUT/STDERR and forward signals' },
@@ -160,7 +199,12 @@ const start: Command = {
   async run(cli, f, args) {
     if (f.bool('attach') || f.bool('interactive')) {
       if (args.length > 1) throw new StatusError(1, 'you cannot start and attach multiple containers at once');
-      return attachAndWait(cli, args[0]!, { stdin: f.bool('interactive'), detachKeys: f.str('detach-keys'), start: true, sigProxy: true });
+      return attachAndWait(cli, args[0]!, {
+        stdin: f.bool('interactive'),
+        detachKeys: f.str('detach-keys'),
+        start: true,
+        sigProxy: true,
+      });
     }
     const failed: string[] = [];
     const errors: string[] = [];
@@ -173,14 +217,17 @@ const start: Command = {
         failed.push(name);
       }
     }
-    if (failed.length) throw new StatusError(1, `${errors.join('\n')}\nError: failed to start containers: ${failed.join(', ')}`);
+    if (failed.length)
+      throw new StatusError(1, `${errors.join('\n')}\nError: failed to start containers: ${failed.join(', ')}`);
   },
 };
 
 const attach: Command = {
   spec: {
-    usage: '[OPTIONS] CONTAINER', description: "Attach local standard input, output, and error streams to a running container",
-    aliases: ['berth container attach', 'berth attach'], args: { min: 1, max: 1 },
+    usage: '[OPTIONS] CONTAINER',
+    description: 'Attach local standard input, output, and error streams to a running container',
+    aliases: ['berth container attach', 'berth attach'],
+    args: { min: 1, max: 1 },
     flags: [
       { long: 'detach-keys', type: 'string', help: 'Override the key sequence for detaching a container' },
       { long: 'no-stdin', type: 'bool', help: 'Do not attach STDIN' },
@@ -191,7 +238,12 @@ const attach: Command = {
     const info = await cli.client.containerInspect(args[0]!);
     if (!info.State.Running) throw new StatusError(1, 'You cannot attach to a stopped container, start it first');
     if (info.State.Paused) throw new StatusError(1, 'You cannot attach to a paused container, unpause it first');
-    return attachAndWait(cli, info.Id, { stdin: !f.bool('no-stdin'), detachKeys: f.str('detach-keys'), start: false, sigProxy: f.bool('sig-proxy') });
+    return attachAndWait(cli, info.Id, {
+      stdin: !f.bool('no-stdin'),
+      detachKeys: f.str('detach-keys'),
+      start: false,
+      sigProxy: f.bool('sig-proxy'),
+    });
   },
 };
 
@@ -209,8 +261,12 @@ const EXEC_FLAGS: FlagDef[] = [
 
 const exec: Command = {
   spec: {
-    usage: '[OPTIONS] CONTAINER COMMAND [ARG...]', description: 'Execute a command in a running container', aliases: ['berth container exec', 'berth exec'],
-    args: { min: 2 }, interspersed: false, flags: EXEC_FLAGS,
+    usage: '[OPTIONS] CONTAINER COMMAND [ARG...]',
+    description: 'Execute a command in a running container',
+    aliases: ['berth container exec', 'berth exec'],
+    args: { min: 2 },
+    interspersed: false,
+    flags: EXEC_FLAGS,
   },
   async run(cli, f, args) {
     const [container, ...cmd] = args as [string, ...string[]];
@@ -240,7 +296,13 @@ const exec: Command = {
     }
     const conn = await c.execStart(execId, { tty, consoleSize: size });
     const s = await withRawTerminal(cli, tty && interactive, async () => {
-      const streaming = streamHijacked(cli, conn, { tty, stdin: interactive, stdout: true, stderr: true, detachKeys: f.str('detach-keys') });
+      const streaming = streamHijacked(cli, conn, {
+        tty,
+        stdin: interactive,
+        stdout: true,
+        stderr: true,
+        detachKeys: f.str('detach-keys'),
+      });
       const stopResize = tty ? monitorTtySize(cli, (h, w) => c.execResize(execId, h, w)) : () => {};
       try {
         return await streaming;
@@ -263,7 +325,10 @@ export const runCommands: Record<string, Command> = { run, create, start, attach
 
 /** Used by tests: the create request a `run` command line makes. */
 export function runRequestFor(argv: string[]): RunRequest {
-  const p = parseArgs(argv, { ...RUN_SPEC_BASE, usage: 'berth run [OPTIONS] IMAGE [COMMAND] [ARG...]', description: '' });
+  const p = parseArgs(argv, {
+    ...RUN_SPEC_BASE,
+    usage: 'berth run [OPTIONS] IMAGE [COMMAND] [ARG...]',
+    description: '',
+  });
   return buildRunRequest(p.flags, p.args, { env: {} });
 }
-

@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { expandEnv, parseBytes, parseDevice, parseGoDuration, parsePublish, parseRestart, parseUlimit, parseMount } from './runopts.ts';
+import {
+  expandEnv,
+  parseBytes,
+  parseDevice,
+  parseGoDuration,
+  parsePublish,
+  parseRestart,
+  parseUlimit,
+  parseMount,
+} from './runopts.ts';
 import { runRequestFor } from './run.ts';
 
 test('parseBytes is go-units RAMInBytes', () => {
@@ -22,11 +31,23 @@ test('parseGoDuration', () => {
 });
 
 test('parsePublish follows nat.ParsePortSpec', () => {
-  assert.deepEqual(parsePublish('8080:80'), { exposed: ['80/tcp'], bindings: { '80/tcp': [{ HostIp: '', HostPort: '8080' }] } });
-  assert.deepEqual(parsePublish('127.0.0.1::53/udp'), { exposed: ['53/udp'], bindings: { '53/udp': [{ HostIp: '127.0.0.1', HostPort: '' }] } });
+  assert.deepEqual(parsePublish('8080:80'), {
+    exposed: ['80/tcp'],
+    bindings: { '80/tcp': [{ HostIp: '', HostPort: '8080' }] },
+  });
+  assert.deepEqual(parsePublish('127.0.0.1::53/udp'), {
+    exposed: ['53/udp'],
+    bindings: { '53/udp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
+  });
   assert.deepEqual(parsePublish('80'), { exposed: ['80/tcp'], bindings: { '80/tcp': [{ HostIp: '', HostPort: '' }] } });
-  assert.deepEqual(parsePublish('[::1]:8080:80'), { exposed: ['80/tcp'], bindings: { '80/tcp': [{ HostIp: '::1', HostPort: '8080' }] } });
-  assert.deepEqual(parsePublish('8000-8001:80-81').bindings, { '80/tcp': [{ HostIp: '', HostPort: '8000' }], '81/tcp': [{ HostIp: '', HostPort: '8001' }] });
+  assert.deepEqual(parsePublish('[::1]:8080:80'), {
+    exposed: ['80/tcp'],
+    bindings: { '80/tcp': [{ HostIp: '::1', HostPort: '8080' }] },
+  });
+  assert.deepEqual(parsePublish('8000-8001:80-81').bindings, {
+    '80/tcp': [{ HostIp: '', HostPort: '8000' }],
+    '81/tcp': [{ HostIp: '', HostPort: '8001' }],
+  });
   assert.deepEqual(parsePublish('8000-8010:80').bindings, { '80/tcp': [{ HostIp: '', HostPort: '8000-8010' }] });
   assert.throws(() => parsePublish('8000-8001:80-82'), /invalid ranges/);
   assert.throws(() => parsePublish('80/bogus'), /invalid proto/);
@@ -39,9 +60,22 @@ test('ulimits, restart policies, devices, mounts', () => {
   assert.deepEqual(parseRestart('on-failure:3'), { Name: 'on-failure', MaximumRetryCount: 3 });
   assert.deepEqual(parseRestart('unless-stopped'), { Name: 'unless-stopped', MaximumRetryCount: 0 });
   assert.throws(() => parseRestart('always:3'), /maximum retry count can only be used/);
-  assert.deepEqual(parseDevice('/dev/sda:/dev/xvda:r'), { PathOnHost: '/dev/sda', PathInContainer: '/dev/xvda', CgroupPermissions: 'r' });
-  assert.deepEqual(parseDevice('/dev/fuse'), { PathOnHost: '/dev/fuse', PathInContainer: '/dev/fuse', CgroupPermissions: 'rwm' });
-  assert.deepEqual(parseMount('type=bind,source=/a,target=/b,readonly'), { Type: 'bind', Source: '/a', Target: '/b', ReadOnly: true });
+  assert.deepEqual(parseDevice('/dev/sda:/dev/xvda:r'), {
+    PathOnHost: '/dev/sda',
+    PathInContainer: '/dev/xvda',
+    CgroupPermissions: 'r',
+  });
+  assert.deepEqual(parseDevice('/dev/fuse'), {
+    PathOnHost: '/dev/fuse',
+    PathInContainer: '/dev/fuse',
+    CgroupPermissions: 'rwm',
+  });
+  assert.deepEqual(parseMount('type=bind,source=/a,target=/b,readonly'), {
+    Type: 'bind',
+    Source: '/a',
+    Target: '/b',
+    ReadOnly: true,
+  });
 });
 
 test('-e NAME takes the local value when there is one', () => {
@@ -50,11 +84,58 @@ test('-e NAME takes the local value when there is one', () => {
   assert.equal(expandEnv('A=1', { A: 'x' }), 'A=1');
 });
 
-test('a run command line becomes docker\'s create request', () => {
-  const r = runRequestFor(['--rm', '--name', 'web', '-e', 'A=1', '-w', '/w', '-u', '1:2', '--entrypoint', '', '--hostname', 'h', '-l', 'k=v', '--init',
-    '-m', '64m', '--cpus', '0.5', '--pids-limit', '10', '--read-only', '--cap-add', 'NET_ADMIN', '--cap-drop', 'ALL', '--privileged',
-    '--security-opt', 'no-new-privileges', '--ulimit', 'nofile=10:20', '--network', 'mynet', '--network-alias', 'db', '-p', '8080:80', '-v', '/h:/c:ro', '-v', '/anon',
-    '--restart', 'no', '-it', 'busybox', 'sh', '-c', 'echo hi']);
+test("a run command line becomes docker's create request", () => {
+  const r = runRequestFor([
+    '--rm',
+    '--name',
+    'web',
+    '-e',
+    'A=1',
+    '-w',
+    '/w',
+    '-u',
+    '1:2',
+    '--entrypoint',
+    '',
+    '--hostname',
+    'h',
+    '-l',
+    'k=v',
+    '--init',
+    '-m',
+    '64m',
+    '--cpus',
+    '0.5',
+    '--pids-limit',
+    '10',
+    '--read-only',
+    '--cap-add',
+    'NET_ADMIN',
+    '--cap-drop',
+    'ALL',
+    '--privileged',
+    '--security-opt',
+    'no-new-privileges',
+    '--ulimit',
+    'nofile=10:20',
+    '--network',
+    'mynet',
+    '--network-alias',
+    'db',
+    '-p',
+    '8080:80',
+    '-v',
+    '/h:/c:ro',
+    '-v',
+    '/anon',
+    '--restart',
+    'no',
+    '-it',
+    'busybox',
+    'sh',
+    '-c',
+    'echo hi',
+  ]);
   assert.equal(r.name, 'web');
   assert.equal(r.autoRemove, true);
   assert.equal(r.tty && r.stdin, true);
@@ -96,6 +177,11 @@ test('run defaults: detached attaches nothing, unset flags stay out of the reque
   assert.equal(r.body.HostConfig!.Memory, undefined);
   assert.equal(r.body.HostConfig!.NetworkMode, 'default');
   assert.equal(r.sigProxy, true);
-  assert.throws(() => runRequestFor(['--rm', '--restart', 'always', 'busybox']), /conflicting options: cannot specify both --restart and --rm/);
-  assert.throws(() => runRequestFor(['-m', 'x', 'busybox']), { message: 'invalid argument "x" for "-m, --memory" flag: invalid size: \'x\'' });
+  assert.throws(
+    () => runRequestFor(['--rm', '--restart', 'always', 'busybox']),
+    /conflicting options: cannot specify both --restart and --rm/,
+  );
+  assert.throws(() => runRequestFor(['-m', 'x', 'busybox']), {
+    message: 'invalid argument "x" for "-m, --memory" flag: invalid size: \'x\'',
+  });
 });

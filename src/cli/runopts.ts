@@ -5,7 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import type { ContainerCreateRequest, HostConfig, PortBinding, Ulimit, DeviceMapping, EndpointSettings } from '../client/index.ts';
+import type {
+  ContainerCreateRequest,
+  HostConfig,
+  PortBinding,
+  Ulimit,
+  DeviceMapping,
+  EndpointSettings,
+} from '../client/index.ts';
 import { FlagValueError, type FlagDef, type Flags } from './flags.ts';
 import { StatusError } from './cli.ts';
 
@@ -34,10 +41,25 @@ export const RUN_FLAGS: FlagDef[] = [
   { long: 'expose', type: 'list', help: 'Expose a port or a range of ports' },
   { long: 'group-add', type: 'list', help: 'Add additional groups to join' },
   { long: 'health-cmd', type: 'string', help: 'Command to run to check health' },
-  { long: 'health-interval', type: 'string', valueName: 'duration', help: 'Time between running the check (ms|s|m|h) (default 0s)' },
+  {
+    long: 'health-interval',
+    type: 'string',
+    valueName: 'duration',
+    help: 'Time between running the check (ms|s|m|h) (default 0s)',
+  },
   { long: 'health-retries', type: 'int', help: 'Consecutive failures needed to report unhealthy' },
-  { long: 'health-start-period', type: 'string', valueName: 'duration', help: 'Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)' },
-  { long: 'health-timeout', type: 'string', valueName: 'duration', help: 'Maximum time to allow one check to run (ms|s|m|h) (default 0s)' },
+  {
+    long: 'health-start-period',
+    type: 'string',
+    valueName: 'duration',
+    help: 'Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)',
+  },
+  {
+    long: 'health-timeout',
+    type: 'string',
+    valueName: 'duration',
+    help: 'Maximum time to allow one check to run (ms|s|m|h) (default 0s)',
+  },
   { long: 'hostname', short: 'h', type: 'string', help: 'Container host name' },
   { long: 'init', type: 'bool', help: 'Run an init inside the container that forwards signals and reaps processes' },
   { long: 'interactive', short: 'i', type: 'bool', help: 'Keep STDIN open even if not attached' },
@@ -52,7 +74,12 @@ export const RUN_FLAGS: FlagDef[] = [
   { long: 'mac-address', type: 'string', help: 'Container MAC address (e.g., 92:d0:c6:0a:29:33)' },
   { long: 'memory', short: 'm', type: 'string', valueName: 'bytes', help: 'Memory limit' },
   { long: 'memory-reservation', type: 'string', valueName: 'bytes', help: 'Memory soft limit' },
-  { long: 'memory-swap', type: 'string', valueName: 'bytes', help: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
+  {
+    long: 'memory-swap',
+    type: 'string',
+    valueName: 'bytes',
+    help: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap",
+  },
   { long: 'mount', type: 'list', valueName: 'mount', help: 'Attach a filesystem mount to the container' },
   { long: 'name', type: 'string', help: 'Assign a name to the container' },
   { long: 'network', type: 'string', valueName: 'network', help: 'Connect a container to a network' },
@@ -66,11 +93,20 @@ export const RUN_FLAGS: FlagDef[] = [
   { long: 'privileged', type: 'bool', help: 'Give extended privileges to this container' },
   { long: 'publish', short: 'p', type: 'list', help: "Publish a container's port(s) to the host" },
   { long: 'publish-all', short: 'P', type: 'bool', help: 'Publish all exposed ports to random ports' },
-  { long: 'pull', type: 'string', default: 'missing', help: 'Pull image before running ("always", "missing", "never")' },
+  {
+    long: 'pull',
+    type: 'string',
+    default: 'missing',
+    help: 'Pull image before running ("always", "missing", "never")',
+  },
   { long: 'quiet', short: 'q', type: 'bool', help: 'Suppress the pull output' },
   { long: 'read-only', type: 'bool', help: "Mount the container's root filesystem as read only" },
   { long: 'restart', type: 'string', default: 'no', help: 'Restart policy to apply when a container exits' },
-  { long: 'rm', type: 'bool', help: 'Automatically remove the container and its associated anonymous volumes when it exits' },
+  {
+    long: 'rm',
+    type: 'bool',
+    help: 'Automatically remove the container and its associated anonymous volumes when it exits',
+  },
   { long: 'runtime', type: 'string', help: 'Runtime to use for this container' },
   { long: 'security-opt', type: 'list', help: 'Security Options' },
   { long: 'shm-size', type: 'string', valueName: 'bytes', help: 'Size of /dev/shm' },
@@ -109,7 +145,7 @@ export function parseBytes(s: string): number {
 export function parseGoDuration(s: string): number {
   if (s === '0') return 0;
   const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/gy;
-  const unit: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+  const unit: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
   let sign = 1;
   let rest = s;
   if (rest.startsWith('-') || rest.startsWith('+')) {
@@ -142,19 +178,24 @@ export function readKeyValueFile(path: string, env: NodeJS.ProcessEnv = process.
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new Error(`open ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
+    throw new Error(
+      `open ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`,
+    );
   }
   const out: string[] = [];
-  text.replace(/^\uFEFF/, '').split('\n').forEach((raw, i) => {
-    const line = raw.replace(/\r$/, '').replace(/^\s+/, '');
-    if (!line || line.startsWith('#')) return;
-    const eq = line.indexOf('=');
-    const name = eq >= 0 ? line.slice(0, eq) : line;
-    if (!name) throw new Error(`no variable name on line '${line}'`);
-    if (/\s/.test(name)) throw new Error(`variable '${name}' contains whitespaces`);
-    void i;
-    out.push(expand ? expandEnv(eq >= 0 ? line : name, env) : line);
-  });
+  text
+    .replace(/^\uFEFF/, '')
+    .split('\n')
+    .forEach((raw, i) => {
+      const line = raw.replace(/\r$/, '').replace(/^\s+/, '');
+      if (!line || line.startsWith('#')) return;
+      const eq = line.indexOf('=');
+      const name = eq >= 0 ? line.slice(0, eq) : line;
+      if (!name) throw new Error(`no variable name on line '${line}'`);
+      if (/\s/.test(name)) throw new Error(`variable '${name}' contains whitespaces`);
+      void i;
+      out.push(expand ? expandEnv(eq >= 0 ? line : name, env) : line);
+    });
   return out;
 }
 
@@ -230,15 +271,19 @@ export function parseUlimit(s: string): Ulimit {
   if (!m) throw new Error(`invalid ulimit argument: ${s}`);
   const soft = Number(m[2]);
   const hard = m[3] === undefined ? soft : Number(m[3]);
-  if (soft > hard && hard !== -1) throw new Error(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
+  if (soft > hard && hard !== -1)
+    throw new Error(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
   return { Name: m[1]!, Soft: soft, Hard: hard };
 }
 
 export function parseRestart(s: string): { Name: string; MaximumRetryCount: number } {
   const [name, count] = s.split(':') as [string, string | undefined];
-  if (!['no', 'always', 'unless-stopped', 'on-failure', ''].includes(name)) throw new Error(`invalid restart policy format: ${s}`);
-  if (count !== undefined && name !== 'on-failure') throw new Error(`invalid restart policy format: maximum retry count can only be used with 'on-failure'`);
-  if (count !== undefined && !/^\d+$/.test(count)) throw new Error(`invalid restart policy format: maximum retry count must be an integer: ${count}`);
+  if (!['no', 'always', 'unless-stopped', 'on-failure', ''].includes(name))
+    throw new Error(`invalid restart policy format: ${s}`);
+  if (count !== undefined && name !== 'on-failure')
+    throw new Error(`invalid restart policy format: maximum retry count can only be used with 'on-failure'`);
+  if (count !== undefined && !/^\d+$/.test(count))
+    throw new Error(`invalid restart policy format: maximum retry count must be an integer: ${count}`);
   return { Name: name || 'no', MaximumRetryCount: count === undefined ? 0 : Number(count) };
 }
 
@@ -270,22 +315,47 @@ export function parseMount(s: string): Record<string, unknown> {
     const key = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();
     const val = eq < 0 ? undefined : field.slice(eq + 1);
     switch (key) {
-      case 'type': m.Type = val; break;
-      case 'source': case 'src': m.Source = val; break;
-      case 'target': case 'dst': case 'destination': m.Target = val; break;
-      case 'readonly': case 'ro': m.ReadOnly = val === undefined || ['1', 'true'].includes(val); break;
-      case 'consistency': m.Consistency = val; break;
-      case 'bind-propagation': bind.Propagation = val; break;
-      case 'volume-nocopy': vol.NoCopy = val === undefined || ['1', 'true'].includes(val); break;
-      case 'volume-driver': vol.DriverConfig = { Name: val }; break;
+      case 'type':
+        m.Type = val;
+        break;
+      case 'source':
+      case 'src':
+        m.Source = val;
+        break;
+      case 'target':
+      case 'dst':
+      case 'destination':
+        m.Target = val;
+        break;
+      case 'readonly':
+      case 'ro':
+        m.ReadOnly = val === undefined || ['1', 'true'].includes(val);
+        break;
+      case 'consistency':
+        m.Consistency = val;
+        break;
+      case 'bind-propagation':
+        bind.Propagation = val;
+        break;
+      case 'volume-nocopy':
+        vol.NoCopy = val === undefined || ['1', 'true'].includes(val);
+        break;
+      case 'volume-driver':
+        vol.DriverConfig = { Name: val };
+        break;
       case 'volume-label': {
         const [k, v] = (val ?? '').split('=');
         vol.Labels = { ...(vol.Labels as object), [k!]: v ?? '' };
         break;
       }
-      case 'tmpfs-size': tmpfs.SizeBytes = parseBytes(val ?? ''); break;
-      case 'tmpfs-mode': tmpfs.Mode = parseInt(val ?? '', 8); break;
-      default: throw new Error(`unexpected key '${key}' in '${field}'`);
+      case 'tmpfs-size':
+        tmpfs.SizeBytes = parseBytes(val ?? '');
+        break;
+      case 'tmpfs-mode':
+        tmpfs.Mode = parseInt(val ?? '', 8);
+        break;
+      default:
+        throw new Error(`unexpected key '${key}' in '${field}'`);
     }
   }
   if (!m.Target) throw new Error('target is required');
@@ -323,19 +393,31 @@ function flagged<T>(value: string, flag: string, fn: (v: string) => T): T {
 }
 
 /** The create request for `run`/`create` from parsed flags and `IMAGE [COMMAND] [ARG...]`. */
-export function buildRunRequest(f: Flags, args: string[], opts: { consoleSize?: [number, number]; env?: NodeJS.ProcessEnv; cwd?: string } = {}): RunRequest {
+export function buildRunRequest(
+  f: Flags,
+  args: string[],
+  opts: { consoleSize?: [number, number]; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): RunRequest {
   const env = opts.env ?? process.env;
   const [image, ...cmd] = args as [string, ...string[]];
   const detach = f.bool('detach');
   const tty = f.bool('tty');
   const interactive = f.bool('interactive');
   const attachList = f.list('attach').map((a) => a.toLowerCase());
-  for (const a of attachList) if (!['stdin', 'stdout', 'stderr'].includes(a)) throw badValue(a, '-a, --attach', 'valid streams are STDIN, STDOUT and STDERR');
-  if (detach && attachList.length) throw new StatusError(1, 'conflicting options: cannot specify both --attach and --detach');
+  for (const a of attachList)
+    if (!['stdin', 'stdout', 'stderr'].includes(a))
+      throw badValue(a, '-a, --attach', 'valid streams are STDIN, STDOUT and STDERR');
+  if (detach && attachList.length)
+    throw new StatusError(1, 'conflicting options: cannot specify both --attach and --detach');
   const attach = attachList.length
-    ? { stdin: attachList.includes('stdin'), stdout: attachList.includes('stdout'), stderr: attachList.includes('stderr') }
+    ? {
+        stdin: attachList.includes('stdin'),
+        stdout: attachList.includes('stdout'),
+        stderr: attachList.includes('stderr'),
+      }
     : { stdin: !detach && interactive, stdout: !detach, stderr: !detach };
-  if (f.bool('rm') && f.has('restart') && f.str('restart') !== 'no') throw new Error('conflicting options: cannot specify both --restart and --rm');
+  if (f.bool('rm') && f.has('restart') && f.str('restart') !== 'no')
+    throw new Error('conflicting options: cannot specify both --restart and --rm');
 
   const envList = [
     ...f.list('env-file').flatMap((p) => readKeyValueFile(p, env)),
@@ -402,7 +484,10 @@ export function buildRunRequest(f: Flags, args: string[], opts: { consoleSize?: 
   const hostConfig: HostConfig = {
     Binds: binds.length ? binds : undefined,
     ContainerIDFile: f.str('cidfile'),
-    LogConfig: f.has('log-driver') || Object.keys(logOpts).length ? { Type: f.str('log-driver') ?? '', Config: logOpts } : undefined,
+    LogConfig:
+      f.has('log-driver') || Object.keys(logOpts).length
+        ? { Type: f.str('log-driver') ?? '', Config: logOpts }
+        : undefined,
     NetworkMode: network ?? 'default',
     PortBindings: Object.keys(ports.bindings).length ? ports.bindings : undefined,
     RestartPolicy: flagged(f.str('restart') ?? 'no', '--restart', parseRestart),
@@ -435,11 +520,14 @@ export function buildRunRequest(f: Flags, args: string[], opts: { consoleSize?: 
     Memory: bytesFlag('memory', '-m, --memory'),
     MemoryReservation: bytesFlag('memory-reservation', '--memory-reservation'),
     MemorySwap: bytesFlag('memory-swap', '--memory-swap'),
-    NanoCpus: f.has('cpus') ? flagged(f.str('cpus')!, '--cpus', (v) => {
-      const n = Number(v);
-      if (!/^\d*\.?\d+$/.test(v) || !Number.isFinite(n)) throw new Error(`failed to parse ${v} as a rational number`);
-      return Math.round(n * 1e9);
-    }) : undefined,
+    NanoCpus: f.has('cpus')
+      ? flagged(f.str('cpus')!, '--cpus', (v) => {
+          const n = Number(v);
+          if (!/^\d*\.?\d+$/.test(v) || !Number.isFinite(n))
+            throw new Error(`failed to parse ${v} as a rational number`);
+          return Math.round(n * 1e9);
+        })
+      : undefined,
     CpuShares: f.int('cpu-shares'),
     CpusetCpus: f.str('cpuset-cpus'),
     PidsLimit: f.has('pids-limit') ? f.int('pids-limit')! : undefined,
@@ -452,13 +540,26 @@ export function buildRunRequest(f: Flags, args: string[], opts: { consoleSize?: 
   if (f.has('cgroup-parent')) (hostConfig as Record<string, unknown>).CgroupParent = f.str('cgroup-parent');
 
   let healthcheck: ContainerCreateRequest['Healthcheck'];
-  const durationFlag = (name: string) => (f.has(name) ? flagged(f.str(name)!, `--${name}`, parseGoDuration) : undefined);
+  const durationFlag = (name: string) =>
+    f.has(name) ? flagged(f.str(name)!, `--${name}`, parseGoDuration) : undefined;
   if (f.bool('no-healthcheck')) {
-    if (f.has('health-cmd') || f.has('health-interval') || f.has('health-timeout') || f.has('health-retries') || f.has('health-start-period')) {
+    if (
+      f.has('health-cmd') ||
+      f.has('health-interval') ||
+      f.has('health-timeout') ||
+      f.has('health-retries') ||
+      f.has('health-start-period')
+    ) {
       throw new Error('--no-healthcheck conflicts with --health-* options');
     }
     healthcheck = { Test: ['NONE'] };
-  } else if (f.has('health-cmd') || f.has('health-interval') || f.has('health-timeout') || f.has('health-retries') || f.has('health-start-period')) {
+  } else if (
+    f.has('health-cmd') ||
+    f.has('health-interval') ||
+    f.has('health-timeout') ||
+    f.has('health-retries') ||
+    f.has('health-start-period')
+  ) {
     healthcheck = {
       Test: f.has('health-cmd') ? ['CMD-SHELL', f.str('health-cmd')!] : undefined,
       Interval: durationFlag('health-interval'),
@@ -507,7 +608,8 @@ export function buildRunRequest(f: Flags, args: string[], opts: { consoleSize?: 
     NetworkingConfig: networking,
   };
   const pull = f.str('pull') ?? 'missing';
-  if (!['always', 'missing', 'never'].includes(pull)) throw new Error(`invalid pull option: '${pull}': must be one of "always", "missing" or "never"`);
+  if (!['always', 'missing', 'never'].includes(pull))
+    throw new Error(`invalid pull option: '${pull}': must be one of "always", "missing" or "never"`);
   return {
     name: f.str('name'),
     image,

@@ -11,37 +11,59 @@ async function* msgs(...m: JsonMessage[]): AsyncGenerator<JsonMessage> {
 }
 
 function sink(isTTY: boolean, columns = 200) {
-  const out = { text: '', isTTY, columns, write: (s: string) => { out.text += s; return true; } };
+  const out = {
+    text: '',
+    isTTY,
+    columns,
+    write: (s: string) => {
+      out.text += s;
+      return true;
+    },
+  };
   return out;
 }
 
 test('progress off a terminal: status lines only, no bars', async () => {
   const out = sink(false);
   let aux = '';
-  await displayJsonMessages(msgs(
-    { status: 'Pulling from library/busybox', id: 'latest' },
-    { status: 'Pulling fs layer', progressDetail: {}, id: 'a1b2' },
-    { status: 'Downloading', progressDetail: { current: 100, total: 1000 }, progress: '[=>  ]', id: 'a1b2' },
-    { status: 'Download complete', progressDetail: {}, id: 'a1b2' },
-    { aux: { ID: 'sha256:abc' } },
-    { status: 'Status: Downloaded newer image for busybox:latest' },
-    { stream: 'Step 1/2 : FROM busybox\n' },
-  ), out, (m) => { aux = m.aux!.ID!; });
-  assert.equal(out.text, 'latest: Pulling from library/busybox\na1b2: Pulling fs layer\na1b2: Download complete\nStatus: Downloaded newer image for busybox:latest\nStep 1/2 : FROM busybox\n');
+  await displayJsonMessages(
+    msgs(
+      { status: 'Pulling from library/busybox', id: 'latest' },
+      { status: 'Pulling fs layer', progressDetail: {}, id: 'a1b2' },
+      { status: 'Downloading', progressDetail: { current: 100, total: 1000 }, progress: '[=>  ]', id: 'a1b2' },
+      { status: 'Download complete', progressDetail: {}, id: 'a1b2' },
+      { aux: { ID: 'sha256:abc' } },
+      { status: 'Status: Downloaded newer image for busybox:latest' },
+      { stream: 'Step 1/2 : FROM busybox\n' },
+    ),
+    out,
+    (m) => {
+      aux = m.aux!.ID!;
+    },
+  );
+  assert.equal(
+    out.text,
+    'latest: Pulling from library/busybox\na1b2: Pulling fs layer\na1b2: Download complete\nStatus: Downloaded newer image for busybox:latest\nStep 1/2 : FROM busybox\n',
+  );
   assert.equal(aux, 'sha256:abc');
 });
 
 test('progress on a terminal: one line per layer id, redrawn in place', async () => {
   const out = sink(true, 120);
-  await displayJsonMessages(msgs(
-    { status: 'Pulling fs layer', progressDetail: {}, id: 'l1' },
-    { status: 'Pulling fs layer', progressDetail: {}, id: 'l2' },
-    { status: 'Downloading', progressDetail: { current: 500, total: 1000 }, id: 'l1' },
-  ), out);
-  assert.equal(out.text,
+  await displayJsonMessages(
+    msgs(
+      { status: 'Pulling fs layer', progressDetail: {}, id: 'l1' },
+      { status: 'Pulling fs layer', progressDetail: {}, id: 'l2' },
+      { status: 'Downloading', progressDetail: { current: 500, total: 1000 }, id: 'l1' },
+    ),
+    out,
+  );
+  assert.equal(
+    out.text,
     '\n\x1b[1A\x1b[2K\rl1: Pulling fs layer \r\x1b[1B' +
-    '\n\x1b[1A\x1b[2K\rl2: Pulling fs layer \r\x1b[1B' +
-    `\x1b[2A\x1b[2K\rl1: Downloading [${'='.repeat(25)}>${' '.repeat(25)}]     500B/1kB\r\x1b[2B`);
+      '\n\x1b[1A\x1b[2K\rl2: Pulling fs layer \r\x1b[1B' +
+      `\x1b[2A\x1b[2K\rl1: Downloading [${'='.repeat(25)}>${' '.repeat(25)}]     500B/1kB\r\x1b[2B`,
+  );
 });
 
 test('stream errors surface after the lines before them', async () => {
@@ -86,14 +108,64 @@ test('--since/--until values as the API wants them', () => {
 
 test('events, version and info text', () => {
   process.env.TZ = 'UTC';
-  assert.equal(eventLine({ Type: 'container', Action: 'create', Actor: { ID: 'abc', Attributes: { name: 'x', image: 'busybox' } }, timeNano: '1795354294517268258' }),
-    '2026-11-22T13:31:34.517268258Z container create abc (image=busybox, name=x)\n');
-  const v = versionText({ Version: '0.1.0', ApiVersion: '1.45', DefaultAPIVersion: '1.47', GitCommit: 'n/a', BuildTime: 'n/a', Os: 'linux', Arch: 'amd64', Context: 'default' },
-    { Version: '0.1.0', ApiVersion: '1.45', MinAPIVersion: '1.24', Os: 'linux', Arch: 'amd64', Components: [{ Name: 'Engine', Version: '0.1.0', Details: { ApiVersion: '1.45', MinAPIVersion: '1.24', Os: 'linux', Arch: 'amd64' } }] });
+  assert.equal(
+    eventLine({
+      Type: 'container',
+      Action: 'create',
+      Actor: { ID: 'abc', Attributes: { name: 'x', image: 'busybox' } },
+      timeNano: '1795354294517268258',
+    }),
+    '2026-11-22T13:31:34.517268258Z container create abc (image=busybox, name=x)\n',
+  );
+  const v = versionText(
+    {
+      Version: '0.1.0',
+      ApiVersion: '1.45',
+      DefaultAPIVersion: '1.47',
+      GitCommit: 'n/a',
+      BuildTime: 'n/a',
+      Os: 'linux',
+      Arch: 'amd64',
+      Context: 'default',
+    },
+    {
+      Version: '0.1.0',
+      ApiVersion: '1.45',
+      MinAPIVersion: '1.24',
+      Os: 'linux',
+      Arch: 'amd64',
+      Components: [
+        {
+          Name: 'Engine',
+          Version: '0.1.0',
+          Details: { ApiVersion: '1.45', MinAPIVersion: '1.24', Os: 'linux', Arch: 'amd64' },
+        },
+      ],
+    },
+  );
   assert.match(v, /^Client:\n Version:           0\.1\.0\n API version:       1\.45 \(downgraded from 1\.47\)\n/);
-  assert.match(v, /\nServer:\n Engine:\n  Version:          0\.1\.0\n  API version:      1\.45 \(minimum version 1\.24\)\n/);
-  const i = infoText({ Containers: 2, ContainersRunning: 1, ContainersPaused: 0, ContainersStopped: 1, Images: 3, ServerVersion: '0.1.0', Driver: 'overlay2', MemTotal: 25274000000, SecurityOptions: ['name=seccomp,profile=builtin'] }, ' Version:    0.1.0\n');
-  assert.match(i, /^Client:\n Version:    0\.1\.0\n\nServer:\n Containers: 2\n  Running: 1\n  Paused: 0\n  Stopped: 1\n Images: 3\n Server Version: 0\.1\.0\n Storage Driver: overlay2\n/);
+  assert.match(
+    v,
+    /\nServer:\n Engine:\n  Version:          0\.1\.0\n  API version:      1\.45 \(minimum version 1\.24\)\n/,
+  );
+  const i = infoText(
+    {
+      Containers: 2,
+      ContainersRunning: 1,
+      ContainersPaused: 0,
+      ContainersStopped: 1,
+      Images: 3,
+      ServerVersion: '0.1.0',
+      Driver: 'overlay2',
+      MemTotal: 25274000000,
+      SecurityOptions: ['name=seccomp,profile=builtin'],
+    },
+    ' Version:    0.1.0\n',
+  );
+  assert.match(
+    i,
+    /^Client:\n Version:    0\.1\.0\n\nServer:\n Containers: 2\n  Running: 1\n  Paused: 0\n  Stopped: 1\n Images: 3\n Server Version: 0\.1\.0\n Storage Driver: overlay2\n/,
+  );
   assert.match(i, / Security Options:\n  seccomp\n   Profile: builtin\n/);
   assert.match(i, / Total Memory: 23\.54GiB\n/);
 });

@@ -1,12 +1,28 @@
 /** version, info, events, login, logout. */
 import { CLIENT_API_VERSION, type EventMessage, type SystemInfo, type SystemVersion } from '../client/index.ts';
-import { type Cli, type Command, StatusError, BERTH_VERSION, describeError, parseFilterFlags, readLine } from './cli.ts';
+import {
+  type Cli,
+  type Command,
+  StatusError,
+  BERTH_VERSION,
+  describeError,
+  parseFilterFlags,
+  readLine,
+} from './cli.ts';
 import { bytesSize, goJson, rfc3339NanoFixed, tabwrite } from './format.ts';
 import { Template } from './template.ts';
 import { getTimestamp } from './timestamps.ts';
 import { credentialsFor, eraseCredentials, registryKey, storeCredentials, DEFAULT_REGISTRY } from './config.ts';
 
-const ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+const ARCH: Record<string, string> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  arm: 'arm',
+  ia32: '386',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+};
 
 function clientVersion(cli: Cli, negotiated?: string): Record<string, unknown> {
   return {
@@ -43,13 +59,23 @@ function serverComponents(v: SystemVersion): Array<{ Name: string; Version: stri
       return { Name: c.Name, Version: c.Version, Details: details };
     });
   }
-  return [{
-    Name: 'Engine', Version: v.Version,
-    Details: {
-      ApiVersion: v.ApiVersion, MinAPIVersion: v.MinAPIVersion ?? '', GoVersion: v.GoVersion ?? '', GitCommit: v.GitCommit ?? '',
-      BuildTime: ansicDate(v.BuildTime ?? ''), Os: v.Os, Arch: v.Arch, Experimental: String(!!v.Experimental), KernelVersion: v.KernelVersion ?? '',
+  return [
+    {
+      Name: 'Engine',
+      Version: v.Version,
+      Details: {
+        ApiVersion: v.ApiVersion,
+        MinAPIVersion: v.MinAPIVersion ?? '',
+        GoVersion: v.GoVersion ?? '',
+        GitCommit: v.GitCommit ?? '',
+        BuildTime: ansicDate(v.BuildTime ?? ''),
+        Os: v.Os,
+        Arch: v.Arch,
+        Experimental: String(!!v.Experimental),
+        KernelVersion: v.KernelVersion ?? '',
+      },
     },
-  }];
+  ];
 }
 
 /** docker version's text, through the same tabwriter (minwidth 20, padding 1). */
@@ -86,8 +112,17 @@ export function versionText(client: Record<string, unknown>, server: SystemVersi
 
 const version: Command = {
   spec: {
-    usage: '[OPTIONS]', description: 'Show the Berth version information', args: { max: 0 },
-    flags: [{ long: 'format', short: 'f', type: 'string', help: "Format output using a custom template:\n'json': Print in JSON format\n'TEMPLATE': Print output using the given Go template." }],
+    usage: '[OPTIONS]',
+    description: 'Show the Berth version information',
+    args: { max: 0 },
+    flags: [
+      {
+        long: 'format',
+        short: 'f',
+        type: 'string',
+        help: "Format output using a custom template:\n'json': Print in JSON format\n'TEMPLATE': Print output using the given Go template.",
+      },
+    ],
   },
   async run(cli, f) {
     let server: SystemVersion | undefined;
@@ -166,10 +201,14 @@ export function infoText(i: SystemInfo, clientLines: string): string {
   const labels = (g('Labels') as string[] | null) ?? [];
   if (labels.length) s += ` Labels:\n${labels.map((l) => `  ${l}\n`).join('')}`;
   s += ` Experimental: ${!!g('ExperimentalBuild')}\n`;
-  const reg = g('RegistryConfig') as { InsecureRegistryCIDRs?: string[]; IndexConfigs?: Record<string, { Secure?: boolean }>; Mirrors?: string[] } | undefined;
+  const reg = g('RegistryConfig') as
+    | { InsecureRegistryCIDRs?: string[]; IndexConfigs?: Record<string, { Secure?: boolean }>; Mirrors?: string[] }
+    | undefined;
   if (reg) {
     const insecure = [
-      ...Object.entries(reg.IndexConfigs ?? {}).filter(([, c]) => c.Secure === false).map(([k]) => k),
+      ...Object.entries(reg.IndexConfigs ?? {})
+        .filter(([, c]) => c.Secure === false)
+        .map(([k]) => k),
       ...(reg.InsecureRegistryCIDRs ?? []),
     ];
     if (insecure.length) s += ` Insecure Registries:\n${insecure.map((r) => `  ${r}\n`).join('')}`;
@@ -181,8 +220,17 @@ export function infoText(i: SystemInfo, clientLines: string): string {
 
 const info: Command = {
   spec: {
-    usage: '[OPTIONS]', description: 'Display system-wide information', args: { max: 0 },
-    flags: [{ long: 'format', short: 'f', type: 'string', help: "Format output using a custom template:\n'json': Print in JSON format\n'TEMPLATE': Print output using the given Go template." }],
+    usage: '[OPTIONS]',
+    description: 'Display system-wide information',
+    args: { max: 0 },
+    flags: [
+      {
+        long: 'format',
+        short: 'f',
+        type: 'string',
+        help: "Format output using a custom template:\n'json': Print in JSON format\n'TEMPLATE': Print output using the given Go template.",
+      },
+    ],
   },
   async run(cli, f) {
     const format = f.str('format');
@@ -211,10 +259,23 @@ export function eventLine(e: EventMessage): string {
 
 const events: Command = {
   spec: {
-    usage: '[OPTIONS]', description: 'Get real time events from the server', aliases: ['berth system events', 'berth events'], args: { max: 0 },
+    usage: '[OPTIONS]',
+    description: 'Get real time events from the server',
+    aliases: ['berth system events', 'berth events'],
+    args: { max: 0 },
     flags: [
-      { long: 'filter', short: 'f', type: 'list', valueName: 'filter', help: 'Filter output based on conditions provided' },
-      { long: 'format', type: 'string', help: "Format output using a custom template:\n'json': Print in JSON format\n'TEMPLATE': Print output using the given Go template." },
+      {
+        long: 'filter',
+        short: 'f',
+        type: 'list',
+        valueName: 'filter',
+        help: 'Filter output based on conditions provided',
+      },
+      {
+        long: 'format',
+        type: 'string',
+        help: "Format output using a custom template:\n'json': Print in JSON format\n'TEMPLATE': Print output using the given Go template.",
+      },
       { long: 'since', type: 'string', help: 'Show all events created since timestamp' },
       { long: 'until', type: 'string', help: 'Stream events until this timestamp' },
     ],
@@ -231,10 +292,16 @@ const events: Command = {
     };
     const format = f.str('format');
     const tmpl = format && format !== 'json' ? new Template(format) : undefined;
-    const stream = await cli.client.events({ since: ts('since'), until: ts('until'), filters: parseFilterFlags(f.list('filter')) });
+    const stream = await cli.client.events({
+      since: ts('since'),
+      until: ts('until'),
+      filters: parseFilterFlags(f.list('filter')),
+    });
     for await (const e of stream) {
-      if (format === 'json' || format === '{{json .}}') cli.out(`${goJson(e).replace(/"timeNano":"(\d+)"/, '"timeNano":$1')}\n`);
-      else if (tmpl) cli.out(`${tmpl.execute({ ...e, timeNano: e.timeNano === undefined ? undefined : Number(e.timeNano) })}\n`);
+      if (format === 'json' || format === '{{json .}}')
+        cli.out(`${goJson(e).replace(/"timeNano":"(\d+)"/, '"timeNano":$1')}\n`);
+      else if (tmpl)
+        cli.out(`${tmpl.execute({ ...e, timeNano: e.timeNano === undefined ? undefined : Number(e.timeNano) })}\n`);
       else cli.out(eventLine(e));
     }
   },
@@ -267,7 +334,9 @@ async function prompt(cli: Cli, question: string, hidden: boolean): Promise<stri
 
 const login: Command = {
   spec: {
-    usage: '[OPTIONS] [SERVER]', description: "Authenticate to a registry.\nDefaults to Docker Hub if no server is specified.", args: { max: 1 },
+    usage: '[OPTIONS] [SERVER]',
+    description: 'Authenticate to a registry.\nDefaults to Docker Hub if no server is specified.',
+    args: { max: 1 },
     flags: [
       { long: 'password', short: 'p', type: 'string', help: 'Password or Personal Access Token (PAT)' },
       { long: 'password-stdin', type: 'bool', help: 'Take the Password or Personal Access Token (PAT) from stdin' },
@@ -283,7 +352,9 @@ const login: Command = {
       if (!f.has('username')) throw new StatusError(1, 'Must provide --username with --password-stdin');
       const chunks: Buffer[] = [];
       for await (const c of cli.stdin as AsyncIterable<Buffer>) chunks.push(c);
-      password = Buffer.concat(chunks).toString().replace(/\r?\n$/, '');
+      password = Buffer.concat(chunks)
+        .toString()
+        .replace(/\r?\n$/, '');
     }
     let username = f.str('username');
     if (username === undefined && password === undefined) {
@@ -304,7 +375,12 @@ const login: Command = {
 };
 
 const logout: Command = {
-  spec: { usage: '[SERVER]', description: "Log out from a registry.\nIf no server is specified, the default is defined by the daemon.", args: { max: 1 }, flags: [] },
+  spec: {
+    usage: '[SERVER]',
+    description: 'Log out from a registry.\nIf no server is specified, the default is defined by the daemon.',
+    args: { max: 1 },
+    flags: [],
+  },
   async run(cli, _f, args) {
     const server = args[0] ? registryKey(args[0]) : DEFAULT_REGISTRY;
     if (!eraseCredentials(server)) {
@@ -317,4 +393,3 @@ const logout: Command = {
 
 export const systemCommands: Record<string, Command> = { version, info, events, login, logout };
 export const systemGroup: Record<string, Command> = { info, events };
-

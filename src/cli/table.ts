@@ -15,7 +15,13 @@ export function rowContext<T extends Row>(fields: T, json: () => Record<string, 
     enumerable: false,
     value: () => {
       const o = json();
-      return goJson(Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]])));
+      return goJson(
+        Object.fromEntries(
+          Object.keys(o)
+            .sort()
+            .map((k) => [k, o[k]]),
+        ),
+      );
     },
   });
   return fields;
@@ -41,7 +47,10 @@ export function prepareFormat(format: string): { table: boolean; json: boolean; 
   if (format === 'json') return { table: false, json: true, template: '{{json .}}' };
   const table = format.startsWith('table');
   let t = table ? format.slice(5) : format;
-  t = t.replace(/^ +| +$/g, '').replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+  t = t
+    .replace(/^ +| +$/g, '')
+    .replace(/\\t/g, '\t')
+    .replace(/\\n/g, '\n');
   return { table, json: false, template: t };
 }
 

@@ -3,7 +3,25 @@
  * directions. Writes ustar with PAX records for long names; reads ustar, PAX and GNU long
  * names. Extraction never writes outside its target directory.
  */
-import { closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, statSync, symlinkSync, linkSync, unlinkSync, writeSync, chmodSync, chownSync, utimesSync, createReadStream, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  linkSync,
+  unlinkSync,
+  writeSync,
+  chmodSync,
+  chownSync,
+  utimesSync,
+  createReadStream,
+  type Stats,
+} from 'node:fs';
 import { join, posix } from 'node:path';
 
 export interface TarEntry {
@@ -32,7 +50,17 @@ function paxRecord(key: string, value: string): string {
   return `${len}${body}`;
 }
 
-function rawHeader(e: { name: string; mode: number; uid: number; gid: number; size: number; mtime: number; typeflag: string; linkname: string; prefix?: string }): Buffer {
+function rawHeader(e: {
+  name: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  typeflag: string;
+  linkname: string;
+  prefix?: string;
+}): Buffer {
   const b = Buffer.alloc(512);
   b.write(e.name, 0, 100, 'utf8');
   b.write(octal(e.mode & 0o7777, 8), 100, 'ascii');
@@ -80,10 +108,33 @@ export function tarHeader(e: TarEntry): Buffer {
   if (e.size > 0o77777777777) pax.push(paxRecord('size', String(e.size)));
   if (pax.length) {
     const data = Buffer.from(pax.join(''));
-    blocks.push(rawHeader({ name: 'PaxHeaders/' + posix.basename(shortName).slice(0, 80), mode: 0o644, uid: 0, gid: 0, size: data.length, mtime: e.mtime, typeflag: 'x', linkname: '' }));
+    blocks.push(
+      rawHeader({
+        name: 'PaxHeaders/' + posix.basename(shortName).slice(0, 80),
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        size: data.length,
+        mtime: e.mtime,
+        typeflag: 'x',
+        linkname: '',
+      }),
+    );
     blocks.push(data, Buffer.alloc((512 - (data.length % 512)) % 512));
   }
-  blocks.push(rawHeader({ name: shortName, mode: e.mode, uid: e.uid, gid: e.gid, size: e.type === 'file' ? Math.min(e.size, 0o77777777777) : 0, mtime: e.mtime, typeflag, linkname, prefix }));
+  blocks.push(
+    rawHeader({
+      name: shortName,
+      mode: e.mode,
+      uid: e.uid,
+      gid: e.gid,
+      size: e.type === 'file' ? Math.min(e.size, 0o77777777777) : 0,
+      mtime: e.mtime,
+      typeflag,
+      linkname,
+      prefix,
+    }),
+  );
   return Buffer.concat(blocks);
 }
 
@@ -101,10 +152,22 @@ export interface PackOptions {
 }
 
 function entryFor(st: Stats, name: string, link: string, keepOwner: boolean): TarEntry {
-  const type: TarEntry['type'] = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'other';
+  const type: TarEntry['type'] = st.isDirectory()
+    ? 'dir'
+    : st.isSymbolicLink()
+      ? 'symlink'
+      : st.isFile()
+        ? 'file'
+        : 'other';
   return {
-    name, type, mode: st.mode & 0o7777, size: type === 'file' ? st.size : 0, mtime: Math.floor(st.mtimeMs / 1000),
-    uid: keepOwner ? st.uid : 0, gid: keepOwner ? st.gid : 0, linkname: link,
+    name,
+    type,
+    mode: st.mode & 0o7777,
+    size: type === 'file' ? st.size : 0,
+    mtime: Math.floor(st.mtimeMs / 1000),
+    uid: keepOwner ? st.uid : 0,
+    gid: keepOwner ? st.gid : 0,
+    linkname: link,
   };
 }
 
@@ -148,7 +211,16 @@ export async function* packPath(path: string, o: PackOptions): AsyncGenerator<Bu
 
 /** A tar holding one in-memory file (a Dockerfile read from stdin). */
 export function singleFileTar(name: string, data: Buffer, mode = 0o644): Buffer {
-  const h = tarHeader({ name, type: 'file', mode, size: data.length, mtime: Math.floor(Date.now() / 1000), uid: 0, gid: 0, linkname: '' });
+  const h = tarHeader({
+    name,
+    type: 'file',
+    mode,
+    size: data.length,
+    mtime: Math.floor(Date.now() / 1000),
+    uid: 0,
+    gid: 0,
+    linkname: '',
+  });
   return Buffer.concat([h, data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
 }
 
@@ -181,7 +253,9 @@ function parsePax(data: Buffer): Record<string, string> {
     if (sp < 0) break;
     const len = Number(s.slice(i, sp));
     if (!len) break;
-    const rec = Buffer.from(s).subarray(Buffer.byteLength(s.slice(0, i)), Buffer.byteLength(s.slice(0, i)) + len).toString('utf8');
+    const rec = Buffer.from(s)
+      .subarray(Buffer.byteLength(s.slice(0, i)), Buffer.byteLength(s.slice(0, i)) + len)
+      .toString('utf8');
     const kv = rec.slice(rec.indexOf(' ') + 1, -1);
     const eq = kv.indexOf('=');
     out[kv.slice(0, eq)] = kv.slice(eq + 1);
@@ -247,7 +321,8 @@ export async function readTar(src: AsyncIterable<Buffer>, v: TarVisitor): Promis
         break;
       }
       const typeflag = String.fromCharCode(h[156] || 48);
-      const size = pax.size !== undefined && !['x', 'g', 'L', 'K'].includes(typeflag) ? Number(pax.size) : parseOctal(h, 124, 12);
+      const size =
+        pax.size !== undefined && !['x', 'g', 'L', 'K'].includes(typeflag) ? Number(pax.size) : parseOctal(h, 124, 12);
       pad = (512 - (size % 512)) % 512;
       if (typeflag === 'x' || typeflag === 'L' || typeflag === 'K' || typeflag === 'g') {
         // global PAX headers ('g') are read like per-entry ones
@@ -260,9 +335,27 @@ export async function readTar(src: AsyncIterable<Buffer>, v: TarVisitor): Promis
       const prefix = magic.startsWith('ustar') ? cstr(h, 345, 155) : '';
       let name = longName ?? pax.path ?? (prefix ? `${prefix}/${cstr(h, 0, 100)}` : cstr(h, 0, 100));
       const linkname = longLink ?? pax.linkpath ?? cstr(h, 157, 100);
-      const type: TarEntry['type'] = typeflag === '5' ? 'dir' : typeflag === '2' ? 'symlink' : typeflag === '1' ? 'link' : typeflag === '0' || typeflag === '7' ? 'file' : 'other';
+      const type: TarEntry['type'] =
+        typeflag === '5'
+          ? 'dir'
+          : typeflag === '2'
+            ? 'symlink'
+            : typeflag === '1'
+              ? 'link'
+              : typeflag === '0' || typeflag === '7'
+                ? 'file'
+                : 'other';
       if (type === 'dir') name = name.replace(/\/+$/, '');
-      v.entry({ name, type, mode: parseOctal(h, 100, 8), size: type === 'file' ? size : 0, mtime: pax.mtime ? Number(pax.mtime) : parseOctal(h, 136, 12), uid: parseOctal(h, 108, 8), gid: parseOctal(h, 116, 8), linkname });
+      v.entry({
+        name,
+        type,
+        mode: parseOctal(h, 100, 8),
+        size: type === 'file' ? size : 0,
+        mtime: pax.mtime ? Number(pax.mtime) : parseOctal(h, 136, 12),
+        uid: parseOctal(h, 108, 8),
+        gid: parseOctal(h, 116, 8),
+        linkname,
+      });
       pax = {};
       longName = undefined;
       longLink = undefined;
@@ -288,7 +381,11 @@ export function safeRelative(name: string): string | undefined {
  * Parent directories that are symlinks are refused, so links in the archive cannot redirect
  * later entries outside `dest`. Returns the number of bytes of file data written.
  */
-export async function extractTar(src: AsyncIterable<Buffer>, dest: string, o: { rename?: (name: string) => string | null; keepOwner?: boolean } = {}): Promise<number> {
+export async function extractTar(
+  src: AsyncIterable<Buffer>,
+  dest: string,
+  o: { rename?: (name: string) => string | null; keepOwner?: boolean } = {},
+): Promise<number> {
   let fd: number | undefined;
   let current: { path: string; e: TarEntry } | undefined;
   let bytes = 0;
@@ -305,8 +402,10 @@ export async function extractTar(src: AsyncIterable<Buffer>, dest: string, o: { 
         mkdirSync(p, { recursive: true });
         continue;
       }
-      if (st.isSymbolicLink()) throw new Error(`refusing to extract "${rel}": "${parts.slice(0, i + 1).join('/')}" is a symbolic link`);
-      if (!st.isDirectory()) throw new Error(`refusing to extract "${rel}": "${parts.slice(0, i + 1).join('/')}" is not a directory`);
+      if (st.isSymbolicLink())
+        throw new Error(`refusing to extract "${rel}": "${parts.slice(0, i + 1).join('/')}" is a symbolic link`);
+      if (!st.isDirectory())
+        throw new Error(`refusing to extract "${rel}": "${parts.slice(0, i + 1).join('/')}" is not a directory`);
     }
   };
   const replace = (p: string, isDir: boolean) => {
@@ -338,7 +437,11 @@ export async function extractTar(src: AsyncIterable<Buffer>, dest: string, o: { 
       } else if (e.type === 'file') {
         if (rel === undefined) throw new Error('invalid tar entry: a file at the root');
         replace(path, false);
-        fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, e.mode & 0o7777);
+        fd = openSync(
+          path,
+          constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+          e.mode & 0o7777,
+        );
         current = { path, e };
       } else if (e.type === 'symlink') {
         if (rel === undefined) return;
@@ -346,7 +449,7 @@ export async function extractTar(src: AsyncIterable<Buffer>, dest: string, o: { 
         symlinkSync(e.linkname, path);
       } else if (e.type === 'link') {
         if (rel === undefined) return;
-        const target = safeRelative(o.rename ? o.rename(e.linkname) ?? e.linkname : e.linkname);
+        const target = safeRelative(o.rename ? (o.rename(e.linkname) ?? e.linkname) : e.linkname);
         if (target === undefined) return;
         replace(path, false);
         linkSync(join(dest, target), path);

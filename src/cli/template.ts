@@ -108,7 +108,7 @@ function tokenizeAction(s: string): string[] {
     } else if (s.startsWith(':=', i)) {
       toks.push(':=');
       i += 2;
-    } else if (c === '=' ) {
+    } else if (c === '=') {
       toks.push('=');
       i++;
     } else {
@@ -167,7 +167,8 @@ function parsePipeline(toks: string[]): Pipeline {
     if (t.startsWith("'")) return { k: 'lit', v: t.slice(1, -1).codePointAt(0) };
     if (t === 'true' || t === 'false') return { k: 'lit', v: t === 'true' };
     if (t === 'nil') return { k: 'lit', v: null };
-    if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t) || /^0x[0-9a-fA-F]+$/.test(t)) return { k: 'lit', v: Number(t) };
+    if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t) || /^0x[0-9a-fA-F]+$/.test(t))
+      return { k: 'lit', v: Number(t) };
     if (/^[A-Za-z_]\w*$/.test(t)) return { k: 'fn', name: t };
     throw new TemplateError(`template: unexpected "${t}" in command`);
   };
@@ -192,7 +193,8 @@ export function parseTemplate(src: string): Node[] {
       if (stop.has(word)) return { nodes, end: a };
       if (word === 'if' || word === 'with' || word === 'range') nodes.push(parseBlock(word, a.slice(word.length)));
       else if (word === 'end' || word === 'else') throw new TemplateError(`template: unexpected {{${word}}}`);
-      else if (word === 'define' || word === 'template' || word === 'block') throw new TemplateError(`template: {{${word}}} is not supported`);
+      else if (word === 'define' || word === 'template' || word === 'block')
+        throw new TemplateError(`template: {{${word}}} is not supported`);
       else nodes.push({ t: 'out', p: parsePipeline(tokenizeAction(a)) });
     }
     if (stop.size) throw new TemplateError('template: unexpected EOF');
@@ -234,7 +236,9 @@ export function goString(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map((x) => (x === null ? '<nil>' : goString(x))).join(' ')}]`;
   if (typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    const keys = Object.keys(o).filter((k) => typeof o[k] !== 'function').sort();
+    const keys = Object.keys(o)
+      .filter((k) => typeof o[k] !== 'function')
+      .sort();
     return `map[${keys.map((k) => `${k}:${o[k] === null ? '<nil>' : goString(o[k])}`).join(' ')}]`;
   }
   return String(v);
@@ -260,7 +264,7 @@ function truthy(v: unknown): boolean {
 
 function marshal(v: unknown): string {
   if (v && typeof v === 'object' && typeof (v as Record<symbol, unknown>)[MARSHAL] === 'function') {
-    return ((v as Record<symbol, () => string>)[MARSHAL])();
+    return (v as Record<symbol, () => string>)[MARSHAL]();
   }
   return JSON.stringify(v === undefined ? null : v, (_k, x: unknown) => (typeof x === 'function' ? undefined : x));
 }
@@ -273,23 +277,48 @@ function toInt(v: unknown): number {
 
 function sprintf(format: string, args: unknown[]): string {
   let i = 0;
-  return format.replace(/%([-+ 0#]*)(\d+)?(?:\.(\d+))?([a-zA-Z%])/g, (m, flags: string, width: string | undefined, prec: string | undefined, verb: string) => {
-    if (verb === '%') return '%';
-    const a = args[i++];
-    let s: string;
-    switch (verb) {
-      case 'd': s = String(Math.trunc(Number(a))); break;
-      case 'f': s = Number(a).toFixed(prec === undefined ? 6 : Number(prec)); break;
-      case 'g': s = prec === undefined ? goString(Number(a)) : String(Number(Number(a).toPrecision(Number(prec)))); break;
-      case 'q': s = JSON.stringify(goString(a)); break;
-      case 'x': s = typeof a === 'number' ? a.toString(16) : Buffer.from(goString(a)).toString('hex'); break;
-      case 't': s = String(!!a); break;
-      case 's': case 'v': s = goString(a); if (prec !== undefined) s = s.slice(0, Number(prec)); break;
-      default: return m;
-    }
-    if (width) s = flags.includes('-') ? s.padEnd(Number(width)) : s.padStart(Number(width), flags.includes('0') && verb !== 's' ? '0' : ' ');
-    return s;
-  }) + (i < args.length ? `%!(EXTRA ${args.slice(i).map(goString).join(', ')})` : '');
+  return (
+    format.replace(
+      /%([-+ 0#]*)(\d+)?(?:\.(\d+))?([a-zA-Z%])/g,
+      (m, flags: string, width: string | undefined, prec: string | undefined, verb: string) => {
+        if (verb === '%') return '%';
+        const a = args[i++];
+        let s: string;
+        switch (verb) {
+          case 'd':
+            s = String(Math.trunc(Number(a)));
+            break;
+          case 'f':
+            s = Number(a).toFixed(prec === undefined ? 6 : Number(prec));
+            break;
+          case 'g':
+            s = prec === undefined ? goString(Number(a)) : String(Number(Number(a).toPrecision(Number(prec))));
+            break;
+          case 'q':
+            s = JSON.stringify(goString(a));
+            break;
+          case 'x':
+            s = typeof a === 'number' ? a.toString(16) : Buffer.from(goString(a)).toString('hex');
+            break;
+          case 't':
+            s = String(!!a);
+            break;
+          case 's':
+          case 'v':
+            s = goString(a);
+            if (prec !== undefined) s = s.slice(0, Number(prec));
+            break;
+          default:
+            return m;
+        }
+        if (width)
+          s = flags.includes('-')
+            ? s.padEnd(Number(width))
+            : s.padStart(Number(width), flags.includes('0') && verb !== 's' ? '0' : ' ');
+        return s;
+      },
+    ) + (i < args.length ? `%!(EXTRA ${args.slice(i).map(goString).join(', ')})` : '')
+  );
 }
 
 function goPrint(args: unknown[]): string {
@@ -325,7 +354,8 @@ const BUILTINS: Record<string, Fn> = {
       if (cur === null || cur === undefined) throw new TemplateError('template: index of untyped nil');
       if (Array.isArray(cur)) {
         const n = toInt(k);
-        if (n < 0 || n >= cur.length) throw new TemplateError(`template: error calling index: index out of range: ${n}`);
+        if (n < 0 || n >= cur.length)
+          throw new TemplateError(`template: error calling index: index out of range: ${n}`);
         cur = cur[n];
       } else cur = (cur as Record<string, unknown>)[String(k)];
     }
@@ -353,7 +383,14 @@ const BUILTINS: Record<string, Fn> = {
 
 /** In a table's header row docker's functions pass their argument through. */
 const HEADER_FUNCS: Record<string, Fn> = {
-  json: (v) => v, split: (v) => v, join: (v) => v, title: (v) => v, lower: (v) => v, upper: (v) => v, pad: (v) => v, truncate: (v) => v,
+  json: (v) => v,
+  split: (v) => v,
+  join: (v) => v,
+  title: (v) => v,
+  lower: (v) => v,
+  upper: (v) => v,
+  pad: (v) => v,
+  truncate: (v) => v,
 };
 
 // ------------------------------------------------------------------ execution
@@ -409,7 +446,8 @@ function evalCommand(cmd: Operand[], dot: unknown, scope: Scope, funcs: Record<s
     case 'sub':
       return chainOf(evalPipeline(head.p, dot, scope, funcs), head.chain, args());
     case 'lit':
-      if (rest.length || piped.length) throw new TemplateError(`template: can't give argument to non-function ${goString(head.v)}`);
+      if (rest.length || piped.length)
+        throw new TemplateError(`template: can't give argument to non-function ${goString(head.v)}`);
       return head.v;
   }
 }
@@ -466,7 +504,10 @@ function exec(nodes: Node[], dot: unknown, scope: Scope, funcs: Record<string, F
         let entries: Array<[unknown, unknown]> = [];
         if (Array.isArray(v)) entries = v.map((x, i) => [i, x]);
         else if (typeof v === 'number') entries = Array.from({ length: v }, (_x, i) => [i, i]);
-        else if (v && typeof v === 'object') entries = Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]);
+        else if (v && typeof v === 'object')
+          entries = Object.keys(v)
+            .sort()
+            .map((k) => [k, (v as Record<string, unknown>)[k]]);
         if (!entries.length) {
           exec(n.else, dot, scope, funcs, out);
           break;

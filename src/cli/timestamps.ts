@@ -23,7 +23,8 @@ export function getTimestamp(value: string, now = Date.now()): string {
   const frac = /\.(\d+)/.exec(v);
   if (frac) nanos = Number(frac[1]!.slice(0, 9).padEnd(9, '0'));
   const ms = Date.parse(v);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(ms)) throw new Error(`failed to parse value as time or duration: "${value}"`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(ms))
+    throw new Error(`failed to parse value as time or duration: "${value}"`);
   const secs = Math.floor(ms / 1000);
   return `${secs}.${String(nanos).padStart(9, '0')}`;
 }

@@ -16,11 +16,15 @@ const FLAGS: FlagDef[] = [
 
 export const update: Command = {
   spec: {
-    usage: '[OPTIONS] CONTAINER [CONTAINER...]', description: 'Update configuration of one or more containers', aliases: ['berth container update', 'berth update'],
-    args: { min: 1 }, flags: FLAGS,
+    usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+    description: 'Update configuration of one or more containers',
+    aliases: ['berth container update', 'berth update'],
+    args: { min: 1 },
+    flags: FLAGS,
   },
   async run(cli, f, args) {
-    if (!FLAGS.some((fl) => f.has(fl.long))) throw new StatusError(1, 'you must provide one or more flags when using this command');
+    if (!FLAGS.some((fl) => f.has(fl.long)))
+      throw new StatusError(1, 'you must provide one or more flags when using this command');
     const bytes = (name: string, label: string) => {
       const v = f.str(name);
       if (v === undefined || v === '') return undefined;

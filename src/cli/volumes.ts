@@ -14,7 +14,10 @@ export function volumeContext(v: Volume): Row {
     Driver: v.Driver,
     Scope: v.Scope,
     Mountpoint: v.Mountpoint,
-    Labels: Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(','),
+    Labels: Object.keys(labels)
+      .sort()
+      .map((k) => `${k}=${labels[k]}`)
+      .join(','),
     Links: v.UsageData && v.UsageData.RefCount >= 0 ? String(v.UsageData.RefCount) : 'N/A',
     Size: v.UsageData && v.UsageData.Size >= 0 ? humanSize(v.UsageData.Size, 4) : 'N/A',
     Group: 'N/A',
@@ -31,7 +34,9 @@ export function volumeContext(v: Volume): Row {
 
 const create: Command = {
   spec: {
-    usage: '[OPTIONS] [VOLUME]', description: 'Create a volume', args: { max: 1 },
+    usage: '[OPTIONS] [VOLUME]',
+    description: 'Create a volume',
+    args: { max: 1 },
     flags: [
       { long: 'driver', short: 'd', type: 'string', default: 'local', help: 'Specify volume driver name' },
       { long: 'label', type: 'list', help: 'Set metadata for a volume' },
@@ -40,9 +45,16 @@ const create: Command = {
     ],
   },
   async run(cli, f, args) {
-    if (args[0] && f.has('name') && f.str('name') !== args[0]) throw new StatusError(1, `conflicting options: cannot specify a volume-name through both --name and as a positional arg`);
+    if (args[0] && f.has('name') && f.str('name') !== args[0])
+      throw new StatusError(
+        1,
+        `conflicting options: cannot specify a volume-name through both --name and as a positional arg`,
+      );
     const v = await cli.client.volumeCreate({
-      Name: args[0] ?? f.str('name'), Driver: f.str('driver'), DriverOpts: parseKeyValues(f.list('opt')), Labels: parseKeyValues(f.list('label')),
+      Name: args[0] ?? f.str('name'),
+      Driver: f.str('driver'),
+      DriverOpts: parseKeyValues(f.list('opt')),
+      Labels: parseKeyValues(f.list('label')),
     });
     cli.out(`${v.Name}\n`);
   },
@@ -50,20 +62,46 @@ const create: Command = {
 
 const ls: Command = {
   spec: {
-    usage: '[OPTIONS]', description: 'List volumes', aliases: ['berth volume ls', 'berth volume list'], args: { max: 0 },
+    usage: '[OPTIONS]',
+    description: 'List volumes',
+    aliases: ['berth volume ls', 'berth volume list'],
+    args: { max: 0 },
     flags: [
-      { long: 'filter', short: 'f', type: 'list', valueName: 'filter', help: 'Provide filter values (e.g. "dangling=true")' },
-      { long: 'format', type: 'string', help: "Format output using a custom template:\n'table', 'json' or a Go template" },
+      {
+        long: 'filter',
+        short: 'f',
+        type: 'list',
+        valueName: 'filter',
+        help: 'Provide filter values (e.g. "dangling=true")',
+      },
+      {
+        long: 'format',
+        type: 'string',
+        help: "Format output using a custom template:\n'table', 'json' or a Go template",
+      },
       { long: 'quiet', short: 'q', type: 'bool', help: 'Only display volume names' },
     ],
   },
   async run(cli, f) {
     const res = await cli.client.volumeList(parseFilterFlags(f.list('filter')));
-    const list = [...(res.Volumes ?? [])].sort((a, b) => (naturalLess(a.Name, b.Name) ? -1 : naturalLess(b.Name, a.Name) ? 1 : 0));
+    const list = [...(res.Volumes ?? [])].sort((a, b) =>
+      naturalLess(a.Name, b.Name) ? -1 : naturalLess(b.Name, a.Name) ? 1 : 0,
+    );
     printRows(cli, list.map(volumeContext), {
       format: f.str('format') ?? '',
       defaultTable: 'table {{.Driver}}\t{{.Name}}',
-      headers: { Name: 'VOLUME NAME', Driver: 'DRIVER', Scope: 'SCOPE', Mountpoint: 'MOUNTPOINT', Labels: 'LABELS', Links: 'LINKS', Size: 'SIZE', Group: 'GROUP', Availability: 'AVAILABILITY', Status: 'STATUS' },
+      headers: {
+        Name: 'VOLUME NAME',
+        Driver: 'DRIVER',
+        Scope: 'SCOPE',
+        Mountpoint: 'MOUNTPOINT',
+        Labels: 'LABELS',
+        Links: 'LINKS',
+        Size: 'SIZE',
+        Group: 'GROUP',
+        Availability: 'AVAILABILITY',
+        Status: 'STATUS',
+      },
       quiet: '{{.Name}}',
       isQuiet: f.bool('quiet'),
     });
@@ -73,7 +111,10 @@ const ls: Command = {
 
 const rm: Command = {
   spec: {
-    usage: '[OPTIONS] VOLUME [VOLUME...]', description: 'Remove one or more volumes', aliases: ['berth volume rm', 'berth volume remove'], args: { min: 1 },
+    usage: '[OPTIONS] VOLUME [VOLUME...]',
+    description: 'Remove one or more volumes',
+    aliases: ['berth volume rm', 'berth volume remove'],
+    args: { min: 1 },
     flags: [{ long: 'force', short: 'f', type: 'bool', help: 'Force the removal of one or more volumes' }],
   },
   async run(cli, f, args) {
@@ -92,7 +133,9 @@ const rm: Command = {
 
 const prune: Command = {
   spec: {
-    usage: '[OPTIONS]', description: 'Remove unused local volumes', args: { max: 0 },
+    usage: '[OPTIONS]',
+    description: 'Remove unused local volumes',
+    args: { max: 0 },
     flags: [
       { long: 'all', short: 'a', type: 'bool', help: 'Remove all unused volumes, not just anonymous ones' },
       { long: 'filter', type: 'list', valueName: 'filter', help: 'Provide filter values (e.g. "label=<label>")' },
@@ -103,7 +146,8 @@ const prune: Command = {
     const filters = parseFilterFlags(f.list('filter'));
     if (f.bool('all')) {
       const v = await cli.client.negotiate();
-      if (compareVersions(v, '1.42') < 0) throw new StatusError(1, `"--all" requires API version 1.42, but the Berth daemon API version is ${v}`);
+      if (compareVersions(v, '1.42') < 0)
+        throw new StatusError(1, `"--all" requires API version 1.42, but the Berth daemon API version is ${v}`);
       filters.all = ['true'];
     }
     const warning = f.bool('all')
@@ -117,4 +161,12 @@ const prune: Command = {
   },
 };
 
-export const volumeGroup: Record<string, Command> = { create, ls, list: ls, inspect: inspectCommand('volume'), rm, remove: rm, prune };
+export const volumeGroup: Record<string, Command> = {
+  create,
+  ls,
+  list: ls,
+  inspect: inspectCommand('volume'),
+  rm,
+  remove: rm,
+  prune,
+};

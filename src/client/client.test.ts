@@ -6,7 +6,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import {
-  ApiError, ConnectionError, EngineClient, StreamError, compareVersions, encodeFilters, encodeQuery, jsonValues, parseHost, progressMessages, resolveHost, encodeFrame, demux,
+  ApiError,
+  ConnectionError,
+  EngineClient,
+  StreamError,
+  compareVersions,
+  encodeFilters,
+  encodeQuery,
+  jsonValues,
+  parseHost,
+  progressMessages,
+  resolveHost,
+  encodeFrame,
+  demux,
 } from './index.ts';
 
 async function* chunks(...parts: string[]): AsyncGenerator<Buffer> {
@@ -30,7 +42,10 @@ test('resolveHost: -H, then DOCKER_HOST, then the Berth socket', () => {
 });
 
 test('queries and filters encode as docker does', () => {
-  assert.equal(encodeQuery({ all: true, size: false, limit: 3, skip: undefined, names: ['a', 'b'] }), '?all=1&size=0&limit=3&names=a&names=b');
+  assert.equal(
+    encodeQuery({ all: true, size: false, limit: 3, skip: undefined, names: ['a', 'b'] }),
+    '?all=1&size=0&limit=3&names=a&names=b',
+  );
   assert.equal(encodeQuery({}), '');
   assert.equal(encodeFilters({ dangling: ['true'], label: [] }), '{"dangling":["true"]}');
   assert.equal(encodeFilters({}), undefined);
@@ -47,10 +62,19 @@ test('jsonValues decodes concatenated and split JSON values', async () => {
 
 test('progressMessages stops at an error message with its code', async () => {
   const seen: string[] = [];
-  const it = progressMessages(chunks('{"stream":"Step 1/2\\n"}\n', '{"errorDetail":{"code":2,"message":"boom"},"error":"boom"}\n', '{"stream":"never"}'));
-  await assert.rejects((async () => {
-    for await (const m of it) seen.push(m.stream!);
-  })(), (e: unknown) => e instanceof StreamError && e.code === 2 && e.message === 'boom');
+  const it = progressMessages(
+    chunks(
+      '{"stream":"Step 1/2\\n"}\n',
+      '{"errorDetail":{"code":2,"message":"boom"},"error":"boom"}\n',
+      '{"stream":"never"}',
+    ),
+  );
+  await assert.rejects(
+    (async () => {
+      for await (const m of it) seen.push(m.stream!);
+    })(),
+    (e: unknown) => e instanceof StreamError && e.code === 2 && e.message === 'boom',
+  );
   assert.deepEqual(seen, ['Step 1/2\n']);
 });
 
@@ -91,7 +115,9 @@ async function fakeDaemon(apiVersion: string | undefined): Promise<Fake> {
   });
   server.on('upgrade', (req, socket) => {
     requests.push(`UPGRADE ${req.method} ${req.url}`);
-    socket.write('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+    socket.write(
+      'HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n',
+    );
     socket.write(encodeFrame(1, 'hello\n'));
     socket.on('data', (d: Buffer) => socket.write(encodeFrame(2, `echo:${d}`)));
     socket.on('end', () => socket.end(encodeFrame(1, 'bye\n')));
@@ -141,8 +167,14 @@ test('daemon errors carry the status and message', async () => {
   const f = await fakeDaemon('1.44');
   const c = new EngineClient(f.host);
   try {
-    await assert.rejects(c.containerInspect('nosuch'), (e: unknown) => e instanceof ApiError && e.status === 404 && e.message === 'No such container: nosuch');
-    await assert.rejects(c.json('GET', '/plain'), (e: unknown) => e instanceof ApiError && e.status === 500 && e.message === 'plain failure');
+    await assert.rejects(
+      c.containerInspect('nosuch'),
+      (e: unknown) => e instanceof ApiError && e.status === 404 && e.message === 'No such container: nosuch',
+    );
+    await assert.rejects(
+      c.json('GET', '/plain'),
+      (e: unknown) => e instanceof ApiError && e.status === 500 && e.message === 'plain failure',
+    );
   } finally {
     c.close();
     await stop(f);
@@ -151,7 +183,12 @@ test('daemon errors carry the status and message', async () => {
 
 test('an absent daemon is a ConnectionError', async () => {
   const c = new EngineClient('unix:///nonexistent/berth.sock');
-  await assert.rejects(c.ping(), (e: unknown) => e instanceof ConnectionError && /Cannot connect to the Berth daemon at unix:\/\/\/nonexistent/.test((e as Error).message));
+  await assert.rejects(
+    c.ping(),
+    (e: unknown) =>
+      e instanceof ConnectionError &&
+      /Cannot connect to the Berth daemon at unix:\/\/\/nonexistent/.test((e as Error).message),
+  );
 });
 
 test('wait resolves after the headers and delivers the status later', async () => {

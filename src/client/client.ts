@@ -12,7 +12,13 @@
  * and the daemon's `message`; an unreachable daemon as `ConnectionError`. Streaming calls return
  * the response (or an async iterator over it) as soon as the headers arrive.
  */
-import { Agent, request as httpRequest, type IncomingMessage, type ClientRequest, type RequestOptions } from 'node:http';
+import {
+  Agent,
+  request as httpRequest,
+  type IncomingMessage,
+  type ClientRequest,
+  type RequestOptions,
+} from 'node:http';
 import { Readable, Writable } from 'node:stream';
 import { ApiError, ConnectionError, errorMessage } from './errors.ts';
 import { parseHost, resolveHost, type Endpoint } from './host.ts';
@@ -148,7 +154,14 @@ export class EngineClient {
     if (e.code === 'EACCES') {
       return new ConnectionError(this.host, e);
     }
-    if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT' || e.code === 'ECONNRESET' || e.code === 'EHOSTUNREACH' || e.code === 'ETIMEDOUT' || e.code === 'ENOTFOUND') {
+    if (
+      e.code === 'ECONNREFUSED' ||
+      e.code === 'ENOENT' ||
+      e.code === 'ECONNRESET' ||
+      e.code === 'EHOSTUNREACH' ||
+      e.code === 'ETIMEDOUT' ||
+      e.code === 'ENOTFOUND'
+    ) {
       return new ConnectionError(this.host, e);
     }
     return e;
@@ -157,14 +170,17 @@ export class EngineClient {
   /** Agrees on an API version once: min(daemon's Api-Version, ours). */
   negotiate(): Promise<string> {
     if (this.version) return Promise.resolve(this.version);
-    this.negotiation ??= this.ping().then((p) => {
-      const server = p.apiVersion || FALLBACK_API_VERSION;
-      this.version = compareVersions(server, CLIENT_API_VERSION) < 0 ? server : CLIENT_API_VERSION;
-      return this.version;
-    }, (e: unknown) => {
-      this.negotiation = undefined;
-      throw e;
-    });
+    this.negotiation ??= this.ping().then(
+      (p) => {
+        const server = p.apiVersion || FALLBACK_API_VERSION;
+        this.version = compareVersions(server, CLIENT_API_VERSION) < 0 ? server : CLIENT_API_VERSION;
+        return this.version;
+      },
+      (e: unknown) => {
+        this.negotiation = undefined;
+        throw e;
+      },
+    );
     return this.negotiation;
   }
 
@@ -198,12 +214,18 @@ export class EngineClient {
   }
 
   private send(method: string, path: string, opts: RequestOpts): Promise<IncomingMessage> {
-    return this.path(path, opts).then((full) => new Promise<IncomingMessage>((resolve, reject) => {
-      const { headers, body } = this.prepare(opts);
-      const req = httpRequest({ ...this.base(), agent: this.agent, method, path: full, headers, signal: opts.signal }, resolve);
-      req.on('error', (e: NodeJS.ErrnoException) => reject(this.connectionError(e)));
-      writeBody(req, body, reject);
-    }));
+    return this.path(path, opts).then(
+      (full) =>
+        new Promise<IncomingMessage>((resolve, reject) => {
+          const { headers, body } = this.prepare(opts);
+          const req = httpRequest(
+            { ...this.base(), agent: this.agent, method, path: full, headers, signal: opts.signal },
+            resolve,
+          );
+          req.on('error', (e: NodeJS.ErrnoException) => reject(this.connectionError(e)));
+          writeBody(req, body, reject);
+        }),
+    );
   }
 
   /** A request; a status >= 400 becomes an ApiError carrying the daemon's message. */
@@ -262,7 +284,10 @@ export class EngineClient {
       req.on('response', (res) => {
         const status = res.statusCode ?? 500;
         if (status >= 400) {
-          readAll(res).then((b) => reject(new ApiError(status, errorMessage(status, b.toString('utf8'), res.statusMessage))), reject);
+          readAll(res).then(
+            (b) => reject(new ApiError(status, errorMessage(status, b.toString('utf8'), res.statusMessage))),
+            reject,
+          );
           return;
         }
         const sink = new Writable({ write: (_c, _e, cb) => cb() });
@@ -280,7 +305,6 @@ export class EngineClient {
   }
 
   // ---------------------------------------------------------------- system
-
 
   systemVersion(): Promise<T.SystemVersion> {
     return this.json('GET', '/version');
@@ -303,18 +327,35 @@ export class EngineClient {
    * Engine events; ends when `until` passes or the signal aborts. `timeNano` comes as a decimal
    * string so that no digit is lost.
    */
-  async events(opts: { since?: string; until?: string; filters?: T.Filters; signal?: AbortSignal } = {}): Promise<AsyncGenerator<T.EventMessage>> {
-    const res = await this.request('GET', '/events', { query: { since: opts.since, until: opts.until, filters: encodeFilters(opts.filters) }, signal: opts.signal });
+  async events(
+    opts: { since?: string; until?: string; filters?: T.Filters; signal?: AbortSignal } = {},
+  ): Promise<AsyncGenerator<T.EventMessage>> {
+    const res = await this.request('GET', '/events', {
+      query: { since: opts.since, until: opts.until, filters: encodeFilters(opts.filters) },
+      signal: opts.signal,
+    });
     return jsonValues<T.EventMessage>(res, (text) => text.replace(/"timeNano"\s*:\s*(\d+)/, '"timeNano":"$1"'));
   }
 
   // ---------------------------------------------------------------- containers
 
-  containerList(opts: { all?: boolean; limit?: number; size?: boolean; filters?: T.Filters } = {}): Promise<T.ContainerSummary[]> {
-    return this.json('GET', '/containers/json', { query: { all: opts.all || undefined, limit: opts.limit, size: opts.size || undefined, filters: encodeFilters(opts.filters) } });
+  containerList(
+    opts: { all?: boolean; limit?: number; size?: boolean; filters?: T.Filters } = {},
+  ): Promise<T.ContainerSummary[]> {
+    return this.json('GET', '/containers/json', {
+      query: {
+        all: opts.all || undefined,
+        limit: opts.limit,
+        size: opts.size || undefined,
+        filters: encodeFilters(opts.filters),
+      },
+    });
   }
 
-  containerCreate(body: T.ContainerCreateRequest, opts: { name?: string; platform?: string } = {}): Promise<T.ContainerCreateResponse> {
+  containerCreate(
+    body: T.ContainerCreateRequest,
+    opts: { name?: string; platform?: string } = {},
+  ): Promise<T.ContainerCreateResponse> {
     return this.json('POST', '/containers/create', { query: { name: opts.name, platform: opts.platform }, json: body });
   }
 
@@ -356,7 +397,11 @@ export class EngineClient {
    * once): start the container after it. A daemon that holds its headers back is given
    * `registerMs` before the caller goes on; its answer still arrives through `result`.
    */
-  async containerWait(id: string, condition?: 'not-running' | 'next-exit' | 'removed', registerMs = 2000): Promise<WaitHandle> {
+  async containerWait(
+    id: string,
+    condition?: 'not-running' | 'next-exit' | 'removed',
+    registerMs = 2000,
+  ): Promise<WaitHandle> {
     const ac = new AbortController();
     const response = this.request('POST', `/containers/${enc(id)}/wait`, { query: { condition }, signal: ac.signal });
     const result = response.then(async (res) => {
@@ -381,7 +426,9 @@ export class EngineClient {
   }
 
   async containerRemove(id: string, opts: { force?: boolean; volumes?: boolean; link?: boolean } = {}): Promise<void> {
-    await this.empty('DELETE', `/containers/${enc(id)}`, { query: { force: opts.force || undefined, v: opts.volumes || undefined, link: opts.link || undefined } });
+    await this.empty('DELETE', `/containers/${enc(id)}`, {
+      query: { force: opts.force || undefined, v: opts.volumes || undefined, link: opts.link || undefined },
+    });
   }
 
   async containerRename(id: string, name: string): Promise<void> {
@@ -393,19 +440,48 @@ export class EngineClient {
   }
 
   /** Log bytes: multiplexed (see `demux`) unless the container has a TTY. */
-  containerLogs(id: string, opts: { stdout?: boolean; stderr?: boolean; follow?: boolean; timestamps?: boolean; tail?: string; since?: string; until?: string; details?: boolean; signal?: AbortSignal } = {}): Promise<IncomingMessage> {
+  containerLogs(
+    id: string,
+    opts: {
+      stdout?: boolean;
+      stderr?: boolean;
+      follow?: boolean;
+      timestamps?: boolean;
+      tail?: string;
+      since?: string;
+      until?: string;
+      details?: boolean;
+      signal?: AbortSignal;
+    } = {},
+  ): Promise<IncomingMessage> {
     return this.request('GET', `/containers/${enc(id)}/logs`, {
       query: {
-        stdout: opts.stdout ?? true, stderr: opts.stderr ?? true, follow: opts.follow || undefined, timestamps: opts.timestamps || undefined,
-        tail: opts.tail, since: opts.since, until: opts.until, details: opts.details || undefined,
+        stdout: opts.stdout ?? true,
+        stderr: opts.stderr ?? true,
+        follow: opts.follow || undefined,
+        timestamps: opts.timestamps || undefined,
+        tail: opts.tail,
+        since: opts.since,
+        until: opts.until,
+        details: opts.details || undefined,
       },
       signal: opts.signal,
     });
   }
 
-  containerAttach(id: string, opts: { stdin?: boolean; stdout?: boolean; stderr?: boolean; logs?: boolean; detachKeys?: string } = {}): Promise<HijackedStream> {
+  containerAttach(
+    id: string,
+    opts: { stdin?: boolean; stdout?: boolean; stderr?: boolean; logs?: boolean; detachKeys?: string } = {},
+  ): Promise<HijackedStream> {
     return this.hijack('POST', `/containers/${enc(id)}/attach`, {
-      query: { stream: true, stdin: opts.stdin || undefined, stdout: opts.stdout ?? true, stderr: opts.stderr ?? true, logs: opts.logs || undefined, detachKeys: opts.detachKeys },
+      query: {
+        stream: true,
+        stdin: opts.stdin || undefined,
+        stdout: opts.stdout ?? true,
+        stderr: opts.stderr ?? true,
+        logs: opts.logs || undefined,
+        detachKeys: opts.detachKeys,
+      },
     });
   }
 
@@ -427,7 +503,9 @@ export class EngineClient {
   }
 
   containerStats(id: string, opts: { oneShot?: boolean } = {}): Promise<T.StatsResponse> {
-    return this.json('GET', `/containers/${enc(id)}/stats`, { query: { stream: false, 'one-shot': opts.oneShot || undefined } });
+    return this.json('GET', `/containers/${enc(id)}/stats`, {
+      query: { stream: false, 'one-shot': opts.oneShot || undefined },
+    });
   }
 
   /** Streaming stats, one sample a second. */
@@ -454,17 +532,45 @@ export class EngineClient {
   }
 
   /** Extracts a tar into the directory `path` inside the container. */
-  async containerPutArchive(id: string, path: string, tar: Body, opts: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean } = {}): Promise<void> {
+  async containerPutArchive(
+    id: string,
+    path: string,
+    tar: Body,
+    opts: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean } = {},
+  ): Promise<void> {
     await this.empty('PUT', `/containers/${enc(id)}/archive`, {
-      query: { path, noOverwriteDirNonDir: opts.noOverwriteDirNonDir || undefined, copyUIDGID: opts.copyUIDGID || undefined },
+      query: {
+        path,
+        noOverwriteDirNonDir: opts.noOverwriteDirNonDir || undefined,
+        copyUIDGID: opts.copyUIDGID || undefined,
+      },
       body: tar,
       headers: { 'Content-Type': 'application/x-tar' },
     });
   }
 
-  containerCommit(container: string, opts: { repo?: string; tag?: string; comment?: string; author?: string; pause?: boolean; changes?: string[]; config?: T.ContainerConfig } = {}): Promise<{ Id: string }> {
+  containerCommit(
+    container: string,
+    opts: {
+      repo?: string;
+      tag?: string;
+      comment?: string;
+      author?: string;
+      pause?: boolean;
+      changes?: string[];
+      config?: T.ContainerConfig;
+    } = {},
+  ): Promise<{ Id: string }> {
     return this.json('POST', '/commit', {
-      query: { container, repo: opts.repo, tag: opts.tag, comment: opts.comment, author: opts.author, pause: opts.pause ?? true, changes: opts.changes },
+      query: {
+        container,
+        repo: opts.repo,
+        tag: opts.tag,
+        comment: opts.comment,
+        author: opts.author,
+        pause: opts.pause ?? true,
+        changes: opts.changes,
+      },
       json: opts.config ?? {},
     });
   }
@@ -480,7 +586,9 @@ export class EngineClient {
   }
 
   execStart(execId: string, opts: { tty?: boolean; consoleSize?: [number, number] } = {}): Promise<HijackedStream> {
-    return this.hijack('POST', `/exec/${enc(execId)}/start`, { json: { Detach: false, Tty: !!opts.tty, ConsoleSize: opts.consoleSize } });
+    return this.hijack('POST', `/exec/${enc(execId)}/start`, {
+      json: { Detach: false, Tty: !!opts.tty, ConsoleSize: opts.consoleSize },
+    });
   }
 
   execInspect(execId: string): Promise<T.ExecInspect> {
@@ -494,7 +602,9 @@ export class EngineClient {
   // ---------------------------------------------------------------- images
 
   imageList(opts: { all?: boolean; filters?: T.Filters; digests?: boolean } = {}): Promise<T.ImageSummary[]> {
-    return this.json('GET', '/images/json', { query: { all: opts.all || undefined, filters: encodeFilters(opts.filters), digests: opts.digests || undefined } });
+    return this.json('GET', '/images/json', {
+      query: { all: opts.all || undefined, filters: encodeFilters(opts.filters), digests: opts.digests || undefined },
+    });
   }
 
   imageInspect(name: string): Promise<T.ImageInspect> {
@@ -514,7 +624,9 @@ export class EngineClient {
   }
 
   imageRemove(name: string, opts: { force?: boolean; noprune?: boolean } = {}): Promise<T.ImageDeleteItem[]> {
-    return this.json('DELETE', `/images/${encName(name)}`, { query: { force: opts.force || undefined, noprune: opts.noprune || undefined } });
+    return this.json('DELETE', `/images/${encName(name)}`, {
+      query: { force: opts.force || undefined, noprune: opts.noprune || undefined },
+    });
   }
 
   imagePrune(filters?: T.Filters): Promise<T.PruneReport> {
@@ -522,7 +634,10 @@ export class EngineClient {
   }
 
   /** Pull progress; `tag` may be a tag or a digest, empty for all tags. */
-  imagePull(fromImage: string, opts: { tag?: string; platform?: string; auth?: T.AuthConfig } = {}): Promise<AsyncGenerator<JsonMessage>> {
+  imagePull(
+    fromImage: string,
+    opts: { tag?: string; platform?: string; auth?: T.AuthConfig } = {},
+  ): Promise<AsyncGenerator<JsonMessage>> {
     return this.progress('POST', '/images/create', {
       query: { fromImage, tag: opts.tag, platform: opts.platform },
       headers: { 'X-Registry-Auth': encodeAuth(opts.auth) },
@@ -537,9 +652,26 @@ export class EngineClient {
   }
 
   /** Imports a rootfs tarball (streamed from `source`) as an image. */
-  imageImport(source: Body, opts: { repo?: string; tag?: string; message?: string; changes?: string[]; platform?: string; fromSrc?: string } = {}): Promise<AsyncGenerator<JsonMessage>> {
+  imageImport(
+    source: Body,
+    opts: {
+      repo?: string;
+      tag?: string;
+      message?: string;
+      changes?: string[];
+      platform?: string;
+      fromSrc?: string;
+    } = {},
+  ): Promise<AsyncGenerator<JsonMessage>> {
     return this.progress('POST', '/images/create', {
-      query: { fromSrc: opts.fromSrc ?? '-', repo: opts.repo, tag: opts.tag, message: opts.message, changes: opts.changes, platform: opts.platform },
+      query: {
+        fromSrc: opts.fromSrc ?? '-',
+        repo: opts.repo,
+        tag: opts.tag,
+        message: opts.message,
+        changes: opts.changes,
+        platform: opts.platform,
+      },
       body: opts.fromSrc && opts.fromSrc !== '-' ? undefined : source,
       headers: { 'Content-Type': 'application/x-tar' },
     });
@@ -562,17 +694,28 @@ export class EngineClient {
   /** The legacy builder (`POST /build`) over a context tar stream. */
   imageBuild(context: Body, opts: BuildOptions = {}): Promise<AsyncGenerator<JsonMessage>> {
     const headers: Record<string, string> = { 'Content-Type': 'application/x-tar' };
-    if (opts.registryConfig) headers['X-Registry-Config'] = Buffer.from(JSON.stringify(opts.registryConfig)).toString('base64url');
+    if (opts.registryConfig)
+      headers['X-Registry-Config'] = Buffer.from(JSON.stringify(opts.registryConfig)).toString('base64url');
     return this.progress('POST', '/build', {
       query: {
-        t: opts.tags, dockerfile: opts.dockerfile, q: opts.quiet || undefined, nocache: opts.noCache || undefined,
-        rm: opts.remove ?? true, forcerm: opts.forceRemove || undefined, pull: opts.pull || undefined,
-        target: opts.target, platform: opts.platform, networkmode: opts.networkMode,
+        t: opts.tags,
+        dockerfile: opts.dockerfile,
+        q: opts.quiet || undefined,
+        nocache: opts.noCache || undefined,
+        rm: opts.remove ?? true,
+        forcerm: opts.forceRemove || undefined,
+        pull: opts.pull || undefined,
+        target: opts.target,
+        platform: opts.platform,
+        networkmode: opts.networkMode,
         buildargs: opts.buildArgs ? JSON.stringify(opts.buildArgs) : undefined,
         labels: opts.labels ? JSON.stringify(opts.labels) : undefined,
         cachefrom: opts.cacheFrom?.length ? JSON.stringify(opts.cacheFrom) : undefined,
         extrahosts: opts.extraHosts?.length ? opts.extraHosts.join(',') : undefined,
-        shmsize: opts.shmSize, memory: opts.memory, remote: opts.remote, version: '1',
+        shmsize: opts.shmSize,
+        memory: opts.memory,
+        remote: opts.remote,
+        version: '1',
       },
       body: context,
       headers,
@@ -591,7 +734,9 @@ export class EngineClient {
   }
 
   networkInspect(id: string, opts: { verbose?: boolean; scope?: string } = {}): Promise<T.Network> {
-    return this.json('GET', `/networks/${enc(id)}`, { query: { verbose: opts.verbose || undefined, scope: opts.scope } });
+    return this.json('GET', `/networks/${enc(id)}`, {
+      query: { verbose: opts.verbose || undefined, scope: opts.scope },
+    });
   }
 
   networkInspectRaw(id: string, opts: { verbose?: boolean } = {}): Promise<{ value: T.Network; raw: string }> {
@@ -607,7 +752,9 @@ export class EngineClient {
   }
 
   async networkConnect(network: string, container: string, endpoint?: T.EndpointSettings): Promise<void> {
-    await this.empty('POST', `/networks/${enc(network)}/connect`, { json: { Container: container, EndpointConfig: endpoint } });
+    await this.empty('POST', `/networks/${enc(network)}/connect`, {
+      json: { Container: container, EndpointConfig: endpoint },
+    });
   }
 
   async networkDisconnect(network: string, container: string, force = false): Promise<void> {
@@ -646,7 +793,9 @@ export class EngineClient {
 
   /** `POST /build/prune`: the build cache (`all`: not only what no image keeps). */
   buildPrune(opts: { all?: boolean; filters?: T.Filters } = {}): Promise<T.PruneReport> {
-    return this.json('POST', '/build/prune', { query: { all: opts.all || undefined, filters: encodeFilters(opts.filters) } });
+    return this.json('POST', '/build/prune', {
+      query: { all: opts.all || undefined, filters: encodeFilters(opts.filters) },
+    });
   }
 }
 
@@ -706,4 +855,3 @@ export async function readAll(s: AsyncIterable<Buffer | string>): Promise<Buffer
 async function drain(res: IncomingMessage): Promise<void> {
   for await (const _ of res) void _;
 }
-

@@ -8,10 +8,20 @@ import type { Port, StatsResponse } from './types.ts';
 /** formatter.DisplayablePorts: groups consecutive ports, host mappings last. */
 export function displayablePorts(ports: Port[] | null | undefined): string {
   const list = [...(ports ?? [])].sort((a, b) =>
-    a.PrivatePort !== b.PrivatePort ? a.PrivatePort - b.PrivatePort
-      : (a.IP ?? '') !== (b.IP ?? '') ? ((a.IP ?? '') < (b.IP ?? '') ? -1 : 1)
-        : (a.PublicPort ?? 0) !== (b.PublicPort ?? 0) ? (a.PublicPort ?? 0) - (b.PublicPort ?? 0)
-          : a.Type < b.Type ? -1 : a.Type > b.Type ? 1 : 0);
+    a.PrivatePort !== b.PrivatePort
+      ? a.PrivatePort - b.PrivatePort
+      : (a.IP ?? '') !== (b.IP ?? '')
+        ? (a.IP ?? '') < (b.IP ?? '')
+          ? -1
+          : 1
+        : (a.PublicPort ?? 0) !== (b.PublicPort ?? 0)
+          ? (a.PublicPort ?? 0) - (b.PublicPort ?? 0)
+          : a.Type < b.Type
+            ? -1
+            : a.Type > b.Type
+              ? 1
+              : 0,
+  );
   const groups = new Map<string, { first: number; last: number }>();
   const order: string[] = [];
   const result: string[] = [];
@@ -99,13 +109,29 @@ export function statsRow(id: string, s: StatsResponse): StatsRow {
     if (e.op.toLowerCase() === 'write') w += e.value;
   }
   return {
-    id, name: (s.name ?? '').replace(/^\//, ''), cpu, mem, limit, memPct: limit ? (mem / limit) * 100 : 0,
-    netRx: rx, netTx: tx, blkRead: r, blkWrite: w, pids: s.pids_stats?.current ?? 0,
+    id,
+    name: (s.name ?? '').replace(/^\//, ''),
+    cpu,
+    mem,
+    limit,
+    memPct: limit ? (mem / limit) * 100 : 0,
+    netRx: rx,
+    netTx: tx,
+    blkRead: r,
+    blkWrite: w,
+    pids: s.pids_stats?.current ?? 0,
   };
 }
 
 /** The text of a `docker stats` line's figures (CPU %, MEM USAGE / LIMIT, MEM %, NET I/O, BLOCK I/O, PIDS). */
-export function statsText(r: StatsRow): { cpu: string; mem: string; memPct: string; net: string; block: string; pids: string } {
+export function statsText(r: StatsRow): {
+  cpu: string;
+  mem: string;
+  memPct: string;
+  net: string;
+  block: string;
+  pids: string;
+} {
   return {
     cpu: `${r.cpu.toFixed(2)}%`,
     mem: `${bytesSize(r.mem)} / ${bytesSize(r.limit)}`,

@@ -5,9 +5,7 @@
 
 export const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
 
-export type Endpoint =
-  | { kind: 'unix'; socketPath: string }
-  | { kind: 'tcp'; host: string; port: number };
+export type Endpoint = { kind: 'unix'; socketPath: string } | { kind: 'tcp'; host: string; port: number };
 
 export function parseHost(host: string): Endpoint {
   const h = host.trim();

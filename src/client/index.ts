@@ -3,8 +3,26 @@
  * negotiation, hijacked attach/exec), Docker's stream formats (`demux` for multiplexed output,
  * `jsonValues`/`progressMessages` for JSON progress), and the API types.
  */
-export { EngineClient, CLIENT_API_VERSION, FALLBACK_API_VERSION, compareVersions, encodeAuth, encodeFilters, encodeQuery, readAll } from './client.ts';
-export type { BuildOptions, ClientOptions, HijackedStream, PingResult, Query, RequestOpts, WaitHandle, Body } from './client.ts';
+export {
+  EngineClient,
+  CLIENT_API_VERSION,
+  FALLBACK_API_VERSION,
+  compareVersions,
+  encodeAuth,
+  encodeFilters,
+  encodeQuery,
+  readAll,
+} from './client.ts';
+export type {
+  BuildOptions,
+  ClientOptions,
+  HijackedStream,
+  PingResult,
+  Query,
+  RequestOpts,
+  WaitHandle,
+  Body,
+} from './client.ts';
 export { ApiError, ConnectionError, StreamError, errorMessage, isConflict, isNotFound } from './errors.ts';
 export { DEFAULT_HOST, parseHost, resolveHost, type Endpoint } from './host.ts';
 export { demux, demuxTo, encodeFrame, STDIN, STDOUT, STDERR, SYSTEMERR, type Frame, type Sink } from './stdcopy.ts';

@@ -32,7 +32,10 @@ export interface JsonMessage {
  * Yields each JSON value of a byte stream. `transform` may rewrite each value's text before it
  * is parsed (events quote `timeNano`, whose 19 digits a JS number cannot hold).
  */
-export async function* jsonValues<T = unknown>(src: AsyncIterable<Buffer | string>, transform?: (text: string) => string): AsyncGenerator<T> {
+export async function* jsonValues<T = unknown>(
+  src: AsyncIterable<Buffer | string>,
+  transform?: (text: string) => string,
+): AsyncGenerator<T> {
   const parse = (text: string): T => JSON.parse(transform ? transform(text) : text) as T;
   let buf = '';
   let pos = 0; // where scanning resumes inside buf

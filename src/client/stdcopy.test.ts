@@ -15,7 +15,11 @@ async function collect(src: AsyncIterable<Buffer>): Promise<string[]> {
 test('demux splits frames cut at any byte', async () => {
   const all = Buffer.concat([encodeFrame(1, 'out\n'), encodeFrame(2, 'err\n'), encodeFrame(1, 'more')]);
   for (let cut = 0; cut <= all.length; cut++) {
-    assert.deepEqual(await collect(chunks(all.subarray(0, cut), all.subarray(cut))), ['1:out\n', '2:err\n', '1:more'], `cut at ${cut}`);
+    assert.deepEqual(
+      await collect(chunks(all.subarray(0, cut), all.subarray(cut))),
+      ['1:out\n', '2:err\n', '1:more'],
+      `cut at ${cut}`,
+    );
   }
 });
 
@@ -36,7 +40,10 @@ test('demux keeps large payloads whole', async () => {
 });
 
 test('a stream-3 frame is the daemon reporting an error', async () => {
-  await assert.rejects(collect(chunks(encodeFrame(1, 'a'), encodeFrame(3, 'exec failed'))), (e: unknown) => e instanceof ApiError && e.message === 'exec failed');
+  await assert.rejects(
+    collect(chunks(encodeFrame(1, 'a'), encodeFrame(3, 'exec failed'))),
+    (e: unknown) => e instanceof ApiError && e.message === 'exec failed',
+  );
 });
 
 test('an unknown stream type is refused', async () => {

@@ -58,7 +58,11 @@ export interface Sink {
  * Copies a multiplexed stream to stdout and stderr sinks, honouring their back-pressure.
  * Returns the bytes written to each.
  */
-export async function demuxTo(src: AsyncIterable<Buffer | string>, stdout: Sink | null, stderr: Sink | null): Promise<{ stdout: number; stderr: number }> {
+export async function demuxTo(
+  src: AsyncIterable<Buffer | string>,
+  stdout: Sink | null,
+  stderr: Sink | null,
+): Promise<{ stdout: number; stderr: number }> {
   const n = { stdout: 0, stderr: 0 };
   for await (const f of demux(src)) {
     const sink = f.stream === STDERR ? stderr : stdout;

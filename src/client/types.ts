@@ -283,7 +283,11 @@ export interface Network {
   Internal: boolean;
   Attachable: boolean;
   Ingress: boolean;
-  IPAM?: { Driver?: string; Options?: Record<string, string> | null; Config?: Array<{ Subnet?: string; Gateway?: string; IPRange?: string }> | null };
+  IPAM?: {
+    Driver?: string;
+    Options?: Record<string, string> | null;
+    Config?: Array<{ Subnet?: string; Gateway?: string; IPRange?: string }> | null;
+  };
   Containers?: Record<string, unknown>;
   Options?: Record<string, string> | null;
   Labels: Labels | null;
@@ -394,8 +398,16 @@ export interface StatsResponse {
   id?: string;
   name?: string;
   read?: string;
-  cpu_stats?: { cpu_usage?: { total_usage?: number; percpu_usage?: number[] }; system_cpu_usage?: number; online_cpus?: number };
-  precpu_stats?: { cpu_usage?: { total_usage?: number; percpu_usage?: number[] }; system_cpu_usage?: number; online_cpus?: number };
+  cpu_stats?: {
+    cpu_usage?: { total_usage?: number; percpu_usage?: number[] };
+    system_cpu_usage?: number;
+    online_cpus?: number;
+  };
+  precpu_stats?: {
+    cpu_usage?: { total_usage?: number; percpu_usage?: number[] };
+    system_cpu_usage?: number;
+    online_cpus?: number;
+  };
   memory_stats?: { usage?: number; limit?: number; stats?: Record<string, number> };
   networks?: Record<string, { rx_bytes?: number; tx_bytes?: number }>;
   blkio_stats?: { io_service_bytes_recursive?: Array<{ op: string; value: number }> | null };

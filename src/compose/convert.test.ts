@@ -1,9 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseProject } from './load.ts';
-import { configHash, containerLabels, containerName, createRequest, imageName, networkRequest, replicas, volumeRequest } from './convert.ts';
+import {
+  configHash,
+  containerLabels,
+  containerName,
+  createRequest,
+  imageName,
+  networkRequest,
+  replicas,
+  volumeRequest,
+} from './convert.ts';
 
-const load = (text: string) => parseProject([{ path: '/p/compose.yaml', text }], { cwd: '/p', workingDir: '/p', env: { FROM_SHELL: 'shell' }, projectName: 'demo' });
+const load = (text: string) =>
+  parseProject([{ path: '/p/compose.yaml', text }], {
+    cwd: '/p',
+    workingDir: '/p',
+    env: { FROM_SHELL: 'shell' },
+    projectName: 'demo',
+  });
 
 const P = load(`
 services:
@@ -82,16 +97,30 @@ test('labels as docker compose v2 writes them', () => {
     'com.docker.compose.image': 'sha256:abc',
   });
   assert.equal(containerLabels(P, P.services.web!, { number: 1, oneoff: true })['com.docker.compose.oneoff'], 'True');
-  assert.deepEqual(networkRequest(P, 'front', P.networks.front!).Labels, { a: 'b', 'com.docker.compose.network': 'front', 'com.docker.compose.project': 'demo', 'com.docker.compose.version': '2.29.7' });
+  assert.deepEqual(networkRequest(P, 'front', P.networks.front!).Labels, {
+    a: 'b',
+    'com.docker.compose.network': 'front',
+    'com.docker.compose.project': 'demo',
+    'com.docker.compose.version': '2.29.7',
+  });
   assert.deepEqual(volumeRequest(P, 'data', P.volumes.data!), {
-    Name: 'demo_data', Driver: 'local', DriverOpts: { type: 'tmpfs', device: 'tmpfs' },
-    Labels: { x: 'y', 'com.docker.compose.volume': 'data', 'com.docker.compose.project': 'demo', 'com.docker.compose.version': '2.29.7' },
+    Name: 'demo_data',
+    Driver: 'local',
+    DriverOpts: { type: 'tmpfs', device: 'tmpfs' },
+    Labels: {
+      x: 'y',
+      'com.docker.compose.volume': 'data',
+      'com.docker.compose.project': 'demo',
+      'com.docker.compose.version': '2.29.7',
+    },
   });
 });
 
 test('the config hash follows the config, not its spelling or scale', () => {
   const a = load('services:\n  s: {image: x, environment: [A=1, B=2], ports: ["80:80"]}\n').services.s!;
-  const b = load('services:\n  s:\n    ports: [{target: 80, published: "80"}]\n    environment: {B: "2", A: "1"}\n    image: x\n    scale: 3\n').services.s!;
+  const b = load(
+    'services:\n  s:\n    ports: [{target: 80, published: "80"}]\n    environment: {B: "2", A: "1"}\n    image: x\n    scale: 3\n',
+  ).services.s!;
   const c = load('services:\n  s: {image: x, environment: [A=1, B=3], ports: ["80:80"]}\n').services.s!;
   assert.equal(configHash(a), configHash(b));
   assert.notEqual(configHash(a), configHash(c));
@@ -119,8 +148,16 @@ test('a service as a container create request', () => {
   ]);
   assert.deepEqual(hc.Tmpfs, { '/tmp': 'size=1m' });
   assert.equal(hc.NetworkMode, 'demo_back');
-  assert.deepEqual(r.NetworkingConfig, { EndpointsConfig: { demo_back: { Aliases: ['web', 'api'], IPAMConfig: { IPv4Address: '10.9.0.5' } } } });
-  assert.deepEqual(r.Healthcheck, { Test: ['CMD', 'true'], Interval: 90e9, Timeout: 5e8, Retries: 2, StartPeriod: 1e9 });
+  assert.deepEqual(r.NetworkingConfig, {
+    EndpointsConfig: { demo_back: { Aliases: ['web', 'api'], IPAMConfig: { IPv4Address: '10.9.0.5' } } },
+  });
+  assert.deepEqual(r.Healthcheck, {
+    Test: ['CMD', 'true'],
+    Interval: 90e9,
+    Timeout: 5e8,
+    Retries: 2,
+    StartPeriod: 1e9,
+  });
   assert.deepEqual(hc.RestartPolicy, { Name: 'on-failure', MaximumRetryCount: 3 });
   assert.equal(hc.Memory, 64 * 1024 * 1024);
   assert.equal(hc.NanoCpus, 1.5e9);
@@ -139,7 +176,10 @@ test('a service as a container create request', () => {
   assert.equal(hc.Privileged, true);
   assert.equal(hc.ReadonlyRootfs, true);
   assert.equal(hc.ShmSize, 128 * 1024 * 1024);
-  assert.deepEqual(hc.Ulimits, [{ Name: 'nofile', Soft: 100, Hard: 200 }, { Name: 'nproc', Soft: 50, Hard: 50 }]);
+  assert.deepEqual(hc.Ulimits, [
+    { Name: 'nofile', Soft: 100, Hard: 200 },
+    { Name: 'nproc', Soft: 50, Hard: 50 },
+  ]);
   assert.deepEqual(hc.Sysctls, { 'net.core.somaxconn': '1024' });
   assert.deepEqual(hc.LogConfig, { Type: 'json-file', Config: { 'max-size': '1m' } });
   assert.equal(r.Tty, true);
@@ -153,14 +193,23 @@ test('network modes, entrypoint strings, mem_limit and cpus', () => {
   assert.deepEqual(one.Entrypoint, ['/bin/sh', '-c']);
   assert.equal(one.HostConfig!.Memory, 32 * 1024 * 1024);
   assert.equal(one.HostConfig!.NanoCpus, 2.5e8);
-  const db = createRequest(P, P.services.db!, { number: 1, serviceContainer: (s) => (s === 'web' ? 'abc123' : undefined) });
+  const db = createRequest(P, P.services.db!, {
+    number: 1,
+    serviceContainer: (s) => (s === 'web' ? 'abc123' : undefined),
+  });
   assert.equal(db.HostConfig!.NetworkMode, 'container:abc123');
   assert.equal(db.Image, 'demo-db');
   assert.throws(() => createRequest(P, P.services.db!, { number: 1 }), /no container of service "web"/);
 });
 
 test('one-off containers: no service alias, no published ports unless asked, overrides', () => {
-  const r = createRequest(P, P.services.web!, { number: 1, oneoff: true, publish: false, command: ['echo', 'x'], env: ['X=1'] });
+  const r = createRequest(P, P.services.web!, {
+    number: 1,
+    oneoff: true,
+    publish: false,
+    command: ['echo', 'x'],
+    env: ['X=1'],
+  });
   assert.deepEqual(r.NetworkingConfig!.EndpointsConfig!.demo_back!.Aliases, ['api']);
   assert.equal(r.HostConfig!.PortBindings, undefined);
   assert.deepEqual(r.Cmd, ['echo', 'x']);
@@ -168,24 +217,45 @@ test('one-off containers: no service alias, no published ports unless asked, ove
   assert.equal(r.Labels!['com.docker.compose.oneoff'], 'True');
 });
 
-test('a recreated container keeps its anonymous volumes, the file\'s and the image\'s', () => {
-  const r = createRequest(P, P.services.web!, { number: 1, anonymousVolumes: { '/anon': 'a'.repeat(64), '/from-image': 'b'.repeat(64) } });
+test("a recreated container keeps its anonymous volumes, the file's and the image's", () => {
+  const r = createRequest(P, P.services.web!, {
+    number: 1,
+    anonymousVolumes: { '/anon': 'a'.repeat(64), '/from-image': 'b'.repeat(64) },
+  });
   const mounts = r.HostConfig!.Mounts as Record<string, unknown>[];
-  assert.deepEqual(mounts.find((m) => m.Target === '/anon'), { Type: 'volume', Target: '/anon', Source: 'a'.repeat(64) });
-  assert.deepEqual(mounts.find((m) => m.Target === '/from-image'), { Type: 'volume', Source: 'b'.repeat(64), Target: '/from-image' });
+  assert.deepEqual(
+    mounts.find((m) => m.Target === '/anon'),
+    { Type: 'volume', Target: '/anon', Source: 'a'.repeat(64) },
+  );
+  assert.deepEqual(
+    mounts.find((m) => m.Target === '/from-image'),
+    { Type: 'volume', Source: 'b'.repeat(64), Target: '/from-image' },
+  );
 });
 
-test('deploy.restart_policy in the engine\'s words; restart: wins', () => {
-  const p = load('services:\n  a: {image: x, deploy: {restart_policy: {condition: any}}}\n  b: {image: x, deploy: {restart_policy: {condition: on-failure, max_attempts: 2}}}\n  c: {image: x, restart: "no", deploy: {restart_policy: {condition: any}}}\n');
+test("deploy.restart_policy in the engine's words; restart: wins", () => {
+  const p = load(
+    'services:\n  a: {image: x, deploy: {restart_policy: {condition: any}}}\n  b: {image: x, deploy: {restart_policy: {condition: on-failure, max_attempts: 2}}}\n  c: {image: x, restart: "no", deploy: {restart_policy: {condition: any}}}\n',
+  );
   assert.deepEqual(createRequest(p, p.services.a!, { number: 1 }).HostConfig!.RestartPolicy, { Name: 'always' });
-  assert.deepEqual(createRequest(p, p.services.b!, { number: 1 }).HostConfig!.RestartPolicy, { Name: 'on-failure', MaximumRetryCount: 2 });
+  assert.deepEqual(createRequest(p, p.services.b!, { number: 1 }).HostConfig!.RestartPolicy, {
+    Name: 'on-failure',
+    MaximumRetryCount: 2,
+  });
   assert.deepEqual(createRequest(p, p.services.c!, { number: 1 }).HostConfig!.RestartPolicy, { Name: 'no' });
 });
 
 test('networks as create requests', () => {
   assert.deepEqual(networkRequest(P, 'back', P.networks.back!), {
-    Name: 'demo_back', Driver: 'bridge', IPAM: { Driver: 'default', Config: [{ Subnet: '10.9.0.0/24' }] },
-    Labels: { 'com.docker.compose.network': 'back', 'com.docker.compose.project': 'demo', 'com.docker.compose.version': '2.29.7' }, CheckDuplicate: true,
+    Name: 'demo_back',
+    Driver: 'bridge',
+    IPAM: { Driver: 'default', Config: [{ Subnet: '10.9.0.0/24' }] },
+    Labels: {
+      'com.docker.compose.network': 'back',
+      'com.docker.compose.project': 'demo',
+      'com.docker.compose.version': '2.29.7',
+    },
+    CheckDuplicate: true,
   });
   assert.equal(networkRequest(P, 'front', P.networks.front!).Internal, true);
 });

@@ -4,7 +4,13 @@
  * the other's projects), and the config hash that decides whether a container is recreated.
  */
 import { createHash } from 'node:crypto';
-import type { ContainerCreateRequest, EndpointSettings, HostConfig, NetworkCreateRequest, VolumeCreateRequest } from '../client/index.ts';
+import type {
+  ContainerCreateRequest,
+  EndpointSettings,
+  HostConfig,
+  NetworkCreateRequest,
+  VolumeCreateRequest,
+} from '../client/index.ts';
 import type { NetworkConfig, Project, Service, VolumeConfig } from './model.ts';
 import { parseDuration } from './units.ts';
 
@@ -49,20 +55,28 @@ export function containerName(project: Project, s: Service, n: number): string {
 export function configHash(s: Service): string {
   const { build: _b, pull_policy: _p, scale: _s, profiles: _pr, deploy, ...rest } = s;
   const d = deploy ? { ...deploy, replicas: undefined } : undefined;
-  return createHash('sha256').update(stableJson({ ...rest, deploy: d })).digest('hex');
+  return createHash('sha256')
+    .update(stableJson({ ...rest, deploy: d }))
+    .digest('hex');
 }
 
 function stableJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
   if (v && typeof v === 'object') {
-    return `{${Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(v)
+      .sort()
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v);
 }
 
 /** `com.docker.compose.depends_on` as v2 writes it: `svc:condition:restart` joined by commas. */
 export function dependsOnLabel(s: Service): string {
-  return Object.entries(s.depends_on ?? {}).map(([d, c]) => `${d}:${c.condition}:${c.restart}`).join(',');
+  return Object.entries(s.depends_on ?? {})
+    .map(([d, c]) => `${d}:${c.condition}:${c.restart}`)
+    .join(',');
 }
 
 export interface ReplicaOptions {
@@ -102,7 +116,9 @@ export function containerLabels(project: Project, s: Service, o: ReplicaOptions)
 
 /** The service's networks, highest priority first, then by name (compose's order). */
 export function sortedNetworks(s: Service): string[] {
-  return Object.keys(s.networks ?? {}).sort((a, b) => (s.networks![b]?.priority ?? 0) - (s.networks![a]?.priority ?? 0) || a.localeCompare(b));
+  return Object.keys(s.networks ?? {}).sort(
+    (a, b) => (s.networks![b]?.priority ?? 0) - (s.networks![a]?.priority ?? 0) || a.localeCompare(b),
+  );
 }
 
 export function endpointFor(project: Project, s: Service, key: string, o: { oneoff?: boolean } = {}): EndpointSettings {
@@ -125,7 +141,9 @@ export function createRequest(project: Project, s: Service, o: ReplicaOptions): 
   for (const v of s.volumes ?? []) {
     if (v.type === 'bind' && v.bind?.create_host_path !== false && !v.bind?.propagation) {
       // Binds (not Mounts): the daemon creates a missing host directory, as compose wants
-      binds.push(`${v.source}:${v.target}${v.read_only ? ':ro' : ''}${v.bind?.selinux ? `${v.read_only ? ',' : ':'}${v.bind.selinux}` : ''}`);
+      binds.push(
+        `${v.source}:${v.target}${v.read_only ? ':ro' : ''}${v.bind?.selinux ? `${v.read_only ? ',' : ':'}${v.bind.selinux}` : ''}`,
+      );
       continue;
     }
     const m: Record<string, unknown> = { Type: v.type, Target: v.target };
@@ -137,7 +155,11 @@ export function createRequest(project: Project, s: Service, o: ReplicaOptions): 
       if (v.bind?.propagation) m.BindOptions = { Propagation: v.bind.propagation };
     }
     if (v.type === 'volume' && v.volume?.nocopy) m.VolumeOptions = { NoCopy: true };
-    if (v.type === 'tmpfs' && v.tmpfs) m.TmpfsOptions = { ...(v.tmpfs.size ? { SizeBytes: v.tmpfs.size } : {}), ...(v.tmpfs.mode ? { Mode: v.tmpfs.mode } : {}) };
+    if (v.type === 'tmpfs' && v.tmpfs)
+      m.TmpfsOptions = {
+        ...(v.tmpfs.size ? { SizeBytes: v.tmpfs.size } : {}),
+        ...(v.tmpfs.mode ? { Mode: v.tmpfs.mode } : {}),
+      };
     mounts.push(m);
   }
   // the image's own VOLUMEs of a replaced container: carried over too, as compose v2 does
@@ -198,7 +220,13 @@ export function createRequest(project: Project, s: Service, o: ReplicaOptions): 
   if (s.pid) hc.PidMode = s.pid;
   if (s.sysctls && Object.keys(s.sysctls).length) hc.Sysctls = { ...s.sysctls };
   if (s.ulimits) hc.Ulimits = Object.entries(s.ulimits).map(([Name, l]) => ({ Name, Soft: l.soft, Hard: l.hard }));
-  if (s.logging?.driver || s.logging?.options) hc.LogConfig = { Type: s.logging.driver ?? '', ...(s.logging.options ? { Config: Object.fromEntries(Object.entries(s.logging.options).map(([k, v]) => [k, v ?? ''])) } : {}) };
+  if (s.logging?.driver || s.logging?.options)
+    hc.LogConfig = {
+      Type: s.logging.driver ?? '',
+      ...(s.logging.options
+        ? { Config: Object.fromEntries(Object.entries(s.logging.options).map(([k, v]) => [k, v ?? ''])) }
+        : {}),
+    };
   if (o.autoRemove) hc.AutoRemove = true;
 
   let networking: ContainerCreateRequest['NetworkingConfig'];
@@ -218,23 +246,29 @@ export function createRequest(project: Project, s: Service, o: ReplicaOptions): 
     }
   }
 
-  const env = Object.entries(s.environment ?? {}).map(([k, v]) => {
-    // a variable without a value takes the one compose itself sees, or is left out
-    if (v !== null) return `${k}=${v}`;
-    const fromEnv = project.environment[k];
-    return fromEnv === undefined ? undefined : `${k}=${fromEnv}`;
-  }).filter((x): x is string => x !== undefined);
+  const env = Object.entries(s.environment ?? {})
+    .map(([k, v]) => {
+      // a variable without a value takes the one compose itself sees, or is left out
+      if (v !== null) return `${k}=${v}`;
+      const fromEnv = project.environment[k];
+      return fromEnv === undefined ? undefined : `${k}=${fromEnv}`;
+    })
+    .filter((x): x is string => x !== undefined);
   env.push(...(o.env ?? []));
 
   const h = s.healthcheck;
-  const healthcheck = h ? (h.disable ? { Test: ['NONE'] } : {
-    ...(h.test ? { Test: [...h.test] } : {}),
-    ...(h.interval ? { Interval: nanos(h.interval) } : {}),
-    ...(h.timeout ? { Timeout: nanos(h.timeout) } : {}),
-    ...(h.retries !== undefined ? { Retries: h.retries } : {}),
-    ...(h.start_period ? { StartPeriod: nanos(h.start_period) } : {}),
-    ...(h.start_interval ? { StartInterval: nanos(h.start_interval) } : {}),
-  }) : undefined;
+  const healthcheck = h
+    ? h.disable
+      ? { Test: ['NONE'] }
+      : {
+          ...(h.test ? { Test: [...h.test] } : {}),
+          ...(h.interval ? { Interval: nanos(h.interval) } : {}),
+          ...(h.timeout ? { Timeout: nanos(h.timeout) } : {}),
+          ...(h.retries !== undefined ? { Retries: h.retries } : {}),
+          ...(h.start_period ? { StartPeriod: nanos(h.start_period) } : {}),
+          ...(h.start_interval ? { StartInterval: nanos(h.start_interval) } : {}),
+        }
+    : undefined;
 
   const command = o.command ?? s.command;
   const entrypoint = o.entrypoint ?? s.entrypoint;
@@ -269,7 +303,18 @@ export function networkRequest(project: Project, key: string, n: NetworkConfig):
     Driver: n.driver ?? 'bridge',
     ...(n.internal ? { Internal: true } : {}),
     ...(n.driver_opts ? { Options: { ...n.driver_opts } } : {}),
-    ...(n.ipam?.config?.length ? { IPAM: { Driver: n.ipam.driver ?? 'default', Config: n.ipam.config.map((c) => ({ ...(c.subnet ? { Subnet: c.subnet } : {}), ...(c.gateway ? { Gateway: c.gateway } : {}), ...(c.ip_range ? { IPRange: c.ip_range } : {}) })) } as NetworkCreateRequest['IPAM'] } : {}),
+    ...(n.ipam?.config?.length
+      ? {
+          IPAM: {
+            Driver: n.ipam.driver ?? 'default',
+            Config: n.ipam.config.map((c) => ({
+              ...(c.subnet ? { Subnet: c.subnet } : {}),
+              ...(c.gateway ? { Gateway: c.gateway } : {}),
+              ...(c.ip_range ? { IPRange: c.ip_range } : {}),
+            })),
+          } as NetworkCreateRequest['IPAM'],
+        }
+      : {}),
     Labels: { ...n.labels, [L.network]: key, [L.project]: project.name, [L.version]: COMPOSE_VERSION },
     CheckDuplicate: true,
   };

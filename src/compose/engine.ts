@@ -9,7 +9,19 @@
  */
 import { isNotFound, type ContainerSummary, type EngineClient } from '../client/index.ts';
 import { dependencyOrder, withDependencies } from './graph.ts';
-import { L, configHash, containerName, createRequest, endpointFor, imageName, networkRequest, replicas, sortedNetworks, volumeRequest, type ReplicaOptions } from './convert.ts';
+import {
+  L,
+  configHash,
+  containerName,
+  createRequest,
+  endpointFor,
+  imageName,
+  networkRequest,
+  replicas,
+  sortedNetworks,
+  volumeRequest,
+  type ReplicaOptions,
+} from './convert.ts';
 import type { Project, Service } from './model.ts';
 
 export type Resource = 'Network' | 'Volume' | 'Container' | 'Image' | 'Service';
@@ -67,13 +79,17 @@ export class ComposeEngine {
   }
 
   /** The project's containers, services' first (by service, then number); `oneoff` selects `run` containers. */
-  async containers(o: { all?: boolean; services?: readonly string[]; oneoff?: boolean | 'any' } = {}): Promise<ContainerSummary[]> {
+  async containers(
+    o: { all?: boolean; services?: readonly string[]; oneoff?: boolean | 'any' } = {},
+  ): Promise<ContainerSummary[]> {
     const label = [`${L.project}=${this.project.name}`];
     if (o.oneoff !== 'any') label.push(`${L.oneoff}=${o.oneoff ? 'True' : 'False'}`);
     const list = await this.client.containerList({ all: o.all, filters: { label } });
     return list
       .filter((c) => !o.services?.length || o.services.includes(serviceOf(c)))
-      .sort((a, b) => serviceOf(a).localeCompare(serviceOf(b)) || num(a) - num(b) || nameOf(a).localeCompare(nameOf(b)));
+      .sort(
+        (a, b) => serviceOf(a).localeCompare(serviceOf(b)) || num(a) - num(b) || nameOf(a).localeCompare(nameOf(b)),
+      );
   }
 
   /** Services named on the command line must exist (enabled or not). */
@@ -99,7 +115,10 @@ export class ComposeEngine {
       }
       if (existing) {
         const owner = existing.Labels?.[L.project];
-        if (owner !== undefined && owner !== this.project.name) this.reporter.warn(`a network with name ${n.name} exists but was not created for project "${this.project.name}".\nSet \`external: true\` to use an existing network`);
+        if (owner !== undefined && owner !== this.project.name)
+          this.reporter.warn(
+            `a network with name ${n.name} exists but was not created for project "${this.project.name}".\nSet \`external: true\` to use an existing network`,
+          );
         continue;
       }
       this.reporter.event('Network', n.name, 'Creating', false);
@@ -109,7 +128,11 @@ export class ComposeEngine {
   }
 
   async ensureVolumes(services: readonly string[]): Promise<void> {
-    const used = new Set(services.flatMap((s) => (this.project.services[s]?.volumes ?? []).filter((v) => v.type === 'volume' && v.source).map((v) => v.source!)));
+    const used = new Set(
+      services.flatMap((s) =>
+        (this.project.services[s]?.volumes ?? []).filter((v) => v.type === 'volume' && v.source).map((v) => v.source!),
+      ),
+    );
     for (const [key, v] of Object.entries(this.project.volumes)) {
       if (!used.has(key)) continue;
       let exists = true;
@@ -141,7 +164,11 @@ export class ComposeEngine {
   }
 
   /** Builds and pulls what `up`/`create` need: `build: always` rebuilds, `never` refuses to. */
-  async ensureImages(services: readonly string[], build: 'always' | 'never' | 'auto' = 'auto', pull?: 'always' | 'missing' | 'never'): Promise<void> {
+  async ensureImages(
+    services: readonly string[],
+    build: 'always' | 'never' | 'auto' = 'auto',
+    pull?: 'always' | 'missing' | 'never',
+  ): Promise<void> {
     for (const name of services) {
       const s = this.project.services[name]!;
       const policy = pull ?? s.pull_policy ?? 'missing';
@@ -151,8 +178,14 @@ export class ComposeEngine {
         continue;
       }
       if (have && policy !== 'always') continue;
-      if (s.build && !have) throw new Error(`service "${name}" has no image "${imageName(this.project, s)}": build it first (run without --no-build)`);
-      if (policy === 'never') throw new Error(`image "${imageName(this.project, s)}" of service "${name}" is not present and pull_policy is never`);
+      if (s.build && !have)
+        throw new Error(
+          `service "${name}" has no image "${imageName(this.project, s)}": build it first (run without --no-build)`,
+        );
+      if (policy === 'never')
+        throw new Error(
+          `image "${imageName(this.project, s)}" of service "${name}" is not present and pull_policy is never`,
+        );
       await this.pull([name]);
     }
   }
@@ -200,7 +233,11 @@ export class ComposeEngine {
 
   async up(o: UpOptions = {}): Promise<void> {
     this.checkServices(o.services);
-    const targets = o.services?.length ? (o.noDeps ? [...o.services] : withDependencies(this.project.services, o.services)) : dependencyOrder(this.project.services);
+    const targets = o.services?.length
+      ? o.noDeps
+        ? [...o.services]
+        : withDependencies(this.project.services, o.services)
+      : dependencyOrder(this.project.services);
     await this.ensureNetworks(targets);
     await this.ensureVolumes(targets);
     await this.ensureImages(targets, o.build, o.pull);
@@ -208,7 +245,9 @@ export class ComposeEngine {
     if (orphans.length && o.removeOrphans) {
       for (const c of orphans) await this.removeContainer(c, { stop: true, timeout: o.timeout });
     } else if (orphans.length) {
-      this.reporter.warn(`Found orphan containers ([${orphans.map(nameOf).join(' ')}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`);
+      this.reporter.warn(
+        `Found orphan containers ([${orphans.map(nameOf).join(' ')}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`,
+      );
     }
     const recreated = new Set<string>();
     for (const name of targets) if (await this.converge(this.project.services[name]!, o)) recreated.add(name);
@@ -228,7 +267,9 @@ export class ComposeEngine {
     for (const c of existing.slice(want).reverse()) await this.removeContainer(c, { stop: true, timeout: o.timeout });
     const taken = new Set<number>();
     for (const c of keep) {
-      const diverged = c.Labels?.[L.hash] !== hash || (imageId !== undefined && c.Labels?.[L.image] !== undefined && c.Labels[L.image] !== imageId);
+      const diverged =
+        c.Labels?.[L.hash] !== hash ||
+        (imageId !== undefined && c.Labels?.[L.image] !== undefined && c.Labels[L.image] !== imageId);
       if (o.forceRecreate || (diverged && !o.noRecreate)) {
         await this.recreate(s, c, imageId, o.timeout);
         recreated = true;
@@ -247,7 +288,12 @@ export class ComposeEngine {
     return (await this.containers({ all: true, services: [service] }))[0]?.Id;
   }
 
-  async createReplica(s: Service, n: number, imageId: string | undefined, extra: Partial<ReplicaOptions> & { name?: string } = {}): Promise<string> {
+  async createReplica(
+    s: Service,
+    n: number,
+    imageId: string | undefined,
+    extra: Partial<ReplicaOptions> & { name?: string } = {},
+  ): Promise<string> {
     const name = extra.name ?? containerName(this.project, s, n);
     let modeTarget: string | undefined;
     if (s.network_mode?.startsWith('service:')) modeTarget = await this.serviceContainerId(s.network_mode.slice(8));
@@ -267,15 +313,23 @@ export class ComposeEngine {
   }
 
   /** compose v2's recreate: stop the old one, rename it aside, create the new one, remove the old. */
-  private async recreate(s: Service, c: ContainerSummary, imageId: string | undefined, timeout?: number): Promise<void> {
+  private async recreate(
+    s: Service,
+    c: ContainerSummary,
+    imageId: string | undefined,
+    timeout?: number,
+  ): Promise<void> {
     const name = nameOf(c);
     this.reporter.event('Container', name, 'Recreate', false);
-    if (c.State === 'running' || c.State === 'paused' || c.State === 'restarting') await this.client.containerStop(c.Id, timeout !== undefined ? { timeout } : {});
+    if (c.State === 'running' || c.State === 'paused' || c.State === 'restarting')
+      await this.client.containerStop(c.Id, timeout !== undefined ? { timeout } : {});
     // anonymous volumes (not the project's named ones, not binds) move to the new container
     const info = await this.client.containerInspect(c.Id);
     const named = new Set(Object.values(this.project.volumes).map((v) => v.name));
     const anonymousVolumes: Record<string, string> = {};
-    for (const m of info.Mounts ?? []) if (m.Type === 'volume' && m.Name && !named.has(m.Name) && /^[0-9a-f]{64}$/.test(m.Name)) anonymousVolumes[m.Destination] = m.Name;
+    for (const m of info.Mounts ?? [])
+      if (m.Type === 'volume' && m.Name && !named.has(m.Name) && /^[0-9a-f]{64}$/.test(m.Name))
+        anonymousVolumes[m.Destination] = m.Name;
     await this.client.containerRename(c.Id, `${c.Id.slice(0, 12)}_${name}`);
     await this.createReplica(s, num(c), imageId, { name, anonymousVolumes });
     await this.client.containerRemove(c.Id, { force: true });
@@ -292,7 +346,9 @@ export class ComposeEngine {
         await this.waitCondition(dep, cond.condition);
       }
       // `depends_on: {x: {restart: true}}`: a running dependent restarts when x was recreated
-      const restart = !o.recreated?.has(name) && Object.entries(s.depends_on ?? {}).some(([d, c]) => c.restart && o.recreated?.has(d));
+      const restart =
+        !o.recreated?.has(name) &&
+        Object.entries(s.depends_on ?? {}).some(([d, c]) => c.restart && o.recreated?.has(d));
       for (const c of await this.containers({ all: true, services: [name] })) {
         if (c.State === 'running' && restart) {
           this.reporter.event('Container', nameOf(c), 'Restarting', false);
@@ -325,9 +381,11 @@ export class ComposeEngine {
             break;
           }
           if (h.Status === 'unhealthy') throw new Error(`dependency failed to start: container ${name} is unhealthy`);
-          if (!info.State.Running) throw new Error(`dependency failed to start: container ${name} exited (${info.State.ExitCode})`);
+          if (!info.State.Running)
+            throw new Error(`dependency failed to start: container ${name} exited (${info.State.ExitCode})`);
         } else if (!info.State.Running && info.State.Status !== 'created') {
-          if (info.State.ExitCode !== 0) throw new Error(`service "${service}" didn't complete successfully: exit ${info.State.ExitCode}`);
+          if (info.State.ExitCode !== 0)
+            throw new Error(`service "${service}" didn't complete successfully: exit ${info.State.ExitCode}`);
           this.reporter.event('Container', name, 'Exited', true);
           break;
         }
@@ -339,14 +397,25 @@ export class ComposeEngine {
   /** `up --wait`: every container running, and healthy where it has a health check. */
   async waitHealthy(services: readonly string[]): Promise<void> {
     // a one-shot service others wait on to complete may end, if it ends well
-    const oneShot = new Set(Object.values(this.project.services).flatMap((s) => Object.entries(s.depends_on ?? {}).filter(([, c]) => c.condition === 'service_completed_successfully').map(([d]) => d)));
+    const oneShot = new Set(
+      Object.values(this.project.services).flatMap((s) =>
+        Object.entries(s.depends_on ?? {})
+          .filter(([, c]) => c.condition === 'service_completed_successfully')
+          .map(([d]) => d),
+      ),
+    );
     for (const c of await this.containers({ all: true, services })) {
       const name = nameOf(c);
       this.reporter.event('Container', name, 'Waiting', false);
       for (;;) {
         const info = await this.client.containerInspect(c.Id);
         const h = (info.State as { Health?: { Status?: string } }).Health;
-        if (!info.State.Running && oneShot.has(serviceOf(c)) && info.State.ExitCode === 0 && info.State.Status === 'exited') {
+        if (
+          !info.State.Running &&
+          oneShot.has(serviceOf(c)) &&
+          info.State.ExitCode === 0 &&
+          info.State.Status === 'exited'
+        ) {
           this.reporter.event('Container', name, 'Exited', true);
           break;
         }
@@ -355,7 +424,8 @@ export class ComposeEngine {
         if (!h || h.Status === 'healthy') break;
         await sleep(250);
       }
-      if (this.project.services[serviceOf(c)]?.healthcheck || (await this.client.containerInspect(c.Id)).State.Running) this.reporter.event('Container', name, 'Healthy', true);
+      if (this.project.services[serviceOf(c)]?.healthcheck || (await this.client.containerInspect(c.Id)).State.Running)
+        this.reporter.event('Container', name, 'Healthy', true);
     }
   }
 
@@ -373,7 +443,10 @@ export class ComposeEngine {
     }
   }
 
-  async removeContainer(c: ContainerSummary, o: { stop?: boolean; timeout?: number; volumes?: boolean } = {}): Promise<void> {
+  async removeContainer(
+    c: ContainerSummary,
+    o: { stop?: boolean; timeout?: number; volumes?: boolean } = {},
+  ): Promise<void> {
     const name = nameOf(c);
     if (o.stop && (c.State === 'running' || c.State === 'paused' || c.State === 'restarting')) {
       this.reporter.event('Container', name, 'Stopping', false);
@@ -383,7 +456,11 @@ export class ComposeEngine {
     this.reporter.event('Container', name, 'Removing', false);
     // anonymous volumes handed over by a recreate were mounted by name, so the daemon's
     // `rm -v` no longer sees them as this container's own: remove them here
-    const anonymous = o.volumes ? (c.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name && /^[0-9a-f]{64}$/.test(m.Name)).map((m) => m.Name!) : [];
+    const anonymous = o.volumes
+      ? (c.Mounts ?? [])
+          .filter((m) => m.Type === 'volume' && m.Name && /^[0-9a-f]{64}$/.test(m.Name))
+          .map((m) => m.Name!)
+      : [];
     try {
       await this.client.containerRemove(c.Id, { force: true, volumes: o.volumes });
     } catch (e) {
@@ -406,13 +483,20 @@ export class ComposeEngine {
     };
     mine.sort((a, b) => rank(a) - rank(b));
     for (const c of mine) await this.removeContainer(c, { stop: true, timeout: o.timeout, volumes: o.volumes });
-    if (o.removeOrphans) for (const c of orphans) await this.removeContainer(c, { stop: true, timeout: o.timeout, volumes: o.volumes });
-    else if (orphans.length) this.reporter.warn(`Found orphan containers ([${orphans.map(nameOf).join(' ')}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`);
+    if (o.removeOrphans)
+      for (const c of orphans) await this.removeContainer(c, { stop: true, timeout: o.timeout, volumes: o.volumes });
+    else if (orphans.length)
+      this.reporter.warn(
+        `Found orphan containers ([${orphans.map(nameOf).join(' ')}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`,
+      );
 
     // the file's networks, and any other network labelled with the project (a service removed
     // from the file, or `down -p name` without a file)
-    const nets = Object.values(this.project.networks).filter((n) => !n.external).map((n) => n.name);
-    for (const n of await this.client.networkList({ label: [`${L.project}=${this.project.name}`] })) if (!nets.includes(n.Name)) nets.push(n.Name);
+    const nets = Object.values(this.project.networks)
+      .filter((n) => !n.external)
+      .map((n) => n.name);
+    for (const n of await this.client.networkList({ label: [`${L.project}=${this.project.name}`] }))
+      if (!nets.includes(n.Name)) nets.push(n.Name);
     for (const name of nets) {
       const n = { name };
       let net;
@@ -428,8 +512,11 @@ export class ComposeEngine {
       this.reporter.event('Network', n.name, 'Removed', true);
     }
     if (o.volumes) {
-      const vols = Object.values(this.project.volumes).filter((v) => !v.external).map((v) => v.name);
-      for (const v of (await this.client.volumeList({ label: [`${L.project}=${this.project.name}`] })).Volumes ?? []) if (!vols.includes(v.Name)) vols.push(v.Name);
+      const vols = Object.values(this.project.volumes)
+        .filter((v) => !v.external)
+        .map((v) => v.name);
+      for (const v of (await this.client.volumeList({ label: [`${L.project}=${this.project.name}`] })).Volumes ?? [])
+        if (!vols.includes(v.Name)) vols.push(v.Name);
       for (const name of vols) {
         const v = { name };
         try {
@@ -446,7 +533,8 @@ export class ComposeEngine {
     }
     if (o.rmi) {
       const images = new Set<string>();
-      for (const s of Object.values(this.project.services)) if (o.rmi === 'all' || !s.image) images.add(imageName(this.project, s));
+      for (const s of Object.values(this.project.services))
+        if (o.rmi === 'all' || !s.image) images.add(imageName(this.project, s));
       for (const img of images) {
         try {
           await this.client.imageRemove(img);

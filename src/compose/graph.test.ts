@@ -4,7 +4,12 @@ import { dependencyOrder, withDependencies } from './graph.ts';
 import type { Service } from './model.ts';
 
 const svc = (name: string, deps: string[] = [], extra: Partial<Service> = {}): Service => ({
-  name, image: 'busybox', depends_on: Object.fromEntries(deps.map((d) => [d, { condition: 'service_started', restart: false, required: true }])), ...extra,
+  name,
+  image: 'busybox',
+  depends_on: Object.fromEntries(
+    deps.map((d) => [d, { condition: 'service_started', restart: false, required: true }]),
+  ),
+  ...extra,
 });
 
 test('dependencies start first; ties by name', () => {

@@ -24,16 +24,28 @@ test('nested defaults and $$ escapes', () => {
 test('required variables fail with their message', () => {
   assert.equal(interpolate('${A:?x}', look), 'a');
   assert.equal(interpolate('${EMPTY?x}', look), '');
-  assert.throws(() => interpolate('${EMPTY:?must be set}', look), { message: 'required variable EMPTY is missing a value: must be set' });
+  assert.throws(() => interpolate('${EMPTY:?must be set}', look), {
+    message: 'required variable EMPTY is missing a value: must be set',
+  });
   assert.throws(() => interpolate('${NOPE?}', look), { message: 'required variable NOPE is missing a value' });
 });
 
 test('malformed references are errors naming the key', () => {
-  assert.throws(() => interpolate('${A', look, 'services.web.image'), (e: Error) => e instanceof InterpolationError && /services\.web\.image/.test(e.message));
+  assert.throws(
+    () => interpolate('${A', look, 'services.web.image'),
+    (e: Error) => e instanceof InterpolationError && /services\.web\.image/.test(e.message),
+  );
   assert.throws(() => interpolate('${1A}', look), InterpolationError);
   assert.throws(() => interpolate('${A!x}', look), InterpolationError);
 });
 
 test('.env files: comments, export, quotes', () => {
-  assert.deepEqual(parseEnvFile('# c\nA=1\nexport B = two \nC="x y"\nD=\'$lit\'\nE=v # comment\nF\n'), { A: '1', B: 'two', C: 'x y', D: '$lit', E: 'v', F: undefined });
+  assert.deepEqual(parseEnvFile('# c\nA=1\nexport B = two \nC="x y"\nD=\'$lit\'\nE=v # comment\nF\n'), {
+    A: '1',
+    B: 'two',
+    C: 'x y',
+    D: '$lit',
+    E: 'v',
+    F: undefined,
+  });
 });

@@ -60,7 +60,9 @@ function matchBrace(s: string, open: number): number {
 }
 
 function bad(s: string, where: string): InterpolationError {
-  return new InterpolationError(`invalid interpolation format for ${where || 'value'}: "${s}"; you may need to escape any $ with another $`);
+  return new InterpolationError(
+    `invalid interpolation format for ${where || 'value'}: "${s}"; you may need to escape any $ with another $`,
+  );
 }
 
 function substitute(body: string, env: Lookup, whole: string, where: string): string {

@@ -6,17 +6,32 @@ import { join } from 'node:path';
 import { loadProject, normalizeProjectName, parsePort, parseProject, parseVolume } from './load.ts';
 import { ComposeError } from './model.ts';
 
-const parse = (text: string, env: Record<string, string> = {}, extra: { profiles?: string[]; services?: string[] } = {}) =>
-  parseProject([{ path: '/p/compose.yaml', text }], { cwd: '/p', workingDir: '/p', env, ...extra });
+const parse = (
+  text: string,
+  env: Record<string, string> = {},
+  extra: { profiles?: string[]; services?: string[] } = {},
+) => parseProject([{ path: '/p/compose.yaml', text }], { cwd: '/p', workingDir: '/p', env, ...extra });
 
 test('project names: -p, name:, directory, normalised', () => {
   assert.equal(normalizeProjectName('My App.v2'), 'myappv2');
   assert.equal(normalizeProjectName('__x'), 'x');
   assert.equal(parse('services: {}').name, 'p');
   assert.equal(parse('name: Top\nservices: {}').name, 'top');
-  assert.equal(parseProject([{ path: '/p/c.yaml', text: 'name: top' }], { cwd: '/', workingDir: '/p', env: {}, projectName: 'cli' }).name, 'cli');
+  assert.equal(
+    parseProject([{ path: '/p/c.yaml', text: 'name: top' }], {
+      cwd: '/',
+      workingDir: '/p',
+      env: {},
+      projectName: 'cli',
+    }).name,
+    'cli',
+  );
   assert.equal(parse('services: {}', { COMPOSE_PROJECT_NAME: 'envname' }).name, 'envname');
-  assert.throws(() => parseProject([{ path: '/p/c.yaml', text: '' }], { cwd: '/', workingDir: '/p', env: {}, projectName: 'Bad Name' }), ComposeError);
+  assert.throws(
+    () =>
+      parseProject([{ path: '/p/c.yaml', text: '' }], { cwd: '/', workingDir: '/p', env: {}, projectName: 'Bad Name' }),
+    ComposeError,
+  );
 });
 
 test('a service in canonical form', () => {
@@ -63,7 +78,10 @@ x-anchors: {a: 1}
   assert.deepEqual(w.networks, { front: { aliases: ['www'], ipv4_address: '10.5.0.5' }, back: null });
   assert.deepEqual(w.depends_on, { db: { condition: 'service_healthy', restart: false, required: true } });
   assert.deepEqual(w.healthcheck, { test: ['CMD-SHELL', 'wget -q localhost'], interval: '2s', retries: 3 });
-  assert.deepEqual(w.deploy, { replicas: 2, resources: { limits: { memory: 64 * 1024 * 1024, cpus: 0.5, pids: 100 } } });
+  assert.deepEqual(w.deploy, {
+    replicas: 2,
+    resources: { limits: { memory: 64 * 1024 * 1024, cpus: 0.5, pids: 100 } },
+  });
   assert.equal(w.mem_limit, 1024 ** 3);
   assert.equal((w as unknown as Record<string, unknown>)['x-note'], undefined);
   assert.deepEqual(p.services.db!.networks, { default: null });
@@ -75,13 +93,31 @@ x-anchors: {a: 1}
 
 test('short port and volume syntaxes', () => {
   assert.deepEqual(parsePort('3000'), [{ target: 3000, protocol: 'tcp', mode: 'ingress' }]);
-  assert.deepEqual(parsePort('3000-3001').map((x) => x.target), [3000, 3001]);
-  assert.deepEqual(parsePort('8000-8010:80'), [{ target: 80, published: '8000-8010', protocol: 'tcp', mode: 'ingress' }]);
-  assert.deepEqual(parsePort('[::1]:6001:6001'), [{ target: 6001, published: '6001', host_ip: '::1', protocol: 'tcp', mode: 'ingress' }]);
+  assert.deepEqual(
+    parsePort('3000-3001').map((x) => x.target),
+    [3000, 3001],
+  );
+  assert.deepEqual(parsePort('8000-8010:80'), [
+    { target: 80, published: '8000-8010', protocol: 'tcp', mode: 'ingress' },
+  ]);
+  assert.deepEqual(parsePort('[::1]:6001:6001'), [
+    { target: 6001, published: '6001', host_ip: '::1', protocol: 'tcp', mode: 'ingress' },
+  ]);
   assert.throws(() => parsePort('9000-9002:80-81'), /don't match/);
   assert.deepEqual(parseVolume('~/x:/y', '/p').type, 'bind');
-  assert.deepEqual(parseVolume('../up:/y:rw', '/p/q'), { type: 'bind', source: '/p/up', target: '/y', bind: { create_host_path: true } });
-  assert.deepEqual(parseVolume('v:/y:ro,nocopy', '/p'), { type: 'volume', source: 'v', target: '/y', read_only: true, volume: { nocopy: true } });
+  assert.deepEqual(parseVolume('../up:/y:rw', '/p/q'), {
+    type: 'bind',
+    source: '/p/up',
+    target: '/y',
+    bind: { create_host_path: true },
+  });
+  assert.deepEqual(parseVolume('v:/y:ro,nocopy', '/p'), {
+    type: 'volume',
+    source: 'v',
+    target: '/y',
+    read_only: true,
+    volume: { nocopy: true },
+  });
 });
 
 test('network_mode leaves networks out; external networks and volumes keep their names', () => {
@@ -112,8 +148,11 @@ services:
 });
 
 test('several files merge in order', () => {
-  const p = parseProject([
-    { path: '/p/compose.yaml', text: `
+  const p = parseProject(
+    [
+      {
+        path: '/p/compose.yaml',
+        text: `
 services:
   web:
     image: a
@@ -123,8 +162,11 @@ services:
     volumes: ["d:/data", "./x:/x"]
     labels: [l1=a]
 volumes: {d: {}}
-` },
-    { path: '/p/compose.override.yaml', text: `
+`,
+      },
+      {
+        path: '/p/compose.override.yaml',
+        text: `
 services:
   web:
     image: b
@@ -134,14 +176,23 @@ services:
     volumes: ["./y:/x"]
     labels: {l2: b}
   extra: {image: c}
-` },
-  ], { cwd: '/p', workingDir: '/p', env: {} });
+`,
+      },
+    ],
+    { cwd: '/p', workingDir: '/p', env: {} },
+  );
   const w = p.services.web!;
   assert.equal(w.image, 'b');
   assert.deepEqual(w.command, ['two', 'words']);
   assert.deepEqual(w.environment, { A: '1', B: '2', C: '3' });
-  assert.deepEqual(w.ports!.map((x) => x.published), ['80', '81']);
-  assert.deepEqual(w.volumes!.map((v) => `${v.source}:${v.target}`), ['d:/data', '/p/y:/x']);
+  assert.deepEqual(
+    w.ports!.map((x) => x.published),
+    ['80', '81'],
+  );
+  assert.deepEqual(
+    w.volumes!.map((v) => `${v.source}:${v.target}`),
+    ['d:/data', '/p/y:/x'],
+  );
   assert.deepEqual(w.labels, { l1: 'a', l2: 'b' });
   assert.deepEqual(p.configFiles, ['/p/compose.yaml', '/p/compose.override.yaml']);
   assert.ok(p.services.extra);
@@ -157,23 +208,67 @@ test('validation errors name the file, the key and the line', () => {
     }
     assert.fail('no error');
   };
-  assert.equal(err('services:\n  web:\n    image: x\n    imagee: y\n'), '/p/compose.yaml: line 4: services.web: additional property "imagee" is not allowed');
-  assert.equal(err('services:\n  web:\n    image: x\n    ports: 80\n'), '/p/compose.yaml: line 4: services.web.ports: must be a list');
-  assert.equal(err('services:\n  web:\n    image: x\n    privileged: maybe\n'), '/p/compose.yaml: line 4: services.web.privileged: must be a boolean');
-  assert.equal(err('services:\n  web:\n    image: x\n   bad: 1\n'), '/p/compose.yaml: line 4: yaml: All mapping items must start at the same column');
-  assert.equal(err('services:\n  web:\n    image: x\n    depends_on: {db: {condition: soon}}\n  db: {image: x}\n'),
-    '/p/compose.yaml: line 4: services.web.depends_on.db.condition: must be one of service_started, service_healthy, service_completed_successfully');
-  assert.equal(err('services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x, depends_on: [a]}\n'), '/p/compose.yaml: depends_on: dependency cycle detected: a -> b -> a');
-  assert.equal(err('services:\n  a: {image: x, networks: [nope]}\n'), '/p/compose.yaml: service "a" refers to undefined network nope: invalid compose project');
-  assert.equal(err('services:\n  a: {image: x, volumes: ["nope:/x"]}\n'), '/p/compose.yaml: service "a" refers to undefined volume nope: invalid compose project');
-  assert.equal(err('services:\n  a: {command: x}\n'), '/p/compose.yaml: service "a" has neither an image nor a build context specified: invalid compose project');
-  assert.equal(err('services:\n  a: {image: "${X:?X is needed}"}\n'), '/p/compose.yaml: required variable X is missing a value: X is needed');
-  assert.equal(err('services:\n  a: {image: x, ports: ["1:2:3:4"]}\n'), '/p/compose.yaml: services.a: ports[0]: invalid port "1:2:3:4"');
-  assert.equal(err('services:\n  a:\n    image: x\n    devices: [/dev/fuse]\n'), '/p/compose.yaml: line 4: services.a: "devices" is not supported by berth compose');
-  assert.equal(err('services:\n  a:\n    image: x\n    volumes:\n      - type: bind\n        sorce: /x\n        target: /y\n'), '/p/compose.yaml: line 6: services.a.volumes.0: additional property "sorce" is not allowed');
-  assert.equal(err('services:\n  a:\n    image: x\n    networks:\n      n: {alias: [y]}\nnetworks: {n: {}}\n'), '/p/compose.yaml: line 5: services.a.networks.n: additional property "alias" is not allowed');
+  assert.equal(
+    err('services:\n  web:\n    image: x\n    imagee: y\n'),
+    '/p/compose.yaml: line 4: services.web: additional property "imagee" is not allowed',
+  );
+  assert.equal(
+    err('services:\n  web:\n    image: x\n    ports: 80\n'),
+    '/p/compose.yaml: line 4: services.web.ports: must be a list',
+  );
+  assert.equal(
+    err('services:\n  web:\n    image: x\n    privileged: maybe\n'),
+    '/p/compose.yaml: line 4: services.web.privileged: must be a boolean',
+  );
+  assert.equal(
+    err('services:\n  web:\n    image: x\n   bad: 1\n'),
+    '/p/compose.yaml: line 4: yaml: All mapping items must start at the same column',
+  );
+  assert.equal(
+    err('services:\n  web:\n    image: x\n    depends_on: {db: {condition: soon}}\n  db: {image: x}\n'),
+    '/p/compose.yaml: line 4: services.web.depends_on.db.condition: must be one of service_started, service_healthy, service_completed_successfully',
+  );
+  assert.equal(
+    err('services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x, depends_on: [a]}\n'),
+    '/p/compose.yaml: depends_on: dependency cycle detected: a -> b -> a',
+  );
+  assert.equal(
+    err('services:\n  a: {image: x, networks: [nope]}\n'),
+    '/p/compose.yaml: service "a" refers to undefined network nope: invalid compose project',
+  );
+  assert.equal(
+    err('services:\n  a: {image: x, volumes: ["nope:/x"]}\n'),
+    '/p/compose.yaml: service "a" refers to undefined volume nope: invalid compose project',
+  );
+  assert.equal(
+    err('services:\n  a: {command: x}\n'),
+    '/p/compose.yaml: service "a" has neither an image nor a build context specified: invalid compose project',
+  );
+  assert.equal(
+    err('services:\n  a: {image: "${X:?X is needed}"}\n'),
+    '/p/compose.yaml: required variable X is missing a value: X is needed',
+  );
+  assert.equal(
+    err('services:\n  a: {image: x, ports: ["1:2:3:4"]}\n'),
+    '/p/compose.yaml: services.a: ports[0]: invalid port "1:2:3:4"',
+  );
+  assert.equal(
+    err('services:\n  a:\n    image: x\n    devices: [/dev/fuse]\n'),
+    '/p/compose.yaml: line 4: services.a: "devices" is not supported by berth compose',
+  );
+  assert.equal(
+    err('services:\n  a:\n    image: x\n    volumes:\n      - type: bind\n        sorce: /x\n        target: /y\n'),
+    '/p/compose.yaml: line 6: services.a.volumes.0: additional property "sorce" is not allowed',
+  );
+  assert.equal(
+    err('services:\n  a:\n    image: x\n    networks:\n      n: {alias: [y]}\nnetworks: {n: {}}\n'),
+    '/p/compose.yaml: line 5: services.a.networks.n: additional property "alias" is not allowed',
+  );
   assert.equal(err('include: [other.yaml]\n'), '/p/compose.yaml: line 1: "include" is not supported by berth compose');
-  assert.equal(err('volumes:\n  v: {drver: local}\n'), '/p/compose.yaml: line 2: volumes.v: additional property "drver" is not allowed');
+  assert.equal(
+    err('volumes:\n  v: {drver: local}\n'),
+    '/p/compose.yaml: line 2: volumes.v: additional property "drver" is not allowed',
+  );
 });
 
 test('loadProject: file discovery, .env, --env-file, env_file and the process environment', () => {
@@ -181,7 +276,10 @@ test('loadProject: file discovery, .env, --env-file, env_file and the process en
   try {
     mkdirSync(join(dir, 'My Proj'));
     const d = join(dir, 'My Proj');
-    writeFileSync(join(d, 'docker-compose.yml'), 'services:\n  web:\n    image: "busybox:${TAG}"\n    env_file: [web.env]\n    environment: {B: from-file-overridden}\n');
+    writeFileSync(
+      join(d, 'docker-compose.yml'),
+      'services:\n  web:\n    image: "busybox:${TAG}"\n    env_file: [web.env]\n    environment: {B: from-file-overridden}\n',
+    );
     writeFileSync(join(d, 'docker-compose.override.yml'), 'services:\n  web:\n    environment: [C=over]\n');
     writeFileSync(join(d, '.env'), 'TAG=fromdotenv\n');
     writeFileSync(join(d, 'web.env'), 'A=1\nB=2\n');

@@ -9,7 +9,20 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { LineCounter, isMap as isYamlMap, isScalar, parseDocument } from 'yaml';
 import { InterpolationError, interpolateTree, parseEnvFile } from './interpolate.ts';
-import { ComposeError, deepFreeze, type BuildConfig, type Dependency, type Healthcheck, type NetworkConfig, type PortConfig, type Project, type Service, type ServiceNetwork, type ServiceVolume, type VolumeConfig } from './model.ts';
+import {
+  ComposeError,
+  deepFreeze,
+  type BuildConfig,
+  type Dependency,
+  type Healthcheck,
+  type NetworkConfig,
+  type PortConfig,
+  type Project,
+  type Service,
+  type ServiceNetwork,
+  type ServiceVolume,
+  type VolumeConfig,
+} from './model.ts';
 import { dependencyOrder } from './graph.ts';
 import { parseBytes, parseDuration, splitShell } from './units.ts';
 
@@ -42,7 +55,10 @@ export interface SourceFile {
 
 /** compose's project name rule: lower case, only [a-z0-9_-], starting with a letter or digit. */
 export function normalizeProjectName(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9_-]/g, '').replace(/^[^a-z0-9]+/, '');
+  return s
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, '')
+    .replace(/^[^a-z0-9]+/, '');
 }
 
 function findFiles(dir: string): string[] {
@@ -61,17 +77,30 @@ function findFiles(dir: string): string[] {
  * and volume labelled with the name is the project's (what down/ps/logs/stop need).
  */
 export function emptyProject(name: string, workingDir: string): Project {
-  return deepFreeze({ name: normalizeProjectName(name), workingDir, configFiles: [], services: {}, disabled: [], networks: {}, volumes: {}, environment: {} });
+  return deepFreeze({
+    name: normalizeProjectName(name),
+    workingDir,
+    configFiles: [],
+    services: {},
+    disabled: [],
+    networks: {},
+    volumes: {},
+    environment: {},
+  });
 }
 
 /** Loads the project from disk as `docker compose` would with the same flags. */
 export function loadProject(o: LoadOptions): Project {
-  const files = o.files?.length ? o.files.map((f) => resolve(o.cwd, f)) : findFiles(o.projectDirectory ? resolve(o.cwd, o.projectDirectory) : o.cwd);
+  const files = o.files?.length
+    ? o.files.map((f) => resolve(o.cwd, f))
+    : findFiles(o.projectDirectory ? resolve(o.cwd, o.projectDirectory) : o.cwd);
   const sources = files.map((path) => {
     try {
       return { path, text: readFileSync(path, 'utf8') };
     } catch (e) {
-      throw new ComposeError(`open ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
+      throw new ComposeError(
+        `open ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`,
+      );
     }
   });
   const workingDir = o.projectDirectory ? resolve(o.cwd, o.projectDirectory) : dirname(files[0]!);
@@ -109,17 +138,29 @@ export function parseProject(sources: readonly SourceFile[], o: ParseOptions): P
       const svc = normalizeService(name, raw ?? {}, o.workingDir, environment, src.path);
       merged[name] = merged[name] ? mergeService(merged[name]!, svc) : svc;
     }
-    for (const [k, v] of Object.entries((file.networks ?? {}) as Record<string, Record<string, unknown> | null>)) networks[k] = { ...networks[k], ...v };
-    for (const [k, v] of Object.entries((file.volumes ?? {}) as Record<string, Record<string, unknown> | null>)) volumes[k] = { ...volumes[k], ...v };
+    for (const [k, v] of Object.entries((file.networks ?? {}) as Record<string, Record<string, unknown> | null>))
+      networks[k] = { ...networks[k], ...v };
+    for (const [k, v] of Object.entries((file.volumes ?? {}) as Record<string, Record<string, unknown> | null>))
+      volumes[k] = { ...volumes[k], ...v };
   }
   const where = sources.map((s) => s.path).join(', ');
   const rawName = o.projectName ?? environment.COMPOSE_PROJECT_NAME ?? topName ?? basename(o.workingDir);
   const name = normalizeProjectName(rawName);
-  if (!name) throw new ComposeError(`project name "${rawName}" must contain only lowercase letters, digits, dashes and underscores, and start with a letter or digit`);
-  if (o.projectName !== undefined && name !== o.projectName) throw new ComposeError(`invalid project name "${o.projectName}": must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number`);
+  if (!name)
+    throw new ComposeError(
+      `project name "${rawName}" must contain only lowercase letters, digits, dashes and underscores, and start with a letter or digit`,
+    );
+  if (o.projectName !== undefined && name !== o.projectName)
+    throw new ComposeError(
+      `invalid project name "${o.projectName}": must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number`,
+    );
 
   // profiles: a service with none is always on; named services are on, and what they need
-  const active = new Set([...(o.profiles ?? []), ...(environment.COMPOSE_PROFILES ? environment.COMPOSE_PROFILES.split(',') : [])].map((p) => p.trim()).filter(Boolean));
+  const active = new Set(
+    [...(o.profiles ?? []), ...(environment.COMPOSE_PROFILES ? environment.COMPOSE_PROFILES.split(',') : [])]
+      .map((p) => p.trim())
+      .filter(Boolean),
+  );
   const named = new Set(o.services ?? []);
   const on = new Set<string>();
   const enable = (s: string) => {
@@ -136,7 +177,8 @@ export function parseProject(sources: readonly SourceFile[], o: ParseOptions): P
   for (const n of Object.keys(merged).sort()) {
     if (!on.has(n)) continue;
     const s = { ...merged[n]!, name: n } as Service & Record<string, unknown>;
-    if (s.network_mode === undefined && s.networks === undefined) (s as Record<string, unknown>).networks = { default: null };
+    if (s.network_mode === undefined && s.networks === undefined)
+      (s as Record<string, unknown>).networks = { default: null };
     services[n] = s;
   }
 
@@ -149,20 +191,38 @@ export function parseProject(sources: readonly SourceFile[], o: ParseOptions): P
 
   // references between the parts
   for (const s of Object.values(services)) {
-    if (!s.image && !s.build) throw new ComposeError(`${where}: service "${s.name}" has neither an image nor a build context specified: invalid compose project`);
+    if (!s.image && !s.build)
+      throw new ComposeError(
+        `${where}: service "${s.name}" has neither an image nor a build context specified: invalid compose project`,
+      );
     for (const n of Object.keys(s.networks ?? {})) {
-      if (!nets[n]) throw new ComposeError(`${where}: service "${s.name}" refers to undefined network ${n}: invalid compose project`);
+      if (!nets[n])
+        throw new ComposeError(
+          `${where}: service "${s.name}" refers to undefined network ${n}: invalid compose project`,
+        );
     }
     for (const v of s.volumes ?? []) {
-      if (v.type === 'volume' && v.source && !vols[v.source]) throw new ComposeError(`${where}: service "${s.name}" refers to undefined volume ${v.source}: invalid compose project`);
+      if (v.type === 'volume' && v.source && !vols[v.source])
+        throw new ComposeError(
+          `${where}: service "${s.name}" refers to undefined volume ${v.source}: invalid compose project`,
+        );
     }
     for (const [d, dep] of Object.entries(s.depends_on ?? {})) {
-      if (!merged[d] && dep.required) throw new ComposeError(`${where}: service "${s.name}" depends on undefined service "${d}": invalid compose project`);
+      if (!merged[d] && dep.required)
+        throw new ComposeError(
+          `${where}: service "${s.name}" depends on undefined service "${d}": invalid compose project`,
+        );
     }
     const mode = s.network_mode;
-    if (mode?.startsWith('service:') && !merged[mode.slice(8)]) throw new ComposeError(`${where}: service "${s.name}" refers to undefined service "${mode.slice(8)}" in network_mode`);
+    if (mode?.startsWith('service:') && !merged[mode.slice(8)])
+      throw new ComposeError(
+        `${where}: service "${s.name}" refers to undefined service "${mode.slice(8)}" in network_mode`,
+      );
     const replicas = s.scale ?? s.deploy?.replicas ?? 1;
-    if (s.container_name && replicas > 1) throw new ComposeError(`${where}: service "${s.name}": container_name "${s.container_name}" cannot be used with more than one replica`);
+    if (s.container_name && replicas > 1)
+      throw new ComposeError(
+        `${where}: service "${s.name}": container_name "${s.container_name}" cannot be used with more than one replica`,
+      );
   }
   try {
     dependencyOrder(services);
@@ -170,8 +230,16 @@ export function parseProject(sources: readonly SourceFile[], o: ParseOptions): P
     throw new ComposeError(`${where}: depends_on: ${(e as Error).message}`);
   }
   return deepFreeze({
-    name, workingDir: o.workingDir, configFiles: sources.map((s) => s.path), services,
-    disabled: Object.keys(merged).filter((n) => !on.has(n)).sort(), networks: nets, volumes: vols, environment,
+    name,
+    workingDir: o.workingDir,
+    configFiles: sources.map((s) => s.path),
+    services,
+    disabled: Object.keys(merged)
+      .filter((n) => !on.has(n))
+      .sort(),
+    networks: nets,
+    volumes: vols,
+    environment,
   });
 }
 
@@ -184,46 +252,179 @@ export class NoConfigError extends ComposeError {}
 type Check = (v: unknown) => string | undefined;
 
 const isStr: Check = (v) => (typeof v === 'string' ? undefined : 'must be a string');
-const isBool: Check = (v) => (typeof v === 'boolean' || (typeof v === 'string' && /^(true|false)$/i.test(v)) ? undefined : 'must be a boolean');
-const isInt: Check = (v) => ((typeof v === 'number' && Number.isInteger(v)) || (typeof v === 'string' && /^-?\d+$/.test(v)) ? undefined : 'must be an integer');
-const isStrOrNum: Check = (v) => (typeof v === 'string' || typeof v === 'number' ? undefined : 'must be a string or number');
+const isBool: Check = (v) =>
+  typeof v === 'boolean' || (typeof v === 'string' && /^(true|false)$/i.test(v)) ? undefined : 'must be a boolean';
+const isInt: Check = (v) =>
+  (typeof v === 'number' && Number.isInteger(v)) || (typeof v === 'string' && /^-?\d+$/.test(v))
+    ? undefined
+    : 'must be an integer';
+const isStrOrNum: Check = (v) =>
+  typeof v === 'string' || typeof v === 'number' ? undefined : 'must be a string or number';
 const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 const isList: Check = (v) => (Array.isArray(v) ? undefined : 'must be a list');
-const isStrOrList: Check = (v) => (typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number')) ? undefined : 'must be a string or a list of strings');
+const isStrOrList: Check = (v) =>
+  typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number'))
+    ? undefined
+    : 'must be a string or a list of strings';
 const isListOrMap: Check = (v) => (Array.isArray(v) || isObj(v) ? undefined : 'must be a list or a mapping');
 const isMap: Check = (v) => (isObj(v) ? undefined : 'must be a mapping');
-const anyOf = (...cs: Check[]): Check => (v) => (cs.some((c) => c(v) === undefined) ? undefined : cs.map((c) => c(v)).join(' or '));
+const anyOf =
+  (...cs: Check[]): Check =>
+  (v) =>
+    cs.some((c) => c(v) === undefined) ? undefined : cs.map((c) => c(v)).join(' or ');
 const isNull: Check = (v) => (v === null ? undefined : 'must be null');
 
 /** compose-spec service keys Berth does not implement: refused by name rather than ignored. */
 const UNSUPPORTED_SERVICE_KEYS = new Set([
-  'annotations', 'attach', 'blkio_config', 'cgroup', 'cgroup_parent', 'configs', 'cpu_count', 'cpu_percent', 'cpu_period', 'cpu_quota',
-  'cpu_rt_period', 'cpu_rt_runtime', 'cpu_shares', 'cpuset', 'credential_spec', 'develop', 'device_cgroup_rules', 'devices', 'extends',
-  'external_links', 'gpus', 'isolation', 'links', 'mac_address', 'mem_reservation', 'mem_swappiness', 'oom_kill_disable', 'oom_score_adj',
-  'post_start', 'pre_stop', 'runtime', 'secrets', 'storage_opt', 'userns_mode', 'uts', 'volumes_from', 'provider', 'models', 'label_file', 'use_api_socket',
+  'annotations',
+  'attach',
+  'blkio_config',
+  'cgroup',
+  'cgroup_parent',
+  'configs',
+  'cpu_count',
+  'cpu_percent',
+  'cpu_period',
+  'cpu_quota',
+  'cpu_rt_period',
+  'cpu_rt_runtime',
+  'cpu_shares',
+  'cpuset',
+  'credential_spec',
+  'develop',
+  'device_cgroup_rules',
+  'devices',
+  'extends',
+  'external_links',
+  'gpus',
+  'isolation',
+  'links',
+  'mac_address',
+  'mem_reservation',
+  'mem_swappiness',
+  'oom_kill_disable',
+  'oom_score_adj',
+  'post_start',
+  'pre_stop',
+  'runtime',
+  'secrets',
+  'storage_opt',
+  'userns_mode',
+  'uts',
+  'volumes_from',
+  'provider',
+  'models',
+  'label_file',
+  'use_api_socket',
 ]);
 
 /** The service keys berth compose understands (and checks the type of). */
 const SERVICE_KEYS: Record<string, Check> = {
-  image: isStr, build: anyOf(isStr, isMap), command: anyOf(isStrOrList, isNull), entrypoint: anyOf(isStrOrList, isNull),
-  environment: isListOrMap, env_file: anyOf(isStr, isList), ports: isList, expose: isList, volumes: isList, tmpfs: isStrOrList,
-  networks: isListOrMap, network_mode: isStr, depends_on: isListOrMap, healthcheck: isMap, restart: isStr, deploy: isMap,
-  scale: isInt, mem_limit: isStrOrNum, memswap_limit: isStrOrNum, cpus: isStrOrNum, pids_limit: isInt, user: isStr, working_dir: isStr,
-  hostname: isStr, domainname: isStr, init: isBool, labels: isListOrMap, stop_signal: isStr, stop_grace_period: isStr,
-  extra_hosts: isListOrMap, dns: isStrOrList, dns_search: isStrOrList, dns_opt: isList, cap_add: isList, cap_drop: isList, privileged: isBool,
-  read_only: isBool, shm_size: isStrOrNum, ulimits: isMap, sysctls: isListOrMap, logging: isMap, tty: isBool, stdin_open: isBool,
-  container_name: isStr, pull_policy: (v) => (typeof v === 'string' && ['always', 'never', 'missing', 'build', 'if_not_present'].includes(v) ? undefined : 'must be one of always, never, missing, build'),
-  profiles: isList, platform: isStr, security_opt: isList, group_add: isList, ipc: isStr, pid: isStr,
+  image: isStr,
+  build: anyOf(isStr, isMap),
+  command: anyOf(isStrOrList, isNull),
+  entrypoint: anyOf(isStrOrList, isNull),
+  environment: isListOrMap,
+  env_file: anyOf(isStr, isList),
+  ports: isList,
+  expose: isList,
+  volumes: isList,
+  tmpfs: isStrOrList,
+  networks: isListOrMap,
+  network_mode: isStr,
+  depends_on: isListOrMap,
+  healthcheck: isMap,
+  restart: isStr,
+  deploy: isMap,
+  scale: isInt,
+  mem_limit: isStrOrNum,
+  memswap_limit: isStrOrNum,
+  cpus: isStrOrNum,
+  pids_limit: isInt,
+  user: isStr,
+  working_dir: isStr,
+  hostname: isStr,
+  domainname: isStr,
+  init: isBool,
+  labels: isListOrMap,
+  stop_signal: isStr,
+  stop_grace_period: isStr,
+  extra_hosts: isListOrMap,
+  dns: isStrOrList,
+  dns_search: isStrOrList,
+  dns_opt: isList,
+  cap_add: isList,
+  cap_drop: isList,
+  privileged: isBool,
+  read_only: isBool,
+  shm_size: isStrOrNum,
+  ulimits: isMap,
+  sysctls: isListOrMap,
+  logging: isMap,
+  tty: isBool,
+  stdin_open: isBool,
+  container_name: isStr,
+  pull_policy: (v) =>
+    typeof v === 'string' && ['always', 'never', 'missing', 'build', 'if_not_present'].includes(v)
+      ? undefined
+      : 'must be one of always, never, missing, build',
+  profiles: isList,
+  platform: isStr,
+  security_opt: isList,
+  group_add: isList,
+  ipc: isStr,
+  pid: isStr,
 };
 
-const BUILD_KEYS = new Set(['context', 'dockerfile', 'args', 'target', 'labels', 'network', 'shm_size', 'extra_hosts', 'cache_from', 'no_cache', 'pull']);
+const BUILD_KEYS = new Set([
+  'context',
+  'dockerfile',
+  'args',
+  'target',
+  'labels',
+  'network',
+  'shm_size',
+  'extra_hosts',
+  'cache_from',
+  'no_cache',
+  'pull',
+]);
 const HEALTH_KEYS = new Set(['test', 'interval', 'timeout', 'retries', 'start_period', 'start_interval', 'disable']);
-const NETWORK_KEYS = new Set(['driver', 'driver_opts', 'internal', 'external', 'name', 'ipam', 'labels', 'attachable', 'enable_ipv6']);
+const NETWORK_KEYS = new Set([
+  'driver',
+  'driver_opts',
+  'internal',
+  'external',
+  'name',
+  'ipam',
+  'labels',
+  'attachable',
+  'enable_ipv6',
+]);
 const VOLUME_KEYS = new Set(['driver', 'driver_opts', 'external', 'name', 'labels']);
 const PORT_KEYS = new Set(['target', 'published', 'host_ip', 'protocol', 'mode', 'name', 'app_protocol']);
 const VOLUME_MOUNT_KEYS = new Set(['type', 'source', 'target', 'read_only', 'bind', 'volume', 'tmpfs', 'consistency']);
-const SERVICE_NETWORK_KEYS = new Set(['aliases', 'ipv4_address', 'ipv6_address', 'priority', 'link_local_ips', 'mac_address', 'driver_opts', 'gw_priority']);
-const DEPLOY_KEYS = new Set(['replicas', 'resources', 'restart_policy', 'mode', 'labels', 'update_config', 'rollback_config', 'placement', 'endpoint_mode']);
+const SERVICE_NETWORK_KEYS = new Set([
+  'aliases',
+  'ipv4_address',
+  'ipv6_address',
+  'priority',
+  'link_local_ips',
+  'mac_address',
+  'driver_opts',
+  'gw_priority',
+]);
+const DEPLOY_KEYS = new Set([
+  'replicas',
+  'resources',
+  'restart_policy',
+  'mode',
+  'labels',
+  'update_config',
+  'rollback_config',
+  'placement',
+  'endpoint_mode',
+]);
 const LOGGING_KEYS = new Set(['driver', 'options']);
 const TOP_KEYS = new Set(['version', 'name', 'services', 'networks', 'volumes', 'secrets', 'configs', 'include']);
 
@@ -233,7 +434,9 @@ function parseFile(src: SourceFile, env: (k: string) => string | undefined): Rec
   if (doc.errors.length) {
     const e = doc.errors[0]!;
     const line = e.linePos?.[0]?.line;
-    throw new ComposeError(`${src.path}: ${line ? `line ${line}: ` : ''}yaml: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
+    throw new ComposeError(
+      `${src.path}: ${line ? `line ${line}: ` : ''}yaml: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+    );
   }
   // the line of a key (or of the value when the key is an index), for error messages
   const lineOf = (path: (string | number)[]): string => {
@@ -251,10 +454,13 @@ function parseFile(src: SourceFile, env: (k: string) => string | undefined): Rec
     return '';
   };
   const fail = (path: (string | number)[], msg: string, key?: string): never => {
-    throw new ComposeError(`${src.path}: ${lineOf(key !== undefined ? [...path, key] : path)}${path.length ? `${path.join('.')}: ` : ''}${msg}`);
+    throw new ComposeError(
+      `${src.path}: ${lineOf(key !== undefined ? [...path, key] : path)}${path.length ? `${path.join('.')}: ` : ''}${msg}`,
+    );
   };
   const onlyKeys = (path: (string | number)[], o: Record<string, unknown>, keys: Set<string>) => {
-    for (const k of Object.keys(o)) if (!keys.has(k) && !k.startsWith('x-')) fail(path, `additional property "${k}" is not allowed`, k);
+    for (const k of Object.keys(o))
+      if (!keys.has(k) && !k.startsWith('x-')) fail(path, `additional property "${k}" is not allowed`, k);
   };
   let top: unknown;
   try {
@@ -265,12 +471,15 @@ function parseFile(src: SourceFile, env: (k: string) => string | undefined): Rec
   }
   if (top === null || top === undefined) top = {};
   if (!isObj(top)) return fail([], 'top-level object must be a mapping');
-  for (const k of Object.keys(top)) if (!TOP_KEYS.has(k) && !k.startsWith('x-')) fail([], `additional property "${k}" is not allowed`, k);
+  for (const k of Object.keys(top))
+    if (!TOP_KEYS.has(k) && !k.startsWith('x-')) fail([], `additional property "${k}" is not allowed`, k);
   if (top.include !== undefined) fail([], '"include" is not supported by berth compose', 'include');
-  if (top.services !== undefined && top.services !== null && !isObj(top.services)) fail(['services'], 'must be a mapping');
+  if (top.services !== undefined && top.services !== null && !isObj(top.services))
+    fail(['services'], 'must be a mapping');
   for (const [name, svc] of Object.entries((top.services ?? {}) as Record<string, unknown>)) {
     const path = ['services', name];
-    if (!/^[a-zA-Z0-9._-]+$/.test(name)) fail(path, `service name "${name}" must contain only letters, digits, "_", "-" and "."`);
+    if (!/^[a-zA-Z0-9._-]+$/.test(name))
+      fail(path, `service name "${name}" must contain only letters, digits, "_", "-" and "."`);
     if (svc === null) continue;
     if (!isObj(svc)) fail(path, 'must be a mapping');
     for (const [k, v] of Object.entries(svc as Record<string, unknown>)) {
@@ -280,20 +489,33 @@ function parseFile(src: SourceFile, env: (k: string) => string | undefined): Rec
       if (!check) fail(path, `additional property "${k}" is not allowed`, k);
       const msg = check!(v);
       if (msg) fail([...path, k], msg);
-      if (k === 'build' && isObj(v)) for (const bk of Object.keys(v)) if (!BUILD_KEYS.has(bk) && !bk.startsWith('x-')) fail([...path, k], `additional property "${bk}" is not allowed`, bk);
-      if (k === 'healthcheck' && isObj(v)) for (const hk of Object.keys(v)) if (!HEALTH_KEYS.has(hk) && !hk.startsWith('x-')) fail([...path, k], `additional property "${hk}" is not allowed`, hk);
+      if (k === 'build' && isObj(v))
+        for (const bk of Object.keys(v))
+          if (!BUILD_KEYS.has(bk) && !bk.startsWith('x-'))
+            fail([...path, k], `additional property "${bk}" is not allowed`, bk);
+      if (k === 'healthcheck' && isObj(v))
+        for (const hk of Object.keys(v))
+          if (!HEALTH_KEYS.has(hk) && !hk.startsWith('x-'))
+            fail([...path, k], `additional property "${hk}" is not allowed`, hk);
       if (k === 'depends_on' && isObj(v)) {
         for (const [d, dv] of Object.entries(v)) {
           if (dv !== null && !isObj(dv)) fail([...path, k, d], 'must be a mapping');
           const cond = isObj(dv) ? dv.condition : undefined;
-          if (cond !== undefined && !['service_started', 'service_healthy', 'service_completed_successfully'].includes(String(cond))) {
-            fail([...path, k, d, 'condition'], `must be one of service_started, service_healthy, service_completed_successfully`);
+          if (
+            cond !== undefined &&
+            !['service_started', 'service_healthy', 'service_completed_successfully'].includes(String(cond))
+          ) {
+            fail(
+              [...path, k, d, 'condition'],
+              `must be one of service_started, service_healthy, service_completed_successfully`,
+            );
           }
         }
       }
       if (k === 'ports') {
         (v as unknown[]).forEach((p, i) => {
-          if (typeof p !== 'string' && typeof p !== 'number' && !isObj(p)) fail([...path, k, i], 'must be a string, number or mapping');
+          if (typeof p !== 'string' && typeof p !== 'number' && !isObj(p))
+            fail([...path, k, i], 'must be a string, number or mapping');
           if (isObj(p)) onlyKeys([...path, k, i], p, PORT_KEYS);
         });
       }
@@ -303,19 +525,24 @@ function parseFile(src: SourceFile, env: (k: string) => string | undefined): Rec
           if (isObj(p)) onlyKeys([...path, k, i], p, VOLUME_MOUNT_KEYS);
         });
       }
-      if (k === 'networks' && isObj(v)) for (const [n, nv] of Object.entries(v)) if (isObj(nv)) onlyKeys([...path, k, n], nv, SERVICE_NETWORK_KEYS);
+      if (k === 'networks' && isObj(v))
+        for (const [n, nv] of Object.entries(v)) if (isObj(nv)) onlyKeys([...path, k, n], nv, SERVICE_NETWORK_KEYS);
       if (k === 'deploy' && isObj(v)) onlyKeys([...path, k], v, DEPLOY_KEYS);
       if (k === 'logging' && isObj(v)) onlyKeys([...path, k], v, LOGGING_KEYS);
     }
   }
-  for (const [section, keys] of [['networks', NETWORK_KEYS], ['volumes', VOLUME_KEYS]] as const) {
+  for (const [section, keys] of [
+    ['networks', NETWORK_KEYS],
+    ['volumes', VOLUME_KEYS],
+  ] as const) {
     const sec = top[section];
     if (sec === undefined || sec === null) continue;
     if (!isObj(sec)) fail([section], 'must be a mapping');
     for (const [n, v] of Object.entries(sec as Record<string, unknown>)) {
       if (v === null) continue;
       if (!isObj(v)) fail([section, n], 'must be a mapping');
-      for (const k of Object.keys(v as object)) if (!keys.has(k) && !k.startsWith('x-')) fail([section, n], `additional property "${k}" is not allowed`, k);
+      for (const k of Object.keys(v as object))
+        if (!keys.has(k) && !k.startsWith('x-')) fail([section, n], `additional property "${k}" is not allowed`, k);
     }
   }
   return top;
@@ -389,7 +616,13 @@ export function parsePort(spec: string | number, where = 'ports'): PortConfig[] 
       else if (t0 === t1) p = published[0] === published[1] ? String(published[0]) : `${published[0]}-${published[1]}`;
       else throw new Error(`${where}: port ranges don't match in "${spec}"`);
     }
-    out.push({ target: t, ...(p !== undefined ? { published: p } : {}), ...(hostIp ? { host_ip: hostIp } : {}), protocol, mode: 'ingress' });
+    out.push({
+      target: t,
+      ...(p !== undefined ? { published: p } : {}),
+      ...(hostIp ? { host_ip: hostIp } : {}),
+      protocol,
+      mode: 'ingress',
+    });
   }
   return out;
 }
@@ -407,11 +640,20 @@ export function parseVolume(spec: string, workingDir: string): ServiceVolume {
     const propagation = opts.find((x) => /^r?(shared|slave|private)$/.test(x));
     const selinux = opts.find((x) => x === 'z' || x === 'Z');
     return {
-      type: 'bind', source: hostPath(src, workingDir), target, ...(ro ? { read_only: true } : {}),
+      type: 'bind',
+      source: hostPath(src, workingDir),
+      target,
+      ...(ro ? { read_only: true } : {}),
       bind: { create_host_path: true, ...(propagation ? { propagation } : {}), ...(selinux ? { selinux } : {}) },
     };
   }
-  return { type: 'volume', source: src, target, ...(ro ? { read_only: true } : {}), ...(opts.includes('nocopy') ? { volume: { nocopy: true } } : {}) };
+  return {
+    type: 'volume',
+    source: src,
+    target,
+    ...(ro ? { read_only: true } : {}),
+    ...(opts.includes('nocopy') ? { volume: { nocopy: true } } : {}),
+  };
 }
 
 function splitVolume(spec: string): string[] {
@@ -424,10 +666,15 @@ function longVolume(v: Record<string, unknown>, workingDir: string, where: strin
   if (!['volume', 'bind', 'tmpfs'].includes(type)) throw new Error(`${where}.type: unsupported volume type "${type}"`);
   if (typeof v.target !== 'string') throw new Error(`${where}.target: must be a string`);
   const out: Record<string, unknown> = { type, target: v.target };
-  if (v.source !== undefined && v.source !== null && v.source !== '') out.source = type === 'bind' ? hostPath(String(v.source), workingDir) : String(v.source);
+  if (v.source !== undefined && v.source !== null && v.source !== '')
+    out.source = type === 'bind' ? hostPath(String(v.source), workingDir) : String(v.source);
   if (type === 'bind' && !out.source) throw new Error(`${where}: a bind mount needs a source`);
   if (v.read_only !== undefined) out.read_only = toBool(v.read_only);
-  if (isObj(v.bind)) out.bind = { ...(v.bind.propagation ? { propagation: String(v.bind.propagation) } : {}), create_host_path: v.bind.create_host_path === undefined ? true : toBool(v.bind.create_host_path) };
+  if (isObj(v.bind))
+    out.bind = {
+      ...(v.bind.propagation ? { propagation: String(v.bind.propagation) } : {}),
+      create_host_path: v.bind.create_host_path === undefined ? true : toBool(v.bind.create_host_path),
+    };
   else if (type === 'bind') out.bind = { create_host_path: true };
   if (isObj(v.volume) && v.volume.nocopy !== undefined) out.volume = { nocopy: toBool(v.volume.nocopy) };
   if (isObj(v.tmpfs)) {
@@ -439,7 +686,13 @@ function longVolume(v: Record<string, unknown>, workingDir: string, where: strin
   return out as unknown as ServiceVolume;
 }
 
-function normalizeService(name: string, raw: Record<string, unknown>, workingDir: string, env: Record<string, string>, file: string): Partial<Service> {
+function normalizeService(
+  name: string,
+  raw: Record<string, unknown>,
+  workingDir: string,
+  env: Record<string, string>,
+  file: string,
+): Partial<Service> {
   const where = (k: string) => `${file}: services.${name}.${k}`;
   const s: Record<string, unknown> = {};
   try {
@@ -474,7 +727,8 @@ function normalizeService(name: string, raw: Record<string, unknown>, workingDir
               if (required) throw new Error(`env file ${abs} not found`);
               continue;
             }
-            for (const [ek, ev] of Object.entries(parseEnvFile(readFileSync(abs, 'utf8')))) fromFiles[ek] = ev ?? env[ek] ?? null;
+            for (const [ek, ev] of Object.entries(parseEnvFile(readFileSync(abs, 'utf8'))))
+              fromFiles[ek] = ev ?? env[ek] ?? null;
           }
           s.environment = { ...fromFiles, ...(s.environment as object) };
           break;
@@ -483,17 +737,26 @@ function normalizeService(name: string, raw: Record<string, unknown>, workingDir
           s.ports = (v as unknown[]).flatMap((p, i): PortConfig[] => {
             if (!isObj(p)) return parsePort(p as string | number, `ports[${i}]`);
             if (p.target === undefined) throw new Error(`ports[${i}].target: required`);
-            return [{
-              target: toInt(p.target), ...(p.published !== undefined && p.published !== '' ? { published: String(p.published) } : {}),
-              ...(p.host_ip ? { host_ip: String(p.host_ip) } : {}), protocol: String(p.protocol ?? 'tcp'), mode: String(p.mode ?? 'ingress'),
-            }];
+            return [
+              {
+                target: toInt(p.target),
+                ...(p.published !== undefined && p.published !== '' ? { published: String(p.published) } : {}),
+                ...(p.host_ip ? { host_ip: String(p.host_ip) } : {}),
+                protocol: String(p.protocol ?? 'tcp'),
+                mode: String(p.mode ?? 'ingress'),
+              },
+            ];
           });
           break;
         case 'expose':
           s.expose = (v as unknown[]).map(String);
           break;
         case 'volumes':
-          s.volumes = (v as unknown[]).map((x, i) => (typeof x === 'string' ? parseVolume(x, workingDir) : longVolume(x as Record<string, unknown>, workingDir, `volumes[${i}]`)));
+          s.volumes = (v as unknown[]).map((x, i) =>
+            typeof x === 'string'
+              ? parseVolume(x, workingDir)
+              : longVolume(x as Record<string, unknown>, workingDir, `volumes[${i}]`),
+          );
           break;
         case 'tmpfs':
         case 'dns':
@@ -521,7 +784,8 @@ function normalizeService(name: string, raw: Record<string, unknown>, workingDir
         }
         case 'depends_on': {
           const out: Record<string, Dependency> = {};
-          if (Array.isArray(v)) for (const d of v) out[String(d)] = { condition: 'service_started', restart: false, required: true };
+          if (Array.isArray(v))
+            for (const d of v) out[String(d)] = { condition: 'service_started', restart: false, required: true };
           else {
             for (const [d, c] of Object.entries(v as Record<string, Record<string, unknown> | null>)) {
               out[d] = {
@@ -537,7 +801,8 @@ function normalizeService(name: string, raw: Record<string, unknown>, workingDir
         case 'healthcheck': {
           const h = v as Record<string, unknown>;
           const out: Record<string, unknown> = {};
-          if (h.test !== undefined) out.test = typeof h.test === 'string' ? ['CMD-SHELL', h.test] : (h.test as unknown[]).map(String);
+          if (h.test !== undefined)
+            out.test = typeof h.test === 'string' ? ['CMD-SHELL', h.test] : (h.test as unknown[]).map(String);
           for (const d of ['interval', 'timeout', 'start_period', 'start_interval']) {
             if (h[d] !== undefined) {
               parseDuration(String(h[d]));
@@ -555,7 +820,10 @@ function normalizeService(name: string, raw: Record<string, unknown>, workingDir
           if (d.replicas !== undefined) out.replicas = toInt(d.replicas);
           if (isObj(d.restart_policy)) {
             const rp = d.restart_policy;
-            out.restart_policy = { ...(rp.condition !== undefined ? { condition: String(rp.condition) } : {}), ...(rp.max_attempts !== undefined ? { max_attempts: toInt(rp.max_attempts) } : {}) };
+            out.restart_policy = {
+              ...(rp.condition !== undefined ? { condition: String(rp.condition) } : {}),
+              ...(rp.max_attempts !== undefined ? { max_attempts: toInt(rp.max_attempts) } : {}),
+            };
           }
           const lim = isObj(d.resources) && isObj(d.resources.limits) ? d.resources.limits : undefined;
           if (lim) {
@@ -597,7 +865,9 @@ function normalizeService(name: string, raw: Record<string, unknown>, workingDir
           break;
         case 'extra_hosts':
           // `host:ip` and `host=ip` lists and `host: ip` maps all become `host:ip`
-          s.extra_hosts = Array.isArray(v) ? v.map((x) => String(x).replace(/^([^=:]+)=/, '$1:')) : Object.entries(v as object).map(([h, ip]) => `${h}:${ip}`);
+          s.extra_hosts = Array.isArray(v)
+            ? v.map((x) => String(x).replace(/^([^=:]+)=/, '$1:'))
+            : Object.entries(v as object).map(([h, ip]) => `${h}:${ip}`);
           break;
         case 'ulimits': {
           const out: Record<string, { soft: number; hard: number }> = {};
@@ -609,7 +879,10 @@ function normalizeService(name: string, raw: Record<string, unknown>, workingDir
         }
         case 'logging': {
           const l = v as Record<string, unknown>;
-          s.logging = { ...(l.driver ? { driver: String(l.driver) } : {}), ...(l.options ? { options: listOrMap(l.options) } : {}) };
+          s.logging = {
+            ...(l.driver ? { driver: String(l.driver) } : {}),
+            ...(l.options ? { options: listOrMap(l.options) } : {}),
+          };
           break;
         }
         case 'stop_grace_period':
@@ -643,7 +916,19 @@ function normalizeService(name: string, raw: Record<string, unknown>, workingDir
 // ---------------------------------------------------------------------------------------------
 // Merging an override file's service into the base (compose-spec "Merge and override")
 
-const UNION_KEYS = new Set(['expose', 'dns', 'dns_search', 'cap_add', 'cap_drop', 'extra_hosts', 'tmpfs', 'profiles', 'security_opt', 'group_add', 'dns_opt']);
+const UNION_KEYS = new Set([
+  'expose',
+  'dns',
+  'dns_search',
+  'cap_add',
+  'cap_drop',
+  'extra_hosts',
+  'tmpfs',
+  'profiles',
+  'security_opt',
+  'group_add',
+  'dns_opt',
+]);
 const MAP_KEYS = new Set(['environment', 'labels', 'sysctls', 'ulimits', 'networks', 'depends_on']);
 
 export function mergeService(base: Partial<Service>, over: Partial<Service>): Partial<Service> {
@@ -663,11 +948,22 @@ export function mergeService(base: Partial<Service>, over: Partial<Service>): Pa
     } else if (k === 'build' || k === 'healthcheck' || k === 'logging') {
       const b = cur as Record<string, unknown>;
       const o = v as Record<string, unknown>;
-      out[k] = { ...b, ...o, ...(b.args || o.args ? { args: { ...(b.args as object), ...(o.args as object) } } : {}), ...(b.options || o.options ? { options: { ...(b.options as object), ...(o.options as object) } } : {}) };
+      out[k] = {
+        ...b,
+        ...o,
+        ...(b.args || o.args ? { args: { ...(b.args as object), ...(o.args as object) } } : {}),
+        ...(b.options || o.options ? { options: { ...(b.options as object), ...(o.options as object) } } : {}),
+      };
     } else if (k === 'deploy') {
       const b = cur as Record<string, Record<string, unknown>>;
       const o = v as Record<string, Record<string, unknown>>;
-      out[k] = { ...b, ...o, ...(b.resources || o.resources ? { resources: { limits: { ...(b.resources?.limits as object), ...(o.resources?.limits as object) } } } : {}) };
+      out[k] = {
+        ...b,
+        ...o,
+        ...(b.resources || o.resources
+          ? { resources: { limits: { ...(b.resources?.limits as object), ...(o.resources?.limits as object) } } }
+          : {}),
+      };
     } else out[k] = v;
   }
   return out as Partial<Service>;
@@ -676,13 +972,19 @@ export function mergeService(base: Partial<Service>, over: Partial<Service>): Pa
 function normalizeNetwork(project: string, key: string, v: Record<string, unknown>): NetworkConfig {
   const external = v.external === true || isObj(v.external);
   const extName = isObj(v.external) && v.external.name ? String(v.external.name) : undefined;
-  const name = v.name !== undefined ? String(v.name) : extName ?? (external ? key : `${project}_${key}`);
+  const name = v.name !== undefined ? String(v.name) : (extName ?? (external ? key : `${project}_${key}`));
   const out: Record<string, unknown> = { name };
   if (v.driver) out.driver = String(v.driver);
   if (v.internal !== undefined) out.internal = toBool(v.internal);
   if (external) out.external = true;
   if (isObj(v.ipam)) {
-    const cfg = Array.isArray(v.ipam.config) ? (v.ipam.config as Record<string, unknown>[]).map((c) => Object.fromEntries(['subnet', 'gateway', 'ip_range'].filter((k) => c[k] !== undefined).map((k) => [k, String(c[k])]))) : undefined;
+    const cfg = Array.isArray(v.ipam.config)
+      ? (v.ipam.config as Record<string, unknown>[]).map((c) =>
+          Object.fromEntries(
+            ['subnet', 'gateway', 'ip_range'].filter((k) => c[k] !== undefined).map((k) => [k, String(c[k])]),
+          ),
+        )
+      : undefined;
     out.ipam = { ...(v.ipam.driver ? { driver: String(v.ipam.driver) } : {}), ...(cfg ? { config: cfg } : {}) };
   }
   if (v.driver_opts) out.driver_opts = listOrMap(v.driver_opts);
@@ -693,7 +995,7 @@ function normalizeNetwork(project: string, key: string, v: Record<string, unknow
 function normalizeVolume(project: string, key: string, v: Record<string, unknown>): VolumeConfig {
   const external = v.external === true || isObj(v.external);
   const extName = isObj(v.external) && v.external.name ? String(v.external.name) : undefined;
-  const name = v.name !== undefined ? String(v.name) : extName ?? (external ? key : `${project}_${key}`);
+  const name = v.name !== undefined ? String(v.name) : (extName ?? (external ? key : `${project}_${key}`));
   const out: Record<string, unknown> = { name };
   if (v.driver) out.driver = String(v.driver);
   if (v.driver_opts) out.driver_opts = listOrMap(v.driver_opts);

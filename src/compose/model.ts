@@ -82,7 +82,9 @@ export interface Service {
   readonly deploy?: {
     readonly replicas?: number;
     readonly restart_policy?: { readonly condition?: string; readonly max_attempts?: number };
-    readonly resources?: { readonly limits?: { readonly memory?: number; readonly cpus?: number; readonly pids?: number } };
+    readonly resources?: {
+      readonly limits?: { readonly memory?: number; readonly cpus?: number; readonly pids?: number };
+    };
   };
   readonly mem_limit?: number;
   readonly cpus?: number;
@@ -126,7 +128,10 @@ export interface NetworkConfig {
   readonly driver?: string;
   readonly internal?: boolean;
   readonly external?: boolean;
-  readonly ipam?: { readonly driver?: string; readonly config?: readonly { readonly subnet?: string; readonly gateway?: string; readonly ip_range?: string }[] };
+  readonly ipam?: {
+    readonly driver?: string;
+    readonly config?: readonly { readonly subnet?: string; readonly gateway?: string; readonly ip_range?: string }[];
+  };
   readonly driver_opts?: Readonly<Record<string, string>>;
   readonly labels?: Readonly<Record<string, string>>;
 }

@@ -19,7 +19,10 @@ test('ingest stores by digest and verifies what the caller expected', async (t) 
     store.ingest(Readable.from([Buffer.from('other')]), { digest: sha256('hello') }),
     /digest mismatch/,
   );
-  await assert.rejects(store.ingest(Readable.from([Buffer.from('toolong')]), { size: 3 }), /more than the expected 3 bytes/);
+  await assert.rejects(
+    store.ingest(Readable.from([Buffer.from('toolong')]), { size: 3 }),
+    /more than the expected 3 bytes/,
+  );
   assert.deepEqual(await readdir(join(dir, 'ingest')), [], 'failed ingests leave nothing behind');
   assert.deepEqual(await store.list(), [sha256('hello')]);
 });

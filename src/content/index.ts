@@ -142,7 +142,9 @@ export class ContentStore implements BlobReader, BlobWriter {
     try {
       const st = await fh.stat();
       if (st.size !== verified.size) {
-        throw invalidArgument(`adopt blob "${verified.digest}": size mismatch: expected ${verified.size}, got ${st.size}`);
+        throw invalidArgument(
+          `adopt blob "${verified.digest}": size mismatch: expected ${verified.size}, got ${st.size}`,
+        );
       }
       await fh.sync();
     } finally {

@@ -11,7 +11,20 @@ test('defaults follow the design', () => {
 });
 
 test("dockerd's flag spellings", () => {
-  const c = parseFlags(['--data-root', '/tmp/d', '--exec-root=/tmp/e', '-H', 'unix:///tmp/e/s.sock', '-H', 'tcp://127.0.0.1:2375', '--live-restore', '--log-level', 'debug', '--pidfile', '/tmp/p']);
+  const c = parseFlags([
+    '--data-root',
+    '/tmp/d',
+    '--exec-root=/tmp/e',
+    '-H',
+    'unix:///tmp/e/s.sock',
+    '-H',
+    'tcp://127.0.0.1:2375',
+    '--live-restore',
+    '--log-level',
+    'debug',
+    '--pidfile',
+    '/tmp/p',
+  ]);
   assert.equal(c.dataRoot, '/tmp/d');
   assert.equal(c.execRoot, '/tmp/e');
   assert.deepEqual(c.hosts, ['unix:///tmp/e/s.sock', 'tcp://127.0.0.1:2375']);

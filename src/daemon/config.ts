@@ -48,7 +48,20 @@ export function defaultConfig(): DaemonConfig {
   };
 }
 
-const VALUE_FLAGS = new Set(['data-root', 'exec-root', 'host', 'pidfile', 'log-level', 'bridge', 'bip', 'default-runtime', 'group', 'dns', 'insecure-registry', 'registry-mirror']);
+const VALUE_FLAGS = new Set([
+  'data-root',
+  'exec-root',
+  'host',
+  'pidfile',
+  'log-level',
+  'bridge',
+  'bip',
+  'default-runtime',
+  'group',
+  'dns',
+  'insecure-registry',
+  'registry-mirror',
+]);
 const BOOL_FLAGS = new Set(['live-restore', 'iptables', 'icc', 'ip-forward', 'userland-proxy', 'debug', 'D']);
 
 export const USAGE = `Usage: berthd [OPTIONS]
@@ -77,7 +90,16 @@ Options:
 
 export function parseFlags(argv: readonly string[]): DaemonConfig & { help?: boolean; version?: boolean } {
   const cfg: DaemonConfig & { help?: boolean; version?: boolean } = defaultConfig();
-  const short: Record<string, string> = { H: 'host', p: 'pidfile', l: 'log-level', b: 'bridge', G: 'group', D: 'debug', h: 'help', v: 'version' };
+  const short: Record<string, string> = {
+    H: 'host',
+    p: 'pidfile',
+    l: 'log-level',
+    b: 'bridge',
+    G: 'group',
+    D: 'debug',
+    h: 'help',
+    v: 'version',
+  };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!;
     let value: string | undefined;
@@ -96,12 +118,25 @@ export function parseFlags(argv: readonly string[]): DaemonConfig & { help?: boo
     if (BOOL_FLAGS.has(name)) {
       const on = value === undefined ? true : value === 'true' || value === '1';
       switch (name) {
-        case 'live-restore': cfg.liveRestore = on; break;
-        case 'iptables': cfg.iptables = on; break;
-        case 'icc': cfg.icc = on; break;
-        case 'ip-forward': cfg.ipForward = on; break;
-        case 'userland-proxy': cfg.userlandProxy = on; break;
-        case 'debug': case 'D': cfg.logLevel = on ? 'debug' : cfg.logLevel; break;
+        case 'live-restore':
+          cfg.liveRestore = on;
+          break;
+        case 'iptables':
+          cfg.iptables = on;
+          break;
+        case 'icc':
+          cfg.icc = on;
+          break;
+        case 'ip-forward':
+          cfg.ipForward = on;
+          break;
+        case 'userland-proxy':
+          cfg.userlandProxy = on;
+          break;
+        case 'debug':
+        case 'D':
+          cfg.logLevel = on ? 'debug' : cfg.logLevel;
+          break;
       }
       continue;
     }
@@ -111,26 +146,51 @@ export function parseFlags(argv: readonly string[]): DaemonConfig & { help?: boo
       if (value === undefined) throw invalidArgument(`berthd: flag needs an argument: --${name}`);
     }
     switch (name) {
-      case 'data-root': cfg.dataRoot = value; break;
-      case 'exec-root': cfg.execRoot = value; break;
-      case 'host': cfg.hosts.push(value); break;
-      case 'pidfile': cfg.pidfile = value; break;
+      case 'data-root':
+        cfg.dataRoot = value;
+        break;
+      case 'exec-root':
+        cfg.execRoot = value;
+        break;
+      case 'host':
+        cfg.hosts.push(value);
+        break;
+      case 'pidfile':
+        cfg.pidfile = value;
+        break;
       case 'log-level':
-        if (!['debug', 'info', 'warn', 'error', 'fatal'].includes(value)) throw invalidArgument(`berthd: unable to parse logging level: ${value}`);
+        if (!['debug', 'info', 'warn', 'error', 'fatal'].includes(value))
+          throw invalidArgument(`berthd: unable to parse logging level: ${value}`);
         cfg.logLevel = value as DaemonConfig['logLevel'];
         break;
-      case 'bridge': cfg.bridge = value; break;
-      case 'bip': cfg.bip = value; break;
-      case 'default-runtime': cfg.defaultRuntime = value; break;
-      case 'group': cfg.group = value; break;
-      case 'dns': cfg.dns.push(value); break;
-      case 'insecure-registry': cfg.insecureRegistries.push(value); break;
-      case 'registry-mirror': cfg.registryMirrors.push(value); break;
-      default: throw invalidArgument(`berthd: unknown flag: --${name}\nSee 'berthd --help'.`);
+      case 'bridge':
+        cfg.bridge = value;
+        break;
+      case 'bip':
+        cfg.bip = value;
+        break;
+      case 'default-runtime':
+        cfg.defaultRuntime = value;
+        break;
+      case 'group':
+        cfg.group = value;
+        break;
+      case 'dns':
+        cfg.dns.push(value);
+        break;
+      case 'insecure-registry':
+        cfg.insecureRegistries.push(value);
+        break;
+      case 'registry-mirror':
+        cfg.registryMirrors.push(value);
+        break;
+      default:
+        throw invalidArgument(`berthd: unknown flag: --${name}\nSee 'berthd --help'.`);
     }
   }
   checkRegistryConfig({ insecure: cfg.insecureRegistries, mirrors: cfg.registryMirrors });
-  if (cfg.hosts.length === 0) cfg.hosts.push(`unix://${cfg.execRoot === '/run/berth' ? '/run/berth' : cfg.execRoot}/berth.sock`);
+  if (cfg.hosts.length === 0)
+    cfg.hosts.push(`unix://${cfg.execRoot === '/run/berth' ? '/run/berth' : cfg.execRoot}/berth.sock`);
   if (!cfg.pidfile) cfg.pidfile = `${cfg.execRoot}/berthd.pid`;
   return cfg;
 }

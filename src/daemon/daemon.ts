@@ -92,16 +92,32 @@ export class Daemon {
     this.images = new ImageService(imageStore, this.events);
     this.images.registry = { insecure: c.insecureRegistries, mirrors: c.registryMirrors };
 
-    this.volumes = new VolumeService(await LocalDriver.open(join(c.dataRoot, 'volumes'), this.host), this.events, this.host);
+    this.volumes = new VolumeService(
+      await LocalDriver.open(join(c.dataRoot, 'volumes'), this.host),
+      this.events,
+      this.host,
+    );
 
     c.defaultRuntime ||= defaultRuntimeName();
     const runtime = await createRuntime(this.host, c.execRoot, c.defaultRuntime);
     this.runtime = runtime;
-    this.network = new NetworkManager({ host: this.host, root: join(c.dataRoot, 'network'), bridge: c.bridge, bip: c.bip, log: this.log });
+    this.network = new NetworkManager({
+      host: this.host,
+      root: join(c.dataRoot, 'network'),
+      bridge: c.bridge,
+      bip: c.bip,
+      log: this.log,
+    });
     await this.network.init();
     const bridge = this.network;
     this.userNetworks = new UserNetworks({
-      host: this.host, root: join(c.dataRoot, 'network'), icc: c.icc, table: bridge.enabled ? `${bridge.table}_nets` : `berth_nets_${createHash('sha256').update(c.dataRoot).digest('hex').slice(0, 8)}`, log: this.log,
+      host: this.host,
+      root: join(c.dataRoot, 'network'),
+      icc: c.icc,
+      table: bridge.enabled
+        ? `${bridge.table}_nets`
+        : `berth_nets_${createHash('sha256').update(c.dataRoot).digest('hex').slice(0, 8)}`,
+      log: this.log,
       defaultBridge: () => (bridge.enabled ? { name: bridge.bridgeName, subnet: bridge.info()?.subnet } : undefined),
     });
     await this.userNetworks.init();
@@ -129,7 +145,12 @@ export class Daemon {
     // Before restore: containers its restart policies start are watched like any other.
     this.health = new HealthMonitor({ containers: this.containers, execs, events: this.events, log: this.log });
     // Addresses of containers that no longer run go back to the pool (a crash left them).
-    const runningIds = new Set(this.containers.store.all().filter((ct) => ct.State.Running).map((ct) => ct.Id));
+    const runningIds = new Set(
+      this.containers.store
+        .all()
+        .filter((ct) => ct.State.Running)
+        .map((ct) => ct.Id),
+    );
     this.network.reconcile(runningIds);
     this.userNetworks.reconcile(runningIds);
     await this.containers.restore();
@@ -137,10 +158,20 @@ export class Daemon {
     await this.containers.republishPorts();
     this.health.watchRunning();
     const garbage = await this.images.collectGarbage();
-    if (garbage.layers || garbage.blobs) this.log.info(`removed ${garbage.layers} unused layers and ${garbage.blobs} stray blobs left by interrupted work`);
+    if (garbage.layers || garbage.blobs)
+      this.log.info(
+        `removed ${garbage.layers} unused layers and ${garbage.blobs} stray blobs left by interrupted work`,
+      );
 
-    const router = new Router((m) => this.log.error(m), this.log.enabled('debug') ? (m) => this.log.debug(m) : undefined);
-    registerSystem(router, { events: this.events, info: () => this.info(), df: () => diskUsage({ containers: this.containers!, images: this.images!, volumes: this.volumes }) });
+    const router = new Router(
+      (m) => this.log.error(m),
+      this.log.enabled('debug') ? (m) => this.log.debug(m) : undefined,
+    );
+    registerSystem(router, {
+      events: this.events,
+      info: () => this.info(),
+      df: () => diskUsage({ containers: this.containers!, images: this.images!, volumes: this.volumes }),
+    });
     registerTransfer(router, { images: this.images, host: this.host, tmp: join(c.dataRoot, 'tmp') });
     registerImages(router, this.images, join(c.dataRoot, 'tmp'));
     const containers = this.containers;
@@ -154,10 +185,18 @@ export class Daemon {
     registerVolumes(router, this.volumes);
     registerSwarm(router);
     registerPlugins(router);
-    registerNetworks(router, new NetworkService({ bridge: this.network, user: this.userNetworks, containers, events: this.events }));
+    registerNetworks(
+      router,
+      new NetworkService({ bridge: this.network, user: this.userNetworks, containers, events: this.events }),
+    );
     const builds = new BuildService({
-      images: this.images, containers, snapshots, host: this.host, tmp: join(c.dataRoot, 'tmp'),
-      root: join(c.dataRoot, 'builder'), log: this.log,
+      images: this.images,
+      containers,
+      snapshots,
+      host: this.host,
+      tmp: join(c.dataRoot, 'tmp'),
+      root: join(c.dataRoot, 'builder'),
+      log: this.log,
     });
     await builds.cleanup();
     registerBuild(router, builds);
@@ -170,7 +209,11 @@ export class Daemon {
   }
 
   private async readComponentVersions(runtime: string, init: string | undefined): Promise<void> {
-    const ask = (cmd: string) => this.host.run(cmd, ['--version'], { allowFailure: true }).then((r) => r.stdout, () => '');
+    const ask = (cmd: string) =>
+      this.host.run(cmd, ['--version'], { allowFailure: true }).then(
+        (r) => r.stdout,
+        () => '',
+      );
     const [rt, ini] = await Promise.all([ask(runtime), init ? ask(init) : Promise.resolve('')]);
     // runc and crun print "commit: <id>"; tini "tini version 0.19.0 - git.de40ad0" (Debian's lacks the hash).
     this.componentVersions = {
@@ -184,8 +227,12 @@ export class Daemon {
     this.health?.stop();
     await this.containers?.shutdown();
     // With live restore, running containers keep their bridge and NAT.
-    await this.network?.shutdown(this.config.liveRestore && !!this.containers?.store.all().some((ct) => ct.State.Running)).catch((e) => this.log.warn(`network shutdown: ${(e as Error).message}`));
-    await this.userNetworks?.shutdown(this.config.liveRestore).catch((e) => this.log.warn(`user networks shutdown: ${(e as Error).message}`));
+    await this.network
+      ?.shutdown(this.config.liveRestore && !!this.containers?.store.all().some((ct) => ct.State.Running))
+      .catch((e) => this.log.warn(`network shutdown: ${(e as Error).message}`));
+    await this.userNetworks
+      ?.shutdown(this.config.liveRestore)
+      .catch((e) => this.log.warn(`user networks shutdown: ${(e as Error).message}`));
     this.listeners = [];
     this.db?.close();
     await this.runtime?.close?.().catch((e) => this.log.warn(`runtime shutdown: ${(e as Error).message}`));
@@ -222,8 +269,16 @@ export class Daemon {
       ContainersStopped: all.length - running - paused,
       Images: images,
       Driver: 'overlay2',
-      DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
-      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['json-file', 'local', 'none'] },
+      DriverStatus: [
+        ['Backing Filesystem', 'extfs'],
+        ['Supports d_type', 'true'],
+      ],
+      Plugins: {
+        Volume: ['local'],
+        Network: ['bridge', 'host', 'none'],
+        Authorization: null,
+        Log: ['json-file', 'local', 'none'],
+      },
       MemoryLimit: true,
       SwapLimit: false,
       CpuCfsPeriod: true,
@@ -264,7 +319,14 @@ export class Daemon {
       RuncCommit: { ID: this.componentVersions.runtime ?? '', Expected: this.componentVersions.runtime ?? '' },
       InitCommit: { ID: this.componentVersions.init ?? '', Expected: this.componentVersions.init ?? '' },
       SecurityOptions: ['name=seccomp,profile=builtin'],
-      Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+      Swarm: {
+        NodeID: '',
+        NodeAddr: '',
+        LocalNodeState: 'inactive',
+        ControlAvailable: false,
+        Error: '',
+        RemoteManagers: null,
+      },
       Warnings: [],
     };
   }

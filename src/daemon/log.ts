@@ -11,9 +11,19 @@ export class Logger {
     if (LEVELS.indexOf(level) < this.min) return;
     process.stderr.write(`time="${new Date().toISOString()}" level=${level} msg=${JSON.stringify(msg)}\n`);
   }
-  enabled(level: Level): boolean { return LEVELS.indexOf(level) >= this.min; }
-  debug(m: string): void { this.write('debug', m); }
-  info(m: string): void { this.write('info', m); }
-  warn(m: string): void { this.write('warn', m); }
-  error(m: string): void { this.write('error', m); }
+  enabled(level: Level): boolean {
+    return LEVELS.indexOf(level) >= this.min;
+  }
+  debug(m: string): void {
+    this.write('debug', m);
+  }
+  info(m: string): void {
+    this.write('info', m);
+  }
+  warn(m: string): void {
+    this.write('warn', m);
+  }
+  error(m: string): void {
+    this.write('error', m);
+  }
 }

@@ -37,7 +37,9 @@ async function main(): Promise<void> {
     signals++;
     if (signals === 1) {
       daemon.log.info(`received ${sig}, shutting down`);
-      void shutdown().catch((e) => daemon.log.error(`shutdown: ${(e as Error).message}`)).finally(() => process.exit(0));
+      void shutdown()
+        .catch((e) => daemon.log.error(`shutdown: ${(e as Error).message}`))
+        .finally(() => process.exit(0));
     } else if (signals >= 3) {
       // As dockerd: a daemon stuck in start or shutdown can still be made to go.
       daemon.log.warn(`forcing shutdown without cleanup: ${signals} signals received`);

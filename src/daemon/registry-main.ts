@@ -42,7 +42,14 @@ export function parseListen(value: string): { host: string; port: number } {
 }
 
 export function parseRegistryFlags(argv: readonly string[]): RegistryConfig {
-  const cfg: RegistryConfig = { host: '127.0.0.1', port: 5000, root: '/var/lib/berth-registry', realm: 'berth-registry', logLevel: 'info', help: false };
+  const cfg: RegistryConfig = {
+    host: '127.0.0.1',
+    port: 5000,
+    root: '/var/lib/berth-registry',
+    realm: 'berth-registry',
+    logLevel: 'info',
+    help: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.indexOf('=');
@@ -50,7 +57,8 @@ export function parseRegistryFlags(argv: readonly string[]): RegistryConfig {
     const value = () => {
       if (eq >= 0) return arg.slice(eq + 1);
       const v = argv[++i];
-      if (v === undefined) throw new Error(`berth-registry: flag needs an argument: ${flag}\nSee 'berth-registry --help'.`);
+      if (v === undefined)
+        throw new Error(`berth-registry: flag needs an argument: ${flag}\nSee 'berth-registry --help'.`);
       return v;
     };
     switch (flag) {
@@ -103,7 +111,9 @@ async function main(): Promise<void> {
   let lock: RootLock | undefined;
   try {
     const htpasswd = cfg.htpasswd
-      ? await Htpasswd.load(cfg.htpasswd, { onReloadError: (e) => log.error(`reload htpasswd: ${e.message}; keeping the users read before`) })
+      ? await Htpasswd.load(cfg.htpasswd, {
+          onReloadError: (e) => log.error(`reload htpasswd: ${e.message}; keeping the users read before`),
+        })
       : undefined;
     // Before the storage opens: opening empties ingest/, which another server may be using.
     lock = await acquireRootLock(cfg.root);

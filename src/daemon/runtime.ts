@@ -26,7 +26,11 @@ export function defaultRuntimeName(): string {
   return existsSync(CRUN_WRAPPER) && existsSync(process.env.BERTH_CRUN || '/usr/bin/crun') ? 'crun' : 'runc';
 }
 
-export async function createRuntime(host: Host, execRoot: string, runtimeName = 'runc'): Promise<ContainerRuntime & ExecRuntime> {
+export async function createRuntime(
+  host: Host,
+  execRoot: string,
+  runtimeName = 'runc',
+): Promise<ContainerRuntime & ExecRuntime> {
   const rt = new RuncRuntime({ host, root: execRoot, runtimePath: runtimePath(runtimeName) });
   await rt.init?.();
   const listeners: Array<(e: ExitInfo) => void> = [];

@@ -53,17 +53,28 @@ export function is(err: unknown, category: Category): boolean {
 /** The one mapping from category to HTTP status, as Docker's errdefs/http_helpers does it. */
 export function httpStatus(err: unknown): number {
   switch (categoryOf(err)) {
-    case 'NotFound': return 404;
-    case 'InvalidArgument': return 400;
-    case 'AlreadyExists': return 409;
-    case 'Conflict': return 409;
-    case 'FailedPrecondition': return 412;
-    case 'Unauthorized': return 401;
-    case 'Forbidden': return 403;
-    case 'Unavailable': return 503;
-    case 'NotImplemented': return 501;
-    case 'NotModified': return 304;
-    default: return 500;
+    case 'NotFound':
+      return 404;
+    case 'InvalidArgument':
+      return 400;
+    case 'AlreadyExists':
+      return 409;
+    case 'Conflict':
+      return 409;
+    case 'FailedPrecondition':
+      return 412;
+    case 'Unauthorized':
+      return 401;
+    case 'Forbidden':
+      return 403;
+    case 'Unavailable':
+      return 503;
+    case 'NotImplemented':
+      return 501;
+    case 'NotModified':
+      return 304;
+    default:
+      return 500;
   }
 }
 

@@ -44,7 +44,13 @@ export interface Spawner {
 /** Mounts and unmounts file systems. */
 export interface Mounter {
   /** `options` as mount(8) takes them; relative paths in them resolve against `cwd`. */
-  mount(fstype: string, source: string, target: string, options: readonly string[], o?: { cwd?: string }): Promise<void>;
+  mount(
+    fstype: string,
+    source: string,
+    target: string,
+    options: readonly string[],
+    o?: { cwd?: string },
+  ): Promise<void>;
   /** Lazy-detaches the mount; a target that is not mounted is not an error. */
   unmount(target: string): Promise<void>;
 }
@@ -79,15 +85,25 @@ export class RealHost implements Host {
   run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     return new Promise((resolve, reject) => {
       // Without the launcher, nsenter enters the namespace.
-      if (opts.netns && !(this.launcher && !opts.stdio)) [cmd, args] = ['nsenter', [`--net=${opts.netns}`, '--', cmd, ...args]];
-      const child = this.launcher && !opts.stdio
-        ? this.launcher.spawn(cmd, args, { env: opts.env, cwd: opts.cwd, stdin: true, stdout: true, stderr: true, timeoutMs: opts.timeoutMs, netns: opts.netns })
-        : nodeSpawn(cmd, args, {
-          env: opts.env ?? process.env,
-          cwd: opts.cwd,
-          stdio: opts.stdio ?? ['pipe', 'pipe', 'pipe'],
-          timeout: opts.timeoutMs,
-        });
+      if (opts.netns && !(this.launcher && !opts.stdio))
+        [cmd, args] = ['nsenter', [`--net=${opts.netns}`, '--', cmd, ...args]];
+      const child =
+        this.launcher && !opts.stdio
+          ? this.launcher.spawn(cmd, args, {
+              env: opts.env,
+              cwd: opts.cwd,
+              stdin: true,
+              stdout: true,
+              stderr: true,
+              timeoutMs: opts.timeoutMs,
+              netns: opts.netns,
+            })
+          : nodeSpawn(cmd, args, {
+              env: opts.env ?? process.env,
+              cwd: opts.cwd,
+              stdio: opts.stdio ?? ['pipe', 'pipe', 'pipe'],
+              timeout: opts.timeoutMs,
+            });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout?.on('data', (b: Buffer) => out.push(b));
@@ -100,7 +116,11 @@ export class RealHost implements Host {
           stderr: Buffer.concat(err).toString('utf8'),
         };
         if (result.code !== 0 && !opts.allowFailure) {
-          reject(internal(`${describeCommand(cmd, args)}: exit ${result.code}: ${result.stderr.trim() || result.stdout.trim()}`));
+          reject(
+            internal(
+              `${describeCommand(cmd, args)}: exit ${result.code}: ${result.stderr.trim() || result.stdout.trim()}`,
+            ),
+          );
         } else resolve(result);
       });
       if (child.stdin) {
@@ -116,7 +136,13 @@ export class RealHost implements Host {
     return nodeSpawn(cmd, args, opts);
   }
 
-  async mount(fstype: string, source: string, target: string, options: readonly string[], o: { cwd?: string } = {}): Promise<void> {
+  async mount(
+    fstype: string,
+    source: string,
+    target: string,
+    options: readonly string[],
+    o: { cwd?: string } = {},
+  ): Promise<void> {
     // An overlay takes only its own key=value options: the launcher mounts it with the system
     // call. Everything else (flags, helpers such as mount.nfs) goes through mount(8).
     if (this.launcher && fstype === 'overlay' && options.every((x) => /^[a-z_]+=/.test(x))) {
@@ -134,7 +160,8 @@ export class RealHost implements Host {
     if (this.launcher) {
       const r = await this.launcher.unmount(target, MNT_DETACH);
       // Not a mount point (EINVAL) or not there (ENOENT): nothing to undo.
-      if (r < 0 && -r !== osConstants.errno.EINVAL && -r !== osConstants.errno.ENOENT) throw internal(`unmount "${target}": ${errnoName(-r)}`);
+      if (r < 0 && -r !== osConstants.errno.EINVAL && -r !== osConstants.errno.ENOENT)
+        throw internal(`unmount "${target}": ${errnoName(-r)}`);
       return;
     }
     const r = await this.run('umount', ['-l', target], { allowFailure: true });
@@ -165,12 +192,20 @@ function errnoName(errno: number): string {
 function launchable(o: SpawnOptions): LaunchOptions | undefined {
   const stdio = o.stdio ?? 'pipe';
   const list = typeof stdio === 'string' ? [stdio, stdio, stdio] : stdio;
-  if (list.length > 4 || !list.every((x) => x === 'pipe' || x === 'ignore' || x === null || x === undefined)) return undefined;
-  if (o.uid !== undefined || o.gid !== undefined || o.shell || o.argv0 || o.signal || o.killSignal || o.windowsHide) return undefined;
+  if (list.length > 4 || !list.every((x) => x === 'pipe' || x === 'ignore' || x === null || x === undefined))
+    return undefined;
+  if (o.uid !== undefined || o.gid !== undefined || o.shell || o.argv0 || o.signal || o.killSignal || o.windowsHide)
+    return undefined;
   const piped = (i: number) => list[i] === 'pipe' || (i < 3 && (list[i] === null || list[i] === undefined));
   return {
-    env: o.env, cwd: typeof o.cwd === 'string' ? o.cwd : undefined, timeoutMs: o.timeout,
-    stdin: piped(0), stdout: piped(1), stderr: piped(2), fd3: list[3] === 'pipe', setsid: !!o.detached,
+    env: o.env,
+    cwd: typeof o.cwd === 'string' ? o.cwd : undefined,
+    timeoutMs: o.timeout,
+    stdin: piped(0),
+    stdout: piped(1),
+    stderr: piped(2),
+    fd3: list[3] === 'pipe',
+    setsid: !!o.detached,
   };
 }
 
@@ -192,7 +227,8 @@ export class FakeHost implements Host {
   async run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     this.calls.push({ op: 'run', args: [cmd, ...args], ...(opts.netns ? { netns: opts.netns } : {}) });
     const r = this.responses.get(cmd)?.(args) ?? { code: 0, stdout: '', stderr: '' };
-    if (r.code !== 0 && !opts.allowFailure) throw internal(`${describeCommand(cmd, args)}: exit ${r.code}: ${r.stderr}`);
+    if (r.code !== 0 && !opts.allowFailure)
+      throw internal(`${describeCommand(cmd, args)}: exit ${r.code}: ${r.stderr}`);
     return r;
   }
   spawn(cmd: string, args: readonly string[]): ChildProcess {

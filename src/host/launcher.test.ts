@@ -28,7 +28,10 @@ test('run: input, working directory and environment reach the program', { skip }
   const r = await host.run('cat', [], { input });
   assert.equal(r.stdout, input);
   assert.equal((await host.run('pwd', [], { cwd: '/usr/bin' })).stdout, '/usr/bin\n');
-  assert.equal((await host.run('sh', ['-c', 'echo "$BERTH_X"'], { env: { PATH: process.env.PATH, BERTH_X: 'set' } })).stdout, 'set\n');
+  assert.equal(
+    (await host.run('sh', ['-c', 'echo "$BERTH_X"'], { env: { PATH: process.env.PATH, BERTH_X: 'set' } })).stdout,
+    'set\n',
+  );
   await assert.rejects(host.run('pwd', [], { cwd: '/no/such/dir' }), /ENOENT/);
 });
 
@@ -48,12 +51,20 @@ test('run: a timeout ends the program', { skip }, async () => {
 });
 
 test('run: many at once, each gets its own output', { skip }, async () => {
-  const results = await Promise.all(Array.from({ length: 40 }, (_, i) => host.run('sh', ['-c', `sleep 0.0$((${i} % 5)); echo ${i}`])));
-  assert.deepEqual(results.map((r) => r.stdout), Array.from({ length: 40 }, (_, i) => `${i}\n`));
+  const results = await Promise.all(
+    Array.from({ length: 40 }, (_, i) => host.run('sh', ['-c', `sleep 0.0$((${i} % 5)); echo ${i}`])),
+  );
+  assert.deepEqual(
+    results.map((r) => r.stdout),
+    Array.from({ length: 40 }, (_, i) => `${i}\n`),
+  );
 });
 
 test('spawn: fd 3 pipe, a session of its own, stdin stream, kill', { skip }, async () => {
-  const child = host.spawn('sh', ['-c', 'echo sync >&3; ps -o sid= -p $$ >&2; cat'], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true });
+  const child = host.spawn('sh', ['-c', 'echo sync >&3; ps -o sid= -p $$ >&2; cat'], {
+    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
   const fd3 = child.stdio[3] as Readable;
   const synced = new Promise<string>((resolve) => fd3.once('data', (c: Buffer) => resolve(c.toString())));
   const sid = new Promise<string>((resolve) => child.stderr!.once('data', (c: Buffer) => resolve(c.toString().trim())));
@@ -62,7 +73,9 @@ test('spawn: fd 3 pipe, a session of its own, stdin stream, kill', { skip }, asy
   assert.equal(Number(await sid), child.pid, 'the program leads its own session');
   child.stdin!.write('hello\n');
   assert.equal(await echoed, 'hello\n');
-  const exited = new Promise<[number | null, string | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+  const exited = new Promise<[number | null, string | null]>((resolve) =>
+    child.once('exit', (c, s) => resolve([c, s])),
+  );
   child.kill('SIGKILL');
   assert.deepEqual(await exited, [null, 'SIGKILL']);
 });
@@ -90,25 +103,39 @@ test('a program in flight keeps the process alive; the launcher alone does not',
   assert.equal(r.status, 0);
 });
 
-test('an overlay mounted and lazily unmounted with the system calls, relative lower paths from cwd', { skip: skip || (process.getuid?.() === 0 ? false : 'needs root') }, async (t) => {
-  const dir = await fs.mkdtemp('/tmp/berth-launcher-test-');
-  t.after(() => fs.rm(dir, { recursive: true, force: true }));
-  for (const d of ['layers/a', 'layers/b', 'upper', 'work', 'merged']) await fs.mkdir(join(dir, d), { recursive: true });
-  await fs.writeFile(join(dir, 'layers/a/from-a'), 'a');
-  await fs.writeFile(join(dir, 'layers/b/from-b'), 'b');
-  const merged = join(dir, 'merged');
-  await host.mount('overlay', 'overlay', merged, ['lowerdir=a:b', `upperdir=${join(dir, 'upper')}`, `workdir=${join(dir, 'work')}`], { cwd: join(dir, 'layers') });
-  t.after(() => host.unmount(merged));
-  assert.deepEqual((await fs.readdir(merged)).sort(), ['from-a', 'from-b']);
-  await fs.writeFile(join(merged, 'new'), 'n');
-  assert.equal(await fs.readFile(join(dir, 'upper/new'), 'utf8'), 'n', 'writes land in the upper directory');
-  // The launcher came back to its own directory: a program started without cwd runs there.
-  assert.equal((await host.run('pwd', [])).stdout.trim(), process.cwd());
-  await host.unmount(merged);
-  assert.deepEqual(await fs.readdir(merged), []);
-  await host.unmount(merged); // not mounted any more: nothing to do
-  await assert.rejects(host.mount('overlay', 'overlay', merged, ['lowerdir=nope'], { cwd: join(dir, 'layers') }), /mount overlay on .*: ENOENT|EINVAL/);
-});
+test(
+  'an overlay mounted and lazily unmounted with the system calls, relative lower paths from cwd',
+  { skip: skip || (process.getuid?.() === 0 ? false : 'needs root') },
+  async (t) => {
+    const dir = await fs.mkdtemp('/tmp/berth-launcher-test-');
+    t.after(() => fs.rm(dir, { recursive: true, force: true }));
+    for (const d of ['layers/a', 'layers/b', 'upper', 'work', 'merged'])
+      await fs.mkdir(join(dir, d), { recursive: true });
+    await fs.writeFile(join(dir, 'layers/a/from-a'), 'a');
+    await fs.writeFile(join(dir, 'layers/b/from-b'), 'b');
+    const merged = join(dir, 'merged');
+    await host.mount(
+      'overlay',
+      'overlay',
+      merged,
+      ['lowerdir=a:b', `upperdir=${join(dir, 'upper')}`, `workdir=${join(dir, 'work')}`],
+      { cwd: join(dir, 'layers') },
+    );
+    t.after(() => host.unmount(merged));
+    assert.deepEqual((await fs.readdir(merged)).sort(), ['from-a', 'from-b']);
+    await fs.writeFile(join(merged, 'new'), 'n');
+    assert.equal(await fs.readFile(join(dir, 'upper/new'), 'utf8'), 'n', 'writes land in the upper directory');
+    // The launcher came back to its own directory: a program started without cwd runs there.
+    assert.equal((await host.run('pwd', [])).stdout.trim(), process.cwd());
+    await host.unmount(merged);
+    assert.deepEqual(await fs.readdir(merged), []);
+    await host.unmount(merged); // not mounted any more: nothing to do
+    await assert.rejects(
+      host.mount('overlay', 'overlay', merged, ['lowerdir=nope'], { cwd: join(dir, 'layers') }),
+      /mount overlay on .*: ENOENT|EINVAL/,
+    );
+  },
+);
 
 test('a launcher that dies fails what was in flight; the next program starts a new one', { skip }, async () => {
   const own = new RealHost({ launcherPath: LAUNCHER });
@@ -116,8 +143,18 @@ test('a launcher that dies fails what was in flight; the next program starts a n
     const running = own.run('sleep', ['31.5'], { allowFailure: true });
     await new Promise((r) => setTimeout(r, 200));
     // This process's launchers (the file's shared host's and this one's), and the one whose child the sleep is.
-    const launchers = spawnSync('pgrep', ['-P', String(process.pid), '-x', 'berth-launcher'], { encoding: 'utf8' }).stdout.trim().split('\n').map(Number);
-    const owner = launchers.map((pid) => ({ pid, sleeper: Number(spawnSync('pgrep', ['-P', String(pid), '-f', '^sleep 31.5$'], { encoding: 'utf8' }).stdout.trim()) })).find((x) => x.sleeper > 0);
+    const launchers = spawnSync('pgrep', ['-P', String(process.pid), '-x', 'berth-launcher'], { encoding: 'utf8' })
+      .stdout.trim()
+      .split('\n')
+      .map(Number);
+    const owner = launchers
+      .map((pid) => ({
+        pid,
+        sleeper: Number(
+          spawnSync('pgrep', ['-P', String(pid), '-f', '^sleep 31.5$'], { encoding: 'utf8' }).stdout.trim(),
+        ),
+      }))
+      .find((x) => x.sleeper > 0);
     assert.ok(owner, 'the sleep was started by a launcher of this process');
     process.kill(owner.pid, 'SIGKILL');
     const r = await running;
@@ -129,20 +166,38 @@ test('a launcher that dies fails what was in flight; the next program starts a n
   }
 });
 
-test('a program run in another network namespace sees only that namespace', { skip: skip || (process.getuid?.() === 0 ? false : 'needs root') }, async (t) => {
-  // A namespace of our own, held by a sleep we start and kill.
-  const holder = host.spawn('unshare', ['--net', 'sleep', '30'], { stdio: ['ignore', 'ignore', 'ignore'] });
-  t.after(() => holder.kill('SIGKILL'));
-  await new Promise((r) => holder.once('spawn', r));
-  const netns = `/proc/${holder.pid}/ns/net`;
-  await new Promise((r) => setTimeout(r, 100)); // unshare has execed sleep in the new namespace
-  const links = (ns?: string) => host.run('ip', ['-o', 'link', 'show'], { netns: ns }).then((r) => r.stdout.trim().split('\n').map((l) => l.split(': ')[1]));
-  assert.deepEqual(await links(netns), ['lo']);
-  assert.ok((await links()).length > 1, 'the host has more than a loopback');
-  // The same through Node's spawn (nsenter) when there is no launcher.
-  assert.deepEqual(await new RealHost().run('ip', ['-o', 'link', 'show'], { netns }).then((r) => r.stdout.trim().split('\n').map((l) => l.split(': ')[1])), ['lo']);
-  await assert.rejects(host.run('true', [], { netns: '/proc/999999999/ns/net' }), /ENOENT/);
-});
+test(
+  'a program run in another network namespace sees only that namespace',
+  { skip: skip || (process.getuid?.() === 0 ? false : 'needs root') },
+  async (t) => {
+    // A namespace of our own, held by a sleep we start and kill.
+    const holder = host.spawn('unshare', ['--net', 'sleep', '30'], { stdio: ['ignore', 'ignore', 'ignore'] });
+    t.after(() => holder.kill('SIGKILL'));
+    await new Promise((r) => holder.once('spawn', r));
+    const netns = `/proc/${holder.pid}/ns/net`;
+    await new Promise((r) => setTimeout(r, 100)); // unshare has execed sleep in the new namespace
+    const links = (ns?: string) =>
+      host.run('ip', ['-o', 'link', 'show'], { netns: ns }).then((r) =>
+        r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => l.split(': ')[1]),
+      );
+    assert.deepEqual(await links(netns), ['lo']);
+    assert.ok((await links()).length > 1, 'the host has more than a loopback');
+    // The same through Node's spawn (nsenter) when there is no launcher.
+    assert.deepEqual(
+      await new RealHost().run('ip', ['-o', 'link', 'show'], { netns }).then((r) =>
+        r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => l.split(': ')[1]),
+      ),
+      ['lo'],
+    );
+    await assert.rejects(host.run('true', [], { netns: '/proc/999999999/ns/net' }), /ENOENT/);
+  },
+);
 
 test('a slow reader holds back the writer of its stdin; nothing is lost', { skip }, async () => {
   // The program reads nothing for half a second, then everything. A pipe holds 64 KiB, so the

@@ -20,11 +20,25 @@ import { EventEmitter } from 'node:events';
 import { constants as osConstants } from 'node:os';
 import { Readable, Writable } from 'node:stream';
 
-const REQ_SPAWN = 1, REQ_STDIN = 2, REQ_KILL = 3, REQ_RELEASE = 4, REQ_MOUNT = 5, REQ_UNMOUNT = 6;
-const RES_SPAWNED = 1, RES_DATA = 2, RES_EXIT = 3, RES_DONE = 4, RES_WROTE = 5;
+const REQ_SPAWN = 1,
+  REQ_STDIN = 2,
+  REQ_KILL = 3,
+  REQ_RELEASE = 4,
+  REQ_MOUNT = 5,
+  REQ_UNMOUNT = 6;
+const RES_SPAWNED = 1,
+  RES_DATA = 2,
+  RES_EXIT = 3,
+  RES_DONE = 4,
+  RES_WROTE = 5;
 /** MNT_DETACH: umount2's lazy detach (`umount -l`). */
 export const MNT_DETACH = 2;
-const F_STDIN = 1, F_STDOUT = 2, F_STDERR = 4, F_FD3 = 8, F_SETSID = 16, F_NETNS = 32;
+const F_STDIN = 1,
+  F_STDOUT = 2,
+  F_STDERR = 4,
+  F_FD3 = 8,
+  F_SETSID = 16,
+  F_NETNS = 32;
 const HEADER = 9;
 /** The message set this file speaks; the C file's PROTOCOL. A launcher without `--protocol` is 1. */
 export const LAUNCHER_PROTOCOL = 2;
@@ -102,7 +116,10 @@ export class LaunchedProcess extends EventEmitter {
     this.openStreams = [this.stdout, this.stderr, fd3].filter(Boolean).length;
     for (const s of [this.stdout, this.stderr, fd3]) s?.once('end', () => this.streamEnded());
     // A stream nobody reads any more (destroyed by the caller) still counts as ended.
-    for (const s of [this.stdout, this.stderr, fd3]) s?.once('close', () => { if (!s.readableEnded) this.streamEnded(); });
+    for (const s of [this.stdout, this.stderr, fd3])
+      s?.once('close', () => {
+        if (!s.readableEnded) this.streamEnded();
+      });
   }
 
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
@@ -153,7 +170,10 @@ export class LaunchedProcess extends EventEmitter {
   onExit(status: number): void {
     // A wait status: the exit code in bits 8-15, or the signal in the low 7 bits.
     const sig = status & 0x7f;
-    if (sig) this.signalCode = (Object.entries(osConstants.signals).find(([, v]) => v === sig)?.[0] as NodeJS.Signals | undefined) ?? 'SIGKILL';
+    if (sig)
+      this.signalCode =
+        (Object.entries(osConstants.signals).find(([, v]) => v === sig)?.[0] as NodeJS.Signals | undefined) ??
+        'SIGKILL';
     else this.exitCode = (status >> 8) & 0xff;
     this.exited = true;
     this.emit('exit', this.exitCode, this.signalCode);
@@ -238,14 +258,24 @@ export class Launcher {
     const p = new LaunchedProcess(this, id, o);
     this.procs.set(id, p);
     this.holdLoop();
-    const env = Object.entries(o.env ?? process.env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
-    const flags = (o.stdin ? F_STDIN : 0) | (o.stdout ? F_STDOUT : 0) | (o.stderr ? F_STDERR : 0) | (o.fd3 ? F_FD3 : 0) | (o.setsid ? F_SETSID : 0) | (o.netns ? F_NETNS : 0);
+    const env = Object.entries(o.env ?? process.env)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${v}`);
+    const flags =
+      (o.stdin ? F_STDIN : 0) |
+      (o.stdout ? F_STDOUT : 0) |
+      (o.stderr ? F_STDERR : 0) |
+      (o.fd3 ? F_FD3 : 0) |
+      (o.setsid ? F_SETSID : 0) |
+      (o.netns ? F_NETNS : 0);
     const head = Buffer.alloc(16);
     head.writeUInt32LE(flags, 0);
     head.writeUInt32LE(o.timeoutMs ?? 0, 4);
     head.writeUInt32LE(args.length + 1, 8);
     head.writeUInt32LE(env.length, 12);
-    const strings = [cmd, o.cwd ?? '', ...(o.netns ? [o.netns] : []), cmd, ...args, ...env].map((s) => `${s}\0`).join('');
+    const strings = [cmd, o.cwd ?? '', ...(o.netns ? [o.netns] : []), cmd, ...args, ...env]
+      .map((s) => `${s}\0`)
+      .join('');
     this.send(REQ_SPAWN, id, Buffer.concat([head, Buffer.from(strings)]));
     return p;
   }

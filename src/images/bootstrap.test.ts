@@ -41,7 +41,8 @@ test('busybox: bin/busybox plus a link per applet, passwd and group, a Docker Hu
   assert.equal(readlinkSync(join(root, 'bin/ls')), 'busybox');
   assert.equal(readlinkSync(join(root, 'sbin/acpid')), '/bin/busybox');
   assert.match(readFileSync(join(root, 'etc/passwd'), 'utf8'), /^nobody:x:65534:65534:/m);
-  for (const u of ['root', 'daemon', 'bin', 'sys', 'sync', 'nobody']) assert.match(readFileSync(join(root, 'etc/passwd'), 'utf8'), new RegExp(`^${u}:x:`, 'm'));
+  for (const u of ['root', 'daemon', 'bin', 'sys', 'sync', 'nobody'])
+    assert.match(readFileSync(join(root, 'etc/passwd'), 'utf8'), new RegExp(`^${u}:x:`, 'm'));
   assert.match(readFileSync(join(root, 'etc/group'), 'utf8'), /^nogroup:x:65534:$/m);
   assert.equal(lstatSync(join(root, 'tmp')).mode & 0o7777, 0o1777);
   for (const d of ['root', 'var', 'home', 'dev', 'proc', 'sys']) assert.ok(lstatSync(join(root, d)).isDirectory(), d);
@@ -74,7 +75,14 @@ test('debootstrap runs in its own mount and PID namespaces, dies with the daemon
   class FailingDebootstrap extends FakeHost {
     override spawn(cmd: string, args: readonly string[]) {
       super.spawn(cmd, args);
-      return spawn('sh', ['-c', 'echo "I: Retrieving InRelease"; echo "E: Failed getting release file http://deb.debian.org/debian/dists/bookworm/InRelease" >&2; exit 1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      return spawn(
+        'sh',
+        [
+          '-c',
+          'echo "I: Retrieving InRelease"; echo "E: Failed getting release file http://deb.debian.org/debian/dists/bookworm/InRelease" >&2; exit 1',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
     }
   }
   const host = new FailingDebootstrap();
@@ -83,13 +91,18 @@ test('debootstrap runs in its own mount and PID namespaces, dies with the daemon
     bootstrap('debian:bookworm', { store: s.store, host, tmp: s.tmp }, (m) => msgs.push(m)),
     (e: Error & { category?: string }) => {
       assert.equal(e.category, 'Unavailable');
-      assert.match(e.message, /^bootstrap debian:bookworm: debootstrap failed \(exit 1\): E: Failed getting release file/);
+      assert.match(
+        e.message,
+        /^bootstrap debian:bookworm: debootstrap failed \(exit 1\): E: Failed getting release file/,
+      );
       return true;
     },
   );
   const cmd = host.calls.find((c) => c.op === 'spawn')!.args as string[];
   assert.deepEqual(cmd.slice(0, 3), ['setpriv', '--pdeathsig', 'KILL']);
-  assert.ok(cmd.includes('unshare') && cmd.includes('--mount') && cmd.includes('--pid') && cmd.includes('--kill-child'));
+  assert.ok(
+    cmd.includes('unshare') && cmd.includes('--mount') && cmd.includes('--pid') && cmd.includes('--kill-child'),
+  );
   assert.deepEqual(cmd.slice(-4, -2), ['--variant=minbase', 'bookworm']);
   assert.ok(msgs.some((m) => m.status === 'Retrieving InRelease' && m.id === 'bookworm'));
   assert.deepEqual(readdirSync(s.tmp), [], 'the scratch directory is gone');
@@ -103,7 +116,10 @@ test('the container settings for apt and dpkg land in the Debian root', async ()
     const clean = readFileSync(join(root, 'etc/apt/apt.conf.d/docker-clean'), 'utf8');
     assert.match(clean, /^Dir::Cache::pkgcache "";$/m);
     assert.match(clean, /^DPkg::Post-Invoke \{ "rm -f \/var\/cache\/apt\/archives\/\*\.deb .*"; \};$/m);
-    assert.equal(readFileSync(join(root, 'etc/apt/apt.conf.d/docker-gzip-indexes'), 'utf8'), 'Acquire::GzipIndexes "true";\nAcquire::CompressionTypes::Order:: "gz";\n');
+    assert.equal(
+      readFileSync(join(root, 'etc/apt/apt.conf.d/docker-gzip-indexes'), 'utf8'),
+      'Acquire::GzipIndexes "true";\nAcquire::CompressionTypes::Order:: "gz";\n',
+    );
     assert.equal(readFileSync(join(root, 'etc/dpkg/dpkg.cfg.d/docker-apt-speedup'), 'utf8'), 'force-unsafe-io\n');
     assert.equal(statSync(join(root, 'etc/apt/apt.conf.d/docker-no-languages')).mode & 0o777, 0o644);
   } finally {

@@ -45,7 +45,8 @@ export function bootstrapKind(ref: string): { kind: 'busybox' | 'debian'; tag: s
   } catch (e) {
     throw invalidArgument(`bootstrap "${ref}": invalid reference`, e);
   }
-  if (parsed.digest !== undefined) throw invalidArgument(`bootstrap "${ref}": a digest cannot be bootstrapped, name a tag`);
+  if (parsed.digest !== undefined)
+    throw invalidArgument(`bootstrap "${ref}": a digest cannot be bootstrapped, name a tag`);
   const repo = familiarString({ domain: parsed.domain, path: parsed.path });
   const tag = parsed.tag ?? 'latest';
   if (repo === 'busybox') return { kind: 'busybox', tag, name: familiarString(parsed) };
@@ -56,7 +57,9 @@ export function bootstrapKind(ref: string): { kind: 'busybox' | 'debian'; tag: s
     }
     return { kind: 'debian', tag: suite, name: familiarString(parsed) };
   }
-  throw invalidArgument(`bootstrap "${ref}": only busybox[:tag] and debian:<suite> (${DEBIAN_SUITES.join(', ')}) can be made offline`);
+  throw invalidArgument(
+    `bootstrap "${ref}": only busybox[:tag] and debian:<suite> (${DEBIAN_SUITES.join(', ')}) can be made offline`,
+  );
 }
 
 export async function bootstrap(ref: string, d: BootstrapDeps, progress: Progress): Promise<Image> {
@@ -127,9 +130,27 @@ const PASSWD = [
   'nobody:x:65534:65534:nobody:/home:/bin/false',
 ];
 const GROUP = [
-  'root:x:0:', 'daemon:x:1:', 'bin:x:2:', 'sys:x:3:', 'adm:x:4:', 'tty:x:5:', 'disk:x:6:', 'lp:x:7:', 'mail:x:8:',
-  'kmem:x:9:', 'wheel:x:10:root', 'floppy:x:11:', 'news:x:13:', 'uucp:x:14:', 'www-data:x:33:', 'operator:x:37:',
-  'staff:x:50:', 'audio:x:29:', 'video:x:44:', 'users:x:100:', 'nogroup:x:65534:',
+  'root:x:0:',
+  'daemon:x:1:',
+  'bin:x:2:',
+  'sys:x:3:',
+  'adm:x:4:',
+  'tty:x:5:',
+  'disk:x:6:',
+  'lp:x:7:',
+  'mail:x:8:',
+  'kmem:x:9:',
+  'wheel:x:10:root',
+  'floppy:x:11:',
+  'news:x:13:',
+  'uucp:x:14:',
+  'www-data:x:33:',
+  'operator:x:37:',
+  'staff:x:50:',
+  'audio:x:29:',
+  'video:x:44:',
+  'users:x:100:',
+  'nogroup:x:65534:',
 ];
 
 /**
@@ -147,9 +168,22 @@ async function busyboxRootfs(root: string, busybox: string, host: Host): Promise
   const help = await host.run(busybox, ['--help'], { allowFailure: true });
   const version = /BusyBox v(\S+)/.exec(help.stdout + help.stderr)?.[1] ?? 'unknown';
   const dirs: Array<[string, number]> = [
-    ['bin', 0o755], ['sbin', 0o755], ['usr', 0o755], ['usr/bin', 0o755], ['usr/sbin', 0o755], ['etc', 0o755],
-    ['root', 0o700], ['home', 0o755], ['var', 0o755], ['var/spool', 0o755], ['var/spool/mail', 0o755], ['var/www', 0o755],
-    ['dev', 0o755], ['proc', 0o555], ['sys', 0o555], ['tmp', 0o1777],
+    ['bin', 0o755],
+    ['sbin', 0o755],
+    ['usr', 0o755],
+    ['usr/bin', 0o755],
+    ['usr/sbin', 0o755],
+    ['etc', 0o755],
+    ['root', 0o700],
+    ['home', 0o755],
+    ['var', 0o755],
+    ['var/spool', 0o755],
+    ['var/spool/mail', 0o755],
+    ['var/www', 0o755],
+    ['dev', 0o755],
+    ['proc', 0o555],
+    ['sys', 0o555],
+    ['tmp', 0o1777],
   ];
   for (const [d, mode] of dirs) {
     await fs.mkdir(join(root, d), { recursive: true });
@@ -157,14 +191,20 @@ async function busyboxRootfs(root: string, busybox: string, host: Host): Promise
   }
   await fs.copyFile(busybox, join(root, 'bin/busybox'));
   await fs.chmod(join(root, 'bin/busybox'), 0o755);
-  for (const applet of list.stdout.split('\n').map((l) => l.trim()).filter(Boolean)) {
+  for (const applet of list.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     // --list-full names bin/busybox itself: linking it would replace the binary with a loop.
     if (applet === 'bin/busybox' || applet.startsWith('/') || applet.split('/').includes('..')) continue;
     const parent = join(root, applet, '..');
     await fs.mkdir(parent, { recursive: true });
     await fs.chmod(parent, 0o755);
     await fs.rm(join(root, applet), { force: true });
-    await fs.symlink(applet.startsWith('bin/') && !applet.slice(4).includes('/') ? 'busybox' : '/bin/busybox', join(root, applet));
+    await fs.symlink(
+      applet.startsWith('bin/') && !applet.slice(4).includes('/') ? 'busybox' : '/bin/busybox',
+      join(root, applet),
+    );
   }
   const write = async (p: string, lines: string[], mode: number) => {
     await fs.writeFile(join(root, p), lines.join('\n') + '\n');
@@ -172,18 +212,39 @@ async function busyboxRootfs(root: string, busybox: string, host: Host): Promise
   };
   await write('etc/passwd', PASSWD, 0o644);
   await write('etc/group', GROUP, 0o644);
-  await write('etc/shadow', PASSWD.map((l) => `${l.split(':')[0]}:*:10933:0:99999:7:::`), 0o600);
+  await write(
+    'etc/shadow',
+    PASSWD.map((l) => `${l.split(':')[0]}:*:10933:0:99999:7:::`),
+    0o600,
+  );
   // Whole seconds: tar headers carry no more.
   return { mtime: new Date(Math.floor(st.mtime.getTime() / 1000) * 1000), version };
 }
 
 async function debootstrap(root: string, suite: string, mirror: string, host: Host, progress: Progress): Promise<void> {
   // Own mount and PID namespaces, killed with the daemon: see the module comment.
-  const child = host.spawn('setpriv', [
-    '--pdeathsig', 'KILL', '--',
-    'unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child', '--',
-    'debootstrap', '--variant=minbase', suite, root, mirror,
-  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' } });
+  const child = host.spawn(
+    'setpriv',
+    [
+      '--pdeathsig',
+      'KILL',
+      '--',
+      'unshare',
+      '--mount',
+      '--propagation',
+      'private',
+      '--pid',
+      '--fork',
+      '--kill-child',
+      '--',
+      'debootstrap',
+      '--variant=minbase',
+      suite,
+      root,
+      mirror,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' } },
+  );
   let tail: string[] = [];
   let partial = '';
   const onData = (buf: Buffer) => {
@@ -204,7 +265,11 @@ async function debootstrap(root: string, suite: string, mirror: string, host: Ho
     child.on('close', (c, sig) => resolve(c ?? (sig ? 128 : 1)));
   });
   if (code !== 0) {
-    const why = tail.filter((l) => /^E:|error|fail/i.test(l)).slice(-3).join(' / ') || tail.slice(-3).join(' / ');
+    const why =
+      tail
+        .filter((l) => /^E:|error|fail/i.test(l))
+        .slice(-3)
+        .join(' / ') || tail.slice(-3).join(' / ');
     throw unavailable(`bootstrap debian:${suite}: debootstrap failed (exit ${code}): ${why}`);
   }
   // What apt downloaded is not part of the image, as in Docker Hub's debian.
@@ -226,15 +291,22 @@ async function debootstrap(root: string, suite: string, mirror: string, host: Ho
  * them about 20 MB.
  */
 export async function writeContainerAptConfig(root: string): Promise<void> {
-  const clean = 'rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true';
+  const clean =
+    'rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true';
   const files: Array<[string, string[]]> = [
-    ['etc/apt/apt.conf.d/docker-clean', [
-      `DPkg::Post-Invoke { "${clean}"; };`,
-      `APT::Update::Post-Invoke { "${clean}"; };`,
-      'Dir::Cache::pkgcache "";',
-      'Dir::Cache::srcpkgcache "";',
-    ]],
-    ['etc/apt/apt.conf.d/docker-gzip-indexes', ['Acquire::GzipIndexes "true";', 'Acquire::CompressionTypes::Order:: "gz";']],
+    [
+      'etc/apt/apt.conf.d/docker-clean',
+      [
+        `DPkg::Post-Invoke { "${clean}"; };`,
+        `APT::Update::Post-Invoke { "${clean}"; };`,
+        'Dir::Cache::pkgcache "";',
+        'Dir::Cache::srcpkgcache "";',
+      ],
+    ],
+    [
+      'etc/apt/apt.conf.d/docker-gzip-indexes',
+      ['Acquire::GzipIndexes "true";', 'Acquire::CompressionTypes::Order:: "gz";'],
+    ],
     ['etc/apt/apt.conf.d/docker-no-languages', ['Acquire::Languages "none";']],
     ['etc/apt/apt.conf.d/docker-autoremove-suggests', ['Apt::AutoRemove::SuggestsImportant "false";']],
     ['etc/dpkg/dpkg.cfg.d/docker-apt-speedup', ['force-unsafe-io']],

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { applyChanges, parseInstructions } from './changes.ts';
 
 const bad = (changes: string[], re: RegExp) =>
-  assert.throws(() => applyChanges({}, changes), (e: Error & { category?: string }) => e.category === 'InvalidArgument' && re.test(e.message));
+  assert.throws(
+    () => applyChanges({}, changes),
+    (e: Error & { category?: string }) => e.category === 'InvalidArgument' && re.test(e.message),
+  );
 
 test('CMD and ENTRYPOINT take the JSON form, or run the shell form through /bin/sh -c', () => {
   assert.deepEqual(applyChanges({}, ['CMD ["cat", "/hello.txt"]']).Cmd, ['cat', '/hello.txt']);
@@ -22,8 +25,15 @@ test('ENV: pairs with quotes and escapes, the legacy form, expansion from earlie
   ]);
   assert.deepEqual(applyChanges({ Env: ['abc=hello'] }, ['ENV abc=bye def=$abc']).Env, ['abc=bye', 'def=hello']);
   assert.deepEqual(c.Env, [
-    'PATH=/usr/bin:/bin', 'A=1', 'B=two words', 'C=$A literal', 'D=x y', 'LEGACY=some value here',
-    'E=1-two words', 'F=dflt', 'G=set',
+    'PATH=/usr/bin:/bin',
+    'A=1',
+    'B=two words',
+    'C=$A literal',
+    'D=x y',
+    'LEGACY=some value here',
+    'E=1-two words',
+    'F=dflt',
+    'G=set',
   ]);
   bad(['ENV'], /ENV needs at least one argument/);
   bad(['ENV =x'], /can't find =|names cannot be empty/);
@@ -59,13 +69,18 @@ test('LABEL, EXPOSE (ranges, protocols), USER, WORKDIR (relative to the previous
 
 test('HEALTHCHECK with flags, and NONE', () => {
   const c = applyChanges({}, ['HEALTHCHECK --interval=30s --timeout=1m30s --retries=3 CMD curl -f http://localhost/']);
-  assert.deepEqual(c.Healthcheck, { Test: ['CMD-SHELL', 'curl -f http://localhost/'], Interval: 30e9, Timeout: 90e9, Retries: 3 });
+  assert.deepEqual(c.Healthcheck, {
+    Test: ['CMD-SHELL', 'curl -f http://localhost/'],
+    Interval: 30e9,
+    Timeout: 90e9,
+    Retries: 3,
+  });
   assert.deepEqual(applyChanges({}, ['HEALTHCHECK CMD ["true"]']).Healthcheck, { Test: ['CMD', 'true'] });
   assert.deepEqual(applyChanges({}, ['HEALTHCHECK NONE']).Healthcheck, { Test: ['NONE'] });
   bad(['HEALTHCHECK --bogus=1 CMD true'], /unknown flag/);
 });
 
-test('instructions outside the commit set are refused with Docker\'s message; the input is not modified', () => {
+test("instructions outside the commit set are refused with Docker's message; the input is not modified", () => {
   bad(['RUN rm -rf /'], /^run is not a valid change command$/);
   bad(['FROM scratch'], /^from is not a valid change command$/);
   const input = { Env: ['A=1'], Labels: { x: 'y' } };
@@ -75,6 +90,9 @@ test('instructions outside the commit set are refused with Docker\'s message; th
 
 test('changes are read as one Dockerfile: continuations, comments, blank lines, several per string', () => {
   const ins = parseInstructions(['ENV A=1 \\\n  B=2', '# a comment', '', 'CMD ["a"]\nUSER x']);
-  assert.deepEqual(ins.map((i) => i.keyword), ['ENV', 'CMD', 'USER']);
+  assert.deepEqual(
+    ins.map((i) => i.keyword),
+    ['ENV', 'CMD', 'USER'],
+  );
   assert.deepEqual(applyChanges({}, ['ENV A=1 \\\n  B=2']).Env, ['A=1', 'B=2']);
 });

@@ -14,7 +14,19 @@
 import { invalidArgument } from '../errdefs/index.ts';
 import type { HealthConfig, ImageRunConfig } from '../spec/index.ts';
 
-const VALID = new Set(['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'HEALTHCHECK', 'LABEL', 'ONBUILD', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR']);
+const VALID = new Set([
+  'CMD',
+  'ENTRYPOINT',
+  'ENV',
+  'EXPOSE',
+  'HEALTHCHECK',
+  'LABEL',
+  'ONBUILD',
+  'STOPSIGNAL',
+  'USER',
+  'VOLUME',
+  'WORKDIR',
+]);
 
 /** One instruction: its keyword (upper case), its text after the keyword, and the whole line. */
 export interface Instruction {
@@ -133,7 +145,7 @@ export function applyChanges(cfg: ImageRunConfig, changes: readonly string[]): I
       case 'ONBUILD': {
         const inner = /^(\S+)/.exec(ins.rest)?.[1]?.toUpperCase();
         if (!inner) throw bad('ONBUILD needs an instruction');
-        if (inner === 'ONBUILD') throw bad('chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed');
+        if (inner === 'ONBUILD') throw bad("chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
         if (inner === 'FROM' || inner === 'MAINTAINER') throw bad(`${inner} isn't allowed as an ONBUILD trigger`);
         out.OnBuild = [...(out.OnBuild ?? []), ins.rest];
         break;
@@ -316,7 +328,7 @@ function normalizeAbs(p: string): string {
 
 /** Go-style durations (`30s`, `1m30s`, `500ms`) to nanoseconds. */
 function durationNs(s: string, bad: Bad): number {
-  const units: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+  const units: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
   let total = 0;
   let pos = 0;
@@ -353,16 +365,25 @@ function healthcheck(rest: string, bad: Bad): HealthConfig {
   const hc: HealthConfig = { Test: exec ? ['CMD', ...exec] : ['CMD-SHELL', cmd] };
   for (const [k, v] of Object.entries(flags)) {
     switch (k) {
-      case 'interval': hc.Interval = durationNs(v, bad); break;
-      case 'timeout': hc.Timeout = durationNs(v, bad); break;
-      case 'start-period': hc.StartPeriod = durationNs(v, bad); break;
-      case 'start-interval': hc.StartInterval = durationNs(v, bad); break;
+      case 'interval':
+        hc.Interval = durationNs(v, bad);
+        break;
+      case 'timeout':
+        hc.Timeout = durationNs(v, bad);
+        break;
+      case 'start-period':
+        hc.StartPeriod = durationNs(v, bad);
+        break;
+      case 'start-interval':
+        hc.StartInterval = durationNs(v, bad);
+        break;
       case 'retries': {
         if (!/^\d+$/.test(v)) throw bad(`invalid retries "${v}"`);
         hc.Retries = Number(v);
         break;
       }
-      default: throw bad(`unknown flag: --${k}`);
+      default:
+        throw bad(`unknown flag: --${k}`);
     }
   }
   return hc;

@@ -19,7 +19,11 @@ test('a builder commit adopts the upper directory as the layer instead of unpack
   mkdirSync(join(upper, 'etc'), { recursive: true });
   writeFileSync(join(upper, 'etc', 'made'), 'by a step\n');
   const img = await commitImage(s.store, {
-    parent: null, layer: diffOverlayUpper(upper, { host: s.host }), config: { Cmd: ['sh'] }, createdBy: 'step', adoptDir: upper,
+    parent: null,
+    layer: diffOverlayUpper(upper, { host: s.host }),
+    config: { Cmd: ['sh'] },
+    createdBy: 'step',
+    adoptDir: upper,
   });
   assert.ok(!existsSync(upper), 'the upper directory was moved');
   const layer = s.snapshots.get(img.topChain!)!;

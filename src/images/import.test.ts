@@ -17,17 +17,25 @@ after(async () => {
   await s?.close();
 });
 
-const rootfs = () => makeTar([
-  { name: 'bin/', type: 'directory' },
-  { name: 'bin/tool', content: '#!/bin/sh\necho tool\n', mode: 0o755 },
-  { name: 'bin/alias', type: 'symlink', linkname: 'tool' },
-  { name: 'etc/', type: 'directory' },
-  { name: 'etc/hostname', content: 'imported\n' },
-]);
+const rootfs = () =>
+  makeTar([
+    { name: 'bin/', type: 'directory' },
+    { name: 'bin/tool', content: '#!/bin/sh\necho tool\n', mode: 0o755 },
+    { name: 'bin/alias', type: 'symlink', linkname: 'tool' },
+    { name: 'etc/', type: 'directory' },
+    { name: 'etc/hostname', content: 'imported\n' },
+  ]);
 
 test('import makes a one-layer image with the changes in its config, as dockerd writes it', async () => {
   const img = await importImage(s.store, Readable.from([await rootfs()]), {
-    changes: ['CMD ["/bin/tool", "--flag"]', 'ENV GREETING=hi LANG=C.UTF-8', 'EXPOSE 80 443/tcp', 'LABEL maintainer="me <me@example.com>" tier=web', 'WORKDIR /srv', 'USER 1000'],
+    changes: [
+      'CMD ["/bin/tool", "--flag"]',
+      'ENV GREETING=hi LANG=C.UTF-8',
+      'EXPOSE 80 443/tcp',
+      'LABEL maintainer="me <me@example.com>" tier=web',
+      'WORKDIR /srv',
+      'USER 1000',
+    ],
   });
   const c = img.config;
   assert.deepEqual(c.config?.Cmd, ['/bin/tool', '--flag']);
@@ -53,7 +61,11 @@ test('gzip and zstd bodies give the same layer as the plain tar; the message is 
   const plain = await rootfs();
   const a = await importImage(s.store, Readable.from([plain]), { changes: [], message: 'first' });
   const b = await importImage(s.store, Readable.from([gzipSync(plain)]), { changes: [] });
-  const z = await importImage(s.store, Readable.from([zstdCompressSync(plain, { params: { [constants.ZSTD_c_compressionLevel]: 3 } })]), { changes: [] });
+  const z = await importImage(
+    s.store,
+    Readable.from([zstdCompressSync(plain, { params: { [constants.ZSTD_c_compressionLevel]: 3 } })]),
+    { changes: [] },
+  );
   assert.equal(a.config.rootfs.diff_ids[0], b.config.rootfs.diff_ids[0]);
   assert.equal(a.config.rootfs.diff_ids[0], z.config.rootfs.diff_ids[0]);
   assert.equal(a.config.comment, 'first');
@@ -67,10 +79,16 @@ test('a bad change fails before the body is read; a hostile tar leaves no blob o
   const fresh = await openTestStores();
   try {
     const body = Readable.from([await rootfs()]);
-    await assert.rejects(importImage(fresh.store, body, { changes: ['RUN true'] }), /run is not a valid change command/);
+    await assert.rejects(
+      importImage(fresh.store, body, { changes: ['RUN true'] }),
+      /run is not a valid change command/,
+    );
     assert.equal(body.readableDidRead, false, 'the body was not touched');
     const hostile = await makeTar([{ name: 'escape', type: 'link', linkname: '../../../../etc/passwd' }]);
-    await assert.rejects(importImage(fresh.store, Readable.from([hostile]), { changes: [] }), (e: Error & { category?: string }) => e.category === 'InvalidArgument');
+    await assert.rejects(
+      importImage(fresh.store, Readable.from([hostile]), { changes: [] }),
+      (e: Error & { category?: string }) => e.category === 'InvalidArgument',
+    );
     assert.deepEqual(await fresh.footprint(), { blobs: [], layers: [], tmp: [], ingest: [] });
     assert.deepEqual(fresh.store.list(), []);
   } finally {

@@ -23,7 +23,18 @@ import { Transform, type Readable } from 'node:stream';
 import { extract as tarExtract } from 'tar-stream';
 import { BerthError, invalidArgument, messageOf } from '../errdefs/index.ts';
 import { decompressed } from '../archive/index.ts';
-import { familiarString, hexOf, hostPlatform, isDigest, parseReference, sha256, MediaType, type Digest, type Descriptor, type ImageConfig } from '../spec/index.ts';
+import {
+  familiarString,
+  hexOf,
+  hostPlatform,
+  isDigest,
+  parseReference,
+  sha256,
+  MediaType,
+  type Digest,
+  type Descriptor,
+  type ImageConfig,
+} from '../spec/index.ts';
 import { byteMeter, type Progress } from './progress.ts';
 import type { ImageStore } from './store.ts';
 
@@ -66,11 +77,13 @@ type FileNode = Extract<Node, { kind: 'file' }>;
 /** Splits an archive entry name into clean components; refuses absolute names and `..`. */
 function entryComponents(name: string): string[] {
   if (name.includes('\0')) throw invalidArgument(`load: entry ${JSON.stringify(name)} has a NUL byte in its name`);
-  if (name.startsWith('/')) throw invalidArgument(`load: entry "${name}" has an absolute path: archive entries must be relative`);
+  if (name.startsWith('/'))
+    throw invalidArgument(`load: entry "${name}" has an absolute path: archive entries must be relative`);
   const parts: string[] = [];
   for (const c of name.split('/')) {
     if (c === '' || c === '.') continue;
-    if (c === '..') throw invalidArgument(`load: entry "${name}" contains "..": archive entries must stay inside the archive`);
+    if (c === '..')
+      throw invalidArgument(`load: entry "${name}" contains "..": archive entries must stay inside the archive`);
     parts.push(c);
   }
   return parts;
@@ -90,7 +103,8 @@ export class ArchiveIndex {
   async read(f: FileNode, name: string): Promise<Buffer> {
     const hit = this.cache.get(f.file);
     if (hit) return hit;
-    if (this.readBytes + f.size > MAX_JSON_TOTAL_BYTES) throw invalidArgument(`load: the archive's JSON documents exceed ${MAX_JSON_TOTAL_BYTES} bytes (at "${name}")`);
+    if (this.readBytes + f.size > MAX_JSON_TOTAL_BYTES)
+      throw invalidArgument(`load: the archive's JSON documents exceed ${MAX_JSON_TOTAL_BYTES} bytes (at "${name}")`);
     this.readBytes += f.size;
     const bytes = await fs.readFile(f.file);
     this.cache.set(f.file, bytes);
@@ -135,7 +149,10 @@ export class ArchiveIndex {
         }
         if (node.kind === 'symlink') {
           if (++hops > MAX_LINK_HOPS) throw invalidArgument(`load: too many levels of links resolving "${name}"`);
-          if (node.target.startsWith('/')) throw invalidArgument(`load: "${here}" is a symlink to the absolute path "${node.target}", outside the archive`);
+          if (node.target.startsWith('/'))
+            throw invalidArgument(
+              `load: "${here}" is a symlink to the absolute path "${node.target}", outside the archive`,
+            );
           done.pop();
           todo.unshift(...node.target.split('/').filter((x) => x !== '' && x !== '.'));
           continue;
@@ -147,7 +164,8 @@ export class ArchiveIndex {
           continue;
         }
         if (node.kind === 'file') {
-          if (todo.length) throw invalidArgument(`load: the archive has no file "${name}" ("${here}" is not a directory)`);
+          if (todo.length)
+            throw invalidArgument(`load: the archive has no file "${name}" ("${here}" is not a directory)`);
           return node;
         }
       }
@@ -161,7 +179,11 @@ export class ArchiveIndex {
  * Reads the whole archive into `work`: one scratch file per regular entry, named by a counter.
  * Returns the name map. Nothing else is written.
  */
-export async function readArchive(source: Readable, work: string, caps: { maxBytes: number; maxEntries: number }): Promise<ArchiveIndex> {
+export async function readArchive(
+  source: Readable,
+  work: string,
+  caps: { maxBytes: number; maxEntries: number },
+): Promise<ArchiveIndex> {
   const index = new ArchiveIndex();
   const plain = decompressed(source, caps.maxBytes);
   const ex = tarExtract();
@@ -170,7 +192,8 @@ export async function readArchive(source: Readable, work: string, caps: { maxByt
   const consume = (async () => {
     for await (const entry of ex) {
       const h = entry.header;
-      if (++count > caps.maxEntries) throw invalidArgument(`load: the archive has more than ${caps.maxEntries} entries`);
+      if (++count > caps.maxEntries)
+        throw invalidArgument(`load: the archive has more than ${caps.maxEntries} entries`);
       const parts = entryComponents(h.name);
       const name = parts.join('/');
       if (!name) {
@@ -195,7 +218,8 @@ export async function readArchive(source: Readable, work: string, caps: { maxByt
         continue;
       }
       if (h.type === 'symlink') index.set(name, { kind: 'symlink', target: h.linkname ?? '' });
-      else if (h.type === 'link') index.set(name, { kind: 'hardlink', target: entryComponents(h.linkname ?? '').join('/') });
+      else if (h.type === 'link')
+        index.set(name, { kind: 'hardlink', target: entryComponents(h.linkname ?? '').join('/') });
       else if (h.type === 'directory') index.set(name, { kind: 'dir' });
       // Devices, fifos and the like mean nothing in an image archive: skipped.
       entry.resume();
@@ -234,9 +258,14 @@ interface ImagePlan {
   tags: string[];
 }
 
-async function readJsonFile<T>(index: ArchiveIndex, name: string, node?: FileNode): Promise<{ value: T; bytes: Buffer }> {
+async function readJsonFile<T>(
+  index: ArchiveIndex,
+  name: string,
+  node?: FileNode,
+): Promise<{ value: T; bytes: Buffer }> {
   const f = node ?? index.lookup(name);
-  if (f.size > MAX_JSON_BYTES) throw invalidArgument(`load: "${name}" is too large (${f.size} bytes) for a JSON document`);
+  if (f.size > MAX_JSON_BYTES)
+    throw invalidArgument(`load: "${name}" is too large (${f.size} bytes) for a JSON document`);
   const bytes = await index.read(f, name);
   try {
     return { value: JSON.parse(bytes.toString('utf8')) as T, bytes };
@@ -247,8 +276,14 @@ async function readJsonFile<T>(index: ArchiveIndex, name: string, node?: FileNod
 
 /** A file named `blobs/sha256/<hex>` must hash to that digest. */
 function checkBlobName(name: string, f: FileNode): void {
-  const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name.split('/').filter((c) => c && c !== '.').join('/'));
-  if (m && f.digest !== `sha256:${m[1]}`) throw invalidArgument(`load: "${name}" does not match its digest name (its content is ${f.digest})`);
+  const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(
+    name
+      .split('/')
+      .filter((c) => c && c !== '.')
+      .join('/'),
+  );
+  if (m && f.digest !== `sha256:${m[1]}`)
+    throw invalidArgument(`load: "${name}" does not match its digest name (its content is ${f.digest})`);
 }
 
 function parseConfig(bytes: Buffer, name: string): ImageConfig {
@@ -258,14 +293,19 @@ function parseConfig(bytes: Buffer, name: string): ImageConfig {
   } catch (e) {
     throw invalidArgument(`load: image config "${name}" is not valid JSON: ${messageOf(e)}`, e);
   }
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw invalidArgument(`load: image config "${name}" is not a JSON object`);
+  if (typeof config !== 'object' || config === null || Array.isArray(config))
+    throw invalidArgument(`load: image config "${name}" is not a JSON object`);
   const ids = config.rootfs?.diff_ids as unknown;
   if (!Array.isArray(ids) || !ids.every((d) => typeof d === 'string' && isDigest(d))) {
     throw invalidArgument(`load: image config "${name}" has no valid rootfs.diff_ids`);
   }
   // Docker's overlay2 stops at 128 lowers; a longer stack is unusable and only costs disk.
-  if (ids.length > MAX_LAYERS) throw invalidArgument(`load: image config "${name}" has ${ids.length} layers, more than the ${MAX_LAYERS} an image may have`);
-  if (config.os !== undefined && config.os !== 'linux') throw invalidArgument(`load: cannot load ${config.os} image "${name}" on linux`);
+  if (ids.length > MAX_LAYERS)
+    throw invalidArgument(
+      `load: image config "${name}" has ${ids.length} layers, more than the ${MAX_LAYERS} an image may have`,
+    );
+  if (config.os !== undefined && config.os !== 'linux')
+    throw invalidArgument(`load: cannot load ${config.os} image "${name}" on linux`);
   return config;
 }
 
@@ -277,7 +317,8 @@ function parseTag(t: unknown, where: string): string {
   } catch (e) {
     throw invalidArgument(`load: invalid tag "${t}" in ${where}: ${messageOf(e)}`, e);
   }
-  if (ref.digest !== undefined) throw invalidArgument(`load: invalid tag "${t}" in ${where}: a tag cannot have a digest`);
+  if (ref.digest !== undefined)
+    throw invalidArgument(`load: invalid tag "${t}" in ${where}: a tag cannot have a digest`);
   return familiarString(ref);
 }
 
@@ -290,15 +331,19 @@ async function planDockerArchive(index: ArchiveIndex): Promise<ImagePlan[]> {
     if (typeof item !== 'object' || item === null) throw invalidArgument(`load: ${where} is not an object`);
     const m = item as { Config?: unknown; RepoTags?: unknown; Layers?: unknown };
     if (typeof m.Config !== 'string' || !m.Config) throw invalidArgument(`load: ${where} has no Config`);
-    if (!Array.isArray(m.Layers) || !m.Layers.every((l) => typeof l === 'string')) throw invalidArgument(`load: ${where} has no valid Layers list`);
-    if (m.RepoTags !== undefined && m.RepoTags !== null && !Array.isArray(m.RepoTags)) throw invalidArgument(`load: ${where} has an invalid RepoTags`);
+    if (!Array.isArray(m.Layers) || !m.Layers.every((l) => typeof l === 'string'))
+      throw invalidArgument(`load: ${where} has no valid Layers list`);
+    if (m.RepoTags !== undefined && m.RepoTags !== null && !Array.isArray(m.RepoTags))
+      throw invalidArgument(`load: ${where} has an invalid RepoTags`);
     const cfgNode = index.lookup(m.Config);
     checkBlobName(m.Config, cfgNode);
     const { bytes: configBytes } = await readJsonFile<unknown>(index, m.Config, cfgNode);
     const config = parseConfig(configBytes, m.Config);
     const layers = m.Layers as string[];
     if (layers.length !== config.rootfs.diff_ids.length) {
-      throw invalidArgument(`load: invalid manifest, layers length mismatch: "${m.Config}" names ${config.rootfs.diff_ids.length} layers, manifest.json ${layers.length}`);
+      throw invalidArgument(
+        `load: invalid manifest, layers length mismatch: "${m.Config}" names ${config.rootfs.diff_ids.length} layers, manifest.json ${layers.length}`,
+      );
     }
     plans.push({
       configName: m.Config,
@@ -317,12 +362,24 @@ async function planDockerArchive(index: ArchiveIndex): Promise<ImagePlan[]> {
 const MANIFEST_TYPES = new Set<string>([MediaType.OciManifest, MediaType.DockerManifest]);
 const INDEX_TYPES = new Set<string>([MediaType.OciIndex, MediaType.DockerManifestList]);
 const LAYER_TYPES = new Set<string>([
-  MediaType.OciLayer, MediaType.OciLayerGzip, MediaType.OciLayerZstd, MediaType.DockerLayer, MediaType.DockerLayerGzip,
+  MediaType.OciLayer,
+  MediaType.OciLayerGzip,
+  MediaType.OciLayerZstd,
+  MediaType.DockerLayer,
+  MediaType.DockerLayerGzip,
 ]);
 
 function isDescriptor(d: unknown): d is Descriptor {
   const x = d as Descriptor;
-  return typeof x === 'object' && x !== null && typeof x.mediaType === 'string' && typeof x.digest === 'string' && isDigest(x.digest) && Number.isSafeInteger(x.size) && x.size >= 0;
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof x.mediaType === 'string' &&
+    typeof x.digest === 'string' &&
+    isDigest(x.digest) &&
+    Number.isSafeInteger(x.size) &&
+    x.size >= 0
+  );
 }
 
 /** The name an OCI index entry gives its image: containerd's annotation, or a full reference in `ref.name`. */
@@ -351,24 +408,40 @@ async function planOciLayout(index: ArchiveIndex): Promise<ImagePlan[]> {
     } catch (e) {
       throw invalidArgument(`load: ${what} ${d.digest} is not in the archive`, e);
     }
-    if (f.digest !== d.digest) throw invalidArgument(`load: "${name}" does not match its digest name (its content is ${f.digest})`);
-    if (f.size !== d.size) throw invalidArgument(`load: ${what} ${d.digest} has ${f.size} bytes, its descriptor says ${d.size}`);
+    if (f.digest !== d.digest)
+      throw invalidArgument(`load: "${name}" does not match its digest name (its content is ${f.digest})`);
+    if (f.size !== d.size)
+      throw invalidArgument(`load: ${what} ${d.digest} has ${f.size} bytes, its descriptor says ${d.size}`);
     return f;
   };
   const { value: top } = await readJsonFile<{ manifests?: unknown }>(index, 'index.json');
-  if (typeof top !== 'object' || top === null || !Array.isArray(top.manifests)) throw invalidArgument('load: index.json has no manifests list');
+  if (typeof top !== 'object' || top === null || !Array.isArray(top.manifests))
+    throw invalidArgument('load: index.json has no manifests list');
   const host = hostPlatform();
   const byManifest = new Map<string, ImagePlan>();
   const visit = async (desc: Descriptor, tag: string | undefined, depth: number): Promise<void> => {
     if (depth > 4) throw invalidArgument('load: index.json nests indexes too deeply');
     if (INDEX_TYPES.has(desc.mediaType)) {
       const f = blob(desc, 'index');
-      const { value: child } = await readJsonFile<{ manifests?: unknown }>(index, `blobs/sha256/${hexOf(desc.digest)}`, f);
-      if (typeof child !== 'object' || child === null || !Array.isArray(child.manifests) || !child.manifests.every(isDescriptor)) {
+      const { value: child } = await readJsonFile<{ manifests?: unknown }>(
+        index,
+        `blobs/sha256/${hexOf(desc.digest)}`,
+        f,
+      );
+      if (
+        typeof child !== 'object' ||
+        child === null ||
+        !Array.isArray(child.manifests) ||
+        !child.manifests.every(isDescriptor)
+      ) {
         throw invalidArgument(`load: index ${desc.digest} has no valid manifests list`);
       }
-      const images = (child.manifests as Descriptor[]).filter((d) => MANIFEST_TYPES.has(d.mediaType) || INDEX_TYPES.has(d.mediaType));
-      const match = images.find((d) => !d.platform || (d.platform.os === host.os && d.platform.architecture === host.architecture));
+      const images = (child.manifests as Descriptor[]).filter(
+        (d) => MANIFEST_TYPES.has(d.mediaType) || INDEX_TYPES.has(d.mediaType),
+      );
+      const match = images.find(
+        (d) => !d.platform || (d.platform.os === host.os && d.platform.architecture === host.architecture),
+      );
       if (!match) throw invalidArgument(`load: index ${desc.digest} has no image for ${host.os}/${host.architecture}`);
       await visit(match, tag, depth + 1);
       return;
@@ -380,8 +453,18 @@ async function planOciLayout(index: ArchiveIndex): Promise<ImagePlan[]> {
       return;
     }
     const mf = blob(desc, 'manifest');
-    const { value: m } = await readJsonFile<{ config?: unknown; layers?: unknown }>(index, `blobs/sha256/${hexOf(desc.digest)}`, mf);
-    if (typeof m !== 'object' || m === null || !isDescriptor(m.config) || !Array.isArray(m.layers) || !m.layers.every(isDescriptor)) {
+    const { value: m } = await readJsonFile<{ config?: unknown; layers?: unknown }>(
+      index,
+      `blobs/sha256/${hexOf(desc.digest)}`,
+      mf,
+    );
+    if (
+      typeof m !== 'object' ||
+      m === null ||
+      !isDescriptor(m.config) ||
+      !Array.isArray(m.layers) ||
+      !m.layers.every(isDescriptor)
+    ) {
       throw invalidArgument(`load: manifest ${desc.digest} is not a valid image manifest`);
     }
     const cf = blob(m.config, 'config');
@@ -390,14 +473,17 @@ async function planOciLayout(index: ArchiveIndex): Promise<ImagePlan[]> {
     const config = parseConfig(configBytes, configName);
     const layers = m.layers as Descriptor[];
     if (layers.length !== config.rootfs.diff_ids.length) {
-      throw invalidArgument(`load: manifest ${desc.digest} has ${layers.length} layers, its config names ${config.rootfs.diff_ids.length}`);
+      throw invalidArgument(
+        `load: manifest ${desc.digest} has ${layers.length} layers, its config names ${config.rootfs.diff_ids.length}`,
+      );
     }
     byManifest.set(desc.digest, {
       configName,
       configBytes,
       tags: tag ? [tag] : [],
       layers: layers.map((l, j) => {
-        if (!LAYER_TYPES.has(l.mediaType)) throw invalidArgument(`load: layer ${l.digest} has the unsupported media type "${l.mediaType}"`);
+        if (!LAYER_TYPES.has(l.mediaType))
+          throw invalidArgument(`load: layer ${l.digest} has the unsupported media type "${l.mediaType}"`);
         return { name: `blobs/sha256/${hexOf(l.digest)}`, file: blob(l, 'layer'), diffId: config.rootfs.diff_ids[j]! };
       }),
     });
@@ -422,8 +508,12 @@ export async function loadImages(store: ImageStore, source: Readable, opts: Load
     let plans: ImagePlan[];
     if (index.has('manifest.json')) plans = await planDockerArchive(index);
     else if (index.has('index.json')) plans = await planOciLayout(index);
-    else if (index.has('repositories')) throw invalidArgument('load: the archive has no manifest.json: pre-1.10 Docker archives (repositories and <id>/json only) are not supported');
-    else throw invalidArgument('load: the archive has neither manifest.json nor index.json: it is not an image archive');
+    else if (index.has('repositories'))
+      throw invalidArgument(
+        'load: the archive has no manifest.json: pre-1.10 Docker archives (repositories and <id>/json only) are not supported',
+      );
+    else
+      throw invalidArgument('load: the archive has neither manifest.json nor index.json: it is not an image archive');
     const results: LoadResult[] = [];
     for (const plan of plans) {
       const r = await loadOne(store, plan, opts);
@@ -470,7 +560,10 @@ async function loadOne(store: ImageStore, plan: ImagePlan, opts: LoadOptions): P
         } catch (e) {
           raw.destroy();
           if (/digest mismatch/.test(messageOf(e))) {
-            throw invalidArgument(`load: layer "${l.name}" does not match the diff ID ${l.diffId} that "${plan.configName}" names for it`, e);
+            throw invalidArgument(
+              `load: layer "${l.name}" does not match the diff ID ${l.diffId} that "${plan.configName}" names for it`,
+              e,
+            );
           }
           throw invalidArgument(`load: layer "${l.name}": ${messageOf(e)}`, e);
         }
@@ -485,7 +578,8 @@ async function loadOne(store: ImageStore, plan: ImagePlan, opts: LoadOptions): P
     const tags: string[] = [];
     for (const t of plan.tags) {
       const prev = store.tag(image.id, t);
-      if (prev) opts.out({ stream: `The image ${t} already exists, renaming the old one with ID ${prev} to empty string\n` });
+      if (prev)
+        opts.out({ stream: `The image ${t} already exists, renaming the old one with ID ${prev} to empty string\n` });
       opts.out({ stream: `Loaded image: ${t}\n` });
       tags.push(t);
     }
@@ -498,4 +592,3 @@ async function loadOne(store: ImageStore, plan: ImagePlan, opts: LoadOptions): P
     throw e;
   }
 }
-

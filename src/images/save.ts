@@ -12,7 +12,20 @@
  */
 import { Readable } from 'node:stream';
 import { invalidArgument, notFound } from '../errdefs/index.ts';
-import { familiarName, familiarString, hexOf, isDigest, looksLikeId, parseReference, sha256, MediaType, type Digest, type Descriptor, type Manifest, type Platform } from '../spec/index.ts';
+import {
+  familiarName,
+  familiarString,
+  hexOf,
+  isDigest,
+  looksLikeId,
+  parseReference,
+  sha256,
+  MediaType,
+  type Digest,
+  type Descriptor,
+  type Manifest,
+  type Platform,
+} from '../spec/index.ts';
 import type { ImageStore, Image } from './store.ts';
 
 interface SaveItem {
@@ -96,10 +109,18 @@ export async function planSave(store: ImageStore, names: readonly string[]): Pro
     const layerDescs: Descriptor[] = [];
     for (const l of layers) {
       await blob(l.diffId);
-      layerDescs.push({ mediaType: MediaType.OciLayer, digest: l.diffId, size: (await store.content.info(l.diffId)).size });
+      layerDescs.push({
+        mediaType: MediaType.OciLayer,
+        digest: l.diffId,
+        size: (await store.content.info(l.diffId)).size,
+      });
     }
     const cfgSize = (await store.content.info(image.id)).size;
-    const platform: Platform = { architecture: image.config.architecture, os: image.config.os, ...(image.config.variant ? { variant: image.config.variant } : {}) };
+    const platform: Platform = {
+      architecture: image.config.architecture,
+      os: image.config.os,
+      ...(image.config.variant ? { variant: image.config.variant } : {}),
+    };
     const m: Manifest = {
       schemaVersion: 2,
       mediaType: MediaType.OciManifest,
@@ -116,7 +137,13 @@ export async function planSave(store: ImageStore, names: readonly string[]): Pro
     if (!tags.length) index.push(base);
     for (const t of tags) {
       const ref = parseReference(t);
-      index.push({ ...base, annotations: { 'io.containerd.image.name': `${ref.domain}/${ref.path}:${ref.tag}`, 'org.opencontainers.image.ref.name': ref.tag! } });
+      index.push({
+        ...base,
+        annotations: {
+          'io.containerd.image.name': `${ref.domain}/${ref.path}:${ref.tag}`,
+          'org.opencontainers.image.ref.name': ref.tag!,
+        },
+      });
       const repo = familiarName(ref);
       const top = layers[layers.length - 1];
       if (top) repositories[repo] = { ...repositories[repo], [ref.tag!]: hexOf(top.diffId) };
@@ -166,7 +193,10 @@ export function writeArchive(plan: SavePlan): Readable {
   return Readable.from(generate(), { objectMode: false, highWaterMark: 1 << 20 });
 }
 
-export async function saveImages(store: ImageStore, names: readonly string[]): Promise<{ ids: Digest[]; stream: Readable }> {
+export async function saveImages(
+  store: ImageStore,
+  names: readonly string[],
+): Promise<{ ids: Digest[]; stream: Readable }> {
   const plan = await planSave(store, names);
   return { ids: plan.ids, stream: writeArchive(plan) };
 }
@@ -177,7 +207,8 @@ function tarHeader(h: { name: string; type: 'file' | 'directory'; size: number; 
   const name = Buffer.from(h.name);
   if (name.length > 100) throw invalidArgument(`save: archive name "${h.name}" is too long`);
   name.copy(b, 0);
-  const octal = (v: number, off: number, len: number) => b.write(v.toString(8).padStart(len - 1, '0') + '\0', off, len, 'ascii');
+  const octal = (v: number, off: number, len: number) =>
+    b.write(v.toString(8).padStart(len - 1, '0') + '\0', off, len, 'ascii');
   octal(h.mode, 100, 8);
   octal(0, 108, 8);
   octal(0, 116, 8);

@@ -10,7 +10,15 @@ import { conflict, invalidArgument, notFound } from '../errdefs/index.ts';
 import type { ContentStore } from '../content/index.ts';
 import type { MetadataDb } from '../metadata/index.ts';
 import type { Snapshotter } from '../snapshots/index.ts';
-import { familiarString, isDigest, looksLikeId, parseReference, type Digest, type ImageConfig, type Reference } from '../spec/index.ts';
+import {
+  familiarString,
+  isDigest,
+  looksLikeId,
+  parseReference,
+  type Digest,
+  type ImageConfig,
+  type Reference,
+} from '../spec/index.ts';
 
 export interface Image {
   id: Digest;
@@ -84,9 +92,9 @@ export class ImageStore {
     const layers = this.snapshots.stack(top);
     const size = layers.reduce((n, l) => n + l.size, 0);
     const now = new Date().toISOString();
-    this.db.stmt('INSERT OR IGNORE INTO images (id, created, added, top_chain, size, parent) VALUES (?, ?, ?, ?, ?, ?)').run(
-      blob.digest, config.created ?? now, now, top, size, opts.parent ?? null,
-    );
+    this.db
+      .stmt('INSERT OR IGNORE INTO images (id, created, added, top_chain, size, parent) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(blob.digest, config.created ?? now, now, top, size, opts.parent ?? null);
     return this.get(blob.digest);
   }
 
@@ -126,16 +134,21 @@ export class ImageStore {
       ref = undefined;
     }
     if (ref) {
-      const row = this.db.stmt('SELECT image_id FROM tags WHERE ref = ?').get(refKey(ref)) as { image_id: string } | undefined;
+      const row = this.db.stmt('SELECT image_id FROM tags WHERE ref = ?').get(refKey(ref)) as
+        { image_id: string } | undefined;
       if (row) return row.image_id;
       if (ref.digest !== undefined) {
-        const d = this.db.stmt('SELECT image_id FROM repo_digests WHERE ref = ?').get(`${ref.domain}/${ref.path}@${ref.digest}`) as { image_id: string } | undefined;
+        const d = this.db
+          .stmt('SELECT image_id FROM repo_digests WHERE ref = ?')
+          .get(`${ref.domain}/${ref.path}@${ref.digest}`) as { image_id: string } | undefined;
         if (d) return d.image_id;
       }
     }
     if (looksLikeId(s)) {
       const hex = s.replace(/^sha256:/, '');
-      const rows = this.db.stmt("SELECT id FROM images WHERE id LIKE ? LIMIT 2").all(`sha256:${hex}%`) as { id: string }[];
+      const rows = this.db.stmt('SELECT id FROM images WHERE id LIKE ? LIMIT 2').all(`sha256:${hex}%`) as {
+        id: string;
+      }[];
       if (rows.length > 1) throw invalidArgument(`image ID "${s}" is ambiguous`);
       return rows[0]?.id;
     }
@@ -143,23 +156,31 @@ export class ImageStore {
   }
 
   list(): Image[] {
-    return (this.db.stmt('SELECT * FROM images ORDER BY added DESC').all() as unknown as ImageRow[]).map((r) => this.toImage(r));
+    return (this.db.stmt('SELECT * FROM images ORDER BY added DESC').all() as unknown as ImageRow[]).map((r) =>
+      this.toImage(r),
+    );
   }
 
   /** Points `ref` at image `id`, moving the tag if it pointed elsewhere. Returns the previous image. */
   tag(id: string, ref: string): string | undefined {
     const parsed = parseReference(ref);
-    if (parsed.digest !== undefined && parsed.tag === undefined) throw invalidArgument(`tag "${ref}": refusing to create a tag with a digest reference`);
+    if (parsed.digest !== undefined && parsed.tag === undefined)
+      throw invalidArgument(`tag "${ref}": refusing to create a tag with a digest reference`);
     const key = refKey(parsed);
     this.get(id);
     const prev = this.db.stmt('SELECT image_id FROM tags WHERE ref = ?').get(key) as { image_id: string } | undefined;
-    this.db.stmt('INSERT INTO tags (ref, image_id, tagged) VALUES (?, ?, ?) ON CONFLICT(ref) DO UPDATE SET image_id = excluded.image_id, tagged = excluded.tagged').run(key, id, new Date().toISOString());
+    this.db
+      .stmt(
+        'INSERT INTO tags (ref, image_id, tagged) VALUES (?, ?, ?) ON CONFLICT(ref) DO UPDATE SET image_id = excluded.image_id, tagged = excluded.tagged',
+      )
+      .run(key, id, new Date().toISOString());
     return prev && prev.image_id !== id ? prev.image_id : undefined;
   }
 
   /** When a tag was last set on this image (Docker's LastTagTime), if ever. */
   lastTagTime(id: string): string | undefined {
-    const row = this.db.stmt('SELECT MAX(tagged) AS t FROM tags WHERE image_id = ?').get(id) as { t: string | null } | undefined;
+    const row = this.db.stmt('SELECT MAX(tagged) AS t FROM tags WHERE image_id = ?').get(id) as
+      { t: string | null } | undefined;
     return row?.t ?? undefined;
   }
 
@@ -167,7 +188,9 @@ export class ImageStore {
   repoTags(name: string): Array<{ tag: string; id: Digest }> {
     const ref = parseReference(name);
     const prefix = `${ref.domain}/${ref.path}:`;
-    const rows = this.db.stmt('SELECT ref, image_id FROM tags WHERE substr(ref, 1, ?) = ? ORDER BY ref').all(prefix.length, prefix) as { ref: string; image_id: string }[];
+    const rows = this.db
+      .stmt('SELECT ref, image_id FROM tags WHERE substr(ref, 1, ?) = ? ORDER BY ref')
+      .all(prefix.length, prefix) as { ref: string; image_id: string }[];
     return rows
       .filter((r) => /^[\w][\w.-]*$/.test(r.ref.slice(prefix.length)))
       .map((r) => ({ tag: keyToFamiliar(r.ref), id: r.image_id as Digest }));
@@ -176,24 +199,42 @@ export class ImageStore {
   /** Records that image `id` is `repo@digest` in a registry (pulled by it or pushed as it). */
   addRepoDigest(id: string, ref: Pick<Reference, 'domain' | 'path'>, digest: Digest): void {
     this.get(id);
-    this.db.stmt('INSERT INTO repo_digests (ref, image_id) VALUES (?, ?) ON CONFLICT(ref) DO UPDATE SET image_id = excluded.image_id').run(`${ref.domain}/${ref.path}@${digest}`, id);
+    this.db
+      .stmt(
+        'INSERT INTO repo_digests (ref, image_id) VALUES (?, ?) ON CONFLICT(ref) DO UPDATE SET image_id = excluded.image_id',
+      )
+      .run(`${ref.domain}/${ref.path}@${digest}`, id);
   }
 
   /** Remembers where a layer's compressed blob is, so a later push can reuse it. */
   rememberBlob(diffId: Digest, b: KnownBlob): void {
-    this.db.stmt('INSERT INTO distribution (diff_id, registry, repo, digest, media_type, size) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(diff_id, registry, repo) DO UPDATE SET digest = excluded.digest, media_type = excluded.media_type, size = excluded.size')
+    this.db
+      .stmt(
+        'INSERT INTO distribution (diff_id, registry, repo, digest, media_type, size) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(diff_id, registry, repo) DO UPDATE SET digest = excluded.digest, media_type = excluded.media_type, size = excluded.size',
+      )
       .run(diffId, b.registry, b.repo, b.digest, b.mediaType, b.size);
   }
 
   /** The compressed blobs known for a layer on one registry, in any repository. */
   knownBlobs(diffId: Digest, registry: string): KnownBlob[] {
-    return (this.db.stmt('SELECT registry, repo, digest, media_type, size FROM distribution WHERE diff_id = ? AND registry = ?').all(diffId, registry) as { registry: string; repo: string; digest: string; media_type: string; size: number }[])
-      .map((r) => ({ registry: r.registry, repo: r.repo, digest: r.digest as Digest, mediaType: r.media_type, size: r.size }));
+    return (
+      this.db
+        .stmt('SELECT registry, repo, digest, media_type, size FROM distribution WHERE diff_id = ? AND registry = ?')
+        .all(diffId, registry) as { registry: string; repo: string; digest: string; media_type: string; size: number }[]
+    ).map((r) => ({
+      registry: r.registry,
+      repo: r.repo,
+      digest: r.digest as Digest,
+      mediaType: r.media_type,
+      size: r.size,
+    }));
   }
 
   /** Forgets a blob a registry turned out not to have any more. */
   forgetBlob(diffId: Digest, registry: string, repo: string): void {
-    this.db.stmt('DELETE FROM distribution WHERE diff_id = ? AND registry = ? AND repo = ?').run(diffId, registry, repo);
+    this.db
+      .stmt('DELETE FROM distribution WHERE diff_id = ? AND registry = ? AND repo = ?')
+      .run(diffId, registry, repo);
   }
 
   /** Removes one tag (or repo digest); returns the image it pointed at. */
@@ -201,7 +242,8 @@ export class ImageStore {
     const key = refKey(parseReference(ref));
     const row = this.db.stmt('SELECT image_id FROM tags WHERE ref = ?').get(key) as { image_id: string } | undefined;
     if (!row) {
-      const d = this.db.stmt('SELECT image_id FROM repo_digests WHERE ref = ?').get(key) as { image_id: string } | undefined;
+      const d = this.db.stmt('SELECT image_id FROM repo_digests WHERE ref = ?').get(key) as
+        { image_id: string } | undefined;
       if (d) {
         this.db.stmt('DELETE FROM repo_digests WHERE ref = ?').run(key);
         return d.image_id;
@@ -216,7 +258,10 @@ export class ImageStore {
   isTag(s: string): boolean {
     try {
       const key = refKey(parseReference(s));
-      return !!this.db.stmt('SELECT 1 FROM tags WHERE ref = ?').get(key) || !!this.db.stmt('SELECT 1 FROM repo_digests WHERE ref = ?').get(key);
+      return (
+        !!this.db.stmt('SELECT 1 FROM tags WHERE ref = ?').get(key) ||
+        !!this.db.stmt('SELECT 1 FROM repo_digests WHERE ref = ?').get(key)
+      );
     } catch {
       return false;
     }
@@ -262,7 +307,9 @@ export class ImageStore {
     const mine = new Set(created);
     if (!mine.size) return;
     const keep = new Set(
-      (this.db.stmt('SELECT chain_id FROM layers').all() as { chain_id: string }[]).map((r) => r.chain_id).filter((c) => !mine.has(c)),
+      (this.db.stmt('SELECT chain_id FROM layers').all() as { chain_id: string }[])
+        .map((r) => r.chain_id)
+        .filter((c) => !mine.has(c)),
     );
     await this.snapshots.prune(keep);
   }
@@ -274,8 +321,22 @@ export class ImageStore {
       config = JSON.parse(readFileSync(this.content.path(r.id as Digest), 'utf8')) as ImageConfig;
       this.configCache.set(r.id, config);
     }
-    const tags = (this.db.stmt('SELECT ref FROM tags WHERE image_id = ? ORDER BY ref').all(r.id) as { ref: string }[]).map((t) => keyToFamiliar(t.ref));
-    const digests = (this.db.stmt('SELECT ref FROM repo_digests WHERE image_id = ? ORDER BY ref').all(r.id) as { ref: string }[]).map((t) => keyToFamiliar(t.ref));
-    return { id: r.id as Digest, config, created: r.created, added: r.added, topChain: r.top_chain as Digest | null, size: r.size, parent: r.parent, tags, digests };
+    const tags = (
+      this.db.stmt('SELECT ref FROM tags WHERE image_id = ? ORDER BY ref').all(r.id) as { ref: string }[]
+    ).map((t) => keyToFamiliar(t.ref));
+    const digests = (
+      this.db.stmt('SELECT ref FROM repo_digests WHERE image_id = ? ORDER BY ref').all(r.id) as { ref: string }[]
+    ).map((t) => keyToFamiliar(t.ref));
+    return {
+      id: r.id as Digest,
+      config,
+      created: r.created,
+      added: r.added,
+      topChain: r.top_chain as Digest | null,
+      size: r.size,
+      parent: r.parent,
+      tags,
+      digests,
+    };
   }
 }

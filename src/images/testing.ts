@@ -36,7 +36,13 @@ export async function openTestStores(prefix = 'berth-images-'): Promise<TestStor
   const tmp = join(dir, 'tmp');
   const ls = (p: string) => readdir(p).catch(() => [] as string[]);
   return {
-    dir, tmp, db, content, snapshots, store, host,
+    dir,
+    tmp,
+    db,
+    content,
+    snapshots,
+    store,
+    host,
     async footprint() {
       return {
         blobs: (await content.list()).sort(),

@@ -24,8 +24,12 @@ test('a failing transaction leaves nothing behind', async (t) => {
   const db = new MetadataDb(join(dir, 'm.db'));
   assert.throws(() =>
     db.tx(() => {
-      db.stmt("INSERT INTO containers (id, name, image_id, created, record) VALUES ('a', 'web', 'i', 'now', '{}')").run();
-      db.stmt("INSERT INTO containers (id, name, image_id, created, record) VALUES ('b', 'web', 'i', 'now', '{}')").run();
+      db.stmt(
+        "INSERT INTO containers (id, name, image_id, created, record) VALUES ('a', 'web', 'i', 'now', '{}')",
+      ).run();
+      db.stmt(
+        "INSERT INTO containers (id, name, image_id, created, record) VALUES ('b', 'web', 'i', 'now', '{}')",
+      ).run();
     }),
   );
   assert.equal((db.stmt('SELECT count(*) AS n FROM containers').get() as { n: number }).n, 0);

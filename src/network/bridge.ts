@@ -111,7 +111,9 @@ export class NetworkManager {
       if (r.dst === 'default') continue;
       try {
         used.push(parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`));
-      } catch { /* not IPv4 */ }
+      } catch {
+        /* not IPv4 */
+      }
     }
     for (const a of addrs) {
       if (a.ifname === br) continue;
@@ -130,7 +132,8 @@ export class NetworkManager {
       const saved = this.ipam.pool(DEFAULT_NETWORK);
       const candidates = saved ? [formatSubnet(saved.subnet), ...BRIDGE_CANDIDATES] : BRIDGE_CANDIDATES;
       const free = pickFree(candidates, used);
-      if (!free) throw internal(`create bridge "${br}": no free subnet among ${BRIDGE_CANDIDATES.join(', ')}; use --bip`);
+      if (!free)
+        throw internal(`create bridge "${br}": no free subnet among ${BRIDGE_CANDIDATES.join(', ')}; use --bip`);
       this.subnet = free;
       gw = free.base + 1;
     }
@@ -148,9 +151,13 @@ export class NetworkManager {
     }
     batch.push(`link set ${br} up`);
     await this.o.host.run('ip', ['-batch', '-'], { input: batch.join('\n') + '\n' });
-    await fs.writeFile('/proc/sys/net/ipv4/ip_forward', '1').catch((e) => this.o.log.warn(`enable ip forwarding: ${(e as Error).message}`));
+    await fs
+      .writeFile('/proc/sys/net/ipv4/ip_forward', '1')
+      .catch((e) => this.o.log.warn(`enable ip forwarding: ${(e as Error).message}`));
     await this.applyRules();
-    this.o.log.info(`network: bridge ${br} on ${formatSubnet(this.subnet)} (gateway ${this.gateway}), nft table ip ${this.table}`);
+    this.o.log.info(
+      `network: bridge ${br} on ${formatSubnet(this.subnet)} (gateway ${this.gateway}), nft table ip ${this.table}`,
+    );
   }
 
   /** Replaces Berth's nftables table in one transaction (no window without NAT). */
@@ -180,7 +187,9 @@ export class NetworkManager {
     try {
       const id = (await fs.readFile(p, 'utf8')).trim();
       if (/^[0-9a-f]{64}$/.test(id)) return id;
-    } catch { /* first start */ }
+    } catch {
+      /* first start */
+    }
     const { randomBytes } = await import('node:crypto');
     const id = randomBytes(32).toString('hex');
     await fs.writeFile(`${p}.tmp`, id);
@@ -212,8 +221,13 @@ export class NetworkManager {
    */
   async connect(ep: Endpoint, pid: number): Promise<void> {
     await plugVeth(this.o.host, pid, {
-      hostVeth: ep.hostVeth, bridge: ep.bridge, mtu: this.mtu, ifname: 'eth0', macAddress: ep.macAddress,
-      address: `${ep.ipAddress}/${ep.prefixLen}`, gateway: ep.gateway,
+      hostVeth: ep.hostVeth,
+      bridge: ep.bridge,
+      mtu: this.mtu,
+      ifname: 'eth0',
+      macAddress: ep.macAddress,
+      address: `${ep.ipAddress}/${ep.prefixLen}`,
+      gateway: ep.gateway,
     });
   }
 
@@ -221,8 +235,17 @@ export class NetworkManager {
    * Publishes the requested ports to the endpoint (`again`: the mappings of the run a
    * live-restored daemon takes over). `name`: the container's, for Docker's error wording.
    */
-  async publish(ep: Endpoint, containerId: string, name: string, req: PortRequest, again?: PortMapping[]): Promise<void> {
-    const hasAny = again?.length || Object.keys(req.bindings ?? {}).length || (req.publishAll && Object.keys(req.exposed ?? {}).length);
+  async publish(
+    ep: Endpoint,
+    containerId: string,
+    name: string,
+    req: PortRequest,
+    again?: PortMapping[],
+  ): Promise<void> {
+    const hasAny =
+      again?.length ||
+      Object.keys(req.bindings ?? {}).length ||
+      (req.publishAll && Object.keys(req.exposed ?? {}).length);
     if (!hasAny) return;
     ep.ports = await this.proxies.publish(containerId, `${name} (${ep.endpointId})`, ep.ipAddress, req, again);
     this.published.set(containerId, ep.ports);

@@ -9,7 +9,8 @@ export interface Subnet {
 
 export function ipToInt(ip: string): number {
   const p = ip.split('.');
-  if (p.length !== 4 || p.some((x) => !/^\d{1,3}$/.test(x) || Number(x) > 255)) throw invalidArgument(`invalid IP address: ${ip}`);
+  if (p.length !== 4 || p.some((x) => !/^\d{1,3}$/.test(x) || Number(x) > 255))
+    throw invalidArgument(`invalid IP address: ${ip}`);
   return ((Number(p[0]) << 24) >>> 0) + (Number(p[1]) << 16) + (Number(p[2]) << 8) + Number(p[3]);
 }
 
@@ -37,23 +38,37 @@ export function size(s: Subnet): number {
 }
 
 export function contains(s: Subnet, ip: number): boolean {
-  return ((ip & maskOf(s.prefix)) >>> 0) === s.base;
+  return (ip & maskOf(s.prefix)) >>> 0 === s.base;
 }
 
 export function overlaps(a: Subnet, b: Subnet): boolean {
   const p = Math.min(a.prefix, b.prefix);
-  return ((a.base & maskOf(p)) >>> 0) === ((b.base & maskOf(p)) >>> 0);
+  return (a.base & maskOf(p)) >>> 0 === (b.base & maskOf(p)) >>> 0;
 }
 
 /** Docker-style MAC address from an IPv4 address: 02:42 and the address's four bytes. */
 export function macFor(ip: number): string {
-  return ['02', '42', ...[ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+  return [
+    '02',
+    '42',
+    ...[ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255].map((b) => b.toString(16).padStart(2, '0')),
+  ].join(':');
 }
 
 /** Candidates for the default bridge, in order, avoiding Docker's 172.17/16. */
 export const BRIDGE_CANDIDATES = [
-  '172.29.0.0/16', '172.30.0.0/16', '172.31.0.0/16', '172.28.0.0/16', '172.27.0.0/16', '172.26.0.0/16',
-  '172.25.0.0/16', '172.24.0.0/16', '10.229.0.0/16', '10.230.0.0/16', '192.168.229.0/24', '192.168.230.0/24',
+  '172.29.0.0/16',
+  '172.30.0.0/16',
+  '172.31.0.0/16',
+  '172.28.0.0/16',
+  '172.27.0.0/16',
+  '172.26.0.0/16',
+  '172.25.0.0/16',
+  '172.24.0.0/16',
+  '10.229.0.0/16',
+  '10.230.0.0/16',
+  '192.168.229.0/24',
+  '192.168.230.0/24',
 ];
 
 /** The first candidate that overlaps none of `used` (routes or addresses already on the host). */

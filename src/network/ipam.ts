@@ -28,19 +28,27 @@ export class Ipam {
   /** Defines (or redefines, keeping allocations inside it) the pool `name`. */
   setPool(name: string, subnet: Subnet, gateway: number): void {
     this.tx(() => {
-      const old = this.db.prepare('SELECT base, prefix FROM pools WHERE name = ?').get(name) as { base: number; prefix: number } | undefined;
+      const old = this.db.prepare('SELECT base, prefix FROM pools WHERE name = ?').get(name) as
+        { base: number; prefix: number } | undefined;
       if (old && (old.base !== subnet.base || old.prefix !== subnet.prefix)) {
-        for (const a of this.db.prepare('SELECT ip FROM allocations WHERE pool = ?').all(name) as Array<{ ip: number }>) {
-          if (!contains(subnet, a.ip)) this.db.prepare('DELETE FROM allocations WHERE pool = ? AND ip = ?').run(name, a.ip);
+        for (const a of this.db.prepare('SELECT ip FROM allocations WHERE pool = ?').all(name) as Array<{
+          ip: number;
+        }>) {
+          if (!contains(subnet, a.ip))
+            this.db.prepare('DELETE FROM allocations WHERE pool = ? AND ip = ?').run(name, a.ip);
         }
       }
-      this.db.prepare('INSERT INTO pools (name, base, prefix, gateway, last) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET base = excluded.base, prefix = excluded.prefix, gateway = excluded.gateway')
+      this.db
+        .prepare(
+          'INSERT INTO pools (name, base, prefix, gateway, last) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET base = excluded.base, prefix = excluded.prefix, gateway = excluded.gateway',
+        )
         .run(name, subnet.base, subnet.prefix, gateway, gateway);
     });
   }
 
   pool(name: string): { subnet: Subnet; gateway: string } | undefined {
-    const p = this.db.prepare('SELECT base, prefix, gateway FROM pools WHERE name = ?').get(name) as { base: number; prefix: number; gateway: number } | undefined;
+    const p = this.db.prepare('SELECT base, prefix, gateway FROM pools WHERE name = ?').get(name) as
+      { base: number; prefix: number; gateway: number } | undefined;
     return p && { subnet: { base: p.base, prefix: p.prefix }, gateway: intToIp(p.gateway) };
   }
 
@@ -57,10 +65,12 @@ export class Ipam {
    */
   allocate(name: string, owner: string, wanted?: string): string {
     return this.tx(() => {
-      const held = this.db.prepare('SELECT ip FROM allocations WHERE pool = ? AND owner = ?').get(name, owner) as { ip: number } | undefined;
+      const held = this.db.prepare('SELECT ip FROM allocations WHERE pool = ? AND owner = ?').get(name, owner) as
+        { ip: number } | undefined;
       if (held && (!wanted || ipToInt(wanted) === held.ip)) return intToIp(held.ip);
       if (held) this.db.prepare('DELETE FROM allocations WHERE pool = ? AND owner = ?').run(name, owner);
-      const p = this.db.prepare('SELECT base, prefix, gateway, last FROM pools WHERE name = ?').get(name) as { base: number; prefix: number; gateway: number; last: number } | undefined;
+      const p = this.db.prepare('SELECT base, prefix, gateway, last FROM pools WHERE name = ?').get(name) as
+        { base: number; prefix: number; gateway: number; last: number } | undefined;
       if (!p) throw notFound(`network ${name} not found`);
       const n = size(p);
       const taken = this.db.prepare('SELECT 1 FROM allocations WHERE pool = ? AND ip = ?');
@@ -68,7 +78,8 @@ export class Ipam {
       let ip: number | undefined;
       if (wanted) {
         const w = ipToInt(wanted);
-        if (!contains(p, w) || !usable(w)) throw invalidArgument(`invalid address ${wanted}: it does not belong to any of this network's subnets`);
+        if (!contains(p, w) || !usable(w))
+          throw invalidArgument(`invalid address ${wanted}: it does not belong to any of this network's subnets`);
         if (taken.get(name, w)) throw conflict(`Address already in use`);
         ip = w;
       } else {
@@ -90,7 +101,8 @@ export class Ipam {
 
   /** The owner's address in the pool, if it holds one. */
   lookup(name: string, owner: string): string | undefined {
-    const r = this.db.prepare('SELECT ip FROM allocations WHERE pool = ? AND owner = ?').get(name, owner) as { ip: number } | undefined;
+    const r = this.db.prepare('SELECT ip FROM allocations WHERE pool = ? AND owner = ?').get(name, owner) as
+      { ip: number } | undefined;
     return r && intToIp(r.ip);
   }
 
@@ -100,7 +112,13 @@ export class Ipam {
 
   /** Every allocation (for reconciling against the containers that exist). */
   all(): Allocation[] {
-    return (this.db.prepare('SELECT pool, owner, ip FROM allocations').all() as Array<{ pool: string; owner: string; ip: number }>).map((r) => ({ pool: r.pool, owner: r.owner, ip: intToIp(r.ip) }));
+    return (
+      this.db.prepare('SELECT pool, owner, ip FROM allocations').all() as Array<{
+        pool: string;
+        owner: string;
+        ip: number;
+      }>
+    ).map((r) => ({ pool: r.pool, owner: r.owner, ip: intToIp(r.ip) }));
   }
 
   close(): void {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { PortProxies, parsePortKey } from './ports.ts';
 
-test('parsePortKey reads Docker\'s port keys and refuses nonsense', () => {
+test("parsePortKey reads Docker's port keys and refuses nonsense", () => {
   assert.deepEqual(parsePortKey('80'), { port: 80, proto: 'tcp' });
   assert.deepEqual(parsePortKey('53/udp'), { port: 53, proto: 'udp' });
   assert.throws(() => parsePortKey('70000/tcp'), /invalid port/);
@@ -13,9 +13,16 @@ test('parsePortKey reads Docker\'s port keys and refuses nonsense', () => {
 test('a bound port is held: a second container gets "already allocated", unpublish frees it', async () => {
   const p = new PortProxies();
   try {
-    const [m] = await p.publish('a', 'a (e1)', '127.0.0.1', { bindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } });
+    const [m] = await p.publish('a', 'a (e1)', '127.0.0.1', {
+      bindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
+    });
     assert.ok(m && m.hostPort > 0 && m.hostIp === '127.0.0.1' && m.containerPort === 80);
-    await assert.rejects(p.publish('b', 'b (e2)', '127.0.0.1', { bindings: { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: String(m.hostPort) }] } }), /Bind for 0\.0\.0\.0:\d+ failed: port is already allocated/);
+    await assert.rejects(
+      p.publish('b', 'b (e2)', '127.0.0.1', {
+        bindings: { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: String(m.hostPort) }] },
+      }),
+      /Bind for 0\.0\.0\.0:\d+ failed: port is already allocated/,
+    );
     p.unpublish('a');
     await new Promise((r) => setTimeout(r, 50));
     const s = net.createServer();
@@ -31,7 +38,15 @@ test('-P publishes only exposed ports without an explicit binding; a failure lea
   try {
     const out = await p.publish('a', 'a', '127.0.0.1', { exposed: { '80/tcp': {}, '81/udp': {} }, publishAll: true });
     assert.deepEqual(out.map((m) => `${m.containerPort}/${m.proto}`).sort(), ['80/tcp', '81/udp']);
-    await assert.rejects(p.publish('b', 'b', '127.0.0.1', { bindings: { '90/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }], '91/tcp': [{ HostIp: '127.0.0.1', HostPort: 'x' }] } }), /invalid hostPort/);
+    await assert.rejects(
+      p.publish('b', 'b', '127.0.0.1', {
+        bindings: {
+          '90/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }],
+          '91/tcp': [{ HostIp: '127.0.0.1', HostPort: 'x' }],
+        },
+      }),
+      /invalid hostPort/,
+    );
     p.unpublish('b');
   } finally {
     p.closeAll();
@@ -51,14 +66,18 @@ test('the proxy forwards tcp and udp, and a client that half-closes after its re
   await new Promise<void>((r) => udpTarget.bind(0, '127.0.0.1', r));
   const p = new PortProxies();
   try {
-    const [tm, um] = await p.publish('c1', 'c1', '127.0.0.1', { bindings: {
-      [`${(tcpTarget.address() as net.AddressInfo).port}/tcp`]: [{ HostIp: '127.0.0.1' }],
-      [`${udpTarget.address().port}/udp`]: [{ HostIp: '127.0.0.1' }],
-    } });
+    const [tm, um] = await p.publish('c1', 'c1', '127.0.0.1', {
+      bindings: {
+        [`${(tcpTarget.address() as net.AddressInfo).port}/tcp`]: [{ HostIp: '127.0.0.1' }],
+        [`${udpTarget.address().port}/udp`]: [{ HostIp: '127.0.0.1' }],
+      },
+    });
     const reply = await new Promise<string>((resolve, reject) => {
       const c = net.connect({ port: tm!.hostPort, host: '127.0.0.1', allowHalfOpen: true }, () => c.end('req'));
       let got = '';
-      c.on('data', (b) => (got += b)).on('end', () => resolve(got)).on('error', reject);
+      c.on('data', (b) => (got += b))
+        .on('end', () => resolve(got))
+        .on('error', reject);
     });
     assert.equal(reply, 'tcp:req');
     const client = dgram.createSocket('udp4');

@@ -31,7 +31,8 @@ export interface PortRequest {
 export function parsePortKey(key: string): { port: number; proto: 'tcp' | 'udp' | 'sctp' } {
   const [p, proto = 'tcp'] = key.split('/');
   const port = Number(p);
-  if (!Number.isInteger(port) || port < 1 || port > 65535 || !['tcp', 'udp', 'sctp'].includes(proto)) throw invalidArgument(`invalid port specification: "${key}"`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535 || !['tcp', 'udp', 'sctp'].includes(proto))
+    throw invalidArgument(`invalid port specification: "${key}"`);
   return { port, proto: proto as 'tcp' | 'udp' | 'sctp' };
 }
 
@@ -50,13 +51,21 @@ export class PortProxies {
    * the mappings of an earlier run to take again as they were (live restore). On an error
    * nothing stays open.
    */
-  async publish(containerId: string, endpoint: string, targetIp: string, req: PortRequest, previous?: PortMapping[]): Promise<PortMapping[]> {
+  async publish(
+    containerId: string,
+    endpoint: string,
+    targetIp: string,
+    req: PortRequest,
+    previous?: PortMapping[],
+  ): Promise<PortMapping[]> {
     const wanted: Array<{ key: string; hostIp: string; hostPorts: number[] }> = [];
     if (previous) {
-      for (const m of previous) wanted.push({ key: `${m.containerPort}/${m.proto}`, hostIp: m.hostIp, hostPorts: [m.hostPort] });
+      for (const m of previous)
+        wanted.push({ key: `${m.containerPort}/${m.proto}`, hostIp: m.hostIp, hostPorts: [m.hostPort] });
     } else {
       for (const [key, list] of Object.entries(req.bindings ?? {})) {
-        for (const b of list?.length ? list : [{}]) wanted.push({ key, hostIp: b.HostIp || '0.0.0.0', hostPorts: hostPortRange(b.HostPort ?? '') });
+        for (const b of list?.length ? list : [{}])
+          wanted.push({ key, hostIp: b.HostIp || '0.0.0.0', hostPorts: hostPortRange(b.HostPort ?? '') });
       }
       if (req.publishAll) {
         for (const key of Object.keys(req.exposed ?? {})) {
@@ -76,19 +85,29 @@ export class PortProxies {
         let bound: { l: Listener; port: number } | undefined;
         for (const hp of w.hostPorts) {
           if (hp && this.isHeld(proto, w.hostIp, hp)) {
-            lastErr = conflict(`driver failed programming external connectivity on endpoint ${endpoint}: Bind for ${w.hostIp}:${hp} failed: port is already allocated`);
+            lastErr = conflict(
+              `driver failed programming external connectivity on endpoint ${endpoint}: Bind for ${w.hostIp}:${hp} failed: port is already allocated`,
+            );
             continue;
           }
           try {
-            bound = proto === 'tcp' ? await listenTcp(w.hostIp, hp, targetIp, port) : await listenUdp(w.hostIp, hp, targetIp, port);
+            bound =
+              proto === 'tcp'
+                ? await listenTcp(w.hostIp, hp, targetIp, port)
+                : await listenUdp(w.hostIp, hp, targetIp, port);
             break;
           } catch (e) {
             const code = (e as NodeJS.ErrnoException).code;
-            lastErr = code === 'EADDRINUSE'
-              ? conflict(`driver failed programming external connectivity on endpoint ${endpoint}: Error starting userland proxy: listen ${proto}4 ${w.hostIp}:${hp}: bind: address already in use`)
-              : code === 'EADDRNOTAVAIL'
-                ? invalidArgument(`driver failed programming external connectivity on endpoint ${endpoint}: Error starting userland proxy: listen ${proto}4 ${w.hostIp}:${hp}: bind: cannot assign requested address`)
-                : (e as Error);
+            lastErr =
+              code === 'EADDRINUSE'
+                ? conflict(
+                    `driver failed programming external connectivity on endpoint ${endpoint}: Error starting userland proxy: listen ${proto}4 ${w.hostIp}:${hp}: bind: address already in use`,
+                  )
+                : code === 'EADDRNOTAVAIL'
+                  ? invalidArgument(
+                      `driver failed programming external connectivity on endpoint ${endpoint}: Error starting userland proxy: listen ${proto}4 ${w.hostIp}:${hp}: bind: cannot assign requested address`,
+                    )
+                  : (e as Error);
           }
         }
         if (!bound) throw lastErr ?? conflict('no free host port in the range');
@@ -137,7 +156,12 @@ function hostPortRange(s: string): number[] {
   return Array.from({ length: b - a + 1 }, (_, i) => a + i);
 }
 
-function listenTcp(hostIp: string, hostPort: number, targetIp: string, targetPort: number): Promise<{ l: Listener; port: number }> {
+function listenTcp(
+  hostIp: string,
+  hostPort: number,
+  targetIp: string,
+  targetPort: number,
+): Promise<{ l: Listener; port: number }> {
   return new Promise((resolve, reject) => {
     const sockets = new Set<net.Socket>();
     // Half-open both ways: a client that shuts down its sending side still gets the answer.
@@ -160,12 +184,25 @@ function listenTcp(hostIp: string, hostPort: number, targetIp: string, targetPor
       server.removeListener('error', reject);
       server.on('error', () => {});
       const port = (server.address() as net.AddressInfo).port;
-      resolve({ port, l: { close: () => { server.close(); for (const s of sockets) s.destroy(); } } });
+      resolve({
+        port,
+        l: {
+          close: () => {
+            server.close();
+            for (const s of sockets) s.destroy();
+          },
+        },
+      });
     });
   });
 }
 
-function listenUdp(hostIp: string, hostPort: number, targetIp: string, targetPort: number): Promise<{ l: Listener; port: number }> {
+function listenUdp(
+  hostIp: string,
+  hostPort: number,
+  targetIp: string,
+  targetPort: number,
+): Promise<{ l: Listener; port: number }> {
   return new Promise((resolve, reject) => {
     const sock = dgram.createSocket({ type: 'udp4', reuseAddr: false });
     const flows = new Map<string, { s: dgram.Socket; timer: NodeJS.Timeout }>();
@@ -182,7 +219,10 @@ function listenUdp(hostIp: string, hostPort: number, targetIp: string, targetPor
       }
       clearTimeout(f.timer);
       const flow = f;
-      f.timer = setTimeout(() => { flow.s.close(); flows.delete(key); }, IDLE_MS).unref();
+      f.timer = setTimeout(() => {
+        flow.s.close();
+        flows.delete(key);
+      }, IDLE_MS).unref();
       f.s.send(msg, targetPort, targetIp);
     });
     sock.once('error', reject);
@@ -191,7 +231,16 @@ function listenUdp(hostIp: string, hostPort: number, targetIp: string, targetPor
       sock.on('error', () => {});
       resolve({
         port: sock.address().port,
-        l: { close: () => { sock.close(); for (const f of flows.values()) { clearTimeout(f.timer); f.s.close(); } flows.clear(); } },
+        l: {
+          close: () => {
+            sock.close();
+            for (const f of flows.values()) {
+              clearTimeout(f.timer);
+              f.s.close();
+            }
+            flows.clear();
+          },
+        },
       });
     });
   });

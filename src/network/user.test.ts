@@ -20,8 +20,20 @@ const quiet = { debug() {}, info() {}, warn() {} };
 function setup(routes: Array<{ dst: string }> = []) {
   const root = mkdtempSync(join(tmpdir(), 'berth-usernet-'));
   const host = new Recording();
-  host.responses.set('ip', (args) => ({ code: 0, stdout: args.includes('route') ? JSON.stringify(routes) : '[]', stderr: '' }));
-  const nets = new UserNetworks({ host, root, table: 'berth_t_nets', log: quiet, upstream: [], dns: false, defaultBridge: () => ({ name: 'berth0', subnet: '172.29.0.0/16' }) });
+  host.responses.set('ip', (args) => ({
+    code: 0,
+    stdout: args.includes('route') ? JSON.stringify(routes) : '[]',
+    stderr: '',
+  }));
+  const nets = new UserNetworks({
+    host,
+    root,
+    table: 'berth_t_nets',
+    log: quiet,
+    upstream: [],
+    dns: false,
+    defaultBridge: () => ({ name: 'berth0', subnet: '172.29.0.0/16' }),
+  });
   return { root, host, nets };
 }
 
@@ -44,7 +56,11 @@ test('a new network gets a subnet clear of routes and the default bridge, a brid
     await assert.rejects(nets.create({ Name: 'web' }), /network with name web already exists/);
     await assert.rejects(nets.create({ Name: 'host' }), /pre-defined network/);
     await assert.rejects(nets.create({ Name: 'x', IPAM: { Config: [{ Subnet: '172.19.5.0/24' }] } }), /overlaps/);
-    const internal = await nets.create({ Name: 'inner', Internal: true, IPAM: { Config: [{ Subnet: '10.9.0.0/24', Gateway: '10.9.0.9' }] } });
+    const internal = await nets.create({
+      Name: 'inner',
+      Internal: true,
+      IPAM: { Config: [{ Subnet: '10.9.0.0/24', Gateway: '10.9.0.9' }] },
+    });
     assert.equal(internal.Gateway, '10.9.0.9');
     const rules2 = host.inputs.filter((i) => i.cmd === 'nft').at(-1)!.input;
     assert.doesNotMatch(rules2, /10\.9\.0\.0\/24 .*masquerade/);

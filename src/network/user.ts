@@ -14,7 +14,17 @@ import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import type { Host } from '../host/index.ts';
 import { conflict, forbidden, invalidArgument, notFound } from '../errdefs/index.ts';
-import { formatSubnet, intToIp, ipToInt, macFor, contains, overlaps, parseCidr, pickFree, type Subnet } from './cidr.ts';
+import {
+  formatSubnet,
+  intToIp,
+  ipToInt,
+  macFor,
+  contains,
+  overlaps,
+  parseCidr,
+  pickFree,
+  type Subnet,
+} from './cidr.ts';
 import { Ipam } from './ipam.ts';
 import type { Endpoint } from './bridge.ts';
 import { buildAnswer, parseQuery } from './dns.ts';
@@ -117,7 +127,10 @@ export class UserNetworks {
     }
     this.upstream = this.o.upstream ?? hostResolvers();
     if (this.nets.size) {
-      const links = await this.o.host.run('ip', ['-j', 'link', 'show', 'type', 'bridge']).then((r) => JSON.parse(r.stdout || '[]') as Array<{ ifname: string }>, () => []);
+      const links = await this.o.host.run('ip', ['-j', 'link', 'show', 'type', 'bridge']).then(
+        (r) => JSON.parse(r.stdout || '[]') as Array<{ ifname: string }>,
+        () => [],
+      );
       const have = new Set(links.map((l) => l.ifname));
       const batch: string[] = [];
       for (const n of this.nets.values()) if (!have.has(n.Bridge)) batch.push(...bridgeUp(n));
@@ -137,7 +150,8 @@ export class UserNetworks {
     if (/^[0-9a-f]{1,64}$/.test(ref)) {
       const hits = [...this.nets.values()].filter((n) => n.Id.startsWith(ref));
       if (hits.length === 1) return hits[0];
-      if (hits.length > 1) throw invalidArgument(`network ${ref} is ambiguous (${hits.length} matches found based on ID prefix)`);
+      if (hits.length > 1)
+        throw invalidArgument(`network ${ref} is ambiguous (${hits.length} matches found based on ID prefix)`);
     }
     return undefined;
   }
@@ -156,9 +170,11 @@ export class UserNetworks {
   async create(req: CreateNetworkRequest): Promise<UserNetwork> {
     const name = req.Name ?? '';
     if (!name) throw invalidArgument('network name is required');
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw invalidArgument(`invalid network name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name))
+      throw invalidArgument(`invalid network name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     if (RESERVED_NETWORKS.includes(name)) throw forbidden(`${name} is a pre-defined network and cannot be created`);
-    if ([...this.nets.values()].some((n) => n.Name === name)) throw conflict(`network with name ${name} already exists`);
+    if ([...this.nets.values()].some((n) => n.Name === name))
+      throw conflict(`network with name ${name} already exists`);
     const driver = req.Driver || 'bridge';
     if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found`);
     if (req.EnableIPv6) throw invalidArgument('IPv6 networks are not supported');
@@ -177,7 +193,10 @@ export class UserNetworks {
     } else {
       if (cfg?.Gateway) throw invalidArgument('gateway requires a subnet');
       const free = pickFree(CANDIDATES, used);
-      if (!free) throw forbidden('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+      if (!free)
+        throw forbidden(
+          'could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network',
+        );
       subnet = free;
       gw = free.base + 1;
     }
@@ -274,10 +293,18 @@ export class UserNetworks {
    * interface (eth0) also gets the default route.
    */
   async attach(ep: Endpoint, pid: number, ifname: string, mtu = 1500): Promise<void> {
-    const noIcc = [...this.nets.values()].some((n) => n.Id === ep.networkId && n.Options['com.docker.network.bridge.enable_icc'] === 'false');
+    const noIcc = [...this.nets.values()].some(
+      (n) => n.Id === ep.networkId && n.Options['com.docker.network.bridge.enable_icc'] === 'false',
+    );
     await plugVeth(this.o.host, pid, {
-      hostVeth: ep.hostVeth, bridge: ep.bridge, mtu, ifname, macAddress: ep.macAddress, isolated: noIcc,
-      address: `${ep.ipAddress}/${ep.prefixLen}`, gateway: ifname === 'eth0' ? ep.gateway : undefined,
+      hostVeth: ep.hostVeth,
+      bridge: ep.bridge,
+      mtu,
+      ifname,
+      macAddress: ep.macAddress,
+      isolated: noIcc,
+      address: `${ep.ipAddress}/${ep.prefixLen}`,
+      gateway: ifname === 'eth0' ? ep.gateway : undefined,
     });
   }
 
@@ -293,7 +320,8 @@ export class UserNetworks {
       map.delete(containerId);
     }
     if (!this.ipam) return;
-    for (const a of this.ipam.all()) if (a.owner === containerId && (!netId || a.pool === netId)) this.ipam.release(a.pool, containerId);
+    for (const a of this.ipam.all())
+      if (a.owner === containerId && (!netId || a.pool === netId)) this.ipam.release(a.pool, containerId);
   }
 
   /** Frees the addresses of containers that no longer run. */
@@ -307,8 +335,14 @@ export class UserNetworks {
     this.dns.clear();
     if (!keep) {
       const batch = [...this.nets.values()].map((n) => `link del ${n.Bridge}`);
-      if (batch.length) await this.o.host.run('ip', ['-force', '-batch', '-'], { input: batch.join('\n') + '\n', allowFailure: true });
-      if (this.rulesApplied) await this.o.host.run('sh', ['-c', `nft delete table ip ${this.o.table}; nft delete table bridge ${this.o.table}`], { allowFailure: true });
+      if (batch.length)
+        await this.o.host.run('ip', ['-force', '-batch', '-'], { input: batch.join('\n') + '\n', allowFailure: true });
+      if (this.rulesApplied)
+        await this.o.host.run(
+          'sh',
+          ['-c', `nft delete table ip ${this.o.table}; nft delete table bridge ${this.o.table}`],
+          { allowFailure: true },
+        );
     }
     this.ipam?.close();
     this.ipam = undefined;
@@ -318,12 +352,17 @@ export class UserNetworks {
     const used: Subnet[] = [...this.nets.values()].map((n) => parseCidr(n.Subnet));
     const def = this.o.defaultBridge?.()?.subnet;
     if (def) used.push(parseCidr(def));
-    const routes = await this.o.host.run('ip', ['-j', '-4', 'route', 'show']).then((r) => JSON.parse(r.stdout || '[]') as Array<{ dst: string }>, () => []);
+    const routes = await this.o.host.run('ip', ['-j', '-4', 'route', 'show']).then(
+      (r) => JSON.parse(r.stdout || '[]') as Array<{ dst: string }>,
+      () => [],
+    );
     for (const r of routes) {
       if (r.dst === 'default') continue;
       try {
         used.push(parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`));
-      } catch { /* not IPv4 */ }
+      } catch {
+        /* not IPv4 */
+      }
     }
     return used;
   }
@@ -414,11 +453,18 @@ export class UserNetworks {
   resolve(netId: string, name: string, from?: string): string | undefined {
     const q = name.toLowerCase().replace(/\.$/, '');
     const nets = [netId];
-    const asker = from ? [...(this.members.get(netId)?.values() ?? [])].find((m) => m.ep.ipAddress === from)?.containerId : undefined;
+    const asker = from
+      ? [...(this.members.get(netId)?.values() ?? [])].find((m) => m.ep.ipAddress === from)?.containerId
+      : undefined;
     if (asker) for (const [id, map] of this.members) if (id !== netId && map.has(asker)) nets.push(id);
     for (const id of nets) {
       for (const m of this.members.get(id)?.values() ?? []) {
-        if (m.name.toLowerCase() === q || m.aliases.some((a) => a.toLowerCase() === q) || (q.length >= 12 && m.containerId.startsWith(q))) return m.ep.ipAddress;
+        if (
+          m.name.toLowerCase() === q ||
+          m.aliases.some((a) => a.toLowerCase() === q) ||
+          (q.length >= 12 && m.containerId.startsWith(q))
+        )
+          return m.ep.ipAddress;
       }
     }
     return undefined;
@@ -429,7 +475,11 @@ export class UserNetworks {
     if (!q) return;
     const ip = this.resolve(netId, q.name, rinfo.address);
     if (ip) {
-      sock.send(buildAnswer(msg, q, ip && q.type === 1 ? [ip] : [], ip || q.type !== 1 ? 0 : 3), rinfo.port, rinfo.address);
+      sock.send(
+        buildAnswer(msg, q, ip && q.type === 1 ? [ip] : [], ip || q.type !== 1 ? 0 : 3),
+        rinfo.port,
+        rinfo.address,
+      );
       return;
     }
     // The asker's own --dns servers, else the host's.
@@ -446,7 +496,10 @@ export class UserNetworks {
       sock.send(buildAnswer(msg, q, [], 2), rinfo.port, rinfo.address); // SERVFAIL: the client moves on
     };
     const timer = setTimeout(fail, 3000);
-    up.on('error', () => { clearTimeout(timer); fail(); });
+    up.on('error', () => {
+      clearTimeout(timer);
+      fail();
+    });
     up.on('message', (reply) => {
       clearTimeout(timer);
       up.close();
@@ -457,13 +510,19 @@ export class UserNetworks {
 }
 
 function bridgeUp(n: UserNetwork): string[] {
-  return [`link add ${n.Bridge} type bridge`, `addr add ${n.Gateway}/${n.Subnet.split('/')[1]} dev ${n.Bridge}`, `link set ${n.Bridge} up`];
+  return [
+    `link add ${n.Bridge} type bridge`,
+    `addr add ${n.Gateway}/${n.Subnet.split('/')[1]} dev ${n.Bridge}`,
+    `link set ${n.Bridge} up`,
+  ];
 }
 
 /** The nameservers of the host's /etc/resolv.conf (the daemon runs on the host: loopback ones work). */
 function hostResolvers(): string[] {
   try {
-    return [...readFileSync('/etc/resolv.conf', 'utf8').matchAll(/^nameserver\s+(\d+\.\d+\.\d+\.\d+)\s*$/gm)].map((m) => m[1]!);
+    return [...readFileSync('/etc/resolv.conf', 'utf8').matchAll(/^nameserver\s+(\d+\.\d+\.\d+\.\d+)\s*$/gm)].map(
+      (m) => m[1]!,
+    );
   } catch {
     return [];
   }

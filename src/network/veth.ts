@@ -27,7 +27,9 @@ export interface VethPlug {
 }
 
 export async function plugVeth(host: Host, pid: number, p: VethPlug): Promise<void> {
-  const make = [`link add ${p.hostVeth} mtu ${p.mtu} master ${p.bridge} up type veth peer name ${p.ifname} mtu ${p.mtu} address ${p.macAddress} netns ${pid}`];
+  const make = [
+    `link add ${p.hostVeth} mtu ${p.mtu} master ${p.bridge} up type veth peer name ${p.ifname} mtu ${p.mtu} address ${p.macAddress} netns ${pid}`,
+  ];
   if (p.isolated) make.push(`link set dev ${p.hostVeth} type bridge_slave isolated on`);
   const input = make.join('\n') + '\n';
   let r = await host.run('ip', ['-batch', '-'], { input, allowFailure: true });

@@ -43,23 +43,41 @@ test('capability names: with or without CAP_, any case; ALL; unknown ones refuse
 test("add/drop follow moby's TweakCapabilities", () => {
   const t = (add: string[], drop: string[]) => tweakCapabilities(DEFAULT_CAPABILITIES, add, drop, ALL);
   assert.deepEqual(t([], []), [...DEFAULT_CAPABILITIES], 'nothing asked: the defaults, in their order');
-  assert.deepEqual(t([], ['chown']), DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_CHOWN'));
+  assert.deepEqual(
+    t([], ['chown']),
+    DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_CHOWN'),
+  );
   assert.deepEqual(t(['SYS_ADMIN'], []), [...DEFAULT_CAPABILITIES, 'CAP_SYS_ADMIN'], 'adds go after the base');
   assert.deepEqual(t(['CHOWN'], []), [...DEFAULT_CAPABILITIES], 'adding a held one changes nothing');
   assert.deepEqual(t(['NET_ADMIN'], ['ALL']), ['CAP_NET_ADMIN'], 'drop ALL keeps exactly the adds');
   assert.deepEqual(t([], ['ALL']), []);
-  assert.deepEqual(t(['ALL'], ['NET_RAW']), ALL.filter((c) => c !== 'CAP_NET_RAW'), 'add ALL less the drops');
+  assert.deepEqual(
+    t(['ALL'], ['NET_RAW']),
+    ALL.filter((c) => c !== 'CAP_NET_RAW'),
+    'add ALL less the drops',
+  );
   assert.deepEqual(t(['ALL'], ['ALL']), ALL, 'add ALL wins over drop ALL, as in moby');
-  assert.deepEqual(t(['chown'], ['CHOWN']), [...DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_CHOWN'), 'CAP_CHOWN'], 'drop, then add at the end');
+  assert.deepEqual(
+    t(['chown'], ['CHOWN']),
+    [...DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_CHOWN'), 'CAP_CHOWN'],
+    'drop, then add at the end',
+  );
   // "every capability" is what the host can hand on
-  assert.deepEqual(tweakCapabilities(DEFAULT_CAPABILITIES, ['ALL'], [], ['CAP_CHOWN', 'CAP_KILL']), ['CAP_CHOWN', 'CAP_KILL']);
+  assert.deepEqual(tweakCapabilities(DEFAULT_CAPABILITIES, ['ALL'], [], ['CAP_CHOWN', 'CAP_KILL']), [
+    'CAP_CHOWN',
+    'CAP_KILL',
+  ]);
   assert.throws(() => t(['FOO'], []), /unknown capability: "CAP_FOO"/);
   assert.throws(() => t([], ['BAR']), /unknown capability: "CAP_BAR"/);
 });
 
 test('withCapabilities sets bounding, effective and permitted; never inheritable or ambient', () => {
   const s = generateSpec([withCapabilities({ add: ['NET_ADMIN'], drop: ['ALL'] })]);
-  assert.deepEqual(s.process.capabilities, { bounding: ['CAP_NET_ADMIN'], effective: ['CAP_NET_ADMIN'], permitted: ['CAP_NET_ADMIN'] });
+  assert.deepEqual(s.process.capabilities, {
+    bounding: ['CAP_NET_ADMIN'],
+    effective: ['CAP_NET_ADMIN'],
+    permitted: ['CAP_NET_ADMIN'],
+  });
   const d = generateSpec([]);
   assert.deepEqual(d.process.capabilities?.bounding, [...DEFAULT_CAPABILITIES]);
   assert.equal(d.process.capabilities?.inheritable, undefined);
@@ -79,7 +97,11 @@ test('a non-root user keeps only the bounding set, in either order of options', 
 });
 
 test('privileged: every capability the host can hand on; --cap-add/--cap-drop and seccomp ignored', () => {
-  const s = generateSpec([withPrivileged({ devices: [] }), withCapabilities({ drop: ['ALL'] }), withSeccomp('default')]);
+  const s = generateSpec([
+    withPrivileged({ devices: [] }),
+    withCapabilities({ drop: ['ALL'] }),
+    withSeccomp('default'),
+  ]);
   assert.deepEqual(s.process.capabilities?.bounding, hostCapabilities());
   assert.deepEqual(s.process.capabilities?.effective, hostCapabilities());
   assert.equal(s.linux.seccomp, undefined);

@@ -15,7 +15,8 @@ import {
   type SeccompProfile,
 } from './index.ts';
 
-const allowed = (s: Seccomp) => new Set((s.syscalls ?? []).filter((r) => r.action === 'SCMP_ACT_ALLOW').flatMap((r) => r.names));
+const allowed = (s: Seccomp) =>
+  new Set((s.syscalls ?? []).filter((r) => r.action === 'SCMP_ACT_ALLOW').flatMap((r) => r.names));
 
 const profile: SeccompProfile = {
   defaultAction: 'SCMP_ACT_ERRNO',
@@ -34,7 +35,11 @@ const profile: SeccompProfile = {
     { names: ['new_call'], action: 'SCMP_ACT_ALLOW', includes: { minKernel: '5.10' } },
     { names: ['old_only'], action: 'SCMP_ACT_ALLOW', excludes: { minKernel: '6.0' } },
     { name: 'legacy', action: 'SCMP_ACT_ALLOW' },
-    { names: ['personality'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 8, valueTwo: 0, op: 'SCMP_CMP_EQ' }] },
+    {
+      names: ['personality'],
+      action: 'SCMP_ACT_ALLOW',
+      args: [{ index: 0, value: 8, valueTwo: 0, op: 'SCMP_CMP_EQ' }],
+    },
   ],
 };
 const amd64 = { arch: 'amd64', kernel: '6.1.0-18-amd64' };
@@ -59,7 +64,10 @@ test('architectures come from archMap for the host; arch filters use Go names', 
   assert.ok(!allowed(arm).has('arch_prctl'));
   assert.ok(!allowed(arm).has('not_on_arm'));
   // a profile with plain "architectures" keeps them as they are
-  assert.deepEqual(seccompFor([], { defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64'] }, amd64).architectures, ['SCMP_ARCH_X86_64']);
+  assert.deepEqual(
+    seccompFor([], { defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64'] }, amd64).architectures,
+    ['SCMP_ARCH_X86_64'],
+  );
 });
 
 test('minKernel compares with the running kernel (major.minor, then patch)', () => {
@@ -77,11 +85,19 @@ test('the output is the OCI section: default action and errno, legacy name, args
   assert.equal(s.defaultAction, 'SCMP_ACT_ERRNO');
   assert.equal(s.defaultErrnoRet, 38);
   assert.ok(allowed(s).has('legacy'));
-  assert.deepEqual(s.syscalls!.find((r) => r.names[0] === 'personality'), {
-    names: ['personality'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 8, op: 'SCMP_CMP_EQ' }],
-  });
+  assert.deepEqual(
+    s.syscalls!.find((r) => r.names[0] === 'personality'),
+    {
+      names: ['personality'],
+      action: 'SCMP_ACT_ALLOW',
+      args: [{ index: 0, value: 8, op: 'SCMP_CMP_EQ' }],
+    },
+  );
   for (const r of s.syscalls!) {
-    assert.deepEqual(Object.keys(r).filter((k) => !['names', 'action', 'errnoRet', 'args'].includes(k)), []);
+    assert.deepEqual(
+      Object.keys(r).filter((k) => !['names', 'action', 'errnoRet', 'args'].includes(k)),
+      [],
+    );
     if ('args' in r) assert.ok(r.args!.length > 0, 'empty args are left out');
   }
 });
@@ -99,9 +115,18 @@ test('profiles are checked as Docker checks them', () => {
   bad('{not json', /^decoding seccomp profile failed: /);
   bad('[]', /must be a JSON object/);
   bad('{}', /defaultAction is required/);
-  bad('{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],"archMap":[{"architecture":"SCMP_ARCH_X86_64"}]}', /both 'architectures' and 'archMap'/);
-  bad('{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"name":"a","names":["b"],"action":"SCMP_ACT_ALLOW"}]}', /both 'name' and 'names'/);
-  bad('{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["a"],"action":"SCMP_ACT_ALLOW","includes":{"minKernel":"x"}}]}', /invalid kernel version/);
+  bad(
+    '{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],"archMap":[{"architecture":"SCMP_ARCH_X86_64"}]}',
+    /both 'architectures' and 'archMap'/,
+  );
+  bad(
+    '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"name":"a","names":["b"],"action":"SCMP_ACT_ALLOW"}]}',
+    /both 'name' and 'names'/,
+  );
+  bad(
+    '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["a"],"action":"SCMP_ACT_ALLOW","includes":{"minKernel":"x"}}]}',
+    /invalid kernel version/,
+  );
   assert.equal(parseSeccompProfile('{"defaultAction":"SCMP_ACT_ALLOW"}').defaultAction, 'SCMP_ACT_ALLOW');
   assert.throws(() => seccompFor([], '{not json'), /decoding seccomp profile failed/);
 });
@@ -117,17 +142,22 @@ test("withSeccomp: 'unconfined', a user profile as JSON text, and the capabiliti
 
 const haveDefault = existsSync(DEFAULT_PROFILE_PATH);
 
-test("the default profile (containers-common) converts for this host and the default capabilities", { skip: !haveDefault && `${DEFAULT_PROFILE_PATH} is missing` }, () => {
-  const plain = seccompFor(DEFAULT_CAPABILITIES);
-  const admin = seccompFor([...DEFAULT_CAPABILITIES, 'CAP_SYS_ADMIN']);
-  assert.equal(plain.defaultAction, 'SCMP_ACT_ERRNO');
-  if (process.arch === 'x64') assert.deepEqual(plain.architectures, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
-  assert.ok(allowed(plain).has('read'));
-  assert.ok(allowed(plain).has('chroot'), 'CAP_SYS_CHROOT is a default');
-  assert.ok(!allowed(plain).has('quotactl'), 'quotactl needs CAP_SYS_ADMIN');
-  assert.ok(allowed(admin).has('quotactl'));
-  assert.ok(!allowed(seccompFor([])).has('chroot'));
-  assert.equal(defaultSeccompProfile(), defaultSeccompProfile(), 'parsed once');
-  const spec = generateSpec([withSeccomp('default')]);
-  assert.deepEqual(spec.linux.seccomp, plain);
-});
+test(
+  'the default profile (containers-common) converts for this host and the default capabilities',
+  { skip: !haveDefault && `${DEFAULT_PROFILE_PATH} is missing` },
+  () => {
+    const plain = seccompFor(DEFAULT_CAPABILITIES);
+    const admin = seccompFor([...DEFAULT_CAPABILITIES, 'CAP_SYS_ADMIN']);
+    assert.equal(plain.defaultAction, 'SCMP_ACT_ERRNO');
+    if (process.arch === 'x64')
+      assert.deepEqual(plain.architectures, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
+    assert.ok(allowed(plain).has('read'));
+    assert.ok(allowed(plain).has('chroot'), 'CAP_SYS_CHROOT is a default');
+    assert.ok(!allowed(plain).has('quotactl'), 'quotactl needs CAP_SYS_ADMIN');
+    assert.ok(allowed(admin).has('quotactl'));
+    assert.ok(!allowed(seccompFor([])).has('chroot'));
+    assert.equal(defaultSeccompProfile(), defaultSeccompProfile(), 'parsed once');
+    const spec = generateSpec([withSeccomp('default')]);
+    assert.deepEqual(spec.linux.seccomp, plain);
+  },
+);

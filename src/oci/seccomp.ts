@@ -55,10 +55,20 @@ export interface SeccompTarget {
 
 // The profile's archMap is keyed by libseccomp's name of the native architecture.
 const SCMP_ARCH: Record<string, string> = {
-  amd64: 'SCMP_ARCH_X86_64', '386': 'SCMP_ARCH_X86', arm64: 'SCMP_ARCH_AARCH64', arm: 'SCMP_ARCH_ARM',
-  mips64: 'SCMP_ARCH_MIPS64', mips64le: 'SCMP_ARCH_MIPSEL64', mips: 'SCMP_ARCH_MIPS', mipsle: 'SCMP_ARCH_MIPSEL',
-  ppc64: 'SCMP_ARCH_PPC64', ppc64le: 'SCMP_ARCH_PPC64LE', s390: 'SCMP_ARCH_S390', s390x: 'SCMP_ARCH_S390X',
-  riscv64: 'SCMP_ARCH_RISCV64', loong64: 'SCMP_ARCH_LOONGARCH64',
+  amd64: 'SCMP_ARCH_X86_64',
+  '386': 'SCMP_ARCH_X86',
+  arm64: 'SCMP_ARCH_AARCH64',
+  arm: 'SCMP_ARCH_ARM',
+  mips64: 'SCMP_ARCH_MIPS64',
+  mips64le: 'SCMP_ARCH_MIPSEL64',
+  mips: 'SCMP_ARCH_MIPS',
+  mipsle: 'SCMP_ARCH_MIPSEL',
+  ppc64: 'SCMP_ARCH_PPC64',
+  ppc64le: 'SCMP_ARCH_PPC64LE',
+  s390: 'SCMP_ARCH_S390',
+  s390x: 'SCMP_ARCH_S390X',
+  riscv64: 'SCMP_ARCH_RISCV64',
+  loong64: 'SCMP_ARCH_LOONGARCH64',
 };
 
 let defaultProfile: SeccompProfile | undefined;
@@ -96,12 +106,16 @@ export function parseSeccompProfile(json: string): SeccompProfile {
   const prof = p as SeccompProfile;
   if (typeof prof.defaultAction !== 'string' || prof.defaultAction === '') throw bad('defaultAction is required');
   if (prof.architectures?.length && prof.archMap?.length) {
-    throw bad("both 'architectures' and 'archMap' are specified in the seccomp profile, use either 'architectures' or 'archMap'");
+    throw bad(
+      "both 'architectures' and 'archMap' are specified in the seccomp profile, use either 'architectures' or 'archMap'",
+    );
   }
   if (prof.syscalls != null && !Array.isArray(prof.syscalls)) throw bad('syscalls must be a list');
   for (const r of prof.syscalls ?? []) {
-    if (typeof r !== 'object' || r === null || typeof r.action !== 'string') throw bad('every syscall rule needs an action');
-    if (r.name && r.names?.length) throw bad("both 'name' and 'names' are specified in the seccomp profile, use either 'name' or 'names'");
+    if (typeof r !== 'object' || r === null || typeof r.action !== 'string')
+      throw bad('every syscall rule needs an action');
+    if (r.name && r.names?.length)
+      throw bad("both 'name' and 'names' are specified in the seccomp profile, use either 'name' or 'names'");
     for (const f of [r.includes?.minKernel, r.excludes?.minKernel]) if (f) parseKernel(f);
   }
   return prof;
@@ -124,8 +138,17 @@ function kernelAtLeast(release: string, min: string): boolean {
  * The OCI seccomp section for a container whose bounding set is `caps`. `profile` is the
  * default profile when absent, else a Docker-format profile (parsed, or its JSON text).
  */
-export function seccompFor(caps: readonly string[], profile?: string | SeccompProfile, target: SeccompTarget = {}): Seccomp {
-  const p = profile === undefined ? defaultSeccompProfile() : typeof profile === 'string' ? parseSeccompProfile(profile) : profile;
+export function seccompFor(
+  caps: readonly string[],
+  profile?: string | SeccompProfile,
+  target: SeccompTarget = {},
+): Seccomp {
+  const p =
+    profile === undefined
+      ? defaultSeccompProfile()
+      : typeof profile === 'string'
+        ? parseSeccompProfile(profile)
+        : profile;
   const arch = target.arch ?? goArch();
   const kernel = target.kernel ?? kernelRelease();
   const held = new Set(caps);
@@ -150,7 +173,13 @@ export function seccompFor(caps: readonly string[], profile?: string | SeccompPr
     if (!names.length) continue;
     const s: SeccompSyscall = { names, action: r.action };
     if (typeof r.errnoRet === 'number') s.errnoRet = r.errnoRet;
-    if (r.args?.length) s.args = r.args.map((a) => ({ index: a.index, value: a.value, ...(a.valueTwo ? { valueTwo: a.valueTwo } : {}), op: a.op }));
+    if (r.args?.length)
+      s.args = r.args.map((a) => ({
+        index: a.index,
+        value: a.value,
+        ...(a.valueTwo ? { valueTwo: a.valueTwo } : {}),
+        op: a.op,
+      }));
     syscalls.push(s);
   }
 

@@ -4,7 +4,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { ALL_CAPABILITIES, capMask, cgroupVersion, hostCapabilities, hostDevices } from './index.ts';
 
 test('cgroupVersion: 2 only when /sys/fs/cgroup itself is cgroup2 (hybrid v1 is 1)', () => {
-  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' '));
+  const mounts = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' '));
   const root = mounts.filter((f) => f[1] === '/sys/fs/cgroup').at(-1);
   const want = root ? (root[2] === 'cgroup2' ? 2 : 1) : existsSync('/sys/fs/cgroup/cgroup.controllers') ? 2 : 1;
   assert.equal(cgroupVersion(), want);
@@ -22,6 +24,8 @@ test('hostDevices lists character and block nodes with their numbers, not /dev/c
     (({ path, type, major, minor }) => ({ path, type, major, minor }))(devs.find((d) => d.path === '/dev/null')!),
     { path: '/dev/null', type: 'c', major: 1, minor: 3 },
   );
-  assert.ok(!devs.some((d) => d.path === '/dev/console' || d.path.startsWith('/dev/pts/') || d.path.startsWith('/dev/shm/')));
+  assert.ok(
+    !devs.some((d) => d.path === '/dev/console' || d.path.startsWith('/dev/pts/') || d.path.startsWith('/dev/shm/')),
+  );
   assert.equal(devs.find((d) => d.path === '/dev/null')!.fileMode, 0o666);
 });

@@ -7,10 +7,14 @@ import { join } from 'node:path';
 import { categoryOf } from '../errdefs/index.ts';
 import { resolveUser } from './index.ts';
 
-const PASSWD = 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n# a comment\nbroken line\nweb:x:33:33::/var/www:/bin/sh\n';
+const PASSWD =
+  'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n# a comment\nbroken line\nweb:x:33:33::/var/www:/bin/sh\n';
 const GROUP = 'root:x:0:\napp:x:1001:\nextra:x:2000:app,web\nmore:x:2001:web, app\n3000:x:4000:\n';
 
-async function image(t: { after: (fn: () => Promise<void>) => void }, files: { passwd?: string; group?: string } = { passwd: PASSWD, group: GROUP }) {
+async function image(
+  t: { after: (fn: () => Promise<void>) => void },
+  files: { passwd?: string; group?: string } = { passwd: PASSWD, group: GROUP },
+) {
   const root = await mkdtemp(join(tmpdir(), 'berth-user-'));
   t.after(() => rm(root, { recursive: true, force: true }));
   await mkdir(join(root, 'etc'));
@@ -24,20 +28,48 @@ test('name, uid, name:group, uid:gid, and the supplementary groups of the implic
   assert.deepEqual(await resolveUser('', root), { uid: 0, gid: 0, additionalGids: [] });
   assert.deepEqual(await resolveUser('root', root), { uid: 0, gid: 0, additionalGids: [] });
   assert.deepEqual(await resolveUser('app', root), { uid: 1000, gid: 1001, additionalGids: [2000, 2001] });
-  assert.deepEqual(await resolveUser('1000', root), { uid: 1000, gid: 1001, additionalGids: [2000, 2001] }, 'a uid in passwd is that user');
-  assert.deepEqual(await resolveUser('4242', root), { uid: 4242, gid: 0, additionalGids: [] }, 'a uid not in passwd is used as it is');
-  assert.deepEqual(await resolveUser('app:extra', root), { uid: 1000, gid: 2000, additionalGids: [] }, 'a named group: no supplementary groups');
+  assert.deepEqual(
+    await resolveUser('1000', root),
+    { uid: 1000, gid: 1001, additionalGids: [2000, 2001] },
+    'a uid in passwd is that user',
+  );
+  assert.deepEqual(
+    await resolveUser('4242', root),
+    { uid: 4242, gid: 0, additionalGids: [] },
+    'a uid not in passwd is used as it is',
+  );
+  assert.deepEqual(
+    await resolveUser('app:extra', root),
+    { uid: 1000, gid: 2000, additionalGids: [] },
+    'a named group: no supplementary groups',
+  );
   assert.deepEqual(await resolveUser('1000:2001', root), { uid: 1000, gid: 2001, additionalGids: [] });
-  assert.deepEqual(await resolveUser('app:5555', root), { uid: 1000, gid: 5555, additionalGids: [] }, 'a gid not in group is used as it is');
-  assert.deepEqual(await resolveUser('app:3000', root), { uid: 1000, gid: 3000, additionalGids: [] }, 'a numeric group is a gid, never a name');
+  assert.deepEqual(
+    await resolveUser('app:5555', root),
+    { uid: 1000, gid: 5555, additionalGids: [] },
+    'a gid not in group is used as it is',
+  );
+  assert.deepEqual(
+    await resolveUser('app:3000', root),
+    { uid: 1000, gid: 3000, additionalGids: [] },
+    'a numeric group is a gid, never a name',
+  );
   assert.deepEqual(await resolveUser('4242:4242', root), { uid: 4242, gid: 4242, additionalGids: [] });
   assert.deepEqual(await resolveUser(':app', root), { uid: 0, gid: 1001, additionalGids: [] });
 });
 
 test("unknown names fail as Docker's do, as InvalidArgument", async (t) => {
   const root = await image(t);
-  await assert.rejects(resolveUser('ghost', root), (e: Error) => e.message === 'unable to find user ghost: no matching entries in passwd file' && categoryOf(e) === 'InvalidArgument');
-  await assert.rejects(resolveUser('app:ghosts', root), /unable to find group ghosts: no matching entries in group file/);
+  await assert.rejects(
+    resolveUser('ghost', root),
+    (e: Error) =>
+      e.message === 'unable to find user ghost: no matching entries in passwd file' &&
+      categoryOf(e) === 'InvalidArgument',
+  );
+  await assert.rejects(
+    resolveUser('app:ghosts', root),
+    /unable to find group ghosts: no matching entries in group file/,
+  );
   await assert.rejects(resolveUser('99999999999', root), /uids and gids must be in range 0-2147483647/);
 });
 
@@ -54,8 +86,16 @@ test('a hostile /etc/passwd link to the host file is never followed out of the r
   for (const target of ['/etc/passwd', '../../../../../../etc/passwd', '/../../etc/passwd']) {
     const root = await image(t, { group: 'daemon:x:1:\n' });
     await symlink(target, join(root, 'etc/passwd'));
-    await assert.rejects(resolveUser('daemon', root), /unable to find user daemon: no matching entries in passwd file/, `link to ${target}`);
-    assert.deepEqual(await resolveUser('1', root), { uid: 1, gid: 0, additionalGids: [] }, `link to ${target}: no gid from the host`);
+    await assert.rejects(
+      resolveUser('daemon', root),
+      /unable to find user daemon: no matching entries in passwd file/,
+      `link to ${target}`,
+    );
+    assert.deepEqual(
+      await resolveUser('1', root),
+      { uid: 1, gid: 0, additionalGids: [] },
+      `link to ${target}: no gid from the host`,
+    );
   }
 });
 

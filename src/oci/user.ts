@@ -75,7 +75,14 @@ function parseGroup(text: string): GroupEntry[] {
   for (const line of text.split('\n')) {
     const f = line.trim().split(':');
     if (f.length < 3 || !isNum(f[2]!)) continue;
-    out.push({ name: f[0]!, gid: Number(f[2]), members: (f[3] ?? '').split(',').map((m) => m.trim()).filter(Boolean) });
+    out.push({
+      name: f[0]!,
+      gid: Number(f[2]),
+      members: (f[3] ?? '')
+        .split(',')
+        .map((m) => m.trim())
+        .filter(Boolean),
+    });
   }
   return out;
 }
@@ -91,15 +98,19 @@ export async function resolveUser(userSpec: string, rootfs: string): Promise<Res
   const userArg = i < 0 ? userSpec : userSpec.slice(0, i);
   const groupArg = i < 0 ? '' : userSpec.slice(i + 1);
   const root = resolve(rootfs);
-  const [passwdText, groupText] = await Promise.all([readFileInRoot(root, 'etc/passwd'), readFileInRoot(root, 'etc/group')]);
+  const [passwdText, groupText] = await Promise.all([
+    readFileInRoot(root, 'etc/passwd'),
+    readFileInRoot(root, 'etc/group'),
+  ]);
   const passwd = parsePasswd(passwdText);
 
   let uid = 0;
   let gid = 0;
   let matchedName: string | undefined;
-  const entry = userArg === ''
-    ? passwd.find((u) => u.uid === 0)
-    : passwd.find((u) => (isNum(userArg) ? u.uid === Number(userArg) : u.name === userArg));
+  const entry =
+    userArg === ''
+      ? passwd.find((u) => u.uid === 0)
+      : passwd.find((u) => (isNum(userArg) ? u.uid === Number(userArg) : u.name === userArg));
   if (entry) {
     uid = entry.uid;
     gid = entry.gid;

@@ -23,14 +23,18 @@ test('endpoints: loopback and --insecure-registry are http, others https, docker
   assert.ok(isInsecure('reg.example:5000', { insecure: ['reg.example:5000'], mirrors: [] }));
   assert.throws(() => endpointFor('docker.io', cfg), /Docker Hub is offline here/);
   assert.equal(endpointFor('docker.io', { insecure: [], mirrors: ['http://127.0.0.1:9/'] }).base, 'http://127.0.0.1:9');
-  assert.throws(() => endpointFor('docker.io', { insecure: [], mirrors: ['http://127.0.0.1:9/'] }, 'push'), /mirrors only serve pulls/);
+  assert.throws(
+    () => endpointFor('docker.io', { insecure: [], mirrors: ['http://127.0.0.1:9/'] }, 'push'),
+    /mirrors only serve pulls/,
+  );
   assert.throws(() => checkRegistryConfig({ insecure: ['10.0.0.0/99'], mirrors: [] }));
   assert.throws(() => checkRegistryConfig({ insecure: [], mirrors: ['ftp://x'] }));
 });
 
 test('challenges parse', () => {
   assert.deepEqual(parseChallenge('Bearer realm="https://a/token",service="reg",scope="repository:x:pull"'), {
-    scheme: 'bearer', params: { realm: 'https://a/token', service: 'reg', scope: 'repository:x:pull' },
+    scheme: 'bearer',
+    params: { realm: 'https://a/token', service: 'reg', scope: 'repository:x:pull' },
   });
   assert.equal(parseChallenge('Basic realm="x"')?.scheme, 'basic');
   assert.equal(parseChallenge('Negotiate'), undefined);
@@ -41,7 +45,9 @@ test('bearer auth: token fetched with Basic credentials, cached per scope; manif
   try {
     const layer = Buffer.from('layer bytes');
     const d = reg.addBlob('t/a', layer);
-    const man = schema2Manifest({ mediaType: MediaType.DockerConfig, digest: d, size: layer.length }, [{ mediaType: MediaType.DockerLayerGzip, digest: d, size: layer.length }]);
+    const man = schema2Manifest({ mediaType: MediaType.DockerConfig, digest: d, size: layer.length }, [
+      { mediaType: MediaType.DockerLayerGzip, digest: d, size: layer.length },
+    ]);
     const md = reg.addManifest('t/a', 'v1', MediaType.DockerManifest, man);
     const c = new RegistryClient(endpointFor(reg.host, cfg), { username: 'u', password: 'p' });
     const got = await c.getManifest('t/a', 'v1');
@@ -65,7 +71,10 @@ test('basic auth', async () => {
   const reg = await startFakeRegistry({ auth: { scheme: 'basic', username: 'u', password: 'p' } });
   try {
     await new RegistryClient(endpointFor(reg.host, cfg), { username: 'u', password: 'p' }).checkLogin();
-    await assert.rejects(new RegistryClient(endpointFor(reg.host, cfg), { username: 'u', password: 'x' }).checkLogin(), /failed with status: 401 Unauthorized/);
+    await assert.rejects(
+      new RegistryClient(endpointFor(reg.host, cfg), { username: 'u', password: 'x' }).checkLogin(),
+      /failed with status: 401 Unauthorized/,
+    );
   } finally {
     await reg.close();
   }
@@ -94,7 +103,10 @@ test('blob reads follow redirects; a wrong digest or a dropped connection fails 
     reg2.corrupt.clear();
     reg2.drop.add(d);
     await assert.rejects(text(await c.openBlob('r', { digest: d, size: data.length })));
-    await assert.rejects(c.getManifest('r', 'nope'), (e: Error & { category?: string }) => e.category === 'NotFound' && /name unknown/.test(e.message));
+    await assert.rejects(
+      c.getManifest('r', 'nope'),
+      (e: Error & { category?: string }) => e.category === 'NotFound' && /name unknown/.test(e.message),
+    );
   } finally {
     await reg2.close();
   }
@@ -116,8 +128,19 @@ test('manifest by digest is verified; oversized manifests refused', async () => 
 });
 
 test('index: the host platform entry is chosen', () => {
-  const entry = (arch: string, n: string) => ({ mediaType: MediaType.OciManifest, digest: sha(n), size: 10, platform: { os: 'linux', architecture: arch } });
-  const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [entry('arm64', 'a'), entry('amd64', 'b')] }));
+  const entry = (arch: string, n: string) => ({
+    mediaType: MediaType.OciManifest,
+    digest: sha(n),
+    size: 10,
+    platform: { os: 'linux', architecture: arch },
+  });
+  const bytes = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.OciIndex,
+      manifests: [entry('arm64', 'a'), entry('amd64', 'b')],
+    }),
+  );
   const m = { digest: sha(bytes), mediaType: MediaType.OciIndex, bytes };
   assert.ok(isIndex(m));
   assert.equal(choosePlatform(m, { os: 'linux', architecture: 'amd64' }).digest, sha('b'));
@@ -162,9 +185,17 @@ test('garbage answers are errors, never crashes: not HTTP, closed connections, n
   }
   const reg = await startFakeRegistry();
   try {
-    reg.addManifest('r', 'v1', MediaType.DockerManifest, Buffer.from('{"schemaVersion":2,"config":{"digest":"nope"},"layers":[]}'));
+    reg.addManifest(
+      'r',
+      'v1',
+      MediaType.DockerManifest,
+      Buffer.from('{"schemaVersion":2,"config":{"digest":"nope"},"layers":[]}'),
+    );
     const c = new RegistryClient(endpointFor(reg.host, cfg));
-    await assert.rejects(c.getManifest('r', 'v1').then((m) => parseImageManifest(m)), /not a sha256 digest/);
+    await assert.rejects(
+      c.getManifest('r', 'v1').then((m) => parseImageManifest(m)),
+      /not a sha256 digest/,
+    );
   } finally {
     await reg.close();
   }

@@ -25,7 +25,15 @@ import { createHash } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Readable, Transform } from 'node:stream';
-import { BerthError, forbidden, internal, invalidArgument, notFound, unauthorized, unavailable } from '../errdefs/index.ts';
+import {
+  BerthError,
+  forbidden,
+  internal,
+  invalidArgument,
+  notFound,
+  unauthorized,
+  unavailable,
+} from '../errdefs/index.ts';
 import { isDigest, MediaType, type Descriptor, type Digest } from '../spec/index.ts';
 import type { Endpoint } from './endpoint.ts';
 
@@ -46,7 +54,12 @@ export interface FetchedManifest {
 }
 
 /** What the client accepts as a manifest: Docker schema 2 and OCI, single and multi-platform. */
-export const MANIFEST_ACCEPT = [MediaType.DockerManifest, MediaType.DockerManifestList, MediaType.OciManifest, MediaType.OciIndex];
+export const MANIFEST_ACCEPT = [
+  MediaType.DockerManifest,
+  MediaType.DockerManifestList,
+  MediaType.OciManifest,
+  MediaType.OciIndex,
+];
 
 /** Manifests and configs are read into memory: this is their cap. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -101,7 +114,14 @@ async function errorText(res: IncomingMessage): Promise<string> {
   try {
     const j = JSON.parse(body) as { errors?: Array<{ code?: string; message?: string }> };
     if (Array.isArray(j.errors) && j.errors.length) {
-      return j.errors.map((e) => `${String(e.code ?? 'UNKNOWN').toLowerCase().replace(/_/g, ' ')}: ${e.message ?? ''}`).join(', ');
+      return j.errors
+        .map(
+          (e) =>
+            `${String(e.code ?? 'UNKNOWN')
+              .toLowerCase()
+              .replace(/_/g, ' ')}: ${e.message ?? ''}`,
+        )
+        .join(', ');
     }
   } catch {
     // not JSON: the text, if short
@@ -160,7 +180,8 @@ export function verified(source: Readable, digest: Digest, size: number): Readab
   });
   source.on('error', (e) => t.destroy(e));
   source.on('close', () => {
-    if (!source.readableEnded && !t.destroyed) t.destroy(unavailable(`blob ${digest}: the registry closed the connection after ${n} of ${size} bytes`));
+    if (!source.readableEnded && !t.destroyed)
+      t.destroy(unavailable(`blob ${digest}: the registry closed the connection after ${n} of ${size} bytes`));
   });
   t.on('close', () => source.destroy());
   source.pipe(t);
@@ -180,7 +201,12 @@ export class RegistryClient {
 
   // ------------------------------------------------------------------ transport
 
-  private raw(url: URL, method: string, headers: OutgoingHttpHeaders, body?: Buffer | Readable): Promise<IncomingMessage> {
+  private raw(
+    url: URL,
+    method: string,
+    headers: OutgoingHttpHeaders,
+    body?: Buffer | Readable,
+  ): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const fn = url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : undefined;
       if (!fn) return reject(invalidArgument(`registry URL "${url.href}": unsupported protocol`));
@@ -190,8 +216,12 @@ export class RegistryClient {
         res.on('error', () => {});
         resolve(res);
       });
-      req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(unavailable(`${method} ${url.href}: no answer for ${IDLE_TIMEOUT_MS / 1000}s`)));
-      req.on('error', (e) => reject(e instanceof BerthError ? e : unavailable(`${method} ${url.href}: ${e.message}`, e)));
+      req.setTimeout(IDLE_TIMEOUT_MS, () =>
+        req.destroy(unavailable(`${method} ${url.href}: no answer for ${IDLE_TIMEOUT_MS / 1000}s`)),
+      );
+      req.on('error', (e) =>
+        reject(e instanceof BerthError ? e : unavailable(`${method} ${url.href}: ${e.message}`, e)),
+      );
       if (body instanceof Readable) {
         body.on('error', (e) => req.destroy(e));
         // A request that fails leaves no open file behind it.
@@ -236,19 +266,31 @@ export class RegistryClient {
     } catch (e) {
       throw unauthorized(`unauthorized: bad token realm "${realm}"`, e);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw unauthorized(`unauthorized: bad token realm "${realm}"`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw unauthorized(`unauthorized: bad token realm "${realm}"`);
     const all = scopes.length ? scopes : ch.params.scope ? [ch.params.scope] : [];
     let res: IncomingMessage;
     if (this.creds.identityToken) {
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: this.creds.identityToken, client_id: 'berth', ...(ch.params.service ? { service: ch.params.service } : {}) });
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: this.creds.identityToken,
+        client_id: 'berth',
+        ...(ch.params.service ? { service: ch.params.service } : {}),
+      });
       if (all.length) form.set('scope', all.join(' '));
       const body = Buffer.from(form.toString());
-      res = await this.raw(url, 'POST', { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': body.length }, body);
+      res = await this.raw(
+        url,
+        'POST',
+        { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': body.length },
+        body,
+      );
     } else {
       if (ch.params.service) url.searchParams.set('service', ch.params.service);
       for (const s of all) url.searchParams.append('scope', s);
       const headers: OutgoingHttpHeaders = {};
-      if (this.creds.username !== undefined) headers.Authorization = `Basic ${Buffer.from(`${this.creds.username}:${this.creds.password ?? ''}`).toString('base64')}`;
+      if (this.creds.username !== undefined)
+        headers.Authorization = `Basic ${Buffer.from(`${this.creds.username}:${this.creds.password ?? ''}`).toString('base64')}`;
       res = await this.raw(url, 'GET', headers);
     }
     if (res.statusCode === 401 || res.statusCode === 403) {
@@ -261,7 +303,10 @@ export class RegistryClient {
     }
     let token: string | undefined;
     try {
-      const j = JSON.parse((await readCapped(res, MAX_ERROR_BODY)).toString('utf8')) as { token?: unknown; access_token?: unknown };
+      const j = JSON.parse((await readCapped(res, MAX_ERROR_BODY)).toString('utf8')) as {
+        token?: unknown;
+        access_token?: unknown;
+      };
       token = typeof j.token === 'string' ? j.token : typeof j.access_token === 'string' ? j.access_token : undefined;
     } catch (e) {
       throw unavailable(`get token from ${url.origin}: the answer is not JSON`, e);
@@ -277,7 +322,7 @@ export class RegistryClient {
   private async send(method: string, pathOrUrl: string, o: SendOptions): Promise<IncomingMessage> {
     let url = new URL(pathOrUrl, this.endpoint.base + '/');
     let answered = false;
-    for (let hops = 0; ; ) {
+    for (let hops = 0; ;) {
       const headers: OutgoingHttpHeaders = { ...o.headers };
       const auth = this.authHeader(o.scopes, url.host);
       if (auth) headers.Authorization = auth;
@@ -292,7 +337,8 @@ export class RegistryClient {
         res.resume();
         if (++hops > MAX_REDIRECTS) throw unavailable(`${method} ${url.pathname}: too many redirects`);
         url = new URL(res.headers.location, url);
-        if (url.protocol !== 'http:' && url.protocol !== 'https:') throw unavailable(`${method}: redirect to an unsupported URL`);
+        if (url.protocol !== 'http:' && url.protocol !== 'https:')
+          throw unavailable(`${method}: redirect to an unsupported URL`);
         continue;
       }
       return res;
@@ -304,11 +350,18 @@ export class RegistryClient {
     const why = await errorText(res);
     const msg = `${what}${why ? `: ${why}` : `: status ${res.statusCode}`}`;
     switch (res.statusCode) {
-      case 401: return unauthorized(msg);
-      case 403: return forbidden(msg);
-      case 404: return notFound(msg);
-      case 400: case 405: case 413: return invalidArgument(msg);
-      default: return (res.statusCode ?? 500) >= 500 ? unavailable(msg) : internal(msg);
+      case 401:
+        return unauthorized(msg);
+      case 403:
+        return forbidden(msg);
+      case 404:
+        return notFound(msg);
+      case 400:
+      case 405:
+      case 413:
+        return invalidArgument(msg);
+      default:
+        return (res.statusCode ?? 500) >= 500 ? unavailable(msg) : internal(msg);
     }
   }
 
@@ -319,22 +372,34 @@ export class RegistryClient {
     const res = await this.send('GET', '/v2/', { scopes: [] });
     res.resume();
     if (res.statusCode === 200) return;
-    if (res.statusCode === 401) throw Object.assign(unauthorized(`login attempt to ${this.endpoint.base}/v2/ failed with status: 401 Unauthorized`), { atRegistry: true });
+    if (res.statusCode === 401)
+      throw Object.assign(
+        unauthorized(`login attempt to ${this.endpoint.base}/v2/ failed with status: 401 Unauthorized`),
+        { atRegistry: true },
+      );
     throw unavailable(`login to ${this.endpoint.name}: /v2/ answered ${res.statusCode}`);
   }
 
   /** A manifest, index or list by tag or digest; its digest is checked when asked by digest. */
   async getManifest(repo: string, ref: string): Promise<FetchedManifest> {
-    const res = await this.send('GET', `/v2/${repo}/manifests/${ref}`, { scopes: [repoScope(repo, 'pull')], follow: true, headers: { Accept: MANIFEST_ACCEPT.join(', ') } });
+    const res = await this.send('GET', `/v2/${repo}/manifests/${ref}`, {
+      scopes: [repoScope(repo, 'pull')],
+      follow: true,
+      headers: { Accept: MANIFEST_ACCEPT.join(', ') },
+    });
     if (res.statusCode !== 200) throw await this.failure(res, `manifest ${repo}:${ref}`);
     const bytes = await readCapped(res, MAX_MANIFEST_BYTES);
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
-    if (isDigest(ref) && ref !== digest) throw invalidArgument(`manifest ${repo}@${ref}: the registry sent content with digest ${digest}`);
-    let mediaType = String(res.headers['content-type'] ?? '').split(';')[0]!.trim();
+    if (isDigest(ref) && ref !== digest)
+      throw invalidArgument(`manifest ${repo}@${ref}: the registry sent content with digest ${digest}`);
+    let mediaType = String(res.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim();
     try {
       const j = JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown; manifests?: unknown; config?: unknown };
       if (typeof j.mediaType === 'string') mediaType = j.mediaType;
-      else if (!MANIFEST_ACCEPT.includes(mediaType as (typeof MANIFEST_ACCEPT)[number])) mediaType = Array.isArray(j.manifests) ? MediaType.OciIndex : MediaType.OciManifest;
+      else if (!MANIFEST_ACCEPT.includes(mediaType as (typeof MANIFEST_ACCEPT)[number]))
+        mediaType = Array.isArray(j.manifests) ? MediaType.OciIndex : MediaType.OciManifest;
     } catch (e) {
       throw invalidArgument(`manifest ${repo}:${ref}: not JSON`, e);
     }
@@ -368,7 +433,8 @@ export class RegistryClient {
 
   /** A small blob (a config) in memory, verified. */
   async getBlob(repo: string, desc: Pick<Descriptor, 'digest' | 'size'>): Promise<Buffer> {
-    if (desc.size > MAX_MANIFEST_BYTES) throw invalidArgument(`blob ${desc.digest}: ${desc.size} bytes is too large for a config`);
+    if (desc.size > MAX_MANIFEST_BYTES)
+      throw invalidArgument(`blob ${desc.digest}: ${desc.size} bytes is too large for a config`);
     return readCapped(await this.openBlob(repo, desc), MAX_MANIFEST_BYTES);
   }
 
@@ -376,7 +442,10 @@ export class RegistryClient {
   async openBlob(repo: string, desc: Pick<Descriptor, 'digest' | 'size'>): Promise<Readable> {
     if (!isDigest(desc.digest)) throw invalidArgument(`blob "${String(desc.digest)}": not a sha256 digest`);
     if (!Number.isSafeInteger(desc.size) || desc.size < 0) throw invalidArgument(`blob ${desc.digest}: bad size`);
-    const res = await this.send('GET', `/v2/${repo}/blobs/${desc.digest}`, { scopes: [repoScope(repo, 'pull')], follow: true });
+    const res = await this.send('GET', `/v2/${repo}/blobs/${desc.digest}`, {
+      scopes: [repoScope(repo, 'pull')],
+      follow: true,
+    });
     if (res.statusCode !== 200) throw await this.failure(res, `blob ${desc.digest}`);
     return verified(res, desc.digest, desc.size);
   }
@@ -396,7 +465,11 @@ export class RegistryClient {
    */
   async mountBlob(repo: string, digest: Digest, from: string): Promise<boolean> {
     const q = new URLSearchParams({ mount: digest, from });
-    const res = await this.send('POST', `/v2/${repo}/blobs/uploads/?${q}`, { scopes: [repoScope(repo, 'pull,push'), repoScope(from, 'pull')], body: Buffer.alloc(0), headers: { 'Content-Length': 0 } });
+    const res = await this.send('POST', `/v2/${repo}/blobs/uploads/?${q}`, {
+      scopes: [repoScope(repo, 'pull,push'), repoScope(from, 'pull')],
+      body: Buffer.alloc(0),
+      headers: { 'Content-Length': 0 },
+    });
     res.resume();
     if (res.statusCode === 201) return true;
     if (res.statusCode === 202) return false;
@@ -410,7 +483,11 @@ export class RegistryClient {
    */
   async pushBlob(repo: string, desc: Pick<Descriptor, 'digest' | 'size'>, body: Readable): Promise<void> {
     const scopes = [repoScope(repo, 'pull,push')];
-    const start = await this.send('POST', `/v2/${repo}/blobs/uploads/`, { scopes, body: Buffer.alloc(0), headers: { 'Content-Length': 0 } });
+    const start = await this.send('POST', `/v2/${repo}/blobs/uploads/`, {
+      scopes,
+      body: Buffer.alloc(0),
+      headers: { 'Content-Length': 0 },
+    });
     if (start.statusCode !== 202 && start.statusCode !== 201) {
       body.destroy();
       throw await this.failure(start, `start upload to ${repo}`);
@@ -423,7 +500,11 @@ export class RegistryClient {
     }
     const url = new URL(location, this.endpoint.base + '/');
     url.searchParams.set('digest', desc.digest);
-    const res = await this.send('PUT', url.href, { scopes, stream: body, headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': desc.size } });
+    const res = await this.send('PUT', url.href, {
+      scopes,
+      stream: body,
+      headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': desc.size },
+    });
     if (res.statusCode !== 201 && res.statusCode !== 204) throw await this.failure(res, `upload blob ${desc.digest}`);
     res.resume();
   }
@@ -435,7 +516,11 @@ export class RegistryClient {
    */
   async pushBlobStream(repo: string, body: Readable): Promise<{ digest: Digest; size: number }> {
     const scopes = [repoScope(repo, 'pull,push')];
-    const start = await this.send('POST', `/v2/${repo}/blobs/uploads/`, { scopes, body: Buffer.alloc(0), headers: { 'Content-Length': 0 } });
+    const start = await this.send('POST', `/v2/${repo}/blobs/uploads/`, {
+      scopes,
+      body: Buffer.alloc(0),
+      headers: { 'Content-Length': 0 },
+    });
     if (start.statusCode !== 202) {
       body.destroy();
       throw await this.failure(start, `start upload to ${repo}`);
@@ -447,15 +532,21 @@ export class RegistryClient {
     }
     const hash = createHash('sha256');
     let size = 0;
-    const hashed = body.pipe(new Transform({
-      transform(c: Buffer, _e, cb) {
-        hash.update(c);
-        size += c.length;
-        cb(null, c);
-      },
-    }));
+    const hashed = body.pipe(
+      new Transform({
+        transform(c: Buffer, _e, cb) {
+          hash.update(c);
+          size += c.length;
+          cb(null, c);
+        },
+      }),
+    );
     body.once('error', (e) => hashed.destroy(e));
-    const patch = await this.send('PATCH', new URL(start.headers.location, this.endpoint.base + '/').href, { scopes, stream: hashed, headers: { 'Content-Type': 'application/octet-stream' } });
+    const patch = await this.send('PATCH', new URL(start.headers.location, this.endpoint.base + '/').href, {
+      scopes,
+      stream: hashed,
+      headers: { 'Content-Type': 'application/octet-stream' },
+    });
     if (patch.statusCode !== 202) throw await this.failure(patch, `upload to ${repo}`);
     patch.resume();
     // Had the registry stopped reading early, the digest below would not match what it has,
@@ -471,7 +562,11 @@ export class RegistryClient {
 
   /** `PUT` a manifest under a tag or digest; returns the digest of its bytes. */
   async putManifest(repo: string, ref: string, mediaType: string, bytes: Buffer): Promise<Digest> {
-    const res = await this.send('PUT', `/v2/${repo}/manifests/${ref}`, { scopes: [repoScope(repo, 'pull,push')], body: bytes, headers: { 'Content-Type': mediaType, 'Content-Length': bytes.length } });
+    const res = await this.send('PUT', `/v2/${repo}/manifests/${ref}`, {
+      scopes: [repoScope(repo, 'pull,push')],
+      body: bytes,
+      headers: { 'Content-Type': mediaType, 'Content-Length': bytes.length },
+    });
     if (res.statusCode !== 201 && res.statusCode !== 200) throw await this.failure(res, `put manifest ${repo}:${ref}`);
     res.resume();
     return `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;

@@ -29,7 +29,8 @@ export const DOCKER_HUB = 'docker.io';
 export function checkRegistryConfig(c: RegistryConfig): void {
   for (const s of c.insecure) {
     if (s.includes('/')) parseCidr(s);
-    else if (!/^[a-zA-Z0-9.-]+(?::[0-9]+)?$/.test(s) && !/^\[[0-9a-fA-F:]+\](?::[0-9]+)?$/.test(s)) throw invalidArgument(`insecure registry "${s}": not a CIDR or host[:port]`);
+    else if (!/^[a-zA-Z0-9.-]+(?::[0-9]+)?$/.test(s) && !/^\[[0-9a-fA-F:]+\](?::[0-9]+)?$/.test(s))
+      throw invalidArgument(`insecure registry "${s}": not a CIDR or host[:port]`);
   }
   for (const m of c.mirrors) {
     let u: URL;
@@ -38,7 +39,8 @@ export function checkRegistryConfig(c: RegistryConfig): void {
     } catch (e) {
       throw invalidArgument(`registry mirror "${m}": not a URL`, e);
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalidArgument(`registry mirror "${m}": only http and https URLs are supported`);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      throw invalidArgument(`registry mirror "${m}": only http and https URLs are supported`);
   }
 }
 
@@ -58,7 +60,8 @@ function ipv4ToInt(s: string): number {
 function parseCidr(s: string): { addr: number; bits: number } {
   const [a, b] = s.split('/');
   const bits = Number(b);
-  if (isIP(a ?? '') !== 4 || !Number.isInteger(bits) || bits < 0 || bits > 32) throw invalidArgument(`insecure registry "${s}": only IPv4 CIDRs are supported`);
+  if (isIP(a ?? '') !== 4 || !Number.isInteger(bits) || bits < 0 || bits > 32)
+    throw invalidArgument(`insecure registry "${s}": only IPv4 CIDRs are supported`);
   return { addr: ipv4ToInt(a!), bits };
 }
 
@@ -66,7 +69,7 @@ function inCidr(ip: string, cidr: string): boolean {
   if (isIP(ip) !== 4) return false;
   const { addr, bits } = parseCidr(cidr);
   const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-  return ((ipv4ToInt(ip) & mask) >>> 0) === ((addr & mask) >>> 0);
+  return (ipv4ToInt(ip) & mask) >>> 0 === (addr & mask) >>> 0;
 }
 
 /** Is this registry spoken to over plain HTTP? */
@@ -90,9 +93,15 @@ export function isInsecure(name: string, c: RegistryConfig): boolean {
  */
 export function endpointFor(name: string, c: RegistryConfig, purpose: 'pull' | 'push' = 'pull'): Endpoint {
   if (name === DOCKER_HUB || name === 'index.docker.io' || name === 'registry-1.docker.io') {
-    if (purpose === 'push') throw unavailable('no registry can be reached from this daemon: Docker Hub (registry-1.docker.io) is offline here, and mirrors only serve pulls');
+    if (purpose === 'push')
+      throw unavailable(
+        'no registry can be reached from this daemon: Docker Hub (registry-1.docker.io) is offline here, and mirrors only serve pulls',
+      );
     const m = c.mirrors[0];
-    if (!m) throw unavailable('no registry can be reached from this daemon: Docker Hub is offline here (give berthd --registry-mirror to pull docker.io images through a mirror)');
+    if (!m)
+      throw unavailable(
+        'no registry can be reached from this daemon: Docker Hub is offline here (give berthd --registry-mirror to pull docker.io images through a mirror)',
+      );
     return { name: DOCKER_HUB, base: m.replace(/\/+$/, ''), mirror: true };
   }
   return { name, base: `${isInsecure(name, c) ? 'http' : 'https'}://${name}`, mirror: false };

@@ -72,8 +72,19 @@ export async function startFakeRegistry(opts: FakeRegistryOptions = {}): Promise
       if (basicOk(h)) return true;
       res.setHeader('WWW-Authenticate', 'Basic realm="fake"');
     } else {
-      if (h?.startsWith('Bearer tok:') && (scope === '' || h.slice(11).split(' ').some((s) => s === scope || s.replace(/:pull,push$/, ':pull') === scope))) return true;
-      res.setHeader('WWW-Authenticate', `Bearer realm="${origin()}/token",service="fake"${scope ? `,scope="${scope}"` : ''}`);
+      if (
+        h?.startsWith('Bearer tok:') &&
+        (scope === '' ||
+          h
+            .slice(11)
+            .split(' ')
+            .some((s) => s === scope || s.replace(/:pull,push$/, ':pull') === scope))
+      )
+        return true;
+      res.setHeader(
+        'WWW-Authenticate',
+        `Bearer realm="${origin()}/token",service="fake"${scope ? `,scope="${scope}"` : ''}`,
+      );
     }
     err(res, 401, 'UNAUTHORIZED', 'authentication required');
     return false;
@@ -112,7 +123,9 @@ export async function startFakeRegistry(opts: FakeRegistryOptions = {}): Promise
       const refs = manifests.get(tl[1]!);
       if (!refs) return err(res, 404, 'NAME_UNKNOWN', 'repository name not known to registry');
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      return res.end(JSON.stringify({ name: tl[1], tags: [...refs.keys()].filter((k) => !k.startsWith('sha256:')).sort() }));
+      return res.end(
+        JSON.stringify({ name: tl[1], tags: [...refs.keys()].filter((k) => !k.startsWith('sha256:')).sort() }),
+      );
     }
     let m = /^\/v2\/(.+)\/blobs\/uploads\/(.*)$/.exec(p);
     if (m) {
@@ -128,7 +141,11 @@ export async function startFakeRegistry(opts: FakeRegistryOptions = {}): Promise
         }
         const id = randomBytes(8).toString('hex');
         uploads.set(id, repo);
-        res.writeHead(202, { Location: `/v2/${repo}/blobs/uploads/${id}?state=x`, 'Docker-Upload-UUID': id, Range: '0-0' });
+        res.writeHead(202, {
+          Location: `/v2/${repo}/blobs/uploads/${id}?state=x`,
+          'Docker-Upload-UUID': id,
+          Range: '0-0',
+        });
         return res.end();
       }
       if (method === 'PATCH') {
@@ -137,7 +154,11 @@ export async function startFakeRegistry(opts: FakeRegistryOptions = {}): Promise
         if (uploads.get(id) !== repo) return err(res, 404, 'BLOB_UPLOAD_UNKNOWN', 'upload unknown');
         const data = Buffer.concat([partial.get(id) ?? Buffer.alloc(0), await body(req)]);
         partial.set(id, data);
-        res.writeHead(202, { Location: `/v2/${repo}/blobs/uploads/${id}`, Range: `0-${Math.max(0, data.length - 1)}`, 'Docker-Upload-UUID': id });
+        res.writeHead(202, {
+          Location: `/v2/${repo}/blobs/uploads/${id}`,
+          Range: `0-${Math.max(0, data.length - 1)}`,
+          'Docker-Upload-UUID': id,
+        });
         return res.end();
       }
       if (method === 'PUT') {
@@ -146,7 +167,8 @@ export async function startFakeRegistry(opts: FakeRegistryOptions = {}): Promise
         const data = Buffer.concat([partial.get(id) ?? Buffer.alloc(0), await body(req)]);
         partial.delete(id);
         const want = url.searchParams.get('digest');
-        if (digestOf(data) !== want) return err(res, 400, 'DIGEST_INVALID', 'provided digest did not match uploaded content');
+        if (digestOf(data) !== want)
+          return err(res, 400, 'DIGEST_INVALID', 'provided digest did not match uploaded content');
         uploads.delete(id);
         blobs.set(want, data);
         give(repo, want);
@@ -209,13 +231,23 @@ export async function startFakeRegistry(opts: FakeRegistryOptions = {}): Promise
       if (!manifests.has(repo)) return err(res, 404, 'NAME_UNKNOWN', 'repository name not known to registry');
       return err(res, 404, 'MANIFEST_UNKNOWN', 'manifest unknown');
     }
-    res.writeHead(200, { 'Content-Type': man.mediaType, 'Content-Length': man.bytes.length, 'Docker-Content-Digest': digestOf(man.bytes) });
+    res.writeHead(200, {
+      'Content-Type': man.mediaType,
+      'Content-Length': man.bytes.length,
+      'Docker-Content-Digest': digestOf(man.bytes),
+    });
     res.end(method === 'HEAD' ? undefined : man.bytes);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
-    blobs, repoBlobs, manifests, log, corrupt, drop, slow,
+    blobs,
+    repoBlobs,
+    manifests,
+    log,
+    corrupt,
+    drop,
+    slow,
     addBlob(repo, data) {
       const d = digestOf(data);
       blobs.set(d, data);
@@ -229,9 +261,10 @@ export async function startFakeRegistry(opts: FakeRegistryOptions = {}): Promise
       if (tag) manifests.get(repo)!.set(tag, { mediaType, bytes });
       return d;
     },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

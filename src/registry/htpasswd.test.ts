@@ -21,11 +21,25 @@ test('htpasswd: parses bcrypt lines, skips comments, names the bad line', () => 
   const h = hash('pw');
   const users = parseHtpasswd(`# users\n\nalice:${h}\r\nbob:${h.replace('$2y$', '$2a$')}\n`);
   assert.deepEqual([...users.keys()], ['alice', 'bob']);
-  assert.throws(() => parseHtpasswd(`alice:${h}\nbob:{SHA}abc=\n`, 'f'), /htpasswd file "f" line 2: user "bob" has no bcrypt hash/);
+  assert.throws(
+    () => parseHtpasswd(`alice:${h}\nbob:{SHA}abc=\n`, 'f'),
+    /htpasswd file "f" line 2: user "bob" has no bcrypt hash/,
+  );
   assert.throws(() => parseHtpasswd('no-colon\n', 'f'), /line 1: want user:hash/);
   assert.throws(() => parseHtpasswd(`a:${h}\na:${h}\n`, 'f'), /line 2: user "a" appears twice/);
   // The error names the user, never the hash.
-  assert.doesNotMatch(String((() => { try { parseHtpasswd('bob:secret'); } catch (e) { return (e as Error).message; } })()), /secret/);
+  assert.doesNotMatch(
+    String(
+      (() => {
+        try {
+          parseHtpasswd('bob:secret');
+        } catch (e) {
+          return (e as Error).message;
+        }
+      })(),
+    ),
+    /secret/,
+  );
 });
 
 test('htpasswd: Basic header parsing', () => {
@@ -76,7 +90,10 @@ test('registry with htpasswd: 401 with a Basic challenge without the right crede
     assert.equal(r.status, 401, String(authorization));
     assert.equal(r.header('www-authenticate'), 'Basic realm="Berth Test"');
     assert.equal(r.header('docker-distribution-api-version'), 'registry/2.0');
-    assert.deepEqual(r.json().errors.map((e: { code: string; message: string }) => [e.code, e.message]), [['UNAUTHORIZED', 'authentication required']]);
+    assert.deepEqual(
+      r.json().errors.map((e: { code: string; message: string }) => [e.code, e.message]),
+      [['UNAUTHORIZED', 'authentication required']],
+    );
   }
   // Every endpoint is behind it, not only /v2/.
   const body = 'layer';

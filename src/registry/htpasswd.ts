@@ -39,7 +39,8 @@ export function parseHtpasswd(text: string, path = 'htpasswd'): Map<string, stri
     const user = line.slice(0, colon);
     const hash = line.slice(colon + 1);
     // Only the user is quoted: the hash is a secret's derivative and stays out of logs.
-    if (!BCRYPT.test(hash)) throw new Error(`${where}: user "${user}" has no bcrypt hash ($2y$, $2a$ or $2b$; use htpasswd -B)`);
+    if (!BCRYPT.test(hash))
+      throw new Error(`${where}: user "${user}" has no bcrypt hash ($2y$, $2a$ or $2b$; use htpasswd -B)`);
     if (users.has(user)) throw new Error(`${where}: user "${user}" appears twice`);
     users.set(user, hash);
   }

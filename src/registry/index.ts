@@ -1,13 +1,41 @@
 /** The registry: the distribution server (berth-registry) and the client pull/push use. */
 
 // Client side: endpoints, auth, manifests and blobs for pull and push; a fake registry for tests.
-export { RegistryClient, parseChallenge, repoScope, verified, MANIFEST_ACCEPT, type Credentials, type FetchedManifest } from './client.ts';
-export { endpointFor, isInsecure, checkRegistryConfig, DOCKER_HUB, type Endpoint, type RegistryConfig } from './endpoint.ts';
-export { choosePlatform, isIndex, parseImageManifest, schema2Manifest, MAX_LAYERS, type ImageManifest } from './manifest.ts';
+export {
+  RegistryClient,
+  parseChallenge,
+  repoScope,
+  verified,
+  MANIFEST_ACCEPT,
+  type Credentials,
+  type FetchedManifest,
+} from './client.ts';
+export {
+  endpointFor,
+  isInsecure,
+  checkRegistryConfig,
+  DOCKER_HUB,
+  type Endpoint,
+  type RegistryConfig,
+} from './endpoint.ts';
+export {
+  choosePlatform,
+  isIndex,
+  parseImageManifest,
+  schema2Manifest,
+  MAX_LAYERS,
+  type ImageManifest,
+} from './manifest.ts';
 export { startFakeRegistry, type FakeRegistry, type FakeRegistryOptions } from './fakeregistry.ts';
 
 // Server side: the distribution API, its storage, and htpasswd Basic auth (registry:2's scheme).
-export { RegistryServer, createRegistryHandler, silentLogger, type RegistryLogger, type RegistryServerOptions } from './server.ts';
+export {
+  RegistryServer,
+  createRegistryHandler,
+  silentLogger,
+  type RegistryLogger,
+  type RegistryServerOptions,
+} from './server.ts';
 export { RegistryStorage, MAX_MANIFEST_BYTES, type StorageOptions } from './storage.ts';
 export { Htpasswd, parseHtpasswd, parseBasic, type HtpasswdOptions } from './htpasswd.ts';
 export { acquireRootLock, ROOT_LOCK_FILE, type RootLock } from './rootlock.ts';

@@ -22,8 +22,10 @@ export function isIndex(m: Pick<FetchedManifest, 'mediaType'>): boolean {
 function descriptor(v: unknown, what: string): Descriptor {
   const d = v as Partial<Descriptor> | null;
   if (!d || typeof d !== 'object') throw invalidArgument(`${what}: not a descriptor`);
-  if (typeof d.digest !== 'string' || !isDigest(d.digest)) throw invalidArgument(`${what}: digest "${String(d.digest)}" is not a sha256 digest`);
-  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) throw invalidArgument(`${what}: bad size`);
+  if (typeof d.digest !== 'string' || !isDigest(d.digest))
+    throw invalidArgument(`${what}: digest "${String(d.digest)}" is not a sha256 digest`);
+  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0)
+    throw invalidArgument(`${what}: bad size`);
   if (typeof d.mediaType !== 'string') throw invalidArgument(`${what}: no media type`);
   const out: Descriptor = { mediaType: d.mediaType, digest: d.digest, size: d.size };
   if (d.platform && typeof d.platform === 'object') out.platform = d.platform;
@@ -45,25 +47,32 @@ export function choosePlatform(m: FetchedManifest, platform: Platform): Descript
   const j = json(m);
   if (!Array.isArray(j.manifests)) throw invalidArgument(`manifest list ${m.digest}: no manifests`);
   const entries = j.manifests.map((e, i) => descriptor(e, `manifest list ${m.digest} entry ${i}`));
-  const match = entries.find((e) =>
-    e.platform?.os === platform.os &&
-    e.platform?.architecture === platform.architecture &&
-    (!platform.variant || !e.platform.variant || e.platform.variant === platform.variant));
-  if (!match) throw notFound(`no matching manifest for ${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''} in the manifest list entries`);
+  const match = entries.find(
+    (e) =>
+      e.platform?.os === platform.os &&
+      e.platform?.architecture === platform.architecture &&
+      (!platform.variant || !e.platform.variant || e.platform.variant === platform.variant),
+  );
+  if (!match)
+    throw notFound(
+      `no matching manifest for ${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''} in the manifest list entries`,
+    );
   return match;
 }
 
 /** An image manifest's config and layers. */
 export function parseImageManifest(m: FetchedManifest): ImageManifest {
   const j = json(m);
-  if (j.schemaVersion !== 2) throw invalidArgument(`manifest ${m.digest}: schema version ${String(j.schemaVersion)} is not supported`);
+  if (j.schemaVersion !== 2)
+    throw invalidArgument(`manifest ${m.digest}: schema version ${String(j.schemaVersion)} is not supported`);
   if (!Array.isArray(j.layers)) throw invalidArgument(`manifest ${m.digest}: no layers`);
   if (j.layers.length > MAX_LAYERS) throw invalidArgument(`manifest ${m.digest}: more than ${MAX_LAYERS} layers`);
   const config = descriptor(j.config, `manifest ${m.digest} config`);
   const layers = j.layers.map((l, i) => descriptor(l, `manifest ${m.digest} layer ${i}`));
   for (const l of layers) {
     if (/foreign|nondistributable/.test(l.mediaType)) continue;
-    if (!/tar/.test(l.mediaType)) throw invalidArgument(`manifest ${m.digest}: layer media type "${l.mediaType}" is not a tar`);
+    if (!/tar/.test(l.mediaType))
+      throw invalidArgument(`manifest ${m.digest}: layer media type "${l.mediaType}" is not a tar`);
   }
   return { config, layers };
 }

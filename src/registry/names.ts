@@ -21,7 +21,9 @@ export function isRepositoryName(name: string): boolean {
 
 export function checkRepositoryName(name: string): string {
   if (!isRepositoryName(name)) {
-    throw registryError('NAME_INVALID', `invalid repository name "${name.slice(0, 300)}"`, { name: name.slice(0, 300) });
+    throw registryError('NAME_INVALID', `invalid repository name "${name.slice(0, 300)}"`, {
+      name: name.slice(0, 300),
+    });
   }
   return name;
 }
@@ -35,10 +37,15 @@ export function isTag(tag: string): boolean {
  * keep (sha512...) from garbage, so a client learns which it sent.
  */
 export function checkDigest(s: string | null | undefined): Digest {
-  if (s === null || s === undefined || s === '') throw registryError('DIGEST_INVALID', 'digest missing from the request');
+  if (s === null || s === undefined || s === '')
+    throw registryError('DIGEST_INVALID', 'digest missing from the request');
   if (SHA256_RE.test(s)) return s as Digest;
   if (ANY_DIGEST_RE.test(s) && !s.startsWith('sha256:')) {
-    throw registryError('DIGEST_INVALID', `unsupported digest algorithm in "${s.slice(0, 200)}": only sha256 is supported`, { digest: s.slice(0, 200) });
+    throw registryError(
+      'DIGEST_INVALID',
+      `unsupported digest algorithm in "${s.slice(0, 200)}": only sha256 is supported`,
+      { digest: s.slice(0, 200) },
+    );
   }
   throw registryError('DIGEST_INVALID', `invalid digest "${s.slice(0, 200)}"`, { digest: s.slice(0, 200) });
 }
@@ -48,6 +55,7 @@ export type ManifestReference = { digest: Digest; tag?: undefined } | { tag: str
 
 export function parseManifestReference(ref: string): ManifestReference {
   if (ref.includes(':')) return { digest: checkDigest(ref) };
-  if (!isTag(ref)) throw registryError('MANIFEST_INVALID', `invalid tag "${ref.slice(0, 200)}"`, { tag: ref.slice(0, 200) });
+  if (!isTag(ref))
+    throw registryError('MANIFEST_INVALID', `invalid tag "${ref.slice(0, 200)}"`, { tag: ref.slice(0, 200) });
   return { tag: ref };
 }

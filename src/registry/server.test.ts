@@ -9,7 +9,10 @@ const SCHEMA2 = 'application/vnd.docker.distribution.manifest.v2+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 
-async function registry(t: { after(fn: () => Promise<void>): void }, options?: Parameters<typeof startTestRegistry>[0]): Promise<TestRegistry> {
+async function registry(
+  t: { after(fn: () => Promise<void>): void },
+  options?: Parameters<typeof startTestRegistry>[0],
+): Promise<TestRegistry> {
   const reg = await startTestRegistry(options);
   t.after(() => reg.close());
   return reg;
@@ -27,13 +30,17 @@ function assertError(r: Reply, status: number, code: string): any {
 }
 
 /** Pushes a config and a layer, and a schema2 manifest over them under `tag`. */
-async function pushImage(reg: TestRegistry, name: string, tag: string, seed = 'x'): Promise<{ digest: string; body: string }> {
+async function pushImage(
+  reg: TestRegistry,
+  name: string,
+  tag: string,
+  seed = 'x',
+): Promise<{ digest: string; body: string }> {
   const config = `{"config":{},"seed":"${seed}"}`;
   const layer = `layer of ${seed}`;
-  const body = schema2Manifest(
-    { digest: await reg.pushBlob(name, config), size: config.length },
-    [{ digest: await reg.pushBlob(name, layer), size: layer.length }],
-  );
+  const body = schema2Manifest({ digest: await reg.pushBlob(name, config), size: config.length }, [
+    { digest: await reg.pushBlob(name, layer), size: layer.length },
+  ]);
   const r = await reg.call('PUT', `/v2/${name}/manifests/${tag}`, { headers: { 'Content-Type': SCHEMA2 }, body });
   assert.equal(r.status, 201, `${r.body}`);
   return { digest: r.header('docker-content-digest')!, body };
@@ -116,7 +123,10 @@ test('a chunked upload: session, PATCH with and without Content-Range, status, P
   assert.equal(location, `/v2/test/chunked/blobs/uploads/${uuid}`);
   assert.equal(start.header('range'), '0-0');
 
-  const first = await reg.call('PATCH', location, { headers: { 'Content-Type': 'application/octet-stream' }, body: 'hello' });
+  const first = await reg.call('PATCH', location, {
+    headers: { 'Content-Type': 'application/octet-stream' },
+    body: 'hello',
+  });
   assert.equal(first.status, 202);
   assert.equal(first.header('range'), '0-4');
   assert.equal(first.header('location'), location);
@@ -130,7 +140,11 @@ test('a chunked upload: session, PATCH with and without Content-Range, status, P
   assertError(stale, 416, 'RANGE_INVALID');
   assert.equal(stale.header('range'), '0-10');
   // A Content-Range that does not match the body's length.
-  assertError(await reg.call('PATCH', location, { headers: { 'Content-Range': '11-20' }, body: '!' }), 400, 'BLOB_UPLOAD_INVALID');
+  assertError(
+    await reg.call('PATCH', location, { headers: { 'Content-Range': '11-20' }, body: '!' }),
+    400,
+    'BLOB_UPLOAD_INVALID',
+  );
 
   const status = await reg.call('GET', location);
   assert.equal(status.status, 204);
@@ -171,7 +185,11 @@ test('PUT without a digest, or with a bad one, is DIGEST_INVALID; sha512 is name
   assertError(await reg.call('PUT', location), 400, 'DIGEST_INVALID');
   assertError(await reg.call('PUT', `${location}?digest=sha256:xyz`), 400, 'DIGEST_INVALID');
   assertError(await reg.call('HEAD', `/v2/r/blobs/sha512:${'a'.repeat(128)}`), 400, 'DIGEST_INVALID');
-  const msg = assertError(await reg.call('GET', `/v2/r/blobs/sha512:${'a'.repeat(128)}`), 400, 'DIGEST_INVALID').message;
+  const msg = assertError(
+    await reg.call('GET', `/v2/r/blobs/sha512:${'a'.repeat(128)}`),
+    400,
+    'DIGEST_INVALID',
+  ).message;
   assert.match(msg, /only sha256/);
   // The session survives a refused PUT.
   assert.equal((await reg.call('GET', location)).status, 204);
@@ -196,7 +214,12 @@ test('cross-repository mount links an existing blob, else starts an upload', asy
   assert.equal(mounted.header('docker-content-digest'), digest);
   assert.equal((await reg.call('GET', `/v2/dst/repo/blobs/${digest}`)).body.toString(), 'shared layer');
 
-  for (const query of [`mount=${digest}&from=nowhere`, `mount=${digestOf('other')}&from=src/repo`, `mount=${digest}&from=..%2Fsrc`, `mount=${digest}`]) {
+  for (const query of [
+    `mount=${digest}&from=nowhere`,
+    `mount=${digestOf('other')}&from=src/repo`,
+    `mount=${digest}&from=..%2Fsrc`,
+    `mount=${digest}`,
+  ]) {
     const fallback = await reg.call('POST', `/v2/third/blobs/uploads/?${query}`);
     assert.equal(fallback.status, 202, query);
     assert.match(fallback.header('location')!, /^\/v2\/third\/blobs\/uploads\/[0-9a-f-]{36}$/);
@@ -210,7 +233,9 @@ test('manifests: blobs must exist; exact bytes come back by tag and by digest', 
   const config = '{"architecture":"amd64"}';
   const layer = 'layer bytes';
   const configDigest = digestOf(config);
-  const body = schema2Manifest({ digest: configDigest, size: config.length }, [{ digest: digestOf(layer), size: layer.length }]);
+  const body = schema2Manifest({ digest: configDigest, size: config.length }, [
+    { digest: digestOf(layer), size: layer.length },
+  ]);
 
   const missing = await reg.call('PUT', '/v2/img/manifests/v1', { headers: { 'Content-Type': SCHEMA2 }, body });
   assert.equal(assertError(missing, 400, 'MANIFEST_BLOB_UNKNOWN').detail.digest, configDigest);
@@ -240,10 +265,15 @@ test('manifests: blobs must exist; exact bytes come back by tag and by digest', 
   assert.equal(head.header('content-length'), String(Buffer.byteLength(body)));
   assert.equal(head.body.length, 0);
   // An Accept that leaves the stored type out still gets what is stored.
-  const other = await reg.call('GET', '/v2/img/manifests/v1', { headers: { Accept: 'application/vnd.docker.distribution.manifest.v1+prettyjws' } });
+  const other = await reg.call('GET', '/v2/img/manifests/v1', {
+    headers: { Accept: 'application/vnd.docker.distribution.manifest.v1+prettyjws' },
+  });
   assert.equal(other.status, 200);
   assert.equal(other.header('content-type'), SCHEMA2);
-  assert.equal((await reg.call('GET', '/v2/img/manifests/v1', { headers: { 'If-None-Match': `"${digest}"` } })).status, 304);
+  assert.equal(
+    (await reg.call('GET', '/v2/img/manifests/v1', { headers: { 'If-None-Match': `"${digest}"` } })).status,
+    304,
+  );
 
   assertError(await reg.call('GET', '/v2/img/manifests/v2'), 404, 'MANIFEST_UNKNOWN');
   assertError(await reg.call('GET', `/v2/img/manifests/${digestOf('nope')}`), 404, 'MANIFEST_UNKNOWN');
@@ -254,7 +284,10 @@ test('a manifest PUT by digest must match its body', async (t) => {
   const reg = await registry(t);
   const { body } = await pushImage(reg, 'img', 'v1');
   const digest = digestOf(body);
-  const wrong = await reg.call('PUT', `/v2/img/manifests/${digestOf('other')}`, { headers: { 'Content-Type': SCHEMA2 }, body });
+  const wrong = await reg.call('PUT', `/v2/img/manifests/${digestOf('other')}`, {
+    headers: { 'Content-Type': SCHEMA2 },
+    body,
+  });
   assertError(wrong, 400, 'DIGEST_INVALID');
   const right = await reg.call('PUT', `/v2/img/manifests/${digest}`, { headers: { 'Content-Type': SCHEMA2 }, body });
   assert.equal(right.status, 201);
@@ -267,11 +300,31 @@ test('manifest validation: JSON, type, shape, size', async (t) => {
   assertError(await put('{not json'), 400, 'MANIFEST_INVALID');
   assertError(await put('[]'), 400, 'MANIFEST_INVALID');
   assertError(await put('{"schemaVersion":1}'), 400, 'MANIFEST_INVALID');
-  assertError(await put('{"schemaVersion":2,"config":{"mediaType":"x","size":1,"digest":"sha256:zz"},"layers":[]}'), 400, 'MANIFEST_INVALID');
-  assertError(await put('{"schemaVersion":2,"config":{"mediaType":"x","size":-1,"digest":"' + digestOf('a') + '"},"layers":[]}'), 400, 'MANIFEST_INVALID');
-  assertError(await put('{"schemaVersion":2}', 'application/vnd.docker.distribution.manifest.v1+prettyjws'), 400, 'MANIFEST_INVALID');
-  assertError(await put(`{"schemaVersion":2,"mediaType":"${OCI_INDEX}","manifests":[]}`, SCHEMA2), 400, 'MANIFEST_INVALID');
-  assertError(await put('{"schemaVersion":2,"mediaType":"application/x-nope"}', 'application/json'), 400, 'MANIFEST_INVALID');
+  assertError(
+    await put('{"schemaVersion":2,"config":{"mediaType":"x","size":1,"digest":"sha256:zz"},"layers":[]}'),
+    400,
+    'MANIFEST_INVALID',
+  );
+  assertError(
+    await put('{"schemaVersion":2,"config":{"mediaType":"x","size":-1,"digest":"' + digestOf('a') + '"},"layers":[]}'),
+    400,
+    'MANIFEST_INVALID',
+  );
+  assertError(
+    await put('{"schemaVersion":2}', 'application/vnd.docker.distribution.manifest.v1+prettyjws'),
+    400,
+    'MANIFEST_INVALID',
+  );
+  assertError(
+    await put(`{"schemaVersion":2,"mediaType":"${OCI_INDEX}","manifests":[]}`, SCHEMA2),
+    400,
+    'MANIFEST_INVALID',
+  );
+  assertError(
+    await put('{"schemaVersion":2,"mediaType":"application/x-nope"}', 'application/json'),
+    400,
+    'MANIFEST_INVALID',
+  );
   assertError(await put('{}', SCHEMA2, '..%2F..%2Fescape'), 400, 'MANIFEST_INVALID');
   const huge = Buffer.alloc(4 * 1024 * 1024 + 1, 0x20);
   const tooBig = await put(huge);
@@ -286,12 +339,27 @@ test('a generic Content-Type: the body says what it is, or its shape does', asyn
   const reg = await registry(t);
   const config = '{}';
   const configDigest = await reg.pushBlob('img', config);
-  const oci = JSON.stringify({ schemaVersion: 2, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: 2 }, layers: [] });
-  const r1 = await reg.call('PUT', '/v2/img/manifests/plain', { headers: { 'Content-Type': 'application/octet-stream' }, body: oci });
+  const oci = JSON.stringify({
+    schemaVersion: 2,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: 2 },
+    layers: [],
+  });
+  const r1 = await reg.call('PUT', '/v2/img/manifests/plain', {
+    headers: { 'Content-Type': 'application/octet-stream' },
+    body: oci,
+  });
   assert.equal(r1.status, 201);
   assert.equal((await reg.call('GET', '/v2/img/manifests/plain')).header('content-type'), OCI_MANIFEST);
-  const declared = JSON.stringify({ schemaVersion: 2, mediaType: SCHEMA2, config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: configDigest, size: 2 }, layers: [] });
-  const r2 = await reg.call('PUT', '/v2/img/manifests/declared', { headers: { 'Content-Type': 'application/json' }, body: declared });
+  const declared = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: SCHEMA2,
+    config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: configDigest, size: 2 },
+    layers: [],
+  });
+  const r2 = await reg.call('PUT', '/v2/img/manifests/declared', {
+    headers: { 'Content-Type': 'application/json' },
+    body: declared,
+  });
   assert.equal(r2.status, 201);
   assert.equal((await reg.call('GET', '/v2/img/manifests/declared')).header('content-type'), SCHEMA2);
 });
@@ -300,21 +368,50 @@ test('an index needs its manifests in the repository', async (t) => {
   const reg = await registry(t);
   const { digest, body } = await pushImage(reg, 'multi', 'amd64');
   const index = (d: string) =>
-    JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: SCHEMA2, digest: d, size: Buffer.byteLength(body), platform: { architecture: 'amd64', os: 'linux' } }] });
-  const unknown = await reg.call('PUT', '/v2/multi/manifests/latest', { headers: { 'Content-Type': OCI_INDEX }, body: index(digestOf('x')) });
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [
+        {
+          mediaType: SCHEMA2,
+          digest: d,
+          size: Buffer.byteLength(body),
+          platform: { architecture: 'amd64', os: 'linux' },
+        },
+      ],
+    });
+  const unknown = await reg.call('PUT', '/v2/multi/manifests/latest', {
+    headers: { 'Content-Type': OCI_INDEX },
+    body: index(digestOf('x')),
+  });
   assert.equal(assertError(unknown, 400, 'MANIFEST_UNKNOWN').detail.digest, digestOf('x'));
-  const ok = await reg.call('PUT', '/v2/multi/manifests/latest', { headers: { 'Content-Type': OCI_INDEX }, body: index(digest) });
+  const ok = await reg.call('PUT', '/v2/multi/manifests/latest', {
+    headers: { 'Content-Type': OCI_INDEX },
+    body: index(digest),
+  });
   assert.equal(ok.status, 201);
   assert.equal((await reg.call('GET', '/v2/multi/manifests/latest')).header('content-type'), OCI_INDEX);
   const list = 'application/vnd.docker.distribution.manifest.list.v2+json';
-  const dockerList = JSON.stringify({ schemaVersion: 2, mediaType: list, manifests: [{ mediaType: SCHEMA2, digest, size: Buffer.byteLength(body), platform: { architecture: 'amd64', os: 'linux' } }] });
-  assert.equal((await reg.call('PUT', '/v2/multi/manifests/list', { headers: { 'Content-Type': list }, body: dockerList })).status, 201);
+  const dockerList = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: list,
+    manifests: [
+      { mediaType: SCHEMA2, digest, size: Buffer.byteLength(body), platform: { architecture: 'amd64', os: 'linux' } },
+    ],
+  });
+  assert.equal(
+    (await reg.call('PUT', '/v2/multi/manifests/list', { headers: { 'Content-Type': list }, body: dockerList })).status,
+    201,
+  );
 });
 
 test('DELETE of a manifest: by digest it goes with its tags; by tag it is unsupported', async (t) => {
   const reg = await registry(t);
   const { digest } = await pushImage(reg, 'img', 'one');
-  await reg.call('PUT', '/v2/img/manifests/two', { headers: { 'Content-Type': SCHEMA2 }, body: (await reg.call('GET', '/v2/img/manifests/one')).body });
+  await reg.call('PUT', '/v2/img/manifests/two', {
+    headers: { 'Content-Type': SCHEMA2 },
+    body: (await reg.call('GET', '/v2/img/manifests/one')).body,
+  });
   const other = await pushImage(reg, 'img', 'keep', 'y');
   assertError(await reg.call('DELETE', '/v2/img/manifests/one'), 405, 'UNSUPPORTED');
   assert.equal((await reg.call('DELETE', `/v2/img/manifests/${digest}`)).status, 202);
@@ -329,7 +426,10 @@ test('tags/list and the catalog paginate with n, last and Link', async (t) => {
   const reg = await registry(t);
   const { body } = await pushImage(reg, 'lib/app', 'a');
   for (const tag of ['c', 'b', 'e', 'd']) {
-    assert.equal((await reg.call('PUT', `/v2/lib/app/manifests/${tag}`, { headers: { 'Content-Type': SCHEMA2 }, body })).status, 201);
+    assert.equal(
+      (await reg.call('PUT', `/v2/lib/app/manifests/${tag}`, { headers: { 'Content-Type': SCHEMA2 }, body })).status,
+      201,
+    );
   }
   const all = await reg.call('GET', '/v2/lib/app/tags/list');
   assert.deepEqual(all.json(), { name: 'lib/app', tags: ['a', 'b', 'c', 'd', 'e'] });
@@ -360,7 +460,19 @@ test('bad names and traversal attempts are refused, never followed', async (t) =
   const reg = await registry(t);
   await reg.pushBlob('good', 'x');
   const digest = digestOf('x');
-  for (const name of ['Upper', '..', 'a/../good', 'a/./good', '%2e%2e', 'a%2Fgood', '-lead', 'a//b', '_blobs', 'good/_blobs', 'a'.repeat(256)]) {
+  for (const name of [
+    'Upper',
+    '..',
+    'a/../good',
+    'a/./good',
+    '%2e%2e',
+    'a%2Fgood',
+    '-lead',
+    'a//b',
+    '_blobs',
+    'good/_blobs',
+    'a'.repeat(256),
+  ]) {
     assertError(await reg.call('GET', `/v2/${name}/blobs/${digest}`), 400, 'NAME_INVALID');
     assertError(await reg.call('GET', `/v2/${name}/tags/list`), 400, 'NAME_INVALID');
     assertError(await reg.call('POST', `/v2/${name}/blobs/uploads/`), 400, 'NAME_INVALID');
@@ -413,12 +525,22 @@ test('concurrent pushes of one blob and one tag are safe', async (t) => {
   const pushes = await Promise.all(
     Array.from({ length: 8 }, () => reg.call('POST', `/v2/r/blobs/uploads/?digest=${digest}`, { body: data })),
   );
-  assert.deepEqual(pushes.map((p) => p.status), Array(8).fill(201));
+  assert.deepEqual(
+    pushes.map((p) => p.status),
+    Array(8).fill(201),
+  );
   assert.ok((await reg.call('GET', `/v2/r/blobs/${digest}`)).body.equals(data));
 
   const images = await Promise.all(['p', 'q', 'r', 's'].map((seed) => pushImage(reg, 'r', `seed-${seed}`, seed)));
-  const puts = await Promise.all(images.map((img) => reg.call('PUT', '/v2/r/manifests/race', { headers: { 'Content-Type': SCHEMA2 }, body: img.body })));
-  assert.deepEqual(puts.map((p) => p.status), [201, 201, 201, 201]);
+  const puts = await Promise.all(
+    images.map((img) =>
+      reg.call('PUT', '/v2/r/manifests/race', { headers: { 'Content-Type': SCHEMA2 }, body: img.body }),
+    ),
+  );
+  assert.deepEqual(
+    puts.map((p) => p.status),
+    [201, 201, 201, 201],
+  );
   const winner = await reg.call('GET', '/v2/r/manifests/race');
   assert.equal(winner.status, 200);
   assert.ok(images.some((img) => img.digest === winner.header('docker-content-digest')));
@@ -468,25 +590,50 @@ test('close cuts off a stalled upload after the grace period and rolls it back',
 test('nasty input is answered, never fatal', async (t) => {
   const reg = await registry(t);
   const put = (body: string) => reg.call('PUT', '/v2/img/manifests/v1', { headers: { 'Content-Type': SCHEMA2 }, body });
-  for (const body of ['null', '"manifest"', '42', `${'['.repeat(100_000)}${']'.repeat(100_000)}`, '{"schemaVersion":2,"config":null,"layers":[]}',
+  for (const body of [
+    'null',
+    '"manifest"',
+    '42',
+    `${'['.repeat(100_000)}${']'.repeat(100_000)}`,
+    '{"schemaVersion":2,"config":null,"layers":[]}',
     '{"schemaVersion":2,"config":{"mediaType":"a","digest":"sha256:' + 'a'.repeat(64) + '","size":1e400},"layers":[]}',
-    '{"schemaVersion":2,"mediaType":"' + SCHEMA2 + '","config":{"mediaType":"a","digest":"sha256:' + 'a'.repeat(64) + '","size":1},"layers":"no"}',
-    '{"schemaVersion":2,"mediaType":"' + OCI_INDEX + '","manifests":[null]}', '\u0000\u0001']) {
+    '{"schemaVersion":2,"mediaType":"' +
+      SCHEMA2 +
+      '","config":{"mediaType":"a","digest":"sha256:' +
+      'a'.repeat(64) +
+      '","size":1},"layers":"no"}',
+    '{"schemaVersion":2,"mediaType":"' + OCI_INDEX + '","manifests":[null]}',
+    '\u0000\u0001',
+  ]) {
     const r = await put(body);
     assert.equal(r.status, 400, `${body.slice(0, 60)}: ${r.body}`);
     assert.ok(['MANIFEST_INVALID'].includes(r.json().errors[0].code), `${r.body}`);
   }
   // Raw garbage on the socket, a header block too large, odd methods and paths.
-  for (const raw of ['GARBAGE\r\n\r\n', `GET /v2/ HTTP/1.1\r\nX: ${'a'.repeat(70_000)}\r\n\r\n`, 'BREW /v2/ HTTP/1.1\r\nHost: x\r\n\r\n', 'GET /v2/%00/tags/list HTTP/1.1\r\nHost: x\r\n\r\n']) {
+  for (const raw of [
+    'GARBAGE\r\n\r\n',
+    `GET /v2/ HTTP/1.1\r\nX: ${'a'.repeat(70_000)}\r\n\r\n`,
+    'BREW /v2/ HTTP/1.1\r\nHost: x\r\n\r\n',
+    'GET /v2/%00/tags/list HTTP/1.1\r\nHost: x\r\n\r\n',
+  ]) {
     await new Promise<void>((resolve) => {
       const sock = connect(reg.port, '127.0.0.1', () => sock.end(raw));
       sock.on('data', () => {});
       sock.on('error', () => resolve());
       sock.on('close', () => resolve());
-      setTimeout(() => { sock.destroy(); resolve(); }, 1000);
+      setTimeout(() => {
+        sock.destroy();
+        resolve();
+      }, 1000);
     });
   }
-  for (const [method, path] of [['OPTIONS', '/v2/img/blobs/uploads/'], ['PATCH', '/v2/img/manifests/v1'], ['PUT', '/v2/img/blobs/' + digestOf('x')], ['GET', '/v2/_catalog?n=abc'], ['GET', '/v2/img/blobs/uploads/']] as const) {
+  for (const [method, path] of [
+    ['OPTIONS', '/v2/img/blobs/uploads/'],
+    ['PATCH', '/v2/img/manifests/v1'],
+    ['PUT', '/v2/img/blobs/' + digestOf('x')],
+    ['GET', '/v2/_catalog?n=abc'],
+    ['GET', '/v2/img/blobs/uploads/'],
+  ] as const) {
     const r = await reg.call(method, path);
     assert.ok(r.status >= 400 && r.status < 500, `${method} ${path}: ${r.status}`);
   }
@@ -510,7 +657,10 @@ test('the referrers API lists manifests whose subject is a manifest, filtered by
   const sbom = artifact('application/spdx+json', 'sbom');
   const sig = artifact('application/vnd.dev.cosign.artifact.sig.v1+json', 'sig');
   for (const body of [sbom, sig]) {
-    const r = await reg.call('PUT', `/v2/app/manifests/${digestOf(body)}`, { headers: { 'Content-Type': OCI_MANIFEST }, body });
+    const r = await reg.call('PUT', `/v2/app/manifests/${digestOf(body)}`, {
+      headers: { 'Content-Type': OCI_MANIFEST },
+      body,
+    });
     assert.equal(r.status, 201, `${r.body}`);
     assert.equal(r.header('oci-subject'), image.digest);
   }
@@ -520,15 +670,28 @@ test('the referrers API lists manifests whose subject is a manifest, filtered by
   const index = all.json();
   assert.equal(index.mediaType, OCI_INDEX);
   assert.deepEqual(index.manifests.map((m: any) => m.digest).sort(), [digestOf(sbom), digestOf(sig)].sort());
-  assert.deepEqual(index.manifests.find((m: any) => m.digest === digestOf(sbom)), {
-    mediaType: OCI_MANIFEST, digest: digestOf(sbom), size: sbom.length, artifactType: 'application/spdx+json', annotations: { note: 'sbom' },
-  });
+  assert.deepEqual(
+    index.manifests.find((m: any) => m.digest === digestOf(sbom)),
+    {
+      mediaType: OCI_MANIFEST,
+      digest: digestOf(sbom),
+      size: sbom.length,
+      artifactType: 'application/spdx+json',
+      annotations: { note: 'sbom' },
+    },
+  );
   const filtered = await reg.call('GET', `/v2/app/referrers/${image.digest}?artifactType=application/spdx%2Bjson`);
   assert.equal(filtered.header('oci-filters-applied'), 'artifactType');
-  assert.deepEqual(filtered.json().manifests.map((m: any) => m.digest), [digestOf(sbom)]);
+  assert.deepEqual(
+    filtered.json().manifests.map((m: any) => m.digest),
+    [digestOf(sbom)],
+  );
   // Deleting a referrer takes it out of the list; an unknown subject has an empty list.
   assert.equal((await reg.call('DELETE', `/v2/app/manifests/${digestOf(sig)}`)).status, 202);
-  assert.deepEqual((await reg.call('GET', `/v2/app/referrers/${image.digest}`)).json().manifests.map((m: any) => m.digest), [digestOf(sbom)]);
+  assert.deepEqual(
+    (await reg.call('GET', `/v2/app/referrers/${image.digest}`)).json().manifests.map((m: any) => m.digest),
+    [digestOf(sbom)],
+  );
   assert.deepEqual((await reg.call('GET', `/v2/app/referrers/${digestOf('none')}`)).json().manifests, []);
   assertError(await reg.call('GET', '/v2/app/referrers/latest'), 400, 'DIGEST_INVALID');
 });

@@ -19,7 +19,13 @@ import { pipeline } from 'node:stream/promises';
 import { MediaType, type Digest } from '../spec/index.ts';
 import { RegistryError, registryError } from './errors.ts';
 import type { Htpasswd } from './htpasswd.ts';
-import { checkDigest, checkRepositoryName, isRepositoryName, parseManifestReference, type ManifestReference } from './names.ts';
+import {
+  checkDigest,
+  checkRepositoryName,
+  isRepositoryName,
+  parseManifestReference,
+  type ManifestReference,
+} from './names.ts';
 import { MAX_MANIFEST_BYTES, type ChunkRange, type RegistryStorage } from './storage.ts';
 
 /** What the registry logs through; berthd's Logger fits. */
@@ -38,7 +44,13 @@ const CATALOG_PAGE = 1000;
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-function send(res: ServerResponse, status: number, headers: Record<string, string | number> = {}, body?: string | Buffer, head = false): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string | number> = {},
+  body?: string | Buffer,
+  head = false,
+): void {
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
   if (body === undefined) {
     res.setHeader('Content-Length', 0);
@@ -50,7 +62,13 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
   res.end(head ? undefined : body);
 }
 
-function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}, head = false): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+  head = false,
+): void {
   send(res, status, { 'Content-Type': 'application/json', ...headers }, JSON.stringify(value), head);
 }
 
@@ -68,7 +86,8 @@ function sendError(res: ServerResponse, err: RegistryError, head: boolean, heade
 /** Reads a body of at most `limit` bytes; SIZE_INVALID (413) beyond, without reading it all. */
 async function readCapped(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? NaN);
-  const tooBig = () => new RegistryError('SIZE_INVALID', `request body larger than ${limit} bytes`, { status: 413, detail: { limit } });
+  const tooBig = () =>
+    new RegistryError('SIZE_INVALID', `request body larger than ${limit} bytes`, { status: 413, detail: { limit } });
   if (Number.isFinite(declared) && declared > limit) throw tooBig();
   const chunks: Buffer[] = [];
   let size = 0;
@@ -85,7 +104,10 @@ function pageOf(query: URLSearchParams, max?: number): { n: number | undefined; 
   const raw = query.get('n');
   let n: number | undefined;
   if (raw !== null && raw !== '') {
-    if (!/^\d+$/.test(raw)) throw registryError('PAGINATION_NUMBER_INVALID', `invalid number of results requested: "${raw.slice(0, 50)}"`, { n: raw.slice(0, 50) });
+    if (!/^\d+$/.test(raw))
+      throw registryError('PAGINATION_NUMBER_INVALID', `invalid number of results requested: "${raw.slice(0, 50)}"`, {
+        n: raw.slice(0, 50),
+      });
     n = Number(raw);
   }
   if (max !== undefined) n = Math.min(n ?? max, max);
@@ -94,7 +116,11 @@ function pageOf(query: URLSearchParams, max?: number): { n: number | undefined; 
 }
 
 /** Entries after `last`, at most `n`, and the `Link` to the next page when there is more. */
-function paginate(all: string[], page: { n: number | undefined; last: string | undefined }, path: string): { items: string[]; link?: string } {
+function paginate(
+  all: string[],
+  page: { n: number | undefined; last: string | undefined },
+  path: string,
+): { items: string[]; link?: string } {
   const after = page.last === undefined ? all : all.filter((x) => x > page.last!);
   if (page.n === undefined || after.length <= page.n) return { items: after };
   const items = after.slice(0, page.n);
@@ -115,7 +141,10 @@ function uploadRange(size: number): string {
 }
 
 /** One `bytes=` range of a blob's `size` bytes; undefined means the whole blob. */
-function parseByteRange(value: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
+function parseByteRange(
+  value: string | undefined,
+  size: number,
+): { start: number; end: number } | 'unsatisfiable' | undefined {
   if (value === undefined) return undefined;
   const m = /^bytes=(\d*)-(\d*)$/.exec(value.trim());
   // Several ranges, or a unit we do not know: answer with the whole blob, as HTTP allows.
@@ -184,7 +213,10 @@ export function createRegistryHandler(storage: RegistryStorage): Handler {
     // validation could refuse them.
     const raw = req.url ?? '/';
     const q = raw.indexOf('?');
-    const url = { pathname: q < 0 ? raw : raw.slice(0, q), searchParams: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)) };
+    const url = {
+      pathname: q < 0 ? raw : raw.slice(0, q),
+      searchParams: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)),
+    };
     const r = route(url.pathname);
     if (r === undefined) {
       throw new RegistryError('UNSUPPORTED', `no such endpoint "${url.pathname.slice(0, 200)}"`, { status: 404 });
@@ -225,14 +257,26 @@ export function createRegistryHandler(storage: RegistryStorage): Handler {
         const artifactType = url.searchParams.get('artifactType') ?? undefined;
         const manifests = await storage.listReferrers(name, digest, artifactType);
         const index = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests };
-        send(res, 200, { 'Content-Type': MediaType.OciIndex, ...(artifactType ? { 'OCI-Filters-Applied': 'artifactType' } : {}) }, JSON.stringify(index));
+        send(
+          res,
+          200,
+          { 'Content-Type': MediaType.OciIndex, ...(artifactType ? { 'OCI-Filters-Applied': 'artifactType' } : {}) },
+          JSON.stringify(index),
+        );
         return;
       }
     }
   };
 }
 
-async function blob(storage: RegistryStorage, req: IncomingMessage, res: ServerResponse, method: string, name: string, ref: string): Promise<void> {
+async function blob(
+  storage: RegistryStorage,
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+  name: string,
+  ref: string,
+): Promise<void> {
   if (method !== 'GET' && method !== 'HEAD' && method !== 'DELETE') throw unsupported(method, 'a blob');
   const digest = checkDigest(ref);
   if (method === 'DELETE') {
@@ -254,7 +298,11 @@ async function blob(storage: RegistryStorage, req: IncomingMessage, res: ServerR
   }
   const range = method === 'GET' ? parseByteRange(req.headers.range, size) : undefined;
   if (range === 'unsatisfiable') {
-    const err = new RegistryError('RANGE_INVALID', `range "${req.headers.range}" outside blob "${digest}" of ${size} bytes`, { status: 416 });
+    const err = new RegistryError(
+      'RANGE_INVALID',
+      `range "${req.headers.range}" outside blob "${digest}" of ${size} bytes`,
+      { status: 416 },
+    );
     sendError(res, err, false, { 'Content-Range': `bytes */${size}` });
     return;
   }
@@ -288,7 +336,14 @@ function blobCreated(res: ServerResponse, name: string, digest: Digest): void {
   send(res, 201, { Location: `/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest });
 }
 
-async function startUpload(storage: RegistryStorage, req: IncomingMessage, res: ServerResponse, method: string, name: string, query: URLSearchParams): Promise<void> {
+async function startUpload(
+  storage: RegistryStorage,
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+  name: string,
+  query: URLSearchParams,
+): Promise<void> {
   if (method !== 'POST') throw unsupported(method, 'blob uploads');
   const mount = query.get('mount');
   if (mount !== null) {
@@ -311,7 +366,15 @@ async function startUpload(storage: RegistryStorage, req: IncomingMessage, res: 
   send(res, 202, uploadHeaders(name, uuid, size));
 }
 
-async function upload(storage: RegistryStorage, req: IncomingMessage, res: ServerResponse, method: string, name: string, uuid: string, query: URLSearchParams): Promise<void> {
+async function upload(
+  storage: RegistryStorage,
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+  name: string,
+  uuid: string,
+  query: URLSearchParams,
+): Promise<void> {
   switch (method) {
     case 'GET': {
       const { size } = await storage.uploadStatus(name, uuid);
@@ -350,13 +413,24 @@ async function upload(storage: RegistryStorage, req: IncomingMessage, res: Serve
   }
 }
 
-async function manifest(storage: RegistryStorage, req: IncomingMessage, res: ServerResponse, method: string, name: string, ref: string): Promise<void> {
+async function manifest(
+  storage: RegistryStorage,
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+  name: string,
+  ref: string,
+): Promise<void> {
   if (method === 'PUT') {
     const reference = parseManifestReference(ref);
     const body = await readCapped(req, MAX_MANIFEST_BYTES);
     const { digest, subject } = await storage.putManifest(name, reference, body, req.headers['content-type']);
     // OCI-Subject tells the client this registry keeps the referrers index itself.
-    send(res, 201, { Location: `/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest, ...(subject ? { 'OCI-Subject': subject } : {}) });
+    send(res, 201, {
+      Location: `/v2/${name}/manifests/${digest}`,
+      'Docker-Content-Digest': digest,
+      ...(subject ? { 'OCI-Subject': subject } : {}),
+    });
     return;
   }
   if (method !== 'GET' && method !== 'HEAD' && method !== 'DELETE') throw unsupported(method, 'a manifest');
@@ -451,13 +525,20 @@ export class RegistryServer {
     const started = performance.now();
     res.on('close', () => {
       const ms = (performance.now() - started).toFixed(1);
-      const outcome = res.writableFinished ? `${res.statusCode}${errorCodeOf.has(res) ? ` ${errorCodeOf.get(res)}` : ''}` : 'aborted';
+      const outcome = res.writableFinished
+        ? `${res.statusCode}${errorCodeOf.has(res) ? ` ${errorCodeOf.get(res)}` : ''}`
+        : 'aborted';
       this.log.debug(`${req.method} ${req.url} ${outcome} ${ms}ms`);
     });
     if (this.inFlight.size >= this.maxConcurrent) {
       res.setHeader(API_VERSION_HEADER, 'registry/2.0');
       req.resume();
-      sendError(res, registryError('TOOMANYREQUESTS', 'too many requests in progress, retry later'), req.method === 'HEAD', { 'Retry-After': '1' });
+      sendError(
+        res,
+        registryError('TOOMANYREQUESTS', 'too many requests in progress, retry later'),
+        req.method === 'HEAD',
+        { 'Retry-After': '1' },
+      );
       return;
     }
     const task = this.authorized(req, res)

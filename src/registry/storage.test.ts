@@ -58,7 +58,12 @@ test('what a crash can leave behind is ignored or repaired', async (t) => {
   const config = '{}';
   const cfg = await storage.putBlob('r', digestOf(config), Readable.from([Buffer.from(config)]));
   const body = Buffer.from(schema2Manifest(cfg, []));
-  const { digest } = await storage.putManifest('r', { tag: 'v1' }, body, 'application/vnd.docker.distribution.manifest.v2+json');
+  const { digest } = await storage.putManifest(
+    'r',
+    { tag: 'v1' },
+    body,
+    'application/vnd.docker.distribution.manifest.v2+json',
+  );
 
   // A temporary tag file from a write that never got to its rename.
   await writeFile(join(root, 'repositories', 'r', '_manifests', 'tags', '.tmp-0123'), digest);
@@ -76,10 +81,11 @@ test('what a crash can leave behind is ignored or repaired', async (t) => {
   assert.equal((await storage.getManifest('r', { tag: 'v1' })).body.toString(), body.toString());
 });
 
-test('the catalog lists nested repositories and skips the storage\'s own directories', async (t) => {
+test("the catalog lists nested repositories and skips the storage's own directories", async (t) => {
   const root = await tempRoot(t);
   const storage = await RegistryStorage.open(root);
-  for (const name of ['b', 'a/b/c', 'a', 'a-b']) await storage.putBlob(name, digestOf(name), Readable.from([Buffer.from(name)]));
+  for (const name of ['b', 'a/b/c', 'a', 'a-b'])
+    await storage.putBlob(name, digestOf(name), Readable.from([Buffer.from(name)]));
   await mkdir(join(root, 'repositories', 'UPPER', '_blobs'), { recursive: true });
   assert.deepEqual(await storage.listRepositories(), ['a', 'a-b', 'a/b/c', 'b']);
 });
@@ -89,7 +95,10 @@ test('an upload whose file vanished is unknown, not a hang or a crash', async (t
   const storage = await RegistryStorage.open(root);
   const { uuid } = await storage.startUpload('r');
   await rm(join(root, 'uploads', uuid, 'data'));
-  await assert.rejects(storage.appendUpload('r', uuid, Readable.from([Buffer.from('x')])), (e) => code(e) === 'BLOB_UPLOAD_UNKNOWN');
+  await assert.rejects(
+    storage.appendUpload('r', uuid, Readable.from([Buffer.from('x')])),
+    (e) => code(e) === 'BLOB_UPLOAD_UNKNOWN',
+  );
   // A tail beyond what was hashed (a chunk whose truncation failed) never reaches the blob.
   const second = await storage.startUpload('r');
   await storage.appendUpload('r', second.uuid, Readable.from([Buffer.from('good')]));

@@ -207,7 +207,10 @@ export class RegistryStorage {
     try {
       return (await this.content.info(digest)).size;
     } catch (e) {
-      throw new RegistryError('BLOB_UNKNOWN', `blob "${digest}" unknown to repository "${name}"`, { detail: { digest }, cause: e });
+      throw new RegistryError('BLOB_UNKNOWN', `blob "${digest}" unknown to repository "${name}"`, {
+        detail: { digest },
+        cause: e,
+      });
     }
   }
 
@@ -259,7 +262,9 @@ export class RegistryStorage {
   }
 
   private unknownUpload(uuid: string): RegistryError {
-    return registryError('BLOB_UPLOAD_UNKNOWN', `blob upload "${uuid.slice(0, 100)}" unknown`, { uuid: uuid.slice(0, 100) });
+    return registryError('BLOB_UPLOAD_UNKNOWN', `blob upload "${uuid.slice(0, 100)}" unknown`, {
+      uuid: uuid.slice(0, 100),
+    });
   }
 
   /** The session, from memory or (after a restart) from disk, re-hashing what it holds. */
@@ -319,9 +324,13 @@ export class RegistryStorage {
   private async appendTo(s: UploadSession, source: Readable, range?: ChunkRange): Promise<void> {
     if (range !== undefined && (range.start !== s.size || range.end < range.start)) {
       source.resume();
-      throw new RegistryError('RANGE_INVALID', `blob upload "${s.uuid}": chunk ${range.start}-${range.end} does not start at ${s.size}`, {
-        detail: { size: s.size },
-      });
+      throw new RegistryError(
+        'RANGE_INVALID',
+        `blob upload "${s.uuid}": chunk ${range.start}-${range.end} does not start at ${s.size}`,
+        {
+          detail: { size: s.size },
+        },
+      );
     }
     const before = s.size;
     const hash = s.hash.copy();
@@ -346,7 +355,10 @@ export class RegistryStorage {
         await closed;
       }
       if (range !== undefined && written !== range.end - range.start + 1) {
-        throw registryError('BLOB_UPLOAD_INVALID', `blob upload "${s.uuid}": chunk ${range.start}-${range.end} had ${written} bytes`);
+        throw registryError(
+          'BLOB_UPLOAD_INVALID',
+          `blob upload "${s.uuid}": chunk ${range.start}-${range.end} had ${written} bytes`,
+        );
       }
     } catch (e) {
       await fs.truncate(data, before).catch(() => {});
@@ -362,21 +374,32 @@ export class RegistryStorage {
    * the upload is discarded, when it differs), moves the bytes into the blob store and links
    * the blob into the repository.
    */
-  async completeUpload(name: string, uuid: string, digest: Digest, lastChunk?: Readable, range?: ChunkRange): Promise<{ digest: Digest; size: number }> {
+  async completeUpload(
+    name: string,
+    uuid: string,
+    digest: Digest,
+    lastChunk?: Readable,
+    range?: ChunkRange,
+  ): Promise<{ digest: Digest; size: number }> {
     return this.withSession(name, uuid, async (s) => {
       if (lastChunk !== undefined) await this.appendTo(s, lastChunk, range);
       const actual = `sha256:${s.hash.copy().digest('hex')}` as Digest;
       if (actual !== digest) {
         await this.dropSession(s);
-        throw registryError('DIGEST_INVALID', `blob upload "${uuid}": digest mismatch: the client said "${digest}", the content is "${actual}"`, {
-          expected: digest,
-          actual,
-        });
+        throw registryError(
+          'DIGEST_INVALID',
+          `blob upload "${uuid}": digest mismatch: the client said "${digest}", the content is "${actual}"`,
+          {
+            expected: digest,
+            actual,
+          },
+        );
       }
       // The file holds exactly the hashed bytes; a tail a failed chunk could not take back
       // (its truncation failed) must not become part of the blob.
       const held = (await fs.stat(join(s.dir, 'data'))).size;
-      if (held < s.size) throw registryError('UNKNOWN', `blob upload "${uuid}": ${held} bytes on disk, ${s.size} received`);
+      if (held < s.size)
+        throw registryError('UNKNOWN', `blob upload "${uuid}": ${held} bytes on disk, ${s.size} received`);
       if (held > s.size) await fs.truncate(join(s.dir, 'data'), s.size);
       await this.content.adopt(join(s.dir, 'data'), { digest, size: s.size });
       await this.linkBlob(name, digest);
@@ -448,13 +471,22 @@ export class RegistryStorage {
    * Content-Type, or its own `mediaType` field when the Content-Type is generic), its shape,
    * and that everything it references is in the repository. The exact bytes are kept.
    */
-  async putManifest(name: string, reference: ManifestReference, body: Buffer, contentType: string | undefined): Promise<{ digest: Digest; mediaType: string; subject?: Digest }> {
+  async putManifest(
+    name: string,
+    reference: ManifestReference,
+    body: Buffer,
+    contentType: string | undefined,
+  ): Promise<{ digest: Digest; mediaType: string; subject?: Digest }> {
     const digest = `sha256:${createHash('sha256').update(body).digest('hex')}` as Digest;
     if (reference.digest !== undefined && reference.digest !== digest) {
-      throw registryError('DIGEST_INVALID', `manifest digest mismatch: the reference is "${reference.digest}", the content is "${digest}"`, {
-        expected: reference.digest,
-        actual: digest,
-      });
+      throw registryError(
+        'DIGEST_INVALID',
+        `manifest digest mismatch: the reference is "${reference.digest}", the content is "${digest}"`,
+        {
+          expected: reference.digest,
+          actual: digest,
+        },
+      );
     }
     let parsed: unknown;
     try {
@@ -477,20 +509,32 @@ export class RegistryStorage {
           size = await this.statBlob(name, ref.digest);
         } catch (e) {
           if (e instanceof RegistryError && e.code === 'BLOB_UNKNOWN') {
-            throw registryError('MANIFEST_BLOB_UNKNOWN', `manifest references blob "${ref.digest}" unknown to repository "${name}"`, { digest: ref.digest });
+            throw registryError(
+              'MANIFEST_BLOB_UNKNOWN',
+              `manifest references blob "${ref.digest}" unknown to repository "${name}"`,
+              { digest: ref.digest },
+            );
           }
           throw e;
         }
         if (size !== ref.size) {
-          throw registryError('MANIFEST_INVALID', `manifest gives blob "${ref.digest}" size ${ref.size}, it has ${size}`, { digest: ref.digest });
+          throw registryError(
+            'MANIFEST_INVALID',
+            `manifest gives blob "${ref.digest}" size ${ref.size}, it has ${size}`,
+            { digest: ref.digest },
+          );
         }
       }
       for (const ref of refs.manifests) {
         if (!(await exists(this.revisionLink(name, ref.digest)))) {
-          throw new RegistryError('MANIFEST_UNKNOWN', `index references manifest "${ref.digest}" unknown to repository "${name}"`, {
-            detail: { digest: ref.digest },
-            status: 400,
-          });
+          throw new RegistryError(
+            'MANIFEST_UNKNOWN',
+            `index references manifest "${ref.digest}" unknown to repository "${name}"`,
+            {
+              detail: { digest: ref.digest },
+              status: 400,
+            },
+          );
         }
       }
       await this.content.ingest(Readable.from([body]), { digest, size: body.length });
@@ -502,7 +546,10 @@ export class RegistryStorage {
   }
 
   private unknownManifest(name: string, ref: string): RegistryError {
-    return registryError('MANIFEST_UNKNOWN', `manifest "${ref}" unknown to repository "${name}"`, { name, reference: ref });
+    return registryError('MANIFEST_UNKNOWN', `manifest "${ref}" unknown to repository "${name}"`, {
+      name,
+      reference: ref,
+    });
   }
 
   /** The digest a tag or digest reference resolves to in the repository. */
@@ -547,7 +594,8 @@ export class RegistryStorage {
         .read(digest)
         .then((b) => (JSON.parse(b.toString('utf8')) as { subject?: { digest?: unknown } }).subject?.digest)
         .catch(() => undefined);
-      if (typeof subject === 'string' && isDigestText(subject)) await fs.rm(this.referrerLink(name, subject, digest), { force: true });
+      if (typeof subject === 'string' && isDigestText(subject))
+        await fs.rm(this.referrerLink(name, subject, digest), { force: true });
       await fs.rm(link, { force: true });
     });
   }
@@ -643,7 +691,10 @@ export function manifestMediaType(manifest: Record<string, unknown>, contentType
   const declared = mediaTypeOfContentType(contentType);
   const own = typeof manifest.mediaType === 'string' ? manifest.mediaType : undefined;
   if (declared !== undefined && SCHEMA1_TYPES.has(declared)) {
-    throw registryError('MANIFEST_INVALID', `manifest type "${declared}" (schema 1) is not supported: push schema 2 or OCI`);
+    throw registryError(
+      'MANIFEST_INVALID',
+      `manifest type "${declared}" (schema 1) is not supported: push schema 2 or OCI`,
+    );
   }
   if (declared !== undefined && MANIFEST_MEDIA_TYPES.includes(declared)) {
     if (own !== undefined && own !== declared) {
@@ -671,7 +722,8 @@ function descriptor(value: unknown, where: string): Reference & { urls: boolean 
     throw registryError('MANIFEST_INVALID', `manifest ${where} is not a descriptor`);
   }
   const d = value as Record<string, unknown>;
-  if (typeof d.mediaType !== 'string' || d.mediaType === '') throw registryError('MANIFEST_INVALID', `manifest ${where} has no mediaType`);
+  if (typeof d.mediaType !== 'string' || d.mediaType === '')
+    throw registryError('MANIFEST_INVALID', `manifest ${where} has no mediaType`);
   if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {
     throw registryError('MANIFEST_INVALID', `manifest ${where} has no valid size`);
   }
@@ -686,7 +738,10 @@ function descriptor(value: unknown, where: string): Reference & { urls: boolean 
 }
 
 /** The blobs (config, layers) or manifests (index entries) a manifest needs in its repository. */
-export function referencesOf(manifest: Record<string, unknown>, mediaType: string): { blobs: Reference[]; manifests: Reference[] } {
+export function referencesOf(
+  manifest: Record<string, unknown>,
+  mediaType: string,
+): { blobs: Reference[]; manifests: Reference[] } {
   if (manifest.schemaVersion !== 2) throw registryError('MANIFEST_INVALID', 'manifest schemaVersion must be 2');
   if (mediaType === MediaType.DockerManifestList || mediaType === MediaType.OciIndex) {
     if (!Array.isArray(manifest.manifests)) throw registryError('MANIFEST_INVALID', 'index has no manifests list');

@@ -28,7 +28,8 @@ export interface CallOptions {
 export function call(port: number, method: string, path: string, options: CallOptions = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { ...options.headers };
-    if (options.body !== undefined && headers['Content-Length'] === undefined) headers['Content-Length'] = Buffer.byteLength(options.body);
+    if (options.body !== undefined && headers['Content-Length'] === undefined)
+      headers['Content-Length'] = Buffer.byteLength(options.body);
     const req = request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -67,7 +68,9 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
-export async function startTestRegistry(options: { storage?: StorageOptions; server?: RegistryServerOptions } = {}): Promise<TestRegistry> {
+export async function startTestRegistry(
+  options: { storage?: StorageOptions; server?: RegistryServerOptions } = {},
+): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-registry-'));
   const root = join(dir, 'root');
   const storage = await RegistryStorage.open(root, options.storage);
@@ -94,7 +97,10 @@ export async function startTestRegistry(options: { storage?: StorageOptions; ser
 }
 
 /** A schema2 image manifest over a config and layers already pushed. */
-export function schema2Manifest(config: { digest: Digest; size: number }, layers: { digest: Digest; size: number }[]): string {
+export function schema2Manifest(
+  config: { digest: Digest; size: number },
+  layers: { digest: Digest; size: number }[],
+): string {
   return JSON.stringify({
     schemaVersion: 2,
     mediaType: 'application/vnd.docker.distribution.manifest.v2+json',

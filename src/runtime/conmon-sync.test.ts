@@ -30,7 +30,15 @@ async function withFakeConmon(script: string, fn: (rt: RuncRuntime, dir: string)
 }
 
 const exec = (rt: RuncRuntime, dir: string) =>
-  rt.exec({ id: 'c0ffee', sessionId: 'abcdef0123456789', dir: join(dir, 'session'), process: { args: ['true'] }, logPath: join(dir, 'exec.log'), terminal: false, stdin: false });
+  rt.exec({
+    id: 'c0ffee',
+    sessionId: 'abcdef0123456789',
+    dir: join(dir, 'session'),
+    process: { args: ['true'] },
+    logPath: join(dir, 'exec.log'),
+    terminal: false,
+    stdin: false,
+  });
 
 test('an exec whose pid and exit code come in one write: both read', async () => {
   await withFakeConmon(`printf '{"data": 4242}\\n{"data": 7}\\n' >&3`, async (rt, dir) => {
@@ -41,11 +49,14 @@ test('an exec whose pid and exit code come in one write: both read', async () =>
 });
 
 test('an exec whose exit code comes later, after the first conmon is gone', async () => {
-  await withFakeConmon(`printf '{"data": 4243}\\n' >&3; (sleep 0.3; printf '{"data": 3}\\n' >&3) & exit 0`, async (rt, dir) => {
-    const { pid, exit } = await exec(rt, dir);
-    assert.equal(pid, 4243);
-    assert.equal(await exit, 3);
-  });
+  await withFakeConmon(
+    `printf '{"data": 4243}\\n' >&3; (sleep 0.3; printf '{"data": 3}\\n' >&3) & exit 0`,
+    async (rt, dir) => {
+      const { pid, exit } = await exec(rt, dir);
+      assert.equal(pid, 4243);
+      assert.equal(await exit, 3);
+    },
+  );
 });
 
 test('the pipe closes without an exit code: the exit file conmon wrote says', async () => {

@@ -3,10 +3,16 @@ import assert from 'node:assert/strict';
 import { runcWording, execFailureCode } from './exec-errors.ts';
 
 test('crun messages are put in runc words, with Docker exit codes', () => {
-  const nf = runcWording('create container "x": executable file `nosuchcommand` not found in $PATH: No such file or directory', 'nosuchcommand');
+  const nf = runcWording(
+    'create container "x": executable file `nosuchcommand` not found in $PATH: No such file or directory',
+    'nosuchcommand',
+  );
   assert.equal(nf, 'exec: "nosuchcommand": executable file not found in $PATH');
   assert.equal(execFailureCode(nf), 127);
-  const abs = runcWording('executable file `/nonexistent` not found in $PATH: No such file or directory', '/nonexistent');
+  const abs = runcWording(
+    'executable file `/nonexistent` not found in $PATH: No such file or directory',
+    '/nonexistent',
+  );
   assert.equal(abs, 'exec: "/nonexistent": stat /nonexistent: no such file or directory');
   assert.equal(execFailureCode(abs), 127);
   const perm = runcWording('create container "x": open executable: Permission denied', '/etc/passwd');

@@ -11,8 +11,11 @@ export function runcWording(msg: string, argv0: string): string {
       ? `exec: "${name}": stat ${name}: no such file or directory`
       : `exec: "${name}": executable file not found in $PATH`;
   }
-  if (/open executable: (Permission denied|Operation not permitted)/.test(msg)) return `exec: "${argv0}": permission denied`;
-  const runc = msg.match(/exec: "([^"]+)": (executable file not found in \$PATH|stat [^:]+: no such file or directory|permission denied|is a directory)/);
+  if (/open executable: (Permission denied|Operation not permitted)/.test(msg))
+    return `exec: "${argv0}": permission denied`;
+  const runc = msg.match(
+    /exec: "([^"]+)": (executable file not found in \$PATH|stat [^:]+: no such file or directory|permission denied|is a directory)/,
+  );
   if (runc) return `exec: "${runc[1]}": ${runc[2]}`;
   return msg;
 }

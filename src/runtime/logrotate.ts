@@ -50,7 +50,8 @@ export class LogRotator {
     if (held && held.ino !== st.ino && held.size > 0) {
       // The log was replaced: what `.live` still holds is the newest old file.
       await fs.rm(`${this.path}.${this.maxFiles - 1}`, { force: true });
-      for (let k = this.maxFiles - 2; k >= 1; k--) await fs.rename(`${this.path}.${k}`, `${this.path}.${k + 1}`).catch(() => {});
+      for (let k = this.maxFiles - 2; k >= 1; k--)
+        await fs.rename(`${this.path}.${k}`, `${this.path}.${k + 1}`).catch(() => {});
       await fs.rename(live, `${this.path}.1`);
     } else {
       await fs.rm(live, { force: true });
@@ -64,6 +65,8 @@ export class LogRotator {
 export async function rotatedLogs(path: string): Promise<string[]> {
   const base = basename(path);
   const names = await fs.readdir(dirname(path)).catch(() => [] as string[]);
-  const nums = names.map((n) => (n.startsWith(`${base}.`) ? Number(n.slice(base.length + 1)) : NaN)).filter((k) => Number.isInteger(k) && k > 0);
+  const nums = names
+    .map((n) => (n.startsWith(`${base}.`) ? Number(n.slice(base.length + 1)) : NaN))
+    .filter((k) => Number.isInteger(k) && k > 0);
   return nums.sort((a, b) => b - a).map((k) => `${path}.${k}`);
 }

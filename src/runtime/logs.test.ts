@@ -17,11 +17,26 @@ test('k8s-file lines: partial lines join, tail counts complete lines, since filt
   const dir = await mkdtemp(join(tmpdir(), 'berth-logs-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const path = join(dir, 'c.log');
-  await writeFile(path, line('01', 'stdout', 'F', 'one') + line('02', 'stderr', 'F', 'two') + line('03', 'stdout', 'P', 'thr') + line('03', 'stdout', 'F', 'ee') + line('04', 'stdout', 'F', 'four'));
-  assert.deepEqual(await collect(readLogs(path, { follow: false })), ['stdout:one\n', 'stderr:two\n', 'stdout:three\n', 'stdout:four\n']);
+  await writeFile(
+    path,
+    line('01', 'stdout', 'F', 'one') +
+      line('02', 'stderr', 'F', 'two') +
+      line('03', 'stdout', 'P', 'thr') +
+      line('03', 'stdout', 'F', 'ee') +
+      line('04', 'stdout', 'F', 'four'),
+  );
+  assert.deepEqual(await collect(readLogs(path, { follow: false })), [
+    'stdout:one\n',
+    'stderr:two\n',
+    'stdout:three\n',
+    'stdout:four\n',
+  ]);
   assert.deepEqual(await collect(readLogs(path, { follow: false, tail: 2 })), ['stdout:three\n', 'stdout:four\n']);
   assert.deepEqual(await collect(readLogs(path, { follow: false, tail: 0 })), []);
-  assert.deepEqual(await collect(readLogs(path, { follow: false, since: new Date('2026-01-01T00:00:02.5Z') })), ['stdout:three\n', 'stdout:four\n']);
+  assert.deepEqual(await collect(readLogs(path, { follow: false, since: new Date('2026-01-01T00:00:02.5Z') })), [
+    'stdout:three\n',
+    'stdout:four\n',
+  ]);
 });
 
 test('tail reads from the end of a large file', async (t) => {
@@ -29,7 +44,11 @@ test('tail reads from the end of a large file', async (t) => {
   t.after(() => rm(dir, { recursive: true, force: true }));
   const path = join(dir, 'c.log');
   await writeFile(path, Array.from({ length: 20000 }, (_, i) => line('01', 'stdout', 'F', `line ${i}`)).join(''));
-  assert.deepEqual(await collect(readLogs(path, { follow: false, tail: 3 })), ['stdout:line 19997\n', 'stdout:line 19998\n', 'stdout:line 19999\n']);
+  assert.deepEqual(await collect(readLogs(path, { follow: false, tail: 3 })), [
+    'stdout:line 19997\n',
+    'stdout:line 19998\n',
+    'stdout:line 19999\n',
+  ]);
 });
 
 test('follow delivers lines written later and ends after the exit, drained', async (t) => {
@@ -51,15 +70,48 @@ test('partial lines of the two streams interleaved join per stream; timestamps p
   const dir = await mkdtemp(join(tmpdir(), 'berth-logs-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const path = join(dir, 'c.log');
-  await writeFile(path, line('01', 'stdout', 'P', 'ab') + line('01', 'stderr', 'F', 'err') + line('02', 'stdout', 'F', 'cd') + line('03', 'stdout', 'F', 'last') + '2026-01-01T00:00:04.0Z stdout F being writ');
-  assert.deepEqual(await collect(readLogs(path, { follow: false })), ['stderr:err\n', 'stdout:abcd\n', 'stdout:last\n']);
+  await writeFile(
+    path,
+    line('01', 'stdout', 'P', 'ab') +
+      line('01', 'stderr', 'F', 'err') +
+      line('02', 'stdout', 'F', 'cd') +
+      line('03', 'stdout', 'F', 'last') +
+      '2026-01-01T00:00:04.0Z stdout F being writ',
+  );
+  assert.deepEqual(await collect(readLogs(path, { follow: false })), [
+    'stderr:err\n',
+    'stdout:abcd\n',
+    'stdout:last\n',
+  ]);
   assert.deepEqual(await collect(readLogs(path, { follow: false, tail: 1 })), ['stdout:last\n']);
-  assert.deepEqual(await collect(readLogs(path, { follow: false, tail: 2 })), ['stdout:abcd\n', 'stdout:last\n'], 'a line starts at its first partial entry');
-  assert.deepEqual(await collect(readLogs(path, { follow: false, tail: 100 })), ['stderr:err\n', 'stdout:abcd\n', 'stdout:last\n']);
+  assert.deepEqual(
+    await collect(readLogs(path, { follow: false, tail: 2 })),
+    ['stdout:abcd\n', 'stdout:last\n'],
+    'a line starts at its first partial entry',
+  );
+  assert.deepEqual(await collect(readLogs(path, { follow: false, tail: 100 })), [
+    'stderr:err\n',
+    'stdout:abcd\n',
+    'stdout:last\n',
+  ]);
   const mixed = join(dir, 'mixed.log');
-  await writeFile(mixed, line('01', 'stdout', 'P', 'ab') + line('02', 'stderr', 'F', 'old') + line('03', 'stdout', 'F', 'cd') + line('04', 'stderr', 'P', 'unfinis'));
-  assert.deepEqual(await collect(readLogs(mixed, { follow: false, tail: 1 })), ['stdout:abcd\n', 'stderr:unfinis'], 'a line of the other stream that is not shown is skipped');
-  assert.deepEqual(await collect(readLogs(mixed, { follow: false, tail: 2 })), ['stderr:old\n', 'stdout:abcd\n', 'stderr:unfinis']);
+  await writeFile(
+    mixed,
+    line('01', 'stdout', 'P', 'ab') +
+      line('02', 'stderr', 'F', 'old') +
+      line('03', 'stdout', 'F', 'cd') +
+      line('04', 'stderr', 'P', 'unfinis'),
+  );
+  assert.deepEqual(
+    await collect(readLogs(mixed, { follow: false, tail: 1 })),
+    ['stdout:abcd\n', 'stderr:unfinis'],
+    'a line of the other stream that is not shown is skipped',
+  );
+  assert.deepEqual(await collect(readLogs(mixed, { follow: false, tail: 2 })), [
+    'stderr:old\n',
+    'stdout:abcd\n',
+    'stderr:unfinis',
+  ]);
   const stamped = await collect(readLogs(path, { follow: false, tail: 1, timestamps: true }));
   assert.deepEqual(stamped, ['stdout:2026-01-01T00:00:03.123456789Z last\n']);
 });
@@ -71,10 +123,11 @@ test('follow waits for the file to appear, sees a partial line at once, and goes
   const ac = new AbortController();
   const seen: string[] = [];
   let notify: (() => void) | undefined;
-  const waitFor = (n: number) => new Promise<void>((r) => {
-    notify = () => seen.length >= n && r();
-    notify();
-  });
+  const waitFor = (n: number) =>
+    new Promise<void>((r) => {
+      notify = () => seen.length >= n && r();
+      notify();
+    });
   const reader = (async () => {
     for await (const e of readLogs(path, { follow: true, signal: ac.signal })) {
       seen.push(`${e.stream}:${e.line.toString()}`);
@@ -98,6 +151,14 @@ test('follow waits for the file to appear, sees a partial line at once, and goes
 
 test('a reader that follows a log that never appears ends when the container exits', async () => {
   const started = Date.now();
-  assert.deepEqual(await collect(readLogs(join(tmpdir(), 'berth-logs-none', 'c.log'), { follow: true, untilExit: new Promise((r) => setTimeout(r, 50)) })), []);
+  assert.deepEqual(
+    await collect(
+      readLogs(join(tmpdir(), 'berth-logs-none', 'c.log'), {
+        follow: true,
+        untilExit: new Promise((r) => setTimeout(r, 50)),
+      }),
+    ),
+    [],
+  );
   assert.ok(Date.now() - started < 1500);
 });

@@ -208,13 +208,16 @@ async function* readLogFile(path: string, opts: ReadLogOptions): AsyncGenerator<
   };
   const onAbort = () => poke();
   if (opts.follow) {
-    opts.untilExit?.then(() => {
-      exited = true;
-      poke();
-    }, () => {
-      exited = true;
-      poke();
-    });
+    opts.untilExit?.then(
+      () => {
+        exited = true;
+        poke();
+      },
+      () => {
+        exited = true;
+        poke();
+      },
+    );
     opts.signal?.addEventListener('abort', onAbort);
     // Watch the directory before the first read: a write after the read wakes us; one before
     // it is read by it.
@@ -228,12 +231,13 @@ async function* readLogFile(path: string, opts: ReadLogOptions): AsyncGenerator<
       // No directory yet: the safety net wakes us.
     }
   }
-  const sleep = () => new Promise<void>((resolve) => {
-    if (dirty || exited || opts.signal?.aborted) return resolve();
-    wake = resolve;
-    safetyNet = setTimeout(poke, SAFETY_NET_MS);
-    safetyNet.unref();
-  });
+  const sleep = () =>
+    new Promise<void>((resolve) => {
+      if (dirty || exited || opts.signal?.aborted) return resolve();
+      wake = resolve;
+      safetyNet = setTimeout(poke, SAFETY_NET_MS);
+      safetyNet.unref();
+    });
   const open = async (): Promise<boolean> => {
     try {
       const h = await fs.open(path, 'r');
@@ -267,7 +271,10 @@ async function* readLogFile(path: string, opts: ReadLogOptions): AsyncGenerator<
     let carry = Buffer.alloc(0);
     /** File offset of carry[0]. */
     let carryAt = pos;
-    const pending: Record<LogStream, { time: Time; parts: Buffer[] } | undefined> = { stdout: undefined, stderr: undefined };
+    const pending: Record<LogStream, { time: Time; parts: Buffer[] } | undefined> = {
+      stdout: undefined,
+      stderr: undefined,
+    };
     const buf = Buffer.alloc(CHUNK);
     const emit = (stream: LogStream, time: Time, data: Buffer): LogLine => {
       const line = opts.timestamps ? Buffer.concat([Buffer.from(`${formatLogTime(time)} `), data]) : data;
@@ -280,7 +287,9 @@ async function* readLogFile(path: string, opts: ReadLogOptions): AsyncGenerator<
       const { bytesRead } = await fh!.read(buf, 0, CHUNK, pos);
       if (bytesRead > 0) {
         pos += bytesRead;
-        carry = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : Buffer.from(buf.subarray(0, bytesRead));
+        carry = carry.length
+          ? Buffer.concat([carry, buf.subarray(0, bytesRead)])
+          : Buffer.from(buf.subarray(0, bytesRead));
         let start = 0;
         for (;;) {
           const nl = carry.indexOf(0x0a, start);

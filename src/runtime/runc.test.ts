@@ -27,7 +27,12 @@ class ScriptHost extends FakeHost {
 
 async function setup(t: { after: (fn: () => Promise<void> | void) => void }, host = new ScriptHost()) {
   const dir = await fs.mkdtemp(join(tmpdir(), 'berth-runc-unit-'));
-  const rt = new RuncRuntime({ host, root: join(dir, 'exec'), runtimePath: '/usr/bin/runc', conmonPath: '/usr/bin/conmon' });
+  const rt = new RuncRuntime({
+    host,
+    root: join(dir, 'exec'),
+    runtimePath: '/usr/bin/runc',
+    conmonPath: '/usr/bin/conmon',
+  });
   await rt.init();
   const bundle = join(dir, 'bundle');
   await fs.mkdir(bundle);
@@ -39,37 +44,90 @@ async function setup(t: { after: (fn: () => Promise<void> | void) => void }, hos
 }
 
 /** A live process to stand in for a container's init, and runc's state file for it. */
-async function fakeContainer(t: { after: (fn: () => void) => void }, rt: RuncRuntime, id: string, bundle: string, ownPidNs = true) {
+async function fakeContainer(
+  t: { after: (fn: () => void) => void },
+  rt: RuncRuntime,
+  id: string,
+  bundle: string,
+  ownPidNs = true,
+) {
   const child = nodeSpawn('sleep', ['30'], { stdio: 'ignore' });
   t.after(() => child.kill('SIGKILL'));
   const pid = child.pid!;
   const st = (await procStat(pid))!;
   await fs.mkdir(join(rt.runcRoot, id), { recursive: true });
-  await fs.writeFile(join(rt.runcRoot, id, 'state.json'), JSON.stringify({
-    id,
-    init_process_pid: pid,
-    init_process_start: st.startTime,
-    created: '2026-01-01T00:00:00.000000000Z',
-    cgroup_paths: {},
-    config: { labels: [`bundle=${bundle}`], namespaces: [...(ownPidNs ? [{ type: 'NEWPID', path: '' }] : []), { type: 'NEWNS', path: '' }] },
-  }));
+  await fs.writeFile(
+    join(rt.runcRoot, id, 'state.json'),
+    JSON.stringify({
+      id,
+      init_process_pid: pid,
+      init_process_start: st.startTime,
+      created: '2026-01-01T00:00:00.000000000Z',
+      cgroup_paths: {},
+      config: {
+        labels: [`bundle=${bundle}`],
+        namespaces: [...(ownPidNs ? [{ type: 'NEWPID', path: '' }] : []), { type: 'NEWNS', path: '' }],
+      },
+    }),
+  );
   return child;
 }
 
 test('conmon command line: ids, runtime and its root, log, exit dir, sockets, tty and stdin', () => {
-  const base = { id: 'c1', bundle: '/b', runtimePath: '/usr/bin/runc', runtimeRoot: '/run/berth/runc', logPath: '/l/c1.log', exitDir: '/run/berth/exits', socketDir: '/run/berth/sockets', terminal: false, stdin: false };
+  const base = {
+    id: 'c1',
+    bundle: '/b',
+    runtimePath: '/usr/bin/runc',
+    runtimeRoot: '/run/berth/runc',
+    logPath: '/l/c1.log',
+    exitDir: '/run/berth/exits',
+    socketDir: '/run/berth/sockets',
+    terminal: false,
+    stdin: false,
+  };
   assert.deepEqual(conmonArgs(base), [
-    '--api-version', '1', '-c', 'c1', '-u', 'c1', '-n', 'c1', '-r', '/usr/bin/runc', '-b', '/b',
-    '-p', '/b/pidfile', '-P', '/b/conmon.pid', '-l', 'k8s-file:/l/c1.log', '--log-level', 'error',
-    '--exit-dir', '/run/berth/exits', '--socket-dir-path', '/run/berth/sockets',
-    '--runtime-arg', '--root=/run/berth/runc', '--runtime-arg', '--log-format=json', '--no-sync-log',
+    '--api-version',
+    '1',
+    '-c',
+    'c1',
+    '-u',
+    'c1',
+    '-n',
+    'c1',
+    '-r',
+    '/usr/bin/runc',
+    '-b',
+    '/b',
+    '-p',
+    '/b/pidfile',
+    '-P',
+    '/b/conmon.pid',
+    '-l',
+    'k8s-file:/l/c1.log',
+    '--log-level',
+    'error',
+    '--exit-dir',
+    '/run/berth/exits',
+    '--socket-dir-path',
+    '/run/berth/sockets',
+    '--runtime-arg',
+    '--root=/run/berth/runc',
+    '--runtime-arg',
+    '--log-format=json',
+    '--no-sync-log',
   ]);
   const tty = conmonArgs({ ...base, terminal: true, stdin: true, logSizeMax: 1024 });
   assert.deepEqual(tty.slice(-4), ['--log-size-max', '1024', '-t', '-i']);
 });
 
 test('conmon environment: the sync pipe, and nothing that would make runc act for the daemon', () => {
-  const env = conmonEnv({ PATH: '/bin', NOTIFY_SOCKET: '/run/systemd/notify', LISTEN_FDS: '1', LISTEN_PID: '1', _OCI_STARTPIPE: '5' });
+  const env = conmonEnv({
+    PATH: '/bin',
+    NOTIFY_SOCKET: '/run/systemd/notify',
+    LISTEN_FDS: '1',
+    LISTEN_PID: '1',
+    _OCI_STARTPIPE: '5',
+  });
   assert.deepEqual(env, { PATH: '/bin', _OCI_SYNCPIPE: '3' });
 });
 
@@ -79,10 +137,15 @@ test('sync messages and runtime errors', () => {
   assert.deepEqual(parseSyncMessage('{"data": -1, "message": "boom"}\n{"data": 2}\n'), { data: -1, message: 'boom' });
   assert.throws(() => parseSyncMessage('{"pid": 1}\n'), /unexpected message/);
   assert.equal(
-    runtimeError('{"level":"error","msg":"runc create failed: unable to start container process: exec: \\"x\\": executable file not found in $PATH","time":"2026-01-01T00:00:00Z"}\n'),
+    runtimeError(
+      '{"level":"error","msg":"runc create failed: unable to start container process: exec: \\"x\\": executable file not found in $PATH","time":"2026-01-01T00:00:00Z"}\n',
+    ),
     'runc create failed: unable to start container process: exec: "x": executable file not found in $PATH',
   );
-  assert.equal(runtimeError('time="2026-01-01T00:00:00Z" level=error msg="container \\"x\\" does not exist"\n'), 'container "x" does not exist');
+  assert.equal(
+    runtimeError('time="2026-01-01T00:00:00Z" level=error msg="container \\"x\\" does not exist"\n'),
+    'container "x" does not exist',
+  );
   assert.equal(runtimeError('plain words\n'), 'plain words');
 });
 
@@ -104,8 +167,19 @@ test('/proc/<pid>/stat with a hostile process name', () => {
 });
 
 test('runc state file: pid, start time, bundle, pid namespace', () => {
-  const s = parseStateFile(JSON.stringify({ id: 'x', init_process_pid: 7, init_process_start: 99, cgroup_paths: { memory: '/sys/fs/cgroup/memory/x' }, config: { labels: ['a=b', 'bundle=/b'], namespaces: [{ type: 'NEWPID', path: '/proc/1/ns/pid' }] } }));
-  assert.deepEqual([s.pid, s.startTime, s.bundle, s.ownPidNamespace, s.cgroupPaths.memory], [7, 99, '/b', false, '/sys/fs/cgroup/memory/x']);
+  const s = parseStateFile(
+    JSON.stringify({
+      id: 'x',
+      init_process_pid: 7,
+      init_process_start: 99,
+      cgroup_paths: { memory: '/sys/fs/cgroup/memory/x' },
+      config: { labels: ['a=b', 'bundle=/b'], namespaces: [{ type: 'NEWPID', path: '/proc/1/ns/pid' }] },
+    }),
+  );
+  assert.deepEqual(
+    [s.pid, s.startTime, s.bundle, s.ownPidNamespace, s.cgroupPaths.memory],
+    [7, 99, '/b', false, '/sys/fs/cgroup/memory/x'],
+  );
   assert.throws(() => parseStateFile('{"id": "x"}'), /unrecognised/);
 });
 
@@ -121,37 +195,69 @@ test('create: spawns conmon detached in the bundle with fd 3 as the sync pipe; r
   assert.equal(s.opts.env?._OCI_SYNCPIPE, '3');
   assert.deepEqual((s.opts.stdio as unknown[]).length, 4);
   assert.ok(s.args.includes(`--root=${rt.runcRoot}`));
-  assert.equal(await fs.access(join(bundle, 'oom')).then(() => true, () => false), false, 'an OOM mark of a previous run is removed');
-  assert.deepEqual(host.calls.filter((c) => c.op === 'run'), [], 'create spawns conmon and nothing else');
+  assert.equal(
+    await fs.access(join(bundle, 'oom')).then(
+      () => true,
+      () => false,
+    ),
+    false,
+    'an OOM mark of a previous run is removed',
+  );
+  assert.deepEqual(
+    host.calls.filter((c) => c.op === 'run'),
+    [],
+    'create spawns conmon and nothing else',
+  );
 });
 
-test('create: the runtime\'s error comes back in the message', async (t) => {
+test("create: the runtime's error comes back in the message", async (t) => {
   const host = new ScriptHost();
   host.script = `printf '%s\\n' '{"data": -1, "message": "{\\"level\\":\\"error\\",\\"msg\\":\\"runc create failed: unable to start container process: exec: \\\\\\"nope\\\\\\": executable file not found in $PATH\\"}\\n"}' >&3; exit 1`;
   const { rt, bundle } = await setup(t, host);
-  await assert.rejects(rt.create({ id: 'c2', bundle, logPath: join(bundle, 'c2.log'), terminal: false, stdin: false }), (e: Error) => {
-    assert.equal(e.message, 'create container "c2": runc create failed: unable to start container process: exec: "nope": executable file not found in $PATH');
-    return true;
-  });
+  await assert.rejects(
+    rt.create({ id: 'c2', bundle, logPath: join(bundle, 'c2.log'), terminal: false, stdin: false }),
+    (e: Error) => {
+      assert.equal(
+        e.message,
+        'create container "c2": runc create failed: unable to start container process: exec: "nope": executable file not found in $PATH',
+      );
+      return true;
+    },
+  );
 });
 
 test('create: conmon failing before it talks (bad option, missing socket dir)', async (t) => {
   const host = new ScriptHost();
   host.script = 'echo "conmon: option parsing failed: Unknown option --bogus" >&2; exit 1';
   const { rt, bundle } = await setup(t, host);
-  await assert.rejects(rt.create({ id: 'c3', bundle, logPath: join(bundle, 'c3.log'), terminal: false, stdin: false }), /create container "c3": conmon exited with status 1: conmon: option parsing failed/);
+  await assert.rejects(
+    rt.create({ id: 'c3', bundle, logPath: join(bundle, 'c3.log'), terminal: false, stdin: false }),
+    /create container "c3": conmon exited with status 1: conmon: option parsing failed/,
+  );
   host.script = 'exit 1';
-  await assert.rejects(rt.create({ id: 'c3', bundle, logPath: join(bundle, 'c3.log'), terminal: false, stdin: false }), /without a word/);
-  await assert.rejects(rt.create({ id: '../x', bundle, logPath: join(bundle, 'x.log'), terminal: false, stdin: false }), /invalid id/);
+  await assert.rejects(
+    rt.create({ id: 'c3', bundle, logPath: join(bundle, 'c3.log'), terminal: false, stdin: false }),
+    /without a word/,
+  );
+  await assert.rejects(
+    rt.create({ id: '../x', bundle, logPath: join(bundle, 'x.log'), terminal: false, stdin: false }),
+    /invalid id/,
+  );
 });
 
-test('state, isAlive and kill read runc\'s state file and /proc instead of spawning runc', async (t) => {
+test("state, isAlive and kill read runc's state file and /proc instead of spawning runc", async (t) => {
   const { rt, host, bundle } = await setup(t);
   const child = await fakeContainer(t, rt, 'c4', bundle);
   await fs.writeFile(join(rt.runcRoot, 'c4', 'exec.fifo'), '');
   assert.equal((await rt.state('c4'))?.status, 'created');
   await fs.rm(join(rt.runcRoot, 'c4', 'exec.fifo'));
-  assert.deepEqual(await rt.state('c4'), { id: 'c4', status: 'running', pid: child.pid, bundle, created: new Date('2026-01-01T00:00:00Z') });
+  assert.deepEqual(await rt.state('c4'), {
+    id: 'c4',
+    status: 'running',
+    pid: child.pid,
+    bundle,
+    created: new Date('2026-01-01T00:00:00Z'),
+  });
   assert.equal(await rt.isAlive('c4'), true);
   assert.deepEqual(await rt.list(), ['c4']);
   const died = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_c, sig) => r(sig)));
@@ -159,7 +265,10 @@ test('state, isAlive and kill read runc\'s state file and /proc instead of spawn
   assert.equal(await died, 'SIGTERM');
   assert.equal((await rt.state('c4'))?.status, 'stopped');
   await assert.rejects(rt.kill('c4', 'KILL'), (e: Error & { category?: string }) => e.category === 'NotFound');
-  assert.deepEqual(host.calls.filter((c) => c.op === 'run'), []);
+  assert.deepEqual(
+    host.calls.filter((c) => c.op === 'run'),
+    [],
+  );
   assert.equal(await rt.state('nope'), undefined);
 });
 
@@ -167,9 +276,15 @@ test('kill --all goes through runc unless SIGKILL to the init of its own pid nam
   const { rt, host, bundle } = await setup(t);
   await fakeContainer(t, rt, 'shared', bundle, false);
   await rt.kill('shared', 'SIGKILL', true);
-  assert.deepEqual(host.calls.at(-1), { op: 'run', args: ['/usr/bin/runc', '--root', rt.runcRoot, 'kill', '--all', 'shared', '9'] });
+  assert.deepEqual(host.calls.at(-1), {
+    op: 'run',
+    args: ['/usr/bin/runc', '--root', rt.runcRoot, 'kill', '--all', 'shared', '9'],
+  });
   await rt.kill('shared', 'RTMIN+3');
-  assert.deepEqual(host.calls.at(-1), { op: 'run', args: ['/usr/bin/runc', '--root', rt.runcRoot, 'kill', 'shared', 'RTMIN+3'] });
+  assert.deepEqual(host.calls.at(-1), {
+    op: 'run',
+    args: ['/usr/bin/runc', '--root', rt.runcRoot, 'kill', 'shared', 'RTMIN+3'],
+  });
   const own = await fakeContainer(t, rt, 'own', bundle, true);
   const before = host.calls.length;
   const died = new Promise<NodeJS.Signals | null>((r) => own.once('exit', (_c, sig) => r(sig)));
@@ -187,10 +302,22 @@ test('runc commands and their errors: start, pause, resume, ps, delete', async (
   assert.deepEqual(host.calls.at(-1), runc('pause', 'c5'));
   await rt.resume('c5');
   assert.deepEqual(host.calls.at(-1), runc('resume', 'c5'));
-  host.responses.set('/usr/bin/runc', (args) => args.includes('ps') ? { code: 0, stdout: '[12,34]\n', stderr: '' } : { code: 1, stdout: '', stderr: 'time="x" level=error msg="container not running"\n' });
+  host.responses.set('/usr/bin/runc', (args) =>
+    args.includes('ps')
+      ? { code: 0, stdout: '[12,34]\n', stderr: '' }
+      : { code: 1, stdout: '', stderr: 'time="x" level=error msg="container not running"\n' },
+  );
   assert.deepEqual(await rt.ps('c5'), [12, 34]);
-  await assert.rejects(rt.pause('c5'), (e: Error & { category?: string }) => e.category === 'Conflict' && e.message === 'pause container "c5": container not running');
-  host.responses.set('/usr/bin/runc', () => ({ code: 1, stdout: '', stderr: 'time="x" level=error msg="container does not exist"\n' }));
+  await assert.rejects(
+    rt.pause('c5'),
+    (e: Error & { category?: string }) =>
+      e.category === 'Conflict' && e.message === 'pause container "c5": container not running',
+  );
+  host.responses.set('/usr/bin/runc', () => ({
+    code: 1,
+    stdout: '',
+    stderr: 'time="x" level=error msg="container does not exist"\n',
+  }));
   await assert.rejects(rt.start('c5'), (e: Error & { category?: string }) => e.category === 'NotFound');
 
   // delete: runc forgetting the container is no error; conmon's files go.
@@ -203,7 +330,11 @@ test('runc commands and their errors: start, pause, resume, ps, delete', async (
   assert.deepEqual((await fs.readdir(bundle)).sort(), []);
   assert.deepEqual(await fs.readdir(rt.exitDir), []);
   assert.deepEqual(await fs.readdir(rt.socketDir), []);
-  host.responses.set('/usr/bin/runc', () => ({ code: 1, stdout: '', stderr: 'time="x" level=error msg="cannot delete container c5 that is not stopped: running"\n' }));
+  host.responses.set('/usr/bin/runc', () => ({
+    code: 1,
+    stdout: '',
+    stderr: 'time="x" level=error msg="cannot delete container c5 that is not stopped: running"\n',
+  }));
   await assert.rejects(rt.delete('c5'), /delete container "c5": container is running: stop it first or use force/);
 });
 
@@ -212,7 +343,12 @@ test('exit files: reported once per container, temp names ignored, earlier ones 
   // An exit recorded before this instance started watching.
   await fs.writeFile(join(rt.exitDir, 'old'), '5');
   await fs.mkdir(join(rt.runcRoot, 'old'));
-  const second = new RuncRuntime({ host: new FakeHost(), root: join(dir, 'exec'), runtimePath: '/usr/bin/runc', conmonPath: '/usr/bin/conmon' });
+  const second = new RuncRuntime({
+    host: new FakeHost(),
+    root: join(dir, 'exec'),
+    runtimePath: '/usr/bin/runc',
+    conmonPath: '/usr/bin/conmon',
+  });
   const events: Exit[] = [];
   second.exits.on('exit', (e) => events.push(e));
   await second.init();
@@ -225,7 +361,10 @@ test('exit files: reported once per container, temp names ignored, earlier ones 
   await fs.rename(join(rt.exitDir, 'c6.AB12CD'), join(rt.exitDir, 'c6'));
   await fs.writeFile(join(rt.exitDir, 'stranger'), '1');
   await new Promise((r) => setTimeout(r, 200));
-  assert.deepEqual(events.map((e) => [e.id, e.exitCode, e.oomKilled]), [['c6', 143, false]]);
+  assert.deepEqual(
+    events.map((e) => [e.id, e.exitCode, e.oomKilled]),
+    [['c6', 143, false]],
+  );
   assert.equal((await second.readExit('c6'))?.exitCode, 143);
   assert.equal(await second.readExit('missing'), undefined);
   const recovered = await second.recover();

@@ -60,7 +60,7 @@ export interface CreateOptions {
   /** With `stdin`: the container's stdin stays open when an attached client goes away. */
   leaveStdinOpen?: boolean;
   /** Largest log file conmon keeps before starting a new one (bytes); unset or ≤ 0 for no cap. */
-  logSizeMax?: number;  /**
+  logSizeMax?: number; /**
    * The OCI spec, written to the bundle's config.json here (with crun's compiled seccomp
    * filter when it is cached), so it is written once. Without it, config.json must exist.
    */
@@ -194,8 +194,11 @@ export class RuncRuntime {
     const crunBinary = process.env.BERTH_CRUN || '/usr/bin/crun';
     if (this.crun) this.seccomp = new SeccompCache(join(this.runcRoot, '..', 'seccomp'), [this.runc, crunBinary]);
     // conmon exits silently with status 1 when its --socket-dir-path is missing.
-    await Promise.all([this.runcRoot, this.exitDir, this.socketDir].map((d) => fs.mkdir(d, { recursive: true, mode: 0o700 })));
-    if (this.crun && (await this.sealCrun(crunBinary))) this.runtimeEnv = { ...process.env, BERTH_CRUN: this.sealedCrun };
+    await Promise.all(
+      [this.runcRoot, this.exitDir, this.socketDir].map((d) => fs.mkdir(d, { recursive: true, mode: 0o700 })),
+    );
+    if (this.crun && (await this.sealCrun(crunBinary)))
+      this.runtimeEnv = { ...process.env, BERTH_CRUN: this.sealedCrun };
     // Exit files already there were recorded while nobody watched: they are read through
     // readExit/recover, not reported again as events.
     for (const name of await fs.readdir(this.exitDir)) this.reported.add(name);
@@ -269,13 +272,17 @@ export class RuncRuntime {
    */
   async create(o: CreateOptions): Promise<{ pid: number }> {
     await this.init();
-    if (!o.id || o.id.includes('/') || o.id.startsWith('.')) throw invalidArgument(`create container "${o.id}": invalid id`);
+    if (!o.id || o.id.includes('/') || o.id.startsWith('.'))
+      throw invalidArgument(`create container "${o.id}": invalid id`);
     this.reported.delete(o.id);
     this.states.delete(o.id);
     this.tracked.add(o.id);
     this.bundles.set(o.id, o.bundle);
     // A previous run's exit and OOM marks must not be taken for this run's.
-    await Promise.all([fs.rm(join(this.exitDir, o.id), { force: true }), fs.rm(join(o.bundle, 'oom'), { force: true })]);
+    await Promise.all([
+      fs.rm(join(this.exitDir, o.id), { force: true }),
+      fs.rm(join(o.bundle, 'oom'), { force: true }),
+    ]);
     const args = conmonArgs({
       id: o.id,
       bundle: o.bundle,
@@ -291,7 +298,9 @@ export class RuncRuntime {
     });
     let seccompKey: string | undefined;
     if (o.spec) {
-      seccompKey = this.seccomp ? await this.seccomp.annotate(o.spec as SpecWithSeccomp).catch(() => undefined) : undefined;
+      seccompKey = this.seccomp
+        ? await this.seccomp.annotate(o.spec as SpecWithSeccomp).catch(() => undefined)
+        : undefined;
       await fs.writeFile(join(o.bundle, 'config.json'), JSON.stringify(o.spec));
     } else if (this.seccomp) seccompKey = await this.seccomp.prepare(o.bundle).catch(() => undefined);
     const { pid } = await this.runConmon(args, o.bundle, `create container "${o.id}"`);
@@ -311,20 +320,23 @@ export class RuncRuntime {
     await fs.mkdir(o.dir, { recursive: true, mode: 0o700 });
     const specPath = join(o.dir, 'process.json');
     await fs.writeFile(specPath, JSON.stringify(o.process));
-    const args = conmonArgs({
-      id: o.id,
-      bundle: o.dir,
-      runtimePath: this.runc,
-      runtimeRoot: this.runcRoot,
-      logPath: o.logPath,
-      // conmon names the exit file after the container: a directory of the session's own
-      // keeps it from looking like the container's exit.
-      exitDir: join(o.dir, 'exits'),
-      socketDir: this.socketDir,
-      terminal: o.terminal,
-      stdin: o.stdin,
-      leaveStdinOpen: false,
-    }, { processSpec: specPath, cuuid: o.sessionId });
+    const args = conmonArgs(
+      {
+        id: o.id,
+        bundle: o.dir,
+        runtimePath: this.runc,
+        runtimeRoot: this.runcRoot,
+        logPath: o.logPath,
+        // conmon names the exit file after the container: a directory of the session's own
+        // keeps it from looking like the container's exit.
+        exitDir: join(o.dir, 'exits'),
+        socketDir: this.socketDir,
+        terminal: o.terminal,
+        stdin: o.stdin,
+        leaveStdinOpen: false,
+      },
+      { processSpec: specPath, cuuid: o.sessionId },
+    );
     await fs.mkdir(join(o.dir, 'exits'), { recursive: true });
     const { pid, later } = await this.runConmon(args, o.dir, `exec in container "${o.id}"`, true);
     // After the pid, conmon sends the exec's exit code on the same pipe; when the pipe closes
@@ -343,7 +355,12 @@ export class RuncRuntime {
    * code), or undefined when the pipe closes without one. Both are read by one listener from
    * the start: the two can come in one chunk, before a listener added later would be there.
    */
-  private async runConmon(args: string[], cwd: string, what: string, keepSync = false): Promise<{ pid: number; later?: Promise<SyncMessage | undefined> }> {
+  private async runConmon(
+    args: string[],
+    cwd: string,
+    what: string,
+    keepSync = false,
+  ): Promise<{ pid: number; later?: Promise<SyncMessage | undefined> }> {
     const child = this.host.spawn(this.conmon, args, {
       cwd,
       env: conmonEnv(this.runtimeEnv),
@@ -388,7 +405,9 @@ export class RuncRuntime {
         second.resolve(undefined);
       });
     }
-    child.once('error', (e: NodeJS.ErrnoException) => first.reject(e.code === 'ENOENT' ? notFound(`"${this.conmon}" not found: install conmon`, e) : e));
+    child.once('error', (e: NodeJS.ErrnoException) =>
+      first.reject(e.code === 'ENOENT' ? notFound(`"${this.conmon}" not found: install conmon`, e) : e),
+    );
     let message: SyncMessage | undefined;
     try {
       if (!sync) throw internal('conmon was started without its sync pipe');
@@ -401,7 +420,9 @@ export class RuncRuntime {
       const code = await exited;
       child.stderr?.destroy();
       const why = Buffer.concat(stderr).toString('utf8').trim();
-      throw internal(`${what}: conmon exited with status ${code}${why ? `: ${why}` : ' without a word (does its socket directory exist?)'}`);
+      throw internal(
+        `${what}: conmon exited with status ${code}${why ? `: ${why}` : ' without a word (does its socket directory exist?)'}`,
+      );
     }
     if (message.data < 0) {
       sync.destroy();
@@ -478,7 +499,8 @@ export class RuncRuntime {
         const check = setInterval(() => {
           void (async () => {
             const s = await this.stateFile(id).catch(() => undefined);
-            if (!s || !(await initAlive(s))) done(failedPrecondition(`start container "${id}": container process is already dead`));
+            if (!s || !(await initAlive(s)))
+              done(failedPrecondition(`start container "${id}": container process is already dead`));
             else if (!(await exists(fifo))) done(conflict(`start container "${id}": container is already running`));
           })();
         }, 100);
@@ -511,7 +533,8 @@ export class RuncRuntime {
           process.kill(s.pid, num);
           return;
         } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'ESRCH') throw notFound(`kill container "${id}": container is not running`, e);
+          if ((e as NodeJS.ErrnoException).code === 'ESRCH')
+            throw notFound(`kill container "${id}": container is not running`, e);
           throw internal(`kill container "${id}": ${(e as Error).message}`, e);
         }
       }
@@ -519,7 +542,8 @@ export class RuncRuntime {
     const arg = num !== undefined ? String(num) : String(signal).replace(/^SIG/i, '');
     const r = await this.runRuntime(this.runcArgs('kill', ...(all ? ['--all'] : []), id, arg));
     if (r.code !== 0) {
-      if (/not running|process already finished|no such process|does not exist/i.test(r.stderr)) throw notFound(`kill container "${id}": container is not running`);
+      if (/not running|process already finished|no such process|does not exist/i.test(r.stderr))
+        throw notFound(`kill container "${id}": container is not running`);
       throw runcFailure('kill', id, r.stderr);
     }
   }
@@ -601,8 +625,21 @@ export class RuncRuntime {
    * Sets the terminal size of what conmon watches over in `dir` (a container's bundle or an
    * exec session's directory); `what` and `notRunning` word the errors.
    */
-  async resizeIn(dir: string, height: number, width: number, what = 'resize', notRunning = 'not running'): Promise<void> {
-    if (!Number.isInteger(height) || !Number.isInteger(width) || height < 0 || width < 0 || height > 65535 || width > 65535) {
+  async resizeIn(
+    dir: string,
+    height: number,
+    width: number,
+    what = 'resize',
+    notRunning = 'not running',
+  ): Promise<void> {
+    if (
+      !Number.isInteger(height) ||
+      !Number.isInteger(width) ||
+      height < 0 ||
+      width < 0 ||
+      height > 65535 ||
+      width > 65535
+    ) {
       throw invalidArgument(`${what}: invalid size ${height}x${width}`);
     }
     let fh: FileHandle;
@@ -637,16 +674,26 @@ export class RuncRuntime {
    * `done` settles when the connection is gone (the container ended, or `close`).
    */
   openStdin(id: string): StdinSession {
-    const child = this.host.spawn(this.attachPath, ['-n', this.attachSocketPath(id)], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = this.host.spawn(this.attachPath, ['-n', this.attachSocketPath(id)], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
     const err: Buffer[] = [];
     child.stderr?.on('data', (c: Buffer) => err.push(c));
     child.stdin!.on('error', () => {});
     const done = new Promise<void>((resolve, reject) => {
       child.once('error', (e: NodeJS.ErrnoException) =>
-        reject(e.code === 'ENOENT' ? notFound(`attach to container "${id}": ${this.attachPath} is missing: run npm run setup`, e) : e));
+        reject(
+          e.code === 'ENOENT'
+            ? notFound(`attach to container "${id}": ${this.attachPath} is missing: run npm run setup`, e)
+            : e,
+        ),
+      );
       child.once('close', (code) => {
         if (code === 0 || code === null) resolve();
-        else reject(internal(`attach to container "${id}": ${Buffer.concat(err).toString('utf8').trim() || `exit ${code}`}`));
+        else
+          reject(
+            internal(`attach to container "${id}": ${Buffer.concat(err).toString('utf8').trim() || `exit ${code}`}`),
+          );
       });
     });
     return { input: child.stdin!, done, close: () => void child.kill('SIGKILL') };
@@ -701,7 +748,10 @@ export class RuncRuntime {
   async list(): Promise<string[]> {
     await this.init();
     const entries = await fs.readdir(this.runcRoot, { withFileTypes: true }).catch(() => []);
-    return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    return entries
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
   }
 
   /** Host pids of the container's processes (`runc ps`), for `docker top`. */
@@ -783,13 +833,15 @@ export class RuncRuntime {
    */
   async recover(): Promise<RecoveredContainer[]> {
     const ids = await this.list();
-    const found = await Promise.all(ids.map(async (id): Promise<RecoveredContainer | undefined> => {
-      const st = await this.state(id).catch(() => undefined);
-      if (!st) return undefined;
-      this.tracked.add(id);
-      const [monitorAlive, exit] = await Promise.all([this.monitorAlive(id), this.readExit(id)]);
-      return { ...st, monitorAlive, ...(exit ? { exit } : {}) };
-    }));
+    const found = await Promise.all(
+      ids.map(async (id): Promise<RecoveredContainer | undefined> => {
+        const st = await this.state(id).catch(() => undefined);
+        if (!st) return undefined;
+        this.tracked.add(id);
+        const [monitorAlive, exit] = await Promise.all([this.monitorAlive(id), this.readExit(id)]);
+        return { ...st, monitorAlive, ...(exit ? { exit } : {}) };
+      }),
+    );
     return found.filter((c): c is RecoveredContainer => !!c);
   }
 
@@ -811,14 +863,21 @@ export function signalNumber(signal: string | number): number | undefined {
 function runcFailure(op: string, id: string, stderr: string) {
   const why = runtimeError(stderr);
   if (/does not exist|not found/i.test(why)) return notFound(`${op} container "${id}": no such container`);
-  if (/not running|not paused|already running|has stopped|not stopped|is paused|cannot start|cannot pause|cannot resume/i.test(why)) {
+  if (
+    /not running|not paused|already running|has stopped|not stopped|is paused|cannot start|cannot pause|cannot resume/i.test(
+      why,
+    )
+  ) {
     return conflict(`${op} container "${id}": ${why}`);
   }
   return internal(`${op} container "${id}": ${why}`);
 }
 
 function exists(path: string): Promise<boolean> {
-  return fs.access(path).then(() => true, () => false);
+  return fs.access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function absolutePath(cmd: string): Promise<string> {
@@ -842,7 +901,12 @@ async function isMountPoint(path: string): Promise<boolean> {
   if (!real) return false;
   const info = await fs.readFile('/proc/self/mountinfo', 'utf8');
   // The fifth field, with spaces and other bytes escaped as \ooo.
-  return info.split('\n').some((line) => line.split(' ')[4]?.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))) === real);
+  return info
+    .split('\n')
+    .some(
+      (line) =>
+        line.split(' ')[4]?.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))) === real,
+    );
 }
 
 /** A promise with its resolve and reject at hand; only the first settle counts. */

@@ -13,7 +13,11 @@ import { RuncRuntime, wasOomKilled, type Exit, type LogLine } from './index.ts';
 import { makeBusyboxRootfs, makeTestBundle } from './testing.ts';
 
 const host = new RealHost();
-const usable = process.getuid?.() === 0 && existsSync('/usr/bin/runc') && existsSync('/usr/bin/conmon') && existsSync('/bin/busybox');
+const usable =
+  process.getuid?.() === 0 &&
+  existsSync('/usr/bin/runc') &&
+  existsSync('/usr/bin/conmon') &&
+  existsSync('/bin/busybox');
 const skip = usable ? false : 'needs root, runc, conmon and busybox-static';
 
 let tmp = '';
@@ -50,7 +54,10 @@ function newId(): string {
   return `berth-rt-test-${randomBytes(4).toString('hex')}`;
 }
 
-async function bundleFor(args: string[], extra: { memoryLimit?: number; pidNamespace?: boolean; terminal?: boolean } = {}): Promise<{ id: string; bundle: string; logPath: string }> {
+async function bundleFor(
+  args: string[],
+  extra: { memoryLimit?: number; pidNamespace?: boolean; terminal?: boolean } = {},
+): Promise<{ id: string; bundle: string; logPath: string }> {
   const id = newId();
   const bundle = join(tmp, id);
   await makeTestBundle({ id, dir: bundle, rootfs, args, ...extra });
@@ -127,7 +134,9 @@ test('create + start latency (10 runs of `true`, next to `runc run -d`)', { skip
   for (let i = 0; i < 10; i++) {
     const c = await bundleFor(['true']);
     const t0 = performance.now();
-    await host.run('/usr/bin/runc', ['--root', join(root, 'runc'), 'run', '-d', '--bundle', c.bundle, c.id], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await host.run('/usr/bin/runc', ['--root', join(root, 'runc'), 'run', '-d', '--bundle', c.bundle, c.id], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     bare.push(performance.now() - t0);
     await host.run('/usr/bin/runc', ['--root', join(root, 'runc'), 'delete', '--force', c.id], { allowFailure: true });
   }
@@ -245,22 +254,44 @@ test('logs: follow, tail, timestamps, partial last line', { skip }, async (t) =>
   const rt = runtime();
   await rt.init();
   t.after(() => rt.close());
-  const c = await bundleFor(['sh', '-c', 'for i in 0 1 2 3 4; do echo line$i; done; sleep 0.3; echo late >&2; sleep 0.1; printf partial']);
+  const c = await bundleFor([
+    'sh',
+    '-c',
+    'for i in 0 1 2 3 4; do echo line$i; done; sleep 0.3; echo late >&2; sleep 0.1; printf partial',
+  ]);
   const exit = nextExit(rt, c.id);
   await rt.create({ ...c, terminal: false, stdin: false });
   const followed = collect(rt.readLogs(c.logPath, { follow: true, untilExit: exit }));
   await rt.start(c.id);
   const e = await exit;
   assert.equal(e.exitCode, 0);
-  assert.deepEqual(await followed, ['stdout:line0\n', 'stdout:line1\n', 'stdout:line2\n', 'stdout:line3\n', 'stdout:line4\n', 'stderr:late\n', 'stdout:partial']);
-  assert.deepEqual(await collect(rt.readLogs(c.logPath, { follow: false, tail: 2 })), ['stdout:line4\n', 'stderr:late\n', 'stdout:partial']);
+  assert.deepEqual(await followed, [
+    'stdout:line0\n',
+    'stdout:line1\n',
+    'stdout:line2\n',
+    'stdout:line3\n',
+    'stdout:line4\n',
+    'stderr:late\n',
+    'stdout:partial',
+  ]);
+  assert.deepEqual(await collect(rt.readLogs(c.logPath, { follow: false, tail: 2 })), [
+    'stdout:line4\n',
+    'stderr:late\n',
+    'stdout:partial',
+  ]);
   const stamped: LogLine[] = [];
   for await (const l of rt.readLogs(c.logPath, { follow: false, tail: 1, timestamps: true })) stamped.push(l);
   assert.match(stamped[0]!.line.toString(), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z late\n$/);
   // since/until: the late line is 300 ms after the first ones.
   const late = stamped[0]!.time;
-  assert.deepEqual(await collect(rt.readLogs(c.logPath, { follow: false, since: new Date(late.getTime() - 100) })), ['stderr:late\n', 'stdout:partial']);
-  assert.deepEqual((await collect(rt.readLogs(c.logPath, { follow: false, until: new Date(late.getTime() - 100) }))).length, 5);
+  assert.deepEqual(await collect(rt.readLogs(c.logPath, { follow: false, since: new Date(late.getTime() - 100) })), [
+    'stderr:late\n',
+    'stdout:partial',
+  ]);
+  assert.deepEqual(
+    (await collect(rt.readLogs(c.logPath, { follow: false, until: new Date(late.getTime() - 100) }))).length,
+    5,
+  );
   // An aborted follower ends at once.
   const ac = new AbortController();
   const got: LogLine[] = [];
@@ -311,7 +342,8 @@ test('delete cleans up runc state, cgroups and conmon files; force-delete of a l
   assert.equal(await rt.state(c.id), undefined);
   assert.equal(await rt.readExit(c.id), undefined);
   assert.equal(existsSync(join(rt.socketDir, c.id)), false);
-  for (const f of ['conmon.pid', 'pidfile', 'ctl', 'winsz', 'attach']) assert.equal(existsSync(join(c.bundle, f)), false, f);
+  for (const f of ['conmon.pid', 'pidfile', 'ctl', 'winsz', 'attach'])
+    assert.equal(existsSync(join(c.bundle, f)), false, f);
   if (v1) assert.equal(existsSync(cgroup), false);
   assert.ok(existsSync(c.logPath), 'the log stays: it belongs to the container, not the run');
   await rt.delete(c.id); // deleting twice is no error
@@ -345,17 +377,23 @@ test('a created container that is never started: force delete', { skip }, async 
   await rt.create({ ...d, terminal: false, stdin: false });
   await rt.kill(d.id, 'SIGKILL');
   assert.equal((await exit).exitCode, 137);
-  await assert.rejects(rt.start(d.id), (e: Error & { category?: string }) => e.category === 'FailedPrecondition' && /already dead/.test(e.message));
+  await assert.rejects(
+    rt.start(d.id),
+    (e: Error & { category?: string }) => e.category === 'FailedPrecondition' && /already dead/.test(e.message),
+  );
   await rt.delete(d.id);
 });
 
-test('create fails with the runtime\'s reason for a missing program', { skip }, async (t) => {
+test("create fails with the runtime's reason for a missing program", { skip }, async (t) => {
   const rt = runtime();
   await rt.init();
   t.after(() => rt.close());
   const c = await bundleFor(['/no/such/program']);
   await assert.rejects(rt.create({ ...c, terminal: false, stdin: false }), (e: Error) => {
-    assert.match(e.message, new RegExp(`^create container "${c.id}": .*(no such file or directory|executable file not found)`));
+    assert.match(
+      e.message,
+      new RegExp(`^create container "${c.id}": .*(no such file or directory|executable file not found)`),
+    );
     return true;
   });
   await rt.delete(c.id, true);
@@ -365,8 +403,14 @@ test('start of an unknown container, kill of an unknown one', { skip }, async (t
   const rt = runtime();
   await rt.init();
   t.after(() => rt.close());
-  await assert.rejects(rt.start('berth-rt-test-nonexistent'), (e: Error & { category?: string }) => e.category === 'NotFound');
-  await assert.rejects(rt.kill('berth-rt-test-nonexistent', 'TERM'), (e: Error & { category?: string }) => e.category === 'NotFound');
+  await assert.rejects(
+    rt.start('berth-rt-test-nonexistent'),
+    (e: Error & { category?: string }) => e.category === 'NotFound',
+  );
+  await assert.rejects(
+    rt.kill('berth-rt-test-nonexistent', 'TERM'),
+    (e: Error & { category?: string }) => e.category === 'NotFound',
+  );
   assert.equal(await rt.state('berth-rt-test-nonexistent'), undefined);
   assert.equal(await rt.isAlive('berth-rt-test-nonexistent'), false);
 });
@@ -376,7 +420,9 @@ test('OOM kill is reported', { skip }, async (t) => {
   await rt.init();
   t.after(() => rt.close());
   // dd's 64 MiB block buffer does not fit in 16 MiB.
-  const c = await bundleFor(['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=4'], { memoryLimit: 16 * 1024 * 1024 });
+  const c = await bundleFor(['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=4'], {
+    memoryLimit: 16 * 1024 * 1024,
+  });
   const exit = nextExit(rt, c.id);
   await rt.create({ ...c, terminal: false, stdin: false });
   await rt.start(c.id);
@@ -409,22 +455,36 @@ test('a terminal: conmon takes the console, the log gets its output, resize sets
 });
 
 const CRUN_WRAPPER = join(import.meta.dirname, '..', '..', 'build', 'berth-crun');
-test('crun through its wrapper runs from a read-only bind of its binary, removed at close', { skip: skip || (existsSync(CRUN_WRAPPER) && existsSync('/usr/bin/crun') ? false : 'needs crun and build/berth-crun') }, async (t) => {
-  const crunRoot = join(tmp, 'exec-crun');
-  const rt = new RuncRuntime({ host, root: crunRoot, runtimePath: CRUN_WRAPPER });
-  await rt.init();
-  t.after(() => rt.close());
-  const sealed = join(crunRoot, 'crun');
-  const mountOptions = async () => (await fs.readFile('/proc/self/mountinfo', 'utf8')).split('\n').map((l) => l.split(' ')).find((f) => f[4] === sealed)?.[5];
-  assert.match((await mountOptions()) ?? 'not mounted', /^ro\b/, 'bound read-only: crun trusts it and does not copy itself');
-  assert.deepEqual(await fs.readFile(sealed), await fs.readFile('/usr/bin/crun'));
-  const c = await bundleFor(['sh', '-c', 'exit 7']);
-  const exit = nextExit(rt, c.id);
-  await rt.create({ ...c, terminal: false, stdin: false });
-  await rt.start(c.id);
-  assert.equal((await exit).exitCode, 7);
-  await rt.delete(c.id);
-  assert.equal(await rt.state(c.id), undefined);
-  await rt.close();
-  assert.equal(await mountOptions(), undefined, 'unbound at close');
-});
+test(
+  'crun through its wrapper runs from a read-only bind of its binary, removed at close',
+  {
+    skip: skip || (existsSync(CRUN_WRAPPER) && existsSync('/usr/bin/crun') ? false : 'needs crun and build/berth-crun'),
+  },
+  async (t) => {
+    const crunRoot = join(tmp, 'exec-crun');
+    const rt = new RuncRuntime({ host, root: crunRoot, runtimePath: CRUN_WRAPPER });
+    await rt.init();
+    t.after(() => rt.close());
+    const sealed = join(crunRoot, 'crun');
+    const mountOptions = async () =>
+      (await fs.readFile('/proc/self/mountinfo', 'utf8'))
+        .split('\n')
+        .map((l) => l.split(' '))
+        .find((f) => f[4] === sealed)?.[5];
+    assert.match(
+      (await mountOptions()) ?? 'not mounted',
+      /^ro\b/,
+      'bound read-only: crun trusts it and does not copy itself',
+    );
+    assert.deepEqual(await fs.readFile(sealed), await fs.readFile('/usr/bin/crun'));
+    const c = await bundleFor(['sh', '-c', 'exit 7']);
+    const exit = nextExit(rt, c.id);
+    await rt.create({ ...c, terminal: false, stdin: false });
+    await rt.start(c.id);
+    assert.equal((await exit).exitCode, 7);
+    await rt.delete(c.id);
+    assert.equal(await rt.state(c.id), undefined);
+    await rt.close();
+    assert.equal(await mountOptions(), undefined, 'unbound at close');
+  },
+);

@@ -31,7 +31,14 @@ export class SeccompCache {
   /** `programs`: the runtime's binaries (a wrapper and what it runs), whose identity is part of the key. */
   constructor(dir: string, programs: readonly string[]) {
     this.dir = dir;
-    this.runtimeIdentity = Promise.all(programs.map((p) => fs.stat(p).then((st) => `${p}:${st.size}:${st.mtimeMs}`, () => p))).then((x) => x.join('|'));
+    this.runtimeIdentity = Promise.all(
+      programs.map((p) =>
+        fs.stat(p).then(
+          (st) => `${p}:${st.size}:${st.mtimeMs}`,
+          () => p,
+        ),
+      ),
+    ).then((x) => x.join('|'));
   }
 
   /**
@@ -53,7 +60,11 @@ export class SeccompCache {
    */
   async annotate(spec: SpecWithSeccomp): Promise<string | undefined> {
     if (!spec.linux?.seccomp || spec.annotations?.[ANNOTATION]) return undefined;
-    const key = createHash('sha256').update(await this.runtimeIdentity).update('\0').update(JSON.stringify(spec.linux.seccomp)).digest('hex');
+    const key = createHash('sha256')
+      .update(await this.runtimeIdentity)
+      .update('\0')
+      .update(JSON.stringify(spec.linux.seccomp))
+      .digest('hex');
     const known = this.filters.get(key) ?? (await this.load(key));
     if (!known) return key;
     spec.annotations = { ...(spec.annotations ?? {}), [ANNOTATION]: known };

@@ -41,7 +41,8 @@ interface RawState {
 
 /** Reads `<runcRoot>/<id>/state.json`; undefined when runc has no such container. Throws if the file is not what runc 1.x writes. */
 export async function readStateFile(runcRoot: string, id: string): Promise<RuncStateFile | undefined> {
-  const missing = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR';
+  const missing = (e: unknown) =>
+    (e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR';
   let text: string;
   try {
     text = await fs.readFile(join(runcRoot, id, 'state.json'), 'utf8');
@@ -66,9 +67,21 @@ export async function readStateFile(runcRoot: string, id: string): Promise<RuncS
 const V1_CONTROLLERS = ['freezer', 'memory', 'pids', 'cpu', 'cpuacct', 'blkio', 'devices', 'cpuset'];
 
 /** crun's `status` file (and its copy of the container's spec), as the fields runc's state has. */
-export function parseCrunStatus(id: string, statusText: string, configText: string, cgroupV2 = isCgroupV2()): RuncStateFile {
-  const raw = JSON.parse(statusText) as { pid?: number; 'process-start-time'?: number; 'cgroup-path'?: string; bundle?: string; created?: string };
-  if (typeof raw.pid !== 'number' || typeof raw['process-start-time'] !== 'number') throw new Error('unrecognised crun status file');
+export function parseCrunStatus(
+  id: string,
+  statusText: string,
+  configText: string,
+  cgroupV2 = isCgroupV2(),
+): RuncStateFile {
+  const raw = JSON.parse(statusText) as {
+    pid?: number;
+    'process-start-time'?: number;
+    'cgroup-path'?: string;
+    bundle?: string;
+    created?: string;
+  };
+  if (typeof raw.pid !== 'number' || typeof raw['process-start-time'] !== 'number')
+    throw new Error('unrecognised crun status file');
   const spec = JSON.parse(configText) as { linux?: { namespaces?: Array<{ type?: string; path?: string }> } };
   const pidNs = spec.linux?.namespaces?.find((n) => n.type === 'pid');
   const cg = raw['cgroup-path'] ?? '';
@@ -96,7 +109,11 @@ function isCgroupV2(): boolean {
 
 export function parseStateFile(text: string): RuncStateFile {
   const raw = JSON.parse(text) as RawState;
-  if (typeof raw.init_process_pid !== 'number' || typeof raw.init_process_start !== 'number' || typeof raw.id !== 'string') {
+  if (
+    typeof raw.init_process_pid !== 'number' ||
+    typeof raw.init_process_start !== 'number' ||
+    typeof raw.id !== 'string'
+  ) {
     throw new Error('unrecognised runc state.json');
   }
   const bundleLabel = raw.config?.labels?.find((l) => l.startsWith('bundle='));
@@ -163,6 +180,9 @@ export async function isFrozen(s: RuncStateFile): Promise<boolean> {
 export async function statusOf(runcRoot: string, s: RuncStateFile): Promise<ContainerStatus> {
   if (!(await initAlive(s))) return 'stopped';
   if (await isFrozen(s)) return 'paused';
-  const fifo = await fs.access(join(runcRoot, s.id, 'exec.fifo')).then(() => true, () => false);
+  const fifo = await fs.access(join(runcRoot, s.id, 'exec.fifo')).then(
+    () => true,
+    () => false,
+  );
   return fifo ? 'created' : 'running';
 }

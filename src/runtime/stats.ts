@@ -12,15 +12,35 @@ export interface CgroupStats {
   /** Time read, RFC 3339. */
   read: string;
   pids_stats: { current?: number; limit?: number };
-  blkio_stats: { io_service_bytes_recursive: Array<{ major: number; minor: number; op: string; value: number }> | null };
+  blkio_stats: {
+    io_service_bytes_recursive: Array<{ major: number; minor: number; op: string; value: number }> | null;
+  };
   cpu_stats: {
     cpu_usage: { total_usage: number; percpu_usage?: number[]; usage_in_kernelmode: number; usage_in_usermode: number };
     system_cpu_usage: number;
     online_cpus: number;
     throttling_data: { periods: number; throttled_periods: number; throttled_time: number };
   };
-  memory_stats: { usage?: number; max_usage?: number; limit?: number; failcnt?: number; stats?: Record<string, number> };
-  networks?: Record<string, { rx_bytes: number; rx_packets: number; rx_errors: number; rx_dropped: number; tx_bytes: number; tx_packets: number; tx_errors: number; tx_dropped: number }>;
+  memory_stats: {
+    usage?: number;
+    max_usage?: number;
+    limit?: number;
+    failcnt?: number;
+    stats?: Record<string, number>;
+  };
+  networks?: Record<
+    string,
+    {
+      rx_bytes: number;
+      rx_packets: number;
+      rx_errors: number;
+      rx_dropped: number;
+      tx_bytes: number;
+      tx_packets: number;
+      tx_errors: number;
+      tx_dropped: number;
+    }
+  >;
 }
 
 const read = (p: string) => fs.readFile(p, 'utf8').catch(() => undefined);
@@ -50,7 +70,10 @@ export async function systemCpuUsage(): Promise<number> {
   const text = await read('/proc/stat');
   const line = text?.split('\n', 1)[0] ?? '';
   // user nice system idle iowait irq softirq steal (guest time is already in user).
-  const ticks = line.split(/\s+/).slice(1, 9).reduce((n, f) => n + (Number(f) || 0), 0);
+  const ticks = line
+    .split(/\s+/)
+    .slice(1, 9)
+    .reduce((n, f) => n + (Number(f) || 0), 0);
   return ticks * NS_PER_TICK;
 }
 
@@ -63,7 +86,16 @@ export async function networkStats(pid: number): Promise<CgroupStats['networks']
     const m = line.match(/^\s*([^:\s]+):\s*(.*)$/);
     if (!m || m[1] === 'lo') continue;
     const f = m[2]!.trim().split(/\s+/).map(Number);
-    out[m[1]!] = { rx_bytes: f[0]!, rx_packets: f[1]!, rx_errors: f[2]!, rx_dropped: f[3]!, tx_bytes: f[8]!, tx_packets: f[9]!, tx_errors: f[10]!, tx_dropped: f[11]! };
+    out[m[1]!] = {
+      rx_bytes: f[0]!,
+      rx_packets: f[1]!,
+      rx_errors: f[2]!,
+      rx_dropped: f[3]!,
+      tx_bytes: f[8]!,
+      tx_packets: f[9]!,
+      tx_errors: f[10]!,
+      tx_dropped: f[11]!,
+    };
   }
   return out;
 }
@@ -75,7 +107,11 @@ export async function networkStats(pid: number): Promise<CgroupStats['networks']
 export async function readCgroupStats(paths: Record<string, string>, pid: number): Promise<CgroupStats> {
   // runc lists the (empty) unified hierarchy of a hybrid host beside the v1 controllers: v1 wins.
   const v2 = paths.memory || paths.cpuacct || paths.cpu ? undefined : paths[''];
-  const [system, networks, rest] = await Promise.all([systemCpuUsage(), networkStats(pid), v2 ? readV2(v2) : readV1(paths)]);
+  const [system, networks, rest] = await Promise.all([
+    systemCpuUsage(),
+    networkStats(pid),
+    v2 ? readV2(v2) : readV1(paths),
+  ]);
   return {
     read: new Date().toISOString(),
     ...rest,
@@ -88,20 +124,21 @@ type Partial = Omit<CgroupStats, 'read' | 'networks'>;
 
 async function readV1(p: Record<string, string>): Promise<Partial> {
   const cpuacct = p.cpuacct ?? p.cpu ?? '';
-  const [usage, percpu, cpuStat, throttle, memUsage, memMax, memLimit, memFail, memStat, pidsCur, pidsMax, blkio] = await Promise.all([
-    read(join(cpuacct, 'cpuacct.usage')),
-    read(join(cpuacct, 'cpuacct.usage_percpu')),
-    read(join(cpuacct, 'cpuacct.stat')),
-    read(join(p.cpu ?? cpuacct, 'cpu.stat')),
-    read(join(p.memory ?? '', 'memory.usage_in_bytes')),
-    read(join(p.memory ?? '', 'memory.max_usage_in_bytes')),
-    read(join(p.memory ?? '', 'memory.limit_in_bytes')),
-    read(join(p.memory ?? '', 'memory.failcnt')),
-    read(join(p.memory ?? '', 'memory.stat')),
-    read(join(p.pids ?? '', 'pids.current')),
-    read(join(p.pids ?? '', 'pids.max')),
-    read(join(p.blkio ?? '', 'blkio.throttle.io_service_bytes_recursive')),
-  ]);
+  const [usage, percpu, cpuStat, throttle, memUsage, memMax, memLimit, memFail, memStat, pidsCur, pidsMax, blkio] =
+    await Promise.all([
+      read(join(cpuacct, 'cpuacct.usage')),
+      read(join(cpuacct, 'cpuacct.usage_percpu')),
+      read(join(cpuacct, 'cpuacct.stat')),
+      read(join(p.cpu ?? cpuacct, 'cpu.stat')),
+      read(join(p.memory ?? '', 'memory.usage_in_bytes')),
+      read(join(p.memory ?? '', 'memory.max_usage_in_bytes')),
+      read(join(p.memory ?? '', 'memory.limit_in_bytes')),
+      read(join(p.memory ?? '', 'memory.failcnt')),
+      read(join(p.memory ?? '', 'memory.stat')),
+      read(join(p.pids ?? '', 'pids.current')),
+      read(join(p.pids ?? '', 'pids.max')),
+      read(join(p.blkio ?? '', 'blkio.throttle.io_service_bytes_recursive')),
+    ]);
   const ticks = keyValues(cpuStat);
   const thr = keyValues(throttle);
   const percpuList = (percpu ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
@@ -109,12 +146,30 @@ async function readV1(p: Record<string, string>): Promise<Partial> {
     pids_stats: { current: num(pidsCur), limit: num(pidsMax) },
     blkio_stats: { io_service_bytes_recursive: parseBlkio(blkio) },
     cpu_stats: {
-      cpu_usage: { total_usage: num(usage) ?? 0, ...(percpuList.length ? { percpu_usage: percpuList } : {}), usage_in_kernelmode: (ticks.system ?? 0) * NS_PER_TICK, usage_in_usermode: (ticks.user ?? 0) * NS_PER_TICK },
+      cpu_usage: {
+        total_usage: num(usage) ?? 0,
+        ...(percpuList.length ? { percpu_usage: percpuList } : {}),
+        usage_in_kernelmode: (ticks.system ?? 0) * NS_PER_TICK,
+        usage_in_usermode: (ticks.user ?? 0) * NS_PER_TICK,
+      },
       system_cpu_usage: 0,
       online_cpus: percpuList.filter((n) => n > 0).length || os.availableParallelism(),
-      throttling_data: { periods: thr.nr_periods ?? 0, throttled_periods: thr.nr_throttled ?? 0, throttled_time: thr.throttled_time ?? 0 },
+      throttling_data: {
+        periods: thr.nr_periods ?? 0,
+        throttled_periods: thr.nr_throttled ?? 0,
+        throttled_time: thr.throttled_time ?? 0,
+      },
     },
-    memory_stats: memUsage === undefined ? {} : { usage: num(memUsage), max_usage: num(memMax), limit: Math.min(num(memLimit) ?? Infinity, os.totalmem()), failcnt: num(memFail), stats: keyValues(memStat) },
+    memory_stats:
+      memUsage === undefined
+        ? {}
+        : {
+            usage: num(memUsage),
+            max_usage: num(memMax),
+            limit: Math.min(num(memLimit) ?? Infinity, os.totalmem()),
+            failcnt: num(memFail),
+            stats: keyValues(memStat),
+          },
   };
 }
 
@@ -135,18 +190,32 @@ async function readV2(dir: string): Promise<Partial> {
     const [major, minor] = (dev ?? '').split(':').map(Number);
     if (major === undefined || minor === undefined || Number.isNaN(major)) continue;
     const f = Object.fromEntries(kv.map((x) => x.split('=')).map(([k, v]) => [k, Number(v)]));
-    entries.push({ major, minor, op: 'read', value: f.rbytes ?? 0 }, { major, minor, op: 'write', value: f.wbytes ?? 0 });
+    entries.push(
+      { major, minor, op: 'read', value: f.rbytes ?? 0 },
+      { major, minor, op: 'write', value: f.wbytes ?? 0 },
+    );
   }
   return {
     pids_stats: { current: num(pidsCur), limit: num(pidsMax) },
     blkio_stats: { io_service_bytes_recursive: entries.length ? entries : null },
     cpu_stats: {
-      cpu_usage: { total_usage: (cpu.usage_usec ?? 0) * 1000, usage_in_kernelmode: (cpu.system_usec ?? 0) * 1000, usage_in_usermode: (cpu.user_usec ?? 0) * 1000 },
+      cpu_usage: {
+        total_usage: (cpu.usage_usec ?? 0) * 1000,
+        usage_in_kernelmode: (cpu.system_usec ?? 0) * 1000,
+        usage_in_usermode: (cpu.user_usec ?? 0) * 1000,
+      },
       system_cpu_usage: 0,
       online_cpus: os.availableParallelism(),
-      throttling_data: { periods: cpu.nr_periods ?? 0, throttled_periods: cpu.nr_throttled ?? 0, throttled_time: (cpu.throttled_usec ?? 0) * 1000 },
+      throttling_data: {
+        periods: cpu.nr_periods ?? 0,
+        throttled_periods: cpu.nr_throttled ?? 0,
+        throttled_time: (cpu.throttled_usec ?? 0) * 1000,
+      },
     },
-    memory_stats: memCur === undefined ? {} : { usage: num(memCur), limit: Math.min(num(memMax) ?? Infinity, os.totalmem()), stats: keyValues(memStat) },
+    memory_stats:
+      memCur === undefined
+        ? {}
+        : { usage: num(memCur), limit: Math.min(num(memMax) ?? Infinity, os.totalmem()), stats: keyValues(memStat) },
   };
 }
 

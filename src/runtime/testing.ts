@@ -52,9 +52,23 @@ export async function makeTestBundle(o: TestBundleOptions): Promise<string> {
     hostname: 'berth-test',
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
-      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      {
+        destination: '/dev',
+        type: 'tmpfs',
+        source: 'tmpfs',
+        options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+      },
       { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
-      ...(o.terminal ? [{ destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] }] : []),
+      ...(o.terminal
+        ? [
+            {
+              destination: '/dev/pts',
+              type: 'devpts',
+              source: 'devpts',
+              options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
+            },
+          ]
+        : []),
     ],
     linux: {
       cgroupsPath: `/berth-test/${o.id}`,
@@ -62,7 +76,13 @@ export async function makeTestBundle(o: TestBundleOptions): Promise<string> {
         devices: [{ allow: false, access: 'rwm' }],
         ...(o.memoryLimit ? { memory: { limit: o.memoryLimit } } : {}),
       },
-      namespaces: [...(o.pidNamespace === false ? [] : [{ type: 'pid' }]), { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'network' }],
+      namespaces: [
+        ...(o.pidNamespace === false ? [] : [{ type: 'pid' }]),
+        { type: 'ipc' },
+        { type: 'uts' },
+        { type: 'mount' },
+        { type: 'network' },
+      ],
       maskedPaths: ['/proc/kcore', '/sys/firmware'],
       readonlyPaths: ['/proc/sys', '/proc/sysrq-trigger'],
     },

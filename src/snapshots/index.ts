@@ -71,7 +71,9 @@ export class Snapshotter {
     const s = new Snapshotter(root, db, content, host);
     await fs.mkdir(s.layersDir, { recursive: true });
     await makeInitLayer(s.initDir);
-    const known = new Set((db.stmt('SELECT cache_id FROM layers').all() as { cache_id: string }[]).map((r) => r.cache_id));
+    const known = new Set(
+      (db.stmt('SELECT cache_id FROM layers').all() as { cache_id: string }[]).map((r) => r.cache_id),
+    );
     for (const name of await fs.readdir(s.layersDir)) {
       if (!known.has(name)) await fs.rm(join(s.layersDir, name), { recursive: true, force: true });
     }
@@ -111,7 +113,11 @@ export class Snapshotter {
    * tar is kept as a content blob (so `save` and `push` reproduce the exact diff ID) and
    * unpacked. A layer already present is reused.
    */
-  async addLayer(parent: Digest | null, tar: Readable, opts: { maxBytes?: number; onBytes?: (n: number) => void } = {}): Promise<Layer> {
+  async addLayer(
+    parent: Digest | null,
+    tar: Readable,
+    opts: { maxBytes?: number; onBytes?: (n: number) => void } = {},
+  ): Promise<Layer> {
     const plain = decompressed(tar, opts.maxBytes);
     if (opts.onBytes) {
       let n = 0;
@@ -124,7 +130,11 @@ export class Snapshotter {
   /** Registers and unpacks a layer whose uncompressed tar is already a content blob. */
   async addLayerFromBlob(parent: Digest | null, diffId: Digest): Promise<Layer> {
     return this.placeLayer(parent, diffId, (diff) =>
-      fs.mkdir(diff).then(() => applyLayer(this.content.stream(diffId), diff, { host: this.host, overlayWhiteouts: true })).then(() => {}));
+      fs
+        .mkdir(diff)
+        .then(() => applyLayer(this.content.stream(diffId), diff, { host: this.host, overlayWhiteouts: true }))
+        .then(() => {}),
+    );
   }
 
   /**
@@ -184,7 +194,11 @@ export class Snapshotter {
    * Its size is that of its content, as Docker counts it (`docker history`, `docker images`):
    * the files' bytes, not the tar's headers and padding.
    */
-  private async placeLayer(parent: Digest | null, diffId: Digest, fill: (diffDir: string) => Promise<void>): Promise<Layer> {
+  private async placeLayer(
+    parent: Digest | null,
+    diffId: Digest,
+    fill: (diffDir: string) => Promise<void>,
+  ): Promise<Layer> {
     const chainId = parent ? sha256(`${parent} ${diffId}`) : diffId;
     const existing = this.get(chainId);
     if (existing) return existing;
@@ -206,7 +220,9 @@ export class Snapshotter {
       await fs.rm(join(this.layersDir, cacheId), { recursive: true, force: true });
       return raced;
     }
-    this.db.stmt('INSERT INTO layers (chain_id, diff_id, parent, size, cache_id) VALUES (?, ?, ?, ?, ?)').run(chainId, diffId, parent, size, cacheId);
+    this.db
+      .stmt('INSERT INTO layers (chain_id, diff_id, parent, size, cache_id) VALUES (?, ?, ?, ?, ?)')
+      .run(chainId, diffId, parent, size, cacheId);
     return { chainId, diffId, parent, size, cacheId };
   }
 
@@ -222,7 +238,9 @@ export class Snapshotter {
    */
   async prune(keep: ReadonlySet<string> = new Set()): Promise<Layer[]> {
     const used = new Set<string>(keep);
-    for (const r of this.db.stmt('SELECT top_chain FROM images WHERE top_chain IS NOT NULL').all() as { top_chain: string }[]) {
+    for (const r of this.db.stmt('SELECT top_chain FROM images WHERE top_chain IS NOT NULL').all() as {
+      top_chain: string;
+    }[]) {
       for (const l of this.stack(r.top_chain as Digest)) used.add(l.chainId);
     }
     for (const k of keep) for (const l of this.stack(k as Digest)) used.add(l.chainId);
@@ -264,17 +282,30 @@ export class Snapshotter {
       fs.mkdir(join(dir, 'work'), { recursive: true }),
       fs.mkdir(rootfs, { recursive: true }),
     ]);
-    const lowers = this.stack(top).reverse().map((l) => `${l.cacheId}/diff`);
+    const lowers = this.stack(top)
+      .reverse()
+      .map((l) => `${l.cacheId}/diff`);
     // Relative lower paths (resolved against the mount's working directory, the layers
     // directory) keep the option string short enough for deep stacks.
     const lower = ['../init', ...lowers].join(':');
-    await this.host.mount('overlay', 'overlay', rootfs, [`lowerdir=${lower}`, `upperdir=${join(dir, 'upper')}`, `workdir=${join(dir, 'work')}`], { cwd: this.layersDir });
+    await this.host.mount(
+      'overlay',
+      'overlay',
+      rootfs,
+      [`lowerdir=${lower}`, `upperdir=${join(dir, 'upper')}`, `workdir=${join(dir, 'work')}`],
+      { cwd: this.layersDir },
+    );
     return rootfs;
   }
 
   /** The directories below a container's upper directory, topmost first (overlay's order). */
   lowerDirs(top: Digest | null): string[] {
-    return [this.initDir, ...this.stack(top).reverse().map((l) => this.diffDir(l))];
+    return [
+      this.initDir,
+      ...this.stack(top)
+        .reverse()
+        .map((l) => this.diffDir(l)),
+    ];
   }
 
   async unmountRootfs(dir: string): Promise<void> {
@@ -287,7 +318,10 @@ export class Snapshotter {
    * running container (this is on the start path).
    */
   async isMounted(dir: string): Promise<boolean> {
-    const [inner, outer] = await Promise.all([fs.stat(join(dir, 'rootfs')).catch(() => undefined), fs.stat(dir).catch(() => undefined)]);
+    const [inner, outer] = await Promise.all([
+      fs.stat(join(dir, 'rootfs')).catch(() => undefined),
+      fs.stat(dir).catch(() => undefined),
+    ]);
     return !!inner && !!outer && inner.dev !== outer.dev;
   }
 }

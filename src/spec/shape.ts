@@ -10,7 +10,10 @@
 import { invalidArgument } from '../errdefs/index.ts';
 
 export type Shape =
-  | 'string' | 'number' | 'boolean' | 'any'
+  | 'string'
+  | 'number'
+  | 'boolean'
+  | 'any'
   /** Docker's StrSlice: a string or a list of strings. */
   | 'stringOrStrings'
   | { fields: Record<string, Shape> }
@@ -18,7 +21,10 @@ export type Shape =
   | { map: Shape };
 
 const WANT: Record<string, string> = {
-  string: 'a string', number: 'a number', boolean: 'a boolean', stringOrStrings: 'a string or a list of strings',
+  string: 'a string',
+  number: 'a number',
+  boolean: 'a boolean',
+  stringOrStrings: 'a string or a list of strings',
 };
 
 function describe(shape: Shape): string {
@@ -56,6 +62,7 @@ function walk(v: unknown, shape: Shape, path: string, what: string): void {
     }
   } else {
     if (!isObject) throw bad();
-    for (const [k, sub] of Object.entries(shape.fields)) walk((v as Record<string, unknown>)[k], sub, path ? `${path}.${k}` : k, what);
+    for (const [k, sub] of Object.entries(shape.fields))
+      walk((v as Record<string, unknown>)[k], sub, path ? `${path}.${k}` : k, what);
   }
 }

@@ -2,7 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { matchRoute, paramOk, ROUTES } from './routes.ts';
 
-test('allowed: the pages\' endpoints, with their parameters decoded', () => {
+test("allowed: the pages' endpoints, with their parameters decoded", () => {
   const m = matchRoute('POST', 'containers/web/stop');
   assert.ok(m.ok);
   assert.equal(m.route.name, 'containers.stop');
@@ -13,7 +13,8 @@ test('allowed: the pages\' endpoints, with their parameters decoded', () => {
   assert.ok(matchRoute('GET', 'images/sha256%3A' + 'a'.repeat(64) + '/history').ok);
   assert.ok(matchRoute('GET', 'containers/1b6035dd169f/logs').ok);
   assert.ok(matchRoute('GET', 'events').ok);
-  for (const verb of ['start', 'stop', 'restart', 'pause', 'unpause', 'kill']) assert.ok(matchRoute('POST', `containers/c1/${verb}`).ok, verb);
+  for (const verb of ['start', 'stop', 'restart', 'pause', 'unpause', 'kill'])
+    assert.ok(matchRoute('POST', `containers/c1/${verb}`).ok, verb);
 });
 
 test('a literal route wins over a parameter: containers/prune is not a container called prune', () => {
@@ -27,11 +28,25 @@ test('a literal route wins over a parameter: containers/prune is not a container
 
 test('refused: what the pages do not use (create, exec, build, archive, update, commit, ...)', () => {
   for (const [method, path] of [
-    ['POST', 'containers/create'], ['POST', 'containers/web/exec'], ['POST', 'exec/abc/start'], ['POST', 'build'],
-    ['PUT', 'containers/web/archive'], ['GET', 'containers/web/archive'], ['POST', 'containers/web/update'], ['POST', 'commit'],
-    ['POST', 'containers/web/attach'], ['GET', 'containers/web/export'], ['POST', 'images/create'], ['POST', 'images/load'],
-    ['POST', 'volumes/create'], ['POST', 'networks/create'], ['POST', 'networks/n/connect'],
-    ['POST', 'auth'], ['GET', 'info/../../secrets'], ['POST', 'berth/v1/images/bootstrap'], ['GET', 'v1.44/containers/json'],
+    ['POST', 'containers/create'],
+    ['POST', 'containers/web/exec'],
+    ['POST', 'exec/abc/start'],
+    ['POST', 'build'],
+    ['PUT', 'containers/web/archive'],
+    ['GET', 'containers/web/archive'],
+    ['POST', 'containers/web/update'],
+    ['POST', 'commit'],
+    ['POST', 'containers/web/attach'],
+    ['GET', 'containers/web/export'],
+    ['POST', 'images/create'],
+    ['POST', 'images/load'],
+    ['POST', 'volumes/create'],
+    ['POST', 'networks/create'],
+    ['POST', 'networks/n/connect'],
+    ['POST', 'auth'],
+    ['GET', 'info/../../secrets'],
+    ['POST', 'berth/v1/images/bootstrap'],
+    ['GET', 'v1.44/containers/json'],
   ] as const) {
     const m = matchRoute(method, path);
     assert.equal(m.ok, false, `${method} ${path}`);
@@ -65,7 +80,7 @@ test('path injection: encoded or literal dot segments and slashes never make a p
   }
 });
 
-test('parameter patterns are Docker\'s name grammars', () => {
+test("parameter patterns are Docker's name grammars", () => {
   assert.ok(paramOk('container', 'my_app.1-x'));
   assert.ok(!paramOk('container', '-rf'));
   assert.ok(!paramOk('container', 'a b'));

@@ -93,7 +93,8 @@ export type Match =
  */
 export function matchRoute(method: string, rawPath: string): Match {
   const raw = rawPath.split('/');
-  if (raw.some((s) => s === '' || s === '.' || s === '..')) return { ok: false, status: 400, message: `invalid path "/api/${rawPath}"` };
+  if (raw.some((s) => s === '' || s === '.' || s === '..'))
+    return { ok: false, status: 400, message: `invalid path "/api/${rawPath}"` };
   let segs: string[];
   try {
     segs = raw.map((s) => decodeURIComponent(s));

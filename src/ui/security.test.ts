@@ -1,6 +1,16 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { cookieValue, hostAllowed, newToken, originAllowed, parseListen, requestToken, sessionCookie, tokenMatches, urlHost } from './security.ts';
+import {
+  cookieValue,
+  hostAllowed,
+  newToken,
+  originAllowed,
+  parseListen,
+  requestToken,
+  sessionCookie,
+  tokenMatches,
+  urlHost,
+} from './security.ts';
 
 test('tokens are long, random and compared whole', () => {
   const t = newToken();

@@ -8,7 +8,11 @@ import { ROUTES } from './routes.ts';
 
 const TOKEN = 'test-token-0123456789';
 
-interface Res { status: number; headers: Record<string, string | string[] | undefined>; body: string }
+interface Res {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
 
 function call(d: Dashboard, method: string, path: string, headers: Record<string, string> = {}): Promise<Res> {
   return new Promise((resolve, reject) => {
@@ -30,11 +34,27 @@ function fakeClient() {
   let logSignal: AbortSignal | undefined;
   let logStream: PassThrough | undefined;
   const client = {
-    containerList: async () => [{ Id: 'f'.repeat(64), Names: ['/web'], Image: 'busybox', ImageID: '', Command: 'sh', Created: 1, Ports: null, Labels: null, State: 'running', Status: 'Up 1 second' }],
+    containerList: async () => [
+      {
+        Id: 'f'.repeat(64),
+        Names: ['/web'],
+        Image: 'busybox',
+        ImageID: '',
+        Command: 'sh',
+        Created: 1,
+        Ports: null,
+        Labels: null,
+        State: 'running',
+        Status: 'Up 1 second',
+      },
+    ],
     containerStop: async (id: string) => void calls.push(`stop ${id}`),
     containerRemove: async (id: string, o: { force?: boolean }) => {
       calls.push(`rm ${id} ${!!o.force}`);
-      throw new ApiError(409, `cannot remove container "/${id}": container is running: stop the container before removing or force remove`);
+      throw new ApiError(
+        409,
+        `cannot remove container "/${id}": container is running: stop the container before removing or force remove`,
+      );
     },
     containerInspect: async () => ({ Config: { Tty: false } }),
     containerLogs: async (_id: string, o: { signal?: AbortSignal }) => {
@@ -69,7 +89,10 @@ test('the token URL is traded for the cookie; nothing else answers without it', 
   const trade = await call(d, 'GET', `/?token=${TOKEN}`);
   assert.equal(trade.status, 303);
   assert.equal(trade.headers.location, '/');
-  assert.match(String(trade.headers['set-cookie']), new RegExp(`berth_dashboard_${d.address.port}=test-token-0123456789; HttpOnly; SameSite=Strict`));
+  assert.match(
+    String(trade.headers['set-cookie']),
+    new RegExp(`berth_dashboard_${d.address.port}=test-token-0123456789; HttpOnly; SameSite=Strict`),
+  );
 
   const ok = await call(d, 'GET', '/', auth(d));
   assert.equal(ok.status, 200);
@@ -80,7 +103,10 @@ test('the token URL is traded for the cookie; nothing else answers without it', 
   assert.equal((await call(d, 'GET', '/app.js')).status, 401);
 
   assert.equal((await call(d, 'GET', '/api/containers')).status, 401);
-  assert.equal((await call(d, 'GET', '/api/containers', { Cookie: `berth_dashboard_${d.address.port}=wrong` })).status, 401);
+  assert.equal(
+    (await call(d, 'GET', '/api/containers', { Cookie: `berth_dashboard_${d.address.port}=wrong` })).status,
+    401,
+  );
   const list = await call(d, 'GET', '/api/containers', { Authorization: `Bearer ${TOKEN}` });
   assert.equal(list.status, 200);
   assert.equal(JSON.parse(list.body)[0].name, 'web');
@@ -94,7 +120,10 @@ test('Host, Origin and the allow-list are enforced before the daemon is called',
   assert.equal((await call(d, 'GET', '/api/containers', { ...auth(d), Host: `evil.example:${port}` })).status, 403);
   assert.equal((await call(d, 'GET', `/?token=${TOKEN}`, { Host: `evil.example:${port}` })).status, 403);
   assert.equal((await call(d, 'GET', '/api/containers', { ...auth(d), Host: `localhost:${port}` })).status, 200);
-  assert.equal((await call(d, 'POST', '/api/containers/web/stop', { ...auth(d), Origin: 'http://evil.example' })).status, 403);
+  assert.equal(
+    (await call(d, 'POST', '/api/containers/web/stop', { ...auth(d), Origin: 'http://evil.example' })).status,
+    403,
+  );
   assert.equal((await call(d, 'POST', '/api/containers/..%2F..%2Fimages%2Fx/stop', auth(d))).status, 400);
   assert.equal((await call(d, 'POST', '/api/containers/create', auth(d))).status, 405);
   assert.equal((await call(d, 'POST', '/api/containers/web/exec', auth(d))).status, 404);
@@ -120,12 +149,15 @@ test('a followed log stream aborts its daemon request when the browser goes away
   const d = await startDashboard({ client: f.client, listen: { host: '127.0.0.1', port: 0 }, token: TOKEN });
   t.after(() => d.close());
   const first = await new Promise<string>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: d.address.port, path: '/api/containers/web/logs?follow=1&tail=0', headers: auth(d) }, (res) => {
-      res.once('data', (c: Buffer) => {
-        resolve(c.toString());
-        req.destroy();
-      });
-    });
+    const req = request(
+      { host: '127.0.0.1', port: d.address.port, path: '/api/containers/web/logs?follow=1&tail=0', headers: auth(d) },
+      (res) => {
+        res.once('data', (c: Buffer) => {
+          resolve(c.toString());
+          req.destroy();
+        });
+      },
+    );
     req.on('error', () => {});
     req.end();
     setTimeout(() => reject(new Error('no log data')), 5000).unref();
@@ -140,10 +172,13 @@ test('close() ends open streams instead of waiting for them', async () => {
   const f = fakeClient();
   const d = await startDashboard({ client: f.client, listen: { host: '127.0.0.1', port: 0 }, token: TOKEN });
   const ended = new Promise<void>((resolve) => {
-    const req = request({ host: '127.0.0.1', port: d.address.port, path: '/api/containers/web/logs?follow=1', headers: auth(d) }, (res) => {
-      res.on('data', () => {});
-      res.on('close', () => resolve());
-    });
+    const req = request(
+      { host: '127.0.0.1', port: d.address.port, path: '/api/containers/web/logs?follow=1', headers: auth(d) },
+      (res) => {
+        res.on('data', () => {});
+        res.on('close', () => resolve());
+      },
+    );
     req.on('error', () => resolve());
     req.end();
   });
@@ -160,9 +195,18 @@ test('streams beyond MAX_STREAMS are refused, so lists and actions keep a daemon
   const open: (() => void)[] = [];
   for (let i = 0; i < MAX_STREAMS; i++) {
     await new Promise<void>((resolve) => {
-      const req = request({ host: '127.0.0.1', port: d.address.port, path: '/api/containers/web/logs?follow=1', headers: auth(d), agent: false }, (res) => {
-        res.once('data', () => resolve());
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: d.address.port,
+          path: '/api/containers/web/logs?follow=1',
+          headers: auth(d),
+          agent: false,
+        },
+        (res) => {
+          res.once('data', () => resolve());
+        },
+      );
       req.on('error', () => {});
       req.end();
       open.push(() => req.destroy());
@@ -176,10 +220,19 @@ test('streams beyond MAX_STREAMS are refused, so lists and actions keep a daemon
   for (let i = 0; i < 50 && again.status === 429; i++) {
     await new Promise((r) => setTimeout(r, 20));
     again = await new Promise<Res>((resolve) => {
-      const req = request({ host: '127.0.0.1', port: d.address.port, path: '/api/containers/web/logs?follow=1', headers: auth(d), agent: false }, (res) => {
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: '' });
-        req.destroy();
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: d.address.port,
+          path: '/api/containers/web/logs?follow=1',
+          headers: auth(d),
+          agent: false,
+        },
+        (res) => {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: '' });
+          req.destroy();
+        },
+      );
       req.on('error', () => {});
       req.end();
     });

@@ -19,7 +19,16 @@ import { join } from 'node:path';
 import { ApiError, ConnectionError, demux, type EngineClient } from '../client/index.ts';
 import { humanSize } from '../spec/index.ts';
 import { matchRoute, type Param, type Route } from './routes.ts';
-import { hostAllowed, newToken, originAllowed, requestToken, sessionCookie, tokenMatches, urlHost, type Listen } from './security.ts';
+import {
+  hostAllowed,
+  newToken,
+  originAllowed,
+  requestToken,
+  sessionCookie,
+  tokenMatches,
+  urlHost,
+  type Listen,
+} from './security.ts';
 import { ago, containerRow, eventView, imageRows, networkRow, overview, statsView, volumeRow } from './views.ts';
 
 export interface DashboardOptions {
@@ -46,7 +55,8 @@ const ASSETS: Record<string, { file: string; type: string }> = {
 
 /** Sent with everything: nothing from elsewhere runs, nothing frames us, no token leaks in a Referer. */
 const COMMON_HEADERS = {
-  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
   'Referrer-Policy': 'no-referrer',
@@ -73,7 +83,12 @@ const STREAMED = Symbol('streamed');
 export const HANDLERS: Record<string, Handler> = {
   async overview({ client }) {
     const [v, containers, images, volumes, networks, df] = await Promise.all([
-      client.systemVersion(), client.containerList({ all: true }), client.imageList(), client.volumeList(), client.networkList(), client.systemDf(),
+      client.systemVersion(),
+      client.containerList({ all: true }),
+      client.imageList(),
+      client.volumeList(),
+      client.networkList(),
+      client.systemDf(),
     ]);
     return overview(v, containers, images.length, (volumes.Volumes ?? []).length, networks.length, df);
   },
@@ -100,19 +115,26 @@ export const HANDLERS: Record<string, Handler> = {
   'images.inspect': (c) => c.client.imageInspect(p(c, 'image')),
   'images.history': async (c) => {
     const now = Date.now();
-    return (await c.client.imageHistory(p(c, 'image'))).map((x) => ({ ...x, size: humanSize(x.Size, 3), created: ago(x.Created, now) }));
+    return (await c.client.imageHistory(p(c, 'image'))).map((x) => ({
+      ...x,
+      size: humanSize(x.Size, 3),
+      created: ago(x.Created, now),
+    }));
   },
   'images.remove': (c) => c.client.imageRemove(p(c, 'image'), { force: flag(c.query, 'force') }),
   // dangling images only, as `docker image prune` without -a
   'images.prune': async (c) => reclaimed(await c.client.imagePrune({ dangling: ['true'] })),
   'volumes.list': async ({ client }) => {
     const now = Date.now();
-    return ((await client.volumeList()).Volumes ?? []).map((v) => volumeRow(v, now)).sort((a, b) => a.name.localeCompare(b.name));
+    return ((await client.volumeList()).Volumes ?? [])
+      .map((v) => volumeRow(v, now))
+      .sort((a, b) => a.name.localeCompare(b.name));
   },
   'volumes.inspect': (c) => c.client.volumeInspect(p(c, 'volume')),
   'volumes.remove': (c) => c.client.volumeRemove(p(c, 'volume')),
   'volumes.prune': async (c) => reclaimed(await c.client.volumePrune()),
-  'networks.list': async ({ client }) => (await client.networkList()).map(networkRow).sort((a, b) => a.name.localeCompare(b.name)),
+  'networks.list': async ({ client }) =>
+    (await client.networkList()).map(networkRow).sort((a, b) => a.name.localeCompare(b.name)),
   'networks.inspect': (c) => c.client.networkInspect(p(c, 'network')),
   'networks.remove': (c) => c.client.networkRemove(p(c, 'network')),
   'networks.prune': (c) => c.client.networkPrune(),
@@ -133,7 +155,12 @@ function startStream(res: ServerResponse, type: string): void {
 async function streamLogs(c: Ctx): Promise<typeof STREAMED> {
   const id = p(c, 'container');
   const info = await c.client.containerInspect(id);
-  const upstream = await c.client.containerLogs(id, { follow: flag(c.query, 'follow'), tail: tailParam(c.query.get('tail')), timestamps: flag(c.query, 'timestamps'), signal: c.signal });
+  const upstream = await c.client.containerLogs(id, {
+    follow: flag(c.query, 'follow'),
+    tail: tailParam(c.query.get('tail')),
+    timestamps: flag(c.query, 'timestamps'),
+    signal: c.signal,
+  });
   startStream(c.res, 'text/plain; charset=utf-8');
   if (info.Config?.Tty) {
     for await (const chunk of upstream) if (!c.res.write(chunk)) await drained(c);
@@ -171,7 +198,12 @@ function drained(c: Ctx): Promise<void> {
 
 function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
   const text = body === undefined ? '' : JSON.stringify(body);
-  res.writeHead(status, { ...COMMON_HEADERS, 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)), ...extra });
+  res.writeHead(status, {
+    ...COMMON_HEADERS,
+    'Content-Type': 'application/json',
+    'Content-Length': String(Buffer.byteLength(text)),
+    ...extra,
+  });
   res.end(text);
 }
 
@@ -193,7 +225,9 @@ export function errorAnswer(e: unknown): { status: number; message: string } {
 
 export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
   const token = opts.token ?? newToken();
-  const assets = Object.fromEntries(Object.entries(ASSETS).map(([k, a]) => [k, { ...a, body: readFileSync(join(STATIC_DIR, a.file)) }]));
+  const assets = Object.fromEntries(
+    Object.entries(ASSETS).map(([k, a]) => [k, { ...a, body: readFileSync(join(STATIC_DIR, a.file)) }]),
+  );
   let listen = opts.listen;
   const inFlight: InFlight = { requests: new Set(), streams: 0 };
 
@@ -201,7 +235,9 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     const method = req.method ?? 'GET';
     const raw = req.url ?? '/';
     if (!hostAllowed(req.headers.host, listen)) {
-      return sendJson(res, 403, { message: `host "${req.headers.host ?? ''}" not allowed: open the dashboard at ${urlHost(listen)} or localhost` });
+      return sendJson(res, 403, {
+        message: `host "${req.headers.host ?? ''}" not allowed: open the dashboard at ${urlHost(listen)} or localhost`,
+      });
     }
     const q = raw.indexOf('?');
     const path = q < 0 ? raw : raw.slice(0, q);
@@ -249,12 +285,13 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   return {
     url: `http://${urlHost(listen)}/?token=${token}`,
     address: listen,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      // open streams (logs follow, events) would hold close() forever: end them and their daemon requests
-      for (const ac of inFlight.requests) ac.abort();
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // open streams (logs follow, events) would hold close() forever: end them and their daemon requests
+        for (const ac of inFlight.requests) ac.abort();
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -271,9 +308,19 @@ interface InFlight {
   streams: number;
 }
 
-async function api(client: EngineClient, route: Route, params: Partial<Record<Param, string>>, query: URLSearchParams, req: IncomingMessage, res: ServerResponse, inFlight: InFlight): Promise<void> {
+async function api(
+  client: EngineClient,
+  route: Route,
+  params: Partial<Record<Param, string>>,
+  query: URLSearchParams,
+  req: IncomingMessage,
+  res: ServerResponse,
+  inFlight: InFlight,
+): Promise<void> {
   if (route.stream && inFlight.streams >= MAX_STREAMS) {
-    return sendJson(res, 429, { message: `too many live streams open (${MAX_STREAMS}): close other dashboard tabs or views` });
+    return sendJson(res, 429, {
+      message: `too many live streams open (${MAX_STREAMS}): close other dashboard tabs or views`,
+    });
   }
   const ac = new AbortController();
   inFlight.requests.add(ac);

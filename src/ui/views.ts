@@ -4,7 +4,15 @@
  * them (sizes, "2 hours ago", PORTS, CPU %) with the same helpers, so the page's scripts only
  * lay out text and never compute it.
  */
-import type { ContainerSummary, EventMessage, ImageSummary, Network, StatsResponse, SystemVersion, Volume } from '../client/index.ts';
+import type {
+  ContainerSummary,
+  EventMessage,
+  ImageSummary,
+  Network,
+  StatsResponse,
+  SystemVersion,
+  Volume,
+} from '../client/index.ts';
 import { displayablePorts, statsRow, statsText } from '../client/index.ts';
 import { humanDuration, humanSize } from '../spec/index.ts';
 
@@ -67,7 +75,13 @@ export function imageRows(list: ImageSummary[], now = Date.now(), containers?: C
   for (const c of containers ?? []) users.set(c.ImageID, (users.get(c.ImageID) ?? 0) + 1);
   const rows: ImageRow[] = [];
   for (const i of list) {
-    const base = { id: i.Id, shortId: short(i.Id), size: humanSize(i.Size, 3), created: ago(i.Created, now), containers: containers ? users.get(i.Id) ?? 0 : i.Containers };
+    const base = {
+      id: i.Id,
+      shortId: short(i.Id),
+      size: humanSize(i.Size, 3),
+      created: ago(i.Created, now),
+      containers: containers ? (users.get(i.Id) ?? 0) : i.Containers,
+    };
     const tags = (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>');
     if (!tags.length) {
       const repo = (i.RepoDigests ?? [])[0]?.split('@')[0] ?? '<none>';
@@ -124,7 +138,10 @@ export function networkRow(n: Network): NetworkRow {
     name: n.Name,
     driver: n.Driver,
     scope: n.Scope,
-    subnet: cfg.map((c) => c.Subnet).filter(Boolean).join(', '),
+    subnet: cfg
+      .map((c) => c.Subnet)
+      .filter(Boolean)
+      .join(', '),
     containers: Object.keys(n.Containers ?? {}).length,
     builtin: ['bridge', 'host', 'none'].includes(n.Name),
   };
@@ -170,7 +187,11 @@ export function eventView(e: EventMessage): EventView {
     action: e.Action,
     id: e.Actor?.ID ?? '',
     name: attrs.name ?? '',
-    attributes: Object.keys(attrs).sort().filter((k) => k !== 'name').map((k) => `${k}=${attrs[k]}`).join(', '),
+    attributes: Object.keys(attrs)
+      .sort()
+      .filter((k) => k !== 'name')
+      .map((k) => `${k}=${attrs[k]}`)
+      .join(', '),
   };
 }
 
@@ -195,7 +216,14 @@ interface Df {
   BuildCache?: { Size?: number }[] | null;
 }
 
-export function overview(v: SystemVersion, containers: ContainerSummary[], images: number, volumes: number, networks: number, df: Record<string, unknown>): Overview {
+export function overview(
+  v: SystemVersion,
+  containers: ContainerSummary[],
+  images: number,
+  volumes: number,
+  networks: number,
+  df: Record<string, unknown>,
+): Overview {
   const d = df as Df;
   const sum = (xs: (number | undefined)[]) => xs.reduce<number>((a, x) => a + (x && x > 0 ? x : 0), 0);
   const count = (s: string) => containers.filter((c) => c.State === s).length;

@@ -40,8 +40,13 @@ export function validVolumeName(name: string): boolean {
 /** Docker's refusal of a local volume name, wrapped as its `create` wraps it; undefined when valid. */
 export function volumeNameError(name: string): Error | undefined {
   if (validVolumeName(name)) return undefined;
-  if (name.length === 1) return invalidArgument(`create ${name}: volume name is too short, names should be at least two alphanumeric characters`);
-  return invalidArgument(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
+  if (name.length === 1)
+    return invalidArgument(
+      `create ${name}: volume name is too short, names should be at least two alphanumeric characters`,
+    );
+  return invalidArgument(
+    `create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`,
+  );
 }
 
 export function anonymousVolumeName(): string {
@@ -101,7 +106,11 @@ export class LocalDriver {
     return join(this.root, name, '_data');
   }
 
-  async create(name: string, opts: Record<string, string> = {}, labels: Record<string, string> = {}): Promise<VolumeRecord> {
+  async create(
+    name: string,
+    opts: Record<string, string> = {},
+    labels: Record<string, string> = {},
+  ): Promise<VolumeRecord> {
     const bad = volumeNameError(name);
     if (bad) throw bad;
     const existing = this.vols.get(name);
@@ -156,9 +165,14 @@ export class LocalDriver {
   private serial<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(name) ?? Promise.resolve();
     const run = prev.then(fn, fn);
-    const tail = run.then(() => {}, () => {});
+    const tail = run.then(
+      () => {},
+      () => {},
+    );
     this.locks.set(name, tail);
-    void tail.then(() => { if (this.locks.get(name) === tail) this.locks.delete(name); });
+    void tail.then(() => {
+      if (this.locks.get(name) === tail) this.locks.delete(name);
+    });
     return run;
   }
 
@@ -182,7 +196,9 @@ export class LocalDriver {
         try {
           await fs.stat(device);
         } catch {
-          throw invalidArgument(`error while mounting volume '${path}': failed to mount local volume: mount ${device}:${path}, flags: 0x1000: no such file or directory`);
+          throw invalidArgument(
+            `error while mounting volume '${path}': failed to mount local volume: mount ${device}:${path}, flags: 0x1000: no such file or directory`,
+          );
         }
         await this.host.mount('none', device, path, ['bind', ...extra.filter((x) => x !== 'bind')]);
       }
@@ -245,7 +261,8 @@ function validateOpts(name: string, o: Record<string, string>): void {
     if (!o.device) throw invalidArgument(`create ${name}: missing required option: "device"`);
   }
   if (o.device && !o.type) throw invalidArgument(`create ${name}: missing required option: "type"`);
-  if (o.size && o.type !== 'tmpfs') throw invalidArgument(`create ${name}: invalid option: "size" is only supported for tmpfs`);
+  if (o.size && o.type !== 'tmpfs')
+    throw invalidArgument(`create ${name}: invalid option: "size" is only supported for tmpfs`);
 }
 
 function isMounted(path: string): boolean {

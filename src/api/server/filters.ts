@@ -15,7 +15,10 @@ export function parseFilters(raw: string | null): Filters {
   const out: Filters = {};
   for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
     if (Array.isArray(v)) out[k] = v.map(String);
-    else if (typeof v === 'object' && v !== null) out[k] = Object.entries(v).filter(([, on]) => on).map(([x]) => x);
+    else if (typeof v === 'object' && v !== null)
+      out[k] = Object.entries(v)
+        .filter(([, on]) => on)
+        .map(([x]) => x);
     else throw invalidArgument(`invalid filter "${k}"`);
   }
   return out;
@@ -28,6 +31,7 @@ export function assertKnownFilters(f: Filters, known: readonly string[]): void {
 export function boolFilter(f: Filters, key: string): boolean | undefined {
   const v = f[key];
   if (!v?.length) return undefined;
-  if (v.some((x) => x !== 'true' && x !== 'false' && x !== '1' && x !== '0')) throw invalidArgument(`invalid filter '${key}=${v.join(',')}'`);
+  if (v.some((x) => x !== 'true' && x !== 'false' && x !== '1' && x !== '0'))
+    throw invalidArgument(`invalid filter '${key}=${v.join(',')}'`);
   return v.includes('true') || v.includes('1');
 }

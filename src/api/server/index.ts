@@ -9,7 +9,16 @@ import { dirname } from 'node:path';
 import { invalidArgument, unavailable } from '../../errdefs/index.ts';
 import type { Router } from './router.ts';
 
-export { Router, API_VERSION, MIN_API_VERSION, compareVersions, type Request, type Response, type Handler, type StreamWriter } from './router.ts';
+export {
+  Router,
+  API_VERSION,
+  MIN_API_VERSION,
+  compareVersions,
+  type Request,
+  type Response,
+  type Handler,
+  type StreamWriter,
+} from './router.ts';
 
 export interface Listener {
   address: string;
@@ -59,7 +68,10 @@ async function removeStaleSocket(path: string): Promise<void> {
   const { connect } = await import('node:net');
   const alive = await new Promise<boolean>((resolve) => {
     const s = connect(path);
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
   if (alive) throw unavailable(`listen on "${path}": another daemon is already serving this socket`);

@@ -7,12 +7,20 @@ import { join } from 'node:path';
 import { Router, listen, close, API_VERSION } from './index.ts';
 import { notFound, conflict } from '../../errdefs/index.ts';
 
-function call(sock: string, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+function call(
+  sock: string,
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath: sock, method, path, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString(), headers: res.headers }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString(), headers: res.headers }),
+      );
     });
     req.on('error', reject);
     req.end(body);
@@ -35,7 +43,7 @@ test('routes serve versioned and unversioned paths, with parameters and typed er
     await rm(dir, { recursive: true, force: true });
   });
   const sock = join(dir, 's.sock');
-  assert.equal(((await stat(sock)).mode & 0o777), 0o660, 'the socket is closed to others');
+  assert.equal((await stat(sock)).mode & 0o777, 0o660, 'the socket is closed to others');
   assert.deepEqual(JSON.parse((await call(sock, 'GET', '/v1.44/things/a/json')).body), { id: 'a', version: '1.44' });
   assert.deepEqual(JSON.parse((await call(sock, 'GET', '/things/b/json')).body), { id: 'b', version: API_VERSION });
   const missing = await call(sock, 'GET', '/things/missing/json');
@@ -48,7 +56,9 @@ test('routes serve versioned and unversioned paths, with parameters and typed er
   assert.equal((await call(sock, 'POST', '/things', '{"a":1}')).status, 201);
   assert.equal((await call(sock, 'GET', '/nope')).status, 404);
   assert.equal((await call(sock, 'DELETE', '/things')).status, 405);
-  assert.deepEqual(JSON.parse((await call(sock, 'GET', '/images/localhost:5000/team/app:v1')).body), { name: 'localhost:5000/team/app:v1' });
+  assert.deepEqual(JSON.parse((await call(sock, 'GET', '/images/localhost:5000/team/app:v1')).body), {
+    name: 'localhost:5000/team/app:v1',
+  });
   const tooOld = await call(sock, 'GET', '/v1.12/things/a/json');
   assert.equal(tooOld.status, 400);
   assert.match(JSON.parse(tooOld.body).message, /client version 1.12 is too old/);

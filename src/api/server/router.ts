@@ -64,13 +64,26 @@ export class Router {
   add(method: string, pattern: string, handler: Handler): void {
     this.routes.push({ method, parts: pattern.split('/').filter(Boolean), handler });
   }
-  get(p: string, h: Handler): void { this.add('GET', p, h); }
-  post(p: string, h: Handler): void { this.add('POST', p, h); }
-  put(p: string, h: Handler): void { this.add('PUT', p, h); }
-  delete(p: string, h: Handler): void { this.add('DELETE', p, h); }
-  head(p: string, h: Handler): void { this.add('HEAD', p, h); }
+  get(p: string, h: Handler): void {
+    this.add('GET', p, h);
+  }
+  post(p: string, h: Handler): void {
+    this.add('POST', p, h);
+  }
+  put(p: string, h: Handler): void {
+    this.add('PUT', p, h);
+  }
+  delete(p: string, h: Handler): void {
+    this.add('DELETE', p, h);
+  }
+  head(p: string, h: Handler): void {
+    this.add('HEAD', p, h);
+  }
 
-  private match(method: string, segs: string[]): { route: Route; params: Record<string, string> } | 'method' | undefined {
+  private match(
+    method: string,
+    segs: string[],
+  ): { route: Route; params: Record<string, string> } | 'method' | undefined {
     let pathMatched = false;
     for (const r of this.routes) {
       const params = matchParts(r.parts, segs);
@@ -108,7 +121,9 @@ export class Router {
     const m = this.match(raw.method ?? 'GET', segs);
     try {
       if (vm && compareVersions(version, MIN_API_VERSION) < 0) {
-        throw invalidArgument(`client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
+        throw invalidArgument(
+          `client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`,
+        );
       }
       if (vm && compareVersions(version, API_VERSION) > 0) {
         throw invalidArgument(`client version ${version} is too new. Maximum supported API version is ${API_VERSION}`);
@@ -129,7 +144,10 @@ export class Router {
         params: m.params,
         query: url.searchParams,
         version,
-        json: <T>() => (bodyPromise ??= upgradeBody ? Promise.resolve().then(() => parseJson(upgradeBody)) : readJson(raw)) as Promise<T>,
+        json: <T>() =>
+          (bodyPromise ??= upgradeBody
+            ? Promise.resolve().then(() => parseJson(upgradeBody))
+            : readJson(raw)) as Promise<T>,
       };
       await m.route.handler(req, res);
     } catch (err) {
@@ -219,7 +237,12 @@ interface InternalResponse extends Response {
   fail(status: number, message: string, category: string): void;
 }
 
-function makeResponse(raw: IncomingMessage, out: ServerResponse | undefined, socket?: Duplex, head?: Buffer): InternalResponse {
+function makeResponse(
+  raw: IncomingMessage,
+  out: ServerResponse | undefined,
+  socket?: Duplex,
+  head?: Buffer,
+): InternalResponse {
   let hijacked: Duplex | undefined;
   let streaming: StreamWriter | undefined;
   const writeHead = (status: number, headers: Record<string, string>, body?: string | Buffer) => {
@@ -229,7 +252,13 @@ function makeResponse(raw: IncomingMessage, out: ServerResponse | undefined, soc
     } else if (socket) {
       const reason = STATUS_TEXT[status] ?? 'Status';
       const len = body === undefined ? 0 : Buffer.byteLength(body);
-      const lines = [`HTTP/1.1 ${status} ${reason}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), `Content-Length: ${len}`, '', ''];
+      const lines = [
+        `HTTP/1.1 ${status} ${reason}`,
+        ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+        `Content-Length: ${len}`,
+        '',
+        '',
+      ];
       socket.end(Buffer.concat([Buffer.from(lines.join('\r\n')), Buffer.from(body ?? '')]));
     }
   };
@@ -295,7 +324,9 @@ function makeResponse(raw: IncomingMessage, out: ServerResponse | undefined, soc
     },
     hijack(contentType = 'application/vnd.docker.raw-stream') {
       if (socket) {
-        socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+        socket.write(
+          `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`,
+        );
         if (head && head.length) socket.unshift(head);
         hijacked = socket;
         return socket;
@@ -326,7 +357,18 @@ function makeResponse(raw: IncomingMessage, out: ServerResponse | undefined, soc
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified', 400: 'Bad Request', 401: 'Unauthorized',
-  403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 412: 'Precondition Failed',
-  500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable',
+  200: 'OK',
+  201: 'Created',
+  204: 'No Content',
+  304: 'Not Modified',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  412: 'Precondition Failed',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  503: 'Service Unavailable',
 };

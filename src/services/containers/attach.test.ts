@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DetachScanner, parseDetachKeys } from './attach.ts';
 
-test('detach keys parse like Docker\'s', () => {
+test("detach keys parse like Docker's", () => {
   assert.deepEqual([...parseDetachKeys('ctrl-p,ctrl-q')], [16, 17]);
   assert.deepEqual([...parseDetachKeys('ctrl-@,a,ctrl-_')], [0, 97, 31]);
   assert.throws(() => parseDetachKeys('ctrl-1'), /Invalid detach keys/);

@@ -21,7 +21,17 @@ export interface PathStat {
   linkTarget: string;
 }
 
-const GO_MODE = { dir: 2 ** 31, symlink: 2 ** 27, device: 2 ** 26, namedPipe: 2 ** 25, socket: 2 ** 24, setuid: 2 ** 23, setgid: 2 ** 22, charDevice: 2 ** 21, sticky: 2 ** 20 };
+const GO_MODE = {
+  dir: 2 ** 31,
+  symlink: 2 ** 27,
+  device: 2 ** 26,
+  namedPipe: 2 ** 25,
+  socket: 2 ** 24,
+  setuid: 2 ** 23,
+  setgid: 2 ** 22,
+  charDevice: 2 ** 21,
+  sticky: 2 ** 20,
+};
 
 export function goFileMode(st: Stats): number {
   let m = st.mode & 0o777;
@@ -63,18 +73,28 @@ export interface HostMount {
  * destination contains it (the mounts are made in the container's own mount namespace, so the
  * root file system seen from the host does not show them), else in the root file system.
  */
-function locate(rootfs: string, abs: string, mounts: readonly HostMount[]): { root: string; rel: string; prefix: string; mount?: HostMount } {
+function locate(
+  rootfs: string,
+  abs: string,
+  mounts: readonly HostMount[],
+): { root: string; rel: string; prefix: string; mount?: HostMount } {
   let best: HostMount | undefined;
   for (const m of mounts) {
     const d = posix.normalize(m.destination);
-    if ((abs === d || abs.startsWith(`${d}/`)) && (!best || d.length > best.destination.length)) best = { ...m, destination: d };
+    if ((abs === d || abs.startsWith(`${d}/`)) && (!best || d.length > best.destination.length))
+      best = { ...m, destination: d };
   }
   if (!best) return { root: rootfs, rel: abs, prefix: '' };
   return { root: best.source, rel: abs.slice(best.destination.length) || '/', prefix: best.destination, mount: best };
 }
 
 /** Resolves and stats `path` inside the container; NotFound in Docker's words when it is not there. */
-export async function statPath(rootfs: string, path: string, container: string, mounts: readonly HostMount[] = []): Promise<Resolved> {
+export async function statPath(
+  rootfs: string,
+  path: string,
+  container: string,
+  mounts: readonly HostMount[] = [],
+): Promise<Resolved> {
   const { abs, followLast } = clean(path);
   const { root, rel, prefix } = locate(rootfs, abs, mounts);
   let real: string | undefined;
@@ -93,7 +113,11 @@ export async function statPath(rootfs: string, path: string, container: string, 
     if (to !== undefined) linkTarget = posix.join('/', prefix, posix.relative(root, to));
   }
   const name = abs === '/' ? '/' : path.endsWith('/.') ? '.' : posix.basename(abs);
-  return { abs: real, st, stat: { name, size: st.size, mode: goFileMode(st), mtime: st.mtime.toISOString(), linkTarget } };
+  return {
+    abs: real,
+    st,
+    stat: { name, size: st.size, mode: goFileMode(st), mtime: st.mtime.toISOString(), linkTarget },
+  };
 }
 
 /** The resolved path as a tar whose entries are named after the path's last component. */
@@ -105,7 +129,15 @@ export function tarPath(r: Resolved, host: Host): Readable {
 }
 
 /** Extracts a plain tar into `path`, which must be a directory inside the container. */
-export async function extractTo(rootfs: string, path: string, tar: Readable, host: Host, container: string, owner?: { uid: number; gid: number }, mounts: readonly HostMount[] = []): Promise<void> {
+export async function extractTo(
+  rootfs: string,
+  path: string,
+  tar: Readable,
+  host: Host,
+  container: string,
+  owner?: { uid: number; gid: number },
+  mounts: readonly HostMount[] = [],
+): Promise<void> {
   const { abs } = clean(path);
   const { root, rel, mount } = locate(rootfs, abs, mounts);
   const real = await resolveInRoot(root, rel);

@@ -14,7 +14,11 @@ export function parseLink(link: string): { name: string; alias: string } {
   return { name, alias };
 }
 
-export function linkSettings(links: string[], find: (ref: string) => ContainerRecord | undefined, selfName = ''): { hosts: Array<{ ip: string; names: string[] }>; env: string[] } {
+export function linkSettings(
+  links: string[],
+  find: (ref: string) => ContainerRecord | undefined,
+  selfName = '',
+): { hosts: Array<{ ip: string; names: string[] }>; env: string[] } {
   const hosts: Array<{ ip: string; names: string[] }> = [];
   const env: string[] = [];
   for (const l of links) {
@@ -28,7 +32,10 @@ export function linkSettings(links: string[], find: (ref: string) => ContainerRe
     hosts.push({ ip, names });
     const p = alias.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
     const ports = Object.keys(other.Config.ExposedPorts ?? {})
-      .map((k) => { const [n, proto = 'tcp'] = k.split('/'); return { n: Number(n), proto }; })
+      .map((k) => {
+        const [n, proto = 'tcp'] = k.split('/');
+        return { n: Number(n), proto };
+      })
       .sort((x, y) => x.n - y.n || x.proto.localeCompare(y.proto));
     if (ports.length) env.push(`${p}_PORT=${ports[0]!.proto}://${ip}:${ports[0]!.n}`);
     for (const { n, proto } of ports) {

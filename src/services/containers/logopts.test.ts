@@ -8,14 +8,32 @@ test('log options: Docker units, a default cap, and Docker errors', () => {
   assert.equal(parseSize('2g'), 2 * 1024 ** 3);
   assert.equal(parseSize('512'), 512);
   assert.deepEqual(logLimits({}), { maxSize: DEFAULT_MAX_SIZE, maxFiles: 1 });
-  assert.deepEqual(logLimits({ LogConfig: { Type: 'json-file', Config: { 'max-size': '1k', 'max-file': '3' } } }), { maxSize: 1024, maxFiles: 3 });
-  assert.throws(() => logLimits({ LogConfig: { Type: 'json-file', Config: { frob: '1' } } }), /unknown log opt 'frob' for json-file log driver/);
-  assert.throws(() => logLimits({ LogConfig: { Type: 'json-file', Config: { 'max-file': '3' } } }), /max-file can only be set when max-size is set/);
-  assert.throws(() => logLimits({ LogConfig: { Type: 'json-file', Config: { 'max-size': 'lots' } } }), /invalid size: 'lots'/);
-  assert.throws(() => logLimits({ LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '0' } } }), /max-file cannot be less than 1/);
+  assert.deepEqual(logLimits({ LogConfig: { Type: 'json-file', Config: { 'max-size': '1k', 'max-file': '3' } } }), {
+    maxSize: 1024,
+    maxFiles: 3,
+  });
+  assert.throws(
+    () => logLimits({ LogConfig: { Type: 'json-file', Config: { frob: '1' } } }),
+    /unknown log opt 'frob' for json-file log driver/,
+  );
+  assert.throws(
+    () => logLimits({ LogConfig: { Type: 'json-file', Config: { 'max-file': '3' } } }),
+    /max-file can only be set when max-size is set/,
+  );
+  assert.throws(
+    () => logLimits({ LogConfig: { Type: 'json-file', Config: { 'max-size': 'lots' } } }),
+    /invalid size: 'lots'/,
+  );
+  assert.throws(
+    () => logLimits({ LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '0' } } }),
+    /max-file cannot be less than 1/,
+  );
   assert.throws(() => logLimits({ LogConfig: { Type: 'syslog', Config: {} } }), /no log driver named 'syslog'/);
   // none: options ignored, only what attached clients need is kept, nothing to read back.
-  assert.deepEqual(logLimits({ LogConfig: { Type: 'none', Config: { 'max-size': 'lots' } } }), { maxSize: NONE_ATTACH_BUFFER, maxFiles: 1 });
+  assert.deepEqual(logLimits({ LogConfig: { Type: 'none', Config: { 'max-size': 'lots' } } }), {
+    maxSize: NONE_ATTACH_BUFFER,
+    maxFiles: 1,
+  });
   assert.equal(logsReadable({ LogConfig: { Type: 'none', Config: {} } }), false);
   assert.equal(logsReadable({ LogConfig: { Type: 'json-file', Config: {} } }), true);
   assert.equal(logsReadable({}), true);

@@ -13,7 +13,18 @@ import type { HostConfig } from './types.ts';
 
 export const DEFAULT_MAX_SIZE = 64 * 1024 * 1024;
 export const NONE_ATTACH_BUFFER = 1024 * 1024;
-const KNOWN = new Set(['max-size', 'max-file', 'compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag', 'mode', 'max-buffer-size']);
+const KNOWN = new Set([
+  'max-size',
+  'max-file',
+  'compress',
+  'labels',
+  'labels-regex',
+  'env',
+  'env-regex',
+  'tag',
+  'mode',
+  'max-buffer-size',
+]);
 const DRIVERS = new Set(['', 'json-file', 'k8s-file', 'local', 'none']);
 
 export interface LogLimits {
@@ -46,10 +57,11 @@ export function logLimits(h: HostConfig): LogLimits {
   }
   let maxFiles = 1;
   if (opts['max-file'] !== undefined && opts['max-file'] !== '') {
-    if (!/^-?\d+$/.test(opts['max-file'])) throw invalidArgument(`strconv.Atoi: parsing "${opts['max-file']}": invalid syntax`);
+    if (!/^-?\d+$/.test(opts['max-file']))
+      throw invalidArgument(`strconv.Atoi: parsing "${opts['max-file']}": invalid syntax`);
     maxFiles = Number(opts['max-file']);
     if (maxFiles < 1) throw invalidArgument('max-file cannot be less than 1');
-    if (maxFiles > 1 && maxSize === -1) throw invalidArgument("max-file can only be set when max-size is set");
+    if (maxFiles > 1 && maxSize === -1) throw invalidArgument('max-file can only be set when max-size is set');
   }
   return { maxSize: maxSize === -1 ? DEFAULT_MAX_SIZE : maxSize, maxFiles };
 }

@@ -2,7 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Backoff, restartOnExit, restartOnDaemonStart, BACKOFF_MAX_MS } from './restart.ts';
 
-const exit = (exitCode: number, extra: { manuallyStopped?: boolean; restartCount?: number } = {}) => ({ exitCode, manuallyStopped: false, restartCount: 0, ...extra });
+const exit = (exitCode: number, extra: { manuallyStopped?: boolean; restartCount?: number } = {}) => ({
+  exitCode,
+  manuallyStopped: false,
+  restartCount: 0,
+  ...extra,
+});
 
 test('on exit: always and unless-stopped restart, no does not, a user stop wins', () => {
   assert.equal(restartOnExit({ Name: 'always' }, exit(0)), true);

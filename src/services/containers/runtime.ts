@@ -11,13 +11,27 @@ export interface ExitInfo {
 
 /** Log entries and read options are the runtime's own: the service passes them through. */
 export type { LogLine as LogEntry, ReadLogOptions as LogReadOptions } from '../../runtime/index.ts';
-import type { CgroupStats, LogLine as LogEntry, ReadLogOptions as LogReadOptions, StdinSession } from '../../runtime/index.ts';
+import type {
+  CgroupStats,
+  LogLine as LogEntry,
+  ReadLogOptions as LogReadOptions,
+  StdinSession,
+} from '../../runtime/index.ts';
 export type { StdinSession } from '../../runtime/index.ts';
 
 export interface ContainerRuntime {
   /** Lets go of what the runtime holds for itself; containers and their monitors go on. */
   close?(): Promise<void>;
-  create(c: { id: string; bundle: string; spec?: object; logPath: string; terminal: boolean; stdin: boolean; leaveStdinOpen?: boolean; logSizeMax?: number }): Promise<{ pid: number }>;
+  create(c: {
+    id: string;
+    bundle: string;
+    spec?: object;
+    logPath: string;
+    terminal: boolean;
+    stdin: boolean;
+    leaveStdinOpen?: boolean;
+    logSizeMax?: number;
+  }): Promise<{ pid: number }>;
   /** A connection to the stdin of a container created with `stdin` (see RuncRuntime.openStdin). */
   openStdin(id: string): StdinSession;
   /** Sets the size of the container's terminal. */

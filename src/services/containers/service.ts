@@ -9,7 +9,15 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { conflict, forbidden, invalidArgument, notModified, notFound, internal, notImplemented } from '../../errdefs/index.ts';
+import {
+  conflict,
+  forbidden,
+  invalidArgument,
+  notModified,
+  notFound,
+  internal,
+  notImplemented,
+} from '../../errdefs/index.ts';
 import type { EventBus } from '../../events/index.ts';
 import type { ImageService } from '../images/index.ts';
 import { shortId, familiarString, parseReference, type ImageRunConfig } from '../../spec/index.ts';
@@ -23,7 +31,14 @@ import { statPath, tarPath, extractTo, type HostMount, type PathStat } from './c
 import { resolveUser, type ResolvedUser } from '../../oci/index.ts';
 import { Backoff, restartOnExit, restartOnDaemonStart } from './restart.ts';
 import { logLimits, logsReadable } from './logopts.ts';
-import { commandFor, buildSpec, resourcesFor, validateHostConfig, validateCreateTypes, validateUpdateTypes } from './spec.ts';
+import {
+  commandFor,
+  buildSpec,
+  resourcesFor,
+  validateHostConfig,
+  validateCreateTypes,
+  validateUpdateTypes,
+} from './spec.ts';
 import type { Snapshotter } from '../../snapshots/index.ts';
 import type { Host } from '../../host/index.ts';
 import type { Endpoint, NetworkManager, UserNetworks } from '../../network/index.ts';
@@ -87,10 +102,25 @@ export class ContainerService {
     this.d = deps;
     this.store = new ContainerStore(deps.db);
     this.changes.setMaxListeners(0);
-    deps.images.usage = (imageId) => this.store.all().filter((c) => c.Image === imageId).map((c) => ({ id: c.Id, running: c.State.Running }));
-    deps.images.layersInUse = () => new Set(this.store.all().map((c) => c.TopChain).filter((x): x is string => !!x));
+    deps.images.usage = (imageId) =>
+      this.store
+        .all()
+        .filter((c) => c.Image === imageId)
+        .map((c) => ({ id: c.Id, running: c.State.Running }));
+    deps.images.layersInUse = () =>
+      new Set(
+        this.store
+          .all()
+          .map((c) => c.TopChain)
+          .filter((x): x is string => !!x),
+      );
     deps.runtime.onExit((e) => void this.handleExit(e));
-    if (deps.volumes) deps.volumes.usage = (name) => this.store.all().filter((c) => c.MountPoints?.some((m) => m.Name === name)).map((c) => c.Id);
+    if (deps.volumes)
+      deps.volumes.usage = (name) =>
+        this.store
+          .all()
+          .filter((c) => c.MountPoints?.some((m) => m.Name === name))
+          .map((c) => c.Id);
   }
 
   dir(id: string): string {
@@ -128,15 +158,18 @@ export class ContainerService {
 
   /** `POST /containers/create`; `platform` (`os[/arch[/variant]]`) must be the image's, as Docker requires. */
   async create(req: CreateRequest, name?: string, platform?: string): Promise<{ Id: string; Warnings: string[] }> {
-    if (typeof req !== 'object' || req === null || Array.isArray(req)) throw invalidArgument('invalid container config: expected a JSON object');
+    if (typeof req !== 'object' || req === null || Array.isArray(req))
+      throw invalidArgument('invalid container config: expected a JSON object');
     const imageRef = req.Image;
-    if (!imageRef || typeof imageRef !== 'string') throw invalidArgument('no image specified: config.Image is required');
+    if (!imageRef || typeof imageRef !== 'string')
+      throw invalidArgument('no image specified: config.Image is required');
     validateCreateTypes(req as unknown as Record<string, unknown>);
     const hostConfig: HostConfig = req.HostConfig ?? {};
     validateHostConfig(hostConfig);
     logLimits(hostConfig);
     const runtimeName = this.d.runtimeName ?? 'runc';
-    if (hostConfig.Runtime && hostConfig.Runtime !== runtimeName) throw invalidArgument(`unknown or invalid runtime name: ${hostConfig.Runtime}`);
+    if (hostConfig.Runtime && hostConfig.Runtime !== runtimeName)
+      throw invalidArgument(`unknown or invalid runtime name: ${hostConfig.Runtime}`);
     if (name !== undefined && name !== '' && !validName(name)) {
       throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     }
@@ -147,11 +180,14 @@ export class ContainerService {
     const finalName = name ? name.replace(/^\//, '') : this.freeRandomName();
     const owner = this.store.nameOwner(finalName);
     if (owner) {
-      throw conflict(`Conflict. The container name "/${finalName}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`);
+      throw conflict(
+        `Conflict. The container name "/${finalName}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`,
+      );
     }
     const imgCfg = image.config.config ?? {};
     const env = mergeEnv(imgCfg.Env ?? [], req.Env ?? []);
-    if (!env.some((e) => e.startsWith('PATH='))) env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+    if (!env.some((e) => e.startsWith('PATH=')))
+      env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
     const rec: ContainerRecord = {
       Id: id,
       Name: finalName,
@@ -175,7 +211,11 @@ export class ContainerService {
         Image: imageRef,
         Volumes: req.Volumes ?? imgCfg.Volumes ?? null,
         WorkingDir: req.WorkingDir || imgCfg.WorkingDir || '',
-        Entrypoint: entrypointSet(req) ? (isEmptyEntrypoint(req.Entrypoint) ? null : req.Entrypoint) : (imgCfg.Entrypoint ?? null),
+        Entrypoint: entrypointSet(req)
+          ? isEmptyEntrypoint(req.Entrypoint)
+            ? null
+            : req.Entrypoint
+          : (imgCfg.Entrypoint ?? null),
         OnBuild: imgCfg.OnBuild ?? null,
         Labels: { ...(imgCfg.Labels ?? {}), ...(req.Labels ?? {}) },
         StopSignal: req.StopSignal || imgCfg.StopSignal || undefined,
@@ -188,14 +228,17 @@ export class ContainerService {
         // Shown as json-file, the driver clients know (the SDK reads logs only for it); on disk it is conmon's k8s-file.
         LogConfig: { Type: 'json-file', Config: {} },
         ...hostConfig,
-        ...(hostConfig.LogConfig?.Type ? {} : { LogConfig: { Type: 'json-file', Config: hostConfig.LogConfig?.Config ?? {} } }),
+        ...(hostConfig.LogConfig?.Type
+          ? {}
+          : { LogConfig: { Type: 'json-file', Config: hostConfig.LogConfig?.Config ?? {} } }),
         Runtime: runtimeName,
       },
       State: initialState(),
       RestartCount: 0,
       TopChain: image.topChain,
     };
-    const endpoints = (req.NetworkingConfig as { EndpointsConfig?: ContainerRecord['EndpointsConfig'] } | undefined)?.EndpointsConfig;
+    const endpoints = (req.NetworkingConfig as { EndpointsConfig?: ContainerRecord['EndpointsConfig'] } | undefined)
+      ?.EndpointsConfig;
     if (endpoints && Object.keys(endpoints).length) rec.EndpointsConfig = endpoints;
     this.checkNetworkMode(rec);
     rec.MountPoints = await this.prepareMounts(req, hostConfig, imgCfg.Volumes);
@@ -208,7 +251,10 @@ export class ContainerService {
     // After the response is on its way: spawning mount blocks the event loop for a moment.
     const mounting = new Promise<void>((r) => setImmediate(r))
       .then(() => this.d.snapshots.mountRootfs(dir, rec.TopChain as never))
-      .then(() => {}, () => {});
+      .then(
+        () => {},
+        () => {},
+      );
     this.premounts.set(id, mounting);
     void mounting.finally(() => this.premounts.delete(id));
     this.precreate(rec);
@@ -216,9 +262,20 @@ export class ContainerService {
   }
 
   /** The mount points of a new container, with the volumes they need made; undefined if none. */
-  private async prepareMounts(req: CreateRequest, h: HostConfig, imageVolumes: Record<string, object> | null | undefined): Promise<ContainerRecord['MountPoints']> {
+  private async prepareMounts(
+    req: CreateRequest,
+    h: HostConfig,
+    imageVolumes: Record<string, object> | null | undefined,
+  ): Promise<ContainerRecord['MountPoints']> {
     const volumes = Object.keys({ ...(imageVolumes ?? {}), ...(req.Volumes ?? {}) });
-    if (!h.Binds?.length && !h.Mounts?.length && !Object.keys(h.Tmpfs ?? {}).length && !h.VolumesFrom?.length && !volumes.length) return undefined;
+    if (
+      !h.Binds?.length &&
+      !h.Mounts?.length &&
+      !Object.keys(h.Tmpfs ?? {}).length &&
+      !h.VolumesFrom?.length &&
+      !volumes.length
+    )
+      return undefined;
     if (!this.d.volumes) throw invalidArgument('volumes and mounts are not available in this daemon');
     const volumesFrom = (h.VolumesFrom ?? []).map((spec) => {
       const { container, mode } = parseVolumesFrom(spec);
@@ -227,7 +284,9 @@ export class ContainerService {
       if (!from) throw invalidArgument(`No such container: ${container}`);
       return { mounts: from.MountPoints ?? [], mode };
     });
-    const planned = planMounts({ binds: h.Binds, mounts: h.Mounts, tmpfs: h.Tmpfs, volumesFrom, volumes }, (p) => existsSync(p));
+    const planned = planMounts({ binds: h.Binds, mounts: h.Mounts, tmpfs: h.Tmpfs, volumesFrom, volumes }, (p) =>
+      existsSync(p),
+    );
     return planned.length ? this.d.volumes.prepare(planned) : undefined;
   }
 
@@ -269,7 +328,9 @@ export class ContainerService {
       c.ManuallyStopped = false;
       const t1 = performance.now();
       await this.d.runtime.start(c.Id);
-      this.d.log.debug(`start ${shortId(c.Id)}: ${prepared ? 'created ahead' : `create ${(t1 - t0).toFixed(1)} ms`}, start ${(performance.now() - t1).toFixed(1)} ms`);
+      this.d.log.debug(
+        `start ${shortId(c.Id)}: ${prepared ? 'created ahead' : `create ${(t1 - t0).toFixed(1)} ms`}, start ${(performance.now() - t1).toFixed(1)} ms`,
+      );
     } catch (e) {
       const msg = runcWording((e as Error).message, c.Path);
       await this.d.runtime.delete(c.Id, true).catch(() => {});
@@ -297,18 +358,37 @@ export class ContainerService {
     if (await this.d.runtime.exists(c.Id)) await this.d.runtime.delete(c.Id, true).catch(() => {});
     await this.premounts.get(c.Id);
     if (!(await this.d.snapshots.isMounted(dir))) await this.d.snapshots.mountRootfs(dir, c.TopChain as never);
-    const mounts = c.MountPoints?.length ? await this.d.volumes!.mountAll(c.Id, c.MountPoints, join(dir, 'rootfs')) : undefined;
+    const mounts = c.MountPoints?.length
+      ? await this.d.volumes!.mountAll(c.Id, c.MountPoints, join(dir, 'rootfs'))
+      : undefined;
     const net = network ?? this.networkFor(c);
     c.Network = net.endpoint;
-    const links = c.HostConfig.Links?.length ? linkSettings(c.HostConfig.Links, (ref) => this.store.find(ref), c.Name) : undefined;
+    const links = c.HostConfig.Links?.length
+      ? linkSettings(c.HostConfig.Links, (ref) => this.store.find(ref), c.Name)
+      : undefined;
     const spec = await buildSpec(c, {
-      dir, rootfs: join(dir, 'rootfs'), initPath: this.d.initPath, ipAddress: net.endpoint?.ipAddress, netnsPath: net.netnsPath, mounts, dnsServer: net.dnsServer, linkHosts: links?.hosts, linkEnv: links?.env,
-      pidnsPath: this.joinedNamespace(c.HostConfig.PidMode, 'pid', 'PID'), ipcnsPath: this.joinedNamespace(c.HostConfig.IpcMode, 'ipc', 'IPC'),
+      dir,
+      rootfs: join(dir, 'rootfs'),
+      initPath: this.d.initPath,
+      ipAddress: net.endpoint?.ipAddress,
+      netnsPath: net.netnsPath,
+      mounts,
+      dnsServer: net.dnsServer,
+      linkHosts: links?.hosts,
+      linkEnv: links?.env,
+      pidnsPath: this.joinedNamespace(c.HostConfig.PidMode, 'pid', 'PID'),
+      ipcnsPath: this.joinedNamespace(c.HostConfig.IpcMode, 'ipc', 'IPC'),
       resolveUser: (spec, rootfs) => this.userFor(c, spec, rootfs),
     });
     const limits = logLimits(c.HostConfig);
     const { pid } = await this.d.runtime.create({
-      id: c.Id, bundle: dir, spec, logPath: this.logPath(c.Id), terminal: !!c.Config.Tty, stdin: !!c.Config.OpenStdin, logSizeMax: limits.maxSize,
+      id: c.Id,
+      bundle: dir,
+      spec,
+      logPath: this.logPath(c.Id),
+      terminal: !!c.Config.Tty,
+      stdin: !!c.Config.OpenStdin,
+      logSizeMax: limits.maxSize,
       // Docker closes a container's stdin when its attached client's input ends only for StdinOnce without a TTY.
       leaveStdinOpen: !!c.Config.Tty || !c.Config.StdinOnce,
     });
@@ -347,12 +427,21 @@ export class ContainerService {
    */
   private precreate(c: ContainerRecord): void {
     const mode = c.HostConfig.NetworkMode || 'default';
-    if (mode.startsWith('container:') || /^container:/.test(c.HostConfig.PidMode ?? '') || /^container:/.test(c.HostConfig.IpcMode ?? '')) return;
+    if (
+      mode.startsWith('container:') ||
+      /^container:/.test(c.HostConfig.PidMode ?? '') ||
+      /^container:/.test(c.HostConfig.IpcMode ?? '')
+    )
+      return;
     void this.locked(c.Id, async () => {
-      if (!this.store.find(c.Id) || c.State.Status !== 'created' || this.prepared.has(c.Id) || this.shuttingDown) return;
+      if (!this.store.find(c.Id) || c.State.Status !== 'created' || this.prepared.has(c.Id) || this.shuttingDown)
+        return;
       try {
         const task = await this.createTask(c);
-        const timer = setTimeout(() => void this.locked(c.Id, async () => this.dropPrepared(c)).catch(() => {}), PREPARED_TTL_MS);
+        const timer = setTimeout(
+          () => void this.locked(c.Id, async () => this.dropPrepared(c)).catch(() => {}),
+          PREPARED_TTL_MS,
+        );
         timer.unref();
         this.prepared.set(c.Id, { ...task, timer });
       } catch {
@@ -399,7 +488,13 @@ export class ContainerService {
       this.rotators.get(c.Id)?.stop();
       this.rotators.delete(c.Id);
       const ranMs = e.exitedAt.getTime() - Date.parse(c.State.StartedAt);
-      const again = !this.shuttingDown && restartOnExit(c.HostConfig.RestartPolicy, { exitCode: e.exitCode, manuallyStopped: !!c.ManuallyStopped, restartCount: c.RestartCount });
+      const again =
+        !this.shuttingDown &&
+        restartOnExit(c.HostConfig.RestartPolicy, {
+          exitCode: e.exitCode,
+          manuallyStopped: !!c.ManuallyStopped,
+          restartCount: c.RestartCount,
+        });
       this.setState(c, (again ? restarting : exited)(c.State, e.exitCode, e.exitedAt, !!e.oomKilled));
       if (e.oomKilled) this.emit(c, 'oom');
       this.emit(c, 'die', { exitCode: String(e.exitCode) });
@@ -421,8 +516,12 @@ export class ContainerService {
     }
     // The rootfs mount lives in the host's namespace: it can go while runc deletes its state.
     await Promise.all([
-      this.d.runtime.delete(c.Id, true).catch((err) => this.d.log.warn(`delete task ${shortId(c.Id)}: ${(err as Error).message}`)),
-      this.d.snapshots.unmountRootfs(this.dir(c.Id)).catch((err) => this.d.log.warn(`unmount ${shortId(c.Id)}: ${(err as Error).message}`)),
+      this.d.runtime
+        .delete(c.Id, true)
+        .catch((err) => this.d.log.warn(`delete task ${shortId(c.Id)}: ${(err as Error).message}`)),
+      this.d.snapshots
+        .unmountRootfs(this.dir(c.Id))
+        .catch((err) => this.d.log.warn(`unmount ${shortId(c.Id)}: ${(err as Error).message}`)),
       this.d.volumes?.release(c.Id),
     ]);
   }
@@ -435,7 +534,8 @@ export class ContainerService {
     const mode = c.HostConfig.NetworkMode || 'default';
     if (mode.startsWith('container:')) {
       const other = this.store.get(mode.slice('container:'.length));
-      if (!other.State.Running || !other.State.Pid) throw conflict(`cannot join network of a non running container: ${other.Id}`);
+      if (!other.State.Running || !other.State.Pid)
+        throw conflict(`cannot join network of a non running container: ${other.Id}`);
       return { netnsPath: `/proc/${other.State.Pid}/ns/net` };
     }
     if (c.PrimaryDetached) return {};
@@ -458,7 +558,9 @@ export class ContainerService {
     for (const c of this.store.all()) {
       const ep = c.Network;
       if (!c.State.Running || !ep?.ports?.length || !this.d.network) continue;
-      await this.d.network.publish(ep, c.Id, c.Name, {}, ep.ports).catch((e) => this.d.log.warn(`publish ports of ${shortId(c.Id)}: ${(e as Error).message}`));
+      await this.d.network
+        .publish(ep, c.Id, c.Name, {}, ep.ports)
+        .catch((e) => this.d.log.warn(`publish ports of ${shortId(c.Id)}: ${(e as Error).message}`));
     }
   }
 
@@ -474,7 +576,11 @@ export class ContainerService {
     const ep = c.Network ?? plan?.endpoint;
     if (!ep) return undefined;
     try {
-      await this.d.network!.publish(ep, c.Id, c.Name, { bindings: h.PortBindings, exposed: c.Config.ExposedPorts, publishAll: h.PublishAllPorts });
+      await this.d.network!.publish(ep, c.Id, c.Name, {
+        bindings: h.PortBindings,
+        exposed: c.Config.ExposedPorts,
+        publishAll: h.PublishAllPorts,
+      });
     } catch (e) {
       await this.dropPrepared(c);
       this.releaseNetwork(c);
@@ -490,7 +596,8 @@ export class ContainerService {
   private joinedNamespace(mode: string | undefined, ns: 'pid' | 'ipc', what: string): string | undefined {
     if (!mode?.startsWith('container:')) return undefined;
     const other = this.store.get(mode.slice('container:'.length));
-    if (!other.State.Running || !other.State.Pid) throw conflict(`cannot join ${what} of a non running container: ${other.Id}`);
+    if (!other.State.Running || !other.State.Pid)
+      throw conflict(`cannot join ${what} of a non running container: ${other.Id}`);
     return `/proc/${other.State.Pid}/ns/${ns}`;
   }
 
@@ -510,8 +617,10 @@ export class ContainerService {
     // Aliases and fixed addresses only on user networks (the CLI keys the default network's settings by the mode).
     for (const [k, cfg] of Object.entries(c.EndpointsConfig ?? {})) {
       if (!builtIn(k)) continue;
-      if (cfg?.Aliases?.length && (k === 'bridge' || k === 'default')) throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
-      if (cfg?.IPAMConfig?.IPv4Address) throw invalidArgument('user specified IP address is supported on user defined networks only');
+      if (cfg?.Aliases?.length && (k === 'bridge' || k === 'default'))
+        throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
+      if (cfg?.IPAMConfig?.IPv4Address)
+        throw invalidArgument('user specified IP address is supported on user defined networks only');
     }
     if (builtIn(mode) || mode.startsWith('container:')) return;
     if (!this.d.userNetworks) throw notFound(`network ${mode} not found`);
@@ -521,22 +630,28 @@ export class ContainerService {
     }
   }
 
-
   /** Aliases, address and MAC asked for on network `ref` (by name or ID). */
-  private endpointRequest(c: ContainerRecord, ref: string): { aliases: string[]; ip?: string; mac?: string; dns?: string[] } {
+  private endpointRequest(
+    c: ContainerRecord,
+    ref: string,
+  ): { aliases: string[]; ip?: string; mac?: string; dns?: string[] } {
     const n = this.d.userNetworks?.find(ref);
     const cfg = c.EndpointsConfig?.[ref] ?? (n && (c.EndpointsConfig?.[n.Name] ?? c.EndpointsConfig?.[n.Id]));
     const mode = c.HostConfig.NetworkMode || 'default';
     const mac = cfg?.MacAddress || (ref === mode ? (c.Config as { MacAddress?: string }).MacAddress : undefined);
-    return { aliases: [...(cfg?.Aliases ?? []), c.Id.slice(0, 12)], ip: cfg?.IPAMConfig?.IPv4Address || undefined, mac: mac || undefined, dns: c.HostConfig.Dns?.length ? c.HostConfig.Dns : undefined };
+    return {
+      aliases: [...(cfg?.Aliases ?? []), c.Id.slice(0, 12)],
+      ip: cfg?.IPAMConfig?.IPv4Address || undefined,
+      mac: mac || undefined,
+      dns: c.HostConfig.Dns?.length ? c.HostConfig.Dns : undefined,
+    };
   }
 
   private async attachEndpoint(ep: Endpoint, pid: number, ifname: string): Promise<void> {
     if (ep.bridge === this.d.network?.bridgeName) {
       await this.d.network.connect(ep, pid);
       if (this.d.userNetworks && !this.d.userNetworks.icc) await this.d.userNetworks.isolate(ep.hostVeth);
-    }
-    else await this.d.userNetworks!.attach(ep, pid, ifname);
+    } else await this.d.userNetworks!.attach(ep, pid, ifname);
   }
 
   /** Further user networks asked for at create (or connected while stopped): eth1, eth2... */
@@ -557,16 +672,26 @@ export class ContainerService {
   }
 
   /** `docker network connect`: a running container gets the interface now, others at start. */
-  async connectNetwork(ref: string, netRef: string, cfg: ContainerRecord['EndpointsConfig'] extends Record<string, infer T> | undefined ? T : never): Promise<void> {
+  async connectNetwork(
+    ref: string,
+    netRef: string,
+    cfg: ContainerRecord['EndpointsConfig'] extends Record<string, infer T> | undefined ? T : never,
+  ): Promise<void> {
     const un = this.d.userNetworks;
     if (!un) throw notFound(`network ${netRef} not found`);
     const n = un.get(netRef);
     const c = this.store.get(ref);
     await this.locked(c.Id, async () => {
       const mode = c.HostConfig.NetworkMode || 'default';
-      if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) throw forbidden(`container sharing network namespace with another container or host cannot be connected to any other network`);
+      if (mode === 'host' || mode === 'none' || mode.startsWith('container:'))
+        throw forbidden(
+          `container sharing network namespace with another container or host cannot be connected to any other network`,
+        );
       const primary = un.find(mode)?.Id === n.Id;
-      const mine = (primary && !c.PrimaryDetached) || c.ExtraNetworks?.some((e) => e.networkId === n.Id) || Object.keys(c.EndpointsConfig ?? {}).some((k) => un.find(k)?.Id === n.Id);
+      const mine =
+        (primary && !c.PrimaryDetached) ||
+        c.ExtraNetworks?.some((e) => e.networkId === n.Id) ||
+        Object.keys(c.EndpointsConfig ?? {}).some((k) => un.find(k)?.Id === n.Id);
       if (mine) throw forbidden(`endpoint with name ${c.Name} already exists in network ${n.Name}`);
       c.EndpointsConfig = { ...(c.EndpointsConfig ?? {}), [n.Name]: cfg ?? {} };
       if (primary) c.PrimaryDetached = false;
@@ -602,8 +727,10 @@ export class ContainerService {
     await this.locked(c.Id, async () => {
       const mode = c.HostConfig.NetworkMode || 'default';
       const key = Object.keys(c.EndpointsConfig ?? {}).find((k) => un.find(k)?.Id === n.Id);
-      const ep = c.ExtraNetworks?.find((e) => e.networkId === n.Id) ?? (c.Network?.networkId === n.Id ? c.Network : undefined);
-      if (!key && !ep && un.find(mode)?.Id !== n.Id) throw forbidden(`container ${c.Id} is not connected to network ${n.Name}`);
+      const ep =
+        c.ExtraNetworks?.find((e) => e.networkId === n.Id) ?? (c.Network?.networkId === n.Id ? c.Network : undefined);
+      if (!key && !ep && un.find(mode)?.Id !== n.Id)
+        throw forbidden(`container ${c.Id} is not connected to network ${n.Name}`);
       if (!c.State.Running) await this.dropPrepared(c);
       if (ep) await un.detach(ep);
       un.release(c.Id, n.Id);
@@ -674,14 +801,22 @@ export class ContainerService {
   }
 
   /** `POST /containers/{id}/wait`: a bad condition or container throws at once, before any waiting. */
-  wait(ref: string, condition: string, signal?: AbortSignal): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
+  wait(
+    ref: string,
+    condition: string,
+    signal?: AbortSignal,
+  ): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
     const c = this.store.get(ref);
     const cond = condition || 'not-running';
     if (!['not-running', 'next-exit', 'removed'].includes(cond)) throw invalidArgument(`invalid condition: "${cond}"`);
     return this.waitFor(c, cond, signal);
   }
 
-  private async waitFor(c: ContainerRecord, cond: string, signal?: AbortSignal): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
+  private async waitFor(
+    c: ContainerRecord,
+    cond: string,
+    signal?: AbortSignal,
+  ): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
     const result = (code: number) => ({ StatusCode: code, Error: c.State.Error ? { Message: c.State.Error } : null });
     if (cond === 'not-running' && !c.State.Running && c.State.Status !== 'paused') return result(c.State.ExitCode);
     if (cond === 'removed') {
@@ -722,7 +857,10 @@ export class ContainerService {
     if (c.State.Paused) await this.d.runtime.resume(c.Id).catch(() => {});
     await this.d.runtime.kill(c.Id, sig).catch(() => {});
     this.emit(c, 'kill', { signal: signalNumber(sig) });
-    const stopped = timeout < 0 ? await exit.then(() => true) : await Promise.race([exit.then(() => true), delay(timeout * 1000).then(() => false)]);
+    const stopped =
+      timeout < 0
+        ? await exit.then(() => true)
+        : await Promise.race([exit.then(() => true), delay(timeout * 1000).then(() => false)]);
     if (!stopped && c.State.Running) {
       await this.d.runtime.kill(c.Id, 'SIGKILL', true).catch(() => {});
       this.emit(c, 'kill', { signal: '9' });
@@ -807,9 +945,13 @@ export class ContainerService {
     this.store.delete(c.Id);
     // `rm -v` and `--rm` take the container's anonymous volumes along; named ones stay.
     const vols = this.d.volumes;
-    const volumesGone = c.MountPoints?.length && vols
-      ? vols.release(c.Id).then(() => (removeVolumes || c.HostConfig.AutoRemove ? vols.removeAnonymous(c.MountPoints) : undefined)).catch(() => {})
-      : undefined;
+    const volumesGone =
+      c.MountPoints?.length && vols
+        ? vols
+            .release(c.Id)
+            .then(() => (removeVolumes || c.HostConfig.AutoRemove ? vols.removeAnonymous(c.MountPoints) : undefined))
+            .catch(() => {})
+        : undefined;
     this.backoffs.delete(c.Id);
     if (this.takePrepared(c.Id)) this.releaseNetwork(c);
     this.rotators.get(c.Id)?.stop();
@@ -818,7 +960,9 @@ export class ContainerService {
     this.changes.emit(`removed:${c.Id}`);
     // A moment later: the spawns of the clean-up block the event loop, and the clients told
     // of the removal (an attach stream draining its last output, a wait) go first.
-    const reap = delay(REAP_DELAY_MS).then(() => this.reap(c.Id)).catch((err) => this.d.log.warn(`clean up removed container ${shortId(c.Id)}: ${(err as Error).message}`));
+    const reap = delay(REAP_DELAY_MS)
+      .then(() => this.reap(c.Id))
+      .catch((err) => this.d.log.warn(`clean up removed container ${shortId(c.Id)}: ${(err as Error).message}`));
     this.reaping.add(reap);
     void reap.finally(() => this.reaping.delete(reap));
     return volumesGone;
@@ -842,17 +986,23 @@ export class ContainerService {
     const c = this.store.get(ref);
     const name = newName.replace(/^\//, '');
     if (!name) throw invalidArgument('Neither old nor new names may be empty');
-    if (!validName(name)) throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    if (!validName(name))
+      throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     if (name === c.Name) throw invalidArgument('Renaming a container with the same name as its current name');
     const owner = this.store.nameOwner(name);
-    if (owner) throw conflict(`Error when allocating new name: Conflict. The container name "/${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`);
+    if (owner)
+      throw conflict(
+        `Error when allocating new name: Conflict. The container name "/${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`,
+      );
     const old = c.Name;
     c.Name = name;
     this.store.save(c);
     this.emit(c, 'rename', { oldName: `/${old}` });
   }
 
-  async prune(filter: (c: ContainerRecord) => boolean = () => true): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
+  async prune(
+    filter: (c: ContainerRecord) => boolean = () => true,
+  ): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
     const deleted: string[] = [];
     let reclaimed = 0;
     for (const c of this.store.all()) {
@@ -892,7 +1042,10 @@ export class ContainerService {
       }
       if (c.State.Restarting) {
         // The previous daemon went down while this one waited to restart: the policy decides below.
-        this.setState(c, exited(c.State, c.State.ExitCode, new Date(Date.parse(c.State.FinishedAt)), c.State.OOMKilled));
+        this.setState(
+          c,
+          exited(c.State, c.State.ExitCode, new Date(Date.parse(c.State.FinishedAt)), c.State.OOMKilled),
+        );
         continue;
       }
       if (!c.State.Running && c.State.Status !== 'paused') continue;
@@ -909,16 +1062,28 @@ export class ContainerService {
         continue;
       }
       const recorded = await this.d.runtime.readExit(c.Id);
-      await this.handleExit({ id: c.Id, exitCode: recorded?.exitCode ?? 255, exitedAt: recorded?.exitedAt ?? new Date(), oomKilled: recorded?.oomKilled });
+      await this.handleExit({
+        id: c.Id,
+        exitCode: recorded?.exitCode ?? 255,
+        exitedAt: recorded?.exitedAt ?? new Date(),
+        oomKilled: recorded?.oomKilled,
+      });
     }
     // Restart policies that apply to a daemon start (Docker: always, and unless-stopped and
     // on-failure for containers no user stopped), in the background: the API comes up meanwhile.
     for (const c of this.store.all()) {
       if (c.State.Running || c.State.Status === 'paused') continue;
-      const facts = { exitCode: c.State.ExitCode, manuallyStopped: !!c.ManuallyStopped, restartCount: c.RestartCount, everStarted: c.State.StartedAt !== ZERO_TIME };
+      const facts = {
+        exitCode: c.State.ExitCode,
+        manuallyStopped: !!c.ManuallyStopped,
+        restartCount: c.RestartCount,
+        everStarted: c.State.StartedAt !== ZERO_TIME,
+      };
       if (!restartOnDaemonStart(c.HostConfig.RestartPolicy, facts)) continue;
       this.d.log.info(`starting container ${shortId(c.Id)} (restart policy ${c.HostConfig.RestartPolicy?.Name})`);
-      void this.locked(c.Id, () => this.startLocked(c, { byPolicy: true })).catch((err) => this.d.log.warn(`restart ${shortId(c.Id)}: ${(err as Error).message}`));
+      void this.locked(c.Id, () => this.startLocked(c, { byPolicy: true })).catch((err) =>
+        this.d.log.warn(`restart ${shortId(c.Id)}: ${(err as Error).message}`),
+      );
     }
   }
 
@@ -928,7 +1093,9 @@ export class ContainerService {
     for (const name of names) {
       if (!/^[0-9a-f]{64}$/.test(name) || this.store.find(name)) continue;
       this.d.log.info(`cleaning up container ${shortId(name)}, removed before the daemon stopped`);
-      await this.reap(name).catch((err) => this.d.log.warn(`clean up removed container ${shortId(name)}: ${(err as Error).message}`));
+      await this.reap(name).catch((err) =>
+        this.d.log.warn(`clean up removed container ${shortId(name)}: ${(err as Error).message}`),
+      );
     }
   }
 
@@ -946,12 +1113,22 @@ export class ContainerService {
     await Promise.all(this.reaping);
     // Created containers have their root file system mounted since create (for a quick start):
     // a daemon that stops leaves no mount behind for them; a start mounts it again.
-    await Promise.all(this.store.all().filter((c) => c.State.Status === 'created').map(async (c) => {
-      await this.premounts.get(c.Id);
-      await this.d.snapshots.unmountRootfs(this.dir(c.Id)).catch(() => {});
-    }));
+    await Promise.all(
+      this.store
+        .all()
+        .filter((c) => c.State.Status === 'created')
+        .map(async (c) => {
+          await this.premounts.get(c.Id);
+          await this.d.snapshots.unmountRootfs(this.dir(c.Id)).catch(() => {});
+        }),
+    );
     if (this.d.liveRestore) return;
-    await Promise.all(this.store.all().filter((c) => c.State.Running && !c.State.Restarting).map((c) => this.stop(c.Id, { byDaemon: true }).catch(() => {})));
+    await Promise.all(
+      this.store
+        .all()
+        .filter((c) => c.State.Running && !c.State.Restarting)
+        .map((c) => this.stop(c.Id, { byDaemon: true }).catch(() => {})),
+    );
   }
 
   // ---- attach ----
@@ -972,8 +1149,14 @@ export class ContainerService {
     }
     if (!c.State.Running) {
       const ready = await new Promise<boolean>((resolve) => {
-        const created = () => { off(); resolve(true); };
-        const gone = () => { off(); resolve(false); };
+        const created = () => {
+          off();
+          resolve(true);
+        };
+        const gone = () => {
+          off();
+          resolve(false);
+        };
         const off = () => {
           this.changes.off(`created:${c.Id}`, created);
           this.changes.off(`exit:${c.Id}`, gone);
@@ -1017,16 +1200,25 @@ export class ContainerService {
         }
       };
       // End of input: the container's stdin closes (unless it stays open, see create).
-      const onEnd = () => { session.input.end(); finish('ended'); };
+      const onEnd = () => {
+        session.input.end();
+        finish('ended');
+      };
       // The client went without an end of input (it dropped the connection): like a detach.
-      const onClose = () => { session.close(); finish('ended'); };
+      const onClose = () => {
+        session.close();
+        finish('ended');
+      };
       input.on('data', onData);
       input.once('end', onEnd);
       input.once('close', onClose);
-      session.done.then(() => finish('ended'), (err) => {
-        this.d.log.warn((err as Error).message);
-        finish('ended');
-      });
+      session.done.then(
+        () => finish('ended'),
+        (err) => {
+          this.d.log.warn((err as Error).message);
+          finish('ended');
+        },
+      );
       input.resume();
     });
   }
@@ -1203,9 +1395,28 @@ export class ContainerService {
    * sample waits for a second one so that its CPU figures have a previous sample to be
    * measured against (as dockerd's does), unless `oneShot`.
    */
-  async *stats(ref: string, opts: { stream: boolean; oneShot?: boolean; signal?: AbortSignal }): AsyncGenerator<object> {
+  async *stats(
+    ref: string,
+    opts: { stream: boolean; oneShot?: boolean; signal?: AbortSignal },
+  ): AsyncGenerator<object> {
     const c = this.store.get(ref);
-    const empty = { read: ZERO_TIME, preread: ZERO_TIME, pids_stats: {}, blkio_stats: {}, num_procs: 0, storage_stats: {}, cpu_stats: { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } }, precpu_stats: { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } }, memory_stats: {} };
+    const empty = {
+      read: ZERO_TIME,
+      preread: ZERO_TIME,
+      pids_stats: {},
+      blkio_stats: {},
+      num_procs: 0,
+      storage_stats: {},
+      cpu_stats: {
+        cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 },
+        throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 },
+      },
+      precpu_stats: {
+        cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 },
+        throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 },
+      },
+      memory_stats: {},
+    };
     const ident = { name: `/${c.Name}`, id: c.Id };
     let prev: CgroupStats | undefined;
     const sample = async (): Promise<CgroupStats | undefined> => {
@@ -1242,10 +1453,14 @@ export class ContainerService {
       prev = now;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 1000);
-        opts.signal?.addEventListener('abort', () => {
-          clearTimeout(t);
-          resolve();
-        }, { once: true });
+        opts.signal?.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(t);
+            resolve();
+          },
+          { once: true },
+        );
       });
     }
   }
@@ -1255,7 +1470,8 @@ export class ContainerService {
    * running container (and are kept for its next start); a refused change changes nothing.
    */
   async update(ref: string, u: UpdateRequest): Promise<{ Warnings: string[] }> {
-    if (typeof u !== 'object' || u === null || Array.isArray(u)) throw invalidArgument('invalid update config: expected a JSON object');
+    if (typeof u !== 'object' || u === null || Array.isArray(u))
+      throw invalidArgument('invalid update config: expected a JSON object');
     validateUpdateTypes(u);
     const c = this.store.get(ref);
     return this.locked(c.Id, async () => {
@@ -1267,15 +1483,22 @@ export class ContainerService {
         if (c.HostConfig.AutoRemove && u.RestartPolicy.Name && u.RestartPolicy.Name !== 'no') {
           throw invalidArgument('Restart policy cannot be updated because AutoRemove is enabled for the container');
         }
-        next.RestartPolicy = { Name: u.RestartPolicy.Name || 'no', MaximumRetryCount: u.RestartPolicy.MaximumRetryCount ?? 0 };
+        next.RestartPolicy = {
+          Name: u.RestartPolicy.Name || 'no',
+          MaximumRetryCount: u.RestartPolicy.MaximumRetryCount ?? 0,
+        };
       }
       if (u.Memory && !u.MemorySwap && (c.HostConfig.MemorySwap ?? 0) > 0 && u.Memory > c.HostConfig.MemorySwap!) {
-        throw invalidArgument('Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');
+        throw invalidArgument(
+          'Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time',
+        );
       }
       validateHostConfig(next);
       // A task created ahead has the old limits: the start creates it anew.
       await this.dropPrepared(c);
-      const resources = resourcesFor(next, { liftPids: u.PidsLimit !== undefined && u.PidsLimit !== null && u.PidsLimit <= 0 });
+      const resources = resourcesFor(next, {
+        liftPids: u.PidsLimit !== undefined && u.PidsLimit !== null && u.PidsLimit <= 0,
+      });
       if (c.State.Running && !c.State.Restarting) {
         await this.d.runtime.update(c.Id, resources).catch((e: Error) => {
           throw invalidArgument(`Cannot update container ${c.Id}: ${e.message}`, e);
@@ -1311,7 +1534,10 @@ export class ContainerService {
   imageName(c: ContainerRecord): string {
     const ref = c.Config.Image ?? '';
     try {
-      if (this.d.images.store.idOf(ref) === c.Image) return ref.startsWith('sha256:') ? ref : familiarString(parseReference(ref)).replace(/:latest$/, (m) => (ref.includes(':') ? m : ''));
+      if (this.d.images.store.idOf(ref) === c.Image)
+        return ref.startsWith('sha256:')
+          ? ref
+          : familiarString(parseReference(ref)).replace(/:latest$/, (m) => (ref.includes(':') ? m : ''));
     } catch {
       // fall through
     }
@@ -1367,10 +1593,37 @@ function delay(ms: number): Promise<void> {
 }
 
 const SIGNALS: Record<string, number> = {
-  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9, SIGUSR1: 10,
-  SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15, SIGSTKFLT: 16, SIGCHLD: 17, SIGCONT: 18, SIGSTOP: 19,
-  SIGTSTP: 20, SIGTTIN: 21, SIGTTOU: 22, SIGURG: 23, SIGXCPU: 24, SIGXFSZ: 25, SIGVTALRM: 26, SIGPROF: 27, SIGWINCH: 28,
-  SIGIO: 29, SIGPWR: 30, SIGSYS: 31,
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGILL: 4,
+  SIGTRAP: 5,
+  SIGABRT: 6,
+  SIGBUS: 7,
+  SIGFPE: 8,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGSEGV: 11,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+  SIGSTKFLT: 16,
+  SIGCHLD: 17,
+  SIGCONT: 18,
+  SIGSTOP: 19,
+  SIGTSTP: 20,
+  SIGTTIN: 21,
+  SIGTTOU: 22,
+  SIGURG: 23,
+  SIGXCPU: 24,
+  SIGXFSZ: 25,
+  SIGVTALRM: 26,
+  SIGPROF: 27,
+  SIGWINCH: 28,
+  SIGIO: 29,
+  SIGPWR: 30,
+  SIGSYS: 31,
 };
 
 /** `9`, `KILL`, `sigkill`, `SIGKILL` → `SIGKILL`; refuses unknown signals. */
@@ -1395,12 +1648,25 @@ export function signalNumber(s: string): string {
 }
 
 /** The fields of `POST /containers/{id}/update` Berth applies. */
-const UPDATABLE = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus', 'CpusetMems', 'PidsLimit'] as const;
+const UPDATABLE = [
+  'Memory',
+  'MemorySwap',
+  'MemoryReservation',
+  'NanoCpus',
+  'CpuShares',
+  'CpuPeriod',
+  'CpuQuota',
+  'CpusetCpus',
+  'CpusetMems',
+  'PidsLimit',
+] as const;
 export type UpdateRequest = Partial<Pick<HostConfig, (typeof UPDATABLE)[number] | 'RestartPolicy'>>;
 
 /** The container's volume and bind mounts whose content the host can reach (not tmpfs). */
 function hostMounts(c: ContainerRecord): HostMount[] {
-  return (c.MountPoints ?? []).filter((m) => m.Type !== 'tmpfs' && m.Source).map((m) => ({ destination: m.Destination, source: m.Source, readOnly: !m.RW }));
+  return (c.MountPoints ?? [])
+    .filter((m) => m.Type !== 'tmpfs' && m.Source)
+    .map((m) => ({ destination: m.Destination, source: m.Source, readOnly: !m.RW }));
 }
 
 /** How long after a removal its clean-up (runtime delete, unmount, rm -rf) begins. */
@@ -1424,18 +1690,31 @@ export interface CommitRequest {
 function commitConfig(base: ContainerConfig, over: ContainerConfig): ImageRunConfig {
   const merged: ContainerConfig = { ...base };
   for (const [k, v] of Object.entries(over)) {
-    if (v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0)) (merged as Record<string, unknown>)[k] = v;
+    if (v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0))
+      (merged as Record<string, unknown>)[k] = v;
   }
-  const list = (v: string[] | string | null | undefined): string[] | null => (v == null ? null : typeof v === 'string' ? [v] : v);
+  const list = (v: string[] | string | null | undefined): string[] | null =>
+    v == null ? null : typeof v === 'string' ? [v] : v;
   return {
-    Hostname: merged.Hostname, Domainname: merged.Domainname, User: merged.User ?? '',
-    AttachStdin: merged.AttachStdin, AttachStdout: merged.AttachStdout, AttachStderr: merged.AttachStderr,
+    Hostname: merged.Hostname,
+    Domainname: merged.Domainname,
+    User: merged.User ?? '',
+    AttachStdin: merged.AttachStdin,
+    AttachStdout: merged.AttachStdout,
+    AttachStderr: merged.AttachStderr,
     ...(merged.ExposedPorts ? { ExposedPorts: merged.ExposedPorts } : {}),
-    Tty: merged.Tty, OpenStdin: merged.OpenStdin, StdinOnce: merged.StdinOnce,
-    Env: merged.Env ?? [], Cmd: list(merged.Cmd),
+    Tty: merged.Tty,
+    OpenStdin: merged.OpenStdin,
+    StdinOnce: merged.StdinOnce,
+    Env: merged.Env ?? [],
+    Cmd: list(merged.Cmd),
     ...(merged.Healthcheck ? { Healthcheck: merged.Healthcheck } : {}),
-    Image: merged.Image, Volumes: merged.Volumes ?? null, WorkingDir: merged.WorkingDir ?? '',
-    Entrypoint: list(merged.Entrypoint), OnBuild: merged.OnBuild ?? null, Labels: merged.Labels ?? {},
+    Image: merged.Image,
+    Volumes: merged.Volumes ?? null,
+    WorkingDir: merged.WorkingDir ?? '',
+    Entrypoint: list(merged.Entrypoint),
+    OnBuild: merged.OnBuild ?? null,
+    Labels: merged.Labels ?? {},
     ...(merged.StopSignal ? { StopSignal: merged.StopSignal } : {}),
     ...(merged.Shell ? { Shell: merged.Shell } : {}),
   } as ImageRunConfig;
@@ -1460,17 +1739,37 @@ async function dirSize(dir: string): Promise<number> {
 }
 
 /** Go's names for what Node and uname call otherwise. */
-const ARCH_ALIASES: Record<string, string> = { x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64', armhf: 'arm', i386: '386' };
+const ARCH_ALIASES: Record<string, string> = {
+  x86_64: 'amd64',
+  'x86-64': 'amd64',
+  aarch64: 'arm64',
+  armhf: 'arm',
+  i386: '386',
+};
 
 /**
  * A create with `--platform`: the image must be for it (Docker answers 404, and its CLI then
  * tries to pull the image for that platform).
  */
-function checkPlatform(ref: string, platform: string, config: { os?: string; architecture?: string; variant?: string }): void {
+function checkPlatform(
+  ref: string,
+  platform: string,
+  config: { os?: string; architecture?: string; variant?: string },
+): void {
   const [os = '', arch, variant] = platform.toLowerCase().split('/');
   const want = { os, arch: arch ? (ARCH_ALIASES[arch] ?? arch) : undefined, variant };
-  const actual = [config.os ?? 'linux', config.architecture ?? 'amd64', ...(config.variant ? [config.variant] : [])].join('/');
-  if (want.os !== (config.os ?? 'linux') || (want.arch && want.arch !== (config.architecture ?? 'amd64')) || (want.variant && want.variant !== config.variant)) {
-    throw notFound(`image with reference ${ref} was found but does not match the specified platform: wanted ${[want.os, want.arch, want.variant].filter(Boolean).join('/')}, actual: ${actual}`);
+  const actual = [
+    config.os ?? 'linux',
+    config.architecture ?? 'amd64',
+    ...(config.variant ? [config.variant] : []),
+  ].join('/');
+  if (
+    want.os !== (config.os ?? 'linux') ||
+    (want.arch && want.arch !== (config.architecture ?? 'amd64')) ||
+    (want.variant && want.variant !== config.variant)
+  ) {
+    throw notFound(
+      `image with reference ${ref} was found but does not match the specified platform: wanted ${[want.os, want.arch, want.variant].filter(Boolean).join('/')}, actual: ${actual}`,
+    );
   }
 }

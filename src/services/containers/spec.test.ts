@@ -15,14 +15,23 @@ test('create requests: wrong JSON types are 400s naming the field, as Go decodin
     [{ HostConfig: { Memory: '1g' } }, /HostConfig\.Memory must be a number/],
     [{ HostConfig: { Privileged: 'yes' } }, /HostConfig\.Privileged must be a boolean/],
     [{ HostConfig: { PortBindings: { '80/tcp': 'x' } } }, /HostConfig\.PortBindings\.80\/tcp must be a list/],
-    [{ HostConfig: { PortBindings: { '80/tcp': [{ HostPort: 8080 }] } } }, /HostConfig\.PortBindings\.80\/tcp\[0\]\.HostPort must be a string/],
+    [
+      { HostConfig: { PortBindings: { '80/tcp': [{ HostPort: 8080 }] } } },
+      /HostConfig\.PortBindings\.80\/tcp\[0\]\.HostPort must be a string/,
+    ],
     [{ HostConfig: { Devices: [{ PathOnHost: 1 }] } }, /HostConfig\.Devices\[0\]\.PathOnHost must be a string/],
-    [{ HostConfig: { LogConfig: { Type: 'json-file', Config: { 'max-size': 5 } } } }, /HostConfig\.LogConfig\.Config must be an object of strings/],
+    [
+      { HostConfig: { LogConfig: { Type: 'json-file', Config: { 'max-size': 5 } } } },
+      /HostConfig\.LogConfig\.Config must be an object of strings/,
+    ],
     [{ HostConfig: { RestartPolicy: 'always' } }, /HostConfig\.RestartPolicy must be an object/],
     [{ HostConfig: { Ulimits: [{ Name: 'nofile', Soft: 'a' }] } }, /HostConfig\.Ulimits\[0\]\.Soft must be a number/],
     [{ HostConfig: { Ulimits: [{ Name: 'files', Soft: 1, Hard: 1 }] } }, /invalid ulimit type: files/],
     [{ NetworkingConfig: { EndpointsConfig: { n: 1 } } }, /NetworkingConfig\.EndpointsConfig\.n must be an object/],
-    [{ NetworkingConfig: { EndpointsConfig: { n: { Aliases: 'a' } } } }, /NetworkingConfig\.EndpointsConfig\.n\.Aliases must be a list of strings/],
+    [
+      { NetworkingConfig: { EndpointsConfig: { n: { Aliases: 'a' } } } },
+      /NetworkingConfig\.EndpointsConfig\.n\.Aliases must be a list of strings/,
+    ],
     [{ ExposedPorts: { abc: {} } }, /invalid port specification: "abc"/],
     [{ HostConfig: { PortBindings: { '99999/tcp': [] } } }, /invalid port specification: "99999\/tcp"/],
   ];
@@ -33,7 +42,11 @@ test('create requests: what Go accepts is accepted (a string Cmd, nulls, unknown
   for (const req of [
     { Cmd: 'echo hi', Entrypoint: ['sh', '-c'] },
     { HostConfig: { Init: null, OomKillDisable: null, PortBindings: null, Memory: 0 }, NetworkingConfig: null },
-    { ExposedPorts: { '80/tcp': {}, '53/udp': {}, '8080': {} }, HostConfig: { PortBindings: { '80/tcp': [{ HostIp: '', HostPort: '8080' }] } } },
+    {
+      ExposedPorts: { '80/tcp': {}, '53/udp': {}, '8080': {} },
+      HostConfig: { PortBindings: { '80/tcp': [{ HostIp: '', HostPort: '8080' }] } },
+    },
     { SomethingNewer: { nested: true }, HostConfig: { AlsoNewer: 1 } },
-  ]) assert.doesNotThrow(create(req), JSON.stringify(req));
+  ])
+    assert.doesNotThrow(create(req), JSON.stringify(req));
 });

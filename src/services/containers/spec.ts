@@ -29,7 +29,24 @@ export function commandFor(req: ContainerConfig, image: ImageRunConfig): { Path:
 
 const NETWORK_MODES = /^(default|bridge|none|host|container:.+|[a-zA-Z0-9][a-zA-Z0-9_.-]*)$/;
 
-const ULIMIT_NAMES = ['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack', 'as'];
+const ULIMIT_NAMES = [
+  'core',
+  'cpu',
+  'data',
+  'fsize',
+  'locks',
+  'memlock',
+  'msgqueue',
+  'nice',
+  'nofile',
+  'nproc',
+  'rss',
+  'rtprio',
+  'rttime',
+  'sigpending',
+  'stack',
+  'as',
+];
 
 const strings: Shape = { list: 'string' };
 const stringMap: Shape = { map: 'string' };
@@ -38,18 +55,92 @@ const shapeFields = (names: string[], shape: Shape) => Object.fromEntries(names.
 /** The JSON shape of a create request's HostConfig, as Docker's Go types declare it. */
 const HOST_CONFIG: Shape = {
   fields: {
-    ...shapeFields(['Binds', 'CapAdd', 'CapDrop', 'SecurityOpt', 'Dns', 'DnsSearch', 'DnsOptions', 'ExtraHosts', 'Links', 'VolumesFrom', 'GroupAdd', 'DeviceCgroupRules', 'MaskedPaths', 'ReadonlyPaths'], strings),
-    ...shapeFields(['Memory', 'MemorySwap', 'MemoryReservation', 'MemorySwappiness', 'KernelMemory', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpuRealtimePeriod', 'CpuRealtimeRuntime', 'CpuCount', 'CpuPercent', 'PidsLimit', 'OomScoreAdj', 'ShmSize', 'BlkioWeight'], 'number'),
-    ...shapeFields(['AutoRemove', 'Privileged', 'PublishAllPorts', 'ReadonlyRootfs', 'OomKillDisable', 'Init'], 'boolean'),
-    ...shapeFields(['NetworkMode', 'IpcMode', 'PidMode', 'UTSMode', 'UsernsMode', 'CgroupnsMode', 'Cgroup', 'CgroupParent', 'Runtime', 'VolumeDriver', 'ContainerIDFile', 'Isolation', 'CpusetCpus', 'CpusetMems'], 'string'),
+    ...shapeFields(
+      [
+        'Binds',
+        'CapAdd',
+        'CapDrop',
+        'SecurityOpt',
+        'Dns',
+        'DnsSearch',
+        'DnsOptions',
+        'ExtraHosts',
+        'Links',
+        'VolumesFrom',
+        'GroupAdd',
+        'DeviceCgroupRules',
+        'MaskedPaths',
+        'ReadonlyPaths',
+      ],
+      strings,
+    ),
+    ...shapeFields(
+      [
+        'Memory',
+        'MemorySwap',
+        'MemoryReservation',
+        'MemorySwappiness',
+        'KernelMemory',
+        'NanoCpus',
+        'CpuShares',
+        'CpuPeriod',
+        'CpuQuota',
+        'CpuRealtimePeriod',
+        'CpuRealtimeRuntime',
+        'CpuCount',
+        'CpuPercent',
+        'PidsLimit',
+        'OomScoreAdj',
+        'ShmSize',
+        'BlkioWeight',
+      ],
+      'number',
+    ),
+    ...shapeFields(
+      ['AutoRemove', 'Privileged', 'PublishAllPorts', 'ReadonlyRootfs', 'OomKillDisable', 'Init'],
+      'boolean',
+    ),
+    ...shapeFields(
+      [
+        'NetworkMode',
+        'IpcMode',
+        'PidMode',
+        'UTSMode',
+        'UsernsMode',
+        'CgroupnsMode',
+        'Cgroup',
+        'CgroupParent',
+        'Runtime',
+        'VolumeDriver',
+        'ContainerIDFile',
+        'Isolation',
+        'CpusetCpus',
+        'CpusetMems',
+      ],
+      'string',
+    ),
     ...shapeFields(['Sysctls', 'StorageOpt', 'Tmpfs', 'Annotations'], stringMap),
     LogConfig: { fields: { Type: 'string', Config: stringMap } },
     RestartPolicy: { fields: { Name: 'string', MaximumRetryCount: 'number' } },
     PortBindings: { map: { list: { fields: { HostIp: 'string', HostPort: 'string' } } } },
     Devices: { list: { fields: { PathOnHost: 'string', PathInContainer: 'string', CgroupPermissions: 'string' } } },
     Ulimits: { list: { fields: { Name: 'string', Soft: 'number', Hard: 'number' } } },
-    Mounts: { list: { fields: { Type: 'string', Source: 'string', Target: 'string', ReadOnly: 'boolean', Consistency: 'string' } } },
-    DeviceRequests: { list: { fields: { Driver: 'string', Count: 'number', DeviceIDs: strings, Capabilities: { list: strings }, Options: stringMap } } },
+    Mounts: {
+      list: {
+        fields: { Type: 'string', Source: 'string', Target: 'string', ReadOnly: 'boolean', Consistency: 'string' },
+      },
+    },
+    DeviceRequests: {
+      list: {
+        fields: {
+          Driver: 'string',
+          Count: 'number',
+          DeviceIDs: strings,
+          Capabilities: { list: strings },
+          Options: stringMap,
+        },
+      },
+    },
     ConsoleSize: { list: 'number' },
   },
 };
@@ -58,7 +149,19 @@ const HOST_CONFIG: Shape = {
 const CREATE_REQUEST: Shape = {
   fields: {
     ...shapeFields(['Hostname', 'Domainname', 'User', 'WorkingDir', 'StopSignal', 'Image', 'MacAddress'], 'string'),
-    ...shapeFields(['AttachStdin', 'AttachStdout', 'AttachStderr', 'Tty', 'OpenStdin', 'StdinOnce', 'NetworkDisabled', 'ArgsEscaped'], 'boolean'),
+    ...shapeFields(
+      [
+        'AttachStdin',
+        'AttachStdout',
+        'AttachStderr',
+        'Tty',
+        'OpenStdin',
+        'StdinOnce',
+        'NetworkDisabled',
+        'ArgsEscaped',
+      ],
+      'boolean',
+    ),
     Cmd: 'stringOrStrings',
     Entrypoint: 'stringOrStrings',
     Env: strings,
@@ -68,7 +171,16 @@ const CREATE_REQUEST: Shape = {
     ExposedPorts: { map: 'any' },
     Volumes: { map: 'any' },
     StopTimeout: 'number',
-    Healthcheck: { fields: { Test: strings, Interval: 'number', Timeout: 'number', StartPeriod: 'number', StartInterval: 'number', Retries: 'number' } },
+    Healthcheck: {
+      fields: {
+        Test: strings,
+        Interval: 'number',
+        Timeout: 'number',
+        StartPeriod: 'number',
+        StartInterval: 'number',
+        Retries: 'number',
+      },
+    },
     HostConfig: HOST_CONFIG,
     NetworkingConfig: {
       fields: {
@@ -76,8 +188,17 @@ const CREATE_REQUEST: Shape = {
           map: {
             fields: {
               IPAMConfig: { fields: { IPv4Address: 'string', IPv6Address: 'string', LinkLocalIPs: strings } },
-              Links: strings, Aliases: strings, DNSNames: strings, MacAddress: 'string', DriverOpts: stringMap,
-              NetworkID: 'string', EndpointID: 'string', Gateway: 'string', IPAddress: 'string', IPPrefixLen: 'number', GwPriority: 'number',
+              Links: strings,
+              Aliases: strings,
+              DNSNames: strings,
+              MacAddress: 'string',
+              DriverOpts: stringMap,
+              NetworkID: 'string',
+              EndpointID: 'string',
+              Gateway: 'string',
+              IPAddress: 'string',
+              IPPrefixLen: 'number',
+              GwPriority: 'number',
             },
           },
         },
@@ -95,9 +216,14 @@ export function validateCreateTypes(req: Record<string, unknown>): void {
   checkShape(req, CREATE_REQUEST, 'container config');
   const hc = (req.HostConfig ?? {}) as Record<string, unknown>;
   for (const u of (hc.Ulimits ?? []) as Array<Record<string, unknown> | null>) {
-    if (typeof u?.Name !== 'string' || !ULIMIT_NAMES.includes(u.Name)) throw invalidArgument(`invalid ulimit type: ${String(u?.Name)}`);
+    if (typeof u?.Name !== 'string' || !ULIMIT_NAMES.includes(u.Name))
+      throw invalidArgument(`invalid ulimit type: ${String(u?.Name)}`);
   }
-  for (const key of [...Object.keys((req.ExposedPorts ?? {}) as object), ...Object.keys((hc.PortBindings ?? {}) as object)]) parsePortKey(key);
+  for (const key of [
+    ...Object.keys((req.ExposedPorts ?? {}) as object),
+    ...Object.keys((hc.PortBindings ?? {}) as object),
+  ])
+    parsePortKey(key);
 }
 
 /** `docker update`'s body: resources and a restart policy, typed as in a HostConfig. */
@@ -107,25 +233,42 @@ export function validateUpdateTypes(u: unknown): void {
 
 /** Refuses what Docker refuses before anything is made. */
 export function validateHostConfig(h: HostConfig): void {
-  if (h.NetworkMode && !NETWORK_MODES.test(h.NetworkMode)) throw invalidArgument(`invalid network mode: ${h.NetworkMode}`);
-  if (h.Memory !== undefined && h.Memory !== 0 && h.Memory < 6 * 1024 * 1024) throw invalidArgument('Minimum memory limit allowed is 6MB');
-  if (h.NanoCpus !== undefined && h.NanoCpus < 0) throw invalidArgument('Range of CPUs is from 0.01 to the number of CPUs available');
-  if (h.NanoCpus && h.CpuQuota) throw invalidArgument('Conflicting options: Nano CPUs and CPU Period cannot both be set');
+  if (h.NetworkMode && !NETWORK_MODES.test(h.NetworkMode))
+    throw invalidArgument(`invalid network mode: ${h.NetworkMode}`);
+  if (h.Memory !== undefined && h.Memory !== 0 && h.Memory < 6 * 1024 * 1024)
+    throw invalidArgument('Minimum memory limit allowed is 6MB');
+  if (h.NanoCpus !== undefined && h.NanoCpus < 0)
+    throw invalidArgument('Range of CPUs is from 0.01 to the number of CPUs available');
+  if (h.NanoCpus && h.CpuQuota)
+    throw invalidArgument('Conflicting options: Nano CPUs and CPU Period cannot both be set');
   if (h.PidMode && !/^(host|container:.+)$/.test(h.PidMode)) throw invalidArgument(`invalid PID mode: ${h.PidMode}`);
-  if (h.IpcMode && !/^(host|private|shareable|none|container:.+)$/.test(h.IpcMode)) throw invalidArgument(`invalid IPC mode: ${h.IpcMode}`);
+  if (h.IpcMode && !/^(host|private|shareable|none|container:.+)$/.test(h.IpcMode))
+    throw invalidArgument(`invalid IPC mode: ${h.IpcMode}`);
   if (h.UTSMode && h.UTSMode !== 'host') throw invalidArgument(`invalid UTS mode: ${h.UTSMode}`);
-  if (h.CgroupnsMode && !['host', 'private'].includes(h.CgroupnsMode)) throw invalidArgument(`invalid cgroup namespace mode: ${h.CgroupnsMode}`);
+  if (h.CgroupnsMode && !['host', 'private'].includes(h.CgroupnsMode))
+    throw invalidArgument(`invalid cgroup namespace mode: ${h.CgroupnsMode}`);
   // Docker's words for what its own daemon lacks here too: no GPU driver, no xfs project quotas.
   for (const r of h.DeviceRequests ?? []) {
-    throw invalidArgument(`could not select device driver "${r.Driver ?? ''}" with capabilities: ${JSON.stringify(r.Capabilities ?? []).replace(/"/g, '').replace(/,/g, ' ')}`);
+    throw invalidArgument(
+      `could not select device driver "${r.Driver ?? ''}" with capabilities: ${JSON.stringify(r.Capabilities ?? [])
+        .replace(/"/g, '')
+        .replace(/,/g, ' ')}`,
+    );
   }
-  if (h.StorageOpt && Object.keys(h.StorageOpt).length) throw invalidArgument("--storage-opt is supported only for overlay over xfs with 'pquota' mount option");
+  if (h.StorageOpt && Object.keys(h.StorageOpt).length)
+    throw invalidArgument("--storage-opt is supported only for overlay over xfs with 'pquota' mount option");
   const rp = h.RestartPolicy;
-  if (rp && !['', 'no', 'always', 'on-failure', 'unless-stopped'].includes(rp.Name)) throw invalidArgument(`invalid restart policy: unknown policy '${rp.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
-  if (rp && rp.Name !== 'on-failure' && rp.MaximumRetryCount) throw invalidArgument(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
-  if (h.AutoRemove && rp && rp.Name && rp.Name !== 'no') throw invalidArgument(`can't create 'AutoRemove' container with restart policy`);
+  if (rp && !['', 'no', 'always', 'on-failure', 'unless-stopped'].includes(rp.Name))
+    throw invalidArgument(
+      `invalid restart policy: unknown policy '${rp.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`,
+    );
+  if (rp && rp.Name !== 'on-failure' && rp.MaximumRetryCount)
+    throw invalidArgument(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+  if (h.AutoRemove && rp && rp.Name && rp.Name !== 'no')
+    throw invalidArgument(`can't create 'AutoRemove' container with restart policy`);
   for (const u of h.Ulimits ?? []) {
-    if (u.Soft > u.Hard) throw invalidArgument(`invalid ulimit ${u.Name}: soft limit ${u.Soft} is greater than the hard limit ${u.Hard}`);
+    if (u.Soft > u.Hard)
+      throw invalidArgument(`invalid ulimit ${u.Name}: soft limit ${u.Soft} is greater than the hard limit ${u.Hard}`);
   }
 }
 
@@ -199,7 +342,8 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   if (security.noNewPrivileges) opts.push(oci.withNoNewPrivileges());
   if (!h.Privileged) opts.push(oci.withSeccomp(security.seccomp ?? 'default'));
   opts.push(...resourceOpts(h));
-  if (h.Ulimits?.length) opts.push(oci.withUlimits(h.Ulimits.map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard }))));
+  if (h.Ulimits?.length)
+    opts.push(oci.withUlimits(h.Ulimits.map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard }))));
   if (h.OomScoreAdj) opts.push(oci.withOomScoreAdj(h.OomScoreAdj));
   if (h.Sysctls && Object.keys(h.Sysctls).length) opts.push(oci.withSysctl(h.Sysctls));
   const net = h.NetworkMode ?? 'default';
@@ -213,7 +357,11 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   else if (ctx.ipcnsPath) opts.push(oci.withNamespacePath('ipc', ctx.ipcnsPath));
   if (h.ShmSize) opts.push(oci.withShmSize(h.ShmSize));
   if (h.GroupAdd?.length) opts.push(oci.withAdditionalGids(await groupIds(h.GroupAdd, ctx.rootfs)));
-  for (const dev of (h.Devices ?? []) as Array<{ PathOnHost?: string; PathInContainer?: string; CgroupPermissions?: string }>) {
+  for (const dev of (h.Devices ?? []) as Array<{
+    PathOnHost?: string;
+    PathInContainer?: string;
+    CgroupPermissions?: string;
+  }>) {
     if (!dev.PathOnHost) continue;
     opts.push(oci.withDevice(dev.PathOnHost, dev.PathInContainer || dev.PathOnHost, dev.CgroupPermissions || 'rwm'));
   }
@@ -238,29 +386,47 @@ function parseSecurityOpts(opts: readonly string[]): { noNewPrivileges: boolean;
   let noNewPrivileges = false;
   let seccomp: string | undefined;
   for (const o of opts) {
-    const [k, v] = o.includes('=') ? [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)] : o.split(':', 2) as [string, string | undefined];
+    const [k, v] = o.includes('=')
+      ? [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)]
+      : (o.split(':', 2) as [string, string | undefined]);
     if (k === 'no-new-privileges') noNewPrivileges = v === undefined || v === 'true' || v === '';
     else if (k === 'seccomp') seccomp = v;
     else if (k === 'label' || k === 'apparmor') continue;
     else throw invalidArgument(`invalid --security-opt: "${o}"`);
   }
   if (seccomp !== undefined && seccomp !== 'unconfined' && !seccomp.trimStart().startsWith('{')) {
-    throw invalidArgument(`opening seccomp profile (${seccomp}) failed: the profile must be passed as JSON by the client`);
+    throw invalidArgument(
+      `opening seccomp profile (${seccomp}) failed: the profile must be passed as JSON by the client`,
+    );
   }
   return { noNewPrivileges, seccomp };
 }
 
 /** Writes /etc/hostname, /etc/hosts and /etc/resolv.conf for the container and mounts them. */
-async function etcFiles(c: ContainerRecord, dir: string, hostNet: boolean, ipAddress?: string, extra: Pick<SpecContext, 'dnsServer' | 'linkHosts'> = {}): Promise<oci.Mount[]> {
+async function etcFiles(
+  c: ContainerRecord,
+  dir: string,
+  hostNet: boolean,
+  ipAddress?: string,
+  extra: Pick<SpecContext, 'dnsServer' | 'linkHosts'> = {},
+): Promise<oci.Mount[]> {
   const hostname = c.Config.Hostname ?? c.Id.slice(0, 12);
-  const hostsLines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet', 'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters'];
+  const hostsLines = [
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::0\tip6-localnet',
+    'ff00::0\tip6-mcastprefix',
+    'ff02::1\tip6-allnodes',
+    'ff02::2\tip6-allrouters',
+  ];
   for (const e of c.HostConfig.ExtraHosts ?? []) {
     const i = e.indexOf(':');
     if (i > 0) hostsLines.push(`${e.slice(i + 1)}\t${e.slice(0, i)}`);
   }
   for (const l of extra.linkHosts ?? []) hostsLines.push(`${l.ip}\t${l.names.join(' ')}`);
   // As Docker: with --domainname the address answers for the full name first.
-  if (ipAddress) hostsLines.push(`${ipAddress}\t${c.Config.Domainname ? `${hostname}.${c.Config.Domainname} ` : ''}${hostname}`);
+  if (ipAddress)
+    hostsLines.push(`${ipAddress}\t${c.Config.Domainname ? `${hostname}.${c.Config.Domainname} ` : ''}${hostname}`);
   let hosts = hostsLines.join('\n') + '\n';
   let resolv = await hostResolvConf();
   if (hostNet) {
@@ -271,7 +437,14 @@ async function etcFiles(c: ContainerRecord, dir: string, hostNet: boolean, ipAdd
     resolv += '\n';
   }
   if (c.HostConfig.Dns?.length || c.HostConfig.DnsSearch?.length || c.HostConfig.DnsOptions?.length) {
-    const lines = resolv.split('\n').filter((l) => !(c.HostConfig.Dns?.length && l.startsWith('nameserver')) && !(c.HostConfig.DnsSearch?.length && l.startsWith('search')) && !(c.HostConfig.DnsOptions?.length && l.startsWith('options')));
+    const lines = resolv
+      .split('\n')
+      .filter(
+        (l) =>
+          !(c.HostConfig.Dns?.length && l.startsWith('nameserver')) &&
+          !(c.HostConfig.DnsSearch?.length && l.startsWith('search')) &&
+          !(c.HostConfig.DnsOptions?.length && l.startsWith('options')),
+      );
     for (const d of c.HostConfig.Dns ?? []) lines.push(`nameserver ${d}`);
     if (c.HostConfig.DnsSearch?.length) lines.push(`search ${c.HostConfig.DnsSearch.join(' ')}`);
     if (c.HostConfig.DnsOptions?.length) lines.push(`options ${c.HostConfig.DnsOptions.join(' ')}`);
@@ -279,7 +452,12 @@ async function etcFiles(c: ContainerRecord, dir: string, hostNet: boolean, ipAdd
   }
   if (extra.dnsServer) {
     // On a user network the daemon's embedded DNS answers (and forwards the rest to --dns, else the host's resolvers).
-    resolv = resolv.split('\n').filter((l) => l.trim() && !l.startsWith('nameserver')).concat(`nameserver ${extra.dnsServer}`).join('\n') + '\n';
+    resolv =
+      resolv
+        .split('\n')
+        .filter((l) => l.trim() && !l.startsWith('nameserver'))
+        .concat(`nameserver ${extra.dnsServer}`)
+        .join('\n') + '\n';
   }
   await Promise.all([
     fs.writeFile(join(dir, 'hostname'), `${hostname}\n`),

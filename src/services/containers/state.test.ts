@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { humanDuration, statusText, initialState, running, exited, restarting, guard } from './state.ts';
 
-test("durations read like docker ps", () => {
+test('durations read like docker ps', () => {
   assert.equal(humanDuration(300), 'Less than a second');
   assert.equal(humanDuration(1000), '1 second');
   assert.equal(humanDuration(3500), '3 seconds');
@@ -25,11 +25,17 @@ test('status text per state', () => {
 
 test('guards refuse what Docker refuses', () => {
   const r = running(initialState(), 1, new Date());
-  assert.throws(() => guard.remove('web', r, false), /cannot remove container "\/web": container is running: stop the container before removing or force remove/);
+  assert.throws(
+    () => guard.remove('web', r, false),
+    /cannot remove container "\/web": container is running: stop the container before removing or force remove/,
+  );
   assert.doesNotThrow(() => guard.remove('web', r, true));
   assert.throws(() => guard.kill('abc', initialState()), /Container abc is not running/);
   assert.throws(() => guard.start('web', { ...r, Status: 'paused', Paused: true }), /cannot start a paused container/);
   assert.doesNotThrow(() => guard.top('abc', r));
   assert.throws(() => guard.top('abc', initialState()), /container abc is not running/);
-  assert.throws(() => guard.top('abc', restarting(r, 1, new Date(), false)), /Container abc is restarting, wait until the container is running/);
+  assert.throws(
+    () => guard.top('abc', restarting(r, 1, new Date(), false)),
+    /Container abc is restarting, wait until the container is running/,
+  );
 });

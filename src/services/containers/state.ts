@@ -50,11 +50,34 @@ export function initialState(): State {
 }
 
 export function running(s: State, pid: number, at: Date): State {
-  return { ...s, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: pid, ExitCode: 0, Error: '', StartedAt: at.toISOString() };
+  return {
+    ...s,
+    Status: 'running',
+    Running: true,
+    Paused: false,
+    Restarting: false,
+    OOMKilled: false,
+    Dead: false,
+    Pid: pid,
+    ExitCode: 0,
+    Error: '',
+    StartedAt: at.toISOString(),
+  };
 }
 
 export function exited(s: State, code: number, at: Date, oomKilled: boolean, error = ''): State {
-  return { ...s, Status: 'exited', Running: false, Paused: false, Restarting: false, OOMKilled: oomKilled, Pid: 0, ExitCode: code, Error: error, FinishedAt: at.toISOString() };
+  return {
+    ...s,
+    Status: 'exited',
+    Running: false,
+    Paused: false,
+    Restarting: false,
+    OOMKilled: oomKilled,
+    Pid: 0,
+    ExitCode: code,
+    Error: error,
+    FinishedAt: at.toISOString(),
+  };
 }
 
 /** Exited, with a restart policy restart to come: Docker counts it as running meanwhile. */
@@ -95,9 +118,12 @@ export const guard = {
   remove(name: string, s: State, force: boolean): void {
     if (s.Status === 'removing') throw conflict(`removal of container ${name} is already in progress`);
     if (force) return;
-    if (s.Status === 'paused') throw conflict(`cannot remove container "/${name}": container is paused and must be unpaused first`);
+    if (s.Status === 'paused')
+      throw conflict(`cannot remove container "/${name}": container is paused and must be unpaused first`);
     if (s.Running || s.Status === 'restarting') {
-      throw conflict(`cannot remove container "/${name}": container is ${s.Status}: stop the container before removing or force remove`);
+      throw conflict(
+        `cannot remove container "/${name}": container is ${s.Status}: stop the container before removing or force remove`,
+      );
     }
   },
   kill(id: string, s: State): void {

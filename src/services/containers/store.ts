@@ -55,7 +55,9 @@ export class ContainerStore {
   }
 
   insert(r: ContainerRecord): void {
-    this.db.stmt('INSERT INTO containers (id, name, image_id, created, record) VALUES (?, ?, ?, ?, ?)').run(r.Id, r.Name, r.Image, r.Created, JSON.stringify(r));
+    this.db
+      .stmt('INSERT INTO containers (id, name, image_id, created, record) VALUES (?, ?, ?, ?, ?)')
+      .run(r.Id, r.Name, r.Image, r.Created, JSON.stringify(r));
     this.byId.set(r.Id, r);
     this.byName.set(r.Name, r.Id);
     this.savedName.set(r.Id, r.Name);
@@ -64,7 +66,8 @@ export class ContainerStore {
   save(r: ContainerRecord): void {
     this.db.stmt('UPDATE containers SET name = ?, record = ? WHERE id = ?').run(r.Name, JSON.stringify(r), r.Id);
     const previous = this.savedName.get(r.Id);
-    if (previous !== undefined && previous !== r.Name && this.byName.get(previous) === r.Id) this.byName.delete(previous);
+    if (previous !== undefined && previous !== r.Name && this.byName.get(previous) === r.Id)
+      this.byName.delete(previous);
     this.byId.set(r.Id, r);
     this.byName.set(r.Name, r.Id);
     this.savedName.set(r.Id, r.Name);

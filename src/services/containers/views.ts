@@ -59,7 +59,15 @@ export function inspect(c: ContainerRecord, dir: string, lowerDirs: string[]): o
       Binds: null,
       ContainerIDFile: '',
       // json-file as clients know it (the SDK reads logs only for it); on disk it is conmon's k8s-file.
-      LogConfig: { Type: c.HostConfig.LogConfig?.Type === 'none' ? 'none' : c.HostConfig.LogConfig?.Type === 'local' ? 'local' : 'json-file', Config: c.HostConfig.LogConfig?.Config ?? {} },
+      LogConfig: {
+        Type:
+          c.HostConfig.LogConfig?.Type === 'none'
+            ? 'none'
+            : c.HostConfig.LogConfig?.Type === 'local'
+              ? 'local'
+              : 'json-file',
+        Config: c.HostConfig.LogConfig?.Config ?? {},
+      },
       NetworkMode: c.HostConfig.NetworkMode ?? 'default',
       PortBindings: {},
       RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
@@ -148,7 +156,8 @@ function inspectPorts(c: ContainerRecord): Record<string, Array<{ HostIp: string
   if (!c.State.Running && !c.State.Paused) return {};
   const out: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
   for (const k of Object.keys(c.Config.ExposedPorts ?? {})) out[k.includes('/') ? k : `${k}/tcp`] = null;
-  for (const m of ep?.ports ?? []) (out[`${m.containerPort}/${m.proto}`] ??= []).push({ HostIp: m.hostIp, HostPort: String(m.hostPort) });
+  for (const m of ep?.ports ?? [])
+    (out[`${m.containerPort}/${m.proto}`] ??= []).push({ HostIp: m.hostIp, HostPort: String(m.hostPort) });
   return out;
 }
 
@@ -198,14 +207,17 @@ function networks(c: ContainerRecord): Record<string, object> {
       GlobalIPv6Address: '',
       GlobalIPv6PrefixLen: 0,
       DriverOpts: null,
-      DNSNames: e && !['bridge', 'host', 'none'].includes(name) ? [c.Name, ...(aliases ?? []), c.Id.slice(0, 12)] : null,
+      DNSNames:
+        e && !['bridge', 'host', 'none'].includes(name) ? [c.Name, ...(aliases ?? []), c.Id.slice(0, 12)] : null,
     };
   };
   const out: Record<string, object> = {};
-  if (!c.PrimaryDetached && (mode !== 'none' || !Object.keys(c.EndpointsConfig ?? {}).length)) out[ep?.network ?? mode] = entry(ep, ep?.network ?? mode);
-  for (const x of running ? c.ExtraNetworks ?? [] : []) out[x.network] = entry(x, x.network);
+  if (!c.PrimaryDetached && (mode !== 'none' || !Object.keys(c.EndpointsConfig ?? {}).length))
+    out[ep?.network ?? mode] = entry(ep, ep?.network ?? mode);
+  for (const x of running ? (c.ExtraNetworks ?? []) : []) out[x.network] = entry(x, x.network);
   if (!running) {
-    for (const k of Object.keys(c.EndpointsConfig ?? {})) if (!(k in out) && !['default'].includes(k)) out[k] = entry(undefined, k);
+    for (const k of Object.keys(c.EndpointsConfig ?? {}))
+      if (!(k in out) && !['default'].includes(k)) out[k] = entry(undefined, k);
   }
   return out;
 }

@@ -23,10 +23,25 @@ import { DetachScanner, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../containe
 
 /** What the exec service needs from the runtime driver. */
 export interface ExecRuntime {
-  exec(o: { id: string; sessionId: string; dir: string; process: unknown; logPath: string; terminal: boolean; stdin: boolean }): Promise<{ pid: number; exit: Promise<number> }>;
-  openExecStdin(sessionId: string): { input: NodeJS.WritableStream & { end(): void }; done: Promise<void>; close(): void };
+  exec(o: {
+    id: string;
+    sessionId: string;
+    dir: string;
+    process: unknown;
+    logPath: string;
+    terminal: boolean;
+    stdin: boolean;
+  }): Promise<{ pid: number; exit: Promise<number> }>;
+  openExecStdin(sessionId: string): {
+    input: NodeJS.WritableStream & { end(): void };
+    done: Promise<void>;
+    close(): void;
+  };
   resizeIn(dir: string, height: number, width: number, what?: string, notRunning?: string): Promise<void>;
-  readLogs(logPath: string, opts: { follow?: boolean; signal?: AbortSignal; untilExit?: Promise<unknown> }): AsyncIterable<LogEntry>;
+  readLogs(
+    logPath: string,
+    opts: { follow?: boolean; signal?: AbortSignal; untilExit?: Promise<unknown> },
+  ): AsyncIterable<LogEntry>;
 }
 
 /** `POST /containers/{id}/exec`'s body. */
@@ -65,8 +80,16 @@ export interface ExecServiceDeps {
 /** An exec's config, as Docker's Go type declares it. */
 const EXEC_CONFIG: Shape = {
   fields: {
-    Cmd: { list: 'string' }, Env: { list: 'string' }, User: 'string', WorkingDir: 'string', DetachKeys: 'string',
-    AttachStdin: 'boolean', AttachStdout: 'boolean', AttachStderr: 'boolean', Tty: 'boolean', Privileged: 'boolean',
+    Cmd: { list: 'string' },
+    Env: { list: 'string' },
+    User: 'string',
+    WorkingDir: 'string',
+    DetachKeys: 'string',
+    AttachStdin: 'boolean',
+    AttachStdout: 'boolean',
+    AttachStderr: 'boolean',
+    Tty: 'boolean',
+    Privileged: 'boolean',
     ConsoleSize: { list: 'number' },
   },
 };
@@ -82,13 +105,15 @@ export class ExecService {
 
   /** `POST /containers/{id}/exec`. */
   create(ref: string, cfg: ExecConfig): { Id: string } {
-    if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) throw invalidArgument('invalid exec config: expected a JSON object');
+    if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg))
+      throw invalidArgument('invalid exec config: expected a JSON object');
     const c = this.d.containers.get(ref);
     this.requireRunning(c);
     if (!Array.isArray(cfg.Cmd) || cfg.Cmd.length === 0) throw invalidArgument('No exec command specified');
     checkShape(cfg, EXEC_CONFIG, 'exec config');
     if (cfg.DetachKeys) parseDetachKeys(cfg.DetachKeys);
-    if (cfg.Env?.some((e) => e.startsWith('='))) throw invalidArgument(`invalid environment variable: ${cfg.Env.find((e) => e.startsWith('='))}`);
+    if (cfg.Env?.some((e) => e.startsWith('=')))
+      throw invalidArgument(`invalid environment variable: ${cfg.Env.find((e) => e.startsWith('='))}`);
     const id = randomBytes(32).toString('hex');
     this.execs.set(id, {
       ID: id,
@@ -135,7 +160,13 @@ export class ExecService {
     this.d.containers.publishEvent(c, `exec_start: ${cmd}`, { execID: id });
     try {
       const { pid, exit } = await this.d.runtime.exec({
-        id: c.Id, sessionId: id.slice(0, 32), dir: e.dir, process, logPath: join(e.dir, 'exec.log'), terminal: tty, stdin: !!e.config.AttachStdin,
+        id: c.Id,
+        sessionId: id.slice(0, 32),
+        dir: e.dir,
+        process,
+        logPath: join(e.dir, 'exec.log'),
+        terminal: tty,
+        stdin: !!e.config.AttachStdin,
       });
       e.Running = true;
       e.Pid = pid;
@@ -168,7 +199,9 @@ export class ExecService {
       return 'ended';
     }
     const session = this.d.runtime.openExecStdin(e.ID.slice(0, 32));
-    const scanner = e.config.Tty ? new DetachScanner(parseDetachKeys(e.config.DetachKeys || DEFAULT_DETACH_KEYS)) : undefined;
+    const scanner = e.config.Tty
+      ? new DetachScanner(parseDetachKeys(e.config.DetachKeys || DEFAULT_DETACH_KEYS))
+      : undefined;
     return new Promise((resolve) => {
       let settled = false;
       const finish = (how: 'detached' | 'ended') => {
@@ -193,12 +226,21 @@ export class ExecService {
         }
         if (data.length) session.input.write(data);
       };
-      const onEnd = () => { session.input.end(); finish('ended'); };
-      const onClose = () => { session.close(); finish('ended'); };
+      const onEnd = () => {
+        session.input.end();
+        finish('ended');
+      };
+      const onClose = () => {
+        session.close();
+        finish('ended');
+      };
       input.on('data', onData);
       input.once('end', onEnd);
       input.once('close', onClose);
-      session.done.then(() => finish('ended'), () => finish('ended'));
+      session.done.then(
+        () => finish('ended'),
+        () => finish('ended'),
+      );
       input.resume();
     });
   }
@@ -246,9 +288,16 @@ export class ExecService {
   }
 
   /** The OCI process for an exec: the container's own, with the exec's command and options. */
-  private async processSpec(c: ContainerRecord, cfg: ExecConfig, tty: boolean, consoleSize: [number, number] | null): Promise<Record<string, unknown>> {
+  private async processSpec(
+    c: ContainerRecord,
+    cfg: ExecConfig,
+    tty: boolean,
+    consoleSize: [number, number] | null,
+  ): Promise<Record<string, unknown>> {
     const dir = this.d.containers.dir(c.Id);
-    const spec = JSON.parse(await fs.readFile(join(dir, 'config.json'), 'utf8')) as { process: Record<string, unknown> };
+    const spec = JSON.parse(await fs.readFile(join(dir, 'config.json'), 'utf8')) as {
+      process: Record<string, unknown>;
+    };
     const p = structuredClone(spec.process);
     p.args = cfg.Cmd;
     p.terminal = tty;

@@ -119,7 +119,12 @@ export class HealthMonitor {
     const c = this.d.containers.list().find((x) => x.Id === id);
     if (!c || !c.State.Running) return this.unwatch(id);
     const prev = c.State.Health ?? { Status: 'starting' as const, FailingStreak: 0, Log: [] };
-    const entry = { Start: start.toISOString(), End: new Date().toISOString(), ExitCode: result.exitCode, Output: result.output };
+    const entry = {
+      Start: start.toISOString(),
+      End: new Date().toISOString(),
+      ExitCode: result.exitCode,
+      Output: result.output,
+    };
     const log = [...prev.Log, entry].slice(-KEEP_RESULTS);
     let next: Health;
     if (result.exitCode === 0) next = { Status: 'healthy', FailingStreak: 0, Log: log };

@@ -5,10 +5,34 @@
  */
 import { conflict, invalidArgument, notFound, unauthorized } from '../../errdefs/index.ts';
 import type { EventBus } from '../../events/index.ts';
-import { applyChanges, bootstrap, bootstrapKind, byteMeter, commitImage, importImage, type CommitOptions, saveImages, loadImages, type ImageStore, type Image, type LoadResult, type Progress } from '../../images/index.ts';
+import {
+  applyChanges,
+  bootstrap,
+  bootstrapKind,
+  byteMeter,
+  commitImage,
+  importImage,
+  type CommitOptions,
+  saveImages,
+  loadImages,
+  type ImageStore,
+  type Image,
+  type LoadResult,
+  type Progress,
+} from '../../images/index.ts';
 import type { Host } from '../../host/index.ts';
 import type { Readable } from 'node:stream';
-import { familiarName, familiarString, parseReference, shortId, looksLikeId, type Digest, type HistoryEntry, type ImageRunConfig, type Platform } from '../../spec/index.ts';
+import {
+  familiarName,
+  familiarString,
+  parseReference,
+  shortId,
+  looksLikeId,
+  type Digest,
+  type HistoryEntry,
+  type ImageRunConfig,
+  type Platform,
+} from '../../spec/index.ts';
 import { endpointFor, RegistryClient, type Credentials, type RegistryConfig } from '../../registry/index.ts';
 import { distributionInspect, pullAllTags, pullImage, type PullResult } from './pull.ts';
 import { planPush, pushImage, type PushPlan, type PushOptions } from './push.ts';
@@ -46,7 +70,9 @@ export class ImageService {
     }
     if (opts.reference?.length) {
       // A pattern has a tag when a colon follows its last slash (a registry's port is not one).
-      images = images.filter((i) => i.tags.some((t) => opts.reference!.some((p) => globMatch(/:[^/]*$/.test(p) ? p : `${p}:*`, t))));
+      images = images.filter((i) =>
+        i.tags.some((t) => opts.reference!.some((p) => globMatch(/:[^/]*$/.test(p) ? p : `${p}:*`, t))),
+      );
     }
     if (!opts.all) {
       // Intermediate images (untagged parents of others) are hidden, as Docker does.
@@ -81,7 +107,14 @@ export class ImageService {
       Size: i.size,
       GraphDriver: {
         Name: 'overlay2',
-        Data: dirs.length ? { LowerDir: dirs.slice(1).join(':') || undefined, UpperDir: dirs[0], MergedDir: undefined, WorkDir: undefined } : null,
+        Data: dirs.length
+          ? {
+              LowerDir: dirs.slice(1).join(':') || undefined,
+              UpperDir: dirs[0],
+              MergedDir: undefined,
+              WorkDir: undefined,
+            }
+          : null,
       },
       RootFS: { Type: 'layers', Layers: i.config.rootfs.diff_ids },
       Metadata: { LastTagTime: this.store.lastTagTime(i.id) ?? '0001-01-01T00:00:00Z' },
@@ -136,7 +169,9 @@ export class ImageService {
     if (byTag) {
       const isLast = img.tags.length <= 1;
       if (isLast && users.length && !opts.force) {
-        throw conflict(`conflict: unable to remove repository reference "${name}" (must force) - container ${shortId(users[0]!.id)} is using its referenced image ${shortId(img.id)}`);
+        throw conflict(
+          `conflict: unable to remove repository reference "${name}" (must force) - container ${shortId(users[0]!.id)} is using its referenced image ${shortId(img.id)}`,
+        );
       }
       const parsed = parseReference(name);
       const ref = familiarString(parsed);
@@ -157,13 +192,19 @@ export class ImageService {
     } else {
       const running = users.find((u) => u.running);
       if (running) {
-        throw conflict(`conflict: unable to delete ${shortId(img.id)} (cannot be forced) - image is being used by running container ${shortId(running.id)}`);
+        throw conflict(
+          `conflict: unable to delete ${shortId(img.id)} (cannot be forced) - image is being used by running container ${shortId(running.id)}`,
+        );
       }
       if (users.length && !opts.force) {
-        throw conflict(`conflict: unable to delete ${shortId(img.id)} (must be forced) - image is being used by stopped container ${shortId(users[0]!.id)}`);
+        throw conflict(
+          `conflict: unable to delete ${shortId(img.id)} (must be forced) - image is being used by stopped container ${shortId(users[0]!.id)}`,
+        );
       }
       if (img.tags.length > 1 && !opts.force) {
-        throw conflict(`conflict: unable to delete ${shortId(img.id)} (must be forced) - image is referenced in multiple repositories`);
+        throw conflict(
+          `conflict: unable to delete ${shortId(img.id)} (must be forced) - image is referenced in multiple repositories`,
+        );
       }
       for (const t of img.tags) {
         this.store.untag(t);
@@ -176,7 +217,9 @@ export class ImageService {
       }
     }
     if (this.store.children(img.id).length && !byTag) {
-      throw conflict(`conflict: unable to delete ${shortId(img.id)} (cannot be forced) - image has dependent child images`);
+      throw conflict(
+        `conflict: unable to delete ${shortId(img.id)} (cannot be forced) - image has dependent child images`,
+      );
     }
     if (this.store.children(img.id).length) return out;
     out.push(...(await this.deleteImage(img)));
@@ -191,7 +234,9 @@ export class ImageService {
   }
 
   /** `docker image prune`: dangling images (or all unused with `all`) not used by containers. */
-  async prune(opts: { all?: boolean; labels?: string[] } = {}): Promise<{ ImagesDeleted: DeleteResponseItem[] | null; SpaceReclaimed: number }> {
+  async prune(
+    opts: { all?: boolean; labels?: string[] } = {},
+  ): Promise<{ ImagesDeleted: DeleteResponseItem[] | null; SpaceReclaimed: number }> {
     const deleted: DeleteResponseItem[] = [];
     let reclaimed = 0;
     let progress = true;
@@ -237,11 +282,16 @@ export class ImageService {
    * `docker import`: a tarball as a one-layer image, tagged when `ref` is given. The
    * reference and the changes are checked before the body is read.
    */
-  async import(tar: Readable, opts: { ref?: string; changes: string[]; message?: string; progress: Progress }): Promise<Image> {
+  async import(
+    tar: Readable,
+    opts: { ref?: string; changes: string[]; message?: string; progress: Progress },
+  ): Promise<Image> {
     const tag = this.checkImport(opts.ref, opts.changes);
     // A progress line per half megabyte, and one for the last byte.
     let last = 0;
-    const meter = byteMeter(512 * 1024, (current) => opts.progress({ status: 'Importing', progressDetail: { current } }));
+    const meter = byteMeter(512 * 1024, (current) =>
+      opts.progress({ status: 'Importing', progressDetail: { current } }),
+    );
     const img = await importImage(this.store, tar, {
       changes: opts.changes,
       message: opts.message,
@@ -264,7 +314,8 @@ export class ImageService {
     applyChanges({}, changes);
     if (!ref) return undefined;
     const parsed = parseReference(ref);
-    if (parsed.digest !== undefined) throw invalidArgument(`import: "${ref}": cannot tag an imported image with a digest`);
+    if (parsed.digest !== undefined)
+      throw invalidArgument(`import: "${ref}": cannot tag an imported image with a digest`);
     return familiarString(parsed);
   }
 
@@ -321,7 +372,10 @@ export class ImageService {
   }
 
   /** `docker pull`: progress on `out`; the image is tagged and its repo digest recorded. */
-  async pull(ref: string, o: { tmp: string; creds?: Credentials; platform?: Platform; out: Progress; signal?: AbortSignal }): Promise<PullResult> {
+  async pull(
+    ref: string,
+    o: { tmp: string; creds?: Credentials; platform?: Platform; out: Progress; signal?: AbortSignal },
+  ): Promise<PullResult> {
     const parsed = parseReference(ref);
     const r = await pullImage({ store: this.store, registry: this.registry, tmp: o.tmp }, parsed, o);
     this.events.publish('image', 'pull', r.image.id, { name: familiarString(parsed) });
@@ -334,7 +388,10 @@ export class ImageService {
   }
 
   /** `docker pull -a`: every tag of a repository (`repo` has no tag or digest). */
-  async pullAll(repo: string, o: { tmp: string; creds?: Credentials; platform?: Platform; out: Progress; signal?: AbortSignal }): Promise<PullResult[]> {
+  async pullAll(
+    repo: string,
+    o: { tmp: string; creds?: Credentials; platform?: Platform; out: Progress; signal?: AbortSignal },
+  ): Promise<PullResult[]> {
     const parsed = parseReference(repo);
     const rs = await pullAllTags({ store: this.store, registry: this.registry, tmp: o.tmp }, parsed, o);
     for (const r of rs) this.events.publish('image', 'pull', r.image.id, { name: familiarString(parsed) });
@@ -348,7 +405,10 @@ export class ImageService {
 
   async push(plan: PushPlan, o: PushOptions & { tmp: string }): Promise<void> {
     await pushImage({ store: this.store, registry: this.registry, tmp: o.tmp }, plan, o);
-    for (const t of plan.tags) this.events.publish('image', 'push', t.image.id, { name: familiarString({ ...plan.repo, tag: t.tag, digest: undefined }) });
+    for (const t of plan.tags)
+      this.events.publish('image', 'push', t.image.id, {
+        name: familiarString({ ...plan.repo, tag: t.tag, digest: undefined }),
+      });
   }
 
   /** `docker login`: do these credentials open the registry's /v2/? */
@@ -361,7 +421,8 @@ export class ImageService {
     } catch (e) {
       // dockerd's words: the registry's own refusal, or the token service's behind a Get.
       const err = e as { category?: string; atRegistry?: boolean; message: string };
-      if (err.category === 'Unauthorized' && !err.atRegistry) throw unauthorized(`Get "${ep.base}/v2/": ${err.message}`, e);
+      if (err.category === 'Unauthorized' && !err.atRegistry)
+        throw unauthorized(`Get "${ep.base}/v2/": ${err.message}`, e);
       throw e;
     }
   }
@@ -369,7 +430,10 @@ export class ImageService {
   /** Resolves, and says "No such image" the way `docker run` expects when missing. */
   require(name: string): Image {
     const img = this.store.find(name);
-    if (!img) throw notFound(`No such image: ${name.includes(':') || name.includes('@') || looksLikeId(name) ? name : `${name}:latest`}`);
+    if (!img)
+      throw notFound(
+        `No such image: ${name.includes(':') || name.includes('@') || looksLikeId(name) ? name : `${name}:latest`}`,
+      );
     return img;
   }
 
@@ -402,7 +466,14 @@ export function matchLabel(labels: Record<string, string>, filter: string): bool
 }
 
 function globMatch(pattern: string, s: string): boolean {
-  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '.') + '$');
+  const re = new RegExp(
+    '^' +
+      pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '[^/]*')
+        .replace(/\?/g, '.') +
+      '$',
+  );
   return re.test(s) || re.test(s.replace(/:[^:]*$/, '') + ':' + s.split(':').pop());
 }
 

@@ -17,8 +17,28 @@ import { pipeline } from 'node:stream/promises';
 import { BerthError, invalidArgument, notFound, unavailable } from '../../errdefs/index.ts';
 import { decompressed } from '../../archive/index.ts';
 import { byteMeter, type Image, type ImageStore, type Progress } from '../../images/index.ts';
-import { choosePlatform, endpointFor, isIndex, parseImageManifest, RegistryClient, type Credentials, type FetchedManifest, type RegistryConfig } from '../../registry/index.ts';
-import { chainIds, familiarString, hostPlatform, isDigest, shortId, type Descriptor, type Digest, type ImageConfig, type Platform, type Reference } from '../../spec/index.ts';
+import {
+  choosePlatform,
+  endpointFor,
+  isIndex,
+  parseImageManifest,
+  RegistryClient,
+  type Credentials,
+  type FetchedManifest,
+  type RegistryConfig,
+} from '../../registry/index.ts';
+import {
+  chainIds,
+  familiarString,
+  hostPlatform,
+  isDigest,
+  shortId,
+  type Descriptor,
+  type Digest,
+  type ImageConfig,
+  type Platform,
+  type Reference,
+} from '../../spec/index.ts';
 
 export interface PullDeps {
   store: ImageStore;
@@ -48,7 +68,8 @@ export const DOWNLOAD_CONCURRENCY = 3;
 /** `linux/amd64[/v8]` → a platform; only linux images run here. */
 export function parsePlatform(s: string): Platform {
   const [os, architecture, variant] = s.toLowerCase().split('/');
-  if (os !== 'linux' || (architecture !== undefined && !architecture)) throw invalidArgument(`invalid platform "${s}": only linux platforms are supported`);
+  if (os !== 'linux' || (architecture !== undefined && !architecture))
+    throw invalidArgument(`invalid platform "${s}": only linux platforms are supported`);
   const host = hostPlatform();
   return { os, architecture: architecture ?? host.architecture, ...(variant ? { variant } : {}) };
 }
@@ -61,7 +82,11 @@ function registrySaid(e: unknown): string {
 }
 
 /** Runs `jobs` with at most `n` at a time; `onQueued(i)` for each job that has to wait. */
-async function limited<T>(n: number, jobs: Array<() => Promise<T>>, onQueued: (i: number) => void): Promise<PromiseSettledResult<T>[]> {
+async function limited<T>(
+  n: number,
+  jobs: Array<() => Promise<T>>,
+  onQueued: (i: number) => void,
+): Promise<PromiseSettledResult<T>[]> {
   const results: PromiseSettledResult<T>[] = new Array(jobs.length);
   jobs.forEach((_, i) => i >= n && onQueued(i));
   let next = 0;
@@ -99,7 +124,10 @@ export async function pullImage(d: PullDeps, ref: Reference, o: PullOptions): Pr
   const name = familiarString(ref);
   const want = ref.digest ?? ref.tag ?? 'latest';
   const denied = (e: unknown) =>
-    notFound(`pull access denied for ${familiarString({ domain: ref.domain, path: ref.path })}, repository does not exist or may require 'docker login': ${registrySaid(e)}`, e);
+    notFound(
+      `pull access denied for ${familiarString({ domain: ref.domain, path: ref.path })}, repository does not exist or may require 'docker login': ${registrySaid(e)}`,
+      e,
+    );
   const client = new RegistryClient(endpointFor(ref.domain, d.registry), o.creds);
 
   let top: FetchedManifest;
@@ -128,11 +156,17 @@ export async function pullImage(d: PullDeps, ref: Reference, o: PullOptions): Pr
   } catch (e) {
     throw invalidArgument(`image config ${im.config.digest}: not JSON`, e);
   }
-  if (!config || typeof config !== 'object') throw invalidArgument(`image config ${im.config.digest}: not a JSON object`);
+  if (!config || typeof config !== 'object')
+    throw invalidArgument(`image config ${im.config.digest}: not a JSON object`);
   const diffIds = config.rootfs?.diff_ids;
-  if (!Array.isArray(diffIds) || !diffIds.every((x) => typeof x === 'string' && isDigest(x))) throw invalidArgument(`image config ${im.config.digest}: no valid rootfs.diff_ids`);
-  if (diffIds.length !== im.layers.length) throw invalidArgument(`image ${manifest.digest}: the manifest has ${im.layers.length} layers but the config ${diffIds.length} diff IDs`);
-  if (config.os && config.os !== 'linux') throw invalidArgument(`image ${name} is for ${config.os}: only linux images run here`);
+  if (!Array.isArray(diffIds) || !diffIds.every((x) => typeof x === 'string' && isDigest(x)))
+    throw invalidArgument(`image config ${im.config.digest}: no valid rootfs.diff_ids`);
+  if (diffIds.length !== im.layers.length)
+    throw invalidArgument(
+      `image ${manifest.digest}: the manifest has ${im.layers.length} layers but the config ${diffIds.length} diff IDs`,
+    );
+  if (config.os && config.os !== 'linux')
+    throw invalidArgument(`image ${name} is for ${config.os}: only linux images run here`);
 
   // What the name pointed at before: the same image means "up to date" (a tag or a digest).
   const previous = d.store.idOf(name);
@@ -171,7 +205,13 @@ function heldByOthers(store: ImageStore, chain: string): boolean {
 }
 
 async function fetchLayers(
-  d: PullDeps, client: RegistryClient, ref: Reference, layers: Descriptor[], diffIds: Digest[], configBytes: Buffer, o: PullOptions,
+  d: PullDeps,
+  client: RegistryClient,
+  ref: Reference,
+  layers: Descriptor[],
+  diffIds: Digest[],
+  configBytes: Buffer,
+  o: PullOptions,
 ): Promise<Image> {
   const out = o.out;
   const chains = chainIds(diffIds);
@@ -219,8 +259,14 @@ async function fetchLayers(
       open.add(src);
       try {
         checkAbort();
-        const meter = meterFor(l.size, (current) => out({ status: 'Downloading', progressDetail: { current, total: l.size }, id }));
-        await pipeline(src, counting((n) => meter.add(n)), createWriteStream(file, { flags: 'wx' }));
+        const meter = meterFor(l.size, (current) =>
+          out({ status: 'Downloading', progressDetail: { current, total: l.size }, id }),
+        );
+        await pipeline(
+          src,
+          counting((n) => meter.add(n)),
+          createWriteStream(file, { flags: 'wx' }),
+        );
         meter.done();
       } finally {
         open.delete(src);
@@ -229,15 +275,19 @@ async function fetchLayers(
       out({ status: 'Download complete', progressDetail: {}, id });
       return file;
     };
-    const downloads = limited(DOWNLOAD_CONCURRENCY, todo.map((i) => async () => {
-      try {
-        const f = await download(i);
-        resolvers.get(i)!.resolve(f);
-      } catch (e) {
-        resolvers.get(i)!.reject(e);
-        throw e;
-      }
-    }), (k) => out({ status: 'Waiting', progressDetail: {}, id: shortId(layers[todo[k]!]!.digest) }));
+    const downloads = limited(
+      DOWNLOAD_CONCURRENCY,
+      todo.map((i) => async () => {
+        try {
+          const f = await download(i);
+          resolvers.get(i)!.resolve(f);
+        } catch (e) {
+          resolvers.get(i)!.reject(e);
+          throw e;
+        }
+      }),
+      (k) => out({ status: 'Waiting', progressDetail: {}, id: shortId(layers[todo[k]!]!.digest) }),
+    );
     let failure: unknown;
     try {
       for (const i of todo) {
@@ -245,7 +295,9 @@ async function fetchLayers(
         checkAbort();
         const l = layers[i]!;
         const id = shortId(l.digest);
-        const meter = meterFor(l.size, (current) => out({ status: 'Extracting', progressDetail: { current, total: l.size }, id }));
+        const meter = meterFor(l.size, (current) =>
+          out({ status: 'Extracting', progressDetail: { current, total: l.size }, id }),
+        );
         const read = createReadStream(file, { highWaterMark: 1 << 20 });
         open.add(read);
         const parent = i > 0 ? chains[i - 1]! : null;
@@ -258,7 +310,11 @@ async function fetchLayers(
           try {
             await d.store.snapshots.addLayerFromStream(parent, diffIds[i]!, plain);
           } catch (e) {
-            if (e instanceof BerthError && /digest mismatch/.test(e.message)) throw invalidArgument(`layer ${l.digest}: its content does not match the diff ID ${diffIds[i]} the image config names`, e);
+            if (e instanceof BerthError && /digest mismatch/.test(e.message))
+              throw invalidArgument(
+                `layer ${l.digest}: its content does not match the diff ID ${diffIds[i]} the image config names`,
+                e,
+              );
             throw e;
           } finally {
             open.delete(plain);
@@ -270,7 +326,13 @@ async function fetchLayers(
         meter.done();
         if (!had) created.push(chains[i]!);
         checkAbort();
-        d.store.rememberBlob(diffIds[i]!, { registry: client.endpoint.name, repo: ref.path, digest: l.digest, mediaType: l.mediaType, size: l.size });
+        d.store.rememberBlob(diffIds[i]!, {
+          registry: client.endpoint.name,
+          repo: ref.path,
+          digest: l.digest,
+          mediaType: l.mediaType,
+          size: l.size,
+        });
         await fs.rm(file, { force: true });
         out({ status: 'Pull complete', progressDetail: {}, id });
       }
@@ -281,7 +343,15 @@ async function fetchLayers(
     await downloads;
     if (failure) throw failure;
     // Layers that already existed still get their registry form remembered for push.
-    layers.forEach((l, i) => d.store.rememberBlob(diffIds[i]!, { registry: client.endpoint.name, repo: ref.path, digest: l.digest, mediaType: l.mediaType, size: l.size }));
+    layers.forEach((l, i) =>
+      d.store.rememberBlob(diffIds[i]!, {
+        registry: client.endpoint.name,
+        repo: ref.path,
+        digest: l.digest,
+        mediaType: l.mediaType,
+        size: l.size,
+      }),
+    );
     checkAbort();
     return await d.store.create(configBytes);
   } catch (e) {
@@ -299,7 +369,11 @@ async function fetchLayers(
  * `GET /distribution/{name}/json` (`docker manifest`-less inspection, `buildx imagetools`-like):
  * the descriptor of what the reference names in the registry and the platforms it offers.
  */
-export async function distributionInspect(d: Pick<PullDeps, 'registry'>, ref: Reference, creds?: Credentials): Promise<object> {
+export async function distributionInspect(
+  d: Pick<PullDeps, 'registry'>,
+  ref: Reference,
+  creds?: Credentials,
+): Promise<object> {
   const client = new RegistryClient(endpointFor(ref.domain, d.registry), creds);
   let m: FetchedManifest;
   try {
@@ -316,7 +390,12 @@ export async function distributionInspect(d: Pick<PullDeps, 'registry'>, ref: Re
   }
   const im = parseImageManifest(m);
   const config = JSON.parse((await client.getBlob(ref.path, im.config)).toString('utf8')) as ImageConfig;
-  return { Descriptor: descriptor, Platforms: [{ architecture: config.architecture, os: config.os, ...(config.variant ? { variant: config.variant } : {}) }] };
+  return {
+    Descriptor: descriptor,
+    Platforms: [
+      { architecture: config.architecture, os: config.os, ...(config.variant ? { variant: config.variant } : {}) },
+    ],
+  };
 }
 
 /**
@@ -331,7 +410,10 @@ export async function pullAllTags(d: PullDeps, repo: Reference, o: PullOptions):
   } catch (e) {
     const cat = (e as BerthError).category;
     if (cat === 'Unauthorized' || cat === 'Forbidden' || cat === 'NotFound') {
-      throw notFound(`pull access denied for ${familiarString({ domain: repo.domain, path: repo.path })}, repository does not exist or may require 'docker login': ${registrySaid(e)}`, e);
+      throw notFound(
+        `pull access denied for ${familiarString({ domain: repo.domain, path: repo.path })}, repository does not exist or may require 'docker login': ${registrySaid(e)}`,
+        e,
+      );
     }
     throw e;
   }
@@ -339,8 +421,11 @@ export async function pullAllTags(d: PullDeps, repo: Reference, o: PullOptions):
   const quiet: Progress = (m) => {
     if (!m.status?.startsWith('Status: ')) o.out(m);
   };
-  for (const tag of tags) results.push(await pullImage(d, { domain: repo.domain, path: repo.path, tag }, { ...o, out: quiet }));
+  for (const tag of tags)
+    results.push(await pullImage(d, { domain: repo.domain, path: repo.path, tag }, { ...o, out: quiet }));
   const name = familiarString({ domain: repo.domain, path: repo.path });
-  o.out({ status: `Status: ${results.every((r) => r.upToDate) ? 'Image is up to date' : 'Downloaded newer image'} for ${name}` });
+  o.out({
+    status: `Status: ${results.every((r) => r.upToDate) ? 'Image is up to date' : 'Downloaded newer image'} for ${name}`,
+  });
   return results;
 }

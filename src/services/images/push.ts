@@ -13,7 +13,16 @@ import { BerthError, notFound, unavailable } from '../../errdefs/index.ts';
 import { parallelGzip } from '../../archive/index.ts';
 import { byteMeter, type Image, type Progress } from '../../images/index.ts';
 import { endpointFor, RegistryClient, schema2Manifest, type Credentials } from '../../registry/index.ts';
-import { familiarName, familiarString, MediaType, parseReference, shortId, type Descriptor, type Digest, type Reference } from '../../spec/index.ts';
+import {
+  familiarName,
+  familiarString,
+  MediaType,
+  parseReference,
+  shortId,
+  type Descriptor,
+  type Digest,
+  type Reference,
+} from '../../spec/index.ts';
 import type { PullDeps } from './pull.ts';
 
 export interface PushOptions {
@@ -94,7 +103,11 @@ export async function pushImage(d: PullDeps, plan: PushPlan, o: PushOptions): Pr
     }
     check();
     const known = d.store.knownBlobs(diffId, registry);
-    const asDesc = (k: { digest: Digest; size: number; mediaType: string }): Descriptor => ({ mediaType: LAYER_TYPES[k.mediaType] ?? k.mediaType, digest: k.digest, size: k.size });
+    const asDesc = (k: { digest: Digest; size: number; mediaType: string }): Descriptor => ({
+      mediaType: LAYER_TYPES[k.mediaType] ?? k.mediaType,
+      digest: k.digest,
+      size: k.size,
+    });
     for (const k of known.filter((k) => k.repo === path)) {
       if ((await client.statBlob(path, k.digest)) !== undefined) {
         out({ status: 'Layer already exists', progressDetail: {}, id });
@@ -114,15 +127,21 @@ export async function pushImage(d: PullDeps, plan: PushPlan, o: PushOptions): Pr
     // the upload is closed with it. Progress counts the tar read, against its size.
     check();
     const total = (await d.store.content.info(diffId)).size;
-    const meter = byteMeter(Math.max(32 * 1024, Math.floor(total / 100)), (current) => out({ status: 'Pushing', progressDetail: { current, total }, id }));
+    const meter = byteMeter(Math.max(32 * 1024, Math.floor(total / 100)), (current) =>
+      out({ status: 'Pushing', progressDetail: { current, total }, id }),
+    );
     const tar = d.store.content.stream(diffId);
     const gzip = parallelGzip();
-    tar.pipe(new Transform({
-      transform(c: Buffer, _e, cb) {
-        meter.add(c.length);
-        cb(null, c);
-      },
-    })).pipe(gzip);
+    tar
+      .pipe(
+        new Transform({
+          transform(c: Buffer, _e, cb) {
+            meter.add(c.length);
+            cb(null, c);
+          },
+        }),
+      )
+      .pipe(gzip);
     tar.once('error', (e) => gzip.destroy(e));
     gzip.once('close', () => tar.destroy());
     const abort = () => gzip.destroy(unavailable('push cancelled: the client went away'));
@@ -136,7 +155,13 @@ export async function pushImage(d: PullDeps, plan: PushPlan, o: PushOptions): Pr
     meter.done();
     out({ status: 'Pushed', progressDetail: {}, id });
     const desc: Descriptor = { mediaType: MediaType.DockerLayerGzip, digest: sent.digest, size: sent.size };
-    d.store.rememberBlob(diffId, { registry, repo: path, digest: desc.digest, mediaType: desc.mediaType, size: desc.size });
+    d.store.rememberBlob(diffId, {
+      registry,
+      repo: path,
+      digest: desc.digest,
+      mediaType: desc.mediaType,
+      size: desc.size,
+    });
     return desc;
   };
 
@@ -145,17 +170,24 @@ export async function pushImage(d: PullDeps, plan: PushPlan, o: PushOptions): Pr
     const unique = [...new Set(diffIds)];
     for (const x of unique) out({ status: 'Preparing', progressDetail: {}, id: shortId(x) });
     const descs = new Map<Digest, Descriptor>();
-    await limited(UPLOAD_CONCURRENCY, unique.map((x) => async () => {
-      const desc = await pushLayer(x);
-      descs.set(x, desc);
-      done.set(x, desc);
-    }), (i) => out({ status: 'Waiting', progressDetail: {}, id: shortId(unique[i]!) }));
+    await limited(
+      UPLOAD_CONCURRENCY,
+      unique.map((x) => async () => {
+        const desc = await pushLayer(x);
+        descs.set(x, desc);
+        done.set(x, desc);
+      }),
+      (i) => out({ status: 'Waiting', progressDetail: {}, id: shortId(unique[i]!) }),
+    );
     check();
     const configInfo = await d.store.content.info(image.id);
     if ((await client.statBlob(path, image.id)) === undefined) {
       await client.pushBlob(path, configInfo, d.store.content.stream(image.id));
     }
-    const manifest = schema2Manifest({ mediaType: MediaType.DockerConfig, digest: image.id, size: configInfo.size }, diffIds.map((x) => descs.get(x)!));
+    const manifest = schema2Manifest(
+      { mediaType: MediaType.DockerConfig, digest: image.id, size: configInfo.size },
+      diffIds.map((x) => descs.get(x)!),
+    );
     let digest: Digest;
     try {
       digest = await client.putManifest(path, tag, MediaType.DockerManifest, manifest);

@@ -39,20 +39,37 @@ const creds = { username: 'u', password: 'p' };
 const tmp = () => join(dir, 'tmp');
 
 /** Publishes an image of the given layers (tar, how to compress) in `repo:tag`. */
-async function publish(repo: string, tag: string, layers: Array<{ files: Record<string, string>; comp: 'gzip' | 'zstd' | 'none' }>): Promise<{ manifest: Digest; diffIds: Digest[]; blobs: Digest[] }> {
+async function publish(
+  repo: string,
+  tag: string,
+  layers: Array<{ files: Record<string, string>; comp: 'gzip' | 'zstd' | 'none' }>,
+): Promise<{ manifest: Digest; diffIds: Digest[]; blobs: Digest[] }> {
   const diffIds: Digest[] = [];
   const descs: Descriptor[] = [];
   for (const l of layers) {
     const tar = await makeTar(Object.entries(l.files).map(([name, content]) => ({ name, content })));
     diffIds.push(sha256(tar));
     const blob = l.comp === 'gzip' ? gzipSync(tar) : l.comp === 'zstd' ? zstdCompressSync(tar) : tar;
-    const mediaType = l.comp === 'gzip' ? MediaType.DockerLayerGzip : l.comp === 'zstd' ? MediaType.OciLayerZstd : MediaType.OciLayer;
+    const mediaType =
+      l.comp === 'gzip' ? MediaType.DockerLayerGzip : l.comp === 'zstd' ? MediaType.OciLayerZstd : MediaType.OciLayer;
     descs.push({ mediaType, digest: reg.addBlob(repo, blob), size: blob.length });
   }
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: diffIds }, history: layers.map(() => ({ created_by: tag })) }));
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Cmd: ['sh'] },
+      rootfs: { type: 'layers', diff_ids: diffIds },
+      history: layers.map(() => ({ created_by: tag })),
+    }),
+  );
   const cd = reg.addBlob(repo, config);
   const m = schema2Manifest({ mediaType: MediaType.DockerConfig, digest: cd, size: config.length }, descs);
-  return { manifest: reg.addManifest(repo, tag, MediaType.DockerManifest, m), diffIds, blobs: descs.map((d) => d.digest) };
+  return {
+    manifest: reg.addManifest(repo, tag, MediaType.DockerManifest, m),
+    diffIds,
+    blobs: descs.map((d) => d.digest),
+  };
 }
 
 async function pull(ref: string): Promise<JsonMessage[]> {
@@ -61,11 +78,18 @@ async function pull(ref: string): Promise<JsonMessage[]> {
   return msgs;
 }
 
-const statuses = (msgs: JsonMessage[]) => msgs.filter((m) => !/^(Downloading|Extracting)$/.test(m.status ?? '')).map((m) => `${m.status}${m.id ? ` ${m.id}` : ''}`);
+const statuses = (msgs: JsonMessage[]) =>
+  msgs
+    .filter((m) => !/^(Downloading|Extracting)$/.test(m.status ?? ''))
+    .map((m) => `${m.status}${m.id ? ` ${m.id}` : ''}`);
 
 test('pull: layers in gzip, zstd and plain tar; up to date the second time; Already exists for a shared base', async () => {
   const base = { files: { 'etc/base': 'base' }, comp: 'gzip' as const };
-  const a = await publish('t/app', 'v1', [base, { files: { 'a.txt': 'a'.repeat(100_000) }, comp: 'zstd' }, { files: { 'b.txt': 'b' }, comp: 'none' }]);
+  const a = await publish('t/app', 'v1', [
+    base,
+    { files: { 'a.txt': 'a'.repeat(100_000) }, comp: 'zstd' },
+    { files: { 'b.txt': 'b' }, comp: 'none' },
+  ]);
   const msgs = await pull(`${reg.host}/t/app:v1`);
   const s = statuses(msgs);
   assert.equal(s[0], 'Pulling from t/app v1');
@@ -79,7 +103,11 @@ test('pull: layers in gzip, zstd and plain tar; up to date the second time; Alre
   assert.deepEqual(img.digests, [`${reg.host}/t/app@${a.manifest}`]);
   assert.equal(svc.resolve(`${reg.host}/t/app@${a.manifest}`).id, img.id);
   const again = statuses(await pull(`${reg.host}/t/app:v1`));
-  assert.deepEqual(again, ['Pulling from t/app v1', `Digest: ${a.manifest}`, `Status: Image is up to date for ${reg.host}/t/app:v1`]);
+  assert.deepEqual(again, [
+    'Pulling from t/app v1',
+    `Digest: ${a.manifest}`,
+    `Status: Image is up to date for ${reg.host}/t/app:v1`,
+  ]);
   const b = await publish('t/other', 'v2', [base, { files: { 'c.txt': 'c' }, comp: 'gzip' }]);
   const s2 = statuses(await pull(`${reg.host}/t/other:v2`));
   assert.ok(s2.includes(`Already exists ${b.blobs[0]!.slice(7, 19)}`));
@@ -95,7 +123,10 @@ test('pull: layers in gzip, zstd and plain tar; up to date the second time; Alre
 test('pull: a corrupt blob, a dropped connection or a wrong diff ID leave no image and no layers', async () => {
   const layersBefore = (db.stmt('SELECT count(*) AS n FROM layers').get() as { n: number }).n;
   const imagesBefore = svc.store.list().length;
-  const x = await publish('t/bad', 'v1', [{ files: { 'x/1': '1' }, comp: 'gzip' }, { files: { 'x/2': '2'.repeat(200_000) }, comp: 'gzip' }]);
+  const x = await publish('t/bad', 'v1', [
+    { files: { 'x/1': '1' }, comp: 'gzip' },
+    { files: { 'x/2': '2'.repeat(200_000) }, comp: 'gzip' },
+  ]);
   reg.corrupt.add(x.blobs[1]!);
   await assert.rejects(pull(`${reg.host}/t/bad:v1`), /digest mismatch/);
   reg.corrupt.clear();
@@ -105,38 +136,62 @@ test('pull: a corrupt blob, a dropped connection or a wrong diff ID leave no ima
   // A config that names another diff ID for a layer.
   const tar = await makeTar([{ name: 'y', content: 'y' }]);
   const blob = gzipSync(tar);
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256('not it')] } }));
-  const m = schema2Manifest({ mediaType: MediaType.DockerConfig, digest: reg.addBlob('t/bad', config), size: config.length }, [{ mediaType: MediaType.DockerLayerGzip, digest: reg.addBlob('t/bad', blob), size: blob.length }]);
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256('not it')] } }),
+  );
+  const m = schema2Manifest(
+    { mediaType: MediaType.DockerConfig, digest: reg.addBlob('t/bad', config), size: config.length },
+    [{ mediaType: MediaType.DockerLayerGzip, digest: reg.addBlob('t/bad', blob), size: blob.length }],
+  );
   reg.addManifest('t/bad', 'v2', MediaType.DockerManifest, m);
   await assert.rejects(pull(`${reg.host}/t/bad:v2`), /does not match the diff ID/);
   assert.equal((db.stmt('SELECT count(*) AS n FROM layers').get() as { n: number }).n, layersBefore);
   assert.equal(svc.store.list().length, imagesBefore);
   assert.deepEqual(await readdir(tmp()), []);
-  await assert.rejects(pull(`${reg.host}/t/bad:nope`), (e: Error & { category?: string }) => e.category === 'NotFound' && /^manifest for .*t\/bad:nope not found: manifest unknown/.test(e.message));
+  await assert.rejects(
+    pull(`${reg.host}/t/bad:nope`),
+    (e: Error & { category?: string }) =>
+      e.category === 'NotFound' && /^manifest for .*t\/bad:nope not found: manifest unknown/.test(e.message),
+  );
   await assert.rejects(svc.pull(`${reg.host}/t/bad:v1`, { tmp: tmp(), out: () => {} }), /pull access denied/);
 });
 
 test('pull: four layers wait for three downloads; a client going away stops the pull and leaves nothing', async () => {
   const { randomBytes } = await import('node:crypto');
-  const big = () => ({ files: { [`r${Math.random()}`]: randomBytes(600_000).toString('base64') }, comp: 'gzip' as const });
+  const big = () => ({
+    files: { [`r${Math.random()}`]: randomBytes(600_000).toString('base64') },
+    comp: 'gzip' as const,
+  });
   const x = await publish('t/slow', 'v1', [big(), big(), big(), big()]);
   for (const b of x.blobs) reg.slow.add(b);
   const layersBefore = (db.stmt('SELECT count(*) AS n FROM layers').get() as { n: number }).n;
   const ac = new AbortController();
   const msgs: JsonMessage[] = [];
-  const p = svc.pull(`${reg.host}/t/slow:v1`, { tmp: tmp(), creds, signal: ac.signal, out: (m) => {
-    msgs.push(m);
-    if (m.status === 'Downloading' && (m.progressDetail?.current ?? 0) > 200_000) ac.abort();
-  } });
+  const p = svc.pull(`${reg.host}/t/slow:v1`, {
+    tmp: tmp(),
+    creds,
+    signal: ac.signal,
+    out: (m) => {
+      msgs.push(m);
+      if (m.status === 'Downloading' && (m.progressDetail?.current ?? 0) > 200_000) ac.abort();
+    },
+  });
   await assert.rejects(p, /cancelled/);
   reg.slow.clear();
-  assert.deepEqual(statuses(msgs).filter((l) => l.startsWith('Waiting')), [`Waiting ${x.blobs[3]!.slice(7, 19)}`]);
+  assert.deepEqual(
+    statuses(msgs).filter((l) => l.startsWith('Waiting')),
+    [`Waiting ${x.blobs[3]!.slice(7, 19)}`],
+  );
   assert.equal((db.stmt('SELECT count(*) AS n FROM layers').get() as { n: number }).n, layersBefore);
   assert.equal(svc.store.find(`${reg.host}/t/slow:v1`), undefined);
   assert.deepEqual(await readdir(tmp()), []);
   // And the registry's view of it, as `docker manifest inspect`-like tools ask.
   assert.deepEqual(await svc.distribution(`${reg.host}/t/slow:v1`, creds), {
-    Descriptor: { mediaType: MediaType.DockerManifest, digest: x.manifest, size: reg.manifests.get('t/slow')!.get('v1')!.bytes.length },
+    Descriptor: {
+      mediaType: MediaType.DockerManifest,
+      digest: x.manifest,
+      size: reg.manifests.get('t/slow')!.get('v1')!.bytes.length,
+    },
     Platforms: [{ architecture: 'amd64', os: 'linux' }],
   });
 });
@@ -148,26 +203,53 @@ test('pull -a: every tag of the repository, one status line for the repository',
   const rs = await svc.pullAll(`${reg.host}/t/many`, { tmp: tmp(), creds, out: (m) => msgs.push(m) });
   assert.equal(rs.length, 2);
   const s = statuses(msgs);
-  assert.deepEqual(s.filter((l) => l.startsWith('Pulling from')), ['Pulling from t/many a', 'Pulling from t/many b']);
-  assert.deepEqual(s.filter((l) => l.startsWith('Status:')), [`Status: Downloaded newer image for ${reg.host}/t/many`]);
+  assert.deepEqual(
+    s.filter((l) => l.startsWith('Pulling from')),
+    ['Pulling from t/many a', 'Pulling from t/many b'],
+  );
+  assert.deepEqual(
+    s.filter((l) => l.startsWith('Status:')),
+    [`Status: Downloaded newer image for ${reg.host}/t/many`],
+  );
   assert.ok(svc.store.find(`${reg.host}/t/many:a`) && svc.store.find(`${reg.host}/t/many:b`));
 });
 
 test('pull: two pulls of one image at once both succeed and share the layers', async () => {
-  const x = await publish('t/twice', 'v1', [{ files: { 't/1': '1'.repeat(300_000) }, comp: 'gzip' }, { files: { 't/2': '2' }, comp: 'zstd' }]);
+  const x = await publish('t/twice', 'v1', [
+    { files: { 't/1': '1'.repeat(300_000) }, comp: 'gzip' },
+    { files: { 't/2': '2' }, comp: 'zstd' },
+  ]);
   const [a, b] = await Promise.all([pull(`${reg.host}/t/twice:v1`), pull(`${reg.host}/t/twice:v1`)]);
   assert.equal(statuses(a).at(-2), `Digest: ${x.manifest}`);
   assert.equal(statuses(b).at(-2), `Digest: ${x.manifest}`);
   const img = svc.resolve(`${reg.host}/t/twice:v1`);
   assert.equal(svc.store.snapshots.stack(img.topChain).length, 2);
-  assert.equal((db.stmt('SELECT count(*) AS n FROM layers WHERE diff_id IN (?, ?)').get(x.diffIds[0], x.diffIds[1]) as { n: number }).n, 2);
+  assert.equal(
+    (
+      db.stmt('SELECT count(*) AS n FROM layers WHERE diff_id IN (?, ?)').get(x.diffIds[0], x.diffIds[1]) as {
+        n: number;
+      }
+    ).n,
+    2,
+  );
 });
 
 test('pull: an index resolves to the host platform entry', async () => {
-  const a = await publish('t/multi', 'amd', [{ files: { 'arch': 'amd64' }, comp: 'gzip' }]);
-  const entry = (digest: Digest, arch: string) => ({ mediaType: MediaType.DockerManifest, digest, size: reg.manifests.get('t/multi')!.get(digest)!.bytes.length, platform: { os: 'linux', architecture: arch } });
+  const a = await publish('t/multi', 'amd', [{ files: { arch: 'amd64' }, comp: 'gzip' }]);
+  const entry = (digest: Digest, arch: string) => ({
+    mediaType: MediaType.DockerManifest,
+    digest,
+    size: reg.manifests.get('t/multi')!.get(digest)!.bytes.length,
+    platform: { os: 'linux', architecture: arch },
+  });
   const other = sha256('elsewhere');
-  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [{ ...entry(a.manifest, 'arm64'), digest: other }, entry(a.manifest, 'amd64')] }));
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.OciIndex,
+      manifests: [{ ...entry(a.manifest, 'arm64'), digest: other }, entry(a.manifest, 'amd64')],
+    }),
+  );
   const id = reg.addManifest('t/multi', 'latest', MediaType.OciIndex, index);
   const s = statuses(await pull(`${reg.host}/t/multi:latest`));
   assert.equal(s.at(-2), `Digest: ${id}`);
@@ -194,15 +276,24 @@ test('push: Pushed, then Layer already exists, then Mounted from; unknown image 
   const fresh = await publishLocal();
   svc.tag(fresh, `${reg.host}/t/fresh`, '1');
   const f1 = await run(`${reg.host}/t/fresh`, '1');
-  assert.ok(f1.s.some((l) => l.startsWith('Pushed ')), f1.s.join('\n'));
+  assert.ok(
+    f1.s.some((l) => l.startsWith('Pushed ')),
+    f1.s.join('\n'),
+  );
   assert.ok(f1.msgs.some((m) => m.status === 'Pushing' && m.progressDetail?.total));
   svc.tag(fresh, `${reg.host}/t/fresh`, '2');
   const all = await run(`${reg.host}/t/fresh`);
-  assert.deepEqual(all.aux.map((x) => (x as { Tag: string }).Tag), ['1', '2']);
+  assert.deepEqual(
+    all.aux.map((x) => (x as { Tag: string }).Tag),
+    ['1', '2'],
+  );
   assert.ok(all.s.filter((l) => l.startsWith('Layer already exists')).length >= 2);
   svc.tag(fresh, `${reg.host}/t/third`, 'x');
   const m = await run(`${reg.host}/t/third`, 'x');
-  assert.ok(m.s.some((l) => l.startsWith('Mounted from t/fresh')), m.s.join('\n'));
+  assert.ok(
+    m.s.some((l) => l.startsWith('Mounted from t/fresh')),
+    m.s.join('\n'),
+  );
   // Pull it back by the pushed digest after deleting it locally.
   const digest = (all.aux[0] as { Digest: string }).Digest;
   for (const t of svc.resolve(fresh).tags) svc.store.untag(t);
@@ -210,7 +301,10 @@ test('push: Pushed, then Layer already exists, then Mounted from; unknown image 
   const back = statuses(await pull(`${reg.host}/t/fresh@${digest}`));
   assert.equal(back.at(-1), `Status: Downloaded newer image for ${reg.host}/t/fresh@${digest}`);
   assert.equal(svc.resolve(`${reg.host}/t/fresh@${digest}`).id, fresh);
-  assert.throws(() => svc.planPush(`${reg.host}/t/nothing`, 'v1'), /An image does not exist locally with the tag: 127\.0\.0\.1:\d+\/t\/nothing/);
+  assert.throws(
+    () => svc.planPush(`${reg.host}/t/nothing`, 'v1'),
+    /An image does not exist locally with the tag: 127\.0\.0\.1:\d+\/t\/nothing/,
+  );
 });
 
 /** An image made locally (as import does): one layer no registry has. */

@@ -67,7 +67,10 @@ test('save then load through the service: same ID, tags, save and load events', 
   await svc.remove('imported:1');
   assert.equal(svc.store.find(img.id), undefined, 'the image is gone before the load');
   const lines: string[] = [];
-  const loaded = await svc.load(Readable.from([tar]), { tmp: join(dir, 'tmp'), out: (m) => m.stream && lines.push(m.stream) });
+  const loaded = await svc.load(Readable.from([tar]), {
+    tmp: join(dir, 'tmp'),
+    out: (m) => m.stream && lines.push(m.stream),
+  });
   assert.deepEqual(loaded, [{ id: img.id, tags: ['imported:1', 'copy:v2'] }]);
   assert.deepEqual(lines, ['Loaded image: imported:1\n', 'Loaded image: copy:v2\n']);
   assert.ok(events.some((e) => e.Action === 'load' && e.Actor.ID === img.id));

@@ -35,10 +35,29 @@ const BUILTIN_IDS: Record<string, string> = {
 /** A network create request, as Docker's Go type declares it. */
 const NETWORK_CONFIG: Shape = {
   fields: {
-    Name: 'string', Driver: 'string', Scope: 'string', Internal: 'boolean', Attachable: 'boolean', Ingress: 'boolean',
-    EnableIPv4: 'boolean', EnableIPv6: 'boolean', CheckDuplicate: 'boolean', ConfigOnly: 'boolean',
-    Labels: { map: 'string' }, Options: { map: 'string' },
-    IPAM: { fields: { Driver: 'string', Options: { map: 'string' }, Config: { list: { fields: { Subnet: 'string', IPRange: 'string', Gateway: 'string', AuxiliaryAddresses: { map: 'string' } } } } } },
+    Name: 'string',
+    Driver: 'string',
+    Scope: 'string',
+    Internal: 'boolean',
+    Attachable: 'boolean',
+    Ingress: 'boolean',
+    EnableIPv4: 'boolean',
+    EnableIPv6: 'boolean',
+    CheckDuplicate: 'boolean',
+    ConfigOnly: 'boolean',
+    Labels: { map: 'string' },
+    Options: { map: 'string' },
+    IPAM: {
+      fields: {
+        Driver: 'string',
+        Options: { map: 'string' },
+        Config: {
+          list: {
+            fields: { Subnet: 'string', IPRange: 'string', Gateway: 'string', AuxiliaryAddresses: { map: 'string' } },
+          },
+        },
+      },
+    },
   },
 };
 
@@ -55,31 +74,82 @@ export class NetworkService {
     const out: object[] = [];
     const info = this.d.bridge?.enabled ? this.d.bridge.info() : undefined;
     if (this.d.bridge?.enabled) {
-      out.push(this.view({
-        Name: 'bridge', Id: this.d.bridge.networkId, Created: this.started, Driver: 'bridge', Internal: false, Labels: {},
-        Options: {
-          'com.docker.network.bridge.default_bridge': 'true',
-          'com.docker.network.bridge.enable_icc': 'true',
-          'com.docker.network.bridge.enable_ip_masquerade': 'true',
-          'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
-          'com.docker.network.bridge.name': this.d.bridge.bridgeName,
-          'com.docker.network.driver.mtu': '1500',
-        },
-        Config: info ? [{ Subnet: info.subnet, Gateway: info.gateway }] : [],
-        IpamOptions: null,
-      }));
+      out.push(
+        this.view({
+          Name: 'bridge',
+          Id: this.d.bridge.networkId,
+          Created: this.started,
+          Driver: 'bridge',
+          Internal: false,
+          Labels: {},
+          Options: {
+            'com.docker.network.bridge.default_bridge': 'true',
+            'com.docker.network.bridge.enable_icc': 'true',
+            'com.docker.network.bridge.enable_ip_masquerade': 'true',
+            'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
+            'com.docker.network.bridge.name': this.d.bridge.bridgeName,
+            'com.docker.network.driver.mtu': '1500',
+          },
+          Config: info ? [{ Subnet: info.subnet, Gateway: info.gateway }] : [],
+          IpamOptions: null,
+        }),
+      );
     }
-    out.push(this.view({ Name: 'host', Id: BUILTIN_IDS.host!, Created: this.started, Driver: 'host', Internal: false, Labels: {}, Options: {}, Config: [], IpamOptions: null }));
-    out.push(this.view({ Name: 'none', Id: BUILTIN_IDS.none!, Created: this.started, Driver: 'null', Internal: false, Labels: {}, Options: {}, Config: [], IpamOptions: null }));
+    out.push(
+      this.view({
+        Name: 'host',
+        Id: BUILTIN_IDS.host!,
+        Created: this.started,
+        Driver: 'host',
+        Internal: false,
+        Labels: {},
+        Options: {},
+        Config: [],
+        IpamOptions: null,
+      }),
+    );
+    out.push(
+      this.view({
+        Name: 'none',
+        Id: BUILTIN_IDS.none!,
+        Created: this.started,
+        Driver: 'null',
+        Internal: false,
+        Labels: {},
+        Options: {},
+        Config: [],
+        IpamOptions: null,
+      }),
+    );
     for (const n of this.d.user.list()) out.push(this.userView(n));
     return out;
   }
 
   private userView(n: UserNetwork): object {
-    return this.view({ Name: n.Name, Id: n.Id, Created: n.Created, Driver: 'bridge', Internal: n.Internal, Labels: n.Labels, Options: n.Options, Config: [{ Subnet: n.Subnet, Gateway: n.Gateway }], IpamOptions: {} });
+    return this.view({
+      Name: n.Name,
+      Id: n.Id,
+      Created: n.Created,
+      Driver: 'bridge',
+      Internal: n.Internal,
+      Labels: n.Labels,
+      Options: n.Options,
+      Config: [{ Subnet: n.Subnet, Gateway: n.Gateway }],
+      IpamOptions: {},
+    });
   }
 
-  private view(n: { Name: string; Id: string; Created: string; Driver: string; Internal: boolean; Labels: Record<string, string>; Options: Record<string, string>; Config: object[]; IpamOptions: object | null }): object {
+  private view(n: {
+    Name: string;
+    Id: string;
+    Created: string;
+    Driver: string;
+    Internal: boolean;
+    Labels: Record<string, string>;
+    Options: Record<string, string>;
+    Config: object[];
+    IpamOptions: object | null;
+  }): object {
     return {
       Name: n.Name,
       Id: n.Id,
@@ -110,7 +180,13 @@ export class NetworkService {
       }
       for (const ep of [c.Network, ...(c.ExtraNetworks ?? [])]) {
         if (ep?.networkId !== id) continue;
-        out[c.Id] = { Name: c.Name, EndpointID: ep.endpointId, MacAddress: ep.macAddress, IPv4Address: `${ep.ipAddress}/${ep.prefixLen}`, IPv6Address: '' };
+        out[c.Id] = {
+          Name: c.Name,
+          EndpointID: ep.endpointId,
+          MacAddress: ep.macAddress,
+          IPv4Address: `${ep.ipAddress}/${ep.prefixLen}`,
+          IPv6Address: '',
+        };
       }
     }
     return out;
@@ -132,10 +208,13 @@ export class NetworkService {
 
   inspect(ref: string): object {
     const all = this.all() as Array<{ Name: string; Id: string }>;
-    const hit = all.find((n) => n.Id === ref) ?? all.find((n) => n.Name === ref) ?? (() => {
-      const p = all.filter((n) => ref.length > 0 && n.Id.startsWith(ref));
-      return p.length === 1 ? p[0] : undefined;
-    })();
+    const hit =
+      all.find((n) => n.Id === ref) ??
+      all.find((n) => n.Name === ref) ??
+      (() => {
+        const p = all.filter((n) => ref.length > 0 && n.Id.startsWith(ref));
+        return p.length === 1 ? p[0] : undefined;
+      })();
     if (!hit) throw notFound(`network ${ref} not found`);
     return hit;
   }
@@ -148,12 +227,17 @@ export class NetworkService {
   }
 
   async remove(ref: string): Promise<void> {
-    if (['bridge', 'host', 'none'].includes(ref) || ref === this.d.bridge?.networkId || Object.values(BUILTIN_IDS).includes(ref)) {
+    if (
+      ['bridge', 'host', 'none'].includes(ref) ||
+      ref === this.d.bridge?.networkId ||
+      Object.values(BUILTIN_IDS).includes(ref)
+    ) {
       const name = ref.length === 64 ? (this.inspect(ref) as { Name: string }).Name : ref;
       throw forbidden(`${name} is a pre-defined network and cannot be removed`);
     }
     const n = this.d.user.get(ref);
-    if (Object.keys(this.containersOn(n.Id, n.Name)).length) throw forbidden(`error while removing network: network ${n.Name} id ${n.Id} has active endpoints`);
+    if (Object.keys(this.containersOn(n.Id, n.Name)).length)
+      throw forbidden(`error while removing network: network ${n.Name} id ${n.Id} has active endpoints`);
     await this.d.user.remove(n.Id);
     this.d.events.publish('network', 'destroy', n.Id, { name: n.Name, type: 'bridge' });
   }
@@ -163,11 +247,21 @@ export class NetworkService {
     for (const n of this.d.user.list()) {
       if (Object.keys(this.containersOn(n.Id, n.Name)).length) continue;
       if (this.usedByStoppedContainer(n)) continue;
-      if (!labels.every((l) => (l.includes('!=') || l.startsWith('!') ? !matchLabel(n.Labels, l.replace('!=', '=').replace(/^!/, '')) : matchLabel(n.Labels, l)))) continue;
-      await this.d.user.remove(n.Id).then(() => {
-        deleted.push(n.Name);
-        this.d.events.publish('network', 'destroy', n.Id, { name: n.Name, type: 'bridge' });
-      }, () => {});
+      if (
+        !labels.every((l) =>
+          l.includes('!=') || l.startsWith('!')
+            ? !matchLabel(n.Labels, l.replace('!=', '=').replace(/^!/, ''))
+            : matchLabel(n.Labels, l),
+        )
+      )
+        continue;
+      await this.d.user.remove(n.Id).then(
+        () => {
+          deleted.push(n.Name);
+          this.d.events.publish('network', 'destroy', n.Id, { name: n.Name, type: 'bridge' });
+        },
+        () => {},
+      );
     }
     if (deleted.length) this.d.events.publish('network', 'prune', '', { reclaimed: '0' });
     return { NetworksDeleted: deleted };
@@ -180,13 +274,25 @@ export class NetworkService {
     });
   }
 
-  async connect(ref: string, body: { Container?: string; EndpointConfig?: { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string } | null; Links?: string[] | null } | null }): Promise<void> {
-    if (['bridge', 'host', 'none'].includes(ref)) throw forbidden(`connecting to the ${ref} network is not supported; use a user-defined network`);
+  async connect(
+    ref: string,
+    body: {
+      Container?: string;
+      EndpointConfig?: {
+        Aliases?: string[] | null;
+        IPAMConfig?: { IPv4Address?: string } | null;
+        Links?: string[] | null;
+      } | null;
+    },
+  ): Promise<void> {
+    if (['bridge', 'host', 'none'].includes(ref))
+      throw forbidden(`connecting to the ${ref} network is not supported; use a user-defined network`);
     await this.d.containers.connectNetwork(body.Container ?? '', ref, body.EndpointConfig ?? {});
   }
 
   async disconnect(ref: string, body: { Container?: string; Force?: boolean }): Promise<void> {
-    if (['bridge', 'host', 'none'].includes(ref)) throw forbidden(`disconnecting from the ${ref} network is not supported`);
+    if (['bridge', 'host', 'none'].includes(ref))
+      throw forbidden(`disconnecting from the ${ref} network is not supported`);
     await this.d.containers.disconnectNetwork(body.Container ?? '', ref, !!body.Force);
   }
 }

@@ -33,11 +33,20 @@ export async function diskUsage(d: DiskUsageDeps): Promise<object> {
   const now = Date.now();
   return {
     LayersSize: [...layerUsers.values()].reduce((n, l) => n + l.size, 0),
-    Images: images.map((i) => imageSummary(i, {
-      SharedSize: (stacks.get(i.id) ?? []).filter((l) => (layerUsers.get(l.chainId)?.users ?? 0) > 1).reduce((n, l) => n + l.size, 0),
-      Containers: users.get(i.id) ?? 0,
-    })),
-    Containers: await Promise.all(containers.map(async (c) => ({ ...summary(c, d.containers.imageName(c), now), ...(await d.containers.sizes(c.Id)) }))),
+    Images: images.map((i) =>
+      imageSummary(i, {
+        SharedSize: (stacks.get(i.id) ?? [])
+          .filter((l) => (layerUsers.get(l.chainId)?.users ?? 0) > 1)
+          .reduce((n, l) => n + l.size, 0),
+        Containers: users.get(i.id) ?? 0,
+      }),
+    ),
+    Containers: await Promise.all(
+      containers.map(async (c) => ({
+        ...summary(c, d.containers.imageName(c), now),
+        ...(await d.containers.sizes(c.Id)),
+      })),
+    ),
     Volumes: d.volumes ? await d.volumes.usageData() : [],
     BuildCache: [],
   };

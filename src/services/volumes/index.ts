@@ -1,2 +1,13 @@
 export { VolumeService, type VolumeView, type CreateVolumeRequest, type VolumeListFilters } from './service.ts';
-export { planMounts, parseBind, parseMount, parseTmpfs, parseVolumesFrom, mountsView, type MountPoint, type PlannedMount, type MountInputs, type MountRequest } from './mounts.ts';
+export {
+  planMounts,
+  parseBind,
+  parseMount,
+  parseTmpfs,
+  parseVolumesFrom,
+  mountsView,
+  type MountPoint,
+  type PlannedMount,
+  type MountInputs,
+  type MountRequest,
+} from './mounts.ts';

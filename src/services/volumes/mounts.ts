@@ -51,8 +51,19 @@ export interface MountRequest {
   Target?: string;
   ReadOnly?: boolean;
   Consistency?: string;
-  BindOptions?: { Propagation?: string; NonRecursive?: boolean; CreateMountpoint?: boolean; ReadOnlyNonRecursive?: boolean; ReadOnlyForceRecursive?: boolean } | null;
-  VolumeOptions?: { NoCopy?: boolean; Subpath?: string; Labels?: Record<string, string> | null; DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null } | null;
+  BindOptions?: {
+    Propagation?: string;
+    NonRecursive?: boolean;
+    CreateMountpoint?: boolean;
+    ReadOnlyNonRecursive?: boolean;
+    ReadOnlyForceRecursive?: boolean;
+  } | null;
+  VolumeOptions?: {
+    NoCopy?: boolean;
+    Subpath?: string;
+    Labels?: Record<string, string> | null;
+    DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null;
+  } | null;
   TmpfsOptions?: { SizeBytes?: number; Mode?: number } | null;
 }
 
@@ -117,27 +128,50 @@ export function parseBind(spec: string): PlannedMount {
     if (m === 'ro' || m === 'rw') rw = m === 'rw';
     else if (m === 'nocopy') nocopy = true;
     else if (PROPAGATIONS.includes(m)) propagation = m;
-    else if (m === 'z' || m === 'Z' || CONSISTENCY.includes(m)) { /* labels and consistency: nothing to do on Linux */ }
-    else throw invalidArgument(`invalid mode: ${m}`);
+    else if (m === 'z' || m === 'Z' || CONSISTENCY.includes(m)) {
+      /* labels and consistency: nothing to do on Linux */
+    } else throw invalidArgument(`invalid mode: ${m}`);
     if (m !== 'nocopy') kept.push(m);
   }
   if (type === 'bind') {
     if (nocopy) throw invalidArgument(`invalid mode: ${mode}`);
-    return { Type: 'bind', Source: posix.normalize(src).replace(/(.)\/$/, '$1'), Destination: dest, Mode: kept.join(','), RW: rw, Propagation: propagation || 'rprivate', CreateSource: true, ...(propagation ? { PropagationGiven: true } : {}) };
+    return {
+      Type: 'bind',
+      Source: posix.normalize(src).replace(/(.)\/$/, '$1'),
+      Destination: dest,
+      Mode: kept.join(','),
+      RW: rw,
+      Propagation: propagation || 'rprivate',
+      CreateSource: true,
+      ...(propagation ? { PropagationGiven: true } : {}),
+    };
   }
   const badName = src ? volumeNameError(src) : undefined;
   if (badName) throw badName;
   if (propagation) throw invalidArgument(`invalid mode: ${mode}`);
-  return { Type: 'volume', Name: src || undefined, Source: '', Destination: dest, Driver: 'local', Mode: kept.join(',') || (src ? 'z' : ''), RW: rw, Propagation: '', NoCopy: nocopy || undefined, Anonymous: !src || undefined };
+  return {
+    Type: 'volume',
+    Name: src || undefined,
+    Source: '',
+    Destination: dest,
+    Driver: 'local',
+    Mode: kept.join(',') || (src ? 'z' : ''),
+    RW: rw,
+    Propagation: '',
+    NoCopy: nocopy || undefined,
+    Anonymous: !src || undefined,
+  };
 }
 
 /** One `--mount` (`HostConfig.Mounts` entry). `exists` tells whether a host path exists. */
 export function parseMount(raw: unknown, exists: (path: string) => boolean): PlannedMount {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalidArgument('invalid mount config: expected an object');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw invalidArgument('invalid mount config: expected an object');
   const m = raw as MountRequest;
   const type = m.Type ?? '';
   const bad = (why: string) => invalidArgument(`invalid mount config for type "${type}": ${why}`);
-  if (!['volume', 'bind', 'tmpfs'].includes(type)) throw invalidArgument(`invalid mount config: mount type unknown: "${type}"`);
+  if (!['volume', 'bind', 'tmpfs'].includes(type))
+    throw invalidArgument(`invalid mount config: mount type unknown: "${type}"`);
   const dest = checkDest(m.Target ?? '', type);
   if (type !== 'bind' && m.BindOptions) throw bad('field BindOptions must not be specified');
   if (type !== 'volume' && m.VolumeOptions) throw bad('field VolumeOptions must not be specified');
@@ -148,14 +182,28 @@ export function parseMount(raw: unknown, exists: (path: string) => boolean): Pla
     if (!m.Source.startsWith('/')) throw bad(`invalid mount path: '${m.Source}' mount path must be absolute`);
     const propagation = m.BindOptions?.Propagation || 'rprivate';
     if (!PROPAGATIONS.includes(propagation)) throw bad(`invalid propagation mode: ${propagation}`);
-    if (m.BindOptions?.ReadOnlyNonRecursive && m.BindOptions.ReadOnlyForceRecursive) throw bad('ReadOnlyNonRecursive and ReadOnlyForceRecursive are mutually exclusive');
-    if ((m.BindOptions?.ReadOnlyNonRecursive || m.BindOptions?.ReadOnlyForceRecursive) && !m.ReadOnly) throw bad('option ReadOnlyNonRecursive and ReadOnlyForceRecursive need ReadOnly');
-    if (m.BindOptions?.ReadOnlyForceRecursive && propagation !== 'rprivate') throw bad('read-only force recursive must be used with rprivate propagation');
+    if (m.BindOptions?.ReadOnlyNonRecursive && m.BindOptions.ReadOnlyForceRecursive)
+      throw bad('ReadOnlyNonRecursive and ReadOnlyForceRecursive are mutually exclusive');
+    if ((m.BindOptions?.ReadOnlyNonRecursive || m.BindOptions?.ReadOnlyForceRecursive) && !m.ReadOnly)
+      throw bad('option ReadOnlyNonRecursive and ReadOnlyForceRecursive need ReadOnly');
+    if (m.BindOptions?.ReadOnlyForceRecursive && propagation !== 'rprivate')
+      throw bad('read-only force recursive must be used with rprivate propagation');
     const source = posix.normalize(m.Source).replace(/(.)\/$/, '$1');
     // API 1.42's CreateMountpoint (`bind-create-src`) asks for `-v`'s behaviour.
     const create = !!m.BindOptions?.CreateMountpoint;
     if (!create && !exists(source)) throw bad(`bind source path does not exist: ${source}`);
-    return { Type: 'bind', Source: source, Destination: dest, Mode: '', RW: rw, Propagation: propagation, ...(create ? { CreateSource: true } : {}), ...(m.BindOptions?.Propagation ? { PropagationGiven: true } : {}), ...(m.BindOptions?.NonRecursive ? { NonRecursive: true } : {}), ...(m.BindOptions?.ReadOnlyNonRecursive ? { ReadOnlyNonRecursive: true } : {}) };
+    return {
+      Type: 'bind',
+      Source: source,
+      Destination: dest,
+      Mode: '',
+      RW: rw,
+      Propagation: propagation,
+      ...(create ? { CreateSource: true } : {}),
+      ...(m.BindOptions?.Propagation ? { PropagationGiven: true } : {}),
+      ...(m.BindOptions?.NonRecursive ? { NonRecursive: true } : {}),
+      ...(m.BindOptions?.ReadOnlyNonRecursive ? { ReadOnlyNonRecursive: true } : {}),
+    };
   }
   if (type === 'tmpfs') {
     if (m.Source) throw bad('field Source must not be specified');
@@ -177,8 +225,16 @@ export function parseMount(raw: unknown, exists: (path: string) => boolean): Pla
   const driver = m.VolumeOptions?.DriverConfig?.Name || 'local';
   if (driver !== 'local') throw bad(`error looking up volume plugin ${driver}: plugin "${driver}" not found`);
   return {
-    Type: 'volume', Name: m.Source || undefined, Source: '', Destination: dest, Driver: 'local', Mode: 'z', RW: rw, Propagation: '',
-    NoCopy: m.VolumeOptions?.NoCopy || undefined, Anonymous: !m.Source || undefined,
+    Type: 'volume',
+    Name: m.Source || undefined,
+    Source: '',
+    Destination: dest,
+    Driver: 'local',
+    Mode: 'z',
+    RW: rw,
+    Propagation: '',
+    NoCopy: m.VolumeOptions?.NoCopy || undefined,
+    Anonymous: !m.Source || undefined,
     VolumeLabels: m.VolumeOptions?.Labels ?? undefined,
     VolumeDriverOpts: m.VolumeOptions?.DriverConfig?.Options ?? undefined,
   };
@@ -194,9 +250,23 @@ export function parseTmpfs(dest: string, options: string): PlannedMount {
     if (o === 'ro' || o === 'rw') rw = o === 'rw';
     else opts.push(o);
   }
-  const defaults = [['noexec', 'exec'], ['nosuid', 'suid'], ['nodev', 'dev']]
-    .filter(([on, off]) => !opts.includes(on!) && !opts.includes(off!)).map(([on]) => on!);
-  return { Type: 'tmpfs', Source: '', Destination: d, Mode: '', RW: rw, Propagation: '', TmpfsOptions: [...defaults, ...opts], Hidden: true };
+  const defaults = [
+    ['noexec', 'exec'],
+    ['nosuid', 'suid'],
+    ['nodev', 'dev'],
+  ]
+    .filter(([on, off]) => !opts.includes(on!) && !opts.includes(off!))
+    .map(([on]) => on!);
+  return {
+    Type: 'tmpfs',
+    Source: '',
+    Destination: d,
+    Mode: '',
+    RW: rw,
+    Propagation: '',
+    TmpfsOptions: [...defaults, ...opts],
+    Hidden: true,
+  };
 }
 
 /** `--volumes-from name[:ro|:rw]`. */
@@ -213,7 +283,16 @@ export function planMounts(input: MountInputs, exists: (path: string) => boolean
   const byDest = new Map<string, PlannedMount>();
   for (const v of input.volumes ?? []) {
     const dest = checkDest(v, 'volume');
-    byDest.set(dest, { Type: 'volume', Source: '', Destination: dest, Driver: 'local', Mode: '', RW: true, Propagation: '', Anonymous: true });
+    byDest.set(dest, {
+      Type: 'volume',
+      Source: '',
+      Destination: dest,
+      Driver: 'local',
+      Mode: '',
+      RW: true,
+      Propagation: '',
+      Anonymous: true,
+    });
   }
   for (const from of input.volumesFrom ?? []) {
     for (const m of from.mounts) {
@@ -241,9 +320,29 @@ export function planMounts(input: MountInputs, exists: (path: string) => boolean
 
 /** What `docker inspect` shows in `Mounts`. */
 export function mountsView(mps: readonly MountPoint[] | undefined): object[] {
-  return (mps ?? []).filter((m) => !m.Hidden).map((m) => m.Type === 'volume'
-    ? { Type: 'volume', Name: m.Name, Source: m.Source, Destination: m.Destination, Driver: m.Driver ?? 'local', Mode: m.Mode, RW: m.RW, Propagation: m.Propagation }
-    : { Type: m.Type, Source: m.Source, Destination: m.Destination, Mode: m.Mode, RW: m.RW, Propagation: m.Propagation });
+  return (mps ?? [])
+    .filter((m) => !m.Hidden)
+    .map((m) =>
+      m.Type === 'volume'
+        ? {
+            Type: 'volume',
+            Name: m.Name,
+            Source: m.Source,
+            Destination: m.Destination,
+            Driver: m.Driver ?? 'local',
+            Mode: m.Mode,
+            RW: m.RW,
+            Propagation: m.Propagation,
+          }
+        : {
+            Type: m.Type,
+            Source: m.Source,
+            Destination: m.Destination,
+            Mode: m.Mode,
+            RW: m.RW,
+            Propagation: m.Propagation,
+          },
+    );
 }
 
 export { ANONYMOUS_LABEL };

@@ -42,7 +42,12 @@ export function sourceMount(path: string, entries: readonly MountInfoEntry[]): M
  * Checks one bind's propagation against the host's mount of its (symlink-resolved) source and
  * says what the container's root must propagate for it: 'shared', 'rslave', or undefined.
  */
-export function checkPropagation(source: string, propagation: string, entries: readonly MountInfoEntry[], resolved = source): 'shared' | 'rslave' | undefined {
+export function checkPropagation(
+  source: string,
+  propagation: string,
+  entries: readonly MountInfoEntry[],
+  resolved = source,
+): 'shared' | 'rslave' | undefined {
   const shared = propagation === 'shared' || propagation === 'rshared';
   const slave = propagation === 'slave' || propagation === 'rslave';
   if (!shared && !slave) return undefined;
@@ -54,7 +59,8 @@ export function checkPropagation(source: string, propagation: string, entries: r
     if (!isShared) throw invalidArgument(`path ${source} is mounted on ${m.mountPoint} but it is not a shared mount`);
     return 'shared';
   }
-  if (!isShared && !isSlave) throw invalidArgument(`path ${source} is mounted on ${m.mountPoint} but it is not a shared or slave mount`);
+  if (!isShared && !isSlave)
+    throw invalidArgument(`path ${source} is mounted on ${m.mountPoint} but it is not a shared or slave mount`);
   return 'rslave';
 }
 
@@ -70,6 +76,8 @@ export function daemonRootRule(m: MountPoint, given: boolean | undefined, root: 
     m.Propagation = 'rslave';
     m.DefaultSlave = true;
   } else if (given && m.Propagation !== 'rslave' && m.Propagation !== 'rshared') {
-    throw invalidArgument(`invalid mount config: must use either propagation mode "rslave" or "rshared" when mount source is within the daemon root, daemon root: ${JSON.stringify(root)}, bind mount source: ${JSON.stringify(m.Source)}, propagation: ${JSON.stringify(m.Propagation)}`);
+    throw invalidArgument(
+      `invalid mount config: must use either propagation mode "rslave" or "rshared" when mount source is within the daemon root, daemon root: ${JSON.stringify(root)}, bind mount source: ${JSON.stringify(m.Source)}, propagation: ${JSON.stringify(m.Propagation)}`,
+    );
   }
 }

@@ -44,7 +44,9 @@ export interface VolumeListFilters {
 }
 
 /** A volume create request, as Docker's Go type declares it. */
-const VOLUME_CONFIG: Shape = { fields: { Name: 'string', Driver: 'string', DriverOpts: { map: 'string' }, Labels: { map: 'string' } } };
+const VOLUME_CONFIG: Shape = {
+  fields: { Name: 'string', Driver: 'string', DriverOpts: { map: 'string' }, Labels: { map: 'string' } },
+};
 
 export class VolumeService {
   readonly driver: LocalDriver;
@@ -75,10 +77,14 @@ export class VolumeService {
   }
 
   async create(req: CreateVolumeRequest = {}): Promise<VolumeView> {
-    if (typeof req !== 'object' || req === null || Array.isArray(req)) throw invalidArgument('invalid volume config: expected a JSON object');
+    if (typeof req !== 'object' || req === null || Array.isArray(req))
+      throw invalidArgument('invalid volume config: expected a JSON object');
     checkShape(req, VOLUME_CONFIG, 'volume config');
     const driver = req.Driver || 'local';
-    if (driver !== 'local') throw invalidArgument(`create ${req.Name ?? ''}: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
+    if (driver !== 'local')
+      throw invalidArgument(
+        `create ${req.Name ?? ''}: error looking up volume plugin ${driver}: plugin "${driver}" not found`,
+      );
     const anonymous = !req.Name;
     const name = req.Name || anonymousVolumeName();
     const labels = { ...(req.Labels ?? {}), ...(anonymous ? { [ANONYMOUS_LABEL]: '' } : {}) };
@@ -89,7 +95,10 @@ export class VolumeService {
   }
 
   /** Creates a volume for a container's mount (a named one only if it does not exist yet). */
-  async ensure(name: string | undefined, opts: { labels?: Record<string, string>; driverOpts?: Record<string, string> } = {}): Promise<VolumeRecord> {
+  async ensure(
+    name: string | undefined,
+    opts: { labels?: Record<string, string>; driverOpts?: Record<string, string> } = {},
+  ): Promise<VolumeRecord> {
     if (name && this.driver.find(name)) {
       // As dockerd, which creates (and reports) each volume a container names.
       this.events.publish('volume', 'create', name, { driver: 'local' });
@@ -108,7 +117,8 @@ export class VolumeService {
   }
 
   list(f: VolumeListFilters = {}): VolumeView[] {
-    return this.driver.list()
+    return this.driver
+      .list()
       .filter((v) => !f.name?.length || f.name.some((n) => v.Name.includes(n)))
       .filter((v) => !f.driver?.length || f.driver.includes(v.Driver))
       .filter((v) => matchLabels(v.Labels, f.label))
@@ -129,7 +139,9 @@ export class VolumeService {
   }
 
   /** Removes unused volumes: anonymous ones only, unless `all`. */
-  async prune(opts: { all?: boolean; labels?: string[] } = {}): Promise<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }> {
+  async prune(
+    opts: { all?: boolean; labels?: string[] } = {},
+  ): Promise<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }> {
     const deleted: string[] = [];
     let reclaimed = 0;
     for (const v of this.driver.list()) {
@@ -188,7 +200,12 @@ export class VolumeService {
       for (const m of mps) {
         const dest = await inRoot(rootfs, m.Destination);
         if (m.Type === 'tmpfs') {
-          out.push({ destination: dest.container, type: 'tmpfs', source: 'tmpfs', options: [...(m.TmpfsOptions ?? []), ...(m.RW ? [] : ['ro'])] });
+          out.push({
+            destination: dest.container,
+            type: 'tmpfs',
+            source: 'tmpfs',
+            options: [...(m.TmpfsOptions ?? []), ...(m.RW ? [] : ['ro'])],
+          });
           continue;
         }
         let source = m.Source;
@@ -197,12 +214,25 @@ export class VolumeService {
           used.push(m);
           // Only while no running container has the volume: one could plant a symlink in it
           // for the copy to follow out of the volume.
-          if (!m.NoCopy && this.host && !this.inUseByOthers(m.Name!, containerId) && (await isEmptyDir(source)) && !(await isEmptyDir(dest.host))) {
+          if (
+            !m.NoCopy &&
+            this.host &&
+            !this.inUseByOthers(m.Name!, containerId) &&
+            (await isEmptyDir(source)) &&
+            !(await isEmptyDir(dest.host))
+          ) {
             await this.host.run('cp', ['-a', '--', `${dest.host}/.`, `${source}/`]);
           }
-          this.events.publish('volume', 'mount', m.Name!, { container: containerId, destination: m.Destination, driver: 'local', propagation: m.Propagation, 'read/write': String(m.RW) });
+          this.events.publish('volume', 'mount', m.Name!, {
+            container: containerId,
+            destination: m.Destination,
+            driver: 'local',
+            propagation: m.Propagation,
+            'read/write': String(m.RW),
+          });
         } else if (!(await exists(source))) {
-          if (!m.CreateSource) throw invalidArgument(`invalid mount config for type "bind": bind source path does not exist: ${source}`);
+          if (!m.CreateSource)
+            throw invalidArgument(`invalid mount config for type "bind": bind source path does not exist: ${source}`);
           await fs.mkdir(source, { recursive: true, mode: 0o755 });
         }
         let propagation = m.Propagation || 'rprivate';
@@ -220,7 +250,12 @@ export class VolumeService {
         // carries the source's submounts: a non-recursive bind (it has none of its own) takes
         // the non-recursive form of its propagation.
         const prop = m.NonRecursive ? propagation.replace(/^r/, '') : propagation;
-        out.push({ destination: dest.container, type: 'bind', source, options: [m.NonRecursive ? 'bind' : 'rbind', prop, ...(m.RW ? [] : ['ro']), ...recursiveReadOnly(m)] });
+        out.push({
+          destination: dest.container,
+          type: 'bind',
+          source,
+          options: [m.NonRecursive ? 'bind' : 'rbind', prop, ...(m.RW ? [] : ['ro']), ...recursiveReadOnly(m)],
+        });
       }
     } catch (e) {
       await this.unmountVolumes(containerId, used);
@@ -282,10 +317,12 @@ export class VolumeService {
 
   /** Volumes with their sizes and reference counts, for `docker system df`. */
   async usageData(): Promise<VolumeView[]> {
-    return Promise.all(this.driver.list().map(async (v) => ({
-      ...this.view(v),
-      UsageData: { Size: await this.driver.size(v.Name), RefCount: this.usage(v.Name).length },
-    })));
+    return Promise.all(
+      this.driver.list().map(async (v) => ({
+        ...this.view(v),
+        UsageData: { Size: await this.driver.size(v.Name), RefCount: this.usage(v.Name).length },
+      })),
+    );
   }
 }
 
@@ -301,12 +338,16 @@ function recursiveReadOnly(m: MountPoint): string[] {
 /** The mount point's destination resolved inside `rootfs` (symlinks followed, never out of it). */
 async function inRoot(rootfs: string, dest: string): Promise<{ host: string; container: string }> {
   const host = await resolveInRoot(rootfs, dest.replace(/^\/+/, ''));
-  if (host === undefined) throw invalidArgument(`invalid mount config: mount destination ${dest}: a component on the way is not a directory`);
+  if (host === undefined)
+    throw invalidArgument(`invalid mount config: mount destination ${dest}: a component on the way is not a directory`);
   return { host, container: `/${relative(rootfs, host)}` };
 }
 
 async function exists(path: string): Promise<boolean> {
-  return fs.lstat(path).then(() => true, () => false);
+  return fs.lstat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function isEmptyDir(path: string): Promise<boolean> {

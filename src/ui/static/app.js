@@ -3,8 +3,8 @@
 'use strict';
 
 const $app = document.getElementById('app');
-let view = { stop() {} };        // the page on screen; stop() ends its timers and streams
-let refresh = () => {};          // reloads the current list (called on events and by polling)
+let view = { stop() {} }; // the page on screen; stop() ends its timers and streams
+let refresh = () => {}; // reloads the current list (called on events and by polling)
 
 // ------------------------------------------------------------------ helpers
 
@@ -16,7 +16,8 @@ function h(tag, attrs, ...children) {
     else if (k === 'class') el.className = v;
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat(Infinity)) if (c !== undefined && c !== null && c !== false) el.append(c instanceof Node ? c : String(c));
+  for (const c of children.flat(Infinity))
+    if (c !== undefined && c !== null && c !== false) el.append(c instanceof Node ? c : String(c));
   return el;
 }
 
@@ -27,14 +28,20 @@ function showError(message, notice = false) {
 }
 /** What a prune did: shown in the banner, but not as a failure. */
 const notice = (message) => showError(message, true);
-document.getElementById('error-close').addEventListener('click', () => { document.getElementById('error').hidden = true; });
+document.getElementById('error-close').addEventListener('click', () => {
+  document.getElementById('error').hidden = true;
+});
 
 /** A call to the dashboard's API; a refusal throws the daemon's message. */
 async function api(method, path, opts = {}) {
   const res = await fetch('/api/' + path, { method, signal: opts.signal, headers: { Accept: 'application/json' } });
   if (!res.ok) {
     let message = res.status + ' ' + res.statusText;
-    try { message = (await res.json()).message || message; } catch { /* not JSON */ }
+    try {
+      message = (await res.json()).message || message;
+    } catch {
+      /* not JSON */
+    }
     if (res.status === 401) message += ' — open the URL that `berth dashboard` printed';
     const e = new Error(message);
     e.status = res.status;
@@ -80,9 +87,23 @@ function lines(onLine) {
 }
 
 const enc = encodeURIComponent;
-const table = (heads, rows, empty) => rows.length
-  ? h('table', {}, h('thead', {}, h('tr', {}, heads.map((t) => h('th', {}, t)))), h('tbody', {}, rows))
-  : h('p', { class: 'muted' }, empty);
+const table = (heads, rows, empty) =>
+  rows.length
+    ? h(
+        'table',
+        {},
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            heads.map((t) => h('th', {}, t)),
+          ),
+        ),
+        h('tbody', {}, rows),
+      )
+    : h('p', { class: 'muted' }, empty);
 const state = (s) => h('span', { class: 'state ' + s }, s);
 const btn = (label, onclick, cls) => h('button', { type: 'button', class: cls, onclick }, label);
 const pretty = (v) => h('pre', { class: 'mono' }, JSON.stringify(v, null, 2));
@@ -99,12 +120,22 @@ function listPage(title, tools, load) {
   const run = async () => {
     if (busy) return;
     busy = true;
-    try { body.replaceChildren(await load()); } catch (e) { showError(e.message); } finally { busy = false; }
+    try {
+      body.replaceChildren(await load());
+    } catch (e) {
+      showError(e.message);
+    } finally {
+      busy = false;
+    }
   };
   run();
   const timer = setInterval(run, 5000);
   refresh = run;
-  return { stop() { clearInterval(timer); } };
+  return {
+    stop() {
+      clearInterval(timer);
+    },
+  };
 }
 
 // ------------------------------------------------------------------ pages
@@ -113,39 +144,79 @@ const pages = {
   overview() {
     return listPage('Overview', [], async () => {
       const o = await api('GET', 'overview');
-      const card = (big, label, href) => h('div', { class: 'card' }, h('div', { class: 'big' }, href ? h('a', { href }, String(big)) : String(big)), h('div', { class: 'label' }, label));
-      return h('div', {},
-        h('dl', { class: 'kv' },
-          h('dt', {}, 'Engine'), h('dd', {}, `Berth ${o.version} (API ${o.apiVersion})`),
-          h('dt', {}, 'Platform'), h('dd', {}, `${o.os}/${o.arch}, kernel ${o.kernel}`)),
-        h('div', { class: 'cards' },
+      const card = (big, label, href) =>
+        h(
+          'div',
+          { class: 'card' },
+          h('div', { class: 'big' }, href ? h('a', { href }, String(big)) : String(big)),
+          h('div', { class: 'label' }, label),
+        );
+      return h(
+        'div',
+        {},
+        h(
+          'dl',
+          { class: 'kv' },
+          h('dt', {}, 'Engine'),
+          h('dd', {}, `Berth ${o.version} (API ${o.apiVersion})`),
+          h('dt', {}, 'Platform'),
+          h('dd', {}, `${o.os}/${o.arch}, kernel ${o.kernel}`),
+        ),
+        h(
+          'div',
+          { class: 'cards' },
           card(o.containers.running, 'containers running', '#/containers'),
           card(o.containers.paused, 'paused', '#/containers'),
           card(o.containers.stopped, 'stopped', '#/containers'),
           card(o.images, 'images', '#/images'),
           card(o.volumes, 'volumes', '#/volumes'),
-          card(o.networks, 'networks', '#/networks')),
+          card(o.networks, 'networks', '#/networks'),
+        ),
         h('h2', {}, 'Disk use'),
-        h('div', { class: 'cards' },
+        h(
+          'div',
+          { class: 'cards' },
           card(o.disk.images, 'images (layers)'),
           card(o.disk.containers, 'containers (writable layers)'),
           card(o.disk.volumes, 'volumes'),
-          card(o.disk.buildCache, 'build cache')));
+          card(o.disk.buildCache, 'build cache'),
+        ),
+      );
     });
   },
 
   containers() {
-    const prune = pruneButton('containers', 'Prune stopped', 'Remove all stopped containers?', 'ContainersDeleted', 'containers');
+    const prune = pruneButton(
+      'containers',
+      'Prune stopped',
+      'Remove all stopped containers?',
+      'ContainersDeleted',
+      'containers',
+    );
     return listPage('Containers', [prune], async () => {
       const list = await api('GET', 'containers');
-      return table(['Name', 'Image', 'State', 'Status', 'Ports', 'Created', 'Actions'], list.map((c) => h('tr', {},
-        h('td', {}, h('a', { href: '#/containers/' + enc(c.id) }, c.name), h('div', { class: 'muted mono' }, c.shortId)),
-        h('td', { class: 'mono' }, c.image),
-        h('td', {}, state(c.state)),
-        h('td', {}, c.status),
-        h('td', { class: 'mono' }, c.ports),
-        h('td', { title: c.createdAt }, c.created),
-        h('td', { class: 'actions' }, containerActions(c)))), 'No containers.');
+      return table(
+        ['Name', 'Image', 'State', 'Status', 'Ports', 'Created', 'Actions'],
+        list.map((c) =>
+          h(
+            'tr',
+            {},
+            h(
+              'td',
+              {},
+              h('a', { href: '#/containers/' + enc(c.id) }, c.name),
+              h('div', { class: 'muted mono' }, c.shortId),
+            ),
+            h('td', { class: 'mono' }, c.image),
+            h('td', {}, state(c.state)),
+            h('td', {}, c.status),
+            h('td', { class: 'mono' }, c.ports),
+            h('td', { title: c.createdAt }, c.created),
+            h('td', { class: 'actions' }, containerActions(c)),
+          ),
+        ),
+        'No containers.',
+      );
     });
   },
 
@@ -154,31 +225,96 @@ const pages = {
   },
 
   images() {
-    const prune = pruneButton('images', 'Prune dangling', 'Remove all dangling images?', 'ImagesDeleted', 'image entries');
+    const prune = pruneButton(
+      'images',
+      'Prune dangling',
+      'Remove all dangling images?',
+      'ImagesDeleted',
+      'image entries',
+    );
     const panel = h('div', { class: 'panel' });
     const v = listPage('Images', [prune], async () => {
       const list = await api('GET', 'images');
-      return h('div', {}, table(['Repository', 'Tag', 'Image ID', 'Size', 'Created', 'Used by', 'Actions'], list.map((i) => h('tr', {},
-        h('td', { class: 'mono' }, i.repository), h('td', { class: 'mono' }, i.tag), h('td', { class: 'mono', title: i.id }, i.shortId),
-        h('td', {}, i.size), h('td', {}, i.created), h('td', {}, i.containers > 0 ? `${i.containers} container${i.containers === 1 ? '' : 's'}` : '—'),
-        h('td', { class: 'actions' },
-          btn('History', () => show(panel, `History of ${i.ref}`, async () => historyTable(await api('GET', 'images/' + enc(i.id) + '/history')))),
-          btn('Inspect', () => show(panel, `Image ${i.ref}`, async () => pretty(await api('GET', 'images/' + enc(i.id))))),
-          btn('Remove', () => removeImage(i), 'danger')))), 'No images.'), panel);
+      return h(
+        'div',
+        {},
+        table(
+          ['Repository', 'Tag', 'Image ID', 'Size', 'Created', 'Used by', 'Actions'],
+          list.map((i) =>
+            h(
+              'tr',
+              {},
+              h('td', { class: 'mono' }, i.repository),
+              h('td', { class: 'mono' }, i.tag),
+              h('td', { class: 'mono', title: i.id }, i.shortId),
+              h('td', {}, i.size),
+              h('td', {}, i.created),
+              h('td', {}, i.containers > 0 ? `${i.containers} container${i.containers === 1 ? '' : 's'}` : '—'),
+              h(
+                'td',
+                { class: 'actions' },
+                btn('History', () =>
+                  show(panel, `History of ${i.ref}`, async () =>
+                    historyTable(await api('GET', 'images/' + enc(i.id) + '/history')),
+                  ),
+                ),
+                btn('Inspect', () =>
+                  show(panel, `Image ${i.ref}`, async () => pretty(await api('GET', 'images/' + enc(i.id)))),
+                ),
+                btn('Remove', () => removeImage(i), 'danger'),
+              ),
+            ),
+          ),
+          'No images.',
+        ),
+        panel,
+      );
     });
     return v;
   },
 
   volumes() {
     const panel = h('div', { class: 'panel' });
-    const prune = pruneButton('volumes', 'Prune unused', 'Remove all unused anonymous volumes?', 'VolumesDeleted', 'volumes');
+    const prune = pruneButton(
+      'volumes',
+      'Prune unused',
+      'Remove all unused anonymous volumes?',
+      'VolumesDeleted',
+      'volumes',
+    );
     return listPage('Volumes', [prune], async () => {
       const list = await api('GET', 'volumes');
-      return h('div', {}, table(['Name', 'Driver', 'Created', 'Mountpoint', 'Actions'], list.map((v) => h('tr', {},
-        h('td', { class: 'mono' }, v.name), h('td', {}, v.driver), h('td', {}, v.created), h('td', { class: 'mono' }, v.mountpoint),
-        h('td', { class: 'actions' },
-          btn('Inspect', () => show(panel, `Volume ${v.name}`, async () => pretty(await api('GET', 'volumes/' + enc(v.name))))),
-          btn('Remove', () => confirm(`Remove volume ${v.name}?`) && act(() => api('DELETE', 'volumes/' + enc(v.name))), 'danger')))), 'No volumes.'), panel);
+      return h(
+        'div',
+        {},
+        table(
+          ['Name', 'Driver', 'Created', 'Mountpoint', 'Actions'],
+          list.map((v) =>
+            h(
+              'tr',
+              {},
+              h('td', { class: 'mono' }, v.name),
+              h('td', {}, v.driver),
+              h('td', {}, v.created),
+              h('td', { class: 'mono' }, v.mountpoint),
+              h(
+                'td',
+                { class: 'actions' },
+                btn('Inspect', () =>
+                  show(panel, `Volume ${v.name}`, async () => pretty(await api('GET', 'volumes/' + enc(v.name)))),
+                ),
+                btn(
+                  'Remove',
+                  () => confirm(`Remove volume ${v.name}?`) && act(() => api('DELETE', 'volumes/' + enc(v.name))),
+                  'danger',
+                ),
+              ),
+            ),
+          ),
+          'No volumes.',
+        ),
+        panel,
+      );
     });
   },
 
@@ -187,21 +323,68 @@ const pages = {
     const prune = pruneButton('networks', 'Prune unused', 'Remove all unused networks?', 'NetworksDeleted', 'networks');
     return listPage('Networks', [prune], async () => {
       const list = await api('GET', 'networks');
-      return h('div', {}, table(['Name', 'Network ID', 'Driver', 'Scope', 'Subnet', 'Containers', 'Actions'], list.map((n) => h('tr', {},
-        h('td', { class: 'mono' }, n.name), h('td', { class: 'mono', title: n.id }, n.shortId), h('td', {}, n.driver), h('td', {}, n.scope),
-        h('td', { class: 'mono' }, n.subnet), h('td', {}, String(n.containers)),
-        h('td', { class: 'actions' },
-          btn('Inspect', () => show(panel, `Network ${n.name}`, async () => pretty(await api('GET', 'networks/' + enc(n.id))))),
-          n.builtin ? null : btn('Remove', () => confirm(`Remove network ${n.name}?`) && act(() => api('DELETE', 'networks/' + enc(n.id))), 'danger')))), 'No networks.'), panel);
+      return h(
+        'div',
+        {},
+        table(
+          ['Name', 'Network ID', 'Driver', 'Scope', 'Subnet', 'Containers', 'Actions'],
+          list.map((n) =>
+            h(
+              'tr',
+              {},
+              h('td', { class: 'mono' }, n.name),
+              h('td', { class: 'mono', title: n.id }, n.shortId),
+              h('td', {}, n.driver),
+              h('td', {}, n.scope),
+              h('td', { class: 'mono' }, n.subnet),
+              h('td', {}, String(n.containers)),
+              h(
+                'td',
+                { class: 'actions' },
+                btn('Inspect', () =>
+                  show(panel, `Network ${n.name}`, async () => pretty(await api('GET', 'networks/' + enc(n.id)))),
+                ),
+                n.builtin
+                  ? null
+                  : btn(
+                      'Remove',
+                      () => confirm(`Remove network ${n.name}?`) && act(() => api('DELETE', 'networks/' + enc(n.id))),
+                      'danger',
+                    ),
+              ),
+            ),
+          ),
+          'No networks.',
+        ),
+        panel,
+      );
     });
   },
 
   events() {
     const body = h('div', {});
-    const draw = () => body.replaceChildren(table(['Time', 'Type', 'Action', 'Name', 'ID', 'Attributes'], eventLog.slice().reverse().map((e) => h('tr', {},
-      h('td', { class: 'mono' }, new Date(e.time).toLocaleTimeString()), h('td', {}, e.type), h('td', {}, e.action), h('td', {}, e.name),
-      h('td', { class: 'mono', title: e.id }, e.id.replace(/^sha256:/, '').slice(0, 12)), h('td', { class: 'muted' }, e.attributes))),
-    'No events yet (the feed runs while this tab is visible). Start or stop a container to see some.'));
+    const draw = () =>
+      body.replaceChildren(
+        table(
+          ['Time', 'Type', 'Action', 'Name', 'ID', 'Attributes'],
+          eventLog
+            .slice()
+            .reverse()
+            .map((e) =>
+              h(
+                'tr',
+                {},
+                h('td', { class: 'mono' }, new Date(e.time).toLocaleTimeString()),
+                h('td', {}, e.type),
+                h('td', {}, e.action),
+                h('td', {}, e.name),
+                h('td', { class: 'mono', title: e.id }, e.id.replace(/^sha256:/, '').slice(0, 12)),
+                h('td', { class: 'muted' }, e.attributes),
+              ),
+            ),
+          'No events yet (the feed runs while this tab is visible). Start or stop a container to see some.',
+        ),
+      );
     $app.replaceChildren(page('Events', h('span', { class: 'muted' }, 'live, newest first')), body);
     draw();
     refresh = draw;
@@ -211,17 +394,29 @@ const pages = {
 
 /** A list's prune: asks first, then says what went and, where the daemon counts it, the space won back. */
 function pruneButton(kind, label, question, key, noun) {
-  return btn(label, () => confirm(question) && act(async () => {
-    const r = await api('POST', kind + '/prune');
-    notice(`Removed ${(r[key] || []).length} ${noun}` + (r.reclaimed ? `, reclaimed ${r.reclaimed}.` : '.'));
-  }), 'danger');
+  return btn(
+    label,
+    () =>
+      confirm(question) &&
+      act(async () => {
+        const r = await api('POST', kind + '/prune');
+        notice(`Removed ${(r[key] || []).length} ${noun}` + (r.reclaimed ? `, reclaimed ${r.reclaimed}.` : '.'));
+      }),
+    'danger',
+  );
 }
 
 function containerActions(c) {
   const id = enc(c.id);
   const post = (verb) => () => act(() => api('POST', `containers/${id}/${verb}`));
   const out = [];
-  if (c.state === 'running' || c.state === 'restarting') out.push(btn('Stop', post('stop')), btn('Restart', post('restart')), btn('Pause', post('pause')), btn('Kill', post('kill'), 'danger'));
+  if (c.state === 'running' || c.state === 'restarting')
+    out.push(
+      btn('Stop', post('stop')),
+      btn('Restart', post('restart')),
+      btn('Pause', post('pause')),
+      btn('Kill', post('kill'), 'danger'),
+    );
   else if (c.state === 'paused') out.push(btn('Unpause', post('unpause')), btn('Kill', post('kill'), 'danger'));
   else out.push(btn('Start', post('start')));
   out.push(btn('Remove', () => removeContainer(c), 'danger'));
@@ -230,7 +425,9 @@ function containerActions(c) {
 
 function removeContainer(c) {
   const live = c.state === 'running' || c.state === 'paused' || c.state === 'restarting';
-  const question = live ? `${c.name} is ${c.state}. Force-remove it (it will be killed)?` : `Remove container ${c.name}?`;
+  const question = live
+    ? `${c.name} is ${c.state}. Force-remove it (it will be killed)?`
+    : `Remove container ${c.name}?`;
   if (!confirm(question)) return;
   act(async () => {
     await api('DELETE', `containers/${enc(c.id)}${live ? '?force=1' : ''}`);
@@ -245,22 +442,51 @@ function removeImage(i) {
       await api('DELETE', 'images/' + enc(i.ref));
     } catch (e) {
       // Docker's refusal (in use, or tagged more than once) is shown; forcing is the user's call
-      if (e.status === 409 && confirm(`${e.message}\n\nForce the removal?`)) await api('DELETE', 'images/' + enc(i.ref) + '?force=1');
+      if (e.status === 409 && confirm(`${e.message}\n\nForce the removal?`))
+        await api('DELETE', 'images/' + enc(i.ref) + '?force=1');
       else throw e;
     }
   });
 }
 
 function historyTable(list) {
-  return table(['Image', 'Created', 'Created by', 'Size'], list.map((x) => h('tr', {},
-    h('td', { class: 'mono' }, x.Id && x.Id !== '<missing>' ? x.Id.replace(/^sha256:/, '').slice(0, 12) : '<missing>'),
-    h('td', {}, x.created),
-    h('td', { class: 'mono' }, x.CreatedBy), h('td', {}, x.size))), 'No history.');
+  return table(
+    ['Image', 'Created', 'Created by', 'Size'],
+    list.map((x) =>
+      h(
+        'tr',
+        {},
+        h(
+          'td',
+          { class: 'mono' },
+          x.Id && x.Id !== '<missing>' ? x.Id.replace(/^sha256:/, '').slice(0, 12) : '<missing>',
+        ),
+        h('td', {}, x.created),
+        h('td', { class: 'mono' }, x.CreatedBy),
+        h('td', {}, x.size),
+      ),
+    ),
+    'No history.',
+  );
 }
 
 async function show(panel, title, load) {
-  panel.replaceChildren(h('h2', {}, title, h('span', { class: 'spacer' }), btn('Close', () => panel.replaceChildren())), h('p', { class: 'muted' }, 'Loading…'));
-  try { panel.replaceChildren(panel.firstChild, await load()); } catch (e) { showError(e.message); panel.replaceChildren(); }
+  panel.replaceChildren(
+    h(
+      'h2',
+      {},
+      title,
+      h('span', { class: 'spacer' }),
+      btn('Close', () => panel.replaceChildren()),
+    ),
+    h('p', { class: 'muted' }, 'Loading…'),
+  );
+  try {
+    panel.replaceChildren(panel.firstChild, await load());
+  } catch (e) {
+    showError(e.message);
+    panel.replaceChildren();
+  }
   panel.scrollIntoView({ behavior: 'smooth', block: 'nearest' });
 }
 
@@ -279,36 +505,83 @@ function containerDetail(id) {
     try {
       const list = await api('GET', 'containers');
       summary = list.find((c) => c.id === id || c.name === id || c.id.startsWith(id));
-      if (!summary) { head.replaceChildren(page('Container ' + id + ' (gone)')); return; }
-      head.replaceChildren(page(h('span', { class: 'title' }, summary.name, state(summary.state), h('span', { class: 'muted' }, summary.status)), containerActions(summary)),
-        h('dl', { class: 'kv' }, h('dt', {}, 'ID'), h('dd', { class: 'mono' }, summary.id), h('dt', {}, 'Image'), h('dd', { class: 'mono' }, summary.image),
-          h('dt', {}, 'Command'), h('dd', { class: 'mono' }, summary.command), h('dt', {}, 'Ports'), h('dd', { class: 'mono' }, summary.ports || '—'),
-          h('dt', {}, 'Created'), h('dd', { title: summary.createdAt }, summary.created)));
-    } catch (e) { showError(e.message); }
+      if (!summary) {
+        head.replaceChildren(page('Container ' + id + ' (gone)'));
+        return;
+      }
+      head.replaceChildren(
+        page(
+          h(
+            'span',
+            { class: 'title' },
+            summary.name,
+            state(summary.state),
+            h('span', { class: 'muted' }, summary.status),
+          ),
+          containerActions(summary),
+        ),
+        h(
+          'dl',
+          { class: 'kv' },
+          h('dt', {}, 'ID'),
+          h('dd', { class: 'mono' }, summary.id),
+          h('dt', {}, 'Image'),
+          h('dd', { class: 'mono' }, summary.image),
+          h('dt', {}, 'Command'),
+          h('dd', { class: 'mono' }, summary.command),
+          h('dt', {}, 'Ports'),
+          h('dd', { class: 'mono' }, summary.ports || '—'),
+          h('dt', {}, 'Created'),
+          h('dd', { title: summary.createdAt }, summary.created),
+        ),
+      );
+    } catch (e) {
+      showError(e.message);
+    }
   };
 
   const tabsDef = {
     logs: () => logsTab(id, body),
-    inspect: () => { once(body, async () => pretty(await api('GET', 'containers/' + enc(id)))); return () => {}; },
+    inspect: () => {
+      once(body, async () => pretty(await api('GET', 'containers/' + enc(id))));
+      return () => {};
+    },
     top: () => topTab(id, body),
     stats: () => statsTab(id, body),
   };
   const select = (name) => {
     stopTab();
     tab = name;
-    tabs.replaceChildren(...Object.keys(tabsDef).map((n) => h('button', { type: 'button', class: n === tab ? 'active' : '', onclick: () => select(n) }, n[0].toUpperCase() + n.slice(1))));
+    tabs.replaceChildren(
+      ...Object.keys(tabsDef).map((n) =>
+        h(
+          'button',
+          { type: 'button', class: n === tab ? 'active' : '', onclick: () => select(n) },
+          n[0].toUpperCase() + n.slice(1),
+        ),
+      ),
+    );
     stopTab = tabsDef[name]();
   };
   loadHead();
   select(tab);
   const timer = setInterval(loadHead, 5000);
   refresh = loadHead;
-  return { stop() { clearInterval(timer); stopTab(); } };
+  return {
+    stop() {
+      clearInterval(timer);
+      stopTab();
+    },
+  };
 }
 
 async function once(body, load) {
   body.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
-  try { body.replaceChildren(await load()); } catch (e) { body.replaceChildren(h('p', { class: 'muted' }, e.message)); }
+  try {
+    body.replaceChildren(await load());
+  } catch (e) {
+    body.replaceChildren(h('p', { class: 'muted' }, e.message));
+  }
 }
 
 function logsTab(id, body) {
@@ -322,7 +595,11 @@ function logsTab(id, body) {
     out.textContent = '';
     const mine = ac;
     try {
-      const res = await api('GET', `containers/${enc(id)}/logs?tail=${enc(tail.value || 'all')}${follow.checked ? '&follow=1' : ''}`, { stream: true, signal: mine.signal });
+      const res = await api(
+        'GET',
+        `containers/${enc(id)}/logs?tail=${enc(tail.value || 'all')}${follow.checked ? '&follow=1' : ''}`,
+        { stream: true, signal: mine.signal },
+      );
       await readStream(res, (text) => {
         const atBottom = out.scrollTop + out.clientHeight >= out.scrollHeight - 4;
         out.append(text);
@@ -333,7 +610,16 @@ function logsTab(id, body) {
       if (!mine.signal.aborted) out.append(`\n[${e.message}]\n`);
     }
   };
-  body.replaceChildren(h('div', { class: 'toolbar' }, h('label', {}, 'Last ', tail, ' lines'), h('label', {}, follow, ' follow live'), btn('Reload', start)), out);
+  body.replaceChildren(
+    h(
+      'div',
+      { class: 'toolbar' },
+      h('label', {}, 'Last ', tail, ' lines'),
+      h('label', {}, follow, ' follow live'),
+      btn('Reload', start),
+    ),
+    out,
+  );
   tail.addEventListener('change', start);
   follow.addEventListener('change', start);
   start();
@@ -341,10 +627,21 @@ function logsTab(id, body) {
 }
 
 function topTab(id, body) {
-  const load = () => once(body, async () => {
-    const t = await api('GET', `containers/${enc(id)}/top`);
-    return table(t.Titles, t.Processes.map((p) => h('tr', {}, p.map((x) => h('td', { class: 'mono' }, x)))), 'No processes.');
-  });
+  const load = () =>
+    once(body, async () => {
+      const t = await api('GET', `containers/${enc(id)}/top`);
+      return table(
+        t.Titles,
+        t.Processes.map((p) =>
+          h(
+            'tr',
+            {},
+            p.map((x) => h('td', { class: 'mono' }, x)),
+          ),
+        ),
+        'No processes.',
+      );
+    });
   load();
   const timer = setInterval(load, 5000);
   return () => clearInterval(timer);
@@ -362,15 +659,28 @@ function statsTab(id, body) {
   (async () => {
     try {
       const res = await api('GET', `containers/${enc(id)}/stats`, { stream: true, signal: ac.signal });
-      await readStream(res, lines((s) => {
-        if (s.error) throw new Error(s.error);
-        body.replaceChildren(h('dl', { class: 'kv' },
-          h('dt', {}, 'CPU'), h('dd', {}, s.cpu, bar(s.cpuValue)),
-          h('dt', {}, 'Memory'), h('dd', {}, `${s.mem} (${s.memPct})`, bar(s.memPctValue)),
-          h('dt', {}, 'Network I/O'), h('dd', {}, s.net),
-          h('dt', {}, 'Block I/O'), h('dd', {}, s.block),
-          h('dt', {}, 'PIDs'), h('dd', {}, s.pids)));
-      }));
+      await readStream(
+        res,
+        lines((s) => {
+          if (s.error) throw new Error(s.error);
+          body.replaceChildren(
+            h(
+              'dl',
+              { class: 'kv' },
+              h('dt', {}, 'CPU'),
+              h('dd', {}, s.cpu, bar(s.cpuValue)),
+              h('dt', {}, 'Memory'),
+              h('dd', {}, `${s.mem} (${s.memPct})`, bar(s.memPctValue)),
+              h('dt', {}, 'Network I/O'),
+              h('dd', {}, s.net),
+              h('dt', {}, 'Block I/O'),
+              h('dd', {}, s.block),
+              h('dt', {}, 'PIDs'),
+              h('dd', {}, s.pids),
+            ),
+          );
+        }),
+      );
       body.append(h('p', { class: 'muted' }, 'The container is not running: no more samples.'));
     } catch (e) {
       if (!ac.signal.aborted) body.replaceChildren(h('p', { class: 'muted' }, e.message));
@@ -393,15 +703,24 @@ function listenEvents() {
   (async () => {
     try {
       const res = await api('GET', 'events', { stream: true, signal: ac.signal });
-      await readStream(res, lines((e) => {
-        if (e.live) { live.className = 'live on'; live.textContent = 'live'; return; }
-        eventLog.push(e);
-        if (eventLog.length > 500) eventLog.shift();
-        // one reload for a burst of events (a compose up sends dozens)
-        clearTimeout(pending);
-        pending = setTimeout(() => refresh(), 250);
-      }));
-    } catch { /* reconnect below */ }
+      await readStream(
+        res,
+        lines((e) => {
+          if (e.live) {
+            live.className = 'live on';
+            live.textContent = 'live';
+            return;
+          }
+          eventLog.push(e);
+          if (eventLog.length > 500) eventLog.shift();
+          // one reload for a burst of events (a compose up sends dozens)
+          clearTimeout(pending);
+          pending = setTimeout(() => refresh(), 250);
+        }),
+      );
+    } catch {
+      /* reconnect below */
+    }
     if (ac.signal.aborted) return;
     live.className = 'live off';
     live.textContent = 'reconnecting';

@@ -22,12 +22,15 @@ export function registerBuild(r: Router, builds: BuildService): void {
   r.post('/build', async (req, res) => {
     const q = req.query;
     if (q.get('version') === '2') {
-      throw invalidArgument('BuildKit builds (version=2) are not supported by this daemon, whose builder is the legacy one (Builder-Version 1): build with DOCKER_BUILDKIT=0');
+      throw invalidArgument(
+        'BuildKit builds (version=2) are not supported by this daemon, whose builder is the legacy one (Builder-Version 1): build with DOCKER_BUILDKIT=0',
+      );
     }
     const remote = q.get('remote');
     if (remote) throw invalidArgument(`remote build contexts are not supported: ${remote}`);
     const platform = q.get('platform');
-    if (platform && !/^linux(\/|$)/.test(platform)) throw invalidArgument(`"${platform}": only linux images can be built here`);
+    if (platform && !/^linux(\/|$)/.test(platform))
+      throw invalidArgument(`"${platform}": only linux images can be built here`);
     const buildArgs = jsonParam<Record<string, string | null>>(q.get('buildargs'), 'buildargs') ?? {};
     const labels = jsonParam<Record<string, string>>(q.get('labels'), 'labels') ?? {};
     const network = q.get('networkmode') || undefined;
@@ -48,7 +51,10 @@ export function registerBuild(r: Router, builds: BuildService): void {
     num('shmsize', 'ShmSize');
     if (q.get('cpusetcpus')) runHostConfig.CpusetCpus = q.get('cpusetcpus');
     if (q.get('cpusetmems')) runHostConfig.CpusetMems = q.get('cpusetmems');
-    const extraHosts = q.getAll('extrahosts').flatMap((v) => v.split(',')).filter(Boolean);
+    const extraHosts = q
+      .getAll('extrahosts')
+      .flatMap((v) => v.split(','))
+      .filter(Boolean);
     if (extraHosts.length) runHostConfig.ExtraHosts = extraHosts;
     const ulimits = jsonParam<unknown[]>(q.get('ulimits'), 'ulimits');
     if (ulimits?.length) runHostConfig.Ulimits = ulimits;
@@ -86,7 +92,10 @@ export function registerBuild(r: Router, builds: BuildService): void {
       await builds.run(prepared, (m) => out.write(m), cancel.signal);
     } catch (e) {
       const code = (e as { code?: unknown }).code;
-      out.write({ errorDetail: { message: messageOf(e), ...(typeof code === 'number' ? { code } : {}) }, error: messageOf(e) });
+      out.write({
+        errorDetail: { message: messageOf(e), ...(typeof code === 'number' ? { code } : {}) },
+        error: messageOf(e),
+      });
     } finally {
       sock.off('end', gone);
       sock.off('close', gone);

@@ -1,7 +1,18 @@
 import type { Duplex } from 'node:stream';
 import type { Router, Response } from '../router.ts';
 import { invalidArgument } from '../../../errdefs/index.ts';
-import { ContainerService, summary, inspect, type ContainerRecord, type ContainerConfig, type CreateRequest, type UpdateRequest, type LogEntry, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../../services/containers/index.ts';
+import {
+  ContainerService,
+  summary,
+  inspect,
+  type ContainerRecord,
+  type ContainerConfig,
+  type CreateRequest,
+  type UpdateRequest,
+  type LogEntry,
+  parseDetachKeys,
+  DEFAULT_DETACH_KEYS,
+} from '../../../services/containers/index.ts';
 import { parseFilters, assertKnownFilters } from '../filters.ts';
 import { parseTime } from './system.ts';
 import { matchLabel } from '../../../services/images/index.ts';
@@ -26,45 +37,73 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
 
   r.get('/containers/json', async (req, res) => {
     const f = parseFilters(req.query.get('filters'));
-    assertKnownFilters(f, ['status', 'name', 'id', 'label', 'exited', 'ancestor', 'before', 'since', 'network', 'volume', 'health', 'is-task', 'publish', 'expose']);
+    assertKnownFilters(f, [
+      'status',
+      'name',
+      'id',
+      'label',
+      'exited',
+      'ancestor',
+      'before',
+      'since',
+      'network',
+      'volume',
+      'health',
+      'is-task',
+      'publish',
+      'expose',
+    ]);
     const all = truthy(req.query.get('all'));
     const limit = Number(req.query.get('limit') ?? -1);
     for (const s of f.status ?? []) {
-      if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(s)) throw invalidArgument(`invalid filter 'status=${s}'`);
+      if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(s))
+        throw invalidArgument(`invalid filter 'status=${s}'`);
     }
     let list = svc.list().sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created) || (b.Id < a.Id ? -1 : 1));
     const showAll = all || limit > 0 || !!f.status || !!f.exited;
-    if (!showAll) list = list.filter((c) => c.State.Running || c.State.Status === 'paused' || c.State.Status === 'restarting');
+    if (!showAll)
+      list = list.filter((c) => c.State.Running || c.State.Status === 'paused' || c.State.Status === 'restarting');
     const ancestorIds = f.ancestor?.map((a) => deps.imageIdOf(a)).filter(Boolean);
     const before = f.before?.[0] ? svc.get(f.before[0]) : undefined;
     const since = f.since?.[0] ? svc.get(f.since[0]) : undefined;
-    list = list.filter((c) =>
-      (!f.status || f.status.includes(c.State.Status)) &&
-      (!f.name || f.name.some((n) => new RegExp(n.replace(/^\//, '')).test(c.Name))) &&
-      (!f.id || f.id.some((i) => c.Id.startsWith(i))) &&
-      (!f.label || f.label.every((l) => matchLabel(c.Config.Labels ?? {}, l))) &&
-      (!f.exited || (c.State.Status === 'exited' && f.exited.includes(String(c.State.ExitCode)))) &&
-      (!f.health || f.health.includes(c.State.Running ? (c.State.Health?.Status ?? 'none') : 'none')) &&
-      (!ancestorIds || ancestorIds.includes(c.Image)) &&
-      (!f.volume || f.volume.some((v) => c.MountPoints?.some((m) => m.Name === v || m.Destination === v))) &&
-      (!before || Date.parse(c.Created) < Date.parse(before.Created)) &&
-      (!since || Date.parse(c.Created) > Date.parse(since.Created)),
+    list = list.filter(
+      (c) =>
+        (!f.status || f.status.includes(c.State.Status)) &&
+        (!f.name || f.name.some((n) => new RegExp(n.replace(/^\//, '')).test(c.Name))) &&
+        (!f.id || f.id.some((i) => c.Id.startsWith(i))) &&
+        (!f.label || f.label.every((l) => matchLabel(c.Config.Labels ?? {}, l))) &&
+        (!f.exited || (c.State.Status === 'exited' && f.exited.includes(String(c.State.ExitCode)))) &&
+        (!f.health || f.health.includes(c.State.Running ? (c.State.Health?.Status ?? 'none') : 'none')) &&
+        (!ancestorIds || ancestorIds.includes(c.Image)) &&
+        (!f.volume || f.volume.some((v) => c.MountPoints?.some((m) => m.Name === v || m.Destination === v))) &&
+        (!before || Date.parse(c.Created) < Date.parse(before.Created)) &&
+        (!since || Date.parse(c.Created) > Date.parse(since.Created)),
     );
     if (limit > 0) list = list.slice(0, limit);
     const now = Date.now();
     const withSize = truthy(req.query.get('size'));
     const imageName = svc.imageNamer();
-    res.json(200, await Promise.all(list.map(async (c) => ({ ...summary(c, imageName(c), now), ...(withSize ? await svc.sizes(c.Id) : {}) }))));
+    res.json(
+      200,
+      await Promise.all(
+        list.map(async (c) => ({ ...summary(c, imageName(c), now), ...(withSize ? await svc.sizes(c.Id) : {}) })),
+      ),
+    );
   });
 
   r.post('/containers/prune', async (req, res) => {
     const f = parseFilters(req.query.get('filters'));
     assertKnownFilters(f, ['label', 'label!', 'until']);
     const until = f.until?.[0] ? parseTime(f.until[0]) : undefined;
-    res.json(200, await svc.prune((c) =>
-      (!f.label || f.label.every((l) => matchLabel(c.Config.Labels ?? {}, l))) &&
-      (!f['label!'] || !f['label!'].some((l) => matchLabel(c.Config.Labels ?? {}, l))) &&
-      (until === undefined || Date.parse(c.Created) * 1e6 < until)));
+    res.json(
+      200,
+      await svc.prune(
+        (c) =>
+          (!f.label || f.label.every((l) => matchLabel(c.Config.Labels ?? {}, l))) &&
+          (!f['label!'] || !f['label!'].some((l) => matchLabel(c.Config.Labels ?? {}, l))) &&
+          (until === undefined || Date.parse(c.Created) * 1e6 < until),
+      ),
+    );
   });
 
   r.get('/containers/{id}/json', async (req, res) => {
@@ -79,12 +118,18 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   });
 
   r.post('/containers/{id}/stop', async (req, res) => {
-    await svc.stop(req.params.id!, { timeout: timeoutParam(req.query.get('t')), signal: req.query.get('signal') ?? undefined });
+    await svc.stop(req.params.id!, {
+      timeout: timeoutParam(req.query.get('t')),
+      signal: req.query.get('signal') ?? undefined,
+    });
     res.empty(204);
   });
 
   r.post('/containers/{id}/restart', async (req, res) => {
-    await svc.restart(req.params.id!, { timeout: timeoutParam(req.query.get('t')), signal: req.query.get('signal') ?? undefined });
+    await svc.restart(req.params.id!, {
+      timeout: timeoutParam(req.query.get('t')),
+      signal: req.query.get('signal') ?? undefined,
+    });
     res.empty(204);
   });
 
@@ -132,26 +177,36 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
 
   r.get('/containers/{id}/changes', async (req, res) => {
     const list = await svc.diff(req.params.id!);
-    res.json(200, list.map((ch) => ({ Path: ch.path, Kind: ch.kind as number })));
+    res.json(
+      200,
+      list.map((ch) => ({ Path: ch.path, Kind: ch.kind as number })),
+    );
   });
 
   r.post('/commit', async (req, res) => {
     const ref = req.query.get('container');
     if (!ref) throw invalidArgument('commit: no container given');
     const body = await req.json<ContainerConfig | null>();
-    if (body !== null && (typeof body !== 'object' || Array.isArray(body))) throw invalidArgument('commit: the config must be a JSON object');
+    if (body !== null && (typeof body !== 'object' || Array.isArray(body)))
+      throw invalidArgument('commit: the config must be a JSON object');
     const repo = req.query.get('repo') ?? '';
     const tag = req.query.get('tag') ?? '';
     if (!repo && tag) throw invalidArgument('commit: a tag needs a repository');
     const pause = req.query.get('pause');
-    res.json(201, await svc.commit(ref, {
-      ref: repo ? (tag ? `${repo}:${tag}` : repo) : undefined,
-      comment: req.query.get('comment') ?? undefined,
-      author: req.query.get('author') ?? undefined,
-      changes: req.query.getAll('changes').flatMap((c) => c.split('\n')).filter((c) => c.trim()),
-      pause: pause === null ? true : truthy(pause),
-      config: body ?? undefined,
-    }));
+    res.json(
+      201,
+      await svc.commit(ref, {
+        ref: repo ? (tag ? `${repo}:${tag}` : repo) : undefined,
+        comment: req.query.get('comment') ?? undefined,
+        author: req.query.get('author') ?? undefined,
+        changes: req.query
+          .getAll('changes')
+          .flatMap((c) => c.split('\n'))
+          .filter((c) => c.trim()),
+        pause: pause === null ? true : truthy(pause),
+        config: body ?? undefined,
+      }),
+    );
   });
 
   const pathStatHeader = (stat: object) => Buffer.from(JSON.stringify(stat)).toString('base64');
@@ -167,13 +222,18 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   });
   r.get('/containers/{id}/archive', async (req, res) => {
     const { stat, tar } = await svc.getArchive(req.params.id!, archivePath(req));
-    res.raw.writeHead(200, { 'Content-Type': 'application/x-tar', 'X-Docker-Container-Path-Stat': pathStatHeader(stat) });
+    res.raw.writeHead(200, {
+      'Content-Type': 'application/x-tar',
+      'X-Docker-Container-Path-Stat': pathStatHeader(stat),
+    });
     tar.on('error', () => res.raw.destroy());
     res.raw.on('close', () => tar.destroy());
     tar.pipe(res.raw);
   });
   r.put('/containers/{id}/archive', async (req, res) => {
-    await svc.putArchive(req.params.id!, archivePath(req), req.raw, { copyUIDGID: truthy(req.query.get('copyUIDGID')) });
+    await svc.putArchive(req.params.id!, archivePath(req), req.raw, {
+      copyUIDGID: truthy(req.query.get('copyUIDGID')),
+    });
     res.empty(200);
   });
 
@@ -201,7 +261,8 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   r.post('/containers/{id}/resize', async (req, res) => {
     const h = Number(req.query.get('h') ?? 0);
     const w = Number(req.query.get('w') ?? 0);
-    if (!Number.isInteger(h) || !Number.isInteger(w) || h < 0 || w < 0) throw invalidArgument(`invalid terminal size: h=${req.query.get('h')} w=${req.query.get('w')}`);
+    if (!Number.isInteger(h) || !Number.isInteger(w) || h < 0 || w < 0)
+      throw invalidArgument(`invalid terminal size: h=${req.query.get('h')} w=${req.query.get('w')}`);
     await svc.resize(req.params.id!, h, w);
     res.empty(200);
   });
@@ -223,12 +284,15 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     const follow = truthy(req.query.get('follow'));
     const tailQ = req.query.get('tail');
     const tail = tailQ === null || tailQ === 'all' || tailQ === '' ? undefined : Number(tailQ);
-    if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw invalidArgument(`invalid value for "tail": "${tailQ}"`);
+    if (tail !== undefined && (!Number.isInteger(tail) || tail < 0))
+      throw invalidArgument(`invalid value for "tail": "${tailQ}"`);
     const since = parseTime(req.query.get('since'));
     const until = parseTime(req.query.get('until'));
     svc.checkLogsReadable(c);
     const tty = !!c.Config.Tty;
-    res.raw.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
+    res.raw.writeHead(200, {
+      'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream',
+    });
     res.raw.flushHeaders();
     const ac = new AbortController();
     res.raw.on('close', () => ac.abort());
@@ -253,7 +317,9 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     const stream = truthy(req.query.get('stream'));
     const stdin = truthy(req.query.get('stdin'));
     const detachKeys = parseDetachKeys(req.query.get('detachKeys') || DEFAULT_DETACH_KEYS);
-    const sock: Duplex = res.hijack(c.Config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+    const sock: Duplex = res.hijack(
+      c.Config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream',
+    );
     const ac = new AbortController();
     sock.on('close', () => ac.abort());
     sock.on('error', () => ac.abort());
@@ -280,7 +346,11 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
 }
 
 /** Writes log entries as Docker's stream: 8-byte frame headers unless the container has a TTY. */
-export async function pump(entries: AsyncIterable<LogEntry>, out: NodeJS.WritableStream, o: { stdout: boolean; stderr: boolean; tty: boolean; timestamps: boolean }): Promise<void> {
+export async function pump(
+  entries: AsyncIterable<LogEntry>,
+  out: NodeJS.WritableStream,
+  o: { stdout: boolean; stderr: boolean; tty: boolean; timestamps: boolean },
+): Promise<void> {
   try {
     for await (const e of entries) {
       if (e.stream === 'stdout' ? !o.stdout : !o.stderr) continue;
@@ -300,7 +370,11 @@ export async function pump(entries: AsyncIterable<LogEntry>, out: NodeJS.Writabl
 }
 
 function rfc3339Nano(d: Date & { nanos?: number }): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, (_m, ms) => `.${ms}${String(d.nanos ?? 0).padStart(6, '0').slice(0, 6)}Z`.replace(/0+Z$/, 'Z'));
+  return d.toISOString().replace(/\.(\d{3})Z$/, (_m, ms) =>
+    `.${ms}${String(d.nanos ?? 0)
+      .padStart(6, '0')
+      .slice(0, 6)}Z`.replace(/0+Z$/, 'Z'),
+  );
 }
 
 /** `t` of stop and restart: whole seconds, as Go's Atoi reads them (-1: wait for ever). */

@@ -10,7 +10,10 @@ export function registerExec(r: Router, execs: ExecService): void {
   });
 
   r.post('/exec/{id}/start', async (req, res) => {
-    const body = (await req.json<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null } | null>().catch(() => null)) ?? {};
+    const body =
+      (await req
+        .json<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null } | null>()
+        .catch(() => null)) ?? {};
     const e = execs.get(req.params.id!);
     if (body.Detach) {
       await execs.start(e.ID, { tty: body.Tty, consoleSize: body.ConsoleSize });
@@ -43,7 +46,12 @@ export function registerExec(r: Router, execs: ExecService): void {
         if (how === 'detached') ac.abort();
       });
     }
-    await pump(execs.output(e, ac.signal), sock, { stdout: e.config.AttachStdout !== false, stderr: e.config.AttachStderr !== false, tty, timestamps: false });
+    await pump(execs.output(e, ac.signal), sock, {
+      stdout: e.config.AttachStdout !== false,
+      stderr: e.config.AttachStderr !== false,
+      tty,
+      timestamps: false,
+    });
     // The CLI reads the exit code (GET /exec/{id}/json) once the stream closes: have it first.
     if (!ac.signal.aborted) await e.exit;
     sock.end();
@@ -52,7 +60,8 @@ export function registerExec(r: Router, execs: ExecService): void {
   r.post('/exec/{id}/resize', async (req, res) => {
     const h = Number(req.query.get('h') ?? 0);
     const w = Number(req.query.get('w') ?? 0);
-    if (!Number.isInteger(h) || !Number.isInteger(w) || h < 0 || w < 0) throw invalidArgument(`invalid terminal size: h=${req.query.get('h')} w=${req.query.get('w')}`);
+    if (!Number.isInteger(h) || !Number.isInteger(w) || h < 0 || w < 0)
+      throw invalidArgument(`invalid terminal size: h=${req.query.get('h')} w=${req.query.get('w')}`);
     await execs.resize(req.params.id!, h, w);
     res.empty(200);
   });

@@ -8,12 +8,15 @@ export function registerImages(r: Router, images: ImageService, tmp = process.en
   r.get('/images/json', (req, res) => {
     const f = parseFilters(req.query.get('filters'));
     assertKnownFilters(f, ['dangling', 'label', 'reference', 'before', 'since', 'until']);
-    res.json(200, images.list({
-      all: req.query.get('all') === '1' || req.query.get('all') === 'true',
-      dangling: boolFilter(f, 'dangling'),
-      labels: f.label,
-      reference: f.reference,
-    }));
+    res.json(
+      200,
+      images.list({
+        all: req.query.get('all') === '1' || req.query.get('all') === 'true',
+        dangling: boolFilter(f, 'dangling'),
+        labels: f.label,
+        reference: f.reference,
+      }),
+    );
   });
   r.post('/images/prune', async (req, res) => {
     const f = parseFilters(req.query.get('filters'));

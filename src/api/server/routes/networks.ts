@@ -7,7 +7,17 @@ export function registerNetworks(r: Router, networks: NetworkService): void {
   r.get('/networks', (req, res) => {
     const f = parseFilters(req.query.get('filters'));
     assertKnownFilters(f, ['name', 'id', 'label', 'driver', 'type', 'dangling', 'scope']);
-    res.json(200, networks.list({ name: f.name, id: f.id, label: f.label, driver: f.driver, type: f.type, dangling: boolFilter(f, 'dangling') }));
+    res.json(
+      200,
+      networks.list({
+        name: f.name,
+        id: f.id,
+        label: f.label,
+        driver: f.driver,
+        type: f.type,
+        dangling: boolFilter(f, 'dangling'),
+      }),
+    );
   });
   r.post('/networks/create', async (req, res) => {
     res.json(201, await networks.create(await req.json<CreateNetworkRequest>()));
@@ -15,7 +25,10 @@ export function registerNetworks(r: Router, networks: NetworkService): void {
   r.post('/networks/prune', async (req, res) => {
     const f = parseFilters(req.query.get('filters'));
     assertKnownFilters(f, ['label', 'label!', 'until']);
-    const labels = [...(f.label ?? []), ...(f['label!'] ?? []).map((l) => l.includes('=') ? l.replace('=', '!=') : `!${l}`)];
+    const labels = [
+      ...(f.label ?? []),
+      ...(f['label!'] ?? []).map((l) => (l.includes('=') ? l.replace('=', '!=') : `!${l}`)),
+    ];
     res.json(200, await networks.prune(labels));
   });
   r.get('/networks/{id}', (req, res) => {

@@ -15,7 +15,9 @@ export function registerSwarm(r: Router): void {
     throw unavailable(NOT_A_MANAGER);
   };
   const noSwarmMode: Handler = () => {
-    throw notImplemented('swarm mode is not supported by Berth: docker-compose runs multi-container applications on one host');
+    throw notImplemented(
+      'swarm mode is not supported by Berth: docker-compose runs multi-container applications on one host',
+    );
   };
   r.get('/swarm', notManager);
   r.post('/swarm/init', noSwarmMode);

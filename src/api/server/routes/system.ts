@@ -42,7 +42,8 @@ export function registerSystem(r: Router, deps: SystemDeps): void {
     const send = (e: EngineEvent) => {
       if (matchesEvent(filters, e)) out.write(e);
     };
-    if (since !== undefined) for (const e of deps.events.since(since)) if (until === undefined || e.timeNano <= until) send(e);
+    if (since !== undefined)
+      for (const e of deps.events.since(since)) if (until === undefined || e.timeNano <= until) send(e);
     const nowNs = Date.now() * 1e6;
     if (until !== undefined && until <= nowNs) {
       out.end();
@@ -69,7 +70,17 @@ export function versionInfo(): object {
       {
         Name: 'Engine',
         Version: BERTH_VERSION,
-        Details: { ApiVersion: API_VERSION, Arch: arch, BuildTime: '', Experimental: 'false', GitCommit: '', GoVersion: `node${process.version}`, KernelVersion: os.release(), MinAPIVersion: MIN_API_VERSION, Os: 'linux' },
+        Details: {
+          ApiVersion: API_VERSION,
+          Arch: arch,
+          BuildTime: '',
+          Experimental: 'false',
+          GitCommit: '',
+          GoVersion: `node${process.version}`,
+          KernelVersion: os.release(),
+          MinAPIVersion: MIN_API_VERSION,
+          Os: 'linux',
+        },
       },
     ],
     Version: BERTH_VERSION,
@@ -92,7 +103,7 @@ export function parseTime(s: string | null): number | undefined {
   if (s === null || s === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1e9);
   if (/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(s)) {
-    const mult: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1e3, m: 6e4, h: 3.6e6 };
+    const mult: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1e3, m: 6e4, h: 3.6e6 };
     let ago = 0;
     for (const [, n, , unit] of s.matchAll(/(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ago += Number(n) * mult[unit!]!;
     return (Date.now() - ago) * 1e6;
@@ -111,9 +122,10 @@ function matchesEvent(f: Filters, e: EngineEvent): boolean {
     any('image', [e.Actor.Attributes.image, e.Type === 'image' ? e.Actor.ID : undefined, e.Actor.Attributes.name]) &&
     any('network', e.Type === 'network' ? [e.Actor.ID, e.Actor.Attributes.name] : []) &&
     any('volume', e.Type === 'volume' ? [e.Actor.ID] : []) &&
-    (!f.label || f.label.every((l) => {
-      const [k, v] = l.split('=');
-      return v === undefined ? k! in e.Actor.Attributes : e.Actor.Attributes[k!] === v;
-    }))
+    (!f.label ||
+      f.label.every((l) => {
+        const [k, v] = l.split('=');
+        return v === undefined ? k! in e.Actor.Attributes : e.Actor.Attributes[k!] === v;
+      }))
   );
 }

@@ -51,11 +51,16 @@ interface Reply {
 /** Sends `body` in 64 KiB pieces, as a client uploading an archive does. */
 function call(method: string, path: string, body?: Buffer): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: sock, method, path, headers: body ? { 'Content-Type': 'application/x-tar' } : {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body: Buffer.concat(chunks) }));
-    });
+    const req = request(
+      { socketPath: sock, method, path, headers: body ? { 'Content-Type': 'application/x-tar' } : {} },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body: Buffer.concat(chunks) }),
+        );
+      },
+    );
     req.on('error', reject);
     if (body) {
       let off = 0;
@@ -72,24 +77,38 @@ function call(method: string, path: string, body?: Buffer): Promise<Reply> {
   });
 }
 
-const lines = (r: Reply) => r.body.toString().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = (r: Reply) =>
+  r.body
+    .toString()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 test('import streams progress and ends with the image ID; pull and URL imports fail clearly', async () => {
   const tar = await makeTar([{ name: 'big', content: Buffer.alloc(3 << 20, 1) }]);
-  const r = await call('POST', '/v1.45/images/create?fromSrc=-&repo=imp&tag=1&changes=CMD%20%5B%22sh%22%5D&changes=ENV%20A%3D1&message=hello', tar);
+  const r = await call(
+    'POST',
+    '/v1.45/images/create?fromSrc=-&repo=imp&tag=1&changes=CMD%20%5B%22sh%22%5D&changes=ENV%20A%3D1&message=hello',
+    tar,
+  );
   assert.equal(r.status, 200);
   assert.equal(r.type, 'application/json');
   const msgs = lines(r);
   const last = msgs.at(-1)!;
   assert.match(String(last.status), /^sha256:[a-f0-9]{64}$/);
-  assert.ok(msgs.some((m) => m.status === 'Importing' && typeof (m.progressDetail as { current: number }).current === 'number'));
+  assert.ok(
+    msgs.some((m) => m.status === 'Importing' && typeof (m.progressDetail as { current: number }).current === 'number'),
+  );
   const img = images.resolve('imp:1');
   assert.equal(img.id, last.status);
   assert.deepEqual(img.config.config?.Cmd, ['sh']);
   assert.equal(img.config.comment, 'hello');
 
   const pull = lines(await call('POST', '/images/create?fromImage=alpine&tag=latest'));
-  assert.match(String(pull.at(-1)!.error), /^pull access denied for alpine, repository does not exist or may require 'docker login': no registry can be reached/);
+  assert.match(
+    String(pull.at(-1)!.error),
+    /^pull access denied for alpine, repository does not exist or may require 'docker login': no registry can be reached/,
+  );
   const url = lines(await call('POST', '/images/create?fromSrc=http%3A%2F%2Fexample.com%2Fx.tar', Buffer.alloc(0)));
   assert.match(String(url.at(-1)!.error), /only an uploaded archive \(-\) can be imported/);
   const badChange = await call('POST', '/images/create?fromSrc=-&changes=RUN%20x', tar);
@@ -113,12 +132,15 @@ test('save over HTTP: a tar for /images/get and /images/{name}/get, 404 JSON for
   assert.match(JSON.parse(missing.body.toString()).message, /No such image: nosuch:image/);
 });
 
-test('load over HTTP: Docker\'s stream lines; a hostile archive gets its error even mid-upload', async () => {
+test("load over HTTP: Docker's stream lines; a hostile archive gets its error even mid-upload", async () => {
   const tar = (await call('GET', '/images/get?names=imp%3A1')).body;
   const ok = lines(await call('POST', '/images/load?quiet=1', tar));
   assert.deepEqual(ok, [{ stream: 'Loaded image: imp:1\n' }]);
   // The first entry is refused while 32 MB are still on their way.
-  const hostile = await makeTar([{ name: '/etc/evil', content: 'x' }, { name: 'pad', content: Buffer.alloc(32 << 20) }]);
+  const hostile = await makeTar([
+    { name: '/etc/evil', content: 'x' },
+    { name: 'pad', content: Buffer.alloc(32 << 20) },
+  ]);
   const r = await call('POST', '/images/load', hostile);
   assert.equal(r.status, 200);
   const last = lines(r).at(-1)!;
@@ -126,12 +148,16 @@ test('load over HTTP: Docker\'s stream lines; a hostile archive gets its error e
   assert.deepEqual(last.errorDetail, { message: last.error });
 });
 
-test('bootstrap streams progress, the image ID as aux, and a final status', { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
-  const msgs = lines(await call('POST', '/berth/v1/images/bootstrap?image=busybox'));
-  const aux = msgs.find((m) => m.aux) as { aux: { ID: string } };
-  assert.match(aux.aux.ID, /^sha256:[a-f0-9]{64}$/);
-  assert.deepEqual(msgs.at(-1), { status: 'Successfully bootstrapped busybox' });
-  assert.equal(images.resolve('busybox').id, aux.aux.ID);
-  const bad = lines(await call('POST', '/berth/v1/images/bootstrap?image=debian%3Asid'));
-  assert.match(String(bad.at(-1)!.error), /unknown Debian suite "sid"/);
-});
+test(
+  'bootstrap streams progress, the image ID as aux, and a final status',
+  { skip: process.getuid?.() !== 0 && 'needs root' },
+  async () => {
+    const msgs = lines(await call('POST', '/berth/v1/images/bootstrap?image=busybox'));
+    const aux = msgs.find((m) => m.aux) as { aux: { ID: string } };
+    assert.match(aux.aux.ID, /^sha256:[a-f0-9]{64}$/);
+    assert.deepEqual(msgs.at(-1), { status: 'Successfully bootstrapped busybox' });
+    assert.equal(images.resolve('busybox').id, aux.aux.ID);
+    const bad = lines(await call('POST', '/berth/v1/images/bootstrap?image=debian%3Asid'));
+    assert.match(String(bad.at(-1)!.error), /unknown Debian suite "sid"/);
+  },
+);

@@ -86,13 +86,21 @@ export function registryAuth(header: string | string[] | undefined): Credentials
   if (!h) return undefined;
   let j: Record<string, unknown>;
   try {
-    j = JSON.parse(Buffer.from(h.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8')) as Record<string, unknown>;
+    j = JSON.parse(Buffer.from(h.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
   } catch {
     return undefined;
   }
   if (!j || typeof j !== 'object') return undefined;
   const str = (k: string) => (typeof j[k] === 'string' && j[k] ? (j[k] as string) : undefined);
-  const c: Credentials = { username: str('username'), password: str('password'), identityToken: str('identitytoken'), registryToken: str('registrytoken') };
+  const c: Credentials = {
+    username: str('username'),
+    password: str('password'),
+    identityToken: str('identitytoken'),
+    registryToken: str('registrytoken'),
+  };
   return c.username || c.identityToken || c.registryToken ? c : undefined;
 }
 
@@ -101,7 +109,11 @@ export function registryAuth(header: string | string[] | undefined): Credentials
  * anything was written is a plain error answer with its status code (a 404 for an unknown tag);
  * after, it is the stream's last message. `signal` aborts when the client goes away.
  */
-async function lazyStream(req: Request, res: Response, fn: (write: (obj: unknown) => void, signal: AbortSignal) => Promise<void>): Promise<void> {
+async function lazyStream(
+  req: Request,
+  res: Response,
+  fn: (write: (obj: unknown) => void, signal: AbortSignal) => Promise<void>,
+): Promise<void> {
   const ac = new AbortController();
   const gone = () => ac.abort();
   req.raw.socket?.once('close', gone);
@@ -136,13 +148,25 @@ function progressLine(m: JsonMessage): object {
 }
 
 /** `POST /images/{name}/push?tag=`: one tag, or all of the repository's when `tag` is empty. */
-export async function pushRoute(images: ImageService, tmp: string, name: string, req: Request, res: Response): Promise<void> {
+export async function pushRoute(
+  images: ImageService,
+  tmp: string,
+  name: string,
+  req: Request,
+  res: Response,
+): Promise<void> {
   const tag = req.query.get('tag') || undefined;
   // An unknown local image is a 404 before any streaming, as dockerd answers it.
   const plan = images.planPush(name, tag);
   const creds = registryAuth(req.raw.headers['x-registry-auth']);
   await lazyStream(req, res, async (write, signal) => {
-    await images.push(plan, { tmp, creds, signal, out: (m) => write(progressLine(m)), aux: (a) => write({ progressDetail: {}, aux: a }) });
+    await images.push(plan, {
+      tmp,
+      creds,
+      signal,
+      out: (m) => write(progressLine(m)),
+      aux: (a) => write({ progressDetail: {}, aux: a }),
+    });
   });
 }
 
@@ -150,7 +174,8 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
   r.post('/images/create', async (req, res) => {
     const fromSrc = req.query.get('fromSrc');
     const fromImage = req.query.get('fromImage');
-    if (fromSrc === null && fromImage === null) return res.json(400, { message: 'either fromSrc or fromImage must be given' });
+    if (fromSrc === null && fromImage === null)
+      return res.json(400, { message: 'either fromSrc or fromImage must be given' });
     if (fromImage !== null) {
       const tag = req.query.get('tag');
       const name = tag ? `${fromImage}${tag.startsWith('sha256:') ? '@' : ':'}${tag}` : fromImage;
@@ -171,7 +196,9 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
           throw invalidArgument(
             `pull access denied for ${familiarName(ref)}, repository does not exist or may require 'docker login': ` +
               `no registry can be reached from this daemon` +
-              (local ? ` (${name} is already present locally)` : ` (base images can be made offline: berth image bootstrap busybox | debian:bookworm, or give berthd --registry-mirror)`),
+              (local
+                ? ` (${name} is already present locally)`
+                : ` (base images can be made offline: berth image bootstrap busybox | debian:bookworm, or give berthd --registry-mirror)`),
           );
         });
         return;
@@ -189,7 +216,9 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
     if (fromSrc !== '-') {
       const out = res.stream();
       await streamed(out, async () => {
-        throw invalidArgument(`import from "${fromSrc}": only an uploaded archive (-) can be imported: this daemon cannot reach outside URLs`);
+        throw invalidArgument(
+          `import from "${fromSrc}": only an uploaded archive (-) can be imported: this daemon cannot reach outside URLs`,
+        );
       });
       return;
     }
@@ -197,7 +226,8 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
     const tag = req.query.get('tag');
     const ref = repo ? (tag ? `${repo}:${tag}` : repo) : undefined;
     const platform = req.query.get('platform');
-    if (platform && !/^linux(\/|$)/.test(platform)) return res.json(400, { message: `import: platform "${platform}" is not supported: only linux images run here` });
+    if (platform && !/^linux(\/|$)/.test(platform))
+      return res.json(400, { message: `import: platform "${platform}" is not supported: only linux images run here` });
     const changes = req.query.getAll('changes');
     // A bad name or change is a 400 before any streaming, as dockerd answers it.
     d.images.checkImport(ref, changes);
@@ -228,7 +258,12 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
   r.post('/auth', async (req, res) => {
     const b = (await req.json<Record<string, unknown> | null>()) ?? {};
     const str = (k: string) => (typeof b[k] === 'string' && b[k] ? (b[k] as string) : undefined);
-    await d.images.login(str('serveraddress') ?? 'docker.io', { username: str('username'), password: str('password'), identityToken: str('identitytoken'), registryToken: str('registrytoken') });
+    await d.images.login(str('serveraddress') ?? 'docker.io', {
+      username: str('username'),
+      password: str('password'),
+      identityToken: str('identitytoken'),
+      registryToken: str('registrytoken'),
+    });
     res.json(200, { Status: 'Login Succeeded', IdentityToken: '' });
   });
 
@@ -243,7 +278,11 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
         out: (m) => {
           if (m.stream !== undefined) return out.write({ stream: m.stream });
           const pd = m.progressDetail;
-          out.write({ status: m.status, ...(m.id ? { id: m.id } : {}), ...(pd ? { progressDetail: pd, progress: progressBar(pd.current ?? 0, pd.total) } : {}) });
+          out.write({
+            status: m.status,
+            ...(m.id ? { id: m.id } : {}),
+            ...(pd ? { progressDetail: pd, progress: progressBar(pd.current ?? 0, pd.total) } : {}),
+          });
         },
       });
     });
@@ -251,7 +290,11 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
   });
 
   r.get('/images/get', async (req, res) => {
-    const names = req.query.getAll('names').flatMap((n) => n.split(',')).map((n) => n.trim()).filter(Boolean);
+    const names = req.query
+      .getAll('names')
+      .flatMap((n) => n.split(','))
+      .map((n) => n.trim())
+      .filter(Boolean);
     await sendArchive(d.images, names, res);
   });
 

@@ -7,7 +7,10 @@ export function registerVolumes(r: Router, volumes: VolumeService): void {
   r.get('/volumes', (req, res) => {
     const f = parseFilters(req.query.get('filters'));
     assertKnownFilters(f, ['name', 'label', 'dangling', 'driver']);
-    res.json(200, { Volumes: volumes.list({ name: f.name, label: f.label, driver: f.driver, dangling: boolFilter(f, 'dangling') }), Warnings: null });
+    res.json(200, {
+      Volumes: volumes.list({ name: f.name, label: f.label, driver: f.driver, dangling: boolFilter(f, 'dangling') }),
+      Warnings: null,
+    });
   });
   r.post('/volumes/create', async (req, res) => {
     res.json(201, await volumes.create(await req.json()));
@@ -15,7 +18,10 @@ export function registerVolumes(r: Router, volumes: VolumeService): void {
   r.post('/volumes/prune', async (req, res) => {
     const f = parseFilters(req.query.get('filters'));
     assertKnownFilters(f, ['label', 'label!', 'all']);
-    const labels = [...(f.label ?? []), ...(f['label!'] ?? []).map((l) => l.includes('=') ? l.replace('=', '!=') : `!${l}`)];
+    const labels = [
+      ...(f.label ?? []),
+      ...(f['label!'] ?? []).map((l) => (l.includes('=') ? l.replace('=', '!=') : `!${l}`)),
+    ];
     // Before API 1.42 prune took every unused volume; Docker keeps that for old clients.
     const all = compareVersions(req.version, '1.42') < 0 || (boolFilter(f, 'all') ?? false);
     res.json(200, await volumes.prune({ all, labels }));
