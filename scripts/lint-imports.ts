@@ -1,6 +1,10 @@
 /**
- * Checks DESIGN.md's module boundaries: a module imports another only through its index.ts,
- * and only from a layer below its own (or the same layer, for services).
+ * Checks DESIGN.md's module boundaries:
+ * - every folder under src/ is a module in the layer table below (a new folder must be placed);
+ * - a module imports another only through its index.ts, and only from a layer below its own (or
+ *   the same layer, for services);
+ * - no import cycles: neither between modules nor between files. Type-only imports are erased
+ *   before anything runs, so they do not count; every other import does.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, dirname, resolve } from 'node:path';
@@ -32,9 +36,12 @@ const LAYERS: Record<string, number> = {
   errdefs: 0,
 };
 
+/** Folders whose sub-folders are the modules (`services/containers`, `api/server`). */
+const GROUPS = new Set(['api', 'services']);
+
 function moduleOf(file: string): string | undefined {
   const rel = relative(SRC, file).split('/');
-  if (rel[0] === 'api' || rel[0] === 'services') return rel.length > 2 ? `${rel[0]}/${rel[1]}` : rel[0];
+  if (GROUPS.has(rel[0]!)) return rel.length > 2 ? `${rel[0]}/${rel[1]}` : rel[0];
   return rel.length > 1 ? rel[0] : undefined;
 }
 
@@ -51,15 +58,44 @@ function* walk(dir: string): Generator<string> {
 }
 
 const problems: string[] = [];
+
+// Every module has a place in the table.
+for (const name of readdirSync(SRC)) {
+  if (!statSync(join(SRC, name)).isDirectory()) continue;
+  const mods = GROUPS.has(name)
+    ? readdirSync(join(SRC, name))
+        .filter((n) => statSync(join(SRC, name, n)).isDirectory())
+        .map((n) => `${name}/${n}`)
+    : [name];
+  for (const mod of mods) {
+    if (layerOf(mod) === undefined) {
+      problems.push(
+        `src/${mod}: a module missing from the layer table (scripts/lint-imports.ts, docs/architecture.md)`,
+      );
+    }
+  }
+}
+
+/** Value imports between files, and between modules, of non-test code. */
+const fileEdges = new Map<string, Set<string>>();
+const moduleEdges = new Map<string, Set<string>>();
+const addEdge = (edges: Map<string, Set<string>>, a: string, b: string) => {
+  let s = edges.get(a);
+  if (!s) edges.set(a, (s = new Set()));
+  s.add(b);
+};
+
 for (const file of walk(SRC)) {
   const from = moduleOf(file);
-  if (!from) continue;
+  const isTest = file.endsWith('.test.ts');
   const text = readFileSync(file, 'utf8');
-  for (const m of text.matchAll(/(?:import|export)[^'"]*from\s+['"](\.[^'"]+)['"]/g)) {
-    const target = resolve(dirname(file), m[1]!);
+  for (const m of text.matchAll(/(import|export)(\s+type\b)?[^'"]*?from\s+['"](\.[^'"]+)['"]/g)) {
+    const typeOnly = Boolean(m[2]);
+    const target = resolve(dirname(file), m[3]!);
     const to = moduleOf(target);
-    if (!to || to === from) continue;
-    const isTest = file.endsWith('.test.ts');
+    if (!isTest && !typeOnly) addEdge(fileEdges, file, target);
+    if (!from || !to || to === from) continue;
+    if (!isTest && !typeOnly) addEdge(moduleEdges, from, to);
     const fromLayer = layerOf(from);
     const toLayer = layerOf(to);
     if (!target.endsWith('/index.ts') || relative(join(SRC, to), target) !== 'index.ts') {
@@ -70,6 +106,48 @@ for (const file of walk(SRC)) {
     }
   }
 }
+
+/** Strongly connected components with more than one member (Tarjan's algorithm). */
+function cycles(edges: Map<string, Set<string>>): string[][] {
+  let next = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const found: string[][] = [];
+  const visit = (v: string) => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of edges.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) {
+        low.set(v, Math.min(low.get(v)!, index.get(w)!));
+      }
+    }
+    if (low.get(v) === index.get(v)) {
+      const scc: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        scc.push(w);
+      } while (w !== v);
+      if (scc.length > 1) found.push(scc.sort());
+    }
+  };
+  for (const v of edges.keys()) if (!index.has(v)) visit(v);
+  return found;
+}
+
+for (const scc of cycles(moduleEdges)) problems.push(`import cycle between modules: ${scc.join(' → ')}`);
+for (const scc of cycles(fileEdges)) {
+  problems.push(`import cycle between files: ${scc.map((f) => relative(SRC, f)).join(' → ')}`);
+}
+
 if (problems.length) {
   console.error(problems.join('\n'));
   process.exit(1);
