@@ -13,6 +13,7 @@ const SRC = resolve(import.meta.dirname, '../src');
 const LAYERS: Record<string, number> = {
   cli: 6,
   compose: 6,
+  kube: 6,
   ui: 6,
   client: 5,
   'api/types': 5,
