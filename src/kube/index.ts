@@ -19,3 +19,15 @@ export {
   type VolumeFile,
 } from './plan.ts';
 export type { PodBackend, PodCreateSpec, PodInspect, PodSummary, PortMapping } from './pods.ts';
+export {
+  generateKube,
+  kubeYaml,
+  escapeExpansion,
+  dnsLabel,
+  isValidLabel,
+  type GenerateSource,
+  type GenerateMember,
+  type GenerateOptions,
+  type Generated,
+  type KubeDoc,
+} from './generate.ts';

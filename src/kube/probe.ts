@@ -109,15 +109,15 @@ function handlerOf(cmd: string[]): ProbeHandler {
     }
   }
   if (
-    cmd.length === 8 &&
+    cmd.length === 7 &&
     cmd[0] === 'nc' &&
     cmd[1] === '-w' &&
-    cmd[6] === '-e' &&
-    cmd[7] === 'true' &&
-    /^\d+$/.test(cmd[5]!)
+    cmd[5] === '-e' &&
+    cmd[6] === 'true' &&
+    /^\d+$/.test(cmd[4]!)
   ) {
-    const host = cmd[4]!;
-    return { tcpSocket: { port: Number(cmd[5]), ...(host !== 'localhost' ? { host } : {}) } };
+    const host = cmd[3]!;
+    return { tcpSocket: { port: Number(cmd[4]), ...(host !== 'localhost' ? { host } : {}) } };
   }
   return { exec: { command: cmd } };
 }
