@@ -48,6 +48,7 @@ function mainHelp(): string {
   s += '\nManagement Commands:\n';
   s += line('compose', 'Define and run multi-container applications');
   for (const [n, g] of Object.entries(GROUPS)) s += line(n, g.description);
+  s += line('kube', 'Play and generate Kubernetes YAML');
   s += '\nCommands:\n';
   for (const n of Object.keys(TOP)
     .filter((n) => !COMMON.includes(n))
@@ -127,6 +128,18 @@ export async function main(argv: string[], cli?: Cli): Promise<number> {
   if (!name) {
     process.stdout.write(mainHelp());
     return 0;
+  }
+  if (name === 'kube') {
+    const c = cli ?? new Cli(g.host);
+    try {
+      // loaded on demand, as compose is: the yaml parser would slow every other command's start
+      const { runKube } = await import('./kube.ts');
+      return await runKube(c, rest);
+    } catch (e) {
+      return report(c, e);
+    } finally {
+      c.close();
+    }
   }
   if (name === 'compose') {
     // compose has its own global flags (-f, -p ...) before its command

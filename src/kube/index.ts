@@ -31,3 +31,13 @@ export {
   type Generated,
   type KubeDoc,
 } from './generate.ts';
+export {
+  KubePlayer,
+  PodsUnavailableError,
+  filesTar,
+  splitReference,
+  type KubeClient,
+  type KubeReporter,
+  type KubeResource,
+  type PlayResult,
+} from './play.ts';
