@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { Pod as K8sPod } from 'kubernetes-models/v1/Pod';
 import { Service as K8sService } from 'kubernetes-models/v1/Service';
 import { startDaemon, cleanup, berth, bootstrapBusybox, type Daemon } from './harness.ts';
-import { parseKube, planPlay, type Pod } from '../src/kube/index.ts';
+import { KubePlayer, parseKube, planPlay, type Pod, type PodBackend } from '../src/kube/index.ts';
+import { EngineClient } from '../src/client/index.ts';
 
 let d: Daemon;
 let dir: string;
@@ -141,4 +142,74 @@ test('kube play refuses, before making anything, an unsupported field and (for n
   assert.equal(r.code, 1);
   assert.match(r.stderr, /pods are not available in this daemon yet/);
   assert.deepEqual(await volumes(), before);
+});
+
+test("a ConfigMap's files reach its volume through the daemon's archive endpoint, modes kept", async () => {
+  const client = new EngineClient({ host: d.host });
+  // pods are not in the daemon yet: this stand-in makes the members as plain containers, for
+  // the test only, to see the volume from inside one
+  const made: string[] = [];
+  const stand: PodBackend = {
+    createPod: async (s) => ({ Id: s.name }),
+    createContainer: async (_pod, name, body) => {
+      const r = await client.containerCreate(body, { name });
+      made.push(r.Id);
+      return r;
+    },
+    startPod: async () => {},
+    removePod: async () => {},
+    listPods: async () => [],
+    inspectPod: async () => {
+      throw new Error('not in this test');
+    },
+  };
+  const plan = planPlay(
+    parseKube(
+      `apiVersion: v1
+kind: ConfigMap
+metadata: {name: kcfg}
+data: {a.txt: hello, b.txt: world}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: kpod}
+spec:
+  volumes: [{name: cfg, configMap: {name: kcfg, items: [{key: a.txt, path: sub/a.txt, mode: 0400}, {key: b.txt, path: b.txt}]}}]
+  containers:
+  - {name: c, image: busybox, imagePullPolicy: IfNotPresent, volumeMounts: [{name: cfg, mountPath: /cfg}]}
+`,
+      'k.yaml',
+    ),
+  );
+  const player = new KubePlayer(client, stand, { event() {}, warn() {} });
+  try {
+    await player.pull(plan);
+    await player.apply(plan);
+    const r = await ok([
+      'run',
+      '--rm',
+      '-v',
+      'kpod-cfg:/cfg:ro',
+      'busybox',
+      'sh',
+      '-c',
+      'cat /cfg/sub/a.txt /cfg/b.txt; stat -c %a /cfg/sub/a.txt /cfg/b.txt',
+    ]);
+    assert.equal(r.stdout, 'helloworld400\n644\n');
+    const members = JSON.parse((await ok(['inspect', 'kpod-c'])).stdout)[0];
+    assert.deepEqual(members.HostConfig.Mounts, [
+      { Type: 'volume', Source: 'kpod-cfg', Target: '/cfg', ReadOnly: true },
+    ]);
+    assert.equal(members.Config.Labels['io.berth.kube.object'], 'Pod/kpod');
+    // no helper container is left behind
+    assert.equal(
+      (await ok(['ps', '-aq', '--filter', 'label=io.berth.kube.object=Pod/kpod'])).stdout.trim().split('\n').length,
+      1,
+    );
+  } finally {
+    for (const id of made) await client.containerRemove(id, { force: true }).catch(() => {});
+    await player.down(plan.objects, { claims: true });
+    client.close();
+  }
+  assert.ok(!(await volumes()).includes('kpod-cfg'));
 });
