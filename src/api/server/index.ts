@@ -4,6 +4,7 @@
  * the socket, so they can answer 101 and take the connection over.
  */
 import { createServer, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import { invalidArgument, unavailable } from '../../errdefs/index.ts';
@@ -23,13 +24,18 @@ export {
 export interface Listener {
   address: string;
   server: Server;
+  /** Connections taken over by attach/exec: the server no longer tracks them, close() ends them. */
+  hijacked: Set<Duplex>;
 }
 
 export async function listen(router: Router, address: string, opts: { socketGid?: number } = {}): Promise<Listener> {
   const server = createServer({ keepAlive: true, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
     void router.handle(req, res);
   });
+  const hijacked = new Set<Duplex>();
   server.on('upgrade', (req, socket, head) => {
+    hijacked.add(socket);
+    socket.once('close', () => hijacked.delete(socket));
     void router.handle(req, undefined, socket, head);
   });
   server.on('clientError', (_err, socket) => {
@@ -55,7 +61,7 @@ export async function listen(router: Router, address: string, opts: { socketGid?
   } else {
     throw invalidArgument(`listen on "${address}": unsupported protocol ${url.protocol}`);
   }
-  return { address, server };
+  return { address, server, hijacked };
 }
 
 /** A socket file left by a daemon that died is removed; a live one means another daemon runs. */
@@ -82,6 +88,9 @@ export async function close(l: Listener): Promise<void> {
   await new Promise<void>((resolve) => {
     l.server.close(() => resolve());
     l.server.closeAllConnections();
+    // A client that went away without closing its side of an attach (half-open) would
+    // otherwise hold server.close() until the container ends.
+    for (const s of l.hijacked) s.destroy();
   });
 }
 export { registerSystem, versionInfo, BERTH_VERSION, type SystemDeps } from './routes/system.ts';

@@ -89,3 +89,27 @@ test('upgrade requests are answered 101 and hijacked', async (t) => {
   assert.match(text, /Content-Type: application\/vnd.docker.raw-stream/);
   assert.match(text, /\r\n\r\necho:hello$/);
 });
+
+test('closing a listener ends hijacked connections whose client stopped writing but never closed', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-router-'));
+  const r = new Router();
+  let hijacked = false;
+  r.post('/containers/{id}/attach', (_req, res) => {
+    res.hijack();
+    hijacked = true; // and never ends it, as an attach to a container that keeps running
+  });
+  const l = await listen(r, `unix://${join(dir, 's.sock')}`);
+  const { connect } = await import('node:net');
+  const s = connect(join(dir, 's.sock'));
+  s.on('error', () => {});
+  s.write('POST /containers/x/attach HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+  while (!hijacked) await new Promise((res) => setTimeout(res, 10));
+  s.end(); // half-close, as the docker CLI does when its stdin ends
+  const closed = await Promise.race([
+    close(l).then(() => true),
+    new Promise<boolean>((res) => setTimeout(() => res(false), 5000).unref()),
+  ]);
+  assert.equal(closed, true, 'close() returned');
+  s.destroy();
+  await rm(dir, { recursive: true, force: true });
+});
