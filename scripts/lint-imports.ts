@@ -34,6 +34,7 @@ const LAYERS: Record<string, number> = {
   archive: 1,
   host: 0,
   spec: 0,
+  tls: 0,
   errdefs: 0,
 };
 

@@ -9,6 +9,8 @@ DEB_PACKAGES=(runc conmon busybox-static debootstrap attr iptables nftables ipro
   golang-github-containers-common hyperfine util-linux gcc libc6-dev crun docker-compose)
 # e2e/registry-server.test.ts checks berth-registry with curl, as a user would.
 DEB_PACKAGES+=(curl)
+# TLS tests make throwaway CAs and certificates with openssl (src/tls/testing.ts).
+DEB_PACKAGES+=(openssl)
 # e2e/dashboard.test.ts renders the dashboard's page in a real (headless) browser.
 DEB_PACKAGES+=(chromium-headless-shell)
 
