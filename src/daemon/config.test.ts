@@ -38,3 +38,59 @@ test('bad flags are refused clearly', () => {
   assert.throws(() => parseFlags(['--data-root']), /flag needs an argument/);
   assert.throws(() => parseFlags(['--log-level', 'loud']), /unable to parse logging level/);
 });
+
+test('TLS flags mean what dockerd makes of them: --tlsverify or --tls alone verify clients, --tlsverify=false does not', () => {
+  const env = { HOME: '/nonexistent' };
+  const tls = (argv: string[], e: NodeJS.ProcessEnv = env) => parseFlags(argv, e).apiTls;
+  assert.deepEqual(
+    [
+      tls([]).enabled,
+      tls(['--tlsverify']).verifyClients,
+      tls(['--tls']).verifyClients,
+      tls(['--tls', '--tlsverify=false']).verifyClients,
+    ],
+    [false, true, true, false],
+  );
+  assert.equal(tls(['--tlsverify=false']).enabled, true, '--tlsverify=false still means TLS');
+  assert.equal(tls(['--tls=false']).enabled, false);
+  assert.equal(tls(['--tls=false']).explicit, true, 'plain TCP on purpose');
+  assert.equal(tls([]).explicit, false);
+  // DOCKER_TLS_VERIFY in the daemon's environment does not switch TLS on by itself (as dockerd)
+  assert.equal(tls([], { ...env, DOCKER_TLS_VERIFY: '1' }).enabled, false);
+  const files = tls(['--tlsverify', '--tlscacert', '/c/ca.pem', '--tlscert=/c/s.pem', '--tlskey', '/c/k.pem']);
+  assert.deepEqual([files.ca, files.cert, files.key], ['/c/ca.pem', '/c/s.pem', '/c/k.pem']);
+  const defaults = tls(['--tlsverify'], { DOCKER_CERT_PATH: '/certs' });
+  assert.equal(defaults.ca, '/certs/ca.pem');
+  assert.equal(defaults.cert, '', 'a default certificate that does not exist is no file');
+  assert.throws(() => parseFlags(['--tls=yes']), /invalid argument "yes" for "--tls" flag/);
+});
+
+test("-H addresses get dockerd's defaults: port 2375, localhost, and tcp://localhost:2376 when TLS is on and none is given", () => {
+  assert.deepEqual(parseFlags(['--tlsverify']).hosts, ['tcp://localhost:2376']);
+  assert.deepEqual(parseFlags(['-H', 'tcp://0.0.0.0', '-H', 'tcp://:2376', '-H', '127.0.0.1:5555']).hosts, [
+    'tcp://0.0.0.0:2375',
+    'tcp://localhost:2376',
+    'tcp://127.0.0.1:5555',
+  ]);
+  assert.deepEqual(parseFlags(['-H', 'tcp://[::1]:2376', '-H', 'unix://']).hosts, [
+    'tcp://[::1]:2376',
+    'unix:///run/berth/berth.sock',
+  ]);
+  assert.throws(
+    () => parseFlags(['-H', 'tcp://1.2.3.4:http']),
+    /invalid bind address \(tcp:\/\/1.2.3.4:http\): invalid port: http/,
+  );
+  assert.throws(() => parseFlags(['-H', 'udp://1.2.3.4']), /unsupported proto 'udp'/);
+});
+
+test('--default-ulimit and --no-new-privileges are read as dockerd reads them', () => {
+  const c = parseFlags(['--default-ulimit', 'nofile=100:200', '--default-ulimit=nproc=50', '--no-new-privileges']);
+  assert.deepEqual(c.defaultUlimits, [
+    { Name: 'nofile', Soft: 100, Hard: 200 },
+    { Name: 'nproc', Soft: 50, Hard: 50 },
+  ]);
+  assert.equal(c.noNewPrivileges, true);
+  assert.throws(() => parseFlags(['--default-ulimit', 'nofile=300:200']), /soft limit must be less than or equal/);
+  assert.deepEqual(parseFlags(['--registry-certs-dir', '/tmp/c']).registryCertsDirs, ['/tmp/c']);
+  assert.deepEqual(parseFlags([]).registryCertsDirs, ['/etc/berth/certs.d', '/etc/docker/certs.d']);
+});

@@ -3,6 +3,8 @@
  */
 import { invalidArgument } from '../errdefs/index.ts';
 import { checkRegistryConfig } from '../registry/index.ts';
+import { DEFAULT_CERTS_DIRS } from '../tls/index.ts';
+import { normalizeHosts, resolveApiTls, type ApiTls, type ApiTlsFlags } from './apitls.ts';
 
 export interface DaemonConfig {
   dataRoot: string;
@@ -24,6 +26,16 @@ export interface DaemonConfig {
   insecureRegistries: string[];
   /** `--registry-mirror`: where docker.io pulls go. */
   registryMirrors: string[];
+  /** `--registry-certs-dir`: where registry CAs and client certificates are looked up, by host. */
+  registryCertsDirs: string[];
+  /** `--tls`, `--tlsverify`, `--tlscacert`, `--tlscert`, `--tlskey` as given. */
+  tlsFlags: ApiTlsFlags;
+  /** What they mean (set by parseFlags). */
+  apiTls: ApiTls;
+  /** `--default-ulimit name=soft[:hard]`: for containers that do not set that limit themselves. */
+  defaultUlimits: Array<{ Name: string; Soft: number; Hard: number }>;
+  /** `--no-new-privileges`: containers get no_new_privs unless they opt out. */
+  noNewPrivileges: boolean;
 }
 
 export function defaultConfig(): DaemonConfig {
@@ -45,6 +57,11 @@ export function defaultConfig(): DaemonConfig {
     dns: [],
     insecureRegistries: [],
     registryMirrors: [],
+    registryCertsDirs: [...DEFAULT_CERTS_DIRS],
+    tlsFlags: {},
+    apiTls: { enabled: false, verifyClients: false, explicit: false, ca: '', cert: '', key: '' },
+    defaultUlimits: [],
+    noNewPrivileges: false,
   };
 }
 
@@ -61,8 +78,24 @@ const VALUE_FLAGS = new Set([
   'dns',
   'insecure-registry',
   'registry-mirror',
+  'registry-certs-dir',
+  'tlscacert',
+  'tlscert',
+  'tlskey',
+  'default-ulimit',
 ]);
-const BOOL_FLAGS = new Set(['live-restore', 'iptables', 'icc', 'ip-forward', 'userland-proxy', 'debug', 'D']);
+const BOOL_FLAGS = new Set([
+  'live-restore',
+  'iptables',
+  'icc',
+  'ip-forward',
+  'userland-proxy',
+  'debug',
+  'D',
+  'tls',
+  'tlsverify',
+  'no-new-privileges',
+]);
 
 export const USAGE = `Usage: berthd [OPTIONS]
 
@@ -85,10 +118,41 @@ Options:
       --dns list                DNS server to use
       --insecure-registry list  Registries spoken to over plain HTTP (CIDR or host[:port]; loopback always is)
       --registry-mirror list    Registry mirror for docker.io (the only way to pull docker.io images here)
+      --registry-certs-dir list Where registry certificates are looked up by host (default /etc/berth/certs.d and /etc/docker/certs.d)
+      --default-ulimit ulimit   Default ulimits for containers (default nofile=1024:524288, capped at berthd's own hard limit)
+      --no-new-privileges       Set no-new-privileges by default for new containers
+      --tls                     Use TLS; implied by --tlsverify
+      --tlscacert string        Trust certs signed only by this CA (default "~/.docker/ca.pem")
+      --tlscert string          Path to TLS certificate file (default "~/.docker/cert.pem")
+      --tlskey string           Path to TLS key file (default "~/.docker/key.pem")
+      --tlsverify               Use TLS and verify the remote
   -v, --version                 Print version information and quit
 `;
 
-export function parseFlags(argv: readonly string[]): DaemonConfig & { help?: boolean; version?: boolean } {
+/** Go's strconv.ParseBool, which dockerd's boolean flags use. */
+function parseBool(name: string, value: string): boolean {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
+  throw invalidArgument(
+    `berthd: invalid argument "${value}" for "--${name}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`,
+  );
+}
+
+/** `nofile=1024:2048` or `nofile=1024` (soft = hard), as dockerd's --default-ulimit. */
+export function parseUlimit(s: string): { Name: string; Soft: number; Hard: number } {
+  const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(s);
+  if (!m) throw invalidArgument(`berthd: invalid ulimit argument: ${s}`);
+  const soft = Number(m[2]);
+  const hard = m[3] === undefined ? soft : Number(m[3]);
+  if (soft > hard && hard >= 0)
+    throw invalidArgument(`berthd: ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
+  return { Name: m[1]!, Soft: soft, Hard: hard };
+}
+
+export function parseFlags(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): DaemonConfig & { help?: boolean; version?: boolean } {
   const cfg: DaemonConfig & { help?: boolean; version?: boolean } = defaultConfig();
   const short: Record<string, string> = {
     H: 'host',
@@ -100,6 +164,7 @@ export function parseFlags(argv: readonly string[]): DaemonConfig & { help?: boo
     h: 'help',
     v: 'version',
   };
+  const certsDirs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!;
     let value: string | undefined;
@@ -116,8 +181,17 @@ export function parseFlags(argv: readonly string[]): DaemonConfig & { help?: boo
       continue;
     }
     if (BOOL_FLAGS.has(name)) {
-      const on = value === undefined ? true : value === 'true' || value === '1';
+      const on = value === undefined ? true : parseBool(name, value);
       switch (name) {
+        case 'tls':
+          cfg.tlsFlags.tls = on;
+          break;
+        case 'tlsverify':
+          cfg.tlsFlags.tlsVerify = on;
+          break;
+        case 'no-new-privileges':
+          cfg.noNewPrivileges = on;
+          break;
         case 'live-restore':
           cfg.liveRestore = on;
           break;
@@ -184,13 +258,31 @@ export function parseFlags(argv: readonly string[]): DaemonConfig & { help?: boo
       case 'registry-mirror':
         cfg.registryMirrors.push(value);
         break;
+      case 'registry-certs-dir':
+        certsDirs.push(value);
+        break;
+      case 'tlscacert':
+        cfg.tlsFlags.tlsCaCert = value;
+        break;
+      case 'tlscert':
+        cfg.tlsFlags.tlsCert = value;
+        break;
+      case 'tlskey':
+        cfg.tlsFlags.tlsKey = value;
+        break;
+      case 'default-ulimit': {
+        const u = parseUlimit(value);
+        cfg.defaultUlimits = [...cfg.defaultUlimits.filter((x) => x.Name !== u.Name), u];
+        break;
+      }
       default:
         throw invalidArgument(`berthd: unknown flag: --${name}\nSee 'berthd --help'.`);
     }
   }
   checkRegistryConfig({ insecure: cfg.insecureRegistries, mirrors: cfg.registryMirrors });
-  if (cfg.hosts.length === 0)
-    cfg.hosts.push(`unix://${cfg.execRoot === '/run/berth' ? '/run/berth' : cfg.execRoot}/berth.sock`);
+  if (certsDirs.length) cfg.registryCertsDirs = certsDirs;
+  cfg.apiTls = resolveApiTls(cfg.tlsFlags, env);
+  cfg.hosts = normalizeHosts(cfg.hosts, cfg.apiTls.enabled, `${cfg.execRoot}/berth.sock`);
   if (!cfg.pidfile) cfg.pidfile = `${cfg.execRoot}/berthd.pid`;
   return cfg;
 }

@@ -30,6 +30,8 @@ import { listen, close, Router, type Listener } from '../api/server/index.ts';
 import { registerSystem, registerImages, registerSwarm, registerPlugins, BERTH_VERSION } from '../api/server/index.ts';
 import type { DaemonConfig } from './config.ts';
 import { Logger } from './log.ts';
+import { checkExposure, loadApiTls } from './remote.ts';
+import { infoWarnings } from './apitls.ts';
 
 /** berth-launcher, built by scripts/setup.sh: programs start through it (src/host/launcher.ts). */
 const LAUNCHER = join(import.meta.dirname, '..', '..', 'build', 'berth-launcher');
@@ -78,6 +80,9 @@ export class Daemon {
 
   async start(): Promise<void> {
     const c = this.config;
+    // First, as dockerd: a refused address or bad certificate stops the start before it touches anything.
+    const apiTls = loadApiTls(c.apiTls, this.log);
+    await checkExposure(c.hosts, c.apiTls, this.log);
     await fs.mkdir(c.dataRoot, { recursive: true, mode: 0o711 });
     await fs.mkdir(c.execRoot, { recursive: true, mode: 0o700 });
     await this.claimPidfile();
@@ -202,7 +207,13 @@ export class Daemon {
     registerBuild(router, builds);
 
     for (const h of c.hosts) {
-      this.listeners.push(await listen(router, h, { socketGid: await groupId(c.group) }));
+      this.listeners.push(
+        await listen(router, h, {
+          socketGid: await groupId(c.group),
+          tls: apiTls,
+          onRefused: (m) => this.log.info(m),
+        }),
+      );
       this.log.info(`API listen on ${h.replace(/^unix:\/\//, '')}`);
     }
     this.log.info(`berthd ${BERTH_VERSION} started (data-root ${c.dataRoot}, exec-root ${c.execRoot})`);
@@ -327,7 +338,7 @@ export class Daemon {
         Error: '',
         RemoteManagers: null,
       },
-      Warnings: [],
+      Warnings: infoWarnings(this.config.hosts, this.config.apiTls),
     };
   }
 }

@@ -1,13 +1,14 @@
 /**
- * The Engine API server: one node:http server per listen address (unix socket or TCP),
- * all sharing one router. Upgrade requests (attach, exec start) reach the same handlers with
- * the socket, so they can answer 101 and take the connection over.
+ * The Engine API server: one HTTP server per listen address (unix socket or TCP, TCP with TLS
+ * when berthd has it), all sharing one router. Upgrade requests (attach, exec start) reach the
+ * same handlers with the socket, so they can answer 101 and take the connection over.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import { invalidArgument, unavailable } from '../../errdefs/index.ts';
+import { httpServer, type ServerTls } from '../../tls/index.ts';
 import type { Router } from './router.ts';
 
 export {
@@ -28,10 +29,25 @@ export interface Listener {
   hijacked: Set<Duplex>;
 }
 
-export async function listen(router: Router, address: string, opts: { socketGid?: number } = {}): Promise<Listener> {
-  const server = createServer({ keepAlive: true, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
-    void router.handle(req, res);
-  });
+export interface ListenOptions {
+  /** Group of a unix socket (mode 0660). */
+  socketGid?: number;
+  /** TLS for a TCP address; a unix socket never has it (its file mode is its access control). */
+  tls?: ServerTls;
+  /** Hears each refused TLS handshake. */
+  onRefused?: (message: string) => void;
+}
+
+export async function listen(router: Router, address: string, opts: ListenOptions = {}): Promise<Listener> {
+  const url = new URL(address.includes('://') ? address : `unix://${address}`);
+  const server = httpServer(
+    { keepAlive: true, requestTimeout: 0, headersTimeout: 60_000 },
+    url.protocol === 'tcp:' ? opts.tls : undefined,
+    (req, res) => {
+      void router.handle(req, res);
+    },
+    opts.onRefused,
+  );
   const hijacked = new Set<Duplex>();
   server.on('upgrade', (req, socket, head) => {
     hijacked.add(socket);
@@ -41,7 +57,6 @@ export async function listen(router: Router, address: string, opts: { socketGid?
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
   });
-  const url = new URL(address.includes('://') ? address : `unix://${address}`);
   if (url.protocol === 'unix:') {
     const path = url.pathname;
     await fs.mkdir(dirname(path), { recursive: true });
