@@ -3,7 +3,7 @@
  * Berth (or any Engine API daemon). `-H/--host` or DOCKER_HOST selects the daemon. main.ts is
  * the entry point that loads this.
  */
-import { ApiError, ConnectionError, DEFAULT_HOST, StreamError } from '../client/index.ts';
+import { ApiError, ConnectionError, DEFAULT_HOST, StreamError, type TlsFlags } from '../client/index.ts';
 import { ArgsError, FlagError, FlagValueError, helpText, parseArgs } from './flags.ts';
 import { BERTH_VERSION, Cli, PROGRAM, StatusError, type Command } from './cli.ts';
 import { containerGroup, containerShortcuts } from './containers.ts';
@@ -54,7 +54,17 @@ function mainHelp(): string {
     .filter((n) => !COMMON.includes(n))
     .sort())
     s += line(n, describe(TOP[n]!));
-  s += `\nGlobal Options:\n  -H, --host string   Daemon socket to connect to (default ${DEFAULT_HOST}, or $DOCKER_HOST)\n  -v, --version       Print version information and quit\n\nRun '${PROGRAM} COMMAND --help' for more information on a command.\n`;
+  s += `\nGlobal Options:
+  -H, --host string        Daemon socket to connect to (default ${DEFAULT_HOST}, or $DOCKER_HOST)
+      --tls                Use TLS; implied by --tlsverify
+      --tlscacert string   Trust certs signed only by this CA (default "~/.docker/ca.pem")
+      --tlscert string     Path to TLS certificate file (default "~/.docker/cert.pem")
+      --tlskey string      Path to TLS key file (default "~/.docker/key.pem")
+      --tlsverify          Use TLS and verify the remote
+  -v, --version            Print version information and quit
+
+Run '${PROGRAM} COMMAND --help' for more information on a command.
+`;
   return s;
 }
 
@@ -73,11 +83,27 @@ function groupHelp(name: string): string {
 
 interface Global {
   host?: string;
+  tls: TlsFlags;
   rest: string[];
+}
+
+/** Go's strconv.ParseBool, as the docker CLI's boolean flags take `--tls=false`. */
+function parseBool(v: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  return undefined;
+}
+
+function globalUsageError(message: string): number {
+  process.stderr.write(
+    `${message}\n\nUsage:  ${PROGRAM} [OPTIONS] COMMAND\n\nRun '${PROGRAM} --help' for more information\n`,
+  );
+  return 125;
 }
 
 function parseGlobal(argv: string[]): Global | number {
   let host: string | undefined;
+  const tls: TlsFlags = {};
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
@@ -102,13 +128,28 @@ function parseGlobal(argv: string[]): Global | number {
     } else if (a === '-v' || a === '--version') {
       process.stdout.write(`Berth version ${BERTH_VERSION}\n`);
       return 0;
-    } else if (a === '-D' || a === '--debug' || a === '--tls' || a === '--tlsverify') {
+    } else if (/^--(tls|tlsverify)(=|$)/.test(a)) {
+      const [name, value] = a.slice(2).split(/=(.*)/s) as [string, string | undefined];
+      const on = value === undefined ? true : parseBool(value);
+      if (on === undefined)
+        return globalUsageError(
+          `invalid argument "${value}" for "--${name}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`,
+        );
+      if (name === 'tls') tls.tls = on;
+      else tls.tlsVerify = on;
+    } else if (/^--(tlscacert|tlscert|tlskey)(=|$)/.test(a)) {
+      const eq = a.indexOf('=');
+      const name = (eq >= 0 ? a.slice(2, eq) : a.slice(2)) as 'tlscacert' | 'tlscert' | 'tlskey';
+      const value = eq >= 0 ? a.slice(eq + 1) : argv[++i];
+      if (value === undefined) return globalUsageError(`flag needs an argument: --${name}`);
+      if (name === 'tlscacert') tls.tlsCaCert = value;
+      else if (name === 'tlscert') tls.tlsCert = value;
+      else tls.tlsKey = value;
+    } else if (a === '-D' || a === '--debug') {
       // accepted for compatibility
-    } else if (
-      ['-l', '--log-level', '--config', '-c', '--context', '--tlscacert', '--tlscert', '--tlskey'].includes(a)
-    ) {
+    } else if (['-l', '--log-level', '--config', '-c', '--context'].includes(a)) {
       i++;
-    } else if (/^--(log-level|config|context|tlscacert|tlscert|tlskey)=/.test(a)) {
+    } else if (/^--(log-level|config|context)=/.test(a)) {
       // accepted for compatibility
     } else {
       process.stderr.write(
@@ -117,7 +158,7 @@ function parseGlobal(argv: string[]): Global | number {
       return 125;
     }
   }
-  return { host, rest: argv.slice(i) };
+  return { host, tls, rest: argv.slice(i) };
 }
 
 /** Runs one command line; returns the exit code. */
@@ -143,7 +184,7 @@ export async function main(argv: string[], cli?: Cli): Promise<number> {
   }
   if (name === 'compose') {
     // compose has its own global flags (-f, -p ...) before its command
-    const c = cli ?? new Cli(g.host);
+    const c = cli ?? new Cli(g.host, undefined, g.tls);
     try {
       // loaded on demand: the yaml parser would slow every other command's start
       const { runCompose } = await import('./compose.ts');
@@ -183,7 +224,7 @@ export async function main(argv: string[], cli?: Cli): Promise<number> {
     }
   }
   const spec = { ...cmd.spec, usage: `${path} ${cmd.spec.usage}` };
-  const c = cli ?? new Cli(g.host);
+  const c = cli ?? new Cli(g.host, undefined, g.tls);
   try {
     const parsed = parseArgs(args, spec);
     if (parsed.help) {

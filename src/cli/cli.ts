@@ -2,7 +2,8 @@
  * What every command gets: the streams, a lazily made Engine API client, the errors that end a
  * command with docker's exit codes, and docker's confirmation prompt.
  */
-import { EngineClient, resolveHost } from '../client/index.ts';
+import { EngineClient, clientTlsFiles, resolveHost, type TlsFlags } from '../client/index.ts';
+import { loadClientTls, type ClientTlsFiles } from '../tls/index.ts';
 import { FlagValueError, type CommandSpec, type Flags } from './flags.ts';
 
 export const BERTH_VERSION = '0.1.0';
@@ -41,20 +42,38 @@ export class Cli {
   readonly stdout: NodeJS.WriteStream;
   readonly stderr: NodeJS.WriteStream;
   readonly host: string;
+  /** The TLS files the global flags and environment name; undefined: plain HTTP. */
+  readonly tlsFiles: ClientTlsFiles | undefined;
   private clientInstance: EngineClient | undefined;
 
   constructor(
     host: string | undefined,
     streams: Streams = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+    tls: TlsFlags = {},
   ) {
-    this.host = resolveHost(host);
+    this.tlsFiles = clientTlsFiles(tls);
+    this.host = resolveHost(host, process.env, !!this.tlsFiles);
     this.stdin = streams.stdin;
     this.stdout = streams.stdout;
     this.stderr = streams.stderr;
   }
 
+  /** The client, made on first use: its TLS files are read then, and a missing one fails the command (as docker). */
   get client(): EngineClient {
-    this.clientInstance ??= new EngineClient({ host: this.host, version: process.env.DOCKER_API_VERSION || undefined });
+    if (!this.clientInstance) {
+      let tls;
+      try {
+        // read even for a unix socket, which then ignores them: docker fails on a missing file either way
+        tls = this.tlsFiles ? loadClientTls(this.tlsFiles) : undefined;
+      } catch (e) {
+        throw new StatusError(1, `unable to resolve docker endpoint: ${(e as Error).message}`);
+      }
+      this.clientInstance = new EngineClient({
+        host: this.host,
+        version: process.env.DOCKER_API_VERSION || undefined,
+        tls,
+      });
+    }
     return this.clientInstance;
   }
 

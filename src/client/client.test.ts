@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import {
   ApiError,
+  clientTlsFiles,
   ConnectionError,
   EngineClient,
   StreamError,
@@ -233,4 +234,35 @@ test('attach hijacks the connection: output, stdin, half-close', async () => {
     c.close();
     await stop(f);
   }
+});
+
+test("TLS files follow the docker CLI's flags and environment", () => {
+  const none = () => false;
+  const all = () => true;
+  assert.equal(clientTlsFiles({}, {}, none), undefined);
+  assert.deepEqual(clientTlsFiles({ tlsVerify: true }, {}, none, '/home/u'), {
+    ca: '/home/u/.docker/ca.pem',
+    cert: undefined,
+    key: undefined,
+    verify: true,
+  });
+  assert.deepEqual(clientTlsFiles({}, { DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: '/c' }, all), {
+    ca: '/c/ca.pem',
+    cert: '/c/cert.pem',
+    key: '/c/key.pem',
+    verify: true,
+  });
+  // --tls and DOCKER_TLS encrypt without verifying; --tlsverify=false too
+  assert.equal(clientTlsFiles({ tls: true }, {}, none)?.verify, false);
+  assert.equal(clientTlsFiles({}, { DOCKER_TLS: '1' }, none)?.verify, false);
+  assert.equal(clientTlsFiles({ tlsVerify: false }, {}, none)?.verify, false);
+  assert.equal(clientTlsFiles({ tlsCaCert: '/x/ca.pem' }, {}, none), undefined, 'a file alone does not switch TLS on');
+  assert.equal(clientTlsFiles({ tlsCert: '/x/c.pem', tls: true }, {}, none)?.cert, '/x/c.pem');
+});
+
+test('with TLS and no host the docker default is tcp://localhost:2376; https:// hosts ask for TLS', () => {
+  assert.equal(resolveHost(undefined, {}, true), 'tcp://localhost:2376');
+  assert.equal(resolveHost(undefined, { DOCKER_HOST: 'tcp://b:2' }, true), 'tcp://b:2');
+  assert.deepEqual(parseHost('https://127.0.0.1:2376'), { kind: 'tcp', host: '127.0.0.1', port: 2376, https: true });
+  assert.deepEqual(parseHost('tcp://'), { kind: 'tcp', host: 'localhost', port: 2375 });
 });

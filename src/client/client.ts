@@ -19,6 +19,8 @@ import {
   type ClientRequest,
   type RequestOptions,
 } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { CIPHERS, MIN_VERSION, type ClientTls } from '../tls/index.ts';
 import { Readable, Writable } from 'node:stream';
 import { ApiError, ConnectionError, errorMessage } from './errors.ts';
 import { parseHost, resolveHost, type Endpoint } from './host.ts';
@@ -36,6 +38,8 @@ export interface ClientOptions {
   /** Pin the API version (no negotiation), as DOCKER_API_VERSION does. */
   version?: string;
   userAgent?: string;
+  /** TLS for a TCP daemon (client/tls.ts says which files); ignored for a unix socket, as docker ignores it. */
+  tls?: ClientTls;
 }
 
 export type QueryValue = string | number | boolean | undefined | null | readonly string[];
@@ -121,6 +125,8 @@ export class EngineClient {
   readonly host: string;
   readonly endpoint: Endpoint;
   private readonly agent: Agent;
+  /** The TLS options of every connection, or undefined for plain HTTP. */
+  private readonly tls: ClientTls['options'] | undefined;
   private readonly userAgent: string;
   private version: string | undefined;
   private negotiation: Promise<string> | undefined;
@@ -131,7 +137,20 @@ export class EngineClient {
     this.endpoint = parseHost(this.host);
     this.version = o.version?.replace(/^v/, '');
     this.userAgent = o.userAgent ?? 'Berth-Client/0.1.0 (linux)';
-    this.agent = new Agent({ keepAlive: true, maxSockets: 16 });
+    const e = this.endpoint;
+    this.tls =
+      e.kind !== 'tcp'
+        ? undefined
+        : (o.tls?.options ??
+          (e.https ? { rejectUnauthorized: true, minVersion: MIN_VERSION, ciphers: CIPHERS } : undefined));
+    this.agent = this.tls
+      ? new HttpsAgent({ keepAlive: true, maxSockets: 16, ...this.tls })
+      : new Agent({ keepAlive: true, maxSockets: 16 });
+  }
+
+  /** Whether requests go over TLS. */
+  get secure(): boolean {
+    return !!this.tls;
   }
 
   /** The API version in use (after negotiation or pinning). */
@@ -151,6 +170,8 @@ export class EngineClient {
   }
 
   private connectionError(e: NodeJS.ErrnoException): Error {
+    const e2 = this.tlsError(e);
+    if (e2) return e2;
     if (e.code === 'EACCES') {
       return new ConnectionError(this.host, e);
     }
@@ -165,6 +186,37 @@ export class EngineClient {
       return new ConnectionError(this.host, e);
     }
     return e;
+  }
+
+  /**
+   * A failed TLS connection said as docker says it: the daemon's certificate not trusted, ours
+   * refused (berthd closes the connection right after the handshake, which arrives as a reset),
+   * or a plain-HTTP client talking to a TLS daemon.
+   */
+  private tlsError(e: NodeJS.ErrnoException): Error | undefined {
+    const e0 = this.endpoint;
+    if (e0.kind !== 'tcp') return undefined;
+    const where = `${this.tls ? 'https' : 'http'}://${e0.host.includes(':') ? `[${e0.host}]` : e0.host}:${e0.port}`;
+    const reason = (/SSL routines:[^:]*:([^:]+):/.exec(e.message)?.[1] ?? e.message).trim();
+    const reset = e.code === 'ECONNRESET' || e.code === 'EPIPE';
+    if (!this.tls)
+      return reset
+        ? new ConnectionError(
+            this.host,
+            e,
+            `error during connect: ${where}: ${reason}.\n* Are you trying to connect to a TLS-enabled daemon without TLS?`,
+          )
+        : undefined;
+    const code = String(e.code ?? '');
+    if (reset || /alert/.test(reason))
+      return new ConnectionError(
+        this.host,
+        e,
+        `error during connect: ${where}: the server probably has client authentication (--tlsverify) enabled; check your TLS client certification settings: ${reason}`,
+      );
+    if (/^(ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_)/.test(code))
+      return new ConnectionError(this.host, e, `error during connect: ${where}: tls: ${reason}`);
+    return undefined;
   }
 
   /** Agrees on an API version once: min(daemon's Api-Version, ours). */
@@ -218,7 +270,7 @@ export class EngineClient {
       (full) =>
         new Promise<IncomingMessage>((resolve, reject) => {
           const { headers, body } = this.prepare(opts);
-          const req = httpRequest(
+          const req = (this.tls ? httpsRequest : httpRequest)(
             { ...this.base(), agent: this.agent, method, path: full, headers, signal: opts.signal },
             resolve,
           );
@@ -270,7 +322,9 @@ export class EngineClient {
     headers['Connection'] = 'Upgrade';
     headers['Upgrade'] = 'tcp';
     return new Promise<HijackedStream>((resolve, reject) => {
-      const req = httpRequest({ ...this.base(), agent: false, method, path: full, headers });
+      const req = this.tls
+        ? httpsRequest({ ...this.base(), ...this.tls, agent: false, method, path: full, headers })
+        : httpRequest({ ...this.base(), agent: false, method, path: full, headers });
       req.on('upgrade', (_res, socket, head) => {
         if (head.length) socket.unshift(head);
         socket.setNoDelay?.(true);

@@ -26,8 +26,8 @@ export class StreamError extends ApiError {
 
 export class ConnectionError extends Error {
   readonly host: string;
-  constructor(host: string, cause: unknown) {
-    super(`Cannot connect to the Berth daemon at ${host}. Is the berth daemon running?`, { cause });
+  constructor(host: string, cause: unknown, message?: string) {
+    super(message ?? `Cannot connect to the Berth daemon at ${host}. Is the berth daemon running?`, { cause });
     this.name = 'ConnectionError';
     this.host = host;
   }

@@ -24,7 +24,8 @@ export type {
   Body,
 } from './client.ts';
 export { ApiError, ConnectionError, StreamError, errorMessage, isConflict, isNotFound } from './errors.ts';
-export { DEFAULT_HOST, parseHost, resolveHost, type Endpoint } from './host.ts';
+export { DEFAULT_HOST, DEFAULT_TLS_HOST, parseHost, resolveHost, type Endpoint } from './host.ts';
+export { clientTlsFiles, type TlsFlags } from './tls.ts';
 export { demux, demuxTo, encodeFrame, STDIN, STDOUT, STDERR, SYSTEMERR, type Frame, type Sink } from './stdcopy.ts';
 export { jsonValues, messageError, progressMessages, type JsonMessage, type ProgressDetail } from './jsonstream.ts';
 export type * from './types.ts';
