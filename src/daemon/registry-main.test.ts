@@ -31,3 +31,22 @@ test('berth-registry flags: listen addresses and mistakes', () => {
   assert.throws(() => parseRegistryFlags(['--log-level', 'loud']), /invalid log level/);
   assert.throws(() => parseRegistryFlags(['serve']), /unknown flag/);
 });
+
+test('berth-registry TLS flags: both files or neither, and Basic auth off loopback only with TLS', () => {
+  const tls = parseRegistryFlags(['--tls-cert', '/c.pem', '--tls-key=/k.pem', '--tls-client-ca', '/ca.pem']);
+  assert.deepEqual([tls.tlsCert, tls.tlsKey, tls.tlsClientCa], ['/c.pem', '/k.pem', '/ca.pem']);
+  assert.throws(() => parseRegistryFlags(['--tls-cert', '/c.pem']), /--tls-cert and --tls-key go together/);
+  assert.throws(() => parseRegistryFlags(['--tls-client-ca', '/ca.pem']), /--tls-client-ca needs --tls-cert/);
+  assert.throws(
+    () => parseRegistryFlags(['--listen', ':5000', '--htpasswd', '/h']),
+    /refusing Basic auth over plain HTTP on 0\.0\.0\.0:5000: passwords would cross the network merely base64-encoded/,
+  );
+  assert.throws(
+    () => parseRegistryFlags(['--listen', 'registry.example:5000', '--htpasswd', '/h']),
+    /refusing Basic auth/,
+  );
+  // on loopback, or with TLS, it is allowed
+  parseRegistryFlags(['--listen', '127.0.0.1:5000', '--htpasswd', '/h']);
+  parseRegistryFlags(['--listen', '[::1]:5000', '--htpasswd', '/h']);
+  parseRegistryFlags(['--listen', ':5000', '--htpasswd', '/h', '--tls-cert', '/c', '--tls-key', '/k']);
+});

@@ -2,13 +2,19 @@
  * berth-registry: Berth's own container registry (the distribution spec's /v2/ API), in the
  * foreground. SIGTERM or SIGINT stops it cleanly: requests in flight get a grace period, then
  * are cut off, and the storage rolls back any upload they left half-written.
+ *
+ * Over HTTPS with --tls-cert/--tls-key (and client certificates with --tls-client-ca), so it
+ * can be reached from other machines; Basic auth is refused at start on a non-loopback address
+ * without TLS, where passwords would cross the network merely base64-encoded.
  */
 import { Htpasswd, RegistryServer, RegistryStorage, acquireRootLock, type RootLock } from '../registry/index.ts';
+import { fileWarnings, loadServerTls, type ServerTls } from '../tls/index.ts';
 import { Logger, type Level } from './log.ts';
+import { isLoopbackIp } from './remote.ts';
 
 export const REGISTRY_USAGE = `Usage: berth-registry [OPTIONS]
 
-Berth's container registry (OCI distribution spec v2, plain HTTP).
+Berth's container registry (OCI distribution spec v2, over HTTP, or HTTPS with --tls-cert).
 
 Options:
       --listen string      Address to listen on, host:port (default "127.0.0.1:5000")
@@ -16,6 +22,10 @@ Options:
       --htpasswd string    Require HTTP Basic auth from users of this htpasswd file (bcrypt, htpasswd -B);
                            the file is re-read when it changes
       --realm string       Realm of the Basic auth challenge (default "berth-registry")
+      --tls-cert string    Serve HTTPS with this certificate (PEM; with --tls-key)
+      --tls-key string     The certificate's private key (PEM)
+      --tls-client-ca string
+                           Also require client certificates signed by this CA
   -l, --log-level string   Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
   -h, --help               Print usage
 `;
@@ -28,6 +38,9 @@ export interface RegistryConfig {
   realm: string;
   logLevel: Level;
   help: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
 }
 
 const LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error', 'fatal'];
@@ -74,6 +87,15 @@ export function parseRegistryFlags(argv: readonly string[]): RegistryConfig {
       case '--realm':
         cfg.realm = value();
         break;
+      case '--tls-cert':
+        cfg.tlsCert = value();
+        break;
+      case '--tls-key':
+        cfg.tlsKey = value();
+        break;
+      case '--tls-client-ca':
+        cfg.tlsClientCa = value();
+        break;
       case '-l':
       case '--log-level': {
         const level = value();
@@ -89,7 +111,25 @@ export function parseRegistryFlags(argv: readonly string[]): RegistryConfig {
         throw new Error(`berth-registry: unknown flag: ${flag}\nSee 'berth-registry --help'.`);
     }
   }
+  checkRegistryTls(cfg);
   return cfg;
+}
+
+function isLoopbackListen(host: string): boolean {
+  return host === 'localhost' || isLoopbackIp(host);
+}
+
+/** The flags' combinations that cannot work or would expose passwords. */
+export function checkRegistryTls(cfg: RegistryConfig): void {
+  if ((cfg.tlsCert === undefined) !== (cfg.tlsKey === undefined))
+    throw new Error('berth-registry: --tls-cert and --tls-key go together');
+  if (cfg.tlsClientCa !== undefined && cfg.tlsCert === undefined)
+    throw new Error('berth-registry: --tls-client-ca needs --tls-cert and --tls-key');
+  if (cfg.htpasswd !== undefined && cfg.tlsCert === undefined && !isLoopbackListen(cfg.host))
+    throw new Error(
+      `berth-registry: refusing Basic auth over plain HTTP on ${cfg.host}:${cfg.port}: passwords would cross the network merely base64-encoded; ` +
+        'give --tls-cert and --tls-key, or listen on a loopback address',
+    );
 }
 
 async function main(): Promise<void> {
@@ -115,13 +155,24 @@ async function main(): Promise<void> {
           onReloadError: (e) => log.error(`reload htpasswd: ${e.message}; keeping the users read before`),
         })
       : undefined;
+    let tls: ServerTls | undefined;
+    if (cfg.tlsCert !== undefined) {
+      tls = loadServerTls({ cert: cfg.tlsCert, key: cfg.tlsKey!, clientCa: cfg.tlsClientCa });
+      const files = [
+        { path: cfg.tlsCert, kind: 'cert' as const },
+        { path: cfg.tlsKey!, kind: 'key' as const },
+        ...(cfg.tlsClientCa !== undefined ? [{ path: cfg.tlsClientCa, kind: 'ca' as const }] : []),
+      ];
+      for (const w of fileWarnings(files)) log.warn(w);
+    }
     // Before the storage opens: opening empties ingest/, which another server may be using.
     lock = await acquireRootLock(cfg.root);
     const storage = await RegistryStorage.open(cfg.root);
-    server = new RegistryServer(storage, { log, htpasswd, realm: cfg.realm });
+    server = new RegistryServer(storage, { log, htpasswd, realm: cfg.realm, tls });
     const addr = await server.listen(cfg.port, cfg.host);
     const shown = addr.family === 'IPv6' ? `[${addr.address}]:${addr.port}` : `${addr.address}:${addr.port}`;
-    log.info(`berth-registry listening on http://${shown}, storage in ${cfg.root}`);
+    log.info(`berth-registry listening on ${tls ? 'https' : 'http'}://${shown}, storage in ${cfg.root}`);
+    if (tls?.verifiesClients) log.info(`client certificates required, signed by ${cfg.tlsClientCa}`);
     if (htpasswd) log.info(`basic auth: ${htpasswd.size} user(s) from ${cfg.htpasswd}, realm "${cfg.realm}"`);
   } catch (e) {
     log.error(`failed to start registry: ${(e as Error).message}`);

@@ -13,7 +13,7 @@
  * (htpasswd.ts), so every route is covered; `createRegistryHandler` alone does no auth.
  */
 import { createReadStream } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { MediaType, type Digest } from '../spec/index.ts';
@@ -26,6 +26,7 @@ import {
   parseManifestReference,
   type ManifestReference,
 } from './names.ts';
+import { httpServer, type ServerTls } from '../tls/index.ts';
 import { MAX_MANIFEST_BYTES, type ChunkRange, type RegistryStorage } from './storage.ts';
 
 /** What the registry logs through; berthd's Logger fits. */
@@ -477,6 +478,8 @@ export interface RegistryServerOptions {
   htpasswd?: Htpasswd;
   /** The challenge's realm (default "berth-registry"). */
   realm?: string;
+  /** Serve HTTPS (registry:2's `http.tls`), asking clients for a certificate when it has a client CA. */
+  tls?: ServerTls;
 }
 
 /**
@@ -502,14 +505,16 @@ export class RegistryServer {
     this.handler = createRegistryHandler(storage);
     this.htpasswd = options.htpasswd;
     this.challenge = `Basic realm="${(options.realm ?? 'berth-registry').replace(/["\\]/g, '')}"`;
-    this.server = createServer(
+    this.server = httpServer(
       {
         // A layer upload can take longer than Node's default 5 minutes per request; a stalled
         // connection is caught by the idle timeout below instead.
         requestTimeout: 0,
         headersTimeout: 60_000,
       },
+      options.tls,
       (req, res) => this.serve(req, res),
+      (m) => this.log.info(m),
     );
     this.server.setTimeout(10 * 60_000);
     this.expireTimer = setInterval(() => {
