@@ -95,7 +95,11 @@ export class Daemon {
     const snapshots = await Snapshotter.open(join(c.dataRoot, 'overlay'), this.db, content, this.host);
     const imageStore = new ImageStore(this.db, content, snapshots);
     this.images = new ImageService(imageStore, this.events);
-    this.images.registry = { insecure: c.insecureRegistries, mirrors: c.registryMirrors };
+    this.images.registry = {
+      insecure: c.insecureRegistries,
+      mirrors: c.registryMirrors,
+      certsDirs: c.registryCertsDirs,
+    };
 
     this.volumes = new VolumeService(
       await LocalDriver.open(join(c.dataRoot, 'volumes'), this.host),

@@ -2,6 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { MediaType, type Digest } from '../spec/index.ts';
@@ -9,15 +12,22 @@ import { RegistryClient, parseChallenge } from './client.ts';
 import { endpointFor, isInsecure, checkRegistryConfig } from './endpoint.ts';
 import { choosePlatform, isIndex, parseImageManifest, schema2Manifest } from './manifest.ts';
 import { startFakeRegistry } from './fakeregistry.ts';
+import { makePki } from '../tls/index.ts';
 
 const cfg = { insecure: [], mirrors: [] };
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}` as Digest;
 
-test('endpoints: loopback and --insecure-registry are http, others https, docker.io needs a mirror', () => {
-  assert.equal(endpointFor('127.0.0.1:5000', cfg).base, 'http://127.0.0.1:5000');
-  assert.equal(endpointFor('localhost:5000', cfg).base, 'http://localhost:5000');
-  assert.equal(endpointFor('[::1]:5000', cfg).base, 'http://[::1]:5000');
-  assert.equal(endpointFor('reg.example:5000', cfg).base, 'https://reg.example:5000');
+test('endpoints: loopback and --insecure-registry are tried over unchecked HTTPS then HTTP, others over checked HTTPS', () => {
+  const loop = endpointFor('127.0.0.1:5000', cfg);
+  assert.deepEqual(
+    [loop.base, loop.fallback, loop.tls?.verify],
+    ['https://127.0.0.1:5000', 'http://127.0.0.1:5000', false],
+  );
+  assert.equal(endpointFor('localhost:5000', cfg).fallback, 'http://localhost:5000');
+  assert.equal(endpointFor('[::1]:5000', cfg).fallback, 'http://[::1]:5000');
+  const remote = endpointFor('reg.example:5000', cfg);
+  assert.deepEqual([remote.base, remote.fallback, remote.tls?.verify], ['https://reg.example:5000', undefined, true]);
+  assert.ok(remote.tls?.ca?.length, "the system's roots");
   assert.ok(isInsecure('10.1.2.3:5000', { insecure: ['10.0.0.0/8'], mirrors: [] }));
   assert.ok(!isInsecure('11.1.2.3:5000', { insecure: ['10.0.0.0/8'], mirrors: [] }));
   assert.ok(isInsecure('reg.example:5000', { insecure: ['reg.example:5000'], mirrors: [] }));
@@ -29,6 +39,24 @@ test('endpoints: loopback and --insecure-registry are http, others https, docker
   );
   assert.throws(() => checkRegistryConfig({ insecure: ['10.0.0.0/99'], mirrors: [] }));
   assert.throws(() => checkRegistryConfig({ insecure: [], mirrors: ['ftp://x'] }));
+});
+
+test("a registry's own CA in certs.d is checked even on loopback, and its client certificate sent", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-certsd-'));
+  try {
+    const pki = makePki(join(dir, 'pki'));
+    mkdirSync(join(dir, 'certs.d', '127.0.0.1:5443'), { recursive: true });
+    copyFileSync(pki.ca, join(dir, 'certs.d', '127.0.0.1:5443', 'ca.crt'));
+    copyFileSync(pki.clientCert, join(dir, 'certs.d', '127.0.0.1:5443', 'client.cert'));
+    copyFileSync(pki.clientKey, join(dir, 'certs.d', '127.0.0.1:5443', 'client.key'));
+    const c = { insecure: [], mirrors: [], certsDirs: [join(dir, 'certs.d')] };
+    const ep = endpointFor('127.0.0.1:5443', c);
+    assert.deepEqual([ep.base, ep.fallback, ep.tls?.verify], ['https://127.0.0.1:5443', undefined, true]);
+    assert.ok(ep.tls?.cert && ep.tls.key);
+    assert.equal(endpointFor('127.0.0.1:5000', c).tls?.verify, false, 'other hosts are not concerned');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('challenges parse', () => {

@@ -23,7 +23,7 @@
  */
 import { createHash } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { request as httpsRequest, type RequestOptions as HttpsRequestOptions } from 'node:https';
 import { Readable, Transform } from 'node:stream';
 import {
   BerthError,
@@ -36,6 +36,7 @@ import {
 } from '../errdefs/index.ts';
 import { isDigest, MediaType, type Descriptor, type Digest } from '../spec/index.ts';
 import type { Endpoint } from './endpoint.ts';
+import { CIPHERS, MIN_VERSION } from '../tls/index.ts';
 
 export interface Credentials {
   username?: string;
@@ -193,10 +194,34 @@ export class RegistryClient {
   private readonly creds: Credentials;
   private challenge?: Challenge;
   private readonly tokens = new Map<string, string>();
+  /** Where requests go: the endpoint's base, or its plain-HTTP fallback once HTTPS failed to connect. */
+  private current: string;
+  /** The scheme is decided: an answer came back, or there is nothing to fall back to. */
+  private settled: boolean;
 
   constructor(endpoint: Endpoint, creds: Credentials = {}) {
     this.endpoint = endpoint;
     this.creds = creds;
+    this.current = endpoint.base;
+    this.settled = !endpoint.fallback;
+  }
+
+  /** The registry's URL as it is being spoken to (`https://…`, or `http://…` after a fallback). */
+  get base(): string {
+    return this.current;
+  }
+
+  /** The endpoint's TLS for its own host; other hosts (a redirect to storage) get Node's defaults. */
+  private tlsOptions(url: URL): HttpsRequestOptions {
+    const t = this.endpoint.tls;
+    if (url.protocol !== 'https:' || !t || url.host !== new URL(this.endpoint.base).host) return {};
+    return {
+      ...(t.ca ? { ca: t.ca } : {}),
+      ...(t.cert ? { cert: t.cert, key: t.key } : {}),
+      rejectUnauthorized: t.verify,
+      minVersion: MIN_VERSION,
+      ciphers: CIPHERS,
+    };
   }
 
   // ------------------------------------------------------------------ transport
@@ -210,12 +235,16 @@ export class RegistryClient {
     return new Promise((resolve, reject) => {
       const fn = url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : undefined;
       if (!fn) return reject(invalidArgument(`registry URL "${url.href}": unsupported protocol`));
-      const req = fn(url, { method, headers: { 'User-Agent': 'berth', ...headers } }, (res) => {
-        // A connection reset while a response is only being drained must not be an unhandled
-        // 'error' event (that would end the daemon); readers attach their own handlers.
-        res.on('error', () => {});
-        resolve(res);
-      });
+      const req = fn(
+        url,
+        { method, headers: { 'User-Agent': 'berth', ...headers }, ...this.tlsOptions(url) },
+        (res) => {
+          // A connection reset while a response is only being drained must not be an unhandled
+          // 'error' event (that would end the daemon); readers attach their own handlers.
+          res.on('error', () => {});
+          resolve(res);
+        },
+      );
       req.setTimeout(IDLE_TIMEOUT_MS, () =>
         req.destroy(unavailable(`${method} ${url.href}: no answer for ${IDLE_TIMEOUT_MS / 1000}s`)),
       );
@@ -234,7 +263,7 @@ export class RegistryClient {
   }
 
   private authHeader(scopes: string[], host: string): string | undefined {
-    if (host !== new URL(this.endpoint.base).host) return undefined;
+    if (host !== new URL(this.current).host) return undefined;
     const ch = this.challenge;
     if (!ch) return undefined;
     if (ch.scheme === 'basic') {
@@ -320,14 +349,28 @@ export class RegistryClient {
    * following redirects when asked. The caller reads or discards the response.
    */
   private async send(method: string, pathOrUrl: string, o: SendOptions): Promise<IncomingMessage> {
-    let url = new URL(pathOrUrl, this.endpoint.base + '/');
+    let url = new URL(pathOrUrl, this.current + '/');
     let answered = false;
     for (let hops = 0; ;) {
       const headers: OutgoingHttpHeaders = { ...o.headers };
       const auth = this.authHeader(o.scopes, url.host);
       if (auth) headers.Authorization = auth;
-      const res = await this.raw(url, method, headers, o.stream ?? o.body);
-      if (res.statusCode === 401 && !answered && !o.stream && url.host === new URL(this.endpoint.base).host) {
+      let res: IncomingMessage;
+      try {
+        res = await this.raw(url, method, headers, o.stream ?? o.body);
+      } catch (e) {
+        // An insecure registry that does not speak TLS: plain HTTP from now on, as dockerd's
+        // second endpoint. Only while no HTTPS answer has come (a request sent beside the one
+        // that fell back follows it), and only for a body that can be sent again.
+        const overBase = !!this.endpoint.fallback && url.origin === new URL(this.endpoint.base).origin;
+        if (!overBase || o.stream || (this.settled && this.current !== this.endpoint.fallback)) throw e;
+        this.current = this.endpoint.fallback!;
+        this.settled = true;
+        url = new URL(url.pathname + url.search, this.current + '/');
+        continue;
+      }
+      this.settled = true;
+      if (res.statusCode === 401 && !answered && !o.stream && url.host === new URL(this.current).host) {
         res.resume();
         answered = true;
         await this.authenticate(res.headers['www-authenticate'], o.scopes);
@@ -373,10 +416,9 @@ export class RegistryClient {
     res.resume();
     if (res.statusCode === 200) return;
     if (res.statusCode === 401)
-      throw Object.assign(
-        unauthorized(`login attempt to ${this.endpoint.base}/v2/ failed with status: 401 Unauthorized`),
-        { atRegistry: true },
-      );
+      throw Object.assign(unauthorized(`login attempt to ${this.current}/v2/ failed with status: 401 Unauthorized`), {
+        atRegistry: true,
+      });
     throw unavailable(`login to ${this.endpoint.name}: /v2/ answered ${res.statusCode}`);
   }
 
@@ -498,7 +540,7 @@ export class RegistryClient {
       body.destroy();
       throw unavailable(`start upload to ${repo}: the registry gave no Location`);
     }
-    const url = new URL(location, this.endpoint.base + '/');
+    const url = new URL(location, this.current + '/');
     url.searchParams.set('digest', desc.digest);
     const res = await this.send('PUT', url.href, {
       scopes,
@@ -542,7 +584,7 @@ export class RegistryClient {
       }),
     );
     body.once('error', (e) => hashed.destroy(e));
-    const patch = await this.send('PATCH', new URL(start.headers.location, this.endpoint.base + '/').href, {
+    const patch = await this.send('PATCH', new URL(start.headers.location, this.current + '/').href, {
       scopes,
       stream: hashed,
       headers: { 'Content-Type': 'application/octet-stream' },
@@ -552,7 +594,7 @@ export class RegistryClient {
     // Had the registry stopped reading early, the digest below would not match what it has,
     // and it would refuse the PUT (DIGEST_INVALID).
     const digest = `sha256:${hash.digest('hex')}` as Digest;
-    const url = new URL(patch.headers.location ?? start.headers.location, this.endpoint.base + '/');
+    const url = new URL(patch.headers.location ?? start.headers.location, this.current + '/');
     url.searchParams.set('digest', digest);
     const done = await this.send('PUT', url.href, { scopes, body: Buffer.alloc(0), headers: { 'Content-Length': 0 } });
     if (done.statusCode !== 201 && done.statusCode !== 204) throw await this.failure(done, `upload blob ${digest}`);

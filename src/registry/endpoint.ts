@@ -1,26 +1,47 @@
 /**
- * Which URL a registry name is reached at, as dockerd decides it: loopback registries and
- * those named with `--insecure-registry` (a CIDR or a host[:port]) speak plain HTTP, the rest
- * HTTPS. Docker Hub (`docker.io`) goes to the first `--registry-mirror` when one is given;
- * without one it is not reachable from this daemon at all, and the caller says so.
+ * Which URL a registry name is reached at, and with what TLS, as dockerd decides it
+ * (daemon/pkg/registry/service_v2.go): HTTPS, checked against the system's roots plus the CAs
+ * in the registry's certs.d directory, with the client certificate found there. Loopback
+ * registries and those named with `--insecure-registry` (a CIDR or a host[:port]) are tried
+ * over HTTPS without checking the certificate, then over plain HTTP. Berth departs in one
+ * place: a registry whose certs.d directory holds a CA is checked against it even when it is
+ * insecure (dockerd then skips verification), since its owner said whom to trust.
+ * Docker Hub (`docker.io`) goes to the first `--registry-mirror` when one is given; without
+ * one it is not reachable from this daemon at all, and the caller says so.
  */
 import { isIP } from 'node:net';
 import { invalidArgument, unavailable } from '../errdefs/index.ts';
+import { DEFAULT_CERTS_DIRS, registryCerts, trustedRoots } from '../tls/index.ts';
 
 export interface RegistryConfig {
   /** `--insecure-registry`: CIDRs (`10.0.0.0/8`) or host[:port] names. */
   insecure: readonly string[];
   /** `--registry-mirror`: URLs tried for docker.io. */
   mirrors: readonly string[];
+  /** `--registry-certs-dir`: certs.d-style directories (default /etc/berth/certs.d, /etc/docker/certs.d). */
+  certsDirs?: readonly string[];
+}
+
+/** TLS for an https:// endpoint. */
+export interface EndpointTls {
+  /** Trusted roots (PEM); undefined: Node's own. */
+  ca?: string[];
+  cert?: Buffer;
+  key?: Buffer;
+  /** Check the registry's certificate and name (false for insecure registries, as dockerd). */
+  verify: boolean;
 }
 
 export interface Endpoint {
   /** The registry name as references spell it (`127.0.0.1:5000`, `docker.io`). */
   name: string;
-  /** `http://127.0.0.1:5000` — no trailing slash. */
+  /** `https://127.0.0.1:5000` — no trailing slash. */
   base: string;
   /** Through a mirror (docker.io). */
   mirror: boolean;
+  tls?: EndpointTls;
+  /** Plain HTTP, tried when the first request over `base` fails to connect (insecure registries). */
+  fallback?: string;
 }
 
 export const DOCKER_HUB = 'docker.io';
@@ -92,6 +113,7 @@ export function isInsecure(name: string, c: RegistryConfig): boolean {
  * out of reach.
  */
 export function endpointFor(name: string, c: RegistryConfig, purpose: 'pull' | 'push' = 'pull'): Endpoint {
+  // certs.d is read at every call, as dockerd reads it: certificates dropped in need no restart.
   if (name === DOCKER_HUB || name === 'index.docker.io' || name === 'registry-1.docker.io') {
     if (purpose === 'push')
       throw unavailable(
@@ -102,7 +124,24 @@ export function endpointFor(name: string, c: RegistryConfig, purpose: 'pull' | '
       throw unavailable(
         'no registry can be reached from this daemon: Docker Hub is offline here (give berthd --registry-mirror to pull docker.io images through a mirror)',
       );
-    return { name: DOCKER_HUB, base: m.replace(/\/+$/, ''), mirror: true };
+    const base = m.replace(/\/+$/, '');
+    const url = new URL(base);
+    if (url.protocol !== 'https:') return { name: DOCKER_HUB, base, mirror: true };
+    return { name: DOCKER_HUB, base, mirror: true, tls: tlsFor(url.host, isInsecure(url.host, c), c) };
   }
-  return { name, base: `${isInsecure(name, c) ? 'http' : 'https'}://${name}`, mirror: false };
+  const insecure = isInsecure(name, c);
+  const tls = tlsFor(name, insecure, c);
+  const base = `https://${name}`;
+  return tls.verify || !insecure
+    ? { name, base, mirror: false, tls }
+    : { name, base, mirror: false, tls, fallback: `http://${name}` };
+}
+
+/** The roots, client certificate and verification for `host` (dockerd's newTLSConfig). */
+function tlsFor(host: string, insecure: boolean, c: RegistryConfig): EndpointTls {
+  const certs = registryCerts(host, c.certsDirs ?? DEFAULT_CERTS_DIRS);
+  const own = !!certs?.ownCa.length;
+  const client = certs?.cert ? { cert: certs.cert, key: certs.key } : {};
+  if (insecure && !own) return { verify: false, ...client };
+  return { ca: certs?.ca ?? trustedRoots(), verify: true, ...client };
 }

@@ -16,6 +16,7 @@ export {
   checkRegistryConfig,
   DOCKER_HUB,
   type Endpoint,
+  type EndpointTls,
   type RegistryConfig,
 } from './endpoint.ts';
 export {

@@ -38,7 +38,7 @@ let systemRoots: string[] | undefined;
  * Node's bundled roots and the host's (Debian's /etc/ssl/certs): Node trusts only its bundle by
  * default, Go only the host's; a registry signed by either should work.
  */
-function trustedRoots(): string[] {
+export function trustedRoots(): string[] {
   systemRoots ??= [...new Set([...getCACertificates('default'), ...getCACertificates('system')])];
   return systemRoots;
 }

@@ -19,7 +19,7 @@ export {
   type ServerTlsFiles,
   type ServerTlsOptions,
 } from './load.ts';
-export { DEFAULT_CERTS_DIRS, registryCerts, type RegistryCerts } from './certsd.ts';
+export { DEFAULT_CERTS_DIRS, registryCerts, trustedRoots, type RegistryCerts } from './certsd.ts';
 export { fileProblems, fileWarnings, type FileFacts, type TrustedFile } from './modes.ts';
 export { handshakeReason, httpServer, verifyReason } from './server.ts';
 // For tests: throwaway CAs and certificates made with openssl.

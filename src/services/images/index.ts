@@ -415,14 +415,14 @@ export class ImageService {
   async login(server: string, creds: Credentials): Promise<void> {
     let host = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
     if (!host || host === 'index.docker.io' || host === 'registry-1.docker.io') host = 'docker.io';
-    const ep = endpointFor(host, this.registry, 'push');
+    const client = new RegistryClient(endpointFor(host, this.registry, 'push'), creds);
     try {
-      await new RegistryClient(ep, creds).checkLogin();
+      await client.checkLogin();
     } catch (e) {
       // dockerd's words: the registry's own refusal, or the token service's behind a Get.
       const err = e as { category?: string; atRegistry?: boolean; message: string };
       if (err.category === 'Unauthorized' && !err.atRegistry)
-        throw unauthorized(`Get "${ep.base}/v2/": ${err.message}`, e);
+        throw unauthorized(`Get "${client.base}/v2/": ${err.message}`, e);
       throw e;
     }
   }
