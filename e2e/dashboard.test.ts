@@ -387,3 +387,42 @@ test('remove with force through the dashboard, then SIGTERM ends it cleanly with
   await open;
   await assert.rejects(http('GET', '/', withToken()), /ECONNREFUSED/);
 });
+
+test('berth dashboard --tls-cert/--tls-key serves HTTPS: the token over TLS only, a Secure cookie', async () => {
+  const { makePki } = await import('../src/tls/index.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'berth-dash-tls-'));
+  const pki = makePki(join(dir, 'pki'));
+  const p = await freePort();
+  let out = '';
+  const tlsDash = spawn(
+    join(REPO, 'bin/berth'),
+    ['-H', d.host, 'dashboard', '--listen', `127.0.0.1:${p}`, '--tls-cert', pki.serverCert, '--tls-key', pki.serverKey],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  tlsDash.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  tlsDash.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  try {
+    const url = await eventually(() => /Berth dashboard: (https:\/\/\S+)/.exec(out)?.[1], 20_000, 50);
+    assert.ok(url, `no https URL printed:\n${out}`);
+    const curl = (...args: string[]) =>
+      spawnSync('curl', ['-s', '--cacert', pki.ca, ...args], { encoding: 'utf8', timeout: 30_000 });
+    const exchange = curl('-o', '/dev/null', '-D', '-', url);
+    assert.match(exchange.stdout, /^HTTP\/1\.1 303/);
+    assert.match(exchange.stdout, /set-cookie: berth_dashboard_\d+=[^;]+; HttpOnly; SameSite=Strict; Path=\/; Secure/i);
+    const token = new URL(url).searchParams.get('token')!;
+    const overview = curl('-H', `Authorization: Bearer ${token}`, `https://127.0.0.1:${p}/api/overview`);
+    assert.match(overview.stdout, /"images"/, overview.stdout + overview.stderr);
+    const plain = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${p}/`], {
+      encoding: 'utf8',
+    });
+    assert.notEqual(plain.stdout, '200', 'no page over plain HTTP');
+  } finally {
+    tlsDash.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const half = spawnSync(join(REPO, 'bin/berth'), ['-H', d.host, 'dashboard', '--tls-cert', 'x.pem'], {
+    encoding: 'utf8',
+  });
+  assert.equal(half.status, 125);
+  assert.match(half.stderr, /--tls-cert and --tls-key go together/);
+});

@@ -87,3 +87,14 @@ test('Origin: ours or none; other sites and other ports are refused', () => {
   assert.ok(!originAllowed({ 'sec-fetch-site': 'cross-site' }, l));
   assert.ok(!originAllowed({ 'sec-fetch-site': 'same-site' }, l));
 });
+
+test('over HTTPS the cookie is Secure, the default port is 443 and only https origins are our own', () => {
+  assert.match(sessionCookie('abc', 8443, true), /; Secure$/);
+  assert.doesNotMatch(sessionCookie('abc', 8443), /Secure/);
+  const l = { host: '127.0.0.1', port: 443 };
+  assert.ok(hostAllowed('127.0.0.1', l, true));
+  assert.ok(!hostAllowed('127.0.0.1', l));
+  const s = { host: '127.0.0.1', port: 8443 };
+  assert.ok(originAllowed({ origin: 'https://127.0.0.1:8443' }, s, true));
+  assert.ok(!originAllowed({ origin: 'http://127.0.0.1:8443' }, s, true));
+});

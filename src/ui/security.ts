@@ -42,9 +42,12 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return undefined;
 }
 
-/** The Set-Cookie that the token URL is exchanged for: never readable by scripts, never sent cross-site. */
-export function sessionCookie(token: string, port: number): string {
-  return `${cookieName(port)}=${token}; HttpOnly; SameSite=Strict; Path=/`;
+/**
+ * The Set-Cookie that the token URL is exchanged for: never readable by scripts, never sent
+ * cross-site, and over HTTPS never sent in clear text either (Secure).
+ */
+export function sessionCookie(token: string, port: number, secure = false): string {
+  return `${cookieName(port)}=${token}; HttpOnly; SameSite=Strict; Path=/${secure ? '; Secure' : ''}`;
 }
 
 /** The token a request carries: the session cookie, or `Authorization: Bearer` for scripts. */
@@ -91,12 +94,12 @@ export function urlHost(l: Listen): string {
  * listen port. On a wildcard listener any IP literal is accepted (an address cannot be
  * rebound; only names can), names other than `localhost` are not.
  */
-export function hostAllowed(header: string | undefined, l: Listen): boolean {
+export function hostAllowed(header: string | undefined, l: Listen, secure = false): boolean {
   if (!header) return false;
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(header.trim().toLowerCase());
   if (!m) return false;
   const name = m[1] ?? m[2]!;
-  const port = m[3] === undefined ? 80 : Number(m[3]);
+  const port = m[3] === undefined ? (secure ? 443 : 80) : Number(m[3]);
   if (port !== l.port) return false;
   if (name === 'localhost' || name === l.host.toLowerCase()) return true;
   if (m[1] !== undefined && isIP(name) !== 6) return false;
@@ -107,14 +110,19 @@ export function hostAllowed(header: string | undefined, l: Listen): boolean {
 
 /**
  * Whether a request may come from where it says: an Origin, when sent, must be this
- * dashboard's own (`http://` + an allowed Host); `Sec-Fetch-Site`, when sent, must not be
- * cross-site. Browsers send Origin on every write, so a cross-site form or fetch fails here.
+ * dashboard's own (`http://`, or `https://` when it serves TLS, + an allowed Host);
+ * `Sec-Fetch-Site`, when sent, must not be cross-site. Browsers send Origin on every write,
+ * so a cross-site form or fetch fails here.
  */
-export function originAllowed(headers: { origin?: string; 'sec-fetch-site'?: string }, l: Listen): boolean {
+export function originAllowed(
+  headers: { origin?: string; 'sec-fetch-site'?: string },
+  l: Listen,
+  secure = false,
+): boolean {
   const site = headers['sec-fetch-site'];
   if (site && site !== 'same-origin' && site !== 'none') return false;
   const origin = headers.origin;
   if (origin === undefined) return true;
-  const m = /^http:\/\/([^/]+)$/.exec(origin);
-  return !!m && hostAllowed(m[1], l);
+  const m = (secure ? /^https:\/\/([^/]+)$/ : /^http:\/\/([^/]+)$/).exec(origin);
+  return !!m && hostAllowed(m[1], l, secure);
 }

@@ -240,3 +240,39 @@ test('streams beyond MAX_STREAMS are refused, so lists and actions keep a daemon
   assert.equal(again.status, 200);
   for (const c of open) c();
 });
+
+test('with TLS the dashboard serves HTTPS only: https URL, a Secure cookie, and nothing for plain HTTP', async () => {
+  const { mkdtempSync, rmSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const https = await import('node:https');
+  const { loadServerTls, makePki } = await import('../tls/index.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'berth-dash-tls-'));
+  const pki = makePki(join(dir, 'pki'));
+  const d = await startDashboard({
+    client: fakeClient().client,
+    listen: { host: '127.0.0.1', port: 0 },
+    token: TOKEN,
+    tls: loadServerTls({ cert: pki.serverCert, key: pki.serverKey }),
+  });
+  try {
+    assert.match(d.url, /^https:\/\/127\.0\.0\.1:\d+\/\?token=/);
+    const res = await new Promise<{ status: number; cookie: string }>((resolve, reject) => {
+      const req = https.request(
+        { host: '127.0.0.1', port: d.address.port, path: `/?token=${TOKEN}`, ca: readFileSync(pki.ca) },
+        (r) => {
+          r.resume();
+          resolve({ status: r.statusCode ?? 0, cookie: String(r.headers['set-cookie']) });
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(res.status, 303);
+    assert.match(res.cookie, /HttpOnly; SameSite=Strict; Path=\/; Secure/);
+    await assert.rejects(call(d, 'GET', '/'), 'plain HTTP gets no answer');
+  } finally {
+    await d.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -13,11 +13,12 @@
  * request needs an allowed Host; `/api/` requests need an allowed Origin when one is sent;
  * a streamed answer's daemon request is aborted as soon as the browser's connection closes.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError, ConnectionError, demux, type EngineClient } from '../client/index.ts';
 import { humanSize } from '../spec/index.ts';
+import { httpServer, type ServerTls } from '../tls/index.ts';
 import { matchRoute, type Param, type Route } from './routes.ts';
 import {
   hostAllowed,
@@ -34,6 +35,8 @@ import { ago, containerRow, eventView, imageRows, networkRow, overview, statsVie
 export interface DashboardOptions {
   client: EngineClient;
   listen: Listen;
+  /** Serve HTTPS: the token and its cookie then never cross the network in clear text. */
+  tls?: ServerTls;
   /** Fixed token (tests); default: 32 random bytes. */
   token?: string;
 }
@@ -229,12 +232,13 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     Object.entries(ASSETS).map(([k, a]) => [k, { ...a, body: readFileSync(join(STATIC_DIR, a.file)) }]),
   );
   let listen = opts.listen;
+  const secure = !!opts.tls;
   const inFlight: InFlight = { requests: new Set(), streams: 0 };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET';
     const raw = req.url ?? '/';
-    if (!hostAllowed(req.headers.host, listen)) {
+    if (!hostAllowed(req.headers.host, listen, secure)) {
       return sendJson(res, 403, {
         message: `host "${req.headers.host ?? ''}" not allowed: open the dashboard at ${urlHost(listen)} or localhost`,
       });
@@ -246,14 +250,14 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     // the printed URL: trade its token for the session cookie and drop it from the address bar
     if (path === '/' && query.has('token') && (method === 'GET' || method === 'HEAD')) {
       if (!tokenMatches(query.get('token') ?? undefined, token)) return sendPage(res, 401, DENIED_PAGE);
-      res.writeHead(303, { ...COMMON_HEADERS, Location: '/', 'Set-Cookie': sessionCookie(token, listen.port) });
+      res.writeHead(303, { ...COMMON_HEADERS, Location: '/', 'Set-Cookie': sessionCookie(token, listen.port, secure) });
       return void res.end();
     }
     const authed = tokenMatches(requestToken(req.headers, listen.port), token);
 
     if (path.startsWith('/api/')) {
       if (!authed) return sendJson(res, 401, { message: 'missing or wrong dashboard token' });
-      if (!originAllowed(req.headers as { origin?: string; 'sec-fetch-site'?: string }, listen)) {
+      if (!originAllowed(req.headers as { origin?: string; 'sec-fetch-site'?: string }, listen, secure)) {
         return sendJson(res, 403, { message: 'cross-origin request refused' });
       }
       const m = matchRoute(method, path.slice(5));
@@ -267,7 +271,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     res.end(method === 'HEAD' ? undefined : asset.body);
   };
 
-  const server: Server = createServer((req, res) => {
+  const server: Server = httpServer({}, opts.tls, (req, res) => {
     handle(req, res).catch((e: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { message: String(e) });
       else res.destroy();
@@ -283,7 +287,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const addr = server.address();
   if (addr && typeof addr === 'object') listen = { host: opts.listen.host, port: addr.port };
   return {
-    url: `http://${urlHost(listen)}/?token=${token}`,
+    url: `${secure ? 'https' : 'http'}://${urlHost(listen)}/?token=${token}`,
     address: listen,
     close: () =>
       new Promise<void>((resolve) => {
