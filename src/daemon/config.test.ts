@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseFlags } from './config.ts';
+import { containerDefaults, parseFlags } from './config.ts';
 
 test('defaults follow the design', () => {
   const c = parseFlags([]);
@@ -93,4 +93,19 @@ test('--default-ulimit and --no-new-privileges are read as dockerd reads them', 
   assert.throws(() => parseFlags(['--default-ulimit', 'nofile=300:200']), /soft limit must be less than or equal/);
   assert.deepEqual(parseFlags(['--registry-certs-dir', '/tmp/c']).registryCertsDirs, ['/tmp/c']);
   assert.deepEqual(parseFlags([]).registryCertsDirs, ['/etc/berth/certs.d', '/etc/docker/certs.d']);
+});
+
+test("containers get nofile 1024:524288 unless told otherwise, never above berthd's own hard limit", () => {
+  assert.deepEqual(containerDefaults(parseFlags([]), Infinity).ulimits, [{ Name: 'nofile', Soft: 1024, Hard: 524288 }]);
+  assert.deepEqual(containerDefaults(parseFlags([]), 20000).ulimits, [{ Name: 'nofile', Soft: 1024, Hard: 20000 }]);
+  assert.deepEqual(containerDefaults(parseFlags([]), 512).ulimits, [{ Name: 'nofile', Soft: 512, Hard: 512 }]);
+  const given = containerDefaults(
+    parseFlags(['--default-ulimit', 'nofile=64:128', '--default-ulimit', 'nproc=10']),
+    20000,
+  );
+  assert.deepEqual(given.ulimits, [
+    { Name: 'nofile', Soft: 64, Hard: 128 },
+    { Name: 'nproc', Soft: 10, Hard: 10 },
+  ]);
+  assert.equal(containerDefaults(parseFlags(['--no-new-privileges']), 1).noNewPrivileges, true);
 });

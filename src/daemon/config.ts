@@ -129,6 +129,31 @@ Options:
   -v, --version                 Print version information and quit
 `;
 
+/**
+ * The open-files limit containers get unless `--default-ulimit nofile=` or their own `--ulimit`
+ * says otherwise: 1024 soft, 524288 hard, what Docker 25+ containers get on systemd hosts.
+ * Without it they would inherit berthd's own limits, whatever started berthd left them at
+ * (docker-bench-security 2.8 asks for a configured default).
+ */
+export const DEFAULT_NOFILE = { soft: 1024, hard: 524288 };
+
+/**
+ * berthd's defaults for containers: the `--default-ulimit`s, nofile's default when not among
+ * them (capped at `nofileHard`, berthd's own hard limit: without CAP_SYS_RESOURCE no container
+ * can be given more), and `--no-new-privileges`.
+ */
+export function containerDefaults(
+  cfg: Pick<DaemonConfig, 'defaultUlimits' | 'noNewPrivileges'>,
+  nofileHard: number,
+): { ulimits: Array<{ Name: string; Soft: number; Hard: number }>; noNewPrivileges: boolean } {
+  const ulimits = [...cfg.defaultUlimits];
+  if (!ulimits.some((u) => u.Name === 'nofile')) {
+    const hard = Math.min(DEFAULT_NOFILE.hard, nofileHard);
+    ulimits.push({ Name: 'nofile', Soft: Math.min(DEFAULT_NOFILE.soft, hard), Hard: hard });
+  }
+  return { ulimits, noNewPrivileges: cfg.noNewPrivileges };
+}
+
 /** Go's strconv.ParseBool, which dockerd's boolean flags use. */
 function parseBool(name: string, value: string): boolean {
   if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;

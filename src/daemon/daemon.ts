@@ -28,7 +28,8 @@ import { registerBuild } from '../api/server/index.ts';
 import { createRuntime, defaultRuntimeName, runtimePath } from './runtime.ts';
 import { listen, close, Router, type Listener } from '../api/server/index.ts';
 import { registerSystem, registerImages, registerSwarm, registerPlugins, BERTH_VERSION } from '../api/server/index.ts';
-import type { DaemonConfig } from './config.ts';
+import { containerDefaults, type DaemonConfig } from './config.ts';
+import { hostHardLimits } from '../oci/index.ts';
 import { Logger } from './log.ts';
 import { checkExposure, loadApiTls } from './remote.ts';
 import { infoWarnings } from './apitls.ts';
@@ -148,6 +149,7 @@ export class Daemon {
       network: this.network,
       userNetworks: this.userNetworks,
       volumes: this.volumes,
+      defaults: containerDefaults(c, hostHardLimits().get('RLIMIT_NOFILE') ?? Infinity),
     });
     await fs.mkdir(join(c.dataRoot, 'containers'), { recursive: true, mode: 0o710 });
     const execs = new ExecService({ containers: this.containers, runtime, events: this.events });

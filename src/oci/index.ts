@@ -78,7 +78,15 @@ export {
   INIT_PATH,
 } from './options.ts';
 export { DEFAULT_CAPABILITIES, tweakCapabilities, normalizeCapability } from './capabilities.ts';
-export { ALL_CAPABILITIES, hostCapabilities, cgroupVersion, hostDevices, capMask, capsFromMask } from './sysinfo.ts';
+export {
+  ALL_CAPABILITIES,
+  hostCapabilities,
+  hostHardLimits,
+  cgroupVersion,
+  hostDevices,
+  capMask,
+  capsFromMask,
+} from './sysinfo.ts';
 export {
   seccompFor,
   parseSeccompProfile,

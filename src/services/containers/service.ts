@@ -24,7 +24,7 @@ import { shortId, familiarString, parseReference, type ImageRunConfig } from '..
 import { ContainerStore } from './store.ts';
 import { randomName, validName } from './names.ts';
 import { exited, guard, initialState, restarting, running, ZERO_TIME, type Health, type State } from './state.ts';
-import type { ContainerConfig, ContainerRecord, CreateRequest, HostConfig } from './types.ts';
+import type { ContainerConfig, ContainerDefaults, ContainerRecord, CreateRequest, HostConfig } from './types.ts';
 import type { ContainerRuntime, ExitInfo, LogEntry, LogReadOptions } from './runtime.ts';
 import { DetachScanner } from './attach.ts';
 import { statPath, tarPath, extractTo, type HostMount, type PathStat } from './copy.ts';
@@ -71,6 +71,8 @@ export interface ContainerServiceDeps {
   userNetworks?: UserNetworks;
   /** Volumes and mounts (`-v`, `--mount`, `--tmpfs`, `--volumes-from`, image VOLUMEs). */
   volumes?: VolumeService;
+  /** berthd's --default-ulimit and --no-new-privileges. */
+  defaults?: ContainerDefaults;
 }
 
 /** Where a task's network comes from (see `networkFor`). */
@@ -97,6 +99,11 @@ export class ContainerService {
   private shuttingDown = false;
   /** Root file system mounts begun at create, which start and removal wait for. */
   private readonly premounts = new Map<string, Promise<void>>();
+
+  /** berthd's defaults for containers, which inspect shows merged in as dockerd does. */
+  get defaults(): ContainerDefaults | undefined {
+    return this.d.defaults;
+  }
 
   constructor(deps: ContainerServiceDeps) {
     this.d = deps;
@@ -379,6 +386,7 @@ export class ContainerService {
       pidnsPath: this.joinedNamespace(c.HostConfig.PidMode, 'pid', 'PID'),
       ipcnsPath: this.joinedNamespace(c.HostConfig.IpcMode, 'ipc', 'IPC'),
       resolveUser: (spec, rootfs) => this.userFor(c, spec, rootfs),
+      defaults: this.d.defaults,
     });
     const limits = logLimits(c.HostConfig);
     const { pid } = await this.d.runtime.create({

@@ -9,7 +9,8 @@ import { invalidArgument } from '../../errdefs/index.ts';
 import { checkShape, type ImageRunConfig, type Shape } from '../../spec/index.ts';
 import * as oci from '../../oci/index.ts';
 import { parsePortKey } from '../../network/index.ts';
-import type { ContainerConfig, ContainerRecord, CreateRequest, HostConfig } from './types.ts';
+import type { ContainerConfig, ContainerDefaults, ContainerRecord, CreateRequest, HostConfig } from './types.ts';
+import { mergeUlimits } from './types.ts';
 
 const asArray = (v: string[] | string | null | undefined): string[] | undefined =>
   v === null || v === undefined ? undefined : Array.isArray(v) ? v : [v];
@@ -320,6 +321,8 @@ export interface SpecContext {
   linkEnv?: string[];
   /** Looks the user up (default: in the root file system's /etc, each time). */
   resolveUser?: (userSpec: string, rootfs: string) => Promise<oci.ResolvedUser>;
+  /** berthd's defaults for what the container does not set (ulimits, no-new-privileges). */
+  defaults?: ContainerDefaults;
 }
 
 export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<oci.Spec> {
@@ -339,11 +342,11 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   opts.push(oci.withCgroupsPath(`/berth/${c.Id}`));
   if (h.Privileged) opts.push(oci.withPrivileged());
   else opts.push(oci.withCapabilities({ add: h.CapAdd ?? [], drop: h.CapDrop ?? [] }));
-  if (security.noNewPrivileges) opts.push(oci.withNoNewPrivileges());
+  if (security.noNewPrivileges ?? ctx.defaults?.noNewPrivileges) opts.push(oci.withNoNewPrivileges());
   if (!h.Privileged) opts.push(oci.withSeccomp(security.seccomp ?? 'default'));
   opts.push(...resourceOpts(h));
-  if (h.Ulimits?.length)
-    opts.push(oci.withUlimits(h.Ulimits.map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard }))));
+  const ulimits = mergeUlimits(h.Ulimits, ctx.defaults?.ulimits);
+  if (ulimits.length) opts.push(oci.withUlimits(ulimits.map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard }))));
   if (h.OomScoreAdj) opts.push(oci.withOomScoreAdj(h.OomScoreAdj));
   if (h.Sysctls && Object.keys(h.Sysctls).length) opts.push(oci.withSysctl(h.Sysctls));
   const net = h.NetworkMode ?? 'default';
@@ -382,8 +385,9 @@ async function groupIds(groups: readonly string[], rootfs: string): Promise<numb
   });
 }
 
-function parseSecurityOpts(opts: readonly string[]): { noNewPrivileges: boolean; seccomp?: string } {
-  let noNewPrivileges = false;
+/** `--security-opt`s; noNewPrivileges stays undefined unless one says it (berthd's default applies then). */
+function parseSecurityOpts(opts: readonly string[]): { noNewPrivileges?: boolean; seccomp?: string } {
+  let noNewPrivileges: boolean | undefined;
   let seccomp: string | undefined;
   for (const o of opts) {
     const [k, v] = o.includes('=')

@@ -37,6 +37,23 @@ export interface Ulimit {
   Hard: number;
 }
 
+/**
+ * What berthd applies to every container that does not say otherwise (dockerd's
+ * --default-ulimit and --no-new-privileges): merged in at each start and shown by inspect,
+ * never written into the record, so changing berthd's flags changes old containers' next start.
+ */
+export interface ContainerDefaults {
+  ulimits?: readonly Ulimit[];
+  noNewPrivileges?: boolean;
+}
+
+/** The container's own ulimits, then the defaults for the names it does not set (dockerd's mergeUlimits). */
+export function mergeUlimits(own: readonly Ulimit[] | null | undefined, defaults?: readonly Ulimit[]): Ulimit[] {
+  const mine = [...(own ?? [])];
+  for (const d of defaults ?? []) if (!mine.some((u) => u.Name === d.Name)) mine.push({ ...d });
+  return mine;
+}
+
 export interface RestartPolicy {
   Name: '' | 'no' | 'always' | 'on-failure' | 'unless-stopped';
   MaximumRetryCount?: number;

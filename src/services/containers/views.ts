@@ -1,7 +1,7 @@
 /** The Engine API's views of a container: `GET /containers/json` rows and `inspect`. */
 import { join } from 'node:path';
 import { statusText, type State } from './state.ts';
-import type { ContainerRecord } from './types.ts';
+import { mergeUlimits, type ContainerDefaults, type ContainerRecord } from './types.ts';
 import { mountsView } from '../volumes/index.ts';
 import { cgroupVersion } from '../../oci/index.ts';
 
@@ -35,7 +35,7 @@ export function summary(c: ContainerRecord, imageName: string, now = Date.now())
   };
 }
 
-export function inspect(c: ContainerRecord, dir: string, lowerDirs: string[]): object {
+export function inspect(c: ContainerRecord, dir: string, lowerDirs: string[], defaults?: ContainerDefaults): object {
   return {
     Id: c.Id,
     Created: c.Created,
@@ -115,6 +115,7 @@ export function inspect(c: ContainerRecord, dir: string, lowerDirs: string[]): o
       MaskedPaths: [],
       ReadonlyPaths: [],
       ...c.HostConfig,
+      ...(defaults?.ulimits?.length ? { Ulimits: mergeUlimits(c.HostConfig.Ulimits, defaults.ulimits) } : {}),
     },
     GraphDriver: {
       Name: 'overlay2',

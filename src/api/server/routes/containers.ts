@@ -109,7 +109,7 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   r.get('/containers/{id}/json', async (req, res) => {
     const c = svc.get(req.params.id!);
     const sizes = truthy(req.query.get('size')) ? await svc.sizes(c.Id) : {};
-    res.json(200, { ...inspect(c, svc.dir(c.Id), deps.lowerDirs(c)), ...sizes });
+    res.json(200, { ...inspect(c, svc.dir(c.Id), deps.lowerDirs(c), svc.defaults), ...sizes });
   });
 
   r.post('/containers/{id}/start', async (req, res) => {
