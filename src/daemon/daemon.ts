@@ -32,6 +32,7 @@ import { containerDefaults, type DaemonConfig } from './config.ts';
 import { hostHardLimits } from '../oci/index.ts';
 import { Logger } from './log.ts';
 import { checkExposure, loadApiTls } from './remote.ts';
+import { secureDataRoot } from './dataroot.ts';
 import { infoWarnings } from './apitls.ts';
 
 /** berth-launcher, built by scripts/setup.sh: programs start through it (src/host/launcher.ts). */
@@ -211,6 +212,8 @@ export class Daemon {
     });
     await builds.cleanup();
     registerBuild(router, builds);
+    // Last, when every store has made its directories: nothing under the root is open to others.
+    for (const m of await secureDataRoot(c.dataRoot)) this.log.info(`data root: mode of ${m}`);
 
     for (const h of c.hosts) {
       this.listeners.push(
