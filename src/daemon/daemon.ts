@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { unavailable } from '../errdefs/index.ts';
+import { invalidArgument, unavailable } from '../errdefs/index.ts';
 import { RealHost, launcherMismatch, type Host } from '../host/index.ts';
 import { MetadataDb } from '../metadata/index.ts';
 import { ContentStore } from '../content/index.ts';
@@ -28,7 +28,7 @@ import { registerBuild } from '../api/server/index.ts';
 import { createRuntime, defaultRuntimeName, runtimePath } from './runtime.ts';
 import { listen, close, Router, type Listener } from '../api/server/index.ts';
 import { registerSystem, registerImages, registerSwarm, registerPlugins, BERTH_VERSION } from '../api/server/index.ts';
-import { containerDefaults, type DaemonConfig } from './config.ts';
+import { containerDefaults, defaultConfig, type DaemonConfig } from './config.ts';
 import { hostHardLimits } from '../oci/index.ts';
 import { Logger } from './log.ts';
 import { checkExposure, loadApiTls } from './remote.ts';
@@ -85,6 +85,11 @@ export class Daemon {
     // First, as dockerd: a refused address or bad certificate stops the start before it touches anything.
     const apiTls = loadApiTls(c.apiTls, this.log);
     await checkExposure(c.hosts, c.apiTls, this.log);
+    // dockerd's rule: an unknown -G group is an error, the default group missing only a warning
+    // (the socket then stays root's alone; `npm run setup` creates the group).
+    const socketGid = c.group ? await groupId(c.group) : undefined;
+    if (c.group && socketGid === undefined && c.group !== defaultConfig().group)
+      throw invalidArgument(`group ${c.group} not found`);
     await fs.mkdir(c.dataRoot, { recursive: true, mode: 0o711 });
     await fs.mkdir(c.execRoot, { recursive: true, mode: 0o700 });
     await this.claimPidfile();
@@ -218,11 +223,13 @@ export class Daemon {
     for (const h of c.hosts) {
       this.listeners.push(
         await listen(router, h, {
-          socketGid: await groupId(c.group),
+          socketGid,
           tls: apiTls,
           onRefused: (m) => this.log.info(m),
         }),
       );
+      if (h.startsWith('unix://') && c.group && socketGid === undefined)
+        this.log.warn(`could not change group ${h.slice(7)} to ${c.group}: group ${c.group} not found`);
       this.log.info(`API listen on ${h.replace(/^unix:\/\//, '')}`);
     }
     this.log.info(`berthd ${BERTH_VERSION} started (data-root ${c.dataRoot}, exec-root ${c.execRoot})`);
