@@ -31,6 +31,7 @@ const LAYERS: Record<string, number> = {
   snapshots: 1,
   metadata: 1,
   archive: 1,
+  async: 0,
   host: 0,
   spec: 0,
   errdefs: 0,

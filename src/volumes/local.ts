@@ -16,6 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { KeyedLock } from '../async/index.ts';
 import { conflict, invalidArgument, notFound } from '../errdefs/index.ts';
 import type { Mounter } from '../host/index.ts';
 
@@ -61,8 +62,8 @@ export class LocalDriver {
   private readonly vols = new Map<string, VolumeRecord>();
   /** Users (container IDs) of volumes whose options need a mount. */
   private readonly users = new Map<string, Set<string>>();
-  /** The last queued mount/unmount/removal per volume (see `serial`). */
-  private readonly locks = new Map<string, Promise<void>>();
+  /** Mounts, unmounts and removals of one volume, one at a time. */
+  private readonly locks = new KeyedLock();
 
   private constructor(root: string, host: Mounter) {
     this.root = root;
@@ -141,7 +142,7 @@ export class LocalDriver {
   }
 
   remove(name: string): Promise<void> {
-    return this.serial(name, () => this.removeNow(name));
+    return this.locks.run(name, () => this.removeNow(name));
   }
 
   private async removeNow(name: string): Promise<void> {
@@ -162,22 +163,8 @@ export class LocalDriver {
    * hide the first), and a start must not find `_data` still mounted by a release about to take
    * it away.
    */
-  private serial<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(name) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.then(
-      () => {},
-      () => {},
-    );
-    this.locks.set(name, tail);
-    void tail.then(() => {
-      if (this.locks.get(name) === tail) this.locks.delete(name);
-    });
-    return run;
-  }
-
   mount(name: string, user: string): Promise<string> {
-    return this.serial(name, () => this.mountNow(name, user));
+    return this.locks.run(name, () => this.mountNow(name, user));
   }
 
   private async mountNow(name: string, user: string): Promise<string> {
@@ -217,7 +204,7 @@ export class LocalDriver {
   }
 
   unmount(name: string, user: string): Promise<void> {
-    return this.serial(name, () => this.unmountNow(name, user));
+    return this.locks.run(name, () => this.unmountNow(name, user));
   }
 
   private async unmountNow(name: string, user: string): Promise<void> {

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { KeyedLock } from '../../async/index.ts';
 import {
   conflict,
   forbidden,
@@ -81,7 +82,8 @@ export class ContainerService {
   private readonly d: ContainerServiceDeps;
   /** Emits `exit:<id>` and `removed:<id>`. */
   private readonly changes = new EventEmitter();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  /** Operations on one container, one at a time. */
+  private readonly locks = new KeyedLock();
   /** Clean-ups of removed containers still under way (`shutdown` lets them finish). */
   private readonly reaping = new Set<Promise<void>>();
   /** Restarts a restart policy has scheduled, by container ID; and each container's back-off. */
@@ -129,19 +131,6 @@ export class ContainerService {
 
   logPath(id: string): string {
     return join(this.dir(id), 'container.log');
-  }
-
-  /** Runs `fn` with the container's lock held. */
-  private async locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(id) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => {});
-    this.locks.set(id, tail);
-    try {
-      return await next;
-    } finally {
-      if (this.locks.get(id) === tail) this.locks.delete(id);
-    }
   }
 
   private setState(c: ContainerRecord, state: State): void {
@@ -302,7 +291,7 @@ export class ContainerService {
 
   async start(ref: string): Promise<void> {
     const c = this.store.get(ref);
-    await this.locked(c.Id, () => this.startLocked(c));
+    await this.locks.run(c.Id, () => this.startLocked(c));
   }
 
   private async startLocked(c: ContainerRecord, opts: { byPolicy?: boolean } = {}): Promise<void> {
@@ -433,24 +422,26 @@ export class ContainerService {
       /^container:/.test(c.HostConfig.IpcMode ?? '')
     )
       return;
-    void this.locked(c.Id, async () => {
-      if (!this.store.find(c.Id) || c.State.Status !== 'created' || this.prepared.has(c.Id) || this.shuttingDown)
-        return;
-      try {
-        const task = await this.createTask(c);
-        const timer = setTimeout(
-          () => void this.locked(c.Id, async () => this.dropPrepared(c)).catch(() => {}),
-          PREPARED_TTL_MS,
-        );
-        timer.unref();
-        this.prepared.set(c.Id, { ...task, timer });
-      } catch {
-        // start does it again, and reports what goes wrong
-        await this.d.runtime.delete(c.Id, true).catch(() => {});
-        this.releaseNetwork(c);
-        await this.d.volumes?.release(c.Id);
-      }
-    }).catch(() => {});
+    void this.locks
+      .run(c.Id, async () => {
+        if (!this.store.find(c.Id) || c.State.Status !== 'created' || this.prepared.has(c.Id) || this.shuttingDown)
+          return;
+        try {
+          const task = await this.createTask(c);
+          const timer = setTimeout(
+            () => void this.locks.run(c.Id, async () => this.dropPrepared(c)).catch(() => {}),
+            PREPARED_TTL_MS,
+          );
+          timer.unref();
+          this.prepared.set(c.Id, { ...task, timer });
+        } catch {
+          // start does it again, and reports what goes wrong
+          await this.d.runtime.delete(c.Id, true).catch(() => {});
+          this.releaseNetwork(c);
+          await this.d.volumes?.release(c.Id);
+        }
+      })
+      .catch(() => {});
   }
 
   private takePrepared(id: string): { pid: number; maxFiles: number } | undefined {
@@ -483,7 +474,7 @@ export class ContainerService {
   private async handleExit(e: ExitInfo): Promise<void> {
     const c = this.store.find(e.id);
     if (!c) return;
-    await this.locked(c.Id, async () => {
+    await this.locks.run(c.Id, async () => {
       if ((!c.State.Running && c.State.Status !== 'paused') || c.State.Restarting) return;
       this.rotators.get(c.Id)?.stop();
       this.rotators.delete(c.Id);
@@ -681,7 +672,7 @@ export class ContainerService {
     if (!un) throw notFound(`network ${netRef} not found`);
     const n = un.get(netRef);
     const c = this.store.get(ref);
-    await this.locked(c.Id, async () => {
+    await this.locks.run(c.Id, async () => {
       const mode = c.HostConfig.NetworkMode || 'default';
       if (mode === 'host' || mode === 'none' || mode.startsWith('container:'))
         throw forbidden(
@@ -724,7 +715,7 @@ export class ContainerService {
       if (force) return;
       throw notFound(`No such container: ${ref}`);
     }
-    await this.locked(c.Id, async () => {
+    await this.locks.run(c.Id, async () => {
       const mode = c.HostConfig.NetworkMode || 'default';
       const key = Object.keys(c.EndpointsConfig ?? {}).find((k) => un.find(k)?.Id === n.Id);
       const ep =
@@ -763,15 +754,17 @@ export class ContainerService {
     this.d.log.debug(`restart ${shortId(c.Id)} in ${ms} ms (policy ${c.HostConfig.RestartPolicy?.Name})`);
     const timer = setTimeout(() => {
       this.restartTimers.delete(c.Id);
-      void this.locked(c.Id, async () => {
-        if (!this.store.find(c.Id) || !c.State.Restarting) return;
-        c.RestartCount++;
-        try {
-          await this.startLocked(c, { byPolicy: true });
-        } catch (err) {
-          this.d.log.warn(`restart ${shortId(c.Id)}: ${(err as Error).message}`);
-        }
-      }).catch(() => {});
+      void this.locks
+        .run(c.Id, async () => {
+          if (!this.store.find(c.Id) || !c.State.Restarting) return;
+          c.RestartCount++;
+          try {
+            await this.startLocked(c, { byPolicy: true });
+          } catch (err) {
+            this.d.log.warn(`restart ${shortId(c.Id)}: ${(err as Error).message}`);
+          }
+        })
+        .catch(() => {});
     }, ms);
     timer.unref();
     this.restartTimers.set(c.Id, timer);
@@ -840,7 +833,7 @@ export class ContainerService {
   async stop(ref: string, opts: { timeout?: number; signal?: string; byDaemon?: boolean } = {}): Promise<void> {
     const c = this.store.get(ref);
     if (c.State.Restarting) {
-      await this.locked(c.Id, async () => {
+      await this.locks.run(c.Id, async () => {
         c.ManuallyStopped = !opts.byDaemon;
         if (this.cancelRestart(c)) this.emit(c, 'stop');
       });
@@ -875,7 +868,7 @@ export class ContainerService {
     const sig = normaliseSignal(signal);
     if (c.State.Restarting) {
       // Nothing runs to signal: as Docker does, the kill only calls the restart off.
-      await this.locked(c.Id, async () => {
+      await this.locks.run(c.Id, async () => {
         c.ManuallyStopped = true;
         this.cancelRestart(c);
       });
@@ -898,7 +891,7 @@ export class ContainerService {
 
   async pause(ref: string): Promise<void> {
     const c = this.store.get(ref);
-    await this.locked(c.Id, async () => {
+    await this.locks.run(c.Id, async () => {
       guard.pause(c.Id, c.State);
       await this.d.runtime.pause(c.Id);
       this.setState(c, { ...c.State, Status: 'paused', Paused: true });
@@ -908,7 +901,7 @@ export class ContainerService {
 
   async unpause(ref: string): Promise<void> {
     const c = this.store.get(ref);
-    await this.locked(c.Id, async () => {
+    await this.locks.run(c.Id, async () => {
       guard.unpause(c.Id, c.State);
       await this.d.runtime.resume(c.Id);
       this.setState(c, { ...c.State, Status: 'running', Paused: false });
@@ -921,7 +914,7 @@ export class ContainerService {
   async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const c = this.store.get(ref);
     guard.remove(c.Name, c.State, !!opts.force);
-    if (c.State.Restarting) await this.locked(c.Id, async () => void this.cancelRestart(c));
+    if (c.State.Restarting) await this.locks.run(c.Id, async () => void this.cancelRestart(c));
     if (c.State.Running || c.State.Status === 'paused') {
       const exit = this.nextExit(c.Id);
       if (c.State.Paused) await this.d.runtime.resume(c.Id).catch(() => {});
@@ -930,7 +923,7 @@ export class ContainerService {
       await Promise.race([exit, delay(10_000)]);
     }
     let volumesGone: Promise<void> | undefined;
-    await this.locked(c.Id, async () => {
+    await this.locks.run(c.Id, async () => {
       if (this.store.find(c.Id)) volumesGone = this.forget(c, !!opts.volumes);
     });
     await volumesGone;
@@ -1081,9 +1074,9 @@ export class ContainerService {
       };
       if (!restartOnDaemonStart(c.HostConfig.RestartPolicy, facts)) continue;
       this.d.log.info(`starting container ${shortId(c.Id)} (restart policy ${c.HostConfig.RestartPolicy?.Name})`);
-      void this.locked(c.Id, () => this.startLocked(c, { byPolicy: true })).catch((err) =>
-        this.d.log.warn(`restart ${shortId(c.Id)}: ${(err as Error).message}`),
-      );
+      void this.locks
+        .run(c.Id, () => this.startLocked(c, { byPolicy: true }))
+        .catch((err) => this.d.log.warn(`restart ${shortId(c.Id)}: ${(err as Error).message}`));
     }
   }
 
@@ -1474,7 +1467,7 @@ export class ContainerService {
       throw invalidArgument('invalid update config: expected a JSON object');
     validateUpdateTypes(u);
     const c = this.store.get(ref);
-    return this.locked(c.Id, async () => {
+    return this.locks.run(c.Id, async () => {
       const next: HostConfig = { ...c.HostConfig };
       for (const k of UPDATABLE) {
         if (u[k] !== undefined && u[k] !== null) (next as Record<string, unknown>)[k] = u[k];
