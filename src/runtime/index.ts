@@ -4,7 +4,6 @@
  */
 export {
   RuncRuntime,
-  signalNumber,
   type ContainerState,
   type CreateOptions,
   type ExecOptions,

@@ -36,11 +36,11 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, promises as fs, watch, openSync, constants, type FSWatcher } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { constants as osConstants } from 'node:os';
 import { Socket } from 'node:net';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { conflict, failedPrecondition, internal, invalidArgument, notFound, is } from '../errdefs/index.ts';
+import { signalNumber } from '../spec/index.ts';
 import type { Host, RunResult } from '../host/index.ts';
 import { BUNDLE_FILES, conmonArgs, conmonEnv, parseSyncMessage, runtimeError, type SyncMessage } from './conmon.ts';
 import { readLogs, type LogLine, type ReadLogOptions } from './logs.ts';
@@ -526,7 +526,7 @@ export class RuncRuntime {
     // Without spawning runc: one process, or all of them when killing the init of a pid
     // namespace of its own (the kernel then kills the rest). A frozen container goes through
     // runc, which thaws it for SIGKILL.
-    if (num !== undefined && s && (!all || (num === osConstants.signals.SIGKILL && s.ownPidNamespace))) {
+    if (num !== undefined && s && (!all || (num === SIGKILL && s.ownPidNamespace))) {
       if (!(await initAlive(s))) throw notFound(`kill container "${id}": container is not running`);
       if (!(await isFrozen(s))) {
         try {
@@ -851,14 +851,7 @@ export class RuncRuntime {
   }
 }
 
-/** A signal's number, from a number or a name with or without `SIG`; undefined if Node does not know it. */
-export function signalNumber(signal: string | number): number | undefined {
-  if (typeof signal === 'number') return Number.isInteger(signal) && signal > 0 && signal <= 64 ? signal : undefined;
-  const s = signal.trim().toUpperCase();
-  if (/^\d+$/.test(s)) return signalNumber(Number(s));
-  const name = (s.startsWith('SIG') ? s : `SIG${s}`) as keyof typeof osConstants.signals;
-  return osConstants.signals[name];
-}
+const SIGKILL = 9;
 
 function runcFailure(op: string, id: string, stderr: string) {
   const why = runtimeError(stderr);

@@ -1,11 +1,4 @@
-export {
-  ContainerService,
-  normaliseSignal,
-  signalNumber,
-  type ContainerServiceDeps,
-  type CommitRequest,
-  type UpdateRequest,
-} from './service.ts';
+export { ContainerService, type ContainerServiceDeps, type CommitRequest, type UpdateRequest } from './service.ts';
 export type { ContainerRuntime, ExitInfo, LogEntry, LogReadOptions, StdinSession } from './runtime.ts';
 export type { ContainerRecord, CreateRequest, HostConfig, ContainerConfig } from './types.ts';
 export { statusText, humanDuration, type State, type Health } from './state.ts';

@@ -21,7 +21,14 @@ import {
 } from '../../errdefs/index.ts';
 import type { EventBus } from '../../events/index.ts';
 import type { ImageService } from '../images/index.ts';
-import { shortId, familiarString, parseReference, type ImageRunConfig } from '../../spec/index.ts';
+import {
+  shortId,
+  familiarString,
+  normaliseSignal,
+  parseReference,
+  signalNumber,
+  type ImageRunConfig,
+} from '../../spec/index.ts';
 import { ContainerStore } from './store.ts';
 import { randomName, validName } from './names.ts';
 import { exited, guard, initialState, restarting, running, ZERO_TIME, type Health, type State } from './state.ts';
@@ -849,7 +856,7 @@ export class ContainerService {
     const exit = this.nextExit(c.Id);
     if (c.State.Paused) await this.d.runtime.resume(c.Id).catch(() => {});
     await this.d.runtime.kill(c.Id, sig).catch(() => {});
-    this.emit(c, 'kill', { signal: signalNumber(sig) });
+    this.emit(c, 'kill', { signal: signalAttribute(sig) });
     const stopped =
       timeout < 0
         ? await exit.then(() => true)
@@ -879,7 +886,7 @@ export class ContainerService {
       this.store.save(c);
     }
     await this.d.runtime.kill(c.Id, sig);
-    this.emit(c, 'kill', { signal: signalNumber(sig) });
+    this.emit(c, 'kill', { signal: signalAttribute(sig) });
   }
 
   async restart(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
@@ -1585,58 +1592,9 @@ function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());
 }
 
-const SIGNALS: Record<string, number> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGQUIT: 3,
-  SIGILL: 4,
-  SIGTRAP: 5,
-  SIGABRT: 6,
-  SIGBUS: 7,
-  SIGFPE: 8,
-  SIGKILL: 9,
-  SIGUSR1: 10,
-  SIGSEGV: 11,
-  SIGUSR2: 12,
-  SIGPIPE: 13,
-  SIGALRM: 14,
-  SIGTERM: 15,
-  SIGSTKFLT: 16,
-  SIGCHLD: 17,
-  SIGCONT: 18,
-  SIGSTOP: 19,
-  SIGTSTP: 20,
-  SIGTTIN: 21,
-  SIGTTOU: 22,
-  SIGURG: 23,
-  SIGXCPU: 24,
-  SIGXFSZ: 25,
-  SIGVTALRM: 26,
-  SIGPROF: 27,
-  SIGWINCH: 28,
-  SIGIO: 29,
-  SIGPWR: 30,
-  SIGSYS: 31,
-};
-
-/** `9`, `KILL`, `sigkill`, `SIGKILL` → `SIGKILL`; refuses unknown signals. */
-export function normaliseSignal(s: string): string {
-  const up = s.trim().toUpperCase();
-  if (/^\d+$/.test(up)) {
-    const n = Number(up);
-    const name = Object.entries(SIGNALS).find(([, v]) => v === n)?.[0];
-    if (name) return name;
-    if (n >= 34 && n <= 64) return String(n);
-  } else {
-    const name = up.startsWith('SIG') ? up : `SIG${up}`;
-    if (name in SIGNALS) return name;
-    if (/^SIGRTMIN(\+\d+)?$|^SIGRTMAX(-\d+)?$/.test(name)) return name;
-  }
-  throw invalidArgument(`Invalid signal: ${s}`);
-}
-
-export function signalNumber(s: string): string {
-  const n = SIGNALS[normaliseSignal(s)];
+/** A signal as kill events name it: its number, or as given when it has none in the table. */
+function signalAttribute(s: string): string {
+  const n = signalNumber(normaliseSignal(s));
   return n === undefined ? s : String(n);
 }
 
