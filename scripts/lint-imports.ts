@@ -32,6 +32,7 @@ const LAYERS: Record<string, number> = {
   metadata: 1,
   archive: 1,
   async: 0,
+  fs: 0,
   host: 0,
   spec: 0,
   errdefs: 0,

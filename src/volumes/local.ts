@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyedLock } from '../async/index.ts';
+import { directorySize } from '../fs/index.ts';
 import { conflict, invalidArgument, notFound } from '../errdefs/index.ts';
 import type { Mounter } from '../host/index.ts';
 
@@ -232,7 +233,7 @@ export class LocalDriver {
 
   /** Bytes used by the volume's files (best effort, `du`-like). */
   async size(name: string): Promise<number> {
-    return dirSize(this.path(name));
+    return directorySize(this.path(name));
   }
 }
 
@@ -263,26 +264,4 @@ function isMounted(path: string): boolean {
 
 export function rfc3339(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-export async function dirSize(dir: string): Promise<number> {
-  let total = 0;
-  let entries;
-  try {
-    entries = await fs.readdir(dir, { withFileTypes: true });
-  } catch {
-    return 0;
-  }
-  for (const e of entries) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) total += await dirSize(p);
-    else {
-      try {
-        total += (await fs.lstat(p)).size;
-      } catch {
-        // vanished meanwhile
-      }
-    }
-  }
-  return total;
 }

@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { KeyedLock } from '../../async/index.ts';
+import { directorySize } from '../../fs/index.ts';
 import {
   conflict,
   forbidden,
@@ -1007,7 +1008,7 @@ export class ContainerService {
     let reclaimed = 0;
     for (const c of this.store.all()) {
       if (c.State.Running || c.State.Status === 'paused' || c.State.Status === 'restarting' || !filter(c)) continue;
-      reclaimed += await dirSize(join(this.dir(c.Id), 'upper'));
+      reclaimed += await directorySize(join(this.dir(c.Id), 'upper'));
       await this.remove(c.Id, { volumes: false });
       deleted.push(c.Id);
     }
@@ -1514,7 +1515,7 @@ export class ContainerService {
   /** `--size`: bytes the container wrote (its upper directory) and with its image's layers. */
   async sizes(ref: string): Promise<{ SizeRw: number; SizeRootFs: number }> {
     const c = this.store.get(ref);
-    const rw = await dirSize(join(this.dir(c.Id), 'upper'));
+    const rw = await directorySize(join(this.dir(c.Id), 'upper'));
     const image = c.Image ? this.d.images.store.find(c.Image) : undefined;
     return { SizeRw: rw, SizeRootFs: rw + (image?.size ?? 0) };
   }
@@ -1675,18 +1676,6 @@ function friendlyStartError(msg: string): string {
   // The docker CLI takes its exit code (127, 126) from runc's wording of these.
   if (/^exec: "/.test(msg)) return `runc create failed: unable to start container process: ${msg}: unknown`;
   return msg;
-}
-
-async function dirSize(dir: string): Promise<number> {
-  let total = 0;
-  try {
-    for (const e of await fs.readdir(dir, { withFileTypes: true, recursive: true })) {
-      if (e.isFile()) total += (await fs.lstat(join(e.parentPath, e.name))).size;
-    }
-  } catch {
-    // no upper dir: nothing changed
-  }
-  return total;
 }
 
 /** Go's names for what Node and uname call otherwise. */
