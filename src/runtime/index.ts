@@ -5,14 +5,23 @@
 export {
   RuncRuntime,
   type ContainerState,
-  type CreateOptions,
-  type ExecOptions,
-  type Exit,
   type RecoveredContainer,
   type RuncRuntimeOptions,
   type RuntimeEvents,
-  type StdinSession,
 } from './runc.ts';
+export type {
+  ContainerRuntime,
+  CreateOptions,
+  ExecOptions,
+  ExecRuntime,
+  Exit,
+  ExitSource,
+  RuntimeDriver,
+  StdinSession,
+  TaskControl,
+  TaskInfo,
+  TaskLifecycle,
+} from './roles.ts';
 export type { ContainerStatus } from './state.ts';
 export { runcWording, execFailureCode } from './exec-errors.ts';
 export { readCgroupStats, type CgroupStats } from './stats.ts';

@@ -48,47 +48,7 @@ import { SeccompCache, type SpecWithSeccomp } from './seccomp-cache.ts';
 import { readCgroupStats, type CgroupStats } from './stats.ts';
 import { isMonitor, readMonitorPid, wasOomKilled } from './monitor.ts';
 import { initAlive, isFrozen, readStateFile, statusOf, type ContainerStatus, type RuncStateFile } from './state.ts';
-
-export interface CreateOptions {
-  id: string;
-  /** The OCI bundle: `config.json` (its `root.path` names the rootfs); conmon's files go here too. */
-  bundle: string;
-  /** The k8s-file log conmon writes (appends to an existing one). */
-  logPath: string;
-  terminal: boolean;
-  stdin: boolean;
-  /** With `stdin`: the container's stdin stays open when an attached client goes away. */
-  leaveStdinOpen?: boolean;
-  /** Largest log file conmon keeps before starting a new one (bytes); unset or ≤ 0 for no cap. */
-  logSizeMax?: number; /**
-   * The OCI spec, written to the bundle's config.json here (with crun's compiled seccomp
-   * filter when it is cached), so it is written once. Without it, config.json must exist.
-   */
-  spec?: object;
-}
-
-export interface ExecOptions {
-  /** The running container. */
-  id: string;
-  /** The exec session's id (hex): names its attach socket directory. */
-  sessionId: string;
-  /** A directory of the session's own: process spec, conmon's files, the exit file. */
-  dir: string;
-  /** The OCI process to run (runtime-spec `process`). */
-  process: unknown;
-  logPath: string;
-  terminal: boolean;
-  stdin: boolean;
-}
-
-export interface Exit {
-  id: string;
-  /** The process's exit status, or 128 + the signal that killed it. */
-  exitCode: number;
-  exitedAt: Date;
-  /** The kernel's OOM killer acted in the container's memory cgroup during its life. */
-  oomKilled?: boolean;
-}
+import type { CreateOptions, ExecOptions, Exit, RuntimeDriver, StdinSession } from './roles.ts';
 
 export interface ContainerState {
   id: string;
@@ -126,18 +86,11 @@ export interface RuncRuntimeOptions {
   fastStart?: boolean;
 }
 
-/** A connection to a container's stdin (`RuncRuntime.openStdin`). */
-export interface StdinSession {
-  input: import('node:stream').Writable;
-  done: Promise<void>;
-  close(): void;
-}
-
 export interface RuntimeEvents {
   exit: [Exit];
 }
 
-export class RuncRuntime {
+export class RuncRuntime implements RuntimeDriver {
   /** `exit` events, one per container process that ends while this instance watches. */
   readonly exits = new EventEmitter<RuntimeEvents>().setMaxListeners(0);
   readonly runcRoot: string;
@@ -237,6 +190,12 @@ export class RuncRuntime {
       this.sealed = false;
       await this.host.unmount(this.sealedCrun).catch(() => {});
     }
+  }
+
+  /** Calls `fn` with every exit from now on (see `exits`); the function returned stops that. */
+  onExit(fn: (e: Exit) => void): () => void {
+    this.exits.on('exit', fn);
+    return () => void this.exits.off('exit', fn);
   }
 
   /** Runs the runtime (runc, or crun through its wrapper) with `args`. */
@@ -697,6 +656,11 @@ export class RuncRuntime {
       });
     });
     return { input: child.stdin!, done, close: () => void child.kill('SIGKILL') };
+  }
+
+  /** An exec session's stdin: its attach socket is named by the session's id (see `exec`). */
+  openExecStdin(sessionId: string): StdinSession {
+    return this.openStdin(sessionId);
   }
 
   // ---- reads ----

@@ -1,5 +1,6 @@
 export { ContainerService, type ContainerServiceDeps, type CommitRequest, type UpdateRequest } from './service.ts';
-export type { ContainerRuntime, ExitInfo, LogEntry, LogReadOptions, StdinSession } from './runtime.ts';
+/** A line of a container's log, as `logs` and attach read it. */
+export type { LogLine as LogEntry } from '../../runtime/index.ts';
 export type { ContainerRecord, CreateRequest, HostConfig, ContainerConfig } from './types.ts';
 export { statusText, humanDuration, type State, type Health } from './state.ts';
 export { summary, inspect, networkMode } from './views.ts';

@@ -34,7 +34,6 @@ import { ContainerStore } from './store.ts';
 import { randomName, validName } from './names.ts';
 import { exited, guard, initialState, restarting, running, ZERO_TIME, type Health, type State } from './state.ts';
 import type { ContainerConfig, ContainerRecord, CreateRequest, HostConfig } from './types.ts';
-import type { ContainerRuntime, ExitInfo, LogEntry, LogReadOptions } from './runtime.ts';
 import { DetachScanner } from './attach.ts';
 import { statPath, tarPath, extractTo, type HostMount, type PathStat } from './copy.ts';
 import { resolveUser, type ResolvedUser } from '../../oci/index.ts';
@@ -53,7 +52,17 @@ import type { Host } from '../../host/index.ts';
 import type { Endpoint, NetworkManager, UserNetworks } from '../../network/index.ts';
 import { linkSettings } from './links.ts';
 import { tarDirectory, diffOverlayUpper, changes as upperChanges, type Change } from '../../archive/index.ts';
-import { runcWording, execFailureCode, LogRotator, type CgroupStats } from '../../runtime/index.ts';
+import {
+  runcWording,
+  execFailureCode,
+  LogRotator,
+  type CgroupStats,
+  type ContainerRuntime,
+  type Exit,
+  type LogLine,
+  type ReadLogOptions,
+} from '../../runtime/index.ts';
+import { processTable } from './top.ts';
 import type { Readable } from 'node:stream';
 import type { MetadataDb } from '../../metadata/index.ts';
 import { planMounts, parseVolumesFrom, type VolumeService } from '../volumes/index.ts';
@@ -479,7 +488,7 @@ export class ContainerService {
 
   // ---- exits ----
 
-  private async handleExit(e: ExitInfo): Promise<void> {
+  private async handleExit(e: Exit): Promise<void> {
     const c = this.store.find(e.id);
     if (!c) return;
     await this.locks.run(c.Id, async () => {
@@ -1022,7 +1031,7 @@ export class ContainerService {
     const c = this.store.get(ref);
     guard.top(c.Id, c.State);
     const pids = new Set(await this.d.runtime.ps(c.Id));
-    return this.d.runtime.topTable(psArgs, pids);
+    return processTable(this.d.host, psArgs, pids);
   }
 
   // ---- daemon start / shutdown ----
@@ -1259,7 +1268,7 @@ export class ContainerService {
   }
 
   /** What the container wrote, for attached clients (`attach`, `run`) and for `docker logs`. */
-  logs(c: ContainerRecord, opts: LogReadOptions): AsyncIterable<LogEntry> {
+  logs(c: ContainerRecord, opts: ReadLogOptions): AsyncIterable<LogLine> {
     return this.d.runtime.readLogs(this.logPath(c.Id), opts);
   }
 

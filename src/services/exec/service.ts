@@ -17,32 +17,12 @@ import { conflict, invalidArgument, notFound } from '../../errdefs/index.ts';
 import { checkShape, type Shape } from '../../spec/index.ts';
 import type { EventBus } from '../../events/index.ts';
 import { hostCapabilities, resolveUser } from '../../oci/index.ts';
-import { runcWording } from '../../runtime/index.ts';
+import { runcWording, type ExecRuntime, type TaskInfo } from '../../runtime/index.ts';
 import type { ContainerService, ContainerRecord, LogEntry } from '../containers/index.ts';
 import { DetachScanner, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../containers/index.ts';
 
-/** What the exec service needs from the runtime driver. */
-export interface ExecRuntime {
-  exec(o: {
-    id: string;
-    sessionId: string;
-    dir: string;
-    process: unknown;
-    logPath: string;
-    terminal: boolean;
-    stdin: boolean;
-  }): Promise<{ pid: number; exit: Promise<number> }>;
-  openExecStdin(sessionId: string): {
-    input: NodeJS.WritableStream & { end(): void };
-    done: Promise<void>;
-    close(): void;
-  };
-  resizeIn(dir: string, height: number, width: number, what?: string, notRunning?: string): Promise<void>;
-  readLogs(
-    logPath: string,
-    opts: { follow?: boolean; signal?: AbortSignal; untilExit?: Promise<unknown> },
-  ): AsyncIterable<LogEntry>;
-}
+/** What the exec service needs of the runtime: exec sessions, and their logs. */
+export type ExecSessions = ExecRuntime & Pick<TaskInfo, 'readLogs'>;
 
 /** `POST /containers/{id}/exec`'s body. */
 export interface ExecConfig {
@@ -73,7 +53,7 @@ export interface ExecRecord {
 
 export interface ExecServiceDeps {
   containers: ContainerService;
-  runtime: ExecRuntime;
+  runtime: ExecSessions;
   events: EventBus;
 }
 
