@@ -38,11 +38,10 @@ import { existsSync, promises as fs, watch, openSync, constants, type FSWatcher 
 import type { FileHandle } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { basename, join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { conflict, failedPrecondition, internal, invalidArgument, notFound, is } from '../errdefs/index.ts';
+import { conflict, failedPrecondition, internal, invalidArgument, notFound } from '../errdefs/index.ts';
 import { signalNumber } from '../spec/index.ts';
 import type { Host, RunResult } from '../host/index.ts';
-import { BUNDLE_FILES, conmonArgs, conmonEnv, parseSyncMessage, runtimeError, type SyncMessage } from './conmon.ts';
+import { BUNDLE_FILES, conmonArgs, runConmon, runtimeError } from './conmon.ts';
 import { readLogs, type LogLine, type ReadLogOptions } from './logs.ts';
 import { SeccompCache, type SpecWithSeccomp } from './seccomp-cache.ts';
 import { readCgroupStats, type CgroupStats } from './stats.ts';
@@ -262,7 +261,11 @@ export class RuncRuntime implements RuntimeDriver {
         : undefined;
       await fs.writeFile(join(o.bundle, 'config.json'), JSON.stringify(o.spec));
     } else if (this.seccomp) seccompKey = await this.seccomp.prepare(o.bundle).catch(() => undefined);
-    const { pid } = await this.runConmon(args, o.bundle, `create container "${o.id}"`);
+    const { pid } = await runConmon(this.host, this.conmon, args, {
+      cwd: o.bundle,
+      env: this.runtimeEnv,
+      what: `create container "${o.id}"`,
+    });
     if (seccompKey) await this.seccomp!.learn(seccompKey, join(this.runcRoot, o.id, 'seccomp.bpf')).catch(() => {});
     return { pid };
   }
@@ -297,7 +300,12 @@ export class RuncRuntime implements RuntimeDriver {
       { processSpec: specPath, cuuid: o.sessionId },
     );
     await fs.mkdir(join(o.dir, 'exits'), { recursive: true });
-    const { pid, later } = await this.runConmon(args, o.dir, `exec in container "${o.id}"`, true);
+    const { pid, later } = await runConmon(this.host, this.conmon, args, {
+      cwd: o.dir,
+      env: this.runtimeEnv,
+      what: `exec in container "${o.id}"`,
+      keepSync: true,
+    });
     // After the pid, conmon sends the exec's exit code on the same pipe; when the pipe closes
     // without it (conmon died), the exit file it may have written says.
     const exit = later!.then(async (m) => {
@@ -306,95 +314,6 @@ export class RuncRuntime implements RuntimeDriver {
       return /^-?\d+$/.test(t.trim()) ? Number(t.trim()) : -1;
     });
     return { pid, exit };
-  }
-
-  /**
-   * Spawns conmon and waits for its first sync message (the pid, or the runtime's error).
-   * With `keepSync`, `later` settles with the message conmon sends after it (an exec's exit
-   * code), or undefined when the pipe closes without one. Both are read by one listener from
-   * the start: the two can come in one chunk, before a listener added later would be there.
-   */
-  private async runConmon(
-    args: string[],
-    cwd: string,
-    what: string,
-    keepSync = false,
-  ): Promise<{ pid: number; later?: Promise<SyncMessage | undefined> }> {
-    const child = this.host.spawn(this.conmon, args, {
-      cwd,
-      env: conmonEnv(this.runtimeEnv),
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-      // Its own session: a signal to the daemon's process group does not reach the monitor.
-      detached: true,
-    });
-    const sync = child.stdio[3] as Readable | null | undefined;
-    const stderr: Buffer[] = [];
-    child.stderr?.on('data', (c: Buffer) => stderr.push(c));
-    // The first conmon exits once it forked the monitor and wrote its pid file.
-    const exited = new Promise<number>((resolve) => {
-      child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-      child.once('error', () => resolve(-1));
-    });
-    const first = settable<SyncMessage | undefined>();
-    const second = settable<SyncMessage | undefined>();
-    if (sync) {
-      let text = '';
-      let count = 0;
-      sync.on('data', (c: Buffer) => {
-        text += c.toString('utf8');
-        try {
-          for (let m = parseSyncMessage(text); m && count < 2; m = parseSyncMessage(text)) {
-            text = text.slice(text.indexOf('\n') + 1);
-            (count++ === 0 ? first : second).resolve(m);
-          }
-        } catch (e) {
-          first.reject(e as Error);
-          second.resolve(undefined);
-        }
-        if (count === 2 || (count === 1 && !keepSync)) sync.destroy();
-      });
-      const ended = () => {
-        first.resolve(undefined);
-        second.resolve(undefined);
-      };
-      sync.on('end', ended);
-      sync.on('close', ended);
-      sync.on('error', (e) => {
-        first.reject(e);
-        second.resolve(undefined);
-      });
-    }
-    child.once('error', (e: NodeJS.ErrnoException) =>
-      first.reject(e.code === 'ENOENT' ? notFound(`"${this.conmon}" not found: install conmon`, e) : e),
-    );
-    let message: SyncMessage | undefined;
-    try {
-      if (!sync) throw internal('conmon was started without its sync pipe');
-      message = await first.promise;
-    } catch (e) {
-      sync?.destroy();
-      throw is(e, 'NotFound') ? e : internal(`${what}: ${(e as Error).message}`, e);
-    }
-    if (!message) {
-      const code = await exited;
-      child.stderr?.destroy();
-      const why = Buffer.concat(stderr).toString('utf8').trim();
-      throw internal(
-        `${what}: conmon exited with status ${code}${why ? `: ${why}` : ' without a word (does its socket directory exist?)'}`,
-      );
-    }
-    if (message.data < 0) {
-      sync.destroy();
-      child.stderr?.destroy();
-      child.unref();
-      const why = runtimeError(message.message ?? Buffer.concat(stderr).toString('utf8'));
-      throw internal(`${what}: ${why || 'the runtime failed'}`);
-    }
-    // Long done by now: the first conmon exits before runc create even begins.
-    await exited;
-    child.stderr?.destroy();
-    child.unref();
-    return { pid: message.data, later: keepSync ? second.promise : undefined };
   }
 
   /** Lets the created container's process run (exec its command). */
@@ -864,16 +783,4 @@ async function isMountPoint(path: string): Promise<boolean> {
       (line) =>
         line.split(' ')[4]?.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))) === real,
     );
-}
-
-/** A promise with its resolve and reject at hand; only the first settle counts. */
-function settable<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: Error) => void } {
-  let resolve!: (v: T) => void;
-  let reject!: (e: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => {});
-  return { promise, resolve, reject };
 }
