@@ -2,13 +2,8 @@
  * The runtime driver: runs containers from OCI bundles under a per-container monitor (conmon)
  * and runc, records their exits, reads their logs. Its public surface is this file.
  */
-export {
-  RuncRuntime,
-  type ContainerState,
-  type RecoveredContainer,
-  type RuncRuntimeOptions,
-  type RuntimeEvents,
-} from './runc.ts';
+export { RuncRuntime, type ContainerState, type RecoveredContainer, type RuncRuntimeOptions } from './runc.ts';
+export type { RuntimeEvents } from './exits.ts';
 export type {
   ContainerRuntime,
   CreateOptions,

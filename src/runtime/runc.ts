@@ -33,8 +33,8 @@
  *   await rt.start(id);
  */
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
-import { existsSync, promises as fs, watch, openSync, constants, type FSWatcher } from 'node:fs';
+import type { EventEmitter } from 'node:events';
+import { existsSync, promises as fs, openSync, constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { basename, join } from 'node:path';
@@ -46,6 +46,7 @@ import { readLogs, type LogLine, type ReadLogOptions } from './logs.ts';
 import { SeccompCache, type SpecWithSeccomp } from './seccomp-cache.ts';
 import { readCgroupStats, type CgroupStats } from './stats.ts';
 import { isMonitor, readMonitorPid, wasOomKilled } from './monitor.ts';
+import { ExitWatcher, readExitFile, type RuntimeEvents } from './exits.ts';
 import { initAlive, isFrozen, readStateFile, statusOf, type ContainerStatus, type RuncStateFile } from './state.ts';
 import type { CreateOptions, ExecOptions, Exit, RuntimeDriver, StdinSession } from './roles.ts';
 
@@ -85,13 +86,9 @@ export interface RuncRuntimeOptions {
   fastStart?: boolean;
 }
 
-export interface RuntimeEvents {
-  exit: [Exit];
-}
-
 export class RuncRuntime implements RuntimeDriver {
   /** `exit` events, one per container process that ends while this instance watches. */
-  readonly exits = new EventEmitter<RuntimeEvents>().setMaxListeners(0);
+  readonly exits: EventEmitter<RuntimeEvents>;
   readonly runcRoot: string;
   readonly exitDir: string;
   readonly socketDir: string;
@@ -102,16 +99,12 @@ export class RuncRuntime implements RuntimeDriver {
   private readonly fastStart: boolean;
   /** The runtime is crun (or Berth's wrapper of it), whose start handshake differs from runc's. */
   private readonly crun: boolean;
-  private watcher?: FSWatcher;
+  private readonly exitFiles: ExitWatcher;
   private initialized?: Promise<void>;
   /** crun only: compiled seccomp filters reused across containers (see seccomp-cache.ts). */
   private seccomp?: SeccompCache;
   /** Containers whose exit this instance reports even after runc forgot them (force delete). */
   private readonly tracked = new Set<string>();
-  /** Exits already reported, so that the several inotify events of one exit file report once. */
-  private readonly reported = new Set<string>();
-  /** Callers waiting for an exit file (delete waits for conmon to finish before cleaning up). */
-  private readonly exitWaiters = new Map<string, Set<() => void>>();
   /** runc's state files, read once per container (what is in them does not change). */
   private readonly states = new Map<string, RuncStateFile>();
   private readonly bundles = new Map<string, string>();
@@ -132,6 +125,12 @@ export class RuncRuntime implements RuntimeDriver {
     this.attachPath = o.attachPath ?? join(import.meta.dirname, '..', '..', 'build', 'berth-attach');
     this.crun = /crun$/.test(basename(this.runc));
     this.fastStart = o.fastStart ?? /^(runc|crun|berth-crun)$/.test(basename(this.runc));
+    this.exitFiles = new ExitWatcher(
+      this.exitDir,
+      (id) => this.readExit(id),
+      async (id) => this.tracked.has(id) || (await exists(join(this.runcRoot, id))),
+    );
+    this.exits = this.exitFiles.events;
   }
 
   /** Resolves the programs, makes the directories and starts watching exits. Idempotent. */
@@ -153,11 +152,7 @@ export class RuncRuntime implements RuntimeDriver {
       this.runtimeEnv = { ...process.env, BERTH_CRUN: this.sealedCrun };
     // Exit files already there were recorded while nobody watched: they are read through
     // readExit/recover, not reported again as events.
-    for (const name of await fs.readdir(this.exitDir)) this.reported.add(name);
-    this.watcher = watch(this.exitDir, (_event, name) => {
-      if (name) this.onExitFile(name.toString());
-    });
-    this.watcher.on('error', () => {});
+    await this.exitFiles.start();
   }
 
   /**
@@ -183,8 +178,7 @@ export class RuncRuntime implements RuntimeDriver {
 
   /** Stops watching for exits (the containers and their monitors go on) and unbinds the sealed crun. */
   async close(): Promise<void> {
-    this.watcher?.close();
-    this.watcher = undefined;
+    this.exitFiles.close();
     if (this.sealed) {
       this.sealed = false;
       await this.host.unmount(this.sealedCrun).catch(() => {});
@@ -202,22 +196,6 @@ export class RuncRuntime implements RuntimeDriver {
     return this.host.run(this.runc, args, { allowFailure: true, env: this.runtimeEnv });
   }
 
-  private onExitFile(name: string): void {
-    const waiters = this.exitWaiters.get(name);
-    if (waiters) for (const w of waiters) w();
-    if (this.reported.has(name)) return;
-    // conmon writes `<id>.XXXXXX` and renames it to `<id>`; names that are no container are skipped.
-    void (async () => {
-      if (!this.tracked.has(name) && !(await exists(join(this.runcRoot, name)))) return;
-      const e = await this.readExit(name);
-      if (!e || this.reported.has(name)) return;
-      this.reported.add(name);
-      // The file's mtime runs on the kernel's coarse clock (a few ms behind the log's
-      // timestamps); seen live, the moment of the event is closer to the truth.
-      this.exits.emit('exit', { id: name, ...e, exitedAt: new Date(Math.max(Date.now(), e.exitedAt.getTime())) });
-    })().catch(() => {});
-  }
-
   private runcArgs(...args: string[]): string[] {
     return ['--root', this.runcRoot, ...args];
   }
@@ -232,7 +210,7 @@ export class RuncRuntime implements RuntimeDriver {
     await this.init();
     if (!o.id || o.id.includes('/') || o.id.startsWith('.'))
       throw invalidArgument(`create container "${o.id}": invalid id`);
-    this.reported.delete(o.id);
+    this.exitFiles.expect(o.id);
     this.states.delete(o.id);
     this.tracked.add(o.id);
     this.bundles.set(o.id, o.bundle);
@@ -444,7 +422,8 @@ export class RuncRuntime implements RuntimeDriver {
       }
       throw runcFailure('delete', id, r.stderr);
     }
-    if (monitor !== undefined && (await isMonitor(monitor, id, this.conmon))) await this.waitMonitor(id, monitor, 2000);
+    if (monitor !== undefined && (await isMonitor(monitor, id, this.conmon)))
+      await this.exitFiles.waitFor(id, async () => !(await isMonitor(monitor, id, this.conmon)), 2000);
     await Promise.all([
       fs.rm(join(this.exitDir, id), { force: true }),
       fs.rm(join(this.socketDir, id), { force: true, recursive: true }),
@@ -453,27 +432,6 @@ export class RuncRuntime implements RuntimeDriver {
     this.tracked.delete(id);
     this.states.delete(id);
     this.bundles.delete(id);
-  }
-
-  /** Waits until conmon wrote the exit file or is gone, at most `ms`. */
-  private async waitMonitor(id: string, pid: number, ms: number): Promise<void> {
-    if (await exists(join(this.exitDir, id))) return;
-    await new Promise<void>((resolve) => {
-      let set = this.exitWaiters.get(id);
-      if (!set) this.exitWaiters.set(id, (set = new Set()));
-      const finish = () => {
-        clearInterval(poll);
-        clearTimeout(limit);
-        set.delete(finish);
-        if (!set.size) this.exitWaiters.delete(id);
-        resolve();
-      };
-      set.add(finish);
-      const poll = setInterval(() => {
-        void isMonitor(pid, id, this.conmon).then((alive) => alive || finish());
-      }, 50);
-      const limit = setTimeout(finish, ms);
-    });
   }
 
   async pause(id: string): Promise<void> {
@@ -683,22 +641,8 @@ export class RuncRuntime implements RuntimeDriver {
    */
   async readExit(id: string): Promise<Omit<Exit, 'id'> | undefined> {
     if (!id || id.includes('/')) return undefined;
-    const path = join(this.exitDir, id);
-    let text: string;
-    let mtime: Date;
-    try {
-      const fh = await fs.open(path, 'r');
-      try {
-        [text, mtime] = await Promise.all([fh.readFile('utf8'), fh.stat().then((st) => st.mtime)]);
-      } finally {
-        await fh.close();
-      }
-    } catch {
-      return undefined;
-    }
-    const t = text.trim();
-    if (!/^-?\d+$/.test(t)) return undefined;
-    return { exitCode: Number(t), exitedAt: mtime, oomKilled: await this.oomKilled(id) };
+    const e = await readExitFile(join(this.exitDir, id));
+    return e && { ...e, oomKilled: await this.oomKilled(id) };
   }
 
   private async oomKilled(id: string): Promise<boolean> {
