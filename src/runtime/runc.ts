@@ -17,7 +17,7 @@
  *
  * Speed: starting is the hot path. `create` spawns one program (conmon, which runs runc create);
  * `start` spawns nothing — it does what `runc start` does, releasing the container's process
- * through runc's exec FIFO; `state`, `isAlive`, `list`, `exists` and most `kill`s read runc's
+ * through runc's exec FIFO (start.ts); `state`, `isAlive`, `list`, `exists` and most `kill`s read runc's
  * state file and /proc instead of spawning runc.
  *
  * Terminals and stdin: with `terminal`, conmon takes the console from runc and logs its output;
@@ -34,11 +34,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
-import { existsSync, promises as fs, openSync, constants } from 'node:fs';
+import { existsSync, promises as fs, constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { Socket } from 'node:net';
 import { basename, join } from 'node:path';
-import { conflict, failedPrecondition, internal, invalidArgument, notFound } from '../errdefs/index.ts';
+import { conflict, internal, invalidArgument, notFound } from '../errdefs/index.ts';
 import { signalNumber } from '../spec/index.ts';
 import type { Host, RunResult } from '../host/index.ts';
 import { BUNDLE_FILES, conmonArgs, runConmon, runtimeError } from './conmon.ts';
@@ -46,6 +45,7 @@ import { readLogs, type LogLine, type ReadLogOptions } from './logs.ts';
 import { SeccompCache, type SpecWithSeccomp } from './seccomp-cache.ts';
 import { readCgroupStats, type CgroupStats } from './stats.ts';
 import { isMonitor, readMonitorPid, wasOomKilled } from './monitor.ts';
+import { releaseCrunFifo, releaseRuncFifo } from './start.ts';
 import { ExitWatcher, readExitFile, type RuntimeEvents } from './exits.ts';
 import { initAlive, isFrozen, readStateFile, statusOf, type ContainerStatus, type RuncStateFile } from './state.ts';
 import type { CreateOptions, ExecOptions, Exit, RuntimeDriver, StdinSession } from './roles.ts';
@@ -297,77 +297,19 @@ export class RuncRuntime implements RuntimeDriver {
   /** Lets the created container's process run (exec its command). */
   async start(id: string): Promise<void> {
     await this.init();
-    if (this.fastStart && (await (this.crun ? this.releaseCrunFifo(id) : this.releaseExecFifo(id)))) return;
+    if (this.fastStart && (await this.releaseFifo(id))) return;
     const r = await this.runRuntime(this.runcArgs('start', id));
     if (r.code !== 0) throw runcFailure('start', id, r.stderr);
   }
 
-  /**
-   * What `crun start` does: crun's init waits to read from `exec.fifo` (the other way round
-   * from runc); one byte written lets it exec the command. False when there is no FIFO.
-   */
-  private async releaseCrunFifo(id: string): Promise<boolean> {
-    const fifo = join(this.runcRoot, id, 'exec.fifo');
-    let fh: FileHandle;
-    try {
-      // Non-blocking: with nobody reading (the init died) this fails with ENXIO instead of hanging.
-      fh = await fs.open(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return false;
-      if (code === 'ENXIO') throw failedPrecondition(`start container "${id}": container process is already dead`, e);
-      throw internal(`start container "${id}": open exec fifo: ${(e as Error).message}`, e);
-    }
-    try {
-      await fh.write(Buffer.from('0'));
-    } finally {
-      await fh.close();
-    }
-    await fs.rm(fifo, { force: true });
-    return true;
-  }
-
-  /**
-   * What `runc start` does: runc's init waits to open `exec.fifo` for writing and write one
-   * byte; reading that byte lets it exec the container's command, and removing the FIFO marks
-   * the container running. Opening the FIFO read-write never blocks and never sees an early
-   * end of file. False when there is no FIFO (not created, or started already): `runc start`
-   * then says why.
-   */
-  private async releaseExecFifo(id: string): Promise<boolean> {
-    const fifo = join(this.runcRoot, id, 'exec.fifo');
-    let fd: number;
-    try {
-      fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw internal(`start container "${id}": open exec fifo: ${(e as Error).message}`, e);
-    }
-    const pipe = new Socket({ fd, readable: true, writable: false });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const done = (err?: Error) => {
-          clearInterval(check);
-          if (err) reject(err);
-          else resolve();
-        };
-        // Like runc: if nothing comes for a while, make sure somebody can still write.
-        const check = setInterval(() => {
-          void (async () => {
-            const s = await this.stateFile(id).catch(() => undefined);
-            if (!s || !(await initAlive(s)))
-              done(failedPrecondition(`start container "${id}": container process is already dead`));
-            else if (!(await exists(fifo))) done(conflict(`start container "${id}": container is already running`));
-          })();
-        }, 100);
-        pipe.once('data', () => done());
-        pipe.once('error', (e) => done(internal(`start container "${id}": read exec fifo: ${e.message}`, e)));
-      });
-      await fs.rm(fifo, { force: true });
-    } finally {
-      pipe.destroy();
-    }
-    return true;
+  /** What `runc start` or `crun start` does, without spawning them (see start.ts). */
+  private releaseFifo(id: string): Promise<boolean> {
+    const dir = join(this.runcRoot, id);
+    if (this.crun) return releaseCrunFifo(dir, id);
+    return releaseRuncFifo(dir, id, async () => {
+      const st = await this.stateFile(id).catch(() => undefined);
+      return !st || !(await initAlive(st));
+    });
   }
 
   /**
