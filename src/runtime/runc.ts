@@ -22,8 +22,8 @@
  *
  * Terminals and stdin: with `terminal`, conmon takes the console from runc and logs its output;
  * `resize` sets its size. With `stdin`, input reaches the container only through conmon's
- * attach socket (`attachSocketPath`), a SOCK_SEQPACKET socket Node cannot open: see
- * berth-attach.c beside this file for the bridge meant for it.
+ * attach socket (`attachSocketPath`), a SOCK_SEQPACKET socket Node cannot open: see stdio.ts
+ * and berth-attach.c beside this file for the bridge meant for it.
  *
  * @example
  *   const rt = new RuncRuntime({ host, root: '/run/berth' });
@@ -35,7 +35,6 @@
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { existsSync, promises as fs, constants } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { conflict, internal, invalidArgument, notFound } from '../errdefs/index.ts';
 import { signalNumber } from '../spec/index.ts';
@@ -46,6 +45,7 @@ import { SeccompCache, type SpecWithSeccomp } from './seccomp-cache.ts';
 import { readCgroupStats, type CgroupStats } from './stats.ts';
 import { isMonitor, readMonitorPid, wasOomKilled } from './monitor.ts';
 import { releaseCrunFifo, releaseRuncFifo } from './start.ts';
+import { attachSocketPath, openAttach, resizeConsole } from './stdio.ts';
 import { ExitWatcher, readExitFile, type RuntimeEvents } from './exits.ts';
 import { initAlive, isFrozen, readStateFile, statusOf, type ContainerStatus, type RuncStateFile } from './state.ts';
 import type { CreateOptions, ExecOptions, Exit, RuntimeDriver, StdinSession } from './roles.ts';
@@ -403,46 +403,13 @@ export class RuncRuntime implements RuntimeDriver {
    * Sets the terminal size of what conmon watches over in `dir` (a container's bundle or an
    * exec session's directory); `what` and `notRunning` word the errors.
    */
-  async resizeIn(
-    dir: string,
-    height: number,
-    width: number,
-    what = 'resize',
-    notRunning = 'not running',
-  ): Promise<void> {
-    if (
-      !Number.isInteger(height) ||
-      !Number.isInteger(width) ||
-      height < 0 ||
-      width < 0 ||
-      height > 65535 ||
-      width > 65535
-    ) {
-      throw invalidArgument(`${what}: invalid size ${height}x${width}`);
-    }
-    let fh: FileHandle;
-    try {
-      // conmon holds the FIFO open for reading while it lives: without it, ENXIO rather than a hang.
-      fh = await fs.open(join(dir, 'ctl'), constants.O_WRONLY | constants.O_NONBLOCK);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENXIO' || code === 'ENOENT') throw conflict(`${what}: ${notRunning}`, e);
-      throw internal(`${what}: ${(e as Error).message}`, e);
-    }
-    try {
-      await fh.write(`1 ${height} ${width}\n`);
-    } finally {
-      await fh.close();
-    }
+  resizeIn(dir: string, height: number, width: number, what?: string, notRunning?: string): Promise<void> {
+    return resizeConsole(dir, height, width, what, notRunning);
   }
 
-  /**
-   * conmon's attach socket (SOCK_SEQPACKET; Node cannot open it itself): a client's packets go
-   * to the container's stdin, and conmon sends each chunk of output as a packet whose first byte
-   * is 2 (stdout) or 3 (stderr). The path goes through the short `<root>/sockets/<id>` link.
-   */
+  /** conmon's attach socket for a container or exec session (see stdio.ts). */
   attachSocketPath(id: string): string {
-    return join(this.socketDir, id, 'attach');
+    return attachSocketPath(this.socketDir, id);
   }
 
   /**
@@ -452,29 +419,7 @@ export class RuncRuntime implements RuntimeDriver {
    * `done` settles when the connection is gone (the container ended, or `close`).
    */
   openStdin(id: string): StdinSession {
-    const child = this.host.spawn(this.attachPath, ['-n', this.attachSocketPath(id)], {
-      stdio: ['pipe', 'ignore', 'pipe'],
-    });
-    const err: Buffer[] = [];
-    child.stderr?.on('data', (c: Buffer) => err.push(c));
-    child.stdin!.on('error', () => {});
-    const done = new Promise<void>((resolve, reject) => {
-      child.once('error', (e: NodeJS.ErrnoException) =>
-        reject(
-          e.code === 'ENOENT'
-            ? notFound(`attach to container "${id}": ${this.attachPath} is missing: run npm run setup`, e)
-            : e,
-        ),
-      );
-      child.once('close', (code) => {
-        if (code === 0 || code === null) resolve();
-        else
-          reject(
-            internal(`attach to container "${id}": ${Buffer.concat(err).toString('utf8').trim() || `exit ${code}`}`),
-          );
-      });
-    });
-    return { input: child.stdin!, done, close: () => void child.kill('SIGKILL') };
+    return openAttach(this.host, this.attachPath, this.attachSocketPath(id), id);
   }
 
   /** An exec session's stdin: its attach socket is named by the session's id (see `exec`). */
