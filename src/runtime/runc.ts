@@ -1,5 +1,6 @@
 /**
- * The thin runtime driver: each container runs under its own conmon, which runs `runc create`,
+ * The thin runtime driver, for runc and crun (and any runtime with runc's command line): it
+ * implements the runtime roles of roles.ts. Each container runs under its own conmon, which runs `runc create`,
  * stays the container's parent (holding its stdio and writing its log) after berthd's child
  * exits, and writes the exit code to `<exitDir>/<id>` when the process ends. berthd watches
  * that directory with inotify, so an exit is never lost — one that happens while berthd is
@@ -25,6 +26,10 @@
  * attach socket (`attachSocketPath`), a SOCK_SEQPACKET socket Node cannot open: see stdio.ts
  * and berth-attach.c beside this file for the bridge meant for it.
  *
+ * Beside this file: conmon.ts (conmon's command line and sync pipe), exits.ts (watching its exit
+ * files), state.ts (runc's and crun's state read without spawning them), crun.ts (crun's sealed
+ * binary), seccomp-cache.ts (crun's compiled filters).
+ *
  * @example
  *   const rt = new RuncRuntime({ host, root: '/run/berth' });
  *   await rt.init();
@@ -44,6 +49,7 @@ import { readLogs, type LogLine, type ReadLogOptions } from './logs.ts';
 import { SeccompCache, type SpecWithSeccomp } from './seccomp-cache.ts';
 import { readCgroupStats, type CgroupStats } from './stats.ts';
 import { isMonitor, readMonitorPid, wasOomKilled } from './monitor.ts';
+import { sealCrun } from './crun.ts';
 import { releaseCrunFifo, releaseRuncFifo } from './start.ts';
 import { attachSocketPath, openAttach, resizeConsole } from './stdio.ts';
 import { ExitWatcher, readExitFile, type RuntimeEvents } from './exits.ts';
@@ -108,7 +114,7 @@ export class RuncRuntime implements RuntimeDriver {
   /** runc's state files, read once per container (what is in them does not change). */
   private readonly states = new Map<string, RuncStateFile>();
   private readonly bundles = new Map<string, string>();
-  /** crun only: where crun's binary is bound read-only (see sealCrun), while this instance runs. */
+  /** crun only: where crun's binary is bound read-only (see crun.ts), while this instance runs. */
   private readonly sealedCrun: string;
   private sealed = false;
   /** The environment of every runtime process: it names the sealed crun to the wrapper. */
@@ -148,32 +154,11 @@ export class RuncRuntime implements RuntimeDriver {
     await Promise.all(
       [this.runcRoot, this.exitDir, this.socketDir].map((d) => fs.mkdir(d, { recursive: true, mode: 0o700 })),
     );
-    if (this.crun && (await this.sealCrun(crunBinary)))
+    if (this.crun && (this.sealed = await sealCrun(this.host, crunBinary, this.sealedCrun)))
       this.runtimeEnv = { ...process.env, BERTH_CRUN: this.sealedCrun };
     // Exit files already there were recorded while nobody watched: they are read through
     // readExit/recover, not reported again as events.
     await this.exitFiles.start();
-  }
-
-  /**
-   * crun guards against a container overwriting its binary through /proc/self/exe (CVE-2019-5736)
-   * by copying itself to a read-only place and executing itself again, at every run: a second
-   * exec with ten shared libraries to load, ~2 ms of each create and delete. A binary that is on
-   * a read-only mount already is safe, and crun runs it as it is. So crun's binary is bound
-   * read-only into the exec root once, and the wrapper runs that. False (crun then protects
-   * itself as usual) when the bind cannot be made.
-   */
-  private async sealCrun(binary: string): Promise<boolean> {
-    try {
-      if (!(await isMountPoint(this.sealedCrun))) {
-        await fs.writeFile(this.sealedCrun, '', { flag: 'a', mode: 0o500 });
-        await this.host.mount('none', binary, this.sealedCrun, ['bind', 'ro']);
-      }
-      this.sealed = true;
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   /** Stops watching for exits (the containers and their monitors go on) and unbinds the sealed crun. */
@@ -600,18 +585,4 @@ async function absolutePath(cmd: string): Promise<string> {
     }
   }
   throw notFound(`"${cmd}" not found in PATH: install it (npm run setup)`);
-}
-
-/** Is `path` a mount point (also of a file bound onto it)? Read from mountinfo: once per daemon start. */
-async function isMountPoint(path: string): Promise<boolean> {
-  const real = await fs.realpath(path).catch(() => undefined);
-  if (!real) return false;
-  const info = await fs.readFile('/proc/self/mountinfo', 'utf8');
-  // The fifth field, with spaces and other bytes escaped as \ooo.
-  return info
-    .split('\n')
-    .some(
-      (line) =>
-        line.split(' ')[4]?.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))) === real,
-    );
 }
