@@ -56,7 +56,8 @@ export interface CreateOptions {
  * forgets a previous run's recorded exit; `start` spawns as little as it can (it is on the hot
  * path); `delete` of a task the runtime does not know is not an error, `delete` of a live one
  * without `force` is a Conflict, and with `force` it kills it first; after `delete`, `exists`
- * is false and no exit of that run is reported any more.
+ * is false. The exit of a task a forced delete killed may still be reported afterwards, even
+ * once a new task of the same ID exists (see ExitSource).
  *
  * @example
  *   const { pid } = await rt.create({ id, bundle, logPath, terminal: false, stdin: false });
@@ -155,7 +156,9 @@ export interface Exit {
  *
  * Invariants: each exit of a run is reported at most once per listener, after the process has
  * ended and its output is in its log; an exit recorded before this runtime instance started
- * watching is not reported again as an event (read it with `readExit`).
+ * watching is not reported again as an event (read it with `readExit`). An exit is reported by
+ * ID and may arrive late — after a forced delete, and after a new task of that ID was created:
+ * a listener believes it only while the task is not alive (`TaskInfo.isAlive`).
  *
  * @example
  *   const off = rt.onExit((e) => console.log(e.id, e.exitCode));

@@ -22,6 +22,7 @@ import {
 } from '../../errdefs/index.ts';
 import type { EventBus } from '../../events/index.ts';
 import type { ImageService } from '../images/index.ts';
+import type { ImageStore } from '../../images/index.ts';
 import {
   shortId,
   familiarString,
@@ -68,10 +69,18 @@ import type { MetadataDb } from '../../metadata/index.ts';
 import { planMounts, parseVolumesFrom, type VolumeService } from '../volumes/index.ts';
 import { existsSync } from 'node:fs';
 
+/** What the container service uses of the image service: images by name, commits, and the hooks it sets. */
+export type ContainerImages = Pick<ImageService, 'require' | 'commit' | 'usage' | 'layersInUse'> & {
+  store: Pick<ImageStore, 'find' | 'idOf'>;
+};
+
+/** What the container service uses of the snapshotter: containers' root file systems. */
+export type ContainerRootfs = Pick<Snapshotter, 'mountRootfs' | 'unmountRootfs' | 'isMounted' | 'lowerDirs'>;
+
 export interface ContainerServiceDeps {
   db: MetadataDb;
-  images: ImageService;
-  snapshots: Snapshotter;
+  images: ContainerImages;
+  snapshots: ContainerRootfs;
   runtime: ContainerRuntime;
   host: Host;
   events: EventBus;
@@ -89,6 +98,8 @@ export interface ContainerServiceDeps {
   userNetworks?: UserNetworks;
   /** Volumes and mounts (`-v`, `--mount`, `--tmpfs`, `--volumes-from`, image VOLUMEs). */
   volumes?: VolumeService;
+  /** How long a task created ahead of its start waits for it before it is taken down (default 10 s). */
+  precreateTtlMs?: number;
 }
 
 /** Where a task's network comes from (see `networkFor`). */
@@ -447,7 +458,7 @@ export class ContainerService {
           const task = await this.createTask(c);
           const timer = setTimeout(
             () => void this.locks.run(c.Id, async () => this.dropPrepared(c)).catch(() => {}),
-            PREPARED_TTL_MS,
+            this.d.precreateTtlMs ?? PREPARED_TTL_MS,
           );
           timer.unref();
           this.prepared.set(c.Id, { ...task, timer });

@@ -1,0 +1,111 @@
+/**
+ * The container service's own logic over the fake runtime: how it orders exits, stops, kills
+ * and restarts, and what it keeps of a task created ahead of its start. Real runc and the
+ * docker CLI are the e2e tests' business.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openTestService } from './testing.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+test("an exit during a stop: the stop ends with the exit, no SIGKILL, the exit code is the process's own", async (t) => {
+  const s = await openTestService();
+  t.after(() => s.close());
+  s.runtime.program = () => ({ ignore: ['SIGTERM'] });
+  const id = await s.create(['stubborn']);
+  await s.svc.start(id);
+  const stopped = s.svc.stop(id, { timeout: 10 });
+  await until('the SIGTERM', () => s.runtime.calls.some((c) => c.op === 'kill'));
+  s.runtime.exitNow(id, 3);
+  const t0 = Date.now();
+  await stopped;
+  assert.ok(Date.now() - t0 < 2000, 'the stop did not wait out its timeout');
+  const st = s.svc.get(id).State;
+  assert.equal(st.Running, false);
+  assert.equal(st.Status, 'exited');
+  assert.equal(st.ExitCode, 3);
+  assert.deepEqual(
+    s.runtime.calls.filter((c) => c.op === 'kill').map((c) => (c.args as { signal: string }).signal),
+    ['SIGTERM'],
+  );
+  assert.deepEqual(s.actions(id), ['create', 'start', 'kill', 'die', 'stop']);
+});
+
+test('a stop of a process that ignores SIGTERM sends SIGKILL after the timeout and records 137', async (t) => {
+  const s = await openTestService();
+  t.after(() => s.close());
+  s.runtime.program = () => ({ ignore: ['SIGTERM'] });
+  const id = await s.create(['stubborn']);
+  await s.svc.start(id);
+  await s.svc.stop(id, { timeout: 0 });
+  assert.equal(s.svc.get(id).State.ExitCode, 137);
+  assert.deepEqual(s.actions(id), ['create', 'start', 'kill', 'kill', 'die', 'stop']);
+});
+
+test('restart back-off: each policy restart waits twice as long as the one before', async (t) => {
+  const s = await openTestService();
+  t.after(() => s.close());
+  s.runtime.program = () => ({ exitAfterMs: 0, exitCode: 1 });
+  const id = await s.create(['crash'], { HostConfig: { RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 } } });
+  const starts: number[] = [];
+  s.events.subscribe((e) => {
+    if (e.Actor.ID === id && e.Action === 'start') starts.push(Date.now());
+  });
+  await s.svc.start(id);
+  await until('three restarts', () => s.svc.get(id).RestartCount === 3 && !s.svc.get(id).State.Running, 10_000);
+  const gaps = starts.slice(1).map((at, i) => at - starts[i]!);
+  assert.equal(gaps.length, 3, `starts: ${starts.length}`);
+  assert.ok(gaps[0]! >= 100 && gaps[1]! >= 200 && gaps[2]! >= 400, `gaps ${gaps.join(', ')} ms`);
+  assert.ok(gaps[1]! > gaps[0]! && gaps[2]! > gaps[1]!, `gaps ${gaps.join(', ')} ms`);
+  const st = s.svc.get(id).State;
+  assert.equal(st.Status, 'exited', 'the retry budget is spent: no fourth restart');
+  assert.equal(st.ExitCode, 1);
+});
+
+test('a stop during a restart back-off calls the restart off: the container stays exited', async (t) => {
+  const s = await openTestService();
+  t.after(() => s.close());
+  s.runtime.program = () => ({ exitAfterMs: 0, exitCode: 1 });
+  const id = await s.create(['crash'], { HostConfig: { RestartPolicy: { Name: 'always', MaximumRetryCount: 0 } } });
+  await s.svc.start(id);
+  await until('the first exit', () => s.svc.get(id).State.Restarting);
+  await s.svc.stop(id);
+  const creates = s.runtime.calls.filter((c) => c.op === 'create').length;
+  await sleep(300);
+  assert.equal(s.svc.get(id).State.Status, 'exited');
+  assert.equal(s.runtime.calls.filter((c) => c.op === 'create').length, creates, 'no start after the stop');
+});
+
+test('a start soon after create uses the task created ahead: one runtime create', async (t) => {
+  const s = await openTestService();
+  t.after(() => s.close());
+  const id = await s.create(['sleep', '100']);
+  await until('the task created ahead', () => s.runtime.tasks.has(id));
+  await s.svc.start(id);
+  assert.equal(s.svc.get(id).State.Running, true);
+  assert.deepEqual(
+    s.runtime.calls.filter((c) => c.id === id).map((c) => c.op),
+    ['create', 'start'],
+  );
+});
+
+test('a start that the runtime refuses records exit 127 and leaves no task behind', async (t) => {
+  const s = await openTestService();
+  t.after(() => s.close());
+  s.runtime.program = () => ({ createError: 'exec: "nope": executable file not found in $PATH' });
+  const id = await s.create(['nope']);
+  await assert.rejects(s.svc.start(id), (e: Error) => /executable file not found/.test(e.message));
+  const st = s.svc.get(id).State;
+  assert.equal(st.Running, false);
+  assert.equal(st.ExitCode, 127);
+  assert.equal(s.runtime.tasks.has(id), false);
+});
