@@ -253,9 +253,9 @@ export class FakeRuntime implements RuntimeDriver {
     t.status = 'stopped';
     const exit = { exitCode, exitedAt: new Date(), oomKilled: !!t.program.oomKilled };
     t.exit = exit;
+    // Reported by ID even if the task was deleted and made again meanwhile, as conmon's exit
+    // file of a force-deleted task can be: listeners must cope (see ExitSource).
     setTimeout(() => {
-      // A task deleted (and made again) meanwhile: the exit belonged to the run that is gone.
-      if (this.tasks.get(t.id) !== t && this.tasks.has(t.id)) return;
       for (const l of [...this.listeners]) l({ id: t.id, ...exit });
     }, this.exitLatencyMs);
   }

@@ -109,3 +109,32 @@ test('a start that the runtime refuses records exit 127 and leaves no task behin
   assert.equal(st.ExitCode, 127);
   assert.equal(s.runtime.tasks.has(id), false);
 });
+
+test('a task created ahead of its start is taken down when no start comes in time, and a later start makes it anew', async (t) => {
+  const s = await openTestService({ precreateTtlMs: 50 });
+  t.after(() => s.close());
+  const id = await s.create(['sleep', '100']);
+  await until('the task created ahead', () => s.runtime.tasks.has(id));
+  assert.equal(s.runtime.task(id).status, 'created');
+  await until('the task taken down', () => !s.runtime.tasks.has(id), 2000);
+  assert.equal(s.svc.get(id).State.Status, 'created', 'the container itself stays created');
+  await s.svc.start(id);
+  assert.equal(s.runtime.task(id).status, 'running');
+  assert.equal(s.runtime.calls.filter((c) => c.op === 'create').length, 2);
+});
+
+test('a late exit of a task a forced delete took down does not end the run started after it', async (t) => {
+  const s = await openTestService();
+  t.after(() => s.close());
+  s.runtime.exitLatencyMs = 30;
+  const id = await s.create(['sleep', '100']);
+  await until('the task created ahead', () => s.runtime.tasks.has(id));
+  // An update takes the task created ahead down (it has the old limits); the start makes another.
+  await s.svc.update(id, { Memory: 64 * 1024 * 1024 });
+  await s.svc.start(id);
+  await sleep(100);
+  const st = s.svc.get(id).State;
+  assert.equal(st.Running, true, `state ${st.Status} ${st.ExitCode}`);
+  assert.equal(s.runtime.task(id).status, 'running');
+  assert.deepEqual(s.actions(id), ['create', 'update', 'start']);
+});

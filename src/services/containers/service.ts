@@ -504,6 +504,9 @@ export class ContainerService {
     if (!c) return;
     await this.locks.run(c.Id, async () => {
       if ((!c.State.Running && c.State.Status !== 'paused') || c.State.Restarting) return;
+      // A late exit of a task a forced delete took down (a task created ahead and dropped)
+      // can arrive after the start that made a new one: the live task's run goes on.
+      if (await this.d.runtime.isAlive(c.Id)) return;
       this.rotators.get(c.Id)?.stop();
       this.rotators.delete(c.Id);
       const ranMs = e.exitedAt.getTime() - Date.parse(c.State.StartedAt);
