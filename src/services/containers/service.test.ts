@@ -138,3 +138,29 @@ test('a late exit of a task a forced delete took down does not end the run start
   assert.equal(s.runtime.task(id).status, 'running');
   assert.deepEqual(s.actions(id), ['create', 'update', 'start']);
 });
+
+test('kill then inspect: a SIGKILL returns with the exit recorded, never Running:false with ExitCode 0', async (t) => {
+  const s = await openTestService();
+  t.after(() => s.close());
+  s.runtime.exitLatencyMs = 30;
+  const id = await s.create(['sleep', '100']);
+  await s.svc.start(id);
+  await s.svc.kill(id, 'SIGKILL');
+  const st = s.svc.get(id).State;
+  assert.equal(st.Running, false);
+  assert.equal(st.Status, 'exited');
+  assert.equal(st.ExitCode, 137);
+  assert.deepEqual(s.actions(id), ['create', 'start', 'kill', 'die']);
+});
+
+test('kill with another signal returns once it is sent: the container runs until it exits', async (t) => {
+  const s = await openTestService();
+  t.after(() => s.close());
+  s.runtime.exitLatencyMs = 30;
+  const id = await s.create(['sleep', '100']);
+  await s.svc.start(id);
+  await s.svc.kill(id, 'TERM');
+  assert.equal(s.svc.get(id).State.Running, true, 'the exit is not reported yet');
+  await until('the exit', () => !s.svc.get(id).State.Running);
+  assert.equal(s.svc.get(id).State.ExitCode, 143);
+});

@@ -19,6 +19,7 @@ import {
   notFound,
   internal,
   notImplemented,
+  is,
 } from '../../errdefs/index.ts';
 import type { EventBus } from '../../events/index.ts';
 import type { ImageService } from '../images/index.ts';
@@ -909,8 +910,23 @@ export class ContainerService {
       c.ManuallyStopped = true;
       this.store.save(c);
     }
-    await this.d.runtime.kill(c.Id, sig);
-    this.emit(c, 'kill', { signal: signalAttribute(sig) });
+    if (sig !== 'SIGKILL') {
+      await this.d.runtime.kill(c.Id, sig);
+      this.emit(c, 'kill', { signal: signalAttribute(sig) });
+      return;
+    }
+    // As dockerd: a SIGKILL returns once the container has stopped, so that what the client
+    // asks next (inspect, wait, start) sees the exit and its code, not a container still
+    // running — or, worse, stopped with exit code 0.
+    const exit = this.nextExit(c.Id);
+    try {
+      await this.d.runtime.kill(c.Id, sig);
+    } catch (e) {
+      // Gone already: its exit is on its way.
+      if (!is(e, 'NotFound')) throw e;
+    }
+    this.emit(c, 'kill', { signal: '9' });
+    if (c.State.Running && !c.State.Restarting) await Promise.race([exit, delay(KILL_WAIT_MS)]);
   }
 
   async restart(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
@@ -1643,6 +1659,9 @@ function hostMounts(c: ContainerRecord): HostMount[] {
     .filter((m) => m.Type !== 'tmpfs' && m.Source)
     .map((m) => ({ destination: m.Destination, source: m.Source, readOnly: !m.RW }));
 }
+
+/** How long a SIGKILL waits for the container's exit before it returns anyway. */
+const KILL_WAIT_MS = 10_000;
 
 /** How long after a removal its clean-up (runtime delete, unmount, rm -rf) begins. */
 const REAP_DELAY_MS = 20;
