@@ -15,6 +15,7 @@
  *   rt.onExit((e) => console.log(e.exitCode)); // 137 once the test's SIGKILL lands
  */
 import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { conflict, internal, invalidArgument, notFound } from '../errdefs/index.ts';
 import { normaliseSignal, signalNumber } from '../spec/index.ts';
@@ -80,6 +81,8 @@ export class FakeRuntime implements RuntimeDriver {
     const args = ((o.spec as { process?: { args?: string[] } } | undefined)?.process?.args ?? []).map(String);
     const program = this.program(args);
     if (program.createError) throw internal(`create container "${o.id}": ${program.createError}`);
+    // As the real driver: the spec is the bundle's config.json from here on (exec reads it).
+    if (o.spec) await fs.writeFile(join(o.bundle, 'config.json'), JSON.stringify(o.spec));
     const t: FakeTask = {
       id: o.id,
       pid: this.nextPid++,

@@ -13,11 +13,11 @@ import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { conflict, invalidArgument, notFound } from '../../errdefs/index.ts';
+import { conflict, internal, invalidArgument, notFound } from '../../errdefs/index.ts';
 import { checkShape, type Shape } from '../../spec/index.ts';
 import type { EventBus } from '../../events/index.ts';
 import { hostCapabilities, resolveUser } from '../../oci/index.ts';
-import { runcWording, type ExecRuntime, type TaskInfo } from '../../runtime/index.ts';
+import { execFailureCode, runcWording, type ExecRuntime, type TaskInfo } from '../../runtime/index.ts';
 import type { ContainerService, ContainerRecord, LogEntry } from '../containers/index.ts';
 import { DetachScanner, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../containers/index.ts';
 
@@ -161,8 +161,12 @@ export class ExecService {
       // Docker's exit code for an exec that could not start (command not found, not executable).
       e.ExitCode = 126;
       e.exit = Promise.resolve(126);
-      const why = (err as Error).message.replace(/^exec in container "[0-9a-f]+": /, '');
-      throw Object.assign(new Error(runcWording(why, e.config.Cmd?.[0] ?? '')), { cause: err });
+      const why = runcWording(
+        (err as Error).message.replace(/^exec in container "[0-9a-f]+": /, ''),
+        e.config.Cmd?.[0] ?? '',
+      );
+      // As dockerd: a command that is missing or cannot be executed is the request's fault (400).
+      throw execFailureCode(why) === 128 ? internal(why, err) : invalidArgument(why, err);
     }
     return e;
   }
