@@ -4,4 +4,5 @@ export type { LogLine as LogEntry } from '../../runtime/index.ts';
 export type { ContainerRecord, CreateRequest, HostConfig, ContainerConfig } from './types.ts';
 export { statusText, humanDuration, type State, type Health } from './state.ts';
 export { summary, inspect, networkMode } from './views.ts';
-export { parseDetachKeys, DEFAULT_DETACH_KEYS, DetachScanner } from './attach.ts';
+export { parseDetachKeys, DEFAULT_DETACH_KEYS } from './attach.ts';
+export { pumpStdin } from './stdin.ts';

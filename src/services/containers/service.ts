@@ -36,7 +36,7 @@ import { ContainerStore } from './store.ts';
 import { randomName, validName } from './names.ts';
 import { exited, guard, initialState, restarting, running, ZERO_TIME, type Health, type State } from './state.ts';
 import type { ContainerConfig, ContainerRecord, CreateRequest, HostConfig } from './types.ts';
-import { DetachScanner } from './attach.ts';
+import { pumpStdin } from './stdin.ts';
 import { statPath, tarPath, extractTo, type HostMount, type PathStat } from './copy.ts';
 import { resolveUser, type ResolvedUser } from '../../oci/index.ts';
 import { Backoff, restartOnExit, restartOnDaemonStart } from './restart.ts';
@@ -1210,56 +1210,9 @@ export class ContainerService {
       });
       if (!ready) return 'ended';
     }
-    const session = this.d.runtime.openStdin(c.Id);
-    const scanner = c.Config.Tty ? new DetachScanner(detachKeys) : undefined;
-    return new Promise((resolve) => {
-      let settled = false;
-      const finish = (how: 'detached' | 'ended') => {
-        if (settled) return;
-        settled = true;
-        input.off('data', onData);
-        input.off('end', onEnd);
-        input.off('close', onClose);
-        if (how === 'detached') session.close();
-        resolve(how);
-      };
-      const onData = (chunk: Buffer) => {
-        let data = chunk;
-        if (scanner) {
-          const r = scanner.push(chunk);
-          data = r.pass;
-          if (r.detached) {
-            if (data.length) session.input.write(data);
-            finish('detached');
-            return;
-          }
-        }
-        if (data.length && !session.input.write(data)) {
-          input.pause();
-          session.input.once('drain', () => input.resume());
-        }
-      };
-      // End of input: the container's stdin closes (unless it stays open, see create).
-      const onEnd = () => {
-        session.input.end();
-        finish('ended');
-      };
-      // The client went without an end of input (it dropped the connection): like a detach.
-      const onClose = () => {
-        session.close();
-        finish('ended');
-      };
-      input.on('data', onData);
-      input.once('end', onEnd);
-      input.once('close', onClose);
-      session.done.then(
-        () => finish('ended'),
-        (err) => {
-          this.d.log.warn((err as Error).message);
-          finish('ended');
-        },
-      );
-      input.resume();
+    return pumpStdin(input, this.d.runtime.openStdin(c.Id), {
+      detachKeys: c.Config.Tty ? detachKeys : undefined,
+      onError: (err) => this.d.log.warn(err.message),
     });
   }
 

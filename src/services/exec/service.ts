@@ -19,7 +19,7 @@ import type { EventBus } from '../../events/index.ts';
 import { hostCapabilities, resolveUser } from '../../oci/index.ts';
 import { execFailureCode, runcWording, type ExecRuntime, type TaskInfo } from '../../runtime/index.ts';
 import type { ContainerService, ContainerRecord, LogEntry } from '../containers/index.ts';
-import { DetachScanner, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../containers/index.ts';
+import { parseDetachKeys, pumpStdin, DEFAULT_DETACH_KEYS } from '../containers/index.ts';
 
 /** What the exec service needs of the runtime: exec sessions, and their logs. */
 export type ExecSessions = ExecRuntime & Pick<TaskInfo, 'readLogs'>;
@@ -182,50 +182,8 @@ export class ExecService {
       input.resume();
       return 'ended';
     }
-    const session = this.d.runtime.openExecStdin(e.ID.slice(0, 32));
-    const scanner = e.config.Tty
-      ? new DetachScanner(parseDetachKeys(e.config.DetachKeys || DEFAULT_DETACH_KEYS))
-      : undefined;
-    return new Promise((resolve) => {
-      let settled = false;
-      const finish = (how: 'detached' | 'ended') => {
-        if (settled) return;
-        settled = true;
-        input.off('data', onData);
-        input.off('end', onEnd);
-        input.off('close', onClose);
-        if (how === 'detached') session.close();
-        resolve(how);
-      };
-      const onData = (chunk: Buffer) => {
-        let data = chunk;
-        if (scanner) {
-          const r = scanner.push(chunk);
-          data = r.pass;
-          if (r.detached) {
-            if (data.length) session.input.write(data);
-            finish('detached');
-            return;
-          }
-        }
-        if (data.length) session.input.write(data);
-      };
-      const onEnd = () => {
-        session.input.end();
-        finish('ended');
-      };
-      const onClose = () => {
-        session.close();
-        finish('ended');
-      };
-      input.on('data', onData);
-      input.once('end', onEnd);
-      input.once('close', onClose);
-      session.done.then(
-        () => finish('ended'),
-        () => finish('ended'),
-      );
-      input.resume();
+    return pumpStdin(input, this.d.runtime.openExecStdin(e.ID.slice(0, 32)), {
+      detachKeys: e.config.Tty ? parseDetachKeys(e.config.DetachKeys || DEFAULT_DETACH_KEYS) : undefined,
     });
   }
 
