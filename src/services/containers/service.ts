@@ -6,10 +6,8 @@
  * that arrives during `stop` or `rm` is handled in order.
  */
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { KeyedLock } from '../../async/index.ts';
 import { directorySize } from '../../fs/index.ts';
 import {
   conflict,
@@ -21,9 +19,6 @@ import {
   notImplemented,
   is,
 } from '../../errdefs/index.ts';
-import type { EventBus } from '../../events/index.ts';
-import type { ImageService } from '../images/index.ts';
-import type { ImageStore } from '../../images/index.ts';
 import {
   shortId,
   familiarString,
@@ -32,9 +27,10 @@ import {
   signalNumber,
   type ImageRunConfig,
 } from '../../spec/index.ts';
-import { ContainerStore } from './store.ts';
+import type { ContainerStore } from './store.ts';
+import { ContainerContext, type ContainerServiceDeps } from './context.ts';
 import { randomName, validName } from './names.ts';
-import { exited, guard, initialState, restarting, running, ZERO_TIME, type Health, type State } from './state.ts';
+import { exited, guard, initialState, restarting, running, ZERO_TIME, type Health } from './state.ts';
 import type { ContainerConfig, ContainerRecord, CreateRequest, HostConfig } from './types.ts';
 import { pumpStdin } from './stdin.ts';
 import { statPath, tarPath, extractTo, type HostMount, type PathStat } from './copy.ts';
@@ -49,9 +45,7 @@ import {
   validateCreateTypes,
   validateUpdateTypes,
 } from './spec.ts';
-import type { Snapshotter } from '../../snapshots/index.ts';
-import type { Host } from '../../host/index.ts';
-import type { Endpoint, NetworkManager, UserNetworks } from '../../network/index.ts';
+import type { Endpoint } from '../../network/index.ts';
 import { linkSettings } from './links.ts';
 import { tarDirectory, diffOverlayUpper, changes as upperChanges, type Change } from '../../archive/index.ts';
 import {
@@ -59,60 +53,20 @@ import {
   execFailureCode,
   LogRotator,
   type CgroupStats,
-  type ContainerRuntime,
   type Exit,
   type LogLine,
   type ReadLogOptions,
 } from '../../runtime/index.ts';
 import { processTable } from './top.ts';
 import type { Readable } from 'node:stream';
-import type { MetadataDb } from '../../metadata/index.ts';
-import { planMounts, parseVolumesFrom, type VolumeService } from '../volumes/index.ts';
+import { planMounts, parseVolumesFrom } from '../volumes/index.ts';
 import { existsSync } from 'node:fs';
-
-/** What the container service uses of the image service: images by name, commits, and the hooks it sets. */
-export type ContainerImages = Pick<ImageService, 'require' | 'commit' | 'usage' | 'layersInUse'> & {
-  store: Pick<ImageStore, 'find' | 'idOf'>;
-};
-
-/** What the container service uses of the snapshotter: containers' root file systems. */
-export type ContainerRootfs = Pick<Snapshotter, 'mountRootfs' | 'unmountRootfs' | 'isMounted' | 'lowerDirs'>;
-
-export interface ContainerServiceDeps {
-  db: MetadataDb;
-  images: ContainerImages;
-  snapshots: ContainerRootfs;
-  runtime: ContainerRuntime;
-  host: Host;
-  events: EventBus;
-  /** `<data-root>/containers`. */
-  root: string;
-  liveRestore: boolean;
-  log: { debug(m: string): void; info(m: string): void; warn(m: string): void; error(m: string): void };
-  /** Path of an init binary for `--init` (tini-static), if installed. */
-  initPath?: string;
-  /** The OCI runtime every container runs on (`--default-runtime`): HostConfig.Runtime names it. */
-  runtimeName?: string;
-  /** The default bridge; without it (or when disabled) containers get an unconnected namespace. */
-  network?: NetworkManager;
-  /** User-defined networks (`docker network create`). */
-  userNetworks?: UserNetworks;
-  /** Volumes and mounts (`-v`, `--mount`, `--tmpfs`, `--volumes-from`, image VOLUMEs). */
-  volumes?: VolumeService;
-  /** How long a task created ahead of its start waits for it before it is taken down (default 10 s). */
-  precreateTtlMs?: number;
-}
 
 /** Where a task's network comes from (see `networkFor`). */
 type NetworkPlan = { endpoint?: Endpoint; netnsPath?: string; dnsServer?: string };
 
 export class ContainerService {
-  readonly store: ContainerStore;
-  private readonly d: ContainerServiceDeps;
-  /** Emits `exit:<id>` and `removed:<id>`. */
-  private readonly changes = new EventEmitter();
-  /** Operations on one container, one at a time. */
-  private readonly locks = new KeyedLock();
+  private readonly ctx: ContainerContext;
   /** Clean-ups of removed containers still under way (`shutdown` lets them finish). */
   private readonly reaping = new Set<Promise<void>>();
   /** Restarts a restart policy has scheduled, by container ID; and each container's back-off. */
@@ -124,15 +78,11 @@ export class ContainerService {
   private readonly prepared = new Map<string, { pid: number; maxFiles: number; timer: NodeJS.Timeout }>();
   /** Log rotation of running containers with `max-file` > 1. */
   private readonly rotators = new Map<string, LogRotator>();
-  /** Set by `shutdown`: exits from here on are the daemon's doing, not the container's. */
-  private shuttingDown = false;
   /** Root file system mounts begun at create, which start and removal wait for. */
   private readonly premounts = new Map<string, Promise<void>>();
 
   constructor(deps: ContainerServiceDeps) {
-    this.d = deps;
-    this.store = new ContainerStore(deps.db);
-    this.changes.setMaxListeners(0);
+    this.ctx = new ContainerContext(deps);
     deps.images.usage = (imageId) =>
       this.store
         .all()
@@ -154,22 +104,18 @@ export class ContainerService {
           .map((c) => c.Id);
   }
 
+  /** The containers' records (other services read them; changes go through this service). */
+  get store(): ContainerStore {
+    return this.ctx.store;
+  }
+
+  /** `<data-root>/containers/<id>`. */
   dir(id: string): string {
-    return join(this.d.root, id);
+    return this.ctx.dir(id);
   }
 
   logPath(id: string): string {
-    return join(this.dir(id), 'container.log');
-  }
-
-  private setState(c: ContainerRecord, state: State): void {
-    c.State = state;
-    this.store.save(c);
-  }
-
-  private emit(c: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
-    const image = c.Config.Image ?? c.Image;
-    this.d.events.publish('container', action, c.Id, { image, name: c.Name, ...(c.Config.Labels ?? {}), ...extra });
+    return this.ctx.logPath(id);
   }
 
   // ---- create ----
@@ -185,13 +131,13 @@ export class ContainerService {
     const hostConfig: HostConfig = req.HostConfig ?? {};
     validateHostConfig(hostConfig);
     logLimits(hostConfig);
-    const runtimeName = this.d.runtimeName ?? 'runc';
+    const runtimeName = this.ctx.d.runtimeName ?? 'runc';
     if (hostConfig.Runtime && hostConfig.Runtime !== runtimeName)
       throw invalidArgument(`unknown or invalid runtime name: ${hostConfig.Runtime}`);
     if (name !== undefined && name !== '' && !validName(name)) {
       throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     }
-    const image = this.d.images.require(imageRef);
+    const image = this.ctx.d.images.require(imageRef);
     if (platform) checkPlatform(imageRef, platform, image.config);
     const { Path, Args } = commandFor(req, image.config.config ?? {});
     const id = randomBytes(32).toString('hex');
@@ -262,13 +208,13 @@ export class ContainerService {
     rec.MountPoints = await this.prepareMounts(req, hostConfig, imgCfg.Volumes);
     await fs.mkdir(this.dir(id), { recursive: true, mode: 0o710 });
     this.store.insert(rec);
-    this.emit(rec, 'create');
+    this.ctx.emit(rec, 'create');
     // `docker run` sends start a few milliseconds after create: mount the root file system in
     // between rather than on start's clock. A failure here is retried (and reported) by start.
     const dir = this.dir(id);
     // After the response is on its way: spawning mount blocks the event loop for a moment.
     const mounting = new Promise<void>((r) => setImmediate(r))
-      .then(() => this.d.snapshots.mountRootfs(dir, rec.TopChain as never))
+      .then(() => this.ctx.d.snapshots.mountRootfs(dir, rec.TopChain as never))
       .then(
         () => {},
         () => {},
@@ -294,7 +240,7 @@ export class ContainerService {
       !volumes.length
     )
       return undefined;
-    if (!this.d.volumes) throw invalidArgument('volumes and mounts are not available in this daemon');
+    if (!this.ctx.d.volumes) throw invalidArgument('volumes and mounts are not available in this daemon');
     const volumesFrom = (h.VolumesFrom ?? []).map((spec) => {
       const { container, mode } = parseVolumesFrom(spec);
       // A 400, not a 404: the CLI would take a 404 for a missing image and try to pull it.
@@ -305,7 +251,7 @@ export class ContainerService {
     const planned = planMounts({ binds: h.Binds, mounts: h.Mounts, tmpfs: h.Tmpfs, volumesFrom, volumes }, (p) =>
       existsSync(p),
     );
-    return planned.length ? this.d.volumes.prepare(planned) : undefined;
+    return planned.length ? this.ctx.d.volumes.prepare(planned) : undefined;
   }
 
   private freeRandomName(): string {
@@ -320,7 +266,7 @@ export class ContainerService {
 
   async start(ref: string): Promise<void> {
     const c = this.store.get(ref);
-    await this.locks.run(c.Id, () => this.startLocked(c));
+    await this.ctx.locks.run(c.Id, () => this.startLocked(c));
   }
 
   private async startLocked(c: ContainerRecord, opts: { byPolicy?: boolean } = {}): Promise<void> {
@@ -332,7 +278,7 @@ export class ContainerService {
     }
     guard.start(c.Name, c.State);
     // As Docker: a bind source gone since create fails the start and leaves the state alone.
-    if (c.MountPoints?.length) await this.d.volumes!.checkSources(c.MountPoints);
+    if (c.MountPoints?.length) await this.ctx.d.volumes!.checkSources(c.MountPoints);
     const dir = this.dir(c.Id);
     // Published ports first: one that is taken fails the start with Docker's error and
     // leaves the container created.
@@ -342,27 +288,27 @@ export class ContainerService {
       const prepared = this.takePrepared(c.Id);
       const task = prepared ?? (await this.createTask(c, network));
       this.rotateLogs(c, task.maxFiles);
-      this.setState(c, running(c.State, task.pid, new Date()));
+      this.ctx.setState(c, running(c.State, task.pid, new Date()));
       c.ManuallyStopped = false;
       const t1 = performance.now();
-      await this.d.runtime.start(c.Id);
-      this.d.log.debug(
+      await this.ctx.d.runtime.start(c.Id);
+      this.ctx.d.log.debug(
         `start ${shortId(c.Id)}: ${prepared ? 'created ahead' : `create ${(t1 - t0).toFixed(1)} ms`}, start ${(performance.now() - t1).toFixed(1)} ms`,
       );
     } catch (e) {
       const msg = runcWording((e as Error).message, c.Path);
-      await this.d.runtime.delete(c.Id, true).catch(() => {});
-      await this.d.snapshots.unmountRootfs(dir).catch(() => {});
+      await this.ctx.d.runtime.delete(c.Id, true).catch(() => {});
+      await this.ctx.d.snapshots.unmountRootfs(dir).catch(() => {});
       this.releaseNetwork(c);
-      await this.d.volumes?.release(c.Id);
+      await this.ctx.d.volumes?.release(c.Id);
       // Docker records a failed start as exit 127 (command not found) or 126 (not executable) or 128.
       const code = execFailureCode(msg);
-      this.setState(c, exited({ ...c.State, StartedAt: c.State.StartedAt }, code, new Date(), false, msg));
-      this.changes.emit(`exit:${c.Id}`, code);
+      this.ctx.setState(c, exited({ ...c.State, StartedAt: c.State.StartedAt }, code, new Date(), false, msg));
+      this.ctx.changes.emit(`exit:${c.Id}`, code);
       if (c.HostConfig.AutoRemove) void this.removeAfterFailedStart(c.Id);
       throw internal(`failed to create task for container: ${friendlyStartError(msg)}`, e);
     }
-    this.emit(c, 'start');
+    this.ctx.emit(c, 'start');
   }
 
   /**
@@ -373,11 +319,11 @@ export class ContainerService {
   private async createTask(c: ContainerRecord, network?: NetworkPlan): Promise<{ pid: number; maxFiles: number }> {
     const dir = this.dir(c.Id);
     // A previous run's leftovers (a crash between exit and cleanup) go first.
-    if (await this.d.runtime.exists(c.Id)) await this.d.runtime.delete(c.Id, true).catch(() => {});
+    if (await this.ctx.d.runtime.exists(c.Id)) await this.ctx.d.runtime.delete(c.Id, true).catch(() => {});
     await this.premounts.get(c.Id);
-    if (!(await this.d.snapshots.isMounted(dir))) await this.d.snapshots.mountRootfs(dir, c.TopChain as never);
+    if (!(await this.ctx.d.snapshots.isMounted(dir))) await this.ctx.d.snapshots.mountRootfs(dir, c.TopChain as never);
     const mounts = c.MountPoints?.length
-      ? await this.d.volumes!.mountAll(c.Id, c.MountPoints, join(dir, 'rootfs'))
+      ? await this.ctx.d.volumes!.mountAll(c.Id, c.MountPoints, join(dir, 'rootfs'))
       : undefined;
     const net = network ?? this.networkFor(c);
     c.Network = net.endpoint;
@@ -387,7 +333,7 @@ export class ContainerService {
     const spec = await buildSpec(c, {
       dir,
       rootfs: join(dir, 'rootfs'),
-      initPath: this.d.initPath,
+      initPath: this.ctx.d.initPath,
       ipAddress: net.endpoint?.ipAddress,
       netnsPath: net.netnsPath,
       mounts,
@@ -399,7 +345,7 @@ export class ContainerService {
       resolveUser: (spec, rootfs) => this.userFor(c, spec, rootfs),
     });
     const limits = logLimits(c.HostConfig);
-    const { pid } = await this.d.runtime.create({
+    const { pid } = await this.ctx.d.runtime.create({
       id: c.Id,
       bundle: dir,
       spec,
@@ -412,7 +358,7 @@ export class ContainerService {
     });
     if (net.endpoint) await this.attachEndpoint(net.endpoint, pid, 'eth0');
     await this.attachExtraNetworks(c, pid);
-    this.changes.emit(`created:${c.Id}`);
+    this.ctx.changes.emit(`created:${c.Id}`);
     return { pid, maxFiles: limits.maxFiles };
   }
 
@@ -451,23 +397,23 @@ export class ContainerService {
       /^container:/.test(c.HostConfig.IpcMode ?? '')
     )
       return;
-    void this.locks
+    void this.ctx.locks
       .run(c.Id, async () => {
-        if (!this.store.find(c.Id) || c.State.Status !== 'created' || this.prepared.has(c.Id) || this.shuttingDown)
+        if (!this.store.find(c.Id) || c.State.Status !== 'created' || this.prepared.has(c.Id) || this.ctx.shuttingDown)
           return;
         try {
           const task = await this.createTask(c);
           const timer = setTimeout(
-            () => void this.locks.run(c.Id, async () => this.dropPrepared(c)).catch(() => {}),
-            this.d.precreateTtlMs ?? PREPARED_TTL_MS,
+            () => void this.ctx.locks.run(c.Id, async () => this.dropPrepared(c)).catch(() => {}),
+            this.ctx.d.precreateTtlMs ?? PREPARED_TTL_MS,
           );
           timer.unref();
           this.prepared.set(c.Id, { ...task, timer });
         } catch {
           // start does it again, and reports what goes wrong
-          await this.d.runtime.delete(c.Id, true).catch(() => {});
+          await this.ctx.d.runtime.delete(c.Id, true).catch(() => {});
           this.releaseNetwork(c);
-          await this.d.volumes?.release(c.Id);
+          await this.ctx.d.volumes?.release(c.Id);
         }
       })
       .catch(() => {});
@@ -487,9 +433,9 @@ export class ContainerService {
    */
   private async dropPrepared(c: ContainerRecord): Promise<void> {
     if (!this.takePrepared(c.Id)) return;
-    await this.d.runtime.delete(c.Id, true).catch(() => {});
+    await this.ctx.d.runtime.delete(c.Id, true).catch(() => {});
     this.releaseNetwork(c);
-    await this.d.volumes?.release(c.Id);
+    await this.ctx.d.volumes?.release(c.Id);
   }
 
   private async removeAfterFailedStart(id: string): Promise<void> {
@@ -503,27 +449,27 @@ export class ContainerService {
   private async handleExit(e: Exit): Promise<void> {
     const c = this.store.find(e.id);
     if (!c) return;
-    await this.locks.run(c.Id, async () => {
+    await this.ctx.locks.run(c.Id, async () => {
       if ((!c.State.Running && c.State.Status !== 'paused') || c.State.Restarting) return;
       // A late exit of a task a forced delete took down (a task created ahead and dropped)
       // can arrive after the start that made a new one: the live task's run goes on.
-      if (await this.d.runtime.isAlive(c.Id)) return;
+      if (await this.ctx.d.runtime.isAlive(c.Id)) return;
       this.rotators.get(c.Id)?.stop();
       this.rotators.delete(c.Id);
       const ranMs = e.exitedAt.getTime() - Date.parse(c.State.StartedAt);
       const again =
-        !this.shuttingDown &&
+        !this.ctx.shuttingDown &&
         restartOnExit(c.HostConfig.RestartPolicy, {
           exitCode: e.exitCode,
           manuallyStopped: !!c.ManuallyStopped,
           restartCount: c.RestartCount,
         });
-      this.setState(c, (again ? restarting : exited)(c.State, e.exitCode, e.exitedAt, !!e.oomKilled));
-      if (e.oomKilled) this.emit(c, 'oom');
-      this.emit(c, 'die', { exitCode: String(e.exitCode) });
+      this.ctx.setState(c, (again ? restarting : exited)(c.State, e.exitCode, e.exitedAt, !!e.oomKilled));
+      if (e.oomKilled) this.ctx.emit(c, 'oom');
+      this.ctx.emit(c, 'die', { exitCode: String(e.exitCode) });
       // Waiters learn of the exit now; the runtime's leftovers go while they read it. Anything
       // that would reuse them (start, rm) queues behind this lock.
-      this.changes.emit(`exit:${c.Id}`, e.exitCode);
+      this.ctx.changes.emit(`exit:${c.Id}`, e.exitCode);
       if (c.HostConfig.AutoRemove) {
         this.forget(c);
         return;
@@ -539,13 +485,13 @@ export class ContainerService {
     }
     // The rootfs mount lives in the host's namespace: it can go while runc deletes its state.
     await Promise.all([
-      this.d.runtime
+      this.ctx.d.runtime
         .delete(c.Id, true)
-        .catch((err) => this.d.log.warn(`delete task ${shortId(c.Id)}: ${(err as Error).message}`)),
-      this.d.snapshots
+        .catch((err) => this.ctx.d.log.warn(`delete task ${shortId(c.Id)}: ${(err as Error).message}`)),
+      this.ctx.d.snapshots
         .unmountRootfs(this.dir(c.Id))
-        .catch((err) => this.d.log.warn(`unmount ${shortId(c.Id)}: ${(err as Error).message}`)),
-      this.d.volumes?.release(c.Id),
+        .catch((err) => this.ctx.d.log.warn(`unmount ${shortId(c.Id)}: ${(err as Error).message}`)),
+      this.ctx.d.volumes?.release(c.Id),
     ]);
   }
 
@@ -562,15 +508,15 @@ export class ContainerService {
       return { netnsPath: `/proc/${other.State.Pid}/ns/net` };
     }
     if (c.PrimaryDetached) return {};
-    if ((mode === 'default' || mode === 'bridge') && !c.Config.NetworkDisabled && this.d.network?.enabled) {
-      const ep = this.d.network.allocate(c.Id);
+    if ((mode === 'default' || mode === 'bridge') && !c.Config.NetworkDisabled && this.ctx.d.network?.enabled) {
+      const ep = this.ctx.d.network.allocate(c.Id);
       // --mac-address (the CLI sends it in the endpoint's settings, older ones in Config).
       const mac = this.endpointRequest(c, mode).mac;
       if (mac) ep.macAddress = mac;
       return { endpoint: ep };
     }
-    if (!['default', 'bridge', 'host', 'none'].includes(mode) && this.d.userNetworks) {
-      const ep = this.d.userNetworks.allocate(mode, c.Id, c.Name, this.endpointRequest(c, mode));
+    if (!['default', 'bridge', 'host', 'none'].includes(mode) && this.ctx.d.userNetworks) {
+      const ep = this.ctx.d.userNetworks.allocate(mode, c.Id, c.Name, this.endpointRequest(c, mode));
       return { endpoint: ep, dnsServer: ep.gateway };
     }
     return {};
@@ -580,10 +526,10 @@ export class ContainerService {
   async republishPorts(): Promise<void> {
     for (const c of this.store.all()) {
       const ep = c.Network;
-      if (!c.State.Running || !ep?.ports?.length || !this.d.network) continue;
-      await this.d.network
+      if (!c.State.Running || !ep?.ports?.length || !this.ctx.d.network) continue;
+      await this.ctx.d.network
         .publish(ep, c.Id, c.Name, {}, ep.ports)
-        .catch((e) => this.d.log.warn(`publish ports of ${shortId(c.Id)}: ${(e as Error).message}`));
+        .catch((e) => this.ctx.d.log.warn(`publish ports of ${shortId(c.Id)}: ${(e as Error).message}`));
     }
   }
 
@@ -599,7 +545,7 @@ export class ContainerService {
     const ep = c.Network ?? plan?.endpoint;
     if (!ep) return undefined;
     try {
-      await this.d.network!.publish(ep, c.Id, c.Name, {
+      await this.ctx.d.network!.publish(ep, c.Id, c.Name, {
         bindings: h.PortBindings,
         exposed: c.Config.ExposedPorts,
         publishAll: h.PublishAllPorts,
@@ -608,7 +554,7 @@ export class ContainerService {
       await this.dropPrepared(c);
       this.releaseNetwork(c);
       // Attached clients and waiters learn that nothing runs.
-      this.changes.emit(`exit:${c.Id}`, 128);
+      this.ctx.changes.emit(`exit:${c.Id}`, 128);
       if (c.HostConfig.AutoRemove) void this.removeAfterFailedStart(c.Id);
       throw e;
     }
@@ -625,8 +571,8 @@ export class ContainerService {
   }
 
   private releaseNetwork(c: ContainerRecord): void {
-    this.d.network?.release(c.Id);
-    this.d.userNetworks?.release(c.Id);
+    this.ctx.d.network?.release(c.Id);
+    this.ctx.d.userNetworks?.release(c.Id);
     c.Network = undefined;
     c.ExtraNetworks = undefined;
   }
@@ -646,10 +592,10 @@ export class ContainerService {
         throw invalidArgument('user specified IP address is supported on user defined networks only');
     }
     if (builtIn(mode) || mode.startsWith('container:')) return;
-    if (!this.d.userNetworks) throw notFound(`network ${mode} not found`);
-    const n = this.d.userNetworks.get(mode);
+    if (!this.ctx.d.userNetworks) throw notFound(`network ${mode} not found`);
+    const n = this.ctx.d.userNetworks.get(mode);
     for (const k of Object.keys(c.EndpointsConfig ?? {})) {
-      if (k !== mode && k !== n.Name && k !== n.Id && !builtIn(k)) this.d.userNetworks.get(k);
+      if (k !== mode && k !== n.Name && k !== n.Id && !builtIn(k)) this.ctx.d.userNetworks.get(k);
     }
   }
 
@@ -658,7 +604,7 @@ export class ContainerService {
     c: ContainerRecord,
     ref: string,
   ): { aliases: string[]; ip?: string; mac?: string; dns?: string[] } {
-    const n = this.d.userNetworks?.find(ref);
+    const n = this.ctx.d.userNetworks?.find(ref);
     const cfg = c.EndpointsConfig?.[ref] ?? (n && (c.EndpointsConfig?.[n.Name] ?? c.EndpointsConfig?.[n.Id]));
     const mode = c.HostConfig.NetworkMode || 'default';
     const mac = cfg?.MacAddress || (ref === mode ? (c.Config as { MacAddress?: string }).MacAddress : undefined);
@@ -671,15 +617,15 @@ export class ContainerService {
   }
 
   private async attachEndpoint(ep: Endpoint, pid: number, ifname: string): Promise<void> {
-    if (ep.bridge === this.d.network?.bridgeName) {
-      await this.d.network.connect(ep, pid);
-      if (this.d.userNetworks && !this.d.userNetworks.icc) await this.d.userNetworks.isolate(ep.hostVeth);
-    } else await this.d.userNetworks!.attach(ep, pid, ifname);
+    if (ep.bridge === this.ctx.d.network?.bridgeName) {
+      await this.ctx.d.network.connect(ep, pid);
+      if (this.ctx.d.userNetworks && !this.ctx.d.userNetworks.icc) await this.ctx.d.userNetworks.isolate(ep.hostVeth);
+    } else await this.ctx.d.userNetworks!.attach(ep, pid, ifname);
   }
 
   /** Further user networks asked for at create (or connected while stopped): eth1, eth2... */
   private async attachExtraNetworks(c: ContainerRecord, pid: number): Promise<void> {
-    const un = this.d.userNetworks;
+    const un = this.ctx.d.userNetworks;
     if (!un || !c.EndpointsConfig) return;
     const mode = c.HostConfig.NetworkMode || 'default';
     const primary = un.find(mode)?.Id;
@@ -700,11 +646,11 @@ export class ContainerService {
     netRef: string,
     cfg: ContainerRecord['EndpointsConfig'] extends Record<string, infer T> | undefined ? T : never,
   ): Promise<void> {
-    const un = this.d.userNetworks;
+    const un = this.ctx.d.userNetworks;
     if (!un) throw notFound(`network ${netRef} not found`);
     const n = un.get(netRef);
     const c = this.store.get(ref);
-    await this.locks.run(c.Id, async () => {
+    await this.ctx.locks.run(c.Id, async () => {
       const mode = c.HostConfig.NetworkMode || 'default';
       if (mode === 'host' || mode === 'none' || mode.startsWith('container:'))
         throw forbidden(
@@ -734,12 +680,12 @@ export class ContainerService {
       }
       this.store.save(c);
     });
-    this.d.events.publish('network', 'connect', n.Id, { container: c.Id, name: n.Name, type: 'bridge' });
+    this.ctx.d.events.publish('network', 'connect', n.Id, { container: c.Id, name: n.Name, type: 'bridge' });
   }
 
   /** `docker network disconnect`. */
   async disconnectNetwork(ref: string, netRef: string, force = false): Promise<void> {
-    const un = this.d.userNetworks;
+    const un = this.ctx.d.userNetworks;
     if (!un) throw notFound(`network ${netRef} not found`);
     const n = un.get(netRef);
     const c = this.store.find(ref);
@@ -747,7 +693,7 @@ export class ContainerService {
       if (force) return;
       throw notFound(`No such container: ${ref}`);
     }
-    await this.locks.run(c.Id, async () => {
+    await this.ctx.locks.run(c.Id, async () => {
       const mode = c.HostConfig.NetworkMode || 'default';
       const key = Object.keys(c.EndpointsConfig ?? {}).find((k) => un.find(k)?.Id === n.Id);
       const ep =
@@ -763,15 +709,15 @@ export class ContainerService {
       if (un.find(mode)?.Id === n.Id) c.PrimaryDetached = true;
       this.store.save(c);
     });
-    this.d.events.publish('network', 'disconnect', n.Id, { container: c.Id, name: n.Name, type: 'bridge' });
+    this.ctx.d.events.publish('network', 'disconnect', n.Id, { container: c.Id, name: n.Name, type: 'bridge' });
   }
 
   /** After a live restore: the running containers' names answer in their networks' DNS again. */
   private restoreNetworks(c: ContainerRecord): void {
-    const un = this.d.userNetworks;
+    const un = this.ctx.d.userNetworks;
     if (!un) return;
     for (const ep of [c.Network, ...(c.ExtraNetworks ?? [])]) {
-      if (ep && ep.bridge !== this.d.network?.bridgeName) {
+      if (ep && ep.bridge !== this.ctx.d.network?.bridgeName) {
         const req = this.endpointRequest(c, ep.networkId);
         un.restore(ep, c.Id, c.Name, req.aliases, req.dns);
       }
@@ -783,17 +729,17 @@ export class ContainerService {
     let backoff = this.backoffs.get(c.Id);
     if (!backoff) this.backoffs.set(c.Id, (backoff = new Backoff()));
     const ms = backoff.next(ranMs);
-    this.d.log.debug(`restart ${shortId(c.Id)} in ${ms} ms (policy ${c.HostConfig.RestartPolicy?.Name})`);
+    this.ctx.d.log.debug(`restart ${shortId(c.Id)} in ${ms} ms (policy ${c.HostConfig.RestartPolicy?.Name})`);
     const timer = setTimeout(() => {
       this.restartTimers.delete(c.Id);
-      void this.locks
+      void this.ctx.locks
         .run(c.Id, async () => {
           if (!this.store.find(c.Id) || !c.State.Restarting) return;
           c.RestartCount++;
           try {
             await this.startLocked(c, { byPolicy: true });
           } catch (err) {
-            this.d.log.warn(`restart ${shortId(c.Id)}: ${(err as Error).message}`);
+            this.ctx.d.log.warn(`restart ${shortId(c.Id)}: ${(err as Error).message}`);
           }
         })
         .catch(() => {});
@@ -808,7 +754,10 @@ export class ContainerService {
     if (timer) clearTimeout(timer);
     this.restartTimers.delete(c.Id);
     if (!c.State.Restarting) return false;
-    this.setState(c, exited(c.State, c.State.ExitCode, new Date(Date.parse(c.State.FinishedAt)), c.State.OOMKilled));
+    this.ctx.setState(
+      c,
+      exited(c.State, c.State.ExitCode, new Date(Date.parse(c.State.FinishedAt)), c.State.OOMKilled),
+    );
     return true;
   }
 
@@ -822,7 +771,7 @@ export class ContainerService {
 
   /** Resolves with the exit code of the next exit of `id`. */
   nextExit(id: string): Promise<number> {
-    return new Promise((resolve) => this.changes.once(`exit:${id}`, resolve));
+    return this.ctx.nextExit(id);
   }
 
   /** `POST /containers/{id}/wait`: a bad condition or container throws at once, before any waiting. */
@@ -847,14 +796,14 @@ export class ContainerService {
     if (cond === 'removed') {
       return new Promise((resolve) => {
         const done = () => resolve(result(c.State.ExitCode));
-        this.changes.once(`removed:${c.Id}`, done);
-        signal?.addEventListener('abort', () => this.changes.off(`removed:${c.Id}`, done));
+        this.ctx.changes.once(`removed:${c.Id}`, done);
+        signal?.addEventListener('abort', () => this.ctx.changes.off(`removed:${c.Id}`, done));
       });
     }
     const code = await new Promise<number>((resolve) => {
       const done = (n: number) => resolve(n);
-      this.changes.once(`exit:${c.Id}`, done);
-      signal?.addEventListener('abort', () => this.changes.off(`exit:${c.Id}`, done));
+      this.ctx.changes.once(`exit:${c.Id}`, done);
+      signal?.addEventListener('abort', () => this.ctx.changes.off(`exit:${c.Id}`, done));
     });
     return result(code);
   }
@@ -865,9 +814,9 @@ export class ContainerService {
   async stop(ref: string, opts: { timeout?: number; signal?: string; byDaemon?: boolean } = {}): Promise<void> {
     const c = this.store.get(ref);
     if (c.State.Restarting) {
-      await this.locks.run(c.Id, async () => {
+      await this.ctx.locks.run(c.Id, async () => {
         c.ManuallyStopped = !opts.byDaemon;
-        if (this.cancelRestart(c)) this.emit(c, 'stop');
+        if (this.cancelRestart(c)) this.ctx.emit(c, 'stop');
       });
       return;
     }
@@ -879,19 +828,19 @@ export class ContainerService {
     const sig = opts.signal || c.Config.StopSignal || 'SIGTERM';
     const timeout = opts.timeout ?? c.Config.StopTimeout ?? 10;
     const exit = this.nextExit(c.Id);
-    if (c.State.Paused) await this.d.runtime.resume(c.Id).catch(() => {});
-    await this.d.runtime.kill(c.Id, sig).catch(() => {});
-    this.emit(c, 'kill', { signal: signalAttribute(sig) });
+    if (c.State.Paused) await this.ctx.d.runtime.resume(c.Id).catch(() => {});
+    await this.ctx.d.runtime.kill(c.Id, sig).catch(() => {});
+    this.ctx.emit(c, 'kill', { signal: signalAttribute(sig) });
     const stopped =
       timeout < 0
         ? await exit.then(() => true)
         : await Promise.race([exit.then(() => true), delay(timeout * 1000).then(() => false)]);
     if (!stopped && c.State.Running) {
-      await this.d.runtime.kill(c.Id, 'SIGKILL', true).catch(() => {});
-      this.emit(c, 'kill', { signal: '9' });
+      await this.ctx.d.runtime.kill(c.Id, 'SIGKILL', true).catch(() => {});
+      this.ctx.emit(c, 'kill', { signal: '9' });
       await Promise.race([exit, delay(10_000)]);
     }
-    this.emit(c, 'stop');
+    this.ctx.emit(c, 'stop');
   }
 
   async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
@@ -900,7 +849,7 @@ export class ContainerService {
     const sig = normaliseSignal(signal);
     if (c.State.Restarting) {
       // Nothing runs to signal: as Docker does, the kill only calls the restart off.
-      await this.locks.run(c.Id, async () => {
+      await this.ctx.locks.run(c.Id, async () => {
         c.ManuallyStopped = true;
         this.cancelRestart(c);
       });
@@ -911,8 +860,8 @@ export class ContainerService {
       this.store.save(c);
     }
     if (sig !== 'SIGKILL') {
-      await this.d.runtime.kill(c.Id, sig);
-      this.emit(c, 'kill', { signal: signalAttribute(sig) });
+      await this.ctx.d.runtime.kill(c.Id, sig);
+      this.ctx.emit(c, 'kill', { signal: signalAttribute(sig) });
       return;
     }
     // As dockerd: a SIGKILL returns once the container has stopped, so that what the client
@@ -920,12 +869,12 @@ export class ContainerService {
     // running — or, worse, stopped with exit code 0.
     const exit = this.nextExit(c.Id);
     try {
-      await this.d.runtime.kill(c.Id, sig);
+      await this.ctx.d.runtime.kill(c.Id, sig);
     } catch (e) {
       // Gone already: its exit is on its way.
       if (!is(e, 'NotFound')) throw e;
     }
-    this.emit(c, 'kill', { signal: '9' });
+    this.ctx.emit(c, 'kill', { signal: '9' });
     if (c.State.Running && !c.State.Restarting) await Promise.race([exit, delay(KILL_WAIT_MS)]);
   }
 
@@ -933,26 +882,26 @@ export class ContainerService {
     const c = this.store.get(ref);
     if (c.State.Running) await this.stop(c.Id, opts);
     await this.start(c.Id);
-    this.emit(c, 'restart');
+    this.ctx.emit(c, 'restart');
   }
 
   async pause(ref: string): Promise<void> {
     const c = this.store.get(ref);
-    await this.locks.run(c.Id, async () => {
+    await this.ctx.locks.run(c.Id, async () => {
       guard.pause(c.Id, c.State);
-      await this.d.runtime.pause(c.Id);
-      this.setState(c, { ...c.State, Status: 'paused', Paused: true });
-      this.emit(c, 'pause');
+      await this.ctx.d.runtime.pause(c.Id);
+      this.ctx.setState(c, { ...c.State, Status: 'paused', Paused: true });
+      this.ctx.emit(c, 'pause');
     });
   }
 
   async unpause(ref: string): Promise<void> {
     const c = this.store.get(ref);
-    await this.locks.run(c.Id, async () => {
+    await this.ctx.locks.run(c.Id, async () => {
       guard.unpause(c.Id, c.State);
-      await this.d.runtime.resume(c.Id);
-      this.setState(c, { ...c.State, Status: 'running', Paused: false });
-      this.emit(c, 'unpause');
+      await this.ctx.d.runtime.resume(c.Id);
+      this.ctx.setState(c, { ...c.State, Status: 'running', Paused: false });
+      this.ctx.emit(c, 'unpause');
     });
   }
 
@@ -961,16 +910,16 @@ export class ContainerService {
   async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const c = this.store.get(ref);
     guard.remove(c.Name, c.State, !!opts.force);
-    if (c.State.Restarting) await this.locks.run(c.Id, async () => void this.cancelRestart(c));
+    if (c.State.Restarting) await this.ctx.locks.run(c.Id, async () => void this.cancelRestart(c));
     if (c.State.Running || c.State.Status === 'paused') {
       const exit = this.nextExit(c.Id);
-      if (c.State.Paused) await this.d.runtime.resume(c.Id).catch(() => {});
+      if (c.State.Paused) await this.ctx.d.runtime.resume(c.Id).catch(() => {});
       c.ManuallyStopped = true;
-      await this.d.runtime.kill(c.Id, 'SIGKILL', true).catch(() => {});
+      await this.ctx.d.runtime.kill(c.Id, 'SIGKILL', true).catch(() => {});
       await Promise.race([exit, delay(10_000)]);
     }
     let volumesGone: Promise<void> | undefined;
-    await this.locks.run(c.Id, async () => {
+    await this.ctx.locks.run(c.Id, async () => {
       if (this.store.find(c.Id)) volumesGone = this.forget(c, !!opts.volumes);
     });
     await volumesGone;
@@ -984,7 +933,7 @@ export class ContainerService {
   private forget(c: ContainerRecord, removeVolumes = false): Promise<void> | undefined {
     this.store.delete(c.Id);
     // `rm -v` and `--rm` take the container's anonymous volumes along; named ones stay.
-    const vols = this.d.volumes;
+    const vols = this.ctx.d.volumes;
     const volumesGone =
       c.MountPoints?.length && vols
         ? vols
@@ -996,13 +945,13 @@ export class ContainerService {
     if (this.takePrepared(c.Id)) this.releaseNetwork(c);
     this.rotators.get(c.Id)?.stop();
     this.rotators.delete(c.Id);
-    this.emit(c, 'destroy');
-    this.changes.emit(`removed:${c.Id}`);
+    this.ctx.emit(c, 'destroy');
+    this.ctx.changes.emit(`removed:${c.Id}`);
     // A moment later: the spawns of the clean-up block the event loop, and the clients told
     // of the removal (an attach stream draining its last output, a wait) go first.
     const reap = delay(REAP_DELAY_MS)
       .then(() => this.reap(c.Id))
-      .catch((err) => this.d.log.warn(`clean up removed container ${shortId(c.Id)}: ${(err as Error).message}`));
+      .catch((err) => this.ctx.d.log.warn(`clean up removed container ${shortId(c.Id)}: ${(err as Error).message}`));
     this.reaping.add(reap);
     void reap.finally(() => this.reaping.delete(reap));
     return volumesGone;
@@ -1011,13 +960,13 @@ export class ContainerService {
   /** Deletes a removed container's runtime state, root file system mount and directory. */
   private async reap(id: string): Promise<void> {
     const dir = this.dir(id);
-    this.d.network?.release(id);
-    this.d.userNetworks?.release(id);
+    this.ctx.d.network?.release(id);
+    this.ctx.d.userNetworks?.release(id);
     await this.premounts.get(id);
-    const [known, mounted] = await Promise.all([this.d.runtime.exists(id), this.d.snapshots.isMounted(dir)]);
+    const [known, mounted] = await Promise.all([this.ctx.d.runtime.exists(id), this.ctx.d.snapshots.isMounted(dir)]);
     await Promise.all([
-      known ? this.d.runtime.delete(id, true) : undefined,
-      mounted ? this.d.snapshots.unmountRootfs(dir) : undefined,
+      known ? this.ctx.d.runtime.delete(id, true) : undefined,
+      mounted ? this.ctx.d.snapshots.unmountRootfs(dir) : undefined,
     ]);
     await fs.rm(dir, { recursive: true, force: true });
   }
@@ -1037,7 +986,7 @@ export class ContainerService {
     const old = c.Name;
     c.Name = name;
     this.store.save(c);
-    this.emit(c, 'rename', { oldName: `/${old}` });
+    this.ctx.emit(c, 'rename', { oldName: `/${old}` });
   }
 
   async prune(
@@ -1051,7 +1000,7 @@ export class ContainerService {
       await this.remove(c.Id, { volumes: false });
       deleted.push(c.Id);
     }
-    if (deleted.length) this.d.events.publish('container', 'prune', '', { reclaimed: String(reclaimed) });
+    if (deleted.length) this.ctx.d.events.publish('container', 'prune', '', { reclaimed: String(reclaimed) });
     return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
   }
 
@@ -1060,8 +1009,8 @@ export class ContainerService {
   async top(ref: string, psArgs = '-ef'): Promise<{ Titles: string[]; Processes: string[][] }> {
     const c = this.store.get(ref);
     guard.top(c.Id, c.State);
-    const pids = new Set(await this.d.runtime.ps(c.Id));
-    return processTable(this.d.host, psArgs, pids);
+    const pids = new Set(await this.ctx.d.runtime.ps(c.Id));
+    return processTable(this.ctx.d.host, psArgs, pids);
   }
 
   // ---- daemon start / shutdown ----
@@ -1077,31 +1026,31 @@ export class ContainerService {
       }
       if (c.State.Status === 'created') {
         // A task created ahead of a start that never came, by the previous daemon.
-        if (await this.d.runtime.exists(c.Id)) await this.d.runtime.delete(c.Id, true).catch(() => {});
+        if (await this.ctx.d.runtime.exists(c.Id)) await this.ctx.d.runtime.delete(c.Id, true).catch(() => {});
         continue;
       }
       if (c.State.Restarting) {
         // The previous daemon went down while this one waited to restart: the policy decides below.
-        this.setState(
+        this.ctx.setState(
           c,
           exited(c.State, c.State.ExitCode, new Date(Date.parse(c.State.FinishedAt)), c.State.OOMKilled),
         );
         continue;
       }
       if (!c.State.Running && c.State.Status !== 'paused') continue;
-      const alive = await this.d.runtime.isAlive(c.Id);
-      if (alive && this.d.liveRestore) this.rotateLogs(c, logLimits(c.HostConfig).maxFiles);
-      if (alive && c.MountPoints?.length) this.d.volumes?.adopt(c.Id, c.MountPoints);
-      if (alive && this.d.liveRestore) this.restoreNetworks(c);
+      const alive = await this.ctx.d.runtime.isAlive(c.Id);
+      if (alive && this.ctx.d.liveRestore) this.rotateLogs(c, logLimits(c.HostConfig).maxFiles);
+      if (alive && c.MountPoints?.length) this.ctx.d.volumes?.adopt(c.Id, c.MountPoints);
+      if (alive && this.ctx.d.liveRestore) this.restoreNetworks(c);
       if (alive) {
-        if (!this.d.liveRestore) {
+        if (!this.ctx.d.liveRestore) {
           // Without live restore, containers from the previous daemon do not survive it.
-          this.d.log.info(`stopping container ${shortId(c.Id)} left by the previous daemon`);
+          this.ctx.d.log.info(`stopping container ${shortId(c.Id)} left by the previous daemon`);
           await this.stop(c.Id, { timeout: 10, byDaemon: true }).catch(() => {});
         }
         continue;
       }
-      const recorded = await this.d.runtime.readExit(c.Id);
+      const recorded = await this.ctx.d.runtime.readExit(c.Id);
       await this.handleExit({
         id: c.Id,
         exitCode: recorded?.exitCode ?? 255,
@@ -1120,28 +1069,28 @@ export class ContainerService {
         everStarted: c.State.StartedAt !== ZERO_TIME,
       };
       if (!restartOnDaemonStart(c.HostConfig.RestartPolicy, facts)) continue;
-      this.d.log.info(`starting container ${shortId(c.Id)} (restart policy ${c.HostConfig.RestartPolicy?.Name})`);
-      void this.locks
+      this.ctx.d.log.info(`starting container ${shortId(c.Id)} (restart policy ${c.HostConfig.RestartPolicy?.Name})`);
+      void this.ctx.locks
         .run(c.Id, () => this.startLocked(c, { byPolicy: true }))
-        .catch((err) => this.d.log.warn(`restart ${shortId(c.Id)}: ${(err as Error).message}`));
+        .catch((err) => this.ctx.d.log.warn(`restart ${shortId(c.Id)}: ${(err as Error).message}`));
     }
   }
 
   /** Directories under the containers root whose record is gone: removals a crash interrupted. */
   private async sweepRemoved(): Promise<void> {
-    const names = await fs.readdir(this.d.root).catch(() => [] as string[]);
+    const names = await fs.readdir(this.ctx.d.root).catch(() => [] as string[]);
     for (const name of names) {
       if (!/^[0-9a-f]{64}$/.test(name) || this.store.find(name)) continue;
-      this.d.log.info(`cleaning up container ${shortId(name)}, removed before the daemon stopped`);
+      this.ctx.d.log.info(`cleaning up container ${shortId(name)}, removed before the daemon stopped`);
       await this.reap(name).catch((err) =>
-        this.d.log.warn(`clean up removed container ${shortId(name)}: ${(err as Error).message}`),
+        this.ctx.d.log.warn(`clean up removed container ${shortId(name)}: ${(err as Error).message}`),
       );
     }
   }
 
   /** On daemon shutdown without live restore, containers are stopped cleanly. */
   async shutdown(): Promise<void> {
-    this.shuttingDown = true;
+    this.ctx.shuttingDown = true;
     // Pending policy restarts stay recorded as restarting; the next daemon start decides them.
     for (const t of this.restartTimers.values()) clearTimeout(t);
     this.restartTimers.clear();
@@ -1159,10 +1108,10 @@ export class ContainerService {
         .filter((c) => c.State.Status === 'created')
         .map(async (c) => {
           await this.premounts.get(c.Id);
-          await this.d.snapshots.unmountRootfs(this.dir(c.Id)).catch(() => {});
+          await this.ctx.d.snapshots.unmountRootfs(this.dir(c.Id)).catch(() => {});
         }),
     );
-    if (this.d.liveRestore) return;
+    if (this.ctx.d.liveRestore) return;
     await Promise.all(
       this.store
         .all()
@@ -1198,21 +1147,21 @@ export class ContainerService {
           resolve(false);
         };
         const off = () => {
-          this.changes.off(`created:${c.Id}`, created);
-          this.changes.off(`exit:${c.Id}`, gone);
-          this.changes.off(`removed:${c.Id}`, gone);
+          this.ctx.changes.off(`created:${c.Id}`, created);
+          this.ctx.changes.off(`exit:${c.Id}`, gone);
+          this.ctx.changes.off(`removed:${c.Id}`, gone);
           input.off('close', gone);
         };
-        this.changes.once(`created:${c.Id}`, created);
-        this.changes.once(`exit:${c.Id}`, gone);
-        this.changes.once(`removed:${c.Id}`, gone);
+        this.ctx.changes.once(`created:${c.Id}`, created);
+        this.ctx.changes.once(`exit:${c.Id}`, gone);
+        this.ctx.changes.once(`removed:${c.Id}`, gone);
         input.once('close', gone);
       });
       if (!ready) return 'ended';
     }
-    return pumpStdin(input, this.d.runtime.openStdin(c.Id), {
+    return pumpStdin(input, this.ctx.d.runtime.openStdin(c.Id), {
       detachKeys: c.Config.Tty ? detachKeys : undefined,
-      onError: (err) => this.d.log.warn(err.message),
+      onError: (err) => this.ctx.d.log.warn(err.message),
     });
   }
 
@@ -1222,17 +1171,17 @@ export class ContainerService {
     const c = this.store.find(id);
     if (!c || !c.State.Running) return;
     const before = c.State.Health?.Status;
-    this.setState(c, { ...c.State, Health: health });
-    if (before !== health.Status && health.Status !== 'starting') this.emit(c, `health_status: ${health.Status}`);
+    this.ctx.setState(c, { ...c.State, Health: health });
+    if (before !== health.Status && health.Status !== 'starting') this.ctx.emit(c, `health_status: ${health.Status}`);
   }
 
   publishEvent(c: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
-    this.emit(c, action, extra);
+    this.ctx.emit(c, action, extra);
   }
 
   /** Records a client leaving with the detach keys (Docker sends a `detach` event). */
   detached(c: ContainerRecord): void {
-    this.emit(c, 'detach');
+    this.ctx.emit(c, 'detach');
   }
 
   /** `POST /containers/{id}/resize`: the size of the container's terminal. */
@@ -1240,19 +1189,19 @@ export class ContainerService {
     const c = this.store.get(ref);
     if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
     if (!c.Config.Tty) return;
-    await this.d.runtime.resize(c.Id, height, width);
+    await this.ctx.d.runtime.resize(c.Id, height, width);
   }
 
   // ---- reads ----
 
   /** Records a client attaching (Docker sends an `attach` event). */
   attached(c: ContainerRecord): void {
-    this.emit(c, 'attach');
+    this.ctx.emit(c, 'attach');
   }
 
   /** What the container wrote, for attached clients (`attach`, `run`) and for `docker logs`. */
   logs(c: ContainerRecord, opts: ReadLogOptions): AsyncIterable<LogLine> {
-    return this.d.runtime.readLogs(this.logPath(c.Id), opts);
+    return this.ctx.d.runtime.readLogs(this.logPath(c.Id), opts);
   }
 
   /** `docker logs`: refused, as Docker refuses it, when the container's driver keeps nothing. */
@@ -1264,11 +1213,11 @@ export class ContainerService {
   async export(ref: string): Promise<Readable> {
     const c = this.store.get(ref);
     const dir = this.dir(c.Id);
-    const wasMounted = await this.d.snapshots.isMounted(dir);
-    if (!wasMounted) await this.d.snapshots.mountRootfs(dir, c.TopChain as never);
-    const tar = tarDirectory(join(dir, 'rootfs'), { host: this.d.host });
+    const wasMounted = await this.ctx.d.snapshots.isMounted(dir);
+    if (!wasMounted) await this.ctx.d.snapshots.mountRootfs(dir, c.TopChain as never);
+    const tar = tarDirectory(join(dir, 'rootfs'), { host: this.ctx.d.host });
     tar.once('close', () => {
-      if (!wasMounted && !c.State.Running) void this.d.snapshots.unmountRootfs(dir).catch(() => {});
+      if (!wasMounted && !c.State.Running) void this.ctx.d.snapshots.unmountRootfs(dir).catch(() => {});
     });
     return tar;
   }
@@ -1276,7 +1225,11 @@ export class ContainerService {
   /** `docker diff`: what the container changed against its image, from its upper directory. */
   async diff(ref: string): Promise<Change[]> {
     const c = this.store.get(ref);
-    return upperChanges(join(this.dir(c.Id), 'upper'), this.d.snapshots.lowerDirs(c.TopChain as never), this.d.host);
+    return upperChanges(
+      join(this.dir(c.Id), 'upper'),
+      this.ctx.d.snapshots.lowerDirs(c.TopChain as never),
+      this.ctx.d.host,
+    );
   }
 
   /**
@@ -1289,10 +1242,10 @@ export class ContainerService {
     const pause = (o.pause ?? true) && c.State.Running && !c.State.Paused;
     if (pause) await this.pause(c.Id);
     try {
-      const parent = c.Image ? (this.d.images.store.find(c.Image) ?? null) : null;
-      const img = await this.d.images.commit({
+      const parent = c.Image ? (this.ctx.d.images.store.find(c.Image) ?? null) : null;
+      const img = await this.ctx.d.images.commit({
         parent,
-        layer: diffOverlayUpper(join(this.dir(c.Id), 'upper'), { host: this.d.host }),
+        layer: diffOverlayUpper(join(this.dir(c.Id), 'upper'), { host: this.ctx.d.host }),
         config: commitConfig(c.Config, o.config ?? {}),
         changes: o.changes,
         author: o.author,
@@ -1301,7 +1254,7 @@ export class ContainerService {
         containerId: c.Id,
         ref: o.ref,
       });
-      this.emit(c, 'commit', { comment: o.comment ?? '', imageID: img.id, ...(o.ref ? { imageRef: o.ref } : {}) });
+      this.ctx.emit(c, 'commit', { comment: o.comment ?? '', imageID: img.id, ...(o.ref ? { imageRef: o.ref } : {}) });
       return { Id: img.id };
     } finally {
       if (pause) await this.unpause(c.Id).catch(() => {});
@@ -1325,7 +1278,7 @@ export class ContainerService {
     const lease = await this.leaseRootfs(c);
     try {
       const r = await statPath(lease.rootfs, path, c.Name, hostMounts(c));
-      const tar = tarPath(r, this.d.host);
+      const tar = tarPath(r, this.ctx.d.host);
       tar.once('close', () => void lease.release());
       return { stat: r.stat, tar };
     } catch (e) {
@@ -1346,7 +1299,7 @@ export class ContainerService {
         const u = c.Config.User ? await resolveUser(c.Config.User, lease.rootfs) : { uid: 0, gid: 0 };
         owner = { uid: u.uid, gid: u.gid };
       }
-      await extractTo(lease.rootfs, path, tar, this.d.host, c.Name, owner, hostMounts(c));
+      await extractTo(lease.rootfs, path, tar, this.ctx.d.host, c.Name, owner, hostMounts(c));
     } finally {
       await lease.release();
     }
@@ -1360,14 +1313,14 @@ export class ContainerService {
   private async leaseRootfs(c: ContainerRecord): Promise<{ rootfs: string; release: () => Promise<void> }> {
     const dir = this.dir(c.Id);
     await this.premounts.get(c.Id);
-    const wasMounted = await this.d.snapshots.isMounted(dir);
-    if (!wasMounted) await this.d.snapshots.mountRootfs(dir, c.TopChain as never);
+    const wasMounted = await this.ctx.d.snapshots.isMounted(dir);
+    if (!wasMounted) await this.ctx.d.snapshots.mountRootfs(dir, c.TopChain as never);
     const freeze = c.State.Running && !c.State.Paused && !c.State.Restarting;
     if (freeze) {
       try {
-        await this.d.runtime.pause(c.Id);
+        await this.ctx.d.runtime.pause(c.Id);
       } catch (e) {
-        if (!wasMounted) await this.d.snapshots.unmountRootfs(dir).catch(() => {});
+        if (!wasMounted) await this.ctx.d.snapshots.unmountRootfs(dir).catch(() => {});
         throw e;
       }
     }
@@ -1377,8 +1330,8 @@ export class ContainerService {
       release: async () => {
         if (released) return;
         released = true;
-        if (freeze) await this.d.runtime.resume(c.Id).catch(() => {});
-        if (!wasMounted && !c.State.Running) await this.d.snapshots.unmountRootfs(dir).catch(() => {});
+        if (freeze) await this.ctx.d.runtime.resume(c.Id).catch(() => {});
+        if (!wasMounted && !c.State.Running) await this.ctx.d.snapshots.unmountRootfs(dir).catch(() => {});
       },
     };
   }
@@ -1414,7 +1367,7 @@ export class ContainerService {
     let prev: CgroupStats | undefined;
     const sample = async (): Promise<CgroupStats | undefined> => {
       if (!c.State.Running || c.State.Restarting || !this.store.find(c.Id)) return undefined;
-      return this.d.runtime.stats(c.Id).catch(() => undefined);
+      return this.ctx.d.runtime.stats(c.Id).catch(() => undefined);
     };
     const shape = (now: CgroupStats) => ({
       ...now,
@@ -1467,7 +1420,7 @@ export class ContainerService {
       throw invalidArgument('invalid update config: expected a JSON object');
     validateUpdateTypes(u);
     const c = this.store.get(ref);
-    return this.locks.run(c.Id, async () => {
+    return this.ctx.locks.run(c.Id, async () => {
       const next: HostConfig = { ...c.HostConfig };
       for (const k of UPDATABLE) {
         if (u[k] !== undefined && u[k] !== null) (next as Record<string, unknown>)[k] = u[k];
@@ -1493,13 +1446,13 @@ export class ContainerService {
         liftPids: u.PidsLimit !== undefined && u.PidsLimit !== null && u.PidsLimit <= 0,
       });
       if (c.State.Running && !c.State.Restarting) {
-        await this.d.runtime.update(c.Id, resources).catch((e: Error) => {
+        await this.ctx.d.runtime.update(c.Id, resources).catch((e: Error) => {
           throw invalidArgument(`Cannot update container ${c.Id}: ${e.message}`, e);
         });
       }
       c.HostConfig = next;
       this.store.save(c);
-      this.emit(c, 'update');
+      this.ctx.emit(c, 'update');
       return { Warnings: [] };
     });
   }
@@ -1508,7 +1461,7 @@ export class ContainerService {
   async sizes(ref: string): Promise<{ SizeRw: number; SizeRootFs: number }> {
     const c = this.store.get(ref);
     const rw = await directorySize(join(this.dir(c.Id), 'upper'));
-    const image = c.Image ? this.d.images.store.find(c.Image) : undefined;
+    const image = c.Image ? this.ctx.d.images.store.find(c.Image) : undefined;
     return { SizeRw: rw, SizeRootFs: rw + (image?.size ?? 0) };
   }
 
@@ -1527,7 +1480,7 @@ export class ContainerService {
   imageName(c: ContainerRecord): string {
     const ref = c.Config.Image ?? '';
     try {
-      if (this.d.images.store.idOf(ref) === c.Image)
+      if (this.ctx.d.images.store.idOf(ref) === c.Image)
         return ref.startsWith('sha256:')
           ? ref
           : familiarString(parseReference(ref)).replace(/:latest$/, (m) => (ref.includes(':') ? m : ''));

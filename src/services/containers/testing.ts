@@ -14,7 +14,8 @@ import type { Image } from '../../images/index.ts';
 import { MetadataDb } from '../../metadata/index.ts';
 import { FakeRuntime } from '../../runtime/testing.ts';
 import type { Digest } from '../../spec/index.ts';
-import { ContainerService, type ContainerImages, type ContainerRootfs } from './service.ts';
+import { ContainerService } from './service.ts';
+import type { ContainerImages, ContainerRootfs } from './context.ts';
 import type { CreateRequest } from './types.ts';
 
 export interface TestService {
