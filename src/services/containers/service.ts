@@ -30,21 +30,15 @@ import {
 import type { ContainerStore } from './store.ts';
 import { ContainerContext, type ContainerServiceDeps } from './context.ts';
 import { randomName, validName } from './names.ts';
-import { exited, guard, initialState, restarting, running, ZERO_TIME, type Health } from './state.ts';
+import { exited, guard, restarting, running, ZERO_TIME, type Health } from './state.ts';
 import type { ContainerConfig, ContainerRecord, CreateRequest, HostConfig } from './types.ts';
 import { pumpStdin } from './stdin.ts';
+import { checkCreateRequest, checkPlatform, newRecord } from './create.ts';
 import { statPath, tarPath, extractTo, type HostMount, type PathStat } from './copy.ts';
 import { resolveUser, type ResolvedUser } from '../../oci/index.ts';
 import { Backoff, restartOnExit, restartOnDaemonStart } from './restart.ts';
 import { logLimits, logsReadable } from './logopts.ts';
-import {
-  commandFor,
-  buildSpec,
-  resourcesFor,
-  validateHostConfig,
-  validateCreateTypes,
-  validateUpdateTypes,
-} from './spec.ts';
+import { buildSpec, resourcesFor, validateHostConfig, validateUpdateTypes } from './spec.ts';
 import type { Endpoint } from '../../network/index.ts';
 import { linkSettings } from './links.ts';
 import { tarDirectory, diffOverlayUpper, changes as upperChanges, type Change } from '../../archive/index.ts';
@@ -122,15 +116,9 @@ export class ContainerService {
 
   /** `POST /containers/create`; `platform` (`os[/arch[/variant]]`) must be the image's, as Docker requires. */
   async create(req: CreateRequest, name?: string, platform?: string): Promise<{ Id: string; Warnings: string[] }> {
-    if (typeof req !== 'object' || req === null || Array.isArray(req))
-      throw invalidArgument('invalid container config: expected a JSON object');
-    const imageRef = req.Image;
-    if (!imageRef || typeof imageRef !== 'string')
-      throw invalidArgument('no image specified: config.Image is required');
-    validateCreateTypes(req as unknown as Record<string, unknown>);
+    checkCreateRequest(req);
+    const imageRef = req.Image!;
     const hostConfig: HostConfig = req.HostConfig ?? {};
-    validateHostConfig(hostConfig);
-    logLimits(hostConfig);
     const runtimeName = this.ctx.d.runtimeName ?? 'runc';
     if (hostConfig.Runtime && hostConfig.Runtime !== runtimeName)
       throw invalidArgument(`unknown or invalid runtime name: ${hostConfig.Runtime}`);
@@ -139,73 +127,22 @@ export class ContainerService {
     }
     const image = this.ctx.d.images.require(imageRef);
     if (platform) checkPlatform(imageRef, platform, image.config);
-    const { Path, Args } = commandFor(req, image.config.config ?? {});
     const id = randomBytes(32).toString('hex');
-    const finalName = name ? name.replace(/^\//, '') : this.freeRandomName();
-    const owner = this.store.nameOwner(finalName);
+    const rec = newRecord(req, {
+      id,
+      name: name ? name.replace(/^\//, '') : this.freeRandomName(),
+      image,
+      runtime: runtimeName,
+      now: new Date(),
+    });
+    const owner = this.store.nameOwner(rec.Name);
     if (owner) {
       throw conflict(
-        `Conflict. The container name "/${finalName}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`,
+        `Conflict. The container name "/${rec.Name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`,
       );
     }
-    const imgCfg = image.config.config ?? {};
-    const env = mergeEnv(imgCfg.Env ?? [], req.Env ?? []);
-    if (!env.some((e) => e.startsWith('PATH=')))
-      env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
-    const rec: ContainerRecord = {
-      Id: id,
-      Name: finalName,
-      Created: new Date().toISOString(),
-      Image: image.id,
-      Path,
-      Args,
-      Config: {
-        Hostname: req.Hostname || id.slice(0, 12),
-        Domainname: req.Domainname ?? '',
-        User: req.User || imgCfg.User || '',
-        AttachStdin: !!req.AttachStdin,
-        AttachStdout: !!req.AttachStdout,
-        AttachStderr: !!req.AttachStderr,
-        ExposedPorts: { ...(imgCfg.ExposedPorts ?? {}), ...(req.ExposedPorts ?? {}) },
-        Tty: !!req.Tty,
-        OpenStdin: !!req.OpenStdin,
-        StdinOnce: !!req.StdinOnce,
-        Env: env,
-        Cmd: cmdFor(req, imgCfg.Cmd ?? null),
-        Image: imageRef,
-        Volumes: req.Volumes ?? imgCfg.Volumes ?? null,
-        WorkingDir: req.WorkingDir || imgCfg.WorkingDir || '',
-        Entrypoint: entrypointSet(req)
-          ? isEmptyEntrypoint(req.Entrypoint)
-            ? null
-            : req.Entrypoint
-          : (imgCfg.Entrypoint ?? null),
-        OnBuild: imgCfg.OnBuild ?? null,
-        Labels: { ...(imgCfg.Labels ?? {}), ...(req.Labels ?? {}) },
-        StopSignal: req.StopSignal || imgCfg.StopSignal || undefined,
-        StopTimeout: req.StopTimeout ?? undefined,
-        Healthcheck: req.Healthcheck ?? imgCfg.Healthcheck,
-      },
-      HostConfig: {
-        NetworkMode: 'default',
-        RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
-        // Shown as json-file, the driver clients know (the SDK reads logs only for it); on disk it is conmon's k8s-file.
-        LogConfig: { Type: 'json-file', Config: {} },
-        ...hostConfig,
-        ...(hostConfig.LogConfig?.Type
-          ? {}
-          : { LogConfig: { Type: 'json-file', Config: hostConfig.LogConfig?.Config ?? {} } }),
-        Runtime: runtimeName,
-      },
-      State: initialState(),
-      RestartCount: 0,
-      TopChain: image.topChain,
-    };
-    const endpoints = (req.NetworkingConfig as { EndpointsConfig?: ContainerRecord['EndpointsConfig'] } | undefined)
-      ?.EndpointsConfig;
-    if (endpoints && Object.keys(endpoints).length) rec.EndpointsConfig = endpoints;
     this.checkNetworkMode(rec);
-    rec.MountPoints = await this.prepareMounts(req, hostConfig, imgCfg.Volumes);
+    rec.MountPoints = await this.prepareMounts(req, hostConfig, image.config.config?.Volumes);
     await fs.mkdir(this.dir(id), { recursive: true, mode: 0o710 });
     this.store.insert(rec);
     this.ctx.emit(rec, 'create');
@@ -1510,30 +1447,6 @@ export class ContainerService {
   }
 }
 
-/** `--entrypoint` given (even empty) replaces the image's ENTRYPOINT and drops its CMD. */
-function entrypointSet(req: CreateRequest): boolean {
-  return req.Entrypoint !== undefined && req.Entrypoint !== null;
-}
-
-function isEmptyEntrypoint(e: CreateRequest['Entrypoint']): boolean {
-  return e === '' || (Array.isArray(e) && (e.length === 0 || (e.length === 1 && e[0] === '')));
-}
-
-function cmdFor(req: CreateRequest, imageCmd: string[] | null): string[] | string | null {
-  const given = req.Cmd !== undefined && req.Cmd !== null && !(Array.isArray(req.Cmd) && req.Cmd.length === 0);
-  if (given) return req.Cmd!;
-  return entrypointSet(req) ? null : imageCmd;
-}
-
-function mergeEnv(base: readonly string[], over: readonly string[]): string[] {
-  const out = new Map<string, string>();
-  for (const e of [...base, ...over]) {
-    const k = e.includes('=') ? e.slice(0, e.indexOf('=')) : e;
-    out.set(k, e);
-  }
-  return [...out.values()];
-}
-
 function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());
 }
@@ -1624,40 +1537,4 @@ function friendlyStartError(msg: string): string {
   // The docker CLI takes its exit code (127, 126) from runc's wording of these.
   if (/^exec: "/.test(msg)) return `runc create failed: unable to start container process: ${msg}: unknown`;
   return msg;
-}
-
-/** Go's names for what Node and uname call otherwise. */
-const ARCH_ALIASES: Record<string, string> = {
-  x86_64: 'amd64',
-  'x86-64': 'amd64',
-  aarch64: 'arm64',
-  armhf: 'arm',
-  i386: '386',
-};
-
-/**
- * A create with `--platform`: the image must be for it (Docker answers 404, and its CLI then
- * tries to pull the image for that platform).
- */
-function checkPlatform(
-  ref: string,
-  platform: string,
-  config: { os?: string; architecture?: string; variant?: string },
-): void {
-  const [os = '', arch, variant] = platform.toLowerCase().split('/');
-  const want = { os, arch: arch ? (ARCH_ALIASES[arch] ?? arch) : undefined, variant };
-  const actual = [
-    config.os ?? 'linux',
-    config.architecture ?? 'amd64',
-    ...(config.variant ? [config.variant] : []),
-  ].join('/');
-  if (
-    want.os !== (config.os ?? 'linux') ||
-    (want.arch && want.arch !== (config.architecture ?? 'amd64')) ||
-    (want.variant && want.variant !== config.variant)
-  ) {
-    throw notFound(
-      `image with reference ${ref} was found but does not match the specified platform: wanted ${[want.os, want.arch, want.variant].filter(Boolean).join('/')}, actual: ${actual}`,
-    );
-  }
 }
