@@ -34,12 +34,12 @@ import { exited, guard, restarting, running, ZERO_TIME, type Health } from './st
 import type { ContainerConfig, ContainerRecord, CreateRequest, HostConfig } from './types.ts';
 import { pumpStdin } from './stdin.ts';
 import { checkCreateRequest, checkPlatform, newRecord } from './create.ts';
+import { Endpoints, type EndpointSettings, type NetworkPlan } from './endpoints.ts';
 import { statPath, tarPath, extractTo, type HostMount, type PathStat } from './copy.ts';
 import { resolveUser, type ResolvedUser } from '../../oci/index.ts';
 import { Backoff, restartOnExit, restartOnDaemonStart } from './restart.ts';
 import { logLimits, logsReadable } from './logopts.ts';
 import { buildSpec, resourcesFor, validateHostConfig, validateUpdateTypes } from './spec.ts';
-import type { Endpoint } from '../../network/index.ts';
 import { linkSettings } from './links.ts';
 import { tarDirectory, diffOverlayUpper, changes as upperChanges, type Change } from '../../archive/index.ts';
 import {
@@ -56,11 +56,9 @@ import type { Readable } from 'node:stream';
 import { planMounts, parseVolumesFrom } from '../volumes/index.ts';
 import { existsSync } from 'node:fs';
 
-/** Where a task's network comes from (see `networkFor`). */
-type NetworkPlan = { endpoint?: Endpoint; netnsPath?: string; dnsServer?: string };
-
 export class ContainerService {
   private readonly ctx: ContainerContext;
+  private readonly endpoints: Endpoints;
   /** Clean-ups of removed containers still under way (`shutdown` lets them finish). */
   private readonly reaping = new Set<Promise<void>>();
   /** Restarts a restart policy has scheduled, by container ID; and each container's back-off. */
@@ -77,6 +75,10 @@ export class ContainerService {
 
   constructor(deps: ContainerServiceDeps) {
     this.ctx = new ContainerContext(deps);
+    this.endpoints = new Endpoints(this.ctx, {
+      dropPrepared: (c) => this.dropPrepared(c),
+      startFailed: (c, code) => this.startFailed(c, code),
+    });
     deps.images.usage = (imageId) =>
       this.store
         .all()
@@ -141,7 +143,7 @@ export class ContainerService {
         `Conflict. The container name "/${rec.Name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`,
       );
     }
-    this.checkNetworkMode(rec);
+    this.endpoints.check(rec);
     rec.MountPoints = await this.prepareMounts(req, hostConfig, image.config.config?.Volumes);
     await fs.mkdir(this.dir(id), { recursive: true, mode: 0o710 });
     this.store.insert(rec);
@@ -219,7 +221,7 @@ export class ContainerService {
     const dir = this.dir(c.Id);
     // Published ports first: one that is taken fails the start with Docker's error and
     // leaves the container created.
-    const network = await this.publishPorts(c);
+    const network = await this.endpoints.publish(c);
     try {
       const t0 = performance.now();
       const prepared = this.takePrepared(c.Id);
@@ -236,13 +238,12 @@ export class ContainerService {
       const msg = runcWording((e as Error).message, c.Path);
       await this.ctx.d.runtime.delete(c.Id, true).catch(() => {});
       await this.ctx.d.snapshots.unmountRootfs(dir).catch(() => {});
-      this.releaseNetwork(c);
+      this.endpoints.release(c);
       await this.ctx.d.volumes?.release(c.Id);
       // Docker records a failed start as exit 127 (command not found) or 126 (not executable) or 128.
       const code = execFailureCode(msg);
       this.ctx.setState(c, exited({ ...c.State, StartedAt: c.State.StartedAt }, code, new Date(), false, msg));
-      this.ctx.changes.emit(`exit:${c.Id}`, code);
-      if (c.HostConfig.AutoRemove) void this.removeAfterFailedStart(c.Id);
+      this.startFailed(c, code);
       throw internal(`failed to create task for container: ${friendlyStartError(msg)}`, e);
     }
     this.ctx.emit(c, 'start');
@@ -262,7 +263,7 @@ export class ContainerService {
     const mounts = c.MountPoints?.length
       ? await this.ctx.d.volumes!.mountAll(c.Id, c.MountPoints, join(dir, 'rootfs'))
       : undefined;
-    const net = network ?? this.networkFor(c);
+    const net = network ?? this.endpoints.plan(c);
     c.Network = net.endpoint;
     const links = c.HostConfig.Links?.length
       ? linkSettings(c.HostConfig.Links, (ref) => this.store.find(ref), c.Name)
@@ -277,8 +278,8 @@ export class ContainerService {
       dnsServer: net.dnsServer,
       linkHosts: links?.hosts,
       linkEnv: links?.env,
-      pidnsPath: this.joinedNamespace(c.HostConfig.PidMode, 'pid', 'PID'),
-      ipcnsPath: this.joinedNamespace(c.HostConfig.IpcMode, 'ipc', 'IPC'),
+      pidnsPath: this.endpoints.joinedNamespace(c.HostConfig.PidMode, 'pid', 'PID'),
+      ipcnsPath: this.endpoints.joinedNamespace(c.HostConfig.IpcMode, 'ipc', 'IPC'),
       resolveUser: (spec, rootfs) => this.userFor(c, spec, rootfs),
     });
     const limits = logLimits(c.HostConfig);
@@ -293,8 +294,8 @@ export class ContainerService {
       // Docker closes a container's stdin when its attached client's input ends only for StdinOnce without a TTY.
       leaveStdinOpen: !!c.Config.Tty || !c.Config.StdinOnce,
     });
-    if (net.endpoint) await this.attachEndpoint(net.endpoint, pid, 'eth0');
-    await this.attachExtraNetworks(c, pid);
+    if (net.endpoint) await this.endpoints.attach(net.endpoint, pid, 'eth0');
+    await this.endpoints.attachExtras(c, pid);
     this.ctx.changes.emit(`created:${c.Id}`);
     return { pid, maxFiles: limits.maxFiles };
   }
@@ -349,7 +350,7 @@ export class ContainerService {
         } catch {
           // start does it again, and reports what goes wrong
           await this.ctx.d.runtime.delete(c.Id, true).catch(() => {});
-          this.releaseNetwork(c);
+          this.endpoints.release(c);
           await this.ctx.d.volumes?.release(c.Id);
         }
       })
@@ -371,8 +372,14 @@ export class ContainerService {
   private async dropPrepared(c: ContainerRecord): Promise<void> {
     if (!this.takePrepared(c.Id)) return;
     await this.ctx.d.runtime.delete(c.Id, true).catch(() => {});
-    this.releaseNetwork(c);
+    this.endpoints.release(c);
     await this.ctx.d.volumes?.release(c.Id);
+  }
+
+  /** A start failed before anything ran: attached clients and waiters learn it, `--rm` removes. */
+  private startFailed(c: ContainerRecord, code: number): void {
+    this.ctx.changes.emit(`exit:${c.Id}`, code);
+    if (c.HostConfig.AutoRemove) void this.removeAfterFailedStart(c.Id);
   }
 
   private async removeAfterFailedStart(id: string): Promise<void> {
@@ -417,7 +424,7 @@ export class ContainerService {
   }
   private async cleanupAfterExit(c: ContainerRecord): Promise<void> {
     if (c.Network) {
-      this.releaseNetwork(c);
+      this.endpoints.release(c);
       this.store.save(c);
     }
     // The rootfs mount lives in the host's namespace: it can go while runc deletes its state.
@@ -430,235 +437,6 @@ export class ContainerService {
         .catch((err) => this.ctx.d.log.warn(`unmount ${shortId(c.Id)}: ${(err as Error).message}`)),
       this.ctx.d.volumes?.release(c.Id),
     ]);
-  }
-
-  /**
-   * Where the container's network comes from: an endpoint on the default bridge (for the
-   * `default`/`bridge` modes), another container's namespace (`container:<id>`), or nothing.
-   */
-  private networkFor(c: ContainerRecord): NetworkPlan {
-    const mode = c.HostConfig.NetworkMode || 'default';
-    if (mode.startsWith('container:')) {
-      const other = this.store.get(mode.slice('container:'.length));
-      if (!other.State.Running || !other.State.Pid)
-        throw conflict(`cannot join network of a non running container: ${other.Id}`);
-      return { netnsPath: `/proc/${other.State.Pid}/ns/net` };
-    }
-    if (c.PrimaryDetached) return {};
-    if ((mode === 'default' || mode === 'bridge') && !c.Config.NetworkDisabled && this.ctx.d.network?.enabled) {
-      const ep = this.ctx.d.network.allocate(c.Id);
-      // --mac-address (the CLI sends it in the endpoint's settings, older ones in Config).
-      const mac = this.endpointRequest(c, mode).mac;
-      if (mac) ep.macAddress = mac;
-      return { endpoint: ep };
-    }
-    if (!['default', 'bridge', 'host', 'none'].includes(mode) && this.ctx.d.userNetworks) {
-      const ep = this.ctx.d.userNetworks.allocate(mode, c.Id, c.Name, this.endpointRequest(c, mode));
-      return { endpoint: ep, dnsServer: ep.gateway };
-    }
-    return {};
-  }
-
-  /** After a live restore: listen again on the ports running containers published. */
-  async republishPorts(): Promise<void> {
-    for (const c of this.store.all()) {
-      const ep = c.Network;
-      if (!c.State.Running || !ep?.ports?.length || !this.ctx.d.network) continue;
-      await this.ctx.d.network
-        .publish(ep, c.Id, c.Name, {}, ep.ports)
-        .catch((e) => this.ctx.d.log.warn(`publish ports of ${shortId(c.Id)}: ${(e as Error).message}`));
-    }
-  }
-
-  /**
-   * Publishes the container's ports on its endpoint: the prepared task's, or one allocated now,
-   * which is returned for the task to use (the published ports are recorded on it, and that
-   * is where `inspect` and `ps` read them).
-   */
-  private async publishPorts(c: ContainerRecord): Promise<NetworkPlan | undefined> {
-    const h = c.HostConfig;
-    if (!Object.keys(h.PortBindings ?? {}).length && !h.PublishAllPorts) return undefined;
-    const plan = c.Network ? undefined : this.networkFor(c);
-    const ep = c.Network ?? plan?.endpoint;
-    if (!ep) return undefined;
-    try {
-      await this.ctx.d.network!.publish(ep, c.Id, c.Name, {
-        bindings: h.PortBindings,
-        exposed: c.Config.ExposedPorts,
-        publishAll: h.PublishAllPorts,
-      });
-    } catch (e) {
-      await this.dropPrepared(c);
-      this.releaseNetwork(c);
-      // Attached clients and waiters learn that nothing runs.
-      this.ctx.changes.emit(`exit:${c.Id}`, 128);
-      if (c.HostConfig.AutoRemove) void this.removeAfterFailedStart(c.Id);
-      throw e;
-    }
-    return plan;
-  }
-
-  /** `--pid container:<id>`, `--ipc container:<id>`: the running container's namespace. */
-  private joinedNamespace(mode: string | undefined, ns: 'pid' | 'ipc', what: string): string | undefined {
-    if (!mode?.startsWith('container:')) return undefined;
-    const other = this.store.get(mode.slice('container:'.length));
-    if (!other.State.Running || !other.State.Pid)
-      throw conflict(`cannot join ${what} of a non running container: ${other.Id}`);
-    return `/proc/${other.State.Pid}/ns/${ns}`;
-  }
-
-  private releaseNetwork(c: ContainerRecord): void {
-    this.ctx.d.network?.release(c.Id);
-    this.ctx.d.userNetworks?.release(c.Id);
-    c.Network = undefined;
-    c.ExtraNetworks = undefined;
-  }
-
-  // ---- user networks ----
-
-  /** A `--network` that names no network fails the create, as Docker's does. */
-  private checkNetworkMode(c: ContainerRecord): void {
-    const mode = c.HostConfig.NetworkMode || 'default';
-    const builtIn = (k: string) => ['default', 'bridge', 'host', 'none'].includes(k);
-    // Aliases and fixed addresses only on user networks (the CLI keys the default network's settings by the mode).
-    for (const [k, cfg] of Object.entries(c.EndpointsConfig ?? {})) {
-      if (!builtIn(k)) continue;
-      if (cfg?.Aliases?.length && (k === 'bridge' || k === 'default'))
-        throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
-      if (cfg?.IPAMConfig?.IPv4Address)
-        throw invalidArgument('user specified IP address is supported on user defined networks only');
-    }
-    if (builtIn(mode) || mode.startsWith('container:')) return;
-    if (!this.ctx.d.userNetworks) throw notFound(`network ${mode} not found`);
-    const n = this.ctx.d.userNetworks.get(mode);
-    for (const k of Object.keys(c.EndpointsConfig ?? {})) {
-      if (k !== mode && k !== n.Name && k !== n.Id && !builtIn(k)) this.ctx.d.userNetworks.get(k);
-    }
-  }
-
-  /** Aliases, address and MAC asked for on network `ref` (by name or ID). */
-  private endpointRequest(
-    c: ContainerRecord,
-    ref: string,
-  ): { aliases: string[]; ip?: string; mac?: string; dns?: string[] } {
-    const n = this.ctx.d.userNetworks?.find(ref);
-    const cfg = c.EndpointsConfig?.[ref] ?? (n && (c.EndpointsConfig?.[n.Name] ?? c.EndpointsConfig?.[n.Id]));
-    const mode = c.HostConfig.NetworkMode || 'default';
-    const mac = cfg?.MacAddress || (ref === mode ? (c.Config as { MacAddress?: string }).MacAddress : undefined);
-    return {
-      aliases: [...(cfg?.Aliases ?? []), c.Id.slice(0, 12)],
-      ip: cfg?.IPAMConfig?.IPv4Address || undefined,
-      mac: mac || undefined,
-      dns: c.HostConfig.Dns?.length ? c.HostConfig.Dns : undefined,
-    };
-  }
-
-  private async attachEndpoint(ep: Endpoint, pid: number, ifname: string): Promise<void> {
-    if (ep.bridge === this.ctx.d.network?.bridgeName) {
-      await this.ctx.d.network.connect(ep, pid);
-      if (this.ctx.d.userNetworks && !this.ctx.d.userNetworks.icc) await this.ctx.d.userNetworks.isolate(ep.hostVeth);
-    } else await this.ctx.d.userNetworks!.attach(ep, pid, ifname);
-  }
-
-  /** Further user networks asked for at create (or connected while stopped): eth1, eth2... */
-  private async attachExtraNetworks(c: ContainerRecord, pid: number): Promise<void> {
-    const un = this.ctx.d.userNetworks;
-    if (!un || !c.EndpointsConfig) return;
-    const mode = c.HostConfig.NetworkMode || 'default';
-    const primary = un.find(mode)?.Id;
-    c.ExtraNetworks = [];
-    for (const key of Object.keys(c.EndpointsConfig)) {
-      if (['default', 'bridge', 'host', 'none', mode].includes(key)) continue;
-      const n = un.find(key);
-      if (!n || n.Id === primary || c.ExtraNetworks.some((e) => e.networkId === n.Id)) continue;
-      const ep = un.allocate(n.Id, c.Id, c.Name, this.endpointRequest(c, key));
-      await un.attach(ep, pid, `eth${c.ExtraNetworks.length + (c.Network ? 1 : 0)}`);
-      c.ExtraNetworks.push(ep);
-    }
-  }
-
-  /** `docker network connect`: a running container gets the interface now, others at start. */
-  async connectNetwork(
-    ref: string,
-    netRef: string,
-    cfg: ContainerRecord['EndpointsConfig'] extends Record<string, infer T> | undefined ? T : never,
-  ): Promise<void> {
-    const un = this.ctx.d.userNetworks;
-    if (!un) throw notFound(`network ${netRef} not found`);
-    const n = un.get(netRef);
-    const c = this.store.get(ref);
-    await this.ctx.locks.run(c.Id, async () => {
-      const mode = c.HostConfig.NetworkMode || 'default';
-      if (mode === 'host' || mode === 'none' || mode.startsWith('container:'))
-        throw forbidden(
-          `container sharing network namespace with another container or host cannot be connected to any other network`,
-        );
-      const primary = un.find(mode)?.Id === n.Id;
-      const mine =
-        (primary && !c.PrimaryDetached) ||
-        c.ExtraNetworks?.some((e) => e.networkId === n.Id) ||
-        Object.keys(c.EndpointsConfig ?? {}).some((k) => un.find(k)?.Id === n.Id);
-      if (mine) throw forbidden(`endpoint with name ${c.Name} already exists in network ${n.Name}`);
-      c.EndpointsConfig = { ...(c.EndpointsConfig ?? {}), [n.Name]: cfg ?? {} };
-      if (primary) c.PrimaryDetached = false;
-      // A task created ahead of the start was wired without this network: the start makes a new one.
-      if (!c.State.Running) await this.dropPrepared(c);
-      if (c.State.Running && c.State.Pid) {
-        const ep = un.allocate(n.Id, c.Id, c.Name, this.endpointRequest(c, n.Name));
-        const extra = c.ExtraNetworks ?? [];
-        try {
-          await un.attach(ep, c.State.Pid, `eth${extra.length + (c.Network ? 1 : 0)}`);
-        } catch (e) {
-          un.release(c.Id, n.Id);
-          delete c.EndpointsConfig[n.Name];
-          throw e;
-        }
-        c.ExtraNetworks = [...extra, ep];
-      }
-      this.store.save(c);
-    });
-    this.ctx.d.events.publish('network', 'connect', n.Id, { container: c.Id, name: n.Name, type: 'bridge' });
-  }
-
-  /** `docker network disconnect`. */
-  async disconnectNetwork(ref: string, netRef: string, force = false): Promise<void> {
-    const un = this.ctx.d.userNetworks;
-    if (!un) throw notFound(`network ${netRef} not found`);
-    const n = un.get(netRef);
-    const c = this.store.find(ref);
-    if (!c) {
-      if (force) return;
-      throw notFound(`No such container: ${ref}`);
-    }
-    await this.ctx.locks.run(c.Id, async () => {
-      const mode = c.HostConfig.NetworkMode || 'default';
-      const key = Object.keys(c.EndpointsConfig ?? {}).find((k) => un.find(k)?.Id === n.Id);
-      const ep =
-        c.ExtraNetworks?.find((e) => e.networkId === n.Id) ?? (c.Network?.networkId === n.Id ? c.Network : undefined);
-      if (!key && !ep && un.find(mode)?.Id !== n.Id)
-        throw forbidden(`container ${c.Id} is not connected to network ${n.Name}`);
-      if (!c.State.Running) await this.dropPrepared(c);
-      if (ep) await un.detach(ep);
-      un.release(c.Id, n.Id);
-      if (key) delete c.EndpointsConfig![key];
-      c.ExtraNetworks = c.ExtraNetworks?.filter((e) => e.networkId !== n.Id);
-      if (c.Network?.networkId === n.Id) c.Network = undefined;
-      if (un.find(mode)?.Id === n.Id) c.PrimaryDetached = true;
-      this.store.save(c);
-    });
-    this.ctx.d.events.publish('network', 'disconnect', n.Id, { container: c.Id, name: n.Name, type: 'bridge' });
-  }
-
-  /** After a live restore: the running containers' names answer in their networks' DNS again. */
-  private restoreNetworks(c: ContainerRecord): void {
-    const un = this.ctx.d.userNetworks;
-    if (!un) return;
-    for (const ep of [c.Network, ...(c.ExtraNetworks ?? [])]) {
-      if (ep && ep.bridge !== this.ctx.d.network?.bridgeName) {
-        const req = this.endpointRequest(c, ep.networkId);
-        un.restore(ep, c.Id, c.Name, req.aliases, req.dns);
-      }
-    }
   }
 
   /** A policy restart after the container's back-off delay, unless a user acts first. */
@@ -704,6 +482,21 @@ export class ContainerService {
     const r = new LogRotator(this.logPath(c.Id), maxFiles);
     r.start();
     this.rotators.set(c.Id, r);
+  }
+
+  /** `docker network connect`: a running container gets the interface now, others at start. */
+  connectNetwork(ref: string, netRef: string, cfg: EndpointSettings): Promise<void> {
+    return this.endpoints.connect(ref, netRef, cfg);
+  }
+
+  /** `docker network disconnect`. */
+  disconnectNetwork(ref: string, netRef: string, force = false): Promise<void> {
+    return this.endpoints.disconnect(ref, netRef, force);
+  }
+
+  /** After a live restore: listen again on the ports running containers published. */
+  republishPorts(): Promise<void> {
+    return this.endpoints.republish();
   }
 
   /** Resolves with the exit code of the next exit of `id`. */
@@ -879,7 +672,7 @@ export class ContainerService {
             .catch(() => {})
         : undefined;
     this.backoffs.delete(c.Id);
-    if (this.takePrepared(c.Id)) this.releaseNetwork(c);
+    if (this.takePrepared(c.Id)) this.endpoints.release(c);
     this.rotators.get(c.Id)?.stop();
     this.rotators.delete(c.Id);
     this.ctx.emit(c, 'destroy');
@@ -978,7 +771,7 @@ export class ContainerService {
       const alive = await this.ctx.d.runtime.isAlive(c.Id);
       if (alive && this.ctx.d.liveRestore) this.rotateLogs(c, logLimits(c.HostConfig).maxFiles);
       if (alive && c.MountPoints?.length) this.ctx.d.volumes?.adopt(c.Id, c.MountPoints);
-      if (alive && this.ctx.d.liveRestore) this.restoreNetworks(c);
+      if (alive && this.ctx.d.liveRestore) this.endpoints.restore(c);
       if (alive) {
         if (!this.ctx.d.liveRestore) {
           // Without live restore, containers from the previous daemon do not survive it.
