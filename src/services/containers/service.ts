@@ -34,13 +34,13 @@ import { exited, guard, restarting, running, ZERO_TIME, type Health } from './st
 import type { ContainerConfig, ContainerRecord, CreateRequest, HostConfig } from './types.ts';
 import { pumpStdin } from './stdin.ts';
 import { checkCreateRequest, checkPlatform, newRecord } from './create.ts';
-import { Endpoints, type EndpointSettings, type NetworkPlan } from './endpoints.ts';
+import { Endpoints, type EndpointSettings } from './endpoints.ts';
+import { Tasks } from './tasks.ts';
 import { statPath, tarPath, extractTo, type HostMount, type PathStat } from './copy.ts';
-import { resolveUser, type ResolvedUser } from '../../oci/index.ts';
+import { resolveUser } from '../../oci/index.ts';
 import { Backoff, restartOnExit, restartOnDaemonStart } from './restart.ts';
 import { logLimits, logsReadable } from './logopts.ts';
-import { buildSpec, resourcesFor, validateHostConfig, validateUpdateTypes } from './spec.ts';
-import { linkSettings } from './links.ts';
+import { resourcesFor, validateHostConfig, validateUpdateTypes } from './spec.ts';
 import { tarDirectory, diffOverlayUpper, changes as upperChanges, type Change } from '../../archive/index.ts';
 import {
   runcWording,
@@ -59,26 +59,22 @@ import { existsSync } from 'node:fs';
 export class ContainerService {
   private readonly ctx: ContainerContext;
   private readonly endpoints: Endpoints;
+  private readonly tasks: Tasks;
   /** Clean-ups of removed containers still under way (`shutdown` lets them finish). */
   private readonly reaping = new Set<Promise<void>>();
   /** Restarts a restart policy has scheduled, by container ID; and each container's back-off. */
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   private readonly backoffs = new Map<string, Backoff>();
-  /** Users resolved in images' own /etc (see userFor), by top layer and user. */
-  private readonly users = new Map<string, ResolvedUser>();
-  /** Runtime containers created ahead of their start (see precreate). */
-  private readonly prepared = new Map<string, { pid: number; maxFiles: number; timer: NodeJS.Timeout }>();
   /** Log rotation of running containers with `max-file` > 1. */
   private readonly rotators = new Map<string, LogRotator>();
-  /** Root file system mounts begun at create, which start and removal wait for. */
-  private readonly premounts = new Map<string, Promise<void>>();
 
   constructor(deps: ContainerServiceDeps) {
     this.ctx = new ContainerContext(deps);
     this.endpoints = new Endpoints(this.ctx, {
-      dropPrepared: (c) => this.dropPrepared(c),
+      dropPrepared: (c) => this.tasks.dropPrepared(c),
       startFailed: (c, code) => this.startFailed(c, code),
     });
+    this.tasks = new Tasks(this.ctx, this.endpoints);
     deps.images.usage = (imageId) =>
       this.store
         .all()
@@ -148,19 +144,8 @@ export class ContainerService {
     await fs.mkdir(this.dir(id), { recursive: true, mode: 0o710 });
     this.store.insert(rec);
     this.ctx.emit(rec, 'create');
-    // `docker run` sends start a few milliseconds after create: mount the root file system in
-    // between rather than on start's clock. A failure here is retried (and reported) by start.
-    const dir = this.dir(id);
-    // After the response is on its way: spawning mount blocks the event loop for a moment.
-    const mounting = new Promise<void>((r) => setImmediate(r))
-      .then(() => this.ctx.d.snapshots.mountRootfs(dir, rec.TopChain as never))
-      .then(
-        () => {},
-        () => {},
-      );
-    this.premounts.set(id, mounting);
-    void mounting.finally(() => this.premounts.delete(id));
-    this.precreate(rec);
+    this.tasks.premount(rec);
+    this.tasks.precreate(rec);
     return { Id: id, Warnings: [] };
   }
 
@@ -224,8 +209,8 @@ export class ContainerService {
     const network = await this.endpoints.publish(c);
     try {
       const t0 = performance.now();
-      const prepared = this.takePrepared(c.Id);
-      const task = prepared ?? (await this.createTask(c, network));
+      const prepared = this.tasks.takePrepared(c.Id);
+      const task = prepared ?? (await this.tasks.create(c, network));
       this.rotateLogs(c, task.maxFiles);
       this.ctx.setState(c, running(c.State, task.pid, new Date()));
       c.ManuallyStopped = false;
@@ -247,133 +232,6 @@ export class ContainerService {
       throw internal(`failed to create task for container: ${friendlyStartError(msg)}`, e);
     }
     this.ctx.emit(c, 'start');
-  }
-
-  /**
-   * Everything a start does before letting the process run: the root file system mounted,
-   * the network endpoint, the spec, the runtime container created (its process waiting to
-   * exec) and wired to its network.
-   */
-  private async createTask(c: ContainerRecord, network?: NetworkPlan): Promise<{ pid: number; maxFiles: number }> {
-    const dir = this.dir(c.Id);
-    // A previous run's leftovers (a crash between exit and cleanup) go first.
-    if (await this.ctx.d.runtime.exists(c.Id)) await this.ctx.d.runtime.delete(c.Id, true).catch(() => {});
-    await this.premounts.get(c.Id);
-    if (!(await this.ctx.d.snapshots.isMounted(dir))) await this.ctx.d.snapshots.mountRootfs(dir, c.TopChain as never);
-    const mounts = c.MountPoints?.length
-      ? await this.ctx.d.volumes!.mountAll(c.Id, c.MountPoints, join(dir, 'rootfs'))
-      : undefined;
-    const net = network ?? this.endpoints.plan(c);
-    c.Network = net.endpoint;
-    const links = c.HostConfig.Links?.length
-      ? linkSettings(c.HostConfig.Links, (ref) => this.store.find(ref), c.Name)
-      : undefined;
-    const spec = await buildSpec(c, {
-      dir,
-      rootfs: join(dir, 'rootfs'),
-      initPath: this.ctx.d.initPath,
-      ipAddress: net.endpoint?.ipAddress,
-      netnsPath: net.netnsPath,
-      mounts,
-      dnsServer: net.dnsServer,
-      linkHosts: links?.hosts,
-      linkEnv: links?.env,
-      pidnsPath: this.endpoints.joinedNamespace(c.HostConfig.PidMode, 'pid', 'PID'),
-      ipcnsPath: this.endpoints.joinedNamespace(c.HostConfig.IpcMode, 'ipc', 'IPC'),
-      resolveUser: (spec, rootfs) => this.userFor(c, spec, rootfs),
-    });
-    const limits = logLimits(c.HostConfig);
-    const { pid } = await this.ctx.d.runtime.create({
-      id: c.Id,
-      bundle: dir,
-      spec,
-      logPath: this.logPath(c.Id),
-      terminal: !!c.Config.Tty,
-      stdin: !!c.Config.OpenStdin,
-      logSizeMax: limits.maxSize,
-      // Docker closes a container's stdin when its attached client's input ends only for StdinOnce without a TTY.
-      leaveStdinOpen: !!c.Config.Tty || !c.Config.StdinOnce,
-    });
-    if (net.endpoint) await this.endpoints.attach(net.endpoint, pid, 'eth0');
-    await this.endpoints.attachExtras(c, pid);
-    this.ctx.changes.emit(`created:${c.Id}`);
-    return { pid, maxFiles: limits.maxFiles };
-  }
-
-  /**
-   * The user's ids, from the container's /etc/passwd and /etc/group. While the container has
-   * nothing of its own under /etc (no `etc` in its upper layer: always so at its first start),
-   * those are the image's, and the answer for the image and user is kept: reading two files
-   * confined to the root takes some twenty file system calls, 2-10 ms of each start.
-   */
-  private async userFor(c: ContainerRecord, userSpec: string, rootfs: string): Promise<ResolvedUser> {
-    const key = c.TopChain ? `${c.TopChain}\0${userSpec}` : undefined;
-    // One stat, on the event loop: cheaper than a round trip through the thread pool.
-    const pristine = key !== undefined && !existsSync(join(this.dir(c.Id), 'upper', 'etc'));
-    const known = pristine ? this.users.get(key) : undefined;
-    if (known) return known;
-    const user = await resolveUser(userSpec, rootfs);
-    if (pristine) {
-      if (this.users.size >= USER_CACHE_SIZE) this.users.delete(this.users.keys().next().value!);
-      this.users.set(key, user);
-    }
-    return user;
-  }
-
-  /**
-   * `docker run` sends start a few round trips after create (attach, wait): the runtime
-   * container is created in that gap, so that start only has to let its process run. One that
-   * is not started within PREPARED_TTL_MS is taken down again, so a plain `docker create` holds
-   * nothing for long. Containers that join another's namespaces are left to start, which is
-   * when that other one must be running.
-   */
-  private precreate(c: ContainerRecord): void {
-    const mode = c.HostConfig.NetworkMode || 'default';
-    if (
-      mode.startsWith('container:') ||
-      /^container:/.test(c.HostConfig.PidMode ?? '') ||
-      /^container:/.test(c.HostConfig.IpcMode ?? '')
-    )
-      return;
-    void this.ctx.locks
-      .run(c.Id, async () => {
-        if (!this.store.find(c.Id) || c.State.Status !== 'created' || this.prepared.has(c.Id) || this.ctx.shuttingDown)
-          return;
-        try {
-          const task = await this.createTask(c);
-          const timer = setTimeout(
-            () => void this.ctx.locks.run(c.Id, async () => this.dropPrepared(c)).catch(() => {}),
-            this.ctx.d.precreateTtlMs ?? PREPARED_TTL_MS,
-          );
-          timer.unref();
-          this.prepared.set(c.Id, { ...task, timer });
-        } catch {
-          // start does it again, and reports what goes wrong
-          await this.ctx.d.runtime.delete(c.Id, true).catch(() => {});
-          this.endpoints.release(c);
-          await this.ctx.d.volumes?.release(c.Id);
-        }
-      })
-      .catch(() => {});
-  }
-
-  private takePrepared(id: string): { pid: number; maxFiles: number } | undefined {
-    const p = this.prepared.get(id);
-    if (!p) return undefined;
-    clearTimeout(p.timer);
-    this.prepared.delete(id);
-    return p;
-  }
-
-  /**
-   * Takes down a task created ahead that was not started (call under the container's lock):
-   * anything that changes what a start would create (an update) calls this first.
-   */
-  private async dropPrepared(c: ContainerRecord): Promise<void> {
-    if (!this.takePrepared(c.Id)) return;
-    await this.ctx.d.runtime.delete(c.Id, true).catch(() => {});
-    this.endpoints.release(c);
-    await this.ctx.d.volumes?.release(c.Id);
   }
 
   /** A start failed before anything ran: attached clients and waiters learn it, `--rm` removes. */
@@ -672,7 +530,7 @@ export class ContainerService {
             .catch(() => {})
         : undefined;
     this.backoffs.delete(c.Id);
-    if (this.takePrepared(c.Id)) this.endpoints.release(c);
+    if (this.tasks.takePrepared(c.Id)) this.endpoints.release(c);
     this.rotators.get(c.Id)?.stop();
     this.rotators.delete(c.Id);
     this.ctx.emit(c, 'destroy');
@@ -692,7 +550,7 @@ export class ContainerService {
     const dir = this.dir(id);
     this.ctx.d.network?.release(id);
     this.ctx.d.userNetworks?.release(id);
-    await this.premounts.get(id);
+    await this.tasks.premounted(id);
     const [known, mounted] = await Promise.all([this.ctx.d.runtime.exists(id), this.ctx.d.snapshots.isMounted(dir)]);
     await Promise.all([
       known ? this.ctx.d.runtime.delete(id, true) : undefined,
@@ -825,9 +683,9 @@ export class ContainerService {
     for (const t of this.restartTimers.values()) clearTimeout(t);
     this.restartTimers.clear();
     for (const r of this.rotators.values()) r.stop();
-    for (const id of [...this.prepared.keys()]) {
+    for (const id of this.tasks.preparedIds()) {
       const c = this.store.find(id);
-      if (c) await this.dropPrepared(c);
+      if (c) await this.tasks.dropPrepared(c);
     }
     await Promise.all(this.reaping);
     // Created containers have their root file system mounted since create (for a quick start):
@@ -837,7 +695,7 @@ export class ContainerService {
         .all()
         .filter((c) => c.State.Status === 'created')
         .map(async (c) => {
-          await this.premounts.get(c.Id);
+          await this.tasks.premounted(c.Id);
           await this.ctx.d.snapshots.unmountRootfs(this.dir(c.Id)).catch(() => {});
         }),
     );
@@ -1042,7 +900,7 @@ export class ContainerService {
    */
   private async leaseRootfs(c: ContainerRecord): Promise<{ rootfs: string; release: () => Promise<void> }> {
     const dir = this.dir(c.Id);
-    await this.premounts.get(c.Id);
+    await this.tasks.premounted(c.Id);
     const wasMounted = await this.ctx.d.snapshots.isMounted(dir);
     if (!wasMounted) await this.ctx.d.snapshots.mountRootfs(dir, c.TopChain as never);
     const freeze = c.State.Running && !c.State.Paused && !c.State.Restarting;
@@ -1171,7 +1029,7 @@ export class ContainerService {
       }
       validateHostConfig(next);
       // A task created ahead has the old limits: the start creates it anew.
-      await this.dropPrepared(c);
+      await this.tasks.dropPrepared(c);
       const resources = resourcesFor(next, {
         liftPids: u.PidsLimit !== undefined && u.PidsLimit !== null && u.PidsLimit <= 0,
       });
@@ -1277,10 +1135,6 @@ const KILL_WAIT_MS = 10_000;
 
 /** How long after a removal its clean-up (runtime delete, unmount, rm -rf) begins. */
 const REAP_DELAY_MS = 20;
-const USER_CACHE_SIZE = 256;
-
-/** How long a task created ahead waits for its start before it is taken down. */
-const PREPARED_TTL_MS = 10_000;
 
 export interface CommitRequest {
   /** `repo[:tag]` to tag the new image with. */
