@@ -30,24 +30,23 @@ import {
 import type { ContainerStore } from './store.ts';
 import { ContainerContext, type ContainerServiceDeps } from './context.ts';
 import { randomName, validName } from './names.ts';
-import { exited, guard, restarting, running, ZERO_TIME, type Health } from './state.ts';
+import { exited, guard, running, ZERO_TIME, type Health } from './state.ts';
 import type { ContainerConfig, ContainerRecord, CreateRequest, HostConfig } from './types.ts';
 import { pumpStdin } from './stdin.ts';
 import { checkCreateRequest, checkPlatform, newRecord } from './create.ts';
 import { Endpoints, type EndpointSettings } from './endpoints.ts';
 import { Tasks } from './tasks.ts';
+import { Monitor } from './monitor.ts';
 import { statPath, tarPath, extractTo, type HostMount, type PathStat } from './copy.ts';
 import { resolveUser } from '../../oci/index.ts';
-import { Backoff, restartOnExit, restartOnDaemonStart } from './restart.ts';
+import { restartOnDaemonStart } from './restart.ts';
 import { logLimits, logsReadable } from './logopts.ts';
 import { resourcesFor, validateHostConfig, validateUpdateTypes } from './spec.ts';
 import { tarDirectory, diffOverlayUpper, changes as upperChanges, type Change } from '../../archive/index.ts';
 import {
   runcWording,
   execFailureCode,
-  LogRotator,
   type CgroupStats,
-  type Exit,
   type LogLine,
   type ReadLogOptions,
 } from '../../runtime/index.ts';
@@ -60,13 +59,9 @@ export class ContainerService {
   private readonly ctx: ContainerContext;
   private readonly endpoints: Endpoints;
   private readonly tasks: Tasks;
+  private readonly monitor: Monitor;
   /** Clean-ups of removed containers still under way (`shutdown` lets them finish). */
   private readonly reaping = new Set<Promise<void>>();
-  /** Restarts a restart policy has scheduled, by container ID; and each container's back-off. */
-  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
-  private readonly backoffs = new Map<string, Backoff>();
-  /** Log rotation of running containers with `max-file` > 1. */
-  private readonly rotators = new Map<string, LogRotator>();
 
   constructor(deps: ContainerServiceDeps) {
     this.ctx = new ContainerContext(deps);
@@ -75,6 +70,10 @@ export class ContainerService {
       startFailed: (c, code) => this.startFailed(c, code),
     });
     this.tasks = new Tasks(this.ctx, this.endpoints);
+    this.monitor = new Monitor(this.ctx, this.endpoints, {
+      restart: (c) => this.startLocked(c, { byPolicy: true }),
+      remove: (c) => void this.forget(c),
+    });
     deps.images.usage = (imageId) =>
       this.store
         .all()
@@ -87,7 +86,7 @@ export class ContainerService {
           .map((c) => c.TopChain)
           .filter((x): x is string => !!x),
       );
-    deps.runtime.onExit((e) => void this.handleExit(e));
+    deps.runtime.onExit((e) => void this.monitor.handleExit(e));
     if (deps.volumes)
       deps.volumes.usage = (name) =>
         this.store
@@ -198,7 +197,7 @@ export class ContainerService {
     if (!opts.byPolicy) {
       // A user's start begins the policy's count and back-off afresh.
       c.RestartCount = 0;
-      this.backoffs.delete(c.Id);
+      this.monitor.resetBackoff(c.Id);
     }
     guard.start(c.Name, c.State);
     // As Docker: a bind source gone since create fails the start and leaves the state alone.
@@ -211,7 +210,7 @@ export class ContainerService {
       const t0 = performance.now();
       const prepared = this.tasks.takePrepared(c.Id);
       const task = prepared ?? (await this.tasks.create(c, network));
-      this.rotateLogs(c, task.maxFiles);
+      this.monitor.rotateLogs(c, task.maxFiles);
       this.ctx.setState(c, running(c.State, task.pid, new Date()));
       c.ManuallyStopped = false;
       const t1 = performance.now();
@@ -244,102 +243,6 @@ export class ContainerService {
     // The start lock is still held by our caller: queue behind it.
     await Promise.resolve();
     await this.remove(id, { force: true }).catch(() => {});
-  }
-
-  // ---- exits ----
-
-  private async handleExit(e: Exit): Promise<void> {
-    const c = this.store.find(e.id);
-    if (!c) return;
-    await this.ctx.locks.run(c.Id, async () => {
-      if ((!c.State.Running && c.State.Status !== 'paused') || c.State.Restarting) return;
-      // A late exit of a task a forced delete took down (a task created ahead and dropped)
-      // can arrive after the start that made a new one: the live task's run goes on.
-      if (await this.ctx.d.runtime.isAlive(c.Id)) return;
-      this.rotators.get(c.Id)?.stop();
-      this.rotators.delete(c.Id);
-      const ranMs = e.exitedAt.getTime() - Date.parse(c.State.StartedAt);
-      const again =
-        !this.ctx.shuttingDown &&
-        restartOnExit(c.HostConfig.RestartPolicy, {
-          exitCode: e.exitCode,
-          manuallyStopped: !!c.ManuallyStopped,
-          restartCount: c.RestartCount,
-        });
-      this.ctx.setState(c, (again ? restarting : exited)(c.State, e.exitCode, e.exitedAt, !!e.oomKilled));
-      if (e.oomKilled) this.ctx.emit(c, 'oom');
-      this.ctx.emit(c, 'die', { exitCode: String(e.exitCode) });
-      // Waiters learn of the exit now; the runtime's leftovers go while they read it. Anything
-      // that would reuse them (start, rm) queues behind this lock.
-      this.ctx.changes.emit(`exit:${c.Id}`, e.exitCode);
-      if (c.HostConfig.AutoRemove) {
-        this.forget(c);
-        return;
-      }
-      await this.cleanupAfterExit(c);
-      if (again) this.scheduleRestart(c, ranMs);
-    });
-  }
-  private async cleanupAfterExit(c: ContainerRecord): Promise<void> {
-    if (c.Network) {
-      this.endpoints.release(c);
-      this.store.save(c);
-    }
-    // The rootfs mount lives in the host's namespace: it can go while runc deletes its state.
-    await Promise.all([
-      this.ctx.d.runtime
-        .delete(c.Id, true)
-        .catch((err) => this.ctx.d.log.warn(`delete task ${shortId(c.Id)}: ${(err as Error).message}`)),
-      this.ctx.d.snapshots
-        .unmountRootfs(this.dir(c.Id))
-        .catch((err) => this.ctx.d.log.warn(`unmount ${shortId(c.Id)}: ${(err as Error).message}`)),
-      this.ctx.d.volumes?.release(c.Id),
-    ]);
-  }
-
-  /** A policy restart after the container's back-off delay, unless a user acts first. */
-  private scheduleRestart(c: ContainerRecord, ranMs: number): void {
-    let backoff = this.backoffs.get(c.Id);
-    if (!backoff) this.backoffs.set(c.Id, (backoff = new Backoff()));
-    const ms = backoff.next(ranMs);
-    this.ctx.d.log.debug(`restart ${shortId(c.Id)} in ${ms} ms (policy ${c.HostConfig.RestartPolicy?.Name})`);
-    const timer = setTimeout(() => {
-      this.restartTimers.delete(c.Id);
-      void this.ctx.locks
-        .run(c.Id, async () => {
-          if (!this.store.find(c.Id) || !c.State.Restarting) return;
-          c.RestartCount++;
-          try {
-            await this.startLocked(c, { byPolicy: true });
-          } catch (err) {
-            this.ctx.d.log.warn(`restart ${shortId(c.Id)}: ${(err as Error).message}`);
-          }
-        })
-        .catch(() => {});
-    }, ms);
-    timer.unref();
-    this.restartTimers.set(c.Id, timer);
-  }
-
-  /** Cancels a scheduled policy restart; the container is then simply exited. */
-  private cancelRestart(c: ContainerRecord): boolean {
-    const timer = this.restartTimers.get(c.Id);
-    if (timer) clearTimeout(timer);
-    this.restartTimers.delete(c.Id);
-    if (!c.State.Restarting) return false;
-    this.ctx.setState(
-      c,
-      exited(c.State, c.State.ExitCode, new Date(Date.parse(c.State.FinishedAt)), c.State.OOMKilled),
-    );
-    return true;
-  }
-
-  /** Keeps `max-file` old logs while the container runs (the runtime caps the current one). */
-  private rotateLogs(c: ContainerRecord, maxFiles: number): void {
-    if (maxFiles < 2 || this.rotators.has(c.Id)) return;
-    const r = new LogRotator(this.logPath(c.Id), maxFiles);
-    r.start();
-    this.rotators.set(c.Id, r);
   }
 
   /** `docker network connect`: a running container gets the interface now, others at start. */
@@ -404,7 +307,7 @@ export class ContainerService {
     if (c.State.Restarting) {
       await this.ctx.locks.run(c.Id, async () => {
         c.ManuallyStopped = !opts.byDaemon;
-        if (this.cancelRestart(c)) this.ctx.emit(c, 'stop');
+        if (this.monitor.cancelRestart(c)) this.ctx.emit(c, 'stop');
       });
       return;
     }
@@ -439,7 +342,7 @@ export class ContainerService {
       // Nothing runs to signal: as Docker does, the kill only calls the restart off.
       await this.ctx.locks.run(c.Id, async () => {
         c.ManuallyStopped = true;
-        this.cancelRestart(c);
+        this.monitor.cancelRestart(c);
       });
       return;
     }
@@ -498,7 +401,7 @@ export class ContainerService {
   async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const c = this.store.get(ref);
     guard.remove(c.Name, c.State, !!opts.force);
-    if (c.State.Restarting) await this.ctx.locks.run(c.Id, async () => void this.cancelRestart(c));
+    if (c.State.Restarting) await this.ctx.locks.run(c.Id, async () => void this.monitor.cancelRestart(c));
     if (c.State.Running || c.State.Status === 'paused') {
       const exit = this.nextExit(c.Id);
       if (c.State.Paused) await this.ctx.d.runtime.resume(c.Id).catch(() => {});
@@ -529,10 +432,8 @@ export class ContainerService {
             .then(() => (removeVolumes || c.HostConfig.AutoRemove ? vols.removeAnonymous(c.MountPoints) : undefined))
             .catch(() => {})
         : undefined;
-    this.backoffs.delete(c.Id);
+    this.monitor.forget(c.Id);
     if (this.tasks.takePrepared(c.Id)) this.endpoints.release(c);
-    this.rotators.get(c.Id)?.stop();
-    this.rotators.delete(c.Id);
     this.ctx.emit(c, 'destroy');
     this.ctx.changes.emit(`removed:${c.Id}`);
     // A moment later: the spawns of the clean-up block the event loop, and the clients told
@@ -627,7 +528,7 @@ export class ContainerService {
       }
       if (!c.State.Running && c.State.Status !== 'paused') continue;
       const alive = await this.ctx.d.runtime.isAlive(c.Id);
-      if (alive && this.ctx.d.liveRestore) this.rotateLogs(c, logLimits(c.HostConfig).maxFiles);
+      if (alive && this.ctx.d.liveRestore) this.monitor.rotateLogs(c, logLimits(c.HostConfig).maxFiles);
       if (alive && c.MountPoints?.length) this.ctx.d.volumes?.adopt(c.Id, c.MountPoints);
       if (alive && this.ctx.d.liveRestore) this.endpoints.restore(c);
       if (alive) {
@@ -639,7 +540,7 @@ export class ContainerService {
         continue;
       }
       const recorded = await this.ctx.d.runtime.readExit(c.Id);
-      await this.handleExit({
+      await this.monitor.handleExit({
         id: c.Id,
         exitCode: recorded?.exitCode ?? 255,
         exitedAt: recorded?.exitedAt ?? new Date(),
@@ -680,9 +581,7 @@ export class ContainerService {
   async shutdown(): Promise<void> {
     this.ctx.shuttingDown = true;
     // Pending policy restarts stay recorded as restarting; the next daemon start decides them.
-    for (const t of this.restartTimers.values()) clearTimeout(t);
-    this.restartTimers.clear();
-    for (const r of this.rotators.values()) r.stop();
+    this.monitor.stop();
     for (const id of this.tasks.preparedIds()) {
       const c = this.store.find(id);
       if (c) await this.tasks.dropPrepared(c);
