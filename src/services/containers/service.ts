@@ -9,40 +9,24 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { directorySize } from '../../fs/index.ts';
-import {
-  conflict,
-  forbidden,
-  invalidArgument,
-  notModified,
-  notFound,
-  internal,
-  notImplemented,
-  is,
-} from '../../errdefs/index.ts';
-import {
-  shortId,
-  familiarString,
-  normaliseSignal,
-  parseReference,
-  signalNumber,
-  type ImageRunConfig,
-} from '../../spec/index.ts';
+import { conflict, invalidArgument, notModified, notFound, internal, notImplemented, is } from '../../errdefs/index.ts';
+import { shortId, familiarString, normaliseSignal, parseReference, signalNumber } from '../../spec/index.ts';
 import type { ContainerStore } from './store.ts';
 import { ContainerContext, type ContainerServiceDeps } from './context.ts';
 import { randomName, validName } from './names.ts';
 import { exited, guard, running, ZERO_TIME, type Health } from './state.ts';
-import type { ContainerConfig, ContainerRecord, CreateRequest, HostConfig } from './types.ts';
+import type { ContainerRecord, CreateRequest, HostConfig } from './types.ts';
 import { pumpStdin } from './stdin.ts';
 import { checkCreateRequest, checkPlatform, newRecord } from './create.ts';
 import { Endpoints, type EndpointSettings } from './endpoints.ts';
 import { Tasks } from './tasks.ts';
 import { Monitor } from './monitor.ts';
-import { statPath, tarPath, extractTo, type HostMount, type PathStat } from './copy.ts';
-import { resolveUser } from '../../oci/index.ts';
+import { Archive, type CommitRequest } from './archive.ts';
+import type { PathStat } from './copy.ts';
 import { restartOnDaemonStart } from './restart.ts';
 import { logLimits, logsReadable } from './logopts.ts';
 import { resourcesFor, validateHostConfig, validateUpdateTypes } from './spec.ts';
-import { tarDirectory, diffOverlayUpper, changes as upperChanges, type Change } from '../../archive/index.ts';
+import type { Change } from '../../archive/index.ts';
 import {
   runcWording,
   execFailureCode,
@@ -60,6 +44,7 @@ export class ContainerService {
   private readonly endpoints: Endpoints;
   private readonly tasks: Tasks;
   private readonly monitor: Monitor;
+  private readonly archive: Archive;
   /** Clean-ups of removed containers still under way (`shutdown` lets them finish). */
   private readonly reaping = new Set<Promise<void>>();
 
@@ -73,6 +58,10 @@ export class ContainerService {
     this.monitor = new Monitor(this.ctx, this.endpoints, {
       restart: (c) => this.startLocked(c, { byPolicy: true }),
       remove: (c) => void this.forget(c),
+    });
+    this.archive = new Archive(this.ctx, this.tasks, {
+      pause: (id) => this.pause(id),
+      unpause: (id) => this.unpause(id),
     });
     deps.images.usage = (imageId) =>
       this.store
@@ -697,130 +686,33 @@ export class ContainerService {
   }
 
   /** `docker export`: the container's file system as a tar, mounted while the stream lasts. */
-  async export(ref: string): Promise<Readable> {
-    const c = this.store.get(ref);
-    const dir = this.dir(c.Id);
-    const wasMounted = await this.ctx.d.snapshots.isMounted(dir);
-    if (!wasMounted) await this.ctx.d.snapshots.mountRootfs(dir, c.TopChain as never);
-    const tar = tarDirectory(join(dir, 'rootfs'), { host: this.ctx.d.host });
-    tar.once('close', () => {
-      if (!wasMounted && !c.State.Running) void this.ctx.d.snapshots.unmountRootfs(dir).catch(() => {});
-    });
-    return tar;
+  export(ref: string): Promise<Readable> {
+    return this.archive.export(this.store.get(ref));
   }
 
   /** `docker diff`: what the container changed against its image, from its upper directory. */
-  async diff(ref: string): Promise<Change[]> {
-    const c = this.store.get(ref);
-    return upperChanges(
-      join(this.dir(c.Id), 'upper'),
-      this.ctx.d.snapshots.lowerDirs(c.TopChain as never),
-      this.ctx.d.host,
-    );
+  diff(ref: string): Promise<Change[]> {
+    return this.archive.diff(this.store.get(ref));
   }
 
-  /**
-   * `docker commit`: the container's changes as a new image on its own, with its run config
-   * (fields of `config` override it, then `changes` apply). A running container is paused
-   * while its upper directory is read, unless `pause` is false.
-   */
-  async commit(ref: string, o: CommitRequest = {}): Promise<{ Id: string }> {
-    const c = this.store.get(ref);
-    const pause = (o.pause ?? true) && c.State.Running && !c.State.Paused;
-    if (pause) await this.pause(c.Id);
-    try {
-      const parent = c.Image ? (this.ctx.d.images.store.find(c.Image) ?? null) : null;
-      const img = await this.ctx.d.images.commit({
-        parent,
-        layer: diffOverlayUpper(join(this.dir(c.Id), 'upper'), { host: this.ctx.d.host }),
-        config: commitConfig(c.Config, o.config ?? {}),
-        changes: o.changes,
-        author: o.author,
-        comment: o.comment,
-        createdBy: [c.Path, ...c.Args].join(' '),
-        containerId: c.Id,
-        ref: o.ref,
-      });
-      this.ctx.emit(c, 'commit', { comment: o.comment ?? '', imageID: img.id, ...(o.ref ? { imageRef: o.ref } : {}) });
-      return { Id: img.id };
-    } finally {
-      if (pause) await this.unpause(c.Id).catch(() => {});
-    }
+  /** `docker commit`: the container's changes as a new image (see archive.ts). */
+  commit(ref: string, o: CommitRequest = {}): Promise<{ Id: string }> {
+    return this.archive.commit(this.store.get(ref), o);
   }
 
   /** `docker cp`: what a path in the container is (`HEAD /containers/{id}/archive`). */
-  async statPath(ref: string, path: string): Promise<PathStat> {
-    const c = this.store.get(ref);
-    const lease = await this.leaseRootfs(c);
-    try {
-      return (await statPath(lease.rootfs, path, c.Name, hostMounts(c))).stat;
-    } finally {
-      await lease.release();
-    }
+  statPath(ref: string, path: string): Promise<PathStat> {
+    return this.archive.statPath(this.store.get(ref), path);
   }
 
   /** `docker cp` out of the container: the path as a tar, named by its last component. */
-  async getArchive(ref: string, path: string): Promise<{ stat: PathStat; tar: Readable }> {
-    const c = this.store.get(ref);
-    const lease = await this.leaseRootfs(c);
-    try {
-      const r = await statPath(lease.rootfs, path, c.Name, hostMounts(c));
-      const tar = tarPath(r, this.ctx.d.host);
-      tar.once('close', () => void lease.release());
-      return { stat: r.stat, tar };
-    } catch (e) {
-      await lease.release();
-      throw e;
-    }
+  getArchive(ref: string, path: string): Promise<{ stat: PathStat; tar: Readable }> {
+    return this.archive.getArchive(this.store.get(ref), path);
   }
 
   /** `docker cp` into the container: a tar extracted into the directory `path`. */
-  async putArchive(ref: string, path: string, tar: Readable, opts: { copyUIDGID?: boolean } = {}): Promise<void> {
-    const c = this.store.get(ref);
-    if (c.HostConfig.ReadonlyRootfs) throw forbidden('container rootfs is marked read-only');
-    const lease = await this.leaseRootfs(c);
-    try {
-      // Docker: the archive's owners, or with -a the container's user and its primary group.
-      let owner: { uid: number; gid: number } | undefined;
-      if (opts.copyUIDGID) {
-        const u = c.Config.User ? await resolveUser(c.Config.User, lease.rootfs) : { uid: 0, gid: 0 };
-        owner = { uid: u.uid, gid: u.gid };
-      }
-      await extractTo(lease.rootfs, path, tar, this.ctx.d.host, c.Name, owner, hostMounts(c));
-    } finally {
-      await lease.release();
-    }
-  }
-
-  /**
-   * The container's root file system for a copy: mounted for the copy if the container is
-   * not running, and a running container frozen meanwhile, so that none of its processes can
-   * swap a path for a symlink between our resolving and using it (CVE-2018-15664).
-   */
-  private async leaseRootfs(c: ContainerRecord): Promise<{ rootfs: string; release: () => Promise<void> }> {
-    const dir = this.dir(c.Id);
-    await this.tasks.premounted(c.Id);
-    const wasMounted = await this.ctx.d.snapshots.isMounted(dir);
-    if (!wasMounted) await this.ctx.d.snapshots.mountRootfs(dir, c.TopChain as never);
-    const freeze = c.State.Running && !c.State.Paused && !c.State.Restarting;
-    if (freeze) {
-      try {
-        await this.ctx.d.runtime.pause(c.Id);
-      } catch (e) {
-        if (!wasMounted) await this.ctx.d.snapshots.unmountRootfs(dir).catch(() => {});
-        throw e;
-      }
-    }
-    let released = false;
-    return {
-      rootfs: join(dir, 'rootfs'),
-      release: async () => {
-        if (released) return;
-        released = true;
-        if (freeze) await this.ctx.d.runtime.resume(c.Id).catch(() => {});
-        if (!wasMounted && !c.State.Running) await this.ctx.d.snapshots.unmountRootfs(dir).catch(() => {});
-      },
-    };
+  putArchive(ref: string, path: string, tar: Readable, opts: { copyUIDGID?: boolean } = {}): Promise<void> {
+    return this.archive.putArchive(this.store.get(ref), path, tar, opts);
   }
 
   /**
@@ -1022,62 +914,11 @@ const UPDATABLE = [
 ] as const;
 export type UpdateRequest = Partial<Pick<HostConfig, (typeof UPDATABLE)[number] | 'RestartPolicy'>>;
 
-/** The container's volume and bind mounts whose content the host can reach (not tmpfs). */
-function hostMounts(c: ContainerRecord): HostMount[] {
-  return (c.MountPoints ?? [])
-    .filter((m) => m.Type !== 'tmpfs' && m.Source)
-    .map((m) => ({ destination: m.Destination, source: m.Source, readOnly: !m.RW }));
-}
-
 /** How long a SIGKILL waits for the container's exit before it returns anyway. */
 const KILL_WAIT_MS = 10_000;
 
 /** How long after a removal its clean-up (runtime delete, unmount, rm -rf) begins. */
 const REAP_DELAY_MS = 20;
-
-export interface CommitRequest {
-  /** `repo[:tag]` to tag the new image with. */
-  ref?: string;
-  comment?: string;
-  author?: string;
-  changes?: string[];
-  pause?: boolean;
-  config?: ContainerConfig;
-}
-
-/** The image config a commit records: the container's, with the request's fields over it. */
-function commitConfig(base: ContainerConfig, over: ContainerConfig): ImageRunConfig {
-  const merged: ContainerConfig = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    if (v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0))
-      (merged as Record<string, unknown>)[k] = v;
-  }
-  const list = (v: string[] | string | null | undefined): string[] | null =>
-    v == null ? null : typeof v === 'string' ? [v] : v;
-  return {
-    Hostname: merged.Hostname,
-    Domainname: merged.Domainname,
-    User: merged.User ?? '',
-    AttachStdin: merged.AttachStdin,
-    AttachStdout: merged.AttachStdout,
-    AttachStderr: merged.AttachStderr,
-    ...(merged.ExposedPorts ? { ExposedPorts: merged.ExposedPorts } : {}),
-    Tty: merged.Tty,
-    OpenStdin: merged.OpenStdin,
-    StdinOnce: merged.StdinOnce,
-    Env: merged.Env ?? [],
-    Cmd: list(merged.Cmd),
-    ...(merged.Healthcheck ? { Healthcheck: merged.Healthcheck } : {}),
-    Image: merged.Image,
-    Volumes: merged.Volumes ?? null,
-    WorkingDir: merged.WorkingDir ?? '',
-    Entrypoint: list(merged.Entrypoint),
-    OnBuild: merged.OnBuild ?? null,
-    Labels: merged.Labels ?? {},
-    ...(merged.StopSignal ? { StopSignal: merged.StopSignal } : {}),
-    ...(merged.Shell ? { Shell: merged.Shell } : {}),
-  } as ImageRunConfig;
-}
 
 function friendlyStartError(msg: string): string {
   // The docker CLI takes its exit code (127, 126) from runc's wording of these.
