@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { delay } from '../../async/index.ts';
 import { directorySize } from '../../fs/index.ts';
 import { conflict, invalidArgument, notModified, notFound, internal, notImplemented, is } from '../../errdefs/index.ts';
 import { shortId, familiarString, normaliseSignal, parseReference, signalNumber } from '../../spec/index.ts';
@@ -22,18 +23,13 @@ import { Endpoints, type EndpointSettings } from './endpoints.ts';
 import { Tasks } from './tasks.ts';
 import { Monitor } from './monitor.ts';
 import { Archive, type CommitRequest } from './archive.ts';
+import { containerStats } from './stats.ts';
 import type { PathStat } from './copy.ts';
 import { restartOnDaemonStart } from './restart.ts';
 import { logLimits, logsReadable } from './logopts.ts';
 import { resourcesFor, validateHostConfig, validateUpdateTypes } from './spec.ts';
 import type { Change } from '../../archive/index.ts';
-import {
-  runcWording,
-  execFailureCode,
-  type CgroupStats,
-  type LogLine,
-  type ReadLogOptions,
-} from '../../runtime/index.ts';
+import { runcWording, execFailureCode, type LogLine, type ReadLogOptions } from '../../runtime/index.ts';
 import { processTable } from './top.ts';
 import type { Readable } from 'node:stream';
 import { planMounts, parseVolumesFrom } from '../volumes/index.ts';
@@ -715,79 +711,12 @@ export class ContainerService {
     return this.archive.putArchive(this.store.get(ref), path, tar, opts);
   }
 
-  /**
-   * `docker stats`: a sample a second while `signal` allows (`stream`), or one. A single
-   * sample waits for a second one so that its CPU figures have a previous sample to be
-   * measured against (as dockerd's does), unless `oneShot`.
-   */
+  /** `docker stats`: samples of the container's resource usage (see stats.ts). */
   async *stats(
     ref: string,
     opts: { stream: boolean; oneShot?: boolean; signal?: AbortSignal },
   ): AsyncGenerator<object> {
-    const c = this.store.get(ref);
-    const empty = {
-      read: ZERO_TIME,
-      preread: ZERO_TIME,
-      pids_stats: {},
-      blkio_stats: {},
-      num_procs: 0,
-      storage_stats: {},
-      cpu_stats: {
-        cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 },
-        throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 },
-      },
-      precpu_stats: {
-        cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 },
-        throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 },
-      },
-      memory_stats: {},
-    };
-    const ident = { name: `/${c.Name}`, id: c.Id };
-    let prev: CgroupStats | undefined;
-    const sample = async (): Promise<CgroupStats | undefined> => {
-      if (!c.State.Running || c.State.Restarting || !this.store.find(c.Id)) return undefined;
-      return this.ctx.d.runtime.stats(c.Id).catch(() => undefined);
-    };
-    const shape = (now: CgroupStats) => ({
-      ...now,
-      preread: prev?.read ?? ZERO_TIME,
-      precpu_stats: prev?.cpu_stats ?? empty.precpu_stats,
-      num_procs: 0,
-      storage_stats: {},
-      ...ident,
-    });
-    if (!opts.stream) {
-      const first = await sample();
-      if (!first) {
-        yield { ...empty, ...ident };
-        return;
-      }
-      if (opts.oneShot) {
-        yield shape(first);
-        return;
-      }
-      prev = first;
-      await delay(1000);
-      const second = await sample();
-      yield second ? shape(second) : { ...empty, ...ident };
-      return;
-    }
-    while (!opts.signal?.aborted) {
-      const now = await sample();
-      yield now ? shape(now) : { ...empty, ...ident };
-      prev = now;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 1000);
-        opts.signal?.addEventListener(
-          'abort',
-          () => {
-            clearTimeout(t);
-            resolve();
-          },
-          { once: true },
-        );
-      });
-    }
+    yield* containerStats(this.ctx, this.store.get(ref), opts);
   }
 
   /**
@@ -887,10 +816,6 @@ export class ContainerService {
   notFound(ref: string): never {
     throw notFound(`No such container: ${ref}`);
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
 }
 
 /** A signal as kill events name it: its number, or as given when it has none in the table. */
