@@ -24,6 +24,7 @@ import { Tasks } from './tasks.ts';
 import { Monitor } from './monitor.ts';
 import { Archive, type CommitRequest } from './archive.ts';
 import { containerStats } from './stats.ts';
+import { Removal } from './removal.ts';
 import type { PathStat } from './copy.ts';
 import { restartOnDaemonStart } from './restart.ts';
 import { logLimits, logsReadable } from './logopts.ts';
@@ -41,8 +42,7 @@ export class ContainerService {
   private readonly tasks: Tasks;
   private readonly monitor: Monitor;
   private readonly archive: Archive;
-  /** Clean-ups of removed containers still under way (`shutdown` lets them finish). */
-  private readonly reaping = new Set<Promise<void>>();
+  private readonly removal: Removal;
 
   constructor(deps: ContainerServiceDeps) {
     this.ctx = new ContainerContext(deps);
@@ -53,8 +53,9 @@ export class ContainerService {
     this.tasks = new Tasks(this.ctx, this.endpoints);
     this.monitor = new Monitor(this.ctx, this.endpoints, {
       restart: (c) => this.startLocked(c, { byPolicy: true }),
-      remove: (c) => void this.forget(c),
+      remove: (c) => void this.removal.forget(c),
     });
+    this.removal = new Removal(this.ctx, { tasks: this.tasks, monitor: this.monitor, endpoints: this.endpoints });
     this.archive = new Archive(this.ctx, this.tasks, {
       pause: (id) => this.pause(id),
       unpause: (id) => this.unpause(id),
@@ -396,53 +397,9 @@ export class ContainerService {
     }
     let volumesGone: Promise<void> | undefined;
     await this.ctx.locks.run(c.Id, async () => {
-      if (this.store.find(c.Id)) volumesGone = this.forget(c, !!opts.volumes);
+      if (this.store.find(c.Id)) volumesGone = this.removal.forget(c, !!opts.volumes);
     });
     await volumesGone;
-  }
-
-  /**
-   * Removes the record (the name is free and the container gone for every client from here)
-   * and then, in the background, what it left on disk. A crash in between leaves a directory
-   * without a record, which `restore` sweeps at the next start.
-   */
-  private forget(c: ContainerRecord, removeVolumes = false): Promise<void> | undefined {
-    this.store.delete(c.Id);
-    // `rm -v` and `--rm` take the container's anonymous volumes along; named ones stay.
-    const vols = this.ctx.d.volumes;
-    const volumesGone =
-      c.MountPoints?.length && vols
-        ? vols
-            .release(c.Id)
-            .then(() => (removeVolumes || c.HostConfig.AutoRemove ? vols.removeAnonymous(c.MountPoints) : undefined))
-            .catch(() => {})
-        : undefined;
-    this.monitor.forget(c.Id);
-    if (this.tasks.takePrepared(c.Id)) this.endpoints.release(c);
-    this.ctx.emit(c, 'destroy');
-    this.ctx.changes.emit(`removed:${c.Id}`);
-    // A moment later: the spawns of the clean-up block the event loop, and the clients told
-    // of the removal (an attach stream draining its last output, a wait) go first.
-    const reap = delay(REAP_DELAY_MS)
-      .then(() => this.reap(c.Id))
-      .catch((err) => this.ctx.d.log.warn(`clean up removed container ${shortId(c.Id)}: ${(err as Error).message}`));
-    this.reaping.add(reap);
-    void reap.finally(() => this.reaping.delete(reap));
-    return volumesGone;
-  }
-
-  /** Deletes a removed container's runtime state, root file system mount and directory. */
-  private async reap(id: string): Promise<void> {
-    const dir = this.dir(id);
-    this.ctx.d.network?.release(id);
-    this.ctx.d.userNetworks?.release(id);
-    await this.tasks.premounted(id);
-    const [known, mounted] = await Promise.all([this.ctx.d.runtime.exists(id), this.ctx.d.snapshots.isMounted(dir)]);
-    await Promise.all([
-      known ? this.ctx.d.runtime.delete(id, true) : undefined,
-      mounted ? this.ctx.d.snapshots.unmountRootfs(dir) : undefined,
-    ]);
-    await fs.rm(dir, { recursive: true, force: true });
   }
 
   rename(ref: string, newName: string): void {
@@ -491,11 +448,11 @@ export class ContainerService {
 
   /** Reconciles records with reality after the daemon (re)starts. */
   async restore(): Promise<void> {
-    await this.sweepRemoved();
+    await this.removal.sweep();
     for (const c of this.store.all()) {
       if (c.State.Status === 'removing') {
         // A removal interrupted by an older daemon (which kept the record until the end).
-        this.forget(c);
+        this.removal.forget(c);
         continue;
       }
       if (c.State.Status === 'created') {
@@ -550,18 +507,6 @@ export class ContainerService {
     }
   }
 
-  /** Directories under the containers root whose record is gone: removals a crash interrupted. */
-  private async sweepRemoved(): Promise<void> {
-    const names = await fs.readdir(this.ctx.d.root).catch(() => [] as string[]);
-    for (const name of names) {
-      if (!/^[0-9a-f]{64}$/.test(name) || this.store.find(name)) continue;
-      this.ctx.d.log.info(`cleaning up container ${shortId(name)}, removed before the daemon stopped`);
-      await this.reap(name).catch((err) =>
-        this.ctx.d.log.warn(`clean up removed container ${shortId(name)}: ${(err as Error).message}`),
-      );
-    }
-  }
-
   /** On daemon shutdown without live restore, containers are stopped cleanly. */
   async shutdown(): Promise<void> {
     this.ctx.shuttingDown = true;
@@ -571,7 +516,7 @@ export class ContainerService {
       const c = this.store.find(id);
       if (c) await this.tasks.dropPrepared(c);
     }
-    await Promise.all(this.reaping);
+    await this.removal.settled();
     // Created containers have their root file system mounted since create (for a quick start):
     // a daemon that stops leaves no mount behind for them; a start mounts it again.
     await Promise.all(
@@ -841,9 +786,6 @@ export type UpdateRequest = Partial<Pick<HostConfig, (typeof UPDATABLE)[number] 
 
 /** How long a SIGKILL waits for the container's exit before it returns anyway. */
 const KILL_WAIT_MS = 10_000;
-
-/** How long after a removal its clean-up (runtime delete, unmount, rm -rf) begins. */
-const REAP_DELAY_MS = 20;
 
 function friendlyStartError(msg: string): string {
   // The docker CLI takes its exit code (127, 126) from runc's wording of these.
