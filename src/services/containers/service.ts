@@ -15,7 +15,7 @@ import { shortId, familiarString, normaliseSignal, parseReference, signalNumber 
 import type { ContainerStore } from './store.ts';
 import { ContainerContext, type ContainerServiceDeps } from './context.ts';
 import { randomName, validName } from './names.ts';
-import { exited, guard, running, ZERO_TIME, type Health } from './state.ts';
+import { exited, guard, running, type Health } from './state.ts';
 import type { ContainerRecord, CreateRequest, HostConfig } from './types.ts';
 import { pumpStdin } from './stdin.ts';
 import { checkCreateRequest, checkPlatform, newRecord } from './create.ts';
@@ -25,9 +25,9 @@ import { Monitor } from './monitor.ts';
 import { Archive, type CommitRequest } from './archive.ts';
 import { containerStats } from './stats.ts';
 import { Removal } from './removal.ts';
+import { DaemonRestore } from './restore.ts';
 import type { PathStat } from './copy.ts';
-import { restartOnDaemonStart } from './restart.ts';
-import { logLimits, logsReadable } from './logopts.ts';
+import { logsReadable } from './logopts.ts';
 import { resourcesFor, validateHostConfig, validateUpdateTypes } from './spec.ts';
 import type { Change } from '../../archive/index.ts';
 import { runcWording, execFailureCode, type LogLine, type ReadLogOptions } from '../../runtime/index.ts';
@@ -43,6 +43,7 @@ export class ContainerService {
   private readonly monitor: Monitor;
   private readonly archive: Archive;
   private readonly removal: Removal;
+  private readonly daemon: DaemonRestore;
 
   constructor(deps: ContainerServiceDeps) {
     this.ctx = new ContainerContext(deps);
@@ -56,6 +57,11 @@ export class ContainerService {
       remove: (c) => void this.removal.forget(c),
     });
     this.removal = new Removal(this.ctx, { tasks: this.tasks, monitor: this.monitor, endpoints: this.endpoints });
+    this.daemon = new DaemonRestore(
+      this.ctx,
+      { tasks: this.tasks, monitor: this.monitor, endpoints: this.endpoints, removal: this.removal },
+      { stop: (id, opts) => this.stop(id, opts), restart: (c) => this.startLocked(c, { byPolicy: true }) },
+    );
     this.archive = new Archive(this.ctx, this.tasks, {
       pause: (id) => this.pause(id),
       unpause: (id) => this.unpause(id),
@@ -446,95 +452,14 @@ export class ContainerService {
 
   // ---- daemon start / shutdown ----
 
-  /** Reconciles records with reality after the daemon (re)starts. */
-  async restore(): Promise<void> {
-    await this.removal.sweep();
-    for (const c of this.store.all()) {
-      if (c.State.Status === 'removing') {
-        // A removal interrupted by an older daemon (which kept the record until the end).
-        this.removal.forget(c);
-        continue;
-      }
-      if (c.State.Status === 'created') {
-        // A task created ahead of a start that never came, by the previous daemon.
-        if (await this.ctx.d.runtime.exists(c.Id)) await this.ctx.d.runtime.delete(c.Id, true).catch(() => {});
-        continue;
-      }
-      if (c.State.Restarting) {
-        // The previous daemon went down while this one waited to restart: the policy decides below.
-        this.ctx.setState(
-          c,
-          exited(c.State, c.State.ExitCode, new Date(Date.parse(c.State.FinishedAt)), c.State.OOMKilled),
-        );
-        continue;
-      }
-      if (!c.State.Running && c.State.Status !== 'paused') continue;
-      const alive = await this.ctx.d.runtime.isAlive(c.Id);
-      if (alive && this.ctx.d.liveRestore) this.monitor.rotateLogs(c, logLimits(c.HostConfig).maxFiles);
-      if (alive && c.MountPoints?.length) this.ctx.d.volumes?.adopt(c.Id, c.MountPoints);
-      if (alive && this.ctx.d.liveRestore) this.endpoints.restore(c);
-      if (alive) {
-        if (!this.ctx.d.liveRestore) {
-          // Without live restore, containers from the previous daemon do not survive it.
-          this.ctx.d.log.info(`stopping container ${shortId(c.Id)} left by the previous daemon`);
-          await this.stop(c.Id, { timeout: 10, byDaemon: true }).catch(() => {});
-        }
-        continue;
-      }
-      const recorded = await this.ctx.d.runtime.readExit(c.Id);
-      await this.monitor.handleExit({
-        id: c.Id,
-        exitCode: recorded?.exitCode ?? 255,
-        exitedAt: recorded?.exitedAt ?? new Date(),
-        oomKilled: recorded?.oomKilled,
-      });
-    }
-    // Restart policies that apply to a daemon start (Docker: always, and unless-stopped and
-    // on-failure for containers no user stopped), in the background: the API comes up meanwhile.
-    for (const c of this.store.all()) {
-      if (c.State.Running || c.State.Status === 'paused') continue;
-      const facts = {
-        exitCode: c.State.ExitCode,
-        manuallyStopped: !!c.ManuallyStopped,
-        restartCount: c.RestartCount,
-        everStarted: c.State.StartedAt !== ZERO_TIME,
-      };
-      if (!restartOnDaemonStart(c.HostConfig.RestartPolicy, facts)) continue;
-      this.ctx.d.log.info(`starting container ${shortId(c.Id)} (restart policy ${c.HostConfig.RestartPolicy?.Name})`);
-      void this.ctx.locks
-        .run(c.Id, () => this.startLocked(c, { byPolicy: true }))
-        .catch((err) => this.ctx.d.log.warn(`restart ${shortId(c.Id)}: ${(err as Error).message}`));
-    }
+  /** Reconciles records with reality after the daemon (re)starts (see restore.ts). */
+  restore(): Promise<void> {
+    return this.daemon.restore();
   }
 
-  /** On daemon shutdown without live restore, containers are stopped cleanly. */
-  async shutdown(): Promise<void> {
-    this.ctx.shuttingDown = true;
-    // Pending policy restarts stay recorded as restarting; the next daemon start decides them.
-    this.monitor.stop();
-    for (const id of this.tasks.preparedIds()) {
-      const c = this.store.find(id);
-      if (c) await this.tasks.dropPrepared(c);
-    }
-    await this.removal.settled();
-    // Created containers have their root file system mounted since create (for a quick start):
-    // a daemon that stops leaves no mount behind for them; a start mounts it again.
-    await Promise.all(
-      this.store
-        .all()
-        .filter((c) => c.State.Status === 'created')
-        .map(async (c) => {
-          await this.tasks.premounted(c.Id);
-          await this.ctx.d.snapshots.unmountRootfs(this.dir(c.Id)).catch(() => {});
-        }),
-    );
-    if (this.ctx.d.liveRestore) return;
-    await Promise.all(
-      this.store
-        .all()
-        .filter((c) => c.State.Running && !c.State.Restarting)
-        .map((c) => this.stop(c.Id, { byDaemon: true }).catch(() => {})),
-    );
+  /** On daemon shutdown without live restore, containers are stopped cleanly (see restore.ts). */
+  shutdown(): Promise<void> {
+    return this.daemon.shutdown();
   }
 
   // ---- attach ----
