@@ -1,4 +1,5 @@
-export { ContainerService, type UpdateRequest } from './service.ts';
+export { ContainerService } from './service.ts';
+export type { UpdateRequest } from './update.ts';
 export type { CommitRequest } from './archive.ts';
 export type { ContainerServiceDeps, ContainerImages, ContainerRootfs } from './context.ts';
 /** A line of a container's log, as `logs` and attach read it. */

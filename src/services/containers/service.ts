@@ -18,6 +18,7 @@ import { randomName, validName } from './names.ts';
 import { exited, guard, running, type Health } from './state.ts';
 import type { ContainerRecord, CreateRequest, HostConfig } from './types.ts';
 import { pumpStdin } from './stdin.ts';
+import { checkUpdateRequest, updatedHostConfig, type UpdateRequest } from './update.ts';
 import { checkCreateRequest, checkPlatform, newRecord } from './create.ts';
 import { Endpoints, type EndpointSettings } from './endpoints.ts';
 import { Tasks } from './tasks.ts';
@@ -28,7 +29,7 @@ import { Removal } from './removal.ts';
 import { DaemonRestore } from './restore.ts';
 import type { PathStat } from './copy.ts';
 import { logsReadable } from './logopts.ts';
-import { resourcesFor, validateHostConfig, validateUpdateTypes } from './spec.ts';
+import { resourcesFor } from './spec.ts';
 import type { Change } from '../../archive/index.ts';
 import { runcWording, execFailureCode, type LogLine, type ReadLogOptions } from '../../runtime/index.ts';
 import { processTable } from './top.ts';
@@ -594,30 +595,10 @@ export class ContainerService {
    * running container (and are kept for its next start); a refused change changes nothing.
    */
   async update(ref: string, u: UpdateRequest): Promise<{ Warnings: string[] }> {
-    if (typeof u !== 'object' || u === null || Array.isArray(u))
-      throw invalidArgument('invalid update config: expected a JSON object');
-    validateUpdateTypes(u);
+    checkUpdateRequest(u);
     const c = this.store.get(ref);
     return this.ctx.locks.run(c.Id, async () => {
-      const next: HostConfig = { ...c.HostConfig };
-      for (const k of UPDATABLE) {
-        if (u[k] !== undefined && u[k] !== null) (next as Record<string, unknown>)[k] = u[k];
-      }
-      if (u.RestartPolicy && (u.RestartPolicy.Name || u.RestartPolicy.MaximumRetryCount)) {
-        if (c.HostConfig.AutoRemove && u.RestartPolicy.Name && u.RestartPolicy.Name !== 'no') {
-          throw invalidArgument('Restart policy cannot be updated because AutoRemove is enabled for the container');
-        }
-        next.RestartPolicy = {
-          Name: u.RestartPolicy.Name || 'no',
-          MaximumRetryCount: u.RestartPolicy.MaximumRetryCount ?? 0,
-        };
-      }
-      if (u.Memory && !u.MemorySwap && (c.HostConfig.MemorySwap ?? 0) > 0 && u.Memory > c.HostConfig.MemorySwap!) {
-        throw invalidArgument(
-          'Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time',
-        );
-      }
-      validateHostConfig(next);
+      const next = updatedHostConfig(c.HostConfig, u);
       // A task created ahead has the old limits: the start creates it anew.
       await this.tasks.dropPrepared(c);
       const resources = resourcesFor(next, {
@@ -693,21 +674,6 @@ function signalAttribute(s: string): string {
   const n = signalNumber(normaliseSignal(s));
   return n === undefined ? s : String(n);
 }
-
-/** The fields of `POST /containers/{id}/update` Berth applies. */
-const UPDATABLE = [
-  'Memory',
-  'MemorySwap',
-  'MemoryReservation',
-  'NanoCpus',
-  'CpuShares',
-  'CpuPeriod',
-  'CpuQuota',
-  'CpusetCpus',
-  'CpusetMems',
-  'PidsLimit',
-] as const;
-export type UpdateRequest = Partial<Pick<HostConfig, (typeof UPDATABLE)[number] | 'RestartPolicy'>>;
 
 /** How long a SIGKILL waits for the container's exit before it returns anyway. */
 const KILL_WAIT_MS = 10_000;
