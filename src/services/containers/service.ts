@@ -17,7 +17,7 @@ import { ContainerContext, type ContainerServiceDeps } from './context.ts';
 import { randomName, validName } from './names.ts';
 import { exited, guard, running, type Health } from './state.ts';
 import type { ContainerRecord, CreateRequest, HostConfig } from './types.ts';
-import { pumpStdin } from './stdin.ts';
+import { pumpStdin, taskCreated } from './stdin.ts';
 import { checkUpdateRequest, updatedHostConfig, type UpdateRequest } from './update.ts';
 import { checkCreateRequest, checkPlatform, newRecord } from './create.ts';
 import { Endpoints, type EndpointSettings } from './endpoints.ts';
@@ -479,29 +479,7 @@ export class ContainerService {
       input.resume();
       return 'ended';
     }
-    if (!c.State.Running) {
-      const ready = await new Promise<boolean>((resolve) => {
-        const created = () => {
-          off();
-          resolve(true);
-        };
-        const gone = () => {
-          off();
-          resolve(false);
-        };
-        const off = () => {
-          this.ctx.changes.off(`created:${c.Id}`, created);
-          this.ctx.changes.off(`exit:${c.Id}`, gone);
-          this.ctx.changes.off(`removed:${c.Id}`, gone);
-          input.off('close', gone);
-        };
-        this.ctx.changes.once(`created:${c.Id}`, created);
-        this.ctx.changes.once(`exit:${c.Id}`, gone);
-        this.ctx.changes.once(`removed:${c.Id}`, gone);
-        input.once('close', gone);
-      });
-      if (!ready) return 'ended';
-    }
+    if (!c.State.Running && !(await taskCreated(this.ctx.changes, c.Id, input))) return 'ended';
     return pumpStdin(input, this.ctx.d.runtime.openStdin(c.Id), {
       detachKeys: c.Config.Tty ? detachKeys : undefined,
       onError: (err) => this.ctx.d.log.warn(err.message),

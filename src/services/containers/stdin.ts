@@ -11,6 +11,7 @@
  * @example
  *   const how = await pumpStdin(socket, runtime.openStdin(id), { detachKeys: parseDetachKeys('ctrl-p,ctrl-q') });
  */
+import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { StdinSession } from '../../runtime/index.ts';
 import { DetachScanner } from './attach.ts';
@@ -75,5 +76,33 @@ export function pumpStdin(input: Readable, session: StdinSession, o: PumpOptions
       },
     );
     input.resume();
+  });
+}
+
+/**
+ * Waits until the task of container `id` exists (its stdin can be opened): true then; false
+ * when the container ends or is removed first, or the client goes away. `changes` is the
+ * service's (see context.ts).
+ */
+export function taskCreated(changes: EventEmitter, id: string, input: Readable): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const created = () => {
+      off();
+      resolve(true);
+    };
+    const gone = () => {
+      off();
+      resolve(false);
+    };
+    const off = () => {
+      changes.off(`created:${id}`, created);
+      changes.off(`exit:${id}`, gone);
+      changes.off(`removed:${id}`, gone);
+      input.off('close', gone);
+    };
+    changes.once(`created:${id}`, created);
+    changes.once(`exit:${id}`, gone);
+    changes.once(`removed:${id}`, gone);
+    input.once('close', gone);
   });
 }
