@@ -14,7 +14,7 @@ import { conflict, invalidArgument, notModified, notFound, internal, notImplemen
 import { shortId, familiarString, normaliseSignal, parseReference, signalNumber } from '../../spec/index.ts';
 import type { ContainerStore } from './store.ts';
 import { ContainerContext, type ContainerServiceDeps } from './context.ts';
-import { randomName, validName } from './names.ts';
+import { freeRandomName, validName } from './names.ts';
 import { exited, guard, running, type Health } from './state.ts';
 import type { ContainerRecord, CreateRequest, HostConfig } from './types.ts';
 import { pumpStdin, taskCreated } from './stdin.ts';
@@ -120,7 +120,7 @@ export class ContainerService {
     const id = randomBytes(32).toString('hex');
     const rec = newRecord(req, {
       id,
-      name: name ? name.replace(/^\//, '') : this.freeRandomName(),
+      name: name ? name.replace(/^\//, '') : freeRandomName((n) => !!this.store.nameOwner(n)),
       image,
       runtime: runtimeName,
       now: new Date(),
@@ -168,14 +168,6 @@ export class ContainerService {
       existsSync(p),
     );
     return planned.length ? this.ctx.d.volumes.prepare(planned) : undefined;
-  }
-
-  private freeRandomName(): string {
-    for (let i = 0; i < 10; i++) {
-      const n = randomName(i);
-      if (!this.store.nameOwner(n)) return n;
-    }
-    return `berth_${randomBytes(4).toString('hex')}`;
   }
 
   // ---- start ----
