@@ -34,8 +34,6 @@ import type { Change } from '../../archive/index.ts';
 import { runcWording, execFailureCode, type LogLine, type ReadLogOptions } from '../../runtime/index.ts';
 import { processTable } from './top.ts';
 import type { Readable } from 'node:stream';
-import { planMounts, parseVolumesFrom } from '../volumes/index.ts';
-import { existsSync } from 'node:fs';
 
 export class ContainerService {
   private readonly ctx: ContainerContext;
@@ -132,42 +130,13 @@ export class ContainerService {
       );
     }
     this.endpoints.check(rec);
-    rec.MountPoints = await this.prepareMounts(req, hostConfig, image.config.config?.Volumes);
+    rec.MountPoints = await this.tasks.prepareMounts(req, hostConfig, image.config.config?.Volumes);
     await fs.mkdir(this.dir(id), { recursive: true, mode: 0o710 });
     this.store.insert(rec);
     this.ctx.emit(rec, 'create');
     this.tasks.premount(rec);
     this.tasks.precreate(rec);
     return { Id: id, Warnings: [] };
-  }
-
-  /** The mount points of a new container, with the volumes they need made; undefined if none. */
-  private async prepareMounts(
-    req: CreateRequest,
-    h: HostConfig,
-    imageVolumes: Record<string, object> | null | undefined,
-  ): Promise<ContainerRecord['MountPoints']> {
-    const volumes = Object.keys({ ...(imageVolumes ?? {}), ...(req.Volumes ?? {}) });
-    if (
-      !h.Binds?.length &&
-      !h.Mounts?.length &&
-      !Object.keys(h.Tmpfs ?? {}).length &&
-      !h.VolumesFrom?.length &&
-      !volumes.length
-    )
-      return undefined;
-    if (!this.ctx.d.volumes) throw invalidArgument('volumes and mounts are not available in this daemon');
-    const volumesFrom = (h.VolumesFrom ?? []).map((spec) => {
-      const { container, mode } = parseVolumesFrom(spec);
-      // A 400, not a 404: the CLI would take a 404 for a missing image and try to pull it.
-      const from = this.store.find(container);
-      if (!from) throw invalidArgument(`No such container: ${container}`);
-      return { mounts: from.MountPoints ?? [], mode };
-    });
-    const planned = planMounts({ binds: h.Binds, mounts: h.Mounts, tmpfs: h.Tmpfs, volumesFrom, volumes }, (p) =>
-      existsSync(p),
-    );
-    return planned.length ? this.ctx.d.volumes.prepare(planned) : undefined;
   }
 
   // ---- start ----

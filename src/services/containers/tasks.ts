@@ -1,19 +1,22 @@
 /**
  * A container's task — what the runtime runs for it — and everything made for it before its
- * process may run: the root file system mounted, its volumes, its network endpoint, the OCI
+ * process may run: its mounts planned (and volumes made) at create, the root file system
+ * mounted, its volumes, its network endpoint, the OCI
  * spec, the runtime's create, the interfaces wired. Also the tasks created ahead: `docker run`
  * sends start a few round trips after create, and a task created in that gap leaves the start
  * only the release of its process to do.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { invalidArgument } from '../../errdefs/index.ts';
 import { resolveUser, type ResolvedUser } from '../../oci/index.ts';
+import { planMounts, parseVolumesFrom } from '../volumes/index.ts';
 import type { ContainerContext } from './context.ts';
 import type { Endpoints, NetworkPlan } from './endpoints.ts';
 import { linkSettings } from './links.ts';
 import { logLimits } from './logopts.ts';
 import { buildSpec } from './spec.ts';
-import type { ContainerRecord } from './types.ts';
+import type { ContainerRecord, CreateRequest, HostConfig } from './types.ts';
 
 /** How a task created ahead of its start came out: its pid, and how many old logs to keep. */
 export interface CreatedTask {
@@ -39,6 +42,35 @@ export class Tasks {
   constructor(ctx: ContainerContext, endpoints: Endpoints) {
     this.ctx = ctx;
     this.endpoints = endpoints;
+  }
+
+  /** The mount points of a new container, with the volumes they need made; undefined if none. */
+  async prepareMounts(
+    req: CreateRequest,
+    h: HostConfig,
+    imageVolumes: Record<string, object> | null | undefined,
+  ): Promise<ContainerRecord['MountPoints']> {
+    const volumes = Object.keys({ ...(imageVolumes ?? {}), ...(req.Volumes ?? {}) });
+    if (
+      !h.Binds?.length &&
+      !h.Mounts?.length &&
+      !Object.keys(h.Tmpfs ?? {}).length &&
+      !h.VolumesFrom?.length &&
+      !volumes.length
+    )
+      return undefined;
+    if (!this.ctx.d.volumes) throw invalidArgument('volumes and mounts are not available in this daemon');
+    const volumesFrom = (h.VolumesFrom ?? []).map((spec) => {
+      const { container, mode } = parseVolumesFrom(spec);
+      // A 400, not a 404: the CLI would take a 404 for a missing image and try to pull it.
+      const from = this.ctx.store.find(container);
+      if (!from) throw invalidArgument(`No such container: ${container}`);
+      return { mounts: from.MountPoints ?? [], mode };
+    });
+    const planned = planMounts({ binds: h.Binds, mounts: h.Mounts, tmpfs: h.Tmpfs, volumesFrom, volumes }, (p) =>
+      existsSync(p),
+    );
+    return planned.length ? this.ctx.d.volumes.prepare(planned) : undefined;
   }
 
   /**
