@@ -71,6 +71,25 @@ export class ContainerContext {
   constructor(deps: ContainerServiceDeps) {
     this.d = deps;
     this.store = new ContainerStore(deps.db);
+    // The image and volume services refuse to remove what containers use: they ask here.
+    deps.images.usage = (imageId) =>
+      this.store
+        .all()
+        .filter((c) => c.Image === imageId)
+        .map((c) => ({ id: c.Id, running: c.State.Running }));
+    deps.images.layersInUse = () =>
+      new Set(
+        this.store
+          .all()
+          .map((c) => c.TopChain)
+          .filter((x): x is string => !!x),
+      );
+    if (deps.volumes)
+      deps.volumes.usage = (name) =>
+        this.store
+          .all()
+          .filter((c) => c.MountPoints?.some((m) => m.Name === name))
+          .map((c) => c.Id);
   }
 
   /** `<data-root>/containers/<id>`: the bundle, the root file system's mount, the logs. */

@@ -65,25 +65,7 @@ export class ContainerService {
       pause: (id) => this.pause(id),
       unpause: (id) => this.unpause(id),
     });
-    deps.images.usage = (imageId) =>
-      this.store
-        .all()
-        .filter((c) => c.Image === imageId)
-        .map((c) => ({ id: c.Id, running: c.State.Running }));
-    deps.images.layersInUse = () =>
-      new Set(
-        this.store
-          .all()
-          .map((c) => c.TopChain)
-          .filter((x): x is string => !!x),
-      );
     deps.runtime.onExit((e) => void this.monitor.handleExit(e));
-    if (deps.volumes)
-      deps.volumes.usage = (name) =>
-        this.store
-          .all()
-          .filter((c) => c.MountPoints?.some((m) => m.Name === name))
-          .map((c) => c.Id);
   }
 
   /** The containers' records (other services read them; changes go through this service). */
