@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Host } from '../host/index.ts';
 import { RuncRuntime } from '../runtime/index.ts';
+import { Runtimes } from '../services/containers/index.ts';
 
 /**
  * `--default-runtime`: `runc`, or `crun` (run through the berth-crun wrapper, which lets it work
@@ -28,4 +29,16 @@ export async function createRuntime(host: Host, execRoot: string, runtimeName = 
   const rt = new RuncRuntime({ host, root: execRoot, runtimePath: runtimePath(runtimeName) });
   await rt.init();
   return rt;
+}
+
+/**
+ * The runtimes containers can ask for by name (`HostConfig.Runtime`), `defaultName` first: the
+ * services take them as one set, each container runs on the one its record names.
+ */
+export async function createRuntimes(
+  host: Host,
+  execRoot: string,
+  defaultName: string,
+): Promise<Runtimes<RuncRuntime>> {
+  return new Runtimes(new Map([[defaultName, await createRuntime(host, execRoot, defaultName)]]), defaultName);
 }

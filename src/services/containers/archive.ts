@@ -185,7 +185,7 @@ export class Archive {
     const freeze = c.State.Running && !c.State.Paused && !c.State.Restarting;
     if (freeze) {
       try {
-        await this.ctx.d.runtime.pause(c.Id);
+        await this.ctx.runtime(c).pause(c.Id);
       } catch (e) {
         if (!wasMounted) await this.ctx.d.snapshots.unmountRootfs(dir).catch(() => {});
         throw e;
@@ -197,7 +197,11 @@ export class Archive {
       release: async () => {
         if (released) return;
         released = true;
-        if (freeze) await this.ctx.d.runtime.resume(c.Id).catch(() => {});
+        if (freeze)
+          await this.ctx
+            .runtime(c)
+            .resume(c.Id)
+            .catch(() => {});
         if (!wasMounted && !c.State.Running) await this.ctx.d.snapshots.unmountRootfs(dir).catch(() => {});
       },
     };

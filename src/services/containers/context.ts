@@ -24,6 +24,7 @@ import type { ImageService } from '../images/index.ts';
 import type { VolumeService } from '../volumes/index.ts';
 import type { State } from './state.ts';
 import { ContainerStore } from './store.ts';
+import type { Runtimes } from './runtimes.ts';
 import type { ContainerRecord } from './types.ts';
 
 /** What the container service uses of the image service: images by name, commits, and the hooks it sets. */
@@ -38,7 +39,8 @@ export interface ContainerServiceDeps {
   db: MetadataDb;
   images: ContainerImages;
   snapshots: ContainerRootfs;
-  runtime: ContainerRuntime;
+  /** The runtimes containers run on, by name; `HostConfig.Runtime` chooses (see runtimes.ts). */
+  runtimes: Runtimes<ContainerRuntime>;
   host: Host;
   events: EventBus;
   /** `<data-root>/containers`. */
@@ -47,8 +49,6 @@ export interface ContainerServiceDeps {
   log: { debug(m: string): void; info(m: string): void; warn(m: string): void; error(m: string): void };
   /** Path of an init binary for `--init` (tini-static), if installed. */
   initPath?: string;
-  /** The OCI runtime every container runs on (`--default-runtime`): HostConfig.Runtime names it. */
-  runtimeName?: string;
   /** The default bridge; without it (or when disabled) containers get an unconnected namespace. */
   network?: NetworkManager;
   /** User-defined networks (`docker network create`). */
@@ -102,8 +102,8 @@ export class ContainerContext {
   }
 
   /** The runtime container `c` runs on. */
-  runtime(_c: ContainerRecord): ContainerRuntime {
-    return this.d.runtime;
+  runtime(c: ContainerRecord): ContainerRuntime {
+    return this.d.runtimes.of(c);
   }
 
   setState(c: ContainerRecord, state: State): void {

@@ -9,3 +9,4 @@ export { statusText, humanDuration, type State, type Health } from './state.ts';
 export { summary, inspect, networkMode } from './views.ts';
 export { parseDetachKeys, DEFAULT_DETACH_KEYS } from './attach.ts';
 export { pumpStdin } from './stdin.ts';
+export { Runtimes } from './runtimes.ts';

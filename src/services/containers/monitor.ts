@@ -37,14 +37,15 @@ export class Monitor {
     this.hooks = hooks;
   }
 
-  async handleExit(e: Exit): Promise<void> {
+  async handleExit(e: Exit, runtime: string): Promise<void> {
     const c = this.ctx.store.find(e.id);
-    if (!c) return;
+    // An exit is the news of the runtime the container runs on, not of another one.
+    if (!c || this.ctx.d.runtimes.nameOf(c) !== runtime) return;
     await this.ctx.locks.run(c.Id, async () => {
       if ((!c.State.Running && c.State.Status !== 'paused') || c.State.Restarting) return;
       // A late exit of a task a forced delete took down (a task created ahead and dropped)
       // can arrive after the start that made a new one: the live task's run goes on.
-      if (await this.ctx.d.runtime.isAlive(c.Id)) return;
+      if (await this.ctx.runtime(c).isAlive(c.Id)) return;
       this.rotators.get(c.Id)?.stop();
       this.rotators.delete(c.Id);
       const ranMs = e.exitedAt.getTime() - Date.parse(c.State.StartedAt);
@@ -77,7 +78,8 @@ export class Monitor {
     }
     // The rootfs mount lives in the host's namespace: it can go while runc deletes its state.
     await Promise.all([
-      this.ctx.d.runtime
+      this.ctx
+        .runtime(c)
         .delete(c.Id, true)
         .catch((err) => this.ctx.d.log.warn(`delete task ${shortId(c.Id)}: ${(err as Error).message}`)),
       this.ctx.d.snapshots

@@ -8,6 +8,7 @@
 import { promises as fs } from 'node:fs';
 import { delay } from '../../async/index.ts';
 import { shortId } from '../../spec/index.ts';
+import type { TaskLifecycle } from '../../runtime/index.ts';
 import type { ContainerContext } from './context.ts';
 import type { Endpoints } from './endpoints.ts';
 import type { Monitor } from './monitor.ts';
@@ -55,22 +56,28 @@ export class Removal {
     // A moment later: the spawns of the clean-up block the event loop, and the clients told
     // of the removal (an attach stream draining its last output, a wait) go first.
     const reap = delay(REAP_DELAY_MS)
-      .then(() => this.reap(c.Id))
+      .then(() => this.reap(c.Id, [this.ctx.runtime(c)]))
       .catch((err) => this.ctx.d.log.warn(`clean up removed container ${shortId(c.Id)}: ${(err as Error).message}`));
     this.reaping.add(reap);
     void reap.finally(() => this.reaping.delete(reap));
     return volumesGone;
   }
 
-  /** Deletes a removed container's runtime state, root file system mount and directory. */
-  async reap(id: string): Promise<void> {
+  /**
+   * Deletes a removed container's runtime state (in `runtimes`: the one it ran on, or every one
+   * when that is not known any more), root file system mount and directory.
+   */
+  async reap(id: string, runtimes: readonly TaskLifecycle[]): Promise<void> {
     const dir = this.ctx.dir(id);
     this.ctx.d.network?.release(id);
     this.ctx.d.userNetworks?.release(id);
     await this.tasks.premounted(id);
-    const [known, mounted] = await Promise.all([this.ctx.d.runtime.exists(id), this.ctx.d.snapshots.isMounted(dir)]);
+    const [known, mounted] = await Promise.all([
+      Promise.all(runtimes.map((rt) => rt.exists(id))),
+      this.ctx.d.snapshots.isMounted(dir),
+    ]);
     await Promise.all([
-      known ? this.ctx.d.runtime.delete(id, true) : undefined,
+      ...runtimes.map((rt, i) => (known[i] ? rt.delete(id, true) : undefined)),
       mounted ? this.ctx.d.snapshots.unmountRootfs(dir) : undefined,
     ]);
     await fs.rm(dir, { recursive: true, force: true });
@@ -82,7 +89,8 @@ export class Removal {
     for (const name of names) {
       if (!/^[0-9a-f]{64}$/.test(name) || this.ctx.store.find(name)) continue;
       this.ctx.d.log.info(`cleaning up container ${shortId(name)}, removed before the daemon stopped`);
-      await this.reap(name).catch((err) =>
+      const runtimes = this.ctx.d.runtimes.entries().map(([, rt]) => rt);
+      await this.reap(name, runtimes).catch((err) =>
         this.ctx.d.log.warn(`clean up removed container ${shortId(name)}: ${(err as Error).message}`),
       );
     }

@@ -56,7 +56,11 @@ export class DaemonRestore {
       }
       if (c.State.Status === 'created') {
         // A task created ahead of a start that never came, by the previous daemon.
-        if (await this.ctx.d.runtime.exists(c.Id)) await this.ctx.d.runtime.delete(c.Id, true).catch(() => {});
+        if (await this.ctx.runtime(c).exists(c.Id))
+          await this.ctx
+            .runtime(c)
+            .delete(c.Id, true)
+            .catch(() => {});
         continue;
       }
       if (c.State.Restarting) {
@@ -68,7 +72,7 @@ export class DaemonRestore {
         continue;
       }
       if (!c.State.Running && c.State.Status !== 'paused') continue;
-      const alive = await this.ctx.d.runtime.isAlive(c.Id);
+      const alive = await this.ctx.runtime(c).isAlive(c.Id);
       if (alive && this.ctx.d.liveRestore) this.monitor.rotateLogs(c, logLimits(c.HostConfig).maxFiles);
       if (alive && c.MountPoints?.length) this.ctx.d.volumes?.adopt(c.Id, c.MountPoints);
       if (alive && this.ctx.d.liveRestore) this.endpoints.restore(c);
@@ -80,13 +84,16 @@ export class DaemonRestore {
         }
         continue;
       }
-      const recorded = await this.ctx.d.runtime.readExit(c.Id);
-      await this.monitor.handleExit({
-        id: c.Id,
-        exitCode: recorded?.exitCode ?? 255,
-        exitedAt: recorded?.exitedAt ?? new Date(),
-        oomKilled: recorded?.oomKilled,
-      });
+      const recorded = await this.ctx.runtime(c).readExit(c.Id);
+      await this.monitor.handleExit(
+        {
+          id: c.Id,
+          exitCode: recorded?.exitCode ?? 255,
+          exitedAt: recorded?.exitedAt ?? new Date(),
+          oomKilled: recorded?.oomKilled,
+        },
+        this.ctx.d.runtimes.nameOf(c),
+      );
     }
     // Restart policies that apply to a daemon start (Docker: always, and unless-stopped and
     // on-failure for containers no user stopped), in the background: the API comes up meanwhile.

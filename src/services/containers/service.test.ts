@@ -164,3 +164,36 @@ test('kill with another signal returns once it is sent: the container runs until
   await until('the exit', () => !s.svc.get(id).State.Running);
   assert.equal(s.svc.get(id).State.ExitCode, 143);
 });
+
+test('a container runs on the runtime its HostConfig.Runtime names; its exits count only from there', async (t) => {
+  const s = await openTestService({ otherRuntimes: ['other'] });
+  t.after(() => s.close());
+  const other = s.runtimes.of({ HostConfig: { Runtime: 'other' } });
+  const id = await s.create(['sleep', '100'], { HostConfig: { Runtime: 'other' } });
+  await s.svc.start(id);
+  assert.equal(s.svc.get(id).HostConfig.Runtime, 'other');
+  assert.equal(other.task(id).status, 'running');
+  assert.equal(s.runtime.tasks.has(id), false, 'nothing of it on the default runtime');
+  // Another runtime's news of the same ID is not this container's exit.
+  s.runtime.tasks.set(id, { ...other.task(id) });
+  s.runtime.exitNow(id, 9);
+  await sleep(50);
+  assert.equal(s.svc.get(id).State.Running, true);
+  await s.svc.kill(id, 'SIGKILL');
+  assert.equal(s.svc.get(id).State.ExitCode, 137);
+  assert.deepEqual(
+    other.calls.filter((c) => c.id === id).map((c) => c.op),
+    ['create', 'start', 'kill', 'delete'],
+  );
+});
+
+test('a runtime the daemon does not offer is refused at create; a create without one gets the default', async (t) => {
+  const s = await openTestService();
+  t.after(() => s.close());
+  await assert.rejects(
+    s.create(['true'], { HostConfig: { Runtime: 'nosuch' } }),
+    /unknown or invalid runtime name: nosuch/,
+  );
+  const id = await s.create(['true']);
+  assert.equal(s.svc.get(id).HostConfig.Runtime, 'fake');
+});

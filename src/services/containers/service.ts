@@ -65,7 +65,7 @@ export class ContainerService {
       pause: (id) => this.pause(id),
       unpause: (id) => this.unpause(id),
     });
-    deps.runtime.onExit((e) => void this.monitor.handleExit(e));
+    for (const [name, rt] of deps.runtimes.entries()) rt.onExit((e) => void this.monitor.handleExit(e, name));
   }
 
   /** The containers' records (other services read them; changes go through this service). */
@@ -89,9 +89,7 @@ export class ContainerService {
     checkCreateRequest(req);
     const imageRef = req.Image!;
     const hostConfig: HostConfig = req.HostConfig ?? {};
-    const runtimeName = this.ctx.d.runtimeName ?? 'runc';
-    if (hostConfig.Runtime && hostConfig.Runtime !== runtimeName)
-      throw invalidArgument(`unknown or invalid runtime name: ${hostConfig.Runtime}`);
+    const runtimeName = this.ctx.d.runtimes.choose(hostConfig.Runtime);
     if (name !== undefined && name !== '' && !validName(name)) {
       throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     }
@@ -150,13 +148,16 @@ export class ContainerService {
       this.ctx.setState(c, running(c.State, task.pid, new Date()));
       c.ManuallyStopped = false;
       const t1 = performance.now();
-      await this.ctx.d.runtime.start(c.Id);
+      await this.ctx.runtime(c).start(c.Id);
       this.ctx.d.log.debug(
         `start ${shortId(c.Id)}: ${prepared ? 'created ahead' : `create ${(t1 - t0).toFixed(1)} ms`}, start ${(performance.now() - t1).toFixed(1)} ms`,
       );
     } catch (e) {
       const msg = runcWording((e as Error).message, c.Path);
-      await this.ctx.d.runtime.delete(c.Id, true).catch(() => {});
+      await this.ctx
+        .runtime(c)
+        .delete(c.Id, true)
+        .catch(() => {});
       await this.ctx.d.snapshots.unmountRootfs(dir).catch(() => {});
       this.endpoints.release(c);
       await this.ctx.d.volumes?.release(c.Id);
@@ -255,15 +256,25 @@ export class ContainerService {
     const sig = opts.signal || c.Config.StopSignal || 'SIGTERM';
     const timeout = opts.timeout ?? c.Config.StopTimeout ?? 10;
     const exit = this.nextExit(c.Id);
-    if (c.State.Paused) await this.ctx.d.runtime.resume(c.Id).catch(() => {});
-    await this.ctx.d.runtime.kill(c.Id, sig).catch(() => {});
+    if (c.State.Paused)
+      await this.ctx
+        .runtime(c)
+        .resume(c.Id)
+        .catch(() => {});
+    await this.ctx
+      .runtime(c)
+      .kill(c.Id, sig)
+      .catch(() => {});
     this.ctx.emit(c, 'kill', { signal: signalAttribute(sig) });
     const stopped =
       timeout < 0
         ? await exit.then(() => true)
         : await Promise.race([exit.then(() => true), delay(timeout * 1000).then(() => false)]);
     if (!stopped && c.State.Running) {
-      await this.ctx.d.runtime.kill(c.Id, 'SIGKILL', true).catch(() => {});
+      await this.ctx
+        .runtime(c)
+        .kill(c.Id, 'SIGKILL', true)
+        .catch(() => {});
       this.ctx.emit(c, 'kill', { signal: '9' });
       await Promise.race([exit, delay(10_000)]);
     }
@@ -287,7 +298,7 @@ export class ContainerService {
       this.store.save(c);
     }
     if (sig !== 'SIGKILL') {
-      await this.ctx.d.runtime.kill(c.Id, sig);
+      await this.ctx.runtime(c).kill(c.Id, sig);
       this.ctx.emit(c, 'kill', { signal: signalAttribute(sig) });
       return;
     }
@@ -296,7 +307,7 @@ export class ContainerService {
     // running — or, worse, stopped with exit code 0.
     const exit = this.nextExit(c.Id);
     try {
-      await this.ctx.d.runtime.kill(c.Id, sig);
+      await this.ctx.runtime(c).kill(c.Id, sig);
     } catch (e) {
       // Gone already: its exit is on its way.
       if (!is(e, 'NotFound')) throw e;
@@ -316,7 +327,7 @@ export class ContainerService {
     const c = this.store.get(ref);
     await this.ctx.locks.run(c.Id, async () => {
       guard.pause(c.Id, c.State);
-      await this.ctx.d.runtime.pause(c.Id);
+      await this.ctx.runtime(c).pause(c.Id);
       this.ctx.setState(c, { ...c.State, Status: 'paused', Paused: true });
       this.ctx.emit(c, 'pause');
     });
@@ -326,7 +337,7 @@ export class ContainerService {
     const c = this.store.get(ref);
     await this.ctx.locks.run(c.Id, async () => {
       guard.unpause(c.Id, c.State);
-      await this.ctx.d.runtime.resume(c.Id);
+      await this.ctx.runtime(c).resume(c.Id);
       this.ctx.setState(c, { ...c.State, Status: 'running', Paused: false });
       this.ctx.emit(c, 'unpause');
     });
@@ -340,9 +351,16 @@ export class ContainerService {
     if (c.State.Restarting) await this.ctx.locks.run(c.Id, async () => void this.monitor.cancelRestart(c));
     if (c.State.Running || c.State.Status === 'paused') {
       const exit = this.nextExit(c.Id);
-      if (c.State.Paused) await this.ctx.d.runtime.resume(c.Id).catch(() => {});
+      if (c.State.Paused)
+        await this.ctx
+          .runtime(c)
+          .resume(c.Id)
+          .catch(() => {});
       c.ManuallyStopped = true;
-      await this.ctx.d.runtime.kill(c.Id, 'SIGKILL', true).catch(() => {});
+      await this.ctx
+        .runtime(c)
+        .kill(c.Id, 'SIGKILL', true)
+        .catch(() => {});
       await Promise.race([exit, delay(10_000)]);
     }
     let volumesGone: Promise<void> | undefined;
@@ -390,7 +408,7 @@ export class ContainerService {
   async top(ref: string, psArgs = '-ef'): Promise<{ Titles: string[]; Processes: string[][] }> {
     const c = this.store.get(ref);
     guard.top(c.Id, c.State);
-    const pids = new Set(await this.ctx.d.runtime.ps(c.Id));
+    const pids = new Set(await this.ctx.runtime(c).ps(c.Id));
     return processTable(this.ctx.d.host, psArgs, pids);
   }
 
@@ -423,7 +441,7 @@ export class ContainerService {
       return 'ended';
     }
     if (!c.State.Running && !(await taskCreated(this.ctx.changes, c.Id, input))) return 'ended';
-    return pumpStdin(input, this.ctx.d.runtime.openStdin(c.Id), {
+    return pumpStdin(input, this.ctx.runtime(c).openStdin(c.Id), {
       detachKeys: c.Config.Tty ? detachKeys : undefined,
       onError: (err) => this.ctx.d.log.warn(err.message),
     });
@@ -453,7 +471,7 @@ export class ContainerService {
     const c = this.store.get(ref);
     if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
     if (!c.Config.Tty) return;
-    await this.ctx.d.runtime.resize(c.Id, height, width);
+    await this.ctx.runtime(c).resize(c.Id, height, width);
   }
 
   // ---- reads ----
@@ -465,7 +483,7 @@ export class ContainerService {
 
   /** What the container wrote, for attached clients (`attach`, `run`) and for `docker logs`. */
   logs(c: ContainerRecord, opts: ReadLogOptions): AsyncIterable<LogLine> {
-    return this.ctx.d.runtime.readLogs(this.logPath(c.Id), opts);
+    return this.ctx.runtime(c).readLogs(this.logPath(c.Id), opts);
   }
 
   /** `docker logs`: refused, as Docker refuses it, when the container's driver keeps nothing. */
@@ -526,9 +544,12 @@ export class ContainerService {
         liftPids: u.PidsLimit !== undefined && u.PidsLimit !== null && u.PidsLimit <= 0,
       });
       if (c.State.Running && !c.State.Restarting) {
-        await this.ctx.d.runtime.update(c.Id, resources).catch((e: Error) => {
-          throw invalidArgument(`Cannot update container ${c.Id}: ${e.message}`, e);
-        });
+        await this.ctx
+          .runtime(c)
+          .update(c.Id, resources)
+          .catch((e: Error) => {
+            throw invalidArgument(`Cannot update container ${c.Id}: ${e.message}`, e);
+          });
       }
       c.HostConfig = next;
       this.store.save(c);

@@ -40,7 +40,10 @@ export async function* containerStats(
   let prev: CgroupStats | undefined;
   const sample = async (): Promise<CgroupStats | undefined> => {
     if (!c.State.Running || c.State.Restarting || !ctx.store.find(c.Id)) return undefined;
-    return ctx.d.runtime.stats(c.Id).catch(() => undefined);
+    return ctx
+      .runtime(c)
+      .stats(c.Id)
+      .catch(() => undefined);
   };
   const shape = (now: CgroupStats) => ({
     ...now,

@@ -108,7 +108,11 @@ export class Tasks {
   async create(c: ContainerRecord, network?: NetworkPlan): Promise<CreatedTask> {
     const dir = this.ctx.dir(c.Id);
     // A previous run's leftovers (a crash between exit and cleanup) go first.
-    if (await this.ctx.d.runtime.exists(c.Id)) await this.ctx.d.runtime.delete(c.Id, true).catch(() => {});
+    if (await this.ctx.runtime(c).exists(c.Id))
+      await this.ctx
+        .runtime(c)
+        .delete(c.Id, true)
+        .catch(() => {});
     await this.premounted(c.Id);
     if (!(await this.ctx.d.snapshots.isMounted(dir))) await this.ctx.d.snapshots.mountRootfs(dir, c.TopChain as never);
     const mounts = c.MountPoints?.length
@@ -134,7 +138,7 @@ export class Tasks {
       resolveUser: (spec, rootfs) => this.userFor(c, spec, rootfs),
     });
     const limits = logLimits(c.HostConfig);
-    const { pid } = await this.ctx.d.runtime.create({
+    const { pid } = await this.ctx.runtime(c).create({
       id: c.Id,
       bundle: dir,
       spec,
@@ -205,7 +209,10 @@ export class Tasks {
           this.prepared.set(c.Id, { ...task, timer });
         } catch {
           // start does it again, and reports what goes wrong
-          await this.ctx.d.runtime.delete(c.Id, true).catch(() => {});
+          await this.ctx
+            .runtime(c)
+            .delete(c.Id, true)
+            .catch(() => {});
           this.endpoints.release(c);
           await this.ctx.d.volumes?.release(c.Id);
         }
@@ -227,7 +234,10 @@ export class Tasks {
    */
   async dropPrepared(c: ContainerRecord): Promise<void> {
     if (!this.takePrepared(c.Id)) return;
-    await this.ctx.d.runtime.delete(c.Id, true).catch(() => {});
+    await this.ctx
+      .runtime(c)
+      .delete(c.Id, true)
+      .catch(() => {});
     this.endpoints.release(c);
     await this.ctx.d.volumes?.release(c.Id);
   }

@@ -14,6 +14,7 @@ import type { Image } from '../../images/index.ts';
 import { MetadataDb } from '../../metadata/index.ts';
 import { FakeRuntime } from '../../runtime/testing.ts';
 import type { Digest } from '../../spec/index.ts';
+import { Runtimes } from './runtimes.ts';
 import { ContainerService } from './service.ts';
 import type { ContainerImages, ContainerRootfs } from './context.ts';
 import type { CreateRequest } from './types.ts';
@@ -21,6 +22,8 @@ import type { CreateRequest } from './types.ts';
 export interface TestService {
   svc: ContainerService;
   runtime: FakeRuntime;
+  /** The service's runtimes: `fake` (the default, `runtime`), and any others asked for. */
+  runtimes: Runtimes<FakeRuntime>;
   events: EventBus;
   host: FakeHost;
   dir: string;
@@ -34,32 +37,36 @@ export interface TestService {
 export const TEST_IMAGE_ID = `sha256:${'ab'.repeat(32)}` as Digest;
 
 export async function openTestService(
-  o: { precreateTtlMs?: number; liveRestore?: boolean } = {},
+  o: { precreateTtlMs?: number; liveRestore?: boolean; otherRuntimes?: string[] } = {},
 ): Promise<TestService> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-containers-'));
   const db = new MetadataDb(join(dir, 'metadata.db'));
   const runtime = new FakeRuntime();
   const events = new EventBus();
   const host = new FakeHost();
+  const runtimes = new Runtimes(
+    new Map([['fake', runtime], ...(o.otherRuntimes ?? []).map((n): [string, FakeRuntime] => [n, new FakeRuntime()])]),
+    'fake',
+  );
   const seen: EngineEvent[] = [];
   events.subscribe((e) => seen.push(e));
   const svc = new ContainerService({
     db,
     images: fakeImages(),
     snapshots: fakeRootfs(),
-    runtime,
+    runtimes,
     host,
     events,
     root: join(dir, 'containers'),
     liveRestore: o.liveRestore ?? false,
     log: { debug() {}, info() {}, warn() {}, error() {} },
-    runtimeName: 'fake',
     precreateTtlMs: o.precreateTtlMs,
   });
   await mkdir(join(dir, 'containers'), { recursive: true });
   return {
     svc,
     runtime,
+    runtimes,
     events,
     host,
     dir,

@@ -12,7 +12,7 @@ import { ExecService } from './service.ts';
 async function setup(t: { after: (fn: () => Promise<void>) => void }): Promise<TestService & { execs: ExecService }> {
   const s = await openTestService();
   t.after(() => s.close());
-  return { ...s, execs: new ExecService({ containers: s.svc, runtime: s.runtime, events: s.events }) };
+  return { ...s, execs: new ExecService({ containers: s.svc, runtimes: s.runtimes, events: s.events }) };
 }
 
 async function running(s: TestService): Promise<string> {

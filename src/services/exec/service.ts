@@ -19,7 +19,7 @@ import type { EventBus } from '../../events/index.ts';
 import { hostCapabilities, resolveUser } from '../../oci/index.ts';
 import { execFailureCode, runcWording, type ExecRuntime, type TaskInfo } from '../../runtime/index.ts';
 import type { ContainerService, ContainerRecord, LogEntry } from '../containers/index.ts';
-import { parseDetachKeys, pumpStdin, DEFAULT_DETACH_KEYS } from '../containers/index.ts';
+import { parseDetachKeys, pumpStdin, DEFAULT_DETACH_KEYS, type Runtimes } from '../containers/index.ts';
 
 /** What the exec service needs of the runtime: exec sessions, and their logs. */
 export type ExecSessions = ExecRuntime & Pick<TaskInfo, 'readLogs'>;
@@ -48,12 +48,15 @@ export interface ExecRecord {
   Pid: number;
   started: boolean;
   dir: string;
+  /** The runtime the container runs on, which runs the exec too (see services/containers/runtimes.ts). */
+  runtime: string;
   exit?: Promise<number>;
 }
 
 export interface ExecServiceDeps {
   containers: ContainerService;
-  runtime: ExecSessions;
+  /** The runtimes, as the container service has them: an exec runs on its container's. */
+  runtimes: Runtimes<ExecSessions>;
   events: EventBus;
 }
 
@@ -104,9 +107,14 @@ export class ExecService {
       Pid: 0,
       started: false,
       dir: join(this.d.containers.dir(c.Id), 'exec', id.slice(0, 16)),
+      runtime: this.d.runtimes.nameOf(c),
     });
     this.d.containers.publishEvent(c, `exec_create: ${cfg.Cmd.join(' ')}`, { execID: id });
     return { Id: id };
+  }
+
+  private runtime(e: ExecRecord): ExecSessions {
+    return this.d.runtimes.of({ HostConfig: { Runtime: e.runtime } });
   }
 
   get(id: string): ExecRecord {
@@ -139,7 +147,7 @@ export class ExecService {
     const cmd = (e.config.Cmd ?? []).join(' ');
     this.d.containers.publishEvent(c, `exec_start: ${cmd}`, { execID: id });
     try {
-      const { pid, exit } = await this.d.runtime.exec({
+      const { pid, exit } = await this.runtime(e).exec({
         id: c.Id,
         sessionId: id.slice(0, 32),
         dir: e.dir,
@@ -173,7 +181,7 @@ export class ExecService {
 
   /** The process's output from its start, until it exits or `signal` aborts. */
   output(e: ExecRecord, signal: AbortSignal): AsyncIterable<LogEntry> {
-    return this.d.runtime.readLogs(join(e.dir, 'exec.log'), { follow: true, signal, untilExit: e.exit });
+    return this.runtime(e).readLogs(join(e.dir, 'exec.log'), { follow: true, signal, untilExit: e.exit });
   }
 
   /** Forwards input to the exec's stdin (see ContainerService.attachStdin for the rules). */
@@ -182,7 +190,7 @@ export class ExecService {
       input.resume();
       return 'ended';
     }
-    return pumpStdin(input, this.d.runtime.openExecStdin(e.ID.slice(0, 32)), {
+    return pumpStdin(input, this.runtime(e).openExecStdin(e.ID.slice(0, 32)), {
       detachKeys: e.config.Tty ? parseDetachKeys(e.config.DetachKeys || DEFAULT_DETACH_KEYS) : undefined,
     });
   }
@@ -191,7 +199,7 @@ export class ExecService {
     const e = this.get(id);
     if (!e.Running) throw conflict(`Exec ${id} is not running`);
     if (!e.config.Tty) return;
-    await this.d.runtime.resizeIn(e.dir, height, width, `resize exec "${id}"`);
+    await this.runtime(e).resizeIn(e.dir, height, width, `resize exec "${id}"`);
   }
 
   /** `GET /exec/{id}/json` in Docker's shape. */
