@@ -343,8 +343,8 @@ export class RuncRuntime implements RuntimeDriver {
     const bundle = s?.bundle || this.bundles.get(id);
     const monitor = bundle ? await readMonitorPid(bundle) : undefined;
     const r = await this.runRuntime(this.runcArgs('delete', ...(force ? ['--force'] : []), id));
-    if (r.code !== 0 && !/does not exist|not found/i.test(r.stderr)) {
-      if (/not stopped/i.test(r.stderr)) {
+    if (r.code !== 0 && !GONE.test(r.stderr)) {
+      if (/not stopped|is not in `created` or `stopped` state/i.test(r.stderr)) {
         throw conflict(`delete container "${id}": container is running: stop it first or use force`);
       }
       throw runcFailure('delete', id, r.stderr);
@@ -552,9 +552,12 @@ export class RuncRuntime implements RuntimeDriver {
 
 const SIGKILL = 9;
 
+/** How runc (`container does not exist`) and crun (`cannot open directory <state>`) say a container is unknown. */
+const GONE = /does not exist|not found|cannot open directory/i;
+
 function runcFailure(op: string, id: string, stderr: string) {
   const why = runtimeError(stderr);
-  if (/does not exist|not found/i.test(why)) return notFound(`${op} container "${id}": no such container`);
+  if (GONE.test(why)) return notFound(`${op} container "${id}": no such container`);
   if (
     /not running|not paused|already running|has stopped|not stopped|is paused|cannot start|cannot pause|cannot resume/i.test(
       why,
