@@ -50,6 +50,8 @@ export interface FakeTask {
   program: FakeProgram;
   /** What reached its stdin. */
   stdin: string;
+  /** Signals sent while it was paused, handled when it resumes. */
+  pending: string[];
   resources?: object;
   size?: { height: number; width: number };
   exit?: Omit<Exit, 'id'>;
@@ -91,6 +93,7 @@ export class FakeRuntime implements RuntimeDriver {
       logPath: o.logPath,
       program,
       stdin: '',
+      pending: [],
     };
     this.tasks.set(o.id, t);
     return { pid: t.pid };
@@ -134,7 +137,13 @@ export class FakeRuntime implements RuntimeDriver {
     if (!t) throw notFound(`kill container "${id}": no such container`);
     if (!alive(t)) throw notFound(`kill container "${id}": container is not running`);
     const name = normaliseSignal(signal);
-    if (name !== 'SIGKILL' && (HARMLESS.has(name) || t.program.ignore?.includes(name) || t.status === 'paused')) return;
+    // Frozen, it handles signals when it thaws (as with crun, which does not thaw it for SIGKILL).
+    if (t.status === 'paused') t.pending.push(name);
+    else this.signal(t, name);
+  }
+
+  private signal(t: FakeTask, name: string): void {
+    if (name !== 'SIGKILL' && (HARMLESS.has(name) || t.program.ignore?.includes(name))) return;
     this.end(t, 128 + (signalNumber(name) ?? 0));
   }
 
@@ -150,6 +159,7 @@ export class FakeRuntime implements RuntimeDriver {
     const t = this.live(id, 'resume');
     if (t.status !== 'paused') throw conflict(`resume container "${id}": container not paused`);
     t.status = 'running';
+    for (const name of t.pending.splice(0)) this.signal(t, name);
   }
 
   async update(id: string, resources: object): Promise<void> {
@@ -218,7 +228,8 @@ export class FakeRuntime implements RuntimeDriver {
     if (!t || t.status !== 'running') throw internal(`exec in container "${o.id}": container is not running`);
     const args = ((o.process as { args?: string[] } | undefined)?.args ?? []).map(String);
     const p = this.program(args);
-    if (p.startError) throw internal(`exec in container "${o.id}": ${p.startError}`);
+    const failure = p.startError ?? p.createError;
+    if (failure) throw internal(`exec in container "${o.id}": ${failure}`);
     if (p.output?.length) await appendLog(o.logPath, p.output);
     else await appendLog(o.logPath, []);
     const exit = new Promise<number>((resolve) => setTimeout(() => resolve(p.exitCode ?? 0), p.exitAfterMs ?? 0));

@@ -67,7 +67,10 @@ export interface CreateOptions {
  */
 export interface TaskLifecycle {
   create(o: CreateOptions): Promise<{ pid: number }>;
-  /** Lets the created task's process run (exec its command). */
+  /**
+   * Lets the created task's process run: it execs its command a moment after this resolves, so
+   * a signal sent at once may still reach the runtime's own init instead of the command.
+   */
   start(id: string): Promise<void>;
   /** Removes the task's state and cgroups; `force` kills a live one first. */
   delete(id: string, force?: boolean): Promise<void>;
@@ -93,7 +96,8 @@ export interface StdinSession {
  *
  * Invariants: `kill` takes a signal by name or number and throws NotFound when the process is
  * already gone, so a caller can tell an exit it raced with from a failure; `pause`/`resume`
- * freeze and thaw every process of the task; `update` changes the cgroup limits of the
+ * freeze and thaw every process of the task, and a signal sent to a paused task is handled when
+ * it resumes (runc thaws a task for SIGKILL itself, crun does not: resume after a kill); `update` changes the cgroup limits of the
  * running task only (the spec of its next run is the caller's); `openStdin` needs a task
  * created with `stdin`.
  *
