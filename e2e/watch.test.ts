@@ -483,6 +483,23 @@ test('pause freezes the container in its freezer cgroup, shown as Paused; unpaus
   await dockerOk(d, ['rm', '-f', 'frozen']);
 });
 
+test('docker kill of a paused container ends it, as dockerd does: it is resumed after the signal', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'pkill', 'busybox', 'sleep', '300']);
+  await dockerOk(d, ['pause', 'pkill']);
+  await dockerOk(d, ['kill', 'pkill']);
+  assert.equal(
+    (await dockerOk(d, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}} {{.State.Paused}}', 'pkill'])).trim(),
+    'exited 137 false',
+  );
+  // With --init the TERM reaches sleep (as PID 1 it would ignore it, in Docker too).
+  await dockerOk(d, ['run', '-d', '--init', '--name', 'pterm', 'busybox', 'sleep', '300']);
+  await dockerOk(d, ['pause', 'pterm']);
+  await dockerOk(d, ['kill', '-s', 'TERM', 'pterm']);
+  assert.equal((await dockerOk(d, ['wait', 'pterm'])).trim(), '143');
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Paused}}', 'pterm'])).trim(), 'false');
+  await dockerOk(d, ['rm', 'pkill', 'pterm']);
+});
+
 test('berth update of limits alone leaves the restart policy as it was', async () => {
   await dockerOk(d, ['run', '-d', '--name', 'keeps', '--restart', 'always', 'busybox', 'sleep', '100']);
   const r = await berth(d, ['update', '--cpus', '0.5', 'keeps']);

@@ -197,3 +197,21 @@ test('a runtime the daemon does not offer is refused at create; a create without
   const id = await s.create(['true']);
   assert.equal(s.svc.get(id).HostConfig.Runtime, 'fake');
 });
+
+test('a kill of a paused container resumes it after the signal, as dockerd does, so the signal is handled', async (t) => {
+  const s = await openTestService();
+  t.after(() => s.close());
+  const id = await s.create(['sleep', '100']);
+  await s.svc.start(id);
+  await s.svc.pause(id);
+  await s.svc.kill(id, 'TERM');
+  await until('the exit', () => !s.svc.get(id).State.Running);
+  assert.equal(s.svc.get(id).State.ExitCode, 143);
+  assert.equal(s.svc.get(id).State.Paused, false);
+  const other = await s.create(['sleep', '100']);
+  await s.svc.start(other);
+  await s.svc.pause(other);
+  await s.svc.kill(other, 'KILL');
+  assert.equal(s.svc.get(other).State.ExitCode, 137, 'a SIGKILL returns with the exit recorded, paused or not');
+  assert.deepEqual(s.actions(other), ['create', 'start', 'pause', 'kill', 'unpause', 'die']);
+});

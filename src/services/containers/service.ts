@@ -300,6 +300,7 @@ export class ContainerService {
     if (sig !== 'SIGKILL') {
       await this.ctx.runtime(c).kill(c.Id, sig);
       this.ctx.emit(c, 'kill', { signal: signalAttribute(sig) });
+      await this.resumeAfterKill(c);
       return;
     }
     // As dockerd: a SIGKILL returns once the container has stopped, so that what the client
@@ -313,7 +314,26 @@ export class ContainerService {
       if (!is(e, 'NotFound')) throw e;
     }
     this.ctx.emit(c, 'kill', { signal: '9' });
+    await this.resumeAfterKill(c);
     if (c.State.Running && !c.State.Restarting) await Promise.race([exit, delay(KILL_WAIT_MS)]);
+  }
+
+  /**
+   * As dockerd: a container paused when it was signalled is resumed, and handles the signal
+   * then (a frozen process handles none; runc thaws one for SIGKILL itself, crun does not).
+   */
+  private async resumeAfterKill(c: ContainerRecord): Promise<void> {
+    if (!c.State.Paused) return;
+    await this.ctx.locks.run(c.Id, async () => {
+      if (!c.State.Paused) return;
+      try {
+        await this.ctx.runtime(c).resume(c.Id);
+      } catch {
+        return; // it ended meanwhile: its exit says the rest
+      }
+      this.ctx.setState(c, { ...c.State, Status: 'running', Paused: false });
+      this.ctx.emit(c, 'unpause');
+    });
   }
 
   async restart(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
