@@ -10,8 +10,8 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { delay } from '../../async/index.ts';
 import { directorySize } from '../../fs/index.ts';
-import { conflict, invalidArgument, notModified, notFound, internal, notImplemented, is } from '../../errdefs/index.ts';
-import { shortId, familiarString, normaliseSignal, parseReference, signalNumber } from '../../spec/index.ts';
+import { conflict, invalidArgument, notModified, notFound, internal, notImplemented } from '../../errdefs/index.ts';
+import { shortId, familiarString, parseReference } from '../../spec/index.ts';
 import type { ContainerStore } from './store.ts';
 import { ContainerContext, type ContainerServiceDeps } from './context.ts';
 import { freeRandomName, validName } from './names.ts';
@@ -27,6 +27,7 @@ import { Archive, type CommitRequest } from './archive.ts';
 import { containerStats } from './stats.ts';
 import { Removal } from './removal.ts';
 import { DaemonRestore } from './restore.ts';
+import { Signals } from './kill.ts';
 import type { PathStat } from './copy.ts';
 import { logsReadable } from './logopts.ts';
 import { resourcesFor } from './spec.ts';
@@ -43,6 +44,7 @@ export class ContainerService {
   private readonly archive: Archive;
   private readonly removal: Removal;
   private readonly daemon: DaemonRestore;
+  private readonly signals: Signals;
 
   constructor(deps: ContainerServiceDeps) {
     this.ctx = new ContainerContext(deps);
@@ -55,6 +57,7 @@ export class ContainerService {
       restart: (c) => this.startLocked(c, { byPolicy: true }),
       remove: (c) => void this.removal.forget(c),
     });
+    this.signals = new Signals(this.ctx, this.monitor);
     this.removal = new Removal(this.ctx, { tasks: this.tasks, monitor: this.monitor, endpoints: this.endpoints });
     this.daemon = new DaemonRestore(
       this.ctx,
@@ -239,101 +242,12 @@ export class ContainerService {
   // ---- stop / kill / restart ----
 
   /** `byDaemon`: the daemon stops it (shutdown), which restart policies do not count as a user stop. */
-  async stop(ref: string, opts: { timeout?: number; signal?: string; byDaemon?: boolean } = {}): Promise<void> {
-    const c = this.store.get(ref);
-    if (c.State.Restarting) {
-      await this.ctx.locks.run(c.Id, async () => {
-        c.ManuallyStopped = !opts.byDaemon;
-        if (this.monitor.cancelRestart(c)) this.ctx.emit(c, 'stop');
-      });
-      return;
-    }
-    if (!c.State.Running) throw notModified('container already stopped');
-    if (!opts.byDaemon) {
-      c.ManuallyStopped = true;
-      this.store.save(c);
-    }
-    const sig = opts.signal || c.Config.StopSignal || 'SIGTERM';
-    const timeout = opts.timeout ?? c.Config.StopTimeout ?? 10;
-    const exit = this.nextExit(c.Id);
-    if (c.State.Paused)
-      await this.ctx
-        .runtime(c)
-        .resume(c.Id)
-        .catch(() => {});
-    await this.ctx
-      .runtime(c)
-      .kill(c.Id, sig)
-      .catch(() => {});
-    this.ctx.emit(c, 'kill', { signal: signalAttribute(sig) });
-    const stopped =
-      timeout < 0
-        ? await exit.then(() => true)
-        : await Promise.race([exit.then(() => true), delay(timeout * 1000).then(() => false)]);
-    if (!stopped && c.State.Running) {
-      await this.ctx
-        .runtime(c)
-        .kill(c.Id, 'SIGKILL', true)
-        .catch(() => {});
-      this.ctx.emit(c, 'kill', { signal: '9' });
-      await Promise.race([exit, delay(10_000)]);
-    }
-    this.ctx.emit(c, 'stop');
+  stop(ref: string, opts: { timeout?: number; signal?: string; byDaemon?: boolean } = {}): Promise<void> {
+    return this.signals.stop(this.store.get(ref), opts);
   }
 
-  async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
-    const c = this.store.get(ref);
-    guard.kill(c.Id, c.State);
-    const sig = normaliseSignal(signal);
-    if (c.State.Restarting) {
-      // Nothing runs to signal: as Docker does, the kill only calls the restart off.
-      await this.ctx.locks.run(c.Id, async () => {
-        c.ManuallyStopped = true;
-        this.monitor.cancelRestart(c);
-      });
-      return;
-    }
-    if (sig === 'SIGKILL' || sig === 'SIGTERM' || sig === 'SIGINT') {
-      c.ManuallyStopped = true;
-      this.store.save(c);
-    }
-    if (sig !== 'SIGKILL') {
-      await this.ctx.runtime(c).kill(c.Id, sig);
-      this.ctx.emit(c, 'kill', { signal: signalAttribute(sig) });
-      await this.resumeAfterKill(c);
-      return;
-    }
-    // As dockerd: a SIGKILL returns once the container has stopped, so that what the client
-    // asks next (inspect, wait, start) sees the exit and its code, not a container still
-    // running — or, worse, stopped with exit code 0.
-    const exit = this.nextExit(c.Id);
-    try {
-      await this.ctx.runtime(c).kill(c.Id, sig);
-    } catch (e) {
-      // Gone already: its exit is on its way.
-      if (!is(e, 'NotFound')) throw e;
-    }
-    this.ctx.emit(c, 'kill', { signal: '9' });
-    await this.resumeAfterKill(c);
-    if (c.State.Running && !c.State.Restarting) await Promise.race([exit, delay(KILL_WAIT_MS)]);
-  }
-
-  /**
-   * As dockerd: a container paused when it was signalled is resumed, and handles the signal
-   * then (a frozen process handles none; runc thaws one for SIGKILL itself, crun does not).
-   */
-  private async resumeAfterKill(c: ContainerRecord): Promise<void> {
-    if (!c.State.Paused) return;
-    await this.ctx.locks.run(c.Id, async () => {
-      if (!c.State.Paused) return;
-      try {
-        await this.ctx.runtime(c).resume(c.Id);
-      } catch {
-        return; // it ended meanwhile: its exit says the rest
-      }
-      this.ctx.setState(c, { ...c.State, Status: 'running', Paused: false });
-      this.ctx.emit(c, 'unpause');
-    });
+  kill(ref: string, signal = 'SIGKILL'): Promise<void> {
+    return this.signals.kill(this.store.get(ref), signal);
   }
 
   async restart(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
@@ -630,15 +544,6 @@ export class ContainerService {
     throw notFound(`No such container: ${ref}`);
   }
 }
-
-/** A signal as kill events name it: its number, or as given when it has none in the table. */
-function signalAttribute(s: string): string {
-  const n = signalNumber(normaliseSignal(s));
-  return n === undefined ? s : String(n);
-}
-
-/** How long a SIGKILL waits for the container's exit before it returns anyway. */
-const KILL_WAIT_MS = 10_000;
 
 function friendlyStartError(msg: string): string {
   // The docker CLI takes its exit code (127, 126) from runc's wording of these.
