@@ -1,9 +1,23 @@
 /**
- * The container service: Docker's container lifecycle on top of the runtime driver.
+ * The container service: Docker's container lifecycle on top of the runtime drivers. This file
+ * is the service's face — its public operations, their guards, locks, state changes and
+ * events — and hands the work to the parts beside it, each named for what it does (moby's
+ * `daemon/*.go`, youki's `container_*.rs`):
  *
- * Every state change goes through one place (`setState`) that persists the record and publishes
- * the event; operations on one container are serialised by a per-container lock, so an exit
- * that arrives during `stop` or `rm` is handled in order.
+ *   context.ts    the shared state: dependencies, records, locks, setState, emit
+ *   create.ts     the record of a new container, from the request and its image (pure)
+ *   tasks.ts      a task's making: mounts, root file system, spec, the runtime's create; tasks created ahead
+ *   endpoints.ts  network endpoints, published ports, network connect and disconnect
+ *   monitor.ts    exits, restart policies and their back-off, log rotation (moby's monitor.go)
+ *   kill.ts       stop and kill
+ *   removal.ts    what a removal leaves to clean up
+ *   restore.ts    the containers across a daemon's restart
+ *   archive.ts    export, diff, commit, cp
+ *   stats.ts, top.ts, update.ts, stdin.ts, runtimes.ts   docker stats, top, update, the stdin pump, the runtimes by name
+ *
+ * Every state change goes through one place (`setState`) that persists the record; operations
+ * on one container are serialised by a per-container lock, so an exit that arrives during
+ * `stop` or `rm` is handled in order.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';

@@ -209,12 +209,7 @@ export class Tasks {
           this.prepared.set(c.Id, { ...task, timer });
         } catch {
           // start does it again, and reports what goes wrong
-          await this.ctx
-            .runtime(c)
-            .delete(c.Id, true)
-            .catch(() => {});
-          this.endpoints.release(c);
-          await this.ctx.d.volumes?.release(c.Id);
+          await this.discard(c);
         }
       })
       .catch(() => {});
@@ -233,7 +228,11 @@ export class Tasks {
    * anything that changes what a start would create (an update) calls this first.
    */
   async dropPrepared(c: ContainerRecord): Promise<void> {
-    if (!this.takePrepared(c.Id)) return;
+    if (this.takePrepared(c.Id)) await this.discard(c);
+  }
+
+  /** Takes down a task that will not run: the runtime's state, the network, the volumes' mounts. */
+  private async discard(c: ContainerRecord): Promise<void> {
     await this.ctx
       .runtime(c)
       .delete(c.Id, true)
