@@ -203,6 +203,22 @@ test('kill -s, wait, and exit codes from signals', async () => {
   await dockerOk(d, ['rm', 'victim']);
 });
 
+test('kill with SIGKILL through the API, then inspect at once: stopped, with exit code 137', async () => {
+  for (let i = 0; i < 3; i++) {
+    await dockerOk(d, ['run', '-d', '--name', `killed${i}`, 'busybox', 'sleep', '300']);
+    const k = await api(d, 'POST', `/containers/killed${i}/kill?signal=SIGKILL`);
+    assert.equal(k.status, 204, k.body);
+    const st = (
+      JSON.parse((await api(d, 'GET', `/containers/killed${i}/json`)).body) as {
+        State: { Running: boolean; ExitCode: number };
+      }
+    ).State;
+    assert.equal(st.Running, false);
+    assert.equal(st.ExitCode, 137);
+    await dockerOk(d, ['rm', `killed${i}`]);
+  }
+});
+
 test('names: in use, rename, and invalid', async () => {
   await dockerOk(d, ['create', '--name', 'taken', 'busybox', 'true']);
   const dup = await docker(d, ['create', '--name', 'taken', 'busybox', 'true']);

@@ -324,6 +324,37 @@ test('inspect --size, ps --size and system df count what containers wrote and wh
   await dockerOk(d, ['rm', 'writer']);
 });
 
+test("a file with two hard links counts once, alike in ps --size, system df and a volume's size", async () => {
+  await dockerOk(d, [
+    'run',
+    '--name',
+    'linker',
+    '-v',
+    'linkvol:/v',
+    'busybox',
+    'sh',
+    '-c',
+    'head -c 200000 /dev/zero > /blob && ln /blob /blob2 && cp /blob /v/blob && ln /v/blob /v/blob2',
+  ]);
+  const rw = Number((await dockerOk(d, ['inspect', '--size', '-f', '{{.SizeRw}}', 'linker'])).trim());
+  assert.ok(rw >= 200000 && rw < 300000, `SizeRw ${rw}: the linked file once`);
+  const ps = (await dockerOk(d, ['ps', '-a', '--size', '--filter', 'name=linker', '--format', '{{.Size}}'])).trim();
+  const df = JSON.parse(await dockerOk(d, ['system', 'df', '-v', '--format', '{{json .Containers}}'])) as Array<{
+    Names: string;
+    Size: string;
+  }>;
+  const row = df.find((c) => c.Names === 'linker');
+  assert.ok(row, JSON.stringify(df));
+  assert.equal(ps.split(' ')[0], row.Size.split(' ')[0], 'ps --size and system df -v show one size');
+  const vols = JSON.parse(await dockerOk(d, ['system', 'df', '-v', '--format', '{{json .Volumes}}'])) as Array<{
+    Name: string;
+    Size: string;
+  }>;
+  assert.equal(vols.find((v) => v.Name === 'linkvol')?.Size, '200kB');
+  await dockerOk(d, ['rm', '-v', 'linker']);
+  await dockerOk(d, ['volume', 'rm', 'linkvol']);
+});
+
 test('log rotation: max-size and max-file keep the newest lines, in order, across files; logs --tail spans them', async () => {
   const script =
     'i=0; while [ $i -lt 2000 ]; do echo "line $i"; i=$((i+1)); [ $((i % 100)) = 0 ] && sleep 0.05; done; sleep 100';
@@ -450,6 +481,23 @@ test('pause freezes the container in its freezer cgroup, shown as Paused; unpaus
   const again = await docker(d, ['unpause', 'frozen']);
   assert.match(again.stderr, /is not paused/);
   await dockerOk(d, ['rm', '-f', 'frozen']);
+});
+
+test('docker kill of a paused container ends it, as dockerd does: it is resumed after the signal', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'pkill', 'busybox', 'sleep', '300']);
+  await dockerOk(d, ['pause', 'pkill']);
+  await dockerOk(d, ['kill', 'pkill']);
+  assert.equal(
+    (await dockerOk(d, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}} {{.State.Paused}}', 'pkill'])).trim(),
+    'exited 137 false',
+  );
+  // With --init the TERM reaches sleep (as PID 1 it would ignore it, in Docker too).
+  await dockerOk(d, ['run', '-d', '--init', '--name', 'pterm', 'busybox', 'sleep', '300']);
+  await dockerOk(d, ['pause', 'pterm']);
+  await dockerOk(d, ['kill', '-s', 'TERM', 'pterm']);
+  assert.equal((await dockerOk(d, ['wait', 'pterm'])).trim(), '143');
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Paused}}', 'pterm'])).trim(), 'false');
+  await dockerOk(d, ['rm', 'pkill', 'pterm']);
 });
 
 test('berth update of limits alone leaves the restart policy as it was', async () => {

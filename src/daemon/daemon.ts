@@ -9,12 +9,13 @@ import { join } from 'node:path';
 import { invalidArgument, unavailable } from '../errdefs/index.ts';
 import { RealHost, launcherMismatch, type Host } from '../host/index.ts';
 import { MetadataDb } from '../metadata/index.ts';
+import type { RuntimeDriver } from '../runtime/index.ts';
 import { ContentStore } from '../content/index.ts';
 import { Snapshotter } from '../snapshots/index.ts';
 import { ImageStore } from '../images/index.ts';
 import { EventBus } from '../events/index.ts';
 import { ImageService } from '../services/images/index.ts';
-import { ContainerService } from '../services/containers/index.ts';
+import { ContainerService, type Runtimes } from '../services/containers/index.ts';
 import { registerContainers, registerExec, registerTransfer } from '../api/server/index.ts';
 import { ExecService } from '../services/exec/index.ts';
 import { HealthMonitor } from '../services/health/index.ts';
@@ -25,7 +26,7 @@ import { LocalDriver } from '../volumes/index.ts';
 import { registerVolumes } from '../api/server/index.ts';
 import { registerNetworks } from '../api/server/index.ts';
 import { registerBuild } from '../api/server/index.ts';
-import { createRuntime, defaultRuntimeName, runtimePath } from './runtime.ts';
+import { createRuntimes, defaultRuntimeName, runtimePath } from './runtime.ts';
 import { listen, close, Router, type Listener } from '../api/server/index.ts';
 import { registerSystem, registerImages, registerSwarm, registerPlugins, BERTH_VERSION } from '../api/server/index.ts';
 import { containerDefaults, defaultConfig, type DaemonConfig } from './config.ts';
@@ -44,7 +45,7 @@ export class Daemon {
   readonly config: DaemonConfig;
   readonly log: Logger;
   readonly host: Host;
-  private runtime?: { close?(): Promise<void> };
+  private runtimes?: Runtimes<RuntimeDriver>;
   readonly events = new EventBus();
   private listeners: Listener[] = [];
   private db?: MetadataDb;
@@ -115,8 +116,8 @@ export class Daemon {
     );
 
     c.defaultRuntime ||= defaultRuntimeName();
-    const runtime = await createRuntime(this.host, c.execRoot, c.defaultRuntime);
-    this.runtime = runtime;
+    const runtimes = await createRuntimes(this.host, c.execRoot, c.defaultRuntime);
+    this.runtimes = runtimes;
     this.network = new NetworkManager({
       host: this.host,
       root: join(c.dataRoot, 'network'),
@@ -144,21 +145,20 @@ export class Daemon {
       db: this.db,
       images: this.images,
       snapshots,
-      runtime,
+      runtimes,
       host: this.host,
       events: this.events,
       root: join(c.dataRoot, 'containers'),
       liveRestore: c.liveRestore,
       log: this.log,
       initPath,
-      runtimeName: c.defaultRuntime,
       network: this.network,
       userNetworks: this.userNetworks,
       volumes: this.volumes,
       defaults: containerDefaults(c, hostHardLimits().get('RLIMIT_NOFILE') ?? Infinity),
     });
     await fs.mkdir(join(c.dataRoot, 'containers'), { recursive: true, mode: 0o710 });
-    const execs = new ExecService({ containers: this.containers, runtime, events: this.events });
+    const execs = new ExecService({ containers: this.containers, runtimes, events: this.events });
     // Before restore: containers its restart policies start are watched like any other.
     this.health = new HealthMonitor({ containers: this.containers, execs, events: this.events, log: this.log });
     // Addresses of containers that no longer run go back to the pool (a crash left them).
@@ -262,7 +262,8 @@ export class Daemon {
       .catch((e) => this.log.warn(`user networks shutdown: ${(e as Error).message}`));
     this.listeners = [];
     this.db?.close();
-    await this.runtime?.close?.().catch((e) => this.log.warn(`runtime shutdown: ${(e as Error).message}`));
+    for (const [name, rt] of this.runtimes?.entries() ?? [])
+      await rt.close().catch((e) => this.log.warn(`runtime ${name} shutdown: ${(e as Error).message}`));
     // Not the pidfile of another berthd that made this one's start fail.
     if (this.ownsPidfile) await fs.rm(this.config.pidfile, { force: true });
     this.host.close?.();
@@ -337,7 +338,9 @@ export class Daemon {
       Labels: [],
       ExperimentalBuild: false,
       ServerVersion: BERTH_VERSION,
-      Runtimes: { [this.config.defaultRuntime]: { path: runtimePath(this.config.defaultRuntime) } },
+      Runtimes: Object.fromEntries(
+        (this.runtimes?.names() ?? [this.config.defaultRuntime]).map((n) => [n, { path: runtimePath(n) }]),
+      ),
       DefaultRuntime: this.config.defaultRuntime,
       LiveRestoreEnabled: this.config.liveRestore,
       Isolation: '',

@@ -31,6 +31,7 @@ import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { KeyedLock } from '../async/index.ts';
 import { ContentStore } from '../content/index.ts';
 import { MediaType, type Digest } from '../spec/index.ts';
 import { RegistryError, registryError } from './errors.ts';
@@ -85,22 +86,6 @@ interface UploadSession {
   size: number;
   /** sha256 of the bytes so far; copied before each chunk so a failed chunk leaves it intact. */
   hash: Hash;
-}
-
-/** One promise chain per key: tasks of one key run one at a time, in order. */
-class KeyedLock {
-  private readonly tails = new Map<string, Promise<unknown>>();
-  async run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const before = this.tails.get(key) ?? Promise.resolve();
-    const result = before.then(task, task);
-    const tail = result.catch(() => {});
-    this.tails.set(key, tail);
-    try {
-      return await result;
-    } finally {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    }
-  }
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -16,6 +16,10 @@
  * - No `_OCI_STARTPIPE`: nothing needs to happen between fork and create here, so conmon does
  *   not wait for us.
  */
+import type { Readable } from 'node:stream';
+import { internal, is, notFound } from '../errdefs/index.ts';
+import type { Host } from '../host/index.ts';
+
 export interface ConmonArgs {
   id: string;
   bundle: string;
@@ -136,4 +140,106 @@ export function runtimeError(stderr: string): string {
     msgs.push(m ? m[1]!.replace(/\\(.)/g, '$1') : t);
   }
   return msgs.join(': ') || stderr.trim();
+}
+
+/**
+ * Spawns conmon and waits for its first sync message (the pid, or the runtime's error).
+ * With `keepSync`, `later` settles with the message conmon sends after it (an exec's exit
+ * code), or undefined when the pipe closes without one. Both are read by one listener from
+ * the start: the two can come in one chunk, before a listener added later would be there.
+ */
+export async function runConmon(
+  host: Host,
+  conmon: string,
+  args: string[],
+  o: { cwd: string; env: NodeJS.ProcessEnv; what: string; keepSync?: boolean },
+): Promise<{ pid: number; later?: Promise<SyncMessage | undefined> }> {
+  const { cwd, what, keepSync = false } = o;
+  const child = host.spawn(conmon, args, {
+    cwd,
+    env: conmonEnv(o.env),
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    // Its own session: a signal to the daemon's process group does not reach the monitor.
+    detached: true,
+  });
+  const sync = child.stdio[3] as Readable | null | undefined;
+  const stderr: Buffer[] = [];
+  child.stderr?.on('data', (c: Buffer) => stderr.push(c));
+  // The first conmon exits once it forked the monitor and wrote its pid file.
+  const exited = new Promise<number>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+    child.once('error', () => resolve(-1));
+  });
+  const first = settable<SyncMessage | undefined>();
+  const second = settable<SyncMessage | undefined>();
+  if (sync) {
+    let text = '';
+    let count = 0;
+    sync.on('data', (c: Buffer) => {
+      text += c.toString('utf8');
+      try {
+        for (let m = parseSyncMessage(text); m && count < 2; m = parseSyncMessage(text)) {
+          text = text.slice(text.indexOf('\n') + 1);
+          (count++ === 0 ? first : second).resolve(m);
+        }
+      } catch (e) {
+        first.reject(e as Error);
+        second.resolve(undefined);
+      }
+      if (count === 2 || (count === 1 && !keepSync)) sync.destroy();
+    });
+    const ended = () => {
+      first.resolve(undefined);
+      second.resolve(undefined);
+    };
+    sync.on('end', ended);
+    sync.on('close', ended);
+    sync.on('error', (e) => {
+      first.reject(e);
+      second.resolve(undefined);
+    });
+  }
+  child.once('error', (e: NodeJS.ErrnoException) =>
+    first.reject(e.code === 'ENOENT' ? notFound(`"${conmon}" not found: install conmon`, e) : e),
+  );
+  let message: SyncMessage | undefined;
+  try {
+    if (!sync) throw internal('conmon was started without its sync pipe');
+    message = await first.promise;
+  } catch (e) {
+    sync?.destroy();
+    throw is(e, 'NotFound') ? e : internal(`${what}: ${(e as Error).message}`, e);
+  }
+  if (!message) {
+    const code = await exited;
+    child.stderr?.destroy();
+    const why = Buffer.concat(stderr).toString('utf8').trim();
+    throw internal(
+      `${what}: conmon exited with status ${code}${why ? `: ${why}` : ' without a word (does its socket directory exist?)'}`,
+    );
+  }
+  if (message.data < 0) {
+    sync.destroy();
+    child.stderr?.destroy();
+    child.unref();
+    const why = runtimeError(message.message ?? Buffer.concat(stderr).toString('utf8'));
+    throw internal(`${what}: ${why || 'the runtime failed'}`);
+  }
+  // Long done by now: the first conmon exits before runc create even begins.
+  await exited;
+  child.stderr?.destroy();
+  child.unref();
+  return { pid: message.data, later: keepSync ? second.promise : undefined };
+}
+
+/** A promise with its resolve and reject at hand; only the first settle counts. */
+function settable<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: Error) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {});
+  return { promise, resolve, reject };
 }

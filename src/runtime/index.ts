@@ -2,18 +2,21 @@
  * The runtime driver: runs containers from OCI bundles under a per-container monitor (conmon)
  * and runc, records their exits, reads their logs. Its public surface is this file.
  */
-export {
-  RuncRuntime,
-  signalNumber,
-  type ContainerState,
-  type CreateOptions,
-  type ExecOptions,
-  type Exit,
-  type RecoveredContainer,
-  type RuncRuntimeOptions,
-  type RuntimeEvents,
-  type StdinSession,
-} from './runc.ts';
+export { RuncRuntime, type ContainerState, type RecoveredContainer, type RuncRuntimeOptions } from './runc.ts';
+export type { RuntimeEvents } from './exits.ts';
+export type {
+  ContainerRuntime,
+  CreateOptions,
+  ExecOptions,
+  ExecRuntime,
+  Exit,
+  ExitSource,
+  RuntimeDriver,
+  StdinSession,
+  TaskControl,
+  TaskInfo,
+  TaskLifecycle,
+} from './roles.ts';
 export type { ContainerStatus } from './state.ts';
 export { runcWording, execFailureCode } from './exec-errors.ts';
 export { readCgroupStats, type CgroupStats } from './stats.ts';

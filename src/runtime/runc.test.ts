@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeHost } from '../host/index.ts';
-import { RuncRuntime, signalNumber, type Exit } from './index.ts';
+import { RuncRuntime, type Exit } from './index.ts';
 import { conmonArgs, conmonEnv, parseSyncMessage, runtimeError } from './conmon.ts';
 import { parseProcStat, parseStateFile, procStat } from './state.ts';
 
@@ -147,15 +147,6 @@ test('sync messages and runtime errors', () => {
     'container "x" does not exist',
   );
   assert.equal(runtimeError('plain words\n'), 'plain words');
-});
-
-test('signals by name, short name, number string and number', () => {
-  assert.equal(signalNumber('SIGTERM'), 15);
-  assert.equal(signalNumber('term'), 15);
-  assert.equal(signalNumber('9'), 9);
-  assert.equal(signalNumber(2), 2);
-  assert.equal(signalNumber('RTMIN+3'), undefined);
-  assert.equal(signalNumber(0), undefined);
 });
 
 test('/proc/<pid>/stat with a hostile process name', () => {

@@ -1,5 +1,6 @@
 /**
- * The thin runtime driver: each container runs under its own conmon, which runs `runc create`,
+ * The thin runtime driver, for runc and crun (and any runtime with runc's command line): it
+ * implements the runtime roles of roles.ts. Each container runs under its own conmon, which runs `runc create`,
  * stays the container's parent (holding its stdio and writing its log) after berthd's child
  * exits, and writes the exit code to `<exitDir>/<id>` when the process ends. berthd watches
  * that directory with inotify, so an exit is never lost — one that happens while berthd is
@@ -17,13 +18,17 @@
  *
  * Speed: starting is the hot path. `create` spawns one program (conmon, which runs runc create);
  * `start` spawns nothing — it does what `runc start` does, releasing the container's process
- * through runc's exec FIFO; `state`, `isAlive`, `list`, `exists` and most `kill`s read runc's
+ * through runc's exec FIFO (start.ts); `state`, `isAlive`, `list`, `exists` and most `kill`s read runc's
  * state file and /proc instead of spawning runc.
  *
  * Terminals and stdin: with `terminal`, conmon takes the console from runc and logs its output;
  * `resize` sets its size. With `stdin`, input reaches the container only through conmon's
- * attach socket (`attachSocketPath`), a SOCK_SEQPACKET socket Node cannot open: see
- * berth-attach.c beside this file for the bridge meant for it.
+ * attach socket (`attachSocketPath`), a SOCK_SEQPACKET socket Node cannot open: see stdio.ts
+ * and berth-attach.c beside this file for the bridge meant for it.
+ *
+ * Beside this file: conmon.ts (conmon's command line and sync pipe), exits.ts (watching its exit
+ * files), state.ts (runc's and crun's state read without spawning them), crun.ts (crun's sealed
+ * binary), seccomp-cache.ts (crun's compiled filters).
  *
  * @example
  *   const rt = new RuncRuntime({ host, root: '/run/berth' });
@@ -33,62 +38,23 @@
  *   await rt.start(id);
  */
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
-import { existsSync, promises as fs, watch, openSync, constants, type FSWatcher } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
-import { constants as osConstants } from 'node:os';
-import { Socket } from 'node:net';
+import type { EventEmitter } from 'node:events';
+import { existsSync, promises as fs, constants } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { conflict, failedPrecondition, internal, invalidArgument, notFound, is } from '../errdefs/index.ts';
+import { conflict, internal, invalidArgument, notFound } from '../errdefs/index.ts';
+import { signalNumber } from '../spec/index.ts';
 import type { Host, RunResult } from '../host/index.ts';
-import { BUNDLE_FILES, conmonArgs, conmonEnv, parseSyncMessage, runtimeError, type SyncMessage } from './conmon.ts';
+import { BUNDLE_FILES, conmonArgs, runConmon, runtimeError } from './conmon.ts';
 import { readLogs, type LogLine, type ReadLogOptions } from './logs.ts';
 import { SeccompCache, type SpecWithSeccomp } from './seccomp-cache.ts';
 import { readCgroupStats, type CgroupStats } from './stats.ts';
 import { isMonitor, readMonitorPid, wasOomKilled } from './monitor.ts';
+import { sealCrun } from './crun.ts';
+import { releaseCrunFifo, releaseRuncFifo } from './start.ts';
+import { attachSocketPath, openAttach, resizeConsole } from './stdio.ts';
+import { ExitWatcher, readExitFile, type RuntimeEvents } from './exits.ts';
 import { initAlive, isFrozen, readStateFile, statusOf, type ContainerStatus, type RuncStateFile } from './state.ts';
-
-export interface CreateOptions {
-  id: string;
-  /** The OCI bundle: `config.json` (its `root.path` names the rootfs); conmon's files go here too. */
-  bundle: string;
-  /** The k8s-file log conmon writes (appends to an existing one). */
-  logPath: string;
-  terminal: boolean;
-  stdin: boolean;
-  /** With `stdin`: the container's stdin stays open when an attached client goes away. */
-  leaveStdinOpen?: boolean;
-  /** Largest log file conmon keeps before starting a new one (bytes); unset or ≤ 0 for no cap. */
-  logSizeMax?: number; /**
-   * The OCI spec, written to the bundle's config.json here (with crun's compiled seccomp
-   * filter when it is cached), so it is written once. Without it, config.json must exist.
-   */
-  spec?: object;
-}
-
-export interface ExecOptions {
-  /** The running container. */
-  id: string;
-  /** The exec session's id (hex): names its attach socket directory. */
-  sessionId: string;
-  /** A directory of the session's own: process spec, conmon's files, the exit file. */
-  dir: string;
-  /** The OCI process to run (runtime-spec `process`). */
-  process: unknown;
-  logPath: string;
-  terminal: boolean;
-  stdin: boolean;
-}
-
-export interface Exit {
-  id: string;
-  /** The process's exit status, or 128 + the signal that killed it. */
-  exitCode: number;
-  exitedAt: Date;
-  /** The kernel's OOM killer acted in the container's memory cgroup during its life. */
-  oomKilled?: boolean;
-}
+import type { CreateOptions, ExecOptions, Exit, RuntimeDriver, StdinSession } from './roles.ts';
 
 export interface ContainerState {
   id: string;
@@ -126,20 +92,9 @@ export interface RuncRuntimeOptions {
   fastStart?: boolean;
 }
 
-/** A connection to a container's stdin (`RuncRuntime.openStdin`). */
-export interface StdinSession {
-  input: import('node:stream').Writable;
-  done: Promise<void>;
-  close(): void;
-}
-
-export interface RuntimeEvents {
-  exit: [Exit];
-}
-
-export class RuncRuntime {
+export class RuncRuntime implements RuntimeDriver {
   /** `exit` events, one per container process that ends while this instance watches. */
-  readonly exits = new EventEmitter<RuntimeEvents>().setMaxListeners(0);
+  readonly exits: EventEmitter<RuntimeEvents>;
   readonly runcRoot: string;
   readonly exitDir: string;
   readonly socketDir: string;
@@ -150,20 +105,16 @@ export class RuncRuntime {
   private readonly fastStart: boolean;
   /** The runtime is crun (or Berth's wrapper of it), whose start handshake differs from runc's. */
   private readonly crun: boolean;
-  private watcher?: FSWatcher;
+  private readonly exitFiles: ExitWatcher;
   private initialized?: Promise<void>;
   /** crun only: compiled seccomp filters reused across containers (see seccomp-cache.ts). */
   private seccomp?: SeccompCache;
   /** Containers whose exit this instance reports even after runc forgot them (force delete). */
   private readonly tracked = new Set<string>();
-  /** Exits already reported, so that the several inotify events of one exit file report once. */
-  private readonly reported = new Set<string>();
-  /** Callers waiting for an exit file (delete waits for conmon to finish before cleaning up). */
-  private readonly exitWaiters = new Map<string, Set<() => void>>();
   /** runc's state files, read once per container (what is in them does not change). */
   private readonly states = new Map<string, RuncStateFile>();
   private readonly bundles = new Map<string, string>();
-  /** crun only: where crun's binary is bound read-only (see sealCrun), while this instance runs. */
+  /** crun only: where crun's binary is bound read-only (see crun.ts), while this instance runs. */
   private readonly sealedCrun: string;
   private sealed = false;
   /** The environment of every runtime process: it names the sealed crun to the wrapper. */
@@ -180,6 +131,12 @@ export class RuncRuntime {
     this.attachPath = o.attachPath ?? join(import.meta.dirname, '..', '..', 'build', 'berth-attach');
     this.crun = /crun$/.test(basename(this.runc));
     this.fastStart = o.fastStart ?? /^(runc|crun|berth-crun)$/.test(basename(this.runc));
+    this.exitFiles = new ExitWatcher(
+      this.exitDir,
+      (id) => this.readExit(id),
+      async (id) => this.tracked.has(id) || (await exists(join(this.runcRoot, id))),
+    );
+    this.exits = this.exitFiles.events;
   }
 
   /** Resolves the programs, makes the directories and starts watching exits. Idempotent. */
@@ -197,67 +154,31 @@ export class RuncRuntime {
     await Promise.all(
       [this.runcRoot, this.exitDir, this.socketDir].map((d) => fs.mkdir(d, { recursive: true, mode: 0o700 })),
     );
-    if (this.crun && (await this.sealCrun(crunBinary)))
+    if (this.crun && (this.sealed = await sealCrun(this.host, crunBinary, this.sealedCrun)))
       this.runtimeEnv = { ...process.env, BERTH_CRUN: this.sealedCrun };
     // Exit files already there were recorded while nobody watched: they are read through
     // readExit/recover, not reported again as events.
-    for (const name of await fs.readdir(this.exitDir)) this.reported.add(name);
-    this.watcher = watch(this.exitDir, (_event, name) => {
-      if (name) this.onExitFile(name.toString());
-    });
-    this.watcher.on('error', () => {});
-  }
-
-  /**
-   * crun guards against a container overwriting its binary through /proc/self/exe (CVE-2019-5736)
-   * by copying itself to a read-only place and executing itself again, at every run: a second
-   * exec with ten shared libraries to load, ~2 ms of each create and delete. A binary that is on
-   * a read-only mount already is safe, and crun runs it as it is. So crun's binary is bound
-   * read-only into the exec root once, and the wrapper runs that. False (crun then protects
-   * itself as usual) when the bind cannot be made.
-   */
-  private async sealCrun(binary: string): Promise<boolean> {
-    try {
-      if (!(await isMountPoint(this.sealedCrun))) {
-        await fs.writeFile(this.sealedCrun, '', { flag: 'a', mode: 0o500 });
-        await this.host.mount('none', binary, this.sealedCrun, ['bind', 'ro']);
-      }
-      this.sealed = true;
-      return true;
-    } catch {
-      return false;
-    }
+    await this.exitFiles.start();
   }
 
   /** Stops watching for exits (the containers and their monitors go on) and unbinds the sealed crun. */
   async close(): Promise<void> {
-    this.watcher?.close();
-    this.watcher = undefined;
+    this.exitFiles.close();
     if (this.sealed) {
       this.sealed = false;
       await this.host.unmount(this.sealedCrun).catch(() => {});
     }
   }
 
+  /** Calls `fn` with every exit from now on (see `exits`); the function returned stops that. */
+  onExit(fn: (e: Exit) => void): () => void {
+    this.exits.on('exit', fn);
+    return () => void this.exits.off('exit', fn);
+  }
+
   /** Runs the runtime (runc, or crun through its wrapper) with `args`. */
   private runRuntime(args: string[]): Promise<RunResult> {
     return this.host.run(this.runc, args, { allowFailure: true, env: this.runtimeEnv });
-  }
-
-  private onExitFile(name: string): void {
-    const waiters = this.exitWaiters.get(name);
-    if (waiters) for (const w of waiters) w();
-    if (this.reported.has(name)) return;
-    // conmon writes `<id>.XXXXXX` and renames it to `<id>`; names that are no container are skipped.
-    void (async () => {
-      if (!this.tracked.has(name) && !(await exists(join(this.runcRoot, name)))) return;
-      const e = await this.readExit(name);
-      if (!e || this.reported.has(name)) return;
-      this.reported.add(name);
-      // The file's mtime runs on the kernel's coarse clock (a few ms behind the log's
-      // timestamps); seen live, the moment of the event is closer to the truth.
-      this.exits.emit('exit', { id: name, ...e, exitedAt: new Date(Math.max(Date.now(), e.exitedAt.getTime())) });
-    })().catch(() => {});
   }
 
   private runcArgs(...args: string[]): string[] {
@@ -274,7 +195,7 @@ export class RuncRuntime {
     await this.init();
     if (!o.id || o.id.includes('/') || o.id.startsWith('.'))
       throw invalidArgument(`create container "${o.id}": invalid id`);
-    this.reported.delete(o.id);
+    this.exitFiles.expect(o.id);
     this.states.delete(o.id);
     this.tracked.add(o.id);
     this.bundles.set(o.id, o.bundle);
@@ -303,7 +224,11 @@ export class RuncRuntime {
         : undefined;
       await fs.writeFile(join(o.bundle, 'config.json'), JSON.stringify(o.spec));
     } else if (this.seccomp) seccompKey = await this.seccomp.prepare(o.bundle).catch(() => undefined);
-    const { pid } = await this.runConmon(args, o.bundle, `create container "${o.id}"`);
+    const { pid } = await runConmon(this.host, this.conmon, args, {
+      cwd: o.bundle,
+      env: this.runtimeEnv,
+      what: `create container "${o.id}"`,
+    });
     if (seccompKey) await this.seccomp!.learn(seccompKey, join(this.runcRoot, o.id, 'seccomp.bpf')).catch(() => {});
     return { pid };
   }
@@ -338,7 +263,12 @@ export class RuncRuntime {
       { processSpec: specPath, cuuid: o.sessionId },
     );
     await fs.mkdir(join(o.dir, 'exits'), { recursive: true });
-    const { pid, later } = await this.runConmon(args, o.dir, `exec in container "${o.id}"`, true);
+    const { pid, later } = await runConmon(this.host, this.conmon, args, {
+      cwd: o.dir,
+      env: this.runtimeEnv,
+      what: `exec in container "${o.id}"`,
+      keepSync: true,
+    });
     // After the pid, conmon sends the exec's exit code on the same pipe; when the pipe closes
     // without it (conmon died), the exit file it may have written says.
     const exit = later!.then(async (m) => {
@@ -349,169 +279,22 @@ export class RuncRuntime {
     return { pid, exit };
   }
 
-  /**
-   * Spawns conmon and waits for its first sync message (the pid, or the runtime's error).
-   * With `keepSync`, `later` settles with the message conmon sends after it (an exec's exit
-   * code), or undefined when the pipe closes without one. Both are read by one listener from
-   * the start: the two can come in one chunk, before a listener added later would be there.
-   */
-  private async runConmon(
-    args: string[],
-    cwd: string,
-    what: string,
-    keepSync = false,
-  ): Promise<{ pid: number; later?: Promise<SyncMessage | undefined> }> {
-    const child = this.host.spawn(this.conmon, args, {
-      cwd,
-      env: conmonEnv(this.runtimeEnv),
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-      // Its own session: a signal to the daemon's process group does not reach the monitor.
-      detached: true,
-    });
-    const sync = child.stdio[3] as Readable | null | undefined;
-    const stderr: Buffer[] = [];
-    child.stderr?.on('data', (c: Buffer) => stderr.push(c));
-    // The first conmon exits once it forked the monitor and wrote its pid file.
-    const exited = new Promise<number>((resolve) => {
-      child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-      child.once('error', () => resolve(-1));
-    });
-    const first = settable<SyncMessage | undefined>();
-    const second = settable<SyncMessage | undefined>();
-    if (sync) {
-      let text = '';
-      let count = 0;
-      sync.on('data', (c: Buffer) => {
-        text += c.toString('utf8');
-        try {
-          for (let m = parseSyncMessage(text); m && count < 2; m = parseSyncMessage(text)) {
-            text = text.slice(text.indexOf('\n') + 1);
-            (count++ === 0 ? first : second).resolve(m);
-          }
-        } catch (e) {
-          first.reject(e as Error);
-          second.resolve(undefined);
-        }
-        if (count === 2 || (count === 1 && !keepSync)) sync.destroy();
-      });
-      const ended = () => {
-        first.resolve(undefined);
-        second.resolve(undefined);
-      };
-      sync.on('end', ended);
-      sync.on('close', ended);
-      sync.on('error', (e) => {
-        first.reject(e);
-        second.resolve(undefined);
-      });
-    }
-    child.once('error', (e: NodeJS.ErrnoException) =>
-      first.reject(e.code === 'ENOENT' ? notFound(`"${this.conmon}" not found: install conmon`, e) : e),
-    );
-    let message: SyncMessage | undefined;
-    try {
-      if (!sync) throw internal('conmon was started without its sync pipe');
-      message = await first.promise;
-    } catch (e) {
-      sync?.destroy();
-      throw is(e, 'NotFound') ? e : internal(`${what}: ${(e as Error).message}`, e);
-    }
-    if (!message) {
-      const code = await exited;
-      child.stderr?.destroy();
-      const why = Buffer.concat(stderr).toString('utf8').trim();
-      throw internal(
-        `${what}: conmon exited with status ${code}${why ? `: ${why}` : ' without a word (does its socket directory exist?)'}`,
-      );
-    }
-    if (message.data < 0) {
-      sync.destroy();
-      child.stderr?.destroy();
-      child.unref();
-      const why = runtimeError(message.message ?? Buffer.concat(stderr).toString('utf8'));
-      throw internal(`${what}: ${why || 'the runtime failed'}`);
-    }
-    // Long done by now: the first conmon exits before runc create even begins.
-    await exited;
-    child.stderr?.destroy();
-    child.unref();
-    return { pid: message.data, later: keepSync ? second.promise : undefined };
-  }
-
   /** Lets the created container's process run (exec its command). */
   async start(id: string): Promise<void> {
     await this.init();
-    if (this.fastStart && (await (this.crun ? this.releaseCrunFifo(id) : this.releaseExecFifo(id)))) return;
+    if (this.fastStart && (await this.releaseFifo(id))) return;
     const r = await this.runRuntime(this.runcArgs('start', id));
     if (r.code !== 0) throw runcFailure('start', id, r.stderr);
   }
 
-  /**
-   * What `crun start` does: crun's init waits to read from `exec.fifo` (the other way round
-   * from runc); one byte written lets it exec the command. False when there is no FIFO.
-   */
-  private async releaseCrunFifo(id: string): Promise<boolean> {
-    const fifo = join(this.runcRoot, id, 'exec.fifo');
-    let fh: FileHandle;
-    try {
-      // Non-blocking: with nobody reading (the init died) this fails with ENXIO instead of hanging.
-      fh = await fs.open(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return false;
-      if (code === 'ENXIO') throw failedPrecondition(`start container "${id}": container process is already dead`, e);
-      throw internal(`start container "${id}": open exec fifo: ${(e as Error).message}`, e);
-    }
-    try {
-      await fh.write(Buffer.from('0'));
-    } finally {
-      await fh.close();
-    }
-    await fs.rm(fifo, { force: true });
-    return true;
-  }
-
-  /**
-   * What `runc start` does: runc's init waits to open `exec.fifo` for writing and write one
-   * byte; reading that byte lets it exec the container's command, and removing the FIFO marks
-   * the container running. Opening the FIFO read-write never blocks and never sees an early
-   * end of file. False when there is no FIFO (not created, or started already): `runc start`
-   * then says why.
-   */
-  private async releaseExecFifo(id: string): Promise<boolean> {
-    const fifo = join(this.runcRoot, id, 'exec.fifo');
-    let fd: number;
-    try {
-      fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw internal(`start container "${id}": open exec fifo: ${(e as Error).message}`, e);
-    }
-    const pipe = new Socket({ fd, readable: true, writable: false });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const done = (err?: Error) => {
-          clearInterval(check);
-          if (err) reject(err);
-          else resolve();
-        };
-        // Like runc: if nothing comes for a while, make sure somebody can still write.
-        const check = setInterval(() => {
-          void (async () => {
-            const s = await this.stateFile(id).catch(() => undefined);
-            if (!s || !(await initAlive(s)))
-              done(failedPrecondition(`start container "${id}": container process is already dead`));
-            else if (!(await exists(fifo))) done(conflict(`start container "${id}": container is already running`));
-          })();
-        }, 100);
-        pipe.once('data', () => done());
-        pipe.once('error', (e) => done(internal(`start container "${id}": read exec fifo: ${e.message}`, e)));
-      });
-      await fs.rm(fifo, { force: true });
-    } finally {
-      pipe.destroy();
-    }
-    return true;
+  /** What `runc start` or `crun start` does, without spawning them (see start.ts). */
+  private releaseFifo(id: string): Promise<boolean> {
+    const dir = join(this.runcRoot, id);
+    if (this.crun) return releaseCrunFifo(dir, id);
+    return releaseRuncFifo(dir, id, async () => {
+      const st = await this.stateFile(id).catch(() => undefined);
+      return !st || !(await initAlive(st));
+    });
   }
 
   /**
@@ -526,7 +309,7 @@ export class RuncRuntime {
     // Without spawning runc: one process, or all of them when killing the init of a pid
     // namespace of its own (the kernel then kills the rest). A frozen container goes through
     // runc, which thaws it for SIGKILL.
-    if (num !== undefined && s && (!all || (num === osConstants.signals.SIGKILL && s.ownPidNamespace))) {
+    if (num !== undefined && s && (!all || (num === SIGKILL && s.ownPidNamespace))) {
       if (!(await initAlive(s))) throw notFound(`kill container "${id}": container is not running`);
       if (!(await isFrozen(s))) {
         try {
@@ -560,13 +343,14 @@ export class RuncRuntime {
     const bundle = s?.bundle || this.bundles.get(id);
     const monitor = bundle ? await readMonitorPid(bundle) : undefined;
     const r = await this.runRuntime(this.runcArgs('delete', ...(force ? ['--force'] : []), id));
-    if (r.code !== 0 && !/does not exist|not found/i.test(r.stderr)) {
-      if (/not stopped/i.test(r.stderr)) {
+    if (r.code !== 0 && !GONE.test(r.stderr)) {
+      if (/not stopped|is not in `created` or `stopped` state/i.test(r.stderr)) {
         throw conflict(`delete container "${id}": container is running: stop it first or use force`);
       }
       throw runcFailure('delete', id, r.stderr);
     }
-    if (monitor !== undefined && (await isMonitor(monitor, id, this.conmon))) await this.waitMonitor(id, monitor, 2000);
+    if (monitor !== undefined && (await isMonitor(monitor, id, this.conmon)))
+      await this.exitFiles.waitFor(id, async () => !(await isMonitor(monitor, id, this.conmon)), 2000);
     await Promise.all([
       fs.rm(join(this.exitDir, id), { force: true }),
       fs.rm(join(this.socketDir, id), { force: true, recursive: true }),
@@ -575,27 +359,6 @@ export class RuncRuntime {
     this.tracked.delete(id);
     this.states.delete(id);
     this.bundles.delete(id);
-  }
-
-  /** Waits until conmon wrote the exit file or is gone, at most `ms`. */
-  private async waitMonitor(id: string, pid: number, ms: number): Promise<void> {
-    if (await exists(join(this.exitDir, id))) return;
-    await new Promise<void>((resolve) => {
-      let set = this.exitWaiters.get(id);
-      if (!set) this.exitWaiters.set(id, (set = new Set()));
-      const finish = () => {
-        clearInterval(poll);
-        clearTimeout(limit);
-        set.delete(finish);
-        if (!set.size) this.exitWaiters.delete(id);
-        resolve();
-      };
-      set.add(finish);
-      const poll = setInterval(() => {
-        void isMonitor(pid, id, this.conmon).then((alive) => alive || finish());
-      }, 50);
-      const limit = setTimeout(finish, ms);
-    });
   }
 
   async pause(id: string): Promise<void> {
@@ -625,46 +388,13 @@ export class RuncRuntime {
    * Sets the terminal size of what conmon watches over in `dir` (a container's bundle or an
    * exec session's directory); `what` and `notRunning` word the errors.
    */
-  async resizeIn(
-    dir: string,
-    height: number,
-    width: number,
-    what = 'resize',
-    notRunning = 'not running',
-  ): Promise<void> {
-    if (
-      !Number.isInteger(height) ||
-      !Number.isInteger(width) ||
-      height < 0 ||
-      width < 0 ||
-      height > 65535 ||
-      width > 65535
-    ) {
-      throw invalidArgument(`${what}: invalid size ${height}x${width}`);
-    }
-    let fh: FileHandle;
-    try {
-      // conmon holds the FIFO open for reading while it lives: without it, ENXIO rather than a hang.
-      fh = await fs.open(join(dir, 'ctl'), constants.O_WRONLY | constants.O_NONBLOCK);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENXIO' || code === 'ENOENT') throw conflict(`${what}: ${notRunning}`, e);
-      throw internal(`${what}: ${(e as Error).message}`, e);
-    }
-    try {
-      await fh.write(`1 ${height} ${width}\n`);
-    } finally {
-      await fh.close();
-    }
+  resizeIn(dir: string, height: number, width: number, what?: string, notRunning?: string): Promise<void> {
+    return resizeConsole(dir, height, width, what, notRunning);
   }
 
-  /**
-   * conmon's attach socket (SOCK_SEQPACKET; Node cannot open it itself): a client's packets go
-   * to the container's stdin, and conmon sends each chunk of output as a packet whose first byte
-   * is 2 (stdout) or 3 (stderr). The path goes through the short `<root>/sockets/<id>` link.
-   */
+  /** conmon's attach socket for a container or exec session (see stdio.ts). */
   attachSocketPath(id: string): string {
-    return join(this.socketDir, id, 'attach');
+    return attachSocketPath(this.socketDir, id);
   }
 
   /**
@@ -674,29 +404,12 @@ export class RuncRuntime {
    * `done` settles when the connection is gone (the container ended, or `close`).
    */
   openStdin(id: string): StdinSession {
-    const child = this.host.spawn(this.attachPath, ['-n', this.attachSocketPath(id)], {
-      stdio: ['pipe', 'ignore', 'pipe'],
-    });
-    const err: Buffer[] = [];
-    child.stderr?.on('data', (c: Buffer) => err.push(c));
-    child.stdin!.on('error', () => {});
-    const done = new Promise<void>((resolve, reject) => {
-      child.once('error', (e: NodeJS.ErrnoException) =>
-        reject(
-          e.code === 'ENOENT'
-            ? notFound(`attach to container "${id}": ${this.attachPath} is missing: run npm run setup`, e)
-            : e,
-        ),
-      );
-      child.once('close', (code) => {
-        if (code === 0 || code === null) resolve();
-        else
-          reject(
-            internal(`attach to container "${id}": ${Buffer.concat(err).toString('utf8').trim() || `exit ${code}`}`),
-          );
-      });
-    });
-    return { input: child.stdin!, done, close: () => void child.kill('SIGKILL') };
+    return openAttach(this.host, this.attachPath, this.attachSocketPath(id), id);
+  }
+
+  /** An exec session's stdin: its attach socket is named by the session's id (see `exec`). */
+  openExecStdin(sessionId: string): StdinSession {
+    return this.openStdin(sessionId);
   }
 
   // ---- reads ----
@@ -800,22 +513,8 @@ export class RuncRuntime {
    */
   async readExit(id: string): Promise<Omit<Exit, 'id'> | undefined> {
     if (!id || id.includes('/')) return undefined;
-    const path = join(this.exitDir, id);
-    let text: string;
-    let mtime: Date;
-    try {
-      const fh = await fs.open(path, 'r');
-      try {
-        [text, mtime] = await Promise.all([fh.readFile('utf8'), fh.stat().then((st) => st.mtime)]);
-      } finally {
-        await fh.close();
-      }
-    } catch {
-      return undefined;
-    }
-    const t = text.trim();
-    if (!/^-?\d+$/.test(t)) return undefined;
-    return { exitCode: Number(t), exitedAt: mtime, oomKilled: await this.oomKilled(id) };
+    const e = await readExitFile(join(this.exitDir, id));
+    return e && { ...e, oomKilled: await this.oomKilled(id) };
   }
 
   private async oomKilled(id: string): Promise<boolean> {
@@ -851,18 +550,14 @@ export class RuncRuntime {
   }
 }
 
-/** A signal's number, from a number or a name with or without `SIG`; undefined if Node does not know it. */
-export function signalNumber(signal: string | number): number | undefined {
-  if (typeof signal === 'number') return Number.isInteger(signal) && signal > 0 && signal <= 64 ? signal : undefined;
-  const s = signal.trim().toUpperCase();
-  if (/^\d+$/.test(s)) return signalNumber(Number(s));
-  const name = (s.startsWith('SIG') ? s : `SIG${s}`) as keyof typeof osConstants.signals;
-  return osConstants.signals[name];
-}
+const SIGKILL = 9;
+
+/** How runc (`container does not exist`) and crun (`cannot open directory <state>`) say a container is unknown. */
+const GONE = /does not exist|not found|cannot open directory/i;
 
 function runcFailure(op: string, id: string, stderr: string) {
   const why = runtimeError(stderr);
-  if (/does not exist|not found/i.test(why)) return notFound(`${op} container "${id}": no such container`);
+  if (GONE.test(why)) return notFound(`${op} container "${id}": no such container`);
   if (
     /not running|not paused|already running|has stopped|not stopped|is paused|cannot start|cannot pause|cannot resume/i.test(
       why,
@@ -893,30 +588,4 @@ async function absolutePath(cmd: string): Promise<string> {
     }
   }
   throw notFound(`"${cmd}" not found in PATH: install it (npm run setup)`);
-}
-
-/** Is `path` a mount point (also of a file bound onto it)? Read from mountinfo: once per daemon start. */
-async function isMountPoint(path: string): Promise<boolean> {
-  const real = await fs.realpath(path).catch(() => undefined);
-  if (!real) return false;
-  const info = await fs.readFile('/proc/self/mountinfo', 'utf8');
-  // The fifth field, with spaces and other bytes escaped as \ooo.
-  return info
-    .split('\n')
-    .some(
-      (line) =>
-        line.split(' ')[4]?.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))) === real,
-    );
-}
-
-/** A promise with its resolve and reject at hand; only the first settle counts. */
-function settable<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: Error) => void } {
-  let resolve!: (v: T) => void;
-  let reject!: (e: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => {});
-  return { promise, resolve, reject };
 }

@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
+import { directorySize } from '../fs/index.ts';
 import { notFound } from '../errdefs/index.ts';
 import type { Host } from '../host/index.ts';
 import type { MetadataDb } from '../metadata/index.ts';
@@ -209,7 +210,7 @@ export class Snapshotter {
     let size: number;
     try {
       await fill(join(tmp, 'diff'));
-      size = await contentSize(join(tmp, 'diff'));
+      size = await directorySize(join(tmp, 'diff'));
       await fs.rename(tmp, join(this.layersDir, cacheId));
     } catch (e) {
       await fs.rm(tmp, { recursive: true, force: true });
@@ -338,32 +339,4 @@ async function makeInitLayer(dir: string): Promise<void> {
       if (e.code !== 'EEXIST') throw e;
     });
   }
-}
-
-/**
- * The bytes a layer's files hold (moby's directory.Size): every non-directory counted once by
- * inode, so hard links and overlay whiteouts (0/0 devices, size 0) add nothing twice.
- */
-export async function contentSize(dir: string): Promise<number> {
-  let total = 0;
-  const seen = new Set<string>();
-  const pending = [dir];
-  while (pending.length) {
-    const d = pending.pop()!;
-    for (const e of await fs.readdir(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) {
-        pending.push(p);
-        continue;
-      }
-      const st = await fs.lstat(p);
-      const key = `${st.dev}:${st.ino}`;
-      if (st.nlink > 1) {
-        if (seen.has(key)) continue;
-        seen.add(key);
-      }
-      total += st.size;
-    }
-  }
-  return total;
 }

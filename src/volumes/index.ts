@@ -8,7 +8,6 @@ export {
   volumeNameError,
   anonymousVolumeName,
   rfc3339,
-  dirSize,
   VOLUME_NAME,
   ANONYMOUS_LABEL,
   type VolumeRecord,

@@ -16,6 +16,8 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { KeyedLock } from '../async/index.ts';
+import { directorySize } from '../fs/index.ts';
 import { conflict, invalidArgument, notFound } from '../errdefs/index.ts';
 import type { Mounter } from '../host/index.ts';
 
@@ -61,8 +63,8 @@ export class LocalDriver {
   private readonly vols = new Map<string, VolumeRecord>();
   /** Users (container IDs) of volumes whose options need a mount. */
   private readonly users = new Map<string, Set<string>>();
-  /** The last queued mount/unmount/removal per volume (see `serial`). */
-  private readonly locks = new Map<string, Promise<void>>();
+  /** Mounts, unmounts and removals of one volume, one at a time. */
+  private readonly locks = new KeyedLock();
 
   private constructor(root: string, host: Mounter) {
     this.root = root;
@@ -141,7 +143,7 @@ export class LocalDriver {
   }
 
   remove(name: string): Promise<void> {
-    return this.serial(name, () => this.removeNow(name));
+    return this.locks.run(name, () => this.removeNow(name));
   }
 
   private async removeNow(name: string): Promise<void> {
@@ -162,22 +164,8 @@ export class LocalDriver {
    * hide the first), and a start must not find `_data` still mounted by a release about to take
    * it away.
    */
-  private serial<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(name) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.then(
-      () => {},
-      () => {},
-    );
-    this.locks.set(name, tail);
-    void tail.then(() => {
-      if (this.locks.get(name) === tail) this.locks.delete(name);
-    });
-    return run;
-  }
-
   mount(name: string, user: string): Promise<string> {
-    return this.serial(name, () => this.mountNow(name, user));
+    return this.locks.run(name, () => this.mountNow(name, user));
   }
 
   private async mountNow(name: string, user: string): Promise<string> {
@@ -217,7 +205,7 @@ export class LocalDriver {
   }
 
   unmount(name: string, user: string): Promise<void> {
-    return this.serial(name, () => this.unmountNow(name, user));
+    return this.locks.run(name, () => this.unmountNow(name, user));
   }
 
   private async unmountNow(name: string, user: string): Promise<void> {
@@ -245,7 +233,7 @@ export class LocalDriver {
 
   /** Bytes used by the volume's files (best effort, `du`-like). */
   async size(name: string): Promise<number> {
-    return dirSize(this.path(name));
+    return directorySize(this.path(name));
   }
 }
 
@@ -276,26 +264,4 @@ function isMounted(path: string): boolean {
 
 export function rfc3339(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-export async function dirSize(dir: string): Promise<number> {
-  let total = 0;
-  let entries;
-  try {
-    entries = await fs.readdir(dir, { withFileTypes: true });
-  } catch {
-    return 0;
-  }
-  for (const e of entries) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) total += await dirSize(p);
-    else {
-      try {
-        total += (await fs.lstat(p)).size;
-      } catch {
-        // vanished meanwhile
-      }
-    }
-  }
-  return total;
 }

@@ -1,13 +1,12 @@
-export {
-  ContainerService,
-  normaliseSignal,
-  signalNumber,
-  type ContainerServiceDeps,
-  type CommitRequest,
-  type UpdateRequest,
-} from './service.ts';
-export type { ContainerRuntime, ExitInfo, LogEntry, LogReadOptions, StdinSession } from './runtime.ts';
+export { ContainerService } from './service.ts';
+export type { UpdateRequest } from './update.ts';
+export type { CommitRequest } from './archive.ts';
+export type { ContainerServiceDeps, ContainerImages, ContainerRootfs } from './context.ts';
+/** A line of a container's log, as `logs` and attach read it. */
+export type { LogLine as LogEntry } from '../../runtime/index.ts';
 export type { ContainerRecord, CreateRequest, HostConfig, ContainerConfig, ContainerDefaults } from './types.ts';
 export { statusText, humanDuration, type State, type Health } from './state.ts';
 export { summary, inspect, networkMode } from './views.ts';
-export { parseDetachKeys, DEFAULT_DETACH_KEYS, DetachScanner } from './attach.ts';
+export { parseDetachKeys, DEFAULT_DETACH_KEYS } from './attach.ts';
+export { pumpStdin } from './stdin.ts';
+export { Runtimes } from './runtimes.ts';

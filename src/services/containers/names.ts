@@ -1,5 +1,5 @@
 /** Random container names in Docker's `adjective_surname` style. */
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 
 const LEFT = [
   'admiring',
@@ -270,6 +270,15 @@ export function randomName(retry: number): string {
   // Docker never names a container boring_wozniak, and appends a digit on collisions.
   if (name === 'boring_wozniak') return randomName(retry);
   return retry > 0 ? `${name}${randomInt(10)}` : name;
+}
+
+/** A random name no container has (`taken` says which are), with a random suffix after ten tries. */
+export function freeRandomName(taken: (name: string) => boolean): string {
+  for (let i = 0; i < 10; i++) {
+    const n = randomName(i);
+    if (!taken(n)) return n;
+  }
+  return `berth_${randomBytes(4).toString('hex')}`;
 }
 
 const VALID = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;

@@ -13,36 +13,16 @@ import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { conflict, invalidArgument, notFound } from '../../errdefs/index.ts';
+import { conflict, internal, invalidArgument, notFound } from '../../errdefs/index.ts';
 import { checkShape, type Shape } from '../../spec/index.ts';
 import type { EventBus } from '../../events/index.ts';
 import { hostCapabilities, resolveUser } from '../../oci/index.ts';
-import { runcWording } from '../../runtime/index.ts';
+import { execFailureCode, runcWording, type ExecRuntime, type TaskInfo } from '../../runtime/index.ts';
 import type { ContainerService, ContainerRecord, LogEntry } from '../containers/index.ts';
-import { DetachScanner, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../containers/index.ts';
+import { parseDetachKeys, pumpStdin, DEFAULT_DETACH_KEYS, type Runtimes } from '../containers/index.ts';
 
-/** What the exec service needs from the runtime driver. */
-export interface ExecRuntime {
-  exec(o: {
-    id: string;
-    sessionId: string;
-    dir: string;
-    process: unknown;
-    logPath: string;
-    terminal: boolean;
-    stdin: boolean;
-  }): Promise<{ pid: number; exit: Promise<number> }>;
-  openExecStdin(sessionId: string): {
-    input: NodeJS.WritableStream & { end(): void };
-    done: Promise<void>;
-    close(): void;
-  };
-  resizeIn(dir: string, height: number, width: number, what?: string, notRunning?: string): Promise<void>;
-  readLogs(
-    logPath: string,
-    opts: { follow?: boolean; signal?: AbortSignal; untilExit?: Promise<unknown> },
-  ): AsyncIterable<LogEntry>;
-}
+/** What the exec service needs of the runtime: exec sessions, and their logs. */
+export type ExecSessions = ExecRuntime & Pick<TaskInfo, 'readLogs'>;
 
 /** `POST /containers/{id}/exec`'s body. */
 export interface ExecConfig {
@@ -68,12 +48,15 @@ export interface ExecRecord {
   Pid: number;
   started: boolean;
   dir: string;
+  /** The runtime the container runs on, which runs the exec too (see services/containers/runtimes.ts). */
+  runtime: string;
   exit?: Promise<number>;
 }
 
 export interface ExecServiceDeps {
   containers: ContainerService;
-  runtime: ExecRuntime;
+  /** The runtimes, as the container service has them: an exec runs on its container's. */
+  runtimes: Runtimes<ExecSessions>;
   events: EventBus;
 }
 
@@ -124,9 +107,14 @@ export class ExecService {
       Pid: 0,
       started: false,
       dir: join(this.d.containers.dir(c.Id), 'exec', id.slice(0, 16)),
+      runtime: this.d.runtimes.nameOf(c),
     });
     this.d.containers.publishEvent(c, `exec_create: ${cfg.Cmd.join(' ')}`, { execID: id });
     return { Id: id };
+  }
+
+  private runtime(e: ExecRecord): ExecSessions {
+    return this.d.runtimes.of({ HostConfig: { Runtime: e.runtime } });
   }
 
   get(id: string): ExecRecord {
@@ -159,7 +147,7 @@ export class ExecService {
     const cmd = (e.config.Cmd ?? []).join(' ');
     this.d.containers.publishEvent(c, `exec_start: ${cmd}`, { execID: id });
     try {
-      const { pid, exit } = await this.d.runtime.exec({
+      const { pid, exit } = await this.runtime(e).exec({
         id: c.Id,
         sessionId: id.slice(0, 32),
         dir: e.dir,
@@ -181,15 +169,19 @@ export class ExecService {
       // Docker's exit code for an exec that could not start (command not found, not executable).
       e.ExitCode = 126;
       e.exit = Promise.resolve(126);
-      const why = (err as Error).message.replace(/^exec in container "[0-9a-f]+": /, '');
-      throw Object.assign(new Error(runcWording(why, e.config.Cmd?.[0] ?? '')), { cause: err });
+      const why = runcWording(
+        (err as Error).message.replace(/^exec in container "[0-9a-f]+": /, ''),
+        e.config.Cmd?.[0] ?? '',
+      );
+      // As dockerd: a command that is missing or cannot be executed is the request's fault (400).
+      throw execFailureCode(why) === 128 ? internal(why, err) : invalidArgument(why, err);
     }
     return e;
   }
 
   /** The process's output from its start, until it exits or `signal` aborts. */
   output(e: ExecRecord, signal: AbortSignal): AsyncIterable<LogEntry> {
-    return this.d.runtime.readLogs(join(e.dir, 'exec.log'), { follow: true, signal, untilExit: e.exit });
+    return this.runtime(e).readLogs(join(e.dir, 'exec.log'), { follow: true, signal, untilExit: e.exit });
   }
 
   /** Forwards input to the exec's stdin (see ContainerService.attachStdin for the rules). */
@@ -198,50 +190,8 @@ export class ExecService {
       input.resume();
       return 'ended';
     }
-    const session = this.d.runtime.openExecStdin(e.ID.slice(0, 32));
-    const scanner = e.config.Tty
-      ? new DetachScanner(parseDetachKeys(e.config.DetachKeys || DEFAULT_DETACH_KEYS))
-      : undefined;
-    return new Promise((resolve) => {
-      let settled = false;
-      const finish = (how: 'detached' | 'ended') => {
-        if (settled) return;
-        settled = true;
-        input.off('data', onData);
-        input.off('end', onEnd);
-        input.off('close', onClose);
-        if (how === 'detached') session.close();
-        resolve(how);
-      };
-      const onData = (chunk: Buffer) => {
-        let data = chunk;
-        if (scanner) {
-          const r = scanner.push(chunk);
-          data = r.pass;
-          if (r.detached) {
-            if (data.length) session.input.write(data);
-            finish('detached');
-            return;
-          }
-        }
-        if (data.length) session.input.write(data);
-      };
-      const onEnd = () => {
-        session.input.end();
-        finish('ended');
-      };
-      const onClose = () => {
-        session.close();
-        finish('ended');
-      };
-      input.on('data', onData);
-      input.once('end', onEnd);
-      input.once('close', onClose);
-      session.done.then(
-        () => finish('ended'),
-        () => finish('ended'),
-      );
-      input.resume();
+    return pumpStdin(input, this.runtime(e).openExecStdin(e.ID.slice(0, 32)), {
+      detachKeys: e.config.Tty ? parseDetachKeys(e.config.DetachKeys || DEFAULT_DETACH_KEYS) : undefined,
     });
   }
 
@@ -249,7 +199,7 @@ export class ExecService {
     const e = this.get(id);
     if (!e.Running) throw conflict(`Exec ${id} is not running`);
     if (!e.config.Tty) return;
-    await this.d.runtime.resizeIn(e.dir, height, width, `resize exec "${id}"`);
+    await this.runtime(e).resizeIn(e.dir, height, width, `resize exec "${id}"`);
   }
 
   /** `GET /exec/{id}/json` in Docker's shape. */

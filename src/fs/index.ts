@@ -1,0 +1,5 @@
+/**
+ * File system helpers shared by the stores, the engine and the services, one per file (deno
+ * std's `fs/`): this file only re-exports them. Base layer: imports nothing of Berth's.
+ */
+export { directorySize } from './size.ts';

@@ -1,0 +1,133 @@
+/**
+ * conmon's exit files, watched. When a container's process ends, its conmon writes the status
+ * to `<exit-dir>/<id>` (a temporary file renamed into place); this watches that directory with
+ * inotify and reports each file once, as an `exit` event. Files already there when watching
+ * starts were written while nobody watched (the daemon was down): they are not reported again,
+ * the driver reads them back on request (`readExitFile`).
+ *
+ * Lifecycle: `start()` once, `close()` at the end; `expect(id)` before each new run of a
+ * container, so that its next exit file counts again; `waitFor` lets a delete wait until the
+ * monitor has written its file before it cleans up.
+ *
+ * @example
+ *   const w = new ExitWatcher(exitDir, (id) => readExitFile(join(exitDir, id)), isOurs);
+ *   w.events.on('exit', (e) => console.log(e.id, e.exitCode));
+ *   await w.start();
+ */
+import { EventEmitter } from 'node:events';
+import { promises as fs, watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
+import type { Exit } from './roles.ts';
+
+export interface RuntimeEvents {
+  exit: [Exit];
+}
+
+export class ExitWatcher {
+  /** `exit` events, one per container process that ends while this watches. */
+  readonly events = new EventEmitter<RuntimeEvents>().setMaxListeners(0);
+  private readonly dir: string;
+  private readonly read: (id: string) => Promise<Omit<Exit, 'id'> | undefined>;
+  private readonly owns: (id: string) => Promise<boolean>;
+  private watcher?: FSWatcher;
+  /** Exits already reported, so that the several inotify events of one exit file report once. */
+  private readonly reported = new Set<string>();
+  /** Callers waiting for an exit file (delete waits for conmon to finish before cleaning up). */
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  /**
+   * `read` reads the exit of a container (its file, and whatever else the driver adds, as OOM
+   * kills); `owns` says whether a name is a container of this driver's (conmon's temporary
+   * files, and other drivers' containers sharing the directory, are not).
+   */
+  constructor(
+    dir: string,
+    read: (id: string) => Promise<Omit<Exit, 'id'> | undefined>,
+    owns: (id: string) => Promise<boolean>,
+  ) {
+    this.dir = dir;
+    this.read = read;
+    this.owns = owns;
+  }
+
+  async start(): Promise<void> {
+    for (const name of await fs.readdir(this.dir)) this.reported.add(name);
+    this.watcher = watch(this.dir, (_event, name) => {
+      if (name) this.onFile(name.toString());
+    });
+    this.watcher.on('error', () => {});
+  }
+
+  close(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+
+  /** A new run of container `id`: its next exit file is reported. */
+  expect(id: string): void {
+    this.reported.delete(id);
+  }
+
+  /** Waits until the exit file of `id` is there or `gone()` says its monitor is, at most `ms`. */
+  async waitFor(id: string, gone: () => Promise<boolean>, ms: number): Promise<void> {
+    if (await exists(join(this.dir, id))) return;
+    await new Promise<void>((resolve) => {
+      let set = this.waiters.get(id);
+      if (!set) this.waiters.set(id, (set = new Set()));
+      const finish = () => {
+        clearInterval(poll);
+        clearTimeout(limit);
+        set.delete(finish);
+        if (!set.size) this.waiters.delete(id);
+        resolve();
+      };
+      set.add(finish);
+      const poll = setInterval(() => {
+        void gone().then((yes) => yes && finish());
+      }, 50);
+      const limit = setTimeout(finish, ms);
+    });
+  }
+
+  private onFile(name: string): void {
+    const waiters = this.waiters.get(name);
+    if (waiters) for (const w of waiters) w();
+    if (this.reported.has(name)) return;
+    // conmon writes `<id>.XXXXXX` and renames it to `<id>`; names that are no container are skipped.
+    void (async () => {
+      if (!(await this.owns(name))) return;
+      const e = await this.read(name);
+      if (!e || this.reported.has(name)) return;
+      this.reported.add(name);
+      // The file's mtime runs on the kernel's coarse clock (a few ms behind the log's
+      // timestamps); seen live, the moment of the event is closer to the truth.
+      this.events.emit('exit', { id: name, ...e, exitedAt: new Date(Math.max(Date.now(), e.exitedAt.getTime())) });
+    })().catch(() => {});
+  }
+}
+
+/** The status conmon wrote to an exit file, and when (the file's mtime); undefined if there is none yet. */
+export async function readExitFile(path: string): Promise<{ exitCode: number; exitedAt: Date } | undefined> {
+  let text: string;
+  let mtime: Date;
+  try {
+    const fh = await fs.open(path, 'r');
+    try {
+      [text, mtime] = await Promise.all([fh.readFile('utf8'), fh.stat().then((st) => st.mtime)]);
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return undefined;
+  }
+  const t = text.trim();
+  if (!/^-?\d+$/.test(t)) return undefined;
+  return { exitCode: Number(t), exitedAt: mtime };
+}
+
+function exists(path: string): Promise<boolean> {
+  return fs.access(path).then(
+    () => true,
+    () => false,
+  );
+}

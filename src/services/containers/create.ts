@@ -1,0 +1,158 @@
+/**
+ * The create step that needs nothing but its inputs: a `POST /containers/create` request
+ * checked, and the record of the new container made from it and its image's config, by
+ * Docker's rules (the request's Env over the image's, an `--entrypoint` dropping the image's
+ * CMD, labels and exposed ports merged, the defaults dockerd fills in). The service does the
+ * rest: the name's owner, the network mode, the mounts, the directory, the events.
+ */
+import { invalidArgument, notFound } from '../../errdefs/index.ts';
+import type { Image } from '../../images/index.ts';
+import { logLimits } from './logopts.ts';
+import { commandFor, validateCreateTypes, validateHostConfig } from './spec.ts';
+import { initialState } from './state.ts';
+import type { ContainerRecord, CreateRequest } from './types.ts';
+
+/** Throws Docker's error for a request of the wrong shape or with values Docker refuses outright. */
+export function checkCreateRequest(req: CreateRequest): void {
+  if (typeof req !== 'object' || req === null || Array.isArray(req))
+    throw invalidArgument('invalid container config: expected a JSON object');
+  const imageRef = req.Image;
+  if (!imageRef || typeof imageRef !== 'string') throw invalidArgument('no image specified: config.Image is required');
+  validateCreateTypes(req as unknown as Record<string, unknown>);
+  const hostConfig = req.HostConfig ?? {};
+  validateHostConfig(hostConfig);
+  logLimits(hostConfig);
+}
+
+export interface NewRecordOptions {
+  id: string;
+  /** The name, without its leading slash. */
+  name: string;
+  image: Pick<Image, 'id' | 'config' | 'topChain'>;
+  /** The runtime it runs on (`HostConfig.Runtime`). */
+  runtime: string;
+  now: Date;
+}
+
+/** The record of a new container, created (never started), from a checked request. */
+export function newRecord(req: CreateRequest, o: NewRecordOptions): ContainerRecord {
+  const { Path, Args } = commandFor(req, o.image.config.config ?? {});
+  const hostConfig = req.HostConfig ?? {};
+  const imgCfg = o.image.config.config ?? {};
+  const env = mergeEnv(imgCfg.Env ?? [], req.Env ?? []);
+  if (!env.some((e) => e.startsWith('PATH=')))
+    env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+  const rec: ContainerRecord = {
+    Id: o.id,
+    Name: o.name,
+    Created: o.now.toISOString(),
+    Image: o.image.id,
+    Path,
+    Args,
+    Config: {
+      Hostname: req.Hostname || o.id.slice(0, 12),
+      Domainname: req.Domainname ?? '',
+      User: req.User || imgCfg.User || '',
+      AttachStdin: !!req.AttachStdin,
+      AttachStdout: !!req.AttachStdout,
+      AttachStderr: !!req.AttachStderr,
+      ExposedPorts: { ...(imgCfg.ExposedPorts ?? {}), ...(req.ExposedPorts ?? {}) },
+      Tty: !!req.Tty,
+      OpenStdin: !!req.OpenStdin,
+      StdinOnce: !!req.StdinOnce,
+      Env: env,
+      Cmd: cmdFor(req, imgCfg.Cmd ?? null),
+      Image: req.Image,
+      Volumes: req.Volumes ?? imgCfg.Volumes ?? null,
+      WorkingDir: req.WorkingDir || imgCfg.WorkingDir || '',
+      Entrypoint: entrypointSet(req)
+        ? isEmptyEntrypoint(req.Entrypoint)
+          ? null
+          : req.Entrypoint
+        : (imgCfg.Entrypoint ?? null),
+      OnBuild: imgCfg.OnBuild ?? null,
+      Labels: { ...(imgCfg.Labels ?? {}), ...(req.Labels ?? {}) },
+      StopSignal: req.StopSignal || imgCfg.StopSignal || undefined,
+      StopTimeout: req.StopTimeout ?? undefined,
+      Healthcheck: req.Healthcheck ?? imgCfg.Healthcheck,
+    },
+    HostConfig: {
+      NetworkMode: 'default',
+      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+      // Shown as json-file, the driver clients know (the SDK reads logs only for it); on disk it is conmon's k8s-file.
+      LogConfig: { Type: 'json-file', Config: {} },
+      ...hostConfig,
+      ...(hostConfig.LogConfig?.Type
+        ? {}
+        : { LogConfig: { Type: 'json-file', Config: hostConfig.LogConfig?.Config ?? {} } }),
+      Runtime: o.runtime,
+    },
+    State: initialState(),
+    RestartCount: 0,
+    TopChain: o.image.topChain,
+  };
+  const endpoints = (req.NetworkingConfig as { EndpointsConfig?: ContainerRecord['EndpointsConfig'] } | undefined)
+    ?.EndpointsConfig;
+  if (endpoints && Object.keys(endpoints).length) rec.EndpointsConfig = endpoints;
+  return rec;
+}
+
+/** `--entrypoint` given (even empty) replaces the image's ENTRYPOINT and drops its CMD. */
+function entrypointSet(req: CreateRequest): boolean {
+  return req.Entrypoint !== undefined && req.Entrypoint !== null;
+}
+
+function isEmptyEntrypoint(e: CreateRequest['Entrypoint']): boolean {
+  return e === '' || (Array.isArray(e) && (e.length === 0 || (e.length === 1 && e[0] === '')));
+}
+
+function cmdFor(req: CreateRequest, imageCmd: string[] | null): string[] | string | null {
+  const given = req.Cmd !== undefined && req.Cmd !== null && !(Array.isArray(req.Cmd) && req.Cmd.length === 0);
+  if (given) return req.Cmd!;
+  return entrypointSet(req) ? null : imageCmd;
+}
+
+function mergeEnv(base: readonly string[], over: readonly string[]): string[] {
+  const out = new Map<string, string>();
+  for (const e of [...base, ...over]) {
+    const k = e.includes('=') ? e.slice(0, e.indexOf('=')) : e;
+    out.set(k, e);
+  }
+  return [...out.values()];
+}
+
+/** Go's names for what Node and uname call otherwise. */
+const ARCH_ALIASES: Record<string, string> = {
+  x86_64: 'amd64',
+  'x86-64': 'amd64',
+  aarch64: 'arm64',
+  armhf: 'arm',
+  i386: '386',
+};
+
+/**
+ * A create with `--platform`: the image must be for it (Docker answers 404, and its CLI then
+ * tries to pull the image for that platform).
+ */
+export function checkPlatform(
+  ref: string,
+  platform: string,
+  config: { os?: string; architecture?: string; variant?: string },
+): void {
+  const [os = '', arch, variant] = platform.toLowerCase().split('/');
+  const want = { os, arch: arch ? (ARCH_ALIASES[arch] ?? arch) : undefined, variant };
+  const actual = [
+    config.os ?? 'linux',
+    config.architecture ?? 'amd64',
+    ...(config.variant ? [config.variant] : []),
+  ].join('/');
+  if (
+    want.os !== (config.os ?? 'linux') ||
+    (want.arch && want.arch !== (config.architecture ?? 'amd64')) ||
+    (want.variant && want.variant !== config.variant)
+  ) {
+    throw notFound(
+      `image with reference ${ref} was found but does not match the specified platform: wanted ${[want.os, want.arch, want.variant].filter(Boolean).join('/')}, actual: ${actual}`,
+    );
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * A container's network endpoints: where its network comes from at a start (an endpoint on
+ * the default bridge, on a user network, another container's namespace, or none), the ports it
+ * publishes, the further networks it joins as eth1, eth2..., `docker network connect` and
+ * `disconnect`, and what a live restore puts back. The service calls these at create (the
+ * mode's check), at a start (plan, publish, attach) and after an exit (release).
+ */
+import { conflict, forbidden, invalidArgument, notFound } from '../../errdefs/index.ts';
+import type { Endpoint } from '../../network/index.ts';
+import { shortId } from '../../spec/index.ts';
+import type { ContainerContext } from './context.ts';
+import type { ContainerRecord } from './types.ts';
+
+/** Where a task's network comes from (see `Endpoints.plan`). */
+export type NetworkPlan = { endpoint?: Endpoint; netnsPath?: string; dnsServer?: string };
+
+/** What a client asks for on one network: aliases, a fixed address, a MAC (`EndpointsConfig` entries). */
+export type EndpointSettings = NonNullable<ContainerRecord['EndpointsConfig']>[string];
+
+/** What endpoints need of the rest of the service. */
+export interface EndpointHooks {
+  /** Takes down a task created ahead of its start: it was wired to the networks of before. */
+  dropPrepared(c: ContainerRecord): Promise<void>;
+  /** A start failed with `code` before anything ran (waiters learn it; `--rm` removes). */
+  startFailed(c: ContainerRecord, code: number): void;
+}
+
+export class Endpoints {
+  private readonly ctx: ContainerContext;
+  private readonly hooks: EndpointHooks;
+
+  constructor(ctx: ContainerContext, hooks: EndpointHooks) {
+    this.ctx = ctx;
+    this.hooks = hooks;
+  }
+
+  /**
+   * Where the container's network comes from: an endpoint on the default bridge (for the
+   * `default`/`bridge` modes), another container's namespace (`container:<id>`), or nothing.
+   */
+  plan(c: ContainerRecord): NetworkPlan {
+    const mode = c.HostConfig.NetworkMode || 'default';
+    if (mode.startsWith('container:')) {
+      const other = this.ctx.store.get(mode.slice('container:'.length));
+      if (!other.State.Running || !other.State.Pid)
+        throw conflict(`cannot join network of a non running container: ${other.Id}`);
+      return { netnsPath: `/proc/${other.State.Pid}/ns/net` };
+    }
+    if (c.PrimaryDetached) return {};
+    if ((mode === 'default' || mode === 'bridge') && !c.Config.NetworkDisabled && this.ctx.d.network?.enabled) {
+      const ep = this.ctx.d.network.allocate(c.Id);
+      // --mac-address (the CLI sends it in the endpoint's settings, older ones in Config).
+      const mac = this.request(c, mode).mac;
+      if (mac) ep.macAddress = mac;
+      return { endpoint: ep };
+    }
+    if (!['default', 'bridge', 'host', 'none'].includes(mode) && this.ctx.d.userNetworks) {
+      const ep = this.ctx.d.userNetworks.allocate(mode, c.Id, c.Name, this.request(c, mode));
+      return { endpoint: ep, dnsServer: ep.gateway };
+    }
+    return {};
+  }
+
+  /** After a live restore: listen again on the ports running containers published. */
+  async republish(): Promise<void> {
+    for (const c of this.ctx.store.all()) {
+      const ep = c.Network;
+      if (!c.State.Running || !ep?.ports?.length || !this.ctx.d.network) continue;
+      await this.ctx.d.network
+        .publish(ep, c.Id, c.Name, {}, ep.ports)
+        .catch((e) => this.ctx.d.log.warn(`publish ports of ${shortId(c.Id)}: ${(e as Error).message}`));
+    }
+  }
+
+  /**
+   * Publishes the container's ports on its endpoint: the prepared task's, or one allocated now,
+   * which is returned for the task to use (the published ports are recorded on it, and that
+   * is where `inspect` and `ps` read them).
+   */
+  async publish(c: ContainerRecord): Promise<NetworkPlan | undefined> {
+    const h = c.HostConfig;
+    if (!Object.keys(h.PortBindings ?? {}).length && !h.PublishAllPorts) return undefined;
+    const plan = c.Network ? undefined : this.plan(c);
+    const ep = c.Network ?? plan?.endpoint;
+    if (!ep) return undefined;
+    try {
+      await this.ctx.d.network!.publish(ep, c.Id, c.Name, {
+        bindings: h.PortBindings,
+        exposed: c.Config.ExposedPorts,
+        publishAll: h.PublishAllPorts,
+      });
+    } catch (e) {
+      await this.hooks.dropPrepared(c);
+      this.release(c);
+      this.hooks.startFailed(c, 128);
+      throw e;
+    }
+    return plan;
+  }
+
+  /** `--pid container:<id>`, `--ipc container:<id>`: the running container's namespace. */
+  joinedNamespace(mode: string | undefined, ns: 'pid' | 'ipc', what: string): string | undefined {
+    if (!mode?.startsWith('container:')) return undefined;
+    const other = this.ctx.store.get(mode.slice('container:'.length));
+    if (!other.State.Running || !other.State.Pid)
+      throw conflict(`cannot join ${what} of a non running container: ${other.Id}`);
+    return `/proc/${other.State.Pid}/ns/${ns}`;
+  }
+
+  release(c: ContainerRecord): void {
+    this.ctx.d.network?.release(c.Id);
+    this.ctx.d.userNetworks?.release(c.Id);
+    c.Network = undefined;
+    c.ExtraNetworks = undefined;
+  }
+
+  /** A `--network` that names no network fails the create, as Docker's does. */
+  check(c: ContainerRecord): void {
+    const mode = c.HostConfig.NetworkMode || 'default';
+    const builtIn = (k: string) => ['default', 'bridge', 'host', 'none'].includes(k);
+    // Aliases and fixed addresses only on user networks (the CLI keys the default network's settings by the mode).
+    for (const [k, cfg] of Object.entries(c.EndpointsConfig ?? {})) {
+      if (!builtIn(k)) continue;
+      if (cfg?.Aliases?.length && (k === 'bridge' || k === 'default'))
+        throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
+      if (cfg?.IPAMConfig?.IPv4Address)
+        throw invalidArgument('user specified IP address is supported on user defined networks only');
+    }
+    if (builtIn(mode) || mode.startsWith('container:')) return;
+    if (!this.ctx.d.userNetworks) throw notFound(`network ${mode} not found`);
+    const n = this.ctx.d.userNetworks.get(mode);
+    for (const k of Object.keys(c.EndpointsConfig ?? {})) {
+      if (k !== mode && k !== n.Name && k !== n.Id && !builtIn(k)) this.ctx.d.userNetworks.get(k);
+    }
+  }
+
+  /** Aliases, address and MAC asked for on network `ref` (by name or ID). */
+  request(c: ContainerRecord, ref: string): { aliases: string[]; ip?: string; mac?: string; dns?: string[] } {
+    const n = this.ctx.d.userNetworks?.find(ref);
+    const cfg = c.EndpointsConfig?.[ref] ?? (n && (c.EndpointsConfig?.[n.Name] ?? c.EndpointsConfig?.[n.Id]));
+    const mode = c.HostConfig.NetworkMode || 'default';
+    const mac = cfg?.MacAddress || (ref === mode ? (c.Config as { MacAddress?: string }).MacAddress : undefined);
+    return {
+      aliases: [...(cfg?.Aliases ?? []), c.Id.slice(0, 12)],
+      ip: cfg?.IPAMConfig?.IPv4Address || undefined,
+      mac: mac || undefined,
+      dns: c.HostConfig.Dns?.length ? c.HostConfig.Dns : undefined,
+    };
+  }
+
+  async attach(ep: Endpoint, pid: number, ifname: string): Promise<void> {
+    if (ep.bridge === this.ctx.d.network?.bridgeName) {
+      await this.ctx.d.network.connect(ep, pid);
+      if (this.ctx.d.userNetworks && !this.ctx.d.userNetworks.icc) await this.ctx.d.userNetworks.isolate(ep.hostVeth);
+    } else await this.ctx.d.userNetworks!.attach(ep, pid, ifname);
+  }
+
+  /** Further user networks asked for at create (or connected while stopped): eth1, eth2... */
+  async attachExtras(c: ContainerRecord, pid: number): Promise<void> {
+    const un = this.ctx.d.userNetworks;
+    if (!un || !c.EndpointsConfig) return;
+    const mode = c.HostConfig.NetworkMode || 'default';
+    const primary = un.find(mode)?.Id;
+    c.ExtraNetworks = [];
+    for (const key of Object.keys(c.EndpointsConfig)) {
+      if (['default', 'bridge', 'host', 'none', mode].includes(key)) continue;
+      const n = un.find(key);
+      if (!n || n.Id === primary || c.ExtraNetworks.some((e) => e.networkId === n.Id)) continue;
+      const ep = un.allocate(n.Id, c.Id, c.Name, this.request(c, key));
+      await un.attach(ep, pid, `eth${c.ExtraNetworks.length + (c.Network ? 1 : 0)}`);
+      c.ExtraNetworks.push(ep);
+    }
+  }
+
+  /** `docker network connect`: a running container gets the interface now, others at start. */
+  async connect(ref: string, netRef: string, cfg: EndpointSettings): Promise<void> {
+    const un = this.ctx.d.userNetworks;
+    if (!un) throw notFound(`network ${netRef} not found`);
+    const n = un.get(netRef);
+    const c = this.ctx.store.get(ref);
+    await this.ctx.locks.run(c.Id, async () => {
+      const mode = c.HostConfig.NetworkMode || 'default';
+      if (mode === 'host' || mode === 'none' || mode.startsWith('container:'))
+        throw forbidden(
+          `container sharing network namespace with another container or host cannot be connected to any other network`,
+        );
+      const primary = un.find(mode)?.Id === n.Id;
+      const mine =
+        (primary && !c.PrimaryDetached) ||
+        c.ExtraNetworks?.some((e) => e.networkId === n.Id) ||
+        Object.keys(c.EndpointsConfig ?? {}).some((k) => un.find(k)?.Id === n.Id);
+      if (mine) throw forbidden(`endpoint with name ${c.Name} already exists in network ${n.Name}`);
+      c.EndpointsConfig = { ...(c.EndpointsConfig ?? {}), [n.Name]: cfg ?? {} };
+      if (primary) c.PrimaryDetached = false;
+      // A task created ahead of the start was wired without this network: the start makes a new one.
+      if (!c.State.Running) await this.hooks.dropPrepared(c);
+      if (c.State.Running && c.State.Pid) {
+        const ep = un.allocate(n.Id, c.Id, c.Name, this.request(c, n.Name));
+        const extra = c.ExtraNetworks ?? [];
+        try {
+          await un.attach(ep, c.State.Pid, `eth${extra.length + (c.Network ? 1 : 0)}`);
+        } catch (e) {
+          un.release(c.Id, n.Id);
+          delete c.EndpointsConfig[n.Name];
+          throw e;
+        }
+        c.ExtraNetworks = [...extra, ep];
+      }
+      this.ctx.store.save(c);
+    });
+    this.ctx.d.events.publish('network', 'connect', n.Id, { container: c.Id, name: n.Name, type: 'bridge' });
+  }
+
+  /** `docker network disconnect`. */
+  async disconnect(ref: string, netRef: string, force = false): Promise<void> {
+    const un = this.ctx.d.userNetworks;
+    if (!un) throw notFound(`network ${netRef} not found`);
+    const n = un.get(netRef);
+    const c = this.ctx.store.find(ref);
+    if (!c) {
+      if (force) return;
+      throw notFound(`No such container: ${ref}`);
+    }
+    await this.ctx.locks.run(c.Id, async () => {
+      const mode = c.HostConfig.NetworkMode || 'default';
+      const key = Object.keys(c.EndpointsConfig ?? {}).find((k) => un.find(k)?.Id === n.Id);
+      const ep =
+        c.ExtraNetworks?.find((e) => e.networkId === n.Id) ?? (c.Network?.networkId === n.Id ? c.Network : undefined);
+      if (!key && !ep && un.find(mode)?.Id !== n.Id)
+        throw forbidden(`container ${c.Id} is not connected to network ${n.Name}`);
+      if (!c.State.Running) await this.hooks.dropPrepared(c);
+      if (ep) await un.detach(ep);
+      un.release(c.Id, n.Id);
+      if (key) delete c.EndpointsConfig![key];
+      c.ExtraNetworks = c.ExtraNetworks?.filter((e) => e.networkId !== n.Id);
+      if (c.Network?.networkId === n.Id) c.Network = undefined;
+      if (un.find(mode)?.Id === n.Id) c.PrimaryDetached = true;
+      this.ctx.store.save(c);
+    });
+    this.ctx.d.events.publish('network', 'disconnect', n.Id, { container: c.Id, name: n.Name, type: 'bridge' });
+  }
+
+  /** After a live restore: the running containers' names answer in their networks' DNS again. */
+  restore(c: ContainerRecord): void {
+    const un = this.ctx.d.userNetworks;
+    if (!un) return;
+    for (const ep of [c.Network, ...(c.ExtraNetworks ?? [])]) {
+      if (ep && ep.bridge !== this.ctx.d.network?.bridgeName) {
+        const req = this.request(c, ep.networkId);
+        un.restore(ep, c.Id, c.Name, req.aliases, req.dns);
+      }
+    }
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * `docker stats` in the Engine API's shape: the runtime's cgroup figures for a running
+ * container, each sample with the one before it (`precpu_stats`, `preread`) so that clients can
+ * compute CPU percentages, and zeros for a container that is not running.
+ */
+import { delay } from '../../async/index.ts';
+import type { CgroupStats } from '../../runtime/index.ts';
+import type { ContainerContext } from './context.ts';
+import { ZERO_TIME } from './state.ts';
+import type { ContainerRecord } from './types.ts';
+
+/**
+ * `docker stats`: a sample a second while `signal` allows (`stream`), or one. A single
+ * sample waits for a second one so that its CPU figures have a previous sample to be
+ * measured against (as dockerd's does), unless `oneShot`.
+ */
+export async function* containerStats(
+  ctx: ContainerContext,
+  c: ContainerRecord,
+  opts: { stream: boolean; oneShot?: boolean; signal?: AbortSignal },
+): AsyncGenerator<object> {
+  const empty = {
+    read: ZERO_TIME,
+    preread: ZERO_TIME,
+    pids_stats: {},
+    blkio_stats: {},
+    num_procs: 0,
+    storage_stats: {},
+    cpu_stats: {
+      cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 },
+      throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 },
+    },
+    precpu_stats: {
+      cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 },
+      throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 },
+    },
+    memory_stats: {},
+  };
+  const ident = { name: `/${c.Name}`, id: c.Id };
+  let prev: CgroupStats | undefined;
+  const sample = async (): Promise<CgroupStats | undefined> => {
+    if (!c.State.Running || c.State.Restarting || !ctx.store.find(c.Id)) return undefined;
+    return ctx
+      .runtime(c)
+      .stats(c.Id)
+      .catch(() => undefined);
+  };
+  const shape = (now: CgroupStats) => ({
+    ...now,
+    preread: prev?.read ?? ZERO_TIME,
+    precpu_stats: prev?.cpu_stats ?? empty.precpu_stats,
+    num_procs: 0,
+    storage_stats: {},
+    ...ident,
+  });
+  if (!opts.stream) {
+    const first = await sample();
+    if (!first) {
+      yield { ...empty, ...ident };
+      return;
+    }
+    if (opts.oneShot) {
+      yield shape(first);
+      return;
+    }
+    prev = first;
+    await delay(1000);
+    const second = await sample();
+    yield second ? shape(second) : { ...empty, ...ident };
+    return;
+  }
+  while (!opts.signal?.aborted) {
+    const now = await sample();
+    yield now ? shape(now) : { ...empty, ...ident };
+    prev = now;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 1000);
+      opts.signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        { once: true },
+      );
+    });
+  }
+}

@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough, Writable } from 'node:stream';
+import type { StdinSession } from '../../runtime/index.ts';
+import { pumpStdin } from './stdin.ts';
+
+/** A process's stdin that takes one small chunk at a time, when the test lets it. */
+function slowSession(): { session: StdinSession; received: Buffer[]; release: () => void; close: () => void } {
+  const received: Buffer[] = [];
+  let pending: (() => void) | undefined;
+  const input = new Writable({
+    highWaterMark: 4,
+    write(chunk: Buffer, _enc, cb) {
+      received.push(chunk);
+      pending = cb;
+    },
+  });
+  let closeDone!: () => void;
+  const done = new Promise<void>((r) => (closeDone = r));
+  return {
+    session: { input, done, close: () => closeDone() },
+    received,
+    release: () => {
+      const cb = pending;
+      pending = undefined;
+      cb?.();
+    },
+    close: () => closeDone(),
+  };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+test('the stdin pump waits for drain: a slow process pauses the client, and nothing is lost or reordered', async () => {
+  const client = new PassThrough();
+  const s = slowSession();
+  const pumped = pumpStdin(client, s.session);
+  client.write(Buffer.from('aaaa'));
+  client.write(Buffer.from('bbbb'));
+  await tick();
+  assert.equal(client.isPaused(), true, 'the client is paused while the process has not taken the first chunk');
+  assert.equal(s.received.length, 1);
+  client.write(Buffer.from('cccc'));
+  for (let i = 0; i < 10 && s.received.length < 3; i++) {
+    s.release();
+    await tick();
+  }
+  s.release();
+  await tick();
+  assert.equal(Buffer.concat(s.received).toString(), 'aaaabbbbcccc');
+  assert.equal(client.isPaused(), false, 'drained: the client flows again');
+  client.end();
+  assert.equal(await pumped, 'ended');
+});
+
+test('the detach keys end the pump with the session closed; what came before them goes through', async () => {
+  const client = new PassThrough();
+  const received: string[] = [];
+  let closed = false;
+  const session: StdinSession = {
+    input: new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        received.push(chunk.toString());
+        cb();
+      },
+    }),
+    done: new Promise(() => {}),
+    close: () => void (closed = true),
+  };
+  const pumped = pumpStdin(client, session, { detachKeys: Buffer.from([16, 17]) });
+  client.write(Buffer.from([0x6c, 0x73, 16, 17]));
+  assert.equal(await pumped, 'detached');
+  assert.equal(received.join(''), 'ls');
+  assert.equal(closed, true);
+});
+
+test('a client that goes away without an end drops the session but sends no end of file', async () => {
+  const client = new PassThrough();
+  let ended = false;
+  let closed = false;
+  const input = new Writable({ write: (_c, _e, cb) => cb() });
+  input.on('finish', () => (ended = true));
+  const pumped = pumpStdin(client, { input, done: new Promise(() => {}), close: () => void (closed = true) });
+  client.destroy();
+  assert.equal(await pumped, 'ended');
+  assert.equal(closed, true);
+  assert.equal(ended, false);
+});

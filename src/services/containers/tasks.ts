@@ -1,0 +1,244 @@
+/**
+ * A container's task — what the runtime runs for it — and everything made for it before its
+ * process may run: its mounts planned (and volumes made) at create, the root file system
+ * mounted, its volumes, its network endpoint, the OCI
+ * spec, the runtime's create, the interfaces wired. Also the tasks created ahead: `docker run`
+ * sends start a few round trips after create, and a task created in that gap leaves the start
+ * only the release of its process to do.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { invalidArgument } from '../../errdefs/index.ts';
+import { resolveUser, type ResolvedUser } from '../../oci/index.ts';
+import { planMounts, parseVolumesFrom } from '../volumes/index.ts';
+import type { ContainerContext } from './context.ts';
+import type { Endpoints, NetworkPlan } from './endpoints.ts';
+import { linkSettings } from './links.ts';
+import { logLimits } from './logopts.ts';
+import { buildSpec } from './spec.ts';
+import type { ContainerRecord, CreateRequest, HostConfig } from './types.ts';
+
+/** How a task created ahead of its start came out: its pid, and how many old logs to keep. */
+export interface CreatedTask {
+  pid: number;
+  maxFiles: number;
+}
+
+const USER_CACHE_SIZE = 256;
+
+/** How long a task created ahead waits for its start before it is taken down. */
+const PREPARED_TTL_MS = 10_000;
+
+export class Tasks {
+  private readonly ctx: ContainerContext;
+  private readonly endpoints: Endpoints;
+  /** Users resolved in images' own /etc (see userFor), by top layer and user. */
+  private readonly users = new Map<string, ResolvedUser>();
+  /** Runtime containers created ahead of their start (see precreate). */
+  private readonly prepared = new Map<string, CreatedTask & { timer: NodeJS.Timeout }>();
+  /** Root file system mounts begun at create, which start and removal wait for. */
+  private readonly premounts = new Map<string, Promise<void>>();
+
+  constructor(ctx: ContainerContext, endpoints: Endpoints) {
+    this.ctx = ctx;
+    this.endpoints = endpoints;
+  }
+
+  /** The mount points of a new container, with the volumes they need made; undefined if none. */
+  async prepareMounts(
+    req: CreateRequest,
+    h: HostConfig,
+    imageVolumes: Record<string, object> | null | undefined,
+  ): Promise<ContainerRecord['MountPoints']> {
+    const volumes = Object.keys({ ...(imageVolumes ?? {}), ...(req.Volumes ?? {}) });
+    if (
+      !h.Binds?.length &&
+      !h.Mounts?.length &&
+      !Object.keys(h.Tmpfs ?? {}).length &&
+      !h.VolumesFrom?.length &&
+      !volumes.length
+    )
+      return undefined;
+    if (!this.ctx.d.volumes) throw invalidArgument('volumes and mounts are not available in this daemon');
+    const volumesFrom = (h.VolumesFrom ?? []).map((spec) => {
+      const { container, mode } = parseVolumesFrom(spec);
+      // A 400, not a 404: the CLI would take a 404 for a missing image and try to pull it.
+      const from = this.ctx.store.find(container);
+      if (!from) throw invalidArgument(`No such container: ${container}`);
+      return { mounts: from.MountPoints ?? [], mode };
+    });
+    const planned = planMounts({ binds: h.Binds, mounts: h.Mounts, tmpfs: h.Tmpfs, volumesFrom, volumes }, (p) =>
+      existsSync(p),
+    );
+    return planned.length ? this.ctx.d.volumes.prepare(planned) : undefined;
+  }
+
+  /**
+   * `docker run` sends start a few milliseconds after create: the root file system is mounted
+   * in between rather than on start's clock, once the create's response is on its way (spawning
+   * mount blocks the event loop for a moment). A failure here is retried (and reported) by start.
+   */
+  premount(c: ContainerRecord): void {
+    const dir = this.ctx.dir(c.Id);
+    const mounting = new Promise<void>((r) => setImmediate(r))
+      .then(() => this.ctx.d.snapshots.mountRootfs(dir, c.TopChain as never))
+      .then(
+        () => {},
+        () => {},
+      );
+    this.premounts.set(c.Id, mounting);
+    void mounting.finally(() => this.premounts.delete(c.Id));
+  }
+
+  /** Settles once the mount `premount` began for `id` (if any) is done. */
+  async premounted(id: string): Promise<void> {
+    await this.premounts.get(id);
+  }
+
+  /** The containers with a task created ahead of their start. */
+  preparedIds(): string[] {
+    return [...this.prepared.keys()];
+  }
+
+  /**
+   * Everything a start does before letting the process run: the root file system mounted,
+   * the network endpoint, the spec, the runtime container created (its process waiting to
+   * exec) and wired to its network.
+   */
+  async create(c: ContainerRecord, network?: NetworkPlan): Promise<CreatedTask> {
+    const dir = this.ctx.dir(c.Id);
+    // A previous run's leftovers (a crash between exit and cleanup) go first.
+    if (await this.ctx.runtime(c).exists(c.Id))
+      await this.ctx
+        .runtime(c)
+        .delete(c.Id, true)
+        .catch(() => {});
+    await this.premounted(c.Id);
+    if (!(await this.ctx.d.snapshots.isMounted(dir))) await this.ctx.d.snapshots.mountRootfs(dir, c.TopChain as never);
+    const mounts = c.MountPoints?.length
+      ? await this.ctx.d.volumes!.mountAll(c.Id, c.MountPoints, join(dir, 'rootfs'))
+      : undefined;
+    const net = network ?? this.endpoints.plan(c);
+    c.Network = net.endpoint;
+    const links = c.HostConfig.Links?.length
+      ? linkSettings(c.HostConfig.Links, (ref) => this.ctx.store.find(ref), c.Name)
+      : undefined;
+    const spec = await buildSpec(c, {
+      dir,
+      rootfs: join(dir, 'rootfs'),
+      initPath: this.ctx.d.initPath,
+      ipAddress: net.endpoint?.ipAddress,
+      netnsPath: net.netnsPath,
+      mounts,
+      dnsServer: net.dnsServer,
+      linkHosts: links?.hosts,
+      linkEnv: links?.env,
+      pidnsPath: this.endpoints.joinedNamespace(c.HostConfig.PidMode, 'pid', 'PID'),
+      ipcnsPath: this.endpoints.joinedNamespace(c.HostConfig.IpcMode, 'ipc', 'IPC'),
+      resolveUser: (spec, rootfs) => this.userFor(c, spec, rootfs),
+      defaults: this.ctx.d.defaults,
+    });
+    const limits = logLimits(c.HostConfig);
+    const { pid } = await this.ctx.runtime(c).create({
+      id: c.Id,
+      bundle: dir,
+      spec,
+      logPath: this.ctx.logPath(c.Id),
+      terminal: !!c.Config.Tty,
+      stdin: !!c.Config.OpenStdin,
+      logSizeMax: limits.maxSize,
+      // Docker closes a container's stdin when its attached client's input ends only for StdinOnce without a TTY.
+      leaveStdinOpen: !!c.Config.Tty || !c.Config.StdinOnce,
+    });
+    if (net.endpoint) await this.endpoints.attach(net.endpoint, pid, 'eth0');
+    await this.endpoints.attachExtras(c, pid);
+    this.ctx.changes.emit(`created:${c.Id}`);
+    return { pid, maxFiles: limits.maxFiles };
+  }
+
+  /**
+   * The user's ids, from the container's /etc/passwd and /etc/group. While the container has
+   * nothing of its own under /etc (no `etc` in its upper layer: always so at its first start),
+   * those are the image's, and the answer for the image and user is kept: reading two files
+   * confined to the root takes some twenty file system calls, 2-10 ms of each start.
+   */
+  private async userFor(c: ContainerRecord, userSpec: string, rootfs: string): Promise<ResolvedUser> {
+    const key = c.TopChain ? `${c.TopChain}\0${userSpec}` : undefined;
+    // One stat, on the event loop: cheaper than a round trip through the thread pool.
+    const pristine = key !== undefined && !existsSync(join(this.ctx.dir(c.Id), 'upper', 'etc'));
+    const known = pristine ? this.users.get(key) : undefined;
+    if (known) return known;
+    const user = await resolveUser(userSpec, rootfs);
+    if (pristine) {
+      if (this.users.size >= USER_CACHE_SIZE) this.users.delete(this.users.keys().next().value!);
+      this.users.set(key, user);
+    }
+    return user;
+  }
+
+  /**
+   * `docker run` sends start a few round trips after create (attach, wait): the runtime
+   * container is created in that gap, so that start only has to let its process run. One that
+   * is not started within `precreateTtlMs` (10 s) is taken down again, so a plain `docker create` holds
+   * nothing for long. Containers that join another's namespaces are left to start, which is
+   * when that other one must be running.
+   */
+  precreate(c: ContainerRecord): void {
+    const mode = c.HostConfig.NetworkMode || 'default';
+    if (
+      mode.startsWith('container:') ||
+      /^container:/.test(c.HostConfig.PidMode ?? '') ||
+      /^container:/.test(c.HostConfig.IpcMode ?? '')
+    )
+      return;
+    void this.ctx.locks
+      .run(c.Id, async () => {
+        if (
+          !this.ctx.store.find(c.Id) ||
+          c.State.Status !== 'created' ||
+          this.prepared.has(c.Id) ||
+          this.ctx.shuttingDown
+        )
+          return;
+        try {
+          const task = await this.create(c);
+          const timer = setTimeout(
+            () => void this.ctx.locks.run(c.Id, async () => this.dropPrepared(c)).catch(() => {}),
+            this.ctx.d.precreateTtlMs ?? PREPARED_TTL_MS,
+          );
+          timer.unref();
+          this.prepared.set(c.Id, { ...task, timer });
+        } catch {
+          // start does it again, and reports what goes wrong
+          await this.discard(c);
+        }
+      })
+      .catch(() => {});
+  }
+
+  takePrepared(id: string): CreatedTask | undefined {
+    const p = this.prepared.get(id);
+    if (!p) return undefined;
+    clearTimeout(p.timer);
+    this.prepared.delete(id);
+    return p;
+  }
+
+  /**
+   * Takes down a task created ahead that was not started (call under the container's lock):
+   * anything that changes what a start would create (an update) calls this first.
+   */
+  async dropPrepared(c: ContainerRecord): Promise<void> {
+    if (this.takePrepared(c.Id)) await this.discard(c);
+  }
+
+  /** Takes down a task that will not run: the runtime's state, the network, the volumes' mounts. */
+  private async discard(c: ContainerRecord): Promise<void> {
+    await this.ctx
+      .runtime(c)
+      .delete(c.Id, true)
+      .catch(() => {});
+    this.endpoints.release(c);
+    await this.ctx.d.volumes?.release(c.Id);
+  }
+}

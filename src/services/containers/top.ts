@@ -1,0 +1,35 @@
+/**
+ * `docker top`: the host's `ps` with the caller's options, filtered to the container's
+ * processes, as dockerd does it (so every `ps` option works, and the columns are `ps`'s own).
+ */
+import { invalidArgument } from '../../errdefs/index.ts';
+import type { Host } from '../../host/index.ts';
+
+export interface ProcessTable {
+  Titles: string[];
+  Processes: string[][];
+}
+
+/** Runs `ps <psArgs>` on the host and keeps the rows whose PID is one of `pids`. */
+export async function processTable(host: Host, psArgs: string, pids: ReadonlySet<number>): Promise<ProcessTable> {
+  const args = psArgs.trim().split(/\s+/).filter(Boolean);
+  const r = await host.run('ps', args, { allowFailure: true });
+  if (r.code !== 0) throw invalidArgument(`ps: ${r.stderr.trim()}`);
+  return parsePs(r.stdout, pids);
+}
+
+/** Splits `ps` output into titles and rows, keeping rows whose PID is the container's. */
+export function parsePs(out: string, pids: ReadonlySet<number>): ProcessTable {
+  const lines = out.split('\n').filter((l) => l.trim());
+  const Titles = lines[0]!.trim().split(/\s+/);
+  const pidCol = Titles.indexOf('PID');
+  if (pidCol < 0) throw invalidArgument(`Couldn't find PID field in ps output`);
+  const Processes: string[][] = [];
+  for (const line of lines.slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    // The last column (the command) may contain spaces: glue the rest back together.
+    const row = [...fields.slice(0, Titles.length - 1), fields.slice(Titles.length - 1).join(' ')];
+    if (pids.has(Number(row[pidCol]))) Processes.push(row);
+  }
+  return { Titles, Processes };
+}

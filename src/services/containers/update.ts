@@ -1,0 +1,55 @@
+/**
+ * `docker update`'s rules, as pure functions: which fields a request may change (the cgroup
+ * limits and the restart policy), what it may not (a restart policy on an `--rm` container, a
+ * memory limit above the swap limit already set), and the host config that results. The
+ * service applies the result to the running task and the record.
+ */
+import { invalidArgument } from '../../errdefs/index.ts';
+import { validateHostConfig, validateUpdateTypes } from './spec.ts';
+import type { HostConfig } from './types.ts';
+
+/** The fields of `POST /containers/{id}/update` Berth applies. */
+const UPDATABLE = [
+  'Memory',
+  'MemorySwap',
+  'MemoryReservation',
+  'NanoCpus',
+  'CpuShares',
+  'CpuPeriod',
+  'CpuQuota',
+  'CpusetCpus',
+  'CpusetMems',
+  'PidsLimit',
+] as const;
+export type UpdateRequest = Partial<Pick<HostConfig, (typeof UPDATABLE)[number] | 'RestartPolicy'>>;
+
+/** Throws Docker's error for an update request of the wrong shape. */
+export function checkUpdateRequest(u: UpdateRequest): void {
+  if (typeof u !== 'object' || u === null || Array.isArray(u))
+    throw invalidArgument('invalid update config: expected a JSON object');
+  validateUpdateTypes(u);
+}
+
+/** The host config after update `u`; throws Docker's error, and changes nothing, for a refused one. */
+export function updatedHostConfig(current: HostConfig, u: UpdateRequest): HostConfig {
+  const next: HostConfig = { ...current };
+  for (const k of UPDATABLE) {
+    if (u[k] !== undefined && u[k] !== null) (next as Record<string, unknown>)[k] = u[k];
+  }
+  if (u.RestartPolicy && (u.RestartPolicy.Name || u.RestartPolicy.MaximumRetryCount)) {
+    if (current.AutoRemove && u.RestartPolicy.Name && u.RestartPolicy.Name !== 'no') {
+      throw invalidArgument('Restart policy cannot be updated because AutoRemove is enabled for the container');
+    }
+    next.RestartPolicy = {
+      Name: u.RestartPolicy.Name || 'no',
+      MaximumRetryCount: u.RestartPolicy.MaximumRetryCount ?? 0,
+    };
+  }
+  if (u.Memory && !u.MemorySwap && (current.MemorySwap ?? 0) > 0 && u.Memory > current.MemorySwap!) {
+    throw invalidArgument(
+      'Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time',
+    );
+  }
+  validateHostConfig(next);
+  return next;
+}
