@@ -25,7 +25,7 @@ import { Readable, Writable } from 'node:stream';
 import { ApiError, ConnectionError, errorMessage } from './errors.ts';
 import { parseHost, resolveHost, type Endpoint } from './host.ts';
 import { jsonValues, progressMessages, type JsonMessage } from './jsonstream.ts';
-import type * as T from './types.ts';
+import type * as T from '../api/types/index.ts';
 
 /** The newest API version this client speaks; older daemons get their own version. */
 export const CLIENT_API_VERSION = '1.47';

@@ -1,7 +1,7 @@
 /**
  * The Engine API client: `EngineClient` (typed calls over a unix socket or TCP, version
  * negotiation, hijacked attach/exec), Docker's stream formats (`demux` for multiplexed output,
- * `jsonValues`/`progressMessages` for JSON progress), and the API types.
+ * `jsonValues`/`progressMessages` for JSON progress), and the API types of `api/types/`.
  */
 export {
   EngineClient,
@@ -28,5 +28,5 @@ export { DEFAULT_HOST, DEFAULT_TLS_HOST, parseHost, resolveHost, type Endpoint }
 export { clientTlsFiles, type TlsFlags } from './tls.ts';
 export { demux, demuxTo, encodeFrame, STDIN, STDOUT, STDERR, SYSTEMERR, type Frame, type Sink } from './stdcopy.ts';
 export { jsonValues, messageError, progressMessages, type JsonMessage, type ProgressDetail } from './jsonstream.ts';
-export type * from './types.ts';
+export type * from '../api/types/index.ts';
 export { displayablePorts, statsRow, statsText, type StatsRow } from './display.ts';

@@ -1,7 +1,8 @@
 /**
- * Engine API shapes (Docker Engine API v1.44) the client sends and reads. Only the fields
- * Berth's clients use are spelt out; everything else passes through as the daemon sent it.
+ * Containers on the wire: create requests, `GET /containers/json` rows, inspect, wait, top,
+ * changes, archive stats and stats samples (moby's `api/types/container`).
  */
+import type { EndpointSettings } from './network.ts';
 
 export type Labels = Record<string, string>;
 
@@ -144,17 +145,6 @@ export interface HostConfig {
   Mounts?: unknown[];
 }
 
-export interface EndpointSettings {
-  Aliases?: string[] | null;
-  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string } | null;
-  NetworkID?: string;
-  EndpointID?: string;
-  Gateway?: string;
-  IPAddress?: string;
-  IPPrefixLen?: number;
-  MacAddress?: string;
-}
-
 export interface ContainerCreateRequest extends ContainerConfig {
   HostConfig?: HostConfig;
   NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointSettings> };
@@ -223,177 +213,6 @@ export interface PathStat {
   linkTarget: string;
 }
 
-export interface ImageSummary {
-  Id: string;
-  ParentId: string;
-  RepoTags: string[] | null;
-  RepoDigests: string[] | null;
-  Created: number;
-  Size: number;
-  SharedSize: number;
-  VirtualSize?: number;
-  Labels: Labels | null;
-  Containers: number;
-}
-
-export interface ImageInspect {
-  Id: string;
-  RepoTags: string[];
-  RepoDigests: string[];
-  Parent: string;
-  Comment: string;
-  Created: string;
-  Config: ContainerConfig | null;
-  Architecture: string;
-  Os: string;
-  Size: number;
-  [k: string]: unknown;
-}
-
-export interface HistoryItem {
-  Id: string;
-  Created: number;
-  CreatedBy: string;
-  Tags: string[] | null;
-  Size: number;
-  Comment: string;
-}
-
-export interface ImageDeleteItem {
-  Untagged?: string;
-  Deleted?: string;
-}
-
-export interface PruneReport {
-  SpaceReclaimed?: number;
-  ContainersDeleted?: string[] | null;
-  ImagesDeleted?: ImageDeleteItem[] | null;
-  VolumesDeleted?: string[] | null;
-  NetworksDeleted?: string[] | null;
-  CachesDeleted?: string[] | null;
-}
-
-export interface Network {
-  Name: string;
-  Id: string;
-  Created: string;
-  Scope: string;
-  Driver: string;
-  EnableIPv6: boolean;
-  Internal: boolean;
-  Attachable: boolean;
-  Ingress: boolean;
-  IPAM?: {
-    Driver?: string;
-    Options?: Record<string, string> | null;
-    Config?: Array<{ Subnet?: string; Gateway?: string; IPRange?: string }> | null;
-  };
-  Containers?: Record<string, unknown>;
-  Options?: Record<string, string> | null;
-  Labels: Labels | null;
-}
-
-export interface NetworkCreateRequest {
-  Name: string;
-  Driver?: string;
-  Internal?: boolean;
-  Attachable?: boolean;
-  EnableIPv6?: boolean;
-  IPAM?: Network['IPAM'];
-  Options?: Record<string, string>;
-  Labels?: Labels;
-  CheckDuplicate?: boolean;
-}
-
-export interface Volume {
-  Name: string;
-  Driver: string;
-  Mountpoint: string;
-  CreatedAt?: string;
-  Labels: Labels | null;
-  Options: Record<string, string> | null;
-  Scope: string;
-  UsageData?: { Size: number; RefCount: number } | null;
-}
-
-export interface VolumeCreateRequest {
-  Name?: string;
-  Driver?: string;
-  DriverOpts?: Record<string, string>;
-  Labels?: Labels;
-}
-
-export interface ExecConfig {
-  AttachStdin?: boolean;
-  AttachStdout?: boolean;
-  AttachStderr?: boolean;
-  ConsoleSize?: [number, number] | null;
-  DetachKeys?: string;
-  Tty?: boolean;
-  Env?: string[];
-  Cmd: string[];
-  Privileged?: boolean;
-  User?: string;
-  WorkingDir?: string;
-}
-
-export interface ExecInspect {
-  ID: string;
-  Running: boolean;
-  ExitCode: number | null;
-  ProcessConfig?: { tty?: boolean; entrypoint?: string; arguments?: string[] };
-  OpenStdin: boolean;
-  ContainerID: string;
-  Pid: number;
-}
-
-export interface SystemVersion {
-  Platform?: { Name: string };
-  Components?: Array<{ Name: string; Version: string; Details?: Record<string, string> }>;
-  Version: string;
-  ApiVersion: string;
-  MinAPIVersion?: string;
-  GitCommit?: string;
-  GoVersion?: string;
-  Os: string;
-  Arch: string;
-  KernelVersion?: string;
-  Experimental?: boolean;
-  BuildTime?: string;
-}
-
-export type SystemInfo = Record<string, unknown> & {
-  Containers?: number;
-  ContainersRunning?: number;
-  ContainersPaused?: number;
-  ContainersStopped?: number;
-  Images?: number;
-  ServerVersion?: string;
-};
-
-export interface EventMessage {
-  Type: string;
-  Action: string;
-  Actor: { ID: string; Attributes?: Record<string, string> };
-  scope?: string;
-  time?: number;
-  /** Nanoseconds since the epoch, as a decimal string (see EngineClient.events). */
-  timeNano?: string;
-  status?: string;
-  id?: string;
-  from?: string;
-}
-
-export interface AuthConfig {
-  username?: string;
-  password?: string;
-  auth?: string;
-  email?: string;
-  serveraddress?: string;
-  identitytoken?: string;
-  registrytoken?: string;
-}
-
 export interface StatsResponse {
   id?: string;
   name?: string;
@@ -413,6 +232,3 @@ export interface StatsResponse {
   blkio_stats?: { io_service_bytes_recursive?: Array<{ op: string; value: number }> | null };
   pids_stats?: { current?: number; limit?: number };
 }
-
-/** `filters` query values: `{"dangling": ["true"]}`. */
-export type Filters = Record<string, string[]>;
