@@ -43,6 +43,7 @@ const summary: ContainerSummary = {
   Labels: { b: '2', a: '1' },
   State: 'exited',
   Status: 'Exited (3) 2 seconds ago',
+  HostConfig: { NetworkMode: 'bridge' },
   NetworkSettings: { Networks: { bridge: {} } },
   Mounts: [],
 };

@@ -13,10 +13,13 @@ const summary = (over: Partial<ContainerSummary> = {}): ContainerSummary => ({
   ImageID: 'sha256:' + 'b'.repeat(64),
   Command: 'sleep 300',
   Created: secs('2026-11-22T10:00:00Z'),
-  Ports: null,
-  Labels: null,
+  Ports: [],
+  Labels: {},
   State: 'running',
   Status: 'Up 2 hours',
+  HostConfig: { NetworkMode: 'bridge' },
+  NetworkSettings: { Networks: {} },
+  Mounts: [],
   ...over,
 });
 

@@ -1,59 +1,18 @@
 /**
  * Containers on the wire: create requests, `GET /containers/json` rows, inspect, wait, top,
  * changes, archive stats and stats samples (moby's `api/types/container`).
+ *
+ * `ContainerConfig` and `HostConfig` go both ways, as in Docker: a create request carries them
+ * (every field optional) and inspect answers with them filled in. Where berthd keeps a request's
+ * value as it came, the type says so: `Cmd` and `Entrypoint` may be a string (one word, as the
+ * request gave it) and are then shown as that string.
  */
+import type { HealthConfig } from '../../spec/index.ts';
 import type { EndpointSettings } from './network.ts';
 
+export type { HealthConfig };
+
 export type Labels = Record<string, string>;
-
-export interface Port {
-  IP?: string;
-  PrivatePort: number;
-  PublicPort?: number;
-  Type: string;
-}
-
-export interface MountPoint {
-  Type?: string;
-  Name?: string;
-  Source: string;
-  Destination: string;
-  Driver?: string;
-  Mode?: string;
-  RW?: boolean;
-  Propagation?: string;
-}
-
-export interface ContainerSummary {
-  Id: string;
-  Names: string[];
-  Image: string;
-  ImageID: string;
-  Command: string;
-  Created: number;
-  Ports: Port[] | null;
-  SizeRw?: number;
-  SizeRootFs?: number;
-  Labels: Labels | null;
-  State: string;
-  Status: string;
-  HostConfig?: { NetworkMode?: string };
-  NetworkSettings?: { Networks?: Record<string, unknown> | null } | null;
-  Mounts?: MountPoint[] | null;
-}
-
-export interface PortBinding {
-  HostIp?: string;
-  HostPort?: string;
-}
-
-export interface HealthConfig {
-  Test?: string[];
-  Interval?: number;
-  Timeout?: number;
-  Retries?: number;
-  StartPeriod?: number;
-}
 
 export interface ContainerConfig {
   Hostname?: string;
@@ -62,23 +21,31 @@ export interface ContainerConfig {
   AttachStdin?: boolean;
   AttachStdout?: boolean;
   AttachStderr?: boolean;
-  ExposedPorts?: Record<string, object>;
+  ExposedPorts?: Record<string, object> | null;
   Tty?: boolean;
   OpenStdin?: boolean;
   StdinOnce?: boolean;
-  Env?: string[];
-  Cmd?: string[] | null;
+  Env?: string[] | null;
+  Cmd?: string[] | string | null;
   Healthcheck?: HealthConfig;
+  ArgsEscaped?: boolean;
   Image?: string;
-  Volumes?: Record<string, object>;
+  Volumes?: Record<string, object> | null;
   WorkingDir?: string;
-  Entrypoint?: string[] | null;
+  Entrypoint?: string[] | string | null;
   NetworkDisabled?: boolean;
+  /** Deprecated in the API (1.44) for the endpoint's own; sent by older clients. */
   MacAddress?: string;
-  Labels?: Labels;
+  OnBuild?: string[] | null;
+  Labels?: Labels | null;
   StopSignal?: string;
-  StopTimeout?: number;
+  StopTimeout?: number | null;
   Shell?: string[];
+}
+
+export interface PortBinding {
+  HostIp?: string;
+  HostPort?: string;
 }
 
 export interface Ulimit {
@@ -88,7 +55,7 @@ export interface Ulimit {
 }
 
 export interface RestartPolicy {
-  Name: string;
+  Name: '' | 'no' | 'always' | 'on-failure' | 'unless-stopped';
   MaximumRetryCount?: number;
 }
 
@@ -98,65 +65,134 @@ export interface DeviceMapping {
   CgroupPermissions: string;
 }
 
+export interface LogConfig {
+  Type: string;
+  Config?: Record<string, string>;
+}
+
+/** A `HostConfig.Mounts` entry (`--mount`), moby's `mount.Mount`. */
+export interface Mount {
+  Type?: string;
+  Source?: string;
+  Target?: string;
+  ReadOnly?: boolean;
+  Consistency?: string;
+  BindOptions?: {
+    Propagation?: string;
+    NonRecursive?: boolean;
+    CreateMountpoint?: boolean;
+    ReadOnlyNonRecursive?: boolean;
+    ReadOnlyForceRecursive?: boolean;
+  } | null;
+  VolumeOptions?: {
+    NoCopy?: boolean;
+    Subpath?: string;
+    Labels?: Labels | null;
+    DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null;
+  } | null;
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number } | null;
+}
+
 export interface HostConfig {
-  Binds?: string[];
+  Binds?: string[] | null;
   ContainerIDFile?: string;
-  LogConfig?: { Type: string; Config?: Record<string, string> };
+  LogConfig?: LogConfig;
   NetworkMode?: string;
-  PortBindings?: Record<string, PortBinding[]>;
+  PortBindings?: Record<string, PortBinding[]> | null;
   RestartPolicy?: RestartPolicy;
   AutoRemove?: boolean;
   VolumeDriver?: string;
-  VolumesFrom?: string[];
-  ConsoleSize?: [number, number];
-  CapAdd?: string[];
-  CapDrop?: string[];
+  VolumesFrom?: string[] | null;
+  ConsoleSize?: [number, number] | null;
+  Mounts?: Mount[];
+  CapAdd?: string[] | null;
+  CapDrop?: string[] | null;
+  /** `--cgroupns`: '' (the host's default: host on cgroup v1, private on v2), host, private. */
   CgroupnsMode?: string;
-  Dns?: string[];
-  DnsOptions?: string[];
-  DnsSearch?: string[];
-  ExtraHosts?: string[];
-  GroupAdd?: string[];
+  Dns?: string[] | null;
+  DnsOptions?: string[] | null;
+  DnsSearch?: string[] | null;
+  ExtraHosts?: string[] | null;
+  GroupAdd?: string[] | null;
   IpcMode?: string;
-  Links?: string[];
+  Cgroup?: string;
+  Links?: string[] | null;
   OomScoreAdj?: number;
   PidMode?: string;
   Privileged?: boolean;
   PublishAllPorts?: boolean;
   ReadonlyRootfs?: boolean;
-  SecurityOpt?: string[];
+  SecurityOpt?: string[] | null;
+  /** `--storage-opt`: per-container quotas overlay2 has only on xfs with pquota. */
+  StorageOpt?: Record<string, string> | null;
   Tmpfs?: Record<string, string>;
   UTSMode?: string;
   UsernsMode?: string;
   ShmSize?: number;
   Sysctls?: Record<string, string>;
   Runtime?: string;
+  Isolation?: string;
+  CpuShares?: number;
   Memory?: number;
+  NanoCpus?: number;
+  CgroupParent?: string;
+  BlkioWeight?: number;
+  CpuPeriod?: number;
+  CpuQuota?: number;
+  CpusetCpus?: string;
+  CpusetMems?: string;
+  Devices?: DeviceMapping[] | null;
+  /** `--gpus`: device drivers Berth does not have. */
+  DeviceRequests?: Array<{ Driver?: string; Capabilities?: string[][] }> | null;
   MemoryReservation?: number;
   MemorySwap?: number;
-  NanoCpus?: number;
-  CpuShares?: number;
-  CpusetCpus?: string;
+  MemorySwappiness?: number | null;
+  OomKillDisable?: boolean | null;
   PidsLimit?: number | null;
-  Ulimits?: Ulimit[];
-  Devices?: DeviceMapping[];
-  OomKillDisable?: boolean;
+  Ulimits?: Ulimit[] | null;
   Init?: boolean | null;
-  Mounts?: unknown[];
+  MaskedPaths?: string[];
+  ReadonlyPaths?: string[];
 }
 
+export interface NetworkingConfig {
+  EndpointsConfig?: Record<string, EndpointSettings> | null;
+}
+
+/** `POST /containers/create`'s body. */
 export interface ContainerCreateRequest extends ContainerConfig {
   HostConfig?: HostConfig;
-  NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointSettings> };
+  NetworkingConfig?: NetworkingConfig | null;
 }
 
 export interface ContainerCreateResponse {
   Id: string;
-  Warnings: string[] | null;
+  Warnings: string[];
+}
+
+export interface ContainerUpdateResponse {
+  Warnings: string[];
+}
+
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+/** `State.Health`, kept by the health monitor. */
+export interface Health {
+  Status: 'starting' | 'healthy' | 'unhealthy' | 'none';
+  FailingStreak: number;
+  Log: HealthcheckResult[];
+}
+
+export interface HealthcheckResult {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
 }
 
 export interface ContainerState {
-  Status: string;
+  Health?: Health;
+  Status: ContainerStatus;
   Running: boolean;
   Paused: boolean;
   Restarting: boolean;
@@ -169,6 +205,68 @@ export interface ContainerState {
   FinishedAt: string;
 }
 
+export interface Port {
+  IP?: string;
+  PrivatePort: number;
+  PublicPort?: number;
+  Type: string;
+}
+
+/** A mount as inspect and `GET /containers/json` show it. */
+export interface MountPoint {
+  Type: 'volume' | 'bind' | 'tmpfs';
+  /** Volumes only. */
+  Name?: string;
+  Source: string;
+  Destination: string;
+  /** Volumes only. */
+  Driver?: string;
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
+}
+
+/** A row of `GET /containers/json` (`SizeRw` and `SizeRootFs` with `size=true`). */
+export interface ContainerSummary {
+  Id: string;
+  Names: string[];
+  Image: string;
+  ImageID: string;
+  Command: string;
+  Created: number;
+  Ports: Port[];
+  SizeRw?: number;
+  SizeRootFs?: number;
+  Labels: Labels;
+  State: ContainerStatus;
+  Status: string;
+  HostConfig: { NetworkMode: string };
+  NetworkSettings: { Networks: Record<string, EndpointSettings> };
+  Mounts: MountPoint[];
+}
+
+export interface NetworkSettings {
+  Bridge: string;
+  SandboxID: string;
+  SandboxKey: string;
+  Ports: Record<string, PortBinding[] | null>;
+  HairpinMode: boolean;
+  LinkLocalIPv6Address: string;
+  LinkLocalIPv6PrefixLen: number;
+  SecondaryIPAddresses: Array<{ Addr: string; PrefixLen: number }> | null;
+  SecondaryIPv6Addresses: Array<{ Addr: string; PrefixLen: number }> | null;
+  EndpointID: string;
+  Gateway: string;
+  GlobalIPv6Address: string;
+  GlobalIPv6PrefixLen: number;
+  IPAddress: string;
+  IPPrefixLen: number;
+  IPv6Gateway: string;
+  MacAddress: string;
+  Networks: Record<string, EndpointSettings>;
+}
+
+/** `GET /containers/{id}/json` (`SizeRw` and `SizeRootFs` with `size=true`). */
 export interface ContainerInspect {
   Id: string;
   Created: string;
@@ -176,22 +274,30 @@ export interface ContainerInspect {
   Args: string[];
   State: ContainerState;
   Image: string;
+  ResolvConfPath: string;
+  HostnamePath: string;
+  HostsPath: string;
+  LogPath: string;
   Name: string;
   RestartCount: number;
-  Config: ContainerConfig;
+  Driver: string;
+  Platform: string;
+  MountLabel: string;
+  ProcessLabel: string;
+  AppArmorProfile: string;
+  ExecIDs: string[] | null;
   HostConfig: HostConfig;
-  NetworkSettings: {
-    Ports?: Record<string, PortBinding[] | null> | null;
-    Networks?: Record<string, EndpointSettings> | null;
-    [k: string]: unknown;
-  };
+  GraphDriver: { Name: string; Data: Record<string, string> | null };
+  SizeRw?: number;
+  SizeRootFs?: number;
   Mounts: MountPoint[];
-  [k: string]: unknown;
+  Config: ContainerConfig;
+  NetworkSettings: NetworkSettings;
 }
 
 export interface WaitResponse {
   StatusCode: number;
-  Error?: { Message?: string } | null;
+  Error: { Message: string } | null;
 }
 
 export interface ContainerTop {
@@ -205,12 +311,19 @@ export interface FilesystemChange {
   Kind: 0 | 1 | 2;
 }
 
+/** `X-Docker-Container-Path-Stat` of `HEAD`/`GET /containers/{id}/archive`, base64 JSON. */
 export interface PathStat {
   name: string;
   size: number;
+  /** Go's os.FileMode bits, which the docker CLI decodes. */
   mode: number;
   mtime: string;
   linkTarget: string;
+}
+
+export interface ContainerPruneReport {
+  ContainersDeleted: string[] | null;
+  SpaceReclaimed: number;
 }
 
 export interface StatsResponse {

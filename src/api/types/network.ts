@@ -1,15 +1,25 @@
 /** Networks on the wire: inspect and list, create, a container's endpoint (moby's `api/types/network`). */
 import type { Labels } from './container.ts';
 
+/**
+ * A container's endpoint on a network: asked for in a create or connect request (aliases, a
+ * fixed address, links), shown filled in by inspect.
+ */
 export interface EndpointSettings {
-  Aliases?: string[] | null;
   IPAMConfig?: { IPv4Address?: string; IPv6Address?: string } | null;
+  Links?: string[] | null;
+  Aliases?: string[] | null;
+  MacAddress?: string;
   NetworkID?: string;
   EndpointID?: string;
   Gateway?: string;
   IPAddress?: string;
   IPPrefixLen?: number;
-  MacAddress?: string;
+  IPv6Gateway?: string;
+  GlobalIPv6Address?: string;
+  GlobalIPv6PrefixLen?: number;
+  DriverOpts?: Record<string, string> | null;
+  DNSNames?: string[] | null;
 }
 
 export interface Network {

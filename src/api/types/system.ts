@@ -62,3 +62,8 @@ export interface PruneReport {
 
 /** `filters` query values: `{"dangling": ["true"]}`. */
 export type Filters = Record<string, string[]>;
+
+/** The answer of a create that makes one object: `{"Id": "..."}` (commit, exec create). */
+export interface IdResponse {
+  Id: string;
+}

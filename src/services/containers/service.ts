@@ -23,11 +23,19 @@ import type { ImageService } from '../images/index.ts';
 import { shortId, familiarString, parseReference, type ImageRunConfig } from '../../spec/index.ts';
 import { ContainerStore } from './store.ts';
 import { randomName, validName } from './names.ts';
-import { exited, guard, initialState, restarting, running, ZERO_TIME, type Health, type State } from './state.ts';
-import type { ContainerConfig, ContainerDefaults, ContainerRecord, CreateRequest, HostConfig } from './types.ts';
+import { exited, guard, initialState, restarting, running, ZERO_TIME } from './state.ts';
+import type { ContainerDefaults, ContainerRecord } from './types.ts';
+import type {
+  ContainerConfig,
+  ContainerCreateRequest as CreateRequest,
+  ContainerState as State,
+  Health,
+  HostConfig,
+  PathStat,
+} from '../../api/types/index.ts';
 import type { ContainerRuntime, ExitInfo, LogEntry, LogReadOptions } from './runtime.ts';
 import { DetachScanner } from './attach.ts';
-import { statPath, tarPath, extractTo, type HostMount, type PathStat } from './copy.ts';
+import { statPath, tarPath, extractTo, type HostMount } from './copy.ts';
 import { resolveUser, type ResolvedUser } from '../../oci/index.ts';
 import { Backoff, restartOnExit, restartOnDaemonStart } from './restart.ts';
 import { logLimits, logsReadable } from './logopts.ts';

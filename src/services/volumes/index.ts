@@ -9,5 +9,4 @@ export {
   type MountPoint,
   type PlannedMount,
   type MountInputs,
-  type MountRequest,
 } from './mounts.ts';
