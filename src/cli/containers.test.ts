@@ -82,7 +82,8 @@ test('image rows: one per repo:tag, dangling as <none>', () => {
     Created: 1795354202,
     Size: 1984132,
     SharedSize: -1,
-    Labels: null,
+    VirtualSize: 1984132,
+    Labels: {},
     Containers: -1,
   };
   assert.deepEqual(imageRows(img, false), [

@@ -568,7 +568,7 @@ export class EngineClient {
     return jsonValues<T.StatsResponse>(res);
   }
 
-  containerPrune(filters?: T.Filters): Promise<T.PruneReport> {
+  containerPrune(filters?: T.Filters): Promise<T.ContainerPruneReport> {
     return this.json('POST', '/containers/prune', { query: { filters: encodeFilters(filters) } });
   }
 
@@ -683,7 +683,7 @@ export class EngineClient {
     });
   }
 
-  imagePrune(filters?: T.Filters): Promise<T.PruneReport> {
+  imagePrune(filters?: T.Filters): Promise<T.ImagePruneReport> {
     return this.json('POST', '/images/prune', { query: { filters: encodeFilters(filters) } });
   }
 

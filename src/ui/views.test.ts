@@ -59,10 +59,11 @@ test("image rows: one per tag, <none> when untagged, sizes in docker images' uni
     Created: secs('2026-11-01T12:00:00Z'),
     Size: 1984132,
     SharedSize: -1,
-    Labels: null,
+    VirtualSize: 1984132,
+    Labels: {},
     Containers: 2,
   };
-  const rows = imageRows([base, { ...base, RepoTags: null, Id: 'sha256:' + 'd'.repeat(64) }], NOW);
+  const rows = imageRows([base, { ...base, RepoTags: [], Id: 'sha256:' + 'd'.repeat(64) }], NOW);
   assert.deepEqual(
     rows.map((r) => [r.repository, r.tag, r.ref, r.size]),
     [

@@ -11,6 +11,7 @@ import { parsePlatform, type ImageService } from '../../../services/images/index
 import type { Host } from '../../../host/index.ts';
 import type { JsonMessage } from '../../../images/index.ts';
 import type { Credentials } from '../../../registry/index.ts';
+import type { DistributionInspect } from '../../../api/types/index.ts';
 import { invalidArgument, messageOf } from '../../../errdefs/index.ts';
 import { familiarName, parseReference, type Platform } from '../../../spec/index.ts';
 
@@ -251,7 +252,13 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
   r.get('/distribution/{name*}', async (req, res) => {
     const name = req.params.name!;
     if (!name.endsWith('/json')) return res.json(404, { message: 'page not found' });
-    res.json(200, await d.images.distribution(name.slice(0, -5), registryAuth(req.raw.headers['x-registry-auth'])));
+    res.json(
+      200,
+      (await d.images.distribution(
+        name.slice(0, -5),
+        registryAuth(req.raw.headers['x-registry-auth']),
+      )) satisfies DistributionInspect,
+    );
   });
 
   // `docker login`: the credentials are checked against the registry's /v2/.
