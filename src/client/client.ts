@@ -797,7 +797,7 @@ export class EngineClient {
     return this.jsonRaw('GET', `/networks/${enc(id)}`, { query: { verbose: opts.verbose || undefined } });
   }
 
-  networkCreate(body: T.NetworkCreateRequest): Promise<{ Id: string; Warning?: string }> {
+  networkCreate(body: T.NetworkCreateRequest): Promise<T.NetworkCreateResponse> {
     return this.json('POST', '/networks/create', { json: body });
   }
 
@@ -806,16 +806,16 @@ export class EngineClient {
   }
 
   async networkConnect(network: string, container: string, endpoint?: T.EndpointSettings): Promise<void> {
-    await this.empty('POST', `/networks/${enc(network)}/connect`, {
-      json: { Container: container, EndpointConfig: endpoint },
-    });
+    const body: T.NetworkConnectRequest = { Container: container, EndpointConfig: endpoint };
+    await this.empty('POST', `/networks/${enc(network)}/connect`, { json: body });
   }
 
   async networkDisconnect(network: string, container: string, force = false): Promise<void> {
-    await this.empty('POST', `/networks/${enc(network)}/disconnect`, { json: { Container: container, Force: force } });
+    const body: T.NetworkDisconnectRequest = { Container: container, Force: force };
+    await this.empty('POST', `/networks/${enc(network)}/disconnect`, { json: body });
   }
 
-  networkPrune(filters?: T.Filters): Promise<T.PruneReport> {
+  networkPrune(filters?: T.Filters): Promise<T.NetworkPruneReport> {
     return this.json('POST', '/networks/prune', { query: { filters: encodeFilters(filters) } });
   }
 

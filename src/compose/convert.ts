@@ -317,7 +317,7 @@ export function networkRequest(project: Project, key: string, n: NetworkConfig):
               ...(c.gateway ? { Gateway: c.gateway } : {}),
               ...(c.ip_range ? { IPRange: c.ip_range } : {}),
             })),
-          } as NetworkCreateRequest['IPAM'],
+          },
         }
       : {}),
     Labels: { ...n.labels, [L.network]: key, [L.project]: project.name, [L.version]: COMPOSE_VERSION },

@@ -22,6 +22,23 @@ export interface EndpointSettings {
   DNSNames?: string[] | null;
 }
 
+/** A container on a network, as the network's inspect lists it. */
+export interface NetworkContainer {
+  Name: string;
+  EndpointID: string;
+  MacAddress: string;
+  IPv4Address: string;
+  IPv6Address: string;
+}
+
+export interface IPAMConfig {
+  Subnet?: string;
+  IPRange?: string;
+  Gateway?: string;
+  AuxiliaryAddresses?: Record<string, string>;
+}
+
+/** `GET /networks/{id}` and the rows of `GET /networks`. */
 export interface Network {
   Name: string;
   Id: string;
@@ -29,27 +46,51 @@ export interface Network {
   Scope: string;
   Driver: string;
   EnableIPv6: boolean;
+  IPAM: { Driver: string; Options: Record<string, string> | null; Config: IPAMConfig[] };
   Internal: boolean;
   Attachable: boolean;
   Ingress: boolean;
-  IPAM?: {
-    Driver?: string;
-    Options?: Record<string, string> | null;
-    Config?: Array<{ Subnet?: string; Gateway?: string; IPRange?: string }> | null;
-  };
-  Containers?: Record<string, unknown>;
-  Options?: Record<string, string> | null;
-  Labels: Labels | null;
+  ConfigFrom: { Network: string };
+  ConfigOnly: boolean;
+  Containers: Record<string, NetworkContainer>;
+  Options: Record<string, string>;
+  Labels: Labels;
 }
 
+/** `POST /networks/create`'s body; the daemon refuses one without a `Name`. */
 export interface NetworkCreateRequest {
-  Name: string;
+  Name?: string;
   Driver?: string;
+  Scope?: string;
   Internal?: boolean;
   Attachable?: boolean;
+  Ingress?: boolean;
+  EnableIPv4?: boolean;
   EnableIPv6?: boolean;
-  IPAM?: Network['IPAM'];
-  Options?: Record<string, string>;
-  Labels?: Labels;
   CheckDuplicate?: boolean;
+  ConfigOnly?: boolean;
+  IPAM?: { Driver?: string; Options?: Record<string, string> | null; Config?: IPAMConfig[] | null } | null;
+  Options?: Record<string, string> | null;
+  Labels?: Labels | null;
+}
+
+export interface NetworkCreateResponse {
+  Id: string;
+  Warning: string;
+}
+
+/** `POST /networks/{id}/connect`'s body. */
+export interface NetworkConnectRequest {
+  Container?: string;
+  EndpointConfig?: EndpointSettings | null;
+}
+
+/** `POST /networks/{id}/disconnect`'s body. */
+export interface NetworkDisconnectRequest {
+  Container?: string;
+  Force?: boolean;
+}
+
+export interface NetworkPruneReport {
+  NetworksDeleted: string[];
 }
