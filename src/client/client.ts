@@ -821,7 +821,7 @@ export class EngineClient {
 
   // ---------------------------------------------------------------- volumes
 
-  volumeList(filters?: T.Filters): Promise<{ Volumes: T.Volume[] | null; Warnings: string[] | null }> {
+  volumeList(filters?: T.Filters): Promise<T.VolumeListResponse> {
     return this.json('GET', '/volumes', { query: { filters: encodeFilters(filters) } });
   }
 
@@ -841,7 +841,7 @@ export class EngineClient {
     await this.empty('DELETE', `/volumes/${enc(name)}`, { query: { force: force || undefined } });
   }
 
-  volumePrune(filters?: T.Filters): Promise<T.PruneReport> {
+  volumePrune(filters?: T.Filters): Promise<T.VolumePruneReport> {
     return this.json('POST', '/volumes/prune', { query: { filters: encodeFilters(filters) } });
   }
 

@@ -88,6 +88,7 @@ const volumesOf = (plan: Plan): Map<string, Volume> =>
         Name: v.request.Name,
         Driver: 'local',
         Mountpoint: '',
+        CreatedAt: '',
         Scope: 'local',
         Labels: v.request.Labels ?? null,
         Options: v.request.DriverOpts ?? null,
