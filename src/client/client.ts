@@ -614,7 +614,7 @@ export class EngineClient {
       changes?: string[];
       config?: T.ContainerConfig;
     } = {},
-  ): Promise<{ Id: string }> {
+  ): Promise<T.IdResponse> {
     return this.json('POST', '/commit', {
       query: {
         container,
@@ -631,18 +631,18 @@ export class EngineClient {
 
   // ---------------------------------------------------------------- exec
 
-  execCreate(container: string, config: T.ExecConfig): Promise<{ Id: string }> {
+  execCreate(container: string, config: T.ExecConfig): Promise<T.IdResponse> {
     return this.json('POST', `/containers/${enc(container)}/exec`, { json: config });
   }
 
   async execStartDetached(execId: string, tty = false): Promise<void> {
-    await this.empty('POST', `/exec/${enc(execId)}/start`, { json: { Detach: true, Tty: tty } });
+    const body: T.ExecStartConfig = { Detach: true, Tty: tty };
+    await this.empty('POST', `/exec/${enc(execId)}/start`, { json: body });
   }
 
   execStart(execId: string, opts: { tty?: boolean; consoleSize?: [number, number] } = {}): Promise<HijackedStream> {
-    return this.hijack('POST', `/exec/${enc(execId)}/start`, {
-      json: { Detach: false, Tty: !!opts.tty, ConsoleSize: opts.consoleSize },
-    });
+    const body: T.ExecStartConfig = { Detach: false, Tty: !!opts.tty, ConsoleSize: opts.consoleSize };
+    return this.hijack('POST', `/exec/${enc(execId)}/start`, { json: body });
   }
 
   execInspect(execId: string): Promise<T.ExecInspect> {

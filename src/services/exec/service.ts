@@ -16,6 +16,7 @@ import type { Readable } from 'node:stream';
 import { conflict, invalidArgument, notFound } from '../../errdefs/index.ts';
 import { checkShape, type Shape } from '../../spec/index.ts';
 import type { EventBus } from '../../events/index.ts';
+import type { ExecConfig, ExecInspect } from '../../api/types/index.ts';
 import { hostCapabilities, resolveUser } from '../../oci/index.ts';
 import { runcWording } from '../../runtime/index.ts';
 import type { ContainerService, ContainerRecord, LogEntry } from '../containers/index.ts';
@@ -42,21 +43,6 @@ export interface ExecRuntime {
     logPath: string,
     opts: { follow?: boolean; signal?: AbortSignal; untilExit?: Promise<unknown> },
   ): AsyncIterable<LogEntry>;
-}
-
-/** `POST /containers/{id}/exec`'s body. */
-export interface ExecConfig {
-  AttachStdin?: boolean;
-  AttachStdout?: boolean;
-  AttachStderr?: boolean;
-  DetachKeys?: string;
-  Tty?: boolean;
-  Env?: string[] | null;
-  Cmd?: string[] | null;
-  Privileged?: boolean;
-  User?: string;
-  WorkingDir?: string;
-  ConsoleSize?: [number, number] | null;
 }
 
 export interface ExecRecord {
@@ -253,7 +239,7 @@ export class ExecService {
   }
 
   /** `GET /exec/{id}/json` in Docker's shape. */
-  inspect(id: string): Record<string, unknown> {
+  inspect(id: string): ExecInspect {
     const e = this.get(id);
     const cmd = e.config.Cmd ?? [];
     return {
