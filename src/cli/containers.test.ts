@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ContainerSummary, ImageSummary } from '../client/index.ts';
+import type { ContainerSummary, ImageSummary, StatsResponse } from '../client/index.ts';
 import { containerContext, displayablePorts, naturalLess, statsRow, statsContext } from './containers.ts';
 import { imageRows, imageContext } from './images.ts';
 import { render } from './template.ts';
@@ -115,7 +115,7 @@ test("stats: docker's CPU and memory arithmetic", () => {
       ],
     },
     pids_stats: { current: 1 },
-  });
+  } as unknown as StatsResponse);
   const c = statsContext(r, true);
   assert.equal(c.CPUPerc, '2.00%');
   assert.equal(c.MemUsage, '540KiB / 1.907MiB');

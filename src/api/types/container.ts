@@ -326,22 +326,51 @@ export interface ContainerPruneReport {
   SpaceReclaimed: number;
 }
 
+export interface CpuStats {
+  cpu_usage: { total_usage: number; percpu_usage?: number[]; usage_in_kernelmode: number; usage_in_usermode: number };
+  /** Absent while the container does not run. */
+  system_cpu_usage?: number;
+  online_cpus?: number;
+  throttling_data: { periods: number; throttled_periods: number; throttled_time: number };
+}
+
+export interface MemoryStats {
+  usage?: number;
+  max_usage?: number;
+  limit?: number;
+  failcnt?: number;
+  stats?: Record<string, number>;
+}
+
+export interface NetworkStats {
+  rx_bytes: number;
+  rx_packets: number;
+  rx_errors: number;
+  rx_dropped: number;
+  tx_bytes: number;
+  tx_packets: number;
+  tx_errors: number;
+  tx_dropped: number;
+}
+
+/**
+ * A sample of `GET /containers/{id}/stats`. A container that does not run gets the zero
+ * sample: empty pids, blkio and memory stats, zero CPU, no networks.
+ */
 export interface StatsResponse {
-  id?: string;
-  name?: string;
-  read?: string;
-  cpu_stats?: {
-    cpu_usage?: { total_usage?: number; percpu_usage?: number[] };
-    system_cpu_usage?: number;
-    online_cpus?: number;
+  id: string;
+  name: string;
+  /** When it was read, RFC 3339; `preread`: the previous sample's (the zero time for the first). */
+  read: string;
+  preread: string;
+  pids_stats: { current?: number; limit?: number };
+  blkio_stats: {
+    io_service_bytes_recursive?: Array<{ major: number; minor: number; op: string; value: number }> | null;
   };
-  precpu_stats?: {
-    cpu_usage?: { total_usage?: number; percpu_usage?: number[] };
-    system_cpu_usage?: number;
-    online_cpus?: number;
-  };
-  memory_stats?: { usage?: number; limit?: number; stats?: Record<string, number> };
-  networks?: Record<string, { rx_bytes?: number; tx_bytes?: number }>;
-  blkio_stats?: { io_service_bytes_recursive?: Array<{ op: string; value: number }> | null };
-  pids_stats?: { current?: number; limit?: number };
+  num_procs: number;
+  storage_stats: Record<string, never>;
+  cpu_stats: CpuStats;
+  precpu_stats: CpuStats;
+  memory_stats: MemoryStats;
+  networks?: Record<string, NetworkStats>;
 }
