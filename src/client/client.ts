@@ -74,6 +74,9 @@ export interface WaitHandle {
   cancel(): void;
 }
 
+/** An event as `EngineClient.events` yields it: `timeNano` as its decimal digits, all 19 of them. */
+export type StreamedEvent = Omit<T.EventMessage, 'timeNano'> & { timeNano: string };
+
 export interface PingResult {
   apiVersion?: string;
   osType?: string;
@@ -368,12 +371,12 @@ export class EngineClient {
     return this.json('GET', '/info');
   }
 
-  systemDf(): Promise<Record<string, unknown>> {
+  systemDf(): Promise<T.DiskUsage> {
     return this.json('GET', '/system/df');
   }
 
   /** Logs in to a registry through the daemon: `{Status, IdentityToken}`. */
-  auth(config: T.AuthConfig): Promise<{ Status: string; IdentityToken?: string }> {
+  auth(config: T.AuthConfig): Promise<T.AuthResponse> {
     return this.json('POST', '/auth', { json: config });
   }
 
@@ -383,12 +386,12 @@ export class EngineClient {
    */
   async events(
     opts: { since?: string; until?: string; filters?: T.Filters; signal?: AbortSignal } = {},
-  ): Promise<AsyncGenerator<T.EventMessage>> {
+  ): Promise<AsyncGenerator<StreamedEvent>> {
     const res = await this.request('GET', '/events', {
       query: { since: opts.since, until: opts.until, filters: encodeFilters(opts.filters) },
       signal: opts.signal,
     });
-    return jsonValues<T.EventMessage>(res, (text) => text.replace(/"timeNano"\s*:\s*(\d+)/, '"timeNano":"$1"'));
+    return jsonValues<StreamedEvent>(res, (text) => text.replace(/"timeNano"\s*:\s*(\d+)/, '"timeNano":"$1"'));
   }
 
   // ---------------------------------------------------------------- containers
@@ -846,7 +849,7 @@ export class EngineClient {
   }
 
   /** `POST /build/prune`: the build cache (`all`: not only what no image keeps). */
-  buildPrune(opts: { all?: boolean; filters?: T.Filters } = {}): Promise<T.PruneReport> {
+  buildPrune(opts: { all?: boolean; filters?: T.Filters } = {}): Promise<T.BuildCachePruneReport> {
     return this.json('POST', '/build/prune', {
       query: { all: opts.all || undefined, filters: encodeFilters(opts.filters) },
     });

@@ -20,6 +20,7 @@ export type {
   PingResult,
   Query,
   RequestOpts,
+  StreamedEvent,
   WaitHandle,
   Body,
 } from './client.ts';

@@ -1,7 +1,14 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { ago, containerRow, eventView, imageRows, networkRow, overview, statsView, volumeRow } from './views.ts';
-import type { ContainerSummary, ImageSummary, Network, StatsResponse, SystemVersion } from '../client/index.ts';
+import type {
+  ContainerSummary,
+  DiskUsage,
+  ImageSummary,
+  Network,
+  StatsResponse,
+  SystemVersion,
+} from '../client/index.ts';
 
 const NOW = Date.parse('2026-11-22T12:00:00Z');
 const secs = (iso: string) => Date.parse(iso) / 1000;
@@ -121,6 +128,8 @@ test('volumes, networks, events and the overview', () => {
     Type: 'container',
     Action: 'start',
     Actor: { ID: 'abc', Attributes: { name: 'web', image: 'busybox' } },
+    scope: 'local',
+    time: 1795348800,
     timeNano: '1795348800123456789',
   });
   assert.deepEqual([e.name, e.attributes, e.time], ['web', 'image=busybox', new Date(1795348800123).toISOString()]);
@@ -130,7 +139,11 @@ test('volumes, networks, events and the overview', () => {
     3,
     1,
     2,
-    { LayersSize: 2_000_000, Containers: [{ SizeRw: 1000 }, { SizeRw: -1 }], Volumes: [{ UsageData: { Size: 5000 } }] },
+    {
+      LayersSize: 2_000_000,
+      Containers: [{ SizeRw: 1000 }, { SizeRw: -1 }],
+      Volumes: [{ UsageData: { Size: 5000 } }],
+    } as unknown as DiskUsage,
   );
   assert.deepEqual(o.containers, { running: 1, paused: 1, stopped: 2, total: 4 });
   assert.deepEqual(o.disk, { images: '2MB', containers: '1kB', volumes: '5kB', buildCache: '0B' });

@@ -11,7 +11,7 @@ import { parsePlatform, type ImageService } from '../../../services/images/index
 import type { Host } from '../../../host/index.ts';
 import type { JsonMessage } from '../../../images/index.ts';
 import type { Credentials } from '../../../registry/index.ts';
-import type { DistributionInspect } from '../../../api/types/index.ts';
+import type { AuthConfig, AuthResponse, DistributionInspect } from '../../../api/types/index.ts';
 import { invalidArgument, messageOf } from '../../../errdefs/index.ts';
 import { familiarName, parseReference, type Platform } from '../../../spec/index.ts';
 
@@ -263,15 +263,16 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
 
   // `docker login`: the credentials are checked against the registry's /v2/.
   r.post('/auth', async (req, res) => {
-    const b = (await req.json<Record<string, unknown> | null>()) ?? {};
-    const str = (k: string) => (typeof b[k] === 'string' && b[k] ? (b[k] as string) : undefined);
+    const b = (await req.json<AuthConfig | null>()) ?? {};
+    // Read defensively: a value that is not a string is taken as absent.
+    const str = (k: keyof AuthConfig) => (typeof b[k] === 'string' && b[k] ? b[k] : undefined);
     await d.images.login(str('serveraddress') ?? 'docker.io', {
       username: str('username'),
       password: str('password'),
       identityToken: str('identitytoken'),
       registryToken: str('registrytoken'),
     });
-    res.json(200, { Status: 'Login Succeeded', IdentityToken: '' });
+    res.json(200, { Status: 'Login Succeeded', IdentityToken: '' } satisfies AuthResponse);
   });
 
   r.post('/images/load', async (req, res) => {
