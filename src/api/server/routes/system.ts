@@ -2,8 +2,8 @@ import os from 'node:os';
 import type { Router } from '../router.ts';
 import { API_VERSION, MIN_API_VERSION } from '../router.ts';
 import type { EventBus } from '../../../events/index.ts';
-import type { DiskUsage, EventMessage, SystemInfo, SystemVersion } from '../../../api/types/index.ts';
-import { parseFilters, type Filters } from '../filters.ts';
+import type { DiskUsage, EventMessage, Filters, SystemInfo, SystemVersion } from '../../../api/types/index.ts';
+import { parseFilters } from '../filters.ts';
 import { invalidArgument } from '../../../errdefs/index.ts';
 
 export const BERTH_VERSION = '0.1.0';
