@@ -24,7 +24,7 @@ import { CIPHERS, MIN_VERSION, type ClientTls } from '../tls/index.ts';
 import { Readable, Writable } from 'node:stream';
 import { ApiError, ConnectionError, errorMessage } from './errors.ts';
 import { parseHost, resolveHost, type Endpoint } from './host.ts';
-import { jsonValues, progressMessages, type JsonMessage } from './jsonstream.ts';
+import { jsonValues, progressMessages } from './jsonstream.ts';
 import type * as T from '../api/types/index.ts';
 
 /** The newest API version this client speaks; older daemons get their own version. */
@@ -356,7 +356,7 @@ export class EngineClient {
   }
 
   /** A JSON progress stream; an error message inside it throws ApiError (code: its exit code). */
-  async progress(method: string, path: string, opts: RequestOpts = {}): Promise<AsyncGenerator<JsonMessage>> {
+  async progress(method: string, path: string, opts: RequestOpts = {}): Promise<AsyncGenerator<T.JsonMessage>> {
     const res = await this.request(method, path, opts);
     return progressMessages(res);
   }
@@ -694,14 +694,14 @@ export class EngineClient {
   imagePull(
     fromImage: string,
     opts: { tag?: string; platform?: string; auth?: T.AuthConfig } = {},
-  ): Promise<AsyncGenerator<JsonMessage>> {
+  ): Promise<AsyncGenerator<T.JsonMessage>> {
     return this.progress('POST', '/images/create', {
       query: { fromImage, tag: opts.tag, platform: opts.platform },
       headers: { 'X-Registry-Auth': encodeAuth(opts.auth) },
     });
   }
 
-  imagePush(name: string, opts: { tag?: string; auth?: T.AuthConfig } = {}): Promise<AsyncGenerator<JsonMessage>> {
+  imagePush(name: string, opts: { tag?: string; auth?: T.AuthConfig } = {}): Promise<AsyncGenerator<T.JsonMessage>> {
     return this.progress('POST', `/images/${encName(name)}/push`, {
       query: { tag: opts.tag },
       headers: { 'X-Registry-Auth': encodeAuth(opts.auth) },
@@ -719,7 +719,7 @@ export class EngineClient {
       platform?: string;
       fromSrc?: string;
     } = {},
-  ): Promise<AsyncGenerator<JsonMessage>> {
+  ): Promise<AsyncGenerator<T.JsonMessage>> {
     return this.progress('POST', '/images/create', {
       query: {
         fromSrc: opts.fromSrc ?? '-',
@@ -735,7 +735,7 @@ export class EngineClient {
   }
 
   /** Loads a `docker save` tarball streamed from `source`. */
-  imageLoad(source: Body, opts: { quiet?: boolean } = {}): Promise<AsyncGenerator<JsonMessage>> {
+  imageLoad(source: Body, opts: { quiet?: boolean } = {}): Promise<AsyncGenerator<T.JsonMessage>> {
     return this.progress('POST', '/images/load', {
       query: { quiet: opts.quiet ?? false },
       body: source,
@@ -749,7 +749,7 @@ export class EngineClient {
   }
 
   /** The legacy builder (`POST /build`) over a context tar stream. */
-  imageBuild(context: Body, opts: BuildOptions = {}): Promise<AsyncGenerator<JsonMessage>> {
+  imageBuild(context: Body, opts: BuildOptions = {}): Promise<AsyncGenerator<T.JsonMessage>> {
     const headers: Record<string, string> = { 'Content-Type': 'application/x-tar' };
     if (opts.registryConfig)
       headers['X-Registry-Config'] = Buffer.from(JSON.stringify(opts.registryConfig)).toString('base64url');
@@ -780,7 +780,7 @@ export class EngineClient {
   }
 
   /** Berth's offline base images: `busybox`, `debian:bookworm` (progress like a pull). */
-  imageBootstrap(image: string): Promise<AsyncGenerator<JsonMessage>> {
+  imageBootstrap(image: string): Promise<AsyncGenerator<T.JsonMessage>> {
     return this.progress('POST', '/berth/v1/images/bootstrap', { query: { image }, unversioned: true });
   }
 

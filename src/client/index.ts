@@ -28,6 +28,6 @@ export { ApiError, ConnectionError, StreamError, errorMessage, isConflict, isNot
 export { DEFAULT_HOST, DEFAULT_TLS_HOST, parseHost, resolveHost, type Endpoint } from './host.ts';
 export { clientTlsFiles, type TlsFlags } from './tls.ts';
 export { demux, demuxTo, encodeFrame, STDIN, STDOUT, STDERR, SYSTEMERR, type Frame, type Sink } from './stdcopy.ts';
-export { jsonValues, messageError, progressMessages, type JsonMessage, type ProgressDetail } from './jsonstream.ts';
+export { jsonValues, messageError, progressMessages } from './jsonstream.ts';
 export type * from '../api/types/index.ts';
 export { displayablePorts, statsRow, statsText, type StatsRow } from './display.ts';

@@ -11,3 +11,4 @@ export type * from './network.ts';
 export type * from './volume.ts';
 export type * from './exec.ts';
 export type * from './system.ts';
+export type * from './jsonstream.ts';

@@ -9,9 +9,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Router, Request, Response, StreamWriter } from '../router.ts';
 import { parsePlatform, type ImageService } from '../../../services/images/index.ts';
 import type { Host } from '../../../host/index.ts';
-import type { JsonMessage } from '../../../images/index.ts';
 import type { Credentials } from '../../../registry/index.ts';
-import type { AuthConfig, AuthResponse, DistributionInspect } from '../../../api/types/index.ts';
+import type { AuthConfig, AuthResponse, DistributionInspect, JsonMessage } from '../../../api/types/index.ts';
 import { invalidArgument, messageOf } from '../../../errdefs/index.ts';
 import { familiarName, parseReference, type Platform } from '../../../spec/index.ts';
 
@@ -138,7 +137,7 @@ async function lazyStream(
 }
 
 /** A progress message in dockerd's field order, with the bar string old clients print. */
-function progressLine(m: JsonMessage): object {
+function progressLine(m: JsonMessage): JsonMessage {
   const pd = m.progressDetail;
   return {
     status: m.status,
