@@ -215,8 +215,9 @@ export interface Port {
 /** A mount as inspect and `GET /containers/json` show it. */
 export interface MountPoint {
   Type: 'volume' | 'bind' | 'tmpfs';
-  /** Volumes only. */
+  /** The volume's name (volumes only). */
   Name?: string;
+  /** Host path: the volume's `_data` or the bind source; '' for tmpfs. */
   Source: string;
   Destination: string;
   /** Volumes only. */

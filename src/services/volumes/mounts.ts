@@ -12,18 +12,11 @@ import { invalidArgument } from '../../errdefs/index.ts';
 import { volumeNameError, ANONYMOUS_LABEL } from '../../volumes/index.ts';
 import type { Mount, MountPoint as MountView } from '../../api/types/index.ts';
 
-/** One mount of a container, as kept in its record (`MountPoints`) and shown by inspect. */
-export interface MountPoint {
-  Type: 'volume' | 'bind' | 'tmpfs';
-  /** The volume's name (volumes only). */
-  Name?: string;
-  /** Host path: the volume's `_data` or the bind source; '' for tmpfs. */
-  Source: string;
-  Destination: string;
-  Driver?: string;
-  Mode: string;
-  RW: boolean;
-  Propagation: string;
+/**
+ * One mount of a container, as kept in its record (`MountPoints`): what inspect shows
+ * (`mountsView` keeps only that) and what the start needs besides.
+ */
+export interface MountPoint extends MountView {
   /** Do not copy the image's content into an empty volume. */
   NoCopy?: boolean;
   /** Options of a tmpfs mount, as given to mount(8). */
