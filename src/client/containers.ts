@@ -183,11 +183,7 @@ export const containerCalls = {
     await this.empty('POST', `/containers/${enc(id)}/resize`, { query: { h: height, w: width } });
   },
 
-  containerUpdate(
-    this: EngineClient,
-    id: string,
-    body: Record<string, unknown>,
-  ): Promise<{ Warnings: string[] | null }> {
+  containerUpdate(this: EngineClient, id: string, body: T.ContainerUpdateRequest): Promise<T.ContainerUpdateResponse> {
     return this.json('POST', `/containers/${encodeURIComponent(id)}/update`, { json: body });
   },
 

@@ -170,6 +170,31 @@ export interface ContainerCreateResponse {
   Warnings: string[];
 }
 
+/**
+ * `POST /containers/{id}/update`'s body: Docker's resources of a host config and its restart
+ * policy. berthd changes the memory, CPU and pids limits and the policy; of the others it
+ * checks only the types.
+ */
+export type ContainerUpdateRequest = Pick<
+  HostConfig,
+  | 'BlkioWeight'
+  | 'CpuShares'
+  | 'CpuPeriod'
+  | 'CpuQuota'
+  | 'CpusetCpus'
+  | 'CpusetMems'
+  | 'Devices'
+  | 'Memory'
+  | 'MemoryReservation'
+  | 'MemorySwap'
+  | 'MemorySwappiness'
+  | 'NanoCpus'
+  | 'OomKillDisable'
+  | 'PidsLimit'
+  | 'Ulimits'
+  | 'RestartPolicy'
+>;
+
 export interface ContainerUpdateResponse {
   Warnings: string[];
 }
