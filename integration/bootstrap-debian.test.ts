@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { createWriteStream, existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { bootstrap, saveImages, type Image, type JsonMessage } from '../src/images/index.ts';
+import { bootstrap, saveImages, type Image } from '../src/images/index.ts';
+import type { JsonMessage } from '../src/api/types/index.ts';
 import { openTestStores, type TestStores } from '../src/images/testing.ts';
 import { startDaemon, cleanup, dockerOk, type Daemon } from '../e2e/harness.ts';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ContainerSummary, ImageSummary } from '../client/index.ts';
+import type { ContainerSummary, ImageSummary, StatsResponse } from '../client/index.ts';
 import { containerContext, displayablePorts, naturalLess, statsRow, statsContext } from './containers.ts';
 import { imageRows, imageContext } from './images.ts';
 import { render } from './template.ts';
@@ -43,6 +43,7 @@ const summary: ContainerSummary = {
   Labels: { b: '2', a: '1' },
   State: 'exited',
   Status: 'Exited (3) 2 seconds ago',
+  HostConfig: { NetworkMode: 'bridge' },
   NetworkSettings: { Networks: { bridge: {} } },
   Mounts: [],
 };
@@ -81,7 +82,8 @@ test('image rows: one per repo:tag, dangling as <none>', () => {
     Created: 1795354202,
     Size: 1984132,
     SharedSize: -1,
-    Labels: null,
+    VirtualSize: 1984132,
+    Labels: {},
     Containers: -1,
   };
   assert.deepEqual(imageRows(img, false), [
@@ -113,7 +115,7 @@ test("stats: docker's CPU and memory arithmetic", () => {
       ],
     },
     pids_stats: { current: 1 },
-  });
+  } as unknown as StatsResponse);
   const c = statsContext(r, true);
   assert.equal(c.CPUPerc, '2.00%');
   assert.equal(c.MemUsage, '540KiB / 1.907MiB');

@@ -3,30 +3,11 @@
  * `builder prune`, in the docker CLI's words and layout. Each prune calls the daemon's own
  * prune endpoint for its type, as the docker CLI does.
  */
-import type { ContainerSummary, ImageSummary, Volume } from '../client/index.ts';
+import type { DiskUsage, Volume } from '../client/index.ts';
 import { type Cli, type Command, parseFilterFlags } from './cli.ts';
 import { ago, ellipsis, humanSize, shortId, table } from './format.ts';
 import { containerContext } from './containers.ts';
 import { printRows, rowContext, type Row } from './table.ts';
-
-interface BuildCacheRecord {
-  ID: string;
-  Type?: string;
-  Size: number;
-  CreatedAt?: string;
-  LastUsedAt?: string | null;
-  UsageCount?: number;
-  InUse?: boolean;
-  Shared?: boolean;
-}
-
-interface DiskUsage {
-  LayersSize?: number;
-  Images?: ImageSummary[] | null;
-  Containers?: ContainerSummary[] | null;
-  Volumes?: Volume[] | null;
-  BuildCache?: BuildCacheRecord[] | null;
-}
 
 /** "1.2MB (40%)", docker's reclaimable column: the percentage only when there is a total. */
 function reclaimable(amount: number, total: number): string {
@@ -164,7 +145,7 @@ const df: Command = {
     ],
   },
   async run(cli, f) {
-    const du = (await cli.client.systemDf()) as DiskUsage;
+    const du = await cli.client.systemDf();
     if (f.bool('verbose') && !f.str('format')) {
       cli.out(diskUsageVerbose(du));
       return;

@@ -83,7 +83,7 @@ const create: Command = {
       Labels: parseKeyValues(f.list('label')),
       CheckDuplicate: true,
       ...(f.has('scope') ? { Scope: f.str('scope') } : {}),
-    } as Parameters<typeof cli.client.networkCreate>[0]);
+    });
     if (res.Warning) cli.err(`${res.Warning}\n`);
     cli.out(`${res.Id}\n`);
   },

@@ -12,6 +12,7 @@ import type {
   Ulimit,
   DeviceMapping,
   EndpointSettings,
+  RestartPolicy,
 } from '../client/index.ts';
 import { FlagValueError, type FlagDef, type Flags } from './flags.ts';
 import { StatusError } from './cli.ts';
@@ -276,7 +277,7 @@ export function parseUlimit(s: string): Ulimit {
   return { Name: m[1]!, Soft: soft, Hard: hard };
 }
 
-export function parseRestart(s: string): { Name: string; MaximumRetryCount: number } {
+export function parseRestart(s: string): Required<RestartPolicy> {
   const [name, count] = s.split(':') as [string, string | undefined];
   if (!['no', 'always', 'unless-stopped', 'on-failure', ''].includes(name))
     throw new Error(`invalid restart policy format: ${s}`);
@@ -284,7 +285,7 @@ export function parseRestart(s: string): { Name: string; MaximumRetryCount: numb
     throw new Error(`invalid restart policy format: maximum retry count can only be used with 'on-failure'`);
   if (count !== undefined && !/^\d+$/.test(count))
     throw new Error(`invalid restart policy format: maximum retry count must be an integer: ${count}`);
-  return { Name: name || 'no', MaximumRetryCount: count === undefined ? 0 : Number(count) };
+  return { Name: (name || 'no') as RestartPolicy['Name'], MaximumRetryCount: count === undefined ? 0 : Number(count) };
 }
 
 export function parseDevice(s: string): DeviceMapping {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { JsonMessage } from '../client/index.ts';
+import type { JsonMessage, SystemInfo, SystemVersion } from '../client/index.ts';
 import { displayJsonMessages, goDuration, progressString } from './progress.ts';
 import { DetachFilter, parseDetachKeys } from './attach.ts';
 import { getTimestamp } from './timestamps.ts';
@@ -113,6 +113,8 @@ test('events, version and info text', () => {
       Type: 'container',
       Action: 'create',
       Actor: { ID: 'abc', Attributes: { name: 'x', image: 'busybox' } },
+      scope: 'local',
+      time: 1795354294,
       timeNano: '1795354294517268258',
     }),
     '2026-11-22T13:31:34.517268258Z container create abc (image=busybox, name=x)\n',
@@ -141,7 +143,7 @@ test('events, version and info text', () => {
           Details: { ApiVersion: '1.45', MinAPIVersion: '1.24', Os: 'linux', Arch: 'amd64' },
         },
       ],
-    },
+    } as unknown as SystemVersion,
   );
   assert.match(v, /^Client:\n Version:           0\.1\.0\n API version:       1\.45 \(downgraded from 1\.47\)\n/);
   assert.match(
@@ -159,7 +161,7 @@ test('events, version and info text', () => {
       Driver: 'overlay2',
       MemTotal: 25274000000,
       SecurityOptions: ['name=seccomp,profile=builtin'],
-    },
+    } as SystemInfo,
     ' Version:    0.1.0\n',
   );
   assert.match(

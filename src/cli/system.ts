@@ -1,5 +1,5 @@
 /** version, info, events, login, logout. */
-import { CLIENT_API_VERSION, type EventMessage, type SystemInfo, type SystemVersion } from '../client/index.ts';
+import { CLIENT_API_VERSION, type StreamedEvent, type SystemInfo, type SystemVersion } from '../client/index.ts';
 import {
   type Cli,
   type Command,
@@ -146,7 +146,7 @@ const version: Command = {
 
 /** docker info's server section for the fields a daemon reports. */
 export function infoText(i: SystemInfo, clientLines: string): string {
-  const g = (k: string) => i[k] as never;
+  const g = (k: keyof SystemInfo) => i[k] as never;
   let s = `Client:\n${clientLines}\nServer:\n`;
   s += ` Containers: ${i.Containers ?? 0}\n  Running: ${i.ContainersRunning ?? 0}\n  Paused: ${i.ContainersPaused ?? 0}\n  Stopped: ${i.ContainersStopped ?? 0}\n`;
   s += ` Images: ${i.Images ?? 0}\n`;
@@ -170,7 +170,7 @@ export function infoText(i: SystemInfo, clientLines: string): string {
   if (runtimes && Object.keys(runtimes).length) s += ` Runtimes: ${Object.keys(runtimes).sort().join(' ')}\n`;
   if (g('DefaultRuntime')) s += ` Default Runtime: ${g('DefaultRuntime')}\n`;
   if (g('InitBinary') !== undefined) s += ` Init Binary: ${g('InitBinary')}\n`;
-  const commit = (k: string) => (g(k) as { ID?: string } | undefined)?.ID;
+  const commit = (k: keyof SystemInfo) => (g(k) as { ID?: string } | undefined)?.ID;
   if (g('ContainerdCommit')) s += ` containerd version: ${commit('ContainerdCommit') ?? ''}\n`;
   if (g('RuncCommit')) s += ` runc version: ${commit('RuncCommit') ?? ''}\n`;
   if (g('InitCommit')) s += ` init version: ${commit('InitCommit') ?? ''}\n`;
@@ -246,7 +246,7 @@ const info: Command = {
 };
 
 /** An event as `docker events` prints it. */
-export function eventLine(e: EventMessage): string {
+export function eventLine(e: StreamedEvent): string {
   let s = '';
   if (e.timeNano) s += `${rfc3339NanoFixed(e.timeNano)} `;
   else if (e.time) s += `${rfc3339NanoFixed(BigInt(e.time) * 1_000_000_000n)} `;

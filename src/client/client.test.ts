@@ -21,6 +21,12 @@ import {
   encodeFrame,
   demux,
 } from './index.ts';
+import { containerCalls } from './containers.ts';
+import { execCalls } from './exec.ts';
+import { imageCalls } from './images.ts';
+import { networkCalls } from './networks.ts';
+import { systemCalls } from './system.ts';
+import { volumeCalls } from './volumes.ts';
 
 async function* chunks(...parts: string[]): AsyncGenerator<Buffer> {
   for (const p of parts) yield Buffer.from(p);
@@ -40,6 +46,18 @@ test('resolveHost: -H, then DOCKER_HOST, then the Berth socket', () => {
   assert.equal(resolveHost('tcp://a:1', { DOCKER_HOST: 'tcp://b:2' }), 'tcp://a:1');
   assert.equal(resolveHost(undefined, { DOCKER_HOST: 'tcp://b:2' }), 'tcp://b:2');
   assert.equal(resolveHost(undefined, {}), 'unix:///run/berth/berth.sock');
+});
+
+test('every call of the resource files is a method of EngineClient, named once, flagged as a class method', () => {
+  const groups = [systemCalls, containerCalls, execCalls, imageCalls, networkCalls, volumeCalls];
+  const names = groups.flatMap((g) => Object.keys(g));
+  assert.equal(new Set(names).size, names.length, 'a call is defined in two resource files');
+  for (const name of names) {
+    const d = Object.getOwnPropertyDescriptor(EngineClient.prototype, name);
+    assert.equal(typeof d?.value, 'function', name);
+    assert.deepEqual([d!.writable, d!.enumerable, d!.configurable], [true, false, true], name);
+  }
+  assert.ok(names.includes('containerList') && names.includes('imagePull') && names.includes('volumeRemove'));
 });
 
 test('queries and filters encode as docker does', () => {

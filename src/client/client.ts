@@ -11,6 +11,12 @@
  * Invariants: a daemon refusal (status >= 400) always surfaces as `ApiError` with the status
  * and the daemon's `message`; an unreachable daemon as `ConnectionError`. Streaming calls return
  * the response (or an async iterator over it) as soon as the headers arrive.
+ *
+ * This file is the transport (negotiation, requests, hijacking). The calls, one per endpoint,
+ * live in a file per resource (containers.ts, exec.ts, images.ts, networks.ts, volumes.ts,
+ * system.ts), as moby's Go client spreads the methods of its one Client over files: each
+ * exports an object of methods whose `this` is the client, and the end of this file puts
+ * them all on the class and in its type, from the one object `calls`.
  */
 import {
   Agent,
@@ -24,8 +30,15 @@ import { CIPHERS, MIN_VERSION, type ClientTls } from '../tls/index.ts';
 import { Readable, Writable } from 'node:stream';
 import { ApiError, ConnectionError, errorMessage } from './errors.ts';
 import { parseHost, resolveHost, type Endpoint } from './host.ts';
-import { jsonValues, progressMessages, type JsonMessage } from './jsonstream.ts';
-import type * as T from './types.ts';
+import { progressMessages } from './jsonstream.ts';
+import { compareVersions, drain, encodeQuery, readAll } from './wire.ts';
+import { containerCalls } from './containers.ts';
+import { execCalls } from './exec.ts';
+import { imageCalls } from './images.ts';
+import { networkCalls } from './networks.ts';
+import { systemCalls } from './system.ts';
+import { volumeCalls } from './volumes.ts';
+import type * as T from '../api/types/index.ts';
 
 /** The newest API version this client speaks; older daemons get their own version. */
 export const CLIENT_API_VERSION = '1.47';
@@ -68,58 +81,12 @@ export interface HijackedStream {
   close(): void;
 }
 
-export interface WaitHandle {
-  /** Resolves with the exit status once the condition is met. */
-  readonly result: Promise<T.WaitResponse>;
-  cancel(): void;
-}
-
 export interface PingResult {
   apiVersion?: string;
   osType?: string;
   builderVersion?: string;
   experimental: boolean;
 }
-
-/** `{"a": ["1"]}` as Docker's `filters` query parameter; undefined when empty. */
-export function encodeFilters(f: T.Filters | undefined): string | undefined {
-  if (!f) return undefined;
-  const entries = Object.entries(f).filter(([, v]) => v.length);
-  if (!entries.length) return undefined;
-  return JSON.stringify(Object.fromEntries(entries));
-}
-
-export function encodeQuery(q: Query | undefined): string {
-  if (!q) return '';
-  const p = new URLSearchParams();
-  for (const [k, v] of Object.entries(q)) {
-    if (v === undefined || v === null) continue;
-    if (Array.isArray(v)) for (const x of v) p.append(k, x);
-    else if (typeof v === 'boolean') p.set(k, v ? '1' : '0');
-    else p.set(k, String(v));
-  }
-  const s = p.toString();
-  return s ? `?${s}` : '';
-}
-
-/** Compares dotted versions numerically: -1, 0 or 1. */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const x = pa[i] ?? 0;
-    const y = pb[i] ?? 0;
-    if (x !== y) return x < y ? -1 : 1;
-  }
-  return 0;
-}
-
-/** base64url of the JSON auth config, as X-Registry-Auth wants it. */
-export function encodeAuth(auth: T.AuthConfig | undefined): string {
-  return Buffer.from(JSON.stringify(auth ?? {})).toString('base64url');
-}
-
-const enc = encodeURIComponent;
 
 export class EngineClient {
   readonly host: string;
@@ -161,8 +128,6 @@ export class EngineClient {
   close(): void {
     this.agent.destroy();
   }
-
-  // ---------------------------------------------------------------- transport
 
   private base(): RequestOptions {
     const e = this.endpoint;
@@ -353,536 +318,10 @@ export class EngineClient {
   }
 
   /** A JSON progress stream; an error message inside it throws ApiError (code: its exit code). */
-  async progress(method: string, path: string, opts: RequestOpts = {}): Promise<AsyncGenerator<JsonMessage>> {
+  async progress(method: string, path: string, opts: RequestOpts = {}): Promise<AsyncGenerator<T.JsonMessage>> {
     const res = await this.request(method, path, opts);
     return progressMessages(res);
   }
-
-  // ---------------------------------------------------------------- system
-
-  systemVersion(): Promise<T.SystemVersion> {
-    return this.json('GET', '/version');
-  }
-
-  systemInfo(): Promise<T.SystemInfo> {
-    return this.json('GET', '/info');
-  }
-
-  systemDf(): Promise<Record<string, unknown>> {
-    return this.json('GET', '/system/df');
-  }
-
-  /** Logs in to a registry through the daemon: `{Status, IdentityToken}`. */
-  auth(config: T.AuthConfig): Promise<{ Status: string; IdentityToken?: string }> {
-    return this.json('POST', '/auth', { json: config });
-  }
-
-  /**
-   * Engine events; ends when `until` passes or the signal aborts. `timeNano` comes as a decimal
-   * string so that no digit is lost.
-   */
-  async events(
-    opts: { since?: string; until?: string; filters?: T.Filters; signal?: AbortSignal } = {},
-  ): Promise<AsyncGenerator<T.EventMessage>> {
-    const res = await this.request('GET', '/events', {
-      query: { since: opts.since, until: opts.until, filters: encodeFilters(opts.filters) },
-      signal: opts.signal,
-    });
-    return jsonValues<T.EventMessage>(res, (text) => text.replace(/"timeNano"\s*:\s*(\d+)/, '"timeNano":"$1"'));
-  }
-
-  // ---------------------------------------------------------------- containers
-
-  containerList(
-    opts: { all?: boolean; limit?: number; size?: boolean; filters?: T.Filters } = {},
-  ): Promise<T.ContainerSummary[]> {
-    return this.json('GET', '/containers/json', {
-      query: {
-        all: opts.all || undefined,
-        limit: opts.limit,
-        size: opts.size || undefined,
-        filters: encodeFilters(opts.filters),
-      },
-    });
-  }
-
-  containerCreate(
-    body: T.ContainerCreateRequest,
-    opts: { name?: string; platform?: string } = {},
-  ): Promise<T.ContainerCreateResponse> {
-    return this.json('POST', '/containers/create', { query: { name: opts.name, platform: opts.platform }, json: body });
-  }
-
-  containerInspect(id: string, opts: { size?: boolean } = {}): Promise<T.ContainerInspect> {
-    return this.json('GET', `/containers/${enc(id)}/json`, { query: { size: opts.size || undefined } });
-  }
-
-  containerInspectRaw(id: string, opts: { size?: boolean } = {}): Promise<{ value: T.ContainerInspect; raw: string }> {
-    return this.jsonRaw('GET', `/containers/${enc(id)}/json`, { query: { size: opts.size || undefined } });
-  }
-
-  async containerStart(id: string, opts: { detachKeys?: string } = {}): Promise<void> {
-    await this.empty('POST', `/containers/${enc(id)}/start`, { query: { detachKeys: opts.detachKeys } });
-  }
-
-  async containerStop(id: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
-    await this.empty('POST', `/containers/${enc(id)}/stop`, { query: { t: opts.timeout, signal: opts.signal } });
-  }
-
-  async containerRestart(id: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
-    await this.empty('POST', `/containers/${enc(id)}/restart`, { query: { t: opts.timeout, signal: opts.signal } });
-  }
-
-  async containerKill(id: string, signal?: string): Promise<void> {
-    await this.empty('POST', `/containers/${enc(id)}/kill`, { query: { signal } });
-  }
-
-  async containerPause(id: string): Promise<void> {
-    await this.empty('POST', `/containers/${enc(id)}/pause`);
-  }
-
-  async containerUnpause(id: string): Promise<void> {
-    await this.empty('POST', `/containers/${enc(id)}/unpause`);
-  }
-
-  /**
-   * Registers a wait (`not-running`, `next-exit` or `removed`). The promise resolves once the
-   * daemon has answered the headers, i.e. the wait is in place (dockerd and berthd flush them at
-   * once): start the container after it. A daemon that holds its headers back is given
-   * `registerMs` before the caller goes on; its answer still arrives through `result`.
-   */
-  async containerWait(
-    id: string,
-    condition?: 'not-running' | 'next-exit' | 'removed',
-    registerMs = 2000,
-  ): Promise<WaitHandle> {
-    const ac = new AbortController();
-    const response = this.request('POST', `/containers/${enc(id)}/wait`, { query: { condition }, signal: ac.signal });
-    const result = response.then(async (res) => {
-      const text = (await readAll(res)).toString('utf8').trim();
-      if (!text) throw new ApiError(500, `wait for container ${id}: the daemon closed the connection without a status`);
-      const r = JSON.parse(text) as T.WaitResponse & { message?: string };
-      if (r.StatusCode === undefined && r.message) throw new ApiError(500, r.message);
-      return r;
-    });
-    result.catch(() => {});
-    let timer: NodeJS.Timeout | undefined;
-    const held = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, registerMs);
-      timer.unref();
-    });
-    try {
-      await Promise.race([response, held]);
-    } finally {
-      clearTimeout(timer);
-    }
-    return { result, cancel: () => ac.abort() };
-  }
-
-  async containerRemove(id: string, opts: { force?: boolean; volumes?: boolean; link?: boolean } = {}): Promise<void> {
-    await this.empty('DELETE', `/containers/${enc(id)}`, {
-      query: { force: opts.force || undefined, v: opts.volumes || undefined, link: opts.link || undefined },
-    });
-  }
-
-  async containerRename(id: string, name: string): Promise<void> {
-    await this.empty('POST', `/containers/${enc(id)}/rename`, { query: { name } });
-  }
-
-  containerTop(id: string, psArgs?: string): Promise<T.ContainerTop> {
-    return this.json('GET', `/containers/${enc(id)}/top`, { query: { ps_args: psArgs } });
-  }
-
-  /** Log bytes: multiplexed (see `demux`) unless the container has a TTY. */
-  containerLogs(
-    id: string,
-    opts: {
-      stdout?: boolean;
-      stderr?: boolean;
-      follow?: boolean;
-      timestamps?: boolean;
-      tail?: string;
-      since?: string;
-      until?: string;
-      details?: boolean;
-      signal?: AbortSignal;
-    } = {},
-  ): Promise<IncomingMessage> {
-    return this.request('GET', `/containers/${enc(id)}/logs`, {
-      query: {
-        stdout: opts.stdout ?? true,
-        stderr: opts.stderr ?? true,
-        follow: opts.follow || undefined,
-        timestamps: opts.timestamps || undefined,
-        tail: opts.tail,
-        since: opts.since,
-        until: opts.until,
-        details: opts.details || undefined,
-      },
-      signal: opts.signal,
-    });
-  }
-
-  containerAttach(
-    id: string,
-    opts: { stdin?: boolean; stdout?: boolean; stderr?: boolean; logs?: boolean; detachKeys?: string } = {},
-  ): Promise<HijackedStream> {
-    return this.hijack('POST', `/containers/${enc(id)}/attach`, {
-      query: {
-        stream: true,
-        stdin: opts.stdin || undefined,
-        stdout: opts.stdout ?? true,
-        stderr: opts.stderr ?? true,
-        logs: opts.logs || undefined,
-        detachKeys: opts.detachKeys,
-      },
-    });
-  }
-
-  async containerResize(id: string, height: number, width: number): Promise<void> {
-    await this.empty('POST', `/containers/${enc(id)}/resize`, { query: { h: height, w: width } });
-  }
-
-  containerUpdate(id: string, body: Record<string, unknown>): Promise<{ Warnings: string[] | null }> {
-    return this.json('POST', `/containers/${encodeURIComponent(id)}/update`, { json: body });
-  }
-
-  containerChanges(id: string): Promise<T.FilesystemChange[] | null> {
-    return this.json('GET', `/containers/${enc(id)}/changes`);
-  }
-
-  /** The container's filesystem as a tar stream. */
-  containerExport(id: string): Promise<IncomingMessage> {
-    return this.request('GET', `/containers/${enc(id)}/export`);
-  }
-
-  containerStats(id: string, opts: { oneShot?: boolean } = {}): Promise<T.StatsResponse> {
-    return this.json('GET', `/containers/${enc(id)}/stats`, {
-      query: { stream: false, 'one-shot': opts.oneShot || undefined },
-    });
-  }
-
-  /** Streaming stats, one sample a second. */
-  async containerStatsStream(id: string, signal?: AbortSignal): Promise<AsyncGenerator<T.StatsResponse>> {
-    const res = await this.request('GET', `/containers/${enc(id)}/stats`, { query: { stream: true }, signal });
-    return jsonValues<T.StatsResponse>(res);
-  }
-
-  containerPrune(filters?: T.Filters): Promise<T.PruneReport> {
-    return this.json('POST', '/containers/prune', { query: { filters: encodeFilters(filters) } });
-  }
-
-  /** Stat of a path inside a container (HEAD archive); undefined fields when absent. */
-  async containerStatPath(id: string, path: string): Promise<T.PathStat> {
-    const res = await this.request('HEAD', `/containers/${enc(id)}/archive`, { query: { path } });
-    await drain(res);
-    return decodePathStat(res.headers['x-docker-container-path-stat']);
-  }
-
-  /** A tar of `path` inside the container, and the stat of `path`. */
-  async containerGetArchive(id: string, path: string): Promise<{ tar: IncomingMessage; stat: T.PathStat }> {
-    const tar = await this.request('GET', `/containers/${enc(id)}/archive`, { query: { path } });
-    return { tar, stat: decodePathStat(tar.headers['x-docker-container-path-stat']) };
-  }
-
-  /** Extracts a tar into the directory `path` inside the container. */
-  async containerPutArchive(
-    id: string,
-    path: string,
-    tar: Body,
-    opts: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean } = {},
-  ): Promise<void> {
-    await this.empty('PUT', `/containers/${enc(id)}/archive`, {
-      query: {
-        path,
-        noOverwriteDirNonDir: opts.noOverwriteDirNonDir || undefined,
-        copyUIDGID: opts.copyUIDGID || undefined,
-      },
-      body: tar,
-      headers: { 'Content-Type': 'application/x-tar' },
-    });
-  }
-
-  containerCommit(
-    container: string,
-    opts: {
-      repo?: string;
-      tag?: string;
-      comment?: string;
-      author?: string;
-      pause?: boolean;
-      changes?: string[];
-      config?: T.ContainerConfig;
-    } = {},
-  ): Promise<{ Id: string }> {
-    return this.json('POST', '/commit', {
-      query: {
-        container,
-        repo: opts.repo,
-        tag: opts.tag,
-        comment: opts.comment,
-        author: opts.author,
-        pause: opts.pause ?? true,
-        changes: opts.changes,
-      },
-      json: opts.config ?? {},
-    });
-  }
-
-  // ---------------------------------------------------------------- exec
-
-  execCreate(container: string, config: T.ExecConfig): Promise<{ Id: string }> {
-    return this.json('POST', `/containers/${enc(container)}/exec`, { json: config });
-  }
-
-  async execStartDetached(execId: string, tty = false): Promise<void> {
-    await this.empty('POST', `/exec/${enc(execId)}/start`, { json: { Detach: true, Tty: tty } });
-  }
-
-  execStart(execId: string, opts: { tty?: boolean; consoleSize?: [number, number] } = {}): Promise<HijackedStream> {
-    return this.hijack('POST', `/exec/${enc(execId)}/start`, {
-      json: { Detach: false, Tty: !!opts.tty, ConsoleSize: opts.consoleSize },
-    });
-  }
-
-  execInspect(execId: string): Promise<T.ExecInspect> {
-    return this.json('GET', `/exec/${enc(execId)}/json`);
-  }
-
-  async execResize(execId: string, height: number, width: number): Promise<void> {
-    await this.empty('POST', `/exec/${enc(execId)}/resize`, { query: { h: height, w: width } });
-  }
-
-  // ---------------------------------------------------------------- images
-
-  imageList(opts: { all?: boolean; filters?: T.Filters; digests?: boolean } = {}): Promise<T.ImageSummary[]> {
-    return this.json('GET', '/images/json', {
-      query: { all: opts.all || undefined, filters: encodeFilters(opts.filters), digests: opts.digests || undefined },
-    });
-  }
-
-  imageInspect(name: string): Promise<T.ImageInspect> {
-    return this.json('GET', `/images/${encName(name)}/json`);
-  }
-
-  imageInspectRaw(name: string): Promise<{ value: T.ImageInspect; raw: string }> {
-    return this.jsonRaw('GET', `/images/${encName(name)}/json`);
-  }
-
-  imageHistory(name: string): Promise<T.HistoryItem[]> {
-    return this.json('GET', `/images/${encName(name)}/history`);
-  }
-
-  async imageTag(source: string, repo: string, tag?: string): Promise<void> {
-    await this.empty('POST', `/images/${encName(source)}/tag`, { query: { repo, tag } });
-  }
-
-  imageRemove(name: string, opts: { force?: boolean; noprune?: boolean } = {}): Promise<T.ImageDeleteItem[]> {
-    return this.json('DELETE', `/images/${encName(name)}`, {
-      query: { force: opts.force || undefined, noprune: opts.noprune || undefined },
-    });
-  }
-
-  imagePrune(filters?: T.Filters): Promise<T.PruneReport> {
-    return this.json('POST', '/images/prune', { query: { filters: encodeFilters(filters) } });
-  }
-
-  /** Pull progress; `tag` may be a tag or a digest, empty for all tags. */
-  imagePull(
-    fromImage: string,
-    opts: { tag?: string; platform?: string; auth?: T.AuthConfig } = {},
-  ): Promise<AsyncGenerator<JsonMessage>> {
-    return this.progress('POST', '/images/create', {
-      query: { fromImage, tag: opts.tag, platform: opts.platform },
-      headers: { 'X-Registry-Auth': encodeAuth(opts.auth) },
-    });
-  }
-
-  imagePush(name: string, opts: { tag?: string; auth?: T.AuthConfig } = {}): Promise<AsyncGenerator<JsonMessage>> {
-    return this.progress('POST', `/images/${encName(name)}/push`, {
-      query: { tag: opts.tag },
-      headers: { 'X-Registry-Auth': encodeAuth(opts.auth) },
-    });
-  }
-
-  /** Imports a rootfs tarball (streamed from `source`) as an image. */
-  imageImport(
-    source: Body,
-    opts: {
-      repo?: string;
-      tag?: string;
-      message?: string;
-      changes?: string[];
-      platform?: string;
-      fromSrc?: string;
-    } = {},
-  ): Promise<AsyncGenerator<JsonMessage>> {
-    return this.progress('POST', '/images/create', {
-      query: {
-        fromSrc: opts.fromSrc ?? '-',
-        repo: opts.repo,
-        tag: opts.tag,
-        message: opts.message,
-        changes: opts.changes,
-        platform: opts.platform,
-      },
-      body: opts.fromSrc && opts.fromSrc !== '-' ? undefined : source,
-      headers: { 'Content-Type': 'application/x-tar' },
-    });
-  }
-
-  /** Loads a `docker save` tarball streamed from `source`. */
-  imageLoad(source: Body, opts: { quiet?: boolean } = {}): Promise<AsyncGenerator<JsonMessage>> {
-    return this.progress('POST', '/images/load', {
-      query: { quiet: opts.quiet ?? false },
-      body: source,
-      headers: { 'Content-Type': 'application/x-tar' },
-    });
-  }
-
-  /** A `docker save` tarball of the named images. */
-  imageSave(names: string[]): Promise<IncomingMessage> {
-    return this.request('GET', '/images/get', { query: { names } });
-  }
-
-  /** The legacy builder (`POST /build`) over a context tar stream. */
-  imageBuild(context: Body, opts: BuildOptions = {}): Promise<AsyncGenerator<JsonMessage>> {
-    const headers: Record<string, string> = { 'Content-Type': 'application/x-tar' };
-    if (opts.registryConfig)
-      headers['X-Registry-Config'] = Buffer.from(JSON.stringify(opts.registryConfig)).toString('base64url');
-    return this.progress('POST', '/build', {
-      query: {
-        t: opts.tags,
-        dockerfile: opts.dockerfile,
-        q: opts.quiet || undefined,
-        nocache: opts.noCache || undefined,
-        rm: opts.remove ?? true,
-        forcerm: opts.forceRemove || undefined,
-        pull: opts.pull || undefined,
-        target: opts.target,
-        platform: opts.platform,
-        networkmode: opts.networkMode,
-        buildargs: opts.buildArgs ? JSON.stringify(opts.buildArgs) : undefined,
-        labels: opts.labels ? JSON.stringify(opts.labels) : undefined,
-        cachefrom: opts.cacheFrom?.length ? JSON.stringify(opts.cacheFrom) : undefined,
-        extrahosts: opts.extraHosts?.length ? opts.extraHosts.join(',') : undefined,
-        shmsize: opts.shmSize,
-        memory: opts.memory,
-        remote: opts.remote,
-        version: '1',
-      },
-      body: context,
-      headers,
-    });
-  }
-
-  /** Berth's offline base images: `busybox`, `debian:bookworm` (progress like a pull). */
-  imageBootstrap(image: string): Promise<AsyncGenerator<JsonMessage>> {
-    return this.progress('POST', '/berth/v1/images/bootstrap', { query: { image }, unversioned: true });
-  }
-
-  // ---------------------------------------------------------------- networks
-
-  networkList(filters?: T.Filters): Promise<T.Network[]> {
-    return this.json('GET', '/networks', { query: { filters: encodeFilters(filters) } });
-  }
-
-  networkInspect(id: string, opts: { verbose?: boolean; scope?: string } = {}): Promise<T.Network> {
-    return this.json('GET', `/networks/${enc(id)}`, {
-      query: { verbose: opts.verbose || undefined, scope: opts.scope },
-    });
-  }
-
-  networkInspectRaw(id: string, opts: { verbose?: boolean } = {}): Promise<{ value: T.Network; raw: string }> {
-    return this.jsonRaw('GET', `/networks/${enc(id)}`, { query: { verbose: opts.verbose || undefined } });
-  }
-
-  networkCreate(body: T.NetworkCreateRequest): Promise<{ Id: string; Warning?: string }> {
-    return this.json('POST', '/networks/create', { json: body });
-  }
-
-  async networkRemove(id: string): Promise<void> {
-    await this.empty('DELETE', `/networks/${enc(id)}`);
-  }
-
-  async networkConnect(network: string, container: string, endpoint?: T.EndpointSettings): Promise<void> {
-    await this.empty('POST', `/networks/${enc(network)}/connect`, {
-      json: { Container: container, EndpointConfig: endpoint },
-    });
-  }
-
-  async networkDisconnect(network: string, container: string, force = false): Promise<void> {
-    await this.empty('POST', `/networks/${enc(network)}/disconnect`, { json: { Container: container, Force: force } });
-  }
-
-  networkPrune(filters?: T.Filters): Promise<T.PruneReport> {
-    return this.json('POST', '/networks/prune', { query: { filters: encodeFilters(filters) } });
-  }
-
-  // ---------------------------------------------------------------- volumes
-
-  volumeList(filters?: T.Filters): Promise<{ Volumes: T.Volume[] | null; Warnings: string[] | null }> {
-    return this.json('GET', '/volumes', { query: { filters: encodeFilters(filters) } });
-  }
-
-  volumeInspect(name: string): Promise<T.Volume> {
-    return this.json('GET', `/volumes/${enc(name)}`);
-  }
-
-  volumeInspectRaw(name: string): Promise<{ value: T.Volume; raw: string }> {
-    return this.jsonRaw('GET', `/volumes/${enc(name)}`);
-  }
-
-  volumeCreate(body: T.VolumeCreateRequest): Promise<T.Volume> {
-    return this.json('POST', '/volumes/create', { json: body });
-  }
-
-  async volumeRemove(name: string, force = false): Promise<void> {
-    await this.empty('DELETE', `/volumes/${enc(name)}`, { query: { force: force || undefined } });
-  }
-
-  volumePrune(filters?: T.Filters): Promise<T.PruneReport> {
-    return this.json('POST', '/volumes/prune', { query: { filters: encodeFilters(filters) } });
-  }
-
-  /** `POST /build/prune`: the build cache (`all`: not only what no image keeps). */
-  buildPrune(opts: { all?: boolean; filters?: T.Filters } = {}): Promise<T.PruneReport> {
-    return this.json('POST', '/build/prune', {
-      query: { all: opts.all || undefined, filters: encodeFilters(opts.filters) },
-    });
-  }
-}
-
-export interface BuildOptions {
-  tags?: string[];
-  dockerfile?: string;
-  quiet?: boolean;
-  noCache?: boolean;
-  remove?: boolean;
-  forceRemove?: boolean;
-  pull?: boolean;
-  target?: string;
-  platform?: string;
-  networkMode?: string;
-  buildArgs?: Record<string, string | null>;
-  labels?: Record<string, string>;
-  cacheFrom?: string[];
-  extraHosts?: string[];
-  shmSize?: number;
-  memory?: number;
-  remote?: string;
-  registryConfig?: Record<string, T.AuthConfig>;
-}
-
-/** Image names keep their slashes in the path (`/images/localhost:5000/app/json`). */
-function encName(name: string): string {
-  return name.split('/').map(enc).join('/');
-}
-
-function decodePathStat(h: string | string[] | undefined): T.PathStat {
-  const v = Array.isArray(h) ? h[0] : h;
-  if (!v) return { name: '', size: 0, mode: 0, mtime: '', linkTarget: '' };
-  return JSON.parse(Buffer.from(v, 'base64').toString('utf8')) as T.PathStat;
 }
 
 function writeBody(req: ClientRequest, body: Body, reject: (e: unknown) => void): void {
@@ -900,12 +339,20 @@ function writeBody(req: ClientRequest, body: Body, reject: (e: unknown) => void)
   }
 }
 
-export async function readAll(s: AsyncIterable<Buffer | string>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of s) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
-  return Buffer.concat(chunks);
-}
+const calls = {
+  ...systemCalls,
+  ...containerCalls,
+  ...execCalls,
+  ...imageCalls,
+  ...networkCalls,
+  ...volumeCalls,
+};
 
-async function drain(res: IncomingMessage): Promise<void> {
-  for await (const _ of res) void _;
+// The calls are the client's own methods: in its type (declaration merging, without the `this`
+// their files declare, so that a Pick of the client or a fake calls them as before) and on its
+// prototype, with a class method's property flags (writable, not enumerable).
+export interface EngineClient extends Calls {}
+type Calls = { [K in keyof typeof calls]: OmitThisParameter<(typeof calls)[K]> };
+for (const [name, value] of Object.entries(calls)) {
+  Object.defineProperty(EngineClient.prototype, name, { value, writable: true, enumerable: false, configurable: true });
 }

@@ -3,7 +3,7 @@
  * figures of `docker stats`. Every client of Berth (the CLI, the dashboard) shows the same text.
  */
 import { bytesSize, humanSize } from '../spec/index.ts';
-import type { Port, StatsResponse } from './types.ts';
+import type { Port, StatsResponse } from '../api/types/index.ts';
 
 /** formatter.DisplayablePorts: groups consecutive ports, host mappings last. */
 export function displayablePorts(ports: Port[] | null | undefined): string {

@@ -4,29 +4,7 @@
  * the chunking, whether or not newlines separate them.
  */
 import { StreamError } from './errors.ts';
-
-export interface ProgressDetail {
-  current?: number;
-  total?: number;
-  start?: number;
-  units?: string;
-  hidecounts?: boolean;
-}
-
-/** One message of a progress stream (moby's jsonmessage.JSONMessage). */
-export interface JsonMessage {
-  stream?: string;
-  status?: string;
-  progress?: string;
-  progressDetail?: ProgressDetail;
-  id?: string;
-  from?: string;
-  time?: number;
-  timeNano?: number;
-  errorDetail?: { code?: number; message?: string };
-  error?: string;
-  aux?: Record<string, unknown> & { ID?: string; Tag?: string; Digest?: string; Size?: number };
-}
+import type { JsonMessage } from '../api/types/index.ts';
 
 /**
  * Yields each JSON value of a byte stream. `transform` may rewrite each value's text before it

@@ -9,6 +9,7 @@ import type {
   EndpointSettings,
   HostConfig,
   NetworkCreateRequest,
+  RestartPolicy,
   VolumeCreateRequest,
 } from '../client/index.ts';
 import type { NetworkConfig, Project, Service, VolumeConfig } from './model.ts';
@@ -196,13 +197,17 @@ export function createRequest(project: Project, s: Service, o: ReplicaOptions): 
   if (pids) hc.PidsLimit = pids;
   if (s.restart) {
     const [name, max] = s.restart.split(':');
-    hc.RestartPolicy = { Name: name!, ...(max ? { MaximumRetryCount: Number(max) } : {}) };
+    // The daemon refuses an unknown policy, in its words.
+    hc.RestartPolicy = { Name: name as RestartPolicy['Name'], ...(max ? { MaximumRetryCount: Number(max) } : {}) };
   } else if (s.deploy?.restart_policy) {
     // deploy.restart_policy speaks swarm's words; the engine's names for them
     const rp = s.deploy.restart_policy;
     const c = rp.condition ?? 'any';
     const name = c === 'none' || c === 'no' ? 'no' : c === 'any' || c === 'always' ? 'always' : c;
-    hc.RestartPolicy = { Name: name, ...(rp.max_attempts ? { MaximumRetryCount: rp.max_attempts } : {}) };
+    hc.RestartPolicy = {
+      Name: name as RestartPolicy['Name'],
+      ...(rp.max_attempts ? { MaximumRetryCount: rp.max_attempts } : {}),
+    };
   }
   if (s.init !== undefined) hc.Init = s.init;
   if (s.extra_hosts?.length) hc.ExtraHosts = [...s.extra_hosts];
@@ -312,7 +317,7 @@ export function networkRequest(project: Project, key: string, n: NetworkConfig):
               ...(c.gateway ? { Gateway: c.gateway } : {}),
               ...(c.ip_range ? { IPRange: c.ip_range } : {}),
             })),
-          } as NetworkCreateRequest['IPAM'],
+          },
         }
       : {}),
     Labels: { ...n.labels, [L.network]: key, [L.project]: project.name, [L.version]: COMPOSE_VERSION },

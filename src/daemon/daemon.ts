@@ -31,6 +31,7 @@ import { listen, close, Router, type Listener } from '../api/server/index.ts';
 import { registerSystem, registerImages, registerSwarm, registerPlugins, BERTH_VERSION } from '../api/server/index.ts';
 import { containerDefaults, defaultConfig, type DaemonConfig } from './config.ts';
 import { hostHardLimits } from '../oci/index.ts';
+import type { SystemInfo } from '../api/types/index.ts';
 import { Logger } from './log.ts';
 import { checkExposure, loadApiTls } from './remote.ts';
 import { secureDataRoot } from './dataroot.ts';
@@ -284,7 +285,7 @@ export class Daemon {
     this.ownsPidfile = true;
   }
 
-  info(): Record<string, unknown> {
+  info(): SystemInfo {
     const images = this.images?.store.list().length ?? 0;
     const all = this.containers?.list() ?? [];
     const running = all.filter((x) => x.State.Running && !x.State.Paused).length;

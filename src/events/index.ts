@@ -3,25 +3,13 @@
  * recent events answers `--since` for the recent past.
  */
 import { EventEmitter } from 'node:events';
+import type { EventMessage } from '../api/types/index.ts';
 
-export interface EngineEvent {
-  Type: 'container' | 'image' | 'network' | 'volume' | 'daemon' | 'builder';
-  Action: string;
-  Actor: { ID: string; Attributes: Record<string, string> };
-  scope: 'local';
-  time: number;
-  timeNano: number;
-  // Deprecated fields Docker still sends for containers and images.
-  status?: string;
-  id?: string;
-  from?: string;
-}
-
-export type EventFilter = (e: EngineEvent) => boolean;
+export type EventFilter = (e: EventMessage) => boolean;
 
 export class EventBus {
   private readonly emitter = new EventEmitter();
-  private readonly recent: EngineEvent[] = [];
+  private readonly recent: EventMessage[] = [];
   private readonly keep: number;
 
   constructor(keep = 1024) {
@@ -29,9 +17,14 @@ export class EventBus {
     this.emitter.setMaxListeners(0);
   }
 
-  publish(type: EngineEvent['Type'], action: string, id: string, attributes: Record<string, string> = {}): EngineEvent {
+  publish(
+    type: EventMessage['Type'],
+    action: string,
+    id: string,
+    attributes: Record<string, string> = {},
+  ): EventMessage {
     const nowNs = process.hrtime.bigint() - HR_START + START_NS;
-    const e: EngineEvent = {
+    const e: EventMessage = {
       Type: type,
       Action: action,
       Actor: { ID: id, Attributes: attributes },
@@ -51,11 +44,11 @@ export class EventBus {
   }
 
   /** Events already seen since `sinceNano` (inclusive), oldest first. */
-  since(sinceNano: number): EngineEvent[] {
+  since(sinceNano: number): EventMessage[] {
     return this.recent.filter((e) => e.timeNano >= sinceNano);
   }
 
-  subscribe(fn: (e: EngineEvent) => void): () => void {
+  subscribe(fn: (e: EventMessage) => void): () => void {
     this.emitter.on('event', fn);
     return () => this.emitter.off('event', fn);
   }

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { FakeHost } from '../host/index.ts';
 import { openTestStores, type TestStores } from './testing.ts';
 import { bootstrap, bootstrapKind, writeContainerAptConfig } from './bootstrap.ts';
-import type { JsonMessage } from './progress.ts';
+import type { JsonMessage } from '../api/types/index.ts';
 
 let s: TestStores;
 before(async () => {

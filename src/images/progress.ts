@@ -3,13 +3,7 @@
  * messages so the API can stream them as they are and the `docker` CLI draws its own bars:
  * `status` + `id` + `progressDetail` for a progress line, `stream` for plain output text.
  */
-export interface JsonMessage {
-  status?: string;
-  id?: string;
-  progressDetail?: { current?: number; total?: number };
-  /** Text the CLI prints as it is (`Loaded image: busybox:latest\n`). */
-  stream?: string;
-}
+import type { JsonMessage } from '../api/types/index.ts';
 
 export type Progress = (msg: JsonMessage) => void;
 

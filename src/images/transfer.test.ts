@@ -13,7 +13,7 @@ import { hexOf, hostPlatform, sha256, MediaType, type Digest, type ImageConfig }
 import { openTestStores, type TestStores } from './testing.ts';
 import { saveImages } from './save.ts';
 import { loadImages, type LoadOptions } from './load.ts';
-import type { JsonMessage } from './progress.ts';
+import type { JsonMessage } from '../api/types/index.ts';
 import type { ImageStore } from './store.ts';
 
 let a: TestStores;

@@ -88,6 +88,7 @@ const volumesOf = (plan: Plan): Map<string, Volume> =>
         Name: v.request.Name,
         Driver: 'local',
         Mountpoint: '',
+        CreatedAt: '',
         Scope: 'local',
         Labels: v.request.Labels ?? null,
         Options: v.request.DriverOpts ?? null,
@@ -372,6 +373,14 @@ test('without the image, everything the container runs is written', () => {
   assert.deepEqual(c.command, ['/docker-entrypoint.sh']);
   assert.deepEqual(c.args, ['nginx', '-g', 'daemon off;']);
   assert.equal((c.env as unknown[]).length, 3);
+});
+
+test('a Cmd the create request gave as a string is one word of the command, as the daemon runs it', () => {
+  const inspect = { ...DOCKER_RUN, Config: { ...DOCKER_RUN.Config, Entrypoint: null, Cmd: '/usr/bin/top' } };
+  const out = generateKube([{ containers: [{ inspect }] }]);
+  const c = (out.objects[0] as { spec: { containers: KubeDoc[] } }).spec.containers[0]!;
+  assert.deepEqual(c.command, ['/usr/bin/top']);
+  assert.equal(c.args, undefined);
 });
 
 test('labels Kubernetes would refuse become annotations; $( is escaped', () => {

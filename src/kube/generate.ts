@@ -52,6 +52,10 @@ export interface Generated {
 const eq = (a: readonly unknown[] | null | undefined, b: readonly unknown[] | null | undefined) =>
   JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
 
+/** A config's Cmd or Entrypoint as words: a string (as a create request may give it) is one, as the daemon runs it. */
+const words = (v: string[] | string | null | undefined): string[] =>
+  v === null || v === undefined ? [] : typeof v === 'string' ? [v] : v;
+
 /** Escapes what Kubernetes' `$(VAR)` expansion would change. */
 export function escapeExpansion(s: string): string {
   return s.replace(/\$(?=[($])/g, '$$$$');
@@ -278,12 +282,12 @@ function generateContainer(m: GenerateMember, g: ContainerGen): KubeDoc {
   const warn = (msg: string) => g.warnings.push(`container "${full}": ${msg}`);
 
   // ENTRYPOINT and CMD as command and args (see the header)
-  const ep = cfg.Entrypoint ?? [];
-  const cmd = cfg.Cmd ?? [];
+  const ep = words(cfg.Entrypoint);
+  const cmd = words(cfg.Cmd);
   let command: string[] | undefined;
   let args: string[] | undefined;
-  if (image && eq(ep, image.Entrypoint)) {
-    if (!eq(cmd, image.Cmd)) {
+  if (image && eq(ep, words(image.Entrypoint))) {
+    if (!eq(cmd, words(image.Cmd))) {
       if (cmd.length) args = cmd;
       else command = ep; // no CMD where the image has one: only a command drops the image's
     }

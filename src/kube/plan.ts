@@ -14,7 +14,7 @@
  * Ports: one host can bind a port once. A hostPort or nodePort wanted by several pods (the
  * replicas of a Deployment) is published by the first of them, with a warning.
  */
-import type { ContainerCreateRequest, HostConfig, VolumeCreateRequest } from '../client/index.ts';
+import type { ContainerCreateRequest, HostConfig, RestartPolicy, VolumeCreateRequest } from '../client/index.ts';
 import {
   KubeError,
   deepFreeze,
@@ -113,7 +113,7 @@ function podsOf(
   }
 }
 
-const RESTART: Record<string, string> = { Always: 'always', OnFailure: 'on-failure', Never: 'no' };
+const RESTART: Record<string, RestartPolicy['Name']> = { Always: 'always', OnFailure: 'on-failure', Never: 'no' };
 
 export function planPlay(file: KubeFile, opts: PlanOptions = {}): Plan {
   const warnings: string[] = [];

@@ -48,7 +48,8 @@ class FakeDaemon {
           Name: body.Name,
           Driver: 'local',
           Mountpoint: '',
-          Scope: 'local',
+          CreatedAt: '',
+          Scope: 'local' as const,
           Labels: body.Labels ?? null,
           Options: null,
         };

@@ -3,10 +3,4 @@ export { NetworkManager, DEFAULT_NETWORK, vethName, type Endpoint, type NetworkO
 export { PortProxies, parsePortKey, type PortMapping, type PortRequest } from './ports.ts';
 export { Ipam, type Allocation } from './ipam.ts';
 export * as cidr from './cidr.ts';
-export {
-  UserNetworks,
-  RESERVED_NETWORKS,
-  type UserNetwork,
-  type CreateNetworkRequest,
-  type EndpointRequest,
-} from './user.ts';
+export { UserNetworks, RESERVED_NETWORKS, type UserNetwork, type EndpointRequest } from './user.ts';

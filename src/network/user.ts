@@ -14,6 +14,7 @@ import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import type { Host } from '../host/index.ts';
 import { conflict, forbidden, invalidArgument, notFound } from '../errdefs/index.ts';
+import type { NetworkCreateRequest } from '../api/types/index.ts';
 import {
   formatSubnet,
   intToIp,
@@ -40,17 +41,6 @@ export interface UserNetwork {
   Subnet: string;
   Gateway: string;
   Bridge: string;
-}
-
-export interface CreateNetworkRequest {
-  Name?: string;
-  Driver?: string;
-  Internal?: boolean;
-  Labels?: Record<string, string> | null;
-  Options?: Record<string, string> | null;
-  IPAM?: { Driver?: string; Config?: Array<{ Subnet?: string; Gateway?: string; IPRange?: string }> | null } | null;
-  CheckDuplicate?: boolean;
-  EnableIPv6?: boolean;
 }
 
 export interface EndpointRequest {
@@ -167,7 +157,7 @@ export class UserNetworks {
     return [...(this.members.get(id)?.values() ?? [])];
   }
 
-  async create(req: CreateNetworkRequest): Promise<UserNetwork> {
+  async create(req: NetworkCreateRequest): Promise<UserNetwork> {
     const name = req.Name ?? '';
     if (!name) throw invalidArgument('network name is required');
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name))

@@ -7,41 +7,13 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import type { StatsResponse } from '../api/types/index.ts';
 
-export interface CgroupStats {
-  /** Time read, RFC 3339. */
-  read: string;
-  pids_stats: { current?: number; limit?: number };
-  blkio_stats: {
-    io_service_bytes_recursive: Array<{ major: number; minor: number; op: string; value: number }> | null;
-  };
-  cpu_stats: {
-    cpu_usage: { total_usage: number; percpu_usage?: number[]; usage_in_kernelmode: number; usage_in_usermode: number };
-    system_cpu_usage: number;
-    online_cpus: number;
-    throttling_data: { periods: number; throttled_periods: number; throttled_time: number };
-  };
-  memory_stats: {
-    usage?: number;
-    max_usage?: number;
-    limit?: number;
-    failcnt?: number;
-    stats?: Record<string, number>;
-  };
-  networks?: Record<
-    string,
-    {
-      rx_bytes: number;
-      rx_packets: number;
-      rx_errors: number;
-      rx_dropped: number;
-      tx_bytes: number;
-      tx_packets: number;
-      tx_errors: number;
-      tx_dropped: number;
-    }
-  >;
-}
+/** What the cgroups and the network namespace tell: the Engine API's stats sample, less its frame. */
+export type CgroupStats = Pick<
+  StatsResponse,
+  'read' | 'pids_stats' | 'blkio_stats' | 'cpu_stats' | 'memory_stats' | 'networks'
+>;
 
 const read = (p: string) => fs.readFile(p, 'utf8').catch(() => undefined);
 const num = (s: string | undefined): number | undefined => {

@@ -1,7 +1,14 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { ago, containerRow, eventView, imageRows, networkRow, overview, statsView, volumeRow } from './views.ts';
-import type { ContainerSummary, ImageSummary, Network, StatsResponse, SystemVersion } from '../client/index.ts';
+import type {
+  ContainerSummary,
+  DiskUsage,
+  ImageSummary,
+  Network,
+  StatsResponse,
+  SystemVersion,
+} from '../client/index.ts';
 
 const NOW = Date.parse('2026-11-22T12:00:00Z');
 const secs = (iso: string) => Date.parse(iso) / 1000;
@@ -13,10 +20,13 @@ const summary = (over: Partial<ContainerSummary> = {}): ContainerSummary => ({
   ImageID: 'sha256:' + 'b'.repeat(64),
   Command: 'sleep 300',
   Created: secs('2026-11-22T10:00:00Z'),
-  Ports: null,
-  Labels: null,
+  Ports: [],
+  Labels: {},
   State: 'running',
   Status: 'Up 2 hours',
+  HostConfig: { NetworkMode: 'bridge' },
+  NetworkSettings: { Networks: {} },
+  Mounts: [],
   ...over,
 });
 
@@ -56,10 +66,11 @@ test("image rows: one per tag, <none> when untagged, sizes in docker images' uni
     Created: secs('2026-11-01T12:00:00Z'),
     Size: 1984132,
     SharedSize: -1,
-    Labels: null,
+    VirtualSize: 1984132,
+    Labels: {},
     Containers: 2,
   };
-  const rows = imageRows([base, { ...base, RepoTags: null, Id: 'sha256:' + 'd'.repeat(64) }], NOW);
+  const rows = imageRows([base, { ...base, RepoTags: [], Id: 'sha256:' + 'd'.repeat(64) }], NOW);
   assert.deepEqual(
     rows.map((r) => [r.repository, r.tag, r.ref, r.size]),
     [
@@ -117,6 +128,8 @@ test('volumes, networks, events and the overview', () => {
     Type: 'container',
     Action: 'start',
     Actor: { ID: 'abc', Attributes: { name: 'web', image: 'busybox' } },
+    scope: 'local',
+    time: 1795348800,
     timeNano: '1795348800123456789',
   });
   assert.deepEqual([e.name, e.attributes, e.time], ['web', 'image=busybox', new Date(1795348800123).toISOString()]);
@@ -126,7 +139,11 @@ test('volumes, networks, events and the overview', () => {
     3,
     1,
     2,
-    { LayersSize: 2_000_000, Containers: [{ SizeRw: 1000 }, { SizeRw: -1 }], Volumes: [{ UsageData: { Size: 5000 } }] },
+    {
+      LayersSize: 2_000_000,
+      Containers: [{ SizeRw: 1000 }, { SizeRw: -1 }],
+      Volumes: [{ UsageData: { Size: 5000 } }],
+    } as unknown as DiskUsage,
   );
   assert.deepEqual(o.containers, { running: 1, paused: 1, stopped: 2, total: 4 });
   assert.deepEqual(o.disk, { images: '2MB', containers: '1kB', volumes: '5kB', buildCache: '0B' });

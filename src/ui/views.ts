@@ -6,10 +6,11 @@
  */
 import type {
   ContainerSummary,
-  EventMessage,
+  DiskUsage,
   ImageSummary,
   Network,
   StatsResponse,
+  StreamedEvent,
   SystemVersion,
   Volume,
 } from '../client/index.ts';
@@ -178,7 +179,7 @@ export interface EventView {
   attributes: string;
 }
 
-export function eventView(e: EventMessage): EventView {
+export function eventView(e: StreamedEvent): EventView {
   const attrs = e.Actor?.Attributes ?? {};
   const nanos = e.timeNano ? Number(BigInt(e.timeNano) / 1_000_000n) : (e.time ?? 0) * 1000;
   return {
@@ -208,23 +209,14 @@ export interface Overview {
   disk: { images: string; containers: string; volumes: string; buildCache: string };
 }
 
-interface Df {
-  LayersSize?: number;
-  Images?: { Size?: number }[] | null;
-  Containers?: { SizeRw?: number }[] | null;
-  Volumes?: { UsageData?: { Size?: number } }[] | null;
-  BuildCache?: { Size?: number }[] | null;
-}
-
 export function overview(
   v: SystemVersion,
   containers: ContainerSummary[],
   images: number,
   volumes: number,
   networks: number,
-  df: Record<string, unknown>,
+  d: DiskUsage,
 ): Overview {
-  const d = df as Df;
   const sum = (xs: (number | undefined)[]) => xs.reduce<number>((a, x) => a + (x && x > 0 ? x : 0), 0);
   const count = (s: string) => containers.filter((c) => c.State === s).length;
   const running = count('running');

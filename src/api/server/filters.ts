@@ -1,8 +1,7 @@
 import { invalidArgument } from '../../errdefs/index.ts';
+import type { Filters } from '../../api/types/index.ts';
 
-/** Docker's `filters` query parameter: `{"key":{"value":true}}` or the old `{"key":["value"]}`. */
-export type Filters = Record<string, string[]>;
-
+/** Reads Docker's `filters` query parameter: `{"key":{"value":true}}` or the old `{"key":["value"]}`. */
 export function parseFilters(raw: string | null): Filters {
   if (!raw) return {};
   let parsed: unknown;

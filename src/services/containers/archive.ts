@@ -12,9 +12,10 @@ import { forbidden } from '../../errdefs/index.ts';
 import { resolveUser } from '../../oci/index.ts';
 import type { ImageRunConfig } from '../../spec/index.ts';
 import type { ContainerContext } from './context.ts';
-import { extractTo, statPath, tarPath, type HostMount, type PathStat } from './copy.ts';
+import { extractTo, statPath, tarPath, type HostMount } from './copy.ts';
 import type { Tasks } from './tasks.ts';
-import type { ContainerConfig, ContainerRecord } from './types.ts';
+import type { ContainerRecord } from './types.ts';
+import type { ContainerConfig, PathStat } from '../../api/types/index.ts';
 
 export interface CommitRequest {
   /** `repo[:tag]` to tag the new image with. */

@@ -22,7 +22,7 @@ import type { ContainerRuntime } from '../../runtime/index.ts';
 import type { Snapshotter } from '../../snapshots/index.ts';
 import type { ImageService } from '../images/index.ts';
 import type { VolumeService } from '../volumes/index.ts';
-import type { State } from './state.ts';
+import type { ContainerState as State } from '../../api/types/index.ts';
 import { ContainerStore } from './store.ts';
 import type { Runtimes } from './runtimes.ts';
 import type { ContainerDefaults, ContainerRecord } from './types.ts';

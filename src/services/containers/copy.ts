@@ -10,16 +10,7 @@ import type { Readable } from 'node:stream';
 import { forbidden, notFound, invalidArgument } from '../../errdefs/index.ts';
 import { resolveInRoot, tarDirectory, applyLayer } from '../../archive/index.ts';
 import type { Host } from '../../host/index.ts';
-
-/** What the X-Docker-Container-Path-Stat header carries (base64 of this JSON). */
-export interface PathStat {
-  name: string;
-  size: number;
-  /** Go's os.FileMode bits, which the docker CLI decodes. */
-  mode: number;
-  mtime: string;
-  linkTarget: string;
-}
+import type { PathStat } from '../../api/types/index.ts';
 
 const GO_MODE = {
   dir: 2 ** 31,

@@ -10,7 +10,8 @@ import type { Image } from '../../images/index.ts';
 import { logLimits } from './logopts.ts';
 import { commandFor, validateCreateTypes, validateHostConfig } from './spec.ts';
 import { initialState } from './state.ts';
-import type { ContainerRecord, CreateRequest } from './types.ts';
+import type { ContainerRecord } from './types.ts';
+import type { ContainerCreateRequest as CreateRequest } from '../../api/types/index.ts';
 
 /** Throws Docker's error for a request of the wrong shape or with values Docker refuses outright. */
 export function checkCreateRequest(req: CreateRequest): void {

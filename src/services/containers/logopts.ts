@@ -9,7 +9,7 @@
  * file is kept to NONE_ATTACH_BUFFER bytes.
  */
 import { invalidArgument } from '../../errdefs/index.ts';
-import type { HostConfig } from './types.ts';
+import type { HostConfig } from '../../api/types/index.ts';
 
 export const DEFAULT_MAX_SIZE = 64 * 1024 * 1024;
 export const NONE_ATTACH_BUFFER = 1024 * 1024;

@@ -8,7 +8,7 @@
  *   `unless-stopped` and `on-failure` only one that was not; a container never started stays;
  * - restarts back off: 100 ms, doubling up to 1 min, back to 100 ms after a run of 10 s or more.
  */
-import type { RestartPolicy } from './types.ts';
+import type { RestartPolicy } from '../../api/types/index.ts';
 
 export const BACKOFF_FIRST_MS = 100;
 export const BACKOFF_MAX_MS = 60_000;

@@ -9,8 +9,8 @@ import { invalidArgument } from '../../errdefs/index.ts';
 import { checkShape, type ImageRunConfig, type Shape } from '../../spec/index.ts';
 import * as oci from '../../oci/index.ts';
 import { parsePortKey } from '../../network/index.ts';
-import type { ContainerConfig, ContainerDefaults, ContainerRecord, CreateRequest, HostConfig } from './types.ts';
-import { mergeUlimits } from './types.ts';
+import { mergeUlimits, type ContainerDefaults, type ContainerRecord } from './types.ts';
+import type { ContainerConfig, HostConfig } from '../../api/types/index.ts';
 
 const asArray = (v: string[] | string | null | undefined): string[] | undefined =>
   v === null || v === undefined ? undefined : Array.isArray(v) ? v : [v];
@@ -484,5 +484,3 @@ async function hostResolvConf(): Promise<string> {
   resolvCache = { at: Date.now(), text };
   return text;
 }
-
-export type { CreateRequest };

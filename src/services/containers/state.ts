@@ -1,39 +1,16 @@
 /**
- * A container's state as Docker reports it, and the guards that say which operations a state
- * allows. The runtime driver knows nothing of these rules: they live here.
+ * A container's state as Docker reports it (`State`, shaped by `api/types`): its transitions, the
+ * STATUS text, and the guards that say which operations a state allows. The runtime driver knows nothing of these rules: they live here.
  */
 import { conflict } from '../../errdefs/index.ts';
 import { humanDuration } from '../../spec/index.ts';
+import type { ContainerState } from '../../api/types/index.ts';
 
 export { humanDuration };
 
-export type Status = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
-
-/** `State.Health`, kept by the health monitor (services/health). */
-export interface Health {
-  Status: 'starting' | 'healthy' | 'unhealthy' | 'none';
-  FailingStreak: number;
-  Log: Array<{ Start: string; End: string; ExitCode: number; Output: string }>;
-}
-
-export interface State {
-  Health?: Health;
-  Status: Status;
-  Running: boolean;
-  Paused: boolean;
-  Restarting: boolean;
-  OOMKilled: boolean;
-  Dead: boolean;
-  Pid: number;
-  ExitCode: number;
-  Error: string;
-  StartedAt: string;
-  FinishedAt: string;
-}
-
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
-export function initialState(): State {
+export function initialState(): ContainerState {
   return {
     Status: 'created',
     Running: false,
@@ -49,7 +26,7 @@ export function initialState(): State {
   };
 }
 
-export function running(s: State, pid: number, at: Date): State {
+export function running(s: ContainerState, pid: number, at: Date): ContainerState {
   return {
     ...s,
     Status: 'running',
@@ -65,7 +42,7 @@ export function running(s: State, pid: number, at: Date): State {
   };
 }
 
-export function exited(s: State, code: number, at: Date, oomKilled: boolean, error = ''): State {
+export function exited(s: ContainerState, code: number, at: Date, oomKilled: boolean, error = ''): ContainerState {
   return {
     ...s,
     Status: 'exited',
@@ -81,12 +58,12 @@ export function exited(s: State, code: number, at: Date, oomKilled: boolean, err
 }
 
 /** Exited, with a restart policy restart to come: Docker counts it as running meanwhile. */
-export function restarting(s: State, code: number, at: Date, oomKilled: boolean): State {
+export function restarting(s: ContainerState, code: number, at: Date, oomKilled: boolean): ContainerState {
   return { ...exited(s, code, at, oomKilled), Status: 'restarting', Running: true, Restarting: true };
 }
 
 /** The STATUS column of `docker ps`. */
-export function statusText(s: State, now = Date.now(), health?: string): string {
+export function statusText(s: ContainerState, now = Date.now(), health?: string): string {
   switch (s.Status) {
     case 'running': {
       const up = `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
@@ -110,12 +87,12 @@ export function statusText(s: State, now = Date.now(), health?: string): string 
 
 /** Guards: each throws Docker's error when the state forbids the operation. */
 export const guard = {
-  start(name: string, s: State): void {
+  start(name: string, s: ContainerState): void {
     if (s.Status === 'paused') throw conflict(`cannot start a paused container, try unpause instead`);
     if (s.Status === 'removing') throw conflict(`container "${name}" is marked for removal and cannot be started`);
     if (s.Status === 'dead') throw conflict(`container "${name}" is marked for removal and cannot be started`);
   },
-  remove(name: string, s: State, force: boolean): void {
+  remove(name: string, s: ContainerState, force: boolean): void {
     if (s.Status === 'removing') throw conflict(`removal of container ${name} is already in progress`);
     if (force) return;
     if (s.Status === 'paused')
@@ -126,23 +103,23 @@ export const guard = {
       );
     }
   },
-  kill(id: string, s: State): void {
+  kill(id: string, s: ContainerState): void {
     if (!s.Running) throw conflict(`Container ${id} is not running`);
   },
-  pause(id: string, s: State): void {
+  pause(id: string, s: ContainerState): void {
     if (!s.Running) throw conflict(`Container ${id} is not running`);
     if (s.Paused) throw conflict(`Container ${id} is already paused`);
     if (s.Restarting) throw conflict(`Container ${id} is restarting, wait until the container is running`);
   },
-  unpause(id: string, s: State): void {
+  unpause(id: string, s: ContainerState): void {
     if (!s.Paused) throw conflict(`Container ${id} is not paused`);
   },
   /** `docker top`: the processes of a running container; a restarting one has none to show. */
-  top(id: string, s: State): void {
+  top(id: string, s: ContainerState): void {
     if (!s.Running) throw conflict(`container ${id} is not running`);
     if (s.Restarting) throw conflict(`Container ${id} is restarting, wait until the container is running`);
   },
-  exec(id: string, s: State): void {
+  exec(id: string, s: ContainerState): void {
     if (s.Paused) throw conflict(`Container ${id} is paused, unpause the container before exec`);
     if (s.Restarting) throw conflict(`Container ${id} is restarting, wait until the container is running`);
     if (!s.Running) throw conflict(`container ${id} is not running`);

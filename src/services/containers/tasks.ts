@@ -16,7 +16,8 @@ import type { Endpoints, NetworkPlan } from './endpoints.ts';
 import { linkSettings } from './links.ts';
 import { logLimits } from './logopts.ts';
 import { buildSpec } from './spec.ts';
-import type { ContainerRecord, CreateRequest, HostConfig } from './types.ts';
+import type { ContainerRecord } from './types.ts';
+import type { ContainerCreateRequest as CreateRequest, HostConfig } from '../../api/types/index.ts';
 
 /** How a task created ahead of its start came out: its pid, and how many old logs to keep. */
 export interface CreatedTask {

@@ -8,7 +8,8 @@ import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { notFound, notImplemented } from '../../errdefs/index.ts';
-import { EventBus, type EngineEvent } from '../../events/index.ts';
+import { EventBus } from '../../events/index.ts';
+import type { ContainerCreateRequest as CreateRequest, EventMessage as EngineEvent } from '../../api/types/index.ts';
 import { FakeHost } from '../../host/index.ts';
 import type { Image } from '../../images/index.ts';
 import { MetadataDb } from '../../metadata/index.ts';
@@ -17,7 +18,6 @@ import type { Digest } from '../../spec/index.ts';
 import { Runtimes } from './runtimes.ts';
 import { ContainerService } from './service.ts';
 import type { ContainerImages, ContainerRootfs } from './context.ts';
-import type { CreateRequest } from './types.ts';
 
 export interface TestService {
   svc: ContainerService;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { HostConfig } from './types.ts';
+import type { HostConfig } from '../../api/types/index.ts';
 import { checkUpdateRequest, updatedHostConfig } from './update.ts';
 
 test('an update changes the limits it names and the restart policy, and leaves the rest', () => {

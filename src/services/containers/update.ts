@@ -6,7 +6,7 @@
  */
 import { invalidArgument } from '../../errdefs/index.ts';
 import { validateHostConfig, validateUpdateTypes } from './spec.ts';
-import type { HostConfig } from './types.ts';
+import type { HostConfig } from '../../api/types/index.ts';
 
 /** The fields of `POST /containers/{id}/update` Berth applies. */
 const UPDATABLE = [

@@ -1,7 +1,15 @@
 /** The Engine API's views of a container: `GET /containers/json` rows and `inspect`. */
 import { join } from 'node:path';
-import { statusText, type State } from './state.ts';
+import { statusText } from './state.ts';
 import { mergeUlimits, type ContainerDefaults, type ContainerRecord } from './types.ts';
+import type {
+  ContainerInspect,
+  ContainerState,
+  ContainerSummary,
+  EndpointSettings,
+  Port,
+  PortBinding,
+} from '../../api/types/index.ts';
 import { mountsView } from '../volumes/index.ts';
 import { cgroupVersion } from '../../oci/index.ts';
 
@@ -17,7 +25,7 @@ export function commandLine(c: ContainerRecord): string {
   return [c.Path, ...c.Args].map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' ');
 }
 
-export function summary(c: ContainerRecord, imageName: string, now = Date.now()): object {
+export function summary(c: ContainerRecord, imageName: string, now = Date.now()): ContainerSummary {
   return {
     Id: c.Id,
     Names: [`/${c.Name}`],
@@ -35,7 +43,12 @@ export function summary(c: ContainerRecord, imageName: string, now = Date.now())
   };
 }
 
-export function inspect(c: ContainerRecord, dir: string, lowerDirs: string[], defaults?: ContainerDefaults): object {
+export function inspect(
+  c: ContainerRecord,
+  dir: string,
+  lowerDirs: string[],
+  defaults?: ContainerDefaults,
+): ContainerInspect {
   return {
     Id: c.Id,
     Created: c.Created,
@@ -152,10 +165,10 @@ export function inspect(c: ContainerRecord, dir: string, lowerDirs: string[], de
 }
 
 /** `NetworkSettings.Ports` while running: every exposed or published port, with its bindings or null. */
-function inspectPorts(c: ContainerRecord): Record<string, Array<{ HostIp: string; HostPort: string }> | null> {
+function inspectPorts(c: ContainerRecord): Record<string, PortBinding[] | null> {
   const ep = live(c);
   if (!c.State.Running && !c.State.Paused) return {};
-  const out: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
+  const out: Record<string, PortBinding[] | null> = {};
   for (const k of Object.keys(c.Config.ExposedPorts ?? {})) out[k.includes('/') ? k : `${k}/tcp`] = null;
   for (const m of ep?.ports ?? [])
     (out[`${m.containerPort}/${m.proto}`] ??= []).push({ HostIp: m.hostIp, HostPort: String(m.hostPort) });
@@ -163,10 +176,10 @@ function inspectPorts(c: ContainerRecord): Record<string, Array<{ HostIp: string
 }
 
 /** `Ports` of a `GET /containers/json` row: published ports with their host side, exposed ones without. */
-function summaryPorts(c: ContainerRecord): object[] {
+function summaryPorts(c: ContainerRecord): Port[] {
   if (!c.State.Running && !c.State.Paused) return [];
   const ep = live(c);
-  const out: Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }> = [];
+  const out: Port[] = [];
   const published = new Set<string>();
   for (const m of ep?.ports ?? []) {
     out.push({ IP: m.hostIp, PrivatePort: m.containerPort, PublicPort: m.hostPort, Type: m.proto });
@@ -185,13 +198,13 @@ function live(c: ContainerRecord): ContainerRecord['Network'] {
 }
 
 /** `NetworkSettings.Networks` as Docker shows it: each network, with addresses while running. */
-function networks(c: ContainerRecord): Record<string, object> {
+function networks(c: ContainerRecord): Record<string, EndpointSettings> {
   const mode = networkMode(c);
   if (mode.startsWith('container:')) return {};
   const ep = live(c);
   const running = c.State.Running || c.State.Paused;
   const cfgOf = (name: string, id?: string) => c.EndpointsConfig?.[name] ?? (id ? c.EndpointsConfig?.[id] : undefined);
-  const entry = (e: NonNullable<ContainerRecord['Network']> | undefined, name: string) => {
+  const entry = (e: NonNullable<ContainerRecord['Network']> | undefined, name: string): EndpointSettings => {
     const cfg = cfgOf(name, e?.networkId);
     const aliases = cfg?.Aliases?.length ? [...cfg.Aliases] : null;
     return {
@@ -212,7 +225,7 @@ function networks(c: ContainerRecord): Record<string, object> {
         e && !['bridge', 'host', 'none'].includes(name) ? [c.Name, ...(aliases ?? []), c.Id.slice(0, 12)] : null,
     };
   };
-  const out: Record<string, object> = {};
+  const out: Record<string, EndpointSettings> = {};
   if (!c.PrimaryDetached && (mode !== 'none' || !Object.keys(c.EndpointsConfig ?? {}).length))
     out[ep?.network ?? mode] = entry(ep, ep?.network ?? mode);
   for (const x of running ? (c.ExtraNetworks ?? []) : []) out[x.network] = entry(x, x.network);
@@ -224,7 +237,7 @@ function networks(c: ContainerRecord): Record<string, object> {
 }
 
 /** How `docker ps` shows health after "Up …": "(healthy)", "(health: starting)". */
-function healthText(h: State['Health']): string | undefined {
+function healthText(h: ContainerState['Health']): string | undefined {
   if (!h || h.Status === 'none') return undefined;
   return h.Status === 'starting' ? 'health: starting' : h.Status;
 }

@@ -16,6 +16,7 @@ import type { Readable } from 'node:stream';
 import { conflict, internal, invalidArgument, notFound } from '../../errdefs/index.ts';
 import { checkShape, type Shape } from '../../spec/index.ts';
 import type { EventBus } from '../../events/index.ts';
+import type { ExecConfig, ExecInspect } from '../../api/types/index.ts';
 import { hostCapabilities, resolveUser } from '../../oci/index.ts';
 import { execFailureCode, runcWording, type ExecRuntime, type TaskInfo } from '../../runtime/index.ts';
 import type { ContainerService, ContainerRecord, LogEntry } from '../containers/index.ts';
@@ -23,21 +24,6 @@ import { parseDetachKeys, pumpStdin, DEFAULT_DETACH_KEYS, type Runtimes } from '
 
 /** What the exec service needs of the runtime: exec sessions, and their logs. */
 export type ExecSessions = ExecRuntime & Pick<TaskInfo, 'readLogs'>;
-
-/** `POST /containers/{id}/exec`'s body. */
-export interface ExecConfig {
-  AttachStdin?: boolean;
-  AttachStdout?: boolean;
-  AttachStderr?: boolean;
-  DetachKeys?: string;
-  Tty?: boolean;
-  Env?: string[] | null;
-  Cmd?: string[] | null;
-  Privileged?: boolean;
-  User?: string;
-  WorkingDir?: string;
-  ConsoleSize?: [number, number] | null;
-}
 
 export interface ExecRecord {
   ID: string;
@@ -203,7 +189,7 @@ export class ExecService {
   }
 
   /** `GET /exec/{id}/json` in Docker's shape. */
-  inspect(id: string): Record<string, unknown> {
+  inspect(id: string): ExecInspect {
     const e = this.get(id);
     const cmd = e.config.Cmd ?? [];
     return {

@@ -12,7 +12,8 @@
  * - every change of status is a `health_status: <status>` event.
  */
 import type { EventBus } from '../../events/index.ts';
-import type { ContainerRecord, ContainerService, Health } from '../containers/index.ts';
+import type { ContainerRecord, ContainerService } from '../containers/index.ts';
+import type { Health } from '../../api/types/index.ts';
 import type { ExecService } from '../exec/index.ts';
 
 const SECOND = 1e9;

@@ -34,6 +34,15 @@ import {
   type Platform,
 } from '../../spec/index.ts';
 import { endpointFor, RegistryClient, type Credentials, type RegistryConfig } from '../../registry/index.ts';
+import type {
+  ContainerConfig,
+  DistributionInspect,
+  HistoryItem,
+  ImageDeleteItem,
+  ImageInspect,
+  ImagePruneReport,
+  ImageSummary,
+} from '../../api/types/index.ts';
 import { distributionInspect, pullAllTags, pullImage, type PullResult } from './pull.ts';
 import { planPush, pushImage, type PushPlan, type PushOptions } from './push.ts';
 
@@ -42,11 +51,6 @@ export type { PushPlan } from './push.ts';
 
 /** Who uses an image: the container service answers. */
 export type ImageUsage = (imageId: string) => Array<{ id: string; running: boolean }>;
-
-export interface DeleteResponseItem {
-  Untagged?: string;
-  Deleted?: string;
-}
 
 export class ImageService {
   readonly store: ImageStore;
@@ -62,7 +66,7 @@ export class ImageService {
     this.events = events;
   }
 
-  list(opts: { all?: boolean; dangling?: boolean; reference?: string[]; labels?: string[] } = {}): object[] {
+  list(opts: { all?: boolean; dangling?: boolean; reference?: string[]; labels?: string[] } = {}): ImageSummary[] {
     let images = this.store.list();
     if (opts.dangling !== undefined) images = images.filter((i) => (i.tags.length === 0) === opts.dangling);
     if (opts.labels?.length) {
@@ -87,7 +91,7 @@ export class ImageService {
    * from API 1.45 on: docker-compose 1.x (Debian's) reads the latter's volumes whenever it
    * recreates a container, and fails with a KeyError against Docker 25 and later.
    */
-  inspect(name: string): object {
+  inspect(name: string): ImageInspect {
     const i = this.store.resolve(name);
     const layers = this.store.snapshots.stack(i.topChain);
     const dirs = layers.map((l) => this.store.snapshots.diffDir(l)).reverse();
@@ -123,18 +127,18 @@ export class ImageService {
     };
   }
 
-  history(name: string): object[] {
+  history(name: string): HistoryItem[] {
     const i = this.store.resolve(name);
     const layers = this.store.snapshots.stack(i.topChain);
     const hist: HistoryEntry[] = i.config.history ?? layers.map(() => ({}));
     let li = 0;
-    const rows = hist.map((h) => {
+    const rows = hist.map((h): HistoryItem => {
       const size = h.empty_layer ? 0 : (layers[li++]?.size ?? 0);
       return {
         Id: '<missing>',
         Created: h.created ? Math.floor(Date.parse(h.created) / 1000) : 0,
         CreatedBy: h.created_by ?? '',
-        Tags: null as string[] | null,
+        Tags: null,
         Size: size,
         Comment: h.comment ?? '',
       };
@@ -161,9 +165,9 @@ export class ImageService {
   }
 
   /** `docker rmi`: Docker's image_delete rules. */
-  async remove(name: string, opts: { force?: boolean; noprune?: boolean } = {}): Promise<DeleteResponseItem[]> {
+  async remove(name: string, opts: { force?: boolean; noprune?: boolean } = {}): Promise<ImageDeleteItem[]> {
     const img = this.store.resolve(name);
-    const out: DeleteResponseItem[] = [];
+    const out: ImageDeleteItem[] = [];
     const users = this.usage(img.id);
     const byTag = this.store.isTag(name) && !(looksLikeId(name) && img.id.includes(name.replace(/^sha256:/, '')));
     if (byTag) {
@@ -226,7 +230,7 @@ export class ImageService {
     return out;
   }
 
-  private async deleteImage(img: Image): Promise<DeleteResponseItem[]> {
+  private async deleteImage(img: Image): Promise<ImageDeleteItem[]> {
     await this.store.delete(img.id);
     this.events.publish('image', 'delete', img.id, { name: img.id });
     await this.store.snapshots.prune(this.layersInUse());
@@ -234,10 +238,8 @@ export class ImageService {
   }
 
   /** `docker image prune`: dangling images (or all unused with `all`) not used by containers. */
-  async prune(
-    opts: { all?: boolean; labels?: string[] } = {},
-  ): Promise<{ ImagesDeleted: DeleteResponseItem[] | null; SpaceReclaimed: number }> {
-    const deleted: DeleteResponseItem[] = [];
+  async prune(opts: { all?: boolean; labels?: string[] } = {}): Promise<ImagePruneReport> {
+    const deleted: ImageDeleteItem[] = [];
     let reclaimed = 0;
     let progress = true;
     // Deleting a child can make its parent prunable: repeat until nothing changes.
@@ -383,7 +385,7 @@ export class ImageService {
   }
 
   /** `GET /distribution/{name}/json`: the registry's descriptor and platforms for a reference. */
-  distribution(ref: string, creds?: Credentials): Promise<object> {
+  distribution(ref: string, creds?: Credentials): Promise<DistributionInspect> {
     return distributionInspect({ registry: this.registry }, parseReference(ref), creds);
   }
 
@@ -444,7 +446,7 @@ export class ImageService {
 
 /** `key` or `key=value` against a label map. */
 /** An image as `GET /images/json` and `GET /system/df` list it (-1: not computed). */
-export function imageSummary(i: Image, extra: { SharedSize?: number; Containers?: number } = {}): object {
+export function imageSummary(i: Image, extra: { SharedSize?: number; Containers?: number } = {}): ImageSummary {
   return {
     Id: i.id,
     ParentId: i.parent ?? '',
@@ -478,7 +480,7 @@ function globMatch(pattern: string, s: string): boolean {
 }
 
 /** Docker always sends these keys in an image's Config, null when unset. */
-export function normaliseRunConfig(c: ImageRunConfig): object {
+export function normaliseRunConfig(c: ImageRunConfig): ContainerConfig {
   return {
     Hostname: '',
     Domainname: '',

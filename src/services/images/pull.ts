@@ -17,6 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import { BerthError, invalidArgument, notFound, unavailable } from '../../errdefs/index.ts';
 import { decompressed } from '../../archive/index.ts';
 import { byteMeter, type Image, type ImageStore, type Progress } from '../../images/index.ts';
+import type { DistributionInspect } from '../../api/types/index.ts';
 import {
   choosePlatform,
   endpointFor,
@@ -373,7 +374,7 @@ export async function distributionInspect(
   d: Pick<PullDeps, 'registry'>,
   ref: Reference,
   creds?: Credentials,
-): Promise<object> {
+): Promise<DistributionInspect> {
   const client = new RegistryClient(endpointFor(ref.domain, d.registry), creds);
   let m: FetchedManifest;
   try {
@@ -386,7 +387,10 @@ export async function distributionInspect(
   const descriptor = { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length };
   if (isIndex(m)) {
     const j = JSON.parse(m.bytes.toString('utf8')) as { manifests?: Array<{ platform?: Platform }> };
-    return { Descriptor: descriptor, Platforms: (j.manifests ?? []).map((x) => x.platform).filter(Boolean) };
+    return {
+      Descriptor: descriptor,
+      Platforms: (j.manifests ?? []).map((x) => x.platform).filter((p): p is Platform => Boolean(p)),
+    };
   }
   const im = parseImageManifest(m);
   const config = JSON.parse((await client.getBlob(ref.path, im.config)).toString('utf8')) as ImageConfig;

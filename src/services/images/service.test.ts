@@ -3,7 +3,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { makeTar } from '../../archive/index.ts';
-import { EventBus, type EngineEvent } from '../../events/index.ts';
+import { EventBus } from '../../events/index.ts';
+import type { EventMessage } from '../../api/types/index.ts';
 import { ImageStore } from '../../images/index.ts';
 import { ContentStore } from '../../content/index.ts';
 import { MetadataDb } from '../../metadata/index.ts';
@@ -17,7 +18,7 @@ import { ImageService } from './index.ts';
 let dir: string;
 let db: MetadataDb;
 let svc: ImageService;
-const events: EngineEvent[] = [];
+const events: EventMessage[] = [];
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'berth-image-service-'));

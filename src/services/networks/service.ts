@@ -5,7 +5,17 @@
  */
 import { createHash } from 'node:crypto';
 import type { EventBus } from '../../events/index.ts';
-import type { NetworkManager, UserNetworks, UserNetwork, CreateNetworkRequest } from '../../network/index.ts';
+import type { NetworkManager, UserNetworks, UserNetwork } from '../../network/index.ts';
+import type {
+  IPAMConfig,
+  Network,
+  NetworkConnectRequest,
+  NetworkContainer,
+  NetworkCreateRequest,
+  NetworkCreateResponse,
+  NetworkDisconnectRequest,
+  NetworkPruneReport,
+} from '../../api/types/index.ts';
 import { forbidden, notFound } from '../../errdefs/index.ts';
 import { checkShape, type Shape } from '../../spec/index.ts';
 import type { ContainerService } from '../containers/index.ts';
@@ -70,8 +80,8 @@ export class NetworkService {
   }
 
   /** Every network as inspect shows it (builtin ones first). */
-  private all(): object[] {
-    const out: object[] = [];
+  private all(): Network[] {
+    const out: Network[] = [];
     const info = this.d.bridge?.enabled ? this.d.bridge.info() : undefined;
     if (this.d.bridge?.enabled) {
       out.push(
@@ -125,7 +135,7 @@ export class NetworkService {
     return out;
   }
 
-  private userView(n: UserNetwork): object {
+  private userView(n: UserNetwork): Network {
     return this.view({
       Name: n.Name,
       Id: n.Id,
@@ -147,9 +157,9 @@ export class NetworkService {
     Internal: boolean;
     Labels: Record<string, string>;
     Options: Record<string, string>;
-    Config: object[];
-    IpamOptions: object | null;
-  }): object {
+    Config: IPAMConfig[];
+    IpamOptions: Record<string, string> | null;
+  }): Network {
     return {
       Name: n.Name,
       Id: n.Id,
@@ -169,8 +179,8 @@ export class NetworkService {
     };
   }
 
-  private containersOn(id: string, name: string): Record<string, object> {
-    const out: Record<string, object> = {};
+  private containersOn(id: string, name: string): Record<string, NetworkContainer> {
+    const out: Record<string, NetworkContainer> = {};
     for (const c of this.d.containers.store.all()) {
       if (!c.State.Running && !c.State.Paused) continue;
       const mode = c.HostConfig.NetworkMode || 'default';
@@ -192,9 +202,8 @@ export class NetworkService {
     return out;
   }
 
-  list(f: NetworkListFilters = {}): object[] {
-    return this.all().filter((n) => {
-      const v = n as { Name: string; Id: string; Driver: string; Labels: Record<string, string>; Containers: object };
+  list(f: NetworkListFilters = {}): Network[] {
+    return this.all().filter((v) => {
       const builtin = ['bridge', 'host', 'none'].includes(v.Name);
       if (f.name?.length && !f.name.some((x) => v.Name.includes(x))) return false;
       if (f.id?.length && !f.id.some((x) => v.Id.startsWith(x))) return false;
@@ -206,8 +215,8 @@ export class NetworkService {
     });
   }
 
-  inspect(ref: string): object {
-    const all = this.all() as Array<{ Name: string; Id: string }>;
+  inspect(ref: string): Network {
+    const all = this.all();
     const hit =
       all.find((n) => n.Id === ref) ??
       all.find((n) => n.Name === ref) ??
@@ -219,7 +228,7 @@ export class NetworkService {
     return hit;
   }
 
-  async create(req: CreateNetworkRequest): Promise<{ Id: string; Warning: string }> {
+  async create(req: NetworkCreateRequest): Promise<NetworkCreateResponse> {
     checkShape(req, NETWORK_CONFIG, 'network config');
     const n = await this.d.user.create(req);
     this.d.events.publish('network', 'create', n.Id, { name: n.Name, type: 'bridge' });
@@ -232,7 +241,7 @@ export class NetworkService {
       ref === this.d.bridge?.networkId ||
       Object.values(BUILTIN_IDS).includes(ref)
     ) {
-      const name = ref.length === 64 ? (this.inspect(ref) as { Name: string }).Name : ref;
+      const name = ref.length === 64 ? this.inspect(ref).Name : ref;
       throw forbidden(`${name} is a pre-defined network and cannot be removed`);
     }
     const n = this.d.user.get(ref);
@@ -242,7 +251,7 @@ export class NetworkService {
     this.d.events.publish('network', 'destroy', n.Id, { name: n.Name, type: 'bridge' });
   }
 
-  async prune(labels: string[] = []): Promise<{ NetworksDeleted: string[] }> {
+  async prune(labels: string[] = []): Promise<NetworkPruneReport> {
     const deleted: string[] = [];
     for (const n of this.d.user.list()) {
       if (Object.keys(this.containersOn(n.Id, n.Name)).length) continue;
@@ -274,23 +283,13 @@ export class NetworkService {
     });
   }
 
-  async connect(
-    ref: string,
-    body: {
-      Container?: string;
-      EndpointConfig?: {
-        Aliases?: string[] | null;
-        IPAMConfig?: { IPv4Address?: string } | null;
-        Links?: string[] | null;
-      } | null;
-    },
-  ): Promise<void> {
+  async connect(ref: string, body: NetworkConnectRequest): Promise<void> {
     if (['bridge', 'host', 'none'].includes(ref))
       throw forbidden(`connecting to the ${ref} network is not supported; use a user-defined network`);
     await this.d.containers.connectNetwork(body.Container ?? '', ref, body.EndpointConfig ?? {});
   }
 
-  async disconnect(ref: string, body: { Container?: string; Force?: boolean }): Promise<void> {
+  async disconnect(ref: string, body: NetworkDisconnectRequest): Promise<void> {
     if (['bridge', 'host', 'none'].includes(ref))
       throw forbidden(`disconnecting from the ${ref} network is not supported`);
     await this.d.containers.disconnectNetwork(body.Container ?? '', ref, !!body.Force);

@@ -6,6 +6,7 @@ import type { ContainerService } from '../containers/index.ts';
 import { summary } from '../containers/index.ts';
 import { imageSummary, type ImageService } from '../images/index.ts';
 import type { VolumeService } from '../volumes/index.ts';
+import type { DiskUsage } from '../../api/types/index.ts';
 
 export interface DiskUsageDeps {
   containers: ContainerService;
@@ -13,7 +14,7 @@ export interface DiskUsageDeps {
   volumes?: VolumeService;
 }
 
-export async function diskUsage(d: DiskUsageDeps): Promise<object> {
+export async function diskUsage(d: DiskUsageDeps): Promise<DiskUsage> {
   const store = d.images.store;
   const images = store.list();
   const layerUsers = new Map<string, { size: number; users: number }>();

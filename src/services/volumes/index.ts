@@ -1,4 +1,4 @@
-export { VolumeService, type VolumeView, type CreateVolumeRequest, type VolumeListFilters } from './service.ts';
+export { VolumeService, type VolumeListFilters } from './service.ts';
 export {
   planMounts,
   parseBind,
@@ -9,5 +9,4 @@ export {
   type MountPoint,
   type PlannedMount,
   type MountInputs,
-  type MountRequest,
 } from './mounts.ts';

@@ -10,19 +10,13 @@
 import { posix } from 'node:path';
 import { invalidArgument } from '../../errdefs/index.ts';
 import { volumeNameError, ANONYMOUS_LABEL } from '../../volumes/index.ts';
+import type { Mount, MountPoint as MountView } from '../../api/types/index.ts';
 
-/** One mount of a container, as kept in its record (`MountPoints`) and shown by inspect. */
-export interface MountPoint {
-  Type: 'volume' | 'bind' | 'tmpfs';
-  /** The volume's name (volumes only). */
-  Name?: string;
-  /** Host path: the volume's `_data` or the bind source; '' for tmpfs. */
-  Source: string;
-  Destination: string;
-  Driver?: string;
-  Mode: string;
-  RW: boolean;
-  Propagation: string;
+/**
+ * One mount of a container, as kept in its record (`MountPoints`): what inspect shows
+ * (`mountsView` keeps only that) and what the start needs besides.
+ */
+export interface MountPoint extends MountView {
   /** Do not copy the image's content into an empty volume. */
   NoCopy?: boolean;
   /** Options of a tmpfs mount, as given to mount(8). */
@@ -42,29 +36,6 @@ export interface MountPoint {
   NonRecursive?: boolean;
   /** A read-only bind whose submounts stay writable (`bind-recursive=writable`). */
   ReadOnlyNonRecursive?: boolean;
-}
-
-/** `HostConfig.Mounts` entries, as the API carries them. */
-export interface MountRequest {
-  Type?: string;
-  Source?: string;
-  Target?: string;
-  ReadOnly?: boolean;
-  Consistency?: string;
-  BindOptions?: {
-    Propagation?: string;
-    NonRecursive?: boolean;
-    CreateMountpoint?: boolean;
-    ReadOnlyNonRecursive?: boolean;
-    ReadOnlyForceRecursive?: boolean;
-  } | null;
-  VolumeOptions?: {
-    NoCopy?: boolean;
-    Subpath?: string;
-    Labels?: Record<string, string> | null;
-    DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null;
-  } | null;
-  TmpfsOptions?: { SizeBytes?: number; Mode?: number } | null;
 }
 
 export interface MountInputs {
@@ -167,7 +138,7 @@ export function parseBind(spec: string): PlannedMount {
 export function parseMount(raw: unknown, exists: (path: string) => boolean): PlannedMount {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     throw invalidArgument('invalid mount config: expected an object');
-  const m = raw as MountRequest;
+  const m = raw as Mount;
   const type = m.Type ?? '';
   const bad = (why: string) => invalidArgument(`invalid mount config for type "${type}": ${why}`);
   if (!['volume', 'bind', 'tmpfs'].includes(type))
@@ -319,7 +290,7 @@ export function planMounts(input: MountInputs, exists: (path: string) => boolean
 }
 
 /** What `docker inspect` shows in `Mounts`. */
-export function mountsView(mps: readonly MountPoint[] | undefined): object[] {
+export function mountsView(mps: readonly MountPoint[] | undefined): MountView[] {
   return (mps ?? [])
     .filter((m) => !m.Hidden)
     .map((m) =>

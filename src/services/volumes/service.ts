@@ -11,30 +11,13 @@ import { dirname, relative } from 'node:path';
 import { conflict, invalidArgument } from '../../errdefs/index.ts';
 import { checkShape, type Shape } from '../../spec/index.ts';
 import type { EventBus } from '../../events/index.ts';
+import type { Volume, VolumeCreateRequest, VolumePruneReport } from '../../api/types/index.ts';
 import type { Runner } from '../../host/index.ts';
 import type { Mount as OciMount } from '../../oci/index.ts';
 import { resolveInRoot } from '../../archive/index.ts';
 import { LocalDriver, anonymousVolumeName, ANONYMOUS_LABEL, type VolumeRecord } from '../../volumes/index.ts';
 import type { MountPoint, PlannedMount } from './mounts.ts';
 import { checkPropagation, daemonRootRule, parseMountinfo, type MountInfoEntry } from './propagation.ts';
-
-export interface VolumeView {
-  CreatedAt: string;
-  Driver: string;
-  Labels: Record<string, string> | null;
-  Mountpoint: string;
-  Name: string;
-  Options: Record<string, string> | null;
-  Scope: 'local';
-  UsageData?: { Size: number; RefCount: number };
-}
-
-export interface CreateVolumeRequest {
-  Name?: string;
-  Driver?: string;
-  DriverOpts?: Record<string, string> | null;
-  Labels?: Record<string, string> | null;
-}
 
 export interface VolumeListFilters {
   name?: string[];
@@ -64,7 +47,7 @@ export class VolumeService {
     this.host = host;
   }
 
-  view(v: VolumeRecord): VolumeView {
+  view(v: VolumeRecord): Volume {
     return {
       CreatedAt: v.CreatedAt,
       Driver: v.Driver,
@@ -76,7 +59,7 @@ export class VolumeService {
     };
   }
 
-  async create(req: CreateVolumeRequest = {}): Promise<VolumeView> {
+  async create(req: VolumeCreateRequest = {}): Promise<Volume> {
     if (typeof req !== 'object' || req === null || Array.isArray(req))
       throw invalidArgument('invalid volume config: expected a JSON object');
     checkShape(req, VOLUME_CONFIG, 'volume config');
@@ -108,7 +91,7 @@ export class VolumeService {
     return this.driver.get(view.Name);
   }
 
-  inspect(name: string): VolumeView {
+  inspect(name: string): Volume {
     return this.view(this.driver.get(name));
   }
 
@@ -116,7 +99,7 @@ export class VolumeService {
     return this.driver.find(name);
   }
 
-  list(f: VolumeListFilters = {}): VolumeView[] {
+  list(f: VolumeListFilters = {}): Volume[] {
     return this.driver
       .list()
       .filter((v) => !f.name?.length || f.name.some((n) => v.Name.includes(n)))
@@ -139,9 +122,7 @@ export class VolumeService {
   }
 
   /** Removes unused volumes: anonymous ones only, unless `all`. */
-  async prune(
-    opts: { all?: boolean; labels?: string[] } = {},
-  ): Promise<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }> {
+  async prune(opts: { all?: boolean; labels?: string[] } = {}): Promise<VolumePruneReport> {
     const deleted: string[] = [];
     let reclaimed = 0;
     for (const v of this.driver.list()) {
@@ -316,7 +297,7 @@ export class VolumeService {
   }
 
   /** Volumes with their sizes and reference counts, for `docker system df`. */
-  async usageData(): Promise<VolumeView[]> {
+  async usageData(): Promise<Volume[]> {
     return Promise.all(
       this.driver.list().map(async (v) => ({
         ...this.view(v),

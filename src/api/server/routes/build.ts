@@ -6,6 +6,7 @@
 import type { Router } from '../router.ts';
 import { invalidArgument, messageOf } from '../../../errdefs/index.ts';
 import type { BuildService, BuildOptions } from '../../../services/build/index.ts';
+import type { BuildCachePruneReport } from '../../../api/types/index.ts';
 
 const truthy = (v: string | null) => v === '1' || v === 'true' || v === 'True';
 
@@ -104,7 +105,7 @@ export function registerBuild(r: Router, builds: BuildService): void {
   });
 
   r.post('/build/prune', async (_req, res) => {
-    res.json(200, await builds.prune());
+    res.json(200, (await builds.prune()) satisfies BuildCachePruneReport);
   });
 
   r.post('/build/cancel', (_req, res) => {

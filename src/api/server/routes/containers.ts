@@ -6,13 +6,25 @@ import {
   summary,
   inspect,
   type ContainerRecord,
-  type ContainerConfig,
-  type CreateRequest,
   type UpdateRequest,
   type LogEntry,
   parseDetachKeys,
   DEFAULT_DETACH_KEYS,
 } from '../../../services/containers/index.ts';
+import type {
+  ContainerConfig,
+  ContainerCreateRequest,
+  ContainerCreateResponse,
+  ContainerInspect,
+  ContainerPruneReport,
+  ContainerSummary,
+  ContainerTop,
+  ContainerUpdateResponse,
+  FilesystemChange,
+  IdResponse,
+  PathStat,
+  WaitResponse,
+} from '../../../api/types/index.ts';
 import { parseFilters, assertKnownFilters } from '../filters.ts';
 import { parseTime } from './system.ts';
 import { matchLabel } from '../../../services/images/index.ts';
@@ -30,9 +42,12 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   const svc = deps.containers;
 
   r.post('/containers/create', async (req, res) => {
-    const body = await req.json<CreateRequest>();
+    const body = await req.json<ContainerCreateRequest>();
     const name = req.query.get('name') ?? undefined;
-    res.json(201, await svc.create(body, name, req.query.get('platform') || undefined));
+    res.json(
+      201,
+      (await svc.create(body, name, req.query.get('platform') || undefined)) satisfies ContainerCreateResponse,
+    );
   });
 
   r.get('/containers/json', async (req, res) => {
@@ -85,9 +100,9 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     const imageName = svc.imageNamer();
     res.json(
       200,
-      await Promise.all(
+      (await Promise.all(
         list.map(async (c) => ({ ...summary(c, imageName(c), now), ...(withSize ? await svc.sizes(c.Id) : {}) })),
-      ),
+      )) satisfies ContainerSummary[],
     );
   });
 
@@ -97,19 +112,22 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     const until = f.until?.[0] ? parseTime(f.until[0]) : undefined;
     res.json(
       200,
-      await svc.prune(
+      (await svc.prune(
         (c) =>
           (!f.label || f.label.every((l) => matchLabel(c.Config.Labels ?? {}, l))) &&
           (!f['label!'] || !f['label!'].some((l) => matchLabel(c.Config.Labels ?? {}, l))) &&
           (until === undefined || Date.parse(c.Created) * 1e6 < until),
-      ),
+      )) satisfies ContainerPruneReport,
     );
   });
 
   r.get('/containers/{id}/json', async (req, res) => {
     const c = svc.get(req.params.id!);
     const sizes = truthy(req.query.get('size')) ? await svc.sizes(c.Id) : {};
-    res.json(200, { ...inspect(c, svc.dir(c.Id), deps.lowerDirs(c), svc.defaults), ...sizes });
+    res.json(200, {
+      ...inspect(c, svc.dir(c.Id), deps.lowerDirs(c), svc.defaults),
+      ...sizes,
+    } satisfies ContainerInspect);
   });
 
   r.post('/containers/{id}/start', async (req, res) => {
@@ -158,7 +176,7 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     res.raw.flushHeaders();
     res.raw.on('close', () => ac.abort());
     const result = await waiting;
-    res.raw.end(JSON.stringify(result) + '\n');
+    res.raw.end(JSON.stringify(result satisfies WaitResponse) + '\n');
   });
 
   r.delete('/containers/{id}', async (req, res) => {
@@ -172,15 +190,12 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   });
 
   r.get('/containers/{id}/top', async (req, res) => {
-    res.json(200, await svc.top(req.params.id!, req.query.get('ps_args') || '-ef'));
+    res.json(200, (await svc.top(req.params.id!, req.query.get('ps_args') || '-ef')) satisfies ContainerTop);
   });
 
   r.get('/containers/{id}/changes', async (req, res) => {
     const list = await svc.diff(req.params.id!);
-    res.json(
-      200,
-      list.map((ch) => ({ Path: ch.path, Kind: ch.kind as number })),
-    );
+    res.json(200, list.map((ch) => ({ Path: ch.path, Kind: ch.kind })) satisfies FilesystemChange[]);
   });
 
   r.post('/commit', async (req, res) => {
@@ -195,7 +210,7 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     const pause = req.query.get('pause');
     res.json(
       201,
-      await svc.commit(ref, {
+      (await svc.commit(ref, {
         ref: repo ? (tag ? `${repo}:${tag}` : repo) : undefined,
         comment: req.query.get('comment') ?? undefined,
         author: req.query.get('author') ?? undefined,
@@ -205,11 +220,11 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
           .filter((c) => c.trim()),
         pause: pause === null ? true : truthy(pause),
         config: body ?? undefined,
-      }),
+      })) satisfies IdResponse,
     );
   });
 
-  const pathStatHeader = (stat: object) => Buffer.from(JSON.stringify(stat)).toString('base64');
+  const pathStatHeader = (stat: PathStat) => Buffer.from(JSON.stringify(stat)).toString('base64');
   const archivePath = (req: { query: URLSearchParams }) => {
     const p = req.query.get('path');
     if (!p) throw invalidArgument('path cannot be empty');
@@ -255,7 +270,10 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   });
 
   r.post('/containers/{id}/update', async (req, res) => {
-    res.json(200, await svc.update(req.params.id!, await req.json<UpdateRequest>()));
+    res.json(
+      200,
+      (await svc.update(req.params.id!, await req.json<UpdateRequest>())) satisfies ContainerUpdateResponse,
+    );
   });
 
   r.post('/containers/{id}/resize', async (req, res) => {

@@ -1,19 +1,17 @@
 /** `docker exec`: POST /containers/{id}/exec, POST /exec/{id}/start|resize, GET /exec/{id}/json. */
 import type { Router } from '../router.ts';
 import { invalidArgument } from '../../../errdefs/index.ts';
-import type { ExecConfig, ExecService } from '../../../services/exec/index.ts';
+import type { ExecService } from '../../../services/exec/index.ts';
+import type { ExecConfig, ExecInspect, ExecStartConfig, IdResponse } from '../../../api/types/index.ts';
 import { pump } from './containers.ts';
 
 export function registerExec(r: Router, execs: ExecService): void {
   r.post('/containers/{id}/exec', async (req, res) => {
-    res.json(201, execs.create(req.params.id!, await req.json<ExecConfig>()));
+    res.json(201, execs.create(req.params.id!, await req.json<ExecConfig>()) satisfies IdResponse);
   });
 
   r.post('/exec/{id}/start', async (req, res) => {
-    const body =
-      (await req
-        .json<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null } | null>()
-        .catch(() => null)) ?? {};
+    const body = (await req.json<ExecStartConfig | null>().catch(() => null)) ?? {};
     const e = execs.get(req.params.id!);
     if (body.Detach) {
       await execs.start(e.ID, { tty: body.Tty, consoleSize: body.ConsoleSize });
@@ -67,6 +65,6 @@ export function registerExec(r: Router, execs: ExecService): void {
   });
 
   r.get('/exec/{id}/json', (req, res) => {
-    res.json(200, execs.inspect(req.params.id!));
+    res.json(200, execs.inspect(req.params.id!) satisfies ExecInspect);
   });
 }

@@ -1,5 +1,12 @@
 import type { Router } from '../router.ts';
 import type { ImageService } from '../../../services/images/index.ts';
+import type {
+  HistoryItem,
+  ImageDeleteItem,
+  ImageInspect,
+  ImagePruneReport,
+  ImageSummary,
+} from '../../../api/types/index.ts';
 import { parseFilters, assertKnownFilters, boolFilter } from '../filters.ts';
 import { saveOne, pushRoute } from './transfer.ts';
 
@@ -15,20 +22,20 @@ export function registerImages(r: Router, images: ImageService, tmp = process.en
         dangling: boolFilter(f, 'dangling'),
         labels: f.label,
         reference: f.reference,
-      }),
+      }) satisfies ImageSummary[],
     );
   });
   r.post('/images/prune', async (req, res) => {
     const f = parseFilters(req.query.get('filters'));
     assertKnownFilters(f, ['dangling', 'label', 'until']);
     const dangling = boolFilter(f, 'dangling');
-    res.json(200, await images.prune({ all: dangling === false, labels: f.label }));
+    res.json(200, (await images.prune({ all: dangling === false, labels: f.label })) satisfies ImagePruneReport);
   });
   // Image names contain slashes: match the suffix routes by hand on a greedy name.
   r.get('/images/{name*}', (req, res) => {
     const name = req.params.name!;
-    if (name.endsWith('/json')) return res.json(200, images.inspect(name.slice(0, -5)));
-    if (name.endsWith('/history')) return res.json(200, images.history(name.slice(0, -8)));
+    if (name.endsWith('/json')) return res.json(200, images.inspect(name.slice(0, -5)) satisfies ImageInspect);
+    if (name.endsWith('/history')) return res.json(200, images.history(name.slice(0, -8)) satisfies HistoryItem[]);
     if (name.endsWith('/get')) return saveOne(images, name.slice(0, -4), res);
     res.json(404, { message: 'page not found' });
   });
@@ -46,6 +53,6 @@ export function registerImages(r: Router, images: ImageService, tmp = process.en
   r.delete('/images/{name*}', async (req, res) => {
     const force = req.query.get('force') === '1' || req.query.get('force') === 'true';
     const noprune = req.query.get('noprune') === '1' || req.query.get('noprune') === 'true';
-    res.json(200, await images.remove(req.params.name!, { force, noprune }));
+    res.json(200, (await images.remove(req.params.name!, { force, noprune })) satisfies ImageDeleteItem[]);
   });
 }

@@ -1,16 +1,17 @@
 import os from 'node:os';
 import type { Router } from '../router.ts';
 import { API_VERSION, MIN_API_VERSION } from '../router.ts';
-import type { EventBus, EngineEvent } from '../../../events/index.ts';
-import { parseFilters, type Filters } from '../filters.ts';
+import type { EventBus } from '../../../events/index.ts';
+import type { DiskUsage, EventMessage, Filters, SystemInfo, SystemVersion } from '../../../api/types/index.ts';
+import { parseFilters } from '../filters.ts';
 import { invalidArgument } from '../../../errdefs/index.ts';
 
 export const BERTH_VERSION = '0.1.0';
 
 export interface SystemDeps {
   events: EventBus;
-  info: () => Record<string, unknown>;
-  df?: () => Promise<object>;
+  info: () => SystemInfo;
+  df?: () => Promise<DiskUsage>;
 }
 
 export function registerSystem(r: Router, deps: SystemDeps): void {
@@ -39,7 +40,7 @@ export function registerSystem(r: Router, deps: SystemDeps): void {
     const since = parseTime(req.query.get('since'));
     const until = parseTime(req.query.get('until'));
     const out = res.stream();
-    const send = (e: EngineEvent) => {
+    const send = (e: EventMessage) => {
       if (matchesEvent(filters, e)) out.write(e);
     };
     if (since !== undefined)
@@ -62,7 +63,7 @@ export function registerSystem(r: Router, deps: SystemDeps): void {
   });
 }
 
-export function versionInfo(): object {
+export function versionInfo(): SystemVersion {
   const arch = process.arch === 'x64' ? 'amd64' : process.arch;
   return {
     Platform: { Name: 'Berth Engine' },
@@ -113,7 +114,7 @@ export function parseTime(s: string | null): number | undefined {
   throw invalidArgument(`failed to parse value as time or duration: "${s}"`);
 }
 
-function matchesEvent(f: Filters, e: EngineEvent): boolean {
+function matchesEvent(f: Filters, e: EventMessage): boolean {
   const any = (key: string, vals: (string | undefined)[]) => !f[key] || f[key]!.some((v) => vals.includes(v));
   return (
     any('type', [e.Type]) &&

@@ -9,8 +9,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Router, Request, Response, StreamWriter } from '../router.ts';
 import { parsePlatform, type ImageService } from '../../../services/images/index.ts';
 import type { Host } from '../../../host/index.ts';
-import type { JsonMessage } from '../../../images/index.ts';
 import type { Credentials } from '../../../registry/index.ts';
+import type { AuthConfig, AuthResponse, DistributionInspect, JsonMessage } from '../../../api/types/index.ts';
 import { invalidArgument, messageOf } from '../../../errdefs/index.ts';
 import { familiarName, parseReference, type Platform } from '../../../spec/index.ts';
 
@@ -137,7 +137,7 @@ async function lazyStream(
 }
 
 /** A progress message in dockerd's field order, with the bar string old clients print. */
-function progressLine(m: JsonMessage): object {
+function progressLine(m: JsonMessage): JsonMessage {
   const pd = m.progressDetail;
   return {
     status: m.status,
@@ -251,20 +251,27 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
   r.get('/distribution/{name*}', async (req, res) => {
     const name = req.params.name!;
     if (!name.endsWith('/json')) return res.json(404, { message: 'page not found' });
-    res.json(200, await d.images.distribution(name.slice(0, -5), registryAuth(req.raw.headers['x-registry-auth'])));
+    res.json(
+      200,
+      (await d.images.distribution(
+        name.slice(0, -5),
+        registryAuth(req.raw.headers['x-registry-auth']),
+      )) satisfies DistributionInspect,
+    );
   });
 
   // `docker login`: the credentials are checked against the registry's /v2/.
   r.post('/auth', async (req, res) => {
-    const b = (await req.json<Record<string, unknown> | null>()) ?? {};
-    const str = (k: string) => (typeof b[k] === 'string' && b[k] ? (b[k] as string) : undefined);
+    const b = (await req.json<AuthConfig | null>()) ?? {};
+    // Read defensively: a value that is not a string is taken as absent.
+    const str = (k: keyof AuthConfig) => (typeof b[k] === 'string' && b[k] ? b[k] : undefined);
     await d.images.login(str('serveraddress') ?? 'docker.io', {
       username: str('username'),
       password: str('password'),
       identityToken: str('identitytoken'),
       registryToken: str('registrytoken'),
     });
-    res.json(200, { Status: 'Login Succeeded', IdentityToken: '' });
+    res.json(200, { Status: 'Login Succeeded', IdentityToken: '' } satisfies AuthResponse);
   });
 
   r.post('/images/load', async (req, res) => {

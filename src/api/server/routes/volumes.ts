@@ -1,5 +1,6 @@
 import type { Router } from '../router.ts';
 import type { VolumeService } from '../../../services/volumes/index.ts';
+import type { Volume, VolumeCreateRequest, VolumeListResponse, VolumePruneReport } from '../../../api/types/index.ts';
 import { parseFilters, assertKnownFilters, boolFilter } from '../filters.ts';
 import { compareVersions } from '../router.ts';
 
@@ -10,10 +11,10 @@ export function registerVolumes(r: Router, volumes: VolumeService): void {
     res.json(200, {
       Volumes: volumes.list({ name: f.name, label: f.label, driver: f.driver, dangling: boolFilter(f, 'dangling') }),
       Warnings: null,
-    });
+    } satisfies VolumeListResponse);
   });
   r.post('/volumes/create', async (req, res) => {
-    res.json(201, await volumes.create(await req.json()));
+    res.json(201, (await volumes.create(await req.json<VolumeCreateRequest>())) satisfies Volume);
   });
   r.post('/volumes/prune', async (req, res) => {
     const f = parseFilters(req.query.get('filters'));
@@ -24,10 +25,10 @@ export function registerVolumes(r: Router, volumes: VolumeService): void {
     ];
     // Before API 1.42 prune took every unused volume; Docker keeps that for old clients.
     const all = compareVersions(req.version, '1.42') < 0 || (boolFilter(f, 'all') ?? false);
-    res.json(200, await volumes.prune({ all, labels }));
+    res.json(200, (await volumes.prune({ all, labels })) satisfies VolumePruneReport);
   });
   r.get('/volumes/{name}', (req, res) => {
-    res.json(200, volumes.inspect(req.params.name!));
+    res.json(200, volumes.inspect(req.params.name!) satisfies Volume);
   });
   r.delete('/volumes/{name}', async (req, res) => {
     const force = req.query.get('force') === '1' || req.query.get('force') === 'true';
