@@ -12,8 +12,17 @@ import { Readable } from 'node:stream';
 import { invalidArgument, messageOf } from '../../errdefs/index.ts';
 import { applyLayer, diffOverlayUpper, resolveInRoot } from '../../archive/index.ts';
 import {
-  DockerfileParseError, ShellError, expandBase, expandWord, expandWords, parseDockerfile, parseInstruction,
-  type ArgDef, type Dockerfile, type Instruction, type Stage,
+  DockerfileParseError,
+  ShellError,
+  expandBase,
+  expandWord,
+  expandWords,
+  parseDockerfile,
+  parseInstruction,
+  type ArgDef,
+  type Dockerfile,
+  type Instruction,
+  type Stage,
 } from '../../build/index.ts';
 import { resolveUser } from '../../oci/index.ts';
 import { familiarString, hostPlatform, parseReference, shortId, type ImageRunConfig } from '../../spec/index.ts';
@@ -23,7 +32,16 @@ import type { ImageService } from '../images/index.ts';
 import type { Image } from '../../images/index.ts';
 import type { ContainerService } from '../containers/index.ts';
 import { BuildCache } from './cache.ts';
-import { ADD_URL_MAX_BYTES, contentDigest, copyInto, download, matchSources, mkdirInRoot, parseChmod, type Source } from './copy.ts';
+import {
+  ADD_URL_MAX_BYTES,
+  contentDigest,
+  copyInto,
+  download,
+  matchSources,
+  mkdirInRoot,
+  parseChmod,
+  type Source,
+} from './copy.ts';
 
 export interface BuildServiceDeps {
   images: ImageService;
@@ -66,7 +84,8 @@ export interface PreparedBuild {
   signal?: AbortSignal;
 }
 
-export type BuildMessage = { stream: string } | { aux: { ID: string } } | { errorDetail: { message: string; code?: number }; error: string };
+export type BuildMessage =
+  { stream: string } | { aux: { ID: string } } | { errorDetail: { message: string; code?: number }; error: string };
 
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -109,11 +128,16 @@ export class BuildService {
   async cleanup(): Promise<void> {
     const dir = this.mountsDir + '/';
     const info = await fs.readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
-    const mounts = info.split('\n').map((l) => l.split(' ')[4]).filter((m): m is string => !!m && m.startsWith(dir));
+    const mounts = info
+      .split('\n')
+      .map((l) => l.split(' ')[4])
+      .filter((m): m is string => !!m && m.startsWith(dir));
     for (const m of mounts.sort((a, b) => b.length - a.length)) {
       await this.d.host.unmount(m).catch((e) => this.d.log.warn(`unmount ${m}: ${messageOf(e)}`));
     }
-    await fs.rm(this.mountsDir, { recursive: true, force: true }).catch((e) => this.d.log.warn(`remove ${this.mountsDir}: ${messageOf(e)}`));
+    await fs
+      .rm(this.mountsDir, { recursive: true, force: true })
+      .catch((e) => this.d.log.warn(`remove ${this.mountsDir}: ${messageOf(e)}`));
   }
 
   /** Unpacks the context and parses the Dockerfile; errors here are the request's (400). */
@@ -159,7 +183,11 @@ export class BuildService {
       }
       if (Object.keys(opts.labels).length) {
         const last = df.stages[df.stages.length - 1]!;
-        const text = 'LABEL ' + Object.entries(opts.labels).map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(' ');
+        const text =
+          'LABEL ' +
+          Object.entries(opts.labels)
+            .map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`)
+            .join(' ');
         const ins = parseInstruction(text);
         ins.line = 0;
         if (!opts.target || opts.target.toLowerCase() === last.name) last.instructions.push(ins);
@@ -235,14 +263,20 @@ export class BuildService {
         const st = await this.runStage(b, stage, results, () => ++step, outFor(pos), usedArgs);
         results.set(stage.index, st.image);
       })();
-      running.set(stage.index, p.then(() => {
-        finished[pos] = true;
-        advance();
-      }, (err) => {
-        if (!firstError) firstError = { pos, err };
-        abort.abort();
-        throw err;
-      }));
+      running.set(
+        stage.index,
+        p.then(
+          () => {
+            finished[pos] = true;
+            advance();
+          },
+          (err) => {
+            if (!firstError) firstError = { pos, err };
+            abort.abort();
+            throw err;
+          },
+        ),
+      );
     });
     try {
       await Promise.allSettled(running.values());
@@ -254,7 +288,9 @@ export class BuildService {
       if (signal?.aborted) throw new StepError('build cancelled');
       const final = results.get(b.stages[n - 1]!.index) ?? null;
       if (!final) throw new StepError('No image was generated. Is your Dockerfile empty?');
-      const unused = Object.keys(b.opts.buildArgs).filter((k) => !usedArgs.has(k) && !b.metaEnv.has(k) && !PREDEFINED_ARGS.has(k));
+      const unused = Object.keys(b.opts.buildArgs).filter(
+        (k) => !usedArgs.has(k) && !b.metaEnv.has(k) && !PREDEFINED_ARGS.has(k),
+      );
       if (unused.length) out(`[Warning] One or more build-args [${unused.sort().join(' ')}] were not consumed\n`);
       emit({ aux: { ID: final.id } });
       out(`Successfully built ${shortId(final.id)}\n`);
@@ -299,8 +335,12 @@ export class BuildService {
 
   /** Runs a stage; a failure names the Dockerfile and the line of the step that failed. */
   private async runStage(
-    b: PreparedBuild, stage: Stage, results: Map<number, Image | null>, nextStep: () => number,
-    out: (s: string) => void, usedArgs: Set<string>,
+    b: PreparedBuild,
+    stage: Stage,
+    results: Map<number, Image | null>,
+    nextStep: () => number,
+    out: (s: string) => void,
+    usedArgs: Set<string>,
   ): Promise<StageState> {
     const where = { line: stage.line };
     try {
@@ -315,8 +355,13 @@ export class BuildService {
   }
 
   private async runStageSteps(
-    b: PreparedBuild, stage: Stage, results: Map<number, Image | null>, nextStep: () => number,
-    out: (s: string) => void, usedArgs: Set<string>, where: { line: number },
+    b: PreparedBuild,
+    stage: Stage,
+    results: Map<number, Image | null>,
+    nextStep: () => number,
+    out: (s: string) => void,
+    usedArgs: Set<string>,
+    where: { line: number },
   ): Promise<StageState> {
     const esc = b.df.escape;
     const baseName = expandBase(stage, b.metaEnv, esc);
@@ -325,7 +370,9 @@ export class BuildService {
       const want = expand(stage.platform, b.metaEnv, esc, stage.line);
       const host = hostPlatform();
       if (want && !`${want}/`.startsWith(`${host.os}/${host.architecture}/`)) {
-        throw new StepError(`platform "${want}" cannot be built here: only the host's platform (${host.os}/${host.architecture}) is supported`);
+        throw new StepError(
+          `platform "${want}" cannot be built here: only the host's platform (${host.os}/${host.architecture}) is supported`,
+        );
       }
     }
     let image: Image | null;
@@ -388,8 +435,12 @@ export class BuildService {
   }
 
   private async step(
-    b: PreparedBuild, st: StageState, ins: Instruction, results: Map<number, Image | null>,
-    out: (s: string) => void, usedArgs: Set<string>,
+    b: PreparedBuild,
+    st: StageState,
+    ins: Instruction,
+    results: Map<number, Image | null>,
+    out: (s: string) => void,
+    usedArgs: Set<string>,
   ): Promise<void> {
     if (b.signal?.aborted) throw new StepError('build cancelled');
     const esc = b.df.escape;
@@ -435,9 +486,17 @@ export class BuildService {
         const w = x(ins.value);
         const path = posix.isAbsolute(w) ? posix.normalize(w) : posix.join(c.WorkingDir || '/', w);
         c.WorkingDir = path;
-        return this.fileStep(b, st, nop(`WORKDIR ${path}`), '', out, async (rootfs) => {
-          await mkdirInRoot(rootfs, path.replace(/^\/+/, ''));
-        }, true);
+        return this.fileStep(
+          b,
+          st,
+          nop(`WORKDIR ${path}`),
+          '',
+          out,
+          async (rootfs) => {
+            await mkdirInRoot(rootfs, path.replace(/^\/+/, ''));
+          },
+          true,
+        );
       }
       case 'USER':
         c.User = x(ins.value);
@@ -477,7 +536,14 @@ export class BuildService {
           ...(h.startInterval ? { StartInterval: h.startInterval } : {}),
           ...(h.retries ? { Retries: h.retries } : {}),
         } as ImageRunConfig['Healthcheck'];
-        return this.commitConfig(b, st, nop(` HEALTHCHECK &{${goList(h.test)} "${dur(h.interval)}" "${dur(h.timeout)}" "${dur(h.startPeriod)}" '\\x${(h.retries ?? 0).toString(16).padStart(2, '0')}'}`), out);
+        return this.commitConfig(
+          b,
+          st,
+          nop(
+            ` HEALTHCHECK &{${goList(h.test)} "${dur(h.interval)}" "${dur(h.timeout)}" "${dur(h.startPeriod)}" '\\x${(h.retries ?? 0).toString(16).padStart(2, '0')}'}`,
+          ),
+          out,
+        );
       }
       case 'ONBUILD': {
         c.OnBuild = [...(c.OnBuild ?? []), ins.expression];
@@ -503,7 +569,13 @@ export class BuildService {
     }
   }
 
-  private argValue(b: PreparedBuild, a: ArgDef, env: Map<string, string>, esc: string, line: number): string | undefined {
+  private argValue(
+    b: PreparedBuild,
+    a: ArgDef,
+    env: Map<string, string>,
+    esc: string,
+    line: number,
+  ): string | undefined {
     const given = b.opts.buildArgs[a.name];
     if (given !== undefined && given !== null) return given;
     if (a.value !== undefined) return expand(a.value, env, esc, line);
@@ -512,7 +584,13 @@ export class BuildService {
   }
 
   /** A step that changes only the config: an image with an empty layer, or the cached one. */
-  private async commitConfig(b: PreparedBuild, st: StageState, createdBy: string, out: (s: string) => void, extra = ''): Promise<void> {
+  private async commitConfig(
+    b: PreparedBuild,
+    st: StageState,
+    createdBy: string,
+    out: (s: string) => void,
+    extra = '',
+  ): Promise<void> {
     const key = BuildCache.key(st.image?.id ?? null, createdBy, extra);
     if (this.useCache(b, st, key, out)) return;
     // the legacy builder commits these through a container too, and says so
@@ -553,8 +631,13 @@ export class BuildService {
    * root is mounted with a fresh upper directory, `fn` works in it, the upper becomes the layer.
    */
   private async fileStep(
-    b: PreparedBuild, st: StageState, createdBy: string, extra: string, out: (s: string) => void,
-    fn: (rootfs: string, scratch: string) => Promise<void>, viaContainer = false,
+    b: PreparedBuild,
+    st: StageState,
+    createdBy: string,
+    extra: string,
+    out: (s: string) => void,
+    fn: (rootfs: string, scratch: string) => Promise<void>,
+    viaContainer = false,
   ): Promise<void> {
     const key = BuildCache.key(st.image?.id ?? null, createdBy, extra);
     if (this.useCache(b, st, key, out)) return;
@@ -588,8 +671,12 @@ export class BuildService {
   }
 
   private async copyStep(
-    b: PreparedBuild, st: StageState, ins: Extract<Instruction, { kind: 'COPY' | 'ADD' }>, env: Map<string, string>,
-    results: Map<number, Image | null>, out: (s: string) => void,
+    b: PreparedBuild,
+    st: StageState,
+    ins: Extract<Instruction, { kind: 'COPY' | 'ADD' }>,
+    env: Map<string, string>,
+    results: Map<number, Image | null>,
+    out: (s: string) => void,
   ): Promise<void> {
     const esc = b.df.escape;
     const x = (s: string) => expand(s, env, esc, ins.line);
@@ -609,11 +696,15 @@ export class BuildService {
         const stage = byName ?? byIndex;
         let img: Image | null | undefined;
         if (stage) {
-          if (!results.has(stage.index)) throw new StepError(`invalid from flag value ${from}: stage not built before this one`);
+          if (!results.has(stage.index))
+            throw new StepError(`invalid from flag value ${from}: stage not built before this one`);
           img = results.get(stage.index);
         } else {
           img = this.d.images.store.find(from);
-          if (!img) throw new StepError(`invalid from flag value ${from}: pull access denied for ${from}, repository does not exist or may require 'docker login'`);
+          if (!img)
+            throw new StepError(
+              `invalid from flag value ${from}: pull access denied for ${from}, repository does not exist or may require 'docker login'`,
+            );
         }
         fromWork = join(this.mountsDir, `from-${randomBytes(4).toString('hex')}`);
         await fs.mkdir(fromWork, { recursive: true });
@@ -632,8 +723,13 @@ export class BuildService {
         }
         const pattern = x(raw);
         if (/^https?:\/\//.test(pattern)) {
-          if (ins.kind === 'COPY') throw new StepError('COPY failed: source can\'t be a URL for COPY');
-          const got = await download(pattern, join(b.dir, `url-${randomBytes(4).toString('hex')}`), ADD_URL_MAX_BYTES, b.signal).catch((e) => {
+          if (ins.kind === 'COPY') throw new StepError("COPY failed: source can't be a URL for COPY");
+          const got = await download(
+            pattern,
+            join(b.dir, `url-${randomBytes(4).toString('hex')}`),
+            ADD_URL_MAX_BYTES,
+            b.signal,
+          ).catch((e) => {
             throw new StepError(messageOf(e));
           });
           sources.push(got);
@@ -644,7 +740,8 @@ export class BuildService {
         });
         sources.push(...matched);
       }
-      if (sources.length === 0 && inline.length === 0) throw new StepError(`${ins.kind} failed: no source files were specified`);
+      if (sources.length === 0 && inline.length === 0)
+        throw new StepError(`${ins.kind} failed: no source files were specified`);
       const digest = await contentDigest(sources);
       const inlineDigest = inline.map((f) => `${f.name}:${f.content}`).join('\0');
       const chmod = parseChmod(ins.chmod !== undefined ? x(ins.chmod) : undefined);
@@ -658,17 +755,33 @@ export class BuildService {
         let gid = 0;
         if (chown) {
           try {
-            const u = await resolveUser(chown.includes(':') ? chown : `${chown}:${chown}`, rootfs).catch(() => resolveUser(chown, rootfs));
+            const u = await resolveUser(chown.includes(':') ? chown : `${chown}:${chown}`, rootfs).catch(() =>
+              resolveUser(chown, rootfs),
+            );
             uid = u.uid;
             gid = chown.includes(':') ? u.gid : /^\d+$/.test(chown) ? u.uid : u.gid;
           } catch (e) {
             throw new StepError(`unable to convert uid/gid chown string to host mapping: ${messageOf(e)}`);
           }
         }
-        await copyInto(rootfs, staging, { sources, inline, dest: destRaw, uid, gid, chmod, extract: ins.kind === 'ADD', chowned: chown !== undefined }, this.d.host, ins.kind)
-          .catch((e) => {
-            throw e instanceof StepError ? e : new StepError(`${ins.kind} failed: ${messageOf(e)}`);
-          });
+        await copyInto(
+          rootfs,
+          staging,
+          {
+            sources,
+            inline,
+            dest: destRaw,
+            uid,
+            gid,
+            chmod,
+            extract: ins.kind === 'ADD',
+            chowned: chown !== undefined,
+          },
+          this.d.host,
+          ins.kind,
+        ).catch((e) => {
+          throw e instanceof StepError ? e : new StepError(`${ins.kind} failed: ${messageOf(e)}`);
+        });
       });
     } finally {
       for (const w of fromMounted) {
@@ -679,7 +792,11 @@ export class BuildService {
   }
 
   private async runStep(
-    b: PreparedBuild, st: StageState, ins: Extract<Instruction, { kind: 'RUN' }>, shell: string[], out: (s: string) => void,
+    b: PreparedBuild,
+    st: StageState,
+    ins: Extract<Instruction, { kind: 'RUN' }>,
+    shell: string[],
+    out: (s: string) => void,
   ): Promise<void> {
     let cmd: string[];
     if (ins.heredocs.length && ins.shellForm) {
@@ -690,7 +807,10 @@ export class BuildService {
         const body = ins.heredocs[0]!.content;
         let end = 'BERTH_HEREDOC';
         while (body.includes(end)) end += '_';
-        cmd = [...shell, `f=/tmp/.berth-heredoc-$$; cat > "$f" <<'${end}'\n${body}${end}\nchmod +x "$f"; "$f"; rc=$?; rm -f "$f"; exit $rc`];
+        cmd = [
+          ...shell,
+          `f=/tmp/.berth-heredoc-$$; cat > "$f" <<'${end}'\n${body}${end}\nchmod +x "$f"; "$f"; rc=$?; rm -f "$f"; exit $rc`,
+        ];
       } else if (only && ins.heredocs.length === 1) {
         cmd = [...shell, ins.heredocs[0]!.content];
       } else {
@@ -703,7 +823,10 @@ export class BuildService {
     }
     // build args visible to the command (ENV wins over ARG of the same name)
     const envNames = new Set((st.config.Env ?? []).map((e) => e.split('=')[0]));
-    const argEnv = [...st.args].filter(([k]) => !envNames.has(k)).map(([k, v]) => `${k}=${v}`).sort();
+    const argEnv = [...st.args]
+      .filter(([k]) => !envNames.has(k))
+      .map(([k, v]) => `${k}=${v}`)
+      .sort();
     const createdBy = (argEnv.length ? `|${argEnv.length} ${argEnv.join(' ')} ` : '') + cmd.join(' ');
     const key = BuildCache.key(st.image?.id ?? null, createdBy, ins.network ?? '');
     if (this.useCache(b, st, key, out)) return;
@@ -735,7 +858,9 @@ export class BuildService {
       const rec = this.d.containers.store.get(id);
       for await (const entry of this.d.containers.logs(rec, { follow: true, untilExit: exit })) {
         // stderr in red, as dockerd's legacy builder marks it
-        out(entry.stream === 'stderr' ? `\u001b[91m${entry.data.toString('utf8')}\u001b[0m` : entry.data.toString('utf8'));
+        out(
+          entry.stream === 'stderr' ? `\u001b[91m${entry.data.toString('utf8')}\u001b[0m` : entry.data.toString('utf8'),
+        );
       }
       const code = await exit;
       if (b.signal?.aborted) throw new StepError('build cancelled');
@@ -775,14 +900,24 @@ export class BuildService {
 
 /** Build args Docker accepts without an ARG (proxies). */
 const PREDEFINED_ARGS = new Set([
-  'HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy',
+  'HTTP_PROXY',
+  'http_proxy',
+  'HTTPS_PROXY',
+  'https_proxy',
+  'FTP_PROXY',
+  'ftp_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  'ALL_PROXY',
+  'all_proxy',
 ]);
 
 function expand(s: string, env: Map<string, string>, esc: string, line: number): string {
   try {
     return expandWord(s, env, esc);
   } catch (e) {
-    if (e instanceof ShellError) throw new StepError(`failed to process "${s}": ${e.message}${line ? ` (line ${line})` : ''}`);
+    if (e instanceof ShellError)
+      throw new StepError(`failed to process "${s}": ${e.message}${line ? ` (line ${line})` : ''}`);
     throw e;
   }
 }
@@ -804,7 +939,8 @@ function stageDeps(df: Dockerfile, s: Stage, metaEnv: Map<string, string>): numb
       const byName = df.stages.find((o) => o.name === from.toLowerCase());
       const idx = byName ? byName.index : /^\d+$/.test(from) ? Number(from) : undefined;
       if (idx !== undefined) {
-        if (idx >= s.index) throw new DockerfileParseError(ins.line, `invalid from flag value ${from}: refers to current or later stage`);
+        if (idx >= s.index)
+          throw new DockerfileParseError(ins.line, `invalid from flag value ${from}: refers to current or later stage`);
         if (df.stages[idx]) out.add(idx);
       }
     }
@@ -869,14 +1005,16 @@ async function peek(s: Readable, n: number): Promise<{ head: Buffer; stream: Rea
     got += b.length;
   }
   const head = Buffer.concat(chunks);
-  const stream = Readable.from((async function* () {
-    yield head;
-    if (done) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield r.value as Buffer;
-    }
-  })());
+  const stream = Readable.from(
+    (async function* () {
+      yield head;
+      if (done) return;
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        yield r.value as Buffer;
+      }
+    })(),
+  );
   return { head, stream };
 }
