@@ -23,7 +23,7 @@ import {
   type Dockerfile,
   type Instruction,
   type Stage,
-} from '../../build/index.ts';
+} from '../../dockerfile/index.ts';
 import { resolveUser } from '../../oci/index.ts';
 import { familiarString, hostPlatform, parseReference, shortId, type ImageRunConfig } from '../../spec/index.ts';
 import type { Host } from '../../host/index.ts';
