@@ -32,6 +32,7 @@ import type { ImageService } from '../images/index.ts';
 import type { Image } from '../../images/index.ts';
 import type { ContainerService } from '../containers/index.ts';
 import { BuildCache } from './cache.ts';
+import { baseStage, planStages, stageNamed, type StagePlan } from './stages.ts';
 import {
   ADD_URL_MAX_BYTES,
   contentDigest,
@@ -77,9 +78,8 @@ export interface PreparedBuild {
   dockerfileName: string;
   df: Dockerfile;
   opts: BuildOptions;
-  stages: Stage[];
+  plan: StagePlan;
   metaEnv: Map<string, string>;
-  totalSteps: number;
   /** set by run: aborts the build (the client went away, or another stage failed) */
   signal?: AbortSignal;
 }
@@ -198,16 +198,11 @@ export class BuildService {
         if (given !== undefined && given !== null) metaEnv.set(a.name, given);
         else if (a.value !== undefined) metaEnv.set(a.name, expand(a.value, metaEnv, df.escape, 0));
       }
-      let targetIndex = df.stages.length - 1;
-      if (opts.target) {
-        const t = opts.target.toLowerCase();
-        const i = df.stages.findIndex((s) => s.name === t);
-        if (i < 0) throw invalidArgument(`failed to reach build target ${opts.target} in Dockerfile`);
-        targetIndex = i;
-      }
-      const stages = neededStages(df, targetIndex, metaEnv);
-      const totalSteps = df.metaInstructions.length + stages.reduce((n, s) => n + 1 + s.instructions.length, 0);
-      return { dir, contextDir, dockerfileName: rel, df, opts, stages, metaEnv, totalSteps };
+      const plan = planStages(df, {
+        target: opts.target,
+        metaEnv,
+      });
+      return { dir, contextDir, dockerfileName: rel, df, opts, plan, metaEnv };
     } catch (e) {
       await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
       throw e;
@@ -230,9 +225,10 @@ export class BuildService {
     b.signal = abort.signal;
     // Stages run as soon as the stages they need are done; their output is shown in file
     // order (a later stage's is held back until the ones before it have finished).
-    const n = b.stages.length;
-    const held: string[][] = b.stages.map(() => []);
-    const finished: boolean[] = b.stages.map(() => false);
+    const { stages, needs, firstSteps, totalSteps } = b.plan;
+    const n = stages.length;
+    const held: string[][] = stages.map(() => []);
+    const finished: boolean[] = stages.map(() => false);
     let head = 0;
     const outFor = (pos: number) => (s: string) => {
       if (pos === head) out(s);
@@ -245,21 +241,15 @@ export class BuildService {
       }
     };
     // ARGs before FROM are steps of their own in the legacy builder's count
-    let total = 0;
-    for (const m of b.df.metaInstructions) out(`Step ${++total}/${b.totalSteps} : ${m.original}\n`);
-    const offsets: number[] = [];
-    for (const s of b.stages) {
-      offsets.push(total);
-      total += 1 + s.instructions.length;
-    }
+    b.df.metaInstructions.forEach((m, i) => out(`Step ${i + 1}/${totalSteps} : ${m.original}\n`));
     const running = new Map<number, Promise<void>>();
     let firstError: { pos: number; err: unknown } | undefined;
-    b.stages.forEach((stage, pos) => {
-      const deps = stageDeps(b.df, stage, b.metaEnv).filter((i) => running.has(i));
+    stages.forEach((stage, pos) => {
+      const deps = needs.get(stage.index) ?? [];
       const p = (async () => {
         await Promise.all(deps.map((i) => running.get(i)));
         if (abort.signal.aborted) throw new StepError('build cancelled');
-        let step = offsets[pos]!;
+        let step = firstSteps[pos]!;
         const st = await this.runStage(b, stage, results, () => ++step, outFor(pos), usedArgs);
         results.set(stage.index, st.image);
       })();
@@ -286,7 +276,7 @@ export class BuildService {
         throw firstError.err;
       }
       if (signal?.aborted) throw new StepError('build cancelled');
-      const final = results.get(b.stages[n - 1]!.index) ?? null;
+      const final = results.get(stages[n - 1]!.index) ?? null;
       if (!final) throw new StepError('No image was generated. Is your Dockerfile empty?');
       const unused = Object.keys(b.opts.buildArgs).filter(
         (k) => !usedArgs.has(k) && !b.metaEnv.has(k) && !PREDEFINED_ARGS.has(k),
@@ -365,7 +355,7 @@ export class BuildService {
   ): Promise<StageState> {
     const esc = b.df.escape;
     const baseName = expandBase(stage, b.metaEnv, esc);
-    out(`Step ${nextStep()}/${b.totalSteps} : ${stage.original}\n`);
+    out(`Step ${nextStep()}/${b.plan.totalSteps} : ${stage.original}\n`);
     if (stage.platform) {
       const want = expand(stage.platform, b.metaEnv, esc, stage.line);
       const host = hostPlatform();
@@ -376,7 +366,7 @@ export class BuildService {
       }
     }
     let image: Image | null;
-    const fromStage = b.df.stages.find((s) => s.index < stage.index && s.name === baseName.toLowerCase());
+    const fromStage = baseStage(b.df, stage, b.metaEnv);
     if (fromStage) {
       image = results.get(fromStage.index) ?? null;
     } else if (baseName.toLowerCase() === 'scratch') {
@@ -418,7 +408,7 @@ export class BuildService {
     }
     for (const ins of stage.instructions) {
       where.line = ins.line;
-      out(`Step ${nextStep()}/${b.totalSteps} : ${ins.original}\n`);
+      out(`Step ${nextStep()}/${b.plan.totalSteps} : ${ins.original}\n`);
       await this.step(b, st, ins, results, out, usedArgs);
     }
     return st;
@@ -691,9 +681,7 @@ export class BuildService {
     try {
       if (ins.from !== undefined) {
         const from = x(ins.from);
-        const byName = b.df.stages.find((s) => s.name === from.toLowerCase());
-        const byIndex = /^\d+$/.test(from) ? b.df.stages[Number(from)] : undefined;
-        const stage = byName ?? byIndex;
+        const stage = stageNamed(b.df, from);
         let img: Image | null | undefined;
         if (stage) {
           if (!results.has(stage.index))
@@ -920,49 +908,6 @@ function expand(s: string, env: Map<string, string>, esc: string, line: number):
       throw new StepError(`failed to process "${s}": ${e.message}${line ? ` (line ${line})` : ''}`);
     throw e;
   }
-}
-
-/** The stages a stage needs: its FROM, and its COPY --from sources. */
-function stageDeps(df: Dockerfile, s: Stage, metaEnv: Map<string, string>): number[] {
-  const out = new Set<number>();
-  const base = expandBase(s, metaEnv, df.escape).toLowerCase();
-  const dep = df.stages.find((o) => o.index < s.index && o.name === base);
-  if (dep) out.add(dep.index);
-  for (const ins of s.instructions) {
-    if ((ins.kind === 'COPY' || ins.kind === 'ADD') && ins.from !== undefined) {
-      let from = ins.from;
-      try {
-        from = expandWord(from, metaEnv, df.escape);
-      } catch {
-        // left as written
-      }
-      const byName = df.stages.find((o) => o.name === from.toLowerCase());
-      const idx = byName ? byName.index : /^\d+$/.test(from) ? Number(from) : undefined;
-      if (idx !== undefined) {
-        if (idx >= s.index)
-          throw new DockerfileParseError(ins.line, `invalid from flag value ${from}: refers to current or later stage`);
-        if (df.stages[idx]) out.add(idx);
-      }
-    }
-  }
-  return [...out];
-}
-
-/** The stages the target needs (FROM another stage, COPY --from), in file order. */
-function neededStages(df: Dockerfile, target: number, metaEnv: Map<string, string>): Stage[] {
-  const need = new Set<number>();
-  const visit = (i: number) => {
-    if (need.has(i)) return;
-    need.add(i);
-    for (const d of stageDeps(df, df.stages[i]!, metaEnv)) visit(d);
-  };
-  try {
-    visit(target);
-  } catch (e) {
-    if (e instanceof DockerfileParseError) throw invalidArgument(e.message);
-    throw e;
-  }
-  return df.stages.filter((s) => need.has(s.index));
 }
 
 /** Go's %v of a []string: `[a b c]`, as Docker writes CMD into history. */
