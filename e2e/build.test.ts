@@ -266,6 +266,22 @@ test('COPY --chown/--chmod and globs, ADD unpacks a local tar, heredocs, ONBUILD
   assert.equal(onbuild.trim(), 'null', 'triggers run once, in the child, and are not inherited');
 });
 
+test('an ONBUILD COPY --from names a stage nothing else needs: the build runs that stage first', async () => {
+  const dir = context({
+    Dockerfile: [
+      'FROM busybox AS assets',
+      'RUN echo asset > /asset',
+      'FROM busybox AS parent',
+      'ONBUILD COPY --from=assets /asset /asset',
+      'FROM parent',
+      'RUN cat /asset',
+    ].join('\n'),
+  });
+  const r = await build(['-t', 'onbuild-from', dir]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'onbuild-from', 'cat', '/asset']), 'asset\n');
+});
+
 test('a Dockerfile on stdin, -q with --iidfile, and stderr of RUN marked as dockerd does', async () => {
   const r = await docker(d, ['build', '-t', 'stdin', '-'], { env, input: 'FROM busybox\nRUN echo to-stderr >&2\n' });
   assert.equal(r.code, 0, r.stderr);

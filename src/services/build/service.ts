@@ -201,6 +201,7 @@ export class BuildService {
       const plan = planStages(df, {
         target: opts.target,
         metaEnv,
+        imageTriggers: (ref) => this.d.images.store.find(ref)?.config.config?.OnBuild ?? undefined,
       });
       return { dir, contextDir, dockerfileName: rel, df, opts, plan, metaEnv };
     } catch (e) {

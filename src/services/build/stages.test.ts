@@ -75,3 +75,33 @@ test('step numbers count the ARGs before FROM, then each needed stage: its FROM 
   assert.equal(p.totalSteps, 10);
   assert.deepEqual(p.firstSteps, [2, 4, 6, 8]);
 });
+
+test('COPY --from in an ONBUILD trigger the base stage declares makes that stage a dependency', () => {
+  const text = [
+    'FROM busybox AS assets',
+    'RUN echo assets',
+    'FROM busybox AS parent',
+    'ONBUILD COPY --from=assets /a /a',
+    'FROM parent',
+  ].join('\n');
+  const p = plan(text);
+  assert.deepEqual(indices(p), [0, 1, 2]);
+  assert.deepEqual(needs(p), { 0: [], 1: [], 2: [0, 1] });
+});
+
+test("COPY --from in the base image's ONBUILD triggers makes that stage a dependency", () => {
+  const text = 'FROM busybox AS assets\nFROM busybox AS other\nFROM parent:1\n';
+  const triggers = (ref: string) => (ref === 'parent:1' ? ['RUN true', 'COPY --from=assets /a /a'] : undefined);
+  const p = plan(text, { imageTriggers: triggers });
+  assert.deepEqual(indices(p), [0, 2]);
+  assert.deepEqual(needs(p), { 0: [], 2: [0] });
+  // without a way to see the image's triggers, nothing is needed
+  assert.deepEqual(indices(plan(text)), [2]);
+});
+
+test('a trigger copying from a later stage, or one that does not parse, is left for its step to fail', () => {
+  const text = 'FROM busybox AS parent\nONBUILD COPY --from=later /a /a\nFROM parent AS child\nFROM busybox AS later\n';
+  assert.deepEqual(needs(plan(text, { target: 'child' })), { 0: [], 1: [0] });
+  const broken = plan('FROM parent:1\n', { imageTriggers: () => ['COPY', 'FROM busybox'] });
+  assert.deepEqual(needs(broken), { 0: [] });
+});

@@ -12,6 +12,7 @@ import {
   DockerfileParseError,
   expandBase,
   expandWord,
+  parseInstruction,
   type Dockerfile,
   type Instruction,
   type Stage,
@@ -33,6 +34,12 @@ export interface PlanOptions {
   readonly target?: string;
   /** The ARGs before the first FROM with their values: what a FROM line and `--from` expand with. */
   readonly metaEnv: Map<string, string>;
+  /**
+   * The ONBUILD triggers of a base image (not a stage) by the name FROM gives, if the image is
+   * known: their `COPY --from` stages are needed too. Optional; without it only the triggers a
+   * stage of this Dockerfile declares are looked at.
+   */
+  readonly imageTriggers?: (ref: string) => readonly string[] | undefined;
 }
 
 /** Plans a build; an unknown target or a `--from` forward reference is InvalidArgument. */
@@ -79,7 +86,7 @@ export function stageNamed(df: Dockerfile, from: string): Stage | undefined {
   );
 }
 
-/** The stages one stage needs: its FROM and its COPY --from sources. */
+/** The stages one stage needs: its FROM, its COPY --from sources, and those of the triggers it inherits. */
 function stageDeps(df: Dockerfile, s: Stage, o: PlanOptions): number[] {
   const out = new Set<number>();
   const base = baseStage(df, s, o.metaEnv);
@@ -91,6 +98,11 @@ function stageDeps(df: Dockerfile, s: Stage, o: PlanOptions): number[] {
       throw new DockerfileParseError(ins.line, `invalid from flag value ${dep.from}: refers to current or later stage`);
     }
     if (df.stages[dep.index]) out.add(dep.index);
+  }
+  // A trigger that copies from a later stage fails when it runs, as it did before planning knew of it.
+  for (const ins of inheritedTriggers(df, s, base, o)) {
+    const dep = copyFrom(df, ins, o.metaEnv);
+    if (dep !== undefined && dep.index < s.index && df.stages[dep.index]) out.add(dep.index);
   }
   return [...out];
 }
@@ -114,4 +126,27 @@ function copyFrom(
   const byName = df.stages.find((o) => o.name === from.toLowerCase());
   const index = byName ? byName.index : /^\d+$/.test(from) ? Number(from) : undefined;
   return index === undefined ? undefined : { index, from };
+}
+
+/**
+ * The ONBUILD triggers that run first in stage `s`: those its base stage declares (a stage's
+ * own inherited triggers ran in it and were cleared), or those of its base image.
+ */
+function inheritedTriggers(df: Dockerfile, s: Stage, base: Stage | undefined, o: PlanOptions): Instruction[] {
+  let expressions: readonly string[];
+  if (base) {
+    expressions = base.instructions.flatMap((i) => (i.kind === 'ONBUILD' ? [i.expression] : []));
+  } else {
+    const ref = expandBase(s, o.metaEnv, df.escape);
+    expressions = ref.toLowerCase() === 'scratch' || !ref ? [] : (o.imageTriggers?.(ref) ?? []);
+  }
+  const out: Instruction[] = [];
+  for (const e of expressions) {
+    try {
+      out.push(parseInstruction(e, df.escape));
+    } catch {
+      // a broken trigger fails the stage when it runs, with its own message
+    }
+  }
+  return out;
 }
