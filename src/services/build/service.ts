@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs';
 import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { invalidArgument, messageOf } from '../../errdefs/index.ts';
-import { applyLayer, diffOverlayUpper, resolveInRoot } from '../../archive/index.ts';
+import { diffOverlayUpper } from '../../archive/index.ts';
 import {
   DockerfileParseError,
   ShellError,
@@ -32,6 +32,7 @@ import type { ImageService } from '../images/index.ts';
 import type { Image } from '../../images/index.ts';
 import type { ContainerService } from '../containers/index.ts';
 import { BuildCache } from './cache.ts';
+import { unpackContext } from './context.ts';
 import { baseStage, planStages, stageNamed, type StagePlan } from './stages.ts';
 import {
   ADD_URL_MAX_BYTES,
@@ -154,26 +155,7 @@ export class BuildService {
     const contextDir = join(dir, 'context');
     await fs.mkdir(contextDir, { recursive: true });
     try {
-      const { head, stream } = await peek(body, 512);
-      let dockerfileName = opts.dockerfile || 'Dockerfile';
-      if (looksLikeArchive(head)) {
-        await applyLayer(stream, contextDir, { host: this.d.host, literal: true });
-      } else {
-        // a bare Dockerfile as the body (`docker build - < Dockerfile`)
-        const chunks: Buffer[] = [];
-        for await (const c of stream) chunks.push(c as Buffer);
-        dockerfileName = 'Dockerfile';
-        await fs.writeFile(join(contextDir, dockerfileName), Buffer.concat(chunks));
-      }
-      let text: string | undefined;
-      const rel = posix.normalize(dockerfileName.replace(/^\/+/, ''));
-      const abs = await resolveInRoot(contextDir, rel);
-      text = abs ? await fs.readFile(abs, 'utf8').catch(() => undefined) : undefined;
-      if (text === undefined && !opts.dockerfile) {
-        const lower = await resolveInRoot(contextDir, 'dockerfile');
-        text = lower ? await fs.readFile(lower, 'utf8').catch(() => undefined) : undefined;
-      }
-      if (text === undefined) throw invalidArgument(`Cannot locate specified Dockerfile: ${dockerfileName}`);
+      const { dockerfileName: rel, text } = await unpackContext(body, contextDir, opts.dockerfile, this.d.host);
       let df: Dockerfile;
       try {
         df = parseDockerfile(text);
@@ -920,47 +902,4 @@ function dur(ns?: number): string {
   if (!ns) return '0s';
   const s = ns / 1e9;
   return s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`;
-}
-
-function looksLikeArchive(head: Buffer): boolean {
-  if (head.length === 0) return true;
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return true;
-  if (head.length >= 3 && head.subarray(0, 3).toString('latin1') === 'BZh') return true;
-  if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true;
-  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return true;
-  if (head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar') return true;
-  // an old-style tar header: a plausible checksum field
-  if (head.length >= 512 && /^[0-7 \0]{6,8}$/.test(head.subarray(148, 156).toString('latin1'))) return true;
-  return false;
-}
-
-/** Reads the first `n` bytes of a stream, and gives back a stream with them put back. */
-async function peek(s: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
-  const chunks: Buffer[] = [];
-  let got = 0;
-  const it = s[Symbol.asyncIterator]();
-  let done = false;
-  while (got < n) {
-    const r = await it.next();
-    if (r.done) {
-      done = true;
-      break;
-    }
-    const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
-    chunks.push(b);
-    got += b.length;
-  }
-  const head = Buffer.concat(chunks);
-  const stream = Readable.from(
-    (async function* () {
-      yield head;
-      if (done) return;
-      for (;;) {
-        const r = await it.next();
-        if (r.done) return;
-        yield r.value as Buffer;
-      }
-    })(),
-  );
-  return { head, stream };
 }
