@@ -1,10 +1,10 @@
 /** services/build: `docker build` on the legacy builder's model, with a persistent step cache. */
 export {
   BuildService,
-  StepError,
   type BuildServiceDeps,
   type BuildOptions,
   type BuildMessage,
   type PreparedBuild,
 } from './service.ts';
+export { StepError } from './step.ts';
 export { BuildCache } from './cache.ts';

@@ -13,13 +13,9 @@ import { invalidArgument, messageOf } from '../../errdefs/index.ts';
 import { diffOverlayUpper } from '../../archive/index.ts';
 import {
   DockerfileParseError,
-  ShellError,
   expandBase,
-  expandWord,
-  expandWords,
   parseDockerfile,
   parseInstruction,
-  type ArgDef,
   type Dockerfile,
   type Instruction,
   type Stage,
@@ -32,6 +28,8 @@ import type { ImageService } from '../images/index.ts';
 import type { Image } from '../../images/index.ts';
 import type { ContainerService } from '../containers/index.ts';
 import { BuildCache } from './cache.ts';
+import { configStep } from './config.ts';
+import { StepError, expand, shellOf, stepEnv, type StageState } from './step.ts';
 import { unpackContext } from './context.ts';
 import { baseStage, planStages, stageNamed, type StagePlan } from './stages.ts';
 import {
@@ -88,25 +86,7 @@ export interface PreparedBuild {
 export type BuildMessage =
   { stream: string } | { aux: { ID: string } } | { errorDetail: { message: string; code?: number }; error: string };
 
-const DEFAULT_SHELL = ['/bin/sh', '-c'];
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-interface StageState {
-  image: Image | null;
-  config: ImageRunConfig;
-  author?: string;
-  /** ARGs declared in this stage, with their values */
-  args: Map<string, string>;
-  cmdSet: boolean;
-}
-
-export class StepError extends Error {
-  code?: number;
-  constructor(message: string, code?: number) {
-    super(message);
-    this.code = code;
-  }
-}
 
 export class BuildService {
   private readonly d: BuildServiceDeps;
@@ -397,16 +377,6 @@ export class BuildService {
     return st;
   }
 
-  /** The env an instruction's words expand with: the stage's ARGs under its ENV. */
-  private expandEnv(st: StageState): Map<string, string> {
-    const env = new Map(st.args);
-    for (const e of st.config.Env ?? []) {
-      const i = e.indexOf('=');
-      if (i > 0) env.set(e.slice(0, i), e.slice(i + 1));
-    }
-    return env;
-  }
-
   private async step(
     b: PreparedBuild,
     st: StageState,
@@ -416,144 +386,29 @@ export class BuildService {
     usedArgs: Set<string>,
   ): Promise<void> {
     if (b.signal?.aborted) throw new StepError('build cancelled');
-    const esc = b.df.escape;
-    const env = this.expandEnv(st);
-    const x = (s: string) => expand(s, env, esc, ins.line);
-    const shell = st.config.Shell?.length ? st.config.Shell : DEFAULT_SHELL;
-    const nop = (text: string) => `${shell.join(' ')} #(nop) ${text}`;
-    const c = st.config;
     switch (ins.kind) {
-      case 'ENV': {
-        const pairs = ins.pairs.map((p) => [x(p.key), x(p.value)] as const);
-        const list = [...(c.Env ?? [])];
-        for (const [k, v] of pairs) {
-          const i = list.findIndex((e) => e.split('=')[0] === k);
-          if (i >= 0) list[i] = `${k}=${v}`;
-          else list.push(`${k}=${v}`);
-        }
-        c.Env = list;
-        return this.commitConfig(b, st, nop(` ENV ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`), out);
-      }
-      case 'LABEL': {
-        const pairs = ins.pairs.map((p) => [x(p.key), x(p.value)] as const);
-        c.Labels = { ...(c.Labels ?? {}) };
-        for (const [k, v] of pairs) c.Labels[k] = v;
-        return this.commitConfig(b, st, nop(` LABEL ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`), out);
-      }
-      case 'ARG': {
-        const shown: string[] = [];
-        let extra = '';
-        for (const a of ins.args) {
-          const value = this.argValue(b, a, env, esc, ins.line);
-          usedArgs.add(a.name);
-          if (value !== undefined) st.args.set(a.name, value);
-          extra += `${a.name}=${value ?? ''}\n`;
-          shown.push(a.value !== undefined ? `${a.name}=${a.value}` : a.name);
-        }
-        return this.commitConfig(b, st, nop(` ARG ${shown.join(' ')}`), out, extra);
-      }
-      case 'MAINTAINER':
-        st.author = ins.value;
-        return this.commitConfig(b, st, nop(` MAINTAINER ${ins.value}`), out);
-      case 'WORKDIR': {
-        const w = x(ins.value);
-        const path = posix.isAbsolute(w) ? posix.normalize(w) : posix.join(c.WorkingDir || '/', w);
-        c.WorkingDir = path;
-        return this.fileStep(
-          b,
-          st,
-          nop(`WORKDIR ${path}`),
-          '',
-          out,
-          async (rootfs) => {
-            await mkdirInRoot(rootfs, path.replace(/^\/+/, ''));
-          },
-          true,
-        );
-      }
-      case 'USER':
-        c.User = x(ins.value);
-        return this.commitConfig(b, st, nop(` USER ${c.User}`), out);
-      case 'STOPSIGNAL':
-        c.StopSignal = x(ins.value);
-        return this.commitConfig(b, st, nop(` STOPSIGNAL ${c.StopSignal}`), out);
-      case 'EXPOSE': {
-        const ports = ins.ports.flatMap((p) => expandWords(p, env, esc));
-        c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
-        for (const p of ports) {
-          const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(p);
-          if (!m) throw new StepError(`invalid containerPort: ${p}`);
-          const from = Number(m[1]);
-          const to = m[2] ? Number(m[2]) : from;
-          for (let n = from; n <= to; n++) c.ExposedPorts[`${n}/${(m[3] ?? 'tcp').toLowerCase()}`] = {};
-        }
-        return this.commitConfig(b, st, nop(` EXPOSE ${ports.join(' ')}`), out);
-      }
-      case 'VOLUME': {
-        const vols = ins.volumes.map((v) => x(v));
-        c.Volumes = { ...(c.Volumes ?? {}) };
-        for (const v of vols) c.Volumes[v] = {};
-        return this.commitConfig(b, st, nop(` VOLUME [${vols.join(' ')}]`), out);
-      }
-      case 'SHELL':
-        c.Shell = ins.shell;
-        // Docker records it under the new shell
-        return this.commitConfig(b, st, `${ins.shell.join(' ')} #(nop)  SHELL [${ins.shell.join(' ')}]`, out);
-      case 'HEALTHCHECK': {
-        const h = ins.health;
-        c.Healthcheck = {
-          Test: h.test,
-          ...(h.interval ? { Interval: h.interval } : {}),
-          ...(h.timeout ? { Timeout: h.timeout } : {}),
-          ...(h.startPeriod ? { StartPeriod: h.startPeriod } : {}),
-          ...(h.startInterval ? { StartInterval: h.startInterval } : {}),
-          ...(h.retries ? { Retries: h.retries } : {}),
-        } as ImageRunConfig['Healthcheck'];
-        return this.commitConfig(
-          b,
-          st,
-          nop(
-            ` HEALTHCHECK &{${goList(h.test)} "${dur(h.interval)}" "${dur(h.timeout)}" "${dur(h.startPeriod)}" '\\x${(h.retries ?? 0).toString(16).padStart(2, '0')}'}`,
-          ),
-          out,
-        );
-      }
-      case 'ONBUILD': {
-        c.OnBuild = [...(c.OnBuild ?? []), ins.expression];
-        return this.commitConfig(b, st, nop(` ONBUILD ${ins.expression}`), out);
-      }
-      case 'CMD':
-      case 'ENTRYPOINT': {
-        const cmd = ins.shellForm ? (ins.cmd.length ? [...shell, ...ins.cmd] : []) : ins.cmd;
-        if (ins.kind === 'CMD') {
-          c.Cmd = cmd;
-          st.cmdSet = true;
-        } else {
-          c.Entrypoint = cmd;
-          if (!st.cmdSet) c.Cmd = null;
-        }
-        return this.commitConfig(b, st, nop(` ${ins.kind} ${goList(cmd)}`), out);
-      }
       case 'RUN':
-        return this.runStep(b, st, ins, shell, out);
+        return this.runStep(b, st, ins, shellOf(st.config), out);
       case 'COPY':
       case 'ADD':
-        return this.copyStep(b, st, ins, env, results, out);
+        return this.copyStep(b, st, ins, stepEnv(st), results, out);
     }
-  }
-
-  private argValue(
-    b: PreparedBuild,
-    a: ArgDef,
-    env: Map<string, string>,
-    esc: string,
-    line: number,
-  ): string | undefined {
-    const given = b.opts.buildArgs[a.name];
-    if (given !== undefined && given !== null) return given;
-    if (a.value !== undefined) return expand(a.value, env, esc, line);
-    if (b.metaEnv.has(a.name)) return b.metaEnv.get(a.name);
-    return undefined;
+    const r = configStep(ins, st, { escape: b.df.escape, buildArgs: b.opts.buildArgs, metaEnv: b.metaEnv });
+    for (const a of r.used) usedArgs.add(a);
+    Object.assign(st, r.state);
+    const dir = r.mkdir;
+    if (dir === undefined) return this.commitConfig(b, st, r.createdBy, out, r.extra);
+    return this.fileStep(
+      b,
+      st,
+      r.createdBy,
+      r.extra,
+      out,
+      async (rootfs) => {
+        await mkdirInRoot(rootfs, dir.replace(/^\/+/, ''));
+      },
+      true,
+    );
   }
 
   /** A step that changes only the config: an image with an empty layer, or the cached one. */
@@ -719,7 +574,7 @@ export class BuildService {
       const chown = ins.chown !== undefined ? x(ins.chown) : undefined;
       const kind = sources.length === 1 && inline.length === 0 ? (sources[0]!.isDir ? 'dir' : 'file') : 'multi';
       // history names the destination as written; the key has it resolved (WORKDIR may differ)
-      const createdBy = `${(st.config.Shell?.length ? st.config.Shell : DEFAULT_SHELL).join(' ')} #(nop) ${ins.kind} ${kind}:${digest} in ${written} `;
+      const createdBy = `${shellOf(st.config).join(' ')} #(nop) ${ins.kind} ${kind}:${digest} in ${written} `;
       const extra = `${destRaw}\n${inlineDigest}\n${chown ?? ''}\n${chmod ?? ''}\n${ins.from ?? ''}`;
       await this.fileStep(b, st, createdBy, extra, out, async (rootfs, staging) => {
         let uid = 0;
@@ -766,7 +621,7 @@ export class BuildService {
     b: PreparedBuild,
     st: StageState,
     ins: Extract<Instruction, { kind: 'RUN' }>,
-    shell: string[],
+    shell: readonly string[],
     out: (s: string) => void,
   ): Promise<void> {
     let cmd: string[];
@@ -882,24 +737,3 @@ const PREDEFINED_ARGS = new Set([
   'ALL_PROXY',
   'all_proxy',
 ]);
-
-function expand(s: string, env: Map<string, string>, esc: string, line: number): string {
-  try {
-    return expandWord(s, env, esc);
-  } catch (e) {
-    if (e instanceof ShellError)
-      throw new StepError(`failed to process "${s}": ${e.message}${line ? ` (line ${line})` : ''}`);
-    throw e;
-  }
-}
-
-/** Go's %v of a []string: `[a b c]`, as Docker writes CMD into history. */
-function goList(a: string[]): string {
-  return `[${a.map((s) => JSON.stringify(s)).join(' ')}]`;
-}
-
-function dur(ns?: number): string {
-  if (!ns) return '0s';
-  const s = ns / 1e9;
-  return s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`;
-}
