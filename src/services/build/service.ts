@@ -4,13 +4,18 @@
  * (RUN as a container whose upper directory becomes the layer; COPY/ADD and WORKDIR through
  * a mounted root; the rest as config-only images), with a persistent cache per step.
  * The stream speaks the legacy builder's JSON messages.
+ *
+ * This file holds the service (prepare, run, prune), the stages' scheduling and the dispatch
+ * of each step; the work is in files named for it: `context.ts` (the request body and the
+ * Dockerfile in it), `stages.ts` (which stages run, what each waits for: pure), `config.ts`
+ * (the config-only instructions: pure), `run-step.ts` (RUN), `copy-step.ts` (COPY/ADD, with
+ * `copy.ts` for the files), `commit.ts` (the cache and how a step becomes an image).
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { join, posix } from 'node:path';
-import { Readable } from 'node:stream';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { invalidArgument, messageOf } from '../../errdefs/index.ts';
-import { diffOverlayUpper } from '../../archive/index.ts';
 import {
   DockerfileParseError,
   expandBase,
@@ -20,7 +25,6 @@ import {
   type Instruction,
   type Stage,
 } from '../../dockerfile/index.ts';
-import { resolveUser } from '../../oci/index.ts';
 import { familiarString, hostPlatform, parseReference, shortId, type ImageRunConfig } from '../../spec/index.ts';
 import type { Host } from '../../host/index.ts';
 import type { Snapshotter } from '../../snapshots/index.ts';
@@ -28,20 +32,23 @@ import type { ImageService } from '../images/index.ts';
 import type { Image } from '../../images/index.ts';
 import type { ContainerService } from '../containers/index.ts';
 import { BuildCache } from './cache.ts';
+import { commitConfig, fileStep } from './commit.ts';
 import { configStep } from './config.ts';
-import { StepError, expand, shellOf, stepEnv, type StageState } from './step.ts';
 import { unpackContext } from './context.ts';
-import { baseStage, planStages, stageNamed, type StagePlan } from './stages.ts';
+import { mkdirInRoot } from './copy.ts';
+import { copyStep } from './copy-step.ts';
+import { runStep } from './run-step.ts';
+import { baseStage, planStages } from './stages.ts';
 import {
-  ADD_URL_MAX_BYTES,
-  contentDigest,
-  copyInto,
-  download,
-  matchSources,
-  mkdirInRoot,
-  parseChmod,
-  type Source,
-} from './copy.ts';
+  StepError,
+  expand,
+  shellOf,
+  stepEnv,
+  type BuildOptions,
+  type PreparedBuild,
+  type StageState,
+  type StepContext,
+} from './step.ts';
 
 export interface BuildServiceDeps {
   images: ImageService;
@@ -55,34 +62,6 @@ export interface BuildServiceDeps {
   log: { debug(m: string): void; warn(m: string): void };
 }
 
-export interface BuildOptions {
-  dockerfile?: string;
-  tags: string[];
-  buildArgs: Record<string, string | null>;
-  labels: Record<string, string>;
-  noCache: boolean;
-  quiet: boolean;
-  target?: string;
-  networkMode?: string;
-  /** remove intermediate containers after a failed step too */
-  forceRm?: boolean;
-  /** host config fields for RUN containers (memory, CPU, extra hosts, shm size, ulimits) */
-  runHostConfig?: Record<string, unknown>;
-}
-
-/** A parsed build, ready to run: made by `prepare`, whose errors are the request's. */
-export interface PreparedBuild {
-  dir: string;
-  contextDir: string;
-  dockerfileName: string;
-  df: Dockerfile;
-  opts: BuildOptions;
-  plan: StagePlan;
-  metaEnv: Map<string, string>;
-  /** set by run: aborts the build (the client went away, or another stage failed) */
-  signal?: AbortSignal;
-}
-
 export type BuildMessage =
   { stream: string } | { aux: { ID: string } } | { errorDetail: { message: string; code?: number }; error: string };
 
@@ -91,18 +70,16 @@ const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 export class BuildService {
   private readonly d: BuildServiceDeps;
   readonly cache: BuildCache;
+  private readonly steps: StepContext;
 
   constructor(deps: BuildServiceDeps) {
     this.d = deps;
     this.cache = new BuildCache(deps.root);
+    this.steps = { ...deps, cache: this.cache, mountsDir: join(deps.root, 'mounts') };
   }
 
-  /**
-   * Where steps mount roots (`<data-root>/builder/mounts`), outside `tmp/`, which the daemon
-   * empties at start with a plain recursive removal that a live mount would stop.
-   */
   private get mountsDir(): string {
-    return join(this.d.root, 'mounts');
+    return this.steps.mountsDir;
   }
 
   /** At daemon start: unmounts and removes what a build interrupted by a crash left mounted. */
@@ -388,17 +365,18 @@ export class BuildService {
     if (b.signal?.aborted) throw new StepError('build cancelled');
     switch (ins.kind) {
       case 'RUN':
-        return this.runStep(b, st, ins, shellOf(st.config), out);
+        return runStep(this.steps, b, st, ins, shellOf(st.config), out);
       case 'COPY':
       case 'ADD':
-        return this.copyStep(b, st, ins, stepEnv(st), results, out);
+        return copyStep(this.steps, b, st, ins, stepEnv(st), results, out);
     }
     const r = configStep(ins, st, { escape: b.df.escape, buildArgs: b.opts.buildArgs, metaEnv: b.metaEnv });
     for (const a of r.used) usedArgs.add(a);
     Object.assign(st, r.state);
     const dir = r.mkdir;
-    if (dir === undefined) return this.commitConfig(b, st, r.createdBy, out, r.extra);
-    return this.fileStep(
+    if (dir === undefined) return commitConfig(this.steps, b, st, r.createdBy, out, r.extra);
+    return fileStep(
+      this.steps,
       b,
       st,
       r.createdBy,
@@ -409,318 +387,6 @@ export class BuildService {
       },
       true,
     );
-  }
-
-  /** A step that changes only the config: an image with an empty layer, or the cached one. */
-  private async commitConfig(
-    b: PreparedBuild,
-    st: StageState,
-    createdBy: string,
-    out: (s: string) => void,
-    extra = '',
-  ): Promise<void> {
-    const key = BuildCache.key(st.image?.id ?? null, createdBy, extra);
-    if (this.useCache(b, st, key, out)) return;
-    // the legacy builder commits these through a container too, and says so
-    const cid = randomBytes(6).toString('hex');
-    out(` ---> Running in ${cid}\n`);
-    out(`Removing intermediate container ${cid}\n`);
-    const img = await this.d.images.commit({
-      parent: st.image,
-      layer: Readable.from([Buffer.alloc(1024)]),
-      config: st.config,
-      createdBy,
-      author: st.author,
-    });
-    await this.finish(st, img, key, out);
-  }
-
-  private useCache(b: PreparedBuild, st: StageState, key: string, out: (s: string) => void): boolean {
-    if (b.opts.noCache) return false;
-    const id = this.cache.get(key, (i) => !!this.d.images.store.find(i));
-    if (!id) return false;
-    const img = this.d.images.store.get(id);
-    out(' ---> Using cache\n');
-    out(` ---> ${shortId(img.id)}\n`);
-    st.image = img;
-    st.config = structuredClone(img.config.config ?? {});
-    return true;
-  }
-
-  private async finish(st: StageState, img: Image, key: string, out: (s: string) => void): Promise<void> {
-    st.image = img;
-    st.config = structuredClone(img.config.config ?? {});
-    await this.cache.set(key, img.id);
-    out(` ---> ${shortId(img.id)}\n`);
-  }
-
-  /**
-   * A step that changes files without running anything (COPY, ADD, WORKDIR): the parent's
-   * root is mounted with a fresh upper directory, `fn` works in it, the upper becomes the layer.
-   */
-  private async fileStep(
-    b: PreparedBuild,
-    st: StageState,
-    createdBy: string,
-    extra: string,
-    out: (s: string) => void,
-    fn: (rootfs: string, scratch: string) => Promise<void>,
-    viaContainer = false,
-  ): Promise<void> {
-    const key = BuildCache.key(st.image?.id ?? null, createdBy, extra);
-    if (this.useCache(b, st, key, out)) return;
-    if (viaContainer) {
-      // WORKDIR: the legacy builder makes the directory through a container, and says so
-      const cid = randomBytes(6).toString('hex');
-      out(` ---> Running in ${cid}\n`);
-      out(`Removing intermediate container ${cid}\n`);
-    }
-    const work = join(this.mountsDir, `step-${randomBytes(4).toString('hex')}`);
-    await fs.mkdir(work, { recursive: true });
-    let mounted = false;
-    try {
-      const rootfs = await this.d.snapshots.mountRootfs(work, (st.image?.topChain ?? null) as never);
-      mounted = true;
-      await fn(rootfs, join(work, 'staging'));
-      await this.d.snapshots.unmountRootfs(work);
-      mounted = false;
-      const img = await this.d.images.commit({
-        parent: st.image,
-        layer: diffOverlayUpper(join(work, 'upper'), { host: this.d.host }),
-        config: st.config,
-        createdBy,
-        author: st.author,
-      });
-      await this.finish(st, img, key, out);
-    } finally {
-      if (mounted) await this.d.snapshots.unmountRootfs(work).catch(() => {});
-      await fs.rm(work, { recursive: true, force: true }).catch(() => {});
-    }
-  }
-
-  private async copyStep(
-    b: PreparedBuild,
-    st: StageState,
-    ins: Extract<Instruction, { kind: 'COPY' | 'ADD' }>,
-    env: Map<string, string>,
-    results: Map<number, Image | null>,
-    out: (s: string) => void,
-  ): Promise<void> {
-    const esc = b.df.escape;
-    const x = (s: string) => expand(s, env, esc, ins.line);
-    const written = x(ins.dest);
-    const wd = st.config.WorkingDir || '/';
-    let destRaw = posix.isAbsolute(written) ? written : posix.join(wd, written);
-    if ((written.endsWith('/') || written === '.' || written.endsWith('/.')) && !destRaw.endsWith('/')) destRaw += '/';
-    // where the sources come from: the context, another stage, or an image
-    let srcRoot = b.contextDir;
-    let fromWork: string | undefined;
-    const fromMounted: string[] = [];
-    try {
-      if (ins.from !== undefined) {
-        const from = x(ins.from);
-        const stage = stageNamed(b.df, from);
-        let img: Image | null | undefined;
-        if (stage) {
-          if (!results.has(stage.index))
-            throw new StepError(`invalid from flag value ${from}: stage not built before this one`);
-          img = results.get(stage.index);
-        } else {
-          img = this.d.images.store.find(from);
-          if (!img)
-            throw new StepError(
-              `invalid from flag value ${from}: pull access denied for ${from}, repository does not exist or may require 'docker login'`,
-            );
-        }
-        fromWork = join(this.mountsDir, `from-${randomBytes(4).toString('hex')}`);
-        await fs.mkdir(fromWork, { recursive: true });
-        srcRoot = await this.d.snapshots.mountRootfs(fromWork, (img?.topChain ?? null) as never);
-        fromMounted.push(fromWork);
-      }
-      const heredocs = new Map(ins.heredocs.map((h) => [h.name, h]));
-      const sources: Source[] = [];
-      const inline: Array<{ name: string; content: string }> = [];
-      for (const raw of ins.sources) {
-        const hm = /^<<-?["']?([^"']+)["']?$/.exec(raw);
-        if (hm && heredocs.has(hm[1]!)) {
-          const h = heredocs.get(hm[1]!)!;
-          inline.push({ name: hm[1]!, content: h.quoted ? h.content : x(h.content) });
-          continue;
-        }
-        const pattern = x(raw);
-        if (/^https?:\/\//.test(pattern)) {
-          if (ins.kind === 'COPY') throw new StepError("COPY failed: source can't be a URL for COPY");
-          const got = await download(
-            pattern,
-            join(b.dir, `url-${randomBytes(4).toString('hex')}`),
-            ADD_URL_MAX_BYTES,
-            b.signal,
-          ).catch((e) => {
-            throw new StepError(messageOf(e));
-          });
-          sources.push(got);
-          continue;
-        }
-        const matched = await matchSources(srcRoot, pattern, ins.kind).catch((e) => {
-          throw new StepError(messageOf(e));
-        });
-        sources.push(...matched);
-      }
-      if (sources.length === 0 && inline.length === 0)
-        throw new StepError(`${ins.kind} failed: no source files were specified`);
-      const digest = await contentDigest(sources);
-      const inlineDigest = inline.map((f) => `${f.name}:${f.content}`).join('\0');
-      const chmod = parseChmod(ins.chmod !== undefined ? x(ins.chmod) : undefined);
-      const chown = ins.chown !== undefined ? x(ins.chown) : undefined;
-      const kind = sources.length === 1 && inline.length === 0 ? (sources[0]!.isDir ? 'dir' : 'file') : 'multi';
-      // history names the destination as written; the key has it resolved (WORKDIR may differ)
-      const createdBy = `${shellOf(st.config).join(' ')} #(nop) ${ins.kind} ${kind}:${digest} in ${written} `;
-      const extra = `${destRaw}\n${inlineDigest}\n${chown ?? ''}\n${chmod ?? ''}\n${ins.from ?? ''}`;
-      await this.fileStep(b, st, createdBy, extra, out, async (rootfs, staging) => {
-        let uid = 0;
-        let gid = 0;
-        if (chown) {
-          try {
-            const u = await resolveUser(chown.includes(':') ? chown : `${chown}:${chown}`, rootfs).catch(() =>
-              resolveUser(chown, rootfs),
-            );
-            uid = u.uid;
-            gid = chown.includes(':') ? u.gid : /^\d+$/.test(chown) ? u.uid : u.gid;
-          } catch (e) {
-            throw new StepError(`unable to convert uid/gid chown string to host mapping: ${messageOf(e)}`);
-          }
-        }
-        await copyInto(
-          rootfs,
-          staging,
-          {
-            sources,
-            inline,
-            dest: destRaw,
-            uid,
-            gid,
-            chmod,
-            extract: ins.kind === 'ADD',
-            chowned: chown !== undefined,
-          },
-          this.d.host,
-          ins.kind,
-        ).catch((e) => {
-          throw e instanceof StepError ? e : new StepError(`${ins.kind} failed: ${messageOf(e)}`);
-        });
-      });
-    } finally {
-      for (const w of fromMounted) {
-        await this.d.snapshots.unmountRootfs(w).catch(() => {});
-        await fs.rm(w, { recursive: true, force: true }).catch(() => {});
-      }
-    }
-  }
-
-  private async runStep(
-    b: PreparedBuild,
-    st: StageState,
-    ins: Extract<Instruction, { kind: 'RUN' }>,
-    shell: readonly string[],
-    out: (s: string) => void,
-  ): Promise<void> {
-    let cmd: string[];
-    if (ins.heredocs.length && ins.shellForm) {
-      const line = ins.cmd[0] ?? '';
-      const only = /^<<-?["']?([A-Za-z_][A-Za-z0-9_]*)["']?$/.exec(line.trim());
-      if (only && ins.heredocs.length === 1 && ins.heredocs[0]!.content.startsWith('#!')) {
-        // a script with its own interpreter runs as a file, as BuildKit runs it
-        const body = ins.heredocs[0]!.content;
-        let end = 'BERTH_HEREDOC';
-        while (body.includes(end)) end += '_';
-        cmd = [
-          ...shell,
-          `f=/tmp/.berth-heredoc-$$; cat > "$f" <<'${end}'\n${body}${end}\nchmod +x "$f"; "$f"; rc=$?; rm -f "$f"; exit $rc`,
-        ];
-      } else if (only && ins.heredocs.length === 1) {
-        cmd = [...shell, ins.heredocs[0]!.content];
-      } else {
-        let script = line;
-        for (const h of ins.heredocs) script += `\n${h.content}${h.name}`;
-        cmd = [...shell, script];
-      }
-    } else {
-      cmd = ins.shellForm ? [...shell, ...ins.cmd] : ins.cmd;
-    }
-    // build args visible to the command (ENV wins over ARG of the same name)
-    const envNames = new Set((st.config.Env ?? []).map((e) => e.split('=')[0]));
-    const argEnv = [...st.args]
-      .filter(([k]) => !envNames.has(k))
-      .map(([k, v]) => `${k}=${v}`)
-      .sort();
-    const createdBy = (argEnv.length ? `|${argEnv.length} ${argEnv.join(' ')} ` : '') + cmd.join(' ');
-    const key = BuildCache.key(st.image?.id ?? null, createdBy, ins.network ?? '');
-    if (this.useCache(b, st, key, out)) return;
-    if (!st.image) throw new StepError('failed to run: no image to run from: RUN in a stage FROM scratch has no shell');
-    const network = ins.network ?? b.opts.networkMode ?? 'default';
-    const c = st.config;
-    const created = await this.d.containers.create({
-      Image: st.image.id,
-      Cmd: cmd,
-      Entrypoint: [],
-      Env: [...(c.Env ?? []), ...argEnv],
-      User: c.User ?? '',
-      WorkingDir: c.WorkingDir ?? '',
-      Labels: {},
-      HostConfig: { ...(b.opts.runHostConfig ?? {}), NetworkMode: network === 'default' ? 'default' : network },
-    } as never);
-    const id = created.Id;
-    out(` ---> Running in ${shortId(id)}\n`);
-    let removed = false;
-    try {
-      const exit = this.d.containers.nextExit(id);
-      const kill = () => void this.d.containers.kill(id, 'SIGKILL').catch(() => {});
-      b.signal?.addEventListener('abort', kill);
-      void exit.finally(() => b.signal?.removeEventListener('abort', kill));
-      if (b.signal?.aborted) throw new StepError('build cancelled');
-      await this.d.containers.start(id);
-      // cancelled while it was starting: the kill then found nothing running yet
-      if (b.signal?.aborted) kill();
-      const rec = this.d.containers.store.get(id);
-      for await (const entry of this.d.containers.logs(rec, { follow: true, untilExit: exit })) {
-        // stderr in red, as dockerd's legacy builder marks it
-        out(
-          entry.stream === 'stderr' ? `\u001b[91m${entry.data.toString('utf8')}\u001b[0m` : entry.data.toString('utf8'),
-        );
-      }
-      const code = await exit;
-      if (b.signal?.aborted) throw new StepError('build cancelled');
-      if (code !== 0) {
-        throw new StepError(`The command '${cmd.join(' ')}' returned a non-zero code: ${code}`, code);
-      }
-      // The exit is reported before the rootfs is unmounted: the upper is complete either way,
-      // and once unmounted it becomes the layer's directory as it is (no second unpack).
-      const cdir = this.d.containers.dir(id);
-      const upper = join(cdir, 'upper');
-      let adopt = false;
-      for (let i = 0; i < 100; i++) {
-        if (!(await this.d.snapshots.isMounted(cdir))) {
-          adopt = true;
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      const img = await this.d.images.commit({
-        parent: st.image,
-        layer: diffOverlayUpper(upper, { host: this.d.host }),
-        config: st.config,
-        createdBy,
-        author: st.author,
-        containerId: id,
-        ...(adopt ? { adoptDir: upper } : {}),
-      });
-      await this.d.containers.remove(id, { force: true, volumes: true });
-      removed = true;
-      out(`Removing intermediate container ${shortId(id)}\n`);
-      await this.finish(st, img, key, out);
-    } finally {
-      if (!removed) await this.d.containers.remove(id, { force: true, volumes: true }).catch(() => {});
-    }
   }
 }
 

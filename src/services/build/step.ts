@@ -1,11 +1,60 @@
 /**
- * What every build step shares: the state a stage carries from step to step, the error a
- * step fails with (streamed to the client as the build's error, with the command's exit code
+ * What every build step shares: the build as prepared, what steps work with (the services,
+ * the cache, where roots are mounted), the state a stage carries from step to step, the error
+ * a step fails with (streamed to the client as the build's error, with the command's exit code
  * when a RUN failed), and word expansion that names the step's line when it fails.
  */
-import { ShellError, expandWord } from '../../dockerfile/index.ts';
+import { ShellError, expandWord, type Dockerfile } from '../../dockerfile/index.ts';
+import type { Host } from '../../host/index.ts';
 import type { Image } from '../../images/index.ts';
+import type { Snapshotter } from '../../snapshots/index.ts';
 import type { ImageRunConfig } from '../../spec/index.ts';
+import type { ContainerService } from '../containers/index.ts';
+import type { ImageService } from '../images/index.ts';
+import type { BuildCache } from './cache.ts';
+import type { StagePlan } from './stages.ts';
+
+export interface BuildOptions {
+  dockerfile?: string;
+  tags: string[];
+  buildArgs: Record<string, string | null>;
+  labels: Record<string, string>;
+  noCache: boolean;
+  quiet: boolean;
+  target?: string;
+  networkMode?: string;
+  /** remove intermediate containers after a failed step too */
+  forceRm?: boolean;
+  /** host config fields for RUN containers (memory, CPU, extra hosts, shm size, ulimits) */
+  runHostConfig?: Record<string, unknown>;
+}
+
+/** A parsed build, ready to run: made by `prepare`, whose errors are the request's. */
+export interface PreparedBuild {
+  dir: string;
+  contextDir: string;
+  dockerfileName: string;
+  df: Dockerfile;
+  opts: BuildOptions;
+  plan: StagePlan;
+  metaEnv: Map<string, string>;
+  /** set by run: aborts the build (the client went away, or another stage failed) */
+  signal?: AbortSignal;
+}
+
+/** What the steps work with: made once by the service. */
+export interface StepContext {
+  readonly images: ImageService;
+  readonly containers: ContainerService;
+  readonly snapshots: Snapshotter;
+  readonly host: Host;
+  readonly cache: BuildCache;
+  /**
+   * Where steps mount roots (`<data-root>/builder/mounts`), outside `tmp/`, which the daemon
+   * empties at start with a plain recursive removal that a live mount would stop.
+   */
+  readonly mountsDir: string;
+}
 
 /** The shell of shell-form commands until a SHELL instruction says otherwise. */
 export const DEFAULT_SHELL: readonly string[] = ['/bin/sh', '-c'];
