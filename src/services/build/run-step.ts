@@ -19,35 +19,8 @@ export async function runStep(
   shell: readonly string[],
   out: (s: string) => void,
 ): Promise<void> {
-  let cmd: string[];
-  if (ins.heredocs.length && ins.shellForm) {
-    const line = ins.cmd[0] ?? '';
-    const only = /^<<-?["']?([A-Za-z_][A-Za-z0-9_]*)["']?$/.exec(line.trim());
-    if (only && ins.heredocs.length === 1 && ins.heredocs[0]!.content.startsWith('#!')) {
-      // a script with its own interpreter runs as a file, as BuildKit runs it
-      const body = ins.heredocs[0]!.content;
-      let end = 'BERTH_HEREDOC';
-      while (body.includes(end)) end += '_';
-      cmd = [
-        ...shell,
-        `f=/tmp/.berth-heredoc-$$; cat > "$f" <<'${end}'\n${body}${end}\nchmod +x "$f"; "$f"; rc=$?; rm -f "$f"; exit $rc`,
-      ];
-    } else if (only && ins.heredocs.length === 1) {
-      cmd = [...shell, ins.heredocs[0]!.content];
-    } else {
-      let script = line;
-      for (const h of ins.heredocs) script += `\n${h.content}${h.name}`;
-      cmd = [...shell, script];
-    }
-  } else {
-    cmd = ins.shellForm ? [...shell, ...ins.cmd] : ins.cmd;
-  }
-  // build args visible to the command (ENV wins over ARG of the same name)
-  const envNames = new Set((st.config.Env ?? []).map((e) => e.split('=')[0]));
-  const argEnv = [...st.args]
-    .filter(([k]) => !envNames.has(k))
-    .map(([k, v]) => `${k}=${v}`)
-    .sort();
+  const cmd = runCommand(ins, shell);
+  const argEnv = argEnvOf(st);
   const createdBy = (argEnv.length ? `|${argEnv.length} ${argEnv.join(' ')} ` : '') + cmd.join(' ');
   const key = BuildCache.key(st.image?.id ?? null, createdBy, ins.network ?? '');
   if (useCache(ctx, b, st, key, out)) return;
@@ -116,4 +89,43 @@ export async function runStep(
   } finally {
     if (!removed) await ctx.containers.remove(id, { force: true, volumes: true }).catch(() => {});
   }
+}
+
+/**
+ * The command a RUN runs: exec form as written, shell form under the shell; a heredoc is the
+ * script (one with a `#!` line runs as a file with its interpreter, as BuildKit runs it).
+ */
+export function runCommand(ins: Extract<Instruction, { kind: 'RUN' }>, shell: readonly string[]): string[] {
+  let cmd: string[];
+  if (ins.heredocs.length && ins.shellForm) {
+    const line = ins.cmd[0] ?? '';
+    const only = /^<<-?["']?([A-Za-z_][A-Za-z0-9_]*)["']?$/.exec(line.trim());
+    if (only && ins.heredocs.length === 1 && ins.heredocs[0]!.content.startsWith('#!')) {
+      const body = ins.heredocs[0]!.content;
+      let end = 'BERTH_HEREDOC';
+      while (body.includes(end)) end += '_';
+      cmd = [
+        ...shell,
+        `f=/tmp/.berth-heredoc-$$; cat > "$f" <<'${end}'\n${body}${end}\nchmod +x "$f"; "$f"; rc=$?; rm -f "$f"; exit $rc`,
+      ];
+    } else if (only && ins.heredocs.length === 1) {
+      cmd = [...shell, ins.heredocs[0]!.content];
+    } else {
+      let script = line;
+      for (const h of ins.heredocs) script += `\n${h.content}${h.name}`;
+      cmd = [...shell, script];
+    }
+  } else {
+    cmd = ins.shellForm ? [...shell, ...ins.cmd] : ins.cmd;
+  }
+  return cmd;
+}
+
+/** The build args the command sees, `NAME=value` sorted (an ENV of the same name wins). */
+export function argEnvOf(st: Pick<StageState, 'args' | 'config'>): string[] {
+  const envNames = new Set((st.config.Env ?? []).map((e) => e.split('=')[0]));
+  return [...st.args]
+    .filter(([k]) => !envNames.has(k))
+    .map(([k, v]) => `${k}=${v}`)
+    .sort();
 }
