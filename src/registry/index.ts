@@ -37,7 +37,8 @@ export {
   type RegistryLogger,
   type RegistryServerOptions,
 } from './server.ts';
-export { RegistryStorage, MAX_MANIFEST_BYTES, type StorageOptions } from './storage.ts';
+export { RegistryStorage, type StorageOptions } from './storage.ts';
+export { MAX_MANIFEST_BYTES } from './manifests.ts';
 export { Htpasswd, parseHtpasswd, parseBasic, type HtpasswdOptions } from './htpasswd.ts';
 export { acquireRootLock, ROOT_LOCK_FILE, type RootLock } from './rootlock.ts';
 export { RegistryError, ErrorCodes, type ErrorCode } from './errors.ts';

@@ -27,7 +27,9 @@ import {
   type ManifestReference,
 } from './names.ts';
 import { httpServer, type ServerTls } from '../tls/index.ts';
-import { MAX_MANIFEST_BYTES, type ChunkRange, type RegistryStorage } from './storage.ts';
+import { MAX_MANIFEST_BYTES } from './manifests.ts';
+import type { RegistryStorage } from './storage.ts';
+import type { ChunkRange } from './uploads.ts';
 
 /** What the registry logs through; berthd's Logger fits. */
 export interface RegistryLogger {
@@ -240,7 +242,7 @@ export function createRegistryHandler(storage: RegistryStorage): Handler {
       case 'tags': {
         if (method !== 'GET') throw unsupported(method, 'the tag list');
         const page = pageOf(url.searchParams);
-        const { items, link } = paginate(await storage.listTags(name), page, `/v2/${name}/tags/list`);
+        const { items, link } = paginate(await storage.manifests.tags(name), page, `/v2/${name}/tags/list`);
         sendJson(res, 200, { name, tags: items }, link ? { Link: link } : {});
         return;
       }
@@ -256,7 +258,7 @@ export function createRegistryHandler(storage: RegistryStorage): Handler {
         if (method !== 'GET') throw unsupported(method, 'referrers');
         const digest = checkDigest(ref);
         const artifactType = url.searchParams.get('artifactType') ?? undefined;
-        const manifests = await storage.listReferrers(name, digest, artifactType);
+        const manifests = await storage.manifests.referrers(name, digest, artifactType);
         const index = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests };
         send(
           res,
@@ -281,11 +283,11 @@ async function blob(
   if (method !== 'GET' && method !== 'HEAD' && method !== 'DELETE') throw unsupported(method, 'a blob');
   const digest = checkDigest(ref);
   if (method === 'DELETE') {
-    await storage.deleteBlob(name, digest);
+    await storage.blobs.delete(name, digest);
     send(res, 202, { 'Docker-Content-Digest': digest });
     return;
   }
-  const size = await storage.statBlob(name, digest);
+  const size = await storage.blobs.stat(name, digest);
   const headers: Record<string, string | number> = {
     'Content-Type': 'application/octet-stream',
     'Docker-Content-Digest': digest,
@@ -322,7 +324,7 @@ async function blob(
     res.end();
     return;
   }
-  await pipeline(createReadStream(storage.blobPath(digest), { start, end }), res);
+  await pipeline(createReadStream(storage.blobs.path(digest), { start, end }), res);
 }
 
 function uploadHeaders(name: string, uuid: string, size: number): Record<string, string> {
@@ -350,7 +352,7 @@ async function startUpload(
   if (mount !== null) {
     const digest = checkDigest(mount);
     const from = query.get('from');
-    if (from !== null && isRepositoryName(from) && (await storage.mountBlob(name, from, digest))) {
+    if (from !== null && isRepositoryName(from) && (await storage.blobs.mount(name, from, digest))) {
       req.resume();
       blobCreated(res, name, digest);
       return;
@@ -358,12 +360,12 @@ async function startUpload(
     // Not there to mount: an ordinary upload session, as the spec says, and the client uploads.
   } else if (query.get('digest') !== null) {
     const digest = checkDigest(query.get('digest'));
-    const stored = await storage.putBlob(name, digest, req);
+    const stored = await storage.uploads.put(name, digest, req);
     blobCreated(res, name, stored.digest);
     return;
   }
   req.resume();
-  const { uuid, size } = await storage.startUpload(name);
+  const { uuid, size } = await storage.uploads.start(name);
   send(res, 202, uploadHeaders(name, uuid, size));
 }
 
@@ -378,14 +380,14 @@ async function upload(
 ): Promise<void> {
   switch (method) {
     case 'GET': {
-      const { size } = await storage.uploadStatus(name, uuid);
+      const { size } = await storage.uploads.status(name, uuid);
       send(res, 204, uploadHeaders(name, uuid, size));
       return;
     }
     case 'PATCH': {
       const range = parseContentRange(req.headers['content-range']);
       try {
-        const { size } = await storage.appendUpload(name, uuid, req, range);
+        const { size } = await storage.uploads.append(name, uuid, req, range);
         send(res, 202, uploadHeaders(name, uuid, size));
       } catch (e) {
         if (e instanceof RegistryError && e.code === 'RANGE_INVALID') {
@@ -401,12 +403,12 @@ async function upload(
     case 'PUT': {
       const digest = checkDigest(query.get('digest'));
       const range = parseContentRange(req.headers['content-range']);
-      const stored = await storage.completeUpload(name, uuid, digest, req, range);
+      const stored = await storage.uploads.complete(name, uuid, digest, req, range);
       blobCreated(res, name, stored.digest);
       return;
     }
     case 'DELETE':
-      await storage.cancelUpload(name, uuid);
+      await storage.uploads.cancel(name, uuid);
       send(res, 204);
       return;
     default:
@@ -425,7 +427,7 @@ async function manifest(
   if (method === 'PUT') {
     const reference = parseManifestReference(ref);
     const body = await readCapped(req, MAX_MANIFEST_BYTES);
-    const { digest, subject } = await storage.putManifest(name, reference, body, req.headers['content-type']);
+    const { digest, subject } = await storage.manifests.put(name, reference, body, req.headers['content-type']);
     // OCI-Subject tells the client this registry keeps the referrers index itself.
     send(res, 201, {
       Location: `/v2/${name}/manifests/${digest}`,
@@ -449,13 +451,13 @@ async function manifest(
     if (reference.digest === undefined) {
       throw registryError('UNSUPPORTED', `delete manifest "${ref}": delete by digest, not by tag`);
     }
-    await storage.deleteManifest(name, reference.digest);
+    await storage.manifests.delete(name, reference.digest);
     send(res, 202);
     return;
   }
   // Whatever the client's Accept says, it gets the manifest as stored: the registry does not
   // convert between formats (distribution's schema2 → schema1 conversion is long obsolete).
-  const m = await storage.getManifest(name, reference);
+  const m = await storage.manifests.get(name, reference);
   const headers = { 'Content-Type': m.mediaType, 'Docker-Content-Digest': m.digest, ETag: `"${m.digest}"` };
   if (req.headers['if-none-match'] === `"${m.digest}"`) {
     send(res, 304, headers);
@@ -518,8 +520,8 @@ export class RegistryServer {
     );
     this.server.setTimeout(10 * 60_000);
     this.expireTimer = setInterval(() => {
-      storage
-        .expireUploads()
+      storage.uploads
+        .expire()
         .then((gone) => gone.length && this.log.info(`removed ${gone.length} abandoned upload(s)`))
         .catch((e) => this.log.warn(`expire uploads: ${(e as Error).message}`));
     }, options.expireIntervalMs ?? 3600_000);
