@@ -383,10 +383,19 @@ export function normalizeService(
   return s as Partial<Service>;
 }
 
-export function normalizeNetwork(project: string, key: string, v: Record<string, unknown>): NetworkConfig {
+/**
+ * The name of a top-level network or volume on the host: `name:` when given, else an external
+ * one's own (`external.name`, or its key), else the key under the project's prefix.
+ */
+function resourceName(project: string, key: string, v: Record<string, unknown>): { name: string; external: boolean } {
   const external = v.external === true || isObj(v.external);
   const extName = isObj(v.external) && v.external.name ? String(v.external.name) : undefined;
   const name = v.name !== undefined ? String(v.name) : (extName ?? (external ? key : `${project}_${key}`));
+  return { name, external };
+}
+
+export function normalizeNetwork(project: string, key: string, v: Record<string, unknown>): NetworkConfig {
+  const { name, external } = resourceName(project, key, v);
   const out: Record<string, unknown> = { name };
   if (v.driver) out.driver = String(v.driver);
   if (v.internal !== undefined) out.internal = toBool(v.internal);
@@ -407,9 +416,7 @@ export function normalizeNetwork(project: string, key: string, v: Record<string,
 }
 
 export function normalizeVolume(project: string, key: string, v: Record<string, unknown>): VolumeConfig {
-  const external = v.external === true || isObj(v.external);
-  const extName = isObj(v.external) && v.external.name ? String(v.external.name) : undefined;
-  const name = v.name !== undefined ? String(v.name) : (extName ?? (external ? key : `${project}_${key}`));
+  const { name, external } = resourceName(project, key, v);
   const out: Record<string, unknown> = { name };
   if (v.driver) out.driver = String(v.driver);
   if (v.driver_opts) out.driver_opts = listOrMap(v.driver_opts);
