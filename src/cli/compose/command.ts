@@ -16,6 +16,12 @@ export interface Ctx {
   /** Loads the project; `services` named on the command line are enabled whatever their profile. */
   project(services?: readonly string[]): Project;
   engine(project: Project): ComposeEngine;
+  /**
+   * The project and an engine over it, with the services named on the command line checked
+   * (an unknown one fails as compose fails it); with `enable`, they are also enabled whatever
+   * their profiles.
+   */
+  forServices(names: readonly string[], o?: { enable?: boolean }): { project: Project; e: ComposeEngine };
   reporter: ProgressReporter;
 }
 

@@ -91,9 +91,7 @@ export const run: ComposeCommand = {
   },
   async run(ctx, f, args) {
     const [service, ...cmd] = args as [string, ...string[]];
-    const project = ctx.project([service]);
-    const e = ctx.engine(project);
-    e.checkServices([service]);
+    const { project, e } = ctx.forServices([service], { enable: true });
     const s = project.services[service]!;
     const deps = withDependencies(project.services, [service]).filter((n) => n !== service);
     if (!f.bool('no-deps') && deps.length) await e.up({ services: deps });

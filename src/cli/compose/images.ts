@@ -36,9 +36,7 @@ export const pull: ComposeCommand = {
     ],
   },
   async run(ctx, f, args) {
-    const project = ctx.project(args);
-    const e = ctx.engine(project);
-    e.checkServices(args);
+    const { project, e } = ctx.forServices(args, { enable: true });
     const targets = args.length
       ? f.bool('include-deps')
         ? withDependencies(project.services, args)
@@ -62,8 +60,7 @@ export const images: ComposeCommand = {
     ],
   },
   async run(ctx, f, args) {
-    const e = ctx.engine(ctx.project());
-    e.checkServices(args);
+    const { e } = ctx.forServices(args);
     const rows: { c: string; repo: string; tag: string; id: string; size: number }[] = [];
     for (const c of await e.containers({ all: true, services: args })) {
       const img = await ctx.cli.client.imageInspect(c.ImageID || c.Image).catch(() => undefined);

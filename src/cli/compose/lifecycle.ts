@@ -190,9 +190,7 @@ function simple(
   return {
     spec: { usage: '[OPTIONS] [SERVICE...]', description, flags },
     async run(ctx, f, args) {
-      const project = ctx.project();
-      const e = ctx.engine(project);
-      e.checkServices(args);
+      const { e } = ctx.forServices(args);
       let list = await e.containers({ all: opts.all, services: args });
       if (opts.reverse) list = list.reverse();
       for (const c of list) {
@@ -207,9 +205,7 @@ function simple(
 export const start: ComposeCommand = {
   spec: { usage: '[SERVICE...]', description: 'Start services', flags: [] },
   async run(ctx, _f, args) {
-    const project = ctx.project(args);
-    const e = ctx.engine(project);
-    e.checkServices(args);
+    const { project, e } = ctx.forServices(args, { enable: true });
     await e.start(args.length ? withDependencies(project.services, args) : Object.keys(project.services));
   },
 };
@@ -217,8 +213,7 @@ export const start: ComposeCommand = {
 export const stop: ComposeCommand = {
   spec: { usage: '[OPTIONS] [SERVICE...]', description: 'Stop services', flags: [TIMEOUT_FLAG] },
   async run(ctx, f, args) {
-    const e = ctx.engine(ctx.project());
-    e.checkServices(args);
+    const { e } = ctx.forServices(args);
     await e.stop(args, timeoutFlag(f));
   },
 };
@@ -271,8 +266,7 @@ export const rm: ComposeCommand = {
     ],
   },
   async run(ctx, f, args) {
-    const e = ctx.engine(ctx.project());
-    e.checkServices(args);
+    const { e } = ctx.forServices(args);
     if (f.bool('stop')) await e.stop(args);
     const list = (await e.containers({ all: true, services: args })).filter(
       (c) => c.State !== 'running' && c.State !== 'paused' && c.State !== 'restarting',

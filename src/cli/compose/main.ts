@@ -143,6 +143,12 @@ export async function runCompose(cli: Cli, argv: string[]): Promise<number> {
     engine(project) {
       return new ComposeEngine(cli.client, project, reporter, builder(cli, reporter));
     },
+    forServices(names, o = {}) {
+      const project = ctx.project(o.enable ? names : undefined);
+      const e = ctx.engine(project);
+      e.checkServices(names);
+      return { project, e };
+    },
   };
   const rc = await cmd.run(ctx, p.flags, p.args);
   return typeof rc === 'number' ? rc : 0;

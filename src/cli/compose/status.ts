@@ -35,9 +35,7 @@ export const ps: ComposeCommand = {
     ],
   },
   async run(ctx, f, args) {
-    const project = ctx.project();
-    const e = ctx.engine(project);
-    e.checkServices(args);
+    const { project, e } = ctx.forServices(args);
     let list = await e.containers({
       all: f.bool('all') || f.list('status').length > 0,
       services: args,
@@ -137,9 +135,7 @@ export const logs: ComposeCommand = {
     ],
   },
   async run(ctx, f, args) {
-    const project = ctx.project();
-    const e = ctx.engine(project);
-    e.checkServices(args);
+    const { project, e } = ctx.forServices(args);
     let list = await e.containers({ all: true, services: args });
     if (f.has('index')) list = list.filter((c) => containerNumber(c) === f.int('index'));
     await printLogs(ctx, project, list, {
@@ -157,9 +153,7 @@ export const logs: ComposeCommand = {
 export const top: ComposeCommand = {
   spec: { usage: '[SERVICES...]', description: 'Display the running processes', flags: [] },
   async run(ctx, _f, args) {
-    const project = ctx.project();
-    const e = ctx.engine(project);
-    e.checkServices(args);
+    const { e } = ctx.forServices(args);
     for (const c of await e.containers({ services: args })) {
       const t = await ctx.cli.client.containerTop(c.Id);
       ctx.cli.out(`${nameOf(c)}\n`);
