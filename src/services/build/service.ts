@@ -67,6 +67,18 @@ export type BuildMessage =
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
+/** What running one stage reads and writes besides the build itself. */
+interface StageRun {
+  /** the image each finished stage made, by stage index (shared by the build's stages) */
+  results: Map<number, Image | null>;
+  /** the next step's number */
+  nextStep: () => number;
+  /** the stage's output (held back while an earlier stage is still running) */
+  out: (s: string) => void;
+  /** build args an ARG consumed (shared by the build's stages) */
+  usedArgs: Set<string>;
+}
+
 export class BuildService {
   private readonly d: BuildServiceDeps;
   readonly cache: BuildCache;
@@ -190,7 +202,7 @@ export class BuildService {
         await Promise.all(deps.map((i) => running.get(i)));
         if (abort.signal.aborted) throw new StepError('build cancelled');
         let step = firstSteps[pos]!;
-        const st = await this.runStage(b, stage, results, () => ++step, outFor(pos), usedArgs);
+        const st = await this.runStage(b, stage, { results, nextStep: () => ++step, out: outFor(pos), usedArgs });
         results.set(stage.index, st.image);
       })();
       running.set(
@@ -264,17 +276,10 @@ export class BuildService {
   }
 
   /** Runs a stage; a failure names the Dockerfile and the line of the step that failed. */
-  private async runStage(
-    b: PreparedBuild,
-    stage: Stage,
-    results: Map<number, Image | null>,
-    nextStep: () => number,
-    out: (s: string) => void,
-    usedArgs: Set<string>,
-  ): Promise<StageState> {
+  private async runStage(b: PreparedBuild, stage: Stage, run: StageRun): Promise<StageState> {
     const where = { line: stage.line };
     try {
-      return await this.runStageSteps(b, stage, results, nextStep, out, usedArgs, where);
+      return await this.runStageSteps(b, stage, run, where);
     } catch (e) {
       if (e instanceof Error && where.line > 0 && !b.signal?.aborted && !(e as { located?: boolean }).located) {
         e.message += ` (${b.dockerfileName}:${where.line})`;
@@ -287,12 +292,10 @@ export class BuildService {
   private async runStageSteps(
     b: PreparedBuild,
     stage: Stage,
-    results: Map<number, Image | null>,
-    nextStep: () => number,
-    out: (s: string) => void,
-    usedArgs: Set<string>,
+    run: StageRun,
     where: { line: number },
   ): Promise<StageState> {
+    const { results, nextStep, out } = run;
     const esc = b.df.escape;
     const baseName = expandBase(stage, b.metaEnv, esc);
     out(`Step ${nextStep()}/${b.plan.totalSteps} : ${stage.original}\n`);
@@ -343,35 +346,29 @@ export class BuildService {
         } catch (e) {
           throw new StepError(`failed to parse ONBUILD trigger "${t}": ${messageOf(e)}`);
         }
-        await this.step(b, st, ins, results, out, usedArgs);
+        await this.step(b, st, ins, run);
       }
     }
     for (const ins of stage.instructions) {
       where.line = ins.line;
       out(`Step ${nextStep()}/${b.plan.totalSteps} : ${ins.original}\n`);
-      await this.step(b, st, ins, results, out, usedArgs);
+      await this.step(b, st, ins, run);
     }
     return st;
   }
 
-  private async step(
-    b: PreparedBuild,
-    st: StageState,
-    ins: Instruction,
-    results: Map<number, Image | null>,
-    out: (s: string) => void,
-    usedArgs: Set<string>,
-  ): Promise<void> {
+  private async step(b: PreparedBuild, st: StageState, ins: Instruction, run: StageRun): Promise<void> {
+    const { out } = run;
     if (b.signal?.aborted) throw new StepError('build cancelled');
     switch (ins.kind) {
       case 'RUN':
         return runStep(this.steps, b, st, ins, shellOf(st.config), out);
       case 'COPY':
       case 'ADD':
-        return copyStep(this.steps, b, st, ins, stepEnv(st), results, out);
+        return copyStep(this.steps, b, st, ins, stepEnv(st), run.results, out);
     }
     const r = configStep(ins, st, { escape: b.df.escape, buildArgs: b.opts.buildArgs, metaEnv: b.metaEnv });
-    for (const a of r.used) usedArgs.add(a);
+    for (const a of r.used) run.usedArgs.add(a);
     Object.assign(st, r.state);
     const dir = r.mkdir;
     if (dir === undefined) return commitConfig(this.steps, b, st, r.createdBy, out, r.extra);
