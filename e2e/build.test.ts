@@ -366,6 +366,27 @@ test('berth build: -t, -f, --build-arg, .dockerignore applied by the client', as
   );
 });
 
+test('berth build - reads a Dockerfile, a tar or a gzipped tar from stdin', async () => {
+  const { berth } = await import('./harness.ts');
+  const { makeTar } = await import('../src/archive/index.ts');
+  const { gzipSync } = await import('node:zlib');
+  const bare = await berth(d, ['build', '-t', 'stdin-df', '-'], { input: 'FROM busybox\nRUN echo bare > /bare\n' });
+  assert.equal(bare.code, 0, bare.stderr + bare.stdout);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'stdin-df', 'cat', '/bare']), 'bare\n');
+  const tar = await makeTar([
+    { name: 'Dockerfile', content: 'FROM busybox\nCOPY f /f\n' },
+    { name: 'f', content: 'from the tar\n' },
+  ]);
+  for (const [tag, input] of [
+    ['stdin-tar', tar],
+    ['stdin-tgz', gzipSync(tar)],
+  ] as const) {
+    const r = await berth(d, ['build', '-t', tag, '-'], { input });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(await dockerOk(d, ['run', '--rm', tag, 'cat', '/f']), 'from the tar\n');
+  }
+});
+
 test('ADD <url> downloads into the image (a loopback server), COPY refuses a URL', async () => {
   const { createServer } = await import('node:http');
   const server = createServer((_req, res) => res.end('served over http\n'));

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { invalidArgument } from '../../errdefs/index.ts';
-import { applyLayer, resolveInRoot } from '../../archive/index.ts';
+import { applyLayer, peek, resolveInRoot } from '../../archive/index.ts';
 import type { SpecialFiles } from '../../host/index.ts';
 
 /**
@@ -24,11 +24,11 @@ export async function unpackContext(
   const { head, stream } = await peek(body, 512);
   let dockerfileName = dockerfile || 'Dockerfile';
   if (looksLikeArchive(head)) {
-    await applyLayer(stream, contextDir, { host, literal: true });
+    await applyLayer(Readable.from(stream), contextDir, { host, literal: true });
   } else {
     // a bare Dockerfile as the body (`docker build - < Dockerfile`)
     const chunks: Buffer[] = [];
-    for await (const c of stream) chunks.push(c as Buffer);
+    for await (const c of stream) chunks.push(c);
     dockerfileName = 'Dockerfile';
     await fs.writeFile(join(contextDir, dockerfileName), Buffer.concat(chunks));
   }
@@ -55,35 +55,4 @@ function looksLikeArchive(head: Buffer): boolean {
   // an old-style tar header: a plausible checksum field
   if (head.length >= 512 && /^[0-7 \0]{6,8}$/.test(head.subarray(148, 156).toString('latin1'))) return true;
   return false;
-}
-
-/** Reads the first `n` bytes of a stream, and gives back a stream with them put back. */
-async function peek(s: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
-  const chunks: Buffer[] = [];
-  let got = 0;
-  const it = s[Symbol.asyncIterator]();
-  let done = false;
-  while (got < n) {
-    const r = await it.next();
-    if (r.done) {
-      done = true;
-      break;
-    }
-    const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
-    chunks.push(b);
-    got += b.length;
-  }
-  const head = Buffer.concat(chunks);
-  const stream = Readable.from(
-    (async function* () {
-      yield head;
-      if (done) return;
-      for (;;) {
-        const r = await it.next();
-        if (r.done) return;
-        yield r.value as Buffer;
-      }
-    })(),
-  );
-  return { head, stream };
 }
