@@ -30,13 +30,8 @@ export {
 export { startFakeRegistry, type FakeRegistry, type FakeRegistryOptions } from './fakeregistry.ts';
 
 // Server side: the distribution API, its storage, and htpasswd Basic auth (registry:2's scheme).
-export {
-  RegistryServer,
-  createRegistryHandler,
-  silentLogger,
-  type RegistryLogger,
-  type RegistryServerOptions,
-} from './server.ts';
+export { RegistryServer, silentLogger, type RegistryLogger, type RegistryServerOptions } from './server.ts';
+export { createRegistryHandler } from './handler.ts';
 export { RegistryStorage, type StorageOptions } from './storage.ts';
 export { MAX_MANIFEST_BYTES } from './manifests.ts';
 export { Htpasswd, parseHtpasswd, parseBasic, type HtpasswdOptions } from './htpasswd.ts';
