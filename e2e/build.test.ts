@@ -266,6 +266,22 @@ test('COPY --chown/--chmod and globs, ADD unpacks a local tar, heredocs, ONBUILD
   assert.equal(onbuild.trim(), 'null', 'triggers run once, in the child, and are not inherited');
 });
 
+test('an ONBUILD COPY --from names a stage nothing else needs: the build runs that stage first', async () => {
+  const dir = context({
+    Dockerfile: [
+      'FROM busybox AS assets',
+      'RUN echo asset > /asset',
+      'FROM busybox AS parent',
+      'ONBUILD COPY --from=assets /asset /asset',
+      'FROM parent',
+      'RUN cat /asset',
+    ].join('\n'),
+  });
+  const r = await build(['-t', 'onbuild-from', dir]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'onbuild-from', 'cat', '/asset']), 'asset\n');
+});
+
 test('a Dockerfile on stdin, -q with --iidfile, and stderr of RUN marked as dockerd does', async () => {
   const r = await docker(d, ['build', '-t', 'stdin', '-'], { env, input: 'FROM busybox\nRUN echo to-stderr >&2\n' });
   assert.equal(r.code, 0, r.stderr);
@@ -348,6 +364,27 @@ test('berth build: -t, -f, --build-arg, .dockerignore applied by the client', as
     await dockerOk(d, ['run', '--rm', 'viaberth', 'sh', '-c', 'cat /x; ls /ctx']),
     'x=7\nDockerfile\nkeep.txt\n',
   );
+});
+
+test('berth build - reads a Dockerfile, a tar or a gzipped tar from stdin', async () => {
+  const { berth } = await import('./harness.ts');
+  const { makeTar } = await import('../src/archive/index.ts');
+  const { gzipSync } = await import('node:zlib');
+  const bare = await berth(d, ['build', '-t', 'stdin-df', '-'], { input: 'FROM busybox\nRUN echo bare > /bare\n' });
+  assert.equal(bare.code, 0, bare.stderr + bare.stdout);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'stdin-df', 'cat', '/bare']), 'bare\n');
+  const tar = await makeTar([
+    { name: 'Dockerfile', content: 'FROM busybox\nCOPY f /f\n' },
+    { name: 'f', content: 'from the tar\n' },
+  ]);
+  for (const [tag, input] of [
+    ['stdin-tar', tar],
+    ['stdin-tgz', gzipSync(tar)],
+  ] as const) {
+    const r = await berth(d, ['build', '-t', tag, '-'], { input });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(await dockerOk(d, ['run', '--rm', tag, 'cat', '/f']), 'from the tar\n');
+  }
 });
 
 test('ADD <url> downloads into the image (a loopback server), COPY refuses a URL', async () => {

@@ -20,7 +20,7 @@ const LAYERS: Record<string, number> = {
   'api/server': 4,
   services: 3,
   images: 2,
-  build: 2,
+  dockerfile: 2,
   oci: 2,
   runtime: 2,
   network: 2,

@@ -7,6 +7,7 @@
  * - `diffOverlayUpper` packs an overlay upperdir as an OCI layer (`docker commit`, the builder).
  * - `changes` lists what an upperdir changed (`docker diff`).
  * - `resolveInRoot` resolves a path inside a root as a chrooted process would.
+ * - `peek` reads a stream's first bytes (to sniff its format) and gives the whole stream back.
  */
 export { applyLayer, type ApplyOptions, type ApplyResult } from './apply.ts';
 export { tarDirectory, diffOverlayUpper, type PackOptions, type OverlayDiffOptions } from './pack.ts';
@@ -21,4 +22,5 @@ export {
 } from './compression.ts';
 export { cleanEntryName, isInside, WHITEOUT_PREFIX, WHITEOUT_OPAQUE } from './names.ts';
 export { resolveInRoot } from './resolve.ts';
+export { peek } from './peek.ts';
 export { makeTar, type TarEntry } from './testing.ts';

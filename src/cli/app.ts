@@ -187,7 +187,7 @@ export async function main(argv: string[], cli?: Cli): Promise<number> {
     const c = cli ?? new Cli(g.host, undefined, g.tls);
     try {
       // loaded on demand: the yaml parser would slow every other command's start
-      const { runCompose } = await import('./compose.ts');
+      const { runCompose } = await import('./compose/main.ts');
       return await runCompose(c, rest);
     } catch (e) {
       return report(c, e);

@@ -1,5 +1,5 @@
 /** `build` on the legacy builder (POST /build): context packing, .dockerignore, progress. */
-import { looksLikeArchive } from '../archive/index.ts';
+import { looksLikeArchive, peek } from '../archive/index.ts';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -52,36 +52,6 @@ async function readAllStdin(cli: Cli): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** The first bytes of stdin, and a stream that yields them again followed by the rest. */
-async function peekStdin(cli: Cli, n: number): Promise<{ head: Buffer; stream: AsyncGenerator<Buffer> }> {
-  const it = (cli.stdin as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  const got: Buffer[] = [];
-  let len = 0;
-  let done = false;
-  while (len < n) {
-    const r = await it.next();
-    if (r.done) {
-      done = true;
-      break;
-    }
-    got.push(r.value);
-    len += r.value.length;
-  }
-  const head = Buffer.concat(got);
-  return {
-    head,
-    stream: (async function* () {
-      yield head;
-      if (done) return;
-      for (;;) {
-        const r = await it.next();
-        if (r.done) return;
-        yield r.value;
-      }
-    })(),
-  };
-}
-
 const build: Command = {
   spec: {
     usage: '[OPTIONS] PATH | URL | -',
@@ -132,7 +102,7 @@ const build: Command = {
     if (specified === '-') {
       if (dockerfileFlag === '-')
         throw new StatusError(1, "invalid argument: can't use stdin for both build context and dockerfile");
-      const { head, stream } = await peekStdin(cli, 512);
+      const { head, stream } = await peek(cli.stdin as AsyncIterable<Buffer>, 512);
       if (isArchive(head)) {
         body = stream;
         dockerfile = dockerfileFlag;

@@ -18,14 +18,13 @@ export {
   NoConfigError,
   emptyProject,
   loadProject,
-  mergeService,
   normalizeProjectName,
-  parsePort,
   parseProject,
-  parseVolume,
   type LoadOptions,
-  type SourceFile,
 } from './load.ts';
+export { type SourceFile } from './schema.ts';
+export { parsePort, parseVolume } from './normalize.ts';
+export { mergeService } from './merge.ts';
 export { interpolate, parseEnvFile, InterpolationError } from './interpolate.ts';
 export { dependencyOrder, withDependencies } from './graph.ts';
 export {

@@ -30,14 +30,10 @@ export {
 export { startFakeRegistry, type FakeRegistry, type FakeRegistryOptions } from './fakeregistry.ts';
 
 // Server side: the distribution API, its storage, and htpasswd Basic auth (registry:2's scheme).
-export {
-  RegistryServer,
-  createRegistryHandler,
-  silentLogger,
-  type RegistryLogger,
-  type RegistryServerOptions,
-} from './server.ts';
-export { RegistryStorage, MAX_MANIFEST_BYTES, type StorageOptions } from './storage.ts';
+export { RegistryServer, silentLogger, type RegistryLogger, type RegistryServerOptions } from './server.ts';
+export { createRegistryHandler } from './handler.ts';
+export { RegistryStorage, type StorageOptions } from './storage.ts';
+export { MAX_MANIFEST_BYTES } from './manifests.ts';
 export { Htpasswd, parseHtpasswd, parseBasic, type HtpasswdOptions } from './htpasswd.ts';
 export { acquireRootLock, ROOT_LOCK_FILE, type RootLock } from './rootlock.ts';
 export { RegistryError, ErrorCodes, type ErrorCode } from './errors.ts';

@@ -21,30 +21,35 @@ function code(e: unknown): string | undefined {
 test('an upload survives a restart: the next process re-hashes what it holds and finishes it', async (t) => {
   const root = await tempRoot(t);
   const first = await RegistryStorage.open(root);
-  const { uuid } = await first.startUpload('r');
-  await first.appendUpload('r', uuid, Readable.from([Buffer.from('before ')]));
+  const { uuid } = await first.uploads.start('r');
+  await first.uploads.append('r', uuid, Readable.from([Buffer.from('before ')]));
   const second = await RegistryStorage.open(root);
-  assert.equal((await second.uploadStatus('r', uuid)).size, 7);
-  const done = await second.completeUpload('r', uuid, digestOf('before after'), Readable.from([Buffer.from('after')]));
+  assert.equal((await second.uploads.status('r', uuid)).size, 7);
+  const done = await second.uploads.complete(
+    'r',
+    uuid,
+    digestOf('before after'),
+    Readable.from([Buffer.from('after')]),
+  );
   assert.equal(done.size, 12);
-  assert.equal(await second.statBlob('r', digestOf('before after')), 12);
+  assert.equal(await second.blobs.stat('r', digestOf('before after')), 12);
 });
 
 test('abandoned uploads expire; busy or fresh ones do not', async (t) => {
   const root = await tempRoot(t);
   let now = Date.now();
   const storage = await RegistryStorage.open(root, { uploadTtlMs: 3600_000, now: () => now });
-  const old = await storage.startUpload('r');
-  const fresh = await storage.startUpload('r');
+  const old = await storage.uploads.start('r');
+  const fresh = await storage.uploads.start('r');
   const past = new Date(now - 2 * 3600_000);
   await utimes(join(root, 'uploads', old.uuid, 'data'), past, past);
   // A start interrupted before it recorded its repository, long ago; and junk.
   await mkdir(join(root, 'uploads', '11111111-2222-3333-4444-555555555555'));
   await utimes(join(root, 'uploads', '11111111-2222-3333-4444-555555555555'), past, past);
-  const removed = await storage.expireUploads();
+  const removed = await storage.uploads.expire();
   assert.deepEqual(removed.sort(), [old.uuid, '11111111-2222-3333-4444-555555555555'].sort());
   assert.deepEqual(await readdir(join(root, 'uploads')), [fresh.uuid]);
-  await assert.rejects(storage.uploadStatus('r', old.uuid), (e) => code(e) === 'BLOB_UPLOAD_UNKNOWN');
+  await assert.rejects(storage.uploads.status('r', old.uuid), (e) => code(e) === 'BLOB_UPLOAD_UNKNOWN');
   now += 2 * 3600_000;
   // At open too: a registry that was down for a day comes back without the day's leftovers.
   const reopened = await RegistryStorage.open(root, { uploadTtlMs: 3600_000, now: () => now });
@@ -56,9 +61,9 @@ test('what a crash can leave behind is ignored or repaired', async (t) => {
   const root = await tempRoot(t);
   const storage = await RegistryStorage.open(root);
   const config = '{}';
-  const cfg = await storage.putBlob('r', digestOf(config), Readable.from([Buffer.from(config)]));
+  const cfg = await storage.uploads.put('r', digestOf(config), Readable.from([Buffer.from(config)]));
   const body = Buffer.from(schema2Manifest(cfg, []));
-  const { digest } = await storage.putManifest(
+  const { digest } = await storage.manifests.put(
     'r',
     { tag: 'v1' },
     body,
@@ -67,25 +72,25 @@ test('what a crash can leave behind is ignored or repaired', async (t) => {
 
   // A temporary tag file from a write that never got to its rename.
   await writeFile(join(root, 'repositories', 'r', '_manifests', 'tags', '.tmp-0123'), digest);
-  assert.deepEqual(await storage.listTags('r'), ['v1']);
+  assert.deepEqual(await storage.manifests.tags('r'), ['v1']);
   // A tag whose manifest link is gone (not something the write order produces, but a
   // damaged store must still answer, not crash).
   await writeFile(join(root, 'repositories', 'r', '_manifests', 'tags', 'dangling'), digestOf('gone'));
-  await assert.rejects(storage.getManifest('r', { tag: 'dangling' }), (e) => code(e) === 'MANIFEST_UNKNOWN');
+  await assert.rejects(storage.manifests.get('r', { tag: 'dangling' }), (e) => code(e) === 'MANIFEST_UNKNOWN');
   await writeFile(join(root, 'repositories', 'r', '_manifests', 'tags', 'garbage'), 'not a digest');
-  await assert.rejects(storage.getManifest('r', { tag: 'garbage' }), (e) => code(e) === 'MANIFEST_UNKNOWN');
+  await assert.rejects(storage.manifests.get('r', { tag: 'garbage' }), (e) => code(e) === 'MANIFEST_UNKNOWN');
   // An interrupted ingest of the content store is dropped at open.
   await writeFile(join(root, 'ingest', 'partial'), 'half');
   await RegistryStorage.open(root);
   assert.deepEqual(await readdir(join(root, 'ingest')), []);
-  assert.equal((await storage.getManifest('r', { tag: 'v1' })).body.toString(), body.toString());
+  assert.equal((await storage.manifests.get('r', { tag: 'v1' })).body.toString(), body.toString());
 });
 
 test("the catalog lists nested repositories and skips the storage's own directories", async (t) => {
   const root = await tempRoot(t);
   const storage = await RegistryStorage.open(root);
   for (const name of ['b', 'a/b/c', 'a', 'a-b'])
-    await storage.putBlob(name, digestOf(name), Readable.from([Buffer.from(name)]));
+    await storage.uploads.put(name, digestOf(name), Readable.from([Buffer.from(name)]));
   await mkdir(join(root, 'repositories', 'UPPER', '_blobs'), { recursive: true });
   assert.deepEqual(await storage.listRepositories(), ['a', 'a-b', 'a/b/c', 'b']);
 });
@@ -93,17 +98,17 @@ test("the catalog lists nested repositories and skips the storage's own director
 test('an upload whose file vanished is unknown, not a hang or a crash', async (t) => {
   const root = await tempRoot(t);
   const storage = await RegistryStorage.open(root);
-  const { uuid } = await storage.startUpload('r');
+  const { uuid } = await storage.uploads.start('r');
   await rm(join(root, 'uploads', uuid, 'data'));
   await assert.rejects(
-    storage.appendUpload('r', uuid, Readable.from([Buffer.from('x')])),
+    storage.uploads.append('r', uuid, Readable.from([Buffer.from('x')])),
     (e) => code(e) === 'BLOB_UPLOAD_UNKNOWN',
   );
   // A tail beyond what was hashed (a chunk whose truncation failed) never reaches the blob.
-  const second = await storage.startUpload('r');
-  await storage.appendUpload('r', second.uuid, Readable.from([Buffer.from('good')]));
+  const second = await storage.uploads.start('r');
+  await storage.uploads.append('r', second.uuid, Readable.from([Buffer.from('good')]));
   await writeFile(join(root, 'uploads', second.uuid, 'data'), 'good-and-garbage');
-  const done = await storage.completeUpload('r', second.uuid, digestOf('good'));
+  const done = await storage.uploads.complete('r', second.uuid, digestOf('good'));
   assert.equal(done.size, 4);
-  assert.equal(await storage.statBlob('r', digestOf('good')), 4);
+  assert.equal(await storage.blobs.stat('r', digestOf('good')), 4);
 });

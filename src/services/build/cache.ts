@@ -23,7 +23,9 @@ export class BuildCache {
   }
 
   static key(parent: string | null, step: string, extra = ''): string {
-    return createHash('sha256').update(`${parent ?? 'scratch'}\n${step}\n${extra}`).digest('hex');
+    return createHash('sha256')
+      .update(`${parent ?? 'scratch'}\n${step}\n${extra}`)
+      .digest('hex');
   }
 
   get(key: string, exists: (id: string) => boolean): string | undefined {

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { scratchDir } from './testing.ts';
 import { cleanRel, contentDigest, globToRegExp, matchSources, parseChmod } from './copy.ts';
 
-
 const mkdtempSync = scratchDir;
 
 test('globs follow Go filepath.Match, one path component at a time', () => {
@@ -32,12 +31,21 @@ test('matchSources: plain names, globs across directories, misses, and symlinks 
   writeFileSync(join(root, 'src/b.txt'), 'b');
   writeFileSync(join(root, 'src/sub/c.txt'), 'c');
   symlinkSync('/etc/passwd', join(root, 'escape'));
-  assert.deepEqual((await matchSources(root, 'src/*.txt', 'COPY')).map((s) => s.rel), ['src/a.txt', 'src/b.txt']);
-  assert.deepEqual((await matchSources(root, '*/sub/*.txt', 'COPY')).map((s) => s.rel), ['src/sub/c.txt']);
-  assert.deepEqual((await matchSources(root, 'nothing*', 'COPY')), []);
+  assert.deepEqual(
+    (await matchSources(root, 'src/*.txt', 'COPY')).map((s) => s.rel),
+    ['src/a.txt', 'src/b.txt'],
+  );
+  assert.deepEqual(
+    (await matchSources(root, '*/sub/*.txt', 'COPY')).map((s) => s.rel),
+    ['src/sub/c.txt'],
+  );
+  assert.deepEqual(await matchSources(root, 'nothing*', 'COPY'), []);
   const dir = await matchSources(root, './src', 'COPY');
   assert.equal(dir[0]!.isDir, true);
-  await assert.rejects(matchSources(root, 'missing.txt', 'COPY'), /COPY failed: file not found in build context or excluded by \.dockerignore: stat missing\.txt: file does not exist/);
+  await assert.rejects(
+    matchSources(root, 'missing.txt', 'COPY'),
+    /COPY failed: file not found in build context or excluded by \.dockerignore: stat missing\.txt: file does not exist/,
+  );
   // an absolute symlink resolves inside the root, never to the host's file
   await assert.rejects(matchSources(root, 'escape', 'COPY'), /file not found/);
 });

@@ -59,7 +59,9 @@ export async function matchSources(root: string, pattern: string, what: string):
     const abs = await resolveInRoot(root, rel);
     const st = abs ? await fs.stat(abs).catch(() => undefined) : undefined;
     if (!abs || !st) {
-      throw notFound(`${what} failed: file not found in build context or excluded by .dockerignore: stat ${rel || '.'}: file does not exist`);
+      throw notFound(
+        `${what} failed: file not found in build context or excluded by .dockerignore: stat ${rel || '.'}: file does not exist`,
+      );
     }
     return [{ rel, abs, isDir: st.isDirectory() }];
   }
@@ -150,17 +152,28 @@ export interface CopyPlan {
  * the root, missing directories are made (owned as the copy is), and the files go in through
  * a staging tree and a secure unpack.
  */
-export async function copyInto(rootfs: string, staging: string, plan: CopyPlan, host: Host, what: string): Promise<void> {
+export async function copyInto(
+  rootfs: string,
+  staging: string,
+  plan: CopyPlan,
+  host: Host,
+  what: string,
+): Promise<void> {
   const count = plan.sources.length + plan.inline.length;
   const first = plan.sources[0];
-  const onlyDir = count === 1 && first !== undefined && (first.isDir || (plan.extract && !first.remote && (await isLocalArchive(first.abs))));
+  const onlyDir =
+    count === 1 &&
+    first !== undefined &&
+    (first.isDir || (plan.extract && !first.remote && (await isLocalArchive(first.abs))));
   const destIsDirHint = plan.dest.endsWith('/') || count > 1 || onlyDir;
   const destRel = cleanRel(plan.dest);
   const existing = await resolveInRoot(rootfs, destRel);
   const existingStat = existing ? await fs.stat(existing).catch(() => undefined) : undefined;
   const destIsDir = destIsDirHint || !!existingStat?.isDirectory();
   if (count > 1 && !plan.dest.endsWith('/') && !existingStat?.isDirectory()) {
-    throw invalidArgument(`When using ${what} with more than one source file, the destination must be a directory and end with a /`);
+    throw invalidArgument(
+      `When using ${what} with more than one source file, the destination must be a directory and end with a /`,
+    );
   }
   await fs.rm(staging, { recursive: true, force: true });
   await fs.mkdir(staging, { recursive: true });
@@ -188,7 +201,11 @@ export async function copyInto(rootfs: string, staging: string, plan: CopyPlan, 
   await applyLayer(tarDirectory(staging), target, { host, literal: true });
   for (const a of extracts) {
     // --chown owns what the archive holds too; without it the archive's owners stay
-    await applyLayer(createReadStream(a), target, { host, literal: true, ...(plan.chowned ? { owner: { uid: plan.uid, gid: plan.gid } } : {}) });
+    await applyLayer(createReadStream(a), target, {
+      host,
+      literal: true,
+      ...(plan.chowned ? { owner: { uid: plan.uid, gid: plan.gid } } : {}),
+    });
   }
 }
 
@@ -237,18 +254,29 @@ export const ADD_URL_MAX_BYTES = 512 * 1024 * 1024;
  * ADD <url>: the file downloaded into `dir` (mode 0600, its Last-Modified as mtime, as dockerd
  * does), refused past `maxBytes`. The name is the URL path's last component.
  */
-export async function download(url: string, dir: string, maxBytes = ADD_URL_MAX_BYTES, signal?: AbortSignal): Promise<Source> {
+export async function download(
+  url: string,
+  dir: string,
+  maxBytes = ADD_URL_MAX_BYTES,
+  signal?: AbortSignal,
+): Promise<Source> {
   let res: Response;
   try {
-    res = await fetch(url, { redirect: 'follow', signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(600_000)]) : AbortSignal.timeout(600_000) });
+    res = await fetch(url, {
+      redirect: 'follow',
+      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(600_000)]) : AbortSignal.timeout(600_000),
+    });
   } catch (e) {
     throw invalidArgument(`ADD failed: downloading ${url}: ${(e as Error).message}`);
   }
-  if (!res.ok) throw invalidArgument(`ADD failed: downloading ${url}: status code ${res.status} ${res.statusText}`.trimEnd());
+  if (!res.ok)
+    throw invalidArgument(`ADD failed: downloading ${url}: status code ${res.status} ${res.statusText}`.trimEnd());
   const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (declared > maxBytes) throw invalidArgument(`ADD failed: ${url} is ${declared} bytes, more than the ${maxBytes} bytes allowed`);
+  if (declared > maxBytes)
+    throw invalidArgument(`ADD failed: ${url} is ${declared} bytes, more than the ${maxBytes} bytes allowed`);
   const name = decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).pop() ?? '') || 'download';
-  if (name.includes('/') || name === '..' || name === '.') throw invalidArgument(`ADD failed: cannot determine a file name from ${url}`);
+  if (name.includes('/') || name === '..' || name === '.')
+    throw invalidArgument(`ADD failed: cannot determine a file name from ${url}`);
   await fs.mkdir(dir, { recursive: true });
   const abs = join(dir, name);
   const fh = await fs.open(abs, 'w', 0o600);

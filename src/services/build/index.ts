@@ -1,3 +1,4 @@
 /** services/build: `docker build` on the legacy builder's model, with a persistent step cache. */
-export { BuildService, StepError, type BuildServiceDeps, type BuildOptions, type BuildMessage, type PreparedBuild } from './service.ts';
+export { BuildService, type BuildServiceDeps, type BuildMessage } from './service.ts';
+export { StepError, type BuildOptions, type PreparedBuild } from './step.ts';
 export { BuildCache } from './cache.ts';

@@ -4,18 +4,27 @@
  * (RUN as a container whose upper directory becomes the layer; COPY/ADD and WORKDIR through
  * a mounted root; the rest as config-only images), with a persistent cache per step.
  * The stream speaks the legacy builder's JSON messages.
+ *
+ * This file holds the service (prepare, run, prune), the stages' scheduling and the dispatch
+ * of each step; the work is in files named for it: `context.ts` (the request body and the
+ * Dockerfile in it), `stages.ts` (which stages run, what each waits for: pure), `config.ts`
+ * (the config-only instructions: pure), `run-step.ts` (RUN), `copy-step.ts` (COPY/ADD, with
+ * `copy.ts` for the files), `commit.ts` (the cache and how a step becomes an image).
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { join, posix } from 'node:path';
-import { Readable } from 'node:stream';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { invalidArgument, messageOf } from '../../errdefs/index.ts';
-import { applyLayer, diffOverlayUpper, resolveInRoot } from '../../archive/index.ts';
 import {
-  DockerfileParseError, ShellError, expandBase, expandWord, expandWords, parseDockerfile, parseInstruction,
-  type ArgDef, type Dockerfile, type Instruction, type Stage,
-} from '../../build/index.ts';
-import { resolveUser } from '../../oci/index.ts';
+  DockerfileParseError,
+  expandBase,
+  parseDockerfile,
+  parseInstruction,
+  type Dockerfile,
+  type Instruction,
+  type Stage,
+} from '../../dockerfile/index.ts';
 import { familiarString, hostPlatform, parseReference, shortId, type ImageRunConfig } from '../../spec/index.ts';
 import type { Host } from '../../host/index.ts';
 import type { Snapshotter } from '../../snapshots/index.ts';
@@ -23,7 +32,23 @@ import type { ImageService } from '../images/index.ts';
 import type { Image } from '../../images/index.ts';
 import type { ContainerService } from '../containers/index.ts';
 import { BuildCache } from './cache.ts';
-import { ADD_URL_MAX_BYTES, contentDigest, copyInto, download, matchSources, mkdirInRoot, parseChmod, type Source } from './copy.ts';
+import { commitConfig, fileStep } from './commit.ts';
+import { configStep } from './config.ts';
+import { unpackContext } from './context.ts';
+import { mkdirInRoot } from './copy.ts';
+import { copyStep } from './copy-step.ts';
+import { runStep } from './run-step.ts';
+import { baseStage, planStages } from './stages.ts';
+import {
+  StepError,
+  expand,
+  shellOf,
+  stepEnv,
+  type BuildOptions,
+  type PreparedBuild,
+  type StageState,
+  type StepContext,
+} from './step.ts';
 
 export interface BuildServiceDeps {
   images: ImageService;
@@ -37,83 +62,52 @@ export interface BuildServiceDeps {
   log: { debug(m: string): void; warn(m: string): void };
 }
 
-export interface BuildOptions {
-  dockerfile?: string;
-  tags: string[];
-  buildArgs: Record<string, string | null>;
-  labels: Record<string, string>;
-  noCache: boolean;
-  quiet: boolean;
-  target?: string;
-  networkMode?: string;
-  /** remove intermediate containers after a failed step too */
-  forceRm?: boolean;
-  /** host config fields for RUN containers (memory, CPU, extra hosts, shm size, ulimits) */
-  runHostConfig?: Record<string, unknown>;
-}
+export type BuildMessage =
+  { stream: string } | { aux: { ID: string } } | { errorDetail: { message: string; code?: number }; error: string };
 
-/** A parsed build, ready to run: made by `prepare`, whose errors are the request's. */
-export interface PreparedBuild {
-  dir: string;
-  contextDir: string;
-  dockerfileName: string;
-  df: Dockerfile;
-  opts: BuildOptions;
-  stages: Stage[];
-  metaEnv: Map<string, string>;
-  totalSteps: number;
-  /** set by run: aborts the build (the client went away, or another stage failed) */
-  signal?: AbortSignal;
-}
-
-export type BuildMessage = { stream: string } | { aux: { ID: string } } | { errorDetail: { message: string; code?: number }; error: string };
-
-const DEFAULT_SHELL = ['/bin/sh', '-c'];
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-interface StageState {
-  image: Image | null;
-  config: ImageRunConfig;
-  author?: string;
-  /** ARGs declared in this stage, with their values */
-  args: Map<string, string>;
-  cmdSet: boolean;
-}
-
-export class StepError extends Error {
-  code?: number;
-  constructor(message: string, code?: number) {
-    super(message);
-    this.code = code;
-  }
+/** What running one stage reads and writes besides the build itself. */
+interface StageRun {
+  /** the image each finished stage made, by stage index (shared by the build's stages) */
+  results: Map<number, Image | null>;
+  /** the next step's number */
+  nextStep: () => number;
+  /** the stage's output (held back while an earlier stage is still running) */
+  out: (s: string) => void;
+  /** build args an ARG consumed (shared by the build's stages) */
+  usedArgs: Set<string>;
 }
 
 export class BuildService {
   private readonly d: BuildServiceDeps;
   readonly cache: BuildCache;
+  private readonly steps: StepContext;
 
   constructor(deps: BuildServiceDeps) {
     this.d = deps;
     this.cache = new BuildCache(deps.root);
+    this.steps = { ...deps, cache: this.cache, mountsDir: join(deps.root, 'mounts') };
   }
 
-  /**
-   * Where steps mount roots (`<data-root>/builder/mounts`), outside `tmp/`, which the daemon
-   * empties at start with a plain recursive removal that a live mount would stop.
-   */
   private get mountsDir(): string {
-    return join(this.d.root, 'mounts');
+    return this.steps.mountsDir;
   }
 
   /** At daemon start: unmounts and removes what a build interrupted by a crash left mounted. */
   async cleanup(): Promise<void> {
     const dir = this.mountsDir + '/';
     const info = await fs.readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
-    const mounts = info.split('\n').map((l) => l.split(' ')[4]).filter((m): m is string => !!m && m.startsWith(dir));
+    const mounts = info
+      .split('\n')
+      .map((l) => l.split(' ')[4])
+      .filter((m): m is string => !!m && m.startsWith(dir));
     for (const m of mounts.sort((a, b) => b.length - a.length)) {
       await this.d.host.unmount(m).catch((e) => this.d.log.warn(`unmount ${m}: ${messageOf(e)}`));
     }
-    await fs.rm(this.mountsDir, { recursive: true, force: true }).catch((e) => this.d.log.warn(`remove ${this.mountsDir}: ${messageOf(e)}`));
+    await fs
+      .rm(this.mountsDir, { recursive: true, force: true })
+      .catch((e) => this.d.log.warn(`remove ${this.mountsDir}: ${messageOf(e)}`));
   }
 
   /** Unpacks the context and parses the Dockerfile; errors here are the request's (400). */
@@ -130,26 +124,7 @@ export class BuildService {
     const contextDir = join(dir, 'context');
     await fs.mkdir(contextDir, { recursive: true });
     try {
-      const { head, stream } = await peek(body, 512);
-      let dockerfileName = opts.dockerfile || 'Dockerfile';
-      if (looksLikeArchive(head)) {
-        await applyLayer(stream, contextDir, { host: this.d.host, literal: true });
-      } else {
-        // a bare Dockerfile as the body (`docker build - < Dockerfile`)
-        const chunks: Buffer[] = [];
-        for await (const c of stream) chunks.push(c as Buffer);
-        dockerfileName = 'Dockerfile';
-        await fs.writeFile(join(contextDir, dockerfileName), Buffer.concat(chunks));
-      }
-      let text: string | undefined;
-      const rel = posix.normalize(dockerfileName.replace(/^\/+/, ''));
-      const abs = await resolveInRoot(contextDir, rel);
-      text = abs ? await fs.readFile(abs, 'utf8').catch(() => undefined) : undefined;
-      if (text === undefined && !opts.dockerfile) {
-        const lower = await resolveInRoot(contextDir, 'dockerfile');
-        text = lower ? await fs.readFile(lower, 'utf8').catch(() => undefined) : undefined;
-      }
-      if (text === undefined) throw invalidArgument(`Cannot locate specified Dockerfile: ${dockerfileName}`);
+      const { dockerfileName: rel, text } = await unpackContext(body, contextDir, opts.dockerfile, this.d.host);
       let df: Dockerfile;
       try {
         df = parseDockerfile(text);
@@ -159,7 +134,11 @@ export class BuildService {
       }
       if (Object.keys(opts.labels).length) {
         const last = df.stages[df.stages.length - 1]!;
-        const text = 'LABEL ' + Object.entries(opts.labels).map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(' ');
+        const text =
+          'LABEL ' +
+          Object.entries(opts.labels)
+            .map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`)
+            .join(' ');
         const ins = parseInstruction(text);
         ins.line = 0;
         if (!opts.target || opts.target.toLowerCase() === last.name) last.instructions.push(ins);
@@ -170,16 +149,12 @@ export class BuildService {
         if (given !== undefined && given !== null) metaEnv.set(a.name, given);
         else if (a.value !== undefined) metaEnv.set(a.name, expand(a.value, metaEnv, df.escape, 0));
       }
-      let targetIndex = df.stages.length - 1;
-      if (opts.target) {
-        const t = opts.target.toLowerCase();
-        const i = df.stages.findIndex((s) => s.name === t);
-        if (i < 0) throw invalidArgument(`failed to reach build target ${opts.target} in Dockerfile`);
-        targetIndex = i;
-      }
-      const stages = neededStages(df, targetIndex, metaEnv);
-      const totalSteps = df.metaInstructions.length + stages.reduce((n, s) => n + 1 + s.instructions.length, 0);
-      return { dir, contextDir, dockerfileName: rel, df, opts, stages, metaEnv, totalSteps };
+      const plan = planStages(df, {
+        target: opts.target,
+        metaEnv,
+        imageTriggers: (ref) => this.d.images.store.find(ref)?.config.config?.OnBuild ?? undefined,
+      });
+      return { dir, contextDir, dockerfileName: rel, df, opts, plan, metaEnv };
     } catch (e) {
       await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
       throw e;
@@ -202,9 +177,10 @@ export class BuildService {
     b.signal = abort.signal;
     // Stages run as soon as the stages they need are done; their output is shown in file
     // order (a later stage's is held back until the ones before it have finished).
-    const n = b.stages.length;
-    const held: string[][] = b.stages.map(() => []);
-    const finished: boolean[] = b.stages.map(() => false);
+    const { stages, needs, firstSteps, totalSteps } = b.plan;
+    const n = stages.length;
+    const held: string[][] = stages.map(() => []);
+    const finished: boolean[] = stages.map(() => false);
     let head = 0;
     const outFor = (pos: number) => (s: string) => {
       if (pos === head) out(s);
@@ -217,32 +193,32 @@ export class BuildService {
       }
     };
     // ARGs before FROM are steps of their own in the legacy builder's count
-    let total = 0;
-    for (const m of b.df.metaInstructions) out(`Step ${++total}/${b.totalSteps} : ${m.original}\n`);
-    const offsets: number[] = [];
-    for (const s of b.stages) {
-      offsets.push(total);
-      total += 1 + s.instructions.length;
-    }
+    b.df.metaInstructions.forEach((m, i) => out(`Step ${i + 1}/${totalSteps} : ${m.original}\n`));
     const running = new Map<number, Promise<void>>();
     let firstError: { pos: number; err: unknown } | undefined;
-    b.stages.forEach((stage, pos) => {
-      const deps = stageDeps(b.df, stage, b.metaEnv).filter((i) => running.has(i));
+    stages.forEach((stage, pos) => {
+      const deps = needs.get(stage.index) ?? [];
       const p = (async () => {
         await Promise.all(deps.map((i) => running.get(i)));
         if (abort.signal.aborted) throw new StepError('build cancelled');
-        let step = offsets[pos]!;
-        const st = await this.runStage(b, stage, results, () => ++step, outFor(pos), usedArgs);
+        let step = firstSteps[pos]!;
+        const st = await this.runStage(b, stage, { results, nextStep: () => ++step, out: outFor(pos), usedArgs });
         results.set(stage.index, st.image);
       })();
-      running.set(stage.index, p.then(() => {
-        finished[pos] = true;
-        advance();
-      }, (err) => {
-        if (!firstError) firstError = { pos, err };
-        abort.abort();
-        throw err;
-      }));
+      running.set(
+        stage.index,
+        p.then(
+          () => {
+            finished[pos] = true;
+            advance();
+          },
+          (err) => {
+            if (!firstError) firstError = { pos, err };
+            abort.abort();
+            throw err;
+          },
+        ),
+      );
     });
     try {
       await Promise.allSettled(running.values());
@@ -252,9 +228,11 @@ export class BuildService {
         throw firstError.err;
       }
       if (signal?.aborted) throw new StepError('build cancelled');
-      const final = results.get(b.stages[n - 1]!.index) ?? null;
+      const final = results.get(stages[n - 1]!.index) ?? null;
       if (!final) throw new StepError('No image was generated. Is your Dockerfile empty?');
-      const unused = Object.keys(b.opts.buildArgs).filter((k) => !usedArgs.has(k) && !b.metaEnv.has(k) && !PREDEFINED_ARGS.has(k));
+      const unused = Object.keys(b.opts.buildArgs).filter(
+        (k) => !usedArgs.has(k) && !b.metaEnv.has(k) && !PREDEFINED_ARGS.has(k),
+      );
       if (unused.length) out(`[Warning] One or more build-args [${unused.sort().join(' ')}] were not consumed\n`);
       emit({ aux: { ID: final.id } });
       out(`Successfully built ${shortId(final.id)}\n`);
@@ -298,13 +276,10 @@ export class BuildService {
   }
 
   /** Runs a stage; a failure names the Dockerfile and the line of the step that failed. */
-  private async runStage(
-    b: PreparedBuild, stage: Stage, results: Map<number, Image | null>, nextStep: () => number,
-    out: (s: string) => void, usedArgs: Set<string>,
-  ): Promise<StageState> {
+  private async runStage(b: PreparedBuild, stage: Stage, run: StageRun): Promise<StageState> {
     const where = { line: stage.line };
     try {
-      return await this.runStageSteps(b, stage, results, nextStep, out, usedArgs, where);
+      return await this.runStageSteps(b, stage, run, where);
     } catch (e) {
       if (e instanceof Error && where.line > 0 && !b.signal?.aborted && !(e as { located?: boolean }).located) {
         e.message += ` (${b.dockerfileName}:${where.line})`;
@@ -315,21 +290,26 @@ export class BuildService {
   }
 
   private async runStageSteps(
-    b: PreparedBuild, stage: Stage, results: Map<number, Image | null>, nextStep: () => number,
-    out: (s: string) => void, usedArgs: Set<string>, where: { line: number },
+    b: PreparedBuild,
+    stage: Stage,
+    run: StageRun,
+    where: { line: number },
   ): Promise<StageState> {
+    const { results, nextStep, out } = run;
     const esc = b.df.escape;
     const baseName = expandBase(stage, b.metaEnv, esc);
-    out(`Step ${nextStep()}/${b.totalSteps} : ${stage.original}\n`);
+    out(`Step ${nextStep()}/${b.plan.totalSteps} : ${stage.original}\n`);
     if (stage.platform) {
       const want = expand(stage.platform, b.metaEnv, esc, stage.line);
       const host = hostPlatform();
       if (want && !`${want}/`.startsWith(`${host.os}/${host.architecture}/`)) {
-        throw new StepError(`platform "${want}" cannot be built here: only the host's platform (${host.os}/${host.architecture}) is supported`);
+        throw new StepError(
+          `platform "${want}" cannot be built here: only the host's platform (${host.os}/${host.architecture}) is supported`,
+        );
       }
     }
     let image: Image | null;
-    const fromStage = b.df.stages.find((s) => s.index < stage.index && s.name === baseName.toLowerCase());
+    const fromStage = baseStage(b.df, stage, b.metaEnv);
     if (fromStage) {
       image = results.get(fromStage.index) ?? null;
     } else if (baseName.toLowerCase() === 'scratch') {
@@ -366,517 +346,57 @@ export class BuildService {
         } catch (e) {
           throw new StepError(`failed to parse ONBUILD trigger "${t}": ${messageOf(e)}`);
         }
-        await this.step(b, st, ins, results, out, usedArgs);
+        await this.step(b, st, ins, run);
       }
     }
     for (const ins of stage.instructions) {
       where.line = ins.line;
-      out(`Step ${nextStep()}/${b.totalSteps} : ${ins.original}\n`);
-      await this.step(b, st, ins, results, out, usedArgs);
+      out(`Step ${nextStep()}/${b.plan.totalSteps} : ${ins.original}\n`);
+      await this.step(b, st, ins, run);
     }
     return st;
   }
 
-  /** The env an instruction's words expand with: the stage's ARGs under its ENV. */
-  private expandEnv(st: StageState): Map<string, string> {
-    const env = new Map(st.args);
-    for (const e of st.config.Env ?? []) {
-      const i = e.indexOf('=');
-      if (i > 0) env.set(e.slice(0, i), e.slice(i + 1));
-    }
-    return env;
-  }
-
-  private async step(
-    b: PreparedBuild, st: StageState, ins: Instruction, results: Map<number, Image | null>,
-    out: (s: string) => void, usedArgs: Set<string>,
-  ): Promise<void> {
+  private async step(b: PreparedBuild, st: StageState, ins: Instruction, run: StageRun): Promise<void> {
+    const { out } = run;
     if (b.signal?.aborted) throw new StepError('build cancelled');
-    const esc = b.df.escape;
-    const env = this.expandEnv(st);
-    const x = (s: string) => expand(s, env, esc, ins.line);
-    const shell = st.config.Shell?.length ? st.config.Shell : DEFAULT_SHELL;
-    const nop = (text: string) => `${shell.join(' ')} #(nop) ${text}`;
-    const c = st.config;
     switch (ins.kind) {
-      case 'ENV': {
-        const pairs = ins.pairs.map((p) => [x(p.key), x(p.value)] as const);
-        const list = [...(c.Env ?? [])];
-        for (const [k, v] of pairs) {
-          const i = list.findIndex((e) => e.split('=')[0] === k);
-          if (i >= 0) list[i] = `${k}=${v}`;
-          else list.push(`${k}=${v}`);
-        }
-        c.Env = list;
-        return this.commitConfig(b, st, nop(` ENV ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`), out);
-      }
-      case 'LABEL': {
-        const pairs = ins.pairs.map((p) => [x(p.key), x(p.value)] as const);
-        c.Labels = { ...(c.Labels ?? {}) };
-        for (const [k, v] of pairs) c.Labels[k] = v;
-        return this.commitConfig(b, st, nop(` LABEL ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`), out);
-      }
-      case 'ARG': {
-        const shown: string[] = [];
-        let extra = '';
-        for (const a of ins.args) {
-          const value = this.argValue(b, a, env, esc, ins.line);
-          usedArgs.add(a.name);
-          if (value !== undefined) st.args.set(a.name, value);
-          extra += `${a.name}=${value ?? ''}\n`;
-          shown.push(a.value !== undefined ? `${a.name}=${a.value}` : a.name);
-        }
-        return this.commitConfig(b, st, nop(` ARG ${shown.join(' ')}`), out, extra);
-      }
-      case 'MAINTAINER':
-        st.author = ins.value;
-        return this.commitConfig(b, st, nop(` MAINTAINER ${ins.value}`), out);
-      case 'WORKDIR': {
-        const w = x(ins.value);
-        const path = posix.isAbsolute(w) ? posix.normalize(w) : posix.join(c.WorkingDir || '/', w);
-        c.WorkingDir = path;
-        return this.fileStep(b, st, nop(`WORKDIR ${path}`), '', out, async (rootfs) => {
-          await mkdirInRoot(rootfs, path.replace(/^\/+/, ''));
-        }, true);
-      }
-      case 'USER':
-        c.User = x(ins.value);
-        return this.commitConfig(b, st, nop(` USER ${c.User}`), out);
-      case 'STOPSIGNAL':
-        c.StopSignal = x(ins.value);
-        return this.commitConfig(b, st, nop(` STOPSIGNAL ${c.StopSignal}`), out);
-      case 'EXPOSE': {
-        const ports = ins.ports.flatMap((p) => expandWords(p, env, esc));
-        c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
-        for (const p of ports) {
-          const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(p);
-          if (!m) throw new StepError(`invalid containerPort: ${p}`);
-          const from = Number(m[1]);
-          const to = m[2] ? Number(m[2]) : from;
-          for (let n = from; n <= to; n++) c.ExposedPorts[`${n}/${(m[3] ?? 'tcp').toLowerCase()}`] = {};
-        }
-        return this.commitConfig(b, st, nop(` EXPOSE ${ports.join(' ')}`), out);
-      }
-      case 'VOLUME': {
-        const vols = ins.volumes.map((v) => x(v));
-        c.Volumes = { ...(c.Volumes ?? {}) };
-        for (const v of vols) c.Volumes[v] = {};
-        return this.commitConfig(b, st, nop(` VOLUME [${vols.join(' ')}]`), out);
-      }
-      case 'SHELL':
-        c.Shell = ins.shell;
-        // Docker records it under the new shell
-        return this.commitConfig(b, st, `${ins.shell.join(' ')} #(nop)  SHELL [${ins.shell.join(' ')}]`, out);
-      case 'HEALTHCHECK': {
-        const h = ins.health;
-        c.Healthcheck = {
-          Test: h.test,
-          ...(h.interval ? { Interval: h.interval } : {}),
-          ...(h.timeout ? { Timeout: h.timeout } : {}),
-          ...(h.startPeriod ? { StartPeriod: h.startPeriod } : {}),
-          ...(h.startInterval ? { StartInterval: h.startInterval } : {}),
-          ...(h.retries ? { Retries: h.retries } : {}),
-        } as ImageRunConfig['Healthcheck'];
-        return this.commitConfig(b, st, nop(` HEALTHCHECK &{${goList(h.test)} "${dur(h.interval)}" "${dur(h.timeout)}" "${dur(h.startPeriod)}" '\\x${(h.retries ?? 0).toString(16).padStart(2, '0')}'}`), out);
-      }
-      case 'ONBUILD': {
-        c.OnBuild = [...(c.OnBuild ?? []), ins.expression];
-        return this.commitConfig(b, st, nop(` ONBUILD ${ins.expression}`), out);
-      }
-      case 'CMD':
-      case 'ENTRYPOINT': {
-        const cmd = ins.shellForm ? (ins.cmd.length ? [...shell, ...ins.cmd] : []) : ins.cmd;
-        if (ins.kind === 'CMD') {
-          c.Cmd = cmd;
-          st.cmdSet = true;
-        } else {
-          c.Entrypoint = cmd;
-          if (!st.cmdSet) c.Cmd = null;
-        }
-        return this.commitConfig(b, st, nop(` ${ins.kind} ${goList(cmd)}`), out);
-      }
       case 'RUN':
-        return this.runStep(b, st, ins, shell, out);
+        return runStep(this.steps, b, st, ins, shellOf(st.config), out);
       case 'COPY':
       case 'ADD':
-        return this.copyStep(b, st, ins, env, results, out);
+        return copyStep(this.steps, b, st, ins, stepEnv(st), run.results, out);
     }
-  }
-
-  private argValue(b: PreparedBuild, a: ArgDef, env: Map<string, string>, esc: string, line: number): string | undefined {
-    const given = b.opts.buildArgs[a.name];
-    if (given !== undefined && given !== null) return given;
-    if (a.value !== undefined) return expand(a.value, env, esc, line);
-    if (b.metaEnv.has(a.name)) return b.metaEnv.get(a.name);
-    return undefined;
-  }
-
-  /** A step that changes only the config: an image with an empty layer, or the cached one. */
-  private async commitConfig(b: PreparedBuild, st: StageState, createdBy: string, out: (s: string) => void, extra = ''): Promise<void> {
-    const key = BuildCache.key(st.image?.id ?? null, createdBy, extra);
-    if (this.useCache(b, st, key, out)) return;
-    // the legacy builder commits these through a container too, and says so
-    const cid = randomBytes(6).toString('hex');
-    out(` ---> Running in ${cid}\n`);
-    out(`Removing intermediate container ${cid}\n`);
-    const img = await this.d.images.commit({
-      parent: st.image,
-      layer: Readable.from([Buffer.alloc(1024)]),
-      config: st.config,
-      createdBy,
-      author: st.author,
-    });
-    await this.finish(st, img, key, out);
-  }
-
-  private useCache(b: PreparedBuild, st: StageState, key: string, out: (s: string) => void): boolean {
-    if (b.opts.noCache) return false;
-    const id = this.cache.get(key, (i) => !!this.d.images.store.find(i));
-    if (!id) return false;
-    const img = this.d.images.store.get(id);
-    out(' ---> Using cache\n');
-    out(` ---> ${shortId(img.id)}\n`);
-    st.image = img;
-    st.config = structuredClone(img.config.config ?? {});
-    return true;
-  }
-
-  private async finish(st: StageState, img: Image, key: string, out: (s: string) => void): Promise<void> {
-    st.image = img;
-    st.config = structuredClone(img.config.config ?? {});
-    await this.cache.set(key, img.id);
-    out(` ---> ${shortId(img.id)}\n`);
-  }
-
-  /**
-   * A step that changes files without running anything (COPY, ADD, WORKDIR): the parent's
-   * root is mounted with a fresh upper directory, `fn` works in it, the upper becomes the layer.
-   */
-  private async fileStep(
-    b: PreparedBuild, st: StageState, createdBy: string, extra: string, out: (s: string) => void,
-    fn: (rootfs: string, scratch: string) => Promise<void>, viaContainer = false,
-  ): Promise<void> {
-    const key = BuildCache.key(st.image?.id ?? null, createdBy, extra);
-    if (this.useCache(b, st, key, out)) return;
-    if (viaContainer) {
-      // WORKDIR: the legacy builder makes the directory through a container, and says so
-      const cid = randomBytes(6).toString('hex');
-      out(` ---> Running in ${cid}\n`);
-      out(`Removing intermediate container ${cid}\n`);
-    }
-    const work = join(this.mountsDir, `step-${randomBytes(4).toString('hex')}`);
-    await fs.mkdir(work, { recursive: true });
-    let mounted = false;
-    try {
-      const rootfs = await this.d.snapshots.mountRootfs(work, (st.image?.topChain ?? null) as never);
-      mounted = true;
-      await fn(rootfs, join(work, 'staging'));
-      await this.d.snapshots.unmountRootfs(work);
-      mounted = false;
-      const img = await this.d.images.commit({
-        parent: st.image,
-        layer: diffOverlayUpper(join(work, 'upper'), { host: this.d.host }),
-        config: st.config,
-        createdBy,
-        author: st.author,
-      });
-      await this.finish(st, img, key, out);
-    } finally {
-      if (mounted) await this.d.snapshots.unmountRootfs(work).catch(() => {});
-      await fs.rm(work, { recursive: true, force: true }).catch(() => {});
-    }
-  }
-
-  private async copyStep(
-    b: PreparedBuild, st: StageState, ins: Extract<Instruction, { kind: 'COPY' | 'ADD' }>, env: Map<string, string>,
-    results: Map<number, Image | null>, out: (s: string) => void,
-  ): Promise<void> {
-    const esc = b.df.escape;
-    const x = (s: string) => expand(s, env, esc, ins.line);
-    const written = x(ins.dest);
-    const wd = st.config.WorkingDir || '/';
-    let destRaw = posix.isAbsolute(written) ? written : posix.join(wd, written);
-    if ((written.endsWith('/') || written === '.' || written.endsWith('/.')) && !destRaw.endsWith('/')) destRaw += '/';
-    // where the sources come from: the context, another stage, or an image
-    let srcRoot = b.contextDir;
-    let fromWork: string | undefined;
-    const fromMounted: string[] = [];
-    try {
-      if (ins.from !== undefined) {
-        const from = x(ins.from);
-        const byName = b.df.stages.find((s) => s.name === from.toLowerCase());
-        const byIndex = /^\d+$/.test(from) ? b.df.stages[Number(from)] : undefined;
-        const stage = byName ?? byIndex;
-        let img: Image | null | undefined;
-        if (stage) {
-          if (!results.has(stage.index)) throw new StepError(`invalid from flag value ${from}: stage not built before this one`);
-          img = results.get(stage.index);
-        } else {
-          img = this.d.images.store.find(from);
-          if (!img) throw new StepError(`invalid from flag value ${from}: pull access denied for ${from}, repository does not exist or may require 'docker login'`);
-        }
-        fromWork = join(this.mountsDir, `from-${randomBytes(4).toString('hex')}`);
-        await fs.mkdir(fromWork, { recursive: true });
-        srcRoot = await this.d.snapshots.mountRootfs(fromWork, (img?.topChain ?? null) as never);
-        fromMounted.push(fromWork);
-      }
-      const heredocs = new Map(ins.heredocs.map((h) => [h.name, h]));
-      const sources: Source[] = [];
-      const inline: Array<{ name: string; content: string }> = [];
-      for (const raw of ins.sources) {
-        const hm = /^<<-?["']?([^"']+)["']?$/.exec(raw);
-        if (hm && heredocs.has(hm[1]!)) {
-          const h = heredocs.get(hm[1]!)!;
-          inline.push({ name: hm[1]!, content: h.quoted ? h.content : x(h.content) });
-          continue;
-        }
-        const pattern = x(raw);
-        if (/^https?:\/\//.test(pattern)) {
-          if (ins.kind === 'COPY') throw new StepError('COPY failed: source can\'t be a URL for COPY');
-          const got = await download(pattern, join(b.dir, `url-${randomBytes(4).toString('hex')}`), ADD_URL_MAX_BYTES, b.signal).catch((e) => {
-            throw new StepError(messageOf(e));
-          });
-          sources.push(got);
-          continue;
-        }
-        const matched = await matchSources(srcRoot, pattern, ins.kind).catch((e) => {
-          throw new StepError(messageOf(e));
-        });
-        sources.push(...matched);
-      }
-      if (sources.length === 0 && inline.length === 0) throw new StepError(`${ins.kind} failed: no source files were specified`);
-      const digest = await contentDigest(sources);
-      const inlineDigest = inline.map((f) => `${f.name}:${f.content}`).join('\0');
-      const chmod = parseChmod(ins.chmod !== undefined ? x(ins.chmod) : undefined);
-      const chown = ins.chown !== undefined ? x(ins.chown) : undefined;
-      const kind = sources.length === 1 && inline.length === 0 ? (sources[0]!.isDir ? 'dir' : 'file') : 'multi';
-      // history names the destination as written; the key has it resolved (WORKDIR may differ)
-      const createdBy = `${(st.config.Shell?.length ? st.config.Shell : DEFAULT_SHELL).join(' ')} #(nop) ${ins.kind} ${kind}:${digest} in ${written} `;
-      const extra = `${destRaw}\n${inlineDigest}\n${chown ?? ''}\n${chmod ?? ''}\n${ins.from ?? ''}`;
-      await this.fileStep(b, st, createdBy, extra, out, async (rootfs, staging) => {
-        let uid = 0;
-        let gid = 0;
-        if (chown) {
-          try {
-            const u = await resolveUser(chown.includes(':') ? chown : `${chown}:${chown}`, rootfs).catch(() => resolveUser(chown, rootfs));
-            uid = u.uid;
-            gid = chown.includes(':') ? u.gid : /^\d+$/.test(chown) ? u.uid : u.gid;
-          } catch (e) {
-            throw new StepError(`unable to convert uid/gid chown string to host mapping: ${messageOf(e)}`);
-          }
-        }
-        await copyInto(rootfs, staging, { sources, inline, dest: destRaw, uid, gid, chmod, extract: ins.kind === 'ADD', chowned: chown !== undefined }, this.d.host, ins.kind)
-          .catch((e) => {
-            throw e instanceof StepError ? e : new StepError(`${ins.kind} failed: ${messageOf(e)}`);
-          });
-      });
-    } finally {
-      for (const w of fromMounted) {
-        await this.d.snapshots.unmountRootfs(w).catch(() => {});
-        await fs.rm(w, { recursive: true, force: true }).catch(() => {});
-      }
-    }
-  }
-
-  private async runStep(
-    b: PreparedBuild, st: StageState, ins: Extract<Instruction, { kind: 'RUN' }>, shell: string[], out: (s: string) => void,
-  ): Promise<void> {
-    let cmd: string[];
-    if (ins.heredocs.length && ins.shellForm) {
-      const line = ins.cmd[0] ?? '';
-      const only = /^<<-?["']?([A-Za-z_][A-Za-z0-9_]*)["']?$/.exec(line.trim());
-      if (only && ins.heredocs.length === 1 && ins.heredocs[0]!.content.startsWith('#!')) {
-        // a script with its own interpreter runs as a file, as BuildKit runs it
-        const body = ins.heredocs[0]!.content;
-        let end = 'BERTH_HEREDOC';
-        while (body.includes(end)) end += '_';
-        cmd = [...shell, `f=/tmp/.berth-heredoc-$$; cat > "$f" <<'${end}'\n${body}${end}\nchmod +x "$f"; "$f"; rc=$?; rm -f "$f"; exit $rc`];
-      } else if (only && ins.heredocs.length === 1) {
-        cmd = [...shell, ins.heredocs[0]!.content];
-      } else {
-        let script = line;
-        for (const h of ins.heredocs) script += `\n${h.content}${h.name}`;
-        cmd = [...shell, script];
-      }
-    } else {
-      cmd = ins.shellForm ? [...shell, ...ins.cmd] : ins.cmd;
-    }
-    // build args visible to the command (ENV wins over ARG of the same name)
-    const envNames = new Set((st.config.Env ?? []).map((e) => e.split('=')[0]));
-    const argEnv = [...st.args].filter(([k]) => !envNames.has(k)).map(([k, v]) => `${k}=${v}`).sort();
-    const createdBy = (argEnv.length ? `|${argEnv.length} ${argEnv.join(' ')} ` : '') + cmd.join(' ');
-    const key = BuildCache.key(st.image?.id ?? null, createdBy, ins.network ?? '');
-    if (this.useCache(b, st, key, out)) return;
-    if (!st.image) throw new StepError('failed to run: no image to run from: RUN in a stage FROM scratch has no shell');
-    const network = ins.network ?? b.opts.networkMode ?? 'default';
-    const c = st.config;
-    const created = await this.d.containers.create({
-      Image: st.image.id,
-      Cmd: cmd,
-      Entrypoint: [],
-      Env: [...(c.Env ?? []), ...argEnv],
-      User: c.User ?? '',
-      WorkingDir: c.WorkingDir ?? '',
-      Labels: {},
-      HostConfig: { ...(b.opts.runHostConfig ?? {}), NetworkMode: network === 'default' ? 'default' : network },
-    } as never);
-    const id = created.Id;
-    out(` ---> Running in ${shortId(id)}\n`);
-    let removed = false;
-    try {
-      const exit = this.d.containers.nextExit(id);
-      const kill = () => void this.d.containers.kill(id, 'SIGKILL').catch(() => {});
-      b.signal?.addEventListener('abort', kill);
-      void exit.finally(() => b.signal?.removeEventListener('abort', kill));
-      if (b.signal?.aborted) throw new StepError('build cancelled');
-      await this.d.containers.start(id);
-      // cancelled while it was starting: the kill then found nothing running yet
-      if (b.signal?.aborted) kill();
-      const rec = this.d.containers.store.get(id);
-      for await (const entry of this.d.containers.logs(rec, { follow: true, untilExit: exit })) {
-        // stderr in red, as dockerd's legacy builder marks it
-        out(entry.stream === 'stderr' ? `\u001b[91m${entry.data.toString('utf8')}\u001b[0m` : entry.data.toString('utf8'));
-      }
-      const code = await exit;
-      if (b.signal?.aborted) throw new StepError('build cancelled');
-      if (code !== 0) {
-        throw new StepError(`The command '${cmd.join(' ')}' returned a non-zero code: ${code}`, code);
-      }
-      // The exit is reported before the rootfs is unmounted: the upper is complete either way,
-      // and once unmounted it becomes the layer's directory as it is (no second unpack).
-      const cdir = this.d.containers.dir(id);
-      const upper = join(cdir, 'upper');
-      let adopt = false;
-      for (let i = 0; i < 100; i++) {
-        if (!(await this.d.snapshots.isMounted(cdir))) {
-          adopt = true;
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      const img = await this.d.images.commit({
-        parent: st.image,
-        layer: diffOverlayUpper(upper, { host: this.d.host }),
-        config: st.config,
-        createdBy,
-        author: st.author,
-        containerId: id,
-        ...(adopt ? { adoptDir: upper } : {}),
-      });
-      await this.d.containers.remove(id, { force: true, volumes: true });
-      removed = true;
-      out(`Removing intermediate container ${shortId(id)}\n`);
-      await this.finish(st, img, key, out);
-    } finally {
-      if (!removed) await this.d.containers.remove(id, { force: true, volumes: true }).catch(() => {});
-    }
+    const r = configStep(ins, st, { escape: b.df.escape, buildArgs: b.opts.buildArgs, metaEnv: b.metaEnv });
+    for (const a of r.used) run.usedArgs.add(a);
+    Object.assign(st, r.state);
+    const dir = r.mkdir;
+    if (dir === undefined) return commitConfig(this.steps, b, st, r.createdBy, out, r.extra);
+    return fileStep(
+      this.steps,
+      b,
+      st,
+      r.createdBy,
+      r.extra,
+      out,
+      async (rootfs) => {
+        await mkdirInRoot(rootfs, dir.replace(/^\/+/, ''));
+      },
+      true,
+    );
   }
 }
 
 /** Build args Docker accepts without an ARG (proxies). */
 const PREDEFINED_ARGS = new Set([
-  'HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy',
+  'HTTP_PROXY',
+  'http_proxy',
+  'HTTPS_PROXY',
+  'https_proxy',
+  'FTP_PROXY',
+  'ftp_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  'ALL_PROXY',
+  'all_proxy',
 ]);
-
-function expand(s: string, env: Map<string, string>, esc: string, line: number): string {
-  try {
-    return expandWord(s, env, esc);
-  } catch (e) {
-    if (e instanceof ShellError) throw new StepError(`failed to process "${s}": ${e.message}${line ? ` (line ${line})` : ''}`);
-    throw e;
-  }
-}
-
-/** The stages a stage needs: its FROM, and its COPY --from sources. */
-function stageDeps(df: Dockerfile, s: Stage, metaEnv: Map<string, string>): number[] {
-  const out = new Set<number>();
-  const base = expandBase(s, metaEnv, df.escape).toLowerCase();
-  const dep = df.stages.find((o) => o.index < s.index && o.name === base);
-  if (dep) out.add(dep.index);
-  for (const ins of s.instructions) {
-    if ((ins.kind === 'COPY' || ins.kind === 'ADD') && ins.from !== undefined) {
-      let from = ins.from;
-      try {
-        from = expandWord(from, metaEnv, df.escape);
-      } catch {
-        // left as written
-      }
-      const byName = df.stages.find((o) => o.name === from.toLowerCase());
-      const idx = byName ? byName.index : /^\d+$/.test(from) ? Number(from) : undefined;
-      if (idx !== undefined) {
-        if (idx >= s.index) throw new DockerfileParseError(ins.line, `invalid from flag value ${from}: refers to current or later stage`);
-        if (df.stages[idx]) out.add(idx);
-      }
-    }
-  }
-  return [...out];
-}
-
-/** The stages the target needs (FROM another stage, COPY --from), in file order. */
-function neededStages(df: Dockerfile, target: number, metaEnv: Map<string, string>): Stage[] {
-  const need = new Set<number>();
-  const visit = (i: number) => {
-    if (need.has(i)) return;
-    need.add(i);
-    for (const d of stageDeps(df, df.stages[i]!, metaEnv)) visit(d);
-  };
-  try {
-    visit(target);
-  } catch (e) {
-    if (e instanceof DockerfileParseError) throw invalidArgument(e.message);
-    throw e;
-  }
-  return df.stages.filter((s) => need.has(s.index));
-}
-
-/** Go's %v of a []string: `[a b c]`, as Docker writes CMD into history. */
-function goList(a: string[]): string {
-  return `[${a.map((s) => JSON.stringify(s)).join(' ')}]`;
-}
-
-function dur(ns?: number): string {
-  if (!ns) return '0s';
-  const s = ns / 1e9;
-  return s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`;
-}
-
-function looksLikeArchive(head: Buffer): boolean {
-  if (head.length === 0) return true;
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return true;
-  if (head.length >= 3 && head.subarray(0, 3).toString('latin1') === 'BZh') return true;
-  if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true;
-  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return true;
-  if (head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar') return true;
-  // an old-style tar header: a plausible checksum field
-  if (head.length >= 512 && /^[0-7 \0]{6,8}$/.test(head.subarray(148, 156).toString('latin1'))) return true;
-  return false;
-}
-
-/** Reads the first `n` bytes of a stream, and gives back a stream with them put back. */
-async function peek(s: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
-  const chunks: Buffer[] = [];
-  let got = 0;
-  const it = s[Symbol.asyncIterator]();
-  let done = false;
-  while (got < n) {
-    const r = await it.next();
-    if (r.done) {
-      done = true;
-      break;
-    }
-    const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
-    chunks.push(b);
-    got += b.length;
-  }
-  const head = Buffer.concat(chunks);
-  const stream = Readable.from((async function* () {
-    yield head;
-    if (done) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield r.value as Buffer;
-    }
-  })());
-  return { head, stream };
-}

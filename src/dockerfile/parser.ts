@@ -50,8 +50,24 @@ export class DockerfileParseError extends Error {
 }
 
 export const KNOWN_INSTRUCTIONS = new Set([
-  'add', 'arg', 'cmd', 'copy', 'entrypoint', 'env', 'expose', 'from', 'healthcheck', 'label',
-  'maintainer', 'onbuild', 'run', 'shell', 'stopsignal', 'user', 'volume', 'workdir',
+  'add',
+  'arg',
+  'cmd',
+  'copy',
+  'entrypoint',
+  'env',
+  'expose',
+  'from',
+  'healthcheck',
+  'label',
+  'maintainer',
+  'onbuild',
+  'run',
+  'shell',
+  'stopsignal',
+  'user',
+  'volume',
+  'workdir',
 ]);
 
 const HEREDOC_INSTRUCTIONS = new Set(['run', 'copy', 'add']);
@@ -116,7 +132,8 @@ export function parse(text: string): ParseResult {
     const word = m[1]!;
     const cmd = word.toLowerCase();
     let rest = (m[2] ?? '').trim();
-    if (!KNOWN_INSTRUCTIONS.has(cmd)) throw new DockerfileParseError(startLine, `unknown instruction: ${word.toUpperCase()}`);
+    if (!KNOWN_INSTRUCTIONS.has(cmd))
+      throw new DockerfileParseError(startLine, `unknown instruction: ${word.toUpperCase()}`);
     const flags: string[] = [];
     if (cmd !== 'onbuild') {
       for (;;) {

@@ -4,8 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { Cli } from './cli.ts';
-import { ProgressReporter, runCompose } from './compose.ts';
+import { Cli } from '../cli.ts';
+import { runCompose } from './main.ts';
+import { ProgressReporter } from './output.ts';
 
 /** A Cli whose streams are strings; stdin is not a terminal. No daemon is contacted. */
 function fakeCli(tty = false) {

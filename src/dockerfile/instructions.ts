@@ -141,10 +141,16 @@ function parseFrom(node: Node, index: number): Stage {
   let name: string | undefined;
   if (words.length === 3) {
     name = words[2]!.toLowerCase();
-    if (!/^[a-z][a-z0-9-_.]*$/.test(name)) fail(node, `invalid name for build stage: "${words[2]}", name can't start with a number or contain symbols`);
+    if (!/^[a-z][a-z0-9-_.]*$/.test(name))
+      fail(node, `invalid name for build stage: "${words[2]}", name can't start with a number or contain symbols`);
   }
   return {
-    index, name, base: words[0]!, platform: flags.get('platform'), line: node.startLine, original: node.original,
+    index,
+    name,
+    base: words[0]!,
+    platform: flags.get('platform'),
+    line: node.startLine,
+    original: node.original,
     instructions: [],
   };
 }
@@ -192,7 +198,7 @@ function parseDuration(node: Node, flag: string, v: string | undefined): number 
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
   let consumed = 0;
   for (const m of v.matchAll(re)) {
-    const unit = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 }[m[2]!]!;
+    const unit = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 }[m[2]!]!;
     total += Number(m[1]) * unit;
     consumed += m[0].length;
   }
@@ -211,7 +217,11 @@ function checkBuildkitFlags(node: Node): void {
     const [name, value] = splitFlag(f);
     if (node.cmd === 'run' && name === 'mount') {
       const type = /(?:^|,)type=([^,]*)/.exec(value ?? '')?.[1] ?? 'bind';
-      if (type !== 'cache' && type !== 'tmpfs') fail(node, `RUN --mount=type=${type} is not supported by this builder: only type=cache and type=tmpfs are accepted (and ignored)`);
+      if (type !== 'cache' && type !== 'tmpfs')
+        fail(
+          node,
+          `RUN --mount=type=${type} is not supported by this builder: only type=cache and type=tmpfs are accepted (and ignored)`,
+        );
     } else if (node.cmd === 'run' && name === 'security' && value !== 'sandbox') {
       fail(node, `RUN --security=${value ?? ''} is not supported by this builder`);
     } else if (['parents', 'exclude', 'checksum', 'keep-git-dir'].includes(name)) {
@@ -323,14 +333,24 @@ function toInstruction(node: Node, escape: string): Instruction {
       if (node.json) words = node.json;
       else words = splitRaw(node.rest, escape);
       if (words.length < 2) {
-        fail(node, `${upper} requires at least two arguments, but only one was provided. Destination could not be determined`);
+        fail(
+          node,
+          `${upper} requires at least two arguments, but only one was provided. Destination could not be determined`,
+        );
       }
       const dest = words[words.length - 1]!;
       const sources = words.slice(0, -1);
       const link = flags.has('link') && flags.get('link') !== 'false';
       return {
-        ...base, kind: upper, sources, dest, from: flags.get('from'), chown: flags.get('chown'), chmod: flags.get('chmod'),
-        link, heredocs: node.heredocs,
+        ...base,
+        kind: upper,
+        sources,
+        dest,
+        from: flags.get('from'),
+        chown: flags.get('chown'),
+        chmod: flags.get('chmod'),
+        link,
+        heredocs: node.heredocs,
       };
     }
   }

@@ -44,7 +44,9 @@ test('line continuations join lines, skipping comments and blank lines inside', 
 });
 
 test('the escape directive switches to backtick, and syntax is accepted', () => {
-  const df = parseDockerfile('# syntax=docker/dockerfile:1\n# escape=`\nFROM busybox\nRUN echo a `\n  b\nCOPY a\\b c\\\n');
+  const df = parseDockerfile(
+    '# syntax=docker/dockerfile:1\n# escape=`\nFROM busybox\nRUN echo a `\n  b\nCOPY a\\b c\\\n',
+  );
   assert.equal(df.escape, '`');
   assert.equal(df.directives.syntax, 'docker/dockerfile:1');
   const [run, copy] = df.stages[0]!.instructions;
@@ -55,7 +57,10 @@ test('the escape directive switches to backtick, and syntax is accepted', () => 
 test('a directive after a comment is just a comment', () => {
   const df = parseDockerfile('# hello\n# escape=`\nFROM busybox\nRUN a \\\n b\n');
   assert.equal(df.escape, '\\');
-  assert.deepEqual(df.stages[0]!.instructions[0]!.kind === 'RUN' && (df.stages[0]!.instructions[0] as { cmd: string[] }).cmd, ['a  b']);
+  assert.deepEqual(
+    df.stages[0]!.instructions[0]!.kind === 'RUN' && (df.stages[0]!.instructions[0] as { cmd: string[] }).cmd,
+    ['a  b'],
+  );
 });
 
 test('a bad escape token is refused', () => {
@@ -89,7 +94,13 @@ test('heredocs: body, terminator, chomp, quoted and line span', () => {
   assert.ok(cp!.kind === 'COPY');
   assert.deepEqual(cp.sources, ['<<A', '<<B']);
   assert.equal(cp.dest, '/dst/');
-  assert.deepEqual(cp.heredocs.map((h) => [h.name, h.content]), [['A', 'a-body\n'], ['B', '']]);
+  assert.deepEqual(
+    cp.heredocs.map((h) => [h.name, h.content]),
+    [
+      ['A', 'a-body\n'],
+      ['B', ''],
+    ],
+  );
   assert.equal(cmd!.line, 13);
 });
 
@@ -109,7 +120,9 @@ test('exec and shell forms', () => {
 });
 
 test('flags: --from, --chown, --chmod, --platform, and an unknown flag', () => {
-  const df = parseDockerfile('FROM --platform=linux/amd64 busybox AS b\nCOPY --from=b --chown=1:2 --chmod=755 /a /b\nADD --chown="x" s d\n');
+  const df = parseDockerfile(
+    'FROM --platform=linux/amd64 busybox AS b\nCOPY --from=b --chown=1:2 --chmod=755 /a /b\nADD --chown="x" s d\n',
+  );
   assert.equal(df.stages[0]!.platform, 'linux/amd64');
   const [cp, add] = df.stages[0]!.instructions;
   assert.ok(cp!.kind === 'COPY');
@@ -143,36 +156,49 @@ test('an empty Dockerfile, bad FROM and duplicate stage names are errors', () =>
 });
 
 test('ENV and LABEL: key=value lists with quotes, and the legacy form', () => {
-  const df = parseDockerfile('FROM a\nENV A=1 B="two words" C=three\\ words\nENV LEGACY some value here\nLABEL "com.x"="y z" k=v\n');
+  const df = parseDockerfile(
+    'FROM a\nENV A=1 B="two words" C=three\\ words\nENV LEGACY some value here\nLABEL "com.x"="y z" k=v\n',
+  );
   const [e1, e2, l] = df.stages[0]!.instructions;
   assert.deepEqual(e1!.kind === 'ENV' && e1!.pairs, [
-    { key: 'A', value: '1' }, { key: 'B', value: '"two words"' }, { key: 'C', value: 'three\\ words' },
+    { key: 'A', value: '1' },
+    { key: 'B', value: '"two words"' },
+    { key: 'C', value: 'three\\ words' },
   ]);
   assert.deepEqual(e2!.kind === 'ENV' && e2!.pairs, [{ key: 'LEGACY', value: 'some value here' }]);
-  assert.deepEqual(l!.kind === 'LABEL' && l!.pairs, [{ key: '"com.x"', value: '"y z"' }, { key: 'k', value: 'v' }]);
+  assert.deepEqual(l!.kind === 'LABEL' && l!.pairs, [
+    { key: '"com.x"', value: '"y z"' },
+    { key: 'k', value: 'v' },
+  ]);
   assert.match(parseErr('FROM a\nENV A=1 B\n').message, /line 2: Syntax error - can't find = in "B"/);
 });
 
 test('HEALTHCHECK, SHELL, VOLUME, EXPOSE, ONBUILD, STOPSIGNAL, USER, WORKDIR', () => {
-  const df = parseDockerfile([
-    'FROM a',
-    'HEALTHCHECK --interval=5s --retries=3 CMD curl -f http://localhost/ || exit 1',
-    'HEALTHCHECK CMD ["true"]',
-    'HEALTHCHECK NONE',
-    'SHELL ["/bin/bash", "-c"]',
-    'VOLUME ["/data", "/logs"]',
-    'VOLUME /a /b',
-    'EXPOSE 80/tcp 443',
-    'ONBUILD RUN echo hi',
-    'STOPSIGNAL SIGTERM',
-    'USER 1000:1000',
-    'WORKDIR /some path',
-    'MAINTAINER Jane Doe <jane@example.com>',
-  ].join('\n'));
+  const df = parseDockerfile(
+    [
+      'FROM a',
+      'HEALTHCHECK --interval=5s --retries=3 CMD curl -f http://localhost/ || exit 1',
+      'HEALTHCHECK CMD ["true"]',
+      'HEALTHCHECK NONE',
+      'SHELL ["/bin/bash", "-c"]',
+      'VOLUME ["/data", "/logs"]',
+      'VOLUME /a /b',
+      'EXPOSE 80/tcp 443',
+      'ONBUILD RUN echo hi',
+      'STOPSIGNAL SIGTERM',
+      'USER 1000:1000',
+      'WORKDIR /some path',
+      'MAINTAINER Jane Doe <jane@example.com>',
+    ].join('\n'),
+  );
   const ins = df.stages[0]!.instructions;
   assert.deepEqual(ins[0]!.kind === 'HEALTHCHECK' && ins[0]!.health, {
-    test: ['CMD-SHELL', 'curl -f http://localhost/ || exit 1'], interval: 5e9, retries: 3,
-    timeout: undefined, startPeriod: undefined, startInterval: undefined,
+    test: ['CMD-SHELL', 'curl -f http://localhost/ || exit 1'],
+    interval: 5e9,
+    retries: 3,
+    timeout: undefined,
+    startPeriod: undefined,
+    startInterval: undefined,
   });
   assert.deepEqual(ins[1]!.kind === 'HEALTHCHECK' && ins[1]!.health.test, ['CMD', 'true']);
   assert.deepEqual(ins[2]!.kind === 'HEALTHCHECK' && ins[2]!.health.test, ['NONE']);
@@ -222,10 +248,21 @@ test('words split on unquoted whitespace, expansions included', () => {
 });
 
 test('BuildKit-only flags: cache and tmpfs mounts are accepted, the rest refused with the line', () => {
-  const df = parseDockerfile('FROM a\nRUN --mount=type=cache,target=/var/cache/apt --mount=type=tmpfs,target=/tmp apt-get update\nCOPY --link a b\n');
+  const df = parseDockerfile(
+    'FROM a\nRUN --mount=type=cache,target=/var/cache/apt --mount=type=tmpfs,target=/tmp apt-get update\nCOPY --link a b\n',
+  );
   assert.equal(df.stages[0]!.instructions.length, 2);
-  assert.equal(parseErr('FROM a\nRUN --mount=target=/src true\n').message, 'dockerfile parse error on line 2: RUN --mount=type=bind is not supported by this builder: only type=cache and type=tmpfs are accepted (and ignored)');
-  assert.match(parseErr('FROM a\nRUN --mount=type=secret,id=x true\n').message, /line 2: RUN --mount=type=secret is not supported/);
-  assert.match(parseErr('FROM a\n\nCOPY --exclude=*.md . /\n').message, /line 3: COPY --exclude is not supported by this builder/);
+  assert.equal(
+    parseErr('FROM a\nRUN --mount=target=/src true\n').message,
+    'dockerfile parse error on line 2: RUN --mount=type=bind is not supported by this builder: only type=cache and type=tmpfs are accepted (and ignored)',
+  );
+  assert.match(
+    parseErr('FROM a\nRUN --mount=type=secret,id=x true\n').message,
+    /line 2: RUN --mount=type=secret is not supported/,
+  );
+  assert.match(
+    parseErr('FROM a\n\nCOPY --exclude=*.md . /\n').message,
+    /line 3: COPY --exclude is not supported by this builder/,
+  );
   assert.match(parseErr('FROM a\nRUN --security=insecure true\n').message, /RUN --security=insecure is not supported/);
 });

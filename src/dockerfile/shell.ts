@@ -79,7 +79,8 @@ class Lexer {
         this.next();
         let text = '';
         while (this.pos < this.s.length && this.peek() !== "'") text += this.next();
-        if (this.pos >= this.s.length) throw new ShellError('unexpected end of statement while looking for matching single-quote');
+        if (this.pos >= this.s.length)
+          throw new ShellError('unexpected end of statement while looking for matching single-quote');
         this.next();
         this.add(text, true);
         this.inWord = true;
@@ -107,7 +108,8 @@ class Lexer {
   doubleQuoted(): string {
     let out = '';
     for (;;) {
-      if (this.pos >= this.s.length) throw new ShellError('unexpected end of statement while looking for matching double-quote');
+      if (this.pos >= this.s.length)
+        throw new ShellError('unexpected end of statement while looking for matching double-quote');
       const ch = this.next();
       if (ch === '"') return out;
       if (ch === '$') {

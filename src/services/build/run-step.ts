@@ -1,0 +1,131 @@
+/**
+ * The RUN step: a container of the container service on the stage's image (the default
+ * network or `--network`, the build's host config), its output streamed into the build's,
+ * killed when the build is cancelled; its overlay upper directory becomes the layer.
+ */
+import { join } from 'node:path';
+import { diffOverlayUpper } from '../../archive/index.ts';
+import type { Instruction } from '../../dockerfile/index.ts';
+import { shortId } from '../../spec/index.ts';
+import { BuildCache } from './cache.ts';
+import { finish, useCache } from './commit.ts';
+import { StepError, type PreparedBuild, type StageState, type StepContext } from './step.ts';
+
+export async function runStep(
+  ctx: StepContext,
+  b: PreparedBuild,
+  st: StageState,
+  ins: Extract<Instruction, { kind: 'RUN' }>,
+  shell: readonly string[],
+  out: (s: string) => void,
+): Promise<void> {
+  const cmd = runCommand(ins, shell);
+  const argEnv = argEnvOf(st);
+  const createdBy = (argEnv.length ? `|${argEnv.length} ${argEnv.join(' ')} ` : '') + cmd.join(' ');
+  const key = BuildCache.key(st.image?.id ?? null, createdBy, ins.network ?? '');
+  if (useCache(ctx, b, st, key, out)) return;
+  if (!st.image) throw new StepError('failed to run: no image to run from: RUN in a stage FROM scratch has no shell');
+  const network = ins.network ?? b.opts.networkMode ?? 'default';
+  const c = st.config;
+  const created = await ctx.containers.create({
+    Image: st.image.id,
+    Cmd: cmd,
+    Entrypoint: [],
+    Env: [...(c.Env ?? []), ...argEnv],
+    User: c.User ?? '',
+    WorkingDir: c.WorkingDir ?? '',
+    Labels: {},
+    HostConfig: { ...(b.opts.runHostConfig ?? {}), NetworkMode: network === 'default' ? 'default' : network },
+  } as never);
+  const id = created.Id;
+  out(` ---> Running in ${shortId(id)}\n`);
+  let removed = false;
+  try {
+    const exit = ctx.containers.nextExit(id);
+    const kill = () => void ctx.containers.kill(id, 'SIGKILL').catch(() => {});
+    b.signal?.addEventListener('abort', kill);
+    void exit.finally(() => b.signal?.removeEventListener('abort', kill));
+    if (b.signal?.aborted) throw new StepError('build cancelled');
+    await ctx.containers.start(id);
+    // cancelled while it was starting: the kill then found nothing running yet
+    if (b.signal?.aborted) kill();
+    const rec = ctx.containers.store.get(id);
+    for await (const entry of ctx.containers.logs(rec, { follow: true, untilExit: exit })) {
+      // stderr in red, as dockerd's legacy builder marks it
+      out(
+        entry.stream === 'stderr' ? `\u001b[91m${entry.data.toString('utf8')}\u001b[0m` : entry.data.toString('utf8'),
+      );
+    }
+    const code = await exit;
+    if (b.signal?.aborted) throw new StepError('build cancelled');
+    if (code !== 0) {
+      throw new StepError(`The command '${cmd.join(' ')}' returned a non-zero code: ${code}`, code);
+    }
+    // The exit is reported before the rootfs is unmounted: the upper is complete either way,
+    // and once unmounted it becomes the layer's directory as it is (no second unpack).
+    const cdir = ctx.containers.dir(id);
+    const upper = join(cdir, 'upper');
+    let adopt = false;
+    for (let i = 0; i < 100; i++) {
+      if (!(await ctx.snapshots.isMounted(cdir))) {
+        adopt = true;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const img = await ctx.images.commit({
+      parent: st.image,
+      layer: diffOverlayUpper(upper, { host: ctx.host }),
+      config: st.config,
+      createdBy,
+      author: st.author,
+      containerId: id,
+      ...(adopt ? { adoptDir: upper } : {}),
+    });
+    await ctx.containers.remove(id, { force: true, volumes: true });
+    removed = true;
+    out(`Removing intermediate container ${shortId(id)}\n`);
+    await finish(ctx, st, img, key, out);
+  } finally {
+    if (!removed) await ctx.containers.remove(id, { force: true, volumes: true }).catch(() => {});
+  }
+}
+
+/**
+ * The command a RUN runs: exec form as written, shell form under the shell; a heredoc is the
+ * script (one with a `#!` line runs as a file with its interpreter, as BuildKit runs it).
+ */
+export function runCommand(ins: Extract<Instruction, { kind: 'RUN' }>, shell: readonly string[]): string[] {
+  let cmd: string[];
+  if (ins.heredocs.length && ins.shellForm) {
+    const line = ins.cmd[0] ?? '';
+    const only = /^<<-?["']?([A-Za-z_][A-Za-z0-9_]*)["']?$/.exec(line.trim());
+    if (only && ins.heredocs.length === 1 && ins.heredocs[0]!.content.startsWith('#!')) {
+      const body = ins.heredocs[0]!.content;
+      let end = 'BERTH_HEREDOC';
+      while (body.includes(end)) end += '_';
+      cmd = [
+        ...shell,
+        `f=/tmp/.berth-heredoc-$$; cat > "$f" <<'${end}'\n${body}${end}\nchmod +x "$f"; "$f"; rc=$?; rm -f "$f"; exit $rc`,
+      ];
+    } else if (only && ins.heredocs.length === 1) {
+      cmd = [...shell, ins.heredocs[0]!.content];
+    } else {
+      let script = line;
+      for (const h of ins.heredocs) script += `\n${h.content}${h.name}`;
+      cmd = [...shell, script];
+    }
+  } else {
+    cmd = ins.shellForm ? [...shell, ...ins.cmd] : ins.cmd;
+  }
+  return cmd;
+}
+
+/** The build args the command sees, `NAME=value` sorted (an ENV of the same name wins). */
+export function argEnvOf(st: Pick<StageState, 'args' | 'config'>): string[] {
+  const envNames = new Set((st.config.Env ?? []).map((e) => e.split('=')[0]));
+  return [...st.args]
+    .filter(([k]) => !envNames.has(k))
+    .map(([k, v]) => `${k}=${v}`)
+    .sort();
+}
