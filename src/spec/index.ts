@@ -4,3 +4,4 @@ export * from './reference.ts';
 export * from './duration.ts';
 export * from './shape.ts';
 export * from './units.ts';
+export * from './descriptor.ts';
