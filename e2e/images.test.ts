@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync, existsSync, readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { makeTar } from '../src/archive/index.ts';
+import { makeTar } from '../src/archive/testing.ts';
 import { startDaemon, cleanup, docker, dockerOk, bootstrapBusybox, run, type Daemon } from './harness.ts';
 
 let d: Daemon;

@@ -21,4 +21,3 @@ export {
 } from './compression.ts';
 export { cleanEntryName, isInside, WHITEOUT_PREFIX, WHITEOUT_OPAQUE } from './names.ts';
 export { resolveInRoot } from './resolve.ts';
-export { makeTar, type TarEntry } from './testing.ts';

@@ -5,7 +5,7 @@ import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeTar } from '../../archive/index.ts';
+import { makeTar } from '../../archive/testing.ts';
 import { EventBus } from '../../events/index.ts';
 import { ImageStore, type JsonMessage } from '../../images/index.ts';
 import { ContentStore } from '../../content/index.ts';

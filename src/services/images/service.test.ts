@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { makeTar } from '../../archive/index.ts';
+import { makeTar } from '../../archive/testing.ts';
 import { EventBus, type EngineEvent } from '../../events/index.ts';
 import { ImageStore } from '../../images/index.ts';
 import { ContentStore } from '../../content/index.ts';
