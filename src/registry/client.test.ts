@@ -11,7 +11,7 @@ import { MediaType, type Digest } from '../spec/index.ts';
 import { RegistryClient, parseChallenge } from './client.ts';
 import { endpointFor, isInsecure, checkRegistryConfig } from './endpoint.ts';
 import { choosePlatform, isIndex, parseImageManifest, schema2Manifest } from './manifest.ts';
-import { startFakeRegistry } from './fakeregistry.ts';
+import { startFakeRegistry } from './testing.ts';
 import { makePki } from '../tls/index.ts';
 
 const cfg = { insecure: [], mirrors: [] };

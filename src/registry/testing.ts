@@ -1,7 +1,8 @@
 /**
- * Test helpers: a registry on a random loopback port over a temporary root, and a raw HTTP
+ * Test helpers: a registry on a random loopback port over a temporary root, a raw HTTP
  * client that sends paths exactly as given (fetch would resolve `..` and `%2e%2e` itself,
- * hiding exactly what the traversal tests want to send).
+ * hiding exactly what the traversal tests want to send), and the in-memory fake registry
+ * (`fakeregistry.ts`) the client's and pull's tests run against.
  */
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
@@ -11,6 +12,8 @@ import { join } from 'node:path';
 import type { Digest } from '../spec/index.ts';
 import { RegistryServer, type RegistryServerOptions } from './server.ts';
 import { RegistryStorage, type StorageOptions } from './storage.ts';
+
+export { startFakeRegistry, type FakeRegistry, type FakeRegistryOptions } from './fakeregistry.ts';
 
 export interface Reply {
   status: number;

@@ -12,7 +12,8 @@ import { ContentStore } from '../../content/index.ts';
 import { MetadataDb } from '../../metadata/index.ts';
 import { Snapshotter } from '../../snapshots/index.ts';
 import { RealHost } from '../../host/index.ts';
-import { startFakeRegistry, schema2Manifest, type FakeRegistry } from '../../registry/index.ts';
+import { schema2Manifest } from '../../registry/index.ts';
+import { startFakeRegistry, type FakeRegistry } from '../../registry/testing.ts';
 import { MediaType, sha256, type Descriptor, type Digest } from '../../spec/index.ts';
 import { ImageService } from './index.ts';
 
