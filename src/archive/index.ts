@@ -7,6 +7,7 @@
  * - `diffOverlayUpper` packs an overlay upperdir as an OCI layer (`docker commit`, the builder).
  * - `changes` lists what an upperdir changed (`docker diff`).
  * - `resolveInRoot` resolves a path inside a root as a chrooted process would.
+ * - `packPath` and `extractTar` are the client's side: `berth cp` and build contexts.
  */
 export { applyLayer, type ApplyOptions, type ApplyResult } from './apply.ts';
 export { tarDirectory, diffOverlayUpper, type PackOptions, type OverlayDiffOptions } from './pack.ts';
@@ -21,3 +22,4 @@ export {
 } from './compression.ts';
 export { cleanEntryName, isInside, WHITEOUT_PREFIX, WHITEOUT_OPAQUE } from './names.ts';
 export { resolveInRoot } from './resolve.ts';
+export { extractTar, packPath, singleFileTar, type PackPathOptions } from './local.ts';
