@@ -1,7 +1,8 @@
 /**
  * Test support for registries: a berth-registry on a random loopback port over a temporary
- * root, raw HTTP calls (`rawcall.ts`), and the in-memory fake registry the client's and
- * pull's tests run against (`fakeregistry.ts`).
+ * root, raw HTTP calls (`rawcall.ts`), the in-memory fake registry the client's and pull's
+ * tests run against (`fakeregistry.ts`), and the distribution suite both must pass
+ * (`conformance.ts`).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { RegistryStorage, type StorageOptions } from './storage.ts';
 import { call, digestOf, type CallOptions, type Reply } from './rawcall.ts';
 
 export { call, digestOf, schema2Manifest, type CallOptions, type Reply } from './rawcall.ts';
+export { distributionSuite, type SuiteRegistry, type SuiteRegistryOptions } from './conformance.ts';
 export { startFakeRegistry, type FakeRegistry, type FakeRegistryOptions } from './fakeregistry.ts';
 
 export interface TestRegistry {
