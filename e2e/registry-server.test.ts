@@ -7,54 +7,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { REPO, startRegistry as startBerthRegistry } from './harness.ts';
 
-const REPO = resolve(import.meta.dirname, '..');
 const BIN = join(REPO, 'bin/berth-registry');
 const SCHEMA2 = 'application/vnd.docker.distribution.manifest.v2+json';
 
-interface Registry {
-  proc: ChildProcess;
-  port: number;
-  root: string;
-  log: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
-}
-
-async function startRegistry(root: string, port?: number): Promise<Registry> {
-  const p = port ?? (await freePort());
-  const proc = spawn(BIN, ['--listen', `127.0.0.1:${p}`, '--root', root, '--log-level', 'debug'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const chunks: Buffer[] = [];
-  proc.stderr!.on('data', (c: Buffer) => chunks.push(c));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
-    proc.on('exit', (code, signal) => res({ code, signal })),
-  );
-  const reg = { proc, port: p, root, log: () => Buffer.concat(chunks).toString(), exited };
-  for (let i = 0; i < 200; i++) {
-    if (reg.log().includes('listening on')) return reg;
-    if (proc.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  proc.kill('SIGKILL');
-  throw new Error(`berth-registry did not start:\n${reg.log()}`);
-}
+/** Every registry here logs each request (one test reads those lines). */
+const startRegistry = (root: string) => startBerthRegistry(root, ['--log-level', 'debug']);
 
 interface Reply {
   status: number;
