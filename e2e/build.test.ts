@@ -7,17 +7,24 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, stopDaemon, cleanup, docker, dockerOk, bootstrapBusybox, api, type Daemon } from './harness.ts';
+import {
+  startDaemon,
+  stopDaemon,
+  cleanup,
+  docker,
+  dockerOk,
+  bootstrapBusybox,
+  api,
+  startDaemonWithBusybox,
+  type Daemon,
+} from './harness.ts';
 
 let d: Daemon;
 const env = { DOCKER_BUILDKIT: '0' };
-before(async () => {
-  d = await startDaemon();
-  await bootstrapBusybox(d);
-});
+before(async () => (d = await startDaemonWithBusybox()));
 const made: string[] = [];
 after(async () => {
-  if (d) await cleanup(d);
+  await cleanup(d);
   for (const p of made) rmSync(p, { recursive: true, force: true });
 });
 

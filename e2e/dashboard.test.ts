@@ -13,14 +13,13 @@ import { request, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  startDaemon,
   cleanup,
-  bootstrapBusybox,
   docker,
   dockerOk,
   eventually,
   sleep,
   REPO,
+  startDaemonWithBusybox,
   freePort,
   type Daemon,
 } from './harness.ts';
@@ -100,8 +99,7 @@ function stream(
 }
 
 before(async () => {
-  d = await startDaemon();
-  await bootstrapBusybox(d);
+  d = await startDaemonWithBusybox();
   // the trap lets a stop end it at once (a shell as pid 1 ignores SIGTERM otherwise, and stop waits 10 s)
   cid = (
     await dockerOk(d, [
@@ -131,7 +129,7 @@ before(async () => {
 
 after(async () => {
   if (dash && dash.exitCode === null && dash.signalCode === null) dash.kill('SIGKILL');
-  if (d) await cleanup(d);
+  await cleanup(d);
 });
 
 test('the printed URL trades its token for a cookie, and the page loads', async () => {

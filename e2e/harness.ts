@@ -2,6 +2,13 @@
  * What the end-to-end tests share: a private berthd on a temporary data root and socket for a
  * test file (everything it made is removed by `cleanup`), the real `docker` and `berth` CLIs
  * run against it, berth-registry processes, and free loopback ports.
+ *
+ * A test file that needs one daemon for all its tests, with busybox:latest on it, says so at
+ * its top (its flags in view):
+ *
+ *     let d: Daemon;
+ *     before(async () => (d = await startDaemonWithBusybox(['--live-restore'])));
+ *     after(() => cleanup(d));
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -96,10 +103,27 @@ export async function stopDaemon(d: Daemon, how: 'term' | 'kill' = 'term'): Prom
 }
 
 /**
+ * A daemon (as startDaemon) with busybox:latest made on it, the image most tests run. When the
+ * image cannot be made, the daemon is cleaned up before the error goes on.
+ */
+export async function startDaemonWithBusybox(extraArgs: string[] = []): Promise<Daemon> {
+  const d = await startDaemon(extraArgs);
+  try {
+    await bootstrapBusybox(d);
+  } catch (e) {
+    await cleanup(d);
+    throw e;
+  }
+  return d;
+}
+
+/**
  * Removes everything a test daemon left: its containers' monitors and runc state, mounts under
  * its root, and the directory itself. Only processes whose runc root is this daemon's are touched.
+ * Nothing to do for a daemon that never started (undefined).
  */
-export async function cleanup(d: Daemon): Promise<void> {
+export async function cleanup(d: Daemon | undefined): Promise<void> {
+  if (!d) return;
   await stopDaemon(d, 'term');
   const runcRoot = join(d.root, 'run', 'runc');
   // Containers of either runtime (crun keeps its state where runc would, in its own format).

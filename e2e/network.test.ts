@@ -13,7 +13,7 @@ import {
   cleanup,
   docker,
   dockerOk,
-  bootstrapBusybox,
+  startDaemonWithBusybox,
   freePort,
   type Daemon,
 } from './harness.ts';
@@ -37,13 +37,8 @@ const bridgeAddr = () => {
 const ipOf = async (name: string) =>
   (await dockerOk(d, ['inspect', '-f', '{{.NetworkSettings.IPAddress}}', name])).trim();
 
-before(async () => {
-  d = await startDaemon(['--bridge', BRIDGE, '--live-restore']);
-  await bootstrapBusybox(d);
-});
-after(async () => {
-  if (d) await cleanup(d);
-});
+before(async () => (d = await startDaemonWithBusybox(['--bridge', BRIDGE, '--live-restore'])));
+after(() => cleanup(d));
 
 test('the bridge gets a subnet no other route uses, and outbound NAT in its own nft table', () => {
   const a = bridgeAddr();

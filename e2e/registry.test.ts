@@ -16,7 +16,7 @@ import {
   cleanup,
   docker,
   dockerOk,
-  bootstrapBusybox,
+  startDaemonWithBusybox,
   startRegistry,
   type Daemon,
   type RegistryProcess,
@@ -43,11 +43,10 @@ before(async () => {
   const htpasswd = join(scratch, 'htpasswd');
   writeFileSync(htpasswd, `tester:${bcrypt.hashSync('secret', 5).replace(/^\$2[ab]\$/, '$2y$')}\n`);
   authed = await start('authed', ['--htpasswd', htpasswd, '--realm', 'Berth e2e']);
-  d = await startDaemon();
-  await bootstrapBusybox(d);
+  d = await startDaemonWithBusybox();
 });
 after(async () => {
-  if (d) await cleanup(d);
+  await cleanup(d);
   for (const s of servers) s.proc.kill('SIGTERM');
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
