@@ -3,16 +3,19 @@
  * the catalog, tag list and manifest HEAD), a clean SIGTERM that lets a request finish, and
  * kill -9 in the middle of pushes leaving a store that checks out (no tag on a missing
  * manifest, no manifest on a missing blob, every blob its digest). Needs no dockerd or root;
- * bench/registry-interop.sh is the same story with the real docker engine.
+ * bench/registry-interop.sh is the same story with the real docker engine. The distribution
+ * suite (src/registry/conformance.ts) runs against the process too.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
+import { distributionSuite } from '../src/registry/testing.ts';
 import { REPO, startRegistry as startBerthRegistry } from './harness.ts';
 
 const BIN = join(REPO, 'bin/berth-registry');
@@ -284,4 +287,23 @@ test('kill -9 in the middle of pushes leaves a consistent store that serves agai
   }
   // The kills did land in the middle of work, not before any.
   assert.ok(pushedBeforeKill > 10, `only ${pushedBeforeKill} blobs were pushed`);
+});
+
+distributionSuite('berth-registry process', async (o) => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-e2e-suite-'));
+  const args: string[] = [];
+  if (o.basicAuth) {
+    const hash = bcrypt.hashSync(o.basicAuth.password, 4).replace(/^\$2[ab]\$/, '$2y$');
+    writeFileSync(join(dir, 'htpasswd'), `${o.basicAuth.username}:${hash}\n`);
+    args.push('--htpasswd', join(dir, 'htpasswd'));
+  }
+  const reg = await startBerthRegistry(join(dir, 'root'), args);
+  return {
+    port: reg.port,
+    async close() {
+      reg.proc.kill('SIGTERM');
+      await reg.exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 });
