@@ -1,4 +1,6 @@
-"""Starts a private berthd on a temporary root for the Python Docker SDK tests."""
+"""Starts a private berthd on a temporary root for the Python Docker SDK tests, and holds the
+helpers more than one test file needs (free ports, berth-registry processes)."""
+import contextlib
 import http.client
 import hashlib
 import os
@@ -8,6 +10,8 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 import docker
 import pytest
@@ -87,3 +91,35 @@ def client(berthd):
     c = docker.DockerClient(base_url="unix://" + berthd["sock"], version="auto")
     yield c
     c.close()
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now (the kernel's choice)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@contextlib.contextmanager
+def berth_registry(root, *args):
+    """bin/berth-registry on a free loopback port over `root`, with `args` added; yields its
+    host:port once it answers (a 401 from one that wants credentials counts), stops it after."""
+    host = "127.0.0.1:%d" % free_port()
+    proc = subprocess.Popen([os.path.join(REPO, "bin", "berth-registry"), "--listen", host, "--root", str(root), *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen("http://%s/v2/" % host, timeout=1)
+                break
+            except urllib.error.HTTPError:
+                break
+            except Exception:
+                time.sleep(0.05)
+        yield host
+    finally:
+        proc.terminate()
+        proc.wait(10)
