@@ -377,7 +377,7 @@ test('remove with force through the dashboard, then SIGTERM ends it cleanly with
 });
 
 test('berth dashboard --tls-cert/--tls-key serves HTTPS: the token over TLS only, a Secure cookie', async () => {
-  const { makePki } = await import('../src/tls/index.ts');
+  const { makePki } = await import('../src/tls/testing.ts');
   const dir = mkdtempSync(join(tmpdir(), 'berth-dash-tls-'));
   const pki = makePki(join(dir, 'pki'));
   const p = await freePort();

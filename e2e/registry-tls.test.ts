@@ -13,7 +13,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { makePki, type Pki } from '../src/tls/index.ts';
+import { makePki, type Pki } from '../src/tls/testing.ts';
 import { startDaemon, cleanup, docker, dockerOk, bootstrapBusybox, sleep, REPO, type Daemon } from './harness.ts';
 
 let d: Daemon;

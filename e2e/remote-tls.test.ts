@@ -16,7 +16,7 @@ import { connect } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makePki, type Pki } from '../src/tls/index.ts';
+import { makePki, type Pki } from '../src/tls/testing.ts';
 import { startDaemon, cleanup, bootstrapBusybox, run, DOCKER, REPO, type Daemon, type RunResult } from './harness.ts';
 
 let d: Daemon;

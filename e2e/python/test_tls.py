@@ -32,7 +32,7 @@ def tls_daemon():
     subprocess.run(
         [os.path.join(REPO, "bin", "node"), "--input-type=module", "-e",
          "const m = await import(process.argv[1]); m.makePki(process.argv[2]);",
-         os.path.join(REPO, "src", "tls", "index.ts"), pki],
+         os.path.join(REPO, "src", "tls", "testing.ts"), pki],
         check=True)
     port = _free_port()
     sock = os.path.join(root, "berth.sock")
