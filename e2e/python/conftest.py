@@ -1,5 +1,5 @@
 """Starts a private berthd on a temporary root for the Python Docker SDK tests, and holds the
-helpers more than one test file needs (free ports, berth-registry processes)."""
+helpers more than one test file needs (private daemons, free ports, berth-registry processes)."""
 import contextlib
 import http.client
 import hashlib
@@ -29,35 +29,45 @@ class _UnixHTTP(http.client.HTTPConnection):
         self.sock.connect(self._path)
 
 
-@pytest.fixture(scope="session")
-def berthd():
-    root = tempfile.mkdtemp(prefix="berth-py-")
+@contextlib.contextmanager
+def private_berthd(prefix, *args):
+    """A berthd on a temporary root (its unix socket, no default bridge, then `args`), with
+    busybox:latest made on it; yields {"root", "sock", "proc"}. Afterwards it is stopped and
+    everything it made is removed: containers of either runtime, mounts, user networks' bridges
+    and nftables table, the root."""
+    root = tempfile.mkdtemp(prefix=prefix)
     sock = os.path.join(root, "berth.sock")
     proc = subprocess.Popen(
         [os.path.join(REPO, "bin", "berthd"), "--data-root", os.path.join(root, "data"),
          "--exec-root", os.path.join(root, "run"), "-H", "unix://" + sock,
          "--pidfile", os.path.join(root, "berthd.pid"),
          # As e2e/harness.ts: no shared berth0 between daemons of concurrent test runs.
-         "--bridge", "none"],
+         "--bridge", "none", *args],
         stdout=subprocess.DEVNULL, stderr=open(os.path.join(root, "berthd.log"), "wb"))
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        if os.path.exists(sock):
-            try:
-                s = socket.socket(socket.AF_UNIX)
-                s.connect(sock)
-                s.close()
-                break
-            except OSError:
-                pass
-        if proc.poll() is not None:
-            raise RuntimeError(open(os.path.join(root, "berthd.log")).read())
-        time.sleep(0.05)
-    conn = _UnixHTTP(sock)
-    conn.request("POST", "/berth/v1/images/bootstrap?image=busybox")
-    body = conn.getresponse().read().decode()
-    assert '"error"' not in body, body
-    yield {"root": root, "sock": sock, "proc": proc}
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if os.path.exists(sock):
+                try:
+                    s = socket.socket(socket.AF_UNIX)
+                    s.connect(sock)
+                    s.close()
+                    break
+                except OSError:
+                    pass
+            if proc.poll() is not None:
+                raise RuntimeError(open(os.path.join(root, "berthd.log")).read())
+            time.sleep(0.05)
+        conn = _UnixHTTP(sock)
+        conn.request("POST", "/berth/v1/images/bootstrap?image=busybox")
+        body = conn.getresponse().read().decode()
+        assert '"error"' not in body, body
+        yield {"root": root, "sock": sock, "proc": proc}
+    finally:
+        _remove_berthd(root, proc)
+
+
+def _remove_berthd(root, proc):
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(30)
@@ -84,6 +94,12 @@ def berthd():
     table = "berth_nets_" + hashlib.sha256(os.path.join(root, "data").encode()).hexdigest()[:8]
     subprocess.run(["nft", "delete", "table", "ip", table], capture_output=True)
     shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def berthd():
+    with private_berthd("berth-py-") as d:
+        yield d
 
 
 @pytest.fixture()
