@@ -36,7 +36,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect } from 'node:tls';
 import { capsFromMask, DEFAULT_CAPABILITIES } from '../src/oci/index.ts';
-import { makePki, type Pki } from '../src/tls/index.ts';
+import { makePki, type Pki } from '../src/tls/testing.ts';
 import { DATA_ROOT_ENTRIES } from '../src/daemon/dataroot.ts';
 
 const REPO = resolve(import.meta.dirname, '..');

@@ -26,9 +26,7 @@ before(async () => {
   }
 });
 
-after(async () => {
-  if (d) await cleanup(d); // stops berthd by its pid, removes its monitors, mounts and temp dirs
-});
+after(() => cleanup(d)); // stops berthd by its pid, removes its monitors, mounts and temp dirs
 
 function daemon(): Daemon {
   if (bootError) throw bootError;

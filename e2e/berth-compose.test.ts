@@ -13,13 +13,12 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Terminal } from './pty.ts';
 import {
-  startDaemon,
   cleanup,
   dockerOk,
-  bootstrapBusybox,
   eventually,
   run,
   REPO,
+  startDaemonWithBusybox,
   type Daemon,
   type RunResult,
 } from './harness.ts';
@@ -95,8 +94,7 @@ volumes:
 }
 
 before(async () => {
-  d = await startDaemon(['--bridge', BRIDGE]);
-  await bootstrapBusybox(d);
+  d = await startDaemonWithBusybox(['--bridge', BRIDGE]);
   // a directory name compose must normalise into the project name
   dir = mkdtempSync(join(tmpdir(), 'Berth.Compose-'));
   P = basename(dir)
@@ -112,10 +110,8 @@ before(async () => {
 });
 
 after(async () => {
-  if (d) {
-    await compose(['down', '-v', '-t', '0']).catch(() => {});
-    await cleanup(d);
-  }
+  if (d) await compose(['down', '-v', '-t', '0']).catch(() => {});
+  await cleanup(d);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

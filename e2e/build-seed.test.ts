@@ -18,9 +18,7 @@ before(async () => {
   if (r.status !== 200 || /"error"/.test(r.body))
     throw new Error(`bootstrap debian: ${r.status} ${r.body.slice(-500)}`);
 });
-after(async () => {
-  if (d) await cleanup(d);
-});
+after(() => cleanup(d));
 
 test('the seed Dockerfile builds nginx from the Debian mirror, the image serves, a rebuild is all cache', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-seed-'));

@@ -7,17 +7,24 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, stopDaemon, cleanup, docker, dockerOk, bootstrapBusybox, api, type Daemon } from './harness.ts';
+import {
+  startDaemon,
+  stopDaemon,
+  cleanup,
+  docker,
+  dockerOk,
+  bootstrapBusybox,
+  api,
+  startDaemonWithBusybox,
+  type Daemon,
+} from './harness.ts';
 
 let d: Daemon;
 const env = { DOCKER_BUILDKIT: '0' };
-before(async () => {
-  d = await startDaemon();
-  await bootstrapBusybox(d);
-});
+before(async () => (d = await startDaemonWithBusybox()));
 const made: string[] = [];
 after(async () => {
-  if (d) await cleanup(d);
+  await cleanup(d);
   for (const p of made) rmSync(p, { recursive: true, force: true });
 });
 
@@ -368,7 +375,7 @@ test('berth build: -t, -f, --build-arg, .dockerignore applied by the client', as
 
 test('berth build - reads a Dockerfile, a tar or a gzipped tar from stdin', async () => {
   const { berth } = await import('./harness.ts');
-  const { makeTar } = await import('../src/archive/index.ts');
+  const { makeTar } = await import('../src/archive/testing.ts');
   const { gzipSync } = await import('node:zlib');
   const bare = await berth(d, ['build', '-t', 'stdin-df', '-'], { input: 'FROM busybox\nRUN echo bare > /bare\n' });
   assert.equal(bare.code, 0, bare.stderr + bare.stdout);

@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, cleanup, docker, dockerOk, bootstrapBusybox, eventually, run, type Daemon } from './harness.ts';
+import { cleanup, docker, dockerOk, eventually, run, startDaemonWithBusybox, type Daemon } from './harness.ts';
 
 const BRIDGE = `bcp${process.pid % 100000}`;
 const PORT = 30000 + (process.pid % 20000);
@@ -59,15 +59,12 @@ volumes:
 }
 
 before(async () => {
-  d = await startDaemon(['--bridge', BRIDGE]);
-  await bootstrapBusybox(d);
+  d = await startDaemonWithBusybox(['--bridge', BRIDGE]);
   dir = mkdtempSync(join(tmpdir(), 'berth-compose-'));
 });
 after(async () => {
-  if (d) {
-    await composeIn(['down', '-v', '--timeout', '0']).catch(() => {});
-    await cleanup(d);
-  }
+  if (d) await composeIn(['down', '-v', '--timeout', '0']).catch(() => {});
+  await cleanup(d);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

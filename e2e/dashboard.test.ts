@@ -10,18 +10,17 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  startDaemon,
   cleanup,
-  bootstrapBusybox,
   docker,
   dockerOk,
   eventually,
   sleep,
   REPO,
+  startDaemonWithBusybox,
+  freePort,
   type Daemon,
 } from './harness.ts';
 
@@ -33,16 +32,6 @@ let base = '';
 let token = '';
 let port = 0;
 let cid = '';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 interface Res {
   status: number;
@@ -110,8 +99,7 @@ function stream(
 }
 
 before(async () => {
-  d = await startDaemon();
-  await bootstrapBusybox(d);
+  d = await startDaemonWithBusybox();
   // the trap lets a stop end it at once (a shell as pid 1 ignores SIGTERM otherwise, and stop waits 10 s)
   cid = (
     await dockerOk(d, [
@@ -141,7 +129,7 @@ before(async () => {
 
 after(async () => {
   if (dash && dash.exitCode === null && dash.signalCode === null) dash.kill('SIGKILL');
-  if (d) await cleanup(d);
+  await cleanup(d);
 });
 
 test('the printed URL trades its token for a cookie, and the page loads', async () => {
@@ -389,7 +377,7 @@ test('remove with force through the dashboard, then SIGTERM ends it cleanly with
 });
 
 test('berth dashboard --tls-cert/--tls-key serves HTTPS: the token over TLS only, a Secure cookie', async () => {
-  const { makePki } = await import('../src/tls/index.ts');
+  const { makePki } = await import('../src/tls/testing.ts');
   const dir = mkdtempSync(join(tmpdir(), 'berth-dash-tls-'));
   const pki = makePki(join(dir, 'pki'));
   const p = await freePort();

@@ -6,26 +6,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  startDaemon,
-  cleanup,
-  docker,
-  dockerOk,
-  bootstrapBusybox,
-  api,
-  eventually,
-  sleep,
-  type Daemon,
-} from './harness.ts';
+import { cleanup, docker, dockerOk, api, eventually, sleep, startDaemonWithBusybox, type Daemon } from './harness.ts';
 
 let d: Daemon;
-before(async () => {
-  d = await startDaemon();
-  await bootstrapBusybox(d);
-});
-after(async () => {
-  if (d) await cleanup(d);
-});
+before(async () => (d = await startDaemonWithBusybox()));
+after(() => cleanup(d));
 
 test('docker version shows Berth as the server and negotiates the API version', async () => {
   const out = await dockerOk(d, [

@@ -8,26 +8,20 @@ import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  startDaemon,
   cleanup,
   docker,
   dockerOk,
-  bootstrapBusybox,
   eventually,
   run,
   api,
   DOCKER,
+  startDaemonWithBusybox,
   type Daemon,
 } from './harness.ts';
 
 let d: Daemon;
-before(async () => {
-  d = await startDaemon();
-  await bootstrapBusybox(d);
-});
-after(async () => {
-  if (d) await cleanup(d);
-});
+before(async () => (d = await startDaemonWithBusybox()));
+after(() => cleanup(d));
 
 test('docker diff lists what a container added, changed and deleted, and nothing for a fresh one', async () => {
   await dockerOk(d, ['run', '--name', 'fresh', 'busybox', 'true']);

@@ -1,13 +1,21 @@
 /**
- * Starts a private berthd on a temporary data root and socket for a test file, and runs the
- * real `docker` CLI against it. Everything the daemon made is cleaned up in `stop()`.
+ * What the end-to-end tests share: a private berthd on a temporary data root and socket for a
+ * test file (everything it made is removed by `cleanup`), the real `docker` and `berth` CLIs
+ * run against it, berth-registry processes, and free loopback ports.
+ *
+ * A test file that needs one daemon for all its tests, with busybox:latest on it, says so at
+ * its top (its flags in view):
+ *
+ *     let d: Daemon;
+ *     before(async () => (d = await startDaemonWithBusybox(['--live-restore'])));
+ *     after(() => cleanup(d));
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 export const REPO = resolve(import.meta.dirname, '..');
 export const DOCKER = process.env.DOCKER_CLI ?? '/usr/local/bin/docker';
@@ -95,10 +103,27 @@ export async function stopDaemon(d: Daemon, how: 'term' | 'kill' = 'term'): Prom
 }
 
 /**
+ * A daemon (as startDaemon) with busybox:latest made on it, the image most tests run. When the
+ * image cannot be made, the daemon is cleaned up before the error goes on.
+ */
+export async function startDaemonWithBusybox(extraArgs: string[] = []): Promise<Daemon> {
+  const d = await startDaemon(extraArgs);
+  try {
+    await bootstrapBusybox(d);
+  } catch (e) {
+    await cleanup(d);
+    throw e;
+  }
+  return d;
+}
+
+/**
  * Removes everything a test daemon left: its containers' monitors and runc state, mounts under
  * its root, and the directory itself. Only processes whose runc root is this daemon's are touched.
+ * Nothing to do for a daemon that never started (undefined).
  */
-export async function cleanup(d: Daemon): Promise<void> {
+export async function cleanup(d: Daemon | undefined): Promise<void> {
+  if (!d) return;
   await stopDaemon(d, 'term');
   const runcRoot = join(d.root, 'run', 'runc');
   // Containers of either runtime (crun keeps its state where runc would, in its own format).
@@ -233,4 +258,51 @@ export function api(
 export async function bootstrapBusybox(d: Daemon): Promise<void> {
   const r = await api(d, 'POST', '/berth/v1/images/bootstrap?image=busybox');
   if (r.status !== 200 || /"error"/.test(r.body)) throw new Error(`bootstrap busybox: ${r.status} ${r.body}`);
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now (the kernel's choice). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolvePort(port));
+    });
+  });
+}
+
+export interface RegistryProcess {
+  proc: ChildProcess;
+  port: number;
+  /** `127.0.0.1:PORT`, as image references name it. */
+  host: string;
+  root: string;
+  /** What it wrote to stderr so far (its log). */
+  log: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Starts bin/berth-registry on a free loopback port over `root`, with `args` added, and
+ * resolves once it says it listens. The caller stops it (`proc.kill`).
+ */
+export async function startRegistry(root: string, args: string[] = []): Promise<RegistryProcess> {
+  const port = await freePort();
+  const proc = spawn(join(REPO, 'bin/berth-registry'), ['--listen', `127.0.0.1:${port}`, '--root', root, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const chunks: Buffer[] = [];
+  proc.stderr!.on('data', (c: Buffer) => chunks.push(c));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    proc.on('exit', (code, signal) => r({ code, signal })),
+  );
+  const reg = { proc, port, host: `127.0.0.1:${port}`, root, log: () => Buffer.concat(chunks).toString(), exited };
+  for (let i = 0; i < 400; i++) {
+    if (reg.log().includes('listening on')) return reg;
+    if (proc.exitCode !== null) break;
+    await sleep(25);
+  }
+  proc.kill('SIGKILL');
+  throw new Error(`berth-registry did not start:\n${reg.log()}`);
 }

@@ -7,17 +7,12 @@ import assert from 'node:assert/strict';
 import { writeFileSync, existsSync, readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { makeTar } from '../src/archive/index.ts';
-import { startDaemon, cleanup, docker, dockerOk, bootstrapBusybox, run, type Daemon } from './harness.ts';
+import { makeTar } from '../src/archive/testing.ts';
+import { cleanup, docker, dockerOk, run, startDaemonWithBusybox, type Daemon } from './harness.ts';
 
 let d: Daemon;
-before(async () => {
-  d = await startDaemon();
-  await bootstrapBusybox(d);
-});
-after(async () => {
-  if (d) await cleanup(d);
-});
+before(async () => (d = await startDaemonWithBusybox()));
+after(() => cleanup(d));
 
 test('docker images lists bootstrapped busybox with its size; -q and dangling filter', async () => {
   const out = await dockerOk(d, ['images']);

@@ -4,29 +4,16 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  startDaemon,
-  cleanup,
-  docker,
-  dockerOk,
-  berth,
-  bootstrapBusybox,
-  eventually,
-  REPO,
-  type Daemon,
-} from './harness.ts';
+import { cleanup, docker, dockerOk, berth, eventually, REPO, startDaemonWithBusybox, type Daemon } from './harness.ts';
 import { Terminal } from './pty.ts';
 
 let d: Daemon;
 let env: NodeJS.ProcessEnv;
 before(async () => {
-  d = await startDaemon();
-  await bootstrapBusybox(d);
+  d = await startDaemonWithBusybox();
   env = { ...process.env, DOCKER_HOST: d.host, TERM: 'xterm' };
 });
-after(async () => {
-  if (d) await cleanup(d);
-});
+after(() => cleanup(d));
 
 const PROMPT = /\/ # /;
 

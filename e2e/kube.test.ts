@@ -10,19 +10,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pod as K8sPod } from 'kubernetes-models/v1/Pod';
 import { Service as K8sService } from 'kubernetes-models/v1/Service';
-import { startDaemon, cleanup, berth, bootstrapBusybox, type Daemon } from './harness.ts';
+import { startDaemonWithBusybox, cleanup, berth, type Daemon } from './harness.ts';
 import { KubePlayer, parseKube, planPlay, type Pod, type PodBackend } from '../src/kube/index.ts';
 import { EngineClient } from '../src/client/index.ts';
 
 let d: Daemon;
 let dir: string;
 before(async () => {
-  d = await startDaemon();
-  await bootstrapBusybox(d);
+  d = await startDaemonWithBusybox();
   dir = mkdtempSync(join(tmpdir(), 'berth-kube-'));
 });
 after(async () => {
-  if (d) await cleanup(d);
+  await cleanup(d);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

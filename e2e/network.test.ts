@@ -7,7 +7,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { startDaemon, stopDaemon, cleanup, docker, dockerOk, bootstrapBusybox, type Daemon } from './harness.ts';
+import {
+  startDaemon,
+  stopDaemon,
+  cleanup,
+  docker,
+  dockerOk,
+  startDaemonWithBusybox,
+  freePort,
+  type Daemon,
+} from './harness.ts';
 
 // A bridge of this test's own, so it never meets berth0 or another test's daemon.
 const BRIDGE = `bnt${process.pid % 100000}`;
@@ -28,13 +37,8 @@ const bridgeAddr = () => {
 const ipOf = async (name: string) =>
   (await dockerOk(d, ['inspect', '-f', '{{.NetworkSettings.IPAddress}}', name])).trim();
 
-before(async () => {
-  d = await startDaemon(['--bridge', BRIDGE, '--live-restore']);
-  await bootstrapBusybox(d);
-});
-after(async () => {
-  if (d) await cleanup(d);
-});
+before(async () => (d = await startDaemonWithBusybox(['--bridge', BRIDGE, '--live-restore'])));
+after(() => cleanup(d));
 
 test('the bridge gets a subnet no other route uses, and outbound NAT in its own nft table', () => {
   const a = bridgeAddr();
@@ -198,16 +202,6 @@ test('IPAM survives a daemon restart: a live-restored container keeps its addres
 
 // ---- published ports ----
 
-/** A TCP port nothing listens on right now (the kernel's choice). */
-async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 const get = async (port: number, path = '/hostname', host = '127.0.0.1') =>
   (await fetch(`http://${host}:${port}${path}`)).text();
 const HTTPD = ['busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'];

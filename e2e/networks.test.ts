@@ -8,7 +8,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { startDaemon, stopDaemon, cleanup, api, docker, dockerOk, bootstrapBusybox, type Daemon } from './harness.ts';
+import {
+  startDaemon,
+  stopDaemon,
+  cleanup,
+  api,
+  docker,
+  dockerOk,
+  bootstrapBusybox,
+  startDaemonWithBusybox,
+  type Daemon,
+} from './harness.ts';
 
 const BRIDGE = `bnw${process.pid % 100000}`;
 let d: Daemon;
@@ -19,16 +29,13 @@ const ipOn = async (c: string, n: string) =>
 // Subnets of this test's own (the pid keeps concurrent runs apart).
 const octet = 100 + (process.pid % 100);
 
-before(async () => {
-  d = await startDaemon(['--bridge', BRIDGE, '--live-restore']);
-  await bootstrapBusybox(d);
-});
+before(async () => (d = await startDaemonWithBusybox(['--bridge', BRIDGE, '--live-restore'])));
 after(async () => {
   if (d) {
     await docker(d, ['rm', '-f', 'aa', 'cc', 'web']);
     for (const n of ['n1', 'n2', 'n3', 'inner']) await docker(d, ['network', 'rm', n]);
-    await cleanup(d);
   }
+  await cleanup(d);
 });
 
 test("network create/ls/inspect in Docker's shape; a name taken or reserved is refused", async () => {

@@ -13,8 +13,8 @@ import {
   cleanup,
   docker,
   dockerOk,
-  bootstrapBusybox,
   eventually,
+  startDaemonWithBusybox,
   type Daemon,
 } from './harness.ts';
 
@@ -36,13 +36,8 @@ const httpd = [
   'mkdir -p /www && echo "hello from $(hostname)" > /www/index.html && exec httpd -f -p 80 -h /www',
 ];
 
-before(async () => {
-  d = await startDaemon(['--bridge', BRIDGE, '--live-restore']);
-  await bootstrapBusybox(d);
-});
-after(async () => {
-  if (d) await cleanup(d);
-});
+before(async () => (d = await startDaemonWithBusybox(['--bridge', BRIDGE, '--live-restore'])));
+after(() => cleanup(d));
 
 test("-p host:80 serves the container's web server on loopback; docker port and inspect show it", async () => {
   await dockerOk(d, ['run', '-d', '--name', 'web', '--hostname', 'web1', '-p', `${base}:80`, 'busybox', ...httpd]);

@@ -3,58 +3,26 @@
  * the catalog, tag list and manifest HEAD), a clean SIGTERM that lets a request finish, and
  * kill -9 in the middle of pushes leaving a store that checks out (no tag on a missing
  * manifest, no manifest on a missing blob, every blob its digest). Needs no dockerd or root;
- * bench/registry-interop.sh is the same story with the real docker engine.
+ * bench/registry-interop.sh is the same story with the real docker engine. The distribution
+ * suite (src/registry/conformance.ts) runs against the process too.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
+import { distributionSuite } from '../src/registry/testing.ts';
+import { REPO, startRegistry as startBerthRegistry } from './harness.ts';
 
-const REPO = resolve(import.meta.dirname, '..');
 const BIN = join(REPO, 'bin/berth-registry');
 const SCHEMA2 = 'application/vnd.docker.distribution.manifest.v2+json';
 
-interface Registry {
-  proc: ChildProcess;
-  port: number;
-  root: string;
-  log: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
-}
-
-async function startRegistry(root: string, port?: number): Promise<Registry> {
-  const p = port ?? (await freePort());
-  const proc = spawn(BIN, ['--listen', `127.0.0.1:${p}`, '--root', root, '--log-level', 'debug'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const chunks: Buffer[] = [];
-  proc.stderr!.on('data', (c: Buffer) => chunks.push(c));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
-    proc.on('exit', (code, signal) => res({ code, signal })),
-  );
-  const reg = { proc, port: p, root, log: () => Buffer.concat(chunks).toString(), exited };
-  for (let i = 0; i < 200; i++) {
-    if (reg.log().includes('listening on')) return reg;
-    if (proc.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  proc.kill('SIGKILL');
-  throw new Error(`berth-registry did not start:\n${reg.log()}`);
-}
+/** Every registry here logs each request (one test reads those lines). */
+const startRegistry = (root: string) => startBerthRegistry(root, ['--log-level', 'debug']);
 
 interface Reply {
   status: number;
@@ -319,4 +287,23 @@ test('kill -9 in the middle of pushes leaves a consistent store that serves agai
   }
   // The kills did land in the middle of work, not before any.
   assert.ok(pushedBeforeKill > 10, `only ${pushedBeforeKill} blobs were pushed`);
+});
+
+distributionSuite('berth-registry process', async (o) => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-e2e-suite-'));
+  const args: string[] = [];
+  if (o.basicAuth) {
+    const hash = bcrypt.hashSync(o.basicAuth.password, 4).replace(/^\$2[ab]\$/, '$2y$');
+    writeFileSync(join(dir, 'htpasswd'), `${o.basicAuth.username}:${hash}\n`);
+    args.push('--htpasswd', join(dir, 'htpasswd'));
+  }
+  const reg = await startBerthRegistry(join(dir, 'root'), args);
+  return {
+    port: reg.port,
+    async close() {
+      reg.proc.kill('SIGTERM');
+      await reg.exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 });

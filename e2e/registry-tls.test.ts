@@ -7,69 +7,35 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { makePki, type Pki } from '../src/tls/index.ts';
-import { startDaemon, cleanup, docker, dockerOk, bootstrapBusybox, sleep, REPO, type Daemon } from './harness.ts';
+import { makePki, type Pki } from '../src/tls/testing.ts';
+import {
+  cleanup,
+  docker,
+  dockerOk,
+  REPO,
+  startDaemonWithBusybox,
+  startRegistry,
+  type Daemon,
+  type RegistryProcess,
+} from './harness.ts';
 
 let d: Daemon;
 let scratch: string;
 let pki: Pki;
 let certsD: string;
-const servers: ChildProcess[] = [];
+const servers: RegistryProcess[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-/** A berth-registry with TLS on a free loopback port; up once curl gets any HTTPS answer from it. */
+/** A berth-registry with TLS on a free loopback port; its host:port once it listens. */
 async function startTlsRegistry(name: string, extra: string[] = []): Promise<string> {
-  const host = `127.0.0.1:${await freePort()}`;
-  const args = [
-    '--listen',
-    host,
-    '--root',
-    join(scratch, name),
-    '--tls-cert',
-    pki.serverCert,
-    '--tls-key',
-    pki.serverKey,
-  ];
-  servers.push(spawn(join(REPO, 'bin/berth-registry'), [...args, ...extra], { stdio: 'ignore' }));
-  for (let i = 0; i < 200; i++) {
-    const r = spawnSync(
-      'curl',
-      [
-        '-s',
-        '-o',
-        '/dev/null',
-        '-w',
-        '%{http_code}',
-        '--cacert',
-        pki.ca,
-        '--cert',
-        pki.clientCert,
-        '--key',
-        pki.clientKey,
-        `https://${host}/v2/`,
-      ],
-      { encoding: 'utf8' },
-    );
-    if (r.stdout === '200' || r.stdout === '401') return host;
-    await sleep(50);
-  }
-  throw new Error('berth-registry did not come up over TLS');
+  const tls = ['--tls-cert', pki.serverCert, '--tls-key', pki.serverKey];
+  const reg = await startRegistry(join(scratch, name), [...tls, ...extra]);
+  servers.push(reg);
+  return reg.host;
 }
 
 /** certs.d entry for `host`: its CA, and a client certificate when asked. */
@@ -90,13 +56,12 @@ before(async () => {
   pki = makePki(join(scratch, 'pki'));
   certsD = join(scratch, 'certs.d');
   mkdirSync(certsD);
-  d = await startDaemon(['--registry-certs-dir', certsD]);
-  await bootstrapBusybox(d);
+  d = await startDaemonWithBusybox(['--registry-certs-dir', certsD]);
 });
 
 after(async () => {
-  if (d) await cleanup(d);
-  for (const s of servers) s.kill('SIGTERM');
+  await cleanup(d);
+  for (const s of servers) s.proc.kill('SIGTERM');
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 

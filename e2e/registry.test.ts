@@ -7,63 +7,47 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { startDaemon, cleanup, docker, dockerOk, bootstrapBusybox, sleep, REPO, type Daemon } from './harness.ts';
+import {
+  startDaemon,
+  cleanup,
+  docker,
+  dockerOk,
+  startDaemonWithBusybox,
+  startRegistry,
+  type Daemon,
+  type RegistryProcess,
+} from './harness.ts';
 
 let d: Daemon;
 let reg: string;
-const servers: ChildProcess[] = [];
+const servers: RegistryProcess[] = [];
 let authed: string;
 let scratch: string;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function startRegistry(root: string, extra: string[] = []): Promise<string> {
-  const bin = join(REPO, 'bin/berth-registry');
-  const host = `127.0.0.1:${await freePort()}`;
-  servers.push(spawn(bin, ['--listen', host, '--root', join(scratch, root), ...extra], { stdio: 'ignore' }));
-  for (let i = 0; i < 200; i++) {
-    // Up is any registry answer: 401 from one that wants credentials.
-    const ok = await fetch(`http://${host}/v2/`).then(
-      (r) => r.status === 200 || r.status === 401,
-      () => false,
-    );
-    if (ok) return host;
-    await sleep(50);
-  }
-  throw new Error('berth-registry did not come up');
-}
 
 before(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'berth-e2e-registry-'));
   // The CLI's credentials go to a scratch config, never the user's.
   process.env.DOCKER_CONFIG = join(scratch, 'docker');
   process.env.BERTH_CONFIG = join(scratch, 'berth');
-  reg = await startRegistry('registry');
+  const start = async (name: string, args: string[] = []) => {
+    const r = await startRegistry(join(scratch, name), args);
+    servers.push(r);
+    return r.host;
+  };
+  reg = await start('registry');
   // The line `htpasswd -Bbn tester secret` would write.
   const htpasswd = join(scratch, 'htpasswd');
   writeFileSync(htpasswd, `tester:${bcrypt.hashSync('secret', 5).replace(/^\$2[ab]\$/, '$2y$')}\n`);
-  authed = await startRegistry('authed', ['--htpasswd', htpasswd, '--realm', 'Berth e2e']);
-  d = await startDaemon();
-  await bootstrapBusybox(d);
+  authed = await start('authed', ['--htpasswd', htpasswd, '--realm', 'Berth e2e']);
+  d = await startDaemonWithBusybox();
 });
 after(async () => {
-  if (d) await cleanup(d);
-  for (const s of servers) s.kill('SIGTERM');
+  await cleanup(d);
+  for (const s of servers) s.proc.kill('SIGTERM');
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 

@@ -11,13 +11,22 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { connect } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makePki, type Pki } from '../src/tls/index.ts';
-import { startDaemon, cleanup, bootstrapBusybox, run, DOCKER, REPO, type Daemon, type RunResult } from './harness.ts';
+import { makePki, type Pki } from '../src/tls/testing.ts';
+import {
+  startDaemon,
+  cleanup,
+  run,
+  DOCKER,
+  REPO,
+  startDaemonWithBusybox,
+  freePort,
+  type Daemon,
+  type RunResult,
+} from './harness.ts';
 
 let d: Daemon;
 let dir: string;
@@ -25,23 +34,12 @@ let pki: Pki;
 let port: number;
 let tcp: string;
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'berth-tls-e2e-'));
   pki = makePki(join(dir, 'pki'));
   port = await freePort();
   tcp = `tcp://127.0.0.1:${port}`;
-  d = await startDaemon([
+  d = await startDaemonWithBusybox([
     '-H',
     tcp,
     '--tlsverify',
@@ -52,11 +50,10 @@ before(async () => {
     '--tlskey',
     pki.serverKey,
   ]);
-  await bootstrapBusybox(d);
 });
 
 after(async () => {
-  if (d) await cleanup(d);
+  await cleanup(d);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -11,20 +11,15 @@ import {
   cleanup,
   docker,
   dockerOk,
-  bootstrapBusybox,
   sleep,
   eventually,
+  startDaemonWithBusybox,
   type Daemon,
 } from './harness.ts';
 
 let d: Daemon;
-before(async () => {
-  d = await startDaemon();
-  await bootstrapBusybox(d);
-});
-after(async () => {
-  if (d) await cleanup(d);
-});
+before(async () => (d = await startDaemonWithBusybox()));
+after(() => cleanup(d));
 
 const state = async (name: string) =>
   (await dockerOk(d, ['inspect', '-f', '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}', name])).trim();

@@ -15,22 +15,17 @@ import {
   cleanup,
   docker,
   dockerOk,
-  bootstrapBusybox,
   sleep,
   eventually,
   DOCKER,
   REPO,
+  startDaemonWithBusybox,
   type Daemon,
 } from './harness.ts';
 
 let d: Daemon;
-before(async () => {
-  d = await startDaemon(['--live-restore']);
-  await bootstrapBusybox(d);
-});
-after(async () => {
-  if (d) await cleanup(d);
-});
+before(async () => (d = await startDaemonWithBusybox(['--live-restore'])));
+after(() => cleanup(d));
 
 const alive = (pid: number) => {
   try {

@@ -17,17 +17,13 @@ import {
   bootstrapBusybox,
   api,
   eventually,
+  startDaemonWithBusybox,
   type Daemon,
 } from './harness.ts';
 
 let d: Daemon;
-before(async () => {
-  d = await startDaemon();
-  await bootstrapBusybox(d);
-});
-after(async () => {
-  if (d) await cleanup(d);
-});
+before(async () => (d = await startDaemonWithBusybox()));
+after(() => cleanup(d));
 
 const volumesDir = () => join(d.root, 'data', 'volumes');
 

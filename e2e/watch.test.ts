@@ -6,26 +6,20 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import {
-  startDaemon,
   cleanup,
   docker,
   dockerOk,
   berth,
-  bootstrapBusybox,
   eventually,
   sleep,
   DOCKER,
+  startDaemonWithBusybox,
   type Daemon,
 } from './harness.ts';
 
 let d: Daemon;
-before(async () => {
-  d = await startDaemon();
-  await bootstrapBusybox(d);
-});
-after(async () => {
-  if (d) await cleanup(d);
-});
+before(async () => (d = await startDaemonWithBusybox()));
+after(() => cleanup(d));
 
 const cgroupFile = async (name: string, file: string) => {
   const id = (await dockerOk(d, ['inspect', '-f', '{{.Id}}', name])).trim();

@@ -1,8 +1,11 @@
 /**
  * Checks DESIGN.md's module boundaries:
  * - every folder under src/ is a module in the layer table below (a new folder must be placed);
- * - a module imports another only through its index.ts (tests and test support also through its
- *   testing.ts), and only from a layer below its own (or the same layer, for services);
+ * - a module imports another only through its index.ts, and only from a layer below its own (or
+ *   the same layer, for services);
+ * - test support (fakes, fixtures) is a module's `testing.ts`: test code (`*.test.ts` and other
+ *   `testing.ts` files) may import another module's, no other file may import any, so a fake
+ *   can never reach the daemon through a production `index.ts`;
  * - no import cycles: neither between modules nor between files. Type-only imports are erased
  *   before anything runs, so they do not count; every other import does.
  */
@@ -90,24 +93,28 @@ const addEdge = (edges: Map<string, Set<string>>, a: string, b: string) => {
   s.add(b);
 };
 
+/** A module's test-support entry: `<module>/testing.ts`. */
+const isTesting = (file: string) => file.endsWith('/testing.ts');
+
 for (const file of walk(SRC)) {
   const from = moduleOf(file);
   const isTest = file.endsWith('.test.ts');
+  const isTestCode = isTest || isTesting(file);
   const text = readFileSync(file, 'utf8');
   for (const m of text.matchAll(/(import|export)(\s+type\b)?[^'"]*?from\s+['"](\.[^'"]+)['"]/g)) {
     const typeOnly = Boolean(m[2]);
     const target = resolve(dirname(file), m[3]!);
     const to = moduleOf(target);
     if (!isTest && !typeOnly) addEdge(fileEdges, file, target);
+    if (isTesting(target) && !isTestCode) {
+      problems.push(`${relative(SRC, file)}: imports ${relative(SRC, target)}, which is test support (tests only)`);
+    }
     if (!from || !to || to === from) continue;
     if (!isTest && !typeOnly) addEdge(moduleEdges, from, to);
     const fromLayer = layerOf(from);
     const toLayer = layerOf(to);
     const entry = relative(join(SRC, to), target);
-    // A module's test support (fakes, fixtures) is its testing.ts, which only tests, and other
-    // modules' test support, may import.
-    const testSupport = isTest || file.endsWith('/testing.ts');
-    if (entry !== 'index.ts' && !(testSupport && entry === 'testing.ts')) {
+    if (entry !== 'index.ts' && entry !== 'testing.ts') {
       problems.push(`${relative(SRC, file)}: deep import of ${relative(SRC, target)} (use ${to}/index.ts)`);
     }
     if (!isTest && fromLayer !== undefined && toLayer !== undefined && toLayer > fromLayer) {

@@ -1,4 +1,6 @@
-"""Starts a private berthd on a temporary root for the Python Docker SDK tests."""
+"""Starts a private berthd on a temporary root for the Python Docker SDK tests, and holds the
+helpers more than one test file needs (private daemons, free ports, berth-registry processes)."""
+import contextlib
 import http.client
 import hashlib
 import os
@@ -8,6 +10,8 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 import docker
 import pytest
@@ -25,35 +29,45 @@ class _UnixHTTP(http.client.HTTPConnection):
         self.sock.connect(self._path)
 
 
-@pytest.fixture(scope="session")
-def berthd():
-    root = tempfile.mkdtemp(prefix="berth-py-")
+@contextlib.contextmanager
+def private_berthd(prefix, *args):
+    """A berthd on a temporary root (its unix socket, no default bridge, then `args`), with
+    busybox:latest made on it; yields {"root", "sock", "proc"}. Afterwards it is stopped and
+    everything it made is removed: containers of either runtime, mounts, user networks' bridges
+    and nftables table, the root."""
+    root = tempfile.mkdtemp(prefix=prefix)
     sock = os.path.join(root, "berth.sock")
     proc = subprocess.Popen(
         [os.path.join(REPO, "bin", "berthd"), "--data-root", os.path.join(root, "data"),
          "--exec-root", os.path.join(root, "run"), "-H", "unix://" + sock,
          "--pidfile", os.path.join(root, "berthd.pid"),
          # As e2e/harness.ts: no shared berth0 between daemons of concurrent test runs.
-         "--bridge", "none"],
+         "--bridge", "none", *args],
         stdout=subprocess.DEVNULL, stderr=open(os.path.join(root, "berthd.log"), "wb"))
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        if os.path.exists(sock):
-            try:
-                s = socket.socket(socket.AF_UNIX)
-                s.connect(sock)
-                s.close()
-                break
-            except OSError:
-                pass
-        if proc.poll() is not None:
-            raise RuntimeError(open(os.path.join(root, "berthd.log")).read())
-        time.sleep(0.05)
-    conn = _UnixHTTP(sock)
-    conn.request("POST", "/berth/v1/images/bootstrap?image=busybox")
-    body = conn.getresponse().read().decode()
-    assert '"error"' not in body, body
-    yield {"root": root, "sock": sock, "proc": proc}
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if os.path.exists(sock):
+                try:
+                    s = socket.socket(socket.AF_UNIX)
+                    s.connect(sock)
+                    s.close()
+                    break
+                except OSError:
+                    pass
+            if proc.poll() is not None:
+                raise RuntimeError(open(os.path.join(root, "berthd.log")).read())
+            time.sleep(0.05)
+        conn = _UnixHTTP(sock)
+        conn.request("POST", "/berth/v1/images/bootstrap?image=busybox")
+        body = conn.getresponse().read().decode()
+        assert '"error"' not in body, body
+        yield {"root": root, "sock": sock, "proc": proc}
+    finally:
+        _remove_berthd(root, proc)
+
+
+def _remove_berthd(root, proc):
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(30)
@@ -82,8 +96,46 @@ def berthd():
     shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def berthd():
+    with private_berthd("berth-py-") as d:
+        yield d
+
+
 @pytest.fixture()
 def client(berthd):
     c = docker.DockerClient(base_url="unix://" + berthd["sock"], version="auto")
     yield c
     c.close()
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now (the kernel's choice)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@contextlib.contextmanager
+def berth_registry(root, *args):
+    """bin/berth-registry on a free loopback port over `root`, with `args` added; yields its
+    host:port once it answers (a 401 from one that wants credentials counts), stops it after."""
+    host = "127.0.0.1:%d" % free_port()
+    proc = subprocess.Popen([os.path.join(REPO, "bin", "berth-registry"), "--listen", host, "--root", str(root), *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen("http://%s/v2/" % host, timeout=1)
+                break
+            except urllib.error.HTTPError:
+                break
+            except Exception:
+                time.sleep(0.05)
+        yield host
+    finally:
+        proc.terminate()
+        proc.wait(10)

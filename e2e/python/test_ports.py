@@ -1,20 +1,13 @@
 """Published ports through the Python Docker SDK: ports= on run, container.ports and
 NetworkSettings.Ports, client.api.port, a taken port's error. Traffic goes only to loopback.
 (The session's daemon has no default bridge: the container sits on a user network.)"""
-import socket
 import time
 import urllib.request
 
 import docker
 import pytest
 
-
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from conftest import free_port
 
 
 def _get_eventually(url):
@@ -31,7 +24,7 @@ def _get_eventually(url):
 
 def test_ports_published_and_shown(client):
     net = client.networks.create("pyports")
-    port, udp = _free_port(), _free_port()
+    port, udp = free_port(), free_port()
     web = client.containers.run("busybox", ["httpd", "-f", "-p", "80", "-h", "/etc"], name="pyweb", network="pyports",
                                 ports={"80/tcp": ("127.0.0.1", port), "53/udp": udp, "8080/tcp": None}, detach=True)
     try:

@@ -1,42 +1,18 @@
 """images.push / images.pull / login through the Python Docker SDK 7.1 against a loopback registry."""
 import os
-import socket
 import subprocess
-import time
-import urllib.error
-import urllib.request
 
 import docker
 import pytest
 
-from conftest import REPO
-
-
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from conftest import REPO, berth_registry
 
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
     """Berth's own registry, berth-registry, on a free loopback port."""
-    binary = os.path.join(REPO, "bin", "berth-registry")
-    host = "127.0.0.1:%d" % _free_port()
-    proc = subprocess.Popen([binary, "--listen", host, "--root", str(tmp_path_factory.mktemp("registry"))],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen("http://%s/v2/" % host, timeout=1)
-            break
-        except Exception:
-            time.sleep(0.05)
-    yield host
-    proc.terminate()
-    proc.wait(10)
+    with berth_registry(tmp_path_factory.mktemp("registry")) as host:
+        yield host
 
 
 def test_push_then_pull(client, registry):
@@ -76,21 +52,8 @@ def authed_registry(tmp_path_factory):
          "import('bcryptjs').then((b) => process.stdout.write('tester:' + b.default.hashSync('secret', 5)))"],
         cwd=REPO, text=True)
     (scratch / "htpasswd").write_text(line + "\n")
-    host = "127.0.0.1:%d" % _free_port()
-    proc = subprocess.Popen([os.path.join(REPO, "bin", "berth-registry"), "--listen", host, "--root", str(scratch / "root"),
-                             "--htpasswd", str(scratch / "htpasswd")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen("http://%s/v2/" % host, timeout=1)
-        except urllib.error.HTTPError:
-            break  # 401: up, and asking for credentials
-        except Exception:
-            time.sleep(0.05)
-    yield host
-    proc.terminate()
-    proc.wait(10)
+    with berth_registry(scratch / "root", "--htpasswd", str(scratch / "htpasswd")) as host:
+        yield host
 
 
 def test_login_and_authenticated_push(client, authed_registry):

@@ -3,77 +3,34 @@ TLSConfig, docker.from_env() with DOCKER_TLS_VERIFY/DOCKER_CERT_PATH, and a clie
 certificate the daemon does not trust refused at the handshake."""
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
-import time
 
 import docker
 import pytest
 import requests
 
-from conftest import REPO
-
-
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from conftest import REPO, free_port, private_berthd
 
 
 @pytest.fixture(scope="module")
 def tls_daemon():
-    root = tempfile.mkdtemp(prefix="berth-py-tls-")
-    pki = os.path.join(root, "pki")
-    # The same throwaway CA and certificates as the TypeScript tests (openssl underneath).
-    subprocess.run(
-        [os.path.join(REPO, "bin", "node"), "--input-type=module", "-e",
-         "const m = await import(process.argv[1]); m.makePki(process.argv[2]);",
-         os.path.join(REPO, "src", "tls", "index.ts"), pki],
-        check=True)
-    port = _free_port()
-    sock = os.path.join(root, "berth.sock")
-    proc = subprocess.Popen(
-        [os.path.join(REPO, "bin", "berthd"), "--data-root", os.path.join(root, "data"),
-         "--exec-root", os.path.join(root, "run"), "--pidfile", os.path.join(root, "berthd.pid"),
-         "-H", "unix://" + sock, "-H", "tcp://127.0.0.1:%d" % port, "--bridge", "none",
-         "--tlsverify", "--tlscacert", os.path.join(pki, "ca.pem"),
-         "--tlscert", os.path.join(pki, "server-cert.pem"), "--tlskey", os.path.join(pki, "server-key.pem")],
-        stdout=subprocess.DEVNULL, stderr=open(os.path.join(root, "berthd.log"), "wb"))
-    deadline = time.time() + 30
-    while time.time() < deadline and not os.path.exists(sock):
-        if proc.poll() is not None:
-            raise RuntimeError(open(os.path.join(root, "berthd.log")).read())
-        time.sleep(0.05)
-    unix = docker.DockerClient(base_url="unix://" + sock)
-    for _ in range(300):
-        try:
-            unix.ping()
-            break
-        except Exception:
-            time.sleep(0.1)
-    unix.api.post(unix.api._url("/berth/v1/images/bootstrap?image=busybox"))
-    unix.close()
-    yield {"root": root, "pki": pki, "host": "tcp://127.0.0.1:%d" % port}
-    proc.send_signal(signal.SIGTERM)
+    pki = tempfile.mkdtemp(prefix="berth-py-pki-")
     try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    runc_root = os.path.join(root, "run", "runc")
-    for runtime in ("runc", "crun"):
-        if os.path.isdir(runc_root) and shutil.which(runtime):
-            ids = subprocess.run([runtime, "--root", runc_root, "list", "-q"], capture_output=True, text=True).stdout.split()
-            for cid in ids:
-                subprocess.run([runtime, "--root", runc_root, "delete", "-f", cid], capture_output=True)
-    with open("/proc/self/mountinfo") as f:
-        mounts = [line.split()[4] for line in f if line.split()[4].startswith(root)]
-    for m in sorted(mounts, key=len, reverse=True):
-        subprocess.run(["umount", "-l", m], capture_output=True)
-    shutil.rmtree(root, ignore_errors=True)
+        # The same throwaway CA and certificates as the TypeScript tests (openssl underneath).
+        subprocess.run(
+            [os.path.join(REPO, "bin", "node"), "--input-type=module", "-e",
+             "const m = await import(process.argv[1]); m.makePki(process.argv[2]);",
+             os.path.join(REPO, "src", "tls", "testing.ts"), pki],
+            check=True)
+        port = free_port()
+        with private_berthd("berth-py-tls-", "-H", "tcp://127.0.0.1:%d" % port,
+                            "--tlsverify", "--tlscacert", os.path.join(pki, "ca.pem"),
+                            "--tlscert", os.path.join(pki, "server-cert.pem"),
+                            "--tlskey", os.path.join(pki, "server-key.pem")) as d:
+            yield {"root": d["root"], "pki": pki, "host": "tcp://127.0.0.1:%d" % port}
+    finally:
+        shutil.rmtree(pki, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

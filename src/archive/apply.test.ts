@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { is } from '../errdefs/index.ts';
-import { FakeHost, RealHost } from '../host/index.ts';
-import { applyLayer, detectCompression, makeTar, type TarEntry } from './index.ts';
+import { RealHost } from '../host/index.ts';
+import { FakeHost } from '../host/testing.ts';
+import { applyLayer, detectCompression } from './index.ts';
+import { makeTar, type TarEntry } from './testing.ts';
 
 interface Scratch {
   /** The temporary directory; `outside` sits in it, next to the root. */

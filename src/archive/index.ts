@@ -8,6 +8,7 @@
  * - `changes` lists what an upperdir changed (`docker diff`).
  * - `resolveInRoot` resolves a path inside a root as a chrooted process would.
  * - `peek` reads a stream's first bytes (to sniff its format) and gives the whole stream back.
+ * - `packPath` and `extractTar` are the client's side: `berth cp` and build contexts.
  */
 export { applyLayer, type ApplyOptions, type ApplyResult } from './apply.ts';
 export { tarDirectory, diffOverlayUpper, type PackOptions, type OverlayDiffOptions } from './pack.ts';
@@ -23,4 +24,4 @@ export {
 export { cleanEntryName, isInside, WHITEOUT_PREFIX, WHITEOUT_OPAQUE } from './names.ts';
 export { resolveInRoot } from './resolve.ts';
 export { peek } from './peek.ts';
-export { makeTar, type TarEntry } from './testing.ts';
+export { extractTar, packPath, singleFileTar, type PackPathOptions } from './local.ts';

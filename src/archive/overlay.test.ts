@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
 import { RealHost } from '../host/index.ts';
-import { applyLayer, changes, ChangeKind, diffOverlayUpper, makeTar, type TarEntry } from './index.ts';
+import { applyLayer, changes, ChangeKind, diffOverlayUpper } from './index.ts';
+import { makeTar, type TarEntry } from './testing.ts';
 
 const host = new RealHost();
 const skip = process.getuid?.() !== 0 ? 'needs root' : false;

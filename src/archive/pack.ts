@@ -443,7 +443,8 @@ interface Drainable {
   off(event: 'drain' | 'close', fn: () => void): unknown;
 }
 
-function drained(s: Drainable): Promise<void> {
+/** Resolves when `s` drains, or closes (a destroyed stream never drains). */
+export function drained(s: Drainable): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       s.off('drain', done);

@@ -1,8 +1,10 @@
 /**
- * Archives made in memory, for tests that craft layers, hostile ones included. Exported from
- * the module so e2e tests can feed the same archives to the daemon.
+ * Archives made and read in memory, for tests that craft layers, hostile ones included, and
+ * check what a packer wrote. e2e tests feed the same archives to the daemon.
  */
-import { pack } from 'tar-stream';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { extract, pack, type Header } from 'tar-stream';
 
 export interface TarEntry {
   name: string;
@@ -50,5 +52,21 @@ export async function makeTar(entries: readonly TarEntry[]): Promise<Buffer> {
     );
   }
   p.finalize();
+  return out;
+}
+
+/** Every entry of a tar, in order, with its data. */
+export async function readTarEntries(src: AsyncIterable<Buffer> | Buffer): Promise<Array<Header & { data: Buffer }>> {
+  const ex = extract();
+  const out: Array<Header & { data: Buffer }> = [];
+  const collecting = (async () => {
+    for await (const e of ex) {
+      const chunks: Buffer[] = [];
+      for await (const c of e) chunks.push(c as Buffer);
+      out.push({ ...e.header, data: Buffer.concat(chunks) });
+    }
+  })();
+  await pipeline(Readable.from(Buffer.isBuffer(src) ? [src] : src), ex);
+  await collecting;
   return out;
 }

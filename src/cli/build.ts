@@ -1,5 +1,5 @@
 /** `build` on the legacy builder (POST /build): context packing, .dockerignore, progress. */
-import { looksLikeArchive, peek } from '../archive/index.ts';
+import { looksLikeArchive, packPath, peek, singleFileTar } from '../archive/index.ts';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -9,7 +9,6 @@ import { type Cli, type Command, StatusError, parseKeyValues } from './cli.ts';
 import { humanSize } from './format.ts';
 import { displayJsonMessages } from './progress.ts';
 import { IgnoreMatcher, readIgnoreFile } from './dockerignore.ts';
-import { packPath, singleFileTar } from './tar.ts';
 import { expandEnv, parseBytes, badValue } from './runopts.ts';
 import { parseImageRef, progressOut } from './images.ts';
 
@@ -21,7 +20,7 @@ export function contextTar(
   dir: string,
   relDockerfile: string | undefined,
   extra?: { name: string; data: Buffer },
-): AsyncGenerator<Buffer> {
+): Readable {
   let patterns: string[] = [];
   const ignorePath = join(dir, '.dockerignore');
   if (existsSync(ignorePath)) patterns = readIgnoreFile(readFileSync(ignorePath, 'utf8'));
@@ -29,21 +28,12 @@ export function contextTar(
   if (m0.excluded('.dockerignore')) patterns.push('!.dockerignore');
   if (relDockerfile && m0.excluded(relDockerfile)) patterns.push(`!${relDockerfile}`);
   const m = new IgnoreMatcher(patterns);
-  const tar = packPath(dir, {
+  return packPath(dir, {
     rootName: '',
     include: (rel) => !m.excluded(rel),
     descend: () => m.hasExceptions,
+    append: extra ? [extra] : undefined,
   });
-  if (!extra) return tar;
-  return (async function* () {
-    for await (const chunk of tar) {
-      // drop the end-of-archive blocks to append the extra file
-      if (chunk.length === 1024 && chunk.every((b) => b === 0)) break;
-      yield chunk;
-    }
-    yield singleFileTar(extra.name, extra.data);
-    yield Buffer.alloc(1024);
-  })();
 }
 
 async function readAllStdin(cli: Cli): Promise<Buffer> {
@@ -109,7 +99,7 @@ const build: Command = {
       } else {
         const chunks: Buffer[] = [];
         for await (const c of stream) chunks.push(c);
-        body = Readable.from([singleFileTar('Dockerfile', Buffer.concat(chunks)), Buffer.alloc(1024)]);
+        body = Readable.from([await singleFileTar('Dockerfile', Buffer.concat(chunks))]);
         dockerfile = 'Dockerfile';
       }
     } else if (/^(https?:\/\/|git@|git:\/\/|github\.com\/)/.test(specified)) {

@@ -6,10 +6,10 @@
 import { existsSync, lstatSync, statSync } from 'node:fs';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
+import { extractTar, packPath } from '../archive/index.ts';
 import { isNotFound, type PathStat } from '../client/index.ts';
 import { type Cli, type Command, StatusError } from './cli.ts';
 import { humanSize } from './format.ts';
-import { extractTar, packPath } from './tar.ts';
 import { goClean } from './pathclean.ts';
 
 const MODE_DIR = 2 ** 31;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { conflict, httpStatus, notFound, invalidArgument, categoryOf } from './index.ts';
+import { conflict, httpStatus, notFound, invalidArgument, internal, categoryOf } from './index.ts';
 
 test('categories map to Docker status codes', () => {
   assert.equal(httpStatus(notFound('no such container: "x"')), 404);
@@ -14,4 +14,21 @@ test('the cause is kept', () => {
   const err = notFound('open layer "abc"', inner);
   assert.equal(err.cause, inner);
   assert.equal(categoryOf(err), 'NotFound');
+});
+
+test('a typed error wrapped as the cause of another error keeps its category and status', () => {
+  const wrapped = new Error('exec "abc": start', { cause: notFound('no such exec: "abc"') });
+  assert.equal(categoryOf(wrapped), 'NotFound');
+  assert.equal(httpStatus(wrapped), 404);
+  const twice = new TypeError('outer', { cause: new Error('middle', { cause: conflict('name in use') }) });
+  assert.equal(httpStatus(twice), 409);
+});
+
+test('the outermost typed error decides; a chain without one is Internal', () => {
+  assert.equal(categoryOf(internal('pack "x"', notFound('gone'))), 'Internal');
+  assert.equal(categoryOf(new Error('a', { cause: new Error('b') })), 'Internal');
+  assert.equal(categoryOf(new Error('a', { cause: 'not an error' })), 'Internal');
+  const loop = new Error('loop');
+  (loop as { cause?: unknown }).cause = loop;
+  assert.equal(httpStatus(loop), 500);
 });

@@ -42,8 +42,17 @@ export const notImplemented = make('NotImplemented');
 export const notModified = make('NotModified');
 export const internal = make('Internal');
 
+/**
+ * The category of an error: that of the first typed error on its `cause` chain, so wrapping a
+ * typed error in a plain `Error` (or in another library's error) keeps it; Internal when the
+ * chain holds none. A typed wrapper decides for what it wraps.
+ */
 export function categoryOf(err: unknown): Category {
-  return err instanceof BerthError ? err.category : 'Internal';
+  // A bounded walk: a cause chain may loop back on itself.
+  for (let e = err, depth = 0; e instanceof Error && depth < 32; e = e.cause, depth++) {
+    if (e instanceof BerthError) return e.category;
+  }
+  return 'Internal';
 }
 
 export function is(err: unknown, category: Category): boolean {

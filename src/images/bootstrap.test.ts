@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { FakeHost } from '../host/index.ts';
+import { FakeHost } from '../host/testing.ts';
 import { openTestStores, type TestStores } from './testing.ts';
 import { bootstrap, bootstrapKind, writeContainerAptConfig } from './bootstrap.ts';
 import type { JsonMessage } from '../api/types/index.ts';

@@ -4,7 +4,7 @@ import { readlinkSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { constants, gzipSync, zstdCompressSync } from 'node:zlib';
-import { makeTar } from '../archive/index.ts';
+import { makeTar } from '../archive/testing.ts';
 import { hostPlatform } from '../spec/index.ts';
 import { openTestStores, type TestStores } from './testing.ts';
 import { importImage } from './import.ts';

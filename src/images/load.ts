@@ -27,6 +27,7 @@ import {
   familiarString,
   hexOf,
   hostPlatform,
+  isDescriptor,
   isDigest,
   parseReference,
   sha256,
@@ -368,19 +369,6 @@ const LAYER_TYPES = new Set<string>([
   MediaType.DockerLayer,
   MediaType.DockerLayerGzip,
 ]);
-
-function isDescriptor(d: unknown): d is Descriptor {
-  const x = d as Descriptor;
-  return (
-    typeof x === 'object' &&
-    x !== null &&
-    typeof x.mediaType === 'string' &&
-    typeof x.digest === 'string' &&
-    isDigest(x.digest) &&
-    Number.isSafeInteger(x.size) &&
-    x.size >= 0
-  );
-}
 
 /** The name an OCI index entry gives its image: containerd's annotation, or a full reference in `ref.name`. */
 function ociName(desc: Descriptor, where: string): string | undefined {

@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { extract } from 'tar-stream';
-import { makeTar, type TarEntry } from '../archive/index.ts';
+import { makeTar, type TarEntry } from '../archive/testing.ts';
 import { hexOf, hostPlatform, sha256, MediaType, type Digest, type ImageConfig } from '../spec/index.ts';
 import { openTestStores, type TestStores } from './testing.ts';
 import { saveImages } from './save.ts';

@@ -8,6 +8,9 @@
  * written down; never edit a migration that has shipped — append a new one.
  */
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { transaction } from './transaction.ts';
+
+export { transaction };
 
 export const MIGRATIONS: readonly string[] = [
   // 1: the first schema.
@@ -98,16 +101,7 @@ export class MetadataDb {
 
   /** Runs `fn` in one transaction (nested calls join the outer one). */
   tx<T>(fn: () => T): T {
-    if (this.db.isTransaction) return fn();
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      const r = fn();
-      this.db.exec('COMMIT');
-      return r;
-    } catch (e) {
-      this.db.exec('ROLLBACK');
-      throw e;
-    }
+    return transaction(this.db, fn);
   }
 
   close(): void {

@@ -7,6 +7,7 @@
  */
 import { DatabaseSync } from 'node:sqlite';
 import { conflict, notFound, invalidArgument } from '../errdefs/index.ts';
+import { transaction } from '../metadata/index.ts';
 import { contains, intToIp, ipToInt, size, type Subnet } from './cidr.ts';
 
 export interface Allocation {
@@ -126,15 +127,7 @@ export class Ipam {
   }
 
   private tx<T>(fn: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      const r = fn();
-      this.db.exec('COMMIT');
-      return r;
-    } catch (e) {
-      this.db.exec('ROLLBACK');
-      throw e;
-    }
+    return transaction(this.db, fn);
   }
 }
 

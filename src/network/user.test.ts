@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeHost, type RunOptions, type RunResult } from '../host/index.ts';
+import type { RunOptions, RunResult } from '../host/index.ts';
+import { FakeHost } from '../host/testing.ts';
 import { UserNetworks } from './user.ts';
 
 /** Records what went to each command's standard input too. */

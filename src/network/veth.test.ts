@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeHost } from '../host/index.ts';
+import { FakeHost } from '../host/testing.ts';
 import { plugVeth } from './veth.ts';
 
 const plug = {

@@ -11,8 +11,8 @@ import { MediaType, type Digest } from '../spec/index.ts';
 import { RegistryClient, parseChallenge } from './client.ts';
 import { endpointFor, isInsecure, checkRegistryConfig } from './endpoint.ts';
 import { choosePlatform, isIndex, parseImageManifest, schema2Manifest } from './manifest.ts';
-import { startFakeRegistry } from './fakeregistry.ts';
-import { makePki } from '../tls/index.ts';
+import { startFakeRegistry } from './testing.ts';
+import { makePki } from '../tls/testing.ts';
 
 const cfg = { insecure: [], mirrors: [] };
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}` as Digest;

@@ -100,6 +100,8 @@ export async function startFakeRegistry(opts: FakeRegistryOptions = {}): Promise
     const url = new URL(req.url!, 'http://x');
     const method = req.method!;
     log.push(`${method} ${url.pathname}${url.search}`);
+    // As every distribution registry answers (the distribution suite checks it).
+    res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
     const p = url.pathname;
     if (p === '/token') {
       if (!basicOk(req.headers.authorization)) return err(res, 401, 'UNAUTHORIZED', 'bad credentials');

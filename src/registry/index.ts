@@ -1,6 +1,6 @@
 /** The registry: the distribution server (berth-registry) and the client pull/push use. */
 
-// Client side: endpoints, auth, manifests and blobs for pull and push; a fake registry for tests.
+// Client side: endpoints, auth, manifests and blobs for pull and push (the fake registry for tests is in testing.ts).
 export {
   RegistryClient,
   parseChallenge,
@@ -27,7 +27,6 @@ export {
   MAX_LAYERS,
   type ImageManifest,
 } from './manifest.ts';
-export { startFakeRegistry, type FakeRegistry, type FakeRegistryOptions } from './fakeregistry.ts';
 
 // Server side: the distribution API, its storage, and htpasswd Basic auth (registry:2's scheme).
 export { RegistryServer, silentLogger, type RegistryLogger, type RegistryServerOptions } from './server.ts';

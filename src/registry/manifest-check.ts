@@ -4,9 +4,8 @@
  * references, each checked for a media type, a size and a sha256 digest. Pure functions;
  * failures are the distribution spec's MANIFEST_INVALID.
  */
-import { MediaType, type Digest } from '../spec/index.ts';
-import { RegistryError, registryError } from './errors.ts';
-import { checkDigest } from './names.ts';
+import { descriptorProblem, MediaType, type Descriptor, type Digest } from '../spec/index.ts';
+import { registryError } from './errors.ts';
 
 export const MANIFEST_MEDIA_TYPES: readonly string[] = [
   MediaType.DockerManifest,
@@ -58,23 +57,10 @@ export interface Reference {
 }
 
 export function descriptor(value: unknown, where: string): Reference & { urls: boolean } {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw registryError('MANIFEST_INVALID', `manifest ${where} is not a descriptor`);
-  }
-  const d = value as Record<string, unknown>;
-  if (typeof d.mediaType !== 'string' || d.mediaType === '')
-    throw registryError('MANIFEST_INVALID', `manifest ${where} has no mediaType`);
-  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {
-    throw registryError('MANIFEST_INVALID', `manifest ${where} has no valid size`);
-  }
-  if (typeof d.digest !== 'string') throw registryError('MANIFEST_INVALID', `manifest ${where} has no digest`);
-  let digest: Digest;
-  try {
-    digest = checkDigest(d.digest);
-  } catch (e) {
-    throw new RegistryError('MANIFEST_INVALID', `manifest ${where}: ${(e as Error).message}`, { cause: e });
-  }
-  return { digest, size: d.size, urls: Array.isArray(d.urls) && d.urls.length > 0 };
+  const problem = descriptorProblem(value);
+  if (problem !== undefined) throw registryError('MANIFEST_INVALID', `manifest ${where}: ${problem}`);
+  const d = value as Descriptor & { urls?: unknown };
+  return { digest: d.digest, size: d.size, urls: Array.isArray(d.urls) && d.urls.length > 0 };
 }
 
 /** The blobs (config, layers) or manifests (index entries) a manifest needs in its repository. */

@@ -4,7 +4,7 @@
  * every digest and size checked, so nothing downstream meets a malformed descriptor.
  */
 import { invalidArgument, notFound } from '../errdefs/index.ts';
-import { isDigest, MediaType, type Descriptor, type Platform } from '../spec/index.ts';
+import { MediaType, parseDescriptor, type Descriptor, type Platform } from '../spec/index.ts';
 import type { FetchedManifest } from './client.ts';
 
 export interface ImageManifest {
@@ -17,19 +17,6 @@ export const MAX_LAYERS = 256;
 
 export function isIndex(m: Pick<FetchedManifest, 'mediaType'>): boolean {
   return m.mediaType === MediaType.OciIndex || m.mediaType === MediaType.DockerManifestList;
-}
-
-function descriptor(v: unknown, what: string): Descriptor {
-  const d = v as Partial<Descriptor> | null;
-  if (!d || typeof d !== 'object') throw invalidArgument(`${what}: not a descriptor`);
-  if (typeof d.digest !== 'string' || !isDigest(d.digest))
-    throw invalidArgument(`${what}: digest "${String(d.digest)}" is not a sha256 digest`);
-  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0)
-    throw invalidArgument(`${what}: bad size`);
-  if (typeof d.mediaType !== 'string') throw invalidArgument(`${what}: no media type`);
-  const out: Descriptor = { mediaType: d.mediaType, digest: d.digest, size: d.size };
-  if (d.platform && typeof d.platform === 'object') out.platform = d.platform;
-  return out;
 }
 
 function json(m: FetchedManifest): Record<string, unknown> {
@@ -46,7 +33,7 @@ function json(m: FetchedManifest): Record<string, unknown> {
 export function choosePlatform(m: FetchedManifest, platform: Platform): Descriptor {
   const j = json(m);
   if (!Array.isArray(j.manifests)) throw invalidArgument(`manifest list ${m.digest}: no manifests`);
-  const entries = j.manifests.map((e, i) => descriptor(e, `manifest list ${m.digest} entry ${i}`));
+  const entries = j.manifests.map((e, i) => parseDescriptor(e, `manifest list ${m.digest} entry ${i}`));
   const match = entries.find(
     (e) =>
       e.platform?.os === platform.os &&
@@ -67,8 +54,8 @@ export function parseImageManifest(m: FetchedManifest): ImageManifest {
     throw invalidArgument(`manifest ${m.digest}: schema version ${String(j.schemaVersion)} is not supported`);
   if (!Array.isArray(j.layers)) throw invalidArgument(`manifest ${m.digest}: no layers`);
   if (j.layers.length > MAX_LAYERS) throw invalidArgument(`manifest ${m.digest}: more than ${MAX_LAYERS} layers`);
-  const config = descriptor(j.config, `manifest ${m.digest} config`);
-  const layers = j.layers.map((l, i) => descriptor(l, `manifest ${m.digest} layer ${i}`));
+  const config = parseDescriptor(j.config, `manifest ${m.digest} config`);
+  const layers = j.layers.map((l, i) => parseDescriptor(l, `manifest ${m.digest} layer ${i}`));
   for (const l of layers) {
     if (/foreign|nondistributable/.test(l.mediaType)) continue;
     if (!/tar/.test(l.mediaType))

@@ -9,7 +9,7 @@ import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:c
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeHost } from '../host/index.ts';
+import { FakeHost } from '../host/testing.ts';
 import { RuncRuntime, type Exit } from './index.ts';
 import { conmonArgs, conmonEnv, parseSyncMessage, runtimeError } from './conmon.ts';
 import { parseProcStat, parseStateFile, procStat } from './state.ts';

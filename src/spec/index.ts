@@ -5,3 +5,4 @@ export * from './duration.ts';
 export * from './shape.ts';
 export * from './units.ts';
 export * from './signal.ts';
+export * from './descriptor.ts';

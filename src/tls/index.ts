@@ -22,5 +22,3 @@ export {
 export { DEFAULT_CERTS_DIRS, registryCerts, trustedRoots, type RegistryCerts } from './certsd.ts';
 export { fileProblems, fileWarnings, type FileFacts, type TrustedFile } from './modes.ts';
 export { handshakeReason, httpServer, verifyReason } from './server.ts';
-// For tests: throwaway CAs and certificates made with openssl.
-export { makePki, type Pki } from './testing.ts';

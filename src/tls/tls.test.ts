@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { fileProblems, httpServer, loadClientTls, loadServerTls, registryCerts } from './index.ts';
-import { makePki, type Pki } from './index.ts';
+import { makePki, type Pki } from './testing.ts';
 
 let dir: string;
 let pki: Pki;

@@ -246,7 +246,8 @@ test('with TLS the dashboard serves HTTPS only: https URL, a Secure cookie, and 
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const https = await import('node:https');
-  const { loadServerTls, makePki } = await import('../tls/index.ts');
+  const { loadServerTls } = await import('../tls/index.ts');
+  const { makePki } = await import('../tls/testing.ts');
   const dir = mkdtempSync(join(tmpdir(), 'berth-dash-tls-'));
   const pki = makePki(join(dir, 'pki'));
   const d = await startDashboard({

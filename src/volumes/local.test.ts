@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, existsSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeHost } from '../host/index.ts';
+import { FakeHost } from '../host/testing.ts';
 import { LocalDriver } from './index.ts';
 
 const roots: string[] = [];

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { makeTar } from '../../archive/index.ts';
+import { makeTar } from '../../archive/testing.ts';
 import { is } from '../../errdefs/index.ts';
 import type { SpecialFiles } from '../../host/index.ts';
 import { scratchDir } from './testing.ts';

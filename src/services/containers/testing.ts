@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { notFound, notImplemented } from '../../errdefs/index.ts';
 import { EventBus } from '../../events/index.ts';
 import type { ContainerCreateRequest as CreateRequest, EventMessage as EngineEvent } from '../../api/types/index.ts';
-import { FakeHost } from '../../host/index.ts';
+import { FakeHost } from '../../host/testing.ts';
 import type { Image } from '../../images/index.ts';
 import { MetadataDb } from '../../metadata/index.ts';
 import { FakeRuntime } from '../../runtime/testing.ts';

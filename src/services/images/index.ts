@@ -3,7 +3,7 @@
  * `image prune` do, with Docker's rules for untagging and deleting; `import`, `save`, `load`
  * and Berth's offline `bootstrap`, with Docker's events (the image ID as the event's name).
  */
-import { conflict, invalidArgument, notFound, unauthorized } from '../../errdefs/index.ts';
+import { categoryOf, conflict, invalidArgument, notFound, unauthorized } from '../../errdefs/index.ts';
 import type { EventBus } from '../../events/index.ts';
 import {
   applyChanges,
@@ -422,8 +422,8 @@ export class ImageService {
       await client.checkLogin();
     } catch (e) {
       // dockerd's words: the registry's own refusal, or the token service's behind a Get.
-      const err = e as { category?: string; atRegistry?: boolean; message: string };
-      if (err.category === 'Unauthorized' && !err.atRegistry)
+      const err = e as { atRegistry?: boolean; message: string };
+      if (categoryOf(e) === 'Unauthorized' && !err.atRegistry)
         throw unauthorized(`Get "${client.base}/v2/": ${err.message}`, e);
       throw e;
     }

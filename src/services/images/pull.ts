@@ -14,7 +14,7 @@ import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BerthError, invalidArgument, notFound, unavailable } from '../../errdefs/index.ts';
+import { BerthError, categoryOf, invalidArgument, notFound, unavailable } from '../../errdefs/index.ts';
 import { decompressed } from '../../archive/index.ts';
 import { byteMeter, type Image, type ImageStore, type Progress } from '../../images/index.ts';
 import type { DistributionInspect } from '../../api/types/index.ts';
@@ -135,7 +135,7 @@ export async function pullImage(d: PullDeps, ref: Reference, o: PullOptions): Pr
   try {
     top = await client.getManifest(ref.path, want);
   } catch (e) {
-    const cat = (e as BerthError).category;
+    const cat = categoryOf(e);
     if (cat === 'Unauthorized' || cat === 'Forbidden') throw denied(e);
     if (cat === 'NotFound') throw notFound(`manifest for ${name} not found: ${registrySaid(e)}`, e);
     throw e;
@@ -380,7 +380,7 @@ export async function distributionInspect(
   try {
     m = await client.getManifest(ref.path, ref.digest ?? ref.tag ?? 'latest');
   } catch (e) {
-    const cat = (e as BerthError).category;
+    const cat = categoryOf(e);
     if (cat === 'NotFound') throw notFound(registrySaid(e), e);
     throw e;
   }
@@ -412,7 +412,7 @@ export async function pullAllTags(d: PullDeps, repo: Reference, o: PullOptions):
   try {
     tags = await client.listTags(repo.path);
   } catch (e) {
-    const cat = (e as BerthError).category;
+    const cat = categoryOf(e);
     if (cat === 'Unauthorized' || cat === 'Forbidden' || cat === 'NotFound') {
       throw notFound(
         `pull access denied for ${familiarString({ domain: repo.domain, path: repo.path })}, repository does not exist or may require 'docker login': ${registrySaid(e)}`,

@@ -5,7 +5,7 @@ import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeTar } from '../../archive/index.ts';
+import { makeTar } from '../../archive/testing.ts';
 import { EventBus } from '../../events/index.ts';
 import { ImageStore } from '../../images/index.ts';
 import type { JsonMessage } from '../../api/types/index.ts';
@@ -13,7 +13,8 @@ import { ContentStore } from '../../content/index.ts';
 import { MetadataDb } from '../../metadata/index.ts';
 import { Snapshotter } from '../../snapshots/index.ts';
 import { RealHost } from '../../host/index.ts';
-import { startFakeRegistry, schema2Manifest, type FakeRegistry } from '../../registry/index.ts';
+import { schema2Manifest } from '../../registry/index.ts';
+import { startFakeRegistry, type FakeRegistry } from '../../registry/testing.ts';
 import { MediaType, sha256, type Descriptor, type Digest } from '../../spec/index.ts';
 import { ImageService } from './index.ts';
 

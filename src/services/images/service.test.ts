@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { makeTar } from '../../archive/index.ts';
+import { makeTar } from '../../archive/testing.ts';
 import { EventBus } from '../../events/index.ts';
 import type { EventMessage } from '../../api/types/index.ts';
 import { ImageStore } from '../../images/index.ts';

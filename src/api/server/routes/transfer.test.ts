@@ -5,7 +5,7 @@ import { request } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeTar } from '../../../archive/index.ts';
+import { makeTar } from '../../../archive/testing.ts';
 import { ContentStore } from '../../../content/index.ts';
 import { EventBus } from '../../../events/index.ts';
 import { RealHost } from '../../../host/index.ts';
