@@ -30,6 +30,7 @@ const LAYERS: Record<string, number> = {
   volumes: 2,
   registry: 2,
   events: 2,
+  vm: 2,
   content: 1,
   snapshots: 1,
   metadata: 1,

@@ -11,6 +11,9 @@ DEB_PACKAGES=(runc conmon busybox-static debootstrap attr iptables nftables ipro
 DEB_PACKAGES+=(curl)
 # TLS tests make throwaway CAs and certificates with openssl (src/tls/testing.ts).
 DEB_PACKAGES+=(openssl)
+# berth-vm, the micro-VM runtime: qemu's microvm machine and virtiofsd (scripts/setup-vm.sh
+# makes the guest's kernel and initramfs).
+DEB_PACKAGES+=(qemu-system-x86)
 # e2e/dashboard.test.ts renders the dashboard's page in a real (headless) browser.
 DEB_PACKAGES+=(chromium-headless-shell)
 
@@ -49,3 +52,6 @@ for src in src/runtime/berth-attach.c src/runtime/berth-crun.c src/host/berth-la
     mv "build/$helper.tmp" "build/$helper"
   fi
 done
+
+# berth-vm: its shim, its guest agent, the guest kernel and initramfs (see the script).
+bash scripts/setup-vm.sh
