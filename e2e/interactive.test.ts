@@ -29,6 +29,16 @@ test('-i pipes standard input, and stdout and stderr stay separate', async () =>
   assert.equal(r2.stderr, 'oops\n');
 });
 
+test('-i with an input that is empty from the start (< /dev/null) ends the process, for run and exec', async () => {
+  const r = await docker(d, ['run', '-i', '--rm', 'busybox', 'cat'], { input: '', timeoutMs: 20_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '');
+  await dockerOk(d, ['run', '-d', '--name', 'emptyin', 'busybox', 'sleep', '60']);
+  const e = await docker(d, ['exec', '-i', 'emptyin', 'cat'], { input: '', timeoutMs: 20_000 });
+  assert.equal(e.code, 0, e.stderr);
+  await dockerOk(d, ['rm', '-f', 'emptyin']);
+});
+
 test('-it gives a terminal: prompt, line editing, Ctrl-C, window size and resize, exit code', async () => {
   // A background job changes the outer terminal's size after a while; the CLI sends the resize.
   const t = new Terminal('(sleep 4; stty rows 41 cols 97 </dev/tty) & docker run -it --rm busybox sh', env, {

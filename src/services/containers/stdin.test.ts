@@ -86,3 +86,17 @@ test('a client that goes away without an end drops the session but sends no end 
   assert.equal(closed, true);
   assert.equal(ended, false);
 });
+
+test('an input that ended before the pump began still closes the process stdin (run -i < /dev/null)', async () => {
+  const client = new PassThrough();
+  client.end();
+  client.resume();
+  await new Promise((r) => client.once('end', r));
+  let ended = false;
+  const input = new Writable({ write: (_c, _e, cb) => cb() });
+  input.on('finish', () => (ended = true));
+  const pumped = pumpStdin(client, { input, done: new Promise(() => {}), close: () => {} });
+  assert.equal(await pumped, 'ended');
+  await tick();
+  assert.equal(ended, true);
+});

@@ -65,6 +65,12 @@ export function pumpStdin(input: Readable, session: StdinSession, o: PumpOptions
       session.close();
       finish('ended');
     };
+    // An input can end before the pump begins — `run -i < /dev/null`: the client half-closes
+    // while the task is still being made — and 'end' is emitted only once: see it here.
+    if (input.readableEnded) {
+      onEnd();
+      return;
+    }
     input.on('data', onData);
     input.once('end', onEnd);
     input.once('close', onClose);
