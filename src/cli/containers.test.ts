@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ContainerSummary, ImageSummary, StatsResponse } from '../client/index.ts';
-import { containerContext, displayablePorts, naturalLess, statsRow, statsContext } from './containers.ts';
+import { displayablePorts, statsRow } from '../client/index.ts';
+import { naturalLess } from './containers.ts';
+import { containerContext } from './ps.ts';
+import { statsContext } from './stats.ts';
 import { imageRows, imageContext } from './images.ts';
 import { render } from './template.ts';
 

@@ -6,7 +6,7 @@
 import type { DiskUsage, Volume } from '../client/index.ts';
 import { type Cli, type Command, parseFilterFlags } from './cli.ts';
 import { ago, ellipsis, humanSize, shortId, table } from './format.ts';
-import { containerContext } from './containers.ts';
+import { containerContext } from './ps.ts';
 import { printRows, rowContext, type Row } from './table.ts';
 
 /** "1.2MB (40%)", docker's reclaimable column: the percentage only when there is a total. */

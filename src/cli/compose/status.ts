@@ -1,7 +1,7 @@
 /** The commands that look at a project's containers: ps, logs, top, port, ls. */
 import { LABELS, containerNumber, nameOf, serviceOf } from '../../compose/index.ts';
 import { StatusError } from '../cli.ts';
-import { displayablePorts } from '../containers.ts';
+import { displayablePorts } from '../../client/index.ts';
 import { ago, ellipsis, goQuote, tabwrite } from '../format.ts';
 import { serviceContainer, type ComposeCommand } from './command.ts';
 import { printLogs } from './output.ts';
