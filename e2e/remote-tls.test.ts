@@ -104,6 +104,41 @@ test('DOCKER_TLS_VERIFY with DOCKER_CERT_PATH, and a docker context with ca/cert
   assert.ok(info.stdout.trim().length > 0);
 });
 
+test('berth uses the docker context that docker context create made: by --context, DOCKER_CONTEXT and context use', async () => {
+  const config = { DOCKER_CONFIG: join(dir, 'berth-contexts') };
+  const create = await dockerCli(
+    [
+      'context',
+      'create',
+      'berth-ctx',
+      '--docker',
+      `host=${tcp},ca=${pki.ca},cert=${pki.clientCert},key=${pki.clientKey}`,
+    ],
+    config,
+  );
+  assert.equal(create.code, 0, create.stderr);
+  const version = ['version', '--format', '{{.Server.Platform.Name}}'];
+  // no -H, no TLS flags: everything comes from the context
+  const byFlag = await berthCli(['--context', 'berth-ctx', ...version], config);
+  assert.equal(byFlag.code, 0, byFlag.stderr);
+  assert.match(byFlag.stdout, /Berth Engine/);
+  const byEnv = await berthCli(version, { ...config, DOCKER_CONTEXT: 'berth-ctx' });
+  assert.equal(byEnv.code, 0, byEnv.stderr);
+  assert.equal(byEnv.stdout, byFlag.stdout);
+  assert.equal((await dockerCli(['context', 'use', 'berth-ctx'], config)).code, 0);
+  const run = await berthCli(['run', '--rm', 'busybox', 'echo', 'through the context'], config);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, 'through the context\n');
+  // as docker: an unknown context and -H with --context are refused before anything is sent
+  const unknown = await berthCli(['--context', 'nosuch', 'ps'], config);
+  const dockerUnknown = await dockerCli(['--context', 'nosuch', 'ps'], config);
+  assert.equal(unknown.code, 1);
+  assert.equal(unknown.stderr, dockerUnknown.stderr);
+  const both = await berthCli(['--context', 'berth-ctx', '-H', tcp, 'ps'], config);
+  assert.equal(both.code, 1);
+  assert.match(both.stderr, /conflicting options: cannot specify both --host and --context/);
+});
+
 test('clients without a certificate, with one of another CA, or an expired one are refused at the handshake', async () => {
   const cases: Array<[string, string[]]> = [
     ['no certificate', ['--tlsverify', '--tlscacert', pki.ca]],

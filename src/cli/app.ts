@@ -3,7 +3,15 @@
  * Berth (or any Engine API daemon). `-H/--host` or DOCKER_HOST selects the daemon. main.ts is
  * the entry point that loads this.
  */
-import { ApiError, ConnectionError, DEFAULT_HOST, StreamError, type TlsFlags } from '../client/index.ts';
+import {
+  ApiError,
+  ConnectionError,
+  DEFAULT_HOST,
+  StreamError,
+  dockerContext,
+  type ContextEndpoint,
+  type TlsFlags,
+} from '../client/index.ts';
 import { ArgsError, FlagError, FlagValueError, helpText, parseArgs } from './flags.ts';
 import { BERTH_VERSION, Cli, PROGRAM, StatusError, type Command } from './cli.ts';
 import { containerGroup, containerShortcuts } from './containers.ts';
@@ -55,6 +63,8 @@ function mainHelp(): string {
     .sort())
     s += line(n, describe(TOP[n]!));
   s += `\nGlobal Options:
+  -c, --context string     Name of the context to use to connect to the daemon (overrides
+                           DOCKER_HOST env var and default context set with "docker context use")
   -H, --host string        Daemon socket to connect to (default ${DEFAULT_HOST}, or $DOCKER_HOST)
       --tls                Use TLS; implied by --tlsverify
       --tlscacert string   Trust certs signed only by this CA (default "~/.docker/ca.pem")
@@ -83,6 +93,7 @@ function groupHelp(name: string): string {
 
 interface Global {
   host?: string;
+  context?: string;
   tls: TlsFlags;
   rest: string[];
 }
@@ -103,6 +114,7 @@ function globalUsageError(message: string): number {
 
 function parseGlobal(argv: string[]): Global | number {
   let host: string | undefined;
+  let context: string | undefined;
   const tls: TlsFlags = {};
   let i = 0;
   for (; i < argv.length; i++) {
@@ -147,9 +159,15 @@ function parseGlobal(argv: string[]): Global | number {
       else tls.tlsKey = value;
     } else if (a === '-D' || a === '--debug') {
       // accepted for compatibility
-    } else if (['-l', '--log-level', '--config', '-c', '--context'].includes(a)) {
+    } else if (a === '-c' || a === '--context') {
+      context = argv[++i];
+      if (context === undefined)
+        return globalUsageError(`flag needs an argument: ${a === '-c' ? "'c' in -c" : '--context'}`);
+    } else if (a.startsWith('--context=')) {
+      context = a.slice('--context='.length);
+    } else if (['-l', '--log-level', '--config'].includes(a)) {
       i++;
-    } else if (/^--(log-level|config|context)=/.test(a)) {
+    } else if (/^--(log-level|config)=/.test(a)) {
       // accepted for compatibility
     } else {
       process.stderr.write(
@@ -158,7 +176,7 @@ function parseGlobal(argv: string[]): Global | number {
       return 125;
     }
   }
-  return { host, tls, rest: argv.slice(i) };
+  return { host, context, tls, rest: argv.slice(i) };
 }
 
 /** Runs one command line; returns the exit code. */
@@ -170,8 +188,22 @@ export async function main(argv: string[], cli?: Cli): Promise<number> {
     process.stdout.write(mainHelp());
     return 0;
   }
+  let context: ContextEndpoint | undefined;
+  if (!cli) {
+    try {
+      context = dockerContext({ flag: g.context, hostFlag: g.host !== undefined });
+    } catch (e) {
+      const m = (e as Error).message;
+      process.stderr.write(
+        m.startsWith('conflicting options')
+          ? `${m}\n`
+          : `Failed to initialize: unable to resolve docker endpoint: ${m}\n`,
+      );
+      return 1;
+    }
+  }
   if (name === 'kube') {
-    const c = cli ?? new Cli(g.host);
+    const c = cli ?? new Cli(g.host, undefined, g.tls, context);
     try {
       // loaded on demand, as compose is: the yaml parser would slow every other command's start
       const { runKube } = await import('./kube.ts');
@@ -184,7 +216,7 @@ export async function main(argv: string[], cli?: Cli): Promise<number> {
   }
   if (name === 'compose') {
     // compose has its own global flags (-f, -p ...) before its command
-    const c = cli ?? new Cli(g.host, undefined, g.tls);
+    const c = cli ?? new Cli(g.host, undefined, g.tls, context);
     try {
       // loaded on demand: the yaml parser would slow every other command's start
       const { runCompose } = await import('./compose/main.ts');
@@ -224,7 +256,7 @@ export async function main(argv: string[], cli?: Cli): Promise<number> {
     }
   }
   const spec = { ...cmd.spec, usage: `${path} ${cmd.spec.usage}` };
-  const c = cli ?? new Cli(g.host, undefined, g.tls);
+  const c = cli ?? new Cli(g.host, undefined, g.tls, context);
   try {
     const parsed = parseArgs(args, spec);
     if (parsed.help) {

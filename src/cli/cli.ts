@@ -2,7 +2,7 @@
  * What every command gets: the streams, a lazily made Engine API client, the errors that end a
  * command with docker's exit codes, and docker's confirmation prompt.
  */
-import { EngineClient, clientTlsFiles, resolveHost, type TlsFlags } from '../client/index.ts';
+import { EngineClient, clientTlsFiles, resolveHost, type ContextEndpoint, type TlsFlags } from '../client/index.ts';
 import { loadClientTls, type ClientTlsFiles } from '../tls/index.ts';
 import { FlagValueError, type CommandSpec, type Flags } from './flags.ts';
 
@@ -50,9 +50,11 @@ export class Cli {
     host: string | undefined,
     streams: Streams = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
     tls: TlsFlags = {},
+    /** A docker context's endpoint (see client/context.ts): it decides the host and TLS instead. */
+    context?: ContextEndpoint,
   ) {
-    this.tlsFiles = clientTlsFiles(tls);
-    this.host = resolveHost(host, process.env, !!this.tlsFiles);
+    this.tlsFiles = context ? context.tls : clientTlsFiles(tls);
+    this.host = context ? context.host : resolveHost(host, process.env, !!this.tlsFiles);
     this.stdin = streams.stdin;
     this.stdout = streams.stdout;
     this.stderr = streams.stderr;
