@@ -31,13 +31,13 @@ import {
   rmSync,
   statSync,
 } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect } from 'node:tls';
 import { capsFromMask, DEFAULT_CAPABILITIES } from '../src/oci/index.ts';
 import { makePki, type Pki } from '../src/tls/testing.ts';
 import { DATA_ROOT_ENTRIES } from '../src/daemon/dataroot.ts';
+import { freePort } from '../e2e/harness.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
 const DOCKER = process.env.DOCKER_CLI ?? '/usr/local/bin/docker';
@@ -647,17 +647,6 @@ function publishedHostPorts(f: Facts): Array<{ ip: string; port: number }> {
 }
 
 // ---------------------------------------------------------------- the daemon under test
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 function docker(sock: string, args: string[]): string {
   const r = spawnSync(DOCKER, ['-H', `unix://${sock}`, ...args], { encoding: 'utf8', timeout: 120_000 });
