@@ -16,6 +16,8 @@ export interface DaemonConfig {
   bridge: string;
   bip?: string;
   defaultRuntime: string;
+  /** `--add-runtime name=path`: runtimes with runc's command line offered beside the built-in ones. */
+  addedRuntimes: RuntimeEntry[];
   group: string;
   iptables: boolean;
   icc: boolean;
@@ -38,6 +40,23 @@ export interface DaemonConfig {
   noNewPrivileges: boolean;
 }
 
+/** An OCI runtime by name: the program and the global flags it gets before every command. */
+export interface RuntimeEntry {
+  name: string;
+  path: string;
+  args: string[];
+}
+
+/** `--add-runtime name=path` (dockerd's flag): a runtime with runc's command line, by name. */
+export function parseAddRuntime(v: string): RuntimeEntry {
+  const eq = v.indexOf('=');
+  const name = eq > 0 ? v.slice(0, eq) : '';
+  const path = eq > 0 ? v.slice(eq + 1) : '';
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name) || !path)
+    throw invalidArgument(`berthd: invalid runtime "${v}": expected name=path`);
+  return { name, path, args: [] };
+}
+
 export function defaultConfig(): DaemonConfig {
   return {
     dataRoot: '/var/lib/berth',
@@ -49,6 +68,7 @@ export function defaultConfig(): DaemonConfig {
     bridge: 'berth0',
     // Empty: crun when it is installed (much faster to create a container), else runc.
     defaultRuntime: '',
+    addedRuntimes: [],
     group: 'berth',
     iptables: true,
     icc: true,
@@ -74,6 +94,7 @@ const VALUE_FLAGS = new Set([
   'bridge',
   'bip',
   'default-runtime',
+  'add-runtime',
   'group',
   'dns',
   'insecure-registry',
@@ -112,6 +133,7 @@ Options:
   -b, --bridge string           Attach containers to a network bridge (default "berth0")
       --bip string              Network bridge IP
       --default-runtime string  Default OCI runtime for containers: crun, runc or a path (default crun if installed, else runc)
+      --add-runtime runtime     Register an additional OCI runtime (name=path); runsc and berth-vm are offered when installed
   -G, --group string            Group for the unix socket (default "berth")
       --iptables                Enable addition of iptables/nftables rules (default true)
       --icc                     Enable inter-container communication (default true)
@@ -271,6 +293,11 @@ export function parseFlags(
       case 'default-runtime':
         cfg.defaultRuntime = value;
         break;
+      case 'add-runtime': {
+        const r = parseAddRuntime(value);
+        cfg.addedRuntimes = [...cfg.addedRuntimes.filter((x) => x.name !== r.name), r];
+        break;
+      }
       case 'group':
         cfg.group = value;
         break;

@@ -47,6 +47,8 @@ export class Daemon {
   readonly log: Logger;
   readonly host: Host;
   private runtimes?: Runtimes<RuntimeDriver>;
+  /** Each runtime's program, for `docker info`. */
+  private runtimePaths = new Map<string, string>();
   readonly events = new EventBus();
   private listeners: Listener[] = [];
   private db?: MetadataDb;
@@ -117,8 +119,9 @@ export class Daemon {
     );
 
     c.defaultRuntime ||= defaultRuntimeName();
-    const runtimes = await createRuntimes(this.host, c.execRoot, c.defaultRuntime);
+    const { runtimes, paths } = await createRuntimes(this.host, c.execRoot, c.defaultRuntime, c.addedRuntimes);
     this.runtimes = runtimes;
+    this.runtimePaths = paths;
     this.network = new NetworkManager({
       host: this.host,
       root: join(c.dataRoot, 'network'),
@@ -340,7 +343,10 @@ export class Daemon {
       ExperimentalBuild: false,
       ServerVersion: BERTH_VERSION,
       Runtimes: Object.fromEntries(
-        (this.runtimes?.names() ?? [this.config.defaultRuntime]).map((n) => [n, { path: runtimePath(n) }]),
+        (this.runtimes?.names() ?? [this.config.defaultRuntime]).map((n) => [
+          n,
+          { path: this.runtimePaths.get(n) ?? runtimePath(n) },
+        ]),
       ),
       DefaultRuntime: this.config.defaultRuntime,
       LiveRestoreEnabled: this.config.liveRestore,

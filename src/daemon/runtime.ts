@@ -1,12 +1,21 @@
 /**
- * The OCI runtimes this daemon offers: crun (through the berth-crun wrapper) or runc, each as
- * the runc/conmon driver of `runtime/`, which implements the services' runtime roles itself.
+ * The OCI runtimes this daemon offers, each as the runc/conmon driver of `runtime/` (which
+ * implements the services' runtime roles itself): the default (crun through the berth-crun
+ * wrapper, or runc), the ones Berth brings when their programs are there — gVisor's `runsc`
+ * and the micro-VM runtime `berth-vm` — and any a user adds with `--add-runtime name=path`,
+ * as dockerd offers runc and what `--add-runtime` names.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Host } from '../host/index.ts';
 import { RuncRuntime } from '../runtime/index.ts';
 import { Runtimes } from '../services/containers/index.ts';
+import type { RuntimeEntry } from './config.ts';
+
+const BUILD = join(import.meta.dirname, '..', '..', 'build');
+const CRUN_WRAPPER = join(BUILD, 'berth-crun');
+const BERTH_VM = join(import.meta.dirname, '..', '..', 'bin', 'berth-vm');
+const RUNSC = '/usr/bin/runsc';
 
 /**
  * `--default-runtime`: `runc`, or `crun` (run through the berth-crun wrapper, which lets it work
@@ -17,28 +26,48 @@ export function runtimePath(name: string): string {
   return name;
 }
 
-const CRUN_WRAPPER = join(import.meta.dirname, '..', '..', 'build', 'berth-crun');
-
 /** The runtime when none was asked for: crun (and its wrapper) if installed, else runc. */
 export function defaultRuntimeName(): string {
   return existsSync(CRUN_WRAPPER) && existsSync(process.env.BERTH_CRUN || '/usr/bin/crun') ? 'crun' : 'runc';
 }
 
-/** The driver for runtime `runtimeName`, its programs found and its exit watching started. */
-export async function createRuntime(host: Host, execRoot: string, runtimeName = 'runc'): Promise<RuncRuntime> {
-  const rt = new RuncRuntime({ host, root: execRoot, runtimePath: runtimePath(runtimeName) });
-  await rt.init();
-  return rt;
+/**
+ * The runtimes Berth offers beside the default when their programs are there: `runsc` (gVisor;
+ * systrap needs no KVM, which these machines lack) and `berth-vm` (its guest made by setup).
+ */
+export function builtinRuntimes(): RuntimeEntry[] {
+  const out: RuntimeEntry[] = [];
+  if (existsSync(RUNSC)) out.push({ name: 'runsc', path: RUNSC, args: ['--platform=systrap'] });
+  if (existsSync(join(BUILD, 'vm', 'initramfs.img')) && existsSync(join(BUILD, 'berth-vm-shim')))
+    out.push({ name: 'berth-vm', path: BERTH_VM, args: [] });
+  return out;
 }
 
 /**
  * The runtimes containers can ask for by name (`HostConfig.Runtime`), `defaultName` first: the
- * services take them as one set, each container runs on the one its record names.
+ * services take them as one set, each container runs on the one its record names. The default
+ * keeps its state in `<execRoot>/runc` as before there were several; every other runtime in
+ * `<execRoot>/runtimes/<name>`. `added` (from `--add-runtime`) wins over a built-in of its name.
  */
 export async function createRuntimes(
   host: Host,
   execRoot: string,
   defaultName: string,
-): Promise<Runtimes<RuncRuntime>> {
-  return new Runtimes(new Map([[defaultName, await createRuntime(host, execRoot, defaultName)]]), defaultName);
+  added: readonly RuntimeEntry[] = [],
+): Promise<{ runtimes: Runtimes<RuncRuntime>; paths: Map<string, string> }> {
+  const entries = new Map<string, RuntimeEntry>();
+  for (const e of [...builtinRuntimes(), ...added]) entries.set(e.name, e);
+  const byName = new Map<string, RuncRuntime>();
+  const paths = new Map<string, string>();
+  const main = entries.get(defaultName) ?? { name: defaultName, path: runtimePath(defaultName), args: [] };
+  byName.set(defaultName, new RuncRuntime({ host, root: execRoot, runtimePath: main.path, runtimeArgs: main.args }));
+  paths.set(defaultName, main.path);
+  for (const e of entries.values()) {
+    if (e.name === defaultName) continue;
+    const stateDir = join(execRoot, 'runtimes', e.name);
+    byName.set(e.name, new RuncRuntime({ host, root: execRoot, stateDir, runtimePath: e.path, runtimeArgs: e.args }));
+    paths.set(e.name, e.path);
+  }
+  await Promise.all([...byName.values()].map((rt) => rt.init()));
+  return { runtimes: new Runtimes(byName, defaultName), paths };
 }

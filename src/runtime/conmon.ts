@@ -25,6 +25,8 @@ export interface ConmonArgs {
   bundle: string;
   runtimePath: string;
   runtimeRoot: string;
+  /** Global flags for the runtime before `--root` (dockerd's `runtimeArgs`). */
+  runtimeArgs?: readonly string[];
   logPath: string;
   exitDir: string;
   socketDir: string;
@@ -71,6 +73,7 @@ export function conmonArgs(o: ConmonArgs, exec?: ConmonExecArgs): string[] {
     o.exitDir,
     '--socket-dir-path',
     o.socketDir,
+    ...(o.runtimeArgs ?? []).flatMap((a) => ['--runtime-arg', a]),
     // runc logs JSON lines on stderr, which conmon hands back in the sync message.
     '--runtime-arg',
     `--root=${o.runtimeRoot}`,

@@ -79,6 +79,16 @@ export interface RuncRuntimeOptions {
   root: string;
   /** The OCI runtime (default `runc`, looked up in PATH). */
   runtimePath?: string;
+  /**
+   * Global flags the runtime gets before every command (dockerd's `runtimeArgs`), as runsc's
+   * `--platform=systrap`.
+   */
+  runtimeArgs?: readonly string[];
+  /**
+   * Where the runtime keeps its state (its `--root`; default `<root>/runc`). Each runtime of a
+   * daemon has its own, as their state files differ; exits and sockets stay shared.
+   */
+  stateDir?: string;
   /** The monitor (default `conmon`, looked up in PATH). */
   conmonPath?: string;
   /** The attach bridge built from berth-attach.c (default: `build/berth-attach` in the checkout). */
@@ -100,6 +110,7 @@ export class RuncRuntime implements RuntimeDriver {
   readonly socketDir: string;
   private readonly host: Host;
   private runc: string;
+  private readonly runtimeArgs: readonly string[];
   private conmon: string;
   private readonly attachPath: string;
   private readonly fastStart: boolean;
@@ -122,7 +133,8 @@ export class RuncRuntime implements RuntimeDriver {
 
   constructor(o: RuncRuntimeOptions) {
     this.host = o.host;
-    this.runcRoot = join(o.root, 'runc');
+    this.runcRoot = o.stateDir ?? join(o.root, 'runc');
+    this.runtimeArgs = o.runtimeArgs ?? [];
     this.exitDir = o.exitDir ?? join(o.root, 'exits');
     this.socketDir = join(o.root, 'sockets');
     this.sealedCrun = join(o.root, 'crun');
@@ -182,7 +194,7 @@ export class RuncRuntime implements RuntimeDriver {
   }
 
   private runcArgs(...args: string[]): string[] {
-    return ['--root', this.runcRoot, ...args];
+    return [...this.runtimeArgs, '--root', this.runcRoot, ...args];
   }
 
   // ---- lifecycle ----
@@ -209,6 +221,7 @@ export class RuncRuntime implements RuntimeDriver {
       bundle: o.bundle,
       runtimePath: this.runc,
       runtimeRoot: this.runcRoot,
+      runtimeArgs: this.runtimeArgs,
       logPath: o.logPath,
       exitDir: this.exitDir,
       socketDir: this.socketDir,
@@ -251,6 +264,7 @@ export class RuncRuntime implements RuntimeDriver {
         bundle: o.dir,
         runtimePath: this.runc,
         runtimeRoot: this.runcRoot,
+        runtimeArgs: this.runtimeArgs,
         logPath: o.logPath,
         // conmon names the exit file after the container: a directory of the session's own
         // keeps it from looking like the container's exit.
