@@ -6,9 +6,9 @@
  * as dockerd offers runc and what `--add-runtime` names.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Host } from '../host/index.ts';
-import { RuncRuntime } from '../runtime/index.ts';
+import { RuncRuntime, RunscRuntime } from '../runtime/index.ts';
 import { Runtimes } from '../services/containers/index.ts';
 import type { RuntimeEntry } from './config.ts';
 
@@ -32,12 +32,18 @@ export function defaultRuntimeName(): string {
 }
 
 /**
- * The runtimes Berth offers beside the default when their programs are there: `runsc` (gVisor;
- * systrap needs no KVM, which these machines lack) and `berth-vm` (its guest made by setup).
+ * The runtimes Berth offers beside the default when their programs are there: `runsc` (gVisor)
+ * and `berth-vm` (its guest made by setup). gVisor runs on its systrap platform, which needs no
+ * KVM (these machines have none), or on ptrace where the installed runsc predates systrap
+ * (Debian 12's, of 2022).
  */
-export function builtinRuntimes(): RuntimeEntry[] {
+export async function builtinRuntimes(host: Host): Promise<RuntimeEntry[]> {
   const out: RuntimeEntry[] = [];
-  if (existsSync(RUNSC)) out.push({ name: 'runsc', path: RUNSC, args: ['--platform=systrap'] });
+  if (existsSync(RUNSC)) {
+    const flags = await host.run(RUNSC, ['flags'], { allowFailure: true }).catch(() => undefined);
+    const platform = /systrap/.test(flags?.stdout ?? '') ? 'systrap' : 'ptrace';
+    out.push({ name: 'runsc', path: RUNSC, args: [`--platform=${platform}`] });
+  }
   if (existsSync(join(BUILD, 'vm', 'initramfs.img')) && existsSync(join(BUILD, 'berth-vm-shim')))
     out.push({ name: 'berth-vm', path: BERTH_VM, args: [] });
   return out;
@@ -56,7 +62,7 @@ export async function createRuntimes(
   added: readonly RuntimeEntry[] = [],
 ): Promise<{ runtimes: Runtimes<RuncRuntime>; paths: Map<string, string> }> {
   const entries = new Map<string, RuntimeEntry>();
-  for (const e of [...builtinRuntimes(), ...added]) entries.set(e.name, e);
+  for (const e of [...(await builtinRuntimes(host)), ...added]) entries.set(e.name, e);
   const byName = new Map<string, RuncRuntime>();
   const paths = new Map<string, string>();
   const main = entries.get(defaultName) ?? { name: defaultName, path: runtimePath(defaultName), args: [] };
@@ -65,7 +71,9 @@ export async function createRuntimes(
   for (const e of entries.values()) {
     if (e.name === defaultName) continue;
     const stateDir = join(execRoot, 'runtimes', e.name);
-    byName.set(e.name, new RuncRuntime({ host, root: execRoot, stateDir, runtimePath: e.path, runtimeArgs: e.args }));
+    // gVisor's state and signals are its own (see runtime/runsc.ts).
+    const Driver = basename(e.path) === 'runsc' ? RunscRuntime : RuncRuntime;
+    byName.set(e.name, new Driver({ host, root: execRoot, stateDir, runtimePath: e.path, runtimeArgs: e.args }));
     paths.set(e.name, e.path);
   }
   await Promise.all([...byName.values()].map((rt) => rt.init()));

@@ -3,6 +3,7 @@
  * and runc, records their exits, reads their logs. Its public surface is this file.
  */
 export { RuncRuntime, type ContainerState, type RecoveredContainer, type RuncRuntimeOptions } from './runc.ts';
+export { RunscRuntime } from './runsc.ts';
 export type { RuntimeEvents } from './exits.ts';
 export type {
   ContainerRuntime,

@@ -108,8 +108,8 @@ export class RuncRuntime implements RuntimeDriver {
   readonly runcRoot: string;
   readonly exitDir: string;
   readonly socketDir: string;
-  private readonly host: Host;
-  private runc: string;
+  protected readonly host: Host;
+  protected runc: string;
   private readonly runtimeArgs: readonly string[];
   private conmon: string;
   private readonly attachPath: string;
@@ -129,7 +129,7 @@ export class RuncRuntime implements RuntimeDriver {
   private readonly sealedCrun: string;
   private sealed = false;
   /** The environment of every runtime process: it names the sealed crun to the wrapper. */
-  private runtimeEnv: NodeJS.ProcessEnv = process.env;
+  protected runtimeEnv: NodeJS.ProcessEnv = process.env;
 
   constructor(o: RuncRuntimeOptions) {
     this.host = o.host;
@@ -189,11 +189,11 @@ export class RuncRuntime implements RuntimeDriver {
   }
 
   /** Runs the runtime (runc, or crun through its wrapper) with `args`. */
-  private runRuntime(args: string[]): Promise<RunResult> {
+  protected runRuntime(args: string[]): Promise<RunResult> {
     return this.host.run(this.runc, args, { allowFailure: true, env: this.runtimeEnv });
   }
 
-  private runcArgs(...args: string[]): string[] {
+  protected runcArgs(...args: string[]): string[] {
     return [...this.runtimeArgs, '--root', this.runcRoot, ...args];
   }
 
@@ -428,7 +428,7 @@ export class RuncRuntime implements RuntimeDriver {
 
   // ---- reads ----
 
-  private async stateFile(id: string): Promise<RuncStateFile | undefined> {
+  protected async stateFile(id: string): Promise<RuncStateFile | undefined> {
     const cached = this.states.get(id);
     if (cached) return cached;
     if (!id || id.includes('/') || id.startsWith('.')) return undefined;
@@ -569,7 +569,7 @@ const SIGKILL = 9;
 /** How runc (`container does not exist`) and crun (`cannot open directory <state>`) say a container is unknown. */
 const GONE = /does not exist|not found|cannot open directory/i;
 
-function runcFailure(op: string, id: string, stderr: string) {
+export function runcFailure(op: string, id: string, stderr: string) {
   const why = runtimeError(stderr);
   if (GONE.test(why)) return notFound(`${op} container "${id}": no such container`);
   if (
