@@ -6,6 +6,8 @@ export { RuncRuntime, type ContainerState, type RecoveredContainer, type RuncRun
 export { RunscRuntime } from './runsc.ts';
 export type { RuntimeEvents } from './exits.ts';
 export type {
+  CheckpointSupport,
+  Checkpointing,
   ContainerRuntime,
   CreateOptions,
   ExecOptions,

@@ -42,6 +42,11 @@ export interface CreateOptions {
    * crun's compiled seccomp filter), so it is written once. Without it, config.json must exist.
    */
   spec?: object;
+  /**
+   * A checkpoint's directory (see `Checkpointing`): the task is restored from it instead of
+   * started afresh, and is running once `create` resolves — no `start`.
+   */
+  restoreFrom?: string;
 }
 
 /**
@@ -216,8 +221,33 @@ export interface ExecRuntime {
   resizeIn(dir: string, height: number, width: number, what?: string, notRunning?: string): Promise<void>;
 }
 
+/** Whether a runtime can checkpoint here, and why not. */
+export interface CheckpointSupport {
+  supported: boolean;
+  /** Why not (unset when supported). */
+  reason?: string;
+}
+
+/**
+ * Saving a running task's processes to a directory, to restore them later as a new task of the
+ * same container (`CreateOptions.restoreFrom`), here or on another host.
+ *
+ * Invariants: `checkpointSupport` answers from what was found at the first call (it may spawn
+ * then, never again); `checkpoint` fails with Conflict when the task is not running and with
+ * NotImplemented where the runtime cannot; without `leaveRunning` the task ends once saved
+ * (its exit reported as any other), with it the task goes on.
+ *
+ * @example
+ *   if ((await rt.checkpointSupport()).supported) await rt.checkpoint(id, dir, false);
+ *   await rt.create({ id, bundle, logPath, terminal: false, stdin: false, restoreFrom: dir });
+ */
+export interface Checkpointing {
+  checkpointSupport(): Promise<CheckpointSupport>;
+  checkpoint(id: string, dir: string, leaveRunning: boolean): Promise<void>;
+}
+
 /** Everything the container service asks of a runtime. */
-export interface ContainerRuntime extends TaskLifecycle, TaskControl, TaskInfo, ExitSource {}
+export interface ContainerRuntime extends TaskLifecycle, TaskControl, TaskInfo, ExitSource, Checkpointing {}
 
 /** A runtime driver as the daemon holds it: every role, and a way to let go of it at shutdown. */
 export interface RuntimeDriver extends ContainerRuntime, ExecRuntime {

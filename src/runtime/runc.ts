@@ -40,8 +40,9 @@
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { existsSync, promises as fs, constants } from 'node:fs';
+import { release } from 'node:os';
 import { basename, join } from 'node:path';
-import { conflict, internal, invalidArgument, notFound } from '../errdefs/index.ts';
+import { conflict, internal, invalidArgument, notFound, notImplemented } from '../errdefs/index.ts';
 import { signalNumber } from '../spec/index.ts';
 import type { Host, RunResult } from '../host/index.ts';
 import { BUNDLE_FILES, conmonArgs, runConmon, runtimeError } from './conmon.ts';
@@ -54,7 +55,8 @@ import { releaseCrunFifo, releaseRuncFifo } from './start.ts';
 import { attachSocketPath, openAttach, resizeConsole } from './stdio.ts';
 import { ExitWatcher, readExitFile, type RuntimeEvents } from './exits.ts';
 import { initAlive, isFrozen, readStateFile, statusOf, type ContainerStatus, type RuncStateFile } from './state.ts';
-import type { CreateOptions, ExecOptions, Exit, RuntimeDriver, StdinSession } from './roles.ts';
+import { criuSupport } from './criu.ts';
+import type { CheckpointSupport, CreateOptions, ExecOptions, Exit, RuntimeDriver, StdinSession } from './roles.ts';
 
 export interface ContainerState {
   id: string;
@@ -216,12 +218,14 @@ export class RuncRuntime implements RuntimeDriver {
       fs.rm(join(this.exitDir, o.id), { force: true }),
       fs.rm(join(o.bundle, 'oom'), { force: true }),
     ]);
+    const via = this.conmonRuntime(!!o.restoreFrom);
     const args = conmonArgs({
       id: o.id,
       bundle: o.bundle,
-      runtimePath: this.runc,
+      runtimePath: via.path,
       runtimeRoot: this.runcRoot,
-      runtimeArgs: this.runtimeArgs,
+      runtimeArgs: via.args,
+      restorePath: o.restoreFrom,
       logPath: o.logPath,
       exitDir: this.exitDir,
       socketDir: this.socketDir,
@@ -244,6 +248,38 @@ export class RuncRuntime implements RuntimeDriver {
     });
     if (seccompKey) await this.seccomp!.learn(seccompKey, join(this.runcRoot, o.id, 'seccomp.bpf')).catch(() => {});
     return { pid };
+  }
+
+  /**
+   * The program conmon runs for a container, with the flags before its own: the runtime and
+   * its global flags (a driver whose runtime needs a wrapper for some commands says so here).
+   */
+  protected conmonRuntime(_restoring: boolean): { path: string; args: readonly string[] } {
+    return { path: this.runc, args: this.runtimeArgs };
+  }
+
+  private support?: Promise<CheckpointSupport>;
+
+  /** runc and crun checkpoint through CRIU, where the host's CRIU can (see criu.ts); other runtimes here cannot. */
+  checkpointSupport(): Promise<CheckpointSupport> {
+    this.support ??= (async (): Promise<CheckpointSupport> => {
+      const name = basename(this.runc);
+      if (!/^(runc|crun|berth-crun)$/.test(name)) return { supported: false, reason: `${name} cannot checkpoint` };
+      const r = await this.host.run('criu', ['--version'], { allowFailure: true }).catch(() => undefined);
+      return criuSupport(r?.code === 0 ? r.stdout : '', release());
+    })();
+    return this.support;
+  }
+
+  /** Saves the running container's processes into `dir` (`runc checkpoint`); without `leaveRunning` it then ends. */
+  async checkpoint(id: string, dir: string, leaveRunning: boolean): Promise<void> {
+    await this.init();
+    const support = await this.checkpointSupport();
+    if (!support.supported) throw notImplemented(`checkpoint container "${id}": ${support.reason}`);
+    const r = await this.runRuntime(
+      this.runcArgs('checkpoint', '--image-path', dir, ...(leaveRunning ? ['--leave-running'] : []), id),
+    );
+    if (r.code !== 0) throw runcFailure('checkpoint', id, r.stderr);
   }
 
   /**

@@ -13,6 +13,8 @@
  * - State: runsc keeps `<root>/<id>_sandbox:<id>.state` (JSON: status, the sandbox's pid, the
  *   bundle, the spec) instead of runc's directory; the driver reads it as it reads runc's, and
  *   the container's cgroup is the spec's `cgroupsPath`, where runsc puts the sandbox.
+ * - Checkpoints: gVisor saves the whole sandbox itself (`runsc checkpoint`), no CRIU needed;
+ *   `runsc restore`, which conmon runs, hides `/proc/sys/net` as `start` does.
  * - Signals: the process on the host is the sandbox (gVisor's kernel), not the container's
  *   process: every signal goes through `runsc kill`.
  *
@@ -25,6 +27,7 @@ import { join } from 'node:path';
 import { conflict, internal, notFound } from '../errdefs/index.ts';
 import { signalNumber } from '../spec/index.ts';
 import { RuncRuntime, runcFailure, type ContainerState } from './runc.ts';
+import type { CheckpointSupport } from './roles.ts';
 import { cgroupPathsOf, initAlive, isFrozen, procStat, type RuncStateFile } from './state.ts';
 
 /** The parts of runsc's state file the driver reads. */
@@ -37,7 +40,22 @@ interface RunscStateFile {
   spec?: { linux?: { cgroupsPath?: string } };
 }
 
+/** `sh -c` script that runs its arguments with /proc/sys/net hidden (in the mount namespace of `unshare`). */
+const HIDE_PROC_SYS_NET = 'mount -t tmpfs -o size=4k,mode=0555 none /proc/sys/net && exec "$0" "$@"';
+const UNSHARE = ['--mount', '--propagation', 'private', 'sh', '-c', HIDE_PROC_SYS_NET];
+
 export class RunscRuntime extends RuncRuntime {
+  /** `runsc restore` sets up the network as `start` does: through the same wrapper. */
+  protected override conmonRuntime(restoring: boolean): { path: string; args: readonly string[] } {
+    const plain = super.conmonRuntime(restoring);
+    if (!restoring) return plain;
+    return { path: '/usr/bin/unshare', args: [...UNSHARE, plain.path, ...plain.args] };
+  }
+
+  override async checkpointSupport(): Promise<CheckpointSupport> {
+    return { supported: true };
+  }
+
   private stateFilePath(id: string): string {
     return join(this.runcRoot, `${id}_sandbox:${id}.state`);
   }
@@ -121,20 +139,10 @@ export class RunscRuntime extends RuncRuntime {
         throw conflict(`start container "${id}": runsc cannot share the host's network namespace`);
     }
     const args = this.runcArgs('start', id);
-    const r = await this.host.run(
-      'unshare',
-      [
-        '--mount',
-        '--propagation',
-        'private',
-        'sh',
-        '-c',
-        'mount -t tmpfs -o size=4k,mode=0555 none /proc/sys/net && exec "$0" "$@"',
-        this.runc,
-        ...args,
-      ],
-      { allowFailure: true, env: this.runtimeEnv },
-    );
+    const r = await this.host.run('unshare', [...UNSHARE, this.runc, ...args], {
+      allowFailure: true,
+      env: this.runtimeEnv,
+    });
     if (r.code !== 0) throw runcFailure('start', id, r.stderr);
   }
 }
