@@ -38,6 +38,8 @@ export interface DaemonConfig {
   defaultUlimits: Array<{ Name: string; Soft: number; Hard: number }>;
   /** `--no-new-privileges`: containers get no_new_privs unless they opt out. */
   noNewPrivileges: boolean;
+  /** `--experimental`: dockerd's experimental features (checkpoints) offered to the CLI. */
+  experimental: boolean;
 }
 
 /** An OCI runtime by name: the program and the global flags it gets before every command. */
@@ -82,6 +84,7 @@ export function defaultConfig(): DaemonConfig {
     apiTls: { enabled: false, verifyClients: false, explicit: false, ca: '', cert: '', key: '' },
     defaultUlimits: [],
     noNewPrivileges: false,
+    experimental: false,
   };
 }
 
@@ -116,6 +119,7 @@ const BOOL_FLAGS = new Set([
   'tls',
   'tlsverify',
   'no-new-privileges',
+  'experimental',
 ]);
 
 export const USAGE = `Usage: berthd [OPTIONS]
@@ -143,6 +147,7 @@ Options:
       --registry-certs-dir list Where registry certificates are looked up by host (default /etc/berth/certs.d and /etc/docker/certs.d)
       --default-ulimit ulimit   Default ulimits for containers (default nofile=1024:524288, capped at berthd's own hard limit)
       --no-new-privileges       Set no-new-privileges by default for new containers
+      --experimental            Enable experimental features (docker checkpoint)
       --tls                     Use TLS; implied by --tlsverify
       --tlscacert string        Trust certs signed only by this CA (default "~/.docker/ca.pem")
       --tlscert string          Path to TLS certificate file (default "~/.docker/cert.pem")
@@ -238,6 +243,9 @@ export function parseFlags(
           break;
         case 'no-new-privileges':
           cfg.noNewPrivileges = on;
+          break;
+        case 'experimental':
+          cfg.experimental = on;
           break;
         case 'live-restore':
           cfg.liveRestore = on;

@@ -62,6 +62,8 @@ export class Daemon {
   private ownsPidfile = false;
   /** The OCI runtime's commit and the init's version, as `docker info` shows them. */
   private componentVersions: { runtime?: string; init?: string } = {};
+  /** What each runtime says of checkpoints here, found once at start (for `docker info`). */
+  private checkpointRefusals: string[] = [];
 
   constructor(config: DaemonConfig, host?: Host) {
     this.config = config;
@@ -145,6 +147,7 @@ export class Daemon {
     const initPath = await firstExisting(['/usr/bin/tini-static', '/usr/bin/docker-init']);
     // For docker info, asked of the programs once, off the start's path.
     void this.readComponentVersions(runtimePath(c.defaultRuntime), initPath);
+    void this.readCheckpointSupport(runtimes);
     this.containers = new ContainerService({
       db: this.db,
       images: this.images,
@@ -191,6 +194,7 @@ export class Daemon {
     registerSystem(router, {
       events: this.events,
       info: () => this.info(),
+      experimental: c.experimental,
       df: () => diskUsage({ containers: this.containers!, images: this.images!, volumes: this.volumes }),
     });
     registerTransfer(router, { images: this.images, host: this.host, tmp: join(c.dataRoot, 'tmp') });
@@ -237,6 +241,16 @@ export class Daemon {
       this.log.info(`API listen on ${h.replace(/^unix:\/\//, '')}`);
     }
     this.log.info(`berthd ${BERTH_VERSION} started (data-root ${c.dataRoot}, exec-root ${c.execRoot})`);
+  }
+
+  /** Which runtimes cannot checkpoint here, and why: `docker info` warns of them. */
+  private async readCheckpointSupport(runtimes: Runtimes<RuntimeDriver>): Promise<void> {
+    const answers = await Promise.all(
+      runtimes.entries().map(async ([name, rt]) => [name, await rt.checkpointSupport()] as const),
+    );
+    this.checkpointRefusals = answers
+      .filter(([, s]) => !s.supported)
+      .map(([name, s]) => `WARNING: runtime ${name} cannot checkpoint: ${s.reason}`);
   }
 
   private async readComponentVersions(runtime: string, init: string | undefined): Promise<void> {
@@ -340,7 +354,7 @@ export class Daemon {
       DockerRootDir: this.config.dataRoot,
       Name: os.hostname(),
       Labels: [],
-      ExperimentalBuild: false,
+      ExperimentalBuild: this.config.experimental,
       ServerVersion: BERTH_VERSION,
       Runtimes: Object.fromEntries(
         (this.runtimes?.names() ?? [this.config.defaultRuntime]).map((n) => [
@@ -364,7 +378,7 @@ export class Daemon {
         Error: '',
         RemoteManagers: null,
       },
-      Warnings: infoWarnings(this.config.hosts, this.config.apiTls),
+      Warnings: [...infoWarnings(this.config.hosts, this.config.apiTls), ...this.checkpointRefusals],
     };
   }
 }

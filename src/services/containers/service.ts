@@ -14,6 +14,7 @@
  *   restore.ts    the containers across a daemon's restart
  *   archive.ts    export, diff, commit, cp
  *   stats.ts, top.ts, update.ts, stdin.ts, runtimes.ts   docker stats, top, update, the stdin pump, the runtimes by name
+ *   checkpoints.ts                                   docker checkpoint create/ls/rm, start --checkpoint
  *
  * Every state change goes through one place (`setState`) that persists the record; operations
  * on one container are serialised by a per-container lock, so an exit that arrives during
@@ -39,6 +40,7 @@ import { Endpoints, type EndpointSettings } from './endpoints.ts';
 import { Tasks } from './tasks.ts';
 import { Monitor } from './monitor.ts';
 import { Archive, type CommitRequest } from './archive.ts';
+import { Checkpoints } from './checkpoints.ts';
 import { containerStats } from './stats.ts';
 import { Removal } from './removal.ts';
 import { DaemonRestore } from './restore.ts';
@@ -56,6 +58,8 @@ export class ContainerService {
   private readonly tasks: Tasks;
   private readonly monitor: Monitor;
   private readonly archive: Archive;
+  /** `docker checkpoint create/ls/rm` (see checkpoints.ts). */
+  readonly checkpoints: Checkpoints;
   private readonly removal: Removal;
   private readonly daemon: DaemonRestore;
   private readonly signals: Signals;
@@ -78,6 +82,7 @@ export class ContainerService {
       { tasks: this.tasks, monitor: this.monitor, endpoints: this.endpoints, removal: this.removal },
       { stop: (id, opts) => this.stop(id, opts), restart: (c) => this.startLocked(c, { byPolicy: true }) },
     );
+    this.checkpoints = new Checkpoints(this.ctx);
     this.archive = new Archive(this.ctx, this.tasks, {
       pause: (id) => this.pause(id),
       unpause: (id) => this.unpause(id),
@@ -143,12 +148,19 @@ export class ContainerService {
 
   // ---- start ----
 
-  async start(ref: string): Promise<void> {
+  /** `POST /containers/{id}/start`; with `checkpoint`, the container's processes are restored from it. */
+  async start(ref: string, opts: { checkpoint?: string; checkpointDir?: string } = {}): Promise<void> {
     const c = this.store.get(ref);
-    await this.ctx.locks.run(c.Id, () => this.startLocked(c));
+    const restoreFrom = opts.checkpoint
+      ? await this.checkpoints.restorePoint(c, opts.checkpoint, opts.checkpointDir)
+      : undefined;
+    await this.ctx.locks.run(c.Id, () => this.startLocked(c, { restoreFrom }));
   }
 
-  private async startLocked(c: ContainerRecord, opts: { byPolicy?: boolean } = {}): Promise<void> {
+  private async startLocked(
+    c: ContainerRecord,
+    opts: { byPolicy?: boolean; restoreFrom?: string } = {},
+  ): Promise<void> {
     if (c.State.Running && !(opts.byPolicy && c.State.Restarting)) throw notModified('container already started');
     if (!opts.byPolicy) {
       // A user's start begins the policy's count and back-off afresh.
@@ -164,13 +176,16 @@ export class ContainerService {
     const network = await this.endpoints.publish(c);
     try {
       const t0 = performance.now();
+      // A restore makes its own task: one created ahead would start afresh.
+      if (opts.restoreFrom) await this.tasks.dropPrepared(c);
       const prepared = this.tasks.takePrepared(c.Id);
-      const task = prepared ?? (await this.tasks.create(c, network));
+      const task = prepared ?? (await this.tasks.create(c, network, opts.restoreFrom));
       this.monitor.rotateLogs(c, task.maxFiles);
       this.ctx.setState(c, running(c.State, task.pid, new Date()));
       c.ManuallyStopped = false;
       const t1 = performance.now();
-      await this.ctx.runtime(c).start(c.Id);
+      // A restored task runs already.
+      if (!opts.restoreFrom) await this.ctx.runtime(c).start(c.Id);
       this.ctx.d.log.debug(
         `start ${shortId(c.Id)}: ${prepared ? 'created ahead' : `create ${(t1 - t0).toFixed(1)} ms`}, start ${(performance.now() - t1).toFixed(1)} ms`,
       );

@@ -104,9 +104,10 @@ export class Tasks {
   /**
    * Everything a start does before letting the process run: the root file system mounted,
    * the network endpoint, the spec, the runtime container created (its process waiting to
-   * exec) and wired to its network.
+   * exec) and wired to its network. With `restoreFrom` (a checkpoint's directory) the task is
+   * restored from it instead, and runs already.
    */
-  async create(c: ContainerRecord, network?: NetworkPlan): Promise<CreatedTask> {
+  async create(c: ContainerRecord, network?: NetworkPlan, restoreFrom?: string): Promise<CreatedTask> {
     const dir = this.ctx.dir(c.Id);
     // A previous run's leftovers (a crash between exit and cleanup) go first.
     if (await this.ctx.runtime(c).exists(c.Id))
@@ -150,6 +151,7 @@ export class Tasks {
       logSizeMax: limits.maxSize,
       // Docker closes a container's stdin when its attached client's input ends only for StdinOnce without a TTY.
       leaveStdinOpen: !!c.Config.Tty || !c.Config.StdinOnce,
+      restoreFrom,
     });
     if (net.endpoint) await this.endpoints.attach(net.endpoint, pid, 'eth0');
     await this.endpoints.attachExtras(c, pid);

@@ -1,0 +1,60 @@
+/**
+ * Checkpoint and restore through the docker CLI (berthd --experimental, as dockerd needs):
+ * a gVisor container counting once a second is checkpointed, stops, and started from the
+ * checkpoint goes on counting from where it was; runc/crun refuse with the reason where the
+ * host's CRIU cannot, and docker info says which runtimes cannot. Needs root and runsc.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { startDaemonWithBusybox, cleanup, docker, dockerOk, eventually, type Daemon } from './harness.ts';
+
+const usable = process.getuid?.() === 0 && existsSync('/usr/bin/runsc');
+const skip = usable ? false : 'needs root and runsc';
+const COUNTER = 'i=0; while true; do echo $i; i=$((i+1)); sleep 1; done';
+
+let d: Daemon;
+before(async () => {
+  if (usable) d = await startDaemonWithBusybox(['--experimental']);
+});
+after(() => cleanup(d));
+
+const numbers = async (id: string) => (await dockerOk(d, ['logs', id])).trim().split('\n').filter(Boolean).map(Number);
+
+test('a gVisor counter checkpointed and started from its checkpoint goes on from its value', { skip }, async () => {
+  const id = (await dockerOk(d, ['run', '-d', '--runtime', 'runsc', 'busybox', 'sh', '-c', COUNTER])).trim();
+  await eventually(async () => (await numbers(id)).length >= 3, 30_000, 200);
+  await dockerOk(d, ['checkpoint', 'create', id, 'cp1']);
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Running}}', id])).trim(), 'false');
+  assert.match(await dockerOk(d, ['checkpoint', 'ls', id]), /cp1/);
+  const before = await numbers(id);
+  await dockerOk(d, ['start', '--checkpoint', 'cp1', id]);
+  await eventually(async () => (await numbers(id)).length >= before.length + 2, 30_000, 200);
+  const after = await numbers(id);
+  // The log goes on from the last value: no second 0, no gap.
+  assert.deepEqual(
+    after,
+    after.map((_, i) => i),
+    after.join(' '),
+  );
+  await dockerOk(d, ['checkpoint', 'rm', id, 'cp1']);
+  assert.doesNotMatch(await dockerOk(d, ['checkpoint', 'ls', id]), /cp1/);
+  await dockerOk(d, ['rm', '-f', id]);
+});
+
+test('where CRIU cannot, a checkpoint is refused with the reason, and docker info says so', { skip }, async () => {
+  const info = await dockerOk(d, ['info', '--format', '{{json .Warnings}}']);
+  const id = (await dockerOk(d, ['run', '-d', 'busybox', 'sleep', '100'])).trim();
+  try {
+    const r = await docker(d, ['checkpoint', 'create', id, 'cp1']);
+    const runtime = (await dockerOk(d, ['inspect', '-f', '{{.HostConfig.Runtime}}', id])).trim();
+    if (JSON.parse(info).some((w: string) => w.includes(`runtime ${runtime} cannot checkpoint`))) {
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /cannot checkpoint container .*: (CRIU|.* cannot checkpoint)/);
+    } else {
+      assert.equal(r.code, 0, r.stderr);
+    }
+  } finally {
+    await docker(d, ['rm', '-f', id]);
+  }
+});
