@@ -1,13 +1,17 @@
 /**
  * Checkpoint and restore through the docker CLI (berthd --experimental, as dockerd needs):
  * a gVisor container counting once a second is checkpointed, stops, and started from the
- * checkpoint goes on counting from where it was; runc/crun refuse with the reason where the
+ * checkpoint goes on counting from where it was — also after `berth container checkpoint
+ * --export` and `berth container restore --import` into a second daemon, with the file it
+ * wrote; runc/crun refuse with the reason where the
  * host's CRIU cannot, and docker info says which runtimes cannot. Needs root and runsc.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { startDaemonWithBusybox, cleanup, docker, dockerOk, eventually, type Daemon } from './harness.ts';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDaemonWithBusybox, cleanup, berth, docker, dockerOk, eventually, type Daemon } from './harness.ts';
 
 const usable = process.getuid?.() === 0 && existsSync('/usr/bin/runsc');
 const skip = usable ? false : 'needs root and runsc';
@@ -19,7 +23,8 @@ before(async () => {
 });
 after(() => cleanup(d));
 
-const numbers = async (id: string) => (await dockerOk(d, ['logs', id])).trim().split('\n').filter(Boolean).map(Number);
+const numbers = async (id: string, on = d) =>
+  (await dockerOk(on, ['logs', id])).trim().split('\n').filter(Boolean).map(Number);
 
 test('a gVisor counter checkpointed and started from its checkpoint goes on from its value', { skip }, async () => {
   const id = (await dockerOk(d, ['run', '-d', '--runtime', 'runsc', 'busybox', 'sh', '-c', COUNTER])).trim();
@@ -58,3 +63,50 @@ test('where CRIU cannot, a checkpoint is refused with the reason, and docker inf
     await docker(d, ['rm', '-f', id]);
   }
 });
+
+test(
+  'an exported checkpoint imported into a second daemon goes on counting there, with the files it wrote',
+  { skip },
+  async () => {
+    const d2 = await startDaemonWithBusybox(['--experimental']);
+    const tmp = mkdtempSync(join(tmpdir(), 'berth-cp-export-'));
+    try {
+      const id = (
+        await dockerOk(d, [
+          'run',
+          '-d',
+          '--runtime',
+          'runsc',
+          'busybox',
+          'sh',
+          '-c',
+          `echo moved > /marker; ${COUNTER}`,
+        ])
+      ).trim();
+      await eventually(async () => (await numbers(id)).length >= 3, 30_000, 200);
+      const file = join(tmp, 'counter.tar');
+      const out = await berth(d, ['container', 'checkpoint', '--export', file, id, 'move']);
+      assert.equal(out.code, 0, out.stderr);
+      const before = await numbers(id);
+      const r = await berth(d2, ['container', 'restore', '--import', file]);
+      assert.equal(r.code, 0, r.stderr);
+      const id2 = r.stdout.trim();
+      assert.equal((await dockerOk(d2, ['inspect', '-f', '{{.HostConfig.Runtime}}', id2])).trim(), 'runsc');
+      const there = await eventually(
+        async () => {
+          const n = await numbers(id2, d2);
+          return n.length >= 2 ? n : undefined;
+        },
+        30_000,
+        200,
+      );
+      assert.equal(there![0], before.at(-1)! + 1, `${before.join(' ')} | ${there!.join(' ')}`);
+      assert.equal((await dockerOk(d2, ['exec', id2, 'cat', '/marker'])).trim(), 'moved');
+      await dockerOk(d, ['rm', '-f', id]);
+      await dockerOk(d2, ['rm', '-f', id2]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+      await cleanup(d2);
+    }
+  },
+);

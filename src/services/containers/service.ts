@@ -14,7 +14,7 @@
  *   restore.ts    the containers across a daemon's restart
  *   archive.ts    export, diff, commit, cp
  *   stats.ts, top.ts, update.ts, stdin.ts, runtimes.ts   docker stats, top, update, the stdin pump, the runtimes by name
- *   checkpoints.ts                                   docker checkpoint create/ls/rm, start --checkpoint
+ *   checkpoints.ts, migration.ts                     docker checkpoint create/ls/rm, start --checkpoint; export/import
  *
  * Every state change goes through one place (`setState`) that persists the record; operations
  * on one container are serialised by a per-container lock, so an exit that arrives during
@@ -41,6 +41,7 @@ import { Tasks } from './tasks.ts';
 import { Monitor } from './monitor.ts';
 import { Archive, type CommitRequest } from './archive.ts';
 import { Checkpoints } from './checkpoints.ts';
+import { Migration } from './migration.ts';
 import { containerStats } from './stats.ts';
 import { Removal } from './removal.ts';
 import { DaemonRestore } from './restore.ts';
@@ -60,6 +61,8 @@ export class ContainerService {
   private readonly archive: Archive;
   /** `docker checkpoint create/ls/rm` (see checkpoints.ts). */
   readonly checkpoints: Checkpoints;
+  /** A checkpointed container exported to, and imported from, one tar (see migration.ts). */
+  readonly migration: Migration;
   private readonly removal: Removal;
   private readonly daemon: DaemonRestore;
   private readonly signals: Signals;
@@ -83,6 +86,9 @@ export class ContainerService {
       { stop: (id, opts) => this.stop(id, opts), restart: (c) => this.startLocked(c, { byPolicy: true }) },
     );
     this.checkpoints = new Checkpoints(this.ctx);
+    this.migration = new Migration(this.ctx, this.tasks, this.checkpoints, {
+      create: (req, name) => this.create(req, name),
+    });
     this.archive = new Archive(this.ctx, this.tasks, {
       pause: (id) => this.pause(id),
       unpause: (id) => this.unpause(id),

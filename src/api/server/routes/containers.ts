@@ -154,6 +154,19 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     );
   });
 
+  // Berth's own: a checkpointed container as one tar, to move to another daemon (migration.ts).
+  r.get('/berth/v1/containers/{id}/checkpoints/{name}/export', async (req, res) => {
+    const tar = await svc.migration.export(req.params.id!, req.params.name!);
+    res.raw.writeHead(200, { 'Content-Type': 'application/x-tar' });
+    tar.on('error', () => res.raw.destroy());
+    res.raw.on('close', () => tar.destroy());
+    tar.pipe(res.raw);
+  });
+
+  r.post('/berth/v1/containers/checkpoints/import', async (req, res) => {
+    res.json(200, await svc.migration.import(req.raw, req.query.get('name') || undefined));
+  });
+
   r.delete('/containers/{id}/checkpoints/{name}', async (req, res) => {
     await svc.checkpoints.remove(req.params.id!, req.params.name!, req.query.get('dir') || undefined);
     res.empty(204);
