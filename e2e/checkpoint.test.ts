@@ -11,7 +11,16 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemonWithBusybox, cleanup, berth, docker, dockerOk, eventually, type Daemon } from './harness.ts';
+import {
+  startDaemonWithBusybox,
+  cleanup,
+  berth,
+  docker,
+  dockerOk,
+  eventually,
+  freePort,
+  type Daemon,
+} from './harness.ts';
 
 const usable = process.getuid?.() === 0 && existsSync('/usr/bin/runsc');
 const skip = usable ? false : 'needs root and runsc';
@@ -19,33 +28,62 @@ const COUNTER = 'i=0; while true; do echo $i; i=$((i+1)); sleep 1; done';
 
 let d: Daemon;
 before(async () => {
-  if (usable) d = await startDaemonWithBusybox(['--experimental']);
+  if (usable)
+    d = await startDaemonWithBusybox([
+      '--experimental',
+      '--bridge',
+      `bcp${process.pid % 100000}`,
+      '--bip',
+      `10.214.${process.pid % 250}.1/24`,
+    ]);
 });
 after(() => cleanup(d));
 
 const numbers = async (id: string, on = d) =>
   (await dockerOk(on, ['logs', id])).trim().split('\n').filter(Boolean).map(Number);
 
-test('a gVisor counter checkpointed and started from its checkpoint goes on from its value', { skip }, async () => {
-  const id = (await dockerOk(d, ['run', '-d', '--runtime', 'runsc', 'busybox', 'sh', '-c', COUNTER])).trim();
-  await eventually(async () => (await numbers(id)).length >= 3, 30_000, 200);
-  await dockerOk(d, ['checkpoint', 'create', id, 'cp1']);
-  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Running}}', id])).trim(), 'false');
-  assert.match(await dockerOk(d, ['checkpoint', 'ls', id]), /cp1/);
-  const before = await numbers(id);
-  await dockerOk(d, ['start', '--checkpoint', 'cp1', id]);
-  await eventually(async () => (await numbers(id)).length >= before.length + 2, 30_000, 200);
-  const after = await numbers(id);
-  // The log goes on from the last value: no second 0, no gap.
-  assert.deepEqual(
-    after,
-    after.map((_, i) => i),
-    after.join(' '),
-  );
-  await dockerOk(d, ['checkpoint', 'rm', id, 'cp1']);
-  assert.doesNotMatch(await dockerOk(d, ['checkpoint', 'ls', id]), /cp1/);
-  await dockerOk(d, ['rm', '-f', id]);
-});
+test(
+  'a gVisor counter checkpointed and started from its checkpoint goes on from its value, its port served again',
+  { skip },
+  async () => {
+    const port = await freePort();
+    // The counter also serves its log over HTTP; nothing connects before the checkpoint (gVisor
+    // refuses to save an open TCP connection).
+    const id = (
+      await dockerOk(d, [
+        'run',
+        '-d',
+        '-p',
+        `127.0.0.1:${port}:80`,
+        '--runtime',
+        'runsc',
+        'busybox',
+        'sh',
+        '-c',
+        `mkdir /w; httpd -p 80 -h /w; ${COUNTER.replace('echo $i;', 'echo $i; echo $i >> /w/index.html;')}`,
+      ])
+    ).trim();
+    await eventually(async () => (await numbers(id)).length >= 3, 30_000, 200);
+    await dockerOk(d, ['checkpoint', 'create', id, 'cp1']);
+    assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.Running}}', id])).trim(), 'false');
+    assert.match(await dockerOk(d, ['checkpoint', 'ls', id]), /cp1/);
+    const before = await numbers(id);
+    await dockerOk(d, ['start', '--checkpoint', 'cp1', id]);
+    await eventually(async () => (await numbers(id)).length >= before.length + 2, 30_000, 200);
+    const after = await numbers(id);
+    const served = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text());
+    assert.match(served, new RegExp(`^0\n1\n(.*\n)*${before.at(-1)! + 1}\n`), served);
+    // The log goes on from the last value: no second 0, no gap.
+    assert.deepEqual(
+      after,
+      after.map((_, i) => i),
+      after.join(' '),
+    );
+    await dockerOk(d, ['checkpoint', 'rm', id, 'cp1']);
+    assert.doesNotMatch(await dockerOk(d, ['checkpoint', 'ls', id]), /cp1/);
+    await dockerOk(d, ['rm', '-f', id]);
+  },
+);
 
 test('where CRIU cannot, a checkpoint is refused with the reason, and docker info says so', { skip }, async () => {
   const info = await dockerOk(d, ['info', '--format', '{{json .Warnings}}']);

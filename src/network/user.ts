@@ -29,7 +29,7 @@ import {
 import { Ipam } from './ipam.ts';
 import type { Endpoint } from './bridge.ts';
 import { buildAnswer, parseQuery } from './dns.ts';
-import { plugVeth } from './veth.ts';
+import { plugVeth, type NetnsTarget } from './veth.ts';
 
 export interface UserNetwork {
   Id: string;
@@ -279,14 +279,14 @@ export class UserNetworks {
   }
 
   /**
-   * Plugs the endpoint into process `pid`'s network namespace as `ifname`; the first
+   * Plugs the endpoint into a network namespace (a process's, or one bound to a file) as `ifname`; the first
    * interface (eth0) also gets the default route.
    */
-  async attach(ep: Endpoint, pid: number, ifname: string, mtu = 1500): Promise<void> {
+  async attach(ep: Endpoint, target: NetnsTarget, ifname: string, mtu = 1500): Promise<void> {
     const noIcc = [...this.nets.values()].some(
       (n) => n.Id === ep.networkId && n.Options['com.docker.network.bridge.enable_icc'] === 'false',
     );
-    await plugVeth(this.o.host, pid, {
+    await plugVeth(this.o.host, target, {
       hostVeth: ep.hostVeth,
       bridge: ep.bridge,
       mtu,

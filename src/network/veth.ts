@@ -10,6 +10,9 @@
 import type { Host } from '../host/index.ts';
 import { internal } from '../errdefs/index.ts';
 
+/** A network namespace: a process's (its pid), or one bound to a file (its path). */
+export type NetnsTarget = number | string;
+
 export interface VethPlug {
   /** The host end's name (`vethName`). */
   hostVeth: string;
@@ -26,9 +29,10 @@ export interface VethPlug {
   isolated?: boolean;
 }
 
-export async function plugVeth(host: Host, pid: number, p: VethPlug): Promise<void> {
+export async function plugVeth(host: Host, target: NetnsTarget, p: VethPlug): Promise<void> {
+  // ip takes a namespace by pid, or by path (anything with a slash).
   const make = [
-    `link add ${p.hostVeth} mtu ${p.mtu} master ${p.bridge} up type veth peer name ${p.ifname} mtu ${p.mtu} address ${p.macAddress} netns ${pid}`,
+    `link add ${p.hostVeth} mtu ${p.mtu} master ${p.bridge} up type veth peer name ${p.ifname} mtu ${p.mtu} address ${p.macAddress} netns ${target}`,
   ];
   if (p.isolated) make.push(`link set dev ${p.hostVeth} type bridge_slave isolated on`);
   const input = make.join('\n') + '\n';
@@ -40,5 +44,6 @@ export async function plugVeth(host: Host, pid: number, p: VethPlug): Promise<vo
   if (r.code !== 0) throw internal(`connect ${p.hostVeth} to ${p.bridge}: ${r.stderr.trim()}`);
   const inside = [`addr add ${p.address} dev ${p.ifname}`, `link set ${p.ifname} up`, 'link set lo up'];
   if (p.gateway) inside.push(`route add default via ${p.gateway}`);
-  await host.run('ip', ['-batch', '-'], { input: inside.join('\n') + '\n', netns: `/proc/${pid}/ns/net` });
+  const netns = typeof target === 'number' ? `/proc/${target}/ns/net` : target;
+  await host.run('ip', ['-batch', '-'], { input: inside.join('\n') + '\n', netns });
 }

@@ -71,6 +71,12 @@ export interface CreateOptions {
  *   await rt.delete(id);
  */
 export interface TaskLifecycle {
+  /**
+   * The runtime takes the network interfaces it finds when it creates (or restores) a task, and
+   * sees none added later (gVisor): the task's namespace must be made and wired before
+   * `create`, and given in the spec by path.
+   */
+  readonly networkAtCreate?: boolean;
   create(o: CreateOptions): Promise<{ pid: number }>;
   /**
    * Lets the created task's process run: it execs its command a moment after this resolves, so

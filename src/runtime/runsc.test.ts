@@ -96,3 +96,19 @@ test("start runs runsc in a mount namespace of its own, where /proc/sys/net is h
   assert.match(call.join(' '), /mount -t tmpfs .* \/proc\/sys\/net && exec/);
   assert.deepEqual(call.slice(-6), ['/usr/bin/runsc', '--platform=ptrace', '--root', rt.runcRoot, 'start', 'c1']);
 });
+
+test("gVisor's refusal to save a state comes back as its reason, not pages of Go state", async (t) => {
+  const { rt, host } = await setup(t);
+  const stack = 'encoding error at object tcp.endpoint{...}'.repeat(200);
+  host.responses.set('/usr/bin/runsc', () => ({
+    code: 128,
+    stdout: '',
+    stderr: `{"level":"error","msg":"checkpoint failed: ${stack}: save rejected due to unsupported networking state: endpoint cannot be saved in connected state: local 10.0.0.2:80, remote 10.0.0.1:33030:: goroutine 109 [running]:: ${stack}"}`,
+  }));
+  await assert.rejects(
+    rt.checkpoint('c1', '/tmp/nowhere', false),
+    (e: Error) =>
+      e.message ===
+      'checkpoint container "c1": gVisor cannot save it: unsupported networking state: endpoint cannot be saved in connected state: local 10.0.0.2:80, remote 10.0.0.1:33030',
+  );
+});

@@ -45,6 +45,9 @@ const HIDE_PROC_SYS_NET = 'mount -t tmpfs -o size=4k,mode=0555 none /proc/sys/ne
 const UNSHARE = ['--mount', '--propagation', 'private', 'sh', '-c', HIDE_PROC_SYS_NET];
 
 export class RunscRuntime extends RuncRuntime {
+  /** gVisor copies the interfaces into its own stack at start and restore. */
+  readonly networkAtCreate = true;
+
   /** `runsc restore` sets up the network as `start` does: through the same wrapper. */
   protected override conmonRuntime(restoring: boolean): { path: string; args: readonly string[] } {
     const plain = super.conmonRuntime(restoring);
@@ -54,6 +57,19 @@ export class RunscRuntime extends RuncRuntime {
 
   override async checkpointSupport(): Promise<CheckpointSupport> {
     return { supported: true };
+  }
+
+  /** gVisor refuses some states (a TCP connection still open) with pages of Go state and stack: the reason is kept. */
+  override async checkpoint(id: string, dir: string, leaveRunning: boolean): Promise<void> {
+    try {
+      await super.checkpoint(id, dir, leaveRunning);
+    } catch (e) {
+      const msg = (e as Error).message;
+      const rejected = /save rejected due to (.*?)(?:::|$)/s.exec(msg)?.[1];
+      if (rejected) throw conflict(`checkpoint container "${id}": gVisor cannot save it: ${rejected.trim()}`, e);
+      if (msg.length > 600) throw internal(`${msg.slice(0, 600)}...`, e);
+      throw e;
+    }
   }
 
   private stateFilePath(id: string): string {

@@ -122,6 +122,10 @@ export class Tasks {
       : undefined;
     const net = network ?? this.endpoints.plan(c);
     c.Network = net.endpoint;
+    const rt = this.ctx.runtime(c);
+    // A runtime that takes its interfaces at create gets a namespace wired ahead (see Endpoints.prewire).
+    const prewired =
+      net.endpoint && !net.netnsPath && rt.networkAtCreate ? await this.endpoints.prewire(c, net.endpoint) : undefined;
     const links = c.HostConfig.Links?.length
       ? linkSettings(c.HostConfig.Links, (ref) => this.ctx.store.find(ref), c.Name)
       : undefined;
@@ -130,7 +134,7 @@ export class Tasks {
       rootfs: join(dir, 'rootfs'),
       initPath: this.ctx.d.initPath,
       ipAddress: net.endpoint?.ipAddress,
-      netnsPath: net.netnsPath,
+      netnsPath: prewired ?? net.netnsPath,
       mounts,
       dnsServer: net.dnsServer,
       linkHosts: links?.hosts,
@@ -153,8 +157,10 @@ export class Tasks {
       leaveStdinOpen: !!c.Config.Tty || !c.Config.StdinOnce,
       restoreFrom,
     });
-    if (net.endpoint) await this.endpoints.attach(net.endpoint, pid, 'eth0');
-    await this.endpoints.attachExtras(c, pid);
+    if (!prewired) {
+      if (net.endpoint) await this.endpoints.attach(net.endpoint, pid, 'eth0');
+      await this.endpoints.attachExtras(c, pid);
+    }
     this.ctx.changes.emit(`created:${c.Id}`);
     return { pid, maxFiles: limits.maxFiles };
   }
