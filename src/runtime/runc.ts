@@ -148,9 +148,17 @@ export class RuncRuntime implements RuntimeDriver {
     this.exitFiles = new ExitWatcher(
       this.exitDir,
       (id) => this.readExit(id),
-      async (id) => this.tracked.has(id) || (await exists(join(this.runcRoot, id))),
+      async (id) => this.tracked.has(id) || this.holds(id),
     );
     this.exits = this.exitFiles.events;
+  }
+
+  /**
+   * Does the runtime hold state for `id`, by its files alone (no init, no spawn)? Whose exit
+   * file an exit is, after a daemon restart, is told by this.
+   */
+  protected holds(id: string): boolean {
+    return !!id && !id.includes('/') && existsSync(join(this.runcRoot, id));
   }
 
   /** Resolves the programs, makes the directories and starts watching exits. Idempotent. */
@@ -498,7 +506,7 @@ export class RuncRuntime implements RuntimeDriver {
   async exists(id: string): Promise<boolean> {
     await this.init();
     // A stat on the event loop: this is on every start, and a thread-pool round trip costs more.
-    return !!id && !id.includes('/') && existsSync(join(this.runcRoot, id));
+    return this.holds(id);
   }
 
   /** Is the container's process there (created, running or paused)? */

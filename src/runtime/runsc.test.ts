@@ -112,3 +112,14 @@ test("gVisor's refusal to save a state comes back as its reason, not pages of Go
       'checkpoint container "c1": gVisor cannot save it: unsupported networking state: endpoint cannot be saved in connected state: local 10.0.0.2:80, remote 10.0.0.1:33030',
   );
 });
+
+test("after a daemon restart the exit of a sandbox it did not create is still reported (runsc's state file says it is its)", async (t) => {
+  const { rt } = await setup(t);
+  await sandbox(t, rt, 'c7', 'running');
+  const exit = new Promise<{ id: string; exitCode: number }>((resolve) => rt.onExit(resolve));
+  await fs.writeFile(join(rt.exitDir, 'c7.tmp'), '143');
+  await fs.rename(join(rt.exitDir, 'c7.tmp'), join(rt.exitDir, 'c7'));
+  const e = await exit;
+  assert.equal(e.id, 'c7');
+  assert.equal(e.exitCode, 143);
+});

@@ -111,9 +111,8 @@ export class RunscRuntime extends RuncRuntime {
     return { id, status, pid: s.pid, bundle: s.bundle, created: s.created };
   }
 
-  override async exists(id: string): Promise<boolean> {
-    await this.init();
-    return !!id && !id.includes('/') && existsSync(this.stateFilePath(id));
+  protected override holds(id: string): boolean {
+    return !!id && !id.includes('/') && !id.startsWith('.') && existsSync(this.stateFilePath(id));
   }
 
   override async list(): Promise<string[]> {
