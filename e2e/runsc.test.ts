@@ -154,6 +154,10 @@ test(
         'for i in 1 2 3 4 5 6 7 8 9 10; do printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc gweb2 80 && break; sleep 0.5; done',
       ]);
       assert.match(r, /from-gvisor/);
+      // gVisor would never see an interface plugged into the running sandbox: refused, with the reason.
+      const connect = await docker(d, ['network', 'connect', net, 'gweb']);
+      assert.notEqual(connect.code, 0);
+      assert.match(connect.stderr, /takes its networks only when it starts; stop it first/);
     } finally {
       await docker(d, ['rm', '-f', 'gweb', 'gweb2']);
       await docker(d, ['network', 'rm', net]);

@@ -224,6 +224,11 @@ export class Endpoints {
         c.ExtraNetworks?.some((e) => e.networkId === n.Id) ||
         Object.keys(c.EndpointsConfig ?? {}).some((k) => un.find(k)?.Id === n.Id);
       if (mine) throw forbidden(`endpoint with name ${c.Name} already exists in network ${n.Name}`);
+      // An interface plugged in now would never be seen inside (gVisor takes them at start).
+      if (c.State.Running && this.ctx.runtime(c).networkAtCreate)
+        throw conflict(
+          `cannot connect running container ${c.Name} to network ${n.Name}: its runtime (${this.ctx.d.runtimes.nameOf(c)}) takes its networks only when it starts; stop it first`,
+        );
       c.EndpointsConfig = { ...(c.EndpointsConfig ?? {}), [n.Name]: cfg ?? {} };
       if (primary) c.PrimaryDetached = false;
       // A task created ahead of the start was wired without this network: the start makes a new one.
