@@ -42,16 +42,34 @@ test('docker info lists berth-vm among the runtimes', { skip }, async () => {
 });
 
 test(
-  'run --rm --runtime berth-vm: the guest kernel answers uname, and the exit code comes back',
+  'run --rm --runtime berth-vm: the guest kernel answers uname, the limits are the VM size, the exit code comes back',
   { skip },
   async () => {
     const guest = (await fs.readFile(join(REPO, 'build', 'vm', 'kernel.release'), 'utf8')).trim();
     const r = await docker(
       d,
-      ['run', '--rm', '--runtime', 'berth-vm', 'busybox', 'sh', '-c', 'uname -r; exit 3'],
+      [
+        'run',
+        '--rm',
+        '--runtime',
+        'berth-vm',
+        '-m',
+        '256m',
+        '--cpus',
+        '2',
+        'busybox',
+        'sh',
+        '-c',
+        'uname -r; nproc; grep MemTotal /proc/meminfo; exit 3',
+      ],
       SLOW,
     );
-    assert.equal(r.stdout.trim(), guest, r.stderr);
+    const [kernel, cpus, mem] = r.stdout.trim().split('\n');
+    assert.equal(kernel, guest, r.stderr);
+    assert.equal(cpus, '2');
+    // The guest's kernel keeps some of the 256 MiB for itself.
+    const kib = Number(/MemTotal:\s+(\d+) kB/.exec(mem ?? '')?.[1]);
+    assert.ok(kib > 150 * 1024 && kib <= 256 * 1024, mem);
     assert.notEqual(guest, release());
     assert.equal(r.code, 3);
     const left = await dockerOk(d, ['ps', '-aq']);
