@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { distributionSuite } from '../src/registry/testing.ts';
+import { delay } from '../src/async/index.ts';
 import { REPO, startRegistry as startBerthRegistry } from './harness.ts';
 
 const BIN = join(REPO, 'bin/berth-registry');
@@ -233,6 +234,7 @@ test('kill -9 in the middle of pushes leaves a consistent store that serves agai
     const reg = await startRegistry(root);
     const port = reg.port;
     let stop = false;
+    let manifestsPut = 0;
     const worker = async (w: number) => {
       for (let i = 0; !stop; i++) {
         const name = `kill/r${w}`;
@@ -247,6 +249,7 @@ test('kill -9 in the middle of pushes leaves a consistent store that serves agai
           layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: l, size: layer.length }],
         });
         await call(port, 'PUT', `/v2/${name}/manifests/t${i % 3}`, m, { 'Content-Type': SCHEMA2 });
+        manifestsPut++;
         if (i % 4 === 3) await call(port, 'DELETE', `/v2/${name}/manifests/${digestOf(m)}`);
       }
     };
@@ -256,6 +259,9 @@ test('kill -9 in the middle of pushes leaves a consistent store that serves agai
       await call(port, 'PATCH', String(start.headers.location), Buffer.alloc(32 * 1024 * 1024, 1));
     })().catch(() => {});
     const workers = [0, 1, 2].map((w) => worker(w).catch(() => {}));
+    // The kill's moment counts from when pushes are under way, not from the start: on a loaded
+    // machine the first requests alone can take longer than killAfterMs.
+    for (const until = Date.now() + 60_000; manifestsPut < 3 && Date.now() < until;) await delay(10);
     await new Promise((r) => setTimeout(r, killAfterMs));
     reg.proc.kill('SIGKILL');
     stop = true;
