@@ -21,6 +21,7 @@ const LAYERS: Record<string, number> = {
   client: 5,
   daemon: 4,
   'api/server': 4,
+  cri: 4,
   services: 3,
   images: 2,
   dockerfile: 2,
