@@ -109,3 +109,15 @@ test("containers get nofile 1024:524288 unless told otherwise, never above berth
   ]);
   assert.equal(containerDefaults(parseFlags(['--no-new-privileges']), 1).noNewPrivileges, true);
 });
+
+test('registry hosts: hosts.toml in the certs directories, registries.conf only when named', () => {
+  assert.equal(parseFlags([]).registriesConf, '');
+  const c = parseFlags([
+    '--registry-certs-dir',
+    '/etc/containerd/certs.d',
+    '--registry-certs-dir=/etc/docker/certs.d',
+    '--registries-conf=/etc/containers/r.conf',
+  ]);
+  assert.deepEqual(c.registryCertsDirs, ['/etc/containerd/certs.d', '/etc/docker/certs.d']);
+  assert.equal(c.registriesConf, '/etc/containers/r.conf');
+});

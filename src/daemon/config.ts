@@ -26,7 +26,7 @@ export interface DaemonConfig {
   insecureRegistries: string[];
   /** `--registry-mirror`: where docker.io pulls go. */
   registryMirrors: string[];
-  /** `--registry-certs-dir`: where registry CAs and client certificates are looked up, by host. */
+  /** `--registry-certs-dir`: where registry CAs, client certificates and hosts.toml files are looked up, by host. */
   registryCertsDirs: string[];
   /** `--tls`, `--tlsverify`, `--tlscacert`, `--tlscert`, `--tlskey` as given. */
   tlsFlags: ApiTlsFlags;
@@ -36,6 +36,8 @@ export interface DaemonConfig {
   defaultUlimits: Array<{ Name: string; Soft: number; Hard: number }>;
   /** `--no-new-privileges`: containers get no_new_privs unless they opt out. */
   noNewPrivileges: boolean;
+  /** `--registries-conf`: a containers-registries.conf(5) file; empty for none. */
+  registriesConf: string;
 }
 
 export function defaultConfig(): DaemonConfig {
@@ -62,6 +64,7 @@ export function defaultConfig(): DaemonConfig {
     apiTls: { enabled: false, verifyClients: false, explicit: false, ca: '', cert: '', key: '' },
     defaultUlimits: [],
     noNewPrivileges: false,
+    registriesConf: '',
   };
 }
 
@@ -83,6 +86,7 @@ const VALUE_FLAGS = new Set([
   'tlscert',
   'tlskey',
   'default-ulimit',
+  'registries-conf',
 ]);
 const BOOL_FLAGS = new Set([
   'live-restore',
@@ -118,7 +122,8 @@ Options:
       --dns list                DNS server to use
       --insecure-registry list  Registries spoken to over plain HTTP (CIDR or host[:port]; loopback always is)
       --registry-mirror list    Registry mirror for docker.io (the only way to pull docker.io images here)
-      --registry-certs-dir list Where registry certificates are looked up by host (default /etc/berth/certs.d and /etc/docker/certs.d)
+      --registry-certs-dir list Where registry certificates and hosts.toml files are looked up by host (default /etc/berth/certs.d and /etc/docker/certs.d)
+      --registries-conf string  A containers-registries.conf(5) file: [[registry]] locations and mirrors
       --default-ulimit ulimit   Default ulimits for containers (default nofile=1024:524288, capped at berthd's own hard limit)
       --no-new-privileges       Set no-new-privileges by default for new containers
       --tls                     Use TLS; implied by --tlsverify
@@ -300,6 +305,9 @@ export function parseFlags(
         cfg.defaultUlimits = [...cfg.defaultUlimits.filter((x) => x.Name !== u.Name), u];
         break;
       }
+      case 'registries-conf':
+        cfg.registriesConf = value;
+        break;
       default:
         throw invalidArgument(`berthd: unknown flag: --${name}\nSee 'berthd --help'.`);
     }

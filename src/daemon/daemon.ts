@@ -13,6 +13,7 @@ import type { RuntimeDriver } from '../runtime/index.ts';
 import { ContentStore } from '../content/index.ts';
 import { Snapshotter } from '../snapshots/index.ts';
 import { ImageStore } from '../images/index.ts';
+import { checkRegistryFiles } from '../registry/index.ts';
 import { EventBus } from '../events/index.ts';
 import { ImageService } from '../services/images/index.ts';
 import { ContainerService, type Runtimes } from '../services/containers/index.ts';
@@ -108,7 +109,9 @@ export class Daemon {
       insecure: c.insecureRegistries,
       mirrors: c.registryMirrors,
       certsDirs: c.registryCertsDirs,
+      registriesConf: c.registriesConf || undefined,
     };
+    await checkRegistryFiles(this.images.registry);
 
     this.volumes = new VolumeService(
       await LocalDriver.open(join(c.dataRoot, 'volumes'), this.host),

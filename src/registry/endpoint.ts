@@ -166,7 +166,7 @@ function tlsFor(host: string, insecure: boolean, c: RegistryConfig): EndpointTls
 
 export function dockerHubOffline(): Error {
   return unavailable(
-    'no registry can be reached from this daemon: Docker Hub is offline here (give berthd --registry-mirror, or a hosts.toml under --registry-certs-dir, to pull docker.io images through a mirror)',
+    'no registry can be reached from this daemon: Docker Hub is offline here (give berthd --registry-mirror, or a docker.io/hosts.toml in /etc/berth/certs.d, to pull docker.io images through a mirror)',
   );
 }
 

@@ -33,7 +33,13 @@ import {
   type ImageRunConfig,
   type Platform,
 } from '../../spec/index.ts';
-import { endpointFor, RegistryClient, type Credentials, type RegistryConfig } from '../../registry/index.ts';
+import {
+  allRegistryHosts,
+  registryHosts,
+  RegistryClient,
+  type Credentials,
+  type RegistryConfig,
+} from '../../registry/index.ts';
 import type {
   ContainerConfig,
   DistributionInspect,
@@ -58,7 +64,7 @@ export class ImageService {
   usage: ImageUsage = () => [];
   /** Top layers of containers' root file systems: kept even when their image is deleted. */
   layersInUse: () => Set<string> = () => new Set();
-  /** `--insecure-registry` and `--registry-mirror`: set by the daemon. */
+  /** `--insecure-registry`, `--registry-mirror`, the hosts directory and registries.conf: set by the daemon. */
   registry: RegistryConfig = { insecure: [], mirrors: [] };
 
   constructor(store: ImageStore, events: EventBus) {
@@ -400,6 +406,11 @@ export class ImageService {
     return rs;
   }
 
+  /** Can any host serve this reference's registry (docker.io needs a mirror)? */
+  async reachable(ref: string): Promise<boolean> {
+    return (await allRegistryHosts(parseReference(ref), this.registry)).length > 0;
+  }
+
   /** What `docker push name[:tag]` would send; NotFound for an unknown local image. */
   planPush(name: string, tag?: string): PushPlan {
     return planPush({ store: this.store }, name, tag);
@@ -417,7 +428,8 @@ export class ImageService {
   async login(server: string, creds: Credentials): Promise<void> {
     let host = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
     if (!host || host === 'index.docker.io' || host === 'registry-1.docker.io') host = 'docker.io';
-    const client = new RegistryClient(endpointFor(host, this.registry, 'push'), creds);
+    const [h] = await registryHosts({ domain: host, path: '' }, this.registry, 'push');
+    const client = new RegistryClient(h!.endpoint, creds);
     try {
       await client.checkLogin();
     } catch (e) {
