@@ -51,8 +51,10 @@ import type {
 } from '../../api/types/index.ts';
 import { distributionInspect, pullAllTags, pullImage, type PullResult } from './pull.ts';
 import { planPush, pushImage, type PushPlan, type PushOptions } from './push.ts';
+import { UsageCache, type FsUsage } from './fsusage.ts';
 
 export { parsePlatform, type PullResult } from './pull.ts';
+export type { FsUsage } from './fsusage.ts';
 export type { PushPlan } from './push.ts';
 
 /** Who uses an image: the container service answers. */
@@ -67,9 +69,22 @@ export class ImageService {
   /** `--insecure-registry`, `--registry-mirror`, the hosts directory and registries.conf: set by the daemon. */
   registry: RegistryConfig = { insecure: [], mirrors: [] };
 
+  private readonly disk: UsageCache;
+
   constructor(store: ImageStore, events: EventBus) {
     this.store = store;
     this.events = events;
+    this.disk = new UsageCache([store.snapshots.root, store.content.root]);
+  }
+
+  /** Where the unpacked layers live: the image file system the CRI reports. */
+  get fsRoot(): string {
+    return this.store.snapshots.root;
+  }
+
+  /** Disk and inodes the layers and blobs take (at most ten seconds old). */
+  fsUsage(): Promise<FsUsage> {
+    return this.disk.get();
   }
 
   list(opts: { all?: boolean; dangling?: boolean; reference?: string[]; labels?: string[] } = {}): ImageSummary[] {
