@@ -38,6 +38,8 @@ export interface DaemonConfig {
   noNewPrivileges: boolean;
   /** `--registries-conf`: a containers-registries.conf(5) file; empty for none. */
   registriesConf: string;
+  /** `--cri`: serve the Kubernetes CRI on `<exec-root>/cri.sock`. */
+  cri: boolean;
 }
 
 export function defaultConfig(): DaemonConfig {
@@ -65,6 +67,7 @@ export function defaultConfig(): DaemonConfig {
     defaultUlimits: [],
     noNewPrivileges: false,
     registriesConf: '',
+    cri: true,
   };
 }
 
@@ -94,6 +97,7 @@ const BOOL_FLAGS = new Set([
   'icc',
   'ip-forward',
   'userland-proxy',
+  'cri',
   'debug',
   'D',
   'tls',
@@ -131,6 +135,7 @@ Options:
       --tlscert string          Path to TLS certificate file (default "~/.docker/cert.pem")
       --tlskey string           Path to TLS key file (default "~/.docker/key.pem")
       --tlsverify               Use TLS and verify the remote
+      --cri                     Serve the Kubernetes CRI (v1) on unix://<exec-root>/cri.sock (default true; --cri=false turns it off)
   -v, --version                 Print version information and quit
 `;
 
@@ -236,6 +241,9 @@ export function parseFlags(
           break;
         case 'userland-proxy':
           cfg.userlandProxy = on;
+          break;
+        case 'cri':
+          cfg.cri = on;
           break;
         case 'debug':
         case 'D':

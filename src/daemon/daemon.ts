@@ -14,6 +14,7 @@ import { ContentStore } from '../content/index.ts';
 import { Snapshotter } from '../snapshots/index.ts';
 import { ImageStore } from '../images/index.ts';
 import { checkRegistryFiles } from '../registry/index.ts';
+import { CriServer, imageHandlers, runtimeHandlers } from '../cri/index.ts';
 import { EventBus } from '../events/index.ts';
 import { ImageService } from '../services/images/index.ts';
 import { ContainerService, type Runtimes } from '../services/containers/index.ts';
@@ -50,6 +51,7 @@ export class Daemon {
   private runtimes?: Runtimes<RuntimeDriver>;
   readonly events = new EventBus();
   private listeners: Listener[] = [];
+  private cri?: CriServer;
   private db?: MetadataDb;
   images?: ImageService;
   containers?: ContainerService;
@@ -236,6 +238,26 @@ export class Daemon {
         this.log.warn(`could not change group ${h.slice(7)} to ${c.group}: group ${c.group} not found`);
       this.log.info(`API listen on ${h.replace(/^unix:\/\//, '')}`);
     }
+    if (c.cri) {
+      const images = this.images;
+      this.cri = new CriServer({
+        runtime: runtimeHandlers({
+          version: BERTH_VERSION,
+          config: () => ({
+            dataRoot: c.dataRoot,
+            execRoot: c.execRoot,
+            imageFsRoot: images.fsRoot,
+            registry: images.registry,
+          }),
+        }),
+        images: imageHandlers({ images, tmp: join(c.dataRoot, 'tmp') }),
+        log: this.log,
+        socketGid,
+      });
+      const sock = join(c.execRoot, 'cri.sock');
+      await this.cri.listen(sock);
+      this.log.info(`CRI listen on ${sock}`);
+    }
     this.log.info(`berthd ${BERTH_VERSION} started (data-root ${c.dataRoot}, exec-root ${c.execRoot})`);
   }
 
@@ -254,6 +276,7 @@ export class Daemon {
   }
 
   async shutdown(): Promise<void> {
+    await this.cri?.close().catch((e) => this.log.warn(`CRI shutdown: ${(e as Error).message}`));
     for (const l of this.listeners) await close(l);
     this.health?.stop();
     await this.containers?.shutdown();
