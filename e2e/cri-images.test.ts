@@ -165,6 +165,19 @@ test('PullImage fetches registry.k8s.io/pause:3.9 from the loopback mirror; List
   assert.match(await dockerOk(d, ['images', 'registry.k8s.io/pause']), /^registry\.k8s\.io\/pause\s+3\.9\s/m);
 });
 
+test("a build's intermediate images stay out of ListImages, as out of docker images", async () => {
+  await dockerOk(d, ['build', '-t', 'local/two-steps:1', '-'], { input: 'FROM busybox\nLABEL a=1\nLABEL b=2\n' });
+  const all = (await dockerOk(d, ['images', '-a', '-q', '--no-trunc'])).trim().split('\n');
+  const shown = (await dockerOk(d, ['images', '-q', '--no-trunc'])).trim().split('\n');
+  const intermediate = all.filter((id) => !shown.includes(id));
+  assert.equal(intermediate.length, 1);
+  const { images } = await call(imageClient, 'ListImages', {});
+  const ids = images.map((i: any) => i.id);
+  assert.ok(ids.includes((await dockerOk(d, ['images', '-q', '--no-trunc', 'local/two-steps:1'])).trim()));
+  assert.ok(!ids.includes(intermediate[0]));
+  await dockerOk(d, ['rmi', 'local/two-steps:1']);
+});
+
 test("an image docker pulled is in the CRI's list with its user; an unknown one has an empty status", async () => {
   await dockerOk(d, ['pull', 'registry.k8s.io/user:1']);
   const s = await call(imageClient, 'ImageStatus', { image: { image: 'registry.k8s.io/user:1' } });

@@ -6,7 +6,8 @@
  * Names follow the CRI's (containerd's) habits rather than Docker's: references are reported
  * fully qualified (`docker.io/library/busybox:latest`, Berth keeps `busybox:latest`), an unknown
  * image is an empty status rather than an error, removing an image that is not there succeeds,
- * and removing one removes all its names at once. PullImage answers with the image ID.
+ * and removing one removes all its names at once. PullImage answers with the image ID. A build's
+ * intermediate images are not listed (kubelet would try to collect them).
  */
 import { invalidArgument } from '../errdefs/index.ts';
 import type { Image } from '../images/index.ts';
@@ -120,7 +121,13 @@ export function imageHandlers(d: ImageDeps): Handlers {
         const one = images.store.find(wanted);
         return { images: one ? [criImage(one)] : [] };
       }
-      return { images: images.store.list().map(criImage) };
+      // Untagged parents of other images (a build's steps) are not listed, as `docker images`
+      // hides them: kubelet's garbage collection would try to remove them and be refused.
+      const all = images.store.list();
+      const parents = new Set(all.map((i) => i.parent).filter(Boolean));
+      return {
+        images: all.filter((i) => i.tags.length || i.digests.length || !parents.has(i.id)).map(criImage),
+      };
     },
 
     async ImageStatus(req: { image: ImageSpec | null; verbose: boolean }) {
