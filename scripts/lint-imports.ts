@@ -32,6 +32,7 @@ const LAYERS: Record<string, number> = {
   registry: 2,
   events: 2,
   vm: 2,
+  streaming: 2,
   content: 1,
   snapshots: 1,
   metadata: 1,
