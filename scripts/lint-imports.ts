@@ -33,6 +33,7 @@ const LAYERS: Record<string, number> = {
   events: 2,
   vm: 2,
   streaming: 2,
+  cni: 2,
   content: 1,
   snapshots: 1,
   metadata: 1,
