@@ -10,15 +10,23 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import bcrypt from 'bcryptjs';
 import { criDefinitions } from '../src/cri/index.ts';
-import { startDaemon, cleanup, docker, dockerOk, bootstrapBusybox, run, sleep, REPO, type Daemon } from './harness.ts';
+import {
+  startDaemon,
+  cleanup,
+  docker,
+  dockerOk,
+  bootstrapBusybox,
+  run,
+  startRegistry as startRegistryProcess,
+  type Daemon,
+} from './harness.ts';
 
 let d: Daemon;
 let scratch: string;
@@ -29,36 +37,13 @@ const servers: ChildProcess[] = [];
 let runtimeClient: grpc.Client;
 let imageClient: grpc.Client;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
+/** A berth-registry under the scratch directory, stopped in after(). */
 async function startRegistry(root: string, extra: string[] = []): Promise<string> {
-  const host = `127.0.0.1:${await freePort()}`;
-  servers.push(
-    spawn(join(REPO, 'bin/berth-registry'), ['--listen', host, '--root', join(scratch, root), ...extra], {
-      stdio: 'ignore',
-    }),
-  );
-  for (let i = 0; i < 200; i++) {
-    const up = await fetch(`http://${host}/v2/`).then(
-      (r) => r.status === 200 || r.status === 401,
-      () => false,
-    );
-    if (up) return host;
-    await sleep(50);
-  }
-  throw new Error('berth-registry did not come up');
+  const r = await startRegistryProcess(join(scratch, root), extra);
+  servers.push(r.proc);
+  return r.host;
 }
 
-/** One unary CRI call; rejects with the gRPC error (its `code` and `details`). */
 function call<T = any>(client: grpc.Client, method: string, request: object = {}): Promise<T> {
   return new Promise((resolve, reject) => {
     (client as any)[method](request, (err: grpc.ServiceError | null, res: T) => (err ? reject(err) : resolve(res)));
@@ -78,7 +63,15 @@ before(async () => {
     join(hosts, 'registry.k8s.io', 'hosts.toml'),
     `server = "https://registry.k8s.io"\n[host."http://${reg}"]\n  capabilities = ["pull", "resolve"]\n`,
   );
-  d = await startDaemon(['--registry-certs-dir', hosts]);
+  // A CNI directory with one network and one broken file, as Status reports them.
+  const netd = join(scratch, 'net.d');
+  mkdirSync(netd);
+  writeFileSync(join(netd, '05-broken.conf'), '{');
+  writeFileSync(
+    join(netd, '10-pods.conflist'),
+    JSON.stringify({ cniVersion: '1.0.0', name: 'pods', plugins: [{ type: 'bridge' }, { type: 'nosuchplugin' }] }),
+  );
+  d = await startDaemon(['--registry-certs-dir', hosts, '--cni-conf-dir', netd, '--cni-bin-dir', '/usr/lib/cni']);
   criSock = join(d.root, 'run', 'cri.sock');
   await bootstrapBusybox(d);
   // The registry's images: a pause image, and one whose user is a number.
@@ -125,6 +118,14 @@ test('Version names Berth and CRI v1; Status has the runtime ready and the netwo
   assert.equal(byType.NetworkReady.status, false);
   assert.equal(byType.NetworkReady.reason, 'NetworkPluginNotReady');
   assert.deepEqual(JSON.parse(s.info.config).registry.certsDirs, [join(scratch, 'certs.d')]);
+  assert.equal(JSON.parse(s.info.config).cniConfDir, join(scratch, 'net.d'));
+  const cni = JSON.parse(s.info.cni);
+  assert.deepEqual(cni.network, { name: 'pods', file: '10-pods.conflist', cniVersion: '1.0.0' });
+  assert.deepEqual(
+    cni.skipped.map((x: { file: string }) => x.file),
+    ['05-broken.conf'],
+  );
+  assert.ok(cni.missingPlugins.includes('nosuchplugin'));
 });
 
 test('a method Berth does not serve yet answers UNIMPLEMENTED, saying so', async () => {

@@ -18,6 +18,8 @@ export interface RuntimeDeps {
   version: string;
   /** What `Status` with `verbose` shows as `info["config"]`: the daemon's CRI-related settings. */
   config: () => Record<string, unknown>;
+  /** What `Status` with `verbose` shows as `info["cni"]`: the network the CNI directory names. */
+  cni?: () => Promise<Record<string, unknown>>;
 }
 
 export interface Condition {
@@ -51,10 +53,12 @@ export function runtimeHandlers(d: RuntimeDeps): Handlers {
       };
     },
     async Status(req: { verbose: boolean }) {
-      return {
-        status: { conditions: conditions() },
-        info: req.verbose ? { config: JSON.stringify(d.config()) } : {},
-      };
+      const info: Record<string, string> = {};
+      if (req.verbose) {
+        info.config = JSON.stringify(d.config());
+        if (d.cni) info.cni = JSON.stringify(await d.cni());
+      }
+      return { status: { conditions: conditions() }, info };
     },
   };
 }

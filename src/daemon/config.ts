@@ -4,6 +4,7 @@
 import { invalidArgument } from '../errdefs/index.ts';
 import { checkRegistryConfig } from '../registry/index.ts';
 import { DEFAULT_CERTS_DIRS } from '../tls/index.ts';
+import { DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR } from '../cni/index.ts';
 import { normalizeHosts, resolveApiTls, type ApiTls, type ApiTlsFlags } from './apitls.ts';
 
 export interface DaemonConfig {
@@ -40,6 +41,10 @@ export interface DaemonConfig {
   registriesConf: string;
   /** `--cri`: serve the Kubernetes CRI on `<exec-root>/cri.sock`. */
   cri: boolean;
+  /** `--cni-conf-dir`: where the pods' CNI network configuration is read. */
+  cniConfDir: string;
+  /** `--cni-bin-dir`: where CNI plugins are looked up, in order. */
+  cniBinDirs: string[];
 }
 
 export function defaultConfig(): DaemonConfig {
@@ -68,6 +73,8 @@ export function defaultConfig(): DaemonConfig {
     noNewPrivileges: false,
     registriesConf: '',
     cri: true,
+    cniConfDir: DEFAULT_CNI_CONF_DIR,
+    cniBinDirs: [...DEFAULT_CNI_BIN_DIRS],
   };
 }
 
@@ -90,6 +97,8 @@ const VALUE_FLAGS = new Set([
   'tlskey',
   'default-ulimit',
   'registries-conf',
+  'cni-conf-dir',
+  'cni-bin-dir',
 ]);
 const BOOL_FLAGS = new Set([
   'live-restore',
@@ -136,6 +145,8 @@ Options:
       --tlskey string           Path to TLS key file (default "~/.docker/key.pem")
       --tlsverify               Use TLS and verify the remote
       --cri                     Serve the Kubernetes CRI (v1) on unix://<exec-root>/cri.sock (default true; --cri=false turns it off)
+      --cni-conf-dir string     Where the pods' CNI network configuration is read (default "/etc/cni/net.d")
+      --cni-bin-dir list        Where CNI plugins are looked up, in order (default /usr/lib/cni and /opt/cni/bin)
   -v, --version                 Print version information and quit
 `;
 
@@ -200,6 +211,7 @@ export function parseFlags(
     v: 'version',
   };
   const certsDirs: string[] = [];
+  const cniBinDirs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!;
     let value: string | undefined;
@@ -316,12 +328,20 @@ export function parseFlags(
       case 'registries-conf':
         cfg.registriesConf = value;
         break;
+      case 'cni-conf-dir':
+        cfg.cniConfDir = value;
+        break;
+      case 'cni-bin-dir':
+        // Repeated, or one colon-separated list as CNI_PATH spells it.
+        cniBinDirs.push(...value.split(':').filter(Boolean));
+        break;
       default:
         throw invalidArgument(`berthd: unknown flag: --${name}\nSee 'berthd --help'.`);
     }
   }
   checkRegistryConfig({ insecure: cfg.insecureRegistries, mirrors: cfg.registryMirrors });
   if (certsDirs.length) cfg.registryCertsDirs = certsDirs;
+  if (cniBinDirs.length) cfg.cniBinDirs = cniBinDirs;
   cfg.apiTls = resolveApiTls(cfg.tlsFlags, env);
   cfg.hosts = normalizeHosts(cfg.hosts, cfg.apiTls.enabled, `${cfg.execRoot}/berth.sock`);
   if (!cfg.pidfile) cfg.pidfile = `${cfg.execRoot}/berthd.pid`;

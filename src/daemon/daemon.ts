@@ -15,6 +15,7 @@ import { Snapshotter } from '../snapshots/index.ts';
 import { ImageStore } from '../images/index.ts';
 import { checkRegistryFiles } from '../registry/index.ts';
 import { CriServer, imageHandlers, runtimeHandlers } from '../cri/index.ts';
+import { loadCni } from '../cni/index.ts';
 import { EventBus } from '../events/index.ts';
 import { ImageService } from '../services/images/index.ts';
 import { ContainerService, type Runtimes } from '../services/containers/index.ts';
@@ -248,7 +249,20 @@ export class Daemon {
             execRoot: c.execRoot,
             imageFsRoot: images.fsRoot,
             registry: images.registry,
+            cniConfDir: c.cniConfDir,
+            cniBinDirs: c.cniBinDirs,
           }),
+          // Read at each call, as kubelet polls Status: a network dropped in later is seen.
+          cni: async () => {
+            const s = await loadCni(c.cniConfDir, c.cniBinDirs);
+            return {
+              network: s.network
+                ? { name: s.network.name, file: s.network.file, cniVersion: s.network.cniVersion }
+                : null,
+              skipped: s.skipped,
+              missingPlugins: s.missing,
+            };
+          },
         }),
         images: imageHandlers({ images, tmp: join(c.dataRoot, 'tmp') }),
         log: this.log,
