@@ -1,5 +1,5 @@
 /**
- * Exec, Attach and PortForward through the CRI socket: the call answers a URL of the streaming
+ * Exec, Attach, PortForward and ExecSync through the CRI socket: the call answers a URL of the streaming
  * server, which is then used. The runtime behind it is the streaming module's fake (its `cat`,
  * `exit N`... commands), since CRI containers do not exist yet. With CRICTL=<crictl> the real
  * client — crictl 1.26, whose exec, attach and port-forward are client-go's SPDY ones, as
@@ -19,6 +19,7 @@ import { CriServer } from './server.ts';
 import { criDefinitions } from './proto.ts';
 import { streamingHandlers } from './streaming.ts';
 import { runtimeHandlers } from './runtime.ts';
+import { execSyncHandlers } from './execsync.ts';
 
 const CRICTL = process.env.CRICTL;
 const quiet = { debug() {}, warn() {}, error() {} };
@@ -37,7 +38,11 @@ before(async () => {
   streaming = new StreamingServer({ runtime, log: quiet });
   await streaming.listen();
   cri = new CriServer({
-    runtime: { ...runtimeHandlers({ version: 'test', config: () => ({}) }), ...streamingHandlers(streaming) },
+    runtime: {
+      ...runtimeHandlers({ version: 'test', config: () => ({}) }),
+      ...streamingHandlers(streaming),
+      ...execSyncHandlers(runtime),
+    },
     images: {},
     log: quiet,
   });
@@ -148,4 +153,22 @@ test("crictl port-forward: a local port reaches the pod's, both ways", { skip: !
   } finally {
     p.kill('SIGINT');
   }
+});
+
+test('ExecSync through the socket: output as bytes, the exit code; a timeout is DEADLINE_EXCEEDED', async () => {
+  const r = await call('ExecSync', { container_id: 'c1', cmd: ['echo', 'sync'], timeout: 5 });
+  assert.deepEqual(r, { stdout: Buffer.from('sync\n'), stderr: Buffer.from('err\n'), exit_code: 0 });
+  await assert.rejects(call('ExecSync', { container_id: 'c1', cmd: ['sleep', '30'], timeout: 1 }), {
+    code: grpc.status.DEADLINE_EXCEEDED,
+  });
+});
+
+test('crictl exec --sync: output and exit code; its --timeout kills the command', { skip: !CRICTL }, async () => {
+  // crictl 1.26 prints the command's stdout, then its stderr, each with a newline of its own.
+  const r = await crictl(['exec', '-s', 'c1', 'echo', 'probe']);
+  assert.equal(r.stdout, 'probe\n\nerr\n\n', r.stderr);
+  assert.equal(r.code, 0);
+  const slow = await crictl(['exec', '-s', '--timeout', '1', 'c1', 'sleep', '30']);
+  assert.notEqual(slow.code, 0);
+  assert.match(slow.stderr, /DeadlineExceeded|deadline exceeded/);
 });

@@ -13,6 +13,7 @@ import {
   unauthorized,
   unavailable,
   alreadyExists,
+  deadlineExceeded,
 } from './index.ts';
 
 test('categories map to Docker status codes', () => {
@@ -54,5 +55,6 @@ test('categories map to gRPC status codes for the CRI', () => {
   assert.equal(grpcCode(unauthorized('login')), GrpcCode.UNAUTHENTICATED);
   assert.equal(grpcCode(unavailable('registry down')), GrpcCode.UNAVAILABLE);
   assert.equal(grpcCode(notImplemented('not yet')), GrpcCode.UNIMPLEMENTED);
+  assert.equal(grpcCode(deadlineExceeded('timeout 1s exceeded')), GrpcCode.DEADLINE_EXCEEDED);
   assert.equal(grpcCode(new Error('boom')), GrpcCode.INTERNAL);
 });

@@ -17,6 +17,7 @@ export type Category =
   | 'Unavailable'
   | 'NotImplemented'
   | 'NotModified'
+  | 'DeadlineExceeded'
   | 'Internal';
 
 export class BerthError extends Error {
@@ -42,6 +43,8 @@ export const unavailable = make('Unavailable');
 export const notImplemented = make('NotImplemented');
 export const notModified = make('NotModified');
 export const internal = make('Internal');
+/** A call's own time limit ran out (CRI ExecSync's timeout): not the system's fault, not retried as is. */
+export const deadlineExceeded = make('DeadlineExceeded');
 
 /**
  * The category of an error: that of the first typed error on its `cause` chain, so wrapping a
@@ -135,6 +138,8 @@ export function grpcCode(err: unknown): number {
       return GrpcCode.UNAVAILABLE;
     case 'NotImplemented':
       return GrpcCode.UNIMPLEMENTED;
+    case 'DeadlineExceeded':
+      return GrpcCode.DEADLINE_EXCEEDED;
     default:
       return GrpcCode.INTERNAL;
   }

@@ -1,7 +1,8 @@
 /**
  * A StreamingRuntime for tests, with commands whose output says what the protocol carried:
  * `cat` copies stdin to stdout until stdin ends (exit 0); `exit N` ends with N; `echo A B`
- * writes "A B\n" to stdout and "err\n" to stderr; `size` waits for a terminal size and
+ * writes "A B\n" to stdout and "err\n" to stderr; `sleep N` runs N seconds or until its signal
+ * kills it (then listed in `killed`); `flood N` writes N bytes; `size` waits for a terminal size and
  * prints "WxH\n"; `fail` throws. attach writes "attached\n", then copies stdin like `cat`.
  * portForward connects to 127.0.0.1:<port> — a local server stands for the pod's.
  */
@@ -29,11 +30,13 @@ function copy(from: Readable | undefined, to: Writable | undefined): Promise<voi
   });
 }
 
-export function fakeStreamingRuntime(): StreamingRuntime & { calls: string[] } {
+export function fakeStreamingRuntime(): StreamingRuntime & { calls: string[]; killed: string[] } {
   const calls: string[] = [];
+  const killed: string[] = [];
   return {
     calls,
-    async exec(req, io) {
+    killed,
+    async exec(req, io, signal) {
       calls.push(`exec ${req.containerId} ${req.cmd.join(' ')}`);
       const [cmd, ...args] = req.cmd;
       switch (cmd) {
@@ -45,6 +48,20 @@ export function fakeStreamingRuntime(): StreamingRuntime & { calls: string[] } {
         case 'echo':
           io.stdout?.write(`${args.join(' ')}\n`);
           io.stderr?.write('err\n');
+          return 0;
+        case 'sleep':
+          // Runs until killed: the signal is the kill.
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, Number(args[0] ?? 60) * 1000);
+            signal.addEventListener('abort', () => {
+              clearTimeout(t);
+              resolve();
+            });
+          });
+          killed.push(req.containerId);
+          return signal.aborted ? 137 : 0;
+        case 'flood':
+          io.stdout?.write(Buffer.alloc(Number(args[0]), 'x'));
           return 0;
         case 'size':
           return await new Promise<number>((resolve) =>
