@@ -49,7 +49,7 @@ export interface CriServerOptions {
 
 /** The message a caller sees for a method Berth does not serve yet. */
 export function unimplementedMessage(method: string): string {
-  return `${method} is not implemented by Berth yet: its CRI serves images, version and status so far`;
+  return `${method} is not implemented by Berth yet: its CRI serves images, version, status and exec so far`;
 }
 
 export class CriServer {
