@@ -14,6 +14,9 @@ DEB_PACKAGES+=(openssl)
 # berth-vm, the micro-VM runtime: qemu's microvm machine and virtiofsd (scripts/setup-vm.sh
 # makes the guest's kernel and initramfs).
 DEB_PACKAGES+=(qemu-system-x86)
+# CRI pods' networking: the standard CNI plugins (bridge, host-local, portmap, loopback...) in
+# /usr/lib/cni (src/cni plans their calls; its tests ask them their versions).
+DEB_PACKAGES+=(containernetworking-plugins)
 # e2e/dashboard.test.ts renders the dashboard's page in a real (headless) browser.
 DEB_PACKAGES+=(chromium-headless-shell)
 

@@ -109,3 +109,24 @@ test("containers get nofile 1024:524288 unless told otherwise, never above berth
   ]);
   assert.equal(containerDefaults(parseFlags(['--no-new-privileges']), 1).noNewPrivileges, true);
 });
+
+test('registry hosts: hosts.toml in the certs directories, registries.conf only when named', () => {
+  assert.equal(parseFlags([]).registriesConf, '');
+  const c = parseFlags([
+    '--registry-certs-dir',
+    '/etc/containerd/certs.d',
+    '--registry-certs-dir=/etc/docker/certs.d',
+    '--registries-conf=/etc/containers/r.conf',
+  ]);
+  assert.deepEqual(c.registryCertsDirs, ['/etc/containerd/certs.d', '/etc/docker/certs.d']);
+  assert.equal(c.registriesConf, '/etc/containers/r.conf');
+});
+
+test('CNI: /etc/cni/net.d and Debian then upstream plugin dirs by default; --cni-bin-dir repeated or colon-separated', () => {
+  const d = parseFlags([]);
+  assert.equal(d.cniConfDir, '/etc/cni/net.d');
+  assert.deepEqual(d.cniBinDirs, ['/usr/lib/cni', '/opt/cni/bin']);
+  const c = parseFlags(['--cni-conf-dir=/tmp/net.d', '--cni-bin-dir', '/a:/b', '--cni-bin-dir=/c']);
+  assert.equal(c.cniConfDir, '/tmp/net.d');
+  assert.deepEqual(c.cniBinDirs, ['/a', '/b', '/c']);
+});

@@ -4,6 +4,7 @@
 import { invalidArgument } from '../errdefs/index.ts';
 import { checkRegistryConfig } from '../registry/index.ts';
 import { DEFAULT_CERTS_DIRS } from '../tls/index.ts';
+import { DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR } from '../cni/index.ts';
 import { normalizeHosts, resolveApiTls, type ApiTls, type ApiTlsFlags } from './apitls.ts';
 
 export interface DaemonConfig {
@@ -26,7 +27,7 @@ export interface DaemonConfig {
   insecureRegistries: string[];
   /** `--registry-mirror`: where docker.io pulls go. */
   registryMirrors: string[];
-  /** `--registry-certs-dir`: where registry CAs and client certificates are looked up, by host. */
+  /** `--registry-certs-dir`: where registry CAs, client certificates and hosts.toml files are looked up, by host. */
   registryCertsDirs: string[];
   /** `--tls`, `--tlsverify`, `--tlscacert`, `--tlscert`, `--tlskey` as given. */
   tlsFlags: ApiTlsFlags;
@@ -36,6 +37,14 @@ export interface DaemonConfig {
   defaultUlimits: Array<{ Name: string; Soft: number; Hard: number }>;
   /** `--no-new-privileges`: containers get no_new_privs unless they opt out. */
   noNewPrivileges: boolean;
+  /** `--registries-conf`: a containers-registries.conf(5) file; empty for none. */
+  registriesConf: string;
+  /** `--cri`: serve the Kubernetes CRI on `<exec-root>/cri.sock`. */
+  cri: boolean;
+  /** `--cni-conf-dir`: where the pods' CNI network configuration is read. */
+  cniConfDir: string;
+  /** `--cni-bin-dir`: where CNI plugins are looked up, in order. */
+  cniBinDirs: string[];
 }
 
 export function defaultConfig(): DaemonConfig {
@@ -62,6 +71,10 @@ export function defaultConfig(): DaemonConfig {
     apiTls: { enabled: false, verifyClients: false, explicit: false, ca: '', cert: '', key: '' },
     defaultUlimits: [],
     noNewPrivileges: false,
+    registriesConf: '',
+    cri: true,
+    cniConfDir: DEFAULT_CNI_CONF_DIR,
+    cniBinDirs: [...DEFAULT_CNI_BIN_DIRS],
   };
 }
 
@@ -83,6 +96,9 @@ const VALUE_FLAGS = new Set([
   'tlscert',
   'tlskey',
   'default-ulimit',
+  'registries-conf',
+  'cni-conf-dir',
+  'cni-bin-dir',
 ]);
 const BOOL_FLAGS = new Set([
   'live-restore',
@@ -90,6 +106,7 @@ const BOOL_FLAGS = new Set([
   'icc',
   'ip-forward',
   'userland-proxy',
+  'cri',
   'debug',
   'D',
   'tls',
@@ -118,7 +135,8 @@ Options:
       --dns list                DNS server to use
       --insecure-registry list  Registries spoken to over plain HTTP (CIDR or host[:port]; loopback always is)
       --registry-mirror list    Registry mirror for docker.io (the only way to pull docker.io images here)
-      --registry-certs-dir list Where registry certificates are looked up by host (default /etc/berth/certs.d and /etc/docker/certs.d)
+      --registry-certs-dir list Where registry certificates and hosts.toml files are looked up by host (default /etc/berth/certs.d and /etc/docker/certs.d)
+      --registries-conf string  A containers-registries.conf(5) file: [[registry]] locations and mirrors
       --default-ulimit ulimit   Default ulimits for containers (default nofile=1024:524288, capped at berthd's own hard limit)
       --no-new-privileges       Set no-new-privileges by default for new containers
       --tls                     Use TLS; implied by --tlsverify
@@ -126,6 +144,9 @@ Options:
       --tlscert string          Path to TLS certificate file (default "~/.docker/cert.pem")
       --tlskey string           Path to TLS key file (default "~/.docker/key.pem")
       --tlsverify               Use TLS and verify the remote
+      --cri                     Serve the Kubernetes CRI (v1) on unix://<exec-root>/cri.sock (default true; --cri=false turns it off)
+      --cni-conf-dir string     Where the pods' CNI network configuration is read (default "/etc/cni/net.d")
+      --cni-bin-dir list        Where CNI plugins are looked up, in order (default /usr/lib/cni and /opt/cni/bin)
   -v, --version                 Print version information and quit
 `;
 
@@ -190,6 +211,7 @@ export function parseFlags(
     v: 'version',
   };
   const certsDirs: string[] = [];
+  const cniBinDirs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!;
     let value: string | undefined;
@@ -231,6 +253,9 @@ export function parseFlags(
           break;
         case 'userland-proxy':
           cfg.userlandProxy = on;
+          break;
+        case 'cri':
+          cfg.cri = on;
           break;
         case 'debug':
         case 'D':
@@ -300,12 +325,23 @@ export function parseFlags(
         cfg.defaultUlimits = [...cfg.defaultUlimits.filter((x) => x.Name !== u.Name), u];
         break;
       }
+      case 'registries-conf':
+        cfg.registriesConf = value;
+        break;
+      case 'cni-conf-dir':
+        cfg.cniConfDir = value;
+        break;
+      case 'cni-bin-dir':
+        // Repeated, or one colon-separated list as CNI_PATH spells it.
+        cniBinDirs.push(...value.split(':').filter(Boolean));
+        break;
       default:
         throw invalidArgument(`berthd: unknown flag: --${name}\nSee 'berthd --help'.`);
     }
   }
   checkRegistryConfig({ insecure: cfg.insecureRegistries, mirrors: cfg.registryMirrors });
   if (certsDirs.length) cfg.registryCertsDirs = certsDirs;
+  if (cniBinDirs.length) cfg.cniBinDirs = cniBinDirs;
   cfg.apiTls = resolveApiTls(cfg.tlsFlags, env);
   cfg.hosts = normalizeHosts(cfg.hosts, cfg.apiTls.enabled, `${cfg.execRoot}/berth.sock`);
   if (!cfg.pidfile) cfg.pidfile = `${cfg.execRoot}/berthd.pid`;

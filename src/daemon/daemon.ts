@@ -13,6 +13,17 @@ import type { RuntimeDriver } from '../runtime/index.ts';
 import { ContentStore } from '../content/index.ts';
 import { Snapshotter } from '../snapshots/index.ts';
 import { ImageStore } from '../images/index.ts';
+import { checkRegistryFiles } from '../registry/index.ts';
+import {
+  CriServer,
+  execRuntime,
+  execSyncHandlers,
+  imageHandlers,
+  runtimeHandlers,
+  streamingHandlers,
+} from '../cri/index.ts';
+import { StreamingServer } from '../streaming/index.ts';
+import { loadCni } from '../cni/index.ts';
 import { EventBus } from '../events/index.ts';
 import { ImageService } from '../services/images/index.ts';
 import { ContainerService, type Runtimes } from '../services/containers/index.ts';
@@ -49,6 +60,9 @@ export class Daemon {
   private runtimes?: Runtimes<RuntimeDriver>;
   readonly events = new EventBus();
   private listeners: Listener[] = [];
+  private cri?: CriServer;
+  private streaming?: StreamingServer;
+  private execs?: ExecService;
   private db?: MetadataDb;
   images?: ImageService;
   containers?: ContainerService;
@@ -108,7 +122,9 @@ export class Daemon {
       insecure: c.insecureRegistries,
       mirrors: c.registryMirrors,
       certsDirs: c.registryCertsDirs,
+      registriesConf: c.registriesConf || undefined,
     };
+    await checkRegistryFiles(this.images.registry);
 
     this.volumes = new VolumeService(
       await LocalDriver.open(join(c.dataRoot, 'volumes'), this.host),
@@ -160,6 +176,7 @@ export class Daemon {
     });
     await fs.mkdir(join(c.dataRoot, 'containers'), { recursive: true, mode: 0o710 });
     const execs = new ExecService({ containers: this.containers, runtimes, events: this.events });
+    this.execs = execs;
     // Before restore: containers its restart policies start are watched like any other.
     this.health = new HealthMonitor({ containers: this.containers, execs, events: this.events, log: this.log });
     // Addresses of containers that no longer run go back to the pool (a crash left them).
@@ -233,6 +250,51 @@ export class Daemon {
         this.log.warn(`could not change group ${h.slice(7)} to ${c.group}: group ${c.group} not found`);
       this.log.info(`API listen on ${h.replace(/^unix:\/\//, '')}`);
     }
+    if (c.cri) {
+      const images = this.images;
+      // Exec's URLs point here; it listens on loopback only, as kubelet's and containerd's do.
+      const execs = this.execs!;
+      const streamingRuntime = execRuntime(execs);
+      this.streaming = new StreamingServer({ runtime: streamingRuntime, log: this.log });
+      const streamingUrl = await this.streaming.listen();
+      this.log.info(`CRI streaming server on ${streamingUrl}`);
+      const streams = streamingHandlers(this.streaming);
+      this.cri = new CriServer({
+        runtime: {
+          // Attach and PortForward need CRI containers and sandboxes: UNIMPLEMENTED until then.
+          Exec: streams.Exec!,
+          ...execSyncHandlers(streamingRuntime),
+          ...runtimeHandlers({
+            version: BERTH_VERSION,
+            config: () => ({
+              dataRoot: c.dataRoot,
+              execRoot: c.execRoot,
+              imageFsRoot: images.fsRoot,
+              registry: images.registry,
+              cniConfDir: c.cniConfDir,
+              cniBinDirs: c.cniBinDirs,
+            }),
+            // Read at each call, as kubelet polls Status: a network dropped in later is seen.
+            cni: async () => {
+              const s = await loadCni(c.cniConfDir, c.cniBinDirs);
+              return {
+                network: s.network
+                  ? { name: s.network.name, file: s.network.file, cniVersion: s.network.cniVersion }
+                  : null,
+                skipped: s.skipped,
+                missingPlugins: s.missing,
+              };
+            },
+          }),
+        },
+        images: imageHandlers({ images, tmp: join(c.dataRoot, 'tmp') }),
+        log: this.log,
+        socketGid,
+      });
+      const sock = join(c.execRoot, 'cri.sock');
+      await this.cri.listen(sock);
+      this.log.info(`CRI listen on ${sock}`);
+    }
     this.log.info(`berthd ${BERTH_VERSION} started (data-root ${c.dataRoot}, exec-root ${c.execRoot})`);
   }
 
@@ -251,6 +313,8 @@ export class Daemon {
   }
 
   async shutdown(): Promise<void> {
+    await this.cri?.close().catch((e) => this.log.warn(`CRI shutdown: ${(e as Error).message}`));
+    await this.streaming?.close().catch((e) => this.log.warn(`CRI streaming shutdown: ${(e as Error).message}`));
     for (const l of this.listeners) await close(l);
     this.health?.stop();
     await this.containers?.shutdown();

@@ -224,6 +224,16 @@ export class RegistryClient {
     };
   }
 
+  /** The `host:port` being spoken to, to which the endpoint's credentials and settings are sent. */
+  private get host(): string {
+    return new URL(this.current).host;
+  }
+
+  /** The distribution API's root on this endpoint, `/v2` by the spec. */
+  private get root(): string {
+    return this.endpoint.apiRoot ?? '/v2';
+  }
+
   // ------------------------------------------------------------------ transport
 
   private raw(
@@ -235,9 +245,15 @@ export class RegistryClient {
     return new Promise((resolve, reject) => {
       const fn = url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : undefined;
       if (!fn) return reject(invalidArgument(`registry URL "${url.href}": unsupported protocol`));
+      // The endpoint's own settings (hosts.toml) hold for its host only, not for a redirect elsewhere.
+      const own = url.host === this.host ? this.endpoint : undefined;
       const req = fn(
         url,
-        { method, headers: { 'User-Agent': 'berth', ...headers }, ...this.tlsOptions(url) },
+        {
+          method,
+          headers: { 'User-Agent': 'berth', ...own?.headers, ...headers } as OutgoingHttpHeaders,
+          ...this.tlsOptions(url),
+        },
         (res) => {
           // A connection reset while a response is only being drained must not be an unhandled
           // 'error' event (that would end the daemon); readers attach their own handlers.
@@ -245,6 +261,17 @@ export class RegistryClient {
           resolve(res);
         },
       );
+      const dial = own?.dialTimeoutMs;
+      if (dial)
+        req.once('socket', (sock) => {
+          if (!sock.connecting) return;
+          const t = setTimeout(
+            () => req.destroy(unavailable(`${method} ${url.href}: no connection within ${dial} ms`)),
+            dial,
+          );
+          sock.once('connect', () => clearTimeout(t));
+          sock.once('close', () => clearTimeout(t));
+        });
       req.setTimeout(IDLE_TIMEOUT_MS, () =>
         req.destroy(unavailable(`${method} ${url.href}: no answer for ${IDLE_TIMEOUT_MS / 1000}s`)),
       );
@@ -263,7 +290,7 @@ export class RegistryClient {
   }
 
   private authHeader(scopes: string[], host: string): string | undefined {
-    if (host !== new URL(this.current).host) return undefined;
+    if (host !== this.host) return undefined;
     const ch = this.challenge;
     if (!ch) return undefined;
     if (ch.scheme === 'basic') {
@@ -370,7 +397,7 @@ export class RegistryClient {
         continue;
       }
       this.settled = true;
-      if (res.statusCode === 401 && !answered && !o.stream && url.host === new URL(this.current).host) {
+      if (res.statusCode === 401 && !answered && !o.stream && url.host === this.host) {
         res.resume();
         answered = true;
         await this.authenticate(res.headers['www-authenticate'], o.scopes);
@@ -412,19 +439,21 @@ export class RegistryClient {
 
   /** `GET /v2/`: is this a registry, and do these credentials work? (docker login) */
   async checkLogin(): Promise<void> {
-    const res = await this.send('GET', '/v2/', { scopes: [] });
+    const res = await this.send('GET', `${this.root}/`, { scopes: [] });
     res.resume();
     if (res.statusCode === 200) return;
-    if (res.statusCode === 401)
-      throw Object.assign(unauthorized(`login attempt to ${this.current}/v2/ failed with status: 401 Unauthorized`), {
+    if (res.statusCode === 401) {
+      const url = `${this.current}${this.root}/`;
+      throw Object.assign(unauthorized(`login attempt to ${url} failed with status: 401 Unauthorized`), {
         atRegistry: true,
       });
-    throw unavailable(`login to ${this.endpoint.name}: /v2/ answered ${res.statusCode}`);
+    }
+    throw unavailable(`login to ${this.endpoint.name}: ${this.root}/ answered ${res.statusCode}`);
   }
 
   /** A manifest, index or list by tag or digest; its digest is checked when asked by digest. */
   async getManifest(repo: string, ref: string): Promise<FetchedManifest> {
-    const res = await this.send('GET', `/v2/${repo}/manifests/${ref}`, {
+    const res = await this.send('GET', `${this.root}/${repo}/manifests/${ref}`, {
       scopes: [repoScope(repo, 'pull')],
       follow: true,
       headers: { Accept: MANIFEST_ACCEPT.join(', ') },
@@ -451,7 +480,7 @@ export class RegistryClient {
   /** Every tag of a repository (`docker pull -a`), following the registry's pagination. */
   async listTags(repo: string, max = 10_000): Promise<string[]> {
     const tags: string[] = [];
-    let next: string | undefined = `/v2/${repo}/tags/list?n=1000`;
+    let next: string | undefined = `${this.root}/${repo}/tags/list?n=1000`;
     for (let pages = 0; next && pages < 100; pages++) {
       const res = await this.send('GET', next, { scopes: [repoScope(repo, 'pull')], follow: true });
       if (res.statusCode !== 200) throw await this.failure(res, `tags of ${repo}`);
@@ -484,7 +513,7 @@ export class RegistryClient {
   async openBlob(repo: string, desc: Pick<Descriptor, 'digest' | 'size'>): Promise<Readable> {
     if (!isDigest(desc.digest)) throw invalidArgument(`blob "${String(desc.digest)}": not a sha256 digest`);
     if (!Number.isSafeInteger(desc.size) || desc.size < 0) throw invalidArgument(`blob ${desc.digest}: bad size`);
-    const res = await this.send('GET', `/v2/${repo}/blobs/${desc.digest}`, {
+    const res = await this.send('GET', `${this.root}/${repo}/blobs/${desc.digest}`, {
       scopes: [repoScope(repo, 'pull')],
       follow: true,
     });
@@ -494,7 +523,7 @@ export class RegistryClient {
 
   /** `HEAD` a blob: its size if the repository has it. */
   async statBlob(repo: string, digest: Digest, scopes = [repoScope(repo, 'pull,push')]): Promise<number | undefined> {
-    const res = await this.send('HEAD', `/v2/${repo}/blobs/${digest}`, { scopes, follow: true });
+    const res = await this.send('HEAD', `${this.root}/${repo}/blobs/${digest}`, { scopes, follow: true });
     res.resume();
     if (res.statusCode === 200) return Number(res.headers['content-length'] ?? 0);
     if (res.statusCode === 404) return undefined;
@@ -507,7 +536,7 @@ export class RegistryClient {
    */
   async mountBlob(repo: string, digest: Digest, from: string): Promise<boolean> {
     const q = new URLSearchParams({ mount: digest, from });
-    const res = await this.send('POST', `/v2/${repo}/blobs/uploads/?${q}`, {
+    const res = await this.send('POST', `${this.root}/${repo}/blobs/uploads/?${q}`, {
       scopes: [repoScope(repo, 'pull,push'), repoScope(from, 'pull')],
       body: Buffer.alloc(0),
       headers: { 'Content-Length': 0 },
@@ -525,7 +554,7 @@ export class RegistryClient {
    */
   async pushBlob(repo: string, desc: Pick<Descriptor, 'digest' | 'size'>, body: Readable): Promise<void> {
     const scopes = [repoScope(repo, 'pull,push')];
-    const start = await this.send('POST', `/v2/${repo}/blobs/uploads/`, {
+    const start = await this.send('POST', `${this.root}/${repo}/blobs/uploads/`, {
       scopes,
       body: Buffer.alloc(0),
       headers: { 'Content-Length': 0 },
@@ -558,7 +587,7 @@ export class RegistryClient {
    */
   async pushBlobStream(repo: string, body: Readable): Promise<{ digest: Digest; size: number }> {
     const scopes = [repoScope(repo, 'pull,push')];
-    const start = await this.send('POST', `/v2/${repo}/blobs/uploads/`, {
+    const start = await this.send('POST', `${this.root}/${repo}/blobs/uploads/`, {
       scopes,
       body: Buffer.alloc(0),
       headers: { 'Content-Length': 0 },
@@ -604,7 +633,7 @@ export class RegistryClient {
 
   /** `PUT` a manifest under a tag or digest; returns the digest of its bytes. */
   async putManifest(repo: string, ref: string, mediaType: string, bytes: Buffer): Promise<Digest> {
-    const res = await this.send('PUT', `/v2/${repo}/manifests/${ref}`, {
+    const res = await this.send('PUT', `${this.root}/${repo}/manifests/${ref}`, {
       scopes: [repoScope(repo, 'pull,push')],
       body: bytes,
       headers: { 'Content-Type': mediaType, 'Content-Length': bytes.length },

@@ -19,6 +19,10 @@ export {
   type EndpointTls,
   type RegistryConfig,
 } from './endpoint.ts';
+// Per-registry hosts (mirrors, plain HTTP, certificates): containerd's hosts.toml, registries.conf.
+export { registryHosts, allRegistryHosts, checkRegistryFiles, type RegistryHost, type ImageName } from './mirrors.ts';
+export { parseHostsToml, readHostsDirs, type HostEntry, type Capability } from './hosts.ts';
+export { parseRegistriesConf, matchRule, type RegistryRule, type MirrorRule } from './registriesconf.ts';
 export {
   choosePlatform,
   isIndex,

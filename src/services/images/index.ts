@@ -33,7 +33,13 @@ import {
   type ImageRunConfig,
   type Platform,
 } from '../../spec/index.ts';
-import { endpointFor, RegistryClient, type Credentials, type RegistryConfig } from '../../registry/index.ts';
+import {
+  allRegistryHosts,
+  registryHosts,
+  RegistryClient,
+  type Credentials,
+  type RegistryConfig,
+} from '../../registry/index.ts';
 import type {
   ContainerConfig,
   DistributionInspect,
@@ -45,8 +51,10 @@ import type {
 } from '../../api/types/index.ts';
 import { distributionInspect, pullAllTags, pullImage, type PullResult } from './pull.ts';
 import { planPush, pushImage, type PushPlan, type PushOptions } from './push.ts';
+import { UsageCache, type FsUsage } from './fsusage.ts';
 
 export { parsePlatform, type PullResult } from './pull.ts';
+export type { FsUsage } from './fsusage.ts';
 export type { PushPlan } from './push.ts';
 
 /** Who uses an image: the container service answers. */
@@ -58,12 +66,25 @@ export class ImageService {
   usage: ImageUsage = () => [];
   /** Top layers of containers' root file systems: kept even when their image is deleted. */
   layersInUse: () => Set<string> = () => new Set();
-  /** `--insecure-registry` and `--registry-mirror`: set by the daemon. */
+  /** `--insecure-registry`, `--registry-mirror`, the hosts directory and registries.conf: set by the daemon. */
   registry: RegistryConfig = { insecure: [], mirrors: [] };
+
+  private readonly disk: UsageCache;
 
   constructor(store: ImageStore, events: EventBus) {
     this.store = store;
     this.events = events;
+    this.disk = new UsageCache([store.snapshots.root, store.content.root]);
+  }
+
+  /** Where the unpacked layers live: the image file system the CRI reports. */
+  get fsRoot(): string {
+    return this.store.snapshots.root;
+  }
+
+  /** Disk and inodes the layers and blobs take (at most ten seconds old). */
+  fsUsage(): Promise<FsUsage> {
+    return this.disk.get();
   }
 
   list(opts: { all?: boolean; dangling?: boolean; reference?: string[]; labels?: string[] } = {}): ImageSummary[] {
@@ -400,6 +421,11 @@ export class ImageService {
     return rs;
   }
 
+  /** Can any host serve this reference's registry (docker.io needs a mirror)? */
+  async reachable(ref: string): Promise<boolean> {
+    return (await allRegistryHosts(parseReference(ref), this.registry)).length > 0;
+  }
+
   /** What `docker push name[:tag]` would send; NotFound for an unknown local image. */
   planPush(name: string, tag?: string): PushPlan {
     return planPush({ store: this.store }, name, tag);
@@ -417,7 +443,8 @@ export class ImageService {
   async login(server: string, creds: Credentials): Promise<void> {
     let host = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
     if (!host || host === 'index.docker.io' || host === 'registry-1.docker.io') host = 'docker.io';
-    const client = new RegistryClient(endpointFor(host, this.registry, 'push'), creds);
+    const [h] = await registryHosts({ domain: host, path: '' }, this.registry, 'push');
+    const client = new RegistryClient(h!.endpoint, creds);
     try {
       await client.checkLogin();
     } catch (e) {

@@ -20,13 +20,14 @@ import { byteMeter, type Image, type ImageStore, type Progress } from '../../ima
 import type { DistributionInspect } from '../../api/types/index.ts';
 import {
   choosePlatform,
-  endpointFor,
   isIndex,
   parseImageManifest,
   RegistryClient,
+  registryHosts,
   type Credentials,
   type FetchedManifest,
   type RegistryConfig,
+  type RegistryHost,
 } from '../../registry/index.ts';
 import {
   chainIds,
@@ -120,6 +121,54 @@ function meterFor(total: number, emit: (current: number) => void) {
   return byteMeter(Math.max(32 * 1024, Math.floor(total / 100)), emit);
 }
 
+/** Where a pull's content comes from: the host, its client, the repository's path there. */
+interface Source {
+  client: RegistryClient;
+  repo: string;
+  /** The manifest (or index) the reference names. */
+  top: FetchedManifest;
+}
+
+/**
+ * The host to pull `ref` from (mirrors.ts has the order): a tag is resolved on the first host
+ * that may resolve and answers; the content comes from the first host that may pull and has
+ * that digest. Every host failing gives the first one's error, as containerd reports it.
+ */
+async function findSource(hosts: RegistryHost[], ref: Reference, creds?: Credentials): Promise<Source> {
+  const clients = new Map<RegistryHost, RegistryClient>();
+  const clientOf = (h: RegistryHost) => {
+    let c = clients.get(h);
+    if (!c) clients.set(h, (c = new RegistryClient(h.endpoint, creds)));
+    return c;
+  };
+  let firstError: unknown;
+  let top: FetchedManifest | undefined;
+  let resolvedBy: RegistryHost | undefined;
+  if (!ref.digest) {
+    for (const h of hosts.filter((x) => x.capabilities.includes('resolve'))) {
+      try {
+        top = await clientOf(h).getManifest(h.repo, ref.tag ?? 'latest');
+        resolvedBy = h;
+        break;
+      } catch (e) {
+        firstError ??= e;
+      }
+    }
+    if (!top) throw firstError ?? unavailable(`no host of registry "${ref.domain}" may resolve tags`);
+  }
+  const digest = ref.digest ?? top!.digest;
+  for (const h of hosts.filter((x) => x.capabilities.includes('pull'))) {
+    if (h === resolvedBy) return { client: clientOf(h), repo: h.repo, top: top! };
+    try {
+      const m = await clientOf(h).getManifest(h.repo, digest);
+      return { client: clientOf(h), repo: h.repo, top: top ?? m };
+    } catch (e) {
+      firstError ??= e;
+    }
+  }
+  throw firstError ?? unavailable(`no host of registry "${ref.domain}" may pull ${digest}`);
+}
+
 export async function pullImage(d: PullDeps, ref: Reference, o: PullOptions): Promise<PullResult> {
   const out = o.out;
   const name = familiarString(ref);
@@ -129,28 +178,29 @@ export async function pullImage(d: PullDeps, ref: Reference, o: PullOptions): Pr
       `pull access denied for ${familiarString({ domain: ref.domain, path: ref.path })}, repository does not exist or may require 'docker login': ${registrySaid(e)}`,
       e,
     );
-  const client = new RegistryClient(endpointFor(ref.domain, d.registry), o.creds);
+  const hosts = await registryHosts(ref, d.registry, 'pull');
 
-  let top: FetchedManifest;
+  let source: Source;
   try {
-    top = await client.getManifest(ref.path, want);
+    source = await findSource(hosts, ref, o.creds);
   } catch (e) {
     const cat = categoryOf(e);
     if (cat === 'Unauthorized' || cat === 'Forbidden') throw denied(e);
     if (cat === 'NotFound') throw notFound(`manifest for ${name} not found: ${registrySaid(e)}`, e);
     throw e;
   }
+  const { client, repo, top } = source;
   let manifest = top;
   if (isIndex(top)) {
     const entry = choosePlatform(top, o.platform ?? hostPlatform());
-    manifest = await client.getManifest(ref.path, entry.digest);
+    manifest = await client.getManifest(repo, entry.digest);
     if (isIndex(manifest)) throw invalidArgument(`manifest ${entry.digest}: an index inside an index is not supported`);
   }
   const im = parseImageManifest(manifest);
   // dockerd names a digest pull by its whole reference, a tag pull by its tag.
   out({ status: `Pulling from ${ref.path}`, id: ref.digest ? `${ref.domain}/${ref.path}@${ref.digest}` : want });
 
-  const configBytes = await client.getBlob(ref.path, im.config);
+  const configBytes = await client.getBlob(repo, im.config);
   let config: ImageConfig;
   try {
     config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
@@ -172,7 +222,7 @@ export async function pullImage(d: PullDeps, ref: Reference, o: PullOptions): Pr
   // What the name pointed at before: the same image means "up to date" (a tag or a digest).
   const previous = d.store.idOf(name);
   let image = d.store.find(im.config.digest);
-  if (!image) image = await fetchLayers(d, client, ref, im.layers, diffIds, configBytes, o);
+  if (!image) image = await fetchLayers(d, source, ref, im.layers, diffIds, configBytes, o);
   if (ref.tag !== undefined) d.store.tag(image.id, name);
   d.store.addRepoDigest(image.id, ref, top.digest);
   out({ status: `Digest: ${top.digest}` });
@@ -207,7 +257,7 @@ function heldByOthers(store: ImageStore, chain: string): boolean {
 
 async function fetchLayers(
   d: PullDeps,
-  client: RegistryClient,
+  { client, repo }: Source,
   ref: Reference,
   layers: Descriptor[],
   diffIds: Digest[],
@@ -256,7 +306,7 @@ async function fetchLayers(
       const id = shortId(l.digest);
       const file = join(d.tmp, `pull-${randomBytes(8).toString('hex')}`);
       files.push(file);
-      const src = await client.openBlob(ref.path, l);
+      const src = await client.openBlob(repo, l);
       open.add(src);
       try {
         checkAbort();
@@ -375,15 +425,15 @@ export async function distributionInspect(
   ref: Reference,
   creds?: Credentials,
 ): Promise<DistributionInspect> {
-  const client = new RegistryClient(endpointFor(ref.domain, d.registry), creds);
-  let m: FetchedManifest;
+  let source: Source;
   try {
-    m = await client.getManifest(ref.path, ref.digest ?? ref.tag ?? 'latest');
+    source = await findSource(await registryHosts(ref, d.registry, 'pull'), ref, creds);
   } catch (e) {
     const cat = categoryOf(e);
     if (cat === 'NotFound') throw notFound(registrySaid(e), e);
     throw e;
   }
+  const { client, repo, top: m } = source;
   const descriptor = { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length };
   if (isIndex(m)) {
     const j = JSON.parse(m.bytes.toString('utf8')) as { manifests?: Array<{ platform?: Platform }> };
@@ -393,7 +443,7 @@ export async function distributionInspect(
     };
   }
   const im = parseImageManifest(m);
-  const config = JSON.parse((await client.getBlob(ref.path, im.config)).toString('utf8')) as ImageConfig;
+  const config = JSON.parse((await client.getBlob(repo, im.config)).toString('utf8')) as ImageConfig;
   return {
     Descriptor: descriptor,
     Platforms: [
@@ -407,10 +457,20 @@ export async function distributionInspect(
  * its own lines; the last status names the repository, as dockerd's does.
  */
 export async function pullAllTags(d: PullDeps, repo: Reference, o: PullOptions): Promise<PullResult[]> {
-  const client = new RegistryClient(endpointFor(repo.domain, d.registry), o.creds);
-  let tags: string[];
+  // Tags are listed where tags are resolved.
+  const hosts = (await registryHosts(repo, d.registry, 'pull')).filter((h) => h.capabilities.includes('resolve'));
+  let tags: string[] | undefined;
   try {
-    tags = await client.listTags(repo.path);
+    let firstError: unknown;
+    for (const h of hosts) {
+      try {
+        tags = await new RegistryClient(h.endpoint, o.creds).listTags(h.repo);
+        break;
+      } catch (e) {
+        firstError ??= e;
+      }
+    }
+    if (!tags) throw firstError ?? unavailable(`no host of registry "${repo.domain}" may list tags`);
   } catch (e) {
     const cat = categoryOf(e);
     if (cat === 'Unauthorized' || cat === 'Forbidden' || cat === 'NotFound') {

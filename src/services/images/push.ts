@@ -12,7 +12,7 @@ import { Transform } from 'node:stream';
 import { BerthError, notFound, unavailable } from '../../errdefs/index.ts';
 import { parallelGzip } from '../../archive/index.ts';
 import { byteMeter, type Image, type Progress } from '../../images/index.ts';
-import { endpointFor, RegistryClient, schema2Manifest, type Credentials } from '../../registry/index.ts';
+import { registryHosts, RegistryClient, schema2Manifest, type Credentials } from '../../registry/index.ts';
 import {
   familiarName,
   familiarString,
@@ -84,9 +84,10 @@ async function limited(n: number, jobs: Array<() => Promise<void>>, onQueued: (i
 export async function pushImage(d: PullDeps, plan: PushPlan, o: PushOptions): Promise<void> {
   const { repo } = plan;
   const out = o.out;
-  const client = new RegistryClient(endpointFor(repo.domain, d.registry, 'push'), o.creds);
+  const [host] = await registryHosts(repo, d.registry, 'push');
+  const client = new RegistryClient(host!.endpoint, o.creds);
   const registry = client.endpoint.name;
-  const path = repo.path;
+  const path = host!.repo;
   out({ status: `The push refers to repository [${repo.domain}/${path}]` });
   const check = () => {
     if (o.signal?.aborted) throw unavailable('push cancelled: the client went away');

@@ -188,7 +188,7 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
       const p = req.query.get('platform');
       let platform: Platform | undefined;
       if (p) platform = parsePlatform(p);
-      if (ref.domain === 'docker.io' && !d.images.registry.mirrors.length) {
+      if (ref.domain === 'docker.io' && !(await d.images.reachable(name))) {
         // No registry on the internet is reachable from here: say so, and how to get base images.
         const out = res.stream();
         await streamed(out, async () => {
@@ -198,7 +198,7 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
               `no registry can be reached from this daemon` +
               (local
                 ? ` (${name} is already present locally)`
-                : ` (base images can be made offline: berth image bootstrap busybox | debian:bookworm, or give berthd --registry-mirror)`),
+                : ` (base images can be made offline: berth image bootstrap busybox | debian:bookworm, or give berthd --registry-mirror or a docker.io/hosts.toml in /etc/berth/certs.d)`),
           );
         });
         return;
