@@ -14,6 +14,8 @@ DEB_PACKAGES+=(openssl)
 # berth-vm, the micro-VM runtime: qemu's microvm machine and virtiofsd (scripts/setup-vm.sh
 # makes the guest's kernel and initramfs).
 DEB_PACKAGES+=(qemu-system-x86)
+# e2e/images.test.ts makes multi-frame zstd layers with pzstd and zstd, as users do.
+DEB_PACKAGES+=(zstd)
 # e2e/dashboard.test.ts renders the dashboard's page in a real (headless) browser.
 DEB_PACKAGES+=(chromium-headless-shell)
 
