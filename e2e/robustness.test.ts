@@ -3,7 +3,7 @@
  * were not built (or were removed): berthd must say so and which command builds them, not
  * start and leave `docker run -i` waiting for its input (the test runs a copy of the checkout
  * without `build/berth-attach`, so this checkout's build/, which other tests use, is left
- * alone).
+ * alone). An attach whose client died: the daemon's shutdown must not wait for it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,17 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, symlinkSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO, docker } from './harness.ts';
+import {
+  REPO,
+  docker,
+  dockerOk,
+  startDaemon,
+  cleanup,
+  bootstrapBusybox,
+  eventually,
+  sleep,
+  DOCKER,
+} from './harness.ts';
 
 test('without build/berth-attach berthd refuses to start, names the missing helper and `npm run setup`', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-e2e-helpers-'));
@@ -56,4 +66,21 @@ test('without build/berth-attach berthd refuses to start, names the missing help
   });
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /Cannot connect to the Docker daemon/);
+});
+
+test('SIGTERM stops berthd promptly even with an attach whose client was killed', async (t) => {
+  const d = await startDaemon();
+  t.after(() => cleanup(d));
+  await bootstrapBusybox(d);
+  await dockerOk(d, ['run', '-d', '--name', 'att', '--stop-timeout', '1', 'busybox', 'sleep', '1000']);
+  // A client attached with no input to send, killed: its connection is left half-closed.
+  const client = spawn(DOCKER, ['attach', 'att'], { env: { ...process.env, DOCKER_HOST: d.host }, stdio: 'ignore' });
+  await sleep(1500);
+  client.kill('SIGKILL');
+  await sleep(500);
+  const stopped = new Promise<void>((r) => d.proc.once('exit', () => r()));
+  d.proc.kill('SIGTERM');
+  const inTime = await Promise.race([stopped.then(() => true), sleep(20_000).then(() => false)]);
+  assert.ok(inTime, `berthd still running 20 s after SIGTERM:\n${d.log()}`);
+  assert.ok(await eventually(() => /berthd stopped/.test(d.log())), d.log());
 });
