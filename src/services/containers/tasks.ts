@@ -130,6 +130,7 @@ export class Tasks {
       rootfs: join(dir, 'rootfs'),
       initPath: this.ctx.d.initPath,
       ipAddress: net.endpoint?.ipAddress,
+      ipv6Address: net.endpoint?.ipv6Address,
       netnsPath: net.netnsPath,
       mounts,
       dnsServer: net.dnsServer,
