@@ -104,6 +104,62 @@ test('ipam: a schema 1 database (IPv4 as integers) is converted, its allocations
   });
 });
 
+test('ipam: an owner asking for another address moves to it, and its old one is free again', () => {
+  withDir((dir) => {
+    const ipam = new Ipam(join(dir, 'ipam.db'));
+    ipam.setPool('n', { subnet: parsePrefix('10.64.0.0/29'), gateway: addr('10.64.0.1') });
+    assert.equal(ipam.allocate('n', 'a'), '10.64.0.2');
+    assert.equal(ipam.allocate('n', 'a', '10.64.0.5'), '10.64.0.5', 'a reconnect with --ip takes the new one');
+    assert.equal(ipam.lookup('n', 'a'), '10.64.0.5');
+    assert.equal(ipam.allocate('n', 'b', '10.64.0.2'), '10.64.0.2', 'the old address went with the move');
+    assert.throws(() => ipam.allocate('n', 'c', '10.64.0.5'), /Address already in use/);
+    assert.deepEqual(
+      ipam
+        .all()
+        .map((x) => `${x.owner}=${x.ip}`)
+        .sort(),
+      ['a=10.64.0.5', 'b=10.64.0.2'],
+    );
+    ipam.close();
+  });
+});
+
+test('ipam: pools are independent; a redefined pool keeps only what its new subnet holds; a deleted one frees all', () => {
+  withDir((dir) => {
+    const ipam = new Ipam(join(dir, 'ipam.db'));
+    ipam.setPool('x', { subnet: parsePrefix('10.65.0.0/24'), gateway: addr('10.65.0.1') });
+    ipam.setPool('y', { subnet: parsePrefix('10.66.0.0/24'), gateway: addr('10.66.0.1') });
+    assert.equal(ipam.allocate('x', 'a'), '10.65.0.2');
+    assert.equal(ipam.allocate('y', 'a'), '10.66.0.2', 'one owner, one address in each pool');
+    assert.equal(ipam.allocate('x', 'b', '10.65.0.200'), '10.65.0.200');
+    ipam.setPool('x', { subnet: parsePrefix('10.65.0.0/25'), gateway: addr('10.65.0.1') });
+    assert.equal(ipam.lookup('x', 'a'), '10.65.0.2', 'inside the new subnet: kept');
+    assert.equal(ipam.lookup('x', 'b'), undefined, 'outside it: dropped');
+    assert.equal(ipam.pool('x')?.subnet.bits, 25);
+    ipam.deletePool('x');
+    assert.equal(ipam.pool('x'), undefined);
+    assert.equal(ipam.lookup('x', 'a'), undefined);
+    assert.throws(() => ipam.allocate('x', 'c'), /network x not found/);
+    assert.deepEqual(
+      ipam.all().map((x) => `${x.pool}:${x.owner}=${x.ip}`),
+      ['y:a=10.66.0.2'],
+    );
+    ipam.close();
+  });
+});
+
+test('ipam: a requested address of the other family is not in the subnet', () => {
+  withDir((dir) => {
+    const ipam = new Ipam(join(dir, 'ipam.db'));
+    ipam.setPool('v4', { subnet: parsePrefix('10.67.0.0/24'), gateway: addr('10.67.0.1') });
+    ipam.setPool('v6', { subnet: parsePrefix('2001:db8:7::/64'), gateway: addr('2001:db8:7::1') });
+    assert.throws(() => ipam.allocate('v4', 'a', '2001:db8:7::5'), /Invalid address 2001:db8:7::5: It does not belong/);
+    assert.throws(() => ipam.allocate('v6', 'a', '10.67.0.5'), /Invalid address 10.67.0.5: It does not belong/);
+    assert.deepEqual(ipam.all(), []);
+    ipam.close();
+  });
+});
+
 test("cidr: the default bridge takes Docker's 172.17/16 when it is free, else a subnet no route uses", () => {
   assert.equal(formatFree([]), '172.17');
   assert.equal(formatFree(['172.17.0.0/16', '172.29.5.0/24', '192.0.2.0/24']), '172.30');
