@@ -177,11 +177,17 @@ test('names with spaces and the other characters dockerd takes; a blank one is r
     await dockerOk(d, ['run', '--rm', '--network', 'my net', 'busybox', 'ping', '-c', '1', '-W', '3', 'sp']),
     /1 packets received/,
   );
-  for (const name of ['-x', '_y.z', 'x:y', 'é~!@#']) {
+  for (const name of ['-x', '_y.z', 'x:y', 'é~!@#', 'a/b', 'a/b/connect']) {
     await dockerOk(d, ['network', 'create', '--', name]);
     assert.equal((await inspectNet(name)).Name, name);
     await dockerOk(d, ['network', 'rm', '--', name]);
   }
+  // The CLI puts a name with slashes in the path as it is: connect and disconnect find it too.
+  await dockerOk(d, ['network', 'create', 'team/back end']);
+  await dockerOk(d, ['network', 'connect', 'team/back end', 'sp']);
+  assert.ok((await onNet('sp', 'team/back end')).IPAddress);
+  await dockerOk(d, ['network', 'disconnect', 'team/back end', 'sp']);
+  await dockerOk(d, ['network', 'rm', 'team/back end']);
   const blank = await api(d, 'POST', '/networks/create', JSON.stringify({ Name: ' ' }));
   assert.equal(blank.status, 400);
   assert.match(blank.body, /invalid name:  /);
