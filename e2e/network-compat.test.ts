@@ -88,6 +88,13 @@ test('IPv6: --ipv6 --subnet, --ip6 on run and connect, addresses inside, AAAA fr
   );
   assert.equal(bad.status, 400);
   assert.match(bad.body, /invalid IPv6 address: bogus/);
+  // An IPv6 subnet without --ipv6: dockerd takes --ip6 there (the subnet is the user's) and
+  // gives no IPv6 address, since the network has none.
+  await dockerOk(d, ['network', 'create', '--subnet', 'fd42:18::/64', 'n6off']);
+  assert.equal((await inspectNet('n6off')).EnableIPv6, false);
+  const off = await dockerOk(d, ['run', '--rm', '--network', 'n6off', '--ip6', 'fd42:18::5', 'busybox', 'ip', 'addr']);
+  assert.doesNotMatch(off, /fd42:18::5/);
+  await dockerOk(d, ['network', 'rm', 'n6off']);
 
   // The default bridge stays IPv4: no global IPv6 address there.
   assert.equal((await inspectNet('bridge')).EnableIPv6, false);

@@ -146,6 +146,12 @@ test('IPv6: the bridge gets the gateway (no DAD), containers an address of each 
       () => nets.allocate('v4only', 'd'.repeat(64), 'd', { ip: '172.19.0.9' }),
       /user specified IP address is supported only when connecting to networks with user configured subnets/,
     );
+    // An IPv6 subnet without EnableIPv6: --ip6 is taken, as dockerd takes it, and gives nothing.
+    await nets.create({ Name: 'v6off', IPAM: { Config: [{ Subnet: '2001:db8:2::/64' }] } });
+    const f = nets.allocate('v6off', 'f'.repeat(64), 'f', { ip6: '2001:db8:2::5' });
+    assert.ok(f.ipAddress);
+    assert.equal(f.ipv6Address, undefined);
+    nets.release('f'.repeat(64));
     nets.release('b'.repeat(64), n.Id);
     assert.equal(nets.allocate('n6', 'e'.repeat(64), 'e', { ip6: '2001:db8:1::10' }).ipv6Address, '2001:db8:1::10');
     nets.release('a'.repeat(64));

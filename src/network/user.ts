@@ -208,7 +208,9 @@ export class UserNetworks {
       IPAMConfig: plan.view,
       IPAMOptions: req.IPAM?.Options ?? null,
       Configured4: plan.v4.configured,
-      Configured6: !!plan.v6,
+      // As dockerd: an IPv6 subnet given is configured even without EnableIPv6, so `--ip6` on
+      // such a network is taken (and, with no IPv6 there, gives no address).
+      Configured6: plan.view.some((c) => c.Subnet?.includes(':')),
       ...(plan.v6 ? { Subnet6: formatPrefix(plan.v6.subnet), Gateway6: formatAddr(6, plan.v6.gateway) } : {}),
     };
     // The record first: a crash after it leaves a network whose bridge the next start makes,
