@@ -147,15 +147,17 @@ export async function cleanup(d: Daemon | undefined): Promise<void> {
     spawnSync('ip', ['link', 'del', bridge]);
     spawnSync('nft', ['delete', 'table', 'ip', `berth_${bridge.replace(/[^A-Za-z0-9_]/g, '_')}`]);
     spawnSync('nft', ['delete', 'table', 'ip', `berth_${bridge.replace(/[^A-Za-z0-9_]/g, '_')}_nets`]);
+    spawnSync('nft', ['delete', 'table', 'ip6', `berth_${bridge.replace(/[^A-Za-z0-9_]/g, '_')}_nets`]);
   }
   // With --bridge none the user networks' nftables table is named for the data root (see daemon.ts).
   if (!bridge || bridge === 'none')
-    spawnSync('nft', [
-      'delete',
-      'table',
-      'ip',
-      `berth_nets_${createHash('sha256').update(join(d.root, 'data')).digest('hex').slice(0, 8)}`,
-    ]);
+    for (const family of ['ip', 'ip6'])
+      spawnSync('nft', [
+        'delete',
+        'table',
+        family,
+        `berth_nets_${createHash('sha256').update(join(d.root, 'data')).digest('hex').slice(0, 8)}`,
+      ]);
   // The bridges of user networks the daemon kept (live restore) or could not remove.
   const netsDir = join(d.root, 'data', 'network', 'networks');
   for (const f of existsSync(netsDir) ? readdirSync(netsDir) : []) {

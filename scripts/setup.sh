@@ -17,6 +17,8 @@ DEB_PACKAGES+=(qemu-system-x86)
 # CRI pods' networking: the standard CNI plugins (bridge, host-local, portmap, loopback...) in
 # /usr/lib/cni (src/cni plans their calls; its tests ask them their versions).
 DEB_PACKAGES+=(containernetworking-plugins)
+# e2e/images.test.ts makes multi-frame zstd layers with pzstd and zstd, as users do.
+DEB_PACKAGES+=(zstd)
 # e2e/dashboard.test.ts renders the dashboard's page in a real (headless) browser.
 DEB_PACKAGES+=(chromium-headless-shell)
 

@@ -93,6 +93,7 @@ def _remove_berthd(root, proc):
             subprocess.run(["ip", "link", "del", "bn-" + f[:12]], capture_output=True)
     table = "berth_nets_" + hashlib.sha256(os.path.join(root, "data").encode()).hexdigest()[:8]
     subprocess.run(["nft", "delete", "table", "ip", table], capture_output=True)
+    subprocess.run(["nft", "delete", "table", "ip6", table], capture_output=True)
     shutil.rmtree(root, ignore_errors=True)
 
 

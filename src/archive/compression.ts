@@ -4,11 +4,12 @@
  * few hundred bytes can expand to many megabytes).
  */
 import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
-import { constants as zlibConstants, createGunzip, createZstdDecompress, gzip } from 'node:zlib';
+import { constants as zlibConstants, createGunzip, gzip } from 'node:zlib';
 import { BerthError, invalidArgument, notImplemented } from '../errdefs/index.ts';
+import { isZstdMagic, zstdDecompress } from './zstd.ts';
 
 /** Output chunk of the gzip and zstd stages. */
 const DECOMPRESS_CHUNK = 512 * 1024;
@@ -21,7 +22,8 @@ export type Compression = 'none' | 'gzip' | 'zstd' | 'xz' | 'bzip2';
 /** The compression of a stream from its first bytes (6 are enough). */
 export function detectCompression(head: Uint8Array): Compression {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
+  // A zstd frame, or a skippable frame (pzstd starts every file with one).
+  if (isZstdMagic(head)) return 'zstd';
   if (
     head.length >= 6 &&
     head[0] === 0xfd &&
@@ -98,7 +100,7 @@ export function decompressed(
       const stage =
         kind === 'gzip'
           ? createGunzip({ chunkSize: DECOMPRESS_CHUNK })
-          : createZstdDecompress({ chunkSize: DECOMPRESS_CHUNK });
+          : zstdDecompress({ chunkSize: DECOMPRESS_CHUNK });
       let stageError: unknown;
       stage.once('error', (e) => (stageError = e));
       // The consumer going away stops the decompressor and the source with it.
@@ -107,7 +109,8 @@ export function decompressed(
       });
       stage.pipe(out);
       try {
-        await pipeline(stream, stage);
+        // The stage's output too: a decoder may fail after it took all its input.
+        await Promise.all([pipeline(stream, stage), finished(stage, { writable: false })]);
       } catch (e) {
         if (e === stageError && !(e instanceof BerthError))
           throw invalidArgument(`invalid ${kind} data: ${(e as Error).message}`, e);

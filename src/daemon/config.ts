@@ -16,6 +16,9 @@ export interface DaemonConfig {
   liveRestore: boolean;
   bridge: string;
   bip?: string;
+  /** `--ipv6`: IPv6 on the default bridge, from `--fixed-cidr-v6` (user networks ask for it each). */
+  ipv6: boolean;
+  fixedCidrV6?: string;
   defaultRuntime: string;
   group: string;
   iptables: boolean;
@@ -56,6 +59,7 @@ export function defaultConfig(): DaemonConfig {
     logLevel: 'info',
     liveRestore: false,
     bridge: 'berth0',
+    ipv6: false,
     // Empty: crun when it is installed (much faster to create a container), else runc.
     defaultRuntime: '',
     group: 'berth',
@@ -86,6 +90,7 @@ const VALUE_FLAGS = new Set([
   'log-level',
   'bridge',
   'bip',
+  'fixed-cidr-v6',
   'default-runtime',
   'group',
   'dns',
@@ -105,6 +110,7 @@ const BOOL_FLAGS = new Set([
   'iptables',
   'icc',
   'ip-forward',
+  'ipv6',
   'userland-proxy',
   'cri',
   'debug',
@@ -128,6 +134,8 @@ Options:
       --live-restore            Keep containers running while the daemon is down
   -b, --bridge string           Attach containers to a network bridge (default "berth0")
       --bip string              Network bridge IP
+      --ipv6                    Enable IPv6 networking on the default bridge
+      --fixed-cidr-v6 string    IPv6 subnet for the default bridge's containers (needed with --ipv6)
       --default-runtime string  Default OCI runtime for containers: crun, runc or a path (default crun if installed, else runc)
   -G, --group string            Group for the unix socket (default "berth")
       --iptables                Enable addition of iptables/nftables rules (default true)
@@ -251,6 +259,9 @@ export function parseFlags(
         case 'ip-forward':
           cfg.ipForward = on;
           break;
+        case 'ipv6':
+          cfg.ipv6 = on;
+          break;
         case 'userland-proxy':
           cfg.userlandProxy = on;
           break;
@@ -292,6 +303,9 @@ export function parseFlags(
         break;
       case 'bip':
         cfg.bip = value;
+        break;
+      case 'fixed-cidr-v6':
+        cfg.fixedCidrV6 = value;
         break;
       case 'default-runtime':
         cfg.defaultRuntime = value;

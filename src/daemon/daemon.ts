@@ -140,8 +140,14 @@ export class Daemon {
       root: join(c.dataRoot, 'network'),
       bridge: c.bridge,
       bip: c.bip,
+      fixedCidrV6: c.ipv6 ? c.fixedCidrV6 : undefined,
       log: this.log,
     });
+    // As dockerd: IPv6 on the default bridge needs a subnet; there is no default one.
+    if (c.ipv6 && !c.fixedCidrV6 && this.network.enabled)
+      throw invalidArgument(
+        'Error initializing network controller: IPv6 is enabled for the default bridge, but no subnet is configured. Specify an IPv6 subnet using --fixed-cidr-v6',
+      );
     await this.network.init();
     const bridge = this.network;
     this.userNetworks = new UserNetworks({
@@ -152,7 +158,10 @@ export class Daemon {
         ? `${bridge.table}_nets`
         : `berth_nets_${createHash('sha256').update(c.dataRoot).digest('hex').slice(0, 8)}`,
       log: this.log,
-      defaultBridge: () => (bridge.enabled ? { name: bridge.bridgeName, subnet: bridge.info()?.subnet } : undefined),
+      defaultBridge: () =>
+        bridge.enabled
+          ? { name: bridge.bridgeName, subnet: bridge.info()?.subnet, subnet6: bridge.info()?.subnet6 }
+          : undefined,
     });
     await this.userNetworks.init();
     const initPath = await firstExisting(['/usr/bin/tini-static', '/usr/bin/docker-init']);

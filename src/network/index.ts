@@ -3,4 +3,6 @@ export { NetworkManager, DEFAULT_NETWORK, vethName, type Endpoint, type NetworkO
 export { PortProxies, parsePortKey, type PortMapping, type PortRequest } from './ports.ts';
 export { Ipam, type Allocation } from './ipam.ts';
 export * as cidr from './cidr.ts';
+export { tryParseAddr, parsePrefix, formatPrefix, type Prefix } from './ip.ts';
+export { type IpamConfigEntry } from './ipamconfig.ts';
 export { UserNetworks, RESERVED_NETWORKS, type UserNetwork, type EndpointRequest } from './user.ts';

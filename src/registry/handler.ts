@@ -90,14 +90,18 @@ async function readCapped(req: IncomingMessage, limit: number): Promise<Buffer> 
   return Buffer.concat(chunks);
 }
 
-/** `n` and `last` of a paginated list; PAGINATION_NUMBER_INVALID for a bad `n`. */
+/**
+ * `n` and `last` of a paginated list. A bad `n` is the spec's UNSUPPORTED ("an invalid set of
+ * parameters"), 400: distribution's PAGINATION_NUMBER_INVALID is not a spec code.
+ */
 function pageOf(query: URLSearchParams, max?: number): { n: number | undefined; last: string | undefined } {
   const raw = query.get('n');
   let n: number | undefined;
   if (raw !== null && raw !== '') {
     if (!/^\d+$/.test(raw))
-      throw registryError('PAGINATION_NUMBER_INVALID', `invalid number of results requested: "${raw.slice(0, 50)}"`, {
-        n: raw.slice(0, 50),
+      throw new RegistryError('UNSUPPORTED', `invalid number of results requested: "${raw.slice(0, 50)}"`, {
+        status: 400,
+        detail: { n: raw.slice(0, 50) },
       });
     n = Number(raw);
   }
@@ -112,6 +116,8 @@ function paginate(
   page: { n: number | undefined; last: string | undefined },
   path: string,
 ): { items: string[]; link?: string } {
+  // n=0 asks for nothing: an empty page, and no next one to point to.
+  if (page.n === 0) return { items: [] };
   const after = page.last === undefined ? all : all.filter((x) => x > page.last!);
   if (page.n === undefined || after.length <= page.n) return { items: after };
   const items = after.slice(0, page.n);
@@ -289,8 +295,9 @@ async function blob(
   }
   const range = method === 'GET' ? parseByteRange(req.headers.range, size) : undefined;
   if (range === 'unsatisfiable') {
+    // The spec gives no code for this; UNSUPPORTED is its "invalid set of parameters".
     const err = new RegistryError(
-      'RANGE_INVALID',
+      'UNSUPPORTED',
       `range "${req.headers.range}" outside blob "${digest}" of ${size} bytes`,
       { status: 416 },
     );
@@ -415,7 +422,15 @@ async function manifest(
   if (method === 'PUT') {
     const reference = parseManifestReference(ref);
     const body = await readCapped(req, MAX_MANIFEST_BYTES);
-    const { digest, subject } = await storage.manifests.put(name, reference, body, req.headers['content-type']);
+    const { digest, subject } = await storage.manifests
+      .put(name, reference, body, req.headers['content-type'])
+      .catch((e: unknown) => {
+        // What a manifest being put references and the repository lacks — an index's manifest
+        // as much as an image's blob — is the spec's MANIFEST_BLOB_UNKNOWN.
+        if (e instanceof RegistryError && e.code === 'MANIFEST_UNKNOWN')
+          throw new RegistryError('MANIFEST_BLOB_UNKNOWN', e.message, { detail: e.detail, cause: e });
+        throw e;
+      });
     // OCI-Subject tells the client this registry keeps the referrers index itself.
     send(res, 201, {
       Location: `/v2/${name}/manifests/${digest}`,

@@ -40,7 +40,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { existsSync, promises as fs, constants } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { conflict, internal, invalidArgument, notFound } from '../errdefs/index.ts';
 import { signalNumber } from '../spec/index.ts';
 import type { Host, RunResult } from '../host/index.ts';
@@ -146,8 +146,13 @@ export class RuncRuntime implements RuntimeDriver {
   }
 
   private async doInit(): Promise<void> {
-    // conmon execs the runtime by path, and a missing program is better reported now.
-    [this.runc, this.conmon] = await Promise.all([absolutePath(this.runc), absolutePath(this.conmon)]);
+    // conmon execs the runtime by path, and a missing program is better reported now: the
+    // attach bridge above all, without which `run -i` would wait for ever for its input.
+    [this.runc, this.conmon] = await Promise.all([
+      absolutePath(this.runc),
+      absolutePath(this.conmon),
+      absolutePath(this.attachPath),
+    ]);
     const crunBinary = process.env.BERTH_CRUN || '/usr/bin/crun';
     if (this.crun) this.seccomp = new SeccompCache(join(this.runcRoot, '..', 'seccomp'), [this.runc, crunBinary]);
     // conmon exits silently with status 1 when its --socket-dir-path is missing.
@@ -575,8 +580,19 @@ function exists(path: string): Promise<boolean> {
   );
 }
 
+/** Berth's own helpers, compiled by `npm run setup` into the checkout's build/. */
+const HELPERS_DIR = join(import.meta.dirname, '..', '..', 'build');
+
 async function absolutePath(cmd: string): Promise<string> {
-  if (cmd.includes('/')) return cmd;
+  if (cmd.includes('/')) {
+    try {
+      await fs.access(cmd, constants.X_OK);
+      return cmd;
+    } catch (e) {
+      if (dirname(cmd) === HELPERS_DIR) throw notFound(`${cmd} is missing: build it with \`npm run setup\``, e);
+      throw notFound(`"${cmd}" is missing or not executable: ${(e as Error).message}`, e);
+    }
+  }
   for (const dir of (process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
     if (!dir) continue;
     const p = join(dir, cmd);

@@ -6,9 +6,10 @@
  * mode's check), at a start (plan, publish, attach) and after an exit (release).
  */
 import { conflict, forbidden, invalidArgument, notFound } from '../../errdefs/index.ts';
-import type { Endpoint } from '../../network/index.ts';
+import { tryParseAddr, type Endpoint, type EndpointRequest } from '../../network/index.ts';
 import { shortId } from '../../spec/index.ts';
 import type { ContainerContext } from './context.ts';
+import { parseLink } from './links.ts';
 import type { ContainerRecord } from './types.ts';
 
 /** Where a task's network comes from (see `Endpoints.plan`). */
@@ -120,11 +121,14 @@ export class Endpoints {
     const builtIn = (k: string) => ['default', 'bridge', 'host', 'none'].includes(k);
     // Aliases and fixed addresses only on user networks (the CLI keys the default network's settings by the mode).
     for (const [k, cfg] of Object.entries(c.EndpointsConfig ?? {})) {
+      const v4 = cfg?.IPAMConfig?.IPv4Address;
+      const v6 = cfg?.IPAMConfig?.IPv6Address;
+      if (v4 && tryParseAddr(v4)?.family !== 4) throw invalidArgument(`invalid IPv4 address: ${v4}`);
+      if (v6 && tryParseAddr(v6)?.family !== 6) throw invalidArgument(`invalid IPv6 address: ${v6}`);
       if (!builtIn(k)) continue;
       if (cfg?.Aliases?.length && (k === 'bridge' || k === 'default'))
         throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
-      if (cfg?.IPAMConfig?.IPv4Address)
-        throw invalidArgument('user specified IP address is supported on user defined networks only');
+      if (v4 || v6) throw invalidArgument('user specified IP address is supported on user defined networks only');
     }
     if (builtIn(mode) || mode.startsWith('container:')) return;
     if (!this.ctx.d.userNetworks) throw notFound(`network ${mode} not found`);
@@ -134,8 +138,14 @@ export class Endpoints {
     }
   }
 
-  /** Aliases, address and MAC asked for on network `ref` (by name or ID). */
-  request(c: ContainerRecord, ref: string): { aliases: string[]; ip?: string; mac?: string; dns?: string[] } {
+  /** The key of the container's user network in its endpoints (its NetworkMode), if it is on one. */
+  userNetworkKey(c: ContainerRecord): string | undefined {
+    const mode = c.HostConfig.NetworkMode || 'default';
+    return ['default', 'bridge', 'host', 'none'].includes(mode) || mode.startsWith('container:') ? undefined : mode;
+  }
+
+  /** Aliases, addresses, MAC and links asked for on network `ref` (by name or ID). */
+  request(c: ContainerRecord, ref: string): EndpointRequest & { aliases: string[] } {
     const n = this.ctx.d.userNetworks?.find(ref);
     const cfg = c.EndpointsConfig?.[ref] ?? (n && (c.EndpointsConfig?.[n.Name] ?? c.EndpointsConfig?.[n.Id]));
     const mode = c.HostConfig.NetworkMode || 'default';
@@ -143,8 +153,10 @@ export class Endpoints {
     return {
       aliases: [...(cfg?.Aliases ?? []), c.Id.slice(0, 12)],
       ip: cfg?.IPAMConfig?.IPv4Address || undefined,
+      ip6: cfg?.IPAMConfig?.IPv6Address || undefined,
       mac: mac || undefined,
       dns: c.HostConfig.Dns?.length ? c.HostConfig.Dns : undefined,
+      links: cfg?.Links?.length ? cfg.Links.map(parseLink) : undefined,
     };
   }
 
@@ -247,7 +259,7 @@ export class Endpoints {
     for (const ep of [c.Network, ...(c.ExtraNetworks ?? [])]) {
       if (ep && ep.bridge !== this.ctx.d.network?.bridgeName) {
         const req = this.request(c, ep.networkId);
-        un.restore(ep, c.Id, c.Name, req.aliases, req.dns);
+        un.restore(ep, c.Id, c.Name, req.aliases, req.dns, req.links);
       }
     }
   }

@@ -53,3 +53,16 @@ export function linkSettings(
   }
   return { hosts, env };
 }
+
+/**
+ * On a user network `--link name:alias` is the embedded DNS's, not /etc/hosts' (no variables
+ * either): dockerd keeps the links on the network's endpoint, and `HostConfig.Links` is null.
+ */
+export function linksToEndpoint(c: ContainerRecord, userNetwork: string | undefined): void {
+  const links = c.HostConfig.Links;
+  if (!userNetwork || !links?.length) return;
+  const eps = (c.EndpointsConfig ??= {});
+  const ep = (eps[userNetwork] ??= {});
+  if (!ep.Links?.length) ep.Links = [...links];
+  c.HostConfig.Links = null;
+}

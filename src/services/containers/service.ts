@@ -48,6 +48,7 @@ import { resourcesFor } from './spec.ts';
 import type { Change } from '../../archive/index.ts';
 import { runcWording, execFailureCode, type LogLine, type ReadLogOptions } from '../../runtime/index.ts';
 import { processTable } from './top.ts';
+import { linksToEndpoint } from './links.ts';
 import type { Readable } from 'node:stream';
 
 export class ContainerService {
@@ -132,6 +133,7 @@ export class ContainerService {
       );
     }
     this.endpoints.check(rec);
+    linksToEndpoint(rec, this.endpoints.userNetworkKey(rec));
     rec.MountPoints = await this.tasks.prepareMounts(req, hostConfig, image.config.config?.Volumes);
     await fs.mkdir(this.dir(id), { recursive: true, mode: 0o710 });
     this.store.insert(rec);

@@ -28,7 +28,8 @@ export function commandFor(req: ContainerConfig, image: ImageRunConfig): { Path:
   return { Path: argv[0]!, Args: argv.slice(1) };
 }
 
-const NETWORK_MODES = /^(default|bridge|none|host|container:.+|[a-zA-Z0-9][a-zA-Z0-9_.-]*)$/;
+/** A network's name may be anything but blank (as dockerd's); `container:` needs its container. */
+const NETWORK_MODES = /^(container:.+|(?!container:$).*\S.*)$/s;
 
 const ULIMIT_NAMES = [
   'core',
@@ -307,8 +308,9 @@ export interface SpecContext {
   dir: string;
   rootfs: string;
   initPath?: string;
-  /** The container's address on its network, for /etc/hosts. */
+  /** The container's address on its network, for /etc/hosts (and its IPv6 one, on an IPv6 network). */
   ipAddress?: string;
+  ipv6Address?: string;
   /** `--network container:<id>`: the other container's network namespace. */
   netnsPath?: string;
   /** Volumes, binds and tmpfs mounts, resolved for this start. */
@@ -412,7 +414,7 @@ async function etcFiles(
   dir: string,
   hostNet: boolean,
   ipAddress?: string,
-  extra: Pick<SpecContext, 'dnsServer' | 'linkHosts'> = {},
+  extra: Pick<SpecContext, 'dnsServer' | 'linkHosts' | 'ipv6Address'> = {},
 ): Promise<oci.Mount[]> {
   const hostname = c.Config.Hostname ?? c.Id.slice(0, 12);
   const hostsLines = [
@@ -429,8 +431,9 @@ async function etcFiles(
   }
   for (const l of extra.linkHosts ?? []) hostsLines.push(`${l.ip}\t${l.names.join(' ')}`);
   // As Docker: with --domainname the address answers for the full name first.
-  if (ipAddress)
-    hostsLines.push(`${ipAddress}\t${c.Config.Domainname ? `${hostname}.${c.Config.Domainname} ` : ''}${hostname}`);
+  const own = `${c.Config.Domainname ? `${hostname}.${c.Config.Domainname} ` : ''}${hostname}`;
+  if (ipAddress) hostsLines.push(`${ipAddress}\t${own}`);
+  if (extra.ipv6Address) hostsLines.push(`${extra.ipv6Address}\t${own}`);
   let hosts = hostsLines.join('\n') + '\n';
   let resolv = await hostResolvConf();
   if (hostNet) {

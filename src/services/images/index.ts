@@ -259,7 +259,8 @@ export class ImageService {
   }
 
   /** `docker image prune`: dangling images (or all unused with `all`) not used by containers. */
-  async prune(opts: { all?: boolean; labels?: string[] } = {}): Promise<ImagePruneReport> {
+  /** `until`: only images created before it (ms since the epoch), the filter dockerd takes. */
+  async prune(opts: { all?: boolean; labels?: string[]; until?: number } = {}): Promise<ImagePruneReport> {
     const deleted: ImageDeleteItem[] = [];
     let reclaimed = 0;
     let progress = true;
@@ -271,6 +272,7 @@ export class ImageService {
         if (!opts.all && img.tags.length) continue;
         if (this.store.children(img.id).length) continue;
         if (opts.labels?.length && !opts.labels.every((l) => matchLabel(img.config.config?.Labels ?? {}, l))) continue;
+        if (opts.until !== undefined && Date.parse(img.created) > opts.until) continue;
         for (const t of img.tags) {
           this.store.untag(t);
           deleted.push({ Untagged: t });

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Router, Response } from '../router.ts';
 import { invalidArgument } from '../../../errdefs/index.ts';
+import { normaliseSignal } from '../../../spec/index.ts';
 import {
   ContainerService,
   summary,
@@ -26,10 +27,9 @@ import type {
   WaitResponse,
 } from '../../../api/types/index.ts';
 import { parseFilters, assertKnownFilters } from '../filters.ts';
+import { atoi, boolValue, logsTail, optionalInt, unixTimestamp } from '../query.ts';
 import { parseTime } from './system.ts';
-import { matchLabel } from '../../../services/images/index.ts';
-
-const truthy = (v: string | null) => v === '1' || v === 'true' || v === 'True';
+import { matchLabel, parsePlatform } from '../../../services/images/index.ts';
 
 export interface ContainerRouteDeps {
   containers: ContainerService;
@@ -44,10 +44,10 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   r.post('/containers/create', async (req, res) => {
     const body = await req.json<ContainerCreateRequest>();
     const name = req.query.get('name') ?? undefined;
-    res.json(
-      201,
-      (await svc.create(body, name, req.query.get('platform') || undefined)) satisfies ContainerCreateResponse,
-    );
+    const platform = req.query.get('platform') || undefined;
+    // A platform that does not parse is refused before the image is looked for, as dockerd does.
+    if (platform) parsePlatform(platform);
+    res.json(201, (await svc.create(body, name, platform)) satisfies ContainerCreateResponse);
   });
 
   r.get('/containers/json', async (req, res) => {
@@ -68,8 +68,8 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
       'publish',
       'expose',
     ]);
-    const all = truthy(req.query.get('all'));
-    const limit = Number(req.query.get('limit') ?? -1);
+    const all = boolValue(req.query.get('all'));
+    const limit = optionalInt(req.query.get('limit')) ?? -1;
     for (const s of f.status ?? []) {
       if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(s))
         throw invalidArgument(`invalid filter 'status=${s}'`);
@@ -96,7 +96,7 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     );
     if (limit > 0) list = list.slice(0, limit);
     const now = Date.now();
-    const withSize = truthy(req.query.get('size'));
+    const withSize = boolValue(req.query.get('size'));
     const imageName = svc.imageNamer();
     res.json(
       200,
@@ -109,7 +109,8 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   r.post('/containers/prune', async (req, res) => {
     const f = parseFilters(req.query.get('filters'));
     assertKnownFilters(f, ['label', 'label!', 'until']);
-    const until = f.until?.[0] ? parseTime(f.until[0]) : undefined;
+    // Given, `until` must parse, even empty, as dockerd has it.
+    const until = f.until ? parseTime(f.until[0] ?? '', true) : undefined;
     res.json(
       200,
       (await svc.prune(
@@ -123,7 +124,7 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
 
   r.get('/containers/{id}/json', async (req, res) => {
     const c = svc.get(req.params.id!);
-    const sizes = truthy(req.query.get('size')) ? await svc.sizes(c.Id) : {};
+    const sizes = boolValue(req.query.get('size')) ? await svc.sizes(c.Id) : {};
     res.json(200, {
       ...inspect(c, svc.dir(c.Id), deps.lowerDirs(c), svc.defaults),
       ...sizes,
@@ -152,7 +153,11 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   });
 
   r.post('/containers/{id}/kill', async (req, res) => {
-    await svc.kill(req.params.id!, req.query.get('signal') || 'SIGKILL');
+    const signal = req.query.get('signal') || 'SIGKILL';
+    // An unknown signal is refused before the container is looked for, as dockerd's ParseSignal
+    // does; like it, any non-zero number passes here (the kill itself may refuse it).
+    if (!/^[+-]?\d+$/.test(signal) || Number(signal) === 0) normaliseSignal(signal);
+    await svc.kill(req.params.id!, signal);
     res.empty(204);
   });
 
@@ -180,12 +185,18 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   });
 
   r.delete('/containers/{id}', async (req, res) => {
-    await svc.remove(req.params.id!, { force: truthy(req.query.get('force')), volumes: truthy(req.query.get('v')) });
+    await svc.remove(req.params.id!, {
+      force: boolValue(req.query.get('force')),
+      volumes: boolValue(req.query.get('v')),
+    });
     res.empty(204);
   });
 
   r.post('/containers/{id}/rename', (req, res) => {
-    svc.rename(req.params.id!, req.query.get('name') ?? '');
+    const name = req.query.get('name') ?? '';
+    // Checked before the container is looked for, as dockerd does.
+    if (name === '') throw invalidArgument('Neither old nor new names may be empty');
+    svc.rename(req.params.id!, name);
     res.empty(204);
   });
 
@@ -207,7 +218,6 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     const repo = req.query.get('repo') ?? '';
     const tag = req.query.get('tag') ?? '';
     if (!repo && tag) throw invalidArgument('commit: a tag needs a repository');
-    const pause = req.query.get('pause');
     res.json(
       201,
       (await svc.commit(ref, {
@@ -218,7 +228,7 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
           .getAll('changes')
           .flatMap((c) => c.split('\n'))
           .filter((c) => c.trim()),
-        pause: pause === null ? true : truthy(pause),
+        pause: boolValue(req.query.get('pause'), true),
         config: body ?? undefined,
       })) satisfies IdResponse,
     );
@@ -247,14 +257,14 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   });
   r.put('/containers/{id}/archive', async (req, res) => {
     await svc.putArchive(req.params.id!, archivePath(req), req.raw, {
-      copyUIDGID: truthy(req.query.get('copyUIDGID')),
+      copyUIDGID: boolValue(req.query.get('copyUIDGID')),
     });
     res.empty(200);
   });
 
   r.get('/containers/{id}/stats', async (req, res) => {
-    const stream = req.query.get('stream') === null ? true : truthy(req.query.get('stream'));
-    const oneShot = truthy(req.query.get('one-shot'));
+    const stream = boolValue(req.query.get('stream'), true);
+    const oneShot = boolValue(req.query.get('one-shot'));
     if (oneShot && stream) throw invalidArgument('cannot have stream=true and one-shot=true');
     const ac = new AbortController();
     const samples = svc.stats(req.params.id!, { stream, oneShot, signal: ac.signal });
@@ -277,10 +287,7 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   });
 
   r.post('/containers/{id}/resize', async (req, res) => {
-    const h = Number(req.query.get('h') ?? 0);
-    const w = Number(req.query.get('w') ?? 0);
-    if (!Number.isInteger(h) || !Number.isInteger(w) || h < 0 || w < 0)
-      throw invalidArgument(`invalid terminal size: h=${req.query.get('h')} w=${req.query.get('w')}`);
+    const { h, w } = terminalSize(req.query);
     await svc.resize(req.params.id!, h, w);
     res.empty(200);
   });
@@ -296,16 +303,12 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
 
   r.get('/containers/{id}/logs', async (req, res) => {
     const c = svc.get(req.params.id!);
-    const stdout = truthy(req.query.get('stdout'));
-    const stderr = truthy(req.query.get('stderr'));
+    const stdout = boolValue(req.query.get('stdout'));
+    const stderr = boolValue(req.query.get('stderr'));
     if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream');
-    const follow = truthy(req.query.get('follow'));
-    const tailQ = req.query.get('tail');
-    const tail = tailQ === null || tailQ === 'all' || tailQ === '' ? undefined : Number(tailQ);
-    if (tail !== undefined && (!Number.isInteger(tail) || tail < 0))
-      throw invalidArgument(`invalid value for "tail": "${tailQ}"`);
-    const since = parseTime(req.query.get('since'));
-    const until = parseTime(req.query.get('until'));
+    const follow = boolValue(req.query.get('follow'));
+    const tail = logsTail(req.query.get('tail'));
+    const { since, until } = logsWindow(req.query);
     svc.checkLogsReadable(c);
     const tty = !!c.Config.Tty;
     res.raw.writeHead(200, {
@@ -323,18 +326,19 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
       signal: ac.signal,
       untilExit,
     });
-    await pump(entries, res.raw, { stdout, stderr, tty, timestamps: truthy(req.query.get('timestamps')) });
+    await pump(entries, res.raw, { stdout, stderr, tty, timestamps: boolValue(req.query.get('timestamps')) });
     res.raw.end();
   });
 
   const attach = async (req: import('../router.ts').Request, res: Response) => {
-    const c = svc.get(req.params.id!);
-    const stdout = truthy(req.query.get('stdout'));
-    const stderr = truthy(req.query.get('stderr'));
-    const logs = truthy(req.query.get('logs'));
-    const stream = truthy(req.query.get('stream'));
-    const stdin = truthy(req.query.get('stdin'));
+    // Bad detach keys are refused before the container is looked for, as dockerd does.
     const detachKeys = parseDetachKeys(req.query.get('detachKeys') || DEFAULT_DETACH_KEYS);
+    const c = svc.get(req.params.id!);
+    const stdout = boolValue(req.query.get('stdout'));
+    const stderr = boolValue(req.query.get('stderr'));
+    const logs = boolValue(req.query.get('logs'));
+    const stream = boolValue(req.query.get('stream'));
+    const stdin = boolValue(req.query.get('stdin'));
     const sock: Duplex = res.hijack(
       c.Config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream',
     );
@@ -397,7 +401,27 @@ function rfc3339Nano(d: Date & { nanos?: number }): string {
 
 /** `t` of stop and restart: whole seconds, as Go's Atoi reads them (-1: wait for ever). */
 function timeoutParam(t: string | null): number | undefined {
-  if (t === null || t === '') return undefined;
-  if (!/^[+-]?\d+$/.test(t)) throw invalidArgument(`strconv.Atoi: parsing "${t}": invalid syntax`);
-  return Number(t);
+  return optionalInt(t);
+}
+
+/**
+ * `h` and `w` of a resize: both required, Atoi's integers (dockerd refuses an absent one). A
+ * negative or huge size, which dockerd passes on wrapped, is clamped to what a terminal takes.
+ */
+export function terminalSize(q: URLSearchParams): { h: number; w: number } {
+  const clamp = (n: number) => Math.min(Math.max(n, 0), 0xffff);
+  return { h: clamp(atoi(q.get('h') ?? '')), w: clamp(atoi(q.get('w') ?? '')) };
+}
+
+/**
+ * `since` and `until` of the logs, as dockerd's logs read them: unix timestamps (see
+ * unixTimestamp); an empty one, and an `until` of 0, put no bound.
+ */
+function logsWindow(q: URLSearchParams): { since?: number; until?: number } {
+  const since = q.get('since');
+  const until = q.get('until');
+  return {
+    since: since ? unixTimestamp(since) : undefined,
+    until: until && until !== '0' ? unixTimestamp(until) : undefined,
+  };
 }

@@ -1,9 +1,8 @@
 /** `docker exec`: POST /containers/{id}/exec, POST /exec/{id}/start|resize, GET /exec/{id}/json. */
 import type { Router } from '../router.ts';
-import { invalidArgument } from '../../../errdefs/index.ts';
 import type { ExecService } from '../../../services/exec/index.ts';
 import type { ExecConfig, ExecInspect, ExecStartConfig, IdResponse } from '../../../api/types/index.ts';
-import { pump } from './containers.ts';
+import { pump, terminalSize } from './containers.ts';
 
 export function registerExec(r: Router, execs: ExecService): void {
   r.post('/containers/{id}/exec', async (req, res) => {
@@ -56,10 +55,7 @@ export function registerExec(r: Router, execs: ExecService): void {
   });
 
   r.post('/exec/{id}/resize', async (req, res) => {
-    const h = Number(req.query.get('h') ?? 0);
-    const w = Number(req.query.get('w') ?? 0);
-    if (!Number.isInteger(h) || !Number.isInteger(w) || h < 0 || w < 0)
-      throw invalidArgument(`invalid terminal size: h=${req.query.get('h')} w=${req.query.get('w')}`);
+    const { h, w } = terminalSize(req.query);
     await execs.resize(req.params.id!, h, w);
     res.empty(200);
   });

@@ -12,6 +12,7 @@ import type { Host } from '../../../host/index.ts';
 import type { Credentials } from '../../../registry/index.ts';
 import type { AuthConfig, AuthResponse, DistributionInspect, JsonMessage } from '../../../api/types/index.ts';
 import { invalidArgument, messageOf } from '../../../errdefs/index.ts';
+import { boolValue } from '../query.ts';
 import { familiarName, parseReference, type Platform } from '../../../spec/index.ts';
 
 export interface TransferDeps {
@@ -74,8 +75,6 @@ function body(raw: IncomingMessage): { stream: Readable; drain(): void } {
     },
   };
 }
-
-const truthy = (v: string | null) => v === '1' || v === 'true';
 
 /**
  * `X-Registry-Auth`: base64url (or standard base64) JSON `{username, password, serveraddress,
@@ -275,7 +274,7 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
   });
 
   r.post('/images/load', async (req, res) => {
-    const quiet = truthy(req.query.get('quiet'));
+    const quiet = boolValue(req.query.get('quiet'));
     const b = body(req.raw);
     const out = res.stream();
     const ok = await streamed(out, async () => {
@@ -297,11 +296,8 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
   });
 
   r.get('/images/get', async (req, res) => {
-    const names = req.query
-      .getAll('names')
-      .flatMap((n) => n.split(','))
-      .map((n) => n.trim())
-      .filter(Boolean);
+    // One name a parameter (`names=a&names=b`), as dockerd reads it: a comma is no separator.
+    const names = req.query.getAll('names');
     await sendArchive(d.images, names, res);
   });
 
