@@ -2,6 +2,9 @@
 import os
 import subprocess
 
+import docker
+import pytest
+
 
 def test_commit_with_pause_succeeds_whether_running_exiting_or_exited(client):
     # Started and committed at once: the commit meets the container running, exiting or exited.
@@ -54,3 +57,50 @@ def test_a_container_asking_for_runc_runs_on_runc_and_info_lists_both_runtimes(c
         assert client.api.inspect_container(c.id)["State"]["ExitCode"] == 137
     finally:
         c.remove(force=True)
+
+
+def _mac_in(client, cid, ifname):
+    out = client.containers.get(cid).exec_run(["cat", f"/sys/class/net/{ifname}/address"]).output
+    return out.decode().strip()
+
+
+def test_mac_addresses_from_config_and_endpoints_on_create_and_connect(berthd):
+    old = docker.APIClient(base_url="unix://" + berthd["sock"], version="1.41")
+    new = docker.APIClient(base_url="unix://" + berthd["sock"], version="1.44")
+    nets = [new.create_network(n)["Id"] for n in ("macnet1", "macnet2")]
+    ids = []
+    try:
+        # API 1.41: the container-wide Config.MacAddress, for its main network.
+        c = old.create_container("busybox", ["sleep", "300"], mac_address="02:42:ac:11:00:a1",
+                                 host_config=old.create_host_config(network_mode="macnet1"))["Id"]
+        ids.append(c)
+        old.start(c)
+        info = old.inspect_container(c)
+        assert info["Config"]["MacAddress"] == "02:42:ac:11:00:a1"
+        assert info["NetworkSettings"]["Networks"]["macnet1"]["MacAddress"] == "02:42:ac:11:00:a1"
+        assert _mac_in(docker.DockerClient(base_url="unix://" + berthd["sock"]), c, "eth0") == "02:42:ac:11:00:a1"
+        # API 1.44: the endpoint's own, on create and on connect.
+        c2 = new.create_container(
+            "busybox", ["sleep", "300"], host_config=new.create_host_config(network_mode="macnet1"),
+            networking_config=new.create_networking_config(
+                {"macnet1": new.create_endpoint_config(mac_address="02:42:ac:11:00:b1")}))["Id"]
+        ids.append(c2)
+        new.start(c2)
+        new.connect_container_to_network(c2, "macnet2", mac_address="02:42:ac:11:00:b2")
+        nets_info = new.inspect_container(c2)["NetworkSettings"]["Networks"]
+        assert nets_info["macnet1"]["MacAddress"] == "02:42:ac:11:00:b1"
+        assert nets_info["macnet2"]["MacAddress"] == "02:42:ac:11:00:b2"
+        client = docker.DockerClient(base_url="unix://" + berthd["sock"])
+        assert _mac_in(client, c2, "eth0") == "02:42:ac:11:00:b1"
+        assert _mac_in(client, c2, "eth1") == "02:42:ac:11:00:b2"
+        # What dockerd refuses: a MAC without a network of the container's own, a malformed one.
+        with pytest.raises(docker.errors.APIError, match="conflicting options: mac-address and the network mode"):
+            old.create_container("busybox", mac_address="02:42:ac:11:00:c1",
+                                 host_config=old.create_host_config(network_mode="host"))
+        with pytest.raises(docker.errors.APIError, match="address zz: invalid MAC address"):
+            old.create_container("busybox", mac_address="zz")
+    finally:
+        for c in ids:
+            new.remove_container(c, force=True)
+        for n in nets:
+            new.remove_network(n)
