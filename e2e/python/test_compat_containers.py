@@ -104,3 +104,21 @@ def test_mac_addresses_from_config_and_endpoints_on_create_and_connect(berthd):
             new.remove_container(c, force=True)
         for n in nets:
             new.remove_network(n)
+
+
+def test_cpu_realtime_period_and_runtime_are_accepted_and_applied_where_the_kernel_has_them(client):
+    has_knobs = os.path.exists("/sys/fs/cgroup/cpu/cpu.rt_period_us")
+    if not has_knobs:
+        with pytest.raises(docker.errors.APIError, match="Your kernel does not support cgroup cpu real-time period"):
+            client.containers.create("busybox", cpu_rt_period=500000)
+        return
+    # The container's own cgroup carries the period (its cpu controller is mounted at its cgroup).
+    c = client.containers.run("busybox", ["sleep", "300"], detach=True, cpu_rt_period=500000)
+    try:
+        assert c.exec_run(["cat", "/sys/fs/cgroup/cpu/cpu.rt_period_us"]).output == b"500000\n"
+        hc = client.api.inspect_container(c.id)["HostConfig"]
+        assert (hc["CpuRealtimePeriod"], hc["CpuRealtimeRuntime"]) == (500000, 0)
+    finally:
+        c.remove(force=True)
+    with pytest.raises(docker.errors.APIError, match="cpu real-time runtime cannot be higher than cpu real-time period"):
+        client.containers.create("busybox", cpu_rt_period=1000, cpu_rt_runtime=10000)
