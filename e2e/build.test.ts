@@ -570,3 +570,19 @@ test('ARG scoping: a meta ARG is seen in a stage only once declared there, --bui
   assert.equal((await build(['--build-arg', 'V=cli', '-t', 'scoped', dir])).code, 0);
   assert.equal(await dockerOk(d, ['run', '--rm', 'scoped']), 'a:unset\na2:cli\nb:unset\n');
 });
+
+test('a Dockerfile outside the context (-f ../Dockerfile) builds, and never appears in the image', async () => {
+  const outer = context({
+    Dockerfile: 'FROM busybox\nCOPY . /x\nCMD ["ls", "-A", "/x"]\n',
+    'ctx/a.txt': 'a\n',
+  });
+  const r = await build(['-q', '-f', join(outer, 'Dockerfile'), '-t', 'outside:1', join(outer, 'ctx')]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'outside:1']), 'a.txt\n');
+  // With a .dockerignore of the user's: it stays (as with dockerd), the generated name does not.
+  writeFileSync(join(outer, 'ctx', '.dockerignore'), 'b.txt\n');
+  writeFileSync(join(outer, 'ctx', 'b.txt'), 'b\n');
+  const r2 = await build(['-q', '-f', join(outer, 'Dockerfile'), '-t', 'outside:2', join(outer, 'ctx')]);
+  assert.equal(r2.code, 0, r2.stderr + r2.stdout);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'outside:2']), '.dockerignore\na.txt\n');
+});
