@@ -3,6 +3,7 @@
  * ENV change while a stage runs); the executor expands them with shell.ts as it goes.
  */
 import { DockerfileParseError, parse, splitFlag, type Heredoc, type Node } from './parser.ts';
+import { parseRunMount, type RunMount } from './mounts.ts';
 import { expandWord, splitRaw, ShellError, type Env } from './shell.ts';
 
 interface Base {
@@ -35,7 +36,14 @@ export interface HealthConfig {
 }
 
 export type Instruction =
-  | (Base & { kind: 'RUN'; shellForm: boolean; cmd: string[]; heredocs: Heredoc[]; network?: string })
+  | (Base & {
+      kind: 'RUN';
+      shellForm: boolean;
+      cmd: string[];
+      heredocs: Heredoc[];
+      network?: string;
+      mounts: RunMount[];
+    })
   | (Base & { kind: 'CMD' | 'ENTRYPOINT'; shellForm: boolean; cmd: string[] })
   | (Base & { kind: 'ENV' | 'LABEL'; pairs: KeyValue[] })
   | (Base & { kind: 'ARG'; args: ArgDef[] })
@@ -207,21 +215,31 @@ function parseDuration(node: Node, flag: string, v: string | undefined): number 
   return Math.round(total);
 }
 
+/** A RUN's `--mount` flags, each parsed (see mounts.ts). */
+function runMounts(node: Node): RunMount[] {
+  const out: RunMount[] = [];
+  for (const f of node.flags) {
+    const [name, value] = splitFlag(f);
+    if (name !== 'mount') continue;
+    try {
+      out.push(parseRunMount(value ?? ''));
+    } catch (e) {
+      fail(node, (e as Error).message);
+    }
+  }
+  return out;
+}
+
 /**
- * BuildKit-only flags: those whose absence changes nothing but speed are accepted and ignored
- * (RUN --mount of a cache or tmpfs, --security=sandbox, COPY --link); the rest are refused
+ * BuildKit-only flags: RUN --mount is parsed by runMounts; those whose absence changes nothing
+ * but speed are accepted and ignored (--security=sandbox, COPY --link); the rest are refused
  * rather than silently dropped.
  */
 function checkBuildkitFlags(node: Node): void {
   for (const f of node.flags) {
     const [name, value] = splitFlag(f);
     if (node.cmd === 'run' && name === 'mount') {
-      const type = /(?:^|,)type=([^,]*)/.exec(value ?? '')?.[1] ?? 'bind';
-      if (type !== 'cache' && type !== 'tmpfs')
-        fail(
-          node,
-          `RUN --mount=type=${type} is not supported by this builder: only type=cache and type=tmpfs are accepted (and ignored)`,
-        );
+      continue;
     } else if (node.cmd === 'run' && name === 'security' && value !== 'sandbox') {
       fail(node, `RUN --security=${value ?? ''} is not supported by this builder`);
     } else if (['parents', 'exclude', 'checksum', 'keep-git-dir'].includes(name)) {
@@ -238,7 +256,15 @@ function toInstruction(node: Node, escape: string): Instruction {
     case 'run': {
       const { shellForm, cmd } = cmdLine(node);
       if (cmd.length === 0 && node.heredocs.length === 0) fail(node, 'RUN requires at least one argument');
-      return { ...base, kind: 'RUN', shellForm, cmd, heredocs: node.heredocs, network: flags.get('network') };
+      return {
+        ...base,
+        kind: 'RUN',
+        shellForm,
+        cmd,
+        heredocs: node.heredocs,
+        network: flags.get('network'),
+        mounts: runMounts(node),
+      };
     }
     case 'cmd':
     case 'entrypoint': {
