@@ -616,3 +616,47 @@ test('RUN --mount: a cache directory per id kept between builds and out of the i
   assert.notEqual(s.code, 0);
   assert.match(s.stderr, /RUN --mount=type=secret is not supported by this builder/);
 });
+
+test('ADD --checksum: a download with the digest given is added, another fails the build; COPY --chmod and --link take effect', async () => {
+  const { createServer } = await import('node:http');
+  const { createHash } = await import('node:crypto');
+  const body = 'checked over http\n';
+  const server = createServer((_req, res) => res.end(body));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const good = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  const bad = `sha256:${'0'.repeat(64)}`;
+  try {
+    const dir = context({
+      Dockerfile: [
+        '# syntax=docker/dockerfile:1.6',
+        'FROM busybox',
+        `ADD --checksum=${good} http://127.0.0.1:${port}/f.txt /dl/`,
+        'COPY --chmod=0741 local.txt /local.txt',
+        'COPY --link local.txt /linked.txt',
+      ].join('\n'),
+      'local.txt': 'local\n',
+    });
+    const r = await build(['-q', '-t', 'checksum:1', dir]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(
+      await dockerOk(d, [
+        'run',
+        '--rm',
+        'checksum:1',
+        'sh',
+        '-c',
+        'cat /dl/f.txt; stat -c "%a %n" /local.txt /linked.txt',
+      ]),
+      `${body}741 /local.txt\n644 /linked.txt\n`,
+    );
+    const wrong = context({ Dockerfile: `FROM busybox\nADD --checksum=${bad} http://127.0.0.1:${port}/f.txt /dl/\n` });
+    const w = await build(['-q', wrong]);
+    assert.notEqual(w.code, 0);
+    assert.match(w.stderr, new RegExp(`digest mismatch ${bad}: ${good}`));
+    const local = context({ Dockerfile: `FROM busybox\nADD --checksum=${good} local.txt /\n`, 'local.txt': 'x\n' });
+    assert.match((await build(['-q', local])).stderr, /checksum can't be specified for non-HTTP\(S\) sources/);
+  } finally {
+    server.close();
+  }
+});

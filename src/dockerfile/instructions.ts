@@ -61,6 +61,8 @@ export type Instruction =
       chown?: string;
       chmod?: string;
       link: boolean;
+      /** ADD --checksum: the digest a downloaded source must have (`sha256:<hex>`). */
+      checksum?: string;
       heredocs: Heredoc[];
     });
 
@@ -215,6 +217,14 @@ function parseDuration(node: Node, flag: string, v: string | undefined): number 
   return Math.round(total);
 }
 
+/** ADD --checksum, checked as a digest (BuildKit's words); expanded values are checked at run time. */
+function checksumOf(node: Node, v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (!v.includes('$') && !/^sha(256:[0-9a-f]{64}|384:[0-9a-f]{96}|512:[0-9a-f]{128})$/.test(v))
+    fail(node, `invalid checksum digest format`);
+  return v;
+}
+
 /** A RUN's `--mount` flags, each parsed (see mounts.ts). */
 function runMounts(node: Node): RunMount[] {
   const out: RunMount[] = [];
@@ -242,7 +252,7 @@ function checkBuildkitFlags(node: Node): void {
       continue;
     } else if (node.cmd === 'run' && name === 'security' && value !== 'sandbox') {
       fail(node, `RUN --security=${value ?? ''} is not supported by this builder`);
-    } else if (['parents', 'exclude', 'checksum', 'keep-git-dir'].includes(name)) {
+    } else if (['parents', 'exclude', 'keep-git-dir'].includes(name)) {
       fail(node, `${node.cmd.toUpperCase()} --${name} is not supported by this builder`);
     }
   }
@@ -376,6 +386,7 @@ function toInstruction(node: Node, escape: string): Instruction {
         chown: flags.get('chown'),
         chmod: flags.get('chmod'),
         link,
+        checksum: checksumOf(node, flags.get('checksum')),
         heredocs: node.heredocs,
       };
     }

@@ -267,4 +267,8 @@ test('BuildKit-only flags: cache, bind and tmpfs mounts are parsed, the rest ref
     /line 3: COPY --exclude is not supported by this builder/,
   );
   assert.match(parseErr('FROM a\nRUN --security=insecure true\n').message, /RUN --security=insecure is not supported/);
+  assert.match(
+    parseErr('FROM a\nADD --checksum=md5:abc http://x/y /\n').message,
+    /line 2: invalid checksum digest format/,
+  );
 });
