@@ -660,3 +660,66 @@ test('ADD --checksum: a download with the digest given is added, another fails t
     server.close();
   }
 });
+
+test('.dockerignore with ! exceptions, nested directories and names with spaces: the file list dockerd 20.10 gives', async () => {
+  const files = [
+    'a/b/c/deep.txt',
+    'a/b/x.log',
+    'a/top.md',
+    'keep/k.txt',
+    'with space/file name.txt',
+    'with space/other.log',
+    'logs/sub/a.log',
+    'logs/important.log',
+    'node_modules/pkg/i.js',
+    'node_modules/keepme/k.js',
+    'README.md',
+    'name with space.txt',
+    '.hidden',
+  ];
+  const dir = context({
+    Dockerfile: 'FROM busybox\nCOPY . /ctx\n',
+    '.dockerignore': [
+      '# comment',
+      '**/*.log',
+      '!logs/important.log',
+      'node_modules',
+      '!node_modules/keepme',
+      'a/b',
+      '!a/b/c/deep.txt',
+      'with space/file name.txt',
+      '*.md',
+      '!README.md',
+      '.hidden',
+    ].join('\n'),
+    ...Object.fromEntries(files.map((f) => [f, `${f}\n`])),
+  });
+  const r = await build(['-q', '-t', 'ignored:1', dir]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const found = (await dockerOk(d, ['run', '--rm', 'ignored:1', 'find', '/ctx'])).trim().split('\n').sort();
+  // Recorded from dockerd 20.10.24 (Debian's docker.io) building the same context.
+  assert.deepEqual(
+    found,
+    [
+      '/ctx',
+      '/ctx/.dockerignore',
+      '/ctx/Dockerfile',
+      '/ctx/README.md',
+      '/ctx/a',
+      '/ctx/a/b',
+      '/ctx/a/b/c',
+      '/ctx/a/b/c/deep.txt',
+      '/ctx/a/top.md',
+      '/ctx/keep',
+      '/ctx/keep/k.txt',
+      '/ctx/logs',
+      '/ctx/logs/important.log',
+      '/ctx/logs/sub',
+      '/ctx/name with space.txt',
+      '/ctx/node_modules',
+      '/ctx/node_modules/keepme',
+      '/ctx/node_modules/keepme/k.js',
+      '/ctx/with space',
+    ].sort(),
+  );
+});
