@@ -125,14 +125,20 @@ export async function startDaemonWithBusybox(extraArgs: string[] = []): Promise<
 export async function cleanup(d: Daemon | undefined): Promise<void> {
   if (!d) return;
   await stopDaemon(d, 'term');
-  const runcRoot = join(d.root, 'run', 'runc');
-  // Containers of either runtime (crun keeps its state where runc would, in its own format).
-  for (const runtime of ['runc', 'crun']) {
-    if (!existsSync(runcRoot)) break;
-    const list = spawnSync(runtime, ['--root', runcRoot, 'list', '-q'], { encoding: 'utf8' });
-    for (const id of (list.stdout ?? '').split('\n').filter(Boolean)) {
-      spawnSync(runtime, ['--root', runcRoot, 'kill', id, 'KILL'], { encoding: 'utf8' });
-      spawnSync(runtime, ['--root', runcRoot, 'delete', '-f', id], { encoding: 'utf8' });
+  // Containers of either runtime (crun keeps its state where runc would, in its own format); the
+  // runtimes beside the default have roots of their own (see src/daemon/runtime.ts).
+  const runcRoots = [
+    join(d.root, 'run', 'runc'),
+    ...['runc', 'crun'].map((n) => join(d.root, 'run', 'runtimes', n, 'runc')),
+  ];
+  for (const runcRoot of runcRoots) {
+    for (const runtime of ['runc', 'crun']) {
+      if (!existsSync(runcRoot)) break;
+      const list = spawnSync(runtime, ['--root', runcRoot, 'list', '-q'], { encoding: 'utf8' });
+      for (const id of (list.stdout ?? '').split('\n').filter(Boolean)) {
+        spawnSync(runtime, ['--root', runcRoot, 'kill', id, 'KILL'], { encoding: 'utf8' });
+        spawnSync(runtime, ['--root', runcRoot, 'delete', '-f', id], { encoding: 'utf8' });
+      }
     }
   }
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8')

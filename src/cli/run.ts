@@ -2,7 +2,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { isNotFound, type ContainerCreateRequest } from '../client/index.ts';
 import { familiarString } from '../spec/index.ts';
-import { FlagValueError, parseArgs, type FlagDef } from './flags.ts';
+import { FlagValueError, parseArgs, type FlagDef, type Flags } from './flags.ts';
 import { type Cli, type Command, StatusError, describeError } from './cli.ts';
 import { RUN_FLAGS, buildRunRequest, expandEnv, readKeyValueFile, type RunRequest } from './runopts.ts';
 import {
@@ -14,6 +14,7 @@ import {
   withRawTerminal,
 } from './attach.ts';
 import { parseImageRef, pullImage } from './images.ts';
+import { configuredDetachKeys } from './config.ts';
 
 /** Errors of `run`/`create` before the container runs: "berth: <msg>" and exit 125. */
 function runError(e: unknown, command: string): Error {
@@ -68,6 +69,11 @@ const create: Command = {
   },
 };
 
+/** `--detach-keys`, else the config file's `detachKeys` (what the docker CLI does for run, start, attach and exec). */
+function detachKeysOf(f: Flags): string | undefined {
+  return f.str('detach-keys') ?? configuredDetachKeys();
+}
+
 const run: Command = {
   spec: {
     ...RUN_SPEC_BASE,
@@ -79,6 +85,7 @@ const run: Command = {
     let r: RunRequest;
     try {
       r = buildRunRequest(f, args, { consoleSize: consoleSize(cli) });
+      r.detachKeys ??= configuredDetachKeys();
       if (r.detachKeys) parseDetachKeys(r.detachKeys);
     } catch (e) {
       throw runError(e, 'run');
@@ -201,7 +208,7 @@ const start: Command = {
       if (args.length > 1) throw new StatusError(1, 'you cannot start and attach multiple containers at once');
       return attachAndWait(cli, args[0]!, {
         stdin: f.bool('interactive'),
-        detachKeys: f.str('detach-keys'),
+        detachKeys: detachKeysOf(f),
         start: true,
         sigProxy: true,
       });
@@ -210,7 +217,7 @@ const start: Command = {
     const errors: string[] = [];
     for (const name of args) {
       try {
-        await cli.client.containerStart(name, { detachKeys: f.str('detach-keys') });
+        await cli.client.containerStart(name, { detachKeys: detachKeysOf(f) });
         cli.out(`${name}\n`);
       } catch (e) {
         errors.push(describeError(e));
@@ -240,7 +247,7 @@ const attach: Command = {
     if (info.State.Paused) throw new StatusError(1, 'You cannot attach to a paused container, unpause it first');
     return attachAndWait(cli, info.Id, {
       stdin: !f.bool('no-stdin'),
-      detachKeys: f.str('detach-keys'),
+      detachKeys: detachKeysOf(f),
       start: false,
       sigProxy: f.bool('sig-proxy'),
     });
@@ -287,7 +294,7 @@ const exec: Command = {
       User: f.str('user'),
       WorkingDir: f.str('workdir'),
       Privileged: f.bool('privileged'),
-      DetachKeys: f.str('detach-keys'),
+      DetachKeys: detachKeysOf(f),
       ConsoleSize: size ?? null,
     });
     if (detach) {
@@ -301,7 +308,7 @@ const exec: Command = {
         stdin: interactive,
         stdout: true,
         stderr: true,
-        detachKeys: f.str('detach-keys'),
+        detachKeys: detachKeysOf(f),
       });
       const stopResize = tty ? monitorTtySize(cli, (h, w) => c.execResize(execId, h, w)) : () => {};
       try {

@@ -32,7 +32,7 @@ export function execRuntime(execs: ExecService): StreamingRuntime {
         AttachStderr: req.stderr,
         Tty: req.tty,
       });
-      const e = await execs.start(Id, { tty: req.tty });
+      const e = await execs.start(Id);
       const ac = new AbortController();
       const onAbort = () => {
         ac.abort();

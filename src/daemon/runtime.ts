@@ -33,12 +33,23 @@ export async function createRuntime(host: Host, execRoot: string, runtimeName = 
 
 /**
  * The runtimes containers can ask for by name (`HostConfig.Runtime`), `defaultName` first: the
- * services take them as one set, each container runs on the one its record names.
+ * services take them as one set, each container runs on the one its record names. Beside the
+ * default, crun and runc are offered when installed (dockerd always offers `runc`; clients ask
+ * for it by name). The default keeps the exec root's own state directories, as before there were
+ * several; each other runtime gets one of its own (`<execRoot>/runtimes/<name>`), so that no two
+ * drivers ever watch the same exit files or list each other's containers.
  */
 export async function createRuntimes(
   host: Host,
   execRoot: string,
   defaultName: string,
 ): Promise<Runtimes<RuncRuntime>> {
-  return new Runtimes(new Map([[defaultName, await createRuntime(host, execRoot, defaultName)]]), defaultName);
+  const byName = new Map([[defaultName, await createRuntime(host, execRoot, defaultName)]]);
+  for (const name of ['crun', 'runc']) {
+    if (byName.has(name) || (name === 'crun' && defaultRuntimeName() !== 'crun')) continue;
+    // A runtime that is not installed is simply not offered (init finds its programs or throws).
+    const rt = await createRuntime(host, join(execRoot, 'runtimes', name), name).catch(() => undefined);
+    if (rt) byName.set(name, rt);
+  }
+  return new Runtimes(byName, defaultName);
 }

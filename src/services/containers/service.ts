@@ -48,7 +48,7 @@ import { resourcesFor } from './spec.ts';
 import type { Change } from '../../archive/index.ts';
 import { runcWording, execFailureCode, type LogLine, type ReadLogOptions } from '../../runtime/index.ts';
 import { processTable } from './top.ts';
-import { linksToEndpoint } from './links.ts';
+import { linksToEndpoint, withoutLink } from './links.ts';
 import type { Readable } from 'node:stream';
 
 export class ContainerService {
@@ -341,6 +341,14 @@ export class ContainerService {
     c.Name = name;
     this.store.save(c);
     this.ctx.emit(c, 'rename', { oldName: `/${old}` });
+  }
+
+  /** `docker rm --link /web/db`: the link goes from the parent's config; its next start has no trace of it. */
+  removeLink(linkName: string): void {
+    const parent = this.store.find(linkName.replace(/^\/+/, '').split('/')[0] ?? '');
+    const links = withoutLink(linkName, parent);
+    parent!.HostConfig.Links = links.length ? links : null;
+    this.store.save(parent!);
   }
 
   async prune(

@@ -50,3 +50,9 @@ test('create requests: what Go accepts is accepted (a string Cmd, nulls, unknown
   ])
     assert.doesNotThrow(create(req), JSON.stringify(req));
 });
+
+test("create requests: HostConfig fields match without regard to case, as Go decodes them (the SDK's CPURealtimePeriod)", () => {
+  const req: Record<string, unknown> = { Image: 'busybox', HostConfig: { CPURealtimePeriod: 500000, memory: 8388608 } };
+  validateCreateTypes(req);
+  assert.deepEqual(req.HostConfig, { CpuRealtimePeriod: 500000, Memory: 8388608 });
+});

@@ -55,7 +55,7 @@ const stringMap: Shape = { map: 'string' };
 const shapeFields = (names: string[], shape: Shape) => Object.fromEntries(names.map((n) => [n, shape]));
 
 /** The JSON shape of a create request's HostConfig, as Docker's Go types declare it. */
-const HOST_CONFIG: Shape = {
+const HOST_CONFIG: { fields: Record<string, Shape> } = {
   fields: {
     ...shapeFields(
       [
@@ -147,6 +147,24 @@ const HOST_CONFIG: Shape = {
   },
 };
 
+/**
+ * Go's JSON decoding matches field names without regard to case, and clients rely on it: the
+ * Python SDK sends `CPURealtimePeriod` for `CpuRealtimePeriod`. The object with each key that
+ * differs from a declared field only in case renamed to the field's spelling.
+ */
+function foldFieldCase(
+  obj: Record<string, unknown>,
+  shape: { fields: Record<string, Shape> },
+): Record<string, unknown> {
+  const byLower = new Map(Object.keys(shape.fields).map((f) => [f.toLowerCase(), f]));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    const name = k in shape.fields ? k : (byLower.get(k.toLowerCase()) ?? k);
+    if (!(name in out) || name === k) out[name] = v;
+  }
+  return out;
+}
+
 /** A create request: the container's config with HostConfig and NetworkingConfig beside it. */
 const CREATE_REQUEST: Shape = {
   fields: {
@@ -215,6 +233,8 @@ const CREATE_REQUEST: Shape = {
  * values before anything is made (ulimit names, port specifications).
  */
 export function validateCreateTypes(req: Record<string, unknown>): void {
+  if (req.HostConfig && typeof req.HostConfig === 'object' && !Array.isArray(req.HostConfig))
+    req.HostConfig = foldFieldCase(req.HostConfig as Record<string, unknown>, HOST_CONFIG);
   checkShape(req, CREATE_REQUEST, 'container config');
   const hc = (req.HostConfig ?? {}) as Record<string, unknown>;
   for (const u of (hc.Ulimits ?? []) as Array<Record<string, unknown> | null>) {
@@ -243,6 +263,13 @@ export function validateHostConfig(h: HostConfig): void {
     throw invalidArgument('Range of CPUs is from 0.01 to the number of CPUs available');
   if (h.NanoCpus && h.CpuQuota)
     throw invalidArgument('Conflicting options: Nano CPUs and CPU Period cannot both be set');
+  // runconfig's checks at create, in its words; cgroup v2 has no real-time knobs at all.
+  if ((h.CpuRealtimePeriod ?? 0) > 0 && !oci.cpuRealtimeSupported())
+    throw invalidArgument('Your kernel does not support cgroup cpu real-time period');
+  if ((h.CpuRealtimeRuntime ?? 0) > 0 && !oci.cpuRealtimeSupported())
+    throw invalidArgument('Your kernel does not support cgroup cpu real-time runtime');
+  if (h.CpuRealtimePeriod && h.CpuRealtimeRuntime && h.CpuRealtimeRuntime > h.CpuRealtimePeriod)
+    throw invalidArgument('cpu real-time runtime cannot be higher than cpu real-time period');
   if (h.PidMode && !/^(host|container:.+)$/.test(h.PidMode)) throw invalidArgument(`invalid PID mode: ${h.PidMode}`);
   if (h.IpcMode && !/^(host|private|shareable|none|container:.+)$/.test(h.IpcMode))
     throw invalidArgument(`invalid IPC mode: ${h.IpcMode}`);
@@ -281,6 +308,8 @@ export function resourceOpts(h: HostConfig): oci.SpecOpt[] {
   if (h.NanoCpus) opts.push(oci.withCpus(h.NanoCpus));
   if (h.CpuShares) opts.push(oci.withCpuShares(h.CpuShares));
   if (h.CpuQuota || h.CpuPeriod) opts.push(oci.withCpuQuota(h.CpuQuota ?? 0, h.CpuPeriod ?? 0));
+  if (h.CpuRealtimePeriod || h.CpuRealtimeRuntime)
+    opts.push(oci.withCpuRealtime(h.CpuRealtimePeriod ?? 0, h.CpuRealtimeRuntime ?? 0));
   if (h.CpusetCpus || h.CpusetMems) opts.push(oci.withCpuset(h.CpusetCpus ?? '', h.CpusetMems));
   if (h.PidsLimit && h.PidsLimit > 0) opts.push(oci.withPidsLimit(h.PidsLimit));
   return opts;

@@ -116,6 +116,8 @@ export function inspect(
       BlkioWeight: 0,
       CpuPeriod: 0,
       CpuQuota: 0,
+      CpuRealtimePeriod: 0,
+      CpuRealtimeRuntime: 0,
       CpusetCpus: '',
       CpusetMems: '',
       Devices: [],

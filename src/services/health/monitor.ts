@@ -143,7 +143,7 @@ export class HealthMonitor {
     const { Id } = this.d.execs.create(id, { Cmd: s.cmd, AttachStdout: true, AttachStderr: true });
     let e;
     try {
-      e = await this.d.execs.start(Id, { tty: false });
+      e = await this.d.execs.start(Id);
     } catch (err) {
       return { exitCode: -1, output: (err as Error).message };
     }

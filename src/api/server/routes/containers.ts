@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { Router, Response } from '../router.ts';
-import { invalidArgument } from '../../../errdefs/index.ts';
+import { invalidArgument, notFound } from '../../../errdefs/index.ts';
 import { normaliseSignal } from '../../../spec/index.ts';
 import {
   ContainerService,
@@ -184,7 +184,20 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     res.raw.end(JSON.stringify(result satisfies WaitResponse) + '\n');
   });
 
+  // `docker rm --link /web/db`: a legacy link's name is the parent's and the alias, one slash apart.
+  r.delete('/containers/{id}/{link}', (req, res) => {
+    const name = `${req.params.id}/${req.params.link}`;
+    if (!boolValue(req.query.get('link'))) throw notFound(`No such container: ${name}`);
+    svc.removeLink(name);
+    res.empty(204);
+  });
+
   r.delete('/containers/{id}', async (req, res) => {
+    if (boolValue(req.query.get('link'))) {
+      svc.removeLink(req.params.id!);
+      res.empty(204);
+      return;
+    }
     await svc.remove(req.params.id!, {
       force: boolValue(req.query.get('force')),
       volumes: boolValue(req.query.get('v')),

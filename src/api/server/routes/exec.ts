@@ -13,16 +13,18 @@ export function registerExec(r: Router, execs: ExecService): void {
     const body = (await req.json<ExecStartConfig | null>().catch(() => null)) ?? {};
     const e = execs.get(req.params.id!);
     if (body.Detach) {
-      await execs.start(e.ID, { tty: body.Tty, consoleSize: body.ConsoleSize });
+      await execs.start(e.ID, { consoleSize: body.ConsoleSize });
       res.empty(200);
       return;
     }
+    // The framing follows the start body (the process's terminal follows the create config): a
+    // TTY exec started with Tty false is multiplexed, all of it on stdout, as dockerd sends it.
     const tty = body.Tty ?? !!e.config.Tty;
     // Errors before the process runs are still plain HTTP errors; after the hijack they are
     // written on the stream (the CLI prints them) and the exec's exit code tells the rest.
     const sock = res.hijack(tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
     try {
-      await execs.start(e.ID, { tty, consoleSize: body.ConsoleSize });
+      await execs.start(e.ID, { consoleSize: body.ConsoleSize });
     } catch (err) {
       const msg = `OCI runtime exec failed: ${(err as Error).message}: unknown\r\n`;
       if (tty) sock.write(msg);
