@@ -11,8 +11,9 @@
 #    drop_caches`, the median of five reads), the drop divided by N. Beside it, what the
 #    monitor processes hold of their own (anonymous memory and page tables, from
 #    /proc/<pid>/status), summed and divided by N: conmon, berth-monitor, or dockerd's
-#    containerd-shim-runc-v2. Other work on the machine moves MemAvailable: the monitor's own
-#    figure is the steadier one; the load average is printed with the results.
+#    containerd-shim-runc-v2; and what the container's memory cgroup is charged. Other work on
+#    the machine moves MemAvailable: the other two figures are the steadier ones; the load
+#    average is printed with the results.
 # 3. Start cost again with the N containers running (issue 15's fifth target: a start should not
 #    cost more when many containers run).
 #
@@ -97,9 +98,23 @@ monitor_kb() {
   echo "$total $count"
 }
 
+# kB of memory charged to the memory cgroups of daemon $1's containers (their processes and the
+# kernel memory charged with them), summed.
+cgroup_kb() {
+  local total=0
+  for pid in $(docker -H "unix://$(sock "$1")" inspect -f '{{.State.Pid}}' $(docker -H "unix://$(sock "$1")" ps -q)); do
+    local rel
+    rel=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3} $1 == "0" && $2 == "" {v2 = $3} END {if (v2 != "") print v2}' "/proc/$pid/cgroup" | head -1)
+    local f=/sys/fs/cgroup/memory$rel/memory.usage_in_bytes
+    [ -r "$f" ] || f=/sys/fs/cgroup$rel/memory.current
+    [ -r "$f" ] && total=$((total + $(cat "$f") / 1024))
+  done
+  echo "$total"
+}
+
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 time_starts idle
-declare -A per_container monitor_per
+declare -A per_container monitor_per cgroup_per
 for d in "${daemons[@]}"; do
   before=$(mem_available)
   for i in $(seq 1 "$N"); do
@@ -110,6 +125,7 @@ for d in "${daemons[@]}"; do
   per_container[$d]=$(((before - after) / N))
   read -r kb count < <(monitor_kb "$d")
   monitor_per[$d]=$((count > 0 ? kb / count : 0))
+  cgroup_per[$d]=$(($(cgroup_kb "$d") / N))
   echo "$d: $N containers, MemAvailable $before → $after kB; $count monitors, $kb kB of their own" >&2
   if [ "$d" != "${daemons[-1]}" ]; then
     docker -H "unix://$(sock "$d")" rm -f $(docker -H "unix://$(sock "$d")" ps -aq) >/dev/null
@@ -128,7 +144,7 @@ time_starts busy
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 for d in "${daemons[@]}"; do
-  echo "$d memory: ${per_container[$d]} kB per container (MemAvailable), monitor's own ${monitor_per[$d]} kB"
+  echo "$d memory: ${per_container[$d]} kB per container (MemAvailable), monitor's own ${monitor_per[$d]} kB, container's cgroup ${cgroup_per[$d]} kB"
 done
 bin/node -e '
 const fs = require("fs");
