@@ -3,6 +3,7 @@
 # (`--monitor conmon`), berthd under its own monitor (`--monitor berth`) and dockerd, in one run.
 #
 #   bash bench/density.sh [containers] [runs]        (default 100 containers, 20 runs)
+#   DOCKERD=0 bash bench/density.sh 300 20          (Berth alone: a quicker look at many containers)
 #
 # 1. Start cost: `docker run --rm --network none busybox true` against the three daemons, one
 #    hyperfine (medians; ratios against dockerd and between the two monitors).
@@ -52,7 +53,9 @@ start_berth berth
 docker -H "unix://$WORK/conmon.sock" save busybox -o "$WORK/busybox.tar"
 docker -H "unix://$WORK/berth.sock" load -i "$WORK/busybox.tar" >/dev/null
 daemons=(conmon berth)
-if command -v dockerd >/dev/null; then
+if [ "${DOCKERD:-1}" = 0 ]; then
+  echo "DOCKERD=0: comparing Berth's two monitors alone" >&2
+elif command -v dockerd >/dev/null; then
   start_dockerd
   docker -H "unix://$DOCKERD_SOCK" load -i "$WORK/busybox.tar" >/dev/null
   daemons+=(dockerd)
