@@ -54,7 +54,7 @@ export async function startDaemon(extraArgs: string[] = [], root?: string): Prom
       ...(extraArgs.some((a) => a === '--bridge' || a === '-b' || a.startsWith('--bridge='))
         ? []
         : ['--bridge', 'none']),
-      // BERTH_E2E_MONITOR=berth runs the tests under Berth's own monitor instead of conmon.
+      // BERTH_E2E_MONITOR=conmon runs the tests under conmon instead of Berth's own monitor.
       ...(process.env.BERTH_E2E_MONITOR && !extraArgs.some((a) => a.startsWith('--monitor'))
         ? ['--monitor', process.env.BERTH_E2E_MONITOR]
         : []),

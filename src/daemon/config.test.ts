@@ -8,7 +8,7 @@ test('defaults follow the design', () => {
   assert.deepEqual(c.hosts, ['unix:///run/berth/berth.sock']);
   assert.equal(c.pidfile, '/run/berth/berthd.pid');
   assert.equal(c.liveRestore, false);
-  assert.equal(c.monitor, 'conmon');
+  assert.equal(c.monitor, 'berth');
 });
 
 test("--monitor picks conmon or Berth's own monitor, and nothing else", () => {

@@ -37,7 +37,7 @@ export async function createRuntime(
   host: Host,
   execRoot: string,
   runtimeName = 'runc',
-  monitor: 'conmon' | 'berth' = 'conmon',
+  monitor: 'conmon' | 'berth' = 'berth',
 ): Promise<RuncRuntime> {
   const rt = new RuncRuntime({
     host,
@@ -57,7 +57,7 @@ export async function createRuntimes(
   host: Host,
   execRoot: string,
   defaultName: string,
-  monitor: 'conmon' | 'berth' = 'conmon',
+  monitor: 'conmon' | 'berth' = 'berth',
 ): Promise<Runtimes<RuncRuntime>> {
   return new Runtimes(new Map([[defaultName, await createRuntime(host, execRoot, defaultName, monitor)]]), defaultName);
 }
