@@ -529,6 +529,9 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, &old);
 
+	/* A reader gone from the sync pipe (berthd restarted during an exec) must not kill the monitor. */
+	signal(SIGPIPE, SIG_IGN);
+
 	pid_t me = fork();
 	if (me < 0)
 		die("fork");
@@ -607,6 +610,7 @@ int main(int argc, char **argv)
 	if (rt == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		sigprocmask(SIG_SETMASK, &old, NULL);
+		signal(SIGPIPE, SIG_DFL);
 		dup2(worker_in >= 0 ? worker_in : devnull, 0);
 		dup2(worker_out >= 0 ? worker_out : devnull, 1);
 		dup2(worker_err, 2);
