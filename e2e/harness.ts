@@ -54,6 +54,10 @@ export async function startDaemon(extraArgs: string[] = [], root?: string): Prom
       ...(extraArgs.some((a) => a === '--bridge' || a === '-b' || a.startsWith('--bridge='))
         ? []
         : ['--bridge', 'none']),
+      // BERTH_E2E_MONITOR=conmon runs the tests under conmon instead of Berth's own monitor.
+      ...(process.env.BERTH_E2E_MONITOR && !extraArgs.some((a) => a.startsWith('--monitor'))
+        ? ['--monitor', process.env.BERTH_E2E_MONITOR]
+        : []),
       ...extraArgs,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },

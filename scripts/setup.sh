@@ -57,6 +57,13 @@ for src in src/runtime/berth-attach.c src/runtime/berth-crun.c src/host/berth-la
     mv "build/$helper.tmp" "build/$helper"
   fi
 done
+# berth-monitor, Berth's own per-container monitor (berthd --monitor berth): static, so that the
+# code of a thousand monitors is one copy in the page cache and each costs only its own data.
+if [ ! -x build/berth-monitor ] || [ src/runtime/berth-monitor.c -nt build/berth-monitor ]; then
+  mkdir -p build
+  cc -O2 -Wall -static -o build/berth-monitor.tmp src/runtime/berth-monitor.c
+  mv build/berth-monitor.tmp build/berth-monitor
+fi
 
 # berth-vm: its shim, its guest agent, the guest kernel and initramfs (see the script).
 bash scripts/setup-vm.sh

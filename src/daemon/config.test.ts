@@ -8,6 +8,13 @@ test('defaults follow the design', () => {
   assert.deepEqual(c.hosts, ['unix:///run/berth/berth.sock']);
   assert.equal(c.pidfile, '/run/berth/berthd.pid');
   assert.equal(c.liveRestore, false);
+  assert.equal(c.monitor, 'berth');
+});
+
+test("--monitor picks conmon or Berth's own monitor, and nothing else", () => {
+  assert.equal(parseFlags(['--monitor', 'berth']).monitor, 'berth');
+  assert.equal(parseFlags(['--monitor=conmon']).monitor, 'conmon');
+  assert.throws(() => parseFlags(['--monitor', 'crun']), /invalid monitor "crun": conmon or berth/);
 });
 
 test("dockerd's flag spellings", () => {

@@ -133,7 +133,7 @@ export class Daemon {
     );
 
     c.defaultRuntime ||= defaultRuntimeName();
-    const runtimes = await createRuntimes(this.host, c.execRoot, c.defaultRuntime);
+    const runtimes = await createRuntimes(this.host, c.execRoot, c.defaultRuntime, c.monitor);
     this.runtimes = runtimes;
     this.network = new NetworkManager({
       host: this.host,

@@ -1,6 +1,8 @@
 /**
  * The OCI runtimes this daemon offers: crun (through the berth-crun wrapper) or runc, each as
- * the runc/conmon driver of `runtime/`, which implements the services' runtime roles itself.
+ * the runc/conmon driver of `runtime/`, which implements the services' runtime roles itself,
+ * under the monitor `--monitor` names: conmon, or Berth's own (build/berth-monitor, which
+ * speaks conmon's command line and protocols).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +20,12 @@ export function runtimePath(name: string): string {
 }
 
 const CRUN_WRAPPER = join(import.meta.dirname, '..', '..', 'build', 'berth-crun');
+const BERTH_MONITOR = join(import.meta.dirname, '..', '..', 'build', 'berth-monitor');
+
+/** The monitor program for `--monitor`: conmon from PATH, or Berth's own. */
+export function monitorPath(monitor: 'conmon' | 'berth'): string {
+  return monitor === 'berth' ? BERTH_MONITOR : 'conmon';
+}
 
 /** The runtime when none was asked for: crun (and its wrapper) if installed, else runc. */
 export function defaultRuntimeName(): string {
@@ -25,8 +33,18 @@ export function defaultRuntimeName(): string {
 }
 
 /** The driver for runtime `runtimeName`, its programs found and its exit watching started. */
-export async function createRuntime(host: Host, execRoot: string, runtimeName = 'runc'): Promise<RuncRuntime> {
-  const rt = new RuncRuntime({ host, root: execRoot, runtimePath: runtimePath(runtimeName) });
+export async function createRuntime(
+  host: Host,
+  execRoot: string,
+  runtimeName = 'runc',
+  monitor: 'conmon' | 'berth' = 'berth',
+): Promise<RuncRuntime> {
+  const rt = new RuncRuntime({
+    host,
+    root: execRoot,
+    runtimePath: runtimePath(runtimeName),
+    conmonPath: monitorPath(monitor),
+  });
   await rt.init();
   return rt;
 }
@@ -43,12 +61,13 @@ export async function createRuntimes(
   host: Host,
   execRoot: string,
   defaultName: string,
+  monitor: 'conmon' | 'berth' = 'berth',
 ): Promise<Runtimes<RuncRuntime>> {
-  const byName = new Map([[defaultName, await createRuntime(host, execRoot, defaultName)]]);
+  const byName = new Map([[defaultName, await createRuntime(host, execRoot, defaultName, monitor)]]);
   for (const name of ['crun', 'runc']) {
     if (byName.has(name) || (name === 'crun' && defaultRuntimeName() !== 'crun')) continue;
     // A runtime that is not installed is simply not offered (init finds its programs or throws).
-    const rt = await createRuntime(host, join(execRoot, 'runtimes', name), name).catch(() => undefined);
+    const rt = await createRuntime(host, join(execRoot, 'runtimes', name), name, monitor).catch(() => undefined);
     if (rt) byName.set(name, rt);
   }
   return new Runtimes(byName, defaultName);

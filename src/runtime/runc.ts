@@ -26,6 +26,10 @@
  * attach socket (`attachSocketPath`), a SOCK_SEQPACKET socket Node cannot open: see stdio.ts
  * and berth-attach.c beside this file for the bridge meant for it.
  *
+ * The monitor is conmon or Berth's own (berth-monitor.c, `conmonPath` pointing at
+ * build/berth-monitor): it takes conmon's command line and speaks its protocols, so everything
+ * said of conmon here holds for both.
+ *
  * Beside this file: conmon.ts (conmon's command line and sync pipe), exits.ts (watching its exit
  * files), state.ts (runc's and crun's state read without spawning them), crun.ts (crun's sealed
  * binary), seccomp-cache.ts (crun's compiled filters).
@@ -79,7 +83,7 @@ export interface RuncRuntimeOptions {
   root: string;
   /** The OCI runtime (default `runc`, looked up in PATH). */
   runtimePath?: string;
-  /** The monitor (default `conmon`, looked up in PATH). */
+  /** The monitor (default `conmon`, looked up in PATH; or build/berth-monitor, Berth's own). */
   conmonPath?: string;
   /** The attach bridge built from berth-attach.c (default: `build/berth-attach` in the checkout). */
   attachPath?: string;

@@ -403,7 +403,8 @@ export class ContainerService {
       input.resume();
       return 'ended';
     }
-    if (!c.State.Running && !(await taskCreated(this.ctx.changes, c.Id, input))) return 'ended';
+    const rt = this.ctx.runtime(c);
+    if (!c.State.Running && !(await taskCreated(this.ctx.changes, c.Id, input, () => rt.exists(c.Id)))) return 'ended';
     return pumpStdin(input, this.ctx.runtime(c).openStdin(c.Id), {
       detachKeys: c.Config.Tty ? detachKeys : undefined,
       onError: (err) => this.ctx.d.log.warn(err.message),
