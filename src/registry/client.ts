@@ -631,6 +631,41 @@ export class RegistryClient {
     return { digest, size };
   }
 
+  /**
+   * The OCI 1.1 referrers of a manifest (`GET /v2/<repo>/referrers/<digest>`), only those of
+   * `artifactType` when given (filtered here too: a registry may ignore the filter); undefined
+   * when the registry has no referrers API (a 404, as the spec has it answer).
+   */
+  async referrers(repo: string, digest: Digest, artifactType?: string): Promise<Descriptor[] | undefined> {
+    const q = artifactType ? `?${new URLSearchParams({ artifactType })}` : '';
+    const res = await this.send('GET', `/v2/${repo}/referrers/${digest}${q}`, {
+      scopes: [repoScope(repo, 'pull')],
+      follow: true,
+      headers: { Accept: MediaType.OciIndex },
+    });
+    if (res.statusCode === 404) {
+      res.resume();
+      return undefined;
+    }
+    if (res.statusCode !== 200) throw await this.failure(res, `referrers of ${repo}@${digest}`);
+    let j: { manifests?: unknown };
+    try {
+      j = JSON.parse((await readCapped(res, MAX_MANIFEST_BYTES)).toString('utf8')) as { manifests?: unknown };
+    } catch (e) {
+      if (e instanceof BerthError) throw e;
+      throw invalidArgument(`referrers of ${repo}@${digest}: not JSON`, e);
+    }
+    if (!Array.isArray(j.manifests)) return undefined;
+    return (j.manifests as Array<Descriptor & { artifactType?: unknown }>).filter(
+      (d) =>
+        d &&
+        typeof d.digest === 'string' &&
+        isDigest(d.digest) &&
+        Number.isSafeInteger(d.size) &&
+        (artifactType === undefined || d.artifactType === artifactType),
+    );
+  }
+
   /** `PUT` a manifest under a tag or digest; returns the digest of its bytes. */
   async putManifest(repo: string, ref: string, mediaType: string, bytes: Buffer): Promise<Digest> {
     const res = await this.send('PUT', `${this.root}/${repo}/manifests/${ref}`, {
