@@ -26,6 +26,7 @@ import { StreamingServer } from '../streaming/index.ts';
 import { loadCni } from '../cni/index.ts';
 import { EventBus } from '../events/index.ts';
 import { ImageService } from '../services/images/index.ts';
+import { SignaturePolicyFile } from '../trust/index.ts';
 import { ContainerService, type Runtimes } from '../services/containers/index.ts';
 import { registerContainers, registerExec, registerTransfer } from '../api/server/index.ts';
 import { ExecService } from '../services/exec/index.ts';
@@ -106,6 +107,8 @@ export class Daemon {
     const socketGid = c.group ? await groupId(c.group) : undefined;
     if (c.group && socketGid === undefined && c.group !== defaultConfig().group)
       throw invalidArgument(`group ${c.group} not found`);
+    // A policy that does not parse stops start-up before anything is touched.
+    const policy = c.signaturePolicy ? SignaturePolicyFile.open(c.signaturePolicy, (m) => this.log.warn(m)) : undefined;
     await fs.mkdir(c.dataRoot, { recursive: true, mode: 0o711 });
     await fs.mkdir(c.execRoot, { recursive: true, mode: 0o700 });
     await this.claimPidfile();
@@ -125,6 +128,7 @@ export class Daemon {
       registriesConf: c.registriesConf || undefined,
     };
     await checkRegistryFiles(this.images.registry);
+    this.images.policy = policy;
 
     this.volumes = new VolumeService(
       await LocalDriver.open(join(c.dataRoot, 'volumes'), this.host),

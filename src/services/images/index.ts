@@ -49,6 +49,7 @@ import type {
   ImagePruneReport,
   ImageSummary,
 } from '../../api/types/index.ts';
+import type { SignaturePolicyFile } from '../../trust/index.ts';
 import { distributionInspect, pullAllTags, pullImage, type PullResult } from './pull.ts';
 import { planPush, pushImage, type PushPlan, type PushOptions } from './push.ts';
 import { UsageCache, type FsUsage } from './fsusage.ts';
@@ -68,6 +69,8 @@ export class ImageService {
   layersInUse: () => Set<string> = () => new Set();
   /** `--insecure-registry`, `--registry-mirror`, the hosts directory and registries.conf: set by the daemon. */
   registry: RegistryConfig = { insecure: [], mirrors: [] };
+  /** `--signature-policy`: set by the daemon; pulls it refuses store nothing. */
+  policy?: SignaturePolicyFile;
 
   private readonly disk: UsageCache;
 
@@ -402,7 +405,11 @@ export class ImageService {
     o: { tmp: string; creds?: Credentials; platform?: Platform; out: Progress; signal?: AbortSignal },
   ): Promise<PullResult> {
     const parsed = parseReference(ref);
-    const r = await pullImage({ store: this.store, registry: this.registry, tmp: o.tmp }, parsed, o);
+    const r = await pullImage(
+      { store: this.store, registry: this.registry, policy: this.policy, tmp: o.tmp },
+      parsed,
+      o,
+    );
     this.events.publish('image', 'pull', r.image.id, { name: familiarString(parsed) });
     return r;
   }
@@ -418,7 +425,11 @@ export class ImageService {
     o: { tmp: string; creds?: Credentials; platform?: Platform; out: Progress; signal?: AbortSignal },
   ): Promise<PullResult[]> {
     const parsed = parseReference(repo);
-    const rs = await pullAllTags({ store: this.store, registry: this.registry, tmp: o.tmp }, parsed, o);
+    const rs = await pullAllTags(
+      { store: this.store, registry: this.registry, policy: this.policy, tmp: o.tmp },
+      parsed,
+      o,
+    );
     for (const r of rs) this.events.publish('image', 'pull', r.image.id, { name: familiarString(parsed) });
     return rs;
   }

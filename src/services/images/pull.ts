@@ -29,6 +29,7 @@ import {
   type RegistryConfig,
   type RegistryHost,
 } from '../../registry/index.ts';
+import { admit, readSignatures, type SignaturePolicyFile } from '../../trust/index.ts';
 import {
   chainIds,
   familiarString,
@@ -45,6 +46,8 @@ import {
 export interface PullDeps {
   store: ImageStore;
   registry: RegistryConfig;
+  /** berthd's `--signature-policy`: checked before anything of the image is stored. */
+  policy?: SignaturePolicyFile;
   /** Scratch directory on the data root (emptied at daemon start). */
   tmp: string;
 }
@@ -190,6 +193,9 @@ export async function pullImage(d: PullDeps, ref: Reference, o: PullOptions): Pr
     throw e;
   }
   const { client, repo, top } = source;
+  // The policy judges what the name points at (an index, as signed, or a manifest) before a
+  // single blob is fetched, so a refused image leaves nothing behind.
+  if (d.policy) await admit(d.policy.current(), ref, top, () => readSignatures(client, repo, top.digest));
   let manifest = top;
   if (isIndex(top)) {
     const entry = choosePlatform(top, o.platform ?? hostPlatform());
