@@ -60,3 +60,6 @@ done
 
 # berth-vm: its shim, its guest agent, the guest kernel and initramfs (see the script).
 bash scripts/setup-vm.sh
+
+# cosign and a sigstore-enabled skopeo from Debian trixie, for the signature interop tests.
+bash scripts/trixie-tools.sh
