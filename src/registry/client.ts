@@ -65,6 +65,8 @@ export const MANIFEST_ACCEPT = [
 /** Manifests and configs are read into memory: this is their cap. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const MAX_ERROR_BODY = 64 * 1024;
+/** Chunks of a resumable upload: what a dropped connection can cost at most. */
+export const UPLOAD_CHUNK_BYTES = 32 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
 /** A connection that sends nothing for this long is given up. */
 const IDLE_TIMEOUT_MS = 60_000;
@@ -578,6 +580,98 @@ export class RegistryClient {
     });
     if (res.statusCode !== 201 && res.statusCode !== 204) throw await this.failure(res, `upload blob ${desc.digest}`);
     res.resume();
+  }
+
+  /**
+   * Uploads a blob whose bytes can be read again from any offset (a file): a session, then
+   * chunks of `chunkBytes` as `PATCH` with `Content-Range`, then `PUT ?digest=`. A chunk whose
+   * connection drops is not lost work beyond itself: the session's state is asked (`GET`, its
+   * `Range`) and the upload resumes from the registry's offset, up to `retries` times in a row.
+   */
+  async pushBlobResumable(
+    repo: string,
+    desc: Pick<Descriptor, 'digest' | 'size'>,
+    open: (start: number, end: number) => Readable,
+    o: { chunkBytes?: number; retries?: number; onBytes?: (n: number) => void; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const scopes = [repoScope(repo, 'pull,push')];
+    const chunk = o.chunkBytes ?? UPLOAD_CHUNK_BYTES;
+    const start = await this.send('POST', `/v2/${repo}/blobs/uploads/`, {
+      scopes,
+      body: Buffer.alloc(0),
+      headers: { 'Content-Length': 0 },
+    });
+    if (start.statusCode !== 202 && start.statusCode !== 201)
+      throw await this.failure(start, `start upload to ${repo}`);
+    start.resume();
+    if (!start.headers.location) throw unavailable(`start upload to ${repo}: the registry gave no Location`);
+    let location = new URL(start.headers.location, this.endpoint.base + '/').href;
+    let offset = 0;
+    let failures = 0;
+    while (offset < desc.size) {
+      if (o.signal?.aborted) throw unavailable('upload cancelled');
+      const end = Math.min(desc.size, offset + chunk) - 1;
+      const body = open(offset, end);
+      let sent = 0;
+      const counted = body.pipe(
+        new Transform({
+          transform(c: Buffer, _e, cb) {
+            sent += c.length;
+            o.onBytes?.(c.length);
+            cb(null, c);
+          },
+        }),
+      );
+      body.once('error', (e) => counted.destroy(e));
+      const abort = () => counted.destroy(unavailable('upload cancelled'));
+      o.signal?.addEventListener('abort', abort);
+      try {
+        const res = await this.send('PATCH', location, {
+          scopes,
+          stream: counted,
+          headers: {
+            'Content-Type': 'application/octet-stream',
+            'Content-Range': `${offset}-${end}`,
+            'Content-Length': end - offset + 1,
+          },
+        });
+        if (res.statusCode === 416) {
+          // The registry's offset is not ours: ask it where it stands, below.
+          res.resume();
+          throw unavailable(`upload blob ${desc.digest}: the registry refused the range ${offset}-${end}`);
+        }
+        if (res.statusCode !== 202) throw await this.failure(res, `upload blob ${desc.digest}`);
+        res.resume();
+        if (res.headers.location) location = new URL(res.headers.location, this.endpoint.base + '/').href;
+        offset = end + 1;
+        failures = 0;
+      } catch (e) {
+        if (o.signal?.aborted) throw e;
+        if (e instanceof BerthError && e.category !== 'Unavailable') throw e;
+        if (++failures > (o.retries ?? 3)) throw e;
+        // Where does the session stand? The registry drops a chunk cut off, so this is the
+        // end of the last whole one — once it has noticed the cut: a pause first, longer each time.
+        await new Promise((r) => setTimeout(r, 200 * failures));
+        const status = await this.send('GET', location, { scopes });
+        status.resume();
+        if (status.statusCode !== 204) throw await this.failure(status, `upload blob ${desc.digest}: resume`);
+        const range = /^(?:bytes=)?0-(\d+)$/.exec(String(status.headers.range ?? ''));
+        // `0-0` is what registries answer for an empty session (the spec's inclusive ranges cannot
+        // say "nothing"); a whole chunk is never one byte, so it means 0 here.
+        const resumed = range && range[1] !== '0' ? Number(range[1]) + 1 : 0;
+        o.onBytes?.(resumed - offset - sent);
+        offset = resumed;
+        if (status.headers.location) location = new URL(status.headers.location, this.endpoint.base + '/').href;
+      } finally {
+        o.signal?.removeEventListener('abort', abort);
+      }
+    }
+    const url = new URL(location);
+    url.searchParams.set('digest', desc.digest);
+    const done = await this.send('PUT', url.href, { scopes, body: Buffer.alloc(0), headers: { 'Content-Length': 0 } });
+    if (done.statusCode !== 201 && done.statusCode !== 204)
+      throw await this.failure(done, `upload blob ${desc.digest}`);
+    done.resume();
   }
 
   /**
