@@ -7,7 +7,7 @@ import { Readable, Transform } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
-import { constants as zlibConstants, createGunzip, gzip } from 'node:zlib';
+import { constants as zlibConstants, createGunzip, createZstdCompress, createZstdDecompress, gzip } from 'node:zlib';
 import { BerthError, invalidArgument, notImplemented } from '../errdefs/index.ts';
 import { isZstdMagic, zstdDecompress } from './zstd.ts';
 
@@ -211,4 +211,25 @@ export function parallelGzip(o: { chunkBytes?: number; concurrency?: number; lev
     },
   });
   return t;
+}
+
+/** What a layer can be compressed with for a registry (`push --compression`, `save --compression`). */
+export type LayerCompression = 'gzip' | 'zstd';
+
+/** zstd's level when none is asked for (containerd's and BuildKit's default). */
+export const ZSTD_DEFAULT_LEVEL = 3;
+
+/**
+ * A compressor for layers: gzip on every core (`parallelGzip`), or zstd as one frame (Node's
+ * zstd is fast enough on one core, and one frame is what every reader, Node's included, takes).
+ */
+export function compressor(kind: LayerCompression, level?: number): Transform {
+  if (kind === 'gzip') return parallelGzip(level === undefined ? {} : { level });
+  return createZstdCompress({
+    chunkSize: DECOMPRESS_CHUNK,
+    params: {
+      [zlibConstants.ZSTD_c_compressionLevel]: level ?? ZSTD_DEFAULT_LEVEL,
+      [zlibConstants.ZSTD_c_checksumFlag]: 1,
+    },
+  });
 }

@@ -18,6 +18,9 @@ export {
   detectCompression,
   looksLikeArchive,
   parallelGzip,
+  compressor,
+  ZSTD_DEFAULT_LEVEL,
+  type LayerCompression,
   DEFAULT_MAX_LAYER_BYTES,
   type Compression,
 } from './compression.ts';

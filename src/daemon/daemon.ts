@@ -120,6 +120,9 @@ export class Daemon {
     const content = await ContentStore.open(join(c.dataRoot, 'content'));
     const snapshots = await Snapshotter.open(join(c.dataRoot, 'overlay'), this.db, content, this.host);
     const imageStore = new ImageStore(this.db, content, snapshots);
+    imageStore.compressed.background = true;
+    imageStore.compressed.onError = (diffId, e) =>
+      this.log.warn(`compress layer ${diffId} in the background: ${(e as Error).message}`);
     this.images = new ImageService(imageStore, this.events);
     this.images.registry = {
       insecure: c.insecureRegistries,
@@ -339,6 +342,7 @@ export class Daemon {
       ?.shutdown(this.config.liveRestore)
       .catch((e) => this.log.warn(`user networks shutdown: ${(e as Error).message}`));
     this.listeners = [];
+    this.images?.store.compressed.close();
     this.db?.close();
     for (const [name, rt] of this.runtimes?.entries() ?? [])
       await rt.close().catch((e) => this.log.warn(`runtime ${name} shutdown: ${(e as Error).message}`));

@@ -258,6 +258,7 @@ export class ImageService {
     await this.store.delete(img.id);
     this.events.publish('image', 'delete', img.id, { name: img.id });
     await this.store.snapshots.prune(this.layersInUse());
+    await this.store.compressed.prune();
     return [{ Deleted: img.id }];
   }
 
@@ -296,10 +297,11 @@ export class ImageService {
    */
   async collectGarbage(): Promise<{ layers: number; blobs: number }> {
     const layers = await this.store.snapshots.prune(this.layersInUse());
+    let blobs = await this.store.compressed.prune();
     const configs = new Set<string>(this.store.list().map((i) => i.id));
-    let blobs = 0;
+    const forms = this.store.compressed.digests();
     for (const d of await this.store.content.list()) {
-      if (configs.has(d) || this.store.snapshots.isDiffIdUsed(d)) continue;
+      if (configs.has(d) || forms.has(d) || this.store.snapshots.isDiffIdUsed(d)) continue;
       await this.store.content.delete(d);
       blobs++;
     }
