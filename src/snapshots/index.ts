@@ -152,6 +152,9 @@ export class Snapshotter {
       const fail = (e: unknown) => {
         for (const s of [toBlob, toDir]) if (!s.destroyed) s.destroy(e as Error);
       };
+      // The source may fail after both sides have read all they wanted (a download whose
+      // digest is checked at its end): the promises below report it, not a stray 'error'.
+      for (const s of [toBlob, toDir]) s.on('error', () => {});
       tar.once('error', fail);
       tar.pipe(toBlob);
       tar.pipe(toDir);

@@ -9,11 +9,8 @@
  * a daemon killed mid-pull leaves only unreferenced layers and blobs, which the start-up
  * garbage collection removes.
  */
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { promises as fs } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { BerthError, categoryOf, invalidArgument, notFound, unavailable } from '../../errdefs/index.ts';
 import { decompressed } from '../../archive/index.ts';
 import { byteMeter, type Image, type ImageStore, type Progress } from '../../images/index.ts';
@@ -30,6 +27,7 @@ import {
   type RegistryHost,
 } from '../../registry/index.ts';
 import { admit, readSignatures, type SignaturePolicyFile } from '../../trust/index.ts';
+import { Downloads, type Download } from './download.ts';
 import {
   chainIds,
   familiarString,
@@ -261,6 +259,33 @@ function heldByOthers(store: ImageStore, chain: string): boolean {
   return (inFlight.get(store)?.get(chain) ?? 0) > 1;
 }
 
+/** One store's shared layer downloads (concurrent pulls of one layer download it once). */
+const downloadsByStore = new WeakMap<ImageStore, Downloads>();
+
+function downloadsOf(store: ImageStore): Downloads {
+  let d = downloadsByStore.get(store);
+  if (!d) downloadsByStore.set(store, (d = new Downloads()));
+  return d;
+}
+
+/** Layers being unpacked, by chain ID, per store: a second pull waits for the first. */
+const unpacking = new WeakMap<ImageStore, Map<string, Promise<void>>>();
+
+function extracting(store: ImageStore, chain: string): Promise<void> | undefined {
+  return unpacking.get(store)?.get(chain);
+}
+
+async function startExtracting(store: ImageStore, chain: string, work: Promise<void>): Promise<void> {
+  let m = unpacking.get(store);
+  if (!m) unpacking.set(store, (m = new Map()));
+  m.set(chain, work);
+  try {
+    await work;
+  } finally {
+    if (m.get(chain) === work) m.delete(chain);
+  }
+}
+
 async function fetchLayers(
   d: PullDeps,
   { client, repo }: Source,
@@ -275,7 +300,7 @@ async function fetchLayers(
   const release = hold(d.store, chains);
   const created: Digest[] = [];
   const ingested: Digest[] = [];
-  const files: string[] = [];
+  const handles: Download[] = [];
   const open = new Set<Readable>();
   let cancelled = false;
   const abort = () => {
@@ -299,45 +324,40 @@ async function fetchLayers(
       }
     });
     await fs.mkdir(d.tmp, { recursive: true });
-    // Downloads run ahead; extraction takes them in order as they complete.
-    const downloaded = new Map<number, Promise<string>>();
-    const resolvers = new Map<number, { resolve: (f: string) => void; reject: (e: unknown) => void }>();
+    // Downloads run ahead, three at a time; each layer is unpacked, in order, as soon as its
+    // download has started — from the file being written, so the two overlap.
+    const shared = downloadsOf(d.store);
+    const started = new Map<number, Promise<Download>>();
+    const resolvers = new Map<number, { resolve: (x: Download) => void; reject: (e: unknown) => void }>();
     for (const i of todo) {
-      downloaded.set(i, new Promise<string>((resolve, reject) => resolvers.set(i, { resolve, reject })));
-      downloaded.get(i)!.catch(() => {});
+      started.set(i, new Promise<Download>((resolve, reject) => resolvers.set(i, { resolve, reject })));
+      started.get(i)!.catch(() => {});
     }
-    const download = async (i: number): Promise<string> => {
+    const download = async (i: number): Promise<void> => {
       checkAbort();
       const l = layers[i]!;
       const id = shortId(l.digest);
-      const file = join(d.tmp, `pull-${randomBytes(8).toString('hex')}`);
-      files.push(file);
-      const src = await client.openBlob(repo, l);
-      open.add(src);
-      try {
-        checkAbort();
-        const meter = meterFor(l.size, (current) =>
-          out({ status: 'Downloading', progressDetail: { current, total: l.size }, id }),
-        );
-        await pipeline(
-          src,
-          counting((n) => meter.add(n)),
-          createWriteStream(file, { flags: 'wx' }),
-        );
-        meter.done();
-      } finally {
-        open.delete(src);
-      }
+      const meter = meterFor(l.size, (current) =>
+        out({ status: 'Downloading', progressDetail: { current, total: l.size }, id }),
+      );
+      const dl = shared.acquire(
+        `${client.endpoint.name} ${l.digest}`,
+        d.tmp,
+        () => client.openBlob(repo, l),
+        (n) => meter.add(n),
+      );
+      handles.push(dl);
+      resolvers.get(i)!.resolve(dl);
+      await dl.done;
+      meter.done();
       out({ status: 'Verifying Checksum', progressDetail: {}, id });
       out({ status: 'Download complete', progressDetail: {}, id });
-      return file;
     };
     const downloads = limited(
       DOWNLOAD_CONCURRENCY,
       todo.map((i) => async () => {
         try {
-          const f = await download(i);
-          resolvers.get(i)!.resolve(f);
+          await download(i);
         } catch (e) {
           resolvers.get(i)!.reject(e);
           throw e;
@@ -348,40 +368,54 @@ async function fetchLayers(
     let failure: unknown;
     try {
       for (const i of todo) {
-        const file = await downloaded.get(i)!;
+        const dl = await started.get(i)!;
         checkAbort();
         const l = layers[i]!;
         const id = shortId(l.digest);
         const meter = meterFor(l.size, (current) =>
           out({ status: 'Extracting', progressDetail: { current, total: l.size }, id }),
         );
-        const read = createReadStream(file, { highWaterMark: 1 << 20 });
-        open.add(read);
         const parent = i > 0 ? chains[i - 1]! : null;
+        // Another pull of the same layer unpacking it already: wait for it rather than do it twice.
+        await extracting(d.store, chains[i]!)?.catch(() => {});
         const had = !!d.store.snapshots.get(chains[i]!);
-        try {
-          const plain = decompressed(read.pipe(counting((n) => meter.add(n))));
-          open.add(plain);
-          // Stored as its blob and unpacked in one pass; a blob stored before a failure is dropped below.
-          ingested.push(diffIds[i]!);
-          try {
-            await d.store.snapshots.addLayerFromStream(parent, diffIds[i]!, plain);
-          } catch (e) {
-            if (e instanceof BerthError && /digest mismatch/.test(e.message))
-              throw invalidArgument(
-                `layer ${l.digest}: its content does not match the diff ID ${diffIds[i]} the image config names`,
-                e,
-              );
-            throw e;
-          } finally {
-            open.delete(plain);
-          }
-        } finally {
-          open.delete(read);
-          read.destroy();
+        if (!had) {
+          const read = dl.reader();
+          open.add(read);
+          const unpacked = (async () => {
+            const counted = read.pipe(counting((n) => meter.add(n)));
+            // A failed download fails the reader: that must reach the unpacking, not go unheard.
+            read.once('error', (e) => counted.destroy(e));
+            // Until decompression starts reading, nothing else listens; it finds the error then.
+            counted.on('error', () => {});
+            const plain = decompressed(counted);
+            open.add(plain);
+            // Stored as its blob and unpacked in one pass; a blob stored before a failure is dropped below.
+            ingested.push(diffIds[i]!);
+            try {
+              await d.store.snapshots.addLayerFromStream(parent, diffIds[i]!, plain);
+            } catch (e) {
+              // A bad download is the cause to report, not what unpacking it then found.
+              if (dl.failure() !== undefined) throw dl.failure();
+              if (e instanceof BerthError && /digest mismatch/.test(e.message))
+                throw invalidArgument(
+                  `layer ${l.digest}: its content does not match the diff ID ${diffIds[i]} the image config names`,
+                  e,
+                );
+              throw e;
+            } finally {
+              open.delete(plain);
+              open.delete(read);
+              read.destroy();
+            }
+          })();
+          await startExtracting(d.store, chains[i]!, unpacked);
+          created.push(chains[i]!);
+          // What was unpacked came from a download that must also have ended well (the layer
+          // is dropped below otherwise).
+          await dl.done;
         }
         meter.done();
-        if (!had) created.push(chains[i]!);
         checkAbort();
         d.store.rememberBlob(diffIds[i]!, {
           registry: client.endpoint.name,
@@ -390,7 +424,6 @@ async function fetchLayers(
           mediaType: l.mediaType,
           size: l.size,
         });
-        await fs.rm(file, { force: true });
         out({ status: 'Pull complete', progressDetail: {}, id });
       }
     } catch (e) {
@@ -410,7 +443,7 @@ async function fetchLayers(
       }),
     );
     checkAbort();
-    return await d.store.create(configBytes);
+    return await d.store.create(configBytes, { compressLater: false });
   } catch (e) {
     await d.store.dropLayers(created.filter((c) => !heldByOthers(d.store, c))).catch(() => {});
     for (const b of ingested) await d.store.dropUnusedBlob(b).catch(() => {});
@@ -418,7 +451,7 @@ async function fetchLayers(
   } finally {
     release();
     o.signal?.removeEventListener('abort', abort);
-    for (const f of files) await fs.rm(f, { force: true }).catch(() => {});
+    await Promise.all(handles.map((h) => h.release()));
   }
 }
 
