@@ -163,7 +163,8 @@ export class Snapshotter {
           fail(e);
           throw e;
         }),
-        applyLayer(toDir, diff, { host: this.host, overlayWhiteouts: true }).then(
+        // The blob side hashes the tar (and checks it): hashing it twice costs a pass for nothing.
+        applyLayer(toDir, diff, { host: this.host, overlayWhiteouts: true, skipDigest: true }).then(
           // The tar's end-of-archive padding may be left unread: drained, or the tee would stall the blob.
           () => void toDir.resume(),
           (e) => {

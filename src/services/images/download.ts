@@ -53,6 +53,11 @@ interface Entry {
 export class Downloads {
   private readonly active = new Map<string, Entry>();
 
+  /** Is a download of `key` in flight (or done and still held)? */
+  has(key: string): boolean {
+    return this.active.has(key);
+  }
+
   acquire(key: string, dir: string, fetch: () => Promise<Readable>, onBytes: (n: number) => void): Download {
     let e = this.active.get(key);
     if (!e) e = this.start(key, dir, fetch, onBytes);

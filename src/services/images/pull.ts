@@ -275,6 +275,35 @@ function extracting(store: ImageStore, chain: string): Promise<void> | undefined
   return unpacking.get(store)?.get(chain);
 }
 
+/**
+ * Claims the unpacking of a layer before any await, so that a concurrent pull deciding at the
+ * same moment sees it; undefined when another pull has it. `settle` runs the work under it.
+ */
+function claimUnpack(store: ImageStore, chain: string): { settle(work: Promise<void>): Promise<void> } | undefined {
+  let m = unpacking.get(store);
+  if (!m) unpacking.set(store, (m = new Map()));
+  if (m.has(chain)) return undefined;
+  let done!: () => void;
+  let failed!: (e: unknown) => void;
+  const p = new Promise<void>((res, rej) => ((done = res), (failed = rej)));
+  p.catch(() => {});
+  m.set(chain, p);
+  const map = m;
+  return {
+    async settle(work) {
+      try {
+        await work;
+        done();
+      } catch (e) {
+        failed(e);
+        throw e;
+      } finally {
+        if (map.get(chain) === p) map.delete(chain);
+      }
+    },
+  };
+}
+
 async function startExtracting(store: ImageStore, chain: string, work: Promise<void>): Promise<void> {
   let m = unpacking.get(store);
   if (!m) unpacking.set(store, (m = new Map()));
@@ -301,6 +330,7 @@ async function fetchLayers(
   const created: Digest[] = [];
   const ingested: Digest[] = [];
   const handles: Download[] = [];
+  let releaseClaim: (() => void) | undefined;
   const open = new Set<Readable>();
   let cancelled = false;
   const abort = () => {
@@ -327,14 +357,16 @@ async function fetchLayers(
     // Downloads run ahead, three at a time; each layer is unpacked, in order, as soon as its
     // download has started — from the file being written, so the two overlap.
     const shared = downloadsOf(d.store);
-    const started = new Map<number, Promise<Download>>();
-    const resolvers = new Map<number, { resolve: (x: Download) => void; reject: (e: unknown) => void }>();
+    // Each layer's download once it has started; undefined: another pull is unpacking the layer.
+    const started = new Map<number, Promise<Download | undefined>>();
+    const resolvers = new Map<number, { resolve: (x: Download | undefined) => void; reject: (e: unknown) => void }>();
     for (const i of todo) {
-      started.set(i, new Promise<Download>((resolve, reject) => resolvers.set(i, { resolve, reject })));
+      started.set(i, new Promise<Download | undefined>((resolve, reject) => resolvers.set(i, { resolve, reject })));
       started.get(i)!.catch(() => {});
     }
     const download = async (i: number): Promise<void> => {
       checkAbort();
+      if (extracting(d.store, chains[i]!)) return resolvers.get(i)!.resolve(undefined);
       const l = layers[i]!;
       const id = shortId(l.digest);
       const meter = meterFor(l.size, (current) =>
@@ -353,9 +385,19 @@ async function fetchLayers(
       out({ status: 'Verifying Checksum', progressDetail: {}, id });
       out({ status: 'Download complete', progressDetail: {}, id });
     };
+    // The first layer to unpack is unpacked straight from the connection (no scratch file to
+    // write and read back), unless another pull is already fetching or unpacking it.
+    const first = todo[0];
+    const firstClaim =
+      first !== undefined && !shared.has(`${client.endpoint.name} ${layers[first]!.digest}`)
+        ? claimUnpack(d.store, chains[first]!)
+        : undefined;
+    const direct = firstClaim !== undefined;
+    releaseClaim = () => void firstClaim?.settle(Promise.reject(unavailable('pull ended'))).catch(() => {});
+    const viaFile = direct ? todo.slice(1) : todo;
     const downloads = limited(
-      DOWNLOAD_CONCURRENCY,
-      todo.map((i) => async () => {
+      DOWNLOAD_CONCURRENCY - (direct ? 1 : 0),
+      viaFile.map((i) => async () => {
         try {
           await download(i);
         } catch (e) {
@@ -363,12 +405,13 @@ async function fetchLayers(
           throw e;
         }
       }),
-      (k) => out({ status: 'Waiting', progressDetail: {}, id: shortId(layers[todo[k]!]!.digest) }),
+      (k) => out({ status: 'Waiting', progressDetail: {}, id: shortId(layers[viaFile[k]!]!.digest) }),
     );
     let failure: unknown;
     try {
       for (const i of todo) {
-        const dl = await started.get(i)!;
+        const streamed = direct && i === first;
+        const dl = streamed ? undefined : await started.get(i)!;
         checkAbort();
         const l = layers[i]!;
         const id = shortId(l.digest);
@@ -377,10 +420,25 @@ async function fetchLayers(
         );
         const parent = i > 0 ? chains[i - 1]! : null;
         // Another pull of the same layer unpacking it already: wait for it rather than do it twice.
-        await extracting(d.store, chains[i]!)?.catch(() => {});
+        if (!streamed) await extracting(d.store, chains[i]!)?.catch(() => {});
         const had = !!d.store.snapshots.get(chains[i]!);
+        if (had && streamed) firstClaim!.settle(Promise.resolve());
         if (!had) {
-          const read = dl.reader();
+          let read: Readable;
+          let fetched: (() => void) | undefined;
+          if (dl) read = dl.reader();
+          else {
+            read = await client.openBlob(ref.path, l);
+            const dlMeter = meterFor(l.size, (current) =>
+              out({ status: 'Downloading', progressDetail: { current, total: l.size }, id }),
+            );
+            read.on('data', (c: Buffer) => dlMeter.add(c.length));
+            fetched = () => {
+              dlMeter.done();
+              out({ status: 'Verifying Checksum', progressDetail: {}, id });
+              out({ status: 'Download complete', progressDetail: {}, id });
+            };
+          }
           open.add(read);
           const unpacked = (async () => {
             const counted = read.pipe(counting((n) => meter.add(n)));
@@ -396,7 +454,8 @@ async function fetchLayers(
               await d.store.snapshots.addLayerFromStream(parent, diffIds[i]!, plain);
             } catch (e) {
               // A bad download is the cause to report, not what unpacking it then found.
-              if (dl.failure() !== undefined) throw dl.failure();
+              const bad = dl ? dl.failure() : read.errored;
+              if (bad) throw bad;
               if (e instanceof BerthError && /digest mismatch/.test(e.message))
                 throw invalidArgument(
                   `layer ${l.digest}: its content does not match the diff ID ${diffIds[i]} the image config names`,
@@ -409,11 +468,13 @@ async function fetchLayers(
               read.destroy();
             }
           })();
-          await startExtracting(d.store, chains[i]!, unpacked);
+          if (streamed) await firstClaim!.settle(unpacked);
+          else await startExtracting(d.store, chains[i]!, unpacked);
           created.push(chains[i]!);
           // What was unpacked came from a download that must also have ended well (the layer
-          // is dropped below otherwise).
-          await dl.done;
+          // is dropped below otherwise); a streamed one was verified as it ended.
+          if (dl) await dl.done;
+          fetched?.();
         }
         meter.done();
         checkAbort();
@@ -452,6 +513,8 @@ async function fetchLayers(
     release();
     o.signal?.removeEventListener('abort', abort);
     await Promise.all(handles.map((h) => h.release()));
+    // A claim this pull never got to use is given back (a no-op once it has settled).
+    releaseClaim?.();
   }
 }
 
