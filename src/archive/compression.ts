@@ -233,3 +233,15 @@ export function compressor(kind: LayerCompression, level?: number): Transform {
     },
   });
 }
+
+/** `gzip`, `gzip:9`, `zstd`, `zstd:19` (what `push --compression` and `save --compression` take). */
+export function parseLayerCompression(s: string): { kind: LayerCompression; level?: number } {
+  const m = /^(gzip|zstd)(?::(-?\d+))?$/.exec(s.trim());
+  if (!m) throw invalidArgument(`invalid compression "${s}": use gzip or zstd, with an optional level (zstd:19)`);
+  const kind = m[1] as LayerCompression;
+  if (m[2] === undefined) return { kind };
+  const level = Number(m[2]);
+  const [lo, hi] = kind === 'gzip' ? [1, 9] : [1, 22];
+  if (level < lo || level > hi) throw invalidArgument(`invalid compression "${s}": a ${kind} level is ${lo} to ${hi}`);
+  return { kind, level };
+}

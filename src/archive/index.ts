@@ -19,6 +19,7 @@ export {
   looksLikeArchive,
   parallelGzip,
   compressor,
+  parseLayerCompression,
   ZSTD_DEFAULT_LEVEL,
   type LayerCompression,
   DEFAULT_MAX_LAYER_BYTES,

@@ -8,6 +8,6 @@ export { bootstrap, bootstrapKind, DEBIAN_SUITES, type BootstrapDeps } from './b
 export { importImage, type ImportOptions } from './import.ts';
 export { applyChanges, parseInstructions } from './changes.ts';
 export { commitImage, EMPTY_TAR_DIFF_ID, type CommitOptions } from './commit.ts';
-export { saveImages, planSave, writeArchive, resolveSaveNames, type SavePlan } from './save.ts';
+export { saveImages, planSave, writeArchive, resolveSaveNames, type SavePlan, type SaveOptions } from './save.ts';
 export { loadImages, readArchive, DEFAULT_MAX_LOAD_BYTES, type LoadOptions, type LoadResult } from './load.ts';
 export { byteMeter, type Progress } from './progress.ts';

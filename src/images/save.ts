@@ -26,6 +26,7 @@ import {
   type Manifest,
   type Platform,
 } from '../spec/index.ts';
+import type { LayerCompression } from '../archive/index.ts';
 import type { ImageStore, Image } from './store.ts';
 
 interface SaveItem {
@@ -88,7 +89,12 @@ export interface SavePlan {
   files: ArchiveFile[];
 }
 
-export async function planSave(store: ImageStore, names: readonly string[]): Promise<SavePlan> {
+/** `save --compression`: layers written compressed (their kept form, made once) instead of as tars. */
+export interface SaveOptions {
+  compression?: { kind: LayerCompression; level?: number };
+}
+
+export async function planSave(store: ImageStore, names: readonly string[], o: SaveOptions = {}): Promise<SavePlan> {
   const items = resolveSaveNames(store, names);
   const files: ArchiveFile[] = [];
   const written = new Set<string>();
@@ -107,13 +113,26 @@ export async function planSave(store: ImageStore, names: readonly string[]): Pro
     const layers = store.snapshots.stack(image.topChain);
     await blob(image.id);
     const layerDescs: Descriptor[] = [];
+    const layerFiles: string[] = [];
     for (const l of layers) {
+      if (o.compression) {
+        const form = await store.compressed.ensure(l.diffId, o.compression.kind, o.compression.level);
+        await blob(form.digest);
+        layerDescs.push({
+          mediaType: o.compression.kind === 'zstd' ? MediaType.OciLayerZstd : MediaType.OciLayerGzip,
+          digest: form.digest,
+          size: form.size,
+        });
+        layerFiles.push(`blobs/sha256/${hexOf(form.digest)}`);
+        continue;
+      }
       await blob(l.diffId);
       layerDescs.push({
         mediaType: MediaType.OciLayer,
         digest: l.diffId,
         size: (await store.content.info(l.diffId)).size,
       });
+      layerFiles.push(`blobs/sha256/${hexOf(l.diffId)}`);
     }
     const cfgSize = (await store.content.info(image.id)).size;
     const platform: Platform = {
@@ -151,7 +170,7 @@ export async function planSave(store: ImageStore, names: readonly string[]): Pro
     manifest.push({
       Config: `blobs/sha256/${hexOf(image.id)}`,
       RepoTags: tags.length ? tags : null,
-      Layers: layers.map((l) => `blobs/sha256/${hexOf(l.diffId)}`),
+      Layers: layerFiles,
     });
   }
   const json = (name: string, v: unknown) => {
@@ -196,8 +215,9 @@ export function writeArchive(plan: SavePlan): Readable {
 export async function saveImages(
   store: ImageStore,
   names: readonly string[],
+  o: SaveOptions = {},
 ): Promise<{ ids: Digest[]; stream: Readable }> {
-  const plan = await planSave(store, names);
+  const plan = await planSave(store, names, o);
   return { ids: plan.ids, stream: writeArchive(plan) };
 }
 

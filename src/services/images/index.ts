@@ -19,6 +19,7 @@ import {
   type Image,
   type LoadResult,
   type Progress,
+  type SaveOptions,
 } from '../../images/index.ts';
 import type { Host } from '../../host/index.ts';
 import type { Readable } from 'node:stream';
@@ -373,8 +374,8 @@ export class ImageService {
    * `docker save`: resolves every name first (an unknown one fails before any byte), then
    * streams the archive.
    */
-  async save(names: string[]): Promise<Readable> {
-    const { ids, stream } = await saveImages(this.store, names);
+  async save(names: string[], o: SaveOptions = {}): Promise<Readable> {
+    const { ids, stream } = await saveImages(this.store, names, o);
     for (const id of ids) this.events.publish('image', 'save', id, { name: id });
     return stream;
   }

@@ -9,6 +9,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Router, Request, Response, StreamWriter } from '../router.ts';
 import { parsePlatform, type ImageService } from '../../../services/images/index.ts';
 import type { Host } from '../../../host/index.ts';
+import type { SaveOptions } from '../../../images/index.ts';
+import { parseLayerCompression } from '../../../archive/index.ts';
 import type { Credentials } from '../../../registry/index.ts';
 import type { AuthConfig, AuthResponse, DistributionInspect, JsonMessage } from '../../../api/types/index.ts';
 import { invalidArgument, messageOf } from '../../../errdefs/index.ts';
@@ -155,6 +157,9 @@ export async function pushRoute(
   res: Response,
 ): Promise<void> {
   const tag = req.query.get('tag') || undefined;
+  // Berth's own parameter (the docker CLI sends none): how new layers are compressed.
+  const c = req.query.get('compression');
+  const compression = c ? parseLayerCompression(c) : undefined;
   // An unknown local image is a 404 before any streaming, as dockerd answers it.
   const plan = images.planPush(name, tag);
   const creds = registryAuth(req.raw.headers['x-registry-auth']);
@@ -162,6 +167,7 @@ export async function pushRoute(
     await images.push(plan, {
       tmp,
       creds,
+      compression,
       signal,
       out: (m) => write(progressLine(m)),
       aux: (a) => write({ progressDetail: {}, aux: a }),
@@ -298,7 +304,8 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
   r.get('/images/get', async (req, res) => {
     // One name a parameter (`names=a&names=b`), as dockerd reads it: a comma is no separator.
     const names = req.query.getAll('names');
-    await sendArchive(d.images, names, res);
+    const c = req.query.get('compression');
+    await sendArchive(d.images, names, res, c ? parseLayerCompression(c) : undefined);
   });
 
   r.post('/berth/v1/images/bootstrap', async (req, res) => {
@@ -320,8 +327,13 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
  * Streams a save archive. Names are resolved before the headers go out (an unknown image is a
  * plain 404); a client that goes away stops the reading of blobs.
  */
-async function sendArchive(images: ImageService, names: string[], res: Response): Promise<void> {
-  const tar = await images.save(names);
+async function sendArchive(
+  images: ImageService,
+  names: string[],
+  res: Response,
+  compression?: SaveOptions['compression'],
+): Promise<void> {
+  const tar = await images.save(names, compression ? { compression } : {});
   res.raw.writeHead(200, { 'Content-Type': 'application/x-tar' });
   res.raw.on('close', () => tar.destroy());
   tar.on('error', () => res.raw.destroy());
@@ -329,6 +341,6 @@ async function sendArchive(images: ImageService, names: string[], res: Response)
 }
 
 /** `GET /images/{name}/get`, dispatched from the greedy image route. */
-export async function saveOne(images: ImageService, name: string, res: Response): Promise<void> {
-  await sendArchive(images, [name], res);
+export async function saveOne(images: ImageService, name: string, res: Response, compression?: string): Promise<void> {
+  await sendArchive(images, [name], res, compression ? parseLayerCompression(compression) : undefined);
 }
