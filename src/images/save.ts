@@ -11,7 +11,7 @@
  * truncated tar.
  */
 import { Readable } from 'node:stream';
-import { invalidArgument, notFound } from '../errdefs/index.ts';
+import { failedPrecondition, invalidArgument, notFound } from '../errdefs/index.ts';
 import {
   familiarName,
   familiarString,
@@ -111,6 +111,11 @@ export async function planSave(store: ImageStore, names: readonly string[], o: S
   const repositories: Record<string, Record<string, string>> = {};
   for (const { image, tags } of items) {
     const layers = store.snapshots.stack(image.topChain);
+    for (const l of layers) {
+      const file = await store.snapshots.fileSource(l.chainId);
+      if (file)
+        throw failedPrecondition(`save "${image.id}": the image runs from the file "${file}": save that file instead`);
+    }
     await blob(image.id);
     const layerDescs: Descriptor[] = [];
     const layerFiles: string[] = [];

@@ -20,7 +20,15 @@ import {
   type LoadResult,
   type Progress,
   type SaveOptions,
+  packImage,
+  attachFile,
+  loadSquashfs,
 } from '../../images/index.ts';
+import { sniff } from '../../archive/index.ts';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, promises as fs } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { Host } from '../../host/index.ts';
 import type { Readable } from 'node:stream';
 import {
@@ -380,14 +388,51 @@ export class ImageService {
     return stream;
   }
 
-  /** `docker load`: `out` gets the progress and the `Loaded image: ...` lines. */
-  async load(tar: Readable, opts: { tmp: string; quiet?: boolean; out: Progress }): Promise<LoadResult[]> {
-    return loadImages(this.store, tar, {
+  /**
+   * `docker load`: `out` gets the progress and the `Loaded image: ...` lines. A squashfs file
+   * (`berth image pack`) is taken too, unpacked into a one-layer image (needs `host`).
+   */
+  async load(tar: Readable, opts: { tmp: string; quiet?: boolean; out: Progress; host?: Host }): Promise<LoadResult[]> {
+    const { head, stream } = await sniff(tar, 4);
+    if (opts.host && head.length >= 4 && head.toString('latin1', 0, 4) === 'hsqs')
+      return [await this.loadSquashfs(stream, { ...opts, host: opts.host })];
+    return loadImages(this.store, stream, {
       tmp: opts.tmp,
       quiet: opts.quiet,
       out: opts.out,
       onLoaded: (l) => this.events.publish('image', 'load', l.id, { name: l.id }),
     });
+  }
+
+  private async loadSquashfs(body: Readable, opts: { tmp: string; out: Progress; host: Host }): Promise<LoadResult> {
+    await fs.mkdir(opts.tmp, { recursive: true });
+    const file = join(opts.tmp, `load-${randomBytes(8).toString('hex')}.sqfs`);
+    try {
+      await pipeline(body, createWriteStream(file, { flags: 'wx' }));
+      const { image, tags } = await loadSquashfs(this.store, opts.host, file, opts.tmp, 'the loaded squashfs file');
+      for (const t of tags) opts.out({ stream: `Loaded image: ${t}\n` });
+      if (!tags.length) opts.out({ stream: `Loaded image ID: ${image.id}\n` });
+      this.events.publish('image', 'load', image.id, { name: image.id });
+      return { id: image.id, tags };
+    } finally {
+      await fs.rm(file, { force: true });
+    }
+  }
+
+  /**
+   * `berth image pack`: the image as a squashfs file in `tmp`; the caller streams it and calls
+   * `done` to remove it.
+   */
+  async pack(name: string, deps: { host: Host; tmp: string }): Promise<{ file: string; done: () => Promise<void> }> {
+    const image = this.store.resolve(name);
+    await fs.mkdir(deps.tmp, { recursive: true });
+    const file = await packImage(this.store, deps.host, image, deps.tmp);
+    return { file, done: () => fs.rm(dirname(file), { recursive: true, force: true }) };
+  }
+
+  /** An image that runs from a squashfs file, not unpacked (`berth run app.sqfs`). */
+  async attachFile(path: string): Promise<Image> {
+    return attachFile(this.store, path);
   }
 
   /** Berth's offline base images: `busybox[:tag]`, `debian:<suite>`. */

@@ -12,7 +12,7 @@
  * OCI when a layer is zstd (`--compression zstd`), which schema 2 cannot name.
  */
 import { createReadStream } from 'node:fs';
-import { BerthError, internal, notFound, unavailable } from '../../errdefs/index.ts';
+import { BerthError, failedPrecondition, internal, notFound, unavailable } from '../../errdefs/index.ts';
 import type { LayerCompression } from '../../archive/index.ts';
 import { byteMeter, type Image, type Progress } from '../../images/index.ts';
 import { registryHosts, RegistryClient, schema2Manifest, type Credentials } from '../../registry/index.ts';
@@ -185,6 +185,14 @@ export async function pushImage(d: PullDeps, plan: PushPlan, o: PushOptions): Pr
   const client = new RegistryClient(host!.endpoint, o.creds);
   const registry = client.endpoint.name;
   const path = host!.repo;
+  for (const { image } of plan.tags)
+    for (const l of d.store.snapshots.stack(image.topChain)) {
+      const file = await d.store.snapshots.fileSource(l.chainId);
+      if (file)
+        throw failedPrecondition(
+          `push "${familiarName(repo)}": the image runs from the file "${file}": load it with berth image load to push it`,
+        );
+    }
   out({ status: `The push refers to repository [${repo.domain}/${path}]` });
   const check = () => {
     if (o.signal?.aborted) throw unavailable('push cancelled: the client went away');
