@@ -128,7 +128,7 @@ export function decompressed(
  * Reads at least `n` bytes (or all there is) from `source` without losing them: the result's
  * `stream` yields the same bytes `source` would have.
  */
-async function sniff(source: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
+export async function sniff(source: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
   const chunks: Buffer[] = [];
   let len = 0;
   while (len < n) {

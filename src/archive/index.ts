@@ -20,6 +20,7 @@ export {
   parallelGzip,
   compressor,
   parseLayerCompression,
+  sniff,
   ZSTD_DEFAULT_LEVEL,
   type LayerCompression,
   DEFAULT_MAX_LAYER_BYTES,

@@ -511,6 +511,22 @@ const save: Command = {
   },
 };
 
+// ------------------------------------------------------------------ pack (Berth's own)
+
+const pack: Command = {
+  spec: {
+    usage: '[OPTIONS] IMAGE',
+    description: 'Write an image as one squashfs file (run it with berth run FILE, load it with berth load)',
+    args: { min: 1, max: 1 },
+    flags: [{ long: 'output', short: 'o', type: 'string', help: 'Write to a file, instead of STDOUT' }],
+  },
+  async run(cli, f, args) {
+    const output = f.str('output');
+    if (!output) refuseTerminal(cli);
+    await writeOutput(cli, await cli.client.imagePack(args[0]!), output);
+  },
+};
+
 // ------------------------------------------------------------------ bootstrap (Berth's own)
 
 const bootstrap: Command = {
@@ -548,6 +564,7 @@ export const imageGroup: Record<string, Command> = {
   load,
   save,
   bootstrap,
+  pack,
 };
 
 /** Top-level shortcuts. */

@@ -166,6 +166,11 @@ export const imageCalls = {
     });
   },
 
+  /** Berth's `image pack`: the image as one squashfs file, streamed. */
+  imagePack(this: EngineClient, name: string): Promise<IncomingMessage> {
+    return this.request('GET', '/berth/v1/images/pack', { query: { name }, unversioned: true });
+  },
+
   /** Berth's offline base images: `busybox`, `debian:bookworm` (progress like a pull). */
   imageBootstrap(this: EngineClient, image: string): Promise<AsyncGenerator<T.JsonMessage>> {
     return this.progress('POST', '/berth/v1/images/bootstrap', { query: { image }, unversioned: true });

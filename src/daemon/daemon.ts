@@ -231,6 +231,7 @@ export class Daemon {
       lowerDirs: (ct) => snapshots.lowerDirs((ct.TopChain ?? null) as never),
       imageIdOf: (ref) => this.images!.store.find(ref)?.id,
       exportRootfs: (ref) => containers.export(ref),
+      rootfsFile: async (path) => (await this.images!.attachFile(path)).id,
     });
     registerExec(router, execs);
     registerVolumes(router, this.volumes);

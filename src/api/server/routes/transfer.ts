@@ -4,7 +4,10 @@
  * `POST /berth/v1/images/bootstrap`. Long work streams Docker's JSON messages; a failure after
  * the stream started is the last message, `{"errorDetail":{"message":...},"error":...}`.
  */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage } from 'node:http';
 import type { Router, Request, Response, StreamWriter } from '../router.ts';
 import { parsePlatform, type ImageService } from '../../../services/images/index.ts';
@@ -286,6 +289,7 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
     const ok = await streamed(out, async () => {
       await d.images.load(b.stream, {
         tmp: d.tmp,
+        host: d.host,
         quiet,
         out: (m) => {
           if (m.stream !== undefined) return out.write({ stream: m.stream });
@@ -306,6 +310,20 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
     const names = req.query.getAll('names');
     const c = req.query.get('compression');
     await sendArchive(d.images, names, res, c ? parseLayerCompression(c) : undefined);
+  });
+
+  // `berth image pack`: the image as one squashfs file (Berth's own endpoint).
+  r.get('/berth/v1/images/pack', async (req, res) => {
+    const name = req.query.get('name');
+    if (!name) return res.json(400, { message: 'pack: no image name given' });
+    const { file, done } = await d.images.pack(name, { host: d.host, tmp: d.tmp });
+    try {
+      const { size } = await stat(file);
+      res.raw.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': size });
+      await pipeline(createReadStream(file), res.raw);
+    } finally {
+      await done();
+    }
   });
 
   r.post('/berth/v1/images/bootstrap', async (req, res) => {
