@@ -47,7 +47,8 @@ read -r origin opid < <(start_registry "$WORK/origin"); regs+=("$opid")
 for MIB in $SIZES; do
   mkdir -p "$WORK/ctx-$MIB/payload"
   find /usr/lib/x86_64-linux-gnu /usr/bin /usr/share -xdev -type f -size -32M -printf '%s %p\n' 2>/dev/null |
-    awk -v max=$((MIB * 1048576)) '{ if (sum + $1 > max) exit; sum += $1; sub(/^[0-9]+ /, ""); print }' >"$WORK/files-$MIB"
+    awk -v max=$((MIB * 1048576)) '{ if (sum + $1 > max) exit; sum += $1; sub(/^[0-9]+ /, ""); print }' >"$WORK/files-$MIB" ||
+    true # find is cut off (SIGPIPE) once awk has enough
   tar -cf - -T "$WORK/files-$MIB" 2>/dev/null | tar -xf - -C "$WORK/ctx-$MIB/payload"
   printf 'FROM busybox\nCOPY payload /payload\n' >"$WORK/ctx-$MIB/Dockerfile"
   "${B[@]}" build -q -t "$origin/bench/c$MIB:1" "$WORK/ctx-$MIB" >/dev/null
