@@ -498,7 +498,7 @@ export class RegistryClient {
       throw await this.failure(start, `start upload to ${repo}`);
     start.resume();
     if (!start.headers.location) throw unavailable(`start upload to ${repo}: the registry gave no Location`);
-    let location = new URL(start.headers.location, this.endpoint.base + '/').href;
+    let location = new URL(start.headers.location, this.current + '/').href;
     let offset = 0;
     let failures = 0;
     while (offset < desc.size) {
@@ -535,7 +535,7 @@ export class RegistryClient {
         }
         if (res.statusCode !== 202) throw await this.failure(res, `upload blob ${desc.digest}`);
         res.resume();
-        if (res.headers.location) location = new URL(res.headers.location, this.endpoint.base + '/').href;
+        if (res.headers.location) location = new URL(res.headers.location, this.current + '/').href;
         offset = end + 1;
         failures = 0;
       } catch (e) {
@@ -554,7 +554,7 @@ export class RegistryClient {
         const resumed = range && range[1] !== '0' ? Number(range[1]) + 1 : 0;
         o.onBytes?.(resumed - offset - sent);
         offset = resumed;
-        if (status.headers.location) location = new URL(status.headers.location, this.endpoint.base + '/').href;
+        if (status.headers.location) location = new URL(status.headers.location, this.current + '/').href;
       } finally {
         o.signal?.removeEventListener('abort', abort);
       }

@@ -7,14 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
-import { makeTar } from '../../archive/index.ts';
+import { makeTar } from '../../archive/testing.ts';
 import { EventBus } from '../../events/index.ts';
-import { ImageStore, type JsonMessage } from '../../images/index.ts';
+import { ImageStore } from '../../images/index.ts';
+import type { JsonMessage } from '../../api/types/index.ts';
 import { ContentStore } from '../../content/index.ts';
 import { MetadataDb } from '../../metadata/index.ts';
 import { Snapshotter } from '../../snapshots/index.ts';
 import { RealHost } from '../../host/index.ts';
-import { startFakeRegistry, type FakeRegistry } from '../../registry/index.ts';
+import { startFakeRegistry, type FakeRegistry } from '../../registry/testing.ts';
 import { sha256, type Digest } from '../../spec/index.ts';
 import { ImageService } from './index.ts';
 
