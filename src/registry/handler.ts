@@ -200,12 +200,25 @@ function unsupported(method: string, what: string): RegistryError {
   return registryError('UNSUPPORTED', `${method} is not supported on ${what}`);
 }
 
+export interface HandlerOptions {
+  /** `storage.delete.enabled`: DELETE of manifests and blobs (default true, Berth's behaviour before). */
+  deleteEnabled?: boolean;
+  /** `storage.maintenance.readonly.enabled`: only GET and HEAD, so a garbage collection can run. */
+  readOnly?: boolean;
+}
+
 /** The `(req, res)` function answering the distribution API from `storage`. */
-export function createRegistryHandler(storage: RegistryStorage): Handler {
+export function createRegistryHandler(storage: RegistryStorage, options: HandlerOptions = {}): Handler {
+  const deleteEnabled = options.deleteEnabled ?? true;
   return async (req, res) => {
     res.setHeader(API_VERSION_HEADER, 'registry/2.0');
     const method = req.method ?? 'GET';
     const head = method === 'HEAD';
+    // As distribution answers both: 405 UNSUPPORTED, before anything is read or written.
+    if (options.readOnly && method !== 'GET' && method !== 'HEAD')
+      throw registryError('UNSUPPORTED', 'registry is in read-only mode');
+    if (!deleteEnabled && method === 'DELETE')
+      throw registryError('UNSUPPORTED', 'deleting is disabled in this registry (storage.delete.enabled)');
     // The raw path, not a URL object's: WHATWG parsing would resolve `..` and `%2e%2e` before
     // validation could refuse them.
     const raw = req.url ?? '/';

@@ -10,7 +10,14 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RegistryError, registryError } from './errors.ts';
-import { API_VERSION_HEADER, createRegistryHandler, errorCodeOf, sendError, type Handler } from './handler.ts';
+import {
+  API_VERSION_HEADER,
+  createRegistryHandler,
+  errorCodeOf,
+  sendError,
+  type Handler,
+  type HandlerOptions,
+} from './handler.ts';
 import type { Htpasswd } from './htpasswd.ts';
 import { httpServer, type ServerTls } from '../tls/index.ts';
 import type { RegistryStorage } from './storage.ts';
@@ -31,6 +38,12 @@ export interface RegistryServerOptions {
   maxConcurrentRequests?: number;
   /** How often abandoned uploads are looked for (default hourly). */
   expireIntervalMs?: number;
+  /** `storage.maintenance.uploadpurging.enabled` (default true). */
+  purgeUploads?: boolean;
+  /** `uploadpurging.dryrun`: log the uploads that would be removed, remove none. */
+  purgeDryRun?: boolean;
+  /** `storage.delete.enabled` and `storage.maintenance.readonly.enabled` (handler.ts). */
+  handler?: HandlerOptions;
   /**
    * When set, every request needs HTTP Basic credentials from this file (registry:2's
    * `auth: htpasswd`); without or with wrong ones the answer is 401 UNAUTHORIZED with a
@@ -63,7 +76,7 @@ export class RegistryServer {
     this.storage = storage;
     this.log = options.log ?? silentLogger;
     this.maxConcurrent = options.maxConcurrentRequests ?? 512;
-    this.handler = createRegistryHandler(storage);
+    this.handler = createRegistryHandler(storage, options.handler);
     this.htpasswd = options.htpasswd;
     this.challenge = `Basic realm="${(options.realm ?? 'berth-registry').replace(/["\\]/g, '')}"`;
     this.server = httpServer(
@@ -79,9 +92,18 @@ export class RegistryServer {
     );
     this.server.setTimeout(10 * 60_000);
     this.expireTimer = setInterval(() => {
+      if (options.purgeUploads === false) return;
       storage.uploads
-        .expire()
-        .then((gone) => gone.length && this.log.info(`removed ${gone.length} abandoned upload(s)`))
+        .expire(options.purgeDryRun)
+        .then(
+          (gone) =>
+            gone.length &&
+            this.log.info(
+              options.purgeDryRun
+                ? `upload purging (dry run) would remove: ${gone.join(', ')}`
+                : `removed ${gone.length} abandoned upload(s)`,
+            ),
+        )
         .catch((e) => this.log.warn(`expire uploads: ${(e as Error).message}`));
     }, options.expireIntervalMs ?? 3600_000);
     this.expireTimer.unref();

@@ -251,8 +251,9 @@ export class Uploads {
   /**
    * Removes uploads nobody has touched for the TTL, and leftovers of interrupted starts.
    * Runs at open and periodically; an upload with a request in progress is never removed.
+   * A dry run only names them (`uploadpurging.dryrun`).
    */
-  async expire(): Promise<string[]> {
+  async expire(dryRun = false): Promise<string[]> {
     const removed: string[] = [];
     const cutoff = this.now() - this.ttlMs;
     const isStale = async (entry: string, dir: string): Promise<boolean> => {
@@ -271,6 +272,10 @@ export class Uploads {
       if (this.busy.has(entry)) continue;
       const dir = join(this.dir, entry);
       if (!(await isStale(entry, dir))) continue;
+      if (dryRun) {
+        removed.push(entry);
+        continue;
+      }
       // Again under the upload's lock: a request that touched it meanwhile has made it fresh,
       // and one arriving now waits and then finds it gone, instead of writing into a
       // directory being removed.
