@@ -8,10 +8,12 @@
  * without TLS, where passwords would cross the network merely base64-encoded.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   Htpasswd,
   RegistryServer,
   RegistryStorage,
+  Notifier,
   acquireGcLock,
   acquireRootLock,
   collectGarbage,
@@ -326,6 +328,7 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (e) => log.error(`unhandled rejection: ${(e as Error)?.stack ?? e}`));
   let server: RegistryServer;
   let lock: RootLock | undefined;
+  let notifier: Notifier | undefined;
   try {
     const htpasswd = cfg.htpasswd
       ? await Htpasswd.load(cfg.htpasswd, {
@@ -349,7 +352,10 @@ async function main(): Promise<void> {
       uploadTtlMs: purge.ageMs,
       purgeUploads: purge.enabled && !purge.dryRun && !cfg.readOnly,
     });
+    // Each endpoint's queue is kept on disk, so what was not delivered goes out after a restart.
+    if (cfg.endpoints.length > 0) notifier = await Notifier.open(join(cfg.root, 'notifications'), cfg.endpoints, log);
     server = new RegistryServer(storage, {
+      notifier,
       log,
       htpasswd,
       realm: cfg.realm,
@@ -365,6 +371,8 @@ async function main(): Promise<void> {
     const shown = addr.family === 'IPv6' ? `[${addr.address}]:${addr.port}` : `${addr.address}:${addr.port}`;
     log.info(`berth-registry listening on ${tls ? 'https' : 'http'}://${shown}, storage in ${cfg.root}`);
     if (tls?.verifiesClients) log.info(`client certificates required, signed by ${cfg.tlsClientCa}`);
+    for (const e of cfg.endpoints)
+      log.info(`notifications: endpoint ${e.name} -> ${e.url}${e.disabled ? ' (disabled)' : ''}`);
     if (cfg.readOnly) log.info('read-only mode: writes are refused (storage.maintenance.readonly)');
     if (htpasswd) log.info(`basic auth: ${htpasswd.size} user(s) from ${cfg.htpasswd}, realm "${cfg.realm}"`);
   } catch (e) {
@@ -380,6 +388,7 @@ async function main(): Promise<void> {
       server
         .close()
         .catch((e) => log.error(`shutdown: ${(e as Error).message}`))
+        .then(() => notifier?.close())
         .then(() => lock?.release())
         .finally(() => process.exit(0));
     } else if (signals >= 3) {

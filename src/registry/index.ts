@@ -39,6 +39,13 @@ export { RegistryStorage, type StorageOptions } from './storage.ts';
 export { MAX_MANIFEST_BYTES } from './manifests.ts';
 export { Htpasswd, parseHtpasswd, parseBasic, type HtpasswdOptions } from './htpasswd.ts';
 export { acquireRootLock, acquireGcLock, ROOT_LOCK_FILE, GC_LOCK_FILE, type RootLock } from './rootlock.ts';
+export {
+  Notifier,
+  EVENTS_MEDIA_TYPE,
+  type RegistryEvent,
+  type EventAction,
+  type EventTarget,
+} from './notifications.ts';
 export { collectGarbage, type GcOptions, type GcReport } from './gc.ts';
 export {
   parseRegistryConfig,
