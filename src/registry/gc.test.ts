@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -211,4 +212,27 @@ test('a read-only registry refuses every write with 405 UNSUPPORTED; with delete
   assert.equal(del.status, 405);
   assert.match(del.body.toString(), /deleting is disabled/);
   assert.equal((await noDelete.call('GET', '/v2/app/manifests/v1')).status, 200);
+});
+
+test('sha512 blobs are marked and swept like sha256 ones', async (t) => {
+  const reg = await registry(t);
+  const sha512 = (data: string) => `sha512:${createHash('sha512').update(data).digest('hex')}`;
+  const push = async (data: string) =>
+    assert.equal((await reg.call('POST', `/v2/app/blobs/uploads/?digest=${sha512(data)}`, { body: data })).status, 201);
+  for (const data of ['{}', 'kept layer', 'loose layer']) await push(data);
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha512('{}'), size: 2 },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha512('kept layer'), size: 10 }],
+  });
+  const put = await reg.call('PUT', '/v2/app/manifests/v1', {
+    body: manifest,
+    headers: { 'Content-Type': OCI_MANIFEST },
+  });
+  assert.equal(put.status, 201, put.body.toString());
+  const report = await collectGarbage(reg.root, { graceMs: 0 });
+  assert.deepEqual(report.blobs, [sha512('loose layer')]);
+  assert.equal(await status(reg, 'app', sha512('kept layer') as Digest), 200);
+  assert.equal(await status(reg, 'app', sha512('loose layer') as Digest), 404);
 });

@@ -14,7 +14,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Digest } from '../spec/index.ts';
 import { manifestMediaType, referencesOf } from './manifest-check.ts';
-import { isDigestText, readText, RepositoryLayout } from './layout.ts';
+import { digestOfHex, hexOfDigest, isDigestText, readText, RepositoryLayout } from './layout.ts';
 
 export interface GcOptions {
   dryRun?: boolean;
@@ -37,16 +37,17 @@ export interface GcReport {
   bytes: number;
 }
 
+/** Link or blob file names in `dir` (sha256 or sha512 hex), sorted. */
 const hexes = async (dir: string): Promise<string[]> =>
-  (await fs.readdir(dir).catch(() => [] as string[])).filter((h) => /^[a-f0-9]{64}$/.test(h)).sort();
+  (await fs.readdir(dir).catch(() => [] as string[])).filter((h) => digestOfHex(h) !== undefined).sort();
 
 export async function collectGarbage(root: string, o: GcOptions = {}): Promise<GcReport> {
   const log = o.log ?? (() => {});
   const now = (o.now ?? Date.now)();
   const grace = o.graceMs ?? 10 * 60_000;
   const layout = new RepositoryLayout(join(root, 'repositories'));
-  const blobDir = join(root, 'blobs', 'sha256');
-  const blobPath = (d: string) => join(blobDir, d.slice('sha256:'.length));
+  const blobDir = (d: Digest) => join(root, 'blobs', d.startsWith('sha512:') ? 'sha512' : 'sha256');
+  const blobPath = (d: Digest) => join(blobDir(d), hexOfDigest(d));
   const marked = new Set<string>();
   const report: GcReport = { marked: 0, blobs: [], manifests: [], recent: [], bytes: 0 };
   /** Newest moment any repository linked each blob. */
@@ -56,7 +57,7 @@ export async function collectGarbage(root: string, o: GcOptions = {}): Promise<G
   for (const repo of repos) {
     log(repo);
     const revisionsDir = join(layout.repoDir(repo), '_manifests', 'revisions');
-    const revisions = (await hexes(revisionsDir)).map((h) => `sha256:${h}` as Digest);
+    const revisions = (await hexes(revisionsDir)).map((h) => digestOfHex(h)!);
     for (const hex of await hexes(join(layout.repoDir(repo), '_blobs'))) {
       const st = await fs.stat(join(layout.repoDir(repo), '_blobs', hex)).catch(() => undefined);
       if (st) linkedAt.set(hex, Math.max(linkedAt.get(hex) ?? 0, st.mtimeMs));
@@ -94,7 +95,7 @@ export async function collectGarbage(root: string, o: GcOptions = {}): Promise<G
       }
       queue.push(...refs.manifests.map((m) => m.digest));
       if (o.deleteUntagged) {
-        for (const hex of await hexes(layout.referrersDir(repo, digest))) queue.push(`sha256:${hex}` as Digest);
+        for (const hex of await hexes(layout.referrersDir(repo, digest))) queue.push(digestOfHex(hex)!);
       }
     }
     for (const digest of revisions) {
@@ -107,10 +108,14 @@ export async function collectGarbage(root: string, o: GcOptions = {}): Promise<G
 
   report.marked = marked.size;
   const sweep: Digest[] = [];
-  for (const hex of await hexes(blobDir)) {
-    const digest = `sha256:${hex}` as Digest;
+  const stored = [
+    ...(await hexes(join(root, 'blobs', 'sha256'))).filter((h) => h.length === 64),
+    ...(await hexes(join(root, 'blobs', 'sha512'))).filter((h) => h.length === 128),
+  ];
+  for (const hex of stored) {
+    const digest = digestOfHex(hex)!;
     if (marked.has(digest)) continue;
-    const st = await fs.stat(join(blobDir, hex)).catch(() => undefined);
+    const st = await fs.stat(blobPath(digest)).catch(() => undefined);
     if (!st) continue;
     if (Math.max(st.mtimeMs, linkedAt.get(hex) ?? 0) > now - grace) {
       report.recent.push(digest);
@@ -127,10 +132,10 @@ export async function collectGarbage(root: string, o: GcOptions = {}): Promise<G
     log(`blob eligible for deletion: ${digest}`);
     report.blobs.push(digest);
     if (o.dryRun) continue;
-    const hex = digest.slice('sha256:'.length);
+    const hex = hexOfDigest(digest);
     // Links first, then the bytes: a crash in between leaves an unlinked blob, never a link to nothing.
     for (const repo of repos) await fs.rm(join(layout.repoDir(repo), '_blobs', hex), { force: true });
-    await fs.rm(join(blobDir, hex), { force: true });
+    await fs.rm(blobPath(digest), { force: true });
   }
   return report;
 }
