@@ -58,7 +58,8 @@ export function takeRootfsFile(body: ContainerCreateRequest): string | undefined
     mounts.splice(i, 1);
   } else {
     const binds = hc?.Binds ?? [];
-    const j = binds.findIndex((b) => /^[^:]+:\/(:r[ow])?$/.test(b));
+    // Only a host path: `-v NAME:/` names a volume, which the volume service refuses as dockerd does.
+    const j = binds.findIndex((b) => /^\/[^:]*:\/(:r[ow])?$/.test(b));
     if (j < 0) return undefined;
     file = binds[j]!.split(':')[0];
     binds.splice(j, 1);

@@ -20,6 +20,16 @@ test('a bind mount of a file on / names a file image and leaves the request; oth
   assert.equal(takeRootfsFile({ Image: 'busybox', HostConfig: { Binds: ['/v:/v'] } }), undefined);
 });
 
+test('a volume on / is no file image: it is left for the volume service to refuse as dockerd does', () => {
+  const body = {
+    Image: 'busybox',
+    HostConfig: { Binds: ['v1:/'], Mounts: [{ Type: 'volume', Source: 'v1', Target: '/' }] },
+  };
+  assert.equal(takeRootfsFile(body), undefined);
+  assert.deepEqual(body.HostConfig.Binds, ['v1:/']);
+  assert.equal(body.HostConfig.Mounts.length, 1);
+});
+
 test('a file image with another image, or a relative path, is refused', () => {
   assert.throws(
     () =>
