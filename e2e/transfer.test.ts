@@ -5,54 +5,39 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, cleanup, berth, dockerOk, bootstrapBusybox, run, sleep, REPO, type Daemon } from './harness.ts';
+import {
+  startDaemon,
+  startRegistry,
+  cleanup,
+  berth,
+  dockerOk,
+  bootstrapBusybox,
+  run,
+  type Daemon,
+  type RegistryProcess,
+} from './harness.ts';
 
 let d: Daemon;
 let reg: string;
-let registry: ChildProcess;
+let registry: RegistryProcess | undefined;
 let scratch: string;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 before(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'berth-e2e-transfer-'));
   process.env.DOCKER_CONFIG = join(scratch, 'docker');
   process.env.BERTH_CONFIG = join(scratch, 'berth');
-  reg = `127.0.0.1:${await freePort()}`;
-  registry = spawn(join(REPO, 'bin/berth-registry'), ['--listen', reg, '--root', join(scratch, 'registry')], {
-    stdio: 'ignore',
-  });
-  for (
-    let i = 0;
-    i < 200 &&
-    !(await fetch(`http://${reg}/v2/`).then(
-      (r) => r.ok,
-      () => false,
-    ));
-    i++
-  )
-    await sleep(50);
+  registry = await startRegistry(join(scratch, 'registry'));
+  reg = registry.host;
   d = await startDaemon();
   await bootstrapBusybox(d);
 });
 
 after(async () => {
   if (d) await cleanup(d);
-  registry?.kill('SIGTERM');
+  registry?.proc.kill('SIGTERM');
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 

@@ -7,21 +7,20 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   startDaemon,
+  startRegistry,
   cleanup,
   docker,
   dockerOk,
   bootstrapBusybox,
   run,
-  sleep,
   REPO,
   type Daemon,
+  type RegistryProcess,
   type RunResult,
 } from './harness.ts';
 
@@ -32,20 +31,9 @@ const haveSkopeo = existsSync(SKOPEO);
 
 let d: Daemon;
 let reg: string;
-let registry: ChildProcess;
+let registry: RegistryProcess | undefined;
 let scratch: string;
 let policyFile: string;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 const env = () => ({ ...process.env, COSIGN_PASSWORD: 'e2e-pass' });
 
@@ -83,20 +71,8 @@ before(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'berth-e2e-trust-'));
   process.env.DOCKER_CONFIG = join(scratch, 'docker');
   process.env.BERTH_CONFIG = join(scratch, 'berth');
-  reg = `127.0.0.1:${await freePort()}`;
-  registry = spawn(join(REPO, 'bin/berth-registry'), ['--listen', reg, '--root', join(scratch, 'registry')], {
-    stdio: 'ignore',
-  });
-  for (
-    let i = 0;
-    i < 200 &&
-    !(await fetch(`http://${reg}/v2/`).then(
-      (r) => r.ok,
-      () => false,
-    ));
-    i++
-  )
-    await sleep(50);
+  registry = await startRegistry(join(scratch, 'registry'));
+  reg = registry.host;
 
   // The keys, as a user makes them.
   for (const prefix of ['cosign', 'other']) {
@@ -137,7 +113,7 @@ before(async () => {
 
 after(async () => {
   if (d) await cleanup(d);
-  registry?.kill('SIGTERM');
+  registry?.proc.kill('SIGTERM');
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
