@@ -7,7 +7,7 @@ import { Readable, Transform } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
-import { constants as zlibConstants, createGunzip, createZstdCompress, createZstdDecompress, gzip } from 'node:zlib';
+import { constants as zlibConstants, createGunzip, createZstdCompress, gzip } from 'node:zlib';
 import { BerthError, invalidArgument, notImplemented } from '../errdefs/index.ts';
 import { isZstdMagic, zstdDecompress } from './zstd.ts';
 

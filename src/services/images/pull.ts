@@ -428,7 +428,7 @@ async function fetchLayers(
           let fetched: (() => void) | undefined;
           if (dl) read = dl.reader();
           else {
-            read = await client.openBlob(ref.path, l);
+            read = await client.openBlob(repo, l);
             const dlMeter = meterFor(l.size, (current) =>
               out({ status: 'Downloading', progressDetail: { current, total: l.size }, id }),
             );
