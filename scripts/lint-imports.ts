@@ -30,6 +30,7 @@ const LAYERS: Record<string, number> = {
   network: 2,
   volumes: 2,
   registry: 2,
+  trust: 2,
   events: 2,
   vm: 2,
   streaming: 2,

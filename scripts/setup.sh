@@ -19,6 +19,8 @@ DEB_PACKAGES+=(qemu-system-x86)
 DEB_PACKAGES+=(containernetworking-plugins)
 # e2e/images.test.ts makes multi-frame zstd layers with pzstd and zstd, as users do.
 DEB_PACKAGES+=(zstd)
+# berth image pack writes squashfs files (mksquashfs); berth load reads them (unsquashfs).
+DEB_PACKAGES+=(squashfs-tools)
 # e2e/dashboard.test.ts renders the dashboard's page in a real (headless) browser.
 DEB_PACKAGES+=(chromium-headless-shell)
 
@@ -67,3 +69,6 @@ fi
 
 # berth-vm: its shim, its guest agent, the guest kernel and initramfs (see the script).
 bash scripts/setup-vm.sh
+
+# cosign and a sigstore-enabled skopeo from Debian trixie, for the signature interop tests.
+bash scripts/trixie-tools.sh

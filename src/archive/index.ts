@@ -19,6 +19,11 @@ export {
   detectCompression,
   looksLikeArchive,
   parallelGzip,
+  compressor,
+  parseLayerCompression,
+  sniff,
+  ZSTD_DEFAULT_LEVEL,
+  type LayerCompression,
   DEFAULT_MAX_LAYER_BYTES,
   type Compression,
 } from './compression.ts';

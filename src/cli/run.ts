@@ -2,7 +2,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { isNotFound, type ContainerCreateRequest } from '../client/index.ts';
 import { familiarString } from '../spec/index.ts';
-import { FlagValueError, parseArgs, type FlagDef, type Flags } from './flags.ts';
+import { ArgsError, FlagValueError, parseArgs, type FlagDef, type Flags } from './flags.ts';
 import { type Cli, type Command, StatusError, describeError } from './cli.ts';
 import { RUN_FLAGS, buildRunRequest, expandEnv, readKeyValueFile, type RunRequest } from './runopts.ts';
 import {
@@ -26,7 +26,7 @@ function runError(e: unknown, command: string): Error {
 async function createContainer(cli: Cli, r: RunRequest): Promise<string> {
   const ref = parseImageRef(r.image);
   const pull = async () => pullImage(cli, ref, r.quiet ? null : cli.stderr, { platform: r.platform });
-  if (r.pull === 'always') await pull();
+  if (r.pull === 'always' && r.rootfsFile === undefined) await pull();
   if (r.cidfile && existsSync(r.cidfile))
     throw new StatusError(
       125,
@@ -38,7 +38,8 @@ async function createContainer(cli: Cli, r: RunRequest): Promise<string> {
   try {
     res = await create();
   } catch (e) {
-    if (!(isNotFound(e) && /image/i.test((e as Error).message)) || r.pull !== 'missing') throw e;
+    if (!(isNotFound(e) && /image/i.test((e as Error).message)) || r.pull !== 'missing' || r.rootfsFile !== undefined)
+      throw e;
     cli.err(`Unable to find image '${familiarString(ref)}' locally\n`);
     await pull();
     res = await create();
@@ -48,7 +49,18 @@ async function createContainer(cli: Cli, r: RunRequest): Promise<string> {
   return res.Id;
 }
 
-const RUN_SPEC_BASE = { flags: RUN_FLAGS, interspersed: false, args: { min: 1 } };
+// IMAGE may be absent with --rootfs-file: the count is checked by `needImage` then.
+const RUN_SPEC_BASE = { flags: RUN_FLAGS, interspersed: false, args: { min: 0 } };
+
+/** docker's "requires at least 1 argument", unless --rootfs-file stands for the image. */
+function needImage(f: Flags, args: string[], command: 'run' | 'create'): void {
+  if (args.length || f.has('rootfs-file')) return;
+  throw new ArgsError(`'berth ${command}' requires at least 1 argument`, {
+    ...RUN_SPEC_BASE,
+    usage: `berth ${command} [OPTIONS] IMAGE [COMMAND] [ARG...]`,
+    description: '',
+  });
+}
 
 const create: Command = {
   spec: {
@@ -58,6 +70,7 @@ const create: Command = {
     aliases: ['berth container create', 'berth create'],
   },
   async run(cli, f, args) {
+    needImage(f, args, 'create');
     let id: string;
     try {
       const r = buildRunRequest(f, args, { consoleSize: consoleSize(cli) });
@@ -82,6 +95,7 @@ const run: Command = {
     aliases: ['berth container run', 'berth run'],
   },
   async run(cli, f, args) {
+    needImage(f, args, 'run');
     let r: RunRequest;
     try {
       r = buildRunRequest(f, args, { consoleSize: consoleSize(cli) });

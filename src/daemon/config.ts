@@ -50,6 +50,8 @@ export interface DaemonConfig {
   cniConfDir: string;
   /** `--cni-bin-dir`: where CNI plugins are looked up, in order. */
   cniBinDirs: string[];
+  /** `--signature-policy`: a containers-policy.json(5) file pulls must satisfy; none accepts anything. */
+  signaturePolicy?: string;
 }
 
 export function defaultConfig(): DaemonConfig {
@@ -109,6 +111,7 @@ const VALUE_FLAGS = new Set([
   'registries-conf',
   'cni-conf-dir',
   'cni-bin-dir',
+  'signature-policy',
 ]);
 const BOOL_FLAGS = new Set([
   'live-restore',
@@ -161,6 +164,7 @@ Options:
       --cri                     Serve the Kubernetes CRI (v1) on unix://<exec-root>/cri.sock (default true; --cri=false turns it off)
       --cni-conf-dir string     Where the pods' CNI network configuration is read (default "/etc/cni/net.d")
       --cni-bin-dir list        Where CNI plugins are looked up, in order (default /usr/lib/cni and /opt/cni/bin)
+      --signature-policy string Signature policy for pulls, in containers-policy.json(5) format (default: accept anything)
   -v, --version                 Print version information and quit
 `;
 
@@ -359,6 +363,9 @@ export function parseFlags(
       case 'cni-bin-dir':
         // Repeated, or one colon-separated list as CNI_PATH spells it.
         cniBinDirs.push(...value.split(':').filter(Boolean));
+        break;
+      case 'signature-policy':
+        cfg.signaturePolicy = value;
         break;
       default:
         throw invalidArgument(`berthd: unknown flag: --${name}\nSee 'berthd --help'.`);

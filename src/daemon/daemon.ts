@@ -26,6 +26,7 @@ import { StreamingServer } from '../streaming/index.ts';
 import { loadCni } from '../cni/index.ts';
 import { EventBus } from '../events/index.ts';
 import { ImageService } from '../services/images/index.ts';
+import { SignaturePolicyFile } from '../trust/index.ts';
 import { ContainerService, type Runtimes } from '../services/containers/index.ts';
 import { registerContainers, registerExec, registerTransfer } from '../api/server/index.ts';
 import { ExecService } from '../services/exec/index.ts';
@@ -106,6 +107,8 @@ export class Daemon {
     const socketGid = c.group ? await groupId(c.group) : undefined;
     if (c.group && socketGid === undefined && c.group !== defaultConfig().group)
       throw invalidArgument(`group ${c.group} not found`);
+    // A policy that does not parse stops start-up before anything is touched.
+    const policy = c.signaturePolicy ? SignaturePolicyFile.open(c.signaturePolicy, (m) => this.log.warn(m)) : undefined;
     await fs.mkdir(c.dataRoot, { recursive: true, mode: 0o711 });
     await fs.mkdir(c.execRoot, { recursive: true, mode: 0o700 });
     await this.claimPidfile();
@@ -117,6 +120,9 @@ export class Daemon {
     const content = await ContentStore.open(join(c.dataRoot, 'content'));
     const snapshots = await Snapshotter.open(join(c.dataRoot, 'overlay'), this.db, content, this.host);
     const imageStore = new ImageStore(this.db, content, snapshots);
+    imageStore.compressed.background = true;
+    imageStore.compressed.onError = (diffId, e) =>
+      this.log.warn(`compress layer ${diffId} in the background: ${(e as Error).message}`);
     this.images = new ImageService(imageStore, this.events);
     this.images.registry = {
       insecure: c.insecureRegistries,
@@ -125,6 +131,7 @@ export class Daemon {
       registriesConf: c.registriesConf || undefined,
     };
     await checkRegistryFiles(this.images.registry);
+    this.images.policy = policy;
 
     this.volumes = new VolumeService(
       await LocalDriver.open(join(c.dataRoot, 'volumes'), this.host),
@@ -224,6 +231,7 @@ export class Daemon {
       lowerDirs: (ct) => snapshots.lowerDirs((ct.TopChain ?? null) as never),
       imageIdOf: (ref) => this.images!.store.find(ref)?.id,
       exportRootfs: (ref) => containers.export(ref),
+      rootfsFile: async (path) => (await this.images!.attachFile(path)).id,
     });
     registerExec(router, execs);
     registerVolumes(router, this.volumes);
@@ -335,6 +343,7 @@ export class Daemon {
       ?.shutdown(this.config.liveRestore)
       .catch((e) => this.log.warn(`user networks shutdown: ${(e as Error).message}`));
     this.listeners = [];
+    this.images?.store.compressed.close();
     this.db?.close();
     for (const [name, rt] of this.runtimes?.entries() ?? [])
       await rt.close().catch((e) => this.log.warn(`runtime ${name} shutdown: ${(e as Error).message}`));

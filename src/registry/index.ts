@@ -34,9 +34,24 @@ export {
 
 // Server side: the distribution API, its storage, and htpasswd Basic auth (registry:2's scheme).
 export { RegistryServer, silentLogger, type RegistryLogger, type RegistryServerOptions } from './server.ts';
-export { createRegistryHandler } from './handler.ts';
+export { createRegistryHandler, type HandlerOptions } from './handler.ts';
 export { RegistryStorage, type StorageOptions } from './storage.ts';
 export { MAX_MANIFEST_BYTES } from './manifests.ts';
 export { Htpasswd, parseHtpasswd, parseBasic, type HtpasswdOptions } from './htpasswd.ts';
-export { acquireRootLock, ROOT_LOCK_FILE, type RootLock } from './rootlock.ts';
+export { acquireRootLock, acquireGcLock, ROOT_LOCK_FILE, GC_LOCK_FILE, type RootLock } from './rootlock.ts';
+export {
+  Notifier,
+  EVENTS_MEDIA_TYPE,
+  type RegistryEvent,
+  type EventAction,
+  type EventTarget,
+} from './notifications.ts';
+export { collectGarbage, type GcOptions, type GcReport } from './gc.ts';
+export {
+  parseRegistryConfig,
+  parseGoDuration,
+  type RegistryFileConfig,
+  type NotificationEndpoint,
+  type UploadPurging,
+} from './config.ts';
 export { RegistryError, ErrorCodes, type ErrorCode } from './errors.ts';

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -198,18 +199,15 @@ test('a digest that does not match discards the upload', async (t) => {
   assert.deepEqual(await readdir(join(reg.root, 'blobs', 'sha256')), []);
 });
 
-test('PUT without a digest, or with a bad one, is DIGEST_INVALID; sha512 is named as unsupported', async (t) => {
+test('PUT without a digest, or with a bad one, is DIGEST_INVALID; an algorithm other than sha256 and sha512 is named as unsupported', async (t) => {
   const reg = await registry(t);
   const location = (await reg.call('POST', '/v2/r/blobs/uploads/')).header('location')!;
   assertError(await reg.call('PUT', location), 400, 'DIGEST_INVALID');
   assertError(await reg.call('PUT', `${location}?digest=sha256:xyz`), 400, 'DIGEST_INVALID');
-  assertError(await reg.call('HEAD', `/v2/r/blobs/sha512:${'a'.repeat(128)}`), 400, 'DIGEST_INVALID');
-  const msg = assertError(
-    await reg.call('GET', `/v2/r/blobs/sha512:${'a'.repeat(128)}`),
-    400,
-    'DIGEST_INVALID',
-  ).message;
-  assert.match(msg, /only sha256/);
+  assertError(await reg.call('PUT', `${location}?digest=sha512:${'a'.repeat(64)}`), 400, 'DIGEST_INVALID');
+  assertError(await reg.call('HEAD', `/v2/r/blobs/sha384:${'a'.repeat(96)}`), 400, 'DIGEST_INVALID');
+  const msg = assertError(await reg.call('GET', `/v2/r/blobs/blake3:${'a'.repeat(64)}`), 400, 'DIGEST_INVALID').message;
+  assert.match(msg, /only sha256 and sha512/);
   // The session survives a refused PUT.
   assert.equal((await reg.call('GET', location)).status, 204);
 });
@@ -726,4 +724,57 @@ test('the referrers API lists manifests whose subject is a manifest, filtered by
   );
   assert.deepEqual((await reg.call('GET', `/v2/app/referrers/${digestOf('none')}`)).json().manifests, []);
   assertError(await reg.call('GET', '/v2/app/referrers/latest'), 400, 'DIGEST_INVALID');
+});
+
+test('sha512 digests: blobs pushed whole or in chunks, a manifest by its sha512 digest, and mismatches refused', async (t) => {
+  const reg = await registry(t);
+  const sha512 = (data: string) => `sha512:${createHash('sha512').update(data).digest('hex')}`;
+  const layer = 'a layer hashed with sha512';
+  const whole = await reg.call('POST', `/v2/r/blobs/uploads/?digest=${sha512(layer)}`, { body: layer });
+  assert.equal(whole.status, 201);
+  assert.equal(whole.header('docker-content-digest'), sha512(layer));
+  const got = await reg.call('GET', `/v2/r/blobs/${sha512(layer)}`);
+  assert.equal(got.status, 200);
+  assert.equal(got.body.toString(), layer);
+  assert.equal(got.header('docker-content-digest'), sha512(layer));
+
+  const config = '{"config":{}}';
+  const location = (await reg.call('POST', '/v2/r/blobs/uploads/')).header('location')!;
+  const patch = await reg.call('PATCH', location, {
+    body: config.slice(0, 5),
+    headers: { 'Content-Range': '0-4', 'Content-Type': 'application/octet-stream' },
+  });
+  assert.equal(patch.status, 202);
+  const wrong = await reg.call('PUT', `${patch.header('location')}?digest=${sha512('something else')}`, {
+    body: config.slice(5),
+  });
+  assertError(wrong, 400, 'DIGEST_INVALID');
+  const again = (await reg.call('POST', '/v2/r/blobs/uploads/')).header('location')!;
+  const done = await reg.call('PUT', `${again}?digest=${sha512(config)}`, { body: config });
+  assert.equal(done.status, 201);
+
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha512(config), size: config.length },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha512(layer), size: layer.length }],
+  });
+  const put = await reg.call('PUT', `/v2/r/manifests/${sha512(manifest)}`, {
+    body: manifest,
+    headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+  });
+  assert.equal(put.status, 201, put.body.toString());
+  assert.equal(put.header('docker-content-digest'), sha512(manifest));
+  const back = await reg.call('GET', `/v2/r/manifests/${sha512(manifest)}`);
+  assert.equal(back.body.toString(), manifest);
+  const tampered = manifest.replace('tar"', 'tar" ');
+  assertError(
+    await reg.call('PUT', `/v2/r/manifests/${sha512(manifest)}`, {
+      body: tampered,
+      headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+    }),
+    400,
+    'DIGEST_INVALID',
+  );
+  assert.deepEqual((await readdir(join(reg.root, 'blobs', 'sha512'))).length, 3);
 });

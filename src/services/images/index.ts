@@ -19,7 +19,16 @@ import {
   type Image,
   type LoadResult,
   type Progress,
+  type SaveOptions,
+  packImage,
+  attachFile,
+  loadSquashfs,
 } from '../../images/index.ts';
+import { sniff } from '../../archive/index.ts';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, promises as fs } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { Host } from '../../host/index.ts';
 import type { Readable } from 'node:stream';
 import {
@@ -49,6 +58,7 @@ import type {
   ImagePruneReport,
   ImageSummary,
 } from '../../api/types/index.ts';
+import type { SignaturePolicyFile } from '../../trust/index.ts';
 import { distributionInspect, pullAllTags, pullImage, type PullResult } from './pull.ts';
 import { planPush, pushImage, type PushPlan, type PushOptions } from './push.ts';
 import { UsageCache, type FsUsage } from './fsusage.ts';
@@ -68,6 +78,8 @@ export class ImageService {
   layersInUse: () => Set<string> = () => new Set();
   /** `--insecure-registry`, `--registry-mirror`, the hosts directory and registries.conf: set by the daemon. */
   registry: RegistryConfig = { insecure: [], mirrors: [] };
+  /** `--signature-policy`: set by the daemon; pulls it refuses store nothing. */
+  policy?: SignaturePolicyFile;
 
   private readonly disk: UsageCache;
 
@@ -255,6 +267,7 @@ export class ImageService {
     await this.store.delete(img.id);
     this.events.publish('image', 'delete', img.id, { name: img.id });
     await this.store.snapshots.prune(this.layersInUse());
+    await this.store.compressed.prune();
     return [{ Deleted: img.id }];
   }
 
@@ -293,10 +306,11 @@ export class ImageService {
    */
   async collectGarbage(): Promise<{ layers: number; blobs: number }> {
     const layers = await this.store.snapshots.prune(this.layersInUse());
+    let blobs = await this.store.compressed.prune();
     const configs = new Set<string>(this.store.list().map((i) => i.id));
-    let blobs = 0;
+    const forms = this.store.compressed.digests();
     for (const d of await this.store.content.list()) {
-      if (configs.has(d) || this.store.snapshots.isDiffIdUsed(d)) continue;
+      if (configs.has(d) || forms.has(d) || this.store.snapshots.isDiffIdUsed(d)) continue;
       await this.store.content.delete(d);
       blobs++;
     }
@@ -368,20 +382,57 @@ export class ImageService {
    * `docker save`: resolves every name first (an unknown one fails before any byte), then
    * streams the archive.
    */
-  async save(names: string[]): Promise<Readable> {
-    const { ids, stream } = await saveImages(this.store, names);
+  async save(names: string[], o: SaveOptions = {}): Promise<Readable> {
+    const { ids, stream } = await saveImages(this.store, names, o);
     for (const id of ids) this.events.publish('image', 'save', id, { name: id });
     return stream;
   }
 
-  /** `docker load`: `out` gets the progress and the `Loaded image: ...` lines. */
-  async load(tar: Readable, opts: { tmp: string; quiet?: boolean; out: Progress }): Promise<LoadResult[]> {
-    return loadImages(this.store, tar, {
+  /**
+   * `docker load`: `out` gets the progress and the `Loaded image: ...` lines. A squashfs file
+   * (`berth image pack`) is taken too, unpacked into a one-layer image (needs `host`).
+   */
+  async load(tar: Readable, opts: { tmp: string; quiet?: boolean; out: Progress; host?: Host }): Promise<LoadResult[]> {
+    const { head, stream } = await sniff(tar, 4);
+    if (opts.host && head.length >= 4 && head.toString('latin1', 0, 4) === 'hsqs')
+      return [await this.loadSquashfs(stream, { ...opts, host: opts.host })];
+    return loadImages(this.store, stream, {
       tmp: opts.tmp,
       quiet: opts.quiet,
       out: opts.out,
       onLoaded: (l) => this.events.publish('image', 'load', l.id, { name: l.id }),
     });
+  }
+
+  private async loadSquashfs(body: Readable, opts: { tmp: string; out: Progress; host: Host }): Promise<LoadResult> {
+    await fs.mkdir(opts.tmp, { recursive: true });
+    const file = join(opts.tmp, `load-${randomBytes(8).toString('hex')}.sqfs`);
+    try {
+      await pipeline(body, createWriteStream(file, { flags: 'wx' }));
+      const { image, tags } = await loadSquashfs(this.store, opts.host, file, opts.tmp, 'the loaded squashfs file');
+      for (const t of tags) opts.out({ stream: `Loaded image: ${t}\n` });
+      if (!tags.length) opts.out({ stream: `Loaded image ID: ${image.id}\n` });
+      this.events.publish('image', 'load', image.id, { name: image.id });
+      return { id: image.id, tags };
+    } finally {
+      await fs.rm(file, { force: true });
+    }
+  }
+
+  /**
+   * `berth image pack`: the image as a squashfs file in `tmp`; the caller streams it and calls
+   * `done` to remove it.
+   */
+  async pack(name: string, deps: { host: Host; tmp: string }): Promise<{ file: string; done: () => Promise<void> }> {
+    const image = this.store.resolve(name);
+    await fs.mkdir(deps.tmp, { recursive: true });
+    const file = await packImage(this.store, deps.host, image, deps.tmp);
+    return { file, done: () => fs.rm(dirname(file), { recursive: true, force: true }) };
+  }
+
+  /** An image that runs from a squashfs file, not unpacked (`berth run app.sqfs`). */
+  async attachFile(path: string): Promise<Image> {
+    return attachFile(this.store, path);
   }
 
   /** Berth's offline base images: `busybox[:tag]`, `debian:<suite>`. */
@@ -402,7 +453,11 @@ export class ImageService {
     o: { tmp: string; creds?: Credentials; platform?: Platform; out: Progress; signal?: AbortSignal },
   ): Promise<PullResult> {
     const parsed = parseReference(ref);
-    const r = await pullImage({ store: this.store, registry: this.registry, tmp: o.tmp }, parsed, o);
+    const r = await pullImage(
+      { store: this.store, registry: this.registry, policy: this.policy, tmp: o.tmp },
+      parsed,
+      o,
+    );
     this.events.publish('image', 'pull', r.image.id, { name: familiarString(parsed) });
     return r;
   }
@@ -418,7 +473,11 @@ export class ImageService {
     o: { tmp: string; creds?: Credentials; platform?: Platform; out: Progress; signal?: AbortSignal },
   ): Promise<PullResult[]> {
     const parsed = parseReference(repo);
-    const rs = await pullAllTags({ store: this.store, registry: this.registry, tmp: o.tmp }, parsed, o);
+    const rs = await pullAllTags(
+      { store: this.store, registry: this.registry, policy: this.policy, tmp: o.tmp },
+      parsed,
+      o,
+    );
     for (const r of rs) this.events.publish('image', 'pull', r.image.id, { name: familiarString(parsed) });
     return rs;
   }

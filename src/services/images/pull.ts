@@ -9,11 +9,8 @@
  * a daemon killed mid-pull leaves only unreferenced layers and blobs, which the start-up
  * garbage collection removes.
  */
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { promises as fs } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { BerthError, categoryOf, invalidArgument, notFound, unavailable } from '../../errdefs/index.ts';
 import { decompressed } from '../../archive/index.ts';
 import { byteMeter, type Image, type ImageStore, type Progress } from '../../images/index.ts';
@@ -29,6 +26,8 @@ import {
   type RegistryConfig,
   type RegistryHost,
 } from '../../registry/index.ts';
+import { admit, readSignatures, type SignaturePolicyFile } from '../../trust/index.ts';
+import { Downloads, type Download } from './download.ts';
 import {
   chainIds,
   familiarString,
@@ -45,6 +44,8 @@ import {
 export interface PullDeps {
   store: ImageStore;
   registry: RegistryConfig;
+  /** berthd's `--signature-policy`: checked before anything of the image is stored. */
+  policy?: SignaturePolicyFile;
   /** Scratch directory on the data root (emptied at daemon start). */
   tmp: string;
 }
@@ -190,6 +191,9 @@ export async function pullImage(d: PullDeps, ref: Reference, o: PullOptions): Pr
     throw e;
   }
   const { client, repo, top } = source;
+  // The policy judges what the name points at (an index, as signed, or a manifest) before a
+  // single blob is fetched, so a refused image leaves nothing behind.
+  if (d.policy) await admit(d.policy.current(), ref, top, () => readSignatures(client, repo, top.digest));
   let manifest = top;
   if (isIndex(top)) {
     const entry = choosePlatform(top, o.platform ?? hostPlatform());
@@ -255,6 +259,62 @@ function heldByOthers(store: ImageStore, chain: string): boolean {
   return (inFlight.get(store)?.get(chain) ?? 0) > 1;
 }
 
+/** One store's shared layer downloads (concurrent pulls of one layer download it once). */
+const downloadsByStore = new WeakMap<ImageStore, Downloads>();
+
+function downloadsOf(store: ImageStore): Downloads {
+  let d = downloadsByStore.get(store);
+  if (!d) downloadsByStore.set(store, (d = new Downloads()));
+  return d;
+}
+
+/** Layers being unpacked, by chain ID, per store: a second pull waits for the first. */
+const unpacking = new WeakMap<ImageStore, Map<string, Promise<void>>>();
+
+function extracting(store: ImageStore, chain: string): Promise<void> | undefined {
+  return unpacking.get(store)?.get(chain);
+}
+
+/**
+ * Claims the unpacking of a layer before any await, so that a concurrent pull deciding at the
+ * same moment sees it; undefined when another pull has it. `settle` runs the work under it.
+ */
+function claimUnpack(store: ImageStore, chain: string): { settle(work: Promise<void>): Promise<void> } | undefined {
+  let m = unpacking.get(store);
+  if (!m) unpacking.set(store, (m = new Map()));
+  if (m.has(chain)) return undefined;
+  let done!: () => void;
+  let failed!: (e: unknown) => void;
+  const p = new Promise<void>((res, rej) => ((done = res), (failed = rej)));
+  p.catch(() => {});
+  m.set(chain, p);
+  const map = m;
+  return {
+    async settle(work) {
+      try {
+        await work;
+        done();
+      } catch (e) {
+        failed(e);
+        throw e;
+      } finally {
+        if (map.get(chain) === p) map.delete(chain);
+      }
+    },
+  };
+}
+
+async function startExtracting(store: ImageStore, chain: string, work: Promise<void>): Promise<void> {
+  let m = unpacking.get(store);
+  if (!m) unpacking.set(store, (m = new Map()));
+  m.set(chain, work);
+  try {
+    await work;
+  } finally {
+    if (m.get(chain) === work) m.delete(chain);
+  }
+}
+
 async function fetchLayers(
   d: PullDeps,
   { client, repo }: Source,
@@ -269,7 +329,8 @@ async function fetchLayers(
   const release = hold(d.store, chains);
   const created: Digest[] = [];
   const ingested: Digest[] = [];
-  const files: string[] = [];
+  const handles: Download[] = [];
+  let releaseClaim: (() => void) | undefined;
   const open = new Set<Readable>();
   let cancelled = false;
   const abort = () => {
@@ -293,89 +354,129 @@ async function fetchLayers(
       }
     });
     await fs.mkdir(d.tmp, { recursive: true });
-    // Downloads run ahead; extraction takes them in order as they complete.
-    const downloaded = new Map<number, Promise<string>>();
-    const resolvers = new Map<number, { resolve: (f: string) => void; reject: (e: unknown) => void }>();
+    // Downloads run ahead, three at a time; each layer is unpacked, in order, as soon as its
+    // download has started — from the file being written, so the two overlap.
+    const shared = downloadsOf(d.store);
+    // Each layer's download once it has started; undefined: another pull is unpacking the layer.
+    const started = new Map<number, Promise<Download | undefined>>();
+    const resolvers = new Map<number, { resolve: (x: Download | undefined) => void; reject: (e: unknown) => void }>();
     for (const i of todo) {
-      downloaded.set(i, new Promise<string>((resolve, reject) => resolvers.set(i, { resolve, reject })));
-      downloaded.get(i)!.catch(() => {});
+      started.set(i, new Promise<Download | undefined>((resolve, reject) => resolvers.set(i, { resolve, reject })));
+      started.get(i)!.catch(() => {});
     }
-    const download = async (i: number): Promise<string> => {
+    const download = async (i: number): Promise<void> => {
       checkAbort();
+      if (extracting(d.store, chains[i]!)) return resolvers.get(i)!.resolve(undefined);
       const l = layers[i]!;
       const id = shortId(l.digest);
-      const file = join(d.tmp, `pull-${randomBytes(8).toString('hex')}`);
-      files.push(file);
-      const src = await client.openBlob(repo, l);
-      open.add(src);
-      try {
-        checkAbort();
-        const meter = meterFor(l.size, (current) =>
-          out({ status: 'Downloading', progressDetail: { current, total: l.size }, id }),
-        );
-        await pipeline(
-          src,
-          counting((n) => meter.add(n)),
-          createWriteStream(file, { flags: 'wx' }),
-        );
-        meter.done();
-      } finally {
-        open.delete(src);
-      }
+      const meter = meterFor(l.size, (current) =>
+        out({ status: 'Downloading', progressDetail: { current, total: l.size }, id }),
+      );
+      const dl = shared.acquire(
+        `${client.endpoint.name} ${l.digest}`,
+        d.tmp,
+        () => client.openBlob(repo, l),
+        (n) => meter.add(n),
+      );
+      handles.push(dl);
+      resolvers.get(i)!.resolve(dl);
+      await dl.done;
+      meter.done();
       out({ status: 'Verifying Checksum', progressDetail: {}, id });
       out({ status: 'Download complete', progressDetail: {}, id });
-      return file;
     };
+    // The first layer to unpack is unpacked straight from the connection (no scratch file to
+    // write and read back), unless another pull is already fetching or unpacking it.
+    const first = todo[0];
+    const firstClaim =
+      first !== undefined && !shared.has(`${client.endpoint.name} ${layers[first]!.digest}`)
+        ? claimUnpack(d.store, chains[first]!)
+        : undefined;
+    const direct = firstClaim !== undefined;
+    releaseClaim = () => void firstClaim?.settle(Promise.reject(unavailable('pull ended'))).catch(() => {});
+    const viaFile = direct ? todo.slice(1) : todo;
     const downloads = limited(
-      DOWNLOAD_CONCURRENCY,
-      todo.map((i) => async () => {
+      DOWNLOAD_CONCURRENCY - (direct ? 1 : 0),
+      viaFile.map((i) => async () => {
         try {
-          const f = await download(i);
-          resolvers.get(i)!.resolve(f);
+          await download(i);
         } catch (e) {
           resolvers.get(i)!.reject(e);
           throw e;
         }
       }),
-      (k) => out({ status: 'Waiting', progressDetail: {}, id: shortId(layers[todo[k]!]!.digest) }),
+      (k) => out({ status: 'Waiting', progressDetail: {}, id: shortId(layers[viaFile[k]!]!.digest) }),
     );
     let failure: unknown;
     try {
       for (const i of todo) {
-        const file = await downloaded.get(i)!;
+        const streamed = direct && i === first;
+        const dl = streamed ? undefined : await started.get(i)!;
         checkAbort();
         const l = layers[i]!;
         const id = shortId(l.digest);
         const meter = meterFor(l.size, (current) =>
           out({ status: 'Extracting', progressDetail: { current, total: l.size }, id }),
         );
-        const read = createReadStream(file, { highWaterMark: 1 << 20 });
-        open.add(read);
         const parent = i > 0 ? chains[i - 1]! : null;
+        // Another pull of the same layer unpacking it already: wait for it rather than do it twice.
+        if (!streamed) await extracting(d.store, chains[i]!)?.catch(() => {});
         const had = !!d.store.snapshots.get(chains[i]!);
-        try {
-          const plain = decompressed(read.pipe(counting((n) => meter.add(n))));
-          open.add(plain);
-          // Stored as its blob and unpacked in one pass; a blob stored before a failure is dropped below.
-          ingested.push(diffIds[i]!);
-          try {
-            await d.store.snapshots.addLayerFromStream(parent, diffIds[i]!, plain);
-          } catch (e) {
-            if (e instanceof BerthError && /digest mismatch/.test(e.message))
-              throw invalidArgument(
-                `layer ${l.digest}: its content does not match the diff ID ${diffIds[i]} the image config names`,
-                e,
-              );
-            throw e;
-          } finally {
-            open.delete(plain);
+        if (had && streamed) firstClaim!.settle(Promise.resolve());
+        if (!had) {
+          let read: Readable;
+          let fetched: (() => void) | undefined;
+          if (dl) read = dl.reader();
+          else {
+            read = await client.openBlob(repo, l);
+            const dlMeter = meterFor(l.size, (current) =>
+              out({ status: 'Downloading', progressDetail: { current, total: l.size }, id }),
+            );
+            read.on('data', (c: Buffer) => dlMeter.add(c.length));
+            fetched = () => {
+              dlMeter.done();
+              out({ status: 'Verifying Checksum', progressDetail: {}, id });
+              out({ status: 'Download complete', progressDetail: {}, id });
+            };
           }
-        } finally {
-          open.delete(read);
-          read.destroy();
+          open.add(read);
+          const unpacked = (async () => {
+            const counted = read.pipe(counting((n) => meter.add(n)));
+            // A failed download fails the reader: that must reach the unpacking, not go unheard.
+            read.once('error', (e) => counted.destroy(e));
+            // Until decompression starts reading, nothing else listens; it finds the error then.
+            counted.on('error', () => {});
+            const plain = decompressed(counted);
+            open.add(plain);
+            // Stored as its blob and unpacked in one pass; a blob stored before a failure is dropped below.
+            ingested.push(diffIds[i]!);
+            try {
+              await d.store.snapshots.addLayerFromStream(parent, diffIds[i]!, plain);
+            } catch (e) {
+              // A bad download is the cause to report, not what unpacking it then found.
+              const bad = dl ? dl.failure() : read.errored;
+              if (bad) throw bad;
+              if (e instanceof BerthError && /digest mismatch/.test(e.message))
+                throw invalidArgument(
+                  `layer ${l.digest}: its content does not match the diff ID ${diffIds[i]} the image config names`,
+                  e,
+                );
+              throw e;
+            } finally {
+              open.delete(plain);
+              open.delete(read);
+              read.destroy();
+            }
+          })();
+          if (streamed) await firstClaim!.settle(unpacked);
+          else await startExtracting(d.store, chains[i]!, unpacked);
+          created.push(chains[i]!);
+          // What was unpacked came from a download that must also have ended well (the layer
+          // is dropped below otherwise); a streamed one was verified as it ended.
+          if (dl) await dl.done;
+          fetched?.();
         }
         meter.done();
-        if (!had) created.push(chains[i]!);
         checkAbort();
         d.store.rememberBlob(diffIds[i]!, {
           registry: client.endpoint.name,
@@ -384,7 +485,6 @@ async function fetchLayers(
           mediaType: l.mediaType,
           size: l.size,
         });
-        await fs.rm(file, { force: true });
         out({ status: 'Pull complete', progressDetail: {}, id });
       }
     } catch (e) {
@@ -404,7 +504,7 @@ async function fetchLayers(
       }),
     );
     checkAbort();
-    return await d.store.create(configBytes);
+    return await d.store.create(configBytes, { compressLater: false });
   } catch (e) {
     await d.store.dropLayers(created.filter((c) => !heldByOthers(d.store, c))).catch(() => {});
     for (const b of ingested) await d.store.dropUnusedBlob(b).catch(() => {});
@@ -412,7 +512,9 @@ async function fetchLayers(
   } finally {
     release();
     o.signal?.removeEventListener('abort', abort);
-    for (const f of files) await fs.rm(f, { force: true }).catch(() => {});
+    await Promise.all(handles.map((h) => h.release()));
+    // A claim this pull never got to use is given back (a no-op once it has settled).
+    releaseClaim?.();
   }
 }
 

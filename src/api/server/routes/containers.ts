@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { Router, Response } from '../router.ts';
-import { invalidArgument, notFound } from '../../../errdefs/index.ts';
+import { invalidArgument, notFound, notImplemented } from '../../../errdefs/index.ts';
 import { normaliseSignal } from '../../../spec/index.ts';
 import {
   ContainerService,
@@ -36,6 +36,40 @@ export interface ContainerRouteDeps {
   lowerDirs: (c: ContainerRecord) => string[];
   imageIdOf: (ref: string) => string | undefined;
   exportRootfs?: (ref: string) => Promise<import('node:stream').Readable>;
+  /** An image that runs from a squashfs file (its ID): the rootfs-file mount below. */
+  rootfsFile?: (path: string) => Promise<string>;
+}
+
+/**
+ * How the API names a file image (Berth's own meaning of a mount dockerd refuses): a bind
+ * mount of a squashfs file on `/` — `--mount type=bind,source=/srv/app.sqfs,target=/` or
+ * `-v /srv/app.sqfs:/` — with the image `scratch`. The mount is taken out of the request and
+ * the file becomes the container's image, run read-only from the file with a writable layer
+ * on top. Returns the file, or undefined when there is no such mount.
+ */
+export function takeRootfsFile(body: ContainerCreateRequest): string | undefined {
+  const hc = body.HostConfig;
+  // Mounts are parsed by the volume service later; here only this one shape is looked for.
+  const mounts = (hc?.Mounts ?? []) as Array<{ Type?: unknown; Target?: unknown; Source?: unknown }>;
+  const i = mounts.findIndex((m) => m && m.Type === 'bind' && m.Target === '/');
+  let file: string | undefined;
+  if (i >= 0) {
+    file = typeof mounts[i]!.Source === 'string' ? (mounts[i]!.Source as string) : undefined;
+    mounts.splice(i, 1);
+  } else {
+    const binds = hc?.Binds ?? [];
+    // Only a host path: `-v NAME:/` names a volume, which the volume service refuses as dockerd does.
+    const j = binds.findIndex((b) => /^\/[^:]*:\/(:r[ow])?$/.test(b));
+    if (j < 0) return undefined;
+    file = binds[j]!.split(':')[0];
+    binds.splice(j, 1);
+  }
+  if (!file || !file.startsWith('/')) throw invalidArgument(`rootfs file "${file ?? ''}": the path must be absolute`);
+  if (body.Image && body.Image !== 'scratch')
+    throw invalidArgument(
+      `rootfs file "${file}": it replaces the image, so the image must be "scratch", not "${body.Image}"`,
+    );
+  return file;
 }
 
 export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
@@ -47,6 +81,11 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     const platform = req.query.get('platform') || undefined;
     // A platform that does not parse is refused before the image is looked for, as dockerd does.
     if (platform) parsePlatform(platform);
+    const file = takeRootfsFile(body);
+    if (file !== undefined) {
+      if (!deps.rootfsFile) throw notImplemented('running from a squashfs file is not available here');
+      body.Image = await deps.rootfsFile(file);
+    }
     res.json(201, (await svc.create(body, name, platform)) satisfies ContainerCreateResponse);
   });
 

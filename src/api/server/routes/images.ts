@@ -46,7 +46,8 @@ export function registerImages(r: Router, images: ImageService, tmp = process.en
     const name = req.params.name!;
     if (name.endsWith('/json')) return res.json(200, images.inspect(name.slice(0, -5)) satisfies ImageInspect);
     if (name.endsWith('/history')) return res.json(200, images.history(name.slice(0, -8)) satisfies HistoryItem[]);
-    if (name.endsWith('/get')) return saveOne(images, name.slice(0, -4), res);
+    if (name.endsWith('/get'))
+      return saveOne(images, name.slice(0, -4), res, req.query.get('compression') ?? undefined);
     res.json(404, { message: 'page not found' });
   });
   r.post('/images/{name*}', async (req, res) => {

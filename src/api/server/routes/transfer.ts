@@ -4,11 +4,16 @@
  * `POST /berth/v1/images/bootstrap`. Long work streams Docker's JSON messages; a failure after
  * the stream started is the last message, `{"errorDetail":{"message":...},"error":...}`.
  */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage } from 'node:http';
 import type { Router, Request, Response, StreamWriter } from '../router.ts';
 import { parsePlatform, type ImageService } from '../../../services/images/index.ts';
 import type { Host } from '../../../host/index.ts';
+import type { SaveOptions } from '../../../images/index.ts';
+import { parseLayerCompression } from '../../../archive/index.ts';
 import type { Credentials } from '../../../registry/index.ts';
 import type { AuthConfig, AuthResponse, DistributionInspect, JsonMessage } from '../../../api/types/index.ts';
 import { invalidArgument, messageOf } from '../../../errdefs/index.ts';
@@ -155,6 +160,9 @@ export async function pushRoute(
   res: Response,
 ): Promise<void> {
   const tag = req.query.get('tag') || undefined;
+  // Berth's own parameter (the docker CLI sends none): how new layers are compressed.
+  const c = req.query.get('compression');
+  const compression = c ? parseLayerCompression(c) : undefined;
   // An unknown local image is a 404 before any streaming, as dockerd answers it.
   const plan = images.planPush(name, tag);
   const creds = registryAuth(req.raw.headers['x-registry-auth']);
@@ -162,6 +170,7 @@ export async function pushRoute(
     await images.push(plan, {
       tmp,
       creds,
+      compression,
       signal,
       out: (m) => write(progressLine(m)),
       aux: (a) => write({ progressDetail: {}, aux: a }),
@@ -280,6 +289,7 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
     const ok = await streamed(out, async () => {
       await d.images.load(b.stream, {
         tmp: d.tmp,
+        host: d.host,
         quiet,
         out: (m) => {
           if (m.stream !== undefined) return out.write({ stream: m.stream });
@@ -298,7 +308,22 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
   r.get('/images/get', async (req, res) => {
     // One name a parameter (`names=a&names=b`), as dockerd reads it: a comma is no separator.
     const names = req.query.getAll('names');
-    await sendArchive(d.images, names, res);
+    const c = req.query.get('compression');
+    await sendArchive(d.images, names, res, c ? parseLayerCompression(c) : undefined);
+  });
+
+  // `berth image pack`: the image as one squashfs file (Berth's own endpoint).
+  r.get('/berth/v1/images/pack', async (req, res) => {
+    const name = req.query.get('name');
+    if (!name) return res.json(400, { message: 'pack: no image name given' });
+    const { file, done } = await d.images.pack(name, { host: d.host, tmp: d.tmp });
+    try {
+      const { size } = await stat(file);
+      res.raw.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': size });
+      await pipeline(createReadStream(file), res.raw);
+    } finally {
+      await done();
+    }
   });
 
   r.post('/berth/v1/images/bootstrap', async (req, res) => {
@@ -320,8 +345,13 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
  * Streams a save archive. Names are resolved before the headers go out (an unknown image is a
  * plain 404); a client that goes away stops the reading of blobs.
  */
-async function sendArchive(images: ImageService, names: string[], res: Response): Promise<void> {
-  const tar = await images.save(names);
+async function sendArchive(
+  images: ImageService,
+  names: string[],
+  res: Response,
+  compression?: SaveOptions['compression'],
+): Promise<void> {
+  const tar = await images.save(names, compression ? { compression } : {});
   res.raw.writeHead(200, { 'Content-Type': 'application/x-tar' });
   res.raw.on('close', () => tar.destroy());
   tar.on('error', () => res.raw.destroy());
@@ -329,6 +359,6 @@ async function sendArchive(images: ImageService, names: string[], res: Response)
 }
 
 /** `GET /images/{name}/get`, dispatched from the greedy image route. */
-export async function saveOne(images: ImageService, name: string, res: Response): Promise<void> {
-  await sendArchive(images, [name], res);
+export async function saveOne(images: ImageService, name: string, res: Response, compression?: string): Promise<void> {
+  await sendArchive(images, [name], res, compression ? parseLayerCompression(compression) : undefined);
 }
