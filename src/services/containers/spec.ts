@@ -313,6 +313,8 @@ export interface SpecContext {
   ipv6Address?: string;
   /** `--network container:<id>`: the other container's network namespace. */
   netnsPath?: string;
+  /** `--network container:<id>`: that container's directory, whose /etc files are shared. */
+  etcDir?: string;
   /** Volumes, binds and tmpfs mounts, resolved for this start. */
   mounts?: oci.Mount[];
   /** The embedded DNS server of the container's user network (its only nameserver). */
@@ -371,7 +373,11 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
     opts.push(oci.withDevice(dev.PathOnHost, dev.PathInContainer || dev.PathOnHost, dev.CgroupPermissions || 'rwm'));
   }
   if (h.Init && ctx.initPath) opts.push(oci.withInit(ctx.initPath));
-  opts.push(oci.withMounts(await etcFiles(c, ctx.dir, net === 'host', ctx.ipAddress, ctx)));
+  opts.push(
+    oci.withMounts(
+      ctx.etcDir ? etcBinds(c, ctx.etcDir) : await etcFiles(c, ctx.dir, net === 'host', ctx.ipAddress, ctx),
+    ),
+  );
   if (ctx.mounts?.length) opts.push(oci.withMounts(ctx.mounts));
   return oci.generateSpec(c.Id, opts);
 }
@@ -416,6 +422,28 @@ async function etcFiles(
   ipAddress?: string,
   extra: Pick<SpecContext, 'dnsServer' | 'linkHosts' | 'ipv6Address'> = {},
 ): Promise<oci.Mount[]> {
+  await writeEtcFiles(c, dir, hostNet, ipAddress, extra);
+  return etcBinds(c, dir);
+}
+
+/** The bind mounts of the /etc files written in `dir` (the container's own, or the one whose network it joined). */
+function etcBinds(c: ContainerRecord, dir: string): oci.Mount[] {
+  const bind = (name: string, dest: string): oci.Mount => ({
+    destination: dest,
+    type: 'bind',
+    source: join(dir, name),
+    options: ['rbind', 'rprivate', ...(c.HostConfig.ReadonlyRootfs ? ['ro'] : [])],
+  });
+  return [bind('resolv.conf', '/etc/resolv.conf'), bind('hostname', '/etc/hostname'), bind('hosts', '/etc/hosts')];
+}
+
+async function writeEtcFiles(
+  c: ContainerRecord,
+  dir: string,
+  hostNet: boolean,
+  ipAddress?: string,
+  extra: Pick<SpecContext, 'dnsServer' | 'linkHosts' | 'ipv6Address'> = {},
+): Promise<void> {
   const hostname = c.Config.Hostname ?? c.Id.slice(0, 12);
   const hostsLines = [
     '127.0.0.1\tlocalhost',
@@ -471,13 +499,6 @@ async function etcFiles(
     fs.writeFile(join(dir, 'hosts'), hosts),
     fs.writeFile(join(dir, 'resolv.conf'), resolv),
   ]);
-  const bind = (name: string, dest: string): oci.Mount => ({
-    destination: dest,
-    type: 'bind',
-    source: join(dir, name),
-    options: ['rbind', 'rprivate', ...(c.HostConfig.ReadonlyRootfs ? ['ro'] : [])],
-  });
-  return [bind('resolv.conf', '/etc/resolv.conf'), bind('hostname', '/etc/hostname'), bind('hosts', '/etc/hosts')];
 }
 
 let resolvCache: { at: number; text: string } | undefined;
