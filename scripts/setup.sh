@@ -58,5 +58,13 @@ for src in src/runtime/berth-attach.c src/runtime/berth-crun.c src/host/berth-la
   fi
 done
 
+# berth-pause holds a pod's namespaces; static, since berthd imports it as a one-file image.
+if [ ! -x build/berth-pause ] || [ src/services/pods/berth-pause.c -nt build/berth-pause ]; then
+  mkdir -p build
+  cc -O2 -Wall -static -o build/berth-pause.tmp src/services/pods/berth-pause.c
+  strip build/berth-pause.tmp
+  mv build/berth-pause.tmp build/berth-pause
+fi
+
 # berth-vm: its shim, its guest agent, the guest kernel and initramfs (see the script).
 bash scripts/setup-vm.sh

@@ -19,6 +19,7 @@ import { imageGroup, imageShortcuts } from './images.ts';
 import { buildCommands } from './build.ts';
 import { networkGroup } from './networks.ts';
 import { volumeGroup } from './volumes.ts';
+import { podGroup } from './pods.ts';
 import { systemCommands, systemGroup } from './system.ts';
 import { builderCommands, systemDiskCommands } from './diskusage.ts';
 import { inspect } from './inspect.ts';
@@ -39,6 +40,7 @@ const GROUPS: Record<string, { description: string; commands: Record<string, Com
   image: { description: 'Manage images', commands: { ...imageGroup, ...buildCommands } },
   network: { description: 'Manage networks', commands: networkGroup },
   volume: { description: 'Manage volumes', commands: volumeGroup },
+  pod: { description: 'Manage pods', commands: podGroup },
   system: { description: 'Manage Berth', commands: { ...systemGroup, ...systemDiskCommands } },
   builder: { description: 'Manage builds', commands: { ...buildCommands, ...builderCommands } },
 };

@@ -65,6 +65,15 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE tags ADD COLUMN tagged TEXT;   -- RFC 3339; NULL for tags older than this column
   `,
+  // 4: pods (services/pods); their members are containers that carry the pod's labels.
+  `
+  CREATE TABLE pods (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    created    TEXT NOT NULL,
+    record     TEXT NOT NULL              -- JSON: the pod's settings and its infra container's ID
+  );
+  `,
 ];
 
 export class MetadataDb {

@@ -36,6 +36,13 @@ export interface ContainerRouteDeps {
   lowerDirs: (c: ContainerRecord) => string[];
   imageIdOf: (ref: string) => string | undefined;
   exportRootfs?: (ref: string) => Promise<import('node:stream').Readable>;
+  /** `POST /containers/create?pod=NAME`: a member of a pod (the pods service's createMember). */
+  createInPod?: (
+    pod: string,
+    body: ContainerCreateRequest,
+    name: string | undefined,
+    opts: { init: boolean; platform?: string },
+  ) => Promise<ContainerCreateResponse>;
 }
 
 export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
@@ -47,6 +54,22 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     const platform = req.query.get('platform') || undefined;
     // A platform that does not parse is refused before the image is looked for, as dockerd does.
     if (platform) parsePlatform(platform);
+    // Berth's extension: `?pod=NAME` puts the container in a pod (`berth run --pod`, kube play),
+    // `&init_ctr=always` makes it one of the pod's init containers.
+    const pod = req.query.get('pod');
+    if (pod) {
+      if (!deps.createInPod) throw invalidArgument('this daemon has no pods');
+      const init = req.query.get('init_ctr');
+      if (init && init !== 'always') throw invalidArgument(`init container type "${init}": only "always" is supported`);
+      res.json(
+        201,
+        (await deps.createInPod(pod, body, name, {
+          init: init === 'always',
+          platform,
+        })) satisfies ContainerCreateResponse,
+      );
+      return;
+    }
     res.json(201, (await svc.create(body, name, platform)) satisfies ContainerCreateResponse);
   });
 

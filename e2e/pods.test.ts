@@ -1,0 +1,175 @@
+/**
+ * Pods end to end, through the `berth` CLI, the docker CLI and curl against a private berthd
+ * (with a bridge of its own and live restore): a web server and a sidecar sharing localhost,
+ * /etc/hosts and the pod's host name, the pod's published port reaching the member that
+ * listens, the lifecycle commands and their refusals, the Libpod endpoints, and a pod that
+ * outlives a daemon restart.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import {
+  type Daemon,
+  berth,
+  cleanup,
+  docker,
+  eventually,
+  freePort,
+  run,
+  startDaemon,
+  startDaemonWithBusybox,
+  stopDaemon,
+} from './harness.ts';
+
+const BRIDGE = `bpo${process.pid % 100000}`;
+let d: Daemon;
+before(async () => (d = await startDaemonWithBusybox(['--bridge', BRIDGE, '--live-restore'])));
+after(() => cleanup(d));
+
+async function ok(args: string[]): Promise<string> {
+  const r = await berth(d, args);
+  assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+function httpGet(port: number, path = '/'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, timeout: 3000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(Buffer.concat(chunks).toString()));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.end();
+  });
+}
+
+const HTTPD = ['sh', '-c', 'echo hello from the pod > /tmp/index.html; exec httpd -f -p 80 -h /tmp'];
+
+test('a two-container pod: the sidecar reaches the web server on localhost, shares /etc/hosts and the host name, and the published port reaches the server', async () => {
+  const port = await freePort();
+  const id = (await ok(['pod', 'create', '--name', 'web', '-p', `${port}:80`, '--label', 'app=demo'])).trim();
+  assert.match(id, /^[0-9a-f]{64}$/);
+  await ok(['run', '-d', '--pod', 'web', '--name', 'web-httpd', 'busybox', ...HTTPD]);
+  const out = await ok([
+    'run',
+    '--rm',
+    '--pod',
+    'web',
+    'busybox',
+    'sh',
+    '-c',
+    'for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://localhost/index.html && break; sleep 0.2; done; hostname; cat /etc/hosts',
+  ]);
+  assert.match(out, /hello from the pod/);
+  assert.match(out, /^web$/m, 'the pod name is the host name');
+  const hosts = await ok(['exec', 'web-httpd', 'cat', '/etc/hosts']);
+  assert.ok(out.endsWith(hosts), 'members see one /etc/hosts');
+  assert.equal(await eventually(() => httpGet(port, '/index.html').catch(() => '')), 'hello from the pod\n');
+
+  const ps = await ok(['pod', 'ps']);
+  assert.match(ps, /^POD ID\s+NAME\s+STATUS\s+CREATED\s+INFRA ID\s+# OF CONTAINERS$/m);
+  assert.match(ps, new RegExp(`^${id.slice(0, 12)}\\s+web\\s+Running\\s+.*\\s+2$`, 'm'));
+  // Docker-API clients see the member with labels naming its pod.
+  const labels = (await docker(d, ['inspect', '-f', '{{json .Config.Labels}}', 'web-httpd'])).stdout;
+  assert.equal(JSON.parse(labels)['io.berth.pod.name'], 'web');
+  assert.equal(JSON.parse(labels)['io.berth.pod.id'], id);
+  await ok(['pod', 'rm', '-f', 'web']);
+});
+
+test('pod lifecycle: stop, start, kill, pause and rm act on every member; rm without force and removing the infra alone are refused', async () => {
+  await ok(['pod', 'create', '--name', 'life']);
+  // Members that end on SIGTERM, so stop and restart are quick.
+  const idle = ['busybox', 'sh', '-c', "trap 'exit 0' TERM; while :; do sleep 0.1; done"];
+  await ok(['create', '--pod', 'life', '--name', 'life-a', ...idle]);
+  await ok(['create', '--pod', 'life', '--name', 'life-b', ...idle]);
+  assert.match(await ok(['pod', 'ps', '--filter', 'name=life']), /life\s+Created/);
+  await ok(['pod', 'start', 'life']);
+  const inspect = JSON.parse(await ok(['pod', 'inspect', 'life']));
+  assert.equal(inspect.State, 'Running');
+  assert.equal(inspect.NumContainers, 3);
+  assert.deepEqual(inspect.SharedNamespaces, ['ipc', 'net', 'uts']);
+  assert.ok(inspect.Containers.every((c: { State: string }) => c.State === 'running'));
+
+  const rmInfra = await docker(d, ['rm', '-f', inspect.InfraContainerID]);
+  assert.notEqual(rmInfra.code, 0);
+  assert.match(rmInfra.stderr, /is the infra container of pod "life" and cannot be removed without removing the pod/);
+  const rm = await berth(d, ['pod', 'rm', 'life']);
+  assert.equal(rm.code, 125);
+  assert.match(rm.stderr, /pod has running containers: stop it first or use force/);
+  const half = await berth(d, ['run', '-d', '--pod', 'life', '-p', '9999:80', 'busybox', 'true']);
+  assert.equal(half.code, 125);
+  assert.match(half.stderr, /published or exposed ports must be defined when the pod is created/);
+
+  await ok(['pod', 'pause', 'life']);
+  assert.equal(JSON.parse(await ok(['pod', 'inspect', 'life'])).State, 'Paused');
+  await ok(['pod', 'unpause', 'life']);
+  await ok(['pod', 'stop', '-t', '1', 'life']);
+  assert.equal(JSON.parse(await ok(['pod', 'inspect', 'life'])).State, 'Exited');
+  await ok(['pod', 'restart', 'life']);
+  assert.equal(JSON.parse(await ok(['pod', 'inspect', 'life'])).State, 'Running');
+  await ok(['pod', 'kill', 'life']);
+  await eventually(async () => JSON.parse(await ok(['pod', 'inspect', 'life'])).State === 'Exited');
+  assert.match(await ok(['pod', 'prune', '-f']), new RegExp(inspect.Id));
+  assert.equal((await berth(d, ['pod', 'exists', 'life'])).code, 1);
+  assert.doesNotMatch(await ok(['ps', '-a']), /life-a|life-b/);
+});
+
+test("a pod's logs show every member's lines, prefixed with its container", async () => {
+  await ok(['pod', 'create', '--name', 'chatty']);
+  await ok(['run', '--pod', 'chatty', '--name', 'chatty-a', 'busybox', 'echo', 'from a']);
+  await ok(['create', '--pod', 'chatty', '--name', 'chatty-b', 'busybox', 'echo', 'from b']);
+  await ok(['start', '-a', 'chatty-b']);
+  const ids = (await ok(['ps', '-aq', '--no-trunc', '--filter', 'name=chatty-'])).trim().split('\n');
+  assert.equal(ids.length, 2);
+  const logs = await ok(['pod', 'logs', 'chatty']);
+  for (const id of ids) assert.match(logs, new RegExp(`^${id.slice(0, 12)} from [ab]$`, 'm'));
+  await ok(['pod', 'rm', '-f', 'chatty']);
+});
+
+test('the Libpod endpoints answer curl with Podman JSON field names and status codes', async () => {
+  const curl = async (method: string, path: string, body?: string) => {
+    const args = ['-s', '-o', '-', '-w', '\n%{http_code}', '--unix-socket', d.sock, '-X', method];
+    if (body) args.push('-H', 'Content-Type: application/json', '-d', body);
+    const r = await run('curl', [...args, `http://d/v4.3.1/libpod/pods${path}`]);
+    const lines = r.stdout.split('\n');
+    return { status: Number(lines.pop()), body: lines.join('\n') };
+  };
+  const made = await curl('POST', '/create', JSON.stringify({ name: 'api', labels: { via: 'curl' } }));
+  assert.equal(made.status, 201, made.body);
+  const { Id } = JSON.parse(made.body);
+  assert.equal((await curl('GET', '/api/exists')).status, 204);
+  assert.equal((await curl('GET', '/nothere/exists')).status, 404);
+  assert.equal((await curl('POST', '/api/start')).status, 200);
+  assert.equal((await curl('POST', '/api/start')).status, 304);
+  const list = JSON.parse((await curl('GET', '/json?filters=' + encodeURIComponent('{"label":["via=curl"]}'))).body);
+  assert.equal(list.length, 1);
+  assert.equal(list[0].Id, Id);
+  assert.equal(list[0].Status, 'Running');
+  assert.ok(list[0].InfraId);
+  const info = JSON.parse((await curl('GET', '/api/json')).body);
+  assert.equal(info.Name, 'api');
+  assert.equal(info.InfraContainerID, list[0].InfraId);
+  const stop = await curl('POST', '/api/stop?t=1');
+  assert.deepEqual(JSON.parse(stop.body), { Errs: [], Id });
+  const del = await curl('DELETE', '/api?force=true');
+  assert.equal(del.status, 200);
+  assert.equal(JSON.parse(del.body).Id, Id);
+  assert.deepEqual(Object.keys(JSON.parse(del.body).RemovedCtrs), [info.InfraContainerID]);
+  assert.equal((await curl('GET', '/api/json')).status, 404);
+});
+
+test('a pod outlives a daemon restart: live-restored members still share localhost, and it stops and starts again', async () => {
+  await ok(['pod', 'create', '--name', 'lasting']);
+  await ok(['run', '-d', '--pod', 'lasting', '--name', 'lasting-httpd', 'busybox', ...HTTPD]);
+  await stopDaemon(d, 'term');
+  d = await startDaemon(d.extraArgs, d.root);
+  assert.equal(JSON.parse(await ok(['pod', 'inspect', 'lasting'])).State, 'Running');
+  const probe = ['run', '--rm', '--pod', 'lasting', 'busybox', 'wget', '-qO-', 'http://localhost/index.html'];
+  assert.match(await ok(probe), /hello from the pod/);
+  await ok(['pod', 'stop', '-t', '1', 'lasting']);
+  await ok(['pod', 'start', 'lasting']);
+  assert.match(await eventually(async () => (await berth(d, probe)).stdout), /hello from the pod/);
+  await ok(['pod', 'rm', '-f', 'lasting']);
+});
