@@ -37,7 +37,7 @@ import type { ImageService } from '../images/index.ts';
 import { InfraImage, PAUSE_COMMAND } from './infra.ts';
 import { checkPodName, guardRemove, memberRequest, parseShare, portBindings, prunable } from './state.ts';
 import { PodStore } from './store.ts';
-import { POD_LABELS, type PodRecord } from './types.ts';
+import { POD_LABELS, isInitContainer as isInit, type PodRecord } from './types.ts';
 import { podInspect, podListEntry, type PodParts } from './views.ts';
 
 export interface PodServiceDeps {
@@ -382,10 +382,6 @@ export class PodService {
   private emit(pod: PodRecord, action: string): void {
     this.d.events.publish('pod', action, pod.Id, { name: pod.Name });
   }
-}
-
-function isInit(c: ContainerRecord): boolean {
-  return c.Config.Labels?.[POD_LABELS.init] === 'always';
 }
 
 function report(pod: PodRecord, errs: string[]): PodActionReport {

@@ -39,3 +39,8 @@ export const POD_LABELS = {
   /** `always` on an init container: run to a zero exit, in order, before the others, at every start of the pod. */
   init: 'io.berth.pod.init',
 } as const;
+
+/** An init container of its pod (run to a zero exit before the others). */
+export function isInitContainer(c: { Config: { Labels?: Record<string, string> | null } }): boolean {
+  return c.Config.Labels?.[POD_LABELS.init] === 'always';
+}

@@ -2,7 +2,7 @@
 import type { PodInspectReport, PodListEntry } from '../../api/types/index.ts';
 import type { ContainerRecord } from '../containers/index.ts';
 import { podStatus } from './state.ts';
-import type { PodRecord } from './types.ts';
+import { isInitContainer, type PodRecord } from './types.ts';
 
 /** The pod's containers, the infra's first when there is one (Podman lists it too). */
 export interface PodParts {
@@ -13,6 +13,15 @@ export interface PodParts {
 
 function all(p: PodParts): ContainerRecord[] {
   return p.infra ? [p.infra, ...p.members] : p.members;
+}
+
+/** The pod's status: init containers that did their work (exited 0) no longer count, as in Kubernetes. */
+function status(p: PodParts): string {
+  return podStatus(
+    all(p)
+      .filter((c) => !(isInitContainer(c) && c.State.Status === 'exited' && c.State.ExitCode === 0))
+      .map((c) => c.State),
+  );
 }
 
 function bindings(p: PodRecord): PodInspectReport['InfraConfig']['PortBindings'] {
@@ -37,7 +46,7 @@ export function podInspect(p: PodParts): PodInspectReport {
     Created: pod.Created,
     CreateCommand: undefined,
     ExitPolicy: 'continue',
-    State: podStatus(containers.map((c) => c.State)),
+    State: status(p),
     Hostname: pod.Hostname,
     Labels: pod.Labels,
     CreateCgroup: true,
@@ -85,7 +94,7 @@ export function podListEntry(p: PodParts): PodListEntry {
     Name: pod.Name,
     Namespace: '',
     Networks: pod.Network === 'host' || pod.Network === 'none' ? [] : [pod.Network],
-    Status: podStatus(containers.map((c) => c.State)),
+    Status: status(p),
     Labels: pod.Labels,
   };
 }
