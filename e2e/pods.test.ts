@@ -173,3 +173,17 @@ test('a pod outlives a daemon restart: live-restored members still share localho
   assert.match(await eventually(async () => (await berth(d, probe)).stdout), /hello from the pod/);
   await ok(['pod', 'rm', '-f', 'lasting']);
 });
+
+test("without live restore, a member's restart policy brings it and its pod's infra back after the daemon's restart", async () => {
+  await stopDaemon(d, 'term');
+  d = await startDaemon(['--bridge', BRIDGE], d.root);
+  await ok(['pod', 'create', '--name', 'policy']);
+  await ok(['run', '-d', '--pod', 'policy', '--restart', 'always', '--name', 'policy-httpd', 'busybox', ...HTTPD]);
+  // This daemon stops its containers when it stops; the next one starts them by their policies.
+  await stopDaemon(d, 'term');
+  d = await startDaemon(['--bridge', BRIDGE], d.root);
+  const probe = ['run', '--rm', '--pod', 'policy', 'busybox', 'wget', '-qO-', 'http://localhost/index.html'];
+  assert.match(await eventually(async () => (await berth(d, probe)).stdout, 20_000, 500), /hello from the pod/);
+  assert.equal(JSON.parse(await ok(['pod', 'inspect', 'policy'])).State, 'Running');
+  await ok(['pod', 'rm', '-f', 'policy']);
+});

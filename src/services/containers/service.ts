@@ -54,7 +54,8 @@ import type { Readable } from 'node:stream';
 /**
  * What a service built on containers checks or does around a user's start or removal: the pods
  * service starts a member's pod before the member (its namespaces must be there to join), and
- * refuses the removal of a pod's infra container alone. Restart policies do not call them.
+ * refuses the removal of a pod's infra container alone. `beforeStart` runs under the container's
+ * lock, for restart policies' starts too.
  */
 export interface ContainerHooks {
   beforeStart?(c: ContainerRecord): Promise<void>;
@@ -159,12 +160,13 @@ export class ContainerService {
 
   async start(ref: string): Promise<void> {
     const c = this.store.get(ref);
-    await this.hooks.beforeStart?.(c);
     await this.ctx.locks.run(c.Id, () => this.startLocked(c));
   }
 
   private async startLocked(c: ContainerRecord, opts: { byPolicy?: boolean } = {}): Promise<void> {
     if (c.State.Running && !(opts.byPolicy && c.State.Restarting)) throw notModified('container already started');
+    // A restart policy's start too: a pod member restored after a daemon restart needs its infra up.
+    await this.hooks.beforeStart?.(c);
     if (!opts.byPolicy) {
       // A user's start begins the policy's count and back-off afresh.
       c.RestartCount = 0;
