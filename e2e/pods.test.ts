@@ -128,6 +128,20 @@ test("a pod's logs show every member's lines, prefixed with its container", asyn
   await ok(['pod', 'rm', '-f', 'chatty']);
 });
 
+test('pod top and pod stats show the running members of a pod', async () => {
+  await ok(['pod', 'create', '--name', 'busy']);
+  await ok(['run', '-d', '--pod', 'busy', '--name', 'busy-a', 'busybox', 'sleep', '1001']);
+  await ok(['run', '-d', '--pod', 'busy', '--name', 'busy-b', 'busybox', 'sleep', '1002']);
+  const top = await ok(['pod', 'top', 'busy']);
+  assert.match(top, /sleep 1001/);
+  assert.match(top, /sleep 1002/);
+  const stats = await ok(['pod', 'stats', '--no-stream', 'busy']);
+  assert.match(stats, /^POD\s+CID\s+NAME\s+CPU %\s+MEM USAGE\/ LIMIT\s+MEM %\s+NET IO\s+BLOCK IO\s+PIDS$/m);
+  assert.match(stats, /busy-a/);
+  assert.match(stats, /busy-b/);
+  await ok(['pod', 'rm', '-f', 'busy']);
+});
+
 test('the Libpod endpoints answer curl with Podman JSON field names and status codes', async () => {
   const curl = async (method: string, path: string, body?: string) => {
     const args = ['-s', '-o', '-', '-w', '\n%{http_code}', '--unix-socket', d.sock, '-X', method];

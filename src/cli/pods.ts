@@ -4,7 +4,7 @@
  * Libpod-shaped `/libpod/pods/...` endpoints. Members are made with `berth run|create --pod`.
  */
 import type { PodListEntry, PodPortMapping, PodCreateRequest } from '../client/index.ts';
-import { demux, isNotFound } from '../client/index.ts';
+import { demux, isNotFound, statsRow, statsText } from '../client/index.ts';
 import { type Command, StatusError, describeError, parseFilterFlags, parseKeyValues, type Cli } from './cli.ts';
 import { ago, shortId } from './format.ts';
 import { printRows, rowContext, type Row } from './table.ts';
@@ -175,6 +175,8 @@ const ps: Command = {
         },
         quiet: '{{.ID}}',
         isQuiet: f.bool('quiet'),
+        // Podman's tabwriter: cells at least 12 wide, 2 apart.
+        minwidth: 12,
         padding: 2,
       },
     );
@@ -384,6 +386,77 @@ const exists: Command = {
   },
 };
 
+const stats: Command = {
+  spec: {
+    usage: '[OPTIONS] [POD...]',
+    description: 'Display a live stream of resource usage statistics for the containers in one or more pods',
+    aliases: ['berth pod stats'],
+    flags: [
+      { long: 'all', short: 'a', type: 'bool', help: 'Provide stats for all pods' },
+      { long: 'no-stream', type: 'bool', help: 'Disable streaming stats and only pull the first result' },
+      { long: 'no-reset', type: 'bool', help: 'Disable resetting the screen between intervals' },
+      { long: 'format', type: 'string', help: 'Pretty-print container statistics to JSON or using a Go template' },
+    ],
+  },
+  async run(cli, f, args) {
+    if (!args.length && !f.bool('all')) args = (await cli.client.podList()).map((p) => p.Name);
+    else if (f.bool('all')) args = (await cli.client.podList()).map((p) => p.Name);
+    const once = async () => {
+      const rows: Row[] = [];
+      for (const name of args) {
+        const pod = await cli.client.podInspect(name);
+        const members = pod.Containers.filter((c) => c.State === 'running');
+        const samples = await Promise.all(members.map((c) => cli.client.containerStats(c.Id)));
+        members.forEach((c, i) => {
+          const t = statsText(statsRow(c.Id, samples[i]!));
+          const f = {
+            Pod: shortId(pod.Id),
+            CID: shortId(c.Id),
+            Name: c.Name,
+            CPU: t.cpu,
+            MemUsage: t.mem,
+            Mem: t.memPct,
+            NetIO: t.net,
+            BlockIO: t.block,
+            PIDS: t.pids,
+          };
+          rows.push(rowContext(f, () => ({ ...f })));
+        });
+      }
+      return rows;
+    };
+    const print = (rows: Row[]) =>
+      printRows(cli, rows, {
+        format: f.str('format') ?? '',
+        defaultTable:
+          'table {{.Pod}}\t{{.CID}}\t{{.Name}}\t{{.CPU}}\t{{.MemUsage}}\t{{.Mem}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDS}}',
+        headers: {
+          Pod: 'POD',
+          CID: 'CID',
+          Name: 'NAME',
+          CPU: 'CPU %',
+          MemUsage: 'MEM USAGE/ LIMIT',
+          Mem: 'MEM %',
+          NetIO: 'NET IO',
+          BlockIO: 'BLOCK IO',
+          PIDS: 'PIDS',
+        },
+        minwidth: 12,
+        padding: 2,
+      });
+    try {
+      if (f.bool('no-stream')) return print(await once());
+      for (;;) {
+        const rows = await once();
+        if (!f.bool('no-reset')) cli.out('\x1b[2J\x1b[H');
+        print(rows);
+      }
+    } catch (e) {
+      throw new StatusError(125, `Error: ${podError(e)}`);
+    }
+  },
+};
+
 export const podGroup: Record<string, Command> = {
   create,
   ps,
@@ -417,6 +490,7 @@ export const podGroup: Record<string, Command> = {
   rm: remove,
   prune,
   top,
+  stats,
   logs,
   exists,
 };
