@@ -8,6 +8,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   type Daemon,
   berth,
@@ -141,6 +143,33 @@ test('pod top and pod stats show the running members of a pod', async () => {
   assert.match(stats, /busy-b/);
   await ok(['pod', 'rm', '-f', 'busy']);
 });
+
+test("a pod's --cgroup-parent holds the cgroups of its infra and its members", async () => {
+  const parent = `berth-e2e-pod-${process.pid}`;
+  await ok(['pod', 'create', '--name', 'grouped', '--cgroup-parent', `/${parent}`]);
+  const id = (await ok(['run', '-d', '--pod', 'grouped', 'busybox', 'sleep', '1000'])).trim();
+  const infra = JSON.parse(await ok(['pod', 'inspect', 'grouped'])).InfraContainerID;
+  const dirs = () =>
+    ['/sys/fs/cgroup/memory', '/sys/fs/cgroup/pids', '/sys/fs/cgroup'].map((root) => join(root, parent));
+  try {
+    const base = dirs().find((d) => existsSync(d));
+    assert.ok(base, 'the parent cgroup exists');
+    assert.ok(existsSync(join(base, id)), 'the member is under it');
+    assert.ok(existsSync(join(base, infra)), 'the infra is under it');
+  } finally {
+    await ok(['pod', 'rm', '-f', 'grouped']);
+    for (const root of readdirSync('/sys/fs/cgroup')) rmdirIfThere(join('/sys/fs/cgroup', root, parent));
+    rmdirIfThere(join('/sys/fs/cgroup', parent));
+  }
+});
+
+function rmdirIfThere(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // absent, or not a directory of this controller
+  }
+}
 
 test('the Libpod endpoints answer curl with Podman JSON field names and status codes', async () => {
   const curl = async (method: string, path: string, body?: string) => {

@@ -301,6 +301,19 @@ export function resourcesFor(h: HostConfig, opts: { liftPids?: boolean } = {}): 
   return r;
 }
 
+/**
+ * The container's cgroup (cgroupfs driver): under `--cgroup-parent` when given (absolute, or
+ * relative to the root, as dockerd's cgroupfs driver has it), under `/berth` otherwise. Pods
+ * (and the CRI's sandboxes) put their containers under one parent this way.
+ */
+export function cgroupsPathFor(parent: string | undefined, id: string): string {
+  const p = (parent ?? '').trim();
+  if (!p) return `/berth/${id}`;
+  const clean = p.split('/').filter((x) => x && x !== '.' && x !== '..');
+  if (!clean.length) return `/berth/${id}`;
+  return `/${clean.join('/')}/${id}`;
+}
+
 export interface SpecContext {
   /** `--pid container:<id>` / `--ipc container:<id>`: the other container's namespaces. */
   pidnsPath?: string;
@@ -343,7 +356,7 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   if (h.UTSMode === 'host') opts.push(oci.withoutNamespace('uts'));
   else opts.push(oci.withHostname(c.Config.Hostname ?? c.Id.slice(0, 12), c.Config.Domainname ?? ''));
   opts.push(oci.withTerminal(!!c.Config.Tty));
-  opts.push(oci.withCgroupsPath(`/berth/${c.Id}`));
+  opts.push(oci.withCgroupsPath(cgroupsPathFor(h.CgroupParent, c.Id)));
   if (h.Privileged) opts.push(oci.withPrivileged());
   else opts.push(oci.withCapabilities({ add: h.CapAdd ?? [], drop: h.CapDrop ?? [] }));
   if (security.noNewPrivileges ?? ctx.defaults?.noNewPrivileges) opts.push(oci.withNoNewPrivileges());
