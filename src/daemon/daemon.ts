@@ -52,7 +52,7 @@ import { infoWarnings } from './apitls.ts';
 const LAUNCHER = join(import.meta.dirname, '..', '..', 'build', 'berth-launcher');
 import { NetworkManager, UserNetworks } from '../network/index.ts';
 import { NetworkService } from '../services/networks/index.ts';
-import { PodService } from '../services/pods/index.ts';
+import { InfraImage, PodService } from '../services/pods/index.ts';
 import { registerPods } from '../api/server/index.ts';
 
 /** The pods' infra program (services/pods/berth-pause.c), built by setup. */
@@ -192,9 +192,8 @@ export class Daemon {
     const pods = new PodService({
       db: this.db,
       containers: this.containers,
-      images: this.images,
       events: this.events,
-      pauseProgram: PAUSE_PROGRAM,
+      infraImage: new InfraImage(this.images, PAUSE_PROGRAM),
     });
     const execs = new ExecService({ containers: this.containers, runtimes, events: this.events });
     this.execs = execs;

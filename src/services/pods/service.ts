@@ -33,8 +33,7 @@ import type {
   PodRmReport,
 } from '../../api/types/index.ts';
 import { freeRandomName, type ContainerRecord, type ContainerService } from '../containers/index.ts';
-import type { ImageService } from '../images/index.ts';
-import { InfraImage, PAUSE_COMMAND } from './infra.ts';
+import { PAUSE_COMMAND } from './infra.ts';
 import { checkPodName, guardRemove, memberRequest, parseShare, portBindings, prunable } from './state.ts';
 import { PodStore } from './store.ts';
 import { POD_LABELS, isInitContainer as isInit, type PodRecord } from './types.ts';
@@ -43,10 +42,9 @@ import { podInspect, podListEntry, type PodParts } from './views.ts';
 export interface PodServiceDeps {
   db: MetadataDb;
   containers: ContainerService;
-  images: ImageService;
   events: EventBus;
-  /** build/berth-pause. */
-  pauseProgram: string;
+  /** The infra containers' image (infra.ts's `InfraImage` in the daemon): its reference, made if missing. */
+  infraImage: { ensure(): Promise<string> };
 }
 
 const running = (c: ContainerRecord) => c.State.Running || c.State.Status === 'paused';
@@ -55,14 +53,12 @@ export class PodService {
   readonly store: PodStore;
   private readonly d: PodServiceDeps;
   private readonly locks = new KeyedLock();
-  private readonly infraImage: InfraImage;
   /** Pods being removed: their infra container may go. */
   private readonly removing = new Set<string>();
 
   constructor(deps: PodServiceDeps) {
     this.d = deps;
     this.store = new PodStore(deps.db);
-    this.infraImage = new InfraImage(deps.images, deps.pauseProgram);
     deps.containers.hooks = {
       beforeStart: (c) => this.beforeMemberStart(c),
       beforeRemove: (c, o) => this.beforeContainerRemove(c, o),
@@ -103,7 +99,7 @@ export class PodService {
     if (!req.no_infra) {
       if (!shared.includes('net') && (rec.PortMappings.length || network !== 'bridge'))
         throw invalidArgument('invalid config provided: network settings need the network namespace to be shared');
-      const image = await this.infraImage.ensure();
+      const image = await this.d.infraImage.ensure();
       const ports = portBindings(rec.PortMappings);
       const infra = await this.d.containers.create(
         {
