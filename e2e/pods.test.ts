@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { hostname } from 'node:os';
 import {
   type Daemon,
   berth,
@@ -170,6 +171,23 @@ function rmdirIfThere(dir: string): void {
     // absent, or not a directory of this controller
   }
 }
+
+test("a pod on a user network resolves the network's containers by name; a pod on the host's network has the host's name", async () => {
+  await ok(['network', 'create', 'podnet']);
+  try {
+    await ok(['pod', 'create', '--name', 'netted', '--network', 'podnet']);
+    await ok(['run', '-d', '--name', 'neighbour', '--network', 'podnet', 'busybox', 'sleep', '1000']);
+    const out = await ok(['run', '--rm', '--pod', 'netted', 'busybox', 'ping', '-c1', '-W2', 'neighbour']);
+    assert.match(out, /1 packets received/);
+    assert.equal(JSON.parse(await ok(['pod', 'inspect', 'netted'])).InfraConfig.Networks[0], 'podnet');
+    await ok(['pod', 'create', '--name', 'onhost', '--network', 'host']);
+    assert.equal((await ok(['run', '--rm', '--pod', 'onhost', 'busybox', 'hostname'])).trim(), hostname());
+  } finally {
+    await berth(d, ['pod', 'rm', '-f', 'netted', 'onhost']);
+    await berth(d, ['rm', '-f', 'neighbour']);
+    await berth(d, ['network', 'rm', 'podnet']);
+  }
+});
 
 test('the Libpod endpoints answer curl with Podman JSON field names and status codes', async () => {
   const curl = async (method: string, path: string, body?: string) => {

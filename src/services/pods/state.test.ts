@@ -60,6 +60,9 @@ test("a member joins the infra's network, IPC and host name, and carries its pod
   assert.equal(r.HostConfig?.PidMode, undefined);
   assert.equal(r.Hostname, 'web');
   assert.deepEqual(r.Labels, { a: 'b', [POD_LABELS.id]: pod.Id, [POD_LABELS.name]: 'web' });
+  const onHost = memberRequest({ ...pod, Network: 'host', Hostname: '' }, { Image: 'busybox' });
+  assert.equal(onHost.HostConfig?.UTSMode, 'host', "a host-network pod's members have the host's name");
+  assert.equal(onHost.Hostname, undefined);
   const init = memberRequest(pod, { Image: 'busybox' }, { init: true });
   assert.equal(init.Labels?.[POD_LABELS.init], 'always');
 });

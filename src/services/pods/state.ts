@@ -126,6 +126,8 @@ export function memberRequest(
   if (shares('net')) hostConfig.NetworkMode = join;
   if (shares('ipc')) hostConfig.IpcMode = join;
   if (shares('pid')) hostConfig.PidMode = join;
+  // A pod on the host's network has the host's name: its members share the host's UTS namespace, as its infra does.
+  if (shares('uts') && pod.Network === 'host') hostConfig.UTSMode = 'host';
   if (pod.CgroupParent && !hostConfig.CgroupParent) hostConfig.CgroupParent = pod.CgroupParent;
   return {
     ...req,
