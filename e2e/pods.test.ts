@@ -221,6 +221,25 @@ test('the Libpod endpoints answer curl with Podman JSON field names and status c
   assert.equal((await curl('GET', '/api/json')).status, 404);
 });
 
+test("Podman's own client (podman --remote) creates, lists, starts, stops and removes Berth's pods", async () => {
+  const podman = (args: string[]) =>
+    run('podman', ['--remote', '--url', `unix://${d.sock}`, ...args], { timeoutMs: 60_000 });
+  const made = await podman(['pod', 'create', '--name', 'remote', '--label', 'via=podman']);
+  assert.equal(made.code, 0, made.stderr);
+  await ok(['create', '--pod', 'remote', '--name', 'remote-a', 'busybox', 'sleep', '1000']);
+  const ps = await podman(['pod', 'ps']);
+  assert.match(ps.stdout, /^POD ID\s+NAME\s+STATUS\s+CREATED\s+INFRA ID\s+# OF CONTAINERS$/m);
+  assert.match(ps.stdout, /remote\s+Created\s+.*\s2$/m);
+  assert.equal((await podman(['pod', 'start', 'remote'])).stdout.trim(), made.stdout.trim());
+  const inspect = JSON.parse((await podman(['pod', 'inspect', 'remote'])).stdout);
+  assert.equal(inspect.State, 'Running');
+  assert.deepEqual(inspect.Labels, { via: 'podman' });
+  assert.match((await podman(['pod', 'top', 'remote'])).stdout, /sleep 1000/);
+  assert.equal((await podman(['pod', 'stop', '-t', '1', 'remote'])).code, 0);
+  assert.equal((await podman(['pod', 'rm', 'remote'])).code, 0);
+  assert.equal((await podman(['pod', 'exists', 'remote'])).code, 1);
+});
+
 test('a pod outlives a daemon restart: live-restored members still share localhost, and it stops and starts again', async () => {
   await ok(['pod', 'create', '--name', 'lasting']);
   await ok(['run', '-d', '--pod', 'lasting', '--name', 'lasting-httpd', 'busybox', ...HTTPD]);

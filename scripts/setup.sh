@@ -9,6 +9,9 @@ DEB_PACKAGES=(runc conmon busybox-static debootstrap attr iptables nftables ipro
   golang-github-containers-common hyperfine util-linux gcc libc6-dev crun docker-compose)
 # e2e/registry-server.test.ts checks berth-registry with curl, as a user would.
 DEB_PACKAGES+=(curl)
+# e2e/pods.test.ts drives Berth's pods with Podman's own client (podman --remote), and
+# bench/pods.sh compares with Podman; catatonit is its pause program.
+DEB_PACKAGES+=(podman catatonit)
 # TLS tests make throwaway CAs and certificates with openssl (src/tls/testing.ts).
 DEB_PACKAGES+=(openssl)
 # berth-vm, the micro-VM runtime: qemu's microvm machine and virtiofsd (scripts/setup-vm.sh

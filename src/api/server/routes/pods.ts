@@ -4,7 +4,7 @@
  * containers.ts), so Docker-shaped clients, `berth run --pod` among them, can put a container
  * in a pod with the body they already send.
  */
-import type { Router } from '../router.ts';
+import { API_VERSION, type Response, type Router } from '../router.ts';
 import type { PodService } from '../../../services/pods/index.ts';
 import type {
   PodActionReport,
@@ -20,7 +20,22 @@ import { matchLabel } from '../../../services/images/index.ts';
 
 const truthy = (v: string | null) => v === '1' || v === 'true' || v === 'True';
 
+/** The Libpod API version Berth's pod endpoints follow (Podman 4.3's). */
+export const LIBPOD_API_VERSION = '4.3.1';
+
 export function registerPods(r: Router, pods: PodService): void {
+  // Podman's clients ping Libpod's own path first and read its version from a header.
+  const ping = (method: 'GET' | 'HEAD') => (_req: unknown, res: Response) => {
+    res.raw.setHeader('Libpod-API-Version', LIBPOD_API_VERSION);
+    res.raw.setHeader('Libpod-Buildah-Version', '1.28.0');
+    res.raw.setHeader('Api-Version', API_VERSION);
+    res.raw.setHeader('Cache-Control', 'no-cache, no-store, must-revalidate');
+    if (method === 'HEAD') res.empty(200);
+    else res.text(200, 'OK');
+  };
+  r.get('/libpod/_ping', ping('GET'));
+  r.head('/libpod/_ping', ping('HEAD'));
+
   r.post('/libpod/pods/create', async (req, res) => {
     res.json(201, await pods.create(await req.json<PodCreateRequest>()));
   });
