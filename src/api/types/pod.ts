@@ -24,6 +24,8 @@ export interface PodNamespace {
 export interface PodCreateRequest {
   name?: string;
   labels?: Record<string, string>;
+  /** Berth's: kept with the pod and shown by inspect (the CRI's sandbox annotations). */
+  annotations?: Record<string, string>;
   hostname?: string;
   /** The namespaces the members share with the infra process: `ipc`, `net`, `uts`, `pid`, `cgroup`. */
   shared_namespaces?: string[];
@@ -56,6 +58,8 @@ export interface PodInspectReport {
   State: string;
   Hostname: string;
   Labels: Record<string, string>;
+  /** Berth's (absent from Podman's): what the pod was made with in `annotations`. */
+  Annotations?: Record<string, string>;
   CreateCgroup: boolean;
   CgroupParent: string;
   CgroupPath: string;

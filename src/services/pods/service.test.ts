@@ -112,11 +112,13 @@ test('pods are kept in the metadata database: a new store reads them back', asyn
   const { Id } = await pods.create({
     name: 'kept',
     labels: { a: 'b' },
+    annotations: { 'io.kubernetes.pod.uid': 'u1' },
     portmappings: [{ container_port: 80, host_port: 8080 }],
   });
   const again = new PodStore(db).get('kept');
   assert.equal(again.Id, Id);
   assert.deepEqual(again.Labels, { a: 'b' });
+  assert.deepEqual(pods.inspect('kept').Annotations, { 'io.kubernetes.pod.uid': 'u1' });
   assert.deepEqual(again.PortMappings, [{ container_port: 80, host_port: 8080 }]);
   await assert.rejects(pods.create({ name: 'kept' }), /name is in use/);
 });

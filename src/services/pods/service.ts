@@ -84,6 +84,7 @@ export class PodService {
       Name: name,
       Created: new Date().toISOString(),
       Labels: { ...(req.labels ?? {}) },
+      ...(req.annotations && Object.keys(req.annotations).length ? { Annotations: { ...req.annotations } } : {}),
       Hostname: network === 'host' ? '' : req.hostname || name,
       SharedNamespaces: req.no_infra ? [] : shared,
       InfraContainerID: '',

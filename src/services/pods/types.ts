@@ -11,6 +11,8 @@ export interface PodRecord {
   /** RFC 3339, with nanoseconds as Podman prints them. */
   Created: string;
   Labels: Record<string, string>;
+  /** Free-form data kept for the pod's maker (the CRI's sandbox annotations); absent in older records. */
+  Annotations?: Record<string, string>;
   /** The members' host name (empty with the host's network, whose name they keep). */
   Hostname: string;
   /** What members share with the infra process: of `ipc`, `net`, `pid`, `uts`. */

@@ -49,6 +49,7 @@ export function podInspect(p: PodParts): PodInspectReport {
     State: status(p),
     Hostname: pod.Hostname,
     Labels: pod.Labels,
+    ...(pod.Annotations ? { Annotations: pod.Annotations } : {}),
     CreateCgroup: true,
     CgroupParent: pod.CgroupParent || '/berth',
     CgroupPath: '',
