@@ -200,7 +200,10 @@ const inspect: Command = {
         if (format && format !== 'json') {
           const { Template } = await import('./template.ts');
           cli.out(`${new Template(format).execute(JSON.parse(raw))}\n`);
-        } else cli.out(`${indentJson(raw)}\n`);
+        } else {
+          // Podman's JSON is indented by five spaces.
+          cli.out(`${indentJson(raw, '     ')}\n`);
+        }
       } catch (e) {
         failed = true;
         cli.err(`Error: ${podError(e)}\n`);
