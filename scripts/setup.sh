@@ -9,6 +9,9 @@ DEB_PACKAGES=(runc conmon busybox-static debootstrap attr iptables nftables ipro
   golang-github-containers-common hyperfine util-linux gcc libc6-dev crun docker-compose)
 # e2e/registry-server.test.ts checks berth-registry with curl, as a user would.
 DEB_PACKAGES+=(curl)
+# e2e/pods.test.ts drives Berth's pods with Podman's own client (podman --remote), and
+# bench/pods.sh compares with Podman; catatonit is its pause program.
+DEB_PACKAGES+=(podman catatonit)
 # TLS tests make throwaway CAs and certificates with openssl (src/tls/testing.ts).
 DEB_PACKAGES+=(openssl)
 # berth-vm, the micro-VM runtime: qemu's microvm machine and virtiofsd (scripts/setup-vm.sh
@@ -65,6 +68,14 @@ if [ ! -x build/berth-monitor ] || [ src/runtime/berth-monitor.c -nt build/berth
   mkdir -p build
   cc -O2 -Wall -static -o build/berth-monitor.tmp src/runtime/berth-monitor.c
   mv build/berth-monitor.tmp build/berth-monitor
+fi
+
+# berth-pause holds a pod's namespaces; static, since berthd imports it as a one-file image.
+if [ ! -x build/berth-pause ] || [ src/services/pods/berth-pause.c -nt build/berth-pause ]; then
+  mkdir -p build
+  cc -O2 -Wall -static -o build/berth-pause.tmp src/services/pods/berth-pause.c
+  strip build/berth-pause.tmp
+  mv build/berth-pause.tmp build/berth-pause
 fi
 
 # berth-vm: its shim, its guest agent, the guest kernel and initramfs (see the script).

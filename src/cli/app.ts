@@ -20,6 +20,7 @@ import { trustCommands } from './trust.ts';
 import { buildCommands } from './build.ts';
 import { networkGroup } from './networks.ts';
 import { volumeGroup } from './volumes.ts';
+import { podGroup } from './pods.ts';
 import { systemCommands, systemGroup } from './system.ts';
 import { builderCommands, systemDiskCommands } from './diskusage.ts';
 import { inspect } from './inspect.ts';
@@ -40,6 +41,7 @@ const GROUPS: Record<string, { description: string; commands: Record<string, Com
   image: { description: 'Manage images', commands: { ...imageGroup, ...buildCommands, ...trustCommands } },
   network: { description: 'Manage networks', commands: networkGroup },
   volume: { description: 'Manage volumes', commands: volumeGroup },
+  pod: { description: 'Manage pods', commands: podGroup },
   system: { description: 'Manage Berth', commands: { ...systemGroup, ...systemDiskCommands } },
   builder: { description: 'Manage builds', commands: { ...buildCommands, ...builderCommands } },
 };

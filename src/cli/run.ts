@@ -33,7 +33,7 @@ async function createContainer(cli: Cli, r: RunRequest): Promise<string> {
       `berth: container ID file found, make sure the other container isn't running or delete ${r.cidfile}`,
     );
   const create = () =>
-    cli.client.containerCreate(r.body as ContainerCreateRequest, { name: r.name, platform: r.platform });
+    cli.client.containerCreate(r.body as ContainerCreateRequest, { name: r.name, platform: r.platform, pod: r.pod });
   let res;
   try {
     res = await create();

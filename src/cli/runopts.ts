@@ -91,6 +91,7 @@ export const RUN_FLAGS: FlagDef[] = [
   { long: 'pid', type: 'string', help: 'PID namespace to use' },
   { long: 'pids-limit', type: 'int', help: 'Tune container pids limit (set -1 for unlimited)' },
   { long: 'platform', type: 'string', help: 'Set platform if server is multi-platform capable' },
+  { long: 'pod', type: 'string', help: 'Run container in an existing pod' },
   { long: 'privileged', type: 'bool', help: 'Give extended privileges to this container' },
   { long: 'publish', short: 'p', type: 'list', help: "Publish a container's port(s) to the host" },
   { long: 'publish-all', short: 'P', type: 'bool', help: 'Publish all exposed ports to random ports' },
@@ -378,6 +379,8 @@ export interface RunRequest {
   /** `--rootfs-file` (or an IMAGE that is a squashfs file): nothing to pull. */
   rootfsFile?: string;
   platform?: string;
+  /** `--pod`: the pod the container joins. */
+  pod?: string;
   body: ContainerCreateRequest;
   detach: boolean;
   autoRemove: boolean;
@@ -648,6 +651,7 @@ export function buildRunRequest(
     image,
     rootfsFile,
     platform: f.str('platform'),
+    pod: f.str('pod'),
     body: stripUndefined(body),
     detach,
     autoRemove: f.bool('rm'),

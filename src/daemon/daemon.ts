@@ -53,6 +53,11 @@ import { infoWarnings } from './apitls.ts';
 const LAUNCHER = join(import.meta.dirname, '..', '..', 'build', 'berth-launcher');
 import { NetworkManager, UserNetworks } from '../network/index.ts';
 import { NetworkService } from '../services/networks/index.ts';
+import { InfraImage, PodService } from '../services/pods/index.ts';
+import { registerPods } from '../api/server/index.ts';
+
+/** The pods' infra program (services/pods/berth-pause.c), built by setup. */
+const PAUSE_PROGRAM = join(import.meta.dirname, '..', '..', 'build', 'berth-pause');
 
 export class Daemon {
   readonly config: DaemonConfig;
@@ -191,6 +196,12 @@ export class Daemon {
       defaults: containerDefaults(c, hostHardLimits().get('RLIMIT_NOFILE') ?? Infinity),
     });
     await fs.mkdir(join(c.dataRoot, 'containers'), { recursive: true, mode: 0o710 });
+    const pods = new PodService({
+      db: this.db,
+      containers: this.containers,
+      events: this.events,
+      infraImage: new InfraImage(this.images, PAUSE_PROGRAM),
+    });
     const execs = new ExecService({ containers: this.containers, runtimes, events: this.events });
     this.execs = execs;
     // Before restore: containers its restart policies start are watched like any other.
@@ -232,7 +243,9 @@ export class Daemon {
       imageIdOf: (ref) => this.images!.store.find(ref)?.id,
       exportRootfs: (ref) => containers.export(ref),
       rootfsFile: async (path) => (await this.images!.attachFile(path)).id,
+      createInPod: (pod, body, name, opts) => pods.createMember(pod, body, name, opts),
     });
+    registerPods(router, pods);
     registerExec(router, execs);
     registerVolumes(router, this.volumes);
     registerSwarm(router);

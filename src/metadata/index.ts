@@ -76,6 +76,15 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (diff_id, compression)
   );
   `,
+  // 5: pods (services/pods); their members are containers that carry the pod's labels.
+  `
+  CREATE TABLE pods (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    created    TEXT NOT NULL,
+    record     TEXT NOT NULL              -- JSON: the pod's settings and its infra container's ID
+  );
+  `,
 ];
 
 export class MetadataDb {

@@ -13,7 +13,12 @@ import { parseLink } from './links.ts';
 import type { ContainerRecord } from './types.ts';
 
 /** Where a task's network comes from (see `Endpoints.plan`). */
-export type NetworkPlan = { endpoint?: Endpoint; netnsPath?: string; dnsServer?: string };
+/**
+ * `etcDir`: with `--network container:<id>`, the directory of that container, whose
+ * /etc/hosts, /etc/hostname and /etc/resolv.conf the joiner shares (as Docker does, and what
+ * lets a pod's members see one /etc/hosts).
+ */
+export type NetworkPlan = { endpoint?: Endpoint; netnsPath?: string; dnsServer?: string; etcDir?: string };
 
 /** What a client asks for on one network: aliases, a fixed address, a MAC (`EndpointsConfig` entries). */
 export type EndpointSettings = NonNullable<ContainerRecord['EndpointsConfig']>[string];
@@ -45,7 +50,7 @@ export class Endpoints {
       const other = this.ctx.store.get(mode.slice('container:'.length));
       if (!other.State.Running || !other.State.Pid)
         throw conflict(`cannot join network of a non running container: ${other.Id}`);
-      return { netnsPath: `/proc/${other.State.Pid}/ns/net` };
+      return { netnsPath: `/proc/${other.State.Pid}/ns/net`, etcDir: this.ctx.dir(other.Id) };
     }
     if (c.PrimaryDetached) return {};
     if ((mode === 'default' || mode === 'bridge') && !c.Config.NetworkDisabled && this.ctx.d.network?.enabled) {

@@ -51,7 +51,20 @@ import { processTable } from './top.ts';
 import { linksToEndpoint, withoutLink } from './links.ts';
 import type { Readable } from 'node:stream';
 
+/**
+ * What a service built on containers checks or does around a user's start or removal: the pods
+ * service starts a member's pod before the member (its namespaces must be there to join), and
+ * refuses the removal of a pod's infra container alone. `beforeStart` runs under the container's
+ * lock, for restart policies' starts too.
+ */
+export interface ContainerHooks {
+  beforeStart?(c: ContainerRecord): Promise<void>;
+  beforeRemove?(c: ContainerRecord, opts: { force: boolean }): void;
+}
+
 export class ContainerService {
+  /** Set once, by the service that needs them (pods). */
+  hooks: ContainerHooks = {};
   private readonly ctx: ContainerContext;
   private readonly endpoints: Endpoints;
   private readonly tasks: Tasks;
@@ -152,6 +165,8 @@ export class ContainerService {
 
   private async startLocked(c: ContainerRecord, opts: { byPolicy?: boolean } = {}): Promise<void> {
     if (c.State.Running && !(opts.byPolicy && c.State.Restarting)) throw notModified('container already started');
+    // A restart policy's start too: a pod member restored after a daemon restart needs its infra up.
+    await this.hooks.beforeStart?.(c);
     if (!opts.byPolicy) {
       // A user's start begins the policy's count and back-off afresh.
       c.RestartCount = 0;
@@ -300,8 +315,19 @@ export class ContainerService {
 
   // ---- remove / rename / prune ----
 
+  /** Whether a removal without force would be allowed by the hooks (prune leaves a pod's infra alone). */
+  private removable(c: ContainerRecord): boolean {
+    try {
+      this.hooks.beforeRemove?.(c, { force: false });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const c = this.store.get(ref);
+    this.hooks.beforeRemove?.(c, { force: !!opts.force });
     guard.remove(c.Name, c.State, !!opts.force);
     if (c.State.Restarting) await this.ctx.locks.run(c.Id, async () => void this.monitor.cancelRestart(c));
     if (c.State.Running || c.State.Status === 'paused') {
@@ -358,6 +384,7 @@ export class ContainerService {
     let reclaimed = 0;
     for (const c of this.store.all()) {
       if (c.State.Running || c.State.Status === 'paused' || c.State.Status === 'restarting' || !filter(c)) continue;
+      if (!this.removable(c)) continue;
       reclaimed += await directorySize(join(this.dir(c.Id), 'upper'));
       await this.remove(c.Id, { volumes: false });
       deleted.push(c.Id);

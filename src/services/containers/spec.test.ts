@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateCreateTypes } from './spec.ts';
+import { cgroupsPathFor, validateCreateTypes } from './spec.ts';
 
 const create = (extra: Record<string, unknown>) => () => validateCreateTypes({ Image: 'busybox', ...extra });
 
@@ -55,4 +55,12 @@ test("create requests: HostConfig fields match without regard to case, as Go dec
   const req: Record<string, unknown> = { Image: 'busybox', HostConfig: { CPURealtimePeriod: 500000, memory: 8388608 } };
   validateCreateTypes(req);
   assert.deepEqual(req.HostConfig, { CpuRealtimePeriod: 500000, Memory: 8388608 });
+});
+
+test("--cgroup-parent puts the container's cgroup under that parent, absolute or relative to the root", () => {
+  assert.equal(cgroupsPathFor(undefined, 'abc'), '/berth/abc');
+  assert.equal(cgroupsPathFor('', 'abc'), '/berth/abc');
+  assert.equal(cgroupsPathFor('/pods/p1', 'abc'), '/pods/p1/abc');
+  assert.equal(cgroupsPathFor('pods', 'abc'), '/pods/abc');
+  assert.equal(cgroupsPathFor('/../x/', 'abc'), '/x/abc');
 });

@@ -330,6 +330,19 @@ export function resourcesFor(h: HostConfig, opts: { liftPids?: boolean } = {}): 
   return r;
 }
 
+/**
+ * The container's cgroup (cgroupfs driver): under `--cgroup-parent` when given (absolute, or
+ * relative to the root, as dockerd's cgroupfs driver has it), under `/berth` otherwise. Pods
+ * (and the CRI's sandboxes) put their containers under one parent this way.
+ */
+export function cgroupsPathFor(parent: string | undefined, id: string): string {
+  const p = (parent ?? '').trim();
+  if (!p) return `/berth/${id}`;
+  const clean = p.split('/').filter((x) => x && x !== '.' && x !== '..');
+  if (!clean.length) return `/berth/${id}`;
+  return `/${clean.join('/')}/${id}`;
+}
+
 export interface SpecContext {
   /** `--pid container:<id>` / `--ipc container:<id>`: the other container's namespaces. */
   pidnsPath?: string;
@@ -342,6 +355,8 @@ export interface SpecContext {
   ipv6Address?: string;
   /** `--network container:<id>`: the other container's network namespace. */
   netnsPath?: string;
+  /** `--network container:<id>`: that container's directory, whose /etc files are shared. */
+  etcDir?: string;
   /** Volumes, binds and tmpfs mounts, resolved for this start. */
   mounts?: oci.Mount[];
   /** The embedded DNS server of the container's user network (its only nameserver). */
@@ -370,7 +385,7 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   if (h.UTSMode === 'host') opts.push(oci.withoutNamespace('uts'));
   else opts.push(oci.withHostname(c.Config.Hostname ?? c.Id.slice(0, 12), c.Config.Domainname ?? ''));
   opts.push(oci.withTerminal(!!c.Config.Tty));
-  opts.push(oci.withCgroupsPath(`/berth/${c.Id}`));
+  opts.push(oci.withCgroupsPath(cgroupsPathFor(h.CgroupParent, c.Id)));
   if (h.Privileged) opts.push(oci.withPrivileged());
   else opts.push(oci.withCapabilities({ add: h.CapAdd ?? [], drop: h.CapDrop ?? [] }));
   if (security.noNewPrivileges ?? ctx.defaults?.noNewPrivileges) opts.push(oci.withNoNewPrivileges());
@@ -400,7 +415,11 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
     opts.push(oci.withDevice(dev.PathOnHost, dev.PathInContainer || dev.PathOnHost, dev.CgroupPermissions || 'rwm'));
   }
   if (h.Init && ctx.initPath) opts.push(oci.withInit(ctx.initPath));
-  opts.push(oci.withMounts(await etcFiles(c, ctx.dir, net === 'host', ctx.ipAddress, ctx)));
+  opts.push(
+    oci.withMounts(
+      ctx.etcDir ? etcBinds(c, ctx.etcDir) : await etcFiles(c, ctx.dir, net === 'host', ctx.ipAddress, ctx),
+    ),
+  );
   if (ctx.mounts?.length) opts.push(oci.withMounts(ctx.mounts));
   return oci.generateSpec(c.Id, opts);
 }
@@ -445,6 +464,28 @@ async function etcFiles(
   ipAddress?: string,
   extra: Pick<SpecContext, 'dnsServer' | 'linkHosts' | 'ipv6Address'> = {},
 ): Promise<oci.Mount[]> {
+  await writeEtcFiles(c, dir, hostNet, ipAddress, extra);
+  return etcBinds(c, dir);
+}
+
+/** The bind mounts of the /etc files written in `dir` (the container's own, or the one whose network it joined). */
+function etcBinds(c: ContainerRecord, dir: string): oci.Mount[] {
+  const bind = (name: string, dest: string): oci.Mount => ({
+    destination: dest,
+    type: 'bind',
+    source: join(dir, name),
+    options: ['rbind', 'rprivate', ...(c.HostConfig.ReadonlyRootfs ? ['ro'] : [])],
+  });
+  return [bind('resolv.conf', '/etc/resolv.conf'), bind('hostname', '/etc/hostname'), bind('hosts', '/etc/hosts')];
+}
+
+async function writeEtcFiles(
+  c: ContainerRecord,
+  dir: string,
+  hostNet: boolean,
+  ipAddress?: string,
+  extra: Pick<SpecContext, 'dnsServer' | 'linkHosts' | 'ipv6Address'> = {},
+): Promise<void> {
   const hostname = c.Config.Hostname ?? c.Id.slice(0, 12);
   const hostsLines = [
     '127.0.0.1\tlocalhost',
@@ -500,13 +541,6 @@ async function etcFiles(
     fs.writeFile(join(dir, 'hosts'), hosts),
     fs.writeFile(join(dir, 'resolv.conf'), resolv),
   ]);
-  const bind = (name: string, dest: string): oci.Mount => ({
-    destination: dest,
-    type: 'bind',
-    source: join(dir, name),
-    options: ['rbind', 'rprivate', ...(c.HostConfig.ReadonlyRootfs ? ['ro'] : [])],
-  });
-  return [bind('resolv.conf', '/etc/resolv.conf'), bind('hostname', '/etc/hostname'), bind('hosts', '/etc/hosts')];
 }
 
 let resolvCache: { at: number; text: string } | undefined;

@@ -132,6 +132,7 @@ export class Tasks {
       ipAddress: net.endpoint?.ipAddress,
       ipv6Address: net.endpoint?.ipv6Address,
       netnsPath: net.netnsPath,
+      etcDir: net.etcDir,
       mounts,
       dnsServer: net.dnsServer,
       linkHosts: links?.hosts,

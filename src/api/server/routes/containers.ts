@@ -38,6 +38,13 @@ export interface ContainerRouteDeps {
   exportRootfs?: (ref: string) => Promise<import('node:stream').Readable>;
   /** An image that runs from a squashfs file (its ID): the rootfs-file mount below. */
   rootfsFile?: (path: string) => Promise<string>;
+  /** `POST /containers/create?pod=NAME`: a member of a pod (the pods service's createMember). */
+  createInPod?: (
+    pod: string,
+    body: ContainerCreateRequest,
+    name: string | undefined,
+    opts: { init: boolean; platform?: string },
+  ) => Promise<ContainerCreateResponse>;
 }
 
 /**
@@ -85,6 +92,22 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     if (file !== undefined) {
       if (!deps.rootfsFile) throw notImplemented('running from a squashfs file is not available here');
       body.Image = await deps.rootfsFile(file);
+    }
+    // Berth's extension: `?pod=NAME` puts the container in a pod (`berth run --pod`, kube play),
+    // `&init_ctr=always` makes it one of the pod's init containers.
+    const pod = req.query.get('pod');
+    if (pod) {
+      if (!deps.createInPod) throw invalidArgument('this daemon has no pods');
+      const init = req.query.get('init_ctr');
+      if (init && init !== 'always') throw invalidArgument(`init container type "${init}": only "always" is supported`);
+      res.json(
+        201,
+        (await deps.createInPod(pod, body, name, {
+          init: init === 'always',
+          platform,
+        })) satisfies ContainerCreateResponse,
+      );
+      return;
     }
     res.json(201, (await svc.create(body, name, platform)) satisfies ContainerCreateResponse);
   });
