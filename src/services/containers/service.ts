@@ -371,6 +371,9 @@ export class ContainerService {
 
   /** `docker rm --link /web/db`: the link goes from the parent's config; its next start has no trace of it. */
   removeLink(linkName: string): void {
+    // As dockerd: the container the name names is looked up first, so a name that names none is
+    // not found (404) before a plain name is refused as the container's own (500).
+    if (!linkName.replace(/^\/+/, '').includes('/')) this.store.get(linkName);
     const parent = this.store.find(linkName.replace(/^\/+/, '').split('/')[0] ?? '');
     const links = withoutLink(linkName, parent);
     parent!.HostConfig.Links = links.length ? links : null;
