@@ -25,14 +25,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { bin/node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-start_registry() { # root → "host pid"
-  local port; port=$(free_port)
-  bin/berth-registry --listen "127.0.0.1:$port" --root "$1" --log-level warn 2>>"$WORK/registry.log" &
-  local pid=$!
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.05; done
-  echo "127.0.0.1:$port $pid"
-}
 ms_of() { local t0; t0=$(date +%s%N); "$@" >/dev/null; echo $(( ($(date +%s%N) - t0) / 1000000 )); }
 layer_size() { # registry repo → compressed size of the image's last layer
   curl -fs -H 'Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' \

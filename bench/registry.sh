@@ -37,14 +37,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { bin/node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-start_registry() { # root → "host pid"
-  local port; port=$(free_port)
-  bin/berth-registry --listen "127.0.0.1:$port" --root "$1" --log-level warn 2>>"$WORK/registry.log" &
-  local pid=$!
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.05; done
-  echo "127.0.0.1:$port $pid"
-}
 start_load() {
   for _ in $(seq "$(nproc)"); do
     sh -c 'while :; do :; done' &
