@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { AuthConfig } from '../client/index.ts';
+import { dockerConfigDir, type AuthConfig } from '../client/index.ts';
 
 export const DEFAULT_REGISTRY = 'https://index.docker.io/v1/';
 
@@ -19,10 +19,6 @@ interface ConfigFile {
 
 export function berthConfigDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.BERTH_CONFIG || join(homedir(), '.berth');
-}
-
-function dockerConfigDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.DOCKER_CONFIG || join(homedir(), '.docker');
 }
 
 function load(dir: string): ConfigFile {
