@@ -36,3 +36,15 @@ stop_daemons() {
 # The checkout's helpers (berth-launcher and others) rebuilt if their source changed, hyperfine
 # installed: a bench must time the code it is run from.
 bash scripts/setup.sh >&2
+
+# A free loopback TCP port.
+free_port() { bin/node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+
+# A berth-registry on a free loopback port over the root $1; prints "host:port pid" once it answers.
+start_registry() {
+  local port; port=$(free_port)
+  bin/berth-registry --listen "127.0.0.1:$port" --root "$1" --log-level warn 2>>"$WORK/registry.log" &
+  local pid=$!
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.05; done
+  echo "127.0.0.1:$port $pid"
+}

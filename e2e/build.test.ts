@@ -570,3 +570,156 @@ test('ARG scoping: a meta ARG is seen in a stage only once declared there, --bui
   assert.equal((await build(['--build-arg', 'V=cli', '-t', 'scoped', dir])).code, 0);
   assert.equal(await dockerOk(d, ['run', '--rm', 'scoped']), 'a:unset\na2:cli\nb:unset\n');
 });
+
+test('a Dockerfile outside the context (-f ../Dockerfile) builds, and never appears in the image', async () => {
+  const outer = context({
+    Dockerfile: 'FROM busybox\nCOPY . /x\nCMD ["ls", "-A", "/x"]\n',
+    'ctx/a.txt': 'a\n',
+  });
+  const r = await build(['-q', '-f', join(outer, 'Dockerfile'), '-t', 'outside:1', join(outer, 'ctx')]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'outside:1']), 'a.txt\n');
+  // With a .dockerignore of the user's: it stays (as with dockerd), the generated name does not.
+  writeFileSync(join(outer, 'ctx', '.dockerignore'), 'b.txt\n');
+  writeFileSync(join(outer, 'ctx', 'b.txt'), 'b\n');
+  const r2 = await build(['-q', '-f', join(outer, 'Dockerfile'), '-t', 'outside:2', join(outer, 'ctx')]);
+  assert.equal(r2.code, 0, r2.stderr + r2.stdout);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'outside:2']), '.dockerignore\na.txt\n');
+});
+
+test('RUN --mount: a cache directory per id kept between builds and out of the image; a bind of the context; tmpfs', async () => {
+  const dir = context({
+    Dockerfile: [
+      '# syntax=docker/dockerfile:1.4',
+      'FROM busybox',
+      'ARG ROUND',
+      "RUN --mount=type=cache,target=/cache,id=e2e-cache sh -c 'echo $ROUND >> /cache/log; cat /cache/log > /seen'",
+      'RUN --mount=type=bind,source=data,target=/src cat /src/f.txt > /bound',
+      "RUN --mount=type=tmpfs,target=/scratch sh -c 'echo x > /scratch/y && test -f /scratch/y'",
+    ].join('\n'),
+    'data/f.txt': 'from the context\n',
+  });
+  for (const round of ['one', 'two']) {
+    const r = await build(['-q', '--build-arg', `ROUND=${round}`, '-t', `mounts:${round}`, dir]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+  }
+  // The second build saw what the first left in the cache; neither image holds the cache's files.
+  assert.equal(await dockerOk(d, ['run', '--rm', 'mounts:two', 'cat', '/seen']), 'one\ntwo\n');
+  assert.equal(
+    await dockerOk(d, ['run', '--rm', 'mounts:two', 'ls', '-A', '/cache', '/scratch']),
+    '/cache:\n\n/scratch:\n',
+  );
+  assert.equal(await dockerOk(d, ['run', '--rm', 'mounts:one', 'cat', '/bound']), 'from the context\n');
+  // Secrets cannot reach a legacy /build (dockerd 20.10 refuses every --mount there): a clear refusal.
+  const secret = context({ Dockerfile: 'FROM busybox\nRUN --mount=type=secret,id=tok cat /run/secrets/tok\n' });
+  const s = await build(['-q', secret]);
+  assert.notEqual(s.code, 0);
+  assert.match(s.stderr, /RUN --mount=type=secret is not supported by this builder/);
+});
+
+test('ADD --checksum: a download with the digest given is added, another fails the build; COPY --chmod and --link take effect', async () => {
+  const { createServer } = await import('node:http');
+  const { createHash } = await import('node:crypto');
+  const body = 'checked over http\n';
+  const server = createServer((_req, res) => res.end(body));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const good = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  const bad = `sha256:${'0'.repeat(64)}`;
+  try {
+    const dir = context({
+      Dockerfile: [
+        '# syntax=docker/dockerfile:1.6',
+        'FROM busybox',
+        `ADD --checksum=${good} http://127.0.0.1:${port}/f.txt /dl/`,
+        'COPY --chmod=0741 local.txt /local.txt',
+        'COPY --link local.txt /linked.txt',
+      ].join('\n'),
+      'local.txt': 'local\n',
+    });
+    const r = await build(['-q', '-t', 'checksum:1', dir]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(
+      await dockerOk(d, [
+        'run',
+        '--rm',
+        'checksum:1',
+        'sh',
+        '-c',
+        'cat /dl/f.txt; stat -c "%a %n" /local.txt /linked.txt',
+      ]),
+      `${body}741 /local.txt\n644 /linked.txt\n`,
+    );
+    const wrong = context({ Dockerfile: `FROM busybox\nADD --checksum=${bad} http://127.0.0.1:${port}/f.txt /dl/\n` });
+    const w = await build(['-q', wrong]);
+    assert.notEqual(w.code, 0);
+    assert.match(w.stderr, new RegExp(`digest mismatch ${bad}: ${good}`));
+    const local = context({ Dockerfile: `FROM busybox\nADD --checksum=${good} local.txt /\n`, 'local.txt': 'x\n' });
+    assert.match((await build(['-q', local])).stderr, /checksum can't be specified for non-HTTP\(S\) sources/);
+  } finally {
+    server.close();
+  }
+});
+
+test('.dockerignore with ! exceptions, nested directories and names with spaces: the file list dockerd 20.10 gives', async () => {
+  const files = [
+    'a/b/c/deep.txt',
+    'a/b/x.log',
+    'a/top.md',
+    'keep/k.txt',
+    'with space/file name.txt',
+    'with space/other.log',
+    'logs/sub/a.log',
+    'logs/important.log',
+    'node_modules/pkg/i.js',
+    'node_modules/keepme/k.js',
+    'README.md',
+    'name with space.txt',
+    '.hidden',
+  ];
+  const dir = context({
+    Dockerfile: 'FROM busybox\nCOPY . /ctx\n',
+    '.dockerignore': [
+      '# comment',
+      '**/*.log',
+      '!logs/important.log',
+      'node_modules',
+      '!node_modules/keepme',
+      'a/b',
+      '!a/b/c/deep.txt',
+      'with space/file name.txt',
+      '*.md',
+      '!README.md',
+      '.hidden',
+    ].join('\n'),
+    ...Object.fromEntries(files.map((f) => [f, `${f}\n`])),
+  });
+  const r = await build(['-q', '-t', 'ignored:1', dir]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const found = (await dockerOk(d, ['run', '--rm', 'ignored:1', 'find', '/ctx'])).trim().split('\n').sort();
+  // Recorded from dockerd 20.10.24 (Debian's docker.io) building the same context.
+  assert.deepEqual(
+    found,
+    [
+      '/ctx',
+      '/ctx/.dockerignore',
+      '/ctx/Dockerfile',
+      '/ctx/README.md',
+      '/ctx/a',
+      '/ctx/a/b',
+      '/ctx/a/b/c',
+      '/ctx/a/b/c/deep.txt',
+      '/ctx/a/top.md',
+      '/ctx/keep',
+      '/ctx/keep/k.txt',
+      '/ctx/logs',
+      '/ctx/logs/important.log',
+      '/ctx/logs/sub',
+      '/ctx/name with space.txt',
+      '/ctx/node_modules',
+      '/ctx/node_modules/keepme',
+      '/ctx/node_modules/keepme/k.js',
+      '/ctx/with space',
+    ].sort(),
+  );
+});

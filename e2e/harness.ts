@@ -54,6 +54,10 @@ export async function startDaemon(extraArgs: string[] = [], root?: string): Prom
       ...(extraArgs.some((a) => a === '--bridge' || a === '-b' || a.startsWith('--bridge='))
         ? []
         : ['--bridge', 'none']),
+      // BERTH_E2E_MONITOR=conmon runs the tests under conmon instead of Berth's own monitor.
+      ...(process.env.BERTH_E2E_MONITOR && !extraArgs.some((a) => a.startsWith('--monitor'))
+        ? ['--monitor', process.env.BERTH_E2E_MONITOR]
+        : []),
       ...extraArgs,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -125,14 +129,20 @@ export async function startDaemonWithBusybox(extraArgs: string[] = []): Promise<
 export async function cleanup(d: Daemon | undefined): Promise<void> {
   if (!d) return;
   await stopDaemon(d, 'term');
-  const runcRoot = join(d.root, 'run', 'runc');
-  // Containers of either runtime (crun keeps its state where runc would, in its own format).
-  for (const runtime of ['runc', 'crun']) {
-    if (!existsSync(runcRoot)) break;
-    const list = spawnSync(runtime, ['--root', runcRoot, 'list', '-q'], { encoding: 'utf8' });
-    for (const id of (list.stdout ?? '').split('\n').filter(Boolean)) {
-      spawnSync(runtime, ['--root', runcRoot, 'kill', id, 'KILL'], { encoding: 'utf8' });
-      spawnSync(runtime, ['--root', runcRoot, 'delete', '-f', id], { encoding: 'utf8' });
+  // Containers of either runtime (crun keeps its state where runc would, in its own format); the
+  // runtimes beside the default have roots of their own (see src/daemon/runtime.ts).
+  const runcRoots = [
+    join(d.root, 'run', 'runc'),
+    ...['runc', 'crun'].map((n) => join(d.root, 'run', 'runtimes', n, 'runc')),
+  ];
+  for (const runcRoot of runcRoots) {
+    for (const runtime of ['runc', 'crun']) {
+      if (!existsSync(runcRoot)) break;
+      const list = spawnSync(runtime, ['--root', runcRoot, 'list', '-q'], { encoding: 'utf8' });
+      for (const id of (list.stdout ?? '').split('\n').filter(Boolean)) {
+        spawnSync(runtime, ['--root', runcRoot, 'kill', id, 'KILL'], { encoding: 'utf8' });
+        spawnSync(runtime, ['--root', runcRoot, 'delete', '-f', id], { encoding: 'utf8' });
+      }
     }
   }
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
@@ -147,15 +157,17 @@ export async function cleanup(d: Daemon | undefined): Promise<void> {
     spawnSync('ip', ['link', 'del', bridge]);
     spawnSync('nft', ['delete', 'table', 'ip', `berth_${bridge.replace(/[^A-Za-z0-9_]/g, '_')}`]);
     spawnSync('nft', ['delete', 'table', 'ip', `berth_${bridge.replace(/[^A-Za-z0-9_]/g, '_')}_nets`]);
+    spawnSync('nft', ['delete', 'table', 'ip6', `berth_${bridge.replace(/[^A-Za-z0-9_]/g, '_')}_nets`]);
   }
   // With --bridge none the user networks' nftables table is named for the data root (see daemon.ts).
   if (!bridge || bridge === 'none')
-    spawnSync('nft', [
-      'delete',
-      'table',
-      'ip',
-      `berth_nets_${createHash('sha256').update(join(d.root, 'data')).digest('hex').slice(0, 8)}`,
-    ]);
+    for (const family of ['ip', 'ip6'])
+      spawnSync('nft', [
+        'delete',
+        'table',
+        family,
+        `berth_nets_${createHash('sha256').update(join(d.root, 'data')).digest('hex').slice(0, 8)}`,
+      ]);
   // The bridges of user networks the daemon kept (live restore) or could not remove.
   const netsDir = join(d.root, 'data', 'network', 'networks');
   for (const f of existsSync(netsDir) ? readdirSync(netsDir) : []) {

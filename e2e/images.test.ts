@@ -4,7 +4,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, existsSync, readFileSync, mkdirSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync, existsSync, readFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { makeTar } from '../src/archive/testing.ts';
@@ -153,4 +154,85 @@ test('hostile archives are refused and write nothing outside the root', async ()
     true,
     'the daemon is still up',
   );
+});
+
+test('zstd layers of several frames (pzstd, concatenated files, a leading skippable frame) import and load whole; a cut-off one is refused', async () => {
+  const big = randomBytes(20 << 20); // pzstd makes a frame of every ~8 MiB of input
+  const tar = await makeTar([
+    { name: 'bin/', type: 'directory' },
+    { name: 'bin/busybox', content: readFileSync('/bin/busybox'), mode: 0o755 },
+    { name: 'bin/sh', type: 'symlink', linkname: 'busybox' },
+    { name: 'big', content: big },
+    { name: 'tail.txt', content: 'the last file\n' },
+  ]);
+  const plain = join(d.root, 'multi.tar');
+  writeFileSync(plain, tar);
+  const pz = join(d.root, 'multi.tar.pz');
+  const pzstd = await run('pzstd', ['-q', '-f', '-p', '2', plain, '-o', pz]);
+  assert.equal(pzstd.code, 0, pzstd.stderr);
+  assert.match((await run('zstd', ['-l', pz])).stdout, /^\s*[3-9]\s+[1-9]/m, 'several frames and skippable frames');
+  const half = tar.length >> 1;
+  const part = async (b: Buffer, name: string) => {
+    writeFileSync(join(d.root, name), b);
+    assert.equal((await run('zstd', ['-q', '-f', '-T0', join(d.root, name)])).code, 0);
+    return readFileSync(join(d.root, `${name}.zst`));
+  };
+  const concatenated = Buffer.concat([await part(tar.subarray(0, half), 'a'), await part(tar.subarray(half), 'b')]);
+  const skip = Buffer.alloc(12);
+  skip.writeUInt32LE(0x184d2a5e, 0);
+  skip.writeUInt32LE(4, 4);
+  const leadingSkip = Buffer.concat([skip, await part(tar, 'whole')]);
+  const want = `${createHash('sha256').update(big).digest('hex')}  /big\nthe last file\n`;
+  const check = ['sh', '-c', 'sha256sum /big; cat /tail.txt'];
+  for (const [tag, file, input] of [
+    ['pzstd', pz, undefined],
+    ['concatenated', '-', concatenated],
+    ['skippable', '-', leadingSkip],
+  ] as const) {
+    await dockerOk(d, ['import', file, `multiframe:${tag}`], { input });
+    assert.equal(await dockerOk(d, ['run', '--rm', `multiframe:${tag}`, ...check]), want, tag);
+  }
+  // Cut off after its first frames: refused, and no image is made of what came before.
+  const cut = readFileSync(pz).subarray(0, Math.floor(statSync(pz).size * 0.6));
+  const refused = await docker(d, ['import', '-', 'multiframe:cut'], { input: cut });
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /invalid zstd data/);
+  assert.equal((await docker(d, ['inspect', 'multiframe:cut'])).code, 1);
+
+  // docker load of an OCI layout whose one layer is that pzstd file: its diff ID checks out.
+  const layer = readFileSync(pz);
+  const blob = (b: Buffer) => ({ digest: `sha256:${createHash('sha256').update(b).digest('hex')}`, size: b.length });
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Cmd: check },
+      rootfs: { type: 'layers', diff_ids: [blob(tar).digest] },
+    }),
+  );
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...blob(config) },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', ...blob(layer) }],
+    }),
+  );
+  const index = {
+    schemaVersion: 2,
+    manifests: [
+      {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        ...blob(manifest),
+        annotations: { 'io.containerd.image.name': 'docker.io/library/multiframe:loaded' },
+      },
+    ],
+  };
+  const layout = await makeTar([
+    { name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' },
+    { name: 'index.json', content: JSON.stringify(index) },
+    ...[config, manifest, layer].map((b) => ({ name: `blobs/sha256/${blob(b).digest.slice(7)}`, content: b })),
+  ]);
+  assert.match(await dockerOk(d, ['load'], { input: layout }), /Loaded image: multiframe:loaded/);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'multiframe:loaded']), want);
 });

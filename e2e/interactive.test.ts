@@ -6,6 +6,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanup, docker, dockerOk, berth, eventually, REPO, startDaemonWithBusybox, type Daemon } from './harness.ts';
 import { Terminal } from './pty.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 let d: Daemon;
 let env: NodeJS.ProcessEnv;
@@ -125,6 +128,37 @@ test('--detach-keys chooses another sequence', async () => {
   }
   assert.match(await dockerOk(d, ['ps', '--filter', 'name=otherkeys', '--format', '{{.Status}}']), /^Up /);
   await dockerOk(d, ['rm', '-f', 'otherkeys']);
+});
+
+test('detach keys from the config file work for exec and attach, with docker and berth', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-cfg-'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ detachKeys: 'ctrl-a,d' }));
+  const withCfg = { ...env, DOCKER_CONFIG: dir, BERTH_CONFIG: dir };
+  await dockerOk(d, ['run', '-dit', '--name', 'cfgkeys', 'busybox', 'sh']);
+  try {
+    for (const cli of ['docker', `${REPO}/bin/berth -H ${d.host}`]) {
+      for (const cmd of ['exec -it cfgkeys sh', 'attach cfgkeys']) {
+        const t = new Terminal(`${cli} ${cmd}`, withCfg);
+        try {
+          t.send('\r');
+          await t.expect(PROMPT);
+          t.send('\x10\x11'); // the default keys are ordinary input now
+          t.send('echo still-here\r');
+          await t.expect(/still-here/);
+          t.send('\x01d');
+          // The client ends by itself (wait kills it after 15 s: 128); docker says "read escape sequence".
+          assert.notEqual(await t.wait(), 128, `${cli} ${cmd} did not detach:\n${t.output}`);
+          if (cli === 'docker') assert.match(t.output, /read escape sequence/);
+        } finally {
+          t.kill();
+        }
+        assert.match(await dockerOk(d, ['ps', '--filter', 'name=cfgkeys', '--format', '{{.Status}}']), /^Up /);
+      }
+    }
+  } finally {
+    await docker(d, ['rm', '-f', 'cfgkeys']);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('berth run -i and -it behave the same', async () => {

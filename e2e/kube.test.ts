@@ -1,7 +1,7 @@
 /**
  * `berth kube` against a real berthd: generate from containers the daemon made, play of files
- * that need no pods (volumes), and the refusals that come before anything is made — a file
- * with an unsupported field, and, until the daemon has pods, a file with workloads.
+ * that need no pods (volumes), and the refusal of a file with an unsupported field before
+ * anything is made. Pods played from YAML: e2e/pods-kube.test.ts.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -100,7 +100,7 @@ test('kube generate --service adds a NodePort Service, and -f refuses to overwri
 test('kube generate of an unknown name fails', async () => {
   const r = await berth(d, ['kube', 'generate', 'no-such-thing']);
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /no such container no-such-thing/);
+  assert.match(r.stderr, /no such container or pod no-such-thing/);
 });
 
 test('kube play makes a claim volume, play --down keeps it, kube down --force removes it', async () => {
@@ -124,29 +124,22 @@ test('kube play makes a claim volume, play --down keeps it, kube down --force re
   assert.deepEqual(await volumes(), before);
 });
 
-test('kube play refuses, before making anything, an unsupported field and (for now) workloads', async () => {
+test('kube play refuses, before making anything, an unsupported field', async () => {
   const before = await volumes();
   const bad = file(
     'bad.yaml',
-    'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  nodeSelector: {disk: ssd}\n  containers: [{name: c, image: busybox}]\n',
+    'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: never-made}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  nodeSelector: {disk: ssd}\n  containers: [{name: c, image: busybox}]\n',
   );
-  let r = await berth(d, ['kube', 'play', bad]);
+  const r = await berth(d, ['kube', 'play', bad]);
   assert.equal(r.code, 1);
-  assert.equal(r.stderr, `${bad}: line 5: spec.nodeSelector: not supported by berth kube play\n`);
-  const pod = file(
-    'pod.yaml',
-    'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: never-made}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: busybox}]\n',
-  );
-  r = await berth(d, ['kube', 'play', pod]);
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /pods are not available in this daemon yet/);
+  assert.equal(r.stderr, `${bad}: line 9: spec.nodeSelector: not supported by berth kube play\n`);
   assert.deepEqual(await volumes(), before);
 });
 
 test("a ConfigMap's files reach its volume through the daemon's archive endpoint, modes kept", async () => {
   const client = new EngineClient({ host: d.host });
-  // pods are not in the daemon yet: this stand-in makes the members as plain containers, for
-  // the test only, to see the volume from inside one
+  // a stand-in backend that makes the members as plain containers, to see the volume from
+  // inside one through KubePlayer alone
   const made: string[] = [];
   const stand: PodBackend = {
     createPod: async (s) => ({ Id: s.name }),

@@ -238,6 +238,39 @@ test('--internal gets no NAT and is cut off from other bridges; --link on the de
   await dockerOk(d, ['rm', '-f', 'web']);
 });
 
+test('docker rm --link removes a legacy link: gone from the config and from the next start', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'linked', 'busybox', 'sleep', '300']);
+  await dockerOk(d, [
+    'run',
+    '-d',
+    '--name',
+    'parent',
+    '--link',
+    'linked:alias1',
+    '--link',
+    'linked',
+    'busybox',
+    'sleep',
+    '300',
+  ]);
+  try {
+    assert.match(await dockerOk(d, ['exec', 'parent', 'cat', '/etc/hosts']), /\talias1\b/);
+    assert.equal((await dockerOk(d, ['rm', '--link', '/parent/alias1'])).trim(), '/parent/alias1');
+    assert.doesNotMatch(await dockerOk(d, ['inspect', '-f', '{{json .HostConfig.Links}}', 'parent']), /alias1/);
+    await dockerOk(d, ['restart', '-t', '0', 'parent']);
+    const hosts = await dockerOk(d, ['exec', 'parent', 'cat', '/etc/hosts']);
+    assert.doesNotMatch(hosts, /alias1/);
+    assert.match(hosts, /\tlinked\b/, 'the other link stays');
+    // dockerd's answers: a link the parent does not have, and a container's own name.
+    assert.match((await docker(d, ['rm', '--link', '/parent/nosuch'])).stderr, /No such container: parent\/nosuch/);
+    const own = await docker(d, ['rm', '--link', 'linked']);
+    assert.match(own.stderr, /Conflict, cannot remove the default link name of the container/);
+    assert.match(await dockerOk(d, ['ps', '--filter', 'name=linked', '--format', '{{.Status}}']), /^Up /);
+  } finally {
+    await docker(d, ['rm', '-f', 'parent', 'linked']);
+  }
+});
+
 test('a live-restored daemon answers names again; prune removes unused networks; events', async () => {
   const since = String(Math.floor(Date.now() / 1000) - 1);
   await stopDaemon(d);

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { distributionSuite } from '../src/registry/testing.ts';
+import { delay } from '../src/async/index.ts';
 import { REPO, startRegistry as startBerthRegistry } from './harness.ts';
 
 const BIN = join(REPO, 'bin/berth-registry');
@@ -191,6 +192,81 @@ test('push and pull the way docker does; curl sees the catalog, tags and manifes
   assert.match(reg.log(), /time="[^"]+" level=debug msg="PUT \/v2\/test\/busybox\/manifests\/1 201 [\d.]+ms"/);
 });
 
+test("curl sees the spec's answers: n=0 is an empty page without Link, an index over a missing manifest is MANIFEST_BLOB_UNKNOWN, 4xx codes are the spec's", async (t) => {
+  const reg = await startRegistry(join(tempDir(t), 'root'));
+  t.after(() => void reg.proc.kill('SIGKILL'));
+  const base = `http://127.0.0.1:${reg.port}`;
+  const config = JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } });
+  const layer = 'one layer';
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: SCHEMA2,
+    config: {
+      mediaType: 'application/vnd.docker.container.image.v1+json',
+      digest: await pushBlob(reg.port, 'app', config),
+      size: config.length,
+    },
+    layers: [
+      {
+        mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+        digest: await pushBlob(reg.port, 'app', layer),
+        size: layer.length,
+      },
+    ],
+  });
+  for (const tag of ['a', 'b'])
+    curl('-X', 'PUT', '-H', `Content-Type: ${SCHEMA2}`, '--data-binary', manifest, `${base}/v2/app/manifests/${tag}`);
+
+  // -i: the headers too, to see that no Link points to a next page.
+  const none = spawnSync('curl', ['-sS', '-i', `${base}/v2/app/tags/list?n=0`], { encoding: 'utf8' }).stdout;
+  assert.match(none, /^HTTP\/1.1 200/);
+  assert.doesNotMatch(none, /^link:/im);
+  assert.deepEqual(JSON.parse(none.slice(none.indexOf('\r\n\r\n') + 4)), { name: 'app', tags: [] });
+  const one = spawnSync('curl', ['-sS', '-i', `${base}/v2/app/tags/list?n=1`], { encoding: 'utf8' }).stdout;
+  assert.match(one, /^link: <\/v2\/app\/tags\/list\?n=1&last=a>; rel="next"/im);
+
+  const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+  const missing = digestOf('no such manifest');
+  const index = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_INDEX,
+    manifests: [{ mediaType: SCHEMA2, digest: missing, size: 10, platform: { architecture: 'amd64', os: 'linux' } }],
+  });
+  const refused = spawnSync(
+    'curl',
+    [
+      '-sS',
+      '-w',
+      '\n%{http_code}',
+      '-X',
+      'PUT',
+      '-H',
+      `Content-Type: ${OCI_INDEX}`,
+      '--data-binary',
+      index,
+      `${base}/v2/app/manifests/multi`,
+    ],
+    { encoding: 'utf8' },
+  ).stdout.split('\n');
+  assert.equal(refused[1], '400');
+  const err = JSON.parse(refused[0]!).errors[0];
+  assert.equal(err.code, 'MANIFEST_BLOB_UNKNOWN');
+  assert.equal(err.detail.digest, missing);
+
+  // Errors distribution names with codes of its own carry the spec's codes.
+  const codeOf = (...args: string[]) =>
+    JSON.parse(spawnSync('curl', ['-sS', ...args], { encoding: 'utf8' }).stdout).errors[0].code;
+  assert.equal(codeOf(`${base}/v2/app/tags/list?n=x`), 'UNSUPPORTED');
+  const blob = digestOf(layer);
+  assert.equal(codeOf('-H', 'Range: bytes=100-', `${base}/v2/app/blobs/${blob}`), 'UNSUPPORTED');
+  const start = await call(reg.port, 'POST', '/v2/app/blobs/uploads/');
+  const location = `${base}${start.headers.location}`;
+  assert.equal(
+    codeOf('-X', 'PATCH', '-H', 'Content-Range: 5-6', '--data-binary', 'xy', location),
+    'BLOB_UPLOAD_INVALID',
+  );
+});
+
 test('SIGTERM lets a request in flight finish, then the registry exits 0', async (t) => {
   const reg = await startRegistry(join(tempDir(t), 'root'));
   t.after(() => void reg.proc.kill('SIGKILL'));
@@ -233,6 +309,7 @@ test('kill -9 in the middle of pushes leaves a consistent store that serves agai
     const reg = await startRegistry(root);
     const port = reg.port;
     let stop = false;
+    let manifestsPut = 0;
     const worker = async (w: number) => {
       for (let i = 0; !stop; i++) {
         const name = `kill/r${w}`;
@@ -247,6 +324,7 @@ test('kill -9 in the middle of pushes leaves a consistent store that serves agai
           layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: l, size: layer.length }],
         });
         await call(port, 'PUT', `/v2/${name}/manifests/t${i % 3}`, m, { 'Content-Type': SCHEMA2 });
+        manifestsPut++;
         if (i % 4 === 3) await call(port, 'DELETE', `/v2/${name}/manifests/${digestOf(m)}`);
       }
     };
@@ -256,6 +334,9 @@ test('kill -9 in the middle of pushes leaves a consistent store that serves agai
       await call(port, 'PATCH', String(start.headers.location), Buffer.alloc(32 * 1024 * 1024, 1));
     })().catch(() => {});
     const workers = [0, 1, 2].map((w) => worker(w).catch(() => {}));
+    // The kill's moment counts from when pushes are under way, not from the start: on a loaded
+    // machine the first requests alone can take longer than killAfterMs.
+    for (const until = Date.now() + 60_000; manifestsPut < 3 && Date.now() < until;) await delay(10);
     await new Promise((r) => setTimeout(r, killAfterMs));
     reg.proc.kill('SIGKILL');
     stop = true;

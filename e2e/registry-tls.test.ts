@@ -1,9 +1,10 @@
 /**
  * berth-registry over HTTPS (`--tls-cert/--tls-key`, `--tls-client-ca`) and Berth's registry
  * client trusting it the way dockerd does: the registry's CA in `<certs.d>/<host:port>/ca.crt`,
- * a client certificate as `client.cert`/`client.key` beside it. `docker login/push/pull` go
- * through a berthd whose `--registry-certs-dir` is a temporary directory (nothing is written to
- * /etc). Basic auth over plain HTTP off loopback is refused at start. Loopback only.
+ * a client certificate as `client.cert`/`client.key` beside it, or a mirror's TLS in a
+ * hosts.toml (`ca`, `client`, `skip_verify`). `docker login/push/pull` go through a berthd whose
+ * `--registry-certs-dir` is a temporary directory (nothing is written to /etc). Basic auth over
+ * plain HTTP off loopback is refused at start. Loopback only.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -111,6 +112,46 @@ test('as dockerd, a loopback registry without a certs.d entry is spoken to over 
   const host = await startTlsRegistry('loopback');
   await dockerOk(d, ['tag', 'busybox', `${host}/loose/busybox:1`]);
   assert.match(await dockerOk(d, ['push', `${host}/loose/busybox:1`]), /^1: digest: sha256:/m);
+});
+
+test('a hosts.toml mirror over HTTPS: its ca and client are used for it, skip_verify leaves it unchecked', async () => {
+  const host = await startTlsRegistry('mirror', ['--tls-client-ca', pki.ca]);
+  trust(host, pki.ca, true);
+  await dockerOk(d, ['tag', 'busybox', `${host}/pause:3.9`]);
+  await dockerOk(d, ['push', `${host}/pause:3.9`]);
+  await dockerOk(d, ['rmi', `${host}/pause:3.9`]);
+  // From here on only the hosts file says how to reach the mirror.
+  rmSync(join(certsD, host), { recursive: true, force: true });
+  const dir = join(certsD, 'registry.k8s.io');
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(pki.ca, join(dir, 'mirror-ca.pem'));
+  copyFileSync(pki.otherCa, join(dir, 'other-ca.pem'));
+  copyFileSync(pki.clientCert, join(dir, 'client.pem'));
+  copyFileSync(pki.clientKey, join(dir, 'client-key.pem'));
+  // The registry itself is a port nothing listens on: nothing leaves the machine when the mirror fails.
+  const hostsToml = (tls: string) =>
+    writeFileSync(
+      join(dir, 'hosts.toml'),
+      `server = "http://127.0.0.1:9"\n[host."https://${host}"]\n  capabilities = ["pull", "resolve"]\n${tls}`,
+    );
+  try {
+    hostsToml('  ca = "mirror-ca.pem"\n  client = [["client.pem", "client-key.pem"]]\n');
+    assert.match(await dockerOk(d, ['pull', 'registry.k8s.io/pause:3.9']), /Status: Downloaded newer image/);
+    await dockerOk(d, ['rmi', 'registry.k8s.io/pause:3.9']);
+    // A CA that did not sign the mirror's certificate: checked, and refused.
+    hostsToml('  ca = "other-ca.pem"\n  client = [["client.pem", "client-key.pem"]]\n');
+    const untrusted = await docker(d, ['pull', 'registry.k8s.io/pause:3.9']);
+    assert.equal(untrusted.code, 1);
+    assert.match(untrusted.stderr, /certificate|unable to verify/i);
+    hostsToml('  skip_verify = true\n  client = [["client.pem", "client-key.pem"]]\n');
+    await dockerOk(d, ['pull', 'registry.k8s.io/pause:3.9']);
+    await dockerOk(d, ['rmi', 'registry.k8s.io/pause:3.9']);
+    // Without the client certificate the mirror refuses the handshake.
+    hostsToml('  skip_verify = true\n');
+    assert.equal((await docker(d, ['pull', 'registry.k8s.io/pause:3.9'])).code, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('berth-registry refuses Basic auth over plain HTTP on a non-loopback address at start', () => {

@@ -7,7 +7,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
@@ -161,4 +161,40 @@ test('--registry-mirror: docker.io pulls go to the mirror, pushes do not', async
   } finally {
     await cleanup(m);
   }
+});
+
+test('--registry-certs-dir: docker pull of registry.k8s.io goes to the loopback registry its hosts.toml names', async () => {
+  const img = (await dockerOk(d, ['images', '-q'])).trim().split('\n')[0]!;
+  await dockerOk(d, ['tag', img, `${reg}/pause:3.9`]);
+  await dockerOk(d, ['push', `${reg}/pause:3.9`]);
+  const hosts = join(scratch, 'certs.d');
+  mkdirSync(join(hosts, 'registry.k8s.io'), { recursive: true });
+  // The registry itself is never contacted: the mirror answers first.
+  writeFileSync(
+    join(hosts, 'registry.k8s.io', 'hosts.toml'),
+    `server = "https://registry.k8s.io"\n[host."http://${reg}"]\n  capabilities = ["pull", "resolve"]\n`,
+  );
+  const m = await startDaemon(['--registry-certs-dir', hosts]);
+  try {
+    const out = await dockerOk(m, ['pull', 'registry.k8s.io/pause:3.9']);
+    assert.match(out, /^3\.9: Pulling from pause$/m);
+    assert.match(out, /^Status: Downloaded newer image for registry\.k8s\.io\/pause:3\.9$/m);
+    assert.match(await dockerOk(m, ['images', 'registry.k8s.io/pause']), /^registry\.k8s\.io\/pause\s+3\.9\s/m);
+    // A pull-only mirror (it may not resolve tags) leaves the tag to the registry, unreachable here.
+    writeFileSync(
+      join(hosts, 'registry.k8s.io', 'hosts.toml'),
+      `server = "http://127.0.0.1:9"\n[host."http://${reg}"]\n  capabilities = ["pull"]\n`,
+    );
+    const refused = await docker(m, ['pull', 'registry.k8s.io/pause:3.9']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /127\.0\.0\.1:9/);
+  } finally {
+    await cleanup(m);
+  }
+  // A broken hosts file stops the daemon at start, naming the file.
+  writeFileSync(join(hosts, 'registry.k8s.io', 'hosts.toml'), '[host."http://x"\n');
+  await assert.rejects(
+    startDaemon(['--registry-certs-dir', hosts], join(scratch, 'refused-daemon')),
+    /hosts\.toml\\?" line 1: Invalid TOML/,
+  );
 });

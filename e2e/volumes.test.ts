@@ -765,3 +765,65 @@ test('with --live-restore a running container keeps its tmpfs volume across a re
     await cleanup(lr);
   }
 });
+
+test("an unknown volume driver gets dockerd's words and a 404: volume create, -v with --volume-driver, --mount, image volumes", async () => {
+  const r = await docker(d, ['volume', 'create', '--driver', 'nosuchdrv', 'vdrv']);
+  assert.notEqual(r.code, 0);
+  assert.equal(
+    r.stderr.trim(),
+    'Error response from daemon: create vdrv: error looking up volume plugin nosuchdrv: plugin "nosuchdrv" not found',
+  );
+  const volume = await api(d, 'POST', '/volumes/create', JSON.stringify({ Name: 'vdrv', Driver: 'nosuchdrv' }));
+  assert.equal(volume.status, 404);
+  // (The CLI answers a 404 from create with a pull, so these go to the API as the CLI would send them.)
+  await dockerOk(d, ['volume', 'create', 'vdrv-local']);
+  const creates: Array<[object, RegExp]> = [
+    [{ Binds: ['vdrv-named:/x'], VolumeDriver: 'nosuchdrv' }, /^create vdrv-named: /],
+    // Also a volume that exists with the local driver: the driver asked for is looked up first.
+    [{ Binds: ['vdrv-local:/x'], VolumeDriver: 'nosuchdrv' }, /^create vdrv-local: /],
+    [{ Binds: ['/anon'], VolumeDriver: 'nosuchdrv' }, /^create [0-9a-f]{64}: /],
+    [
+      {
+        Mounts: [
+          { Type: 'volume', Source: 'vdrv-m', Target: '/x', VolumeOptions: { DriverConfig: { Name: 'nosuchdrv' } } },
+        ],
+      },
+      /^create vdrv-m: /,
+    ],
+  ];
+  for (const [hostConfig, name] of creates) {
+    const c = await api(
+      d,
+      'POST',
+      '/containers/create',
+      JSON.stringify({ Image: 'busybox', Cmd: ['true'], HostConfig: hostConfig }),
+    );
+    assert.equal(c.status, 404, c.body);
+    const message = JSON.parse(c.body).message as string;
+    assert.match(message, name);
+    assert.match(message, /: error looking up volume plugin nosuchdrv: plugin "nosuchdrv" not found$/);
+  }
+  const image = await api(
+    d,
+    'POST',
+    '/containers/create',
+    JSON.stringify({
+      Image: 'busybox',
+      Cmd: ['true'],
+      Volumes: { '/y': {} },
+      HostConfig: { VolumeDriver: 'nosuchdrv' },
+    }),
+  );
+  assert.equal(image.status, 404);
+  // A bind mount has no driver: --volume-driver does not matter to it.
+  const bind = await api(
+    d,
+    'POST',
+    '/containers/create',
+    JSON.stringify({ Image: 'busybox', Cmd: ['true'], HostConfig: { Binds: ['/tmp:/x'], VolumeDriver: 'nosuchdrv' } }),
+  );
+  assert.equal(bind.status, 201, bind.body);
+  await dockerOk(d, ['rm', JSON.parse(bind.body).Id]);
+  const left = await dockerOk(d, ['volume', 'ls', '-q']);
+  assert.doesNotMatch(left, /vdrv-named|vdrv-m/);
+});

@@ -41,11 +41,11 @@ function commandOf(shape: TaskShape): { args: string[]; pidNamespace: boolean } 
   }
 }
 
-async function openFixture(runtimePath: string): Promise<RuntimeFixture> {
+async function openFixture(runtimePath: string, monitorPath?: string): Promise<RuntimeFixture> {
   const dir = await fs.mkdtemp('/tmp/berth-rt-suite-');
   const rootfs = await makeBusyboxRootfs(join(dir, 'rootfs'));
   const host = new RealHost();
-  const runtime = new RuncRuntime({ host, root: join(dir, 'exec'), runtimePath });
+  const runtime = new RuncRuntime({ host, root: join(dir, 'exec'), runtimePath, conmonPath: monitorPath });
   await runtime.init();
   let n = 0;
   return {
@@ -78,13 +78,21 @@ async function openFixture(runtimePath: string): Promise<RuntimeFixture> {
 }
 
 const runc = '/usr/bin/runc';
-runtimeSuite('runc', () => openFixture(runc), {
-  skip: !base ? 'needs root, conmon and busybox-static' : !existsSync(runc) && 'runc is not installed',
-});
-
 const crunWrapper = join(REPO, 'build', 'berth-crun');
-runtimeSuite('crun', () => openFixture(crunWrapper), {
-  skip: !base
-    ? 'needs root, conmon and busybox-static'
-    : !(existsSync('/usr/bin/crun') && existsSync(crunWrapper)) && 'crun or build/berth-crun is missing',
-});
+// Each runtime under each monitor: conmon, and Berth's own (berth-monitor.c, `berthd --monitor berth`).
+const berthMonitor = join(REPO, 'build', 'berth-monitor');
+for (const [label, monitor] of [
+  ['conmon', undefined],
+  ['berth-monitor', berthMonitor],
+] as const) {
+  const noMonitor = monitor && !existsSync(monitor) && 'build/berth-monitor is missing (npm run setup)';
+  runtimeSuite(`runc, ${label}`, () => openFixture(runc, monitor), {
+    skip: !base ? 'needs root, conmon and busybox-static' : (!existsSync(runc) && 'runc is not installed') || noMonitor,
+  });
+  runtimeSuite(`crun, ${label}`, () => openFixture(crunWrapper, monitor), {
+    skip: !base
+      ? 'needs root, conmon and busybox-static'
+      : (!(existsSync('/usr/bin/crun') && existsSync(crunWrapper)) && 'crun or build/berth-crun is missing') ||
+        noMonitor,
+  });
+}

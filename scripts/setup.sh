@@ -9,11 +9,21 @@ DEB_PACKAGES=(runc conmon busybox-static debootstrap attr iptables nftables ipro
   golang-github-containers-common hyperfine util-linux gcc libc6-dev crun docker-compose)
 # e2e/registry-server.test.ts checks berth-registry with curl, as a user would.
 DEB_PACKAGES+=(curl)
+# e2e/pods.test.ts drives Berth's pods with Podman's own client (podman --remote), and
+# bench/pods.sh compares with Podman; catatonit is its pause program.
+DEB_PACKAGES+=(podman catatonit)
 # TLS tests make throwaway CAs and certificates with openssl (src/tls/testing.ts).
 DEB_PACKAGES+=(openssl)
 # berth-vm, the micro-VM runtime: qemu's microvm machine and virtiofsd (scripts/setup-vm.sh
 # makes the guest's kernel and initramfs).
 DEB_PACKAGES+=(qemu-system-x86)
+# CRI pods' networking: the standard CNI plugins (bridge, host-local, portmap, loopback...) in
+# /usr/lib/cni (src/cni plans their calls; its tests ask them their versions).
+DEB_PACKAGES+=(containernetworking-plugins)
+# e2e/images.test.ts makes multi-frame zstd layers with pzstd and zstd, as users do.
+DEB_PACKAGES+=(zstd)
+# berth image pack writes squashfs files (mksquashfs); berth load reads them (unsquashfs).
+DEB_PACKAGES+=(squashfs-tools)
 # gVisor, the runtime `--runtime runsc` names (src/runtime/runsc.ts).
 DEB_PACKAGES+=(runsc)
 # e2e/dashboard.test.ts renders the dashboard's page in a real (headless) browser.
@@ -54,6 +64,24 @@ for src in src/runtime/berth-attach.c src/runtime/berth-crun.c src/host/berth-la
     mv "build/$helper.tmp" "build/$helper"
   fi
 done
+# berth-monitor, Berth's own per-container monitor (berthd --monitor berth): static, so that the
+# code of a thousand monitors is one copy in the page cache and each costs only its own data.
+if [ ! -x build/berth-monitor ] || [ src/runtime/berth-monitor.c -nt build/berth-monitor ]; then
+  mkdir -p build
+  cc -O2 -Wall -static -o build/berth-monitor.tmp src/runtime/berth-monitor.c
+  mv build/berth-monitor.tmp build/berth-monitor
+fi
+
+# berth-pause holds a pod's namespaces; static, since berthd imports it as a one-file image.
+if [ ! -x build/berth-pause ] || [ src/services/pods/berth-pause.c -nt build/berth-pause ]; then
+  mkdir -p build
+  cc -O2 -Wall -static -o build/berth-pause.tmp src/services/pods/berth-pause.c
+  strip build/berth-pause.tmp
+  mv build/berth-pause.tmp build/berth-pause
+fi
 
 # berth-vm: its shim, its guest agent, the guest kernel and initramfs (see the script).
 bash scripts/setup-vm.sh
+
+# cosign and a sigstore-enabled skopeo from Debian trixie, for the signature interop tests.
+bash scripts/trixie-tools.sh

@@ -73,14 +73,18 @@ def _remove_berthd(root, proc):
         proc.wait(30)
     except subprocess.TimeoutExpired:
         proc.kill()
-    runc_root = os.path.join(root, "run", "runc")
-    # Containers of either runtime: crun keeps its state under the same root in its own format.
-    for runtime in ("runc", "crun"):
-        if not os.path.isdir(runc_root) or not shutil.which(runtime):
-            continue
-        ids = subprocess.run([runtime, "--root", runc_root, "list", "-q"], capture_output=True, text=True).stdout.split()
-        for cid in ids:
-            subprocess.run([runtime, "--root", runc_root, "delete", "-f", cid], capture_output=True)
+    # Containers of either runtime: crun keeps its state under the same root in its own format;
+    # the runtimes beside the default have roots of their own (see src/daemon/runtime.ts).
+    runc_roots = [os.path.join(root, "run", "runc")] + [
+        os.path.join(root, "run", "runtimes", n, "runc") for n in ("runc", "crun")]
+    for runc_root in runc_roots:
+        for runtime in ("runc", "crun"):
+            if not os.path.isdir(runc_root) or not shutil.which(runtime):
+                continue
+            ids = subprocess.run([runtime, "--root", runc_root, "list", "-q"],
+                                 capture_output=True, text=True).stdout.split()
+            for cid in ids:
+                subprocess.run([runtime, "--root", runc_root, "delete", "-f", cid], capture_output=True)
     with open("/proc/self/mountinfo") as f:
         mounts = [line.split()[4] for line in f if line.split()[4].startswith(root)]
     for m in sorted(mounts, key=len, reverse=True):
@@ -93,6 +97,7 @@ def _remove_berthd(root, proc):
             subprocess.run(["ip", "link", "del", "bn-" + f[:12]], capture_output=True)
     table = "berth_nets_" + hashlib.sha256(os.path.join(root, "data").encode()).hexdigest()[:8]
     subprocess.run(["nft", "delete", "table", "ip", table], capture_output=True)
+    subprocess.run(["nft", "delete", "table", "ip6", table], capture_output=True)
     shutil.rmtree(root, ignore_errors=True)
 
 

@@ -57,3 +57,13 @@ def test_a_failing_step_raises_build_error(client):
     assert any("doing" in c.get("stream", "") for c in err.value.build_log)
     with pytest.raises(docker.errors.ImageNotFound):
         client.images.get("pybuild:broken")
+
+
+def test_a_dockerfile_outside_the_context_never_appears_in_the_image(client):
+    outer = _context({"Dockerfile": "FROM busybox\nCOPY . /x\n"})
+    ctx = os.path.join(outer, "ctx")
+    os.mkdir(ctx)
+    with open(os.path.join(ctx, "a.txt"), "w") as f:
+        f.write("a\n")
+    image, _ = client.images.build(path=ctx, dockerfile="../Dockerfile", tag="pyoutside:1")
+    assert client.containers.run(image.id, ["ls", "-A", "/x"], remove=True) == b"a.txt\n"

@@ -55,3 +55,15 @@ def test_attach_socket_sends_stdin_to_the_container(client):
         raw.close()
     finally:
         c.remove(force=True)
+
+
+def test_an_exec_created_with_a_tty_keeps_it_whatever_the_start_body_says(client):
+    c = client.containers.run("busybox", ["sleep", "300"], detach=True)
+    try:
+        # The SDK's exec_start sends {"Tty": false} by default; the create config decides.
+        with_tty = client.api.exec_create(c.id, "echo hello", tty=True)["Id"]
+        assert client.api.exec_start(with_tty) == b"hello\r\n"
+        without = client.api.exec_create(c.id, "echo hello", tty=False)["Id"]
+        assert client.api.exec_start(without, tty=True) == b"hello\n"
+    finally:
+        c.remove(force=True)

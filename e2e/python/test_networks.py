@@ -49,3 +49,54 @@ def test_containers_resolve_each_other_and_connect(client):
     assert set(client.networks.prune()["NetworksDeleted"]) >= {"pydns", "pyother"}
     names = {x.name for x in client.networks.list()}
     assert "pydns" not in names and "pyother" not in names
+
+
+def test_ipam_pool_with_range_and_aux_addresses_and_options(client):
+    ipam = IPAMConfig(pool_configs=[IPAMPool(subnet="10.251.4.0/24", iprange="10.251.4.128/25",
+                                             gateway="10.251.4.1", aux_addresses={"r": "10.251.4.129"})])
+    n = client.networks.create("pyipam", ipam=ipam, options={"x": "y"})
+    try:
+        attrs = client.api.inspect_network(n.id)
+        assert attrs["IPAM"]["Config"] == [{"Subnet": "10.251.4.0/24", "IPRange": "10.251.4.128/25",
+                                            "Gateway": "10.251.4.1", "AuxiliaryAddresses": {"r": "10.251.4.129"}}]
+        assert attrs["Options"] == {"x": "y"}
+        out = client.containers.run("busybox", ["ip", "-o", "-4", "addr", "show", "eth0"], network="pyipam",
+                                    remove=True)
+        assert b"inet 10.251.4.128/24" in out
+        c = client.containers.run("busybox", ["ip", "-o", "-4", "addr", "show", "eth0"], network="pyipam",
+                                  detach=True)
+        c.wait()
+        assert b"inet 10.251.4.130/24" in c.logs(), "the auxiliary address is skipped"
+        c.remove()
+    finally:
+        n.remove()
+    plain = client.networks.create("pyplain")
+    try:
+        assert client.api.inspect_network(plain.id)["Options"] == {}
+    finally:
+        plain.remove()
+
+
+def test_ipv6_network_with_the_sdk(client):
+    ipam = IPAMConfig(pool_configs=[IPAMPool(subnet="2001:db8:251::/64")])
+    n = client.networks.create("py6", enable_ipv6=True, ipam=ipam)
+    a = b = None
+    try:
+        assert client.api.inspect_network(n.id)["EnableIPv6"] is True
+        a = client.containers.run("busybox", ["sleep", "300"], detach=True, name="py6a", network="py6")
+        b = client.containers.run("busybox", ["sleep", "300"], detach=True, name="py6b")
+        n.connect(b, ipv6_address="2001:db8:251::99")
+        b.reload()
+        assert b.attrs["NetworkSettings"]["Networks"]["py6"]["GlobalIPv6Address"] == "2001:db8:251::99"
+        a.reload()
+        assert a.attrs["NetworkSettings"]["Networks"]["py6"]["GlobalIPv6Address"] == "2001:db8:251::2"
+        code, out = a.exec_run(["nslookup", "-type=aaaa", "py6b"])
+        assert code == 0, out
+        assert b"Address: 2001:db8:251::99" in out
+        code, out = a.exec_run(["ping", "-c", "1", "-W", "3", "2001:db8:251::99"])
+        assert code == 0, out
+    finally:
+        for c in (a, b):
+            if c:
+                c.remove(force=True)
+        n.remove()

@@ -92,3 +92,9 @@ def test_bind_propagation_checked_and_daemon_root_binds_rslave(client, berthd):
         assert [(m["Destination"], m["Propagation"], m["RW"]) for m in c.attrs["Mounts"]] == [("/up", "rslave", False)]
     finally:
         c.remove()
+
+
+def test_unknown_volume_driver_is_not_found(client):
+    with pytest.raises(docker.errors.NotFound) as e:
+        client.volumes.create("pydrv", driver="nosuchdrv")
+    assert 'create pydrv: error looking up volume plugin nosuchdrv: plugin "nosuchdrv" not found' in str(e.value)

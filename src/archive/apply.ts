@@ -56,6 +56,8 @@ export interface ApplyOptions {
   literal?: boolean;
   /** Every entry owned by this user and group instead of the archive's (`docker cp` without -a). */
   owner?: { uid: number; gid: number };
+  /** The caller hashes the tar itself (it stores it as a blob): `diffId` is then not computed. */
+  skipDigest?: boolean;
 }
 
 export interface ApplyResult {
@@ -93,7 +95,7 @@ export async function applyLayer(source: Readable, root: string, opts: ApplyOpti
   const hash = createHash('sha256');
   let size = 0;
   const plain = decompressed(source, opts.maxBytes ?? DEFAULT_MAX_LAYER_BYTES, (chunk) => {
-    hash.update(chunk);
+    if (!opts.skipDigest) hash.update(chunk);
     size += chunk.length;
   });
   // Old (v7) headers are accepted, as Go's reader does; checksums still catch garbage.
@@ -123,7 +125,7 @@ export async function applyLayer(source: Readable, root: string, opts: ApplyOpti
     const cause = broken && categoryOf(e) === 'Internal' ? streamError : e;
     throw asApplyError(cause);
   }
-  return { diffId: `sha256:${hash.digest('hex')}`, size };
+  return { diffId: opts.skipDigest ? ('' as Digest) : `sha256:${hash.digest('hex')}`, size };
 }
 
 function asApplyError(e: unknown): Error {

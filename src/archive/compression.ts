@@ -4,11 +4,12 @@
  * few hundred bytes can expand to many megabytes).
  */
 import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
-import { constants as zlibConstants, createGunzip, createZstdDecompress, gzip } from 'node:zlib';
+import { constants as zlibConstants, createGunzip, createZstdCompress, gzip } from 'node:zlib';
 import { BerthError, invalidArgument, notImplemented } from '../errdefs/index.ts';
+import { isZstdMagic, zstdDecompress } from './zstd.ts';
 
 /** Output chunk of the gzip and zstd stages. */
 const DECOMPRESS_CHUNK = 512 * 1024;
@@ -21,7 +22,8 @@ export type Compression = 'none' | 'gzip' | 'zstd' | 'xz' | 'bzip2';
 /** The compression of a stream from its first bytes (6 are enough). */
 export function detectCompression(head: Uint8Array): Compression {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
+  // A zstd frame, or a skippable frame (pzstd starts every file with one).
+  if (isZstdMagic(head)) return 'zstd';
   if (
     head.length >= 6 &&
     head[0] === 0xfd &&
@@ -98,7 +100,7 @@ export function decompressed(
       const stage =
         kind === 'gzip'
           ? createGunzip({ chunkSize: DECOMPRESS_CHUNK })
-          : createZstdDecompress({ chunkSize: DECOMPRESS_CHUNK });
+          : zstdDecompress({ chunkSize: DECOMPRESS_CHUNK });
       let stageError: unknown;
       stage.once('error', (e) => (stageError = e));
       // The consumer going away stops the decompressor and the source with it.
@@ -107,7 +109,8 @@ export function decompressed(
       });
       stage.pipe(out);
       try {
-        await pipeline(stream, stage);
+        // The stage's output too: a decoder may fail after it took all its input.
+        await Promise.all([pipeline(stream, stage), finished(stage, { writable: false })]);
       } catch (e) {
         if (e === stageError && !(e instanceof BerthError))
           throw invalidArgument(`invalid ${kind} data: ${(e as Error).message}`, e);
@@ -125,7 +128,7 @@ export function decompressed(
  * Reads at least `n` bytes (or all there is) from `source` without losing them: the result's
  * `stream` yields the same bytes `source` would have.
  */
-async function sniff(source: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
+export async function sniff(source: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
   const chunks: Buffer[] = [];
   let len = 0;
   while (len < n) {
@@ -208,4 +211,37 @@ export function parallelGzip(o: { chunkBytes?: number; concurrency?: number; lev
     },
   });
   return t;
+}
+
+/** What a layer can be compressed with for a registry (`push --compression`, `save --compression`). */
+export type LayerCompression = 'gzip' | 'zstd';
+
+/** zstd's level when none is asked for (containerd's and BuildKit's default). */
+export const ZSTD_DEFAULT_LEVEL = 3;
+
+/**
+ * A compressor for layers: gzip on every core (`parallelGzip`), or zstd as one frame (Node's
+ * zstd is fast enough on one core, and one frame is what every reader, Node's included, takes).
+ */
+export function compressor(kind: LayerCompression, level?: number): Transform {
+  if (kind === 'gzip') return parallelGzip(level === undefined ? {} : { level });
+  return createZstdCompress({
+    chunkSize: DECOMPRESS_CHUNK,
+    params: {
+      [zlibConstants.ZSTD_c_compressionLevel]: level ?? ZSTD_DEFAULT_LEVEL,
+      [zlibConstants.ZSTD_c_checksumFlag]: 1,
+    },
+  });
+}
+
+/** `gzip`, `gzip:9`, `zstd`, `zstd:19` (what `push --compression` and `save --compression` take). */
+export function parseLayerCompression(s: string): { kind: LayerCompression; level?: number } {
+  const m = /^(gzip|zstd)(?::(-?\d+))?$/.exec(s.trim());
+  if (!m) throw invalidArgument(`invalid compression "${s}": use gzip or zstd, with an optional level (zstd:19)`);
+  const kind = m[1] as LayerCompression;
+  if (m[2] === undefined) return { kind };
+  const level = Number(m[2]);
+  const [lo, hi] = kind === 'gzip' ? [1, 9] : [1, 22];
+  if (level < lo || level > hi) throw invalidArgument(`invalid compression "${s}": a ${kind} level is ${lo} to ${hi}`);
+  return { kind, level };
 }

@@ -9,6 +9,7 @@
  * - `resolveInRoot` resolves a path inside a root as a chrooted process would.
  * - `peek` reads a stream's first bytes (to sniff its format) and gives the whole stream back.
  * - `packPath` and `extractTar` are the client's side: `berth cp` and build contexts.
+ * - `IgnoreMatcher` reads `.dockerignore` (the CLI packing a context, the daemon receiving one).
  */
 export { applyLayer, type ApplyOptions, type ApplyResult } from './apply.ts';
 export { tarDirectory, diffOverlayUpper, type PackOptions, type OverlayDiffOptions } from './pack.ts';
@@ -18,6 +19,11 @@ export {
   detectCompression,
   looksLikeArchive,
   parallelGzip,
+  compressor,
+  parseLayerCompression,
+  sniff,
+  ZSTD_DEFAULT_LEVEL,
+  type LayerCompression,
   DEFAULT_MAX_LAYER_BYTES,
   type Compression,
 } from './compression.ts';
@@ -25,3 +31,5 @@ export { cleanEntryName, isInside, WHITEOUT_PREFIX, WHITEOUT_OPAQUE } from './na
 export { resolveInRoot } from './resolve.ts';
 export { peek } from './peek.ts';
 export { extractTar, packPath, singleFileTar, type PackPathOptions } from './local.ts';
+export { IgnoreMatcher, readIgnoreFile, compilePattern, type IgnorePattern } from './dockerignore.ts';
+export { goClean } from './pathclean.ts';

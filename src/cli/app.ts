@@ -16,9 +16,11 @@ import { ArgsError, FlagError, FlagValueError, helpText, parseArgs } from './fla
 import { BERTH_VERSION, Cli, PROGRAM, StatusError, type Command } from './cli.ts';
 import { containerGroup, containerShortcuts } from './containers.ts';
 import { imageGroup, imageShortcuts } from './images.ts';
+import { trustCommands } from './trust.ts';
 import { buildCommands } from './build.ts';
 import { networkGroup } from './networks.ts';
 import { volumeGroup } from './volumes.ts';
+import { podGroup } from './pods.ts';
 import { systemCommands, systemGroup } from './system.ts';
 import { builderCommands, systemDiskCommands } from './diskusage.ts';
 import { inspect } from './inspect.ts';
@@ -36,9 +38,10 @@ const TOP: Record<string, Command> = {
 
 const GROUPS: Record<string, { description: string; commands: Record<string, Command> }> = {
   container: { description: 'Manage containers', commands: containerGroup },
-  image: { description: 'Manage images', commands: { ...imageGroup, ...buildCommands } },
+  image: { description: 'Manage images', commands: { ...imageGroup, ...buildCommands, ...trustCommands } },
   network: { description: 'Manage networks', commands: networkGroup },
   volume: { description: 'Manage volumes', commands: volumeGroup },
+  pod: { description: 'Manage pods', commands: podGroup },
   system: { description: 'Manage Berth', commands: { ...systemGroup, ...systemDiskCommands } },
   builder: { description: 'Manage builds', commands: { ...buildCommands, ...builderCommands } },
 };

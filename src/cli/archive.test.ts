@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { singleFileTar } from '../archive/index.ts';
 import { readTarEntries } from '../archive/testing.ts';
-import { IgnoreMatcher, readIgnoreFile } from './dockerignore.ts';
+import { IgnoreMatcher, readIgnoreFile } from '../archive/index.ts';
 import { contextTar, isArchive } from './build.ts';
 import { rebaser, splitCpArg, splitDirEntry } from './cp.ts';
 

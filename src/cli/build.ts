@@ -8,7 +8,7 @@ import { StreamError, type JsonMessage } from '../client/index.ts';
 import { type Cli, type Command, StatusError, parseKeyValues } from './cli.ts';
 import { humanSize } from './format.ts';
 import { displayJsonMessages } from './progress.ts';
-import { IgnoreMatcher, readIgnoreFile } from './dockerignore.ts';
+import { IgnoreMatcher, readIgnoreFile } from '../archive/index.ts';
 import { expandEnv, parseBytes, badValue } from './runopts.ts';
 import { parseImageRef, progressOut } from './images.ts';
 

@@ -1,5 +1,5 @@
 /**
- * Registry credentials, kept as docker keeps them (`{"auths": {"<server>": {"auth":
+ * The client's settings: `detachKeys` (as docker's config file has it), and registry credentials, kept as docker keeps them (`{"auths": {"<server>": {"auth":
  * base64("user:pass")}}}`) in Berth's own config file (`$BERTH_CONFIG/config.json`, default
  * `~/.berth/config.json`); docker's config (`$DOCKER_CONFIG`, `~/.docker`) is read as a fallback
  * so existing logins carry over.
@@ -7,21 +7,18 @@
 import { mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { AuthConfig } from '../client/index.ts';
+import { dockerConfigDir, type AuthConfig } from '../client/index.ts';
 
 export const DEFAULT_REGISTRY = 'https://index.docker.io/v1/';
 
 interface ConfigFile {
   auths?: Record<string, { auth?: string; identitytoken?: string }>;
+  detachKeys?: string;
   [k: string]: unknown;
 }
 
 export function berthConfigDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.BERTH_CONFIG || join(homedir(), '.berth');
-}
-
-function dockerConfigDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.DOCKER_CONFIG || join(homedir(), '.docker');
 }
 
 function load(dir: string): ConfigFile {
@@ -37,6 +34,18 @@ function save(dir: string, cfg: ConfigFile): void {
   const tmp = join(dir, `.config.json.${process.pid}`);
   writeFileSync(tmp, JSON.stringify(cfg, null, '\t') + '\n', { mode: 0o600 });
   renameSync(tmp, join(dir, 'config.json'));
+}
+
+/**
+ * The detach keys the config file sets (`{"detachKeys": "ctrl-a,d"}`), Berth's first, then
+ * docker's; a `--detach-keys` flag wins over both, as with the docker CLI.
+ */
+export function configuredDetachKeys(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const dir of [berthConfigDir(env), dockerConfigDir(env)]) {
+    const keys = load(dir).detachKeys;
+    if (typeof keys === 'string' && keys) return keys;
+  }
+  return undefined;
 }
 
 /** The key a registry's credentials are stored under: Docker Hub's legacy URL, else the host. */

@@ -10,7 +10,7 @@ import { extractTar, packPath } from '../archive/index.ts';
 import { isNotFound, type PathStat } from '../client/index.ts';
 import { type Cli, type Command, StatusError } from './cli.ts';
 import { humanSize } from './format.ts';
-import { goClean } from './pathclean.ts';
+import { goClean } from '../archive/index.ts';
 
 const MODE_DIR = 2 ** 31;
 const MODE_SYMLINK = 2 ** 27;

@@ -231,6 +231,11 @@ const push: Command = {
         help: 'Push a platform-specific manifest as a single-platform image to the registry',
       },
       { long: 'quiet', short: 'q', type: 'bool', help: 'Suppress verbose output' },
+      {
+        long: 'compression',
+        type: 'string',
+        help: 'Compression of layers the registry does not have yet: gzip (default) or zstd[:level]',
+      },
     ],
   },
   async run(cli, f, args) {
@@ -243,6 +248,7 @@ const push: Command = {
     const stream = await cli.client.imagePush(name, {
       tag: all ? undefined : ref.tag,
       auth: credentialsFor(ref.domain),
+      compression: f.str('compression'),
     });
     await displayJsonMessages(stream, f.bool('quiet') ? discard : progressOut(cli.stdout));
     if (f.bool('quiet')) cli.out(`${fullName(ref)}\n`);
@@ -490,13 +496,34 @@ const save: Command = {
     flags: [
       { long: 'output', short: 'o', type: 'string', help: 'Write to a file, instead of STDOUT' },
       { long: 'platform', type: 'list', help: 'Save only the given platform(s)' },
+      {
+        long: 'compression',
+        type: 'string',
+        help: 'Write layers compressed: gzip or zstd[:level] (default: uncompressed tars, as docker save)',
+      },
     ],
   },
   async run(cli, f, args) {
     const output = f.str('output');
     if (!output) refuseTerminal(cli);
-    const res = await cli.client.imageSave(args);
+    const res = await cli.client.imageSave(args, { compression: f.str('compression') });
     await writeOutput(cli, res, output);
+  },
+};
+
+// ------------------------------------------------------------------ pack (Berth's own)
+
+const pack: Command = {
+  spec: {
+    usage: '[OPTIONS] IMAGE',
+    description: 'Write an image as one squashfs file (run it with berth run FILE, load it with berth load)',
+    args: { min: 1, max: 1 },
+    flags: [{ long: 'output', short: 'o', type: 'string', help: 'Write to a file, instead of STDOUT' }],
+  },
+  async run(cli, f, args) {
+    const output = f.str('output');
+    if (!output) refuseTerminal(cli);
+    await writeOutput(cli, await cli.client.imagePack(args[0]!), output);
   },
 };
 
@@ -537,6 +564,7 @@ export const imageGroup: Record<string, Command> = {
   load,
   save,
   bootstrap,
+  pack,
 };
 
 /** Top-level shortcuts. */

@@ -4,12 +4,11 @@
  * and generating live in kube/. Loaded on demand (app.ts), as compose is: the yaml parser
  * would slow every other command's start.
  *
- * Pods come through `podBackend()`: the one place the pods work plugs in. Until then it has
- * none, and play of a file with workloads says so before anything is pulled or made.
+ * Pods come through `podBackend()`, a client of the daemon's Libpod-shaped pod endpoints.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { isNotFound, type ContainerConfig, type Volume } from '../client/index.ts';
+import { isNotFound, type ContainerConfig, type PodCreateRequest, type Volume } from '../client/index.ts';
 import {
   KubePlayer,
   LABELS,
@@ -26,11 +25,25 @@ import { type Cli, StatusError } from './cli.ts';
 import { helpText, parseArgs, type CommandSpec, type Flags } from './flags.ts';
 
 /**
- * The daemon's pods, when it has them. The pods work (issue 19) returns its implementation of
- * `PodBackend` here (a client of the Libpod-shaped `/libpod/pods/...` endpoints).
+ * The daemon's pods, through the Libpod-shaped `/libpod/pods/...` endpoints; members are made
+ * with `POST /containers/create?pod=NAME` (`init_ctr=always` for init containers).
  */
-export function podBackend(_cli: Cli): PodBackend | undefined {
-  return undefined;
+export function podBackend(cli: Cli): PodBackend {
+  const client = () => cli.client;
+  return {
+    createPod: (spec) => client().podCreate(spec as PodCreateRequest),
+    createContainer: (pod, name, body, opts) =>
+      client().containerCreate(body, { name, pod, initCtr: opts.init ? 'always' : undefined }),
+    async startPod(pod) {
+      const r = await client().podAction(pod, 'start');
+      if (r?.Errs?.length) throw new Error(`start pod "${pod}": ${r.Errs.join('; ')}`);
+    },
+    async removePod(pod, opts) {
+      await client().podRemove(pod, opts.force);
+    },
+    listPods: (labels) => client().podList({ label: [...labels] }),
+    inspectPod: (pod) => client().podInspect(pod),
+  };
 }
 
 interface KubeCommand {
@@ -162,8 +175,13 @@ const generate: KubeCommand = {
         lone.push({ inspect, image: await imageOf(inspect.Image) });
         continue;
       }
-      if (!pods) throw new StatusError(125, `Error: no such container ${name}`);
-      const pod = await pods.inspectPod(name);
+      let pod;
+      try {
+        pod = await pods.inspectPod(name);
+      } catch (e) {
+        if (isNotFound(e)) throw new StatusError(125, `Error: no such container or pod ${name}`);
+        throw e;
+      }
       const members = [];
       for (const m of pod.Containers ?? []) {
         if (m.Id === pod.InfraContainerID) continue;

@@ -2,7 +2,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { isNotFound, type ContainerCreateRequest } from '../client/index.ts';
 import { familiarString } from '../spec/index.ts';
-import { FlagValueError, parseArgs, type FlagDef } from './flags.ts';
+import { ArgsError, FlagValueError, parseArgs, type FlagDef, type Flags } from './flags.ts';
 import { type Cli, type Command, StatusError, describeError } from './cli.ts';
 import { RUN_FLAGS, buildRunRequest, expandEnv, readKeyValueFile, type RunRequest } from './runopts.ts';
 import {
@@ -14,6 +14,7 @@ import {
   withRawTerminal,
 } from './attach.ts';
 import { parseImageRef, pullImage } from './images.ts';
+import { configuredDetachKeys } from './config.ts';
 
 /** Errors of `run`/`create` before the container runs: "berth: <msg>" and exit 125. */
 function runError(e: unknown, command: string): Error {
@@ -25,19 +26,20 @@ function runError(e: unknown, command: string): Error {
 async function createContainer(cli: Cli, r: RunRequest): Promise<string> {
   const ref = parseImageRef(r.image);
   const pull = async () => pullImage(cli, ref, r.quiet ? null : cli.stderr, { platform: r.platform });
-  if (r.pull === 'always') await pull();
+  if (r.pull === 'always' && r.rootfsFile === undefined) await pull();
   if (r.cidfile && existsSync(r.cidfile))
     throw new StatusError(
       125,
       `berth: container ID file found, make sure the other container isn't running or delete ${r.cidfile}`,
     );
   const create = () =>
-    cli.client.containerCreate(r.body as ContainerCreateRequest, { name: r.name, platform: r.platform });
+    cli.client.containerCreate(r.body as ContainerCreateRequest, { name: r.name, platform: r.platform, pod: r.pod });
   let res;
   try {
     res = await create();
   } catch (e) {
-    if (!(isNotFound(e) && /image/i.test((e as Error).message)) || r.pull !== 'missing') throw e;
+    if (!(isNotFound(e) && /image/i.test((e as Error).message)) || r.pull !== 'missing' || r.rootfsFile !== undefined)
+      throw e;
     cli.err(`Unable to find image '${familiarString(ref)}' locally\n`);
     await pull();
     res = await create();
@@ -47,7 +49,18 @@ async function createContainer(cli: Cli, r: RunRequest): Promise<string> {
   return res.Id;
 }
 
-const RUN_SPEC_BASE = { flags: RUN_FLAGS, interspersed: false, args: { min: 1 } };
+// IMAGE may be absent with --rootfs-file: the count is checked by `needImage` then.
+const RUN_SPEC_BASE = { flags: RUN_FLAGS, interspersed: false, args: { min: 0 } };
+
+/** docker's "requires at least 1 argument", unless --rootfs-file stands for the image. */
+function needImage(f: Flags, args: string[], command: 'run' | 'create'): void {
+  if (args.length || f.has('rootfs-file')) return;
+  throw new ArgsError(`'berth ${command}' requires at least 1 argument`, {
+    ...RUN_SPEC_BASE,
+    usage: `berth ${command} [OPTIONS] IMAGE [COMMAND] [ARG...]`,
+    description: '',
+  });
+}
 
 const create: Command = {
   spec: {
@@ -57,6 +70,7 @@ const create: Command = {
     aliases: ['berth container create', 'berth create'],
   },
   async run(cli, f, args) {
+    needImage(f, args, 'create');
     let id: string;
     try {
       const r = buildRunRequest(f, args, { consoleSize: consoleSize(cli) });
@@ -68,6 +82,11 @@ const create: Command = {
   },
 };
 
+/** `--detach-keys`, else the config file's `detachKeys` (what the docker CLI does for run, start, attach and exec). */
+function detachKeysOf(f: Flags): string | undefined {
+  return f.str('detach-keys') ?? configuredDetachKeys();
+}
+
 const run: Command = {
   spec: {
     ...RUN_SPEC_BASE,
@@ -76,9 +95,11 @@ const run: Command = {
     aliases: ['berth container run', 'berth run'],
   },
   async run(cli, f, args) {
+    needImage(f, args, 'run');
     let r: RunRequest;
     try {
       r = buildRunRequest(f, args, { consoleSize: consoleSize(cli) });
+      r.detachKeys ??= configuredDetachKeys();
       if (r.detachKeys) parseDetachKeys(r.detachKeys);
     } catch (e) {
       throw runError(e, 'run');
@@ -201,7 +222,7 @@ const start: Command = {
       if (args.length > 1) throw new StatusError(1, 'you cannot start and attach multiple containers at once');
       return attachAndWait(cli, args[0]!, {
         stdin: f.bool('interactive'),
-        detachKeys: f.str('detach-keys'),
+        detachKeys: detachKeysOf(f),
         start: true,
         sigProxy: true,
       });
@@ -210,7 +231,7 @@ const start: Command = {
     const errors: string[] = [];
     for (const name of args) {
       try {
-        await cli.client.containerStart(name, { detachKeys: f.str('detach-keys') });
+        await cli.client.containerStart(name, { detachKeys: detachKeysOf(f) });
         cli.out(`${name}\n`);
       } catch (e) {
         errors.push(describeError(e));
@@ -240,7 +261,7 @@ const attach: Command = {
     if (info.State.Paused) throw new StatusError(1, 'You cannot attach to a paused container, unpause it first');
     return attachAndWait(cli, info.Id, {
       stdin: !f.bool('no-stdin'),
-      detachKeys: f.str('detach-keys'),
+      detachKeys: detachKeysOf(f),
       start: false,
       sigProxy: f.bool('sig-proxy'),
     });
@@ -287,7 +308,7 @@ const exec: Command = {
       User: f.str('user'),
       WorkingDir: f.str('workdir'),
       Privileged: f.bool('privileged'),
-      DetachKeys: f.str('detach-keys'),
+      DetachKeys: detachKeysOf(f),
       ConsoleSize: size ?? null,
     });
     if (detach) {
@@ -301,7 +322,7 @@ const exec: Command = {
         stdin: interactive,
         stdout: true,
         stderr: true,
-        detachKeys: f.str('detach-keys'),
+        detachKeys: detachKeysOf(f),
       });
       const stopResize = tty ? monitorTtySize(cli, (h, w) => c.execResize(execId, h, w)) : () => {};
       try {

@@ -3,7 +3,7 @@
  * the docker CLI's rules (ports, binds and anonymous volumes, env files, sizes in 1024 units,
  * restart policies, health checks, TTY console size).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type {
   ContainerCreateRequest,
@@ -91,6 +91,7 @@ export const RUN_FLAGS: FlagDef[] = [
   { long: 'pid', type: 'string', help: 'PID namespace to use' },
   { long: 'pids-limit', type: 'int', help: 'Tune container pids limit (set -1 for unlimited)' },
   { long: 'platform', type: 'string', help: 'Set platform if server is multi-platform capable' },
+  { long: 'pod', type: 'string', help: 'Run container in an existing pod' },
   { long: 'privileged', type: 'bool', help: 'Give extended privileges to this container' },
   { long: 'publish', short: 'p', type: 'list', help: "Publish a container's port(s) to the host" },
   { long: 'publish-all', short: 'P', type: 'bool', help: 'Publish all exposed ports to random ports' },
@@ -101,6 +102,12 @@ export const RUN_FLAGS: FlagDef[] = [
     help: 'Pull image before running ("always", "missing", "never")',
   },
   { long: 'quiet', short: 'q', type: 'bool', help: 'Suppress the pull output' },
+  {
+    long: 'rootfs-file',
+    type: 'string',
+    valueName: 'file',
+    help: 'Run from a squashfs image file (berth image pack) instead of an image: no IMAGE argument',
+  },
   { long: 'read-only', type: 'bool', help: "Mount the container's root filesystem as read only" },
   { long: 'restart', type: 'string', default: 'no', help: 'Restart policy to apply when a container exits' },
   {
@@ -369,7 +376,11 @@ export function parseMount(s: string): Record<string, unknown> {
 export interface RunRequest {
   name?: string;
   image: string;
+  /** `--rootfs-file` (or an IMAGE that is a squashfs file): nothing to pull. */
+  rootfsFile?: string;
   platform?: string;
+  /** `--pod`: the pod the container joins. */
+  pod?: string;
   body: ContainerCreateRequest;
   detach: boolean;
   autoRemove: boolean;
@@ -400,7 +411,16 @@ export function buildRunRequest(
   opts: { consoleSize?: [number, number]; env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): RunRequest {
   const env = opts.env ?? process.env;
-  const [image, ...cmd] = args as [string, ...string[]];
+  // A squashfs image file runs in place of an image: `--rootfs-file app.sqfs [COMMAND]`, or the
+  // file as the IMAGE argument. The API names it as a bind mount of the file on `/` (Berth's
+  // meaning: the root file system comes from that file), the image being `scratch`.
+  let rootfsFile = f.str('rootfs-file');
+  let positional = args;
+  if (rootfsFile === undefined && args[0] !== undefined && isImageFile(args[0], opts.cwd)) {
+    rootfsFile = args[0];
+    positional = ['scratch', ...args.slice(1)];
+  } else if (rootfsFile !== undefined) positional = ['scratch', ...args];
+  const [image, ...cmd] = positional as [string, ...string[]];
   const detach = f.bool('detach');
   const tty = f.bool('tty');
   const interactive = f.bool('interactive');
@@ -536,7 +556,22 @@ export function buildRunRequest(
     Devices: f.list('device').length ? f.list('device').map((d) => flagged(d, '--device', parseDevice)) : undefined,
     OomKillDisable: f.has('oom-kill-disable') ? f.bool('oom-kill-disable') : undefined,
     Init: f.has('init') ? f.bool('init') : undefined,
-    Mounts: f.list('mount').length ? f.list('mount').map((m) => flagged(m, '--mount', parseMount)) : undefined,
+    Mounts:
+      f.list('mount').length || rootfsFile !== undefined
+        ? [
+            ...f.list('mount').map((m) => flagged(m, '--mount', parseMount)),
+            ...(rootfsFile !== undefined
+              ? [
+                  {
+                    Type: 'bind',
+                    Source: resolvePath(opts.cwd ?? process.cwd(), rootfsFile),
+                    Target: '/',
+                    ReadOnly: true,
+                  },
+                ]
+              : []),
+          ]
+        : undefined,
   };
   if (f.has('cgroup-parent')) (hostConfig as Record<string, unknown>).CgroupParent = f.str('cgroup-parent');
 
@@ -614,7 +649,9 @@ export function buildRunRequest(
   return {
     name: f.str('name'),
     image,
+    rootfsFile,
     platform: f.str('platform'),
+    pod: f.str('pod'),
     body: stripUndefined(body),
     detach,
     autoRemove: f.bool('rm'),
@@ -627,6 +664,16 @@ export function buildRunRequest(
     detachKeys: f.str('detach-keys'),
     cidfile: f.str('cidfile'),
   };
+}
+
+/** Is this IMAGE argument a squashfs image file rather than an image name? */
+export function isImageFile(arg: string, cwd = process.cwd()): boolean {
+  if (!/\.(sqfs|squashfs)$/.test(arg)) return false;
+  try {
+    return statSync(resolvePath(cwd, arg)).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function stripUndefined<T>(v: T): T {

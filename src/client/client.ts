@@ -38,6 +38,7 @@ import { imageCalls } from './images.ts';
 import { networkCalls } from './networks.ts';
 import { systemCalls } from './system.ts';
 import { volumeCalls } from './volumes.ts';
+import { podCalls } from './pods.ts';
 import type * as T from '../api/types/index.ts';
 
 /** The newest API version this client speaks; older daemons get their own version. */
@@ -346,6 +347,7 @@ const calls = {
   ...imageCalls,
   ...networkCalls,
   ...volumeCalls,
+  ...podCalls,
 };
 
 // The calls are the client's own methods: in its type (declaration merging, without the `this`

@@ -33,9 +33,12 @@ export const containerCalls = {
   containerCreate(
     this: EngineClient,
     body: T.ContainerCreateRequest,
-    opts: { name?: string; platform?: string } = {},
+    opts: { name?: string; platform?: string; pod?: string; initCtr?: 'always' } = {},
   ): Promise<T.ContainerCreateResponse> {
-    return this.json('POST', '/containers/create', { query: { name: opts.name, platform: opts.platform }, json: body });
+    return this.json('POST', '/containers/create', {
+      query: { name: opts.name, platform: opts.platform, pod: opts.pod, init_ctr: opts.initCtr },
+      json: body,
+    });
   },
 
   containerInspect(this: EngineClient, id: string, opts: { size?: boolean } = {}): Promise<T.ContainerInspect> {

@@ -85,10 +85,11 @@ export const imageCalls = {
   imagePush(
     this: EngineClient,
     name: string,
-    opts: { tag?: string; auth?: T.AuthConfig } = {},
+    opts: { tag?: string; auth?: T.AuthConfig; compression?: string } = {},
   ): Promise<AsyncGenerator<T.JsonMessage>> {
     return this.progress('POST', `/images/${encName(name)}/push`, {
-      query: { tag: opts.tag },
+      // `compression` is Berth's (gzip, zstd[:level]); dockerd ignores it.
+      query: { tag: opts.tag, compression: opts.compression },
       headers: { 'X-Registry-Auth': encodeAuth(opts.auth) },
     });
   },
@@ -130,8 +131,8 @@ export const imageCalls = {
   },
 
   /** A `docker save` tarball of the named images. */
-  imageSave(this: EngineClient, names: string[]): Promise<IncomingMessage> {
-    return this.request('GET', '/images/get', { query: { names } });
+  imageSave(this: EngineClient, names: string[], opts: { compression?: string } = {}): Promise<IncomingMessage> {
+    return this.request('GET', '/images/get', { query: { names, compression: opts.compression } });
   },
 
   /** The legacy builder (`POST /build`) over a context tar stream. */
@@ -163,6 +164,11 @@ export const imageCalls = {
       body: context,
       headers,
     });
+  },
+
+  /** Berth's `image pack`: the image as one squashfs file, streamed. */
+  imagePack(this: EngineClient, name: string): Promise<IncomingMessage> {
+    return this.request('GET', '/berth/v1/images/pack', { query: { name }, unversioned: true });
   },
 
   /** Berth's offline base images: `busybox`, `debian:bookworm` (progress like a pull). */

@@ -18,6 +18,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ClientTlsFiles } from '../tls/index.ts';
+import { dockerConfigDir } from './context.ts';
 
 /** The global flags as given; undefined: not given. */
 export interface TlsFlags {
@@ -37,7 +38,7 @@ export function clientTlsFiles(
   const verify = f.tlsVerify ?? !!env.DOCKER_TLS_VERIFY;
   const tls = f.tlsVerify !== undefined || verify || (f.tls ?? !!env.DOCKER_TLS);
   if (!tls) return undefined;
-  const dir = env.DOCKER_CERT_PATH || env.DOCKER_CONFIG || join(home, '.docker');
+  const dir = env.DOCKER_CERT_PATH || dockerConfigDir(env, home);
   const orDefault = (given: string | undefined, name: string) => {
     if (given !== undefined) return given;
     const p = join(dir, name);

@@ -1,5 +1,6 @@
 /**
- * Content-addressed blob store: `<root>/blobs/sha256/<hex>`.
+ * Content-addressed blob store: `<root>/blobs/sha256/<hex>` (and `blobs/sha512/<hex>` for the
+ * registry's sha512 digests).
  *
  * Writes go through `<root>/ingest/`: the bytes are streamed to a temporary file while their
  * digest and size are computed, verified against what the caller expected, fsynced, then
@@ -13,7 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { invalidArgument, notFound } from '../errdefs/index.ts';
-import { hexOf, type Digest } from '../spec/index.ts';
+import { algorithmOf, hexOf, type Digest } from '../spec/index.ts';
 
 export interface BlobInfo {
   digest: Digest;
@@ -58,7 +59,9 @@ export class ContentStore implements BlobReader, BlobWriter {
   }
 
   path(digest: Digest): string {
-    return join(this.blobs, hexOf(digest));
+    return algorithmOf(digest) === 'sha512'
+      ? join(this.blobs, '..', 'sha512', hexOf(digest))
+      : join(this.blobs, hexOf(digest));
   }
 
   async has(digest: Digest): Promise<boolean> {
@@ -93,7 +96,9 @@ export class ContentStore implements BlobReader, BlobWriter {
 
   async ingest(source: Readable, expected: Partial<BlobInfo> = {}): Promise<BlobInfo> {
     const tmp = join(this.ingestDir, randomBytes(12).toString('hex'));
-    const hash = createHash('sha256');
+    // sha256 unless the caller expects a sha512 digest (a registry push may name one).
+    const algorithm = expected.digest === undefined ? 'sha256' : algorithmOf(expected.digest);
+    const hash = createHash(algorithm);
     let size = 0;
     const meter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
@@ -109,7 +114,7 @@ export class ContentStore implements BlobReader, BlobWriter {
     try {
       const out = createWriteStream(tmp, { flags: 'wx' });
       await pipeline(source, meter, out);
-      const digest = `sha256:${hash.digest('hex')}` as Digest;
+      const digest = `${algorithm}:${hash.digest('hex')}` as Digest;
       if (expected.digest !== undefined && expected.digest !== digest) {
         throw invalidArgument(`ingest blob: digest mismatch: expected "${expected.digest}", got "${digest}"`);
       }
@@ -122,6 +127,7 @@ export class ContentStore implements BlobReader, BlobWriter {
       } finally {
         await fh.close();
       }
+      if (algorithm === 'sha512') await fs.mkdir(join(this.path(digest), '..'), { recursive: true });
       await fs.rename(tmp, this.path(digest));
       return { digest, size };
     } finally {
@@ -152,6 +158,8 @@ export class ContentStore implements BlobReader, BlobWriter {
     }
     // Renaming over an existing blob replaces identical bytes with identical bytes, atomically:
     // concurrent adopters of one digest are safe.
+    if (algorithmOf(verified.digest) === 'sha512')
+      await fs.mkdir(join(this.path(verified.digest), '..'), { recursive: true });
     await fs.rename(file, this.path(verified.digest));
   }
 
@@ -167,6 +175,10 @@ export class ContentStore implements BlobReader, BlobWriter {
   /** All stored digests (for garbage collection). */
   async list(): Promise<Digest[]> {
     const names = await fs.readdir(this.blobs);
-    return names.filter((n) => /^[a-f0-9]{64}$/.test(n)).map((n) => `sha256:${n}` as Digest);
+    const wide = await fs.readdir(join(this.blobs, '..', 'sha512')).catch(() => [] as string[]);
+    return [
+      ...names.filter((n) => /^[a-f0-9]{64}$/.test(n)).map((n) => `sha256:${n}` as Digest),
+      ...wide.filter((n) => /^[a-f0-9]{128}$/.test(n)).map((n) => `sha512:${n}` as Digest),
+    ];
   }
 }

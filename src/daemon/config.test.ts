@@ -8,6 +8,13 @@ test('defaults follow the design', () => {
   assert.deepEqual(c.hosts, ['unix:///run/berth/berth.sock']);
   assert.equal(c.pidfile, '/run/berth/berthd.pid');
   assert.equal(c.liveRestore, false);
+  assert.equal(c.monitor, 'berth');
+});
+
+test("--monitor picks conmon or Berth's own monitor, and nothing else", () => {
+  assert.equal(parseFlags(['--monitor', 'berth']).monitor, 'berth');
+  assert.equal(parseFlags(['--monitor=conmon']).monitor, 'conmon');
+  assert.throws(() => parseFlags(['--monitor', 'crun']), /invalid monitor "crun": conmon or berth/);
 });
 
 test("dockerd's flag spellings", () => {
@@ -127,4 +134,25 @@ test("containers get nofile 1024:524288 unless told otherwise, never above berth
     { Name: 'nproc', Soft: 10, Hard: 10 },
   ]);
   assert.equal(containerDefaults(parseFlags(['--no-new-privileges']), 1).noNewPrivileges, true);
+});
+
+test('registry hosts: hosts.toml in the certs directories, registries.conf only when named', () => {
+  assert.equal(parseFlags([]).registriesConf, '');
+  const c = parseFlags([
+    '--registry-certs-dir',
+    '/etc/containerd/certs.d',
+    '--registry-certs-dir=/etc/docker/certs.d',
+    '--registries-conf=/etc/containers/r.conf',
+  ]);
+  assert.deepEqual(c.registryCertsDirs, ['/etc/containerd/certs.d', '/etc/docker/certs.d']);
+  assert.equal(c.registriesConf, '/etc/containers/r.conf');
+});
+
+test('CNI: /etc/cni/net.d and Debian then upstream plugin dirs by default; --cni-bin-dir repeated or colon-separated', () => {
+  const d = parseFlags([]);
+  assert.equal(d.cniConfDir, '/etc/cni/net.d');
+  assert.deepEqual(d.cniBinDirs, ['/usr/lib/cni', '/opt/cni/bin']);
+  const c = parseFlags(['--cni-conf-dir=/tmp/net.d', '--cni-bin-dir', '/a:/b', '--cni-bin-dir=/c']);
+  assert.equal(c.cniConfDir, '/tmp/net.d');
+  assert.deepEqual(c.cniBinDirs, ['/a', '/b', '/c']);
 });

@@ -4,6 +4,7 @@
 import { invalidArgument } from '../errdefs/index.ts';
 import { checkRegistryConfig } from '../registry/index.ts';
 import { DEFAULT_CERTS_DIRS } from '../tls/index.ts';
+import { DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR } from '../cni/index.ts';
 import { normalizeHosts, resolveApiTls, type ApiTls, type ApiTlsFlags } from './apitls.ts';
 
 export interface DaemonConfig {
@@ -15,7 +16,12 @@ export interface DaemonConfig {
   liveRestore: boolean;
   bridge: string;
   bip?: string;
+  /** `--ipv6`: IPv6 on the default bridge, from `--fixed-cidr-v6` (user networks ask for it each). */
+  ipv6: boolean;
+  fixedCidrV6?: string;
   defaultRuntime: string;
+  /** `--monitor`: each container's monitor, Berth's own (build/berth-monitor) or conmon. */
+  monitor: 'conmon' | 'berth';
   /** `--add-runtime name=path`: runtimes with runc's command line offered beside the built-in ones. */
   addedRuntimes: RuntimeEntry[];
   group: string;
@@ -28,7 +34,7 @@ export interface DaemonConfig {
   insecureRegistries: string[];
   /** `--registry-mirror`: where docker.io pulls go. */
   registryMirrors: string[];
-  /** `--registry-certs-dir`: where registry CAs and client certificates are looked up, by host. */
+  /** `--registry-certs-dir`: where registry CAs, client certificates and hosts.toml files are looked up, by host. */
   registryCertsDirs: string[];
   /** `--tls`, `--tlsverify`, `--tlscacert`, `--tlscert`, `--tlskey` as given. */
   tlsFlags: ApiTlsFlags;
@@ -38,6 +44,16 @@ export interface DaemonConfig {
   defaultUlimits: Array<{ Name: string; Soft: number; Hard: number }>;
   /** `--no-new-privileges`: containers get no_new_privs unless they opt out. */
   noNewPrivileges: boolean;
+  /** `--registries-conf`: a containers-registries.conf(5) file; empty for none. */
+  registriesConf: string;
+  /** `--cri`: serve the Kubernetes CRI on `<exec-root>/cri.sock`. */
+  cri: boolean;
+  /** `--cni-conf-dir`: where the pods' CNI network configuration is read. */
+  cniConfDir: string;
+  /** `--cni-bin-dir`: where CNI plugins are looked up, in order. */
+  cniBinDirs: string[];
+  /** `--signature-policy`: a containers-policy.json(5) file pulls must satisfy; none accepts anything. */
+  signaturePolicy?: string;
   /** `--experimental`: dockerd's experimental features (checkpoints) offered to the CLI. */
   experimental: boolean;
 }
@@ -68,8 +84,11 @@ export function defaultConfig(): DaemonConfig {
     logLevel: 'info',
     liveRestore: false,
     bridge: 'berth0',
+    ipv6: false,
     // Empty: crun when it is installed (much faster to create a container), else runc.
     defaultRuntime: '',
+    // Berth's own: about a fourth of conmon's memory per container, and a cheaper start.
+    monitor: 'berth',
     addedRuntimes: [],
     group: 'berth',
     iptables: true,
@@ -84,6 +103,10 @@ export function defaultConfig(): DaemonConfig {
     apiTls: { enabled: false, verifyClients: false, explicit: false, ca: '', cert: '', key: '' },
     defaultUlimits: [],
     noNewPrivileges: false,
+    registriesConf: '',
+    cri: true,
+    cniConfDir: DEFAULT_CNI_CONF_DIR,
+    cniBinDirs: [...DEFAULT_CNI_BIN_DIRS],
     experimental: false,
   };
 }
@@ -96,7 +119,9 @@ const VALUE_FLAGS = new Set([
   'log-level',
   'bridge',
   'bip',
+  'fixed-cidr-v6',
   'default-runtime',
+  'monitor',
   'add-runtime',
   'group',
   'dns',
@@ -107,13 +132,19 @@ const VALUE_FLAGS = new Set([
   'tlscert',
   'tlskey',
   'default-ulimit',
+  'registries-conf',
+  'cni-conf-dir',
+  'cni-bin-dir',
+  'signature-policy',
 ]);
 const BOOL_FLAGS = new Set([
   'live-restore',
   'iptables',
   'icc',
   'ip-forward',
+  'ipv6',
   'userland-proxy',
+  'cri',
   'debug',
   'D',
   'tls',
@@ -136,7 +167,10 @@ Options:
       --live-restore            Keep containers running while the daemon is down
   -b, --bridge string           Attach containers to a network bridge (default "berth0")
       --bip string              Network bridge IP
+      --ipv6                    Enable IPv6 networking on the default bridge
+      --fixed-cidr-v6 string    IPv6 subnet for the default bridge's containers (needed with --ipv6)
       --default-runtime string  Default OCI runtime for containers: crun, runc or a path (default crun if installed, else runc)
+      --monitor string          Each container's monitor: berth, Berth's own, or conmon (default "berth")
       --add-runtime runtime     Register an additional OCI runtime (name=path); runsc and berth-vm are offered when installed
   -G, --group string            Group for the unix socket (default "berth")
       --iptables                Enable addition of iptables/nftables rules (default true)
@@ -144,7 +178,8 @@ Options:
       --dns list                DNS server to use
       --insecure-registry list  Registries spoken to over plain HTTP (CIDR or host[:port]; loopback always is)
       --registry-mirror list    Registry mirror for docker.io (the only way to pull docker.io images here)
-      --registry-certs-dir list Where registry certificates are looked up by host (default /etc/berth/certs.d and /etc/docker/certs.d)
+      --registry-certs-dir list Where registry certificates and hosts.toml files are looked up by host (default /etc/berth/certs.d and /etc/docker/certs.d)
+      --registries-conf string  A containers-registries.conf(5) file: [[registry]] locations and mirrors
       --default-ulimit ulimit   Default ulimits for containers (default nofile=1024:524288, capped at berthd's own hard limit)
       --no-new-privileges       Set no-new-privileges by default for new containers
       --experimental            Enable experimental features (docker checkpoint)
@@ -153,6 +188,10 @@ Options:
       --tlscert string          Path to TLS certificate file (default "~/.docker/cert.pem")
       --tlskey string           Path to TLS key file (default "~/.docker/key.pem")
       --tlsverify               Use TLS and verify the remote
+      --cri                     Serve the Kubernetes CRI (v1) on unix://<exec-root>/cri.sock (default true; --cri=false turns it off)
+      --cni-conf-dir string     Where the pods' CNI network configuration is read (default "/etc/cni/net.d")
+      --cni-bin-dir list        Where CNI plugins are looked up, in order (default /usr/lib/cni and /opt/cni/bin)
+      --signature-policy string Signature policy for pulls, in containers-policy.json(5) format (default: accept anything)
   -v, --version                 Print version information and quit
 `;
 
@@ -217,6 +256,7 @@ export function parseFlags(
     v: 'version',
   };
   const certsDirs: string[] = [];
+  const cniBinDirs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!;
     let value: string | undefined;
@@ -259,8 +299,14 @@ export function parseFlags(
         case 'ip-forward':
           cfg.ipForward = on;
           break;
+        case 'ipv6':
+          cfg.ipv6 = on;
+          break;
         case 'userland-proxy':
           cfg.userlandProxy = on;
+          break;
+        case 'cri':
+          cfg.cri = on;
           break;
         case 'debug':
         case 'D':
@@ -298,8 +344,16 @@ export function parseFlags(
       case 'bip':
         cfg.bip = value;
         break;
+      case 'fixed-cidr-v6':
+        cfg.fixedCidrV6 = value;
+        break;
       case 'default-runtime':
         cfg.defaultRuntime = value;
+        break;
+      case 'monitor':
+        if (value !== 'conmon' && value !== 'berth')
+          throw invalidArgument(`berthd: invalid monitor "${value}": conmon or berth`);
+        cfg.monitor = value;
         break;
       case 'add-runtime': {
         const r = parseAddRuntime(value);
@@ -335,12 +389,26 @@ export function parseFlags(
         cfg.defaultUlimits = [...cfg.defaultUlimits.filter((x) => x.Name !== u.Name), u];
         break;
       }
+      case 'registries-conf':
+        cfg.registriesConf = value;
+        break;
+      case 'cni-conf-dir':
+        cfg.cniConfDir = value;
+        break;
+      case 'cni-bin-dir':
+        // Repeated, or one colon-separated list as CNI_PATH spells it.
+        cniBinDirs.push(...value.split(':').filter(Boolean));
+        break;
+      case 'signature-policy':
+        cfg.signaturePolicy = value;
+        break;
       default:
         throw invalidArgument(`berthd: unknown flag: --${name}\nSee 'berthd --help'.`);
     }
   }
   checkRegistryConfig({ insecure: cfg.insecureRegistries, mirrors: cfg.registryMirrors });
   if (certsDirs.length) cfg.registryCertsDirs = certsDirs;
+  if (cniBinDirs.length) cfg.cniBinDirs = cniBinDirs;
   cfg.apiTls = resolveApiTls(cfg.tlsFlags, env);
   cfg.hosts = normalizeHosts(cfg.hosts, cfg.apiTls.enabled, `${cfg.execRoot}/berth.sock`);
   if (!cfg.pidfile) cfg.pidfile = `${cfg.execRoot}/berthd.pid`;

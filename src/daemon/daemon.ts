@@ -13,8 +13,20 @@ import type { RuntimeDriver } from '../runtime/index.ts';
 import { ContentStore } from '../content/index.ts';
 import { Snapshotter } from '../snapshots/index.ts';
 import { ImageStore } from '../images/index.ts';
+import { checkRegistryFiles } from '../registry/index.ts';
+import {
+  CriServer,
+  execRuntime,
+  execSyncHandlers,
+  imageHandlers,
+  runtimeHandlers,
+  streamingHandlers,
+} from '../cri/index.ts';
+import { StreamingServer } from '../streaming/index.ts';
+import { loadCni } from '../cni/index.ts';
 import { EventBus } from '../events/index.ts';
 import { ImageService } from '../services/images/index.ts';
+import { SignaturePolicyFile } from '../trust/index.ts';
 import { ContainerService, type Runtimes } from '../services/containers/index.ts';
 import { registerContainers, registerExec, registerTransfer } from '../api/server/index.ts';
 import { ExecService } from '../services/exec/index.ts';
@@ -41,6 +53,11 @@ import { infoWarnings } from './apitls.ts';
 const LAUNCHER = join(import.meta.dirname, '..', '..', 'build', 'berth-launcher');
 import { NetworkManager, UserNetworks } from '../network/index.ts';
 import { NetworkService } from '../services/networks/index.ts';
+import { InfraImage, PodService } from '../services/pods/index.ts';
+import { registerPods } from '../api/server/index.ts';
+
+/** The pods' infra program (services/pods/berth-pause.c), built by setup. */
+const PAUSE_PROGRAM = join(import.meta.dirname, '..', '..', 'build', 'berth-pause');
 
 export class Daemon {
   readonly config: DaemonConfig;
@@ -51,6 +68,9 @@ export class Daemon {
   private runtimePaths = new Map<string, string>();
   readonly events = new EventBus();
   private listeners: Listener[] = [];
+  private cri?: CriServer;
+  private streaming?: StreamingServer;
+  private execs?: ExecService;
   private db?: MetadataDb;
   images?: ImageService;
   containers?: ContainerService;
@@ -96,6 +116,8 @@ export class Daemon {
     const socketGid = c.group ? await groupId(c.group) : undefined;
     if (c.group && socketGid === undefined && c.group !== defaultConfig().group)
       throw invalidArgument(`group ${c.group} not found`);
+    // A policy that does not parse stops start-up before anything is touched.
+    const policy = c.signaturePolicy ? SignaturePolicyFile.open(c.signaturePolicy, (m) => this.log.warn(m)) : undefined;
     await fs.mkdir(c.dataRoot, { recursive: true, mode: 0o711 });
     await fs.mkdir(c.execRoot, { recursive: true, mode: 0o700 });
     await this.claimPidfile();
@@ -107,12 +129,18 @@ export class Daemon {
     const content = await ContentStore.open(join(c.dataRoot, 'content'));
     const snapshots = await Snapshotter.open(join(c.dataRoot, 'overlay'), this.db, content, this.host);
     const imageStore = new ImageStore(this.db, content, snapshots);
+    imageStore.compressed.background = true;
+    imageStore.compressed.onError = (diffId, e) =>
+      this.log.warn(`compress layer ${diffId} in the background: ${(e as Error).message}`);
     this.images = new ImageService(imageStore, this.events);
     this.images.registry = {
       insecure: c.insecureRegistries,
       mirrors: c.registryMirrors,
       certsDirs: c.registryCertsDirs,
+      registriesConf: c.registriesConf || undefined,
     };
+    await checkRegistryFiles(this.images.registry);
+    this.images.policy = policy;
 
     this.volumes = new VolumeService(
       await LocalDriver.open(join(c.dataRoot, 'volumes'), this.host),
@@ -121,7 +149,13 @@ export class Daemon {
     );
 
     c.defaultRuntime ||= defaultRuntimeName();
-    const { runtimes, paths } = await createRuntimes(this.host, c.execRoot, c.defaultRuntime, c.addedRuntimes);
+    const { runtimes, paths } = await createRuntimes(
+      this.host,
+      c.execRoot,
+      c.defaultRuntime,
+      c.monitor,
+      c.addedRuntimes,
+    );
     this.runtimes = runtimes;
     this.runtimePaths = paths;
     this.network = new NetworkManager({
@@ -129,8 +163,14 @@ export class Daemon {
       root: join(c.dataRoot, 'network'),
       bridge: c.bridge,
       bip: c.bip,
+      fixedCidrV6: c.ipv6 ? c.fixedCidrV6 : undefined,
       log: this.log,
     });
+    // As dockerd: IPv6 on the default bridge needs a subnet; there is no default one.
+    if (c.ipv6 && !c.fixedCidrV6 && this.network.enabled)
+      throw invalidArgument(
+        'Error initializing network controller: IPv6 is enabled for the default bridge, but no subnet is configured. Specify an IPv6 subnet using --fixed-cidr-v6',
+      );
     await this.network.init();
     const bridge = this.network;
     this.userNetworks = new UserNetworks({
@@ -141,7 +181,10 @@ export class Daemon {
         ? `${bridge.table}_nets`
         : `berth_nets_${createHash('sha256').update(c.dataRoot).digest('hex').slice(0, 8)}`,
       log: this.log,
-      defaultBridge: () => (bridge.enabled ? { name: bridge.bridgeName, subnet: bridge.info()?.subnet } : undefined),
+      defaultBridge: () =>
+        bridge.enabled
+          ? { name: bridge.bridgeName, subnet: bridge.info()?.subnet, subnet6: bridge.info()?.subnet6 }
+          : undefined,
     });
     await this.userNetworks.init();
     const initPath = await firstExisting(['/usr/bin/tini-static', '/usr/bin/docker-init']);
@@ -165,7 +208,14 @@ export class Daemon {
       defaults: containerDefaults(c, hostHardLimits().get('RLIMIT_NOFILE') ?? Infinity),
     });
     await fs.mkdir(join(c.dataRoot, 'containers'), { recursive: true, mode: 0o710 });
+    const pods = new PodService({
+      db: this.db,
+      containers: this.containers,
+      events: this.events,
+      infraImage: new InfraImage(this.images, PAUSE_PROGRAM),
+    });
     const execs = new ExecService({ containers: this.containers, runtimes, events: this.events });
+    this.execs = execs;
     // Before restore: containers its restart policies start are watched like any other.
     this.health = new HealthMonitor({ containers: this.containers, execs, events: this.events, log: this.log });
     // Addresses of containers that no longer run go back to the pool (a crash left them).
@@ -205,7 +255,10 @@ export class Daemon {
       lowerDirs: (ct) => snapshots.lowerDirs((ct.TopChain ?? null) as never),
       imageIdOf: (ref) => this.images!.store.find(ref)?.id,
       exportRootfs: (ref) => containers.export(ref),
+      rootfsFile: async (path) => (await this.images!.attachFile(path)).id,
+      createInPod: (pod, body, name, opts) => pods.createMember(pod, body, name, opts),
     });
+    registerPods(router, pods);
     registerExec(router, execs);
     registerVolumes(router, this.volumes);
     registerSwarm(router);
@@ -240,6 +293,51 @@ export class Daemon {
         this.log.warn(`could not change group ${h.slice(7)} to ${c.group}: group ${c.group} not found`);
       this.log.info(`API listen on ${h.replace(/^unix:\/\//, '')}`);
     }
+    if (c.cri) {
+      const images = this.images;
+      // Exec's URLs point here; it listens on loopback only, as kubelet's and containerd's do.
+      const execs = this.execs!;
+      const streamingRuntime = execRuntime(execs);
+      this.streaming = new StreamingServer({ runtime: streamingRuntime, log: this.log });
+      const streamingUrl = await this.streaming.listen();
+      this.log.info(`CRI streaming server on ${streamingUrl}`);
+      const streams = streamingHandlers(this.streaming);
+      this.cri = new CriServer({
+        runtime: {
+          // Attach and PortForward need CRI containers and sandboxes: UNIMPLEMENTED until then.
+          Exec: streams.Exec!,
+          ...execSyncHandlers(streamingRuntime),
+          ...runtimeHandlers({
+            version: BERTH_VERSION,
+            config: () => ({
+              dataRoot: c.dataRoot,
+              execRoot: c.execRoot,
+              imageFsRoot: images.fsRoot,
+              registry: images.registry,
+              cniConfDir: c.cniConfDir,
+              cniBinDirs: c.cniBinDirs,
+            }),
+            // Read at each call, as kubelet polls Status: a network dropped in later is seen.
+            cni: async () => {
+              const s = await loadCni(c.cniConfDir, c.cniBinDirs);
+              return {
+                network: s.network
+                  ? { name: s.network.name, file: s.network.file, cniVersion: s.network.cniVersion }
+                  : null,
+                skipped: s.skipped,
+                missingPlugins: s.missing,
+              };
+            },
+          }),
+        },
+        images: imageHandlers({ images, tmp: join(c.dataRoot, 'tmp') }),
+        log: this.log,
+        socketGid,
+      });
+      const sock = join(c.execRoot, 'cri.sock');
+      await this.cri.listen(sock);
+      this.log.info(`CRI listen on ${sock}`);
+    }
     this.log.info(`berthd ${BERTH_VERSION} started (data-root ${c.dataRoot}, exec-root ${c.execRoot})`);
   }
 
@@ -268,6 +366,8 @@ export class Daemon {
   }
 
   async shutdown(): Promise<void> {
+    await this.cri?.close().catch((e) => this.log.warn(`CRI shutdown: ${(e as Error).message}`));
+    await this.streaming?.close().catch((e) => this.log.warn(`CRI streaming shutdown: ${(e as Error).message}`));
     for (const l of this.listeners) await close(l);
     this.health?.stop();
     await this.containers?.shutdown();
@@ -279,6 +379,7 @@ export class Daemon {
       ?.shutdown(this.config.liveRestore)
       .catch((e) => this.log.warn(`user networks shutdown: ${(e as Error).message}`));
     this.listeners = [];
+    this.images?.store.compressed.close();
     this.db?.close();
     for (const [name, rt] of this.runtimes?.entries() ?? [])
       await rt.close().catch((e) => this.log.warn(`runtime ${name} shutdown: ${(e as Error).message}`));

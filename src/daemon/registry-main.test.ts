@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseListen, parseRegistryFlags } from './registry-main.ts';
+import { parseGcFlags, parseListen, parseRegistryFlags } from './registry-main.ts';
 
 test('berth-registry flags: defaults are loopback:5000 and /var/lib/berth-registry', () => {
   assert.deepEqual(parseRegistryFlags([]), {
@@ -10,6 +10,11 @@ test('berth-registry flags: defaults are loopback:5000 and /var/lib/berth-regist
     realm: 'berth-registry',
     logLevel: 'info',
     help: false,
+    deleteEnabled: true,
+    readOnly: false,
+    uploadPurging: { enabled: true, ageMs: 24 * 3600_000, intervalMs: 3600_000, dryRun: false },
+    endpoints: [],
+    ignored: [],
   });
   const cfg = parseRegistryFlags(['--listen', '127.0.0.1:5001', '--root=/tmp/r', '-l', 'debug']);
   assert.equal(cfg.port, 5001);
@@ -49,4 +54,121 @@ test('berth-registry TLS flags: both files or neither, and Basic auth off loopba
   parseRegistryFlags(['--listen', '127.0.0.1:5000', '--htpasswd', '/h']);
   parseRegistryFlags(['--listen', '[::1]:5000', '--htpasswd', '/h']);
   parseRegistryFlags(['--listen', ':5000', '--htpasswd', '/h', '--tls-cert', '/c', '--tls-key', '/k']);
+});
+
+const CONFIG = `
+version: 0.1
+log:
+  level: debug
+  formatter: text
+storage:
+  filesystem:
+    rootdirectory: /srv/registry
+  delete:
+    enabled: false
+  maintenance:
+    uploadpurging:
+      enabled: true
+      age: 168h
+      interval: 24h
+      dryrun: false
+    readonly:
+      enabled: true
+http:
+  addr: 127.0.0.1:5055
+auth:
+  htpasswd:
+    realm: basic-realm
+    path: /etc/registry/htpasswd
+notifications:
+  events:
+    includereferences: true
+  endpoints:
+    - name: alistener
+      url: http://127.0.0.1:9999/callback
+      headers:
+        Authorization: [Bearer secret]
+      timeout: 500ms
+      threshold: 5
+      backoff: 1s
+      ignoredmediatypes:
+        - application/octet-stream
+      ignore:
+        actions:
+          - pull
+`;
+
+test('berth-registry --config reads a distribution config.yml; flags beside it win', () => {
+  const read = (p: string) => {
+    assert.equal(p, '/etc/registry/config.yml');
+    return CONFIG;
+  };
+  const cfg = parseRegistryFlags(['--config', '/etc/registry/config.yml'], read);
+  assert.equal(cfg.root, '/srv/registry');
+  assert.equal(cfg.port, 5055);
+  assert.equal(cfg.logLevel, 'debug');
+  assert.equal(cfg.htpasswd, '/etc/registry/htpasswd');
+  assert.equal(cfg.realm, 'basic-realm');
+  assert.equal(cfg.deleteEnabled, false);
+  assert.equal(cfg.readOnly, true);
+  assert.deepEqual(cfg.uploadPurging, {
+    enabled: true,
+    ageMs: 168 * 3600_000,
+    intervalMs: 24 * 3600_000,
+    dryRun: false,
+  });
+  assert.equal(cfg.endpoints.length, 1);
+  assert.deepEqual(cfg.endpoints[0], {
+    name: 'alistener',
+    url: 'http://127.0.0.1:9999/callback',
+    headers: { Authorization: ['Bearer secret'] },
+    timeoutMs: 500,
+    threshold: 5,
+    backoffMs: 1000,
+    disabled: false,
+    ignoredMediaTypes: ['application/octet-stream'],
+    ignore: { mediaTypes: [], actions: ['pull'] },
+  });
+  assert.deepEqual(cfg.ignored, ['log.formatter', 'notifications.events'], 'what Berth does not act on is named');
+
+  const over = parseRegistryFlags(['--root', '/tmp/r', '--config=/etc/registry/config.yml', '-l', 'warn'], read);
+  assert.equal(over.root, '/tmp/r');
+  assert.equal(over.logLevel, 'warn');
+  assert.equal(over.port, 5055);
+});
+
+test('berth-registry --config: a malformed file is refused naming the key', () => {
+  const bad = (yaml: string) => () => parseRegistryFlags(['--config', 'c.yml'], () => yaml);
+  assert.throws(
+    bad('storage:\n  delete:\n    enabled: sometimes\n'),
+    /config "c.yml": storage.delete.enabled: want true or false/,
+  );
+  assert.throws(
+    bad('storage:\n  s3:\n    bucket: b\n'),
+    /storage.s3: Berth's registry stores on the local file system only/,
+  );
+  assert.throws(
+    bad('storage:\n  maintenance:\n    uploadpurging:\n      age: a week\n'),
+    /uploadpurging.age: invalid duration "a week"/,
+  );
+  assert.throws(
+    bad('notifications:\n  endpoints:\n    - name: x\n      url: ftp://h\n'),
+    /endpoints\[0\].url: want an http/,
+  );
+  assert.throws(bad('log:\n  level: loud\n'), /invalid log.level "loud"/);
+  assert.throws(() => parseRegistryFlags(['--config', '/nonexistent/c.yml']), /read config "\/nonexistent\/c.yml"/);
+});
+
+test('berth-registry garbage-collect flags: the root from --root or a config file, dry run, untagged, grace', () => {
+  assert.deepEqual(parseGcFlags([]), {
+    root: '/var/lib/berth-registry',
+    dryRun: false,
+    deleteUntagged: false,
+    graceMs: 600_000,
+    help: false,
+  });
+  const f = parseGcFlags(['/etc/registry/config.yml', '--dry-run', '-m', '--grace', '0s'], () => CONFIG);
+  assert.deepEqual(f, { root: '/srv/registry', dryRun: true, deleteUntagged: true, graceMs: 0, help: false });
+  assert.equal(parseGcFlags(['--root=/r', '-d']).root, '/r');
+  assert.throws(() => parseGcFlags(['--bogus']), /unknown flag: --bogus/);
 });

@@ -19,4 +19,5 @@ export {
   type ArgDef,
   type HealthConfig,
 } from './instructions.ts';
+export { parseRunMount, type RunMount } from './mounts.ts';
 export { expandWord, expandWords, splitRaw, ShellError, type Env } from './shell.ts';

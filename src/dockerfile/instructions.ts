@@ -3,6 +3,7 @@
  * ENV change while a stage runs); the executor expands them with shell.ts as it goes.
  */
 import { DockerfileParseError, parse, splitFlag, type Heredoc, type Node } from './parser.ts';
+import { parseRunMount, type RunMount } from './mounts.ts';
 import { expandWord, splitRaw, ShellError, type Env } from './shell.ts';
 
 interface Base {
@@ -35,7 +36,14 @@ export interface HealthConfig {
 }
 
 export type Instruction =
-  | (Base & { kind: 'RUN'; shellForm: boolean; cmd: string[]; heredocs: Heredoc[]; network?: string })
+  | (Base & {
+      kind: 'RUN';
+      shellForm: boolean;
+      cmd: string[];
+      heredocs: Heredoc[];
+      network?: string;
+      mounts: RunMount[];
+    })
   | (Base & { kind: 'CMD' | 'ENTRYPOINT'; shellForm: boolean; cmd: string[] })
   | (Base & { kind: 'ENV' | 'LABEL'; pairs: KeyValue[] })
   | (Base & { kind: 'ARG'; args: ArgDef[] })
@@ -53,6 +61,8 @@ export type Instruction =
       chown?: string;
       chmod?: string;
       link: boolean;
+      /** ADD --checksum: the digest a downloaded source must have (`sha256:<hex>`). */
+      checksum?: string;
       heredocs: Heredoc[];
     });
 
@@ -207,24 +217,42 @@ function parseDuration(node: Node, flag: string, v: string | undefined): number 
   return Math.round(total);
 }
 
+/** ADD --checksum, checked as a digest (BuildKit's words); expanded values are checked at run time. */
+function checksumOf(node: Node, v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (!v.includes('$') && !/^sha(256:[0-9a-f]{64}|384:[0-9a-f]{96}|512:[0-9a-f]{128})$/.test(v))
+    fail(node, `invalid checksum digest format`);
+  return v;
+}
+
+/** A RUN's `--mount` flags, each parsed (see mounts.ts). */
+function runMounts(node: Node): RunMount[] {
+  const out: RunMount[] = [];
+  for (const f of node.flags) {
+    const [name, value] = splitFlag(f);
+    if (name !== 'mount') continue;
+    try {
+      out.push(parseRunMount(value ?? ''));
+    } catch (e) {
+      fail(node, (e as Error).message);
+    }
+  }
+  return out;
+}
+
 /**
- * BuildKit-only flags: those whose absence changes nothing but speed are accepted and ignored
- * (RUN --mount of a cache or tmpfs, --security=sandbox, COPY --link); the rest are refused
+ * BuildKit-only flags: RUN --mount is parsed by runMounts; those whose absence changes nothing
+ * but speed are accepted and ignored (--security=sandbox, COPY --link); the rest are refused
  * rather than silently dropped.
  */
 function checkBuildkitFlags(node: Node): void {
   for (const f of node.flags) {
     const [name, value] = splitFlag(f);
     if (node.cmd === 'run' && name === 'mount') {
-      const type = /(?:^|,)type=([^,]*)/.exec(value ?? '')?.[1] ?? 'bind';
-      if (type !== 'cache' && type !== 'tmpfs')
-        fail(
-          node,
-          `RUN --mount=type=${type} is not supported by this builder: only type=cache and type=tmpfs are accepted (and ignored)`,
-        );
+      continue;
     } else if (node.cmd === 'run' && name === 'security' && value !== 'sandbox') {
       fail(node, `RUN --security=${value ?? ''} is not supported by this builder`);
-    } else if (['parents', 'exclude', 'checksum', 'keep-git-dir'].includes(name)) {
+    } else if (['parents', 'exclude', 'keep-git-dir'].includes(name)) {
       fail(node, `${node.cmd.toUpperCase()} --${name} is not supported by this builder`);
     }
   }
@@ -238,7 +266,15 @@ function toInstruction(node: Node, escape: string): Instruction {
     case 'run': {
       const { shellForm, cmd } = cmdLine(node);
       if (cmd.length === 0 && node.heredocs.length === 0) fail(node, 'RUN requires at least one argument');
-      return { ...base, kind: 'RUN', shellForm, cmd, heredocs: node.heredocs, network: flags.get('network') };
+      return {
+        ...base,
+        kind: 'RUN',
+        shellForm,
+        cmd,
+        heredocs: node.heredocs,
+        network: flags.get('network'),
+        mounts: runMounts(node),
+      };
     }
     case 'cmd':
     case 'entrypoint': {
@@ -350,6 +386,7 @@ function toInstruction(node: Node, escape: string): Instruction {
         chown: flags.get('chown'),
         chmod: flags.get('chmod'),
         link,
+        checksum: checksumOf(node, flags.get('checksum')),
         heredocs: node.heredocs,
       };
     }

@@ -247,14 +247,16 @@ test('words split on unquoted whitespace, expansions included', () => {
   assert.deepEqual(splitRaw('A="a b" C=d\\ e  f'), ['A="a b"', 'C=d\\ e', 'f']);
 });
 
-test('BuildKit-only flags: cache and tmpfs mounts are accepted, the rest refused with the line', () => {
+test('BuildKit-only flags: cache, bind and tmpfs mounts are parsed, the rest refused with the line', () => {
   const df = parseDockerfile(
     'FROM a\nRUN --mount=type=cache,target=/var/cache/apt --mount=type=tmpfs,target=/tmp apt-get update\nCOPY --link a b\n',
   );
   assert.equal(df.stages[0]!.instructions.length, 2);
+  const run = df.stages[0]!.instructions[0]!;
+  assert.deepEqual(run.kind === 'RUN' && run.mounts.map((m) => m.type), ['cache', 'tmpfs']);
   assert.equal(
-    parseErr('FROM a\nRUN --mount=target=/src true\n').message,
-    'dockerfile parse error on line 2: RUN --mount=type=bind is not supported by this builder: only type=cache and type=tmpfs are accepted (and ignored)',
+    parseErr('FROM a\nRUN --mount=type=bind,from=b,target=/src true\n').message,
+    'dockerfile parse error on line 2: RUN --mount=type=bind,from=... is not supported by this builder',
   );
   assert.match(
     parseErr('FROM a\nRUN --mount=type=secret,id=x true\n').message,
@@ -265,4 +267,8 @@ test('BuildKit-only flags: cache and tmpfs mounts are accepted, the rest refused
     /line 3: COPY --exclude is not supported by this builder/,
   );
   assert.match(parseErr('FROM a\nRUN --security=insecure true\n').message, /RUN --security=insecure is not supported/);
+  assert.match(
+    parseErr('FROM a\nADD --checksum=md5:abc http://x/y /\n').message,
+    /line 2: invalid checksum digest format/,
+  );
 });

@@ -1,6 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { conflict, httpStatus, notFound, invalidArgument, internal, categoryOf } from './index.ts';
+import {
+  conflict,
+  httpStatus,
+  notFound,
+  invalidArgument,
+  internal,
+  categoryOf,
+  grpcCode,
+  GrpcCode,
+  notImplemented,
+  unauthorized,
+  unavailable,
+  alreadyExists,
+  deadlineExceeded,
+} from './index.ts';
 
 test('categories map to Docker status codes', () => {
   assert.equal(httpStatus(notFound('no such container: "x"')), 404);
@@ -31,4 +45,16 @@ test('the outermost typed error decides; a chain without one is Internal', () =>
   const loop = new Error('loop');
   (loop as { cause?: unknown }).cause = loop;
   assert.equal(httpStatus(loop), 500);
+});
+
+test('categories map to gRPC status codes for the CRI', () => {
+  assert.equal(grpcCode(notFound('no such image: "x"')), GrpcCode.NOT_FOUND);
+  assert.equal(grpcCode(invalidArgument('bad')), GrpcCode.INVALID_ARGUMENT);
+  assert.equal(grpcCode(alreadyExists('exists')), GrpcCode.ALREADY_EXISTS);
+  assert.equal(grpcCode(conflict('image is in use')), GrpcCode.FAILED_PRECONDITION);
+  assert.equal(grpcCode(unauthorized('login')), GrpcCode.UNAUTHENTICATED);
+  assert.equal(grpcCode(unavailable('registry down')), GrpcCode.UNAVAILABLE);
+  assert.equal(grpcCode(notImplemented('not yet')), GrpcCode.UNIMPLEMENTED);
+  assert.equal(grpcCode(deadlineExceeded('timeout 1s exceeded')), GrpcCode.DEADLINE_EXCEEDED);
+  assert.equal(grpcCode(new Error('boom')), GrpcCode.INTERNAL);
 });

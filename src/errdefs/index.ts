@@ -1,6 +1,7 @@
 /**
  * Typed errors by category. Every layer throws these (wrapping the original as `cause`);
- * exactly one function, `httpStatus`, maps a category to an HTTP status code.
+ * exactly one function per front end maps a category to its status: `httpStatus` for the
+ * Engine API, `grpcCode` for the CRI.
  *
  * Messages follow the convention: lower case, what failed, the object quoted, then `: ` and
  * the cause, e.g. `remove container "web": container is running: stop it first or use force`.
@@ -16,6 +17,7 @@ export type Category =
   | 'Unavailable'
   | 'NotImplemented'
   | 'NotModified'
+  | 'DeadlineExceeded'
   | 'Internal';
 
 export class BerthError extends Error {
@@ -41,6 +43,8 @@ export const unavailable = make('Unavailable');
 export const notImplemented = make('NotImplemented');
 export const notModified = make('NotModified');
 export const internal = make('Internal');
+/** A call's own time limit ran out (CRI ExecSync's timeout): not the system's fault, not retried as is. */
+export const deadlineExceeded = make('DeadlineExceeded');
 
 /**
  * The category of an error: that of the first typed error on its `cause` chain, so wrapping a
@@ -84,6 +88,60 @@ export function httpStatus(err: unknown): number {
       return 304;
     default:
       return 500;
+  }
+}
+
+/** gRPC's status codes (grpc/doc/statuscodes.md), by the names its libraries give them. */
+export const GrpcCode = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+
+/**
+ * The one mapping from category to gRPC status code, as containerd's errdefs does it for its
+ * CRI plugin. A conflict (a name in use, an object in the wrong state) and "not modified"
+ * (already in the state asked for; HTTP's 304) are the system not being in the state the call
+ * needs: FAILED_PRECONDITION, which kubelet reports and retries.
+ */
+export function grpcCode(err: unknown): number {
+  switch (categoryOf(err)) {
+    case 'NotFound':
+      return GrpcCode.NOT_FOUND;
+    case 'InvalidArgument':
+      return GrpcCode.INVALID_ARGUMENT;
+    case 'AlreadyExists':
+      return GrpcCode.ALREADY_EXISTS;
+    case 'Conflict':
+    case 'FailedPrecondition':
+    case 'NotModified':
+      return GrpcCode.FAILED_PRECONDITION;
+    case 'Unauthorized':
+      return GrpcCode.UNAUTHENTICATED;
+    case 'Forbidden':
+      return GrpcCode.PERMISSION_DENIED;
+    case 'Unavailable':
+      return GrpcCode.UNAVAILABLE;
+    case 'NotImplemented':
+      return GrpcCode.UNIMPLEMENTED;
+    case 'DeadlineExceeded':
+      return GrpcCode.DEADLINE_EXCEEDED;
+    default:
+      return GrpcCode.INTERNAL;
   }
 }
 

@@ -3,10 +3,12 @@
  * import, save, load and the offline bootstrap of busybox and Debian.
  */
 export { ImageStore, refKey, type Image, type KnownBlob } from './store.ts';
+export { CompressedLayers, type CompressedLayer } from './compressed.ts';
 export { bootstrap, bootstrapKind, DEBIAN_SUITES, type BootstrapDeps } from './bootstrap.ts';
 export { importImage, type ImportOptions } from './import.ts';
 export { applyChanges, parseInstructions } from './changes.ts';
 export { commitImage, EMPTY_TAR_DIFF_ID, type CommitOptions } from './commit.ts';
-export { saveImages, planSave, writeArchive, resolveSaveNames, type SavePlan } from './save.ts';
+export { saveImages, planSave, writeArchive, resolveSaveNames, type SavePlan, type SaveOptions } from './save.ts';
 export { loadImages, readArchive, DEFAULT_MAX_LOAD_BYTES, type LoadOptions, type LoadResult } from './load.ts';
 export { byteMeter, type Progress } from './progress.ts';
+export { packImage, attachFile, loadSquashfs, checkSquashfs, META_DIR, type PackedMeta } from './fileimage.ts';

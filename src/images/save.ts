@@ -11,7 +11,7 @@
  * truncated tar.
  */
 import { Readable } from 'node:stream';
-import { invalidArgument, notFound } from '../errdefs/index.ts';
+import { failedPrecondition, invalidArgument, notFound } from '../errdefs/index.ts';
 import {
   familiarName,
   familiarString,
@@ -26,6 +26,7 @@ import {
   type Manifest,
   type Platform,
 } from '../spec/index.ts';
+import type { LayerCompression } from '../archive/index.ts';
 import type { ImageStore, Image } from './store.ts';
 
 interface SaveItem {
@@ -88,7 +89,12 @@ export interface SavePlan {
   files: ArchiveFile[];
 }
 
-export async function planSave(store: ImageStore, names: readonly string[]): Promise<SavePlan> {
+/** `save --compression`: layers written compressed (their kept form, made once) instead of as tars. */
+export interface SaveOptions {
+  compression?: { kind: LayerCompression; level?: number };
+}
+
+export async function planSave(store: ImageStore, names: readonly string[], o: SaveOptions = {}): Promise<SavePlan> {
   const items = resolveSaveNames(store, names);
   const files: ArchiveFile[] = [];
   const written = new Set<string>();
@@ -105,15 +111,33 @@ export async function planSave(store: ImageStore, names: readonly string[]): Pro
   const repositories: Record<string, Record<string, string>> = {};
   for (const { image, tags } of items) {
     const layers = store.snapshots.stack(image.topChain);
+    for (const l of layers) {
+      const file = await store.snapshots.fileSource(l.chainId);
+      if (file)
+        throw failedPrecondition(`save "${image.id}": the image runs from the file "${file}": save that file instead`);
+    }
     await blob(image.id);
     const layerDescs: Descriptor[] = [];
+    const layerFiles: string[] = [];
     for (const l of layers) {
+      if (o.compression) {
+        const form = await store.compressed.ensure(l.diffId, o.compression.kind, o.compression.level);
+        await blob(form.digest);
+        layerDescs.push({
+          mediaType: o.compression.kind === 'zstd' ? MediaType.OciLayerZstd : MediaType.OciLayerGzip,
+          digest: form.digest,
+          size: form.size,
+        });
+        layerFiles.push(`blobs/sha256/${hexOf(form.digest)}`);
+        continue;
+      }
       await blob(l.diffId);
       layerDescs.push({
         mediaType: MediaType.OciLayer,
         digest: l.diffId,
         size: (await store.content.info(l.diffId)).size,
       });
+      layerFiles.push(`blobs/sha256/${hexOf(l.diffId)}`);
     }
     const cfgSize = (await store.content.info(image.id)).size;
     const platform: Platform = {
@@ -151,7 +175,7 @@ export async function planSave(store: ImageStore, names: readonly string[]): Pro
     manifest.push({
       Config: `blobs/sha256/${hexOf(image.id)}`,
       RepoTags: tags.length ? tags : null,
-      Layers: layers.map((l) => `blobs/sha256/${hexOf(l.diffId)}`),
+      Layers: layerFiles,
     });
   }
   const json = (name: string, v: unknown) => {
@@ -196,8 +220,9 @@ export function writeArchive(plan: SavePlan): Readable {
 export async function saveImages(
   store: ImageStore,
   names: readonly string[],
+  o: SaveOptions = {},
 ): Promise<{ ids: Digest[]; stream: Readable }> {
-  const plan = await planSave(store, names);
+  const plan = await planSave(store, names, o);
   return { ids: plan.ids, stream: writeArchive(plan) };
 }
 

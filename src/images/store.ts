@@ -6,10 +6,12 @@
  * Invariants: every tag points at an existing image; every image's `top_chain` is a layer the
  * snapshotter has; an image row is written only after its config blob and layers exist.
  */
+import { join } from 'node:path';
 import { conflict, invalidArgument, notFound } from '../errdefs/index.ts';
 import type { ContentStore } from '../content/index.ts';
 import type { MetadataDb } from '../metadata/index.ts';
 import type { Snapshotter } from '../snapshots/index.ts';
+import { CompressedLayers } from './compressed.ts';
 import {
   familiarString,
   isDigest,
@@ -67,17 +69,21 @@ export class ImageStore {
   private readonly db: MetadataDb;
   private readonly configCache = new Map<string, ImageConfig>();
 
+  /** Layers' compressed forms, kept for pushes. */
+  readonly compressed: CompressedLayers;
+
   constructor(db: MetadataDb, content: ContentStore, snapshots: Snapshotter) {
     this.db = db;
     this.content = content;
     this.snapshots = snapshots;
+    this.compressed = new CompressedLayers(db, content, snapshots, join(content.root, 'ingest'));
   }
 
   /**
    * Records an image from its config; the layers named by `rootfs.diff_ids` must already be
    * in the snapshotter (added in order). Returns the existing image if the config is known.
    */
-  async create(configBytes: Buffer, opts: { parent?: string } = {}): Promise<Image> {
+  async create(configBytes: Buffer, opts: { parent?: string; compressLater?: boolean } = {}): Promise<Image> {
     let config: ImageConfig;
     try {
       config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
@@ -95,6 +101,9 @@ export class ImageStore {
     this.db
       .stmt('INSERT OR IGNORE INTO images (id, created, added, top_chain, size, parent) VALUES (?, ?, ?, ?, ?, ?)')
       .run(blob.digest, config.created ?? now, now, top, size, opts.parent ?? null);
+    // Layers made here get their gzip form in the background, for a later push (a pull's
+    // layers came compressed: they are compressed again only if they are pushed).
+    if (opts.compressLater !== false) this.compressed.schedule(config.rootfs.diff_ids);
     return this.get(blob.digest);
   }
 

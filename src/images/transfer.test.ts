@@ -497,3 +497,33 @@ test('a layer stored and unpacked in one pass: same layer as two passes; a wrong
   assert.deepEqual(await a.footprint(), before, 'no layer directory, blob or ingest file is left');
   await a.store.dropLayers([diffId]);
 });
+
+test('save --compression zstd writes zstd layers (their kept form) that load back to the same image', async () => {
+  const id = await makeImage(
+    a.store,
+    [[{ name: 'z.txt', content: 'z'.repeat(100_000) }], [{ name: 'y.txt', content: 'y'.repeat(50_000) }]],
+    ['zsaved:1'],
+  );
+  const { stream } = await saveImages(a.store, ['zsaved:1'], { compression: { kind: 'zstd', level: 3 } });
+  const files = await untar(await collect(stream));
+  const manifest = JSON.parse(files.get('manifest.json')!.body.toString())[0];
+  const image = a.store.get(id);
+  for (const [i, path] of (manifest.Layers as string[]).entries()) {
+    const body = files.get(path)!.body;
+    assert.deepEqual([...body.subarray(0, 4)], [0x28, 0xb5, 0x2f, 0xfd], 'a zstd frame');
+    const form = a.store.compressed.find(image.config.rootfs.diff_ids[i]!, 'zstd', 3)!;
+    assert.equal(path, `blobs/sha256/${hexOf(form.digest)}`);
+  }
+  const index = JSON.parse(files.get('index.json')!.body.toString());
+  const m = JSON.parse(files.get(`blobs/sha256/${hexOf(index.manifests[0].digest)}`)!.body.toString());
+  assert.deepEqual(
+    m.layers.map((l: { mediaType: string }) => l.mediaType),
+    [MediaType.OciLayerZstd, MediaType.OciLayerZstd],
+  );
+  const { results } = await load(
+    b,
+    await collect((await saveImages(a.store, ['zsaved:1'], { compression: { kind: 'zstd' } })).stream),
+  );
+  assert.equal(results[0]!.id, id);
+  assert.equal(b.store.resolve('zsaved:1').id, id);
+});

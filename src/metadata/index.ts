@@ -65,6 +65,26 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE tags ADD COLUMN tagged TEXT;   -- RFC 3339; NULL for tags older than this column
   `,
+  // 4: layers compressed once and kept, so a push only uploads.
+  `
+  CREATE TABLE compressed_layers (
+    diff_id     TEXT NOT NULL,            -- the uncompressed layer
+    compression TEXT NOT NULL,            -- gzip | zstd
+    level       INTEGER,                  -- the level it was made with; NULL: not known
+    digest      TEXT NOT NULL,            -- the compressed bytes, a content blob
+    size        INTEGER NOT NULL,
+    PRIMARY KEY (diff_id, compression)
+  );
+  `,
+  // 5: pods (services/pods); their members are containers that carry the pod's labels.
+  `
+  CREATE TABLE pods (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    created    TEXT NOT NULL,
+    record     TEXT NOT NULL              -- JSON: the pod's settings and its infra container's ID
+  );
+  `,
 ];
 
 export class MetadataDb {

@@ -16,10 +16,13 @@ import type { Host } from '../host/index.ts';
 import { internal, invalidArgument } from '../errdefs/index.ts';
 import { BRIDGE_CANDIDATES, formatSubnet, intToIp, ipToInt, macFor, parseCidr, pickFree, type Subnet } from './cidr.ts';
 import { Ipam } from './ipam.ts';
+import { formatAddr, formatPrefix, parsePrefix, type Prefix } from './ip.ts';
 import { PortProxies, type PortMapping, type PortRequest } from './ports.ts';
 import { plugVeth, type NetnsTarget } from './veth.ts';
 
 export const DEFAULT_NETWORK = 'bridge';
+/** The IPAM pool of the default bridge's IPv6 subnet. */
+const DEFAULT_NETWORK_V6 = 'bridge/6';
 
 /** A container's place on a network, in the terms `docker inspect` shows. */
 export interface Endpoint {
@@ -30,6 +33,10 @@ export interface Endpoint {
   prefixLen: number;
   gateway: string;
   macAddress: string;
+  /** On an IPv6 network: the container's IPv6 address, its prefix length, the gateway. */
+  ipv6Address?: string;
+  ipv6PrefixLen?: number;
+  ipv6Gateway?: string;
   /** The host side of the veth pair. */
   hostVeth: string;
   bridge: string;
@@ -45,6 +52,8 @@ export interface NetworkOptions {
   bridge: string;
   /** `--bip`: the bridge's address and prefix, e.g. 172.29.0.1/16. */
   bip?: string;
+  /** `--ipv6` with `--fixed-cidr-v6`: containers on the bridge get IPv6 addresses from this subnet. */
+  fixedCidrV6?: string;
   log: { debug(m: string): void; info(m: string): void; warn(m: string): void };
 }
 
@@ -63,6 +72,9 @@ export class NetworkManager {
   private ipam?: Ipam;
   private subnet?: Subnet;
   private gateway = '';
+  /** With --fixed-cidr-v6: the IPv6 subnet and the bridge's address in it (its first). */
+  private subnet6?: Prefix;
+  private gateway6 = '';
   private mtu = 1500;
   private readonly proxies = new PortProxies();
   /** Ports published for a container, which its endpoint carries however often it is made. */
@@ -87,9 +99,15 @@ export class NetworkManager {
     return this.o.bridge === 'berth0' ? 'berth' : `berth_${this.o.bridge.replace(/[^A-Za-z0-9_]/g, '_')}`;
   }
 
-  /** The bridge's subnet and gateway, once `init` ran. */
-  info(): { subnet: string; gateway: string } | undefined {
-    return this.subnet && { subnet: formatSubnet(this.subnet), gateway: this.gateway };
+  /** The bridge's subnet and gateway (and IPv6 subnet), once `init` ran. */
+  info(): { subnet: string; gateway: string; subnet6?: string } | undefined {
+    return (
+      this.subnet && {
+        subnet: formatSubnet(this.subnet),
+        gateway: this.gateway,
+        ...(this.subnet6 ? { subnet6: formatPrefix(this.subnet6) } : {}),
+      }
+    );
   }
 
   async init(): Promise<void> {
@@ -130,7 +148,10 @@ export class NetworkManager {
       gw = b.ip;
     } else {
       const saved = this.ipam.pool(DEFAULT_NETWORK);
-      const candidates = saved ? [formatSubnet(saved.subnet), ...BRIDGE_CANDIDATES] : BRIDGE_CANDIDATES;
+      // Docker's own default first, if it is free; then the subnet this bridge had last time.
+      const candidates = saved
+        ? [BRIDGE_CANDIDATES[0]!, formatPrefix(saved.subnet), ...BRIDGE_CANDIDATES.slice(1)]
+        : BRIDGE_CANDIDATES;
       const free = pickFree(candidates, used);
       if (!free)
         throw internal(`create bridge "${br}": no free subnet among ${BRIDGE_CANDIDATES.join(', ')}; use --bip`);
@@ -138,7 +159,17 @@ export class NetworkManager {
       gw = free.base + 1;
     }
     this.gateway = intToIp(gw);
-    this.ipam.setPool(DEFAULT_NETWORK, this.subnet, gw);
+    this.ipam.setPool(DEFAULT_NETWORK, {
+      subnet: { family: 4, base: BigInt(this.subnet.base), bits: this.subnet.prefix },
+      gateway: BigInt(gw),
+    });
+    if (this.o.fixedCidrV6) {
+      const p = parsePrefix(this.o.fixedCidrV6);
+      if (p.family !== 6) throw invalidArgument(`invalid --fixed-cidr-v6: ${this.o.fixedCidrV6} is not an IPv6 subnet`);
+      this.subnet6 = { family: 6, base: p.base, bits: p.bits };
+      this.gateway6 = formatAddr(6, p.base + 1n);
+      this.ipam.setPool(DEFAULT_NETWORK_V6, { subnet: this.subnet6, gateway: p.base + 1n });
+    }
     // The veths get the MTU of the host's default route, so NAT never needs fragmenting.
     const defDev = routes.find((r) => r.dst === 'default')?.dev;
     this.mtu = Math.min(1500, addrs.find((a) => a.ifname === defDev)?.mtu ?? 1500);
@@ -149,6 +180,8 @@ export class NetworkManager {
       if (existingAddr) batch.push(`addr del ${existingAddr.local}/${existingAddr.prefixlen} dev ${br}`);
       batch.push(`addr add ${this.gateway}/${this.subnet.prefix} dev ${br}`);
     }
+    // `replace`: the address may be there already (a restart, live restore).
+    if (this.subnet6) batch.push(`addr replace ${this.gateway6}/${this.subnet6.bits} dev ${br} nodad`);
     batch.push(`link set ${br} up`);
     await this.o.host.run('ip', ['-batch', '-'], { input: batch.join('\n') + '\n' });
     await fs
@@ -201,6 +234,16 @@ export class NetworkManager {
   allocate(containerId: string): Endpoint {
     if (!this.ipam || !this.subnet) throw internal('network: the default bridge is not set up');
     const ip = this.ipam.allocate(DEFAULT_NETWORK, containerId);
+    const mac = macFor(ipToInt(ip));
+    let ip6: string | undefined;
+    if (this.subnet6) {
+      try {
+        ip6 = this.ipam.allocate(DEFAULT_NETWORK_V6, containerId, macAddress6(this.subnet6, mac));
+      } catch {
+        // The MAC-derived address is taken (a MAC given by hand): the next free one.
+        ip6 = this.ipam.allocate(DEFAULT_NETWORK_V6, containerId);
+      }
+    }
     return {
       network: DEFAULT_NETWORK,
       networkId: this.networkId,
@@ -208,7 +251,10 @@ export class NetworkManager {
       ipAddress: ip,
       prefixLen: this.subnet.prefix,
       gateway: this.gateway,
-      macAddress: macFor(ipToInt(ip)),
+      macAddress: mac,
+      ...(ip6 && this.subnet6
+        ? { ipv6Address: ip6, ipv6PrefixLen: this.subnet6.bits, ipv6Gateway: this.gateway6 }
+        : {}),
       hostVeth: vethName(containerId),
       bridge: this.o.bridge,
       ports: this.published.get(containerId),
@@ -228,6 +274,8 @@ export class NetworkManager {
       macAddress: ep.macAddress,
       address: `${ep.ipAddress}/${ep.prefixLen}`,
       gateway: ep.gateway,
+      address6: ep.ipv6Address ? `${ep.ipv6Address}/${ep.ipv6PrefixLen}` : undefined,
+      gateway6: ep.ipv6Gateway,
     });
   }
 
@@ -255,6 +303,7 @@ export class NetworkManager {
     this.proxies.unpublish(containerId);
     this.published.delete(containerId);
     this.ipam?.release(DEFAULT_NETWORK, containerId);
+    this.ipam?.release(DEFAULT_NETWORK_V6, containerId);
   }
 
   /** Frees the addresses of containers that no longer run (after a crash or restart). */
@@ -282,6 +331,16 @@ export class NetworkManager {
     this.ipam.close();
     this.ipam = undefined;
   }
+}
+
+/**
+ * dockerd's IPv6 address on the default bridge: the subnet with the container's MAC address in
+ * the low 48 bits (`fd00::242:ac11:2` for 02:42:ac:11:00:02), when the prefix leaves room for
+ * it (80 bits or fewer); else undefined (the next free address is taken).
+ */
+export function macAddress6(subnet: Prefix, mac: string): string | undefined {
+  if (subnet.bits > 80) return undefined;
+  return formatAddr(6, subnet.base | BigInt(`0x${mac.replace(/:/g, '')}`));
 }
 
 /** The host side of a container's veth pair: at most 15 characters, stable per container. */

@@ -55,8 +55,13 @@ export function macFor(ip: number): string {
   ].join(':');
 }
 
-/** Candidates for the default bridge, in order, avoiding Docker's 172.17/16. */
+/**
+ * Candidates for the default bridge, in order: Docker's 172.17/16 first (where dockerd's docker0
+ * is, it is in use and skipped), so that the subnets users give their networks, which work
+ * beside dockerd, are free beside Berth too; then Berth's own.
+ */
 export const BRIDGE_CANDIDATES = [
+  '172.17.0.0/16',
   '172.29.0.0/16',
   '172.30.0.0/16',
   '172.31.0.0/16',

@@ -21,7 +21,7 @@ test('parseQuery reads the question; responses and garbage are ignored', () => {
 test('buildAnswer: the same ID, one A record per address, NXDOMAIN when asked', () => {
   const msg = query('db', 1);
   const q = parseQuery(msg)!;
-  const a = buildAnswer(msg, q, ['10.100.0.5'], 0);
+  const a = buildAnswer(msg, q, [{ type: 1, address: '10.100.0.5' }], 0);
   assert.equal(a.readUInt16BE(0), 0x1234);
   assert.equal(a.readUInt16BE(2) & 0x8000, 0x8000);
   assert.equal(a.readUInt16BE(6), 1);
@@ -29,4 +29,16 @@ test('buildAnswer: the same ID, one A record per address, NXDOMAIN when asked', 
   const nx = buildAnswer(msg, q, [], 3);
   assert.equal(nx.readUInt16BE(2) & 0xf, 3);
   assert.equal(nx.readUInt16BE(6), 0);
+});
+
+test('buildAnswer: an AAAA record carries the sixteen bytes of the IPv6 address', () => {
+  const msg = query('db', 28);
+  const q = parseQuery(msg)!;
+  assert.equal(q.type, 28);
+  const a = buildAnswer(msg, q, [{ type: 28, address: '2001:db8:1::10' }], 0);
+  assert.equal(a.readUInt16BE(6), 1);
+  const rec = a.subarray(q.end);
+  assert.equal(rec.readUInt16BE(2), 28);
+  assert.equal(rec.readUInt16BE(10), 16);
+  assert.deepEqual([...rec.subarray(12)], [0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10]);
 });

@@ -1,4 +1,8 @@
-/** Just enough of DNS (RFC 1035) for the embedded server: read one question, answer A records. */
+/**
+ * Just enough of DNS (RFC 1035, RFC 3596) for the embedded server: read one question, answer
+ * A and AAAA records.
+ */
+import { parseAddr } from './ip.ts';
 
 export interface Question {
   name: string;
@@ -29,24 +33,32 @@ export function parseQuery(msg: Buffer): Question | undefined {
   return { name: labels.join('.'), type: msg.readUInt16BE(i), end: i + 4 };
 }
 
-/** A response to `query` with the given A records (rcode 0 = NOERROR, 3 = NXDOMAIN). */
-export function buildAnswer(query: Buffer, q: Question, ips: string[], rcode: number): Buffer {
+/** One record of an answer: an A (type 1) with an IPv4 address, or an AAAA (28) with an IPv6 one. */
+export interface Answer {
+  type: 1 | 28;
+  address: string;
+}
+
+/** A response to `query` with the given records (rcode 0 = NOERROR, 2 = SERVFAIL, 3 = NXDOMAIN). */
+export function buildAnswer(query: Buffer, q: Question, answers: readonly Answer[], rcode: number): Buffer {
   const head = Buffer.from(query.subarray(0, q.end));
   const rd = head.readUInt16BE(2) & 0x0100;
   head.writeUInt16BE(0x8000 | 0x0400 | rd | 0x0080 | (rcode & 0xf), 2); // QR, AA, RD as asked, RA
   head.writeUInt16BE(1, 4);
-  head.writeUInt16BE(ips.length, 6);
+  head.writeUInt16BE(answers.length, 6);
   head.writeUInt16BE(0, 8);
   head.writeUInt16BE(0, 10);
-  const answers = ips.map((ip) => {
-    const a = Buffer.alloc(16);
-    a.writeUInt16BE(0xc00c, 0); // the name: a pointer to the question's
-    a.writeUInt16BE(1, 2); // A
-    a.writeUInt16BE(1, 4); // IN
-    a.writeUInt32BE(600, 6);
-    a.writeUInt16BE(4, 10);
-    ip.split('.').forEach((b, k) => a.writeUInt8(Number(b), 12 + k));
-    return a;
+  const records = answers.map((a) => {
+    const len = a.type === 1 ? 4 : 16;
+    const r = Buffer.alloc(12 + len);
+    r.writeUInt16BE(0xc00c, 0); // the name: a pointer to the question's
+    r.writeUInt16BE(a.type, 2);
+    r.writeUInt16BE(1, 4); // IN
+    r.writeUInt32BE(600, 6);
+    r.writeUInt16BE(len, 10);
+    const v = parseAddr(a.address).value;
+    for (let i = 0; i < len; i++) r[12 + i] = Number((v >> BigInt(8 * (len - 1 - i))) & 0xffn);
+    return r;
   });
-  return Buffer.concat([head, ...answers]);
+  return Buffer.concat([head, ...records]);
 }

@@ -4,4 +4,6 @@ export type { NetnsTarget } from './veth.ts';
 export { PortProxies, parsePortKey, type PortMapping, type PortRequest } from './ports.ts';
 export { Ipam, type Allocation } from './ipam.ts';
 export * as cidr from './cidr.ts';
+export { tryParseAddr, parsePrefix, formatPrefix, type Prefix } from './ip.ts';
+export { type IpamConfigEntry } from './ipamconfig.ts';
 export { UserNetworks, RESERVED_NETWORKS, type UserNetwork, type EndpointRequest } from './user.ts';

@@ -33,7 +33,7 @@ function setup(routes: Array<{ dst: string }> = []) {
     log: quiet,
     upstream: [],
     dns: false,
-    defaultBridge: () => ({ name: 'berth0', subnet: '172.29.0.0/16' }),
+    defaultBridge: () => ({ name: 'berth0', subnet: '172.17.0.0/16' }),
   });
   return { root, host, nets };
 }
@@ -85,8 +85,8 @@ test('addresses are never handed out twice, --ip is honoured, names and aliases 
     assert.throws(() => nets.allocate('app', 'c'.repeat(64), 'x', { ip: a.ipAddress }), /Address already in use/);
     const c = nets.allocate('app', 'c'.repeat(64), 'x', { ip: '10.7.0.200' });
     assert.equal(c.ipAddress, '10.7.0.200');
-    assert.equal(nets.resolve(n.Id, 'database'), a.ipAddress);
-    assert.equal(nets.resolve(n.Id, 'WEB.'), b.ipAddress);
+    assert.equal(nets.resolve(n.Id, 'database')?.v4, a.ipAddress);
+    assert.equal(nets.resolve(n.Id, 'WEB.')?.v4, b.ipAddress);
     assert.equal(nets.resolve(n.Id, 'nobody'), undefined);
     await assert.rejects(nets.remove('app'), /has active endpoints/);
     nets.release('b'.repeat(64));
@@ -106,6 +106,92 @@ test('addresses are never handed out twice, --ip is honoured, names and aliases 
     assert.equal(again.find('app'), undefined);
     await again.shutdown(false);
   } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('IPv6: the bridge gets the gateway (no DAD), containers an address of each family, AAAA from the resolver, ip6 rules', async () => {
+  const { root, host, nets } = setup();
+  try {
+    await nets.init();
+    const n = await nets.create({ Name: 'n6', EnableIPv6: true, IPAM: { Config: [{ Subnet: '2001:db8:1::/64' }] } });
+    assert.equal(n.EnableIPv6, true);
+    assert.equal(n.Subnet6, '2001:db8:1::/64');
+    assert.equal(n.Gateway6, '2001:db8:1::1');
+    assert.deepEqual(n.IPAMConfig, [{ Subnet: '172.18.0.0/16', Gateway: '172.18.0.1' }, { Subnet: '2001:db8:1::/64' }]);
+    const batch = host.inputs.filter((i) => i.cmd === 'ip').at(-1)!.input;
+    assert.match(batch, new RegExp(`addr add 2001:db8:1::1/64 dev ${n.Bridge} nodad`));
+    const rules = host.inputs.filter((i) => i.cmd === 'nft').at(-1)!.input;
+    assert.match(rules, new RegExp(`table ip6 berth_t_nets \\{[^]*iifname "${n.Bridge}" oifname != "${n.Bridge}"`));
+    assert.doesNotMatch(rules.slice(rules.indexOf('table ip6 berth_t_nets {')), /masquerade/);
+    const a = nets.allocate('n6', 'a'.repeat(64), 'a');
+    assert.equal(a.ipv6Address, '2001:db8:1::2');
+    assert.equal(a.ipv6PrefixLen, 64);
+    assert.equal(a.ipv6Gateway, '2001:db8:1::1');
+    const b = nets.allocate('n6', 'b'.repeat(64), 'b', { ip6: '2001:db8:1::10' });
+    assert.equal(b.ipv6Address, '2001:db8:1::10');
+    assert.deepEqual(nets.resolve(n.Id, 'b', a.ipAddress), { v4: b.ipAddress, v6: '2001:db8:1::10' });
+    assert.throws(() => nets.allocate('n6', 'c'.repeat(64), 'c', { ip6: '2001:db8:1::10' }), /Address already in use/);
+    assert.throws(
+      () => nets.allocate('n6', 'c'.repeat(64), 'c', { ip6: '2001:db8:9::1' }),
+      /Invalid address 2001:db8:9::1: It does not belong to any of this network's subnets/,
+    );
+    // On a network without IPv6 (or with a subnet Berth picked), no address may be asked for.
+    await nets.create({ Name: 'v4only' });
+    assert.throws(
+      () => nets.allocate('v4only', 'd'.repeat(64), 'd', { ip6: '2001:db8:1::5' }),
+      /user specified IP address is supported only when connecting to networks with user configured subnets/,
+    );
+    assert.throws(
+      () => nets.allocate('v4only', 'd'.repeat(64), 'd', { ip: '172.19.0.9' }),
+      /user specified IP address is supported only when connecting to networks with user configured subnets/,
+    );
+    // An IPv6 subnet without EnableIPv6: --ip6 is taken, as dockerd takes it, and gives nothing.
+    await nets.create({ Name: 'v6off', IPAM: { Config: [{ Subnet: '2001:db8:2::/64' }] } });
+    const f = nets.allocate('v6off', 'f'.repeat(64), 'f', { ip6: '2001:db8:2::5' });
+    assert.ok(f.ipAddress);
+    assert.equal(f.ipv6Address, undefined);
+    nets.release('f'.repeat(64));
+    nets.release('b'.repeat(64), n.Id);
+    assert.equal(nets.allocate('n6', 'e'.repeat(64), 'e', { ip6: '2001:db8:1::10' }).ipv6Address, '2001:db8:1::10');
+    nets.release('a'.repeat(64));
+    nets.release('e'.repeat(64));
+  } finally {
+    await nets.shutdown(false);
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('names dockerd takes (spaces, slashes, unicode) are taken; a blank one is dockerd\'s "invalid name"', async () => {
+  const { root, nets } = setup();
+  try {
+    await nets.init();
+    for (const name of ['my net', 'a/b', 'é~!@#', '-x', 'x:y'])
+      assert.equal((await nets.create({ Name: name })).Name, name);
+    assert.equal(nets.get('my net').Name, 'my net');
+    await assert.rejects(nets.create({ Name: ' ' }), /invalid name:  /);
+    await assert.rejects(nets.create({}), /invalid name: $/);
+  } finally {
+    await nets.shutdown(false);
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a link in an endpoint makes its alias resolve for the linking container only', async () => {
+  const { root, nets } = setup();
+  try {
+    await nets.init();
+    const n = await nets.create({ Name: 'ln' });
+    const target = nets.allocate('ln', 'a'.repeat(64), 'l1');
+    const linker = nets.allocate('ln', 'b'.repeat(64), 'l2', { links: [{ name: '/l1', alias: 'bar' }] });
+    const other = nets.allocate('ln', 'c'.repeat(64), 'l3');
+    assert.equal(nets.resolve(n.Id, 'bar', linker.ipAddress)?.v4, target.ipAddress);
+    assert.equal(nets.resolve(n.Id, 'BAR.', linker.ipAddress)?.v4, target.ipAddress);
+    assert.equal(nets.resolve(n.Id, 'bar', other.ipAddress), undefined);
+    assert.equal(nets.resolve(n.Id, 'l1', linker.ipAddress)?.v4, target.ipAddress);
+    for (const id of ['a', 'b', 'c']) nets.release(id.repeat(64));
+  } finally {
+    await nets.shutdown(false);
     rmSync(root, { recursive: true, force: true });
   }
 });

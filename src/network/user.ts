@@ -14,23 +14,19 @@ import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import type { Host } from '../host/index.ts';
 import { conflict, forbidden, invalidArgument, notFound } from '../errdefs/index.ts';
-import type { NetworkCreateRequest } from '../api/types/index.ts';
-import {
-  formatSubnet,
-  intToIp,
-  ipToInt,
-  macFor,
-  contains,
-  overlaps,
-  parseCidr,
-  pickFree,
-  type Subnet,
-} from './cidr.ts';
+import type { IPAMConfig, NetworkCreateRequest } from '../api/types/index.ts';
+import { ipToInt, macFor } from './cidr.ts';
+import { formatAddr, formatPrefix, parsePrefix, type Prefix } from './ip.ts';
 import { Ipam } from './ipam.ts';
+import { planIpam } from './ipamconfig.ts';
 import type { Endpoint } from './bridge.ts';
-import { buildAnswer, parseQuery } from './dns.ts';
+import { buildAnswer, parseQuery, type Answer } from './dns.ts';
 import { plugVeth, type NetnsTarget } from './veth.ts';
 
+/**
+ * A user network as stored (a JSON file each). Fields after `Bridge` came later: a record
+ * without them is an IPv4 network whose `IPAM.Config` is its subnet and gateway.
+ */
 export interface UserNetwork {
   Id: string;
   Name: string;
@@ -41,14 +37,29 @@ export interface UserNetwork {
   Subnet: string;
   Gateway: string;
   Bridge: string;
+  EnableIPv6?: boolean;
+  /** With EnableIPv6: the IPv6 subnet and the bridge's address in it. */
+  Subnet6?: string;
+  Gateway6?: string;
+  /** `IPAM.Config` as inspect shows it. */
+  IPAMConfig?: IPAMConfig[];
+  /** `IPAM.Options` as given (null when none were sent). */
+  IPAMOptions?: Record<string, string> | null;
+  /** The IPv4/IPv6 subnet was the user's: only then may containers ask for an address in it. */
+  Configured4?: boolean;
+  Configured6?: boolean;
 }
 
 export interface EndpointRequest {
   aliases?: string[];
   ip?: string;
+  /** `--ip6`: the container's IPv6 address on an IPv6 network. */
+  ip6?: string;
   mac?: string;
   /** `--dns`: where the embedded DNS forwards this container's other queries. */
   dns?: string[];
+  /** `--link name:alias` on this network: the alias answers in the embedded DNS, for this container only. */
+  links?: Array<{ name: string; alias: string }>;
 }
 
 export interface UserNetworkOptions {
@@ -58,7 +69,7 @@ export interface UserNetworkOptions {
   /** The nftables table of this daemon's user networks. */
   table: string;
   /** The default bridge (isolated from user networks), if any. */
-  defaultBridge?: () => { name: string; subnet?: string } | undefined;
+  defaultBridge?: () => { name: string; subnet?: string; subnet6?: string } | undefined;
   log: { debug(m: string): void; info(m: string): void; warn(m: string): void };
   /** Upstream resolvers for names the embedded DNS does not know (default: the host's). */
   upstream?: string[];
@@ -68,11 +79,16 @@ export interface UserNetworkOptions {
   dns?: boolean;
 }
 
-/** User network subnets: Docker's 172.18-31 and 192.168 ranges, after the default bridge's own. */
+/**
+ * User network subnets: dockerd's default pools in its order (172.17–31/16, then 192.168/16 in
+ * /20s; one in use — the default bridge's, a route on the host — is skipped), then a few of
+ * Berth's own for a host where all of those are taken. Picking as dockerd picks means a
+ * subnet a compose file fixes, which works beside dockerd, works beside Berth too.
+ */
 const CANDIDATES = [
-  ...Array.from({ length: 14 }, (_, i) => `172.${18 + i}.0.0/16`),
+  ...Array.from({ length: 15 }, (_, i) => `172.${17 + i}.0.0/16`),
+  ...Array.from({ length: 16 }, (_, i) => `192.168.${i * 16}.0/20`),
   ...Array.from({ length: 20 }, (_, i) => `10.${100 + i}.0.0/16`),
-  ...Array.from({ length: 16 }, (_, i) => `192.168.${240 + i}.0/24`),
 ];
 
 interface Member {
@@ -81,7 +97,11 @@ interface Member {
   aliases: string[];
   ep: Endpoint;
   dns?: string[];
+  links?: Array<{ name: string; alias: string }>;
 }
+
+/** The IPAM pool of a network's IPv6 subnet (its IPv4 one is named by the network's ID). */
+const v6Pool = (id: string) => `${id}/6`;
 
 export const RESERVED_NETWORKS = ['bridge', 'host', 'none', 'default'];
 
@@ -159,37 +179,20 @@ export class UserNetworks {
 
   async create(req: NetworkCreateRequest): Promise<UserNetwork> {
     const name = req.Name ?? '';
-    if (!name) throw invalidArgument('network name is required');
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name))
-      throw invalidArgument(`invalid network name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    // dockerd takes any name but a blank one (spaces, slashes, unicode: the name is only ever a
+    // label here; files and interfaces are named by the ID).
+    if (!name.trim()) throw invalidArgument(`invalid name: ${name}`);
     if (RESERVED_NETWORKS.includes(name)) throw forbidden(`${name} is a pre-defined network and cannot be created`);
     if ([...this.nets.values()].some((n) => n.Name === name))
       throw conflict(`network with name ${name} already exists`);
     const driver = req.Driver || 'bridge';
     if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found`);
-    if (req.EnableIPv6) throw invalidArgument('IPv6 networks are not supported');
-    const cfg = req.IPAM?.Config?.[0];
-    const used = await this.usedSubnets();
-    let subnet: Subnet;
-    let gw: number;
-    if (cfg?.Subnet) {
-      const s = parseCidr(cfg.Subnet);
-      if (s.prefix > 30) throw invalidArgument(`invalid subnet ${cfg.Subnet}: too small`);
-      subnet = { base: s.base, prefix: s.prefix };
-      const clash = used.find((u) => overlaps(u, subnet));
-      if (clash) throw forbidden(`Pool overlaps with other one on this address space`);
-      gw = cfg.Gateway ? ipToInt(cfg.Gateway) : subnet.base + 1;
-      if (!contains(subnet, gw)) throw invalidArgument(`no matching subnet for gateway ${cfg.Gateway}`);
-    } else {
-      if (cfg?.Gateway) throw invalidArgument('gateway requires a subnet');
-      const free = pickFree(CANDIDATES, used);
-      if (!free)
-        throw forbidden(
-          'could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network',
-        );
-      subnet = free;
-      gw = free.base + 1;
-    }
+    const plan = planIpam({
+      configs: req.IPAM?.Config ?? [],
+      enableIPv6: !!req.EnableIPv6,
+      used: await this.usedSubnets(),
+      candidates: CANDIDATES,
+    });
     const id = randomBytes(32).toString('hex');
     const n: UserNetwork = {
       Id: id,
@@ -198,16 +201,25 @@ export class UserNetworks {
       Internal: !!req.Internal,
       Labels: req.Labels ?? {},
       Options: req.Options ?? {},
-      Subnet: formatSubnet(subnet),
-      Gateway: intToIp(gw),
+      Subnet: formatPrefix(plan.v4.subnet),
+      Gateway: formatAddr(4, plan.v4.gateway),
       Bridge: `bn-${id.slice(0, 12)}`,
+      EnableIPv6: !!req.EnableIPv6,
+      IPAMConfig: plan.view,
+      IPAMOptions: req.IPAM?.Options ?? null,
+      Configured4: plan.v4.configured,
+      // As dockerd: an IPv6 subnet given is configured even without EnableIPv6, so `--ip6` on
+      // such a network is taken (and, with no IPv6 there, gives no address).
+      Configured6: plan.view.some((c) => c.Subnet?.includes(':')),
+      ...(plan.v6 ? { Subnet6: formatPrefix(plan.v6.subnet), Gateway6: formatAddr(6, plan.v6.gateway) } : {}),
     };
     // The record first: a crash after it leaves a network whose bridge the next start makes,
     // never a bridge nothing knows about.
     const p = join(this.dir, `${id}.json`);
     await fs.writeFile(`${p}.tmp`, JSON.stringify(n));
     await fs.rename(`${p}.tmp`, p);
-    this.ipam!.setPool(id, subnet, gw);
+    this.ipam!.setPool(id, plan.v4);
+    if (plan.v6) this.ipam!.setPool(v6Pool(id), plan.v6);
     this.nets.set(id, n);
     try {
       await this.o.host.run('ip', ['-batch', '-'], { input: bridgeUp(n).join('\n') + '\n' });
@@ -241,35 +253,63 @@ export class UserNetworks {
     this.dns.delete(n.Id);
     this.members.delete(n.Id);
     this.ipam?.deletePool(n.Id);
+    this.ipam?.deletePool(v6Pool(n.Id));
     await this.o.host.run('ip', ['link', 'del', n.Bridge], { allowFailure: true });
   }
 
-  /** Takes (or finds) the container's address on the network and registers its names for DNS. */
+  /**
+   * Takes (or finds) the container's addresses on the network — IPv4, and IPv6 on an IPv6
+   * network — and registers its names for DNS.
+   */
   allocate(ref: string, containerId: string, name: string, req: EndpointRequest = {}): Endpoint {
     const n = this.get(ref);
+    // As dockerd: an address may be asked for only in a subnet the user configured.
+    if ((req.ip && !n.Configured4 && n.IPAMConfig) || (req.ip6 && !n.Configured6))
+      throw forbidden(
+        'user specified IP address is supported only when connecting to networks with user configured subnets',
+      );
     const ip = this.ipam!.allocate(n.Id, containerId, req.ip || undefined);
-    const prefix = Number(n.Subnet.split('/')[1]);
+    let ip6: string | undefined;
+    if (n.Subnet6) {
+      try {
+        ip6 = this.ipam!.allocate(v6Pool(n.Id), containerId, req.ip6 || undefined);
+      } catch (e) {
+        this.ipam!.release(n.Id, containerId);
+        throw e;
+      }
+    }
     const ep: Endpoint = {
       network: n.Name,
       networkId: n.Id,
       endpointId: randomBytes(32).toString('hex'),
       ipAddress: ip,
-      prefixLen: prefix,
+      prefixLen: Number(n.Subnet.split('/')[1]),
       gateway: n.Gateway,
       macAddress: req.mac || macFor(ipToInt(ip)),
       // `vu`: never mistaken for a default bridge veth (`vb<id>`).
       hostVeth: `vu${containerId.slice(0, 7)}${n.Id.slice(0, 6)}`,
       bridge: n.Bridge,
+      ...(ip6 && n.Subnet6
+        ? { ipv6Address: ip6, ipv6PrefixLen: Number(n.Subnet6.split('/')[1]), ipv6Gateway: n.Gateway6 }
+        : {}),
     };
-    this.register(n.Id, { containerId, name, aliases: req.aliases ?? [], ep, dns: req.dns });
+    this.register(n.Id, { containerId, name, aliases: req.aliases ?? [], ep, dns: req.dns, links: req.links });
     return ep;
   }
 
   /** A live-restored container's endpoint, registered again for DNS. */
-  restore(ep: Endpoint, containerId: string, name: string, aliases: string[] = [], dns?: string[]): void {
+  restore(
+    ep: Endpoint,
+    containerId: string,
+    name: string,
+    aliases: string[] = [],
+    dns?: string[],
+    links?: EndpointRequest['links'],
+  ): void {
     if (!this.nets.has(ep.networkId)) return;
     this.ipam!.allocate(ep.networkId, containerId, ep.ipAddress);
-    this.register(ep.networkId, { containerId, name, aliases, ep, dns });
+    if (ep.ipv6Address) this.ipam!.allocate(v6Pool(ep.networkId), containerId, ep.ipv6Address);
+    this.register(ep.networkId, { containerId, name, aliases, ep, dns, links });
   }
 
   private register(netId: string, m: Member): void {
@@ -295,6 +335,8 @@ export class UserNetworks {
       isolated: noIcc,
       address: `${ep.ipAddress}/${ep.prefixLen}`,
       gateway: ifname === 'eth0' ? ep.gateway : undefined,
+      address6: ep.ipv6Address ? `${ep.ipv6Address}/${ep.ipv6PrefixLen}` : undefined,
+      gateway6: ifname === 'eth0' ? ep.ipv6Gateway : undefined,
     });
   }
 
@@ -311,7 +353,8 @@ export class UserNetworks {
     }
     if (!this.ipam) return;
     for (const a of this.ipam.all())
-      if (a.owner === containerId && (!netId || a.pool === netId)) this.ipam.release(a.pool, containerId);
+      if (a.owner === containerId && (!netId || a.pool === netId || a.pool === v6Pool(netId)))
+        this.ipam.release(a.pool, containerId);
   }
 
   /** Frees the addresses of containers that no longer run. */
@@ -330,7 +373,10 @@ export class UserNetworks {
       if (this.rulesApplied)
         await this.o.host.run(
           'sh',
-          ['-c', `nft delete table ip ${this.o.table}; nft delete table bridge ${this.o.table}`],
+          [
+            '-c',
+            `nft delete table ip ${this.o.table}; nft delete table ip6 ${this.o.table}; nft delete table bridge ${this.o.table}`,
+          ],
           { allowFailure: true },
         );
     }
@@ -338,20 +384,26 @@ export class UserNetworks {
     this.ipam = undefined;
   }
 
-  private async usedSubnets(): Promise<Subnet[]> {
-    const used: Subnet[] = [...this.nets.values()].map((n) => parseCidr(n.Subnet));
-    const def = this.o.defaultBridge?.()?.subnet;
-    if (def) used.push(parseCidr(def));
-    const routes = await this.o.host.run('ip', ['-j', '-4', 'route', 'show']).then(
-      (r) => JSON.parse(r.stdout || '[]') as Array<{ dst: string }>,
-      () => [],
-    );
-    for (const r of routes) {
-      if (r.dst === 'default') continue;
-      try {
-        used.push(parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`));
-      } catch {
-        /* not IPv4 */
+  /** What a new network's subnets must not overlap: this daemon's networks and the host's routes. */
+  private async usedSubnets(): Promise<Prefix[]> {
+    const used: Prefix[] = [];
+    for (const n of this.nets.values()) {
+      used.push(parsePrefix(n.Subnet));
+      if (n.Subnet6) used.push(parsePrefix(n.Subnet6));
+    }
+    const def = this.o.defaultBridge?.();
+    if (def?.subnet) used.push(parsePrefix(def.subnet));
+    if (def?.subnet6) used.push(parsePrefix(def.subnet6));
+    for (const family of ['-4', '-6']) {
+      const routes = await this.o.host.run('ip', ['-j', family, 'route', 'show']).then(
+        (r) => JSON.parse(r.stdout || '[]') as Array<{ dst: string }>,
+        () => [],
+      );
+      for (const r of routes) {
+        if (r.dst === 'default') continue;
+        const p = tryPrefix(r.dst.includes('/') ? r.dst : `${r.dst}/${family === '-4' ? 32 : 128}`);
+        // Link-local and multicast routes are on every interface: they say nothing of use.
+        if (p && !(p.family === 6 && (p.base >> 118n === 0x3fan || p.base >> 120n === 0xffn))) used.push(p);
       }
     }
     return used;
@@ -363,7 +415,10 @@ export class UserNetworks {
     const nets = [...this.nets.values()];
     if (!nets.length) {
       // Nothing to do at a start without networks (one spawn less); after the last one goes, the table goes.
-      if (this.rulesApplied) await this.o.host.run('nft', ['delete', 'table', 'ip', t], { allowFailure: true });
+      if (this.rulesApplied)
+        await this.o.host.run('sh', ['-c', `nft delete table ip ${t}; nft delete table ip6 ${t}`], {
+          allowFailure: true,
+        });
       this.rulesApplied = false;
       return;
     }
@@ -383,19 +438,29 @@ export class UserNetworks {
       }
     }
     if (def) fwd.push(`    iifname "${def}" oifname != "${def}" oifname @bridges drop`);
-    const rules = [
-      `table ip ${t}`,
-      `delete table ip ${t}`,
-      `table ip ${t} {`,
+    const forward = [
       `  set bridges { type ifname; elements = { ${bridges.join(', ')} } }`,
-      '  chain postrouting {',
-      '    type nat hook postrouting priority srcnat; policy accept;',
-      ...nat,
-      '  }',
       '  chain forward {',
       '    type filter hook forward priority filter; policy accept;',
       ...fwd,
       '  }',
+    ];
+    const rules = [
+      `table ip ${t}`,
+      `delete table ip ${t}`,
+      `table ip ${t} {`,
+      ...forward,
+      '  chain postrouting {',
+      '    type nat hook postrouting priority srcnat; policy accept;',
+      ...nat,
+      '  }',
+      '}',
+      // IPv6: the same isolation, in a table of its own family; no NAT, as dockerd 20.10 has none
+      // (the table is there, empty of networks or not, so that one transaction always replaces it).
+      `table ip6 ${t}`,
+      `delete table ip6 ${t}`,
+      `table ip6 ${t} {`,
+      ...forward,
       '}',
     ];
     await this.o.host.run('nft', ['-f', '-'], { input: rules.join('\n') + '\n' });
@@ -436,44 +501,55 @@ export class UserNetworks {
   }
 
   /**
-   * The address of `name` for a query that came from `from` on network `netId`: a container's
+   * The addresses of `name` for a query that came from `from` on network `netId`: a container's
    * name, alias, short or full ID on any network the asking container is on (as Docker's
-   * embedded DNS answers), that network's address first.
+   * embedded DNS answers), that network's first; or the container a link of the asker's names
+   * by that alias. Undefined when nobody has the name.
    */
-  resolve(netId: string, name: string, from?: string): string | undefined {
+  resolve(netId: string, name: string, from?: string): { v4: string; v6?: string } | undefined {
     const q = name.toLowerCase().replace(/\.$/, '');
     const nets = [netId];
-    const asker = from
-      ? [...(this.members.get(netId)?.values() ?? [])].find((m) => m.ep.ipAddress === from)?.containerId
-      : undefined;
-    if (asker) for (const [id, map] of this.members) if (id !== netId && map.has(asker)) nets.push(id);
+    const asker = from ? this.memberAt(netId, from) : undefined;
+    if (asker) for (const [id, map] of this.members) if (id !== netId && map.has(asker.containerId)) nets.push(id);
+    // A link's alias, for the container that has the link on any of its networks.
+    const links = asker ? [...this.members.values()].flatMap((map) => map.get(asker.containerId)?.links ?? []) : [];
+    const link = links.find((l) => l.alias.toLowerCase() === q);
+    const wanted = link ? link.name.replace(/^\//, '').toLowerCase() : q;
     for (const id of nets) {
       for (const m of this.members.get(id)?.values() ?? []) {
         if (
-          m.name.toLowerCase() === q ||
-          m.aliases.some((a) => a.toLowerCase() === q) ||
-          (q.length >= 12 && m.containerId.startsWith(q))
+          m.name.toLowerCase() === wanted ||
+          (!link && m.aliases.some((a) => a.toLowerCase() === q)) ||
+          (!link && q.length >= 12 && m.containerId.startsWith(q))
         )
-          return m.ep.ipAddress;
+          return { v4: m.ep.ipAddress, v6: m.ep.ipv6Address };
       }
     }
+    return undefined;
+  }
+
+  /** The member of network `netId` at address `ip` (IPv4 or IPv6). */
+  private memberAt(netId: string, ip: string): Member | undefined {
+    const bare = ip.replace(/^::ffff:/, '');
+    for (const m of this.members.get(netId)?.values() ?? [])
+      if (m.ep.ipAddress === bare || m.ep.ipv6Address === ip) return m;
     return undefined;
   }
 
   private answer(netId: string, sock: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const q = parseQuery(msg);
     if (!q) return;
-    const ip = this.resolve(netId, q.name, rinfo.address);
-    if (ip) {
-      sock.send(
-        buildAnswer(msg, q, ip && q.type === 1 ? [ip] : [], ip || q.type !== 1 ? 0 : 3),
-        rinfo.port,
-        rinfo.address,
-      );
+    const found = this.resolve(netId, q.name, rinfo.address);
+    if (found) {
+      // The name is ours: its A or AAAA record, or no record of the type asked for (NOERROR).
+      const answers: Answer[] = [];
+      if (q.type === 1) answers.push({ type: 1, address: found.v4 });
+      if (q.type === 28 && found.v6) answers.push({ type: 28, address: found.v6 });
+      sock.send(buildAnswer(msg, q, answers, 0), rinfo.port, rinfo.address);
       return;
     }
     // The asker's own --dns servers, else the host's.
-    const own = [...(this.members.get(netId)?.values() ?? [])].find((m) => m.ep.ipAddress === rinfo.address)?.dns;
+    const own = this.memberAt(netId, rinfo.address)?.dns;
     const upstream = own?.length ? own : this.upstream;
     if (!upstream.length) {
       sock.send(buildAnswer(msg, q, [], 2), rinfo.port, rinfo.address);
@@ -503,8 +579,18 @@ function bridgeUp(n: UserNetwork): string[] {
   return [
     `link add ${n.Bridge} type bridge`,
     `addr add ${n.Gateway}/${n.Subnet.split('/')[1]} dev ${n.Bridge}`,
+    // nodad: the address works at once (duplicate address detection would hold it for a second).
+    ...(n.Subnet6 ? [`addr add ${n.Gateway6}/${n.Subnet6.split('/')[1]} dev ${n.Bridge} nodad`] : []),
     `link set ${n.Bridge} up`,
   ];
+}
+
+function tryPrefix(cidr: string): Prefix | undefined {
+  try {
+    return parsePrefix(cidr);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The nameservers of the host's /etc/resolv.conf (the daemon runs on the host: loopback ones work). */

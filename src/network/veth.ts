@@ -27,6 +27,9 @@ export interface VethPlug {
   gateway?: string;
   /** Bridge port isolation (a network with inter-container traffic off). */
   isolated?: boolean;
+  /** IPv6 address/prefix, and the IPv6 default route's gateway (first interface only). */
+  address6?: string;
+  gateway6?: string;
 }
 
 export async function plugVeth(host: Host, target: NetnsTarget, p: VethPlug): Promise<void> {
@@ -42,8 +45,12 @@ export async function plugVeth(host: Host, target: NetnsTarget, p: VethPlug): Pr
     r = await host.run('ip', ['-batch', '-'], { input, allowFailure: true });
   }
   if (r.code !== 0) throw internal(`connect ${p.hostVeth} to ${p.bridge}: ${r.stderr.trim()}`);
-  const inside = [`addr add ${p.address} dev ${p.ifname}`, `link set ${p.ifname} up`, 'link set lo up'];
+  const inside = [`addr add ${p.address} dev ${p.ifname}`];
+  // nodad, as dockerd: usable at once, not after a second of duplicate address detection.
+  if (p.address6) inside.push(`addr add ${p.address6} dev ${p.ifname} nodad`);
+  inside.push(`link set ${p.ifname} up`, 'link set lo up');
   if (p.gateway) inside.push(`route add default via ${p.gateway}`);
+  if (p.address6 && p.gateway6) inside.push(`route add ::/0 via ${p.gateway6}`);
   const netns = typeof target === 'number' ? `/proc/${target}/ns/net` : target;
   await host.run('ip', ['-batch', '-'], { input: inside.join('\n') + '\n', netns });
 }

@@ -257,6 +257,23 @@ export const withCpuQuota =
     };
   };
 
+/**
+ * `--cpu-rt-period` / `--cpu-rt-runtime` in microseconds (cgroup v1's `cpu.rt_*`). As with
+ * dockerd, a runtime the parent cgroup has no budget for is the runtime's error at start.
+ */
+export const withCpuRealtime =
+  (period: number, runtime: number): SpecOpt =>
+  (s) => {
+    s.linux.resources = {
+      ...s.linux.resources,
+      cpu: {
+        ...s.linux.resources?.cpu,
+        ...(period ? { realtimePeriod: period } : {}),
+        ...(runtime ? { realtimeRuntime: runtime } : {}),
+      },
+    };
+  };
+
 /** `--cpu-shares`, clamped to the kernel's 2..262144 as Docker does. */
 export const withCpuShares =
   (shares: number): SpecOpt =>

@@ -138,6 +138,14 @@ export function swapLimitSupported(): boolean {
   return swapAccounting;
 }
 
+/**
+ * Whether containers can get a real-time CPU budget: only cgroup v1's cpu controller has the
+ * `cpu.rt_*` knobs (the kernel built with CONFIG_RT_GROUP_SCHED); cgroup v2 has none.
+ */
+export function cpuRealtimeSupported(): boolean {
+  return cgroupVersion() === 1 && existsSync('/sys/fs/cgroup/cpu/cpu.rt_runtime_us');
+}
+
 const GO_ARCH: Record<string, string> = {
   x64: 'amd64',
   arm64: 'arm64',

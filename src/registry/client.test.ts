@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -13,6 +14,7 @@ import { endpointFor, isInsecure, checkRegistryConfig } from './endpoint.ts';
 import { choosePlatform, isIndex, parseImageManifest, schema2Manifest } from './manifest.ts';
 import { startFakeRegistry } from './testing.ts';
 import { makePki } from '../tls/testing.ts';
+import { trustedRoots } from '../tls/index.ts';
 
 const cfg = { insecure: [], mirrors: [] };
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}` as Digest;
@@ -226,5 +228,46 @@ test('garbage answers are errors, never crashes: not HTTP, closed connections, n
     );
   } finally {
     await reg.close();
+  }
+});
+
+test("an endpoint's TLS is what its certificate is checked against; its headers and API root go to its host", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-tls-'));
+  try {
+    const pki = makePki(dir);
+    const seen: Array<[string | undefined, string | undefined]> = [];
+    const server = createServer(
+      { cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey) },
+      (req, res) => {
+        seen.push([req.url, req.headers['x-mirror-token'] as string | undefined]);
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const system = { ca: trustedRoots(), verify: true };
+      await assert.rejects(
+        new RegistryClient({ name: 'r', base, mirror: false, tls: system }).checkLogin(),
+        /certificate/,
+      );
+      await new RegistryClient({
+        name: 'r',
+        base,
+        mirror: true,
+        tls: { ca: [...trustedRoots(), readFileSync(pki.ca, 'utf8')], verify: true },
+        apiRoot: '/cache/v2',
+        headers: { 'x-mirror-token': 't' },
+      }).checkLogin();
+      await new RegistryClient({ name: 'r', base, mirror: true, tls: { verify: false } }).checkLogin();
+      assert.deepEqual(seen, [
+        ['/cache/v2/', 't'],
+        ['/v2/', undefined],
+      ]);
+    } finally {
+      server.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -36,6 +36,9 @@ import {
 } from '../errdefs/index.ts';
 import { isDigest, MediaType, type Descriptor, type Digest } from '../spec/index.ts';
 import type { Endpoint } from './endpoint.ts';
+import { errorText, MAX_ERROR_BODY, parseChallenge, readCapped, repoScope, verified, type Challenge } from './wire.ts';
+// Part of the client's surface, as they were when they lived here.
+export { parseChallenge, repoScope, verified } from './wire.ts';
 import { CIPHERS, MIN_VERSION } from '../tls/index.ts';
 
 export interface Credentials {
@@ -64,34 +67,11 @@ export const MANIFEST_ACCEPT = [
 
 /** Manifests and configs are read into memory: this is their cap. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-const MAX_ERROR_BODY = 64 * 1024;
+/** Chunks of a resumable upload: what a dropped connection can cost at most. */
+export const UPLOAD_CHUNK_BYTES = 32 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
 /** A connection that sends nothing for this long is given up. */
 const IDLE_TIMEOUT_MS = 60_000;
-
-interface Challenge {
-  scheme: 'bearer' | 'basic';
-  params: Record<string, string>;
-}
-
-/** `Bearer realm="https://a/token",service="reg",scope="x"` → scheme and parameters. */
-export function parseChallenge(header: string | undefined): Challenge | undefined {
-  if (!header) return undefined;
-  const m = /^\s*(\w+)\s*(.*)$/s.exec(header);
-  if (!m) return undefined;
-  const scheme = m[1]!.toLowerCase();
-  if (scheme !== 'bearer' && scheme !== 'basic') return undefined;
-  const params: Record<string, string> = {};
-  const re = /([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?/g;
-  let p: RegExpExecArray | null;
-  while ((p = re.exec(m[2]!))) params[p[1]!.toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : p[3]!;
-  return { scheme, params };
-}
-
-/** `repository:t/busybox:pull,push` */
-export function repoScope(repo: string, actions: 'pull' | 'pull,push'): string {
-  return `repository:${repo}:${actions}`;
-}
 
 interface SendOptions {
   scopes: string[];
@@ -102,91 +82,6 @@ interface SendOptions {
   stream?: Readable;
   /** Follow redirects (GET and HEAD). */
   follow?: boolean;
-}
-
-/** The registry's error body, `{"errors":[{"code","message"}]}`, as one line. */
-async function errorText(res: IncomingMessage): Promise<string> {
-  let body = '';
-  try {
-    body = (await readCapped(res, MAX_ERROR_BODY, true)).toString('utf8');
-  } catch {
-    return '';
-  }
-  try {
-    const j = JSON.parse(body) as { errors?: Array<{ code?: string; message?: string }> };
-    if (Array.isArray(j.errors) && j.errors.length) {
-      return j.errors
-        .map(
-          (e) =>
-            `${String(e.code ?? 'UNKNOWN')
-              .toLowerCase()
-              .replace(/_/g, ' ')}: ${e.message ?? ''}`,
-        )
-        .join(', ');
-    }
-  } catch {
-    // not JSON: the text, if short
-  }
-  return body.trim().slice(0, 200);
-}
-
-/** The whole body, refusing more than `max` bytes (or truncating, for error bodies). */
-function readCapped(res: Readable, max: number, truncate = false): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    res.on('data', (c: Buffer) => {
-      n += c.length;
-      if (n > max) {
-        if (truncate) {
-          res.destroy();
-          resolve(Buffer.concat(chunks));
-          return;
-        }
-        res.destroy();
-        reject(invalidArgument(`registry response larger than ${max} bytes`));
-        return;
-      }
-      chunks.push(c);
-    });
-    res.on('end', () => resolve(Buffer.concat(chunks)));
-    res.on('error', reject);
-    res.on('close', () => {
-      if (!res.readableEnded) reject(unavailable('registry connection closed before the response ended'));
-    });
-  });
-}
-
-/**
- * A stream of exactly `size` bytes hashing to `digest`; anything else fails it (too many bytes
- * as soon as they arrive, a wrong digest or short body at the end).
- */
-export function verified(source: Readable, digest: Digest, size: number): Readable {
-  const hash = createHash('sha256');
-  let n = 0;
-  const t = new Transform({
-    highWaterMark: 1 << 20,
-    transform(chunk: Buffer, _e, cb) {
-      n += chunk.length;
-      if (n > size) return cb(invalidArgument(`blob ${digest}: more than the expected ${size} bytes`));
-      hash.update(chunk);
-      cb(null, chunk);
-    },
-    flush(cb) {
-      if (n !== size) return cb(invalidArgument(`blob ${digest}: expected ${size} bytes, got ${n}`));
-      const got = `sha256:${hash.digest('hex')}`;
-      if (got !== digest) return cb(invalidArgument(`blob ${digest}: digest mismatch: got ${got}`));
-      cb();
-    },
-  });
-  source.on('error', (e) => t.destroy(e));
-  source.on('close', () => {
-    if (!source.readableEnded && !t.destroyed)
-      t.destroy(unavailable(`blob ${digest}: the registry closed the connection after ${n} of ${size} bytes`));
-  });
-  t.on('close', () => source.destroy());
-  source.pipe(t);
-  return t;
 }
 
 export class RegistryClient {
@@ -224,6 +119,16 @@ export class RegistryClient {
     };
   }
 
+  /** The `host:port` being spoken to, to which the endpoint's credentials and settings are sent. */
+  private get host(): string {
+    return new URL(this.current).host;
+  }
+
+  /** The distribution API's root on this endpoint, `/v2` by the spec. */
+  private get root(): string {
+    return this.endpoint.apiRoot ?? '/v2';
+  }
+
   // ------------------------------------------------------------------ transport
 
   private raw(
@@ -235,9 +140,15 @@ export class RegistryClient {
     return new Promise((resolve, reject) => {
       const fn = url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : undefined;
       if (!fn) return reject(invalidArgument(`registry URL "${url.href}": unsupported protocol`));
+      // The endpoint's own settings (hosts.toml) hold for its host only, not for a redirect elsewhere.
+      const own = url.host === this.host ? this.endpoint : undefined;
       const req = fn(
         url,
-        { method, headers: { 'User-Agent': 'berth', ...headers }, ...this.tlsOptions(url) },
+        {
+          method,
+          headers: { 'User-Agent': 'berth', ...own?.headers, ...headers } as OutgoingHttpHeaders,
+          ...this.tlsOptions(url),
+        },
         (res) => {
           // A connection reset while a response is only being drained must not be an unhandled
           // 'error' event (that would end the daemon); readers attach their own handlers.
@@ -245,6 +156,17 @@ export class RegistryClient {
           resolve(res);
         },
       );
+      const dial = own?.dialTimeoutMs;
+      if (dial)
+        req.once('socket', (sock) => {
+          if (!sock.connecting) return;
+          const t = setTimeout(
+            () => req.destroy(unavailable(`${method} ${url.href}: no connection within ${dial} ms`)),
+            dial,
+          );
+          sock.once('connect', () => clearTimeout(t));
+          sock.once('close', () => clearTimeout(t));
+        });
       req.setTimeout(IDLE_TIMEOUT_MS, () =>
         req.destroy(unavailable(`${method} ${url.href}: no answer for ${IDLE_TIMEOUT_MS / 1000}s`)),
       );
@@ -263,7 +185,7 @@ export class RegistryClient {
   }
 
   private authHeader(scopes: string[], host: string): string | undefined {
-    if (host !== new URL(this.current).host) return undefined;
+    if (host !== this.host) return undefined;
     const ch = this.challenge;
     if (!ch) return undefined;
     if (ch.scheme === 'basic') {
@@ -370,7 +292,7 @@ export class RegistryClient {
         continue;
       }
       this.settled = true;
-      if (res.statusCode === 401 && !answered && !o.stream && url.host === new URL(this.current).host) {
+      if (res.statusCode === 401 && !answered && !o.stream && url.host === this.host) {
         res.resume();
         answered = true;
         await this.authenticate(res.headers['www-authenticate'], o.scopes);
@@ -412,19 +334,21 @@ export class RegistryClient {
 
   /** `GET /v2/`: is this a registry, and do these credentials work? (docker login) */
   async checkLogin(): Promise<void> {
-    const res = await this.send('GET', '/v2/', { scopes: [] });
+    const res = await this.send('GET', `${this.root}/`, { scopes: [] });
     res.resume();
     if (res.statusCode === 200) return;
-    if (res.statusCode === 401)
-      throw Object.assign(unauthorized(`login attempt to ${this.current}/v2/ failed with status: 401 Unauthorized`), {
+    if (res.statusCode === 401) {
+      const url = `${this.current}${this.root}/`;
+      throw Object.assign(unauthorized(`login attempt to ${url} failed with status: 401 Unauthorized`), {
         atRegistry: true,
       });
-    throw unavailable(`login to ${this.endpoint.name}: /v2/ answered ${res.statusCode}`);
+    }
+    throw unavailable(`login to ${this.endpoint.name}: ${this.root}/ answered ${res.statusCode}`);
   }
 
   /** A manifest, index or list by tag or digest; its digest is checked when asked by digest. */
   async getManifest(repo: string, ref: string): Promise<FetchedManifest> {
-    const res = await this.send('GET', `/v2/${repo}/manifests/${ref}`, {
+    const res = await this.send('GET', `${this.root}/${repo}/manifests/${ref}`, {
       scopes: [repoScope(repo, 'pull')],
       follow: true,
       headers: { Accept: MANIFEST_ACCEPT.join(', ') },
@@ -451,7 +375,7 @@ export class RegistryClient {
   /** Every tag of a repository (`docker pull -a`), following the registry's pagination. */
   async listTags(repo: string, max = 10_000): Promise<string[]> {
     const tags: string[] = [];
-    let next: string | undefined = `/v2/${repo}/tags/list?n=1000`;
+    let next: string | undefined = `${this.root}/${repo}/tags/list?n=1000`;
     for (let pages = 0; next && pages < 100; pages++) {
       const res = await this.send('GET', next, { scopes: [repoScope(repo, 'pull')], follow: true });
       if (res.statusCode !== 200) throw await this.failure(res, `tags of ${repo}`);
@@ -484,7 +408,7 @@ export class RegistryClient {
   async openBlob(repo: string, desc: Pick<Descriptor, 'digest' | 'size'>): Promise<Readable> {
     if (!isDigest(desc.digest)) throw invalidArgument(`blob "${String(desc.digest)}": not a sha256 digest`);
     if (!Number.isSafeInteger(desc.size) || desc.size < 0) throw invalidArgument(`blob ${desc.digest}: bad size`);
-    const res = await this.send('GET', `/v2/${repo}/blobs/${desc.digest}`, {
+    const res = await this.send('GET', `${this.root}/${repo}/blobs/${desc.digest}`, {
       scopes: [repoScope(repo, 'pull')],
       follow: true,
     });
@@ -494,7 +418,7 @@ export class RegistryClient {
 
   /** `HEAD` a blob: its size if the repository has it. */
   async statBlob(repo: string, digest: Digest, scopes = [repoScope(repo, 'pull,push')]): Promise<number | undefined> {
-    const res = await this.send('HEAD', `/v2/${repo}/blobs/${digest}`, { scopes, follow: true });
+    const res = await this.send('HEAD', `${this.root}/${repo}/blobs/${digest}`, { scopes, follow: true });
     res.resume();
     if (res.statusCode === 200) return Number(res.headers['content-length'] ?? 0);
     if (res.statusCode === 404) return undefined;
@@ -507,7 +431,7 @@ export class RegistryClient {
    */
   async mountBlob(repo: string, digest: Digest, from: string): Promise<boolean> {
     const q = new URLSearchParams({ mount: digest, from });
-    const res = await this.send('POST', `/v2/${repo}/blobs/uploads/?${q}`, {
+    const res = await this.send('POST', `${this.root}/${repo}/blobs/uploads/?${q}`, {
       scopes: [repoScope(repo, 'pull,push'), repoScope(from, 'pull')],
       body: Buffer.alloc(0),
       headers: { 'Content-Length': 0 },
@@ -525,7 +449,7 @@ export class RegistryClient {
    */
   async pushBlob(repo: string, desc: Pick<Descriptor, 'digest' | 'size'>, body: Readable): Promise<void> {
     const scopes = [repoScope(repo, 'pull,push')];
-    const start = await this.send('POST', `/v2/${repo}/blobs/uploads/`, {
+    const start = await this.send('POST', `${this.root}/${repo}/blobs/uploads/`, {
       scopes,
       body: Buffer.alloc(0),
       headers: { 'Content-Length': 0 },
@@ -552,13 +476,105 @@ export class RegistryClient {
   }
 
   /**
+   * Uploads a blob whose bytes can be read again from any offset (a file): a session, then
+   * chunks of `chunkBytes` as `PATCH` with `Content-Range`, then `PUT ?digest=`. A chunk whose
+   * connection drops is not lost work beyond itself: the session's state is asked (`GET`, its
+   * `Range`) and the upload resumes from the registry's offset, up to `retries` times in a row.
+   */
+  async pushBlobResumable(
+    repo: string,
+    desc: Pick<Descriptor, 'digest' | 'size'>,
+    open: (start: number, end: number) => Readable,
+    o: { chunkBytes?: number; retries?: number; onBytes?: (n: number) => void; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const scopes = [repoScope(repo, 'pull,push')];
+    const chunk = o.chunkBytes ?? UPLOAD_CHUNK_BYTES;
+    const start = await this.send('POST', `/v2/${repo}/blobs/uploads/`, {
+      scopes,
+      body: Buffer.alloc(0),
+      headers: { 'Content-Length': 0 },
+    });
+    if (start.statusCode !== 202 && start.statusCode !== 201)
+      throw await this.failure(start, `start upload to ${repo}`);
+    start.resume();
+    if (!start.headers.location) throw unavailable(`start upload to ${repo}: the registry gave no Location`);
+    let location = new URL(start.headers.location, this.current + '/').href;
+    let offset = 0;
+    let failures = 0;
+    while (offset < desc.size) {
+      if (o.signal?.aborted) throw unavailable('upload cancelled');
+      const end = Math.min(desc.size, offset + chunk) - 1;
+      const body = open(offset, end);
+      let sent = 0;
+      const counted = body.pipe(
+        new Transform({
+          transform(c: Buffer, _e, cb) {
+            sent += c.length;
+            o.onBytes?.(c.length);
+            cb(null, c);
+          },
+        }),
+      );
+      body.once('error', (e) => counted.destroy(e));
+      const abort = () => counted.destroy(unavailable('upload cancelled'));
+      o.signal?.addEventListener('abort', abort);
+      try {
+        const res = await this.send('PATCH', location, {
+          scopes,
+          stream: counted,
+          headers: {
+            'Content-Type': 'application/octet-stream',
+            'Content-Range': `${offset}-${end}`,
+            'Content-Length': end - offset + 1,
+          },
+        });
+        if (res.statusCode === 416) {
+          // The registry's offset is not ours: ask it where it stands, below.
+          res.resume();
+          throw unavailable(`upload blob ${desc.digest}: the registry refused the range ${offset}-${end}`);
+        }
+        if (res.statusCode !== 202) throw await this.failure(res, `upload blob ${desc.digest}`);
+        res.resume();
+        if (res.headers.location) location = new URL(res.headers.location, this.current + '/').href;
+        offset = end + 1;
+        failures = 0;
+      } catch (e) {
+        if (o.signal?.aborted) throw e;
+        if (e instanceof BerthError && e.category !== 'Unavailable') throw e;
+        if (++failures > (o.retries ?? 3)) throw e;
+        // Where does the session stand? The registry drops a chunk cut off, so this is the
+        // end of the last whole one — once it has noticed the cut: a pause first, longer each time.
+        await new Promise((r) => setTimeout(r, 200 * failures));
+        const status = await this.send('GET', location, { scopes });
+        status.resume();
+        if (status.statusCode !== 204) throw await this.failure(status, `upload blob ${desc.digest}: resume`);
+        const range = /^(?:bytes=)?0-(\d+)$/.exec(String(status.headers.range ?? ''));
+        // `0-0` is what registries answer for an empty session (the spec's inclusive ranges cannot
+        // say "nothing"); a whole chunk is never one byte, so it means 0 here.
+        const resumed = range && range[1] !== '0' ? Number(range[1]) + 1 : 0;
+        o.onBytes?.(resumed - offset - sent);
+        offset = resumed;
+        if (status.headers.location) location = new URL(status.headers.location, this.current + '/').href;
+      } finally {
+        o.signal?.removeEventListener('abort', abort);
+      }
+    }
+    const url = new URL(location);
+    url.searchParams.set('digest', desc.digest);
+    const done = await this.send('PUT', url.href, { scopes, body: Buffer.alloc(0), headers: { 'Content-Length': 0 } });
+    if (done.statusCode !== 201 && done.statusCode !== 204)
+      throw await this.failure(done, `upload blob ${desc.digest}`);
+    done.resume();
+  }
+
+  /**
    * Uploads a blob whose digest is not known beforehand, as dockerd does: a session, the bytes
    * streamed in one `PATCH` (chunked) while they are hashed, then `PUT ?digest=` to close it.
    * The caller can so compress a layer while it goes out instead of compressing it first.
    */
   async pushBlobStream(repo: string, body: Readable): Promise<{ digest: Digest; size: number }> {
     const scopes = [repoScope(repo, 'pull,push')];
-    const start = await this.send('POST', `/v2/${repo}/blobs/uploads/`, {
+    const start = await this.send('POST', `${this.root}/${repo}/blobs/uploads/`, {
       scopes,
       body: Buffer.alloc(0),
       headers: { 'Content-Length': 0 },
@@ -602,9 +618,44 @@ export class RegistryClient {
     return { digest, size };
   }
 
+  /**
+   * The OCI 1.1 referrers of a manifest (`GET /v2/<repo>/referrers/<digest>`), only those of
+   * `artifactType` when given (filtered here too: a registry may ignore the filter); undefined
+   * when the registry has no referrers API (a 404, as the spec has it answer).
+   */
+  async referrers(repo: string, digest: Digest, artifactType?: string): Promise<Descriptor[] | undefined> {
+    const q = artifactType ? `?${new URLSearchParams({ artifactType })}` : '';
+    const res = await this.send('GET', `/v2/${repo}/referrers/${digest}${q}`, {
+      scopes: [repoScope(repo, 'pull')],
+      follow: true,
+      headers: { Accept: MediaType.OciIndex },
+    });
+    if (res.statusCode === 404) {
+      res.resume();
+      return undefined;
+    }
+    if (res.statusCode !== 200) throw await this.failure(res, `referrers of ${repo}@${digest}`);
+    let j: { manifests?: unknown };
+    try {
+      j = JSON.parse((await readCapped(res, MAX_MANIFEST_BYTES)).toString('utf8')) as { manifests?: unknown };
+    } catch (e) {
+      if (e instanceof BerthError) throw e;
+      throw invalidArgument(`referrers of ${repo}@${digest}: not JSON`, e);
+    }
+    if (!Array.isArray(j.manifests)) return undefined;
+    return (j.manifests as Array<Descriptor & { artifactType?: unknown }>).filter(
+      (d) =>
+        d &&
+        typeof d.digest === 'string' &&
+        isDigest(d.digest) &&
+        Number.isSafeInteger(d.size) &&
+        (artifactType === undefined || d.artifactType === artifactType),
+    );
+  }
+
   /** `PUT` a manifest under a tag or digest; returns the digest of its bytes. */
   async putManifest(repo: string, ref: string, mediaType: string, bytes: Buffer): Promise<Digest> {
-    const res = await this.send('PUT', `/v2/${repo}/manifests/${ref}`, {
+    const res = await this.send('PUT', `${this.root}/${repo}/manifests/${ref}`, {
       scopes: [repoScope(repo, 'pull,push')],
       body: bytes,
       headers: { 'Content-Type': mediaType, 'Content-Length': bytes.length },

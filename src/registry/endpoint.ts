@@ -1,5 +1,5 @@
 /**
- * Which URL a registry name is reached at, and with what TLS, as dockerd decides it
+ * Which URL a registry name is reached at by default, and with what TLS, as dockerd decides it
  * (daemon/pkg/registry/service_v2.go): HTTPS, checked against the system's roots plus the CAs
  * in the registry's certs.d directory, with the client certificate found there. Loopback
  * registries and those named with `--insecure-registry` (a CIDR or a host[:port]) are tried
@@ -8,6 +8,8 @@
  * insecure (dockerd then skips verification), since its owner said whom to trust.
  * Docker Hub (`docker.io`) goes to the first `--registry-mirror` when one is given; without
  * one it is not reachable from this daemon at all, and the caller says so.
+ * Per-registry hosts files and registries.conf (mirrors.ts) come before these defaults, and
+ * build their hosts' endpoints with the same rules (`endpointAt`).
  */
 import { isIP } from 'node:net';
 import { invalidArgument, unavailable } from '../errdefs/index.ts';
@@ -18,8 +20,13 @@ export interface RegistryConfig {
   insecure: readonly string[];
   /** `--registry-mirror`: URLs tried for docker.io. */
   mirrors: readonly string[];
-  /** `--registry-certs-dir`: certs.d-style directories (default /etc/berth/certs.d, /etc/docker/certs.d). */
+  /**
+   * `--registry-certs-dir`: certs.d-style directories (default /etc/berth/certs.d, /etc/docker/certs.d).
+   * A registry's directory there may also hold containerd's hosts.toml (mirrors.ts).
+   */
   certsDirs?: readonly string[];
+  /** `--registries-conf`: a containers-registries.conf(5) file. */
+  registriesConf?: string;
 }
 
 /** TLS for an https:// endpoint. */
@@ -37,11 +44,17 @@ export interface Endpoint {
   name: string;
   /** `https://127.0.0.1:5000` — no trailing slash. */
   base: string;
-  /** Through a mirror (docker.io). */
+  /** Not the registry itself but a host serving its images (a mirror). */
   mirror: boolean;
   tls?: EndpointTls;
   /** Plain HTTP, tried when the first request over `base` fails to connect (insecure registries). */
   fallback?: string;
+  /** The distribution API's root path on this host; `/v2` unless a hosts file overrides it. */
+  apiRoot?: string;
+  /** Extra headers sent with every request to this host (hosts.toml's `header`). */
+  headers?: Readonly<Record<string, string | readonly string[]>>;
+  /** Give up connecting after this long, so the next host is tried soon (hosts.toml's `dial_timeout`). */
+  dialTimeoutMs?: number;
 }
 
 export const DOCKER_HUB = 'docker.io';
@@ -114,20 +127,14 @@ export function isInsecure(name: string, c: RegistryConfig): boolean {
  */
 export function endpointFor(name: string, c: RegistryConfig, purpose: 'pull' | 'push' = 'pull'): Endpoint {
   // certs.d is read at every call, as dockerd reads it: certificates dropped in need no restart.
-  if (name === DOCKER_HUB || name === 'index.docker.io' || name === 'registry-1.docker.io') {
+  if (isDockerHub(name)) {
     if (purpose === 'push')
       throw unavailable(
         'no registry can be reached from this daemon: Docker Hub (registry-1.docker.io) is offline here, and mirrors only serve pulls',
       );
     const m = c.mirrors[0];
-    if (!m)
-      throw unavailable(
-        'no registry can be reached from this daemon: Docker Hub is offline here (give berthd --registry-mirror to pull docker.io images through a mirror)',
-      );
-    const base = m.replace(/\/+$/, '');
-    const url = new URL(base);
-    if (url.protocol !== 'https:') return { name: DOCKER_HUB, base, mirror: true };
-    return { name: DOCKER_HUB, base, mirror: true, tls: tlsFor(url.host, isInsecure(url.host, c), c) };
+    if (!m) throw dockerHubOffline();
+    return endpointAt(DOCKER_HUB, m.replace(/\/+$/, ''), c, true);
   }
   const insecure = isInsecure(name, c);
   const tls = tlsFor(name, insecure, c);
@@ -137,6 +144,17 @@ export function endpointFor(name: string, c: RegistryConfig, purpose: 'pull' | '
     : { name, base, mirror: false, tls, fallback: `http://${name}` };
 }
 
+/**
+ * The endpoint of a host given by URL (a `--registry-mirror`, a hosts.toml or registries.conf
+ * host) serving `name`'s images: the URL's scheme as given, no fallback, and for HTTPS the TLS
+ * `endpointFor` would use for that host (its certs.d files; unchecked when it is insecure).
+ */
+export function endpointAt(name: string, base: string, c: RegistryConfig, mirror: boolean): Endpoint {
+  const url = new URL(base);
+  if (url.protocol !== 'https:') return { name, base, mirror };
+  return { name, base, mirror, tls: tlsFor(url.host, isInsecure(url.host, c), c) };
+}
+
 /** The roots, client certificate and verification for `host` (dockerd's newTLSConfig). */
 function tlsFor(host: string, insecure: boolean, c: RegistryConfig): EndpointTls {
   const certs = registryCerts(host, c.certsDirs ?? DEFAULT_CERTS_DIRS);
@@ -144,4 +162,14 @@ function tlsFor(host: string, insecure: boolean, c: RegistryConfig): EndpointTls
   const client = certs?.cert ? { cert: certs.cert, key: certs.key } : {};
   if (insecure && !own) return { verify: false, ...client };
   return { ca: certs?.ca ?? trustedRoots(), verify: true, ...client };
+}
+
+export function dockerHubOffline(): Error {
+  return unavailable(
+    'no registry can be reached from this daemon: Docker Hub is offline here (give berthd --registry-mirror, or a docker.io/hosts.toml in /etc/berth/certs.d, to pull docker.io images through a mirror)',
+  );
+}
+
+export function isDockerHub(name: string): boolean {
+  return name === DOCKER_HUB || name === 'index.docker.io' || name === 'registry-1.docker.io';
 }

@@ -7,7 +7,8 @@
  * reaching the handler is answered as UNKNOWN 500.
  */
 
-export const ErrorCodes = {
+/** The distribution spec's codes (its "Error codes" table), with their usual status. */
+const SPEC_CODES = {
   BLOB_UNKNOWN: 404,
   BLOB_UPLOAD_INVALID: 400,
   BLOB_UPLOAD_UNKNOWN: 404,
@@ -18,16 +19,29 @@ export const ErrorCodes = {
   NAME_INVALID: 400,
   NAME_UNKNOWN: 404,
   SIZE_INVALID: 400,
+  UNAUTHORIZED: 401,
+  DENIED: 403,
   UNSUPPORTED: 405,
   TOOMANYREQUESTS: 429,
-  UNAUTHORIZED: 401,
-  // distribution's own additions, which docker's client also knows.
+} as const;
+
+export const ErrorCodes = {
+  ...SPEC_CODES,
+  // A chunk that does not start where the upload ends: the server answers it with the upload's
+  // Range header so the client can resume; on the wire it is the spec's BLOB_UPLOAD_INVALID.
   RANGE_INVALID: 416,
-  PAGINATION_NUMBER_INVALID: 400,
+  // A server fault (5xx), as distribution names it.
   UNKNOWN: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
+export type SpecErrorCode = keyof typeof SPEC_CODES;
+
+/** The code a response body carries: a spec code for every 4xx, whatever the code inside. */
+export function wireCode(code: ErrorCode): SpecErrorCode | 'UNKNOWN' {
+  if (code === 'RANGE_INVALID') return 'BLOB_UPLOAD_INVALID';
+  return code;
+}
 
 export class RegistryError extends Error {
   readonly code: ErrorCode;
@@ -43,7 +57,10 @@ export class RegistryError extends Error {
 
   /** The spec's error body. */
   body(): { errors: { code: string; message: string; detail?: unknown }[] } {
-    const entry: { code: string; message: string; detail?: unknown } = { code: this.code, message: this.message };
+    const entry: { code: string; message: string; detail?: unknown } = {
+      code: wireCode(this.code),
+      message: this.message,
+    };
     if (this.detail !== undefined) entry.detail = this.detail;
     return { errors: [entry] };
   }

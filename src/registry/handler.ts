@@ -22,6 +22,7 @@ import {
 import { MAX_MANIFEST_BYTES } from './manifests.ts';
 import type { RegistryStorage } from './storage.ts';
 import type { ChunkRange } from './uploads.ts';
+import type { EventAction, EventTarget } from './notifications.ts';
 
 export const API_VERSION_HEADER = 'Docker-Distribution-API-Version';
 /** The catalog's page size when the client gives none, and the most it may ask for. */
@@ -90,14 +91,18 @@ async function readCapped(req: IncomingMessage, limit: number): Promise<Buffer> 
   return Buffer.concat(chunks);
 }
 
-/** `n` and `last` of a paginated list; PAGINATION_NUMBER_INVALID for a bad `n`. */
+/**
+ * `n` and `last` of a paginated list. A bad `n` is the spec's UNSUPPORTED ("an invalid set of
+ * parameters"), 400: distribution's PAGINATION_NUMBER_INVALID is not a spec code.
+ */
 function pageOf(query: URLSearchParams, max?: number): { n: number | undefined; last: string | undefined } {
   const raw = query.get('n');
   let n: number | undefined;
   if (raw !== null && raw !== '') {
     if (!/^\d+$/.test(raw))
-      throw registryError('PAGINATION_NUMBER_INVALID', `invalid number of results requested: "${raw.slice(0, 50)}"`, {
-        n: raw.slice(0, 50),
+      throw new RegistryError('UNSUPPORTED', `invalid number of results requested: "${raw.slice(0, 50)}"`, {
+        status: 400,
+        detail: { n: raw.slice(0, 50) },
       });
     n = Number(raw);
   }
@@ -112,6 +117,8 @@ function paginate(
   page: { n: number | undefined; last: string | undefined },
   path: string,
 ): { items: string[]; link?: string } {
+  // n=0 asks for nothing: an empty page, and no next one to point to.
+  if (page.n === 0) return { items: [] };
   const after = page.last === undefined ? all : all.filter((x) => x > page.last!);
   if (page.n === undefined || after.length <= page.n) return { items: after };
   const items = after.slice(0, page.n);
@@ -194,12 +201,33 @@ function unsupported(method: string, what: string): RegistryError {
   return registryError('UNSUPPORTED', `${method} is not supported on ${what}`);
 }
 
+export interface HandlerOptions {
+  /** `storage.delete.enabled`: DELETE of manifests and blobs (default true, Berth's behaviour before). */
+  deleteEnabled?: boolean;
+  /** `storage.maintenance.readonly.enabled`: only GET and HEAD, so a garbage collection can run. */
+  readOnly?: boolean;
+  /**
+   * Called after each push, pull (GET, not HEAD), mount and delete, with the event's target
+   * (`url` a path); the server adds request, actor and source and queues the notification.
+   */
+  onEvent?: (req: IncomingMessage, action: EventAction, target: EventTarget) => void;
+}
+
+type Emit = (action: EventAction, target: EventTarget) => void;
+const BLOB_TYPE = 'application/octet-stream';
+
 /** The `(req, res)` function answering the distribution API from `storage`. */
-export function createRegistryHandler(storage: RegistryStorage): Handler {
+export function createRegistryHandler(storage: RegistryStorage, options: HandlerOptions = {}): Handler {
+  const deleteEnabled = options.deleteEnabled ?? true;
   return async (req, res) => {
     res.setHeader(API_VERSION_HEADER, 'registry/2.0');
     const method = req.method ?? 'GET';
     const head = method === 'HEAD';
+    // As distribution answers both: 405 UNSUPPORTED, before anything is read or written.
+    if (options.readOnly && method !== 'GET' && method !== 'HEAD')
+      throw registryError('UNSUPPORTED', 'registry is in read-only mode');
+    if (!deleteEnabled && method === 'DELETE')
+      throw registryError('UNSUPPORTED', 'deleting is disabled in this registry (storage.delete.enabled)');
     // The raw path, not a URL object's: WHATWG parsing would resolve `..` and `%2e%2e` before
     // validation could refuse them.
     const raw = req.url ?? '/';
@@ -226,6 +254,7 @@ export function createRegistryHandler(storage: RegistryStorage): Handler {
     }
     const name = checkRepositoryName(r.name!);
     const ref = r.ref ?? '';
+    const emit: Emit = (action, target) => options.onEvent?.(req, action, target);
     switch (r.kind) {
       case 'tags': {
         if (method !== 'GET') throw unsupported(method, 'the tag list');
@@ -235,13 +264,13 @@ export function createRegistryHandler(storage: RegistryStorage): Handler {
         return;
       }
       case 'blob':
-        return blob(storage, req, res, method, name, ref);
+        return blob(storage, req, res, method, name, ref, emit);
       case 'uploads':
-        return startUpload(storage, req, res, method, name, url.searchParams);
+        return startUpload(storage, req, res, method, name, url.searchParams, emit);
       case 'upload':
-        return upload(storage, req, res, method, name, ref, url.searchParams);
+        return upload(storage, req, res, method, name, ref, url.searchParams, emit);
       case 'manifest':
-        return manifest(storage, req, res, method, name, ref);
+        return manifest(storage, req, res, method, name, ref, emit);
       case 'referrers': {
         if (method !== 'GET') throw unsupported(method, 'referrers');
         const digest = checkDigest(ref);
@@ -267,12 +296,14 @@ async function blob(
   method: string,
   name: string,
   ref: string,
+  emit: Emit,
 ): Promise<void> {
   if (method !== 'GET' && method !== 'HEAD' && method !== 'DELETE') throw unsupported(method, 'a blob');
   const digest = checkDigest(ref);
   if (method === 'DELETE') {
     await storage.blobs.delete(name, digest);
     send(res, 202, { 'Docker-Content-Digest': digest });
+    emit('delete', { digest, repository: name });
     return;
   }
   const size = await storage.blobs.stat(name, digest);
@@ -289,8 +320,9 @@ async function blob(
   }
   const range = method === 'GET' ? parseByteRange(req.headers.range, size) : undefined;
   if (range === 'unsatisfiable') {
+    // The spec gives no code for this; UNSUPPORTED is its "invalid set of parameters".
     const err = new RegistryError(
-      'RANGE_INVALID',
+      'UNSUPPORTED',
       `range "${req.headers.range}" outside blob "${digest}" of ${size} bytes`,
       { status: 416 },
     );
@@ -313,6 +345,11 @@ async function blob(
     return;
   }
   await pipeline(createReadStream(storage.blobs.path(digest), { start, end }), res);
+  if (start === 0) emit('pull', blobTarget(name, digest, size));
+}
+
+function blobTarget(name: string, digest: Digest, size: number): EventTarget {
+  return { mediaType: BLOB_TYPE, size, digest, length: size, repository: name, url: `/v2/${name}/blobs/${digest}` };
 }
 
 function uploadHeaders(name: string, uuid: string, size: number): Record<string, string> {
@@ -334,6 +371,7 @@ async function startUpload(
   method: string,
   name: string,
   query: URLSearchParams,
+  emit: Emit,
 ): Promise<void> {
   if (method !== 'POST') throw unsupported(method, 'blob uploads');
   const mount = query.get('mount');
@@ -343,6 +381,8 @@ async function startUpload(
     if (from !== null && isRepositoryName(from) && (await storage.blobs.mount(name, from, digest))) {
       req.resume();
       blobCreated(res, name, digest);
+      const size = await storage.blobs.stat(name, digest).catch(() => undefined);
+      emit('mount', { ...blobTarget(name, digest, size ?? 0), fromRepository: from });
       return;
     }
     // Not there to mount: an ordinary upload session, as the spec says, and the client uploads.
@@ -350,6 +390,7 @@ async function startUpload(
     const digest = checkDigest(query.get('digest'));
     const stored = await storage.uploads.put(name, digest, req);
     blobCreated(res, name, stored.digest);
+    emit('push', blobTarget(name, stored.digest, stored.size));
     return;
   }
   req.resume();
@@ -365,6 +406,7 @@ async function upload(
   name: string,
   uuid: string,
   query: URLSearchParams,
+  emit: Emit,
 ): Promise<void> {
   switch (method) {
     case 'GET': {
@@ -393,6 +435,7 @@ async function upload(
       const range = parseContentRange(req.headers['content-range']);
       const stored = await storage.uploads.complete(name, uuid, digest, req, range);
       blobCreated(res, name, stored.digest);
+      emit('push', blobTarget(name, stored.digest, stored.size));
       return;
     }
     case 'DELETE':
@@ -411,17 +454,27 @@ async function manifest(
   method: string,
   name: string,
   ref: string,
+  emit: Emit,
 ): Promise<void> {
   if (method === 'PUT') {
     const reference = parseManifestReference(ref);
     const body = await readCapped(req, MAX_MANIFEST_BYTES);
-    const { digest, subject } = await storage.manifests.put(name, reference, body, req.headers['content-type']);
+    const { digest, mediaType, subject } = await storage.manifests
+      .put(name, reference, body, req.headers['content-type'])
+      .catch((e: unknown) => {
+        // What a manifest being put references and the repository lacks — an index's manifest
+        // as much as an image's blob — is the spec's MANIFEST_BLOB_UNKNOWN.
+        if (e instanceof RegistryError && e.code === 'MANIFEST_UNKNOWN')
+          throw new RegistryError('MANIFEST_BLOB_UNKNOWN', e.message, { detail: e.detail, cause: e });
+        throw e;
+      });
     // OCI-Subject tells the client this registry keeps the referrers index itself.
     send(res, 201, {
       Location: `/v2/${name}/manifests/${digest}`,
       'Docker-Content-Digest': digest,
       ...(subject ? { 'OCI-Subject': subject } : {}),
     });
+    emit('push', manifestTarget(name, digest, mediaType, body.length, reference.tag));
     return;
   }
   if (method !== 'GET' && method !== 'HEAD' && method !== 'DELETE') throw unsupported(method, 'a manifest');
@@ -441,6 +494,7 @@ async function manifest(
     }
     await storage.manifests.delete(name, reference.digest);
     send(res, 202);
+    emit('delete', { digest: reference.digest, repository: name });
     return;
   }
   // Whatever the client's Accept says, it gets the manifest as stored: the registry does not
@@ -452,4 +506,18 @@ async function manifest(
     return;
   }
   send(res, 200, headers, m.body, method === 'HEAD');
+  if (method === 'GET') emit('pull', manifestTarget(name, m.digest, m.mediaType, m.body.length, reference.tag));
+}
+
+function manifestTarget(name: string, digest: Digest, mediaType: string, size: number, tag?: string): EventTarget {
+  const t: EventTarget = {
+    mediaType,
+    size,
+    digest,
+    length: size,
+    repository: name,
+    url: `/v2/${name}/manifests/${digest}`,
+  };
+  if (tag !== undefined) t.tag = tag;
+  return t;
 }

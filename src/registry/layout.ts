@@ -109,12 +109,23 @@ export async function readText(path: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * A digest's link file name: its hex, which says the algorithm by its length (64 for sha256,
+ * 128 for sha512), so sha256 links keep the names they always had.
+ */
 export function hexOfDigest(d: Digest): string {
-  return d.slice('sha256:'.length);
+  return d.slice(d.indexOf(':') + 1);
+}
+
+/** The digest a link file name stands for; undefined for other names. */
+export function digestOfHex(hex: string): Digest | undefined {
+  if (/^[a-f0-9]{64}$/.test(hex)) return `sha256:${hex}`;
+  if (/^[a-f0-9]{128}$/.test(hex)) return `sha512:${hex}`;
+  return undefined;
 }
 
 export function isDigestText(s: string): s is Digest {
-  return /^sha256:[a-f0-9]{64}$/.test(s);
+  return /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/.test(s);
 }
 
 export function compareLexical(a: string, b: string): number {

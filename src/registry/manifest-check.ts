@@ -57,7 +57,7 @@ export interface Reference {
 }
 
 export function descriptor(value: unknown, where: string): Reference & { urls: boolean } {
-  const problem = descriptorProblem(value);
+  const problem = descriptorProblem(value, { sha512: true });
   if (problem !== undefined) throw registryError('MANIFEST_INVALID', `manifest ${where}: ${problem}`);
   const d = value as Descriptor & { urls?: unknown };
   return { digest: d.digest, size: d.size, urls: Array.isArray(d.urls) && d.urls.length > 0 };

@@ -16,7 +16,15 @@ import type { Digest } from '../spec/index.ts';
 import type { RepositoryBlobs } from './blobs.ts';
 import { RegistryError, registryError } from './errors.ts';
 import type { KeyedLock } from '../async/index.ts';
-import { compareLexical, exists, isDigestText, readText, writeAtomic, type RepositoryLayout } from './layout.ts';
+import {
+  compareLexical,
+  digestOfHex,
+  exists,
+  isDigestText,
+  readText,
+  writeAtomic,
+  type RepositoryLayout,
+} from './layout.ts';
 import { descriptor, manifestMediaType, referencesOf } from './manifest-check.ts';
 import { isTag, type ManifestReference } from './names.ts';
 
@@ -54,7 +62,9 @@ export class Manifests {
     body: Buffer,
     contentType: string | undefined,
   ): Promise<{ digest: Digest; mediaType: string; subject?: Digest }> {
-    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}` as Digest;
+    // By the reference's algorithm when it is a digest (sha512 is allowed), else sha256.
+    const algorithm = reference.digest?.startsWith('sha512:') ? 'sha512' : 'sha256';
+    const digest = `${algorithm}:${createHash(algorithm).update(body).digest('hex')}` as Digest;
     if (reference.digest !== undefined && reference.digest !== digest) {
       throw registryError(
         'DIGEST_INVALID',
@@ -191,8 +201,8 @@ export class Manifests {
     }
     const out: Record<string, unknown>[] = [];
     for (const hex of entries.sort()) {
-      const referrer = `sha256:${hex}`;
-      if (!isDigestText(referrer)) continue;
+      const referrer = digestOfHex(hex);
+      if (referrer === undefined) continue;
       let m: StoredManifest;
       try {
         m = await this.get(name, { digest: referrer });

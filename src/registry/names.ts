@@ -2,7 +2,7 @@
  * What the distribution spec accepts as repository names, tags and digests, checked before any
  * of them comes near a path: a name's components cannot be `.`, `..` or start with `_` (the
  * storage's own directories), a tag cannot start with `.` (temporary files), and a digest is
- * `sha256:` and 64 lower-case hex digits.
+ * `sha256:` and 64 lower-case hex digits or `sha512:` and 128.
  */
 import type { Digest } from '../spec/index.ts';
 import { registryError } from './errors.ts';
@@ -10,7 +10,7 @@ import { registryError } from './errors.ts';
 const COMPONENT = '[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*';
 const NAME_RE = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
 const TAG_RE = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
-const SHA256_RE = /^sha256:[a-f0-9]{64}$/;
+const DIGEST_RE = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 const ANY_DIGEST_RE = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 
 export const MAX_NAME_LENGTH = 255;
@@ -34,16 +34,16 @@ export function isTag(tag: string): boolean {
 
 /**
  * Parses a digest, telling apart a well-formed digest of an algorithm the registry does not
- * keep (sha512...) from garbage, so a client learns which it sent.
+ * keep (blake3...) from garbage, so a client learns which it sent.
  */
 export function checkDigest(s: string | null | undefined): Digest {
   if (s === null || s === undefined || s === '')
     throw registryError('DIGEST_INVALID', 'digest missing from the request');
-  if (SHA256_RE.test(s)) return s as Digest;
-  if (ANY_DIGEST_RE.test(s) && !s.startsWith('sha256:')) {
+  if (DIGEST_RE.test(s)) return s as Digest;
+  if (ANY_DIGEST_RE.test(s) && !s.startsWith('sha256:') && !s.startsWith('sha512:')) {
     throw registryError(
       'DIGEST_INVALID',
-      `unsupported digest algorithm in "${s.slice(0, 200)}": only sha256 is supported`,
+      `unsupported digest algorithm in "${s.slice(0, 200)}": only sha256 and sha512 are supported`,
       { digest: s.slice(0, 200) },
     );
   }

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,8 +19,27 @@ async function registry(
   return reg;
 }
 
+/** The distribution spec's error codes: the only ones a 4xx body may carry. */
+const SPEC_CODES = [
+  'BLOB_UNKNOWN',
+  'BLOB_UPLOAD_INVALID',
+  'BLOB_UPLOAD_UNKNOWN',
+  'DIGEST_INVALID',
+  'MANIFEST_BLOB_UNKNOWN',
+  'MANIFEST_INVALID',
+  'MANIFEST_UNKNOWN',
+  'NAME_INVALID',
+  'NAME_UNKNOWN',
+  'SIZE_INVALID',
+  'UNAUTHORIZED',
+  'DENIED',
+  'UNSUPPORTED',
+  'TOOMANYREQUESTS',
+];
+
 function assertError(r: Reply, status: number, code: string): any {
   assert.equal(r.status, status, `status of ${r.body}`);
+  if (status < 500) assert.ok(SPEC_CODES.includes(code), `${code} is not one of the spec's codes`);
   assert.equal(r.header('docker-distribution-api-version'), 'registry/2.0');
   if (r.body.length === 0) return undefined; // HEAD: the status says it all
   const body = r.json();
@@ -97,7 +117,7 @@ test('blob GET serves byte ranges', async (t) => {
   const suffix = await reg.call('GET', `/v2/r/blobs/${digest}`, { headers: { Range: 'bytes=-3' } });
   assert.equal(suffix.body.toString(), '789');
   const outside = await reg.call('GET', `/v2/r/blobs/${digest}`, { headers: { Range: 'bytes=10-' } });
-  assertError(outside, 416, 'RANGE_INVALID');
+  assert.match(assertError(outside, 416, 'UNSUPPORTED').message, /range "bytes=10-" outside blob/);
   assert.equal(outside.header('content-range'), 'bytes */10');
   // Several ranges: the whole blob, as HTTP allows.
   const several = await reg.call('GET', `/v2/r/blobs/${digest}`, { headers: { Range: 'bytes=0-1,4-5' } });
@@ -137,7 +157,7 @@ test('a chunked upload: session, PATCH with and without Content-Range, status, P
 
   // Out of order: refused with 416, and the client is told where the upload stands.
   const stale = await reg.call('PATCH', location, { headers: { 'Content-Range': '5-10' }, body: ' world' });
-  assertError(stale, 416, 'RANGE_INVALID');
+  assert.match(assertError(stale, 416, 'BLOB_UPLOAD_INVALID').message, /does not start at 11/);
   assert.equal(stale.header('range'), '0-10');
   // A Content-Range that does not match the body's length.
   assertError(
@@ -179,18 +199,15 @@ test('a digest that does not match discards the upload', async (t) => {
   assert.deepEqual(await readdir(join(reg.root, 'blobs', 'sha256')), []);
 });
 
-test('PUT without a digest, or with a bad one, is DIGEST_INVALID; sha512 is named as unsupported', async (t) => {
+test('PUT without a digest, or with a bad one, is DIGEST_INVALID; an algorithm other than sha256 and sha512 is named as unsupported', async (t) => {
   const reg = await registry(t);
   const location = (await reg.call('POST', '/v2/r/blobs/uploads/')).header('location')!;
   assertError(await reg.call('PUT', location), 400, 'DIGEST_INVALID');
   assertError(await reg.call('PUT', `${location}?digest=sha256:xyz`), 400, 'DIGEST_INVALID');
-  assertError(await reg.call('HEAD', `/v2/r/blobs/sha512:${'a'.repeat(128)}`), 400, 'DIGEST_INVALID');
-  const msg = assertError(
-    await reg.call('GET', `/v2/r/blobs/sha512:${'a'.repeat(128)}`),
-    400,
-    'DIGEST_INVALID',
-  ).message;
-  assert.match(msg, /only sha256/);
+  assertError(await reg.call('PUT', `${location}?digest=sha512:${'a'.repeat(64)}`), 400, 'DIGEST_INVALID');
+  assertError(await reg.call('HEAD', `/v2/r/blobs/sha384:${'a'.repeat(96)}`), 400, 'DIGEST_INVALID');
+  const msg = assertError(await reg.call('GET', `/v2/r/blobs/blake3:${'a'.repeat(64)}`), 400, 'DIGEST_INVALID').message;
+  assert.match(msg, /only sha256 and sha512/);
   // The session survives a refused PUT.
   assert.equal((await reg.call('GET', location)).status, 204);
 });
@@ -364,7 +381,7 @@ test('a generic Content-Type: the body says what it is, or its shape does', asyn
   assert.equal((await reg.call('GET', '/v2/img/manifests/declared')).header('content-type'), SCHEMA2);
 });
 
-test('an index needs its manifests in the repository', async (t) => {
+test('an index needs its manifests in the repository: MANIFEST_BLOB_UNKNOWN names the missing one', async (t) => {
   const reg = await registry(t);
   const { digest, body } = await pushImage(reg, 'multi', 'amd64');
   const index = (d: string) =>
@@ -384,7 +401,10 @@ test('an index needs its manifests in the repository', async (t) => {
     headers: { 'Content-Type': OCI_INDEX },
     body: index(digestOf('x')),
   });
-  assert.equal(assertError(unknown, 400, 'MANIFEST_UNKNOWN').detail.digest, digestOf('x'));
+  const missing = assertError(unknown, 400, 'MANIFEST_BLOB_UNKNOWN');
+  assert.equal(missing.detail.digest, digestOf('x'));
+  assert.match(missing.message, /references manifest/);
+  assertError(await reg.call('GET', '/v2/multi/manifests/latest'), 404, 'MANIFEST_UNKNOWN');
   const ok = await reg.call('PUT', '/v2/multi/manifests/latest', {
     headers: { 'Content-Type': OCI_INDEX },
     body: index(digest),
@@ -442,8 +462,15 @@ test('tags/list and the catalog paginate with n, last and Link', async (t) => {
   const page3 = await reg.call('GET', '/v2/lib/app/tags/list?n=2&last=d');
   assert.deepEqual(page3.json().tags, ['e']);
   assert.equal(page3.header('link'), undefined);
-  assert.deepEqual((await reg.call('GET', '/v2/lib/app/tags/list?n=0')).json().tags, []);
-  assertError(await reg.call('GET', '/v2/lib/app/tags/list?n=-1'), 400, 'PAGINATION_NUMBER_INVALID');
+  // n=0: an empty page and no Link to a next one (distribution-spec's conformance asks this).
+  const none = await reg.call('GET', '/v2/lib/app/tags/list?n=0');
+  assert.deepEqual(none.json(), { name: 'lib/app', tags: [] });
+  assert.equal(none.header('link'), undefined);
+  const noneAfter = await reg.call('GET', '/v2/lib/app/tags/list?n=0&last=b');
+  assert.deepEqual(noneAfter.json().tags, []);
+  assert.equal(noneAfter.header('link'), undefined);
+  const bad = assertError(await reg.call('GET', '/v2/lib/app/tags/list?n=-1'), 400, 'UNSUPPORTED');
+  assert.match(bad.message, /invalid number of results requested: "-1"/);
   assertError(await reg.call('GET', '/v2/lib/nothing/tags/list'), 404, 'NAME_UNKNOWN');
 
   await reg.pushBlob('zz/last', 'z');
@@ -453,6 +480,9 @@ test('tags/list and the catalog paginate with n, last and Link', async (t) => {
   const c1 = await reg.call('GET', '/v2/_catalog?n=1');
   assert.deepEqual(c1.json().repositories, ['aa']);
   assert.equal(c1.header('link'), '</v2/_catalog?n=1&last=aa>; rel="next"');
+  const c0 = await reg.call('GET', '/v2/_catalog?n=0');
+  assert.deepEqual(c0.json(), { repositories: [] });
+  assert.equal(c0.header('link'), undefined);
   assert.deepEqual((await reg.call('GET', '/v2/_catalog?n=5&last=aa')).json().repositories, ['lib/app', 'zz/last']);
 });
 
@@ -694,4 +724,57 @@ test('the referrers API lists manifests whose subject is a manifest, filtered by
   );
   assert.deepEqual((await reg.call('GET', `/v2/app/referrers/${digestOf('none')}`)).json().manifests, []);
   assertError(await reg.call('GET', '/v2/app/referrers/latest'), 400, 'DIGEST_INVALID');
+});
+
+test('sha512 digests: blobs pushed whole or in chunks, a manifest by its sha512 digest, and mismatches refused', async (t) => {
+  const reg = await registry(t);
+  const sha512 = (data: string) => `sha512:${createHash('sha512').update(data).digest('hex')}`;
+  const layer = 'a layer hashed with sha512';
+  const whole = await reg.call('POST', `/v2/r/blobs/uploads/?digest=${sha512(layer)}`, { body: layer });
+  assert.equal(whole.status, 201);
+  assert.equal(whole.header('docker-content-digest'), sha512(layer));
+  const got = await reg.call('GET', `/v2/r/blobs/${sha512(layer)}`);
+  assert.equal(got.status, 200);
+  assert.equal(got.body.toString(), layer);
+  assert.equal(got.header('docker-content-digest'), sha512(layer));
+
+  const config = '{"config":{}}';
+  const location = (await reg.call('POST', '/v2/r/blobs/uploads/')).header('location')!;
+  const patch = await reg.call('PATCH', location, {
+    body: config.slice(0, 5),
+    headers: { 'Content-Range': '0-4', 'Content-Type': 'application/octet-stream' },
+  });
+  assert.equal(patch.status, 202);
+  const wrong = await reg.call('PUT', `${patch.header('location')}?digest=${sha512('something else')}`, {
+    body: config.slice(5),
+  });
+  assertError(wrong, 400, 'DIGEST_INVALID');
+  const again = (await reg.call('POST', '/v2/r/blobs/uploads/')).header('location')!;
+  const done = await reg.call('PUT', `${again}?digest=${sha512(config)}`, { body: config });
+  assert.equal(done.status, 201);
+
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha512(config), size: config.length },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha512(layer), size: layer.length }],
+  });
+  const put = await reg.call('PUT', `/v2/r/manifests/${sha512(manifest)}`, {
+    body: manifest,
+    headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+  });
+  assert.equal(put.status, 201, put.body.toString());
+  assert.equal(put.header('docker-content-digest'), sha512(manifest));
+  const back = await reg.call('GET', `/v2/r/manifests/${sha512(manifest)}`);
+  assert.equal(back.body.toString(), manifest);
+  const tampered = manifest.replace('tar"', 'tar" ');
+  assertError(
+    await reg.call('PUT', `/v2/r/manifests/${sha512(manifest)}`, {
+      body: tampered,
+      headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+    }),
+    400,
+    'DIGEST_INVALID',
+  );
+  assert.deepEqual((await readdir(join(reg.root, 'blobs', 'sha512'))).length, 3);
 });

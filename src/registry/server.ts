@@ -10,8 +10,18 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RegistryError, registryError } from './errors.ts';
-import { API_VERSION_HEADER, createRegistryHandler, errorCodeOf, sendError, type Handler } from './handler.ts';
-import type { Htpasswd } from './htpasswd.ts';
+import {
+  API_VERSION_HEADER,
+  createRegistryHandler,
+  errorCodeOf,
+  sendError,
+  type Handler,
+  type HandlerOptions,
+} from './handler.ts';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { parseBasic, type Htpasswd } from './htpasswd.ts';
+import type { EventAction, EventTarget, Notifier } from './notifications.ts';
 import { httpServer, type ServerTls } from '../tls/index.ts';
 import type { RegistryStorage } from './storage.ts';
 
@@ -23,6 +33,9 @@ export interface RegistryLogger {
   error(msg: string): void;
 }
 
+/** Each request's ID, shared by the events it causes. */
+const requestIds = new WeakMap<IncomingMessage, string>();
+
 export const silentLogger: RegistryLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export interface RegistryServerOptions {
@@ -31,6 +44,12 @@ export interface RegistryServerOptions {
   maxConcurrentRequests?: number;
   /** How often abandoned uploads are looked for (default hourly). */
   expireIntervalMs?: number;
+  /** `storage.maintenance.uploadpurging.enabled` (default true). */
+  purgeUploads?: boolean;
+  /** `uploadpurging.dryrun`: log the uploads that would be removed, remove none. */
+  purgeDryRun?: boolean;
+  /** `storage.delete.enabled` and `storage.maintenance.readonly.enabled` (handler.ts). */
+  handler?: HandlerOptions;
   /**
    * When set, every request needs HTTP Basic credentials from this file (registry:2's
    * `auth: htpasswd`); without or with wrong ones the answer is 401 UNAUTHORIZED with a
@@ -41,6 +60,8 @@ export interface RegistryServerOptions {
   realm?: string;
   /** Serve HTTPS (registry:2's `http.tls`), asking clients for a certificate when it has a client CA. */
   tls?: ServerTls;
+  /** Where push, pull, mount and delete events go (`notifications:`); the server does not close it. */
+  notifier?: Notifier;
 }
 
 /**
@@ -58,12 +79,21 @@ export class RegistryServer {
   private readonly expireTimer: NodeJS.Timeout;
   private readonly htpasswd?: Htpasswd;
   private readonly challenge: string;
+  private readonly tls: boolean;
+  private source = hostname();
 
   constructor(storage: RegistryStorage, options: RegistryServerOptions = {}) {
     this.storage = storage;
     this.log = options.log ?? silentLogger;
     this.maxConcurrent = options.maxConcurrentRequests ?? 512;
-    this.handler = createRegistryHandler(storage);
+    const notifier = options.notifier;
+    this.handler = createRegistryHandler(storage, {
+      ...options.handler,
+      onEvent: notifier
+        ? (req, action, target) => void notifier.notify(this.event(req, action, target, notifier.instanceID))
+        : undefined,
+    });
+    this.tls = options.tls !== undefined;
     this.htpasswd = options.htpasswd;
     this.challenge = `Basic realm="${(options.realm ?? 'berth-registry').replace(/["\\]/g, '')}"`;
     this.server = httpServer(
@@ -79,9 +109,18 @@ export class RegistryServer {
     );
     this.server.setTimeout(10 * 60_000);
     this.expireTimer = setInterval(() => {
+      if (options.purgeUploads === false) return;
       storage.uploads
-        .expire()
-        .then((gone) => gone.length && this.log.info(`removed ${gone.length} abandoned upload(s)`))
+        .expire(options.purgeDryRun)
+        .then(
+          (gone) =>
+            gone.length &&
+            this.log.info(
+              options.purgeDryRun
+                ? `upload purging (dry run) would remove: ${gone.join(', ')}`
+                : `removed ${gone.length} abandoned upload(s)`,
+            ),
+        )
         .catch((e) => this.log.warn(`expire uploads: ${(e as Error).message}`));
     }, options.expireIntervalMs ?? 3600_000);
     this.expireTimer.unref();
@@ -89,6 +128,7 @@ export class RegistryServer {
 
   private serve(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
+    requestIds.set(req, randomUUID());
     res.on('close', () => {
       const ms = (performance.now() - started).toFixed(1);
       const outcome = res.writableFinished
@@ -112,6 +152,28 @@ export class RegistryServer {
       .catch((e: unknown) => this.fail(req, res, e));
     this.inFlight.add(task);
     void task.finally(() => this.inFlight.delete(task));
+  }
+
+  /** A notification in distribution's shape for what the handler did. */
+  private event(req: IncomingMessage, action: EventAction, target: EventTarget, instanceID: string) {
+    const host = req.headers.host ?? this.source;
+    const user = parseBasic(req.headers.authorization)?.user;
+    return {
+      id: randomUUID(),
+      timestamp: new Date().toISOString(),
+      action,
+      target: { ...target, ...(target.url ? { url: `${this.tls ? 'https' : 'http'}://${host}${target.url}` } : {}) },
+      request: {
+        id: requestIds.get(req) ?? randomUUID(),
+        addr: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`,
+        host,
+        method: req.method ?? '',
+        useragent: String(req.headers['user-agent'] ?? ''),
+      },
+      // Only a user the htpasswd check let through is named: without auth nobody is.
+      actor: this.htpasswd && user !== undefined ? { name: user } : {},
+      source: { addr: this.source, instanceID },
+    };
   }
 
   /** Answers 401 and resolves false unless the request carries a user of the htpasswd file. */
@@ -157,7 +219,9 @@ export class RegistryServer {
         resolve();
       });
     });
-    return this.server.address() as AddressInfo;
+    const addr = this.server.address() as AddressInfo;
+    this.source = `${hostname()}:${addr.port}`;
+    return addr;
   }
 
   async close(graceMs = 10_000): Promise<void> {

@@ -42,6 +42,8 @@ import { Uploads } from './uploads.ts';
 export interface StorageOptions {
   /** An upload untouched this long is removed by `uploads.expire` (default 24 hours). */
   uploadTtlMs?: number;
+  /** Remove abandoned uploads at open (`uploadpurging.enabled`; default true). */
+  purgeUploads?: boolean;
   /** Clock, for tests. */
   now?: () => number;
 }
@@ -75,7 +77,7 @@ export class RegistryStorage {
     const storage = new RegistryStorage(root, content, options);
     await fs.mkdir(join(root, 'repositories'), { recursive: true });
     await fs.mkdir(join(root, 'uploads'), { recursive: true });
-    await storage.uploads.expire();
+    if (options.purgeUploads !== false) await storage.uploads.expire();
     return storage;
   }
 

@@ -206,7 +206,11 @@ export async function runConmon(
     });
   }
   child.once('error', (e: NodeJS.ErrnoException) =>
-    first.reject(e.code === 'ENOENT' ? notFound(`"${conmon}" not found: install conmon`, e) : e),
+    first.reject(
+      e.code === 'ENOENT'
+        ? notFound(`"${conmon}" not found: ${/conmon$/.test(conmon) ? 'install conmon' : 'run npm run setup'}`, e)
+        : e,
+    ),
   );
   let message: SyncMessage | undefined;
   try {

@@ -1,5 +1,6 @@
 /**
- * The per-container monitor (conmon) as seen from outside, e.g. by a daemon that restarted:
+ * The per-container monitor (conmon, or Berth's own berth-monitor, which speaks conmon's
+ * command line and writes the same files) as seen from outside, e.g. by a daemon that restarted:
  * its pid file, whether that pid is still conmon for this container, and what the kernel says
  * about OOM kills in the container's memory cgroup.
  */
@@ -13,8 +14,11 @@ export async function readMonitorPid(bundle: string): Promise<number | undefined
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
+/** Either monitor's program name: a daemon restarted with the other `--monitor` still knows the running ones. */
+const MONITORS = new Set(['conmon', 'berth-monitor']);
+
 /**
- * Is `pid` a live conmon monitoring container `id`? Checks /proc/<pid>/cmdline — the program's
+ * Is `pid` a live monitor of container `id`? Checks /proc/<pid>/cmdline — the program's
  * name and its `-c <id>` argument — so that a pid the kernel reused for another process does
  * not pass for the monitor.
  */
@@ -27,7 +31,9 @@ export async function isMonitor(pid: number, id: string, conmonPath = 'conmon'):
   }
   const argv = raw.toString('utf8').split('\0');
   if (argv.at(-1) === '') argv.pop();
-  if (argv.length === 0 || basename(argv[0]!) !== basename(conmonPath)) return false;
+  if (argv.length === 0) return false;
+  const name = basename(argv[0]!);
+  if (name !== basename(conmonPath) && !MONITORS.has(name)) return false;
   for (let i = 1; i < argv.length - 1; i++) {
     if ((argv[i] === '-c' || argv[i] === '--cid') && argv[i + 1] === id) return true;
   }

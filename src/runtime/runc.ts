@@ -26,6 +26,10 @@
  * attach socket (`attachSocketPath`), a SOCK_SEQPACKET socket Node cannot open: see stdio.ts
  * and berth-attach.c beside this file for the bridge meant for it.
  *
+ * The monitor is conmon or Berth's own (berth-monitor.c, `conmonPath` pointing at
+ * build/berth-monitor): it takes conmon's command line and speaks its protocols, so everything
+ * said of conmon here holds for both.
+ *
  * Beside this file: conmon.ts (conmon's command line and sync pipe), exits.ts (watching its exit
  * files), state.ts (runc's and crun's state read without spawning them), crun.ts (crun's sealed
  * binary), seccomp-cache.ts (crun's compiled filters).
@@ -41,7 +45,7 @@ import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { existsSync, promises as fs, constants } from 'node:fs';
 import { release } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { conflict, internal, invalidArgument, notFound, notImplemented } from '../errdefs/index.ts';
 import { signalNumber } from '../spec/index.ts';
 import type { Host, RunResult } from '../host/index.ts';
@@ -86,12 +90,7 @@ export interface RuncRuntimeOptions {
    * `--platform=systrap`.
    */
   runtimeArgs?: readonly string[];
-  /**
-   * Where the runtime keeps its state (its `--root`; default `<root>/runc`). Each runtime of a
-   * daemon has its own, as their state files differ; exits and sockets stay shared.
-   */
-  stateDir?: string;
-  /** The monitor (default `conmon`, looked up in PATH). */
+  /** The monitor (default `conmon`, looked up in PATH; or build/berth-monitor, Berth's own). */
   conmonPath?: string;
   /** The attach bridge built from berth-attach.c (default: `build/berth-attach` in the checkout). */
   attachPath?: string;
@@ -135,7 +134,7 @@ export class RuncRuntime implements RuntimeDriver {
 
   constructor(o: RuncRuntimeOptions) {
     this.host = o.host;
-    this.runcRoot = o.stateDir ?? join(o.root, 'runc');
+    this.runcRoot = join(o.root, 'runc');
     this.runtimeArgs = o.runtimeArgs ?? [];
     this.exitDir = o.exitDir ?? join(o.root, 'exits');
     this.socketDir = join(o.root, 'sockets');
@@ -168,8 +167,13 @@ export class RuncRuntime implements RuntimeDriver {
   }
 
   private async doInit(): Promise<void> {
-    // conmon execs the runtime by path, and a missing program is better reported now.
-    [this.runc, this.conmon] = await Promise.all([absolutePath(this.runc), absolutePath(this.conmon)]);
+    // conmon execs the runtime by path, and a missing program is better reported now: the
+    // attach bridge above all, without which `run -i` would wait for ever for its input.
+    [this.runc, this.conmon] = await Promise.all([
+      absolutePath(this.runc),
+      absolutePath(this.conmon),
+      absolutePath(this.attachPath),
+    ]);
     const crunBinary = process.env.BERTH_CRUN || '/usr/bin/crun';
     if (this.crun) this.seccomp = new SeccompCache(join(this.runcRoot, '..', 'seccomp'), [this.runc, crunBinary]);
     // conmon exits silently with status 1 when its --socket-dir-path is missing.
@@ -633,8 +637,19 @@ function exists(path: string): Promise<boolean> {
   );
 }
 
+/** Berth's own helpers, compiled by `npm run setup` into the checkout's build/. */
+const HELPERS_DIR = join(import.meta.dirname, '..', '..', 'build');
+
 async function absolutePath(cmd: string): Promise<string> {
-  if (cmd.includes('/')) return cmd;
+  if (cmd.includes('/')) {
+    try {
+      await fs.access(cmd, constants.X_OK);
+      return cmd;
+    } catch (e) {
+      if (dirname(cmd) === HELPERS_DIR) throw notFound(`${cmd} is missing: build it with \`npm run setup\``, e);
+      throw notFound(`"${cmd}" is missing or not executable: ${(e as Error).message}`, e);
+    }
+  }
   for (const dir of (process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
     if (!dir) continue;
     const p = join(dir, cmd);

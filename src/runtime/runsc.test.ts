@@ -17,8 +17,7 @@ async function setup(t: { after: (fn: () => Promise<void> | void) => void }) {
   const host = new FakeHost();
   const rt = new RunscRuntime({
     host,
-    root: join(dir, 'exec'),
-    stateDir: join(dir, 'exec', 'runtimes', 'runsc'),
+    root: join(dir, 'exec', 'runtimes', 'runsc'),
     runtimePath: '/usr/bin/runsc',
     runtimeArgs: ['--platform=ptrace'],
     conmonPath: '/usr/bin/conmon',

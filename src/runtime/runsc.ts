@@ -19,7 +19,7 @@
  *   process: every signal goes through `runsc kill`.
  *
  * @example
- *   const rt = new RunscRuntime({ host, root: '/run/berth', stateDir: '/run/berth/runtimes/runsc',
+ *   const rt = new RunscRuntime({ host, root: '/run/berth/runtimes/runsc',
  *     runtimePath: '/usr/bin/runsc', runtimeArgs: ['--platform=ptrace'] });
  */
 import { existsSync, promises as fs } from 'node:fs';

@@ -2,6 +2,9 @@
  * Real containers: conmon + runc on this machine, a busybox-static root file system and a
  * hand-written config.json. Needs root, runc and conmon; skipped otherwise. Every container
  * started here is deleted (runc delete -f) and its temporary directory removed.
+ *
+ * $BERTH_TEST_MONITOR names another monitor to run them under instead of conmon:
+ * berth-monitor.real.test.ts runs them all again under Berth's own.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +22,8 @@ const usable =
   existsSync('/usr/bin/conmon') &&
   existsSync('/bin/busybox');
 const skip = usable ? false : 'needs root, runc, conmon and busybox-static';
+const monitorPath = process.env.BERTH_TEST_MONITOR || undefined;
+const monitorProgram = monitorPath ?? '/usr/bin/conmon';
 
 let tmp = '';
 let root = '';
@@ -40,7 +45,7 @@ after(async () => {
     const pid = Number((await fs.readFile(join(bundle, 'conmon.pid'), 'utf8').catch(() => '')).trim());
     if (pid > 0) {
       const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-      if (cmdline.startsWith('/usr/bin/conmon\0') && cmdline.includes(`\0${id}\0`)) process.kill(pid, 'SIGKILL');
+      if (cmdline.startsWith(`${monitorProgram}\0`) && cmdline.includes(`\0${id}\0`)) process.kill(pid, 'SIGKILL');
     }
   }
   await fs.rm(tmp, { recursive: true, force: true });
@@ -66,7 +71,7 @@ async function bundleFor(
 }
 
 function runtime(): RuncRuntime {
-  return new RuncRuntime({ host, root });
+  return new RuncRuntime({ host, root, conmonPath: monitorPath });
 }
 
 function nextExit(rt: RuncRuntime, id: string, ms = 20_000): Promise<Exit> {
@@ -462,7 +467,7 @@ test(
   },
   async (t) => {
     const crunRoot = join(tmp, 'exec-crun');
-    const rt = new RuncRuntime({ host, root: crunRoot, runtimePath: CRUN_WRAPPER });
+    const rt = new RuncRuntime({ host, root: crunRoot, runtimePath: CRUN_WRAPPER, conmonPath: monitorPath });
     await rt.init();
     t.after(() => rt.close());
     const sealed = join(crunRoot, 'crun');

@@ -13,6 +13,11 @@
  * Crash safety: a layer is unpacked into `<root>/layers/tmp-*` and renamed into place only
  * after it is complete; its database row is written after the rename. `open` drops leftover
  * temporary directories and directories no row points at.
+ *
+ * A file-backed layer (a squashfs image run from its file, `berth run app.sqfs`) has no tar
+ * and no unpacked copy: its `diff` is the file mounted read-only through a loop device, and
+ * `<cacheId>/source` names the file, so `open` mounts it again after a reboot and removal
+ * unmounts it first.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -41,6 +46,9 @@ interface LayerRow {
   size: number;
   cache_id: string;
 }
+
+/** Beside a file-backed layer's `diff`: the path of the file mounted there. */
+const SOURCE_FILE = 'source';
 
 const toLayer = (r: LayerRow): Layer => ({
   chainId: r.chain_id as Digest,
@@ -76,9 +84,65 @@ export class Snapshotter {
       (db.stmt('SELECT cache_id FROM layers').all() as { cache_id: string }[]).map((r) => r.cache_id),
     );
     for (const name of await fs.readdir(s.layersDir)) {
-      if (!known.has(name)) await fs.rm(join(s.layersDir, name), { recursive: true, force: true });
+      if (!known.has(name)) await s.removeLayerDir(name);
+      else await s.remountFileLayer(name);
     }
     return s;
+  }
+
+  /** Removes a layer directory, unmounting a file-backed layer's file first. */
+  private async removeLayerDir(cacheId: string): Promise<void> {
+    const dir = join(this.layersDir, cacheId);
+    if (await fs.stat(join(dir, SOURCE_FILE)).catch(() => undefined)) await this.host.unmount(join(dir, 'diff'));
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+
+  /** After a reboot a file-backed layer's mount is gone: it is mounted again (if the file is there). */
+  private async remountFileLayer(cacheId: string): Promise<void> {
+    const dir = join(this.layersDir, cacheId);
+    const source = await fs.readFile(join(dir, SOURCE_FILE), 'utf8').catch(() => undefined);
+    if (source === undefined || (await isMountPoint(join(dir, 'diff')))) return;
+    await this.host.mount('squashfs', source, join(dir, 'diff'), ['loop', 'ro']).catch(() => {
+      // The file is gone or unreadable: containers of it fail to start, with an empty root.
+    });
+  }
+
+  /** The file a layer is mounted from, when it is file-backed. */
+  async fileSource(chainId: Digest): Promise<string | undefined> {
+    const l = this.get(chainId);
+    if (!l) return undefined;
+    return fs.readFile(join(this.layersDir, l.cacheId, SOURCE_FILE), 'utf8').catch(() => undefined);
+  }
+
+  /**
+   * Registers a file-backed layer (no parent): `source`, a squashfs file already checked by
+   * the caller, mounted read-only as the layer's `diff`. `id` names the layer (it is also its
+   * chain ID); the same file attached again is the same layer.
+   */
+  async addFileLayer(id: Digest, source: string): Promise<Layer> {
+    const existing = this.get(id);
+    if (existing) return existing;
+    const cacheId = randomBytes(16).toString('hex');
+    const dir = join(this.layersDir, cacheId);
+    await fs.mkdir(join(dir, 'diff'), { recursive: true });
+    try {
+      await fs.writeFile(join(dir, SOURCE_FILE), source);
+      await this.host.mount('squashfs', source, join(dir, 'diff'), ['loop', 'ro']);
+    } catch (e) {
+      await this.removeLayerDir(cacheId);
+      throw e;
+    }
+    const raced = this.get(id);
+    if (raced) {
+      await this.removeLayerDir(cacheId);
+      return raced;
+    }
+    // Its size is the file's: that is what it takes on disk.
+    const size = (await fs.stat(source)).size;
+    this.db
+      .stmt('INSERT INTO layers (chain_id, diff_id, parent, size, cache_id) VALUES (?, ?, ?, ?, ?)')
+      .run(id, id, null, size, cacheId);
+    return { chainId: id, diffId: id, parent: null, size, cacheId };
   }
 
   get(chainId: Digest): Layer | undefined {
@@ -152,6 +216,9 @@ export class Snapshotter {
       const fail = (e: unknown) => {
         for (const s of [toBlob, toDir]) if (!s.destroyed) s.destroy(e as Error);
       };
+      // The source may fail after both sides have read all they wanted (a download whose
+      // digest is checked at its end): the promises below report it, not a stray 'error'.
+      for (const s of [toBlob, toDir]) s.on('error', () => {});
       tar.once('error', fail);
       tar.pipe(toBlob);
       tar.pipe(toDir);
@@ -160,7 +227,8 @@ export class Snapshotter {
           fail(e);
           throw e;
         }),
-        applyLayer(toDir, diff, { host: this.host, overlayWhiteouts: true }).then(
+        // The blob side hashes the tar (and checks it): hashing it twice costs a pass for nothing.
+        applyLayer(toDir, diff, { host: this.host, overlayWhiteouts: true, skipDigest: true }).then(
           // The tar's end-of-archive padding may be left unread: drained, or the tee would stall the blob.
           () => void toDir.resume(),
           (e) => {
@@ -253,7 +321,7 @@ export class Snapshotter {
     doomed.sort((a, b) => order(b) - order(a));
     for (const l of doomed) {
       this.db.stmt('DELETE FROM layers WHERE chain_id = ?').run(l.chainId);
-      await fs.rm(join(this.layersDir, l.cacheId), { recursive: true, force: true });
+      await this.removeLayerDir(l.cacheId);
       const stillUsed = this.db.stmt('SELECT 1 FROM layers WHERE diff_id = ?').get(l.diffId);
       if (!stillUsed) await this.content.delete(l.diffId);
       removed.push(l);
@@ -325,6 +393,15 @@ export class Snapshotter {
     ]);
     return !!inner && !!outer && inner.dev !== outer.dev;
   }
+}
+
+/** Is `dir` a mount point (its device differs from its parent's)? */
+async function isMountPoint(dir: string): Promise<boolean> {
+  const [inner, outer] = await Promise.all([
+    fs.stat(dir).catch(() => undefined),
+    fs.stat(join(dir, '..')).catch(() => undefined),
+  ]);
+  return !!inner && !!outer && inner.dev !== outer.dev;
 }
 
 /** Placeholders the runtime mounts over; empty, root-owned, as Docker's init layer has them. */

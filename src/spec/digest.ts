@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
 import { invalidArgument } from '../errdefs/index.ts';
 
-/** A content digest, `sha256:<64 hex>`. */
-export type Digest = `sha256:${string}`;
+/**
+ * A content digest, `sha256:<64 hex>` — or `sha512:<128 hex>`, which the distribution spec
+ * allows and berth-registry stores; the engine itself makes and expects sha256 (`isDigest`).
+ */
+export type Digest = `sha256:${string}` | `sha512:${string}`;
+export type DigestAlgorithm = 'sha256' | 'sha512';
 
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 
@@ -20,7 +24,21 @@ export function parseDigest(s: string): Digest {
 }
 
 export function hexOf(d: Digest): string {
-  return d.slice(7);
+  return d.slice(d.indexOf(':') + 1);
+}
+
+/** A sha256 or sha512 digest in canonical form (the registry's wider set). */
+export function isRegistryDigest(s: string): s is Digest {
+  return /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/.test(s);
+}
+
+export function algorithmOf(d: Digest): DigestAlgorithm {
+  return d.startsWith('sha512:') ? 'sha512' : 'sha256';
+}
+
+/** The digest of `data` by `algorithm`. */
+export function digestWith(algorithm: DigestAlgorithm, data: string | Uint8Array): Digest {
+  return `${algorithm}:${createHash(algorithm).update(data).digest('hex')}`;
 }
 
 export function shortId(d: string): string {

@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { conflict, internal, invalidArgument, notFound, notImplemented } from '../errdefs/index.ts';
+import { signalNumber } from '../spec/index.ts';
 import type { Host } from '../host/index.ts';
 import { cgroupPaths, freeze, makeCgroups, pidsOf, removeCgroups } from './cgroups.ts';
 import { parseConfig, parseProcess, type VmProcess } from './config.ts';
@@ -114,6 +115,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<{ state: V
     const joined = await makeCgroups(paths);
     const size = vmSize(spec, availableParallelism());
     const conf = shimConf({
+      id: o.id,
       size,
       facts: { ...assets, accel, hostCpus: availableParallelism(), tscKhz },
       rootfs,
@@ -211,12 +213,10 @@ export async function start(ctx: Context, id: string): Promise<void> {
   await fs.rm(join(dir, EXEC_FIFO), { force: true });
 }
 
-/** A signal by name (`TERM`, `SIGTERM`) or number. */
-export function signalNumber(sig: string): number {
-  const n = /^\d+$/.test(sig)
-    ? Number(sig)
-    : (osConstants.signals as Record<string, number>)[`SIG${sig.toUpperCase().replace(/^SIG/, '')}`];
-  if (!n || n < 1 || n > 64) throw invalidArgument(`unknown signal "${sig}"`);
+/** A signal by name (`TERM`, `SIGTERM`) or number, from spec's one table; others refused as runc does. */
+function signalOf(sig: string): number {
+  const n = signalNumber(sig);
+  if (n === undefined) throw invalidArgument(`unknown signal "${sig}"`);
   return n;
 }
 
@@ -226,7 +226,7 @@ const STOPPING = new Set(['SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU'].map((n) =>
 export async function kill(ctx: Context, id: string, signal: string, all: boolean): Promise<void> {
   const s = await state(ctx, id);
   if (s.status === 'stopped') throw notFound('container not running');
-  const num = signalNumber(signal);
+  const num = signalOf(signal);
   const dir = stateDir(ctx.root, id);
   // SIGKILL ends the shim and the VM with it; the shim forwards every other signal it gets to
   // the container's process, except those that would stop the shim itself.

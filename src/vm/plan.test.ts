@@ -147,6 +147,7 @@ test('a TCG guest is told the TSC frequency it cannot measure; a KVM guest is no
 
 test("shim.conf refuses the host's network namespace and a terminal without a console socket", () => {
   const plan = {
+    id: 'vm1',
     size: { memoryMiB: 128, cpus: 1 },
     facts,
     rootfs: '/b/rootfs',
@@ -160,6 +161,10 @@ test("shim.conf refuses the host's network namespace and a terminal without a co
   assert.ok(conf.some(([k, v]) => k === 'bind' && v === '/v\x1f/b/rootfs/data\x1f1\x1f1'));
   assert.ok(conf.some(([k, v]) => k === 'mountns' && v === '1'));
   assert.ok(conf.some(([k, v]) => k === 'virtiofsd.arg' && v === 'source=/b/rootfs'));
+  // each VM its own virtiofsd socket: virtiofsd locks a pid file named after it
+  assert.ok(conf.some(([k, v]) => k === 'virtiofsd.arg' && v === '--socket-path=vfs-vm1.sock'));
+  assert.ok(conf.some(([k, v]) => k === 'qemu.arg' && v === 'socket,id=vfs,path=vfs-vm1.sock'));
+  assert.ok(conf.some(([k, v]) => k === 'virtiofsd.socket' && v === 'vfs-vm1.sock'));
   assert.throws(() => shimConf({ ...plan, netns: undefined }), /network namespace of its own/);
   assert.throws(() => shimConf({ ...plan, terminal: true }), /console-socket/);
 });

@@ -295,7 +295,12 @@ export function kernelCmdline(facts: Pick<VmFacts, 'accel' | 'tscKhz'>): string 
  * the root file system over virtio-fs (vhost-user, which needs shared memory), the agent's
  * virtio-serial port, and with `network` a tap device for the container's interface.
  */
-export function qemuArgs(size: VmSize, facts: VmFacts, network: boolean): string[] {
+export function qemuArgs(
+  size: VmSize,
+  facts: VmFacts,
+  network: boolean,
+  vfsSocket: string = FILES.virtiofsSocket,
+): string[] {
   const mem = `${size.memoryMiB}M`;
   const args = [
     '-M',
@@ -325,7 +330,7 @@ export function qemuArgs(size: VmSize, facts: VmFacts, network: boolean): string
     '-numa',
     'node,memdev=mem',
     '-chardev',
-    `socket,id=vfs,path=${FILES.virtiofsSocket}`,
+    `socket,id=vfs,path=${vfsSocket}`,
     '-device',
     'vhost-user-fs-device,chardev=vfs,tag=rootfs',
     '-device',
@@ -340,10 +345,20 @@ export function qemuArgs(size: VmSize, facts: VmFacts, network: boolean): string
   return args;
 }
 
+/**
+ * The virtiofsd socket of container `id`, relative to the VM's state directory (the shim's working
+ * directory, which keeps it short of the 108 bytes a socket path may have). virtiofsd names its
+ * pid file — and the lock it takes — after the path as given (`/run/virtiofsd/<path>.pid`): one
+ * name for every VM let only one boot at a time on the whole machine.
+ */
+export function virtiofsSocket(id: string): string {
+  return `vfs-${id}.sock`;
+}
+
 /** virtiofsd's command line: the root file system, submounts (the binds) announced to the guest. */
-export function virtiofsdArgs(rootfs: string): string[] {
+export function virtiofsdArgs(rootfs: string, vfsSocket: string = FILES.virtiofsSocket): string[] {
   return [
-    `--socket-path=${FILES.virtiofsSocket}`,
+    `--socket-path=${vfsSocket}`,
     '-o',
     `source=${rootfs}`,
     '-o',
@@ -356,6 +371,8 @@ export function virtiofsdArgs(rootfs: string): string[] {
 }
 
 export interface ShimPlan {
+  /** The container's ID: it names the virtiofsd socket (see virtiofsSocket). */
+  id: string;
   size: VmSize;
   facts: VmFacts;
   rootfs: string;
@@ -375,10 +392,11 @@ export function shimConf(p: ShimPlan): Rec[] {
     );
   if (p.terminal && !p.consoleSocket) throw invalidArgument('a terminal needs --console-socket');
   const r: Rec[] = [['qemu', p.facts.qemu]];
-  for (const a of qemuArgs(p.size, p.facts, p.netns === 'new')) r.push(['qemu.arg', a]);
+  const vfs = virtiofsSocket(p.id);
+  for (const a of qemuArgs(p.size, p.facts, p.netns === 'new', vfs)) r.push(['qemu.arg', a]);
   r.push(['virtiofsd', p.facts.virtiofsd]);
-  for (const a of virtiofsdArgs(p.rootfs)) r.push(['virtiofsd.arg', a]);
-  r.push(['virtiofsd.socket', FILES.virtiofsSocket], ['netns', p.netns]);
+  for (const a of virtiofsdArgs(p.rootfs, vfs)) r.push(['virtiofsd.arg', a]);
+  r.push(['virtiofsd.socket', vfs], ['netns', p.netns]);
   if (p.binds.length) r.push(['mountns', '1']);
   for (const b of p.binds) r.push(['bind', bindRecord(b)]);
   for (const c of p.cgroups) r.push(['cgroup', c]);

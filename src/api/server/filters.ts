@@ -10,7 +10,9 @@ export function parseFilters(raw: string | null): Filters {
   } catch (e) {
     throw invalidArgument(`invalid filter: ${(e as Error).message}`, e);
   }
-  if (typeof parsed !== 'object' || parsed === null) throw invalidArgument('invalid filter: not an object');
+  // JSON null is no filter; an array or a scalar is refused, as Go's decoding into a map does.
+  if (parsed === null) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw invalidArgument('invalid filter: not an object');
   const out: Filters = {};
   for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
     if (Array.isArray(v)) out[k] = v.map(String);

@@ -117,3 +117,4 @@ export { registerBuild } from './routes/build.ts';
 export { registerVolumes } from './routes/volumes.ts';
 export { registerNetworks } from './routes/networks.ts';
 export { registerSwarm, registerPlugins } from './routes/swarm.ts';
+export { registerPods } from './routes/pods.ts';

@@ -103,6 +103,9 @@ export class Router {
     if (vm) {
       version = vm[1]!;
       segs = segs.slice(1);
+    } else if (segs[1] === 'libpod' && /^v\d+(\.\d+){0,2}$/.test(segs[0] ?? '')) {
+      // Podman's clients put their own version first (/v4.3.1/libpod/...): Libpod's, not the Engine API's.
+      segs = segs.slice(1);
     }
     // On an upgrade request (attach, exec start) Node leaves the body on the socket, ahead of
     // the client's stream: take exactly Content-Length bytes of it as the request body.

@@ -138,6 +138,9 @@ export interface HostConfig {
   CgroupParent?: string;
   BlkioWeight?: number;
   CpuPeriod?: number;
+  /** cgroup v1's real-time budget, in microseconds (`--cpu-rt-period`, `--cpu-rt-runtime`). */
+  CpuRealtimePeriod?: number;
+  CpuRealtimeRuntime?: number;
   CpuQuota?: number;
   CpusetCpus?: string;
   CpusetMems?: string;

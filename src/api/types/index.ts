@@ -12,3 +12,4 @@ export type * from './volume.ts';
 export type * from './exec.ts';
 export type * from './system.ts';
 export type * from './jsonstream.ts';
+export type * from './pod.ts';

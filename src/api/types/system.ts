@@ -115,7 +115,7 @@ export interface DiskUsage {
 
 /** One event of `GET /events`. */
 export interface EventMessage {
-  Type: 'container' | 'image' | 'network' | 'volume' | 'daemon' | 'builder';
+  Type: 'container' | 'image' | 'network' | 'volume' | 'daemon' | 'builder' | 'pod';
   Action: string;
   Actor: { ID: string; Attributes: Record<string, string> };
   scope: 'local';

@@ -9,6 +9,7 @@ import { ComposeError, type Builder, type Project, type Reporter } from '../../c
 import type { Cli } from '../cli.ts';
 import { contextTar } from '../build.ts';
 import { displayJsonMessages } from '../progress.ts';
+import { getTimestamp } from '../timestamps.ts';
 import { shortName, type Ctx } from './command.ts';
 
 const COLORS = [36, 33, 32, 35, 34, 96, 93, 92, 95, 94];
@@ -147,8 +148,9 @@ export async function printLogs(
         follow: o.follow,
         tail: o.tail,
         timestamps: o.timestamps,
-        since: o.since,
-        until: o.until,
+        // The API takes unix timestamps: dates and durations are converted here, as docker's are.
+        since: o.since && getTimestamp(o.since),
+        until: o.until && getTimestamp(o.until),
       });
       const partial = ['', ''];
       const emit = (stream: number, data: Buffer) => {

@@ -3,8 +3,8 @@
  * image's root mounted for the step, inline heredocs, or URLs ADD downloads), hashed into the
  * history and cache key, and copied into the step's root with their owner and mode (copy.ts).
  */
-import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { Instruction } from '../../dockerfile/index.ts';
 import { messageOf } from '../../errdefs/index.ts';
@@ -76,9 +76,11 @@ export async function copyStep(
         ).catch((e) => {
           throw new StepError(messageOf(e));
         });
+        if (ins.checksum) await verifyChecksum(got.abs, x(ins.checksum), pattern);
         sources.push(got);
         continue;
       }
+      if (ins.checksum) throw new StepError("checksum can't be specified for non-HTTP(S) sources");
       const matched = await matchSources(srcRoot, pattern, ins.kind).catch((e) => {
         throw new StepError(messageOf(e));
       });
@@ -133,4 +135,14 @@ export async function copyStep(
       await fs.rm(w, { recursive: true, force: true }).catch(() => {});
     }
   }
+}
+
+/** ADD --checksum: the download must have the digest given, or the step fails (BuildKit's words). */
+async function verifyChecksum(file: string, want: string, url: string): Promise<void> {
+  const [algo, hex] = want.split(':') as [string, string | undefined];
+  if (!hex || !['sha256', 'sha384', 'sha512'].includes(algo)) throw new StepError('invalid checksum digest format');
+  const h = createHash(algo);
+  for await (const c of createReadStream(file)) h.update(c as Buffer);
+  const got = `${algo}:${h.digest('hex')}`;
+  if (got !== want) throw new StepError(`digest mismatch ${want}: ${got} (${url})`);
 }

@@ -3,9 +3,11 @@
  * network or `--network`, the build's host config), its output streamed into the build's,
  * killed when the build is cancelled; its overlay upper directory becomes the layer.
  */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { diffOverlayUpper } from '../../archive/index.ts';
-import type { Instruction } from '../../dockerfile/index.ts';
+import { diffOverlayUpper, resolveInRoot } from '../../archive/index.ts';
+import type { Instruction, RunMount } from '../../dockerfile/index.ts';
 import { shortId } from '../../spec/index.ts';
 import { BuildCache } from './cache.ts';
 import { finish, useCache } from './commit.ts';
@@ -22,7 +24,8 @@ export async function runStep(
   const cmd = runCommand(ins, shell);
   const argEnv = argEnvOf(st);
   const createdBy = (argEnv.length ? `|${argEnv.length} ${argEnv.join(' ')} ` : '') + cmd.join(' ');
-  const key = BuildCache.key(st.image?.id ?? null, createdBy, ins.network ?? '');
+  const mountSpec = ins.mounts.map((m) => JSON.stringify(m)).join(' ');
+  const key = BuildCache.key(st.image?.id ?? null, createdBy + (mountSpec ? ` ${mountSpec}` : ''), ins.network ?? '');
   if (useCache(ctx, b, st, key, out)) return;
   if (!st.image) throw new StepError('failed to run: no image to run from: RUN in a stage FROM scratch has no shell');
   const network = ins.network ?? b.opts.networkMode ?? 'default';
@@ -35,7 +38,11 @@ export async function runStep(
     User: c.User ?? '',
     WorkingDir: c.WorkingDir ?? '',
     Labels: {},
-    HostConfig: { ...(b.opts.runHostConfig ?? {}), NetworkMode: network === 'default' ? 'default' : network },
+    HostConfig: {
+      ...(b.opts.runHostConfig ?? {}),
+      NetworkMode: network === 'default' ? 'default' : network,
+      ...(await mountsFor(ctx, b, ins.mounts)),
+    },
   } as never);
   const id = created.Id;
   out(` ---> Running in ${shortId(id)}\n`);
@@ -128,4 +135,51 @@ export function argEnvOf(st: Pick<StageState, 'args' | 'config'>): string[] {
     .filter(([k]) => !envNames.has(k))
     .map(([k, v]) => `${k}=${v}`)
     .sort();
+}
+
+/**
+ * RUN --mount as the container's binds and tmpfs: a cache is a directory of the daemon's own
+ * per id (`<data-root>/builder/cache-mounts/`), there for every later build, never in a layer;
+ * a bind is a path of this build's context, read-only (a writable one gets a copy, so writes go
+ * nowhere, as in BuildKit).
+ */
+async function mountsFor(
+  ctx: StepContext,
+  b: PreparedBuild,
+  mounts: readonly RunMount[],
+): Promise<{
+  Mounts?: Array<{ Type: 'bind'; Source: string; Target: string; ReadOnly: boolean }>;
+  Tmpfs?: Record<string, string>;
+}> {
+  if (!mounts.length) return {};
+  const binds: Array<{ Type: 'bind'; Source: string; Target: string; ReadOnly: boolean }> = [];
+  const tmpfs: Record<string, string> = {};
+  for (const m of mounts) {
+    if (m.type === 'tmpfs') tmpfs[m.target] = '';
+    else if (m.type === 'cache') {
+      const dir = join(
+        ctx.mountsDir,
+        '..',
+        'cache-mounts',
+        createHash('sha256').update(m.id!).digest('hex').slice(0, 32),
+      );
+      await fs.mkdir(dir, { recursive: true });
+      binds.push({ Type: 'bind', Source: dir, Target: m.target, ReadOnly: m.readonly });
+    } else {
+      const src = await resolveInRoot(b.contextDir, m.source ?? '.');
+      const stat = src ? await fs.stat(src).catch(() => undefined) : undefined;
+      if (!src || !stat)
+        throw new StepError(`failed to compute cache key: "${m.source}" not found in the build context`);
+      // A writable bind gets a copy. So does a file: a read-only bind of a file onto a path the
+      // image lacks fails in the runtime today ("open mount target: Not a directory").
+      const copy = !m.readonly || !stat.isDirectory();
+      let path = src;
+      if (copy) {
+        path = join(b.dir, 'bind-copies', String(binds.length));
+        await fs.cp(src, path, { recursive: true });
+      }
+      binds.push({ Type: 'bind', Source: path, Target: m.target, ReadOnly: m.readonly && !copy });
+    }
+  }
+  return { ...(binds.length ? { Mounts: binds } : {}), ...(Object.keys(tmpfs).length ? { Tmpfs: tmpfs } : {}) };
 }

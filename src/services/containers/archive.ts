@@ -102,11 +102,19 @@ export class Archive {
   /**
    * `docker commit`: the container's changes as a new image on its own, with its run config
    * (fields of `config` override it, then `changes` apply). A running container is paused
-   * while its upper directory is read, unless `pause` is false.
+   * while its upper directory is read, unless `pause` is false. A pause that fails (the
+   * container was exiting: `touch /x` then commit at once, as scripts do) is not an error: as
+   * dockerd, the commit goes on unpaused, since a process that is gone changes nothing more.
    */
   async commit(c: ContainerRecord, o: CommitRequest = {}): Promise<{ Id: string }> {
-    const pause = (o.pause ?? true) && c.State.Running && !c.State.Paused;
-    if (pause) await this.hooks.pause(c.Id);
+    const pause =
+      (o.pause ?? true) &&
+      c.State.Running &&
+      !c.State.Paused &&
+      (await this.hooks.pause(c.Id).then(
+        () => true,
+        () => false,
+      ));
     try {
       const parent = c.Image ? (this.ctx.d.images.store.find(c.Image) ?? null) : null;
       const img = await this.ctx.d.images.commit({

@@ -23,6 +23,27 @@ export function checkCreateRequest(req: CreateRequest): void {
   const hostConfig = req.HostConfig ?? {};
   validateHostConfig(hostConfig);
   logLimits(hostConfig);
+  checkMacAddresses(req);
+}
+
+/** A 48-bit MAC as Go's net.ParseMAC reads it (`:` or `-` between the bytes). */
+const MAC = /^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i;
+
+/**
+ * The MAC addresses a create asks for: `Config.MacAddress` (API < 1.44, the container's main
+ * network; kept in the config, as dockerd 20.10 shows it, and applied by endpoints.ts) and each
+ * endpoint's own (1.44+). dockerd refuses a container-wide one where the container has no
+ * network of its own, and a malformed one with Go's words (at start there; here at create).
+ */
+function checkMacAddresses(req: CreateRequest): void {
+  const mode = req.HostConfig?.NetworkMode ?? '';
+  if (req.MacAddress && (mode === 'host' || mode === 'none' || mode.startsWith('container:')))
+    throw invalidArgument('conflicting options: mac-address and the network mode');
+  const endpoints = (req.NetworkingConfig as { EndpointsConfig?: Record<string, { MacAddress?: string } | null> })
+    ?.EndpointsConfig;
+  for (const mac of [req.MacAddress, ...Object.values(endpoints ?? {}).map((e) => e?.MacAddress)]) {
+    if (mac && !MAC.test(mac)) throw invalidArgument(`address ${mac}: invalid MAC address`);
+  }
 }
 
 export interface NewRecordOptions {
@@ -76,6 +97,7 @@ export function newRecord(req: CreateRequest, o: NewRecordOptions): ContainerRec
       StopSignal: req.StopSignal || imgCfg.StopSignal || undefined,
       StopTimeout: req.StopTimeout ?? undefined,
       Healthcheck: req.Healthcheck ?? imgCfg.Healthcheck,
+      MacAddress: req.MacAddress || undefined,
     },
     HostConfig: {
       NetworkMode: 'default',

@@ -8,13 +8,19 @@
 import { conflict, forbidden, invalidArgument, notFound } from '../../errdefs/index.ts';
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { Endpoint, NetnsTarget } from '../../network/index.ts';
+import { tryParseAddr, type Endpoint, type EndpointRequest, type NetnsTarget } from '../../network/index.ts';
 import { shortId } from '../../spec/index.ts';
 import type { ContainerContext } from './context.ts';
+import { parseLink } from './links.ts';
 import type { ContainerRecord } from './types.ts';
 
 /** Where a task's network comes from (see `Endpoints.plan`). */
-export type NetworkPlan = { endpoint?: Endpoint; netnsPath?: string; dnsServer?: string };
+/**
+ * `etcDir`: with `--network container:<id>`, the directory of that container, whose
+ * /etc/hosts, /etc/hostname and /etc/resolv.conf the joiner shares (as Docker does, and what
+ * lets a pod's members see one /etc/hosts).
+ */
+export type NetworkPlan = { endpoint?: Endpoint; netnsPath?: string; dnsServer?: string; etcDir?: string };
 
 /** What a client asks for on one network: aliases, a fixed address, a MAC (`EndpointsConfig` entries). */
 export type EndpointSettings = NonNullable<ContainerRecord['EndpointsConfig']>[string];
@@ -46,7 +52,7 @@ export class Endpoints {
       const other = this.ctx.store.get(mode.slice('container:'.length));
       if (!other.State.Running || !other.State.Pid)
         throw conflict(`cannot join network of a non running container: ${other.Id}`);
-      return { netnsPath: `/proc/${other.State.Pid}/ns/net` };
+      return { netnsPath: `/proc/${other.State.Pid}/ns/net`, etcDir: this.ctx.dir(other.Id) };
     }
     if (c.PrimaryDetached) return {};
     if ((mode === 'default' || mode === 'bridge') && !c.Config.NetworkDisabled && this.ctx.d.network?.enabled) {
@@ -124,11 +130,14 @@ export class Endpoints {
     const builtIn = (k: string) => ['default', 'bridge', 'host', 'none'].includes(k);
     // Aliases and fixed addresses only on user networks (the CLI keys the default network's settings by the mode).
     for (const [k, cfg] of Object.entries(c.EndpointsConfig ?? {})) {
+      const v4 = cfg?.IPAMConfig?.IPv4Address;
+      const v6 = cfg?.IPAMConfig?.IPv6Address;
+      if (v4 && tryParseAddr(v4)?.family !== 4) throw invalidArgument(`invalid IPv4 address: ${v4}`);
+      if (v6 && tryParseAddr(v6)?.family !== 6) throw invalidArgument(`invalid IPv6 address: ${v6}`);
       if (!builtIn(k)) continue;
       if (cfg?.Aliases?.length && (k === 'bridge' || k === 'default'))
         throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
-      if (cfg?.IPAMConfig?.IPv4Address)
-        throw invalidArgument('user specified IP address is supported on user defined networks only');
+      if (v4 || v6) throw invalidArgument('user specified IP address is supported on user defined networks only');
     }
     if (builtIn(mode) || mode.startsWith('container:')) return;
     if (!this.ctx.d.userNetworks) throw notFound(`network ${mode} not found`);
@@ -138,8 +147,14 @@ export class Endpoints {
     }
   }
 
-  /** Aliases, address and MAC asked for on network `ref` (by name or ID). */
-  request(c: ContainerRecord, ref: string): { aliases: string[]; ip?: string; mac?: string; dns?: string[] } {
+  /** The key of the container's user network in its endpoints (its NetworkMode), if it is on one. */
+  userNetworkKey(c: ContainerRecord): string | undefined {
+    const mode = c.HostConfig.NetworkMode || 'default';
+    return ['default', 'bridge', 'host', 'none'].includes(mode) || mode.startsWith('container:') ? undefined : mode;
+  }
+
+  /** Aliases, addresses, MAC and links asked for on network `ref` (by name or ID). */
+  request(c: ContainerRecord, ref: string): EndpointRequest & { aliases: string[] } {
     const n = this.ctx.d.userNetworks?.find(ref);
     const cfg = c.EndpointsConfig?.[ref] ?? (n && (c.EndpointsConfig?.[n.Name] ?? c.EndpointsConfig?.[n.Id]));
     const mode = c.HostConfig.NetworkMode || 'default';
@@ -147,8 +162,10 @@ export class Endpoints {
     return {
       aliases: [...(cfg?.Aliases ?? []), c.Id.slice(0, 12)],
       ip: cfg?.IPAMConfig?.IPv4Address || undefined,
+      ip6: cfg?.IPAMConfig?.IPv6Address || undefined,
       mac: mac || undefined,
       dns: c.HostConfig.Dns?.length ? c.HostConfig.Dns : undefined,
+      links: cfg?.Links?.length ? cfg.Links.map(parseLink) : undefined,
     };
   }
 
@@ -286,7 +303,7 @@ export class Endpoints {
     for (const ep of [c.Network, ...(c.ExtraNetworks ?? [])]) {
       if (ep && ep.bridge !== this.ctx.d.network?.bridgeName) {
         const req = this.request(c, ep.networkId);
-        un.restore(ep, c.Id, c.Name, req.aliases, req.dns);
+        un.restore(ep, c.Id, c.Name, req.aliases, req.dns, req.links);
       }
     }
   }

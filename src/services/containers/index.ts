@@ -1,4 +1,5 @@
-export { ContainerService } from './service.ts';
+export { ContainerService, type ContainerHooks } from './service.ts';
+export { freeRandomName, validName } from './names.ts';
 export type { UpdateRequest } from './update.ts';
 export type { CommitRequest } from './archive.ts';
 export type { ContainerServiceDeps, ContainerImages, ContainerRootfs } from './context.ts';

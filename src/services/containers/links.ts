@@ -3,7 +3,7 @@
  * /etc/hosts under the alias, its hostname and name, and Docker's environment variables
  * (ALIAS_NAME, ALIAS_PORT, ALIAS_PORT_80_TCP_ADDR..., ALIAS_ENV_<its env>).
  */
-import { conflict } from '../../errdefs/index.ts';
+import { conflict, internal, notFound } from '../../errdefs/index.ts';
 import type { ContainerRecord } from './types.ts';
 
 /** "web:db", "/web:/me/db" or "web" → container and alias. */
@@ -52,4 +52,32 @@ export function linkSettings(
     }
   }
   return { hosts, env };
+}
+
+/**
+ * On a user network `--link name:alias` is the embedded DNS's, not /etc/hosts' (no variables
+ * either): dockerd keeps the links on the network's endpoint, and `HostConfig.Links` is null.
+ */
+export function linksToEndpoint(c: ContainerRecord, userNetwork: string | undefined): void {
+  const links = c.HostConfig.Links;
+  if (!userNetwork || !links?.length) return;
+  const eps = (c.EndpointsConfig ??= {});
+  const ep = (eps[userNetwork] ??= {});
+  if (!ep.Links?.length) ep.Links = [...links];
+  c.HostConfig.Links = null;
+}
+
+/**
+ * `DELETE /containers/{parent}/{alias}?link=1` (`docker rm --link /web/db`): the parent's links
+ * without the one named `alias`. As dockerd: a name without a parent is the container's own
+ * name, which cannot go (500, dockerd's words); a link the parent does not have is not found.
+ */
+export function withoutLink(linkName: string, parent: ContainerRecord | undefined): string[] {
+  const parts = linkName.replace(/^\/+/, '').split('/');
+  if (parts.length < 2) throw internal('Conflict, cannot remove the default link name of the container');
+  const alias = parts.pop()!;
+  const links = parent?.HostConfig.Links ?? [];
+  const kept = links.filter((l) => parseLink(l).alias !== alias);
+  if (!parent || kept.length === links.length) throw notFound(`No such container: ${parts.join('/')}/${alias}`);
+  return kept;
 }

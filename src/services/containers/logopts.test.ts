@@ -16,10 +16,11 @@ test('log options: Docker units, a default cap, and Docker errors', () => {
     () => logLimits({ LogConfig: { Type: 'json-file', Config: { frob: '1' } } }),
     /unknown log opt 'frob' for json-file log driver/,
   );
-  assert.throws(
-    () => logLimits({ LogConfig: { Type: 'json-file', Config: { 'max-file': '3' } } }),
-    /max-file can only be set when max-size is set/,
-  );
+  // As dockerd 20.10: max-file without max-size is accepted (rotation at the default cap).
+  assert.deepEqual(logLimits({ LogConfig: { Type: 'json-file', Config: { 'max-file': '3' } } }), {
+    maxSize: DEFAULT_MAX_SIZE,
+    maxFiles: 3,
+  });
   assert.throws(
     () => logLimits({ LogConfig: { Type: 'json-file', Config: { 'max-size': 'lots' } } }),
     /invalid size: 'lots'/,

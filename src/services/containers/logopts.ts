@@ -61,7 +61,8 @@ export function logLimits(h: HostConfig): LogLimits {
       throw invalidArgument(`strconv.Atoi: parsing "${opts['max-file']}": invalid syntax`);
     maxFiles = Number(opts['max-file']);
     if (maxFiles < 1) throw invalidArgument('max-file cannot be less than 1');
-    if (maxFiles > 1 && maxSize === -1) throw invalidArgument('max-file can only be set when max-size is set');
+    // dockerd 20.10's json-file takes max-file alone (moby's "can only be set when max-size is
+    // set" is older): the files then rotate at Berth's default cap.
   }
   return { maxSize: maxSize === -1 ? DEFAULT_MAX_SIZE : maxSize, maxFiles };
 }

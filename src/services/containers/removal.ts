@@ -51,6 +51,9 @@ export class Removal {
         : undefined;
     this.monitor.forget(c.Id);
     if (this.tasks.takePrepared(c.Id)) this.endpoints.release(c);
+    // Its endpoints go with it, now: the exit's own release may come later, and a network rm
+    // right after `rm -f` (as dockerd allows) must not find it still a member.
+    this.ctx.d.userNetworks?.release(c.Id);
     this.ctx.emit(c, 'destroy');
     this.ctx.changes.emit(`removed:${c.Id}`);
     // A moment later: the spawns of the clean-up block the event loop, and the clients told

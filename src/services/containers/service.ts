@@ -51,9 +51,23 @@ import { resourcesFor } from './spec.ts';
 import type { Change } from '../../archive/index.ts';
 import { runcWording, execFailureCode, type LogLine, type ReadLogOptions } from '../../runtime/index.ts';
 import { processTable } from './top.ts';
+import { linksToEndpoint, withoutLink } from './links.ts';
 import type { Readable } from 'node:stream';
 
+/**
+ * What a service built on containers checks or does around a user's start or removal: the pods
+ * service starts a member's pod before the member (its namespaces must be there to join), and
+ * refuses the removal of a pod's infra container alone. `beforeStart` runs under the container's
+ * lock, for restart policies' starts too.
+ */
+export interface ContainerHooks {
+  beforeStart?(c: ContainerRecord): Promise<void>;
+  beforeRemove?(c: ContainerRecord, opts: { force: boolean }): void;
+}
+
 export class ContainerService {
+  /** Set once, by the service that needs them (pods). */
+  hooks: ContainerHooks = {};
   private readonly ctx: ContainerContext;
   private readonly endpoints: Endpoints;
   private readonly tasks: Tasks;
@@ -143,6 +157,7 @@ export class ContainerService {
       );
     }
     this.endpoints.check(rec);
+    linksToEndpoint(rec, this.endpoints.userNetworkKey(rec));
     rec.MountPoints = await this.tasks.prepareMounts(req, hostConfig, image.config.config?.Volumes);
     await fs.mkdir(this.dir(id), { recursive: true, mode: 0o710 });
     this.store.insert(rec);
@@ -168,6 +183,8 @@ export class ContainerService {
     opts: { byPolicy?: boolean; restoreFrom?: string } = {},
   ): Promise<void> {
     if (c.State.Running && !(opts.byPolicy && c.State.Restarting)) throw notModified('container already started');
+    // A restart policy's start too: a pod member restored after a daemon restart needs its infra up.
+    await this.hooks.beforeStart?.(c);
     if (!opts.byPolicy) {
       // A user's start begins the policy's count and back-off afresh.
       c.RestartCount = 0;
@@ -319,8 +336,19 @@ export class ContainerService {
 
   // ---- remove / rename / prune ----
 
+  /** Whether a removal without force would be allowed by the hooks (prune leaves a pod's infra alone). */
+  private removable(c: ContainerRecord): boolean {
+    try {
+      this.hooks.beforeRemove?.(c, { force: false });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const c = this.store.get(ref);
+    this.hooks.beforeRemove?.(c, { force: !!opts.force });
     guard.remove(c.Name, c.State, !!opts.force);
     if (c.State.Restarting) await this.ctx.locks.run(c.Id, async () => void this.monitor.cancelRestart(c));
     if (c.State.Running || c.State.Status === 'paused') {
@@ -362,6 +390,17 @@ export class ContainerService {
     this.ctx.emit(c, 'rename', { oldName: `/${old}` });
   }
 
+  /** `docker rm --link /web/db`: the link goes from the parent's config; its next start has no trace of it. */
+  removeLink(linkName: string): void {
+    // As dockerd: the container the name names is looked up first, so a name that names none is
+    // not found (404) before a plain name is refused as the container's own (500).
+    if (!linkName.replace(/^\/+/, '').includes('/')) this.store.get(linkName);
+    const parent = this.store.find(linkName.replace(/^\/+/, '').split('/')[0] ?? '');
+    const links = withoutLink(linkName, parent);
+    parent!.HostConfig.Links = links.length ? links : null;
+    this.store.save(parent!);
+  }
+
   async prune(
     filter: (c: ContainerRecord) => boolean = () => true,
   ): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
@@ -369,6 +408,7 @@ export class ContainerService {
     let reclaimed = 0;
     for (const c of this.store.all()) {
       if (c.State.Running || c.State.Status === 'paused' || c.State.Status === 'restarting' || !filter(c)) continue;
+      if (!this.removable(c)) continue;
       reclaimed += await directorySize(join(this.dir(c.Id), 'upper'));
       await this.remove(c.Id, { volumes: false });
       deleted.push(c.Id);
@@ -414,7 +454,8 @@ export class ContainerService {
       input.resume();
       return 'ended';
     }
-    if (!c.State.Running && !(await taskCreated(this.ctx.changes, c.Id, input))) return 'ended';
+    const rt = this.ctx.runtime(c);
+    if (!c.State.Running && !(await taskCreated(this.ctx.changes, c.Id, input, () => rt.exists(c.Id)))) return 'ended';
     return pumpStdin(input, this.ctx.runtime(c).openStdin(c.Id), {
       detachKeys: c.Config.Tty ? detachKeys : undefined,
       onError: (err) => this.ctx.d.log.warn(err.message),

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateCreateTypes } from './spec.ts';
+import { cgroupsPathFor, validateCreateTypes } from './spec.ts';
 
 const create = (extra: Record<string, unknown>) => () => validateCreateTypes({ Image: 'busybox', ...extra });
 
@@ -49,4 +49,18 @@ test('create requests: what Go accepts is accepted (a string Cmd, nulls, unknown
     { SomethingNewer: { nested: true }, HostConfig: { AlsoNewer: 1 } },
   ])
     assert.doesNotThrow(create(req), JSON.stringify(req));
+});
+
+test("create requests: HostConfig fields match without regard to case, as Go decodes them (the SDK's CPURealtimePeriod)", () => {
+  const req: Record<string, unknown> = { Image: 'busybox', HostConfig: { CPURealtimePeriod: 500000, memory: 8388608 } };
+  validateCreateTypes(req);
+  assert.deepEqual(req.HostConfig, { CpuRealtimePeriod: 500000, Memory: 8388608 });
+});
+
+test("--cgroup-parent puts the container's cgroup under that parent, absolute or relative to the root", () => {
+  assert.equal(cgroupsPathFor(undefined, 'abc'), '/berth/abc');
+  assert.equal(cgroupsPathFor('', 'abc'), '/berth/abc');
+  assert.equal(cgroupsPathFor('/pods/p1', 'abc'), '/pods/p1/abc');
+  assert.equal(cgroupsPathFor('pods', 'abc'), '/pods/abc');
+  assert.equal(cgroupsPathFor('/../x/', 'abc'), '/x/abc');
 });

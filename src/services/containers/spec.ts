@@ -28,7 +28,8 @@ export function commandFor(req: ContainerConfig, image: ImageRunConfig): { Path:
   return { Path: argv[0]!, Args: argv.slice(1) };
 }
 
-const NETWORK_MODES = /^(default|bridge|none|host|container:.+|[a-zA-Z0-9][a-zA-Z0-9_.-]*)$/;
+/** A network's name may be anything but blank (as dockerd's); `container:` needs its container. */
+const NETWORK_MODES = /^(container:.+|(?!container:$).*\S.*)$/s;
 
 const ULIMIT_NAMES = [
   'core',
@@ -54,7 +55,7 @@ const stringMap: Shape = { map: 'string' };
 const shapeFields = (names: string[], shape: Shape) => Object.fromEntries(names.map((n) => [n, shape]));
 
 /** The JSON shape of a create request's HostConfig, as Docker's Go types declare it. */
-const HOST_CONFIG: Shape = {
+const HOST_CONFIG: { fields: Record<string, Shape> } = {
   fields: {
     ...shapeFields(
       [
@@ -146,6 +147,24 @@ const HOST_CONFIG: Shape = {
   },
 };
 
+/**
+ * Go's JSON decoding matches field names without regard to case, and clients rely on it: the
+ * Python SDK sends `CPURealtimePeriod` for `CpuRealtimePeriod`. The object with each key that
+ * differs from a declared field only in case renamed to the field's spelling.
+ */
+function foldFieldCase(
+  obj: Record<string, unknown>,
+  shape: { fields: Record<string, Shape> },
+): Record<string, unknown> {
+  const byLower = new Map(Object.keys(shape.fields).map((f) => [f.toLowerCase(), f]));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    const name = k in shape.fields ? k : (byLower.get(k.toLowerCase()) ?? k);
+    if (!(name in out) || name === k) out[name] = v;
+  }
+  return out;
+}
+
 /** A create request: the container's config with HostConfig and NetworkingConfig beside it. */
 const CREATE_REQUEST: Shape = {
   fields: {
@@ -214,6 +233,8 @@ const CREATE_REQUEST: Shape = {
  * values before anything is made (ulimit names, port specifications).
  */
 export function validateCreateTypes(req: Record<string, unknown>): void {
+  if (req.HostConfig && typeof req.HostConfig === 'object' && !Array.isArray(req.HostConfig))
+    req.HostConfig = foldFieldCase(req.HostConfig as Record<string, unknown>, HOST_CONFIG);
   checkShape(req, CREATE_REQUEST, 'container config');
   const hc = (req.HostConfig ?? {}) as Record<string, unknown>;
   for (const u of (hc.Ulimits ?? []) as Array<Record<string, unknown> | null>) {
@@ -242,6 +263,13 @@ export function validateHostConfig(h: HostConfig): void {
     throw invalidArgument('Range of CPUs is from 0.01 to the number of CPUs available');
   if (h.NanoCpus && h.CpuQuota)
     throw invalidArgument('Conflicting options: Nano CPUs and CPU Period cannot both be set');
+  // runconfig's checks at create, in its words; cgroup v2 has no real-time knobs at all.
+  if ((h.CpuRealtimePeriod ?? 0) > 0 && !oci.cpuRealtimeSupported())
+    throw invalidArgument('Your kernel does not support cgroup cpu real-time period');
+  if ((h.CpuRealtimeRuntime ?? 0) > 0 && !oci.cpuRealtimeSupported())
+    throw invalidArgument('Your kernel does not support cgroup cpu real-time runtime');
+  if (h.CpuRealtimePeriod && h.CpuRealtimeRuntime && h.CpuRealtimeRuntime > h.CpuRealtimePeriod)
+    throw invalidArgument('cpu real-time runtime cannot be higher than cpu real-time period');
   if (h.PidMode && !/^(host|container:.+)$/.test(h.PidMode)) throw invalidArgument(`invalid PID mode: ${h.PidMode}`);
   if (h.IpcMode && !/^(host|private|shareable|none|container:.+)$/.test(h.IpcMode))
     throw invalidArgument(`invalid IPC mode: ${h.IpcMode}`);
@@ -280,6 +308,8 @@ export function resourceOpts(h: HostConfig): oci.SpecOpt[] {
   if (h.NanoCpus) opts.push(oci.withCpus(h.NanoCpus));
   if (h.CpuShares) opts.push(oci.withCpuShares(h.CpuShares));
   if (h.CpuQuota || h.CpuPeriod) opts.push(oci.withCpuQuota(h.CpuQuota ?? 0, h.CpuPeriod ?? 0));
+  if (h.CpuRealtimePeriod || h.CpuRealtimeRuntime)
+    opts.push(oci.withCpuRealtime(h.CpuRealtimePeriod ?? 0, h.CpuRealtimeRuntime ?? 0));
   if (h.CpusetCpus || h.CpusetMems) opts.push(oci.withCpuset(h.CpusetCpus ?? '', h.CpusetMems));
   if (h.PidsLimit && h.PidsLimit > 0) opts.push(oci.withPidsLimit(h.PidsLimit));
   return opts;
@@ -300,6 +330,19 @@ export function resourcesFor(h: HostConfig, opts: { liftPids?: boolean } = {}): 
   return r;
 }
 
+/**
+ * The container's cgroup (cgroupfs driver): under `--cgroup-parent` when given (absolute, or
+ * relative to the root, as dockerd's cgroupfs driver has it), under `/berth` otherwise. Pods
+ * (and the CRI's sandboxes) put their containers under one parent this way.
+ */
+export function cgroupsPathFor(parent: string | undefined, id: string): string {
+  const p = (parent ?? '').trim();
+  if (!p) return `/berth/${id}`;
+  const clean = p.split('/').filter((x) => x && x !== '.' && x !== '..');
+  if (!clean.length) return `/berth/${id}`;
+  return `/${clean.join('/')}/${id}`;
+}
+
 export interface SpecContext {
   /** `--pid container:<id>` / `--ipc container:<id>`: the other container's namespaces. */
   pidnsPath?: string;
@@ -307,10 +350,13 @@ export interface SpecContext {
   dir: string;
   rootfs: string;
   initPath?: string;
-  /** The container's address on its network, for /etc/hosts. */
+  /** The container's address on its network, for /etc/hosts (and its IPv6 one, on an IPv6 network). */
   ipAddress?: string;
+  ipv6Address?: string;
   /** `--network container:<id>`: the other container's network namespace. */
   netnsPath?: string;
+  /** `--network container:<id>`: that container's directory, whose /etc files are shared. */
+  etcDir?: string;
   /** Volumes, binds and tmpfs mounts, resolved for this start. */
   mounts?: oci.Mount[];
   /** The embedded DNS server of the container's user network (its only nameserver). */
@@ -339,7 +385,7 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   if (h.UTSMode === 'host') opts.push(oci.withoutNamespace('uts'));
   else opts.push(oci.withHostname(c.Config.Hostname ?? c.Id.slice(0, 12), c.Config.Domainname ?? ''));
   opts.push(oci.withTerminal(!!c.Config.Tty));
-  opts.push(oci.withCgroupsPath(`/berth/${c.Id}`));
+  opts.push(oci.withCgroupsPath(cgroupsPathFor(h.CgroupParent, c.Id)));
   if (h.Privileged) opts.push(oci.withPrivileged());
   else opts.push(oci.withCapabilities({ add: h.CapAdd ?? [], drop: h.CapDrop ?? [] }));
   if (security.noNewPrivileges ?? ctx.defaults?.noNewPrivileges) opts.push(oci.withNoNewPrivileges());
@@ -369,7 +415,11 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
     opts.push(oci.withDevice(dev.PathOnHost, dev.PathInContainer || dev.PathOnHost, dev.CgroupPermissions || 'rwm'));
   }
   if (h.Init && ctx.initPath) opts.push(oci.withInit(ctx.initPath));
-  opts.push(oci.withMounts(await etcFiles(c, ctx.dir, net === 'host', ctx.ipAddress, ctx)));
+  opts.push(
+    oci.withMounts(
+      ctx.etcDir ? etcBinds(c, ctx.etcDir) : await etcFiles(c, ctx.dir, net === 'host', ctx.ipAddress, ctx),
+    ),
+  );
   if (ctx.mounts?.length) opts.push(oci.withMounts(ctx.mounts));
   return oci.generateSpec(c.Id, opts);
 }
@@ -412,8 +462,30 @@ async function etcFiles(
   dir: string,
   hostNet: boolean,
   ipAddress?: string,
-  extra: Pick<SpecContext, 'dnsServer' | 'linkHosts'> = {},
+  extra: Pick<SpecContext, 'dnsServer' | 'linkHosts' | 'ipv6Address'> = {},
 ): Promise<oci.Mount[]> {
+  await writeEtcFiles(c, dir, hostNet, ipAddress, extra);
+  return etcBinds(c, dir);
+}
+
+/** The bind mounts of the /etc files written in `dir` (the container's own, or the one whose network it joined). */
+function etcBinds(c: ContainerRecord, dir: string): oci.Mount[] {
+  const bind = (name: string, dest: string): oci.Mount => ({
+    destination: dest,
+    type: 'bind',
+    source: join(dir, name),
+    options: ['rbind', 'rprivate', ...(c.HostConfig.ReadonlyRootfs ? ['ro'] : [])],
+  });
+  return [bind('resolv.conf', '/etc/resolv.conf'), bind('hostname', '/etc/hostname'), bind('hosts', '/etc/hosts')];
+}
+
+async function writeEtcFiles(
+  c: ContainerRecord,
+  dir: string,
+  hostNet: boolean,
+  ipAddress?: string,
+  extra: Pick<SpecContext, 'dnsServer' | 'linkHosts' | 'ipv6Address'> = {},
+): Promise<void> {
   const hostname = c.Config.Hostname ?? c.Id.slice(0, 12);
   const hostsLines = [
     '127.0.0.1\tlocalhost',
@@ -429,8 +501,9 @@ async function etcFiles(
   }
   for (const l of extra.linkHosts ?? []) hostsLines.push(`${l.ip}\t${l.names.join(' ')}`);
   // As Docker: with --domainname the address answers for the full name first.
-  if (ipAddress)
-    hostsLines.push(`${ipAddress}\t${c.Config.Domainname ? `${hostname}.${c.Config.Domainname} ` : ''}${hostname}`);
+  const own = `${c.Config.Domainname ? `${hostname}.${c.Config.Domainname} ` : ''}${hostname}`;
+  if (ipAddress) hostsLines.push(`${ipAddress}\t${own}`);
+  if (extra.ipv6Address) hostsLines.push(`${extra.ipv6Address}\t${own}`);
   let hosts = hostsLines.join('\n') + '\n';
   let resolv = await hostResolvConf();
   if (hostNet) {
@@ -468,13 +541,6 @@ async function etcFiles(
     fs.writeFile(join(dir, 'hosts'), hosts),
     fs.writeFile(join(dir, 'resolv.conf'), resolv),
   ]);
-  const bind = (name: string, dest: string): oci.Mount => ({
-    destination: dest,
-    type: 'bind',
-    source: join(dir, name),
-    options: ['rbind', 'rprivate', ...(c.HostConfig.ReadonlyRootfs ? ['ro'] : [])],
-  });
-  return [bind('resolv.conf', '/etc/resolv.conf'), bind('hostname', '/etc/hostname'), bind('hosts', '/etc/hosts')];
 }
 
 let resolvCache: { at: number; text: string } | undefined;

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough, Writable } from 'node:stream';
 import type { StdinSession } from '../../runtime/index.ts';
-import { pumpStdin } from './stdin.ts';
+import { EventEmitter } from 'node:events';
+import { pumpStdin, taskCreated } from './stdin.ts';
 
 /** A process's stdin that takes one small chunk at a time, when the test lets it. */
 function slowSession(): { session: StdinSession; received: Buffer[]; release: () => void; close: () => void } {
@@ -99,4 +100,20 @@ test('an input that ended before the pump began still closes the process stdin (
   assert.equal(await pumped, 'ended');
   await tick();
   assert.equal(ended, true);
+});
+
+test('a client that attaches after the task created ahead is done still gets to its stdin', async () => {
+  const changes = new EventEmitter();
+  changes.emit('created:c1'); // the task made at create, before the client came
+  const input = new PassThrough();
+  const found = await Promise.race([
+    taskCreated(changes, 'c1', input, async () => true),
+    new Promise((r) => setTimeout(() => r('still waiting'), 500)),
+  ]);
+  assert.equal(found, true);
+  assert.equal(changes.listenerCount('created:c1'), 0, 'no listener left behind');
+  // A task not there yet is still waited for.
+  const waiting = taskCreated(changes, 'c2', input, async () => false);
+  changes.emit('created:c2');
+  assert.equal(await waiting, true);
 });

@@ -88,9 +88,15 @@ export function pumpStdin(input: Readable, session: StdinSession, o: PumpOptions
 /**
  * Waits until the task of container `id` exists (its stdin can be opened): true then; false
  * when the container ends or is removed first, or the client goes away. `changes` is the
- * service's (see context.ts).
+ * service's (see context.ts). `exists` is asked once the listeners are in place: the task
+ * created ahead at `create` may be done before the client attaches, its event long gone.
  */
-export function taskCreated(changes: EventEmitter, id: string, input: Readable): Promise<boolean> {
+export function taskCreated(
+  changes: EventEmitter,
+  id: string,
+  input: Readable,
+  exists: () => Promise<boolean> = async () => false,
+): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     const created = () => {
       off();
@@ -110,5 +116,9 @@ export function taskCreated(changes: EventEmitter, id: string, input: Readable):
     changes.once(`exit:${id}`, gone);
     changes.once(`removed:${id}`, gone);
     input.once('close', gone);
+    void exists().then(
+      (yes) => yes && created(),
+      () => {},
+    );
   });
 }

@@ -68,8 +68,9 @@ export class Tasks {
       if (!from) throw invalidArgument(`No such container: ${container}`);
       return { mounts: from.MountPoints ?? [], mode };
     });
-    const planned = planMounts({ binds: h.Binds, mounts: h.Mounts, tmpfs: h.Tmpfs, volumesFrom, volumes }, (p) =>
-      existsSync(p),
+    const planned = planMounts(
+      { binds: h.Binds, mounts: h.Mounts, tmpfs: h.Tmpfs, volumesFrom, volumes, volumeDriver: h.VolumeDriver },
+      (p) => existsSync(p),
     );
     return planned.length ? this.ctx.d.volumes.prepare(planned) : undefined;
   }
@@ -134,7 +135,9 @@ export class Tasks {
       rootfs: join(dir, 'rootfs'),
       initPath: this.ctx.d.initPath,
       ipAddress: net.endpoint?.ipAddress,
+      ipv6Address: net.endpoint?.ipv6Address,
       netnsPath: prewired ?? net.netnsPath,
+      etcDir: net.etcDir,
       mounts,
       dnsServer: net.dnsServer,
       linkHosts: links?.hosts,

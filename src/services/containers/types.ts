@@ -59,4 +59,7 @@ export interface ContainerRecord {
 }
 
 /** What a create or connect request asked of an endpoint, kept until the container runs. */
-export type EndpointConfig = Pick<EndpointSettings, 'Aliases' | 'IPAMConfig' | 'Links' | 'MacAddress' | 'NetworkID'>;
+export type EndpointConfig = Pick<
+  EndpointSettings,
+  'Aliases' | 'IPAMConfig' | 'Links' | 'DriverOpts' | 'MacAddress' | 'NetworkID'
+>;

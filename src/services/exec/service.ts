@@ -117,17 +117,19 @@ export class ExecService {
 
   /**
    * `POST /exec/{id}/start`: runs the process. Resolves once it runs, with its exit promise;
-   * the caller streams `output(id)` and forwards input with `attachStdin`.
+   * the caller streams `output(id)` and forwards input with `attachStdin`. Whether the process
+   * gets a terminal is the create config's `Tty`, never the start request's: as in dockerd, the
+   * start body's `Tty` only chooses how the stream is framed (the Python SDK creates with
+   * `tty=True` and starts with `{"Tty": false}`, and expects `hello\r\n`).
    */
-  async start(id: string, opts: { tty?: boolean; consoleSize?: [number, number] | null } = {}): Promise<ExecRecord> {
+  async start(id: string, opts: { consoleSize?: [number, number] | null } = {}): Promise<ExecRecord> {
     const e = this.get(id);
     if (e.Running) throw conflict(`Error: Exec command ${id} is already running`);
     if (e.started) throw conflict(`Error: Exec command ${id} has already run`);
     const c = this.d.containers.get(e.ContainerID);
     this.requireRunning(c);
     e.started = true;
-    const tty = opts.tty ?? !!e.config.Tty;
-    e.config.Tty = tty;
+    const tty = !!e.config.Tty;
     const process = await this.processSpec(c, e.config, tty, opts.consoleSize ?? e.config.ConsoleSize ?? null);
     await fs.mkdir(e.dir, { recursive: true });
     const cmd = (e.config.Cmd ?? []).join(' ');

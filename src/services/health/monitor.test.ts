@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { healthSettings } from './monitor.ts';
+import { healthSettings, onUnhealthy } from './monitor.ts';
 import type { ContainerRecord } from '../containers/index.ts';
 
 const withCheck = (Healthcheck: object | undefined) => ({ Config: { Healthcheck } }) as unknown as ContainerRecord;
@@ -32,4 +32,10 @@ test('health settings: CMD, CMD-SHELL, NONE, and Docker defaults in milliseconds
     [shell.intervalMs, shell.timeoutMs, shell.startPeriodMs, shell.startIntervalMs, shell.retries],
     [2000, 500, 10_000, 100, 5],
   );
+});
+
+test('a container labelled io.berth.health-on-failure=restart is restarted when unhealthy; others are left alone', () => {
+  assert.equal(onUnhealthy({ Config: { Labels: { 'io.berth.health-on-failure': 'restart' } } } as never), 'restart');
+  assert.equal(onUnhealthy({ Config: { Labels: {} } } as never), 'none');
+  assert.equal(onUnhealthy({ Config: {} } as never), 'none');
 });

@@ -10,6 +10,10 @@
  * - defaults: interval 30 s, timeout 30 s, start period 0, retries 3; the last 5 results are
  *   kept with the first 4096 bytes of their output;
  * - every change of status is a `health_status: <status>` event.
+ *
+ * Podman's `--health-on-failure=restart` (what Kubernetes does on a failed liveness probe) has
+ * no field in Docker's API: it comes as the label `io.berth.health-on-failure=restart`, and the
+ * container is restarted when it turns unhealthy.
  */
 import type { EventBus } from '../../events/index.ts';
 import type { ContainerRecord, ContainerService } from '../containers/index.ts';
@@ -50,6 +54,14 @@ export function healthSettings(c: ContainerRecord): HealthSettings | undefined {
     startIntervalMs: h!.StartInterval && h!.StartInterval > 0 ? h!.StartInterval / 1e6 : intervalMs,
     retries: h!.Retries && h!.Retries > 0 ? h!.Retries : DEFAULTS.retries,
   };
+}
+
+/** The label that asks for an action when the container turns unhealthy (kube play sets it for liveness probes). */
+export const HEALTH_ON_FAILURE_LABEL = 'io.berth.health-on-failure';
+
+/** What to do when `c` turns unhealthy: `restart` it, or nothing (Docker's behaviour). */
+export function onUnhealthy(c: Pick<ContainerRecord, 'Config'>): 'restart' | 'none' {
+  return c.Config.Labels?.[HEALTH_ON_FAILURE_LABEL] === 'restart' ? 'restart' : 'none';
 }
 
 export interface HealthMonitorDeps {
@@ -135,6 +147,15 @@ export class HealthMonitor {
       next = { Status: streak >= s.retries ? 'unhealthy' : prev.Status, FailingStreak: streak, Log: log };
     }
     this.d.containers.setHealth(id, next);
+    if (next.Status === 'unhealthy' && prev.Status !== 'unhealthy' && onUnhealthy(c) === 'restart') {
+      this.unwatch(id);
+      this.d.log.debug(`health: ${id.slice(0, 12)} is unhealthy: restarting it`);
+      // Its start event watches it again, from a fresh streak.
+      void this.d.containers
+        .restart(id)
+        .catch((e: Error) => this.d.log.warn(`health: restart of unhealthy ${id.slice(0, 12)}: ${e.message}`));
+      return;
+    }
     this.schedule(id, w, s);
   }
 
@@ -143,7 +164,7 @@ export class HealthMonitor {
     const { Id } = this.d.execs.create(id, { Cmd: s.cmd, AttachStdout: true, AttachStderr: true });
     let e;
     try {
-      e = await this.d.execs.start(Id, { tty: false });
+      e = await this.d.execs.start(Id);
     } catch (err) {
       return { exitCode: -1, output: (err as Error).message };
     }

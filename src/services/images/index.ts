@@ -19,7 +19,16 @@ import {
   type Image,
   type LoadResult,
   type Progress,
+  type SaveOptions,
+  packImage,
+  attachFile,
+  loadSquashfs,
 } from '../../images/index.ts';
+import { sniff } from '../../archive/index.ts';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, promises as fs } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { Host } from '../../host/index.ts';
 import type { Readable } from 'node:stream';
 import {
@@ -33,7 +42,13 @@ import {
   type ImageRunConfig,
   type Platform,
 } from '../../spec/index.ts';
-import { endpointFor, RegistryClient, type Credentials, type RegistryConfig } from '../../registry/index.ts';
+import {
+  allRegistryHosts,
+  registryHosts,
+  RegistryClient,
+  type Credentials,
+  type RegistryConfig,
+} from '../../registry/index.ts';
 import type {
   ContainerConfig,
   DistributionInspect,
@@ -43,10 +58,13 @@ import type {
   ImagePruneReport,
   ImageSummary,
 } from '../../api/types/index.ts';
+import type { SignaturePolicyFile } from '../../trust/index.ts';
 import { distributionInspect, pullAllTags, pullImage, type PullResult } from './pull.ts';
 import { planPush, pushImage, type PushPlan, type PushOptions } from './push.ts';
+import { UsageCache, type FsUsage } from './fsusage.ts';
 
 export { parsePlatform, type PullResult } from './pull.ts';
+export type { FsUsage } from './fsusage.ts';
 export type { PushPlan } from './push.ts';
 
 /** Who uses an image: the container service answers. */
@@ -58,12 +76,27 @@ export class ImageService {
   usage: ImageUsage = () => [];
   /** Top layers of containers' root file systems: kept even when their image is deleted. */
   layersInUse: () => Set<string> = () => new Set();
-  /** `--insecure-registry` and `--registry-mirror`: set by the daemon. */
+  /** `--insecure-registry`, `--registry-mirror`, the hosts directory and registries.conf: set by the daemon. */
   registry: RegistryConfig = { insecure: [], mirrors: [] };
+  /** `--signature-policy`: set by the daemon; pulls it refuses store nothing. */
+  policy?: SignaturePolicyFile;
+
+  private readonly disk: UsageCache;
 
   constructor(store: ImageStore, events: EventBus) {
     this.store = store;
     this.events = events;
+    this.disk = new UsageCache([store.snapshots.root, store.content.root]);
+  }
+
+  /** Where the unpacked layers live: the image file system the CRI reports. */
+  get fsRoot(): string {
+    return this.store.snapshots.root;
+  }
+
+  /** Disk and inodes the layers and blobs take (at most ten seconds old). */
+  fsUsage(): Promise<FsUsage> {
+    return this.disk.get();
   }
 
   list(opts: { all?: boolean; dangling?: boolean; reference?: string[]; labels?: string[] } = {}): ImageSummary[] {
@@ -234,11 +267,13 @@ export class ImageService {
     await this.store.delete(img.id);
     this.events.publish('image', 'delete', img.id, { name: img.id });
     await this.store.snapshots.prune(this.layersInUse());
+    await this.store.compressed.prune();
     return [{ Deleted: img.id }];
   }
 
   /** `docker image prune`: dangling images (or all unused with `all`) not used by containers. */
-  async prune(opts: { all?: boolean; labels?: string[] } = {}): Promise<ImagePruneReport> {
+  /** `until`: only images created before it (ms since the epoch), the filter dockerd takes. */
+  async prune(opts: { all?: boolean; labels?: string[]; until?: number } = {}): Promise<ImagePruneReport> {
     const deleted: ImageDeleteItem[] = [];
     let reclaimed = 0;
     let progress = true;
@@ -250,6 +285,7 @@ export class ImageService {
         if (!opts.all && img.tags.length) continue;
         if (this.store.children(img.id).length) continue;
         if (opts.labels?.length && !opts.labels.every((l) => matchLabel(img.config.config?.Labels ?? {}, l))) continue;
+        if (opts.until !== undefined && Date.parse(img.created) > opts.until) continue;
         for (const t of img.tags) {
           this.store.untag(t);
           deleted.push({ Untagged: t });
@@ -270,10 +306,11 @@ export class ImageService {
    */
   async collectGarbage(): Promise<{ layers: number; blobs: number }> {
     const layers = await this.store.snapshots.prune(this.layersInUse());
+    let blobs = await this.store.compressed.prune();
     const configs = new Set<string>(this.store.list().map((i) => i.id));
-    let blobs = 0;
+    const forms = this.store.compressed.digests();
     for (const d of await this.store.content.list()) {
-      if (configs.has(d) || this.store.snapshots.isDiffIdUsed(d)) continue;
+      if (configs.has(d) || forms.has(d) || this.store.snapshots.isDiffIdUsed(d)) continue;
       await this.store.content.delete(d);
       blobs++;
     }
@@ -345,20 +382,57 @@ export class ImageService {
    * `docker save`: resolves every name first (an unknown one fails before any byte), then
    * streams the archive.
    */
-  async save(names: string[]): Promise<Readable> {
-    const { ids, stream } = await saveImages(this.store, names);
+  async save(names: string[], o: SaveOptions = {}): Promise<Readable> {
+    const { ids, stream } = await saveImages(this.store, names, o);
     for (const id of ids) this.events.publish('image', 'save', id, { name: id });
     return stream;
   }
 
-  /** `docker load`: `out` gets the progress and the `Loaded image: ...` lines. */
-  async load(tar: Readable, opts: { tmp: string; quiet?: boolean; out: Progress }): Promise<LoadResult[]> {
-    return loadImages(this.store, tar, {
+  /**
+   * `docker load`: `out` gets the progress and the `Loaded image: ...` lines. A squashfs file
+   * (`berth image pack`) is taken too, unpacked into a one-layer image (needs `host`).
+   */
+  async load(tar: Readable, opts: { tmp: string; quiet?: boolean; out: Progress; host?: Host }): Promise<LoadResult[]> {
+    const { head, stream } = await sniff(tar, 4);
+    if (opts.host && head.length >= 4 && head.toString('latin1', 0, 4) === 'hsqs')
+      return [await this.loadSquashfs(stream, { ...opts, host: opts.host })];
+    return loadImages(this.store, stream, {
       tmp: opts.tmp,
       quiet: opts.quiet,
       out: opts.out,
       onLoaded: (l) => this.events.publish('image', 'load', l.id, { name: l.id }),
     });
+  }
+
+  private async loadSquashfs(body: Readable, opts: { tmp: string; out: Progress; host: Host }): Promise<LoadResult> {
+    await fs.mkdir(opts.tmp, { recursive: true });
+    const file = join(opts.tmp, `load-${randomBytes(8).toString('hex')}.sqfs`);
+    try {
+      await pipeline(body, createWriteStream(file, { flags: 'wx' }));
+      const { image, tags } = await loadSquashfs(this.store, opts.host, file, opts.tmp, 'the loaded squashfs file');
+      for (const t of tags) opts.out({ stream: `Loaded image: ${t}\n` });
+      if (!tags.length) opts.out({ stream: `Loaded image ID: ${image.id}\n` });
+      this.events.publish('image', 'load', image.id, { name: image.id });
+      return { id: image.id, tags };
+    } finally {
+      await fs.rm(file, { force: true });
+    }
+  }
+
+  /**
+   * `berth image pack`: the image as a squashfs file in `tmp`; the caller streams it and calls
+   * `done` to remove it.
+   */
+  async pack(name: string, deps: { host: Host; tmp: string }): Promise<{ file: string; done: () => Promise<void> }> {
+    const image = this.store.resolve(name);
+    await fs.mkdir(deps.tmp, { recursive: true });
+    const file = await packImage(this.store, deps.host, image, deps.tmp);
+    return { file, done: () => fs.rm(dirname(file), { recursive: true, force: true }) };
+  }
+
+  /** An image that runs from a squashfs file, not unpacked (`berth run app.sqfs`). */
+  async attachFile(path: string): Promise<Image> {
+    return attachFile(this.store, path);
   }
 
   /** Berth's offline base images: `busybox[:tag]`, `debian:<suite>`. */
@@ -379,7 +453,11 @@ export class ImageService {
     o: { tmp: string; creds?: Credentials; platform?: Platform; out: Progress; signal?: AbortSignal },
   ): Promise<PullResult> {
     const parsed = parseReference(ref);
-    const r = await pullImage({ store: this.store, registry: this.registry, tmp: o.tmp }, parsed, o);
+    const r = await pullImage(
+      { store: this.store, registry: this.registry, policy: this.policy, tmp: o.tmp },
+      parsed,
+      o,
+    );
     this.events.publish('image', 'pull', r.image.id, { name: familiarString(parsed) });
     return r;
   }
@@ -395,9 +473,18 @@ export class ImageService {
     o: { tmp: string; creds?: Credentials; platform?: Platform; out: Progress; signal?: AbortSignal },
   ): Promise<PullResult[]> {
     const parsed = parseReference(repo);
-    const rs = await pullAllTags({ store: this.store, registry: this.registry, tmp: o.tmp }, parsed, o);
+    const rs = await pullAllTags(
+      { store: this.store, registry: this.registry, policy: this.policy, tmp: o.tmp },
+      parsed,
+      o,
+    );
     for (const r of rs) this.events.publish('image', 'pull', r.image.id, { name: familiarString(parsed) });
     return rs;
+  }
+
+  /** Can any host serve this reference's registry (docker.io needs a mirror)? */
+  async reachable(ref: string): Promise<boolean> {
+    return (await allRegistryHosts(parseReference(ref), this.registry)).length > 0;
   }
 
   /** What `docker push name[:tag]` would send; NotFound for an unknown local image. */
@@ -417,7 +504,8 @@ export class ImageService {
   async login(server: string, creds: Credentials): Promise<void> {
     let host = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
     if (!host || host === 'index.docker.io' || host === 'registry-1.docker.io') host = 'docker.io';
-    const client = new RegistryClient(endpointFor(host, this.registry, 'push'), creds);
+    const [h] = await registryHosts({ domain: host, path: '' }, this.registry, 'push');
+    const client = new RegistryClient(h!.endpoint, creds);
     try {
       await client.checkLogin();
     } catch (e) {

@@ -9,25 +9,25 @@
  * a daemon killed mid-pull leaves only unreferenced layers and blobs, which the start-up
  * garbage collection removes.
  */
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { promises as fs } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { BerthError, categoryOf, invalidArgument, notFound, unavailable } from '../../errdefs/index.ts';
 import { decompressed } from '../../archive/index.ts';
 import { byteMeter, type Image, type ImageStore, type Progress } from '../../images/index.ts';
 import type { DistributionInspect } from '../../api/types/index.ts';
 import {
   choosePlatform,
-  endpointFor,
   isIndex,
   parseImageManifest,
   RegistryClient,
+  registryHosts,
   type Credentials,
   type FetchedManifest,
   type RegistryConfig,
+  type RegistryHost,
 } from '../../registry/index.ts';
+import { admit, readSignatures, type SignaturePolicyFile } from '../../trust/index.ts';
+import { Downloads, type Download } from './download.ts';
 import {
   chainIds,
   familiarString,
@@ -44,6 +44,8 @@ import {
 export interface PullDeps {
   store: ImageStore;
   registry: RegistryConfig;
+  /** berthd's `--signature-policy`: checked before anything of the image is stored. */
+  policy?: SignaturePolicyFile;
   /** Scratch directory on the data root (emptied at daemon start). */
   tmp: string;
 }
@@ -120,6 +122,54 @@ function meterFor(total: number, emit: (current: number) => void) {
   return byteMeter(Math.max(32 * 1024, Math.floor(total / 100)), emit);
 }
 
+/** Where a pull's content comes from: the host, its client, the repository's path there. */
+interface Source {
+  client: RegistryClient;
+  repo: string;
+  /** The manifest (or index) the reference names. */
+  top: FetchedManifest;
+}
+
+/**
+ * The host to pull `ref` from (mirrors.ts has the order): a tag is resolved on the first host
+ * that may resolve and answers; the content comes from the first host that may pull and has
+ * that digest. Every host failing gives the first one's error, as containerd reports it.
+ */
+async function findSource(hosts: RegistryHost[], ref: Reference, creds?: Credentials): Promise<Source> {
+  const clients = new Map<RegistryHost, RegistryClient>();
+  const clientOf = (h: RegistryHost) => {
+    let c = clients.get(h);
+    if (!c) clients.set(h, (c = new RegistryClient(h.endpoint, creds)));
+    return c;
+  };
+  let firstError: unknown;
+  let top: FetchedManifest | undefined;
+  let resolvedBy: RegistryHost | undefined;
+  if (!ref.digest) {
+    for (const h of hosts.filter((x) => x.capabilities.includes('resolve'))) {
+      try {
+        top = await clientOf(h).getManifest(h.repo, ref.tag ?? 'latest');
+        resolvedBy = h;
+        break;
+      } catch (e) {
+        firstError ??= e;
+      }
+    }
+    if (!top) throw firstError ?? unavailable(`no host of registry "${ref.domain}" may resolve tags`);
+  }
+  const digest = ref.digest ?? top!.digest;
+  for (const h of hosts.filter((x) => x.capabilities.includes('pull'))) {
+    if (h === resolvedBy) return { client: clientOf(h), repo: h.repo, top: top! };
+    try {
+      const m = await clientOf(h).getManifest(h.repo, digest);
+      return { client: clientOf(h), repo: h.repo, top: top ?? m };
+    } catch (e) {
+      firstError ??= e;
+    }
+  }
+  throw firstError ?? unavailable(`no host of registry "${ref.domain}" may pull ${digest}`);
+}
+
 export async function pullImage(d: PullDeps, ref: Reference, o: PullOptions): Promise<PullResult> {
   const out = o.out;
   const name = familiarString(ref);
@@ -129,28 +179,32 @@ export async function pullImage(d: PullDeps, ref: Reference, o: PullOptions): Pr
       `pull access denied for ${familiarString({ domain: ref.domain, path: ref.path })}, repository does not exist or may require 'docker login': ${registrySaid(e)}`,
       e,
     );
-  const client = new RegistryClient(endpointFor(ref.domain, d.registry), o.creds);
+  const hosts = await registryHosts(ref, d.registry, 'pull');
 
-  let top: FetchedManifest;
+  let source: Source;
   try {
-    top = await client.getManifest(ref.path, want);
+    source = await findSource(hosts, ref, o.creds);
   } catch (e) {
     const cat = categoryOf(e);
     if (cat === 'Unauthorized' || cat === 'Forbidden') throw denied(e);
     if (cat === 'NotFound') throw notFound(`manifest for ${name} not found: ${registrySaid(e)}`, e);
     throw e;
   }
+  const { client, repo, top } = source;
+  // The policy judges what the name points at (an index, as signed, or a manifest) before a
+  // single blob is fetched, so a refused image leaves nothing behind.
+  if (d.policy) await admit(d.policy.current(), ref, top, () => readSignatures(client, repo, top.digest));
   let manifest = top;
   if (isIndex(top)) {
     const entry = choosePlatform(top, o.platform ?? hostPlatform());
-    manifest = await client.getManifest(ref.path, entry.digest);
+    manifest = await client.getManifest(repo, entry.digest);
     if (isIndex(manifest)) throw invalidArgument(`manifest ${entry.digest}: an index inside an index is not supported`);
   }
   const im = parseImageManifest(manifest);
   // dockerd names a digest pull by its whole reference, a tag pull by its tag.
   out({ status: `Pulling from ${ref.path}`, id: ref.digest ? `${ref.domain}/${ref.path}@${ref.digest}` : want });
 
-  const configBytes = await client.getBlob(ref.path, im.config);
+  const configBytes = await client.getBlob(repo, im.config);
   let config: ImageConfig;
   try {
     config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
@@ -172,7 +226,7 @@ export async function pullImage(d: PullDeps, ref: Reference, o: PullOptions): Pr
   // What the name pointed at before: the same image means "up to date" (a tag or a digest).
   const previous = d.store.idOf(name);
   let image = d.store.find(im.config.digest);
-  if (!image) image = await fetchLayers(d, client, ref, im.layers, diffIds, configBytes, o);
+  if (!image) image = await fetchLayers(d, source, ref, im.layers, diffIds, configBytes, o);
   if (ref.tag !== undefined) d.store.tag(image.id, name);
   d.store.addRepoDigest(image.id, ref, top.digest);
   out({ status: `Digest: ${top.digest}` });
@@ -205,9 +259,65 @@ function heldByOthers(store: ImageStore, chain: string): boolean {
   return (inFlight.get(store)?.get(chain) ?? 0) > 1;
 }
 
+/** One store's shared layer downloads (concurrent pulls of one layer download it once). */
+const downloadsByStore = new WeakMap<ImageStore, Downloads>();
+
+function downloadsOf(store: ImageStore): Downloads {
+  let d = downloadsByStore.get(store);
+  if (!d) downloadsByStore.set(store, (d = new Downloads()));
+  return d;
+}
+
+/** Layers being unpacked, by chain ID, per store: a second pull waits for the first. */
+const unpacking = new WeakMap<ImageStore, Map<string, Promise<void>>>();
+
+function extracting(store: ImageStore, chain: string): Promise<void> | undefined {
+  return unpacking.get(store)?.get(chain);
+}
+
+/**
+ * Claims the unpacking of a layer before any await, so that a concurrent pull deciding at the
+ * same moment sees it; undefined when another pull has it. `settle` runs the work under it.
+ */
+function claimUnpack(store: ImageStore, chain: string): { settle(work: Promise<void>): Promise<void> } | undefined {
+  let m = unpacking.get(store);
+  if (!m) unpacking.set(store, (m = new Map()));
+  if (m.has(chain)) return undefined;
+  let done!: () => void;
+  let failed!: (e: unknown) => void;
+  const p = new Promise<void>((res, rej) => ((done = res), (failed = rej)));
+  p.catch(() => {});
+  m.set(chain, p);
+  const map = m;
+  return {
+    async settle(work) {
+      try {
+        await work;
+        done();
+      } catch (e) {
+        failed(e);
+        throw e;
+      } finally {
+        if (map.get(chain) === p) map.delete(chain);
+      }
+    },
+  };
+}
+
+async function startExtracting(store: ImageStore, chain: string, work: Promise<void>): Promise<void> {
+  let m = unpacking.get(store);
+  if (!m) unpacking.set(store, (m = new Map()));
+  m.set(chain, work);
+  try {
+    await work;
+  } finally {
+    if (m.get(chain) === work) m.delete(chain);
+  }
+}
+
 async function fetchLayers(
   d: PullDeps,
-  client: RegistryClient,
+  { client, repo }: Source,
   ref: Reference,
   layers: Descriptor[],
   diffIds: Digest[],
@@ -219,7 +329,8 @@ async function fetchLayers(
   const release = hold(d.store, chains);
   const created: Digest[] = [];
   const ingested: Digest[] = [];
-  const files: string[] = [];
+  const handles: Download[] = [];
+  let releaseClaim: (() => void) | undefined;
   const open = new Set<Readable>();
   let cancelled = false;
   const abort = () => {
@@ -243,89 +354,129 @@ async function fetchLayers(
       }
     });
     await fs.mkdir(d.tmp, { recursive: true });
-    // Downloads run ahead; extraction takes them in order as they complete.
-    const downloaded = new Map<number, Promise<string>>();
-    const resolvers = new Map<number, { resolve: (f: string) => void; reject: (e: unknown) => void }>();
+    // Downloads run ahead, three at a time; each layer is unpacked, in order, as soon as its
+    // download has started — from the file being written, so the two overlap.
+    const shared = downloadsOf(d.store);
+    // Each layer's download once it has started; undefined: another pull is unpacking the layer.
+    const started = new Map<number, Promise<Download | undefined>>();
+    const resolvers = new Map<number, { resolve: (x: Download | undefined) => void; reject: (e: unknown) => void }>();
     for (const i of todo) {
-      downloaded.set(i, new Promise<string>((resolve, reject) => resolvers.set(i, { resolve, reject })));
-      downloaded.get(i)!.catch(() => {});
+      started.set(i, new Promise<Download | undefined>((resolve, reject) => resolvers.set(i, { resolve, reject })));
+      started.get(i)!.catch(() => {});
     }
-    const download = async (i: number): Promise<string> => {
+    const download = async (i: number): Promise<void> => {
       checkAbort();
+      if (extracting(d.store, chains[i]!)) return resolvers.get(i)!.resolve(undefined);
       const l = layers[i]!;
       const id = shortId(l.digest);
-      const file = join(d.tmp, `pull-${randomBytes(8).toString('hex')}`);
-      files.push(file);
-      const src = await client.openBlob(ref.path, l);
-      open.add(src);
-      try {
-        checkAbort();
-        const meter = meterFor(l.size, (current) =>
-          out({ status: 'Downloading', progressDetail: { current, total: l.size }, id }),
-        );
-        await pipeline(
-          src,
-          counting((n) => meter.add(n)),
-          createWriteStream(file, { flags: 'wx' }),
-        );
-        meter.done();
-      } finally {
-        open.delete(src);
-      }
+      const meter = meterFor(l.size, (current) =>
+        out({ status: 'Downloading', progressDetail: { current, total: l.size }, id }),
+      );
+      const dl = shared.acquire(
+        `${client.endpoint.name} ${l.digest}`,
+        d.tmp,
+        () => client.openBlob(repo, l),
+        (n) => meter.add(n),
+      );
+      handles.push(dl);
+      resolvers.get(i)!.resolve(dl);
+      await dl.done;
+      meter.done();
       out({ status: 'Verifying Checksum', progressDetail: {}, id });
       out({ status: 'Download complete', progressDetail: {}, id });
-      return file;
     };
+    // The first layer to unpack is unpacked straight from the connection (no scratch file to
+    // write and read back), unless another pull is already fetching or unpacking it.
+    const first = todo[0];
+    const firstClaim =
+      first !== undefined && !shared.has(`${client.endpoint.name} ${layers[first]!.digest}`)
+        ? claimUnpack(d.store, chains[first]!)
+        : undefined;
+    const direct = firstClaim !== undefined;
+    releaseClaim = () => void firstClaim?.settle(Promise.reject(unavailable('pull ended'))).catch(() => {});
+    const viaFile = direct ? todo.slice(1) : todo;
     const downloads = limited(
-      DOWNLOAD_CONCURRENCY,
-      todo.map((i) => async () => {
+      DOWNLOAD_CONCURRENCY - (direct ? 1 : 0),
+      viaFile.map((i) => async () => {
         try {
-          const f = await download(i);
-          resolvers.get(i)!.resolve(f);
+          await download(i);
         } catch (e) {
           resolvers.get(i)!.reject(e);
           throw e;
         }
       }),
-      (k) => out({ status: 'Waiting', progressDetail: {}, id: shortId(layers[todo[k]!]!.digest) }),
+      (k) => out({ status: 'Waiting', progressDetail: {}, id: shortId(layers[viaFile[k]!]!.digest) }),
     );
     let failure: unknown;
     try {
       for (const i of todo) {
-        const file = await downloaded.get(i)!;
+        const streamed = direct && i === first;
+        const dl = streamed ? undefined : await started.get(i)!;
         checkAbort();
         const l = layers[i]!;
         const id = shortId(l.digest);
         const meter = meterFor(l.size, (current) =>
           out({ status: 'Extracting', progressDetail: { current, total: l.size }, id }),
         );
-        const read = createReadStream(file, { highWaterMark: 1 << 20 });
-        open.add(read);
         const parent = i > 0 ? chains[i - 1]! : null;
+        // Another pull of the same layer unpacking it already: wait for it rather than do it twice.
+        if (!streamed) await extracting(d.store, chains[i]!)?.catch(() => {});
         const had = !!d.store.snapshots.get(chains[i]!);
-        try {
-          const plain = decompressed(read.pipe(counting((n) => meter.add(n))));
-          open.add(plain);
-          // Stored as its blob and unpacked in one pass; a blob stored before a failure is dropped below.
-          ingested.push(diffIds[i]!);
-          try {
-            await d.store.snapshots.addLayerFromStream(parent, diffIds[i]!, plain);
-          } catch (e) {
-            if (e instanceof BerthError && /digest mismatch/.test(e.message))
-              throw invalidArgument(
-                `layer ${l.digest}: its content does not match the diff ID ${diffIds[i]} the image config names`,
-                e,
-              );
-            throw e;
-          } finally {
-            open.delete(plain);
+        if (had && streamed) firstClaim!.settle(Promise.resolve());
+        if (!had) {
+          let read: Readable;
+          let fetched: (() => void) | undefined;
+          if (dl) read = dl.reader();
+          else {
+            read = await client.openBlob(repo, l);
+            const dlMeter = meterFor(l.size, (current) =>
+              out({ status: 'Downloading', progressDetail: { current, total: l.size }, id }),
+            );
+            read.on('data', (c: Buffer) => dlMeter.add(c.length));
+            fetched = () => {
+              dlMeter.done();
+              out({ status: 'Verifying Checksum', progressDetail: {}, id });
+              out({ status: 'Download complete', progressDetail: {}, id });
+            };
           }
-        } finally {
-          open.delete(read);
-          read.destroy();
+          open.add(read);
+          const unpacked = (async () => {
+            const counted = read.pipe(counting((n) => meter.add(n)));
+            // A failed download fails the reader: that must reach the unpacking, not go unheard.
+            read.once('error', (e) => counted.destroy(e));
+            // Until decompression starts reading, nothing else listens; it finds the error then.
+            counted.on('error', () => {});
+            const plain = decompressed(counted);
+            open.add(plain);
+            // Stored as its blob and unpacked in one pass; a blob stored before a failure is dropped below.
+            ingested.push(diffIds[i]!);
+            try {
+              await d.store.snapshots.addLayerFromStream(parent, diffIds[i]!, plain);
+            } catch (e) {
+              // A bad download is the cause to report, not what unpacking it then found.
+              const bad = dl ? dl.failure() : read.errored;
+              if (bad) throw bad;
+              if (e instanceof BerthError && /digest mismatch/.test(e.message))
+                throw invalidArgument(
+                  `layer ${l.digest}: its content does not match the diff ID ${diffIds[i]} the image config names`,
+                  e,
+                );
+              throw e;
+            } finally {
+              open.delete(plain);
+              open.delete(read);
+              read.destroy();
+            }
+          })();
+          if (streamed) await firstClaim!.settle(unpacked);
+          else await startExtracting(d.store, chains[i]!, unpacked);
+          created.push(chains[i]!);
+          // What was unpacked came from a download that must also have ended well (the layer
+          // is dropped below otherwise); a streamed one was verified as it ended.
+          if (dl) await dl.done;
+          fetched?.();
         }
         meter.done();
-        if (!had) created.push(chains[i]!);
         checkAbort();
         d.store.rememberBlob(diffIds[i]!, {
           registry: client.endpoint.name,
@@ -334,7 +485,6 @@ async function fetchLayers(
           mediaType: l.mediaType,
           size: l.size,
         });
-        await fs.rm(file, { force: true });
         out({ status: 'Pull complete', progressDetail: {}, id });
       }
     } catch (e) {
@@ -354,7 +504,7 @@ async function fetchLayers(
       }),
     );
     checkAbort();
-    return await d.store.create(configBytes);
+    return await d.store.create(configBytes, { compressLater: false });
   } catch (e) {
     await d.store.dropLayers(created.filter((c) => !heldByOthers(d.store, c))).catch(() => {});
     for (const b of ingested) await d.store.dropUnusedBlob(b).catch(() => {});
@@ -362,7 +512,9 @@ async function fetchLayers(
   } finally {
     release();
     o.signal?.removeEventListener('abort', abort);
-    for (const f of files) await fs.rm(f, { force: true }).catch(() => {});
+    await Promise.all(handles.map((h) => h.release()));
+    // A claim this pull never got to use is given back (a no-op once it has settled).
+    releaseClaim?.();
   }
 }
 
@@ -375,15 +527,15 @@ export async function distributionInspect(
   ref: Reference,
   creds?: Credentials,
 ): Promise<DistributionInspect> {
-  const client = new RegistryClient(endpointFor(ref.domain, d.registry), creds);
-  let m: FetchedManifest;
+  let source: Source;
   try {
-    m = await client.getManifest(ref.path, ref.digest ?? ref.tag ?? 'latest');
+    source = await findSource(await registryHosts(ref, d.registry, 'pull'), ref, creds);
   } catch (e) {
     const cat = categoryOf(e);
     if (cat === 'NotFound') throw notFound(registrySaid(e), e);
     throw e;
   }
+  const { client, repo, top: m } = source;
   const descriptor = { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length };
   if (isIndex(m)) {
     const j = JSON.parse(m.bytes.toString('utf8')) as { manifests?: Array<{ platform?: Platform }> };
@@ -393,7 +545,7 @@ export async function distributionInspect(
     };
   }
   const im = parseImageManifest(m);
-  const config = JSON.parse((await client.getBlob(ref.path, im.config)).toString('utf8')) as ImageConfig;
+  const config = JSON.parse((await client.getBlob(repo, im.config)).toString('utf8')) as ImageConfig;
   return {
     Descriptor: descriptor,
     Platforms: [
@@ -407,10 +559,20 @@ export async function distributionInspect(
  * its own lines; the last status names the repository, as dockerd's does.
  */
 export async function pullAllTags(d: PullDeps, repo: Reference, o: PullOptions): Promise<PullResult[]> {
-  const client = new RegistryClient(endpointFor(repo.domain, d.registry), o.creds);
-  let tags: string[];
+  // Tags are listed where tags are resolved.
+  const hosts = (await registryHosts(repo, d.registry, 'pull')).filter((h) => h.capabilities.includes('resolve'));
+  let tags: string[] | undefined;
   try {
-    tags = await client.listTags(repo.path);
+    let firstError: unknown;
+    for (const h of hosts) {
+      try {
+        tags = await new RegistryClient(h.endpoint, o.creds).listTags(h.repo);
+        break;
+      } catch (e) {
+        firstError ??= e;
+      }
+    }
+    if (!tags) throw firstError ?? unavailable(`no host of registry "${repo.domain}" may list tags`);
   } catch (e) {
     const cat = categoryOf(e);
     if (cat === 'Unauthorized' || cat === 'Forbidden' || cat === 'NotFound') {

@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTar } from '../../archive/testing.ts';
@@ -316,3 +316,85 @@ async function publishLocal(): Promise<string> {
   const img = await svc.import(Readable.from([tar]), { changes: [], progress: () => {} });
   return img.id;
 }
+
+/** Runs `fn` with the image service reading `files` (path under the test root → text) as its registry setup. */
+async function withRegistryFiles(
+  files: Record<string, string>,
+  cfg: (root: string) => Partial<typeof svc.registry>,
+  fn: () => Promise<void>,
+): Promise<void> {
+  const root = await mkdtemp(join(dir, 'regcfg-'));
+  for (const [p, text] of Object.entries(files)) {
+    await mkdir(join(root, p, '..'), { recursive: true });
+    await writeFile(join(root, p), text);
+  }
+  const saved = svc.registry;
+  svc.registry = { insecure: [], mirrors: [], certsDirs: [], ...cfg(root) };
+  try {
+    await fn();
+  } finally {
+    svc.registry = saved;
+  }
+}
+
+// Nothing listens on 127.0.0.1:9 here: a host that refuses the connection at once.
+const REFUSED = 'http://127.0.0.1:9';
+
+test('pull through hosts.toml: registry.k8s.io from a loopback mirror, after a host that refuses; tagged with its own name', async () => {
+  const x = await publish('mirror/pause', '3.9', [{ files: { pause: 'p' }, comp: 'gzip' }]);
+  await withRegistryFiles(
+    {
+      'certs.d/registry.k8s.io/hosts.toml': `server = "${REFUSED}"
+[host."${REFUSED}/down"]
+[host."http://${reg.host}"]
+  capabilities = ["pull", "resolve"]
+`,
+    },
+    (root) => ({ certsDirs: [join(root, 'certs.d')] }),
+    async () => {
+      const s = statuses(await pull('registry.k8s.io/mirror/pause:3.9'));
+      assert.equal(s.at(-2), `Digest: ${x.manifest}`);
+    },
+  );
+  const img = svc.resolve('registry.k8s.io/mirror/pause:3.9');
+  assert.deepEqual(img.tags, ['registry.k8s.io/mirror/pause:3.9']);
+  assert.ok(img.digests.includes(`registry.k8s.io/mirror/pause@${x.manifest}`));
+});
+
+test('pull through hosts.toml: a mirror that may only pull serves digests, not tags', async () => {
+  const x = await publish('mirror/digests', 'v1', [{ files: { d: 'd' }, comp: 'gzip' }]);
+  await withRegistryFiles(
+    {
+      'certs.d/quay.example.test/hosts.toml': `server = "${REFUSED}"
+[host."http://${reg.host}"]
+  capabilities = ["pull"]
+`,
+    },
+    (root) => ({ certsDirs: [join(root, 'certs.d')] }),
+    async () => {
+      await assert.rejects(pull('quay.example.test/mirror/digests:v1'), /127\.0\.0\.1:9/);
+      await pull(`quay.example.test/mirror/digests@${x.manifest}`);
+    },
+  );
+  assert.ok(svc.store.find(`quay.example.test/mirror/digests@${x.manifest}`));
+});
+
+test('pull through registries.conf: a mirror keeping the images under a path of its own', async () => {
+  const x = await publish('cache/app', '1', [{ files: { app: 'a' }, comp: 'zstd' }]);
+  await withRegistryFiles(
+    {
+      'registries.conf': `[[registry]]
+prefix = "ghcr.example.test/team"
+location = "ghcr.example.test/team"
+[[registry.mirror]]
+location = "${reg.host}/cache"
+`,
+    },
+    (root) => ({ registriesConf: join(root, 'registries.conf') }),
+    async () => {
+      const s = statuses(await pull('ghcr.example.test/team/app:1'));
+      assert.equal(s.at(-2), `Digest: ${x.manifest}`);
+    },
+  );
+  assert.ok(svc.store.find('ghcr.example.test/team/app:1'));
+});

@@ -100,8 +100,11 @@ export class NetworkService {
             'com.docker.network.bridge.name': this.d.bridge.bridgeName,
             'com.docker.network.driver.mtu': '1500',
           },
-          Config: info ? [{ Subnet: info.subnet, Gateway: info.gateway }] : [],
+          Config: info
+            ? [{ Subnet: info.subnet, Gateway: info.gateway }, ...(info.subnet6 ? [{ Subnet: info.subnet6 }] : [])]
+            : [],
           IpamOptions: null,
+          EnableIPv6: !!info?.subnet6,
         }),
       );
     }
@@ -143,9 +146,11 @@ export class NetworkService {
       Driver: 'bridge',
       Internal: n.Internal,
       Labels: n.Labels,
-      Options: n.Options,
-      Config: [{ Subnet: n.Subnet, Gateway: n.Gateway }],
-      IpamOptions: {},
+      Options: n.Options ?? {},
+      // Records made before IPAM.Config was kept: their subnet and gateway are all there is.
+      Config: n.IPAMConfig ?? [{ Subnet: n.Subnet, Gateway: n.Gateway }],
+      IpamOptions: n.IPAMConfig ? (n.IPAMOptions ?? null) : {},
+      EnableIPv6: !!n.EnableIPv6,
     });
   }
 
@@ -159,6 +164,7 @@ export class NetworkService {
     Options: Record<string, string>;
     Config: IPAMConfig[];
     IpamOptions: Record<string, string> | null;
+    EnableIPv6?: boolean;
   }): Network {
     return {
       Name: n.Name,
@@ -166,7 +172,7 @@ export class NetworkService {
       Created: n.Created,
       Scope: 'local',
       Driver: n.Driver,
-      EnableIPv6: false,
+      EnableIPv6: !!n.EnableIPv6,
       IPAM: { Driver: 'default', Options: n.IpamOptions, Config: n.Config },
       Internal: n.Internal,
       Attachable: false,
@@ -195,7 +201,7 @@ export class NetworkService {
           EndpointID: ep.endpointId,
           MacAddress: ep.macAddress,
           IPv4Address: `${ep.ipAddress}/${ep.prefixLen}`,
-          IPv6Address: '',
+          IPv6Address: ep.ipv6Address ? `${ep.ipv6Address}/${ep.ipv6PrefixLen}` : '',
         };
       }
     }

@@ -46,6 +46,8 @@ export interface MountInputs {
   volumesFrom?: Array<{ mounts: MountPoint[]; mode: string }>;
   /** Destinations of the image's and the request's `Volumes`. */
   volumes?: string[];
+  /** `--volume-driver` (HostConfig.VolumeDriver): the driver of `-v` and image volumes. */
+  volumeDriver?: string;
 }
 
 /** A mount point that still needs its volume made: `Name` undefined means anonymous. */
@@ -76,8 +78,11 @@ function checkDest(dest: string, type: string, spec?: string): string {
   return clean;
 }
 
-/** One `-v src:dst[:mode]` (or `-v /dst` for an anonymous volume). */
-export function parseBind(spec: string): PlannedMount {
+/**
+ * One `-v src:dst[:mode]` (or `-v /dst` for an anonymous volume); a volume is `driver`'s (the
+ * driver is looked up when the volume is made, see VolumeService.prepare).
+ */
+export function parseBind(spec: string, driver = 'local'): PlannedMount {
   const parts = spec.split(':');
   if (parts.length > 3 || parts.some((p) => p === '')) throw invalidArgument(`invalid volume specification: '${spec}'`);
   let src = '';
@@ -125,7 +130,7 @@ export function parseBind(spec: string): PlannedMount {
     Name: src || undefined,
     Source: '',
     Destination: dest,
-    Driver: 'local',
+    Driver: driver,
     Mode: kept.join(',') || (src ? 'z' : ''),
     RW: rw,
     Propagation: '',
@@ -193,14 +198,12 @@ export function parseMount(raw: unknown, exists: (path: string) => boolean): Pla
   if (badName) throw badName;
   // Not yet: mounting part of a volume safely needs the subpath opened without following links.
   if (m.VolumeOptions?.Subpath) throw bad('volume subpaths are not supported by this daemon');
-  const driver = m.VolumeOptions?.DriverConfig?.Name || 'local';
-  if (driver !== 'local') throw bad(`error looking up volume plugin ${driver}: plugin "${driver}" not found`);
   return {
     Type: 'volume',
     Name: m.Source || undefined,
     Source: '',
     Destination: dest,
-    Driver: 'local',
+    Driver: m.VolumeOptions?.DriverConfig?.Name || 'local',
     Mode: 'z',
     RW: rw,
     Propagation: '',
@@ -252,13 +255,14 @@ export function parseVolumesFrom(spec: string): { container: string; mode: strin
 /** All of a container's mounts, by Docker's precedence, before any volume is made. */
 export function planMounts(input: MountInputs, exists: (path: string) => boolean): PlannedMount[] {
   const byDest = new Map<string, PlannedMount>();
+  const driver = input.volumeDriver || 'local';
   for (const v of input.volumes ?? []) {
     const dest = checkDest(v, 'volume');
     byDest.set(dest, {
       Type: 'volume',
       Source: '',
       Destination: dest,
-      Driver: 'local',
+      Driver: driver,
       Mode: '',
       RW: true,
       Propagation: '',
@@ -279,7 +283,7 @@ export function planMounts(input: MountInputs, exists: (path: string) => boolean
     explicit.add(m.Destination);
     byDest.set(m.Destination, m);
   };
-  for (const b of input.binds ?? []) add(parseBind(b));
+  for (const b of input.binds ?? []) add(parseBind(b, driver));
   for (const m of input.mounts ?? []) add(parseMount(m, exists));
   for (const [dest, opts] of Object.entries(input.tmpfs ?? {})) {
     const t = parseTmpfs(dest, opts);

@@ -8,7 +8,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { dirname, relative } from 'node:path';
-import { conflict, invalidArgument } from '../../errdefs/index.ts';
+import { conflict, invalidArgument, notFound } from '../../errdefs/index.ts';
 import { checkShape, type Shape } from '../../spec/index.ts';
 import type { EventBus } from '../../events/index.ts';
 import type { Volume, VolumeCreateRequest, VolumePruneReport } from '../../api/types/index.ts';
@@ -63,13 +63,9 @@ export class VolumeService {
     if (typeof req !== 'object' || req === null || Array.isArray(req))
       throw invalidArgument('invalid volume config: expected a JSON object');
     checkShape(req, VOLUME_CONFIG, 'volume config');
-    const driver = req.Driver || 'local';
-    if (driver !== 'local')
-      throw invalidArgument(
-        `create ${req.Name ?? ''}: error looking up volume plugin ${driver}: plugin "${driver}" not found`,
-      );
     const anonymous = !req.Name;
     const name = req.Name || anonymousVolumeName();
+    checkDriver(req.Driver, name);
     const labels = { ...(req.Labels ?? {}), ...(anonymous ? { [ANONYMOUS_LABEL]: '' } : {}) };
     const v = await this.driver.create(name, req.DriverOpts ?? {}, labels);
     // dockerd reports every create, also of a volume that already existed.
@@ -80,8 +76,10 @@ export class VolumeService {
   /** Creates a volume for a container's mount (a named one only if it does not exist yet). */
   async ensure(
     name: string | undefined,
-    opts: { labels?: Record<string, string>; driverOpts?: Record<string, string> } = {},
+    opts: { labels?: Record<string, string>; driverOpts?: Record<string, string>; driver?: string } = {},
   ): Promise<VolumeRecord> {
+    // As dockerd: the driver is looked up first, also for a volume that exists.
+    checkDriver(opts.driver, name || anonymousVolumeName());
     if (name && this.driver.find(name)) {
       // As dockerd, which creates (and reports) each volume a container names.
       this.events.publish('volume', 'create', name, { driver: 'local' });
@@ -154,7 +152,11 @@ export class VolumeService {
         if (m.Type === 'bind') daemonRootRule(m, PropagationGiven, dirname(this.driver.root));
         if (m.Type === 'volume') {
           const existed = !!(m.Name && this.driver.find(m.Name));
-          const v = await this.ensure(m.Name, { labels: VolumeLabels, driverOpts: VolumeDriverOpts });
+          const v = await this.ensure(m.Name, {
+            labels: VolumeLabels,
+            driverOpts: VolumeDriverOpts,
+            driver: m.Driver,
+          });
           if (!existed) made.push(v.Name);
           m.Name = v.Name;
           m.Source = this.driver.path(v.Name);
@@ -346,4 +348,13 @@ function matchLabels(labels: Record<string, string>, filters: string[] | undefin
     if (eq < 0) return l in labels;
     return labels[l.slice(0, eq)] === l.slice(eq + 1);
   });
+}
+
+/**
+ * Only the local driver is there: any other is dockerd's "plugin not found", a 404 (the name is
+ * the volume's, a generated one for an anonymous volume, as dockerd words it).
+ */
+function checkDriver(driver: string | undefined, name: string): void {
+  if (!driver || driver === 'local') return;
+  throw notFound(`create ${name}: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
 }

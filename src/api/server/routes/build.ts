@@ -7,8 +7,7 @@ import type { Router } from '../router.ts';
 import { invalidArgument, messageOf } from '../../../errdefs/index.ts';
 import type { BuildService, BuildOptions } from '../../../services/build/index.ts';
 import type { BuildCachePruneReport } from '../../../api/types/index.ts';
-
-const truthy = (v: string | null) => v === '1' || v === 'true' || v === 'True';
+import { boolValue, int64OrZero, parseInt64 } from '../query.ts';
 
 function jsonParam<T>(v: string | null, name: string): T | undefined {
   if (!v) return undefined;
@@ -37,19 +36,21 @@ export function registerBuild(r: Router, builds: BuildService): void {
     const network = q.get('networkmode') || undefined;
     // resources and hosts of the RUN containers, as docker build's flags give them
     const runHostConfig: Record<string, unknown> = {};
-    const num = (name: string, field: string) => {
-      const v = q.get(name);
-      if (v === null || v === '' || v === '0') return;
-      const n = Number(v);
-      if (!Number.isFinite(n)) throw invalidArgument(`invalid ${name} parameter: ${v}`);
-      runHostConfig[field] = n;
+    // As dockerd: these are 0 (unset) when they do not parse; shmsize must parse.
+    const num = (name: string, field: string, value = int64OrZero(q.get(name))) => {
+      if (value !== 0) runHostConfig[field] = value;
     };
     num('memory', 'Memory');
     num('memswap', 'MemorySwap');
     num('cpushares', 'CpuShares');
     num('cpuperiod', 'CpuPeriod');
     num('cpuquota', 'CpuQuota');
-    num('shmsize', 'ShmSize');
+    const shm = q.get('shmsize');
+    num('shmsize', 'ShmSize', shm ? parseInt64(shm) : 0);
+    // Read (and refused when it is not a JSON list of names) as dockerd does.
+    const cacheFrom = jsonParam<unknown>(q.get('cachefrom'), 'cachefrom');
+    if (cacheFrom != null && (!Array.isArray(cacheFrom) || cacheFrom.some((x) => typeof x !== 'string')))
+      throw invalidArgument(`invalid cachefrom parameter: ${q.get('cachefrom')}: not a list of image names`);
     if (q.get('cpusetcpus')) runHostConfig.CpusetCpus = q.get('cpusetcpus');
     if (q.get('cpusetmems')) runHostConfig.CpusetMems = q.get('cpusetmems');
     const extraHosts = q
@@ -64,11 +65,11 @@ export function registerBuild(r: Router, builds: BuildService): void {
       tags: q.getAll('t').filter(Boolean),
       buildArgs,
       labels,
-      noCache: truthy(q.get('nocache')),
-      quiet: truthy(q.get('q')),
+      noCache: boolValue(q.get('nocache')),
+      quiet: boolValue(q.get('q')),
       target: q.get('target') || undefined,
       networkMode: network === 'default' ? undefined : network,
-      forceRm: truthy(q.get('forcerm')),
+      forceRm: boolValue(q.get('forcerm')),
       runHostConfig,
     };
     let prepared;

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Router, Response } from '../router.ts';
-import { invalidArgument } from '../../../errdefs/index.ts';
+import { invalidArgument, notFound, notImplemented } from '../../../errdefs/index.ts';
+import { normaliseSignal } from '../../../spec/index.ts';
 import {
   ContainerService,
   summary,
@@ -28,16 +29,56 @@ import type {
   WaitResponse,
 } from '../../../api/types/index.ts';
 import { parseFilters, assertKnownFilters } from '../filters.ts';
+import { atoi, boolValue, logsTail, optionalInt, unixTimestamp } from '../query.ts';
 import { parseTime } from './system.ts';
-import { matchLabel } from '../../../services/images/index.ts';
-
-const truthy = (v: string | null) => v === '1' || v === 'true' || v === 'True';
+import { matchLabel, parsePlatform } from '../../../services/images/index.ts';
 
 export interface ContainerRouteDeps {
   containers: ContainerService;
   lowerDirs: (c: ContainerRecord) => string[];
   imageIdOf: (ref: string) => string | undefined;
   exportRootfs?: (ref: string) => Promise<import('node:stream').Readable>;
+  /** An image that runs from a squashfs file (its ID): the rootfs-file mount below. */
+  rootfsFile?: (path: string) => Promise<string>;
+  /** `POST /containers/create?pod=NAME`: a member of a pod (the pods service's createMember). */
+  createInPod?: (
+    pod: string,
+    body: ContainerCreateRequest,
+    name: string | undefined,
+    opts: { init: boolean; platform?: string },
+  ) => Promise<ContainerCreateResponse>;
+}
+
+/**
+ * How the API names a file image (Berth's own meaning of a mount dockerd refuses): a bind
+ * mount of a squashfs file on `/` — `--mount type=bind,source=/srv/app.sqfs,target=/` or
+ * `-v /srv/app.sqfs:/` — with the image `scratch`. The mount is taken out of the request and
+ * the file becomes the container's image, run read-only from the file with a writable layer
+ * on top. Returns the file, or undefined when there is no such mount.
+ */
+export function takeRootfsFile(body: ContainerCreateRequest): string | undefined {
+  const hc = body.HostConfig;
+  // Mounts are parsed by the volume service later; here only this one shape is looked for.
+  const mounts = (hc?.Mounts ?? []) as Array<{ Type?: unknown; Target?: unknown; Source?: unknown }>;
+  const i = mounts.findIndex((m) => m && m.Type === 'bind' && m.Target === '/');
+  let file: string | undefined;
+  if (i >= 0) {
+    file = typeof mounts[i]!.Source === 'string' ? (mounts[i]!.Source as string) : undefined;
+    mounts.splice(i, 1);
+  } else {
+    const binds = hc?.Binds ?? [];
+    // Only a host path: `-v NAME:/` names a volume, which the volume service refuses as dockerd does.
+    const j = binds.findIndex((b) => /^\/[^:]*:\/(:r[ow])?$/.test(b));
+    if (j < 0) return undefined;
+    file = binds[j]!.split(':')[0];
+    binds.splice(j, 1);
+  }
+  if (!file || !file.startsWith('/')) throw invalidArgument(`rootfs file "${file ?? ''}": the path must be absolute`);
+  if (body.Image && body.Image !== 'scratch')
+    throw invalidArgument(
+      `rootfs file "${file}": it replaces the image, so the image must be "scratch", not "${body.Image}"`,
+    );
+  return file;
 }
 
 export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
@@ -46,10 +87,31 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   r.post('/containers/create', async (req, res) => {
     const body = await req.json<ContainerCreateRequest>();
     const name = req.query.get('name') ?? undefined;
-    res.json(
-      201,
-      (await svc.create(body, name, req.query.get('platform') || undefined)) satisfies ContainerCreateResponse,
-    );
+    const platform = req.query.get('platform') || undefined;
+    // A platform that does not parse is refused before the image is looked for, as dockerd does.
+    if (platform) parsePlatform(platform);
+    const file = takeRootfsFile(body);
+    if (file !== undefined) {
+      if (!deps.rootfsFile) throw notImplemented('running from a squashfs file is not available here');
+      body.Image = await deps.rootfsFile(file);
+    }
+    // Berth's extension: `?pod=NAME` puts the container in a pod (`berth run --pod`, kube play),
+    // `&init_ctr=always` makes it one of the pod's init containers.
+    const pod = req.query.get('pod');
+    if (pod) {
+      if (!deps.createInPod) throw invalidArgument('this daemon has no pods');
+      const init = req.query.get('init_ctr');
+      if (init && init !== 'always') throw invalidArgument(`init container type "${init}": only "always" is supported`);
+      res.json(
+        201,
+        (await deps.createInPod(pod, body, name, {
+          init: init === 'always',
+          platform,
+        })) satisfies ContainerCreateResponse,
+      );
+      return;
+    }
+    res.json(201, (await svc.create(body, name, platform)) satisfies ContainerCreateResponse);
   });
 
   r.get('/containers/json', async (req, res) => {
@@ -70,8 +132,8 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
       'publish',
       'expose',
     ]);
-    const all = truthy(req.query.get('all'));
-    const limit = Number(req.query.get('limit') ?? -1);
+    const all = boolValue(req.query.get('all'));
+    const limit = optionalInt(req.query.get('limit')) ?? -1;
     for (const s of f.status ?? []) {
       if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(s))
         throw invalidArgument(`invalid filter 'status=${s}'`);
@@ -98,7 +160,7 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     );
     if (limit > 0) list = list.slice(0, limit);
     const now = Date.now();
-    const withSize = truthy(req.query.get('size'));
+    const withSize = boolValue(req.query.get('size'));
     const imageName = svc.imageNamer();
     res.json(
       200,
@@ -111,7 +173,8 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   r.post('/containers/prune', async (req, res) => {
     const f = parseFilters(req.query.get('filters'));
     assertKnownFilters(f, ['label', 'label!', 'until']);
-    const until = f.until?.[0] ? parseTime(f.until[0]) : undefined;
+    // Given, `until` must parse, even empty, as dockerd has it.
+    const until = f.until ? parseTime(f.until[0] ?? '', true) : undefined;
     res.json(
       200,
       (await svc.prune(
@@ -125,7 +188,7 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
 
   r.get('/containers/{id}/json', async (req, res) => {
     const c = svc.get(req.params.id!);
-    const sizes = truthy(req.query.get('size')) ? await svc.sizes(c.Id) : {};
+    const sizes = boolValue(req.query.get('size')) ? await svc.sizes(c.Id) : {};
     res.json(200, {
       ...inspect(c, svc.dir(c.Id), deps.lowerDirs(c), svc.defaults),
       ...sizes,
@@ -189,7 +252,11 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   });
 
   r.post('/containers/{id}/kill', async (req, res) => {
-    await svc.kill(req.params.id!, req.query.get('signal') || 'SIGKILL');
+    const signal = req.query.get('signal') || 'SIGKILL';
+    // An unknown signal is refused before the container is looked for, as dockerd's ParseSignal
+    // does; like it, any non-zero number passes here (the kill itself may refuse it).
+    if (!/^[+-]?\d+$/.test(signal) || Number(signal) === 0) normaliseSignal(signal);
+    await svc.kill(req.params.id!, signal);
     res.empty(204);
   });
 
@@ -216,13 +283,32 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     res.raw.end(JSON.stringify(result satisfies WaitResponse) + '\n');
   });
 
+  // `docker rm --link /web/db`: a legacy link's name is the parent's and the alias, one slash apart.
+  r.delete('/containers/{id}/{link}', (req, res) => {
+    const name = `${req.params.id}/${req.params.link}`;
+    if (!boolValue(req.query.get('link'))) throw notFound(`No such container: ${name}`);
+    svc.removeLink(name);
+    res.empty(204);
+  });
+
   r.delete('/containers/{id}', async (req, res) => {
-    await svc.remove(req.params.id!, { force: truthy(req.query.get('force')), volumes: truthy(req.query.get('v')) });
+    if (boolValue(req.query.get('link'))) {
+      svc.removeLink(req.params.id!);
+      res.empty(204);
+      return;
+    }
+    await svc.remove(req.params.id!, {
+      force: boolValue(req.query.get('force')),
+      volumes: boolValue(req.query.get('v')),
+    });
     res.empty(204);
   });
 
   r.post('/containers/{id}/rename', (req, res) => {
-    svc.rename(req.params.id!, req.query.get('name') ?? '');
+    const name = req.query.get('name') ?? '';
+    // Checked before the container is looked for, as dockerd does.
+    if (name === '') throw invalidArgument('Neither old nor new names may be empty');
+    svc.rename(req.params.id!, name);
     res.empty(204);
   });
 
@@ -244,7 +330,6 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     const repo = req.query.get('repo') ?? '';
     const tag = req.query.get('tag') ?? '';
     if (!repo && tag) throw invalidArgument('commit: a tag needs a repository');
-    const pause = req.query.get('pause');
     res.json(
       201,
       (await svc.commit(ref, {
@@ -255,7 +340,7 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
           .getAll('changes')
           .flatMap((c) => c.split('\n'))
           .filter((c) => c.trim()),
-        pause: pause === null ? true : truthy(pause),
+        pause: boolValue(req.query.get('pause'), true),
         config: body ?? undefined,
       })) satisfies IdResponse,
     );
@@ -284,14 +369,14 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   });
   r.put('/containers/{id}/archive', async (req, res) => {
     await svc.putArchive(req.params.id!, archivePath(req), req.raw, {
-      copyUIDGID: truthy(req.query.get('copyUIDGID')),
+      copyUIDGID: boolValue(req.query.get('copyUIDGID')),
     });
     res.empty(200);
   });
 
   r.get('/containers/{id}/stats', async (req, res) => {
-    const stream = req.query.get('stream') === null ? true : truthy(req.query.get('stream'));
-    const oneShot = truthy(req.query.get('one-shot'));
+    const stream = boolValue(req.query.get('stream'), true);
+    const oneShot = boolValue(req.query.get('one-shot'));
     if (oneShot && stream) throw invalidArgument('cannot have stream=true and one-shot=true');
     const ac = new AbortController();
     const samples = svc.stats(req.params.id!, { stream, oneShot, signal: ac.signal });
@@ -314,10 +399,7 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   });
 
   r.post('/containers/{id}/resize', async (req, res) => {
-    const h = Number(req.query.get('h') ?? 0);
-    const w = Number(req.query.get('w') ?? 0);
-    if (!Number.isInteger(h) || !Number.isInteger(w) || h < 0 || w < 0)
-      throw invalidArgument(`invalid terminal size: h=${req.query.get('h')} w=${req.query.get('w')}`);
+    const { h, w } = terminalSize(req.query);
     await svc.resize(req.params.id!, h, w);
     res.empty(200);
   });
@@ -333,16 +415,12 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
 
   r.get('/containers/{id}/logs', async (req, res) => {
     const c = svc.get(req.params.id!);
-    const stdout = truthy(req.query.get('stdout'));
-    const stderr = truthy(req.query.get('stderr'));
+    const stdout = boolValue(req.query.get('stdout'));
+    const stderr = boolValue(req.query.get('stderr'));
     if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream');
-    const follow = truthy(req.query.get('follow'));
-    const tailQ = req.query.get('tail');
-    const tail = tailQ === null || tailQ === 'all' || tailQ === '' ? undefined : Number(tailQ);
-    if (tail !== undefined && (!Number.isInteger(tail) || tail < 0))
-      throw invalidArgument(`invalid value for "tail": "${tailQ}"`);
-    const since = parseTime(req.query.get('since'));
-    const until = parseTime(req.query.get('until'));
+    const follow = boolValue(req.query.get('follow'));
+    const tail = logsTail(req.query.get('tail'));
+    const { since, until } = logsWindow(req.query);
     svc.checkLogsReadable(c);
     const tty = !!c.Config.Tty;
     res.raw.writeHead(200, {
@@ -360,18 +438,19 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
       signal: ac.signal,
       untilExit,
     });
-    await pump(entries, res.raw, { stdout, stderr, tty, timestamps: truthy(req.query.get('timestamps')) });
+    await pump(entries, res.raw, { stdout, stderr, tty, timestamps: boolValue(req.query.get('timestamps')) });
     res.raw.end();
   });
 
   const attach = async (req: import('../router.ts').Request, res: Response) => {
-    const c = svc.get(req.params.id!);
-    const stdout = truthy(req.query.get('stdout'));
-    const stderr = truthy(req.query.get('stderr'));
-    const logs = truthy(req.query.get('logs'));
-    const stream = truthy(req.query.get('stream'));
-    const stdin = truthy(req.query.get('stdin'));
+    // Bad detach keys are refused before the container is looked for, as dockerd does.
     const detachKeys = parseDetachKeys(req.query.get('detachKeys') || DEFAULT_DETACH_KEYS);
+    const c = svc.get(req.params.id!);
+    const stdout = boolValue(req.query.get('stdout'));
+    const stderr = boolValue(req.query.get('stderr'));
+    const logs = boolValue(req.query.get('logs'));
+    const stream = boolValue(req.query.get('stream'));
+    const stdin = boolValue(req.query.get('stdin'));
     const sock: Duplex = res.hijack(
       c.Config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream',
     );
@@ -434,7 +513,27 @@ function rfc3339Nano(d: Date & { nanos?: number }): string {
 
 /** `t` of stop and restart: whole seconds, as Go's Atoi reads them (-1: wait for ever). */
 function timeoutParam(t: string | null): number | undefined {
-  if (t === null || t === '') return undefined;
-  if (!/^[+-]?\d+$/.test(t)) throw invalidArgument(`strconv.Atoi: parsing "${t}": invalid syntax`);
-  return Number(t);
+  return optionalInt(t);
+}
+
+/**
+ * `h` and `w` of a resize: both required, Atoi's integers (dockerd refuses an absent one). A
+ * negative or huge size, which dockerd passes on wrapped, is clamped to what a terminal takes.
+ */
+export function terminalSize(q: URLSearchParams): { h: number; w: number } {
+  const clamp = (n: number) => Math.min(Math.max(n, 0), 0xffff);
+  return { h: clamp(atoi(q.get('h') ?? '')), w: clamp(atoi(q.get('w') ?? '')) };
+}
+
+/**
+ * `since` and `until` of the logs, as dockerd's logs read them: unix timestamps (see
+ * unixTimestamp); an empty one, and an `until` of 0, put no bound.
+ */
+function logsWindow(q: URLSearchParams): { since?: number; until?: number } {
+  const since = q.get('since');
+  const until = q.get('until');
+  return {
+    since: since ? unixTimestamp(since) : undefined,
+    until: until && until !== '0' ? unixTimestamp(until) : undefined,
+  };
 }

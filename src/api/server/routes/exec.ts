@@ -1,9 +1,8 @@
 /** `docker exec`: POST /containers/{id}/exec, POST /exec/{id}/start|resize, GET /exec/{id}/json. */
 import type { Router } from '../router.ts';
-import { invalidArgument } from '../../../errdefs/index.ts';
 import type { ExecService } from '../../../services/exec/index.ts';
 import type { ExecConfig, ExecInspect, ExecStartConfig, IdResponse } from '../../../api/types/index.ts';
-import { pump } from './containers.ts';
+import { pump, terminalSize } from './containers.ts';
 
 export function registerExec(r: Router, execs: ExecService): void {
   r.post('/containers/{id}/exec', async (req, res) => {
@@ -14,16 +13,18 @@ export function registerExec(r: Router, execs: ExecService): void {
     const body = (await req.json<ExecStartConfig | null>().catch(() => null)) ?? {};
     const e = execs.get(req.params.id!);
     if (body.Detach) {
-      await execs.start(e.ID, { tty: body.Tty, consoleSize: body.ConsoleSize });
+      await execs.start(e.ID, { consoleSize: body.ConsoleSize });
       res.empty(200);
       return;
     }
+    // The framing follows the start body (the process's terminal follows the create config): a
+    // TTY exec started with Tty false is multiplexed, all of it on stdout, as dockerd sends it.
     const tty = body.Tty ?? !!e.config.Tty;
     // Errors before the process runs are still plain HTTP errors; after the hijack they are
     // written on the stream (the CLI prints them) and the exec's exit code tells the rest.
     const sock = res.hijack(tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
     try {
-      await execs.start(e.ID, { tty, consoleSize: body.ConsoleSize });
+      await execs.start(e.ID, { consoleSize: body.ConsoleSize });
     } catch (err) {
       const msg = `OCI runtime exec failed: ${(err as Error).message}: unknown\r\n`;
       if (tty) sock.write(msg);
@@ -56,10 +57,7 @@ export function registerExec(r: Router, execs: ExecService): void {
   });
 
   r.post('/exec/{id}/resize', async (req, res) => {
-    const h = Number(req.query.get('h') ?? 0);
-    const w = Number(req.query.get('w') ?? 0);
-    if (!Number.isInteger(h) || !Number.isInteger(w) || h < 0 || w < 0)
-      throw invalidArgument(`invalid terminal size: h=${req.query.get('h')} w=${req.query.get('w')}`);
+    const { h, w } = terminalSize(req.query);
     await execs.resize(req.params.id!, h, w);
     res.empty(200);
   });

@@ -8,6 +8,8 @@ import type {
   ImageSummary,
 } from '../../../api/types/index.ts';
 import { parseFilters, assertKnownFilters, boolFilter } from '../filters.ts';
+import { boolValue } from '../query.ts';
+import { parseTime } from './system.ts';
 import { saveOne, pushRoute } from './transfer.ts';
 
 /** `tmp`: the data root's scratch directory, for push (defaults to the system's). */
@@ -18,7 +20,7 @@ export function registerImages(r: Router, images: ImageService, tmp = process.en
     res.json(
       200,
       images.list({
-        all: req.query.get('all') === '1' || req.query.get('all') === 'true',
+        all: boolValue(req.query.get('all')),
         dangling: boolFilter(f, 'dangling'),
         labels: f.label,
         reference: f.reference,
@@ -29,14 +31,23 @@ export function registerImages(r: Router, images: ImageService, tmp = process.en
     const f = parseFilters(req.query.get('filters'));
     assertKnownFilters(f, ['dangling', 'label', 'until']);
     const dangling = boolFilter(f, 'dangling');
-    res.json(200, (await images.prune({ all: dangling === false, labels: f.label })) satisfies ImagePruneReport);
+    const until = f.until ? parseTime(f.until[0] ?? '', true) : undefined;
+    res.json(
+      200,
+      (await images.prune({
+        all: dangling === false,
+        labels: f.label,
+        until: until && until / 1e6,
+      })) satisfies ImagePruneReport,
+    );
   });
   // Image names contain slashes: match the suffix routes by hand on a greedy name.
   r.get('/images/{name*}', (req, res) => {
     const name = req.params.name!;
     if (name.endsWith('/json')) return res.json(200, images.inspect(name.slice(0, -5)) satisfies ImageInspect);
     if (name.endsWith('/history')) return res.json(200, images.history(name.slice(0, -8)) satisfies HistoryItem[]);
-    if (name.endsWith('/get')) return saveOne(images, name.slice(0, -4), res);
+    if (name.endsWith('/get'))
+      return saveOne(images, name.slice(0, -4), res, req.query.get('compression') ?? undefined);
     res.json(404, { message: 'page not found' });
   });
   r.post('/images/{name*}', async (req, res) => {
@@ -51,8 +62,8 @@ export function registerImages(r: Router, images: ImageService, tmp = process.en
     res.json(404, { message: 'page not found' });
   });
   r.delete('/images/{name*}', async (req, res) => {
-    const force = req.query.get('force') === '1' || req.query.get('force') === 'true';
-    const noprune = req.query.get('noprune') === '1' || req.query.get('noprune') === 'true';
+    const force = boolValue(req.query.get('force'));
+    const noprune = boolValue(req.query.get('noprune'));
     res.json(200, (await images.remove(req.params.name!, { force, noprune })) satisfies ImageDeleteItem[]);
   });
 }

@@ -1,4 +1,4 @@
-import type { Router } from '../router.ts';
+import type { Handler, Router } from '../router.ts';
 import type { NetworkService } from '../../../services/networks/index.ts';
 import type {
   Network,
@@ -38,19 +38,39 @@ export function registerNetworks(r: Router, networks: NetworkService): void {
     ];
     res.json(200, (await networks.prune(labels)) satisfies NetworkPruneReport);
   });
-  r.get('/networks/{id}', (req, res) => {
+  const inspect: Handler = (req, res) => {
     res.json(200, networks.inspect(req.params.id!) satisfies Network);
-  });
-  r.delete('/networks/{id}', async (req, res) => {
+  };
+  const remove: Handler = async (req, res) => {
     await networks.remove(req.params.id!);
     res.empty(204);
-  });
-  r.post('/networks/{id}/connect', async (req, res) => {
+  };
+  const connect: Handler = async (req, res) => {
     await networks.connect(req.params.id!, await req.json<NetworkConnectRequest>());
     res.empty(200);
-  });
-  r.post('/networks/{id}/disconnect', async (req, res) => {
+  };
+  const disconnect: Handler = async (req, res) => {
     await networks.disconnect(req.params.id!, await req.json<NetworkDisconnectRequest>());
     res.empty(200);
+  };
+  r.get('/networks/{id}', inspect);
+  r.delete('/networks/{id}', remove);
+  r.post('/networks/{id}/connect', connect);
+  r.post('/networks/{id}/disconnect', disconnect);
+  // A network's name may hold slashes, and the CLI puts it in the path as it is: as dockerd's
+  // `{id:.*}` routes, these take the rest of the path (after the one-segment routes above).
+  r.get('/networks/{id*}', inspect);
+  r.delete('/networks/{id*}', remove);
+  r.post('/networks/{id*}', async (req, res) => {
+    const id = req.params.id!;
+    for (const [suffix, handler] of [
+      ['/connect', connect],
+      ['/disconnect', disconnect],
+    ] as const) {
+      if (!id.endsWith(suffix)) continue;
+      req.params.id = id.slice(0, -suffix.length);
+      return handler(req, res);
+    }
+    res.json(404, { message: 'page not found' });
   });
 }

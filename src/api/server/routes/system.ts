@@ -5,6 +5,7 @@ import type { EventBus } from '../../../events/index.ts';
 import type { DiskUsage, EventMessage, Filters, SystemInfo, SystemVersion } from '../../../api/types/index.ts';
 import { parseFilters } from '../filters.ts';
 import { invalidArgument } from '../../../errdefs/index.ts';
+import { parseInt64, unixTimestamp } from '../query.ts';
 
 export const BERTH_VERSION = '0.1.0';
 
@@ -39,8 +40,12 @@ export function registerSystem(r: Router, deps: SystemDeps): void {
 
   r.get('/events', (req, res) => {
     const filters = parseFilters(req.query.get('filters'));
-    const since = parseTime(req.query.get('since'));
-    const until = parseTime(req.query.get('until'));
+    const since = eventTime(req.query.get('since'));
+    const until = eventTime(req.query.get('until'));
+    if (since !== undefined && until !== undefined && until < since)
+      throw invalidArgument(
+        `\`since\` time (${req.query.get('since')}) cannot be after \`until\` time (${req.query.get('until')})`,
+      );
     const out = res.stream();
     const send = (e: EventMessage) => {
       if (matchesEvent(filters, e)) out.write(e);
@@ -99,11 +104,23 @@ export function versionInfo(experimental = false): SystemVersion {
 }
 
 /**
- * Docker's time arguments: unix seconds (with optional fraction), RFC 3339, or a Go duration
- * ago ("10m", "1h30m"). Returns nanoseconds; anything else is Docker's 400.
+ * `since` and `until` of the events, as dockerd reads them: unix timestamps (unixTimestamp),
+ * nanoseconds; absent, empty or -1 is no bound (and 0 is the epoch, a bound).
  */
-export function parseTime(s: string | null): number | undefined {
-  if (s === null || s === '') return undefined;
+function eventTime(raw: string | null): number | undefined {
+  if (raw === null || raw === '') return undefined;
+  const ns = unixTimestamp(raw);
+  // dockerd's default of -1 seconds, whatever the fraction, means "not given".
+  return parseInt64(raw.split('.')[0]!) === -1 ? undefined : ns;
+}
+
+/**
+ * The `until` of prune filters, as timetypes.GetTimestamp reads it: unix seconds (with optional
+ * fraction), RFC 3339, or a Go duration ago ("10m", "1h30m"). Returns nanoseconds; anything
+ * else is Docker's 400. Empty is no bound, unless `strict` (a filter given empty is refused).
+ */
+export function parseTime(s: string | null, strict = false): number | undefined {
+  if (s === null || (s === '' && !strict)) return undefined;
   if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1e9);
   if (/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(s)) {
     const mult: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1e3, m: 6e4, h: 3.6e6 };

@@ -4,14 +4,20 @@
  * `POST /berth/v1/images/bootstrap`. Long work streams Docker's JSON messages; a failure after
  * the stream started is the last message, `{"errorDetail":{"message":...},"error":...}`.
  */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage } from 'node:http';
 import type { Router, Request, Response, StreamWriter } from '../router.ts';
 import { parsePlatform, type ImageService } from '../../../services/images/index.ts';
 import type { Host } from '../../../host/index.ts';
+import type { SaveOptions } from '../../../images/index.ts';
+import { parseLayerCompression } from '../../../archive/index.ts';
 import type { Credentials } from '../../../registry/index.ts';
 import type { AuthConfig, AuthResponse, DistributionInspect, JsonMessage } from '../../../api/types/index.ts';
 import { invalidArgument, messageOf } from '../../../errdefs/index.ts';
+import { boolValue } from '../query.ts';
 import { familiarName, parseReference, type Platform } from '../../../spec/index.ts';
 
 export interface TransferDeps {
@@ -74,8 +80,6 @@ function body(raw: IncomingMessage): { stream: Readable; drain(): void } {
     },
   };
 }
-
-const truthy = (v: string | null) => v === '1' || v === 'true';
 
 /**
  * `X-Registry-Auth`: base64url (or standard base64) JSON `{username, password, serveraddress,
@@ -156,6 +160,9 @@ export async function pushRoute(
   res: Response,
 ): Promise<void> {
   const tag = req.query.get('tag') || undefined;
+  // Berth's own parameter (the docker CLI sends none): how new layers are compressed.
+  const c = req.query.get('compression');
+  const compression = c ? parseLayerCompression(c) : undefined;
   // An unknown local image is a 404 before any streaming, as dockerd answers it.
   const plan = images.planPush(name, tag);
   const creds = registryAuth(req.raw.headers['x-registry-auth']);
@@ -163,6 +170,7 @@ export async function pushRoute(
     await images.push(plan, {
       tmp,
       creds,
+      compression,
       signal,
       out: (m) => write(progressLine(m)),
       aux: (a) => write({ progressDetail: {}, aux: a }),
@@ -188,7 +196,7 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
       const p = req.query.get('platform');
       let platform: Platform | undefined;
       if (p) platform = parsePlatform(p);
-      if (ref.domain === 'docker.io' && !d.images.registry.mirrors.length) {
+      if (ref.domain === 'docker.io' && !(await d.images.reachable(name))) {
         // No registry on the internet is reachable from here: say so, and how to get base images.
         const out = res.stream();
         await streamed(out, async () => {
@@ -198,7 +206,7 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
               `no registry can be reached from this daemon` +
               (local
                 ? ` (${name} is already present locally)`
-                : ` (base images can be made offline: berth image bootstrap busybox | debian:bookworm, or give berthd --registry-mirror)`),
+                : ` (base images can be made offline: berth image bootstrap busybox | debian:bookworm, or give berthd --registry-mirror or a docker.io/hosts.toml in /etc/berth/certs.d)`),
           );
         });
         return;
@@ -275,12 +283,13 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
   });
 
   r.post('/images/load', async (req, res) => {
-    const quiet = truthy(req.query.get('quiet'));
+    const quiet = boolValue(req.query.get('quiet'));
     const b = body(req.raw);
     const out = res.stream();
     const ok = await streamed(out, async () => {
       await d.images.load(b.stream, {
         tmp: d.tmp,
+        host: d.host,
         quiet,
         out: (m) => {
           if (m.stream !== undefined) return out.write({ stream: m.stream });
@@ -297,12 +306,24 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
   });
 
   r.get('/images/get', async (req, res) => {
-    const names = req.query
-      .getAll('names')
-      .flatMap((n) => n.split(','))
-      .map((n) => n.trim())
-      .filter(Boolean);
-    await sendArchive(d.images, names, res);
+    // One name a parameter (`names=a&names=b`), as dockerd reads it: a comma is no separator.
+    const names = req.query.getAll('names');
+    const c = req.query.get('compression');
+    await sendArchive(d.images, names, res, c ? parseLayerCompression(c) : undefined);
+  });
+
+  // `berth image pack`: the image as one squashfs file (Berth's own endpoint).
+  r.get('/berth/v1/images/pack', async (req, res) => {
+    const name = req.query.get('name');
+    if (!name) return res.json(400, { message: 'pack: no image name given' });
+    const { file, done } = await d.images.pack(name, { host: d.host, tmp: d.tmp });
+    try {
+      const { size } = await stat(file);
+      res.raw.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': size });
+      await pipeline(createReadStream(file), res.raw);
+    } finally {
+      await done();
+    }
   });
 
   r.post('/berth/v1/images/bootstrap', async (req, res) => {
@@ -324,8 +345,13 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
  * Streams a save archive. Names are resolved before the headers go out (an unknown image is a
  * plain 404); a client that goes away stops the reading of blobs.
  */
-async function sendArchive(images: ImageService, names: string[], res: Response): Promise<void> {
-  const tar = await images.save(names);
+async function sendArchive(
+  images: ImageService,
+  names: string[],
+  res: Response,
+  compression?: SaveOptions['compression'],
+): Promise<void> {
+  const tar = await images.save(names, compression ? { compression } : {});
   res.raw.writeHead(200, { 'Content-Type': 'application/x-tar' });
   res.raw.on('close', () => tar.destroy());
   tar.on('error', () => res.raw.destroy());
@@ -333,6 +359,6 @@ async function sendArchive(images: ImageService, names: string[], res: Response)
 }
 
 /** `GET /images/{name}/get`, dispatched from the greedy image route. */
-export async function saveOne(images: ImageService, name: string, res: Response): Promise<void> {
-  await sendArchive(images, [name], res);
+export async function saveOne(images: ImageService, name: string, res: Response, compression?: string): Promise<void> {
+  await sendArchive(images, [name], res, compression ? parseLayerCompression(compression) : undefined);
 }

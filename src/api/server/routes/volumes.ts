@@ -3,6 +3,7 @@ import type { VolumeService } from '../../../services/volumes/index.ts';
 import type { Volume, VolumeCreateRequest, VolumeListResponse, VolumePruneReport } from '../../../api/types/index.ts';
 import { parseFilters, assertKnownFilters, boolFilter } from '../filters.ts';
 import { compareVersions } from '../router.ts';
+import { boolValue } from '../query.ts';
 
 export function registerVolumes(r: Router, volumes: VolumeService): void {
   r.get('/volumes', (req, res) => {
@@ -31,7 +32,7 @@ export function registerVolumes(r: Router, volumes: VolumeService): void {
     res.json(200, volumes.inspect(req.params.name!) satisfies Volume);
   });
   r.delete('/volumes/{name}', async (req, res) => {
-    const force = req.query.get('force') === '1' || req.query.get('force') === 'true';
+    const force = boolValue(req.query.get('force'));
     await volumes.remove(req.params.name!, { force });
     res.empty(204);
   });

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# The per-container monitor: memory per running container and start cost, berthd under conmon
+# (`--monitor conmon`), berthd under its own monitor (`--monitor berth`) and dockerd, in one run.
+#
+#   bash bench/density.sh [containers] [runs]        (default 100 containers, 20 runs)
+#   DOCKERD=0 bash bench/density.sh 300 20          (Berth alone: a quicker look at many containers)
+#
+# 1. Start cost: `docker run --rm --network none busybox true` against the three daemons, one
+#    hyperfine (medians; ratios against dockerd and between the two monitors).
+# 2. Memory: each daemon in turn starts N `busybox sleep` containers (`--network none`);
+#    MemAvailable is read before and after with the page cache dropped (`echo 3 >
+#    drop_caches`, the median of five reads), the drop divided by N. Beside it, what the
+#    monitor processes hold of their own (anonymous memory and page tables, from
+#    /proc/<pid>/status), summed and divided by N: conmon, berth-monitor, or dockerd's
+#    containerd-shim-runc-v2; and what the container's memory cgroup is charged. Other work on
+#    the machine moves MemAvailable: the other two figures are the steadier ones; the load
+#    average is printed with the results.
+# 3. Start cost again with the N containers running (issue 15's fifth target: a start should not
+#    cost more when many containers run).
+#
+# Each daemon runs privately on a temporary root. Needs root, hyperfine, conmon, dockerd
+# (Debian's docker.io; without it Berth's two monitors are compared alone).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+N=${1:-100}
+RUNS=${2:-20}
+WORK=$(mktemp -d /tmp/berth-bench-XXXXXX)
+DOCKERD_SOCK=$WORK/dockerd.sock
+pids=()
+cleanup() {
+  for s in "$WORK"/*.sock; do
+    [ -S "$s" ] || continue
+    ids=$(docker -H "unix://$s" ps -aq 2>/dev/null || true)
+    [ -n "$ids" ] && docker -H "unix://$s" rm -f $ids >/dev/null 2>&1 || true
+  done
+  stop_daemons
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# berthd with monitor $1 on its own roots under $WORK/$1.
+start_berth() {
+  ./bin/berthd --data-root "$WORK/$1/data" --exec-root "$WORK/$1/run" -H "unix://$WORK/$1.sock" \
+    --pidfile "$WORK/$1.pid" --bridge none --log-level warn --monitor "$1" ${BERTHD_ARGS:-} 2>"$WORK/$1.log" &
+  pids+=($!)
+  wait_sock "$WORK/$1.sock"
+}
+
+start_berth conmon
+start_berth berth
+./bin/berth -H "unix://$WORK/conmon.sock" image bootstrap busybox >/dev/null
+docker -H "unix://$WORK/conmon.sock" save busybox -o "$WORK/busybox.tar"
+docker -H "unix://$WORK/berth.sock" load -i "$WORK/busybox.tar" >/dev/null
+daemons=(conmon berth)
+if [ "${DOCKERD:-1}" = 0 ]; then
+  echo "DOCKERD=0: comparing Berth's two monitors alone" >&2
+elif command -v dockerd >/dev/null; then
+  start_dockerd
+  docker -H "unix://$DOCKERD_SOCK" load -i "$WORK/busybox.tar" >/dev/null
+  daemons+=(dockerd)
+else
+  echo "dockerd is not installed (apt-get install docker.io): comparing Berth's two monitors alone" >&2
+fi
+sock() { echo "$WORK/$1.sock"; }
+
+# Start cost, the three daemons in one hyperfine run; $1 names the result file.
+time_starts() {
+  local cmds=()
+  for d in "${daemons[@]}"; do
+    cmds+=(-n "$d" "docker -H unix://$(sock "$d") run --rm --network none busybox true")
+  done
+  hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$WORK/$1.json" "${cmds[@]}" >&2
+}
+
+mem_available() {
+  sync
+  echo 3 >/proc/sys/vm/drop_caches
+  sleep 1
+  for _ in 1 2 3 4 5; do
+    awk '/^MemAvailable:/ {print $2}' /proc/meminfo
+    sleep 0.2
+  done | sort -n | sed -n 3p
+}
+
+# kB of anonymous memory and page tables of the monitor processes of daemon $1, and their count.
+monitor_kb() {
+  local pattern
+  case $1 in
+    conmon) pattern='^/usr/bin/conmon' ;;
+    berth) pattern='/build/berth-monitor' ;;
+    dockerd) pattern='containerd-shim-runc-v2' ;;
+  esac
+  local total=0 count=0
+  for p in $(pgrep -f "$pattern" || true); do
+    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "$WORK" || continue
+    kb=$(awk '/^(RssAnon|VmPTE):/ {s += $2} END {print s + 0}' "/proc/$p/status" 2>/dev/null || echo 0)
+    total=$((total + kb))
+    count=$((count + 1))
+  done
+  echo "$total $count"
+}
+
+# kB of memory charged to the memory cgroups of daemon $1's containers (their processes and the
+# kernel memory charged with them), summed.
+cgroup_kb() {
+  local total=0
+  for pid in $(docker -H "unix://$(sock "$1")" inspect -f '{{.State.Pid}}' $(docker -H "unix://$(sock "$1")" ps -q)); do
+    local rel
+    rel=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3} $1 == "0" && $2 == "" {v2 = $3} END {if (v2 != "") print v2}' "/proc/$pid/cgroup" | head -1)
+    local f=/sys/fs/cgroup/memory$rel/memory.usage_in_bytes
+    [ -r "$f" ] || f=/sys/fs/cgroup$rel/memory.current
+    [ -r "$f" ] && total=$((total + $(cat "$f") / 1024))
+  done
+  echo "$total"
+}
+
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+time_starts idle
+declare -A per_container monitor_per cgroup_per
+for d in "${daemons[@]}"; do
+  before=$(mem_available)
+  for i in $(seq 1 "$N"); do
+    docker -H "unix://$(sock "$d")" run -d --network none busybox sleep 36000 >/dev/null
+  done
+  sleep 2
+  after=$(mem_available)
+  per_container[$d]=$(((before - after) / N))
+  read -r kb count < <(monitor_kb "$d")
+  monitor_per[$d]=$((count > 0 ? kb / count : 0))
+  cgroup_per[$d]=$(($(cgroup_kb "$d") / N))
+  echo "$d: $N containers, MemAvailable $before → $after kB; $count monitors, $kb kB of their own" >&2
+  if [ "$d" != "${daemons[-1]}" ]; then
+    docker -H "unix://$(sock "$d")" rm -f $(docker -H "unix://$(sock "$d")" ps -aq) >/dev/null
+  fi
+done
+# The last daemon's N containers still run; the others get theirs again, then every daemon
+# starts with N of its own running.
+for d in "${daemons[@]}"; do
+  if [ "$d" != "${daemons[-1]}" ]; then
+    for i in $(seq 1 "$N"); do
+      docker -H "unix://$(sock "$d")" run -d --network none busybox sleep 36000 >/dev/null
+    done
+  fi
+done
+time_starts busy
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+for d in "${daemons[@]}"; do
+  echo "$d memory: ${per_container[$d]} kB per container (MemAvailable), monitor's own ${monitor_per[$d]} kB, container's cgroup ${cgroup_per[$d]} kB"
+done
+bin/node -e '
+const fs = require("fs");
+const [idle, busy, n] = [process.argv[1], process.argv[2], process.argv[3]];
+const med = (f) => Object.fromEntries(JSON.parse(fs.readFileSync(f, "utf8")).results.map((x) => [x.command, x.median * 1000]));
+const a = med(idle), b = med(busy);
+for (const k of Object.keys(a)) console.log(`${k} start: median ${a[k].toFixed(1)} ms idle, ${b[k].toFixed(1)} ms with ${n} running (${(b[k] / a[k]).toFixed(2)}x)`);
+if (a.dockerd) for (const k of ["conmon", "berth"]) console.log(`ratio ${k}/dockerd: ${(a[k] / a.dockerd).toFixed(3)} idle, ${(b[k] / b.dockerd).toFixed(3)} busy`);
+console.log(`ratio berth-monitor/conmon: ${(a.berth / a.conmon).toFixed(3)} idle, ${(b.berth / b.conmon).toFixed(3)} busy`);
+' "$WORK/idle.json" "$WORK/busy.json" "$N"

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Pods, Berth against Podman 4.3 (Debian's, with runc) on the same machine in one run:
+#
+#  1. `pod create` and two member containers started (`run -d --pod`); the previous run's pod
+#     is removed before each run (hyperfine's prepare, not timed);
+#  2. `kube play` of a two-container pod, the previous run's `kube down` not timed.
+#
+#   bash bench/pods.sh [runs]
+#
+# Both without networking (`--network none` for Podman, berthd with `--bridge none`), so
+# neither touches the host's bridges or firewall; both run the same busybox image (Berth
+# bootstraps it and saves it, Podman loads the archive) and keep their state under a
+# temporary root. Podman's defaults fail on this machine (rlimits above the hard limits, no
+# CAP_SYS_RESOURCE; see DESIGN.md), so it runs with a private containers.conf: nofile/nproc at
+# the hard limits, cgroupfs, file events, and runc through a wrapper that drops the infra
+# container's rlimits. Needs root, hyperfine and podman (`apt-get install podman catatonit`);
+# without podman, Berth is timed alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+RUNS=${1:-10}
+WORK=$(mktemp -d /tmp/berth-podbench-XXXXXX)
+BERTH_SOCK=$WORK/berth.sock
+pids=()
+HAVE_PODMAN=$(command -v podman >/dev/null && echo 1 || echo 0)
+export CONTAINERS_CONF=$WORK/containers.conf
+PODMAN="podman --root $WORK/podman --runroot $WORK/podman-run --tmpdir $WORK/podman-tmp"
+cleanup() {
+  if [ "$HAVE_PODMAN" = 1 ]; then
+    $PODMAN pod rm -af >/dev/null 2>&1 || true
+    $PODMAN system reset -f >/dev/null 2>&1 || true
+  fi
+  stop_daemons
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+start_berthd --bridge none
+BERTH="./bin/berth -H unix://$BERTH_SOCK"
+$BERTH image bootstrap busybox >/dev/null
+docker -H "unix://$BERTH_SOCK" save busybox -o "$WORK/busybox.tar"
+
+cat >"$WORK/pod.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: benchpod}
+spec:
+  containers:
+  - {name: web, image: busybox, imagePullPolicy: Never, command: [httpd, -f, -p, '80']}
+  - {name: sidecar, image: busybox, imagePullPolicy: Never, command: [sleep, '1000']}
+YAML
+
+IDLE="sh -c 'trap \"exit 0\" TERM; while :; do sleep 1; done'"
+cmds=(
+  -n "berth pod create + 2 run -d"
+  --prepare "$BERTH pod rm -f bp >/dev/null 2>&1 || true"
+  "$BERTH pod create --name bp >/dev/null && $BERTH run -d --pod bp busybox $IDLE >/dev/null && $BERTH run -d --pod bp busybox $IDLE >/dev/null"
+  -n "berth kube play"
+  --prepare "$BERTH kube down -q $WORK/pod.yaml >/dev/null 2>&1 || true"
+  "$BERTH kube play -q $WORK/pod.yaml >/dev/null"
+)
+
+if [ "$HAVE_PODMAN" = 1 ]; then
+  cat >"$WORK/runc-wrap" <<'WRAP'
+#!/bin/bash
+# Drops the rlimits and oom_score_adj Podman puts in a bundle (above this machine's limits).
+for ((i = 1; i <= $#; i++)); do
+  if [ "${!i}" = --bundle ] || [ "${!i}" = -b ]; then j=$((i + 1)); bundle=${!j}; fi
+done
+if [ -n "${bundle:-}" ] && [ -f "$bundle/config.json" ]; then
+  python3 -c 'import json,sys; p=sys.argv[1]; c=json.load(open(p)); c["process"].pop("rlimits",None); c["process"].pop("oomScoreAdj",None); json.dump(c,open(p,"w"))' "$bundle/config.json"
+fi
+exec /usr/bin/runc "$@"
+WRAP
+  chmod +x "$WORK/runc-wrap"
+  cat >"$CONTAINERS_CONF" <<CONF
+[containers]
+default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=$(ulimit -Hu):$(ulimit -Hu)"]
+[engine]
+runtime = "runcwrap"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+[engine.runtimes]
+runcwrap = ["$WORK/runc-wrap"]
+CONF
+  $PODMAN load -q -i "$WORK/busybox.tar" >/dev/null
+  # The pause image is built on the first pod: not on the clock.
+  $PODMAN pod create --network none --name warm >/dev/null && $PODMAN pod rm -f warm >/dev/null
+  cmds+=(
+    -n "podman pod create + 2 run -d"
+    --prepare "$PODMAN pod rm -f -t 0 pp >/dev/null 2>&1 || true"
+    "$PODMAN pod create --network none --name pp >/dev/null && $PODMAN run -d --pod pp busybox $IDLE >/dev/null && $PODMAN run -d --pod pp busybox $IDLE >/dev/null"
+    -n "podman kube play"
+    --prepare "$PODMAN kube down $WORK/pod.yaml >/dev/null 2>&1 || true"
+    "$PODMAN kube play --network none $WORK/pod.yaml >/dev/null"
+  )
+else
+  echo "podman is not installed (apt-get install podman catatonit): timing Berth alone" >&2
+fi
+
+hyperfine --warmup 1 --runs "$RUNS" --export-json "$WORK/result.json" "${cmds[@]}" >&2
+bin/node -e '
+const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results;
+const med = Object.fromEntries(r.map((x) => [x.command, x.median * 1000]));
+for (const [k, v] of Object.entries(med)) console.log(`${k}: median ${v.toFixed(1)} ms`);
+for (const c of ["pod create + 2 run -d", "kube play"]) {
+  const b = med[`berth ${c}`], p = med[`podman ${c}`];
+  if (b && p) console.log(`${c}: ratio berth/podman ${(b / p).toFixed(3)}`);
+}
+' "$WORK/result.json"

@@ -1,0 +1,317 @@
+/**
+ * User networks as dockerd 20.10 makes them, through the real `docker` CLI: IPv6 (`--ipv6
+ * --subnet`, `--ip6` on run and connect, addresses inside the container, AAAA answers from
+ * the embedded DNS, the default bridge IPv4 unless berthd has `--ipv6`), `IPAM.Config` with
+ * a range, a gateway and auxiliary addresses, the names dockerd takes, driver options, and
+ * links on a user network resolving in the embedded DNS. Traffic goes only between containers
+ * of this daemon (IPv6 from the documentation prefix, never routed out).
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { startDaemon, cleanup, api, docker, dockerOk, bootstrapBusybox, eventually, type Daemon } from './harness.ts';
+
+const BRIDGE = `bnc${process.pid % 100000}`;
+// Subnets of this test's own (the pid keeps concurrent runs apart).
+const octet = 100 + (process.pid % 100);
+const v6 = `2001:db8:${(process.pid % 0xffff).toString(16)}`;
+let d: Daemon;
+const inspectNet = async (n: string) => JSON.parse(await dockerOk(d, ['network', 'inspect', '--', n]))[0];
+const onNet = async (c: string, n: string) =>
+  JSON.parse(await dockerOk(d, ['inspect', '-f', `{{json (index .NetworkSettings.Networks "${n}")}}`, c]));
+
+before(async () => {
+  d = await startDaemon(['--bridge', BRIDGE]);
+  await bootstrapBusybox(d);
+});
+after(async () => {
+  if (d) {
+    await docker(d, ['rm', '-f', ...['a6', 'b6', 'c6', 'r1', 'r2', 'r3', 'sp', 'l1', 'l2', 'l3', 'l4']]);
+    for (const n of ['n6', 'rng', 'my net', 'opts', 'ln', 'ln2']) await docker(d, ['network', 'rm', n]);
+    await cleanup(d);
+  }
+});
+
+test('IPv6: --ipv6 --subnet, --ip6 on run and connect, addresses inside, AAAA from the embedded DNS', async () => {
+  await dockerOk(d, ['network', 'create', '--ipv6', '--subnet', `${v6}::/64`, 'n6']);
+  const n = await inspectNet('n6');
+  assert.equal(n.EnableIPv6, true);
+  assert.equal(n.IPAM.Config.length, 2);
+  assert.deepEqual(n.IPAM.Config[1], { Subnet: `${v6}::/64` }, "dockerd's inspect shows the IPv6 subnet as given");
+  assert.match(n.IPAM.Config[0].Subnet, /^\d+\.\d+\.\d+\.\d+\/\d+$/, 'and an IPv4 subnet picked for it');
+
+  await dockerOk(d, ['run', '-d', '--name', 'a6', '--network', 'n6', '--ip6', `${v6}::10`, 'busybox', 'sleep', '300']);
+  await dockerOk(d, ['run', '-d', '--name', 'b6', '--network', 'n6', 'busybox', 'sleep', '300']);
+  const a = await onNet('a6', 'n6');
+  assert.equal(a.GlobalIPv6Address, `${v6}::10`);
+  assert.equal(a.GlobalIPv6PrefixLen, 64);
+  assert.equal(a.IPv6Gateway, `${v6}::1`);
+  assert.deepEqual(a.IPAMConfig, { IPv6Address: `${v6}::10` });
+  const b = await onNet('b6', 'n6');
+  assert.equal(b.GlobalIPv6Address, `${v6}::2`, "dockerd's first address after the gateway");
+  assert.ok(b.IPAddress, 'and an IPv4 address too');
+
+  assert.match(
+    await dockerOk(d, ['exec', 'a6', 'ip', '-6', 'addr', 'show', 'eth0']),
+    new RegExp(`inet6 ${v6}::10/64 scope global`),
+  );
+  assert.match(await dockerOk(d, ['exec', 'a6', 'ip', '-6', 'route']), new RegExp(`default via ${v6}::1 dev eth0`));
+  assert.match(await dockerOk(d, ['exec', 'a6', 'cat', '/etc/hosts']), new RegExp(`^${v6}::10\\t`, 'm'));
+  const aaaa = await dockerOk(d, ['exec', 'a6', 'nslookup', '-type=aaaa', 'b6']);
+  assert.match(aaaa, new RegExp(`Address: ${v6}::2$`, 'm'));
+  const both = await dockerOk(d, ['exec', 'a6', 'nslookup', 'b6']);
+  assert.match(both, new RegExp(`Address: ${b.IPAddress.replace(/\./g, '\\.')}$`, 'm'));
+  assert.match(both, new RegExp(`Address: ${v6}::2$`, 'm'));
+  assert.match(await dockerOk(d, ['exec', 'a6', 'ping', '-c', '1', '-W', '3', `${v6}::2`]), /1 packets received/);
+  const members = (await inspectNet('n6')).Containers;
+  assert.ok(Object.values(members).some((m: any) => m.Name === 'a6' && m.IPv6Address === `${v6}::10/64`));
+
+  // connect --ip6: eth1 of a container on the default bridge.
+  await dockerOk(d, ['run', '-d', '--name', 'c6', 'busybox', 'sleep', '300']);
+  await dockerOk(d, ['network', 'connect', '--ip6', `${v6}::77`, 'n6', 'c6']);
+  assert.match(await dockerOk(d, ['exec', 'c6', 'ip', '-6', 'addr', 'show', 'eth1']), new RegExp(`inet6 ${v6}::77/64`));
+  assert.equal((await onNet('c6', 'n6')).GlobalIPv6Address, `${v6}::77`);
+  // dockerd's refusals: an address outside the subnet, one taken, --ip6 on an IPv4-only network.
+  const outside = await docker(d, ['run', '--rm', '--network', 'n6', '--ip6', '2001:db9::5', 'busybox', 'true']);
+  assert.match(outside.stderr, /Invalid address 2001:db9::5: It does not belong to any of this network's subnets/);
+  const taken = await docker(d, ['run', '--rm', '--network', 'n6', '--ip6', `${v6}::10`, 'busybox', 'true']);
+  assert.match(taken.stderr, /Address already in use/);
+  const bad = await api(
+    d,
+    'POST',
+    '/containers/create',
+    JSON.stringify({
+      Image: 'busybox',
+      HostConfig: { NetworkMode: 'n6' },
+      NetworkingConfig: { EndpointsConfig: { n6: { IPAMConfig: { IPv6Address: 'bogus' } } } },
+    }),
+  );
+  assert.equal(bad.status, 400);
+  assert.match(bad.body, /invalid IPv6 address: bogus/);
+  // An IPv6 subnet without --ipv6: dockerd takes --ip6 there (the subnet is the user's) and
+  // gives no IPv6 address, since the network has none.
+  await dockerOk(d, ['network', 'create', '--subnet', 'fd42:18::/64', 'n6off']);
+  assert.equal((await inspectNet('n6off')).EnableIPv6, false);
+  const off = await dockerOk(d, ['run', '--rm', '--network', 'n6off', '--ip6', 'fd42:18::5', 'busybox', 'ip', 'addr']);
+  assert.doesNotMatch(off, /fd42:18::5/);
+  await dockerOk(d, ['network', 'rm', 'n6off']);
+
+  // The default bridge stays IPv4: no global IPv6 address there.
+  assert.equal((await inspectNet('bridge')).EnableIPv6, false);
+  assert.doesNotMatch(await dockerOk(d, ['exec', 'c6', 'ip', '-6', 'addr', 'show', 'eth0']), /scope global/);
+  const nft = spawnSync('nft', ['list', 'tables'], { encoding: 'utf8' }).stdout;
+  assert.match(nft, /table ip6 berth_bnc\d+_nets/, 'IPv6 networks are isolated by an ip6 table of their own');
+});
+
+test('IPAM.Config: a range gives the addresses, the gateway and auxiliary addresses are kept out, inspect shows it as given', async () => {
+  const sub = `10.${octet}.9`;
+  await dockerOk(d, [
+    'network',
+    'create',
+    '--subnet',
+    `${sub}.0/24`,
+    '--ip-range',
+    `${sub}.128/25`,
+    '--gateway',
+    `${sub}.1`,
+    '--aux-address',
+    `a=${sub}.130`,
+    'rng',
+  ]);
+  assert.deepEqual((await inspectNet('rng')).IPAM.Config, [
+    { Subnet: `${sub}.0/24`, IPRange: `${sub}.128/25`, Gateway: `${sub}.1`, AuxiliaryAddresses: { a: `${sub}.130` } },
+  ]);
+  const ips: string[] = [];
+  for (const c of ['r1', 'r2', 'r3']) {
+    await dockerOk(d, ['run', '-d', '--name', c, '--network', 'rng', 'busybox', 'sleep', '300']);
+    ips.push((await onNet(c, 'rng')).IPAddress);
+  }
+  assert.deepEqual(ips, [`${sub}.128`, `${sub}.129`, `${sub}.131`]);
+  assert.equal((await onNet('r1', 'rng')).Gateway, `${sub}.1`);
+  const aux = await docker(d, ['run', '--rm', '--network', 'rng', '--ip', `${sub}.130`, 'busybox', 'true']);
+  assert.match(aux.stderr, /Address already in use/);
+  assert.match(
+    await dockerOk(d, [
+      'run',
+      '--rm',
+      '--network',
+      'rng',
+      '--ip',
+      `${sub}.5`,
+      'busybox',
+      'ip',
+      '-o',
+      '-4',
+      'addr',
+      'show',
+      'eth0',
+    ]),
+    new RegExp(`inet ${sub}\\.5/24`),
+    'a requested address may lie outside the range',
+  );
+  // The daemon's words (to the API: the CLI checks some of these itself before sending).
+  const refusals: Array<[object, RegExp]> = [
+    [
+      { IPAM: { Config: [{ Subnet: `10.${octet}.10.0/24` }, { Subnet: `10.${octet}.11.0/24` }] } },
+      /bridge driver doesn't support multiple subnets/,
+    ],
+    [
+      { IPAM: { Config: [{ Subnet: `10.${octet}.10.0/24`, Gateway: `10.${octet}.12.1` }] } },
+      /failed to allocate gateway \(10\.\d+\.12\.1\): Requested address is out of range/,
+    ],
+    [
+      { IPAM: { Config: [{ Subnet: `10.${octet}.10.0/24`, AuxiliaryAddresses: { x: `10.${octet}.12.3` } }] } },
+      /auxiliary address: \(x:10\.\d+\.12\.3\) must belong to the master pool/,
+    ],
+    [{ IPAM: { Config: [{ Subnet: `${sub}.0/25` }] } }, /Pool overlaps with other one on this address space/],
+    [{ EnableIPv6: true }, /could not find an available, non-overlapping IPv6 address pool among the defaults/],
+  ];
+  for (const [body, message] of refusals) {
+    const r = await api(d, 'POST', '/networks/create', JSON.stringify({ Name: 'refused', ...body }));
+    assert.ok(r.status >= 400, JSON.stringify(body));
+    assert.match(JSON.parse(r.body).message, message, JSON.stringify(body));
+  }
+  assert.doesNotMatch(await dockerOk(d, ['network', 'ls', '--format', '{{.Name}}']), /^refused$/m);
+});
+
+test('names with spaces and the other characters dockerd takes; a blank one is refused', async () => {
+  await dockerOk(d, ['network', 'create', 'my net']);
+  assert.equal((await inspectNet('my net')).Name, 'my net');
+  assert.match(await dockerOk(d, ['network', 'ls', '--format', '{{.Name}}']), /^my net$/m);
+  await dockerOk(d, ['run', '-d', '--name', 'sp', '--network', 'my net', 'busybox', 'sleep', '300']);
+  assert.ok((await onNet('sp', 'my net')).IPAddress);
+  assert.match(
+    await dockerOk(d, ['run', '--rm', '--network', 'my net', 'busybox', 'ping', '-c', '1', '-W', '3', 'sp']),
+    /1 packets received/,
+  );
+  for (const name of ['-x', '_y.z', 'x:y', 'é~!@#', 'a/b', 'a/b/connect']) {
+    await dockerOk(d, ['network', 'create', '--', name]);
+    assert.equal((await inspectNet(name)).Name, name);
+    await dockerOk(d, ['network', 'rm', '--', name]);
+  }
+  // The CLI puts a name with slashes in the path as it is: connect and disconnect find it too.
+  await dockerOk(d, ['network', 'create', 'team/back end']);
+  await dockerOk(d, ['network', 'connect', 'team/back end', 'sp']);
+  assert.ok((await onNet('sp', 'team/back end')).IPAddress);
+  await dockerOk(d, ['network', 'disconnect', 'team/back end', 'sp']);
+  await dockerOk(d, ['network', 'rm', 'team/back end']);
+  const blank = await api(d, 'POST', '/networks/create', JSON.stringify({ Name: ' ' }));
+  assert.equal(blank.status, 400);
+  assert.match(blank.body, /invalid name:  /);
+  await dockerOk(d, ['rm', '-f', 'sp']);
+  await dockerOk(d, ['network', 'rm', 'my net']);
+});
+
+test('driver and IPAM options are stored and shown; none is {} as dockerd shows it', async () => {
+  await dockerOk(d, [
+    'network',
+    'create',
+    '-o',
+    'foo=bar',
+    '-o',
+    'com.docker.network.driver.mtu=1400',
+    '--ipam-opt',
+    'a=b',
+    'opts',
+  ]);
+  const n = await inspectNet('opts');
+  assert.deepEqual(n.Options, { foo: 'bar', 'com.docker.network.driver.mtu': '1400' });
+  assert.deepEqual(n.IPAM.Options, { a: 'b' });
+  await dockerOk(d, ['network', 'rm', 'opts']);
+  await dockerOk(d, ['network', 'create', 'opts']);
+  const plain = await inspectNet('opts');
+  assert.deepEqual(plain.Options, {});
+  assert.deepEqual(plain.IPAM.Options, {});
+  const raw = await api(d, 'GET', '/networks/opts');
+  assert.match(raw.body, /"Options":\{\}/);
+});
+
+test('links on a user network, at create and at connect, resolve in the embedded DNS for the linking container', async () => {
+  await dockerOk(d, ['network', 'create', 'ln']);
+  await dockerOk(d, ['network', 'create', 'ln2']);
+  await dockerOk(d, ['run', '-d', '--name', 'l1', '--network', 'ln', 'busybox', 'sleep', '300']);
+  const ip1 = (await onNet('l1', 'ln')).IPAddress as string;
+  await dockerOk(d, ['run', '-d', '--name', 'l2', '--network', 'ln', '--link', 'l1:bar', 'busybox', 'sleep', '300']);
+  assert.match(
+    await dockerOk(d, ['exec', 'l2', 'nslookup', 'bar']),
+    new RegExp(`Address: ${ip1.replace(/\./g, '\\.')}$`, 'm'),
+  );
+  // As dockerd: no /etc/hosts line and no variables on a user network; the link is the endpoint's.
+  assert.doesNotMatch(await dockerOk(d, ['exec', 'l2', 'cat', '/etc/hosts']), /\bbar\b/);
+  assert.doesNotMatch(await dockerOk(d, ['exec', 'l2', 'env']), /^BAR_/m);
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{json .HostConfig.Links}}', 'l2'])).trim(), 'null');
+  assert.deepEqual((await onNet('l2', 'ln')).Links, ['l1:bar']);
+  // Only the linking container has the alias.
+  await dockerOk(d, ['run', '-d', '--name', 'l3', '--network', 'ln', 'busybox', 'sleep', '300']);
+  assert.notEqual((await docker(d, ['exec', 'l3', 'nslookup', 'bar'])).code, 0);
+  // At connect.
+  await dockerOk(d, ['run', '-d', '--name', 'l4', '--network', 'ln2', 'busybox', 'sleep', '300']);
+  await dockerOk(d, ['network', 'connect', '--link', 'l1:baz', 'ln', 'l4']);
+  assert.match(
+    await dockerOk(d, ['exec', 'l4', 'nslookup', 'baz']),
+    new RegExp(`Address: ${ip1.replace(/\./g, '\\.')}$`, 'm'),
+  );
+  assert.deepEqual((await onNet('l4', 'ln')).Links, ['l1:baz']);
+  // A link to a container that is not there does not stop a container on a user network.
+  assert.equal(
+    await dockerOk(d, ['run', '--rm', '--network', 'ln', '--link', 'nosuch:x', 'busybox', 'echo', 'ok']),
+    'ok\n',
+  );
+});
+
+test('the default bridge has IPv6 only with berthd --ipv6 --fixed-cidr-v6 (addresses from the MAC, as dockerd)', async (t) => {
+  const bridge = `bn6${process.pid % 100000}`;
+  const refused = await startDaemon(['--bridge', bridge, '--ipv6']).then(
+    async (x) => {
+      await cleanup(x);
+      return undefined;
+    },
+    (e: Error) => e.message,
+  );
+  assert.match(
+    refused ?? 'started',
+    /IPv6 is enabled for the default bridge, but no subnet is configured\. Specify an IPv6 subnet using --fixed-cidr-v6/,
+  );
+  const d6 = await startDaemon(['--bridge', bridge, '--ipv6', '--fixed-cidr-v6', `${v6}:1::/64`]);
+  t.after(() => cleanup(d6));
+  await bootstrapBusybox(d6);
+  const bridgeNet = JSON.parse(await dockerOk(d6, ['network', 'inspect', 'bridge']))[0];
+  assert.equal(bridgeNet.EnableIPv6, true);
+  assert.deepEqual(bridgeNet.IPAM.Config[1], { Subnet: `${v6}:1::/64` });
+  await dockerOk(d6, ['run', '-d', '--name', 'd6', 'busybox', 'sleep', '300']);
+  const s = JSON.parse(await dockerOk(d6, ['inspect', '-f', '{{json .NetworkSettings}}', 'd6']));
+  // The MAC in the low 48 bits: 02:42:ac:1d:00:02 → <prefix>:0:242:ac1d:2.
+  const mac = (s.MacAddress as string).split(':');
+  const groups = [0, 2, 4].map((i) => parseInt(`${mac[i]}${mac[i + 1]}`, 16).toString(16));
+  assert.equal(s.GlobalIPv6Address, `${v6}:1:0:${groups.join(':')}`);
+  assert.equal(s.IPv6Gateway, `${v6}:1::1`);
+  assert.match(await dockerOk(d6, ['exec', 'd6', 'ip', '-6', 'route']), new RegExp(`default via ${v6}:1::1`));
+  assert.ok(
+    await eventually(async () =>
+      /1 packets received/.test((await docker(d6, ['exec', 'd6', 'ping', '-c', '1', '-W', '2', `${v6}:1::1`])).stdout),
+    ),
+    'the container reaches the bridge over IPv6',
+  );
+  await dockerOk(d6, ['rm', '-f', 'd6']);
+});
+
+test("the default bridge takes Docker's 172.17.0.0/16 when it is free, so the subnets users give are free as beside dockerd", async (t) => {
+  const routes = () => spawnSync('ip', ['-4', 'route'], { encoding: 'utf8' }).stdout;
+  const bridgeSubnet = (await inspectNet('bridge')).IPAM.Config[0].Subnet as string;
+  // Another daemon of this machine may hold 172.17/16 (a dockerd, a test running beside): then
+  // this daemon rightly took another, and there is nothing to check.
+  if (bridgeSubnet !== '172.17.0.0/16') {
+    t.skip(`172.17.0.0/16 was in use when the daemon started (it took ${bridgeSubnet})`);
+    return;
+  }
+  // 172.29/16 was Berth's own first choice for its bridge; a user's subnet in it is refused only
+  // when something on the host really uses it.
+  const wanted = '172.29.240.0/24';
+  if (routes().includes('172.29.')) {
+    t.skip('172.29/16 is routed on this machine');
+    return;
+  }
+  await dockerOk(d, ['network', 'create', '--subnet', wanted, 'dflt']);
+  assert.equal((await inspectNet('dflt')).IPAM.Config[0].Subnet, wanted);
+  await dockerOk(d, ['network', 'rm', 'dflt']);
+});

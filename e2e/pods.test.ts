@@ -1,0 +1,269 @@
+/**
+ * Pods end to end, through the `berth` CLI, the docker CLI and curl against a private berthd
+ * (with a bridge of its own and live restore): a web server and a sidecar sharing localhost,
+ * /etc/hosts and the pod's host name, the pod's published port reaching the member that
+ * listens, the lifecycle commands and their refusals, the Libpod endpoints, and a pod that
+ * outlives a daemon restart.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { hostname } from 'node:os';
+import {
+  type Daemon,
+  berth,
+  cleanup,
+  docker,
+  eventually,
+  freePort,
+  run,
+  startDaemon,
+  startDaemonWithBusybox,
+  stopDaemon,
+} from './harness.ts';
+
+const BRIDGE = `bpo${process.pid % 100000}`;
+let d: Daemon;
+before(async () => (d = await startDaemonWithBusybox(['--bridge', BRIDGE, '--live-restore'])));
+after(() => cleanup(d));
+
+async function ok(args: string[]): Promise<string> {
+  const r = await berth(d, args);
+  assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+function httpGet(port: number, path = '/'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, timeout: 3000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(Buffer.concat(chunks).toString()));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.end();
+  });
+}
+
+const HTTPD = ['sh', '-c', 'echo hello from the pod > /tmp/index.html; exec httpd -f -p 80 -h /tmp'];
+
+test('a two-container pod: the sidecar reaches the web server on localhost, shares /etc/hosts and the host name, and the published port reaches the server', async () => {
+  const port = await freePort();
+  const id = (await ok(['pod', 'create', '--name', 'web', '-p', `${port}:80`, '--label', 'app=demo'])).trim();
+  assert.match(id, /^[0-9a-f]{64}$/);
+  await ok(['run', '-d', '--pod', 'web', '--name', 'web-httpd', 'busybox', ...HTTPD]);
+  const out = await ok([
+    'run',
+    '--rm',
+    '--pod',
+    'web',
+    'busybox',
+    'sh',
+    '-c',
+    'for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://localhost/index.html && break; sleep 0.2; done; hostname; cat /etc/hosts',
+  ]);
+  assert.match(out, /hello from the pod/);
+  assert.match(out, /^web$/m, 'the pod name is the host name');
+  const hosts = await ok(['exec', 'web-httpd', 'cat', '/etc/hosts']);
+  assert.ok(out.endsWith(hosts), 'members see one /etc/hosts');
+  assert.equal(await eventually(() => httpGet(port, '/index.html').catch(() => '')), 'hello from the pod\n');
+
+  const ps = await ok(['pod', 'ps']);
+  assert.match(ps, /^POD ID\s+NAME\s+STATUS\s+CREATED\s+INFRA ID\s+# OF CONTAINERS$/m);
+  assert.match(ps, new RegExp(`^${id.slice(0, 12)}\\s+web\\s+Running\\s+.*\\s+2$`, 'm'));
+  // Docker-API clients see the member with labels naming its pod.
+  const labels = (await docker(d, ['inspect', '-f', '{{json .Config.Labels}}', 'web-httpd'])).stdout;
+  assert.equal(JSON.parse(labels)['io.berth.pod.name'], 'web');
+  assert.equal(JSON.parse(labels)['io.berth.pod.id'], id);
+  await ok(['pod', 'rm', '-f', 'web']);
+});
+
+test('pod lifecycle: stop, start, kill, pause and rm act on every member; rm without force and removing the infra alone are refused', async () => {
+  await ok(['pod', 'create', '--name', 'life']);
+  // Members that end on SIGTERM, so stop and restart are quick.
+  const idle = ['busybox', 'sh', '-c', "trap 'exit 0' TERM; while :; do sleep 0.1; done"];
+  await ok(['create', '--pod', 'life', '--name', 'life-a', ...idle]);
+  await ok(['create', '--pod', 'life', '--name', 'life-b', ...idle]);
+  assert.match(await ok(['pod', 'ps', '--filter', 'name=life']), /life\s+Created/);
+  await ok(['pod', 'start', 'life']);
+  const inspect = JSON.parse(await ok(['pod', 'inspect', 'life']));
+  assert.equal(inspect.State, 'Running');
+  assert.equal(inspect.NumContainers, 3);
+  assert.deepEqual(inspect.SharedNamespaces, ['ipc', 'net', 'uts']);
+  assert.ok(inspect.Containers.every((c: { State: string }) => c.State === 'running'));
+
+  const rmInfra = await docker(d, ['rm', '-f', inspect.InfraContainerID]);
+  assert.notEqual(rmInfra.code, 0);
+  assert.match(rmInfra.stderr, /is the infra container of pod "life" and cannot be removed without removing the pod/);
+  const rm = await berth(d, ['pod', 'rm', 'life']);
+  assert.equal(rm.code, 125);
+  assert.match(rm.stderr, /pod has running containers: stop it first or use force/);
+  const half = await berth(d, ['run', '-d', '--pod', 'life', '-p', '9999:80', 'busybox', 'true']);
+  assert.equal(half.code, 125);
+  assert.match(half.stderr, /published or exposed ports must be defined when the pod is created/);
+
+  await ok(['pod', 'pause', 'life']);
+  assert.equal(JSON.parse(await ok(['pod', 'inspect', 'life'])).State, 'Paused');
+  await ok(['pod', 'unpause', 'life']);
+  await ok(['pod', 'stop', '-t', '1', 'life']);
+  assert.equal(JSON.parse(await ok(['pod', 'inspect', 'life'])).State, 'Exited');
+  await ok(['pod', 'restart', 'life']);
+  assert.equal(JSON.parse(await ok(['pod', 'inspect', 'life'])).State, 'Running');
+  await ok(['pod', 'kill', 'life']);
+  await eventually(async () => JSON.parse(await ok(['pod', 'inspect', 'life'])).State === 'Exited');
+  assert.match(await ok(['pod', 'prune', '-f']), new RegExp(inspect.Id));
+  assert.equal((await berth(d, ['pod', 'exists', 'life'])).code, 1);
+  assert.doesNotMatch(await ok(['ps', '-a']), /life-a|life-b/);
+});
+
+test("a pod's logs show every member's lines, prefixed with its container", async () => {
+  await ok(['pod', 'create', '--name', 'chatty']);
+  await ok(['run', '--pod', 'chatty', '--name', 'chatty-a', 'busybox', 'echo', 'from a']);
+  await ok(['create', '--pod', 'chatty', '--name', 'chatty-b', 'busybox', 'echo', 'from b']);
+  await ok(['start', '-a', 'chatty-b']);
+  const ids = (await ok(['ps', '-aq', '--no-trunc', '--filter', 'name=chatty-'])).trim().split('\n');
+  assert.equal(ids.length, 2);
+  const logs = await ok(['pod', 'logs', 'chatty']);
+  for (const id of ids) assert.match(logs, new RegExp(`^${id.slice(0, 12)} from [ab]$`, 'm'));
+  await ok(['pod', 'rm', '-f', 'chatty']);
+});
+
+test('pod top and pod stats show the running members of a pod', async () => {
+  await ok(['pod', 'create', '--name', 'busy']);
+  await ok(['run', '-d', '--pod', 'busy', '--name', 'busy-a', 'busybox', 'sleep', '1001']);
+  await ok(['run', '-d', '--pod', 'busy', '--name', 'busy-b', 'busybox', 'sleep', '1002']);
+  const top = await ok(['pod', 'top', 'busy']);
+  assert.match(top, /sleep 1001/);
+  assert.match(top, /sleep 1002/);
+  const stats = await ok(['pod', 'stats', '--no-stream', 'busy']);
+  assert.match(stats, /^POD\s+CID\s+NAME\s+CPU %\s+MEM USAGE\/ LIMIT\s+MEM %\s+NET IO\s+BLOCK IO\s+PIDS$/m);
+  assert.match(stats, /busy-a/);
+  assert.match(stats, /busy-b/);
+  await ok(['pod', 'rm', '-f', 'busy']);
+});
+
+test("a pod's --cgroup-parent holds the cgroups of its infra and its members", async () => {
+  const parent = `berth-e2e-pod-${process.pid}`;
+  await ok(['pod', 'create', '--name', 'grouped', '--cgroup-parent', `/${parent}`]);
+  const id = (await ok(['run', '-d', '--pod', 'grouped', 'busybox', 'sleep', '1000'])).trim();
+  const infra = JSON.parse(await ok(['pod', 'inspect', 'grouped'])).InfraContainerID;
+  const dirs = () =>
+    ['/sys/fs/cgroup/memory', '/sys/fs/cgroup/pids', '/sys/fs/cgroup'].map((root) => join(root, parent));
+  try {
+    const base = dirs().find((d) => existsSync(d));
+    assert.ok(base, 'the parent cgroup exists');
+    assert.ok(existsSync(join(base, id)), 'the member is under it');
+    assert.ok(existsSync(join(base, infra)), 'the infra is under it');
+  } finally {
+    await ok(['pod', 'rm', '-f', 'grouped']);
+    for (const root of readdirSync('/sys/fs/cgroup')) rmdirIfThere(join('/sys/fs/cgroup', root, parent));
+    rmdirIfThere(join('/sys/fs/cgroup', parent));
+  }
+});
+
+function rmdirIfThere(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // absent, or not a directory of this controller
+  }
+}
+
+test("a pod on a user network resolves the network's containers by name; a pod on the host's network has the host's name", async () => {
+  await ok(['network', 'create', 'podnet']);
+  try {
+    await ok(['pod', 'create', '--name', 'netted', '--network', 'podnet']);
+    await ok(['run', '-d', '--name', 'neighbour', '--network', 'podnet', 'busybox', 'sleep', '1000']);
+    const out = await ok(['run', '--rm', '--pod', 'netted', 'busybox', 'ping', '-c1', '-W2', 'neighbour']);
+    assert.match(out, /1 packets received/);
+    assert.equal(JSON.parse(await ok(['pod', 'inspect', 'netted'])).InfraConfig.Networks[0], 'podnet');
+    await ok(['pod', 'create', '--name', 'onhost', '--network', 'host']);
+    assert.equal((await ok(['run', '--rm', '--pod', 'onhost', 'busybox', 'hostname'])).trim(), hostname());
+  } finally {
+    await berth(d, ['pod', 'rm', '-f', 'netted', 'onhost']);
+    await berth(d, ['rm', '-f', 'neighbour']);
+    await berth(d, ['network', 'rm', 'podnet']);
+  }
+});
+
+test('the Libpod endpoints answer curl with Podman JSON field names and status codes', async () => {
+  const curl = async (method: string, path: string, body?: string) => {
+    const args = ['-s', '-o', '-', '-w', '\n%{http_code}', '--unix-socket', d.sock, '-X', method];
+    if (body) args.push('-H', 'Content-Type: application/json', '-d', body);
+    const r = await run('curl', [...args, `http://d/v4.3.1/libpod/pods${path}`]);
+    const lines = r.stdout.split('\n');
+    return { status: Number(lines.pop()), body: lines.join('\n') };
+  };
+  const made = await curl('POST', '/create', JSON.stringify({ name: 'api', labels: { via: 'curl' } }));
+  assert.equal(made.status, 201, made.body);
+  const { Id } = JSON.parse(made.body);
+  assert.equal((await curl('GET', '/api/exists')).status, 204);
+  assert.equal((await curl('GET', '/nothere/exists')).status, 404);
+  assert.equal((await curl('POST', '/api/start')).status, 200);
+  assert.equal((await curl('POST', '/api/start')).status, 304);
+  const list = JSON.parse((await curl('GET', '/json?filters=' + encodeURIComponent('{"label":["via=curl"]}'))).body);
+  assert.equal(list.length, 1);
+  assert.equal(list[0].Id, Id);
+  assert.equal(list[0].Status, 'Running');
+  assert.ok(list[0].InfraId);
+  const info = JSON.parse((await curl('GET', '/api/json')).body);
+  assert.equal(info.Name, 'api');
+  assert.equal(info.InfraContainerID, list[0].InfraId);
+  const stop = await curl('POST', '/api/stop?t=1');
+  assert.deepEqual(JSON.parse(stop.body), { Errs: [], Id });
+  const del = await curl('DELETE', '/api?force=true');
+  assert.equal(del.status, 200);
+  assert.equal(JSON.parse(del.body).Id, Id);
+  assert.deepEqual(Object.keys(JSON.parse(del.body).RemovedCtrs), [info.InfraContainerID]);
+  assert.equal((await curl('GET', '/api/json')).status, 404);
+});
+
+test("Podman's own client (podman --remote) creates, lists, starts, stops and removes Berth's pods", async () => {
+  const podman = (args: string[]) =>
+    run('podman', ['--remote', '--url', `unix://${d.sock}`, ...args], { timeoutMs: 60_000 });
+  const made = await podman(['pod', 'create', '--name', 'remote', '--label', 'via=podman']);
+  assert.equal(made.code, 0, made.stderr);
+  await ok(['create', '--pod', 'remote', '--name', 'remote-a', 'busybox', 'sleep', '1000']);
+  const ps = await podman(['pod', 'ps']);
+  assert.match(ps.stdout, /^POD ID\s+NAME\s+STATUS\s+CREATED\s+INFRA ID\s+# OF CONTAINERS$/m);
+  assert.match(ps.stdout, /remote\s+Created\s+.*\s2$/m);
+  assert.equal((await podman(['pod', 'start', 'remote'])).stdout.trim(), made.stdout.trim());
+  const inspect = JSON.parse((await podman(['pod', 'inspect', 'remote'])).stdout);
+  assert.equal(inspect.State, 'Running');
+  assert.deepEqual(inspect.Labels, { via: 'podman' });
+  assert.match((await podman(['pod', 'top', 'remote'])).stdout, /sleep 1000/);
+  assert.equal((await podman(['pod', 'stop', '-t', '1', 'remote'])).code, 0);
+  assert.equal((await podman(['pod', 'rm', 'remote'])).code, 0);
+  assert.equal((await podman(['pod', 'exists', 'remote'])).code, 1);
+});
+
+test('a pod outlives a daemon restart: live-restored members still share localhost, and it stops and starts again', async () => {
+  await ok(['pod', 'create', '--name', 'lasting']);
+  await ok(['run', '-d', '--pod', 'lasting', '--name', 'lasting-httpd', 'busybox', ...HTTPD]);
+  await stopDaemon(d, 'term');
+  d = await startDaemon(d.extraArgs, d.root);
+  assert.equal(JSON.parse(await ok(['pod', 'inspect', 'lasting'])).State, 'Running');
+  const probe = ['run', '--rm', '--pod', 'lasting', 'busybox', 'wget', '-qO-', 'http://localhost/index.html'];
+  assert.match(await ok(probe), /hello from the pod/);
+  await ok(['pod', 'stop', '-t', '1', 'lasting']);
+  await ok(['pod', 'start', 'lasting']);
+  assert.match(await eventually(async () => (await berth(d, probe)).stdout), /hello from the pod/);
+  await ok(['pod', 'rm', '-f', 'lasting']);
+});
+
+test("without live restore, a member's restart policy brings it and its pod's infra back after the daemon's restart", async () => {
+  await stopDaemon(d, 'term');
+  d = await startDaemon(['--bridge', BRIDGE], d.root);
+  await ok(['pod', 'create', '--name', 'policy']);
+  await ok(['run', '-d', '--pod', 'policy', '--restart', 'always', '--name', 'policy-httpd', 'busybox', ...HTTPD]);
+  // This daemon stops its containers when it stops; the next one starts them by their policies.
+  await stopDaemon(d, 'term');
+  d = await startDaemon(['--bridge', BRIDGE], d.root);
+  const probe = ['run', '--rm', '--pod', 'policy', 'busybox', 'wget', '-qO-', 'http://localhost/index.html'];
+  assert.match(await eventually(async () => (await berth(d, probe)).stdout, 20_000, 500), /hello from the pod/);
+  assert.equal(JSON.parse(await ok(['pod', 'inspect', 'policy'])).State, 'Running');
+  await ok(['pod', 'rm', '-f', 'policy']);
+});

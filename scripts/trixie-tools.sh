@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# cosign and a sigstore-enabled skopeo for the signature interop tests (e2e/trust.test.ts).
+# Debian bookworm has no cosign, and its skopeo 1.9 is built with sigstore disabled ("Debian-local
+# change"); trixie ships cosign 2.5 and skopeo 1.18. Both are fetched from trixie with a private
+# apt state (the machine's sources are not touched) and unpacked into build/trixie/: cosign is a
+# static binary; skopeo needs trixie's glibc, so its wrapper runs it under trixie's own loader.
+# Best effort: without network the tests that need these tools say so and skip.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=build/trixie
+[ -x "$out/cosign" ] && [ -x "$out/skopeo" ] && exit 0
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs"
+echo 'deb http://deb.debian.org/debian trixie main' >"$work/sources.list"
+apt_opts=(-o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
+  -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o APT::Sandbox::User=root)
+echo "setup: fetching cosign and skopeo from Debian trixie for the signature interop tests"
+if ! apt-get -qq "${apt_opts[@]}" update >/dev/null 2>&1; then
+  echo "setup: warning: Debian trixie's package lists could not be fetched; the cosign/skopeo interop tests will skip" >&2
+  exit 0
+fi
+pkgs=(cosign skopeo libc6 libgpgme11t64 libassuan9 libgpg-error0 libsqlite3-0)
+if ! (cd "$work/debs" && apt-get -qq "${apt_opts[@]}" download "${pkgs[@]}" >/dev/null 2>&1); then
+  echo "setup: warning: could not download ${pkgs[*]} from trixie; the cosign/skopeo interop tests will skip" >&2
+  exit 0
+fi
+rm -rf "$out.tmp" && mkdir -p "$out.tmp/root"
+for d in "$work"/debs/*.deb; do dpkg -x "$d" "$out.tmp/root"; done
+cp "$out.tmp/root/usr/bin/cosign" "$out.tmp/cosign"
+cat >"$out.tmp/skopeo" <<'WRAP'
+#!/bin/sh
+# trixie's skopeo under trixie's glibc (see scripts/trixie-tools.sh)
+root="$(dirname "$(readlink -f "$0")")/root"
+exec "$root/usr/lib64/ld-linux-x86-64.so.2" --library-path "$root/usr/lib/x86_64-linux-gnu" "$root/usr/bin/skopeo" "$@"
+WRAP
+chmod +x "$out.tmp/skopeo" "$out.tmp/cosign"
+rm -rf "$out" && mv "$out.tmp" "$out"
+"$out/skopeo" --version >/dev/null && "$out/cosign" version >/dev/null 2>&1 ||
+  echo "setup: warning: trixie's skopeo or cosign does not run here; the interop tests will skip" >&2
+exit 0

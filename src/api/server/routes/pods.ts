@@ -1,0 +1,104 @@
+/**
+ * Pods in Libpod's shape (`/libpod/pods/...`, Podman 4.3's paths, status codes and JSON), over
+ * the pods service. Members are made through `POST /containers/create?pod=NAME` (routes/
+ * containers.ts), so Docker-shaped clients, `berth run --pod` among them, can put a container
+ * in a pod with the body they already send.
+ */
+import { API_VERSION, type Response, type Router } from '../router.ts';
+import type { PodService } from '../../../services/pods/index.ts';
+import type {
+  PodActionReport,
+  PodCreateRequest,
+  PodInspectReport,
+  PodListEntry,
+  PodPruneReport,
+  PodRmReport,
+  ContainerTop,
+} from '../../../api/types/index.ts';
+import { parseFilters, assertKnownFilters } from '../filters.ts';
+import { matchLabel } from '../../../services/images/index.ts';
+
+const truthy = (v: string | null) => v === '1' || v === 'true' || v === 'True';
+
+/** The Libpod API version Berth's pod endpoints follow (Podman 4.3's). */
+export const LIBPOD_API_VERSION = '4.3.1';
+
+export function registerPods(r: Router, pods: PodService): void {
+  // Podman's clients ping Libpod's own path first and read its version from a header.
+  const ping = (method: 'GET' | 'HEAD') => (_req: unknown, res: Response) => {
+    res.raw.setHeader('Libpod-API-Version', LIBPOD_API_VERSION);
+    res.raw.setHeader('Libpod-Buildah-Version', '1.28.0');
+    res.raw.setHeader('Api-Version', API_VERSION);
+    res.raw.setHeader('Cache-Control', 'no-cache, no-store, must-revalidate');
+    if (method === 'HEAD') res.empty(200);
+    else res.text(200, 'OK');
+  };
+  r.get('/libpod/_ping', ping('GET'));
+  r.head('/libpod/_ping', ping('HEAD'));
+
+  r.post('/libpod/pods/create', async (req, res) => {
+    res.json(201, await pods.create(await req.json<PodCreateRequest>()));
+  });
+
+  r.get('/libpod/pods/json', (req, res) => {
+    const f = parseFilters(req.query.get('filters'));
+    assertKnownFilters(f, ['id', 'name', 'label', 'status']);
+    const list = pods.list(
+      (p) =>
+        (!f.id?.length || f.id.some((x) => p.Id.startsWith(x))) &&
+        (!f.name?.length || f.name.some((x) => new RegExp(x).test(p.Name))) &&
+        (!f.status?.length || f.status.some((x) => x.toLowerCase() === p.Status.toLowerCase())) &&
+        (f.label ?? []).every((l) => matchLabel(p.Labels, l)),
+    );
+    res.json(200, list satisfies PodListEntry[]);
+  });
+
+  r.post('/libpod/pods/prune', async (_req, res) => {
+    res.json(200, (await pods.prune()) satisfies PodPruneReport[]);
+  });
+
+  r.get('/libpod/pods/{name}/json', (req, res) => {
+    res.json(200, pods.inspect(req.params.name!) satisfies PodInspectReport);
+  });
+
+  r.get('/libpod/pods/{name}/exists', (req, res) => {
+    if (pods.exists(req.params.name!)) res.empty(204);
+    else pods.inspect(req.params.name!);
+  });
+
+  r.post('/libpod/pods/{name}/start', async (req, res) => {
+    res.json(200, (await pods.start(req.params.name!)) satisfies PodActionReport);
+  });
+  r.post('/libpod/pods/{name}/stop', async (req, res) => {
+    const t = req.query.get('t');
+    res.json(
+      200,
+      (await pods.stop(req.params.name!, { timeout: t ? Number(t) : undefined })) satisfies PodActionReport,
+    );
+  });
+  r.post('/libpod/pods/{name}/restart', async (req, res) => {
+    const t = req.query.get('t');
+    res.json(
+      200,
+      (await pods.restart(req.params.name!, { timeout: t ? Number(t) : undefined })) satisfies PodActionReport,
+    );
+  });
+  r.post('/libpod/pods/{name}/kill', async (req, res) => {
+    res.json(200, (await pods.kill(req.params.name!, req.query.get('signal') || 'SIGKILL')) satisfies PodActionReport);
+  });
+  r.post('/libpod/pods/{name}/pause', async (req, res) => {
+    res.json(200, (await pods.pause(req.params.name!)) satisfies PodActionReport);
+  });
+  r.post('/libpod/pods/{name}/unpause', async (req, res) => {
+    res.json(200, (await pods.unpause(req.params.name!)) satisfies PodActionReport);
+  });
+  r.get('/libpod/pods/{name}/top', async (req, res) => {
+    res.json(200, (await pods.top(req.params.name!, req.query.get('ps_args') || '-ef')) satisfies ContainerTop);
+  });
+  r.delete('/libpod/pods/{name}', async (req, res) => {
+    res.json(
+      200,
+      (await pods.remove(req.params.name!, { force: truthy(req.query.get('force')) })) satisfies PodRmReport,
+    );
+  });
+}

@@ -1,0 +1,499 @@
+/**
+ * `berth pod ...`: pods as Podman 4.3's `podman pod` prints and takes them (create, ps, inspect,
+ * start, stop, restart, kill, pause, unpause, rm, prune, top, logs, exists), over the
+ * Libpod-shaped `/libpod/pods/...` endpoints. Members are made with `berth run|create --pod`.
+ */
+import type { PodListEntry, PodPortMapping, PodCreateRequest } from '../client/index.ts';
+import { demux, isNotFound, statsRow, statsText } from '../client/index.ts';
+import { type Command, StatusError, describeError, parseFilterFlags, parseKeyValues, type Cli } from './cli.ts';
+import { ago, shortId } from './format.ts';
+import { printRows, rowContext, type Row } from './table.ts';
+import { parsePublish } from './runopts.ts';
+import { indentJson } from './format.ts';
+
+/** `-p` flags as Libpod's port mappings. */
+export function portMappings(specs: readonly string[]): PodPortMapping[] {
+  const out: PodPortMapping[] = [];
+  for (const spec of specs) {
+    const { bindings } = parsePublish(spec);
+    for (const [key, list] of Object.entries(bindings)) {
+      const [port, proto] = key.split('/') as [string, string];
+      for (const b of list) {
+        const host = b.HostPort ? Number(b.HostPort.split('-')[0]) : 0;
+        out.push({
+          container_port: Number(port),
+          host_port: host,
+          ...(b.HostIp ? { host_ip: b.HostIp } : {}),
+          protocol: proto || 'tcp',
+        });
+      }
+    }
+  }
+  return out;
+}
+
+const create: Command = {
+  spec: {
+    usage: '[OPTIONS]',
+    description: 'Create a new empty pod',
+    aliases: ['berth pod create'],
+    args: { max: 0 },
+    flags: [
+      { long: 'name', short: 'n', type: 'string', help: 'Assign a name to the pod' },
+      {
+        long: 'publish',
+        short: 'p',
+        type: 'list',
+        help: "Publish a container's port, or a range of ports, to the host",
+      },
+      { long: 'network', type: 'string', help: 'Connect the pod to a network' },
+      { long: 'label', short: 'l', type: 'list', help: 'Set metadata on pod' },
+      {
+        long: 'share',
+        type: 'string',
+        help: 'A comma delimited list of kernel namespaces the pod will share (default "ipc,net,uts")',
+      },
+      { long: 'hostname', type: 'string', help: 'Set a hostname to the pod' },
+      { long: 'dns', type: 'list', help: 'Set custom DNS servers' },
+      { long: 'dns-search', type: 'list', help: 'Set custom DNS search domains' },
+      { long: 'dns-option', type: 'list', help: 'Set custom DNS options' },
+      { long: 'add-host', type: 'list', help: 'Add a custom host-to-IP mapping (host:ip)' },
+      { long: 'infra', type: 'bool', default: true, help: 'Create an infra container associated with the pod' },
+      { long: 'infra-name', type: 'string', help: 'The name used as infra container name' },
+      { long: 'cgroup-parent', type: 'string', help: 'Set parent cgroup for the pod' },
+      { long: 'sysctl', type: 'list', help: 'Set kernel parameters for the pod' },
+    ],
+  },
+  async run(cli, f) {
+    const network = f.str('network');
+    const share = f.str('share');
+    const req: PodCreateRequest = {
+      name: f.str('name'),
+      labels: parseKeyValues(f.list('label')),
+      hostname: f.str('hostname'),
+      shared_namespaces: share === undefined ? undefined : share.split(',').filter(Boolean),
+      portmappings: portMappings(f.list('publish')),
+      dns_server: f.list('dns'),
+      dns_search: f.list('dns-search'),
+      dns_option: f.list('dns-option'),
+      hostadd: f.list('add-host'),
+      sysctl: parseKeyValues(f.list('sysctl')),
+      cgroup_parent: f.str('cgroup-parent'),
+      no_infra: !f.bool('infra'),
+      infra_name: f.str('infra-name'),
+      ...(network === 'host' || network === 'none'
+        ? { netns: { nsmode: network } }
+        : network
+          ? { networks: [network] }
+          : {}),
+    };
+    try {
+      const { Id } = await cli.client.podCreate(req);
+      cli.out(`${Id}\n`);
+    } catch (e) {
+      throw new StatusError(125, `Error: ${describeError(e).replace(/^Error response from daemon: /, '')}`);
+    }
+  },
+};
+
+function podContext(p: PodListEntry, trunc: boolean): Row {
+  const id = (s: string) => (trunc ? shortId(s) : s);
+  const f = {
+    ID: id(p.Id),
+    Name: p.Name,
+    Status: p.Status,
+    Created: ago(Date.parse(p.Created) / 1000),
+    InfraID: p.InfraId ? id(p.InfraId) : '',
+    NumberOfContainers: String(p.Containers.length),
+    Networks: p.Networks.join(','),
+    Labels: Object.entries(p.Labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
+    ContainerNames: p.Containers.map((c) => c.Names).join(','),
+    ContainerIds: p.Containers.map((c) => id(c.Id)).join(','),
+    ContainerStatuses: p.Containers.map((c) => c.Status).join(','),
+    Cgroup: p.Cgroup,
+  };
+  return rowContext(f, () => ({ ...p }));
+}
+
+const ps: Command = {
+  spec: {
+    usage: '[OPTIONS]',
+    description: 'List pods',
+    aliases: ['berth pod ps', 'berth pod ls', 'berth pod list'],
+    args: { max: 0 },
+    flags: [
+      { long: 'filter', short: 'f', type: 'list', help: 'Filter output based on conditions given' },
+      { long: 'format', type: 'string', help: 'Pretty-print pods to JSON or using a Go template' },
+      { long: 'quiet', short: 'q', type: 'bool', help: 'Print the numeric IDs of the pods only' },
+      { long: 'no-trunc', type: 'bool', help: 'Do not truncate pod and container IDs' },
+      { long: 'ctr-names', type: 'bool', help: 'Display the container names' },
+      {
+        long: 'ctr-ids',
+        type: 'bool',
+        help: 'Display the container UUIDs. If no-trunc is not set they will be truncated',
+      },
+      { long: 'ctr-status', type: 'bool', help: 'Display the container status' },
+      { long: 'ns', type: 'bool', help: 'Display namespace information of the pod' },
+    ],
+  },
+  async run(cli, f) {
+    const list = (await cli.client.podList(parseFilterFlags(f.list('filter')))).sort((a, b) =>
+      b.Created.localeCompare(a.Created),
+    );
+    const format = f.str('format') ?? '';
+    if (format === 'json') {
+      cli.out(`${JSON.stringify(list, null, 4)}\n`);
+      return;
+    }
+    let table = 'table {{.ID}}\t{{.Name}}\t{{.Status}}\t{{.Created}}\t{{.InfraID}}';
+    if (f.bool('ctr-names')) table += '\t{{.ContainerNames}}';
+    if (f.bool('ctr-ids')) table += '\t{{.ContainerIds}}';
+    if (f.bool('ctr-status')) table += '\t{{.ContainerStatuses}}';
+    if (f.bool('ns')) table += '\t{{.Cgroup}}';
+    if (!f.bool('ctr-names') && !f.bool('ctr-ids') && !f.bool('ctr-status')) table += '\t{{.NumberOfContainers}}';
+    printRows(
+      cli,
+      list.map((p) => podContext(p, !f.bool('no-trunc'))),
+      {
+        format,
+        defaultTable: table,
+        headers: {
+          ID: 'POD ID',
+          Name: 'NAME',
+          Status: 'STATUS',
+          Created: 'CREATED',
+          InfraID: 'INFRA ID',
+          NumberOfContainers: '# OF CONTAINERS',
+          Networks: 'NETWORKS',
+          Labels: 'LABELS',
+          ContainerNames: 'NAMES',
+          ContainerIds: 'IDS',
+          ContainerStatuses: 'STATUS',
+          Cgroup: 'CGROUP',
+        },
+        quiet: '{{.ID}}',
+        isQuiet: f.bool('quiet'),
+        // Podman's tabwriter: cells at least 12 wide, 2 apart.
+        minwidth: 12,
+        padding: 2,
+      },
+    );
+  },
+};
+
+const inspect: Command = {
+  spec: {
+    usage: '[OPTIONS] POD [POD...]',
+    description: 'Display a pod configuration',
+    aliases: ['berth pod inspect'],
+    args: { min: 1 },
+    flags: [{ long: 'format', short: 'f', type: 'string', help: 'Format the output to a Go template or json' }],
+  },
+  async run(cli, f, args) {
+    let failed = false;
+    for (const name of args) {
+      try {
+        const { raw } = await cli.client.podInspectRaw(name);
+        const format = f.str('format');
+        if (format && format !== 'json') {
+          const { Template } = await import('./template.ts');
+          cli.out(`${new Template(format).execute(JSON.parse(raw))}\n`);
+        } else {
+          // Podman's JSON is indented by five spaces.
+          cli.out(`${indentJson(raw, '     ')}\n`);
+        }
+      } catch (e) {
+        failed = true;
+        cli.err(`Error: ${podError(e)}\n`);
+      }
+    }
+    if (failed) return 125;
+  },
+};
+
+function podError(e: unknown): string {
+  return describeError(e).replace(/^Error response from daemon: /, '');
+}
+
+/** start, stop, restart, kill, pause, unpause: each pod's ID on success, Podman's errors otherwise. */
+function action(
+  verb: 'start' | 'stop' | 'restart' | 'kill' | 'pause' | 'unpause',
+  description: string,
+  flags: Command['spec']['flags'] = [],
+  query: (f: Parameters<Command['run']>[1]) => Record<string, string | number | undefined> = () => ({}),
+): Command {
+  return {
+    spec: { usage: '[OPTIONS] POD [POD...]', description, aliases: [`berth pod ${verb}`], args: { min: 1 }, flags },
+    async run(cli, f, args) {
+      return eachPod(cli, args, async (name) => {
+        const inspected = await cli.client.podInspect(name);
+        const r = await cli.client.podAction(name, verb, query(f));
+        if (r?.Errs?.length) throw new Error(r.Errs.join('\n'));
+        return inspected.Id;
+      });
+    },
+  };
+}
+
+async function eachPod(cli: Cli, names: string[], fn: (name: string) => Promise<string>): Promise<number> {
+  let failed = false;
+  for (const name of names) {
+    try {
+      cli.out(`${await fn(name)}\n`);
+    } catch (e) {
+      failed = true;
+      cli.err(`Error: ${podError(e)}\n`);
+    }
+  }
+  return failed ? 125 : 0;
+}
+
+const remove: Command = {
+  spec: {
+    usage: '[OPTIONS] POD [POD...]',
+    description: 'Remove one or more pods',
+    aliases: ['berth pod rm'],
+    args: { min: 1 },
+    flags: [
+      {
+        long: 'force',
+        short: 'f',
+        type: 'bool',
+        help: 'Force removal of a running pod by first stopping all containers',
+      },
+      { long: 'ignore', short: 'i', type: 'bool', help: 'Ignore errors when a specified pod is missing' },
+    ],
+  },
+  async run(cli, f, args) {
+    return eachPod(cli, args, async (name) => {
+      try {
+        return (await cli.client.podRemove(name, f.bool('force'))).Id;
+      } catch (e) {
+        if (f.bool('ignore') && isNotFound(e)) return '';
+        throw e;
+      }
+    });
+  },
+};
+
+const prune: Command = {
+  spec: {
+    usage: '[OPTIONS]',
+    description: 'Remove all stopped pods and their containers',
+    aliases: ['berth pod prune'],
+    args: { max: 0 },
+    flags: [{ long: 'force', short: 'f', type: 'bool', help: 'Do not prompt for confirmation' }],
+  },
+  async run(cli, f) {
+    if (
+      !f.bool('force') &&
+      !(await cli.confirm('WARNING! This will remove all stopped/exited pods..', false).then((y) => y))
+    )
+      return;
+    for (const r of await cli.client.podPrune()) {
+      if (r.Err) cli.err(`Error: ${r.Err}\n`);
+      else cli.out(`${r.Id}\n`);
+    }
+  },
+};
+
+const top: Command = {
+  spec: {
+    usage: '[OPTIONS] POD [FORMAT-DESCRIPTORS|ARGS...]',
+    description: 'Display the running processes of containers in a pod',
+    aliases: ['berth pod top'],
+    args: { min: 1 },
+    flags: [],
+  },
+  async run(cli, _f, args) {
+    const [name, ...psArgs] = args as [string, ...string[]];
+    try {
+      const t = await cli.client.podTop(name, psArgs.length ? psArgs.join(' ') : undefined);
+      const { table } = await import('./format.ts');
+      cli.out(table([t.Titles, ...t.Processes]));
+    } catch (e) {
+      throw new StatusError(125, `Error: ${podError(e)}`);
+    }
+  },
+};
+
+const logs: Command = {
+  spec: {
+    usage: '[OPTIONS] POD',
+    description: 'Fetch logs for pod with one or more containers',
+    aliases: ['berth pod logs'],
+    args: { min: 1, max: 1 },
+    flags: [
+      {
+        long: 'container',
+        short: 'c',
+        type: 'string',
+        help: 'Filter logs by container name or id which belongs to pod',
+      },
+      { long: 'tail', type: 'string', help: 'Output the specified number of LINES at the end of the logs' },
+      { long: 'timestamps', short: 't', type: 'bool', help: 'Output the timestamps' },
+      { long: 'since', type: 'string', help: 'Show logs since TIMESTAMP' },
+    ],
+  },
+  async run(cli, f, args) {
+    let pod;
+    try {
+      pod = await cli.client.podInspect(args[0]!);
+    } catch (e) {
+      throw new StatusError(125, `Error: ${podError(e)}`);
+    }
+    const want = f.str('container');
+    const members = pod.Containers.filter(
+      (c) => c.Id !== pod.InfraContainerID && (!want || c.Name === want || c.Id.startsWith(want)),
+    );
+    if (want && !members.length) throw new StatusError(125, `Error: container ${want} is not in pod ${pod.Name}`);
+    // One member after another, each line prefixed with its container's short ID (as Podman's).
+    for (const c of members) {
+      const info = await cli.client.containerInspect(c.Id);
+      const res = await cli.client.containerLogs(c.Id, {
+        tail: f.str('tail'),
+        timestamps: f.bool('timestamps'),
+        since: f.str('since'),
+      });
+      const prefix = `${shortId(c.Id)} `;
+      const print = (stream: number, text: string) => {
+        for (const line of text.split(/(?<=\n)/)) {
+          if (!line) continue;
+          (stream === 2 ? cli.stderr : cli.stdout).write(prefix + line);
+        }
+      };
+      if (info.Config.Tty) for await (const chunk of res) print(1, (chunk as Buffer).toString());
+      else for await (const frame of demux(res)) print(frame.stream, frame.data.toString());
+    }
+  },
+};
+
+const exists: Command = {
+  spec: {
+    usage: 'POD',
+    description: 'Check if a pod exists in local storage',
+    aliases: ['berth pod exists'],
+    args: { min: 1, max: 1 },
+    flags: [],
+  },
+  async run(cli, _f, args) {
+    try {
+      await cli.client.podInspect(args[0]!);
+      return 0;
+    } catch (e) {
+      if (isNotFound(e)) return 1;
+      throw e;
+    }
+  },
+};
+
+const stats: Command = {
+  spec: {
+    usage: '[OPTIONS] [POD...]',
+    description: 'Display a live stream of resource usage statistics for the containers in one or more pods',
+    aliases: ['berth pod stats'],
+    flags: [
+      { long: 'all', short: 'a', type: 'bool', help: 'Provide stats for all pods' },
+      { long: 'no-stream', type: 'bool', help: 'Disable streaming stats and only pull the first result' },
+      { long: 'no-reset', type: 'bool', help: 'Disable resetting the screen between intervals' },
+      { long: 'format', type: 'string', help: 'Pretty-print container statistics to JSON or using a Go template' },
+    ],
+  },
+  async run(cli, f, args) {
+    if (!args.length && !f.bool('all')) args = (await cli.client.podList()).map((p) => p.Name);
+    else if (f.bool('all')) args = (await cli.client.podList()).map((p) => p.Name);
+    const once = async () => {
+      const rows: Row[] = [];
+      for (const name of args) {
+        const pod = await cli.client.podInspect(name);
+        const members = pod.Containers.filter((c) => c.State === 'running');
+        const samples = await Promise.all(members.map((c) => cli.client.containerStats(c.Id)));
+        members.forEach((c, i) => {
+          const t = statsText(statsRow(c.Id, samples[i]!));
+          const f = {
+            Pod: shortId(pod.Id),
+            CID: shortId(c.Id),
+            Name: c.Name,
+            CPU: t.cpu,
+            MemUsage: t.mem,
+            Mem: t.memPct,
+            NetIO: t.net,
+            BlockIO: t.block,
+            PIDS: t.pids,
+          };
+          rows.push(rowContext(f, () => ({ ...f })));
+        });
+      }
+      return rows;
+    };
+    const print = (rows: Row[]) =>
+      printRows(cli, rows, {
+        format: f.str('format') ?? '',
+        defaultTable:
+          'table {{.Pod}}\t{{.CID}}\t{{.Name}}\t{{.CPU}}\t{{.MemUsage}}\t{{.Mem}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDS}}',
+        headers: {
+          Pod: 'POD',
+          CID: 'CID',
+          Name: 'NAME',
+          CPU: 'CPU %',
+          MemUsage: 'MEM USAGE/ LIMIT',
+          Mem: 'MEM %',
+          NetIO: 'NET IO',
+          BlockIO: 'BLOCK IO',
+          PIDS: 'PIDS',
+        },
+        minwidth: 12,
+        padding: 2,
+      });
+    try {
+      if (f.bool('no-stream')) return print(await once());
+      for (;;) {
+        const rows = await once();
+        if (!f.bool('no-reset')) cli.out('\x1b[2J\x1b[H');
+        print(rows);
+      }
+    } catch (e) {
+      throw new StatusError(125, `Error: ${podError(e)}`);
+    }
+  },
+};
+
+export const podGroup: Record<string, Command> = {
+  create,
+  ps,
+  ls: ps,
+  list: ps,
+  inspect,
+  start: action('start', 'Start one or more pods'),
+  stop: action(
+    'stop',
+    'Stop one or more pods',
+    [{ long: 'time', short: 't', type: 'int', help: 'Seconds to wait for pod stop before killing the container' }],
+    (f) => ({ t: f.int('time') }),
+  ),
+  restart: action('restart', 'Restart one or more pods'),
+  kill: action(
+    'kill',
+    'Send the specified signal or SIGKILL to containers in pod',
+    [
+      {
+        long: 'signal',
+        short: 's',
+        type: 'string',
+        default: 'KILL',
+        help: 'Signal to send to the containers in the pod',
+      },
+    ],
+    (f) => ({ signal: f.str('signal') }),
+  ),
+  pause: action('pause', 'Pause one or more pods'),
+  unpause: action('unpause', 'Unpause one or more pods'),
+  rm: remove,
+  prune,
+  top,
+  stats,
+  logs,
+  exists,
+};

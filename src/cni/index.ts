@@ -1,0 +1,32 @@
+/**
+ * CNI, the Container Network Interface, as a CRI runtime uses it for pod networking: which
+ * network the configuration directory names, and what running its plugins for a pod means
+ * (binaries, environment, stdin, order), and what they answer. Planning only: nothing here
+ * runs a plugin. Engine layer, beside network/.
+ */
+export {
+  CNI_VERSIONS,
+  defaultNetworkConfig,
+  networkNotReady,
+  parseNetworkFile,
+  selectNetwork,
+  type NetworkConfList,
+  type PluginConf,
+  type Selection,
+  type Skipped,
+} from './config.ts';
+export {
+  cniArgs,
+  DEFAULT_IFNAME,
+  loopbackCalls,
+  missingPlugins,
+  planCalls,
+  runtimeConfig,
+  stdinFor,
+  type CniCommand,
+  type PluginCall,
+  type PodNetwork,
+  type PortMapping,
+} from './plan.ts';
+export { parseResult, podIps, pluginFailure, type CniIp, type CniResult } from './result.ts';
+export { DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR, listPlugins, loadCni, type CniState } from './load.ts';

@@ -1,0 +1,11 @@
+/**
+ * The Kubernetes Container Runtime Interface (CRI v1): a gRPC front end beside the Engine API,
+ * at the daemon layer. It owns no state; its calls are the services' calls.
+ */
+export { CriServer, unimplementedMessage, type CriLog, type CriServerOptions, type Handlers } from './server.ts';
+export { runtimeHandlers, type RuntimeDeps } from './runtime.ts';
+export { imageHandlers, type ImageDeps } from './images.ts';
+export { criDefinitions, CRI_PACKAGE, PROTO_FILE } from './proto.ts';
+export { streamingHandlers } from './streaming.ts';
+export { execSyncHandlers, EXEC_SYNC_OUTPUT_LIMIT } from './execsync.ts';
+export { execRuntime } from './exec.ts';

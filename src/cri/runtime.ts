@@ -1,0 +1,64 @@
+/**
+ * The RuntimeService methods Berth serves so far: `Version` and `Status`. Pod sandboxes and
+ * their containers come later; until then every other method answers UNIMPLEMENTED (server.ts).
+ *
+ * Status is honest: the runtime is ready (it answers, and images can be pulled), the network is
+ * not (there is no CNI pod networking yet), which kubelet reports as the node's NetworkReady
+ * condition rather than scheduling pods that could not get an address.
+ */
+import type { Handlers } from './server.ts';
+
+/** The kubelet API version CRI v1 runtimes report (containerd and CRI-O say the same). */
+export const KUBELET_API_VERSION = '0.1.0';
+export const RUNTIME_NAME = 'berth';
+export const RUNTIME_API_VERSION = 'v1';
+
+export interface RuntimeDeps {
+  /** Berth's version. */
+  version: string;
+  /** What `Status` with `verbose` shows as `info["config"]`: the daemon's CRI-related settings. */
+  config: () => Record<string, unknown>;
+  /** What `Status` with `verbose` shows as `info["cni"]`: the network the CNI directory names. */
+  cni?: () => Promise<Record<string, unknown>>;
+}
+
+export interface Condition {
+  type: string;
+  status: boolean;
+  reason: string;
+  message: string;
+}
+
+/** The runtime's conditions, as kubelet reads them. */
+export function conditions(): Condition[] {
+  return [
+    { type: 'RuntimeReady', status: true, reason: '', message: '' },
+    {
+      type: 'NetworkReady',
+      status: false,
+      reason: 'NetworkPluginNotReady',
+      message: 'berth: pod networking (CNI) is not implemented yet',
+    },
+  ];
+}
+
+export function runtimeHandlers(d: RuntimeDeps): Handlers {
+  return {
+    async Version() {
+      return {
+        version: KUBELET_API_VERSION,
+        runtime_name: RUNTIME_NAME,
+        runtime_version: d.version,
+        runtime_api_version: RUNTIME_API_VERSION,
+      };
+    },
+    async Status(req: { verbose: boolean }) {
+      const info: Record<string, string> = {};
+      if (req.verbose) {
+        info.config = JSON.stringify(d.config());
+        if (d.cni) info.cni = JSON.stringify(await d.cni());
+      }
+      return { status: { conditions: conditions() }, info };
+    },
+  };
+}
