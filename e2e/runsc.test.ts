@@ -1,7 +1,7 @@
 /**
  * gVisor containers through the docker CLI (`--runtime runsc`, Debian's runsc): its own kernel
- * answers, exit codes, stdin and a terminal, exec, logs, pause, stats, stop and rm with nothing
- * left running, and networking on the default bridge (a published port, from loopback) and on
+ * answers, exit codes, stdin and a terminal (its size too), exec, logs, top (gVisor's own
+ * processes), pause, stats, stop and rm with nothing left running, and networking on the default bridge (a published port, from loopback) and on
  * a user network (by name). Needs root and runsc (`npm run setup`).
  */
 import { test, before, after } from 'node:test';
@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import {
+  api,
   startDaemonWithBusybox,
   cleanup,
   docker,
@@ -90,6 +91,40 @@ test(
     assert.equal((await dockerOk(d, ['inspect', '-f', '{{.State.ExitCode}}', id])).trim(), '143');
     await dockerOk(d, ['rm', id]);
     assert.equal(processesOf(id), '');
+  },
+);
+
+test(
+  "docker top of a gVisor container lists gVisor's processes, not its sandbox; its terminal takes the size the client sets",
+  { skip },
+  async () => {
+    const id = (
+      await dockerOk(d, [
+        'run',
+        '-dt',
+        '--runtime',
+        'runsc',
+        'busybox',
+        'sh',
+        '-c',
+        'trap "stty size > /tmp/size" WINCH; while :; do sleep 0.2; done',
+      ])
+    ).trim();
+    try {
+      const top = await dockerOk(d, ['top', id]);
+      assert.match(top, /^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD/);
+      assert.match(top, /\n\S+\s+1\s+0\s.*\bsh\b/, top);
+      assert.doesNotMatch(top, /runsc/);
+      const withOptions = await docker(d, ['top', id, 'aux']);
+      assert.notEqual(withOptions.code, 0);
+      assert.match(withOptions.stderr, /ps options are not supported/);
+      const resized = await api(d, 'POST', `/containers/${id}/resize?h=41&w=121`);
+      assert.equal(resized.status, 200, resized.body);
+      const size = await eventually(async () => (await docker(d, ['exec', id, 'cat', '/tmp/size'])).stdout.trim());
+      assert.equal(size, '41 121');
+    } finally {
+      await docker(d, ['rm', '-f', id]);
+    }
   },
 );
 

@@ -7,6 +7,7 @@ export { RunscRuntime } from './runsc.ts';
 export type { RuntimeEvents } from './exits.ts';
 export type {
   CheckpointSupport,
+  ProcessList,
   Checkpointing,
   ContainerRuntime,
   CreateOptions,

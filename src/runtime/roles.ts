@@ -145,10 +145,23 @@ export interface TaskInfo {
   isAlive(id: string): Promise<boolean>;
   /** Host pids of the task's processes, for `docker top`. */
   ps(id: string): Promise<number[]>;
+  /**
+   * The task's processes as the runtime itself sees them, where they are not the host's
+   * (gVisor's kernel, a VM's guest): `docker top` shows this table instead of the host's `ps`
+   * over `ps()`'s pids, which would show only the sandbox. Unset for runtimes whose processes
+   * are the host's.
+   */
+  processes?(id: string): Promise<ProcessList>;
   /** Resource usage of a running task, from its cgroups. */
   stats(id: string): Promise<CgroupStats>;
   /** A task's (or an exec session's) log, as the monitor wrote it. */
   readLogs(logPath: string, opts: ReadLogOptions): AsyncIterable<LogLine>;
+}
+
+/** A process table as `docker top` answers it: `ps`'s column titles and a row of cells per process. */
+export interface ProcessList {
+  Titles: string[];
+  Processes: string[][];
 }
 
 /** The end of a task's init process. */

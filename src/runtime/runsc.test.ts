@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeHost } from '../host/testing.ts';
 import { RunscRuntime } from './index.ts';
+import { parseRunscPs } from './runsc.ts';
 
 async function setup(t: { after: (fn: () => Promise<void> | void) => void }) {
   const dir = await fs.mkdtemp(join(tmpdir(), 'berth-runsc-unit-'));
@@ -121,4 +122,27 @@ test("after a daemon restart the exit of a sandbox it did not create is still re
   const e = await exit;
   assert.equal(e.id, 'c7');
   assert.equal(e.exitCode, 143);
+});
+
+test("docker top's table of a gVisor container is runsc ps's, the container's own processes in ps -ef's columns", async (t) => {
+  const { rt, host } = await setup(t);
+  host.responses.set('/usr/bin/runsc', () => ({
+    code: 0,
+    stdout: [
+      'UID       PID       PPID      C         TTY       STIME     TIME      CMD',
+      '0         1         0         1         ?         15:05     20ms      sh',
+      '0         2         1         0         pts/0     15:05     10ms      sleep 10',
+      '',
+    ].join('\n'),
+    stderr: '',
+  }));
+  assert.deepEqual(await rt.processes('c1'), {
+    Titles: ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD'],
+    Processes: [
+      ['0', '1', '0', '1', '15:05', '?', '20ms', 'sh'],
+      ['0', '2', '1', '0', '15:05', 'pts/0', '10ms', 'sleep 10'],
+    ],
+  });
+  assert.deepEqual(host.calls.at(-1)?.args.slice(-2), ['ps', 'c1']);
+  assert.throws(() => parseRunscPs('no columns here\n'), /no PID column/);
 });

@@ -422,7 +422,16 @@ export class ContainerService {
   async top(ref: string, psArgs = '-ef'): Promise<{ Titles: string[]; Processes: string[][] }> {
     const c = this.store.get(ref);
     guard.top(c.Id, c.State);
-    const pids = new Set(await this.ctx.runtime(c).ps(c.Id));
+    const rt = this.ctx.runtime(c);
+    // gVisor's and a VM's processes are not the host's: the runtime lists them itself.
+    if (rt.processes) {
+      if (psArgs.trim() !== '-ef')
+        throw invalidArgument(
+          `top container "${c.Name.replace(/^\//, '')}": runtime ${this.ctx.d.runtimes.nameOf(c)} lists its processes itself: ps options are not supported`,
+        );
+      return rt.processes(c.Id);
+    }
+    const pids = new Set(await rt.ps(c.Id));
     return processTable(this.ctx.d.host, psArgs, pids);
   }
 
