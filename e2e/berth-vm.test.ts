@@ -2,7 +2,8 @@
  * Micro-VM containers through the docker CLI: `--runtime berth-vm` runs the container in a qemu
  * microvm of its own (TCG here, so each boot takes seconds): the guest's kernel answers uname,
  * the exit code comes back, a volume written inside is on the host after, a published port
- * serves from inside the VM (traffic to loopback only), and the VM's processes are its own.
+ * serves from inside the VM (traffic to loopback only), and the VM's processes are its own
+ * (docker top lists them).
  * Few runs, each checking several things. Needs root, qemu and `npm run setup`'s build/vm.
  */
 import { test, before, after } from 'node:test';
@@ -77,44 +78,52 @@ test(
   },
 );
 
-test('a VM writes to a volume, serves a published port, and sees only its own processes', { skip }, async () => {
-  const vol = await fs.mkdtemp('/tmp/berth-vm-vol-');
-  const port = await freePort();
-  try {
-    const id = (
-      await dockerOk(d, [
-        'run',
-        '-d',
-        '--runtime',
-        'berth-vm',
-        '-v',
-        `${vol}:/data`,
-        '-p',
-        `127.0.0.1:${port}:80`,
-        'busybox',
-        'sh',
-        '-c',
-        'ps -o pid,comm > /data/ps; echo from-the-vm > /www; mkdir -p /w && mv /www /w/index.html; exec httpd -f -p 80 -h /w',
-      ])
-    ).trim();
-    const body = await eventually(
-      // The proxy answers at once; the server in the VM once it has booted.
-      () =>
-        fetch(`http://127.0.0.1:${port}/`).then(
-          (res) => res.text(),
-          () => '',
-        ),
-      120_000,
-      500,
-    );
-    assert.equal(body.trim(), 'from-the-vm');
-    const ps = await fs.readFile(join(vol, 'ps'), 'utf8');
-    // The process list of the VM: the container's own process tree, none of the host's.
-    const pids = ps.trim().split('\n').slice(1);
-    assert.ok(pids.length > 0 && pids.length <= 3, ps);
-    assert.doesNotMatch(ps, /berthd|node|qemu|systemd/);
-    await dockerOk(d, ['rm', '-f', id]);
-  } finally {
-    await fs.rm(vol, { recursive: true, force: true });
-  }
-});
+test(
+  'a VM writes to a volume, serves a published port, and sees only its own processes, which docker top lists',
+  { skip },
+  async () => {
+    const vol = await fs.mkdtemp('/tmp/berth-vm-vol-');
+    const port = await freePort();
+    try {
+      const id = (
+        await dockerOk(d, [
+          'run',
+          '-d',
+          '--runtime',
+          'berth-vm',
+          '-v',
+          `${vol}:/data`,
+          '-p',
+          `127.0.0.1:${port}:80`,
+          'busybox',
+          'sh',
+          '-c',
+          'ps -o pid,comm > /data/ps; echo from-the-vm > /www; mkdir -p /w && mv /www /w/index.html; exec httpd -f -p 80 -h /w',
+        ])
+      ).trim();
+      const body = await eventually(
+        // The proxy answers at once; the server in the VM once it has booted.
+        () =>
+          fetch(`http://127.0.0.1:${port}/`).then(
+            (res) => res.text(),
+            () => '',
+          ),
+        120_000,
+        500,
+      );
+      assert.equal(body.trim(), 'from-the-vm');
+      // docker top: the processes in the VM, not the shim, qemu and virtiofsd standing for it.
+      const top = await dockerOk(d, ['top', id]);
+      assert.match(top, /^0\s+1\s+0\s.*httpd -f -p 80/m);
+      assert.doesNotMatch(top, /qemu|virtiofsd|berth-vm-shim/);
+      const ps = await fs.readFile(join(vol, 'ps'), 'utf8');
+      // The process list of the VM: the container's own process tree, none of the host's.
+      const pids = ps.trim().split('\n').slice(1);
+      assert.ok(pids.length > 0 && pids.length <= 3, ps);
+      assert.doesNotMatch(ps, /berthd|node|qemu|systemd/);
+      await dockerOk(d, ['rm', '-f', id]);
+    } finally {
+      await fs.rm(vol, { recursive: true, force: true });
+    }
+  },
+);

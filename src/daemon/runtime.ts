@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Host } from '../host/index.ts';
-import { RuncRuntime, RunscRuntime } from '../runtime/index.ts';
+import { BerthVmRuntime, RuncRuntime, RunscRuntime } from '../runtime/index.ts';
 import { Runtimes } from '../services/containers/index.ts';
 import type { RuntimeEntry } from './config.ts';
 
@@ -64,7 +64,8 @@ function entryFor(name: string): RuntimeEntry {
 
 /**
  * The driver for runtime `e` keeping its state under `root`, its programs found and its exit
- * watching started. gVisor's state, signals and network are its own (see runtime/runsc.ts).
+ * watching started. gVisor's state, signals and network are its own (see runtime/runsc.ts); a
+ * VM's processes are in its guest (runtime/berthvm.ts).
  */
 export async function createRuntime(
   host: Host,
@@ -72,7 +73,8 @@ export async function createRuntime(
   e: RuntimeEntry = entryFor('runc'),
   monitor: 'conmon' | 'berth' = 'berth',
 ): Promise<RuncRuntime> {
-  const Driver = basename(e.path) === 'runsc' ? RunscRuntime : RuncRuntime;
+  const program = basename(e.path);
+  const Driver = program === 'runsc' ? RunscRuntime : program === 'berth-vm' ? BerthVmRuntime : RuncRuntime;
   const rt = new Driver({
     host,
     root,

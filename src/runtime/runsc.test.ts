@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeHost } from '../host/testing.ts';
 import { RunscRuntime } from './index.ts';
-import { parseRunscPs } from './runsc.ts';
+import { parsePsTable } from './pstable.ts';
 
 async function setup(t: { after: (fn: () => Promise<void> | void) => void }) {
   const dir = await fs.mkdtemp(join(tmpdir(), 'berth-runsc-unit-'));
@@ -144,5 +144,5 @@ test("docker top's table of a gVisor container is runsc ps's, the container's ow
     ],
   });
   assert.deepEqual(host.calls.at(-1)?.args.slice(-2), ['ps', 'c1']);
-  assert.throws(() => parseRunscPs('no columns here\n'), /no PID column/);
+  assert.throws(() => parsePsTable('no columns here\n', 'runsc ps'), /runsc ps: no PID column/);
 });

@@ -28,6 +28,7 @@ import { conflict, internal, notFound } from '../errdefs/index.ts';
 import { signalNumber } from '../spec/index.ts';
 import { RuncRuntime, runcFailure, type ContainerState } from './runc.ts';
 import type { CheckpointSupport, ProcessList } from './roles.ts';
+import { parsePsTable } from './pstable.ts';
 import { cgroupPathsOf, initAlive, isFrozen, procStat, type RuncStateFile } from './state.ts';
 
 /** The parts of runsc's state file the driver reads. */
@@ -132,7 +133,7 @@ export class RunscRuntime extends RuncRuntime {
     await this.init();
     const r = await this.runRuntime(this.runcArgs('ps', id));
     if (r.code !== 0) throw runcFailure('list processes of', id, r.stderr);
-    return parseRunscPs(r.stdout);
+    return parsePsTable(r.stdout, 'runsc ps');
   }
 
   /** The sandbox's host pid: gVisor's processes are not the host's. */
@@ -171,24 +172,4 @@ export class RunscRuntime extends RuncRuntime {
     });
     if (r.code !== 0) throw runcFailure('start', id, r.stderr);
   }
-}
-
-/** `ps -ef`'s columns, in its order: what `docker top` shows by default. */
-const PS_EF = ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD'];
-
-/**
- * `runsc ps`'s table (`UID PID PPID C TTY STIME TIME CMD`, blank-separated, the command its
- * last column) as `ps -ef`'s columns, so `docker top` reads as it does for runc.
- */
-export function parseRunscPs(out: string): ProcessList {
-  const lines = out.split('\n').filter((l) => l.trim());
-  const titles = (lines[0] ?? '').trim().split(/\s+/);
-  const Titles = PS_EF.filter((t) => titles.includes(t));
-  if (!Titles.includes('PID')) throw internal(`runsc ps: no PID column in ${JSON.stringify(lines[0] ?? '')}`);
-  const Processes = lines.slice(1).map((line) => {
-    const f = line.trim().split(/\s+/);
-    const cells = [...f.slice(0, titles.length - 1), f.slice(titles.length - 1).join(' ')];
-    return Titles.map((t) => cells[titles.indexOf(t)] ?? '');
-  });
-  return { Titles, Processes };
 }
