@@ -10,6 +10,7 @@
  * The container's file system changes stay in its own upper layer between the checkpoint and
  * the restore.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckpointCreateRequest, CheckpointSummary } from '../../api/types/index.ts';
@@ -36,7 +37,8 @@ export class Checkpoints {
   /** `POST /containers/{id}/checkpoints`. */
   async create(ref: string, o: CheckpointCreateRequest): Promise<void> {
     const c = this.ctx.store.get(ref);
-    await this.ctx.locks.run(c.Id, async () => {
+    // In an object: a promise returned as such would be awaited under the lock its exit needs.
+    const { exited } = await this.ctx.locks.run(c.Id, async () => {
       if (!c.State.Running || c.State.Paused) throw conflict(`container ${c.Id} is not running`);
       const rt = this.ctx.runtime(c);
       const support = await rt.checkpointSupport();
@@ -51,6 +53,7 @@ export class Checkpoints {
       const exit = o.Exit ?? true;
       // Stopped by the user's checkpoint, not by itself: no restart policy brings it back.
       if (exit) c.ManuallyStopped = true;
+      const exited = exit ? this.ctx.nextExit(c.Id) : undefined;
       try {
         await rt.checkpoint(c.Id, dir, !exit);
       } catch (e) {
@@ -60,7 +63,11 @@ export class Checkpoints {
       }
       this.ctx.store.save(c);
       this.ctx.emit(c, 'checkpoint');
+      return { exited };
     });
+    // As a SIGKILL does: the answer comes once the container has stopped, so what the client
+    // asks next (inspect, start --checkpoint) sees it stopped. Its exit is handled under the lock.
+    if (exited && c.State.Running) await Promise.race([exited, delay(10_000)]);
   }
 
   /** `GET /containers/{id}/checkpoints`: the names, sorted. */
