@@ -94,6 +94,11 @@ export interface RuncRuntimeOptions {
   conmonPath?: string;
   /** The attach bridge built from berth-attach.c (default: `build/berth-attach` in the checkout). */
   attachPath?: string;
+  /**
+   * The CRIU runc checkpoints and restores with (default: setup's `build/trixie/criu`, CRIU 4.1
+   * from Debian trixie, when it is there; else `criu` in PATH).
+   */
+  criuPath?: string;
   /** Where conmon writes exit files (default `<root>/exits`). */
   exitDir?: string;
   /**
@@ -114,6 +119,7 @@ export class RuncRuntime implements RuntimeDriver {
   private readonly runtimeArgs: readonly string[];
   private conmon: string;
   private readonly attachPath: string;
+  private readonly criu: string;
   private readonly fastStart: boolean;
   /** The runtime is crun (or Berth's wrapper of it), whose start handshake differs from runc's. */
   private readonly crun: boolean;
@@ -142,6 +148,7 @@ export class RuncRuntime implements RuntimeDriver {
     this.runc = o.runtimePath ?? 'runc';
     this.conmon = o.conmonPath ?? 'conmon';
     this.attachPath = o.attachPath ?? join(import.meta.dirname, '..', '..', 'build', 'berth-attach');
+    this.criu = o.criuPath ?? (existsSync(TRIXIE_CRIU) ? TRIXIE_CRIU : 'criu');
     this.crun = /crun$/.test(basename(this.runc));
     this.fastStart = o.fastStart ?? /^(runc|crun|berth-crun)$/.test(basename(this.runc));
     this.exitFiles = new ExitWatcher(
@@ -266,18 +273,32 @@ export class RuncRuntime implements RuntimeDriver {
    * The program conmon runs for a container, with the flags before its own: the runtime and
    * its global flags (a driver whose runtime needs a wrapper for some commands says so here).
    */
-  protected conmonRuntime(_restoring: boolean): { path: string; args: readonly string[] } {
-    return { path: this.runc, args: this.runtimeArgs };
+  protected conmonRuntime(restoring: boolean): { path: string; args: readonly string[] } {
+    return { path: this.runc, args: restoring ? [...this.runtimeArgs, ...this.criuArgs()] : this.runtimeArgs };
+  }
+
+  /** runc's `--criu` where the CRIU is not the one in PATH (crun links CRIU's library instead). */
+  private criuArgs(): string[] {
+    return basename(this.runc) === 'runc' && this.criu !== 'criu' ? ['--criu', this.criu] : [];
   }
 
   private support?: Promise<CheckpointSupport>;
 
-  /** runc and crun checkpoint through CRIU, where the host's CRIU can (see criu.ts); other runtimes here cannot. */
+  /**
+   * runc and crun checkpoint through CRIU, where the CRIU they use can (see criu.ts): runc runs
+   * the program (`criuPath`), crun calls the library it was built with, if it was (`+CRIU` in
+   * its version). Other runtimes here cannot.
+   */
   checkpointSupport(): Promise<CheckpointSupport> {
     this.support ??= (async (): Promise<CheckpointSupport> => {
       const name = basename(this.runc);
       if (!/^(runc|crun|berth-crun)$/.test(name)) return { supported: false, reason: `${name} cannot checkpoint` };
-      const r = await this.host.run('criu', ['--version'], { allowFailure: true }).catch(() => undefined);
+      if (name !== 'runc') {
+        const v = await this.runRuntime(['--version']).catch(() => undefined);
+        if (!/\+CRIU\b/.test(v?.stdout ?? ''))
+          return { supported: false, reason: 'crun here is built without CRIU: run the container with --runtime runc' };
+      }
+      const r = await this.host.run(this.criu, ['--version'], { allowFailure: true }).catch(() => undefined);
       return criuSupport(r?.code === 0 ? r.stdout : '', release());
     })();
     return this.support;
@@ -289,7 +310,14 @@ export class RuncRuntime implements RuntimeDriver {
     const support = await this.checkpointSupport();
     if (!support.supported) throw notImplemented(`checkpoint container "${id}": ${support.reason}`);
     const r = await this.runRuntime(
-      this.runcArgs('checkpoint', '--image-path', dir, ...(leaveRunning ? ['--leave-running'] : []), id),
+      this.runcArgs(
+        ...this.criuArgs(),
+        'checkpoint',
+        '--image-path',
+        dir,
+        ...(leaveRunning ? ['--leave-running'] : []),
+        id,
+      ),
     );
     if (r.code !== 0) throw runcFailure('checkpoint', id, r.stderr);
   }
@@ -639,6 +667,8 @@ function exists(path: string): Promise<boolean> {
 
 /** Berth's own helpers, compiled by `npm run setup` into the checkout's build/. */
 const HELPERS_DIR = join(import.meta.dirname, '..', '..', 'build');
+/** CRIU 4.1 from Debian trixie under its own glibc, fetched by setup (scripts/trixie-tools.sh). */
+const TRIXIE_CRIU = join(HELPERS_DIR, 'trixie', 'criu');
 
 async function absolutePath(cmd: string): Promise<string> {
   if (cmd.includes('/')) {
