@@ -28,5 +28,12 @@ export {
   type PodNetwork,
   type PortMapping,
 } from './plan.ts';
-export { parseResult, podIps, pluginFailure, type CniIp, type CniResult } from './result.ts';
+export { parseResult, podIps, pluginFailure, type CniInterface, type CniIp, type CniResult } from './result.ts';
+export type {
+  NetworkStatus,
+  PodNetworking,
+  SandboxNetwork,
+  SandboxNetworkIds,
+  SandboxNetworkRequest,
+} from './networking.ts';
 export { DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR, listPlugins, loadCni, type CniState } from './load.ts';
