@@ -61,6 +61,8 @@ export interface PodNetworking {
    * DEL, plugins in reverse, with what ADD answered as `prevResult`. Works when the namespace
    * is gone (the IP is released), when berthd restarted since, and when there was no ADD
    * (nothing is kept then; the plugins are told anyway, as containerd does). Idempotent.
+   * Call it while the namespace still exists: without it Debian's bridge plugin (1.1.1) frees
+   * the address but cannot find which masquerade rule was the pod's, and leaves it.
    */
   tearDown(ids: SandboxNetworkIds): Promise<void>;
   /** CHECK (CNI 0.4.0 on): throws the plugin's error when the sandbox's network is not as added. */
