@@ -7,6 +7,8 @@
  */
 export {
   CNI_VERSIONS,
+  DEFAULT_NETWORK_FILE,
+  DEFAULT_POD_SUBNET,
   defaultNetworkConfig,
   networkNotReady,
   parseNetworkFile,
@@ -38,4 +40,11 @@ export type {
   SandboxNetworkIds,
   SandboxNetworkRequest,
 } from './networking.ts';
-export { DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR, listPlugins, loadCni, type CniState } from './load.ts';
+export {
+  DEFAULT_CNI_BIN_DIRS,
+  DEFAULT_CNI_CONF_DIR,
+  installDefaultNetwork,
+  listPlugins,
+  loadCni,
+  type CniState,
+} from './load.ts';
