@@ -211,6 +211,25 @@ test('DEL of a sandbox whose namespace is gone still releases its address', { sk
   }
 });
 
+test('two pods on the network reach each other by their addresses', { skip }, async () => {
+  const made: string[] = [];
+  const pods = ['c', 'd'].map((x) => ({ ...ids(), containerId: `${SANDBOX}${x}`, netnsPath: `/run/netns/${NS}-${x}` }));
+  try {
+    for (const p of pods) {
+      sh('ip', ['netns', 'add', p.netnsPath.slice('/run/netns/'.length)]);
+      made.push(p.netnsPath);
+    }
+    const [c, dd] = await Promise.all(pods.map((p) => cni().setUp(p)));
+    assert.notEqual(c!.ips[0], dd!.ips[0]);
+    sh('ip', ['netns', 'exec', `${NS}-c`, 'busybox', 'ping', '-c', '1', '-W', '3', dd!.ips[0]!]);
+    sh('ip', ['netns', 'exec', `${NS}-d`, 'busybox', 'ping', '-c', '1', '-W', '3', c!.ips[0]!]);
+    await Promise.all(pods.map((p) => cni().tearDown(p)));
+    assert.deepEqual(await cni().kept(), []);
+  } finally {
+    for (const p of made) execFileSync('ip', ['netns', 'del', p.slice('/run/netns/'.length)], { stdio: 'ignore' });
+  }
+});
+
 function execFileSyncOk(cmd: string, args: string[]): boolean {
   try {
     execFileSync(cmd, args, { stdio: 'ignore' });

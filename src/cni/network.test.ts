@@ -241,3 +241,24 @@ test("one sandbox's calls run one at a time: two setUps at once run the plugins 
   assert.deepEqual(a, b);
   assert.equal(calls().length, 3);
 });
+
+test('a crash during ADD leaves a record: kept() lists the sandbox and tearDown runs DEL with its port mappings', async () => {
+  // berthd died after the loopback ADD: the record written before ADD has no result yet.
+  writeFileSync(join(d, 'fail', 'bridge.ADD'), JSON.stringify({ code: 999, msg: 'killed' }));
+  writeFileSync(join(d, 'fail', 'bridge.DEL'), JSON.stringify({ code: 999, msg: 'killed' }));
+  const req = { ...ids(), portMappings: [{ hostPort: 8443, containerPort: 443, protocol: 'tcp' as const }] };
+  await assert.rejects(cni().setUp(req));
+  rmSync(join(d, 'fail', 'bridge.DEL'));
+  assert.deepEqual(await cni().kept(), [ids()]);
+  const before = calls().length;
+  await cni().tearDown(ids());
+  assert.deepEqual(calls().slice(before, before + 2), [
+    `portmap DEL ${netns} eth0 sb1`,
+    `bridge DEL ${netns} eth0 sb1`,
+  ]);
+  assert.equal(stdinOf(before).prevResult, undefined);
+  assert.deepEqual(stdinOf(before).runtimeConfig.portMappings, [
+    { hostPort: 8443, containerPort: 443, protocol: 'tcp' },
+  ]);
+  assert.deepEqual(await cni().kept(), []);
+});

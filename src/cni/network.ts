@@ -73,6 +73,17 @@ export class CniNetwork implements PodNetworking {
     return nr ? { ready: false, ...nr } : { ready: true, reason: '', message: '' };
   }
 
+  async kept(): Promise<SandboxNetworkIds[]> {
+    const out: SandboxNetworkIds[] = [];
+    for (const id of await this.records.list()) {
+      const rec = await this.records.get(id);
+      if (!rec) continue;
+      const { containerId, netnsPath, ifName, podName, podNamespace, podUid } = rec.request;
+      out.push({ containerId, netnsPath, podName, podNamespace, podUid, ...(ifName ? { ifName } : {}) });
+    }
+    return out;
+  }
+
   setUp(req: SandboxNetworkRequest): Promise<SandboxNetwork> {
     return this.locks.run(req.containerId, async () => {
       const had = await this.records.get(req.containerId);

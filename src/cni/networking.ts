@@ -69,4 +69,9 @@ export interface PodNetworking {
   check(ids: SandboxNetworkIds): Promise<void>;
   /** Is there a valid network with all its plugins? Read afresh each call, as kubelet polls. */
   status(): Promise<NetworkStatus>;
+  /**
+   * The sandboxes whose network is set up (or half set up) and not torn down, as setUp was
+   * given them: after a restart, those no sandbox owns any more are torn down with these ids.
+   */
+  kept(): Promise<SandboxNetworkIds[]>;
 }

@@ -1,6 +1,6 @@
 /**
  * What tests of the modules above use and production code never does: pod networking that
- * runs no plugin. It hands out 10.88.0.x addresses per sandbox, records the calls, and can be
+ * runs no plugin. It hands out 10.231.0.x addresses per sandbox, records the calls, and can be
  * told to fail, so sandbox code can be tested without root.
  */
 import type {
@@ -30,7 +30,7 @@ export class FakePodNetworking implements PodNetworking {
     }
     const had = this.given.get(req.containerId);
     if (had) return had;
-    const ip = `10.88.0.${this.next++}`;
+    const ip = `10.231.0.${this.next++}`;
     const ifName = req.ifName ?? 'eth0';
     const net: SandboxNetwork = {
       ips: [ip],
@@ -39,7 +39,7 @@ export class FakePodNetworking implements PodNetworking {
       result: {
         cniVersion: '1.0.0',
         interfaces: [{ name: ifName, sandbox: req.netnsPath }],
-        ips: [{ address: `${ip}/16`, gateway: '10.88.0.1', interface: 0 }],
+        ips: [{ address: `${ip}/16`, gateway: '10.231.0.1', interface: 0 }],
         routes: [],
         dns: {},
       },
@@ -57,6 +57,16 @@ export class FakePodNetworking implements PodNetworking {
 
   async check(ids: SandboxNetworkIds): Promise<void> {
     this.calls.push({ op: 'check', containerId: ids.containerId, netnsPath: ids.netnsPath });
+  }
+
+  async kept(): Promise<SandboxNetworkIds[]> {
+    return [...this.attached.values()].map(({ containerId, netnsPath, podName, podNamespace, podUid }) => ({
+      containerId,
+      netnsPath,
+      podName,
+      podNamespace,
+      podUid,
+    }));
   }
 
   async status(): Promise<NetworkStatus> {
