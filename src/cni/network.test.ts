@@ -262,3 +262,21 @@ test('a crash during ADD leaves a record: kept() lists the sandbox and tearDown 
   ]);
   assert.deepEqual(await cni().kept(), []);
 });
+
+test('setUp over an ADD that never finished deletes what it left first', async () => {
+  writeFileSync(join(d, 'fail', 'bridge.ADD'), JSON.stringify({ code: 999, msg: 'killed' }));
+  writeFileSync(join(d, 'fail', 'portmap.DEL'), JSON.stringify({ code: 999, msg: 'killed' }));
+  await assert.rejects(cni().setUp(ids()));
+  rmSync(join(d, 'fail', 'bridge.ADD'));
+  rmSync(join(d, 'fail', 'portmap.DEL'));
+  const before = calls().length;
+  assert.deepEqual((await cni().setUp(ids())).ips, ['10.231.0.7']);
+  assert.deepEqual(calls().slice(before), [
+    `portmap DEL ${netns} eth0 sb1`,
+    `bridge DEL ${netns} eth0 sb1`,
+    `loopback DEL ${netns} lo sb1`,
+    `loopback ADD ${netns} lo sb1`,
+    `bridge ADD ${netns} eth0 sb1`,
+    `portmap ADD ${netns} eth0 sb1`,
+  ]);
+});

@@ -88,6 +88,8 @@ export class CniNetwork implements PodNetworking {
     return this.locks.run(req.containerId, async () => {
       const had = await this.records.get(req.containerId);
       if (had?.result !== undefined) return answer(had, req.ifName);
+      // An ADD that never finished (berthd died in it): undone first, so its address is not kept.
+      if (had) await this.del(withIds(had.request, req), had).catch(() => {});
       const s = await loadCni(this.o.confDir, this.o.binDirs);
       const nr = networkNotReady(s, this.o.confDir, s.missing);
       if (!s.network || nr) throw failedPrecondition(`network is not ready: ${nr?.message ?? 'no network'}`);
@@ -119,7 +121,7 @@ export class CniNetwork implements PodNetworking {
     return this.locks.run(ids.containerId, async () => {
       const rec = await this.records.get(ids.containerId);
       if (rec) {
-        await this.del({ ...rec.request, ...ids }, rec).catch((e) => {
+        await this.del(withIds(rec.request, ids), rec).catch((e) => {
           throw failed('tear down', ids.containerId, rec.network.name, e);
         });
       } else {
@@ -140,7 +142,7 @@ export class CniNetwork implements PodNetworking {
       const rec = await this.records.get(ids.containerId);
       if (rec?.result === undefined) throw notFound(`no network set up for sandbox "${ids.containerId}"`);
       const available = await listPlugins(this.o.binDirs);
-      const calls = planCalls('CHECK', rec.network, podOf({ ...rec.request, ...ids }), this.o.binDirs, available);
+      const calls = planCalls('CHECK', rec.network, podOf(withIds(rec.request, ids)), this.o.binDirs, available);
       await this.runAll('CHECK', calls, rec.result).catch((e) => {
         throw failed('check', ids.containerId, rec.network.name, e);
       });
@@ -154,7 +156,7 @@ export class CniNetwork implements PodNetworking {
    */
   private async del(req: SandboxNetworkIds, rec: SandboxRecord): Promise<void> {
     const netns = req.netnsPath && existsSync(req.netnsPath) ? req.netnsPath : '';
-    const pod = podOf({ ...rec.request, ...req, netnsPath: netns });
+    const pod = podOf(withIds(rec.request, { ...req, netnsPath: netns }));
     const available = await listPlugins(this.o.binDirs);
     await this.runAll('DEL', planCalls('DEL', rec.network, pod, this.o.binDirs, available), rec.result);
     if (netns && available.has('loopback'))
@@ -185,6 +187,12 @@ export class CniNetwork implements PodNetworking {
     }
     return result;
   }
+}
+
+/** The kept request with the caller's ids over it (those it gives: a missing ifName keeps the kept one). */
+function withIds(kept: SandboxNetworkRequest, ids: SandboxNetworkIds): SandboxNetworkRequest {
+  const given = Object.fromEntries(Object.entries(ids).filter(([, v]) => v !== undefined));
+  return { ...kept, ...given };
 }
 
 function podOf(req: SandboxNetworkRequest): PodNetwork {
