@@ -117,6 +117,7 @@ test('Version names Berth and CRI v1; Status has the runtime ready and the netwo
   assert.equal(byType.RuntimeReady.status, true);
   assert.equal(byType.NetworkReady.status, false);
   assert.equal(byType.NetworkReady.reason, 'NetworkPluginNotReady');
+  assert.equal(byType.NetworkReady.message, 'cni plugins not found for network "pods": nosuchplugin');
   assert.deepEqual(JSON.parse(s.info.config).registry.certsDirs, [join(scratch, 'certs.d')]);
   assert.equal(JSON.parse(s.info.config).cniConfDir, join(scratch, 'net.d'));
   const cni = JSON.parse(s.info.cni);

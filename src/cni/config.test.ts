@@ -73,7 +73,7 @@ test("the default network is a valid list: a bridge of its own off berth0's rang
   assert.equal(n.plugins[0]!.bridge, 'berth-cni0');
   assert.deepEqual(n.plugins[0]!.ipam, {
     type: 'host-local',
-    ranges: [[{ subnet: '10.88.0.0/16' }]],
+    ranges: [[{ subnet: '10.231.0.0/16' }]],
     routes: [{ dst: '0.0.0.0/0' }],
   });
   assert.deepEqual(n.plugins[1], { type: 'portmap', capabilities: { portMappings: true } });

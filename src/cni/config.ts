@@ -131,12 +131,21 @@ export function networkNotReady(
   return undefined;
 }
 
+/** The file `berthd --cni-default-network` writes: first by name, as containerd's 10-containerd-net. */
+export const DEFAULT_NETWORK_FILE = '10-berth-cni0.conflist';
 /**
- * The network setup writes when /etc/cni/net.d holds none: a bridge of its own (`berth-cni0`)
- * on 10.88.0.0/16 — apart from berth0's candidates (172.24-31/16, 10.229-230/16, 192.168.229-230/24)
- * — masqueraded, with host-local addresses and the portmap plugin for hostPort.
+ * 10.231/16: beside berth0's own candidates (10.229-230/16), outside dockerd's and Berth's
+ * user-network pools (172.17-31/16, 192.168/16, 10.100-119/16), and off the 10.88/16 that
+ * Podman's 87-podman-bridge and containerd's example use and CRI-O's 10.85/16.
  */
-export function defaultNetworkConfig(subnet = '10.88.0.0/16'): object {
+export const DEFAULT_POD_SUBNET = '10.231.0.0/16';
+
+/**
+ * The network `berthd --cni-default-network` writes when the directory holds none: a bridge of
+ * its own (`berth-cni0`), masqueraded, host-local addresses, and portmap for hostPort. No
+ * loopback entry: the runtime brings `lo` up in every sandbox itself, as containerd and CRI-O do.
+ */
+export function defaultNetworkConfig(subnet = DEFAULT_POD_SUBNET): object {
   return {
     cniVersion: '1.0.0',
     name: 'berth-pods',

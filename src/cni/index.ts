@@ -1,11 +1,14 @@
 /**
  * CNI, the Container Network Interface, as a CRI runtime uses it for pod networking: which
- * network the configuration directory names, and what running its plugins for a pod means
- * (binaries, environment, stdin, order), and what they answer. Planning only: nothing here
- * runs a plugin. Engine layer, beside network/.
+ * network the configuration directory names, what running its plugins for a pod means
+ * (binaries, environment, stdin, order) and what they answer — planned as pure data — and
+ * `CniNetwork`, which runs them through src/host and keeps each sandbox's ADD result on disk
+ * for its DEL. Engine layer, beside network/.
  */
 export {
   CNI_VERSIONS,
+  DEFAULT_NETWORK_FILE,
+  DEFAULT_POD_SUBNET,
   defaultNetworkConfig,
   networkNotReady,
   parseNetworkFile,
@@ -28,5 +31,20 @@ export {
   type PodNetwork,
   type PortMapping,
 } from './plan.ts';
-export { parseResult, podIps, pluginFailure, type CniIp, type CniResult } from './result.ts';
-export { DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR, listPlugins, loadCni, type CniState } from './load.ts';
+export { parseResult, podIps, pluginFailure, type CniInterface, type CniIp, type CniResult } from './result.ts';
+export { CniNetwork, type CniNetworkOptions } from './network.ts';
+export type {
+  NetworkStatus,
+  PodNetworking,
+  SandboxNetwork,
+  SandboxNetworkIds,
+  SandboxNetworkRequest,
+} from './networking.ts';
+export {
+  DEFAULT_CNI_BIN_DIRS,
+  DEFAULT_CNI_CONF_DIR,
+  installDefaultNetwork,
+  listPlugins,
+  loadCni,
+  type CniState,
+} from './load.ts';

@@ -1,9 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadCni } from './load.ts';
+import { installDefaultNetwork, loadCni } from './load.ts';
 
 let dir: string;
 before(() => {
@@ -47,4 +47,23 @@ test('a node without CNI: no directory is no network and no plugins, not an erro
   assert.equal(s.network, undefined);
   assert.equal(s.available.size, 0);
   assert.deepEqual(s.missing, []);
+});
+
+test('--cni-default-network writes 10-berth-cni0.conflist into an empty or invalid directory, and never beside a valid network', async () => {
+  const conf = join(dir, 'default.d');
+  const written = await installDefaultNetwork(conf);
+  assert.equal(written, join(conf, '10-berth-cni0.conflist'));
+  const s = await loadCni(conf, []);
+  assert.equal(s.network?.name, 'berth-pods');
+  assert.equal(s.network?.plugins[0]!.bridge, 'berth-cni0');
+  assert.equal(await installDefaultNetwork(conf), undefined);
+
+  const other = join(dir, 'other.d');
+  mkdirSync(other);
+  writeFileSync(
+    join(other, '87-podman-bridge.conflist'),
+    JSON.stringify({ cniVersion: '0.4.0', name: 'podman', plugins: [{ type: 'bridge' }] }),
+  );
+  assert.equal(await installDefaultNetwork(other), undefined);
+  assert.deepEqual(readdirSync(other), ['87-podman-bridge.conflist']);
 });

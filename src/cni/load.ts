@@ -6,7 +6,13 @@
  */
 import { constants, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { CONF_EXTENSIONS, selectNetwork, type Selection } from './config.ts';
+import {
+  CONF_EXTENSIONS,
+  DEFAULT_NETWORK_FILE,
+  defaultNetworkConfig,
+  selectNetwork,
+  type Selection,
+} from './config.ts';
 import { missingPlugins } from './plan.ts';
 
 /** Debian's containernetworking-plugins install into /usr/lib/cni; upstream's into /opt/cni/bin. */
@@ -72,4 +78,20 @@ export async function loadCni(confDir: string, binDirs: readonly string[]): Prom
     available,
     missing: sel.network ? missingPlugins(sel.network, available) : [],
   };
+}
+
+/**
+ * `berthd --cni-default-network`: writes Berth's default network into the directory when it
+ * holds no valid one, and answers the file written (undefined when a network was there). A
+ * directory shared with other runtimes is only ever added to, never changed.
+ */
+export async function installDefaultNetwork(confDir: string): Promise<string | undefined> {
+  if (selectNetwork(await readConfFiles(confDir)).network) return undefined;
+  await fs.mkdir(confDir, { recursive: true, mode: 0o755 });
+  const path = join(confDir, DEFAULT_NETWORK_FILE);
+  const tmp = `${path}.${process.pid}.tmp`;
+  // The .tmp name is not a configuration's: a reader never sees half a file.
+  await fs.writeFile(tmp, `${JSON.stringify(defaultNetworkConfig(), null, 2)}\n`, { mode: 0o644 });
+  await fs.rename(tmp, path);
+  return path;
 }

@@ -43,3 +43,13 @@ test('status: the runtime is ready, the network honestly not (no CNI yet)', () =
   assert.deepEqual([runtime!.type, runtime!.status], ['RuntimeReady', true]);
   assert.deepEqual([network!.type, network!.status, network!.reason], ['NetworkReady', false, 'NetworkPluginNotReady']);
 });
+
+test("status: NetworkReady is the CNI network's readiness when berthd gives it", () => {
+  const [, ready] = conditions({ ready: true, reason: '', message: '' });
+  assert.deepEqual([ready!.type, ready!.status], ['NetworkReady', true]);
+  const [, not] = conditions({ ready: false, reason: 'NetworkPluginNotReady', message: 'cni config uninitialized' });
+  assert.deepEqual(
+    [not!.status, not!.reason, not!.message],
+    [false, 'NetworkPluginNotReady', 'cni config uninitialized'],
+  );
+});

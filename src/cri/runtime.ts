@@ -20,6 +20,8 @@ export interface RuntimeDeps {
   config: () => Record<string, unknown>;
   /** What `Status` with `verbose` shows as `info["cni"]`: the network the CNI directory names. */
   cni?: () => Promise<Record<string, unknown>>;
+  /** NetworkReady: whether the CNI directory names a network whose plugins are there. */
+  network?: () => Promise<{ ready: boolean; reason: string; message: string }>;
 }
 
 export interface Condition {
@@ -30,15 +32,17 @@ export interface Condition {
 }
 
 /** The runtime's conditions, as kubelet reads them. */
-export function conditions(): Condition[] {
+export function conditions(network?: { ready: boolean; reason: string; message: string }): Condition[] {
   return [
     { type: 'RuntimeReady', status: true, reason: '', message: '' },
-    {
-      type: 'NetworkReady',
-      status: false,
-      reason: 'NetworkPluginNotReady',
-      message: 'berth: pod networking (CNI) is not implemented yet',
-    },
+    network
+      ? { type: 'NetworkReady', status: network.ready, reason: network.reason, message: network.message }
+      : {
+          type: 'NetworkReady',
+          status: false,
+          reason: 'NetworkPluginNotReady',
+          message: 'berth: pod networking (CNI) is not implemented yet',
+        },
   ];
 }
 
@@ -58,7 +62,7 @@ export function runtimeHandlers(d: RuntimeDeps): Handlers {
         info.config = JSON.stringify(d.config());
         if (d.cni) info.cni = JSON.stringify(await d.cni());
       }
-      return { status: { conditions: conditions() }, info };
+      return { status: { conditions: conditions(await d.network?.()) }, info };
     },
   };
 }

@@ -155,4 +155,6 @@ test('CNI: /etc/cni/net.d and Debian then upstream plugin dirs by default; --cni
   const c = parseFlags(['--cni-conf-dir=/tmp/net.d', '--cni-bin-dir', '/a:/b', '--cni-bin-dir=/c']);
   assert.equal(c.cniConfDir, '/tmp/net.d');
   assert.deepEqual(c.cniBinDirs, ['/a', '/b', '/c']);
+  assert.equal(d.cniDefaultNetwork, false);
+  assert.equal(parseFlags(['--cni-default-network']).cniDefaultNetwork, true);
 });

@@ -52,6 +52,8 @@ export interface DaemonConfig {
   cniConfDir: string;
   /** `--cni-bin-dir`: where CNI plugins are looked up, in order. */
   cniBinDirs: string[];
+  /** `--cni-default-network`: write Berth's pod network into the conf dir when it has none. */
+  cniDefaultNetwork: boolean;
   /** `--signature-policy`: a containers-policy.json(5) file pulls must satisfy; none accepts anything. */
   signaturePolicy?: string;
   /** `--experimental`: dockerd's experimental features (checkpoints) offered to the CLI. */
@@ -108,6 +110,7 @@ export function defaultConfig(): DaemonConfig {
     cniConfDir: DEFAULT_CNI_CONF_DIR,
     cniBinDirs: [...DEFAULT_CNI_BIN_DIRS],
     experimental: false,
+    cniDefaultNetwork: false,
   };
 }
 
@@ -145,6 +148,7 @@ const BOOL_FLAGS = new Set([
   'ipv6',
   'userland-proxy',
   'cri',
+  'cni-default-network',
   'debug',
   'D',
   'tls',
@@ -191,6 +195,7 @@ Options:
       --cri                     Serve the Kubernetes CRI (v1) on unix://<exec-root>/cri.sock (default true; --cri=false turns it off)
       --cni-conf-dir string     Where the pods' CNI network configuration is read (default "/etc/cni/net.d")
       --cni-bin-dir list        Where CNI plugins are looked up, in order (default /usr/lib/cni and /opt/cni/bin)
+      --cni-default-network     Write Berth's pod network (10-berth-cni0.conflist) into the CNI conf dir when it has none
       --signature-policy string Signature policy for pulls, in containers-policy.json(5) format (default: accept anything)
   -v, --version                 Print version information and quit
 `;
@@ -307,6 +312,9 @@ export function parseFlags(
           break;
         case 'cri':
           cfg.cri = on;
+          break;
+        case 'cni-default-network':
+          cfg.cniDefaultNetwork = on;
           break;
         case 'debug':
         case 'D':

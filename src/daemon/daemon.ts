@@ -23,7 +23,7 @@ import {
   streamingHandlers,
 } from '../cri/index.ts';
 import { StreamingServer } from '../streaming/index.ts';
-import { loadCni } from '../cni/index.ts';
+import { CniNetwork, installDefaultNetwork, loadCni } from '../cni/index.ts';
 import { EventBus } from '../events/index.ts';
 import { ImageService } from '../services/images/index.ts';
 import { SignaturePolicyFile } from '../trust/index.ts';
@@ -69,6 +69,8 @@ export class Daemon {
   readonly events = new EventBus();
   private listeners: Listener[] = [];
   private cri?: CriServer;
+  /** The pods' CNI network (with --cri): what CRI sandboxes are attached through. */
+  podNetworking?: CniNetwork;
   private streaming?: StreamingServer;
   private execs?: ExecService;
   private db?: MetadataDb;
@@ -302,6 +304,18 @@ export class Daemon {
       const streamingUrl = await this.streaming.listen();
       this.log.info(`CRI streaming server on ${streamingUrl}`);
       const streams = streamingHandlers(this.streaming);
+      if (c.cniDefaultNetwork) {
+        const written = await installDefaultNetwork(c.cniConfDir);
+        if (written) this.log.info(`CNI: no network in ${c.cniConfDir}; wrote Berth's default, ${written}`);
+      }
+      // Records under the data root: host-local's allocations outlive a reboot, so must they.
+      const podNetworking = new CniNetwork({
+        host: this.host,
+        confDir: c.cniConfDir,
+        binDirs: c.cniBinDirs,
+        stateDir: join(c.dataRoot, 'cni', 'results'),
+      });
+      this.podNetworking = podNetworking;
       this.cri = new CriServer({
         runtime: {
           // Attach and PortForward need CRI containers and sandboxes: UNIMPLEMENTED until then.
@@ -309,6 +323,7 @@ export class Daemon {
           ...execSyncHandlers(streamingRuntime),
           ...runtimeHandlers({
             version: BERTH_VERSION,
+            network: () => podNetworking.status(),
             config: () => ({
               dataRoot: c.dataRoot,
               execRoot: c.execRoot,
@@ -316,6 +331,7 @@ export class Daemon {
               registry: images.registry,
               cniConfDir: c.cniConfDir,
               cniBinDirs: c.cniBinDirs,
+              cniDefaultNetwork: c.cniDefaultNetwork,
             }),
             // Read at each call, as kubelet polls Status: a network dropped in later is seen.
             cni: async () => {
