@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
-import { diffOverlayUpper, resolveInRoot } from '../../archive/index.ts';
+import { join, posix } from 'node:path';
+import { diffOverlayUpper, lowerStat, resolveInRoot } from '../../archive/index.ts';
 import type { Instruction, RunMount } from '../../dockerfile/index.ts';
 import { shortId } from '../../spec/index.ts';
 import { BuildCache } from './cache.ts';
@@ -72,6 +72,12 @@ export async function runStep(
     // and once unmounted it becomes the layer's directory as it is (no second unpack).
     const cdir = ctx.containers.dir(id);
     const upper = join(cdir, 'upper');
+    if (ins.mounts.length)
+      await removeMountStubs(
+        upper,
+        ctx.snapshots.lowerDirs(st.image.topChain),
+        ins.mounts.map((m) => m.target),
+      );
     let adopt = false;
     for (let i = 0; i < 100; i++) {
       if (!(await ctx.snapshots.isMounted(cdir))) {
@@ -170,9 +176,8 @@ async function mountsFor(
       const stat = src ? await fs.stat(src).catch(() => undefined) : undefined;
       if (!src || !stat)
         throw new StepError(`failed to compute cache key: "${m.source}" not found in the build context`);
-      // A writable bind gets a copy. So does a file: a read-only bind of a file onto a path the
-      // image lacks fails in the runtime today ("open mount target: Not a directory").
-      const copy = !m.readonly || !stat.isDirectory();
+      // A writable bind gets a copy: its writes must reach neither the context nor the image.
+      const copy = !m.readonly;
       let path = src;
       if (copy) {
         path = join(b.dir, 'bind-copies', String(binds.length));
@@ -182,4 +187,24 @@ async function mountsFor(
     }
   }
   return { ...(binds.length ? { Mounts: binds } : {}), ...(Object.keys(tmpfs).length ? { Tmpfs: tmpfs } : {}) };
+}
+
+/**
+ * The mount points the runtime made in the container's upper directory for RUN --mount targets
+ * the image did not have: BuildKit leaves none of them in the layer. A target goes, and so do
+ * the directories made only to hold it, when the image had no such path and it is empty.
+ */
+export async function removeMountStubs(upper: string, lowerDirs: readonly string[], targets: string[]): Promise<void> {
+  for (const target of targets) {
+    let rel = posix.normalize(`/${target}`).slice(1);
+    while (rel && rel !== '.') {
+      if (await lowerStat(lowerDirs, rel)) break;
+      const path = join(upper, rel);
+      const st = await fs.lstat(path).catch(() => undefined);
+      if (st?.isDirectory() && !(await fs.readdir(path)).length) await fs.rmdir(path);
+      else if (st?.isFile() && st.size === 0) await fs.rm(path);
+      else break;
+      rel = posix.dirname(rel);
+    }
+  }
 }
