@@ -141,6 +141,51 @@ test('the cache survives a daemon restart, and docker builder prune clears it', 
   assert.doesNotMatch(after.stdout, /Using cache/);
 });
 
+test('--cache-from: an image built on another daemon and loaded here stands for the steps it has, as with dockerd', async () => {
+  const dir = context({
+    Dockerfile: [
+      'FROM busybox',
+      'ENV STAGE=ci',
+      'COPY app.txt /app/',
+      'RUN cat /proc/sys/kernel/random/uuid > /stamp',
+      'CMD ["cat", "/stamp"]',
+    ].join('\n'),
+    'app.txt': 'v1\n',
+  });
+  const first = await build(['-t', 'cached:ci', dir]);
+  assert.equal(first.code, 0, first.stderr + first.stdout);
+  const stamp = await dockerOk(d, ['run', '--rm', 'cached:ci']);
+  // A second daemon (a fresh CI machine) with only the saved image: no cache of its own.
+  const other = await startDaemonWithBusybox();
+  try {
+    const tar = join(dir, '..', `${dir.split('/').pop()}.tar`);
+    await dockerOk(d, ['save', '-o', tar, 'cached:ci']);
+    await dockerOk(other, ['load', '-i', tar]);
+    const reused = await docker(other, ['build', '--cache-from', 'cached:ci', '-t', 'again', dir], { env });
+    assert.equal(reused.code, 0, reused.stderr + reused.stdout);
+    assert.equal(reused.stdout.match(/Using cache/g)?.length, 4, reused.stdout);
+    assert.equal(await dockerOk(other, ['run', '--rm', 'again']), stamp, 'the RUN did not run again');
+    assert.equal(
+      await dockerOk(other, ['inspect', '-f', '{{.Id}}', 'again']),
+      await dockerOk(other, ['inspect', '-f', '{{.Id}}', 'cached:ci']),
+    );
+    // A changed file: the steps before it come from the source, it and the rest run.
+    writeFileSync(join(dir, 'app.txt'), 'v2\n');
+    const changed = await docker(other, ['build', '--cache-from', 'cached:ci', '-t', 'changed', dir], { env });
+    assert.equal(changed.code, 0, changed.stderr + changed.stdout);
+    assert.equal(changed.stdout.match(/Using cache/g)?.length, 1, changed.stdout);
+    assert.notEqual(await dockerOk(other, ['run', '--rm', 'changed']), stamp);
+    // Without --cache-from the loaded image is not used (dockerd's legacy builder neither).
+    const plain = await docker(other, ['build', '--no-cache', '-t', 'plain', dir], { env });
+    assert.doesNotMatch(plain.stdout, /Using cache/);
+    // A --cache-from image that is not there is skipped.
+    const missing = await docker(other, ['build', '--cache-from', 'nosuch:1', '-q', dir], { env });
+    assert.equal(missing.code, 0, missing.stderr);
+  } finally {
+    await cleanup(other);
+  }
+});
+
 test('multi-stage: COPY --from a stage, --target stops early, stages nothing needs are skipped', async () => {
   const dir = context({
     Dockerfile: [

@@ -26,7 +26,7 @@ export async function runStep(
   const createdBy = (argEnv.length ? `|${argEnv.length} ${argEnv.join(' ')} ` : '') + cmd.join(' ');
   const mountSpec = ins.mounts.map((m) => JSON.stringify(m)).join(' ');
   const key = BuildCache.key(st.image?.id ?? null, createdBy + (mountSpec ? ` ${mountSpec}` : ''), ins.network ?? '');
-  if (useCache(ctx, b, st, key, out)) return;
+  if (await useCache(ctx, b, st, key, createdBy, out)) return;
   if (!st.image) throw new StepError('failed to run: no image to run from: RUN in a stage FROM scratch has no shell');
   const network = ins.network ?? b.opts.networkMode ?? 'default';
   const c = st.config;

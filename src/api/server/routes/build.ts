@@ -71,6 +71,7 @@ export function registerBuild(r: Router, builds: BuildService): void {
       networkMode: network === 'default' ? undefined : network,
       forceRm: boolValue(q.get('forcerm')),
       runHostConfig,
+      cacheFrom: (cacheFrom as string[] | null) ?? undefined,
     };
     let prepared;
     try {
