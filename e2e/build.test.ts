@@ -16,6 +16,9 @@ import {
   bootstrapBusybox,
   api,
   startDaemonWithBusybox,
+  berth,
+  run,
+  REPO,
   type Daemon,
 } from './harness.ts';
 
@@ -656,11 +659,47 @@ test('RUN --mount: a cache directory per id kept between builds and out of the i
     'ls: /cache: No such file or directory\nls: /src: No such file or directory\nls: /scratch: No such file or directory\n',
   );
   assert.equal(await dockerOk(d, ['run', '--rm', 'mounts:one', 'cat', '/bound']), 'from the context\n');
-  // Secrets cannot reach a legacy /build (dockerd 20.10 refuses every --mount there): a clear refusal.
-  const secret = context({ Dockerfile: 'FROM busybox\nRUN --mount=type=secret,id=tok cat /run/secrets/tok\n' });
-  const s = await build(['-q', secret]);
-  assert.notEqual(s.code, 0);
-  assert.match(s.stderr, /RUN --mount=type=secret is not supported by this builder/);
+});
+
+test('RUN --mount=type=secret with berth build --secret: the secret is there for the RUN and nowhere in the image', async () => {
+  const secretFile = join(context({}), 'token');
+  writeFileSync(secretFile, 'fil3-s3cret');
+  const dir = context({
+    Dockerfile: [
+      'FROM busybox',
+      // The secrets' digests only: the Dockerfile and what the RUNs write land in the image.
+      'RUN --mount=type=secret,id=tok md5sum /run/secrets/tok | cut -c1-32 > /used',
+      'RUN --mount=type=secret,id=api,target=/etc/api-key,uid=1000,mode=0440 stat -c "%u %a %s" /etc/api-key > /api',
+      'RUN --mount=type=secret,id=absent ls /run/secrets/absent 2>/dev/null || echo skipped > /absent',
+      'COPY . /ctx',
+    ].join('\n'),
+  });
+  const env = { ...process.env, API_KEY_VAR: 'env-s3cret' };
+  const secrets = ['--secret', `id=tok,src=${secretFile}`, '--secret', 'id=api,env=API_KEY_VAR'];
+  const r = await run(join(REPO, 'bin/berth'), ['-H', d.host, 'build', ...secrets, '-t', 'secrets:1', dir], { env });
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.equal(
+    await dockerOk(d, ['run', '--rm', 'secrets:1', 'cat', '/used', '/api', '/absent']),
+    '1652caef6617d4a91a1f8e66815deb7d\n1000 440 10\nskipped\n',
+  );
+  assert.equal(
+    await dockerOk(d, ['run', '--rm', 'secrets:1', 'sh', '-c', 'ls -d /run/secrets /etc/api-key 2>&1; ls /ctx']),
+    'ls: /run/secrets: No such file or directory\nls: /etc/api-key: No such file or directory\nDockerfile\n',
+  );
+  const saved = await run('sh', [
+    '-c',
+    `docker -H ${d.host} save secrets:1 | tar -xO --wildcards '*' 2>/dev/null | zcat -f | grep -ac s3cret; true`,
+  ]);
+  assert.equal(saved.stdout.trim(), '0', 'no layer holds either secret');
+  // A required secret that was not sent fails the build with BuildKit's words; so does a bad source.
+  const required = context({ Dockerfile: 'FROM busybox\nRUN --mount=type=secret,id=tok,required true\n' });
+  const missing = await berth(d, ['build', '-q', required]);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /secret tok: not found/);
+  const unreadable = await berth(d, ['build', '--secret', 'id=tok,src=/nonexistent/token', required]);
+  assert.match(unreadable.stderr, /failed to read secret tok from \/nonexistent\/token/);
+  // The docker CLI without buildx has no --secret (it needs BuildKit): its own refusal.
+  assert.match((await build(['--secret', `id=tok,src=${secretFile}`, required])).stderr, /unknown flag: --secret/);
 });
 
 test('ADD --checksum: a download with the digest given is added, another fails the build; COPY --chmod and --link take effect', async () => {

@@ -147,7 +147,7 @@ export function argEnvOf(st: Pick<StageState, 'args' | 'config'>): string[] {
  * RUN --mount as the container's binds and tmpfs: a cache is a directory of the daemon's own
  * per id (`<data-root>/builder/cache-mounts/`), there for every later build, never in a layer;
  * a bind is a path of this build's context, read-only (a writable one gets a copy, so writes go
- * nowhere, as in BuildKit).
+ * nowhere, as in BuildKit); a secret is a read-only file of the build's own directory.
  */
 async function mountsFor(
   ctx: StepContext,
@@ -162,7 +162,22 @@ async function mountsFor(
   const tmpfs: Record<string, string> = {};
   for (const m of mounts) {
     if (m.type === 'tmpfs') tmpfs[m.target] = '';
-    else if (m.type === 'cache') {
+    else if (m.type === 'secret') {
+      const secret = b.opts.secrets?.get(m.id!);
+      if (!secret) {
+        // BuildKit's: an optional secret the client did not send is no mount at all.
+        if (m.required) throw new StepError(`secret ${m.id}: not found`);
+        continue;
+      }
+      // A file of this build's own, mode and owner as asked; it goes with the build's directory.
+      const dir = join(b.dir, 'secrets');
+      await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+      const path = join(dir, String(binds.length));
+      await fs.writeFile(path, secret, { mode: 0o600 });
+      await fs.chown(path, m.uid ?? 0, m.gid ?? 0);
+      await fs.chmod(path, m.mode ?? 0o400);
+      binds.push({ Type: 'bind', Source: path, Target: m.target, ReadOnly: true });
+    } else if (m.type === 'cache') {
       const dir = join(
         ctx.mountsDir,
         '..',

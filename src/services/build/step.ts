@@ -29,6 +29,8 @@ export interface BuildOptions {
   runHostConfig?: Record<string, unknown>;
   /** `--cache-from`: images (built elsewhere, pulled or loaded) whose history may stand for steps */
   cacheFrom?: string[];
+  /** `--secret`: ID → content, for `RUN --mount=type=secret`; kept out of the context and the layers */
+  secrets?: Map<string, Buffer>;
 }
 
 /** A parsed build, ready to run: made by `prepare`, whose errors are the request's. */
