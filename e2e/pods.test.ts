@@ -235,6 +235,43 @@ test("Podman's own client (podman --remote) creates, lists, starts, stops and re
   assert.equal(inspect.State, 'Running');
   assert.deepEqual(inspect.Labels, { via: 'podman' });
   assert.match((await podman(['pod', 'top', 'remote'])).stdout, /sleep 1000/);
+  // podman run puts a container in the pod through Libpod's create (its spec generator).
+  const runB = await podman([
+    'run',
+    '-d',
+    '--pod',
+    'remote',
+    '--name',
+    'remote-b',
+    '-e',
+    'WHO=podman',
+    '-w',
+    '/tmp',
+    '--user',
+    '1000',
+    'busybox',
+    'sleep',
+    '1000',
+  ]);
+  assert.equal(runB.code, 0, runB.stderr);
+  assert.equal(await ok(['exec', 'remote-b', 'sh', '-c', 'echo $WHO $(id -u) $(pwd)']), 'podman 1000 /tmp\n');
+  const netns = (c: string) => ok(['exec', c, 'readlink', '/proc/self/ns/net']);
+  assert.equal(await netns('remote-b'), await netns('remote-a'), "the pod's network namespace");
+  assert.equal(JSON.parse(await ok(['pod', 'inspect', 'remote'])).NumContainers, 3);
+  // pod stats: a line per running container, Podman's figures.
+  const stats = await podman(['pod', 'stats', '--no-stream', '--format', 'json', 'remote']);
+  assert.equal(stats.code, 0, stats.stderr);
+  const lines = JSON.parse(stats.stdout) as Array<Record<string, string>>;
+  assert.deepEqual(
+    lines.map((l) => l.Name).sort(),
+    ['remote-a', 'remote-b', `${inspect.Id.slice(0, 12)}-infra`].sort(),
+  );
+  for (const l of lines) {
+    assert.equal(l.Pod, inspect.Id.slice(0, 12));
+    assert.match(l.CPU!, /^\d+\.\d\d%$/);
+    assert.match(l.MemUsage!, /^[\d.]+k?B \/ [\d.]+[kMGT]?B$/);
+    assert.equal(l.PIDS, '1');
+  }
   assert.equal((await podman(['pod', 'stop', '-t', '1', 'remote'])).code, 0);
   assert.equal((await podman(['pod', 'rm', 'remote'])).code, 0);
   assert.equal((await podman(['pod', 'exists', 'remote'])).code, 1);

@@ -120,3 +120,4 @@ export { registerVolumes } from './routes/volumes.ts';
 export { registerNetworks } from './routes/networks.ts';
 export { registerSwarm, registerPlugins } from './routes/swarm.ts';
 export { registerPods } from './routes/pods.ts';
+export { registerLibpod } from './routes/libpod.ts';
