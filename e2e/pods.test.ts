@@ -11,6 +11,7 @@ import { request } from 'node:http';
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
+import { spawn } from 'node:child_process';
 import {
   type Daemon,
   berth,
@@ -18,6 +19,7 @@ import {
   docker,
   eventually,
   freePort,
+  REPO,
   run,
   startDaemon,
   startDaemonWithBusybox,
@@ -129,6 +131,35 @@ test("a pod's logs show every member's lines, prefixed with its container", asyn
   const logs = await ok(['pod', 'logs', 'chatty']);
   for (const id of ids) assert.match(logs, new RegExp(`^${id.slice(0, 12)} from [ab]$`, 'm'));
   await ok(['pod', 'rm', '-f', 'chatty']);
+});
+
+test('pod logs interleave the members in time order, by name with -n, and follow them with -f', async () => {
+  await ok(['pod', 'create', '--name', 'talk']);
+  await ok(['run', '-d', '--pod', 'talk', '--name', 'talk-a', 'busybox', 'sleep', '1000']);
+  await ok(['run', '-d', '--pod', 'talk', '--name', 'talk-b', 'busybox', 'sleep', '1000']);
+  // Lines written into each member's output in turn: a 1, b 2, a 3, b 4.
+  const say = (c: string, what: string) => ok(['exec', c, 'sh', '-c', `echo ${what} > /proc/1/fd/1`]);
+  for (const [c, what] of [
+    ['talk-a', '1'],
+    ['talk-b', '2'],
+    ['talk-a', '3'],
+    ['talk-b', '4'],
+  ] as const)
+    await say(c, what);
+  await eventually(async () => /4/.test(await ok(['logs', 'talk-b'])));
+  assert.equal(await ok(['pod', 'logs', '-n', 'talk']), 'talk-a 1\ntalk-b 2\ntalk-a 3\ntalk-b 4\n');
+  assert.match(await ok(['pod', 'logs', '-t', '-c', 'talk-b', 'talk']), /^[0-9a-f]{12} \d{4}-\d\d-\d\dT[\d:.]+Z 2\n/);
+  const follow = spawn(join(REPO, 'bin/berth'), ['-H', d.host, 'pod', 'logs', '-f', '-n', 'talk']);
+  let seen = '';
+  follow.stdout.on('data', (c: Buffer) => (seen += c.toString()));
+  try {
+    await say('talk-a', 'late');
+    await eventually(async () => /^talk-a late$/m.test(seen));
+    assert.equal(follow.exitCode, null, 'still following');
+  } finally {
+    follow.kill();
+    await ok(['pod', 'rm', '-f', 'talk']);
+  }
 });
 
 test('pod top and pod stats show the running members of a pod', async () => {
