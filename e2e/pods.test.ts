@@ -286,8 +286,10 @@ test("Podman's own client (podman --remote) creates, lists, starts, stops and re
   ]);
   assert.equal(runB.code, 0, runB.stderr);
   assert.equal(await ok(['exec', 'remote-b', 'sh', '-c', 'echo $WHO $(id -u) $(pwd)']), 'podman 1000 /tmp\n');
-  const netns = (c: string) => ok(['exec', c, 'readlink', '/proc/self/ns/net']);
-  assert.equal(await netns('remote-b'), await netns('remote-a'), "the pod's network namespace");
+  const ns = (c: string, kind: string) => ok(['exec', c, 'readlink', `/proc/self/ns/${kind}`]);
+  assert.equal(await ns('remote-b', 'net'), await ns('remote-a', 'net'), "the pod's network namespace");
+  assert.equal(await ns('remote-b', 'uts'), await ns('remote-a', 'uts'), "the pod's UTS namespace");
+  assert.equal(await ok(['exec', 'remote-b', 'hostname']), await ok(['exec', 'remote-a', 'hostname']));
   assert.equal(JSON.parse(await ok(['pod', 'inspect', 'remote'])).NumContainers, 3);
   // pod stats: a line per running container, Podman's figures.
   const stats = await podman(['pod', 'stats', '--no-stream', '--format', 'json', 'remote']);
