@@ -62,6 +62,15 @@ test('a missing image and a missing command give Docker errors', async () => {
   const c = await docker(d, ['run', '--rm', 'busybox', 'nosuchcommand']);
   assert.equal(c.code, 127, c.stderr);
   assert.match(c.stderr, /nosuchcommand/);
+  // As dockerd: a container that never ran stays Created, with the exit code and the error.
+  await docker(d, ['run', '--name', 'never-ran', 'busybox', 'nosuchcommand']);
+  assert.equal(
+    await dockerOk(d, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}} {{.State.FinishedAt}}', 'never-ran']),
+    'created 127 0001-01-01T00:00:00Z\n',
+  );
+  assert.match(await dockerOk(d, ['inspect', '-f', '{{.State.Error}}', 'never-ran']), /nosuchcommand/);
+  assert.match(await dockerOk(d, ['ps', '-a', '--filter', 'name=never-ran', '--format', '{{.Status}}']), /^Created$/m);
+  await dockerOk(d, ['rm', 'never-ran']);
   // --platform: the image must be for it (the CLI then tries a pull for that platform).
   const arm = await api(d, 'POST', '/v1.44/containers/create?platform=linux%2Farm64', '{"Image":"busybox"}', {
     'Content-Type': 'application/json',

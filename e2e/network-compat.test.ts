@@ -259,6 +259,23 @@ test('links on a user network, at create and at connect, resolve in the embedded
   );
 });
 
+test('a network removed under a created container: rm succeeds, the start is 404 and the container stays created, as dockerd', async () => {
+  await dockerOk(d, ['network', 'create', 'gone-net']);
+  await dockerOk(d, ['create', '--name', 'orphan', '--network', 'gone-net', 'busybox', 'true']);
+  try {
+    // Right after create, when its task is made ahead and holds an address on the network.
+    await dockerOk(d, ['network', 'rm', 'gone-net']);
+    const r = await docker(d, ['start', 'orphan']);
+    assert.match(r.stderr, /Error response from daemon: network gone-net not found/);
+    assert.equal(
+      await dockerOk(d, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}', 'orphan']),
+      'created 128 network gone-net not found\n',
+    );
+  } finally {
+    await docker(d, ['rm', '-f', 'orphan']);
+  }
+});
+
 test('the default bridge has IPv6 only with berthd --ipv6 --fixed-cidr-v6 (addresses from the MAC, as dockerd)', async (t) => {
   const bridge = `bn6${process.pid % 100000}`;
   const refused = await startDaemon(['--bridge', bridge, '--ipv6']).then(

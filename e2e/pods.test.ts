@@ -11,6 +11,7 @@ import { request } from 'node:http';
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
+import { spawn } from 'node:child_process';
 import {
   type Daemon,
   berth,
@@ -18,6 +19,7 @@ import {
   docker,
   eventually,
   freePort,
+  REPO,
   run,
   startDaemon,
   startDaemonWithBusybox,
@@ -131,6 +133,35 @@ test("a pod's logs show every member's lines, prefixed with its container", asyn
   await ok(['pod', 'rm', '-f', 'chatty']);
 });
 
+test('pod logs interleave the members in time order, by name with -n, and follow them with -f', async () => {
+  await ok(['pod', 'create', '--name', 'talk']);
+  await ok(['run', '-d', '--pod', 'talk', '--name', 'talk-a', 'busybox', 'sleep', '1000']);
+  await ok(['run', '-d', '--pod', 'talk', '--name', 'talk-b', 'busybox', 'sleep', '1000']);
+  // Lines written into each member's output in turn: a 1, b 2, a 3, b 4.
+  const say = (c: string, what: string) => ok(['exec', c, 'sh', '-c', `echo ${what} > /proc/1/fd/1`]);
+  for (const [c, what] of [
+    ['talk-a', '1'],
+    ['talk-b', '2'],
+    ['talk-a', '3'],
+    ['talk-b', '4'],
+  ] as const)
+    await say(c, what);
+  await eventually(async () => /4/.test(await ok(['logs', 'talk-b'])));
+  assert.equal(await ok(['pod', 'logs', '-n', 'talk']), 'talk-a 1\ntalk-b 2\ntalk-a 3\ntalk-b 4\n');
+  assert.match(await ok(['pod', 'logs', '-t', '-c', 'talk-b', 'talk']), /^[0-9a-f]{12} \d{4}-\d\d-\d\dT[\d:.]+Z 2\n/);
+  const follow = spawn(join(REPO, 'bin/berth'), ['-H', d.host, 'pod', 'logs', '-f', '-n', 'talk']);
+  let seen = '';
+  follow.stdout.on('data', (c: Buffer) => (seen += c.toString()));
+  try {
+    await say('talk-a', 'late');
+    await eventually(async () => /^talk-a late$/m.test(seen));
+    assert.equal(follow.exitCode, null, 'still following');
+  } finally {
+    follow.kill();
+    await ok(['pod', 'rm', '-f', 'talk']);
+  }
+});
+
 test('pod top and pod stats show the running members of a pod', async () => {
   await ok(['pod', 'create', '--name', 'busy']);
   await ok(['run', '-d', '--pod', 'busy', '--name', 'busy-a', 'busybox', 'sleep', '1001']);
@@ -235,6 +266,45 @@ test("Podman's own client (podman --remote) creates, lists, starts, stops and re
   assert.equal(inspect.State, 'Running');
   assert.deepEqual(inspect.Labels, { via: 'podman' });
   assert.match((await podman(['pod', 'top', 'remote'])).stdout, /sleep 1000/);
+  // podman run puts a container in the pod through Libpod's create (its spec generator).
+  const runB = await podman([
+    'run',
+    '-d',
+    '--pod',
+    'remote',
+    '--name',
+    'remote-b',
+    '-e',
+    'WHO=podman',
+    '-w',
+    '/tmp',
+    '--user',
+    '1000',
+    'busybox',
+    'sleep',
+    '1000',
+  ]);
+  assert.equal(runB.code, 0, runB.stderr);
+  assert.equal(await ok(['exec', 'remote-b', 'sh', '-c', 'echo $WHO $(id -u) $(pwd)']), 'podman 1000 /tmp\n');
+  const ns = (c: string, kind: string) => ok(['exec', c, 'readlink', `/proc/self/ns/${kind}`]);
+  assert.equal(await ns('remote-b', 'net'), await ns('remote-a', 'net'), "the pod's network namespace");
+  assert.equal(await ns('remote-b', 'uts'), await ns('remote-a', 'uts'), "the pod's UTS namespace");
+  assert.equal(await ok(['exec', 'remote-b', 'hostname']), await ok(['exec', 'remote-a', 'hostname']));
+  assert.equal(JSON.parse(await ok(['pod', 'inspect', 'remote'])).NumContainers, 3);
+  // pod stats: a line per running container, Podman's figures.
+  const stats = await podman(['pod', 'stats', '--no-stream', '--format', 'json', 'remote']);
+  assert.equal(stats.code, 0, stats.stderr);
+  const lines = JSON.parse(stats.stdout) as Array<Record<string, string>>;
+  assert.deepEqual(
+    lines.map((l) => l.Name).sort(),
+    ['remote-a', 'remote-b', `${inspect.Id.slice(0, 12)}-infra`].sort(),
+  );
+  for (const l of lines) {
+    assert.equal(l.Pod, inspect.Id.slice(0, 12));
+    assert.match(l.CPU!, /^\d+\.\d\d%$/);
+    assert.match(l.MemUsage!, /^[\d.]+k?B \/ [\d.]+[kMGT]?B$/);
+    assert.equal(l.PIDS, '1');
+  }
   assert.equal((await podman(['pod', 'stop', '-t', '1', 'remote'])).code, 0);
   assert.equal((await podman(['pod', 'rm', 'remote'])).code, 0);
   assert.equal((await podman(['pod', 'exists', 'remote'])).code, 1);

@@ -281,6 +281,42 @@ test("-v /host:/path binds a host directory (made when missing), :ro too; inspec
   assert.notEqual(r.code, 0);
 });
 
+test('-v FILE:/path:ro binds a host file read-only, where the image has that file, or not, or not even its directory', async () => {
+  const file = join(d.root, 'app.conf');
+  writeFileSync(file, 'setting=1\n');
+  for (const target of ['/etc/passwd', '/app.conf', '/missing/dir/app.conf']) {
+    assert.equal(
+      await dockerOk(d, ['run', '--rm', '-v', `${file}:${target}:ro`, 'busybox', 'cat', target]),
+      'setting=1\n',
+      target,
+    );
+    const r = await docker(d, [
+      'run',
+      '--rm',
+      '-v',
+      `${file}:${target}:ro`,
+      'busybox',
+      'sh',
+      '-c',
+      `echo x > ${target}`,
+    ]);
+    assert.match(r.stderr, /Read-only file system/, target);
+  }
+  assert.equal(
+    await dockerOk(d, [
+      'run',
+      '--rm',
+      '--mount',
+      `type=bind,src=${file},dst=/c.conf,readonly`,
+      'busybox',
+      'cat',
+      '/c.conf',
+    ]),
+    'setting=1\n',
+  );
+  assert.equal(readFileSync(file, 'utf8'), 'setting=1\n');
+});
+
 test('--mount type=volume|bind|tmpfs with readonly, volume-nocopy, tmpfs-size; a missing bind source is refused', async () => {
   const src = join(d.root, 'mnt-src');
   await dockerOk(d, ['run', '--rm', '-v', `${src}:/x`, 'busybox', 'true']);

@@ -65,7 +65,7 @@ export async function changes(upper: string, lowerDirs: readonly string[], host:
 }
 
 /** The path in the topmost lower layer that has it, or undefined when none does (or one deleted it). */
-async function lowerStat(lowerDirs: readonly string[], rel: string): Promise<Stats | undefined> {
+export async function lowerStat(lowerDirs: readonly string[], rel: string): Promise<Stats | undefined> {
   for (const dir of lowerDirs) {
     let st: Stats;
     try {

@@ -13,7 +13,7 @@
  */
 export { applyLayer, type ApplyOptions, type ApplyResult } from './apply.ts';
 export { tarDirectory, diffOverlayUpper, type PackOptions, type OverlayDiffOptions } from './pack.ts';
-export { changes, ChangeKind, type Change } from './changes.ts';
+export { changes, lowerStat, ChangeKind, type Change } from './changes.ts';
 export {
   decompressed,
   detectCompression,

@@ -70,6 +70,12 @@ const build: Command = {
       { long: 'pull', type: 'bool', help: 'Always attempt to pull a newer version of the image' },
       { long: 'quiet', short: 'q', type: 'bool', help: 'Suppress the build output and print image ID on success' },
       { long: 'rm', type: 'bool', default: true, help: 'Remove intermediate containers after a successful build' },
+      {
+        long: 'secret',
+        type: 'list',
+        valueName: 'stringArray',
+        help: 'Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")',
+      },
       { long: 'shm-size', type: 'string', valueName: 'bytes', help: 'Size of "/dev/shm"' },
       { long: 'squash', type: 'bool', hidden: true },
       { long: 'tag', short: 't', type: 'list', help: 'Name and optionally a tag in the "name:tag" format' },
@@ -85,6 +91,13 @@ const build: Command = {
         throw badValue(t, '-t, --tag', 'invalid reference format');
       }
     }
+    // Read before the context goes: a missing secret fails the build at once.
+    const secrets = Object.fromEntries(
+      f.list('secret').map((v) => {
+        const { id, content } = readSecret(v, process.env);
+        return [id, content.toString('base64')];
+      }),
+    );
     const dockerfileFlag = f.str('file');
     let body: AsyncIterable<Buffer> | undefined;
     let dockerfile: string | undefined;
@@ -200,6 +213,7 @@ const build: Command = {
       shmSize: sizeFlag('shm-size'),
       memory: sizeFlag('memory'),
       remote,
+      secrets: Object.keys(secrets).length ? secrets : undefined,
     });
     announce();
     let imageId = '';
@@ -234,3 +248,36 @@ const build: Command = {
 };
 
 export const buildCommands: Record<string, Command> = { build };
+
+/**
+ * A `--secret` value as buildx reads it: `id=ID,src=FILE` (or `source=`), `id=ID,env=VAR`,
+ * `type=file|env` to say which, or `id=ID` alone (the variable ID if set, else the file ID).
+ */
+export function readSecret(value: string, env: NodeJS.ProcessEnv): { id: string; content: Buffer } {
+  const fields = new Map<string, string>();
+  for (const part of value.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) throw badValue(value, '--secret', `invalid field '${part}' must be a key=value pair`);
+    const k = part.slice(0, eq).toLowerCase();
+    if (!['id', 'src', 'source', 'env', 'type'].includes(k))
+      throw badValue(value, '--secret', `unexpected key '${k}' in '${part}'`);
+    fields.set(k, part.slice(eq + 1));
+  }
+  const id = fields.get('id');
+  if (!id) throw badValue(value, '--secret', 'secret ID missing');
+  const type = fields.get('type');
+  const src = fields.get('src') ?? fields.get('source');
+  const envName =
+    fields.get('env') ?? (type === 'env' || (!src && type !== 'file' && env[id] !== undefined) ? id : undefined);
+  if (envName !== undefined && type !== 'file') {
+    const v = env[envName];
+    if (v === undefined) throw new StatusError(1, `ERROR: secret ${id}: environment variable ${envName} is not set`);
+    return { id, content: Buffer.from(v) };
+  }
+  const file = src ?? id;
+  try {
+    return { id, content: readFileSync(file) };
+  } catch (e) {
+    throw new StatusError(1, `ERROR: failed to read secret ${id} from ${file}: ${(e as Error).message}`);
+  }
+}

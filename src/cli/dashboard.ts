@@ -5,7 +5,7 @@
  * the token crossing the network in clear text.
  */
 import { fileWarnings, loadServerTls, type ServerTls } from '../tls/index.ts';
-import { isLoopback, parseListen, startDashboard } from '../ui/index.ts';
+
 import { type Command, StatusError } from './cli.ts';
 
 const dashboard: Command = {
@@ -26,6 +26,8 @@ const dashboard: Command = {
     ],
   },
   async run(cli, f) {
+    // The dashboard's server loads only when it is asked for: every other command starts faster.
+    const { isLoopback, parseListen, startDashboard } = await import('../ui/index.ts');
     let listen;
     try {
       listen = parseListen(f.str('listen') ?? '127.0.0.1:8088');

@@ -332,9 +332,12 @@ const logs: Command = {
         type: 'string',
         help: 'Filter logs by container name or id which belongs to pod',
       },
+      { long: 'follow', short: 'f', type: 'bool', help: 'Follow log output' },
+      { long: 'names', short: 'n', type: 'bool', help: 'Output container names instead of container IDs in the log' },
       { long: 'tail', type: 'string', help: 'Output the specified number of LINES at the end of the logs' },
       { long: 'timestamps', short: 't', type: 'bool', help: 'Output the timestamps' },
       { long: 'since', type: 'string', help: 'Show logs since TIMESTAMP' },
+      { long: 'until', type: 'string', help: 'Show logs until TIMESTAMP' },
     ],
   },
   async run(cli, f, args) {
@@ -349,26 +352,76 @@ const logs: Command = {
       (c) => c.Id !== pod.InfraContainerID && (!want || c.Name === want || c.Id.startsWith(want)),
     );
     if (want && !members.length) throw new StatusError(125, `Error: container ${want} is not in pod ${pod.Name}`);
-    // One member after another, each line prefixed with its container's short ID (as Podman's).
-    for (const c of members) {
-      const info = await cli.client.containerInspect(c.Id);
-      const res = await cli.client.containerLogs(c.Id, {
+    const follow = f.bool('follow');
+    const showTimes = f.bool('timestamps');
+    // Each line prefixed with its container's short ID (or name), as Podman's; the members'
+    // lines in time order: asked with timestamps, which order them and are then shown or not.
+    const streams = members.map((c) =>
+      memberLogLines(cli, c, f.bool('names') ? c.Name : shortId(c.Id), {
+        follow,
         tail: f.str('tail'),
-        timestamps: f.bool('timestamps'),
         since: f.str('since'),
-      });
-      const prefix = `${shortId(c.Id)} `;
-      const print = (stream: number, text: string) => {
-        for (const line of text.split(/(?<=\n)/)) {
-          if (!line) continue;
-          (stream === 2 ? cli.stderr : cli.stdout).write(prefix + line);
-        }
-      };
-      if (info.Config.Tty) for await (const chunk of res) print(1, (chunk as Buffer).toString());
-      else for await (const frame of demux(res)) print(frame.stream, frame.data.toString());
+        until: f.str('until'),
+      }),
+    );
+    const print = (l: LogLine) =>
+      (l.stream === 2 ? cli.stderr : cli.stdout).write(`${l.prefix} ${showTimes ? `${l.time} ` : ''}${l.text}`);
+    if (!follow) {
+      const all: LogLine[] = [];
+      for (const s of streams) for await (const l of s) all.push(l);
+      for (const l of all.sort(byTime)) print(l);
+      return;
     }
+    await Promise.all(
+      streams.map(async (s) => {
+        for await (const l of s) print(l);
+      }),
+    );
   },
 };
+
+interface LogLine {
+  prefix: string;
+  stream: number;
+  /** RFC 3339 with nanoseconds, as the daemon wrote it. */
+  time: string;
+  text: string;
+}
+
+/** One member's log lines with their timestamps split off. */
+async function* memberLogLines(
+  cli: Cli,
+  c: { Id: string },
+  prefix: string,
+  o: { follow: boolean; tail?: string; since?: string; until?: string },
+): AsyncGenerator<LogLine> {
+  const info = await cli.client.containerInspect(c.Id);
+  const res = await cli.client.containerLogs(c.Id, { ...o, timestamps: true });
+  const frames = info.Config.Tty
+    ? (async function* () {
+        for await (const chunk of res) yield { stream: 1, data: chunk as Buffer };
+      })()
+    : demux(res);
+  // A frame is one log entry, its timestamp first (a last line may lack its newline).
+  for await (const frame of frames) {
+    for (const line of frame.data.toString().split(/(?<=\n)/)) {
+      if (!line) continue;
+      const sp = line.indexOf(' ');
+      yield { prefix, stream: frame.stream, time: line.slice(0, sp), text: line.slice(sp + 1) };
+    }
+  }
+}
+
+/** Orders RFC 3339 times with up to nine fraction digits (the daemon trims trailing zeros). */
+export function byTime(a: { time: string }, b: { time: string }): number {
+  const key = (t: string) => {
+    const m = /^(.*?)(?:\.(\d+))?Z$/.exec(t);
+    return { s: Date.parse(`${m?.[1] ?? t}Z`), frac: (m?.[2] ?? '').padEnd(9, '0') };
+  };
+  const x = key(a.time);
+  const y = key(b.time);
+  return x.s - y.s || (x.frac < y.frac ? -1 : x.frac > y.frac ? 1 : 0);
+}
 
 const exists: Command = {
   spec: {

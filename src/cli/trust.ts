@@ -13,19 +13,9 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { BerthError } from '../errdefs/index.ts';
-import { endpointFor, RegistryClient, type Credentials } from '../registry/index.ts';
+import type { Credentials, RegistryClient } from '../registry/index.ts';
 import { MediaType, type Reference } from '../spec/index.ts';
-import {
-  attachSignature,
-  decryptPrivateKey,
-  generateKeyPair,
-  makePayload,
-  parsePublicKey,
-  readSignatures,
-  signatureProblem,
-  signPayload,
-  type AttachMode,
-} from '../trust/index.ts';
+import type { AttachMode } from '../trust/index.ts';
 import { readLine, StatusError, type Cli, type Command } from './cli.ts';
 import { credentialsFor } from './config.ts';
 import { parseImageRef } from './images.ts';
@@ -72,7 +62,14 @@ async function passphrase(cli: Cli, confirm: boolean): Promise<string> {
   return (await readLine(cli.stdin)) ?? '';
 }
 
-function registryClient(ref: Reference, allowInsecure: boolean): RegistryClient {
+/**
+ * The registry client and the signing code, loaded when a trust command runs: they would be a
+ * third of the start-up of every other command, which never needs them.
+ */
+const signing = () => import('../trust/index.ts');
+
+async function registryClient(ref: Reference, allowInsecure: boolean): Promise<RegistryClient> {
+  const { endpointFor, RegistryClient } = await import('../registry/index.ts');
   const cfg = { insecure: allowInsecure ? [ref.domain] : [], mirrors: [] };
   const auth = credentialsFor(ref.domain);
   const creds: Credentials = auth
@@ -130,6 +127,7 @@ const generateKeyPairCmd: Command = {
       if (!/^\s*y/i.test((await readLine(cli.stdin)) ?? ''))
         throw new StatusError(1, `Error: ${keyFile} already exists`);
     }
+    const { generateKeyPair } = await signing();
     const pair = generateKeyPair(await passphrase(cli, true));
     writeFileSync(keyFile, pair.privatePem, { mode: 0o600 });
     cli.err(`Private key written to ${keyFile}\n`);
@@ -176,8 +174,9 @@ const sign: Command = {
     const ref = parseImageRef(args[0]!);
     const pem = readKeyFile(keyPath);
     try {
+      const { attachSignature, decryptPrivateKey, makePayload, signPayload } = await signing();
       const key = decryptPrivateKey(pem, await passphrase(cli, false), keyPath);
-      const client = registryClient(ref, f.bool('allow-insecure-registry'));
+      const client = await registryClient(ref, f.bool('allow-insecure-registry'));
       const top = await client.getManifest(ref.path, ref.digest ?? ref.tag ?? 'latest');
       const repo = `${ref.domain}/${ref.path}`;
       const identity =
@@ -214,8 +213,9 @@ const verify: Command = {
     if (!keyPath) throw new StatusError(1, 'Error: --key is required: only keyed verification is supported');
     const ref = parseImageRef(args[0]!);
     try {
+      const { parsePublicKey, readSignatures, signatureProblem } = await signing();
       const key = parsePublicKey(readKeyFile(keyPath), keyPath);
-      const client = registryClient(ref, f.bool('allow-insecure-registry'));
+      const client = await registryClient(ref, f.bool('allow-insecure-registry'));
       const top = await client.getManifest(ref.path, ref.digest ?? ref.tag ?? 'latest');
       const sigs = await readSignatures(client, ref.path, top.digest);
       const good = sigs.filter(

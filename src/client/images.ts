@@ -28,6 +28,8 @@ export interface BuildOptions {
   memory?: number;
   remote?: string;
   registryConfig?: Record<string, T.AuthConfig>;
+  /** `--secret`s: ID → base64 content, in Berth's build-secrets header */
+  secrets?: Record<string, string>;
 }
 
 export const imageCalls = {
@@ -140,6 +142,7 @@ export const imageCalls = {
     const headers: Record<string, string> = { 'Content-Type': 'application/x-tar' };
     if (opts.registryConfig)
       headers['X-Registry-Config'] = Buffer.from(JSON.stringify(opts.registryConfig)).toString('base64url');
+    if (opts.secrets) headers['X-Berth-Build-Secrets'] = Buffer.from(JSON.stringify(opts.secrets)).toString('base64');
     return this.progress('POST', '/build', {
       query: {
         t: opts.tags,

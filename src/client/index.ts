@@ -16,4 +16,5 @@ export { dockerConfigDir, dockerContext, type ContextChoice, type ContextEndpoin
 export { demux, demuxTo, encodeFrame, STDIN, STDOUT, STDERR, SYSTEMERR, type Frame, type Sink } from './stdcopy.ts';
 export { jsonValues, messageError, progressMessages } from './jsonstream.ts';
 export type * from '../api/types/index.ts';
-export { displayablePorts, statsRow, statsText, type StatsRow } from './display.ts';
+export { displayablePorts, statsText } from './display.ts';
+export { statsRow, type StatsRow } from '../api/types/index.ts';

@@ -272,3 +272,25 @@ test('loadProject: file discovery, .env, --env-file, env_file and the process en
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("build: cache_from (names, and buildx's type=registry,ref=), no_cache, network, shm_size and extra_hosts reach the build", () => {
+  const p = parse(`
+services:
+  app:
+    build:
+      context: ./app
+      cache_from: [ci/app:latest, "type=registry,ref=reg.example/app:cache"]
+      no_cache: true
+      network: host
+      shm_size: 128m
+      extra_hosts: ["db=10.0.0.5", "cache:10.0.0.6"]
+`);
+  assert.deepEqual(p.services.app!.build, {
+    context: '/p/app',
+    cache_from: ['ci/app:latest', 'reg.example/app:cache'],
+    no_cache: true,
+    network: 'host',
+    shm_size: 128 * 1024 * 1024,
+    extra_hosts: ['db:10.0.0.5', 'cache:10.0.0.6'],
+  });
+});

@@ -10,6 +10,12 @@ export interface BuildConfig {
   readonly args?: Readonly<Record<string, string | null>>;
   readonly target?: string;
   readonly labels?: Readonly<Record<string, string>>;
+  /** Images whose history may stand for the build's steps (`--cache-from`). */
+  readonly cache_from?: readonly string[];
+  readonly no_cache?: boolean;
+  readonly network?: string;
+  readonly shm_size?: number;
+  readonly extra_hosts?: readonly string[];
 }
 
 export interface PortConfig {

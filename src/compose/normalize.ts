@@ -177,6 +177,16 @@ export function normalizeService(
           if (b.args !== undefined) out.args = listOrMap(b.args);
           if (b.target !== undefined) out.target = String(b.target);
           if (b.labels !== undefined) out.labels = listOrMap(b.labels);
+          // An image name, or buildx's `type=registry,ref=NAME` (the image as this daemon has it).
+          if (Array.isArray(b.cache_from))
+            out.cache_from = b.cache_from.map((x) => /(?:^|,)ref=([^,]+)/.exec(String(x))?.[1] ?? String(x));
+          if (b.no_cache !== undefined) out.no_cache = toBool(b.no_cache);
+          if (b.network !== undefined) out.network = String(b.network);
+          if (b.shm_size !== undefined) out.shm_size = parseBytes(b.shm_size as string | number);
+          if (b.extra_hosts !== undefined)
+            out.extra_hosts = Array.isArray(b.extra_hosts)
+              ? b.extra_hosts.map((x) => String(x).replace(/^([^=:]+)=/, '$1:'))
+              : Object.entries(b.extra_hosts as Record<string, unknown>).map(([h, ip]) => `${h}:${String(ip)}`);
           s.build = out as unknown as BuildConfig;
           break;
         }

@@ -54,7 +54,7 @@ const LAUNCHER = join(import.meta.dirname, '..', '..', 'build', 'berth-launcher'
 import { NetworkManager, UserNetworks } from '../network/index.ts';
 import { NetworkService } from '../services/networks/index.ts';
 import { InfraImage, PodService } from '../services/pods/index.ts';
-import { registerPods } from '../api/server/index.ts';
+import { registerLibpod, registerPods } from '../api/server/index.ts';
 
 /** The pods' infra program (services/pods/berth-pause.c), built by setup. */
 const PAUSE_PROGRAM = join(import.meta.dirname, '..', '..', 'build', 'berth-pause');
@@ -261,6 +261,12 @@ export class Daemon {
       createInPod: (pod, body, name, opts) => pods.createMember(pod, body, name, opts),
     });
     registerPods(router, pods);
+    registerLibpod(router, {
+      containers,
+      images: this.images,
+      tmp: join(c.dataRoot, 'tmp'),
+      createInPod: (pod, body, name) => pods.createMember(pod, body, name),
+    });
     registerExec(router, execs);
     registerVolumes(router, this.volumes);
     registerSwarm(router);

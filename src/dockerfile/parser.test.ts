@@ -259,8 +259,8 @@ test('BuildKit-only flags: cache, bind and tmpfs mounts are parsed, the rest ref
     'dockerfile parse error on line 2: RUN --mount=type=bind,from=... is not supported by this builder',
   );
   assert.match(
-    parseErr('FROM a\nRUN --mount=type=secret,id=x true\n').message,
-    /line 2: RUN --mount=type=secret is not supported/,
+    parseErr('FROM a\nRUN --mount=type=ssh true\n').message,
+    /line 2: RUN --mount=type=ssh is not supported/,
   );
   assert.match(
     parseErr('FROM a\n\nCOPY --exclude=*.md . /\n').message,

@@ -433,6 +433,11 @@ export const withNamespacePath =
   (s) => {
     if (!path.startsWith('/')) throw invalidArgument(`namespace path ${JSON.stringify(path)} must be absolute`);
     s.linux.namespaces = s.linux.namespaces.filter((n) => n.type !== type).concat({ type, path });
+    // A joined UTS namespace keeps the name its owner gave it: the runtime must not set one.
+    if (type === 'uts') {
+      delete s.hostname;
+      delete s.domainname;
+    }
   };
 
 const depth = (dest: string) => dest.split('/').filter(Boolean).length;

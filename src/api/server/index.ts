@@ -41,7 +41,9 @@ export interface ListenOptions {
 export async function listen(router: Router, address: string, opts: ListenOptions = {}): Promise<Listener> {
   const url = new URL(address.includes('://') ? address : `unix://${address}`);
   const server = httpServer(
-    { keepAlive: true, requestTimeout: 0, headersTimeout: 60_000 },
+    // Headers up to Go's default 1 MiB, as dockerd takes them: X-Registry-Config with many
+    // registries, and the build secrets' header, outgrow Node's 16 KiB.
+    { keepAlive: true, requestTimeout: 0, headersTimeout: 60_000, maxHeaderSize: 1 << 20 },
     url.protocol === 'tcp:' ? opts.tls : undefined,
     (req, res) => {
       void router.handle(req, res);
@@ -118,3 +120,4 @@ export { registerVolumes } from './routes/volumes.ts';
 export { registerNetworks } from './routes/networks.ts';
 export { registerSwarm, registerPlugins } from './routes/swarm.ts';
 export { registerPods } from './routes/pods.ts';
+export { registerLibpod } from './routes/libpod.ts';

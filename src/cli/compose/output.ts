@@ -97,8 +97,12 @@ export function builder(cli: Cli, reporter: ProgressReporter, quiet = false): Bu
           target: b.target,
           buildArgs,
           labels: { ...b.labels },
-          noCache: opts.noCache,
+          noCache: opts.noCache || b.no_cache,
           pull: opts.pull,
+          cacheFrom: b.cache_from?.length ? [...b.cache_from] : undefined,
+          networkMode: b.network,
+          shmSize: b.shm_size,
+          extraHosts: b.extra_hosts?.length ? [...b.extra_hosts] : undefined,
           remove: true,
         },
       );

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Digest, HistoryEntry, ImageConfig } from '../../spec/index.ts';
 
 export class BuildCache {
   private readonly file: string;
@@ -66,4 +67,48 @@ export class BuildCache {
     });
     return this.saving;
   }
+}
+
+/** What `--cache-from` matching reads of an image: its history and its layers. */
+export type CacheCandidate = Pick<ImageConfig, 'history' | 'rootfs'>;
+
+/**
+ * dockerd's `--cache-from` rule (its image cache for the legacy builder): a source image stands
+ * for a step when its history and layers begin with the parent's exactly and its next history
+ * entry was made by the same command. Answers the source, the history entry that matched and the
+ * layer it added (none for an empty layer), and whether that entry is the source's last (then
+ * the source itself is the step's image).
+ */
+export function cacheFromMatch<T extends CacheCandidate>(
+  parent: CacheCandidate | null,
+  createdBy: string,
+  sources: readonly T[],
+): { source: T; entry: HistoryEntry; layer?: Digest; last: boolean } | undefined {
+  const parentHistory = parent?.history ?? [];
+  const parentLayers = parent?.rootfs.diff_ids ?? [];
+  for (const source of sources) {
+    const history = source.history ?? [];
+    const layers = source.rootfs.diff_ids;
+    if (!history.length || parentHistory.length >= history.length || parentLayers.length > layers.length) continue;
+    if (!parentHistory.every((h, i) => sameEntry(h, history[i]!))) continue;
+    if (!parentLayers.every((d, i) => d === layers[i])) continue;
+    const entry = history[parentHistory.length]!;
+    if (entry.created_by !== createdBy) continue;
+    const layer = entry.empty_layer
+      ? undefined
+      : layers[history.slice(0, parentHistory.length).filter((h) => !h.empty_layer).length];
+    if (!entry.empty_layer && !layer) continue;
+    return { source, entry, layer, last: history.length - 1 === parentHistory.length };
+  }
+  return undefined;
+}
+
+function sameEntry(a: HistoryEntry, b: HistoryEntry): boolean {
+  return (
+    (a.created ?? '') === (b.created ?? '') &&
+    (a.created_by ?? '') === (b.created_by ?? '') &&
+    (a.author ?? '') === (b.author ?? '') &&
+    (a.comment ?? '') === (b.comment ?? '') &&
+    !!a.empty_layer === !!b.empty_layer
+  );
 }

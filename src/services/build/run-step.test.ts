@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDockerfile, type Instruction } from '../../dockerfile/index.ts';
-import { argEnvOf, runCommand } from './run-step.ts';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { argEnvOf, removeMountStubs, runCommand } from './run-step.ts';
 
 const SH = ['/bin/sh', '-c'];
 const run = (text: string) =>
@@ -38,4 +41,26 @@ test('a RUN sees the stage’s build args, sorted, except those an ENV of the sa
     config: { Env: ['HIDDEN=env'] },
   };
   assert.deepEqual(argEnvOf(st), ['A=2', 'Z=1']);
+});
+
+test("RUN --mount's mount points stay out of the layer where the image lacked them; what the command wrote stays", async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'berth-stubs-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const lower = join(root, 'lower');
+  const upper = join(root, 'upper');
+  mkdirSync(join(lower, 'tmp'), { recursive: true });
+  mkdirSync(join(lower, 'root'), { recursive: true });
+  // What crun made for the mounts, and what the command wrote beside them.
+  for (const d of ['cache', 'deep/er/cache', 'tmp', 'root/.cache', 'app/cache'])
+    mkdirSync(join(upper, d), { recursive: true });
+  writeFileSync(join(upper, 'app', 'built'), 'x');
+  writeFileSync(join(upper, 'file-target'), '');
+  await removeMountStubs(
+    upper,
+    [lower],
+    ['/cache', '/deep/er/cache', '/tmp', 'root/.cache', '/app/cache', '/file-target'],
+  );
+  assert.deepEqual(readdirSync(upper).sort(), ['app', 'root', 'tmp']);
+  assert.deepEqual(readdirSync(join(upper, 'app')), ['built']);
+  assert.deepEqual(readdirSync(join(upper, 'root')), [], 'the .cache stub goes; /root was in the image');
 });

@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
-import { diffOverlayUpper, resolveInRoot } from '../../archive/index.ts';
+import { join, posix } from 'node:path';
+import { diffOverlayUpper, lowerStat, resolveInRoot } from '../../archive/index.ts';
 import type { Instruction, RunMount } from '../../dockerfile/index.ts';
 import { shortId } from '../../spec/index.ts';
 import { BuildCache } from './cache.ts';
@@ -26,7 +26,7 @@ export async function runStep(
   const createdBy = (argEnv.length ? `|${argEnv.length} ${argEnv.join(' ')} ` : '') + cmd.join(' ');
   const mountSpec = ins.mounts.map((m) => JSON.stringify(m)).join(' ');
   const key = BuildCache.key(st.image?.id ?? null, createdBy + (mountSpec ? ` ${mountSpec}` : ''), ins.network ?? '');
-  if (useCache(ctx, b, st, key, out)) return;
+  if (await useCache(ctx, b, st, key, createdBy, out)) return;
   if (!st.image) throw new StepError('failed to run: no image to run from: RUN in a stage FROM scratch has no shell');
   const network = ins.network ?? b.opts.networkMode ?? 'default';
   const c = st.config;
@@ -72,6 +72,12 @@ export async function runStep(
     // and once unmounted it becomes the layer's directory as it is (no second unpack).
     const cdir = ctx.containers.dir(id);
     const upper = join(cdir, 'upper');
+    if (ins.mounts.length)
+      await removeMountStubs(
+        upper,
+        ctx.snapshots.lowerDirs(st.image.topChain),
+        ins.mounts.map((m) => m.target),
+      );
     let adopt = false;
     for (let i = 0; i < 100; i++) {
       if (!(await ctx.snapshots.isMounted(cdir))) {
@@ -141,7 +147,7 @@ export function argEnvOf(st: Pick<StageState, 'args' | 'config'>): string[] {
  * RUN --mount as the container's binds and tmpfs: a cache is a directory of the daemon's own
  * per id (`<data-root>/builder/cache-mounts/`), there for every later build, never in a layer;
  * a bind is a path of this build's context, read-only (a writable one gets a copy, so writes go
- * nowhere, as in BuildKit).
+ * nowhere, as in BuildKit); a secret is a read-only file of the build's own directory.
  */
 async function mountsFor(
   ctx: StepContext,
@@ -156,7 +162,22 @@ async function mountsFor(
   const tmpfs: Record<string, string> = {};
   for (const m of mounts) {
     if (m.type === 'tmpfs') tmpfs[m.target] = '';
-    else if (m.type === 'cache') {
+    else if (m.type === 'secret') {
+      const secret = b.opts.secrets?.get(m.id!);
+      if (!secret) {
+        // BuildKit's: an optional secret the client did not send is no mount at all.
+        if (m.required) throw new StepError(`secret ${m.id}: not found`);
+        continue;
+      }
+      // A file of this build's own, mode and owner as asked; it goes with the build's directory.
+      const dir = join(b.dir, 'secrets');
+      await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+      const path = join(dir, String(binds.length));
+      await fs.writeFile(path, secret, { mode: 0o600 });
+      await fs.chown(path, m.uid ?? 0, m.gid ?? 0);
+      await fs.chmod(path, m.mode ?? 0o400);
+      binds.push({ Type: 'bind', Source: path, Target: m.target, ReadOnly: true });
+    } else if (m.type === 'cache') {
       const dir = join(
         ctx.mountsDir,
         '..',
@@ -170,9 +191,8 @@ async function mountsFor(
       const stat = src ? await fs.stat(src).catch(() => undefined) : undefined;
       if (!src || !stat)
         throw new StepError(`failed to compute cache key: "${m.source}" not found in the build context`);
-      // A writable bind gets a copy. So does a file: a read-only bind of a file onto a path the
-      // image lacks fails in the runtime today ("open mount target: Not a directory").
-      const copy = !m.readonly || !stat.isDirectory();
+      // A writable bind gets a copy: its writes must reach neither the context nor the image.
+      const copy = !m.readonly;
       let path = src;
       if (copy) {
         path = join(b.dir, 'bind-copies', String(binds.length));
@@ -182,4 +202,24 @@ async function mountsFor(
     }
   }
   return { ...(binds.length ? { Mounts: binds } : {}), ...(Object.keys(tmpfs).length ? { Tmpfs: tmpfs } : {}) };
+}
+
+/**
+ * The mount points the runtime made in the container's upper directory for RUN --mount targets
+ * the image did not have: BuildKit leaves none of them in the layer. A target goes, and so do
+ * the directories made only to hold it, when the image had no such path and it is empty.
+ */
+export async function removeMountStubs(upper: string, lowerDirs: readonly string[], targets: string[]): Promise<void> {
+  for (const target of targets) {
+    let rel = posix.normalize(`/${target}`).slice(1);
+    while (rel && rel !== '.') {
+      if (await lowerStat(lowerDirs, rel)) break;
+      const path = join(upper, rel);
+      const st = await fs.lstat(path).catch(() => undefined);
+      if (st?.isDirectory() && !(await fs.readdir(path)).length) await fs.rmdir(path);
+      else if (st?.isFile() && st.size === 0) await fs.rm(path);
+      else break;
+      rel = posix.dirname(rel);
+    }
+  }
 }

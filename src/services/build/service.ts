@@ -154,7 +154,13 @@ export class BuildService {
         metaEnv,
         imageTriggers: (ref) => this.d.images.store.find(ref)?.config.config?.OnBuild ?? undefined,
       });
-      return { dir, contextDir, dockerfileName: rel, df, opts, plan, metaEnv };
+      // A --cache-from image that is not here is skipped, as dockerd skips it (with a log line).
+      const cacheSources = (opts.cacheFrom ?? []).flatMap((ref) => {
+        const img = this.d.images.store.find(ref);
+        if (!img) this.d.log.warn(`build: cache-from image ${ref} not found, skipped`);
+        return img ? [img] : [];
+      });
+      return { dir, contextDir, dockerfileName: rel, df, opts, plan, metaEnv, cacheSources };
     } catch (e) {
       await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
       throw e;

@@ -27,6 +27,10 @@ export interface BuildOptions {
   forceRm?: boolean;
   /** host config fields for RUN containers (memory, CPU, extra hosts, shm size, ulimits) */
   runHostConfig?: Record<string, unknown>;
+  /** `--cache-from`: images (built elsewhere, pulled or loaded) whose history may stand for steps */
+  cacheFrom?: string[];
+  /** `--secret`: ID → content, for `RUN --mount=type=secret`; kept out of the context and the layers */
+  secrets?: Map<string, Buffer>;
 }
 
 /** A parsed build, ready to run: made by `prepare`, whose errors are the request's. */
@@ -38,6 +42,8 @@ export interface PreparedBuild {
   opts: BuildOptions;
   plan: StagePlan;
   metaEnv: Map<string, string>;
+  /** the `--cache-from` images found; narrowed to one once a step matched it, as dockerd does */
+  cacheSources: Image[];
   /** set by run: aborts the build (the client went away, or another stage failed) */
   signal?: AbortSignal;
 }

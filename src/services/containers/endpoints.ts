@@ -106,8 +106,8 @@ export class Endpoints {
     return plan;
   }
 
-  /** `--pid container:<id>`, `--ipc container:<id>`: the running container's namespace. */
-  joinedNamespace(mode: string | undefined, ns: 'pid' | 'ipc', what: string): string | undefined {
+  /** `--pid|--ipc|--uts container:<id>`: the running container's namespace. */
+  joinedNamespace(mode: string | undefined, ns: 'pid' | 'ipc' | 'uts', what: string): string | undefined {
     if (!mode?.startsWith('container:')) return undefined;
     const other = this.ctx.store.get(mode.slice('container:'.length));
     if (!other.State.Running || !other.State.Pid)

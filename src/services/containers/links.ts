@@ -14,6 +14,24 @@ export function parseLink(link: string): { name: string; alias: string } {
   return { name, alias };
 }
 
+/**
+ * `HostConfig.Links` as dockerd's inspect shows them: from its link graph, so each names the
+ * linked container by its current name and the link by its full path (`/db:/web/alias`), and a
+ * link to a container since removed is gone. `nameOf` answers a container's current name.
+ */
+export function shownLinks(
+  links: string[],
+  selfName: string,
+  nameOf: (ref: string) => string | undefined,
+): string[] | null {
+  const shown = links.flatMap((l) => {
+    const { name, alias } = parseLink(l);
+    const current = nameOf(name);
+    return current === undefined ? [] : [`/${current}:/${selfName}/${alias}`];
+  });
+  return shown.length ? shown : null;
+}
+
 export function linkSettings(
   links: string[],
   find: (ref: string) => ContainerRecord | undefined,

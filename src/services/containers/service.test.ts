@@ -107,6 +107,9 @@ test('a start that the runtime refuses records exit 127 and leaves no task behin
   const st = s.svc.get(id).State;
   assert.equal(st.Running, false);
   assert.equal(st.ExitCode, 127);
+  assert.equal(st.Status, 'created', "dockerd's: a container that never ran stays created");
+  assert.equal(st.FinishedAt, '0001-01-01T00:00:00Z');
+  assert.match(st.Error, /executable file not found/);
   assert.equal(s.runtime.tasks.has(id), false);
 });
 

@@ -25,12 +25,12 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { delay } from '../../async/index.ts';
 import { directorySize } from '../../fs/index.ts';
-import { conflict, invalidArgument, notModified, notFound, internal, notImplemented } from '../../errdefs/index.ts';
+import { conflict, invalidArgument, notModified, notFound, internal, notImplemented, is } from '../../errdefs/index.ts';
 import { shortId, familiarString, parseReference } from '../../spec/index.ts';
 import type { ContainerStore } from './store.ts';
 import { ContainerContext, type ContainerServiceDeps } from './context.ts';
 import { freeRandomName, validName } from './names.ts';
-import { exited, guard, running } from './state.ts';
+import { failedStart, guard, running } from './state.ts';
 import type { ContainerDefaults, ContainerRecord } from './types.ts';
 import type { ContainerCreateRequest as CreateRequest, Health, HostConfig, PathStat } from '../../api/types/index.ts';
 import { pumpStdin, taskCreated } from './stdin.ts';
@@ -197,6 +197,7 @@ export class ContainerService {
     // Published ports first: one that is taken fails the start with Docker's error and
     // leaves the container created.
     const network = await this.endpoints.publish(c);
+    const before = c.State;
     try {
       const t0 = performance.now();
       // A restore makes its own task: one created ahead would start afresh.
@@ -223,8 +224,10 @@ export class ContainerService {
       await this.ctx.d.volumes?.release(c.Id);
       // Docker records a failed start as exit 127 (command not found) or 126 (not executable) or 128.
       const code = execFailureCode(msg);
-      this.ctx.setState(c, exited({ ...c.State, StartedAt: c.State.StartedAt }, code, new Date(), false, msg));
+      this.ctx.setState(c, failedStart(before, code, msg));
       this.startFailed(c, code);
+      // What is gone since create (a network removed meanwhile) is dockerd's 404, as it is.
+      if (is(e, 'NotFound')) throw e;
       throw internal(`failed to create task for container: ${friendlyStartError(msg)}`, e);
     }
     this.ctx.emit(c, 'start');
@@ -551,6 +554,24 @@ export class ContainerService {
     opts: { stream: boolean; oneShot?: boolean; signal?: AbortSignal },
   ): AsyncGenerator<object> {
     yield* containerStats(this.ctx, this.store.get(ref), opts);
+  }
+
+  /**
+   * A network is being removed: tasks created ahead on it let go of their endpoints, as
+   * dockerd's created containers hold none (their start then fails: the network is gone).
+   */
+  async releaseNetwork(id: string, name: string): Promise<void> {
+    const names = (x: string | undefined) =>
+      !!x && (x === name || x === id || (/^[0-9a-f]{12,}$/.test(x) && id.startsWith(x)));
+    for (const c of this.store.all()) {
+      if (
+        c.State.Status !== 'created' ||
+        ![c.HostConfig.NetworkMode, ...Object.keys(c.EndpointsConfig ?? {})].some(names)
+      )
+        continue;
+      // Under its lock: a task being created ahead right now is waited for, then taken down.
+      await this.ctx.locks.run(c.Id, () => this.tasks.dropPrepared(c));
+    }
   }
 
   /**

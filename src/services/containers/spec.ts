@@ -273,7 +273,8 @@ export function validateHostConfig(h: HostConfig): void {
   if (h.PidMode && !/^(host|container:.+)$/.test(h.PidMode)) throw invalidArgument(`invalid PID mode: ${h.PidMode}`);
   if (h.IpcMode && !/^(host|private|shareable|none|container:.+)$/.test(h.IpcMode))
     throw invalidArgument(`invalid IPC mode: ${h.IpcMode}`);
-  if (h.UTSMode && h.UTSMode !== 'host') throw invalidArgument(`invalid UTS mode: ${h.UTSMode}`);
+  // `container:<id>` beyond dockerd's modes, as Podman's: how a pod's members share its infra's.
+  if (h.UTSMode && !/^(host|container:.+)$/.test(h.UTSMode)) throw invalidArgument(`invalid UTS mode: ${h.UTSMode}`);
   if (h.CgroupnsMode && !['host', 'private'].includes(h.CgroupnsMode))
     throw invalidArgument(`invalid cgroup namespace mode: ${h.CgroupnsMode}`);
   // Docker's words for what its own daemon lacks here too: no GPU driver, no xfs project quotas.
@@ -344,9 +345,10 @@ export function cgroupsPathFor(parent: string | undefined, id: string): string {
 }
 
 export interface SpecContext {
-  /** `--pid container:<id>` / `--ipc container:<id>`: the other container's namespaces. */
+  /** `--pid container:<id>` / `--ipc container:<id>` / `--uts container:<id>`: the other container's namespaces. */
   pidnsPath?: string;
   ipcnsPath?: string;
+  utsnsPath?: string;
   dir: string;
   rootfs: string;
   initPath?: string;
@@ -381,8 +383,10 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   opts.push(oci.withEnv([...(c.Config.Env ?? []), ...(ctx.linkEnv ?? [])]));
   opts.push(oci.withCwd(c.Config.WorkingDir || '/'));
   opts.push(oci.withUser(user));
-  // --uts host: the host's own name; a UTS namespace of its own otherwise.
+  // --uts host: the host's own name; another container's namespace (a pod's members share their
+  // infra's), whose name that container set; a UTS namespace of its own otherwise.
   if (h.UTSMode === 'host') opts.push(oci.withoutNamespace('uts'));
+  else if (ctx.utsnsPath) opts.push(oci.withNamespacePath('uts', ctx.utsnsPath));
   else opts.push(oci.withHostname(c.Config.Hostname ?? c.Id.slice(0, 12), c.Config.Domainname ?? ''));
   opts.push(oci.withTerminal(!!c.Config.Tty));
   opts.push(oci.withCgroupsPath(cgroupsPathFor(h.CgroupParent, c.Id)));

@@ -57,6 +57,25 @@ export function exited(s: ContainerState, code: number, at: Date, oomKilled: boo
   };
 }
 
+/**
+ * A start that failed before the process ran: dockerd keeps the status it had (a created
+ * container stays created, an exited one exited, FinishedAt untouched) with the start's exit
+ * code (127, 126 or 128) and its error.
+ */
+export function failedStart(s: ContainerState, code: number, error: string): ContainerState {
+  const status = s.Status === 'created' ? 'created' : 'exited';
+  return {
+    ...s,
+    Status: status,
+    Running: false,
+    Paused: false,
+    Restarting: false,
+    Pid: 0,
+    ExitCode: code,
+    Error: error,
+  };
+}
+
 /** Exited, with a restart policy restart to come: Docker counts it as running meanwhile. */
 export function restarting(s: ContainerState, code: number, at: Date, oomKilled: boolean): ContainerState {
   return { ...exited(s, code, at, oomKilled), Status: 'restarting', Running: true, Restarting: true };

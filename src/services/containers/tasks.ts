@@ -144,6 +144,7 @@ export class Tasks {
       linkEnv: links?.env,
       pidnsPath: this.endpoints.joinedNamespace(c.HostConfig.PidMode, 'pid', 'PID'),
       ipcnsPath: this.endpoints.joinedNamespace(c.HostConfig.IpcMode, 'ipc', 'IPC'),
+      utsnsPath: this.endpoints.joinedNamespace(c.HostConfig.UTSMode, 'uts', 'UTS'),
       resolveUser: (spec, rootfs) => this.userFor(c, spec, rootfs),
       defaults: this.ctx.d.defaults,
     });
@@ -200,7 +201,8 @@ export class Tasks {
     if (
       mode.startsWith('container:') ||
       /^container:/.test(c.HostConfig.PidMode ?? '') ||
-      /^container:/.test(c.HostConfig.IpcMode ?? '')
+      /^container:/.test(c.HostConfig.IpcMode ?? '') ||
+      /^container:/.test(c.HostConfig.UTSMode ?? '')
     )
       return;
     void this.ctx.locks

@@ -1,5 +1,6 @@
 /** The Engine API's views of a container: `GET /containers/json` rows and `inspect`. */
 import { join } from 'node:path';
+import { shownLinks } from './links.ts';
 import { statusText } from './state.ts';
 import { mergeUlimits, type ContainerDefaults, type ContainerRecord } from './types.ts';
 import type {
@@ -48,6 +49,7 @@ export function inspect(
   dir: string,
   lowerDirs: string[],
   defaults?: ContainerDefaults,
+  nameOf?: (ref: string) => string | undefined,
 ): ContainerInspect {
   return {
     Id: c.Id,
@@ -131,6 +133,7 @@ export function inspect(
       ReadonlyPaths: [],
       ...c.HostConfig,
       ...(defaults?.ulimits?.length ? { Ulimits: mergeUlimits(c.HostConfig.Ulimits, defaults.ulimits) } : {}),
+      ...(c.HostConfig.Links?.length && nameOf ? { Links: shownLinks(c.HostConfig.Links, c.Name, nameOf) } : {}),
     },
     GraphDriver: {
       Name: 'overlay2',

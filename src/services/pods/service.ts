@@ -31,13 +31,16 @@ import type {
   PodListEntry,
   PodPruneReport,
   PodRmReport,
+  PodStatsReport,
+  StatsResponse,
 } from '../../api/types/index.ts';
+import { statsRow } from '../../api/types/index.ts';
 import { freeRandomName, type ContainerRecord, type ContainerService } from '../containers/index.ts';
 import { PAUSE_COMMAND } from './infra.ts';
 import { checkPodName, guardRemove, memberRequest, parseShare, portBindings, prunable } from './state.ts';
 import { PodStore } from './store.ts';
 import { POD_LABELS, isInitContainer as isInit, type PodRecord } from './types.ts';
-import { podInspect, podListEntry, type PodParts } from './views.ts';
+import { podInspect, podListEntry, podStatsLine, type PodParts } from './views.ts';
 
 export interface PodServiceDeps {
   db: MetadataDb;
@@ -311,6 +314,27 @@ export class PodService {
     if (!targets.length) throw conflict(`top of pod "${pod.Name}": no running containers: pod is not running`);
     const tables = await Promise.all(targets.map((c) => this.d.containers.top(c.Id, psArgs)));
     return { Titles: tables[0]!.Titles, Processes: tables.flatMap((t) => t.Processes) };
+  }
+
+  /**
+   * `pod stats` (Libpod's `GET /pods/stats`): one line per running container of the pods named,
+   * or of every pod when none is, with Podman's figures as text.
+   */
+  async stats(refs: string[]): Promise<PodStatsReport[]> {
+    const pods = refs.length ? refs.map((r) => this.store.get(r)) : this.store.all();
+    const lines = await Promise.all(
+      pods.flatMap((pod) =>
+        this.containersOf(pod)
+          .filter((c) => c.State.Running)
+          .map(async (c) => {
+            let sample: StatsResponse | undefined;
+            for await (const s of this.d.containers.stats(c.Id, { stream: false })) sample = s as StatsResponse;
+            if (!sample) throw conflict(`no stats for container ${c.Id}`);
+            return podStatsLine(pod, statsRow(c.Id, sample));
+          }),
+      ),
+    );
+    return lines;
   }
 
   /** The pod's containers: its infra and its members, members in the order they were made. */

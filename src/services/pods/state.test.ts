@@ -57,6 +57,7 @@ test("a member joins the infra's network, IPC and host name, and carries its pod
   const r = memberRequest(pod, { Image: 'busybox', Labels: { a: 'b' }, HostConfig: { NetworkMode: 'default' } });
   assert.equal(r.HostConfig?.NetworkMode, `container:${pod.InfraContainerID}`);
   assert.equal(r.HostConfig?.IpcMode, `container:${pod.InfraContainerID}`);
+  assert.equal(r.HostConfig?.UTSMode, `container:${pod.InfraContainerID}`, "the infra's UTS namespace, as Podman's");
   assert.equal(r.HostConfig?.PidMode, undefined);
   assert.equal(r.Hostname, 'web');
   assert.deepEqual(r.Labels, { a: 'b', [POD_LABELS.id]: pod.Id, [POD_LABELS.name]: 'web' });

@@ -126,8 +126,9 @@ export function memberRequest(
   if (shares('net')) hostConfig.NetworkMode = join;
   if (shares('ipc')) hostConfig.IpcMode = join;
   if (shares('pid')) hostConfig.PidMode = join;
-  // A pod on the host's network has the host's name: its members share the host's UTS namespace, as its infra does.
-  if (shares('uts') && pod.Network === 'host') hostConfig.UTSMode = 'host';
+  // Members share the infra's UTS namespace, as Podman's do (one name, changed for all); a pod
+  // on the host's network has the host's, as its infra does.
+  if (shares('uts')) hostConfig.UTSMode = pod.Network === 'host' ? 'host' : join;
   if (pod.CgroupParent && !hostConfig.CgroupParent) hostConfig.CgroupParent = pod.CgroupParent;
   return {
     ...req,

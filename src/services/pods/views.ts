@@ -1,5 +1,6 @@
 /** The Libpod views of a pod: `GET /libpod/pods/json` entries and `GET /libpod/pods/{name}/json`. */
-import type { PodInspectReport, PodListEntry } from '../../api/types/index.ts';
+import type { PodInspectReport, PodListEntry, PodStatsReport, StatsRow } from '../../api/types/index.ts';
+import { bytesSize, humanSize } from '../../spec/index.ts';
 import type { ContainerRecord } from '../containers/index.ts';
 import { podStatus } from './state.ts';
 import { isInitContainer, type PodRecord } from './types.ts';
@@ -97,5 +98,22 @@ export function podListEntry(p: PodParts): PodListEntry {
     Networks: pod.Network === 'host' || pod.Network === 'none' ? [] : [pod.Network],
     Status: status(p),
     Labels: pod.Labels,
+  };
+}
+
+/** A container's line of Libpod's pod stats: Podman's percentages, `used / limit` in go-units' forms. */
+export function podStatsLine(pod: PodRecord, r: StatsRow): PodStatsReport {
+  const pct = (n: number) => `${n.toFixed(2)}%`;
+  return {
+    CPU: pct(r.cpu),
+    MemUsage: `${humanSize(r.mem)} / ${humanSize(r.limit)}`,
+    MemUsageBytes: `${bytesSize(r.mem)} / ${bytesSize(r.limit)}`,
+    Mem: pct(r.memPct),
+    NetIO: `${humanSize(r.netRx)} / ${humanSize(r.netTx)}`,
+    BlockIO: `${humanSize(r.blkRead)} / ${humanSize(r.blkWrite)}`,
+    PIDS: String(r.pids),
+    Pod: pod.Id.slice(0, 12),
+    CID: r.id.slice(0, 12),
+    Name: r.name,
   };
 }

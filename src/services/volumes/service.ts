@@ -237,7 +237,12 @@ export class VolumeService {
           destination: dest.container,
           type: 'bind',
           source,
-          options: [m.NonRecursive ? 'bind' : 'rbind', prop, ...(m.RW ? [] : ['ro']), ...recursiveReadOnly(m)],
+          options: [
+            m.NonRecursive ? 'bind' : 'rbind',
+            prop,
+            ...(m.RW ? [] : ['ro']),
+            ...recursiveReadOnly(m, (await fs.stat(source)).isDirectory()),
+          ],
         });
       }
     } catch (e) {
@@ -312,10 +317,11 @@ export class VolumeService {
 /**
  * Docker (API 1.44 and later) makes a read-only bind read-only all the way down: its submounts
  * too (the runtime's `rro`), unless asked to leave them (`bind-recursive=writable`) or the
- * bind is not recursive at all.
+ * bind is not recursive at all. Only a directory can have submounts: a file gets plain `ro`,
+ * and must (crun 1.8 opens an `rro` target as a directory and fails on a file).
  */
-function recursiveReadOnly(m: MountPoint): string[] {
-  return m.Type === 'bind' && !m.RW && !m.NonRecursive && !m.ReadOnlyNonRecursive ? ['rro'] : [];
+function recursiveReadOnly(m: MountPoint, sourceIsDir: boolean): string[] {
+  return sourceIsDir && m.Type === 'bind' && !m.RW && !m.NonRecursive && !m.ReadOnlyNonRecursive ? ['rro'] : [];
 }
 
 /** The mount point's destination resolved inside `rootfs` (symlinks followed, never out of it). */

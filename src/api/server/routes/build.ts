@@ -18,6 +18,32 @@ function jsonParam<T>(v: string | null, name: string): T | undefined {
   }
 }
 
+/**
+ * The build's secrets for `RUN --mount=type=secret`, which the legacy /build API has no field
+ * for: Berth's clients send them as the registry credentials travel, in a header of base64 JSON
+ * (`{"id": "<base64 content>"}`), never in the context where a COPY could reach them.
+ */
+export const BUILD_SECRETS_HEADER = 'x-berth-build-secrets';
+
+export function parseBuildSecrets(header: string | undefined): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  if (!header) return out;
+  let obj: unknown;
+  try {
+    obj = JSON.parse(Buffer.from(header, 'base64').toString('utf8'));
+  } catch {
+    throw invalidArgument('invalid build secrets: the header is not base64 JSON');
+  }
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj))
+    throw invalidArgument('invalid build secrets: not an object of ID to base64 content');
+  for (const [id, v] of Object.entries(obj)) {
+    if (!id || typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v))
+      throw invalidArgument(`invalid build secret ${JSON.stringify(id)}: its content must be base64`);
+    out.set(id, Buffer.from(v, 'base64'));
+  }
+  return out;
+}
+
 export function registerBuild(r: Router, builds: BuildService): void {
   r.post('/build', async (req, res) => {
     const q = req.query;
@@ -71,6 +97,8 @@ export function registerBuild(r: Router, builds: BuildService): void {
       networkMode: network === 'default' ? undefined : network,
       forceRm: boolValue(q.get('forcerm')),
       runHostConfig,
+      cacheFrom: (cacheFrom as string[] | null) ?? undefined,
+      secrets: parseBuildSecrets(req.raw.headers[BUILD_SECRETS_HEADER] as string | undefined),
     };
     let prepared;
     try {

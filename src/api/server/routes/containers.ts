@@ -190,7 +190,7 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     const c = svc.get(req.params.id!);
     const sizes = boolValue(req.query.get('size')) ? await svc.sizes(c.Id) : {};
     res.json(200, {
-      ...inspect(c, svc.dir(c.Id), deps.lowerDirs(c), svc.defaults),
+      ...inspect(c, svc.dir(c.Id), deps.lowerDirs(c), svc.defaults, (ref) => svc.store.find(ref)?.Name),
       ...sizes,
     } satisfies ContainerInspect);
   });

@@ -13,8 +13,10 @@ import type {
   PodListEntry,
   PodPruneReport,
   PodRmReport,
+  PodStatsReport,
   ContainerTop,
 } from '../../../api/types/index.ts';
+import { invalidArgument } from '../../../errdefs/index.ts';
 import { parseFilters, assertKnownFilters } from '../filters.ts';
 import { matchLabel } from '../../../services/images/index.ts';
 
@@ -55,6 +57,16 @@ export function registerPods(r: Router, pods: PodService): void {
 
   r.post('/libpod/pods/prune', async (_req, res) => {
     res.json(200, (await pods.prune()) satisfies PodPruneReport[]);
+  });
+
+  r.get('/libpod/pods/stats', async (req, res) => {
+    const names = req.query
+      .getAll('namesOrIDs')
+      .flatMap((v) => v.split(','))
+      .filter(Boolean);
+    if (names.length && truthy(req.query.get('all')))
+      throw invalidArgument('--all is mutually exclusive with pod names');
+    res.json(200, (await pods.stats(names)) satisfies PodStatsReport[]);
   });
 
   r.get('/libpod/pods/{name}/json', (req, res) => {
