@@ -1,6 +1,6 @@
 /**
  * The `berth` command line: the docker CLI's commands, flags, output and exit codes, against
- * Berth (or any Engine API daemon). `-H/--host` or DOCKER_HOST selects the daemon. main.ts is
+ * Berth (or any Engine API daemon). `-H/--host` or DOCKER_HOST selects the daemon. main.js is
  * the entry point that loads this.
  */
 import {
