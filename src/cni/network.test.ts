@@ -7,6 +7,7 @@ import {
   mkdtempSync,
   readFileSync,
   readdirSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -279,4 +280,23 @@ test('setUp over an ADD that never finished deletes what it left first', async (
     `bridge ADD ${netns} eth0 sb1`,
     `portmap ADD ${netns} eth0 sb1`,
   ]);
+});
+
+test("the host's own network namespace is refused before any plugin runs", async () => {
+  await assert.rejects(cni().setUp({ ...ids(), netnsPath: '/proc/self/ns/net' }), (e: Error) => {
+    assert.equal(categoryOf(e), 'InvalidArgument');
+    assert.match(e.message, /is the host's network namespace/);
+    return true;
+  });
+  await assert.rejects(cni().setUp({ ...ids(), netnsPath: join(d, 'nothing') }), /does not exist/);
+  assert.deepEqual(calls(), []);
+});
+
+test('tearDown when the path now names another namespace (a reused pid) tells the plugins none, so they touch nothing there', async () => {
+  await cni().setUp(ids());
+  // Another file at the same path: what /proc/<pid>/ns/net is after the pid went to another process.
+  writeFileSync(`${netns}.other`, '');
+  renameSync(`${netns}.other`, netns);
+  await cni().tearDown(ids());
+  assert.deepEqual(calls().slice(3), ['portmap DEL - eth0 sb1', 'bridge DEL - eth0 sb1']);
 });

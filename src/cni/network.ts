@@ -9,9 +9,17 @@
  * One sandbox's calls run one at a time (a KeyedLock per sandbox id); different sandboxes'
  * run side by side, as host-local serializes its own allocations with a file lock.
  */
-import { existsSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { KeyedLock } from '../async/index.ts';
-import { BerthError, categoryOf, failedPrecondition, internal, messageOf, notFound } from '../errdefs/index.ts';
+import {
+  BerthError,
+  categoryOf,
+  failedPrecondition,
+  internal,
+  invalidArgument,
+  messageOf,
+  notFound,
+} from '../errdefs/index.ts';
 import type { Runner } from '../host/index.ts';
 import { networkNotReady } from './config.ts';
 import { listPlugins, loadCni } from './load.ts';
@@ -94,11 +102,18 @@ export class CniNetwork implements PodNetworking {
       const nr = networkNotReady(s, this.o.confDir, s.missing);
       if (!s.network || nr) throw failedPrecondition(`network is not ready: ${nr?.message ?? 'no network'}`);
       const net = s.network;
+      const netns = await identity(req.netnsPath);
+      if (!netns)
+        throw invalidArgument(`network namespace "${req.netnsPath}" of sandbox "${req.containerId}" does not exist`);
+      if (sameAs(netns, await identity('/proc/self/ns/net')))
+        throw invalidArgument(
+          `"${req.netnsPath}" is the host's network namespace: a host-network sandbox gets no CNI network`,
+        );
       const pod = podOf(req);
       // Planned before anything runs, so a missing binary fails with nothing to undo.
       const lo = loopbackCalls('ADD', pod, s.binDirs, s.available);
       const calls = planCalls('ADD', net, pod, s.binDirs, s.available);
-      const rec: SandboxRecord = { request: req, network: net };
+      const rec: SandboxRecord = { request: req, network: net, netns };
       await this.records.put(req.containerId, rec);
       try {
         await this.runAll('ADD', lo);
@@ -151,11 +166,12 @@ export class CniNetwork implements PodNetworking {
 
   /**
    * DEL of the network, then of loopback. A namespace that is gone is passed as an empty
-   * CNI_NETNS (the spec's "the runtime has no namespace any more"): bridge and host-local then
-   * still release the address, portmap and the masquerade rules still go.
+   * CNI_NETNS (the spec's "the runtime has no namespace any more"): host-local still releases
+   * the address, portmap its rules. So is a path that now names another namespace (a reused
+   * pid) or the host's own: bridge would delete that namespace's `eth0`.
    */
   private async del(req: SandboxNetworkIds, rec: SandboxRecord): Promise<void> {
-    const netns = req.netnsPath && existsSync(req.netnsPath) ? req.netnsPath : '';
+    const netns = (await sameNamespace(req.netnsPath, rec.netns)) ? req.netnsPath : '';
     const pod = podOf(withIds(rec.request, { ...req, netnsPath: netns }));
     const available = await listPlugins(this.o.binDirs);
     await this.runAll('DEL', planCalls('DEL', rec.network, pod, this.o.binDirs, available), rec.result);
@@ -187,6 +203,27 @@ export class CniNetwork implements PodNetworking {
     }
     return result;
   }
+}
+
+async function identity(path: string): Promise<{ dev: number; ino: number } | undefined> {
+  if (!path) return undefined;
+  try {
+    const st = await fs.stat(path);
+    return { dev: st.dev, ino: st.ino };
+  } catch {
+    return undefined;
+  }
+}
+
+function sameAs(a: { dev: number; ino: number } | undefined, b: { dev: number; ino: number } | undefined): boolean {
+  return !!a && !!b && a.dev === b.dev && a.ino === b.ino;
+}
+
+/** Is `path` still the sandbox's namespace (the one ADD saw, when known), and not the host's? */
+async function sameNamespace(path: string, atAdd: { dev: number; ino: number } | undefined): Promise<boolean> {
+  const now = await identity(path);
+  if (!now || sameAs(now, await identity('/proc/self/ns/net'))) return false;
+  return !atAdd || sameAs(now, atAdd);
 }
 
 /** The kept request with the caller's ids over it (those it gives: a missing ifName keeps the kept one). */

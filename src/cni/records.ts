@@ -18,6 +18,11 @@ import type { SandboxNetworkRequest } from './networking.ts';
 export interface SandboxRecord {
   request: SandboxNetworkRequest;
   network: NetworkConfList;
+  /**
+   * The namespace's identity at ADD (device and inode of its nsfs file): a /proc/<pid>/ns/net
+   * path whose pid was reused names another namespace at DEL, which must not be touched.
+   */
+  netns?: { dev: number; ino: number };
   /** The ADD's final result as the last plugin printed it; absent while ADD runs or after it failed. */
   result?: unknown;
 }
