@@ -126,6 +126,11 @@ test(
 
     const hostPids = JSON.parse((await vm(['ps', '--format', 'json', 'vmlife'])).stdout) as number[];
     assert.ok(hostPids.includes((await state()).pid));
+    // The table is the guest's processes, as the agent lists them: docker top's source.
+    const table = (await vm(['ps', 'vmlife'])).stdout;
+    assert.match(table, /^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD\n/);
+    assert.match(table, /^0\s+1\s+0\s.*sh -c trap/m);
+    assert.doesNotMatch(table, /qemu|virtiofsd|berth-vm-shim/);
     assert.equal((await vm(['pause', 'vmlife'])).code, 0);
     assert.equal((await state()).status, 'paused');
     assert.equal((await vm(['resume', 'vmlife'])).code, 0);

@@ -24,6 +24,10 @@ DEB_PACKAGES+=(containernetworking-plugins)
 DEB_PACKAGES+=(zstd)
 # berth image pack writes squashfs files (mksquashfs); berth load reads them (unsquashfs).
 DEB_PACKAGES+=(squashfs-tools)
+# gVisor, the runtime `--runtime runsc` names (src/runtime/runsc.ts).
+DEB_PACKAGES+=(runsc)
+# The host's libraries trixie's CRIU (scripts/trixie-tools.sh) runs with, under trixie's glibc.
+DEB_PACKAGES+=(libnet1 libnftables1 libnl-3-200 libprotobuf-c1 libbsd0 libgnutls30 libuuid1)
 # e2e/dashboard.test.ts renders the dashboard's page in a real (headless) browser.
 DEB_PACKAGES+=(chromium-headless-shell)
 

@@ -13,6 +13,7 @@ import { cp } from './cp.ts';
 import { update } from './update.ts';
 import { ps } from './ps.ts';
 import { stats } from './stats.ts';
+import { checkpointCommands } from './checkpoint.ts';
 
 // ------------------------------------------------------------------ lifecycle
 
@@ -401,6 +402,7 @@ export const containerGroup: Record<string, Command> = {
   prune,
   cp,
   update,
+  ...checkpointCommands,
   inspect: inspectCommand('container'),
 };
 

@@ -194,6 +194,39 @@ export const containerCalls = {
     return this.json('GET', `/containers/${enc(id)}/changes`);
   },
 
+  /** `docker checkpoint create`: `exit` false leaves the container running. */
+  async checkpointCreate(this: EngineClient, id: string, name: string, opts: { exit?: boolean } = {}): Promise<void> {
+    await this.empty('POST', `/containers/${enc(id)}/checkpoints`, {
+      json: { CheckpointID: name, Exit: opts.exit ?? true } satisfies T.CheckpointCreateRequest,
+    });
+  },
+
+  /** `docker start --checkpoint`. */
+  async containerStartFromCheckpoint(this: EngineClient, id: string, checkpoint: string): Promise<void> {
+    await this.empty('POST', `/containers/${enc(id)}/start`, { query: { checkpoint } });
+  },
+
+  /** Berth's own: a container with its checkpoint and file system changes, as one tar. */
+  checkpointExport(this: EngineClient, id: string, name: string): Promise<IncomingMessage> {
+    return this.request('GET', `/berth/v1/containers/${enc(id)}/checkpoints/${enc(name)}/export`, {
+      unversioned: true,
+    });
+  },
+
+  /** Berth's own: a container made from an exported checkpoint, ready to start from it. */
+  checkpointImport(
+    this: EngineClient,
+    source: Body,
+    opts: { name?: string } = {},
+  ): Promise<{ Id: string; Checkpoint: string }> {
+    return this.json('POST', '/berth/v1/containers/checkpoints/import', {
+      query: { name: opts.name },
+      body: source,
+      headers: { 'Content-Type': 'application/x-tar' },
+      unversioned: true,
+    });
+  },
+
   /** The container's filesystem as a tar stream. */
   containerExport(this: EngineClient, id: string): Promise<IncomingMessage> {
     return this.request('GET', `/containers/${enc(id)}/export`);

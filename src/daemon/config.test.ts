@@ -40,6 +40,25 @@ test("dockerd's flag spellings", () => {
   assert.equal(c.pidfile, '/tmp/p');
 });
 
+test('--add-runtime name=path registers a runtime by name, the last of a name winning, and refuses anything else', () => {
+  const c = parseFlags([
+    '--add-runtime',
+    'kata=/usr/bin/kata',
+    '--add-runtime=fast=/opt/a',
+    '--add-runtime',
+    'fast=/opt/b',
+  ]);
+  assert.deepEqual(c.addedRuntimes, [
+    { name: 'kata', path: '/usr/bin/kata', args: [] },
+    { name: 'fast', path: '/opt/b', args: [] },
+  ]);
+  assert.throws(
+    () => parseFlags(['--add-runtime', '/usr/bin/kata']),
+    /invalid runtime "\/usr\/bin\/kata": expected name=path/,
+  );
+  assert.throws(() => parseFlags(['--add-runtime', 'x=']), /expected name=path/);
+});
+
 test('bad flags are refused clearly', () => {
   assert.throws(() => parseFlags(['--nope']), /unknown flag: --nope/);
   assert.throws(() => parseFlags(['--data-root']), /flag needs an argument/);

@@ -22,6 +22,8 @@ export interface DaemonConfig {
   defaultRuntime: string;
   /** `--monitor`: each container's monitor, Berth's own (build/berth-monitor) or conmon. */
   monitor: 'conmon' | 'berth';
+  /** `--add-runtime name=path`: runtimes with runc's command line offered beside the built-in ones. */
+  addedRuntimes: RuntimeEntry[];
   group: string;
   iptables: boolean;
   icc: boolean;
@@ -54,6 +56,25 @@ export interface DaemonConfig {
   cniDefaultNetwork: boolean;
   /** `--signature-policy`: a containers-policy.json(5) file pulls must satisfy; none accepts anything. */
   signaturePolicy?: string;
+  /** `--experimental`: dockerd's experimental features (checkpoints) offered to the CLI. */
+  experimental: boolean;
+}
+
+/** An OCI runtime by name: the program and the global flags it gets before every command. */
+export interface RuntimeEntry {
+  name: string;
+  path: string;
+  args: string[];
+}
+
+/** `--add-runtime name=path` (dockerd's flag): a runtime with runc's command line, by name. */
+export function parseAddRuntime(v: string): RuntimeEntry {
+  const eq = v.indexOf('=');
+  const name = eq > 0 ? v.slice(0, eq) : '';
+  const path = eq > 0 ? v.slice(eq + 1) : '';
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name) || !path)
+    throw invalidArgument(`berthd: invalid runtime "${v}": expected name=path`);
+  return { name, path, args: [] };
 }
 
 export function defaultConfig(): DaemonConfig {
@@ -70,6 +91,7 @@ export function defaultConfig(): DaemonConfig {
     defaultRuntime: '',
     // Berth's own: about a fourth of conmon's memory per container, and a cheaper start.
     monitor: 'berth',
+    addedRuntimes: [],
     group: 'berth',
     iptables: true,
     icc: true,
@@ -87,6 +109,7 @@ export function defaultConfig(): DaemonConfig {
     cri: true,
     cniConfDir: DEFAULT_CNI_CONF_DIR,
     cniBinDirs: [...DEFAULT_CNI_BIN_DIRS],
+    experimental: false,
     cniDefaultNetwork: false,
   };
 }
@@ -102,6 +125,7 @@ const VALUE_FLAGS = new Set([
   'fixed-cidr-v6',
   'default-runtime',
   'monitor',
+  'add-runtime',
   'group',
   'dns',
   'insecure-registry',
@@ -130,6 +154,7 @@ const BOOL_FLAGS = new Set([
   'tls',
   'tlsverify',
   'no-new-privileges',
+  'experimental',
 ]);
 
 export const USAGE = `Usage: berthd [OPTIONS]
@@ -150,6 +175,7 @@ Options:
       --fixed-cidr-v6 string    IPv6 subnet for the default bridge's containers (needed with --ipv6)
       --default-runtime string  Default OCI runtime for containers: crun, runc or a path (default crun if installed, else runc)
       --monitor string          Each container's monitor: berth, Berth's own, or conmon (default "berth")
+      --add-runtime runtime     Register an additional OCI runtime (name=path); runsc and berth-vm are offered when installed
   -G, --group string            Group for the unix socket (default "berth")
       --iptables                Enable addition of iptables/nftables rules (default true)
       --icc                     Enable inter-container communication (default true)
@@ -160,6 +186,7 @@ Options:
       --registries-conf string  A containers-registries.conf(5) file: [[registry]] locations and mirrors
       --default-ulimit ulimit   Default ulimits for containers (default nofile=1024:524288, capped at berthd's own hard limit)
       --no-new-privileges       Set no-new-privileges by default for new containers
+      --experimental            Enable experimental features (docker checkpoint)
       --tls                     Use TLS; implied by --tlsverify
       --tlscacert string        Trust certs signed only by this CA (default "~/.docker/ca.pem")
       --tlscert string          Path to TLS certificate file (default "~/.docker/cert.pem")
@@ -262,6 +289,9 @@ export function parseFlags(
         case 'no-new-privileges':
           cfg.noNewPrivileges = on;
           break;
+        case 'experimental':
+          cfg.experimental = on;
+          break;
         case 'live-restore':
           cfg.liveRestore = on;
           break;
@@ -333,6 +363,11 @@ export function parseFlags(
           throw invalidArgument(`berthd: invalid monitor "${value}": conmon or berth`);
         cfg.monitor = value;
         break;
+      case 'add-runtime': {
+        const r = parseAddRuntime(value);
+        cfg.addedRuntimes = [...cfg.addedRuntimes.filter((x) => x.name !== r.name), r];
+        break;
+      }
       case 'group':
         cfg.group = value;
         break;

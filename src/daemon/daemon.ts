@@ -64,6 +64,8 @@ export class Daemon {
   readonly log: Logger;
   readonly host: Host;
   private runtimes?: Runtimes<RuntimeDriver>;
+  /** Each runtime's program, for `docker info`. */
+  private runtimePaths = new Map<string, string>();
   readonly events = new EventBus();
   private listeners: Listener[] = [];
   private cri?: CriServer;
@@ -82,6 +84,8 @@ export class Daemon {
   private ownsPidfile = false;
   /** The OCI runtime's commit and the init's version, as `docker info` shows them. */
   private componentVersions: { runtime?: string; init?: string } = {};
+  /** What each runtime says of checkpoints here, found once at start (for `docker info`). */
+  private checkpointRefusals: string[] = [];
 
   constructor(config: DaemonConfig, host?: Host) {
     this.config = config;
@@ -147,8 +151,15 @@ export class Daemon {
     );
 
     c.defaultRuntime ||= defaultRuntimeName();
-    const runtimes = await createRuntimes(this.host, c.execRoot, c.defaultRuntime, c.monitor);
+    const { runtimes, paths } = await createRuntimes(
+      this.host,
+      c.execRoot,
+      c.defaultRuntime,
+      c.monitor,
+      c.addedRuntimes,
+    );
     this.runtimes = runtimes;
+    this.runtimePaths = paths;
     this.network = new NetworkManager({
       host: this.host,
       root: join(c.dataRoot, 'network'),
@@ -181,6 +192,7 @@ export class Daemon {
     const initPath = await firstExisting(['/usr/bin/tini-static', '/usr/bin/docker-init']);
     // For docker info, asked of the programs once, off the start's path.
     void this.readComponentVersions(runtimePath(c.defaultRuntime), initPath);
+    void this.readCheckpointSupport(runtimes);
     this.containers = new ContainerService({
       db: this.db,
       images: this.images,
@@ -234,6 +246,7 @@ export class Daemon {
     registerSystem(router, {
       events: this.events,
       info: () => this.info(),
+      experimental: c.experimental,
       df: () => diskUsage({ containers: this.containers!, images: this.images!, volumes: this.volumes }),
     });
     registerTransfer(router, { images: this.images, host: this.host, tmp: join(c.dataRoot, 'tmp') });
@@ -350,6 +363,16 @@ export class Daemon {
     this.log.info(`berthd ${BERTH_VERSION} started (data-root ${c.dataRoot}, exec-root ${c.execRoot})`);
   }
 
+  /** Which runtimes cannot checkpoint here, and why: `docker info` warns of them. */
+  private async readCheckpointSupport(runtimes: Runtimes<RuntimeDriver>): Promise<void> {
+    const answers = await Promise.all(
+      runtimes.entries().map(async ([name, rt]) => [name, await rt.checkpointSupport()] as const),
+    );
+    this.checkpointRefusals = answers
+      .filter(([, s]) => !s.supported)
+      .map(([name, s]) => `WARNING: runtime ${name} cannot checkpoint: ${s.reason}`);
+  }
+
   private async readComponentVersions(runtime: string, init: string | undefined): Promise<void> {
     const ask = (cmd: string) =>
       this.host.run(cmd, ['--version'], { allowFailure: true }).then(
@@ -454,10 +477,13 @@ export class Daemon {
       DockerRootDir: this.config.dataRoot,
       Name: os.hostname(),
       Labels: [],
-      ExperimentalBuild: false,
+      ExperimentalBuild: this.config.experimental,
       ServerVersion: BERTH_VERSION,
       Runtimes: Object.fromEntries(
-        (this.runtimes?.names() ?? [this.config.defaultRuntime]).map((n) => [n, { path: runtimePath(n) }]),
+        (this.runtimes?.names() ?? [this.config.defaultRuntime]).map((n) => [
+          n,
+          { path: this.runtimePaths.get(n) ?? runtimePath(n) },
+        ]),
       ),
       DefaultRuntime: this.config.defaultRuntime,
       LiveRestoreEnabled: this.config.liveRestore,
@@ -475,7 +501,7 @@ export class Daemon {
         Error: '',
         RemoteManagers: null,
       },
-      Warnings: infoWarnings(this.config.hosts, this.config.apiTls),
+      Warnings: [...infoWarnings(this.config.hosts, this.config.apiTls), ...this.checkpointRefusals],
     };
   }
 }

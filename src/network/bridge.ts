@@ -18,7 +18,7 @@ import { BRIDGE_CANDIDATES, formatSubnet, intToIp, ipToInt, macFor, parseCidr, p
 import { Ipam } from './ipam.ts';
 import { formatAddr, formatPrefix, parsePrefix, type Prefix } from './ip.ts';
 import { PortProxies, type PortMapping, type PortRequest } from './ports.ts';
-import { plugVeth } from './veth.ts';
+import { plugVeth, type NetnsTarget } from './veth.ts';
 
 export const DEFAULT_NETWORK = 'bridge';
 /** The IPAM pool of the default bridge's IPv6 subnet. */
@@ -265,8 +265,8 @@ export class NetworkManager {
    * Plugs the endpoint into the network namespace of process `pid`: one veth pair, the
    * container side named eth0 with its address and default route.
    */
-  async connect(ep: Endpoint, pid: number): Promise<void> {
-    await plugVeth(this.o.host, pid, {
+  async connect(ep: Endpoint, target: NetnsTarget): Promise<void> {
+    await plugVeth(this.o.host, target, {
       hostVeth: ep.hostVeth,
       bridge: ep.bridge,
       mtu: this.mtu,

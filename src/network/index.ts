@@ -1,5 +1,6 @@
 /** Engine layer: bridge networking, IPAM, NAT (see bridge.ts). */
 export { NetworkManager, DEFAULT_NETWORK, vethName, type Endpoint, type NetworkOptions } from './bridge.ts';
+export type { NetnsTarget } from './veth.ts';
 export { PortProxies, parsePortKey, type PortMapping, type PortRequest } from './ports.ts';
 export { Ipam, type Allocation } from './ipam.ts';
 export * as cidr from './cidr.ts';

@@ -21,7 +21,7 @@ import { Ipam } from './ipam.ts';
 import { planIpam } from './ipamconfig.ts';
 import type { Endpoint } from './bridge.ts';
 import { buildAnswer, parseQuery, type Answer } from './dns.ts';
-import { plugVeth } from './veth.ts';
+import { plugVeth, type NetnsTarget } from './veth.ts';
 
 /**
  * A user network as stored (a JSON file each). Fields after `Bridge` came later: a record
@@ -319,14 +319,14 @@ export class UserNetworks {
   }
 
   /**
-   * Plugs the endpoint into process `pid`'s network namespace as `ifname`; the first
+   * Plugs the endpoint into a network namespace (a process's, or one bound to a file) as `ifname`; the first
    * interface (eth0) also gets the default route.
    */
-  async attach(ep: Endpoint, pid: number, ifname: string, mtu = 1500): Promise<void> {
+  async attach(ep: Endpoint, target: NetnsTarget, ifname: string, mtu = 1500): Promise<void> {
     const noIcc = [...this.nets.values()].some(
       (n) => n.Id === ep.networkId && n.Options['com.docker.network.bridge.enable_icc'] === 'false',
     );
-    await plugVeth(this.o.host, pid, {
+    await plugVeth(this.o.host, target, {
       hostVeth: ep.hostVeth,
       bridge: ep.bridge,
       mtu,

@@ -10,6 +10,9 @@
 import type { Host } from '../host/index.ts';
 import { internal } from '../errdefs/index.ts';
 
+/** A network namespace: a process's (its pid), or one bound to a file (its path). */
+export type NetnsTarget = number | string;
+
 export interface VethPlug {
   /** The host end's name (`vethName`). */
   hostVeth: string;
@@ -29,9 +32,10 @@ export interface VethPlug {
   gateway6?: string;
 }
 
-export async function plugVeth(host: Host, pid: number, p: VethPlug): Promise<void> {
+export async function plugVeth(host: Host, target: NetnsTarget, p: VethPlug): Promise<void> {
+  // ip takes a namespace by pid, or by path (anything with a slash).
   const make = [
-    `link add ${p.hostVeth} mtu ${p.mtu} master ${p.bridge} up type veth peer name ${p.ifname} mtu ${p.mtu} address ${p.macAddress} netns ${pid}`,
+    `link add ${p.hostVeth} mtu ${p.mtu} master ${p.bridge} up type veth peer name ${p.ifname} mtu ${p.mtu} address ${p.macAddress} netns ${target}`,
   ];
   if (p.isolated) make.push(`link set dev ${p.hostVeth} type bridge_slave isolated on`);
   const input = make.join('\n') + '\n';
@@ -47,5 +51,6 @@ export async function plugVeth(host: Host, pid: number, p: VethPlug): Promise<vo
   inside.push(`link set ${p.ifname} up`, 'link set lo up');
   if (p.gateway) inside.push(`route add default via ${p.gateway}`);
   if (p.address6 && p.gateway6) inside.push(`route add ::/0 via ${p.gateway6}`);
-  await host.run('ip', ['-batch', '-'], { input: inside.join('\n') + '\n', netns: `/proc/${pid}/ns/net` });
+  const netns = typeof target === 'number' ? `/proc/${target}/ns/net` : target;
+  await host.run('ip', ['-batch', '-'], { input: inside.join('\n') + '\n', netns });
 }

@@ -22,7 +22,9 @@
  * big-endian), or with -t the raw bytes. Prints nothing until connected; exits 0 when conmon
  * closes the socket (the container ended), 1 on errors.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,11 +59,23 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof a.sun_path) {
-		fprintf(stderr, "berth-attach: socket path too long: %s\n", path);
-		return 2;
+	if (strlen(path) < sizeof a.sun_path)
+		strcpy(a.sun_path, path);
+	else {
+		/*
+		 * Longer than a socket address holds (a runtime's own exec root under a long
+		 * --exec-root): reached through its directory, as the monitor binds it.
+		 */
+		const char *slash = strrchr(path, '/');
+		char dir[4096];
+		int n = slash ? snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path) : -1;
+		int dfd = n > 0 && (size_t)n < sizeof dir ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+		if (dfd < 0 || (size_t)snprintf(a.sun_path, sizeof a.sun_path, "/proc/self/fd/%d/%s", dfd, slash + 1) >=
+				       sizeof a.sun_path) {
+			fprintf(stderr, "berth-attach: socket path too long: %s\n", path);
+			return 2;
+		}
 	}
-	strcpy(a.sun_path, path);
 	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a) < 0) {
 		fprintf(stderr, "berth-attach: connect %s: %s\n", path, strerror(errno));

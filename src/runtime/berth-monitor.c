@@ -10,8 +10,10 @@
  *   - the first process forks, writes the monitor's pid to -P and exits 0; the monitor calls
  *     setsid, becomes a subreaper and runs `<runtime> <runtime-args> create --bundle B
  *     --pid-file P [--console-socket S] <cid>` (with --exec: `exec --pid-file P --process F
- *     --detach`), the container's stdio being its pipes (or, with -t, the pty the runtime
- *     hands over the console socket);
+ *     --detach`; with --restore D: `restore --bundle B --pid-file P --detach --image-path D
+ *     --work-path B`, a checkpoint's processes running once it returns, as conmon's), the
+ *     container's stdio being its pipes (or, with -t, the pty the runtime hands over the
+ *     console socket);
  *   - on the fd named by $_OCI_SYNCPIPE: `{"data": <pid>}` once the runtime made the process,
  *     or `{"data": -1, "message": "<runtime's stderr>"}` when it failed; for an exec, a second
  *     `{"data": <exit code>}` when the process ends;
@@ -55,7 +57,7 @@
 #define MAX_RT_ARGS 16
 
 static const char *cid, *cuuid, *runtime, *bundle, *pidfile, *monitor_pidfile, *log_path, *exit_dir;
-static const char *socket_dir, *process_spec;
+static const char *socket_dir, *process_spec, *restore_path;
 static const char *rt_args[MAX_RT_ARGS];
 static int n_rt_args, terminal, want_stdin, leave_stdin_open, exec_mode;
 static long long log_size_max;
@@ -471,6 +473,8 @@ static void parse_args(int argc, char **argv)
 				socket_dir = v;
 			else if (OPT("--exec-process-spec", "--exec-process-spec"))
 				process_spec = v;
+			else if (OPT("--restore", "--restore"))
+				restore_path = v;
 			else if (OPT("--log-size-max", "--log-size-max"))
 				log_size_max = atoll(v);
 			else if (OPT("--runtime-arg", "--runtime-arg")) {
@@ -578,7 +582,7 @@ int main(int argc, char **argv)
 	if (log_path)
 		open_log();
 
-	const char *rargv[MAX_RT_ARGS + 16];
+	const char *rargv[MAX_RT_ARGS + 24];
 	int k = 0;
 	rargv[k++] = runtime;
 	for (int i = 0; i < n_rt_args; i++)
@@ -591,11 +595,18 @@ int main(int argc, char **argv)
 		rargv[k++] = process_spec;
 		rargv[k++] = "--detach";
 	} else {
-		rargv[k++] = "create";
+		rargv[k++] = restore_path ? "restore" : "create";
 		rargv[k++] = "--bundle";
 		rargv[k++] = bundle;
 		rargv[k++] = "--pid-file";
 		rargv[k++] = pidfile;
+		if (restore_path) {
+			rargv[k++] = "--detach";
+			rargv[k++] = "--image-path";
+			rargv[k++] = restore_path;
+			rargv[k++] = "--work-path";
+			rargv[k++] = bundle;
+		}
 	}
 	if (terminal) {
 		rargv[k++] = "--console-socket";

@@ -25,6 +25,8 @@ export interface ConmonArgs {
   bundle: string;
   runtimePath: string;
   runtimeRoot: string;
+  /** Global flags for the runtime before `--root` (dockerd's `runtimeArgs`). */
+  runtimeArgs?: readonly string[];
   logPath: string;
   exitDir: string;
   socketDir: string;
@@ -34,6 +36,8 @@ export interface ConmonArgs {
   leaveStdinOpen?: boolean;
   /** Bytes conmon keeps in the log before it starts a new file; unset or ≤ 0: no cap. */
   logSizeMax?: number;
+  /** Restore from this checkpoint (`<runtime> restore --detach --image-path ...`) instead of `create`. */
+  restorePath?: string;
 }
 
 /** Files conmon makes in the bundle (for cleanup). `oom` is written in its working directory, the bundle. */
@@ -71,6 +75,7 @@ export function conmonArgs(o: ConmonArgs, exec?: ConmonExecArgs): string[] {
     o.exitDir,
     '--socket-dir-path',
     o.socketDir,
+    ...(o.runtimeArgs ?? []).flatMap((a) => ['--runtime-arg', a]),
     // runc logs JSON lines on stderr, which conmon hands back in the sync message.
     '--runtime-arg',
     `--root=${o.runtimeRoot}`,
@@ -80,6 +85,7 @@ export function conmonArgs(o: ConmonArgs, exec?: ConmonExecArgs): string[] {
     '--no-sync-log',
   ];
   if (exec) args.push('--exec', '--exec-process-spec', exec.processSpec);
+  else if (o.restorePath) args.push('--restore', o.restorePath);
   if (o.logSizeMax !== undefined && o.logSizeMax > 0) args.push('--log-size-max', String(o.logSizeMax));
   if (o.terminal) args.push('-t');
   if (o.stdin) args.push('-i');

@@ -17,10 +17,10 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { conflict, internal, invalidArgument, notFound } from '../errdefs/index.ts';
+import { conflict, internal, invalidArgument, notFound, notImplemented } from '../errdefs/index.ts';
 import { normaliseSignal, signalNumber } from '../spec/index.ts';
 import { formatLogTime, readLogs, type LogLine, type ReadLogOptions } from './logs.ts';
-import type { CreateOptions, ExecOptions, Exit, RuntimeDriver, StdinSession } from './roles.ts';
+import type { CheckpointSupport, CreateOptions, ExecOptions, Exit, RuntimeDriver, StdinSession } from './roles.ts';
 import type { CgroupStats } from './stats.ts';
 
 /** How a fake process behaves. */
@@ -96,7 +96,30 @@ export class FakeRuntime implements RuntimeDriver {
       pending: [],
     };
     this.tasks.set(o.id, t);
+    // A restored task runs at once, as runc's restore --detach leaves it.
+    if (o.restoreFrom) {
+      this.calls.push({ op: 'restore', id: o.id, args: o.restoreFrom });
+      t.status = 'running';
+    }
     return { pid: t.pid };
+  }
+
+  /** Whether `checkpoint` works (tests set it to the reason it does not). */
+  checkpointRefusal?: string;
+
+  async checkpointSupport(): Promise<CheckpointSupport> {
+    return this.checkpointRefusal ? { supported: false, reason: this.checkpointRefusal } : { supported: true };
+  }
+
+  /** Writes the task's arguments to `dir/fake-checkpoint.json`; without `leaveRunning` the task ends with 0. */
+  async checkpoint(id: string, dir: string, leaveRunning: boolean): Promise<void> {
+    this.calls.push({ op: 'checkpoint', id, args: { dir, leaveRunning } });
+    if (this.checkpointRefusal) throw notImplemented(`checkpoint container "${id}": ${this.checkpointRefusal}`);
+    const t = this.tasks.get(id);
+    if (!t || t.status !== 'running') throw conflict(`checkpoint container "${id}": container is not running`);
+    await fs.mkdir(dir, { recursive: true });
+    await fs.writeFile(join(dir, 'fake-checkpoint.json'), JSON.stringify({ args: t.args }));
+    if (!leaveRunning) this.end(t, 0);
   }
 
   async start(id: string): Promise<void> {

@@ -3,8 +3,13 @@
  * and runc, records their exits, reads their logs. Its public surface is this file.
  */
 export { RuncRuntime, type ContainerState, type RecoveredContainer, type RuncRuntimeOptions } from './runc.ts';
+export { RunscRuntime } from './runsc.ts';
+export { BerthVmRuntime } from './berthvm.ts';
 export type { RuntimeEvents } from './exits.ts';
 export type {
+  CheckpointSupport,
+  ProcessList,
+  Checkpointing,
   ContainerRuntime,
   CreateOptions,
   ExecOptions,

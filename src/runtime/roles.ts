@@ -42,6 +42,11 @@ export interface CreateOptions {
    * crun's compiled seccomp filter), so it is written once. Without it, config.json must exist.
    */
   spec?: object;
+  /**
+   * A checkpoint's directory (see `Checkpointing`): the task is restored from it instead of
+   * started afresh, and is running once `create` resolves — no `start`.
+   */
+  restoreFrom?: string;
 }
 
 /**
@@ -66,6 +71,12 @@ export interface CreateOptions {
  *   await rt.delete(id);
  */
 export interface TaskLifecycle {
+  /**
+   * The runtime takes the network interfaces it finds when it creates (or restores) a task, and
+   * sees none added later (gVisor): the task's namespace must be made and wired before
+   * `create`, and given in the spec by path.
+   */
+  readonly networkAtCreate?: boolean;
   create(o: CreateOptions): Promise<{ pid: number }>;
   /**
    * Lets the created task's process run: it execs its command a moment after this resolves, so
@@ -134,10 +145,23 @@ export interface TaskInfo {
   isAlive(id: string): Promise<boolean>;
   /** Host pids of the task's processes, for `docker top`. */
   ps(id: string): Promise<number[]>;
+  /**
+   * The task's processes as the runtime itself sees them, where they are not the host's
+   * (gVisor's kernel, a VM's guest): `docker top` shows this table instead of the host's `ps`
+   * over `ps()`'s pids, which would show only the sandbox. Unset for runtimes whose processes
+   * are the host's.
+   */
+  processes?(id: string): Promise<ProcessList>;
   /** Resource usage of a running task, from its cgroups. */
   stats(id: string): Promise<CgroupStats>;
   /** A task's (or an exec session's) log, as the monitor wrote it. */
   readLogs(logPath: string, opts: ReadLogOptions): AsyncIterable<LogLine>;
+}
+
+/** A process table as `docker top` answers it: `ps`'s column titles and a row of cells per process. */
+export interface ProcessList {
+  Titles: string[];
+  Processes: string[][];
 }
 
 /** The end of a task's init process. */
@@ -216,8 +240,33 @@ export interface ExecRuntime {
   resizeIn(dir: string, height: number, width: number, what?: string, notRunning?: string): Promise<void>;
 }
 
+/** Whether a runtime can checkpoint here, and why not. */
+export interface CheckpointSupport {
+  supported: boolean;
+  /** Why not (unset when supported). */
+  reason?: string;
+}
+
+/**
+ * Saving a running task's processes to a directory, to restore them later as a new task of the
+ * same container (`CreateOptions.restoreFrom`), here or on another host.
+ *
+ * Invariants: `checkpointSupport` answers from what was found at the first call (it may spawn
+ * then, never again); `checkpoint` fails with Conflict when the task is not running and with
+ * NotImplemented where the runtime cannot; without `leaveRunning` the task ends once saved
+ * (its exit reported as any other), with it the task goes on.
+ *
+ * @example
+ *   if ((await rt.checkpointSupport()).supported) await rt.checkpoint(id, dir, false);
+ *   await rt.create({ id, bundle, logPath, terminal: false, stdin: false, restoreFrom: dir });
+ */
+export interface Checkpointing {
+  checkpointSupport(): Promise<CheckpointSupport>;
+  checkpoint(id: string, dir: string, leaveRunning: boolean): Promise<void>;
+}
+
 /** Everything the container service asks of a runtime. */
-export interface ContainerRuntime extends TaskLifecycle, TaskControl, TaskInfo, ExitSource {}
+export interface ContainerRuntime extends TaskLifecycle, TaskControl, TaskInfo, ExitSource, Checkpointing {}
 
 /** A runtime driver as the daemon holds it: every role, and a way to let go of it at shutdown. */
 export interface RuntimeDriver extends ContainerRuntime, ExecRuntime {

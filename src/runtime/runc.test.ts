@@ -361,3 +361,49 @@ test('exit files: reported once per container, temp names ignored, earlier ones 
   const recovered = await second.recover();
   assert.deepEqual(recovered, [], 'directories without a state file are no containers');
 });
+
+test('runc checkpoints through the CRIU it was given, which --version says can; crun built without CRIU is refused with the reason', async (t) => {
+  const dir = await fs.mkdtemp(join(tmpdir(), 'berth-runc-criu-'));
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  const host = new FakeHost();
+  host.responses.set('/opt/criu', () => ({ code: 0, stdout: 'Version: 4.1.1\n', stderr: '' }));
+  const make = (runtimePath: string) =>
+    new RuncRuntime({
+      host,
+      root: join(dir, runtimePath.replace(/\//g, '_')),
+      runtimePath,
+      conmonPath: '/usr/bin/conmon',
+      criuPath: '/opt/criu',
+    });
+  const runc = make('/usr/bin/runc');
+  t.after(() => runc.close());
+  assert.deepEqual(await runc.checkpointSupport(), { supported: true });
+  await runc.checkpoint('c1', '/cp', true);
+  assert.deepEqual(host.calls.at(-1)?.args, [
+    '/usr/bin/runc',
+    '--root',
+    runc.runcRoot,
+    '--criu',
+    '/opt/criu',
+    'checkpoint',
+    '--image-path',
+    '/cp',
+    '--leave-running',
+    'c1',
+  ]);
+
+  host.responses.set('/usr/bin/crun', () => ({
+    code: 0,
+    stdout: 'crun version 1.8.1\n+SYSTEMD +SELINUX +SECCOMP\n',
+    stderr: '',
+  }));
+  const crun = make('/usr/bin/crun');
+  t.after(() => crun.close());
+  const support = await crun.checkpointSupport();
+  assert.equal(support.supported, false);
+  assert.match(support.reason!, /crun here is built without CRIU: run the container with --runtime runc/);
+  await assert.rejects(
+    crun.checkpoint('c1', '/cp', false),
+    /checkpoint container "c1": crun here is built without CRIU/,
+  );
+});

@@ -44,8 +44,9 @@
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { existsSync, promises as fs, constants } from 'node:fs';
+import { release } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { conflict, internal, invalidArgument, notFound } from '../errdefs/index.ts';
+import { conflict, internal, invalidArgument, notFound, notImplemented } from '../errdefs/index.ts';
 import { signalNumber } from '../spec/index.ts';
 import type { Host, RunResult } from '../host/index.ts';
 import { BUNDLE_FILES, conmonArgs, runConmon, runtimeError } from './conmon.ts';
@@ -58,7 +59,8 @@ import { releaseCrunFifo, releaseRuncFifo } from './start.ts';
 import { attachSocketPath, openAttach, resizeConsole } from './stdio.ts';
 import { ExitWatcher, readExitFile, type RuntimeEvents } from './exits.ts';
 import { initAlive, isFrozen, readStateFile, statusOf, type ContainerStatus, type RuncStateFile } from './state.ts';
-import type { CreateOptions, ExecOptions, Exit, RuntimeDriver, StdinSession } from './roles.ts';
+import { criuSupport } from './criu.ts';
+import type { CheckpointSupport, CreateOptions, ExecOptions, Exit, RuntimeDriver, StdinSession } from './roles.ts';
 
 export interface ContainerState {
   id: string;
@@ -83,10 +85,20 @@ export interface RuncRuntimeOptions {
   root: string;
   /** The OCI runtime (default `runc`, looked up in PATH). */
   runtimePath?: string;
+  /**
+   * Global flags the runtime gets before every command (dockerd's `runtimeArgs`), as runsc's
+   * `--platform=systrap`.
+   */
+  runtimeArgs?: readonly string[];
   /** The monitor (default `conmon`, looked up in PATH; or build/berth-monitor, Berth's own). */
   conmonPath?: string;
   /** The attach bridge built from berth-attach.c (default: `build/berth-attach` in the checkout). */
   attachPath?: string;
+  /**
+   * The CRIU runc checkpoints and restores with (default: setup's `build/trixie/criu`, CRIU 4.1
+   * from Debian trixie, when it is there; else `criu` in PATH).
+   */
+  criuPath?: string;
   /** Where conmon writes exit files (default `<root>/exits`). */
   exitDir?: string;
   /**
@@ -102,10 +114,12 @@ export class RuncRuntime implements RuntimeDriver {
   readonly runcRoot: string;
   readonly exitDir: string;
   readonly socketDir: string;
-  private readonly host: Host;
-  private runc: string;
+  protected readonly host: Host;
+  protected runc: string;
+  private readonly runtimeArgs: readonly string[];
   private conmon: string;
   private readonly attachPath: string;
+  private readonly criu: string;
   private readonly fastStart: boolean;
   /** The runtime is crun (or Berth's wrapper of it), whose start handshake differs from runc's. */
   private readonly crun: boolean;
@@ -122,25 +136,35 @@ export class RuncRuntime implements RuntimeDriver {
   private readonly sealedCrun: string;
   private sealed = false;
   /** The environment of every runtime process: it names the sealed crun to the wrapper. */
-  private runtimeEnv: NodeJS.ProcessEnv = process.env;
+  protected runtimeEnv: NodeJS.ProcessEnv = process.env;
 
   constructor(o: RuncRuntimeOptions) {
     this.host = o.host;
     this.runcRoot = join(o.root, 'runc');
+    this.runtimeArgs = o.runtimeArgs ?? [];
     this.exitDir = o.exitDir ?? join(o.root, 'exits');
     this.socketDir = join(o.root, 'sockets');
     this.sealedCrun = join(o.root, 'crun');
     this.runc = o.runtimePath ?? 'runc';
     this.conmon = o.conmonPath ?? 'conmon';
     this.attachPath = o.attachPath ?? join(import.meta.dirname, '..', '..', 'build', 'berth-attach');
+    this.criu = o.criuPath ?? (existsSync(TRIXIE_CRIU) ? TRIXIE_CRIU : 'criu');
     this.crun = /crun$/.test(basename(this.runc));
     this.fastStart = o.fastStart ?? /^(runc|crun|berth-crun)$/.test(basename(this.runc));
     this.exitFiles = new ExitWatcher(
       this.exitDir,
       (id) => this.readExit(id),
-      async (id) => this.tracked.has(id) || (await exists(join(this.runcRoot, id))),
+      async (id) => this.tracked.has(id) || this.holds(id),
     );
     this.exits = this.exitFiles.events;
+  }
+
+  /**
+   * Does the runtime hold state for `id`, by its files alone (no init, no spawn)? Whose exit
+   * file an exit is, after a daemon restart, is told by this.
+   */
+  protected holds(id: string): boolean {
+    return !!id && !id.includes('/') && existsSync(join(this.runcRoot, id));
   }
 
   /** Resolves the programs, makes the directories and starts watching exits. Idempotent. */
@@ -186,12 +210,12 @@ export class RuncRuntime implements RuntimeDriver {
   }
 
   /** Runs the runtime (runc, or crun through its wrapper) with `args`. */
-  private runRuntime(args: string[]): Promise<RunResult> {
+  protected runRuntime(args: string[]): Promise<RunResult> {
     return this.host.run(this.runc, args, { allowFailure: true, env: this.runtimeEnv });
   }
 
-  private runcArgs(...args: string[]): string[] {
-    return ['--root', this.runcRoot, ...args];
+  protected runcArgs(...args: string[]): string[] {
+    return [...this.runtimeArgs, '--root', this.runcRoot, ...args];
   }
 
   // ---- lifecycle ----
@@ -213,11 +237,14 @@ export class RuncRuntime implements RuntimeDriver {
       fs.rm(join(this.exitDir, o.id), { force: true }),
       fs.rm(join(o.bundle, 'oom'), { force: true }),
     ]);
+    const via = this.conmonRuntime(!!o.restoreFrom);
     const args = conmonArgs({
       id: o.id,
       bundle: o.bundle,
-      runtimePath: this.runc,
+      runtimePath: via.path,
       runtimeRoot: this.runcRoot,
+      runtimeArgs: via.args,
+      restorePath: o.restoreFrom,
       logPath: o.logPath,
       exitDir: this.exitDir,
       socketDir: this.socketDir,
@@ -243,6 +270,59 @@ export class RuncRuntime implements RuntimeDriver {
   }
 
   /**
+   * The program conmon runs for a container, with the flags before its own: the runtime and
+   * its global flags (a driver whose runtime needs a wrapper for some commands says so here).
+   */
+  protected conmonRuntime(restoring: boolean): { path: string; args: readonly string[] } {
+    return { path: this.runc, args: restoring ? [...this.runtimeArgs, ...this.criuArgs()] : this.runtimeArgs };
+  }
+
+  /** runc's `--criu` where the CRIU is not the one in PATH (crun links CRIU's library instead). */
+  private criuArgs(): string[] {
+    return basename(this.runc) === 'runc' && this.criu !== 'criu' ? ['--criu', this.criu] : [];
+  }
+
+  private support?: Promise<CheckpointSupport>;
+
+  /**
+   * runc and crun checkpoint through CRIU, where the CRIU they use can (see criu.ts): runc runs
+   * the program (`criuPath`), crun calls the library it was built with, if it was (`+CRIU` in
+   * its version). Other runtimes here cannot.
+   */
+  checkpointSupport(): Promise<CheckpointSupport> {
+    this.support ??= (async (): Promise<CheckpointSupport> => {
+      const name = basename(this.runc);
+      if (!/^(runc|crun|berth-crun)$/.test(name)) return { supported: false, reason: `${name} cannot checkpoint` };
+      if (name !== 'runc') {
+        const v = await this.runRuntime(['--version']).catch(() => undefined);
+        if (!/\+CRIU\b/.test(v?.stdout ?? ''))
+          return { supported: false, reason: 'crun here is built without CRIU: run the container with --runtime runc' };
+      }
+      const r = await this.host.run(this.criu, ['--version'], { allowFailure: true }).catch(() => undefined);
+      return criuSupport(r?.code === 0 ? r.stdout : '', release());
+    })();
+    return this.support;
+  }
+
+  /** Saves the running container's processes into `dir` (`runc checkpoint`); without `leaveRunning` it then ends. */
+  async checkpoint(id: string, dir: string, leaveRunning: boolean): Promise<void> {
+    await this.init();
+    const support = await this.checkpointSupport();
+    if (!support.supported) throw notImplemented(`checkpoint container "${id}": ${support.reason}`);
+    const r = await this.runRuntime(
+      this.runcArgs(
+        ...this.criuArgs(),
+        'checkpoint',
+        '--image-path',
+        dir,
+        ...(leaveRunning ? ['--leave-running'] : []),
+        id,
+      ),
+    );
+    if (r.code !== 0) throw runcFailure('checkpoint', id, r.stderr);
+  }
+
+  /**
    * Runs a process in a running container as an exec session under its own conmon (`--exec`):
    * conmon runs `runc exec`, logs the output to `logPath`, keeps the attach socket
    * (`attachSocketPath(sessionId)`) and the control FIFO in `dir` (see `resizeIn`). Resolves
@@ -260,6 +340,7 @@ export class RuncRuntime implements RuntimeDriver {
         bundle: o.dir,
         runtimePath: this.runc,
         runtimeRoot: this.runcRoot,
+        runtimeArgs: this.runtimeArgs,
         logPath: o.logPath,
         // conmon names the exit file after the container: a directory of the session's own
         // keeps it from looking like the container's exit.
@@ -423,7 +504,7 @@ export class RuncRuntime implements RuntimeDriver {
 
   // ---- reads ----
 
-  private async stateFile(id: string): Promise<RuncStateFile | undefined> {
+  protected async stateFile(id: string): Promise<RuncStateFile | undefined> {
     const cached = this.states.get(id);
     if (cached) return cached;
     if (!id || id.includes('/') || id.startsWith('.')) return undefined;
@@ -457,7 +538,7 @@ export class RuncRuntime implements RuntimeDriver {
   async exists(id: string): Promise<boolean> {
     await this.init();
     // A stat on the event loop: this is on every start, and a thread-pool round trip costs more.
-    return !!id && !id.includes('/') && existsSync(join(this.runcRoot, id));
+    return this.holds(id);
   }
 
   /** Is the container's process there (created, running or paused)? */
@@ -564,7 +645,7 @@ const SIGKILL = 9;
 /** How runc (`container does not exist`) and crun (`cannot open directory <state>`) say a container is unknown. */
 const GONE = /does not exist|not found|cannot open directory/i;
 
-function runcFailure(op: string, id: string, stderr: string) {
+export function runcFailure(op: string, id: string, stderr: string) {
   const why = runtimeError(stderr);
   if (GONE.test(why)) return notFound(`${op} container "${id}": no such container`);
   if (
@@ -586,6 +667,8 @@ function exists(path: string): Promise<boolean> {
 
 /** Berth's own helpers, compiled by `npm run setup` into the checkout's build/. */
 const HELPERS_DIR = join(import.meta.dirname, '..', '..', 'build');
+/** CRIU 4.1 from Debian trixie under its own glibc, fetched by setup (scripts/trixie-tools.sh). */
+const TRIXIE_CRIU = join(HELPERS_DIR, 'trixie', 'criu');
 
 async function absolutePath(cmd: string): Promise<string> {
   if (cmd.includes('/')) {

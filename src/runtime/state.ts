@@ -84,12 +84,7 @@ export function parseCrunStatus(
     throw new Error('unrecognised crun status file');
   const spec = JSON.parse(configText) as { linux?: { namespaces?: Array<{ type?: string; path?: string }> } };
   const pidNs = spec.linux?.namespaces?.find((n) => n.type === 'pid');
-  const cg = raw['cgroup-path'] ?? '';
-  const cgroupPaths: Record<string, string> = {};
-  if (cg) {
-    if (cgroupV2) cgroupPaths[''] = join('/sys/fs/cgroup', cg);
-    else for (const c of V1_CONTROLLERS) cgroupPaths[c] = join('/sys/fs/cgroup', c, cg);
-  }
+  const cgroupPaths = cgroupPathsOf(raw['cgroup-path'] ?? '', cgroupV2);
   return {
     id,
     pid: raw.pid,
@@ -99,6 +94,16 @@ export function parseCrunStatus(
     cgroupPaths,
     ownPidNamespace: !!pidNs && !pidNs.path,
   };
+}
+
+/** The directories of a cgroup path relative to the root (a spec's `cgroupsPath`), by controller as runc's state names them. */
+export function cgroupPathsOf(cg: string, cgroupV2 = isCgroupV2()): Record<string, string> {
+  const cgroupPaths: Record<string, string> = {};
+  if (cg) {
+    if (cgroupV2) cgroupPaths[''] = join('/sys/fs/cgroup', cg);
+    else for (const c of V1_CONTROLLERS) cgroupPaths[c] = join('/sys/fs/cgroup', c, cg);
+  }
+  return cgroupPaths;
 }
 
 let v2: boolean | undefined;

@@ -661,6 +661,65 @@ static void reap(void) {
   }
 }
 
+/*
+ * PS: the container's processes, for `docker top`. /proc here is the one the container's
+ * process mounted in its own pid namespace (the agent has no mount namespace of its own), so
+ * it lists exactly the container's processes, with the pids they see, and not the agent.
+ */
+static void list_processes(uint32_t session) {
+  struct obuf b = {0};
+  char line[8192], path[300];
+  FILE *up = fopen("/proc/uptime", "r");
+  double uptime = 0;
+  if (up) {
+    if (fscanf(up, "%lf", &uptime) != 1) uptime = 0;
+    fclose(up);
+  }
+  int n = snprintf(line, sizeof line, "%.2f %ld\n", uptime, sysconf(_SC_CLK_TCK));
+  ob_append(&b, line, (size_t)n);
+  DIR *d = init_done || !find_session(0) ? NULL : opendir("/proc");
+  struct dirent *e;
+  while (d && (e = readdir(d))) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    char sbuf[1024], cmd[4096];
+    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t r = read(fd, sbuf, sizeof sbuf - 1);
+    close(fd);
+    if (r <= 0) continue;
+    sbuf[r] = 0;
+    /* The command name is in parentheses and may hold anything: the fields follow the last ')'. */
+    char *lp = strchr(sbuf, '('), *rp = strrchr(sbuf, ')');
+    if (!lp || !rp || rp < lp) continue;
+    int ppid = 0, tty = 0;
+    unsigned long long ut = 0, st = 0, start = 0;
+    if (sscanf(rp + 2, "%*c %d %*d %*d %d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu", &ppid,
+               &tty, &ut, &st, &start) != 5)
+      continue;
+    snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    r = fd < 0 ? -1 : read(fd, cmd, sizeof cmd - 1);
+    if (fd >= 0) close(fd);
+    if (r > 0) {
+      while (r > 0 && cmd[r - 1] == 0) r--;
+      for (ssize_t i = 0; i < r; i++)
+        if (cmd[i] == 0 || cmd[i] == '\n') cmd[i] = ' ';
+      cmd[r] = 0;
+    } else
+      snprintf(cmd, sizeof cmd, "[%.*s]", (int)(rp - lp - 1), lp + 1);
+    /* /proc/<pid> belongs to the process's effective user, the UID ps -ef shows. */
+    struct stat owner;
+    snprintf(path, sizeof path, "/proc/%s", e->d_name);
+    unsigned uid = stat(path, &owner) == 0 ? owner.st_uid : 0;
+    n = snprintf(line, sizeof line, "%u %s %d %d %llu %llu %s\n", uid, e->d_name, ppid, tty, ut + st, start, cmd);
+    ob_append(&b, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+  }
+  if (d) closedir(d);
+  send_frame(F_PROCS, session, b.p, b.len);
+  free(b.p);
+}
+
 static void handle_frame(struct frame *f) {
   struct session *s;
   switch (f->type) {
@@ -684,6 +743,9 @@ static void handle_frame(struct frame *f) {
       if (all) kill(-1, sig);
       else kill(s->pid, sig);
     }
+    break;
+  case F_PS:
+    list_processes(f->session);
     break;
   case F_WINSIZE:
     if ((s = find_session(f->session)) && s->tty && s->out >= 0) {

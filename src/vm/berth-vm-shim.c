@@ -19,7 +19,7 @@
  *
  * The control socket (`ctl.sock` in the state directory, reached by relative path because unix
  * socket paths are short) speaks the frames of vm-wire.h: START from `berth-vm start`, EXEC
- * and the session's STDIN/WINSIZE/SIGNAL from relays, SIGNAL for `kill --all`.
+ * and the session's STDIN/WINSIZE/SIGNAL from relays, SIGNAL for `kill --all`, PS for `ps`.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -658,9 +658,10 @@ static int run_vm(const char *dir) {
             starter = x;
             x->starting = 1;
           }
-        } else if (f.type == F_EXEC) {
+        } else if (f.type == F_EXEC || f.type == F_PS) {
+          /* The agent's answers carry the session, which is how they find their way back here. */
           if (!x->session) x->session = next_session++;
-          ob_frame(&aout, F_EXEC, x->session, f.data, f.len);
+          ob_frame(&aout, f.type, x->session, f.data, f.len);
         } else if (f.type == F_SIGNAL || f.type == F_STDIN || f.type == F_STDIN_EOF || f.type == F_WINSIZE) {
           /* A control client's SIGNAL is for the container's process (kill --all). */
           ob_frame(&aout, f.type, x->session, f.data, f.len);

@@ -181,8 +181,9 @@ async function dispatch(ctx: cmd.Context, command: string, p: Parsed, io: Io): P
       await cmd.resume(ctx, oneId(p, command));
       return 0;
     case 'ps': {
-      const pids = await cmd.ps(ctx, oneId(p, command));
-      io.out(last(p, 'format') === 'json' ? `${JSON.stringify(pids)}\n` : `PID\n${pids.map((x) => `${x}\n`).join('')}`);
+      // json: the host pids in the VM's cgroup, as runc's; table: the guest's own processes.
+      if (last(p, 'format') === 'json') io.out(`${JSON.stringify(await cmd.ps(ctx, oneId(p, command)))}\n`);
+      else io.out(await cmd.psTable(ctx, oneId(p, command)));
       return 0;
     }
     case 'exec': {

@@ -19,7 +19,8 @@ import { signalNumber } from '../spec/index.ts';
 import type { Host } from '../host/index.ts';
 import { cgroupPaths, freeze, makeCgroups, pidsOf, removeCgroups } from './cgroups.ts';
 import { parseConfig, parseProcess, type VmProcess } from './config.ts';
-import { signalProcess, startProcess } from './control.ts';
+import { listProcesses, signalProcess, startProcess } from './control.ts';
+import { guestProcessTable } from './ps.ts';
 import { detectAccel, findAssets, hostTscKhz } from './assets.ts';
 import { execProblem, prepareBinds } from './mounts.ts';
 import { handOverNetwork } from './network.ts';
@@ -257,6 +258,16 @@ export async function ps(ctx: Context, id: string): Promise<number[]> {
   const s = await state(ctx, id);
   if (s.status === 'stopped') return [];
   return pidsOf(s.cgroupPaths);
+}
+
+/**
+ * The guest's processes in `ps -ef`'s columns (`ps --format table`): what runs in the VM, not
+ * the shim, qemu and virtiofsd that stand for it on the host.
+ */
+export async function psTable(ctx: Context, id: string, now = new Date()): Promise<string> {
+  const s = await state(ctx, id);
+  const text = s.status === 'stopped' ? '0 100\n' : await listProcesses(stateDir(ctx.root, id));
+  return guestProcessTable(text, now);
 }
 
 /** Removes the state (`force`: kills a live VM first). */

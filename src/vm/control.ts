@@ -1,6 +1,7 @@
 /**
  * Talking to a VM's shim over its control socket (`ctl.sock` in the state directory): the
- * START that lets the container's process run, and SIGNAL for `kill --all`. The socket is
+ * START that lets the container's process run, SIGNAL for `kill --all`, and PS for the guest's
+ * processes. The socket is
  * reached by a relative path from the state directory, because a unix socket path holds at
  * most 107 bytes and state directories under a test's data root are longer.
  */
@@ -63,4 +64,11 @@ export async function startProcess(dir: string, payload: Buffer): Promise<number
 /** A signal for the container's process, or with `all` for every process in the guest. */
 export async function signalProcess(dir: string, signal: number, all: boolean): Promise<void> {
   await request(dir, encodeFrame(FrameType.Signal, 0, Buffer.from(`${signal} ${all ? 1 : 0}`)));
+}
+
+/** The agent's list of the container's processes in the guest (see PROCS in vm-wire.h). */
+export async function listProcesses(dir: string): Promise<string> {
+  const f = await request(dir, encodeFrame(FrameType.Ps, 0, Buffer.alloc(0)), [FrameType.Procs], 10_000);
+  if (!f) throw internal("the container's VM did not answer PS");
+  return f.payload.toString('utf8');
 }

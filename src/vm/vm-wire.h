@@ -9,9 +9,12 @@
  * JSON parser has to live in the guest.
  *
  * Host -> guest: START, EXEC, STDIN, STDIN_EOF, SIGNAL ("<signal> <all>"), WINSIZE ("<rows>
- * <cols>"). Guest -> host: READY (the guest kernel's release, once the root is mounted),
- * STARTED (the process's pid in the guest), FAILED (why it could not run, in runc's words),
- * STDOUT, STDERR, EXIT (the status, or 128 + the signal that killed it).
+ * <cols>"), PS (no payload). Guest -> host: READY (the guest kernel's release, once the root is
+ * mounted), STARTED (the process's pid in the guest), FAILED (why it could not run, in runc's
+ * words), STDOUT, STDERR, EXIT (the status, or 128 + the signal that killed it), PROCS (the
+ * answer to PS: "<uptime seconds> <clock ticks per second>" on its first line, then a line
+ * "<uid> <pid> <ppid> <tty_nr> <cpu ticks> <start ticks> <command>" per process of the
+ * container, in its pid namespace).
  */
 #ifndef BERTH_VM_WIRE_H
 #define BERTH_VM_WIRE_H
@@ -29,12 +32,14 @@ enum {
   F_STDIN_EOF = 'D',
   F_SIGNAL = 'K',
   F_WINSIZE = 'W',
+  F_PS = 'L',
   F_READY = 'Y',
   F_STARTED = 'P',
   F_FAILED = 'F',
   F_STDOUT = '1',
   F_STDERR = '2',
   F_EXIT = 'X',
+  F_PROCS = 'T',
 };
 
 #define FRAME_HEADER 9

@@ -16,12 +16,14 @@ export const FrameType = {
   StdinEof: 'D',
   Signal: 'K',
   WinSize: 'W',
+  Ps: 'L',
   Ready: 'Y',
   Started: 'P',
   Failed: 'F',
   Stdout: '1',
   Stderr: '2',
   Exit: 'X',
+  Procs: 'T',
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 

@@ -329,6 +329,19 @@ export interface WaitResponse {
   Error: { Message: string } | null;
 }
 
+/** `POST /containers/{id}/checkpoints` (moby's checkpoint.CreateOptions). */
+export interface CheckpointCreateRequest {
+  CheckpointID?: string;
+  CheckpointDir?: string;
+  /** Stop the container once saved (the CLI sends false for `--leave-running`). */
+  Exit?: boolean;
+}
+
+/** An entry of `GET /containers/{id}/checkpoints`. */
+export interface CheckpointSummary {
+  Name: string;
+}
+
 export interface ContainerTop {
   Titles: string[];
   Processes: string[][];

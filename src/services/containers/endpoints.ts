@@ -6,7 +6,9 @@
  * mode's check), at a start (plan, publish, attach) and after an exit (release).
  */
 import { conflict, forbidden, invalidArgument, notFound } from '../../errdefs/index.ts';
-import { tryParseAddr, type Endpoint, type EndpointRequest } from '../../network/index.ts';
+import { existsSync, promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { tryParseAddr, type Endpoint, type EndpointRequest, type NetnsTarget } from '../../network/index.ts';
 import { shortId } from '../../spec/index.ts';
 import type { ContainerContext } from './context.ts';
 import { parseLink } from './links.ts';
@@ -118,6 +120,8 @@ export class Endpoints {
     this.ctx.d.userNetworks?.release(c.Id);
     c.Network = undefined;
     c.ExtraNetworks = undefined;
+    // The veths of a namespace made ahead live as long as it is bound.
+    void this.releaseNamespace(c.Id).catch(() => {});
   }
 
   /** A `--network` that names no network fails the create, as Docker's does. */
@@ -165,15 +169,45 @@ export class Endpoints {
     };
   }
 
-  async attach(ep: Endpoint, pid: number, ifname: string): Promise<void> {
+  /** Plugs `ep` into the task's namespace: its process's (a pid), or one bound to a file. */
+  async attach(ep: Endpoint, target: NetnsTarget, ifname: string): Promise<void> {
     if (ep.bridge === this.ctx.d.network?.bridgeName) {
-      await this.ctx.d.network.connect(ep, pid);
+      await this.ctx.d.network.connect(ep, target);
       if (this.ctx.d.userNetworks && !this.ctx.d.userNetworks.icc) await this.ctx.d.userNetworks.isolate(ep.hostVeth);
-    } else await this.ctx.d.userNetworks!.attach(ep, pid, ifname);
+    } else await this.ctx.d.userNetworks!.attach(ep, target, ifname);
+  }
+
+  /** `<container dir>/netns`: where a namespace made ahead of the task is bound (see `prewire`). */
+  private netnsFile(id: string): string {
+    return join(this.ctx.dir(id), 'netns');
+  }
+
+  /**
+   * For a runtime that takes the interfaces it finds when it creates or restores the task
+   * (gVisor copies them into its own network stack then): a namespace of the container's own,
+   * made now and bound to a file, with every endpoint plugged in. The task joins it by path;
+   * `releaseNamespace` lets it go after the task.
+   */
+  async prewire(c: ContainerRecord, ep: Endpoint): Promise<string> {
+    const file = this.netnsFile(c.Id);
+    await this.releaseNamespace(c.Id);
+    await fs.writeFile(file, '');
+    await this.ctx.d.host.run('unshare', [`--net=${file}`, 'true']);
+    await this.attach(ep, file, 'eth0');
+    await this.attachExtras(c, file);
+    return file;
+  }
+
+  /** Unbinds and removes the namespace `prewire` made for `id`, if there is one; its veths go with it. */
+  async releaseNamespace(id: string): Promise<void> {
+    const file = this.netnsFile(id);
+    if (!existsSync(file)) return;
+    await this.ctx.d.host.unmount(file).catch(() => {});
+    await fs.rm(file, { force: true });
   }
 
   /** Further user networks asked for at create (or connected while stopped): eth1, eth2... */
-  async attachExtras(c: ContainerRecord, pid: number): Promise<void> {
+  async attachExtras(c: ContainerRecord, target: NetnsTarget): Promise<void> {
     const un = this.ctx.d.userNetworks;
     if (!un || !c.EndpointsConfig) return;
     const mode = c.HostConfig.NetworkMode || 'default';
@@ -184,7 +218,7 @@ export class Endpoints {
       const n = un.find(key);
       if (!n || n.Id === primary || c.ExtraNetworks.some((e) => e.networkId === n.Id)) continue;
       const ep = un.allocate(n.Id, c.Id, c.Name, this.request(c, key));
-      await un.attach(ep, pid, `eth${c.ExtraNetworks.length + (c.Network ? 1 : 0)}`);
+      await un.attach(ep, target, `eth${c.ExtraNetworks.length + (c.Network ? 1 : 0)}`);
       c.ExtraNetworks.push(ep);
     }
   }
@@ -207,6 +241,11 @@ export class Endpoints {
         c.ExtraNetworks?.some((e) => e.networkId === n.Id) ||
         Object.keys(c.EndpointsConfig ?? {}).some((k) => un.find(k)?.Id === n.Id);
       if (mine) throw forbidden(`endpoint with name ${c.Name} already exists in network ${n.Name}`);
+      // An interface plugged in now would never be seen inside (gVisor takes them at start).
+      if (c.State.Running && this.ctx.runtime(c).networkAtCreate)
+        throw conflict(
+          `cannot connect running container ${c.Name} to network ${n.Name}: its runtime (${this.ctx.d.runtimes.nameOf(c)}) takes its networks only when it starts; stop it first`,
+        );
       c.EndpointsConfig = { ...(c.EndpointsConfig ?? {}), [n.Name]: cfg ?? {} };
       if (primary) c.PrimaryDetached = false;
       // A task created ahead of the start was wired without this network: the start makes a new one.

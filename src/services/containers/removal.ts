@@ -82,6 +82,7 @@ export class Removal {
     await Promise.all([
       ...runtimes.map((rt, i) => (known[i] ? rt.delete(id, true) : undefined)),
       mounted ? this.ctx.d.snapshots.unmountRootfs(dir) : undefined,
+      this.endpoints.releaseNamespace(id),
     ]);
     await fs.rm(dir, { recursive: true, force: true });
   }

@@ -14,6 +14,7 @@
  *   restore.ts    the containers across a daemon's restart
  *   archive.ts    export, diff, commit, cp
  *   stats.ts, top.ts, update.ts, stdin.ts, runtimes.ts   docker stats, top, update, the stdin pump, the runtimes by name
+ *   checkpoints.ts, migration.ts                     docker checkpoint create/ls/rm, start --checkpoint; export/import
  *
  * Every state change goes through one place (`setState`) that persists the record; operations
  * on one container are serialised by a per-container lock, so an exit that arrives during
@@ -39,6 +40,8 @@ import { Endpoints, type EndpointSettings } from './endpoints.ts';
 import { Tasks } from './tasks.ts';
 import { Monitor } from './monitor.ts';
 import { Archive, type CommitRequest } from './archive.ts';
+import { Checkpoints } from './checkpoints.ts';
+import { Migration } from './migration.ts';
 import { containerStats } from './stats.ts';
 import { Removal } from './removal.ts';
 import { DaemonRestore } from './restore.ts';
@@ -70,6 +73,10 @@ export class ContainerService {
   private readonly tasks: Tasks;
   private readonly monitor: Monitor;
   private readonly archive: Archive;
+  /** `docker checkpoint create/ls/rm` (see checkpoints.ts). */
+  readonly checkpoints: Checkpoints;
+  /** A checkpointed container exported to, and imported from, one tar (see migration.ts). */
+  readonly migration: Migration;
   private readonly removal: Removal;
   private readonly daemon: DaemonRestore;
   private readonly signals: Signals;
@@ -92,6 +99,10 @@ export class ContainerService {
       { tasks: this.tasks, monitor: this.monitor, endpoints: this.endpoints, removal: this.removal },
       { stop: (id, opts) => this.stop(id, opts), restart: (c) => this.startLocked(c, { byPolicy: true }) },
     );
+    this.checkpoints = new Checkpoints(this.ctx);
+    this.migration = new Migration(this.ctx, this.tasks, this.checkpoints, {
+      create: (req, name) => this.create(req, name),
+    });
     this.archive = new Archive(this.ctx, this.tasks, {
       pause: (id) => this.pause(id),
       unpause: (id) => this.unpause(id),
@@ -158,12 +169,19 @@ export class ContainerService {
 
   // ---- start ----
 
-  async start(ref: string): Promise<void> {
+  /** `POST /containers/{id}/start`; with `checkpoint`, the container's processes are restored from it. */
+  async start(ref: string, opts: { checkpoint?: string; checkpointDir?: string } = {}): Promise<void> {
     const c = this.store.get(ref);
-    await this.ctx.locks.run(c.Id, () => this.startLocked(c));
+    const restoreFrom = opts.checkpoint
+      ? await this.checkpoints.restorePoint(c, opts.checkpoint, opts.checkpointDir)
+      : undefined;
+    await this.ctx.locks.run(c.Id, () => this.startLocked(c, { restoreFrom }));
   }
 
-  private async startLocked(c: ContainerRecord, opts: { byPolicy?: boolean } = {}): Promise<void> {
+  private async startLocked(
+    c: ContainerRecord,
+    opts: { byPolicy?: boolean; restoreFrom?: string } = {},
+  ): Promise<void> {
     if (c.State.Running && !(opts.byPolicy && c.State.Restarting)) throw notModified('container already started');
     // A restart policy's start too: a pod member restored after a daemon restart needs its infra up.
     await this.hooks.beforeStart?.(c);
@@ -182,13 +200,16 @@ export class ContainerService {
     const before = c.State;
     try {
       const t0 = performance.now();
+      // A restore makes its own task: one created ahead would start afresh.
+      if (opts.restoreFrom) await this.tasks.dropPrepared(c);
       const prepared = this.tasks.takePrepared(c.Id);
-      const task = prepared ?? (await this.tasks.create(c, network));
+      const task = prepared ?? (await this.tasks.create(c, network, opts.restoreFrom));
       this.monitor.rotateLogs(c, task.maxFiles);
       this.ctx.setState(c, running(c.State, task.pid, new Date()));
       c.ManuallyStopped = false;
       const t1 = performance.now();
-      await this.ctx.runtime(c).start(c.Id);
+      // A restored task runs already.
+      if (!opts.restoreFrom) await this.ctx.runtime(c).start(c.Id);
       this.ctx.d.log.debug(
         `start ${shortId(c.Id)}: ${prepared ? 'created ahead' : `create ${(t1 - t0).toFixed(1)} ms`}, start ${(performance.now() - t1).toFixed(1)} ms`,
       );
@@ -404,7 +425,16 @@ export class ContainerService {
   async top(ref: string, psArgs = '-ef'): Promise<{ Titles: string[]; Processes: string[][] }> {
     const c = this.store.get(ref);
     guard.top(c.Id, c.State);
-    const pids = new Set(await this.ctx.runtime(c).ps(c.Id));
+    const rt = this.ctx.runtime(c);
+    // gVisor's and a VM's processes are not the host's: the runtime lists them itself.
+    if (rt.processes) {
+      if (psArgs.trim() !== '-ef')
+        throw invalidArgument(
+          `top container "${c.Name.replace(/^\//, '')}": runtime ${this.ctx.d.runtimes.nameOf(c)} lists its processes itself: ps options are not supported`,
+        );
+      return rt.processes(c.Id);
+    }
+    const pids = new Set(await rt.ps(c.Id));
     return processTable(this.ctx.d.host, psArgs, pids);
   }
 

@@ -105,9 +105,10 @@ export class Tasks {
   /**
    * Everything a start does before letting the process run: the root file system mounted,
    * the network endpoint, the spec, the runtime container created (its process waiting to
-   * exec) and wired to its network.
+   * exec) and wired to its network. With `restoreFrom` (a checkpoint's directory) the task is
+   * restored from it instead, and runs already.
    */
-  async create(c: ContainerRecord, network?: NetworkPlan): Promise<CreatedTask> {
+  async create(c: ContainerRecord, network?: NetworkPlan, restoreFrom?: string): Promise<CreatedTask> {
     const dir = this.ctx.dir(c.Id);
     // A previous run's leftovers (a crash between exit and cleanup) go first.
     if (await this.ctx.runtime(c).exists(c.Id))
@@ -122,6 +123,10 @@ export class Tasks {
       : undefined;
     const net = network ?? this.endpoints.plan(c);
     c.Network = net.endpoint;
+    const rt = this.ctx.runtime(c);
+    // A runtime that takes its interfaces at create gets a namespace wired ahead (see Endpoints.prewire).
+    const prewired =
+      net.endpoint && !net.netnsPath && rt.networkAtCreate ? await this.endpoints.prewire(c, net.endpoint) : undefined;
     const links = c.HostConfig.Links?.length
       ? linkSettings(c.HostConfig.Links, (ref) => this.ctx.store.find(ref), c.Name)
       : undefined;
@@ -131,7 +136,7 @@ export class Tasks {
       initPath: this.ctx.d.initPath,
       ipAddress: net.endpoint?.ipAddress,
       ipv6Address: net.endpoint?.ipv6Address,
-      netnsPath: net.netnsPath,
+      netnsPath: prewired ?? net.netnsPath,
       etcDir: net.etcDir,
       mounts,
       dnsServer: net.dnsServer,
@@ -154,9 +159,12 @@ export class Tasks {
       logSizeMax: limits.maxSize,
       // Docker closes a container's stdin when its attached client's input ends only for StdinOnce without a TTY.
       leaveStdinOpen: !!c.Config.Tty || !c.Config.StdinOnce,
+      restoreFrom,
     });
-    if (net.endpoint) await this.endpoints.attach(net.endpoint, pid, 'eth0');
-    await this.endpoints.attachExtras(c, pid);
+    if (!prewired) {
+      if (net.endpoint) await this.endpoints.attach(net.endpoint, pid, 'eth0');
+      await this.endpoints.attachExtras(c, pid);
+    }
     this.ctx.changes.emit(`created:${c.Id}`);
     return { pid, maxFiles: limits.maxFiles };
   }

@@ -13,6 +13,8 @@ import {
   DEFAULT_DETACH_KEYS,
 } from '../../../services/containers/index.ts';
 import type {
+  CheckpointCreateRequest,
+  CheckpointSummary,
   ContainerConfig,
   ContainerCreateRequest,
   ContainerCreateResponse,
@@ -194,7 +196,42 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
   });
 
   r.post('/containers/{id}/start', async (req, res) => {
-    await svc.start(req.params.id!);
+    await svc.start(req.params.id!, {
+      checkpoint: req.query.get('checkpoint') || undefined,
+      checkpointDir: req.query.get('checkpoint-dir') || undefined,
+    });
+    res.empty(204);
+  });
+
+  // Checkpoints (experimental in dockerd; the CLI asks for them only of an experimental daemon).
+  r.post('/containers/{id}/checkpoints', async (req, res) => {
+    const body = (await req.json<CheckpointCreateRequest | null>()) ?? {};
+    await svc.checkpoints.create(req.params.id!, body);
+    res.empty(201);
+  });
+
+  r.get('/containers/{id}/checkpoints', async (req, res) => {
+    res.json(
+      200,
+      (await svc.checkpoints.list(req.params.id!, req.query.get('dir') || undefined)) satisfies CheckpointSummary[],
+    );
+  });
+
+  // Berth's own: a checkpointed container as one tar, to move to another daemon (migration.ts).
+  r.get('/berth/v1/containers/{id}/checkpoints/{name}/export', async (req, res) => {
+    const tar = await svc.migration.export(req.params.id!, req.params.name!);
+    res.raw.writeHead(200, { 'Content-Type': 'application/x-tar' });
+    tar.on('error', () => res.raw.destroy());
+    res.raw.on('close', () => tar.destroy());
+    tar.pipe(res.raw);
+  });
+
+  r.post('/berth/v1/containers/checkpoints/import', async (req, res) => {
+    res.json(200, await svc.migration.import(req.raw, req.query.get('name') || undefined));
+  });
+
+  r.delete('/containers/{id}/checkpoints/{name}', async (req, res) => {
+    await svc.checkpoints.remove(req.params.id!, req.params.name!, req.query.get('dir') || undefined);
     res.empty(204);
   });
 

@@ -13,13 +13,15 @@ export interface SystemDeps {
   events: EventBus;
   info: () => SystemInfo;
   df?: () => Promise<DiskUsage>;
+  /** `berthd --experimental`: the CLI offers `docker checkpoint` only to an experimental daemon. */
+  experimental?: boolean;
 }
 
 export function registerSystem(r: Router, deps: SystemDeps): void {
   const ping = (method: 'GET' | 'HEAD') => (_req: unknown, res: import('../router.ts').Response) => {
     res.raw.setHeader('Api-Version', API_VERSION);
     res.raw.setHeader('Ostype', 'linux');
-    res.raw.setHeader('Docker-Experimental', 'false');
+    res.raw.setHeader('Docker-Experimental', String(!!deps.experimental));
     res.raw.setHeader('Builder-Version', '1');
     res.raw.setHeader('Cache-Control', 'no-cache, no-store, must-revalidate');
     res.raw.setHeader('Pragma', 'no-cache');
@@ -29,7 +31,7 @@ export function registerSystem(r: Router, deps: SystemDeps): void {
   r.get('/_ping', ping('GET'));
   r.head('/_ping', ping('HEAD'));
 
-  r.get('/version', (_req, res) => res.json(200, versionInfo()));
+  r.get('/version', (_req, res) => res.json(200, versionInfo(!!deps.experimental)));
   r.get('/info', (_req, res) => res.json(200, deps.info()));
   if (deps.df) {
     const df = deps.df;
@@ -68,7 +70,7 @@ export function registerSystem(r: Router, deps: SystemDeps): void {
   });
 }
 
-export function versionInfo(): SystemVersion {
+export function versionInfo(experimental = false): SystemVersion {
   const arch = process.arch === 'x64' ? 'amd64' : process.arch;
   return {
     Platform: { Name: 'Berth Engine' },
@@ -80,7 +82,7 @@ export function versionInfo(): SystemVersion {
           ApiVersion: API_VERSION,
           Arch: arch,
           BuildTime: '',
-          Experimental: 'false',
+          Experimental: String(experimental),
           GitCommit: '',
           GoVersion: `node${process.version}`,
           KernelVersion: os.release(),
