@@ -21,6 +21,11 @@ import {
   imageHandlers,
   runtimeHandlers,
   streamingHandlers,
+  CriPods,
+  podHandlers,
+  statsHandlers,
+  eventsHandler,
+  ownOomScoreAdj,
 } from '../cri/index.ts';
 import { StreamingServer } from '../streaming/index.ts';
 import { CniNetwork, installDefaultNetwork, loadCni } from '../cni/index.ts';
@@ -292,7 +297,8 @@ export class Daemon {
       const images = this.images;
       // Exec's URLs point here; it listens on loopback only, as kubelet's and containerd's do.
       const execs = this.execs!;
-      const streamingRuntime = execRuntime(execs);
+      const criPods = new CriPods({ pods, containers, oomScoreFloor: await ownOomScoreAdj() });
+      const streamingRuntime = execRuntime(execs, { pods: criPods, containers });
       this.streaming = new StreamingServer({ runtime: streamingRuntime, log: this.log });
       const streamingUrl = await this.streaming.listen();
       this.log.info(`CRI streaming server on ${streamingUrl}`);
@@ -311,8 +317,9 @@ export class Daemon {
       this.podNetworking = podNetworking;
       this.cri = new CriServer({
         runtime: {
-          // Attach and PortForward need CRI containers and sandboxes: UNIMPLEMENTED until then.
-          Exec: streams.Exec!,
+          ...streams,
+          ...podHandlers(criPods),
+          ...statsHandlers(criPods),
           ...execSyncHandlers(streamingRuntime),
           ...runtimeHandlers({
             version: BERTH_VERSION,
@@ -339,6 +346,7 @@ export class Daemon {
             },
           }),
         },
+        runtimeStreams: { GetContainerEvents: eventsHandler(criPods, this.events) },
         images: imageHandlers({ images, tmp: join(c.dataRoot, 'tmp') }),
         log: this.log,
         socketGid,
