@@ -8,6 +8,7 @@
  * stopped or gone succeeds; a status of what is gone is NOT_FOUND.
  */
 import { constants, promises as fs } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { conflict, notFound } from '../errdefs/index.ts';
 import type { ContainerRecord, ContainerService } from '../services/containers/index.ts';
@@ -118,7 +119,7 @@ export function podHandlers(p: CriPods): Handlers {
   const { pods, containers } = p.d;
   return {
     async RunPodSandbox(req: { config: SandboxConfig; runtime_handler: string }) {
-      const { request, infraLabels } = sandboxRequest(req.config, req.runtime_handler);
+      const { request, infraLabels } = sandboxRequest(req.config, req.runtime_handler, hostname());
       const { Id } = await pods.create(request, { infraLabels });
       try {
         const r = await pods.start(Id);

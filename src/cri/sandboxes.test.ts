@@ -67,6 +67,10 @@ test("host network and PID: the pod joins the host's network, without ports or h
   assert.deepEqual(request.shared_namespaces, ['net', 'uts', 'pid']);
 });
 
+test("a sandbox without a host name gets the node's (its pod name is too long and has underscores)", () => {
+  assert.equal(sandboxRequest(config({ hostname: '' }), '', 'node-1').request.hostname, 'node-1');
+});
+
 test('a sandbox config without name, namespace or uid is refused', () => {
   assert.throws(() => sandboxRequest(config({ metadata: null }), ''), /must include metadata/);
   assert.throws(

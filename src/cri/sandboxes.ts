@@ -69,6 +69,8 @@ export function namespacesOf(config: SandboxConfig): NamespaceOption {
 export function sandboxRequest(
   config: SandboxConfig,
   runtimeHandler: string,
+  /** A sandbox without a host name gets the node's, as containerd gives it (the pod's name is no host name). */
+  nodeHostname = 'localhost',
 ): { request: PodCreateRequest; infraLabels: Record<string, string>; meta: SandboxMeta } {
   const m = config.metadata;
   if (!m || !m.name || !m.namespace || !m.uid)
@@ -101,7 +103,7 @@ export function sandboxRequest(
     infra_name: name,
     labels,
     annotations: { ...config.annotations, [CRI_META]: JSON.stringify(meta) },
-    hostname: hostNetwork ? undefined : config.hostname || undefined,
+    hostname: hostNetwork ? undefined : config.hostname || nodeHostname,
     shared_namespaces: shared,
     ...(hostNetwork ? { netns: { nsmode: 'host' } } : {}),
     // A mapping without a host port only documents the port (kubelet sends those too).
