@@ -184,7 +184,8 @@ export function containerRequest(
     const secopts: string[] = [];
     if (sc.no_new_privs) secopts.push('no-new-privileges');
     const seccomp = sc.seccomp ?? profileFromPath(sc.seccomp_profile_path);
-    if (seccomp?.profile_type === 'Unconfined') secopts.push('seccomp=unconfined');
+    // Without a profile a CRI container runs unconfined (kubelet names RuntimeDefault when it wants it).
+    if (!seccomp || seccomp.profile_type === 'Unconfined') secopts.push('seccomp=unconfined');
     else if (seccomp?.profile_type === 'Localhost') {
       if (opts.seccompProfile === undefined)
         throw invalidArgument(`seccomp profile ${seccomp.localhost_ref} could not be read`);
@@ -196,7 +197,11 @@ export function containerRequest(
     else if (ns?.pid === 'TARGET' && ns.target_id) h.PidMode = `container:${ns.target_id}`;
     if (ns?.ipc === 'NODE') h.IpcMode = 'host';
     const uid = sc.run_as_username || (sc.run_as_user ? String(sc.run_as_user.value) : '');
+    if (!uid && sc.run_as_group)
+      throw invalidArgument(`user group "${sc.run_as_group.value}" is specified without user`);
     if (uid) user = sc.run_as_group ? `${uid}:${sc.run_as_group.value}` : uid;
+  } else {
+    h.SecurityOpt = ['seccomp=unconfined'];
   }
   // The pod's namespace modes hold for its containers where the container's own say nothing else.
   if (!h.PidMode && sandbox.meta.namespaces.pid === 'NODE') h.PidMode = 'host';
@@ -228,12 +233,13 @@ export function containerRequest(
   return { request, name: containerName(metadata, pod), meta };
 }
 
-/** The deprecated `seccomp_profile_path`: `runtime/default`, `unconfined` or `localhost/<path>`. */
+/** The deprecated `seccomp_profile_path`: `runtime/default` (or `docker/default`), `unconfined` or `localhost/<path>`. */
 function profileFromPath(p: string): SecurityProfile | null {
   if (!p) return null;
   if (p === 'unconfined') return { profile_type: 'Unconfined', localhost_ref: '' };
   if (p.startsWith('localhost/')) return { profile_type: 'Localhost', localhost_ref: p.slice('localhost'.length) };
-  return { profile_type: 'RuntimeDefault', localhost_ref: '' };
+  if (p === 'runtime/default' || p === 'docker/default') return { profile_type: 'RuntimeDefault', localhost_ref: '' };
+  throw invalidArgument(`invalid seccomp profile "${p}"`);
 }
 
 /** The Localhost seccomp profile a config names, if any: the caller reads it. */

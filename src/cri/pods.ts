@@ -246,7 +246,7 @@ export function podHandlers(p: CriPods): Handlers {
     },
 
     async ReopenContainerLog(req: { container_id: string }) {
-      const { c } = p.container(req.container_id);
+      const { c, meta } = p.container(req.container_id);
       if (!c.State.Running) throw conflict(`container is not running`);
       // The monitor's control FIFO (conmon's protocol): `2` reopens the log at its path, made anew.
       const fh = await fs.open(join(containers.dir(c.Id), 'ctl'), constants.O_WRONLY | constants.O_NONBLOCK);
@@ -255,6 +255,10 @@ export function podHandlers(p: CriPods): Handlers {
       } finally {
         await fh.close();
       }
+      // The monitor reopens on its own time; kubelet expects the new file once the call returns.
+      const path = p.logPath(c, meta);
+      for (let i = 0; i < 100 && !(await fs.stat(path).catch(() => undefined)); i++)
+        await new Promise((r) => setTimeout(r, 20));
       return {};
     },
   };
