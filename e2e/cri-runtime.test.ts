@@ -8,8 +8,9 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -38,8 +39,12 @@ async function until<T>(fn: () => Promise<T> | T, ms = 15_000): Promise<T> {
   }
 }
 
+/** The CNI directory: empty (sandboxes on Berth's bridge) until the CNI test writes a network there. */
+const netd = mkdtempSync(join(tmpdir(), 'berth-e2e-cni-'));
+const CNI_BRIDGE = `bcn${process.pid % 100000}`;
+
 before(async () => {
-  d = await startDaemonWithBusybox(['--bridge', BRIDGE]);
+  d = await startDaemonWithBusybox(['--bridge', BRIDGE, '--cni-conf-dir', netd]);
   sock = join(d.root, 'run', 'cri.sock');
   logs = join(d.root, 'pod-logs');
   const pkg = grpc.loadPackageDefinition(criDefinitions()) as any;
@@ -51,6 +56,9 @@ before(async () => {
 after(async () => {
   client?.close();
   await cleanup(d);
+  // The bridge the CNI plugin made; host-local's leases were under netd.
+  spawnSync('ip', ['link', 'del', CNI_BRIDGE]);
+  rmSync(netd, { recursive: true, force: true });
 });
 
 function call<T = any>(method: string, request: object): Promise<T> {
@@ -339,6 +347,62 @@ test("Attach streams a container's output; PortForward reaches a port in the san
   });
   assert.match(got, /served/);
   await call('RemovePodSandbox', { pod_sandbox_id: podId });
+});
+
+test('with a CNI network in the directory, a sandbox gets its address from the plugins, and gives it back', async () => {
+  const subnet = `10.232.${process.pid % 250}`;
+  await fs.writeFile(
+    join(netd, '10-e2e.conflist'),
+    JSON.stringify({
+      cniVersion: '1.0.0',
+      name: `berth-e2e-${process.pid}`,
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: CNI_BRIDGE,
+          isGateway: true,
+          ipMasq: false,
+          ipam: { type: 'host-local', ranges: [[{ subnet: `${subnet}.0/24` }]], dataDir: join(netd, 'ipam') },
+        },
+        { type: 'portmap', capabilities: { portMappings: true } },
+      ],
+    }),
+  );
+  try {
+    const podId = await runSandbox('cni');
+    const ip = (await call('PodSandboxStatus', { pod_sandbox_id: podId })).status.network.ip;
+    assert.match(ip, new RegExp(`^${subnet.replace(/\./g, '\\.')}\\.\\d+$`));
+    const id = await createContainer(podId, 'cni', 'web', {
+      command: ['sh', '-c', 'while :; do nc -l -p 8080 -e echo via-cni; done'],
+    });
+    await call('StartContainer', { container_id: id });
+    const addr = await call('ExecSync', {
+      container_id: id,
+      cmd: ['ip', '-4', '-o', 'addr', 'show', 'eth0'],
+      timeout: 10,
+    });
+    assert.match(addr.stdout.toString(), new RegExp(`inet ${ip.replace(/\./g, '\\.')}/24`));
+    // The host reaches the pod on its CNI address (what port-forward dials).
+    const got = await until(
+      () =>
+        new Promise<string>((resolve, reject) => {
+          const s = connect({ host: ip, port: 8080 });
+          let data = '';
+          s.setTimeout(3000, () => s.destroy());
+          s.on('data', (c: Buffer) => (data += c));
+          s.on('error', reject);
+          s.on('close', () => (data ? resolve(data) : reject(new Error('nothing'))));
+        }),
+    );
+    assert.match(got, /via-cni/);
+    await call('StopPodSandbox', { pod_sandbox_id: podId });
+    await call('RemovePodSandbox', { pod_sandbox_id: podId });
+    // host-local gave the address back.
+    const leases = await fs.readdir(join(netd, 'ipam', `berth-e2e-${process.pid}`)).catch(() => [] as string[]);
+    assert.ok(!leases.includes(ip), leases.join(' '));
+  } finally {
+    await fs.rm(join(netd, '10-e2e.conflist'), { force: true });
+  }
 });
 
 function crictl(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -10,8 +10,8 @@
  *
  * Attach joins a container's own streams as `docker attach` does (its log from now on, its
  * stdin), without Docker's detach keys, which kubelet's clients do not know. PortForward dials
- * the port on the sandbox's address from the host: the pod's network namespace answers there
- * on the bridge (a host-network sandbox on 127.0.0.1).
+ * the port on the sandbox's address from the host: the pod's network namespace answers there,
+ * on the CNI network or Berth's bridge (a host-network sandbox on 127.0.0.1).
  */
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -20,6 +20,7 @@ import type { ContainerService } from '../services/containers/index.ts';
 import type { ExecService } from '../services/exec/index.ts';
 import type { StreamingRuntime } from '../streaming/index.ts';
 import type { CriPods } from './pods.ts';
+import { sandboxIps } from './sandboxes.ts';
 
 function kill(pid: number): void {
   if (pid <= 0) return;
@@ -97,7 +98,7 @@ export function execRuntime(
       if (!cri) throw notFound(`sandbox "${podSandboxId}" not found`);
       const { meta, infra } = cri.pods.sandbox(podSandboxId);
       if (!infra?.State.Running) throw conflict(`sandbox "${podSandboxId}" is not running`);
-      const host = meta.namespaces.network === 'NODE' ? '127.0.0.1' : infra.Network?.ipAddress;
+      const host = meta.namespaces.network === 'NODE' ? '127.0.0.1' : sandboxIps(meta, infra)[0];
       if (!host) throw conflict(`sandbox "${podSandboxId}" has no network address`);
       await pipeTo(connect({ host, port }), stream, signal);
     },

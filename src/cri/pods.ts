@@ -12,7 +12,9 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { conflict, notFound } from '../errdefs/index.ts';
 import type { ContainerRecord, ContainerService } from '../services/containers/index.ts';
+import type { PodNetworking, SandboxNetworkIds } from '../cni/index.ts';
 import type { PodRecord, PodService } from '../services/pods/index.ts';
+import { CRI_META } from './labels.ts';
 import {
   containerMatches,
   containerMeta,
@@ -43,6 +45,8 @@ export interface PodDeps {
   containers: ContainerService;
   /** The lowest oom_score_adj this daemon may give (its own: it cannot go lower). */
   oomScoreFloor: number;
+  /** The CNI network (src/cni); without one, or while it is not ready, sandboxes use Berth's bridge. */
+  networking?: PodNetworking;
 }
 
 const isCategory = (e: unknown, cat: string) => (e as { category?: string })?.category === cat;
@@ -106,6 +110,44 @@ export class CriPods {
     return out;
   }
 
+  private networkIds(id: string): SandboxNetworkIds {
+    const { meta, infra } = this.sandbox(id);
+    return {
+      containerId: id,
+      netnsPath: infra?.State.Running && infra.State.Pid ? `/proc/${infra.State.Pid}/ns/net` : '',
+      ifName: 'eth0',
+      podName: meta.metadata.name,
+      podNamespace: meta.metadata.namespace,
+      podUid: meta.metadata.uid,
+    };
+  }
+
+  /** ADD: the sandbox's namespace (its infra's) joins the CNI network; its addresses are kept with the pod. */
+  async setUpNetwork(id: string, config: SandboxConfig): Promise<void> {
+    const ids = this.networkIds(id);
+    if (!ids.netnsPath) throw conflict(`sandbox "${id}" has no running infra to set up its network in`);
+    const net = await this.d.networking!.setUp({
+      ...ids,
+      portMappings: config.port_mappings
+        .filter((m) => m.host_port > 0)
+        .map((m) => ({
+          hostPort: m.host_port,
+          containerPort: m.container_port,
+          protocol: m.protocol.toLowerCase() as 'tcp' | 'udp' | 'sctp',
+          ...(m.host_ip ? { hostIP: m.host_ip } : {}),
+        })),
+      dns: config.dns_config ?? undefined,
+    });
+    const { pod, meta } = this.sandbox(id);
+    const annotations = { ...pod.Annotations, [CRI_META]: JSON.stringify({ ...meta, ips: net.ips }) };
+    this.d.pods.store.update({ ...pod, Annotations: annotations });
+  }
+
+  /** DEL: idempotent, and works when the namespace is gone (CniNetwork keeps what ADD answered). */
+  async tearDownNetwork(id: string): Promise<void> {
+    await this.d.networking?.tearDown(this.networkIds(id));
+  }
+
   logPath(c: ContainerRecord, meta: ContainerMeta): string {
     return meta.logPath || this.d.containers.logPath(c.Id);
   }
@@ -119,12 +161,17 @@ export function podHandlers(p: CriPods): Handlers {
   const { pods, containers } = p.d;
   return {
     async RunPodSandbox(req: { config: SandboxConfig; runtime_handler: string }) {
-      const { request, infraLabels } = sandboxRequest(req.config, req.runtime_handler, hostname());
+      // CNI when its network is usable; else Berth's bridge, as `berth pod` pods (NetworkReady
+      // tells kubelet which: it schedules nothing on a node whose network is not ready).
+      const cni = !!p.d.networking && (await p.d.networking.status()).ready;
+      const { request, infraLabels, meta } = sandboxRequest(req.config, req.runtime_handler, hostname(), cni);
       const { Id } = await pods.create(request, { infraLabels });
       try {
         const r = await pods.start(Id);
         if (r.Errs.length) throw conflict(`failed to start sandbox "${Id}": ${r.Errs.join('; ')}`);
+        if (meta.cni) await p.setUpNetwork(Id, req.config);
       } catch (e) {
+        if (meta.cni) await p.tearDownNetwork(Id).catch(() => {});
         await pods.remove(Id, { force: true }).catch(() => {});
         throw e;
       }
@@ -134,6 +181,8 @@ export function podHandlers(p: CriPods): Handlers {
     async StopPodSandbox(req: { pod_sandbox_id: string }) {
       const s = p.findSandbox(req.pod_sandbox_id);
       if (!s) return {};
+      // While the namespace is there: the bridge plugin finds the pod's masquerade rule through it.
+      if (s.meta.cni) await p.tearDownNetwork(s.pod.Id);
       // As containerd: the sandbox's containers get no grace period (kubelet stopped them with theirs).
       const r = await pods.stop(s.pod.Id, { timeout: 0 });
       if (r.Errs.length) throw conflict(`failed to stop sandbox "${s.pod.Id}": ${r.Errs.join('; ')}`);
@@ -143,6 +192,7 @@ export function podHandlers(p: CriPods): Handlers {
     async RemovePodSandbox(req: { pod_sandbox_id: string }) {
       const s = p.findSandbox(req.pod_sandbox_id);
       if (!s) return {};
+      if (s.meta.cni) await p.tearDownNetwork(s.pod.Id);
       await pods.remove(s.pod.Id, { force: true }).catch((e) => {
         if (!isCategory(e, 'NotFound')) throw e;
       });

@@ -71,6 +71,17 @@ test("a sandbox without a host name gets the node's (its pod name is too long an
   assert.equal(sandboxRequest(config({ hostname: '' }), '', 'node-1').request.hostname, 'node-1');
 });
 
+test('on a CNI network the infra gets a namespace with loopback only, and the ports are left to the portmap plugin', () => {
+  const { request, meta } = sandboxRequest(config(), '', 'node-1', true);
+  assert.deepEqual(request.netns, { nsmode: 'none' });
+  assert.deepEqual(request.portmappings, []);
+  assert.equal(meta.cni, true);
+  const p = { ...pod(), Annotations: { 'io.berth.cri': JSON.stringify({ ...meta, ips: ['10.231.0.7', 'fd00::7'] }) } };
+  const st = sandboxStatus(p, sandboxMeta(p)!, infra(true));
+  assert.equal(st.network.ip, '10.231.0.7');
+  assert.deepEqual(st.network.additional_ips, [{ ip: 'fd00::7' }]);
+});
+
 test('a sandbox config without name, namespace or uid is refused', () => {
   assert.throws(() => sandboxRequest(config({ metadata: null }), ''), /must include metadata/);
   assert.throws(

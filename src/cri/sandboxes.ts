@@ -56,6 +56,9 @@ export interface SandboxMeta {
   logDirectory: string;
   runtimeHandler: string;
   namespaces: NamespaceOption;
+  /** Networked by the CNI network (its addresses in `ips` once set up), not Berth's bridge. */
+  cni?: boolean;
+  ips?: string[];
 }
 
 const DEFAULT_NAMESPACES: NamespaceOption = { network: 'POD', pid: 'CONTAINER', ipc: 'POD', target_id: '' };
@@ -71,6 +74,8 @@ export function sandboxRequest(
   runtimeHandler: string,
   /** A sandbox without a host name gets the node's, as containerd gives it (the pod's name is no host name). */
   nodeHostname = 'localhost',
+  /** The pod network is CNI's: the infra gets a namespace of its own with loopback only, the plugins do the rest. */
+  cni = false,
 ): { request: PodCreateRequest; infraLabels: Record<string, string>; meta: SandboxMeta } {
   const m = config.metadata;
   if (!m || !m.name || !m.namespace || !m.uid)
@@ -88,7 +93,9 @@ export function sandboxRequest(
     logDirectory: config.log_directory,
     runtimeHandler,
     namespaces: ns,
+    ...(cni && !hostNetwork ? { cni: true, ips: [] } : {}),
   };
+  const viaCni = !!meta.cni;
   const name = sandboxName(metadata);
   const labels = {
     ...config.labels,
@@ -105,18 +112,20 @@ export function sandboxRequest(
     annotations: { ...config.annotations, [CRI_META]: JSON.stringify(meta) },
     hostname: hostNetwork ? undefined : config.hostname || nodeHostname,
     shared_namespaces: shared,
-    ...(hostNetwork ? { netns: { nsmode: 'host' } } : {}),
-    // A mapping without a host port only documents the port (kubelet sends those too).
-    portmappings: hostNetwork
-      ? []
-      : config.port_mappings
-          .filter((p) => p.host_port > 0)
-          .map((p) => ({
-            container_port: p.container_port,
-            host_port: p.host_port,
-            host_ip: p.host_ip || undefined,
-            protocol: p.protocol.toLowerCase(),
-          })),
+    ...(hostNetwork ? { netns: { nsmode: 'host' } } : viaCni ? { netns: { nsmode: 'none' } } : {}),
+    // A mapping without a host port only documents the port (kubelet sends those too); with
+    // CNI the portmap plugin publishes them.
+    portmappings:
+      hostNetwork || viaCni
+        ? []
+        : config.port_mappings
+            .filter((p) => p.host_port > 0)
+            .map((p) => ({
+              container_port: p.container_port,
+              host_port: p.host_port,
+              host_ip: p.host_ip || undefined,
+              protocol: p.protocol.toLowerCase(),
+            })),
     dns_server: config.dns_config?.servers ?? [],
     dns_search: config.dns_config?.searches ?? [],
     dns_option: config.dns_config?.options ?? [],
@@ -158,14 +167,21 @@ export function sandboxView(pod: PodRecord, meta: SandboxMeta, infra: ContainerR
 
 export function sandboxStatus(pod: PodRecord, meta: SandboxMeta, infra: ContainerRecord | undefined) {
   const running = !!infra?.State.Running;
-  const ep = infra?.Network;
-  const ip = running && meta.namespaces.network !== 'NODE' && ep ? ep.ipAddress : '';
-  const additional = running && ep?.ipv6Address && meta.namespaces.network !== 'NODE' ? [{ ip: ep.ipv6Address }] : [];
+  const ips = !running || meta.namespaces.network === 'NODE' ? [] : sandboxIps(meta, infra);
+  const ip = ips[0] ?? '';
+  const additional = ips.slice(1).map((x) => ({ ip: x }));
   return {
     ...sandboxView(pod, meta, infra),
     network: { ip, additional_ips: additional },
     linux: { namespaces: { options: { ...meta.namespaces } } },
   };
+}
+
+/** The pod's addresses, IPv4 first: what CNI answered, or the infra's on Berth's bridge. */
+export function sandboxIps(meta: SandboxMeta, infra: ContainerRecord | undefined): string[] {
+  if (meta.cni) return [...(meta.ips ?? [])];
+  const ep = infra?.Network;
+  return [ep?.ipAddress, ep?.ipv6Address].filter((x): x is string => !!x);
 }
 
 export interface SandboxFilter {

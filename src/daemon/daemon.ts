@@ -295,14 +295,7 @@ export class Daemon {
     }
     if (c.cri) {
       const images = this.images;
-      // Exec's URLs point here; it listens on loopback only, as kubelet's and containerd's do.
       const execs = this.execs!;
-      const criPods = new CriPods({ pods, containers, oomScoreFloor: await ownOomScoreAdj() });
-      const streamingRuntime = execRuntime(execs, { pods: criPods, containers });
-      this.streaming = new StreamingServer({ runtime: streamingRuntime, log: this.log });
-      const streamingUrl = await this.streaming.listen();
-      this.log.info(`CRI streaming server on ${streamingUrl}`);
-      const streams = streamingHandlers(this.streaming);
       if (c.cniDefaultNetwork) {
         const written = await installDefaultNetwork(c.cniConfDir);
         if (written) this.log.info(`CNI: no network in ${c.cniConfDir}; wrote Berth's default, ${written}`);
@@ -315,6 +308,18 @@ export class Daemon {
         stateDir: join(c.dataRoot, 'cni', 'results'),
       });
       this.podNetworking = podNetworking;
+      const criPods = new CriPods({
+        pods,
+        containers,
+        oomScoreFloor: await ownOomScoreAdj(),
+        networking: podNetworking,
+      });
+      const streamingRuntime = execRuntime(execs, { pods: criPods, containers });
+      // Exec's URLs point here; it listens on loopback only, as kubelet's and containerd's do.
+      this.streaming = new StreamingServer({ runtime: streamingRuntime, log: this.log });
+      const streamingUrl = await this.streaming.listen();
+      this.log.info(`CRI streaming server on ${streamingUrl}`);
+      const streams = streamingHandlers(this.streaming);
       this.cri = new CriServer({
         runtime: {
           ...streams,
