@@ -89,11 +89,6 @@ test("Exec's URL over a v5 WebSocket: stdin in, stdout back, the exit code in th
   assert.deepEqual(status.details.causes, [{ reason: 'ExitCode', message: '3' }]);
 });
 
-test('Attach and PortForward still answer UNIMPLEMENTED: they need CRI containers and sandboxes', async () => {
-  await assert.rejects(call('Attach', { container_id: id, stdout: true }), { code: grpc.status.UNIMPLEMENTED });
-  await assert.rejects(call('PortForward', { pod_sandbox_id: 'x', port: [80] }), { code: grpc.status.UNIMPLEMENTED });
-});
-
 function crictl(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(CRICTL!, ['--runtime-endpoint', `unix://${sock}`, ...args]);

@@ -53,6 +53,22 @@ printf '%s\n' 'FROM busybox' \
 docker push -q "$P/test-image-predefined-group:latest" >/dev/null
 docker rmi "$P/test-image-predefined-group:latest" >/dev/null
 
+# The images the runtime specs run (registry.k8s.io/e2e-test-images/...): busybox as it is here,
+# and stand-ins for nginx and httpd that serve the same page on the same ports with busybox's
+# httpd. Specs that need the real programs (nginx's pid file, ipcs, pgrep) cannot pass this way.
+E=$REG/e2e-test-images
+docker tag busybox "$E/busybox:1.29-2" && docker push -q "$E/busybox:1.29-2" >/dev/null && docker rmi "$E/busybox:1.29-2" >/dev/null
+web_image() { # reference, port, startup line on stderr
+  rm -rf "$ctx/w" && mkdir -p "$ctx/w" && echo '<h1>Welcome to nginx!</h1>' >"$ctx/w/index.html"
+  printf 'FROM busybox\nCOPY index.html /www/index.html\nCMD ["sh", "-c", "echo \\"%s\\" >&2; exec httpd -f -p %s -h /www"]\n' "$3" "$2" >"$ctx/w/Dockerfile"
+  docker build -q -t "$1" "$ctx/w" >/dev/null && docker push -q "$1" >/dev/null && docker rmi "$1" >/dev/null
+}
+web_image "$E/nginx:1.14-2" 80 'nginx stand-in'
+web_image "$E/httpd:2.4.39-4" 80 'AH00094: Command line: httpd -D FOREGROUND'
+web_image "$P/hostnet-nginx-amd64:latest" 12003 'nginx stand-in'
+mkdir -p "$HOSTS/registry.k8s.io"
+printf 'server = "https://registry.k8s.io"\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' "$REG" >"$HOSTS/registry.k8s.io/hosts.toml"
+
 mkdir -p "$HOSTS/gcr.io"
 printf 'server = "https://gcr.io"\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' "$REG" >"$HOSTS/gcr.io/hosts.toml"
-echo "critest's images are in $REG; $HOSTS/gcr.io/hosts.toml serves gcr.io from there"
+echo "critest's images are in $REG; $HOSTS/{gcr.io,registry.k8s.io}/hosts.toml serve them from there"

@@ -9,3 +9,6 @@ export { criDefinitions, CRI_PACKAGE, PROTO_FILE } from './proto.ts';
 export { streamingHandlers } from './streaming.ts';
 export { execSyncHandlers, EXEC_SYNC_OUTPUT_LIMIT } from './execsync.ts';
 export { execRuntime } from './exec.ts';
+export { CriPods, podHandlers, type PodDeps } from './pods.ts';
+export { statsHandlers, eventsHandler } from './stats.ts';
+export { ownOomScoreAdj } from './oom.ts';

@@ -33,6 +33,9 @@ export type UnaryHandler = (request: any, signal: AbortSignal) => Promise<object
 /** The methods of one service that Berth serves; the others answer UNIMPLEMENTED. */
 export type Handlers = Record<string, UnaryHandler>;
 
+/** A server-streaming method: writes messages until it resolves, or until `signal` (the caller left). */
+export type StreamHandler = (request: any, write: (msg: object) => void, signal: AbortSignal) => Promise<void>;
+
 export interface CriLog {
   debug(msg: string): void;
   warn(msg: string): void;
@@ -42,6 +45,8 @@ export interface CriLog {
 export interface CriServerOptions {
   runtime: Handlers;
   images: Handlers;
+  /** The RuntimeService's server-streaming methods (GetContainerEvents). */
+  runtimeStreams?: Record<string, StreamHandler>;
   log: CriLog;
   /** Group of the socket (as the Engine API's socket): root and its members may call. */
   socketGid?: number;
@@ -49,7 +54,7 @@ export interface CriServerOptions {
 
 /** The message a caller sees for a method Berth does not serve yet. */
 export function unimplementedMessage(method: string): string {
-  return `${method} is not implemented by Berth yet: its CRI serves images, version, status and exec so far`;
+  return `${method} is not implemented by Berth yet: Berth's CRI does not serve it`;
 }
 
 export class CriServer {
@@ -69,7 +74,7 @@ export class CriServer {
     const def = criDefinitions();
     this.server.addService(
       def[`${CRI_PACKAGE}.RuntimeService`] as ServiceDefinition,
-      this.implement('RuntimeService', opts.runtime),
+      this.implement('RuntimeService', opts.runtime, opts.runtimeStreams),
     );
     this.server.addService(
       def[`${CRI_PACKAGE}.ImageService`] as ServiceDefinition,
@@ -78,14 +83,35 @@ export class CriServer {
   }
 
   /** Every method of the service: the handlers given, UNIMPLEMENTED for the rest. */
-  private implement(service: string, handlers: Handlers): UntypedServiceImplementation {
+  private implement(
+    service: string,
+    handlers: Handlers,
+    streams: Record<string, StreamHandler> = {},
+  ): UntypedServiceImplementation {
     const def = criDefinitions()[`${CRI_PACKAGE}.${service}`] as ServiceDefinition;
     const impl: UntypedServiceImplementation = {};
     for (const [method, m] of Object.entries(def)) {
       const handler = handlers[method];
       if (m.responseStream) {
+        const stream = streams[method];
         impl[method] = (call: ServerWritableStream<unknown, unknown>) => {
-          call.emit('error', { code: GrpcCode.UNIMPLEMENTED, details: unimplementedMessage(method) });
+          if (!stream) {
+            call.emit('error', { code: GrpcCode.UNIMPLEMENTED, details: unimplementedMessage(method) });
+            return;
+          }
+          const ac = new AbortController();
+          this.calls.add(ac);
+          call.on('cancelled', () => ac.abort(unavailable(`${method}: the caller went away`)));
+          stream(call.request, (msg) => call.write(msg), ac.signal).then(
+            () => {
+              this.calls.delete(ac);
+              if (!call.cancelled) call.end();
+            },
+            (err: unknown) => {
+              this.calls.delete(ac);
+              call.emit('error', { code: grpcCode(err), details: messageOf(err) });
+            },
+          );
         };
         continue;
       }

@@ -21,6 +21,11 @@ import {
   imageHandlers,
   runtimeHandlers,
   streamingHandlers,
+  CriPods,
+  podHandlers,
+  statsHandlers,
+  eventsHandler,
+  ownOomScoreAdj,
 } from '../cri/index.ts';
 import { StreamingServer } from '../streaming/index.ts';
 import { CniNetwork, installDefaultNetwork, loadCni } from '../cni/index.ts';
@@ -303,13 +308,7 @@ export class Daemon {
     }
     if (c.cri) {
       const images = this.images;
-      // Exec's URLs point here; it listens on loopback only, as kubelet's and containerd's do.
       const execs = this.execs!;
-      const streamingRuntime = execRuntime(execs);
-      this.streaming = new StreamingServer({ runtime: streamingRuntime, log: this.log });
-      const streamingUrl = await this.streaming.listen();
-      this.log.info(`CRI streaming server on ${streamingUrl}`);
-      const streams = streamingHandlers(this.streaming);
       if (c.cniDefaultNetwork) {
         const written = await installDefaultNetwork(c.cniConfDir);
         if (written) this.log.info(`CNI: no network in ${c.cniConfDir}; wrote Berth's default, ${written}`);
@@ -322,10 +321,23 @@ export class Daemon {
         stateDir: join(c.dataRoot, 'cni', 'results'),
       });
       this.podNetworking = podNetworking;
+      const criPods = new CriPods({
+        pods,
+        containers,
+        oomScoreFloor: await ownOomScoreAdj(),
+        networking: podNetworking,
+      });
+      const streamingRuntime = execRuntime(execs, { pods: criPods, containers });
+      // Exec's URLs point here; it listens on loopback only, as kubelet's and containerd's do.
+      this.streaming = new StreamingServer({ runtime: streamingRuntime, log: this.log });
+      const streamingUrl = await this.streaming.listen();
+      this.log.info(`CRI streaming server on ${streamingUrl}`);
+      const streams = streamingHandlers(this.streaming);
       this.cri = new CriServer({
         runtime: {
-          // Attach and PortForward need CRI containers and sandboxes: UNIMPLEMENTED until then.
-          Exec: streams.Exec!,
+          ...streams,
+          ...podHandlers(criPods),
+          ...statsHandlers(criPods),
           ...execSyncHandlers(streamingRuntime),
           ...runtimeHandlers({
             version: BERTH_VERSION,
@@ -352,6 +364,7 @@ export class Daemon {
             },
           }),
         },
+        runtimeStreams: { GetContainerEvents: eventsHandler(criPods, this.events) },
         images: imageHandlers({ images, tmp: join(c.dataRoot, 'tmp') }),
         log: this.log,
         socketGid,

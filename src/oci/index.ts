@@ -55,6 +55,7 @@ export {
   withCapabilities,
   withPrivileged,
   withNoNewPrivileges,
+  withMaskedPaths,
   withReadonlyRootfs,
   withSeccomp,
   withMemory,

@@ -178,6 +178,17 @@ export const withPrivileged =
     }
   };
 
+/**
+ * The paths masked (an empty file or tmpfs over them) and made read-only, replacing the defaults:
+ * the Engine API's `HostConfig.MaskedPaths`/`ReadonlyPaths`, which the CRI sets per container.
+ */
+export const withMaskedPaths =
+  (masked: readonly string[] | null | undefined, readonly: readonly string[] | null | undefined): SpecOpt =>
+  (s) => {
+    if (masked) s.linux.maskedPaths = [...masked];
+    if (readonly) s.linux.readonlyPaths = [...readonly];
+  };
+
 export const withNoNewPrivileges =
   (on = true): SpecOpt =>
   (s) => {

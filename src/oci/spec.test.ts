@@ -28,6 +28,7 @@ import {
   withoutNamespace,
   withPidsLimit,
   withPrivileged,
+  withMaskedPaths,
   withProcessArgs,
   withReadonlyRootfs,
   withSeccomp,
@@ -399,6 +400,15 @@ test('--init wraps the final argv with /sbin/docker-init, whatever the order of 
   const twice = generateSpec([withProcessArgs(['sh']), withInit('/a'), withInit('/b')]);
   assert.deepEqual(twice.process.args, [INIT_PATH, '--', 'sh']);
   assert.equal(twice.mounts.filter((m) => m.destination === INIT_PATH).length, 1);
+});
+
+test('masked and read-only paths given replace the defaults; one list given leaves the other alone', () => {
+  const s = generateSpec([withMaskedPaths(['/bin/ls'], ['/tmp'])]);
+  assert.deepEqual(s.linux.maskedPaths, ['/bin/ls']);
+  assert.deepEqual(s.linux.readonlyPaths, ['/tmp']);
+  const only = generateSpec([withMaskedPaths(undefined, ['/tmp'])]);
+  assert.ok(only.linux.maskedPaths!.includes('/proc/kcore'));
+  assert.deepEqual(only.linux.readonlyPaths, ['/tmp']);
 });
 
 test('privileged: no masks, all devices allowed and created, /sys and cgroup writable', () => {

@@ -23,6 +23,7 @@ import type { Snapshotter } from '../../snapshots/index.ts';
 import type { ImageService } from '../images/index.ts';
 import type { VolumeService } from '../volumes/index.ts';
 import type { ContainerState as State } from '../../api/types/index.ts';
+import { logPathOption } from './logopts.ts';
 import { ContainerStore } from './store.ts';
 import type { Runtimes } from './runtimes.ts';
 import type { ContainerDefaults, ContainerRecord } from './types.ts';
@@ -99,8 +100,10 @@ export class ContainerContext {
     return join(this.d.root, id);
   }
 
+  /** The container's log: beside its bundle, or where the k8s-file driver's `path` puts it (the CRI's). */
   logPath(id: string): string {
-    return join(this.dir(id), 'container.log');
+    const c = this.store.find(id);
+    return (c && logPathOption(c.HostConfig)) ?? join(this.dir(id), 'container.log');
   }
 
   /** The runtime container `c` runs on. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { logLimits, logsReadable, parseSize, DEFAULT_MAX_SIZE, NONE_ATTACH_BUFFER } from './logopts.ts';
+import { logLimits, logPathOption, logsReadable, parseSize, DEFAULT_MAX_SIZE, NONE_ATTACH_BUFFER } from './logopts.ts';
 
 test('log options: Docker units, a default cap, and Docker errors', () => {
   assert.equal(parseSize('10k'), 10240);
@@ -38,4 +38,21 @@ test('log options: Docker units, a default cap, and Docker errors', () => {
   assert.equal(logsReadable({ LogConfig: { Type: 'none', Config: {} } }), false);
   assert.equal(logsReadable({ LogConfig: { Type: 'json-file', Config: {} } }), true);
   assert.equal(logsReadable({}), true);
+});
+
+test('the k8s-file driver writes its log where its path option says, which must be absolute', () => {
+  assert.equal(
+    logPathOption({ LogConfig: { Type: 'k8s-file', Config: { path: '/var/log/pods/a/c/0.log' } } }),
+    '/var/log/pods/a/c/0.log',
+  );
+  assert.equal(logPathOption({ LogConfig: { Type: 'json-file', Config: {} } }), undefined);
+  assert.doesNotThrow(() => logLimits({ LogConfig: { Type: 'k8s-file', Config: { path: '/var/log/x.log' } } }));
+  assert.throws(
+    () => logLimits({ LogConfig: { Type: 'k8s-file', Config: { path: 'x.log' } } }),
+    /log path must be absolute/,
+  );
+  assert.throws(
+    () => logLimits({ LogConfig: { Type: 'json-file', Config: { path: '/x.log' } } }),
+    /unknown log opt 'path'/,
+  );
 });

@@ -7,6 +7,10 @@
  * The `none` driver keeps no logs to read (`docker logs` is refused, as Docker refuses it), but
  * attached clients still get the output, which reaches them through the log file here: the
  * file is kept to NONE_ATTACH_BUFFER bytes.
+ *
+ * The k8s-file driver (Podman's name for the same format) also takes `path`: the log is written
+ * there instead of beside the container's bundle. The CRI uses it for the log path kubelet
+ * names, which kubelet and `crictl logs` read directly.
  */
 import { invalidArgument } from '../../errdefs/index.ts';
 import type { HostConfig } from '../../api/types/index.ts';
@@ -48,7 +52,11 @@ export function logLimits(h: HostConfig): LogLimits {
   if (type === 'none') return { maxSize: NONE_ATTACH_BUFFER, maxFiles: 1 };
   const opts = h.LogConfig?.Config ?? {};
   for (const k of Object.keys(opts)) {
-    if (!KNOWN.has(k)) throw invalidArgument(`unknown log opt '${k}' for json-file log driver`);
+    if (k === 'path' && type === 'k8s-file') {
+      if (!opts.path!.startsWith('/')) throw invalidArgument(`log path must be absolute: "${opts.path}"`);
+      continue;
+    }
+    if (!KNOWN.has(k)) throw invalidArgument(`unknown log opt '${k}' for ${type || 'json-file'} log driver`);
   }
   let maxSize = -1;
   if (opts['max-size'] !== undefined && opts['max-size'] !== '') {
@@ -65,6 +73,11 @@ export function logLimits(h: HostConfig): LogLimits {
     // set" is older): the files then rotate at Berth's default cap.
   }
   return { maxSize: maxSize === -1 ? DEFAULT_MAX_SIZE : maxSize, maxFiles };
+}
+
+/** Where the log is written when the k8s-file driver's `path` says so; otherwise undefined. */
+export function logPathOption(h: HostConfig): string | undefined {
+  return h.LogConfig?.Type === 'k8s-file' ? h.LogConfig.Config?.path || undefined : undefined;
 }
 
 /** Whether `docker logs` can read what the container wrote (not with the none driver). */

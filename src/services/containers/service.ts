@@ -469,7 +469,8 @@ export class ContainerService {
     const rt = this.ctx.runtime(c);
     if (!c.State.Running && !(await taskCreated(this.ctx.changes, c.Id, input, () => rt.exists(c.Id)))) return 'ended';
     return pumpStdin(input, this.ctx.runtime(c).openStdin(c.Id), {
-      detachKeys: c.Config.Tty ? detachKeys : undefined,
+      // No keys (the CRI's attach): nothing detaches.
+      detachKeys: c.Config.Tty && detachKeys.length ? detachKeys : undefined,
       onError: (err) => this.ctx.d.log.warn(err.message),
     });
   }

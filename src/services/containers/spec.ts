@@ -394,6 +394,9 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   else opts.push(oci.withCapabilities({ add: h.CapAdd ?? [], drop: h.CapDrop ?? [] }));
   if (security.noNewPrivileges ?? ctx.defaults?.noNewPrivileges) opts.push(oci.withNoNewPrivileges());
   if (!h.Privileged) opts.push(oci.withSeccomp(security.seccomp ?? 'default'));
+  // As moby: given lists replace the defaults (a privileged container has none either way).
+  if (!h.Privileged && (h.MaskedPaths || h.ReadonlyPaths))
+    opts.push(oci.withMaskedPaths(h.MaskedPaths, h.ReadonlyPaths));
   opts.push(...resourceOpts(h));
   const ulimits = mergeUlimits(h.Ulimits, ctx.defaults?.ulimits);
   if (ulimits.length) opts.push(oci.withUlimits(ulimits.map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard }))));

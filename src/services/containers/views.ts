@@ -1,6 +1,7 @@
 /** The Engine API's views of a container: `GET /containers/json` rows and `inspect`. */
 import { join } from 'node:path';
 import { shownLinks } from './links.ts';
+import { logPathOption } from './logopts.ts';
 import { statusText } from './state.ts';
 import { mergeUlimits, type ContainerDefaults, type ContainerRecord } from './types.ts';
 import type {
@@ -61,7 +62,7 @@ export function inspect(
     ResolvConfPath: join(dir, 'resolv.conf'),
     HostnamePath: join(dir, 'hostname'),
     HostsPath: join(dir, 'hosts'),
-    LogPath: join(dir, 'container.log'),
+    LogPath: logPathOption(c.HostConfig) ?? join(dir, 'container.log'),
     Name: `/${c.Name}`,
     RestartCount: c.RestartCount,
     Driver: 'overlay2',

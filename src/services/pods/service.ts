@@ -70,8 +70,12 @@ export class PodService {
 
   // ---- create ----
 
-  /** `POST /libpod/pods/create`: the record and its infra container (created, not started). */
-  async create(req: PodCreateRequest): Promise<{ Id: string }> {
+  /**
+   * `POST /libpod/pods/create`: the record and its infra container (created, not started).
+   * `infraLabels`: labels for the infra container too (the CRI's Kubernetes labels, so that
+   * `docker ps` shows a sandbox's infra as cri-dockerd's).
+   */
+  async create(req: PodCreateRequest, opts: { infraLabels?: Record<string, string> } = {}): Promise<{ Id: string }> {
     const name = req.name || freeRandomName((n) => !!this.store.find(n));
     checkPodName(name);
     const owner = this.store.find(name);
@@ -110,7 +114,7 @@ export class PodService {
           Image: image,
           Cmd: [PAUSE_COMMAND],
           Hostname: rec.Hostname || undefined,
-          Labels: { [POD_LABELS.id]: id, [POD_LABELS.name]: name, [POD_LABELS.infra]: 'true' },
+          Labels: { ...opts.infraLabels, [POD_LABELS.id]: id, [POD_LABELS.name]: name, [POD_LABELS.infra]: 'true' },
           ExposedPorts: ports.ExposedPorts,
           HostConfig: {
             NetworkMode: network,

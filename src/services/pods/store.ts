@@ -52,6 +52,12 @@ export class PodStore {
     this.byId.set(r.Id, r);
   }
 
+  /** Rewrites a record (the CRI keeps a sandbox's CNI addresses in its annotations once known). */
+  update(r: PodRecord): void {
+    this.db.stmt('UPDATE pods SET record = ? WHERE id = ?').run(JSON.stringify(r), r.Id);
+    this.byId.set(r.Id, r);
+  }
+
   delete(id: string): void {
     this.db.stmt('DELETE FROM pods WHERE id = ?').run(id);
     this.byId.delete(id);
