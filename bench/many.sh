@@ -73,6 +73,23 @@ restart_daemon() {
   pids+=($!)
 }
 
+# The figures of daemon $1, printed as soon as its half is done.
+summary() {
+  local d=$1
+  bin/node -e '
+const fs = require("fs");
+const [d, times, list, n, rss, stats, rows, restart, load] = process.argv.slice(1);
+const t = fs.readFileSync(times, "utf8").trim().split("\n").map(Number);
+const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)]; };
+const first = med(t.slice(0, 50)), last = med(t.slice(-50));
+const hundreds = [];
+for (let i = 0; i < t.length; i += 100) hundreds.push(`${i + 1}-${Math.min(i + 100, t.length)}: ${med(t.slice(i, i + 100))}`);
+const l = Object.fromEntries(JSON.parse(fs.readFileSync(list, "utf8")).results.map((x) => [x.command, (x.median * 1000).toFixed(1)]));
+console.log(`${d} (${n} containers, load at ${n}: ${load}): start median first 50 ${first} ms, last 50 ${last} ms (${(last / first).toFixed(2)}x); by hundreds ${hundreds.join(", ")}`);
+console.log(`${d}: RSS ${(rss / 1024).toFixed(0)} MB, ps -a ${l.ps} ms, GET /containers/json?all=1 ${l.api} ms, stats --no-stream ${stats} ms (${rows} rows), restart ${restart} ms`);
+' "$d" "$WORK/$d.times" "$WORK/$d.list.json" "$N" "${result[$d.rss]}" "${result[$d.stats]}" "${result[$d.statsrows]}" "${result[$d.restart]}" "${result[$d.load]}"
+}
+
 declare -A result
 for d in "${daemons[@]}"; do
   if [ "$d" = dockerd ]; then
@@ -115,19 +132,6 @@ for d in "${daemons[@]}"; do
   docker -H "$h" ps -aq | xargs -r -n 100 docker -H "$h" rm -f >/dev/null
   docker -H "$h" network rm manynet >/dev/null
   if [ "$d" = dockerd ]; then kill "$(cat "$WORK/dockerd.pid")"; fi
+  summary "$d"
 done
 
-for d in "${daemons[@]}"; do
-  bin/node -e '
-const fs = require("fs");
-const [d, times, list, n, rss, stats, rows, restart, load] = process.argv.slice(1);
-const t = fs.readFileSync(times, "utf8").trim().split("\n").map(Number);
-const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)]; };
-const first = med(t.slice(0, 50)), last = med(t.slice(-50));
-const hundreds = [];
-for (let i = 0; i < t.length; i += 100) hundreds.push(`${i + 1}-${Math.min(i + 100, t.length)}: ${med(t.slice(i, i + 100))}`);
-const l = Object.fromEntries(JSON.parse(fs.readFileSync(list, "utf8")).results.map((x) => [x.command, (x.median * 1000).toFixed(1)]));
-console.log(`${d} (${n} containers, load at ${n}: ${load}): start median first 50 ${first} ms, last 50 ${last} ms (${(last / first).toFixed(2)}x); by hundreds ${hundreds.join(", ")}`);
-console.log(`${d}: RSS ${(rss / 1024).toFixed(0)} MB, ps -a ${l.ps} ms, GET /containers/json?all=1 ${l.api} ms, stats --no-stream ${stats} ms (${rows} rows), restart ${restart} ms`);
-' "$d" "$WORK/$d.times" "$WORK/$d.list.json" "$N" "${result[$d.rss]}" "${result[$d.stats]}" "${result[$d.statsrows]}" "${result[$d.restart]}" "${result[$d.load]}"
-done
