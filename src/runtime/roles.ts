@@ -134,8 +134,12 @@ export interface TaskInfo {
   isAlive(id: string): Promise<boolean>;
   /** Host pids of the task's processes, for `docker top`. */
   ps(id: string): Promise<number[]>;
-  /** Resource usage of a running task, from its cgroups. */
-  stats(id: string): Promise<CgroupStats>;
+  /**
+   * Resource usage of a running task, from its cgroups. `cpuOnly`: only `cpu_stats` is needed
+   * (the sample a single `docker stats` reply measures CPU against); an implementation may
+   * still return everything.
+   */
+  stats(id: string, opts?: { cpuOnly?: boolean }): Promise<CgroupStats>;
   /** A task's (or an exec session's) log, as the monitor wrote it. */
   readLogs(logPath: string, opts: ReadLogOptions): AsyncIterable<LogLine>;
 }
