@@ -53,24 +53,20 @@ interface RawState {
 export async function readStateFile(runcRoot: string, id: string): Promise<RuncStateFile | undefined> {
   const missing = (e: unknown) =>
     (e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR';
-  let text: string;
+  const dir = join(runcRoot, id);
   try {
-    text = await readText(join(runcRoot, id, 'state.json'), 'utf8');
-  } catch (e) {
-    if (!missing(e)) throw e;
+    // A stat first: a missing file's thrown error costs more, and crun's directory never has one.
+    if (existsSync(join(dir, 'state.json'))) return parseStateFile(await readText(join(dir, 'state.json'), 'utf8'));
     // Not runc's: crun keeps a `status` file and a copy of the spec in its state directory.
-    try {
-      const [status, config] = await Promise.all([
-        readText(join(runcRoot, id, 'status'), 'utf8'),
-        readText(join(runcRoot, id, 'config.json'), 'utf8').catch(() => '{}'),
-      ]);
-      return parseCrunStatus(id, status, config);
-    } catch (e2) {
-      if (missing(e2)) return undefined;
-      throw e2;
-    }
+    const [status, config] = await Promise.all([
+      readText(join(dir, 'status'), 'utf8'),
+      readText(join(dir, 'config.json'), 'utf8').catch(() => '{}'),
+    ]);
+    return parseCrunStatus(id, status, config);
+  } catch (e) {
+    if (missing(e)) return undefined;
+    throw e;
   }
-  return parseStateFile(text);
 }
 
 /** The v1 controllers whose directories the driver reads (freezer state, memory OOM counts). */
@@ -92,8 +88,7 @@ export function parseCrunStatus(
   };
   if (typeof raw.pid !== 'number' || typeof raw['process-start-time'] !== 'number')
     throw new Error('unrecognised crun status file');
-  const spec = JSON.parse(configText) as { linux?: { namespaces?: Array<{ type?: string; path?: string }> } };
-  const pidNs = spec.linux?.namespaces?.find((n) => n.type === 'pid');
+  const pidNs = namespacesOf(configText).find((n) => n.type === 'pid');
   const cg = raw['cgroup-path'] ?? '';
   const cgroupPaths: Record<string, string> = {};
   if (cg) {
@@ -109,6 +104,24 @@ export function parseCrunStatus(
     cgroupPaths,
     ownPidNamespace: !!pidNs && !pidNs.path,
   };
+}
+
+/**
+ * The spec's `linux.namespaces`: only that array is parsed when it can be cut out (its entries
+ * are flat objects), not the whole spec with its seccomp profile — a live restore reads this
+ * for every running container.
+ */
+function namespacesOf(configText: string): Array<{ type?: string; path?: string }> {
+  const m = /"namespaces"\s*:\s*(\[[^\[\]]*\])/.exec(configText);
+  if (m) {
+    try {
+      return JSON.parse(m[1]!) as Array<{ type?: string; path?: string }>;
+    } catch {
+      // not flat after all: the whole spec below
+    }
+  }
+  const spec = JSON.parse(configText) as { linux?: { namespaces?: Array<{ type?: string; path?: string }> } };
+  return spec.linux?.namespaces ?? [];
 }
 
 let v2: boolean | undefined;
