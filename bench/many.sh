@@ -129,9 +129,13 @@ for d in "${daemons[@]}"; do
   done
   result[$d.restart]=$(ms "$t")
   echo "$d: restarted in ${result[$d.restart]} ms, load $(load); removing" >&2
-  docker -H "$h" ps -aq | xargs -r -n 100 docker -H "$h" rm -f >/dev/null
-  docker -H "$h" network rm manynet >/dev/null
-  if [ "$d" = dockerd ]; then kill "$(cat "$WORK/dockerd.pid")"; fi
   summary "$d"
+  docker -H "$h" ps -aq | xargs -r -n 100 docker -H "$h" rm -f >/dev/null
+  # dockerd lets go of a removed container's endpoint a moment after the removal.
+  for _ in $(seq 1 100); do
+    docker -H "$h" network rm manynet >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  if [ "$d" = dockerd ]; then kill "$(cat "$WORK/dockerd.pid")"; fi
 done
 
