@@ -25,7 +25,12 @@ cleanup() {
     [ -S "$s" ] || continue
     ids=$(docker -H "unix://$s" ps -aq 2>/dev/null || true)
     [ -n "$ids" ] && docker -H "unix://$s" rm -f $ids >/dev/null 2>&1 || true
-    docker -H "unix://$s" network rm benchnet >/dev/null 2>&1 || true
+    # dockerd lets go of a removed container's endpoint a moment after the removal.
+    for _ in $(seq 1 50); do
+      docker -H "unix://$s" network inspect benchnet >/dev/null 2>&1 || break
+      docker -H "unix://$s" network rm benchnet >/dev/null 2>&1 && break
+      sleep 0.2
+    done
   done
   stop_daemons
   rm -rf "$WORK"
