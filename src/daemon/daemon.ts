@@ -14,20 +14,10 @@ import { ContentStore } from '../content/index.ts';
 import { Snapshotter } from '../snapshots/index.ts';
 import { ImageStore } from '../images/index.ts';
 import { checkRegistryFiles } from '../registry/index.ts';
-import {
-  CriServer,
-  execRuntime,
-  execSyncHandlers,
-  imageHandlers,
-  runtimeHandlers,
-  streamingHandlers,
-  CriPods,
-  podHandlers,
-  statsHandlers,
-  eventsHandler,
-  ownOomScoreAdj,
-} from '../cri/index.ts';
-import { StreamingServer } from '../streaming/index.ts';
+// Types only: the CRI's modules (gRPC among them, half a second to load) are imported once the
+// Docker API listens, so that its clients — after a live restore above all — wait less.
+import type { CriServer } from '../cri/index.ts';
+import type { StreamingServer } from '../streaming/index.ts';
 import { CniNetwork, installDefaultNetwork, loadCni } from '../cni/index.ts';
 import { EventBus } from '../events/index.ts';
 import { ImageService } from '../services/images/index.ts';
@@ -307,6 +297,20 @@ export class Daemon {
       this.log.info(`API listen on ${h.replace(/^unix:\/\//, '')}`);
     }
     if (c.cri) {
+      const {
+        CriServer,
+        CriPods,
+        eventsHandler,
+        execRuntime,
+        execSyncHandlers,
+        imageHandlers,
+        ownOomScoreAdj,
+        podHandlers,
+        runtimeHandlers,
+        statsHandlers,
+        streamingHandlers,
+      } = await import('../cri/index.ts');
+      const { StreamingServer } = await import('../streaming/index.ts');
       const images = this.images;
       const execs = this.execs!;
       if (c.cniDefaultNetwork) {

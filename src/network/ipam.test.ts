@@ -170,3 +170,21 @@ function formatFree(used: string[]): string {
   const free = pickFree(BRIDGE_CANDIDATES, used.map(parseCidr))!;
   return `${free.base >>> 24}.${(free.base >>> 16) & 255}`;
 }
+
+test("ipam: an owner's pools are found through an index, not by reading every allocation", () => {
+  withDir((dir) => {
+    const path = join(dir, 'ipam.db');
+    const ipam = new Ipam(path);
+    ipam.setPool('n1', { subnet: parsePrefix('10.9.0.0/24'), gateway: addr('10.9.0.1') });
+    ipam.setPool('n2', { subnet: parsePrefix('10.9.1.0/24'), gateway: addr('10.9.1.1') });
+    for (let i = 0; i < 50; i++) ipam.allocate('n1', `c${i}`);
+    ipam.allocate('n2', 'c7');
+    assert.deepEqual(ipam.poolsOf('c7').sort(), ['n1', 'n2']);
+    assert.deepEqual(ipam.poolsOf('nobody'), []);
+    ipam.close();
+    const db = new DatabaseSync(path);
+    const plan = db.prepare('EXPLAIN QUERY PLAN SELECT pool FROM ipam_allocations WHERE owner = ?').all('c7');
+    db.close();
+    assert.match(JSON.stringify(plan), /USING INDEX ipam_allocations_by_owner/);
+  });
+});

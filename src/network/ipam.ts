@@ -57,7 +57,8 @@ export class Ipam {
       CREATE TABLE IF NOT EXISTS ipam_pools (name TEXT PRIMARY KEY, family INTEGER NOT NULL, base TEXT NOT NULL,
         bits INTEGER NOT NULL, gateway TEXT, range_base TEXT, range_bits INTEGER, reserved TEXT NOT NULL, last TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS ipam_allocations (pool TEXT NOT NULL, ip TEXT NOT NULL, owner TEXT NOT NULL,
-        PRIMARY KEY (pool, ip), UNIQUE (pool, owner));`);
+        PRIMARY KEY (pool, ip), UNIQUE (pool, owner));
+      CREATE INDEX IF NOT EXISTS ipam_allocations_by_owner ON ipam_allocations (owner);`);
     this.migrate();
   }
 
@@ -214,6 +215,13 @@ export class Ipam {
 
   release(name: string, owner: string): void {
     this.db.prepare('DELETE FROM ipam_allocations WHERE pool = ? AND owner = ?').run(name, owner);
+  }
+
+  /** The pools the owner holds an address in (an index lookup: releases happen at every exit). */
+  poolsOf(owner: string): string[] {
+    return (
+      this.db.prepare('SELECT pool FROM ipam_allocations WHERE owner = ?').all(owner) as Array<{ pool: string }>
+    ).map((r) => r.pool);
   }
 
   /** Every allocation (for reconciling against the containers that exist). */

@@ -352,9 +352,9 @@ export class UserNetworks {
       map.delete(containerId);
     }
     if (!this.ipam) return;
-    for (const a of this.ipam.all())
-      if (a.owner === containerId && (!netId || a.pool === netId || a.pool === v6Pool(netId)))
-        this.ipam.release(a.pool, containerId);
+    // The owner's own allocations, not every one: this runs at every container's exit.
+    for (const pool of this.ipam.poolsOf(containerId))
+      if (!netId || pool === netId || pool === v6Pool(netId)) this.ipam.release(pool, containerId);
   }
 
   /** Frees the addresses of containers that no longer run. */

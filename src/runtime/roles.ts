@@ -152,8 +152,12 @@ export interface TaskInfo {
    * are the host's.
    */
   processes?(id: string): Promise<ProcessList>;
-  /** Resource usage of a running task, from its cgroups. */
-  stats(id: string): Promise<CgroupStats>;
+  /**
+   * Resource usage of a running task, from its cgroups. `cpuOnly`: only `cpu_stats` is needed
+   * (the sample a single `docker stats` reply measures CPU against); an implementation may
+   * still return everything.
+   */
+  stats(id: string, opts?: { cpuOnly?: boolean }): Promise<CgroupStats>;
   /** A task's (or an exec session's) log, as the monitor wrote it. */
   readLogs(logPath: string, opts: ReadLogOptions): AsyncIterable<LogLine>;
 }

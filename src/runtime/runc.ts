@@ -580,11 +580,11 @@ export class RuncRuntime implements RuntimeDriver {
   }
 
   /** Resource usage from the container's cgroups and network namespace (see stats.ts). */
-  async stats(id: string): Promise<CgroupStats> {
+  async stats(id: string, opts: { cpuOnly?: boolean } = {}): Promise<CgroupStats> {
     await this.init();
     const s = await this.stateFile(id);
     if (!s) throw notFound(`container "${id}": no runtime state`);
-    return readCgroupStats(s.cgroupPaths, s.pid);
+    return readCgroupStats(s.cgroupPaths, s.pid, opts);
   }
 
   /** Is the container's conmon still running (checked against pid reuse)? */

@@ -48,6 +48,12 @@ export class DaemonRestore {
   /** Reconciles records with reality after the daemon (re)starts. */
   async restore(): Promise<void> {
     await this.removal.sweep();
+    // Which tasks still run, asked of the runtime for all of them at once: one after another,
+    // a thousand state files and /proc reads held the API back for seconds.
+    const running = this.ctx.store.all().filter((c) => c.State.Running || c.State.Status === 'paused');
+    const aliveNow = new Map(
+      await Promise.all(running.map(async (c) => [c.Id, await this.ctx.runtime(c).isAlive(c.Id)] as const)),
+    );
     for (const c of this.ctx.store.all()) {
       if (c.State.Status === 'removing') {
         // A removal interrupted by an older daemon (which kept the record until the end).
@@ -72,7 +78,7 @@ export class DaemonRestore {
         continue;
       }
       if (!c.State.Running && c.State.Status !== 'paused') continue;
-      const alive = await this.ctx.runtime(c).isAlive(c.Id);
+      const alive = aliveNow.get(c.Id) ?? (await this.ctx.runtime(c).isAlive(c.Id));
       if (alive && this.ctx.d.liveRestore) this.monitor.rotateLogs(c, logLimits(c.HostConfig).maxFiles);
       if (alive && c.MountPoints?.length) this.ctx.d.volumes?.adopt(c.Id, c.MountPoints);
       if (alive && this.ctx.d.liveRestore) this.endpoints.restore(c);

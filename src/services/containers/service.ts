@@ -158,9 +158,14 @@ export class ContainerService {
     }
     this.endpoints.check(rec);
     linksToEndpoint(rec, this.endpoints.userNetworkKey(rec));
-    rec.MountPoints = await this.tasks.prepareMounts(req, hostConfig, image.config.config?.Volumes);
-    await fs.mkdir(this.dir(id), { recursive: true, mode: 0o710 });
-    this.store.insert(rec);
+    const unreserve = this.store.reserve(rec.Name, id);
+    try {
+      rec.MountPoints = await this.tasks.prepareMounts(req, hostConfig, image.config.config?.Volumes);
+      await fs.mkdir(this.dir(id), { recursive: true, mode: 0o710 });
+      this.store.insert(rec);
+    } finally {
+      unreserve();
+    }
     this.ctx.emit(rec, 'create');
     this.tasks.premount(rec);
     this.tasks.precreate(rec);

@@ -38,11 +38,11 @@ export async function* containerStats(
   };
   const ident = { name: `/${c.Name}`, id: c.Id };
   let prev: CgroupStats | undefined;
-  const sample = async (): Promise<CgroupStats | undefined> => {
+  const sample = async (cpuOnly = false): Promise<CgroupStats | undefined> => {
     if (!c.State.Running || c.State.Restarting || !ctx.store.find(c.Id)) return undefined;
     return ctx
       .runtime(c)
-      .stats(c.Id)
+      .stats(c.Id, { cpuOnly })
       .catch(() => undefined);
   };
   const shape = (now: CgroupStats) => ({
@@ -54,7 +54,9 @@ export async function* containerStats(
     ...ident,
   });
   if (!opts.stream) {
-    const first = await sample();
+    // Of the first sample a single reply only uses the CPU figures (its precpu_stats): with
+    // `docker stats --no-stream` over a thousand containers, the rest was half the work.
+    const first = await sample(!opts.oneShot);
     if (!first) {
       yield { ...empty, ...ident };
       return;

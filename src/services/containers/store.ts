@@ -12,6 +12,11 @@ export class ContainerStore {
   private readonly byName = new Map<string, string>();
   /** The name each record was last saved under: callers rename a record in place before saving it. */
   private readonly savedName = new Map<string, string>();
+  /**
+   * Names taken by creates still under way (volumes being made, the directory): a create
+   * awaits between its name's check and its insert, and two at once must not both pass.
+   */
+  private readonly reserved = new Map<string, string>();
 
   constructor(db: MetadataDb) {
     this.db = db;
@@ -51,13 +56,25 @@ export class ContainerStore {
   }
 
   nameOwner(name: string): string | undefined {
-    return this.byName.get(name);
+    return this.byName.get(name) ?? this.reserved.get(name);
+  }
+
+  /**
+   * Holds `name` for the container `id` until its insert (or until the function returned is
+   * called: the create failed). The caller has checked that nobody owns the name.
+   */
+  reserve(name: string, id: string): () => void {
+    this.reserved.set(name, id);
+    return () => {
+      if (this.reserved.get(name) === id) this.reserved.delete(name);
+    };
   }
 
   insert(r: ContainerRecord): void {
     this.db
       .stmt('INSERT INTO containers (id, name, image_id, created, record) VALUES (?, ?, ?, ?, ?)')
       .run(r.Id, r.Name, r.Image, r.Created, JSON.stringify(r));
+    if (this.reserved.get(r.Name) === r.Id) this.reserved.delete(r.Name);
     this.byId.set(r.Id, r);
     this.byName.set(r.Name, r.Id);
     this.savedName.set(r.Id, r.Name);

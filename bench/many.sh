@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Many running containers (issue 15, targets 3 and 5): N `busybox sleep` containers started one
+# after another, half with `--network none` and half on a user network (alternating), against
+# berthd and then dockerd — never both at N at once: each daemon's half ends with its
+# containers removed and the daemon stopped.
+#
+#   bash bench/many.sh [containers]        (default 1000)
+#   DOCKERD=0 bash bench/many.sh 300       (Berth alone)
+#
+# For each daemon:
+#   - every `docker run -d` timed: the medians of the first 50 and the last 50 starts (and of
+#     each further hundred), the claim being that a start does not cost more with many running;
+#   - at N: the daemon's own RSS (berthd; dockerd and its containerd), `docker ps -a` and
+#     `GET /containers/json?all=1` (hyperfine medians), `docker stats --no-stream` over all N;
+#   - a restart with N running (live restore): the daemon killed, started again, timed until
+#     `docker ps` lists the N running again.
+# Needs root, hyperfine and, for the comparison, dockerd (Debian's docker.io). Check `free -m`
+# first: N busybox containers take about 1 MB each under Berth and 4 MB under dockerd.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+N=${1:-1000}
+WORK=$(mktemp -d /tmp/berth-bench-XXXXXX)
+BERTH_SOCK=$WORK/berth.sock
+DOCKERD_SOCK=$WORK/dockerd.sock
+pids=()
+cleanup() {
+  for s in "$BERTH_SOCK" "$DOCKERD_SOCK"; do
+    [ -S "$s" ] || continue
+    ids=$(docker -H "unix://$s" ps -aq 2>/dev/null || true)
+    [ -n "$ids" ] && echo "$ids" | xargs -r -n 100 docker -H "unix://$s" rm -f >/dev/null 2>&1 || true
+    docker -H "unix://$s" network rm manynet >/dev/null 2>&1 || true
+  done
+  stop_daemons
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
+
+# Berth makes the image; dockerd loads the same one.
+start_berthd --bridge none --live-restore
+./bin/berth -H "unix://$BERTH_SOCK" image bootstrap busybox >/dev/null
+docker -H "unix://$BERTH_SOCK" save busybox -o "$WORK/busybox.tar"
+daemons=(berth)
+if [ "${DOCKERD:-1}" != 0 ] && command -v dockerd >/dev/null; then daemons+=(dockerd); fi
+
+# kB resident of the daemon $1 (berthd; dockerd with its containerd).
+daemon_rss() {
+  local total=0 p
+  if [ "$1" = berth ]; then p=$(cat "$WORK/berthd.pid"); else p="$(cat "$WORK/dockerd.pid") $(pgrep -f "containerd --config $WORK/dockerd-run" || true)"; fi
+  for q in $p; do total=$((total + $(awk '/^VmRSS:/ {print $2}' "/proc/$q/status"))); done
+  echo "$total"
+}
+
+# Starts daemon $1 again (its roots and flags as before), in the background.
+restart_daemon() {
+  if [ "$1" = berth ]; then
+    local pid
+    pid=$(cat "$WORK/berthd.pid")
+    kill "$pid"
+    while [ -e "/proc/$pid" ]; do sleep 0.05; done
+    ./bin/berthd --data-root "$WORK/berth" --exec-root "$WORK/berth-run" -H "unix://$BERTH_SOCK" --pidfile "$WORK/berthd.pid" \
+      --log-level warn --bridge none --live-restore 2>>"$WORK/berthd.log" &
+  else
+    local pid
+    pid=$(cat "$WORK/dockerd.pid")
+    kill "$pid"
+    while [ -e "/proc/$pid" ]; do sleep 0.05; done
+    dockerd --data-root "$WORK/dockerd" --exec-root "$WORK/dockerd-run" -H "unix://$DOCKERD_SOCK" --pidfile "$WORK/dockerd.pid" \
+      --bridge none --iptables=false --ip-masq=false --log-level warn --live-restore >>"$WORK/dockerd.log" 2>&1 &
+  fi
+  pids+=($!)
+}
+
+# The figures of daemon $1, printed as soon as its half is done.
+summary() {
+  local d=$1
+  bin/node -e '
+const fs = require("fs");
+const [d, times, list, n, rss, stats, rows, restart, load] = process.argv.slice(1);
+const t = fs.readFileSync(times, "utf8").trim().split("\n").map(Number);
+const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)]; };
+const first = med(t.slice(0, 50)), last = med(t.slice(-50));
+const hundreds = [];
+for (let i = 0; i < t.length; i += 100) hundreds.push(`${i + 1}-${Math.min(i + 100, t.length)}: ${med(t.slice(i, i + 100))}`);
+const l = Object.fromEntries(JSON.parse(fs.readFileSync(list, "utf8")).results.map((x) => [x.command, (x.median * 1000).toFixed(1)]));
+console.log(`${d} (${n} containers, load at ${n}: ${load}): start median first 50 ${first} ms, last 50 ${last} ms (${(last / first).toFixed(2)}x); by hundreds ${hundreds.join(", ")}`);
+console.log(`${d}: RSS ${(rss / 1024).toFixed(0)} MB, ps -a ${l.ps} ms, GET /containers/json?all=1 ${l.api} ms, stats --no-stream ${stats} ms (${rows} rows), restart ${restart} ms`);
+' "$d" "$WORK/$d.times" "$WORK/$d.list.json" "$N" "${result[$d.rss]}" "${result[$d.stats]}" "${result[$d.statsrows]}" "${result[$d.restart]}" "${result[$d.load]}"
+}
+
+declare -A result
+for d in "${daemons[@]}"; do
+  if [ "$d" = dockerd ]; then
+    start_dockerd --live-restore
+    docker -H "unix://$DOCKERD_SOCK" load -i "$WORK/busybox.tar" >/dev/null
+    sock=$DOCKERD_SOCK
+  else
+    sock=$BERTH_SOCK
+  fi
+  h="unix://$sock"
+  docker -H "$h" network create --subnet 10.233.0.0/16 manynet >/dev/null
+  echo "$d: load $(load) before $N starts" >&2
+  : >"$WORK/$d.times"
+  for i in $(seq 1 "$N"); do
+    net=none
+    [ $((i % 2)) = 0 ] && net=manynet
+    t=$(date +%s%N)
+    docker -H "$h" run -d --network "$net" busybox sleep 36000 >/dev/null
+    ms "$t" >>"$WORK/$d.times"
+    [ $((i % 100)) = 0 ] && echo "$d: $i running, load $(load)" >&2
+  done
+  sleep 2
+  result[$d.load]=$(load)
+  result[$d.rss]=$(daemon_rss "$d")
+  hyperfine -N --warmup 1 --runs 10 --export-json "$WORK/$d.list.json" \
+    -n ps "docker -H $h ps -a" \
+    -n api "curl -s --unix-socket $sock http://localhost/containers/json?all=1" >&2
+  t=$(date +%s%N)
+  docker -H "$h" stats --no-stream >"$WORK/$d.stats"
+  result[$d.stats]=$(ms "$t")
+  result[$d.statsrows]=$(($(wc -l <"$WORK/$d.stats") - 1))
+  t=$(date +%s%N)
+  restart_daemon "$d"
+  for _ in $(seq 1 6000); do
+    [ "$(docker -H "$h" ps -q 2>/dev/null | wc -l)" = "$N" ] && break
+    sleep 0.02
+  done
+  result[$d.restart]=$(ms "$t")
+  echo "$d: restarted in ${result[$d.restart]} ms, load $(load); removing" >&2
+  summary "$d"
+  docker -H "$h" ps -aq | xargs -r -n 100 docker -H "$h" rm -f >/dev/null
+  # dockerd lets go of a removed container's endpoint a moment after the removal.
+  for _ in $(seq 1 100); do
+    docker -H "$h" network rm manynet >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  if [ "$d" = dockerd ]; then kill "$(cat "$WORK/dockerd.pid")"; fi
+done
+

@@ -1,0 +1,53 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readCgroupStats } from './stats.ts';
+
+/** A cgroup v1 container's files, as the kernel shows them, under a temporary directory. */
+function v1Cgroup(dir: string): Record<string, string> {
+  const files: Record<string, Record<string, string>> = {
+    cpuacct: {
+      'cpuacct.usage': '5000000\n',
+      'cpuacct.usage_percpu': '3000000 2000000\n',
+      'cpuacct.stat': 'user 1\nsystem 2\n',
+    },
+    cpu: { 'cpu.stat': 'nr_periods 4\nnr_throttled 1\nthrottled_time 7\n' },
+    memory: {
+      'memory.usage_in_bytes': '409600\n',
+      'memory.max_usage_in_bytes': '819200\n',
+      'memory.limit_in_bytes': '1048576\n',
+      'memory.failcnt': '0\n',
+      'memory.stat': 'cache 0\nrss 4096\n',
+    },
+    pids: { 'pids.current': '1\n', 'pids.max': 'max\n' },
+    blkio: { 'blkio.throttle.io_service_bytes_recursive': '8:0 Read 4096\nTotal 4096\n' },
+  };
+  const paths: Record<string, string> = {};
+  for (const [controller, entries] of Object.entries(files)) {
+    paths[controller] = join(dir, controller);
+    mkdirSync(paths[controller]);
+    for (const [name, text] of Object.entries(entries)) writeFileSync(join(paths[controller], name), text);
+  }
+  return paths;
+}
+
+test("a CPU-only sample has the full sample's CPU figures and reads nothing else", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stats-'));
+  try {
+    const paths = v1Cgroup(dir);
+    const full = await readCgroupStats(paths, 0);
+    assert.equal(full.memory_stats.usage, 409600);
+    assert.equal(full.pids_stats.current, 1);
+    // Without the memory, pids and blkio controllers' files the CPU-only sample is the same.
+    for (const c of ['memory', 'pids', 'blkio']) rmSync(paths[c]!, { recursive: true });
+    const cpu = await readCgroupStats(paths, 0, { cpuOnly: true });
+    assert.deepEqual({ ...cpu.cpu_stats, system_cpu_usage: 0 }, { ...full.cpu_stats, system_cpu_usage: 0 });
+    assert.equal(cpu.cpu_stats.cpu_usage.total_usage, 5000000);
+    assert.deepEqual(cpu.memory_stats, {});
+    assert.deepEqual(cpu.pids_stats, {});
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
