@@ -143,6 +143,22 @@ export class CriPods {
     this.d.pods.store.update({ ...pod, Annotations: annotations });
   }
 
+  /**
+   * At start: the CNI networks kept for sandboxes that are gone (removed while berthd was down,
+   * or a crash between a pod's removal and its DEL) are torn down, as containerd does, so their
+   * addresses and port mappings are freed. A kept namespace path that now names another
+   * namespace is not entered (CniNetwork checks). Answers the sandboxes torn down.
+   */
+  async reapNetworks(): Promise<string[]> {
+    const reaped: string[] = [];
+    for (const ids of (await this.d.networking?.kept()) ?? []) {
+      if (this.findSandbox(ids.containerId)) continue;
+      await this.d.networking!.tearDown(ids);
+      reaped.push(ids.containerId);
+    }
+    return reaped;
+  }
+
   /** DEL: idempotent, and works when the namespace is gone (CniNetwork keeps what ADD answered). */
   async tearDownNetwork(id: string): Promise<void> {
     await this.d.networking?.tearDown(this.networkIds(id));

@@ -1,11 +1,13 @@
 /**
- * The RuntimeService methods Berth serves so far: `Version` and `Status`. Pod sandboxes and
- * their containers come later; until then every other method answers UNIMPLEMENTED (server.ts).
+ * The RuntimeService's runtime-wide methods: `Version`, `Status` and `UpdateRuntimeConfig`
+ * (sandboxes and containers are pods.ts's, streaming streaming.ts's).
  *
- * Status is honest: the runtime is ready (it answers, and images can be pulled), the network is
- * not (there is no CNI pod networking yet), which kubelet reports as the node's NetworkReady
- * condition rather than scheduling pods that could not get an address.
+ * Status is honest: the runtime is ready (it answers, and images can be pulled); the network
+ * is ready when the CNI directory names a network whose plugins are there, which kubelet
+ * reports as the node's NetworkReady condition rather than scheduling pods that could not get
+ * an address.
  */
+import { invalidArgument } from '../errdefs/index.ts';
 import type { Handlers } from './server.ts';
 
 /** The kubelet API version CRI v1 runtimes report (containerd and CRI-O say the same). */
@@ -47,6 +49,7 @@ export function conditions(network?: { ready: boolean; reason: string; message: 
 }
 
 export function runtimeHandlers(d: RuntimeDeps): Handlers {
+  let podCidr = '';
   return {
     async Version() {
       return {
@@ -59,10 +62,20 @@ export function runtimeHandlers(d: RuntimeDeps): Handlers {
     async Status(req: { verbose: boolean }) {
       const info: Record<string, string> = {};
       if (req.verbose) {
-        info.config = JSON.stringify(d.config());
+        info.config = JSON.stringify({ ...d.config(), ...(podCidr ? { podCIDR: podCidr } : {}) });
         if (d.cni) info.cni = JSON.stringify(await d.cni());
       }
       return { status: { conditions: conditions(await d.network?.()) }, info };
+    },
+    // kubelet sends the node's pod CIDR once it is assigned. containerd uses it only to fill a
+    // CNI config template; Berth has none (the CNI directory's network has its own IPAM), so
+    // it is remembered and shown in Status, and the call succeeds as containerd's does.
+    async UpdateRuntimeConfig(req: { runtime_config?: { network_config?: { pod_cidr?: string } } | null }) {
+      const cidr = req.runtime_config?.network_config?.pod_cidr ?? '';
+      if (cidr && !/^[0-9a-fA-F.:]+\/\d{1,3}(,[0-9a-fA-F.:]+\/\d{1,3})*$/.test(cidr))
+        throw invalidArgument(`invalid pod CIDR ${JSON.stringify(cidr)}`);
+      if (cidr) podCidr = cidr;
+      return {};
     },
   };
 }

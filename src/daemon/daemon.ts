@@ -331,6 +331,11 @@ export class Daemon {
         oomScoreFloor: await ownOomScoreAdj(),
         networking: podNetworking,
       });
+      // Networks of sandboxes removed while berthd was down: freed in the background.
+      void criPods
+        .reapNetworks()
+        .then((gone) => gone.length && this.log.info(`CNI: tore down the networks of ${gone.length} sandboxes gone`))
+        .catch((e: Error) => this.log.warn(`CNI: tearing down the networks of sandboxes gone: ${e.message}`));
       const streamingRuntime = execRuntime(execs, { pods: criPods, containers });
       // Exec's URLs point here; it listens on loopback only, as kubelet's and containerd's do.
       this.streaming = new StreamingServer({ runtime: streamingRuntime, log: this.log });
