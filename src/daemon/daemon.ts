@@ -42,6 +42,8 @@ import type { SystemInfo } from '../api/types/index.ts';
 import { Logger } from './log.ts';
 import { checkExposure, loadApiTls } from './remote.ts';
 import { secureDataRoot } from './dataroot.ts';
+import { setUpRemap, type Remap } from './userns.ts';
+import { rootOf } from '../spec/index.ts';
 import { infoWarnings } from './apitls.ts';
 
 /** berth-launcher, built by scripts/setup.sh: programs start through it (src/host/launcher.ts). */
@@ -81,6 +83,8 @@ export class Daemon {
   private componentVersions: { runtime?: string; init?: string } = {};
   /** What each runtime says of checkpoints here, found once at start (for `docker info`). */
   private checkpointRefusals: string[] = [];
+  /** `--userns-remap`: the user, the id map and the remapped data root. */
+  remap?: Remap;
 
   constructor(config: DaemonConfig, host?: Host) {
     this.config = config;
@@ -116,6 +120,13 @@ export class Daemon {
     // A policy that does not parse stops start-up before anything is touched.
     const policy = c.signaturePolicy ? SignaturePolicyFile.open(c.signaturePolicy, (m) => this.log.warn(m)) : undefined;
     await fs.mkdir(c.dataRoot, { recursive: true, mode: 0o711 });
+    if (c.usernsRemap) {
+      // As dockerd: everything is kept under <data-root>/<uid>.<gid>, images unpacked for this map.
+      this.remap = await setUpRemap(this.host, c.usernsRemap, c.dataRoot);
+      c.dataRoot = this.remap.dataRoot;
+      this.log.info(`user namespaces: ID ranges will be mapped to user ${this.remap.user}, group ${this.remap.group}`);
+    }
+    const idMap = this.remap?.map;
     await fs.mkdir(c.execRoot, { recursive: true, mode: 0o700 });
     await this.claimPidfile();
     // Scratch space: whatever a crash left there is garbage.
@@ -124,7 +135,7 @@ export class Daemon {
 
     this.db = new MetadataDb(join(c.dataRoot, 'metadata.db'));
     const content = await ContentStore.open(join(c.dataRoot, 'content'));
-    const snapshots = await Snapshotter.open(join(c.dataRoot, 'overlay'), this.db, content, this.host);
+    const snapshots = await Snapshotter.open(join(c.dataRoot, 'overlay'), this.db, content, this.host, idMap);
     const imageStore = new ImageStore(this.db, content, snapshots);
     imageStore.compressed.background = true;
     imageStore.compressed.onError = (diffId, e) =>
@@ -140,7 +151,7 @@ export class Daemon {
     this.images.policy = policy;
 
     this.volumes = new VolumeService(
-      await LocalDriver.open(join(c.dataRoot, 'volumes'), this.host),
+      await LocalDriver.open(join(c.dataRoot, 'volumes'), this.host, idMap && rootOf(idMap)),
       this.events,
       this.host,
     );
@@ -203,6 +214,7 @@ export class Daemon {
       userNetworks: this.userNetworks,
       volumes: this.volumes,
       defaults: containerDefaults(c, hostHardLimits().get('RLIMIT_NOFILE') ?? Infinity),
+      idMap,
     });
     await fs.mkdir(join(c.dataRoot, 'containers'), { recursive: true, mode: 0o710 });
     const pods = new PodService({
@@ -282,7 +294,8 @@ export class Daemon {
     await builds.cleanup();
     registerBuild(router, builds);
     // Last, when every store has made its directories: nothing under the root is open to others.
-    for (const m of await secureDataRoot(c.dataRoot)) this.log.info(`data root: mode of ${m}`);
+    for (const m of await secureDataRoot(c.dataRoot, idMap && rootOf(idMap).gid))
+      this.log.info(`data root: mode of ${m}`);
 
     for (const h of c.hosts) {
       this.listeners.push(
@@ -509,7 +522,8 @@ export class Daemon {
       ContainerdCommit: { ID: '', Expected: '' },
       RuncCommit: { ID: this.componentVersions.runtime ?? '', Expected: this.componentVersions.runtime ?? '' },
       InitCommit: { ID: this.componentVersions.init ?? '', Expected: this.componentVersions.init ?? '' },
-      SecurityOptions: ['name=seccomp,profile=builtin'],
+      // dockerd lists name=userns when containers run remapped.
+      SecurityOptions: ['name=seccomp,profile=builtin', ...(this.remap ? ['name=userns'] : [])],
       Swarm: {
         NodeID: '',
         NodeAddr: '',

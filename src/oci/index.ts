@@ -71,6 +71,7 @@ export {
   withNamespace,
   withoutNamespace,
   withNamespacePath,
+  withUserNamespace,
   withMounts,
   withShmSize,
   withDevice,

@@ -10,6 +10,7 @@ import { failedPrecondition, invalidArgument } from '../errdefs/index.ts';
 import { DEFAULT_CAPABILITIES, normalizeCapability, tweakCapabilities } from './capabilities.ts';
 import { seccompFor, type SeccompProfile } from './seccomp.ts';
 import { late } from './spec.ts';
+import type { IdMap } from '../spec/index.ts';
 import { hostCapabilities, hostDevices, hostHardLimits, hostHasCapability, swapLimitSupported } from './sysinfo.ts';
 import {
   RLIM_INFINITY,
@@ -436,6 +437,18 @@ export const withoutNamespace =
       delete s.hostname;
       delete s.domainname;
     }
+  };
+
+/**
+ * `berthd --userns-remap`: a user namespace of the container's own, whose ids stand for the
+ * host's subordinate ranges (the runtime writes the maps before the process runs).
+ */
+export const withUserNamespace =
+  (map: IdMap): SpecOpt =>
+  (s) => {
+    s.linux.namespaces = s.linux.namespaces.filter((n) => n.type !== 'user').concat({ type: 'user' });
+    s.linux.uidMappings = map.uids.map((r) => ({ ...r }));
+    s.linux.gidMappings = map.gids.map((r) => ({ ...r }));
   };
 
 /** Joins an existing namespace (`--network container:<id>`: `/proc/<pid>/ns/net`). */

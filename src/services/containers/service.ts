@@ -53,6 +53,8 @@ import { runcWording, execFailureCode, type LogLine, type ReadLogOptions } from 
 import { processTable } from './top.ts';
 import { linksToEndpoint, withoutLink } from './links.ts';
 import type { Readable } from 'node:stream';
+import { checkRemapped } from './userns.ts';
+import { rootOf } from '../../spec/index.ts';
 
 /**
  * What a service built on containers checks or does around a user's start or removal: the pods
@@ -134,6 +136,7 @@ export class ContainerService {
   /** `POST /containers/create`; `platform` (`os[/arch[/variant]]`) must be the image's, as Docker requires. */
   async create(req: CreateRequest, name?: string, platform?: string): Promise<{ Id: string; Warnings: string[] }> {
     checkCreateRequest(req);
+    checkRemapped(req.HostConfig ?? {}, this.ctx.d.idMap);
     const imageRef = req.Image!;
     const hostConfig: HostConfig = req.HostConfig ?? {};
     const runtimeName = this.ctx.d.runtimes.choose(hostConfig.Runtime);
@@ -162,6 +165,8 @@ export class ContainerService {
     try {
       rec.MountPoints = await this.tasks.prepareMounts(req, hostConfig, image.config.config?.Volumes);
       await fs.mkdir(this.dir(id), { recursive: true, mode: 0o710 });
+      // Under a remap its root passes through here to its root file system and /etc files.
+      if (this.ctx.d.idMap) await fs.chown(this.dir(id), 0, rootOf(this.ctx.d.idMap).gid);
       this.store.insert(rec);
     } finally {
       unreserve();
