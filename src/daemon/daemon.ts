@@ -37,7 +37,7 @@ import { createRuntimes, defaultRuntimeName, runtimePath } from './runtime.ts';
 import { listen, close, Router, type Listener } from '../api/server/index.ts';
 import { registerSystem, registerImages, registerSwarm, registerPlugins, BERTH_VERSION } from '../api/server/index.ts';
 import { containerDefaults, defaultConfig, type DaemonConfig } from './config.ts';
-import { hostHardLimits } from '../oci/index.ts';
+import { hostHardLimits, inUserNamespace } from '../oci/index.ts';
 import type { SystemInfo } from '../api/types/index.ts';
 import { Logger } from './log.ts';
 import { checkExposure, loadApiTls } from './remote.ts';
@@ -49,6 +49,7 @@ import { infoWarnings } from './apitls.ts';
 /** berth-launcher, built by scripts/setup.sh: programs start through it (src/host/launcher.ts). */
 const LAUNCHER = join(import.meta.dirname, '..', '..', 'build', 'berth-launcher');
 import { NetworkManager, UserNetworks } from '../network/index.ts';
+import { rootlessPorts } from './rootless.ts';
 import { NetworkService } from '../services/networks/index.ts';
 import { InfraImage, PodService } from '../services/pods/index.ts';
 import { registerLibpod, registerPods } from '../api/server/index.ts';
@@ -85,6 +86,8 @@ export class Daemon {
   private checkpointRefusals: string[] = [];
   /** `--userns-remap`: the user, the id map and the remapped data root. */
   remap?: Remap;
+  /** berthd runs in an ordinary user's user namespace (under rootlesskit): see rootless.ts. */
+  readonly rootless = inUserNamespace();
 
   constructor(config: DaemonConfig, host?: Host) {
     this.config = config;
@@ -114,8 +117,9 @@ export class Daemon {
     await checkExposure(c.hosts, c.apiTls, this.log);
     // dockerd's rule: an unknown -G group is an error, the default group missing only a warning
     // (the socket then stays root's alone; `npm run setup` creates the group).
-    const socketGid = c.group ? await groupId(c.group) : undefined;
-    if (c.group && socketGid === undefined && c.group !== defaultConfig().group)
+    // Rootless: the socket stays its owner's (a host group's gid means nothing in the namespace).
+    const socketGid = c.group && !this.rootless ? await groupId(c.group) : undefined;
+    if (!this.rootless && c.group && socketGid === undefined && c.group !== defaultConfig().group)
       throw invalidArgument(`group ${c.group} not found`);
     // A policy that does not parse stops start-up before anything is touched.
     const policy = c.signaturePolicy ? SignaturePolicyFile.open(c.signaturePolicy, (m) => this.log.warn(m)) : undefined;
@@ -173,6 +177,7 @@ export class Daemon {
       bip: c.bip,
       fixedCidrV6: c.ipv6 ? c.fixedCidrV6 : undefined,
       log: this.log,
+      ports: rootlessPorts(this.rootless, this.log),
     });
     // As dockerd: IPv6 on the default bridge needs a subnet; there is no default one.
     if (c.ipv6 && !c.fixedCidrV6 && this.network.enabled)
@@ -215,6 +220,7 @@ export class Daemon {
       volumes: this.volumes,
       defaults: containerDefaults(c, hostHardLimits().get('RLIMIT_NOFILE') ?? Infinity),
       idMap,
+      rootless: this.rootless,
     });
     await fs.mkdir(join(c.dataRoot, 'containers'), { recursive: true, mode: 0o710 });
     const pods = new PodService({
@@ -305,7 +311,7 @@ export class Daemon {
           onRefused: (m) => this.log.info(m),
         }),
       );
-      if (h.startsWith('unix://') && c.group && socketGid === undefined)
+      if (h.startsWith('unix://') && c.group && socketGid === undefined && !this.rootless)
         this.log.warn(`could not change group ${h.slice(7)} to ${c.group}: group ${c.group} not found`);
       this.log.info(`API listen on ${h.replace(/^unix:\/\//, '')}`);
     }
@@ -523,7 +529,11 @@ export class Daemon {
       RuncCommit: { ID: this.componentVersions.runtime ?? '', Expected: this.componentVersions.runtime ?? '' },
       InitCommit: { ID: this.componentVersions.init ?? '', Expected: this.componentVersions.init ?? '' },
       // dockerd lists name=userns when containers run remapped.
-      SecurityOptions: ['name=seccomp,profile=builtin', ...(this.remap ? ['name=userns'] : [])],
+      SecurityOptions: [
+        'name=seccomp,profile=builtin',
+        ...(this.remap ? ['name=userns'] : []),
+        ...(this.rootless ? ['name=rootless'] : []),
+      ],
       Swarm: {
         NodeID: '',
         NodeAddr: '',

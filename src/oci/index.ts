@@ -52,6 +52,7 @@ export {
   withHostname,
   withTerminal,
   withCgroupsPath,
+  withoutCgroup,
   withCapabilities,
   withPrivileged,
   withNoNewPrivileges,
@@ -89,6 +90,7 @@ export {
   cpuRealtimeSupported,
   hostDevices,
   capMask,
+  inUserNamespace,
   capsFromMask,
 } from './sysinfo.ts';
 export {

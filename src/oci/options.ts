@@ -131,6 +131,14 @@ export const withCgroupsPath =
   };
 
 /**
+ * No cgroup of the container's own (rootless berthd on cgroup v1): runc, rootless, ignores its
+ * cgroup errors only when no path was asked for.
+ */
+export const withoutCgroup = (): SpecOpt => (s) => {
+  delete s.linux.cgroupsPath;
+};
+
+/**
  * `--cap-add`/`--cap-drop` on Docker's default set (see `tweakCapabilities`). Ignored on a
  * privileged container, as Docker does.
  */

@@ -63,6 +63,8 @@ export interface ContainerServiceDeps {
   precreateTtlMs?: number;
   /** `berthd --userns-remap`: containers (but `--userns=host` ones) run in a user namespace with these ids. */
   idMap?: IdMap;
+  /** Rootless berthd (in a user namespace of an ordinary user's): no cgroups, no limits. */
+  rootless?: boolean;
 }
 
 export class ContainerContext {

@@ -54,6 +54,8 @@ import { processTable } from './top.ts';
 import { linksToEndpoint, withoutLink } from './links.ts';
 import type { Readable } from 'node:stream';
 import { checkRemapped } from './userns.ts';
+import { checkRootless } from './rootless.ts';
+import { cgroupVersion } from '../../oci/index.ts';
 import { rootOf } from '../../spec/index.ts';
 
 /**
@@ -137,6 +139,7 @@ export class ContainerService {
   async create(req: CreateRequest, name?: string, platform?: string): Promise<{ Id: string; Warnings: string[] }> {
     checkCreateRequest(req);
     checkRemapped(req.HostConfig ?? {}, this.ctx.d.idMap);
+    if (this.ctx.d.rootless) checkRootless(req.HostConfig ?? {}, cgroupVersion());
     const imageRef = req.Image!;
     const hostConfig: HostConfig = req.HostConfig ?? {};
     const runtimeName = this.ctx.d.runtimes.choose(hostConfig.Runtime);

@@ -375,6 +375,8 @@ export interface SpecContext {
   defaults?: ContainerDefaults;
   /** `--userns-remap`: the container's user namespace maps its ids to these. */
   idMap?: IdMap;
+  /** Rootless berthd: the container gets no cgroup of its own (see rootless.ts). */
+  rootless?: boolean;
 }
 
 export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<oci.Spec> {
@@ -393,7 +395,7 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   else if (ctx.utsnsPath) opts.push(oci.withNamespacePath('uts', ctx.utsnsPath));
   else opts.push(oci.withHostname(c.Config.Hostname ?? c.Id.slice(0, 12), c.Config.Domainname ?? ''));
   opts.push(oci.withTerminal(!!c.Config.Tty));
-  opts.push(oci.withCgroupsPath(cgroupsPathFor(h.CgroupParent, c.Id)));
+  opts.push(ctx.rootless ? oci.withoutCgroup() : oci.withCgroupsPath(cgroupsPathFor(h.CgroupParent, c.Id)));
   if (h.Privileged) opts.push(oci.withPrivileged());
   else opts.push(oci.withCapabilities({ add: h.CapAdd ?? [], drop: h.CapDrop ?? [] }));
   if (security.noNewPrivileges ?? ctx.defaults?.noNewPrivileges) opts.push(oci.withNoNewPrivileges());

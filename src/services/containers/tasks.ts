@@ -150,6 +150,7 @@ export class Tasks {
       resolveUser: (spec, rootfs) => this.userFor(c, spec, rootfs),
       defaults: this.ctx.d.defaults,
       idMap: containerIdMap(c.HostConfig, this.ctx.d.idMap),
+      rootless: this.ctx.d.rootless,
     });
     if (this.ctx.d.idMap) await giveEtcFiles(dir, this.ctx.d.idMap);
     const limits = logLimits(c.HostConfig);
