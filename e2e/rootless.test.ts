@@ -86,6 +86,9 @@ after(async () => {
   for (const pid of userPids()) spawnSync('kill', ['-KILL', String(pid)]);
   for (let i = 0; i < 50 && userPids().length; i++) await sleep(100);
   spawnSync('setfacl', ['-x', `u:${user}`, '/dev/net/tun']);
+  // The device as it was: without named entries left, the ACL (its mask) goes too.
+  if (!/^(user|group):[^:]+:/m.test(spawnSync('getfacl', ['-pc', '/dev/net/tun'], { encoding: 'utf8' }).stdout ?? ''))
+    spawnSync('setfacl', ['-b', '/dev/net/tun']);
   spawnSync('userdel', ['-r', user], { encoding: 'utf8' });
   if (runtimeDir) rmSync(runtimeDir, { recursive: true, force: true });
 });

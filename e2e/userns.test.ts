@@ -19,6 +19,7 @@ import {
   eventually,
   freePort,
   startDaemon,
+  stopDaemon,
   type Daemon,
 } from './harness.ts';
 
@@ -199,4 +200,25 @@ test('networking works remapped: a published port answers on loopback', async ()
   );
   assert.equal(body.trim(), 'remapped');
   await dockerOk(d, ['rm', '-f', id]);
+});
+
+test('restarted with the same remap, berthd finds its images, volumes and stopped containers again', async () => {
+  await dockerOk(d, ['volume', 'create', 'kept']);
+  await dockerOk(d, [
+    'create',
+    '--name',
+    'before-restart',
+    '-v',
+    'kept:/k',
+    'busybox',
+    'sh',
+    '-c',
+    'echo again > /k/f',
+  ]);
+  await stopDaemon(d);
+  d = await startDaemon(d.extraArgs, d.root);
+  await dockerOk(d, ['start', '-a', 'before-restart']);
+  assert.equal((await dockerOk(d, ['run', '--rm', '-v', 'kept:/k', 'busybox', 'cat', '/k/f'])).trim(), 'again');
+  await dockerOk(d, ['rm', 'before-restart']);
+  await dockerOk(d, ['volume', 'rm', 'kept']);
 });

@@ -124,6 +124,8 @@ export class Daemon {
     // A policy that does not parse stops start-up before anything is touched.
     const policy = c.signaturePolicy ? SignaturePolicyFile.open(c.signaturePolicy, (m) => this.log.warn(m)) : undefined;
     await fs.mkdir(c.dataRoot, { recursive: true, mode: 0o711 });
+    // Rootless containers already run in the user's namespace; there are no ids to remap them to.
+    if (c.usernsRemap && this.rootless) throw invalidArgument('--userns-remap is not supported in rootless mode');
     if (c.usernsRemap) {
       // As dockerd: everything is kept under <data-root>/<uid>.<gid>, images unpacked for this map.
       this.remap = await setUpRemap(this.host, c.usernsRemap, c.dataRoot);

@@ -80,18 +80,32 @@ function allRanges(text: string): Array<{ start: number; count: number }> {
     .filter((r) => Number.isSafeInteger(r.start) && Number.isSafeInteger(r.count));
 }
 
-/** Makes dockremap as dockerd does: a system user and group, no home, no login, and its ranges. */
+/**
+ * Makes dockremap as dockerd does: a system user and group, no home, no login — with adduser,
+ * or useradd where adduser is not installed (dockerd tries them in that order too).
+ */
 async function createDefaultUser(host: Runner): Promise<void> {
-  await host.run('adduser', [
-    '--system',
-    '--shell',
-    '/bin/false',
-    '--no-create-home',
-    '--disabled-login',
-    '--disabled-password',
-    '--group',
-    DEFAULT_REMAP_USER,
-  ]);
+  try {
+    await host.run('adduser', [
+      '--system',
+      '--shell',
+      '/bin/false',
+      '--no-create-home',
+      '--disabled-login',
+      '--disabled-password',
+      '--group',
+      DEFAULT_REMAP_USER,
+    ]);
+  } catch {
+    await host.run('useradd', [
+      '--system',
+      '--shell',
+      '/bin/false',
+      '--no-create-home',
+      '--user-group',
+      DEFAULT_REMAP_USER,
+    ]);
+  }
 }
 
 async function ensureRanges(host: Runner, user: string): Promise<void> {
