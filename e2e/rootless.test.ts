@@ -161,10 +161,15 @@ test('the container’s root cannot write a root-owned host file through a bind 
   }
 });
 
-test('a limit cgroup v1 cannot give an unprivileged user is refused with a clear error', async () => {
+test('a limit cgroup v1 cannot give an unprivileged user is refused with a clear error, at run and at update', async () => {
   const r = await docker(d, ['run', '--rm', '--memory', '64m', 'busybox', 'true']);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /rootless berthd cannot set --memory/);
+  const id = (await dockerOk(d, ['create', 'busybox', 'true'])).trim();
+  const u = await docker(d, ['update', '--pids-limit', '50', id]);
+  assert.notEqual(u.code, 0);
+  assert.match(u.stderr, /rootless berthd cannot set --pids-limit/);
+  await dockerOk(d, ['rm', id]);
 });
 
 test('a build RUNs rootless', async () => {

@@ -597,6 +597,7 @@ export class ContainerService {
     const c = this.store.get(ref);
     return this.ctx.locks.run(c.Id, async () => {
       const next = updatedHostConfig(c.HostConfig, u);
+      if (this.ctx.d.rootless) checkRootless(next, cgroupVersion());
       // A task created ahead has the old limits: the start creates it anew.
       await this.tasks.dropPrepared(c);
       const resources = resourcesFor(next, {
