@@ -28,6 +28,10 @@ DEB_PACKAGES+=(squashfs-tools)
 DEB_PACKAGES+=(runsc)
 # The host's libraries trixie's CRIU (scripts/trixie-tools.sh) runs with, under trixie's glibc.
 DEB_PACKAGES+=(libnet1 libnftables1 libnl-3-200 libprotobuf-c1 libbsd0 libgnutls30 libuuid1)
+# Rootless berthd (bin/berthd-rootless): rootlesskit's user namespace with newuidmap/newgidmap,
+# slirp4netns for the containers' network; e2e/rootless.test.ts grants its throwaway user
+# /dev/net/tun with setfacl (acl).
+DEB_PACKAGES+=(uidmap slirp4netns rootlesskit acl)
 # e2e/dashboard.test.ts renders the dashboard's page in a real (headless) browser.
 DEB_PACKAGES+=(chromium-headless-shell)
 

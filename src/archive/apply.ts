@@ -26,7 +26,7 @@ import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract, type Header } from 'tar-stream';
 import { BerthError, categoryOf, internal, invalidArgument } from '../errdefs/index.ts';
 import type { SpecialFiles } from '../host/index.ts';
-import type { Digest } from '../spec/index.ts';
+import { toHost, type Digest, type IdMap } from '../spec/index.ts';
 import { decompressed, DEFAULT_MAX_LAYER_BYTES } from './compression.ts';
 import {
   absOf,
@@ -58,6 +58,11 @@ export interface ApplyOptions {
   owner?: { uid: number; gid: number };
   /** The caller hashes the tar itself (it stores it as a blob): `diffId` is then not computed. */
   skipDigest?: boolean;
+  /**
+   * `--userns-remap`: the archive's owners are a container's ids; each is written as the host
+   * id it maps to (after `owner`). An owner the map does not cover is refused, as dockerd does.
+   */
+  idMap?: IdMap;
 }
 
 export interface ApplyResult {
@@ -172,6 +177,7 @@ class Applier {
   private failure: unknown;
   private readonly literal: boolean;
   private readonly owner?: { uid: number; gid: number };
+  private readonly idMap?: IdMap;
 
   constructor(root: string, opts: ApplyOptions) {
     this.root = root.length > 1 && root.endsWith('/') ? root.slice(0, -1) : root;
@@ -179,7 +185,18 @@ class Applier {
     this.overlay = opts.overlayWhiteouts === true;
     this.literal = opts.literal === true;
     this.owner = opts.owner;
+    this.idMap = opts.idMap;
     this.dirs = new RootDirs(this.root, (real) => this.jobs.get(real));
+  }
+
+  /** An entry's metadata, its owner shifted into the host's ids under a remap. */
+  private meta(h: Header, pax: PaxRecords | undefined): Meta {
+    const m = metaOf(h, pax);
+    if (!this.idMap) return m;
+    const ids = toHost(this.idMap, m.uid, m.gid);
+    if (!ids)
+      throw invalidArgument(`${WHAT}: entry "${h.name}": container ID ${m.uid}:${m.gid} cannot be mapped to a host ID`);
+    return { ...m, ...ids };
   }
 
   async start(): Promise<void> {
@@ -234,13 +251,13 @@ class Applier {
     switch (h.type) {
       case 'file':
       case 'contiguous-file':
-        await this.file(h, target, abs, body, metaOf(h, pax));
+        await this.file(h, target, abs, body, this.meta(h, pax));
         break;
       case 'directory':
-        await this.directory(target, abs, metaOf(h, pax));
+        await this.directory(target, abs, this.meta(h, pax));
         break;
       case 'symlink':
-        await this.symlink(h, target, abs, metaOf(h, pax));
+        await this.symlink(h, target, abs, this.meta(h, pax));
         break;
       case 'link':
         await this.hardlink(h, target, abs);
@@ -248,7 +265,7 @@ class Applier {
       case 'character-device':
       case 'block-device':
       case 'fifo':
-        await this.special(h, target, abs, metaOf(h, pax));
+        await this.special(h, target, abs, this.meta(h, pax));
         break;
       default:
         throw invalidArgument(`${WHAT}: entry "${h.name}": unsupported entry type ${JSON.stringify(h.type)}`);

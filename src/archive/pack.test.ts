@@ -22,6 +22,8 @@ import { Readable } from 'node:stream';
 import { extract, type Header } from 'tar-stream';
 import { RealHost } from '../host/index.ts';
 import { applyLayer, tarDirectory } from './index.ts';
+import { idMapOf } from '../spec/index.ts';
+import { makeTar } from './testing.ts';
 
 async function scratch(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-pack-'));
@@ -178,4 +180,29 @@ test('tarDirectory fails the stream for a missing root, and stops when the reade
     if (n > 1 << 20) break;
   }
   assert.ok(s.destroyed);
+});
+
+test('under a remap a layer is unpacked with host ids and packed back with the container’s: the same bytes', async (t) => {
+  const d = await scratch(t);
+  const root = join(d, 'root');
+  await sampleTree(root);
+  const map = idMapOf([{ start: 100000, count: 65536 }], [{ start: 200000, count: 65536 }]);
+  const a = await collect(tarDirectory(root));
+  const shifted = join(d, 'shifted');
+  await mkdir(shifted);
+  await applyLayer(Readable.from([a]), shifted, { host: new RealHost(), idMap: map });
+  const [x, y] = [await lstat(join(root, 'etc/conf')), await lstat(join(shifted, 'etc/conf'))];
+  assert.equal(`${y.uid}:${y.gid}`, `${x.uid + 100000}:${x.gid + 200000}`);
+  assert.deepEqual(await collect(tarDirectory(shifted, { idMap: map })), a);
+});
+
+test('under a remap an owner the map does not cover is refused', async (t) => {
+  const d = await scratch(t);
+  const map = idMapOf([{ start: 100000, count: 10 }], [{ start: 100000, count: 10 }]);
+  const tar = Readable.from([await makeTar([{ name: 'f', content: 'x', uid: 1000, gid: 0 }])]);
+  await mkdir(join(d, 'out'));
+  await assert.rejects(
+    applyLayer(tar, join(d, 'out'), { host: new RealHost(), idMap: map }),
+    /container ID 1000:0 cannot be mapped to a host ID/,
+  );
 });

@@ -18,6 +18,7 @@ import { Readable } from 'node:stream';
 import { pack as tarPack, type Pack, type Header } from 'tar-stream';
 import { BerthError, internal } from '../errdefs/index.ts';
 import type { Runner } from '../host/index.ts';
+import { toContainer, type IdMap } from '../spec/index.ts';
 import { isInside, joinRel, OVERLAY_OPAQUE_XATTR, splitRel, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from './names.ts';
 import { xattrRecords } from './pax.ts';
 import { walkTree } from './walk.ts';
@@ -37,6 +38,8 @@ export interface PackOptions {
    * copied out of a container by its own name, as `docker cp` wants it).
    */
   prefix?: string;
+  /** `--userns-remap`: files are owned by host ids; entries carry the container's ids they map to. */
+  idMap?: IdMap;
 }
 
 /**
@@ -51,6 +54,7 @@ export function tarDirectory(root: string, opts: PackOptions = {}): Readable {
     exclude: opts.exclude,
     mtime: opts.mtime,
     prefix: opts.prefix,
+    idMap: opts.idMap,
     xattrs: opts.host ? () => readTreeXattrs(opts.host!, root, '^security\\.capability$', false) : undefined,
   });
 }
@@ -60,6 +64,8 @@ export interface OverlayDiffOptions {
   host: Runner;
   /** Fixed mtime for every entry (reproducible layers). */
   mtime?: Date;
+  /** `--userns-remap`: the upper's files are owned by host ids; the layer carries the container's. */
+  idMap?: IdMap;
 }
 
 /**
@@ -72,6 +78,7 @@ export function diffOverlayUpper(upper: string, opts: OverlayDiffOptions): Reada
   return packTree(upper, {
     overlay: true,
     mtime: opts.mtime,
+    idMap: opts.idMap,
     xattrs: () => readTreeXattrs(opts.host, upper, '^(trusted\\.overlay\\.opaque|security\\.capability)$', true),
   });
 }
@@ -81,6 +88,7 @@ interface PackMode {
   exclude?: (rel: string) => boolean;
   mtime?: Date;
   prefix?: string;
+  idMap?: IdMap;
   xattrs?: () => Promise<TreeXattrs>;
 }
 
@@ -295,16 +303,17 @@ class Packer {
   private base(rel: string, st: Stats): EntryHeader {
     const prefix = this.mode.prefix;
     const name = prefix === undefined ? rel : rel === '' ? `${prefix}/` : `${prefix}/${rel}`;
+    const { uid, gid } = this.mode.idMap ? toContainer(this.mode.idMap, st.uid, st.gid) : st;
     const h: EntryHeader = {
       name,
       mode: st.mode & 0o7777,
-      uid: st.uid,
-      gid: st.gid,
+      uid,
+      gid,
       mtime: this.mode.mtime ?? st.mtime,
       size: 0,
     };
     // ustar holds ids up to 0o7777777; above that PAX records carry them (as Go's tar does).
-    if (st.uid > 0o7777777 || st.gid > 0o7777777) h.pax = { uid: String(st.uid), gid: String(st.gid) };
+    if (uid > 0o7777777 || gid > 0o7777777) h.pax = { uid: String(uid), gid: String(gid) };
     return h;
   }
 

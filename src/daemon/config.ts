@@ -58,6 +58,8 @@ export interface DaemonConfig {
   signaturePolicy?: string;
   /** `--experimental`: dockerd's experimental features (checkpoints) offered to the CLI. */
   experimental: boolean;
+  /** `--userns-remap default|USER[:GROUP]`: containers' root is that user's subordinate ids; empty for none. */
+  usernsRemap: string;
 }
 
 /** An OCI runtime by name: the program and the global flags it gets before every command. */
@@ -111,6 +113,7 @@ export function defaultConfig(): DaemonConfig {
     cniBinDirs: [...DEFAULT_CNI_BIN_DIRS],
     experimental: false,
     cniDefaultNetwork: false,
+    usernsRemap: '',
   };
 }
 
@@ -139,6 +142,7 @@ const VALUE_FLAGS = new Set([
   'cni-conf-dir',
   'cni-bin-dir',
   'signature-policy',
+  'userns-remap',
 ]);
 const BOOL_FLAGS = new Set([
   'live-restore',
@@ -197,6 +201,7 @@ Options:
       --cni-bin-dir list        Where CNI plugins are looked up, in order (default /usr/lib/cni and /opt/cni/bin)
       --cni-default-network     Write Berth's pod network (10-berth-cni0.conflist) into the CNI conf dir when it has none
       --signature-policy string Signature policy for pulls, in containers-policy.json(5) format (default: accept anything)
+      --userns-remap string     User/Group setting for user namespaces ("default" makes and uses the user dockremap)
   -v, --version                 Print version information and quit
 `;
 
@@ -409,6 +414,9 @@ export function parseFlags(
         break;
       case 'signature-policy':
         cfg.signaturePolicy = value;
+        break;
+      case 'userns-remap':
+        cfg.usernsRemap = value;
         break;
       default:
         throw invalidArgument(`berthd: unknown flag: --${name}\nSee 'berthd --help'.`);

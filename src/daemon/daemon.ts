@@ -37,16 +37,19 @@ import { createRuntimes, defaultRuntimeName, runtimePath } from './runtime.ts';
 import { listen, close, Router, type Listener } from '../api/server/index.ts';
 import { registerSystem, registerImages, registerSwarm, registerPlugins, BERTH_VERSION } from '../api/server/index.ts';
 import { containerDefaults, defaultConfig, type DaemonConfig } from './config.ts';
-import { hostHardLimits } from '../oci/index.ts';
+import { hostHardLimits, inUserNamespace } from '../oci/index.ts';
 import type { SystemInfo } from '../api/types/index.ts';
 import { Logger } from './log.ts';
 import { checkExposure, loadApiTls } from './remote.ts';
 import { secureDataRoot } from './dataroot.ts';
+import { setUpRemap, type Remap } from './userns.ts';
+import { rootOf } from '../spec/index.ts';
 import { infoWarnings } from './apitls.ts';
 
 /** berth-launcher, built by scripts/setup.sh: programs start through it (src/host/launcher.ts). */
 const LAUNCHER = join(import.meta.dirname, '..', '..', 'build', 'berth-launcher');
 import { NetworkManager, UserNetworks } from '../network/index.ts';
+import { rootlessPorts } from './rootless.ts';
 import { NetworkService } from '../services/networks/index.ts';
 import { InfraImage, PodService } from '../services/pods/index.ts';
 import { registerLibpod, registerPods } from '../api/server/index.ts';
@@ -81,6 +84,10 @@ export class Daemon {
   private componentVersions: { runtime?: string; init?: string } = {};
   /** What each runtime says of checkpoints here, found once at start (for `docker info`). */
   private checkpointRefusals: string[] = [];
+  /** `--userns-remap`: the user, the id map and the remapped data root. */
+  remap?: Remap;
+  /** berthd runs in an ordinary user's user namespace (under rootlesskit): see rootless.ts. */
+  readonly rootless = inUserNamespace();
 
   constructor(config: DaemonConfig, host?: Host) {
     this.config = config;
@@ -110,12 +117,22 @@ export class Daemon {
     await checkExposure(c.hosts, c.apiTls, this.log);
     // dockerd's rule: an unknown -G group is an error, the default group missing only a warning
     // (the socket then stays root's alone; `npm run setup` creates the group).
-    const socketGid = c.group ? await groupId(c.group) : undefined;
-    if (c.group && socketGid === undefined && c.group !== defaultConfig().group)
+    // Rootless: the socket stays its owner's (a host group's gid means nothing in the namespace).
+    const socketGid = c.group && !this.rootless ? await groupId(c.group) : undefined;
+    if (!this.rootless && c.group && socketGid === undefined && c.group !== defaultConfig().group)
       throw invalidArgument(`group ${c.group} not found`);
     // A policy that does not parse stops start-up before anything is touched.
     const policy = c.signaturePolicy ? SignaturePolicyFile.open(c.signaturePolicy, (m) => this.log.warn(m)) : undefined;
     await fs.mkdir(c.dataRoot, { recursive: true, mode: 0o711 });
+    // Rootless containers already run in the user's namespace; there are no ids to remap them to.
+    if (c.usernsRemap && this.rootless) throw invalidArgument('--userns-remap is not supported in rootless mode');
+    if (c.usernsRemap) {
+      // As dockerd: everything is kept under <data-root>/<uid>.<gid>, images unpacked for this map.
+      this.remap = await setUpRemap(this.host, c.usernsRemap, c.dataRoot);
+      c.dataRoot = this.remap.dataRoot;
+      this.log.info(`user namespaces: ID ranges will be mapped to user ${this.remap.user}, group ${this.remap.group}`);
+    }
+    const idMap = this.remap?.map;
     await fs.mkdir(c.execRoot, { recursive: true, mode: 0o700 });
     await this.claimPidfile();
     // Scratch space: whatever a crash left there is garbage.
@@ -124,7 +141,7 @@ export class Daemon {
 
     this.db = new MetadataDb(join(c.dataRoot, 'metadata.db'));
     const content = await ContentStore.open(join(c.dataRoot, 'content'));
-    const snapshots = await Snapshotter.open(join(c.dataRoot, 'overlay'), this.db, content, this.host);
+    const snapshots = await Snapshotter.open(join(c.dataRoot, 'overlay'), this.db, content, this.host, idMap);
     const imageStore = new ImageStore(this.db, content, snapshots);
     imageStore.compressed.background = true;
     imageStore.compressed.onError = (diffId, e) =>
@@ -140,7 +157,7 @@ export class Daemon {
     this.images.policy = policy;
 
     this.volumes = new VolumeService(
-      await LocalDriver.open(join(c.dataRoot, 'volumes'), this.host),
+      await LocalDriver.open(join(c.dataRoot, 'volumes'), this.host, idMap && rootOf(idMap)),
       this.events,
       this.host,
     );
@@ -162,6 +179,7 @@ export class Daemon {
       bip: c.bip,
       fixedCidrV6: c.ipv6 ? c.fixedCidrV6 : undefined,
       log: this.log,
+      ports: rootlessPorts(this.rootless, this.log),
     });
     // As dockerd: IPv6 on the default bridge needs a subnet; there is no default one.
     if (c.ipv6 && !c.fixedCidrV6 && this.network.enabled)
@@ -203,6 +221,8 @@ export class Daemon {
       userNetworks: this.userNetworks,
       volumes: this.volumes,
       defaults: containerDefaults(c, hostHardLimits().get('RLIMIT_NOFILE') ?? Infinity),
+      idMap,
+      rootless: this.rootless,
     });
     await fs.mkdir(join(c.dataRoot, 'containers'), { recursive: true, mode: 0o710 });
     const pods = new PodService({
@@ -282,7 +302,8 @@ export class Daemon {
     await builds.cleanup();
     registerBuild(router, builds);
     // Last, when every store has made its directories: nothing under the root is open to others.
-    for (const m of await secureDataRoot(c.dataRoot)) this.log.info(`data root: mode of ${m}`);
+    for (const m of await secureDataRoot(c.dataRoot, idMap && rootOf(idMap).gid))
+      this.log.info(`data root: mode of ${m}`);
 
     for (const h of c.hosts) {
       this.listeners.push(
@@ -292,7 +313,7 @@ export class Daemon {
           onRefused: (m) => this.log.info(m),
         }),
       );
-      if (h.startsWith('unix://') && c.group && socketGid === undefined)
+      if (h.startsWith('unix://') && c.group && socketGid === undefined && !this.rootless)
         this.log.warn(`could not change group ${h.slice(7)} to ${c.group}: group ${c.group} not found`);
       this.log.info(`API listen on ${h.replace(/^unix:\/\//, '')}`);
     }
@@ -514,7 +535,12 @@ export class Daemon {
       ContainerdCommit: { ID: '', Expected: '' },
       RuncCommit: { ID: this.componentVersions.runtime ?? '', Expected: this.componentVersions.runtime ?? '' },
       InitCommit: { ID: this.componentVersions.init ?? '', Expected: this.componentVersions.init ?? '' },
-      SecurityOptions: ['name=seccomp,profile=builtin'],
+      // dockerd lists name=userns when containers run remapped.
+      SecurityOptions: [
+        'name=seccomp,profile=builtin',
+        ...(this.remap ? ['name=userns'] : []),
+        ...(this.rootless ? ['name=rootless'] : []),
+      ],
       Swarm: {
         NodeID: '',
         NodeAddr: '',

@@ -34,3 +34,21 @@ test('a data root is tightened at start: 0711 itself, its database 0600, its sto
     rmSync(join(root, '..'), { recursive: true, force: true });
   }
 });
+
+test('under --userns-remap the remapped root, containers/ and overlay/ let the remapped group through (root:<gid> 0710), as dockerd', async () => {
+  const root = join(mkdtempSync(join(tmpdir(), 'berth-dataroot-')), '100000.100000');
+  try {
+    mkdirSync(root);
+    for (const d of ['content', 'overlay', 'containers']) mkdirSync(join(root, d));
+    await secureDataRoot(root, 100000);
+    const st = (p: string) => statSync(join(root, p));
+    for (const p of ['.', 'overlay', 'containers']) {
+      assert.equal(st(p).mode & 0o777, 0o710, p);
+      assert.equal(st(p).gid, 100000, p);
+    }
+    assert.equal(st('content').mode & 0o777, 0o700);
+    assert.equal(st('content').gid, 0);
+  } finally {
+    rmSync(join(root, '..'), { recursive: true, force: true });
+  }
+});

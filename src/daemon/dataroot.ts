@@ -29,21 +29,39 @@ export const DATA_ROOT_ENTRIES: Readonly<Record<string, number>> = Object.freeze
   tmp: 0o700,
 });
 
-/** chmods the data root and each entry above that exists; returns what it changed, for the log. */
-export async function secureDataRoot(root: string): Promise<string[]> {
+/**
+ * Under `--userns-remap` the container's root reaches its root file system, its /etc files and
+ * its volumes from inside its user namespace: these are root:<remapped gid> 0710, as dockerd's
+ * `<data-root>/<uid>.<gid>/` and its containers/ and overlay2/ are. The remapped root itself is
+ * the data root here.
+ */
+export const REMAP_TRAVERSED = Object.freeze(['', 'overlay', 'containers']);
+
+/**
+ * chmods the data root and each entry above that exists; returns what it changed, for the log.
+ * `remapGid`: the group of a remapped root, which is let through the directories above.
+ */
+export async function secureDataRoot(root: string, remapGid?: number): Promise<string[]> {
   const changed: string[] = [];
-  const apply = async (path: string, mode: number) => {
+  const apply = async (path: string, mode: number, gid?: number) => {
     let st;
     try {
       st = await fs.lstat(path);
     } catch {
       return;
     }
-    if (st.isSymbolicLink() || (st.mode & 0o7777) === mode) return;
+    if (st.isSymbolicLink()) return;
+    if (gid !== undefined && (st.uid !== 0 || st.gid !== gid)) {
+      await fs.chown(path, 0, gid);
+      changed.push(`${path} owner ${st.uid}:${st.gid} -> 0:${gid}`);
+    }
+    if ((st.mode & 0o7777) === mode) return;
     await fs.chmod(path, mode);
     changed.push(`${path} ${(st.mode & 0o7777).toString(8).padStart(4, '0')} -> ${mode.toString(8).padStart(4, '0')}`);
   };
-  await apply(root, DATA_ROOT_MODE);
-  for (const [name, mode] of Object.entries(DATA_ROOT_ENTRIES)) await apply(join(root, name), mode);
+  const remapped = (name: string) => remapGid !== undefined && REMAP_TRAVERSED.includes(name);
+  await apply(root, remapped('') ? 0o710 : DATA_ROOT_MODE, remapped('') ? remapGid : undefined);
+  for (const [name, mode] of Object.entries(DATA_ROOT_ENTRIES))
+    await apply(join(root, name), remapped(name) ? 0o710 : mode, remapped(name) ? remapGid : undefined);
   return changed;
 }

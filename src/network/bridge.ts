@@ -17,7 +17,7 @@ import { internal, invalidArgument } from '../errdefs/index.ts';
 import { BRIDGE_CANDIDATES, formatSubnet, intToIp, ipToInt, macFor, parseCidr, pickFree, type Subnet } from './cidr.ts';
 import { Ipam } from './ipam.ts';
 import { formatAddr, formatPrefix, parsePrefix, type Prefix } from './ip.ts';
-import { PortProxies, type PortMapping, type PortRequest } from './ports.ts';
+import { PortProxies, type PortExposer, type PortMapping, type PortRequest } from './ports.ts';
 import { plugVeth, type NetnsTarget } from './veth.ts';
 
 export const DEFAULT_NETWORK = 'bridge';
@@ -55,6 +55,8 @@ export interface NetworkOptions {
   /** `--ipv6` with `--fixed-cidr-v6`: containers on the bridge get IPv6 addresses from this subnet. */
   fixedCidrV6?: string;
   log: { debug(m: string): void; info(m: string): void; warn(m: string): void };
+  /** Rootless berthd: published ports are also exposed on the host (rootlesskit's port driver). */
+  ports?: PortExposer;
 }
 
 interface IpAddrJson {
@@ -76,7 +78,7 @@ export class NetworkManager {
   private subnet6?: Prefix;
   private gateway6 = '';
   private mtu = 1500;
-  private readonly proxies = new PortProxies();
+  private readonly proxies: PortProxies;
   /** Ports published for a container, which its endpoint carries however often it is made. */
   private readonly published = new Map<string, PortMapping[]>();
   /** The bridge network's ID (stable per daemon data root). */
@@ -84,6 +86,7 @@ export class NetworkManager {
 
   constructor(o: NetworkOptions) {
     this.o = o;
+    this.proxies = new PortProxies(o.ports);
   }
 
   get enabled(): boolean {

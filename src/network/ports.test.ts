@@ -93,3 +93,28 @@ test('the proxy forwards tcp and udp, and a client that half-closes after its re
     udpTarget.close();
   }
 });
+
+test('with an exposer (rootless berthd) each published port is exposed once and taken back on unpublish', async () => {
+  const calls: string[] = [];
+  const p = new PortProxies({
+    async expose(proto, hostIp, port) {
+      calls.push(`+${proto}/${hostIp}/${port}`);
+      return () => calls.push(`-${proto}/${hostIp}/${port}`);
+    },
+  });
+  const [m] = await p.publish('c1', 'ep', '127.0.0.1', { bindings: { '80/tcp': [{ HostIp: '127.0.0.1' }] } });
+  assert.deepEqual(calls, [`+tcp/127.0.0.1/${m!.hostPort}`]);
+  p.unpublish('c1');
+  assert.deepEqual(calls, [`+tcp/127.0.0.1/${m!.hostPort}`, `-tcp/127.0.0.1/${m!.hostPort}`]);
+});
+
+test('a port the exposer cannot expose fails the publish and leaves nothing listening', async () => {
+  const p = new PortProxies({
+    expose: () => Promise.reject(new Error('rootlesskit says no')),
+  });
+  await assert.rejects(
+    p.publish('c1', 'ep', '127.0.0.1', { bindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '0' }] } }),
+    /rootlesskit says no/,
+  );
+  p.closeAll();
+});

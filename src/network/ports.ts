@@ -40,7 +40,21 @@ interface Listener {
   close(): void;
 }
 
+/**
+ * Makes a port the proxy listens on reachable from outside berthd's network namespace (rootless
+ * berthd: rootlesskit's port driver, see rootlesskit.ts). Returns what takes it away again.
+ */
+export interface PortExposer {
+  expose(proto: 'tcp' | 'udp', hostIp: string, port: number): Promise<() => void>;
+}
+
 export class PortProxies {
+  private readonly exposer?: PortExposer;
+
+  constructor(exposer?: PortExposer) {
+    this.exposer = exposer;
+  }
+
   /** Open listeners by container ID. */
   private readonly open = new Map<string, Listener[]>();
   /** Host ports this daemon holds, `proto/ip/port`, for Docker's "already allocated". */
@@ -112,6 +126,7 @@ export class PortProxies {
         }
         if (!bound) throw lastErr ?? conflict('no free host port in the range');
         listeners.push(bound.l);
+        if (this.exposer) listeners.push({ close: await this.exposer.expose(proto, w.hostIp, bound.port) });
         const hk = `${proto}/${w.hostIp}/${bound.port}`;
         this.held.set(hk, containerId);
         heldKeys.push(hk);

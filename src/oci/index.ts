@@ -52,6 +52,7 @@ export {
   withHostname,
   withTerminal,
   withCgroupsPath,
+  withoutCgroup,
   withCapabilities,
   withPrivileged,
   withNoNewPrivileges,
@@ -71,6 +72,7 @@ export {
   withNamespace,
   withoutNamespace,
   withNamespacePath,
+  withUserNamespace,
   withMounts,
   withShmSize,
   withDevice,
@@ -88,6 +90,7 @@ export {
   cpuRealtimeSupported,
   hostDevices,
   capMask,
+  inUserNamespace,
   capsFromMask,
 } from './sysinfo.ts';
 export {

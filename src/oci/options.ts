@@ -10,6 +10,7 @@ import { failedPrecondition, invalidArgument } from '../errdefs/index.ts';
 import { DEFAULT_CAPABILITIES, normalizeCapability, tweakCapabilities } from './capabilities.ts';
 import { seccompFor, type SeccompProfile } from './seccomp.ts';
 import { late } from './spec.ts';
+import type { IdMap } from '../spec/index.ts';
 import { hostCapabilities, hostDevices, hostHardLimits, hostHasCapability, swapLimitSupported } from './sysinfo.ts';
 import {
   RLIM_INFINITY,
@@ -128,6 +129,14 @@ export const withCgroupsPath =
   (s) => {
     s.linux.cgroupsPath = path;
   };
+
+/**
+ * No cgroup of the container's own (rootless berthd on cgroup v1): runc, rootless, ignores its
+ * cgroup errors only when no path was asked for.
+ */
+export const withoutCgroup = (): SpecOpt => (s) => {
+  delete s.linux.cgroupsPath;
+};
 
 /**
  * `--cap-add`/`--cap-drop` on Docker's default set (see `tweakCapabilities`). Ignored on a
@@ -436,6 +445,18 @@ export const withoutNamespace =
       delete s.hostname;
       delete s.domainname;
     }
+  };
+
+/**
+ * `berthd --userns-remap`: a user namespace of the container's own, whose ids stand for the
+ * host's subordinate ranges (the runtime writes the maps before the process runs).
+ */
+export const withUserNamespace =
+  (map: IdMap): SpecOpt =>
+  (s) => {
+    s.linux.namespaces = s.linux.namespaces.filter((n) => n.type !== 'user').concat({ type: 'user' });
+    s.linux.uidMappings = map.uids.map((r) => ({ ...r }));
+    s.linux.gidMappings = map.gids.map((r) => ({ ...r }));
   };
 
 /** Joins an existing namespace (`--network container:<id>`: `/proc/<pid>/ns/net`). */

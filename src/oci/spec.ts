@@ -11,7 +11,7 @@
  */
 import type { DeviceRule, Mount, Namespace, Spec, SpecOpt } from './types.ts';
 import { DEFAULT_CAPABILITIES } from './capabilities.ts';
-import { cgroupVersion, hostCapabilities, sysctlExists, thermalThrottlePaths } from './sysinfo.ts';
+import { cgroupVersion, hostCapabilities, inUserNamespace, sysctlExists, thermalThrottlePaths } from './sysinfo.ts';
 
 export const DEFAULT_PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -157,7 +157,8 @@ const isLate = (o: SpecOpt) => (o as LateOpt)[LATE] === true;
 function networkSysctls(s: Spec): void {
   const net = s.linux.namespaces.find((n) => n.type === 'network');
   if (!net || net.path) return;
-  const userns = s.linux.namespaces.some((n) => n.type === 'user');
+  // In a user namespace (the container's, or rootless berthd's own) gids past the map are invalid.
+  const userns = s.linux.namespaces.some((n) => n.type === 'user') || inUserNamespace();
   const add: Record<string, string> = {};
   if (!userns && sysctlExists('net.ipv4.ping_group_range')) add['net.ipv4.ping_group_range'] = '0 2147483647';
   if (sysctlExists('net.ipv4.ip_unprivileged_port_start')) add['net.ipv4.ip_unprivileged_port_start'] = '0';

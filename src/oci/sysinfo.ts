@@ -294,3 +294,20 @@ export function sysctlExists(key: string): boolean {
   }
   return v;
 }
+
+let userNs: boolean | undefined;
+/**
+ * Whether this process runs in a user namespace other than the host's (rootless berthd, under
+ * rootlesskit): the host's own maps every id to itself, `0 0 4294967295`.
+ */
+export function inUserNamespace(): boolean {
+  if (userNs === undefined) {
+    try {
+      const fields = readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/);
+      userNs = fields.join(' ') !== '0 0 4294967295';
+    } catch {
+      userNs = false;
+    }
+  }
+  return userNs;
+}

@@ -29,7 +29,7 @@ import type { Host } from '../host/index.ts';
 import type { MetadataDb } from '../metadata/index.ts';
 import type { ContentStore } from '../content/index.ts';
 import { applyLayer, decompressed } from '../archive/index.ts';
-import { chainIds, sha256, type Digest } from '../spec/index.ts';
+import { chainIds, rootOf, sha256, type Digest, type IdMap } from '../spec/index.ts';
 
 export interface Layer {
   chainId: Digest;
@@ -64,22 +64,31 @@ export class Snapshotter {
   private readonly db: MetadataDb;
   private readonly content: ContentStore;
   private readonly host: Host;
+  /** `--userns-remap`: layers are unpacked with their owners shifted into the host's ids. */
+  readonly idMap?: IdMap;
   /** The init layer: mount-point placeholders above every container's image layers. */
   readonly initDir: string;
 
-  private constructor(root: string, db: MetadataDb, content: ContentStore, host: Host) {
+  private constructor(root: string, db: MetadataDb, content: ContentStore, host: Host, idMap?: IdMap) {
     this.root = root;
     this.layersDir = join(root, 'layers');
     this.initDir = join(root, 'init');
     this.db = db;
     this.content = content;
     this.host = host;
+    this.idMap = idMap;
   }
 
-  static async open(root: string, db: MetadataDb, content: ContentStore, host: Host): Promise<Snapshotter> {
-    const s = new Snapshotter(root, db, content, host);
+  static async open(
+    root: string,
+    db: MetadataDb,
+    content: ContentStore,
+    host: Host,
+    idMap?: IdMap,
+  ): Promise<Snapshotter> {
+    const s = new Snapshotter(root, db, content, host, idMap);
     await fs.mkdir(s.layersDir, { recursive: true });
-    await makeInitLayer(s.initDir);
+    await makeInitLayer(s.initDir, idMap && rootOf(idMap));
     const known = new Set(
       (db.stmt('SELECT cache_id FROM layers').all() as { cache_id: string }[]).map((r) => r.cache_id),
     );
@@ -197,7 +206,9 @@ export class Snapshotter {
     return this.placeLayer(parent, diffId, (diff) =>
       fs
         .mkdir(diff)
-        .then(() => applyLayer(this.content.stream(diffId), diff, { host: this.host, overlayWhiteouts: true }))
+        .then(() =>
+          applyLayer(this.content.stream(diffId), diff, { host: this.host, overlayWhiteouts: true, idMap: this.idMap }),
+        )
         .then(() => {}),
     );
   }
@@ -228,7 +239,12 @@ export class Snapshotter {
           throw e;
         }),
         // The blob side hashes the tar (and checks it): hashing it twice costs a pass for nothing.
-        applyLayer(toDir, diff, { host: this.host, overlayWhiteouts: true, skipDigest: true }).then(
+        applyLayer(toDir, diff, {
+          host: this.host,
+          overlayWhiteouts: true,
+          skipDigest: true,
+          idMap: this.idMap,
+        }).then(
           // The tar's end-of-archive padding may be left unread: drained, or the tee would stall the blob.
           () => void toDir.resume(),
           (e) => {
@@ -351,6 +367,12 @@ export class Snapshotter {
       fs.mkdir(join(dir, 'work'), { recursive: true }),
       fs.mkdir(rootfs, { recursive: true }),
     ]);
+    if (this.idMap) {
+      // The container's root owns its / (the upper's root gives the merged root its owner)
+      // and must be able to reach the mount point from inside its user namespace.
+      const r = rootOf(this.idMap);
+      for (const d of ['upper', 'work', 'rootfs']) await fs.chown(join(dir, d), r.uid, r.gid);
+    }
     const lowers = this.stack(top)
       .reverse()
       .map((l) => `${l.cacheId}/diff`);
@@ -408,12 +430,25 @@ async function isMountPoint(dir: string): Promise<boolean> {
 const INIT_DIRS = ['dev', 'proc', 'sys', 'etc'];
 const INIT_FILES = ['etc/hosts', 'etc/hostname', 'etc/resolv.conf'];
 
-async function makeInitLayer(dir: string): Promise<void> {
+async function makeInitLayer(dir: string, root?: { uid: number; gid: number }): Promise<void> {
   // Only ever added to, never replaced: live containers' overlays have it as a lower layer.
   for (const d of INIT_DIRS) await fs.mkdir(join(dir, d), { recursive: true, mode: 0o755 });
   for (const f of INIT_FILES) {
     await fs.writeFile(join(dir, f), '', { mode: 0o644, flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'EEXIST') throw e;
     });
+  }
+  // Under a remap the placeholders' directories (/etc, /dev ...) belong to the container's root,
+  // as they do without one: the topmost layer holding a directory gives the merged one its owner.
+  if (root) await chownTree(dir, root);
+}
+
+/** Every entry of a (small) tree owned by `owner`, links themselves rather than their targets. */
+async function chownTree(dir: string, owner: { uid: number; gid: number }): Promise<void> {
+  await fs.lchown(dir, owner.uid, owner.gid);
+  for (const e of await fs.readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) await chownTree(p, owner);
+    else await fs.lchown(p, owner.uid, owner.gid);
   }
 }

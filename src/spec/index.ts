@@ -6,3 +6,4 @@ export * from './shape.ts';
 export * from './units.ts';
 export * from './signal.ts';
 export * from './descriptor.ts';
+export * from './idmap.ts';

@@ -65,15 +65,18 @@ export class LocalDriver {
   private readonly users = new Map<string, Set<string>>();
   /** Mounts, unmounts and removals of one volume, one at a time. */
   private readonly locks = new KeyedLock();
+  /** `--userns-remap`: the host ids of containers' root, who owns a new volume's `_data`. */
+  private readonly owner?: { uid: number; gid: number };
 
-  private constructor(root: string, host: Mounter) {
+  private constructor(root: string, host: Mounter, owner?: { uid: number; gid: number }) {
     this.root = root;
     this.host = host;
+    this.owner = owner;
   }
 
-  static async open(root: string, host: Mounter): Promise<LocalDriver> {
+  static async open(root: string, host: Mounter, owner?: { uid: number; gid: number }): Promise<LocalDriver> {
     await fs.mkdir(root, { recursive: true, mode: 0o701 });
-    const d = new LocalDriver(root, host);
+    const d = new LocalDriver(root, host, owner);
     for (const name of await fs.readdir(root)) {
       if (name.startsWith('.new-') || name.startsWith('.gone-')) {
         await fs.rm(join(root, name), { recursive: true, force: true }).catch(() => {});
@@ -127,6 +130,8 @@ export class LocalDriver {
     };
     const tmp = join(this.root, `.new-${randomBytes(8).toString('hex')}`);
     await fs.mkdir(join(tmp, '_data'), { recursive: true, mode: 0o755 });
+    // As dockerd: a remapped container's root owns the volumes it gets, as root does without a remap.
+    if (this.owner) await fs.chown(join(tmp, '_data'), this.owner.uid, this.owner.gid);
     await fs.chmod(tmp, 0o701);
     await fs.writeFile(join(tmp, 'volume.json'), JSON.stringify(rec));
     try {

@@ -142,7 +142,7 @@ export async function fileStep(
     mounted = false;
     const img = await ctx.images.commit({
       parent: st.image,
-      layer: diffOverlayUpper(join(work, 'upper'), { host: ctx.host }),
+      layer: diffOverlayUpper(join(work, 'upper'), { host: ctx.host, idMap: ctx.snapshots.idMap }),
       config: st.config,
       createdBy,
       author: st.author,

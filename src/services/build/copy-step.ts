@@ -125,6 +125,7 @@ export async function copyStep(
         },
         ctx.host,
         ins.kind,
+        ctx.snapshots.idMap,
       ).catch((e) => {
         throw e instanceof StepError ? e : new StepError(`${ins.kind} failed: ${messageOf(e)}`);
       });

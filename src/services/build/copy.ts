@@ -8,6 +8,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import { join, posix } from 'node:path';
 import { invalidArgument, notFound } from '../../errdefs/index.ts';
 import { applyLayer, looksLikeArchive, resolveInRoot, tarDirectory } from '../../archive/index.ts';
+import { toHost, type IdMap } from '../../spec/index.ts';
 import type { Host } from '../../host/index.ts';
 
 export interface Source {
@@ -158,6 +159,7 @@ export async function copyInto(
   plan: CopyPlan,
   host: Host,
   what: string,
+  idMap?: IdMap,
 ): Promise<void> {
   const count = plan.sources.length + plan.inline.length;
   const first = plan.sources[0];
@@ -197,13 +199,17 @@ export async function copyInto(
   }
   await setOwnership(staging, plan.uid, plan.gid, plan.chmod);
   // the target directory: made inside the root when missing, owned as the copy is
-  const target = await mkdirInRoot(rootfs, targetRel, plan.uid, plan.gid);
-  await applyLayer(tarDirectory(staging), target, { host, literal: true });
+  // Under a remap the plan's owners are the container's ids: the root holds the host's.
+  const owner = idMap ? toHost(idMap, plan.uid, plan.gid) : { uid: plan.uid, gid: plan.gid };
+  if (!owner) throw invalidArgument(`container ID ${plan.uid}:${plan.gid} cannot be mapped to a host ID`);
+  const target = await mkdirInRoot(rootfs, targetRel, owner.uid, owner.gid);
+  await applyLayer(tarDirectory(staging), target, { host, literal: true, idMap });
   for (const a of extracts) {
     // --chown owns what the archive holds too; without it the archive's owners stay
     await applyLayer(createReadStream(a), target, {
       host,
       literal: true,
+      idMap,
       ...(plan.chowned ? { owner: { uid: plan.uid, gid: plan.gid } } : {}),
     });
   }

@@ -88,7 +88,7 @@ export async function runStep(
     }
     const img = await ctx.images.commit({
       parent: st.image,
-      layer: diffOverlayUpper(upper, { host: ctx.host }),
+      layer: diffOverlayUpper(upper, { host: ctx.host, idMap: ctx.snapshots.idMap }),
       config: st.config,
       createdBy,
       author: st.author,

@@ -25,7 +25,14 @@ import {
   type Instruction,
   type Stage,
 } from '../../dockerfile/index.ts';
-import { familiarString, hostPlatform, parseReference, shortId, type ImageRunConfig } from '../../spec/index.ts';
+import {
+  familiarString,
+  hostPlatform,
+  parseReference,
+  rootOf,
+  shortId,
+  type ImageRunConfig,
+} from '../../spec/index.ts';
 import type { Host } from '../../host/index.ts';
 import type { Snapshotter } from '../../snapshots/index.ts';
 import type { ImageService } from '../images/index.ts';
@@ -386,7 +393,9 @@ export class BuildService {
       r.extra,
       out,
       async (rootfs) => {
-        await mkdirInRoot(rootfs, dir.replace(/^\/+/, ''));
+        // WORKDIR's directories belong to the container's root: under a remap, its host ids.
+        const root = this.d.snapshots.idMap ? rootOf(this.d.snapshots.idMap) : { uid: 0, gid: 0 };
+        await mkdirInRoot(rootfs, dir.replace(/^\/+/, ''), root.uid, root.gid);
       },
       true,
     );

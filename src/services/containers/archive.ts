@@ -83,7 +83,7 @@ export class Archive {
     const dir = this.ctx.dir(c.Id);
     const wasMounted = await this.ctx.d.snapshots.isMounted(dir);
     if (!wasMounted) await this.ctx.d.snapshots.mountRootfs(dir, c.TopChain as never);
-    const tar = tarDirectory(join(dir, 'rootfs'), { host: this.ctx.d.host });
+    const tar = tarDirectory(join(dir, 'rootfs'), { host: this.ctx.d.host, idMap: this.ctx.d.idMap });
     tar.once('close', () => {
       if (!wasMounted && !c.State.Running) void this.ctx.d.snapshots.unmountRootfs(dir).catch(() => {});
     });
@@ -119,7 +119,7 @@ export class Archive {
       const parent = c.Image ? (this.ctx.d.images.store.find(c.Image) ?? null) : null;
       const img = await this.ctx.d.images.commit({
         parent,
-        layer: diffOverlayUpper(join(this.ctx.dir(c.Id), 'upper'), { host: this.ctx.d.host }),
+        layer: diffOverlayUpper(join(this.ctx.dir(c.Id), 'upper'), { host: this.ctx.d.host, idMap: this.ctx.d.idMap }),
         config: commitConfig(c.Config, o.config ?? {}),
         changes: o.changes,
         author: o.author,
@@ -150,7 +150,7 @@ export class Archive {
     const lease = await this.leaseRootfs(c);
     try {
       const r = await statPath(lease.rootfs, path, c.Name, hostMounts(c));
-      const tar = tarPath(r, this.ctx.d.host);
+      const tar = tarPath(r, this.ctx.d.host, this.ctx.d.idMap);
       tar.once('close', () => void lease.release());
       return { stat: r.stat, tar };
     } catch (e) {
@@ -175,7 +175,7 @@ export class Archive {
         const u = c.Config.User ? await resolveUser(c.Config.User, lease.rootfs) : { uid: 0, gid: 0 };
         owner = { uid: u.uid, gid: u.gid };
       }
-      await extractTo(lease.rootfs, path, tar, this.ctx.d.host, c.Name, owner, hostMounts(c));
+      await extractTo(lease.rootfs, path, tar, this.ctx.d.host, c.Name, owner, hostMounts(c), this.ctx.d.idMap);
     } finally {
       await lease.release();
     }

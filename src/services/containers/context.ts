@@ -20,6 +20,7 @@ import type { MetadataDb } from '../../metadata/index.ts';
 import type { NetworkManager, UserNetworks } from '../../network/index.ts';
 import type { ContainerRuntime } from '../../runtime/index.ts';
 import type { Snapshotter } from '../../snapshots/index.ts';
+import type { IdMap } from '../../spec/index.ts';
 import type { ImageService } from '../images/index.ts';
 import type { VolumeService } from '../volumes/index.ts';
 import type { ContainerState as State } from '../../api/types/index.ts';
@@ -60,6 +61,10 @@ export interface ContainerServiceDeps {
   defaults?: ContainerDefaults;
   /** How long a task created ahead of its start waits for it before it is taken down (default 10 s). */
   precreateTtlMs?: number;
+  /** `berthd --userns-remap`: containers (but `--userns=host` ones) run in a user namespace with these ids. */
+  idMap?: IdMap;
+  /** Rootless berthd (in a user namespace of an ordinary user's): no cgroups, no limits. */
+  rootless?: boolean;
 }
 
 export class ContainerContext {

@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { forbidden, notFound, invalidArgument } from '../../errdefs/index.ts';
 import { resolveInRoot, tarDirectory, applyLayer } from '../../archive/index.ts';
 import type { Host } from '../../host/index.ts';
+import type { IdMap } from '../../spec/index.ts';
 import type { PathStat } from '../../api/types/index.ts';
 
 const GO_MODE = {
@@ -111,12 +112,15 @@ export async function statPath(
   };
 }
 
-/** The resolved path as a tar whose entries are named after the path's last component. */
-export function tarPath(r: Resolved, host: Host): Readable {
-  if (r.st.isDirectory()) return tarDirectory(r.abs, { host, prefix: r.stat.name === '/' ? '.' : r.stat.name });
+/**
+ * The resolved path as a tar whose entries are named after the path's last component; under a
+ * remap (`idMap`) with the owners the container sees.
+ */
+export function tarPath(r: Resolved, host: Host, idMap?: IdMap): Readable {
+  if (r.st.isDirectory()) return tarDirectory(r.abs, { host, idMap, prefix: r.stat.name === '/' ? '.' : r.stat.name });
   const parent = posix.dirname(r.abs);
   const base = posix.basename(r.abs);
-  return tarDirectory(parent, { host, exclude: (rel) => rel !== base && !rel.startsWith(`${base}/`) });
+  return tarDirectory(parent, { host, idMap, exclude: (rel) => rel !== base && !rel.startsWith(`${base}/`) });
 }
 
 /** Extracts a plain tar into `path`, which must be a directory inside the container. */
@@ -128,6 +132,7 @@ export async function extractTo(
   container: string,
   owner?: { uid: number; gid: number },
   mounts: readonly HostMount[] = [],
+  idMap?: IdMap,
 ): Promise<void> {
   const { abs } = clean(path);
   const { root, rel, mount } = locate(rootfs, abs, mounts);
@@ -136,5 +141,6 @@ export async function extractTo(
   if (!real || !st) throw notFound(`Could not find the file ${path} in container ${container}`);
   if (!st.isDirectory()) throw invalidArgument('extraction point is not a directory');
   if (mount?.readOnly) throw forbidden('mounted volume is marked read-only');
-  await applyLayer(tar, real, { host, literal: true, owner });
+  // Under a remap the archive's owners (or `owner`) are the container's ids: written as the host's.
+  await applyLayer(tar, real, { host, literal: true, owner, idMap });
 }

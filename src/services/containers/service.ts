@@ -53,6 +53,10 @@ import { runcWording, execFailureCode, type LogLine, type ReadLogOptions } from 
 import { processTable } from './top.ts';
 import { linksToEndpoint, withoutLink } from './links.ts';
 import type { Readable } from 'node:stream';
+import { checkRemapped } from './userns.ts';
+import { checkRootless } from './rootless.ts';
+import { cgroupVersion } from '../../oci/index.ts';
+import { rootOf } from '../../spec/index.ts';
 
 /**
  * What a service built on containers checks or does around a user's start or removal: the pods
@@ -134,6 +138,8 @@ export class ContainerService {
   /** `POST /containers/create`; `platform` (`os[/arch[/variant]]`) must be the image's, as Docker requires. */
   async create(req: CreateRequest, name?: string, platform?: string): Promise<{ Id: string; Warnings: string[] }> {
     checkCreateRequest(req);
+    checkRemapped(req.HostConfig ?? {}, this.ctx.d.idMap);
+    if (this.ctx.d.rootless) checkRootless(req.HostConfig ?? {}, cgroupVersion());
     const imageRef = req.Image!;
     const hostConfig: HostConfig = req.HostConfig ?? {};
     const runtimeName = this.ctx.d.runtimes.choose(hostConfig.Runtime);
@@ -162,6 +168,8 @@ export class ContainerService {
     try {
       rec.MountPoints = await this.tasks.prepareMounts(req, hostConfig, image.config.config?.Volumes);
       await fs.mkdir(this.dir(id), { recursive: true, mode: 0o710 });
+      // Under a remap its root passes through here to its root file system and /etc files.
+      if (this.ctx.d.idMap) await fs.chown(this.dir(id), 0, rootOf(this.ctx.d.idMap).gid);
       this.store.insert(rec);
     } finally {
       unreserve();
@@ -589,6 +597,7 @@ export class ContainerService {
     const c = this.store.get(ref);
     return this.ctx.locks.run(c.Id, async () => {
       const next = updatedHostConfig(c.HostConfig, u);
+      if (this.ctx.d.rootless) checkRootless(next, cgroupVersion());
       // A task created ahead has the old limits: the start creates it anew.
       await this.tasks.dropPrepared(c);
       const resources = resourcesFor(next, {

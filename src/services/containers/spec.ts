@@ -6,10 +6,11 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArgument } from '../../errdefs/index.ts';
-import { checkShape, type ImageRunConfig, type Shape } from '../../spec/index.ts';
+import { checkShape, type IdMap, type ImageRunConfig, type Shape } from '../../spec/index.ts';
 import * as oci from '../../oci/index.ts';
 import { parsePortKey } from '../../network/index.ts';
 import { mergeUlimits, type ContainerDefaults, type ContainerRecord } from './types.ts';
+import { checkUsernsMode } from './userns.ts';
 import type { ContainerConfig, HostConfig } from '../../api/types/index.ts';
 
 const asArray = (v: string[] | string | null | undefined): string[] | undefined =>
@@ -275,6 +276,7 @@ export function validateHostConfig(h: HostConfig): void {
     throw invalidArgument(`invalid IPC mode: ${h.IpcMode}`);
   // `container:<id>` beyond dockerd's modes, as Podman's: how a pod's members share its infra's.
   if (h.UTSMode && !/^(host|container:.+)$/.test(h.UTSMode)) throw invalidArgument(`invalid UTS mode: ${h.UTSMode}`);
+  checkUsernsMode(h);
   if (h.CgroupnsMode && !['host', 'private'].includes(h.CgroupnsMode))
     throw invalidArgument(`invalid cgroup namespace mode: ${h.CgroupnsMode}`);
   // Docker's words for what its own daemon lacks here too: no GPU driver, no xfs project quotas.
@@ -371,6 +373,10 @@ export interface SpecContext {
   resolveUser?: (userSpec: string, rootfs: string) => Promise<oci.ResolvedUser>;
   /** berthd's defaults for what the container does not set (ulimits, no-new-privileges). */
   defaults?: ContainerDefaults;
+  /** `--userns-remap`: the container's user namespace maps its ids to these. */
+  idMap?: IdMap;
+  /** Rootless berthd: the container gets no cgroup of its own (see rootless.ts). */
+  rootless?: boolean;
 }
 
 export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<oci.Spec> {
@@ -389,7 +395,7 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   else if (ctx.utsnsPath) opts.push(oci.withNamespacePath('uts', ctx.utsnsPath));
   else opts.push(oci.withHostname(c.Config.Hostname ?? c.Id.slice(0, 12), c.Config.Domainname ?? ''));
   opts.push(oci.withTerminal(!!c.Config.Tty));
-  opts.push(oci.withCgroupsPath(cgroupsPathFor(h.CgroupParent, c.Id)));
+  opts.push(ctx.rootless ? oci.withoutCgroup() : oci.withCgroupsPath(cgroupsPathFor(h.CgroupParent, c.Id)));
   if (h.Privileged) opts.push(oci.withPrivileged());
   else opts.push(oci.withCapabilities({ add: h.CapAdd ?? [], drop: h.CapDrop ?? [] }));
   if (security.noNewPrivileges ?? ctx.defaults?.noNewPrivileges) opts.push(oci.withNoNewPrivileges());
@@ -411,6 +417,7 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   else if (h.CgroupnsMode === 'host') opts.push(oci.withoutNamespace('cgroup'));
   if (h.IpcMode === 'host') opts.push(oci.withoutNamespace('ipc'));
   else if (ctx.ipcnsPath) opts.push(oci.withNamespacePath('ipc', ctx.ipcnsPath));
+  if (ctx.idMap) opts.push(oci.withUserNamespace(ctx.idMap));
   if (h.ShmSize) opts.push(oci.withShmSize(h.ShmSize));
   if (h.GroupAdd?.length) opts.push(oci.withAdditionalGids(await groupIds(h.GroupAdd, ctx.rootfs)));
   for (const dev of (h.Devices ?? []) as Array<{

@@ -6,7 +6,7 @@
  * sends start a few round trips after create, and a task created in that gap leaves the start
  * only the release of its process to do.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArgument } from '../../errdefs/index.ts';
 import { resolveUser, type ResolvedUser } from '../../oci/index.ts';
@@ -16,6 +16,8 @@ import type { Endpoints, NetworkPlan } from './endpoints.ts';
 import { linkSettings } from './links.ts';
 import { logLimits } from './logopts.ts';
 import { buildSpec } from './spec.ts';
+import { containerIdMap } from './userns.ts';
+import { rootOf, type IdMap } from '../../spec/index.ts';
 import type { ContainerRecord } from './types.ts';
 import type { ContainerCreateRequest as CreateRequest, HostConfig } from '../../api/types/index.ts';
 
@@ -147,7 +149,10 @@ export class Tasks {
       utsnsPath: this.endpoints.joinedNamespace(c.HostConfig.UTSMode, 'uts', 'UTS'),
       resolveUser: (spec, rootfs) => this.userFor(c, spec, rootfs),
       defaults: this.ctx.d.defaults,
+      idMap: containerIdMap(c.HostConfig, this.ctx.d.idMap),
+      rootless: this.ctx.d.rootless,
     });
+    if (this.ctx.d.idMap) await giveEtcFiles(dir, this.ctx.d.idMap);
     const limits = logLimits(c.HostConfig);
     const { pid } = await this.ctx.runtime(c).create({
       id: c.Id,
@@ -255,4 +260,16 @@ export class Tasks {
     this.endpoints.release(c);
     await this.ctx.d.volumes?.release(c.Id);
   }
+}
+
+/**
+ * Under a remap, the /etc files Berth writes for a container belong to the container's root,
+ * who may edit them as root may without a remap (dockerd chowns them the same way).
+ */
+async function giveEtcFiles(dir: string, map: IdMap): Promise<void> {
+  const root = rootOf(map);
+  for (const f of ['hosts', 'hostname', 'resolv.conf'])
+    await fs.chown(join(dir, f), root.uid, root.gid).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
 }
