@@ -233,7 +233,7 @@ test('ImageFsInfo reports the layer store: its directory, bytes and inodes in us
 
 test(
   'crictl against the CRI socket: version, pull, images, inspecti, imagefsinfo, rmi',
-  { skip: !process.env.CRICTL },
+  { skip: process.env.CRICTL ? false : 'CRICTL is not set (cri-tools cannot be fetched in CI)' },
   async () => {
     const crictl = (...args: string[]) =>
       run(process.env.CRICTL!, [
