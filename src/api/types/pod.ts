@@ -135,17 +135,3 @@ export interface PodStatsReport {
   CID: string;
   Name: string;
 }
-
-/** One container's line of `GET /libpod/pods/stats` (Podman 4.3's PodStatsReport: figures as text). */
-export interface PodStatsReport {
-  CPU: string;
-  MemUsage: string;
-  MemUsageBytes: string;
-  Mem: string;
-  NetIO: string;
-  BlockIO: string;
-  PIDS: string;
-  Pod: string;
-  CID: string;
-  Name: string;
-}
