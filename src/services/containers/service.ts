@@ -574,17 +574,15 @@ export class ContainerService {
    * A network is being removed: tasks created ahead on it let go of their endpoints, as
    * dockerd's created containers hold none (their start then fails: the network is gone).
    */
-  async releaseNetwork(id: string, name: string): Promise<void> {
-    const names = (x: string | undefined) =>
-      !!x && (x === name || x === id || (/^[0-9a-f]{12,}$/.test(x) && id.startsWith(x)));
+  async releaseNetwork(id: string): Promise<void> {
+    const onIt = (c: ContainerRecord) => [c.Network, ...(c.ExtraNetworks ?? [])].some((ep) => ep?.networkId === id);
     for (const c of this.store.all()) {
-      if (
-        c.State.Status !== 'created' ||
-        ![c.HostConfig.NetworkMode, ...Object.keys(c.EndpointsConfig ?? {})].some(names)
-      )
-        continue;
-      // Under its lock: a task being created ahead right now is waited for, then taken down.
-      await this.ctx.locks.run(c.Id, () => this.tasks.dropPrepared(c));
+      if (c.State.Status !== 'created') continue;
+      // Under its lock: a task being created ahead right now is waited for, then taken down if
+      // its endpoint is on the network.
+      await this.ctx.locks.run(c.Id, async () => {
+        if (onIt(c)) await this.tasks.dropPrepared(c);
+      });
     }
   }
 

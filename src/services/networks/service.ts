@@ -253,7 +253,7 @@ export class NetworkService {
     const n = this.d.user.get(ref);
     if (Object.keys(this.containersOn(n.Id, n.Name)).length)
       throw forbidden(`error while removing network: network ${n.Name} id ${n.Id} has active endpoints`);
-    await this.d.containers.releaseNetwork(n.Id, n.Name);
+    await this.d.containers.releaseNetwork(n.Id);
     await this.d.user.remove(n.Id);
     this.d.events.publish('network', 'destroy', n.Id, { name: n.Name, type: 'bridge' });
   }
