@@ -15,6 +15,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { criDefinitions } from '../src/cri/index.ts';
+import { natRules, removePortmapChains } from '../src/cni/testing.ts';
 import { cleanup, dockerOk, freePort, startDaemonWithBusybox, type Daemon } from './harness.ts';
 
 const CRICTL = process.env.CRICTL;
@@ -43,9 +44,6 @@ async function until<T>(fn: () => Promise<T> | T, ms = 15_000): Promise<T> {
 const netd = mkdtempSync(join(tmpdir(), 'berth-e2e-cni-'));
 const CNI_BRIDGE = `bcn${process.pid % 100000}`;
 
-/** portmap's shared nat chains, which it makes on first use and never removes: ours to remove if we made them. */
-const PORTMAP_CHAINS = ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-SETMARK', 'CNI-HOSTPORT-MASQ'];
-const natRules = () => spawnSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8' }).stdout ?? '';
 let portmapChainsBefore = '';
 
 before(async () => {
@@ -66,22 +64,8 @@ after(async () => {
   spawnSync('ip', ['link', 'del', CNI_BRIDGE]);
   rmSync(netd, { recursive: true, force: true });
   // portmap's shared chains, when this test brought them and no other pod's mapping is in them.
-  const now = natRules();
-  if (!now.split('\n').some((l) => l.startsWith('-A CNI-HOSTPORT-DNAT ')))
-    for (const c of PORTMAP_CHAINS.filter((c) => now.includes(`:${c} `) && !portmapChainsBefore.includes(`:${c} `))) {
-      for (const l of now.split('\n').filter((l) => l.startsWith('-A ') && l.endsWith(` -j ${c}`)))
-        spawnSync('iptables', ['-t', 'nat', '-D', ...ruleArgs(l.slice(3))]);
-      spawnSync('iptables', ['-t', 'nat', '-F', c]);
-      spawnSync('iptables', ['-t', 'nat', '-X', c]);
-    }
+  removePortmapChains(portmapChainsBefore);
 });
-
-/** An iptables-save rule back into arguments (quoted comments kept whole). */
-function ruleArgs(rule: string): string[] {
-  return [...rule.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) =>
-    m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]!,
-  );
-}
 
 function call<T = any>(method: string, request: object): Promise<T> {
   return new Promise((resolve, reject) => {

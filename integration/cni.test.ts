@@ -16,6 +16,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CniNetwork, defaultNetworkConfig } from '../src/cni/index.ts';
+import { natRules, removePortmapChains, splitRule } from '../src/cni/testing.ts';
 import { RealHost } from '../src/host/index.ts';
 
 const BIN = '/usr/lib/cni';
@@ -39,7 +40,6 @@ let hostPort: number;
 let chainsBefore: string;
 const host = new RealHost();
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8' });
-const natRules = () => sh('iptables-save', ['-t', 'nat']);
 const ids = () => ({
   containerId: SANDBOX,
   netnsPath: NETNS,
@@ -99,26 +99,7 @@ function removeTestRules() {
     if (j > 0 && /^CNI-/.test(args[j + 1]!)) chains.add(args[j + 1]!);
     execFileSync('iptables', ['-t', 'nat', '-D', ...args], { stdio: 'ignore' });
   }
-  const shared = ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-SETMARK', 'CNI-HOSTPORT-MASQ'];
-  const now = natRules();
-  const dnatUsed = now.split('\n').some((l) => l.startsWith('-A CNI-HOSTPORT-DNAT '));
-  for (const c of shared)
-    if (!chainsBefore.includes(`:${c} `) && now.includes(`:${c} `) && !dnatUsed) {
-      for (const l of now.split('\n').filter((l) => l.startsWith('-A ') && l.endsWith(`-j ${c}`)))
-        execFileSync('iptables', ['-t', 'nat', '-D', ...splitRule(l.slice(3))], { stdio: 'ignore' });
-      chains.add(c);
-    }
-  for (const c of chains) {
-    execFileSync('iptables', ['-t', 'nat', '-F', c], { stdio: 'ignore' });
-    execFileSync('iptables', ['-t', 'nat', '-X', c], { stdio: 'ignore' });
-  }
-}
-
-/** An iptables-save rule back into arguments (quoted comments kept whole, unescaped). */
-function splitRule(rule: string): string[] {
-  return [...rule.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) =>
-    m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]!,
-  );
+  removePortmapChains(chainsBefore, chains);
 }
 
 function listen(): Promise<ChildProcess> {

@@ -3,6 +3,7 @@
  * runs no plugin. It hands out 10.231.0.x addresses per sandbox, records the calls, and can be
  * told to fail, so sandbox code can be tested without root.
  */
+import { execFileSync } from 'node:child_process';
 import type {
   NetworkStatus,
   PodNetworking,
@@ -71,5 +72,38 @@ export class FakePodNetworking implements PodNetworking {
 
   async status(): Promise<NetworkStatus> {
     return this.networkStatus;
+  }
+}
+
+/** The host's nat table as iptables-save prints it (what the plugins' rules are checked against). */
+export function natRules(): string {
+  return execFileSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8' });
+}
+
+/** An iptables-save rule back into arguments (quoted comments kept whole, unescaped). */
+export function splitRule(rule: string): string[] {
+  return [...rule.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) =>
+    m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]!,
+  );
+}
+
+/**
+ * portmap's shared nat chains, which it makes on first use and never removes: removed (with the
+ * jumps to them) when they were not there in `natBefore` and no pod's mapping is left in them.
+ * `also`: further chains of the test's own to flush and delete.
+ */
+export function removePortmapChains(natBefore: string, also: Iterable<string> = []): void {
+  const now = natRules();
+  const chains = new Set(also);
+  const dnatUsed = now.split('\n').some((l) => l.startsWith('-A CNI-HOSTPORT-DNAT '));
+  for (const c of ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-SETMARK', 'CNI-HOSTPORT-MASQ'])
+    if (!natBefore.includes(`:${c} `) && now.includes(`:${c} `) && !dnatUsed) {
+      for (const l of now.split('\n').filter((l) => l.startsWith('-A ') && l.endsWith(`-j ${c}`)))
+        execFileSync('iptables', ['-t', 'nat', '-D', ...splitRule(l.slice(3))], { stdio: 'ignore' });
+      chains.add(c);
+    }
+  for (const c of chains) {
+    execFileSync('iptables', ['-t', 'nat', '-F', c], { stdio: 'ignore' });
+    execFileSync('iptables', ['-t', 'nat', '-X', c], { stdio: 'ignore' });
   }
 }
