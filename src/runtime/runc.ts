@@ -56,7 +56,7 @@ import { readCgroupStats, type CgroupStats } from './stats.ts';
 import { isMonitor, readMonitorPid, wasOomKilled } from './monitor.ts';
 import { sealCrun } from './crun.ts';
 import { releaseCrunFifo, releaseRuncFifo } from './start.ts';
-import { attachSocketPath, openAttach, resizeConsole } from './stdio.ts';
+import { attachSocketPath, checkConsoleSize, openAttach, resizeConsole } from './stdio.ts';
 import { ExitWatcher, readExitFile, type RuntimeEvents } from './exits.ts';
 import { initAlive, isFrozen, readStateFile, statusOf, type ContainerStatus, type RuncStateFile } from './state.ts';
 import { criuSupport } from './criu.ts';
@@ -471,6 +471,11 @@ export class RuncRuntime implements RuntimeDriver {
     await this.init();
     const bundle = (await this.stateFile(id).catch(() => undefined))?.bundle || this.bundles.get(id);
     if (!bundle) throw notFound(`resize container "${id}": no such container`);
+    // The monitor keeps the control FIFO open for a moment after it has reported the exit, so
+    // the FIFO alone would take a resize of a container that has already stopped.
+    checkConsoleSize(height, width, `resize container "${id}"`);
+    if ((await this.state(id))?.status === 'stopped')
+      throw conflict(`resize container "${id}": container is not running`);
     await this.resizeIn(bundle, height, width, `resize container "${id}"`, 'container is not running');
   }
 

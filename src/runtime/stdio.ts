@@ -51,6 +51,20 @@ export function openAttach(host: Host, attachPath: string, socketPath: string, i
   return { input: child.stdin!, done, close: () => void child.kill('SIGKILL') };
 }
 
+/** A terminal size must be two 16-bit counts (struct winsize). */
+export function checkConsoleSize(height: number, width: number, what = 'resize'): void {
+  if (
+    !Number.isInteger(height) ||
+    !Number.isInteger(width) ||
+    height < 0 ||
+    width < 0 ||
+    height > 65535 ||
+    width > 65535
+  ) {
+    throw invalidArgument(`${what}: invalid size ${height}x${width}`);
+  }
+}
+
 /**
  * Sets the terminal size of what conmon watches over in `dir` (a container's bundle or an
  * exec session's directory); `what` and `notRunning` word the errors.
@@ -62,16 +76,7 @@ export async function resizeConsole(
   what = 'resize',
   notRunning = 'not running',
 ): Promise<void> {
-  if (
-    !Number.isInteger(height) ||
-    !Number.isInteger(width) ||
-    height < 0 ||
-    width < 0 ||
-    height > 65535 ||
-    width > 65535
-  ) {
-    throw invalidArgument(`${what}: invalid size ${height}x${width}`);
-  }
+  checkConsoleSize(height, width, what);
   let fh: FileHandle;
   try {
     // conmon holds the FIFO open for reading while it lives: without it, ENXIO rather than a hang.
