@@ -169,10 +169,11 @@ export class Archive {
     if (c.HostConfig.ReadonlyRootfs) throw forbidden('container rootfs is marked read-only');
     const lease = await this.leaseRootfs(c);
     try {
-      // Docker: the archive's owners, or with -a the container's user and its primary group.
+      // Docker: the archive's owners, or with -a the container's user and its primary group;
+      // -a into a container without a user keeps the archive's owners too (dockerd 20.10).
       let owner: { uid: number; gid: number } | undefined;
-      if (opts.copyUIDGID) {
-        const u = c.Config.User ? await resolveUser(c.Config.User, lease.rootfs) : { uid: 0, gid: 0 };
+      if (opts.copyUIDGID && c.Config.User) {
+        const u = await resolveUser(c.Config.User, lease.rootfs);
         owner = { uid: u.uid, gid: u.gid };
       }
       await extractTo(lease.rootfs, path, tar, this.ctx.d.host, c.Name, owner, hostMounts(c), this.ctx.d.idMap);
