@@ -22,7 +22,10 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IDMOUNT_HELPER, mountIdmappedOverlay, RealHost } from '../src/host/index.ts';
-import { idMapOf } from '../src/spec/index.ts';
+import { idMapOf, type Digest } from '../src/spec/index.ts';
+import { MetadataDb } from '../src/metadata/index.ts';
+import { ContentStore } from '../src/content/index.ts';
+import { Snapshotter } from '../src/snapshots/index.ts';
 
 const [major = 0, minor = 0] = (spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout ?? '').split('.').map(Number);
 const ok = process.getuid?.() === 0 && existsSync(IDMOUNT_HELPER) && (major > 6 || (major === 6 && minor >= 13));
@@ -118,3 +121,36 @@ test('a step the kernel refuses is named with its errno', { skip }, async () => 
   );
   assert.deepEqual(mountedUnder(t), []);
 });
+
+test(
+  'a remapped store on this kernel keeps layers unshifted and mounts containers’ roots idmapped',
+  { skip },
+  async () => {
+    const t = join(dir, 'store');
+    mkdirSync(t);
+    const db = new MetadataDb(join(t, 'metadata.db'));
+    const content = await ContentStore.open(join(t, 'content'));
+    const snapshots = await Snapshotter.open(join(t, 'overlay'), db, content, host, map);
+    assert.equal(snapshots.layerOwners, 'idmapped');
+    assert.equal(readFileSync(join(t, 'overlay', 'layer-owners'), 'utf8'), 'idmapped\n');
+    const src = join(t, 'src');
+    mkdirSync(join(src, 'etc'), { recursive: true });
+    writeFileSync(join(src, 'etc', 'motd'), 'hi\n');
+    const tar = spawn('tar', ['-C', src, '--numeric-owner', '--owner=0', '--group=0', '-cf', '-', 'etc']).stdout;
+    const layer = await snapshots.addLayer(null, tar);
+    assert.equal(owner(join(snapshots.diffDir(layer), 'etc', 'motd')), '0:0');
+    const cdir = join(t, 'container');
+    const rootfs = await snapshots.mountRootfs(cdir, layer.chainId as Digest);
+    try {
+      assert.equal(owner(join(rootfs, 'etc', 'motd')), '100000:100000');
+      // The init layer's placeholders, the root and the upper belong to the range's root too.
+      assert.equal(owner(join(rootfs, 'etc', 'hosts')), '100000:100000');
+      assert.equal(owner(rootfs), '100000:100000');
+      assert.equal(owner(join(cdir, 'upper')), '100000:100000');
+    } finally {
+      await snapshots.unmountRootfs(cdir);
+    }
+    assert.deepEqual(mountedUnder(t), []);
+    db.close();
+  },
+);
