@@ -3,7 +3,8 @@
  * kernel: a layer file owned by 0 appears owned by the mapped root (100000) through the mount on
  * the host, and by 0 from inside a user namespace with the same mapping; what that root
  * writes lands in the upper directory with the host's ids; nothing stays mounted after the
- * unmount. Needs root, the helper (npm run setup) and Linux 6.13+; skipped otherwise.
+ * unmount, whichever way overlay is given the layers. Needs root, the helper (npm run setup)
+ * and Linux 6.13+ (where it is verified); skipped otherwise.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +22,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IDMOUNT_HELPER, mountIdmappedOverlay, RealHost } from '../src/host/index.ts';
+import { IDMOUNT_HELPER, idmountArgs, mountIdmappedOverlay, RealHost } from '../src/host/index.ts';
 import { idMapOf, type Digest } from '../src/spec/index.ts';
 import { MetadataDb } from '../src/metadata/index.ts';
 import { ContentStore } from '../src/content/index.ts';
@@ -110,6 +111,29 @@ test(
     assert.deepEqual(mountedUnder(t), []);
   },
 );
+
+for (const way of ['fd', 'lowerdir+', 'lowerdir']) {
+  test(
+    `every way of giving overlay its lowers (by fd; by path on older kernels) mounts the layers idmapped: ${way}`,
+    { skip },
+    async () => {
+      const t = join(dir, `way-${way}`);
+      const [top, base, upper, work, target] = ['top', 'base', 'upper', 'work', 'rootfs'].map((d) => join(t, d));
+      for (const d of [top, base, upper, work, target]) mkdirSync(d, { recursive: true });
+      writeFileSync(join(base, 'f'), 'base\n');
+      writeFileSync(join(top, 'g'), 'top\n');
+      const args = idmountArgs({ map, lowers: [top, base], upper, work, target });
+      await host.run(IDMOUNT_HELPER, args, { env: { ...process.env, BERTH_IDMOUNT_LOWERS: way } });
+      try {
+        assert.equal(owner(join(target, 'f')), '100000:100000');
+        assert.equal(owner(join(target, 'g')), '100000:100000');
+      } finally {
+        await host.unmount(target);
+      }
+      assert.deepEqual(mountedUnder(t), []);
+    },
+  );
+}
 
 test('a step the kernel refuses is named with its errno', { skip }, async () => {
   const t = join(dir, 'missing');

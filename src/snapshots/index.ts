@@ -22,7 +22,7 @@
  * Under `berthd --userns-remap` the container's root is a host uid such as 100000, and the
  * layers must look owned by the range. Two ways, chosen once per store and kept in
  * `<root>/layer-owners` (owners.ts):
- * - idmapped (Linux 6.13+, probed at open): layers are unpacked as they are, and each root
+ * - idmapped (where the kernel can, probed at open): layers are unpacked as they are, and each root
  *   file system is an overlay of idmapped lowers (host/idmount.ts), so a file owned by 0 in a
  *   layer is owned by 100000 in the container's root file system;
  * - shifted (dockerd's way, where the kernel cannot): layers are unpacked with their owners
