@@ -17,9 +17,8 @@
  *      fails with "failed to clone lowerpath"), so this process moves to a private mount
  *      namespace of its own and attaches each clone over its own directory there;
  *   4. overlay is configured with the new mount API, each lower handed over by its fd
- *      (fsconfig FSCONFIG_SET_FD "lowerdir+", Linux 6.13 and later; on older kernels by path,
- *      "lowerdir+" from 6.8, else one "lowerdir" string), the upper and work directories by
- *      path, and created as a detached mount;
+ *      (fsconfig FSCONFIG_SET_FD "lowerdir+", Linux 6.13 and later; by path with "lowerdir+"
+ *      from 6.8), the upper and work directories by path, and created as a detached mount;
  *   5. back in the original mount namespace it is moved onto TARGET.
  * Overlay holds private clones of its layers: the private namespace, and the attached
  * clones in it, go when this process exits, leaving exactly one new mount, TARGET
@@ -173,36 +172,20 @@ static void fs_die(const char *fmt, const char *arg) {
   die(fmt, arg);
 }
 
-/* How overlay is given its lowers: by fd (Linux 6.13+), by path one at a time (6.8+), or as one
- * colon-separated string (any kernel whose overlay takes idmapped layers, 5.19+). The paths
- * name the idmapped clones attached in this process's private mount namespace. */
-enum { FD, PLUS, COLON };
-static const char *const way_names[] = {"fd", "lowerdir+", "lowerdir"};
+/* How overlay is given its lowers: by fd (Linux 6.13+), else by path one at a time (6.8+; the
+ * paths name the idmapped clones attached in this process's private mount namespace). Not as
+ * one "lowerdir=a:b:c" string: fsconfig takes strings of at most 256 bytes, too short for a
+ * stack of layers, and a probe with one layer would pass where containers then fail. */
+enum { FD, PLUS };
+static const char *const way_names[] = {"fd", "lowerdir+"};
 
 /* Gives fs_fd its lowers one way; false when the kernel does not know that way (EINVAL, EBADF),
  * dies on any other refusal. */
 static int set_lowers(int way, const char **lowers, const int *fds, int n) {
   int r = 0;
-  if (way == COLON) {
-    static char all[65536];
-    size_t len = 0;
-    for (int i = 0; i < n; i++) {
-      size_t l = strlen(lowers[i]);
-      if (strpbrk(lowers[i], ":,") || len + l + 2 > sizeof all) {
-        errno = EINVAL;
-        die("fsconfig lowerdir: %s cannot be part of a lowerdir= string", lowers[i]);
-      }
-      if (i) all[len++] = ':';
-      memcpy(all + len, lowers[i], l);
-      len += l;
-    }
-    all[len] = 0;
-    r = fsconfig(fs_fd, FSCONFIG_SET_STRING, "lowerdir", all, 0);
-  } else {
-    for (int i = 0; i < n && r == 0; i++)
-      r = way == FD ? fsconfig(fs_fd, FSCONFIG_SET_FD, "lowerdir+", NULL, fds[i])
-                    : fsconfig(fs_fd, FSCONFIG_SET_STRING, "lowerdir+", lowers[i], 0);
-  }
+  for (int i = 0; i < n && r == 0; i++)
+    r = way == FD ? fsconfig(fs_fd, FSCONFIG_SET_FD, "lowerdir+", NULL, fds[i])
+                  : fsconfig(fs_fd, FSCONFIG_SET_STRING, "lowerdir+", lowers[i], 0);
   if (r == 0) return 1;
   if (errno == EINVAL || errno == EBADF) {
     int e = errno;
@@ -255,7 +238,7 @@ int main(int argc, char **argv) {
   /* Each way the kernel may take the lowers, newest first; BERTH_IDMOUNT_LOWERS picks one (tests). */
   const char *only = getenv("BERTH_IDMOUNT_LOWERS");
   int way = FD;
-  for (; way <= COLON; way++) {
+  for (; way <= PLUS; way++) {
     if (only && strcmp(only, way_names[way])) continue;
     fs_fd = fsopen("overlay", FSOPEN_CLOEXEC);
     if (fs_fd < 0) die("fsopen(overlay)");
@@ -265,9 +248,9 @@ int main(int argc, char **argv) {
     close(fs_fd);
     fs_fd = -1;
   }
-  if (way > COLON) {
+  if (way > PLUS) {
     errno = EINVAL;
-    die("fsconfig lowerdir: no way of giving overlay its lowers worked (%s)", only ? only : "fd, lowerdir+, lowerdir");
+    die("fsconfig lowerdir: no way of giving overlay its lowers worked (%s)", only ? only : "fd, lowerdir+");
   }
   for (int i = 0; i < nlowers; i++) close(fds[i]);
   if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0) fs_die("fsconfig upperdir %s", upper);

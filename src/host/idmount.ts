@@ -3,8 +3,9 @@
  * a container's root file system made of layers as they are unpacked (the image's own owners),
  * seen through an id mapping, so `berthd --userns-remap` needs no chowned copy of each image.
  * runc 1.1 cannot idmap a root file system and crun 1.8 only idmaps bind mounts, hence a
- * helper of Berth's own. It hands overlay the layers by fd on Linux 6.13+ and by path on older
- * kernels (overlay takes idmapped layers from 5.19); the daemon's start-up probe decides.
+ * helper of Berth's own. It hands overlay the layers by fd on Linux 6.13+ and by path from 6.8
+ * (`lowerdir+`); on older kernels it fails, and the daemon's start-up probe chooses the chowned
+ * copy.
  *
  *     await mountIdmappedOverlay(host, { map, lowers: [init, top, base], upper, work, target });
  *     // a file owned by 0 in `base` is owned by 100000 under `target`; unmount as any overlay
