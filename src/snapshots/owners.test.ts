@@ -65,3 +65,14 @@ test('a store of idmapped layers is refused when idmapped mounts are turned off'
   );
   rmSync(root, { recursive: true });
 });
+
+test('what an interrupted probe left is unmounted and removed at the next open', async () => {
+  const root = store();
+  writeFileSync(join(root, 'layer-owners'), 'shifted\n');
+  mkdirSync(join(root, 'probe-0123456789ab', 'merged'), { recursive: true });
+  const host = new FakeHost();
+  await openLayerOwners(host, root, map, true);
+  assert.deepEqual(host.calls, [{ op: 'unmount', args: [join(root, 'probe-0123456789ab', 'merged')] }]);
+  assert.deepEqual(readdirSync(root).sort(), ['layer-owners', 'layers']);
+  rmSync(root, { recursive: true });
+});

@@ -64,6 +64,12 @@ export async function openLayerOwners(
   idmap: boolean,
 ): Promise<{ owners: LayerOwners; reason: string }> {
   const path = join(root, RECORD);
+  // A probe a crash interrupted: its mount (if any) and directory are garbage.
+  for (const name of await fs.readdir(root).catch(() => [] as string[]))
+    if (name.startsWith('probe-')) {
+      await host.unmount(join(root, name, 'merged'));
+      await fs.rm(join(root, name), { recursive: true, force: true });
+    }
   const recorded = (await fs.readFile(path, 'utf8').catch(() => '')).trim();
   if (recorded === 'idmapped') {
     const probe = idmap ? await probeIdmappedLayers(host, root, map) : { ok: false as const, reason: 'turned off' };
