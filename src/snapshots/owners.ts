@@ -72,7 +72,9 @@ export async function openLayerOwners(
     }
   const recorded = (await fs.readFile(path, 'utf8').catch(() => '')).trim();
   if (recorded === 'idmapped') {
-    const probe = idmap ? await probeIdmappedLayers(host, root, map) : { ok: false as const, reason: 'turned off' };
+    const probe = idmap
+      ? await probeIdmappedLayers(host, root, map)
+      : { ok: false as const, reason: 'turned off by BERTH_USERNS_IDMAP=0' };
     if (!probe.ok)
       throw failedPrecondition(
         `layers in "${root}" are unpacked for idmapped mounts, which cannot be used: ${probe.reason}`,
