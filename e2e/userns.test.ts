@@ -8,7 +8,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -28,6 +37,8 @@ let madeDockremap = false;
 /** dockremap's first subordinate uid and gid: the container root's ids on the host. */
 let root = { uid: 0, gid: 0 };
 const bridge = `bun${process.pid % 100000}`;
+/** How the daemon owns layers in the range: idmapped on this kernel, unless turned off (userns-shifted.test.ts). */
+const layers = process.env.BERTH_USERNS_IDMAP === '0' ? 'shifted' : 'idmapped';
 
 function firstRange(file: string): number {
   const line = readFileSync(file, 'utf8')
@@ -72,13 +83,24 @@ function hostIds(pid: number): { uid: number; gid: number } {
   return { uid: field('Uid'), gid: field('Gid') };
 }
 
-test('docker info shows the remap as dockerd does: name=userns and the remapped data root', async () => {
+test('docker info shows the remap as dockerd does (name=userns, the remapped data root) and how layers are owned', async () => {
   const info = JSON.parse(await dockerOk(d, ['info', '--format', '{{json .}}'])) as {
     SecurityOptions: string[];
     DockerRootDir: string;
   };
-  assert.ok(info.SecurityOptions.includes('name=userns'), info.SecurityOptions.join(','));
+  assert.ok(info.SecurityOptions.includes(`name=userns,layers=${layers}`), info.SecurityOptions.join(','));
   assert.equal(info.DockerRootDir, join(d.root, 'data', `${root.uid}.${root.gid}`));
+});
+
+test('image layers are stored with the image’s own owners when idmapped, shifted into the range otherwise', async () => {
+  const layersDir = join(d.root, 'data', `${root.uid}.${root.gid}`, 'overlay', 'layers');
+  const owners = readdirSync(layersDir).flatMap((l) => {
+    const busybox = join(layersDir, l, 'diff', 'bin', 'busybox');
+    return existsSync(busybox) ? [`${statSync(busybox).uid}:${statSync(busybox).gid}`] : [];
+  });
+  assert.deepEqual(owners, [layers === 'idmapped' ? '0:0' : `${root.uid}:${root.gid}`]);
+  // Either way the container sees the image's owners.
+  assert.equal((await dockerOk(d, ['run', '--rm', 'busybox', 'stat', '-c', '%u:%g', '/bin/busybox'])).trim(), '0:0');
 });
 
 test('inside, the container is root; on the host its process runs as the mapped uid', async () => {

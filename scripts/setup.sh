@@ -61,8 +61,9 @@ fi
 # Small C helpers, rebuilt when their source changes:
 # berth-attach bridges conmon's SOCK_SEQPACKET attach socket (stdin of `run -i`, `attach`),
 # which Node cannot open; berth-crun runs crun on hosts with the hybrid cgroup layout;
-# berth-launcher starts programs for berthd without forking the daemon's large heap.
-for src in src/runtime/berth-attach.c src/runtime/berth-crun.c src/host/berth-launcher.c; do
+# berth-launcher starts programs for berthd without forking the daemon's large heap;
+# berth-idmount mounts idmapped layers for --userns-remap (src/host/idmount.ts).
+for src in src/runtime/berth-attach.c src/runtime/berth-crun.c src/host/berth-launcher.c src/host/berth-idmount.c; do
   helper=$(basename "$src" .c)
   if [ ! -x "build/$helper" ] || [ "$src" -nt "build/$helper" ]; then
     mkdir -p build

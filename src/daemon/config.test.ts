@@ -158,3 +158,8 @@ test('CNI: /etc/cni/net.d and Debian then upstream plugin dirs by default; --cni
   assert.equal(d.cniDefaultNetwork, false);
   assert.equal(parseFlags(['--cni-default-network']).cniDefaultNetwork, true);
 });
+
+test('--userns-remap uses idmapped layers where the kernel can, unless BERTH_USERNS_IDMAP=0 asks for the chowned copy', () => {
+  assert.equal(parseFlags(['--userns-remap', 'default'], {}).usernsIdmap, true);
+  assert.equal(parseFlags(['--userns-remap', 'default'], { BERTH_USERNS_IDMAP: '0' }).usernsIdmap, false);
+});

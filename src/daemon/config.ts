@@ -60,6 +60,11 @@ export interface DaemonConfig {
   experimental: boolean;
   /** `--userns-remap default|USER[:GROUP]`: containers' root is that user's subordinate ids; empty for none. */
   usernsRemap: string;
+  /**
+   * Under `--userns-remap`, idmapped layers where the kernel can (a new store's choice, see
+   * snapshots/owners.ts); `BERTH_USERNS_IDMAP=0` forces the chowned copy, dockerd's way.
+   */
+  usernsIdmap: boolean;
 }
 
 /** An OCI runtime by name: the program and the global flags it gets before every command. */
@@ -114,6 +119,7 @@ export function defaultConfig(): DaemonConfig {
     experimental: false,
     cniDefaultNetwork: false,
     usernsRemap: '',
+    usernsIdmap: true,
   };
 }
 
@@ -426,6 +432,7 @@ export function parseFlags(
   if (certsDirs.length) cfg.registryCertsDirs = certsDirs;
   if (cniBinDirs.length) cfg.cniBinDirs = cniBinDirs;
   cfg.apiTls = resolveApiTls(cfg.tlsFlags, env);
+  if (env.BERTH_USERNS_IDMAP === '0') cfg.usernsIdmap = false;
   cfg.hosts = normalizeHosts(cfg.hosts, cfg.apiTls.enabled, `${cfg.execRoot}/berth.sock`);
   if (!cfg.pidfile) cfg.pidfile = `${cfg.execRoot}/berthd.pid`;
   return cfg;

@@ -86,6 +86,8 @@ export class Daemon {
   private checkpointRefusals: string[] = [];
   /** `--userns-remap`: the user, the id map and the remapped data root. */
   remap?: Remap;
+  /** Under a remap: how image layers are owned by the range (docker info's security options). */
+  private layerOwners?: string;
   /** berthd runs in an ordinary user's user namespace (under rootlesskit): see rootless.ts. */
   readonly rootless = inUserNamespace();
 
@@ -141,7 +143,16 @@ export class Daemon {
 
     this.db = new MetadataDb(join(c.dataRoot, 'metadata.db'));
     const content = await ContentStore.open(join(c.dataRoot, 'content'));
-    const snapshots = await Snapshotter.open(join(c.dataRoot, 'overlay'), this.db, content, this.host, idMap);
+    const snapshots = await Snapshotter.open(join(c.dataRoot, 'overlay'), this.db, content, this.host, idMap, {
+      idmap: c.usernsIdmap,
+    });
+    this.layerOwners = snapshots.layerOwners;
+    if (snapshots.layerOwners === 'idmapped')
+      this.log.info('user namespaces: image layers are idmapped into the range (no chowned copy)');
+    else if (snapshots.layerOwners === 'shifted')
+      this.log.info(
+        `user namespaces: image layers are unpacked as a chowned copy for the range (${snapshots.layerOwnersReason})`,
+      );
     const imageStore = new ImageStore(this.db, content, snapshots);
     imageStore.compressed.background = true;
     imageStore.compressed.onError = (diffId, e) =>
@@ -535,10 +546,10 @@ export class Daemon {
       ContainerdCommit: { ID: '', Expected: '' },
       RuncCommit: { ID: this.componentVersions.runtime ?? '', Expected: this.componentVersions.runtime ?? '' },
       InitCommit: { ID: this.componentVersions.init ?? '', Expected: this.componentVersions.init ?? '' },
-      // dockerd lists name=userns when containers run remapped.
+      // dockerd lists name=userns when containers run remapped; Berth says how layers are owned.
       SecurityOptions: [
         'name=seccomp,profile=builtin',
-        ...(this.remap ? ['name=userns'] : []),
+        ...(this.remap ? [`name=userns,layers=${this.layerOwners}`] : []),
         ...(this.rootless ? ['name=rootless'] : []),
       ],
       Swarm: {

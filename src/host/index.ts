@@ -11,6 +11,7 @@ import { internal } from '../errdefs/index.ts';
 import { constants as osConstants } from 'node:os';
 import { Launcher, MNT_DETACH, type LaunchOptions } from './launcher.ts';
 export { launcherMismatch } from './launcher.ts';
+export { IDMOUNT_HELPER, idmountArgs, mountIdmappedOverlay, type IdmapRange, type IdmappedOverlay } from './idmount.ts';
 
 export interface RunResult {
   code: number;

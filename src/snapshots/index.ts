@@ -18,6 +18,17 @@
  * and no unpacked copy: its `diff` is the file mounted read-only through a loop device, and
  * `<cacheId>/source` names the file, so `open` mounts it again after a reboot and removal
  * unmounts it first.
+ *
+ * Under `berthd --userns-remap` the container's root is a host uid such as 100000, and the
+ * layers must look owned by the range. Two ways, chosen once per store and kept in
+ * `<root>/layer-owners` (owners.ts):
+ * - idmapped (where the kernel can, probed at open): layers are unpacked as they are, and each root
+ *   file system is an overlay of idmapped lowers (host/idmount.ts), so a file owned by 0 in a
+ *   layer is owned by 100000 in the container's root file system;
+ * - shifted (dockerd's way, where the kernel cannot): layers are unpacked with their owners
+ *   shifted into the range, a second, chowned copy of every image beside the daemon's own.
+ * Either way the upper directory holds the host's ids (100000 for the container's root):
+ * `docker diff`/`commit`/`cp` shift back with the map as before.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -25,11 +36,13 @@ import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { directorySize } from '../fs/index.ts';
 import { notFound } from '../errdefs/index.ts';
-import type { Host } from '../host/index.ts';
+import { mountIdmappedOverlay, type Host } from '../host/index.ts';
 import type { MetadataDb } from '../metadata/index.ts';
 import type { ContentStore } from '../content/index.ts';
 import { applyLayer, decompressed } from '../archive/index.ts';
 import { chainIds, rootOf, sha256, type Digest, type IdMap } from '../spec/index.ts';
+import { openLayerOwners, type LayerOwners } from './owners.ts';
+export type { LayerOwners } from './owners.ts';
 
 export interface Layer {
   chainId: Digest;
@@ -64,12 +77,25 @@ export class Snapshotter {
   private readonly db: MetadataDb;
   private readonly content: ContentStore;
   private readonly host: Host;
-  /** `--userns-remap`: layers are unpacked with their owners shifted into the host's ids. */
+  /** `--userns-remap`: the container's ids in host ids (the upper directory holds host ids). */
   readonly idMap?: IdMap;
+  /** How layers come to be owned by the remapped range (see the top of this file). */
+  readonly layerOwners?: LayerOwners;
+  /** Why the store's layers are owned that way (for the daemon's log). */
+  readonly layerOwnersReason?: string;
+  /** What layers are unpacked with: the map when they are shifted, nothing when idmapped. */
+  private readonly unpackMap?: IdMap;
   /** The init layer: mount-point placeholders above every container's image layers. */
   readonly initDir: string;
 
-  private constructor(root: string, db: MetadataDb, content: ContentStore, host: Host, idMap?: IdMap) {
+  private constructor(
+    root: string,
+    db: MetadataDb,
+    content: ContentStore,
+    host: Host,
+    idMap?: IdMap,
+    owners?: { owners: LayerOwners; reason: string },
+  ) {
     this.root = root;
     this.layersDir = join(root, 'layers');
     this.initDir = join(root, 'init');
@@ -77,6 +103,9 @@ export class Snapshotter {
     this.content = content;
     this.host = host;
     this.idMap = idMap;
+    this.layerOwners = owners?.owners;
+    this.layerOwnersReason = owners?.reason;
+    this.unpackMap = owners?.owners === 'shifted' ? idMap : undefined;
   }
 
   static async open(
@@ -85,10 +114,12 @@ export class Snapshotter {
     content: ContentStore,
     host: Host,
     idMap?: IdMap,
+    o: { idmap?: boolean } = {},
   ): Promise<Snapshotter> {
-    const s = new Snapshotter(root, db, content, host, idMap);
-    await fs.mkdir(s.layersDir, { recursive: true });
-    await makeInitLayer(s.initDir, idMap && rootOf(idMap));
+    await fs.mkdir(join(root, 'layers'), { recursive: true });
+    const owners = idMap && (await openLayerOwners(host, root, idMap, o.idmap ?? true));
+    const s = new Snapshotter(root, db, content, host, idMap, owners);
+    await makeInitLayer(s.initDir, owners?.owners === 'shifted' ? rootOf(idMap!) : undefined);
     const known = new Set(
       (db.stmt('SELECT cache_id FROM layers').all() as { cache_id: string }[]).map((r) => r.cache_id),
     );
@@ -207,7 +238,11 @@ export class Snapshotter {
       fs
         .mkdir(diff)
         .then(() =>
-          applyLayer(this.content.stream(diffId), diff, { host: this.host, overlayWhiteouts: true, idMap: this.idMap }),
+          applyLayer(this.content.stream(diffId), diff, {
+            host: this.host,
+            overlayWhiteouts: true,
+            idMap: this.unpackMap,
+          }),
         )
         .then(() => {}),
     );
@@ -243,7 +278,7 @@ export class Snapshotter {
           host: this.host,
           overlayWhiteouts: true,
           skipDigest: true,
-          idMap: this.idMap,
+          idMap: this.unpackMap,
         }).then(
           // The tar's end-of-archive padding may be left unread: drained, or the tee would stall the blob.
           () => void toDir.resume(),
@@ -264,6 +299,8 @@ export class Snapshotter {
    * an overlay's upper directory any more.
    */
   async adoptLayer(parent: Digest | null, diffId: Digest, dir: string): Promise<Layer> {
+    // An upper directory holds the host's ids, idmapped layers the image's: unpacked instead.
+    if (this.layerOwners === 'idmapped') return this.addLayerFromBlob(parent, diffId);
     try {
       return await this.placeLayer(parent, diffId, (diff) => fs.rename(dir, diff));
     } catch (e) {
@@ -372,6 +409,17 @@ export class Snapshotter {
       // and must be able to reach the mount point from inside its user namespace.
       const r = rootOf(this.idMap);
       for (const d of ['upper', 'work', 'rootfs']) await fs.chown(join(dir, d), r.uid, r.gid);
+    }
+    if (this.layerOwners === 'idmapped') {
+      const [upper, work] = [join(dir, 'upper'), join(dir, 'work')];
+      await mountIdmappedOverlay(this.host, {
+        map: this.idMap!,
+        lowers: this.lowerDirs(top),
+        upper,
+        work,
+        target: rootfs,
+      });
+      return rootfs;
     }
     const lowers = this.stack(top)
       .reverse()
