@@ -339,6 +339,7 @@ export class Daemon {
         ownOomScoreAdj,
         podHandlers,
         runtimeHandlers,
+        sandboxImageSource,
         statsHandlers,
         streamingHandlers,
       } = await import('../cri/index.ts');
@@ -362,6 +363,9 @@ export class Daemon {
         containers,
         oomScoreFloor: await ownOomScoreAdj(),
         networking: podNetworking,
+        ...(c.sandboxImage
+          ? { sandboxImage: sandboxImageSource({ images, tmp: join(c.dataRoot, 'tmp'), sandboxImage: c.sandboxImage }) }
+          : {}),
       });
       // Networks of sandboxes removed while berthd was down: freed in the background.
       void criPods
@@ -391,6 +395,7 @@ export class Daemon {
               cniConfDir: c.cniConfDir,
               cniBinDirs: c.cniBinDirs,
               cniDefaultNetwork: c.cniDefaultNetwork,
+              sandboxImage: c.sandboxImage || 'berth-pause (made locally)',
             }),
             // Read at each call, as kubelet polls Status: a network dropped in later is seen.
             cni: async () => {
@@ -406,7 +411,7 @@ export class Daemon {
           }),
         },
         runtimeStreams: { GetContainerEvents: eventsHandler(criPods, this.events) },
-        images: imageHandlers({ images, tmp: join(c.dataRoot, 'tmp') }),
+        images: imageHandlers({ images, tmp: join(c.dataRoot, 'tmp'), sandboxImage: c.sandboxImage || undefined }),
         log: this.log,
         socketGid,
       });
