@@ -299,6 +299,36 @@ test('--sandbox-image: the first sandbox pulls it through the mirror and runs it
   }
 });
 
+test('--registries-conf: mirrors for any registry serve CRI PullImage and docker pull alike', async () => {
+  const conf = join(scratch, 'registries.conf');
+  // registry.k8s.io and quay.io both served by the loopback registry, over plain HTTP.
+  writeFileSync(
+    conf,
+    ['registry.k8s.io', 'quay.io']
+      .map((r) => `[[registry]]\nlocation = "${r}"\n[[registry.mirror]]\nlocation = "${reg}"\ninsecure = true\n`)
+      .join('\n'),
+  );
+  const other = await startDaemon(['--registries-conf', conf]);
+  const sock = join(other.root, 'run', 'cri.sock');
+  for (let i = 0; i < 300 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
+  const pkg = grpc.loadPackageDefinition(criDefinitions()) as any;
+  const im = new pkg.runtime.v1.ImageService(`unix://${sock}`, grpc.credentials.createInsecure(), {
+    'grpc.default_authority': sock,
+  });
+  try {
+    const { image_ref } = await call(im, 'PullImage', { image: { image: 'registry.k8s.io/pause:3.9' } });
+    assert.match(image_ref, /^sha256:/);
+    await dockerOk(other, ['pull', 'quay.io/user:1']);
+    const { images } = await call(im, 'ListImages', {});
+    const tags = images.flatMap((i: any) => i.repo_tags);
+    assert.ok(tags.includes('registry.k8s.io/pause:3.9'), tags.join(' '));
+    assert.ok(tags.includes('quay.io/user:1'), tags.join(' '));
+  } finally {
+    im.close();
+    await cleanup(other);
+  }
+});
+
 test('berthd --cri=false serves no CRI socket', async () => {
   const other = await startDaemon(['--cri=false']);
   try {
