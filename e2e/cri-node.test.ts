@@ -248,6 +248,41 @@ test("a sandbox's stats: its namespace's interface counters and its processes, i
   await call('RemovePodSandbox', { pod_sandbox_id: podId });
 });
 
+test(
+  'Attach to a container with a terminal has no detach keys: ctrl-p ctrl-q reach it',
+  { timeout: 60_000 },
+  async () => {
+    const podId = await runSandbox('tty');
+    const id = await createContainer(podId, 'tty', 'term', {
+      // Raw mode first (else the terminal itself takes ctrl-q, XON), then the bytes it reads as hex.
+      command: ['sh', '-c', 'stty raw -echo; echo ready; head -c 3 | od -An -tx1; sleep 1000'],
+      tty: true,
+      stdin: true,
+    });
+    await call('StartContainer', { container_id: id });
+    const logPath = join(logs, 'tty', 'term', '0.log');
+    await until(async () => assert.match(await fs.readFile(logPath, 'utf8'), /ready/));
+    const { url } = await call('Attach', { container_id: id, stdin: true, stdout: true, tty: true });
+    const out = await new Promise<string>((resolve, reject) => {
+      const w = new WebSocket(url.replace(/^http/, 'ws'), ['v5.channel.k8s.io']);
+      w.binaryType = 'arraybuffer';
+      let got = '';
+      w.onopen = () => w.send(Buffer.from([0, 0x10, 0x11, 0x7a]));
+      w.onmessage = (e) => {
+        const m = Buffer.from(e.data as ArrayBuffer);
+        if (m[0] === 1) got += m.subarray(1).toString();
+        if (/10 11 7a/.test(got)) {
+          w.close();
+          resolve(got);
+        }
+      };
+      w.onerror = () => reject(new Error('websocket error'));
+    });
+    assert.match(out, /10 11 7a/);
+    await call('RemovePodSandbox', { pod_sandbox_id: podId });
+  },
+);
+
 test('a sandbox with a running container survives a berthd restart: status, exec, its log going on, then stop and remove', async () => {
   const podId = await runSandbox('survivor');
   const id = await createContainer(podId, 'survivor', 'ticker', {
