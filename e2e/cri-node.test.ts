@@ -283,6 +283,22 @@ test(
   },
 );
 
+test('a stop that reaches PID 1 before it has a handler is sent again once it has one (critest stops at once)', async () => {
+  const podId = await runSandbox('late-trap');
+  const id = await createContainer(podId, 'late-trap', 'app', {
+    // PID 1 of its namespace without a TERM handler for two seconds: a SIGTERM then is discarded.
+    command: ['sh', '-c', 'sleep 2; trap "exit 0" TERM; while :; do sleep 0.1; done'],
+  });
+  await call('StartContainer', { container_id: id });
+  const t0 = Date.now();
+  await call('StopContainer', { container_id: id, timeout: 30 });
+  const took = Date.now() - t0;
+  const st = (await call('ContainerStatus', { container_id: id })).status;
+  assert.equal(st.exit_code, 0, `exit ${st.exit_code} after ${took} ms`);
+  assert.ok(took < 15_000, `${took} ms`);
+  await call('RemovePodSandbox', { pod_sandbox_id: podId });
+});
+
 test('a sandbox with a running container survives a berthd restart: status, exec, its log going on, then stop and remove', async () => {
   const podId = await runSandbox('survivor');
   const id = await createContainer(podId, 'survivor', 'ticker', {
