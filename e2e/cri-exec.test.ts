@@ -89,6 +89,42 @@ test("Exec's URL over a v5 WebSocket: stdin in, stdout back, the exit code in th
   assert.deepEqual(status.details.causes, [{ reason: 'ExitCode', message: '3' }]);
 });
 
+test(
+  'Exec in a terminal has no detach keys: ctrl-p ctrl-q reach the process, as with containerd',
+  { timeout: 30_000 },
+  async () => {
+    const { url } = await call('Exec', {
+      container_id: id,
+      // Raw mode first (else the terminal itself takes ctrl-q, XON), then the bytes as hex.
+      cmd: ['sh', '-c', 'stty raw -echo; echo ready; head -c 3 | od -An -tx1'],
+      tty: true,
+      stdin: true,
+      stdout: true,
+    });
+    const messages: Buffer[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const w = new WebSocket(url.replace(/^http/, 'ws'), ['v5.channel.k8s.io']);
+      w.binaryType = 'arraybuffer';
+      let sent = false;
+      w.onmessage = (e) => {
+        messages.push(Buffer.from(e.data as ArrayBuffer));
+        if (!sent && Buffer.concat(messages.filter((m) => m[0] === 1).map((m) => m.subarray(1))).includes('ready')) {
+          sent = true;
+          w.send(Buffer.from([0, 0x10, 0x11, 0x7a]));
+        }
+      };
+      w.onerror = () => reject(new Error('websocket error'));
+      w.onclose = () => resolve();
+    });
+    const out = Buffer.concat(messages.filter((m) => m[0] === 1).map((m) => m.subarray(1))).toString();
+    assert.match(out, /10 11 7a/);
+    assert.equal(
+      JSON.parse(Buffer.concat(messages.filter((m) => m[0] === 3).map((m) => m.subarray(1))).toString()).status,
+      'Success',
+    );
+  },
+);
+
 function crictl(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(CRICTL!, ['--runtime-endpoint', `unix://${sock}`, ...args]);

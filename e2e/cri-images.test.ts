@@ -75,7 +75,10 @@ before(async () => {
   criSock = join(d.root, 'run', 'cri.sock');
   await bootstrapBusybox(d);
   // The registry's images: a pause image, and one whose user is a number.
-  await dockerOk(d, ['build', '-t', `${reg}/pause:3.9`, '-'], { input: 'FROM busybox\nLABEL role=pause\n' });
+  await dockerOk(d, ['build', '-t', `${reg}/pause:3.9`, '-'], {
+    // It runs as a sandbox's infra (--sandbox-image), so it stays up as a pause does.
+    input: 'FROM busybox\nLABEL role=pause\nCMD ["sleep", "2147483647"]\n',
+  });
   await dockerOk(d, ['push', `${reg}/pause:3.9`]);
   await dockerOk(d, ['build', '-t', `${reg}/user:1`, '-'], { input: 'FROM busybox\nUSER 1002:1002\n' });
   await dockerOk(d, ['push', `${reg}/user:1`]);
@@ -154,7 +157,7 @@ test('PullImage fetches registry.k8s.io/pause:3.9 from the loopback mirror; List
     listed,
   );
   const verbose = await call(imageClient, 'ImageStatus', { image: { image: image_ref }, verbose: true });
-  assert.deepEqual(JSON.parse(verbose.info.info).imageSpec.config.Cmd, ['sh']);
+  assert.deepEqual(JSON.parse(verbose.info.info).imageSpec.config.Cmd, ['sleep', '2147483647']);
   // The filter of ListImages names one image.
   const filtered = await call(imageClient, 'ListImages', { filter: { image: { image: 'registry.k8s.io/pause:3.9' } } });
   assert.deepEqual(
@@ -256,6 +259,75 @@ test(
     assert.match(await ok('rmi', 'registry.k8s.io/user:1'), /Deleted: registry\.k8s\.io\/user:1/);
   },
 );
+
+test('--sandbox-image: the first sandbox pulls it through the mirror and runs it as the infra; it is listed pinned', async () => {
+  const other = await startDaemon([
+    '--sandbox-image',
+    'registry.k8s.io/pause:3.9',
+    '--registry-certs-dir',
+    join(scratch, 'certs.d'),
+  ]);
+  const sock = join(other.root, 'run', 'cri.sock');
+  // The CRI socket comes up after the Engine API's, which startDaemon waited for.
+  for (let i = 0; i < 300 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
+  const pkg = grpc.loadPackageDefinition(criDefinitions()) as any;
+  const options = { 'grpc.default_authority': sock };
+  const rt = new pkg.runtime.v1.RuntimeService(`unix://${sock}`, grpc.credentials.createInsecure(), options);
+  const im = new pkg.runtime.v1.ImageService(`unix://${sock}`, grpc.credentials.createInsecure(), options);
+  try {
+    // The host's network: this daemon has no bridge, and the infra's image is what is checked.
+    const config = {
+      metadata: { name: 'paused', uid: 'paused-uid', namespace: 'default', attempt: 0 },
+      linux: { security_context: { namespace_options: { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' } } },
+    };
+    const { pod_sandbox_id: id } = await call(rt, 'RunPodSandbox', { config });
+    const { status } = await call(rt, 'PodSandboxStatus', { pod_sandbox_id: id, verbose: true });
+    assert.equal(status.state, 'SANDBOX_READY');
+    const infra = JSON.parse(await dockerOk(other, ['inspect', `k8s_POD_paused_default_paused-uid_0`]))[0];
+    assert.equal(infra.Config.Image, 'registry.k8s.io/pause:3.9');
+    assert.deepEqual(infra.Config.Cmd, ['sleep', '2147483647']);
+    const { images } = await call(im, 'ListImages', {});
+    const pause = images.find((i: any) => i.repo_tags.includes('registry.k8s.io/pause:3.9'));
+    assert.equal(pause?.pinned, true);
+    assert.ok(images.filter((i: any) => i !== pause).every((i: any) => !i.pinned));
+    await call(rt, 'StopPodSandbox', { pod_sandbox_id: id });
+    await call(rt, 'RemovePodSandbox', { pod_sandbox_id: id });
+  } finally {
+    rt.close();
+    im.close();
+    await cleanup(other);
+  }
+});
+
+test('--registries-conf: mirrors for any registry serve CRI PullImage and docker pull alike', async () => {
+  const conf = join(scratch, 'registries.conf');
+  // registry.k8s.io and quay.io both served by the loopback registry, over plain HTTP.
+  writeFileSync(
+    conf,
+    ['registry.k8s.io', 'quay.io']
+      .map((r) => `[[registry]]\nlocation = "${r}"\n[[registry.mirror]]\nlocation = "${reg}"\ninsecure = true\n`)
+      .join('\n'),
+  );
+  const other = await startDaemon(['--registries-conf', conf]);
+  const sock = join(other.root, 'run', 'cri.sock');
+  for (let i = 0; i < 300 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
+  const pkg = grpc.loadPackageDefinition(criDefinitions()) as any;
+  const im = new pkg.runtime.v1.ImageService(`unix://${sock}`, grpc.credentials.createInsecure(), {
+    'grpc.default_authority': sock,
+  });
+  try {
+    const { image_ref } = await call(im, 'PullImage', { image: { image: 'registry.k8s.io/pause:3.9' } });
+    assert.match(image_ref, /^sha256:/);
+    await dockerOk(other, ['pull', 'quay.io/user:1']);
+    const { images } = await call(im, 'ListImages', {});
+    const tags = images.flatMap((i: any) => i.repo_tags);
+    assert.ok(tags.includes('registry.k8s.io/pause:3.9'), tags.join(' '));
+    assert.ok(tags.includes('quay.io/user:1'), tags.join(' '));
+  } finally {
+    im.close();
+    await cleanup(other);
+  }
+});
 
 test('berthd --cri=false serves no CRI socket', async () => {
   const other = await startDaemon(['--cri=false']);

@@ -3,7 +3,8 @@
  * service `docker exec` uses, on the container's Berth ID (as cri-dockerd does with dockerd), so
  * `crictl exec <id>` and `docker exec <id>` start the same kind of process. Its output comes
  * from the exec's log as the Engine API's exec start streams it; stdin and terminal sizes go
- * where `docker exec -it` sends them.
+ * where `docker exec -it` sends them, but without Docker's detach keys (containerd has none:
+ * kubelet's clients send ctrl-p ctrl-q to the process).
  *
  * An exec whose caller leaves, or whose ExecSync timeout runs out, is killed by the pid its
  * start reported, as the health monitor kills a probe that overran.
@@ -54,7 +55,8 @@ export function execRuntime(
       signal.addEventListener('abort', onAbort);
       try {
         io.onResize((s) => void execs.resize(Id, s.height, s.width).catch(() => {}));
-        if (io.stdin) void execs.attachStdin(e, io.stdin);
+        // No detach keys: ctrl-p ctrl-q are the process's, as with containerd.
+        if (io.stdin) void execs.attachStdin(e, io.stdin, { detachKeys: false });
         try {
           for await (const entry of execs.output(e, ac.signal)) {
             // A terminal has one stream; without one, each goes where it was asked for.

@@ -19,6 +19,8 @@ export interface ImageDeps {
   images: ImageService;
   /** Scratch directory for pulls (the data root's tmp/). */
   tmp: string;
+  /** `--sandbox-image`: listed as pinned, as containerd lists its sandbox image, so kubelet's garbage collection keeps it. */
+  sandboxImage?: string;
 }
 
 /** The CRI's Image message. 64-bit integers travel as decimal strings. */
@@ -69,15 +71,33 @@ export function imageUser(user: string | undefined): { uid: { value: string } | 
   return { uid: null, username: u };
 }
 
-export function criImage(i: Image): CriImage {
+export function criImage(i: Image, pinnedName?: string): CriImage {
+  const tags = i.tags.map(qualified);
   return {
     id: i.id,
-    repo_tags: i.tags.map(qualified),
+    repo_tags: tags,
     repo_digests: i.digests.map(qualified),
     size: String(i.size),
     ...imageUser(i.config.config?.User),
     spec: { image: i.id, annotations: {} },
-    pinned: false,
+    pinned: !!pinnedName && tags.includes(qualified(pinnedName)),
+  };
+}
+
+/**
+ * The sandboxes' image when `--sandbox-image` names one: its reference, pulled first (through
+ * the registry hosts configuration, so a mirror serves an offline node) when the store lacks it,
+ * as containerd pulls its `sandbox_image` at the first RunPodSandbox.
+ */
+export function sandboxImageSource(d: ImageDeps & { sandboxImage: string }): () => Promise<string> {
+  let pending: Promise<string> | undefined;
+  const ensure = async () => {
+    if (!d.images.store.find(d.sandboxImage)) await d.images.pull(d.sandboxImage, { tmp: d.tmp, out: () => {} });
+    return d.sandboxImage;
+  };
+  return () => {
+    pending ??= ensure().finally(() => (pending = undefined));
+    return pending;
   };
 }
 
@@ -119,14 +139,16 @@ export function imageHandlers(d: ImageDeps): Handlers {
       const wanted = req.filter?.image?.image;
       if (wanted) {
         const one = images.store.find(wanted);
-        return { images: one ? [criImage(one)] : [] };
+        return { images: one ? [criImage(one, d.sandboxImage)] : [] };
       }
       // Untagged parents of other images (a build's steps) are not listed, as `docker images`
       // hides them: kubelet's garbage collection would try to remove them and be refused.
       const all = images.store.list();
       const parents = new Set(all.map((i) => i.parent).filter(Boolean));
       return {
-        images: all.filter((i) => i.tags.length || i.digests.length || !parents.has(i.id)).map(criImage),
+        images: all
+          .filter((i) => i.tags.length || i.digests.length || !parents.has(i.id))
+          .map((i) => criImage(i, d.sandboxImage)),
       };
     },
 
@@ -136,7 +158,7 @@ export function imageHandlers(d: ImageDeps): Handlers {
       const info: Record<string, string> = {};
       if (req.verbose)
         info.info = JSON.stringify({ chainID: img.topChain ?? '', imageSpec: img.config, created: img.created });
-      return { image: criImage(img), info };
+      return { image: criImage(img, d.sandboxImage), info };
     },
 
     async PullImage(

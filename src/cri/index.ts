@@ -4,7 +4,7 @@
  */
 export { CriServer, unimplementedMessage, type CriLog, type CriServerOptions, type Handlers } from './server.ts';
 export { runtimeHandlers, type RuntimeDeps } from './runtime.ts';
-export { imageHandlers, type ImageDeps } from './images.ts';
+export { imageHandlers, sandboxImageSource, type ImageDeps } from './images.ts';
 export { criDefinitions, CRI_PACKAGE, PROTO_FILE } from './proto.ts';
 export { streamingHandlers } from './streaming.ts';
 export { execSyncHandlers, EXEC_SYNC_OUTPUT_LIMIT } from './execsync.ts';

@@ -47,6 +47,8 @@ export interface PodDeps {
   oomScoreFloor: number;
   /** The CNI network (src/cni); without one, or while it is not ready, sandboxes use Berth's bridge. */
   networking?: PodNetworking;
+  /** `--sandbox-image`: the pause image's reference, present once answered; without it, Berth's berth-pause. */
+  sandboxImage?: () => Promise<string>;
 }
 
 const isCategory = (e: unknown, cat: string) => (e as { category?: string })?.category === cat;
@@ -181,6 +183,7 @@ export function podHandlers(p: CriPods): Handlers {
       // tells kubelet which: it schedules nothing on a node whose network is not ready).
       const cni = !!p.d.networking && (await p.d.networking.status()).ready;
       const { request, infraLabels, meta } = sandboxRequest(req.config, req.runtime_handler, hostname(), cni);
+      if (p.d.sandboxImage) request.infra_image = await p.d.sandboxImage();
       const { Id } = await pods.create(request, { infraLabels });
       try {
         const r = await pods.start(Id);

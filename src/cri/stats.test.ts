@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EventMessage } from '../api/types/index.ts';
-import { criEventType, nanoCores, workingSet } from './stats.ts';
+import { criEventType, nanoCores, networkUsage, workingSet } from './stats.ts';
 
 test("working set is usage less inactive file pages, as kubelet's summary counts it", () => {
   assert.equal(workingSet({ usage: 1000, stats: { inactive_file: 300 } }), 700);
@@ -24,4 +24,22 @@ test("Berth's container events as the CRI's: create, start, die, destroy; nothin
   assert.equal(criEventType(e('destroy')), 'CONTAINER_DELETED_EVENT');
   assert.equal(criEventType(e('exec_start')), undefined);
   assert.equal(criEventType(e('create', 'image')), undefined);
+});
+
+test("a sandbox's network usage from its infra's interface counters: eth0 the default, every interface listed", () => {
+  const c = { rx_bytes: 9218, rx_errors: 1, tx_bytes: 1506, tx_errors: 2 };
+  const u = networkUsage(5n, { net1: { ...c, rx_bytes: 1 }, eth0: c });
+  assert.equal(u.timestamp, '5');
+  assert.deepEqual(u.default_interface, {
+    name: 'eth0',
+    rx_bytes: { value: '9218' },
+    rx_errors: { value: '1' },
+    tx_bytes: { value: '1506' },
+    tx_errors: { value: '2' },
+  });
+  assert.deepEqual(
+    u.interfaces.map((i) => i.name),
+    ['net1', 'eth0'],
+  );
+  assert.equal(networkUsage(5n, {}).default_interface, null);
 });

@@ -3,6 +3,9 @@
  * its container events from Berth's event bus. kubelet's summary API asks for
  * `ListContainerStats` and `ListPodSandboxStats` every few seconds; `usage_nano_cores` is the
  * CPU rate since the call before (containerd computes it the same way), zero on the first.
+ * A sandbox's network figures are its namespace's interface counters (the infra's reading has
+ * them, as `docker stats` shows a container's), and its process count the pids cgroups of its
+ * infra and containers together.
  */
 import type { EventMessage } from '../api/types/index.ts';
 import type { EventBus } from '../events/index.ts';
@@ -17,6 +20,15 @@ interface Sample {
   cpu_stats?: { cpu_usage?: { total_usage?: number } };
   memory_stats?: { usage?: number; limit?: number; stats?: Record<string, number> };
   pids_stats?: { current?: number };
+  /** The namespace's interfaces but loopback, as Docker's stats have them. */
+  networks?: Record<string, InterfaceCounters>;
+}
+
+interface InterfaceCounters {
+  rx_bytes: number;
+  rx_errors: number;
+  tx_bytes: number;
+  tx_errors: number;
 }
 
 const u64 = (n: number | bigint | undefined) => ({ value: String(n ?? 0) });
@@ -32,6 +44,20 @@ export function workingSet(m: Sample['memory_stats']): number {
 export function nanoCores(prev: { at: bigint; usage: bigint } | undefined, at: bigint, usage: bigint): bigint {
   if (!prev || at <= prev.at || usage < prev.usage) return 0n;
   return ((usage - prev.usage) * 1_000_000_000n) / (at - prev.at);
+}
+
+/** The CRI's NetworkUsage: `eth0` (the interface CNI and Berth's bridge give a pod) is the default. */
+export function networkUsage(at: bigint, networks: Record<string, InterfaceCounters>) {
+  const usage = ([name, i]: [string, InterfaceCounters]) => ({
+    name,
+    rx_bytes: u64(i.rx_bytes),
+    rx_errors: u64(i.rx_errors),
+    tx_bytes: u64(i.tx_bytes),
+    tx_errors: u64(i.tx_errors),
+  });
+  const all = Object.entries(networks).map(usage);
+  const def = all.find((i) => i.name === 'eth0') ?? all[0];
+  return { timestamp: String(at), default_interface: def ?? null, interfaces: all };
 }
 
 export function statsHandlers(p: CriPods): Handlers {
@@ -63,9 +89,10 @@ export function statsHandlers(p: CriPods): Handlers {
     };
   };
 
-  const containerStats = async (c: ContainerRecord, meta: ContainerMeta) => {
+  /** `taken`: the sample already read (the sandbox's stats read its members' pids too). */
+  const containerStats = async (c: ContainerRecord, meta: ContainerMeta, taken?: { s: Sample | undefined }) => {
     const at = process.hrtime.bigint() + EPOCH_OFFSET;
-    const s = await sample(c).catch(() => undefined);
+    const s = taken ? taken.s : await sample(c).catch(() => undefined);
     const sizes = await p.d.containers.sizes(c.Id).catch(() => ({ SizeRw: 0 }));
     return {
       attributes: { id: c.Id, metadata: meta.metadata, labels: meta.labels, annotations: meta.annotations },
@@ -82,9 +109,13 @@ export function statsHandlers(p: CriPods): Handlers {
   const sandboxStats = async (s: ReturnType<CriPods['sandboxes']>[number]) => {
     const at = process.hrtime.bigint() + EPOCH_OFFSET;
     const members = p.containers().filter((x) => x.meta.sandboxId === s.pod.Id);
-    const cs = await Promise.all(members.map((x) => containerStats(x.c, x.meta)));
+    const samples = await Promise.all(members.map((x) => sample(x.c).catch(() => undefined)));
+    const cs = await Promise.all(members.map((x, i) => containerStats(x.c, x.meta, { s: samples[i] })));
     const infra = s.infra ? await sample(s.infra).catch(() => undefined) : undefined;
     const own = usage(s.pod.Id, infra, at);
+    // A host-network sandbox's counters would be the node's: none, as containerd gives none.
+    const networks = s.meta.namespaces.network !== 'NODE' ? infra?.networks : undefined;
+    let processes = infra?.pids_stats?.current ?? 0;
     // The pod's figures: its infra's and its containers' together (each has a cgroup of its own).
     let cpu = BigInt(own.cpu.usage_core_nano_seconds.value);
     let rate = BigInt(own.cpu.usage_nano_cores.value);
@@ -96,6 +127,7 @@ export function statsHandlers(p: CriPods): Handlers {
       ws += BigInt(c.memory.working_set_bytes.value);
       used += BigInt(c.memory.usage_bytes.value);
     }
+    for (const x of samples) processes += x?.pids_stats?.current ?? 0;
     return {
       attributes: {
         id: s.pod.Id,
@@ -106,8 +138,8 @@ export function statsHandlers(p: CriPods): Handlers {
       linux: {
         cpu: { timestamp: String(at), usage_core_nano_seconds: u64(cpu), usage_nano_cores: u64(rate) },
         memory: { timestamp: String(at), working_set_bytes: u64(ws), usage_bytes: u64(used) },
-        network: null,
-        process: { timestamp: String(at), process_count: u64(0) },
+        network: networks ? networkUsage(at, networks) : null,
+        process: { timestamp: String(at), process_count: u64(processes) },
         containers: cs,
       },
       windows: null,

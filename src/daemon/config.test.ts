@@ -163,3 +163,8 @@ test('--userns-remap uses idmapped layers where the kernel can, unless BERTH_USE
   assert.equal(parseFlags(['--userns-remap', 'default'], {}).usernsIdmap, true);
   assert.equal(parseFlags(['--userns-remap', 'default'], { BERTH_USERNS_IDMAP: '0' }).usernsIdmap, false);
 });
+
+test("--sandbox-image names the CRI's pause image; by default none, so sandboxes run Berth's own berth-pause", () => {
+  assert.equal(parseFlags([]).sandboxImage, '');
+  assert.equal(parseFlags(['--sandbox-image', 'registry.k8s.io/pause:3.9']).sandboxImage, 'registry.k8s.io/pause:3.9');
+});

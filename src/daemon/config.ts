@@ -54,6 +54,8 @@ export interface DaemonConfig {
   cniBinDirs: string[];
   /** `--cni-default-network`: write Berth's pod network into the conf dir when it has none. */
   cniDefaultNetwork: boolean;
+  /** `--sandbox-image`: the CRI sandboxes' pause image (containerd's `sandbox_image`); empty for Berth's own berth-pause. */
+  sandboxImage: string;
   /** `--signature-policy`: a containers-policy.json(5) file pulls must satisfy; none accepts anything. */
   signaturePolicy?: string;
   /** `--experimental`: dockerd's experimental features (checkpoints) offered to the CLI. */
@@ -118,6 +120,7 @@ export function defaultConfig(): DaemonConfig {
     cniBinDirs: [...DEFAULT_CNI_BIN_DIRS],
     experimental: false,
     cniDefaultNetwork: false,
+    sandboxImage: '',
     usernsRemap: '',
     usernsIdmap: true,
   };
@@ -146,6 +149,7 @@ const VALUE_FLAGS = new Set([
   'default-ulimit',
   'registries-conf',
   'cni-conf-dir',
+  'sandbox-image',
   'cni-bin-dir',
   'signature-policy',
   'userns-remap',
@@ -206,6 +210,7 @@ Options:
       --cni-conf-dir string     Where the pods' CNI network configuration is read (default "/etc/cni/net.d")
       --cni-bin-dir list        Where CNI plugins are looked up, in order (default /usr/lib/cni and /opt/cni/bin)
       --cni-default-network     Write Berth's pod network (10-berth-cni0.conflist) into the CNI conf dir when it has none
+      --sandbox-image string    The CRI sandboxes' pause image, pulled if missing (default: berth-pause, made locally)
       --signature-policy string Signature policy for pulls, in containers-policy.json(5) format (default: accept anything)
       --userns-remap string     User/Group setting for user namespaces ("default" makes and uses the user dockremap)
   -v, --version                 Print version information and quit
@@ -413,6 +418,9 @@ export function parseFlags(
         break;
       case 'cni-conf-dir':
         cfg.cniConfDir = value;
+        break;
+      case 'sandbox-image':
+        cfg.sandboxImage = value;
         break;
       case 'cni-bin-dir':
         // Repeated, or one colon-separated list as CNI_PATH spells it.

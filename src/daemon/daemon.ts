@@ -22,7 +22,7 @@ import { CniNetwork, installDefaultNetwork, loadCni } from '../cni/index.ts';
 import { EventBus } from '../events/index.ts';
 import { ImageService } from '../services/images/index.ts';
 import { SignaturePolicyFile } from '../trust/index.ts';
-import { ContainerService, type Runtimes } from '../services/containers/index.ts';
+import { ContainerService, type ContainerRecord, type Runtimes } from '../services/containers/index.ts';
 import { registerContainers, registerExec, registerTransfer } from '../api/server/index.ts';
 import { ExecService } from '../services/exec/index.ts';
 import { HealthMonitor } from '../services/health/index.ts';
@@ -53,6 +53,15 @@ import { rootlessPorts } from './rootless.ts';
 import { NetworkService } from '../services/networks/index.ts';
 import { InfraImage, PodService } from '../services/pods/index.ts';
 import { registerLibpod, registerPods } from '../api/server/index.ts';
+
+/**
+ * A container kubelet owns through the CRI (a sandbox's infra or a container in it: cri/labels.ts's
+ * `io.kubernetes.docker.type`, not imported here, as cri/ loads gRPC only with --cri): it keeps
+ * running through a berthd restart even without --live-restore, as containerd's tasks do.
+ */
+function criOwned(c: DaemonConfig, ct: ContainerRecord): boolean {
+  return c.cri && ct.Config.Labels?.['io.kubernetes.docker.type'] !== undefined;
+}
 
 /** The pods' infra program (services/pods/berth-pause.c), built by setup. */
 const PAUSE_PROGRAM = join(import.meta.dirname, '..', '..', 'build', 'berth-pause');
@@ -226,6 +235,7 @@ export class Daemon {
       events: this.events,
       root: join(c.dataRoot, 'containers'),
       liveRestore: c.liveRestore,
+      keepRunning: (ct) => criOwned(c, ct),
       log: this.log,
       initPath,
       network: this.network,
@@ -339,6 +349,7 @@ export class Daemon {
         ownOomScoreAdj,
         podHandlers,
         runtimeHandlers,
+        sandboxImageSource,
         statsHandlers,
         streamingHandlers,
       } = await import('../cri/index.ts');
@@ -362,6 +373,9 @@ export class Daemon {
         containers,
         oomScoreFloor: await ownOomScoreAdj(),
         networking: podNetworking,
+        ...(c.sandboxImage
+          ? { sandboxImage: sandboxImageSource({ images, tmp: join(c.dataRoot, 'tmp'), sandboxImage: c.sandboxImage }) }
+          : {}),
       });
       // Networks of sandboxes removed while berthd was down: freed in the background.
       void criPods
@@ -391,6 +405,7 @@ export class Daemon {
               cniConfDir: c.cniConfDir,
               cniBinDirs: c.cniBinDirs,
               cniDefaultNetwork: c.cniDefaultNetwork,
+              sandboxImage: c.sandboxImage || 'berth-pause (made locally)',
             }),
             // Read at each call, as kubelet polls Status: a network dropped in later is seen.
             cni: async () => {
@@ -406,7 +421,7 @@ export class Daemon {
           }),
         },
         runtimeStreams: { GetContainerEvents: eventsHandler(criPods, this.events) },
-        images: imageHandlers({ images, tmp: join(c.dataRoot, 'tmp') }),
+        images: imageHandlers({ images, tmp: join(c.dataRoot, 'tmp'), sandboxImage: c.sandboxImage || undefined }),
         log: this.log,
         socketGid,
       });
@@ -449,7 +464,11 @@ export class Daemon {
     await this.containers?.shutdown();
     // With live restore, running containers keep their bridge and NAT.
     await this.network
-      ?.shutdown(this.config.liveRestore && !!this.containers?.store.all().some((ct) => ct.State.Running))
+      ?.shutdown(
+        !!this.containers?.store
+          .all()
+          .some((ct) => ct.State.Running && (this.config.liveRestore || criOwned(this.config, ct))),
+      )
       .catch((e) => this.log.warn(`network shutdown: ${(e as Error).message}`));
     await this.userNetworks
       ?.shutdown(this.config.liveRestore)

@@ -45,6 +45,8 @@ export interface PodCreateRequest {
   /** Without an infra process the members share nothing (Podman's `--infra=false`). */
   no_infra?: boolean;
   infra_name?: string;
+  /** The infra container's image, run with its own command (Libpod's; the CRI's `--sandbox-image`); Berth's berth-pause when unset. */
+  infra_image?: string;
 }
 
 /** `GET /libpod/pods/{name}/json` (Libpod's `InspectPodData`). */

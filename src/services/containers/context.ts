@@ -48,6 +48,11 @@ export interface ContainerServiceDeps {
   /** `<data-root>/containers`. */
   root: string;
   liveRestore: boolean;
+  /**
+   * Containers that outlive a daemon restart even without live restore: the CRI's, which
+   * kubelet owns (containerd keeps its tasks running across its restarts the same way).
+   */
+  keepRunning?: (c: ContainerRecord) => boolean;
   log: { debug(m: string): void; info(m: string): void; warn(m: string): void; error(m: string): void };
   /** Path of an init binary for `--init` (tini-static), if installed. */
   initPath?: string;

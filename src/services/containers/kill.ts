@@ -5,11 +5,13 @@
  * to signal: stop and kill only call the restart off. A paused one is resumed, or it would
  * handle no signal.
  */
+import { promises as fs } from 'node:fs';
 import { delay } from '../../async/index.ts';
 import { is, notModified } from '../../errdefs/index.ts';
 import { normaliseSignal, signalNumber } from '../../spec/index.ts';
 import type { ContainerContext } from './context.ts';
 import type { Monitor } from './monitor.ts';
+import { catches, initDropsSignal } from './initsignal.ts';
 import { guard } from './state.ts';
 import type { ContainerRecord } from './types.ts';
 
@@ -44,12 +46,29 @@ export class Signals {
     const timeout = opts.timeout ?? c.Config.StopTimeout ?? 10;
     const exit = this.ctx.nextExit(c.Id);
     if (c.State.Paused) await rt.resume(c.Id).catch(() => {});
+    const pid = c.State.Pid;
+    const signo = signalNumber(sig) ?? 15;
+    const dropped = pid > 0 && initDropsSignal(await procStatus(pid), signo);
     await rt.kill(c.Id, sig).catch(() => {});
     this.ctx.emit(c, 'kill', { signal: signalAttribute(sig) });
+    let exited = false;
+    const done = exit.then(() => (exited = true));
+    // The signal was discarded (see initsignal.ts): sent again once the process can take it.
+    if (dropped && timeout !== 0)
+      void (async () => {
+        const until = timeout < 0 ? Infinity : Date.now() + timeout * 1000;
+        while (!exited && Date.now() < until) {
+          await delay(50);
+          if (exited || !catches(await procStatus(pid), signo)) continue;
+          if (!exited) await rt.kill(c.Id, sig).catch(() => {});
+          return;
+        }
+      })();
     const stopped =
       timeout < 0
-        ? await exit.then(() => true)
-        : await Promise.race([exit.then(() => true), delay(timeout * 1000).then(() => false)]);
+        ? await done.then(() => true)
+        : await Promise.race([done.then(() => true), delay(timeout * 1000).then(() => false)]);
+    exited = true;
     if (!stopped && c.State.Running) {
       await rt.kill(c.Id, 'SIGKILL', true).catch(() => {});
       this.ctx.emit(c, 'kill', { signal: '9' });
@@ -117,4 +136,9 @@ export class Signals {
 function signalAttribute(s: string): string {
   const n = signalNumber(normaliseSignal(s));
   return n === undefined ? s : String(n);
+}
+
+/** The process's status from procfs; empty when it is gone (nothing to resend to). */
+function procStatus(pid: number): Promise<string> {
+  return fs.readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
 }

@@ -79,11 +79,12 @@ export class DaemonRestore {
       }
       if (!c.State.Running && c.State.Status !== 'paused') continue;
       const alive = aliveNow.get(c.Id) ?? (await this.ctx.runtime(c).isAlive(c.Id));
-      if (alive && this.ctx.d.liveRestore) this.monitor.rotateLogs(c, logLimits(c.HostConfig).maxFiles);
+      const keep = this.keeps(c);
+      if (alive && keep) this.monitor.rotateLogs(c, logLimits(c.HostConfig).maxFiles);
       if (alive && c.MountPoints?.length) this.ctx.d.volumes?.adopt(c.Id, c.MountPoints);
-      if (alive && this.ctx.d.liveRestore) this.endpoints.restore(c);
+      if (alive && keep) this.endpoints.restore(c);
       if (alive) {
-        if (!this.ctx.d.liveRestore) {
+        if (!keep) {
           // Without live restore, containers from the previous daemon do not survive it.
           this.ctx.d.log.info(`stopping container ${shortId(c.Id)} left by the previous daemon`);
           await this.hooks.stop(c.Id, { timeout: 10, byDaemon: true }).catch(() => {});
@@ -119,7 +120,12 @@ export class DaemonRestore {
     }
   }
 
-  /** On daemon shutdown without live restore, containers are stopped cleanly. */
+  /** Whether `c` keeps running while the daemon is down: live restore, or one the daemon says outlives it. */
+  keeps(c: ContainerRecord): boolean {
+    return this.ctx.d.liveRestore || !!this.ctx.d.keepRunning?.(c);
+  }
+
+  /** On daemon shutdown without live restore, containers are stopped cleanly (but those `keeps` keeps). */
   async shutdown(): Promise<void> {
     this.ctx.shuttingDown = true;
     // Pending policy restarts stay recorded as restarting; the next daemon start decides them.
@@ -144,7 +150,7 @@ export class DaemonRestore {
     await Promise.all(
       this.ctx.store
         .all()
-        .filter((c) => c.State.Running && !c.State.Restarting)
+        .filter((c) => c.State.Running && !c.State.Restarting && !this.keeps(c))
         .map((c) => this.hooks.stop(c.Id, { byDaemon: true }).catch(() => {})),
     );
   }

@@ -172,14 +172,19 @@ export class ExecService {
     return this.runtime(e).readLogs(join(e.dir, 'exec.log'), { follow: true, signal, untilExit: e.exit });
   }
 
-  /** Forwards input to the exec's stdin (see ContainerService.attachStdin for the rules). */
-  async attachStdin(e: ExecRecord, input: Readable): Promise<'detached' | 'ended'> {
+  /**
+   * Forwards input to the exec's stdin (see ContainerService.attachStdin for the rules).
+   * `detachKeys: false`: no keys detach a terminal, every byte reaches the process (the CRI's
+   * exec: kubelet's clients know no detach keys, and containerd passes ctrl-p ctrl-q through).
+   */
+  async attachStdin(e: ExecRecord, input: Readable, o: { detachKeys?: false } = {}): Promise<'detached' | 'ended'> {
     if (!e.config.AttachStdin || !e.Running) {
       input.resume();
       return 'ended';
     }
+    const keys = e.config.Tty && o.detachKeys !== false;
     return pumpStdin(input, this.runtime(e).openExecStdin(e.ID.slice(0, 32)), {
-      detachKeys: e.config.Tty ? parseDetachKeys(e.config.DetachKeys || DEFAULT_DETACH_KEYS) : undefined,
+      detachKeys: keys ? parseDetachKeys(e.config.DetachKeys || DEFAULT_DETACH_KEYS) : undefined,
     });
   }
 

@@ -107,12 +107,13 @@ export class PodService {
     if (!req.no_infra) {
       if (!shared.includes('net') && (rec.PortMappings.length || network !== 'bridge'))
         throw invalidArgument('invalid config provided: network settings need the network namespace to be shared');
-      const image = await this.d.infraImage.ensure();
+      // Another pause image (registry.k8s.io/pause) runs its own entrypoint; it must be here already.
+      const image = req.infra_image || (await this.d.infraImage.ensure());
       const ports = portBindings(rec.PortMappings);
       const infra = await this.d.containers.create(
         {
           Image: image,
-          Cmd: [PAUSE_COMMAND],
+          Cmd: req.infra_image ? undefined : [PAUSE_COMMAND],
           Hostname: rec.Hostname || undefined,
           Labels: { ...opts.infraLabels, [POD_LABELS.id]: id, [POD_LABELS.name]: name, [POD_LABELS.infra]: 'true' },
           ExposedPorts: ports.ExposedPorts,
