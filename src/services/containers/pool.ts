@@ -34,6 +34,8 @@ import type { ContainerRecord } from './types.ts';
 export interface Sandbox {
   id: string;
   imageId: string;
+  /** Its image's top layer, which image pruning keeps while the sandbox holds it mounted. */
+  topChain: string | null;
   pid: number;
   /** Its spec but for the process (poolfit.ts's sandboxKey), which a container taking it must match. */
   spec: string;
@@ -70,6 +72,17 @@ export class WarmPool {
     this.tasks = tasks;
     this.size = opts.size;
     this.zygote = opts.zygote;
+    // The sandboxes' layers are in use as containers' are: a removed image's go once they do.
+    const inUse = ctx.d.images.layersInUse;
+    ctx.d.images.layersInUse = () => {
+      const layers = inUse();
+      for (const s of this.ready) if (s.topChain) layers.add(s.topChain);
+      return layers;
+    };
+    // An image made, pulled, loaded or removed may change what the pool should hold.
+    ctx.d.events.subscribe((e) => {
+      if (e.Type === 'image') this.refill();
+    });
   }
 
   status(): PoolStatus {
@@ -136,14 +149,13 @@ export class WarmPool {
   private async fill(): Promise<void> {
     while (!this.stopped && !this.ctx.shuttingDown && Date.now() >= this.retryAt) {
       const imageId = this.imageId();
-      if (!imageId) return;
-      // Sandboxes of an image no longer the most started make room.
+      // Sandboxes of an image no longer the most started (or removed) make room.
       const stale = this.ready.findIndex((s) => s.imageId !== imageId);
       if (stale >= 0) {
         await this.destroy(this.ready.splice(stale, 1)[0]!.id);
         continue;
       }
-      if (this.ready.length >= this.size) return;
+      if (!imageId || this.ready.length >= this.size) return;
       try {
         this.ready.push(await this.make(imageId));
       } catch (e) {
@@ -168,7 +180,7 @@ export class WarmPool {
       let spec = '';
       const task = await this.tasks.create(rec, undefined, undefined, (s) => (spec = sandboxKey(s)));
       if (this.stopped) throw new Error('the daemon is stopping');
-      return { id, imageId, pid: task.pid, spec };
+      return { id, imageId, topChain: rec.TopChain, pid: task.pid, spec };
     } catch (e) {
       await this.destroy(id);
       throw e;

@@ -218,10 +218,13 @@ export class ContainerService {
     const restoreFrom = opts.checkpoint
       ? await this.checkpoints.restorePoint(c, opts.checkpoint, opts.checkpointDir)
       : undefined;
-    await this.ctx.locks.run(c.Id, () => this.startLocked(c, { restoreFrom }));
-    // Once this start has answered: the pool follows the images started and makes up for what was taken.
-    this.pool?.noteStart(c.Image);
-    this.pool?.refill();
+    try {
+      await this.ctx.locks.run(c.Id, () => this.startLocked(c, { restoreFrom }));
+      this.pool?.noteStart(c.Image);
+    } finally {
+      // Once this start has answered (or failed): the pool makes up for what creates took.
+      this.pool?.refill();
+    }
   }
 
   /** `--warm-pool`: its size, ready sandboxes and image; undefined when off. */
