@@ -243,6 +243,23 @@ test("a pooled container's exit code, logs, docker wait and --rm are as without 
   assert.match(missing.stderr, /executable file not found in \$PATH/);
 });
 
+test('diff, export and cp of a pooled container not yet started show nothing of the pool, and it still starts', async () => {
+  const pool = await ready(d);
+  const id = (
+    await dockerOk(d, ['create', '--network', 'none', 'busybox', 'sh', '-c', 'ls -a / | grep berth; echo ran'])
+  ).trim();
+  assert.ok(pool.includes(id), 'it came from the pool');
+  assert.equal(await dockerOk(d, ['diff', id]), '');
+  const tar = await docker(d, ['export', id]);
+  assert.equal(tar.code, 0, tar.stderr);
+  assert.ok(!tar.stdout.includes('.berth-zygote'), 'the export has no zygote');
+  assert.notEqual((await docker(d, ['cp', `${id}:/.berth-zygote`, '-'])).code, 0);
+  const r = await docker(d, ['start', '-a', id]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'ran\n');
+  await dockerOk(d, ['rm', id]);
+});
+
 test('requests that do not fit the pool (a bind, a hostname, a terminal) get a task of their own', async () => {
   for (const [flags, cmd, want] of [
     [['-v', '/etc:/host-etc:ro'], 'test -f /host-etc/hostname && echo bound', 'bound'],

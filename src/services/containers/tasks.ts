@@ -301,6 +301,20 @@ export class Tasks {
       .catch(() => {});
   }
 
+  /**
+   * A container that took a warm sandbox and has not run yet gives it up (its task goes, and
+   * the zygote and its command leave the root; start then makes a task as without the pool):
+   * `docker diff`, `export`, `commit` and `cp` must not see what the pool put there.
+   */
+  async unpool(c: ContainerRecord): Promise<void> {
+    if (!this.pooled.has(c.Id) || c.State.Status !== 'created') return;
+    await this.ctx.locks.run(c.Id, async () => {
+      if (!this.pooled.has(c.Id) || c.State.Status !== 'created') return;
+      await this.dropPrepared(c);
+      if (this.pooled.has(c.Id)) await this.discard(c);
+    });
+  }
+
   /** The container is gone: nothing more to know of its sandbox. */
   forgetPooled(id: string): void {
     this.pooled.delete(id);
