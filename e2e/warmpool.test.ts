@@ -286,6 +286,43 @@ test('--warm-pool 0 makes no sandbox', async () => {
   assert.match(await dockerOk(cold, ['info']), /Warm pool: off/);
 });
 
+test('an image with its own paths where the pool puts the zygote and its command never has the host written through them', async () => {
+  const own = await startDaemon(['--warm-pool', '2']);
+  try {
+    await bootstrapBusybox(own);
+    const traps: Array<[string, string[]]> = [
+      ['trap-cmd', ['/.berth-zygote-cmd']],
+      ['trap-zygote', ['/.berth-zygote', '/.berth-zygote-cmd']],
+    ];
+    for (const [name, paths] of traps) {
+      const links = paths.map((p) => `ln -s ${join(own.root, `${name}${p.replace('/.', '-')}`)} ${p}`).join(' && ');
+      await dockerOk(own, ['run', '--name', `mk-${name}`, '--network', 'none', 'busybox', 'sh', '-c', links]);
+      await dockerOk(own, ['commit', `mk-${name}`, `${name}:latest`]);
+    }
+    // Each trap image becomes the most started in turn, so the pool is made of it and used.
+    for (const [name, n] of [
+      ['trap-cmd', 3],
+      ['trap-zygote', 6],
+    ] as const) {
+      const runs = async (k: number) => {
+        for (let i = 0; i < k; i++) {
+          const r = await docker(own, ['run', '--rm', '--network', 'none', `${name}:latest`, 'echo', 'fine']);
+          assert.equal(r.code, 0, r.stderr);
+          assert.equal(r.stdout, 'fine\n');
+        }
+      };
+      await runs(n);
+      await eventually(async () => (await dockerOk(own, ['info'])).includes(`(${name}:latest)`));
+      // These would take the image's sandboxes: trap-cmd's cannot be told their command, trap-zygote's cannot be made.
+      await runs(2);
+    }
+    const written = readdirSync(own.root).filter((f) => f.startsWith('trap-'));
+    assert.deepEqual(written, [], "nothing was written through the image's links");
+  } finally {
+    await cleanup(own);
+  }
+});
+
 test('a daemon stopped, or killed with SIGKILL, with sandboxes pooled leaves none behind once it is back', async () => {
   const own = await startDaemon(['--warm-pool', '2']);
   try {

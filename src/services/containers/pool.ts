@@ -20,7 +20,7 @@
  * ready ones down at shutdown.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { shortId } from '../../spec/index.ts';
 import type { ContainerContext } from './context.ts';
@@ -175,7 +175,8 @@ export class WarmPool {
     try {
       await fs.mkdir(dir, { recursive: true, mode: 0o710 });
       await this.ctx.d.snapshots.mountRootfs(dir, rec.TopChain as never);
-      await fs.copyFile(this.zygote, join(dir, 'rootfs', ZYGOTE_PATH));
+      // Exclusive: a path the image has there (a symlink out of the root, say) is never followed.
+      await fs.copyFile(this.zygote, join(dir, 'rootfs', ZYGOTE_PATH), fsConstants.COPYFILE_EXCL);
       await fs.chmod(join(dir, 'rootfs', ZYGOTE_PATH), 0o755);
       let spec = '';
       const task = await this.tasks.create(rec, undefined, undefined, (s) => (spec = sandboxKey(s)));

@@ -286,9 +286,8 @@ export class Tasks {
           await fs.writeFile(
             join(dir, 'rootfs', ZYGOTE_CMD),
             zygoteCommand(wanted.process, this.ctx.d.runtimes.defaultName === 'runc' ? '/' : ''),
-            {
-              mode: 0o600,
-            },
+            // Exclusive: a path the image has there (a symlink out of the root, say) is never followed.
+            { mode: 0o600, flag: 'wx' },
           );
           this.prepared.set(c.Id, { pid: sandbox.pid, maxFiles: logLimits(c.HostConfig).maxFiles, timer: ttl() });
           this.ctx.d.log.debug(`create ${c.Id.slice(0, 12)}: a warm sandbox`);
