@@ -150,6 +150,17 @@ test('a pooled container runs the command with the environment, directory and us
   await dockerOk(d, ['rm', 'who']);
 });
 
+test('on a daemon without a bridge a plain docker run (the default network: lo only) takes a sandbox too', async () => {
+  const pool = await ready(d);
+  const r = await docker(d, ['run', '--name', 'plain', 'busybox', 'sh', '-c', 'ls /sys/class/net; hostname']);
+  assert.equal(r.code, 0, r.stderr);
+  const id = (await dockerOk(d, ['inspect', '-f', '{{.Id}}', 'plain'])).trim();
+  assert.ok(pool.includes(id), 'it came from the pool');
+  assert.equal(r.stdout, `lo\n${id.slice(0, 12)}\n`);
+  assert.equal((await dockerOk(d, ['inspect', '-f', '{{.HostConfig.NetworkMode}}', 'plain'])).trim(), 'default');
+  await dockerOk(d, ['rm', 'plain']);
+});
+
 /** An inspect with what differs between any two containers (IDs, names, times, paths, pids) left out. */
 function comparable(inspect: string): unknown {
   const [c] = JSON.parse(inspect) as Array<Record<string, unknown>>;

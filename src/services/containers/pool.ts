@@ -121,7 +121,12 @@ export class WarmPool {
       req,
       h,
       { id: image.id, volumes: image.config.config?.Volumes },
-      { imageId, runtime: this.ctx.d.runtimes.defaultName, chosenRuntime: runtime },
+      {
+        imageId,
+        runtime: this.ctx.d.runtimes.defaultName,
+        chosenRuntime: runtime,
+        bridgeless: !this.ctx.d.network?.enabled,
+      },
     );
     return fits ? this.take(imageId) : undefined;
   }

@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { asSandboxed, requestFits, sandboxKey, searchPath, zygoteCommand } from './poolfit.ts';
 import type { Spec } from '../../oci/index.ts';
 
-const pool = { imageId: 'sha256:busybox', runtime: 'crun', chosenRuntime: 'crun' };
+const pool: { imageId: string; runtime: string; chosenRuntime: string; bridgeless?: boolean } = {
+  imageId: 'sha256:busybox',
+  runtime: 'crun',
+  chosenRuntime: 'crun',
+};
 const image: { id: string; volumes: object | null } = { id: 'sha256:busybox', volumes: null };
 const fits = (req: object, h: object = { NetworkMode: 'none' }, img = image, p = pool) =>
   requestFits({ Image: 'busybox', ...req }, h, img, p);
@@ -12,6 +16,9 @@ test('a plain run without network of the pool image fits the pool, with any comm
   assert.ok(fits({}));
   assert.ok(fits({ Cmd: ['sh', '-c', 'true'], Env: ['A=1'], User: 'nobody', WorkingDir: '/w', Labels: { a: 'b' } }));
   assert.ok(fits({}, { NetworkMode: 'none', AutoRemove: true, Memory: 1 << 20 }));
+  // a daemon without a bridge (`--bridge none`) gives the default network nothing but lo, as none
+  assert.ok(fits({}, { NetworkMode: 'default' }, image, { ...pool, bridgeless: true }));
+  assert.ok(fits({}, {}, image, { ...pool, bridgeless: true }));
 });
 
 test('what the sandbox was made without does not fit: another image or runtime, a network, a terminal, stdin, mounts, a hostname, logging options', () => {
@@ -19,6 +26,9 @@ test('what the sandbox was made without does not fit: another image or runtime, 
   assert.ok(!fits({}, { NetworkMode: 'none' }, image, { ...pool, chosenRuntime: 'runc' }));
   assert.ok(!fits({}, {}));
   assert.ok(!fits({}, { NetworkMode: 'bridge' }));
+  assert.ok(!fits({}, { NetworkMode: 'mynet' }));
+  assert.ok(!fits({}, { NetworkMode: 'host' }));
+  assert.ok(!fits({}, { NetworkMode: 'container:web' }, image, { ...pool, bridgeless: true }));
   assert.ok(!fits({ Tty: true }));
   assert.ok(!fits({ OpenStdin: true }));
   assert.ok(!fits({ Hostname: 'web' }));

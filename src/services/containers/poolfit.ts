@@ -13,7 +13,7 @@ export const ZYGOTE_CMD = '/.berth-zygote-cmd';
 
 /**
  * Whether a create request may take a sandbox of the pool: the pool's image and runtime, no
- * network (a sandbox has only `lo`), and nothing the monitor or the namespaces were made
+ * network (a sandbox has only `lo`; so has the default network of a daemon without a bridge), and nothing the monitor or the namespaces were made
  * without — no terminal or stdin (the monitor's mode is fixed when it starts), no mounts or
  * volumes, no hostname of its own, the default logging. The rest of the request (limits,
  * capabilities, security options, devices...) shows in its spec, which `sameSandbox` compares
@@ -23,12 +23,14 @@ export function requestFits(
   req: CreateRequest,
   h: HostConfig,
   image: { id: string; volumes: object | null | undefined },
-  pool: { imageId: string; runtime: string; chosenRuntime: string },
+  pool: { imageId: string; runtime: string; chosenRuntime: string; bridgeless?: boolean },
 ): boolean {
+  const mode = h.NetworkMode || 'default';
   return (
     image.id === pool.imageId &&
     pool.chosenRuntime === pool.runtime &&
-    h.NetworkMode === 'none' &&
+    // Without a default bridge (`--bridge none`), the default network is none's.
+    (mode === 'none' || (!!pool.bridgeless && (mode === 'default' || mode === 'bridge'))) &&
     !req.Tty &&
     !req.OpenStdin &&
     !req.Hostname &&
