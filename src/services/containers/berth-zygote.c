@@ -90,7 +90,10 @@ int main(void) {
       if (errno == EINTR) { r = 0; continue; }
       die(127, "read", CMD_FILE);
     }
-    if (len + (size_t)r >= MAX_CMD) break;
+    if (len + (size_t)r >= MAX_CMD) {
+      errno = E2BIG;
+      die(127, "read", CMD_FILE);
+    }
   }
   close(fd);
   unlink(CMD_FILE);
