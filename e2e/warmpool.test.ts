@@ -161,6 +161,33 @@ test('on a daemon without a bridge a plain docker run (the default network: lo o
   await dockerOk(d, ['rm', 'plain']);
 });
 
+test("docker exec into a pooled container runs with the container's environment, user and directory", async () => {
+  const pool = await ready(d);
+  const id = (
+    await dockerOk(d, [
+      'run',
+      '-d',
+      '--network',
+      'none',
+      '-e',
+      'FROM_RUN=1',
+      '-u',
+      'nobody',
+      '-w',
+      '/tmp',
+      'busybox',
+      'sleep',
+      '300',
+    ])
+  ).trim();
+  try {
+    assert.ok(pool.includes(id), 'it came from the pool');
+    assert.equal(await dockerOk(d, ['exec', id, 'sh', '-c', 'echo $FROM_RUN; id -un; pwd']), '1\nnobody\n/tmp\n');
+  } finally {
+    await docker(d, ['rm', '-f', id]);
+  }
+});
+
 /** An inspect with what differs between any two containers (IDs, names, times, paths, pids) left out. */
 function comparable(inspect: string): unknown {
   const [c] = JSON.parse(inspect) as Array<Record<string, unknown>>;

@@ -289,6 +289,12 @@ export class Tasks {
             // Exclusive: a path the image has there (a symlink out of the root, say) is never followed.
             { mode: 0o600, flag: 'wx' },
           );
+          // The bundle says what runs from here on (exec takes the container's environment, user and
+          // directory from it), as a task made for the container would; the driver's additions stay.
+          const bundle = join(dir, 'config.json');
+          const written = JSON.parse(await fs.readFile(bundle, 'utf8')) as Spec;
+          await fs.writeFile(`${bundle}.new`, JSON.stringify({ ...written, process: wanted.process }));
+          await fs.rename(`${bundle}.new`, bundle);
           this.prepared.set(c.Id, { pid: sandbox.pid, maxFiles: logLimits(c.HostConfig).maxFiles, timer: ttl() });
           this.ctx.d.log.debug(`create ${c.Id.slice(0, 12)}: a warm sandbox`);
         } catch (e) {
