@@ -87,6 +87,15 @@ if [ ! -x build/berth-pause ] || [ src/services/pods/berth-pause.c -nt build/ber
   mv build/berth-pause.tmp build/berth-pause
 fi
 
+# berth-zygote is the process of a warm pool's sandbox, which execs the user's command at
+# hand-over (services/containers/pool.ts); static, since it runs inside any image.
+if [ ! -x build/berth-zygote ] || [ src/services/containers/berth-zygote.c -nt build/berth-zygote ]; then
+  mkdir -p build
+  cc -O2 -Wall -static -o build/berth-zygote.tmp src/services/containers/berth-zygote.c
+  strip build/berth-zygote.tmp
+  mv build/berth-zygote.tmp build/berth-zygote
+fi
+
 # berth-vm: its shim, its guest agent, the guest kernel and initramfs (see the script).
 bash scripts/setup-vm.sh
 

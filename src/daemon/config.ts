@@ -22,6 +22,8 @@ export interface DaemonConfig {
   defaultRuntime: string;
   /** `--monitor`: each container's monitor, Berth's own (build/berth-monitor) or conmon. */
   monitor: 'conmon' | 'berth';
+  /** `--warm-pool N`: sandboxes of the most started image made ahead (services/containers/pool.ts); 0 turns it off. */
+  warmPool: number;
   /** `--add-runtime name=path`: runtimes with runc's command line offered beside the built-in ones. */
   addedRuntimes: RuntimeEntry[];
   group: string;
@@ -100,6 +102,8 @@ export function defaultConfig(): DaemonConfig {
     defaultRuntime: '',
     // Berth's own: about a fourth of conmon's memory per container, and a cheaper start.
     monitor: 'berth',
+    // Two: a script's burst of `docker run` finds its first two warm, and the refills keep up behind.
+    warmPool: 2,
     addedRuntimes: [],
     group: 'berth',
     iptables: true,
@@ -137,6 +141,7 @@ const VALUE_FLAGS = new Set([
   'fixed-cidr-v6',
   'default-runtime',
   'monitor',
+  'warm-pool',
   'add-runtime',
   'group',
   'dns',
@@ -189,6 +194,7 @@ Options:
       --fixed-cidr-v6 string    IPv6 subnet for the default bridge's containers (needed with --ipv6)
       --default-runtime string  Default OCI runtime for containers: crun, runc or a path (default crun if installed, else runc)
       --monitor string          Each container's monitor: berth, Berth's own, or conmon (default "berth")
+      --warm-pool int           Sandboxes of the most started image kept ready for docker run; 0 turns it off (default 2)
       --add-runtime runtime     Register an additional OCI runtime (name=path); runsc and berth-vm are offered when installed
   -G, --group string            Group for the unix socket (default "berth")
       --iptables                Enable addition of iptables/nftables rules (default true)
@@ -378,6 +384,11 @@ export function parseFlags(
         if (value !== 'conmon' && value !== 'berth')
           throw invalidArgument(`berthd: invalid monitor "${value}": conmon or berth`);
         cfg.monitor = value;
+        break;
+      case 'warm-pool':
+        if (!/^\d+$/.test(value) || Number(value) > 64)
+          throw invalidArgument(`berthd: invalid --warm-pool "${value}": a number of sandboxes from 0 to 64`);
+        cfg.warmPool = Number(value);
         break;
       case 'add-runtime': {
         const r = parseAddRuntime(value);

@@ -43,7 +43,7 @@ import { Logger } from './log.ts';
 import { checkExposure, loadApiTls } from './remote.ts';
 import { secureDataRoot } from './dataroot.ts';
 import { setUpRemap, type Remap } from './userns.ts';
-import { rootOf } from '../spec/index.ts';
+import { rootOf, shortId } from '../spec/index.ts';
 import { infoWarnings } from './apitls.ts';
 
 /** berth-launcher, built by scripts/setup.sh: programs start through it (src/host/launcher.ts). */
@@ -63,6 +63,8 @@ function criOwned(c: DaemonConfig, ct: ContainerRecord): boolean {
   return c.cri && ct.Config.Labels?.['io.kubernetes.docker.type'] !== undefined;
 }
 
+/** The warm pool's sandbox process (services/containers/berth-zygote.c), built by setup. */
+const ZYGOTE_PROGRAM = join(import.meta.dirname, '..', '..', 'build', 'berth-zygote');
 /** The pods' infra program (services/pods/berth-pause.c), built by setup. */
 const PAUSE_PROGRAM = join(import.meta.dirname, '..', '..', 'build', 'berth-pause');
 
@@ -244,6 +246,7 @@ export class Daemon {
       defaults: containerDefaults(c, hostHardLimits().get('RLIMIT_NOFILE') ?? Infinity),
       idMap,
       rootless: this.rootless,
+      warmPool: { size: c.warmPool, zygote: ZYGOTE_PROGRAM },
     });
     await fs.mkdir(join(c.dataRoot, 'containers'), { recursive: true, mode: 0o710 });
     const pods = new PodService({
@@ -498,6 +501,15 @@ export class Daemon {
     this.ownsPidfile = true;
   }
 
+  /** `docker info`'s line on the warm pool: its ready sandboxes, its size, its image. */
+  private warmPoolLine(): string {
+    const p = this.containers?.poolStatus();
+    if (!p) return 'off';
+    const image = p.image ? this.images?.store.find(p.image) : undefined;
+    const name = image?.tags[0] ?? (p.image ? shortId(p.image) : 'none yet');
+    return `${p.ready} of ${p.size} ready (${name})`;
+  }
+
   info(): SystemInfo {
     const images = this.images?.store.list().length ?? 0;
     const all = this.containers?.list() ?? [];
@@ -514,6 +526,8 @@ export class Daemon {
       DriverStatus: [
         ['Backing Filesystem', 'extfs'],
         ['Supports d_type', 'true'],
+        // The docker CLI prints these lines as they come, under the storage driver.
+        ['Warm pool', this.warmPoolLine()],
       ],
       Plugins: {
         Volume: ['local'],

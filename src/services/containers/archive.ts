@@ -80,6 +80,7 @@ export class Archive {
 
   /** `docker export`: the container's file system as a tar, mounted while the stream lasts. */
   async export(c: ContainerRecord): Promise<Readable> {
+    await this.tasks.unpool(c);
     const dir = this.ctx.dir(c.Id);
     const wasMounted = await this.ctx.d.snapshots.isMounted(dir);
     if (!wasMounted) await this.ctx.d.snapshots.mountRootfs(dir, c.TopChain as never);
@@ -92,6 +93,7 @@ export class Archive {
 
   /** `docker diff`: what the container changed against its image, from its upper directory. */
   async diff(c: ContainerRecord): Promise<Change[]> {
+    await this.tasks.unpool(c);
     return upperChanges(
       join(this.ctx.dir(c.Id), 'upper'),
       this.ctx.d.snapshots.lowerDirs(c.TopChain as never),
@@ -107,6 +109,7 @@ export class Archive {
    * dockerd, the commit goes on unpaused, since a process that is gone changes nothing more.
    */
   async commit(c: ContainerRecord, o: CommitRequest = {}): Promise<{ Id: string }> {
+    await this.tasks.unpool(c);
     const pause =
       (o.pause ?? true) &&
       c.State.Running &&
@@ -189,6 +192,7 @@ export class Archive {
    */
   private async leaseRootfs(c: ContainerRecord): Promise<{ rootfs: string; release: () => Promise<void> }> {
     const dir = this.ctx.dir(c.Id);
+    await this.tasks.unpool(c);
     await this.tasks.premounted(c.Id);
     const wasMounted = await this.ctx.d.snapshots.isMounted(dir);
     if (!wasMounted) await this.ctx.d.snapshots.mountRootfs(dir, c.TopChain as never);

@@ -70,6 +70,8 @@ export interface ContainerServiceDeps {
   idMap?: IdMap;
   /** Rootless berthd (in a user namespace of an ordinary user's): no cgroups, no limits. */
   rootless?: boolean;
+  /** `berthd --warm-pool N`: N sandboxes made ahead (pool.ts), their process the berth-zygote at `zygote`. */
+  warmPool?: { size: number; zygote: string };
 }
 
 export class ContainerContext {

@@ -37,15 +37,20 @@ export class Monitor {
     this.hooks = hooks;
   }
 
-  async handleExit(e: Exit, runtime: string): Promise<void> {
-    const c = this.ctx.store.find(e.id);
+  async handleExit(news: Exit, runtime: string): Promise<void> {
+    const c = this.ctx.store.find(news.id);
     // An exit is the news of the runtime the container runs on, not of another one.
     if (!c || this.ctx.d.runtimes.nameOf(c) !== runtime) return;
     await this.ctx.locks.run(c.Id, async () => {
       if ((!c.State.Running && c.State.Status !== 'paused') || c.State.Restarting) return;
-      // A late exit of a task a forced delete took down (a task created ahead and dropped)
-      // can arrive after the start that made a new one: the live task's run goes on.
+      // A late exit of a task a forced delete took down (a task created ahead and dropped, a
+      // warm sandbox given up) can arrive after the start that made a new one: the live task's
+      // run goes on; and once that one has ended too, its own recorded exit is the one to
+      // believe (the delete took the old one's away), or none yet: its own news is coming.
       if (await this.ctx.runtime(c).isAlive(c.Id)) return;
+      const recorded = await this.ctx.runtime(c).readExit(c.Id);
+      if (!recorded) return;
+      const e: Exit = { ...news, ...recorded };
       this.rotators.get(c.Id)?.stop();
       this.rotators.delete(c.Id);
       const ranMs = e.exitedAt.getTime() - Date.parse(c.State.StartedAt);

@@ -51,6 +51,7 @@ export class Removal {
         : undefined;
     this.monitor.forget(c.Id);
     if (this.tasks.takePrepared(c.Id)) this.endpoints.release(c);
+    this.tasks.forgetPooled(c.Id);
     // Its endpoints go with it, now: the exit's own release may come later, and a network rm
     // right after `rm -f` (as dockerd allows) must not find it still a member.
     this.ctx.d.userNetworks?.release(c.Id);

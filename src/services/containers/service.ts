@@ -7,6 +7,7 @@
  *   context.ts    the shared state: dependencies, records, locks, setState, emit
  *   create.ts     the record of a new container, from the request and its image (pure)
  *   tasks.ts      a task's making: mounts, root file system, spec, the runtime's create; tasks created ahead
+ *   pool.ts       the warm pool: sandboxes made before the request (poolfit.ts: which requests fit)
  *   endpoints.ts  network endpoints, published ports, network connect and disconnect
  *   monitor.ts    exits, restart policies and their back-off, log rotation (moby's monitor.go)
  *   kill.ts       stop and kill
@@ -38,6 +39,7 @@ import { checkUpdateRequest, updatedHostConfig, type UpdateRequest } from './upd
 import { checkCreateRequest, checkPlatform, newRecord } from './create.ts';
 import { Endpoints, type EndpointSettings } from './endpoints.ts';
 import { Tasks } from './tasks.ts';
+import { WarmPool, type PoolStatus, type Sandbox } from './pool.ts';
 import { Monitor } from './monitor.ts';
 import { Archive, type CommitRequest } from './archive.ts';
 import { Checkpoints } from './checkpoints.ts';
@@ -84,6 +86,8 @@ export class ContainerService {
   private readonly removal: Removal;
   private readonly daemon: DaemonRestore;
   private readonly signals: Signals;
+  /** `--warm-pool N` (absent with 0). */
+  private readonly pool: WarmPool | undefined;
 
   constructor(deps: ContainerServiceDeps) {
     this.ctx = new ContainerContext(deps);
@@ -92,6 +96,9 @@ export class ContainerService {
       startFailed: (c, code) => this.startFailed(c, code),
     });
     this.tasks = new Tasks(this.ctx, this.endpoints);
+    this.pool = deps.warmPool?.size
+      ? new WarmPool(this.ctx, this.tasks, { size: deps.warmPool.size, zygote: deps.warmPool.zygote })
+      : undefined;
     this.monitor = new Monitor(this.ctx, this.endpoints, {
       restart: (c) => this.startLocked(c, { byPolicy: true }),
       remove: (c) => void this.removal.forget(c),
@@ -148,7 +155,26 @@ export class ContainerService {
     }
     const image = this.ctx.d.images.require(imageRef);
     if (platform) checkPlatform(imageRef, platform, image.config);
-    const id = randomBytes(32).toString('hex');
+    const sandbox = this.pool?.takeFor(req, hostConfig, image, runtimeName);
+    const id = sandbox?.id ?? randomBytes(32).toString('hex');
+    try {
+      return await this.createWith(id, req, name, image, runtimeName, sandbox);
+    } catch (e) {
+      // Nothing was written for it: the sandbox goes back to the pool, unused.
+      if (sandbox && !this.store.find(id)) this.pool!.giveBack(sandbox);
+      throw e;
+    }
+  }
+
+  private async createWith(
+    id: string,
+    req: CreateRequest,
+    name: string | undefined,
+    image: ReturnType<ContainerContext['d']['images']['require']>,
+    runtimeName: string,
+    sandbox: Sandbox | undefined,
+  ): Promise<{ Id: string; Warnings: string[] }> {
+    const hostConfig: HostConfig = req.HostConfig ?? {};
     const rec = newRecord(req, {
       id,
       name: name ? name.replace(/^\//, '') : freeRandomName((n) => !!this.store.nameOwner(n)),
@@ -175,8 +201,12 @@ export class ContainerService {
       unreserve();
     }
     this.ctx.emit(rec, 'create');
-    this.tasks.premount(rec);
-    this.tasks.precreate(rec);
+    if (sandbox) {
+      this.tasks.adopt(rec, sandbox);
+    } else {
+      this.tasks.premount(rec);
+      this.tasks.precreate(rec);
+    }
     return { Id: id, Warnings: [] };
   }
 
@@ -188,7 +218,18 @@ export class ContainerService {
     const restoreFrom = opts.checkpoint
       ? await this.checkpoints.restorePoint(c, opts.checkpoint, opts.checkpointDir)
       : undefined;
-    await this.ctx.locks.run(c.Id, () => this.startLocked(c, { restoreFrom }));
+    try {
+      await this.ctx.locks.run(c.Id, () => this.startLocked(c, { restoreFrom }));
+      this.pool?.noteStart(c.Image);
+    } finally {
+      // Once this start has answered (or failed): the pool makes up for what creates took.
+      this.pool?.refill();
+    }
+  }
+
+  /** `--warm-pool`: its size, ready sandboxes and image; undefined when off. */
+  poolStatus(): PoolStatus | undefined {
+    return this.pool?.status();
   }
 
   private async startLocked(
@@ -454,13 +495,16 @@ export class ContainerService {
   // ---- daemon start / shutdown ----
 
   /** Reconciles records with reality after the daemon (re)starts (see restore.ts). */
-  restore(): Promise<void> {
-    return this.daemon.restore();
+  async restore(): Promise<void> {
+    // The sweep in there removes the sandboxes a daemon killed with SIGKILL left (they have no record).
+    await this.daemon.restore();
+    this.pool?.refill();
   }
 
-  /** On daemon shutdown without live restore, containers are stopped cleanly (see restore.ts). */
-  shutdown(): Promise<void> {
-    return this.daemon.shutdown();
+  /** On daemon shutdown without live restore, containers are stopped cleanly (see restore.ts); the warm pool goes. */
+  async shutdown(): Promise<void> {
+    await this.pool?.drain();
+    await this.daemon.shutdown();
   }
 
   // ---- attach ----

@@ -9,7 +9,9 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArgument } from '../../errdefs/index.ts';
-import { resolveUser, type ResolvedUser } from '../../oci/index.ts';
+import { resolveUser, type ResolvedUser, type Mount, type Spec } from '../../oci/index.ts';
+import { resolveInRoot } from '../../archive/index.ts';
+import { asSandboxed, sandboxKey, searchPath, zygoteCommand, ZYGOTE_CMD, ZYGOTE_PATH } from './poolfit.ts';
 import { planMounts, parseVolumesFrom } from '../volumes/index.ts';
 import type { ContainerContext } from './context.ts';
 import type { Endpoints, NetworkPlan } from './endpoints.ts';
@@ -39,6 +41,8 @@ export class Tasks {
   private readonly users = new Map<string, ResolvedUser>();
   /** Runtime containers created ahead of their start (see precreate). */
   private readonly prepared = new Map<string, CreatedTask & { timer: NodeJS.Timeout }>();
+  /** The tasks created ahead that are a warm pool's sandboxes (see adopt). */
+  private readonly pooled = new Set<string>();
   /** Root file system mounts begun at create, which start and removal wait for. */
   private readonly premounts = new Map<string, Promise<void>>();
 
@@ -110,7 +114,13 @@ export class Tasks {
    * exec) and wired to its network. With `restoreFrom` (a checkpoint's directory) the task is
    * restored from it instead, and runs already.
    */
-  async create(c: ContainerRecord, network?: NetworkPlan, restoreFrom?: string): Promise<CreatedTask> {
+  async create(
+    c: ContainerRecord,
+    network?: NetworkPlan,
+    restoreFrom?: string,
+    /** A warm sandbox's making (pool.ts) learns its spec, before the runtime's driver annotates it. */
+    onSpec?: (spec: Spec) => void,
+  ): Promise<CreatedTask> {
     const dir = this.ctx.dir(c.Id);
     // A previous run's leftovers (a crash between exit and cleanup) go first.
     if (await this.ctx.runtime(c).exists(c.Id))
@@ -120,6 +130,11 @@ export class Tasks {
         .catch(() => {});
     await this.premounted(c.Id);
     if (!(await this.ctx.d.snapshots.isMounted(dir))) await this.ctx.d.snapshots.mountRootfs(dir, c.TopChain as never);
+    // A container that had a warm sandbox (its zygote gone with its first run, or never run) gets its task as any other.
+    if (this.pooled.delete(c.Id))
+      await Promise.all([ZYGOTE_PATH, ZYGOTE_CMD].map((f) => fs.rm(join(dir, 'rootfs', f), { force: true }))).catch(
+        () => {},
+      );
     const mounts = c.MountPoints?.length
       ? await this.ctx.d.volumes!.mountAll(c.Id, c.MountPoints, join(dir, 'rootfs'))
       : undefined;
@@ -129,29 +144,8 @@ export class Tasks {
     // A runtime that takes its interfaces at create gets a namespace wired ahead (see Endpoints.prewire).
     const prewired =
       net.endpoint && !net.netnsPath && rt.networkAtCreate ? await this.endpoints.prewire(c, net.endpoint) : undefined;
-    const links = c.HostConfig.Links?.length
-      ? linkSettings(c.HostConfig.Links, (ref) => this.ctx.store.find(ref), c.Name)
-      : undefined;
-    const spec = await buildSpec(c, {
-      dir,
-      rootfs: join(dir, 'rootfs'),
-      initPath: this.ctx.d.initPath,
-      ipAddress: net.endpoint?.ipAddress,
-      ipv6Address: net.endpoint?.ipv6Address,
-      netnsPath: prewired ?? net.netnsPath,
-      etcDir: net.etcDir,
-      mounts,
-      dnsServer: net.dnsServer,
-      linkHosts: links?.hosts,
-      linkEnv: links?.env,
-      pidnsPath: this.endpoints.joinedNamespace(c.HostConfig.PidMode, 'pid', 'PID'),
-      ipcnsPath: this.endpoints.joinedNamespace(c.HostConfig.IpcMode, 'ipc', 'IPC'),
-      utsnsPath: this.endpoints.joinedNamespace(c.HostConfig.UTSMode, 'uts', 'UTS'),
-      resolveUser: (spec, rootfs) => this.userFor(c, spec, rootfs),
-      defaults: this.ctx.d.defaults,
-      idMap: containerIdMap(c.HostConfig, this.ctx.d.idMap),
-      rootless: this.ctx.d.rootless,
-    });
+    const spec = await this.specFor(c, net, prewired, mounts);
+    onSpec?.(spec);
     if (this.ctx.d.idMap) await giveEtcFiles(dir, this.ctx.d.idMap);
     const limits = logLimits(c.HostConfig);
     const { pid } = await this.ctx.runtime(c).create({
@@ -172,6 +166,34 @@ export class Tasks {
     }
     this.ctx.changes.emit(`created:${c.Id}`);
     return { pid, maxFiles: limits.maxFiles };
+  }
+
+  /** The OCI spec of `c`'s task (its /etc files written beside it). */
+  private async specFor(c: ContainerRecord, net: NetworkPlan, prewired?: string, mounts?: Mount[]): Promise<Spec> {
+    const dir = this.ctx.dir(c.Id);
+    const links = c.HostConfig.Links?.length
+      ? linkSettings(c.HostConfig.Links, (ref) => this.ctx.store.find(ref), c.Name)
+      : undefined;
+    return buildSpec(c, {
+      dir,
+      rootfs: join(dir, 'rootfs'),
+      initPath: this.ctx.d.initPath,
+      ipAddress: net.endpoint?.ipAddress,
+      ipv6Address: net.endpoint?.ipv6Address,
+      netnsPath: prewired ?? net.netnsPath,
+      etcDir: net.etcDir,
+      mounts,
+      dnsServer: net.dnsServer,
+      linkHosts: links?.hosts,
+      linkEnv: links?.env,
+      pidnsPath: this.endpoints.joinedNamespace(c.HostConfig.PidMode, 'pid', 'PID'),
+      ipcnsPath: this.endpoints.joinedNamespace(c.HostConfig.IpcMode, 'ipc', 'IPC'),
+      utsnsPath: this.endpoints.joinedNamespace(c.HostConfig.UTSMode, 'uts', 'UTS'),
+      resolveUser: (spec, rootfs) => this.userFor(c, spec, rootfs),
+      defaults: this.ctx.d.defaults,
+      idMap: containerIdMap(c.HostConfig, this.ctx.d.idMap),
+      rootless: this.ctx.d.rootless,
+    });
   }
 
   /**
@@ -235,6 +257,74 @@ export class Tasks {
       .catch(() => {});
   }
 
+  /**
+   * A container created with a warm pool's sandbox (pool.ts): its task is the sandbox's, if
+   * the container's spec is the sandbox's but for its process and its command is there to
+   * run; berth-zygote is then told the command, and start releases it as any task created
+   * ahead. Otherwise the sandbox's task goes and one is made as without the pool.
+   */
+  adopt(c: ContainerRecord, sandbox: { pid: number; spec: string }): void {
+    this.pooled.add(c.Id);
+    const ttl = () =>
+      setTimeout(
+        () => void this.ctx.locks.run(c.Id, async () => this.dropPrepared(c)).catch(() => {}),
+        this.ctx.d.precreateTtlMs ?? PREPARED_TTL_MS,
+      ).unref();
+    void this.ctx.locks
+      .run(c.Id, async () => {
+        if (!this.ctx.store.find(c.Id) || c.State.Status !== 'created' || this.ctx.shuttingDown) {
+          // Removed (or the daemon stopping) before this ran: the removal's reaping takes the task.
+          this.pooled.delete(c.Id);
+          return;
+        }
+        const dir = this.ctx.dir(c.Id);
+        try {
+          const wanted = await this.specFor(c, {});
+          if (sandboxKey(asSandboxed(wanted)) !== sandbox.spec) throw new Error("its spec is not the sandbox's");
+          if (!(await commandFound(join(dir, 'rootfs'), wanted.process.args[0] ?? '', wanted.process.env)))
+            throw new Error('its command is not in the image');
+          await fs.writeFile(
+            join(dir, 'rootfs', ZYGOTE_CMD),
+            zygoteCommand(wanted.process, this.ctx.d.runtimes.defaultName === 'runc' ? '/' : ''),
+            // Exclusive: a path the image has there (a symlink out of the root, say) is never followed.
+            { mode: 0o600, flag: 'wx' },
+          );
+          // The bundle says what runs from here on (exec takes the container's environment, user and
+          // directory from it), as a task made for the container would; the driver's additions stay.
+          const bundle = join(dir, 'config.json');
+          const written = JSON.parse(await fs.readFile(bundle, 'utf8')) as Spec;
+          await fs.writeFile(`${bundle}.new`, JSON.stringify({ ...written, process: wanted.process }));
+          await fs.rename(`${bundle}.new`, bundle);
+          this.prepared.set(c.Id, { pid: sandbox.pid, maxFiles: logLimits(c.HostConfig).maxFiles, timer: ttl() });
+          this.ctx.d.log.debug(`create ${c.Id.slice(0, 12)}: a warm sandbox`);
+        } catch (e) {
+          this.ctx.d.log.debug(`create ${c.Id.slice(0, 12)}: not from the warm pool: ${(e as Error).message}`);
+          await this.discard(c);
+          this.precreate(c);
+        }
+      })
+      .catch(() => {});
+  }
+
+  /**
+   * A container that took a warm sandbox and has not run yet gives it up (its task goes, and
+   * the zygote and its command leave the root; start then makes a task as without the pool):
+   * `docker diff`, `export`, `commit` and `cp` must not see what the pool put there.
+   */
+  async unpool(c: ContainerRecord): Promise<void> {
+    if (!this.pooled.has(c.Id) || c.State.Status !== 'created') return;
+    await this.ctx.locks.run(c.Id, async () => {
+      if (!this.pooled.has(c.Id) || c.State.Status !== 'created') return;
+      await this.dropPrepared(c);
+      if (this.pooled.has(c.Id)) await this.discard(c);
+    });
+  }
+
+  /** The container is gone: nothing more to know of its sandbox. */
+  forgetPooled(id: string): void {
+    this.pooled.delete(id);
+  }
+
   takePrepared(id: string): CreatedTask | undefined {
     const p = this.prepared.get(id);
     if (!p) return undefined;
@@ -257,6 +347,11 @@ export class Tasks {
       .runtime(c)
       .delete(c.Id, true)
       .catch(() => {});
+    // A sandbox's zygote and command leave the root: the next task is made as without the pool.
+    if (this.pooled.delete(c.Id))
+      await Promise.all(
+        [ZYGOTE_PATH, ZYGOTE_CMD].map((f) => fs.rm(join(this.ctx.dir(c.Id), 'rootfs', f), { force: true })),
+      ).catch(() => {});
     this.endpoints.release(c);
     await this.ctx.d.volumes?.release(c.Id);
   }
@@ -272,4 +367,21 @@ async function giveEtcFiles(dir: string, map: IdMap): Promise<void> {
     await fs.chown(join(dir, f), root.uid, root.gid).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOENT') throw e;
     });
+}
+
+/**
+ * Whether `cmd` names an executable file in the root (through the environment's PATH when it
+ * has no slash), as the runtime's create would find it: a sandbox's zygote finds it only after
+ * start has answered, too late for Docker's start error.
+ */
+async function commandFound(rootfs: string, cmd: string, env: readonly string[] | undefined): Promise<boolean> {
+  if (!cmd) return false;
+  const candidates = cmd.includes('/') ? [cmd] : searchPath(env).map((d) => `${d}/${cmd}`);
+  for (const rel of candidates) {
+    if (!rel.startsWith('/')) continue;
+    const path = await resolveInRoot(rootfs, rel.slice(1)).catch(() => undefined);
+    const st = path ? await fs.stat(path).catch(() => undefined) : undefined;
+    if (st?.isFile() && st.mode & 0o111) return true;
+  }
+  return false;
 }

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Times `docker run --rm --network none busybox true` against berthd with its warm pool
+# (--warm-pool 2), berthd without (--warm-pool 0) and, where installed, dockerd, in one run,
+# and reports the medians and the ratios to dockerd (issue 15's first target: ≤ 0.1×). Then
+# where one run's time goes, phase by phase (bench/run-phases.ts), for each daemon.
+#
+#   bash bench/warm.sh [runs]
+#
+# The daemons run privately on temporary roots and get the same busybox image. Needs root
+# and hyperfine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+RUNS=${1:-30}
+WORK=$(mktemp -d /tmp/berth-bench-XXXXXX)
+BERTH_SOCK=$WORK/berth.sock
+DOCKERD_SOCK=$WORK/dockerd.sock
+COLD_SOCK=$WORK/cold/berth.sock
+pids=()
+cleanup() {
+  stop_daemons
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+start_berthd --warm-pool 2
+./bin/berth -H "unix://$BERTH_SOCK" image bootstrap busybox >/dev/null
+docker -H "unix://$BERTH_SOCK" save busybox -o "$WORK/busybox.tar"
+mkdir -p "$WORK/cold"
+./bin/berthd --data-root "$WORK/cold/root" --exec-root "$WORK/cold/run" -H "unix://$COLD_SOCK" \
+  --pidfile "$WORK/cold/berthd.pid" --log-level warn --warm-pool 0 2>"$WORK/cold/berthd.log" &
+pids+=($!)
+wait_sock "$COLD_SOCK"
+docker -H "unix://$COLD_SOCK" load -i "$WORK/busybox.tar" >/dev/null
+
+run=(run --rm --network none busybox true)
+cmds=(-n berth-warm "docker -H unix://$BERTH_SOCK ${run[*]}" -n berth-cold "docker -H unix://$COLD_SOCK ${run[*]}")
+if command -v dockerd >/dev/null; then
+  start_dockerd
+  docker -H "unix://$DOCKERD_SOCK" load -i "$WORK/busybox.tar" >/dev/null
+  cmds+=(-n dockerd "docker -H unix://$DOCKERD_SOCK ${run[*]}")
+else
+  echo "dockerd is not installed (apt-get install docker.io): timing Berth alone" >&2
+fi
+
+hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$WORK/result.json" "${cmds[@]}" >&2
+bin/node -e '
+const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results;
+const med = Object.fromEntries(r.map((x) => [x.command, x.median * 1000]));
+for (const [k, v] of Object.entries(med)) console.log(`${k}: median ${v.toFixed(1)} ms`);
+for (const k of ["berth-warm", "berth-cold"])
+  if (med[k] && med.dockerd) console.log(`ratio ${k}/dockerd: ${(med[k] / med.dockerd).toFixed(3)}`);
+' "$WORK/result.json"
+for d in "berth-warm:$BERTH_SOCK" "berth-cold:$COLD_SOCK" ${DOCKERD_SOCK:+"dockerd:$DOCKERD_SOCK"}; do
+  [ -S "${d#*:}" ] || continue
+  echo "phases of one run, ${d%%:*} (medians):"
+  bin/node bench/run-phases.ts "${d#*:}" "$RUNS" | sed 's/^/  /'
+done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

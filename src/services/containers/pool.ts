@@ -1,0 +1,225 @@
+/**
+ * The warm pool (`berthd --warm-pool N`): sandboxes made before anyone asks for them, so that
+ * `docker run` of the most started image finds its task made and only has to release it.
+ *
+ * A sandbox is a container in all but its record: an ID chosen ahead, its directory with the
+ * /etc files for that ID, its overlay root with a fresh upper directory, and the runtime's
+ * task created under its monitor (namespaces, cgroup, capabilities, seccomp) whose process,
+ * waiting at the runtime's exec FIFO, is berth-zygote (berth-zygote.c) — the command is not
+ * known yet. A create that fits (poolfit.ts) takes one: its ID becomes the container's and the
+ * record is written as for any create; tasks.ts then checks that the container's spec is the
+ * sandbox's but for its process and writes the command for the zygote (else the sandbox's
+ * task goes and a task is made as without the pool). Start releases the FIFO as for a task
+ * created ahead.
+ *
+ * Invariants: a sandbox is used once (the pool pre-makes, it never recycles: a container's
+ * exit tears its task down as any other); the pool holds only sandboxes nobody has used; one
+ * sandbox is made at a time, after a start has answered, so refills never compete with a
+ * burst of starts; a sandbox has no record, so the sweep of directories without one at the
+ * next daemon start removes what a daemon killed with SIGKILL left, and `drain` takes the
+ * ready ones down at shutdown.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants, promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { shortId } from '../../spec/index.ts';
+import type { ContainerContext } from './context.ts';
+import { newRecord } from './create.ts';
+import { requestFits, sandboxKey, ZYGOTE_PATH } from './poolfit.ts';
+import type { ContainerCreateRequest as CreateRequest, HostConfig } from '../../api/types/index.ts';
+import type { Tasks } from './tasks.ts';
+import type { ContainerRecord } from './types.ts';
+
+/** A ready sandbox: its ID (the container's, once taken), its image and its task's init. */
+export interface Sandbox {
+  id: string;
+  imageId: string;
+  /** Its image's top layer, which image pruning keeps while the sandbox holds it mounted. */
+  topChain: string | null;
+  pid: number;
+  /** Its spec but for the process (poolfit.ts's sandboxKey), which a container taking it must match. */
+  spec: string;
+}
+
+/** How many of the last starts choose the pool's image (the most started among them). */
+const RECENT_STARTS = 32;
+/** The image the pool holds until starts say otherwise. */
+const FIRST_IMAGE = 'busybox';
+/** After a failed making, how long before the next try. */
+const RETRY_MS = 5_000;
+
+export interface PoolStatus {
+  size: number;
+  ready: number;
+  /** The image ID the sandboxes are of ('' until one is known). */
+  image: string;
+}
+
+export class WarmPool {
+  readonly size: number;
+  private readonly ctx: ContainerContext;
+  private readonly tasks: Tasks;
+  private readonly zygote: string;
+  private readonly ready: Sandbox[] = [];
+  /** The image IDs of the last starts, oldest first. */
+  private readonly recent: string[] = [];
+  private filling: Promise<void> | undefined;
+  private stopped = false;
+  private retryAt = 0;
+
+  constructor(ctx: ContainerContext, tasks: Tasks, opts: { size: number; zygote: string }) {
+    this.ctx = ctx;
+    this.tasks = tasks;
+    this.size = opts.size;
+    this.zygote = opts.zygote;
+    // The sandboxes' layers are in use as containers' are: a removed image's go once they do.
+    const inUse = ctx.d.images.layersInUse;
+    ctx.d.images.layersInUse = () => {
+      const layers = inUse();
+      for (const s of this.ready) if (s.topChain) layers.add(s.topChain);
+      return layers;
+    };
+    // An image made, pulled, loaded or removed may change what the pool should hold.
+    ctx.d.events.subscribe((e) => {
+      if (e.Type === 'image') this.refill();
+    });
+  }
+
+  status(): PoolStatus {
+    return { size: this.size, ready: this.ready.length, image: this.imageId() ?? '' };
+  }
+
+  /** A start of `imageId`: the pool follows the most started image. */
+  noteStart(imageId: string): void {
+    if (!this.size) return;
+    this.recent.push(imageId);
+    if (this.recent.length > RECENT_STARTS) this.recent.shift();
+  }
+
+  /** The image the pool should hold: the most started of the last starts, else busybox if there is one. */
+  imageId(): string | undefined {
+    if (this.recent.length) {
+      const counts = new Map<string, number>();
+      for (const id of this.recent) counts.set(id, (counts.get(id) ?? 0) + 1);
+      let best: string | undefined;
+      for (const [id, n] of counts) if (best === undefined || n > counts.get(best)!) best = id;
+      if (best && this.ctx.d.images.store.find(best)) return best;
+    }
+    return this.ctx.d.images.store.find(FIRST_IMAGE)?.id;
+  }
+
+  /** A ready sandbox for a create request that fits (poolfit.ts), taken out of the pool: the caller owns it from here. */
+  takeFor(
+    req: CreateRequest,
+    h: HostConfig,
+    image: { id: string; config: { config?: { Volumes?: object | null } } },
+    runtime: string,
+  ): Sandbox | undefined {
+    const imageId = this.imageId();
+    if (!imageId || this.ctx.d.idMap || this.ctx.d.rootless) return undefined;
+    const fits = requestFits(
+      req,
+      h,
+      { id: image.id, volumes: image.config.config?.Volumes },
+      {
+        imageId,
+        runtime: this.ctx.d.runtimes.defaultName,
+        chosenRuntime: runtime,
+        bridgeless: !this.ctx.d.network?.enabled,
+      },
+    );
+    return fits ? this.take(imageId) : undefined;
+  }
+
+  private take(imageId: string): Sandbox | undefined {
+    const i = this.ready.findIndex((s) => s.imageId === imageId);
+    if (i < 0) return undefined;
+    return this.ready.splice(i, 1)[0];
+  }
+
+  /** A sandbox taken but not used (the create failed before its record was written). */
+  giveBack(s: Sandbox): void {
+    if (this.stopped) void this.destroy(s.id);
+    else this.ready.push(s);
+  }
+
+  /** Makes sandboxes, one at a time, until the pool is full (of its image); returns at once. */
+  refill(): void {
+    if (!this.size || this.stopped || this.filling) return;
+    // After the caller's answer is on its way.
+    this.filling = new Promise<void>((r) => setImmediate(r)).then(() => this.fill());
+    void this.filling.finally(() => (this.filling = undefined));
+  }
+
+  private async fill(): Promise<void> {
+    while (!this.stopped && !this.ctx.shuttingDown && Date.now() >= this.retryAt) {
+      const imageId = this.imageId();
+      // Sandboxes of an image no longer the most started (or removed) make room.
+      const stale = this.ready.findIndex((s) => s.imageId !== imageId);
+      if (stale >= 0) {
+        await this.destroy(this.ready.splice(stale, 1)[0]!.id);
+        continue;
+      }
+      if (!imageId || this.ready.length >= this.size) return;
+      try {
+        this.ready.push(await this.make(imageId));
+      } catch (e) {
+        this.retryAt = Date.now() + RETRY_MS;
+        this.ctx.d.log.warn(`warm pool: making a sandbox of ${shortId(imageId)}: ${(e as Error).message}`);
+        return;
+      }
+    }
+  }
+
+  /** One sandbox: the directory, the root with berth-zygote in it, the task created (see tasks.ts). */
+  private async make(imageId: string): Promise<Sandbox> {
+    const image = this.ctx.d.images.require(imageId);
+    const id = randomBytes(32).toString('hex');
+    const rec = sandboxRecord(id, image, this.ctx.d.runtimes.defaultName);
+    const dir = this.ctx.dir(id);
+    try {
+      await fs.mkdir(dir, { recursive: true, mode: 0o710 });
+      await this.ctx.d.snapshots.mountRootfs(dir, rec.TopChain as never);
+      // Exclusive: a path the image has there (a symlink out of the root, say) is never followed.
+      await fs.copyFile(this.zygote, join(dir, 'rootfs', ZYGOTE_PATH), fsConstants.COPYFILE_EXCL);
+      await fs.chmod(join(dir, 'rootfs', ZYGOTE_PATH), 0o755);
+      let spec = '';
+      const task = await this.tasks.create(rec, undefined, undefined, (s) => (spec = sandboxKey(s)));
+      if (this.stopped) throw new Error('the daemon is stopping');
+      return { id, imageId, topChain: rec.TopChain, pid: task.pid, spec };
+    } catch (e) {
+      await this.destroy(id);
+      throw e;
+    }
+  }
+
+  /** Takes a sandbox down: its task, its root's mount, its directory. */
+  private async destroy(id: string): Promise<void> {
+    const dir = this.ctx.dir(id);
+    const rt = this.ctx.d.runtimes.of({ HostConfig: {} });
+    await rt.delete(id, true).catch(() => {});
+    await this.ctx.d.snapshots.unmountRootfs(dir).catch(() => {});
+    await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
+  }
+
+  /** The daemon stops: no more making, and the ready sandboxes go. */
+  async drain(): Promise<void> {
+    this.stopped = true;
+    await this.filling?.catch(() => {});
+    const all = this.ready.splice(0);
+    await Promise.all(all.map((s) => this.destroy(s.id)));
+  }
+}
+
+/** The record a sandbox's task is made from: the image's defaults, no network, berth-zygote as root in `/`. */
+function sandboxRecord(id: string, image: Parameters<typeof newRecord>[1]['image'], runtime: string): ContainerRecord {
+  const rec = newRecord(
+    { Image: image.id, HostConfig: { NetworkMode: 'none' } },
+    { id, name: `berth-warm-${id.slice(0, 12)}`, image, runtime, now: new Date() },
+  );
+  rec.Path = ZYGOTE_PATH;
+  rec.Args = [];
+  rec.Config.User = '';
+  rec.Config.WorkingDir = '';
+  return rec;
+}

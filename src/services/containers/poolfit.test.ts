@@ -1,0 +1,107 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { asSandboxed, requestFits, sandboxKey, searchPath, zygoteCommand } from './poolfit.ts';
+import type { Spec } from '../../oci/index.ts';
+
+const pool: { imageId: string; runtime: string; chosenRuntime: string; bridgeless?: boolean } = {
+  imageId: 'sha256:busybox',
+  runtime: 'crun',
+  chosenRuntime: 'crun',
+};
+const image: { id: string; volumes: object | null } = { id: 'sha256:busybox', volumes: null };
+const fits = (req: object, h: object = { NetworkMode: 'none' }, img = image, p = pool) =>
+  requestFits({ Image: 'busybox', ...req }, h, img, p);
+
+test('a plain run without network of the pool image fits the pool, with any command, environment, user or directory', () => {
+  assert.ok(fits({}));
+  assert.ok(fits({ Cmd: ['sh', '-c', 'true'], Env: ['A=1'], User: 'nobody', WorkingDir: '/w', Labels: { a: 'b' } }));
+  assert.ok(fits({}, { NetworkMode: 'none', AutoRemove: true, Memory: 1 << 20 }));
+  // a daemon without a bridge (`--bridge none`) gives the default network nothing but lo, as none
+  assert.ok(fits({}, { NetworkMode: 'default' }, image, { ...pool, bridgeless: true }));
+  assert.ok(fits({}, {}, image, { ...pool, bridgeless: true }));
+});
+
+test('what the sandbox was made without does not fit: another image or runtime, a network, a terminal, stdin, mounts, a hostname, logging options', () => {
+  assert.ok(!fits({}, { NetworkMode: 'none' }, { id: 'sha256:other', volumes: null }));
+  assert.ok(!fits({}, { NetworkMode: 'none' }, image, { ...pool, chosenRuntime: 'runc' }));
+  assert.ok(!fits({}, {}));
+  assert.ok(!fits({}, { NetworkMode: 'bridge' }));
+  assert.ok(!fits({}, { NetworkMode: 'mynet' }));
+  assert.ok(!fits({}, { NetworkMode: 'host' }));
+  assert.ok(!fits({}, { NetworkMode: 'container:web' }, image, { ...pool, bridgeless: true }));
+  assert.ok(!fits({ Tty: true }));
+  assert.ok(!fits({ OpenStdin: true }));
+  assert.ok(!fits({ Hostname: 'web' }));
+  assert.ok(!fits({ Domainname: 'example.org' }));
+  assert.ok(!fits({ Volumes: { '/data': {} } }));
+  assert.ok(!fits({}, { NetworkMode: 'none' }, { id: image.id, volumes: { '/var/lib/x': {} } }));
+  assert.ok(!fits({}, { NetworkMode: 'none', Binds: ['/a:/b'] }));
+  assert.ok(!fits({}, { NetworkMode: 'none', Tmpfs: { '/t': '' } }));
+  assert.ok(!fits({}, { NetworkMode: 'none', Init: true }));
+  assert.ok(!fits({}, { NetworkMode: 'none', LogConfig: { Type: 'none', Config: {} } }));
+  assert.ok(!fits({}, { NetworkMode: 'none', LogConfig: { Type: 'json-file', Config: { 'max-size': '1m' } } }));
+});
+
+const spec = (user: { uid: number; gid: number }, caps: Spec['process']['capabilities']): Spec =>
+  ({
+    ociVersion: '1.0.2',
+    process: { user, args: ['x'], env: ['A=1'], cwd: '/', capabilities: caps, noNewPrivileges: false },
+    root: { path: 'rootfs' },
+    hostname: 'abc',
+  }) as unknown as Spec;
+
+test("two specs that differ only in the process's command, environment, directory and user have one sandbox key", () => {
+  const a = spec({ uid: 0, gid: 0 }, { bounding: ['CAP_KILL'], effective: ['CAP_KILL'], permitted: ['CAP_KILL'] });
+  const b = {
+    ...a,
+    process: { ...a.process, args: ['y', 'z'], env: [], cwd: '/w', user: { uid: 0, gid: 5, additionalGids: [1] } },
+  };
+  assert.equal(sandboxKey(a), sandboxKey(b));
+  assert.notEqual(sandboxKey(a), sandboxKey({ ...a, hostname: 'other' }));
+  assert.notEqual(sandboxKey(a), sandboxKey({ ...a, process: { ...a.process, noNewPrivileges: true } }));
+});
+
+test("a non-root user's spec is its sandbox's: the runtime gives it no effective or permitted capabilities, and setuid takes root's away", () => {
+  const root = spec({ uid: 0, gid: 0 }, { bounding: ['CAP_KILL'], effective: ['CAP_KILL'], permitted: ['CAP_KILL'] });
+  const user = spec({ uid: 1000, gid: 1000 }, { bounding: ['CAP_KILL'] });
+  assert.equal(sandboxKey(asSandboxed(user)), sandboxKey(root));
+  // root's own (say --cap-drop'd) set is compared as it is
+  const dropped = spec({ uid: 0, gid: 0 }, { bounding: ['CAP_KILL'] });
+  assert.notEqual(sandboxKey(asSandboxed(dropped)), sandboxKey(root));
+});
+
+test('berth-zygote is told uid, gid, groups, directory, HOME fallback, argument count, arguments and environment, NUL-separated', () => {
+  const b = zygoteCommand(
+    {
+      args: ['sh', '-c', 'echo hi'],
+      env: ['PATH=/bin', 'A=b c'],
+      cwd: '/w',
+      user: { uid: 1, gid: 2, additionalGids: [3, 4] },
+    },
+    '/',
+  );
+  assert.deepEqual(b.toString().split('\0'), [
+    '1',
+    '2',
+    '3,4',
+    '/w',
+    '/',
+    '3',
+    'sh',
+    '-c',
+    'echo hi',
+    'PATH=/bin',
+    'A=b c',
+  ]);
+  assert.deepEqual(
+    zygoteCommand({ args: ['true'], env: [], cwd: '', user: { uid: 0, gid: 0 } })
+      .toString()
+      .split('\0'),
+    ['0', '0', '', '/', '', '1', 'true'],
+  );
+});
+
+test("the command is looked up in the environment's PATH, Docker's default without one", () => {
+  assert.deepEqual(searchPath(['PATH=/a::/b']), ['/a', '.', '/b']);
+  assert.equal(searchPath([]).length, 6);
+});
