@@ -163,6 +163,37 @@ export class ContentStore implements BlobReader, BlobWriter {
     await fs.rename(file, this.path(verified.digest));
   }
 
+  /**
+   * `adopt` with the flush to disk after the rename rather than before: the blob is in place
+   * when this returns and on disk once `synced` settles. For a writer that must not wait for
+   * the disk — a pulled layer's compressed blob, which only a later push or save reads back. A
+   * daemon killed in between loses nothing (the page cache has the bytes); a power failure in
+   * between may leave the blob short, which the digest check of its reader finds (the
+   * registry's on push, the diff ID on save), as it may the layer's unpacked files, which are
+   * never flushed one by one (nor are dockerd's).
+   */
+  async adoptSyncLater(file: string, verified: BlobInfo): Promise<{ synced: Promise<void> }> {
+    const st = await fs.stat(file);
+    if (st.size !== verified.size)
+      throw invalidArgument(
+        `adopt blob "${verified.digest}": size mismatch: expected ${verified.size}, got ${st.size}`,
+      );
+    if (algorithmOf(verified.digest) === 'sha512')
+      await fs.mkdir(join(this.path(verified.digest), '..'), { recursive: true });
+    const path = this.path(verified.digest);
+    await fs.rename(file, path);
+    const synced = (async () => {
+      const fh = await fs.open(path, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    })();
+    synced.catch(() => {});
+    return { synced };
+  }
+
   async put(data: Buffer | string): Promise<BlobInfo> {
     const { Readable } = await import('node:stream');
     return this.ingest(Readable.from([typeof data === 'string' ? Buffer.from(data) : data]));

@@ -23,6 +23,8 @@ import { pipeline } from 'node:stream/promises';
 export interface Download {
   /** Settles when the blob is complete and verified. */
   readonly done: Promise<void>;
+  /** The scratch file (to link elsewhere once `done`; removed when the last handle goes). */
+  readonly file: string;
   /** A stream of the blob from its first byte, following the download. */
   reader(): Readable;
   /** Why the download failed, once it has; undefined while it runs or when it succeeded. */
@@ -66,6 +68,7 @@ export class Downloads {
     let released = false;
     return {
       done: entry.done,
+      file: entry.file,
       reader: () => followFile(entry),
       failure: () => entry.error,
       release: async () => {

@@ -2,17 +2,22 @@
  * `docker pull`: an image from a registry into the stores, with dockerd's progress messages.
  *
  * Layers download three at a time into the data root's scratch directory (each blob verified
- * by size and digest as it arrives), then are extracted strictly in order: decompressed, the
- * tar stored as a content blob that must hash to the diff ID the config names while it is unpacked
- * by the snapshotter. The image row and its tag are written last, so a pull that fails — a bad
+ * by size and digest as it arrives) and are extracted strictly in order as they arrive (the
+ * first straight from the connection): decompressed and unpacked by the snapshotter, checked
+ * against the diff ID the config names. No uncompressed tar is stored, as dockerd stores none:
+ * the compressed blob, as downloaded, is kept in its place (by diff ID and compression), for
+ * save and push. The image row and its tag are written last, so a pull that fails — a bad
  * blob, a dropped connection, the client gone — removes the layers it made and leaves no image;
  * a daemon killed mid-pull leaves only unreferenced layers and blobs, which the start-up
  * garbage collection removes.
  */
-import { promises as fs } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, promises as fs } from 'node:fs';
+import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { BerthError, categoryOf, invalidArgument, notFound, unavailable } from '../../errdefs/index.ts';
-import { decompressed } from '../../archive/index.ts';
+import { detectCompression } from '../../archive/index.ts';
 import { byteMeter, type Image, type ImageStore, type Progress } from '../../images/index.ts';
 import type { DistributionInspect } from '../../api/types/index.ts';
 import {
@@ -426,6 +431,9 @@ async function fetchLayers(
         if (!had) {
           let read: Readable;
           let fetched: (() => void) | undefined;
+          // Where the compressed bytes are kept: linked from the download, or written here.
+          const keepFile = join(d.tmp, `keep-${randomBytes(8).toString('hex')}`);
+          let written: Promise<unknown> | undefined;
           if (dl) read = dl.reader();
           else {
             read = await client.openBlob(repo, l);
@@ -438,20 +446,31 @@ async function fetchLayers(
               out({ status: 'Verifying Checksum', progressDetail: {}, id });
               out({ status: 'Download complete', progressDetail: {}, id });
             };
+            const file = createWriteStream(keepFile, { flags: 'wx', highWaterMark: 1 << 20 });
+            const src = read;
+            src.once('error', (e) => file.destroy(e));
+            src.once('close', () => {
+              if (!src.readableEnded) file.destroy(unavailable(`layer ${l.digest}: download ended early`));
+            });
+            written = finished(file);
+            written.catch(() => {});
+            src.pipe(file);
           }
           open.add(read);
+          let tarSize = 0;
           const unpacked = (async () => {
             const counted = read.pipe(counting((n) => meter.add(n)));
             // A failed download fails the reader: that must reach the unpacking, not go unheard.
             read.once('error', (e) => counted.destroy(e));
-            // Until decompression starts reading, nothing else listens; it finds the error then.
+            // Until the unpacking starts reading, nothing else listens; it finds the error then.
             counted.on('error', () => {});
-            const plain = decompressed(counted);
-            open.add(plain);
-            // Stored as its blob and unpacked in one pass; a blob stored before a failure is dropped below.
-            ingested.push(diffIds[i]!);
             try {
-              await d.store.snapshots.addLayerFromStream(parent, diffIds[i]!, plain);
+              await d.store.snapshots.addLayerFromStream(parent, diffIds[i]!, counted, (n) => (tarSize = n));
+              if (dl) {
+                await dl.done;
+                await fs.link(dl.file, keepFile);
+              } else await written;
+              await keepBlob(d.store, keepFile, l, diffIds[i]!, tarSize, ingested);
             } catch (e) {
               // A bad download is the cause to report, not what unpacking it then found.
               const bad = dl ? dl.failure() : read.errored;
@@ -463,17 +482,14 @@ async function fetchLayers(
                 );
               throw e;
             } finally {
-              open.delete(plain);
               open.delete(read);
               read.destroy();
+              await fs.rm(keepFile, { force: true });
             }
           })();
           if (streamed) await firstClaim!.settle(unpacked);
           else await startExtracting(d.store, chains[i]!, unpacked);
           created.push(chains[i]!);
-          // What was unpacked came from a download that must also have ended well (the layer
-          // is dropped below otherwise); a streamed one was verified as it ended.
-          if (dl) await dl.done;
           fetched?.();
         }
         meter.done();
@@ -508,6 +524,8 @@ async function fetchLayers(
   } catch (e) {
     await d.store.dropLayers(created.filter((c) => !heldByOthers(d.store, c))).catch(() => {});
     for (const b of ingested) await d.store.dropUnusedBlob(b).catch(() => {});
+    // The compressed blobs kept for the layers just dropped.
+    await d.store.compressed.prune().catch(() => {});
     throw e;
   } finally {
     release();
@@ -516,6 +534,36 @@ async function fetchLayers(
     // A claim this pull never got to use is given back (a no-op once it has settled).
     releaseClaim?.();
   }
+}
+
+/**
+ * Keeps what a layer was pulled as, now that it is unpacked and checked: a compressed blob as
+ * the layer's gzip or zstd form (what the bytes are, whatever the media type says), an
+ * uncompressed one as the layer's tar blob. Its flush to disk is left to run on its own.
+ */
+async function keepBlob(
+  store: ImageStore,
+  file: string,
+  l: Descriptor,
+  diffId: Digest,
+  tarSize: number,
+  ingested: Digest[],
+): Promise<void> {
+  const head = Buffer.alloc(8);
+  const fh = await fs.open(file, 'r');
+  try {
+    await fh.read(head, 0, head.length, 0);
+  } finally {
+    await fh.close();
+  }
+  const kind = detectCompression(head);
+  if (kind === 'gzip' || kind === 'zstd') {
+    await store.compressed.keep(file, { diffId, compression: kind, digest: l.digest, size: l.size, tarSize });
+    return;
+  }
+  // A plain tar: the blob the manifest names is the diff ID's own bytes.
+  ingested.push(diffId);
+  await store.content.adoptSyncLater(file, { digest: diffId, size: l.size });
 }
 
 /**
