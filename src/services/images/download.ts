@@ -19,6 +19,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { coalescing } from './streams.ts';
 
 export interface Download {
   /** Settles when the blob is complete and verified. */
@@ -121,6 +122,8 @@ export class Downloads {
         const handle = fh;
         await pipeline(
           source,
+          // Whole mebibytes to the file: one thread-pool write each, not one per socket read.
+          coalescing(),
           new Transform({
             highWaterMark: 1 << 20,
             transform(c: Buffer, _e, cb) {

@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { BerthError, categoryOf, invalidArgument, notFound, unavailable } from '../../errdefs/index.ts';
 import { detectCompression } from '../../archive/index.ts';
@@ -33,6 +33,7 @@ import {
 } from '../../registry/index.ts';
 import { admit, readSignatures, type SignaturePolicyFile } from '../../trust/index.ts';
 import { Downloads, type Download } from './download.ts';
+import { coalescing, counting } from './streams.ts';
 import {
   chainIds,
   familiarString,
@@ -110,16 +111,6 @@ async function limited<T>(
   };
   await Promise.all(Array.from({ length: Math.min(n, jobs.length) }, worker));
   return results;
-}
-
-/** A byte counter that reports as the bytes pass. */
-function counting(onBytes: (n: number) => void): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _e, cb) {
-      onBytes(chunk.length);
-      cb(null, chunk);
-    },
-  });
 }
 
 /** Progress lines for `total` bytes: about a hundred of them, and always the last. */
@@ -436,7 +427,10 @@ async function fetchLayers(
           let written: Promise<unknown> | undefined;
           if (dl) read = dl.reader();
           else {
-            read = await client.openBlob(repo, l);
+            const conn = await client.openBlob(repo, l);
+            read = conn.pipe(coalescing());
+            conn.once('error', (e) => read.destroy(e));
+            read.once('close', () => conn.destroy());
             const dlMeter = meterFor(l.size, (current) =>
               out({ status: 'Downloading', progressDetail: { current, total: l.size }, id }),
             );
