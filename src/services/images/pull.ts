@@ -32,7 +32,8 @@ import {
   type RegistryHost,
 } from '../../registry/index.ts';
 import { admit, readSignatures, type SignaturePolicyFile } from '../../trust/index.ts';
-import { Downloads, type Download } from './download.ts';
+import type { Download } from './download.ts';
+import { claimUnpack, downloadsOf, extracting, heldByOthers, hold, startExtracting } from './inflight.ts';
 import { coalescing, counting } from './streams.ts';
 import {
   chainIds,
@@ -229,86 +230,6 @@ export async function pullImage(d: PullDeps, ref: Reference, o: PullOptions): Pr
   const upToDate = previous === image.id;
   out({ status: `Status: ${upToDate ? 'Image is up to date' : 'Downloaded newer image'} for ${name}` });
   return { image: d.store.get(image.id), digest: top.digest, upToDate };
-}
-
-/**
- * Layers that pulls in progress are building on, counted per pull, per store: a pull that
- * fails must not drop a layer another pull of the same image (docker-compose pulls services
- * that share an image at once) has just found in place and is stacking on.
- */
-const inFlight = new WeakMap<ImageStore, Map<string, number>>();
-
-function hold(store: ImageStore, chains: readonly string[]): () => void {
-  let m = inFlight.get(store);
-  if (!m) inFlight.set(store, (m = new Map()));
-  for (const c of chains) m.set(c, (m.get(c) ?? 0) + 1);
-  return () => {
-    for (const c of chains) {
-      const n = (m.get(c) ?? 1) - 1;
-      if (n > 0) m.set(c, n);
-      else m.delete(c);
-    }
-  };
-}
-
-function heldByOthers(store: ImageStore, chain: string): boolean {
-  return (inFlight.get(store)?.get(chain) ?? 0) > 1;
-}
-
-/** One store's shared layer downloads (concurrent pulls of one layer download it once). */
-const downloadsByStore = new WeakMap<ImageStore, Downloads>();
-
-function downloadsOf(store: ImageStore): Downloads {
-  let d = downloadsByStore.get(store);
-  if (!d) downloadsByStore.set(store, (d = new Downloads()));
-  return d;
-}
-
-/** Layers being unpacked, by chain ID, per store: a second pull waits for the first. */
-const unpacking = new WeakMap<ImageStore, Map<string, Promise<void>>>();
-
-function extracting(store: ImageStore, chain: string): Promise<void> | undefined {
-  return unpacking.get(store)?.get(chain);
-}
-
-/**
- * Claims the unpacking of a layer before any await, so that a concurrent pull deciding at the
- * same moment sees it; undefined when another pull has it. `settle` runs the work under it.
- */
-function claimUnpack(store: ImageStore, chain: string): { settle(work: Promise<void>): Promise<void> } | undefined {
-  let m = unpacking.get(store);
-  if (!m) unpacking.set(store, (m = new Map()));
-  if (m.has(chain)) return undefined;
-  let done!: () => void;
-  let failed!: (e: unknown) => void;
-  const p = new Promise<void>((res, rej) => ((done = res), (failed = rej)));
-  p.catch(() => {});
-  m.set(chain, p);
-  const map = m;
-  return {
-    async settle(work) {
-      try {
-        await work;
-        done();
-      } catch (e) {
-        failed(e);
-        throw e;
-      } finally {
-        if (map.get(chain) === p) map.delete(chain);
-      }
-    },
-  };
-}
-
-async function startExtracting(store: ImageStore, chain: string, work: Promise<void>): Promise<void> {
-  let m = unpacking.get(store);
-  if (!m) unpacking.set(store, (m = new Map()));
-  m.set(chain, work);
-  try {
-    await work;
-  } finally {
-    if (m.get(chain) === work) m.delete(chain);
-  }
 }
 
 async function fetchLayers(
