@@ -5,7 +5,8 @@
  * Writes go through `<root>/ingest/`: the bytes are streamed to a temporary file while their
  * digest and size are computed, verified against what the caller expected, fsynced, then
  * renamed into place. A crash leaves at most a stray ingest file, which `open` removes; a blob
- * that is present is always complete and correct.
+ * that is present is always complete and correct (but for `adoptWithoutSync`'s, after a power
+ * failure).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs, type ReadStream } from 'node:fs';
@@ -164,15 +165,15 @@ export class ContentStore implements BlobReader, BlobWriter {
   }
 
   /**
-   * `adopt` with the flush to disk after the rename rather than before: the blob is in place
-   * when this returns and on disk once `synced` settles. For a writer that must not wait for
-   * the disk — a pulled layer's compressed blob, which only a later push or save reads back. A
-   * daemon killed in between loses nothing (the page cache has the bytes); a power failure in
-   * between may leave the blob short, which the digest check of its reader finds (the
-   * registry's on push, the diff ID on save), as it may the layer's unpacked files, which are
-   * never flushed one by one (nor are dockerd's).
+   * `adopt` without the flush to disk: the kernel writes the blob back in its own time (within
+   * half a minute), as it does the layers' unpacked files. For a pulled layer's compressed
+   * blob, which only a later push or save reads back: an fsync of it, even in the background,
+   * held up the next pull for seconds here (ext4 commits its journal behind it). A daemon
+   * killed at any point loses nothing (the page cache has the bytes); a power failure in that
+   * half minute may leave the blob short, which its reader finds by the digest (the registry's
+   * on push, the diff ID on save), as dockerd leaves its layer data unflushed too.
    */
-  async adoptSyncLater(file: string, verified: BlobInfo): Promise<{ synced: Promise<void> }> {
+  async adoptWithoutSync(file: string, verified: BlobInfo): Promise<void> {
     const st = await fs.stat(file);
     if (st.size !== verified.size)
       throw invalidArgument(
@@ -180,18 +181,7 @@ export class ContentStore implements BlobReader, BlobWriter {
       );
     if (algorithmOf(verified.digest) === 'sha512')
       await fs.mkdir(join(this.path(verified.digest), '..'), { recursive: true });
-    const path = this.path(verified.digest);
-    await fs.rename(file, path);
-    const synced = (async () => {
-      const fh = await fs.open(path, 'r');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-    })();
-    synced.catch(() => {});
-    return { synced };
+    await fs.rename(file, this.path(verified.digest));
   }
 
   async put(data: Buffer | string): Promise<BlobInfo> {

@@ -112,14 +112,13 @@ export class CompressedLayers {
   /**
    * Keeps a pulled layer's compressed blob as it came — verified against the manifest, and
    * its layer unpacked and checked against the diff ID — in place of an uncompressed tar:
-   * `file` is moved into the content store (flushed to disk once `synced` settles, off the
-   * pull's path) and recorded. The layer must be in the snapshotter already (`prune` drops
+   * `file` is moved into the content store (not flushed: `ContentStore.adoptWithoutSync` says
+   * why) and recorded. The layer must be in the snapshotter already (`prune` drops
    * forms of missing layers).
    */
-  async keep(file: string, form: CompressedLayer & { tarSize: number }): Promise<{ synced: Promise<void> }> {
-    const { synced } = await this.content.adoptSyncLater(file, form);
+  async keep(file: string, form: CompressedLayer & { tarSize: number }): Promise<void> {
+    await this.content.adoptWithoutSync(file, form);
     this.record(form);
-    return { synced };
   }
 
   /**

@@ -454,7 +454,7 @@ async function fetchLayers(
 /**
  * Keeps what a layer was pulled as, now that it is unpacked and checked: a compressed blob as
  * the layer's gzip or zstd form (what the bytes are, whatever the media type says), an
- * uncompressed one as the layer's tar blob. Its flush to disk is left to run on its own.
+ * uncompressed one as the layer's tar blob. Neither is flushed to disk here (the kernel does it).
  */
 async function keepBlob(
   store: ImageStore,
@@ -478,7 +478,7 @@ async function keepBlob(
   }
   // A plain tar: the blob the manifest names is the diff ID's own bytes.
   ingested.push(diffId);
-  await store.content.adoptSyncLater(file, { digest: diffId, size: l.size });
+  await store.content.adoptWithoutSync(file, { digest: diffId, size: l.size });
 }
 
 /**
