@@ -1,11 +1,14 @@
 /**
  * Containers across daemon restarts: live restore keeps them running through SIGTERM and
  * SIGKILL of berthd, exits while it is down are recorded, and without live restore a shutdown
- * stops them cleanly. A daemon killed mid-import leaves stores the next start uses.
+ * stops them cleanly. A daemon killed mid-import, mid-load or mid-pull leaves stores the next
+ * start uses.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createConnection, createServer, type Server } from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +23,7 @@ import {
   DOCKER,
   REPO,
   startDaemonWithBusybox,
+  startRegistry,
   type Daemon,
 } from './harness.ts';
 
@@ -127,6 +131,82 @@ test('a SIGKILL of berthd in the middle of a load leaves no half image and no st
   assert.equal(readdirSync(blobs).length, before, 'blobs of the interrupted load were collected');
   await dockerOk(d, ['tag', 'keep:1', 'busybox']);
   assert.equal(await dockerOk(d, ['run', '--rm', 'busybox', 'echo', 'ok']), 'ok\n');
+});
+
+/** A loopback TCP proxy to `port` that passes what comes back 64 KiB per 50 ms (about 1.3 MB/s). */
+function slowProxy(port: number): Promise<Server> {
+  const server = createServer((client) => {
+    const up = createConnection(port, '127.0.0.1');
+    client.pipe(up);
+    up.on('data', (c: Buffer) => {
+      up.pause();
+      let off = 0;
+      const next = () => {
+        if (off >= c.length) return up.resume();
+        client.write(c.subarray(off, (off += 64 * 1024)));
+        setTimeout(next, 50);
+      };
+      next();
+    });
+    up.on('end', () => client.end());
+    for (const s of [client, up]) s.on('error', () => (client.destroy(), up.destroy()));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+test('a SIGKILL of berthd in the middle of a pull leaves no image, no stray files, and the pull then works', async () => {
+  const work = mkdtempSync(join(tmpdir(), 'berth-e2e-killpull-'));
+  const reg = await startRegistry(join(work, 'registry'));
+  let proxy: Server | undefined;
+  try {
+    // One layer of 8 MiB that does not compress, pushed, then removed here.
+    const files = join(work, 'files');
+    spawnSync('mkdir', ['-p', files]);
+    writeFileSync(join(files, 'payload'), randomBytes(8 << 20));
+    const tar = join(work, 'layer.tar');
+    assert.equal(spawnSync('tar', ['-C', files, '-cf', tar, 'payload']).status, 0);
+    await dockerOk(d, ['import', tar, `${reg.host}/kill/pull:1`]);
+    const layers = await dockerOk(d, ['image', 'inspect', '-f', '{{json .RootFS.Layers}}', `${reg.host}/kill/pull:1`]);
+    await dockerOk(d, ['push', '-q', `${reg.host}/kill/pull:1`]);
+    await dockerOk(d, ['rmi', `${reg.host}/kill/pull:1`]);
+    const data = join(d.root, 'data');
+    const list = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
+    const blobs = () => readdirSync(join(data, 'content', 'blobs', 'sha256')).sort();
+    const before = blobs();
+
+    proxy = await slowProxy(reg.port);
+    const slow = `127.0.0.1:${(proxy.address() as { port: number }).port}/kill/pull:1`;
+    const p = spawn(DOCKER, ['pull', '-q', slow], { env: { ...process.env, DOCKER_HOST: d.host }, stdio: 'ignore' });
+    p.on('error', () => {});
+    // Killed once the layer is on its way: some of it downloaded, kept and unpacked.
+    assert.ok(await eventually(() => list(join(data, 'tmp')).some((f) => f.startsWith('keep-')), 20_000, 50));
+    await sleep(1000);
+    await stopDaemon(d, 'kill');
+    p.kill('SIGKILL');
+    d = await startDaemon(d.extraArgs, d.root);
+
+    assert.equal((await docker(d, ['image', 'inspect', slow])).code, 1, 'no half-pulled image');
+    assert.deepEqual(list(join(data, 'tmp')), [], 'no scratch file');
+    assert.deepEqual(blobs(), before, 'no stray blob');
+    assert.deepEqual(
+      readdirSync(join(data, 'overlay', 'layers')).filter((n) => n.startsWith('tmp-')),
+      [],
+      'no half-unpacked layer',
+    );
+    // The same pull then completes, and the image saves (its layer read from the kept blob).
+    await dockerOk(d, ['pull', '-q', `${reg.host}/kill/pull:1`]);
+    assert.equal(
+      await dockerOk(d, ['image', 'inspect', '-f', '{{json .RootFS.Layers}}', `${reg.host}/kill/pull:1`]),
+      layers,
+    );
+    await dockerOk(d, ['save', '-o', join(work, 'saved.tar'), `${reg.host}/kill/pull:1`]);
+    await dockerOk(d, ['rmi', `${reg.host}/kill/pull:1`]);
+  } finally {
+    proxy?.close();
+    reg.proc.kill('SIGKILL');
+    await reg.exited;
+    rmSync(work, { recursive: true, force: true });
+  }
 });
 
 test('without --live-restore a daemon shutdown stops containers cleanly', async () => {

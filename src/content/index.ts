@@ -5,7 +5,8 @@
  * Writes go through `<root>/ingest/`: the bytes are streamed to a temporary file while their
  * digest and size are computed, verified against what the caller expected, fsynced, then
  * renamed into place. A crash leaves at most a stray ingest file, which `open` removes; a blob
- * that is present is always complete and correct.
+ * that is present is always complete and correct (but for `adoptWithoutSync`'s, after a power
+ * failure).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs, type ReadStream } from 'node:fs';
@@ -158,6 +159,26 @@ export class ContentStore implements BlobReader, BlobWriter {
     }
     // Renaming over an existing blob replaces identical bytes with identical bytes, atomically:
     // concurrent adopters of one digest are safe.
+    if (algorithmOf(verified.digest) === 'sha512')
+      await fs.mkdir(join(this.path(verified.digest), '..'), { recursive: true });
+    await fs.rename(file, this.path(verified.digest));
+  }
+
+  /**
+   * `adopt` without the flush to disk: the kernel writes the blob back in its own time (within
+   * half a minute), as it does the layers' unpacked files. For a pulled layer's compressed
+   * blob, which only a later push or save reads back: an fsync of it, even in the background,
+   * held up the next pull for seconds here (ext4 commits its journal behind it). A daemon
+   * killed at any point loses nothing (the page cache has the bytes); a power failure in that
+   * half minute may leave the blob short, which its reader finds by the digest (the registry's
+   * on push, the diff ID on save), as dockerd leaves its layer data unflushed too.
+   */
+  async adoptWithoutSync(file: string, verified: BlobInfo): Promise<void> {
+    const st = await fs.stat(file);
+    if (st.size !== verified.size)
+      throw invalidArgument(
+        `adopt blob "${verified.digest}": size mismatch: expected ${verified.size}, got ${st.size}`,
+      );
     if (algorithmOf(verified.digest) === 'sha512')
       await fs.mkdir(join(this.path(verified.digest), '..'), { recursive: true });
     await fs.rename(file, this.path(verified.digest));

@@ -14,6 +14,7 @@ test('berth-registry flags: defaults are loopback:5000 and /var/lib/berth-regist
     readOnly: false,
     uploadPurging: { enabled: true, ageMs: 24 * 3600_000, intervalMs: 3600_000, dryRun: false },
     endpoints: [],
+    includeReferences: false,
     ignored: [],
   });
   const cfg = parseRegistryFlags(['--listen', '127.0.0.1:5001', '--root=/tmp/r', '-l', 'debug']);
@@ -129,7 +130,8 @@ test('berth-registry --config reads a distribution config.yml; flags beside it w
     ignoredMediaTypes: ['application/octet-stream'],
     ignore: { mediaTypes: [], actions: ['pull'] },
   });
-  assert.deepEqual(cfg.ignored, ['log.formatter', 'notifications.events'], 'what Berth does not act on is named');
+  assert.equal(cfg.includeReferences, true);
+  assert.deepEqual(cfg.ignored, ['log.formatter'], 'what Berth does not act on is named');
 
   const over = parseRegistryFlags(['--root', '/tmp/r', '--config=/etc/registry/config.yml', '-l', 'warn'], read);
   assert.equal(over.root, '/tmp/r');

@@ -67,6 +67,8 @@ export interface RegistryConfig {
   readOnly: boolean;
   uploadPurging: UploadPurging;
   endpoints: NotificationEndpoint[];
+  /** `notifications.events.includereferences`: manifest events carry what the manifest references. */
+  includeReferences: boolean;
   /** Keys of the config file Berth does not act on (logged at start). */
   ignored: string[];
 }
@@ -97,6 +99,7 @@ export function parseRegistryFlags(
     readOnly: false,
     uploadPurging: { enabled: true, ageMs: 24 * 3600_000, intervalMs: 3600_000, dryRun: false },
     endpoints: [],
+    includeReferences: false,
     ignored: [],
   };
   // The file first, then the flags over it, wherever --config stands among them.
@@ -190,6 +193,7 @@ function applyConfigFile(cfg: RegistryConfig, path: string, readFile: (path: str
   if (file.readOnly !== undefined) cfg.readOnly = file.readOnly;
   if (file.uploadPurging !== undefined) cfg.uploadPurging = file.uploadPurging;
   cfg.endpoints = file.endpoints;
+  if (file.includeReferences !== undefined) cfg.includeReferences = file.includeReferences;
   cfg.ignored = file.ignored;
   cfg.config = path;
 }
@@ -363,7 +367,7 @@ async function main(): Promise<void> {
       expireIntervalMs: purge.intervalMs,
       purgeUploads: purge.enabled && !cfg.readOnly,
       purgeDryRun: purge.dryRun,
-      handler: { deleteEnabled: cfg.deleteEnabled, readOnly: cfg.readOnly },
+      handler: { deleteEnabled: cfg.deleteEnabled, readOnly: cfg.readOnly, includeReferences: cfg.includeReferences },
     });
     if (cfg.config) log.info(`configuration from ${cfg.config}`);
     for (const key of cfg.ignored) log.warn(`config: "${key}" is not a setting berth-registry acts on; ignored`);

@@ -2,6 +2,9 @@
  * Layers compressed once and kept: a content blob of a layer's gzip (or zstd) form, found by
  * diff ID and compression, so a push uploads it instead of compressing the layer again.
  *
+ * A pulled layer keeps the compressed blob it came as (`keep`), and no uncompressed tar: `tar`
+ * gives a layer's tar either way, from the tar blob or decompressed from a kept form.
+ *
  * Lifecycle: a layer made here (build, commit, import, load) is queued for gzip in the
  * background (`schedule`), one at a time and only after a second without new work, so a build
  * does not compete with its own compression step by step; a push that needs a form not made
@@ -20,7 +23,8 @@ import { createWriteStream, existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { compressor, type LayerCompression } from '../archive/index.ts';
+import { compressor, decompressed, type LayerCompression } from '../archive/index.ts';
+import { internal, notFound } from '../errdefs/index.ts';
 import type { ContentStore } from '../content/index.ts';
 import type { MetadataDb } from '../metadata/index.ts';
 import type { Snapshotter } from '../snapshots/index.ts';
@@ -33,6 +37,14 @@ export interface CompressedLayer {
   level?: number;
   digest: Digest;
   size: number;
+  /** Bytes of the uncompressed tar, when known (always for a pulled layer's form). */
+  tarSize?: number;
+}
+
+/** A layer's uncompressed tar: its size, and a stream of it from the start. */
+export interface LayerTar {
+  size: number;
+  open(): Readable;
 }
 
 /** Layers smaller than this are compressed when pushed: queueing them costs more than it saves. */
@@ -64,8 +76,9 @@ export class CompressedLayers {
   /** The kept form, if any; with a level, only one made with that level. */
   find(diffId: Digest, compression: LayerCompression, level?: number): CompressedLayer | undefined {
     const r = this.db
-      .stmt('SELECT digest, size, level FROM compressed_layers WHERE diff_id = ? AND compression = ?')
-      .get(diffId, compression) as { digest: string; size: number; level: number | null } | undefined;
+      .stmt('SELECT digest, size, level, tar_size FROM compressed_layers WHERE diff_id = ? AND compression = ?')
+      .get(diffId, compression) as
+      { digest: string; size: number; level: number | null; tar_size: number | null } | undefined;
     if (!r) return undefined;
     if (level !== undefined && r.level !== level) return undefined;
     if (!existsSync(this.content.path(r.digest as Digest))) {
@@ -78,6 +91,7 @@ export class CompressedLayers {
       ...(r.level !== null ? { level: r.level } : {}),
       digest: r.digest as Digest,
       size: r.size,
+      ...(r.tar_size !== null ? { tarSize: r.tar_size } : {}),
     };
   }
 
@@ -88,10 +102,40 @@ export class CompressedLayers {
   private record(c: CompressedLayer): void {
     this.db
       .stmt(
-        'INSERT INTO compressed_layers (diff_id, compression, level, digest, size) VALUES (?, ?, ?, ?, ?) ' +
-          'ON CONFLICT(diff_id, compression) DO UPDATE SET level = excluded.level, digest = excluded.digest, size = excluded.size',
+        'INSERT INTO compressed_layers (diff_id, compression, level, digest, size, tar_size) VALUES (?, ?, ?, ?, ?, ?) ' +
+          'ON CONFLICT(diff_id, compression) DO UPDATE SET level = excluded.level, digest = excluded.digest, ' +
+          'size = excluded.size, tar_size = COALESCE(excluded.tar_size, tar_size)',
       )
-      .run(c.diffId, c.compression, c.level ?? null, c.digest, c.size);
+      .run(c.diffId, c.compression, c.level ?? null, c.digest, c.size, c.tarSize ?? null);
+  }
+
+  /**
+   * Keeps a pulled layer's compressed blob as it came — verified against the manifest, and
+   * its layer unpacked and checked against the diff ID — in place of an uncompressed tar:
+   * `file` is moved into the content store (not flushed: `ContentStore.adoptWithoutSync` says
+   * why) and recorded. The layer must be in the snapshotter already (`prune` drops
+   * forms of missing layers).
+   */
+  async keep(file: string, form: CompressedLayer & { tarSize: number }): Promise<void> {
+    await this.content.adoptWithoutSync(file, form);
+    this.record(form);
+  }
+
+  /**
+   * A layer's uncompressed tar, as `save` writes it and a compression reads it: the content
+   * blob when one is kept (layers made here), else decompressed from a kept form that knows
+   * its tar's size (a pulled layer), checked against the diff ID as it is read.
+   */
+  async tar(diffId: Digest): Promise<LayerTar> {
+    const blob = await this.content.info(diffId).catch(() => undefined);
+    if (blob) return { size: blob.size, open: () => this.content.stream(diffId) };
+    for (const kind of ['gzip', 'zstd'] as const) {
+      const form = this.find(diffId, kind);
+      if (form?.tarSize === undefined) continue;
+      const size = form.tarSize;
+      return { size, open: () => checkedTar(this.content.stream(form.digest), diffId, size) };
+    }
+    throw notFound(`layer "${diffId}": neither its tar nor a compressed form of it is kept`);
   }
 
   /** A form in flight for this key (background or another push), to wait for instead of redoing. */
@@ -142,8 +186,11 @@ export class CompressedLayers {
         cb();
       },
     });
+    let tarSize = 0;
     const done = (async () => {
       try {
+        const tar = await this.tar(diffId);
+        tarSize = tar.size;
         await fs.mkdir(this.tmp, { recursive: true });
         const abandon = new Promise<never>((_, reject) =>
           out.once('close', () => {
@@ -153,7 +200,7 @@ export class CompressedLayers {
         abandon.catch(() => {});
         await Promise.race([
           pipeline(
-            this.content.stream(diffId),
+            tar.open(),
             new Transform({
               highWaterMark: 1 << 20,
               transform(c: Buffer, _e, cb) {
@@ -173,6 +220,7 @@ export class CompressedLayers {
           ...(level !== undefined ? { level } : {}),
           digest: `sha256:${hash.digest('hex')}` as Digest,
           size,
+          tarSize,
         };
         await this.content.adopt(file, { digest: made.digest, size });
         this.record(made);
@@ -208,7 +256,7 @@ export class CompressedLayers {
         if (!d) break;
         if (this.find(d, 'gzip') || this.pending(d, 'gzip')) continue;
         try {
-          const info = await this.content.info(d);
+          const info = await this.tar(d);
           if (info.size < BACKGROUND_MIN_BYTES || !this.snapshots.isDiffIdUsed(d)) continue;
           await this.ensure(d, 'gzip');
         } catch (e) {
@@ -250,4 +298,28 @@ export class CompressedLayers {
     this.closed = true;
     clearTimeout(this.timer);
   }
+}
+
+/** The decompressed form, failing at its end unless it is `size` bytes hashing to `diffId`. */
+function checkedTar(compressed: Readable, diffId: Digest, size: number): Readable {
+  const hash = createHash('sha256');
+  let n = 0;
+  const check = new Transform({
+    highWaterMark: 1 << 20,
+    transform(c: Buffer, _e, cb) {
+      hash.update(c);
+      n += c.length;
+      cb(null, c);
+    },
+    flush(cb) {
+      const got = `sha256:${hash.digest('hex')}`;
+      if (got === diffId && n === size) return cb();
+      cb(internal(`layer "${diffId}": its kept compressed form gives ${n} bytes hashing to ${got}`));
+    },
+  });
+  const plain = decompressed(compressed);
+  plain.on('error', (e) => check.destroy(e));
+  check.on('close', () => plain.destroy());
+  plain.pipe(check);
+  return check;
 }

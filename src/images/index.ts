@@ -3,7 +3,7 @@
  * import, save, load and the offline bootstrap of busybox and Debian.
  */
 export { ImageStore, refKey, type Image, type KnownBlob } from './store.ts';
-export { CompressedLayers, type CompressedLayer } from './compressed.ts';
+export { CompressedLayers, type CompressedLayer, type LayerTar } from './compressed.ts';
 export { bootstrap, bootstrapKind, DEBIAN_SUITES, type BootstrapDeps } from './bootstrap.ts';
 export { importImage, type ImportOptions } from './import.ts';
 export { applyChanges, parseInstructions } from './changes.ts';

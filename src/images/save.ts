@@ -131,12 +131,15 @@ export async function planSave(store: ImageStore, names: readonly string[], o: S
         layerFiles.push(`blobs/sha256/${hexOf(form.digest)}`);
         continue;
       }
-      await blob(l.diffId);
-      layerDescs.push({
-        mediaType: MediaType.OciLayer,
-        digest: l.diffId,
-        size: (await store.content.info(l.diffId)).size,
+      // The tar blob, or (a pulled layer) the tar decompressed from the form it came as.
+      const tar = await store.compressed.tar(l.diffId).catch((e) => {
+        throw notFound(`save: layer "${l.diffId}" is missing from the content store`, e);
       });
+      if (!written.has(l.diffId)) {
+        written.add(l.diffId);
+        files.push({ name: `blobs/sha256/${hexOf(l.diffId)}`, size: tar.size, body: () => tar.open() });
+      }
+      layerDescs.push({ mediaType: MediaType.OciLayer, digest: l.diffId, size: tar.size });
       layerFiles.push(`blobs/sha256/${hexOf(l.diffId)}`);
     }
     const cfgSize = (await store.content.info(image.id)).size;

@@ -85,6 +85,10 @@ export const MIGRATIONS: readonly string[] = [
     record     TEXT NOT NULL              -- JSON: the pod's settings and its infra container's ID
   );
   `,
+  // 6: a pulled layer keeps its compressed blob as it came, and no uncompressed tar blob.
+  `
+  ALTER TABLE compressed_layers ADD COLUMN tar_size INTEGER;  -- bytes of the uncompressed tar; NULL: not known
+  `,
 ];
 
 export class MetadataDb {

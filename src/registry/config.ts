@@ -48,6 +48,8 @@ export interface RegistryFileConfig {
   readOnly?: boolean;
   uploadPurging?: UploadPurging;
   endpoints: NotificationEndpoint[];
+  /** `notifications.events.includereferences`: manifest events carry the manifest's references. */
+  includeReferences?: boolean;
   /** Keys present in the file that Berth does not act on, as dotted paths. */
   ignored: string[];
 }
@@ -132,6 +134,7 @@ export function parseRegistryConfig(text: string): RegistryFileConfig {
     };
     if (out.uploadPurging.intervalMs <= 0) throw new Error('storage.maintenance.uploadpurging.interval: must be > 0');
   }
+  out.includeReferences = bool('notifications.events.includereferences');
   const endpoints = get('notifications.endpoints');
   if (endpoints !== undefined && endpoints !== null) {
     if (!Array.isArray(endpoints)) throw new Error('notifications.endpoints: want a list');

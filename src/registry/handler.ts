@@ -22,7 +22,7 @@ import {
 import { MAX_MANIFEST_BYTES } from './manifests.ts';
 import type { RegistryStorage } from './storage.ts';
 import type { ChunkRange } from './uploads.ts';
-import type { EventAction, EventTarget } from './notifications.ts';
+import type { EventAction, EventReference, EventTarget } from './notifications.ts';
 
 export const API_VERSION_HEADER = 'Docker-Distribution-API-Version';
 /** The catalog's page size when the client gives none, and the most it may ask for. */
@@ -206,6 +206,8 @@ export interface HandlerOptions {
   deleteEnabled?: boolean;
   /** `storage.maintenance.readonly.enabled`: only GET and HEAD, so a garbage collection can run. */
   readOnly?: boolean;
+  /** `notifications.events.includereferences`: manifest events name what the manifest references. */
+  includeReferences?: boolean;
   /**
    * Called after each push, pull (GET, not HEAD), mount and delete, with the event's target
    * (`url` a path); the server adds request, actor and source and queues the notification.
@@ -270,7 +272,7 @@ export function createRegistryHandler(storage: RegistryStorage, options: Handler
       case 'upload':
         return upload(storage, req, res, method, name, ref, url.searchParams, emit);
       case 'manifest':
-        return manifest(storage, req, res, method, name, ref, emit);
+        return manifest(storage, req, res, method, name, ref, emit, options.includeReferences === true);
       case 'referrers': {
         if (method !== 'GET') throw unsupported(method, 'referrers');
         const digest = checkDigest(ref);
@@ -455,7 +457,12 @@ async function manifest(
   name: string,
   ref: string,
   emit: Emit,
+  withReferences: boolean,
 ): Promise<void> {
+  const target = (digest: Digest, mediaType: string, body: Buffer, tag?: string): EventTarget => ({
+    ...manifestTarget(name, digest, mediaType, body.length, tag),
+    ...(withReferences ? { references: referencesOf(body) } : {}),
+  });
   if (method === 'PUT') {
     const reference = parseManifestReference(ref);
     const body = await readCapped(req, MAX_MANIFEST_BYTES);
@@ -474,7 +481,7 @@ async function manifest(
       'Docker-Content-Digest': digest,
       ...(subject ? { 'OCI-Subject': subject } : {}),
     });
-    emit('push', manifestTarget(name, digest, mediaType, body.length, reference.tag));
+    emit('push', target(digest, mediaType, body, reference.tag));
     return;
   }
   if (method !== 'GET' && method !== 'HEAD' && method !== 'DELETE') throw unsupported(method, 'a manifest');
@@ -506,7 +513,37 @@ async function manifest(
     return;
   }
   send(res, 200, headers, m.body, method === 'HEAD');
-  if (method === 'GET') emit('pull', manifestTarget(name, m.digest, m.mediaType, m.body.length, reference.tag));
+  if (method === 'GET') emit('pull', target(m.digest, m.mediaType, m.body, reference.tag));
+}
+
+/**
+ * What a manifest references, as distribution's events carry it: an index's manifests, an
+ * image manifest's config then layers. The body was checked when it was stored.
+ */
+export function referencesOf(body: Buffer): EventReference[] {
+  let m: { config?: unknown; layers?: unknown; manifests?: unknown };
+  try {
+    m = JSON.parse(body.toString('utf8')) as typeof m;
+  } catch {
+    return [];
+  }
+  const list = Array.isArray(m.manifests)
+    ? m.manifests
+    : [m.config, ...(Array.isArray(m.layers) ? m.layers : [])].filter((d) => d !== undefined);
+  return list.flatMap((d) => {
+    if (!d || typeof d !== 'object' || typeof (d as { digest?: unknown }).digest !== 'string') return [];
+    const { mediaType, digest, size, urls, annotations, platform } = d as EventReference;
+    return [
+      {
+        ...(mediaType !== undefined ? { mediaType } : {}),
+        digest,
+        ...(size !== undefined ? { size } : {}),
+        ...(urls !== undefined ? { urls } : {}),
+        ...(annotations !== undefined ? { annotations } : {}),
+        ...(platform !== undefined ? { platform } : {}),
+      },
+    ];
+  });
 }
 
 function manifestTarget(name: string, digest: Digest, mediaType: string, size: number, tag?: string): EventTarget {

@@ -161,3 +161,35 @@ test('an endpoint that is down gets every event, in order, once it is back, even
   assert.deepEqual(ids('/events?nopulls'), ['e0', 'e1', 'e2', 'e3']);
   assert.deepEqual(await readdir(join(dir, 'listener')), []);
 });
+
+test('with includereferences a manifest push and pull name what the manifest references; a blob event does not', async (t) => {
+  const recv = await receiver(t);
+  const dir = await mkdtemp(join(tmpdir(), 'berth-notify-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const notifier = await Notifier.open(dir, [endpoint(recv.url)], quiet);
+  t.after(() => notifier.close());
+  const reg = await startTestRegistry({ server: { notifier, handler: { includeReferences: true } } });
+  t.after(() => reg.close());
+
+  const layer = await reg.pushBlob('app', 'a layer');
+  const config = await reg.pushBlob('app', '{}');
+  const body = schema2Manifest({ digest: config, size: 2 }, [{ digest: layer, size: 7 }]);
+  const type = 'application/vnd.docker.distribution.manifest.v2+json';
+  assert.equal(
+    (await reg.call('PUT', '/v2/app/manifests/v1', { body, headers: { 'Content-Type': type } })).status,
+    201,
+  );
+  assert.equal((await reg.call('GET', '/v2/app/manifests/v1')).status, 200);
+
+  await until(() => recv.got.flatMap((g) => g.events).length >= 4);
+  const events = recv.got.flatMap((g) => g.events);
+  const manifest = JSON.parse(body.toString());
+  const refs = [manifest.config, ...manifest.layers].map((d: { mediaType: string; digest: string; size: number }) => ({
+    mediaType: d.mediaType,
+    digest: d.digest,
+    size: d.size,
+  }));
+  assert.deepEqual(events[2]!.target.references, refs, 'the push names the config and the layer');
+  assert.deepEqual(events[3]!.target.references, refs, 'and so does the pull');
+  assert.equal(events[0]!.target.references, undefined, 'a blob references nothing');
+});

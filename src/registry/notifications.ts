@@ -34,6 +34,20 @@ export interface EventTarget {
   tag?: string;
   /** For a mount: where the blob came from. */
   fromRepository?: string;
+  /**
+   * For a manifest pushed or pulled, with `notifications.events.includereferences`: what it
+   * references (an image's config and layers, an index's manifests), as descriptors.
+   */
+  references?: EventReference[];
+}
+
+export interface EventReference {
+  mediaType?: string;
+  digest: string;
+  size?: number;
+  urls?: string[];
+  annotations?: Record<string, string>;
+  platform?: object;
 }
 
 export interface RegistryEvent {

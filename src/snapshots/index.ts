@@ -33,9 +33,9 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { directorySize } from '../fs/index.ts';
-import { notFound } from '../errdefs/index.ts';
+import { invalidArgument, notFound } from '../errdefs/index.ts';
 import { mountIdmappedOverlay, type Host } from '../host/index.ts';
 import type { MetadataDb } from '../metadata/index.ts';
 import type { ContentStore } from '../content/index.ts';
@@ -249,45 +249,23 @@ export class Snapshotter {
   }
 
   /**
-   * Registers and unpacks a layer from its uncompressed tar in one pass: the stream is stored
-   * as the content blob `diffId` (which it must hash to) while it is unpacked, so a pulled
-   * layer is written once and never read back. Either failing fails both, and nothing of the
-   * layer stays; a blob that was stored before the other side failed is the caller's to drop.
+   * Registers and unpacks a layer from a stream of it (compressed or not) as it arrives, and
+   * keeps no tar: the caller keeps what the layer came as (a pull, its compressed blob). The
+   * stream must hash to `diffId` once decompressed, or nothing of the layer stays (the error
+   * says "digest mismatch"). `onTarSize` learns the uncompressed size (not called when the
+   * layer was there already).
    */
-  async addLayerFromStream(parent: Digest | null, diffId: Digest, tar: Readable): Promise<Layer> {
+  async addLayerFromStream(
+    parent: Digest | null,
+    diffId: Digest,
+    stream: Readable,
+    onTarSize?: (bytes: number) => void,
+  ): Promise<Layer> {
     return this.placeLayer(parent, diffId, async (diff) => {
       await fs.mkdir(diff);
-      const toBlob = new PassThrough({ highWaterMark: 1 << 20 });
-      const toDir = new PassThrough({ highWaterMark: 1 << 20 });
-      const fail = (e: unknown) => {
-        for (const s of [toBlob, toDir]) if (!s.destroyed) s.destroy(e as Error);
-      };
-      // The source may fail after both sides have read all they wanted (a download whose
-      // digest is checked at its end): the promises below report it, not a stray 'error'.
-      for (const s of [toBlob, toDir]) s.on('error', () => {});
-      tar.once('error', fail);
-      tar.pipe(toBlob);
-      tar.pipe(toDir);
-      await Promise.all([
-        this.content.ingest(toBlob, { digest: diffId }).catch((e) => {
-          fail(e);
-          throw e;
-        }),
-        // The blob side hashes the tar (and checks it): hashing it twice costs a pass for nothing.
-        applyLayer(toDir, diff, {
-          host: this.host,
-          overlayWhiteouts: true,
-          skipDigest: true,
-          idMap: this.unpackMap,
-        }).then(
-          // The tar's end-of-archive padding may be left unread: drained, or the tee would stall the blob.
-          () => void toDir.resume(),
-          (e) => {
-            fail(e);
-            throw e;
-          },
-        ),
-      ]);
+      const r = await applyLayer(stream, diff, { host: this.host, overlayWhiteouts: true, idMap: this.unpackMap });
+      if (r.diffId !== diffId) throw invalidArgument(`layer ${diffId}: digest mismatch: its tar hashes to ${r.diffId}`);
+      onTarSize?.(r.size);
     });
   }
 

@@ -19,10 +19,13 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { coalescing } from './streams.ts';
 
 export interface Download {
   /** Settles when the blob is complete and verified. */
   readonly done: Promise<void>;
+  /** The scratch file (to link elsewhere once `done`; removed when the last handle goes). */
+  readonly file: string;
   /** A stream of the blob from its first byte, following the download. */
   reader(): Readable;
   /** Why the download failed, once it has; undefined while it runs or when it succeeded. */
@@ -66,6 +69,7 @@ export class Downloads {
     let released = false;
     return {
       done: entry.done,
+      file: entry.file,
       reader: () => followFile(entry),
       failure: () => entry.error,
       release: async () => {
@@ -118,6 +122,8 @@ export class Downloads {
         const handle = fh;
         await pipeline(
           source,
+          // Whole mebibytes to the file: one thread-pool write each, not one per socket read.
+          coalescing(),
           new Transform({
             highWaterMark: 1 << 20,
             transform(c: Buffer, _e, cb) {

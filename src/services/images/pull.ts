@@ -2,17 +2,22 @@
  * `docker pull`: an image from a registry into the stores, with dockerd's progress messages.
  *
  * Layers download three at a time into the data root's scratch directory (each blob verified
- * by size and digest as it arrives), then are extracted strictly in order: decompressed, the
- * tar stored as a content blob that must hash to the diff ID the config names while it is unpacked
- * by the snapshotter. The image row and its tag are written last, so a pull that fails — a bad
+ * by size and digest as it arrives) and are extracted strictly in order as they arrive (the
+ * first straight from the connection): decompressed and unpacked by the snapshotter, checked
+ * against the diff ID the config names. No uncompressed tar is stored, as dockerd stores none:
+ * the compressed blob, as downloaded, is kept in its place (by diff ID and compression), for
+ * save and push. The image row and its tag are written last, so a pull that fails — a bad
  * blob, a dropped connection, the client gone — removes the layers it made and leaves no image;
  * a daemon killed mid-pull leaves only unreferenced layers and blobs, which the start-up
  * garbage collection removes.
  */
-import { promises as fs } from 'node:fs';
-import { Transform, type Readable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { BerthError, categoryOf, invalidArgument, notFound, unavailable } from '../../errdefs/index.ts';
-import { decompressed } from '../../archive/index.ts';
+import { detectCompression } from '../../archive/index.ts';
 import { byteMeter, type Image, type ImageStore, type Progress } from '../../images/index.ts';
 import type { DistributionInspect } from '../../api/types/index.ts';
 import {
@@ -27,7 +32,9 @@ import {
   type RegistryHost,
 } from '../../registry/index.ts';
 import { admit, readSignatures, type SignaturePolicyFile } from '../../trust/index.ts';
-import { Downloads, type Download } from './download.ts';
+import type { Download } from './download.ts';
+import { claimUnpack, downloadsOf, extracting, heldByOthers, hold, startExtracting } from './inflight.ts';
+import { coalescing, counting } from './streams.ts';
 import {
   chainIds,
   familiarString,
@@ -105,16 +112,6 @@ async function limited<T>(
   };
   await Promise.all(Array.from({ length: Math.min(n, jobs.length) }, worker));
   return results;
-}
-
-/** A byte counter that reports as the bytes pass. */
-function counting(onBytes: (n: number) => void): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _e, cb) {
-      onBytes(chunk.length);
-      cb(null, chunk);
-    },
-  });
 }
 
 /** Progress lines for `total` bytes: about a hundred of them, and always the last. */
@@ -235,86 +232,6 @@ export async function pullImage(d: PullDeps, ref: Reference, o: PullOptions): Pr
   return { image: d.store.get(image.id), digest: top.digest, upToDate };
 }
 
-/**
- * Layers that pulls in progress are building on, counted per pull, per store: a pull that
- * fails must not drop a layer another pull of the same image (docker-compose pulls services
- * that share an image at once) has just found in place and is stacking on.
- */
-const inFlight = new WeakMap<ImageStore, Map<string, number>>();
-
-function hold(store: ImageStore, chains: readonly string[]): () => void {
-  let m = inFlight.get(store);
-  if (!m) inFlight.set(store, (m = new Map()));
-  for (const c of chains) m.set(c, (m.get(c) ?? 0) + 1);
-  return () => {
-    for (const c of chains) {
-      const n = (m.get(c) ?? 1) - 1;
-      if (n > 0) m.set(c, n);
-      else m.delete(c);
-    }
-  };
-}
-
-function heldByOthers(store: ImageStore, chain: string): boolean {
-  return (inFlight.get(store)?.get(chain) ?? 0) > 1;
-}
-
-/** One store's shared layer downloads (concurrent pulls of one layer download it once). */
-const downloadsByStore = new WeakMap<ImageStore, Downloads>();
-
-function downloadsOf(store: ImageStore): Downloads {
-  let d = downloadsByStore.get(store);
-  if (!d) downloadsByStore.set(store, (d = new Downloads()));
-  return d;
-}
-
-/** Layers being unpacked, by chain ID, per store: a second pull waits for the first. */
-const unpacking = new WeakMap<ImageStore, Map<string, Promise<void>>>();
-
-function extracting(store: ImageStore, chain: string): Promise<void> | undefined {
-  return unpacking.get(store)?.get(chain);
-}
-
-/**
- * Claims the unpacking of a layer before any await, so that a concurrent pull deciding at the
- * same moment sees it; undefined when another pull has it. `settle` runs the work under it.
- */
-function claimUnpack(store: ImageStore, chain: string): { settle(work: Promise<void>): Promise<void> } | undefined {
-  let m = unpacking.get(store);
-  if (!m) unpacking.set(store, (m = new Map()));
-  if (m.has(chain)) return undefined;
-  let done!: () => void;
-  let failed!: (e: unknown) => void;
-  const p = new Promise<void>((res, rej) => ((done = res), (failed = rej)));
-  p.catch(() => {});
-  m.set(chain, p);
-  const map = m;
-  return {
-    async settle(work) {
-      try {
-        await work;
-        done();
-      } catch (e) {
-        failed(e);
-        throw e;
-      } finally {
-        if (map.get(chain) === p) map.delete(chain);
-      }
-    },
-  };
-}
-
-async function startExtracting(store: ImageStore, chain: string, work: Promise<void>): Promise<void> {
-  let m = unpacking.get(store);
-  if (!m) unpacking.set(store, (m = new Map()));
-  m.set(chain, work);
-  try {
-    await work;
-  } finally {
-    if (m.get(chain) === work) m.delete(chain);
-  }
-}
-
 async function fetchLayers(
   d: PullDeps,
   { client, repo }: Source,
@@ -426,9 +343,15 @@ async function fetchLayers(
         if (!had) {
           let read: Readable;
           let fetched: (() => void) | undefined;
+          // Where the compressed bytes are kept: linked from the download, or written here.
+          const keepFile = join(d.tmp, `keep-${randomBytes(8).toString('hex')}`);
+          let written: Promise<unknown> | undefined;
           if (dl) read = dl.reader();
           else {
-            read = await client.openBlob(repo, l);
+            const conn = await client.openBlob(repo, l);
+            read = conn.pipe(coalescing());
+            conn.once('error', (e) => read.destroy(e));
+            read.once('close', () => conn.destroy());
             const dlMeter = meterFor(l.size, (current) =>
               out({ status: 'Downloading', progressDetail: { current, total: l.size }, id }),
             );
@@ -438,20 +361,31 @@ async function fetchLayers(
               out({ status: 'Verifying Checksum', progressDetail: {}, id });
               out({ status: 'Download complete', progressDetail: {}, id });
             };
+            const file = createWriteStream(keepFile, { flags: 'wx', highWaterMark: 1 << 20 });
+            const src = read;
+            src.once('error', (e) => file.destroy(e));
+            src.once('close', () => {
+              if (!src.readableEnded) file.destroy(unavailable(`layer ${l.digest}: download ended early`));
+            });
+            written = finished(file);
+            written.catch(() => {});
+            src.pipe(file);
           }
           open.add(read);
+          let tarSize = 0;
           const unpacked = (async () => {
             const counted = read.pipe(counting((n) => meter.add(n)));
             // A failed download fails the reader: that must reach the unpacking, not go unheard.
             read.once('error', (e) => counted.destroy(e));
-            // Until decompression starts reading, nothing else listens; it finds the error then.
+            // Until the unpacking starts reading, nothing else listens; it finds the error then.
             counted.on('error', () => {});
-            const plain = decompressed(counted);
-            open.add(plain);
-            // Stored as its blob and unpacked in one pass; a blob stored before a failure is dropped below.
-            ingested.push(diffIds[i]!);
             try {
-              await d.store.snapshots.addLayerFromStream(parent, diffIds[i]!, plain);
+              await d.store.snapshots.addLayerFromStream(parent, diffIds[i]!, counted, (n) => (tarSize = n));
+              if (dl) {
+                await dl.done;
+                await fs.link(dl.file, keepFile);
+              } else await written;
+              await keepBlob(d.store, keepFile, l, diffIds[i]!, tarSize, ingested);
             } catch (e) {
               // A bad download is the cause to report, not what unpacking it then found.
               const bad = dl ? dl.failure() : read.errored;
@@ -463,17 +397,14 @@ async function fetchLayers(
                 );
               throw e;
             } finally {
-              open.delete(plain);
               open.delete(read);
               read.destroy();
+              await fs.rm(keepFile, { force: true });
             }
           })();
           if (streamed) await firstClaim!.settle(unpacked);
           else await startExtracting(d.store, chains[i]!, unpacked);
           created.push(chains[i]!);
-          // What was unpacked came from a download that must also have ended well (the layer
-          // is dropped below otherwise); a streamed one was verified as it ended.
-          if (dl) await dl.done;
           fetched?.();
         }
         meter.done();
@@ -508,6 +439,8 @@ async function fetchLayers(
   } catch (e) {
     await d.store.dropLayers(created.filter((c) => !heldByOthers(d.store, c))).catch(() => {});
     for (const b of ingested) await d.store.dropUnusedBlob(b).catch(() => {});
+    // The compressed blobs kept for the layers just dropped.
+    await d.store.compressed.prune().catch(() => {});
     throw e;
   } finally {
     release();
@@ -516,6 +449,36 @@ async function fetchLayers(
     // A claim this pull never got to use is given back (a no-op once it has settled).
     releaseClaim?.();
   }
+}
+
+/**
+ * Keeps what a layer was pulled as, now that it is unpacked and checked: a compressed blob as
+ * the layer's gzip or zstd form (what the bytes are, whatever the media type says), an
+ * uncompressed one as the layer's tar blob. Neither is flushed to disk here (the kernel does it).
+ */
+async function keepBlob(
+  store: ImageStore,
+  file: string,
+  l: Descriptor,
+  diffId: Digest,
+  tarSize: number,
+  ingested: Digest[],
+): Promise<void> {
+  const head = Buffer.alloc(8);
+  const fh = await fs.open(file, 'r');
+  try {
+    await fh.read(head, 0, head.length, 0);
+  } finally {
+    await fh.close();
+  }
+  const kind = detectCompression(head);
+  if (kind === 'gzip' || kind === 'zstd') {
+    await store.compressed.keep(file, { diffId, compression: kind, digest: l.digest, size: l.size, tarSize });
+    return;
+  }
+  // A plain tar: the blob the manifest names is the diff ID's own bytes.
+  ingested.push(diffId);
+  await store.content.adoptWithoutSync(file, { digest: diffId, size: l.size });
 }
 
 /**

@@ -140,7 +140,7 @@ async function uploadLayer(
     return form;
   }
   // Progress counts the tar read, against its size, as dockerd's does.
-  const meter = pushMeter(out, id, (await d.store.content.info(diffId)).size);
+  const meter = pushMeter(out, id, (await layers.tar(diffId)).size);
   const c = layers.compressing(diffId, compression.kind, compression.level, (n) => meter.add(n));
   const abort = () => c.stream.destroy(unavailable('push cancelled: the client went away'));
   signal.addEventListener('abort', abort);

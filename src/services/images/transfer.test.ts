@@ -149,3 +149,47 @@ test('two pulls of one image at once download each layer once', async () => {
   assert.equal(blobGets, 3);
   assert.equal(svc.resolve(`${r.host}/t/shared:1`).id, id);
 });
+
+test('a pulled layer keeps the blob it came as and no tar: save gives the same archive, a push elsewhere uploads that blob', async () => {
+  const { id, diffId } = await localImage(300_000);
+  const a = await registry();
+  svc.tag(id, `${a.host}/t/kept`, '1');
+  await push(`${a.host}/t/kept`, '1');
+  const saved = await collect(await svc.save([id]));
+  const sent = svc.store.compressed.find(diffId, 'gzip')!;
+  for (const t of svc.resolve(id).tags) svc.store.untag(t);
+  await svc.remove(id, { force: true });
+  assert.equal(svc.store.snapshots.isDiffIdUsed(diffId), false);
+
+  await svc.pull(`${a.host}/t/kept:1`, { tmp: tmp(), out: () => {} });
+  assert.equal(await svc.store.content.has(diffId), false, 'no uncompressed tar is stored');
+  const kept = svc.store.compressed.find(diffId, 'gzip')!;
+  assert.equal(kept.digest, sent.digest, 'the registry blob is kept as it came');
+  assert.ok(await svc.store.content.has(kept.digest));
+  assert.deepEqual(await collect(await svc.save([id])), saved, 'save writes the same archive as before the pull');
+
+  const b = await registry();
+  const compressing = svc.store.compressed.compressing;
+  svc.store.compressed.compressing = () => {
+    throw new Error('compressed again');
+  };
+  try {
+    svc.tag(id, `${b.host}/t/kept`, '1');
+    await push(`${b.host}/t/kept`, '1');
+  } finally {
+    svc.store.compressed.compressing = compressing;
+  }
+  assert.ok(b.repoBlobs.get('t/kept')?.has(kept.digest), 'the pulled blob is what the other registry gets');
+  assert.deepEqual(await readdirNames(tmp()), [], 'no scratch file is left');
+});
+
+async function collect(s: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of s) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function readdirNames(d: string): Promise<string[]> {
+  const { readdir } = await import('node:fs/promises');
+  return readdir(d).catch(() => []);
+}
