@@ -87,6 +87,9 @@ if [ ! -x build/berth-pause ] || [ src/services/pods/berth-pause.c -nt build/ber
   mv build/berth-pause.tmp build/berth-pause
 fi
 
+# The berth CLI bundled into build/cli/ (fast start-up; src/cli/main.js uses it while it is fresh).
+bin/node scripts/bundle-cli.ts
+
 # berth-vm: its shim, its guest agent, the guest kernel and initramfs (see the script).
 bash scripts/setup-vm.sh
 
