@@ -183,3 +183,79 @@ export function libpodInspect(c: ContainerInspect, pod: string, isInfra: boolean
 function list(v: string | string[] | null | undefined): string[] {
   return v == null ? [] : typeof v === 'string' ? [v] : v;
 }
+
+/** Podman 4.3's ListContainer: a line of `podman ps`, which Podman's client also reads to find containers by name. */
+export interface LibpodContainerListEntry {
+  AutoRemove: boolean;
+  Command: string[];
+  Created: string;
+  CreatedAt: string;
+  Exited: boolean;
+  ExitedAt: number;
+  ExitCode: number;
+  Id: string;
+  Image: string;
+  ImageID: string;
+  IsInfra: boolean;
+  Labels: Record<string, string>;
+  Mounts: string[];
+  Names: string[];
+  Namespaces: Record<string, never>;
+  Networks: string[];
+  Pid: number;
+  Pod: string;
+  PodName: string;
+  Ports: Array<{ host_ip: string; container_port: number; host_port: number; range: number; protocol: string }>;
+  Size: null;
+  StartedAt: number;
+  State: string;
+  Status: string;
+}
+
+/** A list entry from the Engine API's inspect (Podman works out the status text itself from the times). */
+export function libpodListEntry(
+  c: ContainerInspect,
+  imageName: string,
+  pod: { id: string; name: string; isInfra: boolean },
+): LibpodContainerListEntry {
+  const unix = (t: string) => (t && !t.startsWith('0001-') ? Math.floor(Date.parse(t) / 1000) : 0);
+  const ports: LibpodContainerListEntry['Ports'] = [];
+  for (const [key, binds] of Object.entries(c.HostConfig.PortBindings ?? {})) {
+    const [port, protocol = 'tcp'] = key.split('/');
+    for (const b of binds ?? [])
+      ports.push({
+        host_ip: b.HostIp ?? '',
+        container_port: Number(port),
+        host_port: Number(b.HostPort) || 0,
+        range: 1,
+        protocol,
+      });
+  }
+  const status = c.State.Status === 'dead' || c.State.Status === 'removing' ? 'exited' : c.State.Status;
+  return {
+    AutoRemove: !!c.HostConfig.AutoRemove,
+    Command: [c.Path, ...c.Args].filter((x) => x !== ''),
+    Created: c.Created,
+    CreatedAt: '',
+    Exited: status === 'exited',
+    ExitedAt: unix(c.State.FinishedAt),
+    ExitCode: c.State.ExitCode,
+    Id: c.Id,
+    Image: imageName,
+    ImageID: c.Image.replace(/^sha256:/, ''),
+    IsInfra: pod.isInfra,
+    Labels: c.Config.Labels ?? {},
+    Mounts: c.Mounts.map((m) => m.Destination),
+    Names: [c.Name.replace(/^\//, '')],
+    Namespaces: {},
+    Networks: [],
+    Pid: c.State.Pid,
+    Pod: pod.id,
+    PodName: pod.name,
+    Ports: ports,
+    Size: null,
+    StartedAt: unix(c.State.StartedAt),
+    State: status,
+    Status: '',
+  };
+}

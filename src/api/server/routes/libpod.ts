@@ -15,7 +15,9 @@ import { inspect, type ContainerRecord, type ContainerService } from '../../../s
 import { POD_LABELS } from '../../../services/pods/index.ts';
 import type { EventBus } from '../../../events/index.ts';
 import { specToCreate, type SpecGenerator } from '../libpod-spec.ts';
-import { libpodInspect } from '../libpod-inspect.ts';
+import { libpodInspect, libpodListEntry } from '../libpod-inspect.ts';
+import { parseFilters, assertKnownFilters } from '../filters.ts';
+import { matchLabel } from '../../../services/images/index.ts';
 import { attachHandler, terminalSize } from './containers.ts';
 import { boolValue } from '../query.ts';
 
@@ -92,17 +94,55 @@ export function registerLibpod(r: Router, d: LibpodDeps): void {
     return c;
   };
 
-  r.get('/libpod/containers/{id}/json', (req, res) => {
-    const c = d.containers.get(lookup(req.params.id!).Id);
-    const docker = inspect(
+  const dockerInspect = (c: ContainerRecord) =>
+    inspect(
       c,
       d.containers.dir(c.Id),
       d.lowerDirs(c),
       d.containers.defaults,
       (ref) => d.containers.store.find(ref)?.Name,
     );
+  const podOf = (c: ContainerRecord) => {
     const labels = c.Config.Labels ?? {};
-    res.json(200, libpodInspect(docker, labels[POD_LABELS.id] ?? '', labels[POD_LABELS.infra] === 'true'));
+    return {
+      id: labels[POD_LABELS.id] ?? '',
+      name: labels[POD_LABELS.name] ?? '',
+      isInfra: labels[POD_LABELS.infra] === 'true',
+    };
+  };
+
+  r.get('/libpod/containers/{id}/json', (req, res) => {
+    const c = d.containers.get(lookup(req.params.id!).Id);
+    const pod = podOf(c);
+    res.json(200, libpodInspect(dockerInspect(c), pod.id, pod.isInfra));
+  });
+
+  // `podman ps`, and how Podman's client finds the containers `podman rm/stop/start NAME` name.
+  r.get('/libpod/containers/json', (req, res) => {
+    const f = parseFilters(req.query.get('filters'));
+    assertKnownFilters(f, ['id', 'name', 'label', 'status', 'pod']);
+    const all = boolValue(req.query.get('all'));
+    const imageName = d.containers.imageNamer();
+    const inPod = (c: ContainerRecord, p: string) => {
+      const { id, name } = podOf(c);
+      return p === name || (id !== '' && id.startsWith(p));
+    };
+    const list = d.containers
+      .list()
+      .filter(
+        (c) =>
+          (all || f.status || c.State.Running || c.State.Status === 'paused') &&
+          (!f.id || f.id.some((i) => c.Id.startsWith(i))) &&
+          (!f.name || f.name.some((n) => new RegExp(n).test(c.Name))) &&
+          (!f.status || f.status.includes(libpodState(c))) &&
+          (!f.pod || f.pod.some((p) => inPod(c, p))) &&
+          (f.label ?? []).every((l) => matchLabel(c.Config.Labels ?? {}, l)),
+      )
+      .sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
+    res.json(
+      200,
+      list.map((c) => libpodListEntry(dockerInspect(c), imageName(c), podOf(c))),
+    );
   });
 
   // Podman attaches before it starts (as docker run does) and reads Config.Tty from inspect
