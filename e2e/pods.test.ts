@@ -338,6 +338,12 @@ test("Podman's own client runs containers in the foreground: output, exit codes,
   assert.equal(kept.State.Status, 'exited');
   assert.equal(kept.Pod, JSON.parse(await ok(['pod', 'inspect', 'fgpod'])).Id);
   assert.equal(kept.Config.Tty, false);
+  // podman ps lists it (Podman's list shape), and podman rm finds it by name through that list
+  const ps = await podman(['ps', '-a', '--filter', 'name=fg-kept', '--format', '{{.Names}} {{.PodName}} {{.Status}}']);
+  assert.equal(ps.code, 0, ps.stderr);
+  assert.match(ps.stdout, /^fg-kept fgpod Exited \(0\) .*ago\n$/);
+  assert.equal((await podman(['rm', 'fg-kept'])).code, 0);
+  assert.equal((await berth(d, ['inspect', 'fg-kept'])).code, 1);
   assert.equal((await podman(['pod', 'rm', '-f', 'fgpod'])).code, 0);
 });
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ContainerInspect } from '../types/index.ts';
-import { libpodInspect } from './libpod-inspect.ts';
+import { libpodInspect, libpodListEntry } from './libpod-inspect.ts';
 
 const docker = {
   Id: 'c'.repeat(64),
@@ -66,4 +66,19 @@ test("Libpod's inspect says in Podman's types what the Engine API's does: a sign
   assert.deepEqual(l.Mounts[0]?.Options, ['ro']);
   assert.equal(l.HostConfig.AutoRemove, true);
   assert.deepEqual(l.ExecIDs, []);
+});
+
+test("a line of Libpod's container list: the command as a list, times as Unix seconds, the pod by ID and name, ports in Podman's names", () => {
+  const withPorts = {
+    ...docker,
+    HostConfig: { PortBindings: { '80/tcp': [{ HostIp: '', HostPort: '8080' }] } },
+  } as unknown as ContainerInspect;
+  const l = libpodListEntry(withPorts, 'busybox', { id: 'p'.repeat(64), name: 'web', isInfra: false });
+  assert.deepEqual(l.Command, ['sh', '-c', 'exit 3']);
+  assert.deepEqual(l.Names, ['web']);
+  assert.equal(l.State, 'exited');
+  assert.equal(l.Exited, true);
+  assert.equal(l.ExitedAt, Date.parse('2026-12-06T18:00:02Z') / 1000);
+  assert.equal(l.PodName, 'web');
+  assert.deepEqual(l.Ports, [{ host_ip: '', container_port: 80, host_port: 8080, range: 1, protocol: 'tcp' }]);
 });
