@@ -2,8 +2,9 @@
  * `berth kube play|down|generate` with pods, against a private berthd with a bridge of its own:
  * a pod whose init container must finish first and whose members share localhost, play again
  * replacing it, the generate → play round trip, a Deployment's replicas behind a hostPort, a
- * ConfigMap mounted and read, a Job run to completion, and a liveness probe that restarts a
- * failing container.
+ * ConfigMap mounted and read, a Job run to completion, a liveness probe that restarts a
+ * failing container, and a DaemonSet's pod sharing its PID namespace with a Secret (env and
+ * files) and a claim's named volume.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -226,4 +227,52 @@ spec:
   );
   assert.ok(health, 'restarted and healthy');
   await ok(['kube', 'play', '--down', p]);
+});
+
+test("a DaemonSet's one pod sharing its PID namespace, with a Secret as env and as files and a claim as a named volume", async () => {
+  const p = file(
+    'daemonset.yaml',
+    `apiVersion: v1
+kind: Secret
+metadata: {name: ksec}
+data: {password: czNjcmV0}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: kclaim}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Mi}}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: kds}
+spec:
+  selector: {matchLabels: {app: kds}}
+  template:
+    metadata: {labels: {app: kds}}
+    spec:
+      shareProcessNamespace: true
+      containers:
+      - name: app
+        image: busybox
+        imagePullPolicy: IfNotPresent
+        command: [sh, -c, 'echo "$PASSWORD $(cat /secret/password)" | tee /data/note; exec sleep 1000']
+        env: [{name: PASSWORD, valueFrom: {secretKeyRef: {name: ksec, key: password}}}]
+        volumeMounts: [{name: secret, mountPath: /secret}, {name: data, mountPath: /data}]
+      - {name: watcher, image: busybox, imagePullPolicy: IfNotPresent, command: [sleep, '999']}
+      volumes:
+      - {name: secret, secret: {secretName: ksec}}
+      - {name: data, persistentVolumeClaim: {claimName: kclaim}}
+`,
+  );
+  await ok(['kube', 'play', p]);
+  assert.equal(await eventually(async () => (await berth(d, ['logs', 'kds-pod-app'])).stdout), 's3cret s3cret\n');
+  // one PID namespace: the watcher sees the app's process
+  assert.match(await ok(['exec', 'kds-pod-watcher', 'ps', '-o', 'args']), /sleep 1000/);
+  // the claim is the named volume kclaim, which outlives the pod
+  await ok(['kube', 'play', '--down', p]);
+  assert.notEqual((await berth(d, ['pod', 'inspect', 'kds-pod'])).code, 0, 'the pod is gone');
+  assert.equal(await ok(['run', '--rm', '-v', 'kclaim:/d', 'busybox', 'cat', '/d/note']), 's3cret s3cret\n');
+  await ok(['volume', 'rm', 'kclaim']);
 });

@@ -310,6 +310,43 @@ test("Podman's own client (podman --remote) creates, lists, starts, stops and re
   assert.equal((await podman(['pod', 'exists', 'remote'])).code, 1);
 });
 
+test("Podman's own client runs containers in the foreground: output, exit codes, stdin, a terminal, --rm and --pod", async () => {
+  const podman = (args: string[], input?: string) =>
+    run('podman', ['--remote', '--url', `unix://${d.sock}`, ...args], { timeoutMs: 60_000, input });
+  const hi = await podman(['run', '--rm', '--name', 'fg-hi', 'busybox', 'echo', 'hi']);
+  assert.deepEqual([hi.code, hi.stdout, hi.stderr], [0, 'hi\n', '']);
+  assert.ok(
+    await eventually(async () => (await berth(d, ['inspect', 'fg-hi'])).code === 1),
+    'the --rm container is removed',
+  );
+  // stdout and stderr on their own streams, the container's exit code as podman's
+  const fail = await podman(['run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+  assert.deepEqual([fail.code, fail.stdout, fail.stderr], [3, 'out\n', 'err\n']);
+  // -i: the input reaches the container, whose stdin ends with it
+  const cat = await podman(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'cat; echo done'], 'hello\n');
+  assert.deepEqual([cat.code, cat.stdout], [0, 'hello\ndone\n']);
+  // -t: one raw stream, the terminal's line endings
+  const tty = await podman(['run', '--rm', '-t', 'busybox', 'echo', 'tty']);
+  assert.deepEqual([tty.code, tty.stdout], [0, 'tty\r\n']);
+  // in a pod: the pod's host name; without --rm the container stays, exited, for podman inspect
+  await ok(['pod', 'create', '--name', 'fgpod']);
+  const inPod = await podman(['run', '--pod', 'fgpod', '--name', 'fg-kept', 'busybox', 'hostname']);
+  assert.deepEqual([inPod.code, inPod.stdout], [0, 'fgpod\n']);
+  const inspected = await podman(['inspect', 'fg-kept']);
+  assert.equal(inspected.code, 0, inspected.stderr);
+  const [kept] = JSON.parse(inspected.stdout);
+  assert.equal(kept.State.Status, 'exited');
+  assert.equal(kept.Pod, JSON.parse(await ok(['pod', 'inspect', 'fgpod'])).Id);
+  assert.equal(kept.Config.Tty, false);
+  // podman ps lists it (Podman's list shape), and podman rm finds it by name through that list
+  const ps = await podman(['ps', '-a', '--filter', 'name=fg-kept', '--format', '{{.Names}} {{.PodName}} {{.Status}}']);
+  assert.equal(ps.code, 0, ps.stderr);
+  assert.match(ps.stdout, /^fg-kept fgpod Exited \(0\) .*ago\n$/);
+  assert.equal((await podman(['rm', 'fg-kept'])).code, 0);
+  assert.equal((await berth(d, ['inspect', 'fg-kept'])).code, 1);
+  assert.equal((await podman(['pod', 'rm', '-f', 'fgpod'])).code, 0);
+});
+
 test('a pod outlives a daemon restart: live-restored members still share localhost, and it stops and starts again', async () => {
   await ok(['pod', 'create', '--name', 'lasting']);
   await ok(['run', '-d', '--pod', 'lasting', '--name', 'lasting-httpd', 'busybox', ...HTTPD]);

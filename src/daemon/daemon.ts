@@ -305,6 +305,8 @@ export class Daemon {
       images: this.images,
       tmp: join(c.dataRoot, 'tmp'),
       createInPod: (pod, body, name) => pods.createMember(pod, body, name),
+      lowerDirs: (ct) => snapshots.lowerDirs((ct.TopChain ?? null) as never),
+      events: this.events,
     });
     registerExec(router, execs);
     registerVolumes(router, this.volumes);

@@ -47,3 +47,10 @@ test('a spec generator without an image, with an unknown mount type or restart p
   assert.throws(() => specToCreate({ image: 'b', restart_policy: 'sometimes' }), /invalid restart policy "sometimes"/);
   assert.throws(() => specToCreate([] as never), /not a spec generator object/);
 });
+
+test("podman run -i: the container's stdin is open, and ends with the client's input", () => {
+  const { body } = specToCreate({ image: 'busybox', stdin: true });
+  assert.equal(body.OpenStdin, true);
+  assert.equal(body.StdinOnce, true);
+  assert.equal(specToCreate({ image: 'busybox' }).body.StdinOnce, false);
+});

@@ -98,6 +98,8 @@ export function specToCreate(s: SpecGenerator): { name?: string; pod?: string; b
     ...(s.work_dir ? { WorkingDir: s.work_dir } : {}),
     Tty: !!s.terminal,
     OpenStdin: !!s.stdin,
+    // Podman's -i: the container's input ends with the client's (docker run -i sets StdinOnce too)
+    StdinOnce: !!s.stdin,
     ...(Object.keys(exposed).length ? { ExposedPorts: exposed } : {}),
     ...(s.stop_signal ? { StopSignal: String(s.stop_signal) } : {}),
     ...(s.stop_timeout !== undefined ? { StopTimeout: s.stop_timeout } : {}),

@@ -442,7 +442,16 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     res.raw.end();
   });
 
-  const attach = async (req: import('../router.ts').Request, res: Response) => {
+  r.post('/containers/{id}/attach', attachHandler(svc));
+}
+
+/**
+ * `POST /containers/{id}/attach`, Docker's and Libpod's alike (routes/libpod.ts): the
+ * container's output from now on (and what it wrote before, with `logs`), its stdin from the
+ * client with `stdin`, until it exits or the client detaches.
+ */
+export function attachHandler(svc: ContainerService) {
+  return async (req: import('../router.ts').Request, res: Response) => {
     // Bad detach keys are refused before the container is looked for, as dockerd does.
     const detachKeys = parseDetachKeys(req.query.get('detachKeys') || DEFAULT_DETACH_KEYS);
     const c = svc.get(req.params.id!);
@@ -476,7 +485,6 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     await pump(entries, sock, { stdout, stderr, tty: !!c.Config.Tty, timestamps: false });
     sock.end();
   };
-  r.post('/containers/{id}/attach', attach);
 }
 
 /** Writes log entries as Docker's stream: 8-byte frame headers unless the container has a TTY. */

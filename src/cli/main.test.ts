@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// main.js in a tree of its own: an app.ts and a bundled app.js that say which of them ran
+function tree() {
+  const root = mkdtempSync(join(tmpdir(), 'berth-main-'));
+  mkdirSync(join(root, 'src/cli'), { recursive: true });
+  mkdirSync(join(root, 'build/cli'), { recursive: true });
+  copyFileSync(join(import.meta.dirname, 'main.js'), join(root, 'src/cli/main.js'));
+  const app = (who: string) => `export function runProcess(args) { console.log('${who}', args.join(' ')); }\n`;
+  writeFileSync(join(root, 'src/cli/app.ts'), app('sources'));
+  writeFileSync(join(root, 'build/cli/app.js'), app('bundle'));
+  const builtAt = Date.now();
+  writeFileSync(join(root, 'build/cli/inputs.json'), JSON.stringify({ builtAt, inputs: ['src/cli/app.ts'] }));
+  const past = new Date(builtAt - 60_000);
+  utimesSync(join(root, 'src/cli/app.ts'), past, past);
+  const run = () =>
+    execFileSync(process.execPath, [join(root, 'src/cli/main.js'), 'ps', '-a'], { encoding: 'utf8' }).trim();
+  return { root, run };
+}
+
+test('berth runs the bundle while no file it was built from has changed since', (t) => {
+  const { root, run } = tree();
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  assert.equal(run(), 'bundle ps -a');
+});
+
+test('berth runs the sources once one of the files the bundle was built from is newer than it', (t) => {
+  const { root, run } = tree();
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const later = new Date(Date.now() + 60_000);
+  utimesSync(join(root, 'src/cli/app.ts'), later, later);
+  assert.equal(run(), 'sources ps -a');
+});
+
+test('berth runs the sources when there is no bundle, or it lists a file that is gone', (t) => {
+  const { root, run } = tree();
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  writeFileSync(join(root, 'build/cli/inputs.json'), JSON.stringify({ builtAt: Date.now(), inputs: ['src/gone.ts'] }));
+  assert.equal(run(), 'sources ps -a');
+  rmSync(join(root, 'build/cli'), { recursive: true });
+  assert.equal(run(), 'sources ps -a');
+});
