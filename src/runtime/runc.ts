@@ -52,7 +52,7 @@ import type { Host, RunResult } from '../host/index.ts';
 import { BUNDLE_FILES, conmonArgs, runConmon, runtimeError } from './conmon.ts';
 import { readLogs, type LogLine, type ReadLogOptions } from './logs.ts';
 import { SeccompCache, type SpecWithSeccomp } from './seccomp-cache.ts';
-import { readCgroupStats, type CgroupStats } from './stats.ts';
+import { readCgroupStats, type CgroupStats, type StatsOptions } from './stats.ts';
 import { isMonitor, readMonitorPid, wasOomKilled } from './monitor.ts';
 import { sealCrun } from './crun.ts';
 import { releaseCrunFifo, releaseRuncFifo } from './start.ts';
@@ -585,7 +585,7 @@ export class RuncRuntime implements RuntimeDriver {
   }
 
   /** Resource usage from the container's cgroups and network namespace (see stats.ts). */
-  async stats(id: string, opts: { cpuOnly?: boolean } = {}): Promise<CgroupStats> {
+  async stats(id: string, opts: StatsOptions = {}): Promise<CgroupStats> {
     await this.init();
     const s = await this.stateFile(id);
     if (!s) throw notFound(`container "${id}": no runtime state`);
