@@ -548,8 +548,17 @@ export class RuncRuntime implements RuntimeDriver {
 
   /** Is the container's process there (created, running or paused)? */
   async isAlive(id: string): Promise<boolean> {
-    const s = await this.state(id);
-    return !!s && s.status !== 'stopped';
+    await this.init();
+    let s: RuncStateFile | undefined;
+    try {
+      s = await this.stateFile(id);
+    } catch {
+      const st = await this.stateViaRunc(id);
+      return !!st && st.status !== 'stopped';
+    }
+    // Its init process alone decides (paused and created are alive): no freezer or exec FIFO
+    // read, which a live restore did for each of a thousand containers.
+    return !!s && initAlive(s);
   }
 
   /** The ids runc holds state for. */
