@@ -195,16 +195,11 @@ export class Daemon {
     );
 
     c.defaultRuntime ||= defaultRuntimeName();
-    const { runtimes, paths } = await createRuntimes(
-      this.host,
-      c.execRoot,
-      c.defaultRuntime,
-      c.monitor,
-      c.addedRuntimes,
-    );
-    this.runtimes = runtimes;
-    this.runtimePaths = paths;
-    stage('runtimes ready');
+    // The runtimes (their programs resolved and asked) and the networks (ip and nft) each wait
+    // on programs of their own: side by side, not one after the other.
+    const runtimesReady = createRuntimes(this.host, c.execRoot, c.defaultRuntime, c.monitor, c.addedRuntimes);
+    // Awaited below whatever happens; meanwhile a failure is not an unhandled rejection.
+    runtimesReady.catch(() => {});
     this.network = new NetworkManager({
       host: this.host,
       root: join(c.dataRoot, 'network'),
@@ -236,6 +231,10 @@ export class Daemon {
     });
     await this.userNetworks.init();
     stage('networks loaded');
+    const { runtimes, paths } = await runtimesReady;
+    this.runtimes = runtimes;
+    this.runtimePaths = paths;
+    stage('runtimes ready');
     const initPath = await firstExisting(['/usr/bin/tini-static', '/usr/bin/docker-init']);
     // For docker info, asked of the programs once, off the start's path.
     void this.readComponentVersions(runtimePath(c.defaultRuntime), initPath);
