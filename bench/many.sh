@@ -6,14 +6,19 @@
 #
 #   bash bench/many.sh [containers]        (default 1000)
 #   DOCKERD=0 bash bench/many.sh 300       (Berth alone)
+#   JOBS=4 bash bench/many.sh 1000         (starts 4 at a time: dockerd reaches 1000 in time,
+#                                           but the start-time figures are then not per start)
 #
 # For each daemon:
 #   - every `docker run -d` timed: the medians of the first 50 and the last 50 starts (and of
 #     each further hundred), the claim being that a start does not cost more with many running;
 #   - at N: the daemon's own RSS (berthd; dockerd and its containerd), `docker ps -a` and
-#     `GET /containers/json?all=1` (hyperfine medians), `docker stats --no-stream` over all N;
-#   - a restart with N running (live restore): the daemon killed, started again, timed until
-#     `docker ps` lists the N running again.
+#     `GET /containers/json?all=1` (hyperfine medians), `docker stats --no-stream` over all N
+#     (twice: its time, the daemon's CPU time meanwhile, and the rows the CLI left blank — it
+#     blanks a container whose answer took over 2 s);
+#   - a restart with N running (live restore): the daemon stopped, started again, timed until
+#     `docker ps` lists the N running again, with the new daemon's CPU time by then;
+#   - at the end, Berth's figures over dockerd's.
 # Needs root, hyperfine and, for the comparison, dockerd (Debian's docker.io). Check `free -m`
 # first: N busybox containers take about 1 MB each under Berth and 4 MB under dockerd.
 set -euo pipefail
@@ -53,6 +58,14 @@ daemon_rss() {
   echo "$total"
 }
 
+# CPU time (user + system, ms) of daemon $1 so far (berthd; dockerd with its containerd).
+daemon_cpu() {
+  local total=0 p
+  if [ "$1" = berth ]; then p=$(cat "$WORK/berthd.pid"); else p="$(cat "$WORK/dockerd.pid") $(pgrep -f "containerd --config $WORK/dockerd-run" || true)"; fi
+  for q in $p; do total=$((total + $(awk '{print ($14 + $15) * 10}' "/proc/$q/stat"))); done
+  echo "$total"
+}
+
 # Starts daemon $1 again (its roots and flags as before), in the background.
 restart_daemon() {
   if [ "$1" = berth ]; then
@@ -78,7 +91,7 @@ summary() {
   local d=$1
   bin/node -e '
 const fs = require("fs");
-const [d, times, list, n, rss, stats, rows, restart, load] = process.argv.slice(1);
+const [d, times, list, n, rss, stats, restart, restartCpu, load] = process.argv.slice(1);
 const t = fs.readFileSync(times, "utf8").trim().split("\n").map(Number);
 const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)]; };
 const first = med(t.slice(0, 50)), last = med(t.slice(-50));
@@ -86,8 +99,9 @@ const hundreds = [];
 for (let i = 0; i < t.length; i += 100) hundreds.push(`${i + 1}-${Math.min(i + 100, t.length)}: ${med(t.slice(i, i + 100))}`);
 const l = Object.fromEntries(JSON.parse(fs.readFileSync(list, "utf8")).results.map((x) => [x.command, (x.median * 1000).toFixed(1)]));
 console.log(`${d} (${n} containers, load at ${n}: ${load}): start median first 50 ${first} ms, last 50 ${last} ms (${(last / first).toFixed(2)}x); by hundreds ${hundreds.join(", ")}`);
-console.log(`${d}: RSS ${(rss / 1024).toFixed(0)} MB, ps -a ${l.ps} ms, GET /containers/json?all=1 ${l.api} ms, stats --no-stream ${stats} ms (${rows} rows), restart ${restart} ms`);
-' "$d" "$WORK/$d.times" "$WORK/$d.list.json" "$N" "${result[$d.rss]}" "${result[$d.stats]}" "${result[$d.statsrows]}" "${result[$d.restart]}" "${result[$d.load]}"
+console.log(`${d}: RSS ${(rss / 1024).toFixed(0)} MB, ps -a ${l.ps} ms, GET /containers/json?all=1 ${l.api} ms, stats --no-stream ${stats}, restart ${restart} ms (CPU ${restartCpu} ms)`);
+fs.writeFileSync(`${times}.json`, JSON.stringify({ ps: +l.ps, api: +l.api, stats: parseInt(stats), restart: +restart }));
+' "$d" "$WORK/$d.times" "$WORK/$d.list.json" "$N" "${result[$d.rss]}" "${result[$d.stats]}" "${result[$d.restart]}" "${result[$d.restartcpu]}" "${result[$d.load]}"
 }
 
 declare -A result
@@ -103,24 +117,29 @@ for d in "${daemons[@]}"; do
   docker -H "$h" network create --subnet 10.233.0.0/16 manynet >/dev/null
   echo "$d: load $(load) before $N starts" >&2
   : >"$WORK/$d.times"
-  for i in $(seq 1 "$N"); do
-    net=none
+  export h WORK d
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  seq 1 "$N" | xargs -P "${JOBS:-1}" -I{} bash -c '
+    i={}; net=none
     [ $((i % 2)) = 0 ] && net=manynet
     t=$(date +%s%N)
     docker -H "$h" run -d --network "$net" busybox sleep 36000 >/dev/null
-    ms "$t" >>"$WORK/$d.times"
-    [ $((i % 100)) = 0 ] && echo "$d: $i running, load $(load)" >&2
-  done
+    echo $((($(date +%s%N) - t) / 1000000)) >>"$WORK/$d.times"
+    [ $((i % 100)) = 0 ] && echo "$d: $i started, load $(cut -d" " -f1-3 /proc/loadavg)" >&2
+    true'
   sleep 2
   result[$d.load]=$(load)
   result[$d.rss]=$(daemon_rss "$d")
   hyperfine -N --warmup 1 --runs 10 --export-json "$WORK/$d.list.json" \
     -n ps "docker -H $h ps -a" \
     -n api "curl -s --unix-socket $sock http://localhost/containers/json?all=1" >&2
-  t=$(date +%s%N)
-  docker -H "$h" stats --no-stream >"$WORK/$d.stats"
-  result[$d.stats]=$(ms "$t")
-  result[$d.statsrows]=$(($(wc -l <"$WORK/$d.stats") - 1))
+  for run in 1 2; do
+    c=$(daemon_cpu "$d")
+    t=$(date +%s%N)
+    docker -H "$h" stats --no-stream >"$WORK/$d.stats"
+    result[$d.stats]+="${result[$d.stats]:+, }$(ms "$t") ms (CPU $(($(daemon_cpu "$d") - c)) ms, $(grep -c -- '^ *-- ' "$WORK/$d.stats" || true) of $(($(wc -l <"$WORK/$d.stats") - 1)) blank)"
+  done
+  echo "$d: stats ${result[$d.stats]}, load $(load)" >&2
   t=$(date +%s%N)
   restart_daemon "$d"
   for _ in $(seq 1 6000); do
@@ -128,7 +147,8 @@ for d in "${daemons[@]}"; do
     sleep 0.02
   done
   result[$d.restart]=$(ms "$t")
-  echo "$d: restarted in ${result[$d.restart]} ms, load $(load); removing" >&2
+  result[$d.restartcpu]=$(daemon_cpu "$d")
+  echo "$d: restarted in ${result[$d.restart]} ms (CPU ${result[$d.restartcpu]} ms), load $(load); removing" >&2
   summary "$d"
   docker -H "$h" ps -aq | xargs -r -n 100 docker -H "$h" rm -f >/dev/null
   # dockerd lets go of a removed container's endpoint a moment after the removal.
@@ -139,3 +159,13 @@ for d in "${daemons[@]}"; do
   if [ "$d" = dockerd ]; then kill "$(cat "$WORK/dockerd.pid")"; fi
 done
 
+
+# Berth's figures over dockerd's, from the same run.
+if [ -f "$WORK/berth.times.json" ] && [ -f "$WORK/dockerd.times.json" ]; then
+  bin/node -e '
+const fs = require("fs");
+const [b, d] = process.argv.slice(1).map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
+const r = (k) => `${k} ${(b[k] / d[k]).toFixed(2)}x`;
+console.log(`Berth / dockerd: ${["ps", "api", "stats", "restart"].map(r).join(", ")}`);
+' "$WORK/berth.times.json" "$WORK/dockerd.times.json"
+fi

@@ -110,6 +110,37 @@ test('addresses are never handed out twice, --ip is honoured, names and aliases 
   }
 });
 
+test('a restart restores dozens of endpoints: each keeps its address and name, one whose allocation a crash lost takes it again, and no new container gets any of them', async () => {
+  const { root, host, nets } = setup();
+  try {
+    await nets.init();
+    await nets.create({ Name: 'many', IPAM: { Config: [{ Subnet: '10.8.0.0/24' }] } });
+    const ids = Array.from({ length: 40 }, (_, i) => i.toString(16).padStart(2, '0').repeat(32));
+    const eps = ids.map((id, i) => nets.allocate('many', id, `c${i}`));
+    await nets.shutdown(true);
+
+    const again = new UserNetworks({ host, root, table: 'berth_t_nets', log: quiet, upstream: [], dns: false });
+    await again.init();
+    // The pool lost the first one's allocation (its write never reached the disk).
+    again.release(ids[0]!);
+    eps.forEach((ep, i) => again.restore(ep, ids[i]!, `c${i}`));
+    const netId = again.get('many').Id;
+    eps.forEach((ep, i) => assert.equal(again.resolve(netId, `c${i}`)?.v4, ep.ipAddress));
+    for (const ep of [eps[0]!, eps[39]!])
+      assert.throws(() => again.allocate('many', 'e'.repeat(64), 'e', { ip: ep.ipAddress }), /Address already in use/);
+    const fresh = Array.from({ length: 40 }, (_, i) => again.allocate('many', `f${i}`.padEnd(64, 'f'), `f${i}`));
+    const restored = new Set(eps.map((ep) => ep.ipAddress));
+    assert.equal(restored.size, 40);
+    assert.deepEqual(
+      fresh.filter((ep) => restored.has(ep.ipAddress)),
+      [],
+    );
+    await again.shutdown(false);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test('IPv6: the bridge gets the gateway (no DAD), containers an address of each family, AAAA from the resolver, ip6 rules', async () => {
   const { root, host, nets } = setup();
   try {

@@ -24,7 +24,7 @@ export type {
 } from './roles.ts';
 export type { ContainerStatus } from './state.ts';
 export { runcWording, execFailureCode } from './exec-errors.ts';
-export { readCgroupStats, type CgroupStats } from './stats.ts';
+export { readCgroupStats, systemCpuUsage, type CgroupStats } from './stats.ts';
 export { LogRotator, rotatedLogs } from './logrotate.ts';
 export { wasOomKilled } from './monitor.ts';
 export { readLogs, parseLine, formatLogTime, type LogLine, type LogStream, type ReadLogOptions } from './logs.ts';

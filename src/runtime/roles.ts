@@ -22,7 +22,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { LogLine, ReadLogOptions } from './logs.ts';
-import type { CgroupStats } from './stats.ts';
+import type { CgroupStats, StatsOptions } from './stats.ts';
 
 /** What `TaskLifecycle.create` needs: the bundle, the spec, and the task's stdio. */
 export interface CreateOptions {
@@ -155,9 +155,10 @@ export interface TaskInfo {
   /**
    * Resource usage of a running task, from its cgroups. `cpuOnly`: only `cpu_stats` is needed
    * (the sample a single `docker stats` reply measures CPU against); an implementation may
-   * still return everything.
+   * still return everything. `systemCpuUsage`: the host's CPU time, read by a caller that
+   * samples many containers at once (else the implementation reads it).
    */
-  stats(id: string, opts?: { cpuOnly?: boolean }): Promise<CgroupStats>;
+  stats(id: string, opts?: StatsOptions): Promise<CgroupStats>;
   /** A task's (or an exec session's) log, as the monitor wrote it. */
   readLogs(logPath: string, opts: ReadLogOptions): AsyncIterable<LogLine>;
 }

@@ -263,6 +263,38 @@ test("state, isAlive and kill read runc's state file and /proc instead of spawni
   assert.equal(await rt.state('nope'), undefined);
 });
 
+test('isAlive decides by the init process alone, for dozens of tasks at once: created, paused and running are alive, ended ones are not', async (t) => {
+  const { rt, host, bundle } = await setup(t);
+  const ids = Array.from({ length: 36 }, (_, i) => `many${i}`);
+  const children = await Promise.all(ids.map((id) => fakeContainer(t, rt, id, bundle)));
+  // One created (its exec FIFO there), one paused (a frozen freezer cgroup), a third ended.
+  await fs.writeFile(join(rt.runcRoot, 'many0', 'exec.fifo'), '');
+  const freezer = join(bundle, 'freezer');
+  await fs.mkdir(freezer);
+  await fs.writeFile(join(freezer, 'freezer.state'), 'FROZEN\n');
+  await fs.writeFile(join(freezer, 'freezer.self_freezing'), '1\n');
+  const paused = JSON.parse(await fs.readFile(join(rt.runcRoot, 'many1', 'state.json'), 'utf8'));
+  await fs.writeFile(
+    join(rt.runcRoot, 'many1', 'state.json'),
+    JSON.stringify({ ...paused, cgroup_paths: { freezer } }),
+  );
+  const ended = new Promise((r) => children[2]!.once('exit', r));
+  children[2]!.kill('SIGKILL');
+  await ended;
+  assert.equal((await rt.state('many0'))?.status, 'created');
+  assert.equal((await rt.state('many1'))?.status, 'paused');
+  const alive = await Promise.all(ids.map((id) => rt.isAlive(id)));
+  assert.deepEqual(
+    ids.filter((_, i) => !alive[i]),
+    ['many2'],
+  );
+  assert.equal(await rt.isAlive('nope'), false);
+  assert.deepEqual(
+    host.calls.filter((c) => c.op === 'run'),
+    [],
+  );
+});
+
 test('kill --all goes through runc unless SIGKILL to the init of its own pid namespace does it', async (t) => {
   const { rt, host, bundle } = await setup(t);
   await fakeContainer(t, rt, 'shared', bundle, false);

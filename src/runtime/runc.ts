@@ -52,7 +52,7 @@ import type { Host, RunResult } from '../host/index.ts';
 import { BUNDLE_FILES, conmonArgs, runConmon, runtimeError } from './conmon.ts';
 import { readLogs, type LogLine, type ReadLogOptions } from './logs.ts';
 import { SeccompCache, type SpecWithSeccomp } from './seccomp-cache.ts';
-import { readCgroupStats, type CgroupStats } from './stats.ts';
+import { readCgroupStats, type CgroupStats, type StatsOptions } from './stats.ts';
 import { isMonitor, readMonitorPid, wasOomKilled } from './monitor.ts';
 import { sealCrun } from './crun.ts';
 import { releaseCrunFifo, releaseRuncFifo } from './start.ts';
@@ -548,8 +548,17 @@ export class RuncRuntime implements RuntimeDriver {
 
   /** Is the container's process there (created, running or paused)? */
   async isAlive(id: string): Promise<boolean> {
-    const s = await this.state(id);
-    return !!s && s.status !== 'stopped';
+    await this.init();
+    let s: RuncStateFile | undefined;
+    try {
+      s = await this.stateFile(id);
+    } catch {
+      const st = await this.stateViaRunc(id);
+      return !!st && st.status !== 'stopped';
+    }
+    // Its init process alone decides (paused and created are alive): no freezer or exec FIFO
+    // read, which a live restore did for each of a thousand containers.
+    return !!s && initAlive(s);
   }
 
   /** The ids runc holds state for. */
@@ -585,7 +594,7 @@ export class RuncRuntime implements RuntimeDriver {
   }
 
   /** Resource usage from the container's cgroups and network namespace (see stats.ts). */
-  async stats(id: string, opts: { cpuOnly?: boolean } = {}): Promise<CgroupStats> {
+  async stats(id: string, opts: StatsOptions = {}): Promise<CgroupStats> {
     await this.init();
     const s = await this.stateFile(id);
     if (!s) throw notFound(`container "${id}": no runtime state`);

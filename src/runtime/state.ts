@@ -167,7 +167,11 @@ export async function procStat(pid: number): Promise<ProcStat | undefined> {
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   let data: string;
   try {
-    data = await readText(`/proc/${pid}/stat`, 'latin1');
+    // As UTF-8, not latin1: only UTF-8 has Node's one-call read for a file of unknown size (the
+    // kernel says 0); latin1 went through growing buffers and their concatenation, which a
+    // restore of a thousand containers paid for in garbage collection. A command name that is
+    // not UTF-8 cannot make a ')' and the fields read are after the last one.
+    data = await readText(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return undefined;
   }

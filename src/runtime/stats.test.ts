@@ -51,3 +51,30 @@ test("a CPU-only sample has the full sample's CPU figures and reads nothing else
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a v1 sample's total CPU time is the sum of the per-CPU counters, as the kernel's cpuacct.usage is", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stats-'));
+  try {
+    const paths = v1Cgroup(dir);
+    rmSync(join(paths.cpuacct!, 'cpuacct.usage'));
+    const s = await readCgroupStats(paths, 0);
+    assert.equal(s.cpu_stats.cpu_usage.total_usage, 5000000);
+    assert.deepEqual(s.cpu_stats.cpu_usage.percpu_usage, [3000000, 2000000]);
+    // Without the per-CPU file, cpuacct.usage gives the total.
+    rmSync(join(paths.cpuacct!, 'cpuacct.usage_percpu'));
+    writeFileSync(join(paths.cpuacct!, 'cpuacct.usage'), '7000\n');
+    assert.equal((await readCgroupStats(paths, 0)).cpu_stats.cpu_usage.total_usage, 7000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a sample given the host CPU time uses it rather than reading /proc/stat', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stats-'));
+  try {
+    const s = await readCgroupStats(v1Cgroup(dir), 0, { systemCpuUsage: 42 });
+    assert.equal(s.cpu_stats.system_cpu_usage, 42);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -16,6 +16,15 @@ export type CgroupStats = Pick<
 >;
 
 /**
+ * What a sample needs: `cpuOnly`, the CPU figures alone; `systemCpuUsage`, the host's CPU time
+ * when the caller read it once for many containers (one /proc/stat for a thousand samples).
+ */
+export interface StatsOptions {
+  cpuOnly?: boolean;
+  systemCpuUsage?: number;
+}
+
+/**
  * Read on the event loop: cgroup and /proc files are made by the kernel on the spot, a read
  * takes microseconds and never waits for a disk, while an asynchronous one is four round trips
  * through the thread pool — which `docker stats` over 1000 containers (some 30000 files) filled
@@ -92,12 +101,12 @@ export async function networkStats(pid: number): Promise<CgroupStats['networks']
 export async function readCgroupStats(
   paths: Record<string, string>,
   pid: number,
-  opts: { cpuOnly?: boolean } = {},
+  opts: StatsOptions = {},
 ): Promise<CgroupStats> {
   // runc lists the (empty) unified hierarchy of a hybrid host beside the v1 controllers: v1 wins.
   const v2 = paths.memory || paths.cpuacct || paths.cpu ? undefined : paths[''];
   const [system, networks, rest] = await Promise.all([
-    systemCpuUsage(),
+    opts.systemCpuUsage ?? systemCpuUsage(),
     opts.cpuOnly ? undefined : networkStats(pid),
     opts.cpuOnly ? readCpu(paths, v2) : v2 ? readV2(v2) : readV1(paths),
   ]);
@@ -120,10 +129,12 @@ async function readCpu(p: Record<string, string>, v2: string | undefined): Promi
 async function readV1(p: Record<string, string>, cpuOnly = false): Promise<Partial> {
   const cpuacct = p.cpuacct ?? p.cpu ?? '';
   const other = (path: string) => (cpuOnly ? undefined : read(path));
-  const [usage, percpu, cpuStat, throttle, memUsage, memMax, memLimit, memFail, memStat, pidsCur, pidsMax, blkio] =
+  // cpuacct.usage is the sum of cpuacct.usage_percpu (the kernel adds up the same counters):
+  // read only where the per-CPU file is missing, one file less a sample.
+  const percpu = await read(join(cpuacct, 'cpuacct.usage_percpu'));
+  const [usage, cpuStat, throttle, memUsage, memMax, memLimit, memFail, memStat, pidsCur, pidsMax, blkio] =
     await Promise.all([
-      read(join(cpuacct, 'cpuacct.usage')),
-      read(join(cpuacct, 'cpuacct.usage_percpu')),
+      percpu === undefined ? read(join(cpuacct, 'cpuacct.usage')) : undefined,
       read(join(cpuacct, 'cpuacct.stat')),
       read(join(p.cpu ?? cpuacct, 'cpu.stat')),
       other(join(p.memory ?? '', 'memory.usage_in_bytes')),
@@ -143,7 +154,7 @@ async function readV1(p: Record<string, string>, cpuOnly = false): Promise<Parti
     blkio_stats: { io_service_bytes_recursive: parseBlkio(blkio) },
     cpu_stats: {
       cpu_usage: {
-        total_usage: num(usage) ?? 0,
+        total_usage: percpu === undefined ? (num(usage) ?? 0) : percpuList.reduce((a, b) => a + b, 0),
         ...(percpuList.length ? { percpu_usage: percpuList } : {}),
         usage_in_kernelmode: (ticks.system ?? 0) * NS_PER_TICK,
         usage_in_usermode: (ticks.user ?? 0) * NS_PER_TICK,

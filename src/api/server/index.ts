@@ -59,13 +59,18 @@ export async function listen(router: Router, address: string, opts: ListenOption
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
   });
+  // Connections the kernel queues while the event loop is busy: Node's default of 511 refused
+  // the rest at once (EAGAIN), and `docker stats` over a thousand containers, which connects
+  // once a container, showed those as blank rows. Go's listeners (dockerd's) take the
+  // kernel's somaxconn, 4096 here; the kernel caps whatever is asked at it.
+  const backlog = 4096;
   if (url.protocol === 'unix:') {
     const path = url.pathname;
     await fs.mkdir(dirname(path), { recursive: true });
     await removeStaleSocket(path);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(path, () => resolve());
+      server.listen({ path, backlog }, () => resolve());
     });
     // Only root and members of the socket's group may talk to the daemon.
     await fs.chmod(path, 0o660);
@@ -73,7 +78,9 @@ export async function listen(router: Router, address: string, opts: ListenOption
   } else if (url.protocol === 'tcp:') {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(Number(url.port || 2375), url.hostname.replace(/^\[|\]$/g, ''), () => resolve());
+      server.listen({ port: Number(url.port || 2375), host: url.hostname.replace(/^\[|\]$/g, ''), backlog }, () =>
+        resolve(),
+      );
     });
   } else {
     throw invalidArgument(`listen on "${address}": unsupported protocol ${url.protocol}`);

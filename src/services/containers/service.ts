@@ -14,7 +14,7 @@
  *   removal.ts    what a removal leaves to clean up
  *   restore.ts    the containers across a daemon's restart
  *   archive.ts    export, diff, commit, cp
- *   stats.ts, top.ts, update.ts, stdin.ts, runtimes.ts   docker stats, top, update, the stdin pump, the runtimes by name
+ *   stats.ts, sampler.ts, top.ts, update.ts, stdin.ts, runtimes.ts   docker stats (one sampler for all its requests), top, update, the stdin pump, the runtimes by name
  *   checkpoints.ts, migration.ts                     docker checkpoint create/ls/rm, start --checkpoint; export/import
  *
  * Every state change goes through one place (`setState`) that persists the record; operations
@@ -44,7 +44,8 @@ import { Monitor } from './monitor.ts';
 import { Archive, type CommitRequest } from './archive.ts';
 import { Checkpoints } from './checkpoints.ts';
 import { Migration } from './migration.ts';
-import { containerStats } from './stats.ts';
+import { containerSampler, containerStats } from './stats.ts';
+import type { StatsSampler } from './sampler.ts';
 import { Removal } from './removal.ts';
 import { DaemonRestore } from './restore.ts';
 import { Signals } from './kill.ts';
@@ -88,6 +89,8 @@ export class ContainerService {
   private readonly signals: Signals;
   /** `--warm-pool N` (absent with 0). */
   private readonly pool: WarmPool | undefined;
+  /** One reader of cgroup figures for all `docker stats` requests (see sampler.ts). */
+  private readonly sampler: StatsSampler;
 
   constructor(deps: ContainerServiceDeps) {
     this.ctx = new ContainerContext(deps);
@@ -111,6 +114,7 @@ export class ContainerService {
       { stop: (id, opts) => this.stop(id, opts), restart: (c) => this.startLocked(c, { byPolicy: true }) },
     );
     this.checkpoints = new Checkpoints(this.ctx);
+    this.sampler = containerSampler(this.ctx);
     this.migration = new Migration(this.ctx, this.tasks, this.checkpoints, {
       create: (req, name) => this.create(req, name),
     });
@@ -611,7 +615,7 @@ export class ContainerService {
     ref: string,
     opts: { stream: boolean; oneShot?: boolean; signal?: AbortSignal },
   ): AsyncGenerator<object> {
-    yield* containerStats(this.ctx, this.store.get(ref), opts);
+    yield* containerStats(this.sampler, this.store.get(ref), opts);
   }
 
   /**

@@ -1,13 +1,25 @@
 /**
  * `docker stats` in the Engine API's shape: the runtime's cgroup figures for a running
  * container, each sample with the one before it (`precpu_stats`, `preread`) so that clients can
- * compute CPU percentages, and zeros for a container that is not running.
+ * compute CPU percentages, and zeros for a container that is not running. The samples come from
+ * the service's one `StatsSampler` (sampler.ts), shared by every request.
  */
-import { delay } from '../../async/index.ts';
-import type { CgroupStats } from '../../runtime/index.ts';
+import { systemCpuUsage, type CgroupStats } from '../../runtime/index.ts';
 import type { ContainerContext } from './context.ts';
+import { StatsSampler } from './sampler.ts';
 import { ZERO_TIME } from './state.ts';
 import type { ContainerRecord } from './types.ts';
+
+/** How far apart a stream's samples, and a single reply's two, are (dockerd's collector's interval). */
+const INTERVAL_MS = 1000;
+
+/** The sampler of a service: the runtime's figures of containers that run. */
+export function containerSampler(ctx: ContainerContext): StatsSampler {
+  return new StatsSampler(async (c, opts) => {
+    if (!c.State.Running || c.State.Restarting || !ctx.store.find(c.Id)) return undefined;
+    return ctx.runtime(c).stats(c.Id, opts);
+  }, systemCpuUsage);
+}
 
 /**
  * `docker stats`: a sample a second while `signal` allows (`stream`), or one. A single
@@ -15,7 +27,7 @@ import type { ContainerRecord } from './types.ts';
  * measured against (as dockerd's does), unless `oneShot`.
  */
 export async function* containerStats(
-  ctx: ContainerContext,
+  sampler: StatsSampler,
   c: ContainerRecord,
   opts: { stream: boolean; oneShot?: boolean; signal?: AbortSignal },
 ): AsyncGenerator<object> {
@@ -38,13 +50,6 @@ export async function* containerStats(
   };
   const ident = { name: `/${c.Name}`, id: c.Id };
   let prev: CgroupStats | undefined;
-  const sample = async (cpuOnly = false): Promise<CgroupStats | undefined> => {
-    if (!c.State.Running || c.State.Restarting || !ctx.store.find(c.Id)) return undefined;
-    return ctx
-      .runtime(c)
-      .stats(c.Id, { cpuOnly })
-      .catch(() => undefined);
-  };
   const shape = (now: CgroupStats) => ({
     ...now,
     preread: prev?.read ?? ZERO_TIME,
@@ -56,7 +61,7 @@ export async function* containerStats(
   if (!opts.stream) {
     // Of the first sample a single reply only uses the CPU figures (its precpu_stats): with
     // `docker stats --no-stream` over a thousand containers, the rest was half the work.
-    const first = await sample(!opts.oneShot);
+    const first = await sampler.sample(c, { cpuOnly: !opts.oneShot });
     if (!first) {
       yield { ...empty, ...ident };
       return;
@@ -66,25 +71,16 @@ export async function* containerStats(
       return;
     }
     prev = first;
-    await delay(1000);
-    const second = await sample();
+    const second = await sampler.sample(c, { notBefore: sampler.readAt(first) + INTERVAL_MS });
     yield second ? shape(second) : { ...empty, ...ident };
     return;
   }
+  let next: number | undefined;
   while (!opts.signal?.aborted) {
-    const now = await sample();
+    const now = await sampler.sample(c, { notBefore: next, signal: opts.signal });
+    if (opts.signal?.aborted) break;
     yield now ? shape(now) : { ...empty, ...ident };
     prev = now;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, 1000);
-      opts.signal?.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(t);
-          resolve();
-        },
-        { once: true },
-      );
-    });
+    next = (now ? sampler.readAt(now) : Date.now()) + INTERVAL_MS;
   }
 }

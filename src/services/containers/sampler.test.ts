@@ -1,0 +1,138 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { CgroupStats } from '../../runtime/index.ts';
+import { StatsSampler, type SampleReader } from './sampler.ts';
+import { containerStats } from './stats.ts';
+import type { ContainerRecord } from './types.ts';
+
+const record = (id: string, running = true) =>
+  ({ Id: id, Name: `c-${id}`, State: { Running: running, Restarting: false } }) as unknown as ContainerRecord;
+
+/** A reader whose CPU counter grows by 1000 a read, counting reads by container and kind. */
+function countingReader() {
+  const reads: Array<{ id: string; cpuOnly: boolean }> = [];
+  let usage = 0;
+  const read: SampleReader = async (c, opts) => {
+    if (!c.State.Running) return undefined;
+    reads.push({ id: c.Id, cpuOnly: opts.cpuOnly });
+    usage += 1000;
+    return {
+      read: new Date().toISOString(),
+      pids_stats: { current: 1 },
+      blkio_stats: { io_service_bytes_recursive: null },
+      cpu_stats: {
+        cpu_usage: { total_usage: usage, usage_in_kernelmode: 0, usage_in_usermode: 0 },
+        system_cpu_usage: opts.systemCpuUsage,
+        online_cpus: 2,
+        throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 },
+      },
+      memory_stats: opts.cpuOnly ? {} : { usage: 4096, limit: 1 << 30, stats: {} },
+    } satisfies CgroupStats;
+  };
+  return { reads, read };
+}
+
+test('requests waiting for the same containers at once read each container once, and the host CPU once', async () => {
+  const { reads, read } = countingReader();
+  let systemReads = 0;
+  const sampler = new StatsSampler(read, async () => ++systemReads * 1e9);
+  const cs = ['a', 'b', 'c'].map((id) => record(id));
+  const got = await Promise.all(cs.flatMap((c) => Array.from({ length: 10 }, () => sampler.sample(c))));
+  assert.equal(reads.length, 3);
+  assert.equal(systemReads, 1);
+  assert.equal(new Set(got).size, 3, 'the ten requests of a container get its one sample');
+  assert.ok(got.every((s) => s?.cpu_stats.system_cpu_usage === 1e9));
+});
+
+test('a container is read in full when any of its waiters needs more than the CPU figures', async () => {
+  const { reads, read } = countingReader();
+  const sampler = new StatsSampler(read, async () => 0);
+  const c = record('a');
+  const [cpu, full] = await Promise.all([sampler.sample(c, { cpuOnly: true }), sampler.sample(c)]);
+  assert.deepEqual(reads, [{ id: 'a', cpuOnly: false }]);
+  assert.equal(cpu, full);
+  assert.equal(full?.memory_stats.usage, 4096);
+});
+
+test('a wait ended by its signal resolves empty and reads nothing', async () => {
+  const { reads, read } = countingReader();
+  const sampler = new StatsSampler(read, async () => 0);
+  const ac = new AbortController();
+  const pending = sampler.sample(record('a'), { notBefore: Date.now() + 60_000, signal: ac.signal });
+  ac.abort();
+  assert.equal(await pending, undefined);
+  assert.equal(reads.length, 0);
+});
+
+test("a single docker stats reply measures CPU against a sample read a second before, on the sampler's shared ticks", async () => {
+  const { reads, read } = countingReader();
+  const sampler = new StatsSampler(read, async () => Date.now() * 1e6);
+  const cs = Array.from({ length: 30 }, (_, i) => record(`c${i}`));
+  const started = Date.now();
+  const replies = await Promise.all(
+    cs.map(async (c) => {
+      const out: object[] = [];
+      for await (const s of containerStats(sampler, c, { stream: false })) out.push(s);
+      return out;
+    }),
+  );
+  assert.ok(Date.now() - started >= 1000, 'the second sample is a second after the first');
+  // Two reads a container: a CPU-only one, then the full one.
+  assert.equal(reads.length, 60);
+  assert.equal(reads.filter((r) => r.cpuOnly).length, 30);
+  for (const [i, r] of replies.entries()) {
+    assert.equal(r.length, 1);
+    const s = r[0] as CgroupStats & {
+      precpu_stats: CgroupStats['cpu_stats'];
+      preread: string;
+      id: string;
+      name: string;
+    };
+    assert.equal(s.id, `c${i}`);
+    assert.equal(s.name, `/c-c${i}`);
+    assert.ok(s.cpu_stats.cpu_usage.total_usage > s.precpu_stats.cpu_usage.total_usage);
+    assert.ok(s.cpu_stats.system_cpu_usage! - s.precpu_stats.system_cpu_usage! >= 900e6);
+    assert.ok(Date.parse(s.read) - Date.parse(s.preread) >= 900);
+    assert.equal(s.memory_stats.usage, 4096);
+    // The Engine API's shape, as before the sampler: every key the docker CLI and SDKs read.
+    assert.deepEqual(Object.keys(s).sort(), [
+      'blkio_stats',
+      'cpu_stats',
+      'id',
+      'memory_stats',
+      'name',
+      'num_procs',
+      'pids_stats',
+      'precpu_stats',
+      'preread',
+      'read',
+      'storage_stats',
+    ]);
+  }
+});
+
+test('a stopped container answers zeros without a read', async () => {
+  const { reads, read } = countingReader();
+  const sampler = new StatsSampler(read, async () => 0);
+  const out: Array<{ read: string; memory_stats: object }> = [];
+  for await (const s of containerStats(sampler, record('gone', false), { stream: false })) out.push(s as never);
+  assert.equal(out.length, 1);
+  assert.equal(out[0]!.read, '0001-01-01T00:00:00Z');
+  assert.deepEqual(out[0]!.memory_stats, {});
+  assert.equal(reads.length, 0);
+});
+
+test('a stream yields a sample a second until its signal ends it', async () => {
+  const { reads, read } = countingReader();
+  const sampler = new StatsSampler(read, async () => 0);
+  const ac = new AbortController();
+  const got: CgroupStats[] = [];
+  const started = Date.now();
+  for await (const s of containerStats(sampler, record('a'), { stream: true, signal: ac.signal })) {
+    got.push(s as CgroupStats);
+    if (got.length === 2) ac.abort();
+  }
+  assert.equal(got.length, 2);
+  assert.ok(Date.now() - started >= 1000);
+  assert.equal(reads.length, 2);
+});

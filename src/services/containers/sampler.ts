@@ -1,0 +1,136 @@
+/**
+ * One reader of cgroup figures for every `docker stats` request at once. The docker CLI asks
+ * for each container on its own request (`stats?stream=false` for `--no-stream`), a thousand at
+ * once over a thousand containers, and each answer needs two samples a second apart (dockerd's
+ * precpu). Rather than a timer and two rounds of reads per request, requests wait here for a
+ * sample of their container, and one tick serves everyone due: each container's files read
+ * once whoever waits for it, the host's CPU time (`/proc/stat`) read once for a batch of
+ * containers, one timer armed for the whole daemon, none while nobody waits.
+ *
+ * Due times are rounded up to a grid (`gridMs`), so that requests that came in at about the
+ * same time (the CLI's burst) are served by the same tick a second later. Reads yield to the
+ * event loop between batches, so that the API keeps answering during a tick over many.
+ *
+ *   const s = new StatsSampler(read, systemCpuUsage);
+ *   const prime = await s.sample(c, { cpuOnly: true });             // the next tick
+ *   const now = await s.sample(c, { notBefore: s.readAt(prime) + 1000 }); // a second later
+ */
+import type { CgroupStats } from '../../runtime/index.ts';
+import type { ContainerRecord } from './types.ts';
+
+/** Reads `c`'s figures (the host's CPU time given), undefined when it has none (not running). */
+export type SampleReader = (
+  c: ContainerRecord,
+  opts: { cpuOnly: boolean; systemCpuUsage: number },
+) => Promise<CgroupStats | undefined>;
+
+interface Waiter {
+  c: ContainerRecord;
+  cpuOnly: boolean;
+  due: number;
+  resolve(s: CgroupStats | undefined): void;
+}
+
+export class StatsSampler {
+  private readonly read: SampleReader;
+  private readonly system: () => Promise<number>;
+  private readonly gridMs: number;
+  private readonly batch: number;
+  private readonly now: () => number;
+  private waiting: Waiter[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private ticking = false;
+  /** When each sample was read (the tick's time, on the sampler's clock). */
+  private readonly times = new WeakMap<CgroupStats, number>();
+  /** How many containers' files the ticks read so far (for tests: one read serves many). */
+  reads = 0;
+
+  constructor(
+    read: SampleReader,
+    system: () => Promise<number>,
+    opts: { gridMs?: number; batch?: number; now?: () => number } = {},
+  ) {
+    this.read = read;
+    this.system = system;
+    this.gridMs = opts.gridMs ?? 50;
+    this.batch = opts.batch ?? 100;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /**
+   * The first sample of `c` read at or after `notBefore` (default: the next tick); undefined
+   * when the container has none or `signal` aborted the wait. `cpuOnly`: only its
+   * `cpu_stats` is used (the reader may skip the rest when every waiter says so).
+   */
+  sample(
+    c: ContainerRecord,
+    opts: { cpuOnly?: boolean; notBefore?: number; signal?: AbortSignal } = {},
+  ): Promise<CgroupStats | undefined> {
+    if (opts.signal?.aborted) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const now = this.now();
+      const at = opts.notBefore ?? now;
+      const due = at <= now ? now : Math.ceil(at / this.gridMs) * this.gridMs;
+      const w: Waiter = { c, cpuOnly: !!opts.cpuOnly, due, resolve };
+      if (opts.signal) {
+        const signal = opts.signal;
+        const onAbort = () => {
+          this.waiting = this.waiting.filter((x) => x !== w);
+          resolve(undefined);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        w.resolve = (s) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(s);
+        };
+      }
+      this.waiting.push(w);
+      this.arm();
+    });
+  }
+
+  /** When `s` (a sample this sampler gave) was read, on the sampler's clock. */
+  readAt(s: CgroupStats): number {
+    return this.times.get(s) ?? this.now();
+  }
+
+  /** The one timer, at the earliest due time (none while a tick runs: it arms the next itself). */
+  private arm(): void {
+    if (this.ticking || !this.waiting.length) return;
+    const next = Math.min(...this.waiting.map((w) => w.due));
+    if (this.timer && next >= this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = next;
+    this.timer = setTimeout(() => void this.tick(), Math.max(0, next - this.now()));
+    this.timer.unref?.();
+  }
+
+  private async tick(): Promise<void> {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    this.ticking = true;
+    try {
+      const now = this.now();
+      const due = this.waiting.filter((w) => w.due <= now);
+      this.waiting = this.waiting.filter((w) => w.due > now);
+      const byContainer = new Map<string, Waiter[]>();
+      for (const w of due) byContainer.set(w.c.Id, [...(byContainer.get(w.c.Id) ?? []), w]);
+      const groups = [...byContainer.values()];
+      for (let i = 0; i < groups.length; i += this.batch) {
+        if (i > 0) await new Promise<void>((r) => setImmediate(r));
+        const systemCpuUsage = await this.system();
+        for (const ws of groups.slice(i, i + this.batch)) {
+          const cpuOnly = ws.every((w) => w.cpuOnly);
+          this.reads++;
+          const s = await this.read(ws[0]!.c, { cpuOnly, systemCpuUsage }).catch(() => undefined);
+          if (s) this.times.set(s, now);
+          for (const w of ws) w.resolve(s);
+        }
+      }
+    } finally {
+      this.ticking = false;
+      this.arm();
+    }
+  }
+}
