@@ -4,11 +4,11 @@
  * was most of it. The bundle is a build output, never the truth: src/cli/main.js loads it only
  * while every input file is older than the bundle (build/cli/inputs.json lists them), and the
  * sources otherwise. Code split: what a command imports lazily (kube, compose, trust, the
- * registry client) stays in chunks that other commands never read.
+ * registry client, the dashboard) stays in chunks that other commands never read.
  */
 import { build } from 'esbuild';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { cpSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(ROOT, 'build', 'cli');
@@ -50,21 +50,21 @@ const result = await build({
         }));
       },
     },
-    {
-      // The dashboard serves files beside its own source (import.meta.dirname): it is loaded
-      // from src/, unbundled, on the one command that starts it.
-      name: 'ui-from-source',
-      setup(b) {
-        b.onResolve({ filter: /\/ui\/index\.ts$/ }, (args) => ({
-          path: relative(OUT, resolve(args.resolveDir, args.path)),
-          external: true,
-        }));
-      },
-    },
   ],
 });
 
-const inputs = Object.keys(result.metafile.inputs).filter((p) => !p.startsWith('<') && !p.startsWith('builtin:'));
+// The dashboard reads its page, script and style from `static/` beside its module
+// (import.meta.dirname): in the bundle that is build/cli/, so they are copied there. Bundled
+// with the rest rather than loaded from src/, so that the client's error classes it tests with
+// instanceof are the same classes the bundled client throws.
+const STATIC = 'src/ui/static';
+cpSync(join(ROOT, STATIC), join(TMP, 'static'), { recursive: true });
+const staticFiles = readdirSync(join(ROOT, STATIC)).map((f) => `${STATIC}/${f}`);
+
+const inputs = [
+  ...Object.keys(result.metafile.inputs).filter((p) => !p.startsWith('<') && !p.startsWith('builtin:')),
+  ...staticFiles,
+];
 // the bundle is stale when one of these files changes after the build started (or disappears):
 // main.js checks their mtimes
 writeFileSync(join(TMP, 'inputs.json'), JSON.stringify({ builtAt: startedAt, inputs }) + '\n');
