@@ -30,7 +30,7 @@ import type { Runtimes } from './runtimes.ts';
 import type { ContainerDefaults, ContainerRecord } from './types.ts';
 
 /** What the container service uses of the image service: images by name, commits, and the hooks it sets. */
-export type ContainerImages = Pick<ImageService, 'require' | 'commit' | 'usage' | 'layersInUse'> & {
+export type ContainerImages = Pick<ImageService, 'require' | 'commit' | 'usage' | 'layersInUse' | 'releaseHolders'> & {
   store: Pick<ImageStore, 'find' | 'idOf'>;
 };
 

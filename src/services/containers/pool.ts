@@ -72,12 +72,18 @@ export class WarmPool {
     this.tasks = tasks;
     this.size = opts.size;
     this.zygote = opts.zygote;
-    // The sandboxes' layers are in use as containers' are: a removed image's go once they do.
+    // The sandboxes' layers are in use as containers' are, except that a removed image's
+    // sandboxes go first, so that its layers go with it as they would without the pool.
     const inUse = ctx.d.images.layersInUse;
     ctx.d.images.layersInUse = () => {
       const layers = inUse();
       for (const s of this.ready) if (s.topChain) layers.add(s.topChain);
       return layers;
+    };
+    const release = ctx.d.images.releaseHolders;
+    ctx.d.images.releaseHolders = async (imageId) => {
+      await release(imageId);
+      await this.release(imageId);
     };
     // An image made, pulled, loaded or removed may change what the pool should hold.
     ctx.d.events.subscribe((e) => {
@@ -200,6 +206,15 @@ export class WarmPool {
     await rt.delete(id, true).catch(() => {});
     await this.ctx.d.snapshots.unmountRootfs(dir).catch(() => {});
     await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
+  }
+
+  /** A deleted image: its sandboxes go, including one being made when the image went. */
+  private async release(imageId: string): Promise<void> {
+    await this.filling?.catch(() => {});
+    const gone: Sandbox[] = [];
+    for (let i = this.ready.length - 1; i >= 0; i--)
+      if (this.ready[i]!.imageId === imageId) gone.push(...this.ready.splice(i, 1));
+    await Promise.all(gone.map((s) => this.destroy(s.id)));
   }
 
   /** The daemon stops: no more making, and the ready sandboxes go. */

@@ -112,6 +112,7 @@ function fakeImages(): ContainerImages {
     },
     usage: () => [],
     layersInUse: () => new Set(),
+    releaseHolders: async () => {},
     store: { find, idOf: (ref: string) => find(ref)?.id },
   };
 }

@@ -76,6 +76,11 @@ export class ImageService {
   usage: ImageUsage = () => [];
   /** Top layers of containers' root file systems: kept even when their image is deleted. */
   layersInUse: () => Set<string> = () => new Set();
+  /**
+   * Lets what holds an image's layers without being a container (the warm pool's sandboxes)
+   * let go of a deleted image before its layers are pruned, so a removal frees them at once.
+   */
+  releaseHolders: (imageId: string) => Promise<void> = async () => {};
   /** `--insecure-registry`, `--registry-mirror`, the hosts directory and registries.conf: set by the daemon. */
   registry: RegistryConfig = { insecure: [], mirrors: [] };
   /** `--signature-policy`: set by the daemon; pulls it refuses store nothing. */
@@ -266,6 +271,7 @@ export class ImageService {
   private async deleteImage(img: Image): Promise<ImageDeleteItem[]> {
     await this.store.delete(img.id);
     this.events.publish('image', 'delete', img.id, { name: img.id });
+    await this.releaseHolders(img.id);
     await this.store.snapshots.prune(this.layersInUse());
     await this.store.compressed.prune();
     return [{ Deleted: img.id }];
