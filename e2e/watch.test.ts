@@ -461,6 +461,10 @@ test('pause freezes the container in its freezer cgroup, shown as Paused; unpaus
     '-c',
     'i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done',
   ]);
+  const pid = Number((await dockerOk(d, ['inspect', '-f', '{{.State.Pid}}', 'frozen'])).trim());
+  const { existsSync, readFileSync } = await import('node:fs');
+  // The shell has counted once: `run -d` answers when it has started, not when it has run.
+  await eventually(() => existsSync(`/proc/${pid}/root/tmp/n`));
   await dockerOk(d, ['pause', 'frozen']);
   assert.match(await dockerOk(d, ['ps', '--filter', 'name=frozen', '--format', '{{.Status}}']), /^Up .* \(Paused\)\n$/);
   assert.equal(
@@ -468,8 +472,6 @@ test('pause freezes the container in its freezer cgroup, shown as Paused; unpaus
     'paused true',
   );
   assert.equal(await cgroupFile('frozen', 'freezer.state'), 'FROZEN');
-  const pid = Number((await dockerOk(d, ['inspect', '-f', '{{.State.Pid}}', 'frozen'])).trim());
-  const { readFileSync } = await import('node:fs');
   const counter = () => readFileSync(`/proc/${pid}/root/tmp/n`, 'utf8');
   const before = counter();
   await sleep(300);
