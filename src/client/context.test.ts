@@ -1,14 +1,20 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { contextName, dockerContext } from './context.ts';
 
+const made: string[] = [];
+after(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A docker config directory with the contexts `docker context create` would write. */
 function configDir(contexts: Record<string, { host: string; skip?: boolean; tls?: string[] }>, current?: string) {
   const dir = mkdtempSync(join(tmpdir(), 'berth-ctx-'));
+  made.push(dir);
   for (const [name, c] of Object.entries(contexts)) {
     const key = createHash('sha256').update(name).digest('hex');
     mkdirSync(join(dir, 'contexts', 'meta', key), { recursive: true });
