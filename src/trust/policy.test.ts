@@ -1,7 +1,7 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decryptPrivateKey, generateKeyPair } from './keys.ts';
@@ -11,6 +11,7 @@ import { decide, describeRule, identityMatches, parsePolicy, requirementsFor, ty
 import type { AttachedSignature } from './attachments.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-policy-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 const pair = generateKeyPair('');
 const other = generateKeyPair('');
 writeFileSync(join(dir, 'cosign.pub'), pair.publicPem);
