@@ -8,7 +8,7 @@
  *     libpodInspect(dockerInspect, 'web')
  *     // { Id, Created, Path, Args, State: { Status: 'exited', ExitCode: 0, ... }, Pod: 'web', Config: { Tty: false, ... } }
  */
-import type { ContainerInspect } from '../types/index.ts';
+import type { ContainerInspect, ContainerState } from '../types/index.ts';
 import { signalNumber } from '../../spec/index.ts';
 
 /** Podman 4.3's InspectContainerData, the part Berth fills. */
@@ -17,21 +17,8 @@ export interface LibpodContainerInspect {
   Created: string;
   Path: string;
   Args: string[];
-  State: {
-    OciVersion: string;
-    Status: string;
-    Running: boolean;
-    Paused: boolean;
-    Restarting: boolean;
-    OOMKilled: boolean;
-    Dead: boolean;
-    Pid: number;
-    ExitCode: number;
-    Error: string;
-    StartedAt: string;
-    FinishedAt: string;
-    Health?: unknown;
-  };
+  /** The Engine's state, with Libpod's own status words and health shape. */
+  State: Omit<ContainerState, 'Status' | 'Health'> & { OciVersion: string; Status: string; Health?: unknown };
   Image: string;
   ImageName: string;
   Pod: string;
