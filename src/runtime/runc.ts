@@ -43,9 +43,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
-import { existsSync, promises as fs, constants } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import { release } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { conflict, internal, invalidArgument, notFound, notImplemented } from '../errdefs/index.ts';
 import { signalNumber } from '../spec/index.ts';
 import type { Host, RunResult } from '../host/index.ts';
@@ -60,6 +60,7 @@ import { attachSocketPath, checkConsoleSize, openAttach, resizeConsole } from '.
 import { ExitWatcher, readExitFile, type RuntimeEvents } from './exits.ts';
 import { initAlive, isFrozen, readStateFile, statusOf, type ContainerStatus, type RuncStateFile } from './state.ts';
 import { criuSupport } from './criu.ts';
+import { absolutePath, HELPERS_DIR } from './executables.ts';
 import type { CheckpointSupport, CreateOptions, ExecOptions, Exit, RuntimeDriver, StdinSession } from './roles.ts';
 
 export interface ContainerState {
@@ -679,30 +680,5 @@ function exists(path: string): Promise<boolean> {
   );
 }
 
-/** Berth's own helpers, compiled by `npm run setup` into the checkout's build/. */
-const HELPERS_DIR = join(import.meta.dirname, '..', '..', 'build');
 /** CRIU 4.1 from Debian trixie under its own glibc, fetched by setup (scripts/trixie-tools.sh). */
 const TRIXIE_CRIU = join(HELPERS_DIR, 'trixie', 'criu');
-
-async function absolutePath(cmd: string): Promise<string> {
-  if (cmd.includes('/')) {
-    try {
-      await fs.access(cmd, constants.X_OK);
-      return cmd;
-    } catch (e) {
-      if (dirname(cmd) === HELPERS_DIR) throw notFound(`${cmd} is missing: build it with \`npm run setup\``, e);
-      throw notFound(`"${cmd}" is missing or not executable: ${(e as Error).message}`, e);
-    }
-  }
-  for (const dir of (process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
-    if (!dir) continue;
-    const p = join(dir, cmd);
-    try {
-      await fs.access(p, constants.X_OK);
-      return p;
-    } catch {
-      // keep looking
-    }
-  }
-  throw notFound(`"${cmd}" not found in PATH: install it (npm run setup)`);
-}
