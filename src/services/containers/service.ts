@@ -27,11 +27,11 @@ import { join } from 'node:path';
 import { delay } from '../../async/index.ts';
 import { directorySize } from '../../fs/index.ts';
 import { conflict, invalidArgument, notModified, notFound, internal, notImplemented, is } from '../../errdefs/index.ts';
-import { shortId, familiarString, parseReference } from '../../spec/index.ts';
+import { shortId } from '../../spec/index.ts';
 import type { ContainerStore } from './store.ts';
 import { ContainerContext, type ContainerServiceDeps } from './context.ts';
 import { freeRandomName, validName } from './names.ts';
-import { failedStart, guard, running } from './state.ts';
+import { failedStart, friendlyStartError, guard, running } from './state.ts';
 import type { ContainerDefaults, ContainerRecord } from './types.ts';
 import type { ContainerCreateRequest as CreateRequest, Health, HostConfig, PathStat } from '../../api/types/index.ts';
 import { pumpStdin, taskCreated } from './stdin.ts';
@@ -54,6 +54,7 @@ import { resourcesFor } from './spec.ts';
 import type { Change } from '../../archive/index.ts';
 import { runcWording, execFailureCode, type LogLine, type ReadLogOptions } from '../../runtime/index.ts';
 import { processTable } from './top.ts';
+import { imageNameOf, imageNamer } from './views.ts';
 import { linksToEndpoint, withoutLink } from './links.ts';
 import type { Readable } from 'node:stream';
 import { checkRemapped } from './userns.ts';
@@ -680,32 +681,13 @@ export class ContainerService {
     return this.store.get(ref);
   }
 
-  /**
-   * The image as `docker ps` shows it: the name the container was created from while that name
-   * still points at its image, else the image ID.
-   */
+  /** The image as `docker ps` shows it; `imageNamer` for a list, each name looked up once (views.ts). */
   imageName(c: ContainerRecord): string {
-    const ref = c.Config.Image ?? '';
-    try {
-      if (this.ctx.d.images.store.idOf(ref) === c.Image)
-        return ref.startsWith('sha256:')
-          ? ref
-          : familiarString(parseReference(ref)).replace(/:latest$/, (m) => (ref.includes(':') ? m : ''));
-    } catch {
-      // fall through
-    }
-    return c.Image;
+    return imageNameOf(c, (ref) => this.ctx.d.images.store.idOf(ref));
   }
 
-  /** `imageName` for many containers at once (a list): each name and image looked up once. */
   imageNamer(): (c: ContainerRecord) => string {
-    const seen = new Map<string, string>();
-    return (c) => {
-      const key = `${c.Config.Image ?? ''}\0${c.Image}`;
-      let name = seen.get(key);
-      if (name === undefined) seen.set(key, (name = this.imageName(c)));
-      return name;
-    };
+    return imageNamer((ref) => this.ctx.d.images.store.idOf(ref));
   }
 
   exists(ref: string): boolean {
@@ -715,10 +697,4 @@ export class ContainerService {
   notFound(ref: string): never {
     throw notFound(`No such container: ${ref}`);
   }
-}
-
-function friendlyStartError(msg: string): string {
-  // The docker CLI takes its exit code (127, 126) from runc's wording of these.
-  if (/^exec: "/.test(msg)) return `runc create failed: unable to start container process: ${msg}: unknown`;
-  return msg;
 }

@@ -144,3 +144,9 @@ export const guard = {
     if (!s.Running) throw conflict(`container ${id} is not running`);
   },
 };
+
+/** A task creation's error as dockerd words it: the docker CLI takes its exit code (127, 126) from runc's wording. */
+export function friendlyStartError(msg: string): string {
+  if (/^exec: "/.test(msg)) return `runc create failed: unable to start container process: ${msg}: unknown`;
+  return msg;
+}

@@ -14,6 +14,7 @@ import type {
 } from '../../api/types/index.ts';
 import { mountsView } from '../volumes/index.ts';
 import { cgroupVersion } from '../../oci/index.ts';
+import { familiarString, parseReference } from '../../spec/index.ts';
 
 /** What `--cgroupns` is when not given: Docker's default per cgroup version. */
 const defaultCgroupns = cgroupVersion() === 2 ? 'private' : 'host';
@@ -246,4 +247,32 @@ function networks(c: ContainerRecord): Record<string, EndpointSettings> {
 function healthText(h: ContainerState['Health']): string | undefined {
   if (!h || h.Status === 'none') return undefined;
   return h.Status === 'starting' ? 'health: starting' : h.Status;
+}
+
+/**
+ * The image as `docker ps` shows it: the name the container was created from while that name
+ * still points at its image, else the image ID. `idOf` resolves a reference in the image store.
+ */
+export function imageNameOf(c: ContainerRecord, idOf: (ref: string) => string | undefined): string {
+  const ref = c.Config.Image ?? '';
+  try {
+    if (idOf(ref) === c.Image)
+      return ref.startsWith('sha256:')
+        ? ref
+        : familiarString(parseReference(ref)).replace(/:latest$/, (m) => (ref.includes(':') ? m : ''));
+  } catch {
+    // fall through
+  }
+  return c.Image;
+}
+
+/** `imageNameOf` for many containers at once (a list): each name and image looked up once. */
+export function imageNamer(idOf: (ref: string) => string | undefined): (c: ContainerRecord) => string {
+  const seen = new Map<string, string>();
+  return (c) => {
+    const key = `${c.Config.Image ?? ''}\0${c.Image}`;
+    let name = seen.get(key);
+    if (name === undefined) seen.set(key, (name = imageNameOf(c, idOf)));
+    return name;
+  };
 }
