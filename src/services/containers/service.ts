@@ -10,6 +10,8 @@
  *   pool.ts       the warm pool: sandboxes made before the request (poolfit.ts: which requests fit)
  *   endpoints.ts  network endpoints, published ports, network connect and disconnect
  *   monitor.ts    exits, restart policies and their back-off, log rotation (moby's monitor.go)
+ *   start.ts      a start: ports, the task, the running state; a failed start recorded as Docker does
+ *   wait.ts       docker wait's conditions
  *   kill.ts       stop and kill
  *   removal.ts    what a removal leaves to clean up
  *   restore.ts    the containers across a daemon's restart
@@ -26,12 +28,13 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { delay } from '../../async/index.ts';
 import { directorySize } from '../../fs/index.ts';
-import { conflict, invalidArgument, notModified, notFound, internal, notImplemented, is } from '../../errdefs/index.ts';
-import { shortId } from '../../spec/index.ts';
+import { conflict, invalidArgument, notFound, notImplemented } from '../../errdefs/index.ts';
 import type { ContainerStore } from './store.ts';
 import { ContainerContext, type ContainerServiceDeps } from './context.ts';
 import { freeRandomName, validName } from './names.ts';
-import { failedStart, friendlyStartError, guard, running } from './state.ts';
+import { guard } from './state.ts';
+import { Starter } from './start.ts';
+import { checkWaitCondition, waitFor, type WaitResult } from './wait.ts';
 import type { ContainerDefaults, ContainerRecord } from './types.ts';
 import type { ContainerCreateRequest as CreateRequest, Health, HostConfig, PathStat } from '../../api/types/index.ts';
 import { pumpStdin, taskCreated } from './stdin.ts';
@@ -52,7 +55,7 @@ import { Signals } from './kill.ts';
 import { logsReadable } from './logopts.ts';
 import { resourcesFor } from './spec.ts';
 import type { Change } from '../../archive/index.ts';
-import { runcWording, execFailureCode, type LogLine, type ReadLogOptions } from '../../runtime/index.ts';
+import type { LogLine, ReadLogOptions } from '../../runtime/index.ts';
 import { processTable } from './top.ts';
 import { imageNameOf, imageNamer } from './views.ts';
 import { linksToEndpoint, withoutLink } from './links.ts';
@@ -88,6 +91,7 @@ export class ContainerService {
   private readonly removal: Removal;
   private readonly daemon: DaemonRestore;
   private readonly signals: Signals;
+  private readonly starter: Starter;
   /** `--warm-pool N` (absent with 0). */
   private readonly pool: WarmPool | undefined;
   /** One reader of cgroup figures for all `docker stats` requests (see sampler.ts). */
@@ -97,22 +101,27 @@ export class ContainerService {
     this.ctx = new ContainerContext(deps);
     this.endpoints = new Endpoints(this.ctx, {
       dropPrepared: (c) => this.tasks.dropPrepared(c),
-      startFailed: (c, code) => this.startFailed(c, code),
+      startFailed: (c, code) => this.starter.failed(c, code),
     });
     this.tasks = new Tasks(this.ctx, this.endpoints);
     this.pool = deps.warmPool?.size
       ? new WarmPool(this.ctx, this.tasks, { size: deps.warmPool.size, zygote: deps.warmPool.zygote })
       : undefined;
     this.monitor = new Monitor(this.ctx, this.endpoints, {
-      restart: (c) => this.startLocked(c, { byPolicy: true }),
+      restart: (c) => this.starter.start(c, { byPolicy: true }),
       remove: (c) => void this.removal.forget(c),
     });
+    this.starter = new Starter(
+      this.ctx,
+      { tasks: this.tasks, monitor: this.monitor, endpoints: this.endpoints },
+      { beforeStart: (c) => this.hooks.beforeStart?.(c), remove: (id) => this.remove(id, { force: true }) },
+    );
     this.signals = new Signals(this.ctx, this.monitor);
     this.removal = new Removal(this.ctx, { tasks: this.tasks, monitor: this.monitor, endpoints: this.endpoints });
     this.daemon = new DaemonRestore(
       this.ctx,
       { tasks: this.tasks, monitor: this.monitor, endpoints: this.endpoints, removal: this.removal },
-      { stop: (id, opts) => this.stop(id, opts), restart: (c) => this.startLocked(c, { byPolicy: true }) },
+      { stop: (id, opts) => this.stop(id, opts), restart: (c) => this.starter.start(c, { byPolicy: true }) },
     );
     this.checkpoints = new Checkpoints(this.ctx);
     this.sampler = containerSampler(this.ctx);
@@ -224,7 +233,7 @@ export class ContainerService {
       ? await this.checkpoints.restorePoint(c, opts.checkpoint, opts.checkpointDir)
       : undefined;
     try {
-      await this.ctx.locks.run(c.Id, () => this.startLocked(c, { restoreFrom }));
+      await this.ctx.locks.run(c.Id, () => this.starter.start(c, { restoreFrom }));
       this.pool?.noteStart(c.Image);
     } finally {
       // Once this start has answered (or failed): the pool makes up for what creates took.
@@ -235,73 +244,6 @@ export class ContainerService {
   /** `--warm-pool`: its size, ready sandboxes and image; undefined when off. */
   poolStatus(): PoolStatus | undefined {
     return this.pool?.status();
-  }
-
-  private async startLocked(
-    c: ContainerRecord,
-    opts: { byPolicy?: boolean; restoreFrom?: string } = {},
-  ): Promise<void> {
-    if (c.State.Running && !(opts.byPolicy && c.State.Restarting)) throw notModified('container already started');
-    // A restart policy's start too: a pod member restored after a daemon restart needs its infra up.
-    await this.hooks.beforeStart?.(c);
-    if (!opts.byPolicy) {
-      // A user's start begins the policy's count and back-off afresh.
-      c.RestartCount = 0;
-      this.monitor.resetBackoff(c.Id);
-    }
-    guard.start(c.Name, c.State);
-    // As Docker: a bind source gone since create fails the start and leaves the state alone.
-    if (c.MountPoints?.length) await this.ctx.d.volumes!.checkSources(c.MountPoints);
-    const dir = this.dir(c.Id);
-    // Published ports first: one that is taken fails the start with Docker's error and
-    // leaves the container created.
-    const network = await this.endpoints.publish(c);
-    const before = c.State;
-    try {
-      const t0 = performance.now();
-      // A restore makes its own task: one created ahead would start afresh.
-      if (opts.restoreFrom) await this.tasks.dropPrepared(c);
-      const prepared = this.tasks.takePrepared(c.Id);
-      const task = prepared ?? (await this.tasks.create(c, network, opts.restoreFrom));
-      this.monitor.rotateLogs(c, task.maxFiles);
-      this.ctx.setState(c, running(c.State, task.pid, new Date()));
-      c.ManuallyStopped = false;
-      const t1 = performance.now();
-      // A restored task runs already.
-      if (!opts.restoreFrom) await this.ctx.runtime(c).start(c.Id);
-      this.ctx.d.log.debug(
-        `start ${shortId(c.Id)}: ${prepared ? 'created ahead' : `create ${(t1 - t0).toFixed(1)} ms`}, start ${(performance.now() - t1).toFixed(1)} ms`,
-      );
-    } catch (e) {
-      const msg = runcWording((e as Error).message, c.Path);
-      await this.ctx
-        .runtime(c)
-        .delete(c.Id, true)
-        .catch(() => {});
-      await this.ctx.d.snapshots.unmountRootfs(dir).catch(() => {});
-      this.endpoints.release(c);
-      await this.ctx.d.volumes?.release(c.Id);
-      // Docker records a failed start as exit 127 (command not found) or 126 (not executable) or 128.
-      const code = execFailureCode(msg);
-      this.ctx.setState(c, failedStart(before, code, msg));
-      this.startFailed(c, code);
-      // What is gone since create (a network removed meanwhile) is dockerd's 404, as it is.
-      if (is(e, 'NotFound')) throw e;
-      throw internal(`failed to create task for container: ${friendlyStartError(msg)}`, e);
-    }
-    this.ctx.emit(c, 'start');
-  }
-
-  /** A start failed before anything ran: attached clients and waiters learn it, `--rm` removes. */
-  private startFailed(c: ContainerRecord, code: number): void {
-    this.ctx.changes.emit(`exit:${c.Id}`, code);
-    if (c.HostConfig.AutoRemove) void this.removeAfterFailedStart(c.Id);
-  }
-
-  private async removeAfterFailedStart(id: string): Promise<void> {
-    // The start lock is still held by our caller: queue behind it.
-    await Promise.resolve();
-    await this.remove(id, { force: true }).catch(() => {});
   }
 
   /** `docker network connect`: a running container gets the interface now, others at start. */
@@ -325,37 +267,9 @@ export class ContainerService {
   }
 
   /** `POST /containers/{id}/wait`: a bad condition or container throws at once, before any waiting. */
-  wait(
-    ref: string,
-    condition: string,
-    signal?: AbortSignal,
-  ): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
+  wait(ref: string, condition: string, signal?: AbortSignal): Promise<WaitResult> {
     const c = this.store.get(ref);
-    const cond = condition || 'not-running';
-    if (!['not-running', 'next-exit', 'removed'].includes(cond)) throw invalidArgument(`invalid condition: "${cond}"`);
-    return this.waitFor(c, cond, signal);
-  }
-
-  private async waitFor(
-    c: ContainerRecord,
-    cond: string,
-    signal?: AbortSignal,
-  ): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
-    const result = (code: number) => ({ StatusCode: code, Error: c.State.Error ? { Message: c.State.Error } : null });
-    if (cond === 'not-running' && !c.State.Running && c.State.Status !== 'paused') return result(c.State.ExitCode);
-    if (cond === 'removed') {
-      return new Promise((resolve) => {
-        const done = () => resolve(result(c.State.ExitCode));
-        this.ctx.changes.once(`removed:${c.Id}`, done);
-        signal?.addEventListener('abort', () => this.ctx.changes.off(`removed:${c.Id}`, done));
-      });
-    }
-    const code = await new Promise<number>((resolve) => {
-      const done = (n: number) => resolve(n);
-      this.ctx.changes.once(`exit:${c.Id}`, done);
-      signal?.addEventListener('abort', () => this.ctx.changes.off(`exit:${c.Id}`, done));
-    });
-    return result(code);
+    return waitFor(this.ctx, c, checkWaitCondition(condition), signal);
   }
 
   // ---- stop / kill / restart ----
@@ -537,7 +451,6 @@ export class ContainerService {
     });
   }
 
-  /** Publishes a container event on behalf of a service built on this one (exec). */
   /** Records a health check result (services/health); a change of status is an event. */
   setHealth(id: string, health: Health): void {
     const c = this.store.find(id);
@@ -547,6 +460,7 @@ export class ContainerService {
     if (before !== health.Status && health.Status !== 'starting') this.ctx.emit(c, `health_status: ${health.Status}`);
   }
 
+  /** Publishes a container event on behalf of a service built on this one (exec). */
   publishEvent(c: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
     this.ctx.emit(c, action, extra);
   }

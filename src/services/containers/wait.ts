@@ -1,0 +1,41 @@
+/**
+ * `docker wait` (moby's `wait.go`): the exit code once the container is not running, at its
+ * next exit, or once it is removed (`docker run --rm`'s condition).
+ */
+import { invalidArgument } from '../../errdefs/index.ts';
+import type { ContainerContext } from './context.ts';
+import type { ContainerRecord } from './types.ts';
+
+export type WaitResult = { StatusCode: number; Error: { Message: string } | null };
+
+const CONDITIONS = ['not-running', 'next-exit', 'removed'];
+
+/** A bad condition throws at once, before any waiting. */
+export function checkWaitCondition(condition: string): string {
+  const cond = condition || 'not-running';
+  if (!CONDITIONS.includes(cond)) throw invalidArgument(`invalid condition: "${cond}"`);
+  return cond;
+}
+
+export async function waitFor(
+  ctx: ContainerContext,
+  c: ContainerRecord,
+  cond: string,
+  signal?: AbortSignal,
+): Promise<WaitResult> {
+  const result = (code: number) => ({ StatusCode: code, Error: c.State.Error ? { Message: c.State.Error } : null });
+  if (cond === 'not-running' && !c.State.Running && c.State.Status !== 'paused') return result(c.State.ExitCode);
+  if (cond === 'removed') {
+    return new Promise((resolve) => {
+      const done = () => resolve(result(c.State.ExitCode));
+      ctx.changes.once(`removed:${c.Id}`, done);
+      signal?.addEventListener('abort', () => ctx.changes.off(`removed:${c.Id}`, done));
+    });
+  }
+  const code = await new Promise<number>((resolve) => {
+    const done = (n: number) => resolve(n);
+    ctx.changes.once(`exit:${c.Id}`, done);
+    signal?.addEventListener('abort', () => ctx.changes.off(`exit:${c.Id}`, done));
+  });
+  return result(code);
+}
