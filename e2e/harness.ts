@@ -72,14 +72,23 @@ export async function startDaemon(extraArgs: string[] = [], root?: string): Prom
     log: () => Buffer.concat(logChunks).toString(),
     extraArgs,
   };
+  // A daemon that never came up (a test of a refused start) leaves no directory made for it here.
+  const giveUp = async (message: string): Promise<never> => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGKILL');
+      await exited;
+    }
+    if (!root) rmSync(dir, { recursive: true, force: true });
+    throw new Error(message);
+  };
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`berthd exited with ${proc.exitCode}:\n${d.log()}`);
+    if (proc.exitCode !== null) return giveUp(`berthd exited with ${proc.exitCode}:\n${d.log()}`);
     if (existsSync(sock) && (await canConnect(sock))) return d;
     await sleep(50);
   }
-  proc.kill('SIGKILL');
-  throw new Error(`berthd did not come up within 30 s:\n${d.log()}`);
+  return giveUp(`berthd did not come up within 30 s:\n${d.log()}`);
 }
 
 function canConnect(path: string): Promise<boolean> {
