@@ -19,10 +19,11 @@
  *
  * Invariants: a sandbox is used once (the pool pre-makes, it never recycles: a container's
  * exit tears its task down as any other); the pool holds only sandboxes nobody has used; one
- * sandbox is made at a time, after a start has answered, so refills never compete with a
- * burst of starts; a sandbox has no record, so the sweep of directories without one at the
- * next daemon start removes what a daemon killed with SIGKILL left (its task, and the veth
- * with its namespace; the bridge's addresses of containers not running are freed before),
+ * sandbox is made at a time, after a start has answered and its container is gone (or a
+ * moment later: see refillAfter), so refills never compete with a burst of starts; a
+ * sandbox has no record, so the sweep of directories without one at the next daemon start
+ * removes what a daemon killed with SIGKILL left (its task, and the veth with its
+ * namespace; the bridge's addresses of containers not running are freed before),
  * and `drain` takes the ready ones down at shutdown.
  */
 import { randomBytes } from 'node:crypto';
@@ -57,6 +58,8 @@ const RECENT_STARTS = 32;
 const FIRST_IMAGE = 'busybox';
 /** After a failed making, how long before the next try. */
 const RETRY_MS = 5_000;
+/** After a start, how long the refill waits at most for the started container to be gone (see refillAfter). */
+const REFILL_DELAY_MS = 100;
 
 export interface PoolStatus {
   size: number;
@@ -170,6 +173,26 @@ export class WarmPool {
   giveBack(s: Sandbox): void {
     if (this.stopped) void this.destroy(s.id);
     else this.ready.push(s);
+  }
+
+  /**
+   * After a start of `c`: the refill, once `c` is gone — exited, or with `--rm` removed — or
+   * `REFILL_DELAY_MS` on, whichever comes first. A short run's exit, removal and the answer
+   * to its wait are then not slowed by the making of a sandbox (spawns that block the event
+   * loop and take a core), which runs while the client exits and the next one starts instead.
+   */
+  refillAfter(c: Pick<ContainerRecord, 'Id' | 'HostConfig'>): void {
+    if (!this.size || this.stopped) return;
+    const changes = this.ctx.changes;
+    const event = `${c.HostConfig.AutoRemove ? 'removed' : 'exit'}:${c.Id}`;
+    const go = () => {
+      clearTimeout(timer);
+      changes.off(event, go);
+      this.refill();
+    };
+    const timer = setTimeout(go, REFILL_DELAY_MS);
+    timer.unref();
+    changes.once(event, go);
   }
 
   /** Makes sandboxes, one at a time, until the pool is full (of its image); returns at once. */

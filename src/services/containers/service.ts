@@ -236,8 +236,8 @@ export class ContainerService {
       await this.ctx.locks.run(c.Id, () => this.starter.start(c, { restoreFrom }));
       this.pool?.noteStart(c);
     } finally {
-      // Once this start has answered (or failed): the pool makes up for what creates took.
-      this.pool?.refill();
+      // Once this start has answered (or failed) and its container is gone or running a while: the pool makes up for what creates took.
+      this.pool?.refillAfter(c);
     }
   }
 
