@@ -32,7 +32,7 @@ import { join } from 'node:path';
 import { shortId } from '../../spec/index.ts';
 import type { ContainerContext } from './context.ts';
 import { newRecord } from './create.ts';
-import { requestFits, sandboxKey, sandboxNetworkOf, ZYGOTE_PATH, type SandboxNetwork } from './poolfit.ts';
+import { poolNetwork, requestFits, sandboxKey, sandboxNetworkOf, ZYGOTE_PATH, type SandboxNetwork } from './poolfit.ts';
 import type { Endpoint } from '../../network/index.ts';
 import type { ContainerCreateRequest as CreateRequest, HostConfig } from '../../api/types/index.ts';
 import type { Tasks } from './tasks.ts';
@@ -126,16 +126,12 @@ export class WarmPool {
     return this.ctx.d.images.store.find(FIRST_IMAGE)?.id;
   }
 
-  /**
-   * The network the pool's sandboxes have: the default bridge (Docker's default network)
-   * unless more of the last starts were without a network — a tie does not switch, so that
-   * starts alternating between the two do not make the pool remake its sandboxes each time.
-   */
+  /** The network the pool's sandboxes have (poolfit.ts's `poolNetwork`). */
   network(): SandboxNetwork {
-    if (this.bridgeless) return 'none';
-    let none = 0;
-    for (const s of this.recent) if (s.network) none += s.network === 'none' ? 1 : -1;
-    return none > 0 ? 'none' : 'bridge';
+    return poolNetwork(
+      this.recent.map((s) => s.network),
+      this.bridgeless,
+    );
   }
 
   /** A ready sandbox for a create request that fits (poolfit.ts), taken out of the pool: the caller owns it from here. */

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   asSandboxed,
+  poolNetwork,
   requestFits,
   sandboxKey,
   sandboxNetworkOf,
@@ -88,6 +89,16 @@ test('the sandbox network of a mode: none without a bridge or with networking di
   assert.equal(sandboxNetworkOf({ NetworkMode: 'none' }, {}, false), 'none');
   assert.equal(sandboxNetworkOf({ NetworkMode: 'mynet' }, {}, false), undefined);
   assert.equal(sandboxNetworkOf({ NetworkMode: 'container:x' }, {}, true), undefined);
+});
+
+test('the pool holds bridge sandboxes unless more of the last starts were --network none; a tie keeps the bridge, and a daemon without one holds none', () => {
+  assert.equal(poolNetwork([], false), 'bridge');
+  assert.equal(poolNetwork(['none'], false), 'none');
+  assert.equal(poolNetwork(['none', 'bridge'], false), 'bridge');
+  assert.equal(poolNetwork(['bridge', 'none', 'none', undefined, undefined], false), 'none');
+  // starts on user networks do not count
+  assert.equal(poolNetwork([undefined, undefined, 'bridge'], false), 'bridge');
+  assert.equal(poolNetwork(['bridge', 'bridge'], true), 'none');
 });
 
 const spec = (user: { uid: number; gid: number }, caps: Spec['process']['capabilities']): Spec =>

@@ -31,6 +31,19 @@ export function sandboxNetworkOf(
 }
 
 /**
+ * The network a pool's sandboxes have, from the last starts' (`sandboxNetworkOf` of each;
+ * undefined for one no sandbox can have): the default bridge (Docker's default network)
+ * unless more of them were without a network — a tie does not switch, so that starts
+ * alternating between the two do not make the pool remake its sandboxes each time.
+ */
+export function poolNetwork(recent: readonly (SandboxNetwork | undefined)[], bridgeless: boolean): SandboxNetwork {
+  if (bridgeless) return 'none';
+  let none = 0;
+  for (const n of recent) if (n) none += n === 'none' ? 1 : -1;
+  return none > 0 ? 'none' : 'bridge';
+}
+
+/**
  * Whether a create request may take a sandbox of the pool: the pool's image and runtime, the
  * pool's network (see `SandboxNetwork`; on the bridge, nothing that changes the endpoint
  * the sandbox was wired with — no published ports, MAC address, address, alias or link; its
