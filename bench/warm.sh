@@ -4,7 +4,11 @@
 # and reports the medians and the ratios to dockerd (issue 15's first target: ≤ 0.1×). Then
 # where one run's time goes, phase by phase (bench/run-phases.ts), for each daemon.
 #
-#   bash bench/warm.sh [runs]
+#   bash bench/warm.sh [runs] [none|bridge]
+#
+# `bridge`: `docker run --rm busybox true` on each daemon's default bridge instead — each
+# berthd on a bridge of its own, dockerd on one made here with --iptables=false (never
+# berth0 or docker0; everything is removed at the end).
 #
 # The daemons run privately on temporary roots and get the same busybox image. Needs root
 # and hyperfine.
@@ -12,32 +16,64 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 RUNS=${1:-30}
+NET=${2:-none}
 WORK=$(mktemp -d /tmp/berth-bench-XXXXXX)
 BERTH_SOCK=$WORK/berth.sock
 DOCKERD_SOCK=$WORK/dockerd.sock
 COLD_SOCK=$WORK/cold/berth.sock
 pids=()
+WBR=bwarm$(($$ % 10000))
+CBR=bcold$(($$ % 10000))
+DBR=bdwarm$(($$ % 10000))
 cleanup() {
   stop_daemons
+  if [ "$NET" = bridge ]; then
+    for b in "$WBR" "$CBR" "$DBR"; do ip link del "$b" 2>/dev/null || true; done
+    for b in "$WBR" "$CBR"; do nft delete table ip "berth_$b" 2>/dev/null || true; done
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+if [ "$NET" = bridge ]; then
+  warm_net=(--bridge "$WBR")
+  cold_net=(--bridge "$CBR")
+  run=(run --rm busybox true)
+else
+  # No bridge (the runs use none): berth0 is never touched.
+  warm_net=(--bridge none)
+  cold_net=(--bridge none)
+  run=(run --rm --network none busybox true)
+fi
 
-echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-start_berthd --warm-pool 2
+echo "network: $NET; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+start_berthd --warm-pool 2 "${warm_net[@]}"
 ./bin/berth -H "unix://$BERTH_SOCK" image bootstrap busybox >/dev/null
 docker -H "unix://$BERTH_SOCK" save busybox -o "$WORK/busybox.tar"
 mkdir -p "$WORK/cold"
 ./bin/berthd --data-root "$WORK/cold/root" --exec-root "$WORK/cold/run" -H "unix://$COLD_SOCK" \
-  --pidfile "$WORK/cold/berthd.pid" --log-level warn --warm-pool 0 2>"$WORK/cold/berthd.log" &
+  --pidfile "$WORK/cold/berthd.pid" --log-level warn --warm-pool 0 "${cold_net[@]}" 2>"$WORK/cold/berthd.log" &
 pids+=($!)
 wait_sock "$COLD_SOCK"
 docker -H "unix://$COLD_SOCK" load -i "$WORK/busybox.tar" >/dev/null
 
-run=(run --rm --network none busybox true)
 cmds=(-n berth-warm "docker -H unix://$BERTH_SOCK ${run[*]}" -n berth-cold "docker -H unix://$COLD_SOCK ${run[*]}")
 if command -v dockerd >/dev/null; then
-  start_dockerd
+  if [ "$NET" = bridge ]; then
+    # A subnet for dockerd's bridge that no route on the host uses.
+    for net in 10.231 10.232 10.233 10.234; do
+      ip -4 route | grep -q "^$net\." || { DNET=$net; break; }
+    done
+    ip link add "$DBR" type bridge
+    ip addr add "$DNET.0.1/24" dev "$DBR"
+    ip link set "$DBR" up
+    dockerd --data-root "$WORK/dockerd" --exec-root "$WORK/dockerd-run" -H "unix://$DOCKERD_SOCK" \
+      --pidfile "$WORK/dockerd.pid" --bridge "$DBR" --iptables=false --ip-masq=false --ip-forward=false \
+      --log-level warn >"$WORK/dockerd.log" 2>&1 &
+    pids+=($!)
+    wait_sock "$DOCKERD_SOCK"
+  else
+    start_dockerd
+  fi
   docker -H "unix://$DOCKERD_SOCK" load -i "$WORK/busybox.tar" >/dev/null
   cmds+=(-n dockerd "docker -H unix://$DOCKERD_SOCK ${run[*]}")
 else
@@ -55,6 +91,6 @@ for (const k of ["berth-warm", "berth-cold"])
 for d in "berth-warm:$BERTH_SOCK" "berth-cold:$COLD_SOCK" ${DOCKERD_SOCK:+"dockerd:$DOCKERD_SOCK"}; do
   [ -S "${d#*:}" ] || continue
   echo "phases of one run, ${d%%:*} (medians):"
-  bin/node bench/run-phases.ts "${d#*:}" "$RUNS" | sed 's/^/  /'
+  bin/node bench/run-phases.ts "${d#*:}" "$RUNS" -- "${run[@]:1}" | sed 's/^/  /'
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

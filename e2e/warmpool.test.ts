@@ -7,8 +7,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import {
   startDaemon,
   startDaemonWithBusybox,
@@ -21,15 +23,20 @@ import {
   type Daemon,
 } from './harness.ts';
 
+/** The bridge of the daemon whose pool holds sandboxes on the default bridge. */
+const BRIDGE = `bwp${process.pid % 100000}`;
 let d: Daemon;
 let cold: Daemon;
+let br: Daemon;
 before(async () => {
   d = await startDaemonWithBusybox(['--warm-pool', '2']);
   cold = await startDaemonWithBusybox(['--warm-pool', '0']);
+  br = await startDaemonWithBusybox(['--warm-pool', '2', '--bridge', BRIDGE]);
 });
 after(async () => {
   await cleanup(d);
   await cleanup(cold);
+  await cleanup(br);
 });
 
 const containersDir = (daemon: Daemon) => join(daemon.root, 'data', 'containers');
@@ -390,5 +397,126 @@ test('a daemon stopped, or killed with SIGKILL, with sandboxes pooled leaves non
     }
   } finally {
     await cleanup(own);
+  }
+});
+
+/** The host ends of the veths plugged into the bridge. */
+function bridgePorts(): string[] {
+  const r = spawnSync('ip', ['-j', 'link', 'show', 'master', BRIDGE], { encoding: 'utf8' });
+  return (JSON.parse(r.stdout || '[]') as Array<{ ifname: string }>).map((l) => l.ifname).sort();
+}
+const vethOf = (id: string) => `vb${id.slice(0, 12)}`;
+
+test('on the default bridge pooled containers have addresses of their own and reach each other, and network inspect lists them', async () => {
+  const pool = await ready(br);
+  // The sandboxes are wired ahead: their veths are on the bridge before any create.
+  for (const id of pool) assert.ok(bridgePorts().includes(vethOf(id)), `the veth of sandbox ${id.slice(0, 12)}`);
+  const a = (await dockerOk(br, ['run', '-d', '--name', 'bra', 'busybox', 'sleep', '60'])).trim();
+  const b = (await dockerOk(br, ['run', '-d', '--name', 'brb', 'busybox', 'sleep', '60'])).trim();
+  assert.ok(pool.includes(a) && pool.includes(b), 'both came from the pool');
+  const net = async (n: string) =>
+    (
+      await dockerOk(br, [
+        'inspect',
+        '-f',
+        '{{.NetworkSettings.IPAddress}} {{.NetworkSettings.MacAddress}} {{.NetworkSettings.Gateway}} {{.NetworkSettings.Networks.bridge.IPAddress}}',
+        n,
+      ])
+    )
+      .trim()
+      .split(' ');
+  const [ipA, macA, gwA, ipA2] = await net('bra');
+  const [ipB, macB, gwB] = await net('brb');
+  assert.match(ipA!, /^\d+\.\d+\.\d+\.\d+$/);
+  assert.equal(ipA2, ipA);
+  assert.notEqual(ipA, ipB, 'two pooled containers get different addresses');
+  assert.notEqual(macA, macB);
+  assert.match(macA!, /^02:42:/);
+  assert.equal(gwA, gwB);
+  // The address inspect shows is the one inside, and the other container answers on its own.
+  const inside = await dockerOk(br, ['exec', 'brb', 'ip', '-4', '-o', 'addr', 'show', 'eth0']);
+  assert.ok(inside.includes(` ${ipB}/`), inside);
+  const ping = await docker(br, ['exec', 'brb', 'ping', '-c', '1', '-W', '3', ipA!]);
+  assert.equal(ping.code, 0, ping.stdout + ping.stderr);
+  const listed = await dockerOk(br, [
+    'network',
+    'inspect',
+    'bridge',
+    '-f',
+    '{{range $k, $v := .Containers}}{{$k}} {{$v.IPv4Address}};{{end}}',
+  ]);
+  assert.ok(listed.includes(`${a} ${ipA}/`), listed);
+  assert.ok(listed.includes(`${b} ${ipB}/`), listed);
+  await dockerOk(br, ['rm', '-f', 'bra', 'brb']);
+  // Their veths go with them: what is left on the bridge is the pool's, refilled.
+  const pool2 = await ready(br);
+  const left = await eventually(() => {
+    const ports = bridgePorts();
+    return ports.length === pool2.length && pool2.every((id) => ports.includes(vethOf(id))) ? ports : undefined;
+  }, 15_000);
+  assert.ok(left, `only the sandboxes' veths are on the bridge: ${bridgePorts().join(' ')}`);
+});
+
+test("a pooled container's /etc/hosts and resolv.conf on the bridge are as without the pool, with its --dns and --add-host", async () => {
+  const pool = await ready(br);
+  const files = ['sh', '-c', 'cat /etc/hosts; echo ---; cat /etc/resolv.conf; echo ---; hostname'];
+  const pooled = await dockerOk(br, ['run', '--name', 'brp', 'busybox', ...files]);
+  // --init does not fit the pool: a task of its own, on the same bridge.
+  const own = await dockerOk(br, ['run', '--name', 'bro', '--init', 'busybox', ...files]);
+  const [idP, idO] = [
+    await dockerOk(br, ['inspect', '-f', '{{.Id}}', 'brp']),
+    await dockerOk(br, ['inspect', '-f', '{{.Id}}', 'bro']),
+  ].map((s) => s.trim());
+  assert.ok(pool.includes(idP!) && !pool.includes(idO!));
+  // The address is gone from inspect once the container exits: /etc/hosts names the one it had.
+  const general = (out: string, id: string) =>
+    out.replaceAll(id.slice(0, 12), 'ID').replace(/^\d+\.\d+\.\d+\.\d+\tID$/m, 'IP\tID');
+  assert.match(general(pooled, idP!), /^IP\tID$/m);
+  assert.equal(general(pooled, idP!), general(own, idO!));
+  await dockerOk(br, ['rm', 'brp', 'bro']);
+
+  const pool3 = await ready(br);
+  const out = await dockerOk(br, [
+    'run',
+    '--name',
+    'brd',
+    '--dns',
+    '192.0.2.53',
+    '--add-host',
+    'far:192.0.2.7',
+    'busybox',
+    ...files,
+  ]);
+  const idD = (await dockerOk(br, ['inspect', '-f', '{{.Id}}', 'brd'])).trim();
+  assert.match(out, /^nameserver 192\.0\.2\.53$/m);
+  assert.match(out, /^192\.0\.2\.7\tfar$/m);
+  assert.ok(pool3.includes(idD), 'it came from the pool');
+  await dockerOk(br, ['rm', 'brd']);
+});
+
+test('a daemon killed with SIGKILL with bridge sandboxes pooled leaves no veth of theirs once it is back, and their addresses are free', async () => {
+  const pool = await ready(br);
+  await stopDaemon(br, 'kill');
+  const back = await startDaemon(br.extraArgs, br.root);
+  Object.assign(br, { proc: back.proc, log: back.log });
+  const pool2 = await ready(br);
+  for (const id of pool) {
+    assert.ok(!pool2.includes(id));
+    assert.ok(!existsSync(join(containersDir(br), id)), 'the next start removes what a SIGKILL left');
+  }
+  const left = await eventually(() => {
+    const ports = bridgePorts();
+    return ports.length === pool2.length && pool2.every((id) => ports.includes(vethOf(id))) ? ports : undefined;
+  }, 15_000);
+  assert.ok(left, `only the new sandboxes' veths are on the bridge: ${bridgePorts().join(' ')}`);
+  // The bridge's addresses are held by the new sandboxes alone.
+  const db = new DatabaseSync(join(br.root, 'data', 'network', 'ipam.db'), { readOnly: true });
+  try {
+    const owners = (db.prepare('SELECT DISTINCT owner FROM ipam_allocations').all() as Array<{ owner: string }>).map(
+      (r) => r.owner,
+    );
+    assert.deepEqual(owners.sort(), [...pool2].sort());
+  } finally {
+    db.close();
   }
 });

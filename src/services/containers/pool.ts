@@ -3,7 +3,9 @@
  * `docker run` of the most started image finds its task made and only has to release it.
  *
  * A sandbox is a container in all but its record: an ID chosen ahead, its directory with the
- * /etc files for that ID, its overlay root with a fresh upper directory, and the runtime's
+ * /etc files for that ID, its overlay root with a fresh upper directory, its network (none,
+ * or on the default bridge a veth wired into its namespace and an address allocated for its
+ * ID, as a start would), and the runtime's
  * task created under its monitor (namespaces, cgroup, capabilities, seccomp) whose process,
  * waiting at the runtime's exec FIFO, is berth-zygote (berth-zygote.c) — the command is not
  * known yet. A create that fits (poolfit.ts) takes one: its ID becomes the container's and the
@@ -12,12 +14,17 @@
  * task goes and a task is made as without the pool). Start releases the FIFO as for a task
  * created ahead.
  *
+ * The pool holds sandboxes of one image and one network: those most started among the last
+ * starts (see `imageId` and `network`).
+ *
  * Invariants: a sandbox is used once (the pool pre-makes, it never recycles: a container's
  * exit tears its task down as any other); the pool holds only sandboxes nobody has used; one
- * sandbox is made at a time, after a start has answered, so refills never compete with a
- * burst of starts; a sandbox has no record, so the sweep of directories without one at the
- * next daemon start removes what a daemon killed with SIGKILL left, and `drain` takes the
- * ready ones down at shutdown.
+ * sandbox is made at a time, after a start has answered and its container is gone (or a
+ * moment later: see refillAfter), so refills never compete with a burst of starts; a
+ * sandbox has no record, so the sweep of directories without one at the next daemon start
+ * removes what a daemon killed with SIGKILL left (its task, and the veth with its
+ * namespace; the bridge's addresses of containers not running are freed before),
+ * and `drain` takes the ready ones down at shutdown.
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, promises as fs } from 'node:fs';
@@ -25,7 +32,8 @@ import { join } from 'node:path';
 import { shortId } from '../../spec/index.ts';
 import type { ContainerContext } from './context.ts';
 import { newRecord } from './create.ts';
-import { requestFits, sandboxKey, ZYGOTE_PATH } from './poolfit.ts';
+import { poolNetwork, requestFits, sandboxKey, sandboxNetworkOf, ZYGOTE_PATH, type SandboxNetwork } from './poolfit.ts';
+import type { Endpoint } from '../../network/index.ts';
 import type { ContainerCreateRequest as CreateRequest, HostConfig } from '../../api/types/index.ts';
 import type { Tasks } from './tasks.ts';
 import type { ContainerRecord } from './types.ts';
@@ -39,6 +47,9 @@ export interface Sandbox {
   pid: number;
   /** Its spec but for the process (poolfit.ts's sandboxKey), which a container taking it must match. */
   spec: string;
+  network: SandboxNetwork;
+  /** On the bridge: its endpoint (address, MAC, veth), the container's once taken. */
+  endpoint?: Endpoint;
 }
 
 /** How many of the last starts choose the pool's image (the most started among them). */
@@ -47,6 +58,8 @@ const RECENT_STARTS = 32;
 const FIRST_IMAGE = 'busybox';
 /** After a failed making, how long before the next try. */
 const RETRY_MS = 5_000;
+/** After a start, how long the refill waits at most for the started container to be gone (see refillAfter). */
+const REFILL_DELAY_MS = 100;
 
 export interface PoolStatus {
   size: number;
@@ -61,8 +74,8 @@ export class WarmPool {
   private readonly tasks: Tasks;
   private readonly zygote: string;
   private readonly ready: Sandbox[] = [];
-  /** The image IDs of the last starts, oldest first. */
-  private readonly recent: string[] = [];
+  /** The image IDs and networks of the last starts, oldest first. */
+  private readonly recent: { imageId: string; network: SandboxNetwork | undefined }[] = [];
   private filling: Promise<void> | undefined;
   private stopped = false;
   private retryAt = 0;
@@ -91,27 +104,34 @@ export class WarmPool {
     });
   }
 
+  private get bridgeless(): boolean {
+    return !this.ctx.d.network?.enabled;
+  }
+
   status(): PoolStatus {
     return { size: this.size, ready: this.ready.length, image: this.imageId() ?? '' };
   }
 
-  /** A start of `imageId`: the pool follows the most started image. */
-  noteStart(imageId: string): void {
+  /** A start of `c`: the pool follows the most started image and network. */
+  noteStart(c: Pick<ContainerRecord, 'Image' | 'HostConfig' | 'Config'>): void {
     if (!this.size) return;
-    this.recent.push(imageId);
+    this.recent.push({ imageId: c.Image, network: sandboxNetworkOf(c.HostConfig, c.Config, this.bridgeless) });
     if (this.recent.length > RECENT_STARTS) this.recent.shift();
   }
 
   /** The image the pool should hold: the most started of the last starts, else busybox if there is one. */
   imageId(): string | undefined {
-    if (this.recent.length) {
-      const counts = new Map<string, number>();
-      for (const id of this.recent) counts.set(id, (counts.get(id) ?? 0) + 1);
-      let best: string | undefined;
-      for (const [id, n] of counts) if (best === undefined || n > counts.get(best)!) best = id;
-      if (best && this.ctx.d.images.store.find(best)) return best;
-    }
+    const best = mostFrequent(this.recent.map((s) => s.imageId));
+    if (best && this.ctx.d.images.store.find(best)) return best;
     return this.ctx.d.images.store.find(FIRST_IMAGE)?.id;
+  }
+
+  /** The network the pool's sandboxes have (poolfit.ts's `poolNetwork`). */
+  network(): SandboxNetwork {
+    return poolNetwork(
+      this.recent.map((s) => s.network),
+      this.bridgeless,
+    );
   }
 
   /** A ready sandbox for a create request that fits (poolfit.ts), taken out of the pool: the caller owns it from here. */
@@ -122,6 +142,7 @@ export class WarmPool {
     runtime: string,
   ): Sandbox | undefined {
     const imageId = this.imageId();
+    const network = this.network();
     if (!imageId || this.ctx.d.idMap || this.ctx.d.rootless) return undefined;
     const fits = requestFits(
       req,
@@ -131,14 +152,15 @@ export class WarmPool {
         imageId,
         runtime: this.ctx.d.runtimes.defaultName,
         chosenRuntime: runtime,
-        bridgeless: !this.ctx.d.network?.enabled,
+        network,
+        bridgeless: this.bridgeless,
       },
     );
-    return fits ? this.take(imageId) : undefined;
+    return fits ? this.take(imageId, network) : undefined;
   }
 
-  private take(imageId: string): Sandbox | undefined {
-    const i = this.ready.findIndex((s) => s.imageId === imageId);
+  private take(imageId: string, network: SandboxNetwork): Sandbox | undefined {
+    const i = this.ready.findIndex((s) => s.imageId === imageId && s.network === network);
     if (i < 0) return undefined;
     return this.ready.splice(i, 1)[0];
   }
@@ -147,6 +169,26 @@ export class WarmPool {
   giveBack(s: Sandbox): void {
     if (this.stopped) void this.destroy(s.id);
     else this.ready.push(s);
+  }
+
+  /**
+   * After a start of `c`: the refill, once `c` is gone — exited, or with `--rm` removed — or
+   * `REFILL_DELAY_MS` on, whichever comes first. A short run's exit, removal and the answer
+   * to its wait are then not slowed by the making of a sandbox (spawns that block the event
+   * loop and take a core), which runs while the client exits and the next one starts instead.
+   */
+  refillAfter(c: Pick<ContainerRecord, 'Id' | 'HostConfig'>): void {
+    if (!this.size || this.stopped) return;
+    const changes = this.ctx.changes;
+    const event = `${c.HostConfig.AutoRemove ? 'removed' : 'exit'}:${c.Id}`;
+    const go = () => {
+      clearTimeout(timer);
+      changes.off(event, go);
+      this.refill();
+    };
+    const timer = setTimeout(go, REFILL_DELAY_MS);
+    timer.unref();
+    changes.once(event, go);
   }
 
   /** Makes sandboxes, one at a time, until the pool is full (of its image); returns at once. */
@@ -160,15 +202,16 @@ export class WarmPool {
   private async fill(): Promise<void> {
     while (!this.stopped && !this.ctx.shuttingDown && Date.now() >= this.retryAt) {
       const imageId = this.imageId();
-      // Sandboxes of an image no longer the most started (or removed) make room.
-      const stale = this.ready.findIndex((s) => s.imageId !== imageId);
+      const network = this.network();
+      // Sandboxes of an image or network no longer the most started (or removed) make room.
+      const stale = this.ready.findIndex((s) => s.imageId !== imageId || s.network !== network);
       if (stale >= 0) {
         await this.destroy(this.ready.splice(stale, 1)[0]!.id);
         continue;
       }
       if (!imageId || this.ready.length >= this.size) return;
       try {
-        this.ready.push(await this.make(imageId));
+        this.ready.push(await this.make(imageId, network));
       } catch (e) {
         this.retryAt = Date.now() + RETRY_MS;
         this.ctx.d.log.warn(`warm pool: making a sandbox of ${shortId(imageId)}: ${(e as Error).message}`);
@@ -178,10 +221,10 @@ export class WarmPool {
   }
 
   /** One sandbox: the directory, the root with berth-zygote in it, the task created (see tasks.ts). */
-  private async make(imageId: string): Promise<Sandbox> {
+  private async make(imageId: string, network: SandboxNetwork): Promise<Sandbox> {
     const image = this.ctx.d.images.require(imageId);
     const id = randomBytes(32).toString('hex');
-    const rec = sandboxRecord(id, image, this.ctx.d.runtimes.defaultName);
+    const rec = sandboxRecord(id, image, this.ctx.d.runtimes.defaultName, network);
     const dir = this.ctx.dir(id);
     try {
       await fs.mkdir(dir, { recursive: true, mode: 0o710 });
@@ -192,18 +235,19 @@ export class WarmPool {
       let spec = '';
       const task = await this.tasks.create(rec, undefined, undefined, (s) => (spec = sandboxKey(s)));
       if (this.stopped) throw new Error('the daemon is stopping');
-      return { id, imageId, topChain: rec.TopChain, pid: task.pid, spec };
+      return { id, imageId, topChain: rec.TopChain, pid: task.pid, spec, network, endpoint: rec.Network };
     } catch (e) {
       await this.destroy(id);
       throw e;
     }
   }
 
-  /** Takes a sandbox down: its task, its root's mount, its directory. */
+  /** Takes a sandbox down: its task (its veth goes with its namespace), its address, its root's mount, its directory. */
   private async destroy(id: string): Promise<void> {
     const dir = this.ctx.dir(id);
     const rt = this.ctx.d.runtimes.of({ HostConfig: {} });
     await rt.delete(id, true).catch(() => {});
+    this.ctx.d.network?.release(id);
     await this.ctx.d.snapshots.unmountRootfs(dir).catch(() => {});
     await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
   }
@@ -226,10 +270,24 @@ export class WarmPool {
   }
 }
 
-/** The record a sandbox's task is made from: the image's defaults, no network, berth-zygote as root in `/`. */
-function sandboxRecord(id: string, image: Parameters<typeof newRecord>[1]['image'], runtime: string): ContainerRecord {
+/** The most frequent of `values` (a tie goes to the one seen first). */
+function mostFrequent<T>(values: readonly T[]): T | undefined {
+  const counts = new Map<T, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  let best: T | undefined;
+  for (const [v, n] of counts) if (best === undefined || n > counts.get(best)!) best = v;
+  return best;
+}
+
+/** The record a sandbox's task is made from: the image's defaults, its network, berth-zygote as root in `/`. */
+function sandboxRecord(
+  id: string,
+  image: Parameters<typeof newRecord>[1]['image'],
+  runtime: string,
+  network: SandboxNetwork,
+): ContainerRecord {
   const rec = newRecord(
-    { Image: image.id, HostConfig: { NetworkMode: 'none' } },
+    { Image: image.id, HostConfig: { NetworkMode: network === 'bridge' ? 'default' : 'none' } },
     { id, name: `berth-warm-${id.slice(0, 12)}`, image, runtime, now: new Date() },
   );
   rec.Path = ZYGOTE_PATH;

@@ -1,13 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { asSandboxed, requestFits, sandboxKey, searchPath, zygoteCommand } from './poolfit.ts';
+import {
+  asSandboxed,
+  poolNetwork,
+  requestFits,
+  sandboxKey,
+  sandboxNetworkOf,
+  searchPath,
+  zygoteCommand,
+  type SandboxNetwork,
+} from './poolfit.ts';
 import type { Spec } from '../../oci/index.ts';
 
-const pool: { imageId: string; runtime: string; chosenRuntime: string; bridgeless?: boolean } = {
-  imageId: 'sha256:busybox',
-  runtime: 'crun',
-  chosenRuntime: 'crun',
-};
+const pool: { imageId: string; runtime: string; chosenRuntime: string; network: SandboxNetwork; bridgeless?: boolean } =
+  {
+    imageId: 'sha256:busybox',
+    runtime: 'crun',
+    chosenRuntime: 'crun',
+    network: 'none',
+  };
 const image: { id: string; volumes: object | null } = { id: 'sha256:busybox', volumes: null };
 const fits = (req: object, h: object = { NetworkMode: 'none' }, img = image, p = pool) =>
   requestFits({ Image: 'busybox', ...req }, h, img, p);
@@ -40,6 +51,54 @@ test('what the sandbox was made without does not fit: another image or runtime, 
   assert.ok(!fits({}, { NetworkMode: 'none', Init: true }));
   assert.ok(!fits({}, { NetworkMode: 'none', LogConfig: { Type: 'none', Config: {} } }));
   assert.ok(!fits({}, { NetworkMode: 'none', LogConfig: { Type: 'json-file', Config: { 'max-size': '1m' } } }));
+});
+
+const bridged = { ...pool, network: 'bridge' as const };
+const onBridge = (req: object, h: object = {}) => fits(req, h, image, bridged);
+
+test('on a daemon with a bridge, a plain run on the default network fits a pool of bridge sandboxes, with --dns and --add-host', () => {
+  assert.ok(onBridge({}));
+  assert.ok(onBridge({}, { NetworkMode: 'bridge' }));
+  assert.ok(onBridge({}, { NetworkMode: 'default', Dns: ['9.9.9.9'], ExtraHosts: ['a:1.2.3.4'], AutoRemove: true }));
+  // the CLI sends the default network's (empty) endpoint settings
+  assert.ok(onBridge({ NetworkingConfig: { EndpointsConfig: { default: {} } } }));
+  assert.ok(onBridge({ ExposedPorts: { '80/tcp': {} } }));
+  // and a pool of bridge sandboxes is not for --network none, nor the other way round
+  assert.ok(!fits({}, { NetworkMode: 'none' }, image, bridged));
+  assert.ok(!fits({}, {}, image, pool));
+});
+
+test('a request that changes the endpoint the bridge sandbox was wired with does not fit: ports, a MAC, an address, another network', () => {
+  assert.ok(!onBridge({}, { PortBindings: { '80/tcp': [{ HostPort: '8080' }] } }));
+  assert.ok(!onBridge({}, { PublishAllPorts: true }));
+  assert.ok(!onBridge({ MacAddress: '02:42:ac:11:00:09' }));
+  assert.ok(!onBridge({ NetworkingConfig: { EndpointsConfig: { default: { MacAddress: '02:42:ac:11:00:09' } } } }));
+  assert.ok(
+    !onBridge({ NetworkingConfig: { EndpointsConfig: { bridge: { IPAMConfig: { IPv4Address: '1.2.3.4' } } } } }),
+  );
+  assert.ok(!onBridge({ NetworkingConfig: { EndpointsConfig: { default: {}, mynet: {} } } }));
+  assert.ok(!onBridge({}, { NetworkMode: 'mynet' }));
+  assert.ok(!onBridge({}, { NetworkMode: 'host' }));
+});
+
+test('the sandbox network of a mode: none without a bridge or with networking disabled, none for a user network or host', () => {
+  assert.equal(sandboxNetworkOf({}, {}, false), 'bridge');
+  assert.equal(sandboxNetworkOf({ NetworkMode: 'bridge' }, {}, false), 'bridge');
+  assert.equal(sandboxNetworkOf({}, {}, true), 'none');
+  assert.equal(sandboxNetworkOf({}, { NetworkDisabled: true }, false), 'none');
+  assert.equal(sandboxNetworkOf({ NetworkMode: 'none' }, {}, false), 'none');
+  assert.equal(sandboxNetworkOf({ NetworkMode: 'mynet' }, {}, false), undefined);
+  assert.equal(sandboxNetworkOf({ NetworkMode: 'container:x' }, {}, true), undefined);
+});
+
+test('the pool holds bridge sandboxes unless more of the last starts were --network none; a tie keeps the bridge, and a daemon without one holds none', () => {
+  assert.equal(poolNetwork([], false), 'bridge');
+  assert.equal(poolNetwork(['none'], false), 'none');
+  assert.equal(poolNetwork(['none', 'bridge'], false), 'bridge');
+  assert.equal(poolNetwork(['bridge', 'none', 'none', undefined, undefined], false), 'none');
+  // starts on user networks do not count
+  assert.equal(poolNetwork([undefined, undefined, 'bridge'], false), 'bridge');
+  assert.equal(poolNetwork(['bridge', 'bridge'], true), 'none');
 });
 
 const spec = (user: { uid: number; gid: number }, caps: Spec['process']['capabilities']): Spec =>

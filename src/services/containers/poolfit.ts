@@ -12,25 +12,59 @@ export const ZYGOTE_PATH = '/.berth-zygote';
 export const ZYGOTE_CMD = '/.berth-zygote-cmd';
 
 /**
- * Whether a create request may take a sandbox of the pool: the pool's image and runtime, no
- * network (a sandbox has only `lo`; so has the default network of a daemon without a bridge), and nothing the monitor or the namespaces were made
- * without — no terminal or stdin (the monitor's mode is fixed when it starts), no mounts or
- * volumes, no hostname of its own, the default logging. The rest of the request (limits,
- * capabilities, security options, devices...) shows in its spec, which `sameSandbox` compares
- * with the sandbox's before the hand-over.
+ * The network a sandbox is made with: `none` (only `lo`; also the default network of a daemon
+ * without a bridge, or a request with networking disabled) or `bridge` (the default bridge: a
+ * veth on it, an address allocated for the sandbox's ID, which becomes the container's).
+ */
+export type SandboxNetwork = 'none' | 'bridge';
+
+/** Which sandbox network a container's network mode asks for; undefined for any a sandbox cannot have (a user network, host, container:). */
+export function sandboxNetworkOf(
+  h: Pick<HostConfig, 'NetworkMode'>,
+  config: { NetworkDisabled?: boolean },
+  bridgeless: boolean,
+): SandboxNetwork | undefined {
+  const mode = h.NetworkMode || 'default';
+  if (mode === 'none') return 'none';
+  if (mode === 'default' || mode === 'bridge') return bridgeless || config.NetworkDisabled ? 'none' : 'bridge';
+  return undefined;
+}
+
+/**
+ * The network a pool's sandboxes have, from the last starts' (`sandboxNetworkOf` of each;
+ * undefined for one no sandbox can have): the default bridge (Docker's default network)
+ * unless more of them were without a network — a tie does not switch, so that starts
+ * alternating between the two do not make the pool remake its sandboxes each time.
+ */
+export function poolNetwork(recent: readonly (SandboxNetwork | undefined)[], bridgeless: boolean): SandboxNetwork {
+  if (bridgeless) return 'none';
+  let none = 0;
+  for (const n of recent) if (n) none += n === 'none' ? 1 : -1;
+  return none > 0 ? 'none' : 'bridge';
+}
+
+/**
+ * Whether a create request may take a sandbox of the pool: the pool's image and runtime, the
+ * pool's network (see `SandboxNetwork`; on the bridge, nothing that changes the endpoint
+ * the sandbox was wired with — no published ports, MAC address, address, alias or link; its
+ * /etc files, --dns and --add-host included, are written again at the hand-over), and nothing
+ * the monitor or the namespaces were made without — no terminal or stdin (the monitor's mode
+ * is fixed when it starts), no mounts or volumes, no hostname of its own, the default logging.
+ * The rest of the request (limits, capabilities, security options, devices...) shows in its
+ * spec, which `sameSandbox` compares with the sandbox's before the hand-over.
  */
 export function requestFits(
   req: CreateRequest,
   h: HostConfig,
   image: { id: string; volumes: object | null | undefined },
-  pool: { imageId: string; runtime: string; chosenRuntime: string; bridgeless?: boolean },
+  pool: { imageId: string; runtime: string; chosenRuntime: string; network: SandboxNetwork; bridgeless?: boolean },
 ): boolean {
-  const mode = h.NetworkMode || 'default';
+  const network = sandboxNetworkOf(h, req, !!pool.bridgeless);
   return (
     image.id === pool.imageId &&
     pool.chosenRuntime === pool.runtime &&
-    // Without a default bridge (`--bridge none`), the default network is none's.
-    (mode === 'none' || (!!pool.bridgeless && (mode === 'default' || mode === 'bridge'))) &&
+    network === pool.network &&
+    (network === 'none' || sameBridgeEndpoint(req, h)) &&
     !req.Tty &&
     !req.OpenStdin &&
     !req.Hostname &&
@@ -45,6 +79,25 @@ export function requestFits(
     !h.Init &&
     (!h.LogConfig?.Type || h.LogConfig.Type === 'json-file') &&
     !Object.keys(h.LogConfig?.Config ?? {}).length
+  );
+}
+
+/** On the default bridge: an endpoint as `Endpoints.plan` makes it for any container (the address is the sandbox's). */
+function sameBridgeEndpoint(req: CreateRequest, h: HostConfig): boolean {
+  const endpoints = Object.entries(req.NetworkingConfig?.EndpointsConfig ?? {});
+  return (
+    !Object.keys(h.PortBindings ?? {}).length &&
+    !h.PublishAllPorts &&
+    !req.MacAddress &&
+    endpoints.every(
+      ([k, e]) =>
+        (k === 'default' || k === 'bridge') &&
+        !e?.MacAddress &&
+        !e?.Aliases?.length &&
+        !e?.Links?.length &&
+        !e?.IPAMConfig?.IPv4Address &&
+        !e?.IPAMConfig?.IPv6Address,
+    )
   );
 }
 

@@ -234,10 +234,10 @@ export class ContainerService {
       : undefined;
     try {
       await this.ctx.locks.run(c.Id, () => this.starter.start(c, { restoreFrom }));
-      this.pool?.noteStart(c.Image);
+      this.pool?.noteStart(c);
     } finally {
-      // Once this start has answered (or failed): the pool makes up for what creates took.
-      this.pool?.refill();
+      // Once this start has answered (or failed) and its container is gone or running a while: the pool makes up for what creates took.
+      this.pool?.refillAfter(c);
     }
   }
 

@@ -15,6 +15,7 @@ import { asSandboxed, sandboxKey, searchPath, zygoteCommand, ZYGOTE_CMD, ZYGOTE_
 import { planMounts, parseVolumesFrom } from '../volumes/index.ts';
 import type { ContainerContext } from './context.ts';
 import type { Endpoints, NetworkPlan } from './endpoints.ts';
+import type { Endpoint } from '../../network/index.ts';
 import { linkSettings } from './links.ts';
 import { logLimits } from './logopts.ts';
 import { buildSpec } from './spec.ts';
@@ -261,9 +262,11 @@ export class Tasks {
    * A container created with a warm pool's sandbox (pool.ts): its task is the sandbox's, if
    * the container's spec is the sandbox's but for its process and its command is there to
    * run; berth-zygote is then told the command, and start releases it as any task created
-   * ahead. Otherwise the sandbox's task goes and one is made as without the pool.
+   * ahead. Otherwise the sandbox's task goes and one is made as without the pool. A sandbox
+   * on the bridge brings its endpoint (the address was allocated for its ID, the container's
+   * now); the /etc files are written again for the container (its --dns, --add-host).
    */
-  adopt(c: ContainerRecord, sandbox: { pid: number; spec: string }): void {
+  adopt(c: ContainerRecord, sandbox: { pid: number; spec: string; endpoint?: Endpoint }): void {
     this.pooled.add(c.Id);
     const ttl = () =>
       setTimeout(
@@ -279,7 +282,7 @@ export class Tasks {
         }
         const dir = this.ctx.dir(c.Id);
         try {
-          const wanted = await this.specFor(c, {});
+          const wanted = await this.specFor(c, { endpoint: sandbox.endpoint });
           if (sandboxKey(asSandboxed(wanted)) !== sandbox.spec) throw new Error("its spec is not the sandbox's");
           if (!(await commandFound(join(dir, 'rootfs'), wanted.process.args[0] ?? '', wanted.process.env)))
             throw new Error('its command is not in the image');
@@ -295,6 +298,11 @@ export class Tasks {
           const written = JSON.parse(await fs.readFile(bundle, 'utf8')) as Spec;
           await fs.writeFile(`${bundle}.new`, JSON.stringify({ ...written, process: wanted.process }));
           await fs.rename(`${bundle}.new`, bundle);
+          if (sandbox.endpoint) {
+            c.Network = sandbox.endpoint;
+            // As attachExtras leaves it for a container on the default network alone.
+            if (c.EndpointsConfig) c.ExtraNetworks = [];
+          }
           this.prepared.set(c.Id, { pid: sandbox.pid, maxFiles: logLimits(c.HostConfig).maxFiles, timer: ttl() });
           this.ctx.d.log.debug(`create ${c.Id.slice(0, 12)}: a warm sandbox`);
         } catch (e) {
