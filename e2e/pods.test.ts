@@ -396,6 +396,61 @@ test("podman --remote events shows a pod's events and its members' between --sin
   );
 });
 
+test("podman --remote logs and pod logs -c show a member's output and errors, since a time or not", async () => {
+  const podman = (args: string[]) =>
+    run('podman', ['--remote', '--url', `unix://${d.sock}`, ...args], { timeoutMs: 60_000 });
+  assert.equal((await podman(['pod', 'create', '--name', 'logpod'])).code, 0);
+  try {
+    await ok([
+      'run',
+      '-d',
+      '--pod',
+      'logpod',
+      '--name',
+      'logpod-a',
+      'busybox',
+      'sh',
+      '-c',
+      'echo out-a; echo err-a >&2; sleep 1000',
+    ]);
+    assert.ok(await eventually(async () => (await ok(['logs', 'logpod-a'])).includes('out-a')));
+    const pl = await podman(['pod', 'logs', '-c', 'logpod-a', 'logpod']);
+    assert.deepEqual([pl.code, pl.stdout, pl.stderr], [0, 'out-a\n', 'err-a\n']);
+    const l = await podman(['logs', '--since', '10m', 'logpod-a']);
+    assert.deepEqual([l.code, l.stdout, l.stderr], [0, 'out-a\n', 'err-a\n']);
+    const later = await podman(['logs', '--since', '2099-01-01T00:00:00Z', 'logpod-a']);
+    assert.deepEqual([later.code, later.stdout], [0, '']);
+  } finally {
+    await berth(d, ['pod', 'rm', '-f', 'logpod']);
+  }
+});
+
+test("podman --remote pod pause, unpause, kill, restart and prune act on Berth's pod as Podman's would", async () => {
+  const podman = (args: string[]) =>
+    run('podman', ['--remote', '--url', `unix://${d.sock}`, ...args], { timeoutMs: 60_000 });
+  assert.equal((await podman(['pod', 'create', '--name', 'lifepod'])).code, 0);
+  try {
+    await ok(['run', '-d', '--pod', 'lifepod', '--name', 'lifepod-a', 'busybox', 'sleep', '1000']);
+    const state = async () => JSON.parse((await podman(['pod', 'inspect', 'lifepod'])).stdout).State;
+    for (const [cmd, want] of [
+      ['pause', 'Paused'],
+      ['unpause', 'Running'],
+      ['kill', 'Exited'],
+      ['restart', 'Running'],
+    ] as const) {
+      const r = await podman(['pod', cmd, 'lifepod']);
+      assert.equal(r.code, 0, `pod ${cmd}: ${r.stderr}`);
+      assert.ok(await eventually(async () => (await state()) === want), `pod ${cmd} leaves it ${want}`);
+    }
+    assert.equal((await podman(['pod', 'stop', '-t', '0', 'lifepod'])).code, 0);
+    const pruned = await podman(['pod', 'prune', '-f']);
+    assert.equal(pruned.code, 0, pruned.stderr);
+    assert.equal((await podman(['pod', 'exists', 'lifepod'])).code, 1);
+  } finally {
+    await berth(d, ['pod', 'rm', '-f', 'lifepod']);
+  }
+});
+
 test("Podman's own client runs containers in the foreground: output, exit codes, stdin, a terminal, --rm and --pod", async () => {
   const podman = (args: string[], input?: string) =>
     run('podman', ['--remote', '--url', `unix://${d.sock}`, ...args], { timeoutMs: 60_000, input });
