@@ -98,13 +98,20 @@ else
   echo "podman is not installed (apt-get install podman catatonit): timing Berth alone" >&2
 fi
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 hyperfine --warmup 1 --runs "$RUNS" --export-json "$WORK/result.json" "${cmds[@]}" >&2
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+# Medians and their ratios are the claim; the CPU the commands' processes used (user + sys,
+# means: the CLI's and the clients' own, not the daemons') says how much of a loaded run's
+# time is the clients', and the load averages say how loaded it was.
 bin/node -e '
 const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results;
 const med = Object.fromEntries(r.map((x) => [x.command, x.median * 1000]));
-for (const [k, v] of Object.entries(med)) console.log(`${k}: median ${v.toFixed(1)} ms`);
+const cpu = Object.fromEntries(r.map((x) => [x.command, (x.user + x.system) * 1000]));
+for (const [k, v] of Object.entries(med)) console.log(`${k}: median ${v.toFixed(1)} ms, client CPU ${cpu[k].toFixed(0)} ms`);
 for (const c of ["pod create + 2 run -d", "kube play"]) {
   const b = med[`berth ${c}`], p = med[`podman ${c}`];
   if (b && p) console.log(`${c}: ratio berth/podman ${(b / p).toFixed(3)}`);
 }
-' "$WORK/result.json"
+console.log(`load average (1, 5, 15 min): ${process.argv[2]} before, ${process.argv[3]} after`);
+' "$WORK/result.json" "$LOAD_BEFORE" "$LOAD_AFTER"

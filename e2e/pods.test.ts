@@ -310,6 +310,147 @@ test("Podman's own client (podman --remote) creates, lists, starts, stops and re
   assert.equal((await podman(['pod', 'exists', 'remote'])).code, 1);
 });
 
+test("podman --remote events shows a pod's events and its members' between --since and --until, and filters them", async () => {
+  const podman = (args: string[]) =>
+    run('podman', ['--remote', '--url', `unix://${d.sock}`, ...args], { timeoutMs: 60_000 });
+  const since = Math.floor(Date.now() / 1000) - 1;
+  const made = await podman(['pod', 'create', '--name', 'evpod']);
+  assert.equal(made.code, 0, made.stderr);
+  const podId = made.stdout.trim();
+  await ok(['run', '-d', '--pod', 'evpod', '--name', 'evpod-a', 'busybox', 'sh', '-c', 'exit 3']);
+  assert.ok(
+    await eventually(async () => (await ok(['inspect', '-f', '{{.State.Status}}', 'evpod-a'])).trim() === 'exited'),
+  );
+  assert.equal((await podman(['pod', 'rm', '-f', 'evpod'])).code, 0);
+  const until = String(Math.floor(Date.now() / 1000) + 2);
+  const fmt = '{{.Type}} {{.Status}} {{.Name}} {{.ContainerExitCode}}';
+  // --until in the past or near: podman prints what happened and returns
+  const all = await podman(['events', '--since', String(since), '--until', until, '--format', fmt]);
+  assert.equal(all.code, 0, all.stderr);
+  const lines = all.stdout.trim().split('\n');
+  for (const want of [
+    'pod create evpod 0',
+    'container create evpod-a 0',
+    'container start evpod-a 0',
+    'container died evpod-a 3',
+    'container remove evpod-a 0',
+    'pod remove evpod 0',
+  ])
+    assert.ok(lines.includes(want), `${want} in:\n${all.stdout}`);
+  assert.ok(lines.indexOf('pod create evpod 0') < lines.indexOf('container create evpod-a 0'));
+  const pods = await podman([
+    'events',
+    '--since',
+    String(since),
+    '--until',
+    until,
+    '--filter',
+    'type=pod',
+    '--format',
+    '{{.Type}} {{.Status}} {{.ID}}',
+  ]);
+  // only pod events; the second before `since` may hold an earlier test's pod too
+  const podLines = pods.stdout.trim().split('\n');
+  assert.ok(
+    podLines.every((l) => l.startsWith('pod ')),
+    pods.stdout,
+  );
+  assert.deepEqual(
+    podLines.filter((l) => l.endsWith(podId)),
+    [`pod create ${podId}`, `pod remove ${podId}`],
+  );
+  const died = await podman([
+    'events',
+    '--since',
+    String(since),
+    '--until',
+    until,
+    '--filter',
+    'event=died',
+    '--filter',
+    'container=evpod-a',
+    '--format',
+    fmt,
+  ]);
+  assert.equal(died.stdout, 'container died evpod-a 3\n');
+  // the same through curl: Libpod's JSON, one object a line, stream=false ends the answer
+  const filters = encodeURIComponent('{"type":["pod"]}');
+  const raw = await run('curl', [
+    '-sf',
+    '--unix-socket',
+    d.sock,
+    `http://d/v4.3.1/libpod/events?stream=false&filters=${filters}`,
+  ]);
+  assert.equal(raw.code, 0, raw.stderr);
+  const ev = raw.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((e) => e.Actor.ID === podId);
+  assert.deepEqual(
+    ev.map((e) => [e.Type, e.Action, e.Actor.Attributes.name, e.Actor.Attributes.containerExitCode]),
+    [
+      ['pod', 'create', 'evpod', '0'],
+      ['pod', 'remove', 'evpod', '0'],
+    ],
+  );
+});
+
+test("podman --remote logs and pod logs -c show a member's output and errors, since a time or not", async () => {
+  const podman = (args: string[]) =>
+    run('podman', ['--remote', '--url', `unix://${d.sock}`, ...args], { timeoutMs: 60_000 });
+  assert.equal((await podman(['pod', 'create', '--name', 'logpod'])).code, 0);
+  try {
+    await ok([
+      'run',
+      '-d',
+      '--pod',
+      'logpod',
+      '--name',
+      'logpod-a',
+      'busybox',
+      'sh',
+      '-c',
+      'echo out-a; echo err-a >&2; sleep 1000',
+    ]);
+    assert.ok(await eventually(async () => (await ok(['logs', 'logpod-a'])).includes('out-a')));
+    const pl = await podman(['pod', 'logs', '-c', 'logpod-a', 'logpod']);
+    assert.deepEqual([pl.code, pl.stdout, pl.stderr], [0, 'out-a\n', 'err-a\n']);
+    const l = await podman(['logs', '--since', '10m', 'logpod-a']);
+    assert.deepEqual([l.code, l.stdout, l.stderr], [0, 'out-a\n', 'err-a\n']);
+    const later = await podman(['logs', '--since', '2099-01-01T00:00:00Z', 'logpod-a']);
+    assert.deepEqual([later.code, later.stdout], [0, '']);
+  } finally {
+    await berth(d, ['pod', 'rm', '-f', 'logpod']);
+  }
+});
+
+test("podman --remote pod pause, unpause, kill, restart and prune act on Berth's pod as Podman's would", async () => {
+  const podman = (args: string[]) =>
+    run('podman', ['--remote', '--url', `unix://${d.sock}`, ...args], { timeoutMs: 60_000 });
+  assert.equal((await podman(['pod', 'create', '--name', 'lifepod'])).code, 0);
+  try {
+    await ok(['run', '-d', '--pod', 'lifepod', '--name', 'lifepod-a', 'busybox', 'sleep', '1000']);
+    const state = async () => JSON.parse((await podman(['pod', 'inspect', 'lifepod'])).stdout).State;
+    for (const [cmd, want] of [
+      ['pause', 'Paused'],
+      ['unpause', 'Running'],
+      ['kill', 'Exited'],
+      ['restart', 'Running'],
+    ] as const) {
+      const r = await podman(['pod', cmd, 'lifepod']);
+      assert.equal(r.code, 0, `pod ${cmd}: ${r.stderr}`);
+      assert.ok(await eventually(async () => (await state()) === want), `pod ${cmd} leaves it ${want}`);
+    }
+    assert.equal((await podman(['pod', 'stop', '-t', '0', 'lifepod'])).code, 0);
+    const pruned = await podman(['pod', 'prune', '-f']);
+    assert.equal(pruned.code, 0, pruned.stderr);
+    assert.equal((await podman(['pod', 'exists', 'lifepod'])).code, 1);
+  } finally {
+    await berth(d, ['pod', 'rm', '-f', 'lifepod']);
+  }
+});
+
 test("Podman's own client runs containers in the foreground: output, exit codes, stdin, a terminal, --rm and --pod", async () => {
   const podman = (args: string[], input?: string) =>
     run('podman', ['--remote', '--url', `unix://${d.sock}`, ...args], { timeoutMs: 60_000, input });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -44,4 +44,16 @@ test('berth runs the sources when there is no bundle, or it lists a file that is
   assert.equal(run(), 'sources ps -a');
   rmSync(join(root, 'build/cli'), { recursive: true });
   assert.equal(run(), 'sources ps -a');
+});
+
+test('the bundled berth loads none of the Node modules of TLS, child processes, workers or UDP to print its version', (t) => {
+  const app = join(import.meta.dirname, '../../build/cli/app.js');
+  if (!existsSync(app)) return t.skip('no bundle: npm run build makes it');
+  const script = `import(${JSON.stringify(app)}).then((m) => { m.runProcess(['--version']); process.on('exit', () => console.error(process.moduleLoadList.join('\\n'))); });`;
+  const { stdout, stderr } = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  assert.match(stdout, /^Berth version /);
+  const loaded = stderr
+    .split('\n')
+    .filter((m) => /^NativeModule (tls|https|child_process|worker_threads|dgram)$/.test(m));
+  assert.deepEqual(loaded, []);
 });

@@ -52,7 +52,7 @@ import { NetworkManager, UserNetworks } from '../network/index.ts';
 import { rootlessPorts } from './rootless.ts';
 import { NetworkService } from '../services/networks/index.ts';
 import { InfraImage, PodService } from '../services/pods/index.ts';
-import { registerLibpod, registerPods } from '../api/server/index.ts';
+import { registerLibpod, registerLibpodEvents, registerPods } from '../api/server/index.ts';
 
 /**
  * A container kubelet owns through the CRI (a sandbox's infra or a container in it: cri/labels.ts's
@@ -314,6 +314,7 @@ export class Daemon {
       createInPod: (pod, body, name, opts) => pods.createMember(pod, body, name, opts),
     });
     registerPods(router, pods);
+    registerLibpodEvents(router, this.events);
     registerLibpod(router, {
       containers,
       images: this.images,

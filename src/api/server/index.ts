@@ -128,3 +128,4 @@ export { registerNetworks } from './routes/networks.ts';
 export { registerSwarm, registerPlugins } from './routes/swarm.ts';
 export { registerPods } from './routes/pods.ts';
 export { registerLibpod } from './routes/libpod.ts';
+export { registerLibpodEvents } from './routes/libpod-events.ts';

@@ -419,7 +419,17 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     });
   }
 
-  r.get('/containers/{id}/logs', async (req, res) => {
+  r.get('/containers/{id}/logs', logsHandler(svc));
+
+  r.post('/containers/{id}/attach', attachHandler(svc));
+}
+
+/**
+ * `GET /containers/{id}/logs`, Docker's and Libpod's alike (routes/libpod.ts: `podman --remote
+ * logs` and `pod logs -c` read the same multiplexed stream).
+ */
+export function logsHandler(svc: ContainerService) {
+  return async (req: import('../router.ts').Request, res: Response) => {
     const c = svc.get(req.params.id!);
     const stdout = boolValue(req.query.get('stdout'));
     const stderr = boolValue(req.query.get('stderr'));
@@ -446,9 +456,7 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     });
     await pump(entries, res.raw, { stdout, stderr, tty, timestamps: boolValue(req.query.get('timestamps')) });
     res.raw.end();
-  });
-
-  r.post('/containers/{id}/attach', attachHandler(svc));
+  };
 }
 
 /**

@@ -18,7 +18,8 @@ import { specToCreate, type SpecGenerator } from '../libpod-spec.ts';
 import { libpodInspect, libpodListEntry } from '../libpod-inspect.ts';
 import { parseFilters, assertKnownFilters } from '../filters.ts';
 import { matchLabel } from '../../../services/images/index.ts';
-import { attachHandler, terminalSize } from './containers.ts';
+import { attachHandler, logsHandler, terminalSize } from './containers.ts';
+import { parseTime } from './system.ts';
 import { boolValue } from '../query.ts';
 
 export interface LibpodDeps {
@@ -151,6 +152,22 @@ export function registerLibpod(r: Router, d: LibpodDeps): void {
   r.post('/libpod/containers/{id}/attach', (req, res) => {
     req.params.id = lookup(req.params.id!).Id;
     return attach(req, res);
+  });
+
+  // `podman --remote logs` and `pod logs -c`: Docker's stream, which Podman's client
+  // demultiplexes. Its since and until are times (Go's zero time when not given), Docker's
+  // are unix seconds.
+  const logs = logsHandler(d.containers);
+  r.get('/libpod/containers/{id}/logs', (req, res) => {
+    req.params.id = lookup(req.params.id!).Id;
+    for (const k of ['since', 'until']) {
+      const v = req.query.get(k);
+      if (v === null) continue;
+      const ns = v.startsWith('0001-01-01T00:00:00') ? undefined : parseTime(v);
+      if (ns === undefined) req.query.delete(k);
+      else req.query.set(k, (ns / 1e9).toFixed(9));
+    }
+    return logs(req, res);
   });
 
   r.post('/libpod/containers/{id}/resize', async (req, res) => {

@@ -133,7 +133,7 @@ export function parseTime(s: string | null, strict = false): number | undefined 
   throw invalidArgument(`failed to parse value as time or duration: "${s}"`);
 }
 
-function matchesEvent(f: Filters, e: EventMessage): boolean {
+export function matchesEvent(f: Filters, e: EventMessage): boolean {
   const any = (key: string, vals: (string | undefined)[]) => !f[key] || f[key]!.some((v) => vals.includes(v));
   return (
     any('type', [e.Type]) &&
