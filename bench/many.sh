@@ -13,7 +13,8 @@
 #   - every `docker run -d` timed: the medians of the first 50 and the last 50 starts (and of
 #     each further hundred), the claim being that a start does not cost more with many running;
 #   - at N: the daemon's own RSS (berthd; dockerd and its containerd), `docker ps -a` and
-#     `GET /containers/json?all=1` (hyperfine medians), `docker stats --no-stream` over all N
+#     `GET /containers/json?all=1` (hyperfine medians, and the daemon's CPU time a call),
+#     `docker stats --no-stream` over all N
 #     (twice: its time, the daemon's CPU time meanwhile, and the rows the CLI left blank — it
 #     blanks a container whose answer took over 2 s);
 #   - a restart with N running (live restore): the daemon stopped, started again, timed until
@@ -91,7 +92,7 @@ summary() {
   local d=$1
   bin/node -e '
 const fs = require("fs");
-const [d, times, list, n, rss, stats, restart, restartCpu, load] = process.argv.slice(1);
+const [d, times, list, n, rss, stats, restart, restartCpu, load, apiCpu, psCpu] = process.argv.slice(1);
 const t = fs.readFileSync(times, "utf8").trim().split("\n").map(Number);
 const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)]; };
 const first = med(t.slice(0, 50)), last = med(t.slice(-50));
@@ -99,9 +100,9 @@ const hundreds = [];
 for (let i = 0; i < t.length; i += 100) hundreds.push(`${i + 1}-${Math.min(i + 100, t.length)}: ${med(t.slice(i, i + 100))}`);
 const l = Object.fromEntries(JSON.parse(fs.readFileSync(list, "utf8")).results.map((x) => [x.command, (x.median * 1000).toFixed(1)]));
 console.log(`${d} (${n} containers, load at ${n}: ${load}): start median first 50 ${first} ms, last 50 ${last} ms (${(last / first).toFixed(2)}x); by hundreds ${hundreds.join(", ")}`);
-console.log(`${d}: RSS ${(rss / 1024).toFixed(0)} MB, ps -a ${l.ps} ms, GET /containers/json?all=1 ${l.api} ms, stats --no-stream ${stats}, restart ${restart} ms (CPU ${restartCpu} ms)`);
-fs.writeFileSync(`${times}.json`, JSON.stringify({ ps: +l.ps, api: +l.api, stats: parseInt(stats), restart: +restart }));
-' "$d" "$WORK/$d.times" "$WORK/$d.list.json" "$N" "${result[$d.rss]}" "${result[$d.stats]}" "${result[$d.restart]}" "${result[$d.restartcpu]}" "${result[$d.load]}"
+console.log(`${d}: RSS ${(rss / 1024).toFixed(0)} MB, ps -a ${l.ps} ms (daemon CPU ${psCpu} ms), GET /containers/json?all=1 ${l.api} ms (daemon CPU ${apiCpu} ms), stats --no-stream ${stats}, restart ${restart} ms (CPU ${restartCpu} ms)`);
+fs.writeFileSync(`${times}.json`, JSON.stringify({ ps: +l.ps, api: +l.api, "ps CPU": +psCpu, "api CPU": +apiCpu, stats: parseInt(stats), restart: +restart }));
+' "$d" "$WORK/$d.times" "$WORK/$d.list.json" "$N" "${result[$d.rss]}" "${result[$d.stats]}" "${result[$d.restart]}" "${result[$d.restartcpu]}" "${result[$d.load]}" "${result[$d.apicpu]}" "${result[$d.pscpu]}"
 }
 
 declare -A result
@@ -133,6 +134,14 @@ for d in "${daemons[@]}"; do
   hyperfine -N --warmup 1 --runs 10 --export-json "$WORK/$d.list.json" \
     -n ps "docker -H $h ps -a" \
     -n api "curl -s --unix-socket $sock http://localhost/containers/json?all=1" >&2
+  # The daemon's CPU time for one listing, which the load does not inflate as it does the wall
+  # time: 20 API calls, then 10 `ps -a` (ms a call; dockerd's with its containerd).
+  c=$(daemon_cpu "$d")
+  for _ in $(seq 1 20); do curl -s -o /dev/null --unix-socket "$sock" "http://localhost/containers/json?all=1"; done
+  result[$d.apicpu]=$(awk -v a="$c" -v b="$(daemon_cpu "$d")" 'BEGIN { printf "%.1f", (b - a) / 20 }')
+  c=$(daemon_cpu "$d")
+  for _ in $(seq 1 10); do docker -H "$h" ps -a >/dev/null; done
+  result[$d.pscpu]=$(awk -v a="$c" -v b="$(daemon_cpu "$d")" 'BEGIN { printf "%.1f", (b - a) / 10 }')
   for run in 1 2; do
     c=$(daemon_cpu "$d")
     t=$(date +%s%N)
@@ -166,6 +175,6 @@ if [ -f "$WORK/berth.times.json" ] && [ -f "$WORK/dockerd.times.json" ]; then
 const fs = require("fs");
 const [b, d] = process.argv.slice(1).map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
 const r = (k) => `${k} ${(b[k] / d[k]).toFixed(2)}x`;
-console.log(`Berth / dockerd: ${["ps", "api", "stats", "restart"].map(r).join(", ")}`);
+console.log(`Berth / dockerd: ${["ps", "api", "ps CPU", "api CPU", "stats", "restart"].map(r).join(", ")}`);
 ' "$WORK/berth.times.json" "$WORK/dockerd.times.json"
 fi

@@ -57,7 +57,7 @@ import { resourcesFor } from './spec.ts';
 import type { Change } from '../../archive/index.ts';
 import type { LogLine, ReadLogOptions } from '../../runtime/index.ts';
 import { processTable } from './top.ts';
-import { imageNameOf, imageNamer } from './views.ts';
+import { imageNameOf, imageNamer, SummaryRows } from './views.ts';
 import { linksToEndpoint, withoutLink } from './links.ts';
 import type { Readable } from 'node:stream';
 import { checkRemapped } from './userns.ts';
@@ -589,6 +589,14 @@ export class ContainerService {
 
   list(): ContainerRecord[] {
     return this.store.all();
+  }
+
+  /** `docker ps` rows as JSON text, unchanged ones from their cache: `listJson`. */
+  readonly rows = new SummaryRows();
+
+  /** `GET /containers/json`'s body for `list`, in its order: the `summary` of each as a JSON array. */
+  listJson(list: ContainerRecord[], now = Date.now()): string {
+    return this.rows.json(list, this.imageNamer(), (c) => this.store.revisionOf(c.Id), now);
   }
 
   get(ref: string): ContainerRecord {

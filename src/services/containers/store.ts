@@ -17,6 +17,12 @@ export class ContainerStore {
    * awaits between its name's check and its insert, and two at once must not both pass.
    */
   private readonly reserved = new Map<string, string>();
+  /**
+   * Each record's revision, a counter taken at its last insert or save: what a cache of a view
+   * of the record (a `docker ps` row) checks to know the record did not change since.
+   */
+  private readonly revisions = new Map<string, number>();
+  private revision = 0;
 
   constructor(db: MetadataDb) {
     this.db = db;
@@ -26,6 +32,11 @@ export class ContainerStore {
       this.byName.set(r.Name, r.Id);
       this.savedName.set(r.Id, r.Name);
     }
+  }
+
+  /** The record's revision (see `revisions`); changes with every insert and save of it. */
+  revisionOf(id: string): number {
+    return this.revisions.get(id) ?? 0;
   }
 
   all(): ContainerRecord[] {
@@ -78,6 +89,7 @@ export class ContainerStore {
     this.byId.set(r.Id, r);
     this.byName.set(r.Name, r.Id);
     this.savedName.set(r.Id, r.Name);
+    this.revisions.set(r.Id, ++this.revision);
   }
 
   save(r: ContainerRecord): void {
@@ -88,6 +100,7 @@ export class ContainerStore {
     this.byId.set(r.Id, r);
     this.byName.set(r.Name, r.Id);
     this.savedName.set(r.Id, r.Name);
+    this.revisions.set(r.Id, ++this.revision);
   }
 
   delete(id: string): void {
@@ -95,6 +108,7 @@ export class ContainerStore {
     this.db.stmt('DELETE FROM containers WHERE id = ?').run(id);
     this.byId.delete(id);
     this.savedName.delete(id);
+    this.revisions.delete(id);
     if (r && this.byName.get(r.Name) === id) this.byName.delete(r.Name);
   }
 }
