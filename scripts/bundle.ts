@@ -10,9 +10,29 @@
  */
 import { build, type Plugin } from 'esbuild';
 import { cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..');
+const requireBuiltin = createRequire(import.meta.url);
+
+// The getters of Node's modules that an export may read when the module loads: cheap, and their
+// values never change. The others stay out (node:http's WebSocket would load undici, node:crypto's
+// webcrypto its Web Crypto, fs.F_OK warns that it is deprecated, events' defaultMaxListeners is a
+// setting that changes): a bundled import of one fails the build, and such a use is then written
+// `mod.name`.
+const CHEAP_GETTERS = new Set(['promises', 'ReadStream', 'WriteStream']);
+
+/** Whether `n` can be the name of a const (not a reserved word). */
+function isBindingName(n: string): boolean {
+  if (!/^[A-Za-z_$][\w$]*$/.test(n)) return false;
+  try {
+    new Function(`const ${n} = 0;`);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 // Node's modules are required, not imported: importing one as ESM runs every getter it exports
 // to fill the namespace, and node:http's getters load undici (a fetch implementation, ~100 ms of
@@ -26,10 +46,23 @@ const builtinsByRequire: Plugin = {
         ? { path: args.path, external: true }
         : { path: args.path, namespace: 'builtin' },
     );
-    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(args.path)});`,
-      loader: 'js',
-    }));
+    // An ES module of the Node module's data properties, so that importers link to them
+    // directly: as a CommonJS module each importing module copied every property of it into a
+    // namespace object of its own (esbuild's __toESM: ~80 ms of berthd's start, some 400
+    // modules importing a few each).
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
+      const mod = requireBuiltin(args.path) as object;
+      const names = Object.getOwnPropertyNames(mod).filter(
+        (n) =>
+          n !== 'default' &&
+          ('value' in Object.getOwnPropertyDescriptor(mod, n)! || CHEAP_GETTERS.has(n)) &&
+          isBindingName(n),
+      );
+      return {
+        contents: `const m = require(${JSON.stringify(args.path)});\nexport default m;\nexport const { ${names.join(', ')} } = m;\n`,
+        loader: 'js',
+      };
+    });
   },
 };
 
