@@ -6,6 +6,7 @@
 #
 #   bash bench/many.sh [containers]        (default 1000)
 #   DOCKERD=0 bash bench/many.sh 300       (Berth alone)
+#   SUBNET=10.236.0.0/16 bash bench/many.sh (the user network's subnet, if 10.233.0.0/16 is taken)
 #   JOBS=4 bash bench/many.sh 1000         (starts 4 at a time: dockerd reaches 1000 in time,
 #                                           but the start-time figures are then not per start)
 #
@@ -17,8 +18,11 @@
 #     `docker stats --no-stream` over all N
 #     (twice: its time, the daemon's CPU time meanwhile, and the rows the CLI left blank — it
 #     blanks a container whose answer took over 2 s);
+#   - the docker CLI's own floor for that `stats --no-stream`: against a fake daemon
+#     (bench/fake-engine.ts) that answers at once with what Berth answered;
 #   - a restart with N running (live restore): the daemon stopped, started again, timed until
-#     `docker ps` lists the N running again, with the new daemon's CPU time by then;
+#     `docker ps` lists the N running again, with the new daemon's CPU time by then (berthd
+#     twice: from its bundle, then from its sources);
 #   - at the end, Berth's figures over dockerd's.
 # Needs root, hyperfine and, for the comparison, dockerd (Debian's docker.io). Check `free -m`
 # first: N busybox containers take about 1 MB each under Berth and 4 MB under dockerd.
@@ -67,14 +71,15 @@ daemon_cpu() {
   echo "$total"
 }
 
-# Starts daemon $1 again (its roots and flags as before), in the background.
+# Starts daemon $1 again (its roots and flags as before), in the background; berthd from its
+# sources rather than its bundle when $2 is "sources".
 restart_daemon() {
   if [ "$1" = berth ]; then
     local pid
     pid=$(cat "$WORK/berthd.pid")
     kill "$pid"
     while [ -e "/proc/$pid" ]; do sleep 0.05; done
-    ./bin/berthd --data-root "$WORK/berth" --exec-root "$WORK/berth-run" -H "unix://$BERTH_SOCK" --pidfile "$WORK/berthd.pid" \
+    BERTH_DAEMON_BUNDLE=$([ "${2:-}" = sources ] && echo 0 || echo 1) ./bin/berthd --data-root "$WORK/berth" --exec-root "$WORK/berth-run" -H "unix://$BERTH_SOCK" --pidfile "$WORK/berthd.pid" \
       --log-level warn --bridge none --live-restore 2>>"$WORK/berthd.log" &
   else
     local pid
@@ -92,7 +97,8 @@ summary() {
   local d=$1
   bin/node -e '
 const fs = require("fs");
-const [d, times, list, n, rss, stats, restart, restartCpu, load, apiCpu, psCpu] = process.argv.slice(1);
+const [d, times, list, n, rss, stats, restart, restartCpu, load, apiCpu, psCpu, srcRestart, srcCpu, floor] = process.argv.slice(1);
+const extra = (srcRestart ? `; from the sources (no bundle) ${srcRestart} ms (CPU ${srcCpu} ms)` : "") + (floor ? `; the docker CLI alone (fake daemon) ${floor}` : "");
 const t = fs.readFileSync(times, "utf8").trim().split("\n").map(Number);
 const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)]; };
 const first = med(t.slice(0, 50)), last = med(t.slice(-50));
@@ -100,9 +106,10 @@ const hundreds = [];
 for (let i = 0; i < t.length; i += 100) hundreds.push(`${i + 1}-${Math.min(i + 100, t.length)}: ${med(t.slice(i, i + 100))}`);
 const l = Object.fromEntries(JSON.parse(fs.readFileSync(list, "utf8")).results.map((x) => [x.command, (x.median * 1000).toFixed(1)]));
 console.log(`${d} (${n} containers, load at ${n}: ${load}): start median first 50 ${first} ms, last 50 ${last} ms (${(last / first).toFixed(2)}x); by hundreds ${hundreds.join(", ")}`);
-console.log(`${d}: RSS ${(rss / 1024).toFixed(0)} MB, ps -a ${l.ps} ms (daemon CPU ${psCpu} ms), GET /containers/json?all=1 ${l.api} ms (daemon CPU ${apiCpu} ms), stats --no-stream ${stats}, restart ${restart} ms (CPU ${restartCpu} ms)`);
+console.log(`${d}: RSS ${(rss / 1024).toFixed(0)} MB, ps -a ${l.ps} ms (daemon CPU ${psCpu} ms), GET /containers/json?all=1 ${l.api} ms (daemon CPU ${apiCpu} ms), stats --no-stream ${stats}, restart ${restart} ms (CPU ${restartCpu} ms)${extra}`);
 fs.writeFileSync(`${times}.json`, JSON.stringify({ ps: +l.ps, api: +l.api, "ps CPU": +psCpu, "api CPU": +apiCpu, stats: parseInt(stats), restart: +restart }));
-' "$d" "$WORK/$d.times" "$WORK/$d.list.json" "$N" "${result[$d.rss]}" "${result[$d.stats]}" "${result[$d.restart]}" "${result[$d.restartcpu]}" "${result[$d.load]}" "${result[$d.apicpu]}" "${result[$d.pscpu]}"
+' "$d" "$WORK/$d.times" "$WORK/$d.list.json" "$N" "${result[$d.rss]}" "${result[$d.stats]}" "${result[$d.restart]}" "${result[$d.restartcpu]}" "${result[$d.load]}" "${result[$d.apicpu]}" "${result[$d.pscpu]}" \
+    "${result[$d.restart.sources]:-}" "${result[$d.restart.sources.cpu]:-}" "$([ "$d" = berth ] && echo "${result[floor]:-}")"
 }
 
 declare -A result
@@ -115,7 +122,7 @@ for d in "${daemons[@]}"; do
     sock=$BERTH_SOCK
   fi
   h="unix://$sock"
-  docker -H "$h" network create --subnet 10.233.0.0/16 manynet >/dev/null
+  docker -H "$h" network create --subnet "${SUBNET:-10.233.0.0/16}" manynet >/dev/null
   echo "$d: load $(load) before $N starts" >&2
   : >"$WORK/$d.times"
   export h WORK d
@@ -149,15 +156,39 @@ for d in "${daemons[@]}"; do
     result[$d.stats]+="${result[$d.stats]:+, }$(ms "$t") ms (CPU $(($(daemon_cpu "$d") - c)) ms, $(grep -c -- '^ *-- ' "$WORK/$d.stats" || true) of $(($(wc -l <"$WORK/$d.stats") - 1)) blank)"
   done
   echo "$d: stats ${result[$d.stats]}, load $(load)" >&2
-  t=$(date +%s%N)
-  restart_daemon "$d"
-  for _ in $(seq 1 6000); do
-    [ "$(docker -H "$h" ps -q 2>/dev/null | wc -l)" = "$N" ] && break
-    sleep 0.02
+  if [ "$d" = berth ]; then
+    # The docker CLI's own floor: the same command against a fake daemon that answers at once.
+    curl -s --unix-socket "$sock" "http://localhost/v1.45/containers/json" >"$WORK/list.json"
+    curl -s --unix-socket "$sock" "http://localhost/v1.45/version" >"$WORK/version.json"
+    curl -s --unix-socket "$sock" "http://localhost/v1.45/containers/$(docker -H "$h" ps -lq)/stats?stream=0" >"$WORK/stats.json"
+    rm -f "$WORK/fake.sock"
+    bin/node bench/fake-engine.ts "$WORK/fake.sock" "$WORK" &
+    fake=$!
+    for _ in $(seq 1 100); do [ -S "$WORK/fake.sock" ] && break; sleep 0.05; done
+    for run in 1 2; do
+      t=$(date +%s%N)
+      docker -H "unix://$WORK/fake.sock" stats --no-stream >/dev/null
+      result[floor]+="${result[floor]:+, }$(ms "$t") ms"
+    done
+    kill "$fake"
+    echo "docker CLI alone (a fake daemon answering at once): stats --no-stream ${result[floor]}, load $(load)" >&2
+  fi
+  # A restart, timed until `docker ps` lists the N running again, with the daemon's CPU time by
+  # then; berthd also from its sources (no bundle), the module loading's share.
+  for variant in bundle sources; do
+    [ "$d" = berth ] || [ "$variant" = bundle ] || continue
+    t=$(date +%s%N)
+    restart_daemon "$d" "$variant"
+    for _ in $(seq 1 6000); do
+      [ "$(docker -H "$h" ps -q 2>/dev/null | wc -l)" = "$N" ] && break
+      sleep 0.02
+    done
+    key=$d.restart$([ "$variant" = sources ] && echo .sources || true)
+    result[$key]=$(ms "$t")
+    result[$key.cpu]=$(daemon_cpu "$d")
+    echo "$d: restarted ($variant) in ${result[$key]} ms (CPU ${result[$key.cpu]} ms), load $(load)" >&2
   done
-  result[$d.restart]=$(ms "$t")
-  result[$d.restartcpu]=$(daemon_cpu "$d")
-  echo "$d: restarted in ${result[$d.restart]} ms (CPU ${result[$d.restartcpu]} ms), load $(load); removing" >&2
+  result[$d.restartcpu]=${result[$d.restart.cpu]}
   summary "$d"
   docker -H "$h" ps -aq | xargs -r -n 100 docker -H "$h" rm -f >/dev/null
   # dockerd lets go of a removed container's endpoint a moment after the removal.

@@ -96,8 +96,9 @@ if [ ! -x build/berth-zygote ] || [ src/services/containers/berth-zygote.c -nt b
   mv build/berth-zygote.tmp build/berth-zygote
 fi
 
-# The berth CLI bundled into build/cli/ (fast start-up; src/cli/main.js uses it while it is fresh).
-bin/node scripts/bundle-cli.ts
+# The berth CLI bundled into build/cli/ and berthd into build/berthd/ (fast start-up;
+# src/cli/main.js and src/daemon/boot.js use them while they are fresh).
+bin/node scripts/bundle.ts
 
 # berth-vm: its shim, its guest agent, the guest kernel and initramfs (see the script).
 bash scripts/setup-vm.sh

@@ -1,7 +1,7 @@
 /**
  * Entry point of `berth` (bin/berth runs this file). Every command pays the CLI's start-up, so
  * this file does the two things that cut it: it turns on Node's compile cache, and it loads the
- * CLI bundled into a few files (build/cli/, made by scripts/bundle-cli.ts at setup and build)
+ * CLI bundled into a few files (build/cli/, made by scripts/bundle.ts at setup and build)
  * rather than ~110 modules one by one. The bundle is used only while it is fresh — no file it
  * was built from is newer or gone — so that the sources stay the truth: after an edit, berth
  * runs the sources until the next build. It is JavaScript, the one file of the CLI that is, so

@@ -44,6 +44,38 @@ test('requests waiting for the same containers at once read each container once,
   assert.ok(got.every((s) => s?.cpu_stats.system_cpu_usage === 1e9));
 });
 
+test("a tick reads a few containers at once, never more than the sampler's limit", async () => {
+  let inFlight = 0;
+  let most = 0;
+  const read: SampleReader = async (c, opts) => {
+    inFlight++;
+    most = Math.max(most, inFlight);
+    await new Promise((r) => setTimeout(r, 5));
+    inFlight--;
+    return countingReader().read(c, opts);
+  };
+  const sampler = new StatsSampler(read, async () => 0, { parallel: 4 });
+  const cs = Array.from({ length: 20 }, (_, i) => record(`c${i}`));
+  const got = await Promise.all(cs.map((c) => sampler.sample(c)));
+  assert.equal(most, 4);
+  assert.ok(got.every((s) => s !== undefined));
+  assert.equal(sampler.reads, 20);
+});
+
+test('a request due before the armed tick brings the timer forward', async () => {
+  const { reads, read } = countingReader();
+  const sampler = new StatsSampler(read, async () => 0);
+  const late = sampler.sample(record('a'), { notBefore: Date.now() + 60_000, signal: AbortSignal.timeout(2000) });
+  const t = Date.now();
+  await sampler.sample(record('b'));
+  assert.ok(Date.now() - t < 1000, "the second request did not wait for the first one's tick");
+  assert.deepEqual(
+    reads.map((r) => r.id),
+    ['b'],
+  );
+  assert.equal(await late, undefined);
+});
+
 test('a container is read in full when any of its waiters needs more than the CPU figures', async () => {
   const { reads, read } = countingReader();
   const sampler = new StatsSampler(read, async () => 0);
