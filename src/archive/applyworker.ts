@@ -46,7 +46,8 @@ function start(job: number, root: string, opts: Extract<ToWorker, { type: 'start
   // applyLayer hears the stream's errors while it reads; one after it has settled goes nowhere.
   s.on('error', () => {});
   source = s;
-  applyLayer(s, root, { ...opts, host }).then(
+  // This thread does nothing else: a file's data is written straight, not handed to the pool.
+  applyLayer(s, root, { ...opts, host, blockingWrites: true }).then(
     (result) => send({ type: 'done', job, result }),
     (e: unknown) => send({ type: 'failed', job, error: toWire(e) }),
   );

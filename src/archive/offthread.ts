@@ -148,9 +148,11 @@ export function applyLayerOffThread(source: Readable, root: string, opts: ApplyO
       } else resolve(result!);
     };
     const onData = (chunk: Buffer) => {
-      // A copy the worker owns: the chunk may be a view into a larger buffer still in use here.
-      const data = new ArrayBuffer(chunk.length);
-      new Uint8Array(data).set(chunk);
+      // A copy the worker owns (the chunk may be a view into a buffer still in use here, a
+      // file write of the same bytes, say), in memory of its own and not zero-filled first.
+      const copy = Buffer.allocUnsafeSlow(chunk.length);
+      chunk.copy(copy);
+      const data = copy.buffer as ArrayBuffer;
       post({ type: 'chunk', job, data }, [data]);
       inFlight += chunk.length;
       if (inFlight >= IN_FLIGHT) source.pause();
