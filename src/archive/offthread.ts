@@ -14,6 +14,7 @@
  * pull fetches its manifest), one layer at a time each, and ended after `IDLE_MS` unused. An
  * idle thread does not keep the process alive; a busy one does.
  */
+import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { BerthError, internal, type Category } from '../errdefs/index.ts';
@@ -75,8 +76,17 @@ export function fromWire(w: WireError): Error {
 const idle: Array<{ worker: Worker; timer: NodeJS.Timeout }> = [];
 let jobs = 0;
 
+/**
+ * The worker's module: beside this file when berthd runs from its sources; when it runs from
+ * its bundle (build/berthd/, see daemon/boot.js), the sources' copy, two levels up.
+ */
+function workerModule(): URL {
+  const beside = new URL('./applyworker.ts', import.meta.url);
+  return existsSync(beside) ? beside : new URL('../../src/archive/applyworker.ts', import.meta.url);
+}
+
 function spawn(): Worker {
-  const w = new Worker(new URL('./applyworker.ts', import.meta.url));
+  const w = new Worker(workerModule());
   // An unexpected end while idle: it is simply not reused.
   // A thread that ends while idle (it should not) is dropped from the pool, not handed out.
   w.on('error', () => {});
