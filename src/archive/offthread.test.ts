@@ -143,6 +143,30 @@ test('a source that fails midway fails the unpacking with its error, and nothing
   assert.equal(await readFile(join(again, 'f'), 'utf8'), 'y');
 });
 
+test('a source that failed before it was handed over fails the unpacking at once, and the thread is reused', async (t) => {
+  const s = await scratch(t);
+  for (const [name, fail] of [
+    ['errored', (x: PassThrough) => x.destroy(new Error('connection dropped ahead'))],
+    ['closed', (x: PassThrough) => x.destroy()],
+  ] as const) {
+    const source = new PassThrough();
+    source.on('error', () => {});
+    fail(source);
+    await new Promise((r) => setImmediate(r));
+    const root = await s.root(name);
+    await assert.rejects(
+      applyLayerOffThread(source, root, { host: new FakeHost() }),
+      name === 'errored' ? /connection dropped ahead/ : /premature close/i,
+    );
+  }
+  const again = await s.root('again');
+  const r = await applyLayerOffThread(Readable.from([await makeTar([{ name: 'f', content: 'y' }])]), again, {
+    host: new FakeHost(),
+  });
+  assert.equal(await readFile(join(again, 'f'), 'utf8'), 'y');
+  assert.ok(r.size > 0);
+});
+
 test('a source that errors after its end changes nothing, and the thread goes on to the next layer', async (t) => {
   const s = await scratch(t);
   const tar = await makeTar([{ name: 'f', content: 'x' }]);

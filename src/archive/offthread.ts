@@ -15,7 +15,7 @@
  * idle thread does not keep the process alive; a busy one does.
  */
 import { existsSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { BerthError, internal, type Category } from '../errdefs/index.ts';
 import type { ApplyOptions, ApplyResult } from './apply.ts';
@@ -149,8 +149,7 @@ export function applyLayerOffThread(source: Readable, root: string, opts: ApplyO
       settled = true;
       source.off('data', onData);
       source.off('end', onEnd);
-      source.off('error', onError);
-      source.off('close', onClose);
+      stopWatching();
       worker.off('exit', onExit);
       if (err) {
         source.destroy();
@@ -177,9 +176,7 @@ export function applyLayerOffThread(source: Readable, root: string, opts: ApplyO
       sourceDone = true;
       post({ type: 'abort', job, error: toWire(e) });
     };
-    const onClose = () => {
-      if (!sourceDone) onError(Object.assign(new Error('premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
-    };
+    let stopWatching = () => {};
     const onExit = (code: number) => finish(internal(`apply layer: the unpacking thread ended (exit code ${code})`));
     worker.on('message', (m: FromWorker) => {
       if (m.job !== job) return;
@@ -214,7 +211,11 @@ export function applyLayerOffThread(source: Readable, root: string, opts: ApplyO
     post({ type: 'start', job, root, opts: rest });
     source.on('data', onData);
     source.once('end', onEnd);
-    source.once('error', onError);
-    source.once('close', onClose);
+    // `finished` rather than 'error'/'close' listeners: it also reports a source that failed or
+    // closed before it was handed here (a layer downloaded ahead whose connection dropped while
+    // the layer before it was unpacking), which emits nothing more — the unpacking waited forever.
+    stopWatching = finished(source, { writable: false }, (err) => {
+      if (err) onError(err);
+    });
   });
 }
