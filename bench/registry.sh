@@ -12,9 +12,11 @@
 # printed with each result, since other work on the machine counts too. Pushes: each run
 # pushes to a registry root of its own, so every layer is uploaded (a registry that has a blob
 # answers "Layer already exists" and times nothing); Berth's image was built here, so its
-# layers were gzipped in the background once, as a build leaves them. Pulls: hyperfine, the
-# image removed before each run, the two daemons interleaved. Everything is private and
-# temporary; needs root, hyperfine, dockerd.
+# layers were gzipped in the background once, as a build leaves them. Pulls: the image removed
+# before each run, the two daemons' runs alternating (berth, dockerd, berth, ...), so a change
+# of the machine's load falls on both; with each pull the daemon's CPU time (dockerd's with its
+# children, unpigz and the untar) and berthd's main thread's alone (what the event loop spent).
+# Everything is private and temporary; needs root, dockerd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -45,6 +47,10 @@ start_load() {
   sleep 2
 }
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
+# CPU seconds of a process with its reaped children (utime+stime+cutime+cstime), and of one
+# thread alone (utime+stime).
+cpu_of() { awk -v t="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13 + $14 + $15) / t }' "$1"; }
+thread_cpu_of() { awk -v t="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / t }' "$1"; }
 
 start_berthd --bridge none
 start_dockerd
@@ -93,24 +99,40 @@ for MIB in $SIZES; do
   "${B[@]}" push -q "$reg/bench/payload:1" >/dev/null
   "${B[@]}" rmi "$reg/bench/payload:1" "bench/payload:$MIB" >/dev/null
   "${D[@]}" rmi "bench/payload:$MIB" >/dev/null
+  BPID=$(cat "$WORK/berthd.pid") DPID=$(cat "$WORK/dockerd.pid")
   for LOAD in $LOADS; do
     [ "$LOAD" = loaded ] && start_load
     l0=$(loadavg)
-    hyperfine -N --runs "$RUNS" --export-json "$WORK/pull-$LOAD.json" \
-      -n berth --prepare "docker -H unix://$BERTH_SOCK image rm -f $reg/bench/payload:1" "docker -H unix://$BERTH_SOCK pull -q $reg/bench/payload:1" \
-      -n dockerd --prepare "docker -H unix://$DOCKERD_SOCK image rm -f $reg/bench/payload:1" "docker -H unix://$DOCKERD_SOCK pull -q $reg/bench/payload:1" >&2
+    : >"$WORK/pull-$LOAD.txt"
+    for i in $(seq 1 "$RUNS"); do
+      for who in berth dockerd; do
+        cli=("${B[@]}") pid=$BPID
+        [ "$who" = dockerd ] && cli=("${D[@]}") pid=$DPID
+        "${cli[@]}" image rm -f "$reg/bench/payload:1" >/dev/null 2>&1 || true
+        c0=$(cpu_of "/proc/$pid/stat") m0=$(thread_cpu_of "/proc/$pid/task/$pid/stat")
+        t0=$(date +%s%N)
+        "${cli[@]}" pull -q "$reg/bench/payload:1" >/dev/null
+        t1=$(date +%s%N)
+        c1=$(cpu_of "/proc/$pid/stat") m1=$(thread_cpu_of "/proc/$pid/task/$pid/stat")
+        echo "$who $(( (t1 - t0) / 1000000 )) $(awk "BEGIN { print $c1 - $c0, $m1 - $m0 }")" >>"$WORK/pull-$LOAD.txt"
+      done
+    done
     pull_load="$l0 → $(loadavg)"
     [ "$LOAD" = loaded ] && stop_load
     bin/node -e '
 const [file, pb, pd, mib, load, pushLoad, pullLoad] = process.argv.slice(1);
 const med = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-const r = Object.fromEntries(JSON.parse(require("fs").readFileSync(file, "utf8")).results.map((x) => [x.command, x.median * 1000]));
+const rows = require("fs").readFileSync(file, "utf8").trim().split("\n").map((l) => l.split(" "));
+const of = (who, k) => med(rows.filter((r) => r[0] === who).map((r) => Number(r[k])));
+const r = { berth: of("berth", 1), dockerd: of("dockerd", 1) };
 const push = { berth: med(pb.split(" ").map(Number)), dockerd: med(pd.split(" ").map(Number)) };
 const mb = Math.round((Number(mib) * 1048576 + 4.9e6) / 1e6);
 console.log(`image: busybox + ${mib} MiB of random bytes (~${mb} MB), ${load}, medians of ${pb.split(" ").length}`);
 console.log(`  pull  berth ${r.berth.toFixed(0)} ms, dockerd ${r.dockerd.toFixed(0)} ms, ratio ${(r.berth / r.dockerd).toFixed(3)} (load average ${pullLoad})`);
+console.log(`        CPU per pull: berthd ${of("berth", 2).toFixed(2)} s (its main thread ${of("berth", 3).toFixed(2)} s), dockerd ${of("dockerd", 2).toFixed(2)} s with its children`);
+console.log(`        runs (ms): berth ${rows.filter((x) => x[0] === "berth").map((x) => x[1]).join(" ")}; dockerd ${rows.filter((x) => x[0] === "dockerd").map((x) => x[1]).join(" ")}`);
 console.log(`  push  berth ${push.berth.toFixed(0)} ms, dockerd ${push.dockerd.toFixed(0)} ms, ratio ${(push.berth / push.dockerd).toFixed(3)} (load average ${pushLoad})`);
-' "$WORK/pull-$LOAD.json" "${push_b[$LOAD]}" "${push_d[$LOAD]}" "$MIB" "$LOAD" "${push_load[$LOAD]}" "$pull_load"
+' "$WORK/pull-$LOAD.txt" "${push_b[$LOAD]}" "${push_d[$LOAD]}" "$MIB" "$LOAD" "${push_load[$LOAD]}" "$pull_load"
   done
   "${B[@]}" image rm -f "$reg/bench/payload:1" >/dev/null 2>&1 || true
   "${D[@]}" image rm -f "$reg/bench/payload:1" >/dev/null 2>&1 || true

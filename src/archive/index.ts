@@ -2,7 +2,8 @@
  * archive: secure tar apply and compute for container image layers on overlayfs.
  *
  * - `applyLayer` unpacks a (gzip/zstd/plain) layer into a directory, never writing outside it,
- *   honouring OCI whiteouts, and returns its diff ID.
+ *   honouring OCI whiteouts, and returns its diff ID; `applyLayerOffThread` does it on a worker
+ *   thread (a pull's layers).
  * - `tarDirectory` packs a tree (`docker export`, a layer from a directory).
  * - `diffOverlayUpper` packs an overlay upperdir as an OCI layer (`docker commit`, the builder).
  * - `changes` lists what an upperdir changed (`docker diff`).
@@ -12,6 +13,7 @@
  * - `IgnoreMatcher` reads `.dockerignore` (the CLI packing a context, the daemon receiving one).
  */
 export { applyLayer, type ApplyOptions, type ApplyResult } from './apply.ts';
+export { applyLayerOffThread, warmApplyThreads } from './offthread.ts';
 export { tarDirectory, diffOverlayUpper, type PackOptions, type OverlayDiffOptions } from './pack.ts';
 export { changes, lowerStat, ChangeKind, type Change } from './changes.ts';
 export {

@@ -39,7 +39,7 @@ import { invalidArgument, notFound } from '../errdefs/index.ts';
 import { mountIdmappedOverlay, type Host } from '../host/index.ts';
 import type { MetadataDb } from '../metadata/index.ts';
 import type { ContentStore } from '../content/index.ts';
-import { applyLayer, decompressed } from '../archive/index.ts';
+import { applyLayer, applyLayerOffThread, decompressed } from '../archive/index.ts';
 import { chainIds, rootOf, sha256, type Digest, type IdMap } from '../spec/index.ts';
 import { openLayerOwners, type LayerOwners } from './owners.ts';
 export type { LayerOwners } from './owners.ts';
@@ -263,7 +263,12 @@ export class Snapshotter {
   ): Promise<Layer> {
     return this.placeLayer(parent, diffId, async (diff) => {
       await fs.mkdir(diff);
-      const r = await applyLayer(stream, diff, { host: this.host, overlayWhiteouts: true, idMap: this.unpackMap });
+      // On a worker thread: gunzip, the diff ID's hash and the unpacking off the event loop.
+      const r = await applyLayerOffThread(stream, diff, {
+        host: this.host,
+        overlayWhiteouts: true,
+        idMap: this.unpackMap,
+      });
       if (r.diffId !== diffId) throw invalidArgument(`layer ${diffId}: digest mismatch: its tar hashes to ${r.diffId}`);
       onTarSize?.(r.size);
     });

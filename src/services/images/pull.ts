@@ -3,8 +3,8 @@
  *
  * Layers download three at a time into the data root's scratch directory (each blob verified
  * by size and digest as it arrives) and are extracted strictly in order as they arrive (the
- * first straight from the connection): decompressed and unpacked by the snapshotter, checked
- * against the diff ID the config names. No uncompressed tar is stored, as dockerd stores none:
+ * first straight from the connection): decompressed and unpacked by the snapshotter on a
+ * worker thread (archive/offthread.ts), checked against the diff ID the config names. No uncompressed tar is stored, as dockerd stores none:
  * the compressed blob, as downloaded, is kept in its place (by diff ID and compression), for
  * save and push. The image row and its tag are written last, so a pull that fails — a bad
  * blob, a dropped connection, the client gone — removes the layers it made and leaves no image;
@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { BerthError, categoryOf, invalidArgument, notFound, unavailable } from '../../errdefs/index.ts';
-import { detectCompression } from '../../archive/index.ts';
+import { detectCompression, warmApplyThreads } from '../../archive/index.ts';
 import { byteMeter, type Image, type ImageStore, type Progress } from '../../images/index.ts';
 import type { DistributionInspect } from '../../api/types/index.ts';
 import {
@@ -198,6 +198,8 @@ export async function pullImage(d: PullDeps, ref: Reference, o: PullOptions): Pr
     if (isIndex(manifest)) throw invalidArgument(`manifest ${entry.digest}: an index inside an index is not supported`);
   }
   const im = parseImageManifest(manifest);
+  // The thread that will unpack the layers starts while the config is fetched.
+  if (im.layers.length > 0) warmApplyThreads();
   // dockerd names a digest pull by its whole reference, a tag pull by its tag.
   out({ status: `Pulling from ${ref.path}`, id: ref.digest ? `${ref.domain}/${ref.path}@${ref.digest}` : want });
 
