@@ -27,6 +27,22 @@ start_dockerd() {
   wait_sock "$DOCKERD_SOCK"
 }
 
+# dockerd on a bridge of its own ($1, made here on a /24 no host route uses; the caller removes
+# it), without iptables rules, NAT or forwarding: veth, sandbox and IPAM as for Berth's bridge.
+start_dockerd_on_bridge() {
+  local bridge=$1 net=""
+  for n in 10.231 10.232 10.233 10.234; do
+    ip -4 route | grep -q "^$n\." || { net=$n; break; }
+  done
+  ip link add "$bridge" type bridge
+  ip addr add "$net.0.1/24" dev "$bridge"
+  ip link set "$bridge" up
+  dockerd --data-root "$WORK/dockerd" --exec-root "$WORK/dockerd-run" -H "unix://$DOCKERD_SOCK" --pidfile "$WORK/dockerd.pid" \
+    --bridge "$bridge" --iptables=false --ip-masq=false --ip-forward=false --log-level warn >"$WORK/dockerd.log" 2>&1 &
+  pids+=($!)
+  wait_sock "$DOCKERD_SOCK"
+}
+
 stop_daemons() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done

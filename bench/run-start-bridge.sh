@@ -35,17 +35,7 @@ wait_sock "$BERTH_SOCK"
 ./bin/berth -H "unix://$BERTH_SOCK" image bootstrap busybox >/dev/null
 docker -H "unix://$BERTH_SOCK" save busybox -o "$WORK/busybox.tar"
 
-# A subnet for dockerd's bridge that no route on the host uses.
-for net in 10.231 10.232 10.233 10.234; do
-  ip -4 route | grep -q "^$net\." || { DNET=$net; break; }
-done
-ip link add "$DBR" type bridge
-ip addr add "$DNET.0.1/24" dev "$DBR"
-ip link set "$DBR" up
-dockerd --data-root "$WORK/dockerd" --exec-root "$WORK/dockerd-run" -H "unix://$DOCKERD_SOCK" --pidfile "$WORK/dockerd.pid" \
-  --bridge "$DBR" --iptables=false --ip-masq=false --ip-forward=false --log-level warn >"$WORK/dockerd.log" 2>&1 &
-pids+=($!)
-wait_sock "$DOCKERD_SOCK"
+start_dockerd_on_bridge "$DBR"
 docker -H "unix://$DOCKERD_SOCK" load -i "$WORK/busybox.tar" >/dev/null
 
 # Interleaved, one run of each command in turn, so that the shared machine's changing load
