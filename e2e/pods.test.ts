@@ -325,7 +325,19 @@ test("podman --remote events shows a pod's events and its members' between --sin
   const until = String(Math.floor(Date.now() / 1000) + 2);
   const fmt = '{{.Type}} {{.Status}} {{.Name}} {{.ContainerExitCode}}';
   // --until in the past or near: podman prints what happened and returns
-  const all = await podman(['events', '--since', String(since), '--until', until, '--format', fmt]);
+  // podman events between since and until, with these filters, in this format
+  const events = (format: string, ...filters: string[]) =>
+    podman([
+      'events',
+      '--since',
+      String(since),
+      '--until',
+      until,
+      ...filters.flatMap((f) => ['--filter', f]),
+      '--format',
+      format,
+    ]);
+  const all = await events(fmt);
   assert.equal(all.code, 0, all.stderr);
   const lines = all.stdout.trim().split('\n');
   for (const want of [
@@ -338,17 +350,7 @@ test("podman --remote events shows a pod's events and its members' between --sin
   ])
     assert.ok(lines.includes(want), `${want} in:\n${all.stdout}`);
   assert.ok(lines.indexOf('pod create evpod 0') < lines.indexOf('container create evpod-a 0'));
-  const pods = await podman([
-    'events',
-    '--since',
-    String(since),
-    '--until',
-    until,
-    '--filter',
-    'type=pod',
-    '--format',
-    '{{.Type}} {{.Status}} {{.ID}}',
-  ]);
+  const pods = await events('{{.Type}} {{.Status}} {{.ID}}', 'type=pod');
   // only pod events; the second before `since` may hold an earlier test's pod too
   const podLines = pods.stdout.trim().split('\n');
   assert.ok(
@@ -359,19 +361,7 @@ test("podman --remote events shows a pod's events and its members' between --sin
     podLines.filter((l) => l.endsWith(podId)),
     [`pod create ${podId}`, `pod remove ${podId}`],
   );
-  const died = await podman([
-    'events',
-    '--since',
-    String(since),
-    '--until',
-    until,
-    '--filter',
-    'event=died',
-    '--filter',
-    'container=evpod-a',
-    '--format',
-    fmt,
-  ]);
+  const died = await events(fmt, 'event=died', 'container=evpod-a');
   assert.equal(died.stdout, 'container died evpod-a 3\n');
   // the same through curl: Libpod's JSON, one object a line, stream=false ends the answer
   const filters = encodeURIComponent('{"type":["pod"]}');
