@@ -9,7 +9,7 @@
  * stripper (a WebAssembly module, a fifth of the start-up) on every run.
  */
 import { enableCompileCache } from 'node:module';
-import { readFileSync, statSync } from 'node:fs';
+import { bundleIsFresh } from '../bundles.js';
 
 try {
   enableCompileCache();
@@ -17,18 +17,5 @@ try {
   // no writable cache directory: run uncached
 }
 
-// A path, not a URL: a URL per input (~250 of them) was a tenth of the check.
-const ROOT = `${import.meta.dirname}/../../`;
-
-function bundleIsFresh() {
-  try {
-    const { builtAt, inputs } = JSON.parse(readFileSync(`${ROOT}build/cli/inputs.json`, 'utf8'));
-    for (const p of inputs) if (statSync(ROOT + p).mtimeMs > builtAt) return false;
-    return true;
-  } catch {
-    return false; // no bundle, or an input gone
-  }
-}
-
-const { runProcess } = bundleIsFresh() ? await import('../../build/cli/app.js') : await import('./app.ts');
+const { runProcess } = bundleIsFresh('cli') ? await import('../../build/cli/app.js') : await import('./app.ts');
 runProcess(process.argv.slice(2));

@@ -11,6 +11,7 @@ function tree() {
   mkdirSync(join(root, 'src/cli'), { recursive: true });
   mkdirSync(join(root, 'build/cli'), { recursive: true });
   copyFileSync(join(import.meta.dirname, 'main.js'), join(root, 'src/cli/main.js'));
+  copyFileSync(join(import.meta.dirname, '../bundles.js'), join(root, 'src/bundles.js'));
   const app = (who: string) => `export function runProcess(args) { console.log('${who}', args.join(' ')); }\n`;
   writeFileSync(join(root, 'src/cli/app.ts'), app('sources'));
   writeFileSync(join(root, 'build/cli/app.js'), app('bundle'));

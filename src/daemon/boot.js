@@ -7,19 +7,7 @@
  * the sources until the next build, and tests of an edited tree test the edit. JavaScript, as
  * the CLI's entry is, so that Node's type stripper is not loaded to run the bundle.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { bundleIsFresh } from '../bundles.js';
 
-const ROOT = new URL('../../', import.meta.url);
-
-function bundleIsFresh() {
-  try {
-    const { builtAt, inputs } = JSON.parse(readFileSync(new URL('build/berthd/inputs.json', ROOT), 'utf8'));
-    for (const p of inputs) if (statSync(new URL(p, ROOT)).mtimeMs > builtAt) return false;
-    return true;
-  } catch {
-    return false; // no bundle, or an input gone
-  }
-}
-
-if (process.env.BERTH_DAEMON_BUNDLE !== '0' && bundleIsFresh()) await import('../../build/berthd/main.js');
+if (process.env.BERTH_DAEMON_BUNDLE !== '0' && bundleIsFresh('berthd')) await import('../../build/berthd/main.js');
 else await import('./main.ts');

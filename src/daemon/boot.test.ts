@@ -11,6 +11,7 @@ function tree() {
   mkdirSync(join(root, 'src/daemon'), { recursive: true });
   mkdirSync(join(root, 'build/berthd'), { recursive: true });
   copyFileSync(join(import.meta.dirname, 'boot.js'), join(root, 'src/daemon/boot.js'));
+  copyFileSync(join(import.meta.dirname, '../bundles.js'), join(root, 'src/bundles.js'));
   const main = (who: string) => `console.log('${who}', process.argv.slice(2).join(' '));\n`;
   writeFileSync(join(root, 'src/daemon/main.ts'), main('sources'));
   writeFileSync(join(root, 'build/berthd/main.js'), main('bundle'));
