@@ -18,7 +18,7 @@ import { invalidArgument } from '../../../errdefs/index.ts';
 import { POD_LABELS } from '../../../services/pods/index.ts';
 import { assertKnownFilters, parseFilters } from '../filters.ts';
 import { boolValue } from '../query.ts';
-import { matchesEvent, parseTime } from './system.ts';
+import { matchesEvent, parseTime, streamEvents } from './system.ts';
 
 /** A Libpod event: Docker's message with Libpod's words, and the health status of health events. */
 export type LibpodEvent = EventMessage & { HealthStatus?: string };
@@ -140,25 +140,11 @@ export function registerLibpodEvents(r: Router, events: EventBus): void {
       throw invalidArgument('since time cannot be after until time');
     const stream = boolValue(req.query.get('stream'), true);
     const out = res.stream(200, 'application/json');
-    const send = (m: EventMessage) => {
+    // As Podman's file log: without `stream`, or with a bound, what was logged comes first.
+    const replayFrom = !stream || since !== undefined || until !== undefined ? (since ?? 0) : undefined;
+    streamEvents(events, out, { replayFrom, until, follow: stream }, (m) => {
       const e = libpodEvent(m);
       if (e && matches(filters, e)) out.write(e);
-    };
-    // As Podman's file log: without `stream`, or with a bound, what was logged comes first.
-    if (!stream || since !== undefined || until !== undefined)
-      for (const e of events.since(since ?? 0)) if (until === undefined || e.timeNano <= until) send(e);
-    const nowNs = Date.now() * 1e6;
-    if (!stream || (until !== undefined && until <= nowNs)) {
-      out.end();
-      return;
-    }
-    const unsubscribe = events.subscribe((e) => {
-      if (until === undefined || e.timeNano <= until) send(e);
-    });
-    const timer = until === undefined ? undefined : setTimeout(() => out.end(), (until - nowNs) / 1e6);
-    out.onClose(() => {
-      unsubscribe();
-      if (timer) clearTimeout(timer);
     });
   });
 }

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { Router } from '../router.ts';
+import type { Router, StreamWriter } from '../router.ts';
 import { API_VERSION, MIN_API_VERSION } from '../router.ts';
 import type { EventBus } from '../../../events/index.ts';
 import type { DiskUsage, EventMessage, Filters, SystemInfo, SystemVersion } from '../../../api/types/index.ts';
@@ -47,26 +47,38 @@ export function registerSystem(r: Router, deps: SystemDeps): void {
         `\`since\` time (${req.query.get('since')}) cannot be after \`until\` time (${req.query.get('until')})`,
       );
     const out = res.stream();
-    const send = (e: EventMessage) => {
+    streamEvents(deps.events, out, { replayFrom: since, until, follow: true }, (e) => {
       if (matchesEvent(filters, e)) out.write(e);
-    };
-    if (since !== undefined)
-      for (const e of deps.events.since(since)) if (until === undefined || e.timeNano <= until) send(e);
-    const nowNs = Date.now() * 1e6;
-    if (until !== undefined && until <= nowNs) {
-      out.end();
-      return;
-    }
-    const unsubscribe = deps.events.subscribe((e) => {
-      if (until !== undefined && e.timeNano > until) return;
-      send(e);
     });
-    let timer: NodeJS.Timeout | undefined;
-    if (until !== undefined) timer = setTimeout(() => out.end(), Math.max(0, (until - nowNs) / 1e6));
-    out.onClose(() => {
-      unsubscribe();
-      if (timer) clearTimeout(timer);
-    });
+  });
+}
+
+/**
+ * The events of a window, for `/events` and Libpod's: those logged since `replayFrom` (when
+ * given) up to `until`, then — with `follow`, and while `until` is ahead — each new one until
+ * then, the stream ending at `until` or when the client goes.
+ */
+export function streamEvents(
+  events: EventBus,
+  out: StreamWriter,
+  o: { replayFrom?: number; until?: number; follow: boolean },
+  send: (e: EventMessage) => void,
+): void {
+  const { until } = o;
+  if (o.replayFrom !== undefined)
+    for (const e of events.since(o.replayFrom)) if (until === undefined || e.timeNano <= until) send(e);
+  const nowNs = Date.now() * 1e6;
+  if (!o.follow || (until !== undefined && until <= nowNs)) {
+    out.end();
+    return;
+  }
+  const unsubscribe = events.subscribe((e) => {
+    if (until === undefined || e.timeNano <= until) send(e);
+  });
+  const timer = until === undefined ? undefined : setTimeout(() => out.end(), Math.max(0, (until - nowNs) / 1e6));
+  out.onClose(() => {
+    unsubscribe();
+    if (timer) clearTimeout(timer);
   });
 }
 
