@@ -288,6 +288,34 @@ test("a pooled container's exit code, logs, docker wait and --rm are as without 
   assert.match(missing.stderr, /executable file not found in \$PATH/);
 });
 
+test("a sandbox made while another is ready waits at a lower priority; a pooled container and its monitor run at the daemon's", async () => {
+  const niceOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+  const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+  const pool = await ready(d);
+  // The last one made (a ready one beside it) waits at nice 10: its monitor, crun's init.
+  const waiting = pool.flatMap((s) => processesOf(s)).map(niceOf);
+  assert.ok(waiting.includes(10), `a sandbox waits at a lower priority: ${waiting}`);
+  const ids: string[] = [];
+  for (const name of ['prio1', 'prio2'])
+    ids.push(
+      (await dockerOk(d, ['run', '-d', '--name', name, '--network', 'none', 'busybox', 'sleep', '1000'])).trim(),
+    );
+  assert.deepEqual(
+    ids.filter((id) => pool.includes(id)),
+    ids,
+    'both came from the pool',
+  );
+  for (const name of ['prio1', 'prio2']) {
+    const pid = Number((await dockerOk(d, ['inspect', '-f', '{{.State.Pid}}', name])).trim());
+    assert.equal(niceOf(pid), 0, `${name}'s process runs at the daemon's priority`);
+    assert.equal(niceOf(parentOf(pid)), 0, `${name}'s monitor runs at the daemon's priority`);
+  }
+  // As the process in it sees it.
+  const own = await dockerOk(d, ['exec', 'prio1', 'cat', '/proc/1/stat']);
+  assert.equal(own.split(') ')[1]!.split(' ')[16], '0');
+  await dockerOk(d, ['rm', '-f', 'prio1', 'prio2']);
+});
+
 test('diff, export and cp of a pooled container not yet started show nothing of the pool, and it still starts', async () => {
   const pool = await ready(d);
   const id = (

@@ -50,6 +50,8 @@ export interface Sandbox {
   network: SandboxNetwork;
   /** On the bridge: its endpoint (address, MAC, veth), the container's once taken. */
   endpoint?: Endpoint;
+  /** Made at this niceness (see SANDBOX_NICE): the hand-over puts its processes back at 0. */
+  nice?: number;
 }
 
 /** How many of the last starts choose the pool's image (the most started among them). */
@@ -60,6 +62,15 @@ const FIRST_IMAGE = 'busybox';
 const RETRY_MS = 5_000;
 /** After a start, how long the refill waits at most for the started container to be gone (see refillAfter). */
 const REFILL_DELAY_MS = 100;
+/**
+ * The niceness a sandbox is made at while the pool still holds a ready one: its monitor, the
+ * runtime's create and the init (which inherit it) yield the CPU to the starts being served
+ * and to the clients starting meanwhile — in a back-to-back `docker run`, the next CLI's own
+ * start-up, which the making otherwise slows. 10 is a tenth of a core's share against a
+ * process at 0, so the making still goes on under load; an empty pool's next start would be
+ * made cold, so its refill goes at the daemon's own priority.
+ */
+const SANDBOX_NICE = 10;
 
 export interface PoolStatus {
   size: number;
@@ -226,6 +237,7 @@ export class WarmPool {
     const id = randomBytes(32).toString('hex');
     const rec = sandboxRecord(id, image, this.ctx.d.runtimes.defaultName, network);
     const dir = this.ctx.dir(id);
+    const nice = this.ready.length && this.ctx.runtime(rec).foreground ? SANDBOX_NICE : undefined;
     try {
       await fs.mkdir(dir, { recursive: true, mode: 0o710 });
       await this.ctx.d.snapshots.mountRootfs(dir, rec.TopChain as never);
@@ -233,9 +245,9 @@ export class WarmPool {
       await fs.copyFile(this.zygote, join(dir, 'rootfs', ZYGOTE_PATH), fsConstants.COPYFILE_EXCL);
       await fs.chmod(join(dir, 'rootfs', ZYGOTE_PATH), 0o755);
       let spec = '';
-      const task = await this.tasks.create(rec, undefined, undefined, (s) => (spec = sandboxKey(s)));
+      const task = await this.tasks.create(rec, undefined, undefined, { onSpec: (s) => (spec = sandboxKey(s)), nice });
       if (this.stopped) throw new Error('the daemon is stopping');
-      return { id, imageId, topChain: rec.TopChain, pid: task.pid, spec, network, endpoint: rec.Network };
+      return { id, imageId, topChain: rec.TopChain, pid: task.pid, spec, network, endpoint: rec.Network, nice };
     } catch (e) {
       await this.destroy(id);
       throw e;
