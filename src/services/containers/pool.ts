@@ -32,7 +32,15 @@ import { join } from 'node:path';
 import { shortId } from '../../spec/index.ts';
 import type { ContainerContext } from './context.ts';
 import { newRecord } from './create.ts';
-import { poolNetwork, requestFits, sandboxKey, sandboxNetworkOf, ZYGOTE_PATH, type SandboxNetwork } from './poolfit.ts';
+import {
+  poolNetwork,
+  requestFits,
+  sandboxKey,
+  sandboxNetworkOf,
+  sandboxNice,
+  ZYGOTE_PATH,
+  type SandboxNetwork,
+} from './poolfit.ts';
 import type { Endpoint } from '../../network/index.ts';
 import type { ContainerCreateRequest as CreateRequest, HostConfig } from '../../api/types/index.ts';
 import type { Tasks } from './tasks.ts';
@@ -50,7 +58,7 @@ export interface Sandbox {
   network: SandboxNetwork;
   /** On the bridge: its endpoint (address, MAC, veth), the container's once taken. */
   endpoint?: Endpoint;
-  /** Made at this niceness (see SANDBOX_NICE): the hand-over puts its processes back at 0. */
+  /** Made at this niceness (poolfit.ts's sandboxNice): the hand-over puts its processes back at 0. */
   nice?: number;
 }
 
@@ -62,15 +70,6 @@ const FIRST_IMAGE = 'busybox';
 const RETRY_MS = 5_000;
 /** After a start, how long the refill waits at most for the started container to be gone (see refillAfter). */
 const REFILL_DELAY_MS = 100;
-/**
- * The niceness a sandbox is made at while the pool still holds a ready one: its monitor, the
- * runtime's create and the init (which inherit it) yield the CPU to the starts being served
- * and to the clients starting meanwhile — in a back-to-back `docker run`, the next CLI's own
- * start-up, which the making otherwise slows. 10 is a tenth of a core's share against a
- * process at 0, so the making still goes on under load; an empty pool's next start would be
- * made cold, so its refill goes at the daemon's own priority.
- */
-const SANDBOX_NICE = 10;
 
 export interface PoolStatus {
   size: number;
@@ -88,6 +87,8 @@ export class WarmPool {
   /** The image IDs and networks of the last starts, oldest first. */
   private readonly recent: { imageId: string; network: SandboxNetwork | undefined }[] = [];
   private filling: Promise<void> | undefined;
+  /** The last making's niceness and time (poolfit.ts's sandboxNice). */
+  private lastMaking: { nice?: number; ms: number } | undefined;
   private stopped = false;
   private retryAt = 0;
 
@@ -237,7 +238,8 @@ export class WarmPool {
     const id = randomBytes(32).toString('hex');
     const rec = sandboxRecord(id, image, this.ctx.d.runtimes.defaultName, network);
     const dir = this.ctx.dir(id);
-    const nice = this.ready.length && this.ctx.runtime(rec).foreground ? SANDBOX_NICE : undefined;
+    const nice = this.ctx.runtime(rec).foreground ? sandboxNice(this.ready.length, this.lastMaking) : undefined;
+    const t0 = performance.now();
     try {
       await fs.mkdir(dir, { recursive: true, mode: 0o710 });
       await this.ctx.d.snapshots.mountRootfs(dir, rec.TopChain as never);
@@ -247,6 +249,7 @@ export class WarmPool {
       let spec = '';
       const task = await this.tasks.create(rec, undefined, undefined, { onSpec: (s) => (spec = sandboxKey(s)), nice });
       if (this.stopped) throw new Error('the daemon is stopping');
+      this.lastMaking = { nice, ms: performance.now() - t0 };
       return { id, imageId, topChain: rec.TopChain, pid: task.pid, spec, network, endpoint: rec.Network, nice };
     } catch (e) {
       await this.destroy(id);

@@ -6,6 +6,9 @@ import {
   requestFits,
   sandboxKey,
   sandboxNetworkOf,
+  sandboxNice,
+  SANDBOX_NICE,
+  SANDBOX_NICE_BOUND_MS,
   searchPath,
   zygoteCommand,
   type SandboxNetwork,
@@ -163,4 +166,15 @@ test('berth-zygote is told uid, gid, groups, directory, HOME fallback, argument 
 test("the command is looked up in the environment's PATH, Docker's default without one", () => {
   assert.deepEqual(searchPath(['PATH=/a::/b']), ['/a', '.', '/b']);
   assert.equal(searchPath([]).length, 6);
+});
+
+test('a sandbox is made at a lower priority while a ready one is left, at once for an empty pool or after a lowered making that took too long', () => {
+  assert.equal(sandboxNice(1, undefined), SANDBOX_NICE);
+  assert.equal(sandboxNice(3, { nice: SANDBOX_NICE, ms: 40 }), SANDBOX_NICE);
+  // the next start would be cold
+  assert.equal(sandboxNice(0, undefined), undefined);
+  assert.equal(sandboxNice(0, { nice: SANDBOX_NICE, ms: 40 }), undefined);
+  // a busy machine: the lowered one took too long, so the next goes at once, and the one after tries again
+  assert.equal(sandboxNice(1, { nice: SANDBOX_NICE, ms: SANDBOX_NICE_BOUND_MS + 1 }), undefined);
+  assert.equal(sandboxNice(1, { ms: SANDBOX_NICE_BOUND_MS + 500 }), SANDBOX_NICE);
 });
