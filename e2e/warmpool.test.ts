@@ -485,6 +485,67 @@ test('on the default bridge pooled containers have addresses of their own and re
   assert.ok(left, `only the sandboxes' veths are on the bridge: ${bridgePorts().join(' ')}`);
 });
 
+test('a run with published ports on the bridge takes a sandbox: its ports answer on loopback, inspect shows them as without the pool, and they go with it', async () => {
+  const pool = await ready(br);
+  const web = ['sh', '-c', 'mkdir /w; echo from-$(hostname) > /w/index.html; exec httpd -f -p 8080 -h /w'];
+  const pooled = (
+    await dockerOk(br, ['run', '-d', '--name', 'brport', '-p', '127.0.0.1::8080', 'busybox', ...web])
+  ).trim();
+  assert.ok(pool.includes(pooled), 'it came from the pool');
+  // -P over an exposed port, and one that does not fit (--init): a task of its own.
+  const all = (
+    await dockerOk(br, ['run', '-d', '--name', 'brall', '--expose', '8080', '-P', 'busybox', ...web])
+  ).trim();
+  const own = (
+    await dockerOk(br, ['run', '-d', '--name', 'brown', '--init', '-p', '127.0.0.1::8080', 'busybox', ...web])
+  ).trim();
+  assert.ok(!pool.includes(own), 'an --init run has a task of its own');
+  const get = async (port: string) => {
+    const r = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(3000) });
+    return (await r.text()).trim();
+  };
+  const ports = new Map<string, string>();
+  for (const [name, id] of [
+    ['brport', pooled],
+    ['brall', all],
+    ['brown', own],
+  ] as const) {
+    const port = (await dockerOk(br, ['port', name, '8080/tcp'])).trim().split('\n')[0]!.split(':').pop()!;
+    ports.set(name, port);
+    assert.ok(
+      await eventually(async () => (await get(port).catch(() => '')) === `from-${id.slice(0, 12)}`),
+      `${name} answers on 127.0.0.1:${port}`,
+    );
+  }
+  // inspect: the same shape for the pooled container as for the one made without the pool.
+  const shape = async (name: string) =>
+    (
+      await dockerOk(br, [
+        'inspect',
+        '-f',
+        '{{json .HostConfig.PortBindings}} {{range $p, $b := .NetworkSettings.Ports}}{{$p}}={{range $b}}{{.HostIp}}:{{end}}{{end}}',
+        name,
+      ])
+    ).trim();
+  assert.equal(await shape('brport'), await shape('brown'));
+  assert.match(
+    await shape('brport'),
+    /^\{"8080\/tcp":\[\{"HostIp":"127.0.0.1","HostPort":""\}\]\} 8080\/tcp=127.0.0.1:$/,
+  );
+  await dockerOk(br, ['rm', '-f', 'brport', 'brall', 'brown']);
+  for (const [name, port] of ports)
+    assert.ok(
+      await eventually(
+        async () =>
+          (await get(port).then(
+            () => 'open',
+            () => 'closed',
+          )) === 'closed',
+      ),
+      `${name}'s port ${port} is closed once it is gone`,
+    );
+});
+
 test("a pooled container's /etc/hosts and resolv.conf on the bridge are as without the pool, with its --dns and --add-host", async () => {
   const pool = await ready(br);
   const files = ['sh', '-c', 'cat /etc/hosts; echo ---; cat /etc/resolv.conf; echo ---; hostname'];

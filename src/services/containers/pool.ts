@@ -21,6 +21,8 @@
  * exit tears its task down as any other); the pool holds only sandboxes nobody has used; one
  * sandbox is made at a time, after a start has answered and its container is gone (or a
  * moment later: see refillAfter), so refills never compete with a burst of starts; a
+ * sandbox made while another is ready is made at a lower priority (poolfit.ts's
+ * sandboxNice) and put back at the daemon's at its hand-over (tasks.ts's adopt); a
  * sandbox has no record, so the sweep of directories without one at the next daemon start
  * removes what a daemon killed with SIGKILL left (its task, and the veth with its
  * namespace; the bridge's addresses of containers not running are freed before),

@@ -69,7 +69,8 @@ export function sandboxNice(ready: number, last: { nice?: number; ms: number } |
 /**
  * Whether a create request may take a sandbox of the pool: the pool's image and runtime, the
  * pool's network (see `SandboxNetwork`; on the bridge, nothing that changes the endpoint
- * the sandbox was wired with — no published ports, MAC address, address, alias or link; its
+ * the sandbox was wired with — no MAC address, address, alias or link (published ports are
+ * fine: see sameBridgeEndpoint); its
  * /etc files, --dns and --add-host included, are written again at the hand-over), and nothing
  * the monitor or the namespaces were made without — no terminal or stdin (the monitor's mode
  * is fixed when it starts), no mounts or volumes, no hostname of its own, the default logging.
@@ -87,7 +88,7 @@ export function requestFits(
     image.id === pool.imageId &&
     pool.chosenRuntime === pool.runtime &&
     network === pool.network &&
-    (network === 'none' || sameBridgeEndpoint(req, h)) &&
+    (network === 'none' || sameBridgeEndpoint(req)) &&
     !req.Tty &&
     !req.OpenStdin &&
     !req.Hostname &&
@@ -105,12 +106,15 @@ export function requestFits(
   );
 }
 
-/** On the default bridge: an endpoint as `Endpoints.plan` makes it for any container (the address is the sandbox's). */
-function sameBridgeEndpoint(req: CreateRequest, h: HostConfig): boolean {
+/**
+ * On the default bridge: an endpoint as `Endpoints.plan` makes it for any container (the
+ * address is the sandbox's). Published ports (`-p`, `-P`) change nothing of it: they are
+ * published on the endpoint at start, as for any task created ahead (`Endpoints.publish`:
+ * DNAT rules and the loopback proxy, per container ID, released at its exit).
+ */
+function sameBridgeEndpoint(req: CreateRequest): boolean {
   const endpoints = Object.entries(req.NetworkingConfig?.EndpointsConfig ?? {});
   return (
-    !Object.keys(h.PortBindings ?? {}).length &&
-    !h.PublishAllPorts &&
     !req.MacAddress &&
     endpoints.every(
       ([k, e]) =>
