@@ -50,7 +50,7 @@ export type HostSpawnOptions = SpawnOptions & {
 /** Starts long-lived processes that the caller then owns. */
 export interface Spawner {
   spawn(cmd: string, args: readonly string[], opts?: HostSpawnOptions): ChildProcess;
-  /** setpriority(2) of one process (a thread, for a threaded one); 0 is the daemon's own. */
+  /** setpriority(2) of one process (of one thread, for a threaded one). */
   setPriority(pid: number, nice: number): void;
 }
 

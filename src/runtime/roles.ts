@@ -95,7 +95,7 @@ export interface TaskLifecycle {
   exists(id: string): Promise<boolean>;
   /**
    * A task created with `nice`, before its start: its monitor and its init back at the
-   * daemon's own priority (0), as a task created without. Rejects when that cannot be done
+   * daemon's own priority, as a task created without has. Rejects when that cannot be done
    * (the caller must not start the task as it is then).
    */
   foreground?(id: string): Promise<void>;

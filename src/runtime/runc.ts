@@ -44,7 +44,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { existsSync, promises as fs } from 'node:fs';
-import { release } from 'node:os';
+import { getPriority, release } from 'node:os';
 import { basename, join } from 'node:path';
 import { conflict, internal, invalidArgument, notFound, notImplemented } from '../errdefs/index.ts';
 import { signalNumber } from '../spec/index.ts';
@@ -425,7 +425,8 @@ export class RuncRuntime implements RuntimeDriver {
 
   /**
    * A task created with `nice` (TaskLifecycle.foreground): its monitor (the pid file in its
-   * bundle) and its init (the runtime's state) back at priority 0 — every thread of each
+   * bundle) and its init (the runtime's state) back at the daemon's own priority, which a
+   * task created without `nice` inherits — every thread of each
    * (setpriority is per thread; conmon's may have several). Nothing else runs in the task
    * before its start.
    */
@@ -437,7 +438,7 @@ export class RuncRuntime implements RuntimeDriver {
     if (!s?.pid || !monitor) throw internal(`foreground container "${id}": its monitor or init is not known`);
     for (const pid of [monitor, s.pid]) {
       const threads = await fs.readdir(`/proc/${pid}/task`).catch(() => [String(pid)]);
-      for (const tid of threads) this.host.setPriority(Number(tid), 0);
+      for (const tid of threads) this.host.setPriority(Number(tid), getPriority());
     }
   }
 
