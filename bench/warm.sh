@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Times `docker run --rm --network none busybox true` against berthd with its warm pool
 # (--warm-pool 2), berthd without (--warm-pool 0) and, where installed, dockerd, in one run,
-# and reports the medians and the ratios to dockerd (issue 15's first target: ≤ 0.1×). Then
-# where one run's time goes, phase by phase (bench/run-phases.ts), for each daemon.
+# and reports the medians and the ratios to dockerd (issue 15's first target: ≤ 0.1×). In the
+# same run, the floor: the same command, the plain `docker run` (no --rm: wait's next-exit)
+# and `docker --version`, against bench/fake-engine.ts, which answers every request at once
+# with Berth's answers — the least any daemon could take through this CLI on this machine —
+# and the ratio floor/dockerd, what the target can be. The docker CLI's CPU time (user+sys,
+# hyperfine's mean) beside each median: steadier than wall time under load. Then where one
+# run's time goes, phase by phase (bench/run-phases.ts), for each daemon and the fake; then a
+# burst: BURST runs (default 20) PAR at a time (default 4) on each daemon, wall time.
 #
 #   bash bench/warm.sh [runs] [none|bridge]
 #
@@ -21,6 +27,9 @@ WORK=$(mktemp -d /tmp/berth-bench-XXXXXX)
 BERTH_SOCK=$WORK/berth.sock
 DOCKERD_SOCK=$WORK/dockerd.sock
 COLD_SOCK=$WORK/cold/berth.sock
+FAKE_SOCK=$WORK/fake.sock
+BURST=${BURST:-20}
+PAR=${PAR:-4}
 pids=()
 WBR=bwarm$(($$ % 10000))
 CBR=bcold$(($$ % 10000))
@@ -56,7 +65,14 @@ pids+=($!)
 wait_sock "$COLD_SOCK"
 docker -H "unix://$COLD_SOCK" load -i "$WORK/busybox.tar" >/dev/null
 
-cmds=(-n berth-warm "docker -H unix://$BERTH_SOCK ${run[*]}" -n berth-cold "docker -H unix://$COLD_SOCK ${run[*]}")
+bin/node bench/fake-engine.ts "$FAKE_SOCK" 2>"$WORK/fake.log" &
+pids+=($!)
+for _ in $(seq 1 200); do [ -S "$FAKE_SOCK" ] && break; sleep 0.05; done
+# The plain run: what the CLI does without --rm (wait's condition next-exit), on the fake only.
+plain=("${run[@]/--rm/}")
+cmds=(-n berth-warm "docker -H unix://$BERTH_SOCK ${run[*]}" -n berth-cold "docker -H unix://$COLD_SOCK ${run[*]}"
+  -n floor "docker -H unix://$FAKE_SOCK ${run[*]}" -n floor-plain "docker -H unix://$FAKE_SOCK ${plain[*]}"
+  -n docker-version "docker --version")
 if command -v dockerd >/dev/null; then
   if [ "$NET" = bridge ]; then
     start_dockerd_on_bridge "$DBR"
@@ -73,13 +89,25 @@ hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$WORK/result.json" "${cmds
 bin/node -e '
 const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results;
 const med = Object.fromEntries(r.map((x) => [x.command, x.median * 1000]));
-for (const [k, v] of Object.entries(med)) console.log(`${k}: median ${v.toFixed(1)} ms`);
-for (const k of ["berth-warm", "berth-cold"])
+const cpu = Object.fromEntries(r.map((x) => [x.command, (x.user + x.system) * 1000]));
+for (const [k, v] of Object.entries(med))
+  console.log(`${k}: median ${v.toFixed(1)} ms, CLI cpu ${cpu[k].toFixed(1)} ms`);
+for (const k of ["berth-warm", "berth-cold", "floor"])
   if (med[k] && med.dockerd) console.log(`ratio ${k}/dockerd: ${(med[k] / med.dockerd).toFixed(3)}`);
+for (const k of ["berth-warm", "berth-cold"])
+  console.log(`${k} above the floor: ${(med[k] - med.floor).toFixed(1)} ms (${(med[k] / med.floor).toFixed(2)}x)`);
 ' "$WORK/result.json"
-for d in "berth-warm:$BERTH_SOCK" "berth-cold:$COLD_SOCK" ${DOCKERD_SOCK:+"dockerd:$DOCKERD_SOCK"}; do
+if [ -s "$WORK/fake.log" ]; then echo "the fake engine was asked what it does not fake:" >&2; cat "$WORK/fake.log" >&2; fi
+for d in "berth-warm:$BERTH_SOCK" "berth-cold:$COLD_SOCK" "floor:$FAKE_SOCK" ${DOCKERD_SOCK:+"dockerd:$DOCKERD_SOCK"}; do
   [ -S "${d#*:}" ] || continue
   echo "phases of one run, ${d%%:*} (medians):"
   bin/node bench/run-phases.ts "${d#*:}" "$RUNS" -- "${run[@]:1}" | sed 's/^/  /'
+done
+# A burst: the pool (2) cannot hold a sandbox for each; its refills compete with the starts.
+for d in "berth-warm:$BERTH_SOCK" "berth-cold:$COLD_SOCK" ${DOCKERD_SOCK:+"dockerd:$DOCKERD_SOCK"}; do
+  [ -S "${d#*:}" ] || continue
+  t=$(date +%s%N)
+  seq "$BURST" | xargs -P "$PAR" -I{} docker -H "unix://${d#*:}" "${run[@]}" >/dev/null
+  echo "burst ${d%%:*}: $BURST runs $PAR at a time in $((($(date +%s%N) - t) / 1000000)) ms"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

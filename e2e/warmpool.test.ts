@@ -288,6 +288,34 @@ test("a pooled container's exit code, logs, docker wait and --rm are as without 
   assert.match(missing.stderr, /executable file not found in \$PATH/);
 });
 
+test("a sandbox made while another is ready waits at a lower priority; a pooled container and its monitor run at the daemon's", async () => {
+  const niceOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+  const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+  const pool = await ready(d);
+  // The last one made (a ready one beside it) waits at nice 10: its monitor, crun's init.
+  const waiting = pool.flatMap((s) => processesOf(s)).map(niceOf);
+  assert.ok(waiting.includes(10), `a sandbox waits at a lower priority: ${waiting}`);
+  const ids: string[] = [];
+  for (const name of ['prio1', 'prio2'])
+    ids.push(
+      (await dockerOk(d, ['run', '-d', '--name', name, '--network', 'none', 'busybox', 'sleep', '1000'])).trim(),
+    );
+  assert.deepEqual(
+    ids.filter((id) => pool.includes(id)),
+    ids,
+    'both came from the pool',
+  );
+  for (const name of ['prio1', 'prio2']) {
+    const pid = Number((await dockerOk(d, ['inspect', '-f', '{{.State.Pid}}', name])).trim());
+    assert.equal(niceOf(pid), 0, `${name}'s process runs at the daemon's priority`);
+    assert.equal(niceOf(parentOf(pid)), 0, `${name}'s monitor runs at the daemon's priority`);
+  }
+  // As the process in it sees it.
+  const own = await dockerOk(d, ['exec', 'prio1', 'cat', '/proc/1/stat']);
+  assert.equal(own.split(') ')[1]!.split(' ')[16], '0');
+  await dockerOk(d, ['rm', '-f', 'prio1', 'prio2']);
+});
+
 test('diff, export and cp of a pooled container not yet started show nothing of the pool, and it still starts', async () => {
   const pool = await ready(d);
   const id = (
@@ -455,6 +483,67 @@ test('on the default bridge pooled containers have addresses of their own and re
     return ports.length === pool2.length && pool2.every((id) => ports.includes(vethOf(id))) ? ports : undefined;
   }, 15_000);
   assert.ok(left, `only the sandboxes' veths are on the bridge: ${bridgePorts().join(' ')}`);
+});
+
+test('a run with published ports on the bridge takes a sandbox: its ports answer on loopback, inspect shows them as without the pool, and they go with it', async () => {
+  const pool = await ready(br);
+  const web = ['sh', '-c', 'mkdir /w; echo from-$(hostname) > /w/index.html; exec httpd -f -p 8080 -h /w'];
+  const pooled = (
+    await dockerOk(br, ['run', '-d', '--name', 'brport', '-p', '127.0.0.1::8080', 'busybox', ...web])
+  ).trim();
+  assert.ok(pool.includes(pooled), 'it came from the pool');
+  // -P over an exposed port, and one that does not fit (--init): a task of its own.
+  const all = (
+    await dockerOk(br, ['run', '-d', '--name', 'brall', '--expose', '8080', '-P', 'busybox', ...web])
+  ).trim();
+  const own = (
+    await dockerOk(br, ['run', '-d', '--name', 'brown', '--init', '-p', '127.0.0.1::8080', 'busybox', ...web])
+  ).trim();
+  assert.ok(!pool.includes(own), 'an --init run has a task of its own');
+  const get = async (port: string) => {
+    const r = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(3000) });
+    return (await r.text()).trim();
+  };
+  const ports = new Map<string, string>();
+  for (const [name, id] of [
+    ['brport', pooled],
+    ['brall', all],
+    ['brown', own],
+  ] as const) {
+    const port = (await dockerOk(br, ['port', name, '8080/tcp'])).trim().split('\n')[0]!.split(':').pop()!;
+    ports.set(name, port);
+    assert.ok(
+      await eventually(async () => (await get(port).catch(() => '')) === `from-${id.slice(0, 12)}`),
+      `${name} answers on 127.0.0.1:${port}`,
+    );
+  }
+  // inspect: the same shape for the pooled container as for the one made without the pool.
+  const shape = async (name: string) =>
+    (
+      await dockerOk(br, [
+        'inspect',
+        '-f',
+        '{{json .HostConfig.PortBindings}} {{range $p, $b := .NetworkSettings.Ports}}{{$p}}={{range $b}}{{.HostIp}}:{{end}}{{end}}',
+        name,
+      ])
+    ).trim();
+  assert.equal(await shape('brport'), await shape('brown'));
+  assert.match(
+    await shape('brport'),
+    /^\{"8080\/tcp":\[\{"HostIp":"127.0.0.1","HostPort":""\}\]\} 8080\/tcp=127.0.0.1:$/,
+  );
+  await dockerOk(br, ['rm', '-f', 'brport', 'brall', 'brown']);
+  for (const [name, port] of ports)
+    assert.ok(
+      await eventually(
+        async () =>
+          (await get(port).then(
+            () => 'open',
+            () => 'closed',
+          )) === 'closed',
+      ),
+      `${name}'s port ${port} is closed once it is gone`,
+    );
 });
 
 test("a pooled container's /etc/hosts and resolv.conf on the bridge are as without the pool, with its --dns and --add-host", async () => {

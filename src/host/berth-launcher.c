@@ -15,10 +15,12 @@
  *   berthd → launcher
  *     SPAWN    u32 flags, u32 timeout ms (0: none), u32 argc, u32 envc, then NUL-terminated
  *              strings: program, working directory ("" for the launcher's), with flag 32 the
- *              network namespace to run in (a path such as /proc/<pid>/ns/net), argv, env.
+ *              network namespace to run in (a path such as /proc/<pid>/ns/net), with flag 64
+ *              the niceness to run at (decimal, 1-19: work nobody waits for, which what it
+ *              starts inherits), argv, env.
  *              flags: 1 pipe stdin, 2 pipe stdout, 4 pipe stderr, 8 pipe fd 3 (the child
- *              writes), 16 new session, 32 network namespace. Unpiped stdio is /dev/null. The
- *              program is looked up in PATH when it has no slash.
+ *              writes), 16 new session, 32 network namespace, 64 niceness. Unpiped stdio is
+ *              /dev/null. The program is looked up in PATH when it has no slash.
  *     STDIN    bytes for the child's stdin; an empty payload closes it. Each chunk is
  *              answered with WROTE once the child's pipe took all of it (or it was dropped
  *              because the child closed its stdin): berthd sends the next one then, so a
@@ -50,6 +52,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,9 +64,9 @@
 
 enum { REQ_SPAWN = 1, REQ_STDIN = 2, REQ_KILL = 3, REQ_RELEASE = 4, REQ_MOUNT = 5, REQ_UNMOUNT = 6 };
 enum { RES_SPAWNED = 1, RES_DATA = 2, RES_EXIT = 3, RES_DONE = 4, RES_WROTE = 5 };
-enum { F_STDIN = 1, F_STDOUT = 2, F_STDERR = 4, F_FD3 = 8, F_SETSID = 16, F_NETNS = 32 };
+enum { F_STDIN = 1, F_STDOUT = 2, F_STDERR = 4, F_FD3 = 8, F_SETSID = 16, F_NETNS = 32, F_NICE = 64 };
 #define HEADER 9
-#define PROTOCOL 2
+#define PROTOCOL 3
 #define MAX_MESSAGE (64u << 20)
 
 struct child {
@@ -212,8 +215,8 @@ static void spawn(uint32_t id, const unsigned char *p, size_t n, const sigset_t 
 		return;
 	}
 	uint32_t flags = get32(p), timeout = get32(p + 4), argc = get32(p + 8), envc = get32(p + 12);
-	/* The strings: program, cwd, the network namespace (with F_NETNS), argv, env. */
-	size_t fixed = flags & F_NETNS ? 3 : 2;
+	/* The strings: program, cwd, the network namespace (with F_NETNS), the niceness (with F_NICE), argv, env. */
+	size_t fixed = 2 + !!(flags & F_NETNS) + !!(flags & F_NICE);
 	size_t want = fixed + (size_t)argc + (envc == UINT32_MAX ? 0 : envc);
 	if (argc == 0 || argc > 100000 || (envc != UINT32_MAX && envc > 100000)) {
 		reply_i32(RES_SPAWNED, id, -EINVAL);
@@ -230,6 +233,12 @@ static void spawn(uint32_t id, const unsigned char *p, size_t n, const sigset_t 
 		return;
 	}
 	char *program = strs[0], *cwd = strs[1], *netns = flags & F_NETNS ? strs[2] : NULL;
+	int nice = flags & F_NICE ? atoi(strs[2 + !!(flags & F_NETNS)]) : 0;
+	if (nice < 0 || nice > 19) {
+		free(strs);
+		reply_i32(RES_SPAWNED, id, -EINVAL);
+		return;
+	}
 	char **argv = calloc(argc + 1, sizeof(char *));
 	char **envp = envc == UINT32_MAX ? NULL : calloc(envc + 1, sizeof(char *));
 	if (!argv || (envc != UINT32_MAX && !envp)) {
@@ -271,6 +280,7 @@ static void spawn(uint32_t id, const unsigned char *p, size_t n, const sigset_t 
 			place(flags & F_STDERR ? pipes[2][1] : null, 2) == 0 &&
 			(!(flags & F_FD3) || place(pipes[3][1], 3) == 0) &&
 			(!(flags & F_SETSID) || setsid() >= 0) &&
+			(!nice || setpriority(PRIO_PROCESS, 0, nice) == 0) &&
 			(!netns || join_netns(netns) == 0) &&
 			(!*cwd || chdir(cwd) == 0);
 		if (ok) {

@@ -8,7 +8,7 @@
  */
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { internal } from '../errdefs/index.ts';
-import { constants as osConstants } from 'node:os';
+import { constants as osConstants, setPriority } from 'node:os';
 import { Launcher, MNT_DETACH, type LaunchOptions } from './launcher.ts';
 export { launcherMismatch } from './launcher.ts';
 export { IDMOUNT_HELPER, idmountArgs, mountIdmappedOverlay, type IdmapRange, type IdmappedOverlay } from './idmount.ts';
@@ -37,9 +37,21 @@ export interface Runner {
   run(cmd: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
 }
 
+/** Node's spawn options, and a niceness. */
+export type HostSpawnOptions = SpawnOptions & {
+  /**
+   * Run at this niceness (1-19) from the start, as everything the program starts does (it
+   * inherits it): work nobody waits for, such as a warm pool's sandbox. `setPriority` takes
+   * a process back to the daemon's.
+   */
+  nice?: number;
+};
+
 /** Starts long-lived processes that the caller then owns. */
 export interface Spawner {
-  spawn(cmd: string, args: readonly string[], opts?: SpawnOptions): ChildProcess;
+  spawn(cmd: string, args: readonly string[], opts?: HostSpawnOptions): ChildProcess;
+  /** setpriority(2) of one process (of one thread, for a threaded one). */
+  setPriority(pid: number, nice: number): void;
 }
 
 /** Mounts and unmounts file systems. */
@@ -131,10 +143,17 @@ export class RealHost implements Host {
     });
   }
 
-  spawn(cmd: string, args: readonly string[], opts: SpawnOptions = {}): ChildProcess {
-    const launch = this.launcher && launchable(opts);
-    if (launch) return this.launcher!.spawn(cmd, args, launch) as unknown as ChildProcess;
-    return nodeSpawn(cmd, args, opts);
+  spawn(cmd: string, args: readonly string[], opts: HostSpawnOptions = {}): ChildProcess {
+    const { nice, ...rest } = opts;
+    const launch = this.launcher && launchable(rest);
+    if (launch) return this.launcher!.spawn(cmd, args, { ...launch, nice }) as unknown as ChildProcess;
+    // Without the launcher, nice(1) lowers it before the program runs.
+    if (nice) [cmd, args] = ['nice', ['-n', String(nice), '--', cmd, ...args]];
+    return nodeSpawn(cmd, args, rest);
+  }
+
+  setPriority(pid: number, nice: number): void {
+    setPriority(pid, nice);
   }
 
   async mount(

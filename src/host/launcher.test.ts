@@ -2,7 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { RealHost, launcherMismatch } from './index.ts';
@@ -79,6 +79,27 @@ test('spawn: fd 3 pipe, a session of its own, stdin stream, kill', { skip }, asy
   child.kill('SIGKILL');
   assert.deepEqual(await exited, [null, 'SIGKILL']);
 });
+
+test(
+  'spawn with a niceness: the program and what it starts run at it, and setPriority takes one back',
+  { skip },
+  async () => {
+    const nice = (pid: string) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16];
+    // The shell starts a child (sleep) and says both pids.
+    const child = host.spawn('sh', ['-c', 'sleep 30 & echo $$ $!; wait'], { nice: 7 });
+    const line = await new Promise<string>((resolve) =>
+      child.stdout!.once('data', (c: Buffer) => resolve(c.toString())),
+    );
+    const [shell, sleeper] = line.trim().split(' ') as [string, string];
+    assert.equal(nice(shell), '7');
+    assert.equal(nice(sleeper), '7', 'its child inherits it');
+    host.setPriority(Number(sleeper), 0);
+    assert.equal(nice(sleeper), '0');
+    assert.equal(nice(shell), '7');
+    process.kill(Number(sleeper));
+    await new Promise((r) => child.once('exit', r));
+  },
+);
 
 test('spawn: ending stdin gives the program end of file', { skip }, async () => {
   const child = host.spawn('wc', ['-c'], { stdio: ['pipe', 'pipe', 'ignore'] });
@@ -225,12 +246,12 @@ test('a launcher built from another checkout is recognised before it is used', {
   assert.equal(launcherMismatch(LAUNCHER), undefined);
   // A launcher from before `--protocol` ignores its arguments, reads its stdin to the end and
   // says nothing: cat does the same.
-  assert.match(launcherMismatch('/bin/cat') ?? '', /speaks protocol 1, this berthd 2/);
+  assert.match(launcherMismatch('/bin/cat') ?? '', /speaks protocol 1, this berthd 3/);
   const dir = await fs.mkdtemp('/tmp/berth-launcher-');
   try {
     const newer = join(dir, 'berth-launcher');
-    await fs.writeFile(newer, '#!/bin/sh\necho 3\n', { mode: 0o755 });
-    assert.match(launcherMismatch(newer) ?? '', /speaks protocol 3/);
+    await fs.writeFile(newer, '#!/bin/sh\necho 4\n', { mode: 0o755 });
+    assert.match(launcherMismatch(newer) ?? '', /speaks protocol 4/);
     assert.match(launcherMismatch(join(dir, 'missing')) ?? '', /ENOENT/);
   } finally {
     await fs.rm(dir, { recursive: true });

@@ -38,10 +38,11 @@ const F_STDIN = 1,
   F_STDERR = 4,
   F_FD3 = 8,
   F_SETSID = 16,
-  F_NETNS = 32;
+  F_NETNS = 32,
+  F_NICE = 64;
 const HEADER = 9;
 /** The message set this file speaks; the C file's PROTOCOL. A launcher without `--protocol` is 1. */
-export const LAUNCHER_PROTOCOL = 2;
+export const LAUNCHER_PROTOCOL = 3;
 
 /**
  * Why the launcher binary at `path` cannot serve this berthd, or undefined when it can: a
@@ -70,6 +71,8 @@ export interface LaunchOptions {
   timeoutMs?: number;
   /** Run in this network namespace (a path such as /proc/<pid>/ns/net). */
   netns?: string;
+  /** Run at this niceness (1-19), as does everything the program starts: work nobody waits for. */
+  nice?: number;
 }
 
 /** A program started through the launcher; see the module comment. */
@@ -267,13 +270,22 @@ export class Launcher {
       (o.stderr ? F_STDERR : 0) |
       (o.fd3 ? F_FD3 : 0) |
       (o.setsid ? F_SETSID : 0) |
-      (o.netns ? F_NETNS : 0);
+      (o.netns ? F_NETNS : 0) |
+      (o.nice ? F_NICE : 0);
     const head = Buffer.alloc(16);
     head.writeUInt32LE(flags, 0);
     head.writeUInt32LE(o.timeoutMs ?? 0, 4);
     head.writeUInt32LE(args.length + 1, 8);
     head.writeUInt32LE(env.length, 12);
-    const strings = [cmd, o.cwd ?? '', ...(o.netns ? [o.netns] : []), cmd, ...args, ...env]
+    const strings = [
+      cmd,
+      o.cwd ?? '',
+      ...(o.netns ? [o.netns] : []),
+      ...(o.nice ? [String(o.nice)] : []),
+      cmd,
+      ...args,
+      ...env,
+    ]
       .map((s) => `${s}\0`)
       .join('');
     this.send(REQ_SPAWN, id, Buffer.concat([head, Buffer.from(strings)]));

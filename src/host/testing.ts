@@ -5,13 +5,15 @@
  */
 import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
 import { internal } from '../errdefs/index.ts';
-import { describeCommand, type Host, type RunOptions, type RunResult } from './index.ts';
+import { describeCommand, type Host, type HostSpawnOptions, type RunOptions, type RunResult } from './index.ts';
 
 export interface RecordedCall {
   op: string;
   args: unknown[];
   /** A run in another network namespace: which. */
   netns?: string;
+  /** A spawn at a lower priority: its niceness. */
+  nice?: number;
 }
 
 /**
@@ -29,9 +31,12 @@ export class FakeHost implements Host {
       throw internal(`${describeCommand(cmd, args)}: exit ${r.code}: ${r.stderr}`);
     return r;
   }
-  spawn(cmd: string, args: readonly string[]): ChildProcess {
-    this.calls.push({ op: 'spawn', args: [cmd, ...args] });
+  spawn(cmd: string, args: readonly string[], opts: HostSpawnOptions = {}): ChildProcess {
+    this.calls.push({ op: 'spawn', args: [cmd, ...args], ...(opts.nice ? { nice: opts.nice } : {}) });
     return nodeSpawn('true', []);
+  }
+  setPriority(pid: number, nice: number): void {
+    this.calls.push({ op: 'setPriority', args: [pid, nice] });
   }
   async mount(fstype: string, source: string, target: string, options: readonly string[]): Promise<void> {
     this.calls.push({ op: 'mount', args: [fstype, source, target, [...options]] });

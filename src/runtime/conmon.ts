@@ -158,7 +158,7 @@ export async function runConmon(
   host: Host,
   conmon: string,
   args: string[],
-  o: { cwd: string; env: NodeJS.ProcessEnv; what: string; keepSync?: boolean },
+  o: { cwd: string; env: NodeJS.ProcessEnv; what: string; keepSync?: boolean; nice?: number },
 ): Promise<{ pid: number; later?: Promise<SyncMessage | undefined> }> {
   const { cwd, what, keepSync = false } = o;
   const child = host.spawn(conmon, args, {
@@ -167,6 +167,7 @@ export async function runConmon(
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
     // Its own session: a signal to the daemon's process group does not reach the monitor.
     detached: true,
+    nice: o.nice,
   });
   const sync = child.stdio[3] as Readable | null | undefined;
   const stderr: Buffer[] = [];

@@ -47,6 +47,12 @@ export interface CreateOptions {
    * started afresh, and is running once `create` resolves — no `start`.
    */
   restoreFrom?: string;
+  /**
+   * Nobody waits for this task yet (a warm pool's sandbox): its monitor, the runtime and its
+   * init run at this niceness (1-19) until `foreground` — so that making it yields the CPU to
+   * the starts being served. A driver without `foreground` ignores it.
+   */
+  nice?: number;
 }
 
 /**
@@ -87,6 +93,12 @@ export interface TaskLifecycle {
   delete(id: string, force?: boolean): Promise<void>;
   /** Does the runtime hold state for `id` (created, running, paused or stopped but not deleted)? Spawns nothing. */
   exists(id: string): Promise<boolean>;
+  /**
+   * A task created with `nice`, before its start: its monitor and its init back at the
+   * daemon's own priority, as a task created without has. Rejects when that cannot be done
+   * (the caller must not start the task as it is then).
+   */
+  foreground?(id: string): Promise<void>;
 }
 
 /** A connection to a task's (or an exec session's) stdin. */

@@ -44,7 +44,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { existsSync, promises as fs } from 'node:fs';
-import { release } from 'node:os';
+import { getPriority, release } from 'node:os';
 import { basename, join } from 'node:path';
 import { conflict, internal, invalidArgument, notFound, notImplemented } from '../errdefs/index.ts';
 import { signalNumber } from '../spec/index.ts';
@@ -265,6 +265,7 @@ export class RuncRuntime implements RuntimeDriver {
       cwd: o.bundle,
       env: this.runtimeEnv,
       what: `create container "${o.id}"`,
+      nice: o.nice,
     });
     if (seccompKey) await this.seccomp!.learn(seccompKey, join(this.runcRoot, o.id, 'seccomp.bpf')).catch(() => {});
     return { pid };
@@ -419,6 +420,25 @@ export class RuncRuntime implements RuntimeDriver {
       if (/not running|process already finished|no such process|does not exist/i.test(r.stderr))
         throw notFound(`kill container "${id}": container is not running`);
       throw runcFailure('kill', id, r.stderr);
+    }
+  }
+
+  /**
+   * A task created with `nice` (TaskLifecycle.foreground): its monitor (the pid file in its
+   * bundle) and its init (the runtime's state) back at the daemon's own priority, which a
+   * task created without `nice` inherits — every thread of each
+   * (setpriority is per thread; conmon's may have several). Nothing else runs in the task
+   * before its start.
+   */
+  async foreground(id: string): Promise<void> {
+    await this.init();
+    const s = await this.stateFile(id);
+    const bundle = s?.bundle || this.bundles.get(id);
+    const monitor = bundle ? await readMonitorPid(bundle) : undefined;
+    if (!s?.pid || !monitor) throw internal(`foreground container "${id}": its monitor or init is not known`);
+    for (const pid of [monitor, s.pid]) {
+      const threads = await fs.readdir(`/proc/${pid}/task`).catch(() => [String(pid)]);
+      for (const tid of threads) this.host.setPriority(Number(tid), getPriority());
     }
   }
 

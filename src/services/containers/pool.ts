@@ -21,6 +21,8 @@
  * exit tears its task down as any other); the pool holds only sandboxes nobody has used; one
  * sandbox is made at a time, after a start has answered and its container is gone (or a
  * moment later: see refillAfter), so refills never compete with a burst of starts; a
+ * sandbox made while another is ready is made at a lower priority (poolfit.ts's
+ * sandboxNice) and put back at the daemon's at its hand-over (tasks.ts's adopt); a
  * sandbox has no record, so the sweep of directories without one at the next daemon start
  * removes what a daemon killed with SIGKILL left (its task, and the veth with its
  * namespace; the bridge's addresses of containers not running are freed before),
@@ -32,7 +34,15 @@ import { join } from 'node:path';
 import { shortId } from '../../spec/index.ts';
 import type { ContainerContext } from './context.ts';
 import { newRecord } from './create.ts';
-import { poolNetwork, requestFits, sandboxKey, sandboxNetworkOf, ZYGOTE_PATH, type SandboxNetwork } from './poolfit.ts';
+import {
+  poolNetwork,
+  requestFits,
+  sandboxKey,
+  sandboxNetworkOf,
+  sandboxNice,
+  ZYGOTE_PATH,
+  type SandboxNetwork,
+} from './poolfit.ts';
 import type { Endpoint } from '../../network/index.ts';
 import type { ContainerCreateRequest as CreateRequest, HostConfig } from '../../api/types/index.ts';
 import type { Tasks } from './tasks.ts';
@@ -50,6 +60,8 @@ export interface Sandbox {
   network: SandboxNetwork;
   /** On the bridge: its endpoint (address, MAC, veth), the container's once taken. */
   endpoint?: Endpoint;
+  /** Made at this niceness (poolfit.ts's sandboxNice): the hand-over puts its processes back at 0. */
+  nice?: number;
 }
 
 /** How many of the last starts choose the pool's image (the most started among them). */
@@ -77,6 +89,8 @@ export class WarmPool {
   /** The image IDs and networks of the last starts, oldest first. */
   private readonly recent: { imageId: string; network: SandboxNetwork | undefined }[] = [];
   private filling: Promise<void> | undefined;
+  /** The last making's niceness and time (poolfit.ts's sandboxNice). */
+  private lastMaking: { nice?: number; ms: number } | undefined;
   private stopped = false;
   private retryAt = 0;
 
@@ -226,6 +240,8 @@ export class WarmPool {
     const id = randomBytes(32).toString('hex');
     const rec = sandboxRecord(id, image, this.ctx.d.runtimes.defaultName, network);
     const dir = this.ctx.dir(id);
+    const nice = this.ctx.runtime(rec).foreground ? sandboxNice(this.ready.length, this.lastMaking) : undefined;
+    const t0 = performance.now();
     try {
       await fs.mkdir(dir, { recursive: true, mode: 0o710 });
       await this.ctx.d.snapshots.mountRootfs(dir, rec.TopChain as never);
@@ -233,9 +249,10 @@ export class WarmPool {
       await fs.copyFile(this.zygote, join(dir, 'rootfs', ZYGOTE_PATH), fsConstants.COPYFILE_EXCL);
       await fs.chmod(join(dir, 'rootfs', ZYGOTE_PATH), 0o755);
       let spec = '';
-      const task = await this.tasks.create(rec, undefined, undefined, (s) => (spec = sandboxKey(s)));
+      const task = await this.tasks.create(rec, undefined, undefined, { onSpec: (s) => (spec = sandboxKey(s)), nice });
       if (this.stopped) throw new Error('the daemon is stopping');
-      return { id, imageId, topChain: rec.TopChain, pid: task.pid, spec, network, endpoint: rec.Network };
+      this.lastMaking = { nice, ms: performance.now() - t0 };
+      return { id, imageId, topChain: rec.TopChain, pid: task.pid, spec, network, endpoint: rec.Network, nice };
     } catch (e) {
       await this.destroy(id);
       throw e;

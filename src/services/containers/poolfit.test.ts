@@ -6,6 +6,9 @@ import {
   requestFits,
   sandboxKey,
   sandboxNetworkOf,
+  sandboxNice,
+  SANDBOX_NICE,
+  SANDBOX_NICE_BOUND_MS,
   searchPath,
   zygoteCommand,
   type SandboxNetwork,
@@ -63,14 +66,15 @@ test('on a daemon with a bridge, a plain run on the default network fits a pool 
   // the CLI sends the default network's (empty) endpoint settings
   assert.ok(onBridge({ NetworkingConfig: { EndpointsConfig: { default: {} } } }));
   assert.ok(onBridge({ ExposedPorts: { '80/tcp': {} } }));
+  // published ports are published on the sandbox's endpoint at start
+  assert.ok(onBridge({}, { PortBindings: { '80/tcp': [{ HostPort: '8080' }] } }));
+  assert.ok(onBridge({ ExposedPorts: { '80/tcp': {} } }, { PublishAllPorts: true }));
   // and a pool of bridge sandboxes is not for --network none, nor the other way round
   assert.ok(!fits({}, { NetworkMode: 'none' }, image, bridged));
   assert.ok(!fits({}, {}, image, pool));
 });
 
-test('a request that changes the endpoint the bridge sandbox was wired with does not fit: ports, a MAC, an address, another network', () => {
-  assert.ok(!onBridge({}, { PortBindings: { '80/tcp': [{ HostPort: '8080' }] } }));
-  assert.ok(!onBridge({}, { PublishAllPorts: true }));
+test('a request that changes the endpoint the bridge sandbox was wired with does not fit: a MAC, an address, another network', () => {
   assert.ok(!onBridge({ MacAddress: '02:42:ac:11:00:09' }));
   assert.ok(!onBridge({ NetworkingConfig: { EndpointsConfig: { default: { MacAddress: '02:42:ac:11:00:09' } } } }));
   assert.ok(
@@ -163,4 +167,15 @@ test('berth-zygote is told uid, gid, groups, directory, HOME fallback, argument 
 test("the command is looked up in the environment's PATH, Docker's default without one", () => {
   assert.deepEqual(searchPath(['PATH=/a::/b']), ['/a', '.', '/b']);
   assert.equal(searchPath([]).length, 6);
+});
+
+test('a sandbox is made at a lower priority while a ready one is left, at once for an empty pool or after a lowered making that took too long', () => {
+  assert.equal(sandboxNice(1, undefined), SANDBOX_NICE);
+  assert.equal(sandboxNice(3, { nice: SANDBOX_NICE, ms: 40 }), SANDBOX_NICE);
+  // the next start would be cold
+  assert.equal(sandboxNice(0, undefined), undefined);
+  assert.equal(sandboxNice(0, { nice: SANDBOX_NICE, ms: 40 }), undefined);
+  // a busy machine: the lowered one took too long, so the next goes at once, and the one after tries again
+  assert.equal(sandboxNice(1, { nice: SANDBOX_NICE, ms: SANDBOX_NICE_BOUND_MS + 1 }), undefined);
+  assert.equal(sandboxNice(1, { ms: SANDBOX_NICE_BOUND_MS + 500 }), SANDBOX_NICE);
 });

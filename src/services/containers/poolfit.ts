@@ -44,9 +44,33 @@ export function poolNetwork(recent: readonly (SandboxNetwork | undefined)[], bri
 }
 
 /**
+ * The niceness a sandbox is made at while the pool still holds a ready one: its monitor, the
+ * runtime's create and the init (which inherit it) yield the CPU to the starts being served
+ * and to the clients starting meanwhile — in a back-to-back `docker run`, the next CLI's own
+ * start-up, which the making otherwise slows. 10 is a tenth of a share against a process at 0.
+ */
+export const SANDBOX_NICE = 10;
+/** A making at SANDBOX_NICE that took longer than this: the machine is too busy for the refill to wait its turn. */
+export const SANDBOX_NICE_BOUND_MS = 300;
+
+/**
+ * The niceness of the next sandbox's making (undefined: the daemon's own). An empty pool's
+ * next start would be made cold: its refill goes at once. So does the one after a lowered
+ * making that took longer than `SANDBOX_NICE_BOUND_MS` (on a loaded machine a tenth of a
+ * share may be next to nothing, and the pool must still refill in a burst of starts); the
+ * one after that tries the lower priority again.
+ */
+export function sandboxNice(ready: number, last: { nice?: number; ms: number } | undefined): number | undefined {
+  if (!ready) return undefined;
+  if (last?.nice && last.ms > SANDBOX_NICE_BOUND_MS) return undefined;
+  return SANDBOX_NICE;
+}
+
+/**
  * Whether a create request may take a sandbox of the pool: the pool's image and runtime, the
  * pool's network (see `SandboxNetwork`; on the bridge, nothing that changes the endpoint
- * the sandbox was wired with — no published ports, MAC address, address, alias or link; its
+ * the sandbox was wired with — no MAC address, address, alias or link (published ports are
+ * fine: see sameBridgeEndpoint); its
  * /etc files, --dns and --add-host included, are written again at the hand-over), and nothing
  * the monitor or the namespaces were made without — no terminal or stdin (the monitor's mode
  * is fixed when it starts), no mounts or volumes, no hostname of its own, the default logging.
@@ -64,7 +88,7 @@ export function requestFits(
     image.id === pool.imageId &&
     pool.chosenRuntime === pool.runtime &&
     network === pool.network &&
-    (network === 'none' || sameBridgeEndpoint(req, h)) &&
+    (network === 'none' || sameBridgeEndpoint(req)) &&
     !req.Tty &&
     !req.OpenStdin &&
     !req.Hostname &&
@@ -82,12 +106,15 @@ export function requestFits(
   );
 }
 
-/** On the default bridge: an endpoint as `Endpoints.plan` makes it for any container (the address is the sandbox's). */
-function sameBridgeEndpoint(req: CreateRequest, h: HostConfig): boolean {
+/**
+ * On the default bridge: an endpoint as `Endpoints.plan` makes it for any container (the
+ * address is the sandbox's). Published ports (`-p`, `-P`) change nothing of it: they are
+ * published on the endpoint at start, as for any task created ahead (`Endpoints.publish`:
+ * DNAT rules and the loopback proxy, per container ID, released at its exit).
+ */
+function sameBridgeEndpoint(req: CreateRequest): boolean {
   const endpoints = Object.entries(req.NetworkingConfig?.EndpointsConfig ?? {});
   return (
-    !Object.keys(h.PortBindings ?? {}).length &&
-    !h.PublishAllPorts &&
     !req.MacAddress &&
     endpoints.every(
       ([k, e]) =>

@@ -119,8 +119,11 @@ export class Tasks {
     c: ContainerRecord,
     network?: NetworkPlan,
     restoreFrom?: string,
-    /** A warm sandbox's making (pool.ts) learns its spec, before the runtime's driver annotates it. */
-    onSpec?: (spec: Spec) => void,
+    /**
+     * A warm sandbox's making (pool.ts): it learns the spec before the runtime's driver
+     * annotates it, and may have the task made at a lower priority (see CreateOptions.nice).
+     */
+    sandbox?: { onSpec: (spec: Spec) => void; nice?: number },
   ): Promise<CreatedTask> {
     const dir = this.ctx.dir(c.Id);
     // A previous run's leftovers (a crash between exit and cleanup) go first.
@@ -146,7 +149,7 @@ export class Tasks {
     const prewired =
       net.endpoint && !net.netnsPath && rt.networkAtCreate ? await this.endpoints.prewire(c, net.endpoint) : undefined;
     const spec = await this.specFor(c, net, prewired, mounts);
-    onSpec?.(spec);
+    sandbox?.onSpec(spec);
     if (this.ctx.d.idMap) await giveEtcFiles(dir, this.ctx.d.idMap);
     const limits = logLimits(c.HostConfig);
     const { pid } = await this.ctx.runtime(c).create({
@@ -160,6 +163,7 @@ export class Tasks {
       // Docker closes a container's stdin when its attached client's input ends only for StdinOnce without a TTY.
       leaveStdinOpen: !!c.Config.Tty || !c.Config.StdinOnce,
       restoreFrom,
+      nice: sandbox?.nice,
     });
     if (!prewired) {
       if (net.endpoint) await this.endpoints.attach(net.endpoint, pid, 'eth0');
@@ -266,7 +270,7 @@ export class Tasks {
    * on the bridge brings its endpoint (the address was allocated for its ID, the container's
    * now); the /etc files are written again for the container (its --dns, --add-host).
    */
-  adopt(c: ContainerRecord, sandbox: { pid: number; spec: string; endpoint?: Endpoint }): void {
+  adopt(c: ContainerRecord, sandbox: { pid: number; spec: string; endpoint?: Endpoint; nice?: number }): void {
     this.pooled.add(c.Id);
     const ttl = () =>
       setTimeout(
@@ -286,6 +290,8 @@ export class Tasks {
           if (sandboxKey(asSandboxed(wanted)) !== sandbox.spec) throw new Error("its spec is not the sandbox's");
           if (!(await commandFound(join(dir, 'rootfs'), wanted.process.args[0] ?? '', wanted.process.env)))
             throw new Error('its command is not in the image');
+          // Made at a lower priority (pool.ts): the container's processes run at the daemon's, as any other's.
+          if (sandbox.nice) await this.ctx.runtime(c).foreground!(c.Id);
           await fs.writeFile(
             join(dir, 'rootfs', ZYGOTE_CMD),
             zygoteCommand(wanted.process, this.ctx.d.runtimes.defaultName === 'runc' ? '/' : ''),
