@@ -1,8 +1,10 @@
 /**
  * A fake Engine API that answers at once (bench/many.sh): what `docker stats --no-stream` over
  * N containers costs the docker CLI itself — its thousand connections, their JSON, its table —
- * the floor under any daemon's figure. It serves the list and one stats answer captured from a
- * real daemon (files in DIR), the answer's id changed to the one asked for.
+ * and what `docker ps -a` and curl's `GET /containers/json?all=1` cost their clients (the
+ * process, the transfer, the parse and the table): the floor under any daemon's figure. It
+ * serves the list and one stats answer captured from a real daemon (files in DIR), the answer's
+ * id changed to the one asked for.
  *
  *   bin/node bench/fake-engine.ts SOCKET DIR     (DIR: list.json, stats.json, version.json)
  */
