@@ -51,7 +51,10 @@ function assertBusy(t: TestContext, { busy, idle, expected }: { busy: number; id
   const what = `busy: ${busy} %, its share of a CPU meanwhile ${expected.toFixed(1)} %; idle: ${idle} %`;
   t.diagnostic(what);
   assert.ok(busy <= 110, what);
-  assert.ok(busy >= expected / 2 - 5 && busy <= expected * 2 + 5, what);
+  // Loose: the CLI's figure is over a quarter second inside the measured call, and a loaded
+  // machine gives the loop its share in bursts. What it catches is a figure of nothing (no
+  // previous sample) or one measured over mismatched intervals.
+  assert.ok(busy >= expected / 3 - 5 && busy <= expected * 3 + 10, what);
 }
 
 test('docker stats --no-stream shows a busy container near its share of a CPU (a whole one when quiet) and an idle one near zero', async (t) => {
