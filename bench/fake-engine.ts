@@ -1,8 +1,10 @@
 /**
- * A fake Engine API that answers at once: what the docker CLI itself costs, the floor under
- * any daemon's figure on this machine.
+ * A fake Engine API that answers at once: what the docker CLI itself costs (and curl's
+ * `GET /containers/json?all=1`: the process, the transfer, the parse), the floor under any
+ * daemon's figure on this machine.
  *
- * - `docker stats --no-stream` over N containers (bench/many.sh): its thousand connections,
+ * - `docker stats --no-stream` over N containers, `docker ps -a` and the list (bench/many.sh):
+ *   the stats burst's thousand connections,
  *   their JSON, its table. It serves the list and one stats answer captured from a real daemon
  *   (files in DIR), the answer's id changed to the one asked for.
  * - `docker run [--rm] busybox true` (bench/warm.sh): create, attach (hijacked, 101 as Berth

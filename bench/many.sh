@@ -18,8 +18,9 @@
 #     `docker stats --no-stream` over all N
 #     (twice: its time, the daemon's CPU time meanwhile, and the rows the CLI left blank — it
 #     blanks a container whose answer took over 2 s);
-#   - the docker CLI's own floor for that `stats --no-stream`: against a fake daemon
-#     (bench/fake-engine.ts) that answers at once with what Berth answered;
+#   - the clients' own floor under each of these (Berth's half): `stats --no-stream`, `ps -a`
+#     and curl's `GET /containers/json?all=1` against a fake daemon (bench/fake-engine.ts) that
+#     answers at once with what Berth answered — what no daemon can go below;
 #   - a restart with N running (live restore): the daemon stopped, started again, timed until
 #     `docker ps` lists the N running again, with the new daemon's CPU time by then (berthd
 #     twice: from its bundle, then from its sources);
@@ -97,19 +98,23 @@ summary() {
   local d=$1
   bin/node -e '
 const fs = require("fs");
-const [d, times, list, n, rss, stats, restart, restartCpu, load, apiCpu, psCpu, srcRestart, srcCpu, floor] = process.argv.slice(1);
+const [d, times, list, n, rss, stats, restart, restartCpu, load, apiCpu, psCpu, srcRestart, srcCpu, floor, floorList] = process.argv.slice(1);
+const medians = (f) => Object.fromEntries(JSON.parse(fs.readFileSync(f, "utf8")).results.map((x) => [x.command, (x.median * 1000).toFixed(1)]));
+const fl = floorList && fs.existsSync(floorList) ? medians(floorList) : {};
+const of = (k) => (fl[k] ? `, the client alone ${fl[k]} ms` : "");
 const extra = (srcRestart ? `; from the sources (no bundle) ${srcRestart} ms (CPU ${srcCpu} ms)` : "") + (floor ? `; the docker CLI alone (fake daemon) ${floor}` : "");
 const t = fs.readFileSync(times, "utf8").trim().split("\n").map(Number);
 const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)]; };
 const first = med(t.slice(0, 50)), last = med(t.slice(-50));
 const hundreds = [];
 for (let i = 0; i < t.length; i += 100) hundreds.push(`${i + 1}-${Math.min(i + 100, t.length)}: ${med(t.slice(i, i + 100))}`);
-const l = Object.fromEntries(JSON.parse(fs.readFileSync(list, "utf8")).results.map((x) => [x.command, (x.median * 1000).toFixed(1)]));
+const l = medians(list);
 console.log(`${d} (${n} containers, load at ${n}: ${load}): start median first 50 ${first} ms, last 50 ${last} ms (${(last / first).toFixed(2)}x); by hundreds ${hundreds.join(", ")}`);
-console.log(`${d}: RSS ${(rss / 1024).toFixed(0)} MB, ps -a ${l.ps} ms (daemon CPU ${psCpu} ms), GET /containers/json?all=1 ${l.api} ms (daemon CPU ${apiCpu} ms), stats --no-stream ${stats}, restart ${restart} ms (CPU ${restartCpu} ms)${extra}`);
-fs.writeFileSync(`${times}.json`, JSON.stringify({ ps: +l.ps, api: +l.api, "ps CPU": +psCpu, "api CPU": +apiCpu, stats: parseInt(stats), restart: +restart }));
+console.log(`${d}: RSS ${(rss / 1024).toFixed(0)} MB, ps -a ${l.ps} ms (daemon CPU ${psCpu} ms${of("ps")}), GET /containers/json?all=1 ${l.api} ms (daemon CPU ${apiCpu} ms${of("api")}), stats --no-stream ${stats}, restart ${restart} ms (CPU ${restartCpu} ms)${extra}`);
+fs.writeFileSync(`${times}.json`, JSON.stringify({ ps: +l.ps, api: +l.api, "ps CPU": +psCpu, "api CPU": +apiCpu, stats: parseInt(stats), restart: +restart, ...(fl.ps ? { "ps floor": +fl.ps, "api floor": +fl.api, "stats floor": parseInt(floor) } : {}) }));
 ' "$d" "$WORK/$d.times" "$WORK/$d.list.json" "$N" "${result[$d.rss]}" "${result[$d.stats]}" "${result[$d.restart]}" "${result[$d.restartcpu]}" "${result[$d.load]}" "${result[$d.apicpu]}" "${result[$d.pscpu]}" \
-    "${result[$d.restart.sources]:-}" "${result[$d.restart.sources.cpu]:-}" "$([ "$d" = berth ] && echo "${result[floor]:-}")"
+    "${result[$d.restart.sources]:-}" "${result[$d.restart.sources.cpu]:-}" "$([ "$d" = berth ] && echo "${result[floor]:-}")" \
+    "$([ "$d" = berth ] && echo "$WORK/floor.list.json")"
 }
 
 declare -A result
@@ -157,8 +162,10 @@ for d in "${daemons[@]}"; do
   done
   echo "$d: stats ${result[$d.stats]}, load $(load)" >&2
   if [ "$d" = berth ]; then
-    # The docker CLI's own floor: the same command against a fake daemon that answers at once.
-    curl -s --unix-socket "$sock" "http://localhost/v1.45/containers/json" >"$WORK/list.json"
+    # The clients' own floor: the same commands against a fake daemon that answers at once
+    # with what Berth answered (the list, one stats reply): `stats --no-stream` (twice), and
+    # `ps -a` and curl's `GET /containers/json?all=1` (hyperfine medians, as above).
+    curl -s --unix-socket "$sock" "http://localhost/v1.45/containers/json?all=1" >"$WORK/list.json"
     curl -s --unix-socket "$sock" "http://localhost/v1.45/version" >"$WORK/version.json"
     curl -s --unix-socket "$sock" "http://localhost/v1.45/containers/$(docker -H "$h" ps -lq)/stats?stream=0" >"$WORK/stats.json"
     rm -f "$WORK/fake.sock"
@@ -170,8 +177,11 @@ for d in "${daemons[@]}"; do
       docker -H "unix://$WORK/fake.sock" stats --no-stream >/dev/null
       result[floor]+="${result[floor]:+, }$(ms "$t") ms"
     done
+    hyperfine -N --warmup 1 --runs 10 --export-json "$WORK/floor.list.json" \
+      -n ps "docker -H unix://$WORK/fake.sock ps -a" \
+      -n api "curl -s --unix-socket $WORK/fake.sock http://localhost/containers/json?all=1" >&2
     kill "$fake"
-    echo "docker CLI alone (a fake daemon answering at once): stats --no-stream ${result[floor]}, load $(load)" >&2
+    echo "the clients alone (a fake daemon answering at once): stats --no-stream ${result[floor]}, load $(load)" >&2
   fi
   # A restart, timed until `docker ps` lists the N running again, with the daemon's CPU time by
   # then; berthd also from its sources (no bundle), the module loading's share.
@@ -207,5 +217,8 @@ const fs = require("fs");
 const [b, d] = process.argv.slice(1).map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
 const r = (k) => `${k} ${(b[k] / d[k]).toFixed(2)}x`;
 console.log(`Berth / dockerd: ${["ps", "api", "ps CPU", "api CPU", "stats", "restart"].map(r).join(", ")}`);
+// Above the floor of the clients (Berth run against the fake daemon): the share of the daemons.
+const above = (k) => `${k} ${(b[k] - b[`${k} floor`]).toFixed(0)} / ${(d[k] - b[`${k} floor`]).toFixed(0)} ms`;
+if (b["ps floor"]) console.log(`above the floor of the clients, Berth / dockerd: ${["ps", "api", "stats"].map(above).join(", ")}`);
 ' "$WORK/berth.times.json" "$WORK/dockerd.times.json"
 fi

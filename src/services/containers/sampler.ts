@@ -1,20 +1,21 @@
 /**
  * One reader of cgroup figures for every `docker stats` request at once. The docker CLI asks
  * for each container on its own request (`stats?stream=false` for `--no-stream`), a thousand at
- * once over a thousand containers, and each answer needs two samples a second apart (dockerd's
- * precpu). Rather than a timer and two rounds of reads per request, requests wait here for a
+ * once over a thousand containers, and each answer needs two samples some time apart (its
+ * precpu; stats.ts says how far). The last sample of each container is kept a second
+ * (`recent`), so that a request can measure against a read another one made. Rather than a timer and two rounds of reads per request, requests wait here for a
  * sample of their container, and one tick serves everyone due: each container's files read
  * once whoever waits for it (a few containers at a time), the host's CPU time (`/proc/stat`)
  * read once for a batch of containers, one timer armed for the whole daemon, none while nobody
  * waits.
  *
  * Due times are rounded up to a grid (`gridMs`), so that requests that came in at about the
- * same time (the CLI's burst) are served by the same tick a second later. Reads yield to the
+ * same time (the CLI's burst) are served by the same tick later on. Reads yield to the
  * event loop between batches, so that the API keeps answering during a tick over many.
  *
  *   const s = new StatsSampler(read, systemCpuUsage);
  *   const prime = await s.sample(c, { cpuOnly: true });             // the next tick
- *   const now = await s.sample(c, { notBefore: s.readAt(prime) + 1000 }); // a second later
+ *   const now = await s.sample(c, { notBefore: s.readAt(prime) + 250 }); // 250 ms later
  */
 import type { CgroupStats } from '../../runtime/index.ts';
 import type { ContainerRecord } from './types.ts';
@@ -45,19 +46,27 @@ export class StatsSampler {
   private ticking = false;
   /** When each sample was read (the tick's time, on the sampler's clock). */
   private readonly times = new WeakMap<CgroupStats, number>();
+  /**
+   * Each container's last sample (by id and init pid: a restarted container's counters start
+   * again), kept `keepMs` after its read for `recent`; dropped by one timer for the daemon.
+   */
+  private readonly latest = new Map<string, CgroupStats>();
+  private readonly keepMs: number;
+  private pruner: NodeJS.Timeout | undefined;
   /** How many containers' files the ticks read so far (for tests: one read serves many). */
   reads = 0;
 
   constructor(
     read: SampleReader,
     system: () => Promise<number>,
-    opts: { gridMs?: number; batch?: number; parallel?: number; now?: () => number } = {},
+    opts: { gridMs?: number; batch?: number; parallel?: number; keepMs?: number; now?: () => number } = {},
   ) {
     this.read = read;
     this.system = system;
     this.gridMs = opts.gridMs ?? 50;
     this.batch = opts.batch ?? 100;
     this.parallel = opts.parallel ?? 16;
+    this.keepMs = opts.keepMs ?? 1000;
     this.now = opts.now ?? Date.now;
   }
 
@@ -91,6 +100,16 @@ export class StatsSampler {
       this.waiting.push(w);
       this.arm(due);
     });
+  }
+
+  /**
+   * The last sample read of `c` if it was read at most `maxAgeMs` ago (and no longer than the
+   * sampler keeps them), else undefined: a request can measure against a read another request
+   * (a stream, the previous `docker stats --no-stream`) already made.
+   */
+  recent(c: ContainerRecord, maxAgeMs: number): CgroupStats | undefined {
+    const s = this.latest.get(latestKey(c));
+    return s && this.now() - this.readAt(s) <= Math.min(maxAgeMs, this.keepMs) ? s : undefined;
   }
 
   /** When `s` (a sample this sampler gave) was read, on the sampler's clock. */
@@ -140,7 +159,10 @@ export class StatsSampler {
             const cpuOnly = ws.every((w) => w.cpuOnly);
             this.reads++;
             const s = await this.read(ws[0]!.c, { cpuOnly, systemCpuUsage }).catch(() => undefined);
-            if (s) this.times.set(s, now);
+            if (s) {
+              this.times.set(s, now);
+              this.latest.set(latestKey(ws[0]!.c), s);
+            }
             for (const w of ws) w.resolve(s);
           }
         };
@@ -149,6 +171,22 @@ export class StatsSampler {
     } finally {
       this.ticking = false;
       this.arm();
+      this.prune();
     }
   }
+
+  /** Drops the samples older than `keepMs`, and comes back while any are left. */
+  private prune(): void {
+    if (this.pruner) return;
+    const now = this.now();
+    for (const [k, s] of this.latest) if (now - this.readAt(s) > this.keepMs) this.latest.delete(k);
+    if (!this.latest.size) return;
+    this.pruner = setTimeout(() => {
+      this.pruner = undefined;
+      this.prune();
+    }, this.keepMs);
+    this.pruner.unref?.();
+  }
 }
+
+const latestKey = (c: ContainerRecord) => `${c.Id}/${c.State.Pid ?? 0}`;
