@@ -3,7 +3,7 @@
  * duration ("42m") counts back from now; RFC 3339 dates and times (a missing zone means local
  * time) become "<seconds>.<nanoseconds>"; a unix timestamp passes through.
  */
-import { parseGoDuration } from './runopts.ts';
+import { parseGoDuration } from './flagvalues.ts';
 
 export function getTimestamp(value: string, now = Date.now()): string {
   if (value !== '0') {
