@@ -14,6 +14,7 @@ import { update } from './update.ts';
 import { ps } from './ps.ts';
 import { stats } from './stats.ts';
 import { checkpointCommands } from './checkpoint.ts';
+import { pruneFlags } from './commonflags.ts';
 
 // ------------------------------------------------------------------ lifecycle
 
@@ -360,10 +361,7 @@ const prune: Command = {
     usage: '[OPTIONS]',
     description: 'Remove all stopped containers',
     args: { max: 0 },
-    flags: [
-      { long: 'filter', type: 'list', valueName: 'filter', help: 'Provide filter values (e.g. "until=<timestamp>")' },
-      { long: 'force', short: 'f', type: 'bool', help: 'Do not prompt for confirmation' },
-    ],
+    flags: [...pruneFlags('until=<timestamp>')],
   },
   async run(cli, f) {
     if (!f.bool('force') && !(await cli.confirm('WARNING! This will remove all stopped containers.'))) return 0;

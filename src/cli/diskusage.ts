@@ -8,6 +8,7 @@ import { type Cli, type Command, parseFilterFlags } from './cli.ts';
 import { ago, ellipsis, humanSize, shortId, table } from './format.ts';
 import { containerContext } from './ps.ts';
 import { printRows, rowContext, type Row } from './table.ts';
+import { pruneFlags } from './commonflags.ts';
 
 /** "1.2MB (40%)", docker's reclaimable column: the percentage only when there is a total. */
 function reclaimable(amount: number, total: number): string {
@@ -179,8 +180,7 @@ const systemPrune: Command = {
     args: { max: 0 },
     flags: [
       { long: 'all', short: 'a', type: 'bool', help: 'Remove all unused images not just dangling ones' },
-      { long: 'filter', type: 'list', valueName: 'filter', help: 'Provide filter values (e.g. "label=<key>=<value>")' },
-      { long: 'force', short: 'f', type: 'bool', help: 'Do not prompt for confirmation' },
+      ...pruneFlags('label=<key>=<value>'),
       { long: 'volumes', type: 'bool', help: 'Prune anonymous volumes' },
     ],
   },
@@ -222,8 +222,7 @@ const builderPrune: Command = {
     args: { max: 0 },
     flags: [
       { long: 'all', short: 'a', type: 'bool', help: 'Remove all unused build cache, not just dangling ones' },
-      { long: 'filter', type: 'list', valueName: 'filter', help: 'Provide filter values (e.g. "until=24h")' },
-      { long: 'force', short: 'f', type: 'bool', help: 'Do not prompt for confirmation' },
+      ...pruneFlags('until=24h'),
     ],
   },
   async run(cli, f) {

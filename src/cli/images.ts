@@ -10,6 +10,7 @@ import { displayJsonMessages, type ProgressOut } from './progress.ts';
 import { printRows, rowContext, type Row } from './table.ts';
 import { credentialsFor } from './config.ts';
 import { inspectCommand } from './inspect.ts';
+import { TABLE_FORMAT_FLAG, filterFlag, pruneFlags } from './commonflags.ts';
 
 /** Parses a user's image reference; docker's message on failure. */
 export function parseImageRef(s: string): Reference {
@@ -149,18 +150,8 @@ const images: Command = {
     flags: [
       { long: 'all', short: 'a', type: 'bool', help: 'Show all images (default hides intermediate images)' },
       { long: 'digests', type: 'bool', help: 'Show digests' },
-      {
-        long: 'filter',
-        short: 'f',
-        type: 'list',
-        valueName: 'filter',
-        help: 'Filter output based on conditions provided',
-      },
-      {
-        long: 'format',
-        type: 'string',
-        help: "Format output using a custom template:\n'table', 'json' or a Go template",
-      },
+      filterFlag(),
+      TABLE_FORMAT_FLAG,
       { long: 'no-trunc', type: 'bool', help: "Don't truncate output" },
       { long: 'quiet', short: 'q', type: 'bool', help: 'Only show image IDs' },
       { long: 'tree', type: 'bool', hidden: true },
@@ -305,8 +296,7 @@ const imagePrune: Command = {
     args: { max: 0 },
     flags: [
       { long: 'all', short: 'a', type: 'bool', help: 'Remove all unused images, not just dangling ones' },
-      { long: 'filter', type: 'list', valueName: 'filter', help: 'Provide filter values (e.g. "until=<timestamp>")' },
-      { long: 'force', short: 'f', type: 'bool', help: 'Do not prompt for confirmation' },
+      ...pruneFlags('until=<timestamp>'),
     ],
   },
   async run(cli, f) {
@@ -350,11 +340,7 @@ const history: Command = {
     aliases: ['berth image history', 'berth history'],
     args: { min: 1, max: 1 },
     flags: [
-      {
-        long: 'format',
-        type: 'string',
-        help: "Format output using a custom template:\n'table', 'json' or a Go template",
-      },
+      TABLE_FORMAT_FLAG,
       {
         long: 'human',
         short: 'H',

@@ -5,6 +5,7 @@ import { goTimeString, shortId } from './format.ts';
 import { naturalLess } from './containers.ts';
 import { printRows, rowContext, type Row } from './table.ts';
 import { inspectCommand } from './inspect.ts';
+import { TABLE_FORMAT_FLAG, filterFlag, pruneFlags } from './commonflags.ts';
 
 /** Go's time.String() for an RFC 3339 timestamp with fractional seconds. */
 function createdString(created: string | undefined): string {
@@ -96,18 +97,8 @@ const ls: Command = {
     aliases: ['berth network ls', 'berth network list'],
     args: { max: 0 },
     flags: [
-      {
-        long: 'filter',
-        short: 'f',
-        type: 'list',
-        valueName: 'filter',
-        help: 'Provide filter values (e.g. "driver=bridge")',
-      },
-      {
-        long: 'format',
-        type: 'string',
-        help: "Format output using a custom template:\n'table', 'json' or a Go template",
-      },
+      filterFlag('Provide filter values (e.g. "driver=bridge")'),
+      TABLE_FORMAT_FLAG,
       { long: 'no-trunc', type: 'bool', help: 'Do not truncate the output' },
       { long: 'quiet', short: 'q', type: 'bool', help: 'Only display network IDs' },
     ],
@@ -168,10 +159,7 @@ const prune: Command = {
     usage: '[OPTIONS]',
     description: 'Remove all unused networks',
     args: { max: 0 },
-    flags: [
-      { long: 'filter', type: 'list', valueName: 'filter', help: 'Provide filter values (e.g. "until=<timestamp>")' },
-      { long: 'force', short: 'f', type: 'bool', help: 'Do not prompt for confirmation' },
-    ],
+    flags: [...pruneFlags('until=<timestamp>')],
   },
   async run(cli, f) {
     if (

@@ -6,6 +6,7 @@ import { humanSize } from './format.ts';
 import { naturalLess } from './containers.ts';
 import { printRows, rowContext, type Row } from './table.ts';
 import { inspectCommand } from './inspect.ts';
+import { TABLE_FORMAT_FLAG, filterFlag, pruneFlags } from './commonflags.ts';
 
 export function volumeContext(v: Volume): Row {
   const labels = v.Labels ?? {};
@@ -67,18 +68,8 @@ const ls: Command = {
     aliases: ['berth volume ls', 'berth volume list'],
     args: { max: 0 },
     flags: [
-      {
-        long: 'filter',
-        short: 'f',
-        type: 'list',
-        valueName: 'filter',
-        help: 'Provide filter values (e.g. "dangling=true")',
-      },
-      {
-        long: 'format',
-        type: 'string',
-        help: "Format output using a custom template:\n'table', 'json' or a Go template",
-      },
+      filterFlag('Provide filter values (e.g. "dangling=true")'),
+      TABLE_FORMAT_FLAG,
       { long: 'quiet', short: 'q', type: 'bool', help: 'Only display volume names' },
     ],
   },
@@ -138,8 +129,7 @@ const prune: Command = {
     args: { max: 0 },
     flags: [
       { long: 'all', short: 'a', type: 'bool', help: 'Remove all unused volumes, not just anonymous ones' },
-      { long: 'filter', type: 'list', valueName: 'filter', help: 'Provide filter values (e.g. "label=<label>")' },
-      { long: 'force', short: 'f', type: 'bool', help: 'Do not prompt for confirmation' },
+      ...pruneFlags('label=<label>'),
     ],
   },
   async run(cli, f) {
