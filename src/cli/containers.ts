@@ -4,7 +4,7 @@
  */
 import { demuxTo } from '../client/index.ts';
 import { type Command, StatusError, describeError, forEach, parseFilterFlags } from './cli.ts';
-import { humanSize, tabwrite } from './format.ts';
+import { tabwrite } from './format.ts';
 import { getTimestamp } from './timestamps.ts';
 import { refuseTerminal, writeOutput, parseImageRef } from './images.ts';
 import { inspectCommand } from './inspect.ts';
@@ -15,6 +15,7 @@ import { ps } from './ps.ts';
 import { stats } from './stats.ts';
 import { checkpointCommands } from './checkpoint.ts';
 import { pruneFlags } from './commonflags.ts';
+import { confirmPrune, deletedList, reclaimedLine } from './prune.ts';
 
 // ------------------------------------------------------------------ lifecycle
 
@@ -364,11 +365,9 @@ const prune: Command = {
     flags: [...pruneFlags('until=<timestamp>')],
   },
   async run(cli, f) {
-    if (!f.bool('force') && !(await cli.confirm('WARNING! This will remove all stopped containers.'))) return 0;
+    if (!(await confirmPrune(cli, f, 'WARNING! This will remove all stopped containers.'))) return 0;
     const r = await cli.client.containerPrune(parseFilterFlags(f.list('filter')));
-    let out = '';
-    if (r.ContainersDeleted?.length) out += `Deleted Containers:\n${r.ContainersDeleted.join('\n')}\n\n`;
-    cli.out(`${out}Total reclaimed space: ${humanSize(r.SpaceReclaimed ?? 0, 4)}\n`);
+    cli.out(deletedList('Deleted Containers', r.ContainersDeleted) + reclaimedLine(r.SpaceReclaimed ?? 0));
   },
 };
 

@@ -11,6 +11,7 @@ import { printRows, rowContext, type Row } from './table.ts';
 import { credentialsFor } from './config.ts';
 import { inspectCommand } from './inspect.ts';
 import { TABLE_FORMAT_FLAG, filterFlag, pruneFlags } from './commonflags.ts';
+import { confirmPrune, deletedList, imageDeletions, reclaimedLine } from './prune.ts';
 
 /** Parses a user's image reference; docker's message on failure. */
 export function parseImageRef(s: string): Reference {
@@ -304,17 +305,11 @@ const imagePrune: Command = {
     const warning = all
       ? 'WARNING! This will remove all images without at least one container associated to them.'
       : 'WARNING! This will remove all dangling images.';
-    if (!f.bool('force') && !(await cli.confirm(warning))) return 0;
+    if (!(await confirmPrune(cli, f, warning))) return 0;
     const filters = parseFilterFlags(f.list('filter'));
     filters.dangling = [all ? 'false' : 'true'];
     const r = await cli.client.imagePrune(filters);
-    let out = '';
-    if (r.ImagesDeleted?.length) {
-      out += 'Deleted Images:\n';
-      for (const i of r.ImagesDeleted) out += i.Untagged ? `untagged: ${i.Untagged}\n` : `deleted: ${i.Deleted}\n`;
-      out += '\n';
-    }
-    cli.out(`${out}Total reclaimed space: ${humanSize(r.SpaceReclaimed ?? 0, 4)}\n`);
+    cli.out(deletedList('Deleted Images', imageDeletions(r.ImagesDeleted)) + reclaimedLine(r.SpaceReclaimed ?? 0));
   },
 };
 

@@ -6,6 +6,7 @@ import { naturalLess } from './containers.ts';
 import { printRows, rowContext, type Row } from './table.ts';
 import { inspectCommand } from './inspect.ts';
 import { TABLE_FORMAT_FLAG, filterFlag, pruneFlags } from './commonflags.ts';
+import { confirmPrune, deletedList } from './prune.ts';
 
 /** Go's time.String() for an RFC 3339 timestamp with fractional seconds. */
 function createdString(created: string | undefined): string {
@@ -162,13 +163,11 @@ const prune: Command = {
     flags: [...pruneFlags('until=<timestamp>')],
   },
   async run(cli, f) {
-    if (
-      !f.bool('force') &&
-      !(await cli.confirm('WARNING! This will remove all custom networks not used by at least one container.'))
-    )
-      return 0;
+    const warning = 'WARNING! This will remove all custom networks not used by at least one container.';
+    if (!(await confirmPrune(cli, f, warning))) return 0;
     const r = await cli.client.networkPrune(parseFilterFlags(f.list('filter')));
-    if (r.NetworksDeleted?.length) cli.out(`Deleted Networks:\n${r.NetworksDeleted.join('\n')}\n\n`);
+    // No space line: networks take none.
+    cli.out(deletedList('Deleted Networks', r.NetworksDeleted));
   },
 };
 

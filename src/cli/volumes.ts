@@ -7,6 +7,7 @@ import { naturalLess } from './containers.ts';
 import { printRows, rowContext, type Row } from './table.ts';
 import { inspectCommand } from './inspect.ts';
 import { TABLE_FORMAT_FLAG, filterFlag, pruneFlags } from './commonflags.ts';
+import { confirmPrune, deletedList, reclaimedLine } from './prune.ts';
 
 export function volumeContext(v: Volume): Row {
   const labels = v.Labels ?? {};
@@ -143,11 +144,9 @@ const prune: Command = {
     const warning = f.bool('all')
       ? 'WARNING! This will remove all local volumes not used by at least one container.'
       : 'WARNING! This will remove anonymous local volumes not used by at least one container.';
-    if (!f.bool('force') && !(await cli.confirm(warning))) return 0;
+    if (!(await confirmPrune(cli, f, warning))) return 0;
     const r = await cli.client.volumePrune(filters);
-    let out = '';
-    if (r.VolumesDeleted?.length) out += `Deleted Volumes:\n${r.VolumesDeleted.join('\n')}\n\n`;
-    cli.out(`${out}Total reclaimed space: ${humanSize(r.SpaceReclaimed ?? 0, 4)}\n`);
+    cli.out(deletedList('Deleted Volumes', r.VolumesDeleted) + reclaimedLine(r.SpaceReclaimed ?? 0));
   },
 };
 
