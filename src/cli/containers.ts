@@ -51,27 +51,21 @@ const kill: Command = {
   run: (cli, f, args) => forEach(cli, args, (id) => cli.client.containerKill(id, f.str('signal'))),
 };
 
-const pause: Command = {
+/** `pause` and `unpause`: one call per container named, each printed as it succeeds. */
+const pauseLike = (verb: 'pause' | 'unpause', description: string): Command => ({
   spec: {
     usage: 'CONTAINER [CONTAINER...]',
-    description: 'Pause all processes within one or more containers',
-    aliases: ['berth container pause', 'berth pause'],
+    description,
+    aliases: [`berth container ${verb}`, `berth ${verb}`],
     args: { min: 1 },
     flags: [],
   },
-  run: (cli, _f, args) => forEach(cli, args, (id) => cli.client.containerPause(id)),
-};
+  run: (cli, _f, args) =>
+    forEach(cli, args, (id) => (verb === 'pause' ? cli.client.containerPause(id) : cli.client.containerUnpause(id))),
+});
 
-const unpause: Command = {
-  spec: {
-    usage: 'CONTAINER [CONTAINER...]',
-    description: 'Unpause all processes within one or more containers',
-    aliases: ['berth container unpause', 'berth unpause'],
-    args: { min: 1 },
-    flags: [],
-  },
-  run: (cli, _f, args) => forEach(cli, args, (id) => cli.client.containerUnpause(id)),
-};
+const pause = pauseLike('pause', 'Pause all processes within one or more containers');
+const unpause = pauseLike('unpause', 'Unpause all processes within one or more containers');
 
 const wait: Command = {
   spec: {
