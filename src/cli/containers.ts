@@ -4,7 +4,7 @@
  */
 import { demuxTo } from '../client/index.ts';
 import { type Command, StatusError, describeError, forEach, parseFilterFlags } from './cli.ts';
-import { tabwrite } from './format.ts';
+import { naturalLess, tabwrite } from './format.ts';
 import { getTimestamp } from './timestamps.ts';
 import { refuseTerminal, writeOutput, parseImageRef } from './images.ts';
 import { inspectCommand } from './inspect.ts';
@@ -223,28 +223,6 @@ const top: Command = {
     cli.out(tabwrite(rows.map((r) => r.join('\t')).join('\n') + '\n', 20, 3));
   },
 };
-
-/** sortorder.NaturalLess: digit runs compare as numbers. */
-export function naturalLess(a: string, b: string): boolean {
-  const re = /(\d+|\D+)/g;
-  const pa = a.match(re) ?? [];
-  const pb = b.match(re) ?? [];
-  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
-    const x = pa[i]!;
-    const y = pb[i]!;
-    if (x === y) continue;
-    const dx = /^\d/.test(x);
-    const dy = /^\d/.test(y);
-    if (dx && dy) {
-      const nx = Number(x);
-      const ny = Number(y);
-      if (nx !== ny) return nx < ny;
-      return x.length < y.length;
-    }
-    return x < y;
-  }
-  return pa.length < pb.length;
-}
 
 const joinHostPort = (h: string, p: string) => (h.includes(':') ? `[${h}]:${p}` : `${h}:${p}`);
 

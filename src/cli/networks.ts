@@ -1,8 +1,7 @@
 /** `berth network ...`: create, ls, inspect, rm, prune, connect, disconnect. */
 import type { Network, EndpointSettings } from '../client/index.ts';
 import { type Command, StatusError, describeError, parseFilterFlags, parseKeyValues } from './cli.ts';
-import { goTimeString, shortId } from './format.ts';
-import { naturalLess } from './containers.ts';
+import { byNaturalName, goTimeString, shortId } from './format.ts';
 import { printRows, rowContext, type Row } from './table.ts';
 import { inspectCommand } from './inspect.ts';
 import { TABLE_FORMAT_FLAG, filterFlag, pruneFlags } from './commonflags.ts';
@@ -106,7 +105,7 @@ const ls: Command = {
   },
   async run(cli, f) {
     const list = await cli.client.networkList(parseFilterFlags(f.list('filter')));
-    list.sort((a, b) => (naturalLess(a.Name, b.Name) ? -1 : naturalLess(b.Name, a.Name) ? 1 : 0));
+    list.sort(byNaturalName);
     printRows(
       cli,
       list.map((n) => networkContext(n, !f.bool('no-trunc'))),

@@ -2,8 +2,7 @@
 import type { Volume } from '../client/index.ts';
 import { compareVersions } from '../client/index.ts';
 import { type Command, StatusError, describeError, parseFilterFlags, parseKeyValues } from './cli.ts';
-import { humanSize } from './format.ts';
-import { naturalLess } from './containers.ts';
+import { byNaturalName, humanSize } from './format.ts';
 import { printRows, rowContext, type Row } from './table.ts';
 import { inspectCommand } from './inspect.ts';
 import { TABLE_FORMAT_FLAG, filterFlag, pruneFlags } from './commonflags.ts';
@@ -76,9 +75,7 @@ const ls: Command = {
   },
   async run(cli, f) {
     const res = await cli.client.volumeList(parseFilterFlags(f.list('filter')));
-    const list = [...(res.Volumes ?? [])].sort((a, b) =>
-      naturalLess(a.Name, b.Name) ? -1 : naturalLess(b.Name, a.Name) ? 1 : 0,
-    );
+    const list = [...(res.Volumes ?? [])].sort(byNaturalName);
     printRows(cli, list.map(volumeContext), {
       format: f.str('format') ?? '',
       defaultTable: 'table {{.Driver}}\t{{.Name}}',
