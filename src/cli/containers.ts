@@ -5,7 +5,7 @@
 import { demuxTo } from '../client/index.ts';
 import { type Command, StatusError, describeError, forEach, parseFilterFlags } from './cli.ts';
 import { naturalLess, tabwrite } from './format.ts';
-import { getTimestamp } from './timestamps.ts';
+import { timestampFlag } from './timestamps.ts';
 import { refuseTerminal, writeOutput, parseImageRef } from './images.ts';
 import { inspectCommand } from './inspect.ts';
 import { runCommands } from './run.ts';
@@ -179,15 +179,7 @@ const logs: Command = {
   async run(cli, f, args) {
     const c = cli.client;
     const info = await c.containerInspect(args[0]!);
-    const ts = (name: string) => {
-      const v = f.str(name);
-      if (!v) return undefined;
-      try {
-        return getTimestamp(v);
-      } catch (e) {
-        throw new StatusError(1, `invalid value for "${name}": ${(e as Error).message}`);
-      }
-    };
+    const ts = (name: string) => timestampFlag(f, name, (m) => `invalid value for "${name}": ${m}`);
     const res = await c.containerLogs(info.Id, {
       follow: f.bool('follow'),
       timestamps: f.bool('timestamps'),

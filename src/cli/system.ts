@@ -11,7 +11,7 @@ import {
 } from './cli.ts';
 import { bytesSize, goJson, rfc3339NanoFixed, tabwrite } from './format.ts';
 import { Template } from './template.ts';
-import { getTimestamp } from './timestamps.ts';
+import { timestampFlag } from './timestamps.ts';
 import { credentialsFor, eraseCredentials, registryKey, storeCredentials, DEFAULT_REGISTRY } from './config.ts';
 import { filterFlag, templateFormatFlag } from './commonflags.ts';
 
@@ -258,15 +258,7 @@ const events: Command = {
     ],
   },
   async run(cli, f) {
-    const ts = (name: string) => {
-      const v = f.str(name);
-      if (!v) return undefined;
-      try {
-        return getTimestamp(v);
-      } catch (e) {
-        throw new StatusError(1, (e as Error).message);
-      }
-    };
+    const ts = (name: string) => timestampFlag(f, name);
     const format = f.str('format');
     const tmpl = format && format !== 'json' ? new Template(format) : undefined;
     const stream = await cli.client.events({
