@@ -9,7 +9,7 @@ import { type Cli, type Command, StatusError, parseKeyValues } from './cli.ts';
 import { humanSize } from './format.ts';
 import { displayJsonMessages } from './progress.ts';
 import { IgnoreMatcher, readIgnoreFile } from '../archive/index.ts';
-import { expandEnv, parseBytes, badValue } from './runopts.ts';
+import { expandEnv, parseBytes, badValue } from './flagvalues.ts';
 import { parseImageRef, progressOut } from './images.ts';
 
 /** Does this prefix look like an archive (tar, gzip, bzip2, xz, zstd)? */

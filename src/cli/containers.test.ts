@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ContainerSummary, ImageSummary, StatsResponse } from '../client/index.ts';
 import { displayablePorts, statsRow } from '../client/index.ts';
-import { naturalLess } from './containers.ts';
+import { naturalLess } from './format.ts';
 import { containerContext } from './ps.ts';
 import { statsContext } from './stats.ts';
 import { imageRows, imageContext } from './images.ts';

@@ -4,8 +4,8 @@
  */
 import { demuxTo } from '../client/index.ts';
 import { type Command, StatusError, describeError, forEach, parseFilterFlags } from './cli.ts';
-import { humanSize, tabwrite } from './format.ts';
-import { getTimestamp } from './timestamps.ts';
+import { naturalLess, tabwrite } from './format.ts';
+import { timestampFlag } from './timestamps.ts';
 import { refuseTerminal, writeOutput, parseImageRef } from './images.ts';
 import { inspectCommand } from './inspect.ts';
 import { runCommands } from './run.ts';
@@ -14,6 +14,8 @@ import { update } from './update.ts';
 import { ps } from './ps.ts';
 import { stats } from './stats.ts';
 import { checkpointCommands } from './checkpoint.ts';
+import { pruneFlags } from './commonflags.ts';
+import { confirmPrune, deletedList, reclaimedLine } from './prune.ts';
 
 // ------------------------------------------------------------------ lifecycle
 
@@ -49,27 +51,21 @@ const kill: Command = {
   run: (cli, f, args) => forEach(cli, args, (id) => cli.client.containerKill(id, f.str('signal'))),
 };
 
-const pause: Command = {
+/** `pause` and `unpause`: one call per container named, each printed as it succeeds. */
+const pauseLike = (verb: 'pause' | 'unpause', description: string): Command => ({
   spec: {
     usage: 'CONTAINER [CONTAINER...]',
-    description: 'Pause all processes within one or more containers',
-    aliases: ['berth container pause', 'berth pause'],
+    description,
+    aliases: [`berth container ${verb}`, `berth ${verb}`],
     args: { min: 1 },
     flags: [],
   },
-  run: (cli, _f, args) => forEach(cli, args, (id) => cli.client.containerPause(id)),
-};
+  run: (cli, _f, args) =>
+    forEach(cli, args, (id) => (verb === 'pause' ? cli.client.containerPause(id) : cli.client.containerUnpause(id))),
+});
 
-const unpause: Command = {
-  spec: {
-    usage: 'CONTAINER [CONTAINER...]',
-    description: 'Unpause all processes within one or more containers',
-    aliases: ['berth container unpause', 'berth unpause'],
-    args: { min: 1 },
-    flags: [],
-  },
-  run: (cli, _f, args) => forEach(cli, args, (id) => cli.client.containerUnpause(id)),
-};
+const pause = pauseLike('pause', 'Pause all processes within one or more containers');
+const unpause = pauseLike('unpause', 'Unpause all processes within one or more containers');
 
 const wait: Command = {
   spec: {
@@ -183,15 +179,7 @@ const logs: Command = {
   async run(cli, f, args) {
     const c = cli.client;
     const info = await c.containerInspect(args[0]!);
-    const ts = (name: string) => {
-      const v = f.str(name);
-      if (!v) return undefined;
-      try {
-        return getTimestamp(v);
-      } catch (e) {
-        throw new StatusError(1, `invalid value for "${name}": ${(e as Error).message}`);
-      }
-    };
+    const ts = (name: string) => timestampFlag(f, name, (m) => `invalid value for "${name}": ${m}`);
     const res = await c.containerLogs(info.Id, {
       follow: f.bool('follow'),
       timestamps: f.bool('timestamps'),
@@ -227,28 +215,6 @@ const top: Command = {
     cli.out(tabwrite(rows.map((r) => r.join('\t')).join('\n') + '\n', 20, 3));
   },
 };
-
-/** sortorder.NaturalLess: digit runs compare as numbers. */
-export function naturalLess(a: string, b: string): boolean {
-  const re = /(\d+|\D+)/g;
-  const pa = a.match(re) ?? [];
-  const pb = b.match(re) ?? [];
-  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
-    const x = pa[i]!;
-    const y = pb[i]!;
-    if (x === y) continue;
-    const dx = /^\d/.test(x);
-    const dy = /^\d/.test(y);
-    if (dx && dy) {
-      const nx = Number(x);
-      const ny = Number(y);
-      if (nx !== ny) return nx < ny;
-      return x.length < y.length;
-    }
-    return x < y;
-  }
-  return pa.length < pb.length;
-}
 
 const joinHostPort = (h: string, p: string) => (h.includes(':') ? `[${h}]:${p}` : `${h}:${p}`);
 
@@ -360,17 +326,12 @@ const prune: Command = {
     usage: '[OPTIONS]',
     description: 'Remove all stopped containers',
     args: { max: 0 },
-    flags: [
-      { long: 'filter', type: 'list', valueName: 'filter', help: 'Provide filter values (e.g. "until=<timestamp>")' },
-      { long: 'force', short: 'f', type: 'bool', help: 'Do not prompt for confirmation' },
-    ],
+    flags: [...pruneFlags('until=<timestamp>')],
   },
   async run(cli, f) {
-    if (!f.bool('force') && !(await cli.confirm('WARNING! This will remove all stopped containers.'))) return 0;
+    if (!(await confirmPrune(cli, f, 'WARNING! This will remove all stopped containers.'))) return 0;
     const r = await cli.client.containerPrune(parseFilterFlags(f.list('filter')));
-    let out = '';
-    if (r.ContainersDeleted?.length) out += `Deleted Containers:\n${r.ContainersDeleted.join('\n')}\n\n`;
-    cli.out(`${out}Total reclaimed space: ${humanSize(r.SpaceReclaimed ?? 0, 4)}\n`);
+    cli.out(deletedList('Deleted Containers', r.ContainersDeleted) + reclaimedLine(r.SpaceReclaimed ?? 0));
   },
 };
 

@@ -8,6 +8,8 @@ import { type Cli, type Command, parseFilterFlags } from './cli.ts';
 import { ago, ellipsis, humanSize, shortId, table } from './format.ts';
 import { containerContext } from './ps.ts';
 import { printRows, rowContext, type Row } from './table.ts';
+import { pruneFlags } from './commonflags.ts';
+import { confirmPrune, deletedList, imageDeletions, reclaimedLine } from './prune.ts';
 
 /** "1.2MB (40%)", docker's reclaimable column: the percentage only when there is a total. */
 function reclaimable(amount: number, total: number): string {
@@ -159,17 +161,13 @@ const df: Command = {
 };
 
 /** The sections a prune prints: "Deleted Containers:" and its IDs, a blank line after each. */
-function deleted(title: string, items: readonly string[] | null | undefined): string {
-  return items?.length ? `${title}:\n${items.join('\n')}\n\n` : '';
-}
-
 async function pruneBuildCache(
   cli: Cli,
   all: boolean,
   filters: Record<string, string[]>,
 ): Promise<{ text: string; reclaimed: number }> {
   const r = await cli.client.buildPrune({ all, filters });
-  return { text: deleted('Deleted build cache objects', r.CachesDeleted), reclaimed: r.SpaceReclaimed ?? 0 };
+  return { text: deletedList('Deleted build cache objects', r.CachesDeleted), reclaimed: r.SpaceReclaimed ?? 0 };
 }
 
 const systemPrune: Command = {
@@ -179,8 +177,7 @@ const systemPrune: Command = {
     args: { max: 0 },
     flags: [
       { long: 'all', short: 'a', type: 'bool', help: 'Remove all unused images not just dangling ones' },
-      { long: 'filter', type: 'list', valueName: 'filter', help: 'Provide filter values (e.g. "label=<key>=<value>")' },
-      { long: 'force', short: 'f', type: 'bool', help: 'Do not prompt for confirmation' },
+      ...pruneFlags('label=<key>=<value>'),
       { long: 'volumes', type: 'bool', help: 'Prune anonymous volumes' },
     ],
   },
@@ -188,30 +185,27 @@ const systemPrune: Command = {
     const all = f.bool('all');
     const volumes = f.bool('volumes');
     const warning = `WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n${volumes ? '  - all anonymous volumes not used by at least one container\n' : ''}${all ? '  - all images without at least one container associated to them\n  - all build cache\n' : '  - all dangling images\n  - unused build cache\n'}`;
-    if (!f.bool('force') && !(await cli.confirm(warning))) return 0;
+    if (!(await confirmPrune(cli, f, warning))) return 0;
     const filters = parseFilterFlags(f.list('filter'));
     let out = '';
     let reclaimed = 0;
     const containers = await cli.client.containerPrune(filters);
-    out += deleted('Deleted Containers', containers.ContainersDeleted);
+    out += deletedList('Deleted Containers', containers.ContainersDeleted);
     reclaimed += containers.SpaceReclaimed ?? 0;
     const networks = await cli.client.networkPrune(filters);
-    out += deleted('Deleted Networks', networks.NetworksDeleted);
+    out += deletedList('Deleted Networks', networks.NetworksDeleted);
     if (volumes) {
       const v = await cli.client.volumePrune(filters);
-      out += deleted('Deleted Volumes', v.VolumesDeleted);
+      out += deletedList('Deleted Volumes', v.VolumesDeleted);
       reclaimed += v.SpaceReclaimed ?? 0;
     }
     const images = await cli.client.imagePrune({ ...filters, dangling: [all ? 'false' : 'true'] });
-    out += deleted(
-      'Deleted Images',
-      images.ImagesDeleted?.map((i) => (i.Untagged ? `untagged: ${i.Untagged}` : `deleted: ${i.Deleted}`)),
-    );
+    out += deletedList('Deleted Images', imageDeletions(images.ImagesDeleted));
     reclaimed += images.SpaceReclaimed ?? 0;
     const cache = await pruneBuildCache(cli, all, filters);
     out += cache.text;
     reclaimed += cache.reclaimed;
-    cli.out(`${out}Total reclaimed space: ${humanSize(reclaimed, 4)}\n`);
+    cli.out(out + reclaimedLine(reclaimed));
   },
 };
 
@@ -222,16 +216,14 @@ const builderPrune: Command = {
     args: { max: 0 },
     flags: [
       { long: 'all', short: 'a', type: 'bool', help: 'Remove all unused build cache, not just dangling ones' },
-      { long: 'filter', type: 'list', valueName: 'filter', help: 'Provide filter values (e.g. "until=24h")' },
-      { long: 'force', short: 'f', type: 'bool', help: 'Do not prompt for confirmation' },
+      ...pruneFlags('until=24h'),
     ],
   },
   async run(cli, f) {
     const what = f.bool('all') ? 'all build cache' : 'all dangling build cache';
-    if (!f.bool('force') && !(await cli.confirm(`WARNING! This will remove ${what}.`, true))) return 0;
+    if (!(await confirmPrune(cli, f, `WARNING! This will remove ${what}.`, true))) return 0;
     const r = await pruneBuildCache(cli, f.bool('all'), parseFilterFlags(f.list('filter')));
-    // The legacy builder's wording (BuildKit's is "Total:").
-    cli.out(`${r.text}Total reclaimed space: ${humanSize(r.reclaimed, 4)}\n`);
+    cli.out(r.text + reclaimedLine(r.reclaimed));
   },
 };
 

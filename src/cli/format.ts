@@ -1,6 +1,6 @@
 /**
  * Output helpers that reproduce the docker CLI byte for byte: go-units sizes (from spec/),
- * "2 hours ago", Go's text/tabwriter, Go's time layouts, strconv.Quote, and
+ * "2 hours ago", Go's text/tabwriter, Go's time layouts, strconv.Quote, sortorder's NaturalLess and
  * encoding/json's HTML-escaped output.
  */
 import { humanDuration } from '../spec/index.ts';
@@ -207,4 +207,31 @@ export function indentJson(raw: string, indent = '    '): string {
     }
   }
   return out;
+}
+
+/** sortorder.NaturalLess: digit runs compare as numbers. */
+export function naturalLess(a: string, b: string): boolean {
+  const re = /(\d+|\D+)/g;
+  const pa = a.match(re) ?? [];
+  const pb = b.match(re) ?? [];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i]!;
+    const y = pb[i]!;
+    if (x === y) continue;
+    const dx = /^\d/.test(x);
+    const dy = /^\d/.test(y);
+    if (dx && dy) {
+      const nx = Number(x);
+      const ny = Number(y);
+      if (nx !== ny) return nx < ny;
+      return x.length < y.length;
+    }
+    return x < y;
+  }
+  return pa.length < pb.length;
+}
+
+/** Sorts by `.Name` as the docker CLI's `network ls` and `volume ls` do (NaturalLess). */
+export function byNaturalName(a: { Name: string }, b: { Name: string }): number {
+  return naturalLess(a.Name, b.Name) ? -1 : naturalLess(b.Name, a.Name) ? 1 : 0;
 }

@@ -10,6 +10,8 @@ import { displayJsonMessages, type ProgressOut } from './progress.ts';
 import { printRows, rowContext, type Row } from './table.ts';
 import { credentialsFor } from './config.ts';
 import { inspectCommand } from './inspect.ts';
+import { TABLE_FORMAT_FLAG, filterFlag, pruneFlags } from './commonflags.ts';
+import { confirmPrune, deletedList, imageDeletions, reclaimedLine } from './prune.ts';
 
 /** Parses a user's image reference; docker's message on failure. */
 export function parseImageRef(s: string): Reference {
@@ -149,18 +151,8 @@ const images: Command = {
     flags: [
       { long: 'all', short: 'a', type: 'bool', help: 'Show all images (default hides intermediate images)' },
       { long: 'digests', type: 'bool', help: 'Show digests' },
-      {
-        long: 'filter',
-        short: 'f',
-        type: 'list',
-        valueName: 'filter',
-        help: 'Filter output based on conditions provided',
-      },
-      {
-        long: 'format',
-        type: 'string',
-        help: "Format output using a custom template:\n'table', 'json' or a Go template",
-      },
+      filterFlag(),
+      TABLE_FORMAT_FLAG,
       { long: 'no-trunc', type: 'bool', help: "Don't truncate output" },
       { long: 'quiet', short: 'q', type: 'bool', help: 'Only show image IDs' },
       { long: 'tree', type: 'bool', hidden: true },
@@ -305,8 +297,7 @@ const imagePrune: Command = {
     args: { max: 0 },
     flags: [
       { long: 'all', short: 'a', type: 'bool', help: 'Remove all unused images, not just dangling ones' },
-      { long: 'filter', type: 'list', valueName: 'filter', help: 'Provide filter values (e.g. "until=<timestamp>")' },
-      { long: 'force', short: 'f', type: 'bool', help: 'Do not prompt for confirmation' },
+      ...pruneFlags('until=<timestamp>'),
     ],
   },
   async run(cli, f) {
@@ -314,17 +305,11 @@ const imagePrune: Command = {
     const warning = all
       ? 'WARNING! This will remove all images without at least one container associated to them.'
       : 'WARNING! This will remove all dangling images.';
-    if (!f.bool('force') && !(await cli.confirm(warning))) return 0;
+    if (!(await confirmPrune(cli, f, warning))) return 0;
     const filters = parseFilterFlags(f.list('filter'));
     filters.dangling = [all ? 'false' : 'true'];
     const r = await cli.client.imagePrune(filters);
-    let out = '';
-    if (r.ImagesDeleted?.length) {
-      out += 'Deleted Images:\n';
-      for (const i of r.ImagesDeleted) out += i.Untagged ? `untagged: ${i.Untagged}\n` : `deleted: ${i.Deleted}\n`;
-      out += '\n';
-    }
-    cli.out(`${out}Total reclaimed space: ${humanSize(r.SpaceReclaimed ?? 0, 4)}\n`);
+    cli.out(deletedList('Deleted Images', imageDeletions(r.ImagesDeleted)) + reclaimedLine(r.SpaceReclaimed ?? 0));
   },
 };
 
@@ -350,11 +335,7 @@ const history: Command = {
     aliases: ['berth image history', 'berth history'],
     args: { min: 1, max: 1 },
     flags: [
-      {
-        long: 'format',
-        type: 'string',
-        help: "Format output using a custom template:\n'table', 'json' or a Go template",
-      },
+      TABLE_FORMAT_FLAG,
       {
         long: 'human',
         short: 'H',

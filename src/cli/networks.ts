@@ -1,10 +1,11 @@
 /** `berth network ...`: create, ls, inspect, rm, prune, connect, disconnect. */
 import type { Network, EndpointSettings } from '../client/index.ts';
 import { type Command, StatusError, describeError, parseFilterFlags, parseKeyValues } from './cli.ts';
-import { goTimeString, shortId } from './format.ts';
-import { naturalLess } from './containers.ts';
+import { byNaturalName, goTimeString, shortId } from './format.ts';
 import { printRows, rowContext, type Row } from './table.ts';
 import { inspectCommand } from './inspect.ts';
+import { TABLE_FORMAT_FLAG, filterFlag, pruneFlags } from './commonflags.ts';
+import { confirmPrune, deletedList } from './prune.ts';
 
 /** Go's time.String() for an RFC 3339 timestamp with fractional seconds. */
 function createdString(created: string | undefined): string {
@@ -96,25 +97,15 @@ const ls: Command = {
     aliases: ['berth network ls', 'berth network list'],
     args: { max: 0 },
     flags: [
-      {
-        long: 'filter',
-        short: 'f',
-        type: 'list',
-        valueName: 'filter',
-        help: 'Provide filter values (e.g. "driver=bridge")',
-      },
-      {
-        long: 'format',
-        type: 'string',
-        help: "Format output using a custom template:\n'table', 'json' or a Go template",
-      },
+      filterFlag('Provide filter values (e.g. "driver=bridge")'),
+      TABLE_FORMAT_FLAG,
       { long: 'no-trunc', type: 'bool', help: 'Do not truncate the output' },
       { long: 'quiet', short: 'q', type: 'bool', help: 'Only display network IDs' },
     ],
   },
   async run(cli, f) {
     const list = await cli.client.networkList(parseFilterFlags(f.list('filter')));
-    list.sort((a, b) => (naturalLess(a.Name, b.Name) ? -1 : naturalLess(b.Name, a.Name) ? 1 : 0));
+    list.sort(byNaturalName);
     printRows(
       cli,
       list.map((n) => networkContext(n, !f.bool('no-trunc'))),
@@ -168,19 +159,14 @@ const prune: Command = {
     usage: '[OPTIONS]',
     description: 'Remove all unused networks',
     args: { max: 0 },
-    flags: [
-      { long: 'filter', type: 'list', valueName: 'filter', help: 'Provide filter values (e.g. "until=<timestamp>")' },
-      { long: 'force', short: 'f', type: 'bool', help: 'Do not prompt for confirmation' },
-    ],
+    flags: [...pruneFlags('until=<timestamp>')],
   },
   async run(cli, f) {
-    if (
-      !f.bool('force') &&
-      !(await cli.confirm('WARNING! This will remove all custom networks not used by at least one container.'))
-    )
-      return 0;
+    const warning = 'WARNING! This will remove all custom networks not used by at least one container.';
+    if (!(await confirmPrune(cli, f, warning))) return 0;
     const r = await cli.client.networkPrune(parseFilterFlags(f.list('filter')));
-    if (r.NetworksDeleted?.length) cli.out(`Deleted Networks:\n${r.NetworksDeleted.join('\n')}\n\n`);
+    // No space line: networks take none.
+    cli.out(deletedList('Deleted Networks', r.NetworksDeleted));
   },
 };
 

@@ -9,6 +9,7 @@ import { parseReference, familiarString } from '../spec/index.ts';
 import { type Command, parseFilterFlags } from './cli.ts';
 import { ago, ellipsis, goQuote, goTimeString, humanSize, shortId } from './format.ts';
 import { printRows, rowContext, type Row } from './table.ts';
+import { TABLE_FORMAT_FLAG, filterFlag } from './commonflags.ts';
 
 function psImage(c: ContainerSummary, trunc: boolean): string {
   if (!c.Image) return '<no image>';
@@ -94,18 +95,8 @@ export const ps: Command = {
     args: { max: 0 },
     flags: [
       { long: 'all', short: 'a', type: 'bool', help: 'Show all containers (default shows just running)' },
-      {
-        long: 'filter',
-        short: 'f',
-        type: 'list',
-        valueName: 'filter',
-        help: 'Filter output based on conditions provided',
-      },
-      {
-        long: 'format',
-        type: 'string',
-        help: "Format output using a custom template:\n'table', 'json' or a Go template",
-      },
+      filterFlag(),
+      TABLE_FORMAT_FLAG,
       {
         long: 'last',
         short: 'n',

@@ -9,7 +9,7 @@ import {
   parseRestart,
   parseUlimit,
   parseMount,
-} from './runopts.ts';
+} from './flagvalues.ts';
 import { runRequestFor } from './run.ts';
 
 test('parseBytes is go-units RAMInBytes', () => {

@@ -3,6 +3,7 @@ import { statsRow, statsText, type StatsRow } from '../client/index.ts';
 import { type Command, StatusError, describeError } from './cli.ts';
 import { shortId } from './format.ts';
 import { printRows, rowContext, type Row } from './table.ts';
+import { TABLE_FORMAT_FLAG } from './commonflags.ts';
 
 export function statsContext(r: StatsRow, trunc: boolean): Row {
   const t = statsText(r);
@@ -27,11 +28,7 @@ export const stats: Command = {
     aliases: ['berth container stats', 'berth stats'],
     flags: [
       { long: 'all', short: 'a', type: 'bool', help: 'Show all containers (default shows just running)' },
-      {
-        long: 'format',
-        type: 'string',
-        help: "Format output using a custom template:\n'table', 'json' or a Go template",
-      },
+      TABLE_FORMAT_FLAG,
       { long: 'no-stream', type: 'bool', help: 'Disable streaming stats and only pull the first result' },
       { long: 'no-trunc', type: 'bool', help: "Don't truncate output" },
     ],

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import type { JsonMessage, SystemInfo, SystemVersion } from '../client/index.ts';
 import { displayJsonMessages, goDuration, progressString } from './progress.ts';
 import { DetachFilter, parseDetachKeys } from './attach.ts';
-import { getTimestamp } from './timestamps.ts';
+import { getTimestamp, timestampFlag } from './timestamps.ts';
+import { parseArgs } from './flags.ts';
+import { StatusError } from './cli.ts';
 import { eventLine, infoText, versionText } from './system.ts';
 
 async function* msgs(...m: JsonMessage[]): AsyncGenerator<JsonMessage> {
@@ -170,4 +172,31 @@ test('events, version and info text', () => {
   );
   assert.match(i, / Security Options:\n  seccomp\n   Profile: builtin\n/);
   assert.match(i, / Total Memory: 23\.54GiB\n/);
+});
+
+test('--since/--until: absent is undefined, a value becomes the API timestamp, an unreadable one ends the command with status 1 in the words the command gives it', () => {
+  const spec = {
+    usage: 'logs',
+    description: '',
+    flags: [
+      { long: 'since', type: 'string' as const },
+      { long: 'until', type: 'string' as const },
+    ],
+  };
+  const { flags } = parseArgs(['--since', '1700000000', '--until', 'yesterday'], spec);
+  assert.equal(timestampFlag(parseArgs([], spec).flags, 'since'), undefined);
+  assert.equal(timestampFlag(flags, 'since'), '1700000000');
+  assert.throws(
+    () => timestampFlag(flags, 'until'),
+    (e) =>
+      e instanceof StatusError &&
+      e.code === 1 &&
+      e.message === 'failed to parse value as time or duration: "yesterday"',
+  );
+  assert.throws(
+    () => timestampFlag(flags, 'until', (m) => `invalid value for "until": ${m}`),
+    (e) =>
+      e instanceof StatusError &&
+      e.message === 'invalid value for "until": failed to parse value as time or duration: "yesterday"',
+  );
 });

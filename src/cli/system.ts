@@ -11,8 +11,9 @@ import {
 } from './cli.ts';
 import { bytesSize, goJson, rfc3339NanoFixed, tabwrite } from './format.ts';
 import { Template } from './template.ts';
-import { getTimestamp } from './timestamps.ts';
+import { timestampFlag } from './timestamps.ts';
 import { credentialsFor, eraseCredentials, registryKey, storeCredentials, DEFAULT_REGISTRY } from './config.ts';
+import { filterFlag, templateFormatFlag } from './commonflags.ts';
 
 const ARCH: Record<string, string> = {
   x64: 'amd64',
@@ -115,14 +116,7 @@ const version: Command = {
     usage: '[OPTIONS]',
     description: 'Show the Berth version information',
     args: { max: 0 },
-    flags: [
-      {
-        long: 'format',
-        short: 'f',
-        type: 'string',
-        help: "Format output using a custom template:\n'json': Print in JSON format\n'TEMPLATE': Print output using the given Go template.",
-      },
-    ],
+    flags: [templateFormatFlag('f')],
   },
   async run(cli, f) {
     let server: SystemVersion | undefined;
@@ -223,14 +217,7 @@ const info: Command = {
     usage: '[OPTIONS]',
     description: 'Display system-wide information',
     args: { max: 0 },
-    flags: [
-      {
-        long: 'format',
-        short: 'f',
-        type: 'string',
-        help: "Format output using a custom template:\n'json': Print in JSON format\n'TEMPLATE': Print output using the given Go template.",
-      },
-    ],
+    flags: [templateFormatFlag('f')],
   },
   async run(cli, f) {
     const format = f.str('format');
@@ -264,32 +251,14 @@ const events: Command = {
     aliases: ['berth system events', 'berth events'],
     args: { max: 0 },
     flags: [
-      {
-        long: 'filter',
-        short: 'f',
-        type: 'list',
-        valueName: 'filter',
-        help: 'Filter output based on conditions provided',
-      },
-      {
-        long: 'format',
-        type: 'string',
-        help: "Format output using a custom template:\n'json': Print in JSON format\n'TEMPLATE': Print output using the given Go template.",
-      },
+      filterFlag(),
+      templateFormatFlag(),
       { long: 'since', type: 'string', help: 'Show all events created since timestamp' },
       { long: 'until', type: 'string', help: 'Stream events until this timestamp' },
     ],
   },
   async run(cli, f) {
-    const ts = (name: string) => {
-      const v = f.str(name);
-      if (!v) return undefined;
-      try {
-        return getTimestamp(v);
-      } catch (e) {
-        throw new StatusError(1, (e as Error).message);
-      }
-    };
+    const ts = (name: string) => timestampFlag(f, name);
     const format = f.str('format');
     const tmpl = format && format !== 'json' ? new Template(format) : undefined;
     const stream = await cli.client.events({

@@ -3,7 +3,9 @@
  * duration ("42m") counts back from now; RFC 3339 dates and times (a missing zone means local
  * time) become "<seconds>.<nanoseconds>"; a unix timestamp passes through.
  */
-import { parseGoDuration } from './runopts.ts';
+import { parseGoDuration } from './flagvalues.ts';
+import { StatusError } from './cli.ts';
+import type { Flags } from './flags.ts';
 
 export function getTimestamp(value: string, now = Date.now()): string {
   if (value !== '0') {
@@ -27,4 +29,19 @@ export function getTimestamp(value: string, now = Date.now()): string {
     throw new Error(`failed to parse value as time or duration: "${value}"`);
   const secs = Math.floor(ms / 1000);
   return `${secs}.${String(nanos).padStart(9, '0')}`;
+}
+
+/**
+ * The `--since`/`--until` flag `name` as getTimestamp makes it, undefined when not given; a value
+ * it cannot read ends the command with status 1 and the message `wordError` words (`logs` names
+ * the flag, `events` does not, as in the docker CLI).
+ */
+export function timestampFlag(f: Flags, name: string, wordError = (message: string) => message): string | undefined {
+  const v = f.str(name);
+  if (!v) return undefined;
+  try {
+    return getTimestamp(v);
+  } catch (e) {
+    throw new StatusError(1, wordError((e as Error).message));
+  }
 }

@@ -1,6 +1,7 @@
 /** `update`: new resource limits and restart policy for containers, with docker's flags. */
 import { type Command, StatusError, forEach } from './cli.ts';
-import { badValue, parseBytes, parseRestart, RUN_FLAGS } from './runopts.ts';
+import { badValue, parseBytes, parseRestart } from './flagvalues.ts';
+import { RUN_FLAGS } from './runflags.ts';
 import type { FlagDef } from './flags.ts';
 
 /** docker update's flags: those of run for the same settings, and the CFS pair run lacks here. */

@@ -2,10 +2,11 @@
 import type { Volume } from '../client/index.ts';
 import { compareVersions } from '../client/index.ts';
 import { type Command, StatusError, describeError, parseFilterFlags, parseKeyValues } from './cli.ts';
-import { humanSize } from './format.ts';
-import { naturalLess } from './containers.ts';
+import { byNaturalName, humanSize } from './format.ts';
 import { printRows, rowContext, type Row } from './table.ts';
 import { inspectCommand } from './inspect.ts';
+import { TABLE_FORMAT_FLAG, filterFlag, pruneFlags } from './commonflags.ts';
+import { confirmPrune, deletedList, reclaimedLine } from './prune.ts';
 
 export function volumeContext(v: Volume): Row {
   const labels = v.Labels ?? {};
@@ -67,26 +68,14 @@ const ls: Command = {
     aliases: ['berth volume ls', 'berth volume list'],
     args: { max: 0 },
     flags: [
-      {
-        long: 'filter',
-        short: 'f',
-        type: 'list',
-        valueName: 'filter',
-        help: 'Provide filter values (e.g. "dangling=true")',
-      },
-      {
-        long: 'format',
-        type: 'string',
-        help: "Format output using a custom template:\n'table', 'json' or a Go template",
-      },
+      filterFlag('Provide filter values (e.g. "dangling=true")'),
+      TABLE_FORMAT_FLAG,
       { long: 'quiet', short: 'q', type: 'bool', help: 'Only display volume names' },
     ],
   },
   async run(cli, f) {
     const res = await cli.client.volumeList(parseFilterFlags(f.list('filter')));
-    const list = [...(res.Volumes ?? [])].sort((a, b) =>
-      naturalLess(a.Name, b.Name) ? -1 : naturalLess(b.Name, a.Name) ? 1 : 0,
-    );
+    const list = [...(res.Volumes ?? [])].sort(byNaturalName);
     printRows(cli, list.map(volumeContext), {
       format: f.str('format') ?? '',
       defaultTable: 'table {{.Driver}}\t{{.Name}}',
@@ -138,8 +127,7 @@ const prune: Command = {
     args: { max: 0 },
     flags: [
       { long: 'all', short: 'a', type: 'bool', help: 'Remove all unused volumes, not just anonymous ones' },
-      { long: 'filter', type: 'list', valueName: 'filter', help: 'Provide filter values (e.g. "label=<label>")' },
-      { long: 'force', short: 'f', type: 'bool', help: 'Do not prompt for confirmation' },
+      ...pruneFlags('label=<label>'),
     ],
   },
   async run(cli, f) {
@@ -153,11 +141,9 @@ const prune: Command = {
     const warning = f.bool('all')
       ? 'WARNING! This will remove all local volumes not used by at least one container.'
       : 'WARNING! This will remove anonymous local volumes not used by at least one container.';
-    if (!f.bool('force') && !(await cli.confirm(warning))) return 0;
+    if (!(await confirmPrune(cli, f, warning))) return 0;
     const r = await cli.client.volumePrune(filters);
-    let out = '';
-    if (r.VolumesDeleted?.length) out += `Deleted Volumes:\n${r.VolumesDeleted.join('\n')}\n\n`;
-    cli.out(`${out}Total reclaimed space: ${humanSize(r.SpaceReclaimed ?? 0, 4)}\n`);
+    cli.out(deletedList('Deleted Volumes', r.VolumesDeleted) + reclaimedLine(r.SpaceReclaimed ?? 0));
   },
 };
 

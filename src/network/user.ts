@@ -6,11 +6,11 @@
  * that network and forwards everything else to the host's resolvers.
  *
  * Networks are JSON files under `<root>/networks/`; the rules live in Berth's own nftables
- * table (`ip <table>`), replaced in one transaction whenever a network comes or goes.
+ * table (`ip <table>`), replaced in one transaction whenever a network comes or goes. The DNS
+ * server's sockets and forwarding are in userdns.ts; the names it answers are kept here.
  */
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import type { Host } from '../host/index.ts';
 import { conflict, forbidden, invalidArgument, notFound } from '../errdefs/index.ts';
@@ -20,7 +20,7 @@ import { formatAddr, formatPrefix, parsePrefix, type Prefix } from './ip.ts';
 import { Ipam } from './ipam.ts';
 import { planIpam } from './ipamconfig.ts';
 import type { Endpoint } from './bridge.ts';
-import { buildAnswer, parseQuery, type Answer } from './dns.ts';
+import { EmbeddedDns, hostResolvers } from './userdns.ts';
 import { plugVeth, type NetnsTarget } from './veth.ts';
 
 /**
@@ -111,8 +111,13 @@ export class UserNetworks {
   private readonly nets = new Map<string, UserNetwork>();
   /** Members by network ID, then container ID (in memory; rebuilt by `restore`). */
   private readonly members = new Map<string, Map<string, Member>>();
-  private readonly dns = new Map<string, dgram.Socket>();
-  private upstream: string[] = [];
+  private readonly dns = new EmbeddedDns(
+    {
+      resolve: (netId, name, from) => this.resolve(netId, name, from),
+      dnsOf: (netId, ip) => this.memberAt(netId, ip)?.dns,
+    },
+    { warn: (m) => this.o.log.warn(m) },
+  );
   private rulesApplied = false;
 
   constructor(o: UserNetworkOptions) {
@@ -135,7 +140,7 @@ export class UserNetworks {
         this.o.log.warn(`network: unreadable ${f}: ${(e as Error).message}`);
       }
     }
-    this.upstream = this.o.upstream ?? hostResolvers();
+    this.dns.upstream = this.o.upstream ?? hostResolvers();
     if (this.nets.size) {
       const links = await this.o.host.run('ip', ['-j', 'link', 'show', 'type', 'bridge']).then(
         (r) => JSON.parse(r.stdout || '[]') as Array<{ ifname: string }>,
@@ -249,8 +254,7 @@ export class UserNetworks {
   }
 
   private async teardown(n: UserNetwork): Promise<void> {
-    this.dns.get(n.Id)?.close();
-    this.dns.delete(n.Id);
+    this.dns.close(n.Id);
     this.members.delete(n.Id);
     this.ipam?.deletePool(n.Id);
     this.ipam?.deletePool(v6Pool(n.Id));
@@ -368,8 +372,7 @@ export class UserNetworks {
   }
 
   async shutdown(keep: boolean): Promise<void> {
-    for (const s of this.dns.values()) s.close();
-    this.dns.clear();
+    this.dns.closeAll();
     if (!keep) {
       const batch = [...this.nets.values()].map((n) => `link del ${n.Bridge}`);
       if (batch.length)
@@ -484,24 +487,10 @@ export class UserNetworks {
     await this.o.host.run('ip', ['link', 'set', 'dev', hostVeth, 'type', 'bridge_slave', 'isolated', 'on']);
   }
 
-  // ---- embedded DNS ----
+  // ---- names, for the embedded DNS (userdns.ts) ----
 
   private async listenDns(n: UserNetwork): Promise<void> {
-    if (this.dns.has(n.Id) || this.o.dns === false) return;
-    const sock = dgram.createSocket({ type: 'udp4', reuseAddr: false });
-    sock.on('message', (msg, rinfo) => this.answer(n.Id, sock, msg, rinfo));
-    await new Promise<void>((resolve) => {
-      sock.once('error', (e) => {
-        this.o.log.warn(`network ${n.Name}: embedded DNS on ${n.Gateway}:53: ${e.message}`);
-        resolve();
-      });
-      sock.bind({ address: n.Gateway, port: 53 }, () => {
-        sock.removeAllListeners('error');
-        sock.on('error', () => {});
-        this.dns.set(n.Id, sock);
-        resolve();
-      });
-    });
+    if (this.o.dns !== false) await this.dns.listen(n.Id, n.Name, n.Gateway);
   }
 
   /**
@@ -539,44 +528,6 @@ export class UserNetworks {
       if (m.ep.ipAddress === bare || m.ep.ipv6Address === ip) return m;
     return undefined;
   }
-
-  private answer(netId: string, sock: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    const q = parseQuery(msg);
-    if (!q) return;
-    const found = this.resolve(netId, q.name, rinfo.address);
-    if (found) {
-      // The name is ours: its A or AAAA record, or no record of the type asked for (NOERROR).
-      const answers: Answer[] = [];
-      if (q.type === 1) answers.push({ type: 1, address: found.v4 });
-      if (q.type === 28 && found.v6) answers.push({ type: 28, address: found.v6 });
-      sock.send(buildAnswer(msg, q, answers, 0), rinfo.port, rinfo.address);
-      return;
-    }
-    // The asker's own --dns servers, else the host's.
-    const own = this.memberAt(netId, rinfo.address)?.dns;
-    const upstream = own?.length ? own : this.upstream;
-    if (!upstream.length) {
-      sock.send(buildAnswer(msg, q, [], 2), rinfo.port, rinfo.address);
-      return;
-    }
-    // Anything else goes to the host's resolver, and its answer back as it came.
-    const up = dgram.createSocket('udp4');
-    const fail = () => {
-      up.close();
-      sock.send(buildAnswer(msg, q, [], 2), rinfo.port, rinfo.address); // SERVFAIL: the client moves on
-    };
-    const timer = setTimeout(fail, 3000);
-    up.on('error', () => {
-      clearTimeout(timer);
-      fail();
-    });
-    up.on('message', (reply) => {
-      clearTimeout(timer);
-      up.close();
-      sock.send(reply, rinfo.port, rinfo.address);
-    });
-    up.send(msg, 53, upstream[0]!);
-  }
 }
 
 function bridgeUp(n: UserNetwork): string[] {
@@ -594,16 +545,5 @@ function tryPrefix(cidr: string): Prefix | undefined {
     return parsePrefix(cidr);
   } catch {
     return undefined;
-  }
-}
-
-/** The nameservers of the host's /etc/resolv.conf (the daemon runs on the host: loopback ones work). */
-function hostResolvers(): string[] {
-  try {
-    return [...readFileSync('/etc/resolv.conf', 'utf8').matchAll(/^nameserver\s+(\d+\.\d+\.\d+\.\d+)\s*$/gm)].map(
-      (m) => m[1]!,
-    );
-  } catch {
-    return [];
   }
 }
