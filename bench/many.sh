@@ -21,8 +21,8 @@
 #   - the docker CLI's own floor for that `stats --no-stream`: against a fake daemon
 #     (bench/fake-engine.ts) that answers at once with what Berth answered;
 #   - a restart with N running (live restore): the daemon stopped, started again, timed until
-#     `docker ps` lists the N running again, with the new daemon's CPU time by then (berthd
-#     twice: from its bundle, then from its sources);
+#     `docker ps` lists the N running again, with the new daemon's CPU time by then and its RSS
+#     5 s later (berthd twice: from its bundle, then from its sources);
 #   - at the end, Berth's figures over dockerd's.
 # Needs root, hyperfine and, for the comparison, dockerd (Debian's docker.io). Check `free -m`
 # first: N busybox containers take about 1 MB each under Berth and 4 MB under dockerd.
@@ -97,7 +97,7 @@ summary() {
   local d=$1
   bin/node -e '
 const fs = require("fs");
-const [d, times, list, n, rss, stats, restart, restartCpu, load, apiCpu, psCpu, srcRestart, srcCpu, floor] = process.argv.slice(1);
+const [d, times, list, n, rss, stats, restart, restartCpu, load, apiCpu, psCpu, srcRestart, srcCpu, floor, restartRss] = process.argv.slice(1);
 const extra = (srcRestart ? `; from the sources (no bundle) ${srcRestart} ms (CPU ${srcCpu} ms)` : "") + (floor ? `; the docker CLI alone (fake daemon) ${floor}` : "");
 const t = fs.readFileSync(times, "utf8").trim().split("\n").map(Number);
 const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)]; };
@@ -106,10 +106,11 @@ const hundreds = [];
 for (let i = 0; i < t.length; i += 100) hundreds.push(`${i + 1}-${Math.min(i + 100, t.length)}: ${med(t.slice(i, i + 100))}`);
 const l = Object.fromEntries(JSON.parse(fs.readFileSync(list, "utf8")).results.map((x) => [x.command, (x.median * 1000).toFixed(1)]));
 console.log(`${d} (${n} containers, load at ${n}: ${load}): start median first 50 ${first} ms, last 50 ${last} ms (${(last / first).toFixed(2)}x); by hundreds ${hundreds.join(", ")}`);
-console.log(`${d}: RSS ${(rss / 1024).toFixed(0)} MB, ps -a ${l.ps} ms (daemon CPU ${psCpu} ms), GET /containers/json?all=1 ${l.api} ms (daemon CPU ${apiCpu} ms), stats --no-stream ${stats}, restart ${restart} ms (CPU ${restartCpu} ms)${extra}`);
+console.log(`${d}: RSS ${(rss / 1024).toFixed(0)} MB, ps -a ${l.ps} ms (daemon CPU ${psCpu} ms), GET /containers/json?all=1 ${l.api} ms (daemon CPU ${apiCpu} ms), stats --no-stream ${stats}, restart ${restart} ms (CPU ${restartCpu} ms, RSS after ${restartRss} MB)${extra}`);
 fs.writeFileSync(`${times}.json`, JSON.stringify({ ps: +l.ps, api: +l.api, "ps CPU": +psCpu, "api CPU": +apiCpu, stats: parseInt(stats), restart: +restart }));
 ' "$d" "$WORK/$d.times" "$WORK/$d.list.json" "$N" "${result[$d.rss]}" "${result[$d.stats]}" "${result[$d.restart]}" "${result[$d.restartcpu]}" "${result[$d.load]}" "${result[$d.apicpu]}" "${result[$d.pscpu]}" \
-    "${result[$d.restart.sources]:-}" "${result[$d.restart.sources.cpu]:-}" "$([ "$d" = berth ] && echo "${result[floor]:-}")"
+    "${result[$d.restart.sources]:-}" "${result[$d.restart.sources.cpu]:-}" "$([ "$d" = berth ] && echo "${result[floor]:-}")" \
+    "${result[$d.restart.rss]}"
 }
 
 declare -A result
@@ -186,7 +187,11 @@ for d in "${daemons[@]}"; do
     key=$d.restart$([ "$variant" = sources ] && echo .sources || true)
     result[$key]=$(ms "$t")
     result[$key.cpu]=$(daemon_cpu "$d")
-    echo "$d: restarted ($variant) in ${result[$key]} ms (CPU ${result[$key.cpu]} ms), load $(load)" >&2
+    # What the restarted daemon holds at N, once settled (no container started since: the
+    # figure a restart leaves, where the one above follows N starts).
+    sleep 5
+    result[$key.rss]=$(($(daemon_rss "$d") / 1024))
+    echo "$d: restarted ($variant) in ${result[$key]} ms (CPU ${result[$key.cpu]} ms), RSS 5 s later ${result[$key.rss]} MB, load $(load)" >&2
   done
   result[$d.restartcpu]=${result[$d.restart.cpu]}
   summary "$d"
