@@ -13,7 +13,7 @@ import { promises as fs } from 'node:fs';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { removeStaleSocket, BERTH_VERSION } from '../api/server/index.ts';
-import { loadCni, type CniNetwork } from '../cni/index.ts';
+import { loadCni, type PodNetworking } from '../cni/index.ts';
 import type { CriServer } from '../cri/index.ts';
 import type { EventBus } from '../events/index.ts';
 import type { ContainerService } from '../services/containers/index.ts';
@@ -33,7 +33,7 @@ export interface CriDeps {
   pods: PodService;
   execs: ExecService;
   events: EventBus;
-  networking: CniNetwork;
+  networking: PodNetworking;
   socketGid?: number;
 }
 
