@@ -53,8 +53,9 @@ import { registerLibpod, registerLibpodEvents, registerPods } from '../api/serve
 
 /**
  * A container kubelet owns through the CRI (a sandbox's infra or a container in it: cri/labels.ts's
- * `io.kubernetes.docker.type`, not imported here, as cri/ loads gRPC only with --cri): it keeps
- * running through a berthd restart even without --live-restore, as containerd's tasks do.
+ * `io.kubernetes.docker.type`, not imported here, as cri/ loads with gRPC at its first caller:
+ * cri.ts): it keeps running through a berthd restart even without --live-restore, as
+ * containerd's tasks do.
  */
 function criOwned(c: DaemonConfig, ct: ContainerRecord): boolean {
   return c.cri && ct.Config.Labels?.['io.kubernetes.docker.type'] !== undefined;
