@@ -22,8 +22,8 @@
 #     and curl's `GET /containers/json?all=1` against a fake daemon (bench/fake-engine.ts) that
 #     answers at once with what Berth answered — what no daemon can go below;
 #   - a restart with N running (live restore): the daemon stopped, started again, timed until
-#     `docker ps` lists the N running again, with the new daemon's CPU time by then (berthd
-#     twice: from its bundle, then from its sources);
+#     `docker ps` lists the N running again, with the new daemon's CPU time by then and its RSS
+#     5 s later (berthd twice: from its bundle, then from its sources);
 #   - at the end, Berth's figures over dockerd's.
 # Needs root, hyperfine and, for the comparison, dockerd (Debian's docker.io). Check `free -m`
 # first: N busybox containers take about 1 MB each under Berth and 4 MB under dockerd.
@@ -98,7 +98,7 @@ summary() {
   local d=$1
   bin/node -e '
 const fs = require("fs");
-const [d, times, list, n, rss, stats, restart, restartCpu, load, apiCpu, psCpu, srcRestart, srcCpu, floor, floorList] = process.argv.slice(1);
+const [d, times, list, n, rss, stats, restart, restartCpu, load, apiCpu, psCpu, srcRestart, srcCpu, floor, floorList, restartRss] = process.argv.slice(1);
 const medians = (f) => Object.fromEntries(JSON.parse(fs.readFileSync(f, "utf8")).results.map((x) => [x.command, (x.median * 1000).toFixed(1)]));
 const fl = floorList && fs.existsSync(floorList) ? medians(floorList) : {};
 const of = (k) => (fl[k] ? `, the client alone ${fl[k]} ms` : "");
@@ -110,11 +110,11 @@ const hundreds = [];
 for (let i = 0; i < t.length; i += 100) hundreds.push(`${i + 1}-${Math.min(i + 100, t.length)}: ${med(t.slice(i, i + 100))}`);
 const l = medians(list);
 console.log(`${d} (${n} containers, load at ${n}: ${load}): start median first 50 ${first} ms, last 50 ${last} ms (${(last / first).toFixed(2)}x); by hundreds ${hundreds.join(", ")}`);
-console.log(`${d}: RSS ${(rss / 1024).toFixed(0)} MB, ps -a ${l.ps} ms (daemon CPU ${psCpu} ms${of("ps")}), GET /containers/json?all=1 ${l.api} ms (daemon CPU ${apiCpu} ms${of("api")}), stats --no-stream ${stats}, restart ${restart} ms (CPU ${restartCpu} ms)${extra}`);
+console.log(`${d}: RSS ${(rss / 1024).toFixed(0)} MB, ps -a ${l.ps} ms (daemon CPU ${psCpu} ms${of("ps")}), GET /containers/json?all=1 ${l.api} ms (daemon CPU ${apiCpu} ms${of("api")}), stats --no-stream ${stats}, restart ${restart} ms (CPU ${restartCpu} ms, RSS after ${restartRss} MB)${extra}`);
 fs.writeFileSync(`${times}.json`, JSON.stringify({ ps: +l.ps, api: +l.api, "ps CPU": +psCpu, "api CPU": +apiCpu, stats: parseInt(stats), restart: +restart, ...(fl.ps ? { "ps floor": +fl.ps, "api floor": +fl.api, "stats floor": parseInt(floor) } : {}) }));
 ' "$d" "$WORK/$d.times" "$WORK/$d.list.json" "$N" "${result[$d.rss]}" "${result[$d.stats]}" "${result[$d.restart]}" "${result[$d.restartcpu]}" "${result[$d.load]}" "${result[$d.apicpu]}" "${result[$d.pscpu]}" \
     "${result[$d.restart.sources]:-}" "${result[$d.restart.sources.cpu]:-}" "$([ "$d" = berth ] && echo "${result[floor]:-}")" \
-    "$([ "$d" = berth ] && echo "$WORK/floor.list.json")"
+    "$([ "$d" = berth ] && echo "$WORK/floor.list.json")" "${result[$d.restart.rss]}"
 }
 
 declare -A result
@@ -196,7 +196,11 @@ for d in "${daemons[@]}"; do
     key=$d.restart$([ "$variant" = sources ] && echo .sources || true)
     result[$key]=$(ms "$t")
     result[$key.cpu]=$(daemon_cpu "$d")
-    echo "$d: restarted ($variant) in ${result[$key]} ms (CPU ${result[$key.cpu]} ms), load $(load)" >&2
+    # What the restarted daemon holds at N, once settled (no container started since: the
+    # figure a restart leaves, where the one above follows N starts).
+    sleep 5
+    result[$key.rss]=$(($(daemon_rss "$d") / 1024))
+    echo "$d: restarted ($variant) in ${result[$key]} ms (CPU ${result[$key.cpu]} ms), RSS 5 s later ${result[$key.rss]} MB, load $(load)" >&2
   done
   result[$d.restartcpu]=${result[$d.restart.cpu]}
   summary "$d"

@@ -4,7 +4,8 @@
  * of the same services the Engine API uses, so an image pulled here is in `docker images`.
  *
  * Lifecycle: `listen(path)` once (a stale socket left by a dead daemon is replaced, a live one
- * refused), then `close()` at shutdown, which cuts calls in flight (a pull stops and cleans up).
+ * refused) — or `accept(sock)` for each connection of a socket someone else listens on —, then
+ * `close()` at shutdown, which cuts calls in flight (a pull stops and cleans up).
  * Errors leave through one place, `grpcCode` of errdefs, so a NotFound is NOT_FOUND whatever
  * the method; an RPC Berth does not serve yet answers UNIMPLEMENTED, saying so.
  *
@@ -67,6 +68,7 @@ export class CriServer {
   private readonly calls = new Set<AbortController>();
   private readonly sockets = new Set<Socket>();
   private listener?: NetServer;
+  private injector?: ReturnType<Server['createConnectionInjector']>;
   private path?: string;
 
   constructor(opts: CriServerOptions) {
@@ -146,16 +148,22 @@ export class CriServer {
     return impl;
   }
 
+  /**
+   * Serves a connection accepted elsewhere (berthd's socket, which loads the CRI only when its
+   * first caller connects: src/daemon/cri.ts), as `listen`'s own are served.
+   */
+  accept(sock: Socket): void {
+    this.sockets.add(sock);
+    sock.once('close', () => this.sockets.delete(sock));
+    // grpc-js gets its connections from here, through the :authority fix (authority.ts).
+    this.injector ??= this.server.createConnectionInjector(ServerCredentials.createInsecure());
+    this.injector.injectConnection(new AuthorityRewriter(sock));
+  }
+
   async listen(path: string): Promise<void> {
     await fs.mkdir(dirname(path), { recursive: true });
     await removeStaleSocket(path);
-    // grpc-js gets its connections from here, through the :authority fix (authority.ts).
-    const injector = this.server.createConnectionInjector(ServerCredentials.createInsecure());
-    const listener = createServer((sock) => {
-      this.sockets.add(sock);
-      sock.once('close', () => this.sockets.delete(sock));
-      injector.injectConnection(new AuthorityRewriter(sock));
-    });
+    const listener = createServer((sock) => this.accept(sock));
     await new Promise<void>((resolve, reject) => {
       listener.once('error', (err) => reject(unavailable(`listen on "${path}": ${err.message}`, err)));
       listener.listen(path, () => resolve());

@@ -14,11 +14,7 @@ import { ContentStore } from '../content/index.ts';
 import { Snapshotter } from '../snapshots/index.ts';
 import { ImageStore } from '../images/index.ts';
 import { checkRegistryFiles } from '../registry/index.ts';
-// Types only: the CRI's modules (gRPC among them, half a second to load) are imported once the
-// Docker API listens, so that its clients — after a live restore above all — wait less.
-import type { CriServer } from '../cri/index.ts';
-import type { StreamingServer } from '../streaming/index.ts';
-import { CniNetwork, installDefaultNetwork, loadCni } from '../cni/index.ts';
+import { CniNetwork, installDefaultNetwork } from '../cni/index.ts';
 import { EventBus } from '../events/index.ts';
 import { ImageService } from '../services/images/index.ts';
 import { SignaturePolicyFile } from '../trust/index.ts';
@@ -45,6 +41,7 @@ import { secureDataRoot } from './dataroot.ts';
 import { setUpRemap, type Remap } from './userns.ts';
 import { rootOf, shortId } from '../spec/index.ts';
 import { infoWarnings } from './apitls.ts';
+import { LazyCri } from './cri.ts';
 
 /** berth-launcher, built by scripts/setup.sh: programs start through it (src/host/launcher.ts). */
 const LAUNCHER = join(import.meta.dirname, '..', '..', 'build', 'berth-launcher');
@@ -56,8 +53,9 @@ import { registerLibpod, registerLibpodEvents, registerPods } from '../api/serve
 
 /**
  * A container kubelet owns through the CRI (a sandbox's infra or a container in it: cri/labels.ts's
- * `io.kubernetes.docker.type`, not imported here, as cri/ loads gRPC only with --cri): it keeps
- * running through a berthd restart even without --live-restore, as containerd's tasks do.
+ * `io.kubernetes.docker.type`, not imported here, as cri/ loads with gRPC at its first caller:
+ * cri.ts): it keeps running through a berthd restart even without --live-restore, as
+ * containerd's tasks do.
  */
 function criOwned(c: DaemonConfig, ct: ContainerRecord): boolean {
   return c.cri && ct.Config.Labels?.['io.kubernetes.docker.type'] !== undefined;
@@ -77,11 +75,10 @@ export class Daemon {
   private runtimePaths = new Map<string, string>();
   readonly events = new EventBus();
   private listeners: Listener[] = [];
-  private cri?: CriServer;
+  /** The CRI's socket; its servers load when a caller first connects (cri.ts). */
+  private cri?: LazyCri;
   /** The pods' CNI network (with --cri): what CRI sandboxes are attached through. */
   podNetworking?: CniNetwork;
-  private streaming?: StreamingServer;
-  private execs?: ExecService;
   private db?: MetadataDb;
   images?: ImageService;
   containers?: ContainerService;
@@ -268,7 +265,6 @@ export class Daemon {
       infraImage: new InfraImage(this.images, PAUSE_PROGRAM),
     });
     const execs = new ExecService({ containers: this.containers, runtimes, events: this.events });
-    this.execs = execs;
     // Before restore: containers its restart policies start are watched like any other.
     this.health = new HealthMonitor({ containers: this.containers, execs, events: this.events, log: this.log });
     // Addresses of containers that no longer run go back to the pool (a crash left them).
@@ -360,23 +356,6 @@ export class Daemon {
       this.log.info(`API listen on ${h.replace(/^unix:\/\//, '')}`);
     }
     if (c.cri) {
-      const {
-        CriServer,
-        CriPods,
-        eventsHandler,
-        execRuntime,
-        execSyncHandlers,
-        imageHandlers,
-        ownOomScoreAdj,
-        podHandlers,
-        runtimeHandlers,
-        sandboxImageSource,
-        statsHandlers,
-        streamingHandlers,
-      } = await import('../cri/index.ts');
-      const { StreamingServer } = await import('../streaming/index.ts');
-      const images = this.images;
-      const execs = this.execs!;
       if (c.cniDefaultNetwork) {
         const written = await installDefaultNetwork(c.cniConfDir);
         if (written) this.log.info(`CNI: no network in ${c.cniConfDir}; wrote Berth's default, ${written}`);
@@ -389,66 +368,25 @@ export class Daemon {
         stateDir: join(c.dataRoot, 'cni', 'results'),
       });
       this.podNetworking = podNetworking;
-      const criPods = new CriPods({
-        pods,
-        containers,
-        oomScoreFloor: await ownOomScoreAdj(),
-        networking: podNetworking,
-        ...(c.sandboxImage
-          ? { sandboxImage: sandboxImageSource({ images, tmp: join(c.dataRoot, 'tmp'), sandboxImage: c.sandboxImage }) }
-          : {}),
-      });
-      // Networks of sandboxes removed while berthd was down: freed in the background.
-      void criPods
-        .reapNetworks()
-        .then((gone) => gone.length && this.log.info(`CNI: tore down the networks of ${gone.length} sandboxes gone`))
-        .catch((e: Error) => this.log.warn(`CNI: tearing down the networks of sandboxes gone: ${e.message}`));
-      const streamingRuntime = execRuntime(execs, { pods: criPods, containers });
-      // Exec's URLs point here; it listens on loopback only, as kubelet's and containerd's do.
-      this.streaming = new StreamingServer({ runtime: streamingRuntime, log: this.log });
-      const streamingUrl = await this.streaming.listen();
-      this.log.info(`CRI streaming server on ${streamingUrl}`);
-      const streams = streamingHandlers(this.streaming);
-      this.cri = new CriServer({
-        runtime: {
-          ...streams,
-          ...podHandlers(criPods),
-          ...statsHandlers(criPods),
-          ...execSyncHandlers(streamingRuntime),
-          ...runtimeHandlers({
-            version: BERTH_VERSION,
-            network: () => podNetworking.status(),
-            config: () => ({
-              dataRoot: c.dataRoot,
-              execRoot: c.execRoot,
-              imageFsRoot: images.fsRoot,
-              registry: images.registry,
-              cniConfDir: c.cniConfDir,
-              cniBinDirs: c.cniBinDirs,
-              cniDefaultNetwork: c.cniDefaultNetwork,
-              sandboxImage: c.sandboxImage || 'berth-pause (made locally)',
-            }),
-            // Read at each call, as kubelet polls Status: a network dropped in later is seen.
-            cni: async () => {
-              const s = await loadCni(c.cniConfDir, c.cniBinDirs);
-              return {
-                network: s.network
-                  ? { name: s.network.name, file: s.network.file, cniVersion: s.network.cniVersion }
-                  : null,
-                skipped: s.skipped,
-                missingPlugins: s.missing,
-              };
-            },
-          }),
-        },
-        runtimeStreams: { GetContainerEvents: eventsHandler(criPods, this.events) },
-        images: imageHandlers({ images, tmp: join(c.dataRoot, 'tmp'), sandboxImage: c.sandboxImage || undefined }),
+      this.cri = new LazyCri({
+        config: c,
         log: this.log,
+        images: this.images,
+        containers,
+        pods,
+        execs,
+        events: this.events,
+        networking: podNetworking,
         socketGid,
       });
       const sock = join(c.execRoot, 'cri.sock');
       await this.cri.listen(sock);
       this.log.info(`CRI listen on ${sock}`);
+      // Networks of sandboxes removed while berthd was down: freed in the background.
+      void this.cri
+        .reapNetworks()
+        .then((gone) => gone.length && this.log.info(`CNI: tore down the networks of ${gone.length} sandboxes gone`))
+        .catch((e: Error) => this.log.warn(`CNI: tearing down the networks of sandboxes gone: ${e.message}`));
     }
     this.log.info(`berthd ${BERTH_VERSION} started (data-root ${c.dataRoot}, exec-root ${c.execRoot})`);
   }
@@ -479,7 +417,6 @@ export class Daemon {
 
   async shutdown(): Promise<void> {
     await this.cri?.close().catch((e) => this.log.warn(`CRI shutdown: ${(e as Error).message}`));
-    await this.streaming?.close().catch((e) => this.log.warn(`CRI streaming shutdown: ${(e as Error).message}`));
     for (const l of this.listeners) await close(l);
     this.health?.stop();
     await this.containers?.shutdown();

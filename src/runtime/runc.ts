@@ -58,7 +58,15 @@ import { sealCrun } from './crun.ts';
 import { releaseCrunFifo, releaseRuncFifo } from './start.ts';
 import { attachSocketPath, checkConsoleSize, openAttach, resizeConsole } from './stdio.ts';
 import { ExitWatcher, readExitFile, type RuntimeEvents } from './exits.ts';
-import { initAlive, isFrozen, readStateFile, statusOf, type ContainerStatus, type RuncStateFile } from './state.ts';
+import {
+  initAlive,
+  isFrozen,
+  ownsPidNamespace,
+  readStateFile,
+  statusOf,
+  type ContainerStatus,
+  type RuncStateFile,
+} from './state.ts';
 import { criuSupport } from './criu.ts';
 import { absolutePath, HELPERS_DIR } from './executables.ts';
 import type { CheckpointSupport, CreateOptions, ExecOptions, Exit, RuntimeDriver, StdinSession } from './roles.ts';
@@ -401,7 +409,7 @@ export class RuncRuntime implements RuntimeDriver {
     // Without spawning runc: one process, or all of them when killing the init of a pid
     // namespace of its own (the kernel then kills the rest). A frozen container goes through
     // runc, which thaws it for SIGKILL.
-    if (num !== undefined && s && (!all || (num === SIGKILL && s.ownPidNamespace))) {
+    if (num !== undefined && s && (!all || (num === SIGKILL && (await ownsPidNamespace(this.runcRoot, s))))) {
       if (!(await initAlive(s))) throw notFound(`kill container "${id}": container is not running`);
       if (!(await isFrozen(s))) {
         try {

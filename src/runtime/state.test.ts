@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCrunStatus } from './state.ts';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cgroupPathsOf, ownsPidNamespace, parseCrunStatus, readStateFile, specOwnsPidNamespace } from './state.ts';
 
 const status = JSON.stringify({
   pid: 42,
@@ -16,25 +19,42 @@ const spec = (namespaces: object[]) =>
     linux: { namespaces, seccomp: { syscalls: [{ names: ['read', 'write'], action: 'SCMP_ACT_ALLOW' }] } },
   });
 
-test("crun's status: its own PID namespace or another's, read from the spec's namespaces alone", () => {
-  const own = parseCrunStatus(
-    'c1',
-    status,
-    spec([{ type: 'mount' }, { type: 'pid' }, { type: 'network', path: '/proc/9/ns/net' }]),
-    false,
-  );
-  assert.equal(own.ownPidNamespace, true);
-  assert.equal(own.pid, 42);
-  assert.equal(own.cgroupPaths.memory, '/sys/fs/cgroup/memory/berth/c1');
-  const joined = parseCrunStatus(
-    'c1',
-    status,
-    spec([{ type: 'mount' }, { type: 'pid', path: '/proc/9/ns/pid' }]),
-    false,
-  );
-  assert.equal(joined.ownPidNamespace, false);
-  const none = parseCrunStatus('c1', status, spec([{ type: 'mount' }]), false);
-  assert.equal(none.ownPidNamespace, false);
+test("crun's spec: its own PID namespace or another's, read from the spec's namespaces alone", () => {
+  const own = spec([{ type: 'mount' }, { type: 'pid' }, { type: 'network', path: '/proc/9/ns/net' }]);
+  assert.equal(specOwnsPidNamespace(own), true);
+  assert.equal(specOwnsPidNamespace(spec([{ type: 'mount' }, { type: 'pid', path: '/proc/9/ns/pid' }])), false);
+  assert.equal(specOwnsPidNamespace(spec([{ type: 'mount' }])), false);
   // A spec that cannot be cut (no namespaces array) is parsed whole.
-  assert.equal(parseCrunStatus('c1', status, '{}', false).ownPidNamespace, false);
+  assert.equal(specOwnsPidNamespace('{}'), false);
+  const s = parseCrunStatus('c1', status, false);
+  assert.equal(s.pid, 42);
+  assert.equal(s.cgroupPaths.memory, '/sys/fs/cgroup/memory/berth/c1');
+});
+
+test("crun's state is read without its spec copy, which is read once, when a kill asks for the pid namespace", async () => {
+  const root = mkdtempSync(join(tmpdir(), 'berth-state-'));
+  try {
+    mkdirSync(join(root, 'c1'));
+    writeFileSync(join(root, 'c1', 'status'), status);
+    const s = (await readStateFile(root, 'c1'))!;
+    assert.equal(s.pid, 42);
+    assert.equal(s.ownPidNamespace, undefined);
+    writeFileSync(join(root, 'c1', 'config.json'), spec([{ type: 'pid' }]));
+    assert.equal(await ownsPidNamespace(root, s), true);
+    // Remembered: the spec is not read again.
+    rmSync(join(root, 'c1', 'config.json'));
+    assert.equal(await ownsPidNamespace(root, s), true);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("a container's cgroup directories are those path.join gives, for v1's controllers and v2's unified tree", () => {
+  for (const cg of ['/berth/c1', 'berth/c1', '/berth//c1/', '/a/./b/../c', '/', 'x']) {
+    const v1 = cgroupPathsOf(cg, false);
+    assert.deepEqual(Object.keys(v1), ['freezer', 'memory', 'pids', 'cpu', 'cpuacct', 'blkio', 'devices', 'cpuset']);
+    for (const [c, dir] of Object.entries(v1)) assert.equal(dir, join('/sys/fs/cgroup', c, cg), `${c} of ${cg}`);
+    assert.deepEqual(cgroupPathsOf(cg, true), { '': join('/sys/fs/cgroup', cg) }, cg);
+  }
+  assert.deepEqual(cgroupPathsOf('', false), {});
 });

@@ -9,7 +9,7 @@
  *   running  otherwise.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 
 /**
  * Every file here is read on the event loop: /proc and cgroup files are made by the kernel on
@@ -33,8 +33,11 @@ export interface RuncStateFile {
   created?: Date;
   /** Controller (`memory`, `freezer`, ... and `""` for the cgroup v2 unified hierarchy) → path. */
   cgroupPaths: Record<string, string>;
-  /** Does the container have a pid namespace of its own (killing init kills everything)? */
-  ownPidNamespace: boolean;
+  /**
+   * Does the container have a pid namespace of its own (killing init kills everything)?
+   * Undefined until read, for crun's (`ownsPidNamespace`).
+   */
+  ownPidNamespace?: boolean;
 }
 
 interface RawState {
@@ -57,12 +60,10 @@ export async function readStateFile(runcRoot: string, id: string): Promise<RuncS
   try {
     // A stat first: a missing file's thrown error costs more, and crun's directory never has one.
     if (existsSync(join(dir, 'state.json'))) return parseStateFile(await readText(join(dir, 'state.json'), 'utf8'));
-    // Not runc's: crun keeps a `status` file and a copy of the spec in its state directory.
-    const [status, config] = await Promise.all([
-      readText(join(dir, 'status'), 'utf8'),
-      readText(join(dir, 'config.json'), 'utf8').catch(() => '{}'),
-    ]);
-    return parseCrunStatus(id, status, config);
+    // Not runc's: crun keeps a `status` file and a copy of the spec in its state directory. The
+    // spec (~10 kB, read for its pid namespace alone) waits until a kill needs it
+    // (`ownsPidNamespace`): a live restore read a thousand of them, 10 MB of garbage.
+    return parseCrunStatus(id, await readText(join(dir, 'status'), 'utf8'));
   } catch (e) {
     if (missing(e)) return undefined;
     throw e;
@@ -72,13 +73,11 @@ export async function readStateFile(runcRoot: string, id: string): Promise<RuncS
 /** The v1 controllers whose directories the driver reads (freezer state, memory OOM counts). */
 const V1_CONTROLLERS = ['freezer', 'memory', 'pids', 'cpu', 'cpuacct', 'blkio', 'devices', 'cpuset'];
 
-/** crun's `status` file (and its copy of the container's spec), as the fields runc's state has. */
-export function parseCrunStatus(
-  id: string,
-  statusText: string,
-  configText: string,
-  cgroupV2 = isCgroupV2(),
-): RuncStateFile {
+/**
+ * crun's `status` file, as the fields runc's state has; whether the container has a pid
+ * namespace of its own is in crun's copy of its spec, read when needed (`ownsPidNamespace`).
+ */
+export function parseCrunStatus(id: string, statusText: string, cgroupV2 = isCgroupV2()): RuncStateFile {
   const raw = JSON.parse(statusText) as {
     pid?: number;
     'process-start-time'?: number;
@@ -88,7 +87,6 @@ export function parseCrunStatus(
   };
   if (typeof raw.pid !== 'number' || typeof raw['process-start-time'] !== 'number')
     throw new Error('unrecognised crun status file');
-  const pidNs = namespacesOf(configText).find((n) => n.type === 'pid');
   const cgroupPaths = cgroupPathsOf(raw['cgroup-path'] ?? '', cgroupV2);
   return {
     id,
@@ -97,16 +95,40 @@ export function parseCrunStatus(
     bundle: raw.bundle ?? '',
     created: raw.created ? new Date(raw.created) : undefined,
     cgroupPaths,
-    ownPidNamespace: !!pidNs && !pidNs.path,
   };
 }
 
-/** The directories of a cgroup path relative to the root (a spec's `cgroupsPath`), by controller as runc's state names them. */
+/** Whether a spec (its JSON text) gives the container a pid namespace of its own, not another's. */
+export function specOwnsPidNamespace(configText: string): boolean {
+  const pidNs = namespacesOf(configText).find((n) => n.type === 'pid');
+  return !!pidNs && !pidNs.path;
+}
+
+/**
+ * Whether the container has a pid namespace of its own (killing its init kills everything):
+ * runc's state says; for crun's, its copy of the spec is read the first time and remembered.
+ */
+export async function ownsPidNamespace(runcRoot: string, s: RuncStateFile): Promise<boolean> {
+  s.ownPidNamespace ??= specOwnsPidNamespace(
+    await readText(join(runcRoot, s.id, 'config.json'), 'utf8').catch(() => '{}'),
+  );
+  return s.ownPidNamespace;
+}
+
+/**
+ * The directories of a cgroup path relative to the root (a spec's `cgroupsPath`), by controller
+ * as runc's state names them. The path is normalised once and each controller's directory is
+ * that path behind the controller's: `join` of the three parts made each a string of its own
+ * out of slices of the joined text, 3.6 kB a container for cgroup v1's eight, kept in the
+ * runtime's cache for every container (0.9 kB so).
+ */
 export function cgroupPathsOf(cg: string, cgroupV2 = isCgroupV2()): Record<string, string> {
   const cgroupPaths: Record<string, string> = {};
   if (cg) {
-    if (cgroupV2) cgroupPaths[''] = join('/sys/fs/cgroup', cg);
-    else for (const c of V1_CONTROLLERS) cgroupPaths[c] = join('/sys/fs/cgroup', c, cg);
+    // Absolute, as join('/sys/fs/cgroup', c, cg) makes it (a trailing slash kept).
+    const rel = posix.join('/', cg);
+    if (cgroupV2) cgroupPaths[''] = `/sys/fs/cgroup${rel}`;
+    else for (const c of V1_CONTROLLERS) cgroupPaths[c] = `/sys/fs/cgroup/${c}${rel}`;
   }
   return cgroupPaths;
 }

@@ -88,8 +88,11 @@ export async function listen(router: Router, address: string, opts: ListenOption
   return { address, server, hijacked };
 }
 
-/** A socket file left by a daemon that died is removed; a live one means another daemon runs. */
-async function removeStaleSocket(path: string): Promise<void> {
+/**
+ * A socket file left by a daemon that died is removed; a live one means another daemon runs.
+ * Also berthd's CRI socket's (src/daemon/cri.ts).
+ */
+export async function removeStaleSocket(path: string): Promise<void> {
   try {
     await fs.stat(path);
   } catch {
