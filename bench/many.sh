@@ -12,7 +12,12 @@
 #
 # For each daemon:
 #   - every `docker run -d` timed: the medians of the first 50 and the last 50 starts (and of
-#     each further hundred), the claim being that a start does not cost more with many running;
+#     each further hundred, with the load then), the claim being that a start does not cost more
+#     with many running; with JOBS=1 also the daemon's CPU time for each start (berthd; dockerd
+#     with its containerd) by hundreds, steadier than the wall time under load;
+#   - the kernel's share that grows with the containers whatever the engine: the host's mount
+#     table (a runtime's clone(CLONE_NEWNS) copies all of it, and Berth's crun wrapper unshares
+#     once more on hybrid cgroup hosts) and 50 `unshare -m true`'s CPU time, before and at N;
 #   - at N: the daemon's own RSS (berthd; dockerd and its containerd), `docker ps -a` and
 #     `GET /containers/json?all=1` (hyperfine medians, and the daemon's CPU time a call),
 #     `docker stats --no-stream` over all N
@@ -72,6 +77,19 @@ daemon_cpu() {
   echo "$total"
 }
 
+# The host's mount table and what copying it costs: "<mounts> mounts, unshare -m <ms>" — the CPU
+# time (user + system) of `unshare -m true` over that of `unshare true`, a call, from 50 of each.
+mount_cost() {
+  # This shell's children's CPU time (it runs in a subshell of its own: $BASHPID, taken here).
+  local me=$BASHPID a b c
+  a=$(awk '{print ($16 + $17) * 10}' "/proc/$me/stat")
+  for _ in $(seq 1 50); do unshare -m true; done
+  b=$(awk '{print ($16 + $17) * 10}' "/proc/$me/stat")
+  for _ in $(seq 1 50); do unshare true; done
+  c=$(awk '{print ($16 + $17) * 10}' "/proc/$me/stat")
+  echo "$(wc -l </proc/self/mountinfo) mounts, unshare -m $(awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN { printf "%.1f ms CPU (unshare alone %.1f)", (b - a) / 50, (c - b) / 50 }')"
+}
+
 # Starts daemon $1 again (its roots and flags as before), in the background; berthd from its
 # sources rather than its bundle when $2 is "sources".
 restart_daemon() {
@@ -98,23 +116,40 @@ summary() {
   local d=$1
   bin/node -e '
 const fs = require("fs");
-const [d, times, list, n, rss, stats, restart, restartCpu, load, apiCpu, psCpu, srcRestart, srcCpu, floor, floorList, restartRss] = process.argv.slice(1);
+const [d, times, list, n, rss, stats, restart, restartCpu, load, apiCpu, psCpu, srcRestart, srcCpu, floor, floorList, restartRss, mounts0, mountsN] = process.argv.slice(1);
 const medians = (f) => Object.fromEntries(JSON.parse(fs.readFileSync(f, "utf8")).results.map((x) => [x.command, (x.median * 1000).toFixed(1)]));
 const fl = floorList && fs.existsSync(floorList) ? medians(floorList) : {};
 const of = (k) => (fl[k] ? `, the client alone ${fl[k]} ms` : "");
 const extra = (srcRestart ? `; from the sources (no bundle) ${srcRestart} ms (CPU ${srcCpu} ms)` : "") + (floor ? `; the docker CLI alone (fake daemon) ${floor}` : "");
-const t = fs.readFileSync(times, "utf8").trim().split("\n").map(Number);
+// Each line: wall ms, the daemon CPU ms (- when starts overlapped), the load then, the network.
+const rows = fs.readFileSync(times, "utf8").trim().split("\n").map((l) => l.split(" "));
+const t = rows.map((r) => Number(r[0]));
+const cpu = rows.map((r) => Number(r[1]));
 const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)]; };
 const first = med(t.slice(0, 50)), last = med(t.slice(-50));
 const hundreds = [];
-for (let i = 0; i < t.length; i += 100) hundreds.push(`${i + 1}-${Math.min(i + 100, t.length)}: ${med(t.slice(i, i + 100))}`);
+const cpuHundreds = [];
+for (let i = 0; i < t.length; i += 100) {
+  hundreds.push(`${i + 1}-${Math.min(i + 100, t.length)}: ${med(t.slice(i, i + 100))} (load ${rows[Math.min(i + 99, t.length - 1)][2]})`);
+  const c = cpu.slice(i, i + 100);
+  if (!c.some(Number.isNaN)) cpuHundreds.push((c.reduce((a, b) => a + b, 0) / c.length).toFixed(1));
+}
 const l = medians(list);
 console.log(`${d} (${n} containers, load at ${n}: ${load}): start median first 50 ${first} ms, last 50 ${last} ms (${(last / first).toFixed(2)}x); by hundreds ${hundreds.join(", ")}`);
+// Each half alone: what grows only on the user network is its bridge and veths, the kernel work.
+const halves = ["none", "manynet"].map((net) => {
+  const h = [];
+  for (let i = 0; i < t.length; i += 100) h.push(med(rows.slice(i, i + 100).filter((r) => r[3] === net).map((r) => Number(r[0]))));
+  return `--network ${net} ${h.join(", ")}`;
+});
+console.log(`${d}: start medians by hundreds, each half: ${halves.join("; ")}`);
+if (cpuHundreds.length) console.log(`${d}: daemon CPU a start (mean ms) by hundreds ${cpuHundreds.join(", ")}`);
+console.log(`${d}: the host before the starts ${mounts0}; at ${n} ${mountsN}`);
 console.log(`${d}: RSS ${(rss / 1024).toFixed(0)} MB, ps -a ${l.ps} ms (daemon CPU ${psCpu} ms${of("ps")}), GET /containers/json?all=1 ${l.api} ms (daemon CPU ${apiCpu} ms${of("api")}), stats --no-stream ${stats}, restart ${restart} ms (CPU ${restartCpu} ms, RSS after ${restartRss} MB)${extra}`);
 fs.writeFileSync(`${times}.json`, JSON.stringify({ ps: +l.ps, api: +l.api, "ps CPU": +psCpu, "api CPU": +apiCpu, stats: parseInt(stats), restart: +restart, ...(fl.ps ? { "ps floor": +fl.ps, "api floor": +fl.api, "stats floor": parseInt(floor) } : {}) }));
 ' "$d" "$WORK/$d.times" "$WORK/$d.list.json" "$N" "${result[$d.rss]}" "${result[$d.stats]}" "${result[$d.restart]}" "${result[$d.restartcpu]}" "${result[$d.load]}" "${result[$d.apicpu]}" "${result[$d.pscpu]}" \
     "${result[$d.restart.sources]:-}" "${result[$d.restart.sources.cpu]:-}" "$([ "$d" = berth ] && echo "${result[floor]:-}")" \
-    "$([ "$d" = berth ] && echo "$WORK/floor.list.json")" "${result[$d.restart.rss]}"
+    "$([ "$d" = berth ] && echo "$WORK/floor.list.json")" "${result[$d.restart.rss]}" "${result[$d.mounts0]}" "${result[$d.mountsN]}"
 }
 
 declare -A result
@@ -130,18 +165,24 @@ for d in "${daemons[@]}"; do
   docker -H "$h" network create --subnet "${SUBNET:-10.233.0.0/16}" manynet >/dev/null
   echo "$d: load $(load) before $N starts" >&2
   : >"$WORK/$d.times"
-  export h WORK d
+  result[$d.mounts0]=$(mount_cost)
+  # The daemon's processes, whose CPU time each start adds (one at a time only: JOBS=1).
+  if [ "$d" = berth ]; then cpupids=$(cat "$WORK/berthd.pid"); else cpupids="$(cat "$WORK/dockerd.pid") $(pgrep -f "containerd --config $WORK/dockerd-run" || true)"; fi
+  export h WORK d cpupids
   # shellcheck disable=SC2016 # expanded by the inner shell
   seq 1 "$N" | xargs -P "${JOBS:-1}" -I{} bash -c '
     i={}; net=none
     [ $((i % 2)) = 0 ] && net=manynet
+    cpu() { local s=0 q; for q in $cpupids; do s=$((s + $(awk "{print (\$14 + \$15) * 10}" /proc/$q/stat))); done; echo $s; }
+    [ "${JOBS:-1}" = 1 ] && c=$(cpu)
     t=$(date +%s%N)
     docker -H "$h" run -d --network "$net" busybox sleep 36000 >/dev/null
-    echo $((($(date +%s%N) - t) / 1000000)) >>"$WORK/$d.times"
+    echo "$((($(date +%s%N) - t) / 1000000)) $([ "${JOBS:-1}" = 1 ] && echo $(($(cpu) - c)) || echo -) $(cut -d" " -f1 /proc/loadavg) $net" >>"$WORK/$d.times"
     [ $((i % 100)) = 0 ] && echo "$d: $i started, load $(cut -d" " -f1-3 /proc/loadavg)" >&2
     true'
   sleep 2
   result[$d.load]=$(load)
+  result[$d.mountsN]=$(mount_cost)
   result[$d.rss]=$(daemon_rss "$d")
   hyperfine -N --warmup 1 --runs 10 --export-json "$WORK/$d.list.json" \
     -n ps "docker -H $h ps -a" \
