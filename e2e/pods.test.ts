@@ -2,8 +2,8 @@
  * Pods end to end, through the `berth` CLI, the docker CLI and curl against a private berthd
  * (with a bridge of its own and live restore): a web server and a sidecar sharing localhost,
  * /etc/hosts and the pod's host name, the pod's published port reaching the member that
- * listens, the lifecycle commands and their refusals, the Libpod endpoints, and a pod that
- * outlives a daemon restart.
+ * listens, the lifecycle commands and their refusals, the Libpod endpoints, a pod that
+ * outlives a daemon restart, and no cgroup left once a pod is gone.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -504,4 +504,44 @@ test("without live restore, a member's restart policy brings it and its pod's in
   assert.match(await eventually(async () => (await berth(d, probe)).stdout, 20_000, 500), /hello from the pod/);
   assert.equal(JSON.parse(await ok(['pod', 'inspect', 'policy'])).State, 'Running');
   await ok(['pod', 'rm', '-f', 'policy']);
+});
+
+test("a pod's rm -f, its prune, and a daemon that stops its members leave no cgroup of the pod, its infra or its members behind", async () => {
+  // Every cgroup of these IDs, in either layout (v1: one per controller; v2: one tree).
+  const cgroupsOf = (ids: string[]) =>
+    ['', ...readdirSync('/sys/fs/cgroup')]
+      .flatMap((root) => ids.map((id) => join('/sys/fs/cgroup', root, 'berth', id)))
+      .filter((p) => existsSync(p));
+  const idle = ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 1; done'];
+  const podWithMembers = async (name: string) => {
+    const pod = (await ok(['pod', 'create', '--name', name])).trim();
+    const members = [
+      (await ok(['run', '-d', '--pod', name, 'busybox', ...idle])).trim(),
+      // Ignores SIGTERM: stopped by the SIGKILL after its timeout.
+      (await ok(['run', '-d', '--pod', name, '--stop-timeout', '1', 'busybox', 'sleep', '1000'])).trim(),
+    ];
+    const infra = JSON.parse(await ok(['pod', 'inspect', name])).InfraContainerID as string;
+    assert.ok(cgroupsOf(members).length > 0, 'the members have cgroups while they run');
+    return [pod, infra, ...members];
+  };
+  // A daemon without live restore (the one before may have had it), and without a bridge, whose
+  // removal at shutdown would give the members' clean-up time to finish anyway.
+  await stopDaemon(d, 'term');
+  d = await startDaemon(['--bridge', 'none'], d.root);
+  const removed = await podWithMembers('cgroups-rm');
+  await ok(['pod', 'rm', '-f', 'cgroups-rm']);
+  // The runtime's state goes a moment after the answer, in the background.
+  await eventually(() => cgroupsOf(removed).length === 0, 10_000, 200);
+  assert.deepEqual(cgroupsOf(removed), []);
+  const pruned = await podWithMembers('cgroups-prune');
+  await ok(['pod', 'stop', '-t', '1', 'cgroups-prune']);
+  await ok(['pod', 'prune', '-f']);
+  await eventually(() => cgroupsOf(pruned).length === 0, 10_000, 200);
+  assert.deepEqual(cgroupsOf(pruned), []);
+  // This daemon (no live restore) stops its containers when it stops, and cleans up after them first.
+  const stopped = await podWithMembers('cgroups-stop');
+  await stopDaemon(d, 'term');
+  assert.deepEqual(cgroupsOf(stopped), []);
+  d = await startDaemon(['--bridge', 'none'], d.root);
+  await ok(['pod', 'rm', '-f', 'cgroups-stop']);
 });

@@ -160,7 +160,9 @@ export async function sniff(source: Readable, n: number): Promise<{ head: Buffer
   return { head, stream: source };
 }
 
-const gzipAsync = promisify(gzip) as (b: Buffer, o: { level: number }) => Promise<Buffer>;
+// Made on first use: promisify reads zlib's gzip, which would load zlib in every process that
+// imports this module — the CLI's, for every command, most of which compress nothing.
+let gzipAsync: ((b: Buffer, o: { level: number }) => Promise<Buffer>) | undefined;
 
 /**
  * gzip on every core: the input is cut into pieces of `chunkBytes`, each compressed on its own
@@ -179,6 +181,7 @@ export function parallelGzip(o: { chunkBytes?: number; concurrency?: number; lev
   const inFlight: Array<Promise<Buffer>> = [];
   let t: Transform;
   const compress = (piece: Buffer) => {
+    gzipAsync ??= promisify(gzip) as (b: Buffer, o: { level: number }) => Promise<Buffer>;
     const member = gzipAsync(piece, { level });
     // Awaited in order later; a failure meanwhile must not count as unhandled.
     member.catch(() => {});

@@ -38,9 +38,8 @@ export interface Streams {
 }
 
 export class Cli {
-  readonly stdin: NodeJS.ReadStream;
-  readonly stdout: NodeJS.WriteStream;
-  readonly stderr: NodeJS.WriteStream;
+  /** The streams a caller gave; undefined: the process's, each made on first use (see stdin). */
+  private readonly streams: Streams | undefined;
   readonly host: string;
   /** The TLS files the global flags and environment name; undefined: plain HTTP. */
   readonly tlsFiles: ClientTlsFiles | undefined;
@@ -48,16 +47,31 @@ export class Cli {
 
   constructor(
     host: string | undefined,
-    streams: Streams = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+    streams?: Streams,
     tls: TlsFlags = {},
     /** A docker context's endpoint (see client/context.ts): it decides the host and TLS instead. */
     context?: ContextEndpoint,
   ) {
     this.tlsFiles = context ? context.tls : clientTlsFiles(tls);
     this.host = context ? context.host : resolveHost(host, process.env, !!this.tlsFiles);
-    this.stdin = streams.stdin;
-    this.stdout = streams.stdout;
-    this.stderr = streams.stderr;
+    this.streams = streams;
+  }
+
+  /**
+   * Node makes process.stdin when it is first read: a file's read stream (hyperfine's
+   * /dev/null, a redirect) loads Node's file streams and fs/promises with them, ~6 ms of a
+   * start that most commands (`run -d`, `ps`, `pod create`) never read from.
+   */
+  get stdin(): NodeJS.ReadStream {
+    return this.streams ? this.streams.stdin : process.stdin;
+  }
+
+  get stdout(): NodeJS.WriteStream {
+    return this.streams ? this.streams.stdout : process.stdout;
+  }
+
+  get stderr(): NodeJS.WriteStream {
+    return this.streams ? this.streams.stderr : process.stderr;
   }
 
   /** The client, made on first use: its TLS files are read then, and a missing one fails the command (as docker). */

@@ -8,8 +8,10 @@
  * that nothing is type-stripped before the cache is on: a TypeScript entry would load Node's
  * stripper (a WebAssembly module, a fifth of the start-up) on every run.
  */
-import { enableCompileCache } from 'node:module';
 import { bundleIsFresh } from '../bundles.js';
+
+// Not an import of node:module, for the reason bundles.js gives for node:fs.
+const { enableCompileCache } = process.getBuiltinModule('node:module');
 
 try {
   enableCompileCache();

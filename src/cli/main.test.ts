@@ -58,3 +58,19 @@ test('the bundled berth loads none of the Node modules of TLS, child processes, 
     .filter((m) => /^NativeModule (tls|https|child_process|worker_threads|dgram)$/.test(m));
   assert.deepEqual(loaded, []);
 });
+
+test('the bundled berth, its input a file, loads neither zlib nor file streams for a command that reads no input', (t) => {
+  const app = join(import.meta.dirname, '../../build/cli/app.js');
+  if (!existsSync(app)) return t.skip('no bundle: npm run build makes it');
+  // A daemon that is not there: the command gets as far as its request, and fails.
+  const args = ['-H', 'unix:///nonexistent/berth.sock', 'ps'];
+  const script = `import(${JSON.stringify(app)}).then((m) => { m.runProcess(${JSON.stringify(args)}); process.on('exit', () => console.error(process.moduleLoadList.join('\\n'))); });`;
+  // stdin from /dev/null, as under hyperfine or a redirect: Node would make it a file's read stream.
+  const { stderr } = spawnSync(process.execPath, ['-e', script], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  assert.match(stderr, /^NativeModule http$/m, 'it made its request');
+  const loaded = stderr.split('\n').filter((m) => /^NativeModule (zlib|internal\/fs\/(streams|promises))$/.test(m));
+  assert.deepEqual(loaded, []);
+});

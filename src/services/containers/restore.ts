@@ -147,11 +147,15 @@ export class DaemonRestore {
         }),
     );
     if (this.ctx.d.liveRestore) return;
+    const stopping = this.ctx.store.all().filter((c) => c.State.Running && !c.State.Restarting && !this.keeps(c));
     await Promise.all(
-      this.ctx.store
-        .all()
-        .filter((c) => c.State.Running && !c.State.Restarting && !this.keeps(c))
-        .map((c) => this.hooks.stop(c.Id, { byDaemon: true }).catch(() => {})),
+      stopping.map(async (c) => {
+        await this.hooks.stop(c.Id, { byDaemon: true }).catch(() => {});
+        // A stop returns once the exit is recorded; the task's clean-up (the runtime's delete,
+        // which takes its cgroup and state away, the unmount) goes on under the container's
+        // lock after that, and a daemon that exited first left them behind for good.
+        await this.ctx.locks.run(c.Id, async () => {}).catch(() => {});
+      }),
     );
   }
 }
