@@ -3,10 +3,10 @@
  * `GET /containers/json?all=1`: the process, the transfer, the parse), the floor under any
  * daemon's figure on this machine.
  *
- * - `docker stats --no-stream` over N containers, `docker ps -a` and the list (bench/many.sh):
- *   the stats burst's thousand connections,
- *   their JSON, its table. It serves the list and one stats answer captured from a real daemon
- *   (files in DIR), the answer's id changed to the one asked for.
+ * - `docker stats --no-stream` over N containers (its thousand connections, their JSON, its
+ *   table), `docker ps -a` and `GET /containers/json?all=1` (bench/many.sh). It serves the
+ *   list and one stats answer captured from a real daemon (files in DIR), the answer's id
+ *   changed to the one asked for.
  * - `docker run [--rm] busybox true` (bench/warm.sh): create, attach (hijacked, 101 as Berth
  *   answers it), wait (its headers at once, as Berth sends them once the wait is registered)
  *   and start, with Berth's status codes and bodies; the attach stream ends and the wait's
