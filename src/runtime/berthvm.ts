@@ -8,7 +8,8 @@
  *   const rt = new BerthVmRuntime({ host, root: '/run/berth/runtimes/berth-vm', runtimePath: 'bin/berth-vm' });
  *   await rt.processes(id); // { Titles: ['UID', 'PID', ...], Processes: [['0', '1', '0', ...]] }
  */
-import { RuncRuntime, runcFailure } from './runc.ts';
+import { RuncRuntime } from './runc.ts';
+import { runcFailure } from './failures.ts';
 import { parsePsTable } from './pstable.ts';
 import type { ProcessList } from './roles.ts';
 

@@ -49,7 +49,8 @@ import { basename, join } from 'node:path';
 import { conflict, internal, invalidArgument, notFound, notImplemented } from '../errdefs/index.ts';
 import { signalNumber } from '../spec/index.ts';
 import type { Host, RunResult } from '../host/index.ts';
-import { BUNDLE_FILES, conmonArgs, runConmon, runtimeError } from './conmon.ts';
+import { BUNDLE_FILES, conmonArgs, runConmon } from './conmon.ts';
+import { runcFailure, saysGone } from './failures.ts';
 import { readLogs, type LogLine, type ReadLogOptions } from './logs.ts';
 import { SeccompCache, type SpecWithSeccomp } from './seccomp-cache.ts';
 import { readCgroupStats, type CgroupStats, type StatsOptions } from './stats.ts';
@@ -462,7 +463,7 @@ export class RuncRuntime implements RuntimeDriver {
     const bundle = s?.bundle || this.bundles.get(id);
     const monitor = bundle ? await readMonitorPid(bundle) : undefined;
     const r = await this.runRuntime(this.runcArgs('delete', ...(force ? ['--force'] : []), id));
-    if (r.code !== 0 && !GONE.test(r.stderr)) {
+    if (r.code !== 0 && !saysGone(r.stderr)) {
       if (/not stopped|is not in `created` or `stopped` state/i.test(r.stderr)) {
         throw conflict(`delete container "${id}": container is running: stop it first or use force`);
       }
@@ -684,22 +685,6 @@ export class RuncRuntime implements RuntimeDriver {
 }
 
 const SIGKILL = 9;
-
-/** How runc (`container does not exist`) and crun (`cannot open directory <state>`) say a container is unknown. */
-const GONE = /does not exist|not found|cannot open directory/i;
-
-export function runcFailure(op: string, id: string, stderr: string) {
-  const why = runtimeError(stderr);
-  if (GONE.test(why)) return notFound(`${op} container "${id}": no such container`);
-  if (
-    /not running|not paused|already running|has stopped|not stopped|is paused|cannot start|cannot pause|cannot resume/i.test(
-      why,
-    )
-  ) {
-    return conflict(`${op} container "${id}": ${why}`);
-  }
-  return internal(`${op} container "${id}": ${why}`);
-}
 
 function exists(path: string): Promise<boolean> {
   return fs.access(path).then(
