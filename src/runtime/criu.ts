@@ -6,7 +6,36 @@
  * `criu --version` and the kernel release, so that a checkpoint is refused with the reason
  * instead of failing halfway.
  */
+import { existsSync } from 'node:fs';
+import { release } from 'node:os';
+import { join } from 'node:path';
+import { HELPERS_DIR } from './executables.ts';
 import type { CheckpointSupport } from './roles.ts';
+
+/** CRIU 4.1 from Debian trixie under its own glibc, fetched by setup (scripts/trixie-tools.sh). */
+const TRIXIE_CRIU = join(HELPERS_DIR, 'trixie', 'criu');
+
+/** The CRIU runc checkpoints with by default: setup's trixie CRIU when it is there, else `criu` in PATH. */
+export const defaultCriu = (): string => (existsSync(TRIXIE_CRIU) ? TRIXIE_CRIU : 'criu');
+
+/**
+ * Can the runtime `name` checkpoint here? runc and crun do it through CRIU, where the CRIU they
+ * use can (`criuSupport`): runc runs the program, crun calls the library it was built with, if
+ * it was (`+CRIU` in its version). Other runtimes here cannot.
+ */
+export async function checkpointSupportOf(
+  name: string,
+  runtimeVersion: () => Promise<string>,
+  criuVersion: () => Promise<string>,
+): Promise<CheckpointSupport> {
+  if (!/^(runc|crun|berth-crun)$/.test(name)) return { supported: false, reason: `${name} cannot checkpoint` };
+  if (name !== 'runc') {
+    const v = await runtimeVersion().catch(() => '');
+    if (!/\+CRIU\b/.test(v))
+      return { supported: false, reason: 'crun here is built without CRIU: run the container with --runtime runc' };
+  }
+  return criuSupport(await criuVersion().catch(() => ''), release());
+}
 
 /** `criu --version`'s "Version: 3.17.1" as [3, 17, 1]; undefined when there is none. */
 export function parseCriuVersion(text: string): number[] | undefined {

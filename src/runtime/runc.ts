@@ -44,7 +44,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { existsSync, promises as fs } from 'node:fs';
-import { getPriority, release } from 'node:os';
+import { getPriority } from 'node:os';
 import { basename, join } from 'node:path';
 import { conflict, internal, invalidArgument, notFound, notImplemented } from '../errdefs/index.ts';
 import { signalNumber } from '../spec/index.ts';
@@ -68,8 +68,8 @@ import {
   type ContainerStatus,
   type RuncStateFile,
 } from './state.ts';
-import { criuSupport } from './criu.ts';
-import { absolutePath, HELPERS_DIR } from './executables.ts';
+import { checkpointSupportOf, defaultCriu } from './criu.ts';
+import { absolutePath } from './executables.ts';
 import type { CheckpointSupport, CreateOptions, ExecOptions, Exit, RuntimeDriver, StdinSession } from './roles.ts';
 
 export interface ContainerState {
@@ -158,7 +158,7 @@ export class RuncRuntime implements RuntimeDriver {
     this.runc = o.runtimePath ?? 'runc';
     this.conmon = o.conmonPath ?? 'conmon';
     this.attachPath = o.attachPath ?? join(import.meta.dirname, '..', '..', 'build', 'berth-attach');
-    this.criu = o.criuPath ?? (existsSync(TRIXIE_CRIU) ? TRIXIE_CRIU : 'criu');
+    this.criu = o.criuPath ?? defaultCriu();
     this.crun = /crun$/.test(basename(this.runc));
     this.fastStart = o.fastStart ?? /^(runc|crun|berth-crun)$/.test(basename(this.runc));
     this.exitFiles = new ExitWatcher(
@@ -295,23 +295,13 @@ export class RuncRuntime implements RuntimeDriver {
 
   private support?: Promise<CheckpointSupport>;
 
-  /**
-   * runc and crun checkpoint through CRIU, where the CRIU they use can (see criu.ts): runc runs
-   * the program (`criuPath`), crun calls the library it was built with, if it was (`+CRIU` in
-   * its version). Other runtimes here cannot.
-   */
+  /** Whether this runtime can checkpoint here (`checkpointSupportOf`, criu.ts), probed once. */
   checkpointSupport(): Promise<CheckpointSupport> {
-    this.support ??= (async (): Promise<CheckpointSupport> => {
-      const name = basename(this.runc);
-      if (!/^(runc|crun|berth-crun)$/.test(name)) return { supported: false, reason: `${name} cannot checkpoint` };
-      if (name !== 'runc') {
-        const v = await this.runRuntime(['--version']).catch(() => undefined);
-        if (!/\+CRIU\b/.test(v?.stdout ?? ''))
-          return { supported: false, reason: 'crun here is built without CRIU: run the container with --runtime runc' };
-      }
-      const r = await this.host.run(this.criu, ['--version'], { allowFailure: true }).catch(() => undefined);
-      return criuSupport(r?.code === 0 ? r.stdout : '', release());
-    })();
+    this.support ??= checkpointSupportOf(
+      basename(this.runc),
+      () => this.runRuntime(['--version']).then((v) => v.stdout),
+      () => this.host.run(this.criu, ['--version'], { allowFailure: true }).then((r) => (r.code === 0 ? r.stdout : '')),
+    );
     return this.support;
   }
 
@@ -692,6 +682,3 @@ function exists(path: string): Promise<boolean> {
     () => false,
   );
 }
-
-/** CRIU 4.1 from Debian trixie under its own glibc, fetched by setup (scripts/trixie-tools.sh). */
-const TRIXIE_CRIU = join(HELPERS_DIR, 'trixie', 'criu');
