@@ -10,9 +10,10 @@ wait_sock() {
   exit 1
 }
 
-# A private berthd on $WORK, socket $BERTH_SOCK, extra flags as arguments (after ${BERTHD_ARGS}).
+# A private berthd on $WORK, socket $BERTH_SOCK, extra flags as arguments (after ${BERTHD_ARGS});
+# run through ${BERTHD_PREFIX} when set (warm.sh's in_acct).
 start_berthd() {
-  ./bin/berthd --data-root "$WORK/berth" --exec-root "$WORK/berth-run" -H "unix://$BERTH_SOCK" --pidfile "$WORK/berthd.pid" \
+  ${BERTHD_PREFIX:-} ./bin/berthd --data-root "$WORK/berth" --exec-root "$WORK/berth-run" -H "unix://$BERTH_SOCK" --pidfile "$WORK/berthd.pid" \
     --log-level warn ${BERTHD_ARGS:-} "$@" 2>"$WORK/berthd.log" &
   pids+=($!)
   wait_sock "$BERTH_SOCK"

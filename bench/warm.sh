@@ -8,7 +8,11 @@
 # and the ratio floor/dockerd, what the target can be. The docker CLI's CPU time (user+sys,
 # hyperfine's mean) beside each median: steadier than wall time under load. Then where one
 # run's time goes, phase by phase (bench/run-phases.ts), for each daemon and the fake; then a
-# burst: BURST runs (default 20) PAR at a time (default 4) on each daemon, wall time.
+# burst: BURST runs (default 20) PAR at a time (default 4) on each daemon, wall time. Beside
+# each of those three, the CPU time each berthd spent per run with everything it starts (the
+# launcher, the runtime's create and delete, the monitors — not the containers' own processes,
+# which the runtime moves to cgroups of their own), from a cpuacct cgroup each berthd runs in:
+# what a run costs the machine, which the warm pool's refill adds to and the next client shares.
 #
 #   bash bench/warm.sh [runs] [none|bridge]
 #
@@ -34,8 +38,35 @@ pids=()
 WBR=bwarm$(($$ % 10000))
 CBR=bcold$(($$ % 10000))
 DBR=bdwarm$(($$ % 10000))
+# A cgroup that only counts CPU time (cgroup v1's cpuacct; else a cgroup2 one): berthd started
+# in it, everything it starts is counted with it until moved out.
+acct_dir() { if [ -d /sys/fs/cgroup/cpuacct ]; then echo "/sys/fs/cgroup/cpuacct/berth-bench-$$-$1"; else echo "/sys/fs/cgroup/berth-bench-$$-$1"; fi; }
+acct_ms() {
+  local d
+  d=$(acct_dir "$1")
+  if [ -f "$d/cpuacct.usage" ]; then echo $(($(cat "$d/cpuacct.usage") / 1000000)); else awk '/^usage_usec/ {print int($2 / 1000)}' "$d/cpu.stat"; fi
+}
+# `in_acct NAME command... &`: the command, in the cgroup NAME; only in the background (it
+# execs, so that $! is the command's pid).
+in_acct() {
+  local d
+  d=$(acct_dir "$1")
+  shift
+  mkdir -p "$d"
+  exec sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$d" "$@"
+}
+# CPU per run of each berthd (ms, with its helpers) over what `what` did, from the counts in $acct0.
+acct_report() {
+  local what=$1 runs=$2 n
+  for n in warm cold; do echo "  berth-$n: $(((($(acct_ms $n) - ${acct0[$n]}) * 10 / runs)))" | sed -E 's/([0-9])$/.\1/'; done |
+    tr '\n' ' ' | sed "s/^/berthd CPU per run with its helpers, $what (ms):/"
+  echo
+}
+acct_mark() { acct0=([warm]=$(acct_ms warm) [cold]=$(acct_ms cold)); }
+declare -A acct0
 cleanup() {
   stop_daemons
+  for n in warm cold; do for _ in 1 2 3 4 5; do rmdir "$(acct_dir $n)" 2>/dev/null && break; sleep 0.2; done; done
   if [ "$NET" = bridge ]; then
     for b in "$WBR" "$CBR" "$DBR"; do ip link del "$b" 2>/dev/null || true; done
     for b in "$WBR" "$CBR"; do nft delete table ip "berth_$b" 2>/dev/null || true; done
@@ -55,11 +86,11 @@ else
 fi
 
 echo "network: $NET; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-start_berthd --warm-pool 2 "${warm_net[@]}"
+BERTHD_PREFIX="in_acct warm" start_berthd --warm-pool 2 "${warm_net[@]}"
 ./bin/berth -H "unix://$BERTH_SOCK" image bootstrap busybox >/dev/null
 docker -H "unix://$BERTH_SOCK" save busybox -o "$WORK/busybox.tar"
 mkdir -p "$WORK/cold"
-./bin/berthd --data-root "$WORK/cold/root" --exec-root "$WORK/cold/run" -H "unix://$COLD_SOCK" \
+in_acct cold ./bin/berthd --data-root "$WORK/cold/root" --exec-root "$WORK/cold/run" -H "unix://$COLD_SOCK" \
   --pidfile "$WORK/cold/berthd.pid" --log-level warn --warm-pool 0 "${cold_net[@]}" 2>"$WORK/cold/berthd.log" &
 pids+=($!)
 wait_sock "$COLD_SOCK"
@@ -85,7 +116,9 @@ else
   echo "dockerd is not installed (apt-get install docker.io): timing Berth alone" >&2
 fi
 
+acct_mark
 hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$WORK/result.json" "${cmds[@]}" >&2
+acct_report "hyperfine's runs" $((RUNS + 3))
 bin/node -e '
 const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results;
 const med = Object.fromEntries(r.map((x) => [x.command, x.median * 1000]));
@@ -101,13 +134,16 @@ if [ -s "$WORK/fake.log" ]; then echo "the fake engine was asked what it does no
 for d in "berth-warm:$BERTH_SOCK" "berth-cold:$COLD_SOCK" "floor:$FAKE_SOCK" ${DOCKERD_SOCK:+"dockerd:$DOCKERD_SOCK"}; do
   [ -S "${d#*:}" ] || continue
   echo "phases of one run, ${d%%:*} (medians):"
+  acct_mark
   bin/node bench/run-phases.ts "${d#*:}" "$RUNS" -- "${run[@]:1}" | sed 's/^/  /'
+  case ${d%%:*} in berth-*) acct_report "one at a time" $((RUNS + 2)) | grep -o "${d%%:*}: [0-9.]*" | sed 's/^/  CPU per run with its helpers, /;s/$/ ms/' ;; esac
 done
 # A burst: the pool (2) cannot hold a sandbox for each; its refills compete with the starts.
 for d in "berth-warm:$BERTH_SOCK" "berth-cold:$COLD_SOCK" ${DOCKERD_SOCK:+"dockerd:$DOCKERD_SOCK"}; do
   [ -S "${d#*:}" ] || continue
+  acct_mark
   t=$(date +%s%N)
   seq "$BURST" | xargs -P "$PAR" -I{} docker -H "unix://${d#*:}" "${run[@]}" >/dev/null
-  echo "burst ${d%%:*}: $BURST runs $PAR at a time in $((($(date +%s%N) - t) / 1000000)) ms"
+  echo "burst ${d%%:*}: $BURST runs $PAR at a time in $((($(date +%s%N) - t) / 1000000)) ms$(case ${d%%:*} in berth-*) acct_report x "$BURST" | grep -o "${d%%:*}: [0-9.]*" | sed 's/^.*: /, its CPU per run with its helpers /;s/$/ ms/' ;; esac)"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -39,9 +39,11 @@
  *     DONE     i32: 0, or -errno; the answer to MOUNT and UNMOUNT.
  *     WROTE    no payload: the last STDIN chunk is written.
  *
- * `berth-launcher --protocol` prints PROTOCOL and exits: berthd checks it before use, so that a
- * helper built from an older checkout is never driven with messages it does not know. Raise it
- * with every change to the messages above.
+ * `berth-launcher --protocol` prints PROTOCOL and exits, and the binary holds it as the string
+ * "berth-launcher-protocol=<N>" (protocol_mark): berthd checks it before use, so that a helper
+ * built from an older checkout is never driven with messages it does not know — by reading the
+ * mark from the file (no program started while the daemon starts), else by running
+ * `--protocol`. Raise it with every change to the messages above.
  *
  * Built by scripts/setup.sh.
  */
@@ -67,6 +69,10 @@ enum { RES_SPAWNED = 1, RES_DATA = 2, RES_EXIT = 3, RES_DONE = 4, RES_WROTE = 5 
 enum { F_STDIN = 1, F_STDOUT = 2, F_STDERR = 4, F_FD3 = 8, F_SETSID = 16, F_NETNS = 32, F_NICE = 64 };
 #define HEADER 9
 #define PROTOCOL 3
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+/* Read from the file by berthd (launcher.ts's launcherMismatch); `used`: kept though nothing here reads it. */
+__attribute__((used)) static const char protocol_mark[] = "berth-launcher-protocol=" STRINGIFY(PROTOCOL) ";";
 #define MAX_MESSAGE (64u << 20)
 
 struct child {

@@ -253,6 +253,12 @@ test('a launcher built from another checkout is recognised before it is used', {
     await fs.writeFile(newer, '#!/bin/sh\necho 4\n', { mode: 0o755 });
     assert.match(launcherMismatch(newer) ?? '', /speaks protocol 4/);
     assert.match(launcherMismatch(join(dir, 'missing')) ?? '', /ENOENT/);
+    // A binary with the mark is read, not run: this one would fail if it were started.
+    const marked = join(dir, 'marked');
+    await fs.writeFile(marked, '#!/nonexistent\n\0berth-launcher-protocol=4;\0', { mode: 0o755 });
+    assert.match(launcherMismatch(marked) ?? '', /speaks protocol 4, this berthd 3/);
+    await fs.chmod(marked, 0o644);
+    assert.match(launcherMismatch(marked) ?? '', /EACCES/);
   } finally {
     await fs.rm(dir, { recursive: true });
   }
