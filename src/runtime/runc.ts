@@ -79,6 +79,7 @@ import {
   type RecoveredContainer,
 } from './recovery.ts';
 import { absolutePath } from './executables.ts';
+import { pathExists } from '../fs/index.ts';
 import type { CheckpointSupport, CreateOptions, ExecOptions, Exit, RuntimeDriver, StdinSession } from './roles.ts';
 
 export type { ContainerState, RecoveredContainer } from './recovery.ts';
@@ -323,14 +324,7 @@ export class RuncRuntime implements RuntimeDriver {
     await this.init();
     const num = signalNumber(signal);
     const s = await this.stateFile(id).catch(() => undefined);
-    if (
-      !s &&
-      !(await fs.access(join(this.runcRoot, id)).then(
-        () => true,
-        () => false,
-      ))
-    )
-      throw notFound(`kill container "${id}": no such container`);
+    if (!s && !(await pathExists(join(this.runcRoot, id)))) throw notFound(`kill container "${id}": no such container`);
     // Without spawning runc where it would only call kill(2) (signal.ts).
     if (num !== undefined && s && (await signalWithoutRuntime(this.runcRoot, id, s, num, all))) return;
     const arg = num !== undefined ? String(num) : String(signal).replace(/^SIG/i, '');
