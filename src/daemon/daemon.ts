@@ -1,12 +1,13 @@
 /**
  * The composition root: opens the stores, builds the services, serves the API, and shuts
- * everything down in order.
+ * everything down in order. Beside it: listeners.ts (the API's and the CRI's sockets, opened
+ * last), info.ts (`docker info`'s answer from what this file knows), pidfile.ts (one berthd per
+ * data root), runtime.ts (the runtimes by name), config.ts (flags and daemon.json).
  */
 import { createHash } from 'node:crypto';
-import os from 'node:os';
-import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { invalidArgument, unavailable } from '../errdefs/index.ts';
+import { invalidArgument } from '../errdefs/index.ts';
 import { RealHost, launcherMismatch, type Host } from '../host/index.ts';
 import { MetadataDb } from '../metadata/index.ts';
 import type { RuntimeDriver } from '../runtime/index.ts';
@@ -14,7 +15,7 @@ import { ContentStore } from '../content/index.ts';
 import { Snapshotter } from '../snapshots/index.ts';
 import { ImageStore } from '../images/index.ts';
 import { checkRegistryFiles } from '../registry/index.ts';
-import { CniNetwork, installDefaultNetwork } from '../cni/index.ts';
+import type { CniNetwork } from '../cni/index.ts';
 import { EventBus } from '../events/index.ts';
 import { ImageService } from '../services/images/index.ts';
 import { SignaturePolicyFile } from '../trust/index.ts';
@@ -30,18 +31,20 @@ import { registerVolumes } from '../api/server/index.ts';
 import { registerNetworks } from '../api/server/index.ts';
 import { registerBuild } from '../api/server/index.ts';
 import { createRuntimes, defaultRuntimeName, runtimePath } from './runtime.ts';
-import { listen, close, Router, type Listener } from '../api/server/index.ts';
+import { close, Router, type Listener } from '../api/server/index.ts';
 import { registerSystem, registerImages, registerSwarm, registerPlugins, BERTH_VERSION } from '../api/server/index.ts';
-import { containerDefaults, defaultConfig, type DaemonConfig } from './config.ts';
+import { containerDefaults, type DaemonConfig } from './config.ts';
 import { hostHardLimits, inUserNamespace } from '../oci/index.ts';
 import type { SystemInfo } from '../api/types/index.ts';
 import { Logger } from './log.ts';
 import { checkExposure, loadApiTls } from './remote.ts';
 import { secureDataRoot } from './dataroot.ts';
 import { setUpRemap, type Remap } from './userns.ts';
-import { rootOf, shortId } from '../spec/index.ts';
-import { infoWarnings } from './apitls.ts';
-import { LazyCri } from './cri.ts';
+import { rootOf } from '../spec/index.ts';
+import { checkpointRefusals, componentVersions, systemInfo, warmPoolLine, type ComponentVersions } from './info.ts';
+import type { LazyCri } from './cri.ts';
+import { listenApi, listenCri, socketGroup } from './listeners.ts';
+import { claimPidfile } from './pidfile.ts';
 
 /** berth-launcher, built by scripts/setup.sh: programs start through it (src/host/launcher.ts). */
 const LAUNCHER = join(import.meta.dirname, '..', '..', 'build', 'berth-launcher');
@@ -89,7 +92,7 @@ export class Daemon {
   private readonly id: string;
   private ownsPidfile = false;
   /** The OCI runtime's commit and the init's version, as `docker info` shows them. */
-  private componentVersions: { runtime?: string; init?: string } = {};
+  private componentVersions: ComponentVersions = {};
   /** What each runtime says of checkpoints here, found once at start (for `docker info`). */
   private checkpointRefusals: string[] = [];
   /** `--userns-remap`: the user, the id map and the remapped data root. */
@@ -134,12 +137,7 @@ export class Daemon {
     // First, as dockerd: a refused address or bad certificate stops the start before it touches anything.
     const apiTls = loadApiTls(c.apiTls, this.log);
     await checkExposure(c.hosts, c.apiTls, this.log);
-    // dockerd's rule: an unknown -G group is an error, the default group missing only a warning
-    // (the socket then stays root's alone; `npm run setup` creates the group).
-    // Rootless: the socket stays its owner's (a host group's gid means nothing in the namespace).
-    const socketGid = c.group && !this.rootless ? await groupId(c.group) : undefined;
-    if (!this.rootless && c.group && socketGid === undefined && c.group !== defaultConfig().group)
-      throw invalidArgument(`group ${c.group} not found`);
+    const socketGid = await socketGroup(c, this.rootless);
     // A policy that does not parse stops start-up before anything is touched.
     const policy = c.signaturePolicy ? SignaturePolicyFile.open(c.signaturePolicy, (m) => this.log.warn(m)) : undefined;
     await fs.mkdir(c.dataRoot, { recursive: true, mode: 0o711 });
@@ -153,7 +151,8 @@ export class Daemon {
     }
     const idMap = this.remap?.map;
     await fs.mkdir(c.execRoot, { recursive: true, mode: 0o700 });
-    await this.claimPidfile();
+    await claimPidfile(c.pidfile);
+    this.ownsPidfile = true;
     // Scratch space: whatever a crash left there is garbage.
     await fs.rm(join(c.dataRoot, 'tmp'), { recursive: true, force: true });
     await fs.mkdir(join(c.dataRoot, 'tmp'), { recursive: true });
@@ -234,8 +233,10 @@ export class Daemon {
     stage('runtimes ready');
     const initPath = await firstExisting(['/usr/bin/tini-static', '/usr/bin/docker-init']);
     // For docker info, asked of the programs once, off the start's path.
-    void this.readComponentVersions(runtimePath(c.defaultRuntime), initPath);
-    void this.readCheckpointSupport(runtimes);
+    void componentVersions(this.host, runtimePath(c.defaultRuntime), initPath).then(
+      (v) => (this.componentVersions = v),
+    );
+    void checkpointRefusals(runtimes).then((r) => (this.checkpointRefusals = r));
     this.containers = new ContainerService({
       db: this.db,
       images: this.images,
@@ -343,76 +344,12 @@ export class Daemon {
     for (const m of await secureDataRoot(c.dataRoot, idMap && rootOf(idMap).gid))
       this.log.info(`data root: mode of ${m}`);
 
-    for (const h of c.hosts) {
-      this.listeners.push(
-        await listen(router, h, {
-          socketGid,
-          tls: apiTls,
-          onRefused: (m) => this.log.info(m),
-        }),
-      );
-      if (h.startsWith('unix://') && c.group && socketGid === undefined && !this.rootless)
-        this.log.warn(`could not change group ${h.slice(7)} to ${c.group}: group ${c.group} not found`);
-      this.log.info(`API listen on ${h.replace(/^unix:\/\//, '')}`);
-    }
+    await listenApi(router, c, { socketGid, tls: apiTls, rootless: this.rootless, log: this.log }, this.listeners);
     if (c.cri) {
-      if (c.cniDefaultNetwork) {
-        const written = await installDefaultNetwork(c.cniConfDir);
-        if (written) this.log.info(`CNI: no network in ${c.cniConfDir}; wrote Berth's default, ${written}`);
-      }
-      // Records under the data root: host-local's allocations outlive a reboot, so must they.
-      const podNetworking = new CniNetwork({
-        host: this.host,
-        confDir: c.cniConfDir,
-        binDirs: c.cniBinDirs,
-        stateDir: join(c.dataRoot, 'cni', 'results'),
-      });
-      this.podNetworking = podNetworking;
-      this.cri = new LazyCri({
-        config: c,
-        log: this.log,
-        images: this.images,
-        containers,
-        pods,
-        execs,
-        events: this.events,
-        networking: podNetworking,
-        socketGid,
-      });
-      const sock = join(c.execRoot, 'cri.sock');
-      await this.cri.listen(sock);
-      this.log.info(`CRI listen on ${sock}`);
-      // Networks of sandboxes removed while berthd was down: freed in the background.
-      void this.cri
-        .reapNetworks()
-        .then((gone) => gone.length && this.log.info(`CNI: tore down the networks of ${gone.length} sandboxes gone`))
-        .catch((e: Error) => this.log.warn(`CNI: tearing down the networks of sandboxes gone: ${e.message}`));
+      const deps = { config: c, log: this.log, images: this.images, containers, pods, execs, events: this.events };
+      ({ cri: this.cri, podNetworking: this.podNetworking } = await listenCri(this.host, { ...deps, socketGid }));
     }
     this.log.info(`berthd ${BERTH_VERSION} started (data-root ${c.dataRoot}, exec-root ${c.execRoot})`);
-  }
-
-  /** Which runtimes cannot checkpoint here, and why: `docker info` warns of them. */
-  private async readCheckpointSupport(runtimes: Runtimes<RuntimeDriver>): Promise<void> {
-    const answers = await Promise.all(
-      runtimes.entries().map(async ([name, rt]) => [name, await rt.checkpointSupport()] as const),
-    );
-    this.checkpointRefusals = answers
-      .filter(([, s]) => !s.supported)
-      .map(([name, s]) => `WARNING: runtime ${name} cannot checkpoint: ${s.reason}`);
-  }
-
-  private async readComponentVersions(runtime: string, init: string | undefined): Promise<void> {
-    const ask = (cmd: string) =>
-      this.host.run(cmd, ['--version'], { allowFailure: true }).then(
-        (r) => r.stdout,
-        () => '',
-      );
-    const [rt, ini] = await Promise.all([ask(runtime), init ? ask(init) : Promise.resolve('')]);
-    // runc and crun print "commit: <id>"; tini "tini version 0.19.0 - git.de40ad0" (Debian's lacks the hash).
-    this.componentVersions = {
-      runtime: /^commit: (\S+)/m.exec(rt)?.[1],
-      init: /git\.([0-9a-f]+)/.exec(ini)?.[1] ?? /version (\S+)/.exec(ini)?.[1],
-    };
   }
 
   async shutdown(): Promise<void> {
@@ -442,114 +379,23 @@ export class Daemon {
     this.log.info('berthd stopped');
   }
 
-  private async claimPidfile(): Promise<void> {
-    const p = this.config.pidfile;
-    try {
-      const pid = Number((await fs.readFile(p, 'utf8')).trim());
-      if (pid && pid !== process.pid && berthdRunning(pid)) {
-        throw unavailable(`pid file found, ensure berthd is not running or delete ${p}`);
-      }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-    await fs.writeFile(p, `${process.pid}`);
-    this.ownsPidfile = true;
-  }
-
-  /** `docker info`'s line on the warm pool: its ready sandboxes, its size, its image. */
-  private warmPoolLine(): string {
-    const p = this.containers?.poolStatus();
-    if (!p) return 'off';
-    const image = p.image ? this.images?.store.find(p.image) : undefined;
-    const name = image?.tags[0] ?? (p.image ? shortId(p.image) : 'none yet');
-    return `${p.ready} of ${p.size} ready (${name})`;
-  }
-
   info(): SystemInfo {
-    const images = this.images?.store.list().length ?? 0;
-    const all = this.containers?.list() ?? [];
-    const running = all.filter((x) => x.State.Running && !x.State.Paused).length;
-    const paused = all.filter((x) => x.State.Paused).length;
-    return {
-      ID: this.id,
-      Containers: all.length,
-      ContainersRunning: running,
-      ContainersPaused: paused,
-      ContainersStopped: all.length - running - paused,
-      Images: images,
-      Driver: 'overlay2',
-      DriverStatus: [
-        ['Backing Filesystem', 'extfs'],
-        ['Supports d_type', 'true'],
-        // The docker CLI prints these lines as they come, under the storage driver.
-        ['Warm pool', this.warmPoolLine()],
-      ],
-      Plugins: {
-        Volume: ['local'],
-        Network: ['bridge', 'host', 'none'],
-        Authorization: null,
-        Log: ['json-file', 'local', 'none'],
-      },
-      MemoryLimit: true,
-      SwapLimit: false,
-      CpuCfsPeriod: true,
-      CpuCfsQuota: true,
-      CPUShares: true,
-      CPUSet: true,
-      PidsLimit: true,
-      IPv4Forwarding: true,
-      Debug: this.config.logLevel === 'debug',
-      NFd: 0,
-      OomKillDisable: true,
-      NGoroutines: 0,
-      SystemTime: new Date().toISOString(),
-      LoggingDriver: 'json-file',
-      CgroupDriver: 'cgroupfs',
-      CgroupVersion: cgroupVersion(),
-      NEventsListener: 0,
-      KernelVersion: os.release(),
-      OperatingSystem: osName(),
-      OSVersion: '',
-      OSType: 'linux',
-      Architecture: os.machine(),
-      IndexServerAddress: 'https://index.docker.io/v1/',
-      RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'], Mirrors: [] },
-      NCPU: os.cpus().length,
-      MemTotal: os.totalmem(),
-      DockerRootDir: this.config.dataRoot,
-      Name: os.hostname(),
-      Labels: [],
-      ExperimentalBuild: this.config.experimental,
-      ServerVersion: BERTH_VERSION,
-      Runtimes: Object.fromEntries(
-        (this.runtimes?.names() ?? [this.config.defaultRuntime]).map((n) => [
-          n,
-          { path: this.runtimePaths.get(n) ?? runtimePath(n) },
-        ]),
+    const c = this.config;
+    return systemInfo({
+      id: this.id,
+      config: c,
+      images: this.images?.store.list().length ?? 0,
+      containers: this.containers?.list() ?? [],
+      warmPool: warmPoolLine(this.containers?.poolStatus(), (id) => this.images?.store.find(id)?.tags[0]),
+      runtimes: new Map(
+        (this.runtimes?.names() ?? [c.defaultRuntime]).map((n) => [n, this.runtimePaths.get(n) ?? runtimePath(n)]),
       ),
-      DefaultRuntime: this.config.defaultRuntime,
-      LiveRestoreEnabled: this.config.liveRestore,
-      Isolation: '',
-      InitBinary: 'docker-init',
-      ContainerdCommit: { ID: '', Expected: '' },
-      RuncCommit: { ID: this.componentVersions.runtime ?? '', Expected: this.componentVersions.runtime ?? '' },
-      InitCommit: { ID: this.componentVersions.init ?? '', Expected: this.componentVersions.init ?? '' },
-      // dockerd lists name=userns when containers run remapped; Berth says how layers are owned.
-      SecurityOptions: [
-        'name=seccomp,profile=builtin',
-        ...(this.remap ? [`name=userns,layers=${this.layerOwners}`] : []),
-        ...(this.rootless ? ['name=rootless'] : []),
-      ],
-      Swarm: {
-        NodeID: '',
-        NodeAddr: '',
-        LocalNodeState: 'inactive',
-        ControlAvailable: false,
-        Error: '',
-        RemoteManagers: null,
-      },
-      Warnings: [...infoWarnings(this.config.hosts, this.config.apiTls), ...this.checkpointRefusals],
-    };
+      versions: this.componentVersions,
+      checkpointRefusals: this.checkpointRefusals,
+      remapped: !!this.remap,
+      layerOwners: this.layerOwners,
+      rootless: this.rootless,
+    });
   }
 }
 
@@ -563,55 +409,4 @@ async function firstExisting(paths: string[]): Promise<string | undefined> {
     }
   }
   return undefined;
-}
-
-/**
- * Whether the pid in a pidfile is a berthd that still runs. A killed daemon's pid can linger
- * as a zombie until its parent reaps it, and can later be reused by another program: neither
- * holds the data root.
- */
-function berthdRunning(pid: number): boolean {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return false;
-  }
-  // The state follows the command name in parentheses (which may itself hold spaces).
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  if (state === 'Z' || state === 'X') return false;
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return /berthd|daemon\/main\.ts/.test(cmdline);
-  } catch {
-    return false;
-  }
-}
-
-async function groupId(name: string): Promise<number | undefined> {
-  try {
-    const text = await fs.readFile('/etc/group', 'utf8');
-    const line = text.split('\n').find((l) => l.split(':')[0] === name);
-    return line ? Number(line.split(':')[2]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function cgroupVersion(): string {
-  try {
-    readFileSync('/sys/fs/cgroup/cgroup.controllers');
-    return '2';
-  } catch {
-    return '1';
-  }
-}
-
-function osName(): string {
-  try {
-    const m = readFileSync('/etc/os-release', 'utf8').match(/^PRETTY_NAME="?([^"\n]*)"?/m);
-    return m?.[1] ?? 'Linux';
-  } catch {
-    return 'Linux';
-  }
 }

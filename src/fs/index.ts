@@ -3,3 +3,4 @@
  * std's `fs/`): this file only re-exports them. Base layer: imports nothing of Berth's.
  */
 export { directorySize } from './size.ts';
+export { pathExists } from './exists.ts';

@@ -9,6 +9,7 @@ export { importImage, type ImportOptions } from './import.ts';
 export { applyChanges, parseInstructions } from './changes.ts';
 export { commitImage, EMPTY_TAR_DIFF_ID, type CommitOptions } from './commit.ts';
 export { saveImages, planSave, writeArchive, resolveSaveNames, type SavePlan, type SaveOptions } from './save.ts';
-export { loadImages, readArchive, DEFAULT_MAX_LOAD_BYTES, type LoadOptions, type LoadResult } from './load.ts';
+export { loadImages, DEFAULT_MAX_LOAD_BYTES, type LoadOptions, type LoadResult } from './load.ts';
+export { readArchive } from './loadarchive.ts';
 export { byteMeter, type Progress } from './progress.ts';
 export { packImage, attachFile, loadSquashfs, checkSquashfs, META_DIR, type PackedMeta } from './fileimage.ts';

@@ -18,6 +18,7 @@ import { EventEmitter } from 'node:events';
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { Exit } from './roles.ts';
+import { pathExists } from '../fs/index.ts';
 
 export interface RuntimeEvents {
   exit: [Exit];
@@ -70,7 +71,7 @@ export class ExitWatcher {
 
   /** Waits until the exit file of `id` is there or `gone()` says its monitor is, at most `ms`. */
   async waitFor(id: string, gone: () => Promise<boolean>, ms: number): Promise<void> {
-    if (await exists(join(this.dir, id))) return;
+    if (await pathExists(join(this.dir, id))) return;
     await new Promise<void>((resolve) => {
       let set = this.waiters.get(id);
       if (!set) this.waiters.set(id, (set = new Set()));
@@ -123,11 +124,4 @@ export async function readExitFile(path: string): Promise<{ exitCode: number; ex
   const t = text.trim();
   if (!/^-?\d+$/.test(t)) return undefined;
   return { exitCode: Number(t), exitedAt: mtime };
-}
-
-function exists(path: string): Promise<boolean> {
-  return fs.access(path).then(
-    () => true,
-    () => false,
-  );
 }

@@ -30,9 +30,14 @@
  * build/berth-monitor): it takes conmon's command line and speaks its protocols, so everything
  * said of conmon here holds for both.
  *
- * Beside this file: conmon.ts (conmon's command line and sync pipe), exits.ts (watching its exit
- * files), state.ts (runc's and crun's state read without spawning them), crun.ts (crun's sealed
- * binary), seccomp-cache.ts (crun's compiled filters).
+ * This class holds what the operations share (programs, directories, state files read once,
+ * the containers it tracks); each operation's substance is a file beside it: create.ts and
+ * exec.ts (under a monitor), stdio.ts (attach, terminal size), signal.ts and start.ts (kill and
+ * start without spawning the runtime), recovery.ts (exits recorded while nobody watched, the
+ * inventory after a restart), checkpoint.ts and criu.ts. Also: conmon.ts (its command line and
+ * sync pipe), exits.ts (watching exit files), state.ts (runc's and crun's state files), crun.ts
+ * (crun's sealed binary), seccomp-cache.ts (crun's compiled filters). runsc.ts and berthvm.ts
+ * extend the class through its protected methods.
  *
  * @example
  *   const rt = new RuncRuntime({ host, root: '/run/berth' });
@@ -46,48 +51,38 @@ import type { EventEmitter } from 'node:events';
 import { existsSync, promises as fs } from 'node:fs';
 import { getPriority } from 'node:os';
 import { basename, join } from 'node:path';
-import { conflict, internal, invalidArgument, notFound, notImplemented } from '../errdefs/index.ts';
+import { conflict, internal, invalidArgument, notFound } from '../errdefs/index.ts';
 import { signalNumber } from '../spec/index.ts';
 import type { Host, RunResult } from '../host/index.ts';
-import { BUNDLE_FILES, conmonArgs, runConmon } from './conmon.ts';
+import { BUNDLE_FILES } from './conmon.ts';
+import { createUnderMonitor, type MonitorSetup } from './create.ts';
 import { runcFailure, saysGone } from './failures.ts';
 import { readLogs, type LogLine, type ReadLogOptions } from './logs.ts';
-import { SeccompCache, type SpecWithSeccomp } from './seccomp-cache.ts';
+import { SeccompCache } from './seccomp-cache.ts';
 import { readCgroupStats, type CgroupStats, type StatsOptions } from './stats.ts';
-import { isMonitor, readMonitorPid, wasOomKilled } from './monitor.ts';
+import { isMonitor, readMonitorPid } from './monitor.ts';
 import { sealCrun } from './crun.ts';
 import { releaseCrunFifo, releaseRuncFifo } from './start.ts';
 import { attachSocketPath, checkConsoleSize, openAttach, resizeConsole } from './stdio.ts';
-import { ExitWatcher, readExitFile, type RuntimeEvents } from './exits.ts';
+import { ExitWatcher, type RuntimeEvents } from './exits.ts';
+import { initAlive, readStateFile, statusOf, type RuncStateFile } from './state.ts';
+import { defaultCriu } from './criu.ts';
+import { checkpointContainer, criuFlags, probeCheckpointSupport } from './checkpoint.ts';
+import { execUnderMonitor } from './exec.ts';
+import { signalWithoutRuntime } from './signal.ts';
 import {
-  initAlive,
-  isFrozen,
-  ownsPidNamespace,
-  readStateFile,
-  statusOf,
-  type ContainerStatus,
-  type RuncStateFile,
-} from './state.ts';
-import { checkpointSupportOf, defaultCriu } from './criu.ts';
+  oomKilledIn,
+  recordedExit,
+  recoverContainers,
+  stateFromRuntime,
+  type ContainerState,
+  type RecoveredContainer,
+} from './recovery.ts';
 import { absolutePath } from './executables.ts';
+import { pathExists } from '../fs/index.ts';
 import type { CheckpointSupport, CreateOptions, ExecOptions, Exit, RuntimeDriver, StdinSession } from './roles.ts';
 
-export interface ContainerState {
-  id: string;
-  status: ContainerStatus;
-  /** The container's init process on the host (gone once `stopped`). */
-  pid: number;
-  bundle: string;
-  created?: Date;
-}
-
-/** A container found on disk by `recover()` (after a daemon restart). */
-export interface RecoveredContainer extends ContainerState {
-  /** Is its conmon still there? A live container whose monitor died has nobody to record its exit. */
-  monitorAlive: boolean;
-  /** The exit recorded while nobody watched, if the process has ended. */
-  exit?: Omit<Exit, 'id'>;
-}
+export type { ContainerState, RecoveredContainer } from './recovery.ts';
 
 export interface RuncRuntimeOptions {
   host: Host;
@@ -228,6 +223,21 @@ export class RuncRuntime implements RuntimeDriver {
     return [...this.runtimeArgs, '--root', this.runcRoot, ...args];
   }
 
+  /** Runs the runtime with its global flags and root before `args`. */
+  private readonly runtimeCommand = (...args: string[]): Promise<RunResult> => this.runRuntime(this.runcArgs(...args));
+
+  /** The programs and directories a create or exec runs its monitor with (create.ts). */
+  private monitorSetup(): MonitorSetup {
+    const { host, conmon, runc: runtimePath, runcRoot: runtimeRoot, runtimeArgs, socketDir, runtimeEnv: env } = this;
+    return { host, conmon, runtimePath, runtimeArgs, runtimeRoot, socketDir, env };
+  }
+
+  /** The bundle of `id`, from the runtime's state or, before it has one, from `create`. */
+  private async bundleOf(id: string, s?: RuncStateFile): Promise<string | undefined> {
+    s ??= await this.stateFile(id).catch(() => undefined);
+    return s?.bundle || this.bundles.get(id);
+  }
+
   // ---- lifecycle ----
 
   /**
@@ -242,42 +252,9 @@ export class RuncRuntime implements RuntimeDriver {
     this.states.delete(o.id);
     this.tracked.add(o.id);
     this.bundles.set(o.id, o.bundle);
-    // A previous run's exit and OOM marks must not be taken for this run's.
-    await Promise.all([
-      fs.rm(join(this.exitDir, o.id), { force: true }),
-      fs.rm(join(o.bundle, 'oom'), { force: true }),
-    ]);
     const via = this.conmonRuntime(!!o.restoreFrom);
-    const args = conmonArgs({
-      id: o.id,
-      bundle: o.bundle,
-      runtimePath: via.path,
-      runtimeRoot: this.runcRoot,
-      runtimeArgs: via.args,
-      restorePath: o.restoreFrom,
-      logPath: o.logPath,
-      exitDir: this.exitDir,
-      socketDir: this.socketDir,
-      terminal: o.terminal,
-      stdin: o.stdin,
-      leaveStdinOpen: o.leaveStdinOpen,
-      logSizeMax: o.logSizeMax,
-    });
-    let seccompKey: string | undefined;
-    if (o.spec) {
-      seccompKey = this.seccomp
-        ? await this.seccomp.annotate(o.spec as SpecWithSeccomp).catch(() => undefined)
-        : undefined;
-      await fs.writeFile(join(o.bundle, 'config.json'), JSON.stringify(o.spec));
-    } else if (this.seccomp) seccompKey = await this.seccomp.prepare(o.bundle).catch(() => undefined);
-    const { pid } = await runConmon(this.host, this.conmon, args, {
-      cwd: o.bundle,
-      env: this.runtimeEnv,
-      what: `create container "${o.id}"`,
-      nice: o.nice,
-    });
-    if (seccompKey) await this.seccomp!.learn(seccompKey, join(this.runcRoot, o.id, 'seccomp.bpf')).catch(() => {});
-    return { pid };
+    const m = { ...this.monitorSetup(), runtimePath: via.path, runtimeArgs: via.args };
+    return createUnderMonitor(m, this.exitDir, o, this.seccomp);
   }
 
   /**
@@ -285,96 +262,47 @@ export class RuncRuntime implements RuntimeDriver {
    * its global flags (a driver whose runtime needs a wrapper for some commands says so here).
    */
   protected conmonRuntime(restoring: boolean): { path: string; args: readonly string[] } {
-    return { path: this.runc, args: restoring ? [...this.runtimeArgs, ...this.criuArgs()] : this.runtimeArgs };
-  }
-
-  /** runc's `--criu` where the CRIU is not the one in PATH (crun links CRIU's library instead). */
-  private criuArgs(): string[] {
-    return basename(this.runc) === 'runc' && this.criu !== 'criu' ? ['--criu', this.criu] : [];
+    return {
+      path: this.runc,
+      args: restoring ? [...this.runtimeArgs, ...criuFlags(this.runc, this.criu)] : this.runtimeArgs,
+    };
   }
 
   private support?: Promise<CheckpointSupport>;
 
-  /** Whether this runtime can checkpoint here (`checkpointSupportOf`, criu.ts), probed once. */
+  /** Whether this runtime can checkpoint here (checkpoint.ts), probed once. */
   checkpointSupport(): Promise<CheckpointSupport> {
-    this.support ??= checkpointSupportOf(
-      basename(this.runc),
-      () => this.runRuntime(['--version']).then((v) => v.stdout),
-      () => this.host.run(this.criu, ['--version'], { allowFailure: true }).then((r) => (r.code === 0 ? r.stdout : '')),
-    );
+    this.support ??= probeCheckpointSupport(this.host, this.runc, this.criu, (args) => this.runRuntime(args));
     return this.support;
   }
 
   /** Saves the running container's processes into `dir` (`runc checkpoint`); without `leaveRunning` it then ends. */
   async checkpoint(id: string, dir: string, leaveRunning: boolean): Promise<void> {
     await this.init();
-    const support = await this.checkpointSupport();
-    if (!support.supported) throw notImplemented(`checkpoint container "${id}": ${support.reason}`);
-    const r = await this.runRuntime(
-      this.runcArgs(
-        ...this.criuArgs(),
-        'checkpoint',
-        '--image-path',
-        dir,
-        ...(leaveRunning ? ['--leave-running'] : []),
-        id,
-      ),
-    );
-    if (r.code !== 0) throw runcFailure('checkpoint', id, r.stderr);
+    await checkpointContainer(this.runtimeCommand, await this.checkpointSupport(), {
+      id,
+      dir,
+      leaveRunning,
+      criuFlags: criuFlags(this.runc, this.criu),
+    });
   }
 
   /**
-   * Runs a process in a running container as an exec session under its own conmon (`--exec`):
-   * conmon runs `runc exec`, logs the output to `logPath`, keeps the attach socket
-   * (`attachSocketPath(sessionId)`) and the control FIFO in `dir` (see `resizeIn`). Resolves
-   * once the process runs, with its pid and a promise of its exit code.
+   * Runs a process in a running container as an exec session under its own conmon (exec.ts):
+   * its output logged to `logPath`, its attach socket `attachSocketPath(sessionId)`, its control
+   * FIFO in `dir` (see `resizeIn`). Resolves once the process runs, with its pid and a promise
+   * of its exit code.
    */
   async exec(o: ExecOptions): Promise<{ pid: number; exit: Promise<number> }> {
     await this.init();
-    if (!/^[0-9a-f]{8,64}$/.test(o.sessionId)) throw invalidArgument(`exec in container "${o.id}": invalid session id`);
-    await fs.mkdir(o.dir, { recursive: true, mode: 0o700 });
-    const specPath = join(o.dir, 'process.json');
-    await fs.writeFile(specPath, JSON.stringify(o.process));
-    const args = conmonArgs(
-      {
-        id: o.id,
-        bundle: o.dir,
-        runtimePath: this.runc,
-        runtimeRoot: this.runcRoot,
-        runtimeArgs: this.runtimeArgs,
-        logPath: o.logPath,
-        // conmon names the exit file after the container: a directory of the session's own
-        // keeps it from looking like the container's exit.
-        exitDir: join(o.dir, 'exits'),
-        socketDir: this.socketDir,
-        terminal: o.terminal,
-        stdin: o.stdin,
-        leaveStdinOpen: false,
-      },
-      { processSpec: specPath, cuuid: o.sessionId },
-    );
-    await fs.mkdir(join(o.dir, 'exits'), { recursive: true });
-    const { pid, later } = await runConmon(this.host, this.conmon, args, {
-      cwd: o.dir,
-      env: this.runtimeEnv,
-      what: `exec in container "${o.id}"`,
-      keepSync: true,
-    });
-    // After the pid, conmon sends the exec's exit code on the same pipe; when the pipe closes
-    // without it (conmon died), the exit file it may have written says.
-    const exit = later!.then(async (m) => {
-      if (m) return m.data;
-      const t = await fs.readFile(join(o.dir, 'exits', o.id), 'utf8').catch(() => '');
-      return /^-?\d+$/.test(t.trim()) ? Number(t.trim()) : -1;
-    });
-    return { pid, exit };
+    return execUnderMonitor(this.monitorSetup(), o);
   }
 
   /** Lets the created container's process run (exec its command). */
   async start(id: string): Promise<void> {
     await this.init();
     if (this.fastStart && (await this.releaseFifo(id))) return;
-    const r = await this.runRuntime(this.runcArgs('start', id));
+    const r = await this.runtimeCommand('start', id);
     if (r.code !== 0) throw runcFailure('start', id, r.stderr);
   }
 
@@ -396,25 +324,11 @@ export class RuncRuntime implements RuntimeDriver {
     await this.init();
     const num = signalNumber(signal);
     const s = await this.stateFile(id).catch(() => undefined);
-    if (!s && !(await exists(join(this.runcRoot, id)))) throw notFound(`kill container "${id}": no such container`);
-    // Without spawning runc: one process, or all of them when killing the init of a pid
-    // namespace of its own (the kernel then kills the rest). A frozen container goes through
-    // runc, which thaws it for SIGKILL.
-    if (num !== undefined && s && (!all || (num === SIGKILL && (await ownsPidNamespace(this.runcRoot, s))))) {
-      if (!(await initAlive(s))) throw notFound(`kill container "${id}": container is not running`);
-      if (!(await isFrozen(s))) {
-        try {
-          process.kill(s.pid, num);
-          return;
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'ESRCH')
-            throw notFound(`kill container "${id}": container is not running`, e);
-          throw internal(`kill container "${id}": ${(e as Error).message}`, e);
-        }
-      }
-    }
+    if (!s && !(await pathExists(join(this.runcRoot, id)))) throw notFound(`kill container "${id}": no such container`);
+    // Without spawning runc where it would only call kill(2) (signal.ts).
+    if (num !== undefined && s && (await signalWithoutRuntime(this.runcRoot, id, s, num, all))) return;
     const arg = num !== undefined ? String(num) : String(signal).replace(/^SIG/i, '');
-    const r = await this.runRuntime(this.runcArgs('kill', ...(all ? ['--all'] : []), id, arg));
+    const r = await this.runtimeCommand('kill', ...(all ? ['--all'] : []), id, arg);
     if (r.code !== 0) {
       if (/not running|process already finished|no such process|does not exist/i.test(r.stderr))
         throw notFound(`kill container "${id}": container is not running`);
@@ -432,7 +346,7 @@ export class RuncRuntime implements RuntimeDriver {
   async foreground(id: string): Promise<void> {
     await this.init();
     const s = await this.stateFile(id);
-    const bundle = s?.bundle || this.bundles.get(id);
+    const bundle = await this.bundleOf(id, s);
     const monitor = bundle ? await readMonitorPid(bundle) : undefined;
     if (!s?.pid || !monitor) throw internal(`foreground container "${id}": its monitor or init is not known`);
     for (const pid of [monitor, s.pid]) {
@@ -449,10 +363,9 @@ export class RuncRuntime implements RuntimeDriver {
    */
   async delete(id: string, force = false): Promise<void> {
     await this.init();
-    const s = await this.stateFile(id).catch(() => undefined);
-    const bundle = s?.bundle || this.bundles.get(id);
+    const bundle = await this.bundleOf(id);
     const monitor = bundle ? await readMonitorPid(bundle) : undefined;
-    const r = await this.runRuntime(this.runcArgs('delete', ...(force ? ['--force'] : []), id));
+    const r = await this.runtimeCommand('delete', ...(force ? ['--force'] : []), id);
     if (r.code !== 0 && !saysGone(r.stderr)) {
       if (/not stopped|is not in `created` or `stopped` state/i.test(r.stderr)) {
         throw conflict(`delete container "${id}": container is running: stop it first or use force`);
@@ -473,13 +386,13 @@ export class RuncRuntime implements RuntimeDriver {
 
   async pause(id: string): Promise<void> {
     await this.init();
-    const r = await this.runRuntime(this.runcArgs('pause', id));
+    const r = await this.runtimeCommand('pause', id);
     if (r.code !== 0) throw runcFailure('pause', id, r.stderr);
   }
 
   async resume(id: string): Promise<void> {
     await this.init();
-    const r = await this.runRuntime(this.runcArgs('resume', id));
+    const r = await this.runtimeCommand('resume', id);
     if (r.code !== 0) throw runcFailure('resume', id, r.stderr);
   }
 
@@ -489,7 +402,7 @@ export class RuncRuntime implements RuntimeDriver {
    */
   async resize(id: string, height: number, width: number): Promise<void> {
     await this.init();
-    const bundle = (await this.stateFile(id).catch(() => undefined))?.bundle || this.bundles.get(id);
+    const bundle = await this.bundleOf(id);
     if (!bundle) throw notFound(`resize container "${id}": no such container`);
     // The monitor keeps the control FIFO open for a moment after it has reported the exit, so
     // the FIFO alone would take a resize of a container that has already stopped.
@@ -545,18 +458,10 @@ export class RuncRuntime implements RuntimeDriver {
     try {
       s = await this.stateFile(id);
     } catch {
-      return this.stateViaRunc(id);
+      return stateFromRuntime(this.runtimeCommand, id);
     }
     if (!s) return undefined;
     return { id, status: await statusOf(this.runcRoot, s), pid: s.pid, bundle: s.bundle, created: s.created };
-  }
-
-  /** `runc state`, for a state file this version does not understand. */
-  private async stateViaRunc(id: string): Promise<ContainerState | undefined> {
-    const r = await this.runRuntime(this.runcArgs('state', id));
-    if (r.code !== 0) return undefined;
-    const j = JSON.parse(r.stdout) as { status: ContainerStatus; pid: number; bundle: string; created?: string };
-    return { id, status: j.status, pid: j.pid, bundle: j.bundle, created: j.created ? new Date(j.created) : undefined };
   }
 
   /** Does runc hold state for `id` (created, running, paused, or stopped but not deleted)? */
@@ -573,7 +478,7 @@ export class RuncRuntime implements RuntimeDriver {
     try {
       s = await this.stateFile(id);
     } catch {
-      const st = await this.stateViaRunc(id);
+      const st = await stateFromRuntime(this.runtimeCommand, id);
       return !!st && st.status !== 'stopped';
     }
     // Its init process alone decides (paused and created are alive): no freezer or exec FIFO
@@ -594,7 +499,7 @@ export class RuncRuntime implements RuntimeDriver {
   /** Host pids of the container's processes (`runc ps`), for `docker top`. */
   async ps(id: string): Promise<number[]> {
     await this.init();
-    const r = await this.runRuntime(this.runcArgs('ps', '--format', 'json', id));
+    const r = await this.runtimeCommand('ps', '--format', 'json', id);
     if (r.code !== 0) throw runcFailure('list processes of', id, r.stderr);
     const pids = JSON.parse(r.stdout.trim() || '[]') as number[] | null;
     return pids ?? [];
@@ -606,7 +511,7 @@ export class RuncRuntime implements RuntimeDriver {
     const file = join(this.runcRoot, '..', `update-${id}-${randomBytes(4).toString('hex')}.json`);
     await fs.writeFile(file, JSON.stringify(resources));
     try {
-      const r = await this.runRuntime(this.runcArgs('update', '-r', file, id));
+      const r = await this.runtimeCommand('update', '-r', file, id);
       if (r.code !== 0) throw runcFailure('update', id, r.stderr);
     } finally {
       await fs.rm(file, { force: true });
@@ -624,7 +529,7 @@ export class RuncRuntime implements RuntimeDriver {
   /** Is the container's conmon still running (checked against pid reuse)? */
   async monitorAlive(id: string): Promise<boolean> {
     await this.init();
-    const bundle = (await this.stateFile(id).catch(() => undefined))?.bundle || this.bundles.get(id);
+    const bundle = await this.bundleOf(id);
     if (!bundle) return false;
     const pid = await readMonitorPid(bundle);
     return pid !== undefined && isMonitor(pid, id, this.conmon);
@@ -637,17 +542,10 @@ export class RuncRuntime implements RuntimeDriver {
    */
   async readExit(id: string): Promise<Omit<Exit, 'id'> | undefined> {
     if (!id || id.includes('/')) return undefined;
-    const e = await readExitFile(join(this.exitDir, id));
-    return e && { ...e, oomKilled: await this.oomKilled(id) };
-  }
-
-  private async oomKilled(id: string): Promise<boolean> {
-    const s = await this.stateFile(id).catch(() => undefined);
-    const bundle = s?.bundle || this.bundles.get(id);
-    // conmon marks an OOM event it saw with an `oom` file in its working directory, the bundle.
-    if (bundle && (await exists(join(bundle, 'oom')))) return true;
-    const memory = s?.cgroupPaths.memory ?? s?.cgroupPaths[''];
-    return memory ? wasOomKilled(memory) : false;
+    return recordedExit(join(this.exitDir, id), async () => {
+      const s = await this.stateFile(id).catch(() => undefined);
+      return oomKilledIn(await this.bundleOf(id, s), s);
+    });
   }
 
   /**
@@ -655,30 +553,16 @@ export class RuncRuntime implements RuntimeDriver {
    * monitor lives, and the exit recorded while nobody watched. Exits from here on come as events.
    */
   async recover(): Promise<RecoveredContainer[]> {
-    const ids = await this.list();
-    const found = await Promise.all(
-      ids.map(async (id): Promise<RecoveredContainer | undefined> => {
-        const st = await this.state(id).catch(() => undefined);
-        if (!st) return undefined;
-        this.tracked.add(id);
-        const [monitorAlive, exit] = await Promise.all([this.monitorAlive(id), this.readExit(id)]);
-        return { ...st, monitorAlive, ...(exit ? { exit } : {}) };
-      }),
-    );
-    return found.filter((c): c is RecoveredContainer => !!c);
+    return recoverContainers(await this.list(), {
+      state: (id) => this.state(id),
+      monitorAlive: (id) => this.monitorAlive(id),
+      readExit: (id) => this.readExit(id),
+      track: (id) => void this.tracked.add(id),
+    });
   }
 
   /** The container's log (see `readLogs`). */
   readLogs(logPath: string, opts: ReadLogOptions): AsyncIterable<LogLine> {
     return readLogs(logPath, opts);
   }
-}
-
-const SIGKILL = 9;
-
-function exists(path: string): Promise<boolean> {
-  return fs.access(path).then(
-    () => true,
-    () => false,
-  );
 }

@@ -11,6 +11,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { conflict, failedPrecondition, internal } from '../errdefs/index.ts';
+import { pathExists } from '../fs/index.ts';
 
 /**
  * What `crun start` does: crun's init waits to read from `exec.fifo` (the other way round
@@ -69,7 +70,7 @@ export async function releaseRuncFifo(
       const check = setInterval(() => {
         void (async () => {
           if (await initGone()) done(failedPrecondition(`start container "${id}": container process is already dead`));
-          else if (!(await exists(fifo))) done(conflict(`start container "${id}": container is already running`));
+          else if (!(await pathExists(fifo))) done(conflict(`start container "${id}": container is already running`));
         })();
       }, 100);
       pipe.once('data', () => done());
@@ -80,11 +81,4 @@ export async function releaseRuncFifo(
     pipe.destroy();
   }
   return true;
-}
-
-function exists(path: string): Promise<boolean> {
-  return fs.access(path).then(
-    () => true,
-    () => false,
-  );
 }

@@ -17,6 +17,7 @@ import type { CheckpointCreateRequest, CheckpointSummary } from '../../api/types
 import { conflict, invalidArgument, notFound, notImplemented } from '../../errdefs/index.ts';
 import type { ContainerContext } from './context.ts';
 import type { ContainerRecord } from './types.ts';
+import { pathExists } from '../../fs/index.ts';
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
@@ -47,7 +48,7 @@ export class Checkpoints {
           `cannot checkpoint container ${c.Id} (runtime ${this.ctx.d.runtimes.nameOf(c)}): ${support.reason}`,
         );
       const dir = this.dirOf(c, o.CheckpointID ?? '', o.CheckpointDir);
-      if (await exists(dir))
+      if (await pathExists(dir))
         throw conflict(`checkpoint with name ${o.CheckpointID} already exists for container ${c.Id}`);
       await fs.mkdir(dir, { recursive: true, mode: 0o700 });
       const exit = o.Exit ?? true;
@@ -85,21 +86,14 @@ export class Checkpoints {
   async remove(ref: string, name: string, checkpointDir?: string): Promise<void> {
     const c = this.ctx.store.get(ref);
     const dir = this.dirOf(c, name, checkpointDir);
-    if (!(await exists(dir))) throw notFound(`checkpoint ${name} does not exist for container ${c.Id}`);
+    if (!(await pathExists(dir))) throw notFound(`checkpoint ${name} does not exist for container ${c.Id}`);
     await fs.rm(dir, { recursive: true, force: true });
   }
 
   /** For `start --checkpoint`: the checkpoint's directory, which must exist. */
   async restorePoint(c: ContainerRecord, name: string, checkpointDir?: string): Promise<string> {
     const dir = this.dirOf(c, name, checkpointDir);
-    if (!(await exists(dir))) throw notFound(`checkpoint ${name} does not exist for container ${c.Id}`);
+    if (!(await pathExists(dir))) throw notFound(`checkpoint ${name} does not exist for container ${c.Id}`);
     return dir;
   }
-}
-
-function exists(p: string): Promise<boolean> {
-  return fs.access(p).then(
-    () => true,
-    () => false,
-  );
 }

@@ -1,5 +1,9 @@
-/** Random container names in Docker's `adjective_surname` style. */
+/**
+ * Container names: random ones in Docker's `adjective_surname` style, and Docker's rules for
+ * the names users give (which characters, one container a name), in Docker's words.
+ */
 import { randomBytes, randomInt } from 'node:crypto';
+import { conflict, invalidArgument } from '../../errdefs/index.ts';
 
 const LEFT = [
   'admiring',
@@ -285,4 +289,31 @@ const VALID = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 export function validName(name: string): boolean {
   return VALID.test(name);
+}
+
+/** Throws Docker's error for a name it refuses (`--name`, `docker rename`). */
+export function checkName(name: string): void {
+  if (!validName(name))
+    throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+}
+
+/** Docker's conflict for a name container `owner` has (`name` without its slash). */
+export function nameTaken(name: string, owner: string, prefix = ''): Error {
+  return conflict(
+    `${prefix}Conflict. The container name "/${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`,
+  );
+}
+
+/**
+ * `docker rename`'s rules: the container named `current` may take `wanted` (a leading slash
+ * dropped) when it is valid, new and no other container's (`ownerOf`); the name, else Docker's error.
+ */
+export function newName(current: string, wanted: string, ownerOf: (name: string) => string | undefined): string {
+  const name = wanted.replace(/^\//, '');
+  if (!name) throw invalidArgument('Neither old nor new names may be empty');
+  checkName(name);
+  if (name === current) throw invalidArgument('Renaming a container with the same name as its current name');
+  const owner = ownerOf(name);
+  if (owner) throw nameTaken(name, owner, 'Error when allocating new name: ');
+  return name;
 }

@@ -5,17 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openTestService } from './testing.ts';
+import { openTestService, until } from './testing.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 test("an exit during a stop: the stop ends with the exit, no SIGKILL, the exit code is the process's own", async (t) => {
   const s = await openTestService();

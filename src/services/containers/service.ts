@@ -16,7 +16,8 @@
  *   removal.ts    what a removal leaves to clean up
  *   restore.ts    the containers across a daemon's restart
  *   archive.ts    export, diff, commit, cp
- *   stats.ts, sampler.ts, top.ts, update.ts, stdin.ts, runtimes.ts   docker stats (one sampler for all its requests), top, update, the stdin pump, the runtimes by name
+ *   stats.ts, sampler.ts, top.ts, update.ts, stdin.ts, runtimes.ts   docker stats (one sampler for all its requests), top, update, the stdin pump and attach, the runtimes by name
+ *   names.ts      random names, and the rules for names users give (create, rename)
  *   checkpoints.ts, migration.ts                     docker checkpoint create/ls/rm, start --checkpoint; export/import
  *
  * Every state change goes through one place (`setState`) that persists the record; operations
@@ -28,17 +29,17 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { delay } from '../../async/index.ts';
 import { directorySize } from '../../fs/index.ts';
-import { conflict, invalidArgument, notFound, notImplemented } from '../../errdefs/index.ts';
+import { conflict, notFound, notImplemented } from '../../errdefs/index.ts';
 import type { ContainerStore } from './store.ts';
 import { ContainerContext, type ContainerServiceDeps } from './context.ts';
-import { freeRandomName, validName } from './names.ts';
+import { checkName, freeRandomName, nameTaken, newName } from './names.ts';
 import { guard } from './state.ts';
 import { Starter } from './start.ts';
 import { checkWaitCondition, waitFor, type WaitResult } from './wait.ts';
 import type { ContainerDefaults, ContainerRecord } from './types.ts';
 import type { ContainerCreateRequest as CreateRequest, Health, HostConfig, PathStat } from '../../api/types/index.ts';
-import { pumpStdin, taskCreated } from './stdin.ts';
-import { checkUpdateRequest, updatedHostConfig, type UpdateRequest } from './update.ts';
+import { attachStdin } from './stdin.ts';
+import { applyUpdate, checkUpdateRequest, type UpdateRequest } from './update.ts';
 import { checkCreateRequest, checkPlatform, newRecord } from './create.ts';
 import { Endpoints, type EndpointSettings } from './endpoints.ts';
 import { Tasks } from './tasks.ts';
@@ -53,10 +54,9 @@ import { Removal } from './removal.ts';
 import { DaemonRestore } from './restore.ts';
 import { Signals } from './kill.ts';
 import { logsReadable } from './logopts.ts';
-import { resourcesFor } from './spec.ts';
 import type { Change } from '../../archive/index.ts';
 import type { LogLine, ReadLogOptions } from '../../runtime/index.ts';
-import { processTable } from './top.ts';
+import { containerTop, type ProcessTable } from './top.ts';
 import { imageNameOf, imageNamer, SummaryRows } from './views.ts';
 import { linksToEndpoint, withoutLink } from './links.ts';
 import type { Readable } from 'node:stream';
@@ -164,9 +164,7 @@ export class ContainerService {
     const imageRef = req.Image!;
     const hostConfig: HostConfig = req.HostConfig ?? {};
     const runtimeName = this.ctx.d.runtimes.choose(hostConfig.Runtime);
-    if (name !== undefined && name !== '' && !validName(name)) {
-      throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
-    }
+    if (name !== undefined && name !== '') checkName(name);
     const image = this.ctx.d.images.require(imageRef);
     if (platform) checkPlatform(imageRef, platform, image.config);
     const sandbox = this.pool?.takeFor(req, hostConfig, image, runtimeName);
@@ -197,11 +195,7 @@ export class ContainerService {
       now: new Date(),
     });
     const owner = this.store.nameOwner(rec.Name);
-    if (owner) {
-      throw conflict(
-        `Conflict. The container name "/${rec.Name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`,
-      );
-    }
+    if (owner) throw nameTaken(rec.Name, owner);
     this.endpoints.check(rec);
     linksToEndpoint(rec, this.endpoints.userNetworkKey(rec));
     const unreserve = this.store.reserve(rec.Name, id);
@@ -290,23 +284,23 @@ export class ContainerService {
     this.ctx.emit(c, 'restart');
   }
 
-  async pause(ref: string): Promise<void> {
-    const c = this.store.get(ref);
-    await this.ctx.locks.run(c.Id, async () => {
-      guard.pause(c.Id, c.State);
-      await this.ctx.runtime(c).pause(c.Id);
-      this.ctx.setState(c, { ...c.State, Status: 'paused', Paused: true });
-      this.ctx.emit(c, 'pause');
-    });
+  pause(ref: string): Promise<void> {
+    return this.freeze(ref, true);
   }
 
-  async unpause(ref: string): Promise<void> {
+  unpause(ref: string): Promise<void> {
+    return this.freeze(ref, false);
+  }
+
+  /** `docker pause` (`paused`) or `unpause`: the runtime freezes or thaws the task, then the record says so. */
+  private async freeze(ref: string, paused: boolean): Promise<void> {
     const c = this.store.get(ref);
     await this.ctx.locks.run(c.Id, async () => {
-      guard.unpause(c.Id, c.State);
-      await this.ctx.runtime(c).resume(c.Id);
-      this.ctx.setState(c, { ...c.State, Status: 'running', Paused: false });
-      this.ctx.emit(c, 'unpause');
+      (paused ? guard.pause : guard.unpause)(c.Id, c.State);
+      const rt = this.ctx.runtime(c);
+      await (paused ? rt.pause(c.Id) : rt.resume(c.Id));
+      this.ctx.setState(c, { ...c.State, Status: paused ? 'paused' : 'running', Paused: paused });
+      this.ctx.emit(c, paused ? 'pause' : 'unpause');
     });
   }
 
@@ -348,18 +342,9 @@ export class ContainerService {
     await volumesGone;
   }
 
-  rename(ref: string, newName: string): void {
+  rename(ref: string, wanted: string): void {
     const c = this.store.get(ref);
-    const name = newName.replace(/^\//, '');
-    if (!name) throw invalidArgument('Neither old nor new names may be empty');
-    if (!validName(name))
-      throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
-    if (name === c.Name) throw invalidArgument('Renaming a container with the same name as its current name');
-    const owner = this.store.nameOwner(name);
-    if (owner)
-      throw conflict(
-        `Error when allocating new name: Conflict. The container name "/${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`,
-      );
+    const name = newName(c.Name, wanted, (n) => this.store.nameOwner(n));
     const old = c.Name;
     c.Name = name;
     this.store.save(c);
@@ -395,20 +380,8 @@ export class ContainerService {
 
   // ---- processes ----
 
-  async top(ref: string, psArgs = '-ef'): Promise<{ Titles: string[]; Processes: string[][] }> {
-    const c = this.store.get(ref);
-    guard.top(c.Id, c.State);
-    const rt = this.ctx.runtime(c);
-    // gVisor's and a VM's processes are not the host's: the runtime lists them itself.
-    if (rt.processes) {
-      if (psArgs.trim() !== '-ef')
-        throw invalidArgument(
-          `top container "${c.Name.replace(/^\//, '')}": runtime ${this.ctx.d.runtimes.nameOf(c)} lists its processes itself: ps options are not supported`,
-        );
-      return rt.processes(c.Id);
-    }
-    const pids = new Set(await rt.ps(c.Id));
-    return processTable(this.ctx.d.host, psArgs, pids);
+  async top(ref: string, psArgs = '-ef'): Promise<ProcessTable> {
+    return containerTop(this.ctx, this.store.get(ref), psArgs);
   }
 
   // ---- daemon start / shutdown ----
@@ -428,27 +401,9 @@ export class ContainerService {
 
   // ---- attach ----
 
-  /**
-   * Forwards a client's input to the container's stdin, from the moment its process exists until
-   * the input ends, the container ends or — with a TTY — the client types the detach keys
-   * (`detachKeys` in Docker's notation, checked by the caller with `parseDetachKeys`).
-   * Resolves `detached` in that last case, else `ended`.
-   */
+  /** A client's input to the container's stdin, until it ends or detaches (stdin.ts). */
   async attachStdin(ref: string, input: Readable, detachKeys: Buffer): Promise<'detached' | 'ended'> {
-    const c = this.store.get(ref);
-    input.pause();
-    if (!c.Config.OpenStdin) {
-      // Docker ignores input for a container created without -i.
-      input.resume();
-      return 'ended';
-    }
-    const rt = this.ctx.runtime(c);
-    if (!c.State.Running && !(await taskCreated(this.ctx.changes, c.Id, input, () => rt.exists(c.Id)))) return 'ended';
-    return pumpStdin(input, this.ctx.runtime(c).openStdin(c.Id), {
-      // No keys (the CRI's attach): nothing detaches.
-      detachKeys: c.Config.Tty && detachKeys.length ? detachKeys : undefined,
-      onError: (err) => this.ctx.d.log.warn(err.message),
-    });
+    return attachStdin(this.ctx, this.store.get(ref), input, detachKeys);
   }
 
   /** Records a health check result (services/health); a change of status is an event. */
@@ -556,27 +511,7 @@ export class ContainerService {
   async update(ref: string, u: UpdateRequest): Promise<{ Warnings: string[] }> {
     checkUpdateRequest(u);
     const c = this.store.get(ref);
-    return this.ctx.locks.run(c.Id, async () => {
-      const next = updatedHostConfig(c.HostConfig, u);
-      if (this.ctx.d.rootless) checkRootless(next, cgroupVersion());
-      // A task created ahead has the old limits: the start creates it anew.
-      await this.tasks.dropPrepared(c);
-      const resources = resourcesFor(next, {
-        liftPids: u.PidsLimit !== undefined && u.PidsLimit !== null && u.PidsLimit <= 0,
-      });
-      if (c.State.Running && !c.State.Restarting) {
-        await this.ctx
-          .runtime(c)
-          .update(c.Id, resources)
-          .catch((e: Error) => {
-            throw invalidArgument(`Cannot update container ${c.Id}: ${e.message}`, e);
-          });
-      }
-      c.HostConfig = next;
-      this.store.save(c);
-      this.ctx.emit(c, 'update');
-      return { Warnings: [] };
-    });
+    return applyUpdate(this.ctx, c, u, (c) => this.tasks.dropPrepared(c));
   }
 
   /** `--size`: bytes the container wrote (its upper directory) and with its image's layers. */

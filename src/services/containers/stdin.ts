@@ -1,5 +1,5 @@
 /**
- * The one stdin pump, for `attach`/`run -i` and for `exec -i`: a client's input goes to a
+ * The one stdin pump, for `attach`/`run -i` (`attachStdin`) and for `exec -i`: a client's input goes to a
  * process's stdin session until the input ends (the process's stdin is closed: end of file),
  * the client goes away without an end (the session is dropped, the stdin stays open), the
  * process ends, or — with a TTY — the client types the detach keys.
@@ -15,6 +15,8 @@ import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { StdinSession } from '../../runtime/index.ts';
 import { DetachScanner } from './attach.ts';
+import type { ContainerContext } from './context.ts';
+import type { ContainerRecord } from './types.ts';
 
 export interface PumpOptions {
   /** With a TTY: the keys that detach (parsed with `parseDetachKeys`); none without one. */
@@ -120,5 +122,32 @@ export function taskCreated(
       (yes) => yes && created(),
       () => {},
     );
+  });
+}
+
+/**
+ * `attach`/`run -i`: forwards a client's input to the stdin of container `c`, from the moment
+ * its process exists until the input ends, the container ends or — with a TTY — the client
+ * types the detach keys (`detachKeys` in Docker's notation, checked by the caller with
+ * `parseDetachKeys`). Resolves `detached` in that last case, else `ended`.
+ */
+export async function attachStdin(
+  ctx: ContainerContext,
+  c: ContainerRecord,
+  input: Readable,
+  detachKeys: Buffer,
+): Promise<'detached' | 'ended'> {
+  input.pause();
+  if (!c.Config.OpenStdin) {
+    // Docker ignores input for a container created without -i.
+    input.resume();
+    return 'ended';
+  }
+  const rt = ctx.runtime(c);
+  if (!c.State.Running && !(await taskCreated(ctx.changes, c.Id, input, () => rt.exists(c.Id)))) return 'ended';
+  return pumpStdin(input, ctx.runtime(c).openStdin(c.Id), {
+    // No keys (the CRI's attach): nothing detaches.
+    detachKeys: c.Config.Tty && detachKeys.length ? detachKeys : undefined,
+    onError: (err) => ctx.d.log.warn(err.message),
   });
 }

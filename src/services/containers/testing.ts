@@ -136,3 +136,13 @@ function fakeRootfs(): ContainerRootfs {
     lowerDirs: () => [],
   };
 }
+
+/** Resolves once `cond` holds (checked every 5 ms); throws, naming `what`, after `ms`. */
+export async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    // A timer that holds the event loop (delay's does not): the test waits on it alone.
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

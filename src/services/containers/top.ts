@@ -1,13 +1,34 @@
 /**
  * `docker top`: the host's `ps` with the caller's options, filtered to the container's
- * processes, as dockerd does it (so every `ps` option works, and the columns are `ps`'s own).
+ * processes, as dockerd does it (so every `ps` option works, and the columns are `ps`'s own) —
+ * except for runtimes whose processes are not the host's (gVisor, a VM), which list them
+ * themselves.
  */
 import { invalidArgument } from '../../errdefs/index.ts';
 import type { Host } from '../../host/index.ts';
+import type { ContainerContext } from './context.ts';
+import { guard } from './state.ts';
+import type { ContainerRecord } from './types.ts';
 
 export interface ProcessTable {
   Titles: string[];
   Processes: string[][];
+}
+
+/** `GET /containers/{id}/top`: the processes of the running container `c`, `ps <psArgs>`'s columns. */
+export async function containerTop(ctx: ContainerContext, c: ContainerRecord, psArgs: string): Promise<ProcessTable> {
+  guard.top(c.Id, c.State);
+  const rt = ctx.runtime(c);
+  // gVisor's and a VM's processes are not the host's: the runtime lists them itself.
+  if (rt.processes) {
+    if (psArgs.trim() !== '-ef')
+      throw invalidArgument(
+        `top container "${c.Name.replace(/^\//, '')}": runtime ${ctx.d.runtimes.nameOf(c)} lists its processes itself: ps options are not supported`,
+      );
+    return rt.processes(c.Id);
+  }
+  const pids = new Set(await rt.ps(c.Id));
+  return processTable(ctx.d.host, psArgs, pids);
 }
 
 /** Runs `ps <psArgs>` on the host and keeps the rows whose PID is one of `pids`. */

@@ -1,12 +1,16 @@
 /**
  * `docker update`'s rules, as pure functions: which fields a request may change (the cgroup
  * limits and the restart policy), what it may not (a restart policy on an `--rm` container, a
- * memory limit above the swap limit already set), and the host config that results. The
- * service applies the result to the running task and the record.
+ * memory limit above the swap limit already set), and the host config that results. Last,
+ * `applyUpdate` applies the result to the running task and the record.
  */
 import { invalidArgument } from '../../errdefs/index.ts';
-import { validateHostConfig, validateUpdateTypes } from './spec.ts';
+import { checkRootless } from './rootless.ts';
+import { resourcesFor, validateHostConfig, validateUpdateTypes } from './spec.ts';
+import { cgroupVersion } from '../../oci/index.ts';
 import type { HostConfig } from '../../api/types/index.ts';
+import type { ContainerContext } from './context.ts';
+import type { ContainerRecord } from './types.ts';
 
 /** The fields of `POST /containers/{id}/update` Berth applies. */
 const UPDATABLE = [
@@ -52,4 +56,38 @@ export function updatedHostConfig(current: HostConfig, u: UpdateRequest): HostCo
   }
   validateHostConfig(next);
   return next;
+}
+
+/**
+ * Applies update `u` to container `c` under its lock: the new limits at once to a running
+ * task (and kept for its next start), a task created ahead dropped (`dropPrepared`: the start
+ * creates it anew with them); a refused change changes nothing.
+ */
+export function applyUpdate(
+  ctx: ContainerContext,
+  c: ContainerRecord,
+  u: UpdateRequest,
+  dropPrepared: (c: ContainerRecord) => Promise<void>,
+): Promise<{ Warnings: string[] }> {
+  return ctx.locks.run(c.Id, async () => {
+    const next = updatedHostConfig(c.HostConfig, u);
+    if (ctx.d.rootless) checkRootless(next, cgroupVersion());
+    // A task created ahead has the old limits: the start creates it anew.
+    await dropPrepared(c);
+    const resources = resourcesFor(next, {
+      liftPids: u.PidsLimit !== undefined && u.PidsLimit !== null && u.PidsLimit <= 0,
+    });
+    if (c.State.Running && !c.State.Restarting) {
+      await ctx
+        .runtime(c)
+        .update(c.Id, resources)
+        .catch((e: Error) => {
+          throw invalidArgument(`Cannot update container ${c.Id}: ${e.message}`, e);
+        });
+    }
+    c.HostConfig = next;
+    ctx.store.save(c);
+    ctx.emit(c, 'update');
+    return { Warnings: [] };
+  });
 }

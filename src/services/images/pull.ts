@@ -261,6 +261,15 @@ async function fetchLayers(
     if (o.signal?.aborted) throw unavailable('pull cancelled: the client went away');
     if (cancelled) throw unavailable('pull cancelled');
   };
+  /** Layer `i`'s registry form, for a push that can mount it instead of uploading it. */
+  const remember = (i: number) =>
+    d.store.rememberBlob(diffIds[i]!, {
+      registry: client.endpoint.name,
+      repo: ref.path,
+      digest: layers[i]!.digest,
+      mediaType: layers[i]!.mediaType,
+      size: layers[i]!.size,
+    });
   try {
     // Which layers are new; dockerd's order of lines: one per layer, bottom first.
     const todo: number[] = [];
@@ -411,13 +420,7 @@ async function fetchLayers(
         }
         meter.done();
         checkAbort();
-        d.store.rememberBlob(diffIds[i]!, {
-          registry: client.endpoint.name,
-          repo: ref.path,
-          digest: l.digest,
-          mediaType: l.mediaType,
-          size: l.size,
-        });
+        remember(i);
         out({ status: 'Pull complete', progressDetail: {}, id });
       }
     } catch (e) {
@@ -427,15 +430,7 @@ async function fetchLayers(
     await downloads;
     if (failure) throw failure;
     // Layers that already existed still get their registry form remembered for push.
-    layers.forEach((l, i) =>
-      d.store.rememberBlob(diffIds[i]!, {
-        registry: client.endpoint.name,
-        repo: ref.path,
-        digest: l.digest,
-        mediaType: l.mediaType,
-        size: l.size,
-      }),
-    );
+    layers.forEach((_, i) => remember(i));
     checkAbort();
     return await d.store.create(configBytes, { compressLater: false });
   } catch (e) {

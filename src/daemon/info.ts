@@ -1,0 +1,176 @@
+/**
+ * `docker info`'s answer (`GET /info`): what berthd counts (images, containers by state), what it
+ * was started with (runtimes, live restore, remap, rootless) and what it found out once at start
+ * (the runtime's and init's versions, which runtimes cannot checkpoint here). The daemon hands
+ * in what it knows; the host's own facts (kernel, OS, CPUs, memory) are read here.
+ *
+ * @example
+ *   const refusals = await checkpointRefusals(runtimes); // ['WARNING: runtime crun cannot checkpoint: ...']
+ *   const versions = await componentVersions(host, '/usr/bin/crun', '/usr/bin/tini-static');
+ *   router.get('/info', () => systemInfo({ ...facts, versions, checkpointRefusals: refusals }));
+ */
+import os from 'node:os';
+import { readFileSync } from 'node:fs';
+import type { Host } from '../host/index.ts';
+import type { RuntimeDriver } from '../runtime/index.ts';
+import type { ContainerRecord, ContainerService, Runtimes } from '../services/containers/index.ts';
+import { BERTH_VERSION } from '../api/server/index.ts';
+import type { SystemInfo } from '../api/types/index.ts';
+import { cgroupVersion } from '../oci/index.ts';
+import { shortId } from '../spec/index.ts';
+import type { DaemonConfig } from './config.ts';
+import { infoWarnings } from './apitls.ts';
+
+/** The OCI runtime's commit and the init's version, as `docker info` shows them. */
+export interface ComponentVersions {
+  runtime?: string;
+  init?: string;
+}
+
+/** What the daemon knows that `docker info` shows. */
+export interface InfoFacts {
+  id: string;
+  config: DaemonConfig;
+  images: number;
+  containers: readonly ContainerRecord[];
+  /** `docker info`'s line on the warm pool (`warmPoolLine`). */
+  warmPool: string;
+  /** The runtimes by name, with their programs. */
+  runtimes: ReadonlyMap<string, string>;
+  versions: ComponentVersions;
+  checkpointRefusals: readonly string[];
+  /** Under `--userns-remap`. */
+  remapped: boolean;
+  /** How image layers are owned by the range (snapshots' `layerOwners`). */
+  layerOwners?: string;
+  rootless: boolean;
+}
+
+export function systemInfo(f: InfoFacts): SystemInfo {
+  const { config } = f;
+  const running = f.containers.filter((x) => x.State.Running && !x.State.Paused).length;
+  const paused = f.containers.filter((x) => x.State.Paused).length;
+  return {
+    ID: f.id,
+    Containers: f.containers.length,
+    ContainersRunning: running,
+    ContainersPaused: paused,
+    ContainersStopped: f.containers.length - running - paused,
+    Images: f.images,
+    Driver: 'overlay2',
+    DriverStatus: [
+      ['Backing Filesystem', 'extfs'],
+      ['Supports d_type', 'true'],
+      // The docker CLI prints these lines as they come, under the storage driver.
+      ['Warm pool', f.warmPool],
+    ],
+    Plugins: {
+      Volume: ['local'],
+      Network: ['bridge', 'host', 'none'],
+      Authorization: null,
+      Log: ['json-file', 'local', 'none'],
+    },
+    MemoryLimit: true,
+    SwapLimit: false,
+    CpuCfsPeriod: true,
+    CpuCfsQuota: true,
+    CPUShares: true,
+    CPUSet: true,
+    PidsLimit: true,
+    IPv4Forwarding: true,
+    Debug: config.logLevel === 'debug',
+    NFd: 0,
+    OomKillDisable: true,
+    NGoroutines: 0,
+    SystemTime: new Date().toISOString(),
+    LoggingDriver: 'json-file',
+    CgroupDriver: 'cgroupfs',
+    CgroupVersion: String(cgroupVersion()),
+    NEventsListener: 0,
+    KernelVersion: os.release(),
+    OperatingSystem: osName(),
+    OSVersion: '',
+    OSType: 'linux',
+    Architecture: os.machine(),
+    IndexServerAddress: 'https://index.docker.io/v1/',
+    RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'], Mirrors: [] },
+    NCPU: os.cpus().length,
+    MemTotal: os.totalmem(),
+    DockerRootDir: config.dataRoot,
+    Name: os.hostname(),
+    Labels: [],
+    ExperimentalBuild: config.experimental,
+    ServerVersion: BERTH_VERSION,
+    Runtimes: Object.fromEntries([...f.runtimes].map(([n, path]) => [n, { path }])),
+    DefaultRuntime: config.defaultRuntime,
+    LiveRestoreEnabled: config.liveRestore,
+    Isolation: '',
+    InitBinary: 'docker-init',
+    ContainerdCommit: { ID: '', Expected: '' },
+    RuncCommit: { ID: f.versions.runtime ?? '', Expected: f.versions.runtime ?? '' },
+    InitCommit: { ID: f.versions.init ?? '', Expected: f.versions.init ?? '' },
+    // dockerd lists name=userns when containers run remapped; Berth says how layers are owned.
+    SecurityOptions: [
+      'name=seccomp,profile=builtin',
+      ...(f.remapped ? [`name=userns,layers=${f.layerOwners}`] : []),
+      ...(f.rootless ? ['name=rootless'] : []),
+    ],
+    Swarm: {
+      NodeID: '',
+      NodeAddr: '',
+      LocalNodeState: 'inactive',
+      ControlAvailable: false,
+      Error: '',
+      RemoteManagers: null,
+    },
+    Warnings: [...infoWarnings(config.hosts, config.apiTls), ...f.checkpointRefusals],
+  };
+}
+
+/** `docker info`'s line on the warm pool: its ready sandboxes, its size, its image (`imageName` of its id, if known). */
+export function warmPoolLine(
+  p: ReturnType<ContainerService['poolStatus']>,
+  imageName: (id: string) => string | undefined,
+): string {
+  if (!p) return 'off';
+  const name = (p.image ? imageName(p.image) : undefined) ?? (p.image ? shortId(p.image) : 'none yet');
+  return `${p.ready} of ${p.size} ready (${name})`;
+}
+
+/** Which runtimes cannot checkpoint here, and why: `docker info` warns of them. */
+export async function checkpointRefusals(runtimes: Runtimes<RuntimeDriver>): Promise<string[]> {
+  const answers = await Promise.all(
+    runtimes.entries().map(async ([name, rt]) => [name, await rt.checkpointSupport()] as const),
+  );
+  return answers
+    .filter(([, s]) => !s.supported)
+    .map(([name, s]) => `WARNING: runtime ${name} cannot checkpoint: ${s.reason}`);
+}
+
+/** The runtime's commit and the init's version, asked of the programs (`--version`). */
+export async function componentVersions(
+  host: Host,
+  runtime: string,
+  init: string | undefined,
+): Promise<ComponentVersions> {
+  const ask = (cmd: string) =>
+    host.run(cmd, ['--version'], { allowFailure: true }).then(
+      (r) => r.stdout,
+      () => '',
+    );
+  const [rt, ini] = await Promise.all([ask(runtime), init ? ask(init) : Promise.resolve('')]);
+  // runc and crun print "commit: <id>"; tini "tini version 0.19.0 - git.de40ad0" (Debian's lacks the hash).
+  return {
+    runtime: /^commit: (\S+)/m.exec(rt)?.[1],
+    init: /git\.([0-9a-f]+)/.exec(ini)?.[1] ?? /version (\S+)/.exec(ini)?.[1],
+  };
+}
+
+function osName(): string {
+  try {
+    const m = readFileSync('/etc/os-release', 'utf8').match(/^PRETTY_NAME="?([^"\n]*)"?/m);
+    return m?.[1] ?? 'Linux';
+  } catch {
+    return 'Linux';
+  }
+}
