@@ -130,6 +130,32 @@ private_kb() {
   [ "$count" -gt 0 ] && echo "$((anon / count)) $((pte / count)) $count" || echo "0 0 0"
 }
 
+# Until the kernel has freed what removed containers held: their memory cgroups go on dying
+# (and their slab objects with them) for seconds after `docker rm`, and counted in the next
+# daemon's before/after they would make its containers look cheaper. Waits while the number of
+# memory cgroups falls, at most a minute.
+settle() {
+  local last now
+  last=$(awk '$1 == "memory" {print $3}' /proc/cgroups)
+  for _ in $(seq 1 20); do
+    sync
+    echo 3 >/proc/sys/vm/drop_caches
+    sleep 3
+    now=$(awk '$1 == "memory" {print $3}' /proc/cgroups)
+    [ "$now" -lt "$last" ] || break
+    last=$now
+  done
+}
+
+# kB of anonymous memory of daemon $1's own process (berthd, or dockerd with its containerd).
+daemon_anon_kb() {
+  local total=0 p
+  for p in $(cat "$WORK/$1.pid" 2>/dev/null) $([ "$1" = dockerd ] && pgrep -f "containerd --config $WORK/dockerd-run" || true); do
+    total=$((total + $(awk '/^RssAnon:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+
 # What N containers of daemon $1 cost, per container: the breakdown the header describes.
 # $2 and $3 are the snapshots before and after; $4 the first container's mount count with 1 running.
 breakdown() {
@@ -166,10 +192,12 @@ breakdown() {
   # What is measured per object, summed: the monitor's own pages and its kernel stack (16 kB),
   # and all the container's cgroup is charged; the namespaces' objects not charged to it (the
   # slab lines above without -cg-) come on top.
-  [ "$cnt" -gt 0 ] && echo "  measured per object: monitor $monitor + 16 kB stack, container's cgroup $(((rss + kmem) / cnt)) kB: $((monitor + 16 + (rss + kmem) / cnt)) kB"
+  local daemon=$((($(daemon_anon_kb "$d") - $5) / N))
+  [ "$cnt" -gt 0 ] && echo "  measured per object: monitor $monitor + 16 kB kernel stack, container's cgroup $(((rss + kmem) / cnt)) kB, the daemon's heap $daemon kB: $((monitor + 16 + (rss + kmem) / cnt + daemon)) kB (the kernel's objects not charged to the cgroup come on top)"
   local first_pid
   first_pid=$(docker -H "unix://$s" inspect -f '{{.State.Pid}}' "$(cat "$WORK/$d.first")")
   echo "  first container's mounts: $4 with 1 running, $(wc -l <"/proc/$first_pid/mountinfo") with $N"
+  echo "  the daemon's own anonymous memory: $daemon kB per container (berthd's V8 heap, dockerd's and containerd's Go heaps: they move with their collections)"
 }
 
 # kB of anonymous memory and page tables of the monitor processes of daemon $1, and their count.
@@ -203,6 +231,7 @@ declare -A per_container monitor_per cgroup_per
 for d in "${daemons[@]}"; do
   before=$(mem_available)
   [ "${BREAKDOWN:-1}" = 0 ] || snapshot "$WORK/$d.before"
+  daemon_before=$(daemon_anon_kb "$d")
   docker -H "unix://$(sock "$d")" run -d --network none busybox sleep 36000 >"$WORK/$d.first"
   first_mounts=$(wc -l <"/proc/$(docker -H "unix://$(sock "$d")" inspect -f '{{.State.Pid}}' "$(cat "$WORK/$d.first")")/mountinfo")
   for i in $(seq 2 "$N"); do
@@ -212,7 +241,7 @@ for d in "${daemons[@]}"; do
   after=$(mem_available)
   if [ "${BREAKDOWN:-1}" != 0 ]; then
     snapshot "$WORK/$d.after"
-    breakdown "$d" "$WORK/$d.before" "$WORK/$d.after" "$first_mounts" >"$WORK/$d.breakdown"
+    breakdown "$d" "$WORK/$d.before" "$WORK/$d.after" "$first_mounts" "$daemon_before" >"$WORK/$d.breakdown"
   fi
   per_container[$d]=$(((before - after) / N))
   read -r kb count < <(monitor_kb "$d")
@@ -221,6 +250,7 @@ for d in "${daemons[@]}"; do
   echo "$d: $N containers, MemAvailable $before → $after kB; $count monitors, $kb kB of their own" >&2
   if [ "$d" != "${daemons[-1]}" ]; then
     docker -H "unix://$(sock "$d")" rm -f $(docker -H "unix://$(sock "$d")" ps -aq) >/dev/null
+    settle
   fi
 done
 # The last daemon's N containers still run; the others get theirs again, then every daemon
