@@ -102,6 +102,7 @@ snapshot() {
   grep -E '^(MemAvailable|AnonPages|Slab|SReclaimable|SUnreclaim|KernelStack|PageTables|Shmem|Percpu):' /proc/meminfo |
     tr -d ':' | awk '{print $1, $2}' | sort >"$1.mem"
   awk 'NR > 2 {print $1, $2, $4}' /proc/slabinfo | sort >"$1.slab"
+  awk '$1 == "memory" {print $3}' /proc/cgroups >"$1.memcg"
 }
 
 # The monitor processes of daemon $1 (pids).
@@ -113,7 +114,7 @@ monitor_pids() {
     dockerd) pattern='containerd-shim-runc-v2' ;;
   esac
   for p in $(pgrep -f "$pattern" || true); do
-    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "$WORK" && echo "$p"
+    tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q "$WORK" && echo "$p"
   done
   return 0
 }
@@ -146,6 +147,21 @@ settle() {
     [ "$now" -lt "$last" ] || break
     last=$now
   done
+}
+
+# kB the kernel gives each new memory cgroup for its shrinker table: one 1 kB kmalloc-1k object
+# per 64 of the most memcg-aware shrinkers (one per mounted filesystem: each container's overlay,
+# proc, sysfs, mqueue, devpts and tmpfs) ever registered at once since boot — it never shrinks.
+# On a host that once ran a thousand containers this alone is ~300 kB a container: the reading
+# says how much of a container's cost is this machine's history. Ten probe cgroups, removed.
+shrinker_table_kb() {
+  local mem=/sys/fs/cgroup/memory a b
+  [ -d "$mem" ] || mem=/sys/fs/cgroup
+  a=$(awk '$1 == "kmalloc-1k" {print $2}' /proc/slabinfo)
+  for i in $(seq 10); do mkdir "$mem/berth-bench-probe-$$-$i"; done
+  b=$(awk '$1 == "kmalloc-1k" {print $2}' /proc/slabinfo)
+  for i in $(seq 10); do rmdir "$mem/berth-bench-probe-$$-$i"; done
+  echo $(((b - a) / 10))
 }
 
 # kB of anonymous memory of daemon $1's own process (berthd, or dockerd with its containerd).
@@ -197,6 +213,7 @@ breakdown() {
   [ "$cnt" -gt 0 ] && echo "  measured per object: monitor $monitor + 16 kB kernel stack, container's cgroup $(((rss + kmem) / cnt)) kB, the daemon's heap $daemon kB: $((monitor + 16 + (rss + kmem) / cnt + daemon)) kB (the kernel's objects not charged to the cgroup come on top)"
   local first_pid
   first_pid=$(docker -H "unix://$s" inspect -f '{{.State.Pid}}' "$(cat "$WORK/$d.first")")
+  echo "  memory cgroups: $(awk -v n="$N" -v a="$(cat "$2.memcg")" '{printf "%+.2f", ($1 - a) / n}' "$3.memcg") per container (each holds the kernel's shrinker table, the last line)"
   echo "  first container's mounts: $4 with 1 running, $(wc -l <"/proc/$first_pid/mountinfo") with $N"
   echo "  the daemon's own anonymous memory: $daemon kB per container (berthd's V8 heap, dockerd's and containerd's Go heaps: they move with their collections)"
 }
@@ -227,6 +244,7 @@ cgroup_kb() {
 }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+[ "${BREAKDOWN:-1}" = 0 ] || shrinker_before=$(shrinker_table_kb)
 time_starts idle
 declare -A per_container monitor_per cgroup_per
 for d in "${daemons[@]}"; do
@@ -271,6 +289,7 @@ for d in "${daemons[@]}"; do
 done
 if [ "${BREAKDOWN:-1}" != 0 ]; then
   for d in "${daemons[@]}"; do cat "$WORK/$d.breakdown"; done
+  echo "the kernel's shrinker table: ~$shrinker_before kB per new memory cgroup before the run, ~$(shrinker_table_kb) kB after (kmalloc-1k; each container has one memory cgroup, and no daemon can shrink this: a reboot does)"
 fi
 bin/node -e '
 const fs = require("fs");
