@@ -2,7 +2,8 @@
 # The per-container monitor: memory per running container and start cost, berthd under conmon
 # (`--monitor conmon`), berthd under its own monitor (`--monitor berth`) and dockerd, in one run.
 #
-#   bash bench/density.sh [containers] [runs]        (default 100 containers, 20 runs)
+#   bash bench/density.sh [containers] [runs]        (default 100 containers, 20 runs; the quiet
+#                                                    check of issue 15's 0.5 MB target: 100 15, twice)
 #   DOCKERD=0 bash bench/density.sh 300 20          (Berth alone: a quicker look at many containers)
 #
 # 1. Start cost: `docker run --rm --network none busybox true` against the three daemons, one
@@ -15,6 +16,15 @@
 #    containerd-shim-runc-v2; and what the container's memory cgroup is charged. Other work on
 #    the machine moves MemAvailable: the other two figures are the steadier ones; the load
 #    average is printed with the results.
+#    Then the breakdown of that cost, per container (BREAKDOWN=0 skips it): the /proc/meminfo
+#    fields that moved (AnonPages, Slab = SReclaimable + SUnreclaim, KernelStack, PageTables,
+#    Shmem, Percpu), the slab caches that grew most (objects per container × object size: a
+#    count of kernel objects, which other work on the machine moves less than MemAvailable), the
+#    monitor's and the container's init's private memory (smaps_rollup's Pss_Anon, and VmPTE),
+#    the container's memory cgroup (memory.stat's rss and the kernel memory charged to it), the
+#    monitor's open files, and the mount count of the first container's mount namespace with 1
+#    and with N running (a count that grows with N would mean every container holds copies of
+#    the others' mounts).
 # 3. Start cost again with the N containers running (issue 15's fifth target: a start should not
 #    cost more when many containers run).
 #
@@ -83,17 +93,135 @@ mem_available() {
   done | sort -n | sed -n 3p
 }
 
-# kB of anonymous memory and page tables of the monitor processes of daemon $1, and their count.
-monitor_kb() {
+# The /proc/meminfo fields and slab object counts into $1.mem and $1.slab, the page cache
+# dropped first (as mem_available does).
+snapshot() {
+  sync
+  echo 3 >/proc/sys/vm/drop_caches
+  sleep 1
+  grep -E '^(MemAvailable|AnonPages|Slab|SReclaimable|SUnreclaim|KernelStack|PageTables|Shmem|Percpu):' /proc/meminfo |
+    tr -d ':' | awk '{print $1, $2}' | sort >"$1.mem"
+  awk 'NR > 2 {print $1, $2, $4}' /proc/slabinfo | sort >"$1.slab"
+  awk '$1 == "memory" {print $3}' /proc/cgroups >"$1.memcg"
+}
+
+# The monitor processes of daemon $1 (pids).
+monitor_pids() {
   local pattern
   case $1 in
     conmon) pattern='^/usr/bin/conmon' ;;
     berth) pattern='/build/berth-monitor' ;;
     dockerd) pattern='containerd-shim-runc-v2' ;;
   esac
-  local total=0 count=0
   for p in $(pgrep -f "$pattern" || true); do
-    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "$WORK" || continue
+    tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q "$WORK" && echo "$p"
+  done
+  return 0
+}
+
+# Pss_Anon and VmPTE (kB) of processes $@, averaged: "anon pte count".
+private_kb() {
+  local anon=0 pte=0 count=0
+  for p in "$@"; do
+    a=$(awk '/^Pss_Anon:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null) || continue
+    t=$(awk '/^VmPTE:/ {print $2}' "/proc/$p/status" 2>/dev/null) || continue
+    anon=$((anon + ${a:-0}))
+    pte=$((pte + ${t:-0}))
+    count=$((count + 1))
+  done
+  [ "$count" -gt 0 ] && echo "$((anon / count)) $((pte / count)) $count" || echo "0 0 0"
+}
+
+# Until the kernel has freed what removed containers held: their memory cgroups go on dying
+# (and their slab objects with them) for seconds after `docker rm`, and counted in the next
+# daemon's before/after they would make its containers look cheaper. Waits while the number of
+# memory cgroups falls, at most a minute.
+settle() {
+  local last now
+  last=$(awk '$1 == "memory" {print $3}' /proc/cgroups)
+  for _ in $(seq 1 20); do
+    sync
+    echo 3 >/proc/sys/vm/drop_caches
+    sleep 3
+    now=$(awk '$1 == "memory" {print $3}' /proc/cgroups)
+    [ "$now" -lt "$last" ] || break
+    last=$now
+  done
+}
+
+# kB the kernel gives each new memory cgroup for its shrinker table: one 1 kB kmalloc-1k object
+# per 64 of the most memcg-aware shrinkers (one per mounted filesystem: each container's overlay,
+# proc, sysfs, mqueue, devpts and tmpfs) ever registered at once since boot — it never shrinks.
+# On a host that once ran a thousand containers this alone is ~300 kB a container: the reading
+# says how much of a container's cost is this machine's history. Ten probe cgroups, removed.
+shrinker_table_kb() {
+  local mem=/sys/fs/cgroup/memory a b
+  [ -d "$mem" ] || mem=/sys/fs/cgroup
+  a=$(awk '$1 == "kmalloc-1k" {print $2}' /proc/slabinfo)
+  for i in $(seq 10); do mkdir "$mem/berth-bench-probe-$$-$i"; done
+  b=$(awk '$1 == "kmalloc-1k" {print $2}' /proc/slabinfo)
+  for i in $(seq 10); do rmdir "$mem/berth-bench-probe-$$-$i"; done
+  echo $(((b - a) / 10))
+}
+
+# kB of anonymous memory of daemon $1's own process (berthd, or dockerd with its containerd).
+daemon_anon_kb() {
+  local total=0 p
+  for p in $(cat "$WORK/$1.pid" 2>/dev/null) $([ "$1" = dockerd ] && pgrep -f "containerd --config $WORK/dockerd-run" || true); do
+    total=$((total + $(awk '/^RssAnon:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+
+# What N containers of daemon $1 cost, per container: the breakdown the header describes.
+# $2 and $3 are the snapshots before and after; $4 the first container's mount count with 1 running.
+breakdown() {
+  local d=$1 s
+  s=$(sock "$d")
+  echo "$d breakdown, per container ($N running; load $(cut -d' ' -f1-3 /proc/loadavg)):"
+  join "$2.mem" "$3.mem" | awk -v n="$N" '$1 == "MemAvailable" {printf "  %-13s %8.1f kB less\n", $1, ($2 - $3) / n} $1 != "MemAvailable" {printf "  %-13s %+8.1f kB\n", $1, ($3 - $2) / n}'
+  echo "  slab caches that grew most (objects in use per container × size):"
+  join "$2.slab" "$3.slab" | awk -v n="$N" '{d = ($4 - $2) / n; kb = d * $3 / 1024; if (kb >= 0.5 || kb <= -0.5) printf "    %-24s %+7.2f × %5d B = %+7.1f kB\n", $1, d, $3, kb}' |
+    sort -t= -k2 -g -r | head -"${SLABS:-16}"
+  join "$2.slab" "$3.slab" | awk -v n="$N" '{t += ($4 - $2) * $3} END {printf "    all slab objects: %+.1f kB\n", t / n / 1024}'
+  local ids pids
+  ids=$(docker -H "unix://$s" ps -q)
+  pids=$(docker -H "unix://$s" inspect -f '{{.State.Pid}}' $ids)
+  read -r a t c < <(private_kb $(monitor_pids "$d"))
+  local monitor=$((a + t))
+  echo "  monitor ($c; more than N when a warm pool holds some): Pss_Anon $a kB, page tables $t kB, $(ls "/proc/$(monitor_pids "$d" | head -1)/fd" | wc -l) open files"
+  read -r a t c < <(private_kb $pids)
+  echo "  container's init ($c): Pss_Anon $a kB, page tables $t kB"
+  local rss=0 kmem=0 cnt=0
+  for pid in $pids; do
+    rel=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' "/proc/$pid/cgroup")
+    if [ -n "$rel" ] && [ -r "/sys/fs/cgroup/memory$rel/memory.stat" ]; then
+      rss=$((rss + $(awk '$1 == "rss" {print $2}' "/sys/fs/cgroup/memory$rel/memory.stat") / 1024))
+      kmem=$((kmem + $(cat "/sys/fs/cgroup/memory$rel/memory.kmem.usage_in_bytes") / 1024))
+    else
+      rel=$(awk -F: '$1 == "0" {print $3}' "/proc/$pid/cgroup")
+      rss=$((rss + $(awk '$1 == "anon" {print $2}' "/sys/fs/cgroup$rel/memory.stat") / 1024))
+      kmem=$((kmem + $(awk '$1 == "kernel" {print $2}' "/sys/fs/cgroup$rel/memory.stat") / 1024))
+    fi
+    cnt=$((cnt + 1))
+  done
+  [ "$cnt" -gt 0 ] && echo "  container's memory cgroup: rss $((rss / cnt)) kB, kernel memory $((kmem / cnt)) kB (its stacks, page tables, namespaces' objects)"
+  # What is measured per object, summed: the monitor's own pages and its kernel stack (16 kB),
+  # and all the container's cgroup is charged; the namespaces' objects not charged to it (the
+  # slab lines above without -cg-) come on top.
+  local daemon=$((($(daemon_anon_kb "$d") - $5) / N))
+  [ "$cnt" -gt 0 ] && echo "  measured per object: monitor $monitor + 16 kB kernel stack, container's cgroup $(((rss + kmem) / cnt)) kB, the daemon's heap $daemon kB: $((monitor + 16 + (rss + kmem) / cnt + daemon)) kB (the kernel's objects not charged to the cgroup come on top)"
+  local first_pid
+  first_pid=$(docker -H "unix://$s" inspect -f '{{.State.Pid}}' "$(cat "$WORK/$d.first")")
+  echo "  memory cgroups: $(awk -v n="$N" -v a="$(cat "$2.memcg")" '{printf "%+.2f", ($1 - a) / n}' "$3.memcg") per container (each holds the kernel's shrinker table, the last line)"
+  echo "  first container's mounts: $4 with 1 running, $(wc -l <"/proc/$first_pid/mountinfo") with $N"
+  echo "  the daemon's own anonymous memory: $daemon kB per container (berthd's V8 heap, dockerd's and containerd's Go heaps: they move with their collections)"
+}
+
+# kB of anonymous memory and page tables of the monitor processes of daemon $1, and their count.
+monitor_kb() {
+  local total=0 count=0
+  for p in $(monitor_pids "$1"); do
     kb=$(awk '/^(RssAnon|VmPTE):/ {s += $2} END {print s + 0}' "/proc/$p/status" 2>/dev/null || echo 0)
     total=$((total + kb))
     count=$((count + 1))
@@ -116,15 +244,24 @@ cgroup_kb() {
 }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+[ "${BREAKDOWN:-1}" = 0 ] || shrinker_before=$(shrinker_table_kb)
 time_starts idle
 declare -A per_container monitor_per cgroup_per
 for d in "${daemons[@]}"; do
   before=$(mem_available)
-  for i in $(seq 1 "$N"); do
+  [ "${BREAKDOWN:-1}" = 0 ] || snapshot "$WORK/$d.before"
+  daemon_before=$(daemon_anon_kb "$d")
+  docker -H "unix://$(sock "$d")" run -d --network none busybox sleep 36000 >"$WORK/$d.first"
+  first_mounts=$(wc -l <"/proc/$(docker -H "unix://$(sock "$d")" inspect -f '{{.State.Pid}}' "$(cat "$WORK/$d.first")")/mountinfo")
+  for i in $(seq 2 "$N"); do
     docker -H "unix://$(sock "$d")" run -d --network none busybox sleep 36000 >/dev/null
   done
   sleep 2
   after=$(mem_available)
+  if [ "${BREAKDOWN:-1}" != 0 ]; then
+    snapshot "$WORK/$d.after"
+    breakdown "$d" "$WORK/$d.before" "$WORK/$d.after" "$first_mounts" "$daemon_before" >"$WORK/$d.breakdown"
+  fi
   per_container[$d]=$(((before - after) / N))
   read -r kb count < <(monitor_kb "$d")
   monitor_per[$d]=$((count > 0 ? kb / count : 0))
@@ -132,6 +269,7 @@ for d in "${daemons[@]}"; do
   echo "$d: $N containers, MemAvailable $before → $after kB; $count monitors, $kb kB of their own" >&2
   if [ "$d" != "${daemons[-1]}" ]; then
     docker -H "unix://$(sock "$d")" rm -f $(docker -H "unix://$(sock "$d")" ps -aq) >/dev/null
+    settle
   fi
 done
 # The last daemon's N containers still run; the others get theirs again, then every daemon
@@ -149,6 +287,10 @@ echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for d in "${daemons[@]}"; do
   echo "$d memory: ${per_container[$d]} kB per container (MemAvailable), monitor's own ${monitor_per[$d]} kB, container's cgroup ${cgroup_per[$d]} kB"
 done
+if [ "${BREAKDOWN:-1}" != 0 ]; then
+  for d in "${daemons[@]}"; do cat "$WORK/$d.breakdown"; done
+  echo "the kernel's shrinker table: ~$shrinker_before kB per new memory cgroup before the run, ~$(shrinker_table_kb) kB after (kmalloc-1k; each container has one memory cgroup, and no daemon can shrink this: a reboot does)"
+fi
 bin/node -e '
 const fs = require("fs");
 const [idle, busy, n] = [process.argv[1], process.argv[2], process.argv[3]];

@@ -32,6 +32,9 @@ DEB_PACKAGES+=(libnet1 libnftables1 libnl-3-200 libprotobuf-c1 libbsd0 libgnutls
 # slirp4netns for the containers' network; e2e/rootless.test.ts grants its throwaway user
 # /dev/net/tun with setfacl (acl).
 DEB_PACKAGES+=(uidmap slirp4netns rootlesskit acl)
+# berth-monitor is built against musl (musl-gcc): a static glibc's start-up dirties ~40 kB more
+# of each running container's monitor (src/runtime/berth-monitor.c says why).
+DEB_PACKAGES+=(musl-tools)
 # e2e/dashboard.test.ts renders the dashboard's page in a real (headless) browser.
 DEB_PACKAGES+=(chromium-headless-shell)
 
@@ -72,10 +75,11 @@ for src in src/runtime/berth-attach.c src/runtime/berth-crun.c src/host/berth-la
   fi
 done
 # berth-monitor, Berth's own per-container monitor (berthd --monitor berth): static, so that the
-# code of a thousand monitors is one copy in the page cache and each costs only its own data.
+# code of a thousand monitors is one copy in the page cache and each costs only its own data;
+# against musl, whose start-up leaves each monitor ~40 kB less of its own than glibc's.
 if [ ! -x build/berth-monitor ] || [ src/runtime/berth-monitor.c -nt build/berth-monitor ]; then
   mkdir -p build
-  cc -O2 -Wall -static -o build/berth-monitor.tmp src/runtime/berth-monitor.c
+  musl-gcc -O2 -Wall -static -o build/berth-monitor.tmp src/runtime/berth-monitor.c
   mv build/berth-monitor.tmp build/berth-monitor
 fi
 

@@ -29,8 +29,14 @@
  *     status (128+signal for a signal) goes to `<exit-dir>/<cid>` (temp file + rename), which
  *     berthd watches with inotify; a berthd restart changes nothing here.
  *
- * Built by scripts/setup.sh (`cc -O2 -static`): static, so that each monitor's private memory
- * is its few pages of data and stack, the code being shared between all of them.
+ * Built by scripts/setup.sh (`musl-gcc -O2 -static`): static, so that each monitor's private
+ * memory is its few pages of data and stack, the code being shared between all of them; with
+ * musl rather than glibc, whose static start-up alone dirties ~40 kB (its data, and a heap for
+ * the thread's TLS, which costs a page table of its own) where musl's dirties ~12 kB. The stack
+ * is kept shallow for the same reason: a stack page once touched stays for the monitor's life,
+ * and gcc's stack-clash probes touch every page of a large frame, so the functions with big
+ * buffers are not inlined into main (whose frame lives as long as the monitor) and the paths
+ * held while it runs are bounded at PATH_BUF (bench/density.sh measures what each costs).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -53,6 +59,8 @@
 #include <unistd.h>
 
 #define BUF 8192
+/* Paths the monitor builds from its arguments; a longer one is refused rather than cut. */
+#define PATH_BUF 1024
 #define MAX_CLIENTS 8
 #define MAX_RT_ARGS 16
 
@@ -70,6 +78,8 @@ static int clients[MAX_CLIENTS], client_reading[MAX_CLIENTS], n_clients;
 static char in_buf[BUF];
 static size_t in_len, in_off;
 static int close_stdin_when_flushed;
+
+static void usage(const char *why);
 
 static void die(const char *what)
 {
@@ -127,7 +137,7 @@ static void open_log(void)
 }
 
 /* A fresh, empty log renamed over the old one (whose content logrotate.ts holds by a link). */
-static void reopen_log(void)
+__attribute__((noinline)) static void reopen_log(void)
 {
 	char tmp[4096];
 	snprintf(tmp, sizeof tmp, "%s.tmp", log_path);
@@ -310,10 +320,11 @@ static void control(int fd)
 
 /* ---- setup ---- */
 
-static int make_fifo(const char *dir, const char *name, int *keep_w)
+__attribute__((noinline)) static int make_fifo(const char *dir, const char *name, int *keep_w)
 {
-	char p[4096];
-	snprintf(p, sizeof p, "%s/%s", dir, name);
+	char p[PATH_BUF];
+	if (snprintf(p, sizeof p, "%s/%s", dir, name) >= (int)sizeof p)
+		usage("bundle path too long");
 	if (mkfifo(p, 0660) < 0 && errno != EEXIST)
 		die("mkfifo ctl");
 	int r = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -327,7 +338,8 @@ static int make_fifo(const char *dir, const char *name, int *keep_w)
 /* `<bundle>/attach`, bound through /proc/self/fd (a bundle path may be longer than a socket path may), linked from the socket dir. */
 static int make_attach_socket(char *link, size_t linklen)
 {
-	snprintf(link, linklen, "%s/%s", socket_dir, cuuid);
+	if (snprintf(link, linklen, "%s/%s", socket_dir, cuuid) >= (int)linklen)
+		usage("socket dir path too long");
 	unlink(link);
 	if (symlink(bundle, link) < 0)
 		die("symlink attach dir");
@@ -383,9 +395,10 @@ static int receive_console(int s)
 /* The container's memory cgroup, from /proc/<pid>/cgroup: where to look for OOM kills at the end. */
 static char oom_file[512];
 
-static void find_memory_cgroup(pid_t pid)
+__attribute__((noinline)) static void find_memory_cgroup(pid_t pid)
 {
-	char p[64], b[4096];
+	/* A line per hierarchy (a dozen on cgroup v1, ~100 bytes each with Berth's paths). */
+	char p[64], b[2048];
 	snprintf(p, sizeof p, "/proc/%d/cgroup", pid);
 	int fd = open(p, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -410,7 +423,7 @@ static void find_memory_cgroup(pid_t pid)
 	}
 }
 
-static int oom_killed(void)
+__attribute__((noinline)) static int oom_killed(void)
 {
 	char b[1024];
 	int fd = oom_file[0] ? open(oom_file, O_RDONLY | O_CLOEXEC) : -1;
@@ -500,7 +513,7 @@ static int exit_code(int status)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
 }
 
-static void write_exit_file(int code)
+__attribute__((noinline)) static void write_exit_file(int code)
 {
 	if (!exit_dir)
 		return;
@@ -575,7 +588,7 @@ int main(int argc, char **argv)
 	err_fd = p[0];
 	worker_err = p[1];
 
-	char link[4096], csname[108] = "";
+	char link[PATH_BUF], csname[108] = "";
 	int attach = make_attach_socket(link, sizeof link);
 	int ctl_w, ctl = make_fifo(bundle, "ctl", &ctl_w);
 	int console = terminal ? make_console_socket(csname, sizeof csname) : -1;
