@@ -7,6 +7,9 @@
 #
 #   bash bench/pods.sh [runs]
 #
+# BERTH_BASE=<another checkout> adds its `berth` CLI against the same berthd, timed in the same
+# run (`base ...` cases): a client-side change measured side by side, as load moves both alike.
+#
 # Both without networking (`--network none` for Podman, berthd with `--bridge none`), so
 # neither touches the host's bridges or firewall; both run the same busybox image (Berth
 # bootstraps it and saves it, Podman loads the archive) and keep their state under a
@@ -60,6 +63,18 @@ cmds=(
   "$BERTH kube play -q $WORK/pod.yaml >/dev/null"
 )
 
+if [ -n "${BERTH_BASE:-}" ]; then
+  BASE="$BERTH_BASE/bin/berth -H unix://$BERTH_SOCK"
+  cmds+=(
+    -n "base pod create + 2 run -d"
+    --prepare "$BERTH pod rm -f bp >/dev/null 2>&1 || true"
+    "$BASE pod create --name bp >/dev/null && $BASE run -d --pod bp busybox $IDLE >/dev/null && $BASE run -d --pod bp busybox $IDLE >/dev/null"
+    -n "base kube play"
+    --prepare "$BERTH kube down -q $WORK/pod.yaml >/dev/null 2>&1 || true"
+    "$BASE kube play -q $WORK/pod.yaml >/dev/null"
+  )
+fi
+
 if [ "$HAVE_PODMAN" = 1 ]; then
   cat >"$WORK/runc-wrap" <<'WRAP'
 #!/bin/bash
@@ -112,6 +127,8 @@ for (const [k, v] of Object.entries(med)) console.log(`${k}: median ${v.toFixed(
 for (const c of ["pod create + 2 run -d", "kube play"]) {
   const b = med[`berth ${c}`], p = med[`podman ${c}`];
   if (b && p) console.log(`${c}: ratio berth/podman ${(b / p).toFixed(3)}`);
+  const base = med[`base ${c}`];
+  if (b && base) console.log(`${c}: ratio berth/base ${(b / base).toFixed(3)}, client CPU ${cpu[`berth ${c}`].toFixed(0)} against ${cpu[`base ${c}`].toFixed(0)} ms`);
 }
 console.log(`load average (1, 5, 15 min): ${process.argv[2]} before, ${process.argv[3]} after`);
 ' "$WORK/result.json" "$LOAD_BEFORE" "$LOAD_AFTER"

@@ -14,37 +14,8 @@ import {
 } from '../client/index.ts';
 import { ArgsError, FlagError, FlagValueError, helpText, parseArgs } from './flags.ts';
 import { BERTH_VERSION, Cli, PROGRAM, StatusError, type Command } from './cli.ts';
-import { containerGroup, containerShortcuts } from './containers.ts';
-import { imageGroup, imageShortcuts } from './images.ts';
-import { trustCommands } from './trust.ts';
-import { buildCommands } from './build.ts';
-import { networkGroup } from './networks.ts';
-import { volumeGroup } from './volumes.ts';
-import { podGroup } from './pods.ts';
-import { systemCommands, systemGroup } from './system.ts';
-import { builderCommands, systemDiskCommands } from './diskusage.ts';
-import { inspect } from './inspect.ts';
-import { dashboardCommands } from './dashboard.ts';
-import { TemplateError } from './template.ts';
-
-const TOP: Record<string, Command> = {
-  ...containerShortcuts,
-  ...imageShortcuts,
-  ...buildCommands,
-  ...systemCommands,
-  ...dashboardCommands,
-  inspect,
-};
-
-const GROUPS: Record<string, { description: string; commands: Record<string, Command> }> = {
-  container: { description: 'Manage containers', commands: containerGroup },
-  image: { description: 'Manage images', commands: { ...imageGroup, ...buildCommands, ...trustCommands } },
-  network: { description: 'Manage networks', commands: networkGroup },
-  volume: { description: 'Manage volumes', commands: volumeGroup },
-  pod: { description: 'Manage pods', commands: podGroup },
-  system: { description: 'Manage Berth', commands: { ...systemGroup, ...systemDiskCommands } },
-  builder: { description: 'Manage builds', commands: { ...buildCommands, ...builderCommands } },
-};
+import { GROUPS, TOP as TOP_SOURCES, allCommands, findCommand } from './commands.ts';
+import { TemplateError } from './templateerror.ts';
 
 const COMMON = ['run', 'exec', 'ps', 'build', 'pull', 'push', 'images', 'login', 'logout', 'version', 'info'];
 
@@ -52,7 +23,8 @@ function describe(cmd: Command): string {
   return cmd.spec.description.split('\n')[0]!;
 }
 
-function mainHelp(): string {
+async function mainHelp(): Promise<string> {
+  const TOP = await allCommands(TOP_SOURCES);
   const line = (name: string, d: string) => `  ${name.padEnd(11)} ${d}\n`;
   let s = `Usage:  ${PROGRAM} [OPTIONS] COMMAND\n\nA Docker-compatible container engine\n\nCommon Commands:\n`;
   for (const n of COMMON) s += line(n, describe(TOP[n]!));
@@ -81,11 +53,11 @@ Run '${PROGRAM} COMMAND --help' for more information on a command.
   return s;
 }
 
-function groupHelp(name: string): string {
+async function groupHelp(name: string): Promise<string> {
   const g = GROUPS[name]!;
   // each command once, under its canonical name (the first alias's last word)
   const names = new Map<Command, string>();
-  for (const [n, c] of Object.entries(g.commands)) {
+  for (const [n, c] of Object.entries(await allCommands(g.sources))) {
     const canonical = c.spec.aliases?.[0]?.split(' ').pop();
     if (!names.has(c) || n === canonical) names.set(c, n);
   }
@@ -115,7 +87,8 @@ function globalUsageError(message: string): number {
   return 125;
 }
 
-function parseGlobal(argv: string[]): Global | number {
+/** The global flags; a number: the exit code of a usage error already printed; 'help': `--help`. */
+function parseGlobal(argv: string[]): Global | number | 'help' {
   let host: string | undefined;
   let context: string | undefined;
   const tls: TlsFlags = {};
@@ -138,8 +111,7 @@ function parseGlobal(argv: string[]): Global | number {
     } else if (a.startsWith('--host=')) host = a.slice(7);
     else if (a.startsWith('-H') && a.length > 2) host = a.slice(2).replace(/^=/, '');
     else if (a === '-h' || a === '--help') {
-      process.stdout.write(mainHelp());
-      return 0;
+      return 'help';
     } else if (a === '-v' || a === '--version') {
       process.stdout.write(`Berth version ${BERTH_VERSION}\n`);
       return 0;
@@ -186,9 +158,9 @@ function parseGlobal(argv: string[]): Global | number {
 export async function main(argv: string[], cli?: Cli): Promise<number> {
   const g = parseGlobal(argv);
   if (typeof g === 'number') return g;
-  const [name, ...rest] = g.rest;
-  if (!name) {
-    process.stdout.write(mainHelp());
+  const [name, ...rest] = g === 'help' ? [] : g.rest;
+  if (g === 'help' || !name) {
+    process.stdout.write(await mainHelp());
     return 0;
   }
   let context: ContextEndpoint | undefined;
@@ -233,13 +205,13 @@ export async function main(argv: string[], cli?: Cli): Promise<number> {
   let cmd: Command | undefined;
   let path: string;
   let args = rest;
-  if (GROUPS[name]) {
+  if (Object.hasOwn(GROUPS, name)) {
     const sub = rest[0];
     if (!sub || sub === '--help' || sub === '-h') {
-      process.stdout.write(groupHelp(name));
+      process.stdout.write(await groupHelp(name));
       return 0;
     }
-    cmd = GROUPS[name]!.commands[sub];
+    cmd = await findCommand(GROUPS[name]!.sources, sub);
     path = `${PROGRAM} ${name} ${sub}`;
     args = rest.slice(1);
     if (!cmd) {
@@ -249,7 +221,7 @@ export async function main(argv: string[], cli?: Cli): Promise<number> {
       return 1;
     }
   } else {
-    cmd = TOP[name];
+    cmd = await findCommand(TOP_SOURCES, name);
     path = `${PROGRAM} ${name}`;
     if (!cmd) {
       process.stderr.write(

@@ -12,18 +12,9 @@ import { credentialsFor } from './config.ts';
 import { inspectCommand } from './inspect.ts';
 import { TABLE_FORMAT_FLAG, filterFlag, pruneFlags } from './commonflags.ts';
 import { confirmPrune, deletedList, imageDeletions, reclaimedLine } from './prune.ts';
+import { parseImageRef } from './imageref.ts';
 
-/** Parses a user's image reference; docker's message on failure. */
-export function parseImageRef(s: string): Reference {
-  try {
-    return parseReference(s);
-  } catch {
-    throw new StatusError(
-      1,
-      `invalid reference format${s !== s.toLowerCase() ? `: repository name (${s.split(':')[0]}) must be lowercase` : ''}`,
-    );
-  }
-}
+export { parseImageRef };
 
 /** `docker.io/library/busybox:latest`: what `pull` prints last. */
 export function fullName(r: Reference): string {

@@ -74,3 +74,43 @@ test('the bundled berth, its input a file, loads neither zlib nor file streams f
   const loaded = stderr.split('\n').filter((m) => /^NativeModule (zlib|internal\/fs\/(streams|promises))$/.test(m));
   assert.deepEqual(loaded, []);
 });
+
+// The files of build/cli/ that a bundled berth process loads for a command line, and their size.
+function bundleFilesLoaded(args: string[]): { files: string[]; bytes: number } {
+  const app = join(import.meta.dirname, '../../build/cli/app.js');
+  const script = `
+    const loaded = [];
+    require('node:module').registerHooks({
+      load(url, context, next) {
+        const r = next(url, context);
+        if (url.includes('/build/cli/')) loaded.push([url.slice(url.lastIndexOf('/') + 1), r.source.length]);
+        return r;
+      },
+    });
+    import(${JSON.stringify(app)}).then((m) => {
+      process.on('exit', () => console.error(JSON.stringify(loaded)));
+      m.runProcess(${JSON.stringify(args)});
+    });`;
+  // A daemon that is not there: the command loads its code, gets as far as its request, and fails.
+  const { stderr } = spawnSync(process.execPath, ['-e', script], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const loaded = JSON.parse(stderr.trim().split('\n').pop()!) as [string, number][];
+  return { files: loaded.map(([f]) => f), bytes: loaded.reduce((n, [, b]) => n + b, 0) };
+}
+
+test('the bundled berth loads only the code of the command it runs: under 200 kB of the bundle for run and pod create', (t) => {
+  if (!existsSync(join(import.meta.dirname, '../../build/cli/app.js')))
+    return t.skip('no bundle: npm run build makes it');
+  const host = ['-H', 'unix:///nonexistent/berth.sock'];
+  const run = bundleFilesLoaded([...host, 'run', '-d', '--pod', 'p', 'busybox', 'true']);
+  const podCreate = bundleFilesLoaded([...host, 'pod', 'create', '--name', 'p']);
+  const help = bundleFilesLoaded(['--help']);
+  // the help lists every command, so it loads every command's module: what the others leave out
+  assert.ok(help.bytes > 350_000, `--help loaded ${help.bytes} bytes`);
+  for (const [what, l] of Object.entries({ run, podCreate })) {
+    assert.ok(l.files.length <= 16, `${what} loaded ${l.files.length} files: ${l.files.join(' ')}`);
+    assert.ok(l.bytes < 200_000, `${what} loaded ${l.bytes} bytes`);
+  }
+});

@@ -7,7 +7,9 @@ import type { PodListEntry, PodPortMapping, PodCreateRequest } from '../client/i
 import { demux, isNotFound, statsRow, statsText } from '../client/index.ts';
 import { type Command, StatusError, describeError, parseFilterFlags, parseKeyValues, type Cli } from './cli.ts';
 import { ago, shortId } from './format.ts';
-import { printRows, rowContext, type Row } from './table.ts';
+// table.ts (and the template engine under it) is imported by the listing commands that print
+// rows: `pod create`, the command a script runs most, reads neither.
+import type { Row, rowContext as RowContext } from './table.ts';
 import { parsePublish } from './runopts.ts';
 import { indentJson } from './format.ts';
 
@@ -96,7 +98,7 @@ const create: Command = {
   },
 };
 
-function podContext(p: PodListEntry, trunc: boolean): Row {
+function podContext(p: PodListEntry, trunc: boolean, rowContext: typeof RowContext): Row {
   const id = (s: string) => (trunc ? shortId(s) : s);
   const f = {
     ID: id(p.Id),
@@ -153,9 +155,10 @@ const ps: Command = {
     if (f.bool('ctr-status')) table += '\t{{.ContainerStatuses}}';
     if (f.bool('ns')) table += '\t{{.Cgroup}}';
     if (!f.bool('ctr-names') && !f.bool('ctr-ids') && !f.bool('ctr-status')) table += '\t{{.NumberOfContainers}}';
+    const { printRows, rowContext } = await import('./table.ts');
     printRows(
       cli,
-      list.map((p) => podContext(p, !f.bool('no-trunc'))),
+      list.map((p) => podContext(p, !f.bool('no-trunc'), rowContext)),
       {
         format,
         defaultTable: table,
@@ -457,6 +460,7 @@ const stats: Command = {
   async run(cli, f, args) {
     if (!args.length && !f.bool('all')) args = (await cli.client.podList()).map((p) => p.Name);
     else if (f.bool('all')) args = (await cli.client.podList()).map((p) => p.Name);
+    const { printRows, rowContext } = await import('./table.ts');
     const once = async () => {
       const rows: Row[] = [];
       for (const name of args) {

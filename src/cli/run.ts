@@ -13,7 +13,7 @@ import {
   streamHijacked,
   withRawTerminal,
 } from './attach.ts';
-import { parseImageRef, pullImage } from './images.ts';
+import { parseImageRef } from './imageref.ts';
 import { configuredDetachKeys } from './config.ts';
 
 /** Errors of `run`/`create` before the container runs: "berth: <msg>" and exit 125. */
@@ -25,7 +25,9 @@ function runError(e: unknown, command: string): Error {
 /** Creates the container, pulling the image first when it is missing (docker's createContainer). */
 async function createContainer(cli: Cli, r: RunRequest): Promise<string> {
   const ref = parseImageRef(r.image);
-  const pull = async () => pullImage(cli, ref, r.quiet ? null : cli.stderr, { platform: r.platform });
+  // the pull's code (progress display, credentials) only when there is a pull
+  const pull = async () =>
+    (await import('./images.ts')).pullImage(cli, ref, r.quiet ? null : cli.stderr, { platform: r.platform });
   if (r.pull === 'always' && r.rootfsFile === undefined) await pull();
   if (r.cidfile && existsSync(r.cidfile))
     throw new StatusError(

@@ -5,11 +5,12 @@
  * (`and or not len index print printf println eq ne lt le gt ge`) and docker's
  * (`json split join title lower upper pad truncate`). Values print as Go's `%v` does.
  */
+import { TemplateError } from './templateerror.ts';
+
+export { TemplateError };
 
 /** A value that marshals itself (docker's format contexts escape HTML, as json.Marshal does). */
 export const MARSHAL = Symbol('marshal');
-
-export class TemplateError extends Error {}
 
 type Node =
   | { t: 'text'; s: string }
