@@ -32,8 +32,8 @@ const octet = 100 + (process.pid % 100);
 before(async () => (d = await startDaemonWithBusybox(['--bridge', BRIDGE, '--live-restore'])));
 after(async () => {
   if (d) {
-    await docker(d, ['rm', '-f', 'aa', 'cc', 'web']);
-    for (const n of ['n1', 'n2', 'n3', 'inner']) await docker(d, ['network', 'rm', n]);
+    await docker(d, ['rm', '-f', 'aa', 'cc', 'web', 'q6']);
+    for (const n of ['n1', 'n2', 'n3', 'inner', 'quiet6']) await docker(d, ['network', 'rm', n]);
   }
   await cleanup(d);
 });
@@ -420,4 +420,27 @@ test('two --network flags give eth0 and eth1; a stopped container connected gets
     await docker(d, ['rm', '-f', 'later']);
     await docker(d, ['network', 'rm', 'm1', 'm2']);
   }
+});
+
+test("on a network without IPv6 neither end of a container's veth has an IPv6 address, so nothing is flooded to the others", async () => {
+  await dockerOk(d, ['network', 'create', 'quiet6']);
+  const bridgeIf = `bn-${(await inspectNet('quiet6')).Id.slice(0, 12)}`;
+  await dockerOk(d, ['run', '-d', '--name', 'q6', '--network', 'quiet6', 'busybox', 'sleep', '300']);
+  // The kernel lists every IPv6 address there is, per interface, in /proc/net/if_inet6.
+  const inside = await dockerOk(d, ['exec', 'q6', 'cat', '/proc/net/if_inet6']);
+  assert.doesNotMatch(inside, /\beth0$/m, 'no link-local address on eth0');
+  assert.match(
+    await dockerOk(d, ['exec', 'q6', 'ip', 'addr', 'show', 'dev', 'eth0']),
+    /inet 10\.|inet 172\.|inet 192\./,
+  );
+  const ports = sh('ip', ['-o', 'link', 'show', 'master', bridgeIf])
+    .stdout.split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(': ')[1].split('@')[0]);
+  assert.equal(ports.length, 1);
+  assert.doesNotMatch(sh('cat', ['/proc/net/if_inet6']).stdout, new RegExp(`\\b${ports[0]}$`, 'm'));
+  // IPv4 as before: its own name through the embedded DNS, one ping away.
+  assert.match(await dockerOk(d, ['exec', 'q6', 'ping', '-c', '1', '-W', '3', 'q6']), /1 packets received/);
+  await dockerOk(d, ['rm', '-f', 'q6']);
+  await dockerOk(d, ['network', 'rm', 'quiet6']);
 });

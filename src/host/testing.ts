@@ -22,11 +22,13 @@ export interface RecordedCall {
  */
 export class FakeHost implements Host {
   readonly calls: RecordedCall[] = [];
-  responses = new Map<string, (args: readonly string[]) => RunResult>();
+  /** Answers by command name; `input` is what the caller wrote to the program's stdin. */
+  responses = new Map<string, (args: readonly string[], input?: string) => RunResult>();
 
   async run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     this.calls.push({ op: 'run', args: [cmd, ...args], ...(opts.netns ? { netns: opts.netns } : {}) });
-    const r = this.responses.get(cmd)?.(args) ?? { code: 0, stdout: '', stderr: '' };
+    const input = opts.input === undefined ? undefined : String(opts.input);
+    const r = this.responses.get(cmd)?.(args, input) ?? { code: 0, stdout: '', stderr: '' };
     if (r.code !== 0 && !opts.allowFailure)
       throw internal(`${describeCommand(cmd, args)}: exit ${r.code}: ${r.stderr}`);
     return r;

@@ -345,6 +345,7 @@ export class UserNetworks {
       gateway: ifname === 'eth0' ? ep.gateway : undefined,
       address6: ep.ipv6Address ? `${ep.ipv6Address}/${ep.ipv6PrefixLen}` : undefined,
       gateway6: ifname === 'eth0' ? ep.ipv6Gateway : undefined,
+      noLinkLocal6: !ep.ipv6Address,
     });
   }
 

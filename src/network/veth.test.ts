@@ -25,6 +25,34 @@ test('a veth pair made on the host, set up inside the namespace', async () => {
   );
 });
 
+/** The `ip -batch` scripts plugVeth ran, host's first. */
+async function scripts(p: Parameters<typeof plugVeth>[2]): Promise<string[]> {
+  const host = new FakeHost();
+  const seen: string[] = [];
+  host.responses.set('ip', (_args, input) => {
+    seen.push(input ?? '');
+    return { code: 0, stdout: '', stderr: '' };
+  });
+  await plugVeth(host, 4242, p);
+  return seen;
+}
+
+test('on a network without IPv6 neither end of the pair gets a link-local address, set before either is up', async () => {
+  const [made, inside] = await scripts({ ...plug, noLinkLocal6: true });
+  const hostLines = made.trim().split('\n');
+  assert.doesNotMatch(hostLines[0], /\bup\b/);
+  assert.ok(hostLines.indexOf('link set dev vethabc addrgenmode none') < hostLines.indexOf('link set dev vethabc up'));
+  const lines = inside.trim().split('\n');
+  assert.ok(lines.indexOf('link set dev eth0 addrgenmode none') >= 0);
+  assert.ok(lines.indexOf('link set dev eth0 addrgenmode none') < lines.indexOf('link set eth0 up'));
+});
+
+test('an interface with an IPv6 address keeps the link-local one the kernel gives it', async () => {
+  const withV6 = { ...plug, noLinkLocal6: true, address6: '2001:db8::2/64', gateway6: '2001:db8::1' };
+  for (const script of [...(await scripts(withV6)), ...(await scripts(plug))])
+    assert.doesNotMatch(script, /addrgenmode/);
+});
+
 test('a host end left by a crash is deleted and the pair made again', async () => {
   const host = new FakeHost();
   let made = 0;

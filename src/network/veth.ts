@@ -30,13 +30,34 @@ export interface VethPlug {
   /** IPv6 address/prefix, and the IPv6 default route's gateway (first interface only). */
   address6?: string;
   gateway6?: string;
+  /**
+   * No IPv6 link-local address on either end (the kernel's `addrgenmode none`), for a network
+   * without IPv6: see `plugVeth`.
+   */
+  noLinkLocal6?: boolean;
 }
 
 export async function plugVeth(host: Host, target: NetnsTarget, p: VethPlug): Promise<void> {
+  // On a network without IPv6, neither end gets the link-local address the kernel gives every
+  // interface that comes up: with one, each end's start is duplicate address detection (a
+  // kernel worker under the global network lock), multicast group reports and router
+  // solicitations repeated for an hour — the container end's flooded by the bridge to every
+  // other container on it, so each start costs the kernel in proportion to those running (and
+  // all of them together in proportion to its square). Docker 26 turns IPv6 off on such an
+  // interface for safety (no neighbour discovery anyone on the bridge can spoof); this keeps
+  // the interface's IPv6 on, without addresses, so an address added later still works.
+  // (The kernel takes `addrgenmode` on a link that exists, not in the `link add` itself.)
+  const quiet = !!p.noLinkLocal6 && !p.address6;
   // ip takes a namespace by pid, or by path (anything with a slash).
-  const make = [
-    `link add ${p.hostVeth} mtu ${p.mtu} master ${p.bridge} up type veth peer name ${p.ifname} mtu ${p.mtu} address ${p.macAddress} netns ${target}`,
-  ];
+  const make = quiet
+    ? [
+        `link add ${p.hostVeth} mtu ${p.mtu} master ${p.bridge} type veth peer name ${p.ifname} mtu ${p.mtu} address ${p.macAddress} netns ${target}`,
+        `link set dev ${p.hostVeth} addrgenmode none`,
+        `link set dev ${p.hostVeth} up`,
+      ]
+    : [
+        `link add ${p.hostVeth} mtu ${p.mtu} master ${p.bridge} up type veth peer name ${p.ifname} mtu ${p.mtu} address ${p.macAddress} netns ${target}`,
+      ];
   if (p.isolated) make.push(`link set dev ${p.hostVeth} type bridge_slave isolated on`);
   const input = make.join('\n') + '\n';
   let r = await host.run('ip', ['-batch', '-'], { input, allowFailure: true });
@@ -48,6 +69,7 @@ export async function plugVeth(host: Host, target: NetnsTarget, p: VethPlug): Pr
   const inside = [`addr add ${p.address} dev ${p.ifname}`];
   // nodad, as dockerd: usable at once, not after a second of duplicate address detection.
   if (p.address6) inside.push(`addr add ${p.address6} dev ${p.ifname} nodad`);
+  if (quiet) inside.push(`link set dev ${p.ifname} addrgenmode none`);
   inside.push(`link set ${p.ifname} up`, 'link set lo up');
   if (p.gateway) inside.push(`route add default via ${p.gateway}`);
   if (p.address6 && p.gateway6) inside.push(`route add ::/0 via ${p.gateway6}`);
