@@ -422,7 +422,7 @@ test('two --network flags give eth0 and eth1; a stopped container connected gets
   }
 });
 
-test("on a network without IPv6 neither end of a container's veth has an IPv6 address, so nothing is flooded to the others", async () => {
+test("on a network without IPv6 (a user network, the default bridge) neither end of a container's veth has an IPv6 address, so nothing is flooded to the others", async () => {
   await dockerOk(d, ['network', 'create', 'quiet6']);
   const bridgeIf = `bn-${(await inspectNet('quiet6')).Id.slice(0, 12)}`;
   await dockerOk(d, ['run', '-d', '--name', 'q6', '--network', 'quiet6', 'busybox', 'sleep', '300']);
@@ -443,4 +443,12 @@ test("on a network without IPv6 neither end of a container's veth has an IPv6 ad
   assert.match(await dockerOk(d, ['exec', 'q6', 'ping', '-c', '1', '-W', '3', 'q6']), /1 packets received/);
   await dockerOk(d, ['rm', '-f', 'q6']);
   await dockerOk(d, ['network', 'rm', 'quiet6']);
+  // The default bridge (no --ipv6 here) the same.
+  await dockerOk(d, ['run', '-d', '--name', 'q6b', 'busybox', 'sleep', '300']);
+  try {
+    assert.doesNotMatch(await dockerOk(d, ['exec', 'q6b', 'cat', '/proc/net/if_inet6']), /\beth0$/m);
+    assert.match(await dockerOk(d, ['exec', 'q6b', 'ip', 'addr', 'show', 'dev', 'eth0']), /inet \d+\./);
+  } finally {
+    await docker(d, ['rm', '-f', 'q6b']);
+  }
 });

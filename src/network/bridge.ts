@@ -279,6 +279,9 @@ export class NetworkManager {
       gateway: ep.gateway,
       address6: ep.ipv6Address ? `${ep.ipv6Address}/${ep.ipv6PrefixLen}` : undefined,
       gateway6: ep.ipv6Gateway,
+      // As on a user network (see plugVeth): without IPv6, no link-local address whose
+      // discovery traffic the bridge floods to every container on it.
+      noLinkLocal6: !ep.ipv6Address,
     });
   }
 
