@@ -9,6 +9,10 @@
 # hyperfine's mean) beside each median: steadier than wall time under load. Then where one
 # run's time goes, phase by phase (bench/run-phases.ts), for each daemon and the fake; then a
 # burst: BURST runs (default 20) PAR at a time (default 4) on each daemon, wall time.
+# Each daemon's own CPU per run of the timed command (user+sys, warm-up runs included): every
+# daemon runs in a cpuacct cgroup of its own, so what it starts and waits for or leaves behind
+# (the launcher, conmon, crun's create and delete, containerd and its shims for dockerd) is
+# counted with it, the containers' own processes (moved into cgroups of their own) are not.
 #
 #   bash bench/warm.sh [runs] [none|bridge]
 #
@@ -31,6 +35,24 @@ FAKE_SOCK=$WORK/fake.sock
 BURST=${BURST:-20}
 PAR=${PAR:-4}
 pids=()
+acct=()
+# The daemon started next gets a cpuacct cgroup of its own, named $1: this shell enters it to
+# start the daemon (which, and all it starts, inherits it) and `leave`s it after.
+ACCT_ROOT=/sys/fs/cgroup/cpuacct
+[ -d "$ACCT_ROOT" ] || ACCT_ROOT=/sys/fs/cgroup
+HOME_CG=$ACCT_ROOT$(awk -F: '$2 ~ /(^|,)cpuacct(,|$)/ || ($1 == 0 && $2 == "") {print $3; exit}' /proc/self/cgroup)
+account() {
+  local g=$ACCT_ROOT/berth-bench-$$-$1
+  mkdir "$g" && acct+=("$g") && echo $$ >"$g/cgroup.procs"
+}
+leave() { echo $$ >"$HOME_CG/cgroup.procs"; }
+# A daemon's CPU time so far in ns (cgroup v1's cpuacct.usage, v2's cpu.stat usage_usec).
+usage() {
+  local g
+  for g in "${acct[@]}"; do [ "${g##*-}" = "$1" ] || continue
+    if [ -f "$g/cpuacct.usage" ]; then cat "$g/cpuacct.usage"; else echo $(($(awk '/^usage_usec/ {print $2}' "$g/cpu.stat") * 1000)); fi
+  done
+}
 WBR=bwarm$(($$ % 10000))
 CBR=bcold$(($$ % 10000))
 DBR=bdwarm$(($$ % 10000))
@@ -41,6 +63,7 @@ cleanup() {
     for b in "$WBR" "$CBR"; do nft delete table ip "berth_$b" 2>/dev/null || true; done
   fi
   rm -rf "$WORK"
+  for g in "${acct[@]}"; do rmdir "$g" 2>/dev/null || echo "cgroup $g is still busy" >&2; done
 }
 trap cleanup EXIT
 if [ "$NET" = bridge ]; then
@@ -55,13 +78,17 @@ else
 fi
 
 echo "network: $NET; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+account warm
 start_berthd --warm-pool 2 "${warm_net[@]}"
+leave
 ./bin/berth -H "unix://$BERTH_SOCK" image bootstrap busybox >/dev/null
 docker -H "unix://$BERTH_SOCK" save busybox -o "$WORK/busybox.tar"
 mkdir -p "$WORK/cold"
+account cold
 ./bin/berthd --data-root "$WORK/cold/root" --exec-root "$WORK/cold/run" -H "unix://$COLD_SOCK" \
   --pidfile "$WORK/cold/berthd.pid" --log-level warn --warm-pool 0 "${cold_net[@]}" 2>"$WORK/cold/berthd.log" &
 pids+=($!)
+leave
 wait_sock "$COLD_SOCK"
 docker -H "unix://$COLD_SOCK" load -i "$WORK/busybox.tar" >/dev/null
 
@@ -74,18 +101,26 @@ cmds=(-n berth-warm "docker -H unix://$BERTH_SOCK ${run[*]}" -n berth-cold "dock
   -n floor "docker -H unix://$FAKE_SOCK ${run[*]}" -n floor-plain "docker -H unix://$FAKE_SOCK ${plain[*]}"
   -n docker-version "docker --version")
 if command -v dockerd >/dev/null; then
+  account dockerd
   if [ "$NET" = bridge ]; then
     start_dockerd_on_bridge "$DBR"
   else
     start_dockerd
   fi
+  leave
   docker -H "unix://$DOCKERD_SOCK" load -i "$WORK/busybox.tar" >/dev/null
   cmds+=(-n dockerd "docker -H unix://$DOCKERD_SOCK ${run[*]}")
 else
   echo "dockerd is not installed (apt-get install docker.io): timing Berth alone" >&2
 fi
 
+declare -A before
+for d in warm cold dockerd; do before[$d]=$(usage "$d"); done
 hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$WORK/result.json" "${cmds[@]}" >&2
+for d in warm cold dockerd; do
+  [ -n "${before[$d]}" ] || continue
+  echo "daemon cpu per run, $d (with what it starts): $(((($(usage "$d") - before[$d]) / (RUNS + 3)) / 1000)) us"
+done
 bin/node -e '
 const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results;
 const med = Object.fromEntries(r.map((x) => [x.command, x.median * 1000]));
