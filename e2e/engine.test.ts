@@ -4,7 +4,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanup, docker, dockerOk, api, eventually, sleep, startDaemonWithBusybox, type Daemon } from './harness.ts';
 
@@ -373,6 +373,29 @@ test('resource limits land in the cgroups', async () => {
     'ulimit -n; ulimit -Hn',
   ]);
   assert.equal(ul, '1024\n2048\n');
+});
+
+test("after run --rm, and once a container has stopped, neither its cgroups nor the runtime's state of it remain", async () => {
+  // In either layout (v1: one per hierarchy, name=systemd's among them; v2: one tree).
+  const leftovers = (id: string) =>
+    ['', ...readdirSync('/sys/fs/cgroup')]
+      .map((root) => join('/sys/fs/cgroup', root, 'berth', id))
+      .concat(join(d.root, 'run', 'runc', id))
+      .filter((p) => existsSync(p));
+  const cidfile = join(d.root, 'reap.cid');
+  await dockerOk(d, ['run', '--rm', '--cidfile', cidfile, 'busybox', 'true']);
+  const removed = readFileSync(cidfile, 'utf8').trim();
+  // The runtime's delete comes a moment after the answer, in the background.
+  await eventually(() => leftovers(removed).length === 0, 10_000, 100);
+  assert.deepEqual(leftovers(removed), []);
+  const stopped = (await dockerOk(d, ['run', '-d', '--name', 'reap-stopped', 'busybox', 'sleep', '1000'])).trim();
+  assert.ok(leftovers(stopped).length > 1, 'a running container has its cgroups and state');
+  // As dockerd deletes the task when it ends, its runtime state goes when it stops.
+  await dockerOk(d, ['stop', '-t', '0', 'reap-stopped']);
+  await eventually(() => leftovers(stopped).length === 0, 10_000, 100);
+  assert.deepEqual(leftovers(stopped), []);
+  await dockerOk(d, ['rm', 'reap-stopped']);
+  assert.deepEqual(leftovers(stopped), []);
 });
 
 test('--read-only, --network none and host, --init', async () => {

@@ -19,7 +19,8 @@
  * Speed: starting is the hot path. `create` spawns one program (conmon, which runs runc create);
  * `start` spawns nothing — it does what `runc start` does, releasing the container's process
  * through runc's exec FIFO (start.ts); `state`, `isAlive`, `list`, `exists` and most `kill`s read runc's
- * state file and /proc instead of spawning runc.
+ * state file and /proc instead of spawning runc; crun's `delete` of a stopped container is
+ * done without crun (reap.ts).
  *
  * Terminals and stdin: with `terminal`, conmon takes the console from runc and logs its output;
  * `resize` sets its size. With `stdin`, input reaches the container only through conmon's
@@ -33,9 +34,9 @@
  * This class holds what the operations share (programs, directories, state files read once,
  * the containers it tracks); each operation's substance is a file beside it: create.ts and
  * exec.ts (under a monitor), stdio.ts (attach, terminal size), signal.ts and start.ts (kill and
- * start without spawning the runtime), recovery.ts (exits recorded while nobody watched, the
- * inventory after a restart), checkpoint.ts and criu.ts. Also: conmon.ts (its command line and
- * sync pipe), exits.ts (watching exit files), state.ts (runc's and crun's state files), crun.ts
+ * start without spawning the runtime), reap.ts (crun's delete of a stopped container,
+ * likewise), recovery.ts (exits recorded while nobody watched, the inventory after a restart),
+ * checkpoint.ts and criu.ts. Also: conmon.ts (its command line and sync pipe), exits.ts (watching exit files), state.ts (runc's and crun's state files), crun.ts
  * (crun's sealed binary), seccomp-cache.ts (crun's compiled filters). runsc.ts and berthvm.ts
  * extend the class through its protected methods.
  *
@@ -59,6 +60,7 @@ import { createUnderMonitor, type MonitorSetup } from './create.ts';
 import { runcFailure, saysGone } from './failures.ts';
 import { readLogs, type LogLine, type ReadLogOptions } from './logs.ts';
 import { SeccompCache } from './seccomp-cache.ts';
+import { reapStoppedCrun, type ReapOptions } from './reap.ts';
 import { readCgroupStats, type CgroupStats, type StatsOptions } from './stats.ts';
 import { isMonitor, readMonitorPid } from './monitor.ts';
 import { sealCrun } from './crun.ts';
@@ -111,6 +113,8 @@ export interface RuncRuntimeOptions {
    * `runc start` itself does, minus a process). Default: on when the runtime is runc.
    */
   fastStart?: boolean;
+  /** Where crun's cgroups are, for the delete done without crun (reap.ts); tests set a scratch tree. */
+  cgroups?: Pick<ReapOptions, 'cgroupRoot' | 'hierarchies'>;
 }
 
 export class RuncRuntime implements RuntimeDriver {
@@ -139,6 +143,7 @@ export class RuncRuntime implements RuntimeDriver {
   private readonly bundles = new Map<string, string>();
   /** crun only: where crun's binary is bound read-only (see crun.ts), while this instance runs. */
   private readonly sealedCrun: string;
+  private readonly cgroups: Pick<ReapOptions, 'cgroupRoot' | 'hierarchies'>;
   private sealed = false;
   /** The environment of every runtime process: it names the sealed crun to the wrapper. */
   protected runtimeEnv: NodeJS.ProcessEnv = process.env;
@@ -150,6 +155,7 @@ export class RuncRuntime implements RuntimeDriver {
     this.exitDir = o.exitDir ?? join(o.root, 'exits');
     this.socketDir = join(o.root, 'sockets');
     this.sealedCrun = join(o.root, 'crun');
+    this.cgroups = o.cgroups ?? {};
     this.runc = o.runtimePath ?? 'runc';
     this.conmon = o.conmonPath ?? 'conmon';
     this.attachPath = o.attachPath ?? join(import.meta.dirname, '..', '..', 'build', 'berth-attach');
@@ -365,7 +371,9 @@ export class RuncRuntime implements RuntimeDriver {
     await this.init();
     const bundle = await this.bundleOf(id);
     const monitor = bundle ? await readMonitorPid(bundle) : undefined;
-    const r = await this.runtimeCommand('delete', ...(force ? ['--force'] : []), id);
+    // crun's delete of a stopped container is two removals, done here without its start-up (reap.ts).
+    const reaped = this.crun && (await reapStoppedCrun({ root: this.runcRoot, id, ...this.cgroups }));
+    const r = reaped ? { code: 0, stderr: '' } : await this.runtimeCommand('delete', ...(force ? ['--force'] : []), id);
     if (r.code !== 0 && !saysGone(r.stderr)) {
       if (/not stopped|is not in `created` or `stopped` state/i.test(r.stderr)) {
         throw conflict(`delete container "${id}": container is running: stop it first or use force`);
