@@ -10,7 +10,8 @@ import type { ContentStore } from '../content/index.ts';
 import type { Digest } from '../spec/index.ts';
 import { RegistryError, registryError } from './errors.ts';
 import type { KeyedLock } from '../async/index.ts';
-import { exists, type RepositoryLayout } from './layout.ts';
+import type { RepositoryLayout } from './layout.ts';
+import { pathExists } from '../fs/index.ts';
 import { isRepositoryName } from './names.ts';
 
 export class RepositoryBlobs {
@@ -27,7 +28,7 @@ export class RepositoryBlobs {
 
   /** Size of a blob the repository has; BLOB_UNKNOWN otherwise. */
   async stat(name: string, digest: Digest): Promise<number> {
-    if (!(await exists(this.layout.blobLink(name, digest)))) {
+    if (!(await pathExists(this.layout.blobLink(name, digest)))) {
       throw registryError('BLOB_UNKNOWN', `blob "${digest}" unknown to repository "${name}"`, { digest });
     }
     try {

@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Digest } from '../spec/index.ts';
 import { registryError } from './errors.ts';
+import { pathExists } from '../fs/index.ts';
 import { isRepositoryName, isTag } from './names.ts';
 
 export class RepositoryLayout {
@@ -50,7 +51,7 @@ export class RepositoryLayout {
   }
 
   async exists(name: string): Promise<boolean> {
-    return exists(this.repoDir(name));
+    return pathExists(this.repoDir(name));
   }
 
   /** Every repository with content, in lexical order. */
@@ -74,15 +75,6 @@ export class RepositoryLayout {
     };
     await walk(this.dir, '');
     return found.sort(compareLexical);
-  }
-}
-
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await fs.access(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -16,15 +16,8 @@ import type { Digest } from '../spec/index.ts';
 import type { RepositoryBlobs } from './blobs.ts';
 import { RegistryError, registryError } from './errors.ts';
 import type { KeyedLock } from '../async/index.ts';
-import {
-  compareLexical,
-  digestOfHex,
-  exists,
-  isDigestText,
-  readText,
-  writeAtomic,
-  type RepositoryLayout,
-} from './layout.ts';
+import { compareLexical, digestOfHex, isDigestText, readText, writeAtomic, type RepositoryLayout } from './layout.ts';
+import { pathExists } from '../fs/index.ts';
 import { descriptor, manifestMediaType, referencesOf } from './manifest-check.ts';
 import { isTag, type ManifestReference } from './names.ts';
 
@@ -113,7 +106,7 @@ export class Manifests {
         }
       }
       for (const ref of refs.manifests) {
-        if (!(await exists(this.layout.revisionLink(name, ref.digest)))) {
+        if (!(await pathExists(this.layout.revisionLink(name, ref.digest)))) {
           throw new RegistryError(
             'MANIFEST_UNKNOWN',
             `index references manifest "${ref.digest}" unknown to repository "${name}"`,
@@ -171,7 +164,7 @@ export class Manifests {
   async delete(name: string, digest: Digest): Promise<void> {
     await this.repoLock.run(name, async () => {
       const link = this.layout.revisionLink(name, digest);
-      if (!(await exists(link))) throw this.unknownManifest(name, digest);
+      if (!(await pathExists(link))) throw this.unknownManifest(name, digest);
       const tagsDir = this.layout.tagsDir(name);
       for (const tag of await this.tags(name).catch(() => [])) {
         const path = join(tagsDir, tag);

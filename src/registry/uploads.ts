@@ -15,7 +15,8 @@ import type { Digest } from '../spec/index.ts';
 import type { RepositoryBlobs } from './blobs.ts';
 import { RegistryError, registryError } from './errors.ts';
 import { KeyedLock } from '../async/index.ts';
-import { exists, readText, writeAtomic, type RepositoryLayout } from './layout.ts';
+import { readText, writeAtomic, type RepositoryLayout } from './layout.ts';
+import { pathExists } from '../fs/index.ts';
 
 const UUID_RE = /^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$/;
 
@@ -267,7 +268,7 @@ export class Uploads {
       } catch {
         return false;
       }
-      const valid = UUID_RE.test(entry) && (await exists(join(dir, 'repository')));
+      const valid = UUID_RE.test(entry) && (await pathExists(join(dir, 'repository')));
       // A start interrupted mid-way is only garbage once it is clearly not still going on.
       return lastActive < cutoff || (!valid && lastActive < this.now() - 60_000);
     };
