@@ -5,6 +5,9 @@
 #   bash bench/density.sh [containers] [runs]        (default 100 containers, 20 runs; the quiet
 #                                                    check of issue 15's 0.5 MB target: 100 15, twice)
 #   DOCKERD=0 bash bench/density.sh 300 20          (Berth alone: a quicker look at many containers)
+#   BERTH_BASE=/work/main CONMON=0 DOCKERD=0 bash bench/density.sh 100 5
+#                                                    (this checkout against another, A/B in one run;
+#                                                    REVERSE=1 measures them in the other order)
 #
 # 1. Start cost: `docker run --rm --network none busybox true` against the three daemons, one
 #    hyperfine (medians; ratios against dockerd and between the two monitors).
@@ -49,10 +52,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# berthd with monitor $1 on its own roots under $WORK/$1.
+# berthd named $1 with monitor $2 (default $1), from checkout $3 (default this one), on its own
+# roots under $WORK/$1.
 start_berth() {
-  ./bin/berthd --data-root "$WORK/$1/data" --exec-root "$WORK/$1/run" -H "unix://$WORK/$1.sock" \
-    --pidfile "$WORK/$1.pid" --bridge none --log-level warn --monitor "$1" ${BERTHD_ARGS:-} 2>"$WORK/$1.log" &
+  "${3:-.}/bin/berthd" --data-root "$WORK/$1/data" --exec-root "$WORK/$1/run" -H "unix://$WORK/$1.sock" \
+    --pidfile "$WORK/$1.pid" --bridge none --log-level warn --monitor "${2:-$1}" ${BERTHD_ARGS:-} 2>"$WORK/$1.log" &
   pids+=($!)
   wait_sock "$WORK/$1.sock"
 }
@@ -63,6 +67,23 @@ start_berth berth
 docker -H "unix://$WORK/conmon.sock" save busybox -o "$WORK/busybox.tar"
 docker -H "unix://$WORK/berth.sock" load -i "$WORK/busybox.tar" >/dev/null
 daemons=(conmon berth)
+# BERTH_BASE=<checkout>: that checkout's berthd with its own monitor beside this one's ("base"),
+# measured in the same run — a change to what a container costs, A/B.
+if [ -n "${BERTH_BASE:-}" ]; then
+  start_berth base berth "$BERTH_BASE"
+  docker -H "unix://$WORK/base.sock" load -i "$WORK/busybox.tar" >/dev/null
+  daemons+=(base)
+fi
+if [ "${CONMON:-1}" = 0 ]; then
+  daemons=("${daemons[@]:1}")
+fi
+# REVERSE=1: the memory measured in the opposite order (a second A/B run, so that neither side
+# always comes first on a machine whose load moves).
+if [ "${REVERSE:-0}" = 1 ]; then
+  reversed=()
+  for ((i = ${#daemons[@]} - 1; i >= 0; i--)); do reversed+=("${daemons[i]}"); done
+  daemons=("${reversed[@]}")
+fi
 if [ "${DOCKERD:-1}" = 0 ]; then
   echo "DOCKERD=0: comparing Berth's two monitors alone" >&2
 elif command -v dockerd >/dev/null; then
@@ -99,9 +120,11 @@ snapshot() {
   sync
   echo 3 >/proc/sys/vm/drop_caches
   sleep 1
-  grep -E '^(MemAvailable|AnonPages|Slab|SReclaimable|SUnreclaim|KernelStack|PageTables|Shmem|Percpu):' /proc/meminfo |
+  grep -E '^(MemAvailable|MemFree|AnonPages|Slab|SReclaimable|SUnreclaim|KernelStack|PageTables|Shmem|Percpu|VmallocUsed|Active|Inactive|Unevictable):' /proc/meminfo |
     tr -d ':' | awk '{print $1, $2}' | sort >"$1.mem"
   awk 'NR > 2 {print $1, $2, $4}' /proc/slabinfo | sort >"$1.slab"
+  # vmalloc'd bytes by the function that asked (seccomp's BPF programs are bpf_prog_alloc's).
+  awk '$3 ~ /\+/ {sub(/\+.*/, "", $3); b[$3] += $2} END {for (k in b) print k, b[k]}' /proc/vmallocinfo | sort >"$1.vmalloc"
   awk '$1 == "memory" {print $3}' /proc/cgroups >"$1.memcg"
 }
 
@@ -112,9 +135,10 @@ monitor_pids() {
     conmon) pattern='^/usr/bin/conmon' ;;
     berth) pattern='/build/berth-monitor' ;;
     dockerd) pattern='containerd-shim-runc-v2' ;;
+    base) pattern='/build/berth-monitor' ;;
   esac
   for p in $(pgrep -f "$pattern" || true); do
-    tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q "$WORK" && echo "$p"
+    tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q "$WORK/$1" && echo "$p"
   done
   return 0
 }
@@ -179,7 +203,20 @@ breakdown() {
   local d=$1 s
   s=$(sock "$d")
   echo "$d breakdown, per container ($N running; load $(cut -d' ' -f1-3 /proc/loadavg)):"
-  join "$2.mem" "$3.mem" | awk -v n="$N" '$1 == "MemAvailable" {printf "  %-13s %8.1f kB less\n", $1, ($2 - $3) / n} $1 != "MemAvailable" {printf "  %-13s %+8.1f kB\n", $1, ($3 - $2) / n}'
+  join "$2.mem" "$3.mem" | awk -v n="$N" '$1 ~ /^Mem/ {printf "  %-13s %8.1f kB less\n", $1, ($2 - $3) / n} $1 !~ /^Mem/ {printf "  %-13s %+8.1f kB\n", $1, ($3 - $2) / n}'
+  # Where the free pages went: the LRU lists (process and file pages, shmem), slab, stacks, page
+  # tables, per-cpu areas and vmalloc (less the kernel stacks, which are vmalloc'd and counted in
+  # both); what is left is memory no /proc/meminfo field names — the kernel's pages taken
+  # straight from the page allocator (kmalloc above 8 kB, pipe buffers, network buffers ...).
+  join "$2.mem" "$3.mem" | awk -v n="$N" '{d[$1] = ($3 - $2) / n}
+    END {
+      lru = d["Active"] + d["Inactive"] + d["Unevictable"]; vm = d["VmallocUsed"] - d["KernelStack"]
+      rest = -d["MemFree"] - lru - d["Slab"] - d["KernelStack"] - d["PageTables"] - d["Percpu"] - vm
+      printf "  MemFree %.1f kB less: LRU pages %+.1f, Slab %+.1f, KernelStack %+.1f, PageTables %+.1f, Percpu %+.1f, vmalloc beyond stacks %+.1f, in no field %+.1f kB\n", -d["MemFree"], lru, d["Slab"], d["KernelStack"], d["PageTables"], d["Percpu"], vm, rest
+    }'
+  echo "  vmalloc that grew most (kB per container, by the function that asked):"
+  join -a 2 -e 0 -o 0,1.2,2.2 "$2.vmalloc" "$3.vmalloc" | awk -v n="$N" '{kb = ($3 - $2) / n / 1024; if (kb >= 0.5 || kb <= -0.5) printf "    %-28s %+7.1f kB\n", $1, kb}' |
+    sort -k2 -g -r | head -5
   echo "  slab caches that grew most (objects in use per container × size):"
   join "$2.slab" "$3.slab" | awk -v n="$N" '{d = ($4 - $2) / n; kb = d * $3 / 1024; if (kb >= 0.5 || kb <= -0.5) printf "    %-24s %+7.2f × %5d B = %+7.1f kB\n", $1, d, $3, kb}' |
     sort -t= -k2 -g -r | head -"${SLABS:-16}"
@@ -215,6 +252,10 @@ breakdown() {
   first_pid=$(docker -H "unix://$s" inspect -f '{{.State.Pid}}' "$(cat "$WORK/$d.first")")
   echo "  memory cgroups: $(awk -v n="$N" -v a="$(cat "$2.memcg")" '{printf "%+.2f", ($1 - a) / n}' "$3.memcg") per container (each holds the kernel's shrinker table, the last line)"
   echo "  first container's mounts: $4 with 1 running, $(wc -l <"/proc/$first_pid/mountinfo") with $N"
+  # Its filesystems of its own: its root's and the devices (superblocks) of mounts the host has none of.
+  # Each costs a superblock, its root inode and dentry, and a shrinker id: the id widens every
+  # memory cgroup's shrinker table (the last line) for as long as the machine runs.
+  echo "  first container's superblocks: $(awk 'NR == FNR {host[$3] = 1; next} ($5 == "/" || !($3 in host)) && !seen[$3]++ {n++; for (i = 7; $i != "-"; i++); t = t " " $(i + 1) ":" $5} END {print n t}' /proc/self/mountinfo "/proc/$first_pid/mountinfo")"
   echo "  the daemon's own anonymous memory: $daemon kB per container (berthd's V8 heap, dockerd's and containerd's Go heaps: they move with their collections)"
 }
 
@@ -297,6 +338,7 @@ const [idle, busy, n] = [process.argv[1], process.argv[2], process.argv[3]];
 const med = (f) => Object.fromEntries(JSON.parse(fs.readFileSync(f, "utf8")).results.map((x) => [x.command, x.median * 1000]));
 const a = med(idle), b = med(busy);
 for (const k of Object.keys(a)) console.log(`${k} start: median ${a[k].toFixed(1)} ms idle, ${b[k].toFixed(1)} ms with ${n} running (${(b[k] / a[k]).toFixed(2)}x)`);
-if (a.dockerd) for (const k of ["conmon", "berth"]) console.log(`ratio ${k}/dockerd: ${(a[k] / a.dockerd).toFixed(3)} idle, ${(b[k] / b.dockerd).toFixed(3)} busy`);
-console.log(`ratio berth-monitor/conmon: ${(a.berth / a.conmon).toFixed(3)} idle, ${(b.berth / b.conmon).toFixed(3)} busy`);
+if (a.dockerd) for (const k of ["conmon", "berth", "base"].filter((k) => a[k])) console.log(`ratio ${k}/dockerd: ${(a[k] / a.dockerd).toFixed(3)} idle, ${(b[k] / b.dockerd).toFixed(3)} busy`);
+if (a.conmon) console.log(`ratio berth-monitor/conmon: ${(a.berth / a.conmon).toFixed(3)} idle, ${(b.berth / b.conmon).toFixed(3)} busy`);
+if (a.base) console.log(`ratio berth/base: ${(a.berth / a.base).toFixed(3)} idle, ${(b.berth / b.base).toFixed(3)} busy`);
 ' "$WORK/idle.json" "$WORK/busy.json" "$N"

@@ -59,3 +59,52 @@ test(
     assert.ok(anon + pageTables <= 72, `anonymous memory ${anon} kB, page tables ${pageTables} kB`);
   },
 );
+
+/** The mount of `target` in process `pid`'s mountinfo: its device and its options. */
+async function mountOf(pid: number, target: string): Promise<{ dev: string; options: string } | undefined> {
+  const line = (await fs.readFile(`/proc/${pid}/mountinfo`, 'utf8'))
+    .split('\n')
+    .find((l) => l.split(' ')[4] === target);
+  return line ? { dev: line.split(' ')[2]!, options: line.split(' ')[5]! } : undefined;
+}
+
+const masked = ['/proc/acpi', '/sys/firmware'];
+const hostHasMasked = async () =>
+  (
+    await Promise.all(
+      masked.map((p) =>
+        fs.lstat(p).then(
+          (s) => s.isDirectory(),
+          () => false,
+        ),
+      ),
+    )
+  ).some(Boolean);
+
+test('masked directories are empty and read-only, bound from one filesystem all containers share', async (t) => {
+  if (!(await hostHasMasked())) return t.skip('this kernel has neither /proc/acpi nor /sys/firmware');
+  const [a, b] = [await runSleep(), await runSleep()];
+  const id = (await dockerOk(d, ['ps', '-lq'])).trim();
+  for (const dir of masked) {
+    if (
+      !(await fs.lstat(dir).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ))
+    )
+      continue;
+    const seen = await dockerOk(d, [
+      'exec',
+      id,
+      'sh',
+      '-c',
+      `echo "$(ls -A ${dir} | wc -l) $(stat -c '%a %U' ${dir})"; touch ${dir}/x 2>&1; mkdir ${dir}/y 2>&1; true`,
+    ]);
+    assert.match(seen, /^0 1777 root\n/, `${dir} is an empty directory as crun's mask shows it`);
+    assert.equal(seen.match(/Read-only file system/g)?.length, 2, `${dir} takes no file: ${seen}`);
+    const [ma, mb] = [await mountOf(a, dir), await mountOf(b, dir)];
+    assert.ok(ma && mb, `${dir} is masked in both`);
+    assert.equal(ma.dev, mb.dev, `${dir}: one superblock for both containers, not a tmpfs each`);
+    assert.match(ma.options, /(^|,)ro(,|$)/);
+  }
+});

@@ -20,7 +20,8 @@
  *              starts inherits), argv, env.
  *              flags: 1 pipe stdin, 2 pipe stdout, 4 pipe stderr, 8 pipe fd 3 (the child
  *              writes), 16 new session, 32 network namespace, 64 niceness. Unpiped stdio is
- *              /dev/null. The program is looked up in PATH when it has no slash.
+ *              /dev/null; no other descriptor reaches the program, whatever the launcher
+ *              inherited. The program is looked up in PATH when it has no slash.
  *     STDIN    bytes for the child's stdin; an empty payload closes it. Each chunk is
  *              answered with WROTE once the child's pipe took all of it (or it was dropped
  *              because the child closed its stdin): berthd sends the next one then, so a
@@ -60,6 +61,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -186,6 +188,32 @@ static int place(int fd, int target)
 	return dup2(fd, target) < 0 ? -1 : 0;
 }
 
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/*
+ * Marks every descriptor from `first` up close-on-exec, in a child about to exec: the program
+ * gets its stdio (and fd 3 when asked) and nothing else. Without it, whatever berthd and the
+ * launcher inherited without O_CLOEXEC — a pipe of the shell berthd was started from was seen
+ * as fd 251 of every monitor — reaches each program and, through a monitor, lives as long as
+ * its container (a shell's pipe never sees its end of file). Close-on-exec rather than closed:
+ * the report pipe must stay open until the exec succeeds. close_range(2) does it in one call
+ * (Linux 5.11); older kernels get a walk up to the descriptor limit.
+ */
+static void cloexec_from(int first)
+{
+	if (syscall(SYS_close_range, (unsigned)first, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+	struct rlimit rl;
+	int last = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (int)rl.rlim_cur : 65536;
+	for (int fd = first; fd < last; fd++) {
+		int fl = fcntl(fd, F_GETFD);
+		if (fl >= 0 && !(fl & FD_CLOEXEC))
+			fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+	}
+}
+
 /* Splits `n` bytes at `p` into `want` NUL-terminated strings; 0 when they are not all there. */
 static int strings(const unsigned char *p, size_t n, const char **out, size_t want)
 {
@@ -285,6 +313,7 @@ static void spawn(uint32_t id, const unsigned char *p, size_t n, const sigset_t 
 			place(flags & F_STDOUT ? pipes[1][1] : null, 1) == 0 &&
 			place(flags & F_STDERR ? pipes[2][1] : null, 2) == 0 &&
 			(!(flags & F_FD3) || place(pipes[3][1], 3) == 0) &&
+			(cloexec_from(flags & F_FD3 ? 4 : 3), 1) &&
 			(!(flags & F_SETSID) || setsid() >= 0) &&
 			(!nice || setpriority(PRIO_PROCESS, 0, nice) == 0) &&
 			(!netns || join_netns(netns) == 0) &&

@@ -101,6 +101,42 @@ test(
   },
 );
 
+test(
+  'a program gets only the descriptors it was given, not what berthd or the launcher inherited',
+  { skip },
+  async () => {
+    // The launcher started as berthd would be from a shell holding a pipe without O_CLOEXEC
+    // (fd 251 was seen in every monitor), and with a descriptor at 3 that only fd3 may replace.
+    const dir = await fs.mkdtemp('/tmp/berth-launcher-');
+    const inherited = new RealHost({ launcherPath: join(dir, 'berth-launcher') });
+    try {
+      await fs.writeFile(
+        join(dir, 'berth-launcher'),
+        `#!/bin/bash\nexec 3</dev/null 251</dev/null\nexec ${JSON.stringify(LAUNCHER)} "$@"\n`,
+        { mode: 0o755 },
+      );
+      // The descriptors of a program once it runs (the launcher answers after the exec).
+      const fds = async (stdio: Array<'pipe' | 'ignore'>) => {
+        const child = inherited.spawn('sleep', ['30'], { stdio });
+        await new Promise((resolve, reject) => {
+          child.once('spawn', resolve);
+          child.once('exit', () => reject(new Error('the launcher or sleep ended before the spawn')));
+        });
+        const open = (await fs.readdir(`/proc/${child.pid}/fd`)).map(Number).sort((x, y) => x - y);
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGKILL');
+        await exited;
+        return open.join(' ');
+      };
+      assert.equal(await fds(['ignore', 'ignore', 'pipe']), '0 1 2');
+      assert.equal(await fds(['ignore', 'ignore', 'pipe', 'pipe']), '0 1 2 3', 'fd 3 when it was asked for');
+    } finally {
+      inherited.close();
+      await fs.rm(dir, { recursive: true });
+    }
+  },
+);
+
 test('spawn: ending stdin gives the program end of file', { skip }, async () => {
   const child = host.spawn('wc', ['-c'], { stdio: ['pipe', 'pipe', 'ignore'] });
   let out = '';

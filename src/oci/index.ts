@@ -57,6 +57,7 @@ export {
   withPrivileged,
   withNoNewPrivileges,
   withMaskedPaths,
+  withSharedMask,
   withReadonlyRootfs,
   withSeccomp,
   withMemory,

@@ -11,7 +11,14 @@ import { DEFAULT_CAPABILITIES, normalizeCapability, tweakCapabilities } from './
 import { seccompFor, type SeccompProfile } from './seccomp.ts';
 import { late } from './spec.ts';
 import type { IdMap } from '../spec/index.ts';
-import { hostCapabilities, hostDevices, hostHardLimits, hostHasCapability, swapLimitSupported } from './sysinfo.ts';
+import {
+  hostCapabilities,
+  hostDevices,
+  hostHardLimits,
+  hostDirectory,
+  hostHasCapability,
+  swapLimitSupported,
+} from './sysinfo.ts';
 import {
   RLIM_INFINITY,
   type LinuxDevice,
@@ -196,6 +203,26 @@ export const withMaskedPaths =
   (s) => {
     if (masked) s.linux.maskedPaths = [...masked];
     if (readonly) s.linux.readonlyPaths = [...readonly];
+  };
+
+/**
+ * Masked directories of the kernel's (under /proc and /sys, where the host shows the same) bound
+ * read-only from `empty`, one shared empty directory (the runtime's sharedMask), instead of a
+ * tmpfs the runtime mounts on each: a bind makes no superblock (see runtime/crun.ts). Masked
+ * files and paths elsewhere stay with the runtime. Late: after the masked paths are final.
+ */
+export const withSharedMask =
+  (empty: string, isDirectory: (path: string) => boolean = hostDirectory): SpecOpt =>
+  (s) => {
+    // A path the container mounts something on keeps the runtime's mask over that mount.
+    const taken = new Set(s.mounts.map((m) => m.destination));
+    const bound = (s.linux.maskedPaths ?? []).filter(
+      (p) => /^\/(proc|sys)\//.test(p) && !taken.has(p) && isDirectory(p),
+    );
+    if (!bound.length) return;
+    s.linux.maskedPaths = s.linux.maskedPaths!.filter((p) => !bound.includes(p));
+    for (const destination of bound)
+      s.mounts.push({ destination, type: 'bind', source: empty, options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'] });
   };
 
 export const withNoNewPrivileges =

@@ -29,6 +29,7 @@ import {
   withPidsLimit,
   withPrivileged,
   withMaskedPaths,
+  withSharedMask,
   withProcessArgs,
   withReadonlyRootfs,
   withSeccomp,
@@ -430,4 +431,24 @@ test('a spec is plain JSON data', () => {
     withUlimits([{ name: 'nofile', soft: 10, hard: 10 }]),
   ]);
   assert.deepEqual(JSON.parse(JSON.stringify(s)), s);
+});
+
+test('a shared mask: masked directories under /proc and /sys become read-only binds of it, files stay masked', () => {
+  const dirs = new Set(['/proc/acpi', '/sys/firmware', '/proc/scsi']);
+  const s = generateSpec('c1', [
+    withMaskedPaths(['/proc/acpi', '/proc/kcore', '/sys/firmware', '/proc/scsi', '/etc/secret'], null),
+    withMounts([{ destination: '/proc/scsi', type: 'tmpfs', source: 'tmpfs', options: [] }]),
+    withSharedMask('/run/berth/masked', (p) => dirs.has(p)),
+  ]);
+  assert.deepEqual(
+    s.linux.maskedPaths,
+    ['/proc/kcore', '/proc/scsi', '/etc/secret'],
+    'files, paths outside /proc and /sys, and a path the container mounts something on stay masked by the runtime',
+  );
+  const binds = s.mounts.filter((m) => m.source === '/run/berth/masked');
+  assert.deepEqual(
+    binds.map((m) => m.destination),
+    ['/proc/acpi', '/sys/firmware'],
+  );
+  for (const m of binds) assert.deepEqual(m.options, ['bind', 'ro', 'nosuid', 'nodev', 'noexec']);
 });

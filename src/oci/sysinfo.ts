@@ -311,3 +311,21 @@ export function inUserNamespace(): boolean {
   }
   return userNs;
 }
+
+const directories = new Map<string, boolean>();
+/**
+ * Whether the host's `path` is a directory (not a link), asked once per path: for /proc and
+ * /sys paths, which a container's own proc and sysfs show alike (the kernel's, fixed at boot).
+ */
+export function hostDirectory(path: string): boolean {
+  let known = directories.get(path);
+  if (known === undefined) {
+    try {
+      known = lstatSync(path).isDirectory();
+    } catch {
+      known = false;
+    }
+    directories.set(path, known);
+  }
+  return known;
+}

@@ -25,6 +25,38 @@ export async function sealCrun(host: Host, binary: string, at: string): Promise<
   }
 }
 
+/**
+ * One empty, read-only tmpfs for all of crun's containers, whose masked directories (/proc/acpi,
+ * /sys/firmware, each CPU's thermal_throttle ...) are bound from it instead of each getting a
+ * tmpfs of its own from crun: a bind adds a mount but no superblock, and each superblock costs
+ * kernel memory (the superblock, its root inode and dentry, list_lru heads) and a shrinker id,
+ * which widens the shrinker table of every memory cgroup on the host for as long as it runs.
+ * What the container sees is what crun's mask gives: an empty `drwxrwxrwt root root`
+ * directory on a read-only tmpfs. nr_inodes=1 (the root alone) and 4 kB: even a container
+ * given CAP_SYS_ADMIN that remounts it read-write can put nothing in it for the others to see.
+ * Mounted at `at` (a directory in the exec root) unless a previous daemon left it there; false
+ * (crun masks as usual) when it cannot be made.
+ */
+export async function shareMask(host: Host, at: string): Promise<boolean> {
+  try {
+    if (!(await isMountPoint(at))) {
+      await fs.mkdir(at, { recursive: true, mode: 0o755 });
+      await host.mount('tmpfs', 'tmpfs', at, [
+        'ro',
+        'nosuid',
+        'nodev',
+        'noexec',
+        'size=4k',
+        'nr_inodes=1',
+        'mode=1777',
+      ]);
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Is `path` a mount point (also of a file bound onto it)? Read from mountinfo: once per daemon start. */
 async function isMountPoint(path: string): Promise<boolean> {
   const real = await fs.realpath(path).catch(() => undefined);

@@ -83,6 +83,11 @@ export interface TaskLifecycle {
    * `create`, and given in the spec by path.
    */
   readonly networkAtCreate?: boolean;
+  /**
+   * An empty read-only directory the spec may bind over masked directories instead of asking
+   * the runtime for a tmpfs each (crun's; runc refuses binds under /proc): see crun.ts.
+   */
+  readonly sharedMask?: string;
   create(o: CreateOptions): Promise<{ pid: number }>;
   /**
    * Lets the created task's process run: it execs its command a moment after this resolves, so

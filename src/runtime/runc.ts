@@ -63,7 +63,7 @@ import { SeccompCache } from './seccomp-cache.ts';
 import { reapStoppedCrun, type ReapOptions } from './reap.ts';
 import { readCgroupStats, type CgroupStats, type StatsOptions } from './stats.ts';
 import { isMonitor, readMonitorPid } from './monitor.ts';
-import { sealCrun } from './crun.ts';
+import { sealCrun, shareMask } from './crun.ts';
 import { releaseCrunFifo, releaseRuncFifo } from './start.ts';
 import { attachSocketPath, checkConsoleSize, openAttach, resizeConsole } from './stdio.ts';
 import { ExitWatcher, type RuntimeEvents } from './exits.ts';
@@ -145,6 +145,8 @@ export class RuncRuntime implements RuntimeDriver {
   private readonly sealedCrun: string;
   private readonly cgroups: Pick<ReapOptions, 'cgroupRoot' | 'hierarchies'>;
   private sealed = false;
+  /** crun only: the read-only empty directory masked directories are bound from (crun.ts's shareMask). */
+  sharedMask?: string;
   /** The environment of every runtime process: it names the sealed crun to the wrapper. */
   protected runtimeEnv: NodeJS.ProcessEnv = process.env;
 
@@ -200,17 +202,26 @@ export class RuncRuntime implements RuntimeDriver {
     );
     if (this.crun && (this.sealed = await sealCrun(this.host, crunBinary, this.sealedCrun)))
       this.runtimeEnv = { ...process.env, BERTH_CRUN: this.sealedCrun };
+    // runc refuses a bind under /proc that is not from /proc: crun alone gets the shared mask.
+    const mask = join(this.runcRoot, '..', 'masked');
+    if (this.crun && (await shareMask(this.host, mask))) this.sharedMask = mask;
     // Exit files already there were recorded while nobody watched: they are read through
     // readExit/recover, not reported again as events.
     await this.exitFiles.start();
   }
 
-  /** Stops watching for exits (the containers and their monitors go on) and unbinds the sealed crun. */
+  /** Stops watching for exits (the containers and their monitors go on), unbinds the sealed crun and the shared mask. */
   async close(): Promise<void> {
     this.exitFiles.close();
     if (this.sealed) {
       this.sealed = false;
       await this.host.unmount(this.sealedCrun).catch(() => {});
+    }
+    // The containers' binds of it keep its superblock; new ones wait for the next daemon's.
+    if (this.sharedMask) {
+      const mask = this.sharedMask;
+      this.sharedMask = undefined;
+      await this.host.unmount(mask).catch(() => {});
     }
   }
 

@@ -377,6 +377,8 @@ export interface SpecContext {
   idMap?: IdMap;
   /** Rootless berthd: the container gets no cgroup of its own (see rootless.ts). */
   rootless?: boolean;
+  /** The runtime's shared empty directory for masked directories (runtime roles' sharedMask). */
+  sharedMask?: string;
 }
 
 export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<oci.Spec> {
@@ -435,6 +437,9 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
     ),
   );
   if (ctx.mounts?.length) opts.push(oci.withMounts(ctx.mounts));
+  // Not in a user namespace: there the shared directory's owner, the host's root, would show as
+  // nobody, where the tmpfs the runtime makes belongs to the container's root.
+  if (ctx.sharedMask && !h.Privileged && !ctx.idMap) opts.push(oci.withSharedMask(ctx.sharedMask));
   return oci.generateSpec(c.Id, opts);
 }
 

@@ -198,6 +198,7 @@ export class Tasks {
       defaults: this.ctx.d.defaults,
       idMap: containerIdMap(c.HostConfig, this.ctx.d.idMap),
       rootless: this.ctx.d.rootless,
+      sharedMask: this.ctx.runtime(c).sharedMask,
     });
   }
 
