@@ -58,6 +58,8 @@ export class StatsSampler {
   private readonly now: () => number;
   private readonly running: (() => ContainerRecord[]) | undefined;
   private readonly burst: number;
+  /** When the last burst was read ahead. */
+  private aheadAt = -Infinity;
   private waiting: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
@@ -216,13 +218,15 @@ export class StatsSampler {
 
   /**
    * The running containers to read ahead in a tick whose `groups` make a burst of precpu reads:
-   * those not in the tick and not read within the last `keepMs`.
+   * those not in the tick and not read within the last `keepMs` — once a `keepMs` at most, so
+   * that a burst slower than that (a loaded machine) does not read everyone again each tick.
    */
   private ahead(groups: Group[], now: number): Group[] {
-    if (!this.running) return [];
+    if (!this.running || now - this.aheadAt < this.keepMs) return [];
     let precpu = 0;
     for (const g of groups) if (g.ws.every((w) => w.cpuOnly)) precpu++;
     if (precpu < this.burst) return [];
+    this.aheadAt = now;
     const inTick = new Set(groups.map((g) => g.c.Id));
     const out: Group[] = [];
     for (const c of this.running()) {
