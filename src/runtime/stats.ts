@@ -172,7 +172,10 @@ function readV1(p: Record<string, string>, cpuOnly = false): Partial {
         usage_in_usermode: (ticks.user ?? 0) * NS_PER_TICK,
       },
       system_cpu_usage: 0,
-      online_cpus: percpuList.filter((n) => n > 0).length || os.availableParallelism(),
+      // The host's online CPUs, as dockerd's collector sets for every container (the CLI's CPU %
+      // is the cgroup's share of the host's CPU time times this): not the CPUs this container
+      // happened to run on, which halved the figure of one pinned to a CPU of two.
+      online_cpus: os.availableParallelism(),
       throttling_data: {
         periods: thr.nr_periods ?? 0,
         throttled_periods: thr.nr_throttled ?? 0,
