@@ -190,6 +190,20 @@ test("a burst of single replies reads the other running containers' CPU ahead: a
   }
 });
 
+test('every single reply is measured over at least a quarter second, however long its tick took to read', async () => {
+  // Precpu reads that finish 150 ms into their tick (as in a tick over many containers under
+  // load), full reads at once: the reply's sample is due a quarter second after the precpu's
+  // read, not after its tick began.
+  const { read } = countingReader();
+  const late: SampleReader = async (c, opts) => {
+    if (opts.cpuOnly) await new Promise((r) => setTimeout(r, 150));
+    return read(c, opts);
+  };
+  const sampler = new StatsSampler(late, async () => Date.now() * 1e6);
+  const replies = await Promise.all(Array.from({ length: 5 }, (_, i) => single(sampler, record(`c${i}`))));
+  for (const r of replies) assert.ok(Date.parse(r.read) - Date.parse(r.preread) >= 250, `${r.preread} -> ${r.read}`);
+});
+
 test('a few single replies read only their own containers', async () => {
   const { reads, read } = countingReader();
   const cs = Array.from({ length: 30 }, (_, i) => record(`c${i}`));
