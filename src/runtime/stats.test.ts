@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCgroupStats } from './stats.ts';
 
@@ -74,6 +74,23 @@ test('a sample given the host CPU time uses it rather than reading /proc/stat', 
   try {
     const s = await readCgroupStats(v1Cgroup(dir), 0, { systemCpuUsage: 42 });
     assert.equal(s.cpu_stats.system_cpu_usage, 42);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("online_cpus is the host's, not the count of CPUs the container ran on", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stats-'));
+  try {
+    const paths = v1Cgroup(dir);
+    // A container pinned to the first CPU: the others' counters stay at zero.
+    writeFileSync(
+      join(paths.cpuacct!, 'cpuacct.usage_percpu'),
+      `5000000${' 0'.repeat(os.availableParallelism() - 1)}\n`,
+    );
+    const s = await readCgroupStats(paths, 0);
+    assert.equal(s.cpu_stats.online_cpus, os.availableParallelism());
+    assert.equal(s.cpu_stats.cpu_usage.total_usage, 5000000);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

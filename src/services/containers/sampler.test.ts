@@ -168,6 +168,50 @@ test("a single reply right after another measures against the other's sample: on
   assert.ok(after.cpu_stats.cpu_usage.total_usage > after.precpu_stats.cpu_usage.total_usage);
 });
 
+test("a burst of single replies reads the other running containers' CPU ahead: a request that comes later is answered at the next tick", async () => {
+  const { reads, read } = countingReader();
+  const cs = Array.from({ length: 30 }, (_, i) => record(`c${i}`));
+  const sampler = new StatsSampler(read, async () => Date.now() * 1e6, { running: () => cs, burst: 8 });
+  await Promise.all(cs.slice(0, 10).map((c) => single(sampler, c)));
+  assert.equal(reads.filter((r) => r.cpuOnly).length, 30, 'the ten precpu reads, and the other twenty read ahead');
+  assert.equal(reads.filter((r) => !r.cpuOnly).length, 10);
+  assert.equal(new Set(reads.map((r) => r.id)).size, 30);
+  // The rest of the CLI's burst, coming later (as under load): each measures against the read
+  // ahead, at least a quarter second old by now, without a wait of its own.
+  await new Promise((r) => setTimeout(r, 300));
+  const started = Date.now();
+  const late = await Promise.all(cs.slice(10).map((c) => single(sampler, c)));
+  assert.ok(Date.now() - started < 200, `no quarter second's wait (${Date.now() - started} ms)`);
+  assert.equal(reads.length, 60, 'one full read each, nothing read ahead again');
+  for (const r of late) {
+    assert.ok(Date.parse(r.read) - Date.parse(r.preread) >= 250);
+    assert.ok(r.cpu_stats.cpu_usage.total_usage > r.precpu_stats.cpu_usage.total_usage);
+    assert.equal(r.memory_stats.usage, 4096);
+  }
+});
+
+test('every single reply is measured over at least a quarter second, however long its tick took to read', async () => {
+  // Precpu reads that finish 150 ms into their tick (as in a tick over many containers under
+  // load), full reads at once: the reply's sample is due a quarter second after the precpu's
+  // read, not after its tick began.
+  const { read } = countingReader();
+  const late: SampleReader = async (c, opts) => {
+    if (opts.cpuOnly) await new Promise((r) => setTimeout(r, 150));
+    return read(c, opts);
+  };
+  const sampler = new StatsSampler(late, async () => Date.now() * 1e6);
+  const replies = await Promise.all(Array.from({ length: 5 }, (_, i) => single(sampler, record(`c${i}`))));
+  for (const r of replies) assert.ok(Date.parse(r.read) - Date.parse(r.preread) >= 250, `${r.preread} -> ${r.read}`);
+});
+
+test('a few single replies read only their own containers', async () => {
+  const { reads, read } = countingReader();
+  const cs = Array.from({ length: 30 }, (_, i) => record(`c${i}`));
+  const sampler = new StatsSampler(read, async () => Date.now() * 1e6, { running: () => cs, burst: 8 });
+  await Promise.all(cs.slice(0, 3).map((c) => single(sampler, c)));
+  assert.equal(reads.length, 6);
+});
+
 test('a reply does not measure against a sample older than the sampler keeps, nor one of an earlier run of the container', async () => {
   const { reads, read } = countingReader();
   const sampler = new StatsSampler(read, async () => Date.now() * 1e6, { keepMs: 200 });

@@ -6,10 +6,19 @@ import { notFound, invalidArgument } from '../../errdefs/index.ts';
 import type { MetadataDb } from '../../metadata/index.ts';
 import type { ContainerRecord } from './types.ts';
 
+/** The length of a short ID (`docker ps`'s column, the CLI's requests). */
+const SHORT = 12;
+
 export class ContainerStore {
   private readonly db: MetadataDb;
   private readonly byId = new Map<string, ContainerRecord>();
   private readonly byName = new Map<string, string>();
+  /**
+   * IDs by their first 12 characters, the short ID every client shows and sends back:
+   * `docker stats` over a thousand containers asks for each by it, and a scan of all the IDs a
+   * request made the burst's lookups grow with the square of the containers.
+   */
+  private readonly byShort = new Map<string, string[]>();
   /** The name each record was last saved under: callers rename a record in place before saving it. */
   private readonly savedName = new Map<string, string>();
   /**
@@ -31,6 +40,7 @@ export class ContainerStore {
       this.byId.set(r.Id, r);
       this.byName.set(r.Name, r.Id);
       this.savedName.set(r.Id, r.Name);
+      this.addShort(r.Id);
     }
   }
 
@@ -50,14 +60,29 @@ export class ContainerStore {
     const byName = this.byName.get(ref.replace(/^\//, ''));
     if (byName) return this.byId.get(byName);
     if (!/^[a-f0-9]+$/.test(ref)) return undefined;
+    const ids = ref.length >= SHORT ? (this.byShort.get(ref.slice(0, SHORT)) ?? []) : this.byId.keys();
     let found: ContainerRecord | undefined;
-    for (const r of this.byId.values()) {
-      if (r.Id.startsWith(ref)) {
+    for (const id of ids) {
+      if (id.startsWith(ref)) {
         if (found) throw invalidArgument(`multiple IDs found with provided prefix: ${ref}`);
-        found = r;
+        found = this.byId.get(id);
       }
     }
     return found;
+  }
+
+  private addShort(id: string): void {
+    const k = id.slice(0, SHORT);
+    const ids = this.byShort.get(k);
+    if (!ids) this.byShort.set(k, [id]);
+    else if (!ids.includes(id)) ids.push(id);
+  }
+
+  private dropShort(id: string): void {
+    const k = id.slice(0, SHORT);
+    const ids = this.byShort.get(k)?.filter((x) => x !== id);
+    if (ids?.length) this.byShort.set(k, ids);
+    else this.byShort.delete(k);
   }
 
   get(ref: string): ContainerRecord {
@@ -89,6 +114,7 @@ export class ContainerStore {
     this.byId.set(r.Id, r);
     this.byName.set(r.Name, r.Id);
     this.savedName.set(r.Id, r.Name);
+    this.addShort(r.Id);
     this.revisions.set(r.Id, ++this.revision);
   }
 
@@ -107,6 +133,7 @@ export class ContainerStore {
     const r = this.byId.get(id);
     this.db.stmt('DELETE FROM containers WHERE id = ?').run(id);
     this.byId.delete(id);
+    if (r) this.dropShort(id);
     this.savedName.delete(id);
     this.revisions.delete(id);
     if (r && this.byName.get(r.Name) === id) this.byName.delete(r.Name);
