@@ -7,6 +7,7 @@
 #
 #   bash bench/start-at-n.sh [containers] [starts a batch]     (default 600, 20)
 #   EXTRA=1500 bash bench/start-at-n.sh                         (the mount-table part, see below)
+#   BASE_CRUN=/tmp/berth-crun.main bash bench/start-at-n.sh 500  (A/B of the crun wrapper)
 #
 # Batches of starts (half `--network none`, half on a user network) at 0 running, then N started
 # four at a time, then batches again. Each batch: CPU per start (all, system, berthd), wall
@@ -14,6 +15,11 @@
 # rootfs mounts stay out of the host's; with EXTRA set, the batches at N alternate between its
 # namespace as it is and with EXTRA more (tmpfs) mounts in it — what every container's
 # clone(CLONE_NEWNS), and berth-crun's unshare on hybrid hosts, copy.
+# With BASE_CRUN set (another build of berth-crun, e.g. main's: `git show
+# main:src/runtime/berth-crun.c > x.c && cc -O2 -o /tmp/berth-crun.main x.c`), the batches at 0
+# and at N alternate between this checkout's build/berth-crun and that one, swapped in place
+# between batches under the same daemon (the original is put back at the end): the wrapper's
+# part of a start, A/B in one run.
 # Needs root, python3 (for the EXTRA mounts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +32,15 @@ h=unix://$BERTH_SOCK
 if [ -d /sys/fs/cgroup/cpuacct ]; then CG=/sys/fs/cgroup/cpuacct/berth-bench-$$; else CG=/sys/fs/cgroup/berth-bench-$$; fi
 mkdir "$CG"
 bpid=
+WRAPPER=build/berth-crun
+if [ -n "${BASE_CRUN:-}" ]; then cp "$WRAPPER" "$WORK/berth-crun.this"; fi
+# Swaps the wrapper berthd runs for `$1` (a rename: a create running the old one keeps it).
+use_wrapper() {
+  cp "$1" "$WRAPPER.swap"
+  mv -f "$WRAPPER.swap" "$WRAPPER"
+}
 cleanup() {
+  if [ -n "${BASE_CRUN:-}" ] && [ -f "$WORK/berth-crun.this" ]; then use_wrapper "$WORK/berth-crun.this"; fi
   docker -H "$h" ps -aq 2>/dev/null | xargs -r -n 100 docker -H "$h" rm -f >/dev/null 2>&1 || true
   docker -H "$h" network rm startnet >/dev/null 2>&1 || true
   if [ -n "$bpid" ]; then
@@ -73,13 +87,27 @@ batch() {
     "wall median $(sort -n "$WORK/t" | sed -n "$(((PER + 1) / 2))p") ms, load $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
+# Two batches, or with BASE_CRUN two pairs, this wrapper's and the base's alternating.
+batches() {
+  if [ -z "${BASE_CRUN:-}" ]; then
+    batch "$1"
+    batch "$1"
+    return
+  fi
+  for order in "this base" "base this"; do
+    for w in $order; do
+      if [ "$w" = base ]; then use_wrapper "$BASE_CRUN"; else use_wrapper "$WORK/berth-crun.this"; fi
+      batch "$1, $w berth-crun"
+    done
+  done
+  use_wrapper "$WORK/berth-crun.this"
+}
+
 batch warm-up
-batch "at 0"
-batch "at 0"
+batches "at 0"
 seq 1 "$N" | xargs -P 4 -I{} bash -c 'i={}; net=none; [ $((i % 2)) = 0 ] && net=startnet; docker -H "'"$h"'" run -d --network $net busybox sleep 36000 >/dev/null'
 sleep 3
-batch "at N"
-batch "at N"
+batches "at N"
 if [ -n "${EXTRA:-}" ]; then
   for _ in 1 2 3; do
     nsenter -t "$bpid" -m mount -t tmpfs -o size=1m bench "$WORK/m"
