@@ -4,8 +4,9 @@
  *
  * A sandbox is a container in all but its record: an ID chosen ahead, its directory with the
  * /etc files for that ID, its overlay root with a fresh upper directory, its network (none,
- * or on the default bridge a veth wired into its namespace and an address allocated for its
- * ID, as a start would), and the runtime's
+ * or on the default bridge or a user network a veth wired into its namespace and an address
+ * allocated for its ID, as a start would — on a user network without its DNS names, which
+ * the container that takes it registers), and the runtime's
  * task created under its monitor (namespaces, cgroup, capabilities, seccomp) whose process,
  * waiting at the runtime's exec FIFO, is berth-zygote (berth-zygote.c) — the command is not
  * known yet. A create that fits (poolfit.ts) takes one: its ID becomes the container's and the
@@ -14,8 +15,11 @@
  * task goes and a task is made as without the pool). Start releases the FIFO as for a task
  * created ahead.
  *
- * The pool holds sandboxes of one image and one network: those most started among the last
- * starts (see `imageId` and `network`).
+ * The pool holds sandboxes of one image, the most started among the last starts (see
+ * `imageId`), on the networks of those starts, each with its share of the pool (poolfit.ts's
+ * `poolShares`: starts alternating between `--network none` and a user network find a
+ * sandbox on each). A user network removed (`docker network rm`, `prune`) takes its
+ * sandboxes with it first (`releaseNetwork`), as the network has no container on it.
  *
  * Invariants: a sandbox is used once (the pool pre-makes, it never recycles: a container's
  * exit tears its task down as any other); the pool holds only sandboxes nobody has used; one
@@ -25,7 +29,7 @@
  * sandboxNice) and put back at the daemon's at its hand-over (tasks.ts's adopt); a
  * sandbox has no record, so the sweep of directories without one at the next daemon start
  * removes what a daemon killed with SIGKILL left (its task, and the veth with its
- * namespace; the bridge's addresses of containers not running are freed before),
+ * namespace; the bridges' addresses of containers not running are freed before),
  * and `drain` takes the ready ones down at shutdown.
  */
 import { randomBytes } from 'node:crypto';
@@ -35,7 +39,8 @@ import { shortId } from '../../spec/index.ts';
 import type { ContainerContext } from './context.ts';
 import { newRecord } from './create.ts';
 import {
-  poolNetwork,
+  isUserNetwork,
+  poolShares,
   requestFits,
   sandboxKey,
   sandboxNetworkOf,
@@ -44,6 +49,7 @@ import {
   type SandboxNetwork,
 } from './poolfit.ts';
 import type { Endpoint } from '../../network/index.ts';
+import type { NetworkPlan } from './endpoints.ts';
 import type { ContainerCreateRequest as CreateRequest, HostConfig } from '../../api/types/index.ts';
 import type { Tasks } from './tasks.ts';
 import type { ContainerRecord } from './types.ts';
@@ -58,7 +64,7 @@ export interface Sandbox {
   /** Its spec but for the process (poolfit.ts's sandboxKey), which a container taking it must match. */
   spec: string;
   network: SandboxNetwork;
-  /** On the bridge: its endpoint (address, MAC, veth), the container's once taken. */
+  /** On the default bridge or a user network: its endpoint (address, MAC, veth), the container's once taken. */
   endpoint?: Endpoint;
   /** Made at this niceness (poolfit.ts's sandboxNice): the hand-over puts its processes back at 0. */
   nice?: number;
@@ -95,6 +101,7 @@ export class WarmPool {
   private retryAt = 0;
 
   constructor(ctx: ContainerContext, tasks: Tasks, opts: { size: number; zygote: string }) {
+    this.userNetwork = this.userNetwork.bind(this);
     this.ctx = ctx;
     this.tasks = tasks;
     this.size = opts.size;
@@ -126,11 +133,19 @@ export class WarmPool {
     return { size: this.size, ready: this.ready.length, image: this.imageId() ?? '' };
   }
 
-  /** A start of `c`: the pool follows the most started image and network. */
+  /** A start of `c`: the pool follows the most started image and networks. */
   noteStart(c: Pick<ContainerRecord, 'Image' | 'HostConfig' | 'Config'>): void {
     if (!this.size) return;
-    this.recent.push({ imageId: c.Image, network: sandboxNetworkOf(c.HostConfig, c.Config, this.bridgeless) });
+    this.recent.push({
+      imageId: c.Image,
+      network: sandboxNetworkOf(c.HostConfig, c.Config, this.bridgeless, this.userNetwork),
+    });
     if (this.recent.length > RECENT_STARTS) this.recent.shift();
+  }
+
+  /** The ID of the user network `ref` names (name, ID or ID prefix), if there is one. */
+  private userNetwork(ref: string): string | undefined {
+    return this.ctx.d.userNetworks?.find(ref)?.Id;
   }
 
   /** The image the pool should hold: the most started of the last starts, else busybox if there is one. */
@@ -140,10 +155,12 @@ export class WarmPool {
     return this.ctx.d.images.store.find(FIRST_IMAGE)?.id;
   }
 
-  /** The network the pool's sandboxes have (poolfit.ts's `poolNetwork`). */
-  network(): SandboxNetwork {
-    return poolNetwork(
-      this.recent.map((s) => s.network),
+  /** How many sandboxes the pool holds on each network (poolfit.ts's `poolShares`), of networks that still exist. */
+  shares(): Map<SandboxNetwork, number> {
+    const un = this.ctx.d.userNetworks;
+    return poolShares(
+      this.recent.map((s) => (s.network && isUserNetwork(s.network) && !un?.find(s.network) ? undefined : s.network)),
+      this.size,
       this.bridgeless,
     );
   }
@@ -156,8 +173,8 @@ export class WarmPool {
     runtime: string,
   ): Sandbox | undefined {
     const imageId = this.imageId();
-    const network = this.network();
-    if (!imageId || this.ctx.d.idMap || this.ctx.d.rootless) return undefined;
+    const network = sandboxNetworkOf(h, req, this.bridgeless, this.userNetwork);
+    if (!imageId || !network || this.ctx.d.idMap || this.ctx.d.rootless) return undefined;
     const fits = requestFits(
       req,
       h,
@@ -168,6 +185,7 @@ export class WarmPool {
         chosenRuntime: runtime,
         network,
         bridgeless: this.bridgeless,
+        userNetwork: this.userNetwork,
       },
     );
     return fits ? this.take(imageId, network) : undefined;
@@ -216,16 +234,25 @@ export class WarmPool {
   private async fill(): Promise<void> {
     while (!this.stopped && !this.ctx.shuttingDown && Date.now() >= this.retryAt) {
       const imageId = this.imageId();
-      const network = this.network();
-      // Sandboxes of an image or network no longer the most started (or removed) make room.
-      const stale = this.ready.findIndex((s) => s.imageId !== imageId || s.network !== network);
+      const shares = this.shares();
+      const held = (n: SandboxNetwork) => this.ready.filter((s) => s.network === n).length;
+      // Sandboxes of an image no longer the most started (or removed), or on a network with
+      // more than its share (or none: no longer started, or removed), make room; the oldest first.
+      const stale = this.ready.findIndex(
+        (s) => s.imageId !== imageId || held(s.network) > (shares.get(s.network) ?? 0),
+      );
       if (stale >= 0) {
         await this.destroy(this.ready.splice(stale, 1)[0]!.id);
         continue;
       }
-      if (!imageId || this.ready.length >= this.size) return;
+      if (!imageId) return;
+      // The network furthest below its share (the first of the most started on a tie).
+      let network: SandboxNetwork | undefined;
+      let want = 0;
+      for (const [n, share] of shares) if (share - held(n) > want) [network, want] = [n, share - held(n)];
+      if (!network) return;
       try {
-        this.ready.push(await this.make(imageId, network));
+        this.ready.push(await this.make(imageId, network, held(network)));
       } catch (e) {
         this.retryAt = Date.now() + RETRY_MS;
         this.ctx.d.log.warn(`warm pool: making a sandbox of ${shortId(imageId)}: ${(e as Error).message}`);
@@ -234,13 +261,17 @@ export class WarmPool {
     }
   }
 
-  /** One sandbox: the directory, the root with berth-zygote in it, the task created (see tasks.ts). */
-  private async make(imageId: string, network: SandboxNetwork): Promise<Sandbox> {
+  /**
+   * One sandbox: the directory, the root with berth-zygote in it, the task created (see
+   * tasks.ts) — on a user network with an endpoint reserved for its ID (no DNS names yet).
+   * `ready`: how many the pool holds on that network (poolfit.ts's sandboxNice).
+   */
+  private async make(imageId: string, network: SandboxNetwork, ready: number): Promise<Sandbox> {
     const image = this.ctx.d.images.require(imageId);
     const id = randomBytes(32).toString('hex');
     const rec = sandboxRecord(id, image, this.ctx.d.runtimes.defaultName, network);
     const dir = this.ctx.dir(id);
-    const nice = this.ctx.runtime(rec).foreground ? sandboxNice(this.ready.length, this.lastMaking) : undefined;
+    const nice = this.ctx.runtime(rec).foreground ? sandboxNice(ready, this.lastMaking) : undefined;
     const t0 = performance.now();
     try {
       await fs.mkdir(dir, { recursive: true, mode: 0o710 });
@@ -249,7 +280,12 @@ export class WarmPool {
       await fs.copyFile(this.zygote, join(dir, 'rootfs', ZYGOTE_PATH), fsConstants.COPYFILE_EXCL);
       await fs.chmod(join(dir, 'rootfs', ZYGOTE_PATH), 0o755);
       let spec = '';
-      const task = await this.tasks.create(rec, undefined, undefined, { onSpec: (s) => (spec = sandboxKey(s)), nice });
+      let plan: NetworkPlan | undefined;
+      if (isUserNetwork(network)) {
+        const endpoint = this.ctx.d.userNetworks!.reserve(network, id);
+        plan = { endpoint, dnsServer: endpoint.gateway };
+      }
+      const task = await this.tasks.create(rec, plan, undefined, { onSpec: (s) => (spec = sandboxKey(s)), nice });
       if (this.stopped) throw new Error('the daemon is stopping');
       this.lastMaking = { nice, ms: performance.now() - t0 };
       return { id, imageId, topChain: rec.TopChain, pid: task.pid, spec, network, endpoint: rec.Network, nice };
@@ -265,6 +301,7 @@ export class WarmPool {
     const rt = this.ctx.d.runtimes.of({ HostConfig: {} });
     await rt.delete(id, true).catch(() => {});
     this.ctx.d.network?.release(id);
+    this.ctx.d.userNetworks?.release(id);
     await this.ctx.d.snapshots.unmountRootfs(dir).catch(() => {});
     await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
   }
@@ -276,6 +313,23 @@ export class WarmPool {
     for (let i = this.ready.length - 1; i >= 0; i--)
       if (this.ready[i]!.imageId === imageId) gone.push(...this.ready.splice(i, 1));
     await Promise.all(gone.map((s) => this.destroy(s.id)));
+  }
+
+  /**
+   * A user network is being removed: its sandboxes go (their veths with their namespaces,
+   * their addresses), including one being made when the removal came, the starts on it no
+   * longer count (a network made again under its name has another ID), and the pool refills
+   * on the others.
+   */
+  async releaseNetwork(networkId: string): Promise<void> {
+    for (const s of this.recent) if (s.network === networkId) s.network = undefined;
+    await this.filling?.catch(() => {});
+    const gone: Sandbox[] = [];
+    for (let i = this.ready.length - 1; i >= 0; i--)
+      if (this.ready[i]!.network === networkId) gone.push(...this.ready.splice(i, 1));
+    await Promise.all(gone.map((s) => this.destroy(s.id)));
+    // Their places go to the other networks (after the removal: the refill waits a turn).
+    this.refill();
   }
 
   /** The daemon stops: no more making, and the ready sandboxes go. */
@@ -296,7 +350,7 @@ function mostFrequent<T>(values: readonly T[]): T | undefined {
   return best;
 }
 
-/** The record a sandbox's task is made from: the image's defaults, its network, berth-zygote as root in `/`. */
+/** The record a sandbox's task is made from: the image's defaults, its network (a user network by ID), berth-zygote as root in `/`. */
 function sandboxRecord(
   id: string,
   image: Parameters<typeof newRecord>[1]['image'],
@@ -304,7 +358,7 @@ function sandboxRecord(
   network: SandboxNetwork,
 ): ContainerRecord {
   const rec = newRecord(
-    { Image: image.id, HostConfig: { NetworkMode: network === 'bridge' ? 'default' : 'none' } },
+    { Image: image.id, HostConfig: { NetworkMode: network === 'bridge' ? 'default' : network } },
     { id, name: `berth-warm-${id.slice(0, 12)}`, image, runtime, now: new Date() },
   );
   rec.Path = ZYGOTE_PATH;
