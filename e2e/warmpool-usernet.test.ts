@@ -27,6 +27,7 @@ import {
 
 /** A subnet of this run's own (tests of other daemons may run beside it). */
 const NET = `10.${150 + (process.pid % 100)}.44`;
+const TINY = `10.${150 + (process.pid % 100)}.45`;
 let d: Daemon;
 before(async () => {
   d = await startDaemonWithBusybox(['--warm-pool', '2']);
@@ -35,6 +36,7 @@ after(async () => {
   if (d) {
     await docker(d, ['rm', '-f', 'web', 'second']);
     await docker(d, ['network', 'rm', 'wpnet']);
+    await docker(d, ['network', 'rm', 'tiny']);
   }
   await cleanup(d);
 });
@@ -205,5 +207,66 @@ test('a daemon killed with SIGKILL with sandboxes pooled on a user network leave
     );
   } finally {
     db.close();
+  }
+});
+
+test("the pool's sandboxes never make a user network look full: a container needing their addresses gets them", async () => {
+  // A /29: five addresses beside the gateway. The daemon is just back (the test before): no starts yet but these.
+  await dockerOk(d, ['network', 'create', '--subnet', `${TINY}.48/29`, 'tiny']);
+  try {
+    for (let i = 0; i < 2; i++) await dockerOk(d, ['run', '--rm', '--network', 'tiny', 'busybox', 'true']);
+    await ready(d, `${TINY}.`);
+    // Requests no sandbox fits (a hostname of their own): without the pool all five get an address, so with it.
+    for (let i = 0; i < 5; i++) {
+      const r = await docker(d, [
+        'run',
+        '-d',
+        '--name',
+        `t${i}`,
+        '--hostname',
+        `t${i}`,
+        '--network',
+        'tiny',
+        'busybox',
+        'sleep',
+        '1000',
+      ]);
+      assert.equal(r.code, 0, `t${i}: ${r.stderr}`);
+    }
+    const ips = await Promise.all(
+      [0, 1, 2, 3, 4].map(async (i) =>
+        (await dockerOk(d, ['inspect', '-f', '{{.NetworkSettings.Networks.tiny.IPAddress}}', `t${i}`])).trim(),
+      ),
+    );
+    assert.equal(new Set(ips).size, 5, ips.join(' '));
+    // A sixth finds none, as it would without the pool.
+    const r = await docker(d, ['run', '-d', '--name', 't5', '--network', 'tiny', 'busybox', 'sleep', '1000']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /no available IPv4 addresses/);
+    // An address a sandbox holds, asked for with --ip, is given too.
+    await dockerOk(d, ['rm', '-f', 't0', 't1', 't5']);
+    const pool = await ready(d, `${TINY}.`);
+    const held = [...(await sandboxes(d)).values()];
+    assert.equal(pool.length, 2);
+    const ip = await docker(d, [
+      'run',
+      '--rm',
+      '--network',
+      'tiny',
+      '--ip',
+      held[0]!,
+      'busybox',
+      'ip',
+      '-4',
+      '-o',
+      'addr',
+      'show',
+      'eth0',
+    ]);
+    assert.equal(ip.code, 0, ip.stderr);
+    assert.match(ip.stdout, new RegExp(`inet ${held[0]!.replace(/\./g, '\\.')}/29`));
+  } finally {
+    await docker(d, ['rm', '-f', 't0', 't1', 't2', 't3', 't4', 't5']);
+    await docker(d, ['network', 'rm', 'tiny']);
   }
 });

@@ -36,6 +36,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { shortId } from '../../spec/index.ts';
+import { is } from '../../errdefs/index.ts';
 import type { ContainerContext } from './context.ts';
 import { newRecord } from './create.ts';
 import {
@@ -74,7 +75,7 @@ export interface Sandbox {
 const RECENT_STARTS = 32;
 /** The image the pool holds until starts say otherwise. */
 const FIRST_IMAGE = 'busybox';
-/** After a failed making, how long before the next try. */
+/** After a failed making on a network, or a container needing its addresses, how long before the next try there. */
 const RETRY_MS = 5_000;
 /** After a start, how long the refill waits at most for the started container to be gone (see refillAfter). */
 const REFILL_DELAY_MS = 100;
@@ -98,7 +99,14 @@ export class WarmPool {
   /** The last making's niceness and time (poolfit.ts's sandboxNice). */
   private lastMaking: { nice?: number; ms: number } | undefined;
   private stopped = false;
-  private retryAt = 0;
+  /**
+   * Networks no sandbox is made on until then: a making there failed (a network out of
+   * addresses, say, which must not stop the refill of the others), or a container needed the
+   * addresses the pool held there (see yieldNetwork).
+   */
+  private readonly notBefore = new Map<SandboxNetwork, number>();
+  /** The refill once the first network waited out may be tried again. */
+  private retry: NodeJS.Timeout | undefined;
 
   constructor(ctx: ContainerContext, tasks: Tasks, opts: { size: number; zygote: string }) {
     this.userNetwork = this.userNetwork.bind(this);
@@ -232,7 +240,7 @@ export class WarmPool {
   }
 
   private async fill(): Promise<void> {
-    while (!this.stopped && !this.ctx.shuttingDown && Date.now() >= this.retryAt) {
+    while (!this.stopped && !this.ctx.shuttingDown) {
       const imageId = this.imageId();
       const shares = this.shares();
       const held = (n: SandboxNetwork) => this.ready.filter((s) => s.network === n).length;
@@ -246,17 +254,30 @@ export class WarmPool {
         continue;
       }
       if (!imageId) return;
-      // The network furthest below its share (the first of the most started on a tie).
+      // The network furthest below its share (the first of the most started on a tie), of those not waited out.
       let network: SandboxNetwork | undefined;
       let want = 0;
-      for (const [n, share] of shares) if (share - held(n) > want) [network, want] = [n, share - held(n)];
-      if (!network) return;
+      let waiting = Infinity;
+      for (const [n, share] of shares) {
+        const at = this.notBefore.get(n) ?? 0;
+        if (share - held(n) > 0 && at > Date.now()) waiting = Math.min(waiting, at);
+        else if (share - held(n) > want) [network, want] = [n, share - held(n)];
+      }
+      if (!network) {
+        // Once a network waited out may be tried again, the pool tries (no start may come to refill it).
+        if (waiting < Infinity && !this.retry) {
+          this.retry = setTimeout(() => ((this.retry = undefined), this.refill()), waiting - Date.now());
+          this.retry.unref();
+        }
+        return;
+      }
       try {
         this.ready.push(await this.make(imageId, network, held(network)));
       } catch (e) {
-        this.retryAt = Date.now() + RETRY_MS;
-        this.ctx.d.log.warn(`warm pool: making a sandbox of ${shortId(imageId)}: ${(e as Error).message}`);
-        return;
+        this.notBefore.set(network, Date.now() + RETRY_MS);
+        // A user network out of addresses is no fault: containers have them all.
+        const log = is(e, 'Conflict') ? this.ctx.d.log.debug : this.ctx.d.log.warn;
+        log.call(this.ctx.d.log, `warm pool: making a sandbox of ${shortId(imageId)}: ${(e as Error).message}`);
       }
     }
   }
@@ -274,17 +295,18 @@ export class WarmPool {
     const nice = this.ctx.runtime(rec).foreground ? sandboxNice(ready, this.lastMaking) : undefined;
     const t0 = performance.now();
     try {
+      // First, as the cheapest to fail: a network may have no address left.
+      let plan: NetworkPlan | undefined;
+      if (isUserNetwork(network)) {
+        const endpoint = this.ctx.d.userNetworks!.reserve(network, id);
+        plan = { endpoint, dnsServer: endpoint.gateway };
+      }
       await fs.mkdir(dir, { recursive: true, mode: 0o710 });
       await this.ctx.d.snapshots.mountRootfs(dir, rec.TopChain as never);
       // Exclusive: a path the image has there (a symlink out of the root, say) is never followed.
       await fs.copyFile(this.zygote, join(dir, 'rootfs', ZYGOTE_PATH), fsConstants.COPYFILE_EXCL);
       await fs.chmod(join(dir, 'rootfs', ZYGOTE_PATH), 0o755);
       let spec = '';
-      let plan: NetworkPlan | undefined;
-      if (isUserNetwork(network)) {
-        const endpoint = this.ctx.d.userNetworks!.reserve(network, id);
-        plan = { endpoint, dnsServer: endpoint.gateway };
-      }
       const task = await this.tasks.create(rec, plan, undefined, { onSpec: (s) => (spec = sandboxKey(s)), nice });
       if (this.stopped) throw new Error('the daemon is stopping');
       this.lastMaking = { nice, ms: performance.now() - t0 };
@@ -323,18 +345,37 @@ export class WarmPool {
    */
   async releaseNetwork(networkId: string): Promise<void> {
     for (const s of this.recent) if (s.network === networkId) s.network = undefined;
+    await this.letGo(networkId);
+    // Their places go to the other networks (after the removal: the refill waits a turn).
+    this.refill();
+  }
+
+  /**
+   * A container could not have an address on user network `networkId` — none left, or the
+   * one it asked for (`--ip`) taken — and the pool may hold sandboxes there, which are no
+   * container's: they go, and none is made there for `RETRY_MS`, so that the retry finds their
+   * addresses free (never given while a sandbox's veth is still up, which would answer ARP
+   * for it). True if any went: the caller tries again.
+   */
+  async yieldNetwork(networkId: string): Promise<boolean> {
+    this.notBefore.set(networkId, Date.now() + RETRY_MS);
+    return (await this.letGo(networkId)) > 0;
+  }
+
+  /** Takes down the ready sandboxes on a network (one being made waited for first); how many went. */
+  private async letGo(networkId: string): Promise<number> {
     await this.filling?.catch(() => {});
     const gone: Sandbox[] = [];
     for (let i = this.ready.length - 1; i >= 0; i--)
       if (this.ready[i]!.network === networkId) gone.push(...this.ready.splice(i, 1));
     await Promise.all(gone.map((s) => this.destroy(s.id)));
-    // Their places go to the other networks (after the removal: the refill waits a turn).
-    this.refill();
+    return gone.length;
   }
 
   /** The daemon stops: no more making, and the ready sandboxes go. */
   async drain(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.retry);
     await this.filling?.catch(() => {});
     const all = this.ready.splice(0);
     await Promise.all(all.map((s) => this.destroy(s.id)));

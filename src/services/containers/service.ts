@@ -102,6 +102,7 @@ export class ContainerService {
     this.endpoints = new Endpoints(this.ctx, {
       dropPrepared: (c) => this.tasks.dropPrepared(c),
       startFailed: (c, code) => this.starter.failed(c, code),
+      yieldAddresses: async (id) => (await this.pool?.yieldNetwork(id)) ?? false,
     });
     this.tasks = new Tasks(this.ctx, this.endpoints);
     this.pool = deps.warmPool?.size

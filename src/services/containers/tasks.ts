@@ -151,7 +151,7 @@ export class Tasks {
     const mounts = c.MountPoints?.length
       ? await this.ctx.d.volumes!.mountAll(c.Id, c.MountPoints, join(dir, 'rootfs'))
       : undefined;
-    const net = network ?? this.endpoints.plan(c);
+    const net = network ?? (await this.endpoints.planWithRoom(c));
     c.Network = net.endpoint;
     const rt = this.ctx.runtime(c);
     // A runtime that takes its interfaces at create gets a namespace wired ahead (see Endpoints.prewire).
