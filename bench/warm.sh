@@ -14,11 +14,15 @@
 # which the runtime moves to cgroups of their own), from a cpuacct cgroup each berthd runs in:
 # what a run costs the machine, which the warm pool's refill adds to and the next client shares.
 #
-#   bash bench/warm.sh [runs] [none|bridge]
+#   bash bench/warm.sh [runs] [none|bridge|user]
 #
 # `bridge`: `docker run --rm busybox true` on each daemon's default bridge instead — each
 # berthd on a bridge of its own, dockerd on one made here with --iptables=false (never
 # berth0 or docker0; everything is removed at the end).
+# `user`: `docker run --rm --network warmnet busybox true` on a user network made on each
+# daemon (without a default bridge; a /24 each of UNET, default 10.235: .1 berth-warm, .2
+# berth-cold, .3 dockerd), after a few starts on it so that the warm pool holds its sandboxes
+# there; removed at the end.
 #
 # The daemons run privately on temporary roots and get the same busybox image. Needs root
 # and hyperfine.
@@ -64,8 +68,15 @@ acct_report() {
 }
 acct_mark() { acct0=([warm]=$(acct_ms warm) [cold]=$(acct_ms cold)); }
 declare -A acct0
+DNET=
 cleanup() {
+  if [ "$NET" = user ]; then
+    for s in "$BERTH_SOCK" "$COLD_SOCK" "$DOCKERD_SOCK"; do
+      [ -S "$s" ] && docker -H "unix://$s" network rm warmnet >/dev/null 2>&1 || true
+    done
+  fi
   stop_daemons
+  [ -n "$DNET" ] && ip link del "br-${DNET:0:12}" 2>/dev/null || true
   for n in warm cold; do for _ in 1 2 3 4 5; do rmdir "$(acct_dir $n)" 2>/dev/null && break; sleep 0.2; done; done
   if [ "$NET" = bridge ]; then
     for b in "$WBR" "$CBR" "$DBR"; do ip link del "$b" 2>/dev/null || true; done
@@ -78,6 +89,15 @@ if [ "$NET" = bridge ]; then
   warm_net=(--bridge "$WBR")
   cold_net=(--bridge "$CBR")
   run=(run --rm busybox true)
+elif [ "$NET" = user ]; then
+  warm_net=(--bridge none)
+  cold_net=(--bridge none)
+  run=(run --rm --network warmnet busybox true)
+  UNET=${UNET:-10.235}
+  if ip -4 route | grep -q "^$UNET\."; then
+    echo "$UNET.0.0/16 is routed here already: set UNET" >&2
+    exit 1
+  fi
 else
   # No bridge (the runs use none): berth0 is never touched.
   warm_net=(--bridge none)
@@ -95,6 +115,16 @@ in_acct cold ./bin/berthd --data-root "$WORK/cold/root" --exec-root "$WORK/cold/
 pids+=($!)
 wait_sock "$COLD_SOCK"
 docker -H "unix://$COLD_SOCK" load -i "$WORK/busybox.tar" >/dev/null
+if [ "$NET" = user ]; then
+  docker -H "unix://$BERTH_SOCK" network create --subnet "$UNET.1.0/24" warmnet >/dev/null
+  docker -H "unix://$COLD_SOCK" network create --subnet "$UNET.2.0/24" warmnet >/dev/null
+  # The pool follows the last starts' networks: a few on warmnet, then until it holds two there.
+  for _ in 1 2 3 4; do docker -H "unix://$BERTH_SOCK" "${run[@]}"; done
+  for _ in $(seq 1 100); do
+    docker -H "unix://$BERTH_SOCK" info 2>/dev/null | grep -q 'Warm pool: 2 of 2 ready' && break
+    sleep 0.1
+  done
+fi
 
 bin/node bench/fake-engine.ts "$FAKE_SOCK" 2>"$WORK/fake.log" &
 pids+=($!)
@@ -111,6 +141,8 @@ if command -v dockerd >/dev/null; then
     start_dockerd
   fi
   docker -H "unix://$DOCKERD_SOCK" load -i "$WORK/busybox.tar" >/dev/null
+  # dockerd leaves a user network's bridge (br-<id12>) when it stops: cleanup removes it by name.
+  [ "$NET" = user ] && DNET=$(docker -H "unix://$DOCKERD_SOCK" network create --subnet "$UNET.3.0/24" warmnet)
   cmds+=(-n dockerd "docker -H unix://$DOCKERD_SOCK ${run[*]}")
 else
   echo "dockerd is not installed (apt-get install docker.io): timing Berth alone" >&2

@@ -266,6 +266,17 @@ export class UserNetworks {
    * network — and registers its names for DNS.
    */
   allocate(ref: string, containerId: string, name: string, req: EndpointRequest = {}): Endpoint {
+    const ep = this.reserve(ref, containerId, req);
+    this.join(ep, containerId, name, req);
+    return ep;
+  }
+
+  /**
+   * The addresses of `allocate` without the names: a warm pool's sandbox (its ID the
+   * container's to be) holds its endpoint and answers to nothing in DNS until a container
+   * takes it and `join`s. `release` frees it as any other.
+   */
+  reserve(ref: string, containerId: string, req: Pick<EndpointRequest, 'ip' | 'ip6' | 'mac'> = {}): Endpoint {
     const n = this.get(ref);
     // As dockerd: an address may be asked for only in a subnet the user configured.
     if ((req.ip && !n.Configured4 && n.IPAMConfig) || (req.ip6 && !n.Configured6))
@@ -297,8 +308,12 @@ export class UserNetworks {
         ? { ipv6Address: ip6, ipv6PrefixLen: Number(n.Subnet6.split('/')[1]), ipv6Gateway: n.Gateway6 }
         : {}),
     };
-    this.register(n.Id, { containerId, name, aliases: req.aliases ?? [], ep, dns: req.dns, links: req.links });
     return ep;
+  }
+
+  /** Registers the names of an endpoint `reserve` made for `containerId` (its name, aliases, --dns, links) for DNS. */
+  join(ep: Endpoint, containerId: string, name: string, req: EndpointRequest = {}): void {
+    this.register(ep.networkId, { containerId, name, aliases: req.aliases ?? [], ep, dns: req.dns, links: req.links });
   }
 
   /** A live-restored container's endpoint, registered again for DNS. */

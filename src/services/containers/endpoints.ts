@@ -5,7 +5,7 @@
  * `disconnect`, and what a live restore puts back. The service calls these at create (the
  * mode's check), at a start (plan, publish, attach) and after an exit (release).
  */
-import { conflict, forbidden, invalidArgument, notFound } from '../../errdefs/index.ts';
+import { conflict, forbidden, invalidArgument, is, notFound } from '../../errdefs/index.ts';
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { tryParseAddr, type Endpoint, type EndpointRequest, type NetnsTarget } from '../../network/index.ts';
@@ -31,6 +31,11 @@ export interface EndpointHooks {
   dropPrepared(c: ContainerRecord): Promise<void>;
   /** A start failed with `code` before anything ran (waiters learn it; `--rm` removes). */
   startFailed(c: ContainerRecord, code: number): void;
+  /**
+   * The warm pool's sandboxes on user network `networkId` go, as a container needs an address
+   * they hold (pool.ts's yieldNetwork); true if any went.
+   */
+  yieldAddresses?(networkId: string): Promise<boolean>;
 }
 
 export class Endpoints {
@@ -67,6 +72,30 @@ export class Endpoints {
       return { endpoint: ep, dnsServer: ep.gateway };
     }
     return {};
+  }
+
+  /**
+   * `plan`, once more if the container's user network had no address for it while the warm
+   * pool held some there (see `withRoom`).
+   */
+  async planWithRoom(c: ContainerRecord): Promise<NetworkPlan> {
+    const key = this.userNetworkKey(c);
+    return key && !c.PrimaryDetached ? this.withRoom(key, () => this.plan(c)) : this.plan(c);
+  }
+
+  /**
+   * `allocate()` on user network `ref`; if its addresses are taken (none left, or the one
+   * asked for), the warm pool's sandboxes there give theirs back and it is tried again — a
+   * sandbox is no container, and a network must not look fuller with the pool than without.
+   */
+  private async withRoom<T>(ref: string, allocate: () => T): Promise<T> {
+    try {
+      return allocate();
+    } catch (e) {
+      const id = this.ctx.d.userNetworks?.find(ref)?.Id;
+      if (!id || !is(e, 'Conflict') || !(await this.hooks.yieldAddresses?.(id))) throw e;
+      return allocate();
+    }
   }
 
   /** After a live restore: listen again on the ports running containers published. */
@@ -217,7 +246,7 @@ export class Endpoints {
       if (['default', 'bridge', 'host', 'none', mode].includes(key)) continue;
       const n = un.find(key);
       if (!n || n.Id === primary || c.ExtraNetworks.some((e) => e.networkId === n.Id)) continue;
-      const ep = un.allocate(n.Id, c.Id, c.Name, this.request(c, key));
+      const ep = await this.withRoom(n.Id, () => un.allocate(n.Id, c.Id, c.Name, this.request(c, key)));
       await un.attach(ep, target, `eth${c.ExtraNetworks.length + (c.Network ? 1 : 0)}`);
       c.ExtraNetworks.push(ep);
     }
@@ -251,7 +280,7 @@ export class Endpoints {
       // A task created ahead of the start was wired without this network: the start makes a new one.
       if (!c.State.Running) await this.hooks.dropPrepared(c);
       if (c.State.Running && c.State.Pid) {
-        const ep = un.allocate(n.Id, c.Id, c.Name, this.request(c, n.Name));
+        const ep = await this.withRoom(n.Id, () => un.allocate(n.Id, c.Id, c.Name, this.request(c, n.Name)));
         const extra = c.ExtraNetworks ?? [];
         try {
           await un.attach(ep, c.State.Pid, `eth${extra.length + (c.Network ? 1 : 0)}`);

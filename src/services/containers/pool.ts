@@ -4,8 +4,9 @@
  *
  * A sandbox is a container in all but its record: an ID chosen ahead, its directory with the
  * /etc files for that ID, its overlay root with a fresh upper directory, its network (none,
- * or on the default bridge a veth wired into its namespace and an address allocated for its
- * ID, as a start would), and the runtime's
+ * or on the default bridge or a user network a veth wired into its namespace and an address
+ * allocated for its ID, as a start would — on a user network without its DNS names, which
+ * the container that takes it registers), and the runtime's
  * task created under its monitor (namespaces, cgroup, capabilities, seccomp) whose process,
  * waiting at the runtime's exec FIFO, is berth-zygote (berth-zygote.c) — the command is not
  * known yet. A create that fits (poolfit.ts) takes one: its ID becomes the container's and the
@@ -14,8 +15,11 @@
  * task goes and a task is made as without the pool). Start releases the FIFO as for a task
  * created ahead.
  *
- * The pool holds sandboxes of one image and one network: those most started among the last
- * starts (see `imageId` and `network`).
+ * The pool holds sandboxes of one image, the most started among the last starts (see
+ * `imageId`), on the networks of those starts, each with its share of the pool (poolfit.ts's
+ * `poolShares`: starts alternating between `--network none` and a user network find a
+ * sandbox on each). A user network removed (`docker network rm`, `prune`) takes its
+ * sandboxes with it first (`releaseNetwork`), as the network has no container on it.
  *
  * Invariants: a sandbox is used once (the pool pre-makes, it never recycles: a container's
  * exit tears its task down as any other); the pool holds only sandboxes nobody has used; one
@@ -25,17 +29,19 @@
  * sandboxNice) and put back at the daemon's at its hand-over (tasks.ts's adopt); a
  * sandbox has no record, so the sweep of directories without one at the next daemon start
  * removes what a daemon killed with SIGKILL left (its task, and the veth with its
- * namespace; the bridge's addresses of containers not running are freed before),
+ * namespace; the bridges' addresses of containers not running are freed before),
  * and `drain` takes the ready ones down at shutdown.
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { shortId } from '../../spec/index.ts';
+import { is } from '../../errdefs/index.ts';
 import type { ContainerContext } from './context.ts';
 import { newRecord } from './create.ts';
 import {
-  poolNetwork,
+  isUserNetwork,
+  poolShares,
   requestFits,
   sandboxKey,
   sandboxNetworkOf,
@@ -44,6 +50,7 @@ import {
   type SandboxNetwork,
 } from './poolfit.ts';
 import type { Endpoint } from '../../network/index.ts';
+import type { NetworkPlan } from './endpoints.ts';
 import type { ContainerCreateRequest as CreateRequest, HostConfig } from '../../api/types/index.ts';
 import type { Tasks } from './tasks.ts';
 import type { ContainerRecord } from './types.ts';
@@ -58,7 +65,7 @@ export interface Sandbox {
   /** Its spec but for the process (poolfit.ts's sandboxKey), which a container taking it must match. */
   spec: string;
   network: SandboxNetwork;
-  /** On the bridge: its endpoint (address, MAC, veth), the container's once taken. */
+  /** On the default bridge or a user network: its endpoint (address, MAC, veth), the container's once taken. */
   endpoint?: Endpoint;
   /** Made at this niceness (poolfit.ts's sandboxNice): the hand-over puts its processes back at 0. */
   nice?: number;
@@ -68,7 +75,7 @@ export interface Sandbox {
 const RECENT_STARTS = 32;
 /** The image the pool holds until starts say otherwise. */
 const FIRST_IMAGE = 'busybox';
-/** After a failed making, how long before the next try. */
+/** After a failed making on a network, or a container needing its addresses, how long before the next try there. */
 const RETRY_MS = 5_000;
 /** After a start, how long the refill waits at most for the started container to be gone (see refillAfter). */
 const REFILL_DELAY_MS = 100;
@@ -92,9 +99,17 @@ export class WarmPool {
   /** The last making's niceness and time (poolfit.ts's sandboxNice). */
   private lastMaking: { nice?: number; ms: number } | undefined;
   private stopped = false;
-  private retryAt = 0;
+  /**
+   * Networks no sandbox is made on until then: a making there failed (a network out of
+   * addresses, say, which must not stop the refill of the others), or a container needed the
+   * addresses the pool held there (see yieldNetwork).
+   */
+  private readonly notBefore = new Map<SandboxNetwork, number>();
+  /** The refill once the first network waited out may be tried again. */
+  private retry: NodeJS.Timeout | undefined;
 
   constructor(ctx: ContainerContext, tasks: Tasks, opts: { size: number; zygote: string }) {
+    this.userNetwork = this.userNetwork.bind(this);
     this.ctx = ctx;
     this.tasks = tasks;
     this.size = opts.size;
@@ -126,11 +141,19 @@ export class WarmPool {
     return { size: this.size, ready: this.ready.length, image: this.imageId() ?? '' };
   }
 
-  /** A start of `c`: the pool follows the most started image and network. */
+  /** A start of `c`: the pool follows the most started image and networks. */
   noteStart(c: Pick<ContainerRecord, 'Image' | 'HostConfig' | 'Config'>): void {
     if (!this.size) return;
-    this.recent.push({ imageId: c.Image, network: sandboxNetworkOf(c.HostConfig, c.Config, this.bridgeless) });
+    this.recent.push({
+      imageId: c.Image,
+      network: sandboxNetworkOf(c.HostConfig, c.Config, this.bridgeless, this.userNetwork),
+    });
     if (this.recent.length > RECENT_STARTS) this.recent.shift();
+  }
+
+  /** The ID of the user network `ref` names (name, ID or ID prefix), if there is one. */
+  private userNetwork(ref: string): string | undefined {
+    return this.ctx.d.userNetworks?.find(ref)?.Id;
   }
 
   /** The image the pool should hold: the most started of the last starts, else busybox if there is one. */
@@ -140,10 +163,12 @@ export class WarmPool {
     return this.ctx.d.images.store.find(FIRST_IMAGE)?.id;
   }
 
-  /** The network the pool's sandboxes have (poolfit.ts's `poolNetwork`). */
-  network(): SandboxNetwork {
-    return poolNetwork(
-      this.recent.map((s) => s.network),
+  /** How many sandboxes the pool holds on each network (poolfit.ts's `poolShares`), of networks that still exist. */
+  shares(): Map<SandboxNetwork, number> {
+    const un = this.ctx.d.userNetworks;
+    return poolShares(
+      this.recent.map((s) => (s.network && isUserNetwork(s.network) && !un?.find(s.network) ? undefined : s.network)),
+      this.size,
       this.bridgeless,
     );
   }
@@ -156,8 +181,8 @@ export class WarmPool {
     runtime: string,
   ): Sandbox | undefined {
     const imageId = this.imageId();
-    const network = this.network();
-    if (!imageId || this.ctx.d.idMap || this.ctx.d.rootless) return undefined;
+    const network = sandboxNetworkOf(h, req, this.bridgeless, this.userNetwork);
+    if (!imageId || !network || this.ctx.d.idMap || this.ctx.d.rootless) return undefined;
     const fits = requestFits(
       req,
       h,
@@ -168,6 +193,7 @@ export class WarmPool {
         chosenRuntime: runtime,
         network,
         bridgeless: this.bridgeless,
+        userNetwork: this.userNetwork,
       },
     );
     return fits ? this.take(imageId, network) : undefined;
@@ -214,42 +240,74 @@ export class WarmPool {
   }
 
   private async fill(): Promise<void> {
-    while (!this.stopped && !this.ctx.shuttingDown && Date.now() >= this.retryAt) {
+    while (!this.stopped && !this.ctx.shuttingDown) {
       const imageId = this.imageId();
-      const network = this.network();
-      // Sandboxes of an image or network no longer the most started (or removed) make room.
-      const stale = this.ready.findIndex((s) => s.imageId !== imageId || s.network !== network);
+      const shares = this.shares();
+      const held = (n: SandboxNetwork) => this.ready.filter((s) => s.network === n).length;
+      // Sandboxes of an image no longer the most started (or removed), or on a network with
+      // more than its share (or none: no longer started, or removed), make room; the oldest first.
+      const stale = this.ready.findIndex(
+        (s) => s.imageId !== imageId || held(s.network) > (shares.get(s.network) ?? 0),
+      );
       if (stale >= 0) {
         await this.destroy(this.ready.splice(stale, 1)[0]!.id);
         continue;
       }
-      if (!imageId || this.ready.length >= this.size) return;
-      try {
-        this.ready.push(await this.make(imageId, network));
-      } catch (e) {
-        this.retryAt = Date.now() + RETRY_MS;
-        this.ctx.d.log.warn(`warm pool: making a sandbox of ${shortId(imageId)}: ${(e as Error).message}`);
+      if (!imageId) return;
+      // The network furthest below its share (the first of the most started on a tie), of those not waited out.
+      let network: SandboxNetwork | undefined;
+      let want = 0;
+      let waiting = Infinity;
+      for (const [n, share] of shares) {
+        const at = this.notBefore.get(n) ?? 0;
+        if (share - held(n) > 0 && at > Date.now()) waiting = Math.min(waiting, at);
+        else if (share - held(n) > want) [network, want] = [n, share - held(n)];
+      }
+      if (!network) {
+        // Once a network waited out may be tried again, the pool tries (no start may come to refill it).
+        if (waiting < Infinity && !this.retry) {
+          this.retry = setTimeout(() => ((this.retry = undefined), this.refill()), waiting - Date.now());
+          this.retry.unref();
+        }
         return;
+      }
+      try {
+        this.ready.push(await this.make(imageId, network, held(network)));
+      } catch (e) {
+        this.notBefore.set(network, Date.now() + RETRY_MS);
+        // A user network out of addresses is no fault: containers have them all.
+        const log = is(e, 'Conflict') ? this.ctx.d.log.debug : this.ctx.d.log.warn;
+        log.call(this.ctx.d.log, `warm pool: making a sandbox of ${shortId(imageId)}: ${(e as Error).message}`);
       }
     }
   }
 
-  /** One sandbox: the directory, the root with berth-zygote in it, the task created (see tasks.ts). */
-  private async make(imageId: string, network: SandboxNetwork): Promise<Sandbox> {
+  /**
+   * One sandbox: the directory, the root with berth-zygote in it, the task created (see
+   * tasks.ts) — on a user network with an endpoint reserved for its ID (no DNS names yet).
+   * `ready`: how many the pool holds on that network (poolfit.ts's sandboxNice).
+   */
+  private async make(imageId: string, network: SandboxNetwork, ready: number): Promise<Sandbox> {
     const image = this.ctx.d.images.require(imageId);
     const id = randomBytes(32).toString('hex');
     const rec = sandboxRecord(id, image, this.ctx.d.runtimes.defaultName, network);
     const dir = this.ctx.dir(id);
-    const nice = this.ctx.runtime(rec).foreground ? sandboxNice(this.ready.length, this.lastMaking) : undefined;
+    const nice = this.ctx.runtime(rec).foreground ? sandboxNice(ready, this.lastMaking) : undefined;
     const t0 = performance.now();
     try {
+      // First, as the cheapest to fail: a network may have no address left.
+      let plan: NetworkPlan | undefined;
+      if (isUserNetwork(network)) {
+        const endpoint = this.ctx.d.userNetworks!.reserve(network, id);
+        plan = { endpoint, dnsServer: endpoint.gateway };
+      }
       await fs.mkdir(dir, { recursive: true, mode: 0o710 });
       await this.ctx.d.snapshots.mountRootfs(dir, rec.TopChain as never);
       // Exclusive: a path the image has there (a symlink out of the root, say) is never followed.
       await fs.copyFile(this.zygote, join(dir, 'rootfs', ZYGOTE_PATH), fsConstants.COPYFILE_EXCL);
       await fs.chmod(join(dir, 'rootfs', ZYGOTE_PATH), 0o755);
       let spec = '';
-      const task = await this.tasks.create(rec, undefined, undefined, { onSpec: (s) => (spec = sandboxKey(s)), nice });
+      const task = await this.tasks.create(rec, plan, undefined, { onSpec: (s) => (spec = sandboxKey(s)), nice });
       if (this.stopped) throw new Error('the daemon is stopping');
       this.lastMaking = { nice, ms: performance.now() - t0 };
       return { id, imageId, topChain: rec.TopChain, pid: task.pid, spec, network, endpoint: rec.Network, nice };
@@ -265,6 +323,7 @@ export class WarmPool {
     const rt = this.ctx.d.runtimes.of({ HostConfig: {} });
     await rt.delete(id, true).catch(() => {});
     this.ctx.d.network?.release(id);
+    this.ctx.d.userNetworks?.release(id);
     await this.ctx.d.snapshots.unmountRootfs(dir).catch(() => {});
     await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
   }
@@ -278,9 +337,45 @@ export class WarmPool {
     await Promise.all(gone.map((s) => this.destroy(s.id)));
   }
 
+  /**
+   * A user network is being removed: its sandboxes go (their veths with their namespaces,
+   * their addresses), including one being made when the removal came, the starts on it no
+   * longer count (a network made again under its name has another ID), and the pool refills
+   * on the others.
+   */
+  async releaseNetwork(networkId: string): Promise<void> {
+    for (const s of this.recent) if (s.network === networkId) s.network = undefined;
+    await this.letGo(networkId);
+    // Their places go to the other networks (after the removal: the refill waits a turn).
+    this.refill();
+  }
+
+  /**
+   * A container could not have an address on user network `networkId` — none left, or the
+   * one it asked for (`--ip`) taken — and the pool may hold sandboxes there, which are no
+   * container's: they go, and none is made there for `RETRY_MS`, so that the retry finds their
+   * addresses free (never given while a sandbox's veth is still up, which would answer ARP
+   * for it). True if any went: the caller tries again.
+   */
+  async yieldNetwork(networkId: string): Promise<boolean> {
+    this.notBefore.set(networkId, Date.now() + RETRY_MS);
+    return (await this.letGo(networkId)) > 0;
+  }
+
+  /** Takes down the ready sandboxes on a network (one being made waited for first); how many went. */
+  private async letGo(networkId: string): Promise<number> {
+    await this.filling?.catch(() => {});
+    const gone: Sandbox[] = [];
+    for (let i = this.ready.length - 1; i >= 0; i--)
+      if (this.ready[i]!.network === networkId) gone.push(...this.ready.splice(i, 1));
+    await Promise.all(gone.map((s) => this.destroy(s.id)));
+    return gone.length;
+  }
+
   /** The daemon stops: no more making, and the ready sandboxes go. */
   async drain(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.retry);
     await this.filling?.catch(() => {});
     const all = this.ready.splice(0);
     await Promise.all(all.map((s) => this.destroy(s.id)));
@@ -296,7 +391,7 @@ function mostFrequent<T>(values: readonly T[]): T | undefined {
   return best;
 }
 
-/** The record a sandbox's task is made from: the image's defaults, its network, berth-zygote as root in `/`. */
+/** The record a sandbox's task is made from: the image's defaults, its network (a user network by ID), berth-zygote as root in `/`. */
 function sandboxRecord(
   id: string,
   image: Parameters<typeof newRecord>[1]['image'],
@@ -304,7 +399,7 @@ function sandboxRecord(
   network: SandboxNetwork,
 ): ContainerRecord {
   const rec = newRecord(
-    { Image: image.id, HostConfig: { NetworkMode: network === 'bridge' ? 'default' : 'none' } },
+    { Image: image.id, HostConfig: { NetworkMode: network === 'bridge' ? 'default' : network } },
     { id, name: `berth-warm-${id.slice(0, 12)}`, image, runtime, now: new Date() },
   );
   rec.Path = ZYGOTE_PATH;

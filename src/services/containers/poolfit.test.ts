@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   asSandboxed,
-  poolNetwork,
+  poolShares,
   requestFits,
   sandboxKey,
   sandboxNetworkOf,
@@ -15,13 +15,12 @@ import {
 } from './poolfit.ts';
 import type { Spec } from '../../oci/index.ts';
 
-const pool: { imageId: string; runtime: string; chosenRuntime: string; network: SandboxNetwork; bridgeless?: boolean } =
-  {
-    imageId: 'sha256:busybox',
-    runtime: 'crun',
-    chosenRuntime: 'crun',
-    network: 'none',
-  };
+const pool: Parameters<typeof requestFits>[3] = {
+  imageId: 'sha256:busybox',
+  runtime: 'crun',
+  chosenRuntime: 'crun',
+  network: 'none',
+};
 const image: { id: string; volumes: object | null } = { id: 'sha256:busybox', volumes: null };
 const fits = (req: object, h: object = { NetworkMode: 'none' }, img = image, p = pool) =>
   requestFits({ Image: 'busybox', ...req }, h, img, p);
@@ -85,7 +84,42 @@ test('a request that changes the endpoint the bridge sandbox was wired with does
   assert.ok(!onBridge({}, { NetworkMode: 'host' }));
 });
 
-test('the sandbox network of a mode: none without a bridge or with networking disabled, none for a user network or host', () => {
+/** A user network `mynet` (ID `NET`) and another, `other`, as the daemon's user networks resolve them. */
+const NET = 'a'.repeat(64);
+const OTHER = 'b'.repeat(64);
+const userNetwork = (ref: string) =>
+  ref === 'mynet' || NET.startsWith(ref) ? NET : ref === 'other' || OTHER.startsWith(ref) ? OTHER : undefined;
+const onUser = (req: object, h: object = { NetworkMode: 'mynet' }) =>
+  fits(req, h, image, { ...pool, network: NET, bridgeless: true, userNetwork });
+
+test('a plain run on a user network fits a pool of its sandboxes, by name or ID, with aliases, --dns and --add-host', () => {
+  assert.ok(onUser({}));
+  assert.ok(onUser({}, { NetworkMode: NET }));
+  assert.ok(onUser({}, { NetworkMode: NET.slice(0, 12) }));
+  // the CLI sends the network's endpoint settings under the name given
+  assert.ok(onUser({ NetworkingConfig: { EndpointsConfig: { mynet: {} } } }));
+  // the names are registered when a container takes the sandbox
+  assert.ok(onUser({ NetworkingConfig: { EndpointsConfig: { mynet: { Aliases: ['db'] } } } }));
+  assert.ok(onUser({}, { NetworkMode: 'mynet', Dns: ['9.9.9.9'], ExtraHosts: ['a:1.2.3.4'], AutoRemove: true }));
+});
+
+test("a request that changes a user network sandbox's endpoint does not fit: an address, a MAC, a link, a further network, another network", () => {
+  assert.ok(!onUser({ NetworkingConfig: { EndpointsConfig: { mynet: { IPAMConfig: { IPv4Address: '10.9.0.9' } } } } }));
+  assert.ok(!onUser({ NetworkingConfig: { EndpointsConfig: { mynet: { IPAMConfig: { IPv6Address: 'fd00::9' } } } } }));
+  assert.ok(!onUser({ MacAddress: '02:42:ac:11:00:09' }));
+  assert.ok(!onUser({ NetworkingConfig: { EndpointsConfig: { mynet: { MacAddress: '02:42:ac:11:00:09' } } } }));
+  assert.ok(!onUser({ NetworkingConfig: { EndpointsConfig: { mynet: { Links: ['web:w'] } } } }));
+  assert.ok(!onUser({ NetworkingConfig: { EndpointsConfig: { mynet: {}, other: {} } } }));
+  assert.ok(!onUser({}, { NetworkMode: 'other' }));
+  assert.ok(!onUser({}, { NetworkMode: 'gone' }));
+  assert.ok(!onUser({}, { NetworkMode: 'none' }));
+  assert.ok(!onUser({}, {}));
+});
+
+test('the sandbox network of a mode: none without a bridge or with networking disabled, a known user network by ID, none for host', () => {
+  assert.equal(sandboxNetworkOf({ NetworkMode: 'mynet' }, {}, true, userNetwork), NET);
+  assert.equal(sandboxNetworkOf({ NetworkMode: 'gone' }, {}, true, userNetwork), undefined);
+  assert.equal(sandboxNetworkOf({ NetworkMode: 'host' }, {}, false, userNetwork), undefined);
   assert.equal(sandboxNetworkOf({}, {}, false), 'bridge');
   assert.equal(sandboxNetworkOf({ NetworkMode: 'bridge' }, {}, false), 'bridge');
   assert.equal(sandboxNetworkOf({}, {}, true), 'none');
@@ -95,14 +129,26 @@ test('the sandbox network of a mode: none without a bridge or with networking di
   assert.equal(sandboxNetworkOf({ NetworkMode: 'container:x' }, {}, true), undefined);
 });
 
-test('the pool holds bridge sandboxes unless more of the last starts were --network none; a tie keeps the bridge, and a daemon without one holds none', () => {
-  assert.equal(poolNetwork([], false), 'bridge');
-  assert.equal(poolNetwork(['none'], false), 'none');
-  assert.equal(poolNetwork(['none', 'bridge'], false), 'bridge');
-  assert.equal(poolNetwork(['bridge', 'none', 'none', undefined, undefined], false), 'none');
-  // starts on user networks do not count
-  assert.equal(poolNetwork([undefined, undefined, 'bridge'], false), 'bridge');
-  assert.equal(poolNetwork(['bridge', 'bridge'], true), 'none');
+test("the pool's sandboxes go to the networks of the last starts in proportion; a tie goes to the default network, then the first seen", () => {
+  const shares = (recent: (SandboxNetwork | undefined)[], size = 2, bridgeless = false) =>
+    Object.fromEntries(poolShares(recent, size, bridgeless));
+  assert.deepEqual(shares([]), { bridge: 2 });
+  assert.deepEqual(shares([], 2, true), { none: 2 });
+  assert.deepEqual(shares(['none']), { none: 2 });
+  // alternating starts: one sandbox on each network
+  assert.deepEqual(shares(['none', NET, 'none', NET], 2, true), { none: 1, [NET]: 1 });
+  assert.deepEqual(shares([NET, 'none', NET, 'none', NET], 2, true), { [NET]: 1, none: 1 });
+  // a pool of one: a tie goes to the default network, then to the network seen first
+  assert.deepEqual(shares(['none', 'bridge'], 1), { bridge: 1 });
+  assert.deepEqual(shares([NET, 'none'], 1, true), { none: 1 });
+  assert.deepEqual(shares([NET, OTHER], 1), { [NET]: 1 });
+  // a network started once among many gets nothing; starts no sandbox can take do not count
+  assert.deepEqual(shares([...Array(9).fill(NET), 'none', undefined, undefined], 2, true), { [NET]: 2 });
+  assert.deepEqual(shares([undefined, undefined, 'bridge']), { bridge: 2 });
+  assert.deepEqual(shares(['bridge', NET, NET, OTHER], 4), { [NET]: 2, bridge: 1, [OTHER]: 1 });
+  // without a bridge, no bridge sandboxes
+  assert.deepEqual(shares(['bridge', 'bridge'], 2, true), { none: 2 });
+  assert.deepEqual(shares(['none'], 0), {});
 });
 
 const spec = (user: { uid: number; gid: number }, caps: Spec['process']['capabilities']): Spec =>

@@ -13,34 +13,77 @@ export const ZYGOTE_CMD = '/.berth-zygote-cmd';
 
 /**
  * The network a sandbox is made with: `none` (only `lo`; also the default network of a daemon
- * without a bridge, or a request with networking disabled) or `bridge` (the default bridge: a
- * veth on it, an address allocated for the sandbox's ID, which becomes the container's).
+ * without a bridge, or a request with networking disabled), `bridge` (the default bridge: a
+ * veth on it, an address allocated for the sandbox's ID, which becomes the container's), or a
+ * user network, by its ID (64 hex digits, never `none` or `bridge`): a veth on its bridge and
+ * an address from its pool, as on the default bridge; its DNS names are registered only when a
+ * container takes it (pool.ts, tasks.ts's adopt), so nothing answers for a sandbox nobody uses.
  */
-export type SandboxNetwork = 'none' | 'bridge';
+export type SandboxNetwork = 'none' | 'bridge' | (string & {});
 
-/** Which sandbox network a container's network mode asks for; undefined for any a sandbox cannot have (a user network, host, container:). */
+/** Whether `n` is a user network's ID rather than `none` or the default bridge. */
+export function isUserNetwork(n: SandboxNetwork): boolean {
+  return n !== 'none' && n !== 'bridge';
+}
+
+/**
+ * Which sandbox network a container's network mode asks for; undefined for any a sandbox
+ * cannot have (host, container:, a user network `userNetwork` does not know — it gives a
+ * network's ID for its name, ID or ID prefix, or nothing when the daemon has no user networks).
+ */
 export function sandboxNetworkOf(
   h: Pick<HostConfig, 'NetworkMode'>,
   config: { NetworkDisabled?: boolean },
   bridgeless: boolean,
+  userNetwork: (ref: string) => string | undefined = () => undefined,
 ): SandboxNetwork | undefined {
   const mode = h.NetworkMode || 'default';
   if (mode === 'none') return 'none';
   if (mode === 'default' || mode === 'bridge') return bridgeless || config.NetworkDisabled ? 'none' : 'bridge';
-  return undefined;
+  if (mode === 'host' || mode.startsWith('container:')) return undefined;
+  return userNetwork(mode);
 }
 
 /**
- * The network a pool's sandboxes have, from the last starts' (`sandboxNetworkOf` of each;
- * undefined for one no sandbox can have): the default bridge (Docker's default network)
- * unless more of them were without a network — a tie does not switch, so that starts
- * alternating between the two do not make the pool remake its sandboxes each time.
+ * How many of a pool's `size` sandboxes each network gets, from the last starts
+ * (`sandboxNetworkOf` of each; undefined for one no sandbox can have): in proportion to its
+ * starts among them, the slots left by rounding down going to the largest remainders — so
+ * starts alternating between two networks find a sandbox on each, and a network started once
+ * among many gets none. A tie goes to the daemon's default network (the bridge, or `none`
+ * without one), then to the network seen first. No starts yet: all of them on the default
+ * network. Networks with no slot are absent; the map is in the order of the slots' sizes.
  */
-export function poolNetwork(recent: readonly (SandboxNetwork | undefined)[], bridgeless: boolean): SandboxNetwork {
-  if (bridgeless) return 'none';
-  let none = 0;
-  for (const n of recent) if (n) none += n === 'none' ? 1 : -1;
-  return none > 0 ? 'none' : 'bridge';
+export function poolShares(
+  recent: readonly (SandboxNetwork | undefined)[],
+  size: number,
+  bridgeless: boolean,
+): Map<SandboxNetwork, number> {
+  const preferred: SandboxNetwork = bridgeless ? 'none' : 'bridge';
+  const counts = new Map<SandboxNetwork, number>([[preferred, 0]]);
+  let total = 0;
+  for (const n of recent) {
+    if (!n || (bridgeless && n === 'bridge')) continue;
+    counts.set(n, (counts.get(n) ?? 0) + 1);
+    total++;
+  }
+  if (!total) return size > 0 ? new Map([[preferred, size]]) : new Map();
+  // Map order is first-seen order with the default network first: the tie-break of both sorts.
+  const order = [...counts.keys()];
+  const rows = order.map((n, i) => {
+    const exact = (size * counts.get(n)!) / total;
+    return { n, i, slots: Math.floor(exact), rest: exact - Math.floor(exact) };
+  });
+  let left = size - rows.reduce((a, r) => a + r.slots, 0);
+  for (const r of [...rows].sort((a, b) => b.rest - a.rest || a.i - b.i)) {
+    if (left <= 0) break;
+    if (r.rest > 0) {
+      r.slots++;
+      left--;
+    }
+  }
+  const shares = new Map<SandboxNetwork, number>();
+  for (const r of rows.sort((a, b) => b.slots - a.slots || a.i - b.i)) if (r.slots > 0) shares.set(r.n, r.slots);
+  return shares;
 }
 
 /**
@@ -70,7 +113,8 @@ export function sandboxNice(ready: number, last: { nice?: number; ms: number } |
  * Whether a create request may take a sandbox of the pool: the pool's image and runtime, the
  * pool's network (see `SandboxNetwork`; on the bridge, nothing that changes the endpoint
  * the sandbox was wired with — no MAC address, address, alias or link (published ports are
- * fine: see sameBridgeEndpoint); its
+ * fine: see sameBridgeEndpoint); on a user network likewise no MAC or address, but aliases
+ * (see sameUserEndpoint); its
  * /etc files, --dns and --add-host included, are written again at the hand-over), and nothing
  * the monitor or the namespaces were made without — no terminal or stdin (the monitor's mode
  * is fixed when it starts), no mounts or volumes, no hostname of its own, the default logging.
@@ -81,14 +125,25 @@ export function requestFits(
   req: CreateRequest,
   h: HostConfig,
   image: { id: string; volumes: object | null | undefined },
-  pool: { imageId: string; runtime: string; chosenRuntime: string; network: SandboxNetwork; bridgeless?: boolean },
+  pool: {
+    imageId: string;
+    runtime: string;
+    chosenRuntime: string;
+    network: SandboxNetwork;
+    bridgeless?: boolean;
+    /** A user network's ID for its name, ID or ID prefix (see sandboxNetworkOf). */
+    userNetwork?: (ref: string) => string | undefined;
+  },
 ): boolean {
-  const network = sandboxNetworkOf(h, req, !!pool.bridgeless);
+  const network = sandboxNetworkOf(h, req, !!pool.bridgeless, pool.userNetwork);
   return (
     image.id === pool.imageId &&
     pool.chosenRuntime === pool.runtime &&
     network === pool.network &&
-    (network === 'none' || sameBridgeEndpoint(req)) &&
+    (network === 'none' ||
+      (network === 'bridge'
+        ? sameBridgeEndpoint(req)
+        : sameUserEndpoint(req, network, pool.userNetwork ?? (() => undefined)))) &&
     !req.Tty &&
     !req.OpenStdin &&
     !req.Hostname &&
@@ -121,6 +176,32 @@ function sameBridgeEndpoint(req: CreateRequest): boolean {
         (k === 'default' || k === 'bridge') &&
         !e?.MacAddress &&
         !e?.Aliases?.length &&
+        !e?.Links?.length &&
+        !e?.IPAMConfig?.IPv4Address &&
+        !e?.IPAMConfig?.IPv6Address,
+    )
+  );
+}
+
+/**
+ * On a user network: no further network, and an endpoint whose address and MAC are the
+ * sandbox's (none asked for). Aliases fit: a sandbox's names are registered for DNS only when
+ * a container takes it, with the container's name and aliases (compose gives every container
+ * its service's name as one). Links (`--link` on a user network, DNS aliases too) do not:
+ * the CLI also sends them as HostConfig.Links, which no sandbox takes.
+ */
+function sameUserEndpoint(
+  req: CreateRequest,
+  network: string,
+  userNetwork: (ref: string) => string | undefined,
+): boolean {
+  const endpoints = Object.entries(req.NetworkingConfig?.EndpointsConfig ?? {});
+  return (
+    !req.MacAddress &&
+    endpoints.every(
+      ([k, e]) =>
+        userNetwork(k) === network &&
+        !e?.MacAddress &&
         !e?.Links?.length &&
         !e?.IPAMConfig?.IPv4Address &&
         !e?.IPAMConfig?.IPv6Address,

@@ -102,6 +102,7 @@ export class ContainerService {
     this.endpoints = new Endpoints(this.ctx, {
       dropPrepared: (c) => this.tasks.dropPrepared(c),
       startFailed: (c, code) => this.starter.failed(c, code),
+      yieldAddresses: async (id) => (await this.pool?.yieldNetwork(id)) ?? false,
     });
     this.tasks = new Tasks(this.ctx, this.endpoints);
     this.pool = deps.warmPool?.size
@@ -490,7 +491,8 @@ export class ContainerService {
 
   /**
    * A network is being removed: tasks created ahead on it let go of their endpoints, as
-   * dockerd's created containers hold none (their start then fails: the network is gone).
+   * dockerd's created containers hold none (their start then fails: the network is gone),
+   * and so do the warm pool's sandboxes on it.
    */
   async releaseNetwork(id: string): Promise<void> {
     const onIt = (c: ContainerRecord) => [c.Network, ...(c.ExtraNetworks ?? [])].some((ep) => ep?.networkId === id);
@@ -502,6 +504,8 @@ export class ContainerService {
         if (onIt(c)) await this.tasks.dropPrepared(c);
       });
     }
+    // The warm pool's sandboxes on it go too: they are no container's.
+    await this.pool?.releaseNetwork(id);
   }
 
   /**

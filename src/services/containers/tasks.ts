@@ -11,7 +11,16 @@ import { join } from 'node:path';
 import { invalidArgument } from '../../errdefs/index.ts';
 import { resolveUser, type ResolvedUser, type Mount, type Spec } from '../../oci/index.ts';
 import { resolveInRoot } from '../../archive/index.ts';
-import { asSandboxed, sandboxKey, searchPath, zygoteCommand, ZYGOTE_CMD, ZYGOTE_PATH } from './poolfit.ts';
+import {
+  asSandboxed,
+  isUserNetwork,
+  sandboxKey,
+  searchPath,
+  zygoteCommand,
+  ZYGOTE_CMD,
+  ZYGOTE_PATH,
+  type SandboxNetwork,
+} from './poolfit.ts';
 import { planMounts, parseVolumesFrom } from '../volumes/index.ts';
 import type { ContainerContext } from './context.ts';
 import type { Endpoints, NetworkPlan } from './endpoints.ts';
@@ -142,7 +151,7 @@ export class Tasks {
     const mounts = c.MountPoints?.length
       ? await this.ctx.d.volumes!.mountAll(c.Id, c.MountPoints, join(dir, 'rootfs'))
       : undefined;
-    const net = network ?? this.endpoints.plan(c);
+    const net = network ?? (await this.endpoints.planWithRoom(c));
     c.Network = net.endpoint;
     const rt = this.ctx.runtime(c);
     // A runtime that takes its interfaces at create gets a namespace wired ahead (see Endpoints.prewire).
@@ -268,10 +277,16 @@ export class Tasks {
    * the container's spec is the sandbox's but for its process and its command is there to
    * run; berth-zygote is then told the command, and start releases it as any task created
    * ahead. Otherwise the sandbox's task goes and one is made as without the pool. A sandbox
-   * on the bridge brings its endpoint (the address was allocated for its ID, the container's
-   * now); the /etc files are written again for the container (its --dns, --add-host).
+   * on the default bridge or a user network brings its endpoint (the address was allocated
+   * for its ID, the container's now); on a user network the container's names (its name,
+   * aliases, the short ID) are registered for DNS here, before its start, as a task made for
+   * it registers them when its endpoint is allocated. The /etc files are written again for
+   * the container (its --dns, --add-host).
    */
-  adopt(c: ContainerRecord, sandbox: { pid: number; spec: string; endpoint?: Endpoint; nice?: number }): void {
+  adopt(
+    c: ContainerRecord,
+    sandbox: { pid: number; spec: string; network: SandboxNetwork; endpoint?: Endpoint; nice?: number },
+  ): void {
     this.pooled.add(c.Id);
     const ttl = () =>
       setTimeout(
@@ -287,7 +302,8 @@ export class Tasks {
         }
         const dir = this.ctx.dir(c.Id);
         try {
-          const wanted = await this.specFor(c, { endpoint: sandbox.endpoint });
+          const user = isUserNetwork(sandbox.network) ? sandbox.endpoint : undefined;
+          const wanted = await this.specFor(c, { endpoint: sandbox.endpoint, dnsServer: user?.gateway });
           if (sandboxKey(asSandboxed(wanted)) !== sandbox.spec) throw new Error("its spec is not the sandbox's");
           if (!(await commandFound(join(dir, 'rootfs'), wanted.process.args[0] ?? '', wanted.process.env)))
             throw new Error('its command is not in the image');
@@ -307,9 +323,11 @@ export class Tasks {
           await fs.rename(`${bundle}.new`, bundle);
           if (sandbox.endpoint) {
             c.Network = sandbox.endpoint;
-            // As attachExtras leaves it for a container on the default network alone.
+            // As attachExtras leaves it for a container on one network alone.
             if (c.EndpointsConfig) c.ExtraNetworks = [];
           }
+          if (user)
+            this.ctx.d.userNetworks!.join(user, c.Id, c.Name, this.endpoints.request(c, c.HostConfig.NetworkMode!));
           this.prepared.set(c.Id, { pid: sandbox.pid, maxFiles: logLimits(c.HostConfig).maxFiles, timer: ttl() });
           this.ctx.d.log.debug(`create ${c.Id.slice(0, 12)}: a warm sandbox`);
         } catch (e) {

@@ -271,6 +271,8 @@ export class NetworkService {
         )
       )
         continue;
+      // The warm pool's sandboxes on it (no container's) go first, as for `network rm`.
+      await this.d.containers.releaseNetwork(n.Id);
       await this.d.user.remove(n.Id).then(
         () => {
           deleted.push(n.Name);
