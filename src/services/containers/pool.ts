@@ -35,6 +35,7 @@ import { shortId } from '../../spec/index.ts';
 import type { ContainerContext } from './context.ts';
 import { newRecord } from './create.ts';
 import {
+  joinedFits,
   poolNetwork,
   requestFits,
   sandboxKey,
@@ -62,6 +63,8 @@ export interface Sandbox {
   endpoint?: Endpoint;
   /** Made at this niceness (poolfit.ts's sandboxNice): the hand-over puts its processes back at 0. */
   nice?: number;
+  /** A pod member's sandbox: the container whose namespaces it joined (see wantJoined). */
+  joined?: string;
 }
 
 /** How many of the last starts choose the pool's image (the most started among them). */
@@ -72,6 +75,20 @@ const FIRST_IMAGE = 'busybox';
 const RETRY_MS = 5_000;
 /** After a start, how long the refill waits at most for the started container to be gone (see refillAfter). */
 const REFILL_DELAY_MS = 100;
+/** A pod's member sandbox is kept this long after the pod was made or its last one taken (see wantJoined). */
+const JOINED_TTL_MS = 10_000;
+/** At most this many pods have a member sandbox at a time. */
+const JOINED_OWNERS = 4;
+
+/** Sandboxes wanted for the members of a pod to come: what they are made from, the ready one, its making. */
+interface JoinedWant {
+  template: CreateRequest;
+  timer?: NodeJS.Timeout;
+  ready?: Sandbox;
+  making?: Promise<void>;
+  /** The making waits for the infra's task still. */
+  early?: boolean;
+}
 
 export interface PoolStatus {
   size: number;
@@ -93,6 +110,8 @@ export class WarmPool {
   private lastMaking: { nice?: number; ms: number } | undefined;
   private stopped = false;
   private retryAt = 0;
+  /** Member sandboxes by the container whose namespaces they join (a pod's infra). */
+  private readonly joined = new Map<string, JoinedWant>();
 
   constructor(ctx: ContainerContext, tasks: Tasks, opts: { size: number; zygote: string }) {
     this.ctx = ctx;
@@ -104,7 +123,7 @@ export class WarmPool {
     const inUse = ctx.d.images.layersInUse;
     ctx.d.images.layersInUse = () => {
       const layers = inUse();
-      for (const s of this.ready) if (s.topChain) layers.add(s.topChain);
+      for (const s of this.all()) if (s.topChain) layers.add(s.topChain);
       return layers;
     };
     const release = ctx.d.images.releaseHolders;
@@ -155,6 +174,8 @@ export class WarmPool {
     image: { id: string; config: { config?: { Volumes?: object | null } } },
     runtime: string,
   ): Sandbox | undefined {
+    if (h.NetworkMode?.startsWith('container:'))
+      return this.takeJoined(h.NetworkMode.slice(10), req, h, image, runtime);
     const imageId = this.imageId();
     const network = this.network();
     if (!imageId || this.ctx.d.idMap || this.ctx.d.rootless) return undefined;
@@ -182,7 +203,108 @@ export class WarmPool {
   /** A sandbox taken but not used (the create failed before its record was written). */
   giveBack(s: Sandbox): void {
     if (this.stopped) void this.destroy(s.id);
-    else this.ready.push(s);
+    else if (!s.joined) this.ready.push(s);
+    else {
+      const w = this.joined.get(s.joined);
+      if (w && !w.ready) w.ready = s;
+      else void this.destroy(s.id);
+    }
+  }
+
+  // ---- a pod's member sandboxes ----
+
+  /**
+   * A pod was made (`owner` its infra, whose task is being created ahead): its members are
+   * likely to follow, each a `run --pod` whose CLI takes a few hundred milliseconds to start —
+   * time in which a member's task can be made. One sandbox at a time is kept ready for the
+   * pod: made from `template` (the pod's member request, `memberRequest` of services/pods,
+   * with the pool's image and berth-zygote), joined to the infra's namespaces as soon as its
+   * task exists, started or not (Endpoints.plan's `ahead`). A member create that fits
+   * (poolfit.ts's `joinedFits`, then the spec) takes it as any sandbox, and the next is made;
+   * the start checks the namespaces are still the infra's (Tasks.joinedStill). The want ends
+   * `JOINED_TTL_MS` after the pod's creation or its last take, or when the pod goes
+   * (`unwantJoined`); at most `JOINED_OWNERS` pods have one, so that many pods made at once
+   * (the CRI's are not asked for) cost no more than a few tasks.
+   */
+  wantJoined(owner: string, template: CreateRequest): void {
+    if (!this.size || this.stopped || this.ctx.d.idMap || this.ctx.d.rootless) return;
+    let w = this.joined.get(owner);
+    if (!w) {
+      if (this.joined.size >= JOINED_OWNERS) return;
+      w = { template };
+      this.joined.set(owner, w);
+    }
+    this.renewJoined(owner, w);
+    this.makeJoined(owner, w);
+  }
+
+  /** The pod of `owner` is going: its member sandbox goes too. */
+  unwantJoined(owner: string): Promise<void> {
+    const w = this.joined.get(owner);
+    if (!w) return Promise.resolve();
+    this.joined.delete(owner);
+    clearTimeout(w.timer);
+    const ready = w.ready;
+    w.ready = undefined;
+    // One being made is taken down by its making, which sees the want gone.
+    return ready ? this.destroy(ready.id) : Promise.resolve();
+  }
+
+  private renewJoined(owner: string, w: JoinedWant): void {
+    clearTimeout(w.timer);
+    w.timer = setTimeout(() => void this.unwantJoined(owner), JOINED_TTL_MS);
+    w.timer.unref();
+  }
+
+  private takeJoined(
+    owner: string,
+    req: CreateRequest,
+    h: HostConfig,
+    image: { id: string; config: { config?: { Volumes?: object | null } } },
+    runtime: string,
+  ): Sandbox | undefined {
+    const w = this.joined.get(owner);
+    const s = w?.ready;
+    // A member before the infra's task is even made (kube play makes them all at once, then
+    // starts the pod): this client outruns the making, which would only compete with its starts.
+    if (w?.early) void this.unwantJoined(owner);
+    if (!w || !s) return undefined;
+    const fits = joinedFits(
+      req,
+      h,
+      { id: image.id, volumes: image.config.config?.Volumes },
+      { imageId: s.imageId, runtime: this.ctx.d.runtimes.defaultName, chosenRuntime: runtime, owner },
+    );
+    if (!fits) return undefined;
+    w.ready = undefined;
+    this.renewJoined(owner, w);
+    this.makeJoined(owner, w);
+    return s;
+  }
+
+  /** Makes the pod's next member sandbox, after the caller's answer and once the infra's task exists. */
+  private makeJoined(owner: string, w: JoinedWant): void {
+    if (w.ready || w.making) return;
+    w.making = new Promise<void>((r) => setImmediate(r))
+      .then(async () => {
+        const imageId = this.imageId();
+        // The infra's task is created ahead under its lock: its end is when its namespaces exist.
+        w.early = true;
+        await this.ctx.locks.run(owner, async () => {});
+        w.early = false;
+        if (!imageId || this.joined.get(owner) !== w || this.stopped || this.ctx.shuttingDown) return;
+        const s = await this.make(imageId, 'none', { owner, template: w.template });
+        if (this.joined.get(owner) === w && !w.ready && !this.stopped) w.ready = s;
+        else await this.destroy(s.id);
+      })
+      .catch((e: Error) => this.ctx.d.log.debug(`warm pool: a member sandbox for ${shortId(owner)}: ${e.message}`))
+      .finally(() => (w.making = undefined));
+  }
+
+  /** Every ready sandbox, the pods' members' too. */
+  private all(): Sandbox[] {
+    const joined = [...this.joined.values()].flatMap((w) => (w.ready ? [w.ready] : []));
+    return [...this.ready, ...joined];
   }
 
   /**
@@ -234,13 +356,21 @@ export class WarmPool {
     }
   }
 
-  /** One sandbox: the directory, the root with berth-zygote in it, the task created (see tasks.ts). */
-  private async make(imageId: string, network: SandboxNetwork): Promise<Sandbox> {
+  /**
+   * One sandbox: the directory, the root with berth-zygote in it, the task created (see
+   * tasks.ts). `joined`: a pod member's, from its template, in the namespaces of `owner`.
+   */
+  private async make(
+    imageId: string,
+    network: SandboxNetwork,
+    joined?: { owner: string; template: CreateRequest },
+  ): Promise<Sandbox> {
     const image = this.ctx.d.images.require(imageId);
     const id = randomBytes(32).toString('hex');
-    const rec = sandboxRecord(id, image, this.ctx.d.runtimes.defaultName, network);
+    const rec = sandboxRecord(id, image, this.ctx.d.runtimes.defaultName, network, joined?.template);
     const dir = this.ctx.dir(id);
-    const nice = this.ctx.runtime(rec).foreground ? sandboxNice(this.ready.length, this.lastMaking) : undefined;
+    const nice =
+      this.ctx.runtime(rec).foreground && !joined ? sandboxNice(this.ready.length, this.lastMaking) : undefined;
     const t0 = performance.now();
     try {
       await fs.mkdir(dir, { recursive: true, mode: 0o710 });
@@ -249,10 +379,27 @@ export class WarmPool {
       await fs.copyFile(this.zygote, join(dir, 'rootfs', ZYGOTE_PATH), fsConstants.COPYFILE_EXCL);
       await fs.chmod(join(dir, 'rootfs', ZYGOTE_PATH), 0o755);
       let spec = '';
-      const task = await this.tasks.create(rec, undefined, undefined, { onSpec: (s) => (spec = sandboxKey(s)), nice });
+      const task = await this.tasks.create(rec, undefined, undefined, {
+        onSpec: (s) => (spec = sandboxKey(s)),
+        nice,
+        ahead: !!joined,
+      });
       if (this.stopped) throw new Error('the daemon is stopping');
-      this.lastMaking = { nice, ms: performance.now() - t0 };
-      return { id, imageId, topChain: rec.TopChain, pid: task.pid, spec, network, endpoint: rec.Network, nice };
+      const ms = performance.now() - t0;
+      if (joined)
+        this.ctx.d.log.debug(`warm pool: a member sandbox for ${shortId(joined.owner)} in ${ms.toFixed(1)} ms`);
+      else this.lastMaking = { nice, ms };
+      return {
+        id,
+        imageId,
+        topChain: rec.TopChain,
+        pid: task.pid,
+        spec,
+        network,
+        endpoint: rec.Network,
+        nice,
+        joined: joined?.owner,
+      };
     } catch (e) {
       await this.destroy(id);
       throw e;
@@ -275,6 +422,11 @@ export class WarmPool {
     const gone: Sandbox[] = [];
     for (let i = this.ready.length - 1; i >= 0; i--)
       if (this.ready[i]!.imageId === imageId) gone.push(...this.ready.splice(i, 1));
+    for (const w of this.joined.values())
+      if (w.ready?.imageId === imageId) {
+        gone.push(w.ready);
+        w.ready = undefined;
+      }
     await Promise.all(gone.map((s) => this.destroy(s.id)));
   }
 
@@ -282,8 +434,11 @@ export class WarmPool {
   async drain(): Promise<void> {
     this.stopped = true;
     await this.filling?.catch(() => {});
-    const all = this.ready.splice(0);
-    await Promise.all(all.map((s) => this.destroy(s.id)));
+    await Promise.all([...this.joined.values()].map((w) => w.making));
+    const all = this.all();
+    this.ready.splice(0);
+    await Promise.all([...this.joined.keys()].map((owner) => this.unwantJoined(owner)));
+    await Promise.all(all.filter((s) => !s.joined).map((s) => this.destroy(s.id)));
   }
 }
 
@@ -296,17 +451,21 @@ function mostFrequent<T>(values: readonly T[]): T | undefined {
   return best;
 }
 
-/** The record a sandbox's task is made from: the image's defaults, its network, berth-zygote as root in `/`. */
+/**
+ * The record a sandbox's task is made from: the image's defaults, its network, berth-zygote as
+ * root in `/`; a pod member's from its template (the pod's namespaces, host name, cgroup parent).
+ */
 function sandboxRecord(
   id: string,
   image: Parameters<typeof newRecord>[1]['image'],
   runtime: string,
   network: SandboxNetwork,
+  template?: CreateRequest,
 ): ContainerRecord {
-  const rec = newRecord(
-    { Image: image.id, HostConfig: { NetworkMode: network === 'bridge' ? 'default' : 'none' } },
-    { id, name: `berth-warm-${id.slice(0, 12)}`, image, runtime, now: new Date() },
-  );
+  const req: CreateRequest = template
+    ? { ...template, Image: image.id, Cmd: undefined, Entrypoint: undefined }
+    : { Image: image.id, HostConfig: { NetworkMode: network === 'bridge' ? 'default' : 'none' } };
+  const rec = newRecord(req, { id, name: `berth-warm-${id.slice(0, 12)}`, image, runtime, now: new Date() });
   rec.Path = ZYGOTE_PATH;
   rec.Args = [];
   rec.Config.User = '';

@@ -6,7 +6,7 @@
  * sends start a few round trips after create, and a task created in that gap leaves the start
  * only the release of its process to do.
  */
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, statSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArgument } from '../../errdefs/index.ts';
 import { resolveUser, type ResolvedUser, type Mount, type Spec } from '../../oci/index.ts';
@@ -123,7 +123,7 @@ export class Tasks {
      * A warm sandbox's making (pool.ts): it learns the spec before the runtime's driver
      * annotates it, and may have the task made at a lower priority (see CreateOptions.nice).
      */
-    sandbox?: { onSpec: (spec: Spec) => void; nice?: number },
+    sandbox?: { onSpec: (spec: Spec) => void; nice?: number; ahead?: boolean },
   ): Promise<CreatedTask> {
     const dir = this.ctx.dir(c.Id);
     // A previous run's leftovers (a crash between exit and cleanup) go first.
@@ -142,13 +142,13 @@ export class Tasks {
     const mounts = c.MountPoints?.length
       ? await this.ctx.d.volumes!.mountAll(c.Id, c.MountPoints, join(dir, 'rootfs'))
       : undefined;
-    const net = network ?? this.endpoints.plan(c);
+    const net = network ?? this.endpoints.plan(c, sandbox?.ahead);
     c.Network = net.endpoint;
     const rt = this.ctx.runtime(c);
     // A runtime that takes its interfaces at create gets a namespace wired ahead (see Endpoints.prewire).
     const prewired =
       net.endpoint && !net.netnsPath && rt.networkAtCreate ? await this.endpoints.prewire(c, net.endpoint) : undefined;
-    const spec = await this.specFor(c, net, prewired, mounts);
+    const spec = await this.specFor(c, net, prewired, mounts, sandbox?.ahead);
     sandbox?.onSpec(spec);
     if (this.ctx.d.idMap) await giveEtcFiles(dir, this.ctx.d.idMap);
     const limits = logLimits(c.HostConfig);
@@ -173,8 +173,17 @@ export class Tasks {
     return { pid, maxFiles: limits.maxFiles };
   }
 
-  /** The OCI spec of `c`'s task (its /etc files written beside it). */
-  private async specFor(c: ContainerRecord, net: NetworkPlan, prewired?: string, mounts?: Mount[]): Promise<Spec> {
+  /**
+   * The OCI spec of `c`'s task (its /etc files written beside it). `ahead`: namespaces of
+   * another container may be those of its task created ahead (Endpoints.plan).
+   */
+  private async specFor(
+    c: ContainerRecord,
+    net: NetworkPlan,
+    prewired?: string,
+    mounts?: Mount[],
+    ahead = false,
+  ): Promise<Spec> {
     const dir = this.ctx.dir(c.Id);
     const links = c.HostConfig.Links?.length
       ? linkSettings(c.HostConfig.Links, (ref) => this.ctx.store.find(ref), c.Name)
@@ -191,9 +200,9 @@ export class Tasks {
       dnsServer: net.dnsServer,
       linkHosts: links?.hosts,
       linkEnv: links?.env,
-      pidnsPath: this.endpoints.joinedNamespace(c.HostConfig.PidMode, 'pid', 'PID'),
-      ipcnsPath: this.endpoints.joinedNamespace(c.HostConfig.IpcMode, 'ipc', 'IPC'),
-      utsnsPath: this.endpoints.joinedNamespace(c.HostConfig.UTSMode, 'uts', 'UTS'),
+      pidnsPath: this.endpoints.joinedNamespace(c.HostConfig.PidMode, 'pid', 'PID', ahead),
+      ipcnsPath: this.endpoints.joinedNamespace(c.HostConfig.IpcMode, 'ipc', 'IPC', ahead),
+      utsnsPath: this.endpoints.joinedNamespace(c.HostConfig.UTSMode, 'uts', 'UTS', ahead),
       resolveUser: (spec, rootfs) => this.userFor(c, spec, rootfs),
       defaults: this.ctx.d.defaults,
       idMap: containerIdMap(c.HostConfig, this.ctx.d.idMap),
@@ -270,7 +279,10 @@ export class Tasks {
    * on the bridge brings its endpoint (the address was allocated for its ID, the container's
    * now); the /etc files are written again for the container (its --dns, --add-host).
    */
-  adopt(c: ContainerRecord, sandbox: { pid: number; spec: string; endpoint?: Endpoint; nice?: number }): void {
+  adopt(
+    c: ContainerRecord,
+    sandbox: { pid: number; spec: string; endpoint?: Endpoint; nice?: number; joined?: string },
+  ): void {
     this.pooled.add(c.Id);
     const ttl = () =>
       setTimeout(
@@ -286,7 +298,10 @@ export class Tasks {
         }
         const dir = this.ctx.dir(c.Id);
         try {
-          const wanted = await this.specFor(c, { endpoint: sandbox.endpoint });
+          // A pod member's sandbox joined the infra's namespaces, perhaps before the infra started.
+          const wanted = sandbox.joined
+            ? await this.specFor(c, this.endpoints.plan(c, true), undefined, undefined, true)
+            : await this.specFor(c, { endpoint: sandbox.endpoint });
           if (sandboxKey(asSandboxed(wanted)) !== sandbox.spec) throw new Error("its spec is not the sandbox's");
           if (!(await commandFound(join(dir, 'rootfs'), wanted.process.args[0] ?? '', wanted.process.env)))
             throw new Error('its command is not in the image');
@@ -339,6 +354,39 @@ export class Tasks {
     this.pooled.delete(id);
   }
 
+  preparedPid(id: string): number | undefined {
+    return this.prepared.get(id)?.pid;
+  }
+
+  /**
+   * Whether the task created ahead for `c` (a member of a pod, made before its infra ran: see
+   * Endpoints.plan's `ahead`) is in the namespaces that `c` joins now — the same network, IPC,
+   * UTS and PID namespaces (by inode) as the other container's running init. Called at start,
+   * once that other one runs; if not (its task was remade meanwhile), the task is taken down
+   * and the start makes one.
+   */
+  async joinedStill(c: ContainerRecord): Promise<void> {
+    const mine = this.prepared.get(c.Id);
+    const h = c.HostConfig;
+    const joins: [string | undefined, string][] = [
+      [h.NetworkMode, 'net'],
+      [h.IpcMode, 'ipc'],
+      [h.UTSMode, 'uts'],
+      [h.PidMode, 'pid'],
+    ];
+    if (!mine || !joins.some(([m]) => m?.startsWith('container:'))) return;
+    const same = joins.every(([mode, ns]) => {
+      if (!mode?.startsWith('container:')) return true;
+      const other = this.ctx.store.find(mode.slice('container:'.length));
+      const pid = other?.State.Running ? other.State.Pid : undefined;
+      return !!pid && nsInode(pid, ns) !== undefined && nsInode(pid, ns) === nsInode(mine.pid, ns);
+    });
+    if (!same) {
+      this.ctx.d.log.debug(`start ${c.Id.slice(0, 12)}: its task created ahead joined namespaces since gone`);
+      await this.dropPrepared(c);
+    }
+  }
+
   takePrepared(id: string): CreatedTask | undefined {
     const p = this.prepared.get(id);
     if (!p) return undefined;
@@ -368,6 +416,15 @@ export class Tasks {
       ).catch(() => {});
     this.endpoints.release(c);
     await this.ctx.d.volumes?.release(c.Id);
+  }
+}
+
+/** The inode of a process's namespace (`net`, `ipc`...): one stat on the event loop; undefined if the process is gone. */
+function nsInode(pid: number, ns: string): number | undefined {
+  try {
+    return statSync(`/proc/${pid}/ns/${ns}`).ino;
+  } catch {
+    return undefined;
   }
 }
 
