@@ -41,6 +41,7 @@ import {
   sandboxKey,
   sandboxNetworkOf,
   sandboxNice,
+  SANDBOX_NICE,
   ZYGOTE_PATH,
   type SandboxNetwork,
 } from './poolfit.ts';
@@ -88,6 +89,8 @@ interface JoinedWant {
   making?: Promise<void>;
   /** The making waits for the infra's task still. */
   early?: boolean;
+  /** A member took one: the next is for a member that may never come (see makeJoined). */
+  taken?: boolean;
 }
 
 export interface PoolStatus {
@@ -277,12 +280,18 @@ export class WarmPool {
     );
     if (!fits) return undefined;
     w.ready = undefined;
+    w.taken = true;
     this.renewJoined(owner, w);
     this.makeJoined(owner, w);
     return s;
   }
 
-  /** Makes the pod's next member sandbox, after the caller's answer and once the infra's task exists. */
+  /**
+   * Makes the pod's next member sandbox, after the caller's answer and once the infra's task
+   * exists. The first is made at the daemon's priority; one after a take, for a member that may
+   * never come, at SANDBOX_NICE (as the pool's refills while one is ready), so that on a busy
+   * machine it yields to the starts and clients it would otherwise slow.
+   */
   private makeJoined(owner: string, w: JoinedWant): void {
     if (w.ready || w.making) return;
     w.making = new Promise<void>((r) => setImmediate(r))
@@ -293,7 +302,7 @@ export class WarmPool {
         await this.ctx.locks.run(owner, async () => {});
         w.early = false;
         if (!imageId || this.joined.get(owner) !== w || this.stopped || this.ctx.shuttingDown) return;
-        const s = await this.make(imageId, 'none', { owner, template: w.template });
+        const s = await this.make(imageId, 'none', { owner, template: w.template, nice: w.taken });
         if (this.joined.get(owner) === w && !w.ready && !this.stopped) w.ready = s;
         else await this.destroy(s.id);
       })
@@ -363,14 +372,14 @@ export class WarmPool {
   private async make(
     imageId: string,
     network: SandboxNetwork,
-    joined?: { owner: string; template: CreateRequest },
+    joined?: { owner: string; template: CreateRequest; nice?: boolean },
   ): Promise<Sandbox> {
     const image = this.ctx.d.images.require(imageId);
     const id = randomBytes(32).toString('hex');
     const rec = sandboxRecord(id, image, this.ctx.d.runtimes.defaultName, network, joined?.template);
     const dir = this.ctx.dir(id);
-    const nice =
-      this.ctx.runtime(rec).foreground && !joined ? sandboxNice(this.ready.length, this.lastMaking) : undefined;
+    const lowered = !this.ctx.runtime(rec).foreground ? undefined : joined ? joined.nice : true;
+    const nice = !lowered ? undefined : joined ? SANDBOX_NICE : sandboxNice(this.ready.length, this.lastMaking);
     const t0 = performance.now();
     try {
       await fs.mkdir(dir, { recursive: true, mode: 0o710 });
