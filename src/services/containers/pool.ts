@@ -241,16 +241,19 @@ export class WarmPool {
     this.makeJoined(owner, w);
   }
 
-  /** The pod of `owner` is going: its member sandbox goes too. */
-  unwantJoined(owner: string): Promise<void> {
+  /**
+   * The pod of `owner` is going: its member sandbox goes too. Returns once it is gone — one
+   * being made included, which its making takes down when it sees the want ended (before the
+   * runtime's create if it is not there yet), so that a `pod rm` leaves nothing running behind.
+   */
+  async unwantJoined(owner: string): Promise<void> {
     const w = this.joined.get(owner);
-    if (!w) return Promise.resolve();
+    if (!w) return;
     this.joined.delete(owner);
     clearTimeout(w.timer);
     const ready = w.ready;
     w.ready = undefined;
-    // One being made is taken down by its making, which sees the want gone.
-    return ready ? this.destroy(ready.id) : Promise.resolve();
+    await Promise.all([ready && this.destroy(ready.id), w.making]);
   }
 
   private renewJoined(owner: string, w: JoinedWant): void {
@@ -302,7 +305,12 @@ export class WarmPool {
         await this.ctx.locks.run(owner, async () => {});
         w.early = false;
         if (!imageId || this.joined.get(owner) !== w || this.stopped || this.ctx.shuttingDown) return;
-        const s = await this.make(imageId, 'none', { owner, template: w.template, nice: w.taken });
+        const s = await this.make(imageId, 'none', {
+          owner,
+          template: w.template,
+          nice: w.taken,
+          ended: () => this.joined.get(owner) !== w,
+        });
         if (this.joined.get(owner) === w && !w.ready && !this.stopped) w.ready = s;
         else await this.destroy(s.id);
       })
@@ -372,7 +380,7 @@ export class WarmPool {
   private async make(
     imageId: string,
     network: SandboxNetwork,
-    joined?: { owner: string; template: CreateRequest; nice?: boolean },
+    joined?: { owner: string; template: CreateRequest; nice?: boolean; ended: () => boolean },
   ): Promise<Sandbox> {
     const image = this.ctx.d.images.require(imageId);
     const id = randomBytes(32).toString('hex');
@@ -387,6 +395,8 @@ export class WarmPool {
       // Exclusive: a path the image has there (a symlink out of the root, say) is never followed.
       await fs.copyFile(this.zygote, join(dir, 'rootfs', ZYGOTE_PATH), fsConstants.COPYFILE_EXCL);
       await fs.chmod(join(dir, 'rootfs', ZYGOTE_PATH), 0o755);
+      // A pod removed meanwhile: no task for it (most of a making's cost is the runtime's create).
+      if (joined?.ended()) throw new Error('its pod is gone');
       let spec = '';
       const task = await this.tasks.create(rec, undefined, undefined, {
         onSpec: (s) => (spec = sandboxKey(s)),
