@@ -15,12 +15,14 @@
  * created ahead.
  *
  * The pool holds sandboxes of one image and one network: those most started among the last
- * starts (see `imageId` and `network`).
+ * starts (see `imageId` and `network`); beside them, for a pod just made, one sandbox at a
+ * time joined to its infra's namespaces, for its next member (see `wantJoined`).
  *
  * Invariants: a sandbox is used once (the pool pre-makes, it never recycles: a container's
  * exit tears its task down as any other); the pool holds only sandboxes nobody has used; one
- * sandbox is made at a time, after a start has answered and its container is gone (or a
- * moment later: see refillAfter), so refills never compete with a burst of starts; a
+ * sandbox is made at a time (and one per pod for its members), after a start has answered and
+ * its container is gone (or a moment later: see refillAfter), so refills never compete with a
+ * burst of starts; a
  * sandbox made while another is ready is made at a lower priority (poolfit.ts's
  * sandboxNice) and put back at the daemon's at its hand-over (tasks.ts's adopt); a
  * sandbox has no record, so the sweep of directories without one at the next daemon start
