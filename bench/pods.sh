@@ -9,6 +9,9 @@
 #
 # BERTH_BASE=<another checkout> adds its `berth` CLI against the same berthd, timed in the same
 # run (`base ...` cases): a client-side change measured side by side, as load moves both alike.
+# BERTHD_BASE=<another checkout> starts that checkout's berthd too (its own root and socket,
+# the same flags) and times this checkout's CLI against it in the same run (`based ...` cases):
+# a daemon-side change measured side by side.
 #
 # Both without networking (`--network none` for Podman, berthd with `--bridge none`), so
 # neither touches the host's bridges or firewall; both run the same busybox image (Berth
@@ -62,6 +65,24 @@ cmds=(
   --prepare "$BERTH kube down -q $WORK/pod.yaml >/dev/null 2>&1 || true"
   "$BERTH kube play -q $WORK/pod.yaml >/dev/null"
 )
+
+if [ -n "${BERTHD_BASE:-}" ]; then
+  BASED_SOCK=$WORK/based.sock
+  "$BERTHD_BASE/bin/berthd" --data-root "$WORK/based" --exec-root "$WORK/based-run" -H "unix://$BASED_SOCK" \
+    --pidfile "$WORK/based.pid" --log-level warn --bridge none 2>"$WORK/based.log" &
+  pids+=($!)
+  wait_sock "$BASED_SOCK"
+  BASED="./bin/berth -H unix://$BASED_SOCK"
+  $BASED image bootstrap busybox >/dev/null
+  cmds+=(
+    -n "based pod create + 2 run -d"
+    --prepare "$BASED pod rm -f bp >/dev/null 2>&1 || true"
+    "$BASED pod create --name bp >/dev/null && $BASED run -d --pod bp busybox $IDLE >/dev/null && $BASED run -d --pod bp busybox $IDLE >/dev/null"
+    -n "based kube play"
+    --prepare "$BASED kube down -q $WORK/pod.yaml >/dev/null 2>&1 || true"
+    "$BASED kube play -q $WORK/pod.yaml >/dev/null"
+  )
+fi
 
 if [ -n "${BERTH_BASE:-}" ]; then
   BASE="$BERTH_BASE/bin/berth -H unix://$BERTH_SOCK"
@@ -127,6 +148,8 @@ for (const [k, v] of Object.entries(med)) console.log(`${k}: median ${v.toFixed(
 for (const c of ["pod create + 2 run -d", "kube play"]) {
   const b = med[`berth ${c}`], p = med[`podman ${c}`];
   if (b && p) console.log(`${c}: ratio berth/podman ${(b / p).toFixed(3)}`);
+  const based = med[`based ${c}`];
+  if (b && based) console.log(`${c}: ratio berthd/base berthd ${(b / based).toFixed(3)}`);
   const base = med[`base ${c}`];
   if (b && base) console.log(`${c}: ratio berth/base ${(b / base).toFixed(3)}, client CPU ${cpu[`berth ${c}`].toFixed(0)} against ${cpu[`base ${c}`].toFixed(0)} ms`);
 }

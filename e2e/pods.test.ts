@@ -8,7 +8,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { spawn } from 'node:child_process';
@@ -28,7 +29,7 @@ import {
 
 const BRIDGE = `bpo${process.pid % 100000}`;
 let d: Daemon;
-before(async () => (d = await startDaemonWithBusybox(['--bridge', BRIDGE, '--live-restore'])));
+before(async () => (d = await startDaemonWithBusybox(['--bridge', BRIDGE, '--live-restore', '--log-level', 'debug'])));
 after(() => cleanup(d));
 
 async function ok(args: string[]): Promise<string> {
@@ -192,6 +193,59 @@ test("a pod's --cgroup-parent holds the cgroups of its infra and its members", a
     await ok(['pod', 'rm', '-f', 'grouped']);
     for (const root of readdirSync('/sys/fs/cgroup')) rmdirIfThere(join('/sys/fs/cgroup', root, parent));
     rmdirIfThere(join('/sys/fs/cgroup', parent));
+  }
+});
+
+/** The inode of a process's namespace, as the host sees it: equal inodes are one namespace. */
+function nsInode(pid: number, ns: string): number {
+  return statSync(`/proc/${pid}/ns/${ns}`).ino;
+}
+
+async function pidOf(ref: string): Promise<number> {
+  return Number((await docker(d, ['inspect', '-f', '{{.State.Pid}}', ref])).stdout.trim());
+}
+
+test("members whose tasks were made while their CLI started (pod create, then run --pod) are in the infra's namespaces, run their own command as PID 1 and show nothing of it in diff", async () => {
+  await ok(['pod', 'create', '--name', 'ahead']);
+  const infra = JSON.parse(await ok(['pod', 'inspect', 'ahead'])).InfraContainerID as string;
+  // The time a CLI takes to start, in which the member's task is made.
+  await delay(1000);
+  const a = (await ok(['run', '-d', '--pod', 'ahead', '-e', 'WHO=a', '-w', '/tmp', 'busybox', 'sleep', '1001'])).trim();
+  const b = (await ok(['run', '-d', '--pod', 'ahead', '--user', 'nobody', 'busybox', 'sleep', '1002'])).trim();
+  try {
+    const infraPid = await pidOf(infra);
+    for (const id of [a, b]) {
+      const pid = await pidOf(id);
+      for (const ns of ['net', 'ipc', 'uts']) assert.equal(nsInode(pid, ns), nsInode(infraPid, ns), `${ns} of ${id}`);
+      assert.notEqual(nsInode(pid, 'pid'), nsInode(infraPid, 'pid'), 'a PID namespace of its own');
+      assert.doesNotMatch((await docker(d, ['diff', id])).stdout, /zygote/);
+    }
+    assert.equal((await ok(['exec', a, 'cat', '/proc/1/cmdline'])).replace(/\0/g, ' ').trim(), 'sleep 1001');
+    assert.equal((await ok(['exec', a, 'sh', '-c', 'echo $WHO $PWD'])).trim(), 'a /tmp');
+    assert.equal((await ok(['exec', b, 'id', '-un'])).trim(), 'nobody');
+    assert.equal((await ok(['exec', b, 'hostname'])).trim(), 'ahead');
+    if (/level=debug/.test(d.log())) assert.match(d.log(), new RegExp(`create ${a.slice(0, 12)}: a warm sandbox`));
+  } finally {
+    await ok(['pod', 'rm', '-f', 'ahead']);
+  }
+});
+
+test("a member made ahead whose infra's task was remade before the pod started gets a task in the new one's namespaces", async () => {
+  await ok(['pod', 'create', '--name', 'remade']);
+  const infra = JSON.parse(await ok(['pod', 'inspect', 'remade'])).InfraContainerID as string;
+  await delay(1000);
+  const m = (await ok(['create', '--pod', 'remade', 'busybox', 'sleep', '1003'])).trim();
+  await delay(300);
+  // An update takes down the infra's task created ahead: its start makes a new one.
+  assert.equal((await docker(d, ['update', '--cpu-shares', '512', infra])).code, 0);
+  await ok(['start', m]);
+  try {
+    const pid = await pidOf(m);
+    const infraPid = await pidOf(infra);
+    for (const ns of ['net', 'ipc', 'uts']) assert.equal(nsInode(pid, ns), nsInode(infraPid, ns), ns);
+    assert.equal((await ok(['exec', m, 'cat', '/proc/1/cmdline'])).replace(/\0/g, ' ').trim(), 'sleep 1003');
+  } finally {
+    await ok(['pod', 'rm', '-f', 'remade']);
   }
 });
 

@@ -36,6 +36,8 @@ export interface EndpointHooks {
    * they hold (pool.ts's yieldNetwork); true if any went.
    */
   yieldAddresses?(networkId: string): Promise<boolean>;
+  /** The init's pid of a task created ahead of its start (tasks.ts), if `id` has one. */
+  preparedPid(id: string): number | undefined;
 }
 
 export class Endpoints {
@@ -50,14 +52,16 @@ export class Endpoints {
   /**
    * Where the container's network comes from: an endpoint on the default bridge (for the
    * `default`/`bridge` modes), another container's namespace (`container:<id>`), or nothing.
+   * `ahead`: a task made before its start (a pod member's sandbox, pool.ts) may join one whose
+   * own task is created but not started yet — its namespaces exist; the start checks that
+   * they are still the ones joined (Tasks.joinedStill).
    */
-  plan(c: ContainerRecord): NetworkPlan {
+  plan(c: ContainerRecord, ahead = false): NetworkPlan {
     const mode = c.HostConfig.NetworkMode || 'default';
     if (mode.startsWith('container:')) {
       const other = this.ctx.store.get(mode.slice('container:'.length));
-      if (!other.State.Running || !other.State.Pid)
-        throw conflict(`cannot join network of a non running container: ${other.Id}`);
-      return { netnsPath: `/proc/${other.State.Pid}/ns/net`, etcDir: this.ctx.dir(other.Id) };
+      const pid = this.pidToJoin(other, 'network', ahead);
+      return { netnsPath: `/proc/${pid}/ns/net`, etcDir: this.ctx.dir(other.Id) };
     }
     if (c.PrimaryDetached) return {};
     if ((mode === 'default' || mode === 'bridge') && !c.Config.NetworkDisabled && this.ctx.d.network?.enabled) {
@@ -78,9 +82,9 @@ export class Endpoints {
    * `plan`, once more if the container's user network had no address for it while the warm
    * pool held some there (see `withRoom`).
    */
-  async planWithRoom(c: ContainerRecord): Promise<NetworkPlan> {
+  async planWithRoom(c: ContainerRecord, ahead = false): Promise<NetworkPlan> {
     const key = this.userNetworkKey(c);
-    return key && !c.PrimaryDetached ? this.withRoom(key, () => this.plan(c)) : this.plan(c);
+    return key && !c.PrimaryDetached ? this.withRoom(key, () => this.plan(c, ahead)) : this.plan(c, ahead);
   }
 
   /**
@@ -136,12 +140,23 @@ export class Endpoints {
   }
 
   /** `--pid|--ipc|--uts container:<id>`: the running container's namespace. */
-  joinedNamespace(mode: string | undefined, ns: 'pid' | 'ipc' | 'uts', what: string): string | undefined {
+  joinedNamespace(
+    mode: string | undefined,
+    ns: 'pid' | 'ipc' | 'uts',
+    what: string,
+    ahead = false,
+  ): string | undefined {
     if (!mode?.startsWith('container:')) return undefined;
     const other = this.ctx.store.get(mode.slice('container:'.length));
-    if (!other.State.Running || !other.State.Pid)
-      throw conflict(`cannot join ${what} of a non running container: ${other.Id}`);
-    return `/proc/${other.State.Pid}/ns/${ns}`;
+    return `/proc/${this.pidToJoin(other, what, ahead)}/ns/${ns}`;
+  }
+
+  /** The process whose namespaces a joiner takes: the other's init, running (or, `ahead`, created ahead). */
+  private pidToJoin(other: ContainerRecord, what: string, ahead: boolean): number {
+    if (other.State.Running && other.State.Pid) return other.State.Pid;
+    const prepared = ahead && other.State.Status === 'created' ? this.hooks.preparedPid(other.Id) : undefined;
+    if (prepared) return prepared;
+    throw conflict(`cannot join ${what} of a non running container: ${other.Id}`);
   }
 
   release(c: ContainerRecord): void {

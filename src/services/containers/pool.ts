@@ -19,12 +19,15 @@
  * `imageId`), on the networks of those starts, each with its share of the pool (poolfit.ts's
  * `poolShares`: starts alternating between `--network none` and a user network find a
  * sandbox on each). A user network removed (`docker network rm`, `prune`) takes its
- * sandboxes with it first (`releaseNetwork`), as the network has no container on it.
+ * sandboxes with it first (`releaseNetwork`), as the network has no container on it. Beside
+ * them, for a pod just made, one sandbox at a time joined to its infra's namespaces, for its
+ * next member (see `wantJoined`).
  *
  * Invariants: a sandbox is used once (the pool pre-makes, it never recycles: a container's
  * exit tears its task down as any other); the pool holds only sandboxes nobody has used; one
- * sandbox is made at a time, after a start has answered and its container is gone (or a
- * moment later: see refillAfter), so refills never compete with a burst of starts; a
+ * sandbox is made at a time (and one per pod for its members), after a start has answered and
+ * its container is gone (or a moment later: see refillAfter), so refills never compete with a
+ * burst of starts; a
  * sandbox made while another is ready is made at a lower priority (poolfit.ts's
  * sandboxNice) and put back at the daemon's at its hand-over (tasks.ts's adopt); a
  * sandbox has no record, so the sweep of directories without one at the next daemon start
@@ -41,11 +44,13 @@ import type { ContainerContext } from './context.ts';
 import { newRecord } from './create.ts';
 import {
   isUserNetwork,
+  joinedFits,
   poolShares,
   requestFits,
   sandboxKey,
   sandboxNetworkOf,
   sandboxNice,
+  SANDBOX_NICE,
   ZYGOTE_PATH,
   type SandboxNetwork,
 } from './poolfit.ts';
@@ -69,6 +74,8 @@ export interface Sandbox {
   endpoint?: Endpoint;
   /** Made at this niceness (poolfit.ts's sandboxNice): the hand-over puts its processes back at 0. */
   nice?: number;
+  /** A pod member's sandbox: the container whose namespaces it joined (see wantJoined). */
+  joined?: string;
 }
 
 /** How many of the last starts choose the pool's image (the most started among them). */
@@ -79,6 +86,22 @@ const FIRST_IMAGE = 'busybox';
 const RETRY_MS = 5_000;
 /** After a start, how long the refill waits at most for the started container to be gone (see refillAfter). */
 const REFILL_DELAY_MS = 100;
+/** A pod's member sandbox is kept this long after the pod was made or its last one taken (see wantJoined). */
+const JOINED_TTL_MS = 10_000;
+/** At most this many pods have a member sandbox at a time. */
+const JOINED_OWNERS = 4;
+
+/** Sandboxes wanted for the members of a pod to come: what they are made from, the ready one, its making. */
+interface JoinedWant {
+  template: CreateRequest;
+  timer?: NodeJS.Timeout;
+  ready?: Sandbox;
+  making?: Promise<void>;
+  /** The making waits for the infra's task still. */
+  early?: boolean;
+  /** A member took one: the next is for a member that may never come (see makeJoined). */
+  taken?: boolean;
+}
 
 export interface PoolStatus {
   size: number;
@@ -107,6 +130,8 @@ export class WarmPool {
   private readonly notBefore = new Map<SandboxNetwork, number>();
   /** The refill once the first network waited out may be tried again. */
   private retry: NodeJS.Timeout | undefined;
+  /** Member sandboxes by the container whose namespaces they join (a pod's infra). */
+  private readonly joined = new Map<string, JoinedWant>();
 
   constructor(ctx: ContainerContext, tasks: Tasks, opts: { size: number; zygote: string }) {
     this.userNetwork = this.userNetwork.bind(this);
@@ -119,7 +144,7 @@ export class WarmPool {
     const inUse = ctx.d.images.layersInUse;
     ctx.d.images.layersInUse = () => {
       const layers = inUse();
-      for (const s of this.ready) if (s.topChain) layers.add(s.topChain);
+      for (const s of this.all()) if (s.topChain) layers.add(s.topChain);
       return layers;
     };
     const release = ctx.d.images.releaseHolders;
@@ -180,6 +205,8 @@ export class WarmPool {
     image: { id: string; config: { config?: { Volumes?: object | null } } },
     runtime: string,
   ): Sandbox | undefined {
+    if (h.NetworkMode?.startsWith('container:'))
+      return this.takeJoined(h.NetworkMode.slice(10), req, h, image, runtime);
     const imageId = this.imageId();
     const network = sandboxNetworkOf(h, req, this.bridgeless, this.userNetwork);
     if (!imageId || !network || this.ctx.d.idMap || this.ctx.d.rootless) return undefined;
@@ -208,7 +235,122 @@ export class WarmPool {
   /** A sandbox taken but not used (the create failed before its record was written). */
   giveBack(s: Sandbox): void {
     if (this.stopped) void this.destroy(s.id);
-    else this.ready.push(s);
+    else if (!s.joined) this.ready.push(s);
+    else {
+      const w = this.joined.get(s.joined);
+      if (w && !w.ready) w.ready = s;
+      else void this.destroy(s.id);
+    }
+  }
+
+  // ---- a pod's member sandboxes ----
+
+  /**
+   * A pod was made (`owner` its infra, whose task is being created ahead): its members are
+   * likely to follow, each a `run --pod` whose CLI takes a few hundred milliseconds to start —
+   * time in which a member's task can be made. One sandbox at a time is kept ready for the
+   * pod: made from `template` (the pod's member request, `memberRequest` of services/pods,
+   * with the pool's image and berth-zygote), joined to the infra's namespaces as soon as its
+   * task exists, started or not (Endpoints.plan's `ahead`). A member create that fits
+   * (poolfit.ts's `joinedFits`, then the spec) takes it as any sandbox, and the next is made;
+   * the start checks the namespaces are still the infra's (Tasks.joinedStill). The want ends
+   * `JOINED_TTL_MS` after the pod's creation or its last take, or when the pod goes
+   * (`unwantJoined`); at most `JOINED_OWNERS` pods have one, so that many pods made at once
+   * (the CRI's are not asked for) cost no more than a few tasks.
+   */
+  wantJoined(owner: string, template: CreateRequest): void {
+    if (!this.size || this.stopped || this.ctx.d.idMap || this.ctx.d.rootless) return;
+    let w = this.joined.get(owner);
+    if (!w) {
+      if (this.joined.size >= JOINED_OWNERS) return;
+      w = { template };
+      this.joined.set(owner, w);
+    }
+    this.renewJoined(owner, w);
+    this.makeJoined(owner, w);
+  }
+
+  /**
+   * The pod of `owner` is going: its member sandbox goes too. Returns once it is gone — one
+   * being made included, which its making takes down when it sees the want ended (before the
+   * runtime's create if it is not there yet), so that a `pod rm` leaves nothing running behind.
+   */
+  async unwantJoined(owner: string): Promise<void> {
+    const w = this.joined.get(owner);
+    if (!w) return;
+    this.joined.delete(owner);
+    clearTimeout(w.timer);
+    const ready = w.ready;
+    w.ready = undefined;
+    await Promise.all([ready && this.destroy(ready.id), w.making]);
+  }
+
+  private renewJoined(owner: string, w: JoinedWant): void {
+    clearTimeout(w.timer);
+    w.timer = setTimeout(() => void this.unwantJoined(owner), JOINED_TTL_MS);
+    w.timer.unref();
+  }
+
+  private takeJoined(
+    owner: string,
+    req: CreateRequest,
+    h: HostConfig,
+    image: { id: string; config: { config?: { Volumes?: object | null } } },
+    runtime: string,
+  ): Sandbox | undefined {
+    const w = this.joined.get(owner);
+    const s = w?.ready;
+    // A member before the infra's task is even made (kube play makes them all at once, then
+    // starts the pod): this client outruns the making, which would only compete with its starts.
+    if (w?.early) void this.unwantJoined(owner);
+    if (!w || !s) return undefined;
+    const fits = joinedFits(
+      req,
+      h,
+      { id: image.id, volumes: image.config.config?.Volumes },
+      { imageId: s.imageId, runtime: this.ctx.d.runtimes.defaultName, chosenRuntime: runtime, owner },
+    );
+    if (!fits) return undefined;
+    w.ready = undefined;
+    w.taken = true;
+    this.renewJoined(owner, w);
+    this.makeJoined(owner, w);
+    return s;
+  }
+
+  /**
+   * Makes the pod's next member sandbox, after the caller's answer and once the infra's task
+   * exists. The first is made at the daemon's priority; one after a take, for a member that may
+   * never come, at SANDBOX_NICE (as the pool's refills while one is ready), so that on a busy
+   * machine it yields to the starts and clients it would otherwise slow.
+   */
+  private makeJoined(owner: string, w: JoinedWant): void {
+    if (w.ready || w.making) return;
+    w.making = new Promise<void>((r) => setImmediate(r))
+      .then(async () => {
+        const imageId = this.imageId();
+        // The infra's task is created ahead under its lock: its end is when its namespaces exist.
+        w.early = true;
+        await this.ctx.locks.run(owner, async () => {});
+        w.early = false;
+        if (!imageId || this.joined.get(owner) !== w || this.stopped || this.ctx.shuttingDown) return;
+        const s = await this.make(imageId, 'none', 0, {
+          owner,
+          template: w.template,
+          nice: w.taken,
+          ended: () => this.joined.get(owner) !== w,
+        });
+        if (this.joined.get(owner) === w && !w.ready && !this.stopped) w.ready = s;
+        else await this.destroy(s.id);
+      })
+      .catch((e: Error) => this.ctx.d.log.debug(`warm pool: a member sandbox for ${shortId(owner)}: ${e.message}`))
+      .finally(() => (w.making = undefined));
+  }
+
+  /** Every ready sandbox, the pods' members' too. */
+  private all(): Sandbox[] {
+    const joined = [...this.joined.values()].flatMap((w) => (w.ready ? [w.ready] : []));
+    return [...this.ready, ...joined];
   }
 
   /**
@@ -285,14 +427,21 @@ export class WarmPool {
   /**
    * One sandbox: the directory, the root with berth-zygote in it, the task created (see
    * tasks.ts) — on a user network with an endpoint reserved for its ID (no DNS names yet).
-   * `ready`: how many the pool holds on that network (poolfit.ts's sandboxNice).
+   * `ready`: how many the pool holds on that network (poolfit.ts's sandboxNice). `joined`: a
+   * pod member's, from its template, in the namespaces of `owner`.
    */
-  private async make(imageId: string, network: SandboxNetwork, ready: number): Promise<Sandbox> {
+  private async make(
+    imageId: string,
+    network: SandboxNetwork,
+    ready: number,
+    joined?: { owner: string; template: CreateRequest; nice?: boolean; ended: () => boolean },
+  ): Promise<Sandbox> {
     const image = this.ctx.d.images.require(imageId);
     const id = randomBytes(32).toString('hex');
-    const rec = sandboxRecord(id, image, this.ctx.d.runtimes.defaultName, network);
+    const rec = sandboxRecord(id, image, this.ctx.d.runtimes.defaultName, network, joined?.template);
     const dir = this.ctx.dir(id);
-    const nice = this.ctx.runtime(rec).foreground ? sandboxNice(ready, this.lastMaking) : undefined;
+    const lowered = !this.ctx.runtime(rec).foreground ? undefined : joined ? joined.nice : true;
+    const nice = !lowered ? undefined : joined ? SANDBOX_NICE : sandboxNice(ready, this.lastMaking);
     const t0 = performance.now();
     try {
       // First, as the cheapest to fail: a network may have no address left.
@@ -306,11 +455,30 @@ export class WarmPool {
       // Exclusive: a path the image has there (a symlink out of the root, say) is never followed.
       await fs.copyFile(this.zygote, join(dir, 'rootfs', ZYGOTE_PATH), fsConstants.COPYFILE_EXCL);
       await fs.chmod(join(dir, 'rootfs', ZYGOTE_PATH), 0o755);
+      // A pod removed meanwhile: no task for it (most of a making's cost is the runtime's create).
+      if (joined?.ended()) throw new Error('its pod is gone');
       let spec = '';
-      const task = await this.tasks.create(rec, plan, undefined, { onSpec: (s) => (spec = sandboxKey(s)), nice });
+      const task = await this.tasks.create(rec, plan, undefined, {
+        onSpec: (s) => (spec = sandboxKey(s)),
+        nice,
+        ahead: !!joined,
+      });
       if (this.stopped) throw new Error('the daemon is stopping');
-      this.lastMaking = { nice, ms: performance.now() - t0 };
-      return { id, imageId, topChain: rec.TopChain, pid: task.pid, spec, network, endpoint: rec.Network, nice };
+      const ms = performance.now() - t0;
+      if (joined)
+        this.ctx.d.log.debug(`warm pool: a member sandbox for ${shortId(joined.owner)} in ${ms.toFixed(1)} ms`);
+      else this.lastMaking = { nice, ms };
+      return {
+        id,
+        imageId,
+        topChain: rec.TopChain,
+        pid: task.pid,
+        spec,
+        network,
+        endpoint: rec.Network,
+        nice,
+        joined: joined?.owner,
+      };
     } catch (e) {
       await this.destroy(id);
       throw e;
@@ -334,6 +502,11 @@ export class WarmPool {
     const gone: Sandbox[] = [];
     for (let i = this.ready.length - 1; i >= 0; i--)
       if (this.ready[i]!.imageId === imageId) gone.push(...this.ready.splice(i, 1));
+    for (const w of this.joined.values())
+      if (w.ready?.imageId === imageId) {
+        gone.push(w.ready);
+        w.ready = undefined;
+      }
     await Promise.all(gone.map((s) => this.destroy(s.id)));
   }
 
@@ -377,8 +550,11 @@ export class WarmPool {
     this.stopped = true;
     clearTimeout(this.retry);
     await this.filling?.catch(() => {});
-    const all = this.ready.splice(0);
-    await Promise.all(all.map((s) => this.destroy(s.id)));
+    await Promise.all([...this.joined.values()].map((w) => w.making));
+    const all = this.all();
+    this.ready.splice(0);
+    await Promise.all([...this.joined.keys()].map((owner) => this.unwantJoined(owner)));
+    await Promise.all(all.filter((s) => !s.joined).map((s) => this.destroy(s.id)));
   }
 }
 
@@ -391,17 +567,22 @@ function mostFrequent<T>(values: readonly T[]): T | undefined {
   return best;
 }
 
-/** The record a sandbox's task is made from: the image's defaults, its network (a user network by ID), berth-zygote as root in `/`. */
+/**
+ * The record a sandbox's task is made from: the image's defaults, its network (a user network
+ * by ID), berth-zygote as root in `/`; a pod member's from its template (the pod's namespaces,
+ * host name, cgroup parent).
+ */
 function sandboxRecord(
   id: string,
   image: Parameters<typeof newRecord>[1]['image'],
   runtime: string,
   network: SandboxNetwork,
+  template?: CreateRequest,
 ): ContainerRecord {
-  const rec = newRecord(
-    { Image: image.id, HostConfig: { NetworkMode: network === 'bridge' ? 'default' : network } },
-    { id, name: `berth-warm-${id.slice(0, 12)}`, image, runtime, now: new Date() },
-  );
+  const req: CreateRequest = template
+    ? { ...template, Image: image.id, Cmd: undefined, Entrypoint: undefined }
+    : { Image: image.id, HostConfig: { NetworkMode: network === 'bridge' ? 'default' : network } };
+  const rec = newRecord(req, { id, name: `berth-warm-${id.slice(0, 12)}`, image, runtime, now: new Date() });
   rec.Path = ZYGOTE_PATH;
   rec.Args = [];
   rec.Config.User = '';

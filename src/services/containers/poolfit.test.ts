@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   asSandboxed,
+  joinedFits,
   poolShares,
   requestFits,
   sandboxKey,
@@ -224,4 +225,26 @@ test('a sandbox is made at a lower priority while a ready one is left, at once f
   // a busy machine: the lowered one took too long, so the next goes at once, and the one after tries again
   assert.equal(sandboxNice(1, { nice: SANDBOX_NICE, ms: SANDBOX_NICE_BOUND_MS + 1 }), undefined);
   assert.equal(sandboxNice(1, { ms: SANDBOX_NICE_BOUND_MS + 500 }), SANDBOX_NICE);
+});
+
+test("a pod member fits its pod's member sandbox: the infra's namespaces, the sandbox's image and runtime, its pod's host name; nothing else does", () => {
+  const owner = 'f'.repeat(64);
+  const sandbox = { imageId: 'sha256:busybox', runtime: 'crun', chosenRuntime: 'crun', owner };
+  const member = { NetworkMode: `container:${owner}`, IpcMode: `container:${owner}`, UTSMode: `container:${owner}` };
+  const joins = (req: object, h: object = member, img = image, s = sandbox) =>
+    joinedFits({ Image: 'busybox', Hostname: 'pod', ...req }, h, img, s);
+  assert.ok(joins({ Cmd: ['sleep', '1000'], Env: ['A=1'], User: 'nobody', WorkingDir: '/w' }));
+  assert.ok(joins({}, { ...member, AutoRemove: true, Memory: 1 << 20 }));
+  // another pod's infra, or none
+  assert.ok(!joins({}, { ...member, NetworkMode: `container:${'e'.repeat(64)}` }));
+  assert.ok(!joins({}, { NetworkMode: 'none' }));
+  assert.ok(!joins({}, member, { id: 'sha256:other', volumes: null }));
+  assert.ok(!joins({}, member, image, { ...sandbox, chosenRuntime: 'runc' }));
+  // what its monitor and root were made without, as for the pool's
+  assert.ok(!joins({ Tty: true }));
+  assert.ok(!joins({ OpenStdin: true }));
+  assert.ok(!joins({}, { ...member, Binds: ['/tmp:/tmp'] }));
+  assert.ok(!joins({}, { ...member, Init: true }));
+  assert.ok(!joins({}, { ...member, LogConfig: { Type: 'none' } }));
+  assert.ok(!joins({}, member, { id: 'sha256:busybox', volumes: { '/data': {} } }));
 });

@@ -144,9 +144,38 @@ export function requestFits(
       (network === 'bridge'
         ? sameBridgeEndpoint(req)
         : sameUserEndpoint(req, network, pool.userNetwork ?? (() => undefined)))) &&
+    !req.Hostname &&
+    plainRequest(req, h, image)
+  );
+}
+
+/**
+ * Whether a create request may take a sandbox made for the members of a pod (pool.ts's
+ * `wantJoined`): joined to the namespaces of `owner` (the pod's infra), as the sandbox is,
+ * of the sandbox's image and the default runtime, and nothing the monitor or the mounts
+ * were made without (as `requestFits`). Its host name is allowed: a member has its pod's,
+ * which is in the spec (or, joining the infra's UTS namespace, not needed), and the spec is
+ * compared before the hand-over as for any sandbox.
+ */
+export function joinedFits(
+  req: CreateRequest,
+  h: HostConfig,
+  image: { id: string; volumes: object | null | undefined },
+  sandbox: { imageId: string; runtime: string; chosenRuntime: string; owner: string },
+): boolean {
+  return (
+    image.id === sandbox.imageId &&
+    sandbox.chosenRuntime === sandbox.runtime &&
+    h.NetworkMode === `container:${sandbox.owner}` &&
+    plainRequest(req, h, image)
+  );
+}
+
+/** What no sandbox's monitor, root or namespaces were made for: a terminal, stdin, mounts, links, an init, other logging. */
+function plainRequest(req: CreateRequest, h: HostConfig, image: { volumes: object | null | undefined }): boolean {
+  return (
     !req.Tty &&
     !req.OpenStdin &&
-    !req.Hostname &&
     !req.Domainname &&
     !h.Binds?.length &&
     !h.Mounts?.length &&

@@ -103,6 +103,7 @@ export class ContainerService {
       dropPrepared: (c) => this.tasks.dropPrepared(c),
       startFailed: (c, code) => this.starter.failed(c, code),
       yieldAddresses: async (id) => (await this.pool?.yieldNetwork(id)) ?? false,
+      preparedPid: (id) => this.tasks.preparedPid(id),
     });
     this.tasks = new Tasks(this.ctx, this.endpoints);
     this.pool = deps.warmPool?.size
@@ -234,6 +235,20 @@ export class ContainerService {
       // Once this start has answered (or failed) and its container is gone or running a while: the pool makes up for what creates took.
       this.pool?.refillAfter(c);
     }
+  }
+
+  /**
+   * A pod was made with `owner` as its infra: with a warm pool, a task for its next member is
+   * made ahead from `template` (its member request), joined to the infra's namespaces (pool.ts's
+   * `wantJoined`).
+   */
+  warmMembers(owner: string, template: CreateRequest): void {
+    this.pool?.wantJoined(owner, template);
+  }
+
+  /** The pod of `owner` goes: no more member tasks made ahead for it. */
+  async unwarmMembers(owner: string): Promise<void> {
+    await this.pool?.unwantJoined(owner);
   }
 
   /** `--warm-pool`: its size, ready sandboxes and image; undefined when off. */

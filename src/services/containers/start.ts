@@ -64,6 +64,8 @@ export class Starter {
       const t0 = performance.now();
       // A restore makes its own task: one created ahead would start afresh.
       if (opts.restoreFrom) await tasks.dropPrepared(c);
+      // A pod member's task made ahead joined its infra's namespaces, which must still be the infra's.
+      else await tasks.joinedStill(c);
       const prepared = tasks.takePrepared(c.Id);
       const task = prepared ?? (await tasks.create(c, network, opts.restoreFrom));
       monitor.rotateLogs(c, task.maxFiles);

@@ -6,7 +6,7 @@
  * sends start a few round trips after create, and a task created in that gap leaves the start
  * only the release of its process to do.
  */
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, statSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArgument } from '../../errdefs/index.ts';
 import { resolveUser, type ResolvedUser, type Mount, type Spec } from '../../oci/index.ts';
@@ -132,7 +132,7 @@ export class Tasks {
      * A warm sandbox's making (pool.ts): it learns the spec before the runtime's driver
      * annotates it, and may have the task made at a lower priority (see CreateOptions.nice).
      */
-    sandbox?: { onSpec: (spec: Spec) => void; nice?: number },
+    sandbox?: { onSpec: (spec: Spec) => void; nice?: number; ahead?: boolean },
   ): Promise<CreatedTask> {
     const dir = this.ctx.dir(c.Id);
     // A previous run's leftovers (a crash between exit and cleanup) go first.
@@ -151,13 +151,13 @@ export class Tasks {
     const mounts = c.MountPoints?.length
       ? await this.ctx.d.volumes!.mountAll(c.Id, c.MountPoints, join(dir, 'rootfs'))
       : undefined;
-    const net = network ?? (await this.endpoints.planWithRoom(c));
+    const net = network ?? (await this.endpoints.planWithRoom(c, sandbox?.ahead));
     c.Network = net.endpoint;
     const rt = this.ctx.runtime(c);
     // A runtime that takes its interfaces at create gets a namespace wired ahead (see Endpoints.prewire).
     const prewired =
       net.endpoint && !net.netnsPath && rt.networkAtCreate ? await this.endpoints.prewire(c, net.endpoint) : undefined;
-    const spec = await this.specFor(c, net, prewired, mounts);
+    const spec = await this.specFor(c, net, prewired, mounts, sandbox?.ahead);
     sandbox?.onSpec(spec);
     if (this.ctx.d.idMap) await giveEtcFiles(dir, this.ctx.d.idMap);
     const limits = logLimits(c.HostConfig);
@@ -182,8 +182,17 @@ export class Tasks {
     return { pid, maxFiles: limits.maxFiles };
   }
 
-  /** The OCI spec of `c`'s task (its /etc files written beside it). */
-  private async specFor(c: ContainerRecord, net: NetworkPlan, prewired?: string, mounts?: Mount[]): Promise<Spec> {
+  /**
+   * The OCI spec of `c`'s task (its /etc files written beside it). `ahead`: namespaces of
+   * another container may be those of its task created ahead (Endpoints.plan).
+   */
+  private async specFor(
+    c: ContainerRecord,
+    net: NetworkPlan,
+    prewired?: string,
+    mounts?: Mount[],
+    ahead = false,
+  ): Promise<Spec> {
     const dir = this.ctx.dir(c.Id);
     const links = c.HostConfig.Links?.length
       ? linkSettings(c.HostConfig.Links, (ref) => this.ctx.store.find(ref), c.Name)
@@ -200,9 +209,9 @@ export class Tasks {
       dnsServer: net.dnsServer,
       linkHosts: links?.hosts,
       linkEnv: links?.env,
-      pidnsPath: this.endpoints.joinedNamespace(c.HostConfig.PidMode, 'pid', 'PID'),
-      ipcnsPath: this.endpoints.joinedNamespace(c.HostConfig.IpcMode, 'ipc', 'IPC'),
-      utsnsPath: this.endpoints.joinedNamespace(c.HostConfig.UTSMode, 'uts', 'UTS'),
+      pidnsPath: this.endpoints.joinedNamespace(c.HostConfig.PidMode, 'pid', 'PID', ahead),
+      ipcnsPath: this.endpoints.joinedNamespace(c.HostConfig.IpcMode, 'ipc', 'IPC', ahead),
+      utsnsPath: this.endpoints.joinedNamespace(c.HostConfig.UTSMode, 'uts', 'UTS', ahead),
       resolveUser: (spec, rootfs) => this.userFor(c, spec, rootfs),
       defaults: this.ctx.d.defaults,
       idMap: containerIdMap(c.HostConfig, this.ctx.d.idMap),
@@ -285,7 +294,7 @@ export class Tasks {
    */
   adopt(
     c: ContainerRecord,
-    sandbox: { pid: number; spec: string; network: SandboxNetwork; endpoint?: Endpoint; nice?: number },
+    sandbox: { pid: number; spec: string; network: SandboxNetwork; endpoint?: Endpoint; nice?: number; joined?: string },
   ): void {
     this.pooled.add(c.Id);
     const ttl = () =>
@@ -303,7 +312,10 @@ export class Tasks {
         const dir = this.ctx.dir(c.Id);
         try {
           const user = isUserNetwork(sandbox.network) ? sandbox.endpoint : undefined;
-          const wanted = await this.specFor(c, { endpoint: sandbox.endpoint, dnsServer: user?.gateway });
+          // A pod member's sandbox joined the infra's namespaces, perhaps before the infra started.
+          const wanted = sandbox.joined
+            ? await this.specFor(c, this.endpoints.plan(c, true), undefined, undefined, true)
+            : await this.specFor(c, { endpoint: sandbox.endpoint, dnsServer: user?.gateway });
           if (sandboxKey(asSandboxed(wanted)) !== sandbox.spec) throw new Error("its spec is not the sandbox's");
           if (!(await commandFound(join(dir, 'rootfs'), wanted.process.args[0] ?? '', wanted.process.env)))
             throw new Error('its command is not in the image');
@@ -358,6 +370,39 @@ export class Tasks {
     this.pooled.delete(id);
   }
 
+  preparedPid(id: string): number | undefined {
+    return this.prepared.get(id)?.pid;
+  }
+
+  /**
+   * Whether the task created ahead for `c` (a member of a pod, made before its infra ran: see
+   * Endpoints.plan's `ahead`) is in the namespaces that `c` joins now — the same network, IPC,
+   * UTS and PID namespaces (by inode) as the other container's running init. Called at start,
+   * once that other one runs; if not (its task was remade meanwhile), the task is taken down
+   * and the start makes one.
+   */
+  async joinedStill(c: ContainerRecord): Promise<void> {
+    const mine = this.prepared.get(c.Id);
+    const h = c.HostConfig;
+    const joins: [string | undefined, string][] = [
+      [h.NetworkMode, 'net'],
+      [h.IpcMode, 'ipc'],
+      [h.UTSMode, 'uts'],
+      [h.PidMode, 'pid'],
+    ];
+    if (!mine || !joins.some(([m]) => m?.startsWith('container:'))) return;
+    const same = joins.every(([mode, ns]) => {
+      if (!mode?.startsWith('container:')) return true;
+      const other = this.ctx.store.find(mode.slice('container:'.length));
+      const pid = other?.State.Running ? other.State.Pid : undefined;
+      return !!pid && nsInode(pid, ns) !== undefined && nsInode(pid, ns) === nsInode(mine.pid, ns);
+    });
+    if (!same) {
+      this.ctx.d.log.debug(`start ${c.Id.slice(0, 12)}: its task created ahead joined namespaces since gone`);
+      await this.dropPrepared(c);
+    }
+  }
+
   takePrepared(id: string): CreatedTask | undefined {
     const p = this.prepared.get(id);
     if (!p) return undefined;
@@ -387,6 +432,15 @@ export class Tasks {
       ).catch(() => {});
     this.endpoints.release(c);
     await this.ctx.d.volumes?.release(c.Id);
+  }
+}
+
+/** The inode of a process's namespace (`net`, `ipc`...): one stat on the event loop; undefined if the process is gone. */
+function nsInode(pid: number, ns: string): number | undefined {
+  try {
+    return statSync(`/proc/${pid}/ns/${ns}`).ino;
+  } catch {
+    return undefined;
   }
 }
 

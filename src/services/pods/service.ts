@@ -75,7 +75,10 @@ export class PodService {
    * `infraLabels`: labels for the infra container too (the CRI's Kubernetes labels, so that
    * `docker ps` shows a sandbox's infra as cri-dockerd's).
    */
-  async create(req: PodCreateRequest, opts: { infraLabels?: Record<string, string> } = {}): Promise<{ Id: string }> {
+  async create(
+    req: PodCreateRequest,
+    opts: { infraLabels?: Record<string, string>; warmMembers?: boolean } = {},
+  ): Promise<{ Id: string }> {
     const name = req.name || freeRandomName((n) => !!this.store.find(n));
     checkPodName(name);
     const owner = this.store.find(name);
@@ -140,6 +143,11 @@ export class PodService {
     }
     this.store.insert(rec);
     this.emit(rec, 'create');
+    // `pod create` then `run --pod`: the member's task is made while its CLI starts (the container service's warm pool).
+    if (opts.warmMembers && rec.InfraContainerID) {
+      const template = memberRequest(rec, {});
+      this.d.containers.warmMembers(rec.InfraContainerID, template);
+    }
     return { Id: id };
   }
 
@@ -267,6 +275,7 @@ export class PodService {
       const removed: Record<string, string | null> = {};
       this.removing.add(pod.Id);
       try {
+        if (pod.InfraContainerID) await this.d.containers.unwarmMembers(pod.InfraContainerID);
         for (const c of [...parts.members, ...(parts.infra ? [parts.infra] : [])]) {
           await this.d.containers.remove(c.Id, { force: true });
           removed[c.Id] = null;

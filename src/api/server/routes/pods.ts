@@ -39,7 +39,8 @@ export function registerPods(r: Router, pods: PodService): void {
   r.head('/libpod/_ping', ping('HEAD'));
 
   r.post('/libpod/pods/create', async (req, res) => {
-    res.json(201, await pods.create(await req.json<PodCreateRequest>()));
+    // Its members follow as `run --pod` (or kube play's creates): tasks for them may be made ahead.
+    res.json(201, await pods.create(await req.json<PodCreateRequest>(), { warmMembers: true }));
   });
 
   r.get('/libpod/pods/json', (req, res) => {
