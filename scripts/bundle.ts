@@ -12,6 +12,7 @@ import { build, type Plugin } from 'esbuild';
 import { cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, relative, resolve } from 'node:path';
+import { commandInputs } from './commandinputs.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const requireBuiltin = createRequire(import.meta.url);
@@ -119,7 +120,7 @@ async function bundle(
   name: string,
   out: string,
   entry: string,
-  o: { sourceDirs: boolean; lazyBuiltins: boolean; copy?: string[] },
+  o: { sourceDirs: boolean; lazyBuiltins: boolean; copy?: string[]; byCommand?: boolean },
 ) {
   const outDir = join(ROOT, 'build', name);
   const tmp = `${outDir}.tmp-${process.pid}`;
@@ -160,7 +161,11 @@ async function bundle(
     ...Object.keys(result.metafile.inputs).filter((p) => !p.startsWith('<') && !p.startsWith('builtin:')),
     ...copied,
   ];
-  writeFileSync(join(tmp, 'inputs.json'), JSON.stringify({ builtAt: startedAt, inputs }) + '\n');
+  // the CLI's: the inputs each command can run, so that a command stats only those (commandinputs.ts)
+  const byCommand = o.byCommand
+    ? commandInputs(result.metafile, relative(ROOT, join(tmp, `${out}.js`)), inputs, copied)
+    : undefined;
+  writeFileSync(join(tmp, 'inputs.json'), JSON.stringify({ builtAt: startedAt, inputs, ...byCommand }) + '\n');
   mkdirSync(join(ROOT, 'build'), { recursive: true });
   rmSync(outDir, { recursive: true, force: true });
   renameSync(tmp, outDir);
@@ -171,6 +176,11 @@ await Promise.all([
   // (import.meta.dirname): in the CLI's bundle that is build/cli/, so they are copied there.
   // Bundled with the rest rather than loaded from src/, so that the client's error classes it
   // tests with instanceof are the same classes the bundled client throws.
-  bundle('cli', 'app', 'src/cli/app.ts', { sourceDirs: false, lazyBuiltins: true, copy: ['src/ui/static'] }),
+  bundle('cli', 'app', 'src/cli/app.ts', {
+    sourceDirs: false,
+    lazyBuiltins: true,
+    copy: ['src/ui/static'],
+    byCommand: true,
+  }),
   bundle('berthd', 'main', 'src/daemon/main.ts', { sourceDirs: true, lazyBuiltins: false }),
 ]);

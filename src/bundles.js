@@ -12,13 +12,67 @@ const { readFileSync, statSync } = process.getBuiltinModule('node:fs');
 // A path, not a URL: a URL per input (~250 of them) was a tenth of the check.
 const ROOT = `${import.meta.dirname}/../`;
 
-/** @param {string} name the bundle's folder under build/ */
-export function bundleIsFresh(name) {
+/**
+ * @param {string} name the bundle's folder under build/
+ * @param {string[]} [command] the command line's names for the command it runs, most precise
+ *   first (cliCommand): only the inputs its set in inputs.json lists are checked — the files of
+ *   what that command can load (scripts/commandinputs.ts). Without one, or with none the bundle
+ *   knows, every input is.
+ */
+export function bundleIsFresh(name, command = []) {
   try {
-    const { builtAt, inputs } = JSON.parse(readFileSync(`${ROOT}build/${name}/inputs.json`, 'utf8'));
-    for (const p of inputs) if (statSync(ROOT + p).mtimeMs > builtAt) return false;
+    const built = JSON.parse(readFileSync(`${ROOT}build/${name}/inputs.json`, 'utf8'));
+    const { builtAt, inputs } = built;
+    const key = built.commands && command.find((k) => Object.hasOwn(built.commands, k));
+    if (key !== undefined) {
+      for (const i of built.sets[built.commands[key]]) if (statSync(ROOT + inputs[i]).mtimeMs > builtAt) return false;
+    } else {
+      for (const p of inputs) if (statSync(ROOT + p).mtimeMs > builtAt) return false;
+    }
     return true;
   } catch {
     return false; // no bundle, or an input gone
   }
+}
+
+// The global flags of `berth` (src/cli/app.ts's parseGlobal) that take the next word as their value
+const VALUE_FLAGS = new Set([
+  '-H',
+  '--host',
+  '-c',
+  '--context',
+  '--tlscacert',
+  '--tlscert',
+  '--tlskey',
+  '-l',
+  '--log-level',
+  '--config',
+]);
+// and those that do not
+const FLAGS = /^(-D|--debug|--tls(verify)?(=.*)?|--(host|context|tlscacert|tlscert|tlskey|log-level|config)=.*|-H.+)$/s;
+
+/**
+ * The names a `berth` command line may give the command it runs: `['pod create', 'pod']` for
+ * `berth -H x pod create --name p`, `['--version']`; none (check everything) for the help or a
+ * global flag this scan does not know. Its reading of the global flags must agree with app.ts's,
+ * or a command would check another's inputs: bundles.test.ts holds them together.
+ * @param {string[]} argv
+ * @returns {string[]}
+ */
+export function cliCommand(argv) {
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('-') || a === '-') break;
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (a === '-v' || a === '--version') return ['--version'];
+    if (VALUE_FLAGS.has(a)) i++;
+    else if (!FLAGS.test(a)) return [];
+  }
+  const [first, second] = argv.slice(i, i + 2);
+  if (first === undefined) return [];
+  return second === undefined ? [first] : [`${first} ${second}`, first];
 }
