@@ -13,26 +13,35 @@ const { readFileSync, statSync } = process.getBuiltinModule('node:fs');
 const ROOT = `${import.meta.dirname}/../`;
 
 /**
+ * The file of the bundle to run, or undefined when it is stale: the bundle of the command, when
+ * it has one of its own (the CLI's, scripts/commandinputs.ts), with only that file's inputs
+ * checked; else `entry`, with every input of the bundle checked.
  * @param {string} name the bundle's folder under build/
+ * @param {string} entry its entry file
  * @param {string[]} [command] the command line's names for the command it runs, most precise
- *   first (cliCommand): only the inputs its set in inputs.json lists are checked — the files of
- *   what that command can load (scripts/commandinputs.ts). Without one, or with none the bundle
- *   knows, every input is.
+ *   first (cliCommand)
+ * @returns {string | undefined} a path under build/<name>/
  */
-export function bundleIsFresh(name, command = []) {
+export function freshBundle(name, entry, command = []) {
   try {
     const built = JSON.parse(readFileSync(`${ROOT}build/${name}/inputs.json`, 'utf8'));
     const { builtAt, inputs } = built;
     const key = built.commands && command.find((k) => Object.hasOwn(built.commands, k));
     if (key !== undefined) {
-      for (const i of built.sets[built.commands[key]]) if (statSync(ROOT + inputs[i]).mtimeMs > builtAt) return false;
-    } else {
-      for (const p of inputs) if (statSync(ROOT + p).mtimeMs > builtAt) return false;
+      const i = built.commands[key];
+      for (const n of built.sets[i]) if (statSync(ROOT + inputs[n]).mtimeMs > builtAt) return undefined;
+      return built.bundles[i];
     }
-    return true;
+    for (const p of inputs) if (statSync(ROOT + p).mtimeMs > builtAt) return undefined;
+    return entry;
   } catch {
-    return false; // no bundle, or an input gone
+    return undefined; // no bundle, or an input gone
   }
+}
+
+/** @param {string} name the bundle's folder under build/ */
+export function bundleIsFresh(name) {
+  return freshBundle(name, '') !== undefined;
 }
 
 // The global flags of `berth` (src/cli/app.ts's parseGlobal) that take the next word as their value

@@ -8,7 +8,7 @@
  * that nothing is type-stripped before the cache is on: a TypeScript entry would load Node's
  * stripper (a WebAssembly module, a fifth of the start-up) on every run.
  */
-import { bundleIsFresh, cliCommand } from '../bundles.js';
+import { freshBundle, cliCommand } from '../bundles.js';
 
 // Not an import of node:module, for the reason bundles.js gives for node:fs.
 const { enableCompileCache } = process.getBuiltinModule('node:module');
@@ -20,8 +20,8 @@ try {
 }
 
 const argv = process.argv.slice(2);
-// fresh as far as this command goes: the files of what it can load, not the whole CLI's
-const { runProcess } = bundleIsFresh('cli', cliCommand(argv))
-  ? await import('../../build/cli/app.js')
-  : await import('./app.ts');
+// the command's own bundle (one file), fresh as far as its inputs go; the split bundle for a
+// command line that names none (the help)
+const bundle = freshBundle('cli', 'app.js', cliCommand(argv));
+const { runProcess } = bundle ? await import(`../../build/cli/${bundle}`) : await import('./app.ts');
 runProcess(argv);

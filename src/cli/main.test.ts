@@ -125,37 +125,37 @@ test('the bundled berth loads only the code of the command it runs: under 200 kB
   }
 });
 
-// A tree whose bundle knows two commands' inputs: `pod create` runs a.ts, `ps` a.ts and b.ts.
+// A tree whose bundle has two commands' own: `pod create`'s built from a.ts, `ps`'s from a.ts and b.ts.
 function treeByCommand() {
   const t = tree();
+  const app = (who: string) => `export function runProcess(args) { console.log('${who}', args.join(' ')); }\n`;
   for (const f of ['a.ts', 'b.ts']) writeFileSync(join(t.root, 'src/cli', f), '');
   const builtAt = Date.now();
   const inputs = ['src/cli/app.ts', 'src/cli/a.ts', 'src/cli/b.ts'];
   const sets = [[0], [0, 1], [0, 1, 2]];
   const commands = { '--version': 0, 'pod create': 1, ps: 2 };
-  writeFileSync(join(t.root, 'build/cli/inputs.json'), JSON.stringify({ builtAt, inputs, sets, commands }));
+  const bundles = ['version.js', 'pods.js', 'ps.js'];
+  for (const b of bundles) writeFileSync(join(t.root, 'build/cli', b), app(`bundle ${b}`));
+  writeFileSync(join(t.root, 'build/cli/inputs.json'), JSON.stringify({ builtAt, inputs, sets, commands, bundles }));
   const past = new Date(builtAt - 60_000);
   for (const f of inputs) utimesSync(join(t.root, f), past, past);
   const run = (...args: string[]) =>
     execFileSync(process.execPath, [join(t.root, 'src/cli/main.js'), ...args], { encoding: 'utf8' }).trim();
-  const touch = (f: string) => {
-    const later = new Date(Date.now() + 60_000);
-    utimesSync(join(t.root, f), later, later);
-  };
+  const touch = (f: string, when = new Date(Date.now() + 60_000)) => utimesSync(join(t.root, f), when, when);
   return { root: t.root, run, touch };
 }
 
-test('a command checks the files of what it can run: an edit elsewhere leaves its bundle in use, one of its own does not', (t) => {
+test("a command runs a bundle of its own, checked against that bundle's files: an edit elsewhere leaves it in use, one of its own does not", (t) => {
   const { root, run, touch } = treeByCommand();
   t.after(() => rmSync(root, { recursive: true, force: true }));
-  touch('src/cli/b.ts'); // ps's, not pod create's
+  touch('src/cli/b.ts'); // in ps's bundle, not pod create's
   assert.equal(
     run('-H', 'unix:///x.sock', 'pod', 'create', '--name', 'p'),
-    'bundle -H unix:///x.sock pod create --name p',
+    'bundle pods.js -H unix:///x.sock pod create --name p',
   );
-  assert.equal(run('--version'), 'bundle --version');
+  assert.equal(run('--version'), 'bundle version.js --version');
   assert.equal(run('ps', '-a'), 'sources ps -a');
-  // a command line the table does not name (the help, an unknown word) checks every input
+  // a command line the table does not name (the help, an unknown word) runs the whole bundle, every input checked
   assert.equal(run('--help'), 'sources --help');
   assert.equal(run('pod'), 'sources pod');
   assert.equal(run('frobnicate'), 'sources frobnicate');
@@ -163,6 +163,9 @@ test('a command checks the files of what it can run: an edit elsewhere leaves it
   assert.equal(run('pod', 'create'), 'sources pod create');
   touch('src/cli/app.ts');
   assert.equal(run('--version'), 'sources --version');
+  for (const f of ['src/cli/app.ts', 'src/cli/a.ts', 'src/cli/b.ts']) touch(f, new Date(0));
+  assert.equal(run('--help'), 'bundle --help');
+  assert.equal(run('ps'), 'bundle ps.js ps');
 });
 
 test("the command names bundles.js reads from a command line are the ones app.ts's global flags leave", async () => {
@@ -218,10 +221,11 @@ test("the command names bundles.js reads from a command line are the ones app.ts
   }
 });
 
-test("a command's set in the real bundle holds every source file that command loads when run from the sources", (t) => {
+test("a command's bundle is one file, and its inputs hold every source file that command loads when run from the sources", (t) => {
   const built = join(import.meta.dirname, '../../build/cli/inputs.json');
   if (!existsSync(built)) return t.skip('no bundle: npm run build makes it');
-  const { inputs, sets, commands } = JSON.parse(readFileSync(built, 'utf8')) as {
+  const { inputs, sets, commands, bundles } = JSON.parse(readFileSync(built, 'utf8')) as {
+    bundles: string[];
     inputs: string[];
     sets: number[][];
     commands: Record<string, number>;
@@ -235,6 +239,15 @@ test("a command's set in the real bundle holds every source file that command lo
     ['kube', [...host, 'kube', 'play', '/nonexistent.yaml']],
     ['--version', ['--version']],
   ];
+  // the files a process loads (file: URLs) for a command line, running `entry`
+  const mainScript = (args: string[], entry = join(root, 'src/cli/main.js')) => `
+      const loaded = [];
+      require('node:module').registerHooks({
+        load(url, context, next) { if (url.startsWith('file:')) loaded.push(url); return next(url, context); },
+      });
+      process.on('exit', () => console.error(JSON.stringify(loaded)));
+      process.argv.splice(1, Infinity, ${JSON.stringify(entry)}, ...${JSON.stringify(args)});
+      import(${JSON.stringify(entry)});`;
   for (const [name, args] of lines) {
     const script = `
       const loaded = [];
@@ -251,6 +264,19 @@ test("a command's set in the real bundle holds every source file that command lo
       fileURLToPath(u).slice(root.length),
     );
     const set = new Set(sets[commands[name]!]!.map((i) => inputs[i]));
+    // and main.js runs that command's one file of build/cli
+    const viaMain = spawnSync(process.execPath, ['-e', mainScript(args)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const files = (JSON.parse(viaMain.stderr.trim().split('\n').pop()!) as string[]).filter((u) =>
+      u.includes('/build/cli/'),
+    );
+    assert.deepEqual(
+      files.map((u) => u.slice(u.lastIndexOf('/') + 1)),
+      [bundles[commands[name]!]],
+      `${name}: its files of build/cli`,
+    );
     assert.ok(loaded.includes('src/cli/app.ts'), `${name}: ran from the sources`);
     assert.deepEqual(
       loaded.filter((f) => !set.has(f)),
