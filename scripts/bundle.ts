@@ -12,6 +12,7 @@ import { build, type Plugin } from 'esbuild';
 import { cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, relative, resolve } from 'node:path';
+import { commandModules, inputsOf, onlyCommand } from './commandinputs.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const requireBuiltin = createRequire(import.meta.url);
@@ -119,17 +120,18 @@ async function bundle(
   name: string,
   out: string,
   entry: string,
-  o: { sourceDirs: boolean; lazyBuiltins: boolean; copy?: string[] },
+  o: { sourceDirs: boolean; lazyBuiltins: boolean; copy?: string[]; byCommand?: boolean },
 ) {
   const outDir = join(ROOT, 'build', name);
   const tmp = `${outDir}.tmp-${process.pid}`;
   const startedAt = Date.now();
   rmSync(tmp, { recursive: true, force: true });
-  const result = await build({
+  const plugins = o.sourceDirs
+    ? [builtinsByRequire({ lazy: o.lazyBuiltins }), sourceDirs]
+    : [builtinsByRequire({ lazy: o.lazyBuiltins })];
+  const options = {
     absWorkingDir: ROOT,
-    entryPoints: { [out]: entry },
     bundle: true,
-    splitting: true,
     format: 'esm',
     platform: 'node',
     target: 'node24',
@@ -147,20 +149,40 @@ async function bundle(
         "const __berthSourceDir = (d) => __berthJoin(import.meta.dirname, '..', '..', d);",
       ].join('\n'),
     },
-    plugins: o.sourceDirs
-      ? [builtinsByRequire({ lazy: o.lazyBuiltins }), sourceDirs]
-      : [builtinsByRequire({ lazy: o.lazyBuiltins })],
-  });
+  } as const;
+  const result = await build({ ...options, entryPoints: { [out]: entry }, splitting: true, plugins });
   const copied: string[] = [];
   for (const dir of o.copy ?? []) {
     cpSync(join(ROOT, dir), join(tmp, dir.slice(dir.lastIndexOf('/') + 1)), { recursive: true });
     copied.push(...readdirSync(join(ROOT, dir)).map((f) => `${dir}/${f}`));
   }
-  const inputs = [
-    ...Object.keys(result.metafile.inputs).filter((p) => !p.startsWith('<') && !p.startsWith('builtin:')),
-    ...copied,
-  ];
-  writeFileSync(join(tmp, 'inputs.json'), JSON.stringify({ builtAt: startedAt, inputs }) + '\n');
+  const inputs = [...inputsOf(result.metafile), ...copied];
+  // The CLI's bundle of each command, one file, and the inputs it was built from (commandinputs.ts):
+  // `sets[i]` indexes `inputs` for `bundles[i]`; `commands` names the bundle of each command.
+  let byCommand: { bundles: string[]; sets: number[][]; commands: Record<string, number> } | undefined;
+  if (o.byCommand) {
+    const modules = commandModules();
+    const all = new Set(modules.values());
+    const kept = [undefined, ...all]; // the first: none, for --version
+    const bundles = kept.map((_, i) => `cmd-${i}.js`);
+    const builds = await Promise.all(
+      kept.map((m, i) =>
+        build({
+          ...options,
+          entryPoints: { [bundles[i]!.slice(0, -3)]: entry },
+          splitting: false,
+          plugins: [...plugins, onlyCommand(m, all, ROOT)],
+        }),
+      ),
+    );
+    const index = new Map(inputs.map((p, i) => [p, i]));
+    const at = (p: string) => index.get(p) ?? (index.set(p, inputs.length), inputs.push(p), inputs.length - 1);
+    const sets = builds.map((b) => [...inputsOf(b.metafile), ...copied].map(at).sort((x, y) => x - y));
+    const commands: Record<string, number> = { '--version': 0 };
+    for (const [words, m] of modules) commands[words] = kept.indexOf(m);
+    byCommand = { bundles, sets, commands };
+  }
+  writeFileSync(join(tmp, 'inputs.json'), JSON.stringify({ builtAt: startedAt, inputs, ...byCommand }) + '\n');
   mkdirSync(join(ROOT, 'build'), { recursive: true });
   rmSync(outDir, { recursive: true, force: true });
   renameSync(tmp, outDir);
@@ -171,6 +193,11 @@ await Promise.all([
   // (import.meta.dirname): in the CLI's bundle that is build/cli/, so they are copied there.
   // Bundled with the rest rather than loaded from src/, so that the client's error classes it
   // tests with instanceof are the same classes the bundled client throws.
-  bundle('cli', 'app', 'src/cli/app.ts', { sourceDirs: false, lazyBuiltins: true, copy: ['src/ui/static'] }),
+  bundle('cli', 'app', 'src/cli/app.ts', {
+    sourceDirs: false,
+    lazyBuiltins: true,
+    copy: ['src/ui/static'],
+    byCommand: true,
+  }),
   bundle('berthd', 'main', 'src/daemon/main.ts', { sourceDirs: true, lazyBuiltins: false }),
 ]);

@@ -87,8 +87,11 @@ function globalUsageError(message: string): number {
   return 125;
 }
 
-/** The global flags; a number: the exit code of a usage error already printed; 'help': `--help`. */
-function parseGlobal(argv: string[]): Global | number | 'help' {
+/**
+ * The global flags; a number: the exit code of a usage error already printed; 'help': `--help`.
+ * bundles.js's cliCommand reads them too, before this module is loaded (main.test.ts holds the two together).
+ */
+export function parseGlobal(argv: string[]): Global | number | 'help' {
   let host: string | undefined;
   let context: string | undefined;
   const tls: TlsFlags = {};

@@ -2,7 +2,14 @@
  * What every command gets: the streams, a lazily made Engine API client, the errors that end a
  * command with docker's exit codes, and docker's confirmation prompt.
  */
-import { EngineClient, clientTlsFiles, resolveHost, type ContextEndpoint, type TlsFlags } from '../client/index.ts';
+import {
+  EngineClient,
+  clientTlsFiles,
+  resolveHost,
+  socketVersionMemory,
+  type ContextEndpoint,
+  type TlsFlags,
+} from '../client/index.ts';
 import { loadClientTls, type ClientTlsFiles } from '../tls/index.ts';
 import { FlagValueError, type CommandSpec, type Flags } from './flags.ts';
 
@@ -84,10 +91,14 @@ export class Cli {
       } catch (e) {
         throw new StatusError(1, `unable to resolve docker endpoint: ${(e as Error).message}`);
       }
+      // A daemon on a unix socket is asked its API version once, not by every berth process:
+      // the ping was a round trip of each command's start (versionmemory.ts).
+      const socket = /^unix:\/\/(.+)$/.exec(this.host)?.[1] ?? (this.host.startsWith('/') ? this.host : undefined);
       this.clientInstance = new EngineClient({
         host: this.host,
         version: process.env.DOCKER_API_VERSION || undefined,
         tls,
+        versionMemory: socket ? socketVersionMemory(socket) : undefined,
       });
     }
     return this.clientInstance;

@@ -4,6 +4,9 @@
  * Lifecycle: construct from a host string (nothing connects yet); the first versioned request
  * pings the daemon and agrees on an API version (the daemon's `Api-Version`, capped at ours);
  * every later request goes to `/v<version>/...`. `close()` drops idle keep-alive connections.
+ * With a `versionMemory` (the CLI's, versionmemory.ts) the version the daemon named before is
+ * used without a ping, for a request that can be sent again: a daemon's refusal of it ("client
+ * version ... is too new") forgets it, pings, and sends the request once more.
  *
  *   const c = new EngineClient('unix:///run/berth/berth.sock');
  *   const list = await c.containerList({ all: true });
@@ -39,6 +42,7 @@ import { networkCalls } from './networks.ts';
 import { systemCalls } from './system.ts';
 import { volumeCalls } from './volumes.ts';
 import { podCalls } from './pods.ts';
+import type { ApiVersionMemory } from './versionmemory.ts';
 import type * as T from '../api/types/index.ts';
 
 /** The newest API version this client speaks; older daemons get their own version. */
@@ -54,6 +58,8 @@ export interface ClientOptions {
   userAgent?: string;
   /** TLS for a TCP daemon (client/tls.ts says which files); ignored for a unix socket, as docker ignores it. */
   tls?: ClientTls;
+  /** The daemon's version remembered from an earlier process (versionmemory.ts), to skip the ping. */
+  versionMemory?: ApiVersionMemory;
 }
 
 export type QueryValue = string | number | boolean | undefined | null | readonly string[];
@@ -100,12 +106,16 @@ export class EngineClient {
   private readonly userAgent: string;
   private version: string | undefined;
   private negotiation: Promise<string> | undefined;
+  private readonly memory: ApiVersionMemory | undefined;
+  /** `version` came from the memory and no answer has confirmed it yet. */
+  private recalled = false;
 
   constructor(opts: ClientOptions | string = {}) {
     const o = typeof opts === 'string' ? { host: opts } : opts;
     this.host = resolveHost(o.host);
     this.endpoint = parseHost(this.host);
     this.version = o.version?.replace(/^v/, '');
+    this.memory = this.version ? undefined : o.versionMemory;
     this.userAgent = o.userAgent ?? 'Berth-Client/0.1.0 (linux)';
     const e = this.endpoint;
     this.tls =
@@ -198,7 +208,8 @@ export class EngineClient {
     this.negotiation ??= this.ping().then(
       (p) => {
         const server = p.apiVersion || FALLBACK_API_VERSION;
-        this.version = compareVersions(server, CLIENT_API_VERSION) < 0 ? server : CLIENT_API_VERSION;
+        this.memory?.remember(server);
+        this.version = capped(server);
         return this.version;
       },
       (e: unknown) => {
@@ -221,10 +232,34 @@ export class EngineClient {
     };
   }
 
-  private async path(path: string, opts: RequestOpts): Promise<string> {
+  private async path(path: string, opts: RequestOpts, mayRecall = false): Promise<string> {
     if (opts.unversioned) return path + encodeQuery(opts.query);
+    if (!this.version && mayRecall && this.memory) {
+      const remembered = this.memory.recall();
+      if (remembered) {
+        this.version = capped(remembered);
+        this.recalled = true;
+      }
+    }
     const v = await this.negotiate();
     return `/v${v}${path}${encodeQuery(opts.query)}`;
+  }
+
+  /**
+   * A refusal of a remembered version: the memory is forgotten and the version agreed again by
+   * a ping. Docker's words for it ("client version 1.47 is too new. Maximum supported API
+   * version is 1.45"; "... is too old ...") are what berthd and dockerd say.
+   */
+  private async recallRefused(status: number, message: string): Promise<boolean> {
+    if (!this.memory || status !== 400 || !/^client version \S+ is too (new|old)\b/.test(message)) return false;
+    // A request sent beside this one may have been refused first and agreed the version again
+    if (this.recalled) {
+      this.recalled = false;
+      this.version = undefined;
+      this.memory.forget();
+    }
+    await this.negotiate();
+    return true;
   }
 
   private prepare(opts: RequestOpts): { headers: Record<string, string>; body: Body } {
@@ -239,7 +274,7 @@ export class EngineClient {
   }
 
   private send(method: string, path: string, opts: RequestOpts): Promise<IncomingMessage> {
-    return this.path(path, opts).then(
+    return this.path(path, opts, canSendAgain(opts)).then(
       (full) =>
         new Promise<IncomingMessage>((resolve, reject) => {
           const { headers, body } = this.prepare(opts);
@@ -254,13 +289,17 @@ export class EngineClient {
   }
 
   /** A request; a status >= 400 becomes an ApiError carrying the daemon's message. */
-  async request(method: string, path: string, opts: RequestOpts = {}): Promise<IncomingMessage> {
+  async request(method: string, path: string, opts: RequestOpts = {}, again = false): Promise<IncomingMessage> {
     const res = await this.send(method, path, opts);
     const status = res.statusCode ?? 500;
     if (status >= 400) {
       const text = (await readAll(res)).toString('utf8');
-      throw new ApiError(status, errorMessage(status, text, res.statusMessage));
+      const message = errorMessage(status, text, res.statusMessage);
+      if (!again && canSendAgain(opts) && (await this.recallRefused(status, message)))
+        return this.request(method, path, opts, true);
+      throw new ApiError(status, message);
     }
+    if (this.recalled) this.recalled = false; // the daemon took it: no longer in doubt
     return res;
   }
 
@@ -330,6 +369,16 @@ export class EngineClient {
     const res = await this.request(method, path, opts);
     return progressMessages(res);
   }
+}
+
+/** min(the daemon's version, ours). */
+function capped(daemonVersion: string): string {
+  return compareVersions(daemonVersion, CLIENT_API_VERSION) < 0 ? daemonVersion : CLIENT_API_VERSION;
+}
+
+/** Whether a request's body can be sent a second time (not a stream, read once). */
+function canSendAgain(opts: RequestOpts): boolean {
+  return opts.body === undefined || opts.body === null || typeof opts.body === 'string' || Buffer.isBuffer(opts.body);
 }
 
 function writeBody(req: ClientRequest, body: Body, reject: (e: unknown) => void): void {

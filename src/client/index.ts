@@ -12,6 +12,7 @@ export type { StreamedEvent } from './system.ts';
 export { ApiError, ConnectionError, StreamError, errorMessage, isConflict, isNotFound } from './errors.ts';
 export { DEFAULT_HOST, DEFAULT_TLS_HOST, parseHost, resolveHost, type Endpoint } from './host.ts';
 export { clientTlsFiles, type TlsFlags } from './tls.ts';
+export { socketVersionMemory, versionMemoryFile, type ApiVersionMemory } from './versionmemory.ts';
 export { dockerConfigDir, dockerContext, type ContextChoice, type ContextEndpoint } from './context.ts';
 export { demux, demuxTo, encodeFrame, STDIN, STDOUT, STDERR, SYSTEMERR, type Frame, type Sink } from './stdcopy.ts';
 export { jsonValues, messageError, progressMessages } from './jsonstream.ts';
