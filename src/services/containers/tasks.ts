@@ -294,7 +294,14 @@ export class Tasks {
    */
   adopt(
     c: ContainerRecord,
-    sandbox: { pid: number; spec: string; network: SandboxNetwork; endpoint?: Endpoint; nice?: number; joined?: string },
+    sandbox: {
+      pid: number;
+      spec: string;
+      network: SandboxNetwork;
+      endpoint?: Endpoint;
+      nice?: number;
+      joined?: string;
+    },
   ): void {
     this.pooled.add(c.Id);
     const ttl = () =>
