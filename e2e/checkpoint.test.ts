@@ -131,6 +131,9 @@ test(
   async () => {
     const d2 = await startDaemonWithBusybox(['--experimental']);
     const tmp = mkdtempSync(join(tmpdir(), 'berth-cp-export-'));
+    // Removed in `finally` too: a runsc sandbox outlives a failed assertion, and the harness's
+    // cleanup knows runc's and crun's state, not runsc's.
+    const made: [Daemon, string][] = [];
     try {
       const id = (
         await dockerOk(d, [
@@ -144,6 +147,7 @@ test(
           `echo moved > /marker; ${COUNTER}`,
         ])
       ).trim();
+      made.push([d, id]);
       await eventually(async () => (await numbers(id)).length >= 3, 30_000, 200);
       const file = join(tmp, 'counter.tar');
       const out = await berth(d, ['container', 'checkpoint', '--export', file, id, 'move']);
@@ -152,6 +156,7 @@ test(
       const r = await berth(d2, ['container', 'restore', '--import', file]);
       assert.equal(r.code, 0, r.stderr);
       const id2 = r.stdout.trim();
+      made.push([d2, id2]);
       assert.equal((await dockerOk(d2, ['inspect', '-f', '{{.HostConfig.Runtime}}', id2])).trim(), 'runsc');
       const there = await eventually(
         async () => {
@@ -166,6 +171,7 @@ test(
       await dockerOk(d, ['rm', '-f', id]);
       await dockerOk(d2, ['rm', '-f', id2]);
     } finally {
+      for (const [daemon, cid] of made) await docker(daemon, ['rm', '-f', cid]).catch(() => {});
       rmSync(tmp, { recursive: true, force: true });
       await cleanup(d2);
     }
