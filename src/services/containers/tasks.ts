@@ -19,12 +19,11 @@ import {
   zygoteCommand,
   ZYGOTE_CMD,
   ZYGOTE_PATH,
-  type SandboxNetwork,
 } from './poolfit.ts';
 import { planMounts, parseVolumesFrom } from '../volumes/index.ts';
 import type { ContainerContext } from './context.ts';
 import type { Endpoints, NetworkPlan } from './endpoints.ts';
-import type { Endpoint } from '../../network/index.ts';
+import type { Sandbox } from './pool.ts';
 import { linkSettings } from './links.ts';
 import { logLimits } from './logopts.ts';
 import { buildSpec } from './spec.ts';
@@ -292,17 +291,7 @@ export class Tasks {
    * it registers them when its endpoint is allocated. The /etc files are written again for
    * the container (its --dns, --add-host).
    */
-  adopt(
-    c: ContainerRecord,
-    sandbox: {
-      pid: number;
-      spec: string;
-      network: SandboxNetwork;
-      endpoint?: Endpoint;
-      nice?: number;
-      joined?: string;
-    },
-  ): void {
+  adopt(c: ContainerRecord, sandbox: Pick<Sandbox, 'pid' | 'spec' | 'network' | 'endpoint' | 'nice' | 'joined'>): void {
     this.pooled.add(c.Id);
     const ttl = () =>
       setTimeout(
