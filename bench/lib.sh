@@ -65,3 +65,34 @@ start_registry() {
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.05; done
   echo "127.0.0.1:$port $pid"
 }
+
+# A cgroup that only counts CPU time (cgroup v1's cpuacct; else a cgroup2 one): berthd started
+# in it, everything it starts is counted with it until moved out.
+acct_dir() { if [ -d /sys/fs/cgroup/cpuacct ]; then echo "/sys/fs/cgroup/cpuacct/berth-bench-$$-$1"; else echo "/sys/fs/cgroup/berth-bench-$$-$1"; fi; }
+acct_ms() {
+  local d
+  d=$(acct_dir "$1")
+  if [ -f "$d/cpuacct.usage" ]; then echo $(($(cat "$d/cpuacct.usage") / 1000000)); else awk '/^usage_usec/ {print int($2 / 1000)}' "$d/cpu.stat"; fi
+}
+# `in_acct NAME command... &`: the command, in the cgroup NAME; only in the background (it
+# execs, so that $! is the command's pid).
+in_acct() {
+  local d
+  d=$(acct_dir "$1")
+  shift
+  mkdir -p "$d"
+  exec sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$d" "$@"
+}
+
+# The two-container pod bench/pods.sh and pods-ab.sh play (`kube play`), written to $1.
+write_pod_yaml() {
+  cat >"$1" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: benchpod}
+spec:
+  containers:
+  - {name: web, image: busybox, imagePullPolicy: Never, command: [httpd, -f, -p, '80']}
+  - {name: sidecar, image: busybox, imagePullPolicy: Never, command: [sleep, '1000']}
+YAML
+}

@@ -22,19 +22,6 @@ pids=()
 # Each berthd in a cpuacct cgroup of its own (as warm.sh's): what it and what it starts — the
 # launcher, monitors, the runtime's create and delete — cost the machine, containers' own
 # processes apart (the runtime moves them to cgroups of their own).
-acct_dir() { if [ -d /sys/fs/cgroup/cpuacct ]; then echo "/sys/fs/cgroup/cpuacct/berth-podab-$$-$1"; else echo "/sys/fs/cgroup/berth-podab-$$-$1"; fi; }
-acct_ms() {
-  local d
-  d=$(acct_dir "$1")
-  if [ -f "$d/cpuacct.usage" ]; then echo $(($(cat "$d/cpuacct.usage") / 1000000)); else awk '/^usage_usec/ {print int($2 / 1000)}' "$d/cpu.stat"; fi
-}
-in_acct() {
-  local d
-  d=$(acct_dir "$1")
-  shift
-  mkdir -p "$d"
-  exec sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$d" "$@"
-}
 trap 'stop_daemons; rmdir "$(acct_dir this)" "$(acct_dir base)" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 for side in this base; do
@@ -47,15 +34,7 @@ for side in this base; do
   ./bin/berth -H "unix://$WORK/$side.sock" image bootstrap busybox >/dev/null
 done
 
-cat >"$WORK/pod.yaml" <<'YAML'
-apiVersion: v1
-kind: Pod
-metadata: {name: benchpod}
-spec:
-  containers:
-  - {name: web, image: busybox, imagePullPolicy: Never, command: [httpd, -f, -p, '80']}
-  - {name: sidecar, image: busybox, imagePullPolicy: Never, command: [sleep, '1000']}
-YAML
+write_pod_yaml "$WORK/pod.yaml"
 IDLE=(sh -c 'trap "exit 0" TERM; while :; do sleep 1; done')
 now() { date +%s%N; }
 

@@ -46,15 +46,7 @@ BERTH="./bin/berth -H unix://$BERTH_SOCK"
 $BERTH image bootstrap busybox >/dev/null
 docker -H "unix://$BERTH_SOCK" save busybox -o "$WORK/busybox.tar"
 
-cat >"$WORK/pod.yaml" <<'YAML'
-apiVersion: v1
-kind: Pod
-metadata: {name: benchpod}
-spec:
-  containers:
-  - {name: web, image: busybox, imagePullPolicy: Never, command: [httpd, -f, -p, '80']}
-  - {name: sidecar, image: busybox, imagePullPolicy: Never, command: [sleep, '1000']}
-YAML
+write_pod_yaml "$WORK/pod.yaml"
 
 IDLE="sh -c 'trap \"exit 0\" TERM; while :; do sleep 1; done'"
 cmds=(

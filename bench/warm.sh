@@ -42,23 +42,6 @@ pids=()
 WBR=bwarm$(($$ % 10000))
 CBR=bcold$(($$ % 10000))
 DBR=bdwarm$(($$ % 10000))
-# A cgroup that only counts CPU time (cgroup v1's cpuacct; else a cgroup2 one): berthd started
-# in it, everything it starts is counted with it until moved out.
-acct_dir() { if [ -d /sys/fs/cgroup/cpuacct ]; then echo "/sys/fs/cgroup/cpuacct/berth-bench-$$-$1"; else echo "/sys/fs/cgroup/berth-bench-$$-$1"; fi; }
-acct_ms() {
-  local d
-  d=$(acct_dir "$1")
-  if [ -f "$d/cpuacct.usage" ]; then echo $(($(cat "$d/cpuacct.usage") / 1000000)); else awk '/^usage_usec/ {print int($2 / 1000)}' "$d/cpu.stat"; fi
-}
-# `in_acct NAME command... &`: the command, in the cgroup NAME; only in the background (it
-# execs, so that $! is the command's pid).
-in_acct() {
-  local d
-  d=$(acct_dir "$1")
-  shift
-  mkdir -p "$d"
-  exec sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$d" "$@"
-}
 # CPU per run of each berthd (ms, with its helpers) over what `what` did, from the counts in $acct0.
 acct_report() {
   local what=$1 runs=$2 n
