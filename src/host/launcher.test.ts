@@ -122,6 +122,13 @@ test(
           child.once('spawn', resolve);
           child.once('exit', () => reject(new Error('the launcher or sleep ended before the spawn')));
         });
+        // SPAWNED comes at the exec, before sleep's dynamic loader has opened (and closed) its
+        // libraries and locale files, which take fd 3 for a moment: wait until it sleeps.
+        for (let tries = 0; tries < 500; tries++) {
+          const wchan = await fs.readFile(`/proc/${child.pid}/wchan`, 'utf8').catch(() => '');
+          if (wchan.includes('nanosleep')) break;
+          await new Promise((r) => setTimeout(r, 10));
+        }
         const open = (await fs.readdir(`/proc/${child.pid}/fd`)).map(Number).sort((x, y) => x - y);
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGKILL');
