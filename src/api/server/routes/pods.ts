@@ -83,18 +83,12 @@ export function registerPods(r: Router, pods: PodService): void {
     res.json(200, (await pods.start(req.params.name!)) satisfies PodActionReport);
   });
   r.post('/libpod/pods/{name}/stop', async (req, res) => {
-    const t = req.query.get('t');
-    res.json(
-      200,
-      (await pods.stop(req.params.name!, { timeout: t ? Number(t) : undefined })) satisfies PodActionReport,
-    );
+    const timeout = seconds(req.query, 't');
+    res.json(200, (await pods.stop(req.params.name!, { timeout })) satisfies PodActionReport);
   });
   r.post('/libpod/pods/{name}/restart', async (req, res) => {
-    const t = req.query.get('t');
-    res.json(
-      200,
-      (await pods.restart(req.params.name!, { timeout: t ? Number(t) : undefined })) satisfies PodActionReport,
-    );
+    const timeout = seconds(req.query, 't');
+    res.json(200, (await pods.restart(req.params.name!, { timeout })) satisfies PodActionReport);
   });
   r.post('/libpod/pods/{name}/kill', async (req, res) => {
     res.json(200, (await pods.kill(req.params.name!, req.query.get('signal') || 'SIGKILL')) satisfies PodActionReport);
@@ -108,10 +102,17 @@ export function registerPods(r: Router, pods: PodService): void {
   r.get('/libpod/pods/{name}/top', async (req, res) => {
     res.json(200, (await pods.top(req.params.name!, req.query.get('ps_args') || '-ef')) satisfies ContainerTop);
   });
+  // Podman's client sends `force` and, for `pod rm -f -t N`, `timeout` (seconds to stop first).
   r.delete('/libpod/pods/{name}', async (req, res) => {
-    res.json(
-      200,
-      (await pods.remove(req.params.name!, { force: truthy(req.query.get('force')) })) satisfies PodRmReport,
-    );
+    const opts = { force: truthy(req.query.get('force')), timeout: seconds(req.query, 'timeout') };
+    res.json(200, (await pods.remove(req.params.name!, opts)) satisfies PodRmReport);
   });
+}
+
+/** A whole number of seconds in the query (Libpod's uint parameters); absent or empty is none. */
+function seconds(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return undefined;
+  if (!/^\d+$/.test(v)) throw invalidArgument(`failed to parse parameters: ${name}: "${v}" is not a number of seconds`);
+  return Number(v);
 }
