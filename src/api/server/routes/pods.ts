@@ -5,7 +5,7 @@
  * in a pod with the body they already send.
  */
 import { API_VERSION, type Response, type Router } from '../router.ts';
-import type { PodService } from '../../../services/pods/index.ts';
+import { podFilter, type PodService } from '../../../services/pods/index.ts';
 import type {
   PodActionReport,
   PodCreateRequest,
@@ -17,7 +17,8 @@ import type {
   ContainerTop,
 } from '../../../api/types/index.ts';
 import { invalidArgument } from '../../../errdefs/index.ts';
-import { parseFilters, assertKnownFilters } from '../filters.ts';
+import { parseFilters } from '../filters.ts';
+import { parseTime } from './system.ts';
 import { matchLabel } from '../../../services/images/index.ts';
 
 const truthy = (v: string | null) => v === '1' || v === 'true' || v === 'True';
@@ -44,16 +45,11 @@ export function registerPods(r: Router, pods: PodService): void {
   });
 
   r.get('/libpod/pods/json', (req, res) => {
-    const f = parseFilters(req.query.get('filters'));
-    assertKnownFilters(f, ['id', 'name', 'label', 'status']);
-    const list = pods.list(
-      (p) =>
-        (!f.id?.length || f.id.some((x) => p.Id.startsWith(x))) &&
-        (!f.name?.length || f.name.some((x) => new RegExp(x).test(p.Name))) &&
-        (!f.status?.length || f.status.some((x) => x.toLowerCase() === p.Status.toLowerCase())) &&
-        (f.label ?? []).every((l) => matchLabel(p.Labels, l)),
-    );
-    res.json(200, list satisfies PodListEntry[]);
+    const keep = podFilter(parseFilters(req.query.get('filters')), {
+      matchLabel,
+      parseUntil: (v) => parseTime(v, true)!,
+    });
+    res.json(200, pods.list(keep) satisfies PodListEntry[]);
   });
 
   r.post('/libpod/pods/prune', async (_req, res) => {
