@@ -4,7 +4,7 @@
  * `?force=&timeout=` and `podman --remote`), `--all`, `--ignore` and `--pod-id-file` with
  * Podman's exit codes and messages, every name looked up before any pod is touched, `pod ps`'s
  * filters, `--sort` and `--noheading`, `pod create --replace/--pod-id-file/--label-file`, and
- * `kube play --start=false`. The expected words and codes are Podman 4.3's own (run here).
+ * `kube play --start=false` and `--network`. The expected words and codes are Podman 4.3's own (run here).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -233,7 +233,7 @@ test('pod create --replace makes the pod anew under its name, --label-file adds 
   await ok(['pod', 'rm', '-f', 'again']);
 });
 
-test('kube play --start=false leaves the pod created, and a later play with --replace starts it', async () => {
+test('kube play --start=false leaves the pod created, a later play with --replace starts it, and --network none keeps its members off any network', async () => {
   const yaml = join(dir, 'pod.yaml');
   writeFileSync(
     yaml,
@@ -252,6 +252,14 @@ test('kube play --start=false leaves the pod created, and a later play with --re
     assert.equal((await ok(['pod', 'inspect', '-f', '{{.State}}', 'later'])).trim(), 'Created');
     await ok(['kube', 'play', '-q', '--replace', yaml]);
     assert.equal((await ok(['pod', 'inspect', '-f', '{{.State}}', 'later'])).trim(), 'Running');
+    const networks = async () => (await ok(['pod', 'inspect', '-f', '{{json .InfraConfig.Networks}}', 'later'])).trim();
+    assert.equal(await networks(), '["bridge"]');
+    // --network, as Podman's: here none, so the infra (and the members in its namespace) on no network.
+    await ok(['kube', 'play', '-q', '--network', 'none', yaml]);
+    assert.equal(await networks(), 'null');
+    const infra = (await ok(['pod', 'inspect', '-f', '{{.InfraContainerID}}', 'later'])).trim();
+    assert.equal((await ok(['inspect', '-f', '{{.HostConfig.NetworkMode}}', infra])).trim(), 'none');
+    assert.equal((await ok(['exec', 'later-idle', 'ls', '/sys/class/net'])).trim(), 'lo');
   } finally {
     await berth(d, ['kube', 'down', '-q', yaml]);
   }
