@@ -7,6 +7,12 @@
 #
 #   bash bench/pods.sh [runs]
 #
+# The cases are interleaved: each of the [runs] rounds times every case once (hyperfine
+# --runs 1 over all of them), in the listed order one round and the reverse the next, after
+# one warm-up round not counted; so a load that moves during the run moves Berth's and
+# Podman's figures alike (hyperfine's runs of one case after another put each case in a
+# different stretch of the run). The medians are over the rounds.
+#
 # BERTH_BASE=<another checkout> adds its `berth` CLI against the same berthd, timed in the same
 # run (`base ...` cases): a client-side change measured side by side, as load moves both alike.
 # BERTHD_BASE=<another checkout> starts that checkout's berthd too (its own root and socket,
@@ -126,16 +132,43 @@ else
   echo "podman is not installed (apt-get install podman catatonit): timing Berth alone" >&2
 fi
 
+# The cases as triples (name, prepare, command) from hyperfine's flags above, so that a round
+# can list them in either order.
+cases=()
+for ((i = 0; i < ${#cmds[@]}; i += 5)); do cases+=("${cmds[i + 1]}" "${cmds[i + 3]}" "${cmds[i + 4]}"); done
+ncases=$((${#cases[@]} / 3))
+round() { # round number (0: warm-up) -> $WORK/round-N.json
+  local order=() args=() k
+  for ((k = 0; k < ncases; k++)); do order+=("$k"); done
+  if (($1 % 2 == 1)); then
+    local rev=()
+    for ((k = ncases - 1; k >= 0; k--)); do rev+=("$k"); done
+    order=("${rev[@]}")
+  fi
+  for k in "${order[@]}"; do args+=(-n "${cases[3 * k]}" --prepare "${cases[3 * k + 1]}" "${cases[3 * k + 2]}"); done
+  hyperfine --runs 1 --style basic --export-json "$WORK/round-$1.json" "${args[@]}" >>"$WORK/hyperfine.log" 2>&1
+}
+round 0
+rm "$WORK/round-0.json"
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-hyperfine --warmup 1 --runs "$RUNS" --export-json "$WORK/result.json" "${cmds[@]}" >&2
+for r in $(seq "$RUNS"); do round "$r"; done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 # Medians and their ratios are the claim; the CPU the commands' processes used (user + sys,
 # means: the CLI's and the clients' own, not the daemons') says how much of a loaded run's
 # time is the clients', and the load averages say how loaded it was.
 bin/node -e '
-const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results;
-const med = Object.fromEntries(r.map((x) => [x.command, x.median * 1000]));
-const cpu = Object.fromEntries(r.map((x) => [x.command, (x.user + x.system) * 1000]));
+const fs = require("fs");
+const rounds = fs.readdirSync(process.argv[1]).filter((f) => /^round-\d+\.json$/.test(f));
+const runs = {};
+for (const f of rounds)
+  for (const x of JSON.parse(fs.readFileSync(`${process.argv[1]}/${f}`, "utf8")).results)
+    (runs[x.command] ??= []).push({ ms: x.times[0] * 1000, cpu: (x.user + x.system) * 1000 });
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+// In the order the cases are listed (each round file has its own).
+const names = process.argv[4].split("\n").filter((n) => runs[n]);
+const med = Object.fromEntries(names.map((k) => [k, median(runs[k].map((x) => x.ms))]));
+const cpu = Object.fromEntries(names.map((k) => [k, runs[k].reduce((a, x) => a + x.cpu, 0) / runs[k].length]));
+console.log(`${rounds.length} interleaved rounds (the order reversed every other round), one warm-up round before them`);
 for (const [k, v] of Object.entries(med)) console.log(`${k}: median ${v.toFixed(1)} ms, client CPU ${cpu[k].toFixed(0)} ms`);
 for (const c of ["pod create + 2 run -d", "kube play"]) {
   const b = med[`berth ${c}`], p = med[`podman ${c}`];
@@ -146,4 +179,4 @@ for (const c of ["pod create + 2 run -d", "kube play"]) {
   if (b && base) console.log(`${c}: ratio berth/base ${(b / base).toFixed(3)}, client CPU ${cpu[`berth ${c}`].toFixed(0)} against ${cpu[`base ${c}`].toFixed(0)} ms`);
 }
 console.log(`load average (1, 5, 15 min): ${process.argv[2]} before, ${process.argv[3]} after`);
-' "$WORK/result.json" "$LOAD_BEFORE" "$LOAD_AFTER"
+' "$WORK" "$LOAD_BEFORE" "$LOAD_AFTER" "$(for ((k = 0; k < ncases; k++)); do echo "${cases[3 * k]}"; done)"

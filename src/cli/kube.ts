@@ -101,6 +101,11 @@ const play: KubeCommand = {
       { long: 'force', type: 'bool', help: 'With --down: also remove the volumes of PersistentVolumeClaims' },
       { long: 'wait', type: 'bool', default: true, help: "Wait for Jobs' pods to run to completion" },
       { long: 'quiet', short: 'q', type: 'bool', help: 'Print only warnings and errors' },
+      { long: 'start', type: 'bool', default: true, help: 'Start the pod after creating it' },
+      { long: 'network', type: 'string', help: 'Connect the pods to a network, or host or none' },
+      // A play always replaces what an earlier play of the file made; Podman needs the flag for
+      // that, so scripts written for it pass it.
+      { long: 'replace', type: 'bool', help: 'Delete and recreate pods defined in the YAML file (always done)' },
     ],
   },
   async run(cli, f, args) {
@@ -112,9 +117,9 @@ const play: KubeCommand = {
     const first = planPlay(file);
     player.check(first);
     const images = await player.pull(first);
-    const plan = planPlay(file, { imageUser: (i) => images.get(i)?.User ?? undefined });
+    const plan = planPlay(file, { imageUser: (i) => images.get(i)?.User ?? undefined, network: f.str('network') });
     for (const w of plan.warnings) reporter.warn(w);
-    const result = await player.apply(plan, { wait: f.bool('wait') });
+    const result = await player.apply(plan, { wait: f.bool('wait'), start: f.bool('start') });
     for (const p of result.pods) cli.out(`${p}\n`);
     const failed = Object.entries(result.exits).filter(([, code]) => code !== 0);
     for (const [c, code] of failed) cli.err(`container ${c} of a Job exited with ${code}\n`);

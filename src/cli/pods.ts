@@ -5,13 +5,14 @@
  */
 import type { PodListEntry, PodPortMapping, PodCreateRequest } from '../client/index.ts';
 import { demux, isNotFound, statsRow, statsText } from '../client/index.ts';
-import { type Command, StatusError, describeError, parseFilterFlags, parseKeyValues, type Cli } from './cli.ts';
+import { type Command, StatusError, parseFilterFlags, parseKeyValues, type Cli } from './cli.ts';
 import { ago, shortId } from './format.ts';
 // table.ts (and the template engine under it) is imported by the listing commands that print
 // rows: `pod create`, the command a script runs most, reads neither.
 import type { Row, rowContext as RowContext } from './table.ts';
 import { parsePublish } from './runopts.ts';
 import { indentJson } from './format.ts';
+import { podError, podOps } from './podops.ts';
 
 /** `-p` flags as Libpod's port mappings. */
 export function portMappings(specs: readonly string[]): PodPortMapping[] {
@@ -64,14 +65,34 @@ const create: Command = {
       { long: 'infra-name', type: 'string', help: 'The name used as infra container name' },
       { long: 'cgroup-parent', type: 'string', help: 'Set parent cgroup for the pod' },
       { long: 'sysctl', type: 'list', help: 'Set kernel parameters for the pod' },
+      { long: 'label-file', type: 'list', help: 'Read in a line delimited file of labels' },
+      { long: 'infra-image', type: 'string', help: 'Image to use to override builtin infra container' },
+      { long: 'pod-id-file', type: 'string', help: 'Write the pod ID to the file' },
+      { long: 'replace', type: 'bool', help: 'If a pod with the same name exists, replace it' },
     ],
   },
   async run(cli, f) {
     const network = f.str('network');
     const share = f.str('share');
+    const name = f.str('name');
+    const idFile = f.str('pod-id-file');
+    if (f.bool('replace') && !name) throw new StatusError(125, 'Error: cannot replace pod without --name being set');
+    // Checked before anything is made, as Podman does: the file names one pod.
+    if (idFile && (await import('node:fs')).existsSync(idFile))
+      throw new StatusError(125, `Error: pod id file exists. Ensure another pod is not using it or delete ${idFile}`);
+    let labelLines: string[] = [];
+    if (f.list('label-file').length) {
+      const { readKeyValueFile } = await import('./flagvalues.ts');
+      try {
+        labelLines = f.list('label-file').flatMap((p) => readKeyValueFile(p, process.env, false));
+      } catch (e) {
+        throw new StatusError(125, `Error: ${(e as Error).message}`);
+      }
+    }
     const req: PodCreateRequest = {
-      name: f.str('name'),
-      labels: parseKeyValues(f.list('label')),
+      name,
+      labels: parseKeyValues([...labelLines, ...f.list('label')]),
+      infra_image: f.str('infra-image'),
       hostname: f.str('hostname'),
       shared_namespaces: share === undefined ? undefined : share.split(',').filter(Boolean),
       portmappings: portMappings(f.list('publish')),
@@ -90,10 +111,17 @@ const create: Command = {
           : {}),
     };
     try {
+      // --replace: the pod of that name goes first, its containers killed (Podman's replace
+      // removes it with force); none there is no error.
+      if (f.bool('replace'))
+        await cli.client.podRemove(name!, true).catch((e: unknown) => {
+          if (!isNotFound(e)) throw e;
+        });
       const { Id } = await cli.client.podCreate(req);
+      if (idFile) (await import('node:fs')).writeFileSync(idFile, Id);
       cli.out(`${Id}\n`);
     } catch (e) {
-      throw new StatusError(125, `Error: ${describeError(e).replace(/^Error response from daemon: /, '')}`);
+      throw new StatusError(125, `Error: ${podError(e)}`);
     }
   },
 };
@@ -119,6 +147,24 @@ function podContext(p: PodListEntry, trunc: boolean, rowContext: typeof RowConte
   return rowContext(f, () => ({ ...p }));
 }
 
+/** `pod ps --sort`'s orders, Podman's: newest first, IDs and names ascending, fewest containers first, statuses by name. */
+export function podOrder(by: string): ((a: PodListEntry, b: PodListEntry) => number) | undefined {
+  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  switch (by) {
+    case 'created':
+      return (a, b) => cmp(b.Created, a.Created);
+    case 'id':
+      return (a, b) => cmp(a.Id, b.Id);
+    case 'name':
+      return (a, b) => cmp(a.Name, b.Name);
+    case 'number':
+      return (a, b) => a.Containers.length - b.Containers.length;
+    case 'status':
+      return (a, b) => cmp(a.Status, b.Status);
+  }
+  return undefined;
+}
+
 const ps: Command = {
   spec: {
     usage: '[OPTIONS]',
@@ -138,15 +184,29 @@ const ps: Command = {
       },
       { long: 'ctr-status', type: 'bool', help: 'Display the container status' },
       { long: 'ns', type: 'bool', help: 'Display namespace information of the pod' },
+      { long: 'noheading', type: 'bool', help: 'Do not print headers' },
+      {
+        long: 'sort',
+        type: 'string',
+        default: 'created',
+        help: 'Sort output by created, id, name, number or status',
+      },
     ],
   },
   async run(cli, f) {
-    const list = (await cli.client.podList(parseFilterFlags(f.list('filter')))).sort((a, b) =>
-      b.Created.localeCompare(a.Created),
-    );
     const format = f.str('format') ?? '';
+    if (f.bool('quiet') && format) throw new StatusError(125, 'Error: quiet and format cannot be used together');
+    const order = podOrder(f.str('sort') ?? 'created');
+    if (!order) throw new StatusError(125, 'Error: invalid option for --sort, options are: id, names, or number');
+    let list;
+    try {
+      list = (await cli.client.podList(parseFilterFlags(f.list('filter')))).sort(order);
+    } catch (e) {
+      throw new StatusError(125, `Error: ${podError(e)}`);
+    }
     if (format === 'json') {
-      cli.out(`${JSON.stringify(list, null, 4)}\n`);
+      // Podman's json.MarshalIndent with two spaces.
+      cli.out(`${JSON.stringify(list, null, 2)}\n`);
       return;
     }
     let table = 'table {{.ID}}\t{{.Name}}\t{{.Status}}\t{{.Created}}\t{{.InfraID}}';
@@ -178,6 +238,7 @@ const ps: Command = {
         },
         quiet: '{{.ID}}',
         isQuiet: f.bool('quiet'),
+        noHeader: f.bool('noheading'),
         // Podman's tabwriter: cells at least 12 wide, 2 apart.
         minwidth: 12,
         padding: 2,
@@ -213,71 +274,6 @@ const inspect: Command = {
       }
     }
     if (failed) return 125;
-  },
-};
-
-function podError(e: unknown): string {
-  return describeError(e).replace(/^Error response from daemon: /, '');
-}
-
-/** start, stop, restart, kill, pause, unpause: each pod's ID on success, Podman's errors otherwise. */
-function action(
-  verb: 'start' | 'stop' | 'restart' | 'kill' | 'pause' | 'unpause',
-  description: string,
-  flags: Command['spec']['flags'] = [],
-  query: (f: Parameters<Command['run']>[1]) => Record<string, string | number | undefined> = () => ({}),
-): Command {
-  return {
-    spec: { usage: '[OPTIONS] POD [POD...]', description, aliases: [`berth pod ${verb}`], args: { min: 1 }, flags },
-    async run(cli, f, args) {
-      return eachPod(cli, args, async (name) => {
-        const inspected = await cli.client.podInspect(name);
-        const r = await cli.client.podAction(name, verb, query(f));
-        if (r?.Errs?.length) throw new Error(r.Errs.join('\n'));
-        return inspected.Id;
-      });
-    },
-  };
-}
-
-async function eachPod(cli: Cli, names: string[], fn: (name: string) => Promise<string>): Promise<number> {
-  let failed = false;
-  for (const name of names) {
-    try {
-      cli.out(`${await fn(name)}\n`);
-    } catch (e) {
-      failed = true;
-      cli.err(`Error: ${podError(e)}\n`);
-    }
-  }
-  return failed ? 125 : 0;
-}
-
-const remove: Command = {
-  spec: {
-    usage: '[OPTIONS] POD [POD...]',
-    description: 'Remove one or more pods',
-    aliases: ['berth pod rm'],
-    args: { min: 1 },
-    flags: [
-      {
-        long: 'force',
-        short: 'f',
-        type: 'bool',
-        help: 'Force removal of a running pod by first stopping all containers',
-      },
-      { long: 'ignore', short: 'i', type: 'bool', help: 'Ignore errors when a specified pod is missing' },
-    ],
-  },
-  async run(cli, f, args) {
-    return eachPod(cli, args, async (name) => {
-      try {
-        return (await cli.client.podRemove(name, f.bool('force'))).Id;
-      } catch (e) {
-        if (f.bool('ignore') && isNotFound(e)) return '';
-        throw e;
-      }
-    });
   },
 };
 
@@ -523,31 +519,7 @@ export const podGroup: Record<string, Command> = {
   ls: ps,
   list: ps,
   inspect,
-  start: action('start', 'Start one or more pods'),
-  stop: action(
-    'stop',
-    'Stop one or more pods',
-    [{ long: 'time', short: 't', type: 'int', help: 'Seconds to wait for pod stop before killing the container' }],
-    (f) => ({ t: f.int('time') }),
-  ),
-  restart: action('restart', 'Restart one or more pods'),
-  kill: action(
-    'kill',
-    'Send the specified signal or SIGKILL to containers in pod',
-    [
-      {
-        long: 'signal',
-        short: 's',
-        type: 'string',
-        default: 'KILL',
-        help: 'Signal to send to the containers in the pod',
-      },
-    ],
-    (f) => ({ signal: f.str('signal') }),
-  ),
-  pause: action('pause', 'Pause one or more pods'),
-  unpause: action('unpause', 'Unpause one or more pods'),
-  rm: remove,
+  ...podOps,
   prune,
   top,
   stats,

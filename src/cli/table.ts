@@ -37,6 +37,8 @@ export interface FormatSpec {
   /** Template for -q. */
   quiet?: string;
   isQuiet?: boolean;
+  /** A table without its header row (Podman's `--noheading`), its columns aligned as with it. */
+  noHeader?: boolean;
   /** tabwriter settings (docker: 10, 3). */
   minwidth?: number;
   padding?: number;
@@ -65,6 +67,7 @@ export function formatRows(rows: Row[], spec: FormatSpec): string {
   if (!p.table) return body;
   const headerCtx: Row = { ...spec.headers };
   headerCtx.Label = () => 'LABEL';
+  if (spec.noHeader) return tabwrite(body, spec.minwidth ?? 10, spec.padding ?? 3);
   const header = tmpl.execute(headerCtx, { header: true });
   return tabwrite(header + '\n' + body, spec.minwidth ?? 10, spec.padding ?? 3);
 }

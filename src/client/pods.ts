@@ -30,8 +30,9 @@ export const podCalls = {
     return this.json('POST', `/libpod/pods/${enc(name)}/${action}`, { query });
   },
 
-  podRemove(this: EngineClient, name: string, force = false): Promise<T.PodRmReport> {
-    return this.json('DELETE', `/libpod/pods/${enc(name)}`, { query: { force: force || undefined } });
+  /** `timeout` (with `force`): seconds each running container gets to stop before it is killed and removed. */
+  podRemove(this: EngineClient, name: string, force = false, timeout?: number): Promise<T.PodRmReport> {
+    return this.json('DELETE', `/libpod/pods/${enc(name)}`, { query: { force: force || undefined, timeout } });
   },
 
   podPrune(this: EngineClient): Promise<T.PodPruneReport[]> {

@@ -440,3 +440,15 @@ test('two objects making a pod of the same name are refused', () => {
     /line 8: DaemonSet\/agent: pod "agent-pod" is already made by Pod\/agent-pod/,
   );
 });
+
+test("kube play --network puts every pod on that network or in that mode, over the YAML's hostNetwork", () => {
+  const text = pod('  hostNetwork: true\n  containers:\n  - {name: c, image: busybox}\n');
+  const spec = (network?: string) => plan(text, { network }).pods[0]!.spec;
+  assert.deepEqual(spec().netns, { nsmode: 'host' });
+  assert.deepEqual(spec('none').netns, { nsmode: 'none' });
+  assert.equal(spec('none').hostname, 'web');
+  assert.deepEqual(spec('backend').networks, ['backend']);
+  assert.equal(spec('backend').netns, undefined);
+  assert.equal(spec('bridge').networks, undefined);
+  assert.deepEqual(spec('host').netns, { nsmode: 'host' });
+});

@@ -77,6 +77,11 @@ export interface Plan {
 export interface PlanOptions {
   /** The configured user of an image (`Config.User`), when it is known locally. */
   readonly imageUser?: (image: string) => string | undefined;
+  /**
+   * `kube play --network` (Podman's): every pod on that network, or in that mode (`host`,
+   * `none`; `bridge` and `default` are the default network), whatever the YAML's hostNetwork says.
+   */
+  readonly network?: string;
 }
 
 /** The pods a workload makes: names, and the labels and spec they have. */
@@ -191,7 +196,7 @@ export function planPlay(file: KubeFile, opts: PlanOptions = {}): Plan {
       });
       pods.push({
         object,
-        spec: podSpec(p.name, { ...p.labels, [LABELS.object]: object }, spec),
+        spec: podSpec(p.name, { ...p.labels, [LABELS.object]: object }, spec, opts.network),
         initContainers: spec.initContainers.map((c, i) => plan(c, i)),
         containers: spec.containers.map((c) => plan(c)),
         runToCompletion: w.kind === 'Job',
@@ -209,13 +214,16 @@ export function planPlay(file: KubeFile, opts: PlanOptions = {}): Plan {
 }
 
 /** The pod's create spec, its ports still to be added by publish(). */
-function podSpec(name: string, labels: Record<string, string>, s: PodSpec): PodCreateSpec {
+function podSpec(name: string, labels: Record<string, string>, s: PodSpec, network?: string): PodCreateSpec {
   const dns = s.dnsConfig;
   const sysctls = s.securityContext.sysctls;
+  const host = network ? network === 'host' : s.hostNetwork;
   return {
     name,
     labels,
-    ...(s.hostNetwork ? { netns: { nsmode: 'host' } } : { hostname: s.hostname ?? name }),
+    ...(host ? { netns: { nsmode: 'host' } } : { hostname: s.hostname ?? name }),
+    ...(network === 'none' ? { netns: { nsmode: 'none' } } : {}),
+    ...(network && !['host', 'none', 'bridge', 'default'].includes(network) ? { networks: [network] } : {}),
     ...(s.hostPID ? { pidns: { nsmode: 'host' } } : {}),
     ...(s.hostIPC ? { ipcns: { nsmode: 'host' } } : {}),
     shared_namespaces: ['ipc', 'net', 'uts', ...(s.shareProcessNamespace ? ['pid'] : [])],

@@ -147,8 +147,12 @@ export class KubePlayer {
     }
   }
 
-  /** Makes what the plan says, replacing what an earlier play of its objects made. */
-  async apply(plan: Plan, o: { wait?: boolean } = {}): Promise<PlayResult> {
+  /**
+   * Makes what the plan says, replacing what an earlier play of its objects made. `start:
+   * false` (Podman's `kube play --start=false`) leaves the pods created, Jobs' too (not waited for).
+   */
+  async apply(plan: Plan, o: { wait?: boolean; start?: boolean } = {}): Promise<PlayResult> {
+    const start = o.start ?? true;
     this.check(plan);
     for (const name of plan.existingVolumes) {
       try {
@@ -170,6 +174,7 @@ export class KubePlayer {
         this.reporter.event('Pod', pod.spec.name, 'Created');
         for (const c of pod.initContainers) await pods.createContainer(pod.spec.name, c.name, c.body, { init: true });
         for (const c of pod.containers) await pods.createContainer(pod.spec.name, c.name, c.body, {});
+        if (!start) continue;
         await pods.startPod(pod.spec.name);
         this.reporter.event('Pod', pod.spec.name, 'Started');
       }
@@ -179,7 +184,7 @@ export class KubePlayer {
       throw e;
     }
     const exits: Record<string, number> = {};
-    if (o.wait) {
+    if (o.wait && start) {
       for (const pod of plan.pods.filter((p) => p.runToCompletion)) {
         for (const c of pod.containers) {
           const w = await this.client.containerWait(c.name, 'not-running');

@@ -20,7 +20,7 @@ export interface PortMapping {
 }
 
 export interface Namespace {
-  readonly nsmode: 'host' | 'bridge' | 'private';
+  readonly nsmode: 'host' | 'bridge' | 'private' | 'none';
 }
 
 /** What a pod is made with (a subset of Libpod's PodSpecGenerator, same JSON names). */
@@ -32,6 +32,8 @@ export interface PodCreateSpec {
   /** The namespaces the infra process holds for every member: ipc, net, uts, and pid when shared. */
   readonly shared_namespaces: readonly string[];
   readonly netns?: Namespace;
+  /** The network the pod joins (`kube play --network NAME`); the default network when absent. */
+  readonly networks?: readonly string[];
   readonly pidns?: Namespace;
   readonly ipcns?: Namespace;
   readonly portmappings?: readonly PortMapping[];

@@ -205,15 +205,20 @@ export class PodService {
   async stop(ref: string, opts: { timeout?: number } = {}): Promise<PodActionReport> {
     const pod = this.store.get(ref);
     return this.locks.run(pod.Id, async () => {
-      const parts = this.parts(pod);
-      const errs: string[] = [];
-      const stop = (c: ContainerRecord) =>
-        this.d.containers.stop(c.Id, { timeout: opts.timeout }).catch((e: Error) => void errs.push(e.message));
-      await Promise.all(parts.members.filter(running).map(stop));
-      if (parts.infra && running(parts.infra)) await stop(parts.infra);
+      const errs = await this.stopParts(this.parts(pod), opts.timeout);
       this.emit(pod, 'stop');
       return report(pod, errs);
     });
+  }
+
+  /** The members' stops at once, then the infra's; the errors' messages (the caller holds the pod's lock). */
+  private async stopParts(parts: PodParts, timeout: number | undefined): Promise<string[]> {
+    const errs: string[] = [];
+    const stop = (c: ContainerRecord) =>
+      this.d.containers.stop(c.Id, { timeout }).catch((e: Error) => void errs.push(e.message));
+    await Promise.all(parts.members.filter(running).map(stop));
+    if (parts.infra && running(parts.infra)) await stop(parts.infra);
+    return errs;
   }
 
   /** Signals every running container of the pod, the infra's too (Podman's `pod kill`). */
@@ -262,16 +267,25 @@ export class PodService {
 
   // ---- remove / prune ----
 
-  /** Removes the members, then the infra, then the record (`force`: running ones too). */
-  async remove(ref: string, opts: { force?: boolean } = {}): Promise<PodRmReport> {
+  /**
+   * Removes the members, then the infra, then the record. `force`: running ones too, killed as
+   * `docker rm -f` kills; with a `timeout` as well (Podman's `pod rm -f -t N`, Libpod's
+   * `?force=true&timeout=N`) they are first stopped as `pod stop -t N` stops them, each with its
+   * stop signal and N seconds before the kill. A stop that fails leaves the removal to the kill.
+   */
+  async remove(ref: string, opts: { force?: boolean; timeout?: number } = {}): Promise<PodRmReport> {
     const pod = this.store.get(ref);
     return this.locks.run(pod.Id, async () => {
-      const parts = this.parts(pod);
+      let parts = this.parts(pod);
       guardRemove(
         pod,
         this.containersOf(pod).map((c) => c.State),
         !!opts.force,
       );
+      if (opts.force && opts.timeout !== undefined) {
+        await this.stopParts(parts, opts.timeout);
+        parts = this.parts(pod);
+      }
       const removed: Record<string, string | null> = {};
       this.removing.add(pod.Id);
       try {

@@ -5,7 +5,7 @@
  * in a pod with the body they already send.
  */
 import { API_VERSION, type Response, type Router } from '../router.ts';
-import type { PodService } from '../../../services/pods/index.ts';
+import { podFilter, type PodService } from '../../../services/pods/index.ts';
 import type {
   PodActionReport,
   PodCreateRequest,
@@ -17,7 +17,8 @@ import type {
   ContainerTop,
 } from '../../../api/types/index.ts';
 import { invalidArgument } from '../../../errdefs/index.ts';
-import { parseFilters, assertKnownFilters } from '../filters.ts';
+import { parseFilters } from '../filters.ts';
+import { parseTime } from './system.ts';
 import { matchLabel } from '../../../services/images/index.ts';
 
 const truthy = (v: string | null) => v === '1' || v === 'true' || v === 'True';
@@ -44,16 +45,11 @@ export function registerPods(r: Router, pods: PodService): void {
   });
 
   r.get('/libpod/pods/json', (req, res) => {
-    const f = parseFilters(req.query.get('filters'));
-    assertKnownFilters(f, ['id', 'name', 'label', 'status']);
-    const list = pods.list(
-      (p) =>
-        (!f.id?.length || f.id.some((x) => p.Id.startsWith(x))) &&
-        (!f.name?.length || f.name.some((x) => new RegExp(x).test(p.Name))) &&
-        (!f.status?.length || f.status.some((x) => x.toLowerCase() === p.Status.toLowerCase())) &&
-        (f.label ?? []).every((l) => matchLabel(p.Labels, l)),
-    );
-    res.json(200, list satisfies PodListEntry[]);
+    const keep = podFilter(parseFilters(req.query.get('filters')), {
+      matchLabel,
+      parseUntil: (v) => parseTime(v, true)!,
+    });
+    res.json(200, pods.list(keep) satisfies PodListEntry[]);
   });
 
   r.post('/libpod/pods/prune', async (_req, res) => {
@@ -83,18 +79,12 @@ export function registerPods(r: Router, pods: PodService): void {
     res.json(200, (await pods.start(req.params.name!)) satisfies PodActionReport);
   });
   r.post('/libpod/pods/{name}/stop', async (req, res) => {
-    const t = req.query.get('t');
-    res.json(
-      200,
-      (await pods.stop(req.params.name!, { timeout: t ? Number(t) : undefined })) satisfies PodActionReport,
-    );
+    const timeout = seconds(req.query, 't');
+    res.json(200, (await pods.stop(req.params.name!, { timeout })) satisfies PodActionReport);
   });
   r.post('/libpod/pods/{name}/restart', async (req, res) => {
-    const t = req.query.get('t');
-    res.json(
-      200,
-      (await pods.restart(req.params.name!, { timeout: t ? Number(t) : undefined })) satisfies PodActionReport,
-    );
+    const timeout = seconds(req.query, 't');
+    res.json(200, (await pods.restart(req.params.name!, { timeout })) satisfies PodActionReport);
   });
   r.post('/libpod/pods/{name}/kill', async (req, res) => {
     res.json(200, (await pods.kill(req.params.name!, req.query.get('signal') || 'SIGKILL')) satisfies PodActionReport);
@@ -108,10 +98,17 @@ export function registerPods(r: Router, pods: PodService): void {
   r.get('/libpod/pods/{name}/top', async (req, res) => {
     res.json(200, (await pods.top(req.params.name!, req.query.get('ps_args') || '-ef')) satisfies ContainerTop);
   });
+  // Podman's client sends `force` and, for `pod rm -f -t N`, `timeout` (seconds to stop first).
   r.delete('/libpod/pods/{name}', async (req, res) => {
-    res.json(
-      200,
-      (await pods.remove(req.params.name!, { force: truthy(req.query.get('force')) })) satisfies PodRmReport,
-    );
+    const opts = { force: truthy(req.query.get('force')), timeout: seconds(req.query, 'timeout') };
+    res.json(200, (await pods.remove(req.params.name!, opts)) satisfies PodRmReport);
   });
+}
+
+/** A whole number of seconds in the query (Libpod's uint parameters); absent or empty is none. */
+function seconds(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return undefined;
+  if (!/^\d+$/.test(v)) throw invalidArgument(`failed to parse parameters: ${name}: "${v}" is not a number of seconds`);
+  return Number(v);
 }
