@@ -457,3 +457,53 @@ test("on a network without IPv6 (a user network, the default bridge) neither end
     await docker(d, ['rm', '-f', 'q6b']);
   }
 });
+
+test("a network's bridge keeps its MAC as ports come and go: a container still reaches the DNS after the port whose MAC the bridge had is gone", async () => {
+  // A Linux bridge made without a MAC takes the lowest of its ports' and follows them: a
+  // container that learnt the gateway's MAC while a port (a warm pool's sandbox, another
+  // container) lent it would lose its DNS queries once that port went, until its ARP entry
+  // timed out. Made here on purpose: mx's port has the lowest MAC on the bridge when mc first
+  // asks, then mx goes, and mc asks again.
+  await dockerOk(d, ['network', 'create', '--subnet', `10.${octet}.9.0/24`, 'macs']);
+  const bridgeIf = `bn-${(await inspectNet('macs')).Id.slice(0, 12)}`;
+  const ports = () =>
+    JSON.parse(sh('ip', ['-j', 'link', 'show', 'master', bridgeIf]).stdout || '[]') as Array<{
+      ifindex: number;
+      address: string;
+    }>;
+  const bridgeMac = () =>
+    (JSON.parse(sh('ip', ['-j', 'link', 'show', bridgeIf]).stdout)[0] as { address: string }).address;
+  // A container's port: the host end of its eth0 (the peer's index, from inside).
+  const portOf = async (c: string) => {
+    const index = Number((await dockerOk(d, ['exec', c, 'cat', '/sys/class/net/eth0/iflink'])).trim());
+    return ports().find((p) => p.ifindex === index)!;
+  };
+  const made = bridgeMac();
+  try {
+    let lowest: { ifindex: number; address: string } | undefined;
+    // The kernel gives veths random MACs: mx's is the lowest of the two about half the time.
+    for (let i = 0; i < 24 && !lowest; i++) {
+      await docker(d, ['rm', '-f', 'mx', 'mc']);
+      await dockerOk(d, ['run', '-d', '--name', 'mx', '--network', 'macs', 'busybox', 'sleep', '300']);
+      await dockerOk(d, ['run', '-d', '--name', 'mc', '--network', 'macs', 'busybox', 'sleep', '300']);
+      const x = await portOf('mx');
+      if (ports().every((p) => p.address >= x.address)) lowest = x;
+    }
+    assert.ok(lowest, "mx's port never had the lowest MAC");
+    assert.equal(bridgeMac(), made, "the bridge does not take its lowest port's MAC");
+    assert.match(await dockerOk(d, ['exec', 'mc', 'nslookup', 'mx']), new RegExp(`Name:\\s+mx`));
+    const gone = lowest.ifindex;
+    await dockerOk(d, ['rm', '-f', 'mx']);
+    // The port goes with mx's namespace, which the kernel frees a moment later.
+    for (let i = 0; i < 100 && ports().some((p) => p.ifindex === gone); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.equal(bridgeMac(), made);
+    // Well within the 10 s a lost query costs busybox's resolver before it says "bad address".
+    const r = await docker(d, ['exec', 'mc', 'timeout', '3', 'nslookup', 'mc']);
+    assert.equal(r.code, 0, `mc's query after mx went: ${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /Name:\s+mc/);
+  } finally {
+    await docker(d, ['rm', '-f', 'mx', 'mc']);
+    await docker(d, ['network', 'rm', 'macs']);
+  }
+});

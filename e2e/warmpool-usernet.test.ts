@@ -30,9 +30,6 @@ const NET = `10.${150 + (process.pid % 100)}.44`;
 const TINY = `10.${150 + (process.pid % 100)}.45`;
 let d: Daemon;
 before(async () => {
-  // Sandboxes on user networks are opt-in for now (pool.ts's shares says why); the daemons
-  // started here inherit this environment.
-  process.env.BERTH_WARM_POOL_USER_NETWORKS = '1';
   d = await startDaemonWithBusybox(['--warm-pool', '2']);
 });
 after(async () => {

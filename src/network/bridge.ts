@@ -14,7 +14,17 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Host } from '../host/index.ts';
 import { internal, invalidArgument } from '../errdefs/index.ts';
-import { BRIDGE_CANDIDATES, formatSubnet, intToIp, ipToInt, macFor, parseCidr, pickFree, type Subnet } from './cidr.ts';
+import {
+  BRIDGE_CANDIDATES,
+  bridgeMac,
+  formatSubnet,
+  intToIp,
+  ipToInt,
+  macFor,
+  parseCidr,
+  pickFree,
+  type Subnet,
+} from './cidr.ts';
 import { Ipam } from './ipam.ts';
 import { formatAddr, formatPrefix, parsePrefix, type Prefix } from './ip.ts';
 import { PortProxies, type PortExposer, type PortMapping, type PortRequest } from './ports.ts';
@@ -178,7 +188,9 @@ export class NetworkManager {
     this.mtu = Math.min(1500, addrs.find((a) => a.ifname === defDev)?.mtu ?? 1500);
 
     const batch: string[] = [];
-    if (!existing) batch.push(`link add ${br} type bridge`);
+    // Its own MAC, which ports coming and going never change (see bridgeMac); a bridge already
+    // there (kept over a live restore, or the user's own) keeps the one it has.
+    if (!existing) batch.push(`link add ${br} address ${bridgeMac(this.gateway)} type bridge`);
     if (!existingAddr || existingAddr.local !== this.gateway || existingAddr.prefixlen !== this.subnet.prefix) {
       if (existingAddr) batch.push(`addr del ${existingAddr.local}/${existingAddr.prefixlen} dev ${br}`);
       batch.push(`addr add ${this.gateway}/${this.subnet.prefix} dev ${br}`);

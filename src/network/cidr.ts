@@ -56,6 +56,20 @@ export function macFor(ip: number): string {
 }
 
 /**
+ * The MAC address a bridge Berth makes is given (`ip link add <br> address <mac> type bridge`):
+ * the one `macFor` gives its gateway address, which no container's address is. A Linux bridge
+ * made without one takes the lowest MAC of its ports and changes it as ports come and go; a
+ * container that learnt the gateway's MAC from a port since gone (a warm pool's sandbox taken
+ * down, another container's exit) then sends its DNS queries and routed traffic to an address
+ * no port has, and they are lost until its ARP entry times out (e2e/berth-compose.test.ts's
+ * services failed to resolve each other for 10 s that way). A MAC set by hand stays (the
+ * kernel's NET_ADDR_SET), as dockerd sets one on the bridges it makes.
+ */
+export function bridgeMac(gateway: string): string {
+  return macFor(ipToInt(gateway));
+}
+
+/**
  * Candidates for the default bridge, in order: Docker's 172.17/16 first (where dockerd's docker0
  * is, it is in use and skipped), so that the subnets users give their networks, which work
  * beside dockerd, are free beside Berth too; then Berth's own.

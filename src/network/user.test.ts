@@ -47,7 +47,8 @@ test('a new network gets a subnet clear of routes and the default bridge, a brid
     assert.equal(n.Subnet, '172.19.0.0/16');
     assert.equal(n.Gateway, '172.19.0.1');
     const batch = host.inputs.find((i) => i.cmd === 'ip')!.input;
-    assert.match(batch, new RegExp(`link add ${n.Bridge} type bridge`));
+    // A MAC of its own (its gateway's), so that ports coming and going never change it (cidr.ts's bridgeMac).
+    assert.match(batch, new RegExp(`link add ${n.Bridge} address 02:42:ac:13:00:01 type bridge`));
     assert.match(batch, new RegExp(`addr add 172\\.19\\.0\\.1/16 dev ${n.Bridge}`));
     const rules = host.inputs.filter((i) => i.cmd === 'nft').at(-1)!.input;
     assert.match(rules, /table ip berth_t_nets \{/);
@@ -93,8 +94,19 @@ test('addresses are never handed out twice, --ip is honoured, names and aliases 
     assert.equal(nets.resolve(n.Id, 'web'), undefined);
     await nets.shutdown(true);
 
+    // The bridge is still there (live restore), with the MAC its containers know: it keeps it.
+    host.responses.set('ip', (args) => ({
+      code: 0,
+      stdout: args.includes('link') ? JSON.stringify([{ ifname: n.Bridge, address: '12:34:56:78:9a:bc' }]) : '[]',
+      stderr: '',
+    }));
+    const before = host.inputs.length;
     const again = new UserNetworks({ host, root, table: 'berth_t_nets', log: quiet, upstream: [], dns: false });
     await again.init();
+    assert.equal(
+      host.inputs.slice(before).find((i) => i.cmd === 'ip')?.input,
+      `link set dev ${n.Bridge} address 12:34:56:78:9a:bc\n`,
+    );
     assert.equal(again.get('app').Subnet, '10.7.0.0/24');
     // a's address is still held (a live-restored container); a new one gets another.
     const d = again.allocate('app', 'd'.repeat(64), 'd');

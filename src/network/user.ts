@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import type { Host } from '../host/index.ts';
 import { conflict, forbidden, invalidArgument, notFound } from '../errdefs/index.ts';
 import type { IPAMConfig, NetworkCreateRequest } from '../api/types/index.ts';
-import { ipToInt, macFor } from './cidr.ts';
+import { bridgeMac, ipToInt, macFor } from './cidr.ts';
 import { formatAddr, formatPrefix, parsePrefix, type Prefix } from './ip.ts';
 import { Ipam } from './ipam.ts';
 import { planIpam } from './ipamconfig.ts';
@@ -143,12 +143,17 @@ export class UserNetworks {
     this.dns.upstream = this.o.upstream ?? hostResolvers();
     if (this.nets.size) {
       const links = await this.o.host.run('ip', ['-j', 'link', 'show', 'type', 'bridge']).then(
-        (r) => JSON.parse(r.stdout || '[]') as Array<{ ifname: string }>,
+        (r) => JSON.parse(r.stdout || '[]') as Array<{ ifname: string; address?: string }>,
         () => [],
       );
-      const have = new Set(links.map((l) => l.ifname));
+      const have = new Map(links.map((l) => [l.ifname, l.address]));
       const batch: string[] = [];
-      for (const n of this.nets.values()) if (!have.has(n.Bridge)) batch.push(...bridgeUp(n));
+      for (const n of this.nets.values()) {
+        if (!have.has(n.Bridge)) batch.push(...bridgeUp(n));
+        // A bridge kept from before (a live restore) keeps the MAC its containers know, set by
+        // hand from now on so that it no longer follows its ports (see bridgeMac).
+        else if (have.get(n.Bridge)) batch.push(`link set dev ${n.Bridge} address ${have.get(n.Bridge)}`);
+      }
       if (batch.length) await this.o.host.run('ip', ['-batch', '-'], { input: batch.join('\n') + '\n' });
     }
     await this.applyRules();
@@ -548,7 +553,8 @@ export class UserNetworks {
 
 function bridgeUp(n: UserNetwork): string[] {
   return [
-    `link add ${n.Bridge} type bridge`,
+    // Its own MAC, which ports coming and going never change (see bridgeMac).
+    `link add ${n.Bridge} address ${bridgeMac(n.Gateway)} type bridge`,
     `addr add ${n.Gateway}/${n.Subnet.split('/')[1]} dev ${n.Bridge}`,
     // nodad: the address works at once (duplicate address detection would hold it for a second).
     ...(n.Subnet6 ? [`addr add ${n.Gateway6}/${n.Subnet6.split('/')[1]} dev ${n.Bridge} nodad`] : []),

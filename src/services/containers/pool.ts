@@ -188,21 +188,11 @@ export class WarmPool {
     return this.ctx.d.images.store.find(FIRST_IMAGE)?.id;
   }
 
-  /**
-   * How many sandboxes the pool holds on each network (poolfit.ts's `poolShares`), of networks
-   * that still exist. Sandboxes on user networks only with BERTH_WARM_POOL_USER_NETWORKS=1 in
-   * berthd's environment, for now: with them, e2e/berth-compose.test.ts's services failed to
-   * resolve each other by alias in about half its runs (wget: bad address 'api') and 3 runs of 3
-   * passed without them — the cause is not found yet, and until it is a user network's starts
-   * are made as before the pool served them.
-   */
+  /** How many sandboxes the pool holds on each network (poolfit.ts's `poolShares`), of networks that still exist. */
   shares(): Map<SandboxNetwork, number> {
     const un = this.ctx.d.userNetworks;
-    const onUser = process.env.BERTH_WARM_POOL_USER_NETWORKS === '1';
     return poolShares(
-      this.recent.map((s) =>
-        s.network && isUserNetwork(s.network) && (!onUser || !un?.find(s.network)) ? undefined : s.network,
-      ),
+      this.recent.map((s) => (s.network && isUserNetwork(s.network) && !un?.find(s.network) ? undefined : s.network)),
       this.size,
       this.bridgeless,
     );
