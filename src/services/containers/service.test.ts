@@ -90,6 +90,23 @@ test('a start soon after create uses the task created ahead: one runtime create'
   );
 });
 
+test('a shutdown while a task is being created ahead waits for that create, then takes the task down', async (t) => {
+  const s = await openTestService();
+  t.after(() => s.close());
+  // The runtime's create held until the shutdown has begun.
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let created: Promise<{ pid: number }> | undefined;
+  const create = s.runtime.create.bind(s.runtime);
+  s.runtime.create = (o) => (created = gate.then(() => create(o)));
+  const id = await s.create(['sleep', '100']);
+  await until('the task being created ahead', () => created !== undefined);
+  const shutdown = s.svc.shutdown();
+  release();
+  await Promise.all([shutdown, created]);
+  assert.equal(s.runtime.tasks.has(id), false, 'no task created ahead outlives the shutdown');
+});
+
 test('a start that the runtime refuses records exit 127 and leaves no task behind', async (t) => {
   const s = await openTestService();
   t.after(() => s.close());
