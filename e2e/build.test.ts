@@ -13,6 +13,7 @@ import {
   cleanup,
   docker,
   dockerOk,
+  eventually,
   bootstrapBusybox,
   api,
   startDaemonWithBusybox,
@@ -407,8 +408,11 @@ test('a failing stage stops the others and the error comes after its output', as
   assert.notEqual(r.code, 0);
   assert.ok(Date.now() - t0 < 15_000, 'the slow stage was killed');
   assert.match(r.stdout + r.stderr, /bad-output[\s\S]*returned a non-zero code: 7/);
-  await new Promise((res) => setTimeout(res, 500));
-  assert.equal((await dockerOk(d, ['ps', '-aq'])).trim(), '', 'no step container left behind');
+  // The aborted stage removes its container on its way out, which can end after the build has
+  // answered: waited for (as the cancelled build's test below does), not a fixed half second.
+  let left = '';
+  await eventually(async () => (left = (await dockerOk(d, ['ps', '-aq'])).trim()) === '', 15_000);
+  assert.equal(left, '', 'no step container left behind');
 });
 
 test('berth build: -t, -f, --build-arg, .dockerignore applied by the client', async () => {
