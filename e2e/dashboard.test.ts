@@ -66,6 +66,19 @@ async function inspectState(name: string): Promise<string> {
   return (await dockerOk(d, ['inspect', '-f', '{{.State.Status}}', name])).trim();
 }
 
+/** A promise of a feed's `{"live":true}` line, and the check to give the stream what it read. */
+function liveness(): { live: Promise<void>; seen: (text: string) => boolean } {
+  let resolve!: () => void;
+  const live = new Promise<void>((r) => (resolve = r));
+  return {
+    live,
+    seen: (text) => {
+      if (/"live":true/.test(text)) resolve();
+      return true;
+    },
+  };
+}
+
 /** Opens a streamed answer and collects its text until `until` holds or `ms` pass; then closes it. */
 function stream(
   path: string,
@@ -230,8 +243,10 @@ test('live stats and top answer for the running container', async () => {
 });
 
 test('stop and start through the dashboard change the state docker inspect sees; events report them', async () => {
-  const events = stream('events', (t) => /"action":"start"/.test(t), 30_000);
-  await sleep(200);
+  // The feed's first line says it is live (subscribed): a fixed 200 ms stood in for that.
+  const { live, seen } = liveness();
+  const events = stream('events', (t) => seen(t) && /"action":"start"/.test(t), 30_000);
+  await Promise.race([live, events]);
   const stop = await apiCall('POST', `containers/${cid}/stop`);
   assert.equal(stop.status, 200, stop.body);
   assert.equal(await inspectState('dash-web'), 'exited');
@@ -363,8 +378,9 @@ test('remove with force through the dashboard, then SIGTERM ends it cleanly with
   assert.notEqual(gone.code, 0);
   assert.match(gone.stderr, /No such (object|container)/i);
 
-  const open = stream('events', () => false, 30_000);
-  await sleep(300);
+  const { live, seen } = liveness();
+  const open = stream('events', (t) => !seen(t), 30_000);
+  await Promise.race([live, open]);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
     dash.once('exit', (code, signal) => r({ code, signal })),
   );

@@ -58,7 +58,10 @@ test('-it gives a terminal: prompt, line editing, Ctrl-C, window size and resize
     await t.expect(/33 111/);
     // Ctrl-C reaches the foreground process through the terminal, not the CLI.
     t.send('sleep 60\r');
-    await new Promise((r) => setTimeout(r, 500));
+    // Once sleep runs (a fixed half second stood in for that): a Ctrl-C that came before would
+    // reach the shell's line editor instead.
+    const id = (await dockerOk(d, ['ps', '-q'])).trim();
+    assert.ok(await eventually(async () => /sleep 60/.test(await dockerOk(d, ['top', id])), 20_000), 'sleep runs');
     t.send('\x03');
     t.send('echo after-$?\r');
     await t.expect(/after-130/);

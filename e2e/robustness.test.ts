@@ -21,6 +21,7 @@ import {
   eventually,
   sleep,
   DOCKER,
+  api,
 } from './harness.ts';
 
 test('without build/berth-attach berthd refuses to start, names the missing helper and `npm run setup`', async (t) => {
@@ -83,4 +84,38 @@ test('SIGTERM stops berthd promptly even with an attach whose client was killed'
   const inTime = await Promise.race([stopped.then(() => true), sleep(20_000).then(() => false)]);
   assert.ok(inTime, `berthd still running 20 s after SIGTERM:\n${d.log()}`);
   assert.ok(await eventually(() => /berthd stopped/.test(d.log())), d.log());
+});
+
+test('berthd whose log output went away (the reader of its stderr died) goes on serving, and SIGTERM stops it', async (t) => {
+  const d = await startDaemon(['--log-level', 'debug']);
+  t.after(() => cleanup(d));
+  // The harness reads the daemon's output through pipes; closing them is what the death of a
+  // test process (or of the terminal berthd was started from) does. A log line is then an
+  // EPIPE: it was an uncaught exception, whose own log line was another, for ever — a daemon
+  // spinning a CPU that no longer answered nor heeded SIGTERM.
+  d.proc.stdout!.destroy();
+  d.proc.stderr!.destroy();
+  // A bound on each wait whose timer does not hold the test process once the wait is over.
+  const within = <T>(ms: number, p: Promise<T>) =>
+    Promise.race([p, new Promise<string>((r) => setTimeout(() => r(`nothing in ${ms} ms`), ms).unref())]);
+  const ping = () =>
+    within(
+      10_000,
+      api(d, 'GET', '/_ping').then((r) => r.status),
+    );
+  assert.equal(await ping(), 200);
+  assert.equal(
+    await within(
+      60_000,
+      bootstrapBusybox(d).then(() => 'made'),
+    ),
+    'made',
+    'busybox made',
+  );
+  const r = await docker(d, ['run', '--rm', 'busybox', 'echo', 'still serving'], { timeoutMs: 60_000 });
+  assert.equal(r.stdout, 'still serving\n', r.stderr);
+  assert.equal(await ping(), 200);
+  const stopped = new Promise<string>((r) => d.proc.once('exit', () => r('stopped')));
+  d.proc.kill('SIGTERM');
+  assert.equal(await within(20_000, stopped), 'stopped', 'berthd stops on SIGTERM');
 });

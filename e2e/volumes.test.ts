@@ -193,13 +193,17 @@ test("two running containers sharing a volume see each other's writes", async ()
     'busybox',
     'sh',
     '-c',
-    'i=0; while :; do echo $i > /v/n; i=$((i+1)); sleep 0.1; done',
+    // Each count written whole (a rename): a read in the middle of `echo > /v/n` saw it empty.
+    'i=0; while :; do echo $i > /v/n.new; mv /v/n.new /v/n; i=$((i+1)); sleep 0.1; done',
   ]);
   await dockerOk(d, ['run', '-d', '--name', 'reader', '-v', 'live:/v', 'busybox', 'sleep', '100']);
-  const a = Number((await dockerOk(d, ['exec', 'reader', 'cat', '/v/n'])).trim());
-  await new Promise((r) => setTimeout(r, 500));
-  const b = Number((await dockerOk(d, ['exec', 'reader', 'cat', '/v/n'])).trim());
-  assert.ok(b > a, `${a} then ${b}`);
+  const n = async () => Number((await dockerOk(d, ['exec', 'reader', 'cat', '/v/n'])).trim());
+  await eventually(async () => (await docker(d, ['exec', 'reader', 'test', '-e', '/v/n'])).code === 0, 10_000);
+  const a = await n();
+  // The writer counts every tenth of a second when the machine lets it: the reader sees the
+  // count go up (a fixed half second between two reads stood in for that).
+  let b = a;
+  assert.ok(await eventually(async () => (b = await n()) > a, 10_000), `${a} then ${b}`);
   await dockerOk(d, ['exec', 'reader', 'sh', '-c', 'echo hi > /v/from-reader']);
   assert.equal(await dockerOk(d, ['exec', 'writer', 'cat', '/v/from-reader']), 'hi\n');
   assert.deepEqual(

@@ -42,7 +42,12 @@ test('docker stats --no-stream: CPU, memory against the limit, PIDs; a stopped c
   ]);
   await dockerOk(d, ['run', '-d', '--name', 'sleeper', 'busybox', 'sh', '-c', 'sleep 100 & sleep 100 & wait']);
   await dockerOk(d, ['create', '--name', 'stopped', 'busybox', 'true']);
-  await sleep(500);
+  // `run -d` answers once sh has started, not once it has started its two sleeps: wait for
+  // them (a fixed half second stood in for that), and the busy loop has had its CPU meanwhile.
+  assert.ok(
+    await eventually(async () => (await dockerOk(d, ['top', 'sleeper'])).match(/ sleep 100$/gm)?.length === 2, 20_000),
+    'the sleeper has started its two sleeps',
+  );
   const lines = (
     await dockerOk(d, [
       'stats',

@@ -13,6 +13,18 @@ after(() => host.close());
 
 const skip = existsSync(LAUNCHER) ? false : 'build/berth-launcher is missing (npm run setup builds it)';
 
+/**
+ * Polls `find` every 10 ms until it returns something, for up to 10 s: what a started program
+ * has done a moment after its start (forked, unshared, execed) depends on the machine's load.
+ */
+async function eventually<T>(what: string, find: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  for (const until = Date.now() + 10_000; ; await new Promise((r) => setTimeout(r, 10))) {
+    const found = await find();
+    if (found !== undefined) return found;
+    if (Date.now() > until) assert.fail(`${what}: not within 10 s`);
+  }
+}
+
 test('run: output, exit code and errors as with a direct spawn', { skip }, async () => {
   const ok = await host.run('sh', ['-c', 'echo out; echo err >&2']);
   assert.deepEqual(ok, { code: 0, stdout: 'out\n', stderr: 'err\n' });
@@ -205,21 +217,18 @@ test('a launcher that dies fails what was in flight; the next program starts a n
   const own = new RealHost({ launcherPath: LAUNCHER });
   try {
     const running = own.run('sleep', ['31.5'], { allowFailure: true });
-    await new Promise((r) => setTimeout(r, 200));
-    // This process's launchers (the file's shared host's and this one's), and the one whose child the sleep is.
-    const launchers = spawnSync('pgrep', ['-P', String(process.pid), '-x', 'berth-launcher'], { encoding: 'utf8' })
-      .stdout.trim()
-      .split('\n')
-      .map(Number);
-    const owner = launchers
-      .map((pid) => ({
-        pid,
-        sleeper: Number(
-          spawnSync('pgrep', ['-P', String(pid), '-f', '^sleep 31.5$'], { encoding: 'utf8' }).stdout.trim(),
-        ),
-      }))
-      .find((x) => x.sleeper > 0);
-    assert.ok(owner, 'the sleep was started by a launcher of this process');
+    // This process's launchers (the file's shared host's and this one's), and the one whose child
+    // the sleep is, once it has forked and execed it (a fixed 200 ms was not always enough).
+    const owner = await eventually('the sleep started by a launcher of this process', () =>
+      spawnSync('pgrep', ['-P', String(process.pid), '-x', 'berth-launcher'], { encoding: 'utf8' })
+        .stdout.trim()
+        .split('\n')
+        .map((pid) => ({
+          pid: Number(pid),
+          sleeper: Number(spawnSync('pgrep', ['-P', pid, '-f', '^sleep 31.5$'], { encoding: 'utf8' }).stdout.trim()),
+        }))
+        .find((x) => x.sleeper > 0),
+    );
     process.kill(owner.pid, 'SIGKILL');
     const r = await running;
     assert.notEqual(r.code, 0, 'the program in flight is reported as ended');
@@ -239,7 +248,12 @@ test(
     t.after(() => holder.kill('SIGKILL'));
     await new Promise((r) => holder.once('spawn', r));
     const netns = `/proc/${holder.pid}/ns/net`;
-    await new Promise((r) => setTimeout(r, 100)); // unshare has execed sleep in the new namespace
+    // The spawn is unshare's exec: its namespace is the host's until it has unshared (then it
+    // execs sleep). A fixed 100 ms stood in for that, and under load read the host's links.
+    const own = await fs.readlink('/proc/self/ns/net');
+    await eventually('unshare in a network namespace of its own', async () =>
+      (await fs.readlink(netns).catch(() => own)) !== own ? true : undefined,
+    );
     const links = (ns?: string) =>
       host.run('ip', ['-o', 'link', 'show'], { netns: ns }).then((r) =>
         r.stdout

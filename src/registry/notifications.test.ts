@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NotificationEndpoint } from './config.ts';
@@ -120,6 +121,9 @@ test('pushes, pulls, mounts and deletes are POSTed to the endpoint in distributi
   assert.match(push.timestamp, /^\d{4}-\d\d-\d\dT/);
   assert.equal(events[4]!.target.fromRepository, 'app');
   assert.equal(events[0]!.target.mediaType, 'application/octet-stream');
+  // The receiver has the events before the notifier has its answer, and the queue's files go
+  // after that answer: waited for, not read at once (under load one was still there).
+  await until(() => readdirSync(join(dir, 'listener')).length === 0).catch(() => {});
   assert.deepEqual(await readdir(join(dir, 'listener')), [], 'delivered events leave the queue');
 });
 
@@ -159,6 +163,7 @@ test('an endpoint that is down gets every event, in order, once it is back, even
   const ids = (path: string) => recv.got.filter((g) => g.path === path).flatMap((g) => g.events.map((e) => e.id));
   assert.deepEqual(ids('/events'), ['e0', 'e1', 'e2', 'e3', 'e4'], 'each event once, in order');
   assert.deepEqual(ids('/events?nopulls'), ['e0', 'e1', 'e2', 'e3']);
+  await until(() => readdirSync(join(dir, 'listener')).length === 0).catch(() => {});
   assert.deepEqual(await readdir(join(dir, 'listener')), []);
 });
 

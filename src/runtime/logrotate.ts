@@ -9,6 +9,7 @@
  * directory tells us of the replacement; nothing is polled.
  */
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 
 export class LogRotator {
@@ -61,12 +62,53 @@ export class LogRotator {
   }
 }
 
-/** The rotated files of a log, oldest first (`<log>.<N-1>` … `<log>.1`). */
+/**
+ * The rotated files of a log, oldest first (`<log>.<N-1>` … `<log>.1`), then `<log>.live` while
+ * it holds a file conmon has replaced and the rotator has yet to move to `.1`: the rotator
+ * follows conmon a moment later (longer under load), and a reader that left `.live` out then
+ * missed a whole file of lines.
+ */
 export async function rotatedLogs(path: string): Promise<string[]> {
   const base = basename(path);
   const names = await fs.readdir(dirname(path)).catch(() => [] as string[]);
   const nums = names
     .map((n) => (n.startsWith(`${base}.`) ? Number(n.slice(base.length + 1)) : NaN))
     .filter((k) => Number.isInteger(k) && k > 0);
-  return nums.sort((a, b) => b - a).map((k) => `${path}.${k}`);
+  const files = nums.sort((a, b) => b - a).map((k) => `${path}.${k}`);
+  const live = `${path}.live`;
+  const [current, held] = await Promise.all([path, live].map((f) => fs.stat(f).catch(() => undefined)));
+  if (held && held.size > 0 && held.ino !== current?.ino) files.push(live);
+  return files;
+}
+
+/**
+ * The rotated files of a log (`rotatedLogs`), opened: a set that stays whole while the rotator
+ * moves them. Read one by one by name, a file the rotator renamed meanwhile was read twice or
+ * not at all (`docker logs` right after a rotation lacked a file's lines, 1506-1691 of 2000).
+ * The names are listed, opened, then listed and looked up again; a set that moved meanwhile is
+ * opened anew (a few times at most: the rotator's moves take moments). The caller closes them.
+ */
+export async function openRotatedLogs(path: string): Promise<FileHandle[]> {
+  for (let attempt = 1; ; attempt++) {
+    const names = await rotatedLogs(path);
+    const handles: FileHandle[] = [];
+    const inodes: number[] = [];
+    for (const n of names) {
+      const h = await fs.open(n, 'r').catch(() => undefined);
+      if (!h) continue;
+      handles.push(h);
+      inodes.push((await h.stat()).ino);
+    }
+    const now = await rotatedLogs(path);
+    const still = await Promise.all(
+      now.map((n) =>
+        fs.stat(n).then(
+          (st) => st.ino,
+          () => -1,
+        ),
+      ),
+    );
+    if (attempt >= 5 || (now.join('\n') === names.join('\n') && still.join() === inodes.join())) return handles;
+    await Promise.all(handles.map((h) => h.close()));
+  }
 }

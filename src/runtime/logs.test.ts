@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile, appendFile, rename } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, appendFile, rename, link } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readLogs } from './index.ts';
@@ -161,4 +161,23 @@ test('a reader that follows a log that never appears ends when the container exi
     [],
   );
   assert.ok(Date.now() - started < 1500);
+});
+
+test("a log read between conmon's replacement and the rotator's move reads the replaced file (.live) between .1 and the log", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-logs-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'c.log');
+  await writeFile(`${path}.2`, line('01', 'stdout', 'F', 'oldest'));
+  await writeFile(`${path}.1`, line('02', 'stdout', 'F', 'older'));
+  // conmon has renamed a fresh file over the log; .live still holds the full one, not yet .1.
+  await writeFile(`${path}.live`, line('03', 'stdout', 'F', 'replaced'));
+  await writeFile(path, line('04', 'stdout', 'F', 'current'));
+  const all = ['stdout:oldest\n', 'stdout:older\n', 'stdout:replaced\n', 'stdout:current\n'];
+  assert.deepEqual(await collect(readLogs(path, { follow: false })), all);
+  assert.deepEqual(await collect(readLogs(path, { follow: false, tail: 3 })), all.slice(1));
+  // Once moved, .live is the log's own link again: read once, as the log.
+  await rename(`${path}.1`, `${path}.2`);
+  await rename(`${path}.live`, `${path}.1`);
+  await link(path, `${path}.live`);
+  assert.deepEqual(await collect(readLogs(path, { follow: false })), all.slice(1));
 });

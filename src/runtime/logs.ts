@@ -15,7 +15,7 @@
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { rotatedLogs } from './logrotate.ts';
+import { openRotatedLogs } from './logrotate.ts';
 
 export type LogStream = 'stdout' | 'stderr';
 
@@ -167,31 +167,38 @@ export async function tailStart(fh: FileHandle, size: number, n: number): Promis
  * partial line (the container's last write without a newline) comes out as it is.
  */
 export async function* readLogs(path: string, opts: ReadLogOptions): AsyncGenerator<LogLine> {
-  const rotated = await rotatedLogs(path);
-  if (rotated.length === 0) return yield* readLogFile(path, opts);
-  const once = { ...opts, follow: false, tail: undefined, untilExit: undefined };
-  if (opts.tail === undefined) {
-    for (const f of rotated) yield* readLogFile(f, once);
-    return yield* readLogFile(path, opts);
-  }
-  // --tail across files: what the current file lacks comes from the end of the older ones.
-  let inCurrent = 0;
-  for await (const _ of readLogFile(path, { ...once, tail: opts.tail })) inCurrent++;
-  const wanted = opts.tail - inCurrent;
-  if (wanted > 0) {
-    const last: LogLine[] = [];
-    for (const f of rotated) {
-      for await (const l of readLogFile(f, once)) {
-        last.push(l);
-        if (last.length >= 2 * wanted) last.splice(0, last.length - wanted);
-      }
+  // The rotated files opened together, so that the rotator's renames do not change them under
+  // the read (logrotate.ts's openRotatedLogs).
+  const rotated = await openRotatedLogs(path);
+  try {
+    if (rotated.length === 0) return yield* readLogFile(path, opts);
+    const once = { ...opts, follow: false, tail: undefined, untilExit: undefined };
+    if (opts.tail === undefined) {
+      for (const f of rotated) yield* readLogFile(path, once, f);
+      return yield* readLogFile(path, opts);
     }
-    yield* last.slice(-wanted);
+    // --tail across files: what the current file lacks comes from the end of the older ones.
+    let inCurrent = 0;
+    for await (const _ of readLogFile(path, { ...once, tail: opts.tail })) inCurrent++;
+    const wanted = opts.tail - inCurrent;
+    if (wanted > 0) {
+      const last: LogLine[] = [];
+      for (const f of rotated) {
+        for await (const l of readLogFile(path, once, f)) {
+          last.push(l);
+          if (last.length >= 2 * wanted) last.splice(0, last.length - wanted);
+        }
+      }
+      yield* last.slice(-wanted);
+    }
+    yield* readLogFile(path, opts);
+  } finally {
+    await Promise.all(rotated.map((f) => f.close()));
   }
-  yield* readLogFile(path, opts);
 }
 
-async function* readLogFile(path: string, opts: ReadLogOptions): AsyncGenerator<LogLine> {
+/** The entries of one log file: `path`, or `opened` (a rotated file, read once) when given. */
+async function* readLogFile(path: string, opts: ReadLogOptions, opened?: FileHandle): AsyncGenerator<LogLine> {
   let fh: FileHandle | undefined;
   let ino = -1;
   let watcher: FSWatcher | undefined;
@@ -239,6 +246,12 @@ async function* readLogFile(path: string, opts: ReadLogOptions): AsyncGenerator<
       safetyNet.unref();
     });
   const open = async (): Promise<boolean> => {
+    if (opened) {
+      fh = opened;
+      opened = undefined;
+      ino = (await fh.stat()).ino;
+      return true;
+    }
     try {
       const h = await fs.open(path, 'r');
       const st = await h.stat();

@@ -130,10 +130,23 @@ export class DaemonRestore {
     this.ctx.shuttingDown = true;
     // Pending policy restarts stay recorded as restarting; the next daemon start decides them.
     this.monitor.stop();
-    for (const id of this.tasks.preparedIds()) {
-      const c = this.ctx.store.find(id);
-      if (c) await this.tasks.dropPrepared(c);
-    }
+    // Tasks created ahead go, under their containers' locks: a precreate in flight (it holds
+    // the lock, and was not in `prepared` yet when the list was read) is waited for, then its
+    // task goes too. Read from `prepared` alone, such a task outlived the shutdown, and the unit
+    // tests' service wrote into its container's directory while the test removed it (ENOTEMPTY).
+    const ahead = new Set([
+      ...this.tasks.preparedIds(),
+      ...this.ctx.store
+        .all()
+        .filter((c) => c.State.Status === 'created')
+        .map((c) => c.Id),
+    ]);
+    await Promise.all(
+      [...ahead].map(async (id) => {
+        const c = this.ctx.store.find(id);
+        if (c) await this.ctx.locks.run(id, () => this.tasks.dropPrepared(c)).catch(() => {});
+      }),
+    );
     await this.removal.settled();
     // Created containers have their root file system mounted since create (for a quick start):
     // a daemon that stops leaves no mount behind for them; a start mounts it again.

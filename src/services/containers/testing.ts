@@ -27,6 +27,8 @@ export interface TestService {
   events: EventBus;
   host: FakeHost;
   dir: string;
+  /** The service's debug log lines so far (what it decided, e.g. a restart's delay). */
+  debug: string[];
   /** Creates a container of `busybox` running `cmd` (the fake runtime's program sees it). */
   create(cmd: string[], extra?: Partial<CreateRequest>, name?: string): Promise<string>;
   /** The actions of the container events published so far for `id`, in order. */
@@ -49,6 +51,7 @@ export async function openTestService(
     'fake',
   );
   const seen: EngineEvent[] = [];
+  const debug: string[] = [];
   events.subscribe((e) => seen.push(e));
   const svc = new ContainerService({
     db,
@@ -59,7 +62,7 @@ export async function openTestService(
     events,
     root: join(dir, 'containers'),
     liveRestore: o.liveRestore ?? false,
-    log: { debug() {}, info() {}, warn() {}, error() {} },
+    log: { debug: (m: string) => void debug.push(m), info() {}, warn() {}, error() {} },
     precreateTtlMs: o.precreateTtlMs,
   });
   await mkdir(join(dir, 'containers'), { recursive: true });
@@ -70,6 +73,7 @@ export async function openTestService(
     events,
     host,
     dir,
+    debug,
     async create(cmd, extra = {}, name) {
       return (await svc.create({ Image: 'busybox', Cmd: cmd, ...extra }, name)).Id;
     },
