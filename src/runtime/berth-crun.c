@@ -19,6 +19,19 @@
  * bind stays in this namespace). The container's init reads its own, and crun skips `0::` when
  * it mounts the hierarchies into the container.
  *
+ * Shared hierarchies (BERTH_CRUN_SHARE=<parent>, set by the driver for a create whose spec asks
+ * nothing of them): a container needs no cgroup of its own in cpuset (no --cpuset-cpus/-mems)
+ * or name=systemd (no controller), and each one costs a struct cgroup (4 kB here), its pressure
+ * state, its kernfs files and per-CPU statistics: ~17 kB of kernel memory a container for the
+ * two. This process joins `<parent>` in both (made if missing; a new cpuset takes its parent's
+ * CPUs and memory nodes, as crun does) and hides their lines from crun, which then neither makes
+ * nor joins a directory there: the container's processes stay in `<parent>` — the cgroup its own
+ * would have been made in, with the same CPUs — and crun binds `<parent>` at the container's
+ * /sys/fs/cgroup/cpuset and /systemd (read-only, as its own would be; its tasks file lists only
+ * the pids the container's pid namespace can see). A later `update --cpuset-cpus` makes the
+ * container's own cpuset then (runtime/cpuset.ts). If joining fails, crun is shown the lines and
+ * makes the directories as before.
+ *
  * Built by scripts/setup.sh; the runtime driver passes it to conmon as the runtime (`-r`) and
  * runs it for crun's other commands. The crun binary: $BERTH_CRUN, else /usr/bin/crun.
  */
@@ -39,8 +52,106 @@
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #endif
 
-/* Binds a copy of /proc/self/cgroup without the `0::` line over this process's own. */
-static int filter_proc_cgroup(void)
+/* The hierarchies a container may share with the others under its cgroup parent. */
+static const char *const shareable[] = {"cpuset", "systemd"};
+
+/* The runtime command: 'c' for one that makes a container (create, run), 'e' for exec, else 0.
+ * crun's global flags come first. */
+static int command(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] != '-') {
+			if (strcmp(argv[i], "create") == 0 || strcmp(argv[i], "run") == 0)
+				return 'c';
+			return strcmp(argv[i], "exec") == 0 ? 'e' : 0;
+		}
+		if (!strchr(argv[i], '=') && (strcmp(argv[i], "--root") == 0 || strcmp(argv[i], "--log") == 0 ||
+					      strcmp(argv[i], "--log-format") == 0 || strcmp(argv[i], "--log-level") == 0 ||
+					      strcmp(argv[i], "--cgroup-manager") == 0))
+			i++;
+	}
+	return 0;
+}
+
+/* Copies `name` (cpuset.cpus, cpuset.mems) from the parent directory into `dir` when empty in `dir`. */
+static int inherit(const char *dir, const char *name)
+{
+	char path[PATH_MAX], buf[4096];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf);
+	if (n > 1) {
+		close(fd);
+		return 0;
+	}
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof parent, "%s/../%s", dir, name);
+	int pfd = open(parent, O_RDONLY | O_CLOEXEC);
+	n = pfd < 0 ? -1 : read(pfd, buf, sizeof buf);
+	if (pfd >= 0)
+		close(pfd);
+	int ok = n > 0 && write(fd, buf, (size_t)n) == n;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* Puts this process into `<parent>` of hierarchy `h`, made (with its ancestors) if missing and
+ * `make`; a host without the hierarchy has nothing to join (0). */
+static int join(const char *h, const char *parent, int make)
+{
+	char dir[PATH_MAX];
+	int len = snprintf(dir, sizeof dir, "/sys/fs/cgroup/%s", h);
+	struct statfs fs;
+	if (statfs(dir, &fs) < 0 || fs.f_type == CGROUP2_SUPER_MAGIC)
+		return 0;
+	for (const char *p = parent; *p;) {
+		const char *e = strchr(p + 1, '/');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (len + n >= sizeof dir)
+			return -1;
+		memcpy(dir + len, p, n);
+		len += (int)n;
+		dir[len] = '\0';
+		p += n;
+		if (make && mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -1;
+		if (make && strcmp(h, "cpuset") == 0 && (inherit(dir, "cpuset.cpus") < 0 || inherit(dir, "cpuset.mems") < 0))
+			return -1;
+	}
+	char procs[PATH_MAX + 16], pid[16];
+	snprintf(procs, sizeof procs, "%s/cgroup.procs", dir);
+	int fd = open(procs, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int n = snprintf(pid, sizeof pid, "%d", (int)getpid());
+	int ok = write(fd, pid, (size_t)n) == n;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* A /proc/self/cgroup line crun should not see: `0::` on a hybrid host, a shared hierarchy's. */
+static int hidden(const char *line, int hybrid, int shared)
+{
+	if (hybrid && strncmp(line, "0::", 3) == 0)
+		return 1;
+	const char *c = strchr(line, ':');
+	if (!shared || !c)
+		return 0;
+	c++;
+	if (strncmp(c, "name=", 5) == 0)
+		c += 5;
+	for (size_t i = 0; i < sizeof shareable / sizeof *shareable; i++) {
+		size_t n = strlen(shareable[i]);
+		if (strncmp(c, shareable[i], n) == 0 && c[n] == ':')
+			return 1;
+	}
+	return 0;
+}
+
+/* Binds a copy of /proc/self/cgroup without the hidden lines over this process's own. */
+static int filter_proc_cgroup(int hybrid, int shared)
 {
 	char in[8192], out[8192];
 	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
@@ -55,7 +166,7 @@ static int filter_proc_cgroup(void)
 	for (char *line = in, *next; *line; line = next) {
 		next = strchr(line, '\n');
 		next = next ? next + 1 : line + strlen(line);
-		if (strncmp(line, "0::", 3) != 0) {
+		if (!hidden(line, hybrid, shared)) {
 			memcpy(out + o, line, (size_t)(next - line));
 			o += (size_t)(next - line);
 		}
@@ -86,16 +197,29 @@ int main(int argc, char **argv)
 	if (!crun || !*crun)
 		crun = "/usr/bin/crun";
 	struct statfs fs;
-	int hybrid = statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type != CGROUP2_SUPER_MAGIC &&
-		     statfs("/sys/fs/cgroup/unified", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
-	if (hybrid) {
+	int v1 = statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type != CGROUP2_SUPER_MAGIC;
+	int hybrid = v1 && statfs("/sys/fs/cgroup/unified", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
+	const char *parent = getenv("BERTH_CRUN_SHARE");
+	int cmd = v1 && parent && parent[0] == '/' && !strstr(parent, "/..") ? command(argc, argv) : 0;
+	/* An exec's process joins the shared cgroups as the container's init did; crun then moves it
+	 * into the container's own where it has one (a cpuset made by a later update). */
+	if (cmd == 'e') {
+		for (size_t i = 0; i < sizeof shareable / sizeof *shareable; i++)
+			(void)join(shareable[i], parent, 0);
+	}
+	int share = cmd == 'c';
+	if (hybrid || share) {
 		if (unshare(CLONE_NEWNS) < 0 ||
-		    mount(NULL, "/sys/fs/cgroup/unified", NULL, MS_PRIVATE, NULL) < 0 ||
-		    umount2("/sys/fs/cgroup/unified", MNT_DETACH) < 0) {
+		    (hybrid && (mount(NULL, "/sys/fs/cgroup/unified", NULL, MS_PRIVATE, NULL) < 0 ||
+				umount2("/sys/fs/cgroup/unified", MNT_DETACH) < 0))) {
 			fprintf(stderr, "berth-crun: hide the cgroup2 mount: %s\n", strerror(errno));
 			return 125;
 		}
-		if (filter_proc_cgroup() < 0) {
+		for (size_t i = 0; i < sizeof shareable / sizeof *shareable && share; i++) {
+			if (join(shareable[i], parent, 1) < 0)
+				share = 0;
+		}
+		if (filter_proc_cgroup(hybrid, share) < 0) {
 			fprintf(stderr, "berth-crun: filter /proc/self/cgroup: %s\n", strerror(errno));
 			return 125;
 		}

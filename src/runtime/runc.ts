@@ -64,6 +64,7 @@ import { reapStoppedCrun, type ReapOptions } from './reap.ts';
 import { readCgroupStats, type CgroupStats, type StatsOptions } from './stats.ts';
 import { isMonitor, readMonitorPid } from './monitor.ts';
 import { sealCrun, shareMask } from './crun.ts';
+import { ensureOwnCpuset, parentInHierarchy, sharedCgroupParent } from './cgroup-share.ts';
 import { releaseCrunFifo, releaseRuncFifo } from './start.ts';
 import { attachSocketPath, checkConsoleSize, openAttach, resizeConsole } from './stdio.ts';
 import { ExitWatcher, type RuntimeEvents } from './exits.ts';
@@ -271,6 +272,9 @@ export class RuncRuntime implements RuntimeDriver {
     this.bundles.set(o.id, o.bundle);
     const via = this.conmonRuntime(!!o.restoreFrom);
     const m = { ...this.monitorSetup(), runtimePath: via.path, runtimeArgs: via.args };
+    // crun's container shares its cgroup parent's cpuset and name=systemd when it asks nothing of them (cgroup-share.ts).
+    const parent = this.crun && o.spec && !o.restoreFrom ? sharedCgroupParent(o.spec) : undefined;
+    if (parent) m.env = { ...m.env, BERTH_CRUN_SHARE: parent };
     return createUnderMonitor(m, this.exitDir, o, this.seccomp);
   }
 
@@ -312,7 +316,12 @@ export class RuncRuntime implements RuntimeDriver {
    */
   async exec(o: ExecOptions): Promise<{ pid: number; exit: Promise<number> }> {
     await this.init();
-    return execUnderMonitor(this.monitorSetup(), o);
+    const m = this.monitorSetup();
+    // The exec's process joins the cgroup parent's cpuset and name=systemd, as the container's
+    // init did when it shares them; crun moves it on into the container's own where it has one.
+    const parent = this.crun ? parentInHierarchy((await this.stateFile(o.id))?.cgroupPaths.memory) : undefined;
+    if (parent) m.env = { ...m.env, BERTH_CRUN_SHARE: parent };
+    return execUnderMonitor(m, o);
   }
 
   /** Lets the created container's process run (exec its command). */
@@ -527,6 +536,13 @@ export class RuncRuntime implements RuntimeDriver {
   /** Changes a running container's cgroup limits (`docker update`), through `runc update -r`. */
   async update(id: string, resources: object): Promise<void> {
     await this.init();
+    // A container that shares its parent's cpuset gets its own before one is set (cgroup-share.ts).
+    const cpu = (resources as { cpu?: { cpus?: string; mems?: string } }).cpu;
+    if (this.crun && (cpu?.cpus || cpu?.mems)) {
+      const paths = (await this.stateFile(id))?.cgroupPaths;
+      const procsOf = paths && (paths.memory ?? paths.pids ?? paths.freezer);
+      if (paths?.cpuset && procsOf) await ensureOwnCpuset(paths.cpuset, procsOf);
+    }
     const file = join(this.runcRoot, '..', `update-${id}-${randomBytes(4).toString('hex')}.json`);
     await fs.writeFile(file, JSON.stringify(resources));
     try {
