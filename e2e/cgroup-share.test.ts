@@ -3,7 +3,8 @@
  * name=systemd directories instead of one of its own in each (runtime/cgroup-share.ts: ~17 kB
  * of kernel memory a container). What a user checks: the container still sees its CPUs in
  * /sys/fs/cgroup/cpuset, `--cpuset-cpus` at run and a later `update --cpuset-cpus` confine its
- * processes (its init and an exec's), and nothing of it is left in any hierarchy once removed.
+ * processes (its init and an exec's), nothing of it is left in any hierarchy once removed, and its
+ * /sys/fs/cgroup is one read-only tmpfs all containers share (crun.ts's shareCgroupTree).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -98,3 +99,31 @@ test('--cpuset-cpus at run gives the container a cpuset of its own', { skip }, a
   assert.ok(dirsOf(id).includes('cpuset'));
   await dockerOk(d, ['rm', '-f', 'share-pinned']);
 });
+
+test(
+  "a container's /sys/fs/cgroup is one read-only filesystem all containers share, each hierarchy its own directory in it",
+  { skip },
+  async () => {
+    const look = (name: string, ...flags: string[]) =>
+      dockerOk(d, [
+        'run',
+        '--rm',
+        '--name',
+        name,
+        ...flags,
+        'busybox',
+        'sh',
+        '-c',
+        'stat -c %d /sys/fs/cgroup; ls /sys/fs/cgroup | tr "\\n" " "; echo; cat /sys/fs/cgroup/memory/memory.limit_in_bytes; touch /sys/fs/cgroup/x 2>&1 | grep -c "Read-only"',
+      ]);
+    const [dev1, list1, limit1, ro1] = (await look('share-tree-1', '--memory', '64m')).trim().split('\n');
+    const [dev2, list2, limit2] = (await look('share-tree-2')).trim().split('\n');
+    assert.equal(dev1, dev2, 'one filesystem, not one each');
+    assert.equal(list1, list2);
+    for (const h of ['memory', 'cpu', 'cpuacct', 'pids', 'devices', 'freezer', 'blkio', 'cpuset'])
+      if (existsSync(`/sys/fs/cgroup/${h}`)) assert.ok(list1!.split(' ').includes(h), `${h} in ${list1}`);
+    assert.equal(limit1, String(64 * 1024 * 1024), "the container's own memory cgroup");
+    assert.notEqual(limit2, limit1);
+    assert.equal(ro1, '1', 'read-only');
+  },
+);

@@ -19,18 +19,16 @@
  * bind stays in this namespace). The container's init reads its own, and crun skips `0::` when
  * it mounts the hierarchies into the container.
  *
- * Shared hierarchies (BERTH_CRUN_SHARE=<parent>, set by the driver for a create whose spec asks
- * nothing of them): a container needs no cgroup of its own in cpuset (no --cpuset-cpus/-mems)
- * or name=systemd (no controller), and each one costs a struct cgroup (4 kB here), its pressure
- * state, its kernfs files and per-CPU statistics: ~17 kB of kernel memory a container for the
- * two. This process joins `<parent>` in both (made if missing; a new cpuset takes its parent's
- * CPUs and memory nodes, as crun does) and hides their lines from crun, which then neither makes
- * nor joins a directory there: the container's processes stay in `<parent>` — the cgroup its own
- * would have been made in, with the same CPUs — and crun binds `<parent>` at the container's
- * /sys/fs/cgroup/cpuset and /systemd (read-only, as its own would be; its tasks file lists only
- * the pids the container's pid namespace can see). A later `update --cpuset-cpus` makes the
- * container's own cpuset then (runtime/cpuset.ts). If joining fails, crun is shown the lines and
- * makes the directories as before.
+ * Shared hierarchies (BERTH_CRUN_SHARE=<dir>, set by the driver for a create whose spec asks
+ * nothing of them; runtime/cgroup-share.ts): a container needs no cgroup of its own in cpuset
+ * (no --cpuset-cpus/-mems) or name=systemd (no controller), and each one costs a struct cgroup
+ * (4 kB here), its pressure state, its kernfs files and per-CPU statistics: ~17 kB of kernel
+ * memory a container for the two. This process joins `<dir>` in both (made if missing; a new
+ * cpuset takes its parent's CPUs and memory nodes, as crun does) and hides their lines from
+ * crun, which then neither makes nor joins a directory there: the container's processes stay in
+ * `<dir>`, one directory beside the containers' own under their parent. If joining fails, crun
+ * is shown the lines and makes the directories as before. For an exec, this process only joins
+ * `<dir>`: crun moves it on into the container's own where it has one (a later update's cpuset).
  *
  * Built by scripts/setup.sh; the runtime driver passes it to conmon as the runtime (`-r`) and
  * runs it for crun's other commands. The crun binary: $BERTH_CRUN, else /usr/bin/crun.

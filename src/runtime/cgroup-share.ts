@@ -4,11 +4,13 @@
  * (4 kB here), its pressure state, its kernfs files and per-CPU statistics — ~17 kB a container
  * for the two, measured — and a container needs neither unless it asks: cpuset only for
  * --cpuset-cpus/--cpuset-mems, name=systemd (no controller) never under the cgroupfs driver.
- * berth-crun (BERTH_CRUN_SHARE=<parent>) puts the container's processes in `<parent>` in those
- * two and hides them from crun, which makes its other directories as before and binds
- * `<parent>` read-only at the container's /sys/fs/cgroup/cpuset and /systemd: the same CPUs and
- * memory nodes its own directory would have had, a tasks file showing the pids of its own pid
- * namespace. A container's /proc/self/cgroup says `<parent>` on those two lines.
+ * berth-crun (BERTH_CRUN_SHARE=<dir>) puts the container's processes in one directory beside
+ * the containers' own, `<parent>/berth-shared`, in those two and hides them from crun, which
+ * makes its other directories as before; the container's /sys/fs/cgroup/cpuset and /systemd are
+ * that directory, read-only: the same CPUs and memory nodes its own would have had, a tasks file
+ * showing only the pids of its own pid namespace, no subdirectories (the parent's would show the
+ * ids of the containers that have a cpuset of their own). A container's /proc/self/cgroup says
+ * `<parent>/berth-shared` on those two lines.
  *
  * Who shares: a spec with a cgroup path under a parent, a read-only cgroup mount (privileged
  * containers mount theirs read-write, and could write the shared directory's files), no cgroup
@@ -16,15 +18,15 @@
  * container's own cpuset first (`ensureOwnCpuset`), as Docker's container always has one.
  *
  * @example
- *   const parent = sharedCgroupParent(spec); // '/berth', or undefined: crun makes them all
- *   if (parent) env.BERTH_CRUN_SHARE = parent;
+ *   const shared = sharedCgroup(spec); // '/berth/berth-shared', or undefined: crun makes them all
+ *   if (shared) env.BERTH_CRUN_SHARE = shared;
  */
 import { existsSync, promises as fs } from 'node:fs';
 import { posix } from 'node:path';
 
 /** The parts of an OCI spec read here. */
 interface SpecForShare {
-  mounts?: Array<{ destination?: string; type?: string; options?: string[] }>;
+  mounts?: Array<{ destination?: string; type?: string; source?: string; options?: string[] }>;
   linux?: {
     cgroupsPath?: string;
     namespaces?: Array<{ type?: string }>;
@@ -32,8 +34,8 @@ interface SpecForShare {
   };
 }
 
-/** The cgroup parent a container created from `spec` may share cpuset and name=systemd in, or undefined. */
-export function sharedCgroupParent(spec: object): string | undefined {
+/** The directory a container created from `spec` may share in cpuset and name=systemd, or undefined. */
+export function sharedCgroup(spec: object): string | undefined {
   const s = spec as SpecForShare;
   const path = s.linux?.cgroupsPath;
   // An absolute cgroupfs path (not systemd's `slice:prefix:name`) below a parent other than the root.
@@ -45,16 +47,58 @@ export function sharedCgroupParent(spec: object): string | undefined {
   if (s.linux?.namespaces?.some((n) => n.type === 'cgroup')) return undefined;
   const mount = s.mounts?.find((m) => m.destination === '/sys/fs/cgroup');
   if (!mount || mount.type !== 'cgroup' || !mount.options?.includes('ro')) return undefined;
-  return parent;
+  return `${parent}/${SHARED}`;
+}
+
+/** The name of the shared directory under a cgroup parent: no container id looks like it. */
+const SHARED = 'berth-shared';
+
+/**
+ * The spec's cgroup mount (crun's: a tmpfs of its own, the container's directory of each v1
+ * hierarchy bound into it) as binds: the shared read-only tree `tree` (crun.ts's
+ * `shareCgroupTree`) at /sys/fs/cgroup, then each of `hierarchies` (directory names under
+ * /sys/fs/cgroup) from the container's directory — or `shared` (`sharedCgroup`'s) for cpuset
+ * and name=systemd when it shares them — read-only, as crun would bind them. crun makes the
+ * directories before the container's init mounts anything. Only for what `sharedCgroup`
+ * would accept but a cpuset (a read-only cgroup mount, no cgroup namespace, a cgroupfs path);
+ * false (the spec untouched) otherwise.
+ */
+export function bindCgroupMounts(
+  spec: object,
+  tree: string,
+  hierarchies: readonly string[],
+  shared: string | undefined,
+): boolean {
+  const s = spec as SpecForShare;
+  const path = s.linux?.cgroupsPath;
+  if (!path || !path.startsWith('/') || path.includes(':') || !s.mounts) return false;
+  if (s.linux?.namespaces?.some((n) => n.type === 'cgroup')) return false;
+  const i = s.mounts.findIndex((m) => m.destination === '/sys/fs/cgroup');
+  const m = s.mounts[i];
+  if (!m || m.type !== 'cgroup' || !m.options?.includes('ro')) return false;
+  const options = ['bind', 'ro', 'nosuid', 'noexec', 'nodev'];
+  const own = posix.normalize(path);
+  s.mounts.splice(
+    i,
+    1,
+    { destination: '/sys/fs/cgroup', type: 'bind', source: tree, options },
+    ...hierarchies.map((h) => ({
+      destination: `/sys/fs/cgroup/${h}`,
+      type: 'bind',
+      source: `/sys/fs/cgroup/${h}${shared && (h === 'cpuset' || h === 'systemd') ? shared : own}`,
+      options,
+    })),
+  );
+  return true;
 }
 
 /**
- * The cgroup parent of a container's directory in a v1 hierarchy (`/sys/fs/cgroup/memory/berth/<id>`
- * → `/berth`), or undefined (no directory, cgroup v2, a container at the root).
+ * The shared directory beside a container's own in a v1 hierarchy (`/sys/fs/cgroup/memory/berth/<id>`
+ * → `/berth/berth-shared`), or undefined (no directory, cgroup v2, a container at the root).
  */
-export function parentInHierarchy(dir: string | undefined): string | undefined {
+export function sharedBeside(dir: string | undefined): string | undefined {
   const m = dir && /^\/sys\/fs\/cgroup\/[^/]+(\/.+)\/[^/]+$/.exec(dir);
-  return m && m[1] !== '/' ? m[1] : undefined;
+  return m ? `${m[1]}/${SHARED}` : undefined;
 }
 
 /**

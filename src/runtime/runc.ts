@@ -60,11 +60,11 @@ import { createUnderMonitor, type MonitorSetup } from './create.ts';
 import { runcFailure, saysGone } from './failures.ts';
 import { readLogs, type LogLine, type ReadLogOptions } from './logs.ts';
 import { SeccompCache } from './seccomp-cache.ts';
-import { reapStoppedCrun, type ReapOptions } from './reap.ts';
+import { reapStoppedCrun, v1Hierarchies, type ReapOptions } from './reap.ts';
 import { readCgroupStats, type CgroupStats, type StatsOptions } from './stats.ts';
 import { isMonitor, readMonitorPid } from './monitor.ts';
-import { sealCrun, shareMask } from './crun.ts';
-import { ensureOwnCpuset, parentInHierarchy, sharedCgroupParent } from './cgroup-share.ts';
+import { sealCrun, shareCgroupTree, shareMask } from './crun.ts';
+import { bindCgroupMounts, ensureOwnCpuset, sharedBeside, sharedCgroup } from './cgroup-share.ts';
 import { releaseCrunFifo, releaseRuncFifo } from './start.ts';
 import { attachSocketPath, checkConsoleSize, openAttach, resizeConsole } from './stdio.ts';
 import { ExitWatcher, type RuntimeEvents } from './exits.ts';
@@ -148,6 +148,9 @@ export class RuncRuntime implements RuntimeDriver {
   private sealed = false;
   /** crun only: the read-only empty directory masked directories are bound from (crun.ts's shareMask). */
   sharedMask?: string;
+  /** crun on cgroup v1 only: the read-only tree bound at its containers' /sys/fs/cgroup, and its hierarchies (crun.ts's shareCgroupTree). */
+  private cgroupTree?: string;
+  private treeHierarchies: string[] = [];
   /** The environment of every runtime process: it names the sealed crun to the wrapper. */
   protected runtimeEnv: NodeJS.ProcessEnv = process.env;
 
@@ -206,6 +209,13 @@ export class RuncRuntime implements RuntimeDriver {
     // runc refuses a bind under /proc that is not from /proc: crun alone gets the shared mask.
     const mask = join(this.runcRoot, '..', 'masked');
     if (this.crun && (await shareMask(this.host, mask))) this.sharedMask = mask;
+    const tree = join(this.runcRoot, '..', 'cgroup');
+    // The hierarchies crun binds: those of /proc/self/cgroup mounted under /sys/fs/cgroup.
+    const hierarchies = v1Hierarchies().filter((h) => existsSync(join('/sys/fs/cgroup', h)));
+    if (this.crun && !existsSync('/sys/fs/cgroup/cgroup.controllers') && hierarchies.length > 0) {
+      if (await shareCgroupTree(this.host, tree, hierarchies))
+        [this.cgroupTree, this.treeHierarchies] = [tree, hierarchies];
+    }
     // Exit files already there were recorded while nobody watched: they are read through
     // readExit/recover, not reported again as events.
     await this.exitFiles.start();
@@ -223,6 +233,11 @@ export class RuncRuntime implements RuntimeDriver {
       const mask = this.sharedMask;
       this.sharedMask = undefined;
       await this.host.unmount(mask).catch(() => {});
+    }
+    if (this.cgroupTree) {
+      const tree = this.cgroupTree;
+      this.cgroupTree = undefined;
+      await this.host.unmount(tree).catch(() => {});
     }
   }
 
@@ -273,8 +288,11 @@ export class RuncRuntime implements RuntimeDriver {
     const via = this.conmonRuntime(!!o.restoreFrom);
     const m = { ...this.monitorSetup(), runtimePath: via.path, runtimeArgs: via.args };
     // crun's container shares its cgroup parent's cpuset and name=systemd when it asks nothing of them (cgroup-share.ts).
-    const parent = this.crun && o.spec && !o.restoreFrom ? sharedCgroupParent(o.spec) : undefined;
+    const parent = this.crun && o.spec && !o.restoreFrom ? sharedCgroup(o.spec) : undefined;
     if (parent) m.env = { ...m.env, BERTH_CRUN_SHARE: parent };
+    // Its /sys/fs/cgroup: binds into the one shared tree, not a tmpfs of its own (crun.ts's shareCgroupTree).
+    if (this.cgroupTree && o.spec && !o.restoreFrom)
+      bindCgroupMounts(o.spec, this.cgroupTree, this.treeHierarchies, parent);
     return createUnderMonitor(m, this.exitDir, o, this.seccomp);
   }
 
@@ -319,7 +337,7 @@ export class RuncRuntime implements RuntimeDriver {
     const m = this.monitorSetup();
     // The exec's process joins the cgroup parent's cpuset and name=systemd, as the container's
     // init did when it shares them; crun moves it on into the container's own where it has one.
-    const parent = this.crun ? parentInHierarchy((await this.stateFile(o.id))?.cgroupPaths.memory) : undefined;
+    const parent = this.crun ? sharedBeside((await this.stateFile(o.id))?.cgroupPaths.memory) : undefined;
     if (parent) m.env = { ...m.env, BERTH_CRUN_SHARE: parent };
     return execUnderMonitor(m, o);
   }
