@@ -41,7 +41,11 @@ test("an exec joins the shared directory beside the container's own", () => {
 test("the cgroup mount becomes binds: the shared tree, then each hierarchy's directory of the container (or the parent it shares)", () => {
   const s = spec();
   assert.equal(
-    bindCgroupMounts(s, '/run/berth/cgroup', ['cpu', 'memory', 'cpuset', 'systemd'], '/berth/berth-shared'),
+    bindCgroupMounts(
+      s,
+      { at: '/run/berth/cgroup', hierarchies: ['cpu', 'memory', 'cpuset', 'systemd'] },
+      '/berth/berth-shared',
+    ),
     true,
   );
   const ro = ['bind', 'ro', 'nosuid', 'noexec', 'nodev'];
@@ -63,14 +67,14 @@ test("the cgroup mount becomes binds: the shared tree, then each hierarchy's dir
     },
   ]);
   const own = spec({ linux: { resources: { cpu: { cpus: '0' } } } });
-  assert.equal(bindCgroupMounts(own, '/t', ['cpuset'], undefined), true);
+  assert.equal(bindCgroupMounts(own, { at: '/t', hierarchies: ['cpuset'] }, undefined), true);
   assert.equal(own.mounts[2]!.source, '/sys/fs/cgroup/cpuset/berth/abc', 'its own cpuset when it does not share');
 });
 
 test("a privileged or cgroup-namespaced container keeps crun's cgroup mount", () => {
   for (const s of [spec({ mountOptions: ['nosuid'] }), spec({ linux: { namespaces: [{ type: 'cgroup' }] } })]) {
     const before = JSON.stringify(s);
-    assert.equal(bindCgroupMounts(s, '/t', ['memory'], undefined), false);
+    assert.equal(bindCgroupMounts(s, { at: '/t', hierarchies: ['memory'] }, undefined), false);
     assert.equal(JSON.stringify(s), before);
   }
 });

@@ -55,9 +55,8 @@ const SHARED = 'berth-shared';
 
 /**
  * The spec's cgroup mount (crun's: a tmpfs of its own, the container's directory of each v1
- * hierarchy bound into it) as binds: the shared read-only tree `tree` (crun.ts's
- * `shareCgroupTree`) at /sys/fs/cgroup, then each of `hierarchies` (directory names under
- * /sys/fs/cgroup) from the container's directory — or `shared` (`sharedCgroup`'s) for cpuset
+ * hierarchy bound into it) as binds: the shared read-only tree (crun.ts's `shareCgroupTree`)
+ * at /sys/fs/cgroup, then each of its hierarchies (directory names under /sys/fs/cgroup) from the container's directory — or `shared` (`sharedCgroup`'s) for cpuset
  * and name=systemd when it shares them — read-only, as crun would bind them. crun makes the
  * directories before the container's init mounts anything. Only for what `sharedCgroup`
  * would accept but a cpuset (a read-only cgroup mount, no cgroup namespace, a cgroupfs path);
@@ -65,8 +64,7 @@ const SHARED = 'berth-shared';
  */
 export function bindCgroupMounts(
   spec: object,
-  tree: string,
-  hierarchies: readonly string[],
+  tree: { at: string; hierarchies: readonly string[] },
   shared: string | undefined,
 ): boolean {
   const s = spec as SpecForShare;
@@ -81,8 +79,8 @@ export function bindCgroupMounts(
   s.mounts.splice(
     i,
     1,
-    { destination: '/sys/fs/cgroup', type: 'bind', source: tree, options },
-    ...hierarchies.map((h) => ({
+    { destination: '/sys/fs/cgroup', type: 'bind', source: tree.at, options },
+    ...tree.hierarchies.map((h) => ({
       destination: `/sys/fs/cgroup/${h}`,
       type: 'bind',
       source: `/sys/fs/cgroup/${h}${shared && (h === 'cpuset' || h === 'systemd') ? shared : own}`,
@@ -103,15 +101,17 @@ export function sharedBeside(dir: string | undefined): string | undefined {
 
 /**
  * Gives a running container that shares its cpuset a directory of its own there, its
- * processes moved in (`update --cpuset-cpus` then writes it). `cpuset` is the directory its
- * own would be (crun's state's path), `procsOf` one of its other directories holding all its
- * processes (memory, pids or freezer). Nothing to do when the directory exists. The new
- * directory starts with its parent's CPUs and memory nodes (a v1 cpuset starts empty, and
- * nothing can join an empty one); processes that fork meanwhile are caught by reading the
- * list again until nothing is left behind.
+ * processes moved in (`update --cpuset-cpus` then writes it). `paths` are its directories by
+ * hierarchy (crun's state's path); nothing to do on cgroup v2 or when the directory exists.
+ * The new directory starts with its parent's CPUs and memory nodes (a v1 cpuset starts empty,
+ * and nothing can join an empty one); the processes are those of one of its other directories
+ * (memory, pids or freezer hold them all), and those that fork meanwhile are caught by reading
+ * the list again until nothing is left behind.
  */
-export async function ensureOwnCpuset(cpuset: string, procsOf: string): Promise<void> {
-  if (existsSync(cpuset)) return;
+export async function ensureOwnCpuset(paths: Record<string, string> | undefined): Promise<void> {
+  const cpuset = paths?.cpuset;
+  const procsOf = paths && (paths.memory ?? paths.pids ?? paths.freezer);
+  if (!cpuset || !procsOf || existsSync(cpuset)) return;
   await fs.mkdir(cpuset).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'EEXIST') throw e;
   });

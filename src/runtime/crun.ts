@@ -9,6 +9,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Host } from '../host/index.ts';
+import { v1Hierarchies } from './reap.ts';
 
 /**
  * Binds `binary` read-only at `at` (a file in the exec root), unless a previous daemon left the
@@ -67,9 +68,13 @@ export async function shareMask(host: Host, at: string): Promise<boolean> {
  * shrinker id, which widens every memory cgroup's shrinker table for as long as the host runs.
  * What the container sees is what Docker's runc gives it: a read-only tmpfs with its own
  * directory bound read-only in each hierarchy. Mounted at `at` unless a previous daemon left it
- * there; false when it cannot be made (crun then mounts its own).
+ * there; undefined on cgroup v2, or when it cannot be made (crun then mounts its own).
  */
-export async function shareCgroupTree(host: Host, at: string, hierarchies: readonly string[]): Promise<boolean> {
+export async function shareCgroupTree(host: Host, at: string): Promise<CgroupTree | undefined> {
+  // cgroup v1 only; the hierarchies crun binds: those of /proc/self/cgroup mounted under /sys/fs/cgroup.
+  if (existsSync('/sys/fs/cgroup/cgroup.controllers')) return undefined;
+  const hierarchies = v1Hierarchies().filter((h) => existsSync(join('/sys/fs/cgroup', h)));
+  if (hierarchies.length === 0) return undefined;
   try {
     if (!(await isMountPoint(at))) {
       await fs.mkdir(at, { recursive: true, mode: 0o755 });
@@ -81,10 +86,16 @@ export async function shareCgroupTree(host: Host, at: string, hierarchies: reado
       await host.mount('tmpfs', 'tmpfs', at, ['remount', 'ro', 'nosuid', 'nodev', 'noexec']);
     }
     // A previous daemon's, on a host whose hierarchies have not changed since.
-    return hierarchies.every((h) => existsSync(join(at, h)));
+    return hierarchies.every((h) => existsSync(join(at, h))) ? { at, hierarchies } : undefined;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** The shared cgroup tree: where it is mounted, and the hierarchies (directory names under /sys/fs/cgroup) it has a directory for. */
+export interface CgroupTree {
+  at: string;
+  hierarchies: readonly string[];
 }
 
 /** Is `path` a mount point (also of a file bound onto it)? Read from mountinfo: once per daemon start. */

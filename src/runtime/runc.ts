@@ -60,10 +60,10 @@ import { createUnderMonitor, type MonitorSetup } from './create.ts';
 import { runcFailure, saysGone } from './failures.ts';
 import { readLogs, type LogLine, type ReadLogOptions } from './logs.ts';
 import { SeccompCache } from './seccomp-cache.ts';
-import { reapStoppedCrun, v1Hierarchies, type ReapOptions } from './reap.ts';
+import { reapStoppedCrun, type ReapOptions } from './reap.ts';
 import { readCgroupStats, type CgroupStats, type StatsOptions } from './stats.ts';
 import { isMonitor, readMonitorPid } from './monitor.ts';
-import { sealCrun, shareCgroupTree, shareMask } from './crun.ts';
+import { sealCrun, shareCgroupTree, shareMask, type CgroupTree } from './crun.ts';
 import { bindCgroupMounts, ensureOwnCpuset, sharedBeside, sharedCgroup } from './cgroup-share.ts';
 import { releaseCrunFifo, releaseRuncFifo } from './start.ts';
 import { attachSocketPath, checkConsoleSize, openAttach, resizeConsole } from './stdio.ts';
@@ -148,9 +148,8 @@ export class RuncRuntime implements RuntimeDriver {
   private sealed = false;
   /** crun only: the read-only empty directory masked directories are bound from (crun.ts's shareMask). */
   sharedMask?: string;
-  /** crun on cgroup v1 only: the read-only tree bound at its containers' /sys/fs/cgroup, and its hierarchies (crun.ts's shareCgroupTree). */
-  private cgroupTree?: string;
-  private treeHierarchies: string[] = [];
+  /** crun on cgroup v1 only: the read-only tree bound at its containers' /sys/fs/cgroup (crun.ts's shareCgroupTree). */
+  private cgroupTree?: CgroupTree;
   /** The environment of every runtime process: it names the sealed crun to the wrapper. */
   protected runtimeEnv: NodeJS.ProcessEnv = process.env;
 
@@ -209,13 +208,7 @@ export class RuncRuntime implements RuntimeDriver {
     // runc refuses a bind under /proc that is not from /proc: crun alone gets the shared mask.
     const mask = join(this.runcRoot, '..', 'masked');
     if (this.crun && (await shareMask(this.host, mask))) this.sharedMask = mask;
-    const tree = join(this.runcRoot, '..', 'cgroup');
-    // The hierarchies crun binds: those of /proc/self/cgroup mounted under /sys/fs/cgroup.
-    const hierarchies = v1Hierarchies().filter((h) => existsSync(join('/sys/fs/cgroup', h)));
-    if (this.crun && !existsSync('/sys/fs/cgroup/cgroup.controllers') && hierarchies.length > 0) {
-      if (await shareCgroupTree(this.host, tree, hierarchies))
-        [this.cgroupTree, this.treeHierarchies] = [tree, hierarchies];
-    }
+    if (this.crun) this.cgroupTree = await shareCgroupTree(this.host, join(this.runcRoot, '..', 'cgroup'));
     // Exit files already there were recorded while nobody watched: they are read through
     // readExit/recover, not reported again as events.
     await this.exitFiles.start();
@@ -228,17 +221,10 @@ export class RuncRuntime implements RuntimeDriver {
       this.sealed = false;
       await this.host.unmount(this.sealedCrun).catch(() => {});
     }
-    // The containers' binds of it keep its superblock; new ones wait for the next daemon's.
-    if (this.sharedMask) {
-      const mask = this.sharedMask;
-      this.sharedMask = undefined;
-      await this.host.unmount(mask).catch(() => {});
-    }
-    if (this.cgroupTree) {
-      const tree = this.cgroupTree;
-      this.cgroupTree = undefined;
-      await this.host.unmount(tree).catch(() => {});
-    }
+    // The containers' binds of them keep their superblocks; new ones wait for the next daemon's.
+    const shared = [this.sharedMask, this.cgroupTree?.at];
+    [this.sharedMask, this.cgroupTree] = [undefined, undefined];
+    for (const at of shared) if (at) await this.host.unmount(at).catch(() => {});
   }
 
   /** Calls `fn` with every exit from now on (see `exits`); the function returned stops that. */
@@ -291,8 +277,7 @@ export class RuncRuntime implements RuntimeDriver {
     const parent = this.crun && o.spec && !o.restoreFrom ? sharedCgroup(o.spec) : undefined;
     if (parent) m.env = { ...m.env, BERTH_CRUN_SHARE: parent };
     // Its /sys/fs/cgroup: binds into the one shared tree, not a tmpfs of its own (crun.ts's shareCgroupTree).
-    if (this.cgroupTree && o.spec && !o.restoreFrom)
-      bindCgroupMounts(o.spec, this.cgroupTree, this.treeHierarchies, parent);
+    if (this.cgroupTree && o.spec && !o.restoreFrom) bindCgroupMounts(o.spec, this.cgroupTree, parent);
     return createUnderMonitor(m, this.exitDir, o, this.seccomp);
   }
 
@@ -556,11 +541,7 @@ export class RuncRuntime implements RuntimeDriver {
     await this.init();
     // A container that shares its parent's cpuset gets its own before one is set (cgroup-share.ts).
     const cpu = (resources as { cpu?: { cpus?: string; mems?: string } }).cpu;
-    if (this.crun && (cpu?.cpus || cpu?.mems)) {
-      const paths = (await this.stateFile(id))?.cgroupPaths;
-      const procsOf = paths && (paths.memory ?? paths.pids ?? paths.freezer);
-      if (paths?.cpuset && procsOf) await ensureOwnCpuset(paths.cpuset, procsOf);
-    }
+    if (this.crun && (cpu?.cpus || cpu?.mems)) await ensureOwnCpuset((await this.stateFile(id))?.cgroupPaths);
     const file = join(this.runcRoot, '..', `update-${id}-${randomBytes(4).toString('hex')}.json`);
     await fs.writeFile(file, JSON.stringify(resources));
     try {
