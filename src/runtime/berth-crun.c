@@ -17,7 +17,8 @@
  * until a reboot (83 MB after one day's benchmarks here). So crun is shown a /proc/self/cgroup
  * without that line: a copy bound over this process's own (/proc made private first, so the
  * bind stays in this namespace). The container's init reads its own, and crun skips `0::` when
- * it mounts the hierarchies into the container.
+ * it mounts the hierarchies into the container. Not for a container in a user namespace (the
+ * driver says which with BERTH_CRUN_COPY=1): its new proc mount needs the old one uncovered.
  *
  * Shared hierarchies (BERTH_CRUN_SHARE=<dir>, set by the driver for a create whose spec asks
  * nothing of them; runtime/cgroup-share.ts): a container needs no cgroup of its own in cpuset
@@ -198,14 +199,20 @@ int main(int argc, char **argv)
 	int v1 = statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type != CGROUP2_SUPER_MAGIC;
 	int hybrid = v1 && statfs("/sys/fs/cgroup/unified", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
 	const char *parent = getenv("BERTH_CRUN_SHARE");
-	int cmd = v1 && parent && parent[0] == '/' && !strstr(parent, "/..") ? command(argc, argv) : 0;
+	if (parent && (parent[0] != '/' || strstr(parent, "/..")))
+		parent = NULL;
+	int cmd = v1 ? command(argc, argv) : 0;
 	/* An exec's process joins the shared cgroups as the container's init did; crun then moves it
 	 * into the container's own where it has one (a cpuset made by a later update). */
-	if (cmd == 'e') {
+	if (cmd == 'e' && parent) {
 		for (size_t i = 0; i < sizeof shareable / sizeof *shareable; i++)
 			(void)join(shareable[i], parent, 0);
 	}
-	int share = cmd == 'c';
+	/* The copy of /proc/self/cgroup, for a create the driver says makes no user namespace
+	 * (BERTH_CRUN_COPY=1): a container in a user namespace may mount a new proc only where the
+	 * existing one is fully visible, and the copy bound over a file of it is not (EPERM). */
+	int copy = cmd == 'c' && getenv("BERTH_CRUN_COPY") && strcmp(getenv("BERTH_CRUN_COPY"), "1") == 0;
+	int share = copy && parent;
 	if (hybrid || share) {
 		if (unshare(CLONE_NEWNS) < 0 ||
 		    (hybrid && (mount(NULL, "/sys/fs/cgroup/unified", NULL, MS_PRIVATE, NULL) < 0 ||
@@ -213,14 +220,14 @@ int main(int argc, char **argv)
 			fprintf(stderr, "berth-crun: hide the cgroup2 mount: %s\n", strerror(errno));
 			return 125;
 		}
-		for (size_t i = 0; i < sizeof shareable / sizeof *shareable && share; i++) {
-			if (join(shareable[i], parent, 1) < 0)
-				share = 0;
-		}
-		if (filter_proc_cgroup(hybrid, share) < 0) {
-			fprintf(stderr, "berth-crun: filter /proc/self/cgroup: %s\n", strerror(errno));
-			return 125;
-		}
+	}
+	for (size_t i = 0; i < sizeof shareable / sizeof *shareable && share; i++) {
+		if (join(shareable[i], parent, 1) < 0)
+			share = 0;
+	}
+	if (copy && (hybrid || share) && filter_proc_cgroup(hybrid, share) < 0) {
+		fprintf(stderr, "berth-crun: filter /proc/self/cgroup: %s\n", strerror(errno));
+		return 125;
 	}
 	argv[0] = (char *)crun;
 	execv(crun, argv);

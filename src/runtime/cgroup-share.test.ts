@@ -25,6 +25,7 @@ test('a container keeps cgroups of its own there when it asks for a cpuset, is p
   assert.equal(sharedCgroup(spec({ linux: { resources: { cpu: { mems: '0' } } } })), undefined);
   assert.equal(sharedCgroup(spec({ mountOptions: ['nosuid', 'noexec', 'nodev'] })), undefined, 'privileged: rw');
   assert.equal(sharedCgroup(spec({ linux: { namespaces: [{ type: 'cgroup' }] } })), undefined);
+  assert.equal(sharedCgroup(spec({ linux: { namespaces: [{ type: 'user' }] } })), undefined, 'a user namespace');
   assert.equal(sharedCgroup(spec({ linux: { cgroupsPath: '/abc' } })), undefined, 'at the root');
   assert.equal(sharedCgroup(spec({ linux: { cgroupsPath: 'system.slice:berth:abc' } })), undefined, 'systemd');
   assert.equal(sharedCgroup(spec({ linux: { cgroupsPath: '' } })), undefined);

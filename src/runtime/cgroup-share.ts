@@ -14,7 +14,7 @@
  *
  * Who shares: a spec with a cgroup path under a parent, a read-only cgroup mount (privileged
  * containers mount theirs read-write, and could write the shared directory's files), no cgroup
- * namespace of its own, no cpuset asked for. A later `update --cpuset-cpus` makes the
+ * or user namespace of its own, no cpuset asked for. A later `update --cpuset-cpus` makes the
  * container's own cpuset first (`ensureOwnCpuset`), as Docker's container always has one.
  *
  * @example
@@ -44,7 +44,7 @@ export function sharedCgroup(spec: object): string | undefined {
   if (parent === '/' || parent.includes('/..')) return undefined;
   const cpu = s.linux?.resources?.cpu;
   if (cpu?.cpus || cpu?.mems) return undefined;
-  if (s.linux?.namespaces?.some((n) => n.type === 'cgroup')) return undefined;
+  if (!readsCgroupCopy(spec) || s.linux?.namespaces?.some((n) => n.type === 'cgroup')) return undefined;
   const mount = s.mounts?.find((m) => m.destination === '/sys/fs/cgroup');
   if (!mount || mount.type !== 'cgroup' || !mount.options?.includes('ro')) return undefined;
   return `${parent}/${SHARED}`;
@@ -52,6 +52,17 @@ export function sharedCgroup(spec: object): string | undefined {
 
 /** The name of the shared directory under a cgroup parent: no container id looks like it. */
 const SHARED = 'berth-shared';
+
+/**
+ * Whether crun, creating a container from `spec`, may read berth-crun's copy of
+ * /proc/self/cgroup (BERTH_CRUN_COPY=1: without the hybrid host's v2 line, whose directory
+ * crun would otherwise leave on the host's tmpfs, and the shared hierarchies'). Not for a
+ * container in a user namespace: its new proc mount is refused where a bind covers a file of
+ * the old one.
+ */
+export function readsCgroupCopy(spec: object): boolean {
+  return !(spec as SpecForShare).linux?.namespaces?.some((n) => n.type === 'user');
+}
 
 /**
  * The spec's cgroup mount (crun's: a tmpfs of its own, the container's directory of each v1

@@ -513,7 +513,9 @@ test(
     t.after(() => rt.close());
     const c = await bundleFor(['sh', '-c', 'exit 0']);
     const exit = nextExit(rt, c.id);
-    await rt.create({ ...c, terminal: false, stdin: false });
+    // With its spec, as the container service creates: the driver tells the wrapper it makes no user namespace.
+    const spec = JSON.parse(await fs.readFile(join(c.bundle, 'config.json'), 'utf8')) as object;
+    await rt.create({ ...c, spec, terminal: false, stdin: false });
     // What the host's cgroup2 mount covers: the tmpfs's own directory, seen through a bind of
     // /sys/fs/cgroup alone in a mount namespace of the check's own.
     const under = await host.run(
