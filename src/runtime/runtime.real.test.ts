@@ -51,6 +51,8 @@ after(async () => {
   await fs.rm(tmp, { recursive: true, force: true });
   // The test cgroup parents, if no other run still uses them.
   for (const c of await fs.readdir('/sys/fs/cgroup').catch(() => [])) {
+    // The directory crun containers share in cpuset and name=systemd first (runtime/cgroup-share.ts).
+    await fs.rmdir(join('/sys/fs/cgroup', c, 'berth-test', 'berth-shared')).catch(() => {});
     await fs.rmdir(join('/sys/fs/cgroup', c, 'berth-test')).catch(() => {});
   }
 });
