@@ -6,8 +6,10 @@
  * crun's binary is bound read-only into the exec root once, and the berth-crun wrapper runs
  * that (the driver names it in `BERTH_CRUN`).
  */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
+import { join } from 'node:path';
 import type { Host } from '../host/index.ts';
+import { v1Hierarchies } from './reap.ts';
 
 /**
  * Binds `binary` read-only at `at` (a file in the exec root), unless a previous daemon left the
@@ -55,6 +57,45 @@ export async function shareMask(host: Host, at: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * One read-only tmpfs holding an empty directory per cgroup v1 hierarchy (and the links crun
+ * makes for co-mounted ones, `cpu` → `cpu,cpuacct`), bound at every crun container's
+ * /sys/fs/cgroup instead of the 1 MB tmpfs crun mounts there for each: the hierarchies' binds
+ * then go onto its directories (cgroup-share.ts's `bindCgroupMounts`). A superblock fewer a
+ * container — ~17 kB of kernel objects (the superblock, twelve inodes and dentries) and a
+ * shrinker id, which widens every memory cgroup's shrinker table for as long as the host runs.
+ * What the container sees is what Docker's runc gives it: a read-only tmpfs with its own
+ * directory bound read-only in each hierarchy. Mounted at `at` unless a previous daemon left it
+ * there; undefined on cgroup v2, or when it cannot be made (crun then mounts its own).
+ */
+export async function shareCgroupTree(host: Host, at: string): Promise<CgroupTree | undefined> {
+  // cgroup v1 only; the hierarchies crun binds: those of /proc/self/cgroup mounted under /sys/fs/cgroup.
+  if (existsSync('/sys/fs/cgroup/cgroup.controllers')) return undefined;
+  const hierarchies = v1Hierarchies().filter((h) => existsSync(join('/sys/fs/cgroup', h)));
+  if (hierarchies.length === 0) return undefined;
+  try {
+    if (!(await isMountPoint(at))) {
+      await fs.mkdir(at, { recursive: true, mode: 0o755 });
+      await host.mount('tmpfs', 'tmpfs', at, ['nosuid', 'nodev', 'noexec', 'size=4k', 'nr_inodes=64', 'mode=755']);
+      for (const h of hierarchies) {
+        await fs.mkdir(join(at, h), { mode: 0o755 });
+        if (h.includes(',')) for (const part of h.split(',')) await fs.symlink(h, join(at, part));
+      }
+      await host.mount('tmpfs', 'tmpfs', at, ['remount', 'ro', 'nosuid', 'nodev', 'noexec']);
+    }
+    // A previous daemon's, on a host whose hierarchies have not changed since.
+    return hierarchies.every((h) => existsSync(join(at, h))) ? { at, hierarchies } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The shared cgroup tree: where it is mounted, and the hierarchies (directory names under /sys/fs/cgroup) it has a directory for. */
+export interface CgroupTree {
+  at: string;
+  hierarchies: readonly string[];
 }
 
 /** Is `path` a mount point (also of a file bound onto it)? Read from mountinfo: once per daemon start. */

@@ -63,7 +63,8 @@ import { SeccompCache } from './seccomp-cache.ts';
 import { reapStoppedCrun, type ReapOptions } from './reap.ts';
 import { readCgroupStats, type CgroupStats, type StatsOptions } from './stats.ts';
 import { isMonitor, readMonitorPid } from './monitor.ts';
-import { sealCrun, shareMask } from './crun.ts';
+import { sealCrun, shareCgroupTree, shareMask, type CgroupTree } from './crun.ts';
+import { bindCgroupMounts, ensureOwnCpuset, readsCgroupCopy, sharedBeside, sharedCgroup } from './cgroup-share.ts';
 import { releaseCrunFifo, releaseRuncFifo } from './start.ts';
 import { attachSocketPath, checkConsoleSize, openAttach, resizeConsole } from './stdio.ts';
 import { ExitWatcher, type RuntimeEvents } from './exits.ts';
@@ -147,6 +148,8 @@ export class RuncRuntime implements RuntimeDriver {
   private sealed = false;
   /** crun only: the read-only empty directory masked directories are bound from (crun.ts's shareMask). */
   sharedMask?: string;
+  /** crun on cgroup v1 only: the read-only tree bound at its containers' /sys/fs/cgroup (crun.ts's shareCgroupTree). */
+  private cgroupTree?: CgroupTree;
   /** The environment of every runtime process: it names the sealed crun to the wrapper. */
   protected runtimeEnv: NodeJS.ProcessEnv = process.env;
 
@@ -205,6 +208,7 @@ export class RuncRuntime implements RuntimeDriver {
     // runc refuses a bind under /proc that is not from /proc: crun alone gets the shared mask.
     const mask = join(this.runcRoot, '..', 'masked');
     if (this.crun && (await shareMask(this.host, mask))) this.sharedMask = mask;
+    if (this.crun) this.cgroupTree = await shareCgroupTree(this.host, join(this.runcRoot, '..', 'cgroup'));
     // Exit files already there were recorded while nobody watched: they are read through
     // readExit/recover, not reported again as events.
     await this.exitFiles.start();
@@ -217,12 +221,10 @@ export class RuncRuntime implements RuntimeDriver {
       this.sealed = false;
       await this.host.unmount(this.sealedCrun).catch(() => {});
     }
-    // The containers' binds of it keep its superblock; new ones wait for the next daemon's.
-    if (this.sharedMask) {
-      const mask = this.sharedMask;
-      this.sharedMask = undefined;
-      await this.host.unmount(mask).catch(() => {});
-    }
+    // The containers' binds of them keep their superblocks; new ones wait for the next daemon's.
+    const shared = [this.sharedMask, this.cgroupTree?.at];
+    [this.sharedMask, this.cgroupTree] = [undefined, undefined];
+    for (const at of shared) if (at) await this.host.unmount(at).catch(() => {});
   }
 
   /** Calls `fn` with every exit from now on (see `exits`); the function returned stops that. */
@@ -271,6 +273,12 @@ export class RuncRuntime implements RuntimeDriver {
     this.bundles.set(o.id, o.bundle);
     const via = this.conmonRuntime(!!o.restoreFrom);
     const m = { ...this.monitorSetup(), runtimePath: via.path, runtimeArgs: via.args };
+    // crun's container shares its cgroup parent's cpuset and name=systemd when it asks nothing of them (cgroup-share.ts).
+    const parent = this.crun && o.spec && !o.restoreFrom ? sharedCgroup(o.spec) : undefined;
+    if (this.crun && o.spec && readsCgroupCopy(o.spec)) m.env = { ...m.env, BERTH_CRUN_COPY: '1' };
+    if (parent) m.env = { ...m.env, BERTH_CRUN_SHARE: parent };
+    // Its /sys/fs/cgroup: binds into the one shared tree, not a tmpfs of its own (crun.ts's shareCgroupTree).
+    if (this.cgroupTree && o.spec && !o.restoreFrom) bindCgroupMounts(o.spec, this.cgroupTree, parent);
     return createUnderMonitor(m, this.exitDir, o, this.seccomp);
   }
 
@@ -312,7 +320,12 @@ export class RuncRuntime implements RuntimeDriver {
    */
   async exec(o: ExecOptions): Promise<{ pid: number; exit: Promise<number> }> {
     await this.init();
-    return execUnderMonitor(this.monitorSetup(), o);
+    const m = this.monitorSetup();
+    // The exec's process joins the cgroup parent's cpuset and name=systemd, as the container's
+    // init did when it shares them; crun moves it on into the container's own where it has one.
+    const parent = this.crun ? sharedBeside((await this.stateFile(o.id))?.cgroupPaths.memory) : undefined;
+    if (parent) m.env = { ...m.env, BERTH_CRUN_SHARE: parent };
+    return execUnderMonitor(m, o);
   }
 
   /** Lets the created container's process run (exec its command). */
@@ -527,6 +540,9 @@ export class RuncRuntime implements RuntimeDriver {
   /** Changes a running container's cgroup limits (`docker update`), through `runc update -r`. */
   async update(id: string, resources: object): Promise<void> {
     await this.init();
+    // A container that shares its parent's cpuset gets its own before one is set (cgroup-share.ts).
+    const cpu = (resources as { cpu?: { cpus?: string; mems?: string } }).cpu;
+    if (this.crun && (cpu?.cpus || cpu?.mems)) await ensureOwnCpuset((await this.stateFile(id))?.cgroupPaths);
     const file = join(this.runcRoot, '..', `update-${id}-${randomBytes(4).toString('hex')}.json`);
     await fs.writeFile(file, JSON.stringify(resources));
     try {

@@ -51,6 +51,8 @@ after(async () => {
   await fs.rm(tmp, { recursive: true, force: true });
   // The test cgroup parents, if no other run still uses them.
   for (const c of await fs.readdir('/sys/fs/cgroup').catch(() => [])) {
+    // The directory crun containers share in cpuset and name=systemd first (runtime/cgroup-share.ts).
+    await fs.rmdir(join('/sys/fs/cgroup', c, 'berth-test', 'berth-shared')).catch(() => {});
     await fs.rmdir(join('/sys/fs/cgroup', c, 'berth-test')).catch(() => {});
   }
 });
@@ -491,5 +493,48 @@ test(
     assert.equal(await rt.state(c.id), undefined);
     await rt.close();
     assert.equal(await mountOptions(), undefined, 'unbound at close');
+  },
+);
+
+const hybrid = existsSync('/sys/fs/cgroup/unified/cgroup.controllers') && existsSync('/sys/fs/cgroup/memory');
+test(
+  "crun through its wrapper on a hybrid cgroup host leaves nothing on /sys/fs/cgroup's tmpfs under the cgroup2 mount",
+  {
+    skip:
+      skip ||
+      (existsSync(CRUN_WRAPPER) && existsSync('/usr/bin/crun') ? false : 'needs crun and build/berth-crun') ||
+      (hybrid ? false : 'needs the hybrid cgroup layout'),
+  },
+  async (t) => {
+    const rt = new RuncRuntime({
+      host,
+      root: join(tmp, 'exec-crun-hybrid'),
+      runtimePath: CRUN_WRAPPER,
+      conmonPath: monitorPath,
+    });
+    t.after(() => rt.close());
+    const c = await bundleFor(['sh', '-c', 'exit 0']);
+    const exit = nextExit(rt, c.id);
+    // With its spec, as the container service creates: the driver tells the wrapper it makes no user namespace.
+    const spec = JSON.parse(await fs.readFile(join(c.bundle, 'config.json'), 'utf8')) as object;
+    await rt.create({ ...c, spec, terminal: false, stdin: false });
+    // What the host's cgroup2 mount covers: the tmpfs's own directory, seen through a bind of
+    // /sys/fs/cgroup alone in a mount namespace of the check's own.
+    const under = await host.run(
+      'unshare',
+      [
+        '-m',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        'd=$(mktemp -d) && mount --bind /sys/fs/cgroup "$d" && ls -A "$d/unified/berth-test"; umount "$d"; rmdir "$d"',
+      ],
+      { allowFailure: true },
+    );
+    assert.doesNotMatch(under.stdout, new RegExp(c.id), 'no directory of the container under the cgroup2 mount');
+    await rt.start(c.id);
+    assert.equal((await exit).exitCode, 0);
+    await rt.delete(c.id);
   },
 );
