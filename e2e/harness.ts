@@ -82,18 +82,29 @@ export async function startDaemon(extraArgs: string[] = [], root?: string): Prom
     if (!root) rmSync(dir, { recursive: true, force: true });
     throw new Error(message);
   };
+  // berthd listens on its addresses one after another, the unix socket first (with its chmod
+  // in between): a test's `-H tcp://...` is ready only once it too accepts a connection.
+  const tcp = extraArgs
+    .filter((a, i) => a.startsWith('tcp://') && ['-H', '--host'].includes(extraArgs[i - 1] ?? ''))
+    .map((a) => new URL(a));
+  const ready = async () =>
+    existsSync(sock) &&
+    (await canConnect(sock)) &&
+    (
+      await Promise.all(tcp.map((u) => canConnect({ host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port) })))
+    ).every(Boolean);
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) return giveUp(`berthd exited with ${proc.exitCode}:\n${d.log()}`);
-    if (existsSync(sock) && (await canConnect(sock))) return d;
+    if (await ready()) return d;
     await sleep(50);
   }
   return giveUp(`berthd did not come up within 30 s:\n${d.log()}`);
 }
 
-function canConnect(path: string): Promise<boolean> {
+function canConnect(to: string | { host: string; port: number }): Promise<boolean> {
   return new Promise((r) => {
-    const s = connect(path);
+    const s = typeof to === 'string' ? connect({ path: to }) : connect(to);
     s.once('connect', () => {
       s.destroy();
       r(true);
