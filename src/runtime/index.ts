@@ -26,5 +26,5 @@ export type { ContainerStatus } from './state.ts';
 export { runcWording, execFailureCode } from './exec-errors.ts';
 export { readCgroupStats, systemCpuUsage, type CgroupStats } from './stats.ts';
 export { LogRotator, rotatedLogs } from './logrotate.ts';
-export { wasOomKilled } from './monitor.ts';
+export { monitorKeepsLogs, wasOomKilled } from './monitor.ts';
 export { readLogs, parseLine, formatLogTime, type LogLine, type LogStream, type ReadLogOptions } from './logs.ts';

@@ -1,12 +1,16 @@
 /**
- * `--log-opt max-size=… max-file=N`: conmon caps the log at max-size by replacing the file with
- * an empty one (`--log-size-max`); the rotator keeps the N-1 files before it, as
- * `<log>.1` (the newest) … `<log>.<N-1>`, the way Docker's json-file driver does.
+ * `--log-opt max-size=… max-file=N` keeps the N-1 full files before the log, as `<log>.1` (the
+ * newest) … `<log>.<N-1>`, the way Docker's json-file driver does. berth-monitor rotates them
+ * itself (`--log-max-files`, berth-monitor.c's rotate_log), with no moment at which a line is
+ * only in an unlinked file. conmon has no such option: it caps the log at max-size by renaming
+ * an empty file over it (`--log-size-max`), and LogRotator, in berthd, keeps what it replaced.
  *
- * The content of the file conmon replaces survives through a hard link, `<log>.live`, made to
- * each new log file as soon as it appears: when conmon renames its fresh file over the log,
- * the link still holds the old one, which then moves to `<log>.1`. inotify on the log's
- * directory tells us of the replacement; nothing is polled.
+ * LogRotator (conmon only): the content of the file conmon replaces survives through a hard
+ * link, `<log>.live`, made to each new log file once inotify on the log's directory tells of
+ * it: when conmon renames its fresh file over the log, the link still holds the old one, which
+ * then moves to `<log>.1`. Should conmon replace the log twice before the rotator runs (a busy
+ * machine), the file between had no link and its lines are lost: the reason berth-monitor
+ * rotates on its own.
  */
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
