@@ -13,6 +13,7 @@
  * rotates on its own.
  */
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 
 export class LogRotator {
@@ -65,12 +66,61 @@ export class LogRotator {
   }
 }
 
-/** The rotated files of a log, oldest first (`<log>.<N-1>` … `<log>.1`). */
-export async function rotatedLogs(path: string): Promise<string[]> {
+/** One file of a log's set, open: what is read from it stays what it was, whatever is renamed. */
+export interface OpenedLog {
+  fh: FileHandle;
+  ino: number;
+}
+
+/** Tries before a set taken while the log keeps being replaced is taken as it is. */
+const SET_TRIES = 5;
+
+/**
+ * A log's files, open, oldest first, the log itself last (none if there is no log): what a
+ * reader reads in order. Taken newest first — the log, conmon's `.live` link, then `.1`, `.2` …
+ * — while the monitor may be rotating (rotate_log, or LogRotator's shift): a rotation moves each
+ * file one name up, oldest first, and the reader walks up behind it, so it meets every file at
+ * least once (twice by two names: each inode is taken once) and the older ones before the
+ * newer. That holds while the log keeps its file: a set during which the log was replaced is
+ * taken again. The listing gives the highest name; one more is tried, which the one shift a
+ * rotation can make meanwhile may have made.
+ */
+export async function openLogSet(path: string): Promise<OpenedLog[]> {
   const base = basename(path);
-  const names = await fs.readdir(dirname(path)).catch(() => [] as string[]);
-  const nums = names
-    .map((n) => (n.startsWith(`${base}.`) ? Number(n.slice(base.length + 1)) : NaN))
-    .filter((k) => Number.isInteger(k) && k > 0);
-  return nums.sort((a, b) => b - a).map((k) => `${path}.${k}`);
+  for (let attempt = 1; ; attempt++) {
+    const log = await openLog(path);
+    if (!log) return [];
+    const names = await fs.readdir(dirname(path)).catch(() => [] as string[]);
+    const highest = Math.max(
+      0,
+      ...names.map((n) => (n.startsWith(`${base}.`) ? Number(n.slice(base.length + 1)) : NaN)).filter(Number.isInteger),
+    );
+    const set = [log];
+    for (const name of [`${path}.live`, ...Array.from({ length: highest + 1 }, (_, k) => `${path}.${k + 1}`)]) {
+      const f = await openLog(name);
+      if (!f) continue;
+      if (set.some((o) => o.ino === f.ino)) await f.fh.close();
+      else set.push(f);
+    }
+    const now = await fs.stat(path).catch(() => undefined);
+    if (now?.ino === log.ino || attempt >= SET_TRIES) return set.reverse();
+    await Promise.all(set.map((f) => f.fh.close()));
+  }
+}
+
+/** The files of `path`'s set newer than the one with inode `ino` (all of them if it is gone from the set), open. */
+export async function logsAfter(path: string, ino: number): Promise<OpenedLog[]> {
+  const set = await openLogSet(path);
+  const at = set.findIndex((f) => f.ino === ino);
+  await Promise.all(set.slice(0, at + 1).map((f) => f.fh.close()));
+  return set.slice(at + 1);
+}
+
+async function openLog(path: string): Promise<OpenedLog | undefined> {
+  const fh = await fs.open(path, 'r').catch(() => undefined);
+  if (!fh) return undefined;
+  const st = await fh.stat().catch(() => undefined);
+  if (st) return { fh, ino: st.ino };
+  await fh.close();
+  return undefined;
 }
