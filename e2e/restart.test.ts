@@ -75,6 +75,40 @@ test('with --live-restore a container keeps running through SIGKILL and SIGTERM 
   await dockerOk(d, ['rm', 'survivor']);
 });
 
+test(
+  'max-file rotation goes on while berthd is down: every line is kept, and a live restore leaves it to the monitor',
+  // conmon only caps the log: the files it replaces while berthd is down are not kept.
+  { skip: process.env.BERTH_E2E_MONITOR === 'conmon' && 'conmon does not rotate by itself' },
+  async () => {
+    const script =
+      'i=0; while [ $i -lt 1500 ]; do echo "line $i"; i=$((i+1)); [ $((i % 100)) = 0 ] && sleep 0.2; done; sleep 100';
+    await dockerOk(d, [
+      'run',
+      '-d',
+      '--name',
+      'rotator',
+      '--log-opt',
+      'max-size=2k',
+      '--log-opt',
+      'max-file=100',
+      'busybox',
+      'sh',
+      '-c',
+      script,
+    ]);
+    const logPath = (await dockerOk(d, ['inspect', '-f', '{{.LogPath}}', 'rotator'])).trim();
+    await stopDaemon(d, 'kill');
+    await sleep(4000);
+    d = await startDaemon(d.extraArgs, d.root);
+    const want = Array.from({ length: 1500 }, (_, i) => `line ${i}`).join('\n') + '\n';
+    await eventually(async () => (await dockerOk(d, ['logs', '--tail', '1', 'rotator'])) === 'line 1499\n', 15_000);
+    assert.equal(await dockerOk(d, ['logs', 'rotator']), want, 'the lines written while berthd was down');
+    assert.ok(existsSync(`${logPath}.20`), 'rotated by the monitor while berthd was down');
+    assert.ok(!existsSync(`${logPath}.live`), "berthd's own rotator (conmon's) was not started beside the monitor");
+    await dockerOk(d, ['rm', '-f', 'rotator']);
+  },
+);
+
 test('an exit while berthd is down is recorded with its code', async () => {
   await dockerOk(d, ['run', '-d', '--name', 'quitter', 'busybox', 'sh', '-c', 'sleep 1; exit 7']);
   await stopDaemon(d, 'kill');

@@ -407,6 +407,37 @@ test('log rotation: max-size and max-file keep the newest lines, in order, acros
   await dockerOk(d, ['rm', '-f', 'chatty']);
 });
 
+test(
+  'docker logs -f across rotations: a follower attached before a burst gets every line once, in order, as docker logs does',
+  // Under conmon, berthd's LogRotator keeps the files: a burst replaces the log faster than it links them.
+  { skip: process.env.BERTH_E2E_MONITOR === 'conmon' && 'conmon does not rotate by itself' },
+  async () => {
+    // 3000 lines as fast as the shell writes them through a 10k cap (some 14 rotations, faster
+    // than the follower reads); max-file keeps them all.
+    const script = 'sleep 2; i=0; while [ $i -lt 3000 ]; do echo "line $i"; i=$((i+1)); done';
+    await dockerOk(d, [
+      'run',
+      '-d',
+      '--name',
+      'burst',
+      '--log-opt',
+      'max-size=10k',
+      '--log-opt',
+      'max-file=100',
+      'busybox',
+      'sh',
+      '-c',
+      script,
+    ]);
+    const followed = await docker(d, ['logs', '-f', 'burst'], { timeoutMs: 60_000 });
+    assert.equal(followed.code, 0, followed.stderr);
+    const want = Array.from({ length: 3000 }, (_, i) => `line ${i}`).join('\n') + '\n';
+    assert.equal(followed.stdout, want, 'the follower lost or repeated lines');
+    assert.equal(await dockerOk(d, ['logs', 'burst']), want);
+    await dockerOk(d, ['rm', '-f', 'burst']);
+  },
+);
+
 test('--log-driver none: attached output still arrives, docker logs is refused as Docker refuses it', async () => {
   assert.equal(
     await dockerOk(d, ['run', '--rm', '--log-driver', 'none', 'busybox', 'echo', 'seen by the attached client']),

@@ -18,7 +18,10 @@
  *     or `{"data": -1, "message": "<runtime's stderr>"}` when it failed; for an exec, a second
  *     `{"data": <exit code>}` when the process ends;
  *   - the log in k8s-file form (`<time> stdout|stderr F|P <bytes>`), capped by
- *     --log-size-max: a fresh file is renamed over the log (logrotate.ts keeps the old one);
+ *     --log-size-max: a fresh file is renamed over the log; with --log-max-files N (Docker's
+ *     max-file, N >= 2) the full one is kept first as `<log>.1`, the older ones shifted to
+ *     `<log>.2` … `<log>.N-1` and the oldest dropped, as dockerd's json-file driver rotates
+ *     (see rotate_log: no line is ever only in an unlinked file);
  *   - the attach socket `<bundle>/attach` (SOCK_SEQPACKET, linked from
  *     `<socket-dir-path>/<cuuid>`): a client's packets go to stdin, its end of input closes
  *     stdin (unless --leave-stdin-open), output goes out as packets led by 2 (stdout) or 3
@@ -69,6 +72,7 @@ static const char *socket_dir, *process_spec, *restore_path;
 static const char *rt_args[MAX_RT_ARGS];
 static int n_rt_args, terminal, want_stdin, leave_stdin_open, exec_mode;
 static long long log_size_max;
+static int log_max_files = 1;
 
 static int sync_fd = -1, log_fd = -1;
 static long long log_bytes;
@@ -136,7 +140,7 @@ static void open_log(void)
 	log_bytes = log_fd >= 0 && fstat(log_fd, &st) == 0 ? st.st_size : 0;
 }
 
-/* A fresh, empty log renamed over the old one (whose content logrotate.ts holds by a link). */
+/* A fresh, empty log renamed over the old one: the cap without rotation, or the control FIFO's reopen (the old content goes, unless logrotate.ts holds it by a link under conmon). */
 __attribute__((noinline)) static void reopen_log(void)
 {
 	char tmp[4096];
@@ -147,6 +151,52 @@ __attribute__((noinline)) static void reopen_log(void)
 	if (rename(tmp, log_path) < 0) {
 		close(fd);
 		unlink(tmp);
+		return;
+	}
+	if (log_fd >= 0)
+		close(log_fd);
+	log_fd = fd;
+	log_bytes = 0;
+}
+
+/*
+ * The log is full: with --log-max-files N >= 2, `<log>.N-1` goes, `<log>.k` becomes `<log>.k+1`,
+ * the full log becomes `<log>.1` and a fresh one takes its name. The full log is linked as `.1`
+ * before the fresh file is renamed over it, so at every instant the log's name exists and each
+ * line is under a name: a reader taking the files newest first (logrotate.ts's openLogSet) sees
+ * a file at most twice (by inode), never a gap; berthd need not be running. The fresh file is
+ * made first: without it nothing moves and the log grows past its cap until the next try.
+ */
+__attribute__((noinline)) static void rotate_log(void)
+{
+	if (log_max_files < 2) {
+		reopen_log();
+		return;
+	}
+	char from[PATH_BUF + 16], to[PATH_BUF + 16];
+	snprintf(from, sizeof from, "%s.tmp", log_path);
+	int fd = open(from, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return;
+	snprintf(to, sizeof to, "%s.%d", log_path, log_max_files - 1);
+	unlink(to);
+	for (int k = log_max_files - 2; k >= 1; k--) {
+		snprintf(from, sizeof from, "%s.%d", log_path, k);
+		snprintf(to, sizeof to, "%s.%d", log_path, k + 1);
+		rename(from, to);
+	}
+	snprintf(to, sizeof to, "%s.1", log_path);
+	snprintf(from, sizeof from, "%s.tmp", log_path);
+	/* `.1` may be left from a shift that failed: the full log's content wins its name. */
+	if (link(log_path, to) < 0 && (errno != EEXIST || unlink(to) < 0 || link(log_path, to) < 0)) {
+		close(fd);
+		unlink(from);
+		return;
+	}
+	if (rename(from, log_path) < 0) {
+		/* The full log stays the log (and is `.1` as well: readers take one file once, by inode). */
+		close(fd);
+		unlink(from);
 		return;
 	}
 	if (log_fd >= 0)
@@ -179,7 +229,7 @@ static void write_log(int stream, const char *b, size_t n)
 				writev(log_fd, iov, k);
 				k = 0;
 			}
-			reopen_log();
+			rotate_log();
 		}
 		iov[k++] = (struct iovec){ head, (size_t)hl };
 		iov[k++] = (struct iovec){ nl ? "F " : "P ", 2 };
@@ -490,6 +540,8 @@ static void parse_args(int argc, char **argv)
 				restore_path = v;
 			else if (OPT("--log-size-max", "--log-size-max"))
 				log_size_max = atoll(v);
+			else if (OPT("--log-max-files", "--log-max-files"))
+				log_max_files = atoi(v);
 			else if (OPT("--runtime-arg", "--runtime-arg")) {
 				if (n_rt_args == MAX_RT_ARGS)
 					usage("too many --runtime-arg");
@@ -504,6 +556,11 @@ static void parse_args(int argc, char **argv)
 		usage("needs -c, -r, -b, -p and --socket-dir-path");
 	if (exec_mode && !process_spec)
 		usage("--exec needs --exec-process-spec");
+	if (log_max_files < 1 || log_max_files > 1000)
+		usage("--log-max-files must be between 1 and 1000");
+	/* The rotated files' names are built in PATH_BUF: refused here rather than cut there. */
+	if (log_max_files > 1 && (!log_path || strlen(log_path) > PATH_BUF - 8))
+		usage(log_path ? "log path too long for --log-max-files" : "--log-max-files needs a log path");
 	if (!cuuid)
 		cuuid = cid;
 }

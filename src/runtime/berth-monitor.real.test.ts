@@ -124,6 +124,77 @@ test(
 );
 
 test(
+  'with --log-max-files the monitor rotates its log itself: every line of a fast writer is in .N … .1 and the log, in order',
+  { skip },
+  async () => {
+    // ~60 bytes an entry, 4000 lines at a 3000-byte cap: some 80 rotations, faster than any
+    // daemon could follow; no LogRotator runs here.
+    const c = await container(['sh', '-c', 'i=0; while [ $i -lt 4000 ]; do echo line-$i; i=$((i+1)); done']);
+    const exit = nextExit(c.id);
+    const { logsRotated } = await rt.create({
+      ...c,
+      terminal: false,
+      stdin: false,
+      logSizeMax: 3000,
+      logMaxFiles: 200,
+    });
+    assert.equal(logsRotated, true);
+    await rt.start(c.id);
+    assert.equal((await exit).exitCode, 0);
+    const names = (await fs.readdir(c.bundle)).filter((n) => /^ctr\.log\.\d+$/.test(n));
+    assert.ok(names.length > 50, `${names.length} rotated files`);
+    const inOrder = [
+      ...names
+        .map((n) => Number(n.slice(8)))
+        .sort((a, b) => b - a)
+        .map((k) => `${c.logPath}.${k}`),
+      c.logPath,
+    ];
+    // Entries as the files hold them (a pipe's chunk may cut a line: its P parts join the F that ends it).
+    const lines: string[] = [];
+    let part = '';
+    for (const f of inOrder) {
+      assert.ok((await fs.stat(f)).size <= 3000, `${f} is within the cap`);
+      for (const entry of (await fs.readFile(f, 'utf8')).split('\n').filter(Boolean)) {
+        const [, , flag, ...data] = entry.split(' ');
+        part += data.join(' ');
+        if (flag !== 'F') continue;
+        lines.push(part);
+        part = '';
+      }
+    }
+    const want = Array.from({ length: 4000 }, (_, i) => `line-${i}`);
+    assert.deepEqual(lines, want, 'no line lost, none twice');
+    assert.deepEqual(
+      await logOf(c.logPath),
+      want.map((l) => `stdout:${l}\n`),
+      'and the reader reads them all',
+    );
+    assert.ok(!existsSync(`${c.logPath}.tmp`) && !existsSync(`${c.logPath}.live`));
+
+    // max-file=3: the two newest full files and the log, the oldest dropped.
+    const d = await container(['sh', '-c', 'i=0; while [ $i -lt 1000 ]; do echo line-$i; i=$((i+1)); done']);
+    const exitD = nextExit(d.id);
+    await rt.create({ ...d, terminal: false, stdin: false, logSizeMax: 3000, logMaxFiles: 3 });
+    await rt.start(d.id);
+    assert.equal((await exitD).exitCode, 0);
+    assert.deepEqual((await fs.readdir(d.bundle)).filter((n) => n.startsWith('ctr.log')).sort(), [
+      'ctr.log',
+      'ctr.log.1',
+      'ctr.log.2',
+    ]);
+    const kept = (await logOf(d.logPath)).map((l) => Number(/line-(\d+)/.exec(l)![1]));
+    assert.equal(kept.at(-1), 999);
+    assert.deepEqual(
+      kept,
+      Array.from({ length: kept.length }, (_, k) => kept[0]! + k),
+      'a whole run of the newest lines',
+    );
+    assert.ok(kept.length > 100 && kept[0]! > 0);
+  },
+);
+
+test(
   'one process per container beside its own: the monitor, with at most 72 kB of its own memory and page tables',
   { skip },
   async () => {

@@ -36,6 +36,11 @@ export interface ConmonArgs {
   leaveStdinOpen?: boolean;
   /** Bytes conmon keeps in the log before it starts a new file; unset or ≤ 0: no cap. */
   logSizeMax?: number;
+  /**
+   * berth-monitor only (conmon has no such option): `--log-max-files N`, the monitor keeps the
+   * full files as `<log>.1` … `<log>.N-1` (see berth-monitor.c's rotate_log).
+   */
+  logMaxFiles?: number;
   /** Restore from this checkpoint (`<runtime> restore --detach --image-path ...`) instead of `create`. */
   restorePath?: string;
 }
@@ -87,6 +92,7 @@ export function conmonArgs(o: ConmonArgs, exec?: ConmonExecArgs): string[] {
   if (exec) args.push('--exec', '--exec-process-spec', exec.processSpec);
   else if (o.restorePath) args.push('--restore', o.restorePath);
   if (o.logSizeMax !== undefined && o.logSizeMax > 0) args.push('--log-size-max', String(o.logSizeMax));
+  if (o.logMaxFiles !== undefined && o.logMaxFiles > 1) args.push('--log-max-files', String(o.logMaxFiles));
   if (o.terminal) args.push('-t');
   if (o.stdin) args.push('-i');
   if (o.stdin && o.leaveStdinOpen) args.push('--leave-stdin-open');

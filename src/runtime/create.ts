@@ -14,6 +14,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Host } from '../host/index.ts';
 import { conmonArgs, runConmon } from './conmon.ts';
+import { monitorRotates } from './monitor.ts';
 import type { CreateOptions } from './roles.ts';
 import type { SeccompCache, SpecWithSeccomp } from './seccomp-cache.ts';
 
@@ -41,9 +42,11 @@ export async function createUnderMonitor(
   exitDir: string,
   o: CreateOptions,
   seccomp?: SeccompCache,
-): Promise<{ pid: number }> {
+): Promise<{ pid: number; logsRotated?: boolean }> {
   // A previous run's exit and OOM marks must not be taken for this run's.
   await Promise.all([fs.rm(join(exitDir, o.id), { force: true }), fs.rm(join(o.bundle, 'oom'), { force: true })]);
+  // berth-monitor keeps max-file's old logs itself; under conmon the caller does (LogRotator).
+  const logsRotated = monitorRotates(m.conmon) && (o.logMaxFiles ?? 1) > 1;
   const args = conmonArgs({
     id: o.id,
     bundle: o.bundle,
@@ -58,6 +61,7 @@ export async function createUnderMonitor(
     stdin: o.stdin,
     leaveStdinOpen: o.leaveStdinOpen,
     logSizeMax: o.logSizeMax,
+    logMaxFiles: logsRotated ? o.logMaxFiles : undefined,
   });
   const seccompKey = await (o.spec ? seccomp?.annotate(o.spec as SpecWithSeccomp) : seccomp?.prepare(o.bundle))?.catch(
     () => undefined,
@@ -70,5 +74,5 @@ export async function createUnderMonitor(
     nice: o.nice,
   });
   if (seccompKey) await seccomp!.learn(seccompKey, join(m.runtimeRoot, o.id, 'seccomp.bpf')).catch(() => {});
-  return { pid };
+  return { pid, logsRotated };
 }

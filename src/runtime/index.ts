@@ -25,6 +25,6 @@ export type {
 export type { ContainerStatus } from './state.ts';
 export { runcWording, execFailureCode } from './exec-errors.ts';
 export { readCgroupStats, systemCpuUsage, type CgroupStats } from './stats.ts';
-export { LogRotator, rotatedLogs } from './logrotate.ts';
-export { wasOomKilled } from './monitor.ts';
+export { LogRotator } from './logrotate.ts';
+export { monitorKeepsLogs, wasOomKilled } from './monitor.ts';
 export { readLogs, parseLine, formatLogTime, type LogLine, type LogStream, type ReadLogOptions } from './logs.ts';

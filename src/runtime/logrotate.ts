@@ -1,12 +1,16 @@
 /**
- * `--log-opt max-size=… max-file=N`: conmon caps the log at max-size by replacing the file with
- * an empty one (`--log-size-max`); the rotator keeps the N-1 files before it, as
- * `<log>.1` (the newest) … `<log>.<N-1>`, the way Docker's json-file driver does.
+ * `--log-opt max-size=… max-file=N` keeps the N-1 full files before the log, as `<log>.1` (the
+ * newest) … `<log>.<N-1>`, the way Docker's json-file driver does. berth-monitor rotates them
+ * itself (`--log-max-files`, berth-monitor.c's rotate_log), with no moment at which a line is
+ * only in an unlinked file. conmon has no such option: it caps the log at max-size by renaming
+ * an empty file over it (`--log-size-max`), and LogRotator, in berthd, keeps what it replaced.
  *
- * The content of the file conmon replaces survives through a hard link, `<log>.live`, made to
- * each new log file as soon as it appears: when conmon renames its fresh file over the log,
- * the link still holds the old one, which then moves to `<log>.1`. inotify on the log's
- * directory tells us of the replacement; nothing is polled.
+ * LogRotator (conmon only): the content of the file conmon replaces survives through a hard
+ * link, `<log>.live`, made to each new log file once inotify on the log's directory tells of
+ * it: when conmon renames its fresh file over the log, the link still holds the old one, which
+ * then moves to `<log>.1`. Should conmon replace the log twice before the rotator runs (a busy
+ * machine), the file between had no link and its lines are lost: the reason berth-monitor
+ * rotates on its own.
  */
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -62,53 +66,61 @@ export class LogRotator {
   }
 }
 
-/**
- * The rotated files of a log, oldest first (`<log>.<N-1>` … `<log>.1`), then `<log>.live` while
- * it holds a file conmon has replaced and the rotator has yet to move to `.1`: the rotator
- * follows conmon a moment later (longer under load), and a reader that left `.live` out then
- * missed a whole file of lines.
- */
-export async function rotatedLogs(path: string): Promise<string[]> {
-  const base = basename(path);
-  const names = await fs.readdir(dirname(path)).catch(() => [] as string[]);
-  const nums = names
-    .map((n) => (n.startsWith(`${base}.`) ? Number(n.slice(base.length + 1)) : NaN))
-    .filter((k) => Number.isInteger(k) && k > 0);
-  const files = nums.sort((a, b) => b - a).map((k) => `${path}.${k}`);
-  const live = `${path}.live`;
-  const [current, held] = await Promise.all([path, live].map((f) => fs.stat(f).catch(() => undefined)));
-  if (held && held.size > 0 && held.ino !== current?.ino) files.push(live);
-  return files;
+/** One file of a log's set, open: what is read from it stays what it was, whatever is renamed. */
+export interface OpenedLog {
+  fh: FileHandle;
+  ino: number;
 }
 
+/** Tries before a set taken while the log keeps being replaced is taken as it is. */
+const SET_TRIES = 5;
+
 /**
- * The rotated files of a log (`rotatedLogs`), opened: a set that stays whole while the rotator
- * moves them. Read one by one by name, a file the rotator renamed meanwhile was read twice or
- * not at all (`docker logs` right after a rotation lacked a file's lines, 1506-1691 of 2000).
- * The names are listed, opened, then listed and looked up again; a set that moved meanwhile is
- * opened anew (a few times at most: the rotator's moves take moments). The caller closes them.
+ * A log's files, open, oldest first, the log itself last (none if there is no log): what a
+ * reader reads in order. Taken newest first — the log, conmon's `.live` link, then `.1`, `.2` …
+ * — while the monitor may be rotating (rotate_log, or LogRotator's shift): a rotation moves each
+ * file one name up, oldest first, and the reader walks up behind it, so it meets every file at
+ * least once (twice by two names: each inode is taken once) and the older ones before the
+ * newer. That holds while the log keeps its file: a set during which the log was replaced is
+ * taken again. The listing gives the highest name; one more is tried, which the one shift a
+ * rotation can make meanwhile may have made.
  */
-export async function openRotatedLogs(path: string): Promise<FileHandle[]> {
+export async function openLogSet(path: string): Promise<OpenedLog[]> {
+  const base = basename(path);
   for (let attempt = 1; ; attempt++) {
-    const names = await rotatedLogs(path);
-    const handles: FileHandle[] = [];
-    const inodes: number[] = [];
-    for (const n of names) {
-      const h = await fs.open(n, 'r').catch(() => undefined);
-      if (!h) continue;
-      handles.push(h);
-      inodes.push((await h.stat()).ino);
-    }
-    const now = await rotatedLogs(path);
-    const still = await Promise.all(
-      now.map((n) =>
-        fs.stat(n).then(
-          (st) => st.ino,
-          () => -1,
-        ),
-      ),
+    const log = await openLog(path);
+    if (!log) return [];
+    const names = await fs.readdir(dirname(path)).catch(() => [] as string[]);
+    const highest = Math.max(
+      0,
+      ...names.map((n) => (n.startsWith(`${base}.`) ? Number(n.slice(base.length + 1)) : NaN)).filter(Number.isInteger),
     );
-    if (attempt >= 5 || (now.join('\n') === names.join('\n') && still.join() === inodes.join())) return handles;
-    await Promise.all(handles.map((h) => h.close()));
+    const set = [log];
+    for (const name of [`${path}.live`, ...Array.from({ length: highest + 1 }, (_, k) => `${path}.${k + 1}`)]) {
+      const f = await openLog(name);
+      if (!f) continue;
+      if (set.some((o) => o.ino === f.ino)) await f.fh.close();
+      else set.push(f);
+    }
+    const now = await fs.stat(path).catch(() => undefined);
+    if (now?.ino === log.ino || attempt >= SET_TRIES) return set.reverse();
+    await Promise.all(set.map((f) => f.fh.close()));
   }
+}
+
+/** The files of `path`'s set newer than the one with inode `ino` (all of them if it is gone from the set), open. */
+export async function logsAfter(path: string, ino: number): Promise<OpenedLog[]> {
+  const set = await openLogSet(path);
+  const at = set.findIndex((f) => f.ino === ino);
+  await Promise.all(set.slice(0, at + 1).map((f) => f.fh.close()));
+  return set.slice(at + 1);
+}
+
+async function openLog(path: string): Promise<OpenedLog | undefined> {
+  const fh = await fs.open(path, 'r').catch(() => undefined);
+  if (!fh) return undefined;
+  const st = await fh.stat().catch(() => undefined);
+  if (st) return { fh, ino: st.ino };
+  await fh.close();
+  return undefined;
 }

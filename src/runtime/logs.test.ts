@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile, appendFile, rename, link } from 'node:fs/promises';
+import { appendFileSync, existsSync, linkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readLogs } from './index.ts';
@@ -161,6 +162,76 @@ test('a reader that follows a log that never appears ends when the container exi
     [],
   );
   assert.ok(Date.now() - started < 1500);
+});
+
+/** One rotation as berth-monitor's rotate_log makes it, step by step (sync: no reader runs between two calls). */
+function rotateSync(path: string, maxFiles: number, upTo = 4): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, '');
+  rmSync(`${path}.${maxFiles - 1}`, { force: true });
+  for (let k = maxFiles - 2; k >= 1; k--)
+    if (existsSync(`${path}.${k}`)) renameSync(`${path}.${k}`, `${path}.${k + 1}`);
+  if (upTo < 3) return;
+  linkSync(path, `${path}.1`);
+  if (upTo < 4) return;
+  renameSync(tmp, path);
+}
+
+test('a follower that sleeps through several rotations reads every file kept, each to its end, in order', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-logs-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'c.log');
+  await writeFile(path, line('01', 'stdout', 'F', 'a'));
+  const ac = new AbortController();
+  const seen: string[] = [];
+  let notify: (() => void) | undefined;
+  const reader = (async () => {
+    for await (const e of readLogs(path, { follow: true, signal: ac.signal })) {
+      seen.push(e.line.toString().trim());
+      notify?.();
+    }
+  })();
+  await new Promise<void>((r) => (notify = () => seen.length >= 1 && r()));
+  // The reader is at the end of the log; it runs again only when all this is done: a line
+  // more in the file it holds, two whole rotations, a line in the newest log.
+  appendFileSync(path, line('02', 'stdout', 'F', 'b'));
+  rotateSync(path, 5);
+  appendFileSync(path, line('03', 'stdout', 'F', 'c'));
+  rotateSync(path, 5);
+  appendFileSync(path, line('04', 'stdout', 'F', 'd'));
+  await new Promise<void>((r) => {
+    notify = () => seen.length >= 4 && r();
+    notify();
+  });
+  ac.abort();
+  await reader;
+  assert.deepEqual(seen, ['a', 'b', 'c', 'd']);
+});
+
+test('a reader that comes during a rotation sees each line once, in order, at every step of it', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-logs-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  for (const step of [1, 2, 3, 4]) {
+    const path = join(dir, `c${step}.log`);
+    // .2 = x, .1 = y, the log z; a rotation (max-file=4) stopped after `step` of its four steps.
+    writeFileSync(`${path}.2`, line('01', 'stdout', 'F', 'x'));
+    writeFileSync(`${path}.1`, line('02', 'stdout', 'F', 'y'));
+    writeFileSync(path, line('03', 'stdout', 'F', 'z'));
+    rotateSync(path, 4, step);
+    const all = (await collect(readLogs(path, { follow: false }))).map((l) => l.trim());
+    assert.deepEqual(all, ['stdout:x', 'stdout:y', 'stdout:z'], `after step ${step}`);
+    const tail = (await collect(readLogs(path, { follow: false, tail: 2 }))).map((l) => l.trim());
+    assert.deepEqual(tail, ['stdout:y', 'stdout:z'], `tail after step ${step}`);
+  }
+  // conmon's way (LogRotator): the full log only at `.live` until the rotator moves it to `.1`.
+  const path = join(dir, 'conmon.log');
+  writeFileSync(`${path}.1`, line('01', 'stdout', 'F', 'x'));
+  writeFileSync(`${path}.live`, line('02', 'stdout', 'F', 'y'));
+  writeFileSync(path, line('03', 'stdout', 'F', 'z'));
+  assert.deepEqual(
+    (await collect(readLogs(path, { follow: false }))).map((l) => l.trim()),
+    ['stdout:x', 'stdout:y', 'stdout:z'],
+  );
 });
 
 test("a log read between conmon's replacement and the rotator's move reads the replaced file (.live) between .1 and the log", async (t) => {

@@ -4,6 +4,9 @@
  * container's pipes in chunks and writes each chunk as it comes).
  *
  * - tail reads backwards from the end of the file, never the whole file;
+ * - the rotated files (`<log>.N` … `<log>.1`) come first, opened with the log as one set
+ *   (logrotate.ts's openLogSet), so a rotation while they are read loses or repeats nothing;
+ *   a follower whose file is replaced reads it to its end, then every newer file of the set;
  * - follow waits on inotify (a watch on the log's directory, so a file that does not exist yet,
  *   or that conmon replaces when it rotates, is seen), not on a timer;
  * - partial entries are joined into whole lines; a follower at the end of the file gets the part
@@ -15,7 +18,7 @@
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { openRotatedLogs } from './logrotate.ts';
+import { logsAfter, openLogSet, type OpenedLog } from './logrotate.ts';
 
 export type LogStream = 'stdout' | 'stderr';
 
@@ -102,11 +105,13 @@ export function parseLine(line: Buffer): ParsedLine | undefined {
 export interface TailStart {
   offset: number;
   keepFrom: Record<LogStream, number>;
+  /** How many complete lines that is (fewer than asked when the file has fewer). */
+  lines: number;
 }
 
 export async function tailStart(fh: FileHandle, size: number, n: number): Promise<TailStart> {
   const keepFrom: Record<LogStream, number> = { stdout: size, stderr: size };
-  if (n <= 0) return { offset: size, keepFrom };
+  if (n <= 0) return { offset: size, keepFrom, lines: 0 };
   let complete = 0;
   // A stream is closed once an F entry before its earliest shown line is found: its earlier
   // entries belong to lines not shown.
@@ -159,7 +164,7 @@ export async function tailStart(fh: FileHandle, size: number, n: number): Promis
     carry = carry.subarray(0, end);
     if (!done && pos === 0 && carry.length) visit(carry, 0);
   }
-  return { offset: Math.min(keepFrom.stdout, keepFrom.stderr), keepFrom };
+  return { offset: Math.min(keepFrom.stdout, keepFrom.stderr), keepFrom, lines: complete };
 }
 
 /**
@@ -167,40 +172,46 @@ export async function tailStart(fh: FileHandle, size: number, n: number): Promis
  * partial line (the container's last write without a newline) comes out as it is.
  */
 export async function* readLogs(path: string, opts: ReadLogOptions): AsyncGenerator<LogLine> {
-  // The rotated files opened together, so that the rotator's renames do not change them under
-  // the read (logrotate.ts's openRotatedLogs).
-  const rotated = await openRotatedLogs(path);
+  // The rotated files and the log, open at once: a rotation while they are read moves names, not what is read.
+  const set = await openLogSet(path);
+  if (set.length === 0) return yield* readLogFile(path, opts);
+  // Handles not yet handed to a reader (which closes them) are closed here, whatever happens.
+  const owned = new Set(set);
+  const give = (files: OpenedLog[]) => {
+    for (const f of files) owned.delete(f);
+    return files;
+  };
   try {
-    if (rotated.length === 0) return yield* readLogFile(path, opts);
+    const log = set.at(-1)!;
+    if (opts.tail === undefined || set.length === 1) return yield* readLogFile(path, opts, give(set));
+    // --tail across files: what the log lacks comes from the end of the older ones.
+    const wanted = opts.tail - (await tailStart(log.fh, (await log.fh.stat()).size, opts.tail)).lines;
+    if (wanted <= 0) return yield* readLogFile(path, opts, give([log]));
+    const last: LogLine[] = [];
     const once = { ...opts, follow: false, tail: undefined, untilExit: undefined };
-    if (opts.tail === undefined) {
-      for (const f of rotated) yield* readLogFile(path, once, f);
-      return yield* readLogFile(path, opts);
+    for await (const l of readLogFile(path, once, give(set.slice(0, -1)))) {
+      last.push(l);
+      if (last.length >= 2 * wanted) last.splice(0, last.length - wanted);
     }
-    // --tail across files: what the current file lacks comes from the end of the older ones.
-    let inCurrent = 0;
-    for await (const _ of readLogFile(path, { ...once, tail: opts.tail })) inCurrent++;
-    const wanted = opts.tail - inCurrent;
-    if (wanted > 0) {
-      const last: LogLine[] = [];
-      for (const f of rotated) {
-        for await (const l of readLogFile(path, once, f)) {
-          last.push(l);
-          if (last.length >= 2 * wanted) last.splice(0, last.length - wanted);
-        }
-      }
-      yield* last.slice(-wanted);
-    }
-    yield* readLogFile(path, opts);
+    yield* last.slice(-wanted);
+    // Every line of the log is wanted: all of it, with what it got since it was counted.
+    yield* readLogFile(path, { ...opts, tail: undefined }, give([log]));
   } finally {
-    await Promise.all(rotated.map((f) => f.close()));
+    await Promise.all([...owned].map((f) => f.fh.close().catch(() => {})));
   }
 }
 
-/** The entries of one log file: `path`, or `opened` (a rotated file, read once) when given. */
-async function* readLogFile(path: string, opts: ReadLogOptions, opened?: FileHandle): AsyncGenerator<LogLine> {
+/**
+ * The entries of `files` in order (open, oldest first; closed here), then, following, of the
+ * files that replace the last one; without `files`, of `path` once it exists. A file replaced
+ * while followed is read to its end (the monitor writes no more to it) before the next: those
+ * after it in the log's set (logsAfter), so a follower that slept through several rotations
+ * still reads every file kept.
+ */
+async function* readLogFile(path: string, opts: ReadLogOptions, files: OpenedLog[] = []): AsyncGenerator<LogLine> {
   let fh: FileHandle | undefined;
   let ino = -1;
+  const queue = [...files];
   let watcher: FSWatcher | undefined;
   let wake: (() => void) | undefined;
   let dirty = true;
@@ -246,12 +257,6 @@ async function* readLogFile(path: string, opts: ReadLogOptions, opened?: FileHan
       safetyNet.unref();
     });
   const open = async (): Promise<boolean> => {
-    if (opened) {
-      fh = opened;
-      opened = undefined;
-      ino = (await fh.stat()).ino;
-      return true;
-    }
     try {
       const h = await fs.open(path, 'r');
       const st = await h.stat();
@@ -264,9 +269,17 @@ async function* readLogFile(path: string, opts: ReadLogOptions, opened?: FileHan
     }
   };
 
+  const next = async () => {
+    const f = queue.shift()!;
+    await fh?.close();
+    fh = f.fh;
+    ino = f.ino;
+  };
+
   try {
-    // Wait for the file to appear (a reader attached before the container started).
-    for (;;) {
+    if (queue.length) await next();
+    // Else wait for the file to appear (a reader attached before the container started).
+    while (!fh) {
       dirty = false;
       if (await open()) break;
       if (!opts.follow || opts.signal?.aborted) return;
@@ -328,18 +341,26 @@ async function* readLogFile(path: string, opts: ReadLogOptions, opened?: FileHan
         carryAt += start;
         continue;
       }
-      // At the end of the file.
-      if (!opts.follow || finalPass) break;
-      // conmon replaces the file when it rotates: go on in the new one.
-      const st = await fs.stat(path).catch(() => undefined);
-      if (st && st.ino !== ino && (await open())) {
+      // At the end of the file: the next one, if it was replaced.
+      if (queue.length) {
+        await next();
         pos = 0;
         carry = Buffer.alloc(0);
         carryAt = 0;
         keepFrom = undefined;
         continue;
       }
-      if (exited) {
+      if (!opts.follow || finalPass) break;
+      // Read before the stat: an exit known then came after every write and rotation.
+      const ended = exited;
+      // The monitor replaces the file when it rotates: what it wrote before that is read
+      // first (one more pass), then the files after it.
+      const st = await fs.stat(path).catch(() => undefined);
+      if (st && st.ino !== ino) {
+        queue.push(...(await logsAfter(path, ino)));
+        if (queue.length) continue;
+      }
+      if (ended) {
         // Everything was written before the exit was recorded: one more pass reads it.
         finalPass = true;
         continue;
@@ -367,6 +388,7 @@ async function* readLogFile(path: string, opts: ReadLogOptions, opened?: FileHan
     opts.signal?.removeEventListener('abort', onAbort);
     watcher?.close();
     await fh?.close();
+    await Promise.all(queue.map((f) => f.fh.close().catch(() => {})));
   }
 }
 

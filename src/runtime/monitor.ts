@@ -14,6 +14,22 @@ export async function readMonitorPid(bundle: string): Promise<number | undefined
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
+/** Whether the monitor program at `path` rotates a log's files itself (`--log-max-files`): berth-monitor does, conmon cannot. */
+export function monitorRotates(path: string): boolean {
+  return basename(path) === 'berth-monitor';
+}
+
+/**
+ * Whether the running monitor of the task in `bundle` was told to rotate its log's files
+ * (`--log-max-files` on its command line): a daemon restarted, perhaps with the other
+ * `--monitor`, then leaves the rotation to it rather than rotating the same files too.
+ */
+export async function monitorKeepsLogs(bundle: string): Promise<boolean> {
+  const pid = await readMonitorPid(bundle);
+  const raw = pid ? await fs.readFile(`/proc/${pid}/cmdline`).catch(() => undefined) : undefined;
+  return !!raw && raw.toString('utf8').split('\0').includes('--log-max-files');
+}
+
 /** Either monitor's program name: a daemon restarted with the other `--monitor` still knows the running ones. */
 const MONITORS = new Set(['conmon', 'berth-monitor']);
 

@@ -38,6 +38,12 @@ export interface CreateOptions {
   /** Largest log file the monitor keeps before starting a new one (bytes); unset or ≤ 0 for no cap. */
   logSizeMax?: number;
   /**
+   * Docker's `max-file`: how many log files to keep, the current one included (`<log>.1` the
+   * newest old one). A monitor that rotates them itself says so in `create`'s `logsRotated`;
+   * otherwise the caller keeps them (LogRotator), or the old content goes with each new file.
+   */
+  logMaxFiles?: number;
+  /**
    * The OCI spec, written to the bundle's config.json by the driver (which may add to it, as
    * crun's compiled seccomp filter), so it is written once. Without it, config.json must exist.
    */
@@ -88,7 +94,8 @@ export interface TaskLifecycle {
    * the runtime for a tmpfs each (crun's; runc refuses binds under /proc): see crun.ts.
    */
   readonly sharedMask?: string;
-  create(o: CreateOptions): Promise<{ pid: number }>;
+  /** `logsRotated`: the task's monitor keeps `logMaxFiles` files itself (berth-monitor; conmon cannot). */
+  create(o: CreateOptions): Promise<{ pid: number; logsRotated?: boolean }>;
   /**
    * Lets the created task's process run: it execs its command a moment after this resolves, so
    * a signal sent at once may still reach the runtime's own init instead of the command.

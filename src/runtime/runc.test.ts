@@ -201,6 +201,27 @@ test('create: spawns conmon detached in the bundle with fd 3 as the sync pipe; r
   );
 });
 
+test('create: max-file goes to berth-monitor as --log-max-files (it rotates the files); conmon, which has no such option, gets none', async (t) => {
+  const { rt, host, bundle, dir } = await setup(t);
+  const o = { bundle, logPath: join(bundle, 'c.log'), terminal: false, stdin: false, logSizeMax: 1024, logMaxFiles: 3 };
+  assert.equal((await rt.create({ ...o, id: 'c1' })).logsRotated, false, 'under conmon the caller rotates');
+  assert.ok(!host.spawned[0]!.args.includes('--log-max-files'));
+  // A stand-in named as Berth's monitor: the driver knows it by its name.
+  const monitor = join(dir, 'berth-monitor');
+  await fs.writeFile(monitor, '', { mode: 0o755 });
+  const own = new RuncRuntime({ host, root: join(dir, 'exec2'), runtimePath: '/usr/bin/runc', conmonPath: monitor });
+  await own.init();
+  t.after(() => own.close());
+  assert.equal((await own.create({ ...o, id: 'c2' })).logsRotated, true);
+  assert.deepEqual(host.spawned[1]!.args.slice(-4), ['--log-size-max', '1024', '--log-max-files', '3']);
+  assert.equal(
+    (await own.create({ ...o, id: 'c3', logMaxFiles: 1 })).logsRotated,
+    false,
+    'max-file=1: nothing to keep',
+  );
+  assert.ok(!host.spawned[2]!.args.includes('--log-max-files'));
+});
+
 test("create: the runtime's error comes back in the message", async (t) => {
   const host = new ScriptHost();
   host.script = `printf '%s\\n' '{"data": -1, "message": "{\\"level\\":\\"error\\",\\"msg\\":\\"runc create failed: unable to start container process: exec: \\\\\\"nope\\\\\\": executable file not found in $PATH\\"}\\n"}' >&3; exit 1`;

@@ -263,7 +263,7 @@ export class RuncRuntime implements RuntimeDriver {
    * Starts conmon, which runs `runc create`; resolves with the container's pid once runc
    * created it (the process then waits for `start`).
    */
-  async create(o: CreateOptions): Promise<{ pid: number }> {
+  async create(o: CreateOptions): Promise<{ pid: number; logsRotated?: boolean }> {
     await this.init();
     if (!o.id || o.id.includes('/') || o.id.startsWith('.'))
       throw invalidArgument(`create container "${o.id}": invalid id`);

@@ -6,6 +6,7 @@
  * daemon start. At shutdown: nothing left mounted or created ahead, and without live restore
  * every running container stopped cleanly.
  */
+import { monitorKeepsLogs } from '../../runtime/index.ts';
 import { shortId } from '../../spec/index.ts';
 import type { ContainerContext } from './context.ts';
 import type { Endpoints } from './endpoints.ts';
@@ -80,7 +81,10 @@ export class DaemonRestore {
       if (!c.State.Running && c.State.Status !== 'paused') continue;
       const alive = aliveNow.get(c.Id) ?? (await this.ctx.runtime(c).isAlive(c.Id));
       const keep = this.keeps(c);
-      if (alive && keep) this.monitor.rotateLogs(c, logLimits(c.HostConfig).maxFiles);
+      // A monitor that rotates the files itself (berth-monitor's --log-max-files) is left to it.
+      const maxFiles = logLimits(c.HostConfig).maxFiles;
+      if (alive && keep && maxFiles > 1 && !(await monitorKeepsLogs(this.ctx.dir(c.Id))))
+        this.monitor.rotateLogs(c, maxFiles);
       if (alive && c.MountPoints?.length) this.ctx.d.volumes?.adopt(c.Id, c.MountPoints);
       if (alive && keep) this.endpoints.restore(c);
       if (alive) {

@@ -68,7 +68,7 @@ export class Starter {
       else await tasks.joinedStill(c);
       const prepared = tasks.takePrepared(c.Id);
       const task = prepared ?? (await tasks.create(c, network, opts.restoreFrom));
-      monitor.rotateLogs(c, task.maxFiles);
+      if (!task.logsRotated) monitor.rotateLogs(c, task.maxFiles);
       this.ctx.setState(c, running(c.State, task.pid, new Date()));
       c.ManuallyStopped = false;
       const t1 = performance.now();

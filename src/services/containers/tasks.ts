@@ -32,10 +32,14 @@ import { rootOf, type IdMap } from '../../spec/index.ts';
 import type { ContainerRecord } from './types.ts';
 import type { ContainerCreateRequest as CreateRequest, HostConfig } from '../../api/types/index.ts';
 
-/** How a task created ahead of its start came out: its pid, and how many old logs to keep. */
+/**
+ * How a task created ahead of its start came out: its pid, how many log files to keep, and
+ * whether its monitor keeps them itself (berth-monitor; under conmon the service's LogRotator does).
+ */
 export interface CreatedTask {
   pid: number;
   maxFiles: number;
+  logsRotated?: boolean;
 }
 
 const USER_CACHE_SIZE = 256;
@@ -160,7 +164,7 @@ export class Tasks {
     sandbox?.onSpec(spec);
     if (this.ctx.d.idMap) await giveEtcFiles(dir, this.ctx.d.idMap);
     const limits = logLimits(c.HostConfig);
-    const { pid } = await this.ctx.runtime(c).create({
+    const { pid, logsRotated } = await this.ctx.runtime(c).create({
       id: c.Id,
       bundle: dir,
       spec,
@@ -168,6 +172,7 @@ export class Tasks {
       terminal: !!c.Config.Tty,
       stdin: !!c.Config.OpenStdin,
       logSizeMax: limits.maxSize,
+      logMaxFiles: limits.maxFiles,
       // Docker closes a container's stdin when its attached client's input ends only for StdinOnce without a TTY.
       leaveStdinOpen: !!c.Config.Tty || !c.Config.StdinOnce,
       restoreFrom,
@@ -178,7 +183,7 @@ export class Tasks {
       await this.endpoints.attachExtras(c, pid);
     }
     this.ctx.changes.emit(`created:${c.Id}`);
-    return { pid, maxFiles: limits.maxFiles };
+    return { pid, maxFiles: limits.maxFiles, logsRotated };
   }
 
   /**
