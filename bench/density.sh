@@ -41,16 +41,7 @@ RUNS=${2:-20}
 WORK=$(mktemp -d /tmp/berth-bench-XXXXXX)
 DOCKERD_SOCK=$WORK/dockerd.sock
 pids=()
-cleanup() {
-  for s in "$WORK"/*.sock; do
-    [ -S "$s" ] || continue
-    ids=$(docker -H "unix://$s" ps -aq 2>/dev/null || true)
-    [ -n "$ids" ] && docker -H "unix://$s" rm -f $ids >/dev/null 2>&1 || true
-  done
-  stop_daemons
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap remove_all_and_stop EXIT
 
 # berthd named $1 with monitor $2 (default $1), from checkout $3 (default this one), on its own
 # roots under $WORK/$1.

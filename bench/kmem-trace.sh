@@ -21,16 +21,7 @@ cd "$(dirname "$0")/.."
 N=${1:-20}
 WORK=$(mktemp -d /tmp/berth-bench-XXXXXX)
 pids=()
-cleanup() {
-  for s in "$WORK"/*.sock; do
-    [ -S "$s" ] || continue
-    ids=$(docker -H "unix://$s" ps -aq 2>/dev/null || true)
-    [ -n "$ids" ] && docker -H "unix://$s" rm -f $ids >/dev/null 2>&1 || true
-  done
-  stop_daemons
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap remove_all_and_stop EXIT
 
 # One tracing session (in a mount namespace of its own, so the tracefs mount never reaches the
 # host) around N starts on socket $2; the trace into $1.

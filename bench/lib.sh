@@ -50,6 +50,18 @@ stop_daemons() {
   grep -o "$WORK[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 }
 
+# The EXIT trap of a script whose daemons all listen on $WORK/*.sock: their containers removed
+# first (a daemon stopped with them running would leave their monitors), then the daemons, then $WORK.
+remove_all_and_stop() {
+  for s in "$WORK"/*.sock; do
+    [ -S "$s" ] || continue
+    ids=$(docker -H "unix://$s" ps -aq 2>/dev/null || true)
+    [ -n "$ids" ] && docker -H "unix://$s" rm -f $ids >/dev/null 2>&1 || true
+  done
+  stop_daemons
+  rm -rf "$WORK"
+}
+
 # The checkout's helpers (berth-launcher and others) rebuilt if their source changed, hyperfine
 # installed: a bench must time the code it is run from.
 bash scripts/setup.sh >&2
