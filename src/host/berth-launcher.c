@@ -33,11 +33,18 @@
  *              working directory for relative paths in the data ("" for none), fstype,
  *              source, target, data.
  *     UNMOUNT  umount2(2): u32 flags (MNT_*), then the target, NUL-terminated.
+ *     LINK     a container's veth pair made and set up with rtnetlink (berth-launcher-link.c
+ *              says what and in which order): u32 flags (1 no IPv6 link-local addresses,
+ *              2 isolated bridge port), then NUL-terminated strings: the network namespace's
+ *              path, the host end, the bridge, the peer's name, its MAC, IPv4 address/length,
+ *              IPv4 gateway, IPv6 address/length, IPv6 gateway ("" for none), the MTU.
+ *     UNLINK   a link deleted by name in the launcher's namespace: u32 flags (0), the name.
  *   launcher → berthd
  *     SPAWNED  i32: the pid, or -errno when it could not start (exec or chdir failed).
  *     DATA     u8 fd (1, 2 or 3), then bytes; no bytes: end of file on that fd.
  *     EXIT     i32 wait status (as waitpid gives it). Comes once per started child.
- *     DONE     i32: 0, or -errno; the answer to MOUNT and UNMOUNT.
+ *     DONE     i32: 0, or -errno; the answer to MOUNT, UNMOUNT and UNLINK. To LINK, with an
+ *              i32 more: the step that failed (berth-launcher-link.c's enum link_step).
  *     WROTE    no payload: the last STDIN chunk is written.
  *
  * `berth-launcher --protocol` prints PROTOCOL and exits, and the binary holds it as the string
@@ -66,11 +73,11 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { REQ_SPAWN = 1, REQ_STDIN = 2, REQ_KILL = 3, REQ_RELEASE = 4, REQ_MOUNT = 5, REQ_UNMOUNT = 6 };
+enum { REQ_SPAWN = 1, REQ_STDIN = 2, REQ_KILL = 3, REQ_RELEASE = 4, REQ_MOUNT = 5, REQ_UNMOUNT = 6, REQ_LINK = 7, REQ_UNLINK = 8 };
 enum { RES_SPAWNED = 1, RES_DATA = 2, RES_EXIT = 3, RES_DONE = 4, RES_WROTE = 5 };
 enum { F_STDIN = 1, F_STDOUT = 2, F_STDERR = 4, F_FD3 = 8, F_SETSID = 16, F_NETNS = 32, F_NICE = 64 };
 #define HEADER 9
-#define PROTOCOL 3
+#define PROTOCOL 4
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 /* Read from the file by berthd (launcher.ts's launcherMismatch); `used`: kept though nothing here reads it. */
@@ -439,6 +446,8 @@ static void do_unmount(uint32_t id, const unsigned char *p, size_t n)
 	reply_i32(RES_DONE, id, umount2(target, (int)get32(p)) < 0 ? -errno : 0);
 }
 
+#include "berth-launcher-link.c"
+
 static void request(uint8_t type, uint32_t id, const unsigned char *p, size_t n, const sigset_t *oldmask)
 {
 	if (type == REQ_SPAWN) {
@@ -451,6 +460,14 @@ static void request(uint8_t type, uint32_t id, const unsigned char *p, size_t n,
 	}
 	if (type == REQ_UNMOUNT) {
 		do_unmount(id, p, n);
+		return;
+	}
+	if (type == REQ_LINK) {
+		do_link(id, p, n);
+		return;
+	}
+	if (type == REQ_UNLINK) {
+		do_unlink(id, p, n);
 		return;
 	}
 	struct child *c = find(id);
@@ -520,6 +537,11 @@ int main(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	home_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (home_netns < 0) {
+		perror("berth-launcher: open its network namespace");
+		return 1;
+	}
 	home = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (home < 0) {
 		perror("berth-launcher: open working directory");

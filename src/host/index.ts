@@ -9,8 +9,8 @@
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { internal } from '../errdefs/index.ts';
 import { constants as osConstants, setPriority } from 'node:os';
-import { Launcher, MNT_DETACH, type LaunchOptions } from './launcher.ts';
-export { launcherMismatch } from './launcher.ts';
+import { Launcher, LINK_STEPS, MNT_DETACH, type LaunchOptions, type VethLink } from './launcher.ts';
+export { launcherMismatch, type VethLink } from './launcher.ts';
 export { IDMOUNT_HELPER, idmountArgs, mountIdmappedOverlay, type IdmapRange, type IdmappedOverlay } from './idmount.ts';
 
 export interface RunResult {
@@ -74,9 +74,25 @@ export interface SpecialFiles {
   setxattr(path: string, name: string, value: string): Promise<void>;
 }
 
+/** Why a link could not be made: the step (LINK_STEPS) and the errno's name (EEXIST...). */
+export interface LinkFailure {
+  step: (typeof LINK_STEPS)[number];
+  errno: string;
+}
+
+/** Network links the host makes with rtnetlink itself, where ip(8) would be a program per step. */
+export interface LinkMaker {
+  /** A container's veth pair (network/veth.ts's plugVeth); resolves with what failed, if anything. */
+  plugVeth(l: VethLink): Promise<LinkFailure | undefined>;
+  /** Deletes a link of the host's namespace by name; one that is not there is not an error. */
+  deleteLink(name: string): Promise<void>;
+}
+
 export interface Host extends Runner, Spawner, Mounter, SpecialFiles {
   /** Ends what the host started for itself (the launcher); programs it ran go on. */
   close?(): void;
+  /** Present when the host makes links itself (the real host, through its launcher). */
+  readonly links?: LinkMaker;
 }
 
 export function describeCommand(cmd: string, args: readonly string[]): string {
@@ -86,9 +102,22 @@ export function describeCommand(cmd: string, args: readonly string[]): string {
 /** The real host: spawns real programs, through berth-launcher when given its path. */
 export class RealHost implements Host {
   private readonly launcher?: Launcher;
+  readonly links?: LinkMaker;
 
   constructor(o: { launcherPath?: string } = {}) {
-    if (o.launcherPath) this.launcher = new Launcher(o.launcherPath);
+    if (o.launcherPath) {
+      const launcher = (this.launcher = new Launcher(o.launcherPath));
+      this.links = {
+        async plugVeth(l) {
+          const { result, step } = await launcher.link(l);
+          return result === 0 ? undefined : { step: LINK_STEPS[step] ?? 'done', errno: errnoName(-result) };
+        },
+        async deleteLink(name) {
+          const r = await launcher.unlink(name);
+          if (r < 0 && -r !== osConstants.errno.ENODEV) throw internal(`delete link ${name}: ${errnoName(-r)}`);
+        },
+      };
+    }
   }
 
   close(): void {

@@ -6,6 +6,7 @@ import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { RealHost, launcherMismatch } from './index.ts';
+import { LAUNCHER_PROTOCOL } from './launcher.ts';
 
 const LAUNCHER = join(import.meta.dirname, '..', '..', 'build', 'berth-launcher');
 const host = new RealHost({ launcherPath: LAUNCHER });
@@ -303,17 +304,21 @@ test('a launcher built from another checkout is recognised before it is used', {
   assert.equal(launcherMismatch(LAUNCHER), undefined);
   // A launcher from before `--protocol` ignores its arguments, reads its stdin to the end and
   // says nothing: cat does the same.
-  assert.match(launcherMismatch('/bin/cat') ?? '', /speaks protocol 1, this berthd 3/);
+  assert.match(launcherMismatch('/bin/cat') ?? '', new RegExp(`speaks protocol 1, this berthd ${LAUNCHER_PROTOCOL}$`));
+  const other = LAUNCHER_PROTOCOL + 1;
   const dir = await fs.mkdtemp('/tmp/berth-launcher-');
   try {
     const newer = join(dir, 'berth-launcher');
-    await fs.writeFile(newer, '#!/bin/sh\necho 4\n', { mode: 0o755 });
-    assert.match(launcherMismatch(newer) ?? '', /speaks protocol 4/);
+    await fs.writeFile(newer, `#!/bin/sh\necho ${other}\n`, { mode: 0o755 });
+    assert.match(launcherMismatch(newer) ?? '', new RegExp(`speaks protocol ${other},`));
     assert.match(launcherMismatch(join(dir, 'missing')) ?? '', /ENOENT/);
     // A binary with the mark is read, not run: this one would fail if it were started.
     const marked = join(dir, 'marked');
-    await fs.writeFile(marked, '#!/nonexistent\n\0berth-launcher-protocol=4;\0', { mode: 0o755 });
-    assert.match(launcherMismatch(marked) ?? '', /speaks protocol 4, this berthd 3/);
+    await fs.writeFile(marked, `#!/nonexistent\n\0berth-launcher-protocol=${other};\0`, { mode: 0o755 });
+    assert.match(
+      launcherMismatch(marked) ?? '',
+      new RegExp(`speaks protocol ${other}, this berthd ${LAUNCHER_PROTOCOL}$`),
+    );
     await fs.chmod(marked, 0o644);
     assert.match(launcherMismatch(marked) ?? '', /EACCES/);
   } finally {

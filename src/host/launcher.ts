@@ -5,7 +5,8 @@
  * tenth of a millisecond and blocks nothing here.
  *
  * It also mounts and unmounts with the system calls themselves, where mount(8) would be one
- * more program to start (3 ms for an overlay).
+ * more program to start (3 ms for an overlay), and plugs containers' veth pairs with rtnetlink,
+ * where ip(8) was two (`link`).
  *
  * `spawn` returns a `LaunchedProcess` that behaves like the `ChildProcess` the callers know for
  * what they use: `pid`, `stdin`/`stdout`/`stderr`/`stdio[3]` streams, the `spawn`, `error`,
@@ -26,12 +27,59 @@ const REQ_SPAWN = 1,
   REQ_KILL = 3,
   REQ_RELEASE = 4,
   REQ_MOUNT = 5,
-  REQ_UNMOUNT = 6;
+  REQ_UNMOUNT = 6,
+  REQ_LINK = 7,
+  REQ_UNLINK = 8;
 const RES_SPAWNED = 1,
   RES_DATA = 2,
   RES_EXIT = 3,
   RES_DONE = 4,
   RES_WROTE = 5;
+/**
+ * A container's veth pair as the launcher makes it (network/veth.ts's plug, in its words): the
+ * host end `hostVeth` on `bridge`, the peer `ifname` made in the namespace at `netns` with the
+ * MAC, both with the MTU; inside, the addresses (address/length), the peer and lo up, the
+ * default routes via the gateways. `quiet`: no IPv6 link-local address on either end.
+ */
+export interface VethLink {
+  netns: string;
+  hostVeth: string;
+  bridge: string;
+  ifname: string;
+  macAddress: string;
+  mtu: number;
+  address: string;
+  gateway?: string;
+  address6?: string;
+  gateway6?: string;
+  quiet?: boolean;
+  isolated?: boolean;
+}
+
+/** The C file's enum link_step, by number: where a LINK failed. */
+export const LINK_STEPS = [
+  'done',
+  'arguments',
+  'open the network namespace',
+  'find the bridge',
+  'create the veth pair',
+  "host end's addrgenmode",
+  'host end up',
+  'isolate the bridge port',
+  'enter the network namespace',
+  'find the container end',
+  'add the IPv4 address',
+  'add the IPv6 address',
+  "container end's addrgenmode",
+  'container end up',
+  'lo up',
+  'add the IPv4 default route',
+  'add the IPv6 default route',
+] as const;
+
+/** LINK's flags: no IPv6 link-local addresses on either end; the bridge port isolated. */
+const LINK_QUIET = 1,
+  LINK_ISOLATED = 2;
 /** MNT_DETACH: umount2's lazy detach (`umount -l`). */
 export const MNT_DETACH = 2;
 const F_STDIN = 1,
@@ -43,7 +91,7 @@ const F_STDIN = 1,
   F_NICE = 64;
 const HEADER = 9;
 /** The message set this file speaks; the C file's PROTOCOL. A launcher without `--protocol` is 1. */
-export const LAUNCHER_PROTOCOL = 3;
+export const LAUNCHER_PROTOCOL = 4;
 
 /** The string a launcher binary holds with its protocol after it, up to a `;` (the C file's protocol_mark). */
 const PROTOCOL_MARK = 'berth-launcher-protocol=';
@@ -237,7 +285,7 @@ export class Launcher {
   private child: ChildProcess | undefined;
   private readonly procs = new Map<number, LaunchedProcess>();
   /** MOUNT and UNMOUNT requests waiting for their answer. */
-  private readonly calls = new Map<number, { resolve: (r: number) => void; reject: (e: Error) => void }>();
+  private readonly calls = new Map<number, { resolve: (answer: Buffer) => void; reject: (e: Error) => void }>();
   private nextId = 1;
   private buf: Buffer = Buffer.alloc(0);
 
@@ -249,16 +297,42 @@ export class Launcher {
    * mount(2): `flags` are MS_* bits, `data` the file system's options; relative paths in them
    * resolve against `cwd`. Resolves with 0 or -errno.
    */
-  mount(fstype: string, source: string, target: string, flags: number, data: string, cwd = ''): Promise<number> {
-    return this.call(REQ_MOUNT, flags, [cwd, fstype, source, target, data]);
+  async mount(fstype: string, source: string, target: string, flags: number, data: string, cwd = ''): Promise<number> {
+    return (await this.call(REQ_MOUNT, flags, [cwd, fstype, source, target, data])).readInt32LE(0);
   }
 
   /** umount2(2) with MNT_* `flags`. Resolves with 0 or -errno. */
-  unmount(target: string, flags: number): Promise<number> {
-    return this.call(REQ_UNMOUNT, flags, [target]);
+  async unmount(target: string, flags: number): Promise<number> {
+    return (await this.call(REQ_UNMOUNT, flags, [target])).readInt32LE(0);
   }
 
-  private call(type: number, flags: number, strings: string[]): Promise<number> {
+  /**
+   * A container's veth pair, made and set up with rtnetlink (the C file's LINK; the fields are
+   * host/index.ts's `VethLink`). Resolves with 0 or -errno, and the step that failed.
+   */
+  async link(l: VethLink): Promise<{ result: number; step: number }> {
+    const flags = (l.quiet ? LINK_QUIET : 0) | (l.isolated ? LINK_ISOLATED : 0);
+    const answer = await this.call(REQ_LINK, flags, [
+      l.netns,
+      l.hostVeth,
+      l.bridge,
+      l.ifname,
+      l.macAddress,
+      l.address ?? '',
+      l.gateway ?? '',
+      l.address6 ?? '',
+      l.gateway6 ?? '',
+      String(l.mtu),
+    ]);
+    return { result: answer.readInt32LE(0), step: answer.length >= 8 ? answer.readInt32LE(4) : 0 };
+  }
+
+  /** A link deleted by name in the launcher's (the host's) network namespace. Resolves with 0 or -errno. */
+  async unlink(name: string): Promise<number> {
+    return (await this.call(REQ_UNLINK, 0, [name])).readInt32LE(0);
+  }
+
+  private call(type: number, flags: number, strings: string[]): Promise<Buffer> {
     this.ensure();
     const id = this.newId();
     const head = Buffer.alloc(4);
@@ -380,7 +454,7 @@ export class Launcher {
       if (type === RES_DONE) {
         const c = this.calls.get(id);
         this.calls.delete(id);
-        c?.resolve(payload.readInt32LE(0));
+        c?.resolve(Buffer.from(payload));
         this.holdLoop();
         continue;
       }

@@ -2,12 +2,14 @@
  * Plugging a container into a bridge: one veth pair, the host end on the bridge, the other
  * moved into the container's network namespace under `ifname` with its address, and up.
  *
- * Two programs: `ip` on the host makes the pair (and moves the peer), `ip -batch` run inside
- * the namespace (the host runs it there: the launcher's setns, or nsenter) sets it up. A host
- * end left over from a crash (same name: names derive from the container ID) is deleted and
- * the pair made again.
+ * Through the host's rtnetlink (`host.links`: the launcher's, berth-launcher-link.c) where it
+ * has one: no program started. Otherwise two programs: `ip` on the host makes the pair (and
+ * moves the peer), `ip -batch` run inside the namespace (the host runs it there: nsenter) sets
+ * it up — the steps below, which the launcher's C follows one for one. A host end left over
+ * from a crash (same name: names derive from the container ID) is deleted and the pair made
+ * again.
  */
-import type { Host } from '../host/index.ts';
+import type { Host, LinkMaker } from '../host/index.ts';
 import { internal } from '../errdefs/index.ts';
 
 /** A network namespace: a process's (its pid), or one bound to a file (its path). */
@@ -48,6 +50,7 @@ export async function plugVeth(host: Host, target: NetnsTarget, p: VethPlug): Pr
   // the interface's IPv6 on, without addresses, so an address added later still works.
   // (The kernel takes `addrgenmode` on a link that exists, not in the `link add` itself.)
   const quiet = !!p.noLinkLocal6 && !p.address6;
+  if (host.links) return plugWithNetlink(host.links, target, p, quiet);
   // ip takes a namespace by pid, or by path (anything with a slash).
   const make = quiet
     ? [
@@ -75,4 +78,27 @@ export async function plugVeth(host: Host, target: NetnsTarget, p: VethPlug): Pr
   if (p.address6 && p.gateway6) inside.push(`route add ::/0 via ${p.gateway6}`);
   const netns = typeof target === 'number' ? `/proc/${target}/ns/net` : target;
   await host.run('ip', ['-batch', '-'], { input: inside.join('\n') + '\n', netns });
+}
+
+async function plugWithNetlink(links: LinkMaker, target: NetnsTarget, p: VethPlug, quiet: boolean): Promise<void> {
+  const link = {
+    netns: typeof target === 'number' ? `/proc/${target}/ns/net` : target,
+    hostVeth: p.hostVeth,
+    bridge: p.bridge,
+    ifname: p.ifname,
+    macAddress: p.macAddress,
+    mtu: p.mtu,
+    address: p.address,
+    gateway: p.gateway,
+    address6: p.address6,
+    gateway6: p.address6 ? p.gateway6 : undefined,
+    quiet,
+    isolated: p.isolated,
+  };
+  let failed = await links.plugVeth(link);
+  if (failed?.step === 'create the veth pair' && failed.errno === 'EEXIST') {
+    await links.deleteLink(p.hostVeth);
+    failed = await links.plugVeth(link);
+  }
+  if (failed) throw internal(`connect ${p.hostVeth} to ${p.bridge}: ${failed.step}: ${failed.errno}`);
 }
