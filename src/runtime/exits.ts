@@ -33,6 +33,8 @@ export class ExitWatcher {
   private watcher?: FSWatcher;
   /** Exits already reported, so that the several inotify events of one exit file report once. */
   private readonly reported = new Set<string>();
+  /** Exit files being read now, and whether an event for one came during its read. */
+  private readonly reading = new Map<string, boolean>();
   /** Callers waiting for an exit file (delete waits for conmon to finish before cleaning up). */
   private readonly waiters = new Map<string, Set<() => void>>();
 
@@ -94,6 +96,14 @@ export class ExitWatcher {
     const waiters = this.waiters.get(name);
     if (waiters) for (const w of waiters) w();
     if (this.reported.has(name)) return;
+    // One rename into place comes as several inotify events: one read at a time per name, and
+    // one more after it if an event came meanwhile (the file may have appeared after the read
+    // looked: a removal's event, say, then the new exit's).
+    if (this.reading.has(name)) {
+      this.reading.set(name, true);
+      return;
+    }
+    this.reading.set(name, false);
     // conmon writes `<id>.XXXXXX` and renames it to `<id>`; names that are no container are skipped.
     void (async () => {
       if (!(await this.owns(name))) return;
@@ -103,7 +113,13 @@ export class ExitWatcher {
       // The file's mtime runs on the kernel's coarse clock (a few ms behind the log's
       // timestamps); seen live, the moment of the event is closer to the truth.
       this.events.emit('exit', { id: name, ...e, exitedAt: new Date(Math.max(Date.now(), e.exitedAt.getTime())) });
-    })().catch(() => {});
+    })()
+      .catch(() => {})
+      .finally(() => {
+        const again = this.reading.get(name);
+        this.reading.delete(name);
+        if (again) this.onFile(name);
+      });
   }
 }
 

@@ -415,6 +415,25 @@ test('exit files: reported once per container, temp names ignored, earlier ones 
   assert.deepEqual(recovered, [], 'directories without a state file are no containers');
 });
 
+test('an exit read again is the same exit while its file is; a file replaced or rewritten is read anew', async (t) => {
+  const { rt } = await setup(t);
+  const write = async (id: string, text: string) => {
+    await fs.writeFile(join(rt.exitDir, `${id}.tmp`), text);
+    await fs.rename(join(rt.exitDir, `${id}.tmp`), join(rt.exitDir, id));
+  };
+  await write('c7', '3');
+  assert.equal((await rt.readExit('c7'))?.exitCode, 3);
+  assert.equal((await rt.readExit('c7'))?.exitCode, 3);
+  // A new run's exit: a new file renamed into place.
+  await write('c7', '9');
+  assert.equal((await rt.readExit('c7'))?.exitCode, 9);
+  // Rewritten in place with another status.
+  await fs.writeFile(join(rt.exitDir, 'c7'), '137');
+  assert.equal((await rt.readExit('c7'))?.exitCode, 137);
+  await fs.rm(join(rt.exitDir, 'c7'));
+  assert.equal(await rt.readExit('c7'), undefined);
+});
+
 test('runc checkpoints through the CRIU it was given, which --version says can; crun built without CRIU is refused with the reason', async (t) => {
   const dir = await fs.mkdtemp(join(tmpdir(), 'berth-runc-criu-'));
   t.after(() => fs.rm(dir, { recursive: true, force: true }));

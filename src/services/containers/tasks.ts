@@ -465,11 +465,15 @@ async function giveEtcFiles(dir: string, map: IdMap): Promise<void> {
 async function commandFound(rootfs: string, cmd: string, env: readonly string[] | undefined): Promise<boolean> {
   if (!cmd) return false;
   const candidates = cmd.includes('/') ? [cmd] : searchPath(env).map((d) => `${d}/${cmd}`);
-  for (const rel of candidates) {
-    if (!rel.startsWith('/')) continue;
-    const path = await resolveInRoot(rootfs, rel.slice(1)).catch(() => undefined);
-    const st = path ? await fs.stat(path).catch(() => undefined) : undefined;
-    if (st?.isFile() && st.mode & 0o111) return true;
-  }
-  return false;
+  // All of PATH at once: this is on the start's path, and a command in /bin (busybox's, say) is
+  // the last of Docker's six directories — some twenty lookups one after another.
+  const found = await Promise.all(
+    candidates.map(async (rel) => {
+      if (!rel.startsWith('/')) return false;
+      const path = await resolveInRoot(rootfs, rel.slice(1)).catch(() => undefined);
+      const st = path ? await fs.stat(path).catch(() => undefined) : undefined;
+      return !!st?.isFile() && !!(st.mode & 0o111);
+    }),
+  );
+  return found.includes(true);
 }
