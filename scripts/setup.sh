@@ -37,6 +37,8 @@ DEB_PACKAGES+=(uidmap slirp4netns rootlesskit acl)
 DEB_PACKAGES+=(musl-tools)
 # e2e/dashboard.test.ts renders the dashboard's page in a real (headless) browser.
 DEB_PACKAGES+=(chromium-headless-shell)
+# bench/seccomp-layout.sh compiles seccomp filters with libseccomp, as crun does.
+DEB_PACKAGES+=(libseccomp-dev)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
