@@ -123,6 +123,36 @@ export class ExitWatcher {
   }
 }
 
+/**
+ * The last exit read of each container, by its exit file's identity: an exit is read by the
+ * exit watcher and, a moment later, again by the container service (which must not trust news
+ * of a task that may have been replaced) — the second read is a stat. The monitor writes a new
+ * file and renames it into place: the same inode, size and mtime are the same exit, whose OOM
+ * verdict cannot change either (its processes are gone). `forget` at a new run and at delete.
+ */
+export class ExitMemo {
+  private readonly last = new Map<string, { file: string; exit: Omit<Exit, 'id'> }>();
+
+  async read(
+    id: string,
+    path: string,
+    read: (path: string) => Promise<Omit<Exit, 'id'> | undefined>,
+  ): Promise<Omit<Exit, 'id'> | undefined> {
+    const st = await fs.stat(path).catch(() => undefined);
+    if (!st) return undefined;
+    const file = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    const known = this.last.get(id);
+    if (known?.file === file) return known.exit;
+    const exit = await read(path);
+    if (exit) this.last.set(id, { file, exit });
+    return exit;
+  }
+
+  forget(id: string): void {
+    this.last.delete(id);
+  }
+}
+
 /** The status conmon wrote to an exit file, and when (the file's mtime); undefined if there is none yet. */
 export async function readExitFile(path: string): Promise<{ exitCode: number; exitedAt: Date } | undefined> {
   let text: string;

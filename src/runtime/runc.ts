@@ -67,7 +67,7 @@ import { sealCrun, shareCgroupTree, shareMask, type CgroupTree } from './crun.ts
 import { bindCgroupMounts, ensureOwnCpuset, readsCgroupCopy, sharedBeside, sharedCgroup } from './cgroup-share.ts';
 import { releaseCrunFifo, releaseRuncFifo } from './start.ts';
 import { attachSocketPath, checkConsoleSize, openAttach, resizeConsole } from './stdio.ts';
-import { ExitWatcher, type RuntimeEvents } from './exits.ts';
+import { ExitMemo, ExitWatcher, type RuntimeEvents } from './exits.ts';
 import { initAlive, readStateFile, statusOf, type RuncStateFile } from './state.ts';
 import { defaultCriu } from './criu.ts';
 import { checkpointContainer, criuFlags, probeCheckpointSupport } from './checkpoint.ts';
@@ -142,12 +142,8 @@ export class RuncRuntime implements RuntimeDriver {
   /** runc's state files, read once per container (what is in them does not change). */
   private readonly states = new Map<string, RuncStateFile>();
   private readonly bundles = new Map<string, string>();
-  /**
-   * The last exit read of each container, by its exit file's identity (see readExit): an exit
-   * is read by the exit watcher and, a moment later, again by the container service (which
-   * must not trust news of a task that may have been replaced) — the second read is a stat.
-   */
-  private readonly exitsRead = new Map<string, { file: string; exit: Omit<Exit, 'id'> }>();
+  /** Exits read, so that handleExit's second read of one is a stat (exits.ts's ExitMemo). */
+  private readonly exitsRead = new ExitMemo();
   /** crun only: where crun's binary is bound read-only (see crun.ts), while this instance runs. */
   private readonly sealedCrun: string;
   private readonly cgroups: Pick<ReapOptions, 'cgroupRoot' | 'hierarchies'>;
@@ -274,7 +270,7 @@ export class RuncRuntime implements RuntimeDriver {
     if (!o.id || o.id.includes('/') || o.id.startsWith('.'))
       throw invalidArgument(`create container "${o.id}": invalid id`);
     this.exitFiles.expect(o.id);
-    this.exitsRead.delete(o.id);
+    this.exitsRead.forget(o.id);
     this.states.delete(o.id);
     this.tracked.add(o.id);
     this.bundles.set(o.id, o.bundle);
@@ -421,7 +417,7 @@ export class RuncRuntime implements RuntimeDriver {
     this.tracked.delete(id);
     this.states.delete(id);
     this.bundles.delete(id);
-    this.exitsRead.delete(id);
+    this.exitsRead.forget(id);
   }
 
   async pause(id: string): Promise<void> {
@@ -585,20 +581,12 @@ export class RuncRuntime implements RuntimeDriver {
    */
   async readExit(id: string): Promise<Omit<Exit, 'id'> | undefined> {
     if (!id || id.includes('/')) return undefined;
-    const path = join(this.exitDir, id);
-    // The monitor writes a new file and renames it into place: the same inode, size and mtime
-    // are the same exit, whose OOM verdict cannot change either (its processes are gone).
-    const st = await fs.stat(path).catch(() => undefined);
-    if (!st) return undefined;
-    const file = `${st.ino}:${st.size}:${st.mtimeMs}`;
-    const known = this.exitsRead.get(id);
-    if (known?.file === file) return known.exit;
-    const exit = await recordedExit(path, async () => {
-      const s = await this.stateFile(id).catch(() => undefined);
-      return oomKilledIn(await this.bundleOf(id, s), s);
-    });
-    if (exit) this.exitsRead.set(id, { file, exit });
-    return exit;
+    return this.exitsRead.read(id, join(this.exitDir, id), (path) =>
+      recordedExit(path, async () => {
+        const s = await this.stateFile(id).catch(() => undefined);
+        return oomKilledIn(await this.bundleOf(id, s), s);
+      }),
+    );
   }
 
   /**
