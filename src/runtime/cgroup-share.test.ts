@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bindCgroupMounts, sharedBeside, sharedCgroup } from './cgroup-share.ts';
+import { bindCgroupMounts, cgroupCopy, sharedBeside, sharedCgroup } from './cgroup-share.ts';
 
 const spec = (over: { linux?: object; mountOptions?: string[] } = {}) => ({
   mounts: [
@@ -18,6 +18,11 @@ const spec = (over: { linux?: object; mountOptions?: string[] } = {}) => ({
 test('an ordinary container shares one directory under its cgroup parent in cpuset and name=systemd', () => {
   assert.equal(sharedCgroup(spec()), '/berth/berth-shared');
   assert.equal(sharedCgroup(spec({ linux: { cgroupsPath: '/my/parent/abc' } })), '/my/parent/berth-shared');
+});
+
+test('crun is told to leave a view of proc beside the copy for a container in a user namespace', () => {
+  assert.equal(cgroupCopy(spec({ linux: { namespaces: [{ type: 'pid' }, { type: 'user' }] } })), 'userns');
+  assert.equal(cgroupCopy(spec()), '1');
 });
 
 test('a container keeps cgroups of its own there when it asks for a cpuset, is privileged, has a cgroup namespace or no parent', () => {

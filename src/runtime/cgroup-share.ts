@@ -44,7 +44,7 @@ export function sharedCgroup(spec: object): string | undefined {
   if (parent === '/' || parent.includes('/..')) return undefined;
   const cpu = s.linux?.resources?.cpu;
   if (cpu?.cpus || cpu?.mems) return undefined;
-  if (!readsCgroupCopy(spec) || s.linux?.namespaces?.some((n) => n.type === 'cgroup')) return undefined;
+  if (s.linux?.namespaces?.some((n) => n.type === 'cgroup' || n.type === 'user')) return undefined;
   const mount = s.mounts?.find((m) => m.destination === '/sys/fs/cgroup');
   if (!mount || mount.type !== 'cgroup' || !mount.options?.includes('ro')) return undefined;
   return `${parent}/${SHARED}`;
@@ -54,14 +54,14 @@ export function sharedCgroup(spec: object): string | undefined {
 const SHARED = 'berth-shared';
 
 /**
- * Whether crun, creating a container from `spec`, may read berth-crun's copy of
- * /proc/self/cgroup (BERTH_CRUN_COPY=1: without the hybrid host's v2 line, whose directory
- * crun would otherwise leave on the host's tmpfs, and the shared hierarchies'). Not for a
- * container in a user namespace: its new proc mount is refused where a bind covers a file of
- * the old one.
+ * How berth-crun shows crun, creating a container from `spec`, its copy of /proc/self/cgroup
+ * (BERTH_CRUN_COPY: without the hybrid host's v2 line, whose directory crun would otherwise
+ * leave on the host's tmpfs, and the shared hierarchies'): `userns` for a container in a user
+ * namespace, whose new proc mount the kernel refuses unless a view of proc that covers nothing
+ * is left beside the copy's bind (berth-crun.c), else `1`.
  */
-export function readsCgroupCopy(spec: object): boolean {
-  return !(spec as SpecForShare).linux?.namespaces?.some((n) => n.type === 'user');
+export function cgroupCopy(spec: object): '1' | 'userns' {
+  return (spec as SpecForShare).linux?.namespaces?.some((n) => n.type === 'user') ? 'userns' : '1';
 }
 
 /**
