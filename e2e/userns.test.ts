@@ -250,7 +250,7 @@ function beneathUnified(rel: string): string[] {
 }
 
 test(
-  'remapped containers leave nothing beneath the hybrid host’s hidden cgroup2 mount',
+  'remapped containers leave nothing beneath the hybrid host’s hidden cgroup2 mount, and share cpuset and name=systemd',
   { skip: hybrid ? false : 'needs the hybrid cgroup layout (v1 with cgroup2 at /sys/fs/cgroup/unified)' },
   async (t) => {
     if ((await dockerOk(d, ['info', '-f', '{{.DefaultRuntime}}'])).trim() !== 'crun')
@@ -267,6 +267,18 @@ test(
     assert.match(paths[0]!, /^\/.+\/[0-9a-f]{64}$/, 'a cgroup path under a parent');
     const beneath = beneathUnified(parent);
     for (const p of paths) assert.ok(!beneath.includes(posix.basename(p)), `nothing of ${p} under the cgroup2 mount`);
+
+    // Its own memory and pids directories; cpuset and name=systemd the parent's berth-shared.
+    const id = (await dockerOk(d, ['run', '-d', 'busybox', 'sleep', '300'])).trim();
+    const dirsOf = () => readdirSync('/sys/fs/cgroup').filter((h) => existsSync(join('/sys/fs/cgroup', h, parent, id)));
+    assert.ok(dirsOf().includes('memory') && dirsOf().includes('pids'), dirsOf().join(' '));
+    assert.ok(!dirsOf().includes('cpuset') && !dirsOf().includes('systemd'), `shared: ${dirsOf().join(' ')}`);
+    const allCpus = readFileSync('/sys/fs/cgroup/cpuset/cpuset.cpus', 'utf8').trim();
+    assert.equal((await dockerOk(d, ['exec', id, 'cat', '/sys/fs/cgroup/cpuset/cpuset.cpus'])).trim(), allCpus);
+    await dockerOk(d, ['rm', '-f', id]);
+    await eventually(() => dirsOf().length === 0, 10_000, 100);
+    assert.deepEqual(dirsOf(), [], 'nothing left in any hierarchy');
+    assert.ok(!beneathUnified(parent).includes(id));
   },
 );
 

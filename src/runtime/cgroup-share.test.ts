@@ -20,8 +20,10 @@ test('an ordinary container shares one directory under its cgroup parent in cpus
   assert.equal(sharedCgroup(spec({ linux: { cgroupsPath: '/my/parent/abc' } })), '/my/parent/berth-shared');
 });
 
-test('crun is told to leave a view of proc beside the copy for a container in a user namespace', () => {
-  assert.equal(cgroupCopy(spec({ linux: { namespaces: [{ type: 'pid' }, { type: 'user' }] } })), 'userns');
+test('a container in a user namespace shares them too, and crun is told to leave a view of proc for its own', () => {
+  const userns = spec({ linux: { namespaces: [{ type: 'pid' }, { type: 'user' }] } });
+  assert.equal(sharedCgroup(userns), '/berth/berth-shared');
+  assert.equal(cgroupCopy(userns), 'userns');
   assert.equal(cgroupCopy(spec()), '1');
 });
 
@@ -30,7 +32,6 @@ test('a container keeps cgroups of its own there when it asks for a cpuset, is p
   assert.equal(sharedCgroup(spec({ linux: { resources: { cpu: { mems: '0' } } } })), undefined);
   assert.equal(sharedCgroup(spec({ mountOptions: ['nosuid', 'noexec', 'nodev'] })), undefined, 'privileged: rw');
   assert.equal(sharedCgroup(spec({ linux: { namespaces: [{ type: 'cgroup' }] } })), undefined);
-  assert.equal(sharedCgroup(spec({ linux: { namespaces: [{ type: 'user' }] } })), undefined, 'a user namespace');
   assert.equal(sharedCgroup(spec({ linux: { cgroupsPath: '/abc' } })), undefined, 'at the root');
   assert.equal(sharedCgroup(spec({ linux: { cgroupsPath: 'system.slice:berth:abc' } })), undefined, 'systemd');
   assert.equal(sharedCgroup(spec({ linux: { cgroupsPath: '' } })), undefined);

@@ -14,8 +14,11 @@
  *
  * Who shares: a spec with a cgroup path under a parent, a read-only cgroup mount (privileged
  * containers mount theirs read-write, and could write the shared directory's files), no cgroup
- * or user namespace of its own, no cpuset asked for. A later `update --cpuset-cpus` makes the
- * container's own cpuset first (`ensureOwnCpuset`), as Docker's container always has one.
+ * namespace of its own, no cpuset asked for. A container in a user namespace shares too: on
+ * cgroup v1 crun gives it no ownership of its directories (it chowns them on v2 only), so the
+ * shared ones, read-only and root's, are what its own would have been. A later `update
+ * --cpuset-cpus` makes the container's own cpuset first (`ensureOwnCpuset`), as Docker's
+ * container always has one.
  *
  * @example
  *   const shared = sharedCgroup(spec); // '/berth/berth-shared', or undefined: crun makes them all
@@ -44,7 +47,7 @@ export function sharedCgroup(spec: object): string | undefined {
   if (parent === '/' || parent.includes('/..')) return undefined;
   const cpu = s.linux?.resources?.cpu;
   if (cpu?.cpus || cpu?.mems) return undefined;
-  if (s.linux?.namespaces?.some((n) => n.type === 'cgroup' || n.type === 'user')) return undefined;
+  if (s.linux?.namespaces?.some((n) => n.type === 'cgroup')) return undefined;
   const mount = s.mounts?.find((m) => m.destination === '/sys/fs/cgroup');
   if (!mount || mount.type !== 'cgroup' || !mount.options?.includes('ro')) return undefined;
   return `${parent}/${SHARED}`;
