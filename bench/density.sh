@@ -39,6 +39,8 @@ cd "$(dirname "$0")/.."
 N=${1:-100}
 RUNS=${2:-20}
 WORK=$(mktemp -d /tmp/berth-bench-XXXXXX)
+# With BERTHD_ARGS='--userns-remap default', the remapped roots pass through here to their containers.
+chmod 711 "$WORK"
 DOCKERD_SOCK=$WORK/dockerd.sock
 pids=()
 trap remove_all_and_stop EXIT

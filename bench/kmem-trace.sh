@@ -20,6 +20,8 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 N=${1:-20}
 WORK=$(mktemp -d /tmp/berth-bench-XXXXXX)
+# With BERTHD_ARGS='--userns-remap default', the remapped roots pass through here to their containers.
+chmod 711 "$WORK"
 pids=()
 trap remove_all_and_stop EXIT
 

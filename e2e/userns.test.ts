@@ -19,7 +19,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import {
   bootstrapBusybox,
   cleanup,
@@ -223,6 +223,64 @@ test('networking works remapped: a published port answers on loopback', async ()
   assert.equal(body.trim(), 'remapped');
   await dockerOk(d, ['rm', '-f', id]);
 });
+
+const hybrid = existsSync('/sys/fs/cgroup/unified/cgroup.controllers') && existsSync('/sys/fs/cgroup/memory');
+
+/**
+ * What the host's cgroup2 mount covers at `rel` beneath it: the entries of /sys/fs/cgroup's own
+ * tmpfs there, seen through a bind of /sys/fs/cgroup alone in a mount namespace of the check's own.
+ */
+function beneathUnified(rel: string): string[] {
+  const r = spawnSync(
+    'unshare',
+    [
+      '-m',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      'd=$(mktemp -d) && mount --bind /sys/fs/cgroup "$d" && ls -A "$d/unified$1" 2>/dev/null; umount "$d"; rmdir "$d"',
+      '_',
+      rel,
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.split('\n').filter((l) => l !== '');
+}
+
+test(
+  'remapped containers leave nothing beneath the hybrid host’s hidden cgroup2 mount, and share cpuset and name=systemd',
+  { skip: hybrid ? false : 'needs the hybrid cgroup layout (v1 with cgroup2 at /sys/fs/cgroup/unified)' },
+  async (t) => {
+    if ((await dockerOk(d, ['info', '-f', '{{.DefaultRuntime}}'])).trim() !== 'crun')
+      return t.skip('crun (berth-crun) is not the default runtime');
+    // Each container's cgroup path, as it sees it (no cgroup namespace: the host's).
+    const paths: string[] = [];
+    for (let i = 0; i < 3; i++)
+      paths.push(
+        (
+          await dockerOk(d, ['run', '--rm', 'busybox', 'sed', '-n', 's/^[0-9]*:memory://p', '/proc/self/cgroup'])
+        ).trim(),
+      );
+    const parent = posix.dirname(paths[0]!);
+    assert.match(paths[0]!, /^\/.+\/[0-9a-f]{64}$/, 'a cgroup path under a parent');
+    const beneath = beneathUnified(parent);
+    for (const p of paths) assert.ok(!beneath.includes(posix.basename(p)), `nothing of ${p} under the cgroup2 mount`);
+
+    // Its own memory and pids directories; cpuset and name=systemd the parent's berth-shared.
+    const id = (await dockerOk(d, ['run', '-d', 'busybox', 'sleep', '300'])).trim();
+    const dirsOf = () => readdirSync('/sys/fs/cgroup').filter((h) => existsSync(join('/sys/fs/cgroup', h, parent, id)));
+    assert.ok(dirsOf().includes('memory') && dirsOf().includes('pids'), dirsOf().join(' '));
+    assert.ok(!dirsOf().includes('cpuset') && !dirsOf().includes('systemd'), `shared: ${dirsOf().join(' ')}`);
+    const allCpus = readFileSync('/sys/fs/cgroup/cpuset/cpuset.cpus', 'utf8').trim();
+    assert.equal((await dockerOk(d, ['exec', id, 'cat', '/sys/fs/cgroup/cpuset/cpuset.cpus'])).trim(), allCpus);
+    await dockerOk(d, ['rm', '-f', id]);
+    await eventually(() => dirsOf().length === 0, 10_000, 100);
+    assert.deepEqual(dirsOf(), [], 'nothing left in any hierarchy');
+    assert.ok(!beneathUnified(parent).includes(id));
+  },
+);
 
 test('restarted with the same remap, berthd finds its images, volumes and stopped containers again', async () => {
   await dockerOk(d, ['volume', 'create', 'kept']);

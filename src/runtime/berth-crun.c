@@ -17,8 +17,14 @@
  * until a reboot (83 MB after one day's benchmarks here). So crun is shown a /proc/self/cgroup
  * without that line: a copy bound over this process's own (/proc made private first, so the
  * bind stays in this namespace). The container's init reads its own, and crun skips `0::` when
- * it mounts the hierarchies into the container. Not for a container in a user namespace (the
- * driver says which with BERTH_CRUN_COPY=1): its new proc mount needs the old one uncovered.
+ * it mounts the hierarchies into the container. The driver asks for the copy on every create
+ * (BERTH_CRUN_COPY=1), or BERTH_CRUN_COPY=userns for a container in a user namespace: its new
+ * proc mount is refused (EPERM, the kernel's "mount too revealing" check) unless some proc mount
+ * of its mount namespace — a copy of this one — covers nothing, and the copy's bind covers a
+ * file of /proc. So for those a whole view of proc (a bind of /proc's own mount alone, without
+ * the copy) is left in this namespace too, over /proc/driver, which crun never reads (not over
+ * a directory of this process's: newer kernels refuse mounts on some of those); the container's
+ * pivot_root drops both with the rest of the old root.
  *
  * Shared hierarchies (BERTH_CRUN_SHARE=<dir>, set by the driver for a create whose spec asks
  * nothing of them; runtime/cgroup-share.ts): a container needs no cgroup of its own in cpuset
@@ -149,8 +155,9 @@ static int hidden(const char *line, int hybrid, int shared)
 	return 0;
 }
 
-/* Binds a copy of /proc/self/cgroup without the hidden lines over this process's own. */
-static int filter_proc_cgroup(int hybrid, int shared)
+/* Binds a copy of /proc/self/cgroup without the hidden lines over this process's own; for a
+ * container in a user namespace (`userns`), a view of /proc that covers nothing beside it. */
+static int filter_proc_cgroup(int hybrid, int shared, int userns)
 {
 	char in[8192], out[8192];
 	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
@@ -181,7 +188,9 @@ static int filter_proc_cgroup(int hybrid, int shared)
 	}
 	if (tfd < 0)
 		return -1;
+	/* The view: MS_BIND without MS_REC takes /proc's mount alone, none of the mounts on it. */
 	int ok = write(tfd, out, o) == (ssize_t)o && mount(NULL, "/proc", NULL, MS_PRIVATE, NULL) == 0 &&
+		 (!userns || mount("/proc", "/proc/driver", NULL, MS_BIND, NULL) == 0) &&
 		 mount(path, "/proc/self/cgroup", NULL, MS_BIND, NULL) == 0;
 	int e = errno;
 	close(tfd);
@@ -208,10 +217,11 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < sizeof shareable / sizeof *shareable; i++)
 			(void)join(shareable[i], parent, 0);
 	}
-	/* The copy of /proc/self/cgroup, for a create the driver says makes no user namespace
-	 * (BERTH_CRUN_COPY=1): a container in a user namespace may mount a new proc only where the
-	 * existing one is fully visible, and the copy bound over a file of it is not (EPERM). */
-	int copy = cmd == 'c' && getenv("BERTH_CRUN_COPY") && strcmp(getenv("BERTH_CRUN_COPY"), "1") == 0;
+	/* The copy of /proc/self/cgroup, for a create the driver asks it for (BERTH_CRUN_COPY=1, or
+	 * =userns with the view of proc a container in a user namespace needs for its own). */
+	const char *copying = cmd == 'c' ? getenv("BERTH_CRUN_COPY") : NULL;
+	int userns = copying && strcmp(copying, "userns") == 0;
+	int copy = userns || (copying && strcmp(copying, "1") == 0);
 	int share = copy && parent;
 	if (hybrid || share) {
 		if (unshare(CLONE_NEWNS) < 0 ||
@@ -225,7 +235,7 @@ int main(int argc, char **argv)
 		if (join(shareable[i], parent, 1) < 0)
 			share = 0;
 	}
-	if (copy && (hybrid || share) && filter_proc_cgroup(hybrid, share) < 0) {
+	if (copy && (hybrid || share) && filter_proc_cgroup(hybrid, share, userns) < 0) {
 		fprintf(stderr, "berth-crun: filter /proc/self/cgroup: %s\n", strerror(errno));
 		return 125;
 	}

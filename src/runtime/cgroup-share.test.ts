@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bindCgroupMounts, sharedBeside, sharedCgroup } from './cgroup-share.ts';
+import { bindCgroupMounts, cgroupCopy, sharedBeside, sharedCgroup } from './cgroup-share.ts';
 
 const spec = (over: { linux?: object; mountOptions?: string[] } = {}) => ({
   mounts: [
@@ -20,12 +20,18 @@ test('an ordinary container shares one directory under its cgroup parent in cpus
   assert.equal(sharedCgroup(spec({ linux: { cgroupsPath: '/my/parent/abc' } })), '/my/parent/berth-shared');
 });
 
+test('a container in a user namespace shares them too, and crun is told to leave a view of proc for its own', () => {
+  const userns = spec({ linux: { namespaces: [{ type: 'pid' }, { type: 'user' }] } });
+  assert.equal(sharedCgroup(userns), '/berth/berth-shared');
+  assert.equal(cgroupCopy(userns), 'userns');
+  assert.equal(cgroupCopy(spec()), '1');
+});
+
 test('a container keeps cgroups of its own there when it asks for a cpuset, is privileged, has a cgroup namespace or no parent', () => {
   assert.equal(sharedCgroup(spec({ linux: { resources: { cpu: { cpus: '0' } } } })), undefined);
   assert.equal(sharedCgroup(spec({ linux: { resources: { cpu: { mems: '0' } } } })), undefined);
   assert.equal(sharedCgroup(spec({ mountOptions: ['nosuid', 'noexec', 'nodev'] })), undefined, 'privileged: rw');
   assert.equal(sharedCgroup(spec({ linux: { namespaces: [{ type: 'cgroup' }] } })), undefined);
-  assert.equal(sharedCgroup(spec({ linux: { namespaces: [{ type: 'user' }] } })), undefined, 'a user namespace');
   assert.equal(sharedCgroup(spec({ linux: { cgroupsPath: '/abc' } })), undefined, 'at the root');
   assert.equal(sharedCgroup(spec({ linux: { cgroupsPath: 'system.slice:berth:abc' } })), undefined, 'systemd');
   assert.equal(sharedCgroup(spec({ linux: { cgroupsPath: '' } })), undefined);

@@ -14,8 +14,11 @@
  *
  * Who shares: a spec with a cgroup path under a parent, a read-only cgroup mount (privileged
  * containers mount theirs read-write, and could write the shared directory's files), no cgroup
- * or user namespace of its own, no cpuset asked for. A later `update --cpuset-cpus` makes the
- * container's own cpuset first (`ensureOwnCpuset`), as Docker's container always has one.
+ * namespace of its own, no cpuset asked for. A container in a user namespace shares too: on
+ * cgroup v1 crun gives it no ownership of its directories (it chowns them on v2 only), so the
+ * shared ones, read-only and root's, are what its own would have been. A later `update
+ * --cpuset-cpus` makes the container's own cpuset first (`ensureOwnCpuset`), as Docker's
+ * container always has one.
  *
  * @example
  *   const shared = sharedCgroup(spec); // '/berth/berth-shared', or undefined: crun makes them all
@@ -44,7 +47,7 @@ export function sharedCgroup(spec: object): string | undefined {
   if (parent === '/' || parent.includes('/..')) return undefined;
   const cpu = s.linux?.resources?.cpu;
   if (cpu?.cpus || cpu?.mems) return undefined;
-  if (!readsCgroupCopy(spec) || s.linux?.namespaces?.some((n) => n.type === 'cgroup')) return undefined;
+  if (s.linux?.namespaces?.some((n) => n.type === 'cgroup')) return undefined;
   const mount = s.mounts?.find((m) => m.destination === '/sys/fs/cgroup');
   if (!mount || mount.type !== 'cgroup' || !mount.options?.includes('ro')) return undefined;
   return `${parent}/${SHARED}`;
@@ -54,14 +57,14 @@ export function sharedCgroup(spec: object): string | undefined {
 const SHARED = 'berth-shared';
 
 /**
- * Whether crun, creating a container from `spec`, may read berth-crun's copy of
- * /proc/self/cgroup (BERTH_CRUN_COPY=1: without the hybrid host's v2 line, whose directory
- * crun would otherwise leave on the host's tmpfs, and the shared hierarchies'). Not for a
- * container in a user namespace: its new proc mount is refused where a bind covers a file of
- * the old one.
+ * How berth-crun shows crun, creating a container from `spec`, its copy of /proc/self/cgroup
+ * (BERTH_CRUN_COPY: without the hybrid host's v2 line, whose directory crun would otherwise
+ * leave on the host's tmpfs, and the shared hierarchies'): `userns` for a container in a user
+ * namespace, whose new proc mount the kernel refuses unless a view of proc that covers nothing
+ * is left beside the copy's bind (berth-crun.c), else `1`.
  */
-export function readsCgroupCopy(spec: object): boolean {
-  return !(spec as SpecForShare).linux?.namespaces?.some((n) => n.type === 'user');
+export function cgroupCopy(spec: object): '1' | 'userns' {
+  return (spec as SpecForShare).linux?.namespaces?.some((n) => n.type === 'user') ? 'userns' : '1';
 }
 
 /**

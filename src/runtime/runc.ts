@@ -64,7 +64,7 @@ import { reapStoppedCrun, type ReapOptions } from './reap.ts';
 import { readCgroupStats, type CgroupStats, type StatsOptions } from './stats.ts';
 import { isMonitor, readMonitorPid } from './monitor.ts';
 import { sealCrun, shareCgroupTree, shareMask, type CgroupTree } from './crun.ts';
-import { bindCgroupMounts, ensureOwnCpuset, readsCgroupCopy, sharedBeside, sharedCgroup } from './cgroup-share.ts';
+import { bindCgroupMounts, cgroupCopy, ensureOwnCpuset, sharedBeside, sharedCgroup } from './cgroup-share.ts';
 import { releaseCrunFifo, releaseRuncFifo } from './start.ts';
 import { attachSocketPath, checkConsoleSize, openAttach, resizeConsole } from './stdio.ts';
 import { ExitMemo, ExitWatcher, type RuntimeEvents } from './exits.ts';
@@ -278,7 +278,8 @@ export class RuncRuntime implements RuntimeDriver {
     const m = { ...this.monitorSetup(), runtimePath: via.path, runtimeArgs: via.args };
     // crun's container shares its cgroup parent's cpuset and name=systemd when it asks nothing of them (cgroup-share.ts).
     const parent = this.crun && o.spec && !o.restoreFrom ? sharedCgroup(o.spec) : undefined;
-    if (this.crun && o.spec && readsCgroupCopy(o.spec)) m.env = { ...m.env, BERTH_CRUN_COPY: '1' };
+    // Without a spec (a caller's own bundle: the runtime's tests) `userns` serves either kind, for one bind more.
+    if (this.crun) m.env = { ...m.env, BERTH_CRUN_COPY: o.spec ? cgroupCopy(o.spec) : 'userns' };
     if (parent) m.env = { ...m.env, BERTH_CRUN_SHARE: parent };
     // Its /sys/fs/cgroup: binds into the one shared tree, not a tmpfs of its own (crun.ts's shareCgroupTree).
     if (this.cgroupTree && o.spec && !o.restoreFrom) bindCgroupMounts(o.spec, this.cgroupTree, parent);
