@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunOptions, RunResult } from '../host/index.ts';
 import { FakeHost } from '../host/testing.ts';
+import { NetnsLock } from './netlock.ts';
 import { UserNetworks } from './user.ts';
 
 /** Records what went to each command's standard input too. */
@@ -236,5 +237,57 @@ test('a link in an endpoint makes its alias resolve for the linking container on
   } finally {
     await nets.shutdown(false);
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+/**
+ * Daemons sharing one fake kernel: a batch's `addr add` gives its bridge the connected route
+ * that `ip -j route show` lists from then on, as the kernel does once the bridge is up.
+ */
+function daemonsOnOneKernel(count: number) {
+  const routes = new Map<string, string>();
+  const lock = new NetnsLock(`berth-test/${process.pid}/user-subnets`);
+  return Array.from({ length: count }, () => {
+    const root = mkdtempSync(join(tmpdir(), 'berth-usernet-'));
+    const host = new Recording();
+    host.responses.set('ip', (args, input) => {
+      if (args.includes('route'))
+        return { code: 0, stdout: JSON.stringify([...routes.values()].map((dst) => ({ dst }))), stderr: '' };
+      for (const m of (input ?? '').matchAll(/^addr add (\d\S*) dev (\S+)$/gm)) routes.set(m[2]!, m[1]!);
+      return { code: 0, stdout: '[]', stderr: '' };
+    });
+    const nets = new UserNetworks({
+      host,
+      root,
+      table: 'berth_t_nets',
+      log: quiet,
+      upstream: [],
+      dns: false,
+      subnetLock: lock,
+    });
+    return { root, nets };
+  });
+}
+
+test('networks created at once, by one daemon or by two on one host, get subnets that overlap nowhere', async () => {
+  const daemons = daemonsOnOneKernel(2);
+  try {
+    for (const d of daemons) await d.nets.init();
+    const made = await Promise.all(
+      daemons.flatMap((d, i) => ['a', 'b', 'c'].map((x) => d.nets.create({ Name: `${x}${i}` }))),
+    );
+    const subnets = made.map((n) => n.Subnet);
+    assert.equal(new Set(subnets).size, subnets.length, `subnets: ${subnets.join(' ')}`);
+    // Two creates of one name at once: one network.
+    const same = await Promise.allSettled([
+      daemons[0]!.nets.create({ Name: 'twin' }),
+      daemons[0]!.nets.create({ Name: 'twin' }),
+    ]);
+    assert.deepEqual(same.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+  } finally {
+    for (const d of daemons) {
+      await d.nets.shutdown(false);
+      rmSync(d.root, { recursive: true, force: true });
+    }
   }
 });
