@@ -354,12 +354,13 @@ export interface RegistryProcess {
 }
 
 /**
- * Starts bin/berth-registry on a free loopback port over `root`, with `args` added, and
+ * Starts bin/berth-registry on a loopback port of the kernel's choice over `root`, with `args` added, and
  * resolves once it says it listens. The caller stops it (`proc.kill`).
  */
 export async function startRegistry(root: string, args: string[] = []): Promise<RegistryProcess> {
-  const port = await freePort();
-  const proc = spawn(join(REPO, 'bin/berth-registry'), ['--listen', `127.0.0.1:${port}`, '--root', root, ...args], {
+  // Port 0: the registry binds a port of the kernel's choice and says which; a port chosen
+  // here first could be taken before the registry binds it.
+  const proc = spawn(join(REPO, 'bin/berth-registry'), ['--listen', '127.0.0.1:0', '--root', root, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const chunks: Buffer[] = [];
@@ -367,12 +368,13 @@ export async function startRegistry(root: string, args: string[] = []): Promise<
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
     proc.on('exit', (code, signal) => r({ code, signal })),
   );
-  const reg = { proc, port, host: `127.0.0.1:${port}`, root, log: () => Buffer.concat(chunks).toString(), exited };
+  const log = () => Buffer.concat(chunks).toString();
   for (let i = 0; i < 400; i++) {
-    if (reg.log().includes('listening on')) return reg;
+    const port = Number(/listening on https?:\/\/\S+?:(\d+),/.exec(log())?.[1]);
+    if (port) return { proc, port, host: `127.0.0.1:${port}`, root, log, exited };
     if (proc.exitCode !== null) break;
     await sleep(25);
   }
   proc.kill('SIGKILL');
-  throw new Error(`berth-registry did not start:\n${reg.log()}`);
+  throw new Error(`berth-registry did not start:\n${log()}`);
 }
