@@ -291,3 +291,27 @@ test('networks created at once, by one daemon or by two on one host, get subnets
     }
   }
 });
+
+test('the rules of networks created at once are replaced one at a time, the last with every network', async () => {
+  const { root, host, nets } = setup();
+  // An nft run that takes longer the earlier it starts: run at once, the first would finish last.
+  let pending = 0;
+  const run = host.run.bind(host);
+  host.run = async (cmd, args, opts) => {
+    if (cmd === 'nft') await new Promise((r) => setTimeout(r, 60 - 20 * Math.min(pending++, 2)));
+    try {
+      return await run(cmd, args, opts);
+    } finally {
+      if (cmd === 'nft') pending--;
+    }
+  };
+  try {
+    await nets.init();
+    const made = await Promise.all(['a', 'b', 'c'].map((Name) => nets.create({ Name })));
+    const last = host.inputs.filter((i) => i.cmd === 'nft').at(-1)!.input;
+    for (const n of made) assert.match(last, new RegExp(`ip saddr ${n.Subnet.replace(/\./g, '\\.')} oifname`));
+  } finally {
+    await nets.shutdown(false);
+    rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -111,6 +111,8 @@ export class UserNetworks {
     { warn: (m) => this.o.log.warn(m) },
   );
   private rulesApplied = false;
+  /** The last rules replacement queued (see applyRules). */
+  private rulesTurn: Promise<void> = Promise.resolve();
   private readonly lock: NetnsLock;
 
   constructor(o: UserNetworkOptions) {
@@ -420,8 +422,18 @@ export class UserNetworks {
     return used;
   }
 
-  /** NAT and isolation for every user network, in one transaction. */
-  private async applyRules(): Promise<void> {
+  /**
+   * NAT and isolation for every user network, in one transaction. One replacement at a time,
+   * each computed when its turn comes: two creates at once each ran `nft -f` with the networks
+   * they saw, and the one that finished last won — a table without the other's network.
+   */
+  private applyRules(): Promise<void> {
+    const turn = this.rulesTurn.then(() => this.replaceRules());
+    this.rulesTurn = turn.catch(() => {});
+    return turn;
+  }
+
+  private async replaceRules(): Promise<void> {
     const t = this.o.table;
     const nets = [...this.nets.values()];
     if (!nets.length) {
