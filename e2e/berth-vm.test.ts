@@ -33,7 +33,7 @@ const SLOW = { timeoutMs: 300_000 };
 
 let d: Daemon;
 before(async () => {
-  if (usable) d = await startDaemonWithBusybox(['--bridge', BRIDGE, '--bip', `10.217.${process.pid % 250}.1/24`]);
+  if (usable) d = await startDaemonWithBusybox(['--bridge', BRIDGE, '--bip', `10.218.${process.pid % 250}.1/24`]);
 });
 after(() => cleanup(d));
 

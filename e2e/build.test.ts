@@ -573,10 +573,13 @@ test('a client that goes away (Ctrl-C) cancels the build: the running step is ki
   });
   let out = '';
   p.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  await eventually(() => /\nstarted\n/.test(out) || undefined, 30_000);
+  assert.ok(await eventually(() => /\nstarted\n/.test(out), 30_000), `the step started: ${out}`);
   assert.equal((await dockerOk(d, ['ps', '-q'])).trim().split('\n').length, 1, 'the step runs');
   p.kill('SIGINT');
-  await eventually(async () => (await dockerOk(d, ['ps', '-aq'])).trim() === '' || undefined, 15_000);
+  // The step's container is killed and removed after the client has gone: waited for, then asserted.
+  let left = '';
+  await eventually(async () => (left = (await dockerOk(d, ['ps', '-aq'])).trim()) === '', 15_000);
+  assert.equal(left, '', 'the cancelled step left no container');
   assert.notEqual((await docker(d, ['image', 'inspect', 'cancelled'])).code, 0);
 });
 

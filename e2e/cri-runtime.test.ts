@@ -289,7 +289,14 @@ test('GetContainerEvents streams the start and stop of a CRI container', async (
   const seen: any[] = [];
   stream.on('data', (e: any) => seen.push(e));
   stream.on('error', () => {});
-  await new Promise((r) => setTimeout(r, 200));
+  // The server sends nothing when a watch begins, and events from before it are not sent: the
+  // stream is live once it delivers one that happened after it was opened — a probe
+  // container's creation, made again until one arrives.
+  let probes = 0;
+  await until(async () => {
+    const probe = await createContainer(podId, 'events', `probe${++probes}`);
+    await until(() => assert.ok(seen.some((e) => e.container_id === probe)), 2_000);
+  }, 30_000);
   await call('StartContainer', { container_id: id });
   await call('StopContainer', { container_id: id, timeout: 0 });
   await until(() => {

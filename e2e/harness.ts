@@ -292,14 +292,52 @@ export async function bootstrapBusybox(d: Daemon): Promise<void> {
   if (r.status !== 200 || /"error"/.test(r.body)) throw new Error(`bootstrap busybox: ${r.status} ${r.body}`);
 }
 
-/** A TCP port on 127.0.0.1 that nothing listens on right now (the kernel's choice). */
-export function freePort(): Promise<number> {
+/** Ports this process handed out already: never the same one twice. */
+const handedOut = new Set<number>();
+/** Where freePort draws from: up to the kernel's ephemeral range. */
+const PORTS_FROM = 20_000;
+
+/**
+ * A TCP port nothing listens on right now, for a program the test starts next (a daemon's
+ * `-H tcp://`, a `docker run -p`, a dashboard): drawn at random from 20000 up to the kernel's
+ * ephemeral range (`ip_local_port_range`, 32768-60999 here) and checked by listening on it on
+ * all addresses. The kernel's own choice (`listen(0)`) comes from inside that range, and
+ * between its close and the program's bind, any outgoing TCP connection on the host may take
+ * it as its local port, and another test file's `listen(0)` may be given it again: the
+ * program's bind then fails (EADDRINUSE). Below the range only another test's freePort drawing
+ * the same one of ~12 000 ports at that moment can collide. A host whose range starts lower
+ * gets the kernel's choice, as before.
+ */
+export async function freePort(): Promise<number> {
+  const low = ephemeralLow();
+  for (let tries = 0; low - PORTS_FROM > 1000 && tries < 50; tries++) {
+    const port = PORTS_FROM + Math.floor(Math.random() * (low - PORTS_FROM));
+    if (handedOut.has(port) || (await listenOn(port)) !== port) continue;
+    handedOut.add(port);
+    return port;
+  }
+  return (await listenOn(0))!;
+}
+
+/** The first port of the kernel's ephemeral range (32768 when it cannot be read). */
+function ephemeralLow(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/** Listens on `port` (0: the kernel's choice) on all addresses and closes: the port, or undefined when it is taken. */
+function listenOn(port: number): Promise<number | undefined> {
   return new Promise((resolvePort, reject) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolvePort(port));
+    s.once('error', (e: NodeJS.ErrnoException) =>
+      port && e.code === 'EADDRINUSE' ? resolvePort(undefined) : reject(e),
+    );
+    s.listen(port, () => {
+      const { port: bound } = s.address() as { port: number };
+      s.close(() => resolvePort(bound));
     });
   });
 }
@@ -316,12 +354,13 @@ export interface RegistryProcess {
 }
 
 /**
- * Starts bin/berth-registry on a free loopback port over `root`, with `args` added, and
+ * Starts bin/berth-registry on a loopback port of the kernel's choice over `root`, with `args` added, and
  * resolves once it says it listens. The caller stops it (`proc.kill`).
  */
 export async function startRegistry(root: string, args: string[] = []): Promise<RegistryProcess> {
-  const port = await freePort();
-  const proc = spawn(join(REPO, 'bin/berth-registry'), ['--listen', `127.0.0.1:${port}`, '--root', root, ...args], {
+  // Port 0: the registry binds a port of the kernel's choice and says which; a port chosen
+  // here first could be taken before the registry binds it.
+  const proc = spawn(join(REPO, 'bin/berth-registry'), ['--listen', '127.0.0.1:0', '--root', root, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const chunks: Buffer[] = [];
@@ -329,12 +368,13 @@ export async function startRegistry(root: string, args: string[] = []): Promise<
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
     proc.on('exit', (code, signal) => r({ code, signal })),
   );
-  const reg = { proc, port, host: `127.0.0.1:${port}`, root, log: () => Buffer.concat(chunks).toString(), exited };
+  const log = () => Buffer.concat(chunks).toString();
   for (let i = 0; i < 400; i++) {
-    if (reg.log().includes('listening on')) return reg;
+    const port = Number(/listening on https?:\/\/\S+?:(\d+),/.exec(log())?.[1]);
+    if (port) return { proc, port, host: `127.0.0.1:${port}`, root, log, exited };
     if (proc.exitCode !== null) break;
     await sleep(25);
   }
   proc.kill('SIGKILL');
-  throw new Error(`berth-registry did not start:\n${reg.log()}`);
+  throw new Error(`berth-registry did not start:\n${log()}`);
 }

@@ -64,7 +64,7 @@ async function runAll(runs: string[][]): Promise<void> {
 }
 
 test('a live restore brings back running, exited and paused containers with their addresses and ports', async () => {
-  await dockerOk(d, ['network', 'create', '--subnet', '10.231.7.0/24', 'restorenet']);
+  await dockerOk(d, ['network', 'create', '--subnet', `10.219.${process.pid % 250}.0/24`, 'restorenet']);
   const ports = [await freePort(), await freePort(), await freePort()];
   const runs: string[][] = [];
   for (let i = 0; i < 10; i++)

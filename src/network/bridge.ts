@@ -26,6 +26,7 @@ import {
   type Subnet,
 } from './cidr.ts';
 import { Ipam } from './ipam.ts';
+import { NetnsLock, SUBNET_LOCK } from './netlock.ts';
 import { formatAddr, formatPrefix, parsePrefix, type Prefix } from './ip.ts';
 import { PortProxies, type PortExposer, type PortMapping, type PortRequest } from './ports.ts';
 import { plugVeth, type NetnsTarget } from './veth.ts';
@@ -67,6 +68,8 @@ export interface NetworkOptions {
   log: { debug(m: string): void; info(m: string): void; warn(m: string): void };
   /** Rootless berthd: published ports are also exposed on the host (rootlesskit's port driver). */
   ports?: PortExposer;
+  /** Held around choosing the subnet and adding it (default: every berthd's, netlock.ts's SUBNET_LOCK). */
+  subnetLock?: NetnsLock;
 }
 
 interface IpAddrJson {
@@ -127,8 +130,24 @@ export class NetworkManager {
     if (!this.enabled) return;
     if (!/^[A-Za-z0-9_.-]{1,15}$/.test(this.o.bridge)) throw invalidArgument(`invalid bridge name: ${this.o.bridge}`);
     await fs.mkdir(this.o.root, { recursive: true, mode: 0o700 });
-    this.ipam = new Ipam(join(this.o.root, 'ipam.db'));
+    const ipam = (this.ipam = new Ipam(join(this.o.root, 'ipam.db')));
     this.networkId = await this.loadId();
+    // The subnet is chosen and put on the bridge under the lock every berthd here shares
+    // (netlock.ts): between reading the routes and adding the address, another daemon starting
+    // (or creating a network) would find the same subnet free.
+    const lock = this.o.subnetLock ?? new NetnsLock(SUBNET_LOCK, { warn: (m) => this.o.log.warn(`network: ${m}`) });
+    await lock.run(() => this.setUpBridge(ipam));
+    await fs
+      .writeFile('/proc/sys/net/ipv4/ip_forward', '1')
+      .catch((e) => this.o.log.warn(`enable ip forwarding: ${(e as Error).message}`));
+    await this.applyRules();
+    this.o.log.info(
+      `network: bridge ${this.o.bridge} on ${formatSubnet(this.subnet!)} (gateway ${this.gateway}), nft table ip ${this.table}`,
+    );
+  }
+
+  /** Finds or chooses the bridge's subnet, and makes the bridge with its address (see init). */
+  private async setUpBridge(ipam: Ipam): Promise<void> {
     const br = this.o.bridge;
     const [addrs, routes] = await Promise.all([
       this.o.host.run('ip', ['-j', '-4', 'addr', 'show']).then((r) => JSON.parse(r.stdout || '[]') as IpAddrJson[]),
@@ -160,7 +179,7 @@ export class NetworkManager {
       this.subnet = { base: b.base, prefix: b.prefix };
       gw = b.ip;
     } else {
-      const saved = this.ipam.pool(DEFAULT_NETWORK);
+      const saved = ipam.pool(DEFAULT_NETWORK);
       // Docker's own default first, if it is free; then the subnet this bridge had last time.
       const candidates = saved
         ? [BRIDGE_CANDIDATES[0]!, formatPrefix(saved.subnet), ...BRIDGE_CANDIDATES.slice(1)]
@@ -172,7 +191,7 @@ export class NetworkManager {
       gw = free.base + 1;
     }
     this.gateway = intToIp(gw);
-    this.ipam.setPool(DEFAULT_NETWORK, {
+    ipam.setPool(DEFAULT_NETWORK, {
       subnet: { family: 4, base: BigInt(this.subnet.base), bits: this.subnet.prefix },
       gateway: BigInt(gw),
     });
@@ -181,7 +200,7 @@ export class NetworkManager {
       if (p.family !== 6) throw invalidArgument(`invalid --fixed-cidr-v6: ${this.o.fixedCidrV6} is not an IPv6 subnet`);
       this.subnet6 = { family: 6, base: p.base, bits: p.bits };
       this.gateway6 = formatAddr(6, p.base + 1n);
-      this.ipam.setPool(DEFAULT_NETWORK_V6, { subnet: this.subnet6, gateway: p.base + 1n });
+      ipam.setPool(DEFAULT_NETWORK_V6, { subnet: this.subnet6, gateway: p.base + 1n });
     }
     // The veths get the MTU of the host's default route, so NAT never needs fragmenting.
     const defDev = routes.find((r) => r.dst === 'default')?.dev;
@@ -199,13 +218,6 @@ export class NetworkManager {
     if (this.subnet6) batch.push(`addr replace ${this.gateway6}/${this.subnet6.bits} dev ${br} nodad`);
     batch.push(`link set ${br} up`);
     await this.o.host.run('ip', ['-batch', '-'], { input: batch.join('\n') + '\n' });
-    await fs
-      .writeFile('/proc/sys/net/ipv4/ip_forward', '1')
-      .catch((e) => this.o.log.warn(`enable ip forwarding: ${(e as Error).message}`));
-    await this.applyRules();
-    this.o.log.info(
-      `network: bridge ${br} on ${formatSubnet(this.subnet)} (gateway ${this.gateway}), nft table ip ${this.table}`,
-    );
   }
 
   /** Replaces Berth's nftables table in one transaction (no window without NAT). */

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunOptions, RunResult } from '../host/index.ts';
 import { FakeHost } from '../host/testing.ts';
+import { NetnsLock } from './netlock.ts';
 import { UserNetworks } from './user.ts';
 
 /** Records what went to each command's standard input too. */
@@ -233,6 +234,82 @@ test('a link in an endpoint makes its alias resolve for the linking container on
     assert.equal(nets.resolve(n.Id, 'bar', other.ipAddress), undefined);
     assert.equal(nets.resolve(n.Id, 'l1', linker.ipAddress)?.v4, target.ipAddress);
     for (const id of ['a', 'b', 'c']) nets.release(id.repeat(64));
+  } finally {
+    await nets.shutdown(false);
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+/**
+ * Daemons sharing one fake kernel: a batch's `addr add` gives its bridge the connected route
+ * that `ip -j route show` lists from then on, as the kernel does once the bridge is up.
+ */
+function daemonsOnOneKernel(count: number) {
+  const routes = new Map<string, string>();
+  const lock = new NetnsLock(`berth-test/${process.pid}/user-subnets`);
+  return Array.from({ length: count }, () => {
+    const root = mkdtempSync(join(tmpdir(), 'berth-usernet-'));
+    const host = new Recording();
+    host.responses.set('ip', (args, input) => {
+      if (args.includes('route'))
+        return { code: 0, stdout: JSON.stringify([...routes.values()].map((dst) => ({ dst }))), stderr: '' };
+      for (const m of (input ?? '').matchAll(/^addr add (\d\S*) dev (\S+)$/gm)) routes.set(m[2]!, m[1]!);
+      return { code: 0, stdout: '[]', stderr: '' };
+    });
+    const nets = new UserNetworks({
+      host,
+      root,
+      table: 'berth_t_nets',
+      log: quiet,
+      upstream: [],
+      dns: false,
+      subnetLock: lock,
+    });
+    return { root, nets };
+  });
+}
+
+test('networks created at once, by one daemon or by two on one host, get subnets that overlap nowhere', async () => {
+  const daemons = daemonsOnOneKernel(2);
+  try {
+    for (const d of daemons) await d.nets.init();
+    const made = await Promise.all(
+      daemons.flatMap((d, i) => ['a', 'b', 'c'].map((x) => d.nets.create({ Name: `${x}${i}` }))),
+    );
+    const subnets = made.map((n) => n.Subnet);
+    assert.equal(new Set(subnets).size, subnets.length, `subnets: ${subnets.join(' ')}`);
+    // Two creates of one name at once: one network.
+    const same = await Promise.allSettled([
+      daemons[0]!.nets.create({ Name: 'twin' }),
+      daemons[0]!.nets.create({ Name: 'twin' }),
+    ]);
+    assert.deepEqual(same.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+  } finally {
+    for (const d of daemons) {
+      await d.nets.shutdown(false);
+      rmSync(d.root, { recursive: true, force: true });
+    }
+  }
+});
+
+test('the rules of networks created at once are replaced one at a time, the last with every network', async () => {
+  const { root, host, nets } = setup();
+  // An nft run that takes longer the earlier it starts: run at once, the first would finish last.
+  let pending = 0;
+  const run = host.run.bind(host);
+  host.run = async (cmd, args, opts) => {
+    if (cmd === 'nft') await new Promise((r) => setTimeout(r, 60 - 20 * Math.min(pending++, 2)));
+    try {
+      return await run(cmd, args, opts);
+    } finally {
+      if (cmd === 'nft') pending--;
+    }
+  };
+  try {
+    await nets.init();
+    const made = await Promise.all(['a', 'b', 'c'].map((Name) => nets.create({ Name })));
+    const last = host.inputs.filter((i) => i.cmd === 'nft').at(-1)!.input;
+    for (const n of made) assert.match(last, new RegExp(`ip saddr ${n.Subnet.replace(/\./g, '\\.')} oifname`));
   } finally {
     await nets.shutdown(false);
     rmSync(root, { recursive: true, force: true });

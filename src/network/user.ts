@@ -20,7 +20,9 @@ import { formatAddr, formatPrefix, parsePrefix, type Prefix } from './ip.ts';
 import { Ipam } from './ipam.ts';
 import { planIpam } from './ipamconfig.ts';
 import type { Endpoint } from './bridge.ts';
+import { NetnsLock, SUBNET_LOCK } from './netlock.ts';
 import { EmbeddedDns, hostResolvers } from './userdns.ts';
+import { CANDIDATES, hostRoutes } from './usersubnets.ts';
 import { plugVeth, type NetnsTarget } from './veth.ts';
 
 /**
@@ -77,19 +79,9 @@ export interface UserNetworkOptions {
   icc?: boolean;
   /** false: no embedded DNS listeners (unit tests). */
   dns?: boolean;
+  /** Held around choosing a subnet and adding it (default: every berthd's, netlock.ts's SUBNET_LOCK). */
+  subnetLock?: NetnsLock;
 }
-
-/**
- * User network subnets: dockerd's default pools in its order (172.17–31/16, then 192.168/16 in
- * /20s; one in use — the default bridge's, a route on the host — is skipped), then a few of
- * Berth's own for a host where all of those are taken. Picking as dockerd picks means a
- * subnet a compose file fixes, which works beside dockerd, works beside Berth too.
- */
-const CANDIDATES = [
-  ...Array.from({ length: 15 }, (_, i) => `172.${17 + i}.0.0/16`),
-  ...Array.from({ length: 16 }, (_, i) => `192.168.${i * 16}.0/20`),
-  ...Array.from({ length: 20 }, (_, i) => `10.${100 + i}.0.0/16`),
-];
 
 interface Member {
   containerId: string;
@@ -119,9 +111,13 @@ export class UserNetworks {
     { warn: (m) => this.o.log.warn(m) },
   );
   private rulesApplied = false;
+  /** The last rules replacement queued (see applyRules). */
+  private rulesTurn: Promise<void> = Promise.resolve();
+  private readonly lock: NetnsLock;
 
   constructor(o: UserNetworkOptions) {
     this.o = o;
+    this.lock = o.subnetLock ?? new NetnsLock(SUBNET_LOCK, { warn: (m) => o.log.warn(`network: ${m}`) });
   }
 
   private get dir(): string {
@@ -154,7 +150,9 @@ export class UserNetworks {
         // hand from now on so that it no longer follows its ports (see bridgeMac).
         else if (have.get(n.Bridge)) batch.push(`link set dev ${n.Bridge} address ${have.get(n.Bridge)}`);
       }
-      if (batch.length) await this.o.host.run('ip', ['-batch', '-'], { input: batch.join('\n') + '\n' });
+      // Under the lock: a subnet of ours that is not on a bridge yet looks free to another daemon choosing one.
+      if (batch.length)
+        await this.lock.run(() => this.o.host.run('ip', ['-batch', '-'], { input: batch.join('\n') + '\n' }));
     }
     await this.applyRules();
     for (const n of this.nets.values()) await this.listenDns(n);
@@ -193,56 +191,54 @@ export class UserNetworks {
     // label here; files and interfaces are named by the ID).
     if (!name.trim()) throw invalidArgument(`invalid name: ${name}`);
     if (RESERVED_NETWORKS.includes(name)) throw forbidden(`${name} is a pre-defined network and cannot be created`);
-    if ([...this.nets.values()].some((n) => n.Name === name))
-      throw conflict(`network with name ${name} already exists`);
-    const driver = req.Driver || 'bridge';
-    if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found`);
-    const plan = planIpam({
-      configs: req.IPAM?.Config ?? [],
-      enableIPv6: !!req.EnableIPv6,
-      used: await this.usedSubnets(),
-      candidates: CANDIDATES,
+    // The subnet is chosen and put on the bridge under the lock every berthd here shares
+    // (netlock.ts): between reading the routes and adding the address, another daemon, or
+    // another create of this one, would find the same subnet free. The name is checked under it
+    // too, so that two creates of one name cannot both pass.
+    const n = await this.lock.run(async () => {
+      if ([...this.nets.values()].some((n) => n.Name === name))
+        throw conflict(`network with name ${name} already exists`);
+      const driver = req.Driver || 'bridge';
+      if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found`);
+      const plan = planIpam({
+        configs: req.IPAM?.Config ?? [],
+        enableIPv6: !!req.EnableIPv6,
+        used: await this.usedSubnets(),
+        candidates: CANDIDATES,
+      });
+      const n = networkRecord(name, req, plan);
+      // The record first: a crash after it leaves a network whose bridge the next start makes,
+      // never a bridge nothing knows about.
+      const p = join(this.dir, `${n.Id}.json`);
+      await fs.writeFile(`${p}.tmp`, JSON.stringify(n));
+      await fs.rename(`${p}.tmp`, p);
+      this.ipam!.setPool(n.Id, plan.v4);
+      if (plan.v6) this.ipam!.setPool(v6Pool(n.Id), plan.v6);
+      this.nets.set(n.Id, n);
+      try {
+        await this.o.host.run('ip', ['-batch', '-'], { input: bridgeUp(n).join('\n') + '\n' });
+      } catch (e) {
+        await this.undoCreate(n);
+        throw e;
+      }
+      return n;
     });
-    const id = randomBytes(32).toString('hex');
-    const n: UserNetwork = {
-      Id: id,
-      Name: name,
-      Created: new Date().toISOString(),
-      Internal: !!req.Internal,
-      Labels: req.Labels ?? {},
-      Options: req.Options ?? {},
-      Subnet: formatPrefix(plan.v4.subnet),
-      Gateway: formatAddr(4, plan.v4.gateway),
-      Bridge: `bn-${id.slice(0, 12)}`,
-      EnableIPv6: !!req.EnableIPv6,
-      IPAMConfig: plan.view,
-      IPAMOptions: req.IPAM?.Options ?? null,
-      Configured4: plan.v4.configured,
-      // As dockerd: an IPv6 subnet given is configured even without EnableIPv6, so `--ip6` on
-      // such a network is taken (and, with no IPv6 there, gives no address).
-      Configured6: plan.view.some((c) => c.Subnet?.includes(':')),
-      ...(plan.v6 ? { Subnet6: formatPrefix(plan.v6.subnet), Gateway6: formatAddr(6, plan.v6.gateway) } : {}),
-    };
-    // The record first: a crash after it leaves a network whose bridge the next start makes,
-    // never a bridge nothing knows about.
-    const p = join(this.dir, `${id}.json`);
-    await fs.writeFile(`${p}.tmp`, JSON.stringify(n));
-    await fs.rename(`${p}.tmp`, p);
-    this.ipam!.setPool(id, plan.v4);
-    if (plan.v6) this.ipam!.setPool(v6Pool(id), plan.v6);
-    this.nets.set(id, n);
     try {
-      await this.o.host.run('ip', ['-batch', '-'], { input: bridgeUp(n).join('\n') + '\n' });
       await this.applyRules();
       await this.listenDns(n);
     } catch (e) {
-      this.nets.delete(id);
-      await this.teardown(n).catch(() => {});
-      await fs.rm(p, { force: true });
-      await this.applyRules().catch(() => {});
+      await this.undoCreate(n);
       throw e;
     }
     return n;
+  }
+
+  /** A create that failed part way: its bridge, rules and record go. */
+  private async undoCreate(n: UserNetwork): Promise<void> {
+    this.nets.delete(n.Id);
+    await this.teardown(n).catch(() => {});
+    await fs.rm(join(this.dir, `${n.Id}.json`), { force: true });
+    await this.applyRules().catch(() => {});
   }
 
   async remove(ref: string): Promise<UserNetwork> {
@@ -422,23 +418,22 @@ export class UserNetworks {
     const def = this.o.defaultBridge?.();
     if (def?.subnet) used.push(parsePrefix(def.subnet));
     if (def?.subnet6) used.push(parsePrefix(def.subnet6));
-    for (const family of ['-4', '-6']) {
-      const routes = await this.o.host.run('ip', ['-j', family, 'route', 'show']).then(
-        (r) => JSON.parse(r.stdout || '[]') as Array<{ dst: string }>,
-        () => [],
-      );
-      for (const r of routes) {
-        if (r.dst === 'default') continue;
-        const p = tryPrefix(r.dst.includes('/') ? r.dst : `${r.dst}/${family === '-4' ? 32 : 128}`);
-        // Link-local and multicast routes are on every interface: they say nothing of use.
-        if (p && !(p.family === 6 && (p.base >> 118n === 0x3fan || p.base >> 120n === 0xffn))) used.push(p);
-      }
-    }
+    used.push(...(await hostRoutes(this.o.host)));
     return used;
   }
 
-  /** NAT and isolation for every user network, in one transaction. */
-  private async applyRules(): Promise<void> {
+  /**
+   * NAT and isolation for every user network, in one transaction. One replacement at a time,
+   * each computed when its turn comes: two creates at once each ran `nft -f` with the networks
+   * they saw, and the one that finished last won — a table without the other's network.
+   */
+  private applyRules(): Promise<void> {
+    const turn = this.rulesTurn.then(() => this.replaceRules());
+    this.rulesTurn = turn.catch(() => {});
+    return turn;
+  }
+
+  private async replaceRules(): Promise<void> {
     const t = this.o.table;
     const nets = [...this.nets.values()];
     if (!nets.length) {
@@ -551,6 +546,30 @@ export class UserNetworks {
   }
 }
 
+/** A new network's record, its subnets as `plan` chose them. */
+function networkRecord(name: string, req: NetworkCreateRequest, plan: ReturnType<typeof planIpam>): UserNetwork {
+  const id = randomBytes(32).toString('hex');
+  return {
+    Id: id,
+    Name: name,
+    Created: new Date().toISOString(),
+    Internal: !!req.Internal,
+    Labels: req.Labels ?? {},
+    Options: req.Options ?? {},
+    Subnet: formatPrefix(plan.v4.subnet),
+    Gateway: formatAddr(4, plan.v4.gateway),
+    Bridge: `bn-${id.slice(0, 12)}`,
+    EnableIPv6: !!req.EnableIPv6,
+    IPAMConfig: plan.view,
+    IPAMOptions: req.IPAM?.Options ?? null,
+    Configured4: plan.v4.configured,
+    // As dockerd: an IPv6 subnet given is configured even without EnableIPv6, so `--ip6` on
+    // such a network is taken (and, with no IPv6 there, gives no address).
+    Configured6: plan.view.some((c) => c.Subnet?.includes(':')),
+    ...(plan.v6 ? { Subnet6: formatPrefix(plan.v6.subnet), Gateway6: formatAddr(6, plan.v6.gateway) } : {}),
+  };
+}
+
 function bridgeUp(n: UserNetwork): string[] {
   return [
     // Its own MAC, which ports coming and going never change (see bridgeMac).
@@ -560,12 +579,4 @@ function bridgeUp(n: UserNetwork): string[] {
     ...(n.Subnet6 ? [`addr add ${n.Gateway6}/${n.Subnet6.split('/')[1]} dev ${n.Bridge} nodad`] : []),
     `link set ${n.Bridge} up`,
   ];
-}
-
-function tryPrefix(cidr: string): Prefix | undefined {
-  try {
-    return parsePrefix(cidr);
-  } catch {
-    return undefined;
-  }
 }
