@@ -38,6 +38,8 @@ before(async () => {
 after(async () => {
   if (d) await cleanup(d);
   registry?.proc.kill('SIGTERM');
+  // Gone before its root is removed: a registry still writing an upload there fails the removal half-way.
+  await registry?.exited;
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
