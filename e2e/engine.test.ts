@@ -675,3 +675,18 @@ test("users and groups come from the image, and from the container's own /etc on
   assert.equal(await dockerOk(d, ['start', '-a', 'own-groups']), '0 99\n');
   await dockerOk(d, ['rm', 'own-groups']);
 });
+
+test('the primary group is among the supplementary ones, in runs and execs, as dockerd sets them (CVE-2023-25173)', async () => {
+  const groups = (out: string) => /^Groups:\t(.*?)\s*$/m.exec(out)?.[1];
+  const status = ['cat', '/proc/self/status'];
+  assert.equal(groups(await dockerOk(d, ['run', '--rm', 'busybox', ...status])), '0 10');
+  assert.equal(groups(await dockerOk(d, ['run', '--rm', '-u', '1000:1000', 'busybox', ...status])), '1000');
+  assert.equal(
+    groups(await dockerOk(d, ['run', '--rm', '-u', 'daemon', '--group-add', '5', 'busybox', ...status])),
+    '1 5',
+  );
+  const c = (await dockerOk(d, ['run', '-d', 'busybox', 'sleep', '60'])).trim();
+  assert.equal(groups(await dockerOk(d, ['exec', '-u', '1000:1000', c, ...status])), '1000');
+  assert.equal(groups(await dockerOk(d, ['exec', c, ...status])), '0 10');
+  await dockerOk(d, ['rm', '-f', c]);
+});

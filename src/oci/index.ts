@@ -48,6 +48,7 @@ export {
   withEnv,
   withCwd,
   withUser,
+  processUser,
   withAdditionalGids,
   withHostname,
   withTerminal,

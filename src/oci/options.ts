@@ -102,11 +102,25 @@ export const withUser =
       if (!Number.isInteger(id) || id < 0 || id > 2 ** 31 - 1)
         throw invalidArgument(`uids and gids must be in range 0-${2 ** 31 - 1}`);
     }
-    const gids = [...new Set(u.additionalGids ?? [])];
-    s.process.user = { uid: u.uid, gid: u.gid, ...(gids.length ? { additionalGids: gids } : {}) };
+    s.process.user = processUser(u);
     const bounding = s.process.capabilities?.bounding;
     if (bounding) setCaps(s, bounding);
   };
+
+/**
+ * The OCI process user of resolved ids. The primary group leads the supplementary ones, as
+ * dockerd and containerd put it since CVE-2023-25173 (GHSA-hmfx-3pcx-653p): without it,
+ * `setgroups` drops the primary group from the list, and a file whose group permissions deny
+ * more than its other permissions is opened through "other" (`id` shows
+ * `groups=0(root),10(wheel)` in busybox under dockerd 20.10, as here).
+ */
+export function processUser(u: { uid: number; gid: number; additionalGids?: readonly number[] }): {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+} {
+  return { uid: u.uid, gid: u.gid, additionalGids: [...new Set([u.gid, ...(u.additionalGids ?? [])])] };
+}
 
 /** Adds supplementary groups (`--group-add`) to those the user already has. */
 export const withAdditionalGids =
