@@ -62,6 +62,9 @@ test('a missing image and a missing command give Docker errors', async () => {
   const c = await docker(d, ['run', '--rm', 'busybox', 'nosuchcommand']);
   assert.equal(c.code, 127, c.stderr);
   assert.match(c.stderr, /nosuchcommand/);
+  // Said once, as by dockerd: the removal clears the error, so the wait has none to repeat.
+  assert.doesNotMatch(c.stderr, /Error waiting for container/);
+  assert.equal(c.stderr.match(/nosuchcommand/g)?.length, 1, c.stderr);
   // As dockerd: a container that never ran stays Created, with the exit code and the error.
   await docker(d, ['run', '--name', 'never-ran', 'busybox', 'nosuchcommand']);
   assert.equal(

@@ -27,7 +27,10 @@ export async function waitFor(
   if (cond === 'not-running' && !c.State.Running && c.State.Status !== 'paused') return result(c.State.ExitCode);
   if (cond === 'removed') {
     return new Promise((resolve) => {
-      const done = () => resolve(result(c.State.ExitCode));
+      // A removal clears the container's error, as moby's SetRemoved does: `docker run --rm`
+      // of a command that cannot start reports the start's error once, not again as
+      // "Error waiting for container".
+      const done = () => resolve({ StatusCode: c.State.ExitCode, Error: null });
       ctx.changes.once(`removed:${c.Id}`, done);
       signal?.addEventListener('abort', () => ctx.changes.off(`removed:${c.Id}`, done));
     });
