@@ -36,9 +36,25 @@ export async function waitFor(
     });
   }
   const code = await new Promise<number>((resolve) => {
-    const done = (n: number) => resolve(n);
-    ctx.changes.once(`exit:${c.Id}`, done);
-    signal?.addEventListener('abort', () => ctx.changes.off(`exit:${c.Id}`, done));
+    const off = () => {
+      ctx.changes.off(`exit:${c.Id}`, exited);
+      ctx.changes.off(`removed:${c.Id}`, removed);
+    };
+    const exited = (n: number, how?: { startFailed?: boolean }) => {
+      // A start that failed before anything ran is no exit to a waiter, as in moby (where it
+      // wakes none): `docker run` would print the start's error a second time, as "Error
+      // waiting for container". The next real exit, or the removal, answers.
+      if (how?.startFailed) return;
+      off();
+      resolve(n);
+    };
+    const removed = () => {
+      off();
+      resolve(c.State.ExitCode);
+    };
+    ctx.changes.on(`exit:${c.Id}`, exited);
+    ctx.changes.once(`removed:${c.Id}`, removed);
+    signal?.addEventListener('abort', off);
   });
   return result(code);
 }
