@@ -66,7 +66,10 @@ test('a missing image and a missing command give Docker errors', async () => {
   assert.doesNotMatch(c.stderr, /Error waiting for container/);
   assert.equal(c.stderr.match(/nosuchcommand/g)?.length, 1, c.stderr);
   // As dockerd: a container that never ran stays Created, with the exit code and the error.
-  await docker(d, ['run', '--name', 'never-ran', 'busybox', 'nosuchcommand']);
+  const never = await docker(d, ['run', '--name', 'never-ran', 'busybox', 'nosuchcommand']);
+  assert.equal(never.code, 127, never.stderr);
+  // The waiting CLI is not woken by a start that failed (as with dockerd): one error, no "Error waiting".
+  assert.doesNotMatch(never.stderr, /Error waiting for container/);
   assert.equal(
     await dockerOk(d, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}} {{.State.FinishedAt}}', 'never-ran']),
     'created 127 0001-01-01T00:00:00Z\n',
@@ -74,6 +77,12 @@ test('a missing image and a missing command give Docker errors', async () => {
   assert.match(await dockerOk(d, ['inspect', '-f', '{{.State.Error}}', 'never-ran']), /nosuchcommand/);
   assert.match(await dockerOk(d, ['ps', '-a', '--filter', 'name=never-ran', '--format', '{{.Status}}']), /^Created$/m);
   await dockerOk(d, ['rm', 'never-ran']);
+  // What dockerd refuses at create makes no container: more CPUs than the machine has.
+  const cpus = await docker(d, ['run', '--rm', '--name', 'too-many-cpus', '--cpus', '999', 'busybox', 'true']);
+  assert.equal(cpus.code, 125);
+  assert.match(cpus.stderr, /Range of CPUs is from 0\.01 to \d+\.00, as there are only \d+ CPUs available/);
+  assert.doesNotMatch(cpus.stderr, /Error waiting for container/);
+  assert.equal((await docker(d, ['inspect', 'too-many-cpus'])).code, 1, 'no container was made');
   // --platform: the image must be for it (the CLI then tries a pull for that platform).
   const arm = await api(d, 'POST', '/v1.44/containers/create?platform=linux%2Farm64', '{"Image":"busybox"}', {
     'Content-Type': 'application/json',

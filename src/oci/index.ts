@@ -63,6 +63,7 @@ export {
   withSeccomp,
   withMemory,
   withCpus,
+  cpusOutOfRange,
   withCpuShares,
   withCpuQuota,
   withCpuRealtime,

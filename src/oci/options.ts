@@ -289,14 +289,18 @@ export const withMemory =
     s.linux.resources = { ...s.linux.resources, memory: mem };
   };
 
+/** dockerd's refusal of a `--cpus` below 0.01 or above the CPUs this process may run on. */
+export function cpusOutOfRange(): Error {
+  const max = os.availableParallelism();
+  return invalidArgument(`Range of CPUs is from 0.01 to ${max}.00, as there are only ${max} CPUs available`);
+}
+
 /** `--cpus` as NanoCPUs (1e9 = one CPU): a CFS quota over a 100 ms period. */
 export const withCpus =
   (nanoCpus: number): SpecOpt =>
   (s) => {
-    const max = os.availableParallelism();
-    if (!Number.isFinite(nanoCpus) || nanoCpus < 1e7 || nanoCpus > max * 1e9) {
-      throw invalidArgument(`Range of CPUs is from 0.01 to ${max}.00, as there are only ${max} CPUs available`);
-    }
+    if (!Number.isFinite(nanoCpus) || nanoCpus < 1e7 || nanoCpus > os.availableParallelism() * 1e9)
+      throw cpusOutOfRange();
     const period = 100_000;
     s.linux.resources = {
       ...s.linux.resources,
