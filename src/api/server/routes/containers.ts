@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { Router, Response } from '../router.ts';
-import { invalidArgument, notFound, notImplemented } from '../../../errdefs/index.ts';
+import { BerthError, categoryOf, invalidArgument, notFound, notImplemented } from '../../../errdefs/index.ts';
 import { normaliseSignal } from '../../../spec/index.ts';
 import {
   ContainerService,
@@ -266,7 +266,14 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     // An unknown signal is refused before the container is looked for, as dockerd's ParseSignal
     // does; like it, any non-zero number passes here (the kill itself may refuse it).
     if (!/^[+-]?\d+$/.test(signal) || Number(signal) === 0) normaliseSignal(signal);
-    await svc.kill(req.params.id!, signal);
+    // dockerd's router names the kill in every error after that, with the category kept.
+    try {
+      await svc.kill(req.params.id!, signal);
+    } catch (e) {
+      throw new BerthError(categoryOf(e), `Cannot kill container: ${req.params.id}: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
     res.empty(204);
   });
 
