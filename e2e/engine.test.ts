@@ -205,8 +205,22 @@ test('kill -s, wait, and exit codes from signals', async () => {
   assert.equal(w.stdout.trim(), '143');
   const notRunning = await docker(d, ['kill', 'victim']);
   assert.notEqual(notRunning.code, 0);
-  assert.match(notRunning.stderr, /is not running/);
+  assert.match(
+    notRunning.stderr,
+    /^Error response from daemon: Cannot kill container: victim: Container [0-9a-f]{64} is not running$/m,
+  );
   await dockerOk(d, ['rm', 'victim']);
+  const missing = await docker(d, ['kill', 'victim']);
+  assert.match(
+    missing.stderr,
+    /^Error response from daemon: Cannot kill container: victim: No such container: victim$/m,
+  );
+  // As dockerd names an image it cannot find: the familiar reference with its default tag.
+  for (const cmd of [['rmi'], ['tag'], ['history']])
+    assert.match(
+      (await docker(d, [...cmd, 'nosuch-image', ...(cmd[0] === 'tag' ? ['x'] : [])])).stderr,
+      /^Error response from daemon: No such image: nosuch-image:latest$/m,
+    );
 });
 
 test('kill with SIGKILL through the API, then inspect at once: stopped, with exit code 137', async () => {

@@ -38,6 +38,7 @@ import {
   parseReference,
   shortId,
   looksLikeId,
+  missingImageName,
   type Digest,
   type HistoryEntry,
   type Platform,
@@ -542,10 +543,7 @@ export class ImageService {
   /** Resolves, and says "No such image" the way `docker run` expects when missing. */
   require(name: string): Image {
     const img = this.store.find(name);
-    if (!img)
-      throw notFound(
-        `No such image: ${name.includes(':') || name.includes('@') || looksLikeId(name) ? name : `${name}:latest`}`,
-      );
+    if (!img) throw notFound(`No such image: ${missingImageName(name)}`);
     return img;
   }
 
