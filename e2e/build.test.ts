@@ -860,6 +860,9 @@ test("rmi of a built image takes its intermediate images and their layers, as do
     after.some((l) => l.includes(kept[2]!)),
     'the ENV step stays with --no-prune',
   );
-  assert.equal((await dockerOk(d, ['images', '-q', '--filter', 'dangling=true'])).trim(), kept[2]);
+  assert.ok(
+    (await dockerOk(d, ['images', '-q', '--filter', 'dangling=true'])).split('\n').includes(kept[2]!),
+    'dangling',
+  );
   await dockerOk(d, ['rmi', kept[2]!]);
 });
