@@ -119,7 +119,30 @@ test('detached containers: ps, logs, stop, start, restart, rm', async () => {
   const tail = await dockerOk(d, ['logs', '--tail', '1', 'ticker']);
   assert.match(tail, /^tick \d+\n$/);
   const ts = await dockerOk(d, ['logs', '-t', '--tail', '1', 'ticker']);
-  assert.match(ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z tick \d+\n$/);
+  // moby's RFC3339NanoFixed: nine digits, trailing zeros kept.
+  assert.match(ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z tick \d+\n$/);
+  // --details: the log attributes (none asked for here) and a space, as dockerd writes them.
+  assert.match(await dockerOk(d, ['logs', '--details', '--tail', '1', 'ticker']), /^ tick \d+\n$/);
+  const detailed = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--label',
+    'team=core',
+    '-e',
+    'A=x y',
+    '--log-opt',
+    'labels=team',
+    '--log-opt',
+    'env=A',
+    '-d',
+    'busybox',
+    'sh',
+    '-c',
+    'echo hello; sleep 30',
+  ]);
+  await eventually(async () => (await dockerOk(d, ['logs', detailed.trim()])).includes('hello'));
+  assert.equal(await dockerOk(d, ['logs', '--details', detailed.trim()]), 'A=x+y,team=core hello\n');
+  await dockerOk(d, ['rm', '-f', detailed.trim()]);
 
   const conflictRm = await docker(d, ['rm', 'ticker']);
   assert.notEqual(conflictRm.code, 0);

@@ -11,6 +11,7 @@ import {
   type LogEntry,
   parseDetachKeys,
   DEFAULT_DETACH_KEYS,
+  logAttributes,
 } from '../../../services/containers/index.ts';
 import type {
   CheckpointCreateRequest,
@@ -471,7 +472,9 @@ export function logsHandler(svc: ContainerService) {
       signal: ac.signal,
       untilExit,
     });
-    await pump(entries, res.raw, { stdout, stderr, tty, timestamps: boolValue(req.query.get('timestamps')) });
+    // --details: each line after its log attributes and a space, as moby writes it (after the time).
+    const details = boolValue(req.query.get('details')) ? Buffer.from(`${logAttributes(c)} `) : undefined;
+    await pump(entries, res.raw, { stdout, stderr, tty, timestamps: boolValue(req.query.get('timestamps')), details });
     res.raw.end();
   };
 }
@@ -522,12 +525,13 @@ export function attachHandler(svc: ContainerService) {
 export async function pump(
   entries: AsyncIterable<LogEntry>,
   out: NodeJS.WritableStream,
-  o: { stdout: boolean; stderr: boolean; tty: boolean; timestamps: boolean },
+  o: { stdout: boolean; stderr: boolean; tty: boolean; timestamps: boolean; details?: Buffer },
 ): Promise<void> {
   try {
     for await (const e of entries) {
       if (e.stream === 'stdout' ? !o.stdout : !o.stderr) continue;
-      const payload = o.timestamps ? Buffer.concat([Buffer.from(`${rfc3339Nano(e.time)} `), e.data]) : e.data;
+      const data = o.details ? Buffer.concat([o.details, e.data]) : e.data;
+      const payload = o.timestamps ? Buffer.concat([Buffer.from(`${rfc3339Nano(e.time)} `), data]) : data;
       let chunk = payload;
       if (!o.tty) {
         const head = Buffer.alloc(8);
@@ -542,11 +546,14 @@ export async function pump(
   }
 }
 
+/** moby's RFC3339NanoFixed, as `logs -t` shows it: always nine digits of the second. */
 function rfc3339Nano(d: Date & { nanos?: number }): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, (_m, ms) =>
-    `.${ms}${String(d.nanos ?? 0)
-      .padStart(6, '0')
-      .slice(0, 6)}Z`.replace(/0+Z$/, 'Z'),
+  return d.toISOString().replace(
+    /\.(\d{3})Z$/,
+    (_m, ms) =>
+      `.${ms}${String(d.nanos ?? 0)
+        .padStart(6, '0')
+        .slice(0, 6)}Z`,
   );
 }
 
