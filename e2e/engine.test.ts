@@ -83,6 +83,10 @@ test('a missing image and a missing command give Docker errors', async () => {
   assert.match(cpus.stderr, /Range of CPUs is from 0\.01 to \d+\.00, as there are only \d+ CPUs available/);
   assert.doesNotMatch(cpus.stderr, /Error waiting for container/);
   assert.equal((await docker(d, ['inspect', 'too-many-cpus'])).code, 1, 'no container was made');
+  const cpuset = await docker(d, ['run', '--rm', '--name', 'no-such-cpu', '--cpuset-cpus', '0,999', 'busybox', 'true']);
+  assert.equal(cpuset.code, 125);
+  assert.match(cpuset.stderr, /Requested CPUs are not available - requested 0,999, available: [\d,-]+/);
+  assert.equal((await docker(d, ['inspect', 'no-such-cpu'])).code, 1, 'no container was made');
   // --platform: the image must be for it (the CLI then tries a pull for that platform).
   const arm = await api(d, 'POST', '/v1.44/containers/create?platform=linux%2Farm64', '{"Image":"busybox"}', {
     'Content-Type': 'application/json',

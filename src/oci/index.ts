@@ -91,6 +91,8 @@ export {
   hostHardLimits,
   cgroupVersion,
   cpuRealtimeSupported,
+  cpusetAvailable,
+  parseCpuList,
   hostDevices,
   capMask,
   inUserNamespace,

@@ -352,8 +352,8 @@ export const withCpuset =
   (cpus: string, mems?: string): SpecOpt =>
   (s) => {
     const list = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
-    if (cpus && !list.test(cpus)) throw invalidArgument(`invalid value ${JSON.stringify(cpus)} for cpuset cpus`);
-    if (mems && !list.test(mems)) throw invalidArgument(`invalid value ${JSON.stringify(mems)} for cpuset mems`);
+    if (cpus && !list.test(cpus)) throw invalidArgument(`Invalid value ${cpus} for cpuset cpus`);
+    if (mems && !list.test(mems)) throw invalidArgument(`Invalid value ${mems} for cpuset mems`);
     s.linux.resources = {
       ...s.linux.resources,
       cpu: { ...s.linux.resources?.cpu, ...(cpus ? { cpus } : {}), ...(mems ? { mems } : {}) },

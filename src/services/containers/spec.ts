@@ -255,6 +255,23 @@ export function validateUpdateTypes(u: unknown): void {
   checkShape(u, HOST_CONFIG, 'update config');
 }
 
+/** moby's create-time check of `--cpuset-cpus` and `--cpuset-mems`, in its words. */
+function checkCpuset(h: HostConfig): void {
+  const lists = [
+    [h.CpusetCpus, 'cpus', 'CPUs'],
+    [h.CpusetMems, 'mems', 'memory nodes'],
+  ] as const;
+  const available = lists.some(([v]) => v) ? oci.cpusetAvailable() : undefined;
+  for (const [value, key, what] of lists) {
+    if (!value) continue;
+    const wanted = oci.parseCpuList(value);
+    if (!wanted) throw invalidArgument(`Invalid value ${value} for cpuset ${key}`);
+    const have = available && oci.parseCpuList(available[key]);
+    if (have && [...wanted].some((n) => !have.has(n)))
+      throw invalidArgument(`Requested ${what} are not available - requested ${value}, available: ${available[key]}`);
+  }
+}
+
 /** Refuses what Docker refuses before anything is made. */
 export function validateHostConfig(h: HostConfig): void {
   if (h.NetworkMode && !NETWORK_MODES.test(h.NetworkMode))
@@ -265,6 +282,7 @@ export function validateHostConfig(h: HostConfig): void {
   // without a container made); the lower bound is the spec's (withCpus), at start.
   if (h.NanoCpus !== undefined && (h.NanoCpus < 0 || h.NanoCpus > os.availableParallelism() * 1e9))
     throw oci.cpusOutOfRange();
+  checkCpuset(h);
   if (h.NanoCpus && h.CpuQuota)
     throw invalidArgument('Conflicting options: Nano CPUs and CPU Period cannot both be set');
   // runconfig's checks at create, in its words; cgroup v2 has no real-time knobs at all.
