@@ -279,7 +279,12 @@ test('names: in use, rename, and invalid', async () => {
   await dockerOk(d, ['rm', 'taken']);
   const bad = await docker(d, ['create', '--name', 'bad name!', 'busybox', 'true']);
   assert.notEqual(bad.code, 0);
-  assert.match(bad.stderr, /Invalid container name/);
+  assert.match(bad.stderr, /Invalid container name \(bad name!\)/);
+  // rename says it as dockerd's rename does.
+  assert.match(
+    (await docker(d, ['rename', 'renamed', 'x y'])).stderr,
+    /^Error response from daemon: Error when allocating new name: Invalid container name \(\/x y\), only \[a-zA-Z0-9\]\[a-zA-Z0-9_\.-\] are allowed$/m,
+  );
   await dockerOk(d, ['rm', 'renamed']);
 });
 
