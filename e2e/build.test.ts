@@ -822,3 +822,47 @@ test('.dockerignore with ! exceptions, nested directories and names with spaces:
     ].sort(),
   );
 });
+
+test("rmi of a built image takes its intermediate images and their layers, as dockerd's; --no-prune keeps them", async () => {
+  const dir = context({ Dockerfile: 'FROM busybox\nRUN echo one > /one\nENV STEP=2\nCMD ["cat", "/one"]\n' });
+  const built = async (tag: string) => {
+    const r = await build(['--no-cache', '-t', tag, dir]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    // The image of each step, from the build's own output (" ---> <id>" after each step).
+    return [...r.stdout.matchAll(/^ ---> ([0-9a-f]{12})$/gm)].map((m) => m[1]!);
+  };
+  const all = async () => (await dockerOk(d, ['images', '-aq', '--no-trunc'])).split('\n').filter(Boolean);
+  const steps = await built('chain:1');
+  assert.equal(steps.length, 4, 'FROM, RUN, ENV, CMD');
+  const [, run, env, top] = steps as [string, string, string, string];
+  const rmi = await dockerOk(d, ['rmi', 'chain:1']);
+  const lines = rmi.trim().split('\n');
+  assert.equal(lines[0], 'Untagged: chain:1');
+  const deleted = lines.slice(1).map((l) => /^Deleted: sha256:([0-9a-f]{64})$/.exec(l)?.[1] ?? l);
+  // The CMD image, the ENV image, the RUN image and the RUN step's layer (its chain ID): busybox, tagged, stays.
+  assert.deepEqual(
+    deleted.slice(0, 3).map((x) => x.slice(0, 12)),
+    [top, env, run],
+  );
+  assert.equal(deleted.length, 4, rmi);
+  const left = await all();
+  for (const id of [run, env, top]) assert.ok(!left.some((l) => l.includes(id)), `${id} is gone from images -a`);
+  assert.equal((await dockerOk(d, ['run', '--rm', 'busybox', 'true'])).trim(), '');
+
+  const kept = await built('chain:2');
+  assert.equal(
+    (await dockerOk(d, ['rmi', '--no-prune', 'chain:2'])).trim().split('\n').length,
+    2,
+    'Untagged and one Deleted',
+  );
+  const after = await all();
+  assert.ok(
+    after.some((l) => l.includes(kept[2]!)),
+    'the ENV step stays with --no-prune',
+  );
+  assert.ok(
+    (await dockerOk(d, ['images', '-q', '--filter', 'dangling=true'])).split('\n').includes(kept[2]!),
+    'dangling',
+  );
+  await dockerOk(d, ['rmi', kept[2]!]);
+});

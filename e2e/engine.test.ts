@@ -62,8 +62,14 @@ test('a missing image and a missing command give Docker errors', async () => {
   const c = await docker(d, ['run', '--rm', 'busybox', 'nosuchcommand']);
   assert.equal(c.code, 127, c.stderr);
   assert.match(c.stderr, /nosuchcommand/);
+  // Said once, as by dockerd: the removal clears the error, so the wait has none to repeat.
+  assert.doesNotMatch(c.stderr, /Error waiting for container/);
+  assert.equal(c.stderr.match(/nosuchcommand/g)?.length, 1, c.stderr);
   // As dockerd: a container that never ran stays Created, with the exit code and the error.
-  await docker(d, ['run', '--name', 'never-ran', 'busybox', 'nosuchcommand']);
+  const never = await docker(d, ['run', '--name', 'never-ran', 'busybox', 'nosuchcommand']);
+  assert.equal(never.code, 127, never.stderr);
+  // The waiting CLI is not woken by a start that failed (as with dockerd): one error, no "Error waiting".
+  assert.doesNotMatch(never.stderr, /Error waiting for container/);
   assert.equal(
     await dockerOk(d, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}} {{.State.FinishedAt}}', 'never-ran']),
     'created 127 0001-01-01T00:00:00Z\n',
@@ -71,6 +77,16 @@ test('a missing image and a missing command give Docker errors', async () => {
   assert.match(await dockerOk(d, ['inspect', '-f', '{{.State.Error}}', 'never-ran']), /nosuchcommand/);
   assert.match(await dockerOk(d, ['ps', '-a', '--filter', 'name=never-ran', '--format', '{{.Status}}']), /^Created$/m);
   await dockerOk(d, ['rm', 'never-ran']);
+  // What dockerd refuses at create makes no container: more CPUs than the machine has.
+  const cpus = await docker(d, ['run', '--rm', '--name', 'too-many-cpus', '--cpus', '999', 'busybox', 'true']);
+  assert.equal(cpus.code, 125);
+  assert.match(cpus.stderr, /Range of CPUs is from 0\.01 to \d+\.00, as there are only \d+ CPUs available/);
+  assert.doesNotMatch(cpus.stderr, /Error waiting for container/);
+  assert.equal((await docker(d, ['inspect', 'too-many-cpus'])).code, 1, 'no container was made');
+  const cpuset = await docker(d, ['run', '--rm', '--name', 'no-such-cpu', '--cpuset-cpus', '0,999', 'busybox', 'true']);
+  assert.equal(cpuset.code, 125);
+  assert.match(cpuset.stderr, /Requested CPUs are not available - requested 0,999, available: [\d,-]+/);
+  assert.equal((await docker(d, ['inspect', 'no-such-cpu'])).code, 1, 'no container was made');
   // --platform: the image must be for it (the CLI then tries a pull for that platform).
   const arm = await api(d, 'POST', '/v1.44/containers/create?platform=linux%2Farm64', '{"Image":"busybox"}', {
     'Content-Type': 'application/json',
@@ -107,7 +123,30 @@ test('detached containers: ps, logs, stop, start, restart, rm', async () => {
   const tail = await dockerOk(d, ['logs', '--tail', '1', 'ticker']);
   assert.match(tail, /^tick \d+\n$/);
   const ts = await dockerOk(d, ['logs', '-t', '--tail', '1', 'ticker']);
-  assert.match(ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z tick \d+\n$/);
+  // moby's RFC3339NanoFixed: nine digits, trailing zeros kept.
+  assert.match(ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z tick \d+\n$/);
+  // --details: the log attributes (none asked for here) and a space, as dockerd writes them.
+  assert.match(await dockerOk(d, ['logs', '--details', '--tail', '1', 'ticker']), /^ tick \d+\n$/);
+  const detailed = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--label',
+    'team=core',
+    '-e',
+    'A=x y',
+    '--log-opt',
+    'labels=team',
+    '--log-opt',
+    'env=A',
+    '-d',
+    'busybox',
+    'sh',
+    '-c',
+    'echo hello; sleep 30',
+  ]);
+  await eventually(async () => (await dockerOk(d, ['logs', detailed.trim()])).includes('hello'));
+  assert.equal(await dockerOk(d, ['logs', '--details', detailed.trim()]), 'A=x+y,team=core hello\n');
+  await dockerOk(d, ['rm', '-f', detailed.trim()]);
 
   const conflictRm = await docker(d, ['rm', 'ticker']);
   assert.notEqual(conflictRm.code, 0);
@@ -193,8 +232,22 @@ test('kill -s, wait, and exit codes from signals', async () => {
   assert.equal(w.stdout.trim(), '143');
   const notRunning = await docker(d, ['kill', 'victim']);
   assert.notEqual(notRunning.code, 0);
-  assert.match(notRunning.stderr, /is not running/);
+  assert.match(
+    notRunning.stderr,
+    /^Error response from daemon: Cannot kill container: victim: Container [0-9a-f]{64} is not running$/m,
+  );
   await dockerOk(d, ['rm', 'victim']);
+  const missing = await docker(d, ['kill', 'victim']);
+  assert.match(
+    missing.stderr,
+    /^Error response from daemon: Cannot kill container: victim: No such container: victim$/m,
+  );
+  // As dockerd names an image it cannot find: the familiar reference with its default tag.
+  for (const cmd of [['rmi'], ['tag'], ['history']])
+    assert.match(
+      (await docker(d, [...cmd, 'nosuch-image', ...(cmd[0] === 'tag' ? ['x'] : [])])).stderr,
+      /^Error response from daemon: No such image: nosuch-image:latest$/m,
+    );
 });
 
 test('kill with SIGKILL through the API, then inspect at once: stopped, with exit code 137', async () => {
@@ -226,7 +279,12 @@ test('names: in use, rename, and invalid', async () => {
   await dockerOk(d, ['rm', 'taken']);
   const bad = await docker(d, ['create', '--name', 'bad name!', 'busybox', 'true']);
   assert.notEqual(bad.code, 0);
-  assert.match(bad.stderr, /Invalid container name/);
+  assert.match(bad.stderr, /Invalid container name \(bad name!\)/);
+  // rename says it as dockerd's rename does.
+  assert.match(
+    (await docker(d, ['rename', 'renamed', 'x y'])).stderr,
+    /^Error response from daemon: Error when allocating new name: Invalid container name \(\/x y\), only \[a-zA-Z0-9\]\[a-zA-Z0-9_\.-\] are allowed$/m,
+  );
   await dockerOk(d, ['rm', 'renamed']);
 });
 
@@ -674,4 +732,19 @@ test("users and groups come from the image, and from the container's own /etc on
   assert.equal(await dockerOk(d, ['run', '--name', 'own-groups', 'busybox', 'sh', '-c', rewrite]), '0 10\n');
   assert.equal(await dockerOk(d, ['start', '-a', 'own-groups']), '0 99\n');
   await dockerOk(d, ['rm', 'own-groups']);
+});
+
+test('the primary group is among the supplementary ones, in runs and execs, as dockerd sets them (CVE-2023-25173)', async () => {
+  const groups = (out: string) => /^Groups:\t(.*?)\s*$/m.exec(out)?.[1];
+  const status = ['cat', '/proc/self/status'];
+  assert.equal(groups(await dockerOk(d, ['run', '--rm', 'busybox', ...status])), '0 10');
+  assert.equal(groups(await dockerOk(d, ['run', '--rm', '-u', '1000:1000', 'busybox', ...status])), '1000');
+  assert.equal(
+    groups(await dockerOk(d, ['run', '--rm', '-u', 'daemon', '--group-add', '5', 'busybox', ...status])),
+    '1 5',
+  );
+  const c = (await dockerOk(d, ['run', '-d', 'busybox', 'sleep', '60'])).trim();
+  assert.equal(groups(await dockerOk(d, ['exec', '-u', '1000:1000', c, ...status])), '1000');
+  assert.equal(groups(await dockerOk(d, ['exec', c, ...status])), '0 10');
+  await dockerOk(d, ['rm', '-f', c]);
 });

@@ -211,7 +211,11 @@ test('docker exec runs in the container with -e, -u, -w, and returns the exit co
     );
     const missing = await docker(d, ['exec', 'execme', 'no-such-command']);
     assert.equal(missing.code, 126);
-    assert.match(missing.stderr, /executable file .*not found in \$PATH/);
+    // dockerd 20.10's line, word for word.
+    assert.match(
+      missing.stderr,
+      /^OCI runtime exec failed: exec failed: unable to start container process: exec: "no-such-command": executable file not found in \$PATH: unknown$/m,
+    );
   } finally {
     await docker(d, ['rm', '-f', 'execme']);
   }

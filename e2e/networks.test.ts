@@ -12,7 +12,7 @@ import {
   startDaemon,
   stopDaemon,
   cleanup,
-  api,
+  eventually,
   docker,
   dockerOk,
   bootstrapBusybox,
@@ -75,16 +75,23 @@ test("network create/ls/inspect in Docker's shape; a name taken or reserved is r
   await dockerOk(d, ['network', 'create', 'n2']);
   const sub2 = (await inspectNet('n2')).IPAM.Config[0].Subnet as string;
   assert.notEqual(sub2, `10.${octet}.7.0/24`);
-  // (The CLI answers a 404 from create with a pull, so ask the API itself.)
-  const r = await api(
-    d,
-    'POST',
-    '/containers/create',
-    JSON.stringify({ Image: 'busybox', HostConfig: { NetworkMode: 'nosuch' } }),
-    { 'Content-Type': 'application/json' },
-  );
-  assert.equal(r.status, 404);
-  assert.match(r.body, /network nosuch not found/);
+  // As dockerd: a network that is not there fails the start, not the create (whose 404 the
+  // CLI would answer with a pull of the image); with --rm nothing is left.
+  const before = await dockerOk(d, ['ps', '-aq']);
+  const r = await docker(d, ['run', '--rm', '--network', 'nosuch', 'busybox', 'true']);
+  assert.equal(r.code, 125);
+  assert.match(r.stderr, /^docker: Error response from daemon: network nosuch not found/m);
+  assert.doesNotMatch(r.stderr, /Unable to find image|Error waiting/);
+  await eventually(async () => (await dockerOk(d, ['ps', '-aq'])) === before);
+  assert.equal(await dockerOk(d, ['ps', '-aq']), before, '--rm removed the container');
+  // Made after the create, the network is the one the start finds.
+  const early = (await dockerOk(d, ['create', '--network', 'made-later', 'busybox', 'echo', 'found it'])).trim();
+  const created = await docker(d, ['start', early]);
+  assert.match(created.stderr, /network made-later not found/);
+  await dockerOk(d, ['network', 'create', 'made-later']);
+  assert.equal(await dockerOk(d, ['start', '-a', early]), 'found it\n');
+  await dockerOk(d, ['rm', early]);
+  await dockerOk(d, ['network', 'rm', 'made-later']);
 });
 
 test('containers on a user network resolve each other by name and alias; other networks cannot reach them', async () => {

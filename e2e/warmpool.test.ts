@@ -148,7 +148,8 @@ test('a pooled container runs the command with the environment, directory and us
   const id = (await dockerOk(d, ['inspect', '-f', '{{.Id}}', 'who'])).trim();
   assert.ok(pool.includes(id), 'it came from the pool');
   const lines = r.stdout.split('\n');
-  assert.equal(lines[0], 'uid=65534(nobody) gid=65534(nogroup)');
+  // As dockerd's: the primary group among the supplementary ones.
+  assert.equal(lines[0], 'uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)');
   assert.equal(lines[1], '/made/here');
   assert.equal(lines[2], 'hello /home');
   assert.equal(lines[3], id.slice(0, 12));

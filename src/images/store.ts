@@ -16,6 +16,7 @@ import {
   familiarString,
   isDigest,
   looksLikeId,
+  missingImageName,
   parseReference,
   type Digest,
   type ImageConfig,
@@ -117,7 +118,7 @@ export class ImageStore {
   /** Resolves a name, `name:tag`, `name@digest`, a full or short ID. */
   resolve(nameOrId: string): Image {
     const id = this.resolveId(nameOrId);
-    if (!id) throw notFound(`No such image: ${nameOrId}`);
+    if (!id) throw notFound(`No such image: ${missingImageName(nameOrId)}`);
     return this.get(id);
   }
 

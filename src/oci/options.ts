@@ -102,11 +102,25 @@ export const withUser =
       if (!Number.isInteger(id) || id < 0 || id > 2 ** 31 - 1)
         throw invalidArgument(`uids and gids must be in range 0-${2 ** 31 - 1}`);
     }
-    const gids = [...new Set(u.additionalGids ?? [])];
-    s.process.user = { uid: u.uid, gid: u.gid, ...(gids.length ? { additionalGids: gids } : {}) };
+    s.process.user = processUser(u);
     const bounding = s.process.capabilities?.bounding;
     if (bounding) setCaps(s, bounding);
   };
+
+/**
+ * The OCI process user of resolved ids. The primary group leads the supplementary ones, as
+ * dockerd and containerd put it since CVE-2023-25173 (GHSA-hmfx-3pcx-653p): without it,
+ * `setgroups` drops the primary group from the list, and a file whose group permissions deny
+ * more than its other permissions is opened through "other" (`id` shows
+ * `groups=0(root),10(wheel)` in busybox under dockerd 20.10, as here).
+ */
+export function processUser(u: { uid: number; gid: number; additionalGids?: readonly number[] }): {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+} {
+  return { uid: u.uid, gid: u.gid, additionalGids: [...new Set([u.gid, ...(u.additionalGids ?? [])])] };
+}
 
 /** Adds supplementary groups (`--group-add`) to those the user already has. */
 export const withAdditionalGids =
@@ -275,14 +289,18 @@ export const withMemory =
     s.linux.resources = { ...s.linux.resources, memory: mem };
   };
 
+/** dockerd's refusal of a `--cpus` below 0.01 or above the CPUs this process may run on. */
+export function cpusOutOfRange(): Error {
+  const max = os.availableParallelism();
+  return invalidArgument(`Range of CPUs is from 0.01 to ${max}.00, as there are only ${max} CPUs available`);
+}
+
 /** `--cpus` as NanoCPUs (1e9 = one CPU): a CFS quota over a 100 ms period. */
 export const withCpus =
   (nanoCpus: number): SpecOpt =>
   (s) => {
-    const max = os.availableParallelism();
-    if (!Number.isFinite(nanoCpus) || nanoCpus < 1e7 || nanoCpus > max * 1e9) {
-      throw invalidArgument(`Range of CPUs is from 0.01 to ${max}.00, as there are only ${max} CPUs available`);
-    }
+    if (!Number.isFinite(nanoCpus) || nanoCpus < 1e7 || nanoCpus > os.availableParallelism() * 1e9)
+      throw cpusOutOfRange();
     const period = 100_000;
     s.linux.resources = {
       ...s.linux.resources,
@@ -334,8 +352,8 @@ export const withCpuset =
   (cpus: string, mems?: string): SpecOpt =>
   (s) => {
     const list = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
-    if (cpus && !list.test(cpus)) throw invalidArgument(`invalid value ${JSON.stringify(cpus)} for cpuset cpus`);
-    if (mems && !list.test(mems)) throw invalidArgument(`invalid value ${JSON.stringify(mems)} for cpuset mems`);
+    if (cpus && !list.test(cpus)) throw invalidArgument(`Invalid value ${cpus} for cpuset cpus`);
+    if (mems && !list.test(mems)) throw invalidArgument(`Invalid value ${mems} for cpuset mems`);
     s.linux.resources = {
       ...s.linux.resources,
       cpu: { ...s.linux.resources?.cpu, ...(cpus ? { cpus } : {}), ...(mems ? { mems } : {}) },

@@ -165,7 +165,7 @@ test('options compose: process, root, terminal, hostname', () => {
   assert.deepEqual(s.process.args, ['sh', '-c', 'echo hi']);
   assert.deepEqual(s.process.env, ['PATH=/bin', 'A=1']);
   assert.equal(s.process.cwd, '/srv/app/');
-  assert.deepEqual(s.process.user, { uid: 1000, gid: 1000, additionalGids: [27, 100, 5] });
+  assert.deepEqual(s.process.user, { uid: 1000, gid: 1000, additionalGids: [1000, 27, 100, 5] });
   assert.equal(s.hostname, 'web');
   assert.equal(s.process.terminal, true);
   assert.equal(s.process.noNewPrivileges, true);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { ALL_CAPABILITIES, capMask, cgroupVersion, hostCapabilities, hostDevices } from './index.ts';
+import { ALL_CAPABILITIES, capMask, cgroupVersion, hostCapabilities, hostDevices, parseCpuList } from './index.ts';
 
 test('cgroupVersion: 2 only when /sys/fs/cgroup itself is cgroup2 (hybrid v1 is 1)', () => {
   const mounts = readFileSync('/proc/self/mounts', 'utf8')
@@ -28,4 +28,10 @@ test('hostDevices lists character and block nodes with their numbers, not /dev/c
     !devs.some((d) => d.path === '/dev/console' || d.path.startsWith('/dev/pts/') || d.path.startsWith('/dev/shm/')),
   );
   assert.equal(devs.find((d) => d.path === '/dev/null')!.fileMode, 0o666);
+});
+
+test('parseCpuList reads cpuset lists and refuses what is not one', () => {
+  assert.deepEqual([...parseCpuList('0-2,5')!], [0, 1, 2, 5]);
+  assert.deepEqual([...parseCpuList('3')!], [3]);
+  for (const bad of ['', 'a', '2-1', '1,', '-1', '0-9999999']) assert.equal(parseCpuList(bad), undefined, bad);
 });

@@ -329,3 +329,32 @@ export function hostDirectory(path: string): boolean {
   }
   return known;
 }
+
+/** A cpuset list (`0-2,4`) as its numbers; undefined when it is not one. */
+export function parseCpuList(list: string): Set<number> | undefined {
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(list)) return undefined;
+  const out = new Set<number>();
+  for (const part of list.split(',')) {
+    const [a, b = a] = part.split('-').map(Number) as [number, number?];
+    if (b! < a || b! - a > 65536) return undefined;
+    for (let i = a; i <= b!; i++) out.add(i);
+  }
+  return out;
+}
+
+/**
+ * The CPUs and memory nodes containers may be given (`--cpuset-cpus`, `--cpuset-mems`): the
+ * root cpuset's effective lists, as moby's sysinfo reads them; undefined without a cpuset
+ * controller.
+ */
+export function cpusetAvailable(): { cpus: string; mems: string } | undefined {
+  const [cpusFile, memsFile] =
+    cgroupVersion() === 1
+      ? ['/sys/fs/cgroup/cpuset/cpuset.effective_cpus', '/sys/fs/cgroup/cpuset/cpuset.effective_mems']
+      : ['/sys/fs/cgroup/cpuset.cpus.effective', '/sys/fs/cgroup/cpuset.mems.effective'];
+  try {
+    return { cpus: readFileSync(cpusFile, 'utf8').trim(), mems: readFileSync(memsFile, 'utf8').trim() };
+  } catch {
+    return undefined;
+  }
+}

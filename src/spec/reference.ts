@@ -75,3 +75,16 @@ export function familiarString(ref: Reference): string {
 export function looksLikeId(s: string): boolean {
   return /^(sha256:)?[a-f0-9]{4,64}$/.test(s);
 }
+
+/**
+ * How dockerd names an image it cannot find ("No such image: busybox:latest"): a reference in
+ * its familiar form with the default tag; an ID, or what does not parse, as given.
+ */
+export function missingImageName(nameOrId: string): string {
+  if (looksLikeId(nameOrId)) return nameOrId;
+  try {
+    return familiarString(parseReference(nameOrId));
+  } catch {
+    return nameOrId;
+  }
+}

@@ -8,7 +8,7 @@
  *
  * `changes` tells waiters within the daemon what happened to a container: `created:<id>` (its
  * task exists: stdin can be attached), `exit:<id>` (with the exit code, after the record says
- * so), `removed:<id>`.
+ * so; and `{ startFailed: true }` when a start failed before anything ran), `removed:<id>`.
  */
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';

@@ -168,9 +168,8 @@ export class Endpoints {
     void this.releaseNamespace(c.Id).catch(() => {});
   }
 
-  /** A `--network` that names no network fails the create, as Docker's does. */
+  /** What Docker refuses at create in a container's network settings. */
   check(c: ContainerRecord): void {
-    const mode = c.HostConfig.NetworkMode || 'default';
     const builtIn = (k: string) => ['default', 'bridge', 'host', 'none'].includes(k);
     // Aliases and fixed addresses only on user networks (the CLI keys the default network's settings by the mode).
     for (const [k, cfg] of Object.entries(c.EndpointsConfig ?? {})) {
@@ -183,12 +182,9 @@ export class Endpoints {
         throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
       if (v4 || v6) throw invalidArgument('user specified IP address is supported on user defined networks only');
     }
-    if (builtIn(mode) || mode.startsWith('container:')) return;
-    if (!this.ctx.d.userNetworks) throw notFound(`network ${mode} not found`);
-    const n = this.ctx.d.userNetworks.get(mode);
-    for (const k of Object.keys(c.EndpointsConfig ?? {})) {
-      if (k !== mode && k !== n.Name && k !== n.Id && !builtIn(k)) this.ctx.d.userNetworks.get(k);
-    }
+    // A user network that is not there is not looked up here: it is the start's error (404,
+    // the container stays created), as moby's, where a network may be made between the two —
+    // and the docker CLI answers a create's 404 with a pull of the image.
   }
 
   /** The key of the container's user network in its endpoints (its NetworkMode), if it is on one. */

@@ -11,3 +11,4 @@ export { summary, inspect, networkMode } from './views.ts';
 export { parseDetachKeys, DEFAULT_DETACH_KEYS } from './attach.ts';
 export { pumpStdin } from './stdin.ts';
 export { Runtimes } from './runtimes.ts';
+export { logAttributes } from './logopts.ts';

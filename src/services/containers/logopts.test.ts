@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { logLimits, logPathOption, logsReadable, parseSize, DEFAULT_MAX_SIZE, NONE_ATTACH_BUFFER } from './logopts.ts';
+import {
+  logAttributes,
+  logLimits,
+  logPathOption,
+  logsReadable,
+  parseSize,
+  DEFAULT_MAX_SIZE,
+  NONE_ATTACH_BUFFER,
+} from './logopts.ts';
 
 test('log options: Docker units, a default cap, and Docker errors', () => {
   assert.equal(parseSize('10k'), 10240);
@@ -55,4 +63,16 @@ test('the k8s-file driver writes its log where its path option says, which must 
     () => logLimits({ LogConfig: { Type: 'json-file', Config: { path: '/x.log' } } }),
     /unknown log opt 'path'/,
   );
+});
+
+test("logAttributes: moby's --details prefix from labels, labels-regex, env and env-regex, sorted and query-escaped", () => {
+  const c = (Config: Record<string, string>) => ({
+    Config: { Labels: { team: 'core', other: '1', 'tier.web': 'a&b' }, Env: ['A=x y', 'B=2', 'BARE', 'C=3'] },
+    HostConfig: { LogConfig: { Type: 'json-file', Config } },
+  });
+  assert.equal(logAttributes(c({})), '');
+  // dockerd 20.10 printed "A=x+y,B=2,team=core hello" for these options.
+  assert.equal(logAttributes(c({ labels: 'team,missing', env: 'A', 'env-regex': '^B' })), 'A=x+y,B=2,team=core');
+  assert.equal(logAttributes(c({ 'labels-regex': '^tier' })), 'tier.web=a%26b');
+  assert.equal(logAttributes(c({ 'env-regex': '(' })), '', 'a pattern that does not compile matches nothing');
 });

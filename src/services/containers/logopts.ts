@@ -84,3 +84,49 @@ export function logPathOption(h: HostConfig): string | undefined {
 export function logsReadable(h: HostConfig): boolean {
   return h.LogConfig?.Type !== 'none';
 }
+
+/**
+ * What `docker logs --details` puts before each line: the attributes moby's log drivers record
+ * from `--log-opt labels=`, `labels-regex=`, `env=` and `env-regex=` (the container's labels
+ * and environment variables they name or match), as `key=value` pairs sorted by key, escaped
+ * as URL query values and joined by commas; empty when none are asked for. They are worked
+ * out from the container's configuration, which is what moby records with each line.
+ */
+export function logAttributes(c: {
+  Config: { Labels?: Record<string, string> | null; Env?: string[] | null };
+  HostConfig: HostConfig;
+}): string {
+  const opts = c.HostConfig.LogConfig?.Config ?? {};
+  const attrs = new Map<string, string>();
+  const names = (v: string | undefined) => (v ? v.split(',').filter(Boolean) : []);
+  const pattern = (v: string | undefined) => {
+    if (!v) return undefined;
+    try {
+      return new RegExp(v);
+    } catch {
+      return undefined;
+    }
+  };
+  const labels = c.Config.Labels ?? {};
+  for (const k of names(opts.labels)) if (k in labels) attrs.set(k, labels[k]!);
+  const labelsRe = pattern(opts['labels-regex']);
+  if (labelsRe) for (const [k, v] of Object.entries(labels)) if (labelsRe.test(k)) attrs.set(k, v);
+  // As moby's: a variable without a value is not an attribute.
+  const env = new Map(
+    (c.Config.Env ?? [])
+      .filter((e) => e.includes('='))
+      .map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
+  );
+  for (const k of names(opts.env)) if (env.has(k)) attrs.set(k, env.get(k)!);
+  const envRe = pattern(opts['env-regex']);
+  if (envRe) for (const [k, v] of env) if (envRe.test(k)) attrs.set(k, v);
+  // Go's url.QueryEscape: spaces become +, the rest as encodeURIComponent (plus its !'()*).
+  const esc = (s: string) =>
+    encodeURIComponent(s)
+      .replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`)
+      .replace(/%20/g, '+');
+  return [...attrs.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${esc(k)}=${esc(v)}`)
+    .join(',');
+}

@@ -311,7 +311,10 @@ export function nameTaken(name: string, owner: string, prefix = ''): Error {
 export function newName(current: string, wanted: string, ownerOf: (name: string) => string | undefined): string {
   const name = wanted.replace(/^\//, '');
   if (!name) throw invalidArgument('Neither old nor new names may be empty');
-  checkName(name);
+  if (!validName(name))
+    throw invalidArgument(
+      `Error when allocating new name: Invalid container name (/${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
+    );
   if (name === current) throw invalidArgument('Renaming a container with the same name as its current name');
   const owner = ownerOf(name);
   if (owner) throw nameTaken(name, owner, 'Error when allocating new name: ');

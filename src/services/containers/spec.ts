@@ -4,6 +4,7 @@
  * /etc/hosts, /etc/resolv.conf).
  */
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
 import { invalidArgument } from '../../errdefs/index.ts';
 import { checkShape, type IdMap, type ImageRunConfig, type Shape } from '../../spec/index.ts';
@@ -254,14 +255,34 @@ export function validateUpdateTypes(u: unknown): void {
   checkShape(u, HOST_CONFIG, 'update config');
 }
 
+/** moby's create-time check of `--cpuset-cpus` and `--cpuset-mems`, in its words. */
+function checkCpuset(h: HostConfig): void {
+  const lists = [
+    [h.CpusetCpus, 'cpus', 'CPUs'],
+    [h.CpusetMems, 'mems', 'memory nodes'],
+  ] as const;
+  const available = lists.some(([v]) => v) ? oci.cpusetAvailable() : undefined;
+  for (const [value, key, what] of lists) {
+    if (!value) continue;
+    const wanted = oci.parseCpuList(value);
+    if (!wanted) throw invalidArgument(`Invalid value ${value} for cpuset ${key}`);
+    const have = available && oci.parseCpuList(available[key]);
+    if (have && [...wanted].some((n) => !have.has(n)))
+      throw invalidArgument(`Requested ${what} are not available - requested ${value}, available: ${available[key]}`);
+  }
+}
+
 /** Refuses what Docker refuses before anything is made. */
 export function validateHostConfig(h: HostConfig): void {
   if (h.NetworkMode && !NETWORK_MODES.test(h.NetworkMode))
     throw invalidArgument(`invalid network mode: ${h.NetworkMode}`);
   if (h.Memory !== undefined && h.Memory !== 0 && h.Memory < 6 * 1024 * 1024)
     throw invalidArgument('Minimum memory limit allowed is 6MB');
-  if (h.NanoCpus !== undefined && h.NanoCpus < 0)
-    throw invalidArgument('Range of CPUs is from 0.01 to the number of CPUs available');
+  // As moby's create: more CPUs than there are is refused here (docker run then says so
+  // without a container made); the lower bound is the spec's (withCpus), at start.
+  if (h.NanoCpus !== undefined && (h.NanoCpus < 0 || h.NanoCpus > os.availableParallelism() * 1e9))
+    throw oci.cpusOutOfRange();
+  checkCpuset(h);
   if (h.NanoCpus && h.CpuQuota)
     throw invalidArgument('Conflicting options: Nano CPUs and CPU Period cannot both be set');
   // runconfig's checks at create, in its words; cgroup v2 has no real-time knobs at all.

@@ -97,9 +97,9 @@ export class Starter {
     this.ctx.emit(c, 'start');
   }
 
-  /** A start failed before anything ran: attached clients and waiters learn it, `--rm` removes. */
+  /** A start failed before anything ran: attached clients learn it, `--rm` removes. */
   failed(c: ContainerRecord, code: number): void {
-    this.ctx.changes.emit(`exit:${c.Id}`, code);
+    this.ctx.changes.emit(`exit:${c.Id}`, code, { startFailed: true });
     if (c.HostConfig.AutoRemove) void this.removeAfterFailure(c.Id);
   }
 

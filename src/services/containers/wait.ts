@@ -27,15 +27,34 @@ export async function waitFor(
   if (cond === 'not-running' && !c.State.Running && c.State.Status !== 'paused') return result(c.State.ExitCode);
   if (cond === 'removed') {
     return new Promise((resolve) => {
-      const done = () => resolve(result(c.State.ExitCode));
+      // A removal clears the container's error, as moby's SetRemoved does: `docker run --rm`
+      // of a command that cannot start reports the start's error once, not again as
+      // "Error waiting for container".
+      const done = () => resolve({ StatusCode: c.State.ExitCode, Error: null });
       ctx.changes.once(`removed:${c.Id}`, done);
       signal?.addEventListener('abort', () => ctx.changes.off(`removed:${c.Id}`, done));
     });
   }
   const code = await new Promise<number>((resolve) => {
-    const done = (n: number) => resolve(n);
-    ctx.changes.once(`exit:${c.Id}`, done);
-    signal?.addEventListener('abort', () => ctx.changes.off(`exit:${c.Id}`, done));
+    const off = () => {
+      ctx.changes.off(`exit:${c.Id}`, exited);
+      ctx.changes.off(`removed:${c.Id}`, removed);
+    };
+    const exited = (n: number, how?: { startFailed?: boolean }) => {
+      // A start that failed before anything ran is no exit to a waiter, as in moby (where it
+      // wakes none): `docker run` would print the start's error a second time, as "Error
+      // waiting for container". The next real exit, or the removal, answers.
+      if (how?.startFailed) return;
+      off();
+      resolve(n);
+    };
+    const removed = () => {
+      off();
+      resolve(c.State.ExitCode);
+    };
+    ctx.changes.on(`exit:${c.Id}`, exited);
+    ctx.changes.once(`removed:${c.Id}`, removed);
+    signal?.addEventListener('abort', off);
   });
   return result(code);
 }

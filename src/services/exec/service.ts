@@ -17,7 +17,7 @@ import { conflict, internal, invalidArgument, notFound } from '../../errdefs/ind
 import { checkShape, type Shape } from '../../spec/index.ts';
 import type { EventBus } from '../../events/index.ts';
 import type { ExecConfig, ExecInspect } from '../../api/types/index.ts';
-import { hostCapabilities, resolveUser } from '../../oci/index.ts';
+import { hostCapabilities, processUser, resolveUser } from '../../oci/index.ts';
 import { execFailureCode, runcWording, type ExecRuntime, type TaskInfo } from '../../runtime/index.ts';
 import type { ContainerService, ContainerRecord, LogEntry } from '../containers/index.ts';
 import { parseDetachKeys, pumpStdin, DEFAULT_DETACH_KEYS, type Runtimes } from '../containers/index.ts';
@@ -250,7 +250,7 @@ export class ExecService {
     if (cfg.WorkingDir) p.cwd = cfg.WorkingDir;
     if (cfg.User) {
       const u = await resolveUser(cfg.User, join(dir, 'rootfs'));
-      p.user = { uid: u.uid, gid: u.gid, ...(u.additionalGids?.length ? { additionalGids: u.additionalGids } : {}) };
+      p.user = processUser(u);
     }
     if (cfg.Privileged) {
       const caps = hostCapabilities();

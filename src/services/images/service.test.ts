@@ -84,3 +84,46 @@ test('bootstrap refuses an unknown image before doing any work', async () => {
     /only busybox\[:tag\] and debian:<suite>/,
   );
 });
+
+test("rmi deletes the image's untagged, unused ancestors as dockerd does, unless noprune; it stops at a tag or another child", async () => {
+  const base = await svc.import(Readable.from([await makeTar([{ name: 'base.txt', content: 'b' }])]), {
+    ref: 'base:1',
+    changes: [],
+    progress: () => {},
+  });
+  // A build's steps as the legacy builder leaves them: each an untagged image whose parent is
+  // the step before; only the last is tagged.
+  const step = async (parent: string, cmd: string, tag?: string) => {
+    const config = { ...svc.store.get(parent).config, config: { Cmd: [cmd] } };
+    const img = await svc.store.create(Buffer.from(JSON.stringify(config)), { parent });
+    if (tag) svc.tag(img.id, tag.split(':')[0]!, tag.split(':')[1]);
+    return img.id;
+  };
+  const s1 = await step(base.id, 'one');
+  const s2 = await step(s1, 'two');
+  const top = await step(s2, 'three', 'built:1');
+  assert.deepEqual(await svc.remove('built:1'), [
+    { Untagged: 'built:1' },
+    { Deleted: top },
+    { Deleted: s2 },
+    { Deleted: s1 },
+  ]);
+  assert.ok(svc.store.find(base.id), 'the tagged base stays');
+
+  // --no-prune: the step before stays, dangling.
+  const k1 = await step(base.id, 'keep');
+  const kTop = await step(k1, 'keep-top', 'kept:1');
+  assert.deepEqual(await svc.remove('kept:1', { noprune: true }), [{ Untagged: 'kept:1' }, { Deleted: kTop }]);
+  assert.ok(svc.store.find(k1), 'noprune keeps the parent');
+
+  // A parent with another child is held by it: the walk stops there, quietly.
+  const shared = await step(base.id, 'shared');
+  await step(shared, 'left', 'left:1');
+  const right = await step(shared, 'right', 'right:1');
+  assert.deepEqual(await svc.remove('right:1'), [{ Untagged: 'right:1' }, { Deleted: right }]);
+  assert.ok(svc.store.find(shared), 'the other child still holds the shared parent');
+  await svc.remove('left:1');
+  assert.equal(svc.store.find(shared), undefined, 'its last child gone, the shared parent went with it');
+  await svc.remove(k1);
+  await svc.remove('base:1');
+});

@@ -38,6 +38,7 @@ import {
   parseReference,
   shortId,
   looksLikeId,
+  missingImageName,
   type Digest,
   type HistoryEntry,
   type Platform,
@@ -261,16 +262,36 @@ export class ImageService {
     }
     if (this.store.children(img.id).length) return out;
     out.push(...(await this.deleteImage(img)));
+    if (!opts.noprune) out.push(...(await this.deleteUnheldAncestors(img.parent)));
     return out;
   }
 
+  /**
+   * As dockerd's rmi (unless `noprune`): the deleted image's ancestors go too while nothing
+   * holds them — the intermediate images a legacy build or a commit left, untagged and
+   * unused. It stops quietly at the first one with a tag or digest, a container (running or
+   * not), or another child, as dockerd's quiet prune of parents does.
+   */
+  private async deleteUnheldAncestors(parent: string | null): Promise<ImageDeleteItem[]> {
+    const out: ImageDeleteItem[] = [];
+    for (let id = parent; id;) {
+      const img = this.store.find(id);
+      if (!img || img.tags.length || img.digests.length) break;
+      if (this.usage(img.id).length || this.store.children(img.id).length) break;
+      out.push(...(await this.deleteImage(img)));
+      id = img.parent;
+    }
+    return out;
+  }
+
+  /** Deletes an untagged image: its record, then the layers nothing uses any more, named as dockerd names them (chain IDs). */
   private async deleteImage(img: Image): Promise<ImageDeleteItem[]> {
     await this.store.delete(img.id);
     this.events.publish('image', 'delete', img.id, { name: img.id });
     await this.releaseHolders(img.id);
-    await this.store.snapshots.prune(this.layersInUse());
+    const layers = await this.store.snapshots.prune(this.layersInUse());
     await this.store.compressed.prune();
-    return [{ Deleted: img.id }];
+    return [{ Deleted: img.id }, ...layers.map((l) => ({ Deleted: l.chainId }))];
   }
 
   /** `docker image prune`: dangling images (or all unused with `all`) not used by containers. */
@@ -522,10 +543,7 @@ export class ImageService {
   /** Resolves, and says "No such image" the way `docker run` expects when missing. */
   require(name: string): Image {
     const img = this.store.find(name);
-    if (!img)
-      throw notFound(
-        `No such image: ${name.includes(':') || name.includes('@') || looksLikeId(name) ? name : `${name}:latest`}`,
-      );
+    if (!img) throw notFound(`No such image: ${missingImageName(name)}`);
     return img;
   }
 

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { Router, Response } from '../router.ts';
-import { invalidArgument, notFound, notImplemented } from '../../../errdefs/index.ts';
+import { BerthError, categoryOf, invalidArgument, notFound, notImplemented } from '../../../errdefs/index.ts';
 import { normaliseSignal } from '../../../spec/index.ts';
 import {
   ContainerService,
@@ -11,6 +11,7 @@ import {
   type LogEntry,
   parseDetachKeys,
   DEFAULT_DETACH_KEYS,
+  logAttributes,
 } from '../../../services/containers/index.ts';
 import type {
   CheckpointCreateRequest,
@@ -266,7 +267,14 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     // An unknown signal is refused before the container is looked for, as dockerd's ParseSignal
     // does; like it, any non-zero number passes here (the kill itself may refuse it).
     if (!/^[+-]?\d+$/.test(signal) || Number(signal) === 0) normaliseSignal(signal);
-    await svc.kill(req.params.id!, signal);
+    // dockerd's router names the kill in every error after that, with the category kept.
+    try {
+      await svc.kill(req.params.id!, signal);
+    } catch (e) {
+      throw new BerthError(categoryOf(e), `Cannot kill container: ${req.params.id}: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
     res.empty(204);
   });
 
@@ -464,7 +472,9 @@ export function logsHandler(svc: ContainerService) {
       signal: ac.signal,
       untilExit,
     });
-    await pump(entries, res.raw, { stdout, stderr, tty, timestamps: boolValue(req.query.get('timestamps')) });
+    // --details: each line after its log attributes and a space, as moby writes it (after the time).
+    const details = boolValue(req.query.get('details')) ? Buffer.from(`${logAttributes(c)} `) : undefined;
+    await pump(entries, res.raw, { stdout, stderr, tty, timestamps: boolValue(req.query.get('timestamps')), details });
     res.raw.end();
   };
 }
@@ -515,12 +525,13 @@ export function attachHandler(svc: ContainerService) {
 export async function pump(
   entries: AsyncIterable<LogEntry>,
   out: NodeJS.WritableStream,
-  o: { stdout: boolean; stderr: boolean; tty: boolean; timestamps: boolean },
+  o: { stdout: boolean; stderr: boolean; tty: boolean; timestamps: boolean; details?: Buffer },
 ): Promise<void> {
   try {
     for await (const e of entries) {
       if (e.stream === 'stdout' ? !o.stdout : !o.stderr) continue;
-      const payload = o.timestamps ? Buffer.concat([Buffer.from(`${rfc3339Nano(e.time)} `), e.data]) : e.data;
+      const data = o.details ? Buffer.concat([o.details, e.data]) : e.data;
+      const payload = o.timestamps ? Buffer.concat([Buffer.from(`${rfc3339Nano(e.time)} `), data]) : data;
       let chunk = payload;
       if (!o.tty) {
         const head = Buffer.alloc(8);
@@ -535,11 +546,14 @@ export async function pump(
   }
 }
 
+/** moby's RFC3339NanoFixed, as `logs -t` shows it: always nine digits of the second. */
 function rfc3339Nano(d: Date & { nanos?: number }): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, (_m, ms) =>
-    `.${ms}${String(d.nanos ?? 0)
-      .padStart(6, '0')
-      .slice(0, 6)}Z`.replace(/0+Z$/, 'Z'),
+  return d.toISOString().replace(
+    /\.(\d{3})Z$/,
+    (_m, ms) =>
+      `.${ms}${String(d.nanos ?? 0)
+        .padStart(6, '0')
+        .slice(0, 6)}Z`,
   );
 }
 

@@ -26,7 +26,9 @@ export function registerExec(r: Router, execs: ExecService): void {
     try {
       await execs.start(e.ID, { consoleSize: body.ConsoleSize });
     } catch (err) {
-      const msg = `OCI runtime exec failed: ${(err as Error).message}: unknown\r\n`;
+      // runc's words around an exec that could not start its command, as dockerd passes them on.
+      const why = (err as Error).message;
+      const msg = `OCI runtime exec failed: ${/^exec: /.test(why) ? `exec failed: unable to start container process: ${why}` : why}: unknown\r\n`;
       if (tty) sock.write(msg);
       else {
         const head = Buffer.alloc(8);
