@@ -68,11 +68,12 @@ fi
 # which Node cannot open; berth-crun runs crun on hosts with the hybrid cgroup layout;
 # berth-launcher starts programs for berthd without forking the daemon's large heap;
 # berth-idmount mounts idmapped layers for --userns-remap (src/host/idmount.ts).
-# (berth-launcher.c includes berth-launcher-link.c, its rtnetlink requests.)
+# (berth-launcher.c includes berth-launcher-link.c and berth-launcher-bridge.c, its rtnetlink requests.)
 for src in src/runtime/berth-attach.c src/runtime/berth-crun.c src/host/berth-launcher.c src/host/berth-idmount.c; do
   helper=$(basename "$src" .c)
   if [ ! -x "build/$helper" ] || [ "$src" -nt "build/$helper" ] ||
-    { [ "$helper" = berth-launcher ] && [ src/host/berth-launcher-link.c -nt "build/$helper" ]; }; then
+    { [ "$helper" = berth-launcher ] && { [ src/host/berth-launcher-link.c -nt "build/$helper" ] ||
+      [ src/host/berth-launcher-bridge.c -nt "build/$helper" ]; }; }; then
     mkdir -p build
     cc -O2 -Wall -o "build/$helper.tmp" "$src"
     mv "build/$helper.tmp" "build/$helper"

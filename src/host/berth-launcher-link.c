@@ -243,7 +243,8 @@ static int parse_prefix(const char *s, int family, unsigned char *addr, unsigned
 	return 0;
 }
 
-static int addr_add(int fd, int family, int index, const char *prefix, int nodad)
+/* `ip addr add` (`excl`: NLM_F_EXCL) or `ip addr replace` (NLM_F_REPLACE), `nodad` for IPv6. */
+static int addr_put(int fd, int family, int index, const char *prefix, int nodad, uint16_t excl)
 {
 	unsigned char addr[16], len;
 	int r = parse_prefix(prefix, family, addr, &len);
@@ -254,10 +255,15 @@ static int addr_add(int fd, int family, int index, const char *prefix, int nodad
 		a.ifa_flags = IFA_F_NODAD;
 	size_t n = family == AF_INET ? 4 : 16;
 	struct nlmsg m;
-	nl_init(&m, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &a, sizeof a);
+	nl_init(&m, RTM_NEWADDR, NLM_F_CREATE | excl, &a, sizeof a);
 	if (!nl_attr(&m, IFA_LOCAL, addr, n) || !nl_attr(&m, IFA_ADDRESS, addr, n))
 		return -EMSGSIZE;
 	return nl_talk(fd, &m);
+}
+
+static int addr_add(int fd, int family, int index, const char *prefix, int nodad)
+{
+	return addr_put(fd, family, index, prefix, nodad, NLM_F_EXCL);
 }
 
 /* The default route via `gateway` (`ip route add default via G`: table main, protocol boot). */
