@@ -39,6 +39,8 @@ DEB_PACKAGES+=(musl-tools)
 DEB_PACKAGES+=(chromium-headless-shell)
 # bench/seccomp-layout.sh compiles seccomp filters with libseccomp, as crun does.
 DEB_PACKAGES+=(libseccomp-dev)
+# berth-launcher runs nftables rulesets in its own process with libnftables (no nft started).
+DEB_PACKAGES+=(libnftables-dev)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
@@ -75,7 +77,9 @@ for src in src/runtime/berth-attach.c src/runtime/berth-crun.c src/host/berth-la
     { [ "$helper" = berth-launcher ] && { [ src/host/berth-launcher-link.c -nt "build/$helper" ] ||
       [ src/host/berth-launcher-bridge.c -nt "build/$helper" ]; }; }; then
     mkdir -p build
-    cc -O2 -Wall -o "build/$helper.tmp" "$src"
+    libs=()
+    [ "$helper" = berth-launcher ] && libs=(-lnftables)
+    cc -O2 -Wall -o "build/$helper.tmp" "$src" "${libs[@]}"
     mv "build/$helper.tmp" "build/$helper"
   fi
 done

@@ -94,11 +94,19 @@ export interface LinkMaker {
   netInfo(want: NetInfoRequest): Promise<NetInfo>;
 }
 
+/** nftables rulesets run by the host itself (libnftables), where nft(8) would be a program per ruleset. */
+export interface RuleRunner {
+  /** Runs `rules` as `nft -f -` would, in one transaction; rejects with nft's words. */
+  nft(rules: string): Promise<void>;
+}
+
 export interface Host extends Runner, Spawner, Mounter, SpecialFiles {
   /** Ends what the host started for itself (the launcher); programs it ran go on. */
   close?(): void;
   /** Present when the host makes links itself (the real host, through its launcher). */
   readonly links?: LinkMaker;
+  /** Present when the host runs nftables rulesets itself (the real host, through its launcher). */
+  readonly rules?: RuleRunner;
 }
 
 export function describeCommand(cmd: string, args: readonly string[]): string {
@@ -109,10 +117,17 @@ export function describeCommand(cmd: string, args: readonly string[]): string {
 export class RealHost implements Host {
   private readonly launcher?: Launcher;
   readonly links?: LinkMaker;
+  readonly rules?: RuleRunner;
 
   constructor(o: { launcherPath?: string } = {}) {
     if (o.launcherPath) {
       const launcher = (this.launcher = new Launcher(o.launcherPath));
+      this.rules = {
+        async nft(rules) {
+          const failed = await launcher.nft(rules);
+          if (failed) throw internal(`nft -f -: ${failed}`);
+        },
+      };
       this.links = {
         async plugVeth(l) {
           const { result, step } = await launcher.link(l);

@@ -7,7 +7,8 @@
  * It also mounts and unmounts with the system calls themselves, where mount(8) would be one
  * more program to start (3 ms for an overlay), and plugs containers' veth pairs with rtnetlink,
  * where ip(8) was two (`link`), and makes bridges and reads the host's links, addresses and
- * routes with it too (`bridge`, `netInfo`), where ip was a program for each.
+ * routes with it too (`bridge`, `netInfo`), where ip was a program for each, and runs nftables
+ * rulesets with libnftables (`nft`), where nft was one.
  *
  * `spawn` returns a `LaunchedProcess` that behaves like the `ChildProcess` the callers know for
  * what they use: `pid`, `stdin`/`stdout`/`stderr`/`stdio[3]` streams, the `spawn`, `error`,
@@ -33,7 +34,8 @@ const REQ_SPAWN = 1,
   REQ_LINK = 7,
   REQ_UNLINK = 8,
   REQ_BRIDGE = 9,
-  REQ_NETINFO = 10;
+  REQ_NETINFO = 10,
+  REQ_NFT = 11;
 const RES_SPAWNED = 1,
   RES_DATA = 2,
   RES_EXIT = 3,
@@ -105,7 +107,7 @@ const F_STDIN = 1,
   F_NICE = 64;
 const HEADER = 9;
 /** The message set this file speaks; the C file's PROTOCOL. A launcher without `--protocol` is 1. */
-export const LAUNCHER_PROTOCOL = 5;
+export const LAUNCHER_PROTOCOL = 6;
 
 /** The string a launcher binary holds with its protocol after it, up to a `;` (the C file's protocol_mark). */
 const PROTOCOL_MARK = 'berth-launcher-protocol=';
@@ -374,6 +376,14 @@ export class Launcher {
     const result = answer.readInt32LE(0);
     if (result < 0) return { result, dump: NETINFO_STEPS[answer.readInt32LE(4)] ?? 'links' };
     return parseNetInfo(answer.toString('utf8', 8));
+  }
+
+  /** A ruleset run as `nft -f -` runs it (the C file's NFT): undefined, or nft's error text. */
+  async nft(rules: string): Promise<string | undefined> {
+    const answer = await this.call(REQ_NFT, 0, [rules]);
+    const result = answer.readInt32LE(0);
+    if (result === 0) return undefined;
+    return answer.toString('utf8', 4).trim() || (result < 0 ? `errno ${-result}` : 'failed');
   }
 
   private call(type: number, flags: number, strings: string[]): Promise<Buffer> {

@@ -31,6 +31,7 @@ import { formatAddr, formatPrefix, parsePrefix, type Prefix } from './ip.ts';
 import { PortProxies, type PortExposer, type PortMapping, type PortRequest } from './ports.ts';
 import { plugVeth, type NetnsTarget } from './veth.ts';
 import { deleteLinks, hostAddrs4, setUpBridges } from './bridgelink.ts';
+import { deleteTables, runNft } from './nft.ts';
 
 export const DEFAULT_NETWORK = 'bridge';
 /** The IPAM pool of the default bridge's IPv6 subnet. */
@@ -229,7 +230,7 @@ export class NetworkManager {
       '  }',
       '}',
     ];
-    await this.o.host.run('nft', ['-f', '-'], { input: rules.join('\n') + '\n' });
+    await runNft(this.o.host, rules.join('\n') + '\n');
   }
 
   private async loadId(): Promise<string> {
@@ -345,7 +346,7 @@ export class NetworkManager {
     this.proxies.closeAll();
     if (!this.enabled || !this.ipam) return;
     if (!keep) {
-      await this.o.host.run('nft', ['delete', 'table', 'ip', this.table], { allowFailure: true });
+      await deleteTables(this.o.host, this.table, ['ip']);
       await deleteLinks(this.o.host, [this.o.bridge]);
     }
     this.ipam.close();

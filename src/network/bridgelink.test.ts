@@ -11,6 +11,7 @@ import { RealHost, type Host } from '../host/index.ts';
 import { launcherInNetns, processNetns } from '../host/testing.ts';
 import { deleteLinks, hostAddrs4, hostBridges, setUpBridges, type BridgeLink } from './bridgelink.ts';
 import { hostRoutes } from './usersubnets.ts';
+import { deleteTables, runNft } from './nft.ts';
 import { NetnsLock } from './netlock.ts';
 import { UserNetworks } from './user.ts';
 
@@ -35,6 +36,13 @@ async function place(): Promise<{ netns: string; netlink: Host; ip: Host }> {
   // Its programs still run in the namespace, through the same launcher: only `links` is gone.
   const ip = Object.create(netlink, { links: { value: undefined } }) as Host;
   return { netns: ns.path, netlink, ip };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function nsRun(netns: string, cmd: string, args: string[]): string {
+  const r = spawnSync('nsenter', [`--net=${netns}`, '--', cmd, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -209,5 +217,37 @@ test(
     assert.deepEqual(bridges, ['bn-cccccccccccc', n.Bridge, m.Bridge].sort());
     await again.shutdown(false);
     assert.deepEqual(ipJson(netns, ['link', 'show', 'type', 'bridge']), []);
+  },
+);
+
+test(
+  "a ruleset run by libnftables in the launcher is the one nft -f makes; nft's errors come back in its words",
+  { skip },
+  async () => {
+    const a = await place();
+    const b = await place();
+    const rules = [
+      'table ip berth_blt',
+      'delete table ip berth_blt',
+      'table ip berth_blt {',
+      '  set bridges { type ifname; elements = { "bn-blt0" } }',
+      '  chain postrouting {',
+      '    type nat hook postrouting priority srcnat; policy accept;',
+      '    ip saddr 172.19.0.0/16 oifname != "bn-blt0" masquerade',
+      '  }',
+      '}',
+      '',
+    ].join('\n');
+    await runNft(a.netlink, rules);
+    await runNft(b.ip, rules);
+    await runNft(a.netlink, rules); // replaced, not added to
+    const listed = nsRun(a.netns, 'nft', ['list', 'ruleset']);
+    assert.equal(listed, nsRun(b.netns, 'nft', ['list', 'ruleset']));
+    assert.match(listed, /ip saddr 172\.19\.0\.0\/16 oifname != "bn-blt0" masquerade/);
+    await assert.rejects(runNft(a.netlink, 'table ip berth_blt { chain c { bogus } }\n'), /nft -f -: .*syntax error/is);
+    // Nothing of a failed run is left for the next: it succeeds, and says nothing.
+    await runNft(a.netlink, rules);
+    await deleteTables(a.netlink, 'berth_blt', ['ip', 'ip6']);
+    assert.equal(nsRun(a.netns, 'nft', ['list', 'ruleset']), '');
   },
 );

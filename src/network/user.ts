@@ -23,6 +23,7 @@ import type { Endpoint } from './bridge.ts';
 import { NetnsLock, SUBNET_LOCK } from './netlock.ts';
 import { EmbeddedDns, hostResolvers } from './userdns.ts';
 import { deleteLinks, hostBridges, setUpBridges, type BridgeLink } from './bridgelink.ts';
+import { deleteTables, runNft } from './nft.ts';
 import { CANDIDATES, hostRoutes } from './usersubnets.ts';
 import { plugVeth, type NetnsTarget } from './veth.ts';
 
@@ -392,15 +393,7 @@ export class UserNetworks {
         this.o.host,
         [...this.nets.values()].map((n) => n.Bridge),
       );
-      if (this.rulesApplied)
-        await this.o.host.run(
-          'sh',
-          [
-            '-c',
-            `nft delete table ip ${this.o.table}; nft delete table ip6 ${this.o.table}; nft delete table bridge ${this.o.table}`,
-          ],
-          { allowFailure: true },
-        );
+      if (this.rulesApplied) await deleteTables(this.o.host, this.o.table, ['ip', 'ip6', 'bridge']);
     }
     this.ipam?.close();
     this.ipam = undefined;
@@ -436,10 +429,7 @@ export class UserNetworks {
     const nets = [...this.nets.values()];
     if (!nets.length) {
       // Nothing to do at a start without networks (one spawn less); after the last one goes, the table goes.
-      if (this.rulesApplied)
-        await this.o.host.run('sh', ['-c', `nft delete table ip ${t}; nft delete table ip6 ${t}`], {
-          allowFailure: true,
-        });
+      if (this.rulesApplied) await deleteTables(this.o.host, t, ['ip', 'ip6']);
       this.rulesApplied = false;
       return;
     }
@@ -484,7 +474,7 @@ export class UserNetworks {
       ...forward,
       '}',
     ];
-    await this.o.host.run('nft', ['-f', '-'], { input: rules.join('\n') + '\n' });
+    await runNft(this.o.host, rules.join('\n') + '\n');
   }
 
   /** Whether containers on the default bridge may talk to each other (`--icc`). */
