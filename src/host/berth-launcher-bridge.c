@@ -230,24 +230,14 @@ static int nl_dump(int fd, uint16_t type, const void *head, size_t nhead, dump_f
 		if (nl_u32(&m, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0)
 			return -EMSGSIZE;
 	}
-	m.h.nlmsg_seq = ++nl_seq;
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-	ssize_t w;
-	do
-		w = sendto(fd, &m, m.h.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel);
-	while (w < 0 && errno == EINTR);
-	if (w < 0)
-		return -errno;
+	int len = nl_send(fd, &m);
+	if (len < 0)
+		return len;
 	/* The kernel fills each read with whole messages up to about a page's worth: 32 kB holds any. */
 	static char buf[32768] __attribute__((aligned(NLMSG_ALIGNTO)));
 	for (;;) {
-		ssize_t got = recv(fd, buf, sizeof buf, 0);
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN ? -ETIMEDOUT : -errno;
-		}
-		int len = (int)got;
+		if ((len = nl_recv(fd, buf, sizeof buf)) < 0)
+			return len;
 		for (struct nlmsghdr *r = (struct nlmsghdr *)buf; NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
 			if (r->nlmsg_seq != m.h.nlmsg_seq)
 				continue;
