@@ -2,7 +2,8 @@
  * The default bridge network: a Linux bridge (`berth0` unless `--bridge` says otherwise) on a
  * subnet that clashes with nothing routed on the host, one veth pair per container, and
  * outbound NAT in Berth's own nftables table. The bridge is read, made and set up through
- * bridgelink.ts (rtnetlink in the launcher, or one `ip -batch -`), the rules in one `nft -f -`.
+ * bridgelink.ts (rtnetlink in the launcher, or one `ip -batch -`), the rules in one nftables
+ * transaction through nft.ts (libnftables in the launcher, or `nft -f -`).
  *
  * Lifecycle: `init` at daemon start (creates or adopts the bridge, replaces the nft table in
  * one transaction, so live-restored containers keep their NAT); `allocate` before the spec is
