@@ -39,6 +39,8 @@ DEB_PACKAGES+=(musl-tools)
 DEB_PACKAGES+=(chromium-headless-shell)
 # bench/seccomp-layout.sh compiles seccomp filters with libseccomp, as crun does.
 DEB_PACKAGES+=(libseccomp-dev)
+# berth-launcher runs nftables rulesets in its own process with libnftables (no nft started).
+DEB_PACKAGES+=(libnftables-dev)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
@@ -68,13 +70,16 @@ fi
 # which Node cannot open; berth-crun runs crun on hosts with the hybrid cgroup layout;
 # berth-launcher starts programs for berthd without forking the daemon's large heap;
 # berth-idmount mounts idmapped layers for --userns-remap (src/host/idmount.ts).
-# (berth-launcher.c includes berth-launcher-link.c, its rtnetlink requests.)
+# (berth-launcher.c includes berth-launcher-link.c and berth-launcher-bridge.c, its rtnetlink requests.)
 for src in src/runtime/berth-attach.c src/runtime/berth-crun.c src/host/berth-launcher.c src/host/berth-idmount.c; do
   helper=$(basename "$src" .c)
   if [ ! -x "build/$helper" ] || [ "$src" -nt "build/$helper" ] ||
-    { [ "$helper" = berth-launcher ] && [ src/host/berth-launcher-link.c -nt "build/$helper" ]; }; then
+    { [ "$helper" = berth-launcher ] && { [ src/host/berth-launcher-link.c -nt "build/$helper" ] ||
+      [ src/host/berth-launcher-bridge.c -nt "build/$helper" ]; }; }; then
     mkdir -p build
-    cc -O2 -Wall -o "build/$helper.tmp" "$src"
+    libs=()
+    [ "$helper" = berth-launcher ] && libs=(-lnftables)
+    cc -O2 -Wall -o "build/$helper.tmp" "$src" "${libs[@]}"
     mv "build/$helper.tmp" "build/$helper"
   fi
 done

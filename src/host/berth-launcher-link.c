@@ -121,8 +121,8 @@ static void nl_end(struct nlmsg *m, struct rtattr *nest)
 	nest->rta_len = (unsigned short)((char *)m + m->h.nlmsg_len - (char *)nest);
 }
 
-/* Sends the request and reads its acknowledgement: 0, or the kernel's -errno. */
-static int nl_talk(int fd, struct nlmsg *m)
+/* Sends a request, numbered anew. 0 or -errno. */
+static int nl_send(int fd, struct nlmsg *m)
 {
 	m->h.nlmsg_seq = ++nl_seq;
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
@@ -130,17 +130,31 @@ static int nl_talk(int fd, struct nlmsg *m)
 	do
 		w = sendto(fd, m, m->h.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel);
 	while (w < 0 && errno == EINTR);
-	if (w < 0)
-		return -errno;
+	return w < 0 ? -errno : 0;
+}
+
+/* Reads the kernel's next answers into `buf`: their length, or -errno (-ETIMEDOUT past the socket's bound). */
+static int nl_recv(int fd, char *buf, size_t size)
+{
+	for (;;) {
+		ssize_t n = recv(fd, buf, size, 0);
+		if (n >= 0)
+			return (int)n;
+		if (errno != EINTR)
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+	}
+}
+
+/* Sends the request and reads its acknowledgement: 0, or the kernel's -errno. */
+static int nl_talk(int fd, struct nlmsg *m)
+{
+	int len = nl_send(fd, m);
+	if (len < 0)
+		return len;
 	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
 	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof buf, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN ? -ETIMEDOUT : -errno;
-		}
-		int len = (int)n;
+		if ((len = nl_recv(fd, buf, sizeof buf)) < 0)
+			return len;
 		for (struct nlmsghdr *r = (struct nlmsghdr *)buf; NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
 			if (r->nlmsg_seq != m->h.nlmsg_seq || r->nlmsg_type != NLMSG_ERROR)
 				continue;
@@ -243,7 +257,8 @@ static int parse_prefix(const char *s, int family, unsigned char *addr, unsigned
 	return 0;
 }
 
-static int addr_add(int fd, int family, int index, const char *prefix, int nodad)
+/* `ip addr add` (`excl`: NLM_F_EXCL) or `ip addr replace` (NLM_F_REPLACE), `nodad` for IPv6. */
+static int addr_put(int fd, int family, int index, const char *prefix, int nodad, uint16_t excl)
 {
 	unsigned char addr[16], len;
 	int r = parse_prefix(prefix, family, addr, &len);
@@ -254,10 +269,15 @@ static int addr_add(int fd, int family, int index, const char *prefix, int nodad
 		a.ifa_flags = IFA_F_NODAD;
 	size_t n = family == AF_INET ? 4 : 16;
 	struct nlmsg m;
-	nl_init(&m, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &a, sizeof a);
+	nl_init(&m, RTM_NEWADDR, NLM_F_CREATE | excl, &a, sizeof a);
 	if (!nl_attr(&m, IFA_LOCAL, addr, n) || !nl_attr(&m, IFA_ADDRESS, addr, n))
 		return -EMSGSIZE;
 	return nl_talk(fd, &m);
+}
+
+static int addr_add(int fd, int family, int index, const char *prefix, int nodad)
+{
+	return addr_put(fd, family, index, prefix, nodad, NLM_F_EXCL);
 }
 
 /* The default route via `gateway` (`ip route add default via G`: table main, protocol boot). */

@@ -39,12 +39,20 @@
  *              path, the host end, the bridge, the peer's name, its MAC, IPv4 address/length,
  *              IPv4 gateway, IPv6 address/length, IPv6 gateway ("" for none), the MTU.
  *     UNLINK   a link deleted by name in the launcher's namespace: u32 flags (0), the name.
+ *     BRIDGE   a bridge made or set up with rtnetlink (berth-launcher-bridge.c): u32 flags
+ *              (1 make it, 2 bring it up, 4 replace the IPv6 address), then NUL-terminated strings: its name, its MAC,
+ *              an IPv4 address/length to delete, one to add, the IPv6 one ("" for none).
+ *     NETINFO  the host's links, addresses and routes, read by netlink dumps: u32 flags (what
+ *              to list: 1 links, 2 IPv4 and 4 IPv6 addresses, 8 IPv4 and 16 IPv6 routes).
+ *     NFT      a ruleset run by libnftables as `nft -f -` runs it: u32 flags (0), the ruleset.
  *   launcher → berthd
  *     SPAWNED  i32: the pid, or -errno when it could not start (exec or chdir failed).
  *     DATA     u8 fd (1, 2 or 3), then bytes; no bytes: end of file on that fd.
  *     EXIT     i32 wait status (as waitpid gives it). Comes once per started child.
- *     DONE     i32: 0, or -errno; the answer to MOUNT, UNMOUNT and UNLINK. To LINK, with an
- *              i32 more: the step that failed (berth-launcher-link.c's enum link_step).
+ *     DONE     i32: 0, or -errno; the answer to MOUNT, UNMOUNT and UNLINK. To LINK and BRIDGE,
+ *              with an i32 more: the step that failed (enum link_step, enum bridge_step). To
+ *              NETINFO, an i32 more (the dump that failed), then its lines of text. To NFT,
+ *              0 or 1 (failed), then nft's error text.
  *     WROTE    no payload: the last STDIN chunk is written.
  *
  * `berth-launcher --protocol` prints PROTOCOL and exits, and the binary holds it as the string
@@ -53,7 +61,7 @@
  * mark from the file (no program started while the daemon starts), else by running
  * `--protocol`. Raise it with every change to the messages above.
  *
- * Built by scripts/setup.sh.
+ * Built by scripts/setup.sh (linked with libnftables).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -73,11 +81,12 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { REQ_SPAWN = 1, REQ_STDIN = 2, REQ_KILL = 3, REQ_RELEASE = 4, REQ_MOUNT = 5, REQ_UNMOUNT = 6, REQ_LINK = 7, REQ_UNLINK = 8 };
+enum { REQ_SPAWN = 1, REQ_STDIN = 2, REQ_KILL = 3, REQ_RELEASE = 4, REQ_MOUNT = 5, REQ_UNMOUNT = 6, REQ_LINK = 7, REQ_UNLINK = 8, REQ_BRIDGE = 9,
+       REQ_NETINFO = 10, REQ_NFT = 11 };
 enum { RES_SPAWNED = 1, RES_DATA = 2, RES_EXIT = 3, RES_DONE = 4, RES_WROTE = 5 };
 enum { F_STDIN = 1, F_STDOUT = 2, F_STDERR = 4, F_FD3 = 8, F_SETSID = 16, F_NETNS = 32, F_NICE = 64 };
 #define HEADER 9
-#define PROTOCOL 4
+#define PROTOCOL 6
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 /* Read from the file by berthd (launcher.ts's launcherMismatch); `used`: kept though nothing here reads it. */
@@ -447,6 +456,7 @@ static void do_unmount(uint32_t id, const unsigned char *p, size_t n)
 }
 
 #include "berth-launcher-link.c"
+#include "berth-launcher-bridge.c"
 
 static void request(uint8_t type, uint32_t id, const unsigned char *p, size_t n, const sigset_t *oldmask)
 {
@@ -468,6 +478,18 @@ static void request(uint8_t type, uint32_t id, const unsigned char *p, size_t n,
 	}
 	if (type == REQ_UNLINK) {
 		do_unlink(id, p, n);
+		return;
+	}
+	if (type == REQ_BRIDGE) {
+		do_bridge(id, p, n);
+		return;
+	}
+	if (type == REQ_NETINFO) {
+		do_netinfo(id, p, n);
+		return;
+	}
+	if (type == REQ_NFT) {
+		do_nft(id, p, n);
 		return;
 	}
 	struct child *c = find(id);

@@ -10,7 +10,9 @@ import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:c
 import { internal } from '../errdefs/index.ts';
 import { constants as osConstants, setPriority } from 'node:os';
 import { Launcher, LINK_STEPS, MNT_DETACH, type LaunchOptions, type VethLink } from './launcher.ts';
+import { BRIDGE_STEPS, type BridgeLink, type NetInfo, type NetInfoRequest } from './netinfo.ts';
 export { launcherMismatch, type VethLink } from './launcher.ts';
+export { type BridgeLink, type NetInfo, type NetInfoRequest } from './netinfo.ts';
 export { IDMOUNT_HELPER, idmountArgs, mountIdmappedOverlay, type IdmapRange, type IdmappedOverlay } from './idmount.ts';
 
 export interface RunResult {
@@ -74,9 +76,9 @@ export interface SpecialFiles {
   setxattr(path: string, name: string, value: string): Promise<void>;
 }
 
-/** Why a link could not be made: the step (LINK_STEPS) and the errno's name (EEXIST...). */
+/** Why a link could not be made: the step (LINK_STEPS, BRIDGE_STEPS) and the errno's name (EEXIST...). */
 export interface LinkFailure {
-  step: (typeof LINK_STEPS)[number];
+  step: (typeof LINK_STEPS)[number] | (typeof BRIDGE_STEPS)[number];
   errno: string;
 }
 
@@ -86,6 +88,16 @@ export interface LinkMaker {
   plugVeth(l: VethLink): Promise<LinkFailure | undefined>;
   /** Deletes a link of the host's namespace by name; one that is not there is not an error. */
   deleteLink(name: string): Promise<void>;
+  /** Makes or sets up a bridge (network/bridgelink.ts's steps); resolves with what failed, if anything. */
+  setUpBridge(b: BridgeLink): Promise<LinkFailure | undefined>;
+  /** The host's links, with the addresses and routes asked for (`ip -j ... show`'s, read by netlink dumps). */
+  netInfo(want: NetInfoRequest): Promise<NetInfo>;
+}
+
+/** nftables rulesets run by the host itself (libnftables), where nft(8) would be a program per ruleset. */
+export interface RuleRunner {
+  /** Runs `rules` as `nft -f -` would, in one transaction; rejects with nft's words. */
+  nft(rules: string): Promise<void>;
 }
 
 export interface Host extends Runner, Spawner, Mounter, SpecialFiles {
@@ -93,6 +105,8 @@ export interface Host extends Runner, Spawner, Mounter, SpecialFiles {
   close?(): void;
   /** Present when the host makes links itself (the real host, through its launcher). */
   readonly links?: LinkMaker;
+  /** Present when the host runs nftables rulesets itself (the real host, through its launcher). */
+  readonly rules?: RuleRunner;
 }
 
 export function describeCommand(cmd: string, args: readonly string[]): string {
@@ -103,10 +117,17 @@ export function describeCommand(cmd: string, args: readonly string[]): string {
 export class RealHost implements Host {
   private readonly launcher?: Launcher;
   readonly links?: LinkMaker;
+  readonly rules?: RuleRunner;
 
   constructor(o: { launcherPath?: string } = {}) {
     if (o.launcherPath) {
       const launcher = (this.launcher = new Launcher(o.launcherPath));
+      this.rules = {
+        async nft(rules) {
+          const failed = await launcher.nft(rules);
+          if (failed) throw internal(`nft -f -: ${failed}`);
+        },
+      };
       this.links = {
         async plugVeth(l) {
           const { result, step } = await launcher.link(l);
@@ -115,6 +136,15 @@ export class RealHost implements Host {
         async deleteLink(name) {
           const r = await launcher.unlink(name);
           if (r < 0 && -r !== osConstants.errno.ENODEV) throw internal(`delete link ${name}: ${errnoName(-r)}`);
+        },
+        async setUpBridge(b) {
+          const { result, step } = await launcher.bridge(b);
+          return result === 0 ? undefined : { step: BRIDGE_STEPS[step] ?? 'done', errno: errnoName(-result) };
+        },
+        async netInfo(want) {
+          const info = await launcher.netInfo(want);
+          if ('result' in info) throw internal(`read the host's ${info.dump} (netlink): ${errnoName(-info.result)}`);
+          return info;
         },
       };
     }

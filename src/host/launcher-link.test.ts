@@ -1,12 +1,15 @@
 // The launcher's rtnetlink plumbing (berth-launcher-link.c) against the real kernel: a veth pair
 // between a bridge made here and a network namespace of a process started here, as network/veth.ts
-// asks for a container's. Needs root; everything made here is removed after.
+// asks for a container's. The bridge and the host ends are in a namespace of this test's own too
+// (its launcher runs there), never the host's. Needs root; the namespaces go with their processes.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RealHost, type VethLink } from './index.ts';
+import { launcherInNetns, processNetns } from './testing.ts';
 
 const LAUNCHER = join(import.meta.dirname, '..', '..', 'build', 'berth-launcher');
 const skip = !existsSync(LAUNCHER)
@@ -14,14 +17,16 @@ const skip = !existsSync(LAUNCHER)
   : process.getuid?.() !== 0
     ? 'needs root (veth pairs and bridges)'
     : false;
-const host = new RealHost({ launcherPath: LAUNCHER });
 const tag = process.pid % 100000;
 const BRIDGE = `blt${tag}`;
-const sleepers: ChildProcess[] = [];
+const ends: Array<() => void> = [];
+const dir = mkdtempSync(join(tmpdir(), 'berth-launcher-link-'));
+/** The test's stand-in for the host: a namespace, and a launcher running in it. */
+let home = '';
+let host: RealHost;
 
-function ip(args: string[], netns?: string): string {
-  const [cmd, argv] = netns ? ['nsenter', [`--net=${netns}`, '--', 'ip', ...args]] : ['ip', args];
-  const r = spawnSync(cmd, argv, { encoding: 'utf8' });
+function ip(args: string[], netns = home): string {
+  const r = spawnSync('nsenter', [`--net=${netns}`, '--', 'ip', ...args], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
@@ -30,34 +35,22 @@ const json = (args: string[], netns?: string): any[] => JSON.parse(ip(['-j', ...
 
 /** A process in a network namespace of its own (as a container's init): the namespace's path. */
 async function namespace(): Promise<string> {
-  const p = spawn('unshare', ['-n', 'sleep', '120'], { stdio: 'ignore' });
-  sleepers.push(p);
-  const ours = readlinkSync('/proc/self/ns/net');
-  for (const until = Date.now() + 10_000; Date.now() < until; await new Promise((r) => setTimeout(r, 10))) {
-    try {
-      const path = `/proc/${p.pid}/ns/net`;
-      // sleep has run once the command is sleep; before, unshare may not have unshared yet.
-      if (
-        readlinkSync(path) !== ours &&
-        spawnSync('cat', [`/proc/${p.pid}/comm`], { encoding: 'utf8' }).stdout.trim() === 'sleep'
-      )
-        return path;
-    } catch {
-      // not started yet
-    }
-  }
-  throw new Error('unshare -n sleep: no namespace of its own within 10 s');
+  const ns = await processNetns();
+  ends.push(ns.kill);
+  return ns.path;
 }
 
-before(() => {
+before(async () => {
   if (skip) return;
+  home = await namespace();
+  host = new RealHost({ launcherPath: launcherInNetns(LAUNCHER, home, dir) });
   ip(['link', 'add', BRIDGE, 'type', 'bridge']);
   ip(['link', 'set', BRIDGE, 'up']);
 });
 after(() => {
-  for (const p of sleepers) p.kill('SIGKILL');
-  if (!skip) spawnSync('ip', ['link', 'del', BRIDGE]);
-  host.close();
+  host?.close();
+  for (const end of ends) end();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 function link(netns: string, hostVeth: string, over: Partial<VethLink> = {}): VethLink {
@@ -166,7 +159,7 @@ test(
       step: 'add the IPv4 address',
       errno: 'EINVAL',
     });
-    // The launcher is back in its own namespace after a plug, failed or not: a program it starts sees the host's links.
+    // The launcher is back in its own namespace after a plug, failed or not: a program it starts sees its links.
     const seen = await host.run('ip', ['-j', 'link', 'show', BRIDGE]);
     assert.equal(JSON.parse(seen.stdout)[0].ifname, BRIDGE);
     await host.links!.deleteLink(hostVeth);

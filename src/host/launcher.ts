@@ -6,7 +6,9 @@
  *
  * It also mounts and unmounts with the system calls themselves, where mount(8) would be one
  * more program to start (3 ms for an overlay), and plugs containers' veth pairs with rtnetlink,
- * where ip(8) was two (`link`).
+ * where ip(8) was two (`link`), and makes bridges and reads the host's links, addresses and
+ * routes with it too (`bridge`, `netInfo`), where ip was a program for each, and runs nftables
+ * rulesets with libnftables (`nft`), where nft was one.
  *
  * `spawn` returns a `LaunchedProcess` that behaves like the `ChildProcess` the callers know for
  * what they use: `pid`, `stdin`/`stdout`/`stderr`/`stdio[3]` streams, the `spawn`, `error`,
@@ -21,6 +23,7 @@ import { EventEmitter } from 'node:events';
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { Readable, Writable } from 'node:stream';
+import { NETINFO_STEPS, parseNetInfo, type BridgeLink, type NetInfo, type NetInfoRequest } from './netinfo.ts';
 
 const REQ_SPAWN = 1,
   REQ_STDIN = 2,
@@ -29,7 +32,10 @@ const REQ_SPAWN = 1,
   REQ_MOUNT = 5,
   REQ_UNMOUNT = 6,
   REQ_LINK = 7,
-  REQ_UNLINK = 8;
+  REQ_UNLINK = 8,
+  REQ_BRIDGE = 9,
+  REQ_NETINFO = 10,
+  REQ_NFT = 11;
 const RES_SPAWNED = 1,
   RES_DATA = 2,
   RES_EXIT = 3,
@@ -80,6 +86,16 @@ export const LINK_STEPS = [
 /** LINK's flags: no IPv6 link-local addresses on either end; the bridge port isolated. */
 const LINK_QUIET = 1,
   LINK_ISOLATED = 2;
+/** BRIDGE's flags: make it; bring it up. */
+const BRIDGE_CREATE = 1,
+  BRIDGE_UP = 2,
+  BRIDGE_REPLACE6 = 4;
+/** NETINFO's flags: what to list. */
+const INFO_LINKS = 1,
+  INFO_ADDRS4 = 2,
+  INFO_ADDRS6 = 4,
+  INFO_ROUTES4 = 8,
+  INFO_ROUTES6 = 16;
 /** MNT_DETACH: umount2's lazy detach (`umount -l`). */
 export const MNT_DETACH = 2;
 const F_STDIN = 1,
@@ -91,7 +107,7 @@ const F_STDIN = 1,
   F_NICE = 64;
 const HEADER = 9;
 /** The message set this file speaks; the C file's PROTOCOL. A launcher without `--protocol` is 1. */
-export const LAUNCHER_PROTOCOL = 4;
+export const LAUNCHER_PROTOCOL = 6;
 
 /** The string a launcher binary holds with its protocol after it, up to a `;` (the C file's protocol_mark). */
 const PROTOCOL_MARK = 'berth-launcher-protocol=';
@@ -330,6 +346,44 @@ export class Launcher {
   /** A link deleted by name in the launcher's (the host's) network namespace. Resolves with 0 or -errno. */
   async unlink(name: string): Promise<number> {
     return (await this.call(REQ_UNLINK, 0, [name])).readInt32LE(0);
+  }
+
+  /** A bridge made or set up (the C file's BRIDGE). Resolves with 0 or -errno, and the step that failed. */
+  async bridge(b: BridgeLink): Promise<{ result: number; step: number }> {
+    const flags = (b.create ? BRIDGE_CREATE : 0) | (b.up ? BRIDGE_UP : 0) | (b.replace6 ? BRIDGE_REPLACE6 : 0);
+    const answer = await this.call(REQ_BRIDGE, flags, [
+      b.name,
+      b.macAddress ?? '',
+      b.delete4 ?? '',
+      b.address ?? '',
+      b.address6 ?? '',
+    ]);
+    return { result: answer.readInt32LE(0), step: answer.length >= 8 ? answer.readInt32LE(4) : 0 };
+  }
+
+  /**
+   * The host's links, and the addresses and routes asked for (the C file's NETINFO). Resolves
+   * with them, or with -errno and the dump that failed.
+   */
+  async netInfo(want: NetInfoRequest): Promise<NetInfo | { result: number; dump: string }> {
+    const flags =
+      (want.links ? INFO_LINKS : 0) |
+      (want.addrs4 ? INFO_ADDRS4 : 0) |
+      (want.addrs6 ? INFO_ADDRS6 : 0) |
+      (want.routes4 ? INFO_ROUTES4 : 0) |
+      (want.routes6 ? INFO_ROUTES6 : 0);
+    const answer = await this.call(REQ_NETINFO, flags, []);
+    const result = answer.readInt32LE(0);
+    if (result < 0) return { result, dump: NETINFO_STEPS[answer.readInt32LE(4)] ?? 'links' };
+    return parseNetInfo(answer.toString('utf8', 8));
+  }
+
+  /** A ruleset run as `nft -f -` runs it (the C file's NFT): undefined, or nft's error text. */
+  async nft(rules: string): Promise<string | undefined> {
+    const answer = await this.call(REQ_NFT, 0, [rules]);
+    const result = answer.readInt32LE(0);
+    if (result === 0) return undefined;
+    return answer.toString('utf8', 4).trim() || (result < 0 ? `errno ${-result}` : 'failed');
   }
 
   private call(type: number, flags: number, strings: string[]): Promise<Buffer> {

@@ -4,6 +4,8 @@
  * `testing.ts` entry, never through `index.ts`, so no daemon code can pick it up.
  */
 import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { internal } from '../errdefs/index.ts';
 import { describeCommand, type Host, type HostSpawnOptions, type RunOptions, type RunResult } from './index.ts';
 
@@ -52,4 +54,37 @@ export class FakeHost implements Host {
   async setxattr(path: string, name: string, value: string): Promise<void> {
     this.calls.push({ op: 'setxattr', args: [path, name, value] });
   }
+}
+
+/**
+ * A process in a network namespace of its own (as a container's init), for tests that make
+ * real links without touching the host's: resolves with the namespace's path; `kill` it after.
+ */
+export async function processNetns(): Promise<{ path: string; kill: () => void }> {
+  const p = nodeSpawn('unshare', ['-n', 'sleep', '300'], { stdio: 'ignore' });
+  const kill = () => void p.kill('SIGKILL');
+  const ours = readlinkSync('/proc/self/ns/net');
+  for (const until = Date.now() + 10_000; Date.now() < until; await new Promise((r) => setTimeout(r, 10))) {
+    try {
+      const path = `/proc/${p.pid}/ns/net`;
+      // sleep has run once the command is sleep; before, unshare may not have unshared yet.
+      if (readlinkSync(path) !== ours && readFileSync(`/proc/${p.pid}/comm`, 'utf8').trim() === 'sleep')
+        return { path, kill };
+    } catch {
+      // not started yet
+    }
+  }
+  kill();
+  throw new Error('unshare -n sleep: no namespace of its own within 10 s');
+}
+
+/**
+ * A launcher that runs in the network namespace at `netns` (a script that enters it and execs
+ * `launcher`): a `RealHost` given its path makes links there, and runs programs there. Written
+ * into `dir`; returns its path.
+ */
+export function launcherInNetns(launcher: string, netns: string, dir: string): string {
+  const script = join(dir, `launcher-${netns.replace(/\W+/g, '_')}`);
+  writeFileSync(script, `#!/bin/sh\nexec nsenter --net=${netns} -- ${launcher}\n`, { mode: 0o755 });
+  return script;
 }

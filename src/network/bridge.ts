@@ -1,8 +1,9 @@
 /**
  * The default bridge network: a Linux bridge (`berth0` unless `--bridge` says otherwise) on a
  * subnet that clashes with nothing routed on the host, one veth pair per container, and
- * outbound NAT in Berth's own nftables table. Host commands are batched (`ip -batch -`,
- * `nft -f -`) so a container start costs one extra process spawn.
+ * outbound NAT in Berth's own nftables table. The bridge is read, made and set up through
+ * bridgelink.ts (rtnetlink in the launcher, or one `ip -batch -`), the rules in one nftables
+ * transaction through nft.ts (libnftables in the launcher, or `nft -f -`).
  *
  * Lifecycle: `init` at daemon start (creates or adopts the bridge, replaces the nft table in
  * one transaction, so live-restored containers keep their NAT); `allocate` before the spec is
@@ -30,6 +31,8 @@ import { NetnsLock, SUBNET_LOCK } from './netlock.ts';
 import { formatAddr, formatPrefix, parsePrefix, type Prefix } from './ip.ts';
 import { PortProxies, type PortExposer, type PortMapping, type PortRequest } from './ports.ts';
 import { plugVeth, type NetnsTarget } from './veth.ts';
+import { deleteLinks, hostAddrs4, setUpBridges } from './bridgelink.ts';
+import { deleteTables, runNft } from './nft.ts';
 
 export const DEFAULT_NETWORK = 'bridge';
 /** The IPAM pool of the default bridge's IPv6 subnet. */
@@ -70,16 +73,6 @@ export interface NetworkOptions {
   ports?: PortExposer;
   /** Held around choosing the subnet and adding it (default: every berthd's, netlock.ts's SUBNET_LOCK). */
   subnetLock?: NetnsLock;
-}
-
-interface IpAddrJson {
-  ifname: string;
-  mtu?: number;
-  addr_info?: Array<{ family: string; local: string; prefixlen: number }>;
-}
-interface IpRouteJson {
-  dst: string;
-  dev?: string;
 }
 
 export class NetworkManager {
@@ -149,10 +142,7 @@ export class NetworkManager {
   /** Finds or chooses the bridge's subnet, and makes the bridge with its address (see init). */
   private async setUpBridge(ipam: Ipam): Promise<void> {
     const br = this.o.bridge;
-    const [addrs, routes] = await Promise.all([
-      this.o.host.run('ip', ['-j', '-4', 'addr', 'show']).then((r) => JSON.parse(r.stdout || '[]') as IpAddrJson[]),
-      this.o.host.run('ip', ['-j', '-4', 'route', 'show']).then((r) => JSON.parse(r.stdout || '[]') as IpRouteJson[]),
-    ]);
+    const { addrs, routes } = await hostAddrs4(this.o.host);
     const existing = addrs.find((a) => a.ifname === br);
     const existingAddr = existing?.addr_info?.find((a) => a.family === 'inet');
     const used: Subnet[] = [];
@@ -206,18 +196,20 @@ export class NetworkManager {
     const defDev = routes.find((r) => r.dst === 'default')?.dev;
     this.mtu = Math.min(1500, addrs.find((a) => a.ifname === defDev)?.mtu ?? 1500);
 
-    const batch: string[] = [];
-    // Its own MAC, which ports coming and going never change (see bridgeMac); a bridge already
-    // there (kept over a live restore, or the user's own) keeps the one it has.
-    if (!existing) batch.push(`link add ${br} address ${bridgeMac(this.gateway)} type bridge`);
-    if (!existingAddr || existingAddr.local !== this.gateway || existingAddr.prefixlen !== this.subnet.prefix) {
-      if (existingAddr) batch.push(`addr del ${existingAddr.local}/${existingAddr.prefixlen} dev ${br}`);
-      batch.push(`addr add ${this.gateway}/${this.subnet.prefix} dev ${br}`);
-    }
-    // `replace`: the address may be there already (a restart, live restore).
-    if (this.subnet6) batch.push(`addr replace ${this.gateway6}/${this.subnet6.bits} dev ${br} nodad`);
-    batch.push(`link set ${br} up`);
-    await this.o.host.run('ip', ['-batch', '-'], { input: batch.join('\n') + '\n' });
+    const same = existingAddr?.local === this.gateway && existingAddr.prefixlen === this.subnet.prefix;
+    await setUpBridges(this.o.host, [
+      {
+        name: br,
+        // Its own MAC, which ports coming and going never change (see bridgeMac); a bridge
+        // already there (kept over a live restore, or the user's own) keeps the one it has.
+        ...(existing ? {} : { create: true, macAddress: bridgeMac(this.gateway) }),
+        ...(existingAddr && !same ? { delete4: `${existingAddr.local}/${existingAddr.prefixlen}` } : {}),
+        ...(same ? {} : { address: `${this.gateway}/${this.subnet.prefix}` }),
+        // Replaced: the address may be there already (a restart, live restore).
+        ...(this.subnet6 ? { address6: `${this.gateway6}/${this.subnet6.bits}`, replace6: true } : {}),
+        up: true,
+      },
+    ]);
   }
 
   /** Replaces Berth's nftables table in one transaction (no window without NAT). */
@@ -239,7 +231,7 @@ export class NetworkManager {
       '  }',
       '}',
     ];
-    await this.o.host.run('nft', ['-f', '-'], { input: rules.join('\n') + '\n' });
+    await runNft(this.o.host, rules.join('\n') + '\n');
   }
 
   private async loadId(): Promise<string> {
@@ -355,8 +347,8 @@ export class NetworkManager {
     this.proxies.closeAll();
     if (!this.enabled || !this.ipam) return;
     if (!keep) {
-      await this.o.host.run('nft', ['delete', 'table', 'ip', this.table], { allowFailure: true });
-      await this.o.host.run('ip', ['link', 'del', this.o.bridge], { allowFailure: true });
+      await deleteTables(this.o.host, this.table, ['ip']);
+      await deleteLinks(this.o.host, [this.o.bridge]);
     }
     this.ipam.close();
     this.ipam = undefined;

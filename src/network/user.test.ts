@@ -315,3 +315,21 @@ test('the rules of networks created at once are replaced one at a time, the last
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test("the last network's removal takes the tables of both families in one nft transaction, there or not", async () => {
+  const { root, host, nets } = setup();
+  try {
+    await nets.init();
+    const n = await nets.create({ Name: 'only' });
+    await nets.remove('only');
+    assert.equal(
+      host.inputs.filter((i) => i.cmd === 'nft').at(-1)!.input,
+      'table ip berth_t_nets\ndelete table ip berth_t_nets\ntable ip6 berth_t_nets\ndelete table ip6 berth_t_nets\n',
+    );
+    assert.ok(!host.calls.some((c) => c.args[0] === 'sh'), 'no shell and a nft each');
+    assert.ok(host.calls.some((c) => c.args.join(' ') === `ip link del ${n.Bridge}`));
+    await nets.shutdown(false);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

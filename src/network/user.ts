@@ -22,6 +22,8 @@ import { planIpam } from './ipamconfig.ts';
 import type { Endpoint } from './bridge.ts';
 import { NetnsLock, SUBNET_LOCK } from './netlock.ts';
 import { EmbeddedDns, hostResolvers } from './userdns.ts';
+import { deleteLinks, hostBridges, setUpBridges, type BridgeLink } from './bridgelink.ts';
+import { deleteTables, runNft } from './nft.ts';
 import { CANDIDATES, hostRoutes } from './usersubnets.ts';
 import { plugVeth, type NetnsTarget } from './veth.ts';
 
@@ -138,21 +140,17 @@ export class UserNetworks {
     }
     this.dns.upstream = this.o.upstream ?? hostResolvers();
     if (this.nets.size) {
-      const links = await this.o.host.run('ip', ['-j', 'link', 'show', 'type', 'bridge']).then(
-        (r) => JSON.parse(r.stdout || '[]') as Array<{ ifname: string; address?: string }>,
-        () => [],
-      );
-      const have = new Map(links.map((l) => [l.ifname, l.address]));
-      const batch: string[] = [];
+      const have = await hostBridges(this.o.host).catch(() => new Map<string, string | undefined>());
+      const bridges: BridgeLink[] = [];
       for (const n of this.nets.values()) {
-        if (!have.has(n.Bridge)) batch.push(...bridgeUp(n));
+        // Not there: a crash between the record and the bridge (see create), or a host rebooted.
+        if (!have.has(n.Bridge)) bridges.push(userBridge(n));
         // A bridge kept from before (a live restore) keeps the MAC its containers know, set by
         // hand from now on so that it no longer follows its ports (see bridgeMac).
-        else if (have.get(n.Bridge)) batch.push(`link set dev ${n.Bridge} address ${have.get(n.Bridge)}`);
+        else if (have.get(n.Bridge)) bridges.push({ name: n.Bridge, macAddress: have.get(n.Bridge) });
       }
       // Under the lock: a subnet of ours that is not on a bridge yet looks free to another daemon choosing one.
-      if (batch.length)
-        await this.lock.run(() => this.o.host.run('ip', ['-batch', '-'], { input: batch.join('\n') + '\n' }));
+      if (bridges.length) await this.lock.run(() => setUpBridges(this.o.host, bridges));
     }
     await this.applyRules();
     for (const n of this.nets.values()) await this.listenDns(n);
@@ -216,7 +214,7 @@ export class UserNetworks {
       if (plan.v6) this.ipam!.setPool(v6Pool(n.Id), plan.v6);
       this.nets.set(n.Id, n);
       try {
-        await this.o.host.run('ip', ['-batch', '-'], { input: bridgeUp(n).join('\n') + '\n' });
+        await setUpBridges(this.o.host, [userBridge(n)]);
       } catch (e) {
         await this.undoCreate(n);
         throw e;
@@ -259,7 +257,7 @@ export class UserNetworks {
     this.members.delete(n.Id);
     this.ipam?.deletePool(n.Id);
     this.ipam?.deletePool(v6Pool(n.Id));
-    await this.o.host.run('ip', ['link', 'del', n.Bridge], { allowFailure: true });
+    await deleteLinks(this.o.host, [n.Bridge]);
   }
 
   /**
@@ -367,7 +365,7 @@ export class UserNetworks {
 
   /** Takes the endpoint's veth away (a running container disconnected). */
   async detach(ep: Endpoint): Promise<void> {
-    await this.o.host.run('ip', ['link', 'del', ep.hostVeth], { allowFailure: true });
+    await deleteLinks(this.o.host, [ep.hostVeth]);
   }
 
   /** Frees the container's address on one network (or on all of them). */
@@ -391,18 +389,11 @@ export class UserNetworks {
   async shutdown(keep: boolean): Promise<void> {
     this.dns.closeAll();
     if (!keep) {
-      const batch = [...this.nets.values()].map((n) => `link del ${n.Bridge}`);
-      if (batch.length)
-        await this.o.host.run('ip', ['-force', '-batch', '-'], { input: batch.join('\n') + '\n', allowFailure: true });
-      if (this.rulesApplied)
-        await this.o.host.run(
-          'sh',
-          [
-            '-c',
-            `nft delete table ip ${this.o.table}; nft delete table ip6 ${this.o.table}; nft delete table bridge ${this.o.table}`,
-          ],
-          { allowFailure: true },
-        );
+      await deleteLinks(
+        this.o.host,
+        [...this.nets.values()].map((n) => n.Bridge),
+      );
+      if (this.rulesApplied) await deleteTables(this.o.host, this.o.table, ['ip', 'ip6', 'bridge']);
     }
     this.ipam?.close();
     this.ipam = undefined;
@@ -438,10 +429,7 @@ export class UserNetworks {
     const nets = [...this.nets.values()];
     if (!nets.length) {
       // Nothing to do at a start without networks (one spawn less); after the last one goes, the table goes.
-      if (this.rulesApplied)
-        await this.o.host.run('sh', ['-c', `nft delete table ip ${t}; nft delete table ip6 ${t}`], {
-          allowFailure: true,
-        });
+      if (this.rulesApplied) await deleteTables(this.o.host, t, ['ip', 'ip6']);
       this.rulesApplied = false;
       return;
     }
@@ -486,7 +474,7 @@ export class UserNetworks {
       ...forward,
       '}',
     ];
-    await this.o.host.run('nft', ['-f', '-'], { input: rules.join('\n') + '\n' });
+    await runNft(this.o.host, rules.join('\n') + '\n');
   }
 
   /** Whether containers on the default bridge may talk to each other (`--icc`). */
@@ -570,13 +558,16 @@ function networkRecord(name: string, req: NetworkCreateRequest, plan: ReturnType
   };
 }
 
-function bridgeUp(n: UserNetwork): string[] {
-  return [
+/** A network's bridge as its create makes it (bridgelink.ts does the steps). */
+function userBridge(n: UserNetwork): BridgeLink {
+  return {
+    name: n.Bridge,
+    create: true,
     // Its own MAC, which ports coming and going never change (see bridgeMac).
-    `link add ${n.Bridge} address ${bridgeMac(n.Gateway)} type bridge`,
-    `addr add ${n.Gateway}/${n.Subnet.split('/')[1]} dev ${n.Bridge}`,
-    // nodad: the address works at once (duplicate address detection would hold it for a second).
-    ...(n.Subnet6 ? [`addr add ${n.Gateway6}/${n.Subnet6.split('/')[1]} dev ${n.Bridge} nodad`] : []),
-    `link set ${n.Bridge} up`,
-  ];
+    macAddress: bridgeMac(n.Gateway),
+    address: `${n.Gateway}/${n.Subnet.split('/')[1]}`,
+    // Without DAD: the address works at once (duplicate address detection would hold it for a second).
+    ...(n.Subnet6 ? { address6: `${n.Gateway6}/${n.Subnet6.split('/')[1]}` } : {}),
+    up: true,
+  };
 }

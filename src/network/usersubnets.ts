@@ -21,18 +21,28 @@ export const CANDIDATES = [
 
 /**
  * The destinations of the host's IPv4 and IPv6 routes (both families read at once: this runs
- * while every other daemon's subnet choice waits). A bridge's connected route is there from
- * the moment it is up with its address, which the same `ip -batch` does.
+ * while every other daemon's subnet choice waits): by netlink dumps in the launcher where the
+ * host has one, else `ip -j route show` of each family. A bridge's connected route is there from
+ * the moment it is up with its address, which the same request (or `ip -batch`) does.
  */
 export async function hostRoutes(host: Host): Promise<Prefix[]> {
-  const families = await Promise.all(
-    (['-4', '-6'] as const).map((family) =>
-      host.run('ip', ['-j', family, 'route', 'show']).then(
-        (r) => ({ family, routes: JSON.parse(r.stdout || '[]') as Array<{ dst: string }> }),
-        () => ({ family, routes: [] }),
-      ),
-    ),
-  );
+  const families = host.links
+    ? await host.links.netInfo({ routes4: true, routes6: true }).then(
+        ({ routes }) =>
+          (['-4', '-6'] as const).map((family) => ({
+            family,
+            routes: routes.filter((r) => r.family === (family === '-4' ? 4 : 6)),
+          })),
+        () => [],
+      )
+    : await Promise.all(
+        (['-4', '-6'] as const).map((family) =>
+          host.run('ip', ['-j', family, 'route', 'show']).then(
+            (r) => ({ family, routes: JSON.parse(r.stdout || '[]') as Array<{ dst: string }> }),
+            () => ({ family, routes: [] }),
+          ),
+        ),
+      );
   const used: Prefix[] = [];
   for (const { family, routes } of families) {
     for (const r of routes) {
