@@ -27,16 +27,22 @@ export async function containerTop(ctx: ContainerContext, c: ContainerRecord, ps
       );
     return rt.processes(c.Id);
   }
-  const pids = new Set(await rt.ps(c.Id));
-  return processTable(ctx.d.host, psArgs, pids);
+  // The runtime's list of pids and the host's `ps` at once: one spawn's time rather than two
+  // in a row (`top` 84 ms against dockerd's 63 at load ~6, both spawns). A process forked
+  // while they run may be missed either way, as it was one after the other. The runtime's
+  // failure (the container just exited) wins over a bad `ps` option, as before.
+  const [pids, ps] = await Promise.allSettled([rt.ps(c.Id), runPs(ctx.d.host, psArgs)]);
+  if (pids.status === 'rejected') throw pids.reason;
+  if (ps.status === 'rejected') throw ps.reason;
+  return parsePs(ps.value, new Set(pids.value));
 }
 
-/** Runs `ps <psArgs>` on the host and keeps the rows whose PID is one of `pids`. */
-export async function processTable(host: Host, psArgs: string, pids: ReadonlySet<number>): Promise<ProcessTable> {
+/** `ps <psArgs>`'s output; a bad option is the caller's error. */
+async function runPs(host: Host, psArgs: string): Promise<string> {
   const args = psArgs.trim().split(/\s+/).filter(Boolean);
   const r = await host.run('ps', args, { allowFailure: true });
   if (r.code !== 0) throw invalidArgument(`ps: ${r.stderr.trim()}`);
-  return parsePs(r.stdout, pids);
+  return r.stdout;
 }
 
 /** Splits `ps` output into titles and rows, keeping rows whose PID is the container's. */

@@ -521,12 +521,30 @@ export function attachHandler(svc: ContainerService) {
   };
 }
 
-/** Writes log entries as Docker's stream: 8-byte frame headers unless the container has a TTY. */
+/**
+ * Writes log entries as Docker's stream: 8-byte frame headers unless the container has a TTY.
+ * The frames made in one turn of the event loop (a file chunk's lines: the log is read 64 kB
+ * at a time) leave as one write, at the end of the turn or at 64 kB: written one by one, each
+ * line was a chunk of its own on the wire and a system call of its own, and `logs --tail 100`
+ * took 4.2 ms against dockerd's 2.6. A live follower's lines still leave in the turn that read
+ * them. (Not the response's cork(): Node's corked chunked writes after flushHeaders() framed
+ * the body wrongly in a test.)
+ */
 export async function pump(
   entries: AsyncIterable<LogEntry>,
   out: NodeJS.WritableStream,
   o: { stdout: boolean; stderr: boolean; tty: boolean; timestamps: boolean; details?: Buffer },
 ): Promise<void> {
+  let batch: Buffer[] = [];
+  let bytes = 0;
+  let blocked: Promise<void> | undefined;
+  const flush = () => {
+    if (batch.length === 0) return;
+    const data = batch.length === 1 ? batch[0]! : Buffer.concat(batch, bytes);
+    batch = [];
+    bytes = 0;
+    if (!out.write(data)) blocked = new Promise((r) => out.once('drain', () => r(void (blocked = undefined))));
+  };
   try {
     for await (const e of entries) {
       if (e.stream === 'stdout' ? !o.stdout : !o.stderr) continue;
@@ -539,8 +557,13 @@ export async function pump(
         head.writeUInt32BE(payload.length, 4);
         chunk = Buffer.concat([head, payload]);
       }
-      if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+      if (batch.length === 0) process.nextTick(flush);
+      batch.push(chunk);
+      bytes += chunk.length;
+      if (bytes >= 64 * 1024) flush();
+      if (blocked) await blocked;
     }
+    flush();
   } catch (e) {
     if ((e as Error).name !== 'AbortError') throw e;
   }
