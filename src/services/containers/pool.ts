@@ -76,6 +76,11 @@ export interface Sandbox {
   nice?: number;
   /** A pod member's sandbox: the container whose namespaces it joined (see wantJoined). */
   joined?: string;
+  /**
+   * Its /etc files as its making wrote them (spec.ts's etcWritten): the hand-over writes again
+   * only those the container's differ in (its --dns, --add-host), as nothing else writes them meanwhile.
+   */
+  etc?: Map<string, string>;
 }
 
 /** How many of the last starts choose the pool's image (the most started among them). */
@@ -458,10 +463,12 @@ export class WarmPool {
       // A pod removed meanwhile: no task for it (most of a making's cost is the runtime's create).
       if (joined?.ended()) throw new Error('its pod is gone');
       let spec = '';
+      const etc = new Map<string, string>();
       const task = await this.tasks.create(rec, plan, undefined, {
         onSpec: (s) => (spec = sandboxKey(s)),
         nice,
         ahead: !!joined,
+        etc,
       });
       if (this.stopped) throw new Error('the daemon is stopping');
       const ms = performance.now() - t0;
@@ -478,6 +485,7 @@ export class WarmPool {
         endpoint: rec.Network,
         nice,
         joined: joined?.owner,
+        etc,
       };
     } catch (e) {
       await this.destroy(id);
