@@ -313,6 +313,10 @@ export class Tasks {
       ).unref();
     void this.ctx.locks
       .run(c.Id, async () => {
+        // The lock is taken now, so that start queues behind the hand-over; the work begins once
+        // create's answer is on its way — with the sandbox's /etc files and command known, the spec
+        // and its key (a few ms of JavaScript) would otherwise run before it, with no I/O to yield at.
+        await new Promise<void>((r) => setImmediate(r));
         if (!this.ctx.store.find(c.Id) || c.State.Status !== 'created' || this.ctx.shuttingDown) {
           // Removed (or the daemon stopping) before this ran: the removal's reaping takes the task.
           this.pooled.delete(c.Id);
