@@ -88,10 +88,7 @@ test("a warm sandbox's /etc files: its hand-over writes only those the container
   assert.equal(readFileSync(join(dir, 'hostname'), 'utf8'), 'aaaaaaaaaaaa\n');
   // Marks on disk show which files the hand-over writes again.
   for (const f of etc.keys()) writeFileSync(join(dir, f), 'untouched');
-  const withHost = newRecord(
-    { Image: image.id, HostConfig: { NetworkMode: 'none', ExtraHosts: ['db:10.1.2.3'] } },
-    at,
-  );
+  const withHost = newRecord({ Image: image.id, HostConfig: { NetworkMode: 'none', ExtraHosts: ['db:10.1.2.3'] } }, at);
   await buildSpec(withHost, { ...ctx, etcWritten: etc });
   assert.equal(readFileSync(join(dir, 'hostname'), 'utf8'), 'untouched');
   assert.equal(readFileSync(join(dir, 'resolv.conf'), 'utf8'), 'untouched');
