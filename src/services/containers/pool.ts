@@ -56,6 +56,7 @@ import {
 } from './poolfit.ts';
 import type { Endpoint } from '../../network/index.ts';
 import type { NetworkPlan } from './endpoints.ts';
+import type { Spec } from '../../oci/index.ts';
 import type { ContainerCreateRequest as CreateRequest, HostConfig } from '../../api/types/index.ts';
 import type { Tasks } from './tasks.ts';
 import type { ContainerRecord } from './types.ts';
@@ -81,6 +82,11 @@ export interface Sandbox {
    * only those the container's differ in (its --dns, --add-host), as nothing else writes them meanwhile.
    */
   etc?: Map<string, string>;
+  /**
+   * Its bundle's config.json as the runtime's driver wrote it (read once made, off any start's
+   * path): the hand-over writes it back with the container's process without reading it first.
+   */
+  bundleSpec?: Spec;
 }
 
 /** How many of the last starts choose the pool's image (the most started among them). */
@@ -471,6 +477,7 @@ export class WarmPool {
         etc,
       });
       if (this.stopped) throw new Error('the daemon is stopping');
+      const bundleSpec = JSON.parse(await fs.readFile(join(dir, 'config.json'), 'utf8')) as Spec;
       const ms = performance.now() - t0;
       if (joined)
         this.ctx.d.log.debug(`warm pool: a member sandbox for ${shortId(joined.owner)} in ${ms.toFixed(1)} ms`);
@@ -486,6 +493,7 @@ export class WarmPool {
         nice,
         joined: joined?.owner,
         etc,
+        bundleSpec,
       };
     } catch (e) {
       await this.destroy(id);

@@ -303,7 +303,10 @@ export class Tasks {
    */
   adopt(
     c: ContainerRecord,
-    sandbox: Pick<Sandbox, 'pid' | 'spec' | 'network' | 'endpoint' | 'nice' | 'joined' | 'etc' | 'topChain'>,
+    sandbox: Pick<
+      Sandbox,
+      'pid' | 'spec' | 'network' | 'endpoint' | 'nice' | 'joined' | 'etc' | 'topChain' | 'bundleSpec'
+    >,
   ): void {
     this.pooled.add(c.Id);
     const ttl = () =>
@@ -355,7 +358,7 @@ export class Tasks {
             // The bundle says what runs from here on (exec takes the container's environment, user and
             // directory from it), as a task made for the container would; the driver's additions stay.
             (async () => {
-              const written = JSON.parse(await fs.readFile(bundle, 'utf8')) as Spec;
+              const written = sandbox.bundleSpec ?? (JSON.parse(await fs.readFile(bundle, 'utf8')) as Spec);
               await fs.writeFile(`${bundle}.new`, JSON.stringify({ ...written, process: wanted.process }));
               await fs.rename(`${bundle}.new`, bundle);
             })(),
