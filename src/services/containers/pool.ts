@@ -77,15 +77,9 @@ export interface Sandbox {
   nice?: number;
   /** A pod member's sandbox: the container whose namespaces it joined (see wantJoined). */
   joined?: string;
-  /**
-   * Its /etc files as its making wrote them (spec.ts's etcWritten): the hand-over writes again
-   * only those the container's differ in (its --dns, --add-host), as nothing else writes them meanwhile.
-   */
+  /** Its /etc files as made (spec.ts's etcWritten): the hand-over writes only those the container's differ in. */
   etc?: Map<string, string>;
-  /**
-   * Its bundle's config.json as the runtime's driver wrote it (read once made, off any start's
-   * path): the hand-over writes it back with the container's process without reading it first.
-   */
+  /** Its bundle's config.json as the driver wrote it, read once made: the hand-over writes it back unread. */
   bundleSpec?: Spec;
 }
 
