@@ -342,7 +342,7 @@ export class Tasks {
           if (sandboxKey(asSandboxed(wanted)) !== sandbox.spec) throw new Error("its spec is not the sandbox's");
           if (!(await this.sandboxCommand(sandbox.topChain, join(dir, 'rootfs'), wanted.process)))
             throw new Error('its command is not in the image');
-          // Three independent writes, at once (each is a few thread-pool round trips on the start's
+          // Three independent steps, at once (each a few thread-pool round trips on the start's
           // path: the start waits for this under the container's lock); all settle before an error
           // is acted on, so that none lands after the task is discarded.
           const bundle = join(dir, 'config.json');
