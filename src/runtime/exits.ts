@@ -15,7 +15,7 @@
  *   await w.start();
  */
 import { EventEmitter } from 'node:events';
-import { promises as fs, watch, type FSWatcher } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, promises as fs, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { Exit } from './roles.ts';
 import { pathExists } from '../fs/index.ts';
@@ -138,7 +138,8 @@ export class ExitMemo {
     path: string,
     read: (path: string) => Promise<Omit<Exit, 'id'> | undefined>,
   ): Promise<Omit<Exit, 'id'> | undefined> {
-    const st = await fs.stat(path).catch(() => undefined);
+    // One stat on the event loop (see readExitFile): the service's re-read is this alone.
+    const st = statSync(path, { throwIfNoEntry: false });
     if (!st) return undefined;
     const file = `${st.ino}:${st.size}:${st.mtimeMs}`;
     const known = this.last.get(id);
@@ -153,16 +154,28 @@ export class ExitMemo {
   }
 }
 
-/** The status conmon wrote to an exit file, and when (the file's mtime); undefined if there is none yet. */
+/**
+ * The status conmon wrote to an exit file, and when (the file's mtime); undefined if there is none yet.
+ *
+ * Read on the event loop: a file of a few bytes on the exec root (a tmpfs by default), read on
+ * the way from a container's exit to its waiters' answer, where each thread-pool round trip
+ * (open, the read's fstat and reads, close: some five) waits for a core on a busy machine.
+ */
 export async function readExitFile(path: string): Promise<{ exitCode: number; exitedAt: Date } | undefined> {
+  return readExitFileNow(path);
+}
+
+function readExitFileNow(path: string): { exitCode: number; exitedAt: Date } | undefined {
   let text: string;
   let mtime: Date;
   try {
-    const fh = await fs.open(path, 'r');
+    const fd = openSync(path, 'r');
     try {
-      [text, mtime] = await Promise.all([fh.readFile('utf8'), fh.stat().then((st) => st.mtime)]);
+      mtime = fstatSync(fd).mtime;
+      const buf = Buffer.alloc(EXIT_FILE_MAX);
+      text = buf.toString('utf8', 0, readSync(fd, buf, 0, buf.length, 0));
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   } catch {
     return undefined;
@@ -171,3 +184,6 @@ export async function readExitFile(path: string): Promise<{ exitCode: number; ex
   if (!/^-?\d+$/.test(t)) return undefined;
   return { exitCode: Number(t), exitedAt: mtime };
 }
+
+/** More than any status a monitor writes (a number and a newline): a longer file is no exit file. */
+const EXIT_FILE_MAX = 64;

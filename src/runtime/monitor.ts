@@ -4,7 +4,7 @@
  * its pid file, whether that pid is still conmon for this container, and what the kernel says
  * about OOM kills in the container's memory cgroup.
  */
-import { promises as fs } from 'node:fs';
+import { readFileSync, promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
 
 /** The monitor's pid from `<bundle>/conmon.pid`; undefined if there is none. */
@@ -61,6 +61,9 @@ export async function isMonitor(pid: number, id: string, conmonPath = 'conmon'):
  * is removed (`runc delete`). `cgroupPath` is a memory cgroup directory — v1
  * (`/sys/fs/cgroup/memory/...`, read `memory.oom_control`) or v2 (read `memory.events`) — or a
  * path relative to the cgroup root (a spec's `linux.cgroupsPath`), tried in both layouts.
+ * Read on the event loop: a cgroup file is made as it is read, never waits for a disk, and this
+ * is on the way from an exit to its waiters, where each thread-pool round trip (open, fstat,
+ * read, close) waits for a core on a busy machine.
  */
 export async function wasOomKilled(cgroupPath: string): Promise<boolean> {
   const dirs = cgroupPath.startsWith('/sys/fs/cgroup/')
@@ -68,8 +71,12 @@ export async function wasOomKilled(cgroupPath: string): Promise<boolean> {
     : [join('/sys/fs/cgroup/memory', cgroupPath), join('/sys/fs/cgroup', cgroupPath)];
   for (const dir of dirs) {
     for (const file of ['memory.oom_control', 'memory.events']) {
-      const text = await fs.readFile(join(dir, file), 'utf8').catch(() => undefined);
-      if (text === undefined) continue;
+      let text: string;
+      try {
+        text = readFileSync(join(dir, file), 'utf8');
+      } catch {
+        continue;
+      }
       const m = /^oom_kill (\d+)$/m.exec(text);
       if (m) return Number(m[1]) > 0;
     }

@@ -10,8 +10,8 @@
  *     state: (id) => rt.state(id), monitorAlive: (id) => rt.monitorAlive(id), readExit: (id) => rt.readExit(id),
  *     track: (id) => tracked.add(id) });
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathExists } from '../fs/index.ts';
 import type { RunResult } from '../host/index.ts';
 import { readExitFile } from './exits.ts';
 import { wasOomKilled } from './monitor.ts';
@@ -50,7 +50,8 @@ export async function recordedExit(
 /** Did the OOM killer end the container of `bundle` and state `s`? */
 export async function oomKilledIn(bundle: string | undefined, s: RuncStateFile | undefined): Promise<boolean> {
   // conmon marks an OOM event it saw with an `oom` file in its working directory, the bundle.
-  if (bundle && (await pathExists(join(bundle, 'oom')))) return true;
+  // One stat on the event loop: this is on the way from an exit to its waiters (see readExitFile).
+  if (bundle && existsSync(join(bundle, 'oom'))) return true;
   const memory = s?.cgroupPaths.memory ?? s?.cgroupPaths[''];
   return memory ? wasOomKilled(memory) : false;
 }

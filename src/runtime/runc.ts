@@ -341,7 +341,7 @@ export class RuncRuntime implements RuntimeDriver {
   }
 
   /** What `runc start` or `crun start` does, without spawning them (see start.ts). */
-  private releaseFifo(id: string): Promise<boolean> {
+  private async releaseFifo(id: string): Promise<boolean> {
     const dir = join(this.runcRoot, id);
     if (this.crun) return releaseCrunFifo(dir, id);
     return releaseRuncFifo(dir, id, async () => {

@@ -56,6 +56,7 @@ import {
 } from './poolfit.ts';
 import type { Endpoint } from '../../network/index.ts';
 import type { NetworkPlan } from './endpoints.ts';
+import type { Spec } from '../../oci/index.ts';
 import type { ContainerCreateRequest as CreateRequest, HostConfig } from '../../api/types/index.ts';
 import type { Tasks } from './tasks.ts';
 import type { ContainerRecord } from './types.ts';
@@ -76,6 +77,10 @@ export interface Sandbox {
   nice?: number;
   /** A pod member's sandbox: the container whose namespaces it joined (see wantJoined). */
   joined?: string;
+  /** Its /etc files as made (spec.ts's etcWritten): the hand-over writes only those the container's differ in. */
+  etc?: Map<string, string>;
+  /** Its bundle's config.json as the driver wrote it, read once made: the hand-over writes it back unread. */
+  bundleSpec?: Spec;
 }
 
 /** How many of the last starts choose the pool's image (the most started among them). */
@@ -458,12 +463,15 @@ export class WarmPool {
       // A pod removed meanwhile: no task for it (most of a making's cost is the runtime's create).
       if (joined?.ended()) throw new Error('its pod is gone');
       let spec = '';
+      const etc = new Map<string, string>();
       const task = await this.tasks.create(rec, plan, undefined, {
         onSpec: (s) => (spec = sandboxKey(s)),
         nice,
         ahead: !!joined,
+        etc,
       });
       if (this.stopped) throw new Error('the daemon is stopping');
+      const bundleSpec = JSON.parse(await fs.readFile(join(dir, 'config.json'), 'utf8')) as Spec;
       const ms = performance.now() - t0;
       if (joined)
         this.ctx.d.log.debug(`warm pool: a member sandbox for ${shortId(joined.owner)} in ${ms.toFixed(1)} ms`);
@@ -478,6 +486,8 @@ export class WarmPool {
         endpoint: rec.Network,
         nice,
         joined: joined?.owner,
+        etc,
+        bundleSpec,
       };
     } catch (e) {
       await this.destroy(id);

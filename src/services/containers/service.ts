@@ -203,7 +203,8 @@ export class ContainerService {
     const unreserve = this.store.reserve(rec.Name, id);
     try {
       rec.MountPoints = await this.tasks.prepareMounts(req, hostConfig, image.config.config?.Volumes);
-      await fs.mkdir(this.dir(id), { recursive: true, mode: 0o710 });
+      // A warm sandbox's directory is there already (pool.ts made it): no round trip on create's answer.
+      if (!sandbox) await fs.mkdir(this.dir(id), { recursive: true, mode: 0o710 });
       // Under a remap its root passes through here to its root file system and /etc files.
       if (this.ctx.d.idMap) await fs.chown(this.dir(id), 0, rootOf(this.ctx.d.idMap).gid);
       this.store.insert(rec);

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cgroupsPathFor, validateCreateTypes } from './spec.ts';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Image } from '../../images/index.ts';
+import type { Digest } from '../../spec/index.ts';
+import { newRecord } from './create.ts';
+import { buildSpec, cgroupsPathFor, validateCreateTypes } from './spec.ts';
 
 const create = (extra: Record<string, unknown>) => () => validateCreateTypes({ Image: 'busybox', ...extra });
 
@@ -63,4 +69,32 @@ test("--cgroup-parent puts the container's cgroup under that parent, absolute or
   assert.equal(cgroupsPathFor('/pods/p1', 'abc'), '/pods/p1/abc');
   assert.equal(cgroupsPathFor('pods', 'abc'), '/pods/abc');
   assert.equal(cgroupsPathFor('/../x/', 'abc'), '/x/abc');
+});
+
+test("a warm sandbox's /etc files: its hand-over writes only those the container's differ in, and records them", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-etc-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const image: Pick<Image, 'id' | 'config' | 'topChain'> = {
+    id: `sha256:${'cd'.repeat(32)}` as Digest,
+    topChain: null,
+    config: { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: { Cmd: ['sh'] } },
+  };
+  const at = { id: 'a'.repeat(64), name: 'box', image, runtime: 'crun', now: new Date() };
+  const ctx = { dir, rootfs: join(dir, 'rootfs'), resolveUser: async () => ({ uid: 0, gid: 0, additionalGids: [] }) };
+  const etc = new Map<string, string>();
+  // The making: every file written, and what was written recorded.
+  await buildSpec(newRecord({ Image: image.id, HostConfig: { NetworkMode: 'none' } }, at), { ...ctx, etcWritten: etc });
+  assert.deepEqual([...etc.keys()].sort(), ['hostname', 'hosts', 'resolv.conf']);
+  assert.equal(readFileSync(join(dir, 'hostname'), 'utf8'), 'aaaaaaaaaaaa\n');
+  // Marks on disk show which files the hand-over writes again.
+  for (const f of etc.keys()) writeFileSync(join(dir, f), 'untouched');
+  const withHost = newRecord({ Image: image.id, HostConfig: { NetworkMode: 'none', ExtraHosts: ['db:10.1.2.3'] } }, at);
+  await buildSpec(withHost, { ...ctx, etcWritten: etc });
+  assert.equal(readFileSync(join(dir, 'hostname'), 'utf8'), 'untouched');
+  assert.equal(readFileSync(join(dir, 'resolv.conf'), 'utf8'), 'untouched');
+  assert.match(readFileSync(join(dir, 'hosts'), 'utf8'), /^10\.1\.2\.3\tdb$/m);
+  assert.match(etc.get('hosts')!, /10\.1\.2\.3\tdb/);
+  // Without the record (any other task), every file is written.
+  await buildSpec(withHost, ctx);
+  assert.equal(readFileSync(join(dir, 'hostname'), 'utf8'), 'aaaaaaaaaaaa\n');
 });

@@ -400,6 +400,13 @@ export interface SpecContext {
   rootless?: boolean;
   /** The runtime's shared empty directory for masked directories (runtime roles' sharedMask). */
   sharedMask?: string;
+  /**
+   * What this daemon last wrote as the container's /etc files (file name → text), where the
+   * caller knows nothing else has written them since — a warm sandbox's, whose process has not
+   * run (tasks.ts's adopt): a file whose text is the same is not written again; those written
+   * are recorded.
+   */
+  etcWritten?: Map<string, string>;
 }
 
 export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<oci.Spec> {
@@ -502,7 +509,7 @@ async function etcFiles(
   dir: string,
   hostNet: boolean,
   ipAddress?: string,
-  extra: Pick<SpecContext, 'dnsServer' | 'linkHosts' | 'ipv6Address'> = {},
+  extra: Pick<SpecContext, 'dnsServer' | 'linkHosts' | 'ipv6Address' | 'etcWritten'> = {},
 ): Promise<oci.Mount[]> {
   await writeEtcFiles(c, dir, hostNet, ipAddress, extra);
   return etcBinds(c, dir);
@@ -524,7 +531,7 @@ async function writeEtcFiles(
   dir: string,
   hostNet: boolean,
   ipAddress?: string,
-  extra: Pick<SpecContext, 'dnsServer' | 'linkHosts' | 'ipv6Address'> = {},
+  extra: Pick<SpecContext, 'dnsServer' | 'linkHosts' | 'ipv6Address' | 'etcWritten'> = {},
 ): Promise<void> {
   const hostname = c.Config.Hostname ?? c.Id.slice(0, 12);
   const hostsLines = [
@@ -576,11 +583,19 @@ async function writeEtcFiles(
         .concat(`nameserver ${extra.dnsServer}`)
         .join('\n') + '\n';
   }
-  await Promise.all([
-    fs.writeFile(join(dir, 'hostname'), `${hostname}\n`),
-    fs.writeFile(join(dir, 'hosts'), hosts),
-    fs.writeFile(join(dir, 'resolv.conf'), resolv),
-  ]);
+  const files: [string, string][] = [
+    ['hostname', `${hostname}\n`],
+    ['hosts', hosts],
+    ['resolv.conf', resolv],
+  ];
+  const known = extra.etcWritten;
+  await Promise.all(
+    files.map(async ([name, text]) => {
+      if (known?.get(name) === text) return;
+      await fs.writeFile(join(dir, name), text);
+      known?.set(name, text);
+    }),
+  );
 }
 
 let resolvCache: { at: number; text: string } | undefined;

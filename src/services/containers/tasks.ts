@@ -56,6 +56,8 @@ export class Tasks {
   private readonly prepared = new Map<string, CreatedTask & { timer: NodeJS.Timeout }>();
   /** The tasks created ahead that are a warm pool's sandboxes (see adopt). */
   private readonly pooled = new Set<string>();
+  /** Commands found in sandboxes' roots, by image top layer, command and PATH (see sandboxCommand). */
+  private readonly commands = new Set<string>();
   /** Root file system mounts begun at create, which start and removal wait for. */
   private readonly premounts = new Map<string, Promise<void>>();
 
@@ -135,7 +137,7 @@ export class Tasks {
      * A warm sandbox's making (pool.ts): it learns the spec before the runtime's driver
      * annotates it, and may have the task made at a lower priority (see CreateOptions.nice).
      */
-    sandbox?: { onSpec: (spec: Spec) => void; nice?: number; ahead?: boolean },
+    sandbox?: { onSpec: (spec: Spec) => void; nice?: number; ahead?: boolean; etc?: Map<string, string> },
   ): Promise<CreatedTask> {
     const dir = this.ctx.dir(c.Id);
     // A previous run's leftovers (a crash between exit and cleanup) go first.
@@ -160,7 +162,7 @@ export class Tasks {
     // A runtime that takes its interfaces at create gets a namespace wired ahead (see Endpoints.prewire).
     const prewired =
       net.endpoint && !net.netnsPath && rt.networkAtCreate ? await this.endpoints.prewire(c, net.endpoint) : undefined;
-    const spec = await this.specFor(c, net, prewired, mounts, sandbox?.ahead);
+    const spec = await this.specFor(c, net, prewired, mounts, sandbox?.ahead, sandbox?.etc);
     sandbox?.onSpec(spec);
     if (this.ctx.d.idMap) await giveEtcFiles(dir, this.ctx.d.idMap);
     const limits = logLimits(c.HostConfig);
@@ -188,7 +190,8 @@ export class Tasks {
 
   /**
    * The OCI spec of `c`'s task (its /etc files written beside it). `ahead`: namespaces of
-   * another container may be those of its task created ahead (Endpoints.plan).
+   * another container may be those of its task created ahead (Endpoints.plan). `etc`: what a
+   * warm sandbox's making wrote as those files (SpecContext's etcWritten).
    */
   private async specFor(
     c: ContainerRecord,
@@ -196,6 +199,7 @@ export class Tasks {
     prewired?: string,
     mounts?: Mount[],
     ahead = false,
+    etc?: Map<string, string>,
   ): Promise<Spec> {
     const dir = this.ctx.dir(c.Id);
     const links = c.HostConfig.Links?.length
@@ -221,6 +225,7 @@ export class Tasks {
       idMap: containerIdMap(c.HostConfig, this.ctx.d.idMap),
       rootless: this.ctx.d.rootless,
       sharedMask: this.ctx.runtime(c).sharedMask,
+      etcWritten: etc,
     });
   }
 
@@ -293,10 +298,16 @@ export class Tasks {
    * on the default bridge or a user network brings its endpoint (the address was allocated
    * for its ID, the container's now); on a user network the container's names (its name,
    * aliases, the short ID) are registered for DNS here, before its start, as a task made for
-   * it registers them when its endpoint is allocated. The /etc files are written again for
-   * the container (its --dns, --add-host).
+   * it registers them when its endpoint is allocated. The /etc files are written again where
+   * the container's differ from the sandbox's (its --dns, --add-host).
    */
-  adopt(c: ContainerRecord, sandbox: Pick<Sandbox, 'pid' | 'spec' | 'network' | 'endpoint' | 'nice' | 'joined'>): void {
+  adopt(
+    c: ContainerRecord,
+    sandbox: Pick<
+      Sandbox,
+      'pid' | 'spec' | 'network' | 'endpoint' | 'nice' | 'joined' | 'etc' | 'topChain' | 'bundleSpec'
+    >,
+  ): void {
     this.pooled.add(c.Id);
     const ttl = () =>
       setTimeout(
@@ -305,6 +316,10 @@ export class Tasks {
       ).unref();
     void this.ctx.locks
       .run(c.Id, async () => {
+        // The lock is taken now, so that start queues behind the hand-over; the work begins once
+        // create's answer is on its way — with the sandbox's /etc files and command known, the spec
+        // and its key (a few ms of JavaScript) would otherwise run before it, with no I/O to yield at.
+        await new Promise<void>((r) => setImmediate(r));
         if (!this.ctx.store.find(c.Id) || c.State.Status !== 'created' || this.ctx.shuttingDown) {
           // Removed (or the daemon stopping) before this ran: the removal's reaping takes the task.
           this.pooled.delete(c.Id);
@@ -315,25 +330,40 @@ export class Tasks {
           const user = isUserNetwork(sandbox.network) ? sandbox.endpoint : undefined;
           // A pod member's sandbox joined the infra's namespaces, perhaps before the infra started.
           const wanted = sandbox.joined
-            ? await this.specFor(c, this.endpoints.plan(c, true), undefined, undefined, true)
-            : await this.specFor(c, { endpoint: sandbox.endpoint, dnsServer: user?.gateway });
+            ? await this.specFor(c, this.endpoints.plan(c, true), undefined, undefined, true, sandbox.etc)
+            : await this.specFor(
+                c,
+                { endpoint: sandbox.endpoint, dnsServer: user?.gateway },
+                undefined,
+                undefined,
+                false,
+                sandbox.etc,
+              );
           if (sandboxKey(asSandboxed(wanted)) !== sandbox.spec) throw new Error("its spec is not the sandbox's");
-          if (!(await commandFound(join(dir, 'rootfs'), wanted.process.args[0] ?? '', wanted.process.env)))
+          if (!(await this.sandboxCommand(sandbox.topChain, join(dir, 'rootfs'), wanted.process)))
             throw new Error('its command is not in the image');
-          // Made at a lower priority (pool.ts): the container's processes run at the daemon's, as any other's.
-          if (sandbox.nice) await this.ctx.runtime(c).foreground!(c.Id);
-          await fs.writeFile(
-            join(dir, 'rootfs', ZYGOTE_CMD),
-            zygoteCommand(wanted.process, this.ctx.d.runtimes.defaultName === 'runc' ? '/' : ''),
-            // Exclusive: a path the image has there (a symlink out of the root, say) is never followed.
-            { mode: 0o600, flag: 'wx' },
-          );
-          // The bundle says what runs from here on (exec takes the container's environment, user and
-          // directory from it), as a task made for the container would; the driver's additions stay.
+          // Three independent steps, at once (each a few thread-pool round trips on the start's
+          // path: the start waits for this under the container's lock); all settle before an error
+          // is acted on, so that none lands after the task is discarded.
           const bundle = join(dir, 'config.json');
-          const written = JSON.parse(await fs.readFile(bundle, 'utf8')) as Spec;
-          await fs.writeFile(`${bundle}.new`, JSON.stringify({ ...written, process: wanted.process }));
-          await fs.rename(`${bundle}.new`, bundle);
+          const done = await Promise.allSettled([
+            // Made at a lower priority (pool.ts): the container's processes run at the daemon's, as any other's.
+            sandbox.nice ? this.ctx.runtime(c).foreground!(c.Id) : undefined,
+            fs.writeFile(
+              join(dir, 'rootfs', ZYGOTE_CMD),
+              zygoteCommand(wanted.process, this.ctx.d.runtimes.defaultName === 'runc' ? '/' : ''),
+              // Exclusive: a path the image has there (a symlink out of the root, say) is never followed.
+              { mode: 0o600, flag: 'wx' },
+            ),
+            // The bundle says what runs from here on (exec takes the container's environment, user and
+            // directory from it), as a task made for the container would; the driver's additions stay.
+            (async () => {
+              const written = sandbox.bundleSpec ?? (JSON.parse(await fs.readFile(bundle, 'utf8')) as Spec);
+              await fs.writeFile(`${bundle}.new`, JSON.stringify({ ...written, process: wanted.process }));
+              await fs.rename(`${bundle}.new`, bundle);
+            })(),
+          ]);
+          for (const r of done) if (r.status === 'rejected') throw r.reason;
           if (sandbox.endpoint) {
             c.Network = sandbox.endpoint;
             // As attachExtras leaves it for a container on one network alone.
@@ -350,6 +380,28 @@ export class Tasks {
         }
       })
       .catch(() => {});
+  }
+
+  /**
+   * Whether a sandbox's root has the command (commandFound). A sandbox's root is its image's
+   * (its top layer `topChain`) but for berth-zygote — nothing has run in it — so a command found
+   * in one is found in every sandbox of that image: the answer is kept, and the next hand-over
+   * skips the some twenty lookups through the thread pool on the start's path.
+   */
+  private async sandboxCommand(
+    topChain: string | null,
+    rootfs: string,
+    p: Pick<Spec['process'], 'args' | 'env'>,
+  ): Promise<boolean> {
+    const cmd = p.args[0] ?? '';
+    const key = topChain ? `${topChain}\0${cmd}\0${cmd.includes('/') ? '' : searchPath(p.env).join(':')}` : undefined;
+    if (key && this.commands.has(key)) return true;
+    const found = await commandFound(rootfs, cmd, p.env);
+    if (found && key) {
+      if (this.commands.size >= USER_CACHE_SIZE) this.commands.delete(this.commands.values().next().value!);
+      this.commands.add(key);
+    }
+    return found;
   }
 
   /**
