@@ -8,7 +8,8 @@
 import { invalidArgument, notFound } from '../../errdefs/index.ts';
 import type { Image } from '../../images/index.ts';
 import { logLimits } from './logopts.ts';
-import { commandFor, validateCreateTypes, validateHostConfig } from './spec.ts';
+import { commandFor, validateCreateTypes } from './spec.ts';
+import { validateHostConfig } from './hostconfig.ts';
 import { initialState } from './state.ts';
 import type { ContainerRecord } from './types.ts';
 import type { ContainerCreateRequest as CreateRequest } from '../../api/types/index.ts';

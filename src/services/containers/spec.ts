@@ -4,14 +4,12 @@
  * /etc/hosts, /etc/resolv.conf).
  */
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
 import { invalidArgument } from '../../errdefs/index.ts';
 import { checkShape, type IdMap, type ImageRunConfig, type Shape } from '../../spec/index.ts';
 import * as oci from '../../oci/index.ts';
 import { parsePortKey } from '../../network/index.ts';
 import { mergeUlimits, type ContainerDefaults, type ContainerRecord } from './types.ts';
-import { checkUsernsMode } from './userns.ts';
 import type { ContainerConfig, HostConfig } from '../../api/types/index.ts';
 
 const asArray = (v: string[] | string | null | undefined): string[] | undefined =>
@@ -29,9 +27,6 @@ export function commandFor(req: ContainerConfig, image: ImageRunConfig): { Path:
   });
   return { Path: argv[0]!, Args: argv.slice(1) };
 }
-
-/** A network's name may be anything but blank (as dockerd's); `container:` needs its container. */
-const NETWORK_MODES = /^(container:.+|(?!container:$).*\S.*)$/s;
 
 const ULIMIT_NAMES = [
   'core',
@@ -253,76 +248,6 @@ export function validateCreateTypes(req: Record<string, unknown>): void {
 /** `docker update`'s body: resources and a restart policy, typed as in a HostConfig. */
 export function validateUpdateTypes(u: unknown): void {
   checkShape(u, HOST_CONFIG, 'update config');
-}
-
-/** moby's create-time check of `--cpuset-cpus` and `--cpuset-mems`, in its words. */
-function checkCpuset(h: HostConfig): void {
-  const lists = [
-    [h.CpusetCpus, 'cpus', 'CPUs'],
-    [h.CpusetMems, 'mems', 'memory nodes'],
-  ] as const;
-  const available = lists.some(([v]) => v) ? oci.cpusetAvailable() : undefined;
-  for (const [value, key, what] of lists) {
-    if (!value) continue;
-    const wanted = oci.parseCpuList(value);
-    if (!wanted) throw invalidArgument(`Invalid value ${value} for cpuset ${key}`);
-    const have = available && oci.parseCpuList(available[key]);
-    if (have && [...wanted].some((n) => !have.has(n)))
-      throw invalidArgument(`Requested ${what} are not available - requested ${value}, available: ${available[key]}`);
-  }
-}
-
-/** Refuses what Docker refuses before anything is made. */
-export function validateHostConfig(h: HostConfig): void {
-  if (h.NetworkMode && !NETWORK_MODES.test(h.NetworkMode))
-    throw invalidArgument(`invalid network mode: ${h.NetworkMode}`);
-  if (h.Memory !== undefined && h.Memory !== 0 && h.Memory < 6 * 1024 * 1024)
-    throw invalidArgument('Minimum memory limit allowed is 6MB');
-  // As moby's create: more CPUs than there are is refused here (docker run then says so
-  // without a container made); the lower bound is the spec's (withCpus), at start.
-  if (h.NanoCpus !== undefined && (h.NanoCpus < 0 || h.NanoCpus > os.availableParallelism() * 1e9))
-    throw oci.cpusOutOfRange();
-  checkCpuset(h);
-  if (h.NanoCpus && h.CpuQuota)
-    throw invalidArgument('Conflicting options: Nano CPUs and CPU Period cannot both be set');
-  // runconfig's checks at create, in its words; cgroup v2 has no real-time knobs at all.
-  if ((h.CpuRealtimePeriod ?? 0) > 0 && !oci.cpuRealtimeSupported())
-    throw invalidArgument('Your kernel does not support cgroup cpu real-time period');
-  if ((h.CpuRealtimeRuntime ?? 0) > 0 && !oci.cpuRealtimeSupported())
-    throw invalidArgument('Your kernel does not support cgroup cpu real-time runtime');
-  if (h.CpuRealtimePeriod && h.CpuRealtimeRuntime && h.CpuRealtimeRuntime > h.CpuRealtimePeriod)
-    throw invalidArgument('cpu real-time runtime cannot be higher than cpu real-time period');
-  if (h.PidMode && !/^(host|container:.+)$/.test(h.PidMode)) throw invalidArgument(`invalid PID mode: ${h.PidMode}`);
-  if (h.IpcMode && !/^(host|private|shareable|none|container:.+)$/.test(h.IpcMode))
-    throw invalidArgument(`invalid IPC mode: ${h.IpcMode}`);
-  // `container:<id>` beyond dockerd's modes, as Podman's: how a pod's members share its infra's.
-  if (h.UTSMode && !/^(host|container:.+)$/.test(h.UTSMode)) throw invalidArgument(`invalid UTS mode: ${h.UTSMode}`);
-  checkUsernsMode(h);
-  if (h.CgroupnsMode && !['host', 'private'].includes(h.CgroupnsMode))
-    throw invalidArgument(`invalid cgroup namespace mode: ${h.CgroupnsMode}`);
-  // Docker's words for what its own daemon lacks here too: no GPU driver, no xfs project quotas.
-  for (const r of h.DeviceRequests ?? []) {
-    throw invalidArgument(
-      `could not select device driver "${r.Driver ?? ''}" with capabilities: ${JSON.stringify(r.Capabilities ?? [])
-        .replace(/"/g, '')
-        .replace(/,/g, ' ')}`,
-    );
-  }
-  if (h.StorageOpt && Object.keys(h.StorageOpt).length)
-    throw invalidArgument("--storage-opt is supported only for overlay over xfs with 'pquota' mount option");
-  const rp = h.RestartPolicy;
-  if (rp && !['', 'no', 'always', 'on-failure', 'unless-stopped'].includes(rp.Name))
-    throw invalidArgument(
-      `invalid restart policy: unknown policy '${rp.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`,
-    );
-  if (rp && rp.Name !== 'on-failure' && rp.MaximumRetryCount)
-    throw invalidArgument(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
-  if (h.AutoRemove && rp && rp.Name && rp.Name !== 'no')
-    throw invalidArgument(`can't create 'AutoRemove' container with restart policy`);
-  for (const u of h.Ulimits ?? []) {
-    if (u.Soft > u.Hard)
-      throw invalidArgument(`invalid ulimit ${u.Name}: soft limit ${u.Soft} is greater than the hard limit ${u.Hard}`);
-  }
 }
 
 /** The cgroup limits of a host config, for the spec and for `docker update`. */

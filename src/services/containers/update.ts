@@ -6,7 +6,8 @@
  */
 import { invalidArgument } from '../../errdefs/index.ts';
 import { checkRootless } from './rootless.ts';
-import { resourcesFor, validateHostConfig, validateUpdateTypes } from './spec.ts';
+import { resourcesFor, validateUpdateTypes } from './spec.ts';
+import { validateHostConfig } from './hostconfig.ts';
 import { cgroupVersion } from '../../oci/index.ts';
 import type { HostConfig } from '../../api/types/index.ts';
 import type { ContainerContext } from './context.ts';
