@@ -191,8 +191,9 @@ export class Daemon {
     );
 
     c.defaultRuntime ||= defaultRuntimeName();
-    // The runtimes (their programs resolved and asked) and the networks (ip and nft) each wait
-    // on programs of their own: side by side, not one after the other.
+    // The runtimes (their programs resolved and asked) and the networks (the launcher's
+    // netlink and nftables requests, or ip and nft without it) each wait on others: side by
+    // side, not one after the other.
     const runtimesReady = createRuntimes(this.host, c.execRoot, c.defaultRuntime, c.monitor, c.addedRuntimes);
     // Awaited below whatever happens; meanwhile a failure is not an unhandled rejection.
     runtimesReady.catch(() => {});
