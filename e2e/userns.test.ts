@@ -31,6 +31,7 @@ import {
   stopDaemon,
   type Daemon,
 } from './harness.ts';
+import { beneathUnified, hybridCgroups } from './harness-cgroup.ts';
 
 let d: Daemon;
 let madeDockremap = false;
@@ -224,34 +225,9 @@ test('networking works remapped: a published port answers on loopback', async ()
   await dockerOk(d, ['rm', '-f', id]);
 });
 
-const hybrid = existsSync('/sys/fs/cgroup/unified/cgroup.controllers') && existsSync('/sys/fs/cgroup/memory');
-
-/**
- * What the host's cgroup2 mount covers at `rel` beneath it: the entries of /sys/fs/cgroup's own
- * tmpfs there, seen through a bind of /sys/fs/cgroup alone in a mount namespace of the check's own.
- */
-function beneathUnified(rel: string): string[] {
-  const r = spawnSync(
-    'unshare',
-    [
-      '-m',
-      '--propagation',
-      'private',
-      'sh',
-      '-c',
-      'd=$(mktemp -d) && mount --bind /sys/fs/cgroup "$d" && ls -A "$d/unified$1" 2>/dev/null; umount "$d"; rmdir "$d"',
-      '_',
-      rel,
-    ],
-    { encoding: 'utf8' },
-  );
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.split('\n').filter((l) => l !== '');
-}
-
 test(
   'remapped containers leave nothing beneath the hybrid host’s hidden cgroup2 mount, and share cpuset and name=systemd',
-  { skip: hybrid ? false : 'needs the hybrid cgroup layout (v1 with cgroup2 at /sys/fs/cgroup/unified)' },
+  { skip: hybridCgroups ? false : 'needs the hybrid cgroup layout (v1 with cgroup2 at /sys/fs/cgroup/unified)' },
   async (t) => {
     if ((await dockerOk(d, ['info', '-f', '{{.DefaultRuntime}}'])).trim() !== 'crun')
       return t.skip('crun (berth-crun) is not the default runtime');
