@@ -281,8 +281,9 @@ export class RuncRuntime implements RuntimeDriver {
     // Without a spec (a caller's own bundle: the runtime's tests) `userns` serves either kind, for one bind more.
     if (this.crun) m.env = { ...m.env, BERTH_CRUN_COPY: o.spec ? cgroupCopy(o.spec) : 'userns' };
     if (parent) m.env = { ...m.env, BERTH_CRUN_SHARE: parent };
-    // Its /sys/fs/cgroup: binds into the one shared tree, not a tmpfs of its own (crun.ts's shareCgroupTree).
-    if (this.cgroupTree && o.spec && !o.restoreFrom) bindCgroupMounts(o.spec, this.cgroupTree, parent);
+    // Its /sys/fs/cgroup: binds into the one shared tree, not a tmpfs of its own (crun.ts's shareCgroupTree);
+    // a restore's too, whose checkpoint holds them as external mounts that CRIU must find again.
+    if (this.cgroupTree && o.spec) bindCgroupMounts(o.spec, this.cgroupTree, parent);
     return createUnderMonitor(m, this.exitDir, o, this.seccomp);
   }
 
