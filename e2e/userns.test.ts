@@ -31,6 +31,7 @@ import {
   stopDaemon,
   type Daemon,
 } from './harness.ts';
+import { reserveSubnet } from './harness-subnet.ts';
 import { beneathUnified, hybridCgroups } from './harness-cgroup.ts';
 
 let d: Daemon;
@@ -55,7 +56,7 @@ before(async () => {
   // The remapped root must pass through here to reach its containers' roots.
   chmodSync(dir, 0o711);
   d = await startDaemon(
-    ['--userns-remap', 'default', '--bridge', bridge, '--bip', `10.217.${process.pid % 250}.1/24`],
+    ['--userns-remap', 'default', '--bridge', bridge, '--bip', `${await reserveSubnet()}.1/24`],
     dir,
   );
   await bootstrapBusybox(d);
