@@ -118,6 +118,29 @@ test('inside, the container is root; on the host its process runs as the mapped 
   await dockerOk(d, ['rm', '-f', id]);
 });
 
+test('remapped containers see the masked directories as the others do (empty, read-only, their root’s), from one mount shared by all', async () => {
+  // What a container sees, and the device of each mask's mount: one superblock for all of them
+  // (the first container kept running, so that the second cannot be given a device it freed).
+  const script =
+    'stat -c "%n %u %g %a" /proc/acpi /sys/firmware; ls -A /proc/acpi /sys/firmware | grep -v ":$" | grep .; ' +
+    'touch /proc/acpi/x /sys/firmware/x 2>&1; grep -E " /(proc/acpi|sys/firmware) " /proc/self/mountinfo | cut -d" " -f3';
+  const id = (await dockerOk(d, ['run', '-d', 'busybox', 'sleep', '300'])).trim();
+  try {
+    const first = (await dockerOk(d, ['exec', id, 'sh', '-c', script])).trim().split('\n');
+    const second = (await dockerOk(d, ['run', '--rm', 'busybox', 'sh', '-c', script])).trim().split('\n');
+    for (const seen of [first, second]) {
+      assert.deepEqual(seen.slice(0, 2), ['/proc/acpi 0 0 1777', '/sys/firmware 0 0 1777'], seen.join('\n'));
+      assert.match(seen[2]!, /touch: \/proc\/acpi\/x: Read-only file system/, seen.join('\n'));
+      assert.match(seen[3]!, /touch: \/sys\/firmware\/x: Read-only file system/, seen.join('\n'));
+    }
+    const devices = [...first.slice(4), ...second.slice(4)];
+    assert.equal(devices.length, 4, first.concat(second).join('\n'));
+    assert.equal(new Set(devices).size, 1, `one superblock for both masks of both containers: ${devices.join(' ')}`);
+  } finally {
+    await dockerOk(d, ['rm', '-f', id]);
+  }
+});
+
 test('a file the container creates in a bind mount belongs to the mapped uid on the host', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-e2e-userns-bind-'));
   chownSync(dir, root.uid, root.gid);

@@ -63,7 +63,7 @@ import { SeccompCache } from './seccomp-cache.ts';
 import { reapStoppedCrun, type ReapOptions } from './reap.ts';
 import { readCgroupStats, type CgroupStats, type StatsOptions } from './stats.ts';
 import { isMonitor, readMonitorPid } from './monitor.ts';
-import { sealCrun, shareCgroupTree, shareMask, type CgroupTree } from './crun.ts';
+import { OwnedMasks, sealCrun, shareCgroupTree, shareMask, type CgroupTree } from './crun.ts';
 import { bindCgroupMounts, cgroupCopy, ensureOwnCpuset, sharedBeside, sharedCgroup } from './cgroup-share.ts';
 import { releaseCrunFifo, releaseRuncFifo } from './start.ts';
 import { attachSocketPath, checkConsoleSize, openAttach, resizeConsole } from './stdio.ts';
@@ -150,6 +150,8 @@ export class RuncRuntime implements RuntimeDriver {
   private sealed = false;
   /** crun only: the read-only empty directory masked directories are bound from (crun.ts's shareMask). */
   sharedMask?: string;
+  /** crun only: the same, owned by a user namespace's root (crun.ts's OwnedMasks). */
+  private ownedMasks?: OwnedMasks;
   /** crun on cgroup v1 only: the read-only tree bound at its containers' /sys/fs/cgroup (crun.ts's shareCgroupTree). */
   private cgroupTree?: CgroupTree;
   /** The environment of every runtime process: it names the sealed crun to the wrapper. */
@@ -209,7 +211,8 @@ export class RuncRuntime implements RuntimeDriver {
       this.runtimeEnv = { ...process.env, BERTH_CRUN: this.sealedCrun };
     // runc refuses a bind under /proc that is not from /proc: crun alone gets the shared mask.
     const mask = join(this.runcRoot, '..', 'masked');
-    if (this.crun && (await shareMask(this.host, mask))) this.sharedMask = mask;
+    if (this.crun && (await shareMask(this.host, mask)))
+      [this.sharedMask, this.ownedMasks] = [mask, new OwnedMasks(this.host, mask)];
     if (this.crun) this.cgroupTree = await shareCgroupTree(this.host, join(this.runcRoot, '..', 'cgroup'));
     // Exit files already there were recorded while nobody watched: they are read through
     // readExit/recover, not reported again as events.
@@ -227,6 +230,12 @@ export class RuncRuntime implements RuntimeDriver {
     const shared = [this.sharedMask, this.cgroupTree?.at];
     [this.sharedMask, this.cgroupTree] = [undefined, undefined];
     for (const at of shared) if (at) await this.host.unmount(at).catch(() => {});
+    await this.ownedMasks?.close();
+  }
+
+  /** The shared mask for a user namespace whose root is `owner` on the host (see `sharedMask`). */
+  async sharedMaskFor(owner: { uid: number; gid: number }): Promise<string | undefined> {
+    return this.init().then(() => this.ownedMasks?.for(owner));
   }
 
   /** Calls `fn` with every exit from now on (see `exits`); the function returned stops that. */
