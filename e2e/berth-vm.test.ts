@@ -21,6 +21,7 @@ import {
   REPO,
   type Daemon,
 } from './harness.ts';
+import { reserveSubnet } from './harness-subnet.ts';
 
 const usable =
   process.getuid?.() === 0 &&
@@ -33,7 +34,7 @@ const SLOW = { timeoutMs: 300_000 };
 
 let d: Daemon;
 before(async () => {
-  if (usable) d = await startDaemonWithBusybox(['--bridge', BRIDGE, '--bip', `10.218.${process.pid % 250}.1/24`]);
+  if (usable) d = await startDaemonWithBusybox(['--bridge', BRIDGE, '--bip', `${await reserveSubnet()}.1/24`]);
 });
 after(() => cleanup(d));
 

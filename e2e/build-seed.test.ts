@@ -10,10 +10,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, cleanup, docker, dockerOk, api, eventually, run, type Daemon } from './harness.ts';
+import { reserveSubnet } from './harness-subnet.ts';
 
 let d: Daemon;
 before(async () => {
-  d = await startDaemon(['--bridge', `bsd${process.pid % 100000}`, '--bip', `10.215.${process.pid % 250}.1/24`]);
+  d = await startDaemon(['--bridge', `bsd${process.pid % 100000}`, '--bip', `${await reserveSubnet()}.1/24`]);
   const r = await api(d, 'POST', '/berth/v1/images/bootstrap?image=debian:bookworm');
   if (r.status !== 200 || /"error"/.test(r.body))
     throw new Error(`bootstrap debian: ${r.status} ${r.body.slice(-500)}`);

@@ -22,6 +22,7 @@ import {
   REPO,
   type Daemon,
 } from './harness.ts';
+import { reserveSubnet } from './harness-subnet.ts';
 
 let d: Daemon;
 const env = { DOCKER_BUILDKIT: '0' };
@@ -519,7 +520,7 @@ test('USER, WORKDIR, ENV, ENTRYPOINT and EXPOSE of the built image apply to dock
 
 test('RUN steps get the default bridge (eth0), and no network with --network none', async () => {
   const { startDaemon: start } = await import('./harness.ts');
-  const nd = await start(['--bridge', `bbd${process.pid % 100000}`, '--bip', `10.213.${process.pid % 250}.1/24`]);
+  const nd = await start(['--bridge', `bbd${process.pid % 100000}`, '--bip', `${await reserveSubnet()}.1/24`]);
   try {
     await bootstrapBusybox(nd);
     const dir = context({

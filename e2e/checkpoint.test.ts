@@ -22,6 +22,7 @@ import {
   freePort,
   type Daemon,
 } from './harness.ts';
+import { reserveSubnet } from './harness-subnet.ts';
 
 const usable = process.getuid?.() === 0 && existsSync('/usr/bin/runsc');
 const skip = usable ? false : 'needs root and runsc';
@@ -35,7 +36,7 @@ before(async () => {
       '--bridge',
       `bcp${process.pid % 100000}`,
       '--bip',
-      `10.214.${process.pid % 250}.1/24`,
+      `${await reserveSubnet()}.1/24`,
     ]);
 });
 after(() => cleanup(d));

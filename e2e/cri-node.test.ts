@@ -30,12 +30,13 @@ import {
   stopDaemon,
   type Daemon,
 } from './harness.ts';
+import { reserveSubnet } from './harness-subnet.ts';
 
 /** 50 in CI (`npm test`, about a minute); BERTH_CRI_CYCLES=200 is the issue's count (about four minutes here). */
 const CYCLES = Number(process.env.BERTH_CRI_CYCLES ?? 50);
 const NET = `berth-node-${process.pid}`;
 const CNI_BRIDGE = `bcq${process.pid % 100000}`;
-const SUBNET = `10.233.${process.pid % 250}`;
+const SUBNET = await reserveSubnet();
 
 let d: Daemon;
 let sock: string;

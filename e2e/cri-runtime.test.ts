@@ -17,6 +17,7 @@ import * as grpc from '@grpc/grpc-js';
 import { criDefinitions } from '../src/cri/index.ts';
 import { natRules, removePortmapChains } from '../src/cni/testing.ts';
 import { cleanup, dockerOk, freePort, startDaemonWithBusybox, type Daemon } from './harness.ts';
+import { reserveSubnet } from './harness-subnet.ts';
 
 const CRICTL = process.env.CRICTL;
 let d: Daemon;
@@ -363,7 +364,7 @@ test("Attach streams a container's output; PortForward reaches a port in the san
 });
 
 test('with a CNI network in the directory, a sandbox gets its address from the plugins, and gives it back', async () => {
-  const subnet = `10.232.${process.pid % 250}`;
+  const subnet = await reserveSubnet();
   await fs.writeFile(
     join(netd, '10-e2e.conflist'),
     JSON.stringify({

@@ -35,7 +35,8 @@ export interface RunResult {
   stderr: string;
 }
 
-export async function startDaemon(extraArgs: string[] = [], root?: string): Promise<Daemon> {
+/** `env`: berthd's environment instead of the test's own (a runtime named by BERTH_CRUN, a PATH). */
+export async function startDaemon(extraArgs: string[] = [], root?: string, env?: NodeJS.ProcessEnv): Promise<Daemon> {
   const dir = root ?? mkdtempSync(join(tmpdir(), 'berth-e2e-'));
   const sock = join(dir, 'berth.sock');
   const logChunks: Buffer[] = [];
@@ -60,7 +61,7 @@ export async function startDaemon(extraArgs: string[] = [], root?: string): Prom
         : []),
       ...extraArgs,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env },
   );
   proc.stdout!.on('data', (c: Buffer) => logChunks.push(c));
   proc.stderr!.on('data', (c: Buffer) => logChunks.push(c));
@@ -130,8 +131,8 @@ export async function stopDaemon(d: Daemon, how: 'term' | 'kill' = 'term'): Prom
  * A daemon (as startDaemon) with busybox:latest made on it, the image most tests run. When the
  * image cannot be made, the daemon is cleaned up before the error goes on.
  */
-export async function startDaemonWithBusybox(extraArgs: string[] = []): Promise<Daemon> {
-  const d = await startDaemon(extraArgs);
+export async function startDaemonWithBusybox(extraArgs: string[] = [], env?: NodeJS.ProcessEnv): Promise<Daemon> {
+  const d = await startDaemon(extraArgs, undefined, env);
   try {
     await bootstrapBusybox(d);
   } catch (e) {

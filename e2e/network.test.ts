@@ -17,6 +17,7 @@ import {
   freePort,
   type Daemon,
 } from './harness.ts';
+import { reserveSubnet } from './harness-subnet.ts';
 
 // A bridge of this test's own, so it never meets berth0 or another test's daemon.
 const BRIDGE = `bnt${process.pid % 100000}`;
@@ -118,7 +119,7 @@ test('outbound NAT: a container reaches a server off the bridge, which sees the 
   // leaves the machine. The server answers with the address it sees the request come from.
   const ns = `bnnat${process.pid % 100000}`;
   const hv = `bnnh${process.pid % 100000}`;
-  const net = `10.251.${process.pid % 250}`;
+  const net = await reserveSubnet();
   let server: ReturnType<typeof spawn> | undefined;
   try {
     for (const cmd of [
@@ -348,7 +349,7 @@ test('from outside the host a container answers only on what it publishes', asyn
   // "Outside": a network namespace of the test's own, routed to the host over a veth pair.
   const ns = `bnout${process.pid % 100000}`;
   const hv = `bnoh${process.pid % 100000}`;
-  const net = `10.250.${process.pid % 250}`;
+  const net = await reserveSubnet();
   const ipn = (...a: string[]) => sh('ip', ['netns', 'exec', ns, ...a]);
   const id = (
     await dockerOk(d, ['run', '-d', '-p', '0.0.0.0::80', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'])

@@ -7,12 +7,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, cleanup, docker, dockerOk, freePort, startDaemonWithBusybox, type Daemon } from './harness.ts';
+import { reserveSubnet } from './harness-subnet.ts';
 
 let d: Daemon;
 const NET = 'par';
 // A subnet of its own: other test files' networks may exist at the same time.
-const SUBNET = `10.${200 + (process.pid % 50)}.${process.pid % 250}.0/24`;
-const prefix = SUBNET.split('.').slice(0, 3).join('.');
+const prefix = await reserveSubnet();
+const SUBNET = `${prefix}.0/24`;
 
 before(async () => {
   d = await startDaemonWithBusybox();

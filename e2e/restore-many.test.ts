@@ -17,6 +17,7 @@ import {
   startDaemonWithBusybox,
   type Daemon,
 } from './harness.ts';
+import { reserveSubnet } from './harness-subnet.ts';
 
 let d: Daemon;
 before(async () => (d = await startDaemonWithBusybox(['--live-restore'])));
@@ -64,7 +65,7 @@ async function runAll(runs: string[][]): Promise<void> {
 }
 
 test('a live restore brings back running, exited and paused containers with their addresses and ports', async () => {
-  await dockerOk(d, ['network', 'create', '--subnet', `10.219.${process.pid % 250}.0/24`, 'restorenet']);
+  await dockerOk(d, ['network', 'create', '--subnet', `${await reserveSubnet()}.0/24`, 'restorenet']);
   const ports = [await freePort(), await freePort(), await freePort()];
   const runs: string[][] = [];
   for (let i = 0; i < 10; i++)

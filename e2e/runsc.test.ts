@@ -19,6 +19,7 @@ import {
   run,
   type Daemon,
 } from './harness.ts';
+import { reserveSubnet } from './harness-subnet.ts';
 
 const usable = process.getuid?.() === 0 && existsSync('/usr/bin/runsc');
 const skip = usable ? false : 'needs root and runsc';
@@ -26,7 +27,7 @@ const BRIDGE = `brs${process.pid % 100000}`;
 
 let d: Daemon;
 before(async () => {
-  if (usable) d = await startDaemonWithBusybox(['--bridge', BRIDGE, '--bip', `10.216.${process.pid % 250}.1/24`]);
+  if (usable) d = await startDaemonWithBusybox(['--bridge', BRIDGE, '--bip', `${await reserveSubnet()}.1/24`]);
 });
 after(() => cleanup(d));
 

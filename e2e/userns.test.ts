@@ -31,6 +31,8 @@ import {
   stopDaemon,
   type Daemon,
 } from './harness.ts';
+import { reserveSubnet } from './harness-subnet.ts';
+import { beneathUnified, hybridCgroups } from './harness-cgroup.ts';
 
 let d: Daemon;
 let madeDockremap = false;
@@ -54,7 +56,7 @@ before(async () => {
   // The remapped root must pass through here to reach its containers' roots.
   chmodSync(dir, 0o711);
   d = await startDaemon(
-    ['--userns-remap', 'default', '--bridge', bridge, '--bip', `10.217.${process.pid % 250}.1/24`],
+    ['--userns-remap', 'default', '--bridge', bridge, '--bip', `${await reserveSubnet()}.1/24`],
     dir,
   );
   await bootstrapBusybox(d);
@@ -114,6 +116,29 @@ test('inside, the container is root; on the host its process runs as the mapped 
     `0 ${root.uid} 65536`,
   );
   await dockerOk(d, ['rm', '-f', id]);
+});
+
+test('remapped containers see the masked directories as the others do (empty, read-only, their root’s), from one mount shared by all', async () => {
+  // What a container sees, and the device of each mask's mount: one superblock for all of them
+  // (the first container kept running, so that the second cannot be given a device it freed).
+  const script =
+    'stat -c "%n %u %g %a" /proc/acpi /sys/firmware; ls -A /proc/acpi /sys/firmware | grep -v ":$" | grep .; ' +
+    'touch /proc/acpi/x /sys/firmware/x 2>&1; grep -E " /(proc/acpi|sys/firmware) " /proc/self/mountinfo | cut -d" " -f3';
+  const id = (await dockerOk(d, ['run', '-d', 'busybox', 'sleep', '300'])).trim();
+  try {
+    const first = (await dockerOk(d, ['exec', id, 'sh', '-c', script])).trim().split('\n');
+    const second = (await dockerOk(d, ['run', '--rm', 'busybox', 'sh', '-c', script])).trim().split('\n');
+    for (const seen of [first, second]) {
+      assert.deepEqual(seen.slice(0, 2), ['/proc/acpi 0 0 1777', '/sys/firmware 0 0 1777'], seen.join('\n'));
+      assert.match(seen[2]!, /touch: \/proc\/acpi\/x: Read-only file system/, seen.join('\n'));
+      assert.match(seen[3]!, /touch: \/sys\/firmware\/x: Read-only file system/, seen.join('\n'));
+    }
+    const devices = [...first.slice(4), ...second.slice(4)];
+    assert.equal(devices.length, 4, first.concat(second).join('\n'));
+    assert.equal(new Set(devices).size, 1, `one superblock for both masks of both containers: ${devices.join(' ')}`);
+  } finally {
+    await dockerOk(d, ['rm', '-f', id]);
+  }
 });
 
 test('a file the container creates in a bind mount belongs to the mapped uid on the host', async () => {
@@ -224,34 +249,9 @@ test('networking works remapped: a published port answers on loopback', async ()
   await dockerOk(d, ['rm', '-f', id]);
 });
 
-const hybrid = existsSync('/sys/fs/cgroup/unified/cgroup.controllers') && existsSync('/sys/fs/cgroup/memory');
-
-/**
- * What the host's cgroup2 mount covers at `rel` beneath it: the entries of /sys/fs/cgroup's own
- * tmpfs there, seen through a bind of /sys/fs/cgroup alone in a mount namespace of the check's own.
- */
-function beneathUnified(rel: string): string[] {
-  const r = spawnSync(
-    'unshare',
-    [
-      '-m',
-      '--propagation',
-      'private',
-      'sh',
-      '-c',
-      'd=$(mktemp -d) && mount --bind /sys/fs/cgroup "$d" && ls -A "$d/unified$1" 2>/dev/null; umount "$d"; rmdir "$d"',
-      '_',
-      rel,
-    ],
-    { encoding: 'utf8' },
-  );
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.split('\n').filter((l) => l !== '');
-}
-
 test(
   'remapped containers leave nothing beneath the hybrid host’s hidden cgroup2 mount, and share cpuset and name=systemd',
-  { skip: hybrid ? false : 'needs the hybrid cgroup layout (v1 with cgroup2 at /sys/fs/cgroup/unified)' },
+  { skip: hybridCgroups ? false : 'needs the hybrid cgroup layout (v1 with cgroup2 at /sys/fs/cgroup/unified)' },
   async (t) => {
     if ((await dockerOk(d, ['info', '-f', '{{.DefaultRuntime}}'])).trim() !== 'crun')
       return t.skip('crun (berth-crun) is not the default runtime');

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { CniNetwork, defaultNetworkConfig } from '../src/cni/index.ts';
 import { natRules, removePortmapChains, splitRule } from '../src/cni/testing.ts';
 import { RealHost } from '../src/host/index.ts';
+import { reserveSubnet } from '../e2e/harness-subnet.ts';
 
 const BIN = '/usr/lib/cni';
 const ok =
@@ -28,9 +29,10 @@ const tag = String(process.pid % 100000);
 const NS = `berth-cni-${tag}`;
 const NETNS = `/run/netns/${NS}`;
 const BRIDGE = `bcni${tag}`;
-const OCTET = 10 + (process.pid % 240);
-const SUBNET = `10.237.${OCTET}.0/24`;
-const GATEWAY = `10.237.${OCTET}.1`;
+// A /24 no other test process holds (10.237.<pid % 240> collided with a second copy of this file).
+const PREFIX = await reserveSubnet();
+const SUBNET = `${PREFIX}.0/24`;
+const GATEWAY = `${PREFIX}.1`;
 const NET = `berth-cni-test-${tag}`;
 const SANDBOX = `cnitest${tag}`;
 
@@ -141,7 +143,7 @@ test(
       portMappings: [{ hostPort, containerPort: 8080, protocol: 'tcp' }],
     });
     const ip = net.ips[0]!;
-    assert.match(ip, new RegExp(`^10\\.237\\.${OCTET}\\.\\d+$`));
+    assert.match(ip, new RegExp(`^${PREFIX.replaceAll('.', '\\.')}\\.\\d+$`));
     assert.match(sh('ip', ['-n', NS, '-4', 'addr', 'show', 'eth0']), new RegExp(`inet ${ip.replace(/\./g, '\\.')}/24`));
     assert.match(sh('ip', ['-n', NS, 'link', 'show', 'lo']), /state UNKNOWN|UP/);
     const veth = net.interfaces.find((i) => !i.sandbox && i.name !== BRIDGE)?.name;

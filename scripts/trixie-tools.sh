@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # cosign and a sigstore-enabled skopeo for the signature interop tests (e2e/trust.test.ts), and
 # CRIU 4.1 for runc's checkpoints (src/runtime/criu.ts): bookworm's CRIU 3.17 fails on kernels
-# from 6.13 (criu#2532).
+# from 6.13 (criu#2532). And crun 1.21, built with CRIU (bookworm's 1.8.1 is not, and has no
+# `restore`): the e2e test of crun's checkpoints through berth-crun runs it (BERTH_CRUN).
 # Debian bookworm has no cosign, and its skopeo 1.9 is built with sigstore disabled ("Debian-local
 # change"); trixie ships cosign 2.5, skopeo 1.18 and CRIU 4.1.1. All are fetched from trixie with
 # a private apt state (the machine's sources are not touched) and unpacked into build/trixie/:
@@ -12,7 +13,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=build/trixie
-[ -x "$out/cosign" ] && [ -x "$out/skopeo" ] && [ -x "$out/criu" ] && exit 0
+[ -x "$out/cosign" ] && [ -x "$out/skopeo" ] && [ -x "$out/criu" ] && [ -x "$out/crun" ] && exit 0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs"
@@ -24,7 +25,8 @@ if ! apt-get -qq "${apt_opts[@]}" update >/dev/null 2>&1; then
   echo "setup: warning: Debian trixie's package lists could not be fetched; the cosign/skopeo interop tests will skip" >&2
   exit 0
 fi
-pkgs=(cosign skopeo criu libcompel1 libc6 libgpgme11t64 libassuan9 libgpg-error0 libsqlite3-0)
+pkgs=(cosign skopeo criu libcompel1 libc6 libgpgme11t64 libassuan9 libgpg-error0 libsqlite3-0
+  crun libcriu2 libyajl2 libseccomp2 libcap2 libsystemd0)
 if ! (cd "$work/debs" && apt-get -qq "${apt_opts[@]}" download "${pkgs[@]}" >/dev/null 2>&1); then
   echo "setup: warning: could not download ${pkgs[*]} from trixie; the cosign/skopeo interop tests will skip" >&2
   exit 0
@@ -48,7 +50,18 @@ exec "$root/usr/lib64/ld-linux-x86-64.so.2" \
   --library-path "$root/usr/lib/x86_64-linux-gnu:/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu" \
   "$root/usr/sbin/criu" "$@"
 WRAP
-chmod +x "$out.tmp/skopeo" "$out.tmp/cosign" "$out.tmp/criu"
+# crun finds libcriu (dlopen) in trixie's libraries, and runs `criu` from PATH: the caller puts
+# this directory first in PATH. Not a daemon's default: only the tests that ask for it use it.
+# Its root by absolute path: berthd runs a read-only bind of this file elsewhere (crun.ts's sealCrun).
+cat >"$out.tmp/crun" <<WRAP
+#!/bin/sh
+# trixie's crun 1.21 (+CRIU) under trixie's glibc (see scripts/trixie-tools.sh)
+root="$PWD/$out/root"
+exec "\$root/usr/lib64/ld-linux-x86-64.so.2" \
+  --library-path "\$root/usr/lib/x86_64-linux-gnu:/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu" \
+  "\$root/usr/bin/crun" "\$@"
+WRAP
+chmod +x "$out.tmp/skopeo" "$out.tmp/cosign" "$out.tmp/criu" "$out.tmp/crun"
 rm -rf "$out" && mv "$out.tmp" "$out"
 "$out/skopeo" --version >/dev/null && "$out/cosign" version >/dev/null 2>&1 ||
   echo "setup: warning: trixie's skopeo or cosign does not run here; the interop tests will skip" >&2

@@ -18,7 +18,7 @@
  * without that line: a copy bound over this process's own (/proc made private first, so the
  * bind stays in this namespace). The container's init reads its own, and crun skips `0::` when
  * it mounts the hierarchies into the container. The driver asks for the copy on every create
- * (BERTH_CRUN_COPY=1), or BERTH_CRUN_COPY=userns for a container in a user namespace: its new
+ * and restore (BERTH_CRUN_COPY=1), or BERTH_CRUN_COPY=userns for a container in a user namespace: its new
  * proc mount is refused (EPERM, the kernel's "mount too revealing" check) unless some proc mount
  * of its mount namespace — a copy of this one — covers nothing, and the copy's bind covers a
  * file of /proc. So for those a whole view of proc (a bind of /proc's own mount alone, without
@@ -60,13 +60,14 @@
 /* The hierarchies a container may share with the others under its cgroup parent. */
 static const char *const shareable[] = {"cpuset", "systemd"};
 
-/* The runtime command: 'c' for one that makes a container (create, run), 'e' for exec, else 0.
- * crun's global flags come first. */
+/* The runtime command: 'c' for one that makes a container (create, run, and restore, which makes
+ * the restored container's cgroups from /proc/self/cgroup as a create does — before CRIU is even
+ * asked, so a failed restore made them too), 'e' for exec, else 0. crun's global flags come first. */
 static int command(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
 		if (argv[i][0] != '-') {
-			if (strcmp(argv[i], "create") == 0 || strcmp(argv[i], "run") == 0)
+			if (strcmp(argv[i], "create") == 0 || strcmp(argv[i], "run") == 0 || strcmp(argv[i], "restore") == 0)
 				return 'c';
 			return strcmp(argv[i], "exec") == 0 ? 'e' : 0;
 		}

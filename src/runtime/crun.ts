@@ -39,7 +39,7 @@ export async function sealCrun(host: Host, binary: string, at: string): Promise<
  * Mounted at `at` (a directory in the exec root) unless a previous daemon left it there; false
  * (crun masks as usual) when it cannot be made.
  */
-export async function shareMask(host: Host, at: string): Promise<boolean> {
+export async function shareMask(host: Host, at: string, owner?: { uid: number; gid: number }): Promise<boolean> {
   try {
     if (!(await isMountPoint(at))) {
       await fs.mkdir(at, { recursive: true, mode: 0o755 });
@@ -51,11 +51,48 @@ export async function shareMask(host: Host, at: string): Promise<boolean> {
         'size=4k',
         'nr_inodes=1',
         'mode=1777',
+        ...(owner ? [`uid=${owner.uid}`, `gid=${owner.gid}`] : []),
       ]);
     }
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * The shared mask for containers in a user namespace (`--userns-remap`): root's would show them
+ * an empty directory of `nobody`'s where crun's own mask, a tmpfs made inside their namespace, is
+ * their root's — so one more read-only tmpfs, owned on the host by the namespace's root
+ * (`uid=`/`gid=`), for all containers of that mapping: two superblocks fewer each. The kernel
+ * lets crun bind it from inside the container's user namespace (a bind of a mount without
+ * submounts is never "too revealing"), and its superblock stays the initial namespace's: the
+ * container's root can neither remount it read-write nor put anything in it. Mounted at
+ * `<base>-<uid>-<gid>` on first use, kept until `close`.
+ */
+export class OwnedMasks {
+  private readonly made = new Map<string, Promise<string | undefined>>();
+  private readonly host: Host;
+  private readonly base: string;
+
+  constructor(host: Host, base: string) {
+    this.host = host;
+    this.base = base;
+  }
+
+  /** The mask owned by `owner` (a user namespace's root on the host), or undefined when it cannot be made. */
+  for(owner: { uid: number; gid: number }): Promise<string | undefined> {
+    const at = `${this.base}-${owner.uid}-${owner.gid}`;
+    let made = this.made.get(at);
+    if (!made) this.made.set(at, (made = shareMask(this.host, at, owner).then((ok) => (ok ? at : undefined))));
+    return made;
+  }
+
+  /** Unmounts them (the containers' binds keep their superblocks). */
+  async close(): Promise<void> {
+    const made = [...this.made];
+    this.made.clear();
+    for (const [at, p] of made) if (await p) await this.host.unmount(at).catch(() => {});
   }
 }
 

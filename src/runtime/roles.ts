@@ -94,6 +94,8 @@ export interface TaskLifecycle {
    * the runtime for a tmpfs each (crun's; runc refuses binds under /proc): see crun.ts.
    */
   readonly sharedMask?: string;
+  /** The same for a task in a user namespace whose root is `owner` on the host (root's shows as nobody's there). */
+  sharedMaskFor?(owner: { uid: number; gid: number }): Promise<string | undefined>;
   /** `logsRotated`: the task's monitor keeps `logMaxFiles` files itself (berth-monitor; conmon cannot). */
   create(o: CreateOptions): Promise<{ pid: number; logsRotated?: boolean }>;
   /**

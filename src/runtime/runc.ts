@@ -63,7 +63,7 @@ import { SeccompCache } from './seccomp-cache.ts';
 import { reapStoppedCrun, type ReapOptions } from './reap.ts';
 import { readCgroupStats, type CgroupStats, type StatsOptions } from './stats.ts';
 import { isMonitor, readMonitorPid } from './monitor.ts';
-import { sealCrun, shareCgroupTree, shareMask, type CgroupTree } from './crun.ts';
+import { OwnedMasks, sealCrun, shareCgroupTree, shareMask, type CgroupTree } from './crun.ts';
 import { bindCgroupMounts, cgroupCopy, ensureOwnCpuset, sharedBeside, sharedCgroup } from './cgroup-share.ts';
 import { releaseCrunFifo, releaseRuncFifo } from './start.ts';
 import { attachSocketPath, checkConsoleSize, openAttach, resizeConsole } from './stdio.ts';
@@ -150,6 +150,8 @@ export class RuncRuntime implements RuntimeDriver {
   private sealed = false;
   /** crun only: the read-only empty directory masked directories are bound from (crun.ts's shareMask). */
   sharedMask?: string;
+  /** crun only: the same, owned by a user namespace's root (crun.ts's OwnedMasks). */
+  private ownedMasks?: OwnedMasks;
   /** crun on cgroup v1 only: the read-only tree bound at its containers' /sys/fs/cgroup (crun.ts's shareCgroupTree). */
   private cgroupTree?: CgroupTree;
   /** The environment of every runtime process: it names the sealed crun to the wrapper. */
@@ -209,7 +211,8 @@ export class RuncRuntime implements RuntimeDriver {
       this.runtimeEnv = { ...process.env, BERTH_CRUN: this.sealedCrun };
     // runc refuses a bind under /proc that is not from /proc: crun alone gets the shared mask.
     const mask = join(this.runcRoot, '..', 'masked');
-    if (this.crun && (await shareMask(this.host, mask))) this.sharedMask = mask;
+    if (this.crun && (await shareMask(this.host, mask)))
+      [this.sharedMask, this.ownedMasks] = [mask, new OwnedMasks(this.host, mask)];
     if (this.crun) this.cgroupTree = await shareCgroupTree(this.host, join(this.runcRoot, '..', 'cgroup'));
     // Exit files already there were recorded while nobody watched: they are read through
     // readExit/recover, not reported again as events.
@@ -227,6 +230,12 @@ export class RuncRuntime implements RuntimeDriver {
     const shared = [this.sharedMask, this.cgroupTree?.at];
     [this.sharedMask, this.cgroupTree] = [undefined, undefined];
     for (const at of shared) if (at) await this.host.unmount(at).catch(() => {});
+    await this.ownedMasks?.close();
+  }
+
+  /** The shared mask for a user namespace whose root is `owner` on the host (see `sharedMask`). */
+  async sharedMaskFor(owner: { uid: number; gid: number }): Promise<string | undefined> {
+    return this.init().then(() => this.ownedMasks?.for(owner));
   }
 
   /** Calls `fn` with every exit from now on (see `exits`); the function returned stops that. */
@@ -281,8 +290,9 @@ export class RuncRuntime implements RuntimeDriver {
     // Without a spec (a caller's own bundle: the runtime's tests) `userns` serves either kind, for one bind more.
     if (this.crun) m.env = { ...m.env, BERTH_CRUN_COPY: o.spec ? cgroupCopy(o.spec) : 'userns' };
     if (parent) m.env = { ...m.env, BERTH_CRUN_SHARE: parent };
-    // Its /sys/fs/cgroup: binds into the one shared tree, not a tmpfs of its own (crun.ts's shareCgroupTree).
-    if (this.cgroupTree && o.spec && !o.restoreFrom) bindCgroupMounts(o.spec, this.cgroupTree, parent);
+    // Its /sys/fs/cgroup: binds into the one shared tree, not a tmpfs of its own (crun.ts's shareCgroupTree);
+    // a restore's too, whose checkpoint holds them as external mounts that CRIU must find again.
+    if (this.cgroupTree && o.spec) bindCgroupMounts(o.spec, this.cgroupTree, parent);
     return createUnderMonitor(m, this.exitDir, o, this.seccomp);
   }
 

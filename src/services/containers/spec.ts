@@ -323,7 +323,10 @@ export interface SpecContext {
   idMap?: IdMap;
   /** Rootless berthd: the container gets no cgroup of its own (see rootless.ts). */
   rootless?: boolean;
-  /** The runtime's shared empty directory for masked directories (runtime roles' sharedMask). */
+  /**
+   * The runtime's shared empty directory for masked directories (runtime roles' sharedMask; with
+   * `idMap`, the one owned by the container's root: sharedMaskFor).
+   */
   sharedMask?: string;
   /**
    * What this daemon last wrote as the container's /etc files (file name → text), where the
@@ -390,9 +393,9 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
     ),
   );
   if (ctx.mounts?.length) opts.push(oci.withMounts(ctx.mounts));
-  // Not in a user namespace: there the shared directory's owner, the host's root, would show as
-  // nobody, where the tmpfs the runtime makes belongs to the container's root.
-  if (ctx.sharedMask && !h.Privileged && !ctx.idMap) opts.push(oci.withSharedMask(ctx.sharedMask));
+  // In a user namespace, one owned by the container's root (the caller's choice): root's would
+  // show as nobody's, where the tmpfs the runtime makes belongs to the container's root.
+  if (ctx.sharedMask && !h.Privileged) opts.push(oci.withSharedMask(ctx.sharedMask));
   return oci.generateSpec(c.Id, opts);
 }
 

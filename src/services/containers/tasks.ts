@@ -202,6 +202,10 @@ export class Tasks {
     etc?: Map<string, string>,
   ): Promise<Spec> {
     const dir = this.ctx.dir(c.Id);
+    const idMap = containerIdMap(c.HostConfig, this.ctx.d.idMap);
+    // Remapped: the masks' shared directory owned by the container's root on the host.
+    const root = idMap && rootOf(idMap);
+    const runtime = this.ctx.runtime(c);
     const links = c.HostConfig.Links?.length
       ? linkSettings(c.HostConfig.Links, (ref) => this.ctx.store.find(ref), c.Name)
       : undefined;
@@ -222,9 +226,9 @@ export class Tasks {
       utsnsPath: this.endpoints.joinedNamespace(c.HostConfig.UTSMode, 'uts', 'UTS', ahead),
       resolveUser: (spec, rootfs) => this.userFor(c, spec, rootfs),
       defaults: this.ctx.d.defaults,
-      idMap: containerIdMap(c.HostConfig, this.ctx.d.idMap),
+      idMap,
       rootless: this.ctx.d.rootless,
-      sharedMask: this.ctx.runtime(c).sharedMask,
+      sharedMask: root ? await runtime.sharedMaskFor?.(root) : runtime.sharedMask,
       etcWritten: etc,
     });
   }
