@@ -6,10 +6,11 @@
  * `seccompFor` gives a container what dockerd would give it for the same capabilities,
  * architecture and kernel. It replaces Debian containers-common's file
  * (/usr/share/containers/seccomp.json, Podman's profile), which differs in ways a user sees:
- * an unknown syscall answered ENOSYS instead of EPERM; mount, umount2, unshare, clone with a
- * namespace flag, clone3, fsopen and the new mount API, reboot, syslog open to every container
- * instead of only with CAP_SYS_ADMIN (or the cap named); socket open to nearly every address
- * family (AF_ALG, AF_VSOCK among them); ptrace, keyctl, pivot_root allowed differently.
+ * an unlisted syscall answered ENOSYS instead of EPERM; mount, umount2, unshare, clone with a
+ * namespace flag, fsopen and the new mount API, syslog open to every container instead of only
+ * with CAP_SYS_ADMIN (clone3: ENOSYS without it), reboot without CAP_SYS_BOOT, mbind without
+ * CAP_SYS_NICE; socket open to nearly every address family (AF_ALG, AF_VSOCK among them);
+ * keyctl and pivot_root allowed (not listed by moby, so EPERM).
  *
  * Built here rather than read from a file or made by transforming Debian's: Docker's default does
  * not depend on which containers-common the host has (its file changes with the package, and a
@@ -72,7 +73,9 @@ const ALWAYS = words(`
  * AF_INET, AF_INET6 10…) and those listed (AF_NETLINK 16, AF_PACKET 17, AF_CAN 29, AF_XDP 44…).
  * Refused: AF_DECnet 12, AF_ECONET 19, AF_ATMSVC 20, AF_IRDA 23, AF_WANPIPE 25, AF_ISDN 34,
  * AF_CAIF 37, AF_ALG 38 (the kernel's crypto API, a repeated way in for exploits), AF_VSOCK 40
- * (sockets to the hypervisor) and any above 45.
+ * (sockets to the hypervisor) and any above 45. (moby/profiles' history also has the looser
+ * form "below 38, 39, above 40", which refuses only AF_ALG and AF_VSOCK; dockerd 20.10's older
+ * profile allowed every family.)
  */
 const SOCKET_FAMILIES_EQ = [
   13, 14, 15, 16, 17, 18, 21, 22, 24, 26, 27, 28, 29, 30, 31, 32, 33, 35, 36, 39, 41, 42, 43, 44, 45,
