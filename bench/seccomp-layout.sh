@@ -10,8 +10,9 @@
 #   4. ns a call of system-call loops (bench/seccomp-probe.c) with no filter, the linear one and
 #      the tree, interleaved round by round (min and median): getpid (allowed: the kernel's action
 #      cache answers it without running the filter), personality(1) (its answer reads the
-#      argument), setns (refused by a rule), a number no profile knows (the end of the linear
-#      list) and x32's getpid.
+#      argument), setns (refused: Docker's profile lists it only with CAP_SYS_ADMIN, so it
+#      falls to the default; containers-common had a rule refusing it), a number no profile
+#      knows (the end of the linear list) and x32's getpid.
 #
 #   bash bench/seccomp-layout.sh [rounds]      (default 15; CALLS=200000 a loop)
 # Needs root, libseccomp-dev and python3.

@@ -102,10 +102,10 @@ export {
   seccompFor,
   parseSeccompProfile,
   defaultSeccompProfile,
-  DEFAULT_PROFILE_PATH,
   type SeccompProfile,
   type ProfileSyscall,
   type SeccompTarget,
 } from './seccomp.ts';
+export { dockerDefaultProfile, CLONE_NAMESPACE_FLAGS } from './seccomp-docker.ts';
 export { resolveUser, readFileInRoot, type User, type ResolvedUser } from './user.ts';
 export { combineCommand, type CommandParts } from './command.ts';

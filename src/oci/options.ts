@@ -252,7 +252,7 @@ export const withReadonlyRootfs =
   };
 
 /**
- * `--security-opt seccomp=...`: 'default' (Debian's containers-common profile),
+ * `--security-opt seccomp=...`: 'default' (Docker's default profile, seccomp-docker.ts),
  * 'unconfined', or a Docker-format profile (its JSON text, or parsed). Late: the filter
  * depends on the final bounding set. A privileged container stays unconfined, as in Docker.
  */

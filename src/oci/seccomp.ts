@@ -1,18 +1,16 @@
 /**
- * Docker's seccomp profile format (the default one ships in Debian's containers-common as
- * /usr/share/containers/seccomp.json) turned into the OCI `linux.seccomp` for one container:
- * this host's architectures, the container's capabilities, the running kernel.
+ * Docker's seccomp profile format (the default one is moby's, stated in seccomp-docker.ts)
+ * turned into the OCI `linux.seccomp` for one container: this host's architectures, the
+ * container's capabilities, the running kernel.
  *
  * A rule is kept when every `includes` condition holds (all its caps are in the bounding set,
  * the host arch is listed, the kernel is at least minKernel) and no `excludes` condition does.
- * The default profile is read and parsed once; converting it is a loop over ~40 rules.
+ * The default profile is built once; converting it is a loop over ~60 rules.
  */
-import { readFileSync } from 'node:fs';
-import { failedPrecondition, invalidArgument } from '../errdefs/index.ts';
+import { invalidArgument } from '../errdefs/index.ts';
+import { dockerDefaultProfile } from './seccomp-docker.ts';
 import { goArch, kernelRelease } from './sysinfo.ts';
 import type { Seccomp, SeccompArg, SeccompSyscall } from './types.ts';
-
-export const DEFAULT_PROFILE_PATH = '/usr/share/containers/seccomp.json';
 
 interface Filter {
   caps?: string[] | null;
@@ -73,20 +71,12 @@ const SCMP_ARCH: Record<string, string> = {
 
 let defaultProfile: SeccompProfile | undefined;
 
-/** The default profile, read and checked on first use, then cached for the process's life. */
+/**
+ * Docker's default profile, built on first use and kept for the process's life (callers must not
+ * change it). Not read from the host: Debian's containers-common ships Podman's, which differs.
+ */
 export function defaultSeccompProfile(): SeccompProfile {
-  if (!defaultProfile) {
-    let text: string;
-    try {
-      text = readFileSync(DEFAULT_PROFILE_PATH, 'utf8');
-    } catch (e) {
-      throw failedPrecondition(
-        `load default seccomp profile "${DEFAULT_PROFILE_PATH}": ${(e as Error).message}: install Debian's containers-common, or run with --security-opt seccomp=unconfined`,
-        e,
-      );
-    }
-    defaultProfile = parseSeccompProfile(text);
-  }
+  defaultProfile ??= dockerDefaultProfile();
   return defaultProfile;
 }
 
