@@ -68,7 +68,7 @@ import { bindCgroupMounts, cgroupCopy, ensureOwnCpuset, sharedBeside, sharedCgro
 import { releaseCrunFifo, releaseRuncFifo } from './start.ts';
 import { attachSocketPath, checkConsoleSize, openAttach, resizeConsole } from './stdio.ts';
 import { ExitMemo, ExitWatcher, type RuntimeEvents } from './exits.ts';
-import { initAlive, readStateFile, statusOf, type RuncStateFile } from './state.ts';
+import { cgroupPids, initAlive, readStateFile, statusOf, type RuncStateFile } from './state.ts';
 import { defaultCriu } from './criu.ts';
 import { checkpointContainer, criuFlags, probeCheckpointSupport } from './checkpoint.ts';
 import { execUnderMonitor } from './exec.ts';
@@ -546,6 +546,10 @@ export class RuncRuntime implements RuntimeDriver {
   /** Host pids of the container's processes (`runc ps`), for `docker top`. */
   async ps(id: string): Promise<number[]> {
     await this.init();
+    // From the cgroup, as containerd lists a task's: no runtime program started (state.ts's cgroupPids).
+    const s = await this.stateFile(id);
+    const listed = s && (await cgroupPids(s.cgroupPaths));
+    if (listed) return listed;
     const r = await this.runtimeCommand('ps', '--format', 'json', id);
     if (r.code !== 0) throw runcFailure('list processes of', id, r.stderr);
     const pids = JSON.parse(r.stdout.trim() || '[]') as number[] | null;

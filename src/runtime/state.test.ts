@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cgroupPathsOf, ownsPidNamespace, parseCrunStatus, readStateFile, specOwnsPidNamespace } from './state.ts';
+import {
+  cgroupPathsOf,
+  cgroupPids,
+  ownsPidNamespace,
+  parseCrunStatus,
+  readStateFile,
+  specOwnsPidNamespace,
+} from './state.ts';
 
 const status = JSON.stringify({
   pid: 42,
@@ -57,4 +64,26 @@ test("a container's cgroup directories are those path.join gives, for v1's contr
     assert.deepEqual(cgroupPathsOf(cg, true), { '': join('/sys/fs/cgroup', cg) }, cg);
   }
   assert.deepEqual(cgroupPathsOf('', false), {});
+});
+
+test('cgroupPids lists the processes of the cgroup and those beneath it, from the pids hierarchy', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'berth-cgpids-'));
+  try {
+    const pids = join(root, 'pids', 'berth', 'c1');
+    mkdirSync(join(pids, 'inner'), { recursive: true });
+    writeFileSync(join(pids, 'cgroup.procs'), '10\n11\n');
+    writeFileSync(join(pids, 'inner', 'cgroup.procs'), '12\n');
+    // cpuset is shared (cgroup-share.ts): its list holds other containers' processes, never read.
+    mkdirSync(join(root, 'cpuset', 'berth'), { recursive: true });
+    writeFileSync(join(root, 'cpuset', 'berth', 'cgroup.procs'), '99\n');
+    const listed = await cgroupPids({ cpuset: join(root, 'cpuset', 'berth'), pids });
+    assert.deepEqual(
+      listed?.sort((a, b) => a - b),
+      [10, 11, 12],
+    );
+    assert.equal(await cgroupPids({ pids: join(root, 'pids', 'gone') }), undefined, 'a cgroup gone');
+    assert.equal(await cgroupPids({}), undefined, 'no cgroup named');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

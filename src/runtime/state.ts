@@ -8,7 +8,7 @@
  *   created  `exec.fifo` still exists (init waits on it for `runc start`);
  *   running  otherwise.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 
 /**
@@ -235,4 +235,28 @@ export async function statusOf(runcRoot: string, s: RuncStateFile): Promise<Cont
   if (!(await initAlive(s))) return 'stopped';
   if (await isFrozen(s)) return 'paused';
   return existsSync(join(runcRoot, s.id, 'exec.fifo')) ? 'created' : 'running';
+}
+
+/**
+ * The processes in a container's cgroup and the cgroups beneath it (what `runc ps` and `crun
+ * ps` print, and containerd's task list), read from `cgroup.procs` rather than by starting
+ * the runtime: the pids hierarchy's on cgroup v1 (a directory the container does not share,
+ * unlike cpuset and name=systemd), the unified one on v2. Undefined when the state names no
+ * cgroup or it is gone.
+ */
+export async function cgroupPids(cgroupPaths: Record<string, string>): Promise<number[] | undefined> {
+  const top = cgroupPaths.pids ?? cgroupPaths.memory ?? cgroupPaths[''];
+  if (!top) return undefined;
+  const pids: number[] = [];
+  const walk = async (dir: string): Promise<boolean> => {
+    const [procs, entries] = await Promise.all([
+      fs.readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => undefined),
+      fs.readdir(dir, { withFileTypes: true }).catch(() => []),
+    ]);
+    if (procs === undefined) return false;
+    for (const line of procs.split('\n')) if (line) pids.push(Number(line));
+    await Promise.all(entries.filter((e) => e.isDirectory()).map((e) => walk(join(dir, e.name))));
+    return true;
+  };
+  return (await walk(top)) ? pids : undefined;
 }
