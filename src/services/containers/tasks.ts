@@ -162,7 +162,7 @@ export class Tasks {
     // A runtime that takes its interfaces at create gets a namespace wired ahead (see Endpoints.prewire).
     const prewired =
       net.endpoint && !net.netnsPath && rt.networkAtCreate ? await this.endpoints.prewire(c, net.endpoint) : undefined;
-    const spec = await this.specFor(c, net, prewired, mounts, sandbox?.ahead, sandbox?.etc);
+    const spec = await this.specFor(c, net, { prewired, mounts, ahead: sandbox?.ahead, etc: sandbox?.etc });
     sandbox?.onSpec(spec);
     if (this.ctx.d.idMap) await giveEtcFiles(dir, this.ctx.d.idMap);
     const limits = logLimits(c.HostConfig);
@@ -196,10 +196,12 @@ export class Tasks {
   private async specFor(
     c: ContainerRecord,
     net: NetworkPlan,
-    prewired?: string,
-    mounts?: Mount[],
-    ahead = false,
-    etc?: Map<string, string>,
+    {
+      prewired,
+      mounts,
+      ahead = false,
+      etc,
+    }: { prewired?: string; mounts?: Mount[]; ahead?: boolean; etc?: Map<string, string> } = {},
   ): Promise<Spec> {
     const dir = this.ctx.dir(c.Id);
     const idMap = containerIdMap(c.HostConfig, this.ctx.d.idMap);
@@ -334,15 +336,8 @@ export class Tasks {
           const user = isUserNetwork(sandbox.network) ? sandbox.endpoint : undefined;
           // A pod member's sandbox joined the infra's namespaces, perhaps before the infra started.
           const wanted = sandbox.joined
-            ? await this.specFor(c, this.endpoints.plan(c, true), undefined, undefined, true, sandbox.etc)
-            : await this.specFor(
-                c,
-                { endpoint: sandbox.endpoint, dnsServer: user?.gateway },
-                undefined,
-                undefined,
-                false,
-                sandbox.etc,
-              );
+            ? await this.specFor(c, this.endpoints.plan(c, true), { ahead: true, etc: sandbox.etc })
+            : await this.specFor(c, { endpoint: sandbox.endpoint, dnsServer: user?.gateway }, { etc: sandbox.etc });
           if (sandboxKey(asSandboxed(wanted)) !== sandbox.spec) throw new Error("its spec is not the sandbox's");
           if (!(await this.sandboxCommand(sandbox.topChain, join(dir, 'rootfs'), wanted.process)))
             throw new Error('its command is not in the image');
