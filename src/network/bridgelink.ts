@@ -75,6 +75,28 @@ export async function hostBridges(host: Host): Promise<Map<string, string | unde
   return new Map(links.map((l) => [l.ifname, l.address]));
 }
 
+/**
+ * The destinations of the host's IPv4 and IPv6 routes (table main's: `default` or an address,
+ * with or without its length), both families read at once; a family that cannot be read is
+ * left out.
+ */
+export async function hostRouteDestinations(host: Host): Promise<Array<{ family: 4 | 6; dst: string }>> {
+  if (host.links)
+    return host.links.netInfo({ routes4: true, routes6: true }).then(
+      ({ routes }) => routes,
+      () => [],
+    );
+  const families = await Promise.all(
+    ([4, 6] as const).map((family) =>
+      host.run('ip', ['-j', `-${family}`, 'route', 'show']).then(
+        (r) => (JSON.parse(r.stdout || '[]') as Array<{ dst: string }>).map(({ dst }) => ({ family, dst })),
+        () => [],
+      ),
+    ),
+  );
+  return families.flat();
+}
+
 /** `ip -j addr show`'s shape: a link, its MTU and addresses. */
 export interface IpAddrJson {
   ifname: string;

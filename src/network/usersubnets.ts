@@ -6,6 +6,7 @@
  */
 import type { Host } from '../host/index.ts';
 import { parsePrefix, type Prefix } from './ip.ts';
+import { hostRouteDestinations } from './bridgelink.ts';
 
 /**
  * User network subnets: dockerd's default pools in its order (172.17–31/16, then 192.168/16 in
@@ -21,36 +22,17 @@ export const CANDIDATES = [
 
 /**
  * The destinations of the host's IPv4 and IPv6 routes (both families read at once: this runs
- * while every other daemon's subnet choice waits): by netlink dumps in the launcher where the
- * host has one, else `ip -j route show` of each family. A bridge's connected route is there from
- * the moment it is up with its address, which the same request (or `ip -batch`) does.
+ * while every other daemon's subnet choice waits; bridgelink.ts reads them). A bridge's
+ * connected route is there from the moment it is up with its address, which the same request
+ * (or `ip -batch`) does.
  */
 export async function hostRoutes(host: Host): Promise<Prefix[]> {
-  const families = host.links
-    ? await host.links.netInfo({ routes4: true, routes6: true }).then(
-        ({ routes }) =>
-          (['-4', '-6'] as const).map((family) => ({
-            family,
-            routes: routes.filter((r) => r.family === (family === '-4' ? 4 : 6)),
-          })),
-        () => [],
-      )
-    : await Promise.all(
-        (['-4', '-6'] as const).map((family) =>
-          host.run('ip', ['-j', family, 'route', 'show']).then(
-            (r) => ({ family, routes: JSON.parse(r.stdout || '[]') as Array<{ dst: string }> }),
-            () => ({ family, routes: [] }),
-          ),
-        ),
-      );
   const used: Prefix[] = [];
-  for (const { family, routes } of families) {
-    for (const r of routes) {
-      if (r.dst === 'default') continue;
-      const p = tryPrefix(r.dst.includes('/') ? r.dst : `${r.dst}/${family === '-4' ? 32 : 128}`);
-      // Link-local and multicast routes are on every interface: they say nothing of use.
-      if (p && !(p.family === 6 && (p.base >> 118n === 0x3fan || p.base >> 120n === 0xffn))) used.push(p);
-    }
+  for (const { family, dst } of await hostRouteDestinations(host)) {
+    if (dst === 'default') continue;
+    const p = tryPrefix(dst.includes('/') ? dst : `${dst}/${family === 4 ? 32 : 128}`);
+    // Link-local and multicast routes are on every interface: they say nothing of use.
+    if (p && !(p.family === 6 && (p.base >> 118n === 0x3fan || p.base >> 120n === 0xffn))) used.push(p);
   }
   return used;
 }
