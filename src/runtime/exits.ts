@@ -162,10 +162,6 @@ export class ExitMemo {
  * (open, the read's fstat and reads, close: some five) waits for a core on a busy machine.
  */
 export async function readExitFile(path: string): Promise<{ exitCode: number; exitedAt: Date } | undefined> {
-  return readExitFileNow(path);
-}
-
-function readExitFileNow(path: string): { exitCode: number; exitedAt: Date } | undefined {
   let text: string;
   let mtime: Date;
   try {
