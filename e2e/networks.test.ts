@@ -344,8 +344,19 @@ test('--mac-address on the default bridge and on a user network', async () => {
   await dockerOk(d, ['network', 'rm', 'n3']);
 });
 
+/** The ports of `bridge` as `bridge -d link show` prints them: name and whether isolated. */
+function bridgePorts(bridge: string): Array<{ port: string; isolated: boolean }> {
+  const out = sh('bridge', ['-d', 'link', 'show']).stdout;
+  // One port per line, its details on the lines after it, indented.
+  return out
+    .split(/\n(?=\d+: )/)
+    .filter((p) => new RegExp(`\\bmaster ${bridge}\\b`).test(p))
+    .map((p) => ({ port: /^\d+: ([^@:]+)/.exec(p)![1]!, isolated: /\bisolated on\b/.test(p) }));
+}
+
 test('--icc=false: containers on the default bridge cannot reach each other; nor on a user network with enable_icc=false', async () => {
-  const d2 = await startDaemon(['--bridge', `bni${process.pid % 100000}`, '--icc=false']);
+  const defaultBridge = `bni${process.pid % 100000}`;
+  const d2 = await startDaemon(['--bridge', defaultBridge, '--icc=false']);
   try {
     await bootstrapBusybox(d2);
     await dockerOk(d2, ['run', '-d', '--name', 'x1', 'busybox', 'sleep', '300']);
@@ -372,6 +383,34 @@ test('--icc=false: containers on the default bridge cannot reach each other; nor
       'ping -c 1 -W 2 x2 >/dev/null && echo reached; true',
     ]);
     assert.doesNotMatch(r2.stdout, /reached/);
+    // x1's port on the default bridge is isolated as it starts (endpoints' attach: the launcher's
+    // BRPORT, ip without it); a running container connected to the quiet network gets an isolated
+    // port there too (`docker network connect`), and reaches no one through it.
+    await dockerOk(d2, ['network', 'connect', 'quiet', 'x1']);
+    const quietId = (await dockerOk(d2, ['network', 'inspect', '-f', '{{.Id}}', 'quiet'])).trim();
+    for (const [bridge, n] of [
+      [defaultBridge, 1],
+      [`bn-${quietId.slice(0, 12)}`, 2],
+    ] as const) {
+      const ports = bridgePorts(bridge);
+      // (A warm pool's sandbox may have a port of its own there too, isolated as well.)
+      assert.ok(ports.length >= n, `${bridge}'s ports: ${JSON.stringify(ports)}`);
+      assert.ok(
+        ports.every((p) => p.isolated),
+        `${bridge}: every port isolated on: ${JSON.stringify(ports)}`,
+      );
+    }
+    const x2Quiet = (
+      await dockerOk(d2, ['inspect', '-f', '{{(index .NetworkSettings.Networks "quiet").IPAddress}}', 'x2'])
+    ).trim();
+    const r3 = await docker(d2, [
+      'exec',
+      'x1',
+      'sh',
+      '-c',
+      `ping -c 1 -W 2 ${x2Quiet} >/dev/null && echo reached; true`,
+    ]);
+    assert.doesNotMatch(r3.stdout, /reached/);
     // With icc, the same ping works (the test can fail).
     await dockerOk(d2, ['network', 'create', 'loud']);
     await dockerOk(d2, ['run', '-d', '--name', 'x3', '--network', 'loud', 'busybox', 'sleep', '300']);

@@ -1,6 +1,8 @@
 /*
- * The launcher's network links (berth-launcher.c's LINK and UNLINK requests): a container's
- * veth pair made and set up with rtnetlink, as `ip` would, without running `ip`.
+ * The launcher's network links (berth-launcher.c's LINK, UNLINK and BRPORT requests): a
+ * container's veth pair made and set up with rtnetlink, as `ip` would, without running `ip`;
+ * a bridge port's isolation set on a link already plugged (a container connected to the
+ * default bridge of an `--icc=false` daemon, network/user.ts's isolate).
  *
  * Why: plugging a container into a bridge ran ip(8) twice — once on the host to make the pair,
  * once in the container's namespace to give it its address and routes — on every start on the
@@ -445,6 +447,33 @@ static void do_unlink(uint32_t id, const unsigned char *p, size_t n)
 	struct nlmsg m;
 	nl_init(&m, RTM_DELLINK, 0, &i, sizeof i);
 	int r = nl_str(&m, IFLA_IFNAME, name) < 0 ? -EMSGSIZE : nl_talk(sock, &m);
+	close(sock);
+	reply_i32(RES_DONE, id, r);
+}
+
+/*
+ * BRPORT: u32 flags (1 isolated on; nothing else yet), then the bridge port's name, in the
+ * launcher's namespace: `ip link set dev X type bridge_slave isolated on`. Answers DONE, 0 or
+ * -errno (ENODEV: no such link; EOPNOTSUPP: not a bridge port).
+ */
+static void do_brport(uint32_t id, const unsigned char *p, size_t n)
+{
+	const char *name;
+	if (n < 4 || !strings(p + 4, n - 4, &name, 1) || strlen(name) >= IFNAMSIZ || (get32(p) & ~1u)) {
+		reply_i32(RES_DONE, id, -EINVAL);
+		return;
+	}
+	int index = (int)if_nametoindex(name);
+	if (!index) {
+		reply_i32(RES_DONE, id, -errno);
+		return;
+	}
+	int sock = nl_socket();
+	if (sock < 0) {
+		reply_i32(RES_DONE, id, sock);
+		return;
+	}
+	int r = (get32(p) & 1) ? link_isolated(sock, index) : 0;
 	close(sock);
 	reply_i32(RES_DONE, id, r);
 }

@@ -88,6 +88,8 @@ export interface LinkMaker {
   plugVeth(l: VethLink): Promise<LinkFailure | undefined>;
   /** Deletes a link of the host's namespace by name; one that is not there is not an error. */
   deleteLink(name: string): Promise<void>;
+  /** Isolates a plugged bridge port (`ip link set dev X type bridge_slave isolated on`); rejects when it cannot. */
+  isolatePort(name: string): Promise<void>;
   /** Makes or sets up a bridge (network/bridgelink.ts's steps); resolves with what failed, if anything. */
   setUpBridge(b: BridgeLink): Promise<LinkFailure | undefined>;
   /** The host's links, with the addresses and routes asked for (`ip -j ... show`'s, read by netlink dumps). */
@@ -136,6 +138,10 @@ export class RealHost implements Host {
         async deleteLink(name) {
           const r = await launcher.unlink(name);
           if (r < 0 && -r !== osConstants.errno.ENODEV) throw internal(`delete link ${name}: ${errnoName(-r)}`);
+        },
+        async isolatePort(name) {
+          const r = await launcher.isolatePort(name);
+          if (r < 0) throw internal(`isolate bridge port ${name}: ${errnoName(-r)}`);
         },
         async setUpBridge(b) {
           const { result, step } = await launcher.bridge(b);

@@ -35,7 +35,8 @@ const REQ_SPAWN = 1,
   REQ_UNLINK = 8,
   REQ_BRIDGE = 9,
   REQ_NETINFO = 10,
-  REQ_NFT = 11;
+  REQ_NFT = 11,
+  REQ_BRPORT = 12;
 const RES_SPAWNED = 1,
   RES_DATA = 2,
   RES_EXIT = 3,
@@ -86,6 +87,8 @@ export const LINK_STEPS = [
 /** LINK's flags: no IPv6 link-local addresses on either end; the bridge port isolated. */
 const LINK_QUIET = 1,
   LINK_ISOLATED = 2;
+/** BRPORT's flags: the port isolated. */
+const BRPORT_ISOLATED = 1;
 /** BRIDGE's flags: make it; bring it up. */
 const BRIDGE_CREATE = 1,
   BRIDGE_UP = 2,
@@ -107,7 +110,7 @@ const F_STDIN = 1,
   F_NICE = 64;
 const HEADER = 9;
 /** The message set this file speaks; the C file's PROTOCOL. A launcher without `--protocol` is 1. */
-export const LAUNCHER_PROTOCOL = 6;
+export const LAUNCHER_PROTOCOL = 7;
 
 /** The string a launcher binary holds with its protocol after it, up to a `;` (the C file's protocol_mark). */
 const PROTOCOL_MARK = 'berth-launcher-protocol=';
@@ -346,6 +349,14 @@ export class Launcher {
   /** A link deleted by name in the launcher's (the host's) network namespace. Resolves with 0 or -errno. */
   async unlink(name: string): Promise<number> {
     return (await this.call(REQ_UNLINK, 0, [name])).readInt32LE(0);
+  }
+
+  /**
+   * A plugged bridge port isolated from the bridge's other isolated ports (the C file's
+   * BRPORT). Resolves with 0 or -errno.
+   */
+  async isolatePort(name: string): Promise<number> {
+    return (await this.call(REQ_BRPORT, BRPORT_ISOLATED, [name])).readInt32LE(0);
   }
 
   /** A bridge made or set up (the C file's BRIDGE). Resolves with 0 or -errno, and the step that failed. */

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RealHost, type Host } from '../host/index.ts';
 import { launcherInNetns, processNetns } from '../host/testing.ts';
-import { deleteLinks, hostAddrs4, hostBridges, setUpBridges, type BridgeLink } from './bridgelink.ts';
+import { deleteLinks, hostAddrs4, hostBridges, isolatePort, setUpBridges, type BridgeLink } from './bridgelink.ts';
 import { hostRoutes } from './usersubnets.ts';
 import { deleteTables, runNft } from './nft.ts';
 import { NetnsLock } from './netlock.ts';
@@ -163,6 +163,37 @@ test(
     );
     await deleteLinks(netlink, [BRIDGE.name, 'bn-blt2', 'bn-none']);
     assert.deepEqual(ipJson(netns, ['link', 'show', 'type', 'bridge']), []);
+  },
+);
+
+test(
+  'a bridge port isolated by rtnetlink is the one ip isolates: bridge -d link show says isolated on; no ip started',
+  { skip },
+  async () => {
+    const a = await place();
+    const b = await place();
+    const ports = async (p: { netns: string }, host: Host) => {
+      await setUpBridges(host, [BRIDGE]);
+      // A port as a container's host end is: one end of a veth pair, on the bridge.
+      nsRun(p.netns, 'ip', ['link', 'add', 'vbl0', 'master', BRIDGE.name, 'type', 'veth', 'peer', 'name', 'vbl1']);
+      await isolatePort(host, 'vbl0');
+      return nsRun(p.netns, 'bridge', ['-d', 'link', 'show', 'dev', 'vbl0']);
+    };
+    const started: string[] = [];
+    const netlink = Object.create(a.netlink, {
+      run: {
+        value: (cmd: string, args: readonly string[], o: object) => (started.push(cmd), a.netlink.run(cmd, args, o)),
+      },
+    }) as Host;
+    const byNetlink = await ports(a, netlink);
+    assert.match(byNetlink, /\bisolated on\b/);
+    assert.deepEqual(started, [], 'the launcher isolated it: no program started');
+    assert.equal(byNetlink.replace(/^\d+: /, ''), (await ports(b, b.ip)).replace(/^\d+: /, ''));
+    await assert.rejects(isolatePort(a.netlink, 'vbl-none'), /isolate bridge port vbl-none: ENODEV/);
+    // A link that is no bridge's port: the kernel's refusal, in its words.
+    await assert.rejects(isolatePort(a.netlink, 'vbl1'), /isolate bridge port vbl1: E[A-Z]+/);
+    await deleteLinks(a.netlink, ['vbl0', BRIDGE.name]);
+    await deleteLinks(b.ip, ['vbl0', BRIDGE.name]);
   },
 );
 

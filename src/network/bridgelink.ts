@@ -1,6 +1,6 @@
 /**
- * Bridges made, set up and deleted, and the host's links, addresses and routes read, for the
- * default bridge (bridge.ts) and user networks (user.ts, usersubnets.ts).
+ * Bridges made, set up and deleted, their ports isolated, and the host's links, addresses and
+ * routes read, for the default bridge (bridge.ts) and user networks (user.ts, usersubnets.ts).
  *
  * Through the host's rtnetlink (`host.links`: the launcher's, berth-launcher-bridge.c) where it
  * has one: no program started — a `network create` ran ip three times and `network rm` once,
@@ -60,6 +60,17 @@ export async function deleteLinks(host: Host, names: readonly string[]): Promise
       input: names.map((n) => `link del ${n}`).join('\n') + '\n',
       allowFailure: true,
     });
+}
+
+/**
+ * Cuts the bridge port `name` off from the bridge's other isolated ports (the kernel's bridge
+ * port isolation, `ip link set dev X type bridge_slave isolated on`): by the launcher's
+ * rtnetlink where the host has it, else by ip. What `bridge -d link show` prints of the port
+ * is the same either way.
+ */
+export async function isolatePort(host: Host, name: string): Promise<void> {
+  if (host.links) return host.links.isolatePort(name);
+  await host.run('ip', ['link', 'set', 'dev', name, 'type', 'bridge_slave', 'isolated', 'on']);
 }
 
 /** The host's bridges: name → MAC (`ip -j link show type bridge`). */

@@ -22,7 +22,7 @@ import { planIpam } from './ipamconfig.ts';
 import type { Endpoint } from './bridge.ts';
 import { NetnsLock, SUBNET_LOCK } from './netlock.ts';
 import { EmbeddedDns, hostResolvers } from './userdns.ts';
-import { deleteLinks, hostBridges, setUpBridges, type BridgeLink } from './bridgelink.ts';
+import { deleteLinks, hostBridges, isolatePort, setUpBridges, type BridgeLink } from './bridgelink.ts';
 import { deleteTables, runNft } from './nft.ts';
 import { CANDIDATES, hostRoutes } from './usersubnets.ts';
 import { plugVeth, type NetnsTarget } from './veth.ts';
@@ -485,10 +485,13 @@ export class UserNetworks {
   /**
    * Cuts a bridge port off from the other isolated ports (the kernel's bridge port isolation):
    * `--icc=false` on the default bridge, `com.docker.network.bridge.enable_icc=false` on a
-   * user network. The host and the outside stay reachable through the bridge itself.
+   * user network. The host and the outside stay reachable through the bridge itself. A port
+   * plugged into a user network is isolated as it is plugged (plugVeth's `isolated`); this is
+   * for one already plugged, into the default bridge: by the launcher where there is one
+   * (bridgelink.ts), no ip started on that start.
    */
   async isolate(hostVeth: string): Promise<void> {
-    await this.o.host.run('ip', ['link', 'set', 'dev', hostVeth, 'type', 'bridge_slave', 'isolated', 'on']);
+    await isolatePort(this.o.host, hostVeth);
   }
 
   // ---- names, for the embedded DNS (userdns.ts) ----

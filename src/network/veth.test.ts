@@ -89,6 +89,7 @@ function linkingHost(answers: (LinkFailure | undefined)[] = []) {
   host.links = {
     plugVeth: (l) => (asked.push(['plug', l]), Promise.resolve(answers.shift())),
     deleteLink: (name) => (asked.push(['delete', name]), Promise.resolve()),
+    isolatePort: (name) => (asked.push(['isolate', name]), Promise.resolve()),
     setUpBridge: (b) => (asked.push(['bridge', b]), Promise.resolve(undefined)),
     netInfo: () => Promise.resolve({ links: [], addrs: [], routes: [] }),
   };

@@ -54,6 +54,13 @@ export {
   withTerminal,
   withCgroupsPath,
   withoutCgroup,
+  withSysctl,
+  withNamespace,
+  withoutNamespace,
+  withNamespacePath,
+  withUserNamespace,
+} from './options.ts';
+export {
   withCapabilities,
   withPrivileged,
   withNoNewPrivileges,
@@ -61,6 +68,9 @@ export {
   withSharedMask,
   withReadonlyRootfs,
   withSeccomp,
+  isPrivileged,
+} from './security.ts';
+export {
   withMemory,
   withCpus,
   cpusOutOfRange,
@@ -71,19 +81,9 @@ export {
   withPidsLimit,
   withUlimits,
   withOomScoreAdj,
-  withSysctl,
-  withNamespace,
-  withoutNamespace,
-  withNamespacePath,
-  withUserNamespace,
-  withMounts,
-  withShmSize,
-  withDevice,
-  withInit,
-  isPrivileged,
   ULIMIT_TYPES,
-  INIT_PATH,
-} from './options.ts';
+} from './resources.ts';
+export { withMounts, withShmSize, withDevice, withInit, INIT_PATH } from './mounts.ts';
 export { DEFAULT_CAPABILITIES, tweakCapabilities, normalizeCapability } from './capabilities.ts';
 export {
   ALL_CAPABILITIES,

@@ -36,9 +36,10 @@
  * exec.ts (under a monitor), stdio.ts (attach, terminal size), signal.ts and start.ts (kill and
  * start without spawning the runtime), reap.ts (crun's delete of a stopped container,
  * likewise), recovery.ts (exits recorded while nobody watched, the inventory after a restart),
- * checkpoint.ts and criu.ts. Also: conmon.ts (its command line and sync pipe), exits.ts (watching exit files), state.ts (runc's and crun's state files), crun.ts
- * (crun's sealed binary), seccomp-cache.ts (crun's compiled filters). runsc.ts and berthvm.ts
- * extend the class through its protected methods.
+ * checkpoint.ts and criu.ts. Also: conmon.ts (its command line and sync pipe), exits.ts
+ * (watching exit files), state.ts (runc's and crun's state files), crun-shared.ts (what crun's
+ * containers share: its sealed binary, the masks, the cgroup tree, the compiled filters).
+ * runsc.ts and berthvm.ts extend the class through its protected methods.
  *
  * @example
  *   const rt = new RuncRuntime({ host, root: '/run/berth' });
@@ -59,12 +60,10 @@ import { BUNDLE_FILES } from './conmon.ts';
 import { createUnderMonitor, type MonitorSetup } from './create.ts';
 import { runcFailure, saysGone } from './failures.ts';
 import { readLogs, type LogLine, type ReadLogOptions } from './logs.ts';
-import { SeccompCache } from './seccomp-cache.ts';
 import { reapStoppedCrun, type ReapOptions } from './reap.ts';
 import { readCgroupStats, type CgroupStats, type StatsOptions } from './stats.ts';
 import { isMonitor, readMonitorPid } from './monitor.ts';
-import { OwnedMasks, sealCrun, shareCgroupTree, shareMask, type CgroupTree } from './crun.ts';
-import { bindCgroupMounts, cgroupCopy, ensureOwnCpuset, sharedBeside, sharedCgroup } from './cgroup-share.ts';
+import { CrunShared } from './crun-shared.ts';
 import { releaseCrunFifo, releaseRuncFifo } from './start.ts';
 import { attachSocketPath, checkConsoleSize, openAttach, resizeConsole } from './stdio.ts';
 import { ExitMemo, ExitWatcher, type RuntimeEvents } from './exits.ts';
@@ -135,8 +134,8 @@ export class RuncRuntime implements RuntimeDriver {
   private readonly crun: boolean;
   private readonly exitFiles: ExitWatcher;
   private initialized?: Promise<void>;
-  /** crun only: compiled seccomp filters reused across containers (see seccomp-cache.ts). */
-  private seccomp?: SeccompCache;
+  /** crun only: what its containers share — sealed binary, masks, cgroup tree, seccomp filters (crun-shared.ts). */
+  private crunShared?: CrunShared;
   /** Containers whose exit this instance reports even after runc forgot them (force delete). */
   private readonly tracked = new Set<string>();
   /** runc's state files, read once per container (what is in them does not change). */
@@ -144,17 +143,9 @@ export class RuncRuntime implements RuntimeDriver {
   private readonly bundles = new Map<string, string>();
   /** Exits read, so that handleExit's second read of one is a stat (exits.ts's ExitMemo). */
   private readonly exitsRead = new ExitMemo();
-  /** crun only: where crun's binary is bound read-only (see crun.ts), while this instance runs. */
-  private readonly sealedCrun: string;
+  private readonly root: string;
   private readonly cgroups: Pick<ReapOptions, 'cgroupRoot' | 'hierarchies'>;
-  private sealed = false;
-  /** crun only: the read-only empty directory masked directories are bound from (crun.ts's shareMask). */
-  sharedMask?: string;
-  /** crun only: the same, owned by a user namespace's root (crun.ts's OwnedMasks). */
-  private ownedMasks?: OwnedMasks;
-  /** crun on cgroup v1 only: the read-only tree bound at its containers' /sys/fs/cgroup (crun.ts's shareCgroupTree). */
-  private cgroupTree?: CgroupTree;
-  /** The environment of every runtime process: it names the sealed crun to the wrapper. */
+  /** The environment of every runtime process: crun's names the sealed crun to the wrapper. */
   protected runtimeEnv: NodeJS.ProcessEnv = process.env;
 
   constructor(o: RuncRuntimeOptions) {
@@ -163,7 +154,7 @@ export class RuncRuntime implements RuntimeDriver {
     this.runtimeArgs = o.runtimeArgs ?? [];
     this.exitDir = o.exitDir ?? join(o.root, 'exits');
     this.socketDir = join(o.root, 'sockets');
-    this.sealedCrun = join(o.root, 'crun');
+    this.root = o.root;
     this.cgroups = o.cgroups ?? {};
     this.runc = o.runtimePath ?? 'runc';
     this.conmon = o.conmonPath ?? 'conmon';
@@ -201,41 +192,33 @@ export class RuncRuntime implements RuntimeDriver {
       absolutePath(this.conmon),
       absolutePath(this.attachPath),
     ]);
-    const crunBinary = process.env.BERTH_CRUN || '/usr/bin/crun';
-    if (this.crun) this.seccomp = new SeccompCache(join(this.runcRoot, '..', 'seccomp'), [this.runc, crunBinary]);
     // conmon exits silently with status 1 when its --socket-dir-path is missing.
     await Promise.all(
       [this.runcRoot, this.exitDir, this.socketDir].map((d) => fs.mkdir(d, { recursive: true, mode: 0o700 })),
     );
-    if (this.crun && (this.sealed = await sealCrun(this.host, crunBinary, this.sealedCrun)))
-      this.runtimeEnv = { ...process.env, BERTH_CRUN: this.sealedCrun };
-    // runc refuses a bind under /proc that is not from /proc: crun alone gets the shared mask.
-    const mask = join(this.runcRoot, '..', 'masked');
-    if (this.crun && (await shareMask(this.host, mask)))
-      [this.sharedMask, this.ownedMasks] = [mask, new OwnedMasks(this.host, mask)];
-    if (this.crun) this.cgroupTree = await shareCgroupTree(this.host, join(this.runcRoot, '..', 'cgroup'));
+    // crun alone gets the shared mounts: runc refuses a bind under /proc that is not from /proc.
+    this.crunShared = this.crun ? new CrunShared(this.host, this.root, this.runc) : undefined;
+    await this.crunShared?.open();
+    this.runtimeEnv = this.crunShared?.env ?? this.runtimeEnv;
     // Exit files already there were recorded while nobody watched: they are read through
     // readExit/recover, not reported again as events.
     await this.exitFiles.start();
   }
 
-  /** Stops watching for exits (the containers and their monitors go on), unbinds the sealed crun and the shared mask. */
+  /** Stops watching for exits (the containers and their monitors go on), unbinds crun's shared mounts. */
   async close(): Promise<void> {
     this.exitFiles.close();
-    if (this.sealed) {
-      this.sealed = false;
-      await this.host.unmount(this.sealedCrun).catch(() => {});
-    }
-    // The containers' binds of them keep their superblocks; new ones wait for the next daemon's.
-    const shared = [this.sharedMask, this.cgroupTree?.at];
-    [this.sharedMask, this.cgroupTree] = [undefined, undefined];
-    for (const at of shared) if (at) await this.host.unmount(at).catch(() => {});
-    await this.ownedMasks?.close();
+    await this.crunShared?.close();
+  }
+
+  /** crun only: the read-only empty directory masked directories are bound from (crun.ts's shareMask). */
+  get sharedMask(): string | undefined {
+    return this.crunShared?.mask;
   }
 
   /** The shared mask for a user namespace whose root is `owner` on the host (see `sharedMask`). */
   async sharedMaskFor(owner: { uid: number; gid: number }): Promise<string | undefined> {
-    return this.init().then(() => this.ownedMasks?.for(owner));
+    return this.init().then(() => this.crunShared?.maskFor(owner));
   }
 
   /** Calls `fn` with every exit from now on (see `exits`); the function returned stops that. */
@@ -285,15 +268,9 @@ export class RuncRuntime implements RuntimeDriver {
     this.bundles.set(o.id, o.bundle);
     const via = this.conmonRuntime(!!o.restoreFrom);
     const m = { ...this.monitorSetup(), runtimePath: via.path, runtimeArgs: via.args };
-    // crun's container shares its cgroup parent's cpuset and name=systemd when it asks nothing of them (cgroup-share.ts).
-    const parent = this.crun && o.spec && !o.restoreFrom ? sharedCgroup(o.spec) : undefined;
-    // Without a spec (a caller's own bundle: the runtime's tests) `userns` serves either kind, for one bind more.
-    if (this.crun) m.env = { ...m.env, BERTH_CRUN_COPY: o.spec ? cgroupCopy(o.spec) : 'userns' };
-    if (parent) m.env = { ...m.env, BERTH_CRUN_SHARE: parent };
-    // Its /sys/fs/cgroup: binds into the one shared tree, not a tmpfs of its own (crun.ts's shareCgroupTree);
-    // a restore's too, whose checkpoint holds them as external mounts that CRIU must find again.
-    if (this.cgroupTree && o.spec) bindCgroupMounts(o.spec, this.cgroupTree, parent);
-    return createUnderMonitor(m, this.exitDir, o, this.seccomp);
+    // crun's: the cleaned cgroup copy, the shared cgroup directories and tree (crun-shared.ts).
+    if (this.crunShared) m.env = { ...m.env, ...this.crunShared.forCreate(o.spec, !!o.restoreFrom) };
+    return createUnderMonitor(m, this.exitDir, o, this.crunShared?.seccomp);
   }
 
   /**
@@ -335,10 +312,9 @@ export class RuncRuntime implements RuntimeDriver {
   async exec(o: ExecOptions): Promise<{ pid: number; exit: Promise<number> }> {
     await this.init();
     const m = this.monitorSetup();
-    // The exec's process joins the cgroup parent's cpuset and name=systemd, as the container's
-    // init did when it shares them; crun moves it on into the container's own where it has one.
-    const parent = this.crun ? sharedBeside((await this.stateFile(o.id))?.cgroupPaths.memory) : undefined;
-    if (parent) m.env = { ...m.env, BERTH_CRUN_SHARE: parent };
+    // crun's: the shared cgroup directories the container's init joined, if it did (crun-shared.ts).
+    if (this.crunShared)
+      m.env = { ...m.env, ...this.crunShared.forExec((await this.stateFile(o.id))?.cgroupPaths.memory) };
     return execUnderMonitor(m, o);
   }
 
@@ -559,9 +535,8 @@ export class RuncRuntime implements RuntimeDriver {
   /** Changes a running container's cgroup limits (`docker update`), through `runc update -r`. */
   async update(id: string, resources: object): Promise<void> {
     await this.init();
-    // A container that shares its parent's cpuset gets its own before one is set (cgroup-share.ts).
-    const cpu = (resources as { cpu?: { cpus?: string; mems?: string } }).cpu;
-    if (this.crun && (cpu?.cpus || cpu?.mems)) await ensureOwnCpuset((await this.stateFile(id))?.cgroupPaths);
+    // crun's container that shares its parent's cpuset gets its own first (crun-shared.ts).
+    await this.crunShared?.beforeUpdate(resources, async () => (await this.stateFile(id))?.cgroupPaths);
     const file = join(this.runcRoot, '..', `update-${id}-${randomBytes(4).toString('hex')}.json`);
     await fs.writeFile(file, JSON.stringify(resources));
     try {

@@ -1,5 +1,11 @@
-import type { Duplex } from 'node:stream';
-import type { Router, Response } from '../router.ts';
+/**
+ * The container routes of the Engine API: create (a squashfs file as the image, a pod's
+ * member), list and prune, inspect, and the lifecycle — start, stop, restart, kill, pause,
+ * wait, remove, rename, top, stats, update, resize. Beside it: container-files.ts
+ * (checkpoints, diff, commit, cp, export) and container-streams.ts (logs and attach, and the
+ * frame pump exec shares), both registered from registerContainers.
+ */
+import type { Router } from '../router.ts';
 import { BerthError, categoryOf, invalidArgument, notFound, notImplemented } from '../../../errdefs/index.ts';
 import { normaliseSignal } from '../../../spec/index.ts';
 import {
@@ -8,15 +14,8 @@ import {
   inspect,
   type ContainerRecord,
   type UpdateRequest,
-  type LogEntry,
-  parseDetachKeys,
-  DEFAULT_DETACH_KEYS,
-  logAttributes,
 } from '../../../services/containers/index.ts';
 import type {
-  CheckpointCreateRequest,
-  CheckpointSummary,
-  ContainerConfig,
   ContainerCreateRequest,
   ContainerCreateResponse,
   ContainerInspect,
@@ -24,15 +23,14 @@ import type {
   ContainerSummary,
   ContainerTop,
   ContainerUpdateResponse,
-  FilesystemChange,
-  IdResponse,
-  PathStat,
   WaitResponse,
 } from '../../../api/types/index.ts';
 import { parseFilters, assertKnownFilters } from '../filters.ts';
-import { atoi, boolValue, logsTail, optionalInt, unixTimestamp } from '../query.ts';
+import { boolValue, optionalInt } from '../query.ts';
 import { parseTime } from './system.ts';
 import { matchLabel, parsePlatform } from '../../../services/images/index.ts';
+import { registerContainerFiles } from './container-files.ts';
+import { attachHandler, logsHandler, terminalSize } from './container-streams.ts';
 
 export interface ContainerRouteDeps {
   containers: ContainerService;
@@ -214,38 +212,6 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     res.empty(204);
   });
 
-  // Checkpoints (experimental in dockerd; the CLI asks for them only of an experimental daemon).
-  r.post('/containers/{id}/checkpoints', async (req, res) => {
-    const body = (await req.json<CheckpointCreateRequest | null>()) ?? {};
-    await svc.checkpoints.create(req.params.id!, body);
-    res.empty(201);
-  });
-
-  r.get('/containers/{id}/checkpoints', async (req, res) => {
-    res.json(
-      200,
-      (await svc.checkpoints.list(req.params.id!, req.query.get('dir') || undefined)) satisfies CheckpointSummary[],
-    );
-  });
-
-  // Berth's own: a checkpointed container as one tar, to move to another daemon (migration.ts).
-  r.get('/berth/v1/containers/{id}/checkpoints/{name}/export', async (req, res) => {
-    const tar = await svc.migration.export(req.params.id!, req.params.name!);
-    res.raw.writeHead(200, { 'Content-Type': 'application/x-tar' });
-    tar.on('error', () => res.raw.destroy());
-    res.raw.on('close', () => tar.destroy());
-    tar.pipe(res.raw);
-  });
-
-  r.post('/berth/v1/containers/checkpoints/import', async (req, res) => {
-    res.json(200, await svc.migration.import(req.raw, req.query.get('name') || undefined));
-  });
-
-  r.delete('/containers/{id}/checkpoints/{name}', async (req, res) => {
-    await svc.checkpoints.remove(req.params.id!, req.params.name!, req.query.get('dir') || undefined);
-    res.empty(204);
-  });
-
   r.post('/containers/{id}/stop', async (req, res) => {
     await svc.stop(req.params.id!, {
       timeout: timeoutParam(req.query.get('t')),
@@ -334,64 +300,6 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     res.json(200, (await svc.top(req.params.id!, req.query.get('ps_args') || '-ef')) satisfies ContainerTop);
   });
 
-  r.get('/containers/{id}/changes', async (req, res) => {
-    const list = await svc.diff(req.params.id!);
-    res.json(200, list.map((ch) => ({ Path: ch.path, Kind: ch.kind })) satisfies FilesystemChange[]);
-  });
-
-  r.post('/commit', async (req, res) => {
-    const ref = req.query.get('container');
-    if (!ref) throw invalidArgument('commit: no container given');
-    const body = await req.json<ContainerConfig | null>();
-    if (body !== null && (typeof body !== 'object' || Array.isArray(body)))
-      throw invalidArgument('commit: the config must be a JSON object');
-    const repo = req.query.get('repo') ?? '';
-    const tag = req.query.get('tag') ?? '';
-    if (!repo && tag) throw invalidArgument('commit: a tag needs a repository');
-    res.json(
-      201,
-      (await svc.commit(ref, {
-        ref: repo ? (tag ? `${repo}:${tag}` : repo) : undefined,
-        comment: req.query.get('comment') ?? undefined,
-        author: req.query.get('author') ?? undefined,
-        changes: req.query
-          .getAll('changes')
-          .flatMap((c) => c.split('\n'))
-          .filter((c) => c.trim()),
-        pause: boolValue(req.query.get('pause'), true),
-        config: body ?? undefined,
-      })) satisfies IdResponse,
-    );
-  });
-
-  const pathStatHeader = (stat: PathStat) => Buffer.from(JSON.stringify(stat)).toString('base64');
-  const archivePath = (req: { query: URLSearchParams }) => {
-    const p = req.query.get('path');
-    if (!p) throw invalidArgument('path cannot be empty');
-    return p;
-  };
-  r.head('/containers/{id}/archive', async (req, res) => {
-    const stat = await svc.statPath(req.params.id!, archivePath(req));
-    res.raw.writeHead(200, { 'X-Docker-Container-Path-Stat': pathStatHeader(stat) });
-    res.raw.end();
-  });
-  r.get('/containers/{id}/archive', async (req, res) => {
-    const { stat, tar } = await svc.getArchive(req.params.id!, archivePath(req));
-    res.raw.writeHead(200, {
-      'Content-Type': 'application/x-tar',
-      'X-Docker-Container-Path-Stat': pathStatHeader(stat),
-    });
-    tar.on('error', () => res.raw.destroy());
-    res.raw.on('close', () => tar.destroy());
-    tar.pipe(res.raw);
-  });
-  r.put('/containers/{id}/archive', async (req, res) => {
-    await svc.putArchive(req.params.id!, archivePath(req), req.raw, {
-      copyUIDGID: boolValue(req.query.get('copyUIDGID')),
-    });
-    res.empty(200);
-  });
-
   r.get('/containers/{id}/stats', async (req, res) => {
     const stream = boolValue(req.query.get('stream'), true);
     const oneShot = boolValue(req.query.get('one-shot'));
@@ -428,181 +336,16 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     res.empty(200);
   });
 
-  if (deps.exportRootfs) {
-    const exportRootfs = deps.exportRootfs;
-    r.get('/containers/{id}/export', async (req, res) => {
-      const tar = await exportRootfs(req.params.id!);
-      res.raw.writeHead(200, { 'Content-Type': 'application/x-tar' });
-      tar.pipe(res.raw);
-    });
-  }
+  // Checkpoints, diff, commit, cp and export (container-files.ts).
+  registerContainerFiles(r, svc, deps.exportRootfs);
 
+  // The streams (container-streams.ts).
   r.get('/containers/{id}/logs', logsHandler(svc));
 
   r.post('/containers/{id}/attach', attachHandler(svc));
 }
 
-/**
- * `GET /containers/{id}/logs`, Docker's and Libpod's alike (routes/libpod.ts: `podman --remote
- * logs` and `pod logs -c` read the same multiplexed stream).
- */
-export function logsHandler(svc: ContainerService) {
-  return async (req: import('../router.ts').Request, res: Response) => {
-    const c = svc.get(req.params.id!);
-    const stdout = boolValue(req.query.get('stdout'));
-    const stderr = boolValue(req.query.get('stderr'));
-    if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream');
-    const follow = boolValue(req.query.get('follow'));
-    const tail = logsTail(req.query.get('tail'));
-    const { since, until } = logsWindow(req.query);
-    svc.checkLogsReadable(c);
-    const tty = !!c.Config.Tty;
-    res.raw.writeHead(200, {
-      'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream',
-    });
-    res.raw.flushHeaders();
-    const ac = new AbortController();
-    res.raw.on('close', () => ac.abort());
-    const untilExit = c.State.Running || c.State.Status === 'paused' ? svc.nextExit(c.Id) : Promise.resolve(0);
-    const entries = svc.logs(c, {
-      follow: follow && (c.State.Running || c.State.Status === 'paused'),
-      tail,
-      since: since === undefined ? undefined : new Date(since / 1e6),
-      until: until === undefined ? undefined : new Date(until / 1e6),
-      signal: ac.signal,
-      untilExit,
-    });
-    // --details: each line after its log attributes and a space, as moby writes it (after the time).
-    const details = boolValue(req.query.get('details')) ? Buffer.from(`${logAttributes(c)} `) : undefined;
-    await pump(entries, res.raw, { stdout, stderr, tty, timestamps: boolValue(req.query.get('timestamps')), details });
-    res.raw.end();
-  };
-}
-
-/**
- * `POST /containers/{id}/attach`, Docker's and Libpod's alike (routes/libpod.ts): the
- * container's output from now on (and what it wrote before, with `logs`), its stdin from the
- * client with `stdin`, until it exits or the client detaches.
- */
-export function attachHandler(svc: ContainerService) {
-  return async (req: import('../router.ts').Request, res: Response) => {
-    // Bad detach keys are refused before the container is looked for, as dockerd does.
-    const detachKeys = parseDetachKeys(req.query.get('detachKeys') || DEFAULT_DETACH_KEYS);
-    const c = svc.get(req.params.id!);
-    const stdout = boolValue(req.query.get('stdout'));
-    const stderr = boolValue(req.query.get('stderr'));
-    const logs = boolValue(req.query.get('logs'));
-    const stream = boolValue(req.query.get('stream'));
-    const stdin = boolValue(req.query.get('stdin'));
-    const sock: Duplex = res.hijack(
-      c.Config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream',
-    );
-    const ac = new AbortController();
-    sock.on('close', () => ac.abort());
-    sock.on('error', () => ac.abort());
-    svc.attached(c);
-    const untilExit = svc.nextExit(c.Id);
-    const startedAt = new Date();
-    const entries = svc.logs(c, {
-      follow: stream,
-      since: logs ? undefined : startedAt,
-      signal: ac.signal,
-      untilExit,
-    });
-    if (stdin && stream) {
-      void svc.attachStdin(c.Id, sock, detachKeys).then((how) => {
-        if (how !== 'detached') return;
-        svc.detached(c);
-        ac.abort();
-      });
-    }
-    await pump(entries, sock, { stdout, stderr, tty: !!c.Config.Tty, timestamps: false });
-    sock.end();
-  };
-}
-
-/**
- * Writes log entries as Docker's stream: 8-byte frame headers unless the container has a TTY.
- * The frames made in one turn of the event loop (a file chunk's lines: the log is read 64 kB
- * at a time) leave as one write, at the end of the turn or at 64 kB: written one by one, each
- * line was a chunk of its own on the wire and a system call of its own, and `logs --tail 100`
- * took 4.2 ms against dockerd's 2.6. A live follower's lines still leave in the turn that read
- * them. (Not the response's cork(): Node's corked chunked writes after flushHeaders() framed
- * the body wrongly in a test.)
- */
-export async function pump(
-  entries: AsyncIterable<LogEntry>,
-  out: NodeJS.WritableStream,
-  o: { stdout: boolean; stderr: boolean; tty: boolean; timestamps: boolean; details?: Buffer },
-): Promise<void> {
-  let batch: Buffer[] = [];
-  let bytes = 0;
-  let blocked: Promise<void> | undefined;
-  const flush = () => {
-    if (batch.length === 0) return;
-    const data = batch.length === 1 ? batch[0]! : Buffer.concat(batch, bytes);
-    batch = [];
-    bytes = 0;
-    if (!out.write(data)) blocked = new Promise((r) => out.once('drain', () => r(void (blocked = undefined))));
-  };
-  try {
-    for await (const e of entries) {
-      if (e.stream === 'stdout' ? !o.stdout : !o.stderr) continue;
-      const data = o.details ? Buffer.concat([o.details, e.data]) : e.data;
-      const payload = o.timestamps ? Buffer.concat([Buffer.from(`${rfc3339Nano(e.time)} `), data]) : data;
-      let chunk = payload;
-      if (!o.tty) {
-        const head = Buffer.alloc(8);
-        head[0] = e.stream === 'stdout' ? 1 : 2;
-        head.writeUInt32BE(payload.length, 4);
-        chunk = Buffer.concat([head, payload]);
-      }
-      if (batch.length === 0) process.nextTick(flush);
-      batch.push(chunk);
-      bytes += chunk.length;
-      if (bytes >= 64 * 1024) flush();
-      if (blocked) await blocked;
-    }
-    flush();
-  } catch (e) {
-    if ((e as Error).name !== 'AbortError') throw e;
-  }
-}
-
-/** moby's RFC3339NanoFixed, as `logs -t` shows it: always nine digits of the second. */
-function rfc3339Nano(d: Date & { nanos?: number }): string {
-  return d.toISOString().replace(
-    /\.(\d{3})Z$/,
-    (_m, ms) =>
-      `.${ms}${String(d.nanos ?? 0)
-        .padStart(6, '0')
-        .slice(0, 6)}Z`,
-  );
-}
-
 /** `t` of stop and restart: whole seconds, as Go's Atoi reads them (-1: wait for ever). */
 function timeoutParam(t: string | null): number | undefined {
   return optionalInt(t);
-}
-
-/**
- * `h` and `w` of a resize: both required, Atoi's integers (dockerd refuses an absent one). A
- * negative or huge size, which dockerd passes on wrapped, is clamped to what a terminal takes.
- */
-export function terminalSize(q: URLSearchParams): { h: number; w: number } {
-  const clamp = (n: number) => Math.min(Math.max(n, 0), 0xffff);
-  return { h: clamp(atoi(q.get('h') ?? '')), w: clamp(atoi(q.get('w') ?? '')) };
-}
-
-/**
- * `since` and `until` of the logs, as dockerd's logs read them: unix timestamps (see
- * unixTimestamp); an empty one, and an `until` of 0, put no bound.
- */
-function logsWindow(q: URLSearchParams): { since?: number; until?: number } {
-  const since = q.get('since');
-  const until = q.get('until');
-  return {
-    since: since ? unixTimestamp(since) : undefined,
-    until: until && until !== '0' ? unixTimestamp(until) : undefined,
-  };
 }

@@ -2,7 +2,7 @@
 import type { Router } from '../router.ts';
 import type { ExecService } from '../../../services/exec/index.ts';
 import type { ExecConfig, ExecInspect, ExecStartConfig, IdResponse } from '../../../api/types/index.ts';
-import { pump, terminalSize } from './containers.ts';
+import { pump, terminalSize } from './container-streams.ts';
 
 export function registerExec(r: Router, execs: ExecService): void {
   r.post('/containers/{id}/exec', async (req, res) => {

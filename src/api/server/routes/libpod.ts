@@ -18,7 +18,7 @@ import { specToCreate, type SpecGenerator } from '../libpod-spec.ts';
 import { libpodInspect, libpodListEntry } from '../libpod-inspect.ts';
 import { parseFilters, assertKnownFilters } from '../filters.ts';
 import { matchLabel } from '../../../services/images/index.ts';
-import { attachHandler, logsHandler, terminalSize } from './containers.ts';
+import { attachHandler, logsHandler, terminalSize } from './container-streams.ts';
 import { parseTime } from './system.ts';
 import { boolValue } from '../query.ts';
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LogEntry } from '../../../services/containers/index.ts';
-import { pump } from './containers.ts';
+import { pump } from './container-streams.ts';
 
 const entry = (stream: 'stdout' | 'stderr', text: string): LogEntry => {
   const data = Buffer.from(text);
