@@ -13,10 +13,10 @@
  */
 import { promises as fs, type Stats } from 'node:fs';
 import { posix } from 'node:path';
-import type { Runner } from '../host/index.ts';
+import type { Runner, XattrReader } from '../host/index.ts';
 import { absOf, OVERLAY_OPAQUE_XATTR } from './names.ts';
-import { walkTree } from './walk.ts';
-import { readTreeXattrs } from './xattrs.ts';
+import { walkTree, type TreeEntry } from './walk.ts';
+import { readXattrsOf } from './xattrs.ts';
 
 /** The Engine API's change kinds. */
 export const ChangeKind = { Modified: 0, Added: 1, Deleted: 2 } as const;
@@ -30,15 +30,24 @@ export interface Change {
 
 /**
  * The changes in `upper` relative to `lowerDirs`, the image's layer directories topmost first
- * (the order of overlay's `lowerdir=`). Reads the opaque flags with one getfattr run.
+ * (the order of overlay's `lowerdir=`). Reads the opaque flags of the upper's directories in one
+ * request (the launcher's, else one getfattr run over the upper).
  *
  *     await changes(`${dir}/upper`, layerDirs, host) // [{ path: '/etc', kind: 0 }, { path: '/etc/x', kind: 1 }]
  */
-export async function changes(upper: string, lowerDirs: readonly string[], host: Runner): Promise<Change[]> {
-  const xattrs = await readTreeXattrs(host, upper, `^${OVERLAY_OPAQUE_XATTR.replaceAll('.', '\\.')}$`, true);
+export async function changes(
+  upper: string,
+  lowerDirs: readonly string[],
+  host: Runner & { readonly xattrs?: XattrReader },
+): Promise<Change[]> {
+  // The walk first, then the opaque flags of the directories it found, in one request.
+  const entries: TreeEntry[] = [];
+  await walkTree(upper, async (e) => void entries.push(e));
+  const dirs = entries.filter((e) => e.st.isDirectory()).map((e) => e.rel);
+  const xattrs = await readXattrsOf(host, upper, dirs, [OVERLAY_OPAQUE_XATTR], true);
   const out: Change[] = [];
   const changedDirs = new Set<string>();
-  await walkTree(upper, async ({ rel, st }) => {
+  for (const { rel, st } of entries) {
     const path = `/${rel}`;
     let kind: ChangeKind;
     if (st.isCharacterDevice() && st.rdev === 0) kind = ChangeKind.Deleted;
@@ -47,7 +56,7 @@ export async function changes(upper: string, lowerDirs: readonly string[], host:
       const opaque = st.isDirectory() && xattrs.get(rel)?.get(OVERLAY_OPAQUE_XATTR)?.toString('latin1') === 'y';
       if (opaque && lower) kind = ChangeKind.Deleted;
       else if (!lower) kind = ChangeKind.Added;
-      else if (lower.isDirectory() && st.isDirectory() && sameDir(st, lower)) return true;
+      else if (lower.isDirectory() && st.isDirectory() && sameDir(st, lower)) continue;
       else kind = ChangeKind.Modified;
     }
     if (st.isDirectory()) changedDirs.add(path);
@@ -59,8 +68,7 @@ export async function changes(upper: string, lowerDirs: readonly string[], host:
       }
     }
     out.push({ path, kind });
-    return true;
-  });
+  }
   return out;
 }
 
