@@ -155,7 +155,9 @@ test(
         [
           { path: '/a', kind: ChangeKind.Modified },
           { path: '/a/keep', kind: ChangeKind.Deleted },
-          { path: '/d', kind: ChangeKind.Deleted },
+          // Made anew: compared with the image's (where l2 made it opaque: only `new` shows), as dockerd does.
+          { path: '/d', kind: ChangeKind.Modified },
+          { path: '/d/new', kind: ChangeKind.Deleted },
           { path: '/d/fresh', kind: ChangeKind.Added },
           { path: '/etc', kind: ChangeKind.Modified },
           { path: '/etc/added', kind: ChangeKind.Added },

@@ -18,27 +18,22 @@ export type TreeXattrs = Map<string, Map<string, Buffer>>;
  * one getfattr run. With `strict`, a getfattr that reports errors (files vanishing under a
  * running container, say) fails the call; otherwise what it could read is returned.
  */
-export async function readTreeXattrs(
+export function readTreeXattrs(
   host: Runner,
   root: string,
   names: readonly string[],
   strict: boolean,
 ): Promise<TreeXattrs> {
-  const pattern = `^(${names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`;
-  const r = await host.run(
-    'getfattr',
-    ['-R', '-P', '-h', '--absolute-names', '-d', '-e', 'hex', '-m', pattern, '--', root],
-    { allowFailure: true },
-  );
-  if (r.code !== 0 && strict) throw internal(`read xattrs of "${root}": getfattr: exit ${r.code}: ${r.stderr.trim()}`);
-  return parseGetfattr(r.stdout, root);
+  return getfattr(host, root, [root], names, strict, true);
 }
+
+/** Paths named on one getfattr command line at most; more, and it reads the whole tree. */
+const GETFATTR_PATHS = 256;
 
 /**
  * The xattrs named `names` of the files `rels` under `root` (relative paths, symlinks not
  * followed), through the host's own reader when it has one (berth-launcher: one request, no
- * program), else as readTreeXattrs reads the whole tree. Strict as readTreeXattrs is, but a
- * file gone meanwhile is no error.
+ * program), else with one getfattr run. Strict as readTreeXattrs is.
  */
 export async function readXattrsOf(
   host: Runner & { readonly xattrs?: XattrReader },
@@ -47,13 +42,42 @@ export async function readXattrsOf(
   names: readonly string[],
   strict: boolean,
 ): Promise<TreeXattrs> {
-  if (!host.xattrs) return readTreeXattrs(host, root, names, strict);
+  if (rels.length === 0) return new Map();
+  if (!host.xattrs) {
+    if (rels.length > GETFATTR_PATHS) return getfattr(host, root, [root], names, strict, true);
+    return getfattr(
+      host,
+      root,
+      rels.map((rel) => absOf(root, rel)),
+      names,
+      strict,
+      false,
+    );
+  }
   const { found, failed } = await host.xattrs.xattrsOf(
     rels.map((rel) => absOf(root, rel)),
     names,
   );
   if (failed && strict) throw internal(`read xattrs under "${root}": ${failed}`);
   return new Map([...found].map(([i, attrs]) => [rels[i]!, attrs]));
+}
+
+async function getfattr(
+  host: Runner,
+  root: string,
+  paths: readonly string[],
+  names: readonly string[],
+  strict: boolean,
+  recursive: boolean,
+): Promise<TreeXattrs> {
+  const pattern = `^(${names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`;
+  const r = await host.run(
+    'getfattr',
+    [...(recursive ? ['-R'] : []), '-P', '-h', '--absolute-names', '-d', '-e', 'hex', '-m', pattern, '--', ...paths],
+    { allowFailure: true },
+  );
+  if (r.code !== 0 && strict) throw internal(`read xattrs of "${root}": getfattr: exit ${r.code}: ${r.stderr.trim()}`);
+  return parseGetfattr(r.stdout, root);
 }
 
 /** Parses `getfattr -d -e hex --absolute-names` output for files under `root`. */
