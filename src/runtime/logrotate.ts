@@ -70,6 +70,48 @@ export class LogRotator {
 export interface OpenedLog {
   fh: FileHandle;
   ino: number;
+  /** Its size when it was opened: where a reader that does not follow stops. */
+  size: number;
+}
+
+/** The log, open, and the names in its directory, listed after it was opened. */
+export interface LogHead {
+  log: OpenedLog;
+  /** Whether the listing shows older files (`<log>.live`, `<log>.N`): none, and the log is all there is. */
+  rotated: boolean;
+  /** The highest `N` of a `<log>.N` listed (0 for none). */
+  highest: number;
+}
+
+/**
+ * Opens the log, then lists its directory (beside the fstat: one round trip through the
+ * thread pool, not two). Undefined when there is no log.
+ */
+export async function openLogHead(path: string): Promise<LogHead | undefined> {
+  const fh = await fs.open(path, 'r').catch(() => undefined);
+  if (!fh) return undefined;
+  const [st, names] = await Promise.all([
+    fh.stat().catch(() => undefined),
+    fs.readdir(dirname(path)).catch(() => [] as string[]),
+  ]);
+  if (!st) {
+    await fh.close();
+    return undefined;
+  }
+  const base = basename(path);
+  let rotated = false;
+  let highest = 0;
+  for (const n of names) {
+    if (!n.startsWith(`${base}.`)) continue;
+    const suffix = n.slice(base.length + 1);
+    const k = Number(suffix);
+    if (suffix === 'live') rotated = true;
+    else if (Number.isInteger(k) && k > 0) {
+      rotated = true;
+      highest = Math.max(highest, k);
+    }
+  }
+  return { log: { fh, ino: st.ino, size: st.size }, rotated, highest };
 }
 
 /** Tries before a set taken while the log keeps being replaced is taken as it is. */
@@ -84,19 +126,20 @@ const SET_TRIES = 5;
  * newer. That holds while the log keeps its file: a set during which the log was replaced is
  * taken again. The listing gives the highest name; one more is tried, which the one shift a
  * rotation can make meanwhile may have made.
+ *
+ * A listing (made after the log was opened) that shows no older file ends it there: no
+ * rotation had happened by then (the first one leaves `.1` behind, and conmon's rotator keeps
+ * `.live` from the start), so the log opened is the only file and nothing needs checking again.
+ * `head` (openLogHead's, owned by the call from then on) is the first try's log and listing.
  */
-export async function openLogSet(path: string): Promise<OpenedLog[]> {
-  const base = basename(path);
+export async function openLogSet(path: string, head?: LogHead): Promise<OpenedLog[]> {
   for (let attempt = 1; ; attempt++) {
-    const log = await openLog(path);
-    if (!log) return [];
-    const names = await fs.readdir(dirname(path)).catch(() => [] as string[]);
-    const highest = Math.max(
-      0,
-      ...names.map((n) => (n.startsWith(`${base}.`) ? Number(n.slice(base.length + 1)) : NaN)).filter(Number.isInteger),
-    );
+    const h = attempt === 1 && head ? head : await openLogHead(path);
+    if (!h) return [];
+    const log = h.log;
+    if (!h.rotated) return [log];
     const set = [log];
-    for (const name of [`${path}.live`, ...Array.from({ length: highest + 1 }, (_, k) => `${path}.${k + 1}`)]) {
+    for (const name of [`${path}.live`, ...Array.from({ length: h.highest + 1 }, (_, k) => `${path}.${k + 1}`)]) {
       const f = await openLog(name);
       if (!f) continue;
       if (set.some((o) => o.ino === f.ino)) await f.fh.close();
@@ -120,7 +163,7 @@ async function openLog(path: string): Promise<OpenedLog | undefined> {
   const fh = await fs.open(path, 'r').catch(() => undefined);
   if (!fh) return undefined;
   const st = await fh.stat().catch(() => undefined);
-  if (st) return { fh, ino: st.ino };
+  if (st) return { fh, ino: st.ino, size: st.size };
   await fh.close();
   return undefined;
 }
