@@ -9,9 +9,9 @@
  * - the rotated files (`<log>.N` … `<log>.1`) come first, opened with the log as one set
  *   (logrotate.ts's openLogSet), so a rotation while they are read loses or repeats nothing;
  * - a reader that does not follow stops at the size each file had when opened, without a read
- *   to find its end, and closes its files without waiting: a `logs --tail 100` is an open, an
- *   fstat beside the directory's listing and one read (it was eleven operations one after
- *   another, each a round trip through libuv's thread pool);
+ *   to find its end; files are opened, fstat'ed, listed and closed on the event loop (LogFile):
+ *   a `logs --tail 100` is one round trip through libuv's thread pool, its read, where it was
+ *   eleven operations one after another, each such a round trip;
  *   a follower whose file is replaced reads it to its end, then every newer file of the set;
  * - follow waits on inotify (a watch on the log's directory, so a file that does not exist yet,
  *   or that conmon replaces when it rotates, is seen), not on a timer;
@@ -22,9 +22,8 @@
  *   by the exit file loses nothing, not even the output of a process that lived a millisecond.
  */
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { logsAfter, openLogHead, openLogSet, type OpenedLog } from './logrotate.ts';
+import { LogFile, logsAfter, openLogHead, openLogSet, type OpenedLog } from './logrotate.ts';
 
 export type LogStream = 'stdout' | 'stderr';
 
@@ -174,7 +173,7 @@ export interface TailStart {
 /** Bytes of a tail kept for the reader rather than read again (a tail of 100 lines is a few kB). */
 const TAIL_KEEP = 1 << 20;
 
-export async function tailStart(fh: FileHandle, size: number, n: number): Promise<TailStart> {
+export async function tailStart(fh: LogFile, size: number, n: number): Promise<TailStart> {
   const keepFrom: Record<LogStream, number> = { stdout: size, stderr: size };
   if (n <= 0) return { offset: size, keepFrom, lines: 0 };
   let complete = 0;
@@ -252,7 +251,7 @@ export async function tailStart(fh: FileHandle, size: number, n: number): Promis
  */
 export async function* readLogs(path: string, opts: ReadLogOptions): AsyncGenerator<LogLine> {
   // The log first, then the rotated files: a rotation while they are read moves names, not what is read.
-  const head = await openLogHead(path);
+  const head = openLogHead(path);
   if (!head) return yield* readLogFile(path, opts);
   // Handles not yet handed to a reader (which closes them) are closed here, whatever happens.
   const owned = new Set([head.log]);
@@ -268,7 +267,7 @@ export async function* readLogs(path: string, opts: ReadLogOptions): AsyncGenera
     if (tail && (tail.lines >= opts.tail! || !head.rotated))
       return yield* readLogFile(path, opts, give([head.log]), tail);
     owned.delete(head.log); // openLogSet's from here on
-    const set = await openLogSet(path, head);
+    const set = openLogSet(path, head);
     for (const f of set) owned.add(f);
     if (set.length === 0) return yield* readLogFile(path, opts);
     const log = set.at(-1)!;
@@ -287,8 +286,7 @@ export async function* readLogs(path: string, opts: ReadLogOptions): AsyncGenera
     // Every line of the log is wanted: all of it, with what it got since it was counted.
     yield* readLogFile(path, { ...opts, tail: undefined }, give([log]));
   } finally {
-    // Not awaited: the reader's answer is complete without the closes' round trips.
-    for (const f of owned) void f.fh.close().catch(() => {});
+    for (const f of owned) f.fh.close();
   }
 }
 
@@ -307,7 +305,7 @@ async function* readLogFile(
   files: OpenedLog[] = [],
   counted?: TailStart,
 ): AsyncGenerator<LogLine> {
-  let fh: FileHandle | undefined;
+  let fh: LogFile | undefined;
   let ino = -1;
   /** Where the file being read ends for a reader that does not follow (its size when opened). */
   let end: number | undefined;
@@ -356,23 +354,19 @@ async function* readLogFile(
       safetyNet = setTimeout(poke, SAFETY_NET_MS);
       safetyNet.unref();
     });
-  const open = async (): Promise<boolean> => {
-    try {
-      const h = await fs.open(path, 'r');
-      const st = await h.stat();
-      await fh?.close();
-      fh = h;
-      ino = st.ino;
-      end = opts.follow ? undefined : st.size;
-      return true;
-    } catch {
-      return false;
-    }
+  const open = (): boolean => {
+    const o = LogFile.open(path);
+    if (!o) return false;
+    fh?.close();
+    fh = o.file;
+    ino = o.ino;
+    end = opts.follow ? undefined : o.size;
+    return true;
   };
 
   const next = () => {
     const f = queue.shift()!;
-    void fh?.close().catch(() => {});
+    fh?.close();
     fh = f.fh;
     ino = f.ino;
     end = opts.follow ? undefined : f.size;
@@ -383,17 +377,15 @@ async function* readLogFile(
     // Else wait for the file to appear (a reader attached before the container started).
     while (!fh) {
       dirty = false;
-      if (await open()) break;
+      if (open()) break;
       if (!opts.follow || opts.signal?.aborted) return;
       if (exited) {
-        if (await open()) break;
+        if (open()) break;
         return;
       }
       await sleep();
     }
-    const tail =
-      counted ??
-      (opts.tail !== undefined ? await tailStart(fh!, end ?? (await fh!.stat()).size, opts.tail) : undefined);
+    const tail = counted ?? (opts.tail !== undefined ? await tailStart(fh!, end ?? fh!.size(), opts.tail) : undefined);
     let pos = tail?.offset ?? 0;
     let keepFrom = tail?.keepFrom;
     /** Bytes from `pos` on that the tail's count read already. */
@@ -464,7 +456,7 @@ async function* readLogFile(
       // first (one more pass), then the files after it.
       const st = await fs.stat(path).catch(() => undefined);
       if (st && st.ino !== ino) {
-        queue.push(...(await logsAfter(path, ino)));
+        queue.push(...logsAfter(path, ino));
         if (queue.length) continue;
       }
       if (ended) {
@@ -494,9 +486,8 @@ async function* readLogFile(
     clearTimeout(safetyNet);
     opts.signal?.removeEventListener('abort', onAbort);
     watcher?.close();
-    // Not awaited: the reader's answer is complete without the closes' round trips.
-    void fh?.close().catch(() => {});
-    for (const f of queue) void f.fh.close().catch(() => {});
+    fh?.close();
+    for (const f of queue) f.fh.close();
   }
 }
 
