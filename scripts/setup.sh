@@ -70,12 +70,14 @@ fi
 # which Node cannot open; berth-crun runs crun on hosts with the hybrid cgroup layout;
 # berth-launcher starts programs for berthd without forking the daemon's large heap;
 # berth-idmount mounts idmapped layers for --userns-remap (src/host/idmount.ts).
-# (berth-launcher.c includes berth-launcher-link.c and berth-launcher-bridge.c, its rtnetlink requests.)
+# (berth-launcher.c includes berth-launcher-link.c and berth-launcher-bridge.c, its rtnetlink requests,
+# and berth-launcher-xattrs.c, its reads of extended attributes.)
 for src in src/runtime/berth-attach.c src/runtime/berth-crun.c src/host/berth-launcher.c src/host/berth-idmount.c; do
   helper=$(basename "$src" .c)
   if [ ! -x "build/$helper" ] || [ "$src" -nt "build/$helper" ] ||
     { [ "$helper" = berth-launcher ] && { [ src/host/berth-launcher-link.c -nt "build/$helper" ] ||
-      [ src/host/berth-launcher-bridge.c -nt "build/$helper" ]; }; }; then
+      [ src/host/berth-launcher-bridge.c -nt "build/$helper" ] ||
+      [ src/host/berth-launcher-xattrs.c -nt "build/$helper" ]; }; }; then
     mkdir -p build
     libs=()
     [ "$helper" = berth-launcher ] && libs=(-lnftables)

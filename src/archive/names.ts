@@ -16,6 +16,8 @@ export const WHITEOUT_OPAQUE = '.wh..wh..opq';
 export const WHITEOUT_META_PREFIX = '.wh..wh.';
 /** The xattr overlayfs reads to treat a directory as opaque. */
 export const OVERLAY_OPAQUE_XATTR = 'trusted.overlay.opaque';
+/** A file's capabilities (setcap), kept in layers and exports. */
+export const CAPABILITY_XATTR = 'security.capability';
 
 /**
  * Cleans an entry name to a path relative to the root: no leading or trailing slash, no `.`

@@ -3,8 +3,9 @@
  * lower layers, a container's upperdir is diffed back into a layer and into `docker diff`.
  * Needs root (mount, trusted.* xattrs); skipped otherwise.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { link, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile, lstat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,10 @@ import { applyLayer, changes, ChangeKind, diffOverlayUpper } from './index.ts';
 import { makeTar, type TarEntry } from './testing.ts';
 
 const host = new RealHost();
+/** The daemon's host: the opaque flags and capabilities read by berth-launcher (XATTRS), not getfattr. */
+const LAUNCHER = join(import.meta.dirname, '..', '..', 'build', 'berth-launcher');
+const launched = existsSync(LAUNCHER) ? new RealHost({ launcherPath: LAUNCHER }) : undefined;
+after(() => launched?.close());
 const skip = process.getuid?.() !== 0 ? 'needs root' : false;
 
 /** What a process in the container sees: path -> type and content, sorted. */
@@ -139,35 +144,51 @@ test(
       },
     );
 
-    assert.deepEqual(await changes(upper, [l2, l1], host), [
-      { path: '/a', kind: ChangeKind.Modified },
-      { path: '/a/keep', kind: ChangeKind.Deleted },
-      { path: '/d', kind: ChangeKind.Deleted },
-      { path: '/d/fresh', kind: ChangeKind.Added },
-      { path: '/etc', kind: ChangeKind.Modified },
-      { path: '/etc/added', kind: ChangeKind.Added },
-      { path: '/etc/added-hard', kind: ChangeKind.Added },
-      { path: '/etc/conf', kind: ChangeKind.Modified },
-      { path: '/etc/conf2', kind: ChangeKind.Deleted },
-      { path: '/newdir', kind: ChangeKind.Added },
-      { path: '/newdir/f', kind: ChangeKind.Added },
-    ]);
-
+    // The same whether getfattr or the launcher reads the opaque flags.
+    for (const [how, h] of [
+      ['getfattr', host],
+      ['launcher', launched],
+    ] as const) {
+      if (!h) continue;
+      assert.deepEqual(
+        await changes(upper, [l2, l1], h),
+        [
+          { path: '/a', kind: ChangeKind.Modified },
+          { path: '/a/keep', kind: ChangeKind.Deleted },
+          // Made anew: compared with the image's (where l2 made it opaque: only `new` shows), as dockerd does.
+          { path: '/d', kind: ChangeKind.Modified },
+          { path: '/d/new', kind: ChangeKind.Deleted },
+          { path: '/d/fresh', kind: ChangeKind.Added },
+          { path: '/etc', kind: ChangeKind.Modified },
+          { path: '/etc/added', kind: ChangeKind.Added },
+          { path: '/etc/added-hard', kind: ChangeKind.Added },
+          { path: '/etc/conf', kind: ChangeKind.Modified },
+          { path: '/etc/conf2', kind: ChangeKind.Deleted },
+          { path: '/newdir', kind: ChangeKind.Added },
+          { path: '/newdir/f', kind: ChangeKind.Added },
+        ],
+        how,
+      );
+      assert.deepEqual(
+        await names(Buffer.concat(await diffOverlayUpper(upper, { host: h }).toArray())),
+        [
+          ['a/', 'directory', ''],
+          ['a/.wh.keep', 'file', ''],
+          ['d/', 'directory', ''],
+          ['d/.wh..wh..opq', 'file', ''],
+          ['d/fresh', 'file', 'fresh'],
+          ['etc/', 'directory', ''],
+          ['etc/added', 'file', 'added'],
+          ['etc/added-hard', 'link', 'etc/added'],
+          ['etc/conf', 'file', 'v2'],
+          ['etc/.wh.conf2', 'file', ''],
+          ['newdir/', 'directory', ''],
+          ['newdir/f', 'file', 'f'],
+        ],
+        how,
+      );
+    }
     const diff = Buffer.concat(await diffOverlayUpper(upper, { host }).toArray());
-    assert.deepEqual(await names(diff), [
-      ['a/', 'directory', ''],
-      ['a/.wh.keep', 'file', ''],
-      ['d/', 'directory', ''],
-      ['d/.wh..wh..opq', 'file', ''],
-      ['d/fresh', 'file', 'fresh'],
-      ['etc/', 'directory', ''],
-      ['etc/added', 'file', 'added'],
-      ['etc/added-hard', 'link', 'etc/added'],
-      ['etc/conf', 'file', 'v2'],
-      ['etc/.wh.conf2', 'file', ''],
-      ['newdir/', 'directory', ''],
-      ['newdir/f', 'file', 'f'],
-    ]);
 
     // The diff as a third layer gives the container's view back, mounted...
     const l3 = await layer(join(d, 'l3'), diff);

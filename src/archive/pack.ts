@@ -19,7 +19,15 @@ import { pack as tarPack, type Pack, type Header } from 'tar-stream';
 import { BerthError, internal } from '../errdefs/index.ts';
 import type { Runner } from '../host/index.ts';
 import { toContainer, type IdMap } from '../spec/index.ts';
-import { isInside, joinRel, OVERLAY_OPAQUE_XATTR, splitRel, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from './names.ts';
+import {
+  CAPABILITY_XATTR,
+  isInside,
+  joinRel,
+  OVERLAY_OPAQUE_XATTR,
+  splitRel,
+  WHITEOUT_OPAQUE,
+  WHITEOUT_PREFIX,
+} from './names.ts';
 import { xattrRecords } from './pax.ts';
 import { walkTree } from './walk.ts';
 import { readTreeXattrs, type TreeXattrs } from './xattrs.ts';
@@ -55,7 +63,7 @@ export function tarDirectory(root: string, opts: PackOptions = {}): Readable {
     mtime: opts.mtime,
     prefix: opts.prefix,
     idMap: opts.idMap,
-    xattrs: opts.host ? () => readTreeXattrs(opts.host!, root, '^security\\.capability$', false) : undefined,
+    xattrs: opts.host ? () => readTreeXattrs(opts.host!, root, [CAPABILITY_XATTR], false) : undefined,
   });
 }
 
@@ -79,7 +87,7 @@ export function diffOverlayUpper(upper: string, opts: OverlayDiffOptions): Reada
     overlay: true,
     mtime: opts.mtime,
     idMap: opts.idMap,
-    xattrs: () => readTreeXattrs(opts.host, upper, '^(trusted\\.overlay\\.opaque|security\\.capability)$', true),
+    xattrs: () => readTreeXattrs(opts.host, upper, [OVERLAY_OPAQUE_XATTR, CAPABILITY_XATTR], true),
   });
 }
 

@@ -1,28 +1,79 @@
 /**
- * Extended attributes of a whole tree in one `getfattr` run: spawning once per file would
- * cost more than the rest of a layer diff put together.
+ * Extended attributes of many files in one request. A whole tree (commit's capabilities and
+ * opaque flags, export's capabilities) is one `getfattr -R` run: spawning once per file would
+ * cost more than the rest of a layer diff put together, and the host's own reader (the
+ * launcher) serves spawns on the same thread, which a walk of a large tree would hold up. Files
+ * already listed (the directories of a diff) are read by the host itself where it can
+ * (`readXattrsOf`): no program started.
  */
 import { internal } from '../errdefs/index.ts';
-import type { Runner } from '../host/index.ts';
+import type { Runner, XattrReader } from '../host/index.ts';
+import { absOf } from './names.ts';
 
 /** Relative path (`""` for the root) -> xattr name -> value. Only files that have some. */
 export type TreeXattrs = Map<string, Map<string, Buffer>>;
 
 /**
- * Reads the xattrs whose names match `pattern` (a getfattr regular expression) for every file
- * under `root`, without following symlinks. With `strict`, a getfattr that reports errors
- * (files vanishing under a running container, say) fails the call; otherwise what it could read
- * is returned.
+ * Reads the xattrs named `names` for every file under `root`, without following symlinks, in
+ * one getfattr run. With `strict`, a getfattr that reports errors (files vanishing under a
+ * running container, say) fails the call; otherwise what it could read is returned.
  */
-export async function readTreeXattrs(
+export function readTreeXattrs(
   host: Runner,
   root: string,
-  pattern: string,
+  names: readonly string[],
   strict: boolean,
 ): Promise<TreeXattrs> {
+  return getfattr(host, root, [root], names, strict, true);
+}
+
+/** Paths named on one getfattr command line at most; more, and it reads the whole tree. */
+const GETFATTR_PATHS = 256;
+
+/**
+ * The xattrs named `names` of the files `rels` under `root` (relative paths, symlinks not
+ * followed), through the host's own reader when it has one (berth-launcher: one request, no
+ * program), else with one getfattr run. Strict as readTreeXattrs is.
+ */
+export async function readXattrsOf(
+  host: Runner & { readonly xattrs?: XattrReader },
+  root: string,
+  rels: readonly string[],
+  names: readonly string[],
+  strict: boolean,
+): Promise<TreeXattrs> {
+  if (rels.length === 0) return new Map();
+  if (!host.xattrs) {
+    if (rels.length > GETFATTR_PATHS) return getfattr(host, root, [root], names, strict, true);
+    return getfattr(
+      host,
+      root,
+      rels.map((rel) => absOf(root, rel)),
+      names,
+      strict,
+      false,
+    );
+  }
+  const { found, failed } = await host.xattrs.xattrsOf(
+    rels.map((rel) => absOf(root, rel)),
+    names,
+  );
+  if (failed && strict) throw internal(`read xattrs under "${root}": ${failed}`);
+  return new Map([...found].map(([i, attrs]) => [rels[i]!, attrs]));
+}
+
+async function getfattr(
+  host: Runner,
+  root: string,
+  paths: readonly string[],
+  names: readonly string[],
+  strict: boolean,
+  recursive: boolean,
+): Promise<TreeXattrs> {
+  const pattern = `^(${names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`;
   const r = await host.run(
     'getfattr',
-    ['-R', '-P', '-h', '--absolute-names', '-d', '-e', 'hex', '-m', pattern, '--', root],
+    [...(recursive ? ['-R'] : []), '-P', '-h', '--absolute-names', '-d', '-e', 'hex', '-m', pattern, '--', ...paths],
     { allowFailure: true },
   );
   if (r.code !== 0 && strict) throw internal(`read xattrs of "${root}": getfattr: exit ${r.code}: ${r.stderr.trim()}`);

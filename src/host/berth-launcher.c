@@ -47,14 +47,18 @@
  *     NFT      a ruleset run by libnftables as `nft -f -` runs it: u32 flags (0), the ruleset.
  *     BRPORT   a bridge port's flags set with rtnetlink (berth-launcher-link.c): u32 flags
  *              (1 isolated on), then the port's name, in the launcher's namespace.
+ *     XATTRS   extended attributes of the files given (berth-launcher-xattrs.c): u32 flags
+ *              (0), u32 the number of names, then NUL-terminated strings: the names, the paths.
  *   launcher → berthd
  *     SPAWNED  i32: the pid, or -errno when it could not start (exec or chdir failed).
  *     DATA     u8 fd (1, 2 or 3), then bytes; no bytes: end of file on that fd.
  *     EXIT     i32 wait status (as waitpid gives it). Comes once per started child.
- *     DONE     i32: 0, or -errno; the answer to MOUNT, UNMOUNT, UNLINK and BRPORT. To LINK
- *              and BRIDGE, with an i32 more: the step that failed (enum link_step, enum
- *              bridge_step). To NETINFO, an i32 more (the dump that failed), then its lines of
- *              text. To NFT, 0 or 1 (failed), then nft's error text.
+ *     DONE     i32: 0, or -errno; the answer to MOUNT, UNMOUNT, UNLINK and BRPORT. To LINK and BRIDGE,
+ *              with an i32 more: the step that failed (enum link_step, enum bridge_step). To
+ *              NETINFO, an i32 more (the dump that failed), then its lines of text. To NFT,
+ *              0 or 1 (failed), then nft's error text. To XATTRS, 0 or the first -errno met,
+ *              then per attribute found: u32 its path's index, the name (NUL-terminated),
+ *              u32 the value's length, the value.
  *     WROTE    no payload: the last STDIN chunk is written.
  *
  * `berth-launcher --protocol` prints PROTOCOL and exits, and the binary holds it as the string
@@ -84,11 +88,11 @@
 #include <unistd.h>
 
 enum { REQ_SPAWN = 1, REQ_STDIN = 2, REQ_KILL = 3, REQ_RELEASE = 4, REQ_MOUNT = 5, REQ_UNMOUNT = 6, REQ_LINK = 7, REQ_UNLINK = 8, REQ_BRIDGE = 9,
-       REQ_NETINFO = 10, REQ_NFT = 11, REQ_BRPORT = 12 };
+       REQ_NETINFO = 10, REQ_NFT = 11, REQ_BRPORT = 12, REQ_XATTRS = 13 };
 enum { RES_SPAWNED = 1, RES_DATA = 2, RES_EXIT = 3, RES_DONE = 4, RES_WROTE = 5 };
 enum { F_STDIN = 1, F_STDOUT = 2, F_STDERR = 4, F_FD3 = 8, F_SETSID = 16, F_NETNS = 32, F_NICE = 64 };
 #define HEADER 9
-#define PROTOCOL 7
+#define PROTOCOL 8
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 /* Read from the file by berthd (launcher.ts's launcherMismatch); `used`: kept though nothing here reads it. */
@@ -459,6 +463,7 @@ static void do_unmount(uint32_t id, const unsigned char *p, size_t n)
 
 #include "berth-launcher-link.c"
 #include "berth-launcher-bridge.c"
+#include "berth-launcher-xattrs.c"
 
 static void request(uint8_t type, uint32_t id, const unsigned char *p, size_t n, const sigset_t *oldmask)
 {
@@ -496,6 +501,10 @@ static void request(uint8_t type, uint32_t id, const unsigned char *p, size_t n,
 	}
 	if (type == REQ_BRPORT) {
 		do_brport(id, p, n);
+		return;
+	}
+	if (type == REQ_XATTRS) {
+		do_xattrs(id, p, n);
 		return;
 	}
 	struct child *c = find(id);

@@ -102,6 +102,24 @@ export interface RuleRunner {
   nft(rules: string): Promise<void>;
 }
 
+/** Files' extended attributes read by the host itself, where getfattr would be a program. */
+export interface XattrReader {
+  /**
+   * The attributes named `names` of each of `paths` (absolute; a last component that is a
+   * symlink is not followed), by the path's index; a path without any is absent. What could not
+   * be read otherwise than by its absence or the file's (a running container's files vanish)
+   * is `failed`, the first errno's name; `found` then holds what could, as getfattr prints
+   * what it could.
+   *
+   *     const { found } = await host.xattrs.xattrsOf([`${upper}/etc`], ['trusted.overlay.opaque']);
+   *     found.get(0)?.get('trusted.overlay.opaque') // <Buffer 79> when /etc was made opaque
+   */
+  xattrsOf(
+    paths: readonly string[],
+    names: readonly string[],
+  ): Promise<{ found: Map<number, Map<string, Buffer>>; failed?: string }>;
+}
+
 export interface Host extends Runner, Spawner, Mounter, SpecialFiles {
   /** Ends what the host started for itself (the launcher); programs it ran go on. */
   close?(): void;
@@ -109,6 +127,8 @@ export interface Host extends Runner, Spawner, Mounter, SpecialFiles {
   readonly links?: LinkMaker;
   /** Present when the host runs nftables rulesets itself (the real host, through its launcher). */
   readonly rules?: RuleRunner;
+  /** Present when the host reads extended attributes itself (the real host, through its launcher). */
+  readonly xattrs?: XattrReader;
 }
 
 export function describeCommand(cmd: string, args: readonly string[]): string {
@@ -120,10 +140,18 @@ export class RealHost implements Host {
   private readonly launcher?: Launcher;
   readonly links?: LinkMaker;
   readonly rules?: RuleRunner;
+  readonly xattrs?: XattrReader;
 
   constructor(o: { launcherPath?: string } = {}) {
     if (o.launcherPath) {
       const launcher = (this.launcher = new Launcher(o.launcherPath));
+      this.xattrs = {
+        async xattrsOf(paths, names) {
+          if (paths.length === 0) return { found: new Map() };
+          const { result, found } = await launcher.xattrs(paths, names);
+          return result < 0 ? { found, failed: errnoName(-result) } : { found };
+        },
+      };
       this.rules = {
         async nft(rules) {
           const failed = await launcher.nft(rules);

@@ -325,3 +325,29 @@ test('a launcher built from another checkout is recognised before it is used', {
     await fs.rm(dir, { recursive: true });
   }
 });
+
+test(
+  'xattrs: the attributes of the files given, a symlink not followed, files gone or without any left out',
+  { skip: skip || (process.getuid?.() === 0 ? false : 'needs root (trusted.* attributes)') },
+  async () => {
+    const root = await fs.mkdtemp('/tmp/berth-xattrs-');
+    try {
+      await fs.mkdir(join(root, 'opaque'));
+      await fs.mkdir(join(root, 'plain'));
+      await fs.writeFile(join(root, 'file'), 'x');
+      await fs.symlink(join(root, 'opaque'), join(root, 'link'));
+      const set = (p: string, name: string, value: string) =>
+        assert.equal(spawnSync('setfattr', ['-h', '-n', name, '-v', value, join(root, p)]).status, 0);
+      set('opaque', 'trusted.overlay.opaque', 'y');
+      set('file', 'user.other', 'z'.repeat(300));
+      const paths = ['opaque', 'plain', 'file', 'link', 'gone', 'file/under'].map((p) => join(root, p));
+      const { found, failed } = await host.xattrs!.xattrsOf(paths, ['trusted.overlay.opaque', 'user.other']);
+      assert.equal(failed, undefined);
+      const flat = [...found].flatMap(([i, a]) => [...a].map(([n, v]) => `${i}:${n}=${v.toString()}`)).sort();
+      assert.deepEqual(flat, ['0:trusted.overlay.opaque=y', `2:user.other=${'z'.repeat(300)}`]);
+      assert.deepEqual(await host.xattrs!.xattrsOf([], ['user.other']), { found: new Map() });
+    } finally {
+      await fs.rm(root, { recursive: true, force: true });
+    }
+  },
+);

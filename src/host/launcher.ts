@@ -8,7 +8,8 @@
  * more program to start (3 ms for an overlay), and plugs containers' veth pairs with rtnetlink,
  * where ip(8) was two (`link`), and makes bridges and reads the host's links, addresses and
  * routes with it too (`bridge`, `netInfo`), where ip was a program for each, and runs nftables
- * rulesets with libnftables (`nft`), where nft was one.
+ * rulesets with libnftables (`nft`), where nft was one, and reads files' extended attributes
+ * (`xattrs`), where getfattr -R was one.
  *
  * `spawn` returns a `LaunchedProcess` that behaves like the `ChildProcess` the callers know for
  * what they use: `pid`, `stdin`/`stdout`/`stderr`/`stdio[3]` streams, the `spawn`, `error`,
@@ -36,7 +37,8 @@ const REQ_SPAWN = 1,
   REQ_BRIDGE = 9,
   REQ_NETINFO = 10,
   REQ_NFT = 11,
-  REQ_BRPORT = 12;
+  REQ_BRPORT = 12,
+  REQ_XATTRS = 13;
 const RES_SPAWNED = 1,
   RES_DATA = 2,
   RES_EXIT = 3,
@@ -110,7 +112,7 @@ const F_STDIN = 1,
   F_NICE = 64;
 const HEADER = 9;
 /** The message set this file speaks; the C file's PROTOCOL. A launcher without `--protocol` is 1. */
-export const LAUNCHER_PROTOCOL = 7;
+export const LAUNCHER_PROTOCOL = 8;
 
 /** The string a launcher binary holds with its protocol after it, up to a `;` (the C file's protocol_mark). */
 const PROTOCOL_MARK = 'berth-launcher-protocol=';
@@ -397,11 +399,39 @@ export class Launcher {
     return answer.toString('utf8', 4).trim() || (result < 0 ? `errno ${-result}` : 'failed');
   }
 
-  private call(type: number, flags: number, strings: string[]): Promise<Buffer> {
+  /**
+   * The attributes named `names` of each of `paths` (absolute; a last component that is a
+   * symlink is not followed), by the path's index (the C file's XATTRS). Resolves with what was
+   * found and 0, or the first -errno met other than an absent attribute or a path gone.
+   */
+  async xattrs(
+    paths: readonly string[],
+    names: readonly string[],
+  ): Promise<{ result: number; found: Map<number, Map<string, Buffer>> }> {
+    const count = Buffer.alloc(4);
+    count.writeUInt32LE(names.length);
+    const answer = await this.call(REQ_XATTRS, 0, [...names, ...paths], count);
+    const found = new Map<number, Map<string, Buffer>>();
+    for (let at = 4; at < answer.length;) {
+      const index = answer.readUInt32LE(at);
+      const end = answer.indexOf(0, at + 4);
+      const name = answer.toString('utf8', at + 4, end);
+      const len = answer.readUInt32LE(end + 1);
+      const value = Buffer.from(answer.subarray(end + 5, end + 5 + len));
+      at = end + 5 + len;
+      let attrs = found.get(index);
+      if (!attrs) found.set(index, (attrs = new Map()));
+      attrs.set(name, value);
+    }
+    return { result: answer.readInt32LE(0), found };
+  }
+
+  private call(type: number, flags: number, strings: string[], more?: Buffer): Promise<Buffer> {
     this.ensure();
     const id = this.newId();
-    const head = Buffer.alloc(4);
-    head.writeUInt32LE(flags >>> 0);
+    const flagBytes = Buffer.alloc(4);
+    flagBytes.writeUInt32LE(flags >>> 0);
+    const head = more ? Buffer.concat([flagBytes, more]) : flagBytes;
     return new Promise((resolve, reject) => {
       this.calls.set(id, { resolve, reject });
       this.holdLoop();

@@ -252,3 +252,58 @@ test("a log read between conmon's replacement and the rotator's move reads the r
   await link(path, `${path}.live`);
   assert.deepEqual(await collect(readLogs(path, { follow: false })), all.slice(1));
 });
+
+test('tail with rotated files: from the log alone when it holds enough, from the older files’ ends when not, then followed', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-logs-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'c.log');
+  await writeFile(`${path}.2`, line('01', 'stdout', 'F', 'a') + line('02', 'stdout', 'F', 'b'));
+  await writeFile(`${path}.1`, line('03', 'stdout', 'F', 'c') + line('04', 'stderr', 'F', 'd'));
+  await writeFile(
+    path,
+    line('05', 'stdout', 'F', 'e') + line('06', 'stdout', 'P', 'f') + line('06', 'stdout', 'F', 'g'),
+  );
+  const tail = async (n: number) => (await collect(readLogs(path, { follow: false, tail: n }))).map((l) => l.trim());
+  assert.deepEqual(await tail(1), ['stdout:fg']);
+  assert.deepEqual(await tail(2), ['stdout:e', 'stdout:fg']);
+  assert.deepEqual(await tail(3), ['stderr:d', 'stdout:e', 'stdout:fg']);
+  assert.deepEqual(await tail(100), ['stdout:a', 'stdout:b', 'stdout:c', 'stderr:d', 'stdout:e', 'stdout:fg']);
+  // A tail the log holds, followed: what the log gets next comes after it.
+  const ac = new AbortController();
+  const seen: string[] = [];
+  let notify: (() => void) | undefined;
+  const reader = (async () => {
+    for await (const e of readLogs(path, { follow: true, tail: 1, signal: ac.signal })) {
+      seen.push(e.line.toString().trim());
+      notify?.();
+    }
+  })();
+  await new Promise<void>((r) => (notify = () => seen.length >= 1 && r()));
+  await appendFile(path, line('07', 'stdout', 'F', 'h'));
+  await new Promise<void>((r) => {
+    notify = () => seen.length >= 2 && r();
+    notify();
+  });
+  ac.abort();
+  await reader;
+  assert.deepEqual(seen, ['fg', 'h']);
+});
+
+test('tail of lines longer than what a tail keeps of its count reads them again, whole', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-logs-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'c.log');
+  const big = (c: string) => c.repeat(700_000);
+  await writeFile(
+    path,
+    line('01', 'stdout', 'F', big('x')) + line('02', 'stdout', 'F', big('y')) + line('03', 'stderr', 'F', 'z'),
+  );
+  const got = await collect(readLogs(path, { follow: false, tail: 2 }));
+  assert.deepEqual(
+    got.map((l) => l.length),
+    [`stdout:${big('y')}\n`.length, 'stderr:z\n'.length],
+  );
+  assert.equal(got[0], `stdout:${big('y')}\n`);
+  const all = await collect(readLogs(path, { follow: false, tail: 3 }));
+  assert.equal(all[0], `stdout:${big('x')}\n`);
+});

@@ -3,9 +3,15 @@
  * <bytes>`, where P marks a partial line that the stream's next entry continues (conmon reads the
  * container's pipes in chunks and writes each chunk as it comes).
  *
- * - tail reads backwards from the end of the file, never the whole file;
+ * - tail reads backwards from the end of the file, never the whole file, and the lines shown
+ *   come from the bytes that count read, not from a second read; a tail the log alone holds
+ *   opens no older file;
  * - the rotated files (`<log>.N` … `<log>.1`) come first, opened with the log as one set
  *   (logrotate.ts's openLogSet), so a rotation while they are read loses or repeats nothing;
+ * - a reader that does not follow stops at the size each file had when opened, without a read
+ *   to find its end; files are opened, fstat'ed, listed and closed on the event loop (LogFile):
+ *   a `logs --tail 100` is one round trip through libuv's thread pool, its read, where it was
+ *   eleven operations one after another, each such a round trip;
  *   a follower whose file is replaced reads it to its end, then every newer file of the set;
  * - follow waits on inotify (a watch on the log's directory, so a file that does not exist yet,
  *   or that conmon replaces when it rotates, is seen), not on a timer;
@@ -16,9 +22,8 @@
  *   by the exit file loses nothing, not even the output of a process that lived a millisecond.
  */
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { logsAfter, openLogSet, type OpenedLog } from './logrotate.ts';
+import { LogFile, logsAfter, openLogHead, openLogSet, type OpenedLog } from './logrotate.ts';
 
 export type LogStream = 'stdout' | 'stderr';
 
@@ -76,23 +81,77 @@ export interface ParsedLine {
   data: Buffer;
 }
 
+/**
+ * A parsed entry whose time is read from its text when first asked for: a tail's count never
+ * needs it, a plain `docker logs` only to pass it on (the pump prints it with `-t`); parsing it
+ * for every entry walked was the readers' largest cost in a CPU profile of `logs --tail 100`.
+ */
+class Parsed implements ParsedLine {
+  readonly stream: LogStream;
+  readonly partial: boolean;
+  readonly data: Buffer;
+  readonly #stamp: Buffer;
+  #time?: Time;
+
+  constructor(stamp: Buffer, stream: LogStream, partial: boolean, data: Buffer) {
+    this.#stamp = stamp;
+    this.stream = stream;
+    this.partial = partial;
+    this.data = data;
+  }
+
+  get time(): Time {
+    return (this.#time ??= parseTime(this.#stamp.toString('latin1')));
+  }
+}
+
+/** A line as readers yield it, its time that of the entry it began with, read when asked for. */
+class Entry implements LogLine {
+  readonly stream: LogStream;
+  readonly line: Buffer;
+  readonly data: Buffer;
+  readonly #first: ParsedLine;
+
+  constructor(first: ParsedLine, line: Buffer) {
+    this.stream = first.stream;
+    this.#first = first;
+    this.line = line;
+    this.data = line;
+  }
+
+  get time(): Time {
+    return this.#first.time;
+  }
+}
+
 /** Splits one file line (without its `\n`) into its fields; undefined for a malformed line. */
 export function parseLine(line: Buffer): ParsedLine | undefined {
   const s1 = line.indexOf(0x20);
   if (s1 < 0) return undefined;
   const s2 = line.indexOf(0x20, s1 + 1);
   if (s2 < 0) return undefined;
-  const stream = line.toString('latin1', s1 + 1, s2);
-  if (stream !== 'stdout' && stream !== 'stderr') return undefined;
+  const stream = streamAt(line, s1 + 1, s2);
+  if (!stream) return undefined;
   const s3 = line.indexOf(0x20, s2 + 1);
-  const flag = line.toString('latin1', s2 + 1, s3 < 0 ? line.length : s3);
-  if (flag !== 'F' && flag !== 'P') return undefined;
-  return {
-    time: parseTime(line.toString('latin1', 0, s1)),
+  const flagEnd = s3 < 0 ? line.length : s3;
+  if (flagEnd !== s2 + 2 || (line[s2 + 1] !== 0x46 && line[s2 + 1] !== 0x50)) return undefined; // F or P
+  return new Parsed(
+    line.subarray(0, s1),
     stream,
-    partial: flag === 'P',
-    data: s3 < 0 ? Buffer.alloc(0) : line.subarray(s3 + 1),
-  };
+    line[s2 + 1] === 0x50,
+    s3 < 0 ? Buffer.alloc(0) : line.subarray(s3 + 1),
+  );
+}
+
+const STDOUT = Buffer.from('stdout');
+const STDERR = Buffer.from('stderr');
+
+/** `stdout` or `stderr` between `from` and `to`, compared as bytes (no string made). */
+function streamAt(line: Buffer, from: number, to: number): LogStream | undefined {
+  if (to - from !== 6) return undefined;
+  if (line.compare(STDOUT, 0, 6, from, to) === 0) return 'stdout';
+  if (line.compare(STDERR, 0, 6, from, to) === 0) return 'stderr';
+  return undefined;
 }
 
 /**
@@ -107,9 +166,14 @@ export interface TailStart {
   keepFrom: Record<LogStream, number>;
   /** How many complete lines that is (fewer than asked when the file has fewer). */
   lines: number;
+  /** The file's bytes from `offset` to the size it was given, when it read them all (no more than TAIL_KEEP). */
+  data?: Buffer;
 }
 
-export async function tailStart(fh: FileHandle, size: number, n: number): Promise<TailStart> {
+/** Bytes of a tail kept for the reader rather than read again (a tail of 100 lines is a few kB). */
+const TAIL_KEEP = 1 << 20;
+
+export async function tailStart(fh: LogFile, size: number, n: number): Promise<TailStart> {
   const keepFrom: Record<LogStream, number> = { stdout: size, stderr: size };
   if (n <= 0) return { offset: size, keepFrom, lines: 0 };
   let complete = 0;
@@ -136,11 +200,21 @@ export async function tailStart(fh: FileHandle, size: number, n: number): Promis
   // Bytes from `pos` on not walked yet: the start of a line cut by the chunk boundary.
   let carry = Buffer.alloc(0);
   let done = false;
+  // What was read, the last chunk first (bytes size-kept .. size): the reader starts with it
+  // instead of reading it again.
+  const read: Buffer[] = [];
+  let kept = 0;
+  let whole = true;
   while (pos > 0 && !done) {
     const len = Math.min(CHUNK, pos);
     pos -= len;
     const buf = Buffer.alloc(len);
-    await fh.read(buf, 0, len, pos);
+    if ((await fh.read(buf, 0, len, pos)).bytesRead < len) whole = false;
+    // Kept while every chunk since the end is: the kept bytes stay one run up to the end.
+    if (whole && kept === size - pos - len && kept + len <= TAIL_KEEP) {
+      read.push(buf);
+      kept += len;
+    }
     carry = carry.length ? Buffer.concat([buf, carry]) : buf;
     // `end` is the index of the `\n` ending the entry being looked at; walk entries backwards.
     let end = carry.length;
@@ -164,7 +238,11 @@ export async function tailStart(fh: FileHandle, size: number, n: number): Promis
     carry = carry.subarray(0, end);
     if (!done && pos === 0 && carry.length) visit(carry, 0);
   }
-  return { offset: Math.min(keepFrom.stdout, keepFrom.stderr), keepFrom, lines: complete };
+  const offset = Math.min(keepFrom.stdout, keepFrom.stderr);
+  // (A short read — a file that shrank — keeps nothing: the reader reads it as it is.)
+  const data =
+    whole && offset >= size - kept ? Buffer.concat(read.reverse()).subarray(offset - (size - kept)) : undefined;
+  return { offset, keepFrom, lines: complete, data };
 }
 
 /**
@@ -172,20 +250,31 @@ export async function tailStart(fh: FileHandle, size: number, n: number): Promis
  * partial line (the container's last write without a newline) comes out as it is.
  */
 export async function* readLogs(path: string, opts: ReadLogOptions): AsyncGenerator<LogLine> {
-  // The rotated files and the log, open at once: a rotation while they are read moves names, not what is read.
-  const set = await openLogSet(path);
-  if (set.length === 0) return yield* readLogFile(path, opts);
+  // The log first, then the rotated files: a rotation while they are read moves names, not what is read.
+  const head = openLogHead(path);
+  if (!head) return yield* readLogFile(path, opts);
   // Handles not yet handed to a reader (which closes them) are closed here, whatever happens.
-  const owned = new Set(set);
+  const owned = new Set([head.log]);
   const give = (files: OpenedLog[]) => {
     for (const f of files) owned.delete(f);
     return files;
   };
   try {
+    // A tail the log alone holds (or the log is all there is) needs no older file opened, and
+    // starts from the bytes its count read.
+    const tail =
+      opts.tail === undefined ? undefined : await tailStart(head.log.fh, head.log.size, Math.max(0, opts.tail));
+    if (tail && (tail.lines >= opts.tail! || !head.rotated))
+      return yield* readLogFile(path, opts, give([head.log]), tail);
+    owned.delete(head.log); // openLogSet's from here on
+    const set = openLogSet(path, head);
+    for (const f of set) owned.add(f);
+    if (set.length === 0) return yield* readLogFile(path, opts);
     const log = set.at(-1)!;
     if (opts.tail === undefined || set.length === 1) return yield* readLogFile(path, opts, give(set));
     // --tail across files: what the log lacks comes from the end of the older ones.
-    const wanted = opts.tail - (await tailStart(log.fh, (await log.fh.stat()).size, opts.tail)).lines;
+    const inLog = log === head.log ? tail!.lines : (await tailStart(log.fh, log.size, opts.tail)).lines;
+    const wanted = opts.tail - inLog;
     if (wanted <= 0) return yield* readLogFile(path, opts, give([log]));
     const last: LogLine[] = [];
     const once = { ...opts, follow: false, tail: undefined, untilExit: undefined };
@@ -197,7 +286,7 @@ export async function* readLogs(path: string, opts: ReadLogOptions): AsyncGenera
     // Every line of the log is wanted: all of it, with what it got since it was counted.
     yield* readLogFile(path, { ...opts, tail: undefined }, give([log]));
   } finally {
-    await Promise.all([...owned].map((f) => f.fh.close().catch(() => {})));
+    for (const f of owned) f.fh.close();
   }
 }
 
@@ -206,11 +295,20 @@ export async function* readLogs(path: string, opts: ReadLogOptions): AsyncGenera
  * files that replace the last one; without `files`, of `path` once it exists. A file replaced
  * while followed is read to its end (the monitor writes no more to it) before the next: those
  * after it in the log's set (logsAfter), so a follower that slept through several rotations
- * still reads every file kept.
+ * still reads every file kept. A reader that does not follow reads each file up to the size it
+ * had when opened (no read to find its end); `counted` is the first file's tail, counted
+ * already (readLogs'), whose bytes it starts from.
  */
-async function* readLogFile(path: string, opts: ReadLogOptions, files: OpenedLog[] = []): AsyncGenerator<LogLine> {
-  let fh: FileHandle | undefined;
+async function* readLogFile(
+  path: string,
+  opts: ReadLogOptions,
+  files: OpenedLog[] = [],
+  counted?: TailStart,
+): AsyncGenerator<LogLine> {
+  let fh: LogFile | undefined;
   let ino = -1;
+  /** Where the file being read ends for a reader that does not follow (its size when opened). */
+  let end: number | undefined;
   const queue = [...files];
   let watcher: FSWatcher | undefined;
   let wake: (() => void) | undefined;
@@ -256,66 +354,67 @@ async function* readLogFile(path: string, opts: ReadLogOptions, files: OpenedLog
       safetyNet = setTimeout(poke, SAFETY_NET_MS);
       safetyNet.unref();
     });
-  const open = async (): Promise<boolean> => {
-    try {
-      const h = await fs.open(path, 'r');
-      const st = await h.stat();
-      await fh?.close();
-      fh = h;
-      ino = st.ino;
-      return true;
-    } catch {
-      return false;
-    }
+  const open = (): boolean => {
+    const o = LogFile.open(path);
+    if (!o) return false;
+    fh?.close();
+    fh = o.file;
+    ino = o.ino;
+    end = opts.follow ? undefined : o.size;
+    return true;
   };
 
-  const next = async () => {
+  const next = () => {
     const f = queue.shift()!;
-    await fh?.close();
+    fh?.close();
     fh = f.fh;
     ino = f.ino;
+    end = opts.follow ? undefined : f.size;
   };
 
   try {
-    if (queue.length) await next();
+    if (queue.length) next();
     // Else wait for the file to appear (a reader attached before the container started).
     while (!fh) {
       dirty = false;
-      if (await open()) break;
+      if (open()) break;
       if (!opts.follow || opts.signal?.aborted) return;
       if (exited) {
-        if (await open()) break;
+        if (open()) break;
         return;
       }
       await sleep();
     }
-    const size = (await fh!.stat()).size;
-    const tail = opts.tail !== undefined ? await tailStart(fh!, size, opts.tail) : undefined;
+    const tail = counted ?? (opts.tail !== undefined ? await tailStart(fh!, end ?? fh!.size(), opts.tail) : undefined);
     let pos = tail?.offset ?? 0;
     let keepFrom = tail?.keepFrom;
+    /** Bytes from `pos` on that the tail's count read already. */
+    let ahead = tail?.data;
 
-    let carry = Buffer.alloc(0);
+    let carry: Buffer = Buffer.alloc(0);
     /** File offset of carry[0]. */
     let carryAt = pos;
-    const pending: Record<LogStream, { time: Time; parts: Buffer[] } | undefined> = {
+    const pending: Record<LogStream, { first: ParsedLine; parts: Buffer[] } | undefined> = {
       stdout: undefined,
       stderr: undefined,
     };
     const buf = Buffer.alloc(CHUNK);
-    const emit = (stream: LogStream, time: Time, data: Buffer): LogLine => {
-      const line = opts.timestamps ? Buffer.concat([Buffer.from(`${formatLogTime(time)} `), data]) : data;
-      return { stream, time, line, data: line };
-    };
+    const emit = (first: ParsedLine, data: Buffer): LogLine =>
+      new Entry(first, opts.timestamps ? Buffer.concat([Buffer.from(`${formatLogTime(first.time)} `), data]) : data);
     let finalPass = false;
     for (;;) {
       if (opts.signal?.aborted) return;
       dirty = false;
-      const { bytesRead } = await fh!.read(buf, 0, CHUNK, pos);
-      if (bytesRead > 0) {
-        pos += bytesRead;
-        carry = carry.length
-          ? Buffer.concat([carry, buf.subarray(0, bytesRead)])
-          : Buffer.from(buf.subarray(0, bytesRead));
+      // The tail's bytes first; then reads, none past the end a reader that does not follow stops at.
+      let chunk = ahead ?? EMPTY;
+      const own = !!ahead;
+      ahead = undefined;
+      if (!own && (end === undefined || pos < end))
+        chunk = buf.subarray(0, (await fh!.read(buf, 0, Math.min(CHUNK, (end ?? Infinity) - pos), pos)).bytesRead);
+      if (chunk.length > 0) {
+        pos += chunk.length;
+        // `buf` is read into again: what stays in `carry` is copied out of it.
+        carry = carry.length ? Buffer.concat([carry, chunk]) : own ? chunk : Buffer.from(chunk);
         let start = 0;
         for (;;) {
           const nl = carry.indexOf(0x0a, start);
@@ -327,15 +426,15 @@ async function* readLogFile(path: string, opts: ReadLogOptions, files: OpenedLog
           const before = pending[p.stream];
           if (p.partial) {
             if (before) before.parts.push(p.data);
-            else pending[p.stream] = { time: p.time, parts: [p.data] };
+            else pending[p.stream] = { first: p, parts: [p.data] };
             continue;
           }
           pending[p.stream] = undefined;
-          const time = before?.time ?? p.time;
-          if (opts.since && time < opts.since) continue;
-          if (opts.until && time > opts.until) return;
+          const first = before?.first ?? p;
+          if (opts.since && first.time < opts.since) continue;
+          if (opts.until && first.time > opts.until) return;
           const data = before ? Buffer.concat([...before.parts, p.data, NEWLINE]) : Buffer.concat([p.data, NEWLINE]);
-          yield emit(p.stream, time, data);
+          yield emit(first, data);
         }
         carry = carry.subarray(start);
         carryAt += start;
@@ -343,7 +442,7 @@ async function* readLogFile(path: string, opts: ReadLogOptions, files: OpenedLog
       }
       // At the end of the file: the next one, if it was replaced.
       if (queue.length) {
-        await next();
+        next();
         pos = 0;
         carry = Buffer.alloc(0);
         carryAt = 0;
@@ -357,7 +456,7 @@ async function* readLogFile(path: string, opts: ReadLogOptions, files: OpenedLog
       // first (one more pass), then the files after it.
       const st = await fs.stat(path).catch(() => undefined);
       if (st && st.ino !== ino) {
-        queue.push(...(await logsAfter(path, ino)));
+        queue.push(...logsAfter(path, ino));
         if (queue.length) continue;
       }
       if (ended) {
@@ -371,25 +470,26 @@ async function* readLogFile(path: string, opts: ReadLogOptions, files: OpenedLog
         const p = pending[stream];
         if (!p) continue;
         pending[stream] = undefined;
-        if (opts.since && p.time < opts.since) continue;
-        if (opts.until && p.time > opts.until) return;
-        yield emit(stream, p.time, Buffer.concat(p.parts));
+        if (opts.since && p.first.time < opts.since) continue;
+        if (opts.until && p.first.time > opts.until) return;
+        yield emit(p.first, Buffer.concat(p.parts));
       }
       if (dirty) continue;
       await sleep();
     }
     for (const stream of ['stdout', 'stderr'] as const) {
       const p = pending[stream];
-      if (!p || (opts.since && p.time < opts.since) || (opts.until && p.time > opts.until)) continue;
-      yield emit(stream, p.time, Buffer.concat(p.parts));
+      if (!p || (opts.since && p.first.time < opts.since) || (opts.until && p.first.time > opts.until)) continue;
+      yield emit(p.first, Buffer.concat(p.parts));
     }
   } finally {
     clearTimeout(safetyNet);
     opts.signal?.removeEventListener('abort', onAbort);
     watcher?.close();
-    await fh?.close();
-    await Promise.all(queue.map((f) => f.fh.close().catch(() => {})));
+    fh?.close();
+    for (const f of queue) f.fh.close();
   }
 }
 
 const NEWLINE = Buffer.from('\n');
+const EMPTY = Buffer.alloc(0);

@@ -34,12 +34,15 @@ export function logsHandler(svc: ContainerService) {
     res.raw.writeHead(200, {
       'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream',
     });
-    res.raw.flushHeaders();
+    const following = follow && (c.State.Running || c.State.Status === 'paused');
+    // A follower gets the headers at once (its next line may be far off); an answer that ends
+    // sends them with its first bytes: one write and one wake-up of the client less.
+    if (following) res.raw.flushHeaders();
     const ac = new AbortController();
     res.raw.on('close', () => ac.abort());
     const untilExit = c.State.Running || c.State.Status === 'paused' ? svc.nextExit(c.Id) : Promise.resolve(0);
     const entries = svc.logs(c, {
-      follow: follow && (c.State.Running || c.State.Status === 'paused'),
+      follow: following,
       tail,
       since: since === undefined ? undefined : new Date(since / 1e6),
       until: until === undefined ? undefined : new Date(until / 1e6),
