@@ -24,6 +24,10 @@ export function registerImages(r: Router, images: ImageService, tmp = process.en
         dangling: boolFilter(f, 'dangling'),
         labels: f.label,
         reference: f.reference,
+        // dockerd takes the last of several `before`/`since` values.
+        before: f.before?.at(-1),
+        since: f.since?.at(-1),
+        until: f.until && (parseTime(f.until[0] ?? '', true) ?? 0) / 1e6,
       }) satisfies ImageSummary[],
     );
   });

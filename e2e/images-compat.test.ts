@@ -1,0 +1,81 @@
+/**
+ * The images side answering as dockerd 20.10 does, through the real `docker` CLI: each test is a
+ * difference found by running the same commands against dockerd and Berth (the compatimg
+ * sweep), and fails on the tree before its fix.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cleanup, docker, dockerOk, startDaemonWithBusybox, type Daemon } from './harness.ts';
+
+let d: Daemon;
+const made: string[] = [];
+before(async () => (d = await startDaemonWithBusybox()));
+after(async () => {
+  await cleanup(d);
+  for (const p of made) rmSync(p, { recursive: true, force: true });
+});
+
+const env = { DOCKER_BUILDKIT: '0' };
+
+function context(dockerfile: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-imgcompat-'));
+  made.push(dir);
+  writeFileSync(join(dir, 'Dockerfile'), dockerfile);
+  return dir;
+}
+
+/** `docker build` on the legacy builder (as dockerd 20.10 without BuildKit), failing the test if it fails. */
+async function buildOk(args: string[]): Promise<string> {
+  const r = await docker(d, ['build', ...args], { env });
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  return r.stdout;
+}
+
+const lines = (s: string) => s.trim().split('\n').filter(Boolean);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('docker images --filter before/since keep the images created strictly before or after the one named', async () => {
+  // Created a second apart at least: dockerd compares creation times.
+  const first = context('FROM busybox\nLABEL order=first\n');
+  const second = context('FROM busybox\nLABEL order=second\n');
+  await buildOk(['-q', '-t', 'order:first', first]);
+  await sleep(1100);
+  await buildOk(['-q', '-t', 'order:second', second]);
+  const fmt = ['--format', '{{.Repository}}:{{.Tag}}'];
+  const before = lines(await dockerOk(d, ['images', ...fmt, '--filter', 'before=order:second']));
+  assert.ok(before.includes('order:first') && before.includes('busybox:latest'), before.join(' '));
+  assert.ok(!before.includes('order:second'), 'not the image itself');
+  const since = lines(await dockerOk(d, ['images', ...fmt, '--filter', 'since=order:first']));
+  assert.deepEqual(since, ['order:second']);
+  const missing = await docker(d, ['images', '--filter', 'since=nosuch']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /No such image: nosuch:latest/);
+});
+
+test('docker images --filter dangling=true leaves out intermediate images, as the plain listing does', async () => {
+  // A build's intermediate images are untagged parents of the tagged one: not dangling.
+  await buildOk(['-q', '-t', 'layered:1', context('FROM busybox\nENV A=1\nENV B=2\nCMD ["true"]\n')]);
+  assert.equal((await dockerOk(d, ['images', '-q', '--filter', 'dangling=true'])).trim(), '');
+  assert.equal((await dockerOk(d, ['images', '-aq', '--filter', 'dangling=true'])).trim(), '', 'nor with -a');
+  assert.ok(lines(await dockerOk(d, ['images', '-aq'])).length >= 4, '-a alone lists them');
+  // One that lost its tag to a rebuild is dangling.
+  await buildOk(['-q', '-t', 'layered:1', context('FROM busybox\nENV A=1\nENV B=3\nCMD ["true"]\n')]);
+  assert.equal(lines(await dockerOk(d, ['images', '-q', '--filter', 'dangling=true'])).length, 1);
+});
+
+test('docker images NAME lists only the tags that match, so rmi $(docker images -q NAME) names the image once', async () => {
+  await dockerOk(d, ['tag', 'busybox', 'other/name:a']);
+  await dockerOk(d, ['tag', 'busybox', 'other/name:b']);
+  try {
+    const rows = lines(await dockerOk(d, ['images', '--format', '{{.Repository}}:{{.Tag}}', 'other/name']));
+    assert.deepEqual(rows.sort(), ['other/name:a', 'other/name:b']);
+    assert.deepEqual(lines(await dockerOk(d, ['images', '--format', '{{.Tag}}', 'busybox'])), ['latest']);
+    const ids = lines(await dockerOk(d, ['images', '-q', 'busybox']));
+    assert.equal(ids.length, 1, ids.join(' '));
+  } finally {
+    await dockerOk(d, ['rmi', 'other/name:a', 'other/name:b']);
+  }
+});
