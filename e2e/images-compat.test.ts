@@ -79,3 +79,26 @@ test('docker images NAME lists only the tags that match, so rmi $(docker images 
     await dockerOk(d, ['rmi', 'other/name:a', 'other/name:b']);
   }
 });
+
+test('docker rmi -f ID of an image with child images refuses before untagging anything', async () => {
+  await buildOk(['-q', '-t', 'child:1', context('FROM busybox\nLABEL child=1\n')]);
+  await dockerOk(d, ['tag', 'busybox', 'parent:alias']);
+  try {
+    const id = (await dockerOk(d, ['image', 'inspect', '-f', '{{.Id}}', 'busybox'])).trim().slice(7, 19);
+    for (const args of [
+      ['rmi', id],
+      ['rmi', '-f', id],
+    ]) {
+      const r = await docker(d, args);
+      assert.equal(r.code, 1);
+      assert.equal(
+        r.stderr.trim(),
+        `Error response from daemon: conflict: unable to delete ${id} (cannot be forced) - image has dependent child images`,
+      );
+    }
+    const tags = (await dockerOk(d, ['image', 'inspect', '-f', '{{json .RepoTags}}', id])).trim();
+    assert.equal(tags, '["busybox:latest","parent:alias"]', 'the tags are all still there');
+  } finally {
+    await dockerOk(d, ['rmi', 'parent:alias', 'child:1']);
+  }
+});

@@ -257,20 +257,30 @@ export class ImageService {
       const after = this.store.get(img.id);
       if (!isLast || users.length || after.tags.length || after.digests.length) return out;
     } else {
+      // dockerd's order: the hard conflicts (child images, a running container) hold even with
+      // force and come first, before anything is untagged; then, without force, tags in
+      // several repositories, then a stopped container.
+      if (this.store.children(img.id).length) {
+        throw conflict(
+          `conflict: unable to delete ${shortId(img.id)} (cannot be forced) - image has dependent child images`,
+        );
+      }
       const running = users.find((u) => u.running);
       if (running) {
         throw conflict(
           `conflict: unable to delete ${shortId(img.id)} (cannot be forced) - image is being used by running container ${shortId(running.id)}`,
         );
       }
+      // One tag, and digests of that repository only: dockerd's "single reference".
+      const repos = new Set([...img.tags, ...img.digests].map((r) => familiarName(parseReference(r))));
+      if ((img.tags.length > 1 || repos.size > 1) && !opts.force) {
+        throw conflict(
+          `conflict: unable to delete ${shortId(img.id)} (must be forced) - image is referenced in multiple repositories`,
+        );
+      }
       if (users.length && !opts.force) {
         throw conflict(
           `conflict: unable to delete ${shortId(img.id)} (must be forced) - image is being used by stopped container ${shortId(users[0]!.id)}`,
-        );
-      }
-      if (img.tags.length > 1 && !opts.force) {
-        throw conflict(
-          `conflict: unable to delete ${shortId(img.id)} (must be forced) - image is referenced in multiple repositories`,
         );
       }
       for (const t of img.tags) {
@@ -282,11 +292,6 @@ export class ImageService {
         this.store.untag(dg);
         out.push({ Untagged: dg });
       }
-    }
-    if (this.store.children(img.id).length && !byTag) {
-      throw conflict(
-        `conflict: unable to delete ${shortId(img.id)} (cannot be forced) - image has dependent child images`,
-      );
     }
     if (this.store.children(img.id).length) return out;
     out.push(...(await this.deleteImage(img)));
