@@ -102,3 +102,16 @@ test('docker rmi -f ID of an image with child images refuses before untagging an
     await dockerOk(d, ['rmi', 'parent:alias', 'child:1']);
   }
 });
+
+test('docker build with a new --build-arg finds the ARG and ENV steps cached; the RUN that reads it runs', async () => {
+  const dir = context('FROM busybox\nARG VER=1\nENV A=b\nRUN echo "v=$VER" > /v\nCMD ["cat", "/v"]\n');
+  await buildOk(['-t', 'argcache:1', dir]);
+  const r = await docker(d, ['build', '--build-arg', 'VER=7', '-t', 'argcache:7', dir], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const steps = r.stdout.split(/^Step /m).slice(1);
+  assert.match(steps[1]!, /^2\/5 : ARG VER=1\n ---> Using cache\n/);
+  assert.match(steps[2]!, /^3\/5 : ENV A=b\n ---> Using cache\n/);
+  assert.match(steps[3]!, /^4\/5 : RUN echo "v=\$VER" > \/v\n ---> Running in /);
+  assert.equal(await dockerOk(d, ['run', '--rm', 'argcache:7']), 'v=7\n');
+  assert.equal(await dockerOk(d, ['run', '--rm', 'argcache:1']), 'v=1\n');
+});

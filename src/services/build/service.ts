@@ -384,13 +384,13 @@ export class BuildService {
     for (const a of r.used) run.usedArgs.add(a);
     Object.assign(st, r.state);
     const dir = r.mkdir;
-    if (dir === undefined) return commitConfig(this.steps, b, st, r.createdBy, out, r.extra);
+    if (dir === undefined) return commitConfig(this.steps, b, st, r.createdBy, out);
     return fileStep(
       this.steps,
       b,
       st,
       r.createdBy,
-      r.extra,
+      '',
       out,
       async (rootfs) => {
         // WORKDIR's directories belong to the container's root: under a remap, its host ids.
