@@ -115,3 +115,18 @@ test('docker build with a new --build-arg finds the ARG and ENV steps cached; th
   assert.equal(await dockerOk(d, ['run', '--rm', 'argcache:7']), 'v=7\n');
   assert.equal(await dockerOk(d, ['run', '--rm', 'argcache:1']), 'v=1\n');
 });
+
+test('docker commit -c ENTRYPOINT leaves the Cmd null, not the container command', async () => {
+  await dockerOk(d, ['run', '--name', 'tocommit', 'busybox', 'sh', '-c', 'echo x > /x']);
+  try {
+    await dockerOk(d, ['commit', '-c', 'ENTRYPOINT ["cat"]', 'tocommit', 'committed:ep']);
+    const cfg = (
+      await dockerOk(d, ['image', 'inspect', '-f', '{{json .Config.Entrypoint}} {{json .Config.Cmd}}', 'committed:ep'])
+    ).trim();
+    assert.equal(cfg, '["cat"] null');
+    await dockerOk(d, ['commit', '-c', 'CMD ["/x"]', '-c', 'ENTRYPOINT ["cat"]', 'tocommit', 'committed:both']);
+    assert.equal(await dockerOk(d, ['run', '--rm', 'committed:both']), 'x\n');
+  } finally {
+    await dockerOk(d, ['rm', 'tocommit']);
+  }
+});
