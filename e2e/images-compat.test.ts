@@ -130,3 +130,17 @@ test('docker commit -c ENTRYPOINT leaves the Cmd null, not the container command
     await dockerOk(d, ['rm', 'tocommit']);
   }
 });
+
+test('docker image prune --filter dangling=false prunes every unused image, as -a does', async () => {
+  // busybox stays: a container uses it. The CLI sends its own dangling=true beside the user's false.
+  await dockerOk(d, ['create', '--name', 'holder', 'busybox', 'true']);
+  try {
+    await buildOk(['-q', '-t', 'prunable:1', context('FROM busybox\nLABEL prunable=1\n')]);
+    const r = await dockerOk(d, ['image', 'prune', '-f', '--filter', 'dangling=false']);
+    assert.match(r, /^untagged: prunable:1$/m);
+    assert.equal((await docker(d, ['image', 'inspect', 'prunable:1'])).code, 1);
+    assert.equal((await docker(d, ['image', 'inspect', 'busybox'])).code, 0);
+  } finally {
+    await dockerOk(d, ['rm', 'holder']);
+  }
+});
