@@ -5,7 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanup, docker, dockerOk, startDaemonWithBusybox, type Daemon } from './harness.ts';
@@ -143,4 +143,17 @@ test('docker image prune --filter dangling=false prunes every unused image, as -
   } finally {
     await dockerOk(d, ['rm', 'holder']);
   }
+});
+
+test('docker history shows a COPY source digest as dockerd 20.10 writes it for the same context', async () => {
+  const dir = context('FROM busybox\nCOPY f.txt /f.txt\n');
+  writeFileSync(join(dir, 'f.txt'), 'file\n');
+  chmodSync(join(dir, 'f.txt'), 0o644);
+  await buildOk(['-q', '-t', 'copyhash:1', dir]);
+  const history = await dockerOk(d, ['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'copyhash:1']);
+  // dockerd 20.10's line for this context, byte for byte
+  assert.match(
+    history,
+    /^\/bin\/sh -c #\(nop\) COPY file:fccd022b5850b74becb1ac249b1fb9e240ecc413b554d71985caeba8f2aca2f3 in \/f\.txt $/m,
+  );
 });
