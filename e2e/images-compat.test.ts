@@ -157,3 +157,11 @@ test('docker history shows a COPY source digest as dockerd 20.10 writes it for t
     /^\/bin\/sh -c #\(nop\) COPY file:fccd022b5850b74becb1ac249b1fb9e240ecc413b554d71985caeba8f2aca2f3 in \/f\.txt $/m,
   );
 });
+
+test("docker system df counts the images docker images lists, not a build's intermediates", async () => {
+  await buildOk(['-q', '-t', 'dfcount:1', context('FROM busybox\nENV X=1\nENV Y=2\nLABEL df=1\n')]);
+  const listed = lines(await dockerOk(d, ['images', '-q'])).length;
+  assert.ok(lines(await dockerOk(d, ['images', '-aq'])).length >= listed + 2, 'the build left intermediates');
+  const df = await dockerOk(d, ['system', 'df', '--format', '{{.Type}} {{.TotalCount}}']);
+  assert.match(df, new RegExp(`^Images ${listed}$`, 'm'), df);
+});
