@@ -165,3 +165,23 @@ test("docker system df counts the images docker images lists, not a build's inte
   const df = await dockerOk(d, ['system', 'df', '--format', '{{.Type}} {{.TotalCount}}']);
   assert.match(df, new RegExp(`^Images ${listed}$`, 'm'), df);
 });
+
+test('docker build --label adds one LABEL step a label, sorted, values literal, on the --target stage', async () => {
+  const dir = context('FROM busybox AS base\nENV HOME=/root\nFROM base\nRUN true\n');
+  const labels = ['--label', 'z=last', '--label', 'a=$HOME "q"', '--label', 'm'];
+  const out = await buildOk([...labels, '-t', 'labelled:1', dir]);
+  assert.deepEqual(out.match(/^Step \d+\/\d+ : LABEL .*$/gm) ?? [], [
+    'Step 5/7 : LABEL a=$HOME "q"',
+    'Step 6/7 : LABEL m=',
+    'Step 7/7 : LABEL z=last',
+  ]);
+  const got = (await dockerOk(d, ['image', 'inspect', '-f', '{{json .Config.Labels}}', 'labelled:1'])).trim();
+  assert.deepEqual(JSON.parse(got), { a: '$HOME "q"', m: '', z: 'last' });
+  const history = await dockerOk(d, ['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'labelled:1']);
+  assert.match(history, /^\/bin\/sh -c #\(nop\)  LABEL z=last$/m);
+  // With --target the labels go on the target stage, as dockerd cuts the stages there first.
+  const target = await buildOk(['--target', 'base', ...labels, '-t', 'labelled:base', dir]);
+  assert.match(target, /^Step 5\/5 : LABEL z=last$/m);
+  const based = (await dockerOk(d, ['image', 'inspect', '-f', '{{json .Config.Labels}}', 'labelled:base'])).trim();
+  assert.deepEqual(JSON.parse(based), { a: '$HOME "q"', m: '', z: 'last' });
+});
