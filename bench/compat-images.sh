@@ -57,6 +57,7 @@ docker build -t t/bad bad
 docker build -t t/ign ign
 docker build -t t/addtar addtar
 docker build --build-arg WHO=me --build-arg NOPE=1 -t t/arg argctx
+docker build --label z=last --label 'a=$HOME "q"' --label m -t t/lab argctx; docker image inspect -f '{{json .Config.Labels}}' t/lab
 docker build -q -t t/hash hash >/dev/null; docker history --no-trunc --format '{{.CreatedBy}}' t/hash
 docker images
 docker images -a | sort
