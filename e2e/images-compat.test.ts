@@ -185,3 +185,9 @@ test('docker build --label adds one LABEL step a label, sorted, values literal, 
   const based = (await dockerOk(d, ['image', 'inspect', '-f', '{{json .Config.Labels}}', 'labelled:base'])).trim();
   assert.deepEqual(JSON.parse(based), { a: '$HOME "q"', m: '', z: 'last' });
 });
+
+test('docker history shows EXPOSE with its words sorted as written, then expanded, as dockerd writes it', async () => {
+  await buildOk(['-q', '-t', 'exposed:1', context('FROM busybox\nENV P=7000\nEXPOSE 9000 80/tcp 1000 $P\n')]);
+  const history = await dockerOk(d, ['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'exposed:1']);
+  assert.match(history, /^\/bin\/sh -c #\(nop\) {2}EXPOSE 7000 1000 80\/tcp 9000$/m);
+});

@@ -107,7 +107,11 @@ export function configStep(
       c.StopSignal = x(ins.value);
       return done(nop(` STOPSIGNAL ${c.StopSignal}`));
     case 'EXPOSE': {
-      const ports = ins.ports.flatMap((p) => expandWords(p, env, esc));
+      // dockerd sorts the words as written (byte order, before expansion: `$P` ahead of digits),
+      // then expands each; its history line keeps that order.
+      const ports = [...ins.ports]
+        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+        .flatMap((p) => expandWords(p, env, esc));
       c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
       for (const p of ports) {
         const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(p);
