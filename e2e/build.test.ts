@@ -229,7 +229,22 @@ test('a failing RUN fails the build with its exit code and tags nothing', async 
   assert.match(r.stdout, /oops/);
   const img = await docker(d, ['image', 'inspect', 'broken:1']);
   assert.notEqual(img.code, 0, 'nothing tagged');
-  assert.equal((await dockerOk(d, ['ps', '-aq'])).trim(), '', 'no container left behind');
+  // As dockerd's legacy builder: the failed step's container stays for `docker logs`/`commit`
+  // (dockerd documents --rm as "after a successful build"), --force-rm removes it too.
+  const left = (await dockerOk(d, ['ps', '-aq'])).trim();
+  try {
+    assert.match(left, /^[0-9a-f]{12}$/, 'one container left');
+    assert.match(await dockerOk(d, ['ps', '-a', '--format', '{{.Status}}']), /^Exited \(3\) /);
+    assert.equal(
+      (await dockerOk(d, ['inspect', '-f', '{{json .Config.Cmd}}', left])).trim(),
+      '["/bin/sh","-c","echo oops >&2; exit 3"]',
+    );
+  } finally {
+    await dockerOk(d, ['container', 'prune', '-f']);
+  }
+  const forced = await build(['--force-rm', '-t', 'broken:1', dir]);
+  assert.equal(forced.code, 3);
+  assert.equal((await dockerOk(d, ['ps', '-aq'])).trim(), '', 'no container left behind with --force-rm');
 });
 
 test('an unknown instruction fails with the file, the line number and the reason', async () => {
@@ -350,7 +365,11 @@ test('a Dockerfile on stdin, -q with --iidfile, and stderr of RUN marked as dock
   assert.match(q.stdout, /^sha256:[0-9a-f]{64}\n$/);
   const { readFileSync } = await import('node:fs');
   assert.equal(readFileSync(iid, 'utf8'), q.stdout, 'as dockerd: the quiet output, newline included');
-  const qfail = await build(['-q', context({ Dockerfile: 'FROM busybox\nRUN echo shown-when-failing\nRUN exit 4\n' })]);
+  const qfail = await build([
+    '-q',
+    '--force-rm',
+    context({ Dockerfile: 'FROM busybox\nRUN echo shown-when-failing\nRUN exit 4\n' }),
+  ]);
   assert.equal(qfail.code, 4);
   assert.match(
     qfail.stderr,
@@ -405,7 +424,7 @@ test('a failing stage stops the others and the error comes after its output', as
     ].join('\n'),
   });
   const t0 = Date.now();
-  const r = await build(['--no-cache', dir]);
+  const r = await build(['--no-cache', '--force-rm', dir]);
   assert.notEqual(r.code, 0);
   assert.ok(Date.now() - t0 < 15_000, 'the slow stage was killed');
   assert.match(r.stdout + r.stderr, /bad-output[\s\S]*returned a non-zero code: 7/);

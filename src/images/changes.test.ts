@@ -17,6 +17,14 @@ test('CMD and ENTRYPOINT take the JSON form, or run the shell form through /bin/
   assert.equal(applyChanges({ Entrypoint: ['/x'] }, ['ENTRYPOINT']).Entrypoint, null);
 });
 
+test('an ENTRYPOINT change drops the Cmd it was given unless a CMD change came first, as dockerd commits', () => {
+  const base = { Cmd: ['sh', '-c', 'echo x > /x'] };
+  assert.equal(applyChanges(base, ['ENTRYPOINT ["echo"]']).Cmd, null);
+  assert.deepEqual(applyChanges(base, ['CMD ["hi"]', 'ENTRYPOINT ["echo"]']).Cmd, ['hi']);
+  assert.deepEqual(applyChanges(base, ['ENTRYPOINT ["echo"]', 'CMD ["hi"]']).Cmd, ['hi']);
+  assert.deepEqual(applyChanges(base, ['ENV A=1']).Cmd, base.Cmd);
+});
+
 test('ENV: pairs with quotes and escapes, the legacy form, expansion from earlier values', () => {
   const c = applyChanges({ Env: ['PATH=/bin'] }, [
     'ENV A=1 B="two words" C=\'$A literal\' D=x\\ y',

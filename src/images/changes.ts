@@ -67,6 +67,9 @@ export function parseInstructions(changes: readonly string[]): Instruction[] {
 /** Applies Dockerfile-style changes to a run config; returns a new config. */
 export function applyChanges(cfg: ImageRunConfig, changes: readonly string[]): ImageRunConfig {
   const out: ImageRunConfig = structuredClone(cfg);
+  // As in a Dockerfile, an ENTRYPOINT drops the Cmd unless a CMD came before it among the
+  // changes: dockerd commits `-c 'ENTRYPOINT ["echo"]'` with Cmd null, not the container's.
+  let cmdSet = false;
   for (const ins of parseInstructions(changes)) {
     const bad = (why: string) => invalidArgument(`invalid change "${ins.line}": ${why}`);
     if (!VALID.has(ins.keyword)) throw invalidArgument(`${ins.keyword.toLowerCase()} is not a valid change command`);
@@ -76,10 +79,12 @@ export function applyChanges(cfg: ImageRunConfig, changes: readonly string[]): I
       case 'CMD':
         if (!ins.rest) throw bad('CMD needs a command');
         out.Cmd = commandForm(ins.rest);
+        cmdSet = true;
         break;
       case 'ENTRYPOINT':
         // An empty ENTRYPOINT resets it, as in a Dockerfile.
         out.Entrypoint = ins.rest ? commandForm(ins.rest) : null;
+        if (!cmdSet) out.Cmd = null;
         break;
       case 'ENV': {
         const pairs = nameValuePairs(ins.rest, 'ENV', bad);

@@ -82,3 +82,24 @@ test("--cache-from as dockerd: a source whose history and layers begin with the 
   assert.equal(cacheFromMatch(rebuiltBase, '/bin/sh -c #(nop)  ENV A=1', [built]), undefined, 'another parent history');
   assert.equal(cacheFromMatch(built, 'anything', [built]), undefined, 'nothing after its last entry');
 });
+
+test('--cache-from compares history times as instants: Go\'s "45Z" is Berth\'s "45.000Z"', () => {
+  const d = (n: number) => `sha256:${String(n).repeat(64)}` as never;
+  // busybox as Berth wrote it, and an image dockerd built on it (dockerd rewrote the times)
+  const base = {
+    rootfs: { type: 'layers' as const, diff_ids: [d(1)] },
+    history: [{ created: '2026-05-07T20:33:45.000Z', created_by: 'ADD rootfs' }],
+  };
+  const built = {
+    rootfs: { type: 'layers' as const, diff_ids: [d(1)] },
+    history: [
+      { created: '2026-05-07T20:33:45Z', created_by: 'ADD rootfs' },
+      { created: '2026-12-07T19:29:38.859150637Z', created_by: '/bin/sh -c #(nop)  LABEL a=b', empty_layer: true },
+    ],
+  };
+  assert.equal(cacheFromMatch(base, '/bin/sh -c #(nop)  LABEL a=b', [built])?.last, true);
+  const later = { ...base, history: [{ created: '2026-05-07T20:33:45.5Z', created_by: 'ADD rootfs' }] };
+  assert.equal(cacheFromMatch(later, '/bin/sh -c #(nop)  LABEL a=b', [built]), undefined, 'another instant');
+  const ns = { ...base, history: [{ created: '2026-05-07T20:33:45.000000001Z', created_by: 'ADD rootfs' }] };
+  assert.equal(cacheFromMatch(ns, '/bin/sh -c #(nop)  LABEL a=b', [built]), undefined, 'a nanosecond later');
+});

@@ -105,10 +105,22 @@ export function cacheFromMatch<T extends CacheCandidate>(
 
 function sameEntry(a: HistoryEntry, b: HistoryEntry): boolean {
   return (
-    (a.created ?? '') === (b.created ?? '') &&
+    sameTime(a.created ?? '', b.created ?? '') &&
     (a.created_by ?? '') === (b.created_by ?? '') &&
     (a.author ?? '') === (b.author ?? '') &&
     (a.comment ?? '') === (b.comment ?? '') &&
     !!a.empty_layer === !!b.empty_layer
   );
+}
+
+/**
+ * Two RFC 3339 times as instants, as dockerd compares parsed history entries: Go writes
+ * "20:33:45Z" where Berth wrote "20:33:45.000Z" for the same one, so an image dockerd built
+ * on Berth's busybox (or saved and loaded) carries its history in the other spelling.
+ */
+function sameTime(a: string, b: string): boolean {
+  if (a === b) return true;
+  const t = Date.parse(a);
+  const fraction = (s: string) => (/\.(\d+)/.exec(s)?.[1] ?? '').replace(/0+$/, '');
+  return !Number.isNaN(t) && t === Date.parse(b) && fraction(a) === fraction(b);
 }

@@ -32,8 +32,6 @@ export interface ConfigStep {
   readonly state: Pick<StageState, 'config' | 'author' | 'args' | 'cmdSet'>;
   /** The history entry, also the step's cache key. */
   readonly createdBy: string;
-  /** More of the cache key: what the history does not show (the values ARG gave). */
-  readonly extra: string;
   /** Build args the step consumed (for the "were not consumed" warning). */
   readonly used: readonly string[];
   /** WORKDIR: the absolute directory to make in the root. */
@@ -55,7 +53,6 @@ export function configStep(
   const done = (createdBy: string, more: Partial<ConfigStep> = {}): ConfigStep => ({
     state,
     createdBy,
-    extra: '',
     used: [],
     ...more,
   });
@@ -78,19 +75,21 @@ export function configStep(
       return done(nop(` LABEL ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`));
     }
     case 'ARG': {
-      // every default expands with the env from before the instruction, as dockerd's does
+      // Every default expands with the env from before the instruction, as dockerd's does. The
+      // values are not part of the step's key (dockerd's is the history line alone, so a new
+      // --build-arg still finds the ARG step cached): the image an ARG commits has the config
+      // of its parent, and each later step that reads a value has it in its own key (RUN's
+      // "|N NAME=value" prefix, the expanded text of ENV, LABEL, WORKDIR, COPY ...).
       const shown: string[] = [];
       const used: string[] = [];
-      let extra = '';
       state.args = new Map(st.args);
       for (const a of ins.args) {
         const value = argValue(a, env, inputs, ins.line);
         used.push(a.name);
         if (value !== undefined) state.args.set(a.name, value);
-        extra += `${a.name}=${value ?? ''}\n`;
         shown.push(a.value !== undefined ? `${a.name}=${a.value}` : a.name);
       }
-      return done(nop(` ARG ${shown.join(' ')}`), { extra, used });
+      return done(nop(` ARG ${shown.join(' ')}`), { used });
     }
     case 'MAINTAINER':
       state.author = ins.value;
@@ -108,7 +107,11 @@ export function configStep(
       c.StopSignal = x(ins.value);
       return done(nop(` STOPSIGNAL ${c.StopSignal}`));
     case 'EXPOSE': {
-      const ports = ins.ports.flatMap((p) => expandWords(p, env, esc));
+      // dockerd sorts the words as written (byte order, before expansion: `$P` ahead of digits),
+      // then expands each; its history line keeps that order.
+      const ports = [...ins.ports]
+        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+        .flatMap((p) => expandWords(p, env, esc));
       c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
       for (const p of ports) {
         const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(p);

@@ -13,6 +13,7 @@ import { resolveUser } from '../../oci/index.ts';
 import { fileStep } from './commit.ts';
 import { ADD_URL_MAX_BYTES, contentDigest, copyInto, download, matchSources, parseChmod, type Source } from './copy.ts';
 import { stageNamed } from './stages.ts';
+import { dockerSourceDigest } from './sourcehash.ts';
 import { StepError, expand, shellOf, type PreparedBuild, type StageState, type StepContext } from './step.ts';
 
 export async function copyStep(
@@ -88,13 +89,19 @@ export async function copyStep(
     }
     if (sources.length === 0 && inline.length === 0)
       throw new StepError(`${ins.kind} failed: no source files were specified`);
-    const digest = await contentDigest(sources);
     const inlineDigest = inline.map((f) => `${f.name}:${f.content}`).join('\0');
     const chmod = parseChmod(ins.chmod !== undefined ? x(ins.chmod) : undefined);
     const chown = ins.chown !== undefined ? x(ins.chown) : undefined;
-    const kind = sources.length === 1 && inline.length === 0 ? (sources[0]!.isDir ? 'dir' : 'file') : 'multi';
+    // Sources in the context or a stage: dockerd's own digest (sourcehash.ts). Downloads and
+    // heredocs, which the legacy builder has no line for or names otherwise: Berth's.
+    let source: string;
+    if (inline.length === 0 && !sources.some((s) => s.remote)) source = await dockerSourceDigest(srcRoot, sources);
+    else {
+      const kind = sources.length === 1 && inline.length === 0 ? (sources[0]!.isDir ? 'dir' : 'file') : 'multi';
+      source = `${kind}:${await contentDigest(sources)}`;
+    }
     // history names the destination as written; the key has it resolved (WORKDIR may differ)
-    const createdBy = `${shellOf(st.config).join(' ')} #(nop) ${ins.kind} ${kind}:${digest} in ${written} `;
+    const createdBy = `${shellOf(st.config).join(' ')} #(nop) ${ins.kind} ${source} in ${written} `;
     const extra = `${destRaw}\n${inlineDigest}\n${chown ?? ''}\n${chmod ?? ''}\n${ins.from ?? ''}`;
     await fileStep(ctx, b, st, createdBy, extra, out, async (rootfs, staging) => {
       let uid = 0;

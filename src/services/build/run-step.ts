@@ -46,6 +46,11 @@ export async function runStep(
   } as never);
   const id = created.Id;
   out(` ---> Running in ${shortId(id)}\n`);
+  // Whether the container stays: dockerd's legacy builder leaves the container of a RUN that
+  // exited non-zero (`docker ps -a` shows it, `docker logs`/`commit` can inspect it) unless
+  // --force-rm. One whose RUN had --mount is removed all the same: its mounts are the build's
+  // scratch directories, gone when the build ends.
+  let keep = false;
   let removed = false;
   try {
     const exit = ctx.containers.nextExit(id);
@@ -66,6 +71,7 @@ export async function runStep(
     const code = await exit;
     if (b.signal?.aborted) throw new StepError('build cancelled');
     if (code !== 0) {
+      keep = !b.opts.forceRm && ins.mounts.length === 0;
       throw new StepError(`The command '${cmd.join(' ')}' returned a non-zero code: ${code}`, code);
     }
     // The exit is reported before the rootfs is unmounted: the upper is complete either way,
@@ -100,7 +106,7 @@ export async function runStep(
     out(`Removing intermediate container ${shortId(id)}\n`);
     await finish(ctx, st, img, key, out);
   } finally {
-    if (!removed) await ctx.containers.remove(id, { force: true, volumes: true }).catch(() => {});
+    if (!removed && !keep) await ctx.containers.remove(id, { force: true, volumes: true }).catch(() => {});
   }
 }
 

@@ -139,16 +139,25 @@ export class BuildService {
         if (e instanceof DockerfileParseError) throw invalidArgument(`${e.message} (${rel})`);
         throw e;
       }
-      if (Object.keys(opts.labels).length) {
-        const last = df.stages[df.stages.length - 1]!;
-        const text =
-          'LABEL ' +
-          Object.entries(opts.labels)
-            .map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`)
-            .join(' ');
-        const ins = parseInstruction(text);
-        ins.line = 0;
-        if (!opts.target || opts.target.toLowerCase() === last.name) last.instructions.push(ins);
+      // --label: as dockerd's legacy builder, one LABEL step a label, sorted by key, shown and
+      // written to the history as `LABEL key=value`, its value taken literally (never expanded),
+      // added to the target stage (the last one without --target).
+      const labelKeys = Object.keys(opts.labels).sort();
+      const labelled = opts.target
+        ? df.stages.find((s) => s.name === opts.target!.toLowerCase())
+        : df.stages[df.stages.length - 1];
+      if (labelled) {
+        // in double quotes the escape character escapes exactly itself, `"` and `$`
+        const e = df.escape;
+        const special = new Set([e, '"', '$']);
+        const quoted = (w: string) => `"${[...w].map((c) => (special.has(c) ? e + c : c)).join('')}"`;
+        for (const k of labelKeys) {
+          const v = opts.labels[k]!;
+          const ins = parseInstruction(`LABEL ${quoted(k)}=${quoted(v)}`, e);
+          ins.line = 0;
+          ins.original = `LABEL ${k}=${v}`;
+          labelled.instructions.push(ins);
+        }
       }
       const metaEnv = new Map<string, string>();
       for (const a of df.metaArgs) {
@@ -384,13 +393,13 @@ export class BuildService {
     for (const a of r.used) run.usedArgs.add(a);
     Object.assign(st, r.state);
     const dir = r.mkdir;
-    if (dir === undefined) return commitConfig(this.steps, b, st, r.createdBy, out, r.extra);
+    if (dir === undefined) return commitConfig(this.steps, b, st, r.createdBy, out);
     return fileStep(
       this.steps,
       b,
       st,
       r.createdBy,
-      r.extra,
+      '',
       out,
       async (rootfs) => {
         // WORKDIR's directories belong to the container's root: under a remap, its host ids.

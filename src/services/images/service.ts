@@ -101,24 +101,52 @@ export class ImageService {
     return this.disk.get();
   }
 
-  list(opts: { all?: boolean; dangling?: boolean; reference?: string[]; labels?: string[] } = {}): ImageSummary[] {
-    let images = this.store.list();
-    if (opts.dangling !== undefined) images = images.filter((i) => (i.tags.length === 0) === opts.dangling);
-    if (opts.labels?.length) {
-      images = images.filter((i) => opts.labels!.every((l) => matchLabel(i.config.config?.Labels ?? {}, l)));
+  /**
+   * `docker images`, with dockerd's filters: `before`/`since` name an image (one that does not
+   * exist fails the listing) and keep those created strictly before or after it; `until` is a
+   * time in ms. With `reference`, an image lists only its tags that match, and an untagged one
+   * none. Untagged parents of other images are hidden unless `all`; `dangling=true` never lists
+   * them (dockerd picks from the store's heads). The parents are the whole store's, not the
+   * filtered list's, or the tagged child that makes one an intermediate would be filtered first.
+   */
+  list(
+    opts: {
+      all?: boolean;
+      dangling?: boolean;
+      reference?: string[];
+      labels?: string[];
+      before?: string;
+      since?: string;
+      until?: number;
+    } = {},
+  ): ImageSummary[] {
+    const all = this.store.list();
+    const before = opts.before === undefined ? undefined : Date.parse(this.store.resolve(opts.before).created);
+    const since = opts.since === undefined ? undefined : Date.parse(this.store.resolve(opts.since).created);
+    const parents = new Set(all.map((i) => i.parent).filter(Boolean));
+    const refs = opts.reference?.length ? opts.reference : undefined;
+    // A pattern has a tag when a colon follows its last slash (a registry's port is not one); a
+    // digest reference matches a pattern without a tag by its name, as dockerd's FamiliarMatch.
+    const hasTag = (p: string) => /:[^/]*$/.test(p);
+    const matches = (t: string) => refs!.some((p) => globMatch(hasTag(p) ? p : `${p}:*`, t));
+    const digestMatches = (d: string) => refs!.some((p) => !hasTag(p) && globMatch(p, d.replace(/@.*/, '')));
+    const out: ImageSummary[] = [];
+    for (const i of all) {
+      const created = Date.parse(i.created);
+      if (before !== undefined && created >= before) continue;
+      if (since !== undefined && created <= since) continue;
+      if (opts.until !== undefined && created > opts.until) continue;
+      if (opts.labels?.length && !opts.labels.every((l) => matchLabel(i.config.config?.Labels ?? {}, l))) continue;
+      const tags = refs ? i.tags.filter(matches) : i.tags;
+      const digests = refs ? i.digests.filter(digestMatches) : i.digests;
+      // dangling=true: images nothing is built on (dockerd's heads), without tags, even with -a.
+      if (opts.dangling === true && (tags.length > 0 || parents.has(i.id))) continue;
+      if (tags.length === 0 && digests.length === 0) {
+        if ((!opts.all && parents.has(i.id)) || opts.dangling === false || refs) continue;
+      }
+      out.push(imageSummary({ ...i, tags, digests }));
     }
-    if (opts.reference?.length) {
-      // A pattern has a tag when a colon follows its last slash (a registry's port is not one).
-      images = images.filter((i) =>
-        i.tags.some((t) => opts.reference!.some((p) => globMatch(/:[^/]*$/.test(p) ? p : `${p}:*`, t))),
-      );
-    }
-    if (!opts.all) {
-      // Intermediate images (untagged parents of others) are hidden, as Docker does.
-      const parents = new Set(images.map((i) => i.parent).filter(Boolean));
-      images = images.filter((i) => i.tags.length > 0 || !parents.has(i.id));
-    }
-    return images.map((i) => imageSummary(i));
+    return out;
   }
 
   /**
@@ -229,20 +257,30 @@ export class ImageService {
       const after = this.store.get(img.id);
       if (!isLast || users.length || after.tags.length || after.digests.length) return out;
     } else {
+      // dockerd's order: the hard conflicts (child images, a running container) hold even with
+      // force and come first, before anything is untagged; then, without force, tags in
+      // several repositories, then a stopped container.
+      if (this.store.children(img.id).length) {
+        throw conflict(
+          `conflict: unable to delete ${shortId(img.id)} (cannot be forced) - image has dependent child images`,
+        );
+      }
       const running = users.find((u) => u.running);
       if (running) {
         throw conflict(
           `conflict: unable to delete ${shortId(img.id)} (cannot be forced) - image is being used by running container ${shortId(running.id)}`,
         );
       }
+      // One tag, and digests of that repository only: dockerd's "single reference".
+      const repos = new Set([...img.tags, ...img.digests].map((r) => familiarName(parseReference(r))));
+      if ((img.tags.length > 1 || repos.size > 1) && !opts.force) {
+        throw conflict(
+          `conflict: unable to delete ${shortId(img.id)} (must be forced) - image is referenced in multiple repositories`,
+        );
+      }
       if (users.length && !opts.force) {
         throw conflict(
           `conflict: unable to delete ${shortId(img.id)} (must be forced) - image is being used by stopped container ${shortId(users[0]!.id)}`,
-        );
-      }
-      if (img.tags.length > 1 && !opts.force) {
-        throw conflict(
-          `conflict: unable to delete ${shortId(img.id)} (must be forced) - image is referenced in multiple repositories`,
         );
       }
       for (const t of img.tags) {
@@ -254,11 +292,6 @@ export class ImageService {
         this.store.untag(dg);
         out.push({ Untagged: dg });
       }
-    }
-    if (this.store.children(img.id).length && !byTag) {
-      throw conflict(
-        `conflict: unable to delete ${shortId(img.id)} (cannot be forced) - image has dependent child images`,
-      );
     }
     if (this.store.children(img.id).length) return out;
     out.push(...(await this.deleteImage(img)));

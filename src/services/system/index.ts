@@ -1,6 +1,7 @@
 /**
  * `docker system df`: the disk the daemon's objects use, in the Engine API's shape. Layers
- * shared between images are counted once in LayersSize and as SharedSize of each image.
+ * shared between images are counted once in LayersSize and as SharedSize of each image; the
+ * images listed are `docker images`'s (intermediates hidden).
  */
 import type { ContainerService } from '../containers/index.ts';
 import { summary } from '../containers/index.ts';
@@ -32,9 +33,13 @@ export async function diskUsage(d: DiskUsageDeps): Promise<DiskUsage> {
   const users = new Map<string, number>();
   for (const c of containers) users.set(c.Image, (users.get(c.Image) ?? 0) + 1);
   const now = Date.now();
+  // The images are those `docker images` lists, as dockerd's: a build's intermediates (untagged
+  // parents of others) are left out; their layers still count in LayersSize and SharedSize.
+  const parents = new Set(images.map((i) => i.parent).filter(Boolean));
+  const listed = images.filter((i) => i.tags.length || i.digests.length || !parents.has(i.id));
   return {
     LayersSize: [...layerUsers.values()].reduce((n, l) => n + l.size, 0),
-    Images: images.map((i) =>
+    Images: listed.map((i) =>
       imageSummary(i, {
         SharedSize: (stacks.get(i.id) ?? [])
           .filter((l) => (layerUsers.get(l.chainId)?.users ?? 0) > 1)

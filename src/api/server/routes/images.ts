@@ -24,13 +24,21 @@ export function registerImages(r: Router, images: ImageService, tmp = process.en
         dangling: boolFilter(f, 'dangling'),
         labels: f.label,
         reference: f.reference,
+        // dockerd takes the last of several `before`/`since` values.
+        before: f.before?.at(-1),
+        since: f.since?.at(-1),
+        until: f.until && (parseTime(f.until[0] ?? '', true) ?? 0) / 1e6,
       }) satisfies ImageSummary[],
     );
   });
   r.post('/images/prune', async (req, res) => {
     const f = parseFilters(req.query.get('filters'));
     assertKnownFilters(f, ['dangling', 'label', 'until']);
-    const dangling = boolFilter(f, 'dangling');
+    // dockerd's prune reads dangling the other way round from its listing: any false among
+    // the values prunes every unused image. The CLI always adds its own dangling=true (false
+    // with -a), so `docker image prune --filter dangling=false` sends both and means -a.
+    const dangling =
+      boolFilter(f, 'dangling') === undefined ? undefined : !f.dangling!.some((v) => v === 'false' || v === '0');
     const until = f.until ? parseTime(f.until[0] ?? '', true) : undefined;
     res.json(
       200,
