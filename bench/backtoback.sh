@@ -55,7 +55,8 @@ socks=("$BERTH_SOCK")
 if [ -n "$BERTH_BASE" ]; then
   mkdir -p "$WORK/base"
   docker -H "unix://$BERTH_SOCK" save busybox -o "$WORK/busybox.tar"
-  (cd "$BERTH_BASE" && ./bin/berthd --data-root "$WORK/base/root" --exec-root "$WORK/base/run" -H "unix://$BASE_SOCK" \
+  # exec: the pid kept is berthd's (bin/berthd execs node), which cleanup stops.
+  (cd "$BERTH_BASE" && exec ./bin/berthd --data-root "$WORK/base/root" --exec-root "$WORK/base/run" -H "unix://$BASE_SOCK" \
     --pidfile "$WORK/base/berthd.pid" --log-level warn --warm-pool 2 --bridge none 2>"$WORK/base/berthd.log") &
   pids+=($!)
   wait_sock "$BASE_SOCK"
@@ -97,7 +98,7 @@ done
 
 # The timeline. Berth's processes before the recording: berthd, what descends from it, and
 # what names this run's root (the pooled sandboxes' monitors, which left berthd's tree).
-berthd_pids=$(cat "$WORK/berthd.pid" ${BERTH_BASE:+"$WORK/base/berthd.pid"} | tr '\n' ' ')
+berthd_pids=$(for f in "$WORK/berthd.pid" ${BERTH_BASE:+"$WORK/base/berthd.pid"}; do echo "$(cat "$f")"; done | tr '\n' ' ')
 # The first line: the berthds (the timeline counts their own threads apart); then the rest.
 {
   echo "$berthd_pids"
