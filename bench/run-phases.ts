@@ -9,6 +9,9 @@
  * create's answer and attach, attach and wait (their round trips up to start's request),
  * start, the run (start's answer → wait's body: the process runs, exits, the exit is noticed,
  * the container removed), and the CLI's exit after it.
+ *
+ * PHASES_REST_MS=<ms>: each run begins that long after the last one's CLI exited (default 0:
+ * back to back, the last run's clean-up and the pool's refill still under way).
  */
 import { spawn } from 'node:child_process';
 import { createServer, connect } from 'node:net';
@@ -79,7 +82,9 @@ function runOnce(): Promise<Record<string, number>> {
 }
 
 const samples: Record<string, number>[] = [];
+const restMs = Number(process.env.PHASES_REST_MS ?? 0);
 for (let i = 0; i < runs + 2; i++) {
+  if (restMs) await new Promise((r) => setTimeout(r, restMs));
   const s = await runOnce();
   if (i >= 2) samples.push(s); // two warm-ups
 }
@@ -87,4 +92,8 @@ server.close();
 rmSync(dir, { recursive: true, force: true });
 const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 for (const k of Object.keys(samples[0]!))
-  console.log(`${k.padEnd(20)} ${median(samples.map((s) => s[k]!)).toFixed(1).padStart(7)} ms`);
+  console.log(
+    `${k.padEnd(20)} ${median(samples.map((s) => s[k]!))
+      .toFixed(1)
+      .padStart(7)} ms`,
+  );

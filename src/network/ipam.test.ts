@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -186,5 +187,28 @@ test("ipam: an owner's pools are found through an index, not by reading every al
     const plan = db.prepare('EXPLAIN QUERY PLAN SELECT pool FROM ipam_allocations WHERE owner = ?').all('c7');
     db.close();
     assert.match(JSON.stringify(plan), /USING INDEX ipam_allocations_by_owner/);
+  });
+});
+
+test('ipam: an address given and one freed stay so after the daemon is killed with SIGKILL, never closed', () => {
+  withDir((dir) => {
+    const db = join(dir, 'ipam.db');
+    // A process that allocates and releases, then dies without closing the database.
+    const script = `
+      const { Ipam } = await import(${JSON.stringify(join(import.meta.dirname, 'ipam.ts'))});
+      const { parsePrefix, parseAddr } = await import(${JSON.stringify(join(import.meta.dirname, 'ip.ts'))});
+      const ipam = new Ipam(${JSON.stringify(db)});
+      ipam.setPool('net', { subnet: parsePrefix('10.9.0.0/29'), gateway: parseAddr('10.9.0.1').value });
+      ipam.allocate('net', 'a');
+      ipam.allocate('net', 'b');
+      ipam.release('net', 'a');
+      process.kill(process.pid, 'SIGKILL');`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(r.signal, 'SIGKILL', r.stderr);
+    const ipam = new Ipam(db);
+    assert.equal(ipam.lookup('net', 'a'), undefined, 'the release is kept');
+    assert.equal(ipam.lookup('net', 'b'), '10.9.0.3', 'the allocation is kept');
+    assert.equal(ipam.allocate('net', 'c'), '10.9.0.4', 'and nothing given is given again');
+    ipam.close();
   });
 });

@@ -37,7 +37,8 @@
  * is shown the lines and makes the directories as before. For an exec, this process only joins
  * `<dir>`: crun moves it on into the container's own where it has one (a later update's cpuset).
  *
- * Built by scripts/setup.sh; the runtime driver passes it to conmon as the runtime (`-r`) and
+ * Built static against musl by scripts/setup.sh (its start-up is on every create's path: no
+ * loader, no relocations); the runtime driver passes it to conmon as the runtime (`-r`) and
  * runs it for crun's other commands. The crun binary: $BERTH_CRUN, else /usr/bin/crun.
  */
 #define _GNU_SOURCE
