@@ -12,6 +12,7 @@ import {
   parseDetachKeys,
   DEFAULT_DETACH_KEYS,
   logAttributes,
+  checkNetworkConflicts,
 } from '../../../services/containers/index.ts';
 import type {
   CheckpointCreateRequest,
@@ -112,6 +113,8 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
       );
       return;
     }
+    // moby's API decoder refuses these for a Docker client; a pod's members are joined by Berth.
+    checkNetworkConflicts(body);
     res.json(201, (await svc.create(body, name, platform)) satisfies ContainerCreateResponse);
   });
 
