@@ -53,7 +53,16 @@ test('refused at create in dockerd words, and no container is made', async () =>
   // other's host name with its /etc files, as with dockerd.
   await dockerOk(d, ['run', '-d', '--name', 'named-owner', '--hostname', 'owner.example', 'busybox', 'sleep', '600']);
   assert.equal(
-    await dockerOk(d, ['run', '--rm', '--network', 'container:named-owner', 'busybox', 'sh', '-c', 'hostname; cat /etc/hostname']),
+    await dockerOk(d, [
+      'run',
+      '--rm',
+      '--network',
+      'container:named-owner',
+      'busybox',
+      'sh',
+      '-c',
+      'hostname; cat /etc/hostname',
+    ]),
     'owner.example\nowner.example\n',
   );
   await dockerOk(d, ['rm', '-f', 'named-owner']);

@@ -13,3 +13,4 @@ export { pumpStdin } from './stdin.ts';
 export { Runtimes } from './runtimes.ts';
 export { logAttributes } from './logopts.ts';
 export { checkNetworkConflicts } from './create.ts';
+export { networkAndPortFilter } from './listfilters.ts';

@@ -13,6 +13,7 @@ import {
   DEFAULT_DETACH_KEYS,
   logAttributes,
   checkNetworkConflicts,
+  networkAndPortFilter,
 } from '../../../services/containers/index.ts';
 import type {
   CheckpointCreateRequest,
@@ -167,6 +168,8 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
         (!before || Date.parse(c.Created) < Date.parse(before.Created)) &&
         (!since || Date.parse(c.Created) > Date.parse(since.Created)),
     );
+    const onNetworkOrPort = networkAndPortFilter(f);
+    if (onNetworkOrPort) list = list.filter(onNetworkOrPort);
     if (limit > 0) list = list.slice(0, limit);
     const now = Date.now();
     const withSize = boolValue(req.query.get('size'));
