@@ -7,7 +7,7 @@
  */
 import { invalidArgument, notFound } from '../../errdefs/index.ts';
 import type { Image } from '../../images/index.ts';
-import { normaliseSignal } from '../../spec/signal.ts';
+import { normaliseSignal } from '../../spec/index.ts';
 import { logLimits } from './logopts.ts';
 import { commandFor, validateCreateTypes } from './spec.ts';
 import { validateHostConfig } from './hostconfig.ts';
