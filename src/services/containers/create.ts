@@ -83,7 +83,8 @@ export function checkNetworkConflicts(req: CreateRequest): void {
       "conflicting options: container type network can't be used with links. This would result in undefined behavior",
     );
   if (h.Dns?.length) throw invalidArgument('conflicting options: dns and the network mode');
-  if (h.ExtraHosts?.length) throw invalidArgument('conflicting options: custom host-to-IP mapping and the network mode');
+  if (h.ExtraHosts?.length)
+    throw invalidArgument('conflicting options: custom host-to-IP mapping and the network mode');
   if (Object.keys(h.PortBindings ?? {}).length || h.PublishAllPorts)
     throw invalidArgument('conflicting options: port publishing and the container type network mode');
   if (Object.keys(req.ExposedPorts ?? {}).length)

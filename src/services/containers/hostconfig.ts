@@ -86,13 +86,16 @@ export function validateHostConfig(h: HostConfig): void {
   const qos = h as { IOMaximumBandwidth?: number; IOMaximumIOps?: number };
   if (qos.IOMaximumBandwidth)
     throw invalidArgument('invalid option: QoS maximum bandwidth configuration is not supported on linux');
-  if (qos.IOMaximumIOps) throw invalidArgument('invalid option: QoS maximum IOPs configuration is not supported on linux');
+  if (qos.IOMaximumIOps)
+    throw invalidArgument('invalid option: QoS maximum IOPs configuration is not supported on linux');
   if ((h.CpuShares ?? 0) < 0)
     throw invalidArgument(`invalid CPU shares (${h.CpuShares}): value must be a positive integer`);
   if ((h.ShmSize ?? 0) < 0) throw invalidArgument('SHM size can not be less than 0');
   const adj = h.OomScoreAdj ?? 0;
   if (adj < OOM_SCORE_ADJ.min || adj > OOM_SCORE_ADJ.max)
-    throw invalidArgument(`Invalid value ${adj}, range for oom score adj is [${OOM_SCORE_ADJ.min}, ${OOM_SCORE_ADJ.max}]`);
+    throw invalidArgument(
+      `Invalid value ${adj}, range for oom score adj is [${OOM_SCORE_ADJ.min}, ${OOM_SCORE_ADJ.max}]`,
+    );
   if (h.BlkioWeight && cgroupCan.blkioWeight() && (h.BlkioWeight < 10 || h.BlkioWeight > 1000))
     throw invalidArgument('Range of blkio weight is from 10 to 1000');
   if (h.Memory !== undefined && h.Memory !== 0 && h.Memory < 6 * 1024 * 1024)
