@@ -129,3 +129,41 @@ test("a runtime's refusal is worded as moby's through containerd; a spec's own r
     'docker: Error response from daemon: error gathering device information while adding custom device "/dev/nosuch": no such file or directory',
   );
 });
+
+test('inspect shows what dockerd fills in at create: the 64 MB SHM size, no pids limit, no ports or volumes', async () => {
+  await dockerOk(d, ['create', '--name', 'filled', '--pids-limit', '-1', 'busybox', 'true']);
+  assert.equal(
+    await dockerOk(d, [
+      'inspect',
+      '-f',
+      '{{.HostConfig.ShmSize}} {{.HostConfig.PidsLimit}} {{json .Config.ExposedPorts}} {{json .Config.Volumes}}',
+      'filled',
+    ]),
+    '67108864 <nil> null null\n',
+  );
+  await dockerOk(d, ['rm', 'filled']);
+  await dockerOk(d, [
+    'create',
+    '--name',
+    'given',
+    '--pids-limit',
+    '50',
+    '--shm-size',
+    '1m',
+    '--expose',
+    '80',
+    '-v',
+    '/data',
+    'busybox',
+  ]);
+  assert.equal(
+    await dockerOk(d, [
+      'inspect',
+      '-f',
+      '{{.HostConfig.ShmSize}} {{.HostConfig.PidsLimit}} {{json .Config.ExposedPorts}} {{json .Config.Volumes}}',
+      'given',
+    ]),
+    '1048576 50 {"80/tcp":{}} {"/data":{}}\n',
+  );
+  await dockerOk(d, ['rm', '-v', 'given']);
+});
