@@ -96,3 +96,16 @@ test("an exec that cannot start: its user missing (126, dockerd's bare words), a
     await dockerOk(d, ['unpause', 'plain']);
   }
 });
+
+test('/.dockerenv is there, empty and executable, as in dockerd containers, and in no diff or commit', async () => {
+  assert.match(
+    await dockerOk(d, ['run', '--name', 'marked', 'busybox', 'stat', '-c', '%a %s %u', '/.dockerenv']),
+    /^755 0 0$/m,
+  );
+  assert.doesNotMatch(await dockerOk(d, ['diff', 'marked']), /dockerenv/);
+  await dockerOk(d, ['commit', 'marked', 'marked-image']);
+  const layers = await dockerOk(d, ['history', '--no-trunc', '--format', '{{.Size}}', 'marked-image']);
+  assert.match(layers.split('\n')[0]!, /^0B$/, 'the commit adds nothing');
+  await dockerOk(d, ['rm', 'marked']);
+  await dockerOk(d, ['rmi', 'marked-image']);
+});
