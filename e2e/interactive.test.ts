@@ -242,7 +242,8 @@ test("exec into a paused or stopped container gets Docker's errors", async () =>
     await dockerOk(d, ['pause', 'execstate']);
     const paused = await docker(d, ['exec', 'execstate', 'true']);
     assert.notEqual(paused.code, 0);
-    assert.match(paused.stderr, new RegExp(`Container ${id} is paused, unpause the container before exec`));
+    // Named as the client named it, as dockerd's exec create does (not running: by its ID).
+    assert.match(paused.stderr, /Container execstate is paused, unpause the container before exec/);
     await dockerOk(d, ['unpause', 'execstate']);
     await dockerOk(d, ['stop', '-t', '0', 'execstate']);
     const stopped = await docker(d, ['exec', 'execstate', 'true']);

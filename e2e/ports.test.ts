@@ -185,3 +185,49 @@ test('a live-restored daemon serves the published port again; rm frees it', asyn
   assert.match(await page(`http://127.0.0.1:${base}/`), /hello from/);
   await dockerOk(d, ['rm', '-f', 'web3']);
 });
+
+test('docker ps filters by network, published and exposed port, and is-task, as dockerd', async () => {
+  const names = async (...filters: string[]) =>
+    (await dockerOk(d, ['ps', ...filters.flatMap((f) => ['--filter', f]), '--format', '{{.Names}}']))
+      .split('\n')
+      .filter(Boolean)
+      .sort();
+  await dockerOk(d, ['network', 'create', 'psnet']);
+  await dockerOk(d, ['run', '-d', '--name', 'ps-pub', '-p', `127.0.0.1:${base + 60}:80`, 'busybox', 'sleep', '600']);
+  await dockerOk(d, [
+    'run',
+    '-d',
+    '--name',
+    'ps-user',
+    '--network',
+    'psnet',
+    '--expose',
+    '53/udp',
+    '--expose',
+    '8080',
+    'busybox',
+    'sleep',
+    '600',
+  ]);
+  await dockerOk(d, ['run', '-d', '--name', 'ps-none', '--network', 'none', 'busybox', 'sleep', '600']);
+  try {
+    const netId = (await dockerOk(d, ['network', 'inspect', '-f', '{{.Id}}', 'psnet'])).trim();
+    assert.deepEqual(await names('network=psnet'), ['ps-user']);
+    assert.deepEqual(await names(`network=${netId.slice(0, 6)}`), ['ps-user'], 'a prefix of the ID');
+    assert.deepEqual(await names('network=none'), ['ps-none']);
+    assert.deepEqual(await names('network=nosuch'), []);
+    assert.deepEqual(await names(`publish=${base + 60}`), ['ps-pub']);
+    assert.deepEqual(await names(`publish=${base + 60}/udp`), []);
+    assert.deepEqual(await names('expose=80'), ['ps-pub']);
+    assert.deepEqual(await names('expose=8080/tcp'), ['ps-user']);
+    assert.deepEqual(await names('expose=50-60/udp'), ['ps-user'], 'a range');
+    assert.deepEqual(await names('expose=53'), [], 'TCP when no protocol is given');
+    assert.deepEqual(await names('is-task=true'), [], 'no swarm tasks here');
+    assert.ok((await names('is-task=false')).includes('ps-none'));
+    const colon = await docker(d, ['ps', '--filter', 'expose=a:b']);
+    assert.match(colon.stderr, /filter for 'expose' should not contain ':': a:b/);
+  } finally {
+    await dockerOk(d, ['rm', '-f', 'ps-pub', 'ps-user', 'ps-none']);
+    await dockerOk(d, ['network', 'rm', 'psnet']);
+  }
+});

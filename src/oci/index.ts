@@ -107,5 +107,5 @@ export {
   type SeccompTarget,
 } from './seccomp.ts';
 export { dockerDefaultProfile, CLONE_NAMESPACE_FLAGS } from './seccomp-docker.ts';
-export { resolveUser, readFileInRoot, type User, type ResolvedUser } from './user.ts';
+export { resolveUser, readFileInRoot, homeEnv, type User, type ResolvedUser } from './user.ts';
 export { combineCommand, type CommandParts } from './command.ts';

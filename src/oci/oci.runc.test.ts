@@ -206,7 +206,7 @@ test(
   { skip },
   async () => {
     const user = await resolveUser('app', rootfs);
-    assert.deepEqual(user, { uid: 1000, gid: 1000, additionalGids: [2000] });
+    assert.deepEqual(user, { uid: 1000, gid: 1000, additionalGids: [2000], home: '/home/app' });
     const r = await runInContainer(PROBE, [withUser(user), withSeccomp('default'), withReadonlyRootfs()]);
     assert.equal(r.code, 0, `runc run failed: ${r.stderr}\n${r.stdout}`);
     assert.match(r.get('ID') ?? '', /^uid=1000\(app\) gid=1000\(app\) groups=.*2000\(extra\)/);

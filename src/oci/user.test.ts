@@ -5,7 +5,7 @@ import { mkdtemp, rm, mkdir, writeFile, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { categoryOf } from '../errdefs/index.ts';
-import { resolveUser } from './index.ts';
+import { homeEnv, resolveUser } from './index.ts';
 
 const PASSWD =
   'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n# a comment\nbroken line\nweb:x:33:33::/var/www:/bin/sh\n';
@@ -25,12 +25,17 @@ async function image(
 
 test('name, uid, name:group, uid:gid, and the supplementary groups of the implicit form', async (t) => {
   const root = await image(t);
-  assert.deepEqual(await resolveUser('', root), { uid: 0, gid: 0, additionalGids: [] });
-  assert.deepEqual(await resolveUser('root', root), { uid: 0, gid: 0, additionalGids: [] });
-  assert.deepEqual(await resolveUser('app', root), { uid: 1000, gid: 1001, additionalGids: [2000, 2001] });
+  assert.deepEqual(await resolveUser('', root), { uid: 0, gid: 0, additionalGids: [], home: '/root' });
+  assert.deepEqual(await resolveUser('root', root), { uid: 0, gid: 0, additionalGids: [], home: '/root' });
+  assert.deepEqual(await resolveUser('app', root), {
+    uid: 1000,
+    gid: 1001,
+    additionalGids: [2000, 2001],
+    home: '/home/app',
+  });
   assert.deepEqual(
     await resolveUser('1000', root),
-    { uid: 1000, gid: 1001, additionalGids: [2000, 2001] },
+    { uid: 1000, gid: 1001, additionalGids: [2000, 2001], home: '/home/app' },
     'a uid in passwd is that user',
   );
   assert.deepEqual(
@@ -40,22 +45,27 @@ test('name, uid, name:group, uid:gid, and the supplementary groups of the implic
   );
   assert.deepEqual(
     await resolveUser('app:extra', root),
-    { uid: 1000, gid: 2000, additionalGids: [] },
+    { uid: 1000, gid: 2000, additionalGids: [], home: '/home/app' },
     'a named group: no supplementary groups',
   );
-  assert.deepEqual(await resolveUser('1000:2001', root), { uid: 1000, gid: 2001, additionalGids: [] });
+  assert.deepEqual(await resolveUser('1000:2001', root), {
+    uid: 1000,
+    gid: 2001,
+    additionalGids: [],
+    home: '/home/app',
+  });
   assert.deepEqual(
     await resolveUser('app:5555', root),
-    { uid: 1000, gid: 5555, additionalGids: [] },
+    { uid: 1000, gid: 5555, additionalGids: [], home: '/home/app' },
     'a gid not in group is used as it is',
   );
   assert.deepEqual(
     await resolveUser('app:3000', root),
-    { uid: 1000, gid: 3000, additionalGids: [] },
+    { uid: 1000, gid: 3000, additionalGids: [], home: '/home/app' },
     'a numeric group is a gid, never a name',
   );
   assert.deepEqual(await resolveUser('4242:4242', root), { uid: 4242, gid: 4242, additionalGids: [] });
-  assert.deepEqual(await resolveUser(':app', root), { uid: 0, gid: 1001, additionalGids: [] });
+  assert.deepEqual(await resolveUser(':app', root), { uid: 0, gid: 1001, additionalGids: [], home: '/root' });
 });
 
 test("unknown names fail as Docker's do, as InvalidArgument", async (t) => {
@@ -110,7 +120,12 @@ test('a hostile /etc directory link or an intermediate link is resolved inside t
   await mkdir(join(ok, 'usr/lib'), { recursive: true });
   await writeFile(join(ok, 'usr/lib/passwd'), PASSWD);
   await symlink('/usr/lib/passwd', join(ok, 'etc/passwd'));
-  assert.deepEqual(await resolveUser('app', ok), { uid: 1000, gid: 1001, additionalGids: [2000, 2001] });
+  assert.deepEqual(await resolveUser('app', ok), {
+    uid: 1000,
+    gid: 1001,
+    additionalGids: [2000, 2001],
+    home: '/home/app',
+  });
 });
 
 test('a link loop, a directory or a FIFO at /etc/passwd reads as no passwd (and never blocks)', async (t) => {
@@ -125,4 +140,11 @@ test('a link loop, a directory or a FIFO at /etc/passwd reads as no passwd (and 
   const fifo = await image(t, { group: GROUP });
   execFileSync('mkfifo', [join(fifo, 'etc/passwd')]);
   await assert.rejects(resolveUser('app', fifo), /unable to find user app/);
+});
+
+test("HOME comes from passwd, '/' for a user it does not list, and never over the environment's own", async (t) => {
+  const root = await image(t);
+  assert.equal(homeEnv(['PATH=/bin'], await resolveUser('app', root)), 'HOME=/home/app');
+  assert.equal(homeEnv(['PATH=/bin'], await resolveUser('4242', root)), 'HOME=/', 'as runc sets it');
+  assert.equal(homeEnv(['HOME=/data', 'PATH=/bin'], await resolveUser('app', root)), undefined);
 });

@@ -18,6 +18,8 @@ export interface ResolvedUser {
   gid: number;
   /** Supplementary groups: those listing the user in /etc/group, when no group was named. */
   additionalGids: number[];
+  /** The home directory /etc/passwd gives the user, when it lists the user. */
+  home?: string;
 }
 export type User = ResolvedUser;
 
@@ -53,6 +55,7 @@ interface PasswdEntry {
   name: string;
   uid: number;
   gid: number;
+  home?: string;
 }
 interface GroupEntry {
   name: string;
@@ -65,7 +68,7 @@ function parsePasswd(text: string): PasswdEntry[] {
   for (const line of text.split('\n')) {
     const f = line.trim().split(':');
     if (f.length < 4 || !isNum(f[2]!) || !isNum(f[3]!)) continue;
-    out.push({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]) });
+    out.push({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5] || undefined });
   }
   return out;
 }
@@ -107,6 +110,7 @@ export async function resolveUser(userSpec: string, rootfs: string): Promise<Res
   let uid = 0;
   let gid = 0;
   let matchedName: string | undefined;
+  let home: string | undefined;
   const entry =
     userArg === ''
       ? passwd.find((u) => u.uid === 0)
@@ -115,6 +119,7 @@ export async function resolveUser(userSpec: string, rootfs: string): Promise<Res
     uid = entry.uid;
     gid = entry.gid;
     matchedName = entry.name;
+    home = entry.home;
   } else if (isNum(userArg)) {
     uid = Number(userArg);
   } else if (userArg !== '') {
@@ -135,5 +140,14 @@ export async function resolveUser(userSpec: string, rootfs: string): Promise<Res
     }
   }
   if (uid > MAX_ID || gid > MAX_ID) throw invalidArgument(`uids and gids must be in range 0-${MAX_ID}`);
-  return { uid, gid, additionalGids };
+  return { uid, gid, additionalGids, ...(home ? { home } : {}) };
+}
+
+/**
+ * The process's `HOME=` when its environment has none: the user's home from /etc/passwd, "/"
+ * for a user it does not list — what runc sets (and so what dockerd's containers see); crun
+ * would leave it unset for an unlisted user, so Berth puts it in the spec itself.
+ */
+export function homeEnv(env: readonly string[], user: Pick<ResolvedUser, 'home'>): string | undefined {
+  return env.some((e) => e.startsWith('HOME=')) ? undefined : `HOME=${user.home ?? '/'}`;
 }

@@ -11,6 +11,9 @@ export function runcWording(msg: string, argv0: string): string {
       ? `exec: "${name}": stat ${name}: no such file or directory`
       : `exec: "${name}": executable file not found in $PATH`;
   }
+  // An empty command is not looked up at all: runc's words for it are PATH's.
+  if (argv0 === '' && /open executable|permission denied/i.test(msg))
+    return 'exec: "": executable file not found in $PATH';
   if (/open executable: (Permission denied|Operation not permitted)/.test(msg))
     return `exec: "${argv0}": permission denied`;
   const runc = msg.match(

@@ -459,13 +459,20 @@ async function isMountPoint(dir: string): Promise<boolean> {
 
 /** Placeholders the runtime mounts over; empty, root-owned, as Docker's init layer has them. */
 const INIT_DIRS = ['dev', 'proc', 'sys', 'etc'];
-const INIT_FILES = ['etc/hosts', 'etc/hostname', 'etc/resolv.conf'];
+const INIT_FILES: ReadonlyArray<[path: string, mode: number]> = [
+  ['etc/hosts', 0o644],
+  ['etc/hostname', 0o644],
+  ['etc/resolv.conf', 0o644],
+  // Docker's marker, empty and executable as moby's init layer makes it: scripts test for it to
+  // know they run in a container. In the init layer, it is in no diff or commit.
+  ['.dockerenv', 0o755],
+];
 
 async function makeInitLayer(dir: string, root?: { uid: number; gid: number }): Promise<void> {
   // Only ever added to, never replaced: live containers' overlays have it as a lower layer.
   for (const d of INIT_DIRS) await fs.mkdir(join(dir, d), { recursive: true, mode: 0o755 });
-  for (const f of INIT_FILES) {
-    await fs.writeFile(join(dir, f), '', { mode: 0o644, flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
+  for (const [f, mode] of INIT_FILES) {
+    await fs.writeFile(join(dir, f), '', { mode, flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'EEXIST') throw e;
     });
   }

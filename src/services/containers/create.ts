@@ -7,6 +7,7 @@
  */
 import { invalidArgument, notFound } from '../../errdefs/index.ts';
 import type { Image } from '../../images/index.ts';
+import { normaliseSignal } from '../../spec/index.ts';
 import { logLimits } from './logopts.ts';
 import { commandFor, validateCreateTypes } from './spec.ts';
 import { validateHostConfig } from './hostconfig.ts';
@@ -21,10 +22,73 @@ export function checkCreateRequest(req: CreateRequest): void {
   const imageRef = req.Image;
   if (!imageRef || typeof imageRef !== 'string') throw invalidArgument('no image specified: config.Image is required');
   validateCreateTypes(req as unknown as Record<string, unknown>);
+  checkConfig(req);
   const hostConfig = req.HostConfig ?? {};
   validateHostConfig(hostConfig);
   logLimits(hostConfig);
   checkMacAddresses(req);
+}
+
+/** Linux's HOST_NAME_MAX: dockerd refuses a longer name rather than fail in the runtime. */
+const MAX_HOSTNAME_BYTES = 64;
+
+/** moby's MinimumDuration for the healthcheck's durations (ns). */
+const MIN_HEALTH_DURATION_NS = 1_000_000;
+
+/** moby's checks of the request's own Config (validateContainerConfig), before the image's is merged. */
+function checkConfig(req: CreateRequest): void {
+  if (req.Hostname && Buffer.byteLength(req.Hostname) > MAX_HOSTNAME_BYTES)
+    throw invalidArgument(`hostname ${JSON.stringify(req.Hostname)} is too long (maximum ${MAX_HOSTNAME_BYTES} bytes)`);
+  if (req.WorkingDir && !req.WorkingDir.startsWith('/'))
+    throw invalidArgument(`the working directory '${req.WorkingDir}' is invalid, it needs to be an absolute path`);
+  if (req.StopSignal) normaliseSignal(req.StopSignal);
+  for (const e of req.Env ?? []) {
+    if (typeof e === 'string' && e.split('=', 1)[0] === '') throw invalidArgument(`invalid environment variable: ${e}`);
+  }
+  const hc = req.Healthcheck;
+  if (!hc) return;
+  for (const [key, what] of [
+    ['Interval', 'Interval'],
+    ['Timeout', 'Timeout'],
+    ['StartPeriod', 'StartPeriod'],
+    ['StartInterval', 'StartInterval'],
+  ] as const) {
+    const ns = (hc as Record<string, unknown>)[key];
+    if (typeof ns === 'number' && ns !== 0 && ns < MIN_HEALTH_DURATION_NS)
+      throw invalidArgument(`${what} in Healthcheck cannot be less than 1ms`);
+  }
+  if ((hc.Retries ?? 0) < 0) throw invalidArgument('Retries in Healthcheck cannot be negative');
+}
+
+/**
+ * What moby's API decoder refuses in a Docker client's create (runconfig's validateNetMode): a
+ * container that shares another's network cannot have names, DNS, hosts or ports of its own,
+ * nor a host name in the host's UTS namespace. Not for a pod's members: their requests are
+ * Berth's own joins (pods/state.ts memberRequest), with the pod's host name and ports.
+ */
+export function checkNetworkConflicts(req: CreateRequest): void {
+  const h = req.HostConfig ?? {};
+  const mode = h.NetworkMode ?? '';
+  if (h.UTSMode === 'host' && req.Hostname) throw invalidArgument('conflicting options: hostname and the UTS mode');
+  if (mode === 'host' && h.Links?.length)
+    throw invalidArgument(
+      "conflicting options: host type networking can't be used with links. This would result in undefined behavior",
+    );
+  if (mode !== 'container' && !mode.startsWith('container:')) return;
+  if (mode === 'container' || mode === 'container:')
+    throw invalidArgument('invalid network mode: invalid container format container:<name|id>');
+  if (req.Hostname) throw invalidArgument('conflicting options: hostname and the network mode');
+  if (h.Links?.length)
+    throw invalidArgument(
+      "conflicting options: container type network can't be used with links. This would result in undefined behavior",
+    );
+  if (h.Dns?.length) throw invalidArgument('conflicting options: dns and the network mode');
+  if (h.ExtraHosts?.length)
+    throw invalidArgument('conflicting options: custom host-to-IP mapping and the network mode');
+  if (Object.keys(h.PortBindings ?? {}).length || h.PublishAllPorts)
+    throw invalidArgument('conflicting options: port publishing and the container type network mode');
+  if (Object.keys(req.ExposedPorts ?? {}).length)
+    throw invalidArgument('conflicting options: port exposing and the container type network mode');
 }
 
 /** A 48-bit MAC as Go's net.ParseMAC reads it (`:` or `-` between the bytes). */

@@ -61,6 +61,10 @@ export class Endpoints {
     if (mode.startsWith('container:')) {
       const other = this.ctx.store.get(mode.slice('container:'.length));
       const pid = this.pidToJoin(other, 'network', ahead);
+      // As moby's initializeNetworking: the joiner takes the other's names with its /etc
+      // files, so `hostname` inside agrees with /etc/hostname and inspect says so.
+      c.Config.Hostname = other.Config.Hostname;
+      c.Config.Domainname = other.Config.Domainname;
       return { netnsPath: `/proc/${pid}/ns/net`, etcDir: this.ctx.dir(other.Id) };
     }
     if (c.PrimaryDetached) return {};

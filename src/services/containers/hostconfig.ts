@@ -3,6 +3,7 @@
  * verifyContainerSettings and runconfig's checks), in its words: at create, and for `docker
  * update` on the merged config.
  */
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { invalidArgument } from '../../errdefs/index.ts';
 import * as oci from '../../oci/index.ts';
@@ -29,10 +30,74 @@ function checkCpuset(h: HostConfig): void {
   }
 }
 
+/** What the host's cgroups can do that a create may ask for and dockerd would discard with a warning. */
+const cgroupCan = {
+  /** cgroup v1's memory.oom_control (v2 has no switch for the OOM killer). */
+  oomKillDisable: once(() => existsSync('/sys/fs/cgroup/memory/memory.oom_control')),
+  /** A proportional block I/O weight: CFQ's or BFQ's file in v1, io.weight in v2. */
+  blkioWeight: once(
+    () =>
+      existsSync('/sys/fs/cgroup/blkio/blkio.weight') ||
+      existsSync('/sys/fs/cgroup/blkio/blkio.bfq.weight') ||
+      existsSync('/sys/fs/cgroup/io.weight') ||
+      existsSync('/sys/fs/cgroup/io.bfq.weight'),
+  ),
+};
+
+function once<T>(f: () => T): () => T {
+  let v: { value: T } | undefined;
+  return () => (v ??= { value: f() }).value;
+}
+
+/**
+ * dockerd's warnings for a create or update (verifyPlatformContainerResources and
+ * verifyPlatformContainerSettings), in its words; what the host cannot do is dropped from the
+ * config, as dockerd drops it, so inspect shows what applies.
+ */
+export function hostConfigWarnings(h: HostConfig): string[] {
+  const warnings: string[] = [];
+  if (h.OomKillDisable && !cgroupCan.oomKillDisable()) {
+    warnings.push('Your kernel does not support OomKillDisable. OomKillDisable discarded.');
+    h.OomKillDisable = false;
+  }
+  if (h.OomKillDisable && !h.Memory)
+    warnings.push(
+      'OOM killer is disabled for the container, but no memory limit is set, this can result in the system running out of resources.',
+    );
+  if (h.BlkioWeight && !cgroupCan.blkioWeight()) {
+    warnings.push('Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.');
+    h.BlkioWeight = 0;
+  }
+  if (h.NetworkMode === 'host' && Object.keys(h.PortBindings ?? {}).length)
+    warnings.push('Published ports are discarded when using host network mode');
+  return warnings;
+}
+
+/** moby's bounds on `--oom-score-adj`, the kernel's. */
+const OOM_SCORE_ADJ = { min: -1000, max: 1000 };
+
 /** Refuses what Docker refuses before anything is made. */
 export function validateHostConfig(h: HostConfig): void {
   if (h.NetworkMode && !NETWORK_MODES.test(h.NetworkMode))
     throw invalidArgument(`invalid network mode: ${h.NetworkMode}`);
+  // runconfig's, as the API's decoder has them.
+  if (h.Isolation && h.Isolation !== 'default')
+    throw invalidArgument(`invalid isolation (${h.Isolation}): linux only supports 'default'`);
+  const qos = h as { IOMaximumBandwidth?: number; IOMaximumIOps?: number };
+  if (qos.IOMaximumBandwidth)
+    throw invalidArgument('invalid option: QoS maximum bandwidth configuration is not supported on linux');
+  if (qos.IOMaximumIOps)
+    throw invalidArgument('invalid option: QoS maximum IOPs configuration is not supported on linux');
+  if ((h.CpuShares ?? 0) < 0)
+    throw invalidArgument(`invalid CPU shares (${h.CpuShares}): value must be a positive integer`);
+  if ((h.ShmSize ?? 0) < 0) throw invalidArgument('SHM size can not be less than 0');
+  const adj = h.OomScoreAdj ?? 0;
+  if (adj < OOM_SCORE_ADJ.min || adj > OOM_SCORE_ADJ.max)
+    throw invalidArgument(
+      `Invalid value ${adj}, range for oom score adj is [${OOM_SCORE_ADJ.min}, ${OOM_SCORE_ADJ.max}]`,
+    );
+  if (h.BlkioWeight && cgroupCan.blkioWeight() && (h.BlkioWeight < 10 || h.BlkioWeight > 1000))
+    throw invalidArgument('Range of blkio weight is from 10 to 1000');
   if (h.Memory !== undefined && h.Memory !== 0 && h.Memory < 6 * 1024 * 1024)
     throw invalidArgument('Minimum memory limit allowed is 6MB');
   // As moby's create: more CPUs than there are is refused here (docker run then says so

@@ -12,3 +12,5 @@ export { parseDetachKeys, DEFAULT_DETACH_KEYS } from './attach.ts';
 export { pumpStdin } from './stdin.ts';
 export { Runtimes } from './runtimes.ts';
 export { logAttributes } from './logopts.ts';
+export { checkNetworkConflicts } from './create.ts';
+export { networkAndPortFilter } from './listfilters.ts';

@@ -41,6 +41,7 @@ import type { ContainerCreateRequest as CreateRequest, Health, HostConfig, PathS
 import { attachStdin } from './stdin.ts';
 import { applyUpdate, checkUpdateRequest, type UpdateRequest } from './update.ts';
 import { checkCreateRequest, checkPlatform, newRecord } from './create.ts';
+import { hostConfigWarnings } from './hostconfig.ts';
 import { Endpoints, type EndpointSettings } from './endpoints.ts';
 import { Tasks } from './tasks.ts';
 import { WarmPool, type PoolStatus, type Sandbox } from './pool.ts';
@@ -165,6 +166,7 @@ export class ContainerService {
     if (this.ctx.d.rootless) checkRootless(req.HostConfig ?? {}, cgroupVersion());
     const imageRef = req.Image!;
     const hostConfig: HostConfig = req.HostConfig ?? {};
+    const warnings = hostConfigWarnings(hostConfig);
     const runtimeName = this.ctx.d.runtimes.choose(hostConfig.Runtime);
     if (name !== undefined && name !== '') checkName(name);
     const image = this.ctx.d.images.require(imageRef);
@@ -172,7 +174,7 @@ export class ContainerService {
     const sandbox = this.pool?.takeFor(req, hostConfig, image, runtimeName);
     const id = sandbox?.id ?? randomBytes(32).toString('hex');
     try {
-      return await this.createWith(id, req, name, image, runtimeName, sandbox);
+      return { Id: await this.createWith(id, req, name, image, runtimeName, sandbox), Warnings: warnings };
     } catch (e) {
       // Nothing was written for it: the sandbox goes back to the pool, unused.
       if (sandbox && !this.store.find(id)) this.pool!.giveBack(sandbox);
@@ -187,7 +189,7 @@ export class ContainerService {
     image: ReturnType<ContainerContext['d']['images']['require']>,
     runtimeName: string,
     sandbox: Sandbox | undefined,
-  ): Promise<{ Id: string; Warnings: string[] }> {
+  ): Promise<string> {
     const hostConfig: HostConfig = req.HostConfig ?? {};
     const rec = newRecord(req, {
       id,
@@ -218,7 +220,7 @@ export class ContainerService {
       this.tasks.premount(rec);
       this.tasks.precreate(rec);
     }
-    return { Id: id, Warnings: [] };
+    return id;
   }
 
   // ---- start ----

@@ -344,7 +344,16 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   const user = await (ctx.resolveUser ?? oci.resolveUser)(c.Config.User || '', ctx.rootfs);
   opts.push(oci.withRootfs('rootfs', !!h.ReadonlyRootfs));
   opts.push(oci.withProcessArgs([c.Path, ...c.Args]));
-  opts.push(oci.withEnv([...(c.Config.Env ?? []), ...(ctx.linkEnv ?? [])]));
+  // moby's CreateDaemonEnvironment: after the default PATH, the host name, xterm for a
+  // terminal and the links' variables, each replaced by the config's own of the same name.
+  const env = [
+    `HOSTNAME=${c.Config.Hostname ?? c.Id.slice(0, 12)}`,
+    ...(c.Config.Tty ? ['TERM=xterm'] : []),
+    ...(ctx.linkEnv ?? []),
+    ...(c.Config.Env ?? []),
+  ];
+  const home = oci.homeEnv(env, user);
+  opts.push(oci.withEnv(home ? [...env, home] : env));
   opts.push(oci.withCwd(c.Config.WorkingDir || '/'));
   opts.push(oci.withUser(user));
   // --uts host: the host's own name; another container's namespace (a pod's members share their

@@ -9,7 +9,7 @@ import { shortId } from '../../spec/index.ts';
 import type { ContainerContext } from './context.ts';
 import type { Endpoints } from './endpoints.ts';
 import type { Monitor } from './monitor.ts';
-import { failedStart, friendlyStartError, guard, running } from './state.ts';
+import { failedStart, guard, runtimeCreateError, running } from './state.ts';
 import type { Tasks } from './tasks.ts';
 import type { ContainerRecord } from './types.ts';
 
@@ -86,13 +86,16 @@ export class Starter {
       await this.ctx.d.snapshots.unmountRootfs(dir).catch(() => {});
       endpoints.release(c);
       await this.ctx.d.volumes?.release(c.Id);
+      // What is gone since create (a network removed meanwhile) is dockerd's 404, and what the
+      // spec refused (a device that is not there) dockerd's bare words: neither reached a runtime.
+      const bare = is(e, 'NotFound') || is(e, 'InvalidArgument');
+      const error = bare ? msg : runtimeCreateError(msg);
       // Docker records a failed start as exit 127 (command not found) or 126 (not executable) or 128.
       const code = execFailureCode(msg);
-      this.ctx.setState(c, failedStart(before, code, msg));
+      this.ctx.setState(c, failedStart(before, code, error));
       this.failed(c, code);
-      // What is gone since create (a network removed meanwhile) is dockerd's 404, as it is.
-      if (is(e, 'NotFound')) throw e;
-      throw internal(`failed to create task for container: ${friendlyStartError(msg)}`, e);
+      if (bare) throw e;
+      throw internal(error, e);
     }
     this.ctx.emit(c, 'start');
   }

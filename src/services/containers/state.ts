@@ -145,8 +145,13 @@ export const guard = {
   },
 };
 
-/** A task creation's error as dockerd words it: the docker CLI takes its exit code (127, 126) from runc's wording. */
-export function friendlyStartError(msg: string): string {
-  if (/^exec: "/.test(msg)) return `runc create failed: unable to start container process: ${msg}: unknown`;
-  return msg;
+/**
+ * A runtime's refusal to create a task, as moby 24+ answers it through containerd's shim
+ * (`failed to create task for container: failed to create shim task: OCI runtime create failed:
+ * runc create failed: unable to start container process: exec: "x": …: unknown`): what users
+ * search for and scripts match; the docker CLI takes its exit code (127, 126) from runc's words.
+ */
+export function runtimeCreateError(msg: string): string {
+  const cause = /^exec: "/.test(msg) ? `runc create failed: unable to start container process: ${msg}` : msg;
+  return `failed to create task for container: failed to create shim task: OCI runtime create failed: ${cause}: unknown`;
 }

@@ -7,7 +7,7 @@
 import { invalidArgument } from '../../errdefs/index.ts';
 import { checkRootless } from './rootless.ts';
 import { resourcesFor, validateUpdateTypes } from './spec.ts';
-import { validateHostConfig } from './hostconfig.ts';
+import { hostConfigWarnings, validateHostConfig } from './hostconfig.ts';
 import { cgroupVersion } from '../../oci/index.ts';
 import type { HostConfig } from '../../api/types/index.ts';
 import type { ContainerContext } from './context.ts';
@@ -71,6 +71,8 @@ export function applyUpdate(
   dropPrepared: (c: ContainerRecord) => Promise<void>,
 ): Promise<{ Warnings: string[] }> {
   return ctx.locks.run(c.Id, async () => {
+    // dockerd warns of the update's own fields (and drops what the host cannot do).
+    const warnings = hostConfigWarnings(u as HostConfig);
     const next = updatedHostConfig(c.HostConfig, u);
     if (ctx.d.rootless) checkRootless(next, cgroupVersion());
     // A task created ahead has the old limits: the start creates it anew.
@@ -89,6 +91,6 @@ export function applyUpdate(
     c.HostConfig = next;
     ctx.store.save(c);
     ctx.emit(c, 'update');
-    return { Warnings: [] };
+    return { Warnings: warnings };
   });
 }

@@ -200,6 +200,10 @@ export function inspect(
       MaskedPaths: [],
       ReadonlyPaths: [],
       ...c.HostConfig,
+      // As moby fills them in at create: no SHM size is the default 64 MB, a pids limit of 0
+      // or less is none (null).
+      ...(c.HostConfig.ShmSize ? {} : { ShmSize: 67108864 }),
+      ...((c.HostConfig.PidsLimit ?? 0) > 0 ? {} : { PidsLimit: null }),
       ...(defaults?.ulimits?.length ? { Ulimits: mergeUlimits(c.HostConfig.Ulimits, defaults.ulimits) } : {}),
       ...(c.HostConfig.Links?.length && nameOf ? { Links: shownLinks(c.HostConfig.Links, c.Name, nameOf) } : {}),
     },
@@ -213,7 +217,15 @@ export function inspect(
       },
     },
     Mounts: mountsView(c.MountPoints),
-    Config: { ...c.Config, Cmd: c.Config.Cmd ?? null, Entrypoint: c.Config.Entrypoint ?? null },
+    Config: {
+      ...c.Config,
+      Cmd: c.Config.Cmd ?? null,
+      Entrypoint: c.Config.Entrypoint ?? null,
+      // Empty sets are Go's nil maps in dockerd's answer (ExposedPorts omitted, Volumes null).
+      ExposedPorts:
+        c.Config.ExposedPorts && Object.keys(c.Config.ExposedPorts).length ? c.Config.ExposedPorts : undefined,
+      Volumes: c.Config.Volumes && Object.keys(c.Config.Volumes).length ? c.Config.Volumes : null,
+    },
     NetworkSettings: {
       Bridge: '',
       SandboxID: live(c)?.endpointId ?? '',

@@ -1,2 +1,2 @@
 /** `docker exec`: the exec service (create, start, attach, resize, inspect). */
-export { ExecService, type ExecRecord, type ExecSessions, type ExecServiceDeps } from './service.ts';
+export { ExecService, execStartFailure, type ExecRecord, type ExecSessions, type ExecServiceDeps } from './service.ts';

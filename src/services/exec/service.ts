@@ -17,7 +17,7 @@ import { conflict, internal, invalidArgument, notFound } from '../../errdefs/ind
 import { checkShape, type Shape } from '../../spec/index.ts';
 import type { EventBus } from '../../events/index.ts';
 import type { ExecConfig, ExecInspect } from '../../api/types/index.ts';
-import { hostCapabilities, processUser, resolveUser } from '../../oci/index.ts';
+import { homeEnv, hostCapabilities, processUser, resolveUser } from '../../oci/index.ts';
 import { execFailureCode, runcWording, type ExecRuntime, type TaskInfo } from '../../runtime/index.ts';
 import type { ContainerService, ContainerRecord, LogEntry } from '../containers/index.ts';
 import { parseDetachKeys, pumpStdin, DEFAULT_DETACH_KEYS, type Runtimes } from '../containers/index.ts';
@@ -77,7 +77,8 @@ export class ExecService {
     if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg))
       throw invalidArgument('invalid exec config: expected a JSON object');
     const c = this.d.containers.get(ref);
-    this.requireRunning(c);
+    // dockerd names a paused container as the client did (the start, later, by its ID).
+    this.requireRunning(c, ref);
     if (!Array.isArray(cfg.Cmd) || cfg.Cmd.length === 0) throw invalidArgument('No exec command specified');
     checkShape(cfg, EXEC_CONFIG, 'exec config');
     if (cfg.DetachKeys) parseDetachKeys(cfg.DetachKeys);
@@ -109,8 +110,8 @@ export class ExecService {
     return e;
   }
 
-  private requireRunning(c: ContainerRecord): void {
-    if (c.State.Paused) throw conflict(`Container ${c.Id} is paused, unpause the container before exec`);
+  private requireRunning(c: ContainerRecord, pausedAs = c.Id): void {
+    if (c.State.Paused) throw conflict(`Container ${pausedAs} is paused, unpause the container before exec`);
     if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
     if (c.State.Restarting) throw conflict(`Container ${c.Id} is restarting, wait until the container is running`);
   }
@@ -130,7 +131,15 @@ export class ExecService {
     this.requireRunning(c);
     e.started = true;
     const tty = !!e.config.Tty;
-    const process = await this.processSpec(c, e.config, tty, opts.consoleSize ?? e.config.ConsoleSize ?? null);
+    const process = await this.processSpec(c, e.config, tty, opts.consoleSize ?? e.config.ConsoleSize ?? null).catch(
+      (err: Error) => {
+        // Its user or group is not there: it never ran, as dockerd counts it (126), in dockerd's bare words.
+        e.ExitCode = 126;
+        e.exit = Promise.resolve(126);
+        setupFailures.add(err);
+        throw err;
+      },
+    );
     await fs.mkdir(e.dir, { recursive: true });
     const cmd = (e.config.Cmd ?? []).join(' ');
     this.d.containers.publishEvent(c, `exec_start: ${cmd}`, { execID: id });
@@ -246,11 +255,15 @@ export class ExecService {
     p.terminal = tty;
     if (tty && consoleSize) p.consoleSize = { height: consoleSize[0], width: consoleSize[1] };
     else delete p.consoleSize;
-    p.env = mergeEnv((p.env as string[] | undefined) ?? [], cfg.Env ?? []);
+    p.env = mergeEnv(withTerm((p.env as string[] | undefined) ?? [], tty, c.Config.Env ?? []), cfg.Env ?? []);
     if (cfg.WorkingDir) p.cwd = cfg.WorkingDir;
     if (cfg.User) {
       const u = await resolveUser(cfg.User, join(dir, 'rootfs'));
       p.user = processUser(u);
+      // The spec's HOME is the container user's unless its config or the exec set one: the
+      // exec's user gets its own, as runc gives it.
+      const home = homeEnv([...(c.Config.Env ?? []), ...(cfg.Env ?? [])], u);
+      if (home) p.env = mergeEnv(p.env as string[], [home]);
     }
     if (cfg.Privileged) {
       const caps = hostCapabilities();
@@ -258,6 +271,33 @@ export class ExecService {
     }
     return p;
   }
+}
+
+/**
+ * An exec's TERM follows its own terminal, as moby builds an exec's environment afresh: xterm
+ * with one, none without — unless the container's config names its own TERM.
+ */
+function withTerm(env: readonly string[], tty: boolean, configEnv: readonly string[]): string[] {
+  if (configEnv.some((e) => e.startsWith('TERM='))) return [...env];
+  const rest = env.filter((e) => !e.startsWith('TERM='));
+  if (!tty) return rest;
+  // Where moby's order has it: after the host name.
+  const at = rest.findIndex((e) => e.startsWith('HOSTNAME=')) + 1;
+  return [...rest.slice(0, at), 'TERM=xterm', ...rest.slice(at)];
+}
+
+/** Errors of an exec's own set-up (its user, its group), before any runtime saw it. */
+const setupFailures = new WeakSet<Error>();
+
+/**
+ * What the client is told of an exec that failed to start, on its stream: a runtime's refusal
+ * in runc's words as dockerd passes them on (`OCI runtime exec failed: exec failed: unable to
+ * start container process: exec: "x": …: unknown`), the exec's own set-up's bare.
+ */
+export function execStartFailure(err: Error): string {
+  const why = err.message;
+  if (setupFailures.has(err)) return why;
+  return `OCI runtime exec failed: ${/^exec: /.test(why) ? `exec failed: unable to start container process: ${why}` : why}: unknown`;
 }
 
 function mergeEnv(base: readonly string[], extra: readonly string[]): string[] {

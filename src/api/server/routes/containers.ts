@@ -14,6 +14,8 @@ import {
   inspect,
   type ContainerRecord,
   type UpdateRequest,
+  checkNetworkConflicts,
+  networkAndPortFilter,
 } from '../../../services/containers/index.ts';
 import type {
   ContainerCreateRequest,
@@ -110,6 +112,8 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
       );
       return;
     }
+    // moby's API decoder refuses these for a Docker client; a pod's members are joined by Berth.
+    checkNetworkConflicts(body);
     res.json(201, (await svc.create(body, name, platform)) satisfies ContainerCreateResponse);
   });
 
@@ -162,6 +166,8 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
         (!before || Date.parse(c.Created) < Date.parse(before.Created)) &&
         (!since || Date.parse(c.Created) > Date.parse(since.Created)),
     );
+    const onNetworkOrPort = networkAndPortFilter(f);
+    if (onNetworkOrPort) list = list.filter(onNetworkOrPort);
     if (limit > 0) list = list.slice(0, limit);
     const now = Date.now();
     const withSize = boolValue(req.query.get('size'));

@@ -1,6 +1,6 @@
 /** `docker exec`: POST /containers/{id}/exec, POST /exec/{id}/start|resize, GET /exec/{id}/json. */
 import type { Router } from '../router.ts';
-import type { ExecService } from '../../../services/exec/index.ts';
+import { execStartFailure, type ExecService } from '../../../services/exec/index.ts';
 import type { ExecConfig, ExecInspect, ExecStartConfig, IdResponse } from '../../../api/types/index.ts';
 import { pump, terminalSize } from './container-streams.ts';
 
@@ -26,9 +26,7 @@ export function registerExec(r: Router, execs: ExecService): void {
     try {
       await execs.start(e.ID, { consoleSize: body.ConsoleSize });
     } catch (err) {
-      // runc's words around an exec that could not start its command, as dockerd passes them on.
-      const why = (err as Error).message;
-      const msg = `OCI runtime exec failed: ${/^exec: /.test(why) ? `exec failed: unable to start container process: ${why}` : why}: unknown\r\n`;
+      const msg = `${execStartFailure(err as Error)}\r\n`;
       if (tty) sock.write(msg);
       else {
         const head = Buffer.alloc(8);
