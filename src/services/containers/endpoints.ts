@@ -216,7 +216,7 @@ export class Endpoints {
   /** Plugs `ep` into the task's namespace: its process's (a pid), or one bound to a file. */
   async attach(ep: Endpoint, target: NetnsTarget, ifname: string): Promise<void> {
     if (ep.bridge === this.ctx.d.network?.bridgeName) {
-      await this.ctx.d.network.connect(ep, target);
+      await this.ctx.d.network.connect(ep, target, ifname);
       if (this.ctx.d.userNetworks && !this.ctx.d.userNetworks.icc) await this.ctx.d.userNetworks.isolate(ep.hostVeth);
     } else await this.ctx.d.userNetworks!.attach(ep, target, ifname);
   }
@@ -258,6 +258,13 @@ export class Endpoints {
     const primary = un.find(mode)?.Id;
     c.ExtraNetworks = [];
     for (const key of Object.keys(c.EndpointsConfig)) {
+      if (key === 'bridge' && this.bridgeExtra(c)) {
+        // A user network's container connected to the default bridge while stopped.
+        const ep = this.ctx.d.network!.allocate(c.Id);
+        await this.attach(ep, target, `eth${c.ExtraNetworks.length + (c.Network ? 1 : 0)}`);
+        c.ExtraNetworks.push(ep);
+        continue;
+      }
       if (['default', 'bridge', 'host', 'none', mode].includes(key)) continue;
       const n = un.find(key);
       if (!n || n.Id === primary || c.ExtraNetworks.some((e) => e.networkId === n.Id)) continue;
@@ -269,6 +276,7 @@ export class Endpoints {
 
   /** `docker network connect`: a running container gets the interface now, others at start. */
   async connect(ref: string, netRef: string, cfg: EndpointSettings): Promise<void> {
+    if (netRef === 'bridge') return this.connectBridge(ref, cfg);
     const un = this.ctx.d.userNetworks;
     if (!un) throw notFound(`network ${netRef} not found`);
     const n = un.get(netRef);
@@ -297,8 +305,9 @@ export class Endpoints {
       if (c.State.Running && c.State.Pid) {
         const ep = await this.withRoom(n.Id, () => un.allocate(n.Id, c.Id, c.Name, this.request(c, n.Name)));
         const extra = c.ExtraNetworks ?? [];
+        ep.ifname = freeIfname(c);
         try {
-          await un.attach(ep, c.State.Pid, `eth${extra.length + (c.Network ? 1 : 0)}`);
+          await un.attach(ep, c.State.Pid, ep.ifname);
         } catch (e) {
           un.release(c.Id, n.Id);
           delete c.EndpointsConfig[n.Name];
@@ -313,6 +322,7 @@ export class Endpoints {
 
   /** `docker network disconnect`. */
   async disconnect(ref: string, netRef: string, force = false): Promise<void> {
+    if (netRef === 'bridge') return this.disconnectBridge(ref, force);
     const un = this.ctx.d.userNetworks;
     if (!un) throw notFound(`network ${netRef} not found`);
     const n = un.get(netRef);
@@ -340,6 +350,105 @@ export class Endpoints {
     this.ctx.d.events.publish('network', 'disconnect', n.Id, { container: c.Id, name: n.Name, type: 'bridge' });
   }
 
+  /**
+   * Whether `c` would take the default bridge as an extra endpoint: a container whose own
+   * network is a user one, with the bridge among its endpoints (`network connect bridge`).
+   */
+  private bridgeExtra(c: ContainerRecord): boolean {
+    const mode = c.HostConfig.NetworkMode || 'default';
+    return !!this.ctx.d.network?.enabled && this.userNetworkKey(c) !== undefined && !mode.startsWith('container:');
+  }
+
+  /**
+   * `docker network connect bridge`: a container of the default bridge taken off it gets it
+   * back (as its own network again); a user network's container gets a default-bridge
+   * interface besides (an extra endpoint, eth1...). Running, the interface is plugged in now;
+   * stopped, at its next start. The default bridge has no embedded DNS, aliases or fixed
+   * addresses: dockerd refuses those with the words `check` uses at create.
+   */
+  private async connectBridge(ref: string, cfg: EndpointSettings): Promise<void> {
+    const net = this.ctx.d.network;
+    if (!net?.enabled) throw notFound('network bridge not found');
+    const c = this.ctx.store.get(ref);
+    if (cfg?.Aliases?.length)
+      throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
+    if (cfg?.IPAMConfig?.IPv4Address || cfg?.IPAMConfig?.IPv6Address)
+      throw invalidArgument('user specified IP address is supported on user defined networks only');
+    await this.ctx.locks.run(c.Id, async () => {
+      const mode = c.HostConfig.NetworkMode || 'default';
+      if (mode === 'host' || mode === 'none' || mode.startsWith('container:'))
+        throw forbidden(
+          `container sharing network namespace with another container or host cannot be connected to any other network`,
+        );
+      const own = mode === 'default' || mode === 'bridge';
+      const mine = own
+        ? !c.PrimaryDetached
+        : 'bridge' in (c.EndpointsConfig ?? {}) || !!c.ExtraNetworks?.some((e) => e.networkId === net.networkId);
+      if (mine) throw forbidden(`endpoint with name ${c.Name} already exists in network bridge`);
+      if (c.State.Running && this.ctx.runtime(c).networkAtCreate)
+        throw conflict(
+          `cannot connect running container ${c.Name} to network bridge: its runtime (${this.ctx.d.runtimes.nameOf(c)}) takes its networks only when it starts; stop it first`,
+        );
+      if (own) c.PrimaryDetached = false;
+      else c.EndpointsConfig = { ...(c.EndpointsConfig ?? {}), bridge: cfg ?? {} };
+      if (!c.State.Running) await this.hooks.dropPrepared(c);
+      if (c.State.Running && c.State.Pid) {
+        const ep = net.allocate(c.Id);
+        ep.ifname = freeIfname(c);
+        try {
+          await this.attach(ep, c.State.Pid, ep.ifname);
+        } catch (e) {
+          net.release(c.Id);
+          if (own) c.PrimaryDetached = true;
+          else delete c.EndpointsConfig!.bridge;
+          throw e;
+        }
+        if (own) c.Network = ep;
+        else c.ExtraNetworks = [...(c.ExtraNetworks ?? []), ep];
+      }
+      this.ctx.store.save(c);
+    });
+    this.ctx.d.events.publish('network', 'connect', net.networkId, { container: c.Id, name: 'bridge', type: 'bridge' });
+  }
+
+  /**
+   * `docker network disconnect bridge`: the default bridge's endpoint goes (the veth, the
+   * address, the ports published through it); a default-bridge container is left with no
+   * network of its own until it is connected again, as dockerd's.
+   */
+  private async disconnectBridge(ref: string, force: boolean): Promise<void> {
+    const net = this.ctx.d.network;
+    if (!net?.enabled) throw notFound('network bridge not found');
+    const c = this.ctx.store.find(ref);
+    if (!c) {
+      if (force) return;
+      throw notFound(`No such container: ${ref}`);
+    }
+    await this.ctx.locks.run(c.Id, async () => {
+      const mode = c.HostConfig.NetworkMode || 'default';
+      const own = mode === 'default' || mode === 'bridge';
+      const ep =
+        c.Network?.networkId === net.networkId
+          ? c.Network
+          : c.ExtraNetworks?.find((e) => e.networkId === net.networkId);
+      const on = own ? !c.PrimaryDetached : 'bridge' in (c.EndpointsConfig ?? {}) || !!ep;
+      if (!on) throw forbidden(`container ${c.Id} is not connected to network bridge`);
+      if (!c.State.Running) await this.hooks.dropPrepared(c);
+      if (ep) await deleteVeth(this.ctx, ep);
+      net.release(c.Id);
+      if (own) c.PrimaryDetached = true;
+      else delete c.EndpointsConfig?.bridge;
+      if (c.Network === ep) c.Network = undefined;
+      c.ExtraNetworks = c.ExtraNetworks?.filter((e) => e !== ep);
+      this.ctx.store.save(c);
+    });
+    this.ctx.d.events.publish('network', 'disconnect', net.networkId, {
+      container: c.Id,
+      name: 'bridge',
+      type: 'bridge',
+    });
+  }
+
   /** After a live restore: the running containers' names answer in their networks' DNS again. */
   restore(c: ContainerRecord): void {
     const un = this.ctx.d.userNetworks;
@@ -351,4 +460,22 @@ export class Endpoints {
       }
     }
   }
+}
+
+/**
+ * The name for an interface plugged into a running container: the first ethN none of its
+ * endpoints has (an endpoint without a recorded name is at its place in the list).
+ */
+function freeIfname(c: ContainerRecord): string {
+  const used = new Set<string>();
+  if (c.Network) used.add(c.Network.ifname ?? 'eth0');
+  (c.ExtraNetworks ?? []).forEach((e, i) => used.add(e.ifname ?? `eth${i + (c.Network ? 1 : 0)}`));
+  let n = 0;
+  while (used.has(`eth${n}`)) n++;
+  return `eth${n}`;
+}
+
+/** Takes an endpoint's veth away (its other end goes with it). */
+async function deleteVeth(ctx: ContainerContext, ep: Endpoint): Promise<void> {
+  await ctx.d.host.run('ip', ['link', 'del', ep.hostVeth], { allowFailure: true });
 }

@@ -293,15 +293,27 @@ export class NetworkService {
   }
 
   async connect(ref: string, body: NetworkConnectRequest): Promise<void> {
-    if (['bridge', 'host', 'none'].includes(ref))
-      throw forbidden(`connecting to the ${ref} network is not supported; use a user-defined network`);
-    await this.d.containers.connectNetwork(body.Container ?? '', ref, body.EndpointConfig ?? {});
+    const net = this.builtinName(ref);
+    if (net === 'host' || net === 'none')
+      throw forbidden(`connecting to the ${net} network is not supported; use a user-defined network`);
+    await this.d.containers.connectNetwork(body.Container ?? '', net ?? ref, body.EndpointConfig ?? {});
   }
 
   async disconnect(ref: string, body: NetworkDisconnectRequest): Promise<void> {
-    if (['bridge', 'host', 'none'].includes(ref))
-      throw forbidden(`disconnecting from the ${ref} network is not supported`);
-    await this.d.containers.disconnectNetwork(body.Container ?? '', ref, !!body.Force);
+    const net = this.builtinName(ref);
+    if (net === 'host' || net === 'none') throw forbidden(`disconnecting from the ${net} network is not supported`);
+    await this.d.containers.disconnectNetwork(body.Container ?? '', net ?? ref, !!body.Force);
+  }
+
+  /**
+   * The built-in network `ref` names (by name, ID or a unique prefix of it), if it is one: the
+   * default bridge is connected and disconnected by the container service under its name.
+   */
+  private builtinName(ref: string): string | undefined {
+    if (['bridge', 'host', 'none'].includes(ref)) return ref;
+    if (!ref || this.d.user.find(ref)) return undefined;
+    const hit = this.all().find((n) => n.Id === ref || n.Id.startsWith(ref));
+    return hit && ['bridge', 'host', 'none'].includes(hit.Name) ? hit.Name : undefined;
   }
 }
 
