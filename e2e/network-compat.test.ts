@@ -26,6 +26,8 @@ before(async () => {
 });
 after(async () => {
   if (d) {
+    await docker(d, ['rm', '-f', 'nb']);
+    await docker(d, ['network', 'rm', 'named', 'ipamx']);
     await docker(d, ['rm', '-f', ...['a6', 'b6', 'c6', 'r1', 'r2', 'r3', 'sp', 'l1', 'l2', 'l3', 'l4']]);
     for (const n of ['n6', 'rng', 'my net', 'opts', 'ln', 'ln2']) await docker(d, ['network', 'rm', n]);
     await cleanup(d);
@@ -236,6 +238,41 @@ test('driver and IPAM options are stored and shown; none is {} as dockerd shows 
   assert.deepEqual(plain.IPAM.Options, {});
   const raw = await api(d, 'GET', '/networks/opts');
   assert.match(raw.body, /"Options":\{\}/);
+});
+
+test('an IPAM driver that is not the built-in one is refused as a missing plugin, and no network is made', async () => {
+  const r = await docker(d, ['network', 'create', '--ipam-driver', 'nosuch', 'ipamx']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /Error response from daemon: plugin "nosuch" not found/);
+  assert.equal((await docker(d, ['network', 'inspect', 'ipamx'])).code, 1);
+  await dockerOk(d, ['network', 'create', '--ipam-driver', 'default', 'ipamx']);
+  await dockerOk(d, ['network', 'rm', 'ipamx']);
+});
+
+test('-o com.docker.network.bridge.name names the bridge on the host; a second network on it is refused; --attachable is shown', async () => {
+  const br = `bnx${process.pid % 100000}`;
+  await dockerOk(d, ['network', 'create', '--attachable', '-o', `com.docker.network.bridge.name=${br}`, 'named']);
+  const n = await inspectNet('named');
+  assert.equal(n.Attachable, true);
+  assert.equal(n.Options['com.docker.network.bridge.name'], br);
+  await dockerOk(d, ['run', '-d', '--name', 'nb', '--network', 'named', 'busybox', 'sleep', '300']);
+  const link = spawnSync('ip', ['-o', 'link', 'show', 'master', br], { encoding: 'utf8' });
+  assert.equal(link.status, 0, link.stderr);
+  assert.match(link.stdout, /vu/, "the container's veth is on the bridge named so");
+  const again = await docker(d, ['network', 'create', '-o', `com.docker.network.bridge.name=${br}`, 'named2']);
+  assert.match(again.stderr, new RegExp(`conflicts with network named \\(${br}\\): networks have same bridge name`));
+  const bad = await docker(d, [
+    'network',
+    'create',
+    '-o',
+    'com.docker.network.bridge.name=much-too-long-name',
+    'named3',
+  ]);
+  assert.match(bad.stderr, /invalid bridge name/);
+  await dockerOk(d, ['rm', '-f', 'nb']);
+  await dockerOk(d, ['network', 'rm', 'named']);
+  assert.notEqual(spawnSync('ip', ['link', 'show', br]).status, 0, 'the bridge goes with the network');
+  assert.equal((await inspectNet('opts').catch(() => undefined))?.Attachable ?? false, false);
 });
 
 test('links on a user network, at create and at connect, resolve in the embedded DNS for the linking container', async () => {

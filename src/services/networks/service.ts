@@ -145,6 +145,7 @@ export class NetworkService {
       Created: n.Created,
       Driver: 'bridge',
       Internal: n.Internal,
+      Attachable: !!n.Attachable,
       Labels: n.Labels,
       Options: n.Options ?? {},
       // Records made before IPAM.Config was kept: their subnet and gateway are all there is.
@@ -165,6 +166,7 @@ export class NetworkService {
     Config: IPAMConfig[];
     IpamOptions: Record<string, string> | null;
     EnableIPv6?: boolean;
+    Attachable?: boolean;
   }): Network {
     return {
       Name: n.Name,
@@ -175,7 +177,7 @@ export class NetworkService {
       EnableIPv6: !!n.EnableIPv6,
       IPAM: { Driver: 'default', Options: n.IpamOptions, Config: n.Config },
       Internal: n.Internal,
-      Attachable: false,
+      Attachable: !!n.Attachable,
       Ingress: false,
       ConfigFrom: { Network: '' },
       ConfigOnly: false,
