@@ -27,7 +27,7 @@ before(async () => {
 after(async () => {
   if (d) {
     await docker(d, ['rm', '-f', 'nb']);
-    await docker(d, ['network', 'rm', 'named', 'ipamx']);
+    await docker(d, ['network', 'rm', 'named', 'ipamx', 'hgw']);
     await docker(d, ['rm', '-f', ...['a6', 'b6', 'c6', 'r1', 'r2', 'r3', 'sp', 'l1', 'l2', 'l3', 'l4']]);
     for (const n of ['n6', 'rng', 'my net', 'opts', 'ln', 'ln2']) await docker(d, ['network', 'rm', n]);
     await cleanup(d);
@@ -273,6 +273,28 @@ test('-o com.docker.network.bridge.name names the bridge on the host; a second n
   await dockerOk(d, ['network', 'rm', 'named']);
   assert.notEqual(spawnSync('ip', ['link', 'show', br]).status, 0, 'the bridge goes with the network');
   assert.equal((await inspectNet('opts').catch(() => undefined))?.Attachable ?? false, false);
+});
+
+test("--add-host NAME:host-gateway is the default bridge's address in /etc/hosts, on the bridge and on a user network", async () => {
+  const gw = (await inspectNet('bridge')).IPAM.Config[0].Gateway;
+  assert.match(gw, /^\d+\.\d+\.\d+\.\d+$/);
+  const hosts = await dockerOk(d, ['run', '--rm', '--add-host', 'gw:host-gateway', 'busybox', 'cat', '/etc/hosts']);
+  assert.match(hosts, new RegExp(`^${gw.replace(/\./g, '\\.')}\tgw$`, 'm'));
+  assert.doesNotMatch(hosts, /host-gateway/);
+  await dockerOk(d, ['network', 'create', 'hgw']);
+  const onUser = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--network',
+    'hgw',
+    '--add-host',
+    'gw:host-gateway',
+    'busybox',
+    'cat',
+    '/etc/hosts',
+  ]);
+  assert.match(onUser, new RegExp(`^${gw.replace(/\./g, '\\.')}\tgw$`, 'm'));
+  await dockerOk(d, ['network', 'rm', 'hgw']);
 });
 
 test('links on a user network, at create and at connect, resolve in the embedded DNS for the linking container', async () => {

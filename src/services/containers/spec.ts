@@ -313,6 +313,11 @@ export interface SpecContext {
   dnsServer?: string;
   /** `--link` lines for /etc/hosts: address and names. */
   linkHosts?: Array<{ ip: string; names: string[] }>;
+  /**
+   * What `--add-host NAME:host-gateway` stands for: the default bridge's address, as dockerd's
+   * default `--host-gateway-ip` (none without a default bridge).
+   */
+  hostGateway?: string;
   /** `--link` environment variables (ALIAS_PORT_80_TCP=..., ALIAS_NAME, ALIAS_ENV_...). */
   linkEnv?: string[];
   /** Looks the user up (default: in the root file system's /etc, each time). */
@@ -446,7 +451,7 @@ async function etcFiles(
   dir: string,
   hostNet: boolean,
   ipAddress?: string,
-  extra: Pick<SpecContext, 'dnsServer' | 'linkHosts' | 'ipv6Address' | 'etcWritten'> = {},
+  extra: Pick<SpecContext, 'dnsServer' | 'linkHosts' | 'ipv6Address' | 'etcWritten' | 'hostGateway'> = {},
 ): Promise<oci.Mount[]> {
   await writeEtcFiles(c, dir, hostNet, ipAddress, extra);
   return etcBinds(c, dir);
@@ -468,7 +473,7 @@ async function writeEtcFiles(
   dir: string,
   hostNet: boolean,
   ipAddress?: string,
-  extra: Pick<SpecContext, 'dnsServer' | 'linkHosts' | 'ipv6Address' | 'etcWritten'> = {},
+  extra: Pick<SpecContext, 'dnsServer' | 'linkHosts' | 'ipv6Address' | 'etcWritten' | 'hostGateway'> = {},
 ): Promise<void> {
   const hostname = c.Config.Hostname ?? c.Id.slice(0, 12);
   const hostsLines = [
@@ -481,7 +486,13 @@ async function writeEtcFiles(
   ];
   for (const e of c.HostConfig.ExtraHosts ?? []) {
     const i = e.indexOf(':');
-    if (i > 0) hostsLines.push(`${e.slice(i + 1)}\t${e.slice(0, i)}`);
+    if (i <= 0) continue;
+    let ip = e.slice(i + 1);
+    if (ip === 'host-gateway') {
+      if (!extra.hostGateway) throw invalidArgument('unable to derive the IP value for host-gateway');
+      ip = extra.hostGateway;
+    }
+    hostsLines.push(`${ip}\t${e.slice(0, i)}`);
   }
   for (const l of extra.linkHosts ?? []) hostsLines.push(`${l.ip}\t${l.names.join(' ')}`);
   // As Docker: with --domainname the address answers for the full name first.

@@ -222,6 +222,7 @@ export class Tasks {
       mounts,
       dnsServer: net.dnsServer,
       linkHosts: links?.hosts,
+      hostGateway: this.ctx.d.network?.enabled ? this.ctx.d.network.info()?.gateway : undefined,
       linkEnv: links?.env,
       pidnsPath: this.endpoints.joinedNamespace(c.HostConfig.PidMode, 'pid', 'PID', ahead),
       ipcnsPath: this.endpoints.joinedNamespace(c.HostConfig.IpcMode, 'ipc', 'IPC', ahead),
