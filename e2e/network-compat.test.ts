@@ -27,7 +27,8 @@ before(async () => {
 after(async () => {
   if (d) {
     await docker(d, ['rm', '-f', 'nb']);
-    await docker(d, ['network', 'rm', 'named', 'ipamx', 'hgw']);
+    await docker(d, ['rm', '-f', 'cw1', 'cw2']);
+    await docker(d, ['network', 'rm', 'named', 'ipamx', 'hgw', 'cw', 'pu']);
     await docker(d, ['rm', '-f', ...['a6', 'b6', 'c6', 'r1', 'r2', 'r3', 'sp', 'l1', 'l2', 'l3', 'l4']]);
     for (const n of ['n6', 'rng', 'my net', 'opts', 'ln', 'ln2']) await docker(d, ['network', 'rm', n]);
     await cleanup(d);
@@ -295,6 +296,40 @@ test("--add-host NAME:host-gateway is the default bridge's address in /etc/hosts
   ]);
   assert.match(onUser, new RegExp(`^${gw.replace(/\./g, '\\.')}\tgw$`, 'm'));
   await dockerOk(d, ['network', 'rm', 'hgw']);
+});
+
+test("connect and disconnect answer in dockerd's words: host and none, a stopped container connected twice, -f for a container that is gone", async () => {
+  await dockerOk(d, ['network', 'create', 'cw']);
+  await dockerOk(d, ['run', '-d', '--name', 'cw1', '--network', 'cw', 'busybox', 'sleep', '300']);
+  const cases: Array<[string[], RegExp]> = [
+    [['connect', 'host', 'cw1'], /container cannot be disconnected from host network or connected to host network/],
+    [['disconnect', 'host', 'cw1'], /container [0-9a-f]{64} is not connected to network host/],
+    [
+      ['connect', 'none', 'cw1'],
+      /container cannot be connected to multiple networks with one of the networks in private \(none\) mode/,
+    ],
+    [['disconnect', '-f', 'cw', 'nosuch'], /endpoint nosuch not found/],
+    [['disconnect', 'cw', 'nosuch'], /No such container: nosuch/],
+    [['connect', 'cw', 'cw1'], /endpoint with name cw1 already exists in network cw/],
+  ];
+  for (const [args, words] of cases) {
+    const r = await docker(d, ['network', ...args]);
+    assert.notEqual(r.code, 0, args.join(' '));
+    assert.match(r.stderr, words, args.join(' '));
+  }
+  // Stopped, a second connect takes the new settings, as dockerd's (no second endpoint is made).
+  await dockerOk(d, ['create', '--name', 'cw2', 'busybox', 'sleep', '300']);
+  await dockerOk(d, ['network', 'connect', 'cw', 'cw2']);
+  await dockerOk(d, ['network', 'connect', '--alias', 'again', 'cw', 'cw2']);
+  await dockerOk(d, ['network', 'connect', 'bridge', 'cw2']);
+  assert.equal(
+    (await dockerOk(d, ['inspect', '-f', '{{json (index .NetworkSettings.Networks "cw").Aliases}}', 'cw2'])).trim(),
+    '["again"]',
+  );
+  await dockerOk(d, ['start', 'cw2']);
+  assert.match(await dockerOk(d, ['exec', 'cw1', 'nslookup', 'again']), /Name:\s+again/);
+  await dockerOk(d, ['rm', '-f', 'cw1', 'cw2']);
+  await dockerOk(d, ['network', 'rm', 'cw']);
 });
 
 test('links on a user network, at create and at connect, resolve in the embedded DNS for the linking container', async () => {

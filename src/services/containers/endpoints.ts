@@ -292,7 +292,12 @@ export class Endpoints {
         (primary && !c.PrimaryDetached) ||
         c.ExtraNetworks?.some((e) => e.networkId === n.Id) ||
         Object.keys(c.EndpointsConfig ?? {}).some((k) => un.find(k)?.Id === n.Id);
-      if (mine) throw forbidden(`endpoint with name ${c.Name} already exists in network ${n.Name}`);
+      // dockerd refuses a second endpoint only where there is one: a stopped container's
+      // settings for the network are taken again (the new aliases, address... replace them).
+      if (mine && c.State.Running) throw forbidden(`endpoint with name ${c.Name} already exists in network ${n.Name}`);
+      if (mine) {
+        for (const k of Object.keys(c.EndpointsConfig ?? {})) if (un.find(k)?.Id === n.Id) delete c.EndpointsConfig![k];
+      }
       // An interface plugged in now would never be seen inside (gVisor takes them at start).
       if (c.State.Running && this.ctx.runtime(c).networkAtCreate)
         throw conflict(
@@ -328,7 +333,9 @@ export class Endpoints {
     const n = un.get(netRef);
     const c = this.ctx.store.find(ref);
     if (!c) {
-      if (force) return;
+      // dockerd's -f looks for an endpoint left by a container that is gone; Berth's go with
+      // their containers, so there is none to find.
+      if (force) throw notFound(`endpoint ${ref} not found`);
       throw notFound(`No such container: ${ref}`);
     }
     await this.ctx.locks.run(c.Id, async () => {
@@ -384,7 +391,8 @@ export class Endpoints {
       const mine = own
         ? !c.PrimaryDetached
         : 'bridge' in (c.EndpointsConfig ?? {}) || !!c.ExtraNetworks?.some((e) => e.networkId === net.networkId);
-      if (mine) throw forbidden(`endpoint with name ${c.Name} already exists in network bridge`);
+      // As on a user network: only a running container's second endpoint is refused.
+      if (mine && c.State.Running) throw forbidden(`endpoint with name ${c.Name} already exists in network bridge`);
       if (c.State.Running && this.ctx.runtime(c).networkAtCreate)
         throw conflict(
           `cannot connect running container ${c.Name} to network bridge: its runtime (${this.ctx.d.runtimes.nameOf(c)}) takes its networks only when it starts; stop it first`,
@@ -421,7 +429,9 @@ export class Endpoints {
     if (!net?.enabled) throw notFound('network bridge not found');
     const c = this.ctx.store.find(ref);
     if (!c) {
-      if (force) return;
+      // dockerd's -f looks for an endpoint left by a container that is gone; Berth's go with
+      // their containers, so there is none to find.
+      if (force) throw notFound(`endpoint ${ref} not found`);
       throw notFound(`No such container: ${ref}`);
     }
     await this.ctx.locks.run(c.Id, async () => {

@@ -296,14 +296,27 @@ export class NetworkService {
 
   async connect(ref: string, body: NetworkConnectRequest): Promise<void> {
     const net = this.builtinName(ref);
-    if (net === 'host' || net === 'none')
-      throw forbidden(`connecting to the ${net} network is not supported; use a user-defined network`);
+    // dockerd's words: the host and none networks are a container's only one, never an addition.
+    if (net === 'host')
+      throw forbidden('container cannot be disconnected from host network or connected to host network');
+    if (net === 'none')
+      throw forbidden(
+        'container cannot be connected to multiple networks with one of the networks in private (none) mode',
+      );
     await this.d.containers.connectNetwork(body.Container ?? '', net ?? ref, body.EndpointConfig ?? {});
   }
 
   async disconnect(ref: string, body: NetworkDisconnectRequest): Promise<void> {
     const net = this.builtinName(ref);
-    if (net === 'host' || net === 'none') throw forbidden(`disconnecting from the ${net} network is not supported`);
+    if (net === 'host' || net === 'none') {
+      const c = this.d.containers.store.find(body.Container ?? '');
+      if (!c) throw notFound(`No such container: ${body.Container ?? ''}`);
+      if ((c.HostConfig.NetworkMode || 'default') !== net)
+        throw forbidden(`container ${c.Id} is not connected to network ${net}`);
+      if (net === 'host')
+        throw forbidden('container cannot be disconnected from host network or connected to host network');
+      throw forbidden(`disconnecting from the ${net} network is not supported`);
+    }
     await this.d.containers.disconnectNetwork(body.Container ?? '', net ?? ref, !!body.Force);
   }
 
