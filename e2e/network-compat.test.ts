@@ -332,6 +332,22 @@ test("connect and disconnect answer in dockerd's words: host and none, a stopped
   await dockerOk(d, ['network', 'rm', 'cw']);
 });
 
+test('ls refuses a type it does not know; prune --filter until keeps networks created after it', async () => {
+  const r = await docker(d, ['network', 'ls', '--filter', 'type=nosuch']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /invalid filter: 'type'='nosuch'/);
+  await dockerOk(d, ['network', 'create', '--label', 'pu=1', 'pu']);
+  assert.equal(
+    (await dockerOk(d, ['network', 'prune', '-f', '--filter', 'until=1h', '--filter', 'label=pu'])).trim(),
+    '',
+  );
+  assert.equal((await docker(d, ['network', 'inspect', 'pu'])).code, 0, 'a network made now is newer than an hour ago');
+  const pruned = await dockerOk(d, ['network', 'prune', '-f', '--filter', 'until=0s', '--filter', 'label=pu']);
+  assert.match(pruned, /^pu$/m);
+  const bad = await docker(d, ['network', 'prune', '-f', '--filter', 'until=soon']);
+  assert.match(bad.stderr, /failed to parse value as time or duration: "soon"/);
+});
+
 test('links on a user network, at create and at connect, resolve in the embedded DNS for the linking container', async () => {
   await dockerOk(d, ['network', 'create', 'ln']);
   await dockerOk(d, ['network', 'create', 'ln2']);

@@ -260,9 +260,11 @@ export class NetworkService {
     this.d.events.publish('network', 'destroy', n.Id, { name: n.Name, type: 'bridge' });
   }
 
-  async prune(labels: string[] = []): Promise<NetworkPruneReport> {
+  /** `untilNs`: only networks created before it (nanoseconds since the epoch), as `--filter until`. */
+  async prune(labels: string[] = [], untilNs?: number): Promise<NetworkPruneReport> {
     const deleted: string[] = [];
     for (const n of this.d.user.list()) {
+      if (untilNs !== undefined && Date.parse(n.Created) * 1e6 >= untilNs) continue;
       if (Object.keys(this.containersOn(n.Id, n.Name)).length) continue;
       if (this.usedByStoppedContainer(n)) continue;
       if (
