@@ -28,7 +28,7 @@ after(async () => {
   if (d) {
     await docker(d, ['rm', '-f', 'nb']);
     await docker(d, ['rm', '-f', 'cw1', 'cw2']);
-    await docker(d, ['network', 'rm', 'named', 'ipamx', 'hgw', 'cw', 'pu']);
+    await docker(d, ['network', 'rm', 'named', 'ipamx', 'hgw', 'cw', 'pu', 'rv']);
     await docker(d, ['rm', '-f', ...['a6', 'b6', 'c6', 'r1', 'r2', 'r3', 'sp', 'l1', 'l2', 'l3', 'l4']]);
     for (const n of ['n6', 'rng', 'my net', 'opts', 'ln', 'ln2']) await docker(d, ['network', 'rm', n]);
     await cleanup(d);
@@ -346,6 +346,49 @@ test('ls refuses a type it does not know; prune --filter until keeps networks cr
   assert.match(pruned, /^pu$/m);
   const bad = await docker(d, ['network', 'prune', '-f', '--filter', 'until=soon']);
   assert.match(bad.stderr, /failed to parse value as time or duration: "soon"/);
+});
+
+test("resolv.conf in dockerd's order (search, nameservers, options), with ndots:0 on a user network unless options set it", async () => {
+  const plain = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--dns',
+    '10.0.0.53',
+    '--dns-search',
+    'a.test',
+    'busybox',
+    'cat',
+    '/etc/resolv.conf',
+  ]);
+  assert.equal(plain, 'search a.test\nnameserver 10.0.0.53\n');
+  await dockerOk(d, ['network', 'create', 'rv']);
+  const gw = (await inspectNet('rv')).IPAM.Config[0].Gateway;
+  const user = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--network',
+    'rv',
+    '--dns-search',
+    'b.test',
+    'busybox',
+    'cat',
+    '/etc/resolv.conf',
+  ]);
+  assert.equal(user, `search b.test\nnameserver ${gw}\noptions ndots:0\n`);
+  const own = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--network',
+    'rv',
+    '--dns-option',
+    'ndots:2',
+    'busybox',
+    'cat',
+    '/etc/resolv.conf',
+  ]);
+  assert.match(own, new RegExp(`nameserver ${gw.replace(/\./g, '\\.')}\noptions ndots:2\n$`));
+  assert.doesNotMatch(own, /ndots:0/);
+  await dockerOk(d, ['network', 'rm', 'rv']);
 });
 
 test('links on a user network, at create and at connect, resolve in the embedded DNS for the linking container', async () => {

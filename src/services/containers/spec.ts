@@ -445,6 +445,18 @@ function parseSecurityOpts(opts: readonly string[]): { noNewPrivileges?: boolean
   return { noNewPrivileges, seccomp };
 }
 
+/**
+ * resolv.conf's lines in the order dockerd writes them: the rest (search, domain, comments) as
+ * they were, then the nameservers, then the options.
+ */
+function resolvOrder(lines: string[]): string[] {
+  const rank = (l: string) => (l.startsWith('nameserver') ? 1 : l.startsWith('options') ? 2 : 0);
+  return lines
+    .map((l, i) => ({ l, i }))
+    .sort((a, b) => rank(a.l) - rank(b.l) || a.i - b.i)
+    .map((x) => x.l);
+}
+
 /** Writes /etc/hostname, /etc/hosts and /etc/resolv.conf for the container and mounts them. */
 async function etcFiles(
   c: ContainerRecord,
@@ -520,16 +532,14 @@ async function writeEtcFiles(
     for (const d of c.HostConfig.Dns ?? []) lines.push(`nameserver ${d}`);
     if (c.HostConfig.DnsSearch?.length) lines.push(`search ${c.HostConfig.DnsSearch.join(' ')}`);
     if (c.HostConfig.DnsOptions?.length) lines.push(`options ${c.HostConfig.DnsOptions.join(' ')}`);
-    resolv = lines.filter((l) => l.trim()).join('\n') + '\n';
+    resolv = resolvOrder(lines.filter((l) => l.trim())).join('\n') + '\n';
   }
   if (extra.dnsServer) {
     // On a user network the daemon's embedded DNS answers (and forwards the rest to --dns, else the host's resolvers).
-    resolv =
-      resolv
-        .split('\n')
-        .filter((l) => l.trim() && !l.startsWith('nameserver'))
-        .concat(`nameserver ${extra.dnsServer}`)
-        .join('\n') + '\n';
+    // As dockerd's: ndots:0 unless the options set it (a name with no dot is tried as it is first).
+    const lines = resolv.split('\n').filter((l) => l.trim() && !l.startsWith('nameserver'));
+    if (!lines.some((l) => /^options\s.*\bndots:/.test(l))) lines.push('options ndots:0');
+    resolv = resolvOrder([...lines, `nameserver ${extra.dnsServer}`]).join('\n') + '\n';
   }
   const files: [string, string][] = [
     ['hostname', `${hostname}\n`],
