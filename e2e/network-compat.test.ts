@@ -78,7 +78,8 @@ test('IPv6: --ipv6 --subnet, --ip6 on run and connect, addresses inside, AAAA fr
   const outside = await docker(d, ['run', '--rm', '--network', 'n6', '--ip6', '2001:db9::5', 'busybox', 'true']);
   assert.match(outside.stderr, /Invalid address 2001:db9::5: It does not belong to any of this network's subnets/);
   const taken = await docker(d, ['run', '--rm', '--network', 'n6', '--ip6', `${v6}::10`, 'busybox', 'true']);
-  assert.match(taken.stderr, /Address already in use/);
+  // dockerd's words bare: the network refused it before any runtime ran.
+  assert.match(taken.stderr, /^docker: Error response from daemon: Address already in use\.?$/m);
   const bad = await api(
     d,
     'POST',
