@@ -57,8 +57,13 @@ test('a running container of the default bridge is taken off it and given it bac
   await dockerOk(d, ['network', 'connect', 'bridge', 'b1']);
   const ip = await ipOn('b1', 'bridge');
   assert.match(ip, /^\d+\.\d+\.\d+\.\d+$/);
-  assert.deepEqual(await inside('b1'), { links: ['eth0'], addrs: [ip] });
-  assert.match(await dockerOk(d, ['exec', 'b1', 'ip', 'route']), /^default via /m, 'with the default route again');
+  // dockerd's sandbox gives no name twice in a run: the interface given back is eth1.
+  assert.deepEqual(await inside('b1'), { links: ['eth1'], addrs: [ip] });
+  assert.match(
+    await dockerOk(d, ['exec', 'b1', 'ip', 'route']),
+    /^default via \S+ dev eth1/m,
+    'with the default route again',
+  );
   assert.ok((await onBridge()).includes('b1'));
   const twice = await docker(d, ['network', 'connect', 'bridge', 'b1']);
   assert.notEqual(twice.code, 0);

@@ -55,7 +55,7 @@ export interface Endpoint {
   hostVeth: string;
   /**
    * The container side's name, where it is not the place in the container's list says (eth0
-   * the first, eth1...): one plugged in by `network connect` after another was taken away.
+   * the first, eth1...): one plugged into a running container by `network connect`.
    */
   ifname?: string;
   bridge: string;
@@ -287,11 +287,11 @@ export class NetworkManager {
 
   /**
    * Plugs the endpoint into the network namespace of process `pid`: one veth pair, the
-   * container side named `ifname` (eth0 at a start) with its address; eth0 also gets the
-   * default route — a container on a user network given a default-bridge interface too
-   * (`docker network connect bridge`) keeps its own, as dockerd's does.
+   * container side named `ifname` (eth0 at a start) with its address; `gateway` (by default
+   * eth0) also gets the default route — a container on a user network given a default-bridge
+   * interface too (`docker network connect bridge`) keeps its own, as dockerd's does.
    */
-  async connect(ep: Endpoint, target: NetnsTarget, ifname = 'eth0'): Promise<void> {
+  async connect(ep: Endpoint, target: NetnsTarget, ifname = 'eth0', gateway = ifname === 'eth0'): Promise<void> {
     await plugVeth(this.o.host, target, {
       hostVeth: ep.hostVeth,
       bridge: ep.bridge,
@@ -299,9 +299,9 @@ export class NetworkManager {
       ifname,
       macAddress: ep.macAddress,
       address: `${ep.ipAddress}/${ep.prefixLen}`,
-      gateway: ifname === 'eth0' ? ep.gateway : undefined,
+      gateway: gateway ? ep.gateway : undefined,
       address6: ep.ipv6Address ? `${ep.ipv6Address}/${ep.ipv6PrefixLen}` : undefined,
-      gateway6: ifname === 'eth0' ? ep.ipv6Gateway : undefined,
+      gateway6: gateway ? ep.ipv6Gateway : undefined,
       // As on a user network (see plugVeth): without IPv6, no link-local address whose
       // discovery traffic the bridge floods to every container on it.
       noLinkLocal6: !ep.ipv6Address,

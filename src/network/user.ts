@@ -352,10 +352,16 @@ export class UserNetworks {
   }
 
   /**
-   * Plugs the endpoint into a network namespace (a process's, or one bound to a file) as `ifname`; the first
-   * interface (eth0) also gets the default route.
+   * Plugs the endpoint into a network namespace (a process's, or one bound to a file) as `ifname`;
+   * `gateway` (by default the first interface, eth0) also gets the default route.
    */
-  async attach(ep: Endpoint, target: NetnsTarget, ifname: string, mtu = 1500): Promise<void> {
+  async attach(
+    ep: Endpoint,
+    target: NetnsTarget,
+    ifname: string,
+    mtu = 1500,
+    gateway = ifname === 'eth0',
+  ): Promise<void> {
     const noIcc = [...this.nets.values()].some(
       (n) => n.Id === ep.networkId && n.Options['com.docker.network.bridge.enable_icc'] === 'false',
     );
@@ -367,9 +373,9 @@ export class UserNetworks {
       macAddress: ep.macAddress,
       isolated: noIcc,
       address: `${ep.ipAddress}/${ep.prefixLen}`,
-      gateway: ifname === 'eth0' ? ep.gateway : undefined,
+      gateway: gateway ? ep.gateway : undefined,
       address6: ep.ipv6Address ? `${ep.ipv6Address}/${ep.ipv6PrefixLen}` : undefined,
-      gateway6: ifname === 'eth0' ? ep.ipv6Gateway : undefined,
+      gateway6: gateway ? ep.ipv6Gateway : undefined,
       noLinkLocal6: !ep.ipv6Address,
     });
   }

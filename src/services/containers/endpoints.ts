@@ -168,6 +168,7 @@ export class Endpoints {
     this.ctx.d.userNetworks?.release(c.Id);
     c.Network = undefined;
     c.ExtraNetworks = undefined;
+    c.NextIf = undefined;
     // The veths of a namespace made ahead live as long as it is bound.
     void this.releaseNamespace(c.Id).catch(() => {});
   }
@@ -214,11 +215,11 @@ export class Endpoints {
   }
 
   /** Plugs `ep` into the task's namespace: its process's (a pid), or one bound to a file. */
-  async attach(ep: Endpoint, target: NetnsTarget, ifname: string): Promise<void> {
+  async attach(ep: Endpoint, target: NetnsTarget, ifname: string, gateway = ifname === 'eth0'): Promise<void> {
     if (ep.bridge === this.ctx.d.network?.bridgeName) {
-      await this.ctx.d.network.connect(ep, target, ifname);
+      await this.ctx.d.network.connect(ep, target, ifname, gateway);
       if (this.ctx.d.userNetworks && !this.ctx.d.userNetworks.icc) await this.ctx.d.userNetworks.isolate(ep.hostVeth);
-    } else await this.ctx.d.userNetworks!.attach(ep, target, ifname);
+    } else await this.ctx.d.userNetworks!.attach(ep, target, ifname, undefined, gateway);
   }
 
   /** `<container dir>/netns`: where a namespace made ahead of the task is bound (see `prewire`). */
@@ -253,6 +254,8 @@ export class Endpoints {
   /** Further user networks asked for at create (or connected while stopped): eth1, eth2... */
   async attachExtras(c: ContainerRecord, target: NetnsTarget): Promise<void> {
     const un = this.ctx.d.userNetworks;
+    // A run's names are counted afresh (nextIfname): eth0 is its own network's, if it has one.
+    c.NextIf = c.Network ? 1 : 0;
     if (!un || !c.EndpointsConfig) return;
     const mode = c.HostConfig.NetworkMode || 'default';
     const primary = un.find(mode)?.Id;
@@ -272,6 +275,7 @@ export class Endpoints {
       await un.attach(ep, target, `eth${c.ExtraNetworks.length + (c.Network ? 1 : 0)}`);
       c.ExtraNetworks.push(ep);
     }
+    c.NextIf = c.ExtraNetworks.length + (c.Network ? 1 : 0);
   }
 
   /** `docker network connect`: a running container gets the interface now, others at start. */
@@ -310,9 +314,10 @@ export class Endpoints {
       if (c.State.Running && c.State.Pid) {
         const ep = await this.withRoom(n.Id, () => un.allocate(n.Id, c.Id, c.Name, this.request(c, n.Name)));
         const extra = c.ExtraNetworks ?? [];
-        ep.ifname = freeIfname(c);
+        const gateway = !c.Network && !extra.length;
+        ep.ifname = nextIfname(c);
         try {
-          await un.attach(ep, c.State.Pid, ep.ifname);
+          await un.attach(ep, c.State.Pid, ep.ifname, undefined, gateway);
         } catch (e) {
           un.release(c.Id, n.Id);
           delete c.EndpointsConfig[n.Name];
@@ -402,9 +407,10 @@ export class Endpoints {
       if (!c.State.Running) await this.hooks.dropPrepared(c);
       if (c.State.Running && c.State.Pid) {
         const ep = net.allocate(c.Id);
-        ep.ifname = freeIfname(c);
+        const gateway = !c.Network && !c.ExtraNetworks?.length;
+        ep.ifname = nextIfname(c);
         try {
-          await this.attach(ep, c.State.Pid, ep.ifname);
+          await this.attach(ep, c.State.Pid, ep.ifname, gateway);
         } catch (e) {
           net.release(c.Id);
           if (own) c.PrimaryDetached = true;
@@ -473,15 +479,20 @@ export class Endpoints {
 }
 
 /**
- * The name for an interface plugged into a running container: the first ethN none of its
- * endpoints has (an endpoint without a recorded name is at its place in the list).
+ * The name for an interface plugged into a running container, as dockerd's sandbox names them:
+ * the next ethN of this run, never one an interface taken away had (the default bridge given
+ * back to a container that lost its eth0 is eth1). `NextIf` counts them from the start
+ * (attachExtras); without it, the next after the highest its endpoints have.
  */
-function freeIfname(c: ContainerRecord): string {
-  const used = new Set<string>();
-  if (c.Network) used.add(c.Network.ifname ?? 'eth0');
-  (c.ExtraNetworks ?? []).forEach((e, i) => used.add(e.ifname ?? `eth${i + (c.Network ? 1 : 0)}`));
-  let n = 0;
-  while (used.has(`eth${n}`)) n++;
+function nextIfname(c: ContainerRecord): string {
+  let n = c.NextIf;
+  if (n === undefined) {
+    const idx = [c.Network, ...(c.ExtraNetworks ?? [])]
+      .filter((e) => e !== undefined)
+      .map((e, i) => Number((e.ifname ?? `eth${i}`).slice(3)));
+    n = idx.length ? Math.max(...idx) + 1 : 0;
+  }
+  c.NextIf = n + 1;
   return `eth${n}`;
 }
 

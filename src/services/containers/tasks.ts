@@ -366,6 +366,7 @@ export class Tasks {
           for (const r of done) if (r.status === 'rejected') throw r.reason;
           if (sandbox.endpoint) {
             c.Network = sandbox.endpoint;
+            c.NextIf = 1;
             // As attachExtras leaves it for a container on one network alone.
             if (c.EndpointsConfig) c.ExtraNetworks = [];
           }
