@@ -26,6 +26,9 @@ before(async () => {
 });
 after(async () => {
   if (d) {
+    await docker(d, ['rm', '-f', 'nb']);
+    await docker(d, ['rm', '-f', 'cw1', 'cw2']);
+    await docker(d, ['network', 'rm', 'named', 'ipamx', 'hgw', 'cw', 'pu', 'rv']);
     await docker(d, ['rm', '-f', ...['a6', 'b6', 'c6', 'r1', 'r2', 'r3', 'sp', 'l1', 'l2', 'l3', 'l4']]);
     for (const n of ['n6', 'rng', 'my net', 'opts', 'ln', 'ln2']) await docker(d, ['network', 'rm', n]);
     await cleanup(d);
@@ -75,7 +78,8 @@ test('IPv6: --ipv6 --subnet, --ip6 on run and connect, addresses inside, AAAA fr
   const outside = await docker(d, ['run', '--rm', '--network', 'n6', '--ip6', '2001:db9::5', 'busybox', 'true']);
   assert.match(outside.stderr, /Invalid address 2001:db9::5: It does not belong to any of this network's subnets/);
   const taken = await docker(d, ['run', '--rm', '--network', 'n6', '--ip6', `${v6}::10`, 'busybox', 'true']);
-  assert.match(taken.stderr, /Address already in use/);
+  // dockerd's words bare: the network refused it before any runtime ran.
+  assert.match(taken.stderr, /^docker: Error response from daemon: Address already in use\.?$/m);
   const bad = await api(
     d,
     'POST',
@@ -236,6 +240,156 @@ test('driver and IPAM options are stored and shown; none is {} as dockerd shows 
   assert.deepEqual(plain.IPAM.Options, {});
   const raw = await api(d, 'GET', '/networks/opts');
   assert.match(raw.body, /"Options":\{\}/);
+});
+
+test('an IPAM driver that is not the built-in one is refused as a missing plugin, and no network is made', async () => {
+  const r = await docker(d, ['network', 'create', '--ipam-driver', 'nosuch', 'ipamx']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /Error response from daemon: plugin "nosuch" not found/);
+  assert.equal((await docker(d, ['network', 'inspect', 'ipamx'])).code, 1);
+  await dockerOk(d, ['network', 'create', '--ipam-driver', 'default', 'ipamx']);
+  await dockerOk(d, ['network', 'rm', 'ipamx']);
+});
+
+test('-o com.docker.network.bridge.name names the bridge on the host; a second network on it is refused; --attachable is shown', async () => {
+  const br = `bnx${process.pid % 100000}`;
+  await dockerOk(d, ['network', 'create', '--attachable', '-o', `com.docker.network.bridge.name=${br}`, 'named']);
+  const n = await inspectNet('named');
+  assert.equal(n.Attachable, true);
+  assert.equal(n.Options['com.docker.network.bridge.name'], br);
+  await dockerOk(d, ['run', '-d', '--name', 'nb', '--network', 'named', 'busybox', 'sleep', '300']);
+  const link = spawnSync('ip', ['-o', 'link', 'show', 'master', br], { encoding: 'utf8' });
+  assert.equal(link.status, 0, link.stderr);
+  assert.match(link.stdout, /vu/, "the container's veth is on the bridge named so");
+  const again = await docker(d, ['network', 'create', '-o', `com.docker.network.bridge.name=${br}`, 'named2']);
+  assert.match(again.stderr, new RegExp(`conflicts with network named \\(${br}\\): networks have same bridge name`));
+  const bad = await docker(d, [
+    'network',
+    'create',
+    '-o',
+    'com.docker.network.bridge.name=much-too-long-name',
+    'named3',
+  ]);
+  assert.match(bad.stderr, /invalid bridge name/);
+  await dockerOk(d, ['rm', '-f', 'nb']);
+  await dockerOk(d, ['network', 'rm', 'named']);
+  assert.notEqual(spawnSync('ip', ['link', 'show', br]).status, 0, 'the bridge goes with the network');
+  assert.equal((await inspectNet('opts').catch(() => undefined))?.Attachable ?? false, false);
+});
+
+test("--add-host NAME:host-gateway is the default bridge's address in /etc/hosts, on the bridge and on a user network", async () => {
+  const gw = (await inspectNet('bridge')).IPAM.Config[0].Gateway;
+  assert.match(gw, /^\d+\.\d+\.\d+\.\d+$/);
+  const hosts = await dockerOk(d, ['run', '--rm', '--add-host', 'gw:host-gateway', 'busybox', 'cat', '/etc/hosts']);
+  assert.match(hosts, new RegExp(`^${gw.replace(/\./g, '\\.')}\tgw$`, 'm'));
+  assert.doesNotMatch(hosts, /host-gateway/);
+  await dockerOk(d, ['network', 'create', 'hgw']);
+  const onUser = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--network',
+    'hgw',
+    '--add-host',
+    'gw:host-gateway',
+    'busybox',
+    'cat',
+    '/etc/hosts',
+  ]);
+  assert.match(onUser, new RegExp(`^${gw.replace(/\./g, '\\.')}\tgw$`, 'm'));
+  await dockerOk(d, ['network', 'rm', 'hgw']);
+});
+
+test("connect and disconnect answer in dockerd's words: host and none, a stopped container connected twice, -f for a container that is gone", async () => {
+  await dockerOk(d, ['network', 'create', 'cw']);
+  await dockerOk(d, ['run', '-d', '--name', 'cw1', '--network', 'cw', 'busybox', 'sleep', '300']);
+  const cases: Array<[string[], RegExp]> = [
+    [['connect', 'host', 'cw1'], /container cannot be disconnected from host network or connected to host network/],
+    [['disconnect', 'host', 'cw1'], /container [0-9a-f]{64} is not connected to network host/],
+    [
+      ['connect', 'none', 'cw1'],
+      /container cannot be connected to multiple networks with one of the networks in private \(none\) mode/,
+    ],
+    [['disconnect', '-f', 'cw', 'nosuch'], /endpoint nosuch not found/],
+    [['disconnect', 'cw', 'nosuch'], /No such container: nosuch/],
+    [['connect', 'cw', 'cw1'], /endpoint with name cw1 already exists in network cw/],
+  ];
+  for (const [args, words] of cases) {
+    const r = await docker(d, ['network', ...args]);
+    assert.notEqual(r.code, 0, args.join(' '));
+    assert.match(r.stderr, words, args.join(' '));
+  }
+  // Stopped, a second connect takes the new settings, as dockerd's (no second endpoint is made).
+  await dockerOk(d, ['create', '--name', 'cw2', 'busybox', 'sleep', '300']);
+  await dockerOk(d, ['network', 'connect', 'cw', 'cw2']);
+  await dockerOk(d, ['network', 'connect', '--alias', 'again', 'cw', 'cw2']);
+  await dockerOk(d, ['network', 'connect', 'bridge', 'cw2']);
+  assert.equal(
+    (await dockerOk(d, ['inspect', '-f', '{{json (index .NetworkSettings.Networks "cw").Aliases}}', 'cw2'])).trim(),
+    '["again"]',
+  );
+  await dockerOk(d, ['start', 'cw2']);
+  assert.match(await dockerOk(d, ['exec', 'cw1', 'nslookup', 'again']), /Name:\s+again/);
+  await dockerOk(d, ['rm', '-f', 'cw1', 'cw2']);
+  await dockerOk(d, ['network', 'rm', 'cw']);
+});
+
+test('ls refuses a type it does not know; prune --filter until keeps networks created after it', async () => {
+  const r = await docker(d, ['network', 'ls', '--filter', 'type=nosuch']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /invalid filter: 'type'='nosuch'/);
+  await dockerOk(d, ['network', 'create', '--label', 'pu=1', 'pu']);
+  assert.equal(
+    (await dockerOk(d, ['network', 'prune', '-f', '--filter', 'until=1h', '--filter', 'label=pu'])).trim(),
+    '',
+  );
+  assert.equal((await docker(d, ['network', 'inspect', 'pu'])).code, 0, 'a network made now is newer than an hour ago');
+  const pruned = await dockerOk(d, ['network', 'prune', '-f', '--filter', 'until=0s', '--filter', 'label=pu']);
+  assert.match(pruned, /^pu$/m);
+  const bad = await docker(d, ['network', 'prune', '-f', '--filter', 'until=soon']);
+  assert.match(bad.stderr, /failed to parse value as time or duration: "soon"/);
+});
+
+test("resolv.conf in dockerd's order (search, nameservers, options), with ndots:0 on a user network unless options set it", async () => {
+  const plain = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--dns',
+    '10.0.0.53',
+    '--dns-search',
+    'a.test',
+    'busybox',
+    'cat',
+    '/etc/resolv.conf',
+  ]);
+  assert.equal(plain, 'search a.test\nnameserver 10.0.0.53\n');
+  await dockerOk(d, ['network', 'create', 'rv']);
+  const gw = (await inspectNet('rv')).IPAM.Config[0].Gateway;
+  const user = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--network',
+    'rv',
+    '--dns-search',
+    'b.test',
+    'busybox',
+    'cat',
+    '/etc/resolv.conf',
+  ]);
+  assert.equal(user, `search b.test\nnameserver ${gw}\noptions ndots:0\n`);
+  const own = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--network',
+    'rv',
+    '--dns-option',
+    'ndots:2',
+    'busybox',
+    'cat',
+    '/etc/resolv.conf',
+  ]);
+  assert.match(own, new RegExp(`nameserver ${gw.replace(/\./g, '\\.')}\noptions ndots:2\n$`));
+  assert.doesNotMatch(own, /ndots:0/);
+  await dockerOk(d, ['network', 'rm', 'rv']);
 });
 
 test('links on a user network, at create and at connect, resolve in the embedded DNS for the linking container', async () => {

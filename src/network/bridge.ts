@@ -53,6 +53,11 @@ export interface Endpoint {
   ipv6Gateway?: string;
   /** The host side of the veth pair. */
   hostVeth: string;
+  /**
+   * The container side's name, where it is not the place in the container's list says (eth0
+   * the first, eth1...): one plugged into a running container by `network connect`.
+   */
+  ifname?: string;
   bridge: string;
   /** Published ports, as bound (random host ports resolved). */
   ports?: PortMapping[];
@@ -282,19 +287,21 @@ export class NetworkManager {
 
   /**
    * Plugs the endpoint into the network namespace of process `pid`: one veth pair, the
-   * container side named eth0 with its address and default route.
+   * container side named `ifname` (eth0 at a start) with its address; `gateway` (by default
+   * eth0) also gets the default route — a container on a user network given a default-bridge
+   * interface too (`docker network connect bridge`) keeps its own, as dockerd's does.
    */
-  async connect(ep: Endpoint, target: NetnsTarget): Promise<void> {
+  async connect(ep: Endpoint, target: NetnsTarget, ifname = 'eth0', gateway = ifname === 'eth0'): Promise<void> {
     await plugVeth(this.o.host, target, {
       hostVeth: ep.hostVeth,
       bridge: ep.bridge,
       mtu: this.mtu,
-      ifname: 'eth0',
+      ifname,
       macAddress: ep.macAddress,
       address: `${ep.ipAddress}/${ep.prefixLen}`,
-      gateway: ep.gateway,
+      gateway: gateway ? ep.gateway : undefined,
       address6: ep.ipv6Address ? `${ep.ipv6Address}/${ep.ipv6PrefixLen}` : undefined,
-      gateway6: ep.ipv6Gateway,
+      gateway6: gateway ? ep.ipv6Gateway : undefined,
       // As on a user network (see plugVeth): without IPv6, no link-local address whose
       // discovery traffic the bridge floods to every container on it.
       noLinkLocal6: !ep.ipv6Address,

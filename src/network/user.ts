@@ -25,6 +25,7 @@ import { EmbeddedDns, hostResolvers } from './userdns.ts';
 import { deleteLinks, hostBridges, isolatePort, setUpBridges, type BridgeLink } from './bridgelink.ts';
 import { deleteTables, runNft } from './nft.ts';
 import { CANDIDATES, hostRoutes } from './usersubnets.ts';
+import { BRIDGE_NAME, checkBridgeName } from './bridgename.ts';
 import { plugVeth, type NetnsTarget } from './veth.ts';
 
 /**
@@ -52,6 +53,8 @@ export interface UserNetwork {
   /** The IPv4/IPv6 subnet was the user's: only then may containers ask for an address in it. */
   Configured4?: boolean;
   Configured6?: boolean;
+  /** `--attachable`: kept and shown (swarm's meaning; a bridge network takes any container). */
+  Attachable?: boolean;
 }
 
 export interface EndpointRequest {
@@ -198,6 +201,14 @@ export class UserNetworks {
         throw conflict(`network with name ${name} already exists`);
       const driver = req.Driver || 'bridge';
       if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found`);
+      // dockerd looks the IPAM driver up as a plugin: any but its built-in one is not there.
+      const ipamDriver = req.IPAM?.Driver || 'default';
+      if (ipamDriver !== 'default') throw notFound(`plugin "${ipamDriver}" not found`);
+      const def = this.o.defaultBridge?.();
+      checkBridgeName(req.Options?.[BRIDGE_NAME], [
+        ...this.nets.values(),
+        ...(def ? [{ Name: 'bridge', Bridge: def.name }] : []),
+      ]);
       const plan = planIpam({
         configs: req.IPAM?.Config ?? [],
         enableIPv6: !!req.EnableIPv6,
@@ -341,10 +352,16 @@ export class UserNetworks {
   }
 
   /**
-   * Plugs the endpoint into a network namespace (a process's, or one bound to a file) as `ifname`; the first
-   * interface (eth0) also gets the default route.
+   * Plugs the endpoint into a network namespace (a process's, or one bound to a file) as `ifname`;
+   * `gateway` (by default the first interface, eth0) also gets the default route.
    */
-  async attach(ep: Endpoint, target: NetnsTarget, ifname: string, mtu = 1500): Promise<void> {
+  async attach(
+    ep: Endpoint,
+    target: NetnsTarget,
+    ifname: string,
+    mtu = 1500,
+    gateway = ifname === 'eth0',
+  ): Promise<void> {
     const noIcc = [...this.nets.values()].some(
       (n) => n.Id === ep.networkId && n.Options['com.docker.network.bridge.enable_icc'] === 'false',
     );
@@ -356,9 +373,9 @@ export class UserNetworks {
       macAddress: ep.macAddress,
       isolated: noIcc,
       address: `${ep.ipAddress}/${ep.prefixLen}`,
-      gateway: ifname === 'eth0' ? ep.gateway : undefined,
+      gateway: gateway ? ep.gateway : undefined,
       address6: ep.ipv6Address ? `${ep.ipv6Address}/${ep.ipv6PrefixLen}` : undefined,
-      gateway6: ifname === 'eth0' ? ep.ipv6Gateway : undefined,
+      gateway6: gateway ? ep.ipv6Gateway : undefined,
       noLinkLocal6: !ep.ipv6Address,
     });
   }
@@ -545,11 +562,14 @@ function networkRecord(name: string, req: NetworkCreateRequest, plan: ReturnType
     Name: name,
     Created: new Date().toISOString(),
     Internal: !!req.Internal,
+    Attachable: !!req.Attachable,
     Labels: req.Labels ?? {},
     Options: req.Options ?? {},
     Subnet: formatPrefix(plan.v4.subnet),
     Gateway: formatAddr(4, plan.v4.gateway),
-    Bridge: `bn-${id.slice(0, 12)}`,
+    // `-o com.docker.network.bridge.name=...`: the bridge the user asked for (firewall rules and
+    // scripts on the host name it), else one named by the ID.
+    Bridge: req.Options?.[BRIDGE_NAME] || `bn-${id.slice(0, 12)}`,
     EnableIPv6: !!req.EnableIPv6,
     IPAMConfig: plan.view,
     IPAMOptions: req.IPAM?.Options ?? null,

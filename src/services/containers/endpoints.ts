@@ -168,6 +168,7 @@ export class Endpoints {
     this.ctx.d.userNetworks?.release(c.Id);
     c.Network = undefined;
     c.ExtraNetworks = undefined;
+    c.NextIf = undefined;
     // The veths of a namespace made ahead live as long as it is bound.
     void this.releaseNamespace(c.Id).catch(() => {});
   }
@@ -214,11 +215,11 @@ export class Endpoints {
   }
 
   /** Plugs `ep` into the task's namespace: its process's (a pid), or one bound to a file. */
-  async attach(ep: Endpoint, target: NetnsTarget, ifname: string): Promise<void> {
+  async attach(ep: Endpoint, target: NetnsTarget, ifname: string, gateway = ifname === 'eth0'): Promise<void> {
     if (ep.bridge === this.ctx.d.network?.bridgeName) {
-      await this.ctx.d.network.connect(ep, target);
+      await this.ctx.d.network.connect(ep, target, ifname, gateway);
       if (this.ctx.d.userNetworks && !this.ctx.d.userNetworks.icc) await this.ctx.d.userNetworks.isolate(ep.hostVeth);
-    } else await this.ctx.d.userNetworks!.attach(ep, target, ifname);
+    } else await this.ctx.d.userNetworks!.attach(ep, target, ifname, undefined, gateway);
   }
 
   /** `<container dir>/netns`: where a namespace made ahead of the task is bound (see `prewire`). */
@@ -253,11 +254,20 @@ export class Endpoints {
   /** Further user networks asked for at create (or connected while stopped): eth1, eth2... */
   async attachExtras(c: ContainerRecord, target: NetnsTarget): Promise<void> {
     const un = this.ctx.d.userNetworks;
+    // A run's names are counted afresh (nextIfname): eth0 is its own network's, if it has one.
+    c.NextIf = c.Network ? 1 : 0;
     if (!un || !c.EndpointsConfig) return;
     const mode = c.HostConfig.NetworkMode || 'default';
     const primary = un.find(mode)?.Id;
     c.ExtraNetworks = [];
     for (const key of Object.keys(c.EndpointsConfig)) {
+      if (key === 'bridge' && this.bridgeExtra(c)) {
+        // A user network's container connected to the default bridge while stopped.
+        const ep = this.ctx.d.network!.allocate(c.Id);
+        await this.attach(ep, target, `eth${c.ExtraNetworks.length + (c.Network ? 1 : 0)}`);
+        c.ExtraNetworks.push(ep);
+        continue;
+      }
       if (['default', 'bridge', 'host', 'none', mode].includes(key)) continue;
       const n = un.find(key);
       if (!n || n.Id === primary || c.ExtraNetworks.some((e) => e.networkId === n.Id)) continue;
@@ -265,10 +275,12 @@ export class Endpoints {
       await un.attach(ep, target, `eth${c.ExtraNetworks.length + (c.Network ? 1 : 0)}`);
       c.ExtraNetworks.push(ep);
     }
+    c.NextIf = c.ExtraNetworks.length + (c.Network ? 1 : 0);
   }
 
   /** `docker network connect`: a running container gets the interface now, others at start. */
   async connect(ref: string, netRef: string, cfg: EndpointSettings): Promise<void> {
+    if (netRef === 'bridge') return this.connectBridge(ref, cfg);
     const un = this.ctx.d.userNetworks;
     if (!un) throw notFound(`network ${netRef} not found`);
     const n = un.get(netRef);
@@ -284,7 +296,12 @@ export class Endpoints {
         (primary && !c.PrimaryDetached) ||
         c.ExtraNetworks?.some((e) => e.networkId === n.Id) ||
         Object.keys(c.EndpointsConfig ?? {}).some((k) => un.find(k)?.Id === n.Id);
-      if (mine) throw forbidden(`endpoint with name ${c.Name} already exists in network ${n.Name}`);
+      // dockerd refuses a second endpoint only where there is one: a stopped container's
+      // settings for the network are taken again (the new aliases, address... replace them).
+      if (mine && c.State.Running) throw forbidden(`endpoint with name ${c.Name} already exists in network ${n.Name}`);
+      if (mine) {
+        for (const k of Object.keys(c.EndpointsConfig ?? {})) if (un.find(k)?.Id === n.Id) delete c.EndpointsConfig![k];
+      }
       // An interface plugged in now would never be seen inside (gVisor takes them at start).
       if (c.State.Running && this.ctx.runtime(c).networkAtCreate)
         throw conflict(
@@ -297,8 +314,10 @@ export class Endpoints {
       if (c.State.Running && c.State.Pid) {
         const ep = await this.withRoom(n.Id, () => un.allocate(n.Id, c.Id, c.Name, this.request(c, n.Name)));
         const extra = c.ExtraNetworks ?? [];
+        const gateway = !c.Network && !extra.length;
+        ep.ifname = nextIfname(c);
         try {
-          await un.attach(ep, c.State.Pid, `eth${extra.length + (c.Network ? 1 : 0)}`);
+          await un.attach(ep, c.State.Pid, ep.ifname, undefined, gateway);
         } catch (e) {
           un.release(c.Id, n.Id);
           delete c.EndpointsConfig[n.Name];
@@ -313,12 +332,15 @@ export class Endpoints {
 
   /** `docker network disconnect`. */
   async disconnect(ref: string, netRef: string, force = false): Promise<void> {
+    if (netRef === 'bridge') return this.disconnectBridge(ref, force);
     const un = this.ctx.d.userNetworks;
     if (!un) throw notFound(`network ${netRef} not found`);
     const n = un.get(netRef);
     const c = this.ctx.store.find(ref);
     if (!c) {
-      if (force) return;
+      // dockerd's -f looks for an endpoint left by a container that is gone; Berth's go with
+      // their containers, so there is none to find.
+      if (force) throw notFound(`endpoint ${ref} not found`);
       throw notFound(`No such container: ${ref}`);
     }
     await this.ctx.locks.run(c.Id, async () => {
@@ -340,6 +362,109 @@ export class Endpoints {
     this.ctx.d.events.publish('network', 'disconnect', n.Id, { container: c.Id, name: n.Name, type: 'bridge' });
   }
 
+  /**
+   * Whether `c` would take the default bridge as an extra endpoint: a container whose own
+   * network is a user one, with the bridge among its endpoints (`network connect bridge`).
+   */
+  private bridgeExtra(c: ContainerRecord): boolean {
+    const mode = c.HostConfig.NetworkMode || 'default';
+    return !!this.ctx.d.network?.enabled && this.userNetworkKey(c) !== undefined && !mode.startsWith('container:');
+  }
+
+  /**
+   * `docker network connect bridge`: a container of the default bridge taken off it gets it
+   * back (as its own network again); a user network's container gets a default-bridge
+   * interface besides (an extra endpoint, eth1...). Running, the interface is plugged in now;
+   * stopped, at its next start. The default bridge has no embedded DNS, aliases or fixed
+   * addresses: dockerd refuses those with the words `check` uses at create.
+   */
+  private async connectBridge(ref: string, cfg: EndpointSettings): Promise<void> {
+    const net = this.ctx.d.network;
+    if (!net?.enabled) throw notFound('network bridge not found');
+    const c = this.ctx.store.get(ref);
+    if (cfg?.Aliases?.length)
+      throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
+    if (cfg?.IPAMConfig?.IPv4Address || cfg?.IPAMConfig?.IPv6Address)
+      throw invalidArgument('user specified IP address is supported on user defined networks only');
+    await this.ctx.locks.run(c.Id, async () => {
+      const mode = c.HostConfig.NetworkMode || 'default';
+      if (mode === 'host' || mode === 'none' || mode.startsWith('container:'))
+        throw forbidden(
+          `container sharing network namespace with another container or host cannot be connected to any other network`,
+        );
+      const own = mode === 'default' || mode === 'bridge';
+      const mine = own
+        ? !c.PrimaryDetached
+        : 'bridge' in (c.EndpointsConfig ?? {}) || !!c.ExtraNetworks?.some((e) => e.networkId === net.networkId);
+      // As on a user network: only a running container's second endpoint is refused.
+      if (mine && c.State.Running) throw forbidden(`endpoint with name ${c.Name} already exists in network bridge`);
+      if (c.State.Running && this.ctx.runtime(c).networkAtCreate)
+        throw conflict(
+          `cannot connect running container ${c.Name} to network bridge: its runtime (${this.ctx.d.runtimes.nameOf(c)}) takes its networks only when it starts; stop it first`,
+        );
+      if (own) c.PrimaryDetached = false;
+      else c.EndpointsConfig = { ...(c.EndpointsConfig ?? {}), bridge: cfg ?? {} };
+      if (!c.State.Running) await this.hooks.dropPrepared(c);
+      if (c.State.Running && c.State.Pid) {
+        const ep = net.allocate(c.Id);
+        const gateway = !c.Network && !c.ExtraNetworks?.length;
+        ep.ifname = nextIfname(c);
+        try {
+          await this.attach(ep, c.State.Pid, ep.ifname, gateway);
+        } catch (e) {
+          net.release(c.Id);
+          if (own) c.PrimaryDetached = true;
+          else delete c.EndpointsConfig!.bridge;
+          throw e;
+        }
+        if (own) c.Network = ep;
+        else c.ExtraNetworks = [...(c.ExtraNetworks ?? []), ep];
+      }
+      this.ctx.store.save(c);
+    });
+    this.ctx.d.events.publish('network', 'connect', net.networkId, { container: c.Id, name: 'bridge', type: 'bridge' });
+  }
+
+  /**
+   * `docker network disconnect bridge`: the default bridge's endpoint goes (the veth, the
+   * address, the ports published through it); a default-bridge container is left with no
+   * network of its own until it is connected again, as dockerd's.
+   */
+  private async disconnectBridge(ref: string, force: boolean): Promise<void> {
+    const net = this.ctx.d.network;
+    if (!net?.enabled) throw notFound('network bridge not found');
+    const c = this.ctx.store.find(ref);
+    if (!c) {
+      // dockerd's -f looks for an endpoint left by a container that is gone; Berth's go with
+      // their containers, so there is none to find.
+      if (force) throw notFound(`endpoint ${ref} not found`);
+      throw notFound(`No such container: ${ref}`);
+    }
+    await this.ctx.locks.run(c.Id, async () => {
+      const mode = c.HostConfig.NetworkMode || 'default';
+      const own = mode === 'default' || mode === 'bridge';
+      const ep =
+        c.Network?.networkId === net.networkId
+          ? c.Network
+          : c.ExtraNetworks?.find((e) => e.networkId === net.networkId);
+      const on = own ? !c.PrimaryDetached : 'bridge' in (c.EndpointsConfig ?? {}) || !!ep;
+      if (!on) throw forbidden(`container ${c.Id} is not connected to network bridge`);
+      if (!c.State.Running) await this.hooks.dropPrepared(c);
+      if (ep) await deleteVeth(this.ctx, ep);
+      net.release(c.Id);
+      if (own) c.PrimaryDetached = true;
+      else delete c.EndpointsConfig?.bridge;
+      if (c.Network === ep) c.Network = undefined;
+      c.ExtraNetworks = c.ExtraNetworks?.filter((e) => e !== ep);
+      this.ctx.store.save(c);
+    });
+    this.ctx.d.events.publish('network', 'disconnect', net.networkId, {
+      container: c.Id,
+      name: 'bridge',
+      type: 'bridge',
+    });
+  }
+
   /** After a live restore: the running containers' names answer in their networks' DNS again. */
   restore(c: ContainerRecord): void {
     const un = this.ctx.d.userNetworks;
@@ -351,4 +476,27 @@ export class Endpoints {
       }
     }
   }
+}
+
+/**
+ * The name for an interface plugged into a running container, as dockerd's sandbox names them:
+ * the next ethN of this run, never one an interface taken away had (the default bridge given
+ * back to a container that lost its eth0 is eth1). `NextIf` counts them from the start
+ * (attachExtras); without it, the next after the highest its endpoints have.
+ */
+function nextIfname(c: ContainerRecord): string {
+  let n = c.NextIf;
+  if (n === undefined) {
+    const idx = [c.Network, ...(c.ExtraNetworks ?? [])]
+      .filter((e) => e !== undefined)
+      .map((e, i) => Number((e.ifname ?? `eth${i}`).slice(3)));
+    n = idx.length ? Math.max(...idx) + 1 : 0;
+  }
+  c.NextIf = n + 1;
+  return `eth${n}`;
+}
+
+/** Takes an endpoint's veth away (its other end goes with it). */
+async function deleteVeth(ctx: ContainerContext, ep: Endpoint): Promise<void> {
+  await ctx.d.host.run('ip', ['link', 'del', ep.hostVeth], { allowFailure: true });
 }

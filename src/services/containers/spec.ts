@@ -313,6 +313,11 @@ export interface SpecContext {
   dnsServer?: string;
   /** `--link` lines for /etc/hosts: address and names. */
   linkHosts?: Array<{ ip: string; names: string[] }>;
+  /**
+   * What `--add-host NAME:host-gateway` stands for: the default bridge's address, as dockerd's
+   * default `--host-gateway-ip` (none without a default bridge).
+   */
+  hostGateway?: string;
   /** `--link` environment variables (ALIAS_PORT_80_TCP=..., ALIAS_NAME, ALIAS_ENV_...). */
   linkEnv?: string[];
   /** Looks the user up (default: in the root file system's /etc, each time). */
@@ -440,13 +445,25 @@ function parseSecurityOpts(opts: readonly string[]): { noNewPrivileges?: boolean
   return { noNewPrivileges, seccomp };
 }
 
+/**
+ * resolv.conf's lines in the order dockerd writes them: the rest (search, domain, comments) as
+ * they were, then the nameservers, then the options.
+ */
+function resolvOrder(lines: string[]): string[] {
+  const rank = (l: string) => (l.startsWith('nameserver') ? 1 : l.startsWith('options') ? 2 : 0);
+  return lines
+    .map((l, i) => ({ l, i }))
+    .sort((a, b) => rank(a.l) - rank(b.l) || a.i - b.i)
+    .map((x) => x.l);
+}
+
 /** Writes /etc/hostname, /etc/hosts and /etc/resolv.conf for the container and mounts them. */
 async function etcFiles(
   c: ContainerRecord,
   dir: string,
   hostNet: boolean,
   ipAddress?: string,
-  extra: Pick<SpecContext, 'dnsServer' | 'linkHosts' | 'ipv6Address' | 'etcWritten'> = {},
+  extra: Pick<SpecContext, 'dnsServer' | 'linkHosts' | 'ipv6Address' | 'etcWritten' | 'hostGateway'> = {},
 ): Promise<oci.Mount[]> {
   await writeEtcFiles(c, dir, hostNet, ipAddress, extra);
   return etcBinds(c, dir);
@@ -468,7 +485,7 @@ async function writeEtcFiles(
   dir: string,
   hostNet: boolean,
   ipAddress?: string,
-  extra: Pick<SpecContext, 'dnsServer' | 'linkHosts' | 'ipv6Address' | 'etcWritten'> = {},
+  extra: Pick<SpecContext, 'dnsServer' | 'linkHosts' | 'ipv6Address' | 'etcWritten' | 'hostGateway'> = {},
 ): Promise<void> {
   const hostname = c.Config.Hostname ?? c.Id.slice(0, 12);
   const hostsLines = [
@@ -481,7 +498,13 @@ async function writeEtcFiles(
   ];
   for (const e of c.HostConfig.ExtraHosts ?? []) {
     const i = e.indexOf(':');
-    if (i > 0) hostsLines.push(`${e.slice(i + 1)}\t${e.slice(0, i)}`);
+    if (i <= 0) continue;
+    let ip = e.slice(i + 1);
+    if (ip === 'host-gateway') {
+      if (!extra.hostGateway) throw invalidArgument('unable to derive the IP value for host-gateway');
+      ip = extra.hostGateway;
+    }
+    hostsLines.push(`${ip}\t${e.slice(0, i)}`);
   }
   for (const l of extra.linkHosts ?? []) hostsLines.push(`${l.ip}\t${l.names.join(' ')}`);
   // As Docker: with --domainname the address answers for the full name first.
@@ -509,16 +532,14 @@ async function writeEtcFiles(
     for (const d of c.HostConfig.Dns ?? []) lines.push(`nameserver ${d}`);
     if (c.HostConfig.DnsSearch?.length) lines.push(`search ${c.HostConfig.DnsSearch.join(' ')}`);
     if (c.HostConfig.DnsOptions?.length) lines.push(`options ${c.HostConfig.DnsOptions.join(' ')}`);
-    resolv = lines.filter((l) => l.trim()).join('\n') + '\n';
+    resolv = resolvOrder(lines.filter((l) => l.trim())).join('\n') + '\n';
   }
   if (extra.dnsServer) {
     // On a user network the daemon's embedded DNS answers (and forwards the rest to --dns, else the host's resolvers).
-    resolv =
-      resolv
-        .split('\n')
-        .filter((l) => l.trim() && !l.startsWith('nameserver'))
-        .concat(`nameserver ${extra.dnsServer}`)
-        .join('\n') + '\n';
+    // As dockerd's: ndots:0 unless the options set it (a name with no dot is tried as it is first).
+    const lines = resolv.split('\n').filter((l) => l.trim() && !l.startsWith('nameserver'));
+    if (!lines.some((l) => /^options\s.*\bndots:/.test(l))) lines.push('options ndots:0');
+    resolv = resolvOrder([...lines, `nameserver ${extra.dnsServer}`]).join('\n') + '\n';
   }
   const files: [string, string][] = [
     ['hostname', `${hostname}\n`],

@@ -88,7 +88,8 @@ export class Starter {
       await this.ctx.d.volumes?.release(c.Id);
       // What is gone since create (a network removed meanwhile) is dockerd's 404, and what the
       // spec refused (a device that is not there) dockerd's bare words: neither reached a runtime.
-      const bare = is(e, 'NotFound') || is(e, 'InvalidArgument');
+      // An address the network refused (tasks.ts's addressRefused) is libnetwork's, bare too.
+      const bare = is(e, 'NotFound') || is(e, 'InvalidArgument') || is(e, 'Forbidden');
       const error = bare ? msg : runtimeCreateError(msg);
       // Docker records a failed start as exit 127 (command not found) or 126 (not executable) or 128.
       const code = execFailureCode(msg);

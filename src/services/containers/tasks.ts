@@ -8,7 +8,7 @@
  */
 import { existsSync, statSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { invalidArgument } from '../../errdefs/index.ts';
+import { forbidden, invalidArgument, is } from '../../errdefs/index.ts';
 import { resolveUser, type ResolvedUser, type Mount, type Spec } from '../../oci/index.ts';
 import { resolveInRoot } from '../../archive/index.ts';
 import {
@@ -156,7 +156,7 @@ export class Tasks {
     const mounts = c.MountPoints?.length
       ? await this.ctx.d.volumes!.mountAll(c.Id, c.MountPoints, join(dir, 'rootfs'))
       : undefined;
-    const net = network ?? (await this.endpoints.planWithRoom(c, sandbox?.ahead));
+    const net = network ?? (await addressRefused(this.endpoints.planWithRoom(c, sandbox?.ahead)));
     c.Network = net.endpoint;
     const rt = this.ctx.runtime(c);
     // A runtime that takes its interfaces at create gets a namespace wired ahead (see Endpoints.prewire).
@@ -182,7 +182,7 @@ export class Tasks {
     });
     if (!prewired) {
       if (net.endpoint) await this.endpoints.attach(net.endpoint, pid, 'eth0');
-      await this.endpoints.attachExtras(c, pid);
+      await addressRefused(this.endpoints.attachExtras(c, pid));
     }
     this.ctx.changes.emit(`created:${c.Id}`);
     return { pid, maxFiles: limits.maxFiles, logsRotated };
@@ -222,6 +222,7 @@ export class Tasks {
       mounts,
       dnsServer: net.dnsServer,
       linkHosts: links?.hosts,
+      hostGateway: this.ctx.d.network?.enabled ? this.ctx.d.network.info()?.gateway : undefined,
       linkEnv: links?.env,
       pidnsPath: this.endpoints.joinedNamespace(c.HostConfig.PidMode, 'pid', 'PID', ahead),
       ipcnsPath: this.endpoints.joinedNamespace(c.HostConfig.IpcMode, 'ipc', 'IPC', ahead),
@@ -365,6 +366,7 @@ export class Tasks {
           for (const r of done) if (r.status === 'rejected') throw r.reason;
           if (sandbox.endpoint) {
             c.Network = sandbox.endpoint;
+            c.NextIf = 1;
             // As attachExtras leaves it for a container on one network alone.
             if (c.EndpointsConfig) c.ExtraNetworks = [];
           }
@@ -527,4 +529,17 @@ async function commandFound(rootfs: string, cmd: string, env: readonly string[] 
     }),
   );
   return found.includes(true);
+}
+
+/**
+ * An address the start could not have (the one asked for is taken, none is left) is libnetwork's
+ * refusal, before any runtime ran: dockerd answers it bare and as Forbidden ("Address already in
+ * use"), not as the runtime's "failed to create task" (start.ts answers Forbidden bare).
+ */
+async function addressRefused<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    throw is(e, 'Conflict') ? forbidden((e as Error).message, e) : e;
+  }
 }

@@ -56,6 +56,11 @@ export interface ContainerRecord {
    * disconnects and reconnects every container it creates to give it its aliases.
    */
   PrimaryDetached?: boolean;
+  /**
+   * While it runs: the N of the next ethN an interface plugged in takes (dockerd's sandbox never
+   * gives a name again within a run); see endpoints.ts's nextIfname.
+   */
+  NextIf?: number;
 }
 
 /** What a create or connect request asked of an endpoint, kept until the container runs. */

@@ -145,6 +145,7 @@ export class NetworkService {
       Created: n.Created,
       Driver: 'bridge',
       Internal: n.Internal,
+      Attachable: !!n.Attachable,
       Labels: n.Labels,
       Options: n.Options ?? {},
       // Records made before IPAM.Config was kept: their subnet and gateway are all there is.
@@ -165,6 +166,7 @@ export class NetworkService {
     Config: IPAMConfig[];
     IpamOptions: Record<string, string> | null;
     EnableIPv6?: boolean;
+    Attachable?: boolean;
   }): Network {
     return {
       Name: n.Name,
@@ -175,7 +177,7 @@ export class NetworkService {
       EnableIPv6: !!n.EnableIPv6,
       IPAM: { Driver: 'default', Options: n.IpamOptions, Config: n.Config },
       Internal: n.Internal,
-      Attachable: false,
+      Attachable: !!n.Attachable,
       Ingress: false,
       ConfigFrom: { Network: '' },
       ConfigOnly: false,
@@ -258,9 +260,11 @@ export class NetworkService {
     this.d.events.publish('network', 'destroy', n.Id, { name: n.Name, type: 'bridge' });
   }
 
-  async prune(labels: string[] = []): Promise<NetworkPruneReport> {
+  /** `untilNs`: only networks created before it (nanoseconds since the epoch), as `--filter until`. */
+  async prune(labels: string[] = [], untilNs?: number): Promise<NetworkPruneReport> {
     const deleted: string[] = [];
     for (const n of this.d.user.list()) {
+      if (untilNs !== undefined && Date.parse(n.Created) * 1e6 >= untilNs) continue;
       if (Object.keys(this.containersOn(n.Id, n.Name)).length) continue;
       if (this.usedByStoppedContainer(n)) continue;
       if (
@@ -293,15 +297,40 @@ export class NetworkService {
   }
 
   async connect(ref: string, body: NetworkConnectRequest): Promise<void> {
-    if (['bridge', 'host', 'none'].includes(ref))
-      throw forbidden(`connecting to the ${ref} network is not supported; use a user-defined network`);
-    await this.d.containers.connectNetwork(body.Container ?? '', ref, body.EndpointConfig ?? {});
+    const net = this.builtinName(ref);
+    // dockerd's words: the host and none networks are a container's only one, never an addition.
+    if (net === 'host')
+      throw forbidden('container cannot be disconnected from host network or connected to host network');
+    if (net === 'none')
+      throw forbidden(
+        'container cannot be connected to multiple networks with one of the networks in private (none) mode',
+      );
+    await this.d.containers.connectNetwork(body.Container ?? '', net ?? ref, body.EndpointConfig ?? {});
   }
 
   async disconnect(ref: string, body: NetworkDisconnectRequest): Promise<void> {
-    if (['bridge', 'host', 'none'].includes(ref))
-      throw forbidden(`disconnecting from the ${ref} network is not supported`);
-    await this.d.containers.disconnectNetwork(body.Container ?? '', ref, !!body.Force);
+    const net = this.builtinName(ref);
+    if (net === 'host' || net === 'none') {
+      const c = this.d.containers.store.find(body.Container ?? '');
+      if (!c) throw notFound(`No such container: ${body.Container ?? ''}`);
+      if ((c.HostConfig.NetworkMode || 'default') !== net)
+        throw forbidden(`container ${c.Id} is not connected to network ${net}`);
+      if (net === 'host')
+        throw forbidden('container cannot be disconnected from host network or connected to host network');
+      throw forbidden(`disconnecting from the ${net} network is not supported`);
+    }
+    await this.d.containers.disconnectNetwork(body.Container ?? '', net ?? ref, !!body.Force);
+  }
+
+  /**
+   * The built-in network `ref` names (by name, ID or a unique prefix of it), if it is one: the
+   * default bridge is connected and disconnected by the container service under its name.
+   */
+  private builtinName(ref: string): string | undefined {
+    if (['bridge', 'host', 'none'].includes(ref)) return ref;
+    if (!ref || this.d.user.find(ref)) return undefined;
+    const hit = this.all().find((n) => n.Id === ref || n.Id.startsWith(ref));
+    return hit && ['bridge', 'host', 'none'].includes(hit.Name) ? hit.Name : undefined;
   }
 }
 

@@ -9,11 +9,16 @@ import type {
   NetworkPruneReport,
 } from '../../../api/types/index.ts';
 import { parseFilters, assertKnownFilters, boolFilter } from '../filters.ts';
+import { invalidArgument } from '../../../errdefs/index.ts';
+import { parseTime } from './system.ts';
 
 export function registerNetworks(r: Router, networks: NetworkService): void {
   r.get('/networks', (req, res) => {
     const f = parseFilters(req.query.get('filters'));
     assertKnownFilters(f, ['name', 'id', 'label', 'driver', 'type', 'dangling', 'scope']);
+    // dockerd's: a type is one of the two it knows, or the list is refused.
+    for (const t of f.type ?? [])
+      if (t !== 'custom' && t !== 'builtin') throw invalidArgument(`invalid filter: 'type'='${t}'`);
     res.json(
       200,
       networks.list({
@@ -36,7 +41,9 @@ export function registerNetworks(r: Router, networks: NetworkService): void {
       ...(f.label ?? []),
       ...(f['label!'] ?? []).map((l) => (l.includes('=') ? l.replace('=', '!=') : `!${l}`)),
     ];
-    res.json(200, (await networks.prune(labels)) satisfies NetworkPruneReport);
+    // Given, `until` must parse, even empty, as dockerd has it (nanoseconds since the epoch).
+    const until = f.until ? parseTime(f.until[0] ?? '', true) : undefined;
+    res.json(200, (await networks.prune(labels, until)) satisfies NetworkPruneReport);
   });
   const inspect: Handler = (req, res) => {
     res.json(200, networks.inspect(req.params.id!) satisfies Network);
