@@ -1,0 +1,48 @@
+/**
+ * The daemon-wide commands answering as dockerd 20.10 does, through the real `docker` CLI:
+ * events, search, stats, info. Each test is a difference found by running the same commands
+ * against dockerd and Berth (bench/compat-system.sh) and fails on the tree before its fix.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cleanup, docker, dockerOk, sleep, startDaemonWithBusybox, type Daemon } from './harness.ts';
+
+let d: Daemon;
+const made: string[] = [];
+before(async () => (d = await startDaemonWithBusybox()));
+after(async () => {
+  await cleanup(d);
+  for (const p of made) rmSync(p, { recursive: true, force: true });
+});
+
+interface Ev {
+  Type: string;
+  Action: string;
+  Actor: { ID: string; Attributes: Record<string, string> };
+}
+
+/** The events logged while `fn` ran, as `docker events --format '{{json .}}'` prints them. */
+async function eventsOf(fn: () => Promise<unknown>): Promise<Ev[]> {
+  const since = (Date.now() / 1000).toFixed(3);
+  await fn();
+  await sleep(200);
+  const until = (Date.now() / 1000).toFixed(3);
+  const out = await dockerOk(d, ['events', '--since', since, '--until', until, '--format', '{{json .}}']);
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Ev);
+}
+
+test('docker rm -f of a running container logs kill (signal 9) before die and destroy, as dockerd does', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'rmf', 'busybox', 'sleep', '30']);
+  const evs = await eventsOf(() => dockerOk(d, ['rm', '-f', 'rmf']));
+  const actions = evs.filter((e) => e.Type === 'container').map((e) => e.Action);
+  assert.deepEqual(actions, ['kill', 'die', 'destroy']);
+  assert.equal(evs[0]!.Actor.Attributes.signal, '9');
+});
