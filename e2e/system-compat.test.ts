@@ -46,3 +46,24 @@ test('docker rm -f of a running container logs kill (signal 9) before die and de
   assert.deepEqual(actions, ['kill', 'die', 'destroy']);
   assert.equal(evs[0]!.Actor.Attributes.signal, '9');
 });
+
+test('exec events name the command as dockerd does: entrypoint, a space, the arguments', async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'ex', 'busybox', 'sleep', '30']);
+  try {
+    const evs = await eventsOf(async () => {
+      await dockerOk(d, ['exec', 'ex', 'true']);
+      await dockerOk(d, ['exec', 'ex', 'sh', '-c', 'true']);
+    });
+    const actions = evs.map((e) => e.Action).filter((a) => a.startsWith('exec_'));
+    assert.deepEqual(actions, [
+      'exec_create: true ',
+      'exec_start: true ',
+      'exec_die',
+      'exec_create: sh -c true',
+      'exec_start: sh -c true',
+      'exec_die',
+    ]);
+  } finally {
+    await docker(d, ['rm', '-f', 'ex']);
+  }
+});
