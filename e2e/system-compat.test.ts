@@ -67,3 +67,30 @@ test('exec events name the command as dockerd does: entrypoint, a space, the arg
     await docker(d, ['rm', '-f', 'ex']);
   }
 });
+
+test('image events: commit names its image as docker images does, untag names the image ID, import tags first', async () => {
+  await dockerOk(d, ['create', '--name', 'cm', 'busybox', 'true']);
+  const dir = mkdtempSync(join(tmpdir(), 'berth-syscompat-'));
+  made.push(dir);
+  const evs = await eventsOf(async () => {
+    await dockerOk(d, ['commit', 'cm', 'sys/committed']);
+    await dockerOk(d, ['rmi', 'sys/committed']);
+    await dockerOk(d, ['export', '-o', join(dir, 'fs.tar'), 'cm']);
+    await dockerOk(d, ['import', join(dir, 'fs.tar'), 'sys/imported']);
+  });
+  await docker(d, ['rm', 'cm']);
+  await docker(d, ['rmi', 'sys/imported']);
+  const commit = evs.find((e) => e.Action === 'commit')!;
+  assert.equal(commit.Actor.Attributes.imageRef, 'sys/committed:latest');
+  const untag = evs.find((e) => e.Action === 'untag')!;
+  assert.equal(untag.Actor.Attributes.name, untag.Actor.ID);
+  assert.match(untag.Actor.ID, /^sha256:[0-9a-f]{64}$/);
+  const tail = evs.filter((e) => e.Type === 'image').slice(-2);
+  assert.deepEqual(
+    tail.map((e) => [e.Action, e.Actor.Attributes.name]),
+    [
+      ['tag', 'sys/imported'],
+      ['import', tail[1]!.Actor.ID],
+    ],
+  );
+});
