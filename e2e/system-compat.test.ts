@@ -94,3 +94,56 @@ test('image events: commit names its image as docker images does, untag names th
     ],
   );
 });
+
+/** A loopback registry speaking only the v1 search API, with three repositories. */
+async function searchServer(): Promise<{ server: Server; host: string; asked: string[] }> {
+  const asked: string[] = [];
+  const server = createServer((req, res) => {
+    const u = new URL(req.url!, 'http://x');
+    if (u.pathname !== '/v1/search') return res.writeHead(404).end();
+    asked.push(u.search);
+    const results = [
+      { name: 'web', description: 'a web server', star_count: 40, is_official: true, is_automated: false },
+      { name: 'team/web-tools', description: 'tools', star_count: 3, is_official: false, is_automated: false },
+      { name: 'team/webhook', description: 'hooks', star_count: 12, is_official: false, is_automated: false },
+    ];
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ num_results: 3, query: u.searchParams.get('q'), results }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, host: `127.0.0.1:${(server.address() as AddressInfo).port}`, asked };
+}
+
+test('docker search asks the registry the term names, filters and limits its rows; failures read as dockerd', async () => {
+  const { server, host, asked } = await searchServer();
+  try {
+    const all = await dockerOk(d, ['search', '--format', '{{.Name}}|{{.StarCount}}|{{.IsOfficial}}', `${host}/web`]);
+    assert.deepEqual(all.trim().split('\n'), ['web|40|[OK]', 'team/web-tools|3|', 'team/webhook|12|']);
+    assert.equal(asked[0], '?q=web&n=25');
+    const starred = await dockerOk(d, ['search', '--format', '{{.Name}}', '--filter', 'stars=10', `${host}/web`]);
+    assert.deepEqual(starred.trim().split('\n'), ['web', 'team/webhook']);
+    const one = await dockerOk(d, ['search', '--format', '{{.Name}}', '--limit', '1', `${host}/web`]);
+    assert.equal(one.trim(), 'web');
+    const table = await dockerOk(d, ['search', `${host}/web`]);
+    assert.match(table, /^NAME\s+DESCRIPTION\s+STARS\s+OFFICIAL/);
+    const tooMany = await docker(d, ['search', '--limit', '200', `${host}/web`]);
+    assert.equal(tooMany.code, 1);
+    assert.match(tooMany.stderr, /limit 200 is outside the range of \[1, 100\]/);
+  } finally {
+    server.close();
+  }
+  // A registry without the v1 API (distribution's) answers 404: dockerd's words for it.
+  const bare = createServer((_req, res) => res.writeHead(404).end());
+  await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
+  try {
+    const r = await docker(d, ['search', `127.0.0.1:${(bare.address() as AddressInfo).port}/web`]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /Error response from daemon: Unexpected status code 404/);
+  } finally {
+    bare.close();
+  }
+  // Docker Hub is offline here: said at once, not "page not found".
+  const hub = await docker(d, ['search', 'busybox']);
+  assert.equal(hub.code, 1);
+  assert.match(hub.stderr, /Docker Hub \(index\.docker\.io\) is offline here/);
+});
