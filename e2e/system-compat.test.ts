@@ -7,10 +7,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanup, docker, dockerOk, sleep, startDaemonWithBusybox, type Daemon } from './harness.ts';
+import { api, cleanup, docker, dockerOk, sleep, startDaemonWithBusybox, type Daemon } from './harness.ts';
 
 let d: Daemon;
 const made: string[] = [];
@@ -146,4 +146,34 @@ test('docker search asks the registry the term names, filters and limits its row
   const hub = await docker(d, ['search', 'busybox']);
   assert.equal(hub.code, 1);
   assert.match(hub.stderr, /Docker Hub \(index\.docker\.io\) is offline here/);
+});
+
+test('a stats frame on cgroup v1 carries dockerd 20.10 fields: all eight blkio lists, no zero failcnt, no networks without one', async (t) => {
+  if (!existsSync('/sys/fs/cgroup/memory/memory.stat') && !existsSync('/sys/fs/cgroup/memory')) {
+    t.skip('cgroup v1 only');
+    return;
+  }
+  await dockerOk(d, ['run', '-d', '--name', 'st', '--network', 'none', 'busybox', 'sleep', '30']);
+  try {
+    const r = await api(d, 'GET', '/containers/st/stats?stream=false');
+    assert.equal(r.status, 200);
+    const s = JSON.parse(r.body) as Record<string, Record<string, unknown>>;
+    const keys = [
+      'io_merged_recursive',
+      'io_queue_recursive',
+      'io_service_bytes_recursive',
+      'io_service_time_recursive',
+      'io_serviced_recursive',
+      'io_time_recursive',
+      'io_wait_time_recursive',
+      'sectors_recursive',
+    ];
+    assert.deepEqual(Object.keys(s.blkio_stats!).sort(), keys);
+    for (const k of keys) assert.ok(Array.isArray(s.blkio_stats![k]), `${k} is a list`);
+    assert.ok(!('failcnt' in s.memory_stats!), 'a zero failcnt is left out');
+    assert.ok(!('networks' in s), 'no networks with --network none');
+    assert.equal(s.pids_stats!.current, 1);
+  } finally {
+    await docker(d, ['rm', '-f', 'st']);
+  }
 });
