@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { api, cleanup, docker, dockerOk, sleep, startDaemonWithBusybox, type Daemon } from './harness.ts';
@@ -176,4 +176,24 @@ test('a stats frame on cgroup v1 carries dockerd 20.10 fields: all eight blkio l
   } finally {
     await docker(d, ['rm', '-f', 'st']);
   }
+});
+
+test('docker info shows the engine ID kept in the data root, the OS version, swap support and Docker Hub index as dockerd does', async () => {
+  const text = await dockerOk(d, ['info']);
+  const id = (await dockerOk(d, ['info', '--format', '{{.ID}}'])).trim();
+  assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  assert.ok(text.includes(` ID: ${id}\n`), text);
+  assert.equal(readFileSync(join(d.root, 'data', 'engine-id'), 'utf8').trim(), id);
+  const f = JSON.parse(await dockerOk(d, ['info', '--format', '{{json .}}'])) as Record<string, unknown>;
+  const osVersion = /^VERSION_ID="?([^"\n]*)"?/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '';
+  assert.equal(f.OSVersion, osVersion);
+  if (existsSync('/sys/fs/cgroup/memory'))
+    assert.equal(f.SwapLimit, existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes'));
+  assert.deepEqual((f.RegistryConfig as { IndexConfigs: Record<string, unknown> }).IndexConfigs['docker.io'], {
+    Mirrors: [],
+    Name: 'docker.io',
+    Official: true,
+    Secure: true,
+  });
+  assert.ok((f.NFd as number) > 0, 'open descriptors counted');
 });

@@ -10,13 +10,15 @@
  *   router.get('/info', () => systemInfo({ ...facts, versions, checkpointRefusals: refusals }));
  */
 import os from 'node:os';
-import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { promises as fs, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Host } from '../host/index.ts';
 import type { RuntimeDriver } from '../runtime/index.ts';
 import type { ContainerRecord, ContainerService, Runtimes } from '../services/containers/index.ts';
 import { BERTH_VERSION } from '../api/server/index.ts';
 import type { SystemInfo } from '../api/types/index.ts';
-import { cgroupVersion } from '../oci/index.ts';
+import { cgroupVersion, swapLimitSupported } from '../oci/index.ts';
 import { shortId } from '../spec/index.ts';
 import type { DaemonConfig } from './config.ts';
 import { infoWarnings } from './apitls.ts';
@@ -71,7 +73,7 @@ export function systemInfo(f: InfoFacts): SystemInfo {
       Log: ['json-file', 'local', 'none'],
     },
     MemoryLimit: true,
-    SwapLimit: false,
+    SwapLimit: swapLimitSupported(),
     CpuCfsPeriod: true,
     CpuCfsQuota: true,
     CPUShares: true,
@@ -79,7 +81,7 @@ export function systemInfo(f: InfoFacts): SystemInfo {
     PidsLimit: true,
     IPv4Forwarding: true,
     Debug: config.logLevel === 'debug',
-    NFd: 0,
+    NFd: openFds(),
     OomKillDisable: true,
     NGoroutines: 0,
     SystemTime: new Date().toISOString(),
@@ -88,12 +90,12 @@ export function systemInfo(f: InfoFacts): SystemInfo {
     CgroupVersion: String(cgroupVersion()),
     NEventsListener: 0,
     KernelVersion: os.release(),
-    OperatingSystem: osName(),
-    OSVersion: '',
+    OperatingSystem: osRelease('PRETTY_NAME') ?? 'Linux',
+    OSVersion: osRelease('VERSION_ID') ?? '',
     OSType: 'linux',
     Architecture: os.machine(),
     IndexServerAddress: 'https://index.docker.io/v1/',
-    RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'], Mirrors: [] },
+    RegistryConfig: registryConfig(config.insecureRegistries, config.registryMirrors),
     NCPU: os.cpus().length,
     MemTotal: os.totalmem(),
     DockerRootDir: config.dataRoot,
@@ -166,11 +168,55 @@ export async function componentVersions(
   };
 }
 
-function osName(): string {
+/**
+ * The registry settings as dockerd shows them: `--insecure-registry` CIDRs before the loopback
+ * one every daemon has, host names as indexes of their own (not secure), and Docker Hub's index
+ * always, with the mirrors.
+ */
+function registryConfig(insecure: readonly string[], mirrors: readonly string[]): SystemInfo['RegistryConfig'] {
+  const hosts = insecure.filter((s) => !s.includes('/'));
+  return {
+    IndexConfigs: {
+      'docker.io': { Mirrors: [...mirrors], Name: 'docker.io', Official: true, Secure: true },
+      ...Object.fromEntries(hosts.map((h) => [h, { Mirrors: [], Name: h, Official: false, Secure: false }])),
+    },
+    InsecureRegistryCIDRs: [...insecure.filter((s) => s.includes('/')), '127.0.0.0/8'],
+    Mirrors: [...mirrors],
+  };
+}
+
+/** A field of /etc/os-release (PRETTY_NAME for OperatingSystem, VERSION_ID for OSVersion). */
+function osRelease(key: string): string | undefined {
   try {
-    const m = readFileSync('/etc/os-release', 'utf8').match(/^PRETTY_NAME="?([^"\n]*)"?/m);
-    return m?.[1] ?? 'Linux';
+    return readFileSync('/etc/os-release', 'utf8').match(new RegExp(`^${key}="?([^"\n]*)"?`, 'm'))?.[1];
   } catch {
-    return 'Linux';
+    return undefined;
   }
+}
+
+/** The daemon's open file descriptors (`docker info` in debug mode shows them). */
+function openFds(): number {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The engine's ID (`docker info`'s ID line): a UUID made at the first start and kept in
+ * `<data-root>/engine-id`, as moby keeps its own, so that it names this engine across
+ * restarts. Written whole by a rename: a crash leaves the old file or none, never half of one.
+ */
+export async function engineId(dataRoot: string): Promise<string> {
+  const file = join(dataRoot, 'engine-id');
+  const kept = await fs.readFile(file, 'utf8').then(
+    (s) => s.trim(),
+    () => '',
+  );
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(kept)) return kept;
+  const id = randomUUID();
+  await fs.writeFile(`${file}.tmp`, `${id}\n`);
+  await fs.rename(`${file}.tmp`, file);
+  return id;
 }
