@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { api, cleanup, docker, dockerOk, sleep, startDaemonWithBusybox, type Daemon } from './harness.ts';
+import { api, cleanup, docker, dockerOk, eventually, sleep, startDaemonWithBusybox, type Daemon } from './harness.ts';
 
 let d: Daemon;
 const made: string[] = [];
@@ -196,4 +196,25 @@ test('docker info shows the engine ID kept in the data root, the OS version, swa
     Secure: true,
   });
   assert.ok((f.NFd as number) > 0, 'open descriptors counted');
+});
+
+test('docker version lists the default runtime and the init beside the Engine, with their versions, as dockerd lists runc and docker-init', async () => {
+  const runtime = (await dockerOk(d, ['info', '--format', '{{.DefaultRuntime}}'])).trim();
+  const fmt = '{{range .Server.Components}}{{.Name}}={{.Version}}={{index .Details "GitCommit"}};{{end}}';
+  // Asked of the programs once at start, off its path: a moment after the socket opens.
+  const line = await eventually(async () => {
+    const out = (await dockerOk(d, ['version', '--format', fmt])).trim();
+    return out.includes(`${runtime}=`) ? out : '';
+  });
+  const parts = line.split(';').filter(Boolean);
+  assert.match(parts[0]!, /^Engine=/);
+  const rt = parts.find((p) => p.startsWith(`${runtime}=`))!;
+  assert.match(rt, /^[a-z]+=\d+\.\d+[^=]*=\S+$/, rt);
+  if (existsSync('/usr/bin/tini-static') || existsSync('/usr/bin/docker-init'))
+    assert.ok(
+      parts.some((p) => /^docker-init=\d/.test(p)),
+      line,
+    );
+  const text = await dockerOk(d, ['version']);
+  assert.match(text, new RegExp(`\\n ${runtime}:\\n  Version: +\\d`));
 });

@@ -46,6 +46,7 @@ import {
   componentVersions,
   engineId,
   systemInfo,
+  versionComponents,
   warmPoolLine,
   type ComponentVersions,
 } from './info.ts';
@@ -306,6 +307,7 @@ export class Daemon {
     registerSystem(router, {
       events: this.events,
       info: () => this.info(),
+      components: () => versionComponents(c.defaultRuntime, this.componentVersions),
       experimental: c.experimental,
       df: () => diskUsage({ containers: this.containers!, images: this.images!, volumes: this.volumes }),
     });

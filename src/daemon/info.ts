@@ -27,6 +27,24 @@ import { infoWarnings } from './apitls.ts';
 export interface ComponentVersions {
   runtime?: string;
   init?: string;
+  /** The runtime's version (`runc version 1.1.5` → `1.1.5`), for `docker version`. */
+  runtimeVersion?: string;
+}
+
+/**
+ * `docker version`'s server components beside the Engine, as dockerd lists containerd, runc
+ * and docker-init: here the default runtime under its own name and the init (Berth has no
+ * containerd). Versions not known yet (asked at start, off its path) are left out.
+ */
+export function versionComponents(
+  runtimeName: string,
+  v: ComponentVersions,
+): Array<{ Name: string; Version: string; Details: Record<string, string> }> {
+  const out = [];
+  if (v.runtimeVersion)
+    out.push({ Name: runtimeName, Version: v.runtimeVersion, Details: { GitCommit: v.runtime ?? '' } });
+  if (v.init) out.push({ Name: 'docker-init', Version: v.init, Details: { GitCommit: '' } });
+  return out;
 }
 
 /** What the daemon knows that `docker info` shows. */
@@ -164,6 +182,7 @@ export async function componentVersions(
   // runc and crun print "commit: <id>"; tini "tini version 0.19.0 - git.de40ad0" (Debian's lacks the hash).
   return {
     runtime: /^commit: (\S+)/m.exec(rt)?.[1],
+    runtimeVersion: /^\S+ version (\S+)/m.exec(rt)?.[1],
     init: /git\.([0-9a-f]+)/.exec(ini)?.[1] ?? /version (\S+)/.exec(ini)?.[1],
   };
 }

@@ -15,6 +15,8 @@ export interface SystemDeps {
   df?: () => Promise<DiskUsage>;
   /** `berthd --experimental`: the CLI offers `docker checkpoint` only to an experimental daemon. */
   experimental?: boolean;
+  /** `docker version`'s components after the Engine (the runtime, the init). */
+  components?: () => SystemVersion['Components'];
 }
 
 export function registerSystem(r: Router, deps: SystemDeps): void {
@@ -31,7 +33,7 @@ export function registerSystem(r: Router, deps: SystemDeps): void {
   r.get('/_ping', ping('GET'));
   r.head('/_ping', ping('HEAD'));
 
-  r.get('/version', (_req, res) => res.json(200, versionInfo(!!deps.experimental)));
+  r.get('/version', (_req, res) => res.json(200, versionInfo(!!deps.experimental, deps.components?.() ?? [])));
   r.get('/info', (_req, res) => res.json(200, deps.info()));
   if (deps.df) {
     const df = deps.df;
@@ -82,7 +84,7 @@ export function streamEvents(
   });
 }
 
-export function versionInfo(experimental = false): SystemVersion {
+export function versionInfo(experimental = false, components: SystemVersion['Components'] = []): SystemVersion {
   const arch = process.arch === 'x64' ? 'amd64' : process.arch;
   return {
     Platform: { Name: 'Berth Engine' },
@@ -102,6 +104,7 @@ export function versionInfo(experimental = false): SystemVersion {
           Os: 'linux',
         },
       },
+      ...components,
     ],
     Version: BERTH_VERSION,
     ApiVersion: API_VERSION,
