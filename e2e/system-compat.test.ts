@@ -218,3 +218,30 @@ test('docker version lists the default runtime and the init beside the Engine, w
   const text = await dockerOk(d, ['version']);
   assert.match(text, new RegExp(`\\n ${runtime}:\\n  Version: +\\d`));
 });
+
+test('docker login and pull to a registry that is down say so in dockerd words: dial tcp …: connect: connection refused', async () => {
+  // A port nothing listens on: a server opened and closed.
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  const cfg = mkdtempSync(join(tmpdir(), 'berth-syscompat-cfg-'));
+  made.push(cfg);
+  const login = await docker(d, ['login', '-u', 'u', '--password-stdin', `127.0.0.1:${port}`], {
+    input: 'p\n',
+    env: { DOCKER_CONFIG: cfg },
+  });
+  assert.equal(login.code, 1);
+  assert.match(
+    login.stderr,
+    new RegExp(
+      `Error response from daemon: Get "http://127\\.0\\.0\\.1:${port}/v2/": dial tcp 127\\.0\\.0\\.1:${port}: connect: connection refused`,
+    ),
+  );
+  const pull = await docker(d, ['pull', `127.0.0.1:${port}/x`]);
+  assert.equal(pull.code, 1);
+  assert.match(
+    pull.stderr,
+    /Get "http:\/\/127\.0\.0\.1:\d+\/v2\/[^"]*": dial tcp 127\.0\.0\.1:\d+: connect: connection refused/,
+  );
+});
