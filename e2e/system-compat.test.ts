@@ -245,3 +245,10 @@ test('docker login and pull to a registry that is down say so in dockerd words: 
     /Get "http:\/\/127\.0\.0\.1:\d+\/v2\/[^"]*": dial tcp 127\.0\.0\.1:\d+: connect: connection refused/,
   );
 });
+
+test('docker info of a daemon without --experimental prints no checkpoint warnings; its Warnings are null as dockerd sends', async () => {
+  const r = await docker(d, ['info']);
+  assert.equal(r.code, 0);
+  assert.doesNotMatch(r.stderr, /cannot checkpoint/);
+  assert.equal((await dockerOk(d, ['info', '--format', '{{json .Warnings}}'])).trim(), 'null');
+});

@@ -143,8 +143,19 @@ export function systemInfo(f: InfoFacts): SystemInfo {
       Error: '',
       RemoteManagers: null,
     },
-    Warnings: [...infoWarnings(config.hosts, config.apiTls), ...f.checkpointRefusals],
+    Warnings: warnings(config, f.checkpointRefusals),
   };
+}
+
+/**
+ * docker info's warnings: an exposed or untrusted API socket always; which runtimes cannot
+ * checkpoint only where checkpoints are offered (`--experimental`: the CLI hides `docker
+ * checkpoint` from other daemons), not as noise on every `docker info` of a daemon without
+ * them. None is null, as dockerd sends.
+ */
+function warnings(config: DaemonConfig, checkpointRefusals: readonly string[]): string[] | null {
+  const all = [...infoWarnings(config.hosts, config.apiTls), ...(config.experimental ? checkpointRefusals : [])];
+  return all.length ? all : null;
 }
 
 /** `docker info`'s line on the warm pool: its ready sandboxes, its size, its image (`imageName` of its id, if known). */
