@@ -68,7 +68,7 @@ docker events --since 5 --until 1
 docker run -d --name st1 busybox sleep 30 >/dev/null; docker stats --no-stream st1 | sed 's/  */ /g;s/[0-9.]*%/P%/g;s/[0-9.]*[KMG]i\?B/SZ/g'; docker rm -f st1 >/dev/null
 docker run -d --name st2 busybox sleep 30 >/dev/null; docker stats --no-stream --format '{{.Name}} {{.Container}} {{.PIDs}} {{json .}}' st2 | sed -E 's/"[^"]*":"[^"]*"/"K":"V"/g'; docker stats --no-stream --format json st2 | tr ',' '\n' | sed 's/:.*//'; docker rm -f st2 >/dev/null
 docker run -d --name st3 busybox sleep 30 >/dev/null; curl -s --unix-socket $SOCK "http://x/containers/st3/stats?stream=false" | python3 -c 'import json,sys; d=json.load(sys.stdin); [print(k, sorted(v) if isinstance(v,dict) else type(v).__name__) for k,v in sorted(d.items())]; [print("cpu", k, sorted(v) if isinstance(v,dict) else type(v).__name__) for k,v in sorted(d["cpu_stats"].items())]; print("mem", sorted(d["memory_stats"].get("stats",{})))'; docker rm -f st3 >/dev/null
-docker run -d --name st4 busybox sleep 30 >/dev/null; curl -s --unix-socket $SOCK "http://x/containers/st4/stats?stream=false" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["read"][:2], d["preread"][:2], d["num_procs"], d["pids_stats"], d["cpu_stats"]["online_cpus"], d.get("networks"), sorted(d["blkio_stats"]), d["name"], d["precpu_stats"].get("system_cpu_usage"))'; docker rm -f st4 >/dev/null
+docker run -d --name st4 busybox sleep 30 >/dev/null; curl -s --unix-socket $SOCK "http://x/containers/st4/stats?stream=false" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["read"][:2], d["preread"][:2], d["num_procs"], d["pids_stats"], d["cpu_stats"]["online_cpus"], d.get("networks"), sorted(d["blkio_stats"]), d["name"], d["precpu_stats"].get("system_cpu_usage", 0) > 0)'; docker rm -f st4 >/dev/null
 docker stats --no-stream nope
 docker stats --no-stream
 docker system df
@@ -79,7 +79,7 @@ docker system prune -a --volumes
 docker system prune --filter until=1h
 docker system prune --filter label=x=y
 docker create --name pr1 busybox >/dev/null; docker network create prn >/dev/null; docker volume create prv >/dev/null; docker system prune -f; docker network ls -q --filter name=prn | wc -l; docker volume ls -q
-docker create --name pr2 busybox >/dev/null; docker volume create prv2 >/dev/null; docker tag busybox t/pr; docker system prune -af --volumes | grep -v '^sha256\|^deleted: sha256'; docker volume ls -q; docker images -q | wc -l; docker load -i ../busybox.tar >/dev/null
+docker create --name pr2 busybox >/dev/null; docker volume create prv2 >/dev/null; docker tag busybox t/pr; docker system prune -af --volumes | grep -v '^sha256\|^deleted: sha256'; docker volume ls -q; docker images -q | wc -l; docker load -i ../busybox.tar >/dev/null; docker volume rm prv prv2 >/dev/null 2>&1
 docker create --name pr3 --label keep=1 busybox >/dev/null; docker system prune -f --filter label=keep=1; docker system prune -f --filter until=1h; docker ps -aq | wc -l; docker rm pr3 >/dev/null
 docker system prune -f --filter bogus=1
 docker system prune -f --filter until=nope
@@ -109,7 +109,7 @@ norm() {
     -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.]+(Z|[+-][0-9:]+)?( [+-][0-9]{4} [A-Z]+)?/<TIME>/g' \
     -e 's/"time(Nano)?":[0-9]+/"time\1":<T>/g' \
     -e 's/(About )?(an?|[0-9]+) (second|minute|hour|day|week|month|year)s? ago/<AGO>/g' -e 's/Less than a second ago/<AGO>/g' \
-    -e 's/[0-9]+(\.[0-9]+)?( )?[kKMG]?i?B\b/<SZ>/g' -e 's/ +/ /g' -e "s#$WORK#<WORK>#g" -e 's/(dockerd|berth)\.sock/<SOCK>/g' \
+    -e 's/[0-9]+(\.[0-9]+)?( )?[kKMG]?i?B\b/<SZ>/g' -e 's/ +/ /g' -e "s#$WORK/[db]/#<WORK>/<S>/#g" -e "s#$WORK#<WORK>#g" -e 's/(dockerd|berth)\.sock/<SOCK>/g' \
     -e 's/127\.0\.0\.1:[0-9]+/<REG>/g'
 }
 ev0_def='ev0() { T=$(date +%s); }; ev() { sleep 1; docker events --since $T --until $(date +%s) --format "{{json .}}"; }'

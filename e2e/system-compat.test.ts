@@ -196,6 +196,12 @@ test('docker info shows the engine ID kept in the data root, the OS version, swa
     Secure: true,
   });
   assert.ok((f.NFd as number) > 0, 'open descriptors counted');
+  assert.deepEqual((f.DriverStatus as string[][]).slice(0, 4), [
+    ['Backing Filesystem', 'extfs'],
+    ['Supports d_type', 'true'],
+    ['Native Overlay Diff', 'true'],
+    ['userxattr', 'false'],
+  ]);
 });
 
 test('docker version lists the default runtime and the init beside the Engine, with their versions, as dockerd lists runc and docker-init', async () => {

@@ -81,6 +81,10 @@ export function systemInfo(f: InfoFacts): SystemInfo {
     DriverStatus: [
       ['Backing Filesystem', 'extfs'],
       ['Supports d_type', 'true'],
+      // As dockerd's overlay2: layers are diffed from the upper directory (archive's
+      // diffOverlayUpper), and a rootless daemon's overlays keep whiteouts as user xattrs.
+      ['Native Overlay Diff', 'true'],
+      ['userxattr', String(f.rootless)],
       // The docker CLI prints these lines as they come, under the storage driver.
       ['Warm pool', f.warmPool],
     ],
