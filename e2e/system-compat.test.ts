@@ -258,3 +258,10 @@ test('docker info of a daemon without --experimental prints no checkpoint warnin
   assert.doesNotMatch(r.stderr, /cannot checkpoint/);
   assert.equal((await dockerOk(d, ['info', '--format', '{{json .Warnings}}'])).trim(), 'null');
 });
+
+test('docker run --rm with a volume logs its volumes unmount and the anonymous one destroy before the container destroy, as dockerd does', async () => {
+  const evs = await eventsOf(() => dockerOk(d, ['run', '--rm', '-v', 'rmvol:/v', '-v', '/anon', 'busybox', 'true']));
+  await docker(d, ['volume', 'rm', 'rmvol']);
+  const seq = evs.filter((e) => ['die', 'unmount', 'destroy'].includes(e.Action)).map((e) => `${e.Type} ${e.Action}`);
+  assert.deepEqual(seq, ['container die', 'volume unmount', 'volume unmount', 'volume destroy', 'container destroy']);
+});
