@@ -265,3 +265,38 @@ test('docker run --rm with a volume logs its volumes unmount and the anonymous o
   const seq = evs.filter((e) => ['die', 'unmount', 'destroy'].includes(e.Action)).map((e) => `${e.Type} ${e.Action}`);
   assert.deepEqual(seq, ['container die', 'volume unmount', 'volume unmount', 'volume destroy', 'container destroy']);
 });
+
+test('docker events filters as dockerd: container by name prefix, image by name or tag, scope, daemon keeps only its own', async () => {
+  const since = (Date.now() / 1000).toFixed(3);
+  await dockerOk(d, ['run', '--name', 'flt-web-1', 'busybox', 'true']);
+  await dockerOk(d, ['rm', 'flt-web-1']);
+  await sleep(200);
+  const until = (Date.now() / 1000).toFixed(3);
+  const name = (await dockerOk(d, ['info', '--format', '{{.Name}}'])).trim();
+  const filtered = async (...filters: string[]) =>
+    (
+      await dockerOk(d, [
+        'events',
+        '--since',
+        since,
+        '--until',
+        until,
+        ...filters.flatMap((f) => ['--filter', f]),
+        '--format',
+        '{{.Type}} {{.Action}}',
+      ])
+    )
+      .trim()
+      .split('\n')
+      .filter(Boolean);
+  const lifecycle = ['container create', 'container attach', 'container start', 'container die', 'container destroy'];
+  assert.deepEqual(await filtered('container=flt-web'), lifecycle);
+  assert.deepEqual(await filtered('image=busybox', 'type=container'), lifecycle);
+  // The tag is stripped from the event's image, not the filter's (moby's stripTag): run as
+  // `busybox`, the events do not name busybox:latest.
+  assert.deepEqual(await filtered('image=busybox:latest', 'type=container'), []);
+  assert.deepEqual(await filtered('image=flt-web-1'), [], 'a container name is no image');
+  assert.deepEqual(await filtered('scope=local', 'container=flt-web-1'), lifecycle);
+  assert.deepEqual(await filtered('scope=swarm'), []);
+  assert.deepEqual(await filtered(`daemon=${name}`, 'type=container'), []);
+});
