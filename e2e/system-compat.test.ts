@@ -173,8 +173,13 @@ test('a stats frame on cgroup v1 carries dockerd 20.10 fields: all eight blkio l
     assert.ok(!('failcnt' in s.memory_stats!), 'a zero failcnt is left out');
     assert.ok(!('networks' in s), 'no networks with --network none');
     assert.equal(s.pids_stats!.current, 1);
+    // A container that does not run: the same eight lists, null, as dockerd sends.
+    await dockerOk(d, ['create', '--name', 'st-idle', 'busybox', 'true']);
+    const idle = JSON.parse((await api(d, 'GET', '/containers/st-idle/stats?stream=false')).body) as typeof s;
+    assert.deepEqual(Object.keys(idle.blkio_stats!).sort(), keys);
+    for (const k of keys) assert.equal(idle.blkio_stats![k], null, k);
   } finally {
-    await docker(d, ['rm', '-f', 'st']);
+    await docker(d, ['rm', '-f', 'st', 'st-idle']);
   }
 });
 
