@@ -55,7 +55,7 @@ ev0; docker run --name e5 --health-cmd true --health-interval 1s -d busybox slee
 ev0; docker run --name e6 -m 8m busybox sh -c 'x=a; while true; do x=$x$x$x$x; done' >/dev/null 2>&1; docker rm e6 >/dev/null; ev | grep -E 'oom|die'
 ev0; docker tag busybox t/tag; docker rmi t/tag >/dev/null; docker save t/e4 -o ../s.tar; docker rmi t/e4 >/dev/null; docker load -i ../s.tar >/dev/null; docker import ../s.tar t/imp >/dev/null 2>&1; ev
 ev0; docker network create n1 >/dev/null; docker create --name e7 busybox >/dev/null; docker network connect n1 e7; docker network disconnect n1 e7; docker network rm n1 >/dev/null; docker rm e7 >/dev/null; ev
-ev0; docker volume create v1 >/dev/null; docker run --rm -v v1:/v busybox true; docker volume rm v1 >/dev/null; ev
+ev0; docker volume create v1 >/dev/null; docker run --rm --name erm -v v1:/v busybox true; docker volume rm v1 >/dev/null; ev
 ev0; docker run -d --name e8 busybox sleep 30 >/dev/null; docker attach --no-stdin e8 & sleep 1; docker rm -f e8 >/dev/null; wait; ev
 ev0; docker run --name e9 busybox true; docker rm e9 >/dev/null; docker volume create v2 >/dev/null; docker volume rm v2 >/dev/null; for f in type=volume event=die container=e9 image=busybox volume=v2 label=none=1 type=container,event=start; do echo "-- $f"; docker events --since $T --until $(date +%s) --filter ${f%%,*} ${f#*,} --format '{{.Type}} {{.Action}}' 2>&1 | grep -v '^$'; done
 docker events --filter bogus=1 --until 1
