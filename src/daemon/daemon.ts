@@ -41,7 +41,15 @@ import { checkExposure, loadApiTls } from './remote.ts';
 import { secureDataRoot } from './dataroot.ts';
 import { setUpRemap, type Remap } from './userns.ts';
 import { rootOf } from '../spec/index.ts';
-import { checkpointRefusals, componentVersions, systemInfo, warmPoolLine, type ComponentVersions } from './info.ts';
+import {
+  checkpointRefusals,
+  componentVersions,
+  engineId,
+  systemInfo,
+  versionComponents,
+  warmPoolLine,
+  type ComponentVersions,
+} from './info.ts';
 import type { LazyCri } from './cri.ts';
 import { listenApi, listenCri, socketGroup } from './listeners.ts';
 import { claimPidfile } from './pidfile.ts';
@@ -89,7 +97,8 @@ export class Daemon {
   private health?: HealthMonitor;
   network?: NetworkManager;
   userNetworks?: UserNetworks;
-  private readonly id: string;
+  /** `docker info`'s ID: this data root's engine-id (info.ts), set at start. */
+  private id: string;
   private ownsPidfile = false;
   /** The OCI runtime's commit and the init's version, as `docker info` shows them. */
   private componentVersions: ComponentVersions = {};
@@ -156,6 +165,7 @@ export class Daemon {
     // Scratch space: whatever a crash left there is garbage.
     await fs.rm(join(c.dataRoot, 'tmp'), { recursive: true, force: true });
     await fs.mkdir(join(c.dataRoot, 'tmp'), { recursive: true });
+    this.id = await engineId(c.dataRoot);
 
     this.db = new MetadataDb(join(c.dataRoot, 'metadata.db'));
     const content = await ContentStore.open(join(c.dataRoot, 'content'));
@@ -297,6 +307,7 @@ export class Daemon {
     registerSystem(router, {
       events: this.events,
       info: () => this.info(),
+      components: () => versionComponents(c.defaultRuntime, this.componentVersions),
       experimental: c.experimental,
       df: () => diskUsage({ containers: this.containers!, images: this.images!, volumes: this.volumes }),
     });

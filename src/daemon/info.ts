@@ -10,13 +10,15 @@
  *   router.get('/info', () => systemInfo({ ...facts, versions, checkpointRefusals: refusals }));
  */
 import os from 'node:os';
-import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { promises as fs, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Host } from '../host/index.ts';
 import type { RuntimeDriver } from '../runtime/index.ts';
 import type { ContainerRecord, ContainerService, Runtimes } from '../services/containers/index.ts';
 import { BERTH_VERSION } from '../api/server/index.ts';
 import type { SystemInfo } from '../api/types/index.ts';
-import { cgroupVersion } from '../oci/index.ts';
+import { cgroupVersion, swapLimitSupported } from '../oci/index.ts';
 import { shortId } from '../spec/index.ts';
 import type { DaemonConfig } from './config.ts';
 import { infoWarnings } from './apitls.ts';
@@ -25,6 +27,24 @@ import { infoWarnings } from './apitls.ts';
 export interface ComponentVersions {
   runtime?: string;
   init?: string;
+  /** The runtime's version (`runc version 1.1.5` → `1.1.5`), for `docker version`. */
+  runtimeVersion?: string;
+}
+
+/**
+ * `docker version`'s server components beside the Engine, as dockerd lists containerd, runc
+ * and docker-init: here the default runtime under its own name and the init (Berth has no
+ * containerd). Versions not known yet (asked at start, off its path) are left out.
+ */
+export function versionComponents(
+  runtimeName: string,
+  v: ComponentVersions,
+): Array<{ Name: string; Version: string; Details: Record<string, string> }> {
+  const out = [];
+  if (v.runtimeVersion)
+    out.push({ Name: runtimeName, Version: v.runtimeVersion, Details: { GitCommit: v.runtime ?? '' } });
+  if (v.init) out.push({ Name: 'docker-init', Version: v.init, Details: { GitCommit: '' } });
+  return out;
 }
 
 /** What the daemon knows that `docker info` shows. */
@@ -61,6 +81,10 @@ export function systemInfo(f: InfoFacts): SystemInfo {
     DriverStatus: [
       ['Backing Filesystem', 'extfs'],
       ['Supports d_type', 'true'],
+      // As dockerd's overlay2: layers are diffed from the upper directory (archive's
+      // diffOverlayUpper), and a rootless daemon's overlays keep whiteouts as user xattrs.
+      ['Native Overlay Diff', 'true'],
+      ['userxattr', String(f.rootless)],
       // The docker CLI prints these lines as they come, under the storage driver.
       ['Warm pool', f.warmPool],
     ],
@@ -71,7 +95,7 @@ export function systemInfo(f: InfoFacts): SystemInfo {
       Log: ['json-file', 'local', 'none'],
     },
     MemoryLimit: true,
-    SwapLimit: false,
+    SwapLimit: swapLimitSupported(),
     CpuCfsPeriod: true,
     CpuCfsQuota: true,
     CPUShares: true,
@@ -79,7 +103,7 @@ export function systemInfo(f: InfoFacts): SystemInfo {
     PidsLimit: true,
     IPv4Forwarding: true,
     Debug: config.logLevel === 'debug',
-    NFd: 0,
+    NFd: openFds(),
     OomKillDisable: true,
     NGoroutines: 0,
     SystemTime: new Date().toISOString(),
@@ -88,12 +112,12 @@ export function systemInfo(f: InfoFacts): SystemInfo {
     CgroupVersion: String(cgroupVersion()),
     NEventsListener: 0,
     KernelVersion: os.release(),
-    OperatingSystem: osName(),
-    OSVersion: '',
+    OperatingSystem: osRelease('PRETTY_NAME') ?? 'Linux',
+    OSVersion: osRelease('VERSION_ID') ?? '',
     OSType: 'linux',
     Architecture: os.machine(),
     IndexServerAddress: 'https://index.docker.io/v1/',
-    RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'], Mirrors: [] },
+    RegistryConfig: registryConfig(config.insecureRegistries, config.registryMirrors),
     NCPU: os.cpus().length,
     MemTotal: os.totalmem(),
     DockerRootDir: config.dataRoot,
@@ -123,8 +147,19 @@ export function systemInfo(f: InfoFacts): SystemInfo {
       Error: '',
       RemoteManagers: null,
     },
-    Warnings: [...infoWarnings(config.hosts, config.apiTls), ...f.checkpointRefusals],
+    Warnings: warnings(config, f.checkpointRefusals),
   };
+}
+
+/**
+ * docker info's warnings: an exposed or untrusted API socket always; which runtimes cannot
+ * checkpoint only where checkpoints are offered (`--experimental`: the CLI hides `docker
+ * checkpoint` from other daemons), not as noise on every `docker info` of a daemon without
+ * them. None is null, as dockerd sends.
+ */
+function warnings(config: DaemonConfig, checkpointRefusals: readonly string[]): string[] | null {
+  const all = [...infoWarnings(config.hosts, config.apiTls), ...(config.experimental ? checkpointRefusals : [])];
+  return all.length ? all : null;
 }
 
 /** `docker info`'s line on the warm pool: its ready sandboxes, its size, its image (`imageName` of its id, if known). */
@@ -162,15 +197,60 @@ export async function componentVersions(
   // runc and crun print "commit: <id>"; tini "tini version 0.19.0 - git.de40ad0" (Debian's lacks the hash).
   return {
     runtime: /^commit: (\S+)/m.exec(rt)?.[1],
+    runtimeVersion: /^\S+ version (\S+)/m.exec(rt)?.[1],
     init: /git\.([0-9a-f]+)/.exec(ini)?.[1] ?? /version (\S+)/.exec(ini)?.[1],
   };
 }
 
-function osName(): string {
+/**
+ * The registry settings as dockerd shows them: `--insecure-registry` CIDRs before the loopback
+ * one every daemon has, host names as indexes of their own (not secure), and Docker Hub's index
+ * always, with the mirrors.
+ */
+function registryConfig(insecure: readonly string[], mirrors: readonly string[]): SystemInfo['RegistryConfig'] {
+  const hosts = insecure.filter((s) => !s.includes('/'));
+  return {
+    IndexConfigs: {
+      'docker.io': { Mirrors: [...mirrors], Name: 'docker.io', Official: true, Secure: true },
+      ...Object.fromEntries(hosts.map((h) => [h, { Mirrors: [], Name: h, Official: false, Secure: false }])),
+    },
+    InsecureRegistryCIDRs: [...insecure.filter((s) => s.includes('/')), '127.0.0.0/8'],
+    Mirrors: [...mirrors],
+  };
+}
+
+/** A field of /etc/os-release (PRETTY_NAME for OperatingSystem, VERSION_ID for OSVersion). */
+function osRelease(key: string): string | undefined {
   try {
-    const m = readFileSync('/etc/os-release', 'utf8').match(/^PRETTY_NAME="?([^"\n]*)"?/m);
-    return m?.[1] ?? 'Linux';
+    return readFileSync('/etc/os-release', 'utf8').match(new RegExp(`^${key}="?([^"\n]*)"?`, 'm'))?.[1];
   } catch {
-    return 'Linux';
+    return undefined;
   }
+}
+
+/** The daemon's open file descriptors (`docker info` in debug mode shows them). */
+function openFds(): number {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The engine's ID (`docker info`'s ID line): a UUID made at the first start and kept in
+ * `<data-root>/engine-id`, as moby keeps its own, so that it names this engine across
+ * restarts. Written whole by a rename: a crash leaves the old file or none, never half of one.
+ */
+export async function engineId(dataRoot: string): Promise<string> {
+  const file = join(dataRoot, 'engine-id');
+  const kept = await fs.readFile(file, 'utf8').then(
+    (s) => s.trim(),
+    () => '',
+  );
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(kept)) return kept;
+  const id = randomUUID();
+  await fs.writeFile(`${file}.tmp`, `${id}\n`);
+  await fs.rename(`${file}.tmp`, file);
+  return id;
 }

@@ -97,6 +97,7 @@ export {
   capMask,
   inUserNamespace,
   capsFromMask,
+  swapLimitSupported,
 } from './sysinfo.ts';
 export {
   seccompFor,

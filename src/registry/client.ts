@@ -61,6 +61,25 @@ export class RegistryClient extends RegistrySession {
     throw unavailable(`login to ${this.endpoint.name}: ${this.root}/ answered ${res.statusCode}`);
   }
 
+  /**
+   * `docker search`: the registry's v1 search API (Docker Hub's, Harbor's; distribution's
+   * registry:2 has none, and answers 404). The body as sent: `{ results: [...] }`.
+   */
+  async search(term: string, limit: number): Promise<unknown> {
+    const res = await this.send('GET', `/v1/search?q=${encodeURIComponent(term)}&n=${limit}`, { scopes: [] });
+    if (res.statusCode !== 200) {
+      res.resume();
+      // dockerd's words for a registry that answers but not with results.
+      throw unavailable(`Unexpected status code ${res.statusCode}`);
+    }
+    const bytes = await readCapped(res, MAX_MANIFEST_BYTES);
+    try {
+      return JSON.parse(bytes.toString('utf8'));
+    } catch (e) {
+      throw unavailable(`search ${this.endpoint.name}: the answer is not JSON`, e);
+    }
+  }
+
   /** A manifest, index or list by tag or digest; its digest is checked when asked by digest. */
   async getManifest(repo: string, ref: string): Promise<FetchedManifest> {
     const res = await this.send('GET', `${this.root}/${repo}/manifests/${ref}`, {

@@ -141,9 +141,7 @@ export class RegistrySession {
       req.setTimeout(IDLE_TIMEOUT_MS, () =>
         req.destroy(unavailable(`${method} ${url.href}: no answer for ${IDLE_TIMEOUT_MS / 1000}s`)),
       );
-      req.on('error', (e) =>
-        reject(e instanceof BerthError ? e : unavailable(`${method} ${url.href}: ${e.message}`, e)),
-      );
+      req.on('error', (e) => reject(e instanceof BerthError ? e : unavailable(requestFailure(method, url, e), e)));
       if (body instanceof Readable) {
         body.on('error', (e) => req.destroy(e));
         // A request that fails leaves no open file behind it.
@@ -304,4 +302,26 @@ export class RegistrySession {
 
 function scopeKey(scopes: string[]): string {
   return [...scopes].sort().join(' ');
+}
+
+/** What Go's net/http says where Node names an errno: dockerd's words, which scripts match. */
+const DIAL_FAILURES: Record<string, (addr: string, host: string) => string> = {
+  ECONNREFUSED: (addr) => `dial tcp ${addr}: connect: connection refused`,
+  EHOSTUNREACH: (addr) => `dial tcp ${addr}: connect: no route to host`,
+  ENETUNREACH: (addr) => `dial tcp ${addr}: connect: network is unreachable`,
+  ETIMEDOUT: (addr) => `dial tcp ${addr}: i/o timeout`,
+  ENOTFOUND: (_addr, host) => `dial tcp: lookup ${host}: no such host`,
+};
+
+/**
+ * A request that got no answer, worded as dockerd reports it: `Get "http://127.0.0.1:1/v2/":
+ * dial tcp 127.0.0.1:1: connect: connection refused` (Node's own words for errnos Go has none
+ * for).
+ */
+export function requestFailure(method: string, url: URL, e: Error & { code?: string }): string {
+  const verb = method.charAt(0) + method.slice(1).toLowerCase();
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  const dial = e.code ? DIAL_FAILURES[e.code] : undefined;
+  const cause = dial ? dial(`${url.hostname}:${port}`, url.hostname) : e.message;
+  return `${verb} "${url.href}": ${cause}`;
 }

@@ -92,10 +92,12 @@ function networkStatsNow(pid: number): CgroupStats['networks'] {
   const text = pid > 0 ? read(`/proc/${pid}/net/dev`) : undefined;
   if (!text) return undefined;
   const out: NonNullable<CgroupStats['networks']> = {};
+  let any = false;
   for (const line of text.split('\n').slice(2)) {
     const m = line.match(/^\s*([^:\s]+):\s*(.*)$/);
     if (!m || m[1] === 'lo') continue;
     const f = m[2]!.trim().split(/\s+/).map(Number);
+    any = true;
     out[m[1]!] = {
       rx_bytes: f[0]!,
       rx_packets: f[1]!,
@@ -107,7 +109,8 @@ function networkStatsNow(pid: number): CgroupStats['networks'] {
       tx_dropped: f[11]!,
     };
   }
-  return out;
+  // No interface but loopback (--network none): no networks at all, as dockerd sends.
+  return any ? out : undefined;
 }
 
 /**
@@ -158,12 +161,24 @@ function readV1(p: Record<string, string>, cpuOnly = false): Partial {
   const pidsCur = other(p.pids, 'pids.current');
   const pidsMax = other(p.pids, 'pids.max');
   const blkio = other(p.blkio, 'blkio.throttle.io_service_bytes_recursive');
+  const serviced = other(p.blkio, 'blkio.throttle.io_serviced_recursive');
   const ticks = keyValues(cpuStat);
   const thr = keyValues(throttle);
   const percpuList = (percpu ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
   return {
     pids_stats: { current: num(pidsCur), limit: num(pidsMax) },
-    blkio_stats: { io_service_bytes_recursive: parseBlkio(blkio) },
+    // dockerd's on v1: all eight lists, [] when empty — clients index them without a check. The
+    // queue, time, merge and sector figures come from files only the CFQ/BFQ schedulers have.
+    blkio_stats: {
+      io_service_bytes_recursive: parseBlkio(blkio) ?? [],
+      io_serviced_recursive: parseBlkio(serviced) ?? [],
+      io_queue_recursive: [],
+      io_service_time_recursive: [],
+      io_wait_time_recursive: [],
+      io_merged_recursive: [],
+      io_time_recursive: [],
+      sectors_recursive: [],
+    },
     cpu_stats: {
       cpu_usage: {
         total_usage: percpu === undefined ? (num(usage) ?? 0) : percpuList.reduce((a, b) => a + b, 0),
@@ -189,7 +204,8 @@ function readV1(p: Record<string, string>, cpuOnly = false): Partial {
             usage: num(memUsage),
             max_usage: num(memMax),
             limit: Math.min(num(memLimit) ?? Infinity, os.totalmem()),
-            failcnt: num(memFail),
+            // dockerd leaves a zero failcnt out (omitempty).
+            ...(num(memFail) ? { failcnt: num(memFail) } : {}),
             stats: keyValues(memStat),
           },
   };

@@ -399,6 +399,23 @@ export interface NetworkStats {
  * A sample of `GET /containers/{id}/stats`. A container that does not run gets the zero
  * sample: empty pids, blkio and memory stats, zero CPU, no networks.
  */
+export interface BlkioEntry {
+  major: number;
+  minor: number;
+  op: string;
+  value: number;
+}
+
+export type BlkioKey =
+  | 'io_service_bytes_recursive'
+  | 'io_serviced_recursive'
+  | 'io_queue_recursive'
+  | 'io_service_time_recursive'
+  | 'io_wait_time_recursive'
+  | 'io_merged_recursive'
+  | 'io_time_recursive'
+  | 'sectors_recursive';
+
 export interface StatsResponse {
   id: string;
   name: string;
@@ -406,9 +423,8 @@ export interface StatsResponse {
   read: string;
   preread: string;
   pids_stats: { current?: number; limit?: number };
-  blkio_stats: {
-    io_service_bytes_recursive?: Array<{ major: number; minor: number; op: string; value: number }> | null;
-  };
+  /** On cgroup v1 all eight lists, as dockerd fills them ([] when empty); on v2 the bytes alone. */
+  blkio_stats: Partial<Record<BlkioKey, BlkioEntry[] | null>>;
   num_procs: number;
   storage_stats: Record<string, never>;
   cpu_stats: CpuStats;

@@ -58,7 +58,7 @@ export interface SystemInfo {
   Architecture: string;
   IndexServerAddress: string;
   RegistryConfig: {
-    IndexConfigs: Record<string, { Secure?: boolean }>;
+    IndexConfigs: Record<string, { Mirrors?: string[]; Name?: string; Official?: boolean; Secure?: boolean }>;
     InsecureRegistryCIDRs: string[];
     Mirrors: string[];
   };

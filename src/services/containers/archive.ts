@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { diffOverlayUpper, tarDirectory, changes as upperChanges, type Change } from '../../archive/index.ts';
 import { forbidden } from '../../errdefs/index.ts';
 import { resolveUser } from '../../oci/index.ts';
-import type { ImageRunConfig } from '../../spec/index.ts';
+import { familiarString, parseReference, type ImageRunConfig } from '../../spec/index.ts';
 import type { ContainerContext } from './context.ts';
 import { extractTo, statPath, tarPath, type HostMount } from './copy.ts';
 import type { Tasks } from './tasks.ts';
@@ -131,7 +131,10 @@ export class Archive {
         containerId: c.Id,
         ref: o.ref,
       });
-      this.ctx.emit(c, 'commit', { comment: o.comment ?? '', imageID: img.id, ...(o.ref ? { imageRef: o.ref } : {}) });
+      // The CLI sends the repository fully qualified (`docker.io/t/x`); the event names it as
+      // `docker images` does, as dockerd's does.
+      const imageRef = o.ref ? familiarString(parseReference(o.ref)) : undefined;
+      this.ctx.emit(c, 'commit', { comment: o.comment ?? '', imageID: img.id, ...(imageRef ? { imageRef } : {}) });
       return { Id: img.id };
     } finally {
       if (pause) await this.hooks.unpause(c.Id).catch(() => {});

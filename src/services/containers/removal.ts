@@ -40,7 +40,8 @@ export class Removal {
    */
   forget(c: ContainerRecord, removeVolumes = false): Promise<void> | undefined {
     this.ctx.store.delete(c.Id);
-    // `rm -v` and `--rm` take the container's anonymous volumes along; named ones stay.
+    // `rm -v` and `--rm` take the container's anonymous volumes along; named ones stay. As
+    // dockerd's cleanup: its volumes' unmount and destroy events come before its own destroy.
     const vols = this.ctx.d.volumes;
     const volumesGone =
       c.MountPoints?.length && vols
@@ -48,6 +49,7 @@ export class Removal {
             .release(c.Id)
             .then(() => (removeVolumes || c.HostConfig.AutoRemove ? vols.removeAnonymous(c.MountPoints) : undefined))
             .catch(() => {})
+            .then(() => this.ctx.emit(c, 'destroy'))
         : undefined;
     this.monitor.forget(c.Id);
     if (this.tasks.takePrepared(c.Id)) this.endpoints.release(c);
@@ -55,7 +57,7 @@ export class Removal {
     // Its endpoints go with it, now: the exit's own release may come later, and a network rm
     // right after `rm -f` (as dockerd allows) must not find it still a member.
     this.ctx.d.userNetworks?.release(c.Id);
-    this.ctx.emit(c, 'destroy');
+    if (!volumesGone) this.ctx.emit(c, 'destroy');
     this.ctx.changes.emit(`removed:${c.Id}`);
     // A moment later: the spawns of the clean-up block the event loop, and the clients told
     // of the removal (an attach stream draining its last output, a wait) go first.

@@ -352,6 +352,8 @@ export class ContainerService {
         .runtime(c)
         .kill(c.Id, 'SIGKILL', true)
         .catch(() => {});
+      // As dockerd's delete (daemon.Kill): the kill is an event of its own before die and destroy.
+      this.ctx.emit(c, 'kill', { signal: '9' });
       await Promise.race([exit, delay(10_000)]);
     }
     let volumesGone: Promise<void> | undefined;

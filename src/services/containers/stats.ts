@@ -10,6 +10,17 @@ import { StatsSampler } from './sampler.ts';
 import { ZERO_TIME } from './state.ts';
 import type { ContainerRecord } from './types.ts';
 
+const BLKIO_KEYS = [
+  'io_service_bytes_recursive',
+  'io_serviced_recursive',
+  'io_queue_recursive',
+  'io_service_time_recursive',
+  'io_wait_time_recursive',
+  'io_merged_recursive',
+  'io_time_recursive',
+  'sectors_recursive',
+];
+
 /** How far apart a stream's samples are (dockerd's collector's interval). */
 const INTERVAL_MS = 1000;
 
@@ -55,7 +66,8 @@ export async function* containerStats(
     read: ZERO_TIME,
     preread: ZERO_TIME,
     pids_stats: {},
-    blkio_stats: {},
+    // dockerd's frame for a container that does not run names all eight lists, null.
+    blkio_stats: Object.fromEntries(BLKIO_KEYS.map((k) => [k, null])),
     num_procs: 0,
     storage_stats: {},
     cpu_stats: {

@@ -83,7 +83,7 @@ test('an exec runs once: its output and exit code are kept, a second start is a 
   );
   assert.deepEqual(
     s.actions(id).filter((a) => a.startsWith('exec_')),
-    ['exec_create: hello', 'exec_start: hello', 'exec_die'],
+    ['exec_create: hello ', 'exec_start: hello ', 'exec_die'],
   );
 });
 

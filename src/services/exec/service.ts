@@ -96,7 +96,7 @@ export class ExecService {
       dir: join(this.d.containers.dir(c.Id), 'exec', id.slice(0, 16)),
       runtime: this.d.runtimes.nameOf(c),
     });
-    this.d.containers.publishEvent(c, `exec_create: ${cfg.Cmd.join(' ')}`, { execID: id });
+    this.d.containers.publishEvent(c, `exec_create: ${execAction(cfg.Cmd)}`, { execID: id });
     return { Id: id };
   }
 
@@ -141,8 +141,7 @@ export class ExecService {
       },
     );
     await fs.mkdir(e.dir, { recursive: true });
-    const cmd = (e.config.Cmd ?? []).join(' ');
-    this.d.containers.publishEvent(c, `exec_start: ${cmd}`, { execID: id });
+    this.d.containers.publishEvent(c, `exec_start: ${execAction(e.config.Cmd ?? [])}`, { execID: id });
     try {
       const { pid, exit } = await this.runtime(e).exec({
         id: c.Id,
@@ -307,4 +306,13 @@ function mergeEnv(base: readonly string[], extra: readonly string[]): string[] {
     out.set(i < 0 ? e : e.slice(0, i), e);
   }
   return [...out.values()];
+}
+
+/**
+ * The command as exec events name it: dockerd joins the entrypoint and the arguments with a
+ * space, so a command without arguments keeps a trailing one (`exec_start: true `), and
+ * scripts that match the action whole expect it.
+ */
+export function execAction(cmd: readonly string[]): string {
+  return `${cmd[0] ?? ''} ${cmd.slice(1).join(' ')}`;
 }

@@ -4,3 +4,4 @@ export { imageSummary, matchLabel, normaliseRunConfig } from './views.ts';
 export { parsePlatform, type PullResult } from './pull.ts';
 export type { FsUsage } from './fsusage.ts';
 export type { PushPlan } from './push.ts';
+export { searchImages, searchIndex, type SearchResult } from './search.ts';

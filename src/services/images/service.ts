@@ -244,7 +244,8 @@ export class ImageService {
       const ref = familiarString(parsed);
       this.store.untag(name);
       out.push({ Untagged: ref });
-      this.events.publish('image', 'untag', img.id, { name: ref });
+      // dockerd's untag event names the image by its ID, not the tag it lost.
+      this.events.publish('image', 'untag', img.id, { name: img.id });
       // As dockerd: a repository's last tag takes that repository's digest references with it.
       const repo = familiarName(parsed);
       const left = this.store.get(img.id);
@@ -286,7 +287,7 @@ export class ImageService {
       for (const t of img.tags) {
         this.store.untag(t);
         out.push({ Untagged: t });
-        this.events.publish('image', 'untag', img.id, { name: t });
+        this.events.publish('image', 'untag', img.id, { name: img.id });
       }
       for (const dg of img.digests) {
         this.store.untag(dg);
@@ -396,7 +397,14 @@ export class ImageService {
       },
     });
     meter.done();
-    if (tag) this.store.tag(img.id, tag);
+    if (tag) {
+      this.store.tag(img.id, tag);
+      // As dockerd's TagImageWithReference: a tag event before the import's, naming the
+      // reference as given (`t/imp`, no `:latest` added).
+      const parsed = parseReference(opts.ref!);
+      const named = /:[^/]*$/.test(opts.ref!) ? familiarString(parsed) : familiarName(parsed);
+      this.events.publish('image', 'tag', img.id, { name: named });
+    }
     this.events.publish('image', 'import', img.id, { name: img.id });
     return this.store.get(img.id);
   }

@@ -6,6 +6,7 @@ import type { DiskUsage, EventMessage, Filters, SystemInfo, SystemVersion } from
 import { parseFilters } from '../filters.ts';
 import { invalidArgument } from '../../../errdefs/index.ts';
 import { parseInt64, unixTimestamp } from '../query.ts';
+import { familiarName, parseReference } from '../../../spec/index.ts';
 
 export const BERTH_VERSION = '0.1.0';
 
@@ -15,6 +16,8 @@ export interface SystemDeps {
   df?: () => Promise<DiskUsage>;
   /** `berthd --experimental`: the CLI offers `docker checkpoint` only to an experimental daemon. */
   experimental?: boolean;
+  /** `docker version`'s components after the Engine (the runtime, the init). */
+  components?: () => SystemVersion['Components'];
 }
 
 export function registerSystem(r: Router, deps: SystemDeps): void {
@@ -31,7 +34,7 @@ export function registerSystem(r: Router, deps: SystemDeps): void {
   r.get('/_ping', ping('GET'));
   r.head('/_ping', ping('HEAD'));
 
-  r.get('/version', (_req, res) => res.json(200, versionInfo(!!deps.experimental)));
+  r.get('/version', (_req, res) => res.json(200, versionInfo(!!deps.experimental, deps.components?.() ?? [])));
   r.get('/info', (_req, res) => res.json(200, deps.info()));
   if (deps.df) {
     const df = deps.df;
@@ -82,7 +85,7 @@ export function streamEvents(
   });
 }
 
-export function versionInfo(experimental = false): SystemVersion {
+export function versionInfo(experimental = false, components: SystemVersion['Components'] = []): SystemVersion {
   const arch = process.arch === 'x64' ? 'amd64' : process.arch;
   return {
     Platform: { Name: 'Berth Engine' },
@@ -102,6 +105,7 @@ export function versionInfo(experimental = false): SystemVersion {
           Os: 'linux',
         },
       },
+      ...components,
     ],
     Version: BERTH_VERSION,
     ApiVersion: API_VERSION,
@@ -145,19 +149,43 @@ export function parseTime(s: string | null, strict = false): number | undefined 
   throw invalidArgument(`failed to parse value as time or duration: "${s}"`);
 }
 
+/** The filters whose value names an object by the start of its ID or name (dockerd's fuzzyMatchName). */
+const NAMED_BY_PREFIX = ['container', 'network', 'volume', 'daemon', 'plugin', 'service', 'node', 'secret', 'config'];
+
+/**
+ * Whether an event passes the filters, as dockerd's events.Filter decides: `type` and `scope`
+ * exactly; `container`, `network`, `volume`, `daemon` (and the swarm kinds) by a prefix of the
+ * actor's ID or name whatever the event's type (so `container=web` keeps web-1's events, and
+ * `daemon=<name>` keeps only the daemon's own); `image` by the image's name or ID, with or
+ * without its tag (a container event's `image`, an image event's `name`); `label` by key or
+ * key=value.
+ */
 export function matchesEvent(f: Filters, e: EventMessage): boolean {
   const any = (key: string, vals: (string | undefined)[]) => !f[key] || f[key]!.some((v) => vals.includes(v));
+  const attrs = e.Actor.Attributes;
+  const prefixed = (key: string) =>
+    !f[key] || f[key]!.some((p) => e.Actor.ID.startsWith(p) || (attrs.name ?? '').startsWith(p));
+  const image = e.Type === 'image' ? attrs.name : attrs.image;
   return (
     any('type', [e.Type]) &&
+    any('scope', [e.scope]) &&
     any('event', [e.Action, e.Action.split(':')[0]]) &&
-    any('container', e.Type === 'container' ? [e.Actor.ID, e.Actor.Attributes.name] : []) &&
-    any('image', [e.Actor.Attributes.image, e.Type === 'image' ? e.Actor.ID : undefined, e.Actor.Attributes.name]) &&
-    any('network', e.Type === 'network' ? [e.Actor.ID, e.Actor.Attributes.name] : []) &&
-    any('volume', e.Type === 'volume' ? [e.Actor.ID] : []) &&
+    NAMED_BY_PREFIX.every(prefixed) &&
+    any('image', [e.Actor.ID, image, withoutTag(e.Actor.ID), withoutTag(image)]) &&
     (!f.label ||
       f.label.every((l) => {
         const [k, v] = l.split('=');
-        return v === undefined ? k! in e.Actor.Attributes : e.Actor.Attributes[k!] === v;
+        return v === undefined ? k! in attrs : attrs[k!] === v;
       }))
   );
+}
+
+/** `busybox:latest` → `busybox` (moby's stripTag); IDs and what does not parse stay as they are. */
+function withoutTag(s: string | undefined): string | undefined {
+  if (!s || s.startsWith('sha256:')) return s;
+  try {
+    return familiarName(parseReference(s));
+  } catch {
+    return s;
+  }
 }

@@ -10,7 +10,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage } from 'node:http';
 import type { Router, Request, Response, StreamWriter } from '../router.ts';
-import { parsePlatform, type ImageService } from '../../../services/images/index.ts';
+import { parsePlatform, searchImages, type ImageService } from '../../../services/images/index.ts';
 import type { Host } from '../../../host/index.ts';
 import type { SaveOptions } from '../../../images/index.ts';
 import { parseLayerCompression } from '../../../archive/index.ts';
@@ -18,6 +18,7 @@ import type { Credentials } from '../../../registry/index.ts';
 import type { AuthConfig, AuthResponse, DistributionInspect, JsonMessage } from '../../../api/types/index.ts';
 import { invalidArgument, messageOf } from '../../../errdefs/index.ts';
 import { boolValue } from '../query.ts';
+import { parseFilters } from '../filters.ts';
 import { familiarName, parseReference, type Platform } from '../../../spec/index.ts';
 
 export interface TransferDeps {
@@ -280,6 +281,16 @@ export function registerTransfer(r: Router, d: TransferDeps): void {
       registryToken: str('registrytoken'),
     });
     res.json(200, { Status: 'Login Succeeded', IdentityToken: '' } satisfies AuthResponse);
+  });
+
+  // `docker search`: the registry the term names, asked through its v1 search API.
+  r.get('/images/search', async (req, res) => {
+    const term = req.query.get('term') ?? '';
+    const raw = req.query.get('limit');
+    const limit = raw === null || raw === '' || raw === '0' ? 25 : Number(raw);
+    if (!Number.isInteger(limit)) throw invalidArgument(`invalid limit "${raw}": not an integer`);
+    const filters = parseFilters(req.query.get('filters'));
+    res.json(200, await searchImages(d.images.registry, term, { limit, filters }));
   });
 
   r.post('/images/load', async (req, res) => {
