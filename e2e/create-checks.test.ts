@@ -120,6 +120,17 @@ test("a runtime's refusal is worded as moby's through containerd; a spec's own r
     start.stderr.split('\n')[0]!.replace(/^Error response from daemon: /, ''),
   );
   await dockerOk(d, ['rm', 'never-ran']);
+  // A working directory the image has as a file: moby's SetupWorkingDirectory words, from a
+  // warm sandbox (the pool's zygote would only find it out once the command ran) and cold.
+  for (const net of ['none', 'host']) {
+    const wd = await docker(d, ['run', '--rm', '--network', net, '-w', '/etc/passwd', 'busybox', 'pwd']);
+    assert.equal(wd.code, 125, wd.stderr);
+    assert.equal(wd.stdout, '');
+    assert.equal(
+      wd.stderr.split('\n')[0],
+      'docker: Error response from daemon: Cannot mkdir: /etc/passwd is not a directory',
+    );
+  }
   // A device that is not there fails the spec, before any runtime: dockerd's words alone.
   const device = await docker(d, ['run', '--rm', '--device', '/dev/nosuch', 'busybox', 'true']);
   // The CLI reads 127 into "no such file or directory", for dockerd's answer too.

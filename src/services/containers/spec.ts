@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArgument } from '../../errdefs/index.ts';
+import { resolveInRoot } from '../../archive/index.ts';
 import { checkShape, type IdMap, type ImageRunConfig, type Shape } from '../../spec/index.ts';
 import * as oci from '../../oci/index.ts';
 import { parsePortKey } from '../../network/index.ts';
@@ -337,6 +338,18 @@ export interface SpecContext {
   etcWritten?: Map<string, string>;
 }
 
+/**
+ * moby's SetupWorkingDirectory: a working directory the image has as something else is refused
+ * in its words (a missing one is made by the runtime or the warm pool's zygote); the runtime's
+ * own chdir error would say it less plainly, or, from a warm sandbox, only once the command ran.
+ */
+async function checkWorkingDir(rootfs: string, dir: string | undefined): Promise<void> {
+  if (!dir || dir === '/') return;
+  const real = await resolveInRoot(rootfs, dir);
+  const st = real === undefined ? undefined : await fs.stat(real).catch(() => undefined);
+  if (st && !st.isDirectory()) throw invalidArgument(`Cannot mkdir: ${dir} is not a directory`);
+}
+
 export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<oci.Spec> {
   const h = c.HostConfig;
   const opts: oci.SpecOpt[] = [];
@@ -354,6 +367,7 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   ];
   const home = oci.homeEnv(env, user);
   opts.push(oci.withEnv(home ? [...env, home] : env));
+  await checkWorkingDir(ctx.rootfs, c.Config.WorkingDir);
   opts.push(oci.withCwd(c.Config.WorkingDir || '/'));
   opts.push(oci.withUser(user));
   // --uts host: the host's own name; another container's namespace (a pod's members share their
