@@ -39,6 +39,12 @@ test('refused at create in dockerd words, and no container is made', async () =>
       'conflicting options: port exposing and the container type network mode',
     ],
     [['--cpu-shares', '-1'], 'invalid CPU shares (-1): value must be a positive integer'],
+    [['--memory-reservation', '1m'], 'Minimum memory reservation allowed is 6MB'],
+    [['--memory-swap', '64m'], 'You should always set the Memory limit when using Memoryswap limit, see usage'],
+    [
+      ['--memory', '64m', '--memory-swap', '32m'],
+      'Minimum memoryswap limit should be larger than memory limit, see usage',
+    ],
     [['--oom-score-adj', '2000'], 'Invalid value 2000, range for oom score adj is [-1000, 1000]'],
     [['--isolation', 'hyperv'], "invalid isolation (hyperv): linux only supports 'default'"],
     [['--hostname', 'h'.repeat(65)], `hostname "${'h'.repeat(65)}" is too long (maximum 64 bytes)`],
@@ -66,6 +72,19 @@ test('refused at create in dockerd words, and no container is made', async () =>
     'owner.example\nowner.example\n',
   );
   await dockerOk(d, ['rm', '-f', 'named-owner']);
+});
+
+test('a memory reservation alone is the container cgroup soft limit, as dockerd applies it', async () => {
+  const soft = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--memory-reservation',
+    '64m',
+    'busybox',
+    'cat',
+    '/sys/fs/cgroup/memory/memory.soft_limit_in_bytes',
+  ]);
+  assert.equal(soft, `${64 * 1024 * 1024}\n`);
 });
 
 test('a create answers with dockerd warnings, and the CLI prints them', async () => {

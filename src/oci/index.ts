@@ -72,6 +72,7 @@ export {
 } from './security.ts';
 export {
   withMemory,
+  withMemoryReservation,
   withCpus,
   cpusOutOfRange,
   withCpuShares,

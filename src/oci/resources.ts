@@ -33,6 +33,13 @@ export const withMemory =
     s.linux.resources = { ...s.linux.resources, memory: mem };
   };
 
+/** `--memory-reservation` without `--memory`: the soft limit alone. */
+export const withMemoryReservation =
+  (reservation: number): SpecOpt =>
+  (s) => {
+    s.linux.resources = { ...s.linux.resources, memory: { ...s.linux.resources?.memory, reservation } };
+  };
+
 /** dockerd's refusal of a `--cpus` below 0.01 or above the CPUs this process may run on. */
 export function cpusOutOfRange(): Error {
   const max = os.availableParallelism();

@@ -76,8 +76,25 @@ export function hostConfigWarnings(h: HostConfig): string[] {
 /** moby's bounds on `--oom-score-adj`, the kernel's. */
 const OOM_SCORE_ADJ = { min: -1000, max: 1000 };
 
-/** Refuses what Docker refuses before anything is made. */
-export function validateHostConfig(h: HostConfig): void {
+/** moby's smallest memory limit and reservation (linuxMinMemory's 6 MB, as its message says). */
+const MIN_MEMORY = 6 * 1024 * 1024;
+
+/** moby's memory checks at create (verifyPlatformContainerResources), in its words. */
+function checkMemory(h: HostConfig, opts: { update?: boolean }): void {
+  const memory = h.Memory ?? 0;
+  const swap = h.MemorySwap ?? 0;
+  const reservation = h.MemoryReservation ?? 0;
+  if (memory > 0 && swap > 0 && swap < memory)
+    throw invalidArgument('Minimum memoryswap limit should be larger than memory limit, see usage');
+  if (memory === 0 && swap > 0 && !opts.update)
+    throw invalidArgument('You should always set the Memory limit when using Memoryswap limit, see usage');
+  if (reservation > 0 && reservation < MIN_MEMORY) throw invalidArgument('Minimum memory reservation allowed is 6MB');
+  if (memory > 0 && reservation > 0 && memory < reservation)
+    throw invalidArgument('Minimum memory limit can not be less than memory reservation limit, see usage');
+}
+
+/** Refuses what Docker refuses before anything is made (`update`: a `docker update`'s merged config). */
+export function validateHostConfig(h: HostConfig, opts: { update?: boolean } = {}): void {
   if (h.NetworkMode && !NETWORK_MODES.test(h.NetworkMode))
     throw invalidArgument(`invalid network mode: ${h.NetworkMode}`);
   // runconfig's, as the API's decoder has them.
@@ -98,8 +115,9 @@ export function validateHostConfig(h: HostConfig): void {
     );
   if (h.BlkioWeight && cgroupCan.blkioWeight() && (h.BlkioWeight < 10 || h.BlkioWeight > 1000))
     throw invalidArgument('Range of blkio weight is from 10 to 1000');
-  if (h.Memory !== undefined && h.Memory !== 0 && h.Memory < 6 * 1024 * 1024)
+  if (h.Memory !== undefined && h.Memory !== 0 && h.Memory < MIN_MEMORY)
     throw invalidArgument('Minimum memory limit allowed is 6MB');
+  checkMemory(h, opts);
   // As moby's create: more CPUs than there are is refused here (docker run then says so
   // without a container made); the lower bound is the spec's (withCpus), at start.
   if (h.NanoCpus !== undefined && (h.NanoCpus < 0 || h.NanoCpus > os.availableParallelism() * 1e9))

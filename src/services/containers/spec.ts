@@ -255,6 +255,8 @@ export function validateUpdateTypes(u: unknown): void {
 export function resourceOpts(h: HostConfig): oci.SpecOpt[] {
   const opts: oci.SpecOpt[] = [];
   if (h.Memory) opts.push(oci.withMemory(h.Memory, h.MemorySwap, h.MemoryReservation));
+  // A soft limit alone, as dockerd applies it (withMemory takes it beside a hard one).
+  else if (h.MemoryReservation) opts.push(oci.withMemoryReservation(h.MemoryReservation));
   if (h.NanoCpus) opts.push(oci.withCpus(h.NanoCpus));
   if (h.CpuShares) opts.push(oci.withCpuShares(h.CpuShares));
   if (h.CpuQuota || h.CpuPeriod) opts.push(oci.withCpuQuota(h.CpuQuota ?? 0, h.CpuPeriod ?? 0));
