@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cleanup, docker, dockerOk, startDaemonWithBusybox, type Daemon } from './harness.ts';
 
 let d: Daemon;
@@ -196,4 +196,32 @@ test('inspect shows what dockerd fills in at create: the 64 MB SHM size, no pids
     '1048576 50 {"80/tcp":{}} {"/data":{}}\n',
   );
   await dockerOk(d, ['rm', '-v', 'given']);
+});
+
+test('block I/O throttles land in the blkio cgroup by the device numbers; a device that is not there is refused', async (t) => {
+  const missing = await docker(d, ['run', '--rm', '--device-read-bps', '/dev/no-such-disk:1mb', 'busybox', 'true']);
+  assert.notEqual(missing.code, 0);
+  assert.equal(
+    missing.stderr.split('\n')[0],
+    'docker: Error response from daemon: stat /dev/no-such-disk: no such file or directory',
+  );
+  const disk = readdirSync('/sys/block').find((b) => /^(sd|vd|xvd|nvme)/.test(b));
+  if (!disk || !existsSync('/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device')) {
+    t.skip('no disk or no cgroup v1 blkio throttle files on this host');
+    return;
+  }
+  const [major, minor] = readFileSync(`/sys/block/${disk}/dev`, 'utf8').trim().split(':');
+  const out = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--device-read-bps',
+    `/dev/${disk}:1mb`,
+    '--device-write-iops',
+    `/dev/${disk}:100`,
+    'busybox',
+    'cat',
+    '/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device',
+    '/sys/fs/cgroup/blkio/blkio.throttle.write_iops_device',
+  ]);
+  assert.equal(out, `${major}:${minor} 1048576\n${major}:${minor} 100\n`);
 });

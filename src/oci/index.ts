@@ -73,6 +73,7 @@ export {
 export {
   withMemory,
   withMemoryReservation,
+  withBlockIOThrottles,
   withCpus,
   cpusOutOfRange,
   withCpuShares,

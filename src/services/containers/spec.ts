@@ -264,6 +264,21 @@ export function resourceOpts(h: HostConfig): oci.SpecOpt[] {
     opts.push(oci.withCpuRealtime(h.CpuRealtimePeriod ?? 0, h.CpuRealtimeRuntime ?? 0));
   if (h.CpusetCpus || h.CpusetMems) opts.push(oci.withCpuset(h.CpusetCpus ?? '', h.CpusetMems));
   if (h.PidsLimit && h.PidsLimit > 0) opts.push(oci.withPidsLimit(h.PidsLimit));
+  const throttle = (l: HostConfig['BlkioDeviceReadBps']) => l?.map((d) => ({ path: d.Path, rate: d.Rate }));
+  if (
+    h.BlkioDeviceReadBps?.length ||
+    h.BlkioDeviceWriteBps?.length ||
+    h.BlkioDeviceReadIOps?.length ||
+    h.BlkioDeviceWriteIOps?.length
+  )
+    opts.push(
+      oci.withBlockIOThrottles({
+        readBps: throttle(h.BlkioDeviceReadBps),
+        writeBps: throttle(h.BlkioDeviceWriteBps),
+        readIops: throttle(h.BlkioDeviceReadIOps),
+        writeIops: throttle(h.BlkioDeviceWriteIOps),
+      }),
+    );
   return opts;
 }
 
