@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { cleanup, docker, dockerOk, startDaemonWithBusybox, type Daemon } from './harness.ts';
+import { api, cleanup, docker, dockerOk, startDaemonWithBusybox, type Daemon } from './harness.ts';
 
 let d: Daemon;
 before(async () => {
@@ -74,7 +74,26 @@ test('refused at create in dockerd words, and no container is made', async () =>
   await dockerOk(d, ['rm', '-f', 'named-owner']);
 });
 
-test('a memory reservation alone is the container cgroup soft limit, as dockerd applies it', async () => {
+test('the memory cgroup gets a reservation alone, --oom-kill-disable and --memory-swappiness, as dockerd applies them', async () => {
+  const memoryFile = (args: string[], file: string) =>
+    dockerOk(d, ['run', '--rm', ...args, 'busybox', 'head', '-1', `/sys/fs/cgroup/memory/${file}`]);
+  assert.equal(
+    await memoryFile(['--memory', '64m', '--oom-kill-disable'], 'memory.oom_control'),
+    'oom_kill_disable 1\n',
+  );
+  assert.equal(await memoryFile(['--memory', '64m'], 'memory.oom_control'), 'oom_kill_disable 0\n');
+  assert.equal(await memoryFile(['--memory-swappiness', '10'], 'memory.swappiness'), '10\n');
+  const badSwappiness = await api(
+    d,
+    'POST',
+    '/containers/create',
+    '{"Image":"busybox","HostConfig":{"MemorySwappiness":101}}',
+    {
+      'Content-Type': 'application/json',
+    },
+  );
+  assert.equal(badSwappiness.status, 400);
+  assert.match(badSwappiness.body, /Invalid value: 101, valid memory swappiness range is 0-100/);
   const soft = await dockerOk(d, [
     'run',
     '--rm',

@@ -73,6 +73,7 @@ export {
 export {
   withMemory,
   withMemoryReservation,
+  withMemoryBehaviour,
   withBlockIOThrottles,
   withCpus,
   cpusOutOfRange,

@@ -34,6 +34,19 @@ export const withMemory =
     s.linux.resources = { ...s.linux.resources, memory: mem };
   };
 
+/**
+ * `--oom-kill-disable` and `--memory-swappiness` (0–100), beside whatever limits are set: the
+ * memory cgroup's switches, as dockerd hands them to runc.
+ */
+export const withMemoryBehaviour =
+  (o: { oomKillDisable?: boolean; swappiness?: number }): SpecOpt =>
+  (s) => {
+    const mem = { ...s.linux.resources?.memory };
+    if (o.oomKillDisable) mem.disableOOMKiller = true;
+    if (o.swappiness !== undefined) mem.swappiness = o.swappiness;
+    s.linux.resources = { ...s.linux.resources, memory: mem };
+  };
+
 /** `--memory-reservation` without `--memory`: the soft limit alone. */
 export const withMemoryReservation =
   (reservation: number): SpecOpt =>

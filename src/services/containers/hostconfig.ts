@@ -89,6 +89,10 @@ function checkMemory(h: HostConfig, opts: { update?: boolean }): void {
   if (memory === 0 && swap > 0 && !opts.update)
     throw invalidArgument('You should always set the Memory limit when using Memoryswap limit, see usage');
   if (reservation > 0 && reservation < MIN_MEMORY) throw invalidArgument('Minimum memory reservation allowed is 6MB');
+  // -1 is moby's "unset" (fixMemorySwappiness).
+  const swappiness = h.MemorySwappiness ?? -1;
+  if (swappiness !== -1 && (swappiness < 0 || swappiness > 100))
+    throw invalidArgument(`Invalid value: ${swappiness}, valid memory swappiness range is 0-100`);
   if (memory > 0 && reservation > 0 && memory < reservation)
     throw invalidArgument('Minimum memory limit can not be less than memory reservation limit, see usage');
 }

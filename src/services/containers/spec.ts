@@ -257,6 +257,15 @@ export function resourceOpts(h: HostConfig): oci.SpecOpt[] {
   if (h.Memory) opts.push(oci.withMemory(h.Memory, h.MemorySwap, h.MemoryReservation));
   // A soft limit alone, as dockerd applies it (withMemory takes it beside a hard one).
   else if (h.MemoryReservation) opts.push(oci.withMemoryReservation(h.MemoryReservation));
+  // -1 (and null) is the kernel's default swappiness, as in moby.
+  const swappiness = h.MemorySwappiness ?? -1;
+  if (h.OomKillDisable || swappiness >= 0)
+    opts.push(
+      oci.withMemoryBehaviour({
+        oomKillDisable: !!h.OomKillDisable,
+        swappiness: swappiness >= 0 ? swappiness : undefined,
+      }),
+    );
   if (h.NanoCpus) opts.push(oci.withCpus(h.NanoCpus));
   if (h.CpuShares) opts.push(oci.withCpuShares(h.CpuShares));
   if (h.CpuQuota || h.CpuPeriod) opts.push(oci.withCpuQuota(h.CpuQuota ?? 0, h.CpuPeriod ?? 0));
