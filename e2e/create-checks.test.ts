@@ -136,6 +136,15 @@ test('a create answers with dockerd warnings, and the CLI prints them', async ()
     weighable ? '300\n' : '0\n',
   );
   await dockerOk(d, ['rm', 'weighted']);
+  const perDevice = ['blkio/blkio.weight_device', 'blkio/blkio.bfq.weight_device'].some((f) =>
+    existsSync(`/sys/fs/cgroup/${f}`),
+  );
+  const byDevice = await docker(d, ['run', '--rm', '--blkio-weight-device', '/dev/null:300', 'busybox', 'true']);
+  if (!perDevice)
+    assert.match(
+      byDevice.stderr,
+      /^WARNING: Your kernel does not support Block I\/O weight_device or the cgroup is not mounted\. Weight-device discarded\.$/m,
+    );
 });
 
 test("a runtime's refusal is worded as moby's through containerd; a spec's own refusal is bare", async () => {

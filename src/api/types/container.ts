@@ -138,6 +138,7 @@ export interface HostConfig {
   CgroupParent?: string;
   BlkioWeight?: number;
   /** `--device-read-bps` and its kin: a host block device's path and its limit (bytes or operations a second). */
+  BlkioWeightDevice?: Array<{ Path: string; Weight: number }> | null;
   BlkioDeviceReadBps?: ThrottleDevice[] | null;
   BlkioDeviceWriteBps?: ThrottleDevice[] | null;
   BlkioDeviceReadIOps?: ThrottleDevice[] | null;

@@ -42,6 +42,12 @@ const cgroupCan = {
       existsSync('/sys/fs/cgroup/io.weight') ||
       existsSync('/sys/fs/cgroup/io.bfq.weight'),
   ),
+  /** A block I/O weight per device: CFQ's or BFQ's file in v1. */
+  blkioWeightDevice: once(
+    () =>
+      existsSync('/sys/fs/cgroup/blkio/blkio.weight_device') ||
+      existsSync('/sys/fs/cgroup/blkio/blkio.bfq.weight_device'),
+  ),
 };
 
 function once<T>(f: () => T): () => T {
@@ -67,6 +73,12 @@ export function hostConfigWarnings(h: HostConfig): string[] {
   if (h.BlkioWeight && !cgroupCan.blkioWeight()) {
     warnings.push('Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.');
     h.BlkioWeight = 0;
+  }
+  if (h.BlkioWeightDevice?.length && !cgroupCan.blkioWeightDevice()) {
+    warnings.push(
+      'Your kernel does not support Block I/O weight_device or the cgroup is not mounted. Weight-device discarded.',
+    );
+    h.BlkioWeightDevice = [];
   }
   if (h.NetworkMode === 'host' && Object.keys(h.PortBindings ?? {}).length)
     warnings.push('Published ports are discarded when using host network mode');
