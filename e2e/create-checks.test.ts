@@ -39,6 +39,8 @@ test('refused at create in dockerd words, and no container is made', async () =>
       'conflicting options: port exposing and the container type network mode',
     ],
     [['--cpu-shares', '-1'], 'invalid CPU shares (-1): value must be a positive integer'],
+    [['--cap-add', 'bogus'], 'invalid CapAdd: unknown capability: "CAP_BOGUS"'],
+    [['--cap-drop', 'nope'], 'invalid CapDrop: unknown capability: "CAP_NOPE"'],
     [['--memory-reservation', '1m'], 'Minimum memory reservation allowed is 6MB'],
     [['--memory-swap', '64m'], 'You should always set the Memory limit when using Memoryswap limit, see usage'],
     [
@@ -177,6 +179,15 @@ test("a runtime's refusal is worded as moby's through containerd; a spec's own r
       wd.stderr.split('\n')[0],
       'docker: Error response from daemon: Cannot mkdir: /etc/passwd is not a directory',
     );
+  }
+  // A security option moby does not know, in its words.
+  for (const [opt, n] of [
+    ['bogus=x', 2],
+    ['no-new-privileges=maybe', 2],
+  ] as const) {
+    const r = await docker(d, ['run', '--rm', '--security-opt', opt, 'busybox', 'true']);
+    assert.equal(r.code, 125, r.stderr);
+    assert.equal(r.stderr.split('\n')[0], `docker: Error response from daemon: invalid --security-opt ${n}: "${opt}"`);
   }
   // A device that is not there fails the spec, before any runtime: dockerd's words alone.
   const device = await docker(d, ['run', '--rm', '--device', '/dev/nosuch', 'busybox', 'true']);

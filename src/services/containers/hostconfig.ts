@@ -154,6 +154,19 @@ export function validateHostConfig(h: HostConfig, opts: { update?: boolean } = {
   // `container:<id>` beyond dockerd's modes, as Podman's: how a pod's members share its infra's.
   if (h.UTSMode && !/^(host|container:.+)$/.test(h.UTSMode)) throw invalidArgument(`invalid UTS mode: ${h.UTSMode}`);
   checkUsernsMode(h);
+  // moby's validateCapabilities: each name known, said as the list it came in.
+  for (const [list, what] of [
+    [h.CapAdd, 'CapAdd'],
+    [h.CapDrop, 'CapDrop'],
+  ] as const) {
+    for (const cap of list ?? []) {
+      try {
+        oci.normalizeCapability(cap);
+      } catch (e) {
+        throw invalidArgument(`invalid ${what}: ${(e as Error).message}`, e);
+      }
+    }
+  }
   if (h.CgroupnsMode && !['host', 'private'].includes(h.CgroupnsMode))
     throw invalidArgument(`invalid cgroup namespace mode: ${h.CgroupnsMode}`);
   // Docker's words for what its own daemon lacks here too: no GPU driver, no xfs project quotas.

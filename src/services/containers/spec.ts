@@ -464,13 +464,22 @@ function parseSecurityOpts(opts: readonly string[]): { noNewPrivileges?: boolean
   let noNewPrivileges: boolean | undefined;
   let seccomp: string | undefined;
   for (const o of opts) {
-    const [k, v] = o.includes('=')
-      ? [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)]
-      : (o.split(':', 2) as [string, string | undefined]);
-    if (k === 'no-new-privileges') noNewPrivileges = v === undefined || v === 'true' || v === '';
-    else if (k === 'seccomp') seccomp = v;
+    // moby's parseSecurityOpt, in its words: `key=value` (or the old `key:value`), a bare
+    // `no-new-privileges`; "1" for what has no value, "2" for a key or value it does not know.
+    if (o === 'no-new-privileges') {
+      noNewPrivileges = true;
+      continue;
+    }
+    const sep = o.includes('=') ? '=' : o.includes(':') ? ':' : undefined;
+    if (!sep) throw invalidArgument(`invalid --security-opt 1: ${JSON.stringify(o)}`);
+    const [k, v] = [o.slice(0, o.indexOf(sep)), o.slice(o.indexOf(sep) + 1)];
+    if (k === 'no-new-privileges') {
+      const on = goBool(v);
+      if (on === undefined) throw invalidArgument(`invalid --security-opt 2: ${JSON.stringify(o)}`);
+      noNewPrivileges = on;
+    } else if (k === 'seccomp') seccomp = v;
     else if (k === 'label' || k === 'apparmor') continue;
-    else throw invalidArgument(`invalid --security-opt: "${o}"`);
+    else throw invalidArgument(`invalid --security-opt 2: ${JSON.stringify(o)}`);
   }
   if (seccomp !== undefined && seccomp !== 'unconfined' && !seccomp.trimStart().startsWith('{')) {
     throw invalidArgument(
@@ -581,4 +590,11 @@ async function hostResolvConf(): Promise<string> {
   const text = await fs.readFile('/etc/resolv.conf', 'utf8').catch(() => '');
   resolvCache = { at: Date.now(), text };
   return text;
+}
+
+/** Go's strconv.ParseBool: undefined for what it refuses. */
+function goBool(v: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  return undefined;
 }
