@@ -6,8 +6,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { cleanup, docker, dockerOk, startDaemonWithBusybox, type Daemon } from './harness.ts';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { api, cleanup, docker, dockerOk, startDaemonWithBusybox, type Daemon } from './harness.ts';
 
 let d: Daemon;
 before(async () => {
@@ -39,6 +39,14 @@ test('refused at create in dockerd words, and no container is made', async () =>
       'conflicting options: port exposing and the container type network mode',
     ],
     [['--cpu-shares', '-1'], 'invalid CPU shares (-1): value must be a positive integer'],
+    [['--cap-add', 'bogus'], 'invalid CapAdd: unknown capability: "CAP_BOGUS"'],
+    [['--cap-drop', 'nope'], 'invalid CapDrop: unknown capability: "CAP_NOPE"'],
+    [['--memory-reservation', '1m'], 'Minimum memory reservation allowed is 6MB'],
+    [['--memory-swap', '64m'], 'You should always set the Memory limit when using Memoryswap limit, see usage'],
+    [
+      ['--memory', '64m', '--memory-swap', '32m'],
+      'Minimum memoryswap limit should be larger than memory limit, see usage',
+    ],
     [['--oom-score-adj', '2000'], 'Invalid value 2000, range for oom score adj is [-1000, 1000]'],
     [['--isolation', 'hyperv'], "invalid isolation (hyperv): linux only supports 'default'"],
     [['--hostname', 'h'.repeat(65)], `hostname "${'h'.repeat(65)}" is too long (maximum 64 bytes)`],
@@ -66,6 +74,38 @@ test('refused at create in dockerd words, and no container is made', async () =>
     'owner.example\nowner.example\n',
   );
   await dockerOk(d, ['rm', '-f', 'named-owner']);
+});
+
+test('the memory cgroup gets a reservation alone, --oom-kill-disable and --memory-swappiness, as dockerd applies them', async () => {
+  const memoryFile = (args: string[], file: string) =>
+    dockerOk(d, ['run', '--rm', ...args, 'busybox', 'head', '-1', `/sys/fs/cgroup/memory/${file}`]);
+  assert.equal(
+    await memoryFile(['--memory', '64m', '--oom-kill-disable'], 'memory.oom_control'),
+    'oom_kill_disable 1\n',
+  );
+  assert.equal(await memoryFile(['--memory', '64m'], 'memory.oom_control'), 'oom_kill_disable 0\n');
+  assert.equal(await memoryFile(['--memory-swappiness', '10'], 'memory.swappiness'), '10\n');
+  const badSwappiness = await api(
+    d,
+    'POST',
+    '/containers/create',
+    '{"Image":"busybox","HostConfig":{"MemorySwappiness":101}}',
+    {
+      'Content-Type': 'application/json',
+    },
+  );
+  assert.equal(badSwappiness.status, 400);
+  assert.match(badSwappiness.body, /Invalid value: 101, valid memory swappiness range is 0-100/);
+  const soft = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--memory-reservation',
+    '64m',
+    'busybox',
+    'cat',
+    '/sys/fs/cgroup/memory/memory.soft_limit_in_bytes',
+  ]);
+  assert.equal(soft, `${64 * 1024 * 1024}\n`);
 });
 
 test('a create answers with dockerd warnings, and the CLI prints them', async () => {
@@ -98,6 +138,15 @@ test('a create answers with dockerd warnings, and the CLI prints them', async ()
     weighable ? '300\n' : '0\n',
   );
   await dockerOk(d, ['rm', 'weighted']);
+  const perDevice = ['blkio/blkio.weight_device', 'blkio/blkio.bfq.weight_device'].some((f) =>
+    existsSync(`/sys/fs/cgroup/${f}`),
+  );
+  const byDevice = await docker(d, ['run', '--rm', '--blkio-weight-device', '/dev/null:300', 'busybox', 'true']);
+  if (!perDevice)
+    assert.match(
+      byDevice.stderr,
+      /^WARNING: Your kernel does not support Block I\/O weight_device or the cgroup is not mounted\. Weight-device discarded\.$/m,
+    );
 });
 
 test("a runtime's refusal is worded as moby's through containerd; a spec's own refusal is bare", async () => {
@@ -120,6 +169,26 @@ test("a runtime's refusal is worded as moby's through containerd; a spec's own r
     start.stderr.split('\n')[0]!.replace(/^Error response from daemon: /, ''),
   );
   await dockerOk(d, ['rm', 'never-ran']);
+  // A working directory the image has as a file: moby's SetupWorkingDirectory words, from a
+  // warm sandbox (the pool's zygote would only find it out once the command ran) and cold.
+  for (const net of ['none', 'host']) {
+    const wd = await docker(d, ['run', '--rm', '--network', net, '-w', '/etc/passwd', 'busybox', 'pwd']);
+    assert.equal(wd.code, 125, wd.stderr);
+    assert.equal(wd.stdout, '');
+    assert.equal(
+      wd.stderr.split('\n')[0],
+      'docker: Error response from daemon: Cannot mkdir: /etc/passwd is not a directory',
+    );
+  }
+  // A security option moby does not know, in its words.
+  for (const [opt, n] of [
+    ['bogus=x', 2],
+    ['no-new-privileges=maybe', 2],
+  ] as const) {
+    const r = await docker(d, ['run', '--rm', '--security-opt', opt, 'busybox', 'true']);
+    assert.equal(r.code, 125, r.stderr);
+    assert.equal(r.stderr.split('\n')[0], `docker: Error response from daemon: invalid --security-opt ${n}: "${opt}"`);
+  }
   // A device that is not there fails the spec, before any runtime: dockerd's words alone.
   const device = await docker(d, ['run', '--rm', '--device', '/dev/nosuch', 'busybox', 'true']);
   // The CLI reads 127 into "no such file or directory", for dockerd's answer too.
@@ -166,4 +235,32 @@ test('inspect shows what dockerd fills in at create: the 64 MB SHM size, no pids
     '1048576 50 {"80/tcp":{}} {"/data":{}}\n',
   );
   await dockerOk(d, ['rm', '-v', 'given']);
+});
+
+test('block I/O throttles land in the blkio cgroup by the device numbers; a device that is not there is refused', async (t) => {
+  const missing = await docker(d, ['run', '--rm', '--device-read-bps', '/dev/no-such-disk:1mb', 'busybox', 'true']);
+  assert.notEqual(missing.code, 0);
+  assert.equal(
+    missing.stderr.split('\n')[0],
+    'docker: Error response from daemon: stat /dev/no-such-disk: no such file or directory',
+  );
+  const disk = readdirSync('/sys/block').find((b) => /^(sd|vd|xvd|nvme)/.test(b));
+  if (!disk || !existsSync('/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device')) {
+    t.skip('no disk or no cgroup v1 blkio throttle files on this host');
+    return;
+  }
+  const [major, minor] = readFileSync(`/sys/block/${disk}/dev`, 'utf8').trim().split(':');
+  const out = await dockerOk(d, [
+    'run',
+    '--rm',
+    '--device-read-bps',
+    `/dev/${disk}:1mb`,
+    '--device-write-iops',
+    `/dev/${disk}:100`,
+    'busybox',
+    'cat',
+    '/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device',
+    '/sys/fs/cgroup/blkio/blkio.throttle.write_iops_device',
+  ]);
+  assert.equal(out, `${major}:${minor} 1048576\n${major}:${minor} 100\n`);
 });

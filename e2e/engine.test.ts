@@ -492,6 +492,9 @@ test('inspect shows State in Docker shape, top lists processes, prune removes st
   const top = await dockerOk(d, ['top', 'inspected']);
   assert.match(top, /^UID\s+PID\s+PPID/m);
   assert.match(top, /sleep 300/);
+  // A bad ps option: ps's own first line, without its usage text, as dockerd says it.
+  const badPs = await docker(d, ['top', 'inspected', 'bogus-opt']);
+  assert.equal(badPs.stderr, 'Error response from daemon: ps: error: unsupported option (BSD syntax)\n');
   await dockerOk(d, ['rm', '-f', 'inspected']);
   await dockerOk(d, ['create', '--name', 'stale', 'busybox', 'true']);
   const pruned = await dockerOk(d, ['container', 'prune', '-f']);

@@ -210,6 +210,13 @@ test('docker cp into running and stopped containers; -a gives the files to the c
     await dockerOk(d, ['cp', join(src, 'dir'), 'target:/tmp/dir']);
     assert.equal(await dockerOk(d, ['exec', 'target', 'stat', '-c', '%a %u:%g', '/tmp/hello.txt']), '640 4321:4321\n');
     assert.equal(await dockerOk(d, ['exec', 'target', 'cat', '/tmp/hello.txt', '/tmp/dir/inner']), 'hello\ninner\n');
+    // A destination ending in a slash is a directory: a file there is not overwritten (as dockerd).
+    const onFile = await docker(d, ['cp', join(src, 'dir', 'inner'), 'target:/tmp/hello.txt/']);
+    assert.equal(onFile.code, 1);
+    assert.match(onFile.stderr, /no such directory/);
+    assert.equal(await dockerOk(d, ['exec', 'target', 'cat', '/tmp/hello.txt']), 'hello\n');
+    const outOf = await docker(d, ['cp', 'target:/tmp/hello.txt/', '-']);
+    assert.match(outOf.stderr, /^Error response from daemon: lstat \/tmp\/hello\.txt\/: not a directory$/m);
     // Without a User, -a keeps the archive's owners, as dockerd does.
     await dockerOk(d, ['cp', '-a', join(src, 'hello.txt'), 'target:/tmp/owned.txt']);
     assert.equal(await dockerOk(d, ['exec', 'target', 'stat', '-c', '%u:%g', '/tmp/owned.txt']), '4321:4321\n');

@@ -148,6 +148,25 @@ test('containers on a user network resolve each other by name and alias; other n
   assert.match(withDns, /^options ndots:0$/m);
   assert.match(withDns, /^search example\.test$/m);
   assert.match(withDns, /reached/);
+  // An alias two containers share (a Compose service scaled to 2) answers with both addresses.
+  await dockerOk(d, [
+    'run',
+    '-d',
+    '--name',
+    'ab',
+    '--network',
+    'n1',
+    '--network-alias',
+    'alpha',
+    'busybox',
+    'sleep',
+    '300',
+  ]);
+  const ipB = await ipOn('ab', 'n1');
+  const both = await dockerOk(d, ['run', '--rm', '--network', 'n1', 'busybox', 'nslookup', 'alpha']);
+  const answered = [...both.matchAll(/^Address: (\S+)$/gm)].map((m) => m[1]).sort();
+  assert.deepEqual(answered, [ipA, ipB].sort(), both);
+  await dockerOk(d, ['rm', '-f', 'ab']);
   const n = await inspectNet('n1');
   const [cid] = Object.keys(n.Containers);
   assert.equal(n.Containers[cid!].Name, 'aa');

@@ -87,9 +87,13 @@ test('addresses are never handed out twice, --ip is honoured, names and aliases 
     assert.throws(() => nets.allocate('app', 'c'.repeat(64), 'x', { ip: a.ipAddress }), /Address already in use/);
     const c = nets.allocate('app', 'c'.repeat(64), 'x', { ip: '10.7.0.200' });
     assert.equal(c.ipAddress, '10.7.0.200');
-    assert.equal(nets.resolve(n.Id, 'database')?.v4, a.ipAddress);
-    assert.equal(nets.resolve(n.Id, 'WEB.')?.v4, b.ipAddress);
+    assert.deepEqual(nets.resolve(n.Id, 'database')?.v4, [a.ipAddress]);
+    assert.deepEqual(nets.resolve(n.Id, 'WEB.')?.v4, [b.ipAddress]);
     assert.equal(nets.resolve(n.Id, 'nobody'), undefined);
+    // An alias two containers share answers with both addresses (a Compose service scaled to 2).
+    const d2 = nets.allocate('app', 'd'.repeat(64), 'db2', { aliases: ['database'] });
+    assert.deepEqual(nets.resolve(n.Id, 'database')?.v4.sort(), [a.ipAddress, d2.ipAddress].sort());
+    nets.release('d'.repeat(64));
     await assert.rejects(nets.remove('app'), /has active endpoints/);
     nets.release('b'.repeat(64));
     assert.equal(nets.resolve(n.Id, 'web'), undefined);
@@ -138,7 +142,7 @@ test('a restart restores dozens of endpoints: each keeps its address and name, o
     again.release(ids[0]!);
     eps.forEach((ep, i) => again.restore(ep, ids[i]!, `c${i}`));
     const netId = again.get('many').Id;
-    eps.forEach((ep, i) => assert.equal(again.resolve(netId, `c${i}`)?.v4, ep.ipAddress));
+    eps.forEach((ep, i) => assert.deepEqual(again.resolve(netId, `c${i}`)?.v4, [ep.ipAddress]));
     for (const ep of [eps[0]!, eps[39]!])
       assert.throws(() => again.allocate('many', 'e'.repeat(64), 'e', { ip: ep.ipAddress }), /Address already in use/);
     const fresh = Array.from({ length: 40 }, (_, i) => again.allocate('many', `f${i}`.padEnd(64, 'f'), `f${i}`));
@@ -174,7 +178,7 @@ test('IPv6: the bridge gets the gateway (no DAD), containers an address of each 
     assert.equal(a.ipv6Gateway, '2001:db8:1::1');
     const b = nets.allocate('n6', 'b'.repeat(64), 'b', { ip6: '2001:db8:1::10' });
     assert.equal(b.ipv6Address, '2001:db8:1::10');
-    assert.deepEqual(nets.resolve(n.Id, 'b', a.ipAddress), { v4: b.ipAddress, v6: '2001:db8:1::10' });
+    assert.deepEqual(nets.resolve(n.Id, 'b', a.ipAddress), { v4: [b.ipAddress], v6: ['2001:db8:1::10'] });
     assert.throws(() => nets.allocate('n6', 'c'.repeat(64), 'c', { ip6: '2001:db8:1::10' }), /Address already in use/);
     assert.throws(
       () => nets.allocate('n6', 'c'.repeat(64), 'c', { ip6: '2001:db8:9::1' }),
@@ -229,10 +233,10 @@ test('a link in an endpoint makes its alias resolve for the linking container on
     const target = nets.allocate('ln', 'a'.repeat(64), 'l1');
     const linker = nets.allocate('ln', 'b'.repeat(64), 'l2', { links: [{ name: '/l1', alias: 'bar' }] });
     const other = nets.allocate('ln', 'c'.repeat(64), 'l3');
-    assert.equal(nets.resolve(n.Id, 'bar', linker.ipAddress)?.v4, target.ipAddress);
-    assert.equal(nets.resolve(n.Id, 'BAR.', linker.ipAddress)?.v4, target.ipAddress);
+    assert.deepEqual(nets.resolve(n.Id, 'bar', linker.ipAddress)?.v4, [target.ipAddress]);
+    assert.deepEqual(nets.resolve(n.Id, 'BAR.', linker.ipAddress)?.v4, [target.ipAddress]);
     assert.equal(nets.resolve(n.Id, 'bar', other.ipAddress), undefined);
-    assert.equal(nets.resolve(n.Id, 'l1', linker.ipAddress)?.v4, target.ipAddress);
+    assert.deepEqual(nets.resolve(n.Id, 'l1', linker.ipAddress)?.v4, [target.ipAddress]);
     for (const id of ['a', 'b', 'c']) nets.release(id.repeat(64));
   } finally {
     await nets.shutdown(false);

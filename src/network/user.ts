@@ -521,9 +521,11 @@ export class UserNetworks {
    * The addresses of `name` for a query that came from `from` on network `netId`: a container's
    * name, alias, short or full ID on any network the asking container is on (as Docker's
    * embedded DNS answers), that network's first; or the container a link of the asker's names
-   * by that alias. Undefined when nobody has the name.
+   * by that alias. An alias several containers share (a Compose service scaled up) has all
+   * their addresses, as libnetwork answers them, shuffled for a round robin. Undefined when
+   * nobody has the name.
    */
-  resolve(netId: string, name: string, from?: string): { v4: string; v6?: string } | undefined {
+  resolve(netId: string, name: string, from?: string): { v4: string[]; v6: string[] } | undefined {
     const q = name.toLowerCase().replace(/\.$/, '');
     const nets = [netId];
     const asker = from ? this.memberAt(netId, from) : undefined;
@@ -533,14 +535,18 @@ export class UserNetworks {
     const link = links.find((l) => l.alias.toLowerCase() === q);
     const wanted = link ? link.name.replace(/^\//, '').toLowerCase() : q;
     for (const id of nets) {
-      for (const m of this.members.get(id)?.values() ?? []) {
-        if (
+      const found = [...(this.members.get(id)?.values() ?? [])].filter(
+        (m) =>
           m.name.toLowerCase() === wanted ||
           (!link && m.aliases.some((a) => a.toLowerCase() === q)) ||
-          (!link && q.length >= 12 && m.containerId.startsWith(q))
-        )
-          return { v4: m.ep.ipAddress, v6: m.ep.ipv6Address };
-      }
+          (!link && q.length >= 12 && m.containerId.startsWith(q)),
+      );
+      if (!found.length) continue;
+      shuffle(found);
+      return {
+        v4: found.map((m) => m.ep.ipAddress),
+        v6: found.flatMap((m) => (m.ep.ipv6Address ? [m.ep.ipv6Address] : [])),
+      };
     }
     return undefined;
   }
@@ -593,4 +599,12 @@ function userBridge(n: UserNetwork): BridgeLink {
     ...(n.Subnet6 ? { address6: `${n.Gateway6}/${n.Subnet6.split('/')[1]}` } : {}),
     up: true,
   };
+}
+
+/** Fisher–Yates, in place: the order of a shared name's addresses changes with every answer. */
+function shuffle<T>(a: T[]): void {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
 }

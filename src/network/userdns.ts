@@ -12,7 +12,7 @@ import { buildAnswer, parseQuery, type Answer } from './dns.ts';
 /** What the DNS server asks of the networks: whose name is this, and whose `--dns` applies. */
 export interface NameBook {
   /** The addresses `name` has for a query from `from` on network `netId`, if anyone has it. */
-  resolve(netId: string, name: string, from?: string): { v4: string; v6?: string } | undefined;
+  resolve(netId: string, name: string, from?: string): { v4: string[]; v6: string[] } | undefined;
   /** The `--dns` servers of the member of network `netId` at address `ip`, if it has any. */
   dnsOf(netId: string, ip: string): string[] | undefined;
 }
@@ -65,8 +65,8 @@ export class EmbeddedDns {
     if (found) {
       // The name is ours: its A or AAAA record, or no record of the type asked for (NOERROR).
       const answers: Answer[] = [];
-      if (q.type === 1) answers.push({ type: 1, address: found.v4 });
-      if (q.type === 28 && found.v6) answers.push({ type: 28, address: found.v6 });
+      if (q.type === 1) for (const address of found.v4) answers.push({ type: 1, address });
+      if (q.type === 28) for (const address of found.v6) answers.push({ type: 28, address });
       sock.send(buildAnswer(msg, q, answers, 0), rinfo.port, rinfo.address);
       return;
     }

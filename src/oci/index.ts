@@ -72,6 +72,9 @@ export {
 } from './security.ts';
 export {
   withMemory,
+  withMemoryReservation,
+  withMemoryBehaviour,
+  withBlockIOThrottles,
   withCpus,
   cpusOutOfRange,
   withCpuShares,

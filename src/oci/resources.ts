@@ -1,9 +1,10 @@
 /**
  * The resource options (see options.ts for what a `with*()` option is): the cgroup limits
- * (`--memory`, `--cpus`, `--cpu-*`, `--cpuset-*`, `--pids-limit`) and the process's rlimits
+ * (`--memory`, `--cpus`, `--cpu-*`, `--cpuset-*`, `--pids-limit`, `--device-*-bps|iops`) and the process's rlimits
  * and OOM score (`--ulimit`, `--oom-score-adj`), each refused at create time with Docker's words
  * when dockerd refuses it, or when this host cannot grant it (no CAP_SYS_RESOURCE).
  */
+import { statSync, type BigIntStats } from 'node:fs';
 import os from 'node:os';
 import { failedPrecondition, invalidArgument } from '../errdefs/index.ts';
 import { hostHardLimits, hostHasCapability, swapLimitSupported } from './sysinfo.ts';
@@ -31,6 +32,66 @@ export const withMemory =
       mem.reservation = reservation;
     }
     s.linux.resources = { ...s.linux.resources, memory: mem };
+  };
+
+/**
+ * `--oom-kill-disable` and `--memory-swappiness` (0–100), beside whatever limits are set: the
+ * memory cgroup's switches, as dockerd hands them to runc.
+ */
+export const withMemoryBehaviour =
+  (o: { oomKillDisable?: boolean; swappiness?: number }): SpecOpt =>
+  (s) => {
+    const mem = { ...s.linux.resources?.memory };
+    if (o.oomKillDisable) mem.disableOOMKiller = true;
+    if (o.swappiness !== undefined) mem.swappiness = o.swappiness;
+    s.linux.resources = { ...s.linux.resources, memory: mem };
+  };
+
+/** `--memory-reservation` without `--memory`: the soft limit alone. */
+export const withMemoryReservation =
+  (reservation: number): SpecOpt =>
+  (s) => {
+    s.linux.resources = { ...s.linux.resources, memory: { ...s.linux.resources?.memory, reservation } };
+  };
+
+/** Block I/O throttles by host device path (`--device-read-bps` and its kin), each as its device's numbers. */
+export interface Throttles {
+  readBps?: ReadonlyArray<{ path: string; rate: number }>;
+  writeBps?: ReadonlyArray<{ path: string; rate: number }>;
+  readIops?: ReadonlyArray<{ path: string; rate: number }>;
+  writeIops?: ReadonlyArray<{ path: string; rate: number }>;
+}
+
+/**
+ * The throttles, each device looked up on the host as moby's getBlkioThrottleDevices does (and
+ * refused in its words when it is not there): the kernel takes them by major:minor.
+ */
+export const withBlockIOThrottles =
+  (t: Throttles): SpecOpt =>
+  (s) => {
+    const rules = (list: Throttles['readBps']) =>
+      (list ?? []).map(({ path, rate }) => {
+        let st: BigIntStats;
+        try {
+          st = statSync(path, { bigint: true });
+        } catch {
+          throw invalidArgument(`stat ${path}: no such file or directory`);
+        }
+        if (!st.isBlockDevice()) throw invalidArgument(`${path} is not a block device`);
+        const major = Number(((st.rdev >> 8n) & 0xfffn) | ((st.rdev >> 32n) & ~0xfffn));
+        const minor = Number((st.rdev & 0xffn) | ((st.rdev >> 12n) & ~0xffn));
+        return { major, minor, rate };
+      });
+    const blockIO = { ...s.linux.resources?.blockIO };
+    for (const [key, list] of [
+      ['throttleReadBpsDevice', t.readBps],
+      ['throttleWriteBpsDevice', t.writeBps],
+      ['throttleReadIOPSDevice', t.readIops],
+      ['throttleWriteIOPSDevice', t.writeIops],
+    ] as const) {
+      if (list?.length) blockIO[key] = rules(list);
+    }
+    s.linux.resources = { ...s.linux.resources, blockIO };
   };
 
 /** dockerd's refusal of a `--cpus` below 0.01 or above the CPUs this process may run on. */

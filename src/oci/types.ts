@@ -115,7 +115,20 @@ export interface LinuxResources {
   cpu?: LinuxCPU;
   /** -1 (or absent) is unlimited. */
   pids?: { limit: number };
-  blockIO?: { weight?: number };
+  blockIO?: {
+    weight?: number;
+    throttleReadBpsDevice?: ThrottleRule[];
+    throttleWriteBpsDevice?: ThrottleRule[];
+    throttleReadIOPSDevice?: ThrottleRule[];
+    throttleWriteIOPSDevice?: ThrottleRule[];
+  };
+}
+
+/** A block device (by its numbers) and its limit a second. */
+export interface ThrottleRule {
+  major: number;
+  minor: number;
+  rate: number;
 }
 
 export interface SeccompArg {

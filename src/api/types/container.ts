@@ -137,6 +137,12 @@ export interface HostConfig {
   NanoCpus?: number;
   CgroupParent?: string;
   BlkioWeight?: number;
+  /** `--device-read-bps` and its kin: a host block device's path and its limit (bytes or operations a second). */
+  BlkioWeightDevice?: Array<{ Path: string; Weight: number }> | null;
+  BlkioDeviceReadBps?: ThrottleDevice[] | null;
+  BlkioDeviceWriteBps?: ThrottleDevice[] | null;
+  BlkioDeviceReadIOps?: ThrottleDevice[] | null;
+  BlkioDeviceWriteIOps?: ThrottleDevice[] | null;
   CpuPeriod?: number;
   /** cgroup v1's real-time budget, in microseconds (`--cpu-rt-period`, `--cpu-rt-runtime`). */
   CpuRealtimePeriod?: number;
@@ -431,4 +437,10 @@ export interface StatsResponse {
   precpu_stats: CpuStats;
   memory_stats: MemoryStats;
   networks?: Record<string, NetworkStats>;
+}
+
+/** A block device's throttle, as the Engine API has it. */
+export interface ThrottleDevice {
+  Path: string;
+  Rate: number;
 }

@@ -7,7 +7,7 @@
 import { promises as fs, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import { forbidden, notFound, invalidArgument } from '../../errdefs/index.ts';
+import { forbidden, internal, notFound, invalidArgument } from '../../errdefs/index.ts';
 import { resolveInRoot, tarDirectory, applyLayer } from '../../archive/index.ts';
 import type { Host } from '../../host/index.ts';
 import type { IdMap } from '../../spec/index.ts';
@@ -99,6 +99,10 @@ export async function statPath(
   if (real === undefined) throw missing();
   const st = await fs.lstat(real).catch(() => undefined);
   if (!st) throw missing();
+  // A path ending in a slash names a directory (moby's lstat of it fails with ENOTDIR): the
+  // CLI's `docker cp file c:/a/file/` must not take the file for the directory to copy into.
+  if (/\/\.?$/.test(path) && abs !== '/' && !(await isDirectoryInRoot(root, rel, st)))
+    throw internal(`lstat ${path}: not a directory`);
   let linkTarget = '';
   if (st.isSymbolicLink()) {
     const to = await resolveInRoot(root, rel);
@@ -143,4 +147,12 @@ export async function extractTo(
   if (mount?.readOnly) throw forbidden('mounted volume is marked read-only');
   // Under a remap the archive's owners (or `owner`) are the container's ids: written as the host's.
   await applyLayer(tar, real, { host, literal: true, owner, idMap });
+}
+
+/** Whether `rel` under `root` is a directory, through a last symbolic link (resolved in the root). */
+async function isDirectoryInRoot(root: string, rel: string, st: Stats): Promise<boolean> {
+  if (st.isDirectory()) return true;
+  if (!st.isSymbolicLink()) return false;
+  const to = await resolveInRoot(root, rel);
+  return to !== undefined && !!(await fs.stat(to).catch(() => undefined))?.isDirectory();
 }

@@ -42,6 +42,12 @@ const cgroupCan = {
       existsSync('/sys/fs/cgroup/io.weight') ||
       existsSync('/sys/fs/cgroup/io.bfq.weight'),
   ),
+  /** A block I/O weight per device: CFQ's or BFQ's file in v1. */
+  blkioWeightDevice: once(
+    () =>
+      existsSync('/sys/fs/cgroup/blkio/blkio.weight_device') ||
+      existsSync('/sys/fs/cgroup/blkio/blkio.bfq.weight_device'),
+  ),
 };
 
 function once<T>(f: () => T): () => T {
@@ -68,6 +74,12 @@ export function hostConfigWarnings(h: HostConfig): string[] {
     warnings.push('Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.');
     h.BlkioWeight = 0;
   }
+  if (h.BlkioWeightDevice?.length && !cgroupCan.blkioWeightDevice()) {
+    warnings.push(
+      'Your kernel does not support Block I/O weight_device or the cgroup is not mounted. Weight-device discarded.',
+    );
+    h.BlkioWeightDevice = [];
+  }
   if (h.NetworkMode === 'host' && Object.keys(h.PortBindings ?? {}).length)
     warnings.push('Published ports are discarded when using host network mode');
   return warnings;
@@ -76,8 +88,29 @@ export function hostConfigWarnings(h: HostConfig): string[] {
 /** moby's bounds on `--oom-score-adj`, the kernel's. */
 const OOM_SCORE_ADJ = { min: -1000, max: 1000 };
 
-/** Refuses what Docker refuses before anything is made. */
-export function validateHostConfig(h: HostConfig): void {
+/** moby's smallest memory limit and reservation (linuxMinMemory's 6 MB, as its message says). */
+const MIN_MEMORY = 6 * 1024 * 1024;
+
+/** moby's memory checks at create (verifyPlatformContainerResources), in its words. */
+function checkMemory(h: HostConfig, opts: { update?: boolean }): void {
+  const memory = h.Memory ?? 0;
+  const swap = h.MemorySwap ?? 0;
+  const reservation = h.MemoryReservation ?? 0;
+  if (memory > 0 && swap > 0 && swap < memory)
+    throw invalidArgument('Minimum memoryswap limit should be larger than memory limit, see usage');
+  if (memory === 0 && swap > 0 && !opts.update)
+    throw invalidArgument('You should always set the Memory limit when using Memoryswap limit, see usage');
+  if (reservation > 0 && reservation < MIN_MEMORY) throw invalidArgument('Minimum memory reservation allowed is 6MB');
+  // -1 is moby's "unset" (fixMemorySwappiness).
+  const swappiness = h.MemorySwappiness ?? -1;
+  if (swappiness !== -1 && (swappiness < 0 || swappiness > 100))
+    throw invalidArgument(`Invalid value: ${swappiness}, valid memory swappiness range is 0-100`);
+  if (memory > 0 && reservation > 0 && memory < reservation)
+    throw invalidArgument('Minimum memory limit can not be less than memory reservation limit, see usage');
+}
+
+/** Refuses what Docker refuses before anything is made (`update`: a `docker update`'s merged config). */
+export function validateHostConfig(h: HostConfig, opts: { update?: boolean } = {}): void {
   if (h.NetworkMode && !NETWORK_MODES.test(h.NetworkMode))
     throw invalidArgument(`invalid network mode: ${h.NetworkMode}`);
   // runconfig's, as the API's decoder has them.
@@ -98,8 +131,9 @@ export function validateHostConfig(h: HostConfig): void {
     );
   if (h.BlkioWeight && cgroupCan.blkioWeight() && (h.BlkioWeight < 10 || h.BlkioWeight > 1000))
     throw invalidArgument('Range of blkio weight is from 10 to 1000');
-  if (h.Memory !== undefined && h.Memory !== 0 && h.Memory < 6 * 1024 * 1024)
+  if (h.Memory !== undefined && h.Memory !== 0 && h.Memory < MIN_MEMORY)
     throw invalidArgument('Minimum memory limit allowed is 6MB');
+  checkMemory(h, opts);
   // As moby's create: more CPUs than there are is refused here (docker run then says so
   // without a container made); the lower bound is the spec's (withCpus), at start.
   if (h.NanoCpus !== undefined && (h.NanoCpus < 0 || h.NanoCpus > os.availableParallelism() * 1e9))
@@ -120,6 +154,19 @@ export function validateHostConfig(h: HostConfig): void {
   // `container:<id>` beyond dockerd's modes, as Podman's: how a pod's members share its infra's.
   if (h.UTSMode && !/^(host|container:.+)$/.test(h.UTSMode)) throw invalidArgument(`invalid UTS mode: ${h.UTSMode}`);
   checkUsernsMode(h);
+  // moby's validateCapabilities: each name known, said as the list it came in.
+  for (const [list, what] of [
+    [h.CapAdd, 'CapAdd'],
+    [h.CapDrop, 'CapDrop'],
+  ] as const) {
+    for (const cap of list ?? []) {
+      try {
+        oci.normalizeCapability(cap);
+      } catch (e) {
+        throw invalidArgument(`invalid ${what}: ${(e as Error).message}`, e);
+      }
+    }
+  }
   if (h.CgroupnsMode && !['host', 'private'].includes(h.CgroupnsMode))
     throw invalidArgument(`invalid cgroup namespace mode: ${h.CgroupnsMode}`);
   // Docker's words for what its own daemon lacks here too: no GPU driver, no xfs project quotas.

@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArgument } from '../../errdefs/index.ts';
+import { resolveInRoot } from '../../archive/index.ts';
 import { checkShape, type IdMap, type ImageRunConfig, type Shape } from '../../spec/index.ts';
 import * as oci from '../../oci/index.ts';
 import { parsePortKey } from '../../network/index.ts';
@@ -254,6 +255,17 @@ export function validateUpdateTypes(u: unknown): void {
 export function resourceOpts(h: HostConfig): oci.SpecOpt[] {
   const opts: oci.SpecOpt[] = [];
   if (h.Memory) opts.push(oci.withMemory(h.Memory, h.MemorySwap, h.MemoryReservation));
+  // A soft limit alone, as dockerd applies it (withMemory takes it beside a hard one).
+  else if (h.MemoryReservation) opts.push(oci.withMemoryReservation(h.MemoryReservation));
+  // -1 (and null) is the kernel's default swappiness, as in moby.
+  const swappiness = h.MemorySwappiness ?? -1;
+  if (h.OomKillDisable || swappiness >= 0)
+    opts.push(
+      oci.withMemoryBehaviour({
+        oomKillDisable: !!h.OomKillDisable,
+        swappiness: swappiness >= 0 ? swappiness : undefined,
+      }),
+    );
   if (h.NanoCpus) opts.push(oci.withCpus(h.NanoCpus));
   if (h.CpuShares) opts.push(oci.withCpuShares(h.CpuShares));
   if (h.CpuQuota || h.CpuPeriod) opts.push(oci.withCpuQuota(h.CpuQuota ?? 0, h.CpuPeriod ?? 0));
@@ -261,6 +273,21 @@ export function resourceOpts(h: HostConfig): oci.SpecOpt[] {
     opts.push(oci.withCpuRealtime(h.CpuRealtimePeriod ?? 0, h.CpuRealtimeRuntime ?? 0));
   if (h.CpusetCpus || h.CpusetMems) opts.push(oci.withCpuset(h.CpusetCpus ?? '', h.CpusetMems));
   if (h.PidsLimit && h.PidsLimit > 0) opts.push(oci.withPidsLimit(h.PidsLimit));
+  const throttle = (l: HostConfig['BlkioDeviceReadBps']) => l?.map((d) => ({ path: d.Path, rate: d.Rate }));
+  if (
+    h.BlkioDeviceReadBps?.length ||
+    h.BlkioDeviceWriteBps?.length ||
+    h.BlkioDeviceReadIOps?.length ||
+    h.BlkioDeviceWriteIOps?.length
+  )
+    opts.push(
+      oci.withBlockIOThrottles({
+        readBps: throttle(h.BlkioDeviceReadBps),
+        writeBps: throttle(h.BlkioDeviceWriteBps),
+        readIops: throttle(h.BlkioDeviceReadIOps),
+        writeIops: throttle(h.BlkioDeviceWriteIOps),
+      }),
+    );
   return opts;
 }
 
@@ -342,6 +369,18 @@ export interface SpecContext {
   etcWritten?: Map<string, string>;
 }
 
+/**
+ * moby's SetupWorkingDirectory: a working directory the image has as something else is refused
+ * in its words (a missing one is made by the runtime or the warm pool's zygote); the runtime's
+ * own chdir error would say it less plainly, or, from a warm sandbox, only once the command ran.
+ */
+async function checkWorkingDir(rootfs: string, dir: string | undefined): Promise<void> {
+  if (!dir || dir === '/') return;
+  const real = await resolveInRoot(rootfs, dir);
+  const st = real === undefined ? undefined : await fs.stat(real).catch(() => undefined);
+  if (st && !st.isDirectory()) throw invalidArgument(`Cannot mkdir: ${dir} is not a directory`);
+}
+
 export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<oci.Spec> {
   const h = c.HostConfig;
   const opts: oci.SpecOpt[] = [];
@@ -359,6 +398,7 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
   ];
   const home = oci.homeEnv(env, user);
   opts.push(oci.withEnv(home ? [...env, home] : env));
+  await checkWorkingDir(ctx.rootfs, c.Config.WorkingDir);
   opts.push(oci.withCwd(c.Config.WorkingDir || '/'));
   opts.push(oci.withUser(user));
   // --uts host: the host's own name; another container's namespace (a pod's members share their
@@ -429,13 +469,22 @@ function parseSecurityOpts(opts: readonly string[]): { noNewPrivileges?: boolean
   let noNewPrivileges: boolean | undefined;
   let seccomp: string | undefined;
   for (const o of opts) {
-    const [k, v] = o.includes('=')
-      ? [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)]
-      : (o.split(':', 2) as [string, string | undefined]);
-    if (k === 'no-new-privileges') noNewPrivileges = v === undefined || v === 'true' || v === '';
-    else if (k === 'seccomp') seccomp = v;
+    // moby's parseSecurityOpt, in its words: `key=value` (or the old `key:value`), a bare
+    // `no-new-privileges`; "1" for what has no value, "2" for a key or value it does not know.
+    if (o === 'no-new-privileges') {
+      noNewPrivileges = true;
+      continue;
+    }
+    const sep = o.includes('=') ? '=' : o.includes(':') ? ':' : undefined;
+    if (!sep) throw invalidArgument(`invalid --security-opt 1: ${JSON.stringify(o)}`);
+    const [k, v] = [o.slice(0, o.indexOf(sep)), o.slice(o.indexOf(sep) + 1)];
+    if (k === 'no-new-privileges') {
+      const on = goBool(v);
+      if (on === undefined) throw invalidArgument(`invalid --security-opt 2: ${JSON.stringify(o)}`);
+      noNewPrivileges = on;
+    } else if (k === 'seccomp') seccomp = v;
     else if (k === 'label' || k === 'apparmor') continue;
-    else throw invalidArgument(`invalid --security-opt: "${o}"`);
+    else throw invalidArgument(`invalid --security-opt 2: ${JSON.stringify(o)}`);
   }
   if (seccomp !== undefined && seccomp !== 'unconfined' && !seccomp.trimStart().startsWith('{')) {
     throw invalidArgument(
@@ -562,4 +611,11 @@ async function hostResolvConf(): Promise<string> {
   const text = await fs.readFile('/etc/resolv.conf', 'utf8').catch(() => '');
   resolvCache = { at: Date.now(), text };
   return text;
+}
+
+/** Go's strconv.ParseBool: undefined for what it refuses. */
+function goBool(v: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  return undefined;
 }

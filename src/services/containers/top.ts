@@ -41,7 +41,8 @@ export async function containerTop(ctx: ContainerContext, c: ContainerRecord, ps
 async function runPs(host: Host, psArgs: string): Promise<string> {
   const args = psArgs.trim().split(/\s+/).filter(Boolean);
   const r = await host.run('ps', args, { allowFailure: true });
-  if (r.code !== 0) throw invalidArgument(`ps: ${r.stderr.trim()}`);
+  // ps's first line says what is wrong; the rest is its usage text, which dockerd leaves out.
+  if (r.code !== 0) throw invalidArgument(`ps: ${r.stderr.trim().split('\n', 1)[0]}`);
   return r.stdout;
 }
 

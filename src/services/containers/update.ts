@@ -55,7 +55,7 @@ export function updatedHostConfig(current: HostConfig, u: UpdateRequest): HostCo
       'Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time',
     );
   }
-  validateHostConfig(next);
+  validateHostConfig(next, { update: true });
   return next;
 }
 

@@ -94,7 +94,10 @@ test("--mount: bind source must exist, tmpfs gets Docker's flags, options belong
     () => parseMount({ Type: 'volume', Target: '/y', BindOptions: { Propagation: 'shared' } }, none),
     /field BindOptions must not be specified/,
   );
-  assert.throws(() => parseMount({ Type: 'nfs', Target: '/y' }, none), /mount type unknown/);
+  assert.throws(
+    () => parseMount({ Type: 'nfs', Target: '/y' }, none),
+    /^InvalidArgumentError: invalid mount config for type "nfs": mount type unknown$/,
+  );
   const t = parseMount({ Type: 'tmpfs', Target: '/t', TmpfsOptions: { SizeBytes: 1024, Mode: 0o1777 } }, none);
   assert.deepEqual(t.TmpfsOptions, ['nosuid', 'nodev', 'noexec', 'size=1024', 'mode=1777']);
   assert.deepEqual(parseTmpfs('/run', 'size=64m,exec').TmpfsOptions, ['nosuid', 'nodev', 'size=64m', 'exec']);

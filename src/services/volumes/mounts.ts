@@ -147,7 +147,7 @@ export function parseMount(raw: unknown, exists: (path: string) => boolean): Pla
   const type = m.Type ?? '';
   const bad = (why: string) => invalidArgument(`invalid mount config for type "${type}": ${why}`);
   if (!['volume', 'bind', 'tmpfs'].includes(type))
-    throw invalidArgument(`invalid mount config: mount type unknown: "${type}"`);
+    throw invalidArgument(`invalid mount config for type "${type}": mount type unknown`);
   const dest = checkDest(m.Target ?? '', type);
   if (type !== 'bind' && m.BindOptions) throw bad('field BindOptions must not be specified');
   if (type !== 'volume' && m.VolumeOptions) throw bad('field VolumeOptions must not be specified');
