@@ -38,7 +38,8 @@ const REQ_SPAWN = 1,
   REQ_NETINFO = 10,
   REQ_NFT = 11,
   REQ_BRPORT = 12,
-  REQ_XATTRS = 13;
+  REQ_XATTRS = 13,
+  REQ_SCHED = 14;
 const RES_SPAWNED = 1,
   RES_DATA = 2,
   RES_EXIT = 3,
@@ -109,10 +110,11 @@ const F_STDIN = 1,
   F_FD3 = 8,
   F_SETSID = 16,
   F_NETNS = 32,
-  F_NICE = 64;
+  F_NICE = 64,
+  F_IDLE = 128;
 const HEADER = 9;
 /** The message set this file speaks; the C file's PROTOCOL. A launcher without `--protocol` is 1. */
-export const LAUNCHER_PROTOCOL = 8;
+export const LAUNCHER_PROTOCOL = 9;
 
 /** The string a launcher binary holds with its protocol after it, up to a `;` (the C file's protocol_mark). */
 const PROTOCOL_MARK = 'berth-launcher-protocol=';
@@ -163,6 +165,8 @@ export interface LaunchOptions {
   netns?: string;
   /** Run at this niceness (1-19), as does everything the program starts: work nobody waits for. */
   nice?: number;
+  /** Run at SCHED_IDLE, as does everything the program starts: only when no other task wants a core. */
+  idle?: boolean;
 }
 
 /** A program started through the launcher; see the module comment. */
@@ -426,6 +430,19 @@ export class Launcher {
     return { result: answer.readInt32LE(0), found };
   }
 
+  /**
+   * Every thread of each of `pids` at SCHED_OTHER and niceness `nice` (the C file's SCHED):
+   * processes spawned with `idle` or `nice` back at the normal priority. Resolves with 0 or the
+   * first -errno (a thread that ended meanwhile is none).
+   */
+  async sched(pids: readonly number[], nice: number): Promise<number> {
+    const more = Buffer.alloc(8 + 4 * pids.length);
+    more.writeInt32LE(nice, 0);
+    more.writeUInt32LE(pids.length, 4);
+    pids.forEach((pid, i) => more.writeUInt32LE(pid, 8 + 4 * i));
+    return (await this.call(REQ_SCHED, 0, [], more)).readInt32LE(0);
+  }
+
   private call(type: number, flags: number, strings: string[], more?: Buffer): Promise<Buffer> {
     this.ensure();
     const id = this.newId();
@@ -461,7 +478,8 @@ export class Launcher {
       (o.fd3 ? F_FD3 : 0) |
       (o.setsid ? F_SETSID : 0) |
       (o.netns ? F_NETNS : 0) |
-      (o.nice ? F_NICE : 0);
+      (o.nice ? F_NICE : 0) |
+      (o.idle ? F_IDLE : 0);
     const head = Buffer.alloc(16);
     head.writeUInt32LE(flags, 0);
     head.writeUInt32LE(o.timeoutMs ?? 0, 4);
