@@ -29,7 +29,8 @@
  * its container is gone (or a moment later: see refillAfter), so refills never compete with a
  * burst of starts; a
  * sandbox made while another is ready is made at a lower priority (poolfit.ts's
- * sandboxNice) and put back at the daemon's at its hand-over (tasks.ts's adopt); a
+ * sandboxNice, at SCHED_IDLE: SANDBOX_IDLE) and put back at the daemon's at its hand-over
+ * (tasks.ts's adopt); a
  * sandbox has no record, so the sweep of directories without one at the next daemon start
  * removes what a daemon killed with SIGKILL left (its task, and the veth with its
  * namespace; the bridges' addresses of containers not running are freed before),
@@ -50,6 +51,7 @@ import {
   sandboxKey,
   sandboxNetworkOf,
   sandboxNice,
+  SANDBOX_IDLE,
   SANDBOX_NICE,
   ZYGOTE_PATH,
   type SandboxNetwork,
@@ -467,6 +469,9 @@ export class WarmPool {
       const task = await this.tasks.create(rec, plan, undefined, {
         onSpec: (s) => (spec = sandboxKey(s)),
         nice,
+        // A refill while one is ready runs only when no other task wants a core (poolfit.ts's
+        // SANDBOX_IDLE); a pod member's (not under sandboxNice's bound) at the niceness alone.
+        idle: !joined && SANDBOX_IDLE,
         ahead: !!joined,
         etc,
       });
