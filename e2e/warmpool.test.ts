@@ -302,10 +302,17 @@ test("a sandbox made while another is ready waits at a lower priority and SCHED_
       const s = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
       return `${field(s, 38)}/${field(s, 16)}`;
     });
+  // The niceness of a process's autogroup (its session's task group), '-' without autogroups.
+  const groupNice = (pid: number) =>
+    existsSync(`/proc/${pid}/autogroup`)
+      ? / nice (-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'))![1]
+      : '-';
   const pool = await ready(d);
-  // The last one made (a ready one beside it) waits at nice 10 and SCHED_IDLE: its monitor, crun's init.
-  const waiting = pool.flatMap((s) => processesOf(s)).map((p) => `${policyOf(p)}/${niceOf(p)}`);
-  assert.ok(waiting.includes('5/10'), `a sandbox waits at a lower priority: ${waiting}`);
+  // The last one made (a ready one beside it) waits at nice 10 and SCHED_IDLE, its monitor's
+  // session's autogroup at nice 19: its monitor, crun's init.
+  const waiting = pool.flatMap((s) => processesOf(s)).map((p) => `${policyOf(p)}/${niceOf(p)}/${groupNice(p)}`);
+  const none = groupNice(process.pid) === '-';
+  assert.ok(waiting.includes(none ? '5/10/-' : '5/10/19'), `a sandbox waits at a lower priority: ${waiting}`);
   const ids: string[] = [];
   for (const name of ['prio1', 'prio2'])
     ids.push(
@@ -325,6 +332,7 @@ test("a sandbox made while another is ready waits at a lower priority and SCHED_
       monitor.map(() => '0/0'),
       `${name}'s monitor runs at the daemon's priority`,
     );
+    for (const p of [pid, parentOf(pid)]) assert.equal(groupNice(p), none ? '-' : '0', `${name}'s autogroups at 0`);
   }
   // As the processes in it see it: the container's and an exec's.
   const own = await dockerOk(d, ['exec', 'prio1', 'cat', '/proc/1/stat', '/proc/self/stat']);

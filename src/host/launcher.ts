@@ -90,6 +90,8 @@ export const LINK_STEPS = [
 /** LINK's flags: no IPv6 link-local addresses on either end; the bridge port isolated. */
 const LINK_QUIET = 1,
   LINK_ISOLATED = 2;
+/** SCHED's flags: the autogroups too. */
+const SCHED_AUTOGROUP = 1;
 /** BRPORT's flags: the port isolated. */
 const BRPORT_ISOLATED = 1;
 /** BRIDGE's flags: make it; bring it up. */
@@ -165,7 +167,10 @@ export interface LaunchOptions {
   netns?: string;
   /** Run at this niceness (1-19), as does everything the program starts: work nobody waits for. */
   nice?: number;
-  /** Run at SCHED_IDLE, as does everything the program starts: only when no other task wants a core. */
+  /**
+   * Run at SCHED_IDLE, as does everything the program starts: only when no other task wants a
+   * core; with `setsid`, its session's autogroup at nice 19 too.
+   */
   idle?: boolean;
 }
 
@@ -431,16 +436,17 @@ export class Launcher {
   }
 
   /**
-   * Every thread of each of `pids` at SCHED_OTHER and niceness `nice` (the C file's SCHED):
-   * processes spawned with `idle` or `nice` back at the normal priority. Resolves with 0 or the
+   * Every thread of each of `pids` at SCHED_OTHER and niceness `nice` (the C file's SCHED),
+   * with `autogroups` each one's autogroup at `nice` too: processes spawned with `idle` or
+   * `nice` back at the normal priority. Resolves with 0 or the
    * first -errno (a thread that ended meanwhile is none).
    */
-  async sched(pids: readonly number[], nice: number): Promise<number> {
+  async sched(pids: readonly number[], nice: number, autogroups = false): Promise<number> {
     const more = Buffer.alloc(8 + 4 * pids.length);
     more.writeInt32LE(nice, 0);
     more.writeUInt32LE(pids.length, 4);
     pids.forEach((pid, i) => more.writeUInt32LE(pid, 8 + 4 * i));
-    return (await this.call(REQ_SCHED, 0, [], more)).readInt32LE(0);
+    return (await this.call(REQ_SCHED, autogroups ? SCHED_AUTOGROUP : 0, [], more)).readInt32LE(0);
   }
 
   private call(type: number, flags: number, strings: string[], more?: Buffer): Promise<Buffer> {

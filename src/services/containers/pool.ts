@@ -480,7 +480,13 @@ export class WarmPool {
       const ms = performance.now() - t0;
       if (joined)
         this.ctx.d.log.debug(`warm pool: a member sandbox for ${shortId(joined.owner)} in ${ms.toFixed(1)} ms`);
-      else this.lastMaking = { nice, ms };
+      else {
+        this.lastMaking = { nice, ms };
+        // How the refills fare under load (sandboxNice's bound): one line each at debug.
+        this.ctx.d.log.debug(
+          `warm pool: a sandbox in ${ms.toFixed(1)} ms${nice ? ` at nice ${nice}${SANDBOX_IDLE ? ' and SCHED_IDLE' : ''}` : ''}`,
+        );
+      }
       return {
         id,
         imageId,
