@@ -19,10 +19,7 @@
  *              the niceness to run at (decimal, 1-19: work nobody waits for, which what it
  *              starts inherits), argv, env.
  *              flags: 1 pipe stdin, 2 pipe stdout, 4 pipe stderr, 8 pipe fd 3 (the child
- *              writes), 16 new session, 32 network namespace, 64 niceness, 128 SCHED_IDLE
- *              (inherited likewise: the program runs only when no other task wants the
- *              core; with 16, the new session's autogroup at nice 19; SCHED lifts both).
- *              Unpiped stdio is
+ *              writes), 16 new session, 32 network namespace, 64 niceness. Unpiped stdio is
  *              /dev/null; no other descriptor reaches the program, whatever the launcher
  *              inherited. The program is looked up in PATH when it has no slash.
  *     STDIN    bytes for the child's stdin; an empty payload closes it. Each chunk is
@@ -52,16 +49,11 @@
  *              (1 isolated on), then the port's name, in the launcher's namespace.
  *     XATTRS   extended attributes of the files given (berth-launcher-xattrs.c): u32 flags
  *              (0), u32 the number of names, then NUL-terminated strings: the names, the paths.
- *     SCHED    processes back at the normal policy: u32 flags (1: their autogroups too),
- *              i32 the niceness, u32 the number of pids, the pids (u32 each). Every thread of
- *              each (/proc/<pid>/task) gets SCHED_OTHER and that niceness, and with flag 1
- *              each one's autogroup that niceness: a warm pool's sandbox made with flag 128 at
- *              its hand-over (setpriority alone leaves a SCHED_IDLE task idle).
  *   launcher → berthd
  *     SPAWNED  i32: the pid, or -errno when it could not start (exec or chdir failed).
  *     DATA     u8 fd (1, 2 or 3), then bytes; no bytes: end of file on that fd.
  *     EXIT     i32 wait status (as waitpid gives it). Comes once per started child.
- *     DONE     i32: 0, or -errno; the answer to MOUNT, UNMOUNT, UNLINK, BRPORT and SCHED. To LINK and BRIDGE,
+ *     DONE     i32: 0, or -errno; the answer to MOUNT, UNMOUNT, UNLINK and BRPORT. To LINK and BRIDGE,
  *              with an i32 more: the step that failed (enum link_step, enum bridge_step). To
  *              NETINFO, an i32 more (the dump that failed), then its lines of text. To NFT,
  *              0 or 1 (failed), then nft's error text. To XATTRS, 0 or the first -errno met,
@@ -78,7 +70,6 @@
  * Built by scripts/setup.sh (linked with libnftables).
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -97,13 +88,11 @@
 #include <unistd.h>
 
 enum { REQ_SPAWN = 1, REQ_STDIN = 2, REQ_KILL = 3, REQ_RELEASE = 4, REQ_MOUNT = 5, REQ_UNMOUNT = 6, REQ_LINK = 7, REQ_UNLINK = 8, REQ_BRIDGE = 9,
-       REQ_NETINFO = 10, REQ_NFT = 11, REQ_BRPORT = 12, REQ_XATTRS = 13,
-       REQ_SCHED = 14 };
+       REQ_NETINFO = 10, REQ_NFT = 11, REQ_BRPORT = 12, REQ_XATTRS = 13 };
 enum { RES_SPAWNED = 1, RES_DATA = 2, RES_EXIT = 3, RES_DONE = 4, RES_WROTE = 5 };
-enum { SCHED_AUTOGROUP = 1 };
-enum { F_STDIN = 1, F_STDOUT = 2, F_STDERR = 4, F_FD3 = 8, F_SETSID = 16, F_NETNS = 32, F_NICE = 64, F_IDLE = 128 };
+enum { F_STDIN = 1, F_STDOUT = 2, F_STDERR = 4, F_FD3 = 8, F_SETSID = 16, F_NETNS = 32, F_NICE = 64 };
 #define HEADER 9
-#define PROTOCOL 9
+#define PROTOCOL 8
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 /* Read from the file by berthd (launcher.ts's launcherMismatch); `used`: kept though nothing here reads it. */
@@ -275,31 +264,6 @@ static int join_netns(const char *path)
 	return r;
 }
 
-/*
- * The niceness of the autogroup `pid` is in (0: this process's). With autogroups on (the
- * kernel's default on a desktop, and here), each session is a task group that competes with
- * the others as a whole: a new session's SCHED_IDLE or niced tasks yield only to their own
- * session's, and take a full share against the others'. So a program spawned idle in a new
- * session has its session's group at nice 19 too. Without autogroups (no file) nothing to do.
- */
-static int autogroup_nice(pid_t pid, int nice)
-{
-	char path[64], text[16];
-	if (pid)
-		snprintf(path, sizeof path, "/proc/%d/autogroup", (int)pid);
-	else
-		snprintf(path, sizeof path, "/proc/self/autogroup");
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
-	int len = snprintf(text, sizeof text, "%d", nice);
-	int r = write(fd, text, (size_t)len) == len ? 0 : -1;
-	int e = errno;
-	close(fd);
-	errno = e;
-	return r;
-}
-
 static void spawn(uint32_t id, const unsigned char *p, size_t n, const sigset_t *oldmask)
 {
 	if (n < 16) {
@@ -374,8 +338,6 @@ static void spawn(uint32_t id, const unsigned char *p, size_t n, const sigset_t 
 			(cloexec_from(flags & F_FD3 ? 4 : 3), 1) &&
 			(!(flags & F_SETSID) || setsid() >= 0) &&
 			(!nice || setpriority(PRIO_PROCESS, 0, nice) == 0) &&
-			(!(flags & F_IDLE) || sched_setscheduler(0, SCHED_IDLE, &(struct sched_param){ 0 }) == 0) &&
-			(!(flags & F_IDLE) || !(flags & F_SETSID) || autogroup_nice(0, 19) == 0) &&
 			(!netns || join_netns(netns) == 0) &&
 			(!*cwd || chdir(cwd) == 0);
 		if (ok) {
@@ -499,43 +461,6 @@ static void do_unmount(uint32_t id, const unsigned char *p, size_t n)
 	reply_i32(RES_DONE, id, umount2(target, (int)get32(p)) < 0 ? -errno : 0);
 }
 
-/*
- * SCHED: every thread of the pids given at SCHED_OTHER and the niceness given. A thread that
- * ended meanwhile is not an error; the first other failure is the answer (the rest are still
- * tried: a process half at the normal policy is worse than one fully back or fully not).
- */
-static void do_sched(uint32_t id, const unsigned char *p, size_t n)
-{
-	if (n < 12 || (n - 12) / 4 < get32(p + 8)) {
-		reply_i32(RES_DONE, id, -EINVAL);
-		return;
-	}
-	int nice = (int32_t)get32(p + 4), r = 0;
-	uint32_t flags = get32(p), count = get32(p + 8);
-	struct sched_param zero = { 0 };
-	for (uint32_t i = 0; i < count; i++) {
-		char dir[64];
-		snprintf(dir, sizeof dir, "/proc/%u/task", get32(p + 12 + 4 * i));
-		if ((flags & SCHED_AUTOGROUP) && autogroup_nice((pid_t)get32(p + 12 + 4 * i), nice) < 0 && errno != ESRCH)
-			r = r ? r : -errno;
-		DIR *d = opendir(dir);
-		if (!d) {
-			r = r ? r : -errno;
-			continue;
-		}
-		for (struct dirent *e; (e = readdir(d));) {
-			pid_t tid = (pid_t)atoi(e->d_name);
-			if (tid <= 0)
-				continue;
-			if ((sched_setscheduler(tid, SCHED_OTHER, &zero) < 0 || setpriority(PRIO_PROCESS, (id_t)tid, nice) < 0) &&
-			    errno != ESRCH)
-				r = r ? r : -errno;
-		}
-		closedir(d);
-	}
-	reply_i32(RES_DONE, id, r);
-}
-
 #include "berth-launcher-link.c"
 #include "berth-launcher-bridge.c"
 #include "berth-launcher-xattrs.c"
@@ -580,10 +505,6 @@ static void request(uint8_t type, uint32_t id, const unsigned char *p, size_t n,
 	}
 	if (type == REQ_XATTRS) {
 		do_xattrs(id, p, n);
-		return;
-	}
-	if (type == REQ_SCHED) {
-		do_sched(id, p, n);
 		return;
 	}
 	struct child *c = find(id);

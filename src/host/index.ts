@@ -7,7 +7,6 @@
  * path of berth-launcher starts programs through it (see launcher.ts) and must be `close`d.
  */
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { promises as fs } from 'node:fs';
 import { internal } from '../errdefs/index.ts';
 import { constants as osConstants, setPriority } from 'node:os';
 import { Launcher, LINK_STEPS, MNT_DETACH, type LaunchOptions, type VethLink } from './launcher.ts';
@@ -48,14 +47,6 @@ export type HostSpawnOptions = SpawnOptions & {
    * a process back to the daemon's.
    */
   nice?: number;
-  /**
-   * Run at SCHED_IDLE from the start, as everything the program starts does: the kernel gives
-   * it a core only when no other task wants one, and a task that wakes takes the core from it
-   * at once (niceness only shares the core out). With `detached`, its session's autogroup
-   * (each session is a task group of its own, competing as a whole) at nice 19 too.
-   * `normalPolicy` takes it back.
-   */
-  idle?: boolean;
 };
 
 /** Starts long-lived processes that the caller then owns. */
@@ -63,13 +54,6 @@ export interface Spawner {
   spawn(cmd: string, args: readonly string[], opts?: HostSpawnOptions): ChildProcess;
   /** setpriority(2) of one process (of one thread, for a threaded one). */
   setPriority(pid: number, nice: number): void;
-  /**
-   * Every thread of each of `pids` (/proc/<pid>/task) at SCHED_OTHER and niceness `nice`, and
-   * each one's autogroup at `nice`: a process spawned with `idle` or `nice` (in a session of
-   * its own), and what it started, back at the normal priority. Only for processes whose
-   * session is theirs: an autogroup is the whole session's.
-   */
-  normalPolicy(pids: readonly number[], nice: number): Promise<void>;
 }
 
 /** Mounts and unmounts file systems. */
@@ -253,40 +237,16 @@ export class RealHost implements Host {
   }
 
   spawn(cmd: string, args: readonly string[], opts: HostSpawnOptions = {}): ChildProcess {
-    const { nice, idle, ...rest } = opts;
+    const { nice, ...rest } = opts;
     const launch = this.launcher && launchable(rest);
-    if (launch) return this.launcher!.spawn(cmd, args, { ...launch, nice, idle }) as unknown as ChildProcess;
-    // Without the launcher, nice(1) and chrt(1) lower it before the program runs.
+    if (launch) return this.launcher!.spawn(cmd, args, { ...launch, nice }) as unknown as ChildProcess;
+    // Without the launcher, nice(1) lowers it before the program runs.
     if (nice) [cmd, args] = ['nice', ['-n', String(nice), '--', cmd, ...args]];
-    // (No autogroup at nice 19 here: the session is made by Node after chrt's exec.)
-    if (idle) [cmd, args] = ['chrt', ['--idle', '0', cmd, ...args]];
     return nodeSpawn(cmd, args, rest);
   }
 
   setPriority(pid: number, nice: number): void {
     setPriority(pid, nice);
-  }
-
-  async normalPolicy(pids: readonly number[], nice: number): Promise<void> {
-    if (this.launcher) {
-      const r = await this.launcher.sched(pids, nice, true);
-      if (r < 0) throw internal(`set processes ${pids.join(', ')} to SCHED_OTHER: ${errnoName(-r)}`);
-      return;
-    }
-    // Without the launcher: chrt(1) for the policy of every thread, then each thread's niceness,
-    // and the autogroup's (absent without autogroups).
-    for (const pid of pids) {
-      await fs.writeFile(`/proc/${pid}/autogroup`, String(nice)).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'ENOENT') throw e;
-      });
-      await this.run('chrt', ['--all-tasks', '--other', '--pid', '0', String(pid)]);
-      for (const tid of await fs.readdir(`/proc/${pid}/task`).catch(() => [String(pid)]))
-        try {
-          setPriority(Number(tid), nice);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
-        }
-    }
   }
 
   async mount(

@@ -115,38 +115,6 @@ test(
 );
 
 test(
-  'spawn at SCHED_IDLE: the program and what it starts run at it, and normalPolicy puts each back at SCHED_OTHER and the niceness given',
-  { skip },
-  async () => {
-    // /proc/<pid>/stat's fields after the name: the niceness is the 17th, the policy the 39th (SCHED_IDLE 5).
-    const stat = (pid: string) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    const policy = (pid: string) => stat(pid)[38];
-    // Its own session, as a monitor: an autogroup of its own, at nice 19 (where the kernel has them).
-    const autogroup = (pid: string) =>
-      existsSync(`/proc/${pid}/autogroup`)
-        ? / nice (-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'))![1]
-        : '-';
-    const none = autogroup('self') === '-';
-    const child = host.spawn('sh', ['-c', 'sleep 30 & echo $$ $!; wait'], { nice: 7, idle: true, detached: true });
-    const line = await new Promise<string>((resolve) =>
-      child.stdout!.once('data', (c: Buffer) => resolve(c.toString())),
-    );
-    const [shell, sleeper] = line.trim().split(' ') as [string, string];
-    assert.equal(policy(shell), '5');
-    assert.equal(policy(sleeper), '5', 'its child inherits it');
-    assert.equal(stat(sleeper)[16], '7');
-    assert.equal(autogroup(sleeper), none ? '-' : '19');
-    await host.normalPolicy([Number(sleeper)], 0);
-    assert.deepEqual([policy(sleeper), stat(sleeper)[16]], ['0', '0']);
-    assert.deepEqual([policy(shell), stat(shell)[16]], ['5', '7'], 'only the pids given');
-    assert.equal(autogroup(shell), none ? '-' : '0', "the session's autogroup is back at 0");
-    await assert.rejects(host.normalPolicy([2 ** 22 + 12345], 0), /SCHED_OTHER: ENOENT/);
-    process.kill(Number(sleeper));
-    await new Promise((r) => child.once('exit', r));
-  },
-);
-
-test(
   'a program gets only the descriptors it was given, not what berthd or the launcher inherited',
   { skip },
   async () => {

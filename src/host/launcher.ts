@@ -38,8 +38,7 @@ const REQ_SPAWN = 1,
   REQ_NETINFO = 10,
   REQ_NFT = 11,
   REQ_BRPORT = 12,
-  REQ_XATTRS = 13,
-  REQ_SCHED = 14;
+  REQ_XATTRS = 13;
 const RES_SPAWNED = 1,
   RES_DATA = 2,
   RES_EXIT = 3,
@@ -90,8 +89,6 @@ export const LINK_STEPS = [
 /** LINK's flags: no IPv6 link-local addresses on either end; the bridge port isolated. */
 const LINK_QUIET = 1,
   LINK_ISOLATED = 2;
-/** SCHED's flags: the autogroups too. */
-const SCHED_AUTOGROUP = 1;
 /** BRPORT's flags: the port isolated. */
 const BRPORT_ISOLATED = 1;
 /** BRIDGE's flags: make it; bring it up. */
@@ -112,11 +109,10 @@ const F_STDIN = 1,
   F_FD3 = 8,
   F_SETSID = 16,
   F_NETNS = 32,
-  F_NICE = 64,
-  F_IDLE = 128;
+  F_NICE = 64;
 const HEADER = 9;
 /** The message set this file speaks; the C file's PROTOCOL. A launcher without `--protocol` is 1. */
-export const LAUNCHER_PROTOCOL = 9;
+export const LAUNCHER_PROTOCOL = 8;
 
 /** The string a launcher binary holds with its protocol after it, up to a `;` (the C file's protocol_mark). */
 const PROTOCOL_MARK = 'berth-launcher-protocol=';
@@ -167,11 +163,6 @@ export interface LaunchOptions {
   netns?: string;
   /** Run at this niceness (1-19), as does everything the program starts: work nobody waits for. */
   nice?: number;
-  /**
-   * Run at SCHED_IDLE, as does everything the program starts: only when no other task wants a
-   * core; with `setsid`, its session's autogroup at nice 19 too.
-   */
-  idle?: boolean;
 }
 
 /** A program started through the launcher; see the module comment. */
@@ -435,20 +426,6 @@ export class Launcher {
     return { result: answer.readInt32LE(0), found };
   }
 
-  /**
-   * Every thread of each of `pids` at SCHED_OTHER and niceness `nice` (the C file's SCHED),
-   * with `autogroups` each one's autogroup at `nice` too: processes spawned with `idle` or
-   * `nice` back at the normal priority. Resolves with 0 or the
-   * first -errno (a thread that ended meanwhile is none).
-   */
-  async sched(pids: readonly number[], nice: number, autogroups = false): Promise<number> {
-    const more = Buffer.alloc(8 + 4 * pids.length);
-    more.writeInt32LE(nice, 0);
-    more.writeUInt32LE(pids.length, 4);
-    pids.forEach((pid, i) => more.writeUInt32LE(pid, 8 + 4 * i));
-    return (await this.call(REQ_SCHED, autogroups ? SCHED_AUTOGROUP : 0, [], more)).readInt32LE(0);
-  }
-
   private call(type: number, flags: number, strings: string[], more?: Buffer): Promise<Buffer> {
     this.ensure();
     const id = this.newId();
@@ -484,8 +461,7 @@ export class Launcher {
       (o.fd3 ? F_FD3 : 0) |
       (o.setsid ? F_SETSID : 0) |
       (o.netns ? F_NETNS : 0) |
-      (o.nice ? F_NICE : 0) |
-      (o.idle ? F_IDLE : 0);
+      (o.nice ? F_NICE : 0);
     const head = Buffer.alloc(16);
     head.writeUInt32LE(flags, 0);
     head.writeUInt32LE(o.timeoutMs ?? 0, 4);

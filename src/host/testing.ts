@@ -16,8 +16,6 @@ export interface RecordedCall {
   netns?: string;
   /** A spawn at a lower priority: its niceness. */
   nice?: number;
-  /** A spawn at SCHED_IDLE. */
-  idle?: boolean;
 }
 
 /**
@@ -38,19 +36,11 @@ export class FakeHost implements Host {
     return r;
   }
   spawn(cmd: string, args: readonly string[], opts: HostSpawnOptions = {}): ChildProcess {
-    this.calls.push({
-      op: 'spawn',
-      args: [cmd, ...args],
-      ...(opts.nice ? { nice: opts.nice } : {}),
-      ...(opts.idle ? { idle: true } : {}),
-    });
+    this.calls.push({ op: 'spawn', args: [cmd, ...args], ...(opts.nice ? { nice: opts.nice } : {}) });
     return nodeSpawn('true', []);
   }
   setPriority(pid: number, nice: number): void {
     this.calls.push({ op: 'setPriority', args: [pid, nice] });
-  }
-  async normalPolicy(pids: readonly number[], nice: number): Promise<void> {
-    this.calls.push({ op: 'normalPolicy', args: [[...pids], nice] });
   }
   async mount(fstype: string, source: string, target: string, options: readonly string[]): Promise<void> {
     this.calls.push({ op: 'mount', args: [fstype, source, target, [...options]] });

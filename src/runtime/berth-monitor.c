@@ -45,7 +45,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +54,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -623,21 +621,6 @@ int main(int argc, char **argv)
 		_exit(0);
 	}
 	setsid();
-	/*
-	 * Started at SCHED_IDLE (a warm pool's sandbox, berthd's launcher): the new session is a
-	 * new autogroup, a task group competing with the others' as a whole at nice 0, where an idle
-	 * task yields only to its own session's. So the session's group goes to nice 19 too, and the
-	 * runtime's create it runs next waits for the machine's other work; berthd puts it back
-	 * (the launcher's SCHED) at the hand-over. No autogroups (no file): nothing to do.
-	 */
-	/* The system call itself: musl's sched_getscheduler is a stub (ENOSYS). */
-	if (syscall(SYS_sched_getscheduler, 0) == SCHED_IDLE) {
-		int ag = open("/proc/self/autogroup", O_WRONLY | O_CLOEXEC);
-		if (ag >= 0) {
-			(void)!write(ag, "19", 2);
-			close(ag);
-		}
-	}
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		die("set subreaper");
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);

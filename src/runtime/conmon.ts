@@ -164,7 +164,7 @@ export async function runConmon(
   host: Host,
   conmon: string,
   args: string[],
-  o: { cwd: string; env: NodeJS.ProcessEnv; what: string; keepSync?: boolean; nice?: number; idle?: boolean },
+  o: { cwd: string; env: NodeJS.ProcessEnv; what: string; keepSync?: boolean; nice?: number },
 ): Promise<{ pid: number; later?: Promise<SyncMessage | undefined> }> {
   const { cwd, what, keepSync = false } = o;
   const child = host.spawn(conmon, args, {
@@ -174,7 +174,6 @@ export async function runConmon(
     // Its own session: a signal to the daemon's process group does not reach the monitor.
     detached: true,
     nice: o.nice,
-    idle: o.idle,
   });
   const sync = child.stdio[3] as Readable | null | undefined;
   const stderr: Buffer[] = [];

@@ -72,7 +72,6 @@ export async function createUnderMonitor(
     env: m.env,
     what: `create container "${o.id}"`,
     nice: o.nice,
-    idle: o.idle,
   });
   if (seccompKey) await seccomp!.learn(seccompKey, join(m.runtimeRoot, o.id, 'seccomp.bpf')).catch(() => {});
   return { pid, logsRotated };

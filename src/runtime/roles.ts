@@ -59,11 +59,6 @@ export interface CreateOptions {
    * the starts being served. A driver without `foreground` ignores it.
    */
   nice?: number;
-  /**
-   * With `nice`: at SCHED_IDLE too until `foreground` — run only when no other task wants a
-   * core, so that the next client's start never waits behind the making.
-   */
-  idle?: boolean;
 }
 
 /**
@@ -113,8 +108,8 @@ export interface TaskLifecycle {
   /** Does the runtime hold state for `id` (created, running, paused or stopped but not deleted)? Spawns nothing. */
   exists(id: string): Promise<boolean>;
   /**
-   * A task created with `nice` (and `idle`), before its start: its monitor and its init back
-   * at the normal policy and the daemon's own priority, as a task created without has. Rejects when that cannot be done
+   * A task created with `nice`, before its start: its monitor and its init back at the
+   * daemon's own priority, as a task created without has. Rejects when that cannot be done
    * (the caller must not start the task as it is then).
    */
   foreground?(id: string): Promise<void>;

@@ -357,13 +357,11 @@ export class RuncRuntime implements RuntimeDriver {
   }
 
   /**
-   * A task created with `nice` (TaskLifecycle.foreground), and `idle`: its monitor (the pid
-   * file in its bundle) and its init (the runtime's state) back at SCHED_OTHER and the daemon's
-   * own priority, which a task created without them inherits — every thread of each (the
-   * policy and the niceness are per thread; conmon's may have several), by the host in one
-   * request. A container never runs its process at SCHED_IDLE: the init execs it only at start,
-   * and an exec's runtime is spawned at the daemon's. Nothing else runs in the task before its
-   * start.
+   * A task created with `nice` (TaskLifecycle.foreground): its monitor (the pid file in its
+   * bundle) and its init (the runtime's state) back at the daemon's own priority, which a
+   * task created without `nice` inherits — every thread of each
+   * (setpriority is per thread; conmon's may have several). Nothing else runs in the task
+   * before its start.
    */
   async foreground(id: string): Promise<void> {
     await this.init();
@@ -371,7 +369,10 @@ export class RuncRuntime implements RuntimeDriver {
     const bundle = await this.bundleOf(id, s);
     const monitor = bundle ? await readMonitorPid(bundle) : undefined;
     if (!s?.pid || !monitor) throw internal(`foreground container "${id}": its monitor or init is not known`);
-    await this.host.normalPolicy([monitor, s.pid], getPriority());
+    for (const pid of [monitor, s.pid]) {
+      const threads = await fs.readdir(`/proc/${pid}/task`).catch(() => [String(pid)]);
+      for (const tid of threads) this.host.setPriority(Number(tid), getPriority());
+    }
   }
 
   /**

@@ -29,8 +29,7 @@
  * its container is gone (or a moment later: see refillAfter), so refills never compete with a
  * burst of starts; a
  * sandbox made while another is ready is made at a lower priority (poolfit.ts's
- * sandboxNice, at SCHED_IDLE: SANDBOX_IDLE) and put back at the daemon's at its hand-over
- * (tasks.ts's adopt); a
+ * sandboxNice) and put back at the daemon's at its hand-over (tasks.ts's adopt); a
  * sandbox has no record, so the sweep of directories without one at the next daemon start
  * removes what a daemon killed with SIGKILL left (its task, and the veth with its
  * namespace; the bridges' addresses of containers not running are freed before),
@@ -51,7 +50,6 @@ import {
   sandboxKey,
   sandboxNetworkOf,
   sandboxNice,
-  SANDBOX_IDLE,
   SANDBOX_NICE,
   ZYGOTE_PATH,
   type SandboxNetwork,
@@ -469,9 +467,6 @@ export class WarmPool {
       const task = await this.tasks.create(rec, plan, undefined, {
         onSpec: (s) => (spec = sandboxKey(s)),
         nice,
-        // A refill while one is ready runs only when no other task wants a core (poolfit.ts's
-        // SANDBOX_IDLE); a pod member's (not under sandboxNice's bound) at the niceness alone.
-        idle: !joined && SANDBOX_IDLE,
         ahead: !!joined,
         etc,
       });
@@ -480,13 +475,7 @@ export class WarmPool {
       const ms = performance.now() - t0;
       if (joined)
         this.ctx.d.log.debug(`warm pool: a member sandbox for ${shortId(joined.owner)} in ${ms.toFixed(1)} ms`);
-      else {
-        this.lastMaking = { nice, ms };
-        // How the refills fare under load (sandboxNice's bound): one line each at debug.
-        this.ctx.d.log.debug(
-          `warm pool: a sandbox in ${ms.toFixed(1)} ms${nice ? ` at nice ${nice}${SANDBOX_IDLE ? ' and SCHED_IDLE' : ''}` : ''}`,
-        );
-      }
+      else this.lastMaking = { nice, ms };
       return {
         id,
         imageId,

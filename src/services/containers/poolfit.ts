@@ -93,16 +93,6 @@ export function poolShares(
  * start-up, which the making otherwise slows. 10 is a tenth of a share against a process at 0.
  */
 export const SANDBOX_NICE = 10;
-/**
- * A pool's refill made at SANDBOX_NICE runs at SCHED_IDLE too (the launcher's F_IDLE; the
- * hand-over, tasks.ts's adopt, puts every thread of its monitor and init back at SCHED_OTHER).
- * Niceness only shares a core out: in a back-to-back `docker run` the next CLI's start still
- * waited ~17 ms for a core behind the refill's crun create at nice 10 or 19. A SCHED_IDLE task
- * is preempted as soon as another wakes, and the kernel counts a core running only such tasks
- * as idle when it places a waking one. The bound below still applies: a refill the machine
- * left waiting too long makes the next one at the daemon's priority and policy.
- */
-export const SANDBOX_IDLE = true;
 /** A making at SANDBOX_NICE that took longer than this: the machine is too busy for the refill to wait its turn. */
 export const SANDBOX_NICE_BOUND_MS = 300;
 

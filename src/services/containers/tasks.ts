@@ -135,15 +135,9 @@ export class Tasks {
     restoreFrom?: string,
     /**
      * A warm sandbox's making (pool.ts): it learns the spec before the runtime's driver
-     * annotates it, and may have the task made at a lower priority (see CreateOptions.nice and idle).
+     * annotates it, and may have the task made at a lower priority (see CreateOptions.nice).
      */
-    sandbox?: {
-      onSpec: (spec: Spec) => void;
-      nice?: number;
-      idle?: boolean;
-      ahead?: boolean;
-      etc?: Map<string, string>;
-    },
+    sandbox?: { onSpec: (spec: Spec) => void; nice?: number; ahead?: boolean; etc?: Map<string, string> },
   ): Promise<CreatedTask> {
     const dir = this.ctx.dir(c.Id);
     // A previous run's leftovers (a crash between exit and cleanup) go first.
@@ -185,7 +179,6 @@ export class Tasks {
       leaveStdinOpen: !!c.Config.Tty || !c.Config.StdinOnce,
       restoreFrom,
       nice: sandbox?.nice,
-      idle: sandbox?.nice ? sandbox.idle : undefined,
     });
     if (!prewired) {
       if (net.endpoint) await this.endpoints.attach(net.endpoint, pid, 'eth0');
@@ -353,8 +346,7 @@ export class Tasks {
           // is acted on, so that none lands after the task is discarded.
           const bundle = join(dir, 'config.json');
           const done = await Promise.allSettled([
-            // Made at a lower priority (pool.ts), perhaps at SCHED_IDLE: the container's processes run at the
-            // normal policy and the daemon's niceness, as any other's.
+            // Made at a lower priority (pool.ts): the container's processes run at the daemon's, as any other's.
             sandbox.nice ? this.ctx.runtime(c).foreground!(c.Id) : undefined,
             fs.writeFile(
               join(dir, 'rootfs', ZYGOTE_CMD),
