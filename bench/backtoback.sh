@@ -105,7 +105,8 @@ berthd_pids=$(for f in "$WORK/berthd.pid" ${BERTH_BASE:+"$WORK/base/berthd.pid"}
   ps -e -o pid=,ppid= | awk -v roots="$berthd_pids" '
     BEGIN { n = split(roots, r, / +/); for (i = 1; i <= n; i++) keep[r[i]] = 1 }
     { pp[$1] = $2 } END { for (p in pp) { q = p; while (q > 1) { if (q in keep) { print p; break } q = pp[q] } } }'
-  grep -l -a "$WORK" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3
+  # grep says 2 when a process went while it read: the matches it printed still stand.
+  { grep -l -a "$WORK" /proc/[0-9]*/cmdline 2>/dev/null || true; } | cut -d/ -f3
 } >"$WORK/seeds.txt"
 cat >"$WORK/driver.sh" <<EOF
 echo \$\$ >"$WORK/labels.txt"
