@@ -112,13 +112,6 @@ while IFS= read -r line; do
     (S=$s N=$N P=$P DOCKER_HOST=unix://$sock timeout 120 bash -c "$line" </dev/null >"$WORK/out.$s" 2>&1; echo "exit $?" >>"$WORK/out.$s") || true
     norm <"$WORK/out.$s" >"$WORK/n.$s"
   done
-  if cmp -s "$WORK/n.d" "$WORK/n.b"; then
-    echo "SAME  $line"
-    same=$((same + 1))
-  else
-    echo "DIFF  $line"
-    diff "$WORK/n.d" "$WORK/n.b" | sed 's/^/      /' || true
-    differ=$((differ + 1))
-  fi
+  compare_pair "$line"
 done <<<"$commands"
 echo "$same same, $differ different; load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

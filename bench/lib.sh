@@ -108,3 +108,16 @@ spec:
   - {name: sidecar, image: busybox, imagePullPolicy: Never, command: [sleep, '1000']}
 YAML
 }
+
+# The compat-*.sh scripts' verdict on one command line: dockerd's and Berth's normalised outputs
+# ($WORK/n.d, $WORK/n.b) the same or their diff; counts in the caller's `same` and `differ`.
+compare_pair() {
+  if cmp -s "$WORK/n.d" "$WORK/n.b"; then
+    echo "SAME  $1"
+    same=$((same + 1))
+  else
+    echo "DIFF  $1"
+    diff "$WORK/n.d" "$WORK/n.b" | sed 's/^/      /' || true
+    differ=$((differ + 1))
+  fi
+}
