@@ -330,19 +330,23 @@ export class Endpoints {
     this.ctx.d.events.publish('network', 'connect', n.Id, { container: c.Id, name: n.Name, type: 'bridge' });
   }
 
+  /** The container a `network disconnect` names, or dockerd's 404 for it. */
+  private toDisconnect(ref: string, force: boolean): ContainerRecord {
+    const c = this.ctx.store.find(ref);
+    if (c) return c;
+    // dockerd's -f looks for an endpoint left by a container that is gone; Berth's go with
+    // their containers, so there is none to find.
+    if (force) throw notFound(`endpoint ${ref} not found`);
+    throw notFound(`No such container: ${ref}`);
+  }
+
   /** `docker network disconnect`. */
   async disconnect(ref: string, netRef: string, force = false): Promise<void> {
     if (netRef === 'bridge') return this.disconnectBridge(ref, force);
     const un = this.ctx.d.userNetworks;
     if (!un) throw notFound(`network ${netRef} not found`);
     const n = un.get(netRef);
-    const c = this.ctx.store.find(ref);
-    if (!c) {
-      // dockerd's -f looks for an endpoint left by a container that is gone; Berth's go with
-      // their containers, so there is none to find.
-      if (force) throw notFound(`endpoint ${ref} not found`);
-      throw notFound(`No such container: ${ref}`);
-    }
+    const c = this.toDisconnect(ref, force);
     await this.ctx.locks.run(c.Id, async () => {
       const mode = c.HostConfig.NetworkMode || 'default';
       const key = Object.keys(c.EndpointsConfig ?? {}).find((k) => un.find(k)?.Id === n.Id);
@@ -433,13 +437,7 @@ export class Endpoints {
   private async disconnectBridge(ref: string, force: boolean): Promise<void> {
     const net = this.ctx.d.network;
     if (!net?.enabled) throw notFound('network bridge not found');
-    const c = this.ctx.store.find(ref);
-    if (!c) {
-      // dockerd's -f looks for an endpoint left by a container that is gone; Berth's go with
-      // their containers, so there is none to find.
-      if (force) throw notFound(`endpoint ${ref} not found`);
-      throw notFound(`No such container: ${ref}`);
-    }
+    const c = this.toDisconnect(ref, force);
     await this.ctx.locks.run(c.Id, async () => {
       const mode = c.HostConfig.NetworkMode || 'default';
       const own = mode === 'default' || mode === 'bridge';
