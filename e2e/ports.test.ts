@@ -209,7 +209,19 @@ test('docker ps filters by network, published and exposed port, and is-task, as 
     'sleep',
     '600',
   ]);
-  await dockerOk(d, ['run', '-d', '--name', 'ps-none', '--network', 'none', 'busybox', 'sleep', '600']);
+  await dockerOk(d, [
+    'run',
+    '-d',
+    '--name',
+    'ps-none',
+    '--network',
+    'none',
+    '--expose',
+    '90',
+    'busybox',
+    'sleep',
+    '600',
+  ]);
   try {
     const netId = (await dockerOk(d, ['network', 'inspect', '-f', '{{.Id}}', 'psnet'])).trim();
     assert.deepEqual(await names('network=psnet'), ['ps-user']);
@@ -222,6 +234,9 @@ test('docker ps filters by network, published and exposed port, and is-task, as 
     assert.deepEqual(await names('expose=8080/tcp'), ['ps-user']);
     assert.deepEqual(await names('expose=50-60/udp'), ['ps-user'], 'a range');
     assert.deepEqual(await names('expose=53'), [], 'TCP when no protocol is given');
+    // Without a network of its own a container shows no ports, exposed or not (as dockerd's).
+    assert.deepEqual(await names('expose=90'), []);
+    assert.equal(await dockerOk(d, ['ps', '--filter', 'name=ps-none', '--format', '{{.Ports}}']), '\n');
     assert.deepEqual(await names('is-task=true'), [], 'no swarm tasks here');
     assert.ok((await names('is-task=false')).includes('ps-none'));
     const colon = await docker(d, ['ps', '--filter', 'expose=a:b']);

@@ -252,7 +252,7 @@ export function inspect(
 /** `NetworkSettings.Ports` while running: every exposed or published port, with its bindings or null. */
 function inspectPorts(c: ContainerRecord): Record<string, PortBinding[] | null> {
   const ep = live(c);
-  if (!c.State.Running && !c.State.Paused) return {};
+  if ((!c.State.Running && !c.State.Paused) || withoutPorts(c)) return {};
   const out: Record<string, PortBinding[] | null> = {};
   for (const k of Object.keys(c.Config.ExposedPorts ?? {})) out[k.includes('/') ? k : `${k}/tcp`] = null;
   for (const m of ep?.ports ?? [])
@@ -262,7 +262,7 @@ function inspectPorts(c: ContainerRecord): Record<string, PortBinding[] | null> 
 
 /** `Ports` of a `GET /containers/json` row: published ports with their host side, exposed ones without. */
 function summaryPorts(c: ContainerRecord): Port[] {
-  if (!c.State.Running && !c.State.Paused) return [];
+  if ((!c.State.Running && !c.State.Paused) || withoutPorts(c)) return [];
   const ep = live(c);
   const out: Port[] = [];
   const published = new Set<string>();
@@ -275,6 +275,16 @@ function summaryPorts(c: ContainerRecord): Port[] {
     if (!published.has(`${p}/${t}`)) out.push({ PrivatePort: Number(p), Type: t });
   }
   return out;
+}
+
+/**
+ * A container on the host's network or none has no ports to show, exposed or published (moby
+ * fills NetworkSettings.Ports only from a network's sandbox): `docker ps --filter expose=` and
+ * the PORTS column leave it out.
+ */
+function withoutPorts(c: ContainerRecord): boolean {
+  const mode = c.HostConfig.NetworkMode;
+  return mode === 'none' || mode === 'host';
 }
 
 /** The container's endpoint while it runs. */
