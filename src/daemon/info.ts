@@ -250,7 +250,8 @@ export async function engineId(dataRoot: string): Promise<string> {
   );
   if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(kept)) return kept;
   const id = randomUUID();
-  await fs.writeFile(`${file}.tmp`, `${id}\n`);
+  // Owner-only, as moby writes its engine-id and as all else directly under the data root is.
+  await fs.writeFile(`${file}.tmp`, `${id}\n`, { mode: 0o600 });
   await fs.rename(`${file}.tmp`, file);
   return id;
 }
