@@ -62,7 +62,10 @@ before(async () => {
 
 after(async () => {
   await cleanup(d);
+  // The registries' roots are in the scratch directory: each must be gone before it is removed
+  // (a registry still writing made the removal fail and left the directory behind).
   for (const s of servers) s.proc.kill('SIGTERM');
+  await Promise.all(servers.map((s) => s.exited));
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
