@@ -101,6 +101,7 @@ export {
   inUserNamespace,
   capsFromMask,
   swapLimitSupported,
+  deviceNumbers,
 } from './sysinfo.ts';
 export {
   seccompFor,

@@ -7,6 +7,7 @@ import { statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { invalidArgument } from '../errdefs/index.ts';
 import { late } from './spec.ts';
+import { deviceNumbers } from './sysinfo.ts';
 import type { LinuxDevice, Mount, SpecOpt } from './types.ts';
 
 const depth = (dest: string) => dest.split('/').filter(Boolean).length;
@@ -82,9 +83,7 @@ export const withDevice =
       throw invalidArgument(
         `error gathering device information while adding custom device "${hostPath}": not a device node`,
       );
-    // glibc's gnu_dev_major/minor, as hostDevices reads them.
-    const major = Number(((st.rdev >> 8n) & 0xfffn) | ((st.rdev >> 32n) & ~0xfffn));
-    const minor = Number((st.rdev & 0xffn) | ((st.rdev >> 12n) & ~0xffn));
+    const { major, minor } = deviceNumbers(st.rdev);
     const dev: LinuxDevice = {
       path: containerPath,
       type: st.isCharacterDevice() ? 'c' : 'b',

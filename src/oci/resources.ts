@@ -7,7 +7,7 @@
 import { statSync, type BigIntStats } from 'node:fs';
 import os from 'node:os';
 import { failedPrecondition, invalidArgument } from '../errdefs/index.ts';
-import { hostHardLimits, hostHasCapability, swapLimitSupported } from './sysinfo.ts';
+import { deviceNumbers, hostHardLimits, hostHasCapability, swapLimitSupported } from './sysinfo.ts';
 import { RLIM_INFINITY, type Rlimit, type Spec, type SpecOpt } from './types.ts';
 
 /**
@@ -78,9 +78,7 @@ export const withBlockIOThrottles =
           throw invalidArgument(`stat ${path}: no such file or directory`);
         }
         if (!st.isBlockDevice()) throw invalidArgument(`${path} is not a block device`);
-        const major = Number(((st.rdev >> 8n) & 0xfffn) | ((st.rdev >> 32n) & ~0xfffn));
-        const minor = Number((st.rdev & 0xffn) | ((st.rdev >> 12n) & ~0xffn));
-        return { major, minor, rate };
+        return { ...deviceNumbers(st.rdev), rate };
       });
     const blockIO = { ...s.linux.resources?.blockIO };
     for (const [key, list] of [

@@ -100,6 +100,14 @@ export function hostHasCapability(cap: string): boolean {
   return ownCaps().effective.includes(cap);
 }
 
+/** A device's major and minor numbers from its dev_t, as glibc's gnu_dev_major/minor split it. */
+export function deviceNumbers(rdev: bigint): { major: number; minor: number } {
+  return {
+    major: Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn)),
+    minor: Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn)),
+  };
+}
+
 const CGROUP2_SUPER_MAGIC = 0x63677270;
 let cgroupV: 1 | 2 | undefined;
 /**
@@ -240,10 +248,7 @@ export function hostDevices(root = '/dev'): LinuxDevice[] {
       if (name === 'console' && dir === root) continue;
       const type = st.isCharacterDevice() ? 'c' : st.isBlockDevice() ? 'b' : undefined;
       if (!type) continue;
-      const rdev = st.rdev;
-      // glibc's gnu_dev_major/minor: 12 bits of major and 20 of minor, split across the word.
-      const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
-      const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+      const { major, minor } = deviceNumbers(st.rdev);
       out.push({
         path: `/dev${p.slice(root.length)}`,
         type,

@@ -20,6 +20,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, promises as fs, type Stats } from 'node:fs';
 import { join, relative } from 'node:path';
 import { resolveInRoot } from '../../archive/index.ts';
+import { deviceNumbers } from '../../oci/index.ts';
 import type { Source } from './copy.ts';
 
 /** "file:<hex>", "dir:<hex>" for one source, "multi:<hex>" for several. */
@@ -78,10 +79,7 @@ function writeHeader(h: Hash, name: string, st: Stats, link: string): void {
               ? '6'
               : '0';
   const device = type === '3' || type === '4';
-  // Linux's dev_t: major in bits 8-19 and 32-63, minor in bits 0-7 and 12-31.
-  const rdev = BigInt(st.rdev);
-  const major = device ? Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn)) : 0;
-  const minor = device ? Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn)) : 0;
+  const { major, minor } = device ? deviceNumbers(BigInt(st.rdev)) : { major: 0, minor: 0 };
   const fields: Array<[string, string | number]> = [
     ['name', st.isDirectory() ? `${name}/` : name],
     // permission bits with setuid, setgid and sticky, as Go's tar header has them
