@@ -102,6 +102,9 @@ export {
   capsFromMask,
   swapLimitSupported,
   deviceNumbers,
+  oomKillDisableSupported,
+  blkioWeightSupported,
+  blkioWeightDeviceSupported,
 } from './sysinfo.ts';
 export {
   seccompFor,

@@ -154,6 +154,27 @@ export function cpuRealtimeSupported(): boolean {
   return cgroupVersion() === 1 && existsSync('/sys/fs/cgroup/cpu/cpu.rt_runtime_us');
 }
 
+/** Whether the memory cgroup can switch the OOM killer off (cgroup v1's memory.oom_control; v2 cannot). */
+export function oomKillDisableSupported(): boolean {
+  return cgroupVersion() === 1 && existsSync('/sys/fs/cgroup/memory/memory.oom_control');
+}
+
+/** Whether a proportional block I/O weight can be set: CFQ's or BFQ's file in v1, io.weight in v2. */
+export function blkioWeightSupported(): boolean {
+  return cgroupVersion() === 1
+    ? existsSync('/sys/fs/cgroup/blkio/blkio.weight') || existsSync('/sys/fs/cgroup/blkio/blkio.bfq.weight')
+    : existsSync('/sys/fs/cgroup/io.weight') || existsSync('/sys/fs/cgroup/io.bfq.weight');
+}
+
+/** Whether a block I/O weight per device can be set (CFQ's or BFQ's weight_device, cgroup v1). */
+export function blkioWeightDeviceSupported(): boolean {
+  return (
+    cgroupVersion() === 1 &&
+    (existsSync('/sys/fs/cgroup/blkio/blkio.weight_device') ||
+      existsSync('/sys/fs/cgroup/blkio/blkio.bfq.weight_device'))
+  );
+}
+
 const GO_ARCH: Record<string, string> = {
   x64: 'amd64',
   arm64: 'arm64',

@@ -3,7 +3,6 @@
  * verifyContainerSettings and runconfig's checks), in its words: at create, and for `docker
  * update` on the merged config.
  */
-import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { invalidArgument } from '../../errdefs/index.ts';
 import * as oci from '../../oci/index.ts';
@@ -30,31 +29,6 @@ function checkCpuset(h: HostConfig): void {
   }
 }
 
-/** What the host's cgroups can do that a create may ask for and dockerd would discard with a warning. */
-const cgroupCan = {
-  /** cgroup v1's memory.oom_control (v2 has no switch for the OOM killer). */
-  oomKillDisable: once(() => existsSync('/sys/fs/cgroup/memory/memory.oom_control')),
-  /** A proportional block I/O weight: CFQ's or BFQ's file in v1, io.weight in v2. */
-  blkioWeight: once(
-    () =>
-      existsSync('/sys/fs/cgroup/blkio/blkio.weight') ||
-      existsSync('/sys/fs/cgroup/blkio/blkio.bfq.weight') ||
-      existsSync('/sys/fs/cgroup/io.weight') ||
-      existsSync('/sys/fs/cgroup/io.bfq.weight'),
-  ),
-  /** A block I/O weight per device: CFQ's or BFQ's file in v1. */
-  blkioWeightDevice: once(
-    () =>
-      existsSync('/sys/fs/cgroup/blkio/blkio.weight_device') ||
-      existsSync('/sys/fs/cgroup/blkio/blkio.bfq.weight_device'),
-  ),
-};
-
-function once<T>(f: () => T): () => T {
-  let v: { value: T } | undefined;
-  return () => (v ??= { value: f() }).value;
-}
-
 /**
  * dockerd's warnings for a create or update (verifyPlatformContainerResources and
  * verifyPlatformContainerSettings), in its words; what the host cannot do is dropped from the
@@ -62,7 +36,7 @@ function once<T>(f: () => T): () => T {
  */
 export function hostConfigWarnings(h: HostConfig): string[] {
   const warnings: string[] = [];
-  if (h.OomKillDisable && !cgroupCan.oomKillDisable()) {
+  if (h.OomKillDisable && !oci.oomKillDisableSupported()) {
     warnings.push('Your kernel does not support OomKillDisable. OomKillDisable discarded.');
     h.OomKillDisable = false;
   }
@@ -70,11 +44,11 @@ export function hostConfigWarnings(h: HostConfig): string[] {
     warnings.push(
       'OOM killer is disabled for the container, but no memory limit is set, this can result in the system running out of resources.',
     );
-  if (h.BlkioWeight && !cgroupCan.blkioWeight()) {
+  if (h.BlkioWeight && !oci.blkioWeightSupported()) {
     warnings.push('Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.');
     h.BlkioWeight = 0;
   }
-  if (h.BlkioWeightDevice?.length && !cgroupCan.blkioWeightDevice()) {
+  if (h.BlkioWeightDevice?.length && !oci.blkioWeightDeviceSupported()) {
     warnings.push(
       'Your kernel does not support Block I/O weight_device or the cgroup is not mounted. Weight-device discarded.',
     );
@@ -129,7 +103,7 @@ export function validateHostConfig(h: HostConfig, opts: { update?: boolean } = {
     throw invalidArgument(
       `Invalid value ${adj}, range for oom score adj is [${OOM_SCORE_ADJ.min}, ${OOM_SCORE_ADJ.max}]`,
     );
-  if (h.BlkioWeight && cgroupCan.blkioWeight() && (h.BlkioWeight < 10 || h.BlkioWeight > 1000))
+  if (h.BlkioWeight && oci.blkioWeightSupported() && (h.BlkioWeight < 10 || h.BlkioWeight > 1000))
     throw invalidArgument('Range of blkio weight is from 10 to 1000');
   if (h.Memory !== undefined && h.Memory !== 0 && h.Memory < MIN_MEMORY)
     throw invalidArgument('Minimum memory limit allowed is 6MB');
