@@ -16,6 +16,7 @@ import { ArgsError, FlagError, FlagValueError, helpText, parseArgs } from './fla
 import { BERTH_VERSION, Cli, PROGRAM, StatusError, type Command } from './cli.ts';
 import { GROUPS, TOP as TOP_SOURCES, allCommands, findCommand } from './commands.ts';
 import { TemplateError } from './templateerror.ts';
+import { goParseBool } from '../spec/index.ts';
 
 const COMMON = ['run', 'exec', 'ps', 'build', 'pull', 'push', 'images', 'login', 'logout', 'version', 'info'];
 
@@ -73,13 +74,6 @@ interface Global {
   rest: string[];
 }
 
-/** Go's strconv.ParseBool, as the docker CLI's boolean flags take `--tls=false`. */
-function parseBool(v: string): boolean | undefined {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
-  return undefined;
-}
-
 function globalUsageError(message: string): number {
   process.stderr.write(
     `${message}\n\nUsage:  ${PROGRAM} [OPTIONS] COMMAND\n\nRun '${PROGRAM} --help' for more information\n`,
@@ -120,7 +114,7 @@ export function parseGlobal(argv: string[]): Global | number | 'help' {
       return 0;
     } else if (/^--(tls|tlsverify)(=|$)/.test(a)) {
       const [name, value] = a.slice(2).split(/=(.*)/s) as [string, string | undefined];
-      const on = value === undefined ? true : parseBool(value);
+      const on = value === undefined ? true : goParseBool(value);
       if (on === undefined)
         return globalUsageError(
           `invalid argument "${value}" for "--${name}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`,

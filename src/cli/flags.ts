@@ -5,6 +5,7 @@
  * Commands that run a program (`run`, `create`, `exec`) stop at their first positional argument
  * so the program keeps its own flags (`run busybox sh -c ...`).
  */
+import { goParseBool } from '../spec/index.ts';
 
 export type FlagType = 'bool' | 'string' | 'list' | 'int';
 
@@ -135,12 +136,6 @@ export interface ParseResult {
 
 export const HELP_FLAG: FlagDef = { long: 'help', short: 'h', type: 'bool', help: 'Print usage', hidden: true };
 
-function parseBool(v: string): boolean | undefined {
-  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(v)) return true;
-  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(v)) return false;
-  return undefined;
-}
-
 function flagLabel(d: FlagDef): string {
   return d.short ? `-${d.short}, --${d.long}` : `--${d.long}`;
 }
@@ -155,7 +150,7 @@ export function parseArgs(argv: readonly string[], spec: CommandSpec): ParseResu
 
   const assign = (d: FlagDef, raw: string | boolean): void => {
     if (d.type === 'bool') {
-      const b = typeof raw === 'boolean' ? raw : parseBool(raw);
+      const b = typeof raw === 'boolean' ? raw : goParseBool(raw);
       if (b === undefined)
         throw new FlagError(
           `invalid argument "${raw}" for "${flagLabel(d)}" flag: strconv.ParseBool: parsing "${raw}": invalid syntax`,

@@ -2,6 +2,7 @@
  * berthd's flags, named as dockerd's so several daemons can run side by side.
  */
 import { invalidArgument } from '../errdefs/index.ts';
+import { goParseBool } from '../spec/index.ts';
 import { checkRegistryConfig } from '../registry/index.ts';
 import { DEFAULT_CERTS_DIRS } from '../tls/index.ts';
 import { DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR } from '../cni/index.ts';
@@ -247,10 +248,10 @@ export function containerDefaults(
   return { ulimits, noNewPrivileges: cfg.noNewPrivileges };
 }
 
-/** Go's strconv.ParseBool, which dockerd's boolean flags use. */
+/** Go's strconv.ParseBool, which dockerd's boolean flags use, with dockerd's words for a refusal. */
 function parseBool(name: string, value: string): boolean {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
+  const on = goParseBool(value);
+  if (on !== undefined) return on;
   throw invalidArgument(
     `berthd: invalid argument "${value}" for "--${name}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`,
   );

@@ -7,3 +7,4 @@ export * from './units.ts';
 export * from './signal.ts';
 export * from './descriptor.ts';
 export * from './idmap.ts';
+export * from './strconv.ts';

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArgument } from '../../errdefs/index.ts';
 import { resolveInRoot } from '../../archive/index.ts';
-import { checkShape, type IdMap, type ImageRunConfig, type Shape } from '../../spec/index.ts';
+import { checkShape, goParseBool, type IdMap, type ImageRunConfig, type Shape } from '../../spec/index.ts';
 import * as oci from '../../oci/index.ts';
 import { parsePortKey } from '../../network/index.ts';
 import { mergeUlimits, type ContainerDefaults, type ContainerRecord } from './types.ts';
@@ -479,7 +479,7 @@ function parseSecurityOpts(opts: readonly string[]): { noNewPrivileges?: boolean
     if (!sep) throw invalidArgument(`invalid --security-opt 1: ${JSON.stringify(o)}`);
     const [k, v] = [o.slice(0, o.indexOf(sep)), o.slice(o.indexOf(sep) + 1)];
     if (k === 'no-new-privileges') {
-      const on = goBool(v);
+      const on = goParseBool(v);
       if (on === undefined) throw invalidArgument(`invalid --security-opt 2: ${JSON.stringify(o)}`);
       noNewPrivileges = on;
     } else if (k === 'seccomp') seccomp = v;
@@ -611,11 +611,4 @@ async function hostResolvConf(): Promise<string> {
   const text = await fs.readFile('/etc/resolv.conf', 'utf8').catch(() => '');
   resolvCache = { at: Date.now(), text };
   return text;
-}
-
-/** Go's strconv.ParseBool: undefined for what it refuses. */
-function goBool(v: string): boolean | undefined {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
-  return undefined;
 }
