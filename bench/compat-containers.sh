@@ -24,9 +24,7 @@ trap remove_all_and_stop EXIT
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); dockerd $(dockerd --version | cut -d' ' -f3-)"
 BERTHD_ARGS="--cri=false" start_berthd --bridge none
 start_dockerd
-./bin/berth -H "unix://$BERTH_SOCK" image bootstrap busybox >/dev/null
-docker -H "unix://$BERTH_SOCK" save busybox -o "$WORK/busybox.tar"
-docker -H "unix://$DOCKERD_SOCK" load -i "$WORK/busybox.tar" >/dev/null
+busybox_into "$DOCKERD_SOCK"
 mkdir -p "$WORK/src" && echo a >"$WORK/src/a"
 
 # One command a line, run by bash in $WORK with DOCKER_HOST set and $S the daemon (d or b).

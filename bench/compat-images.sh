@@ -23,9 +23,7 @@ trap remove_all_and_stop EXIT
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); dockerd $(dockerd --version | cut -d' ' -f3-)"
 BERTHD_ARGS="--warm-pool 0 --cri=false" start_berthd --bridge none
 start_dockerd
-./bin/berth -H "unix://$BERTH_SOCK" image bootstrap busybox >/dev/null
-docker -H "unix://$BERTH_SOCK" save busybox -o "$WORK/busybox.tar"
-docker -H "unix://$DOCKERD_SOCK" load -i "$WORK/busybox.tar" >/dev/null
+busybox_into "$DOCKERD_SOCK"
 
 # The build contexts, under $WORK/ctx (the commands run there).
 C=$WORK/ctx

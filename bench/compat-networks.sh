@@ -38,9 +38,7 @@ dockerd --data-root "$WORK/dockerd" --exec-root "$WORK/dockerd-run" -H "unix://$
   --bridge "$DBR" --iptables=false --ip-masq=false --ip-forward=false --log-level warn >"$WORK/dockerd.log" 2>&1 &
 pids+=($!)
 wait_sock "$DOCKERD_SOCK"
-./bin/berth -H "unix://$BERTH_SOCK" image bootstrap busybox >/dev/null
-docker -H "unix://$BERTH_SOCK" save busybox -o "$WORK/busybox.tar"
-docker -H "unix://$DOCKERD_SOCK" load -i "$WORK/busybox.tar" >/dev/null
+busybox_into "$DOCKERD_SOCK"
 
 # One command a line, run by bash with DOCKER_HOST set, $S the daemon (d or b), $N its
 # user networks' first octets ("10.246") and $P a loopback port of its own to publish.

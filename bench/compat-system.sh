@@ -29,9 +29,7 @@ if [ ! -S "$BERTH_SOCK" ]; then
   BERTHD_ARGS="--warm-pool 0 --cri=false" start_berthd --bridge none
   start_dockerd
   [ -n "${KEEP:-}" ] && echo "${pids[*]}" >"$WORK/pids"
-  ./bin/berth -H "unix://$BERTH_SOCK" image bootstrap busybox >/dev/null
-  docker -H "unix://$BERTH_SOCK" save busybox -o "$WORK/busybox.tar"
-  docker -H "unix://$DOCKERD_SOCK" load -i "$WORK/busybox.tar" >/dev/null
+  busybox_into "$DOCKERD_SOCK"
 fi
 
 # One command a line, run by bash in $WORK/$S with DOCKER_HOST set, $S the daemon (d or b),

@@ -109,6 +109,15 @@ spec:
 YAML
 }
 
+# Berth's offline busybox in the berthd on $BERTH_SOCK, and the same image loaded into each
+# daemon whose socket is given (saved once to $WORK/busybox.tar).
+busybox_into() {
+  ./bin/berth -H "unix://$BERTH_SOCK" image bootstrap busybox >/dev/null
+  docker -H "unix://$BERTH_SOCK" save busybox -o "$WORK/busybox.tar"
+  local sock
+  for sock in "$@"; do docker -H "unix://$sock" load -i "$WORK/busybox.tar" >/dev/null; done
+}
+
 # The compat-*.sh scripts' verdict on one command line: dockerd's and Berth's normalised outputs
 # ($WORK/n.d, $WORK/n.b) the same or their diff; counts in the caller's `same` and `differ`.
 compare_pair() {
