@@ -47,15 +47,10 @@ function checkConfig(req: CreateRequest): void {
   }
   const hc = req.Healthcheck;
   if (!hc) return;
-  for (const [key, what] of [
-    ['Interval', 'Interval'],
-    ['Timeout', 'Timeout'],
-    ['StartPeriod', 'StartPeriod'],
-    ['StartInterval', 'StartInterval'],
-  ] as const) {
+  for (const key of ['Interval', 'Timeout', 'StartPeriod', 'StartInterval'] as const) {
     const ns = (hc as Record<string, unknown>)[key];
     if (typeof ns === 'number' && ns !== 0 && ns < MIN_HEALTH_DURATION_NS)
-      throw invalidArgument(`${what} in Healthcheck cannot be less than 1ms`);
+      throw invalidArgument(`${key} in Healthcheck cannot be less than 1ms`);
   }
   if ((hc.Retries ?? 0) < 0) throw invalidArgument('Retries in Healthcheck cannot be negative');
 }
