@@ -333,6 +333,40 @@ test("connect and disconnect answer in dockerd's words: host and none, a stopped
   await dockerOk(d, ['network', 'rm', 'cw']);
 });
 
+test("every IPv4 address Berth gives has the subnet's broadcast address (brd), as dockerd's: the bridges, eth0 at create, eth1 of a connect", async () => {
+  /** `inet A/L brd B` lines of `ip -o -4 addr` output, each with B checked against A/L. */
+  const brdOf = (out: string, dev: string) => {
+    const m = new RegExp(`inet (\\d+\\.\\d+\\.\\d+\\.\\d+)/(\\d+) brd (\\S+) scope global ${dev}`).exec(out);
+    assert.ok(m, `${dev} has a broadcast address:\n${out}`);
+    const a = m[1]!.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+    const host = 2 ** (32 - Number(m[2])) - 1;
+    const b = a - (a % (host + 1)) + host;
+    assert.equal(m[3], [24, 16, 8, 0].map((sh) => Math.floor(b / 2 ** sh) % 256).join('.'), dev);
+  };
+  await dockerOk(d, ['network', 'create', '--subnet', `10.${octet}.77.0/24`, 'bd']);
+  try {
+    await dockerOk(d, ['run', '-d', '--name', 'bd1', 'busybox', 'sleep', '300']);
+    await dockerOk(d, ['run', '-d', '--name', 'bd2', '--network', 'bd', 'busybox', 'sleep', '300']);
+    brdOf(await dockerOk(d, ['exec', 'bd1', 'ip', '-o', '-4', 'addr', 'show', 'eth0']), 'eth0');
+    brdOf(await dockerOk(d, ['exec', 'bd2', 'ip', '-o', '-4', 'addr', 'show', 'eth0']), 'eth0');
+    await dockerOk(d, ['network', 'connect', 'bd', 'bd1']);
+    brdOf(await dockerOk(d, ['exec', 'bd1', 'ip', '-o', '-4', 'addr', 'show', 'eth1']), 'eth1');
+    // A created container connected before its start: plugged at the start with the rest.
+    await dockerOk(d, ['create', '--name', 'bd3', 'busybox', 'sleep', '300']);
+    await dockerOk(d, ['network', 'connect', 'bd', 'bd3']);
+    await dockerOk(d, ['start', 'bd3']);
+    brdOf(await dockerOk(d, ['exec', 'bd3', 'ip', '-o', '-4', 'addr', 'show', 'eth1']), 'eth1');
+    const bridge =
+      (await inspectNet('bd')).Options['com.docker.network.bridge.name'] ??
+      `bn-${(await inspectNet('bd')).Id.slice(0, 12)}`;
+    for (const dev of [BRIDGE, bridge])
+      brdOf(spawnSync('ip', ['-o', '-4', 'addr', 'show', 'dev', dev], { encoding: 'utf8' }).stdout, dev);
+  } finally {
+    await docker(d, ['rm', '-f', 'bd1', 'bd2', 'bd3']);
+    await docker(d, ['network', 'rm', 'bd']);
+  }
+});
+
 test('ls refuses a type it does not know; prune --filter until keeps networks created after it', async () => {
   const r = await docker(d, ['network', 'ls', '--filter', 'type=nosuch']);
   assert.notEqual(r.code, 0);
