@@ -9,7 +9,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { startDaemon, cleanup, api, docker, dockerOk, bootstrapBusybox, eventually, type Daemon } from './harness.ts';
+import {
+  startDaemon,
+  cleanup,
+  api,
+  docker,
+  dockerOk,
+  bootstrapBusybox,
+  eventsOf,
+  eventually,
+  type Daemon,
+} from './harness.ts';
 
 const BRIDGE = `bnc${process.pid % 100000}`;
 // Subnets of this test's own (the pid keeps concurrent runs apart).
@@ -364,6 +374,49 @@ test("every IPv4 address Berth gives has the subnet's broadcast address (brd), a
   } finally {
     await docker(d, ['rm', '-f', 'bd1', 'bd2', 'bd3']);
     await docker(d, ['network', 'rm', 'bd']);
+  }
+});
+
+test("network events as dockerd logs them: connect before a start, disconnect after the die; a created container's connect at its start", async () => {
+  await dockerOk(d, ['network', 'create', 'evn']);
+  const seen = async (fn: () => Promise<unknown>) =>
+    (await eventsOf(d, fn))
+      .filter((e) => (e.Type === 'network' && e.Action !== 'create') || ['start', 'die', 'destroy'].includes(e.Action))
+      // A network event names its container by ID: the test's own names stand for them.
+      .map((e) =>
+        e.Type === 'network'
+          ? [e.Action, e.Actor.Attributes.name, ids.get(e.Actor.Attributes.container ?? '')].filter(Boolean).join(' ')
+          : `${e.Action} ${e.Actor.Attributes.name}`,
+      );
+  const ids = new Map<string, string>();
+  const named = async (name: string) => ids.set((await dockerOk(d, ['inspect', '-f', '{{.Id}}', name])).trim(), name);
+  try {
+    await dockerOk(d, ['create', '--name', 'ev1', '--network', 'evn', 'busybox', 'sleep', '300']);
+    await dockerOk(d, ['create', '--name', 'ev2', 'busybox', 'sleep', '300']);
+    await named('ev1');
+    await named('ev2');
+    assert.deepEqual(await seen(() => dockerOk(d, ['start', 'ev1'])), ['connect evn ev1', 'start ev1']);
+    // Not started: nothing is plugged, nothing logged until the start, which plugs the bridge first.
+    assert.deepEqual(await seen(() => dockerOk(d, ['network', 'connect', 'evn', 'ev2'])), []);
+    assert.deepEqual(await seen(() => dockerOk(d, ['start', 'ev2'])), [
+      'connect bridge ev2',
+      'connect evn ev2',
+      'start ev2',
+    ]);
+    // Running: at once.
+    assert.deepEqual(await seen(() => dockerOk(d, ['network', 'connect', 'bridge', 'ev1'])), ['connect bridge ev1']);
+    assert.deepEqual(await seen(() => dockerOk(d, ['stop', '-t', '0', 'ev1'])), [
+      'die ev1',
+      'disconnect evn ev1',
+      'disconnect bridge ev1',
+    ]);
+    assert.deepEqual(
+      await seen(() => dockerOk(d, ['run', '--rm', '--name', 'ev3', '--network', 'none', 'busybox', 'true'])),
+      ['connect none', 'start ev3', 'die ev3', 'disconnect none', 'destroy ev3'],
+    );
+  } finally {
+    await docker(d, ['rm', '-f', 'ev1', 'ev2']);
+    await docker(d, ['network', 'rm', 'evn']);
   }
 });
 
