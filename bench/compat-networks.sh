@@ -92,6 +92,7 @@ docker network connect host c1; docker network disconnect host c1; docker networ
 docker rm -f c1 c2 c3 s1 s2 p1 >/dev/null; docker network prune -f --filter label=k=v; docker network ls --format '{{.Name}}' | sort
 docker network create --label old=1 old1 >/dev/null; docker network prune -f --filter until=1h; docker network prune -f --filter until=0s; docker network ls --format '{{.Name}}' | sort
 docker network rm n2 n6 n1dup n1 2>&1 | sort
+T=$(date +%s); docker network create ev >/dev/null; docker run -d --name e1 --network ev busybox sleep 300 >/dev/null; docker run --rm --name e0 busybox true; docker run --rm --name e3 --network none busybox true; docker run --rm --name e4 --network host busybox true; docker create --name e2 busybox sleep 300 >/dev/null; docker network connect ev e2; docker network connect bridge e1; docker start e2 >/dev/null; docker network disconnect ev e2; docker stop -t 0 e1 >/dev/null; docker stop -t 0 e2 >/dev/null; docker start e1 >/dev/null; docker rm -f e1 e2 >/dev/null; docker network rm ev >/dev/null; sleep 1; docker events --since $T --until $(date +%s) --filter type=network --filter type=container --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}' | grep -v '^container exec'
 LIST
 )
 norm() {
