@@ -18,6 +18,7 @@ import {
   bootstrapBusybox,
   eventsOf,
   eventually,
+  sleep,
   type Daemon,
 } from './harness.ts';
 
@@ -38,7 +39,7 @@ after(async () => {
   if (d) {
     await docker(d, ['rm', '-f', 'nb']);
     await docker(d, ['rm', '-f', 'cw1', 'cw2']);
-    await docker(d, ['network', 'rm', 'named', 'ipamx', 'hgw', 'cw', 'pu', 'rv']);
+    await docker(d, ['network', 'rm', 'named', 'ipamx', 'hgw', 'cw', 'pu', 'pu2', 'rv']);
     await docker(d, ['rm', '-f', ...['a6', 'b6', 'c6', 'r1', 'r2', 'r3', 'sp', 'l1', 'l2', 'l3', 'l4']]);
     for (const n of ['n6', 'rng', 'my net', 'opts', 'ln', 'ln2']) await docker(d, ['network', 'rm', n]);
     await cleanup(d);
@@ -430,8 +431,16 @@ test('ls refuses a type it does not know; prune --filter until keeps networks cr
     '',
   );
   assert.equal((await docker(d, ['network', 'inspect', 'pu'])).code, 0, 'a network made now is newer than an hour ago');
+  // A duration counts back to a whole second, as dockerd's GetTimestamp: until=0s keeps what
+  // was made in the current second (checked when the create began and the prune ended in one).
+  const made = Math.floor(Date.now() / 1000);
+  await dockerOk(d, ['network', 'create', '--label', 'pu=1', 'pu2']);
+  const same = await dockerOk(d, ['network', 'prune', '-f', '--filter', 'until=0s', '--filter', 'label=pu']);
+  if (Math.floor(Date.now() / 1000) === made) assert.doesNotMatch(same, /^pu2$/m);
+  await sleep(1100);
   const pruned = await dockerOk(d, ['network', 'prune', '-f', '--filter', 'until=0s', '--filter', 'label=pu']);
-  assert.match(pruned, /^pu$/m);
+  assert.match(pruned + same, /^pu$/m);
+  assert.match(pruned + same, /^pu2$/m);
   const bad = await docker(d, ['network', 'prune', '-f', '--filter', 'until=soon']);
   assert.match(bad.stderr, /failed to parse value as time or duration: "soon"/);
 });
