@@ -21,7 +21,12 @@ DBR=cmpd$$
 BBR=cmpb$$
 pids=()
 cleanup() {
+  # dockerd leaves the bridges of its user networks on the host when it stops: their names
+  # (br-<id12>, or the -o bridge.name one) are read before, deleted after.
+  local left
+  left=$(DOCKER_HOST=unix://$DOCKERD_SOCK docker network ls -q --filter type=custom 2>/dev/null | sed 's/^/br-/') || true
   remove_all_and_stop
+  for b in $left cmpxd; do ip link del "$b" 2>/dev/null || true; done
   # dockerd's sandboxes' namespaces are bound under its exec root (unmounted by stop_daemons'
   # sweep of $WORK); the bridges and the user networks' bridges left by a failed rm go here.
   ip link del "$DBR" 2>/dev/null || true
@@ -80,6 +85,7 @@ docker network disconnect n2 c1; docker network disconnect n1 nosuch; docker net
 docker network disconnect n1 c3; docker exec c3 ip -o link | grep -c eth1
 docker network rm n1; docker network rm nosuch n6; docker network rm bridge; docker network rm host none
 docker run -d --name p1 -p 127.0.0.1:$P:80 -p 8081 --expose 9000 busybox sleep 300 >/dev/null; docker port p1; docker port p1 80; docker port p1 80/udp; docker port p1 9000
+docker inspect p1 --format '{{json .NetworkSettings.Ports}}' | sed 's/327[0-9][0-9]/<EPH>/g; s/"1809[01]"/<P>/'; docker ps --filter name=p1 --format '{{.Ports}}' | sed 's/327[0-9][0-9]/<EPH>/g'; docker run --rm -p 0.0.0.0::80 -p [::]::81 busybox true
 docker network disconnect bridge c2; docker network disconnect bridge p1; docker inspect p1 --format '{{json .NetworkSettings.Networks}}' | grep -c bridge; docker exec p1 ip -o link | grep -c eth0
 docker network connect bridge p1; docker exec p1 ip -o -4 addr show eth0 | wc -l; docker inspect p1 --format '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}'
 docker network connect bridge p1; docker network connect --alias z bridge c1
@@ -92,6 +98,8 @@ docker network connect host c1; docker network disconnect host c1; docker networ
 docker rm -f c1 c2 c3 s1 s2 p1 >/dev/null; docker network prune -f --filter label=k=v; docker network ls --format '{{.Name}}' | sort
 docker network create --label old=1 old1 >/dev/null; docker network prune -f --filter until=1h; docker network prune -f --filter until=0s; docker network ls --format '{{.Name}}' | sort
 docker network rm n2 n6 n1dup n1 2>&1 | sort
+T=$(date +%s); docker network create ev >/dev/null; docker run -d --name e1 --network ev busybox sleep 300 >/dev/null; docker run --rm --name e0 busybox true; docker run --rm --name e3 --network none busybox true; docker run --rm --name e4 --network host busybox true; docker create --name e2 busybox sleep 300 >/dev/null; docker network connect ev e2; docker network connect bridge e1; docker start e2 >/dev/null; docker network disconnect ev e2; docker stop -t 0 e1 >/dev/null; docker stop -t 0 e2 >/dev/null; docker start e1 >/dev/null; docker rm -f e1 e2 >/dev/null; docker network rm ev >/dev/null; sleep 1; docker events --since $T --until $(date +%s) --filter type=network --filter type=container --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}' | grep -v '^container exec'
+T=$(date +%s); docker network create rv >/dev/null; docker run -d --name r1 --network rv busybox sleep 300 >/dev/null; docker restart -t 0 r1 >/dev/null; docker run -d --name r2 --restart on-failure:1 busybox sh -c 'sleep 0.5; exit 3' >/dev/null; sleep 3; docker network disconnect bridge r2; docker pause r1 >/dev/null; docker network connect bridge r1; docker unpause r1 >/dev/null; docker rm -f r1 r2 >/dev/null; docker network rm rv >/dev/null; sleep 1; docker events --since $T --until $(date +%s) --filter type=network --filter type=container --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}' | grep -v '^container exec'
 LIST
 )
 norm() {

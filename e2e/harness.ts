@@ -247,6 +247,26 @@ export async function dockerOk(d: Daemon, args: string[], opts: { input?: string
   return r.stdout;
 }
 
+/** An event as `docker events --format '{{json .}}'` prints it. */
+export interface DockerEvent {
+  Type: string;
+  Action: string;
+  Actor: { ID: string; Attributes: Record<string, string> };
+}
+
+/** The events `d` logged while `fn` ran, through `docker events --since --until`. */
+export async function eventsOf(d: Daemon, fn: () => Promise<unknown>): Promise<DockerEvent[]> {
+  const since = (Date.now() / 1000).toFixed(3);
+  await fn();
+  await sleep(200);
+  const until = (Date.now() / 1000).toFixed(3);
+  const out = await dockerOk(d, ['events', '--since', since, '--until', until, '--format', '{{json .}}']);
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as DockerEvent);
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

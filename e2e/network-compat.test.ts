@@ -9,7 +9,18 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { startDaemon, cleanup, api, docker, dockerOk, bootstrapBusybox, eventually, type Daemon } from './harness.ts';
+import {
+  startDaemon,
+  cleanup,
+  api,
+  docker,
+  dockerOk,
+  bootstrapBusybox,
+  eventsOf,
+  eventually,
+  sleep,
+  type Daemon,
+} from './harness.ts';
 
 const BRIDGE = `bnc${process.pid % 100000}`;
 // Subnets of this test's own (the pid keeps concurrent runs apart).
@@ -28,7 +39,7 @@ after(async () => {
   if (d) {
     await docker(d, ['rm', '-f', 'nb']);
     await docker(d, ['rm', '-f', 'cw1', 'cw2']);
-    await docker(d, ['network', 'rm', 'named', 'ipamx', 'hgw', 'cw', 'pu', 'rv']);
+    await docker(d, ['network', 'rm', 'named', 'ipamx', 'hgw', 'cw', 'pu', 'pu2', 'rv']);
     await docker(d, ['rm', '-f', ...['a6', 'b6', 'c6', 'r1', 'r2', 'r3', 'sp', 'l1', 'l2', 'l3', 'l4']]);
     for (const n of ['n6', 'rng', 'my net', 'opts', 'ln', 'ln2']) await docker(d, ['network', 'rm', n]);
     await cleanup(d);
@@ -333,6 +344,83 @@ test("connect and disconnect answer in dockerd's words: host and none, a stopped
   await dockerOk(d, ['network', 'rm', 'cw']);
 });
 
+test("every IPv4 address Berth gives has the subnet's broadcast address (brd), as dockerd's: the bridges, eth0 at create, eth1 of a connect", async () => {
+  /** `inet A/L brd B` lines of `ip -o -4 addr` output, each with B checked against A/L. */
+  const brdOf = (out: string, dev: string) => {
+    const m = new RegExp(`inet (\\d+\\.\\d+\\.\\d+\\.\\d+)/(\\d+) brd (\\S+) scope global ${dev}`).exec(out);
+    assert.ok(m, `${dev} has a broadcast address:\n${out}`);
+    const a = m[1]!.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+    const host = 2 ** (32 - Number(m[2])) - 1;
+    const b = a - (a % (host + 1)) + host;
+    assert.equal(m[3], [24, 16, 8, 0].map((sh) => Math.floor(b / 2 ** sh) % 256).join('.'), dev);
+  };
+  await dockerOk(d, ['network', 'create', '--subnet', `10.${octet}.77.0/24`, 'bd']);
+  try {
+    await dockerOk(d, ['run', '-d', '--name', 'bd1', 'busybox', 'sleep', '300']);
+    await dockerOk(d, ['run', '-d', '--name', 'bd2', '--network', 'bd', 'busybox', 'sleep', '300']);
+    brdOf(await dockerOk(d, ['exec', 'bd1', 'ip', '-o', '-4', 'addr', 'show', 'eth0']), 'eth0');
+    brdOf(await dockerOk(d, ['exec', 'bd2', 'ip', '-o', '-4', 'addr', 'show', 'eth0']), 'eth0');
+    await dockerOk(d, ['network', 'connect', 'bd', 'bd1']);
+    brdOf(await dockerOk(d, ['exec', 'bd1', 'ip', '-o', '-4', 'addr', 'show', 'eth1']), 'eth1');
+    // A created container connected before its start: plugged at the start with the rest.
+    await dockerOk(d, ['create', '--name', 'bd3', 'busybox', 'sleep', '300']);
+    await dockerOk(d, ['network', 'connect', 'bd', 'bd3']);
+    await dockerOk(d, ['start', 'bd3']);
+    brdOf(await dockerOk(d, ['exec', 'bd3', 'ip', '-o', '-4', 'addr', 'show', 'eth1']), 'eth1');
+    const bridge =
+      (await inspectNet('bd')).Options['com.docker.network.bridge.name'] ??
+      `bn-${(await inspectNet('bd')).Id.slice(0, 12)}`;
+    for (const dev of [BRIDGE, bridge])
+      brdOf(spawnSync('ip', ['-o', '-4', 'addr', 'show', 'dev', dev], { encoding: 'utf8' }).stdout, dev);
+  } finally {
+    await docker(d, ['rm', '-f', 'bd1', 'bd2', 'bd3']);
+    await docker(d, ['network', 'rm', 'bd']);
+  }
+});
+
+test("network events as dockerd logs them: connect before a start, disconnect after the die; a created container's connect at its start", async () => {
+  await dockerOk(d, ['network', 'create', 'evn']);
+  const seen = async (fn: () => Promise<unknown>) =>
+    (await eventsOf(d, fn))
+      .filter((e) => (e.Type === 'network' && e.Action !== 'create') || ['start', 'die', 'destroy'].includes(e.Action))
+      // A network event names its container by ID: the test's own names stand for them.
+      .map((e) =>
+        e.Type === 'network'
+          ? [e.Action, e.Actor.Attributes.name, ids.get(e.Actor.Attributes.container ?? '')].filter(Boolean).join(' ')
+          : `${e.Action} ${e.Actor.Attributes.name}`,
+      );
+  const ids = new Map<string, string>();
+  const named = async (name: string) => ids.set((await dockerOk(d, ['inspect', '-f', '{{.Id}}', name])).trim(), name);
+  try {
+    await dockerOk(d, ['create', '--name', 'ev1', '--network', 'evn', 'busybox', 'sleep', '300']);
+    await dockerOk(d, ['create', '--name', 'ev2', 'busybox', 'sleep', '300']);
+    await named('ev1');
+    await named('ev2');
+    assert.deepEqual(await seen(() => dockerOk(d, ['start', 'ev1'])), ['connect evn ev1', 'start ev1']);
+    // Not started: nothing is plugged, nothing logged until the start, which plugs the bridge first.
+    assert.deepEqual(await seen(() => dockerOk(d, ['network', 'connect', 'evn', 'ev2'])), []);
+    assert.deepEqual(await seen(() => dockerOk(d, ['start', 'ev2'])), [
+      'connect bridge ev2',
+      'connect evn ev2',
+      'start ev2',
+    ]);
+    // Running: at once.
+    assert.deepEqual(await seen(() => dockerOk(d, ['network', 'connect', 'bridge', 'ev1'])), ['connect bridge ev1']);
+    assert.deepEqual(await seen(() => dockerOk(d, ['stop', '-t', '0', 'ev1'])), [
+      'die ev1',
+      'disconnect evn ev1',
+      'disconnect bridge ev1',
+    ]);
+    assert.deepEqual(
+      await seen(() => dockerOk(d, ['run', '--rm', '--name', 'ev3', '--network', 'none', 'busybox', 'true'])),
+      ['connect none', 'start ev3', 'die ev3', 'disconnect none', 'destroy ev3'],
+    );
+  } finally {
+    await docker(d, ['rm', '-f', 'ev1', 'ev2']);
+    await docker(d, ['network', 'rm', 'evn']);
+  }
+});
+
 test('ls refuses a type it does not know; prune --filter until keeps networks created after it', async () => {
   const r = await docker(d, ['network', 'ls', '--filter', 'type=nosuch']);
   assert.notEqual(r.code, 0);
@@ -343,8 +431,16 @@ test('ls refuses a type it does not know; prune --filter until keeps networks cr
     '',
   );
   assert.equal((await docker(d, ['network', 'inspect', 'pu'])).code, 0, 'a network made now is newer than an hour ago');
+  // A duration counts back to a whole second, as dockerd's GetTimestamp: until=0s keeps what
+  // was made in the current second (checked when the create began and the prune ended in one).
+  const made = Math.floor(Date.now() / 1000);
+  await dockerOk(d, ['network', 'create', '--label', 'pu=1', 'pu2']);
+  const same = await dockerOk(d, ['network', 'prune', '-f', '--filter', 'until=0s', '--filter', 'label=pu']);
+  if (Math.floor(Date.now() / 1000) === made) assert.doesNotMatch(same, /^pu2$/m);
+  await sleep(1100);
   const pruned = await dockerOk(d, ['network', 'prune', '-f', '--filter', 'until=0s', '--filter', 'label=pu']);
-  assert.match(pruned, /^pu$/m);
+  assert.match(pruned + same, /^pu$/m);
+  assert.match(pruned + same, /^pu2$/m);
   const bad = await docker(d, ['network', 'prune', '-f', '--filter', 'until=soon']);
   assert.match(bad.stderr, /failed to parse value as time or duration: "soon"/);
 });

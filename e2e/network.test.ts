@@ -257,18 +257,21 @@ test('published ports: -p H:80 and -p 127.0.0.1:H:80 answer on loopback; inspect
   assert.equal((await get(p1)).trim(), id.slice(0, 12));
   assert.equal((await get(p2)).trim(), id.slice(0, 12));
   const ports = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web']));
+  // -p H:80 has no address: dockerd's pair, 0.0.0.0 and [::] on the same port.
   assert.deepEqual(ports['80/tcp'], [
     { HostIp: '0.0.0.0', HostPort: String(p1) },
+    { HostIp: '::', HostPort: String(p1) },
     { HostIp: '127.0.0.1', HostPort: String(p2) },
   ]);
   assert.deepEqual((await dockerOk(d, ['port', 'web'])).trim().split('\n'), [
     `80/tcp -> 0.0.0.0:${p1}`,
     `80/tcp -> 127.0.0.1:${p2}`,
+    `80/tcp -> [::]:${p1}`,
   ]);
   assert.equal((await dockerOk(d, ['port', 'web', '80'])).trim().split('\n')[0], `0.0.0.0:${p1}`);
   assert.equal(
     (await dockerOk(d, ['ps', '--filter', 'name=web', '--format', '{{.Ports}}'])).trim(),
-    `0.0.0.0:${p1}->80/tcp, 127.0.0.1:${p2}->80/tcp`,
+    `0.0.0.0:${p1}->80/tcp, 127.0.0.1:${p2}->80/tcp, [::]:${p1}->80/tcp`,
   );
 });
 
@@ -312,7 +315,7 @@ test('a host port range takes the first free port; -P publishes the exposed port
     JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web']))['80/tcp'][0].HostPort,
   );
   const id = (await dockerOk(d, ['run', '-d', '--name', 'ranged', '-p', `${taken}-${taken + 1}:80`, ...HTTPD])).trim();
-  assert.equal((await dockerOk(d, ['port', 'ranged', '80/tcp'])).trim(), `0.0.0.0:${taken + 1}`);
+  assert.equal((await dockerOk(d, ['port', 'ranged', '80/tcp'])).trim(), `0.0.0.0:${taken + 1}\n[::]:${taken + 1}`);
   assert.equal((await get(taken + 1)).trim(), id.slice(0, 12));
   // (UDP forwarding itself is tested in src/network/ports.test.ts: busybox has no UDP server.)
   await dockerOk(d, ['run', '-d', '--name', 'all', '--expose', '80', '--expose', '5353/udp', '-P', ...HTTPD]);
@@ -321,7 +324,7 @@ test('a host port range takes the first free port; -P publishes the exposed port
   const udp = Number(ports['5353/udp'][0].HostPort);
   assert.ok(tcp > 1024 && udp > 1024, JSON.stringify(ports));
   assert.match(await get(tcp), /^[0-9a-f]{12}/);
-  assert.equal((await dockerOk(d, ['port', 'all', '5353/udp'])).trim(), `0.0.0.0:${udp}`);
+  assert.equal((await dockerOk(d, ['port', 'all', '5353/udp'])).trim(), `0.0.0.0:${udp}\n[::]:${udp}`);
   const fixed = (
     await dockerOk(d, ['run', '-d', '--name', 'udp1', '-p', `127.0.0.1:${base}:53/udp`, 'busybox', 'sleep', '60'])
   ).trim();

@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import {
   startDaemon,
   stopDaemon,
@@ -43,10 +44,21 @@ test("-p host:80 serves the container's web server on loopback; docker port and 
   await dockerOk(d, ['run', '-d', '--name', 'web', '--hostname', 'web1', '-p', `${base}:80`, 'busybox', ...httpd]);
   const body = await page(`http://127.0.0.1:${base}/`);
   assert.equal(body.trim(), 'hello from web1');
-  assert.equal((await dockerOk(d, ['port', 'web'])).trim(), `80/tcp -> 0.0.0.0:${base}`);
+  // No host address: IPv4 and IPv6 on the same port, as dockerd's proxy pair.
+  assert.equal((await dockerOk(d, ['port', 'web'])).trim(), `80/tcp -> 0.0.0.0:${base}\n80/tcp -> [::]:${base}`);
   const ports = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web']));
-  assert.deepEqual(ports, { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: String(base) }] });
-  assert.match(await dockerOk(d, ['ps', '--filter', 'name=web']), new RegExp(`0\\.0\\.0\\.0:${base}->80/tcp`));
+  assert.deepEqual(ports, {
+    '80/tcp': [
+      { HostIp: '0.0.0.0', HostPort: String(base) },
+      { HostIp: '::', HostPort: String(base) },
+    ],
+  });
+  // The CLI writes the IPv6 wildcard as [::] (28.x) or :: (20.10's): the API's HostIp is "::" either way.
+  assert.match(
+    await dockerOk(d, ['ps', '--filter', 'name=web', '--format', '{{.Ports}}']),
+    new RegExp(`^0\\.0\\.0\\.0:${base}->80/tcp, (\\[::\\]|::):${base}->80/tcp$`, 'm'),
+  );
+  assert.equal((await page(`http://[::1]:${base}/`)).trim(), 'hello from web1');
 });
 
 test("a port already allocated gets Docker's error and the container stays created", async () => {
@@ -76,9 +88,10 @@ test("127.0.0.1::80 takes a random port on loopback only; -P publishes --expose'
 
   await dockerOk(d, ['run', '-d', '--name', 'pall', '--expose', '80', '--expose', '81', '-P', 'busybox', ...httpd]);
   const all = (await dockerOk(d, ['port', 'pall'])).trim().split('\n').sort();
-  assert.equal(all.length, 2, all.join('\n'));
+  assert.equal(all.length, 4, all.join('\n'));
   assert.match(all[0]!, /^80\/tcp -> 0\.0\.0\.0:\d+$/);
-  assert.match(all[1]!, /^81\/tcp -> 0\.0\.0\.0:\d+$/);
+  assert.match(all[1]!, /^80\/tcp -> \[::\]:\d+$/);
+  assert.match(all[2]!, /^81\/tcp -> 0\.0\.0\.0:\d+$/);
   const p80 = /:(\d+)$/.exec(all[0]!)![1];
   assert.match(await page(`http://127.0.0.1:${p80}/`), /hello from/);
 
@@ -99,13 +112,44 @@ test("127.0.0.1::80 takes a random port on loopback only; -P publishes --expose'
   assert.deepEqual(rng, [
     `53/udp -> 127.0.0.1:${base + 12}`,
     `80/tcp -> 0.0.0.0:${base + 10}`,
+    `80/tcp -> [::]:${base + 10}`,
     `81/tcp -> 0.0.0.0:${base + 11}`,
+    `81/tcp -> [::]:${base + 11}`,
   ]);
   assert.match(
     spawnSync('ss', ['-Hlun', `sport = :${base + 12}`], { encoding: 'utf8' }).stdout,
     new RegExp(`127\\.0\\.0\\.1:${base + 12}`),
   );
   await dockerOk(d, ['rm', '-f', 'lo', 'pall', 'rng']);
+});
+
+test("-p 8081 takes a port from the kernel's ephemeral range on both families as dockerd's; -p 0.0.0.0::80 stays one line", async () => {
+  await dockerOk(d, ['run', '-d', '--name', 'eph1', '-p', '8081', 'busybox', 'sleep', '300']);
+  await dockerOk(d, ['run', '-d', '--name', 'eph2', '-p', '8081', '-p', '0.0.0.0::80', 'busybox', 'sleep', '300']);
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    const m = /^8081\/tcp -> 0\.0\.0\.0:(\d+)\n8081\/tcp -> \[::\]:(\d+)$/.exec(
+      (await dockerOk(d, ['port', 'eph1'])).trim(),
+    );
+    assert.ok(m, 'two lines, IPv4 and IPv6');
+    assert.equal(m[1], m[2], 'the same host port on both');
+    const p1 = Number(m[1]);
+    assert.ok(p1 >= lo! && p1 <= hi!, `${p1} in ${lo}-${hi}`);
+    const two = (await dockerOk(d, ['port', 'eph2'])).trim().split('\n').sort();
+    assert.equal(two.length, 3, two.join('\n'));
+    assert.match(two[0]!, /^80\/tcp -> 0\.0\.0\.0:\d+$/, 'an address given: that address alone');
+    const p2 = Number(/:(\d+)$/.exec(two[1]!)![1]);
+    assert.ok(p2 > p1, `counts up from the last port given (${p1}, then ${p2})`);
+    assert.match(
+      await dockerOk(d, ['ps', '--filter', 'name=eph1', '--format', '{{.Ports}}']),
+      new RegExp(`^0\\.0\\.0\\.0:${p1}->8081/tcp, (\\[::\\]|::):${p1}->8081/tcp$`, 'm'),
+    );
+    // Both listeners answer on loopback (nothing listens on 8081 inside: the proxy accepts, then closes).
+    for (const host of ['127.0.0.1', '::1'])
+      await new Promise<void>((res, rej) => net.connect({ host, port: p1 }, res).on('error', rej).unref());
+  } finally {
+    await dockerOk(d, ['rm', '-f', 'eph1', 'eph2']);
+  }
 });
 
 test('a stopped container on a user network started again publishes its ports, and inspect and ps show them', async () => {

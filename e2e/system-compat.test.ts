@@ -10,7 +10,17 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { api, cleanup, docker, dockerOk, eventually, sleep, startDaemonWithBusybox, type Daemon } from './harness.ts';
+import {
+  api,
+  cleanup,
+  docker,
+  dockerOk,
+  eventsOf as events,
+  eventually,
+  sleep,
+  startDaemonWithBusybox,
+  type Daemon,
+} from './harness.ts';
 
 let d: Daemon;
 const made: string[] = [];
@@ -20,24 +30,7 @@ after(async () => {
   for (const p of made) rmSync(p, { recursive: true, force: true });
 });
 
-interface Ev {
-  Type: string;
-  Action: string;
-  Actor: { ID: string; Attributes: Record<string, string> };
-}
-
-/** The events logged while `fn` ran, as `docker events --format '{{json .}}'` prints them. */
-async function eventsOf(fn: () => Promise<unknown>): Promise<Ev[]> {
-  const since = (Date.now() / 1000).toFixed(3);
-  await fn();
-  await sleep(200);
-  const until = (Date.now() / 1000).toFixed(3);
-  const out = await dockerOk(d, ['events', '--since', since, '--until', until, '--format', '{{json .}}']);
-  return out
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Ev);
-}
+const eventsOf = (fn: () => Promise<unknown>) => events(d, fn);
 
 test('docker rm -f of a running container logs kill (signal 9) before die and destroy, as dockerd does', async () => {
   await dockerOk(d, ['run', '-d', '--name', 'rmf', 'busybox', 'sleep', '30']);

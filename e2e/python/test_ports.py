@@ -30,7 +30,9 @@ def test_ports_published_and_shown(client):
     try:
         web.reload()
         assert web.ports["80/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": str(port)}]
-        assert web.ports["53/udp"] == [{"HostIp": "0.0.0.0", "HostPort": str(udp)}]
+        # No address given: IPv4 and IPv6 on one port, as dockerd's proxy pair.
+        assert web.ports["53/udp"] == [{"HostIp": "0.0.0.0", "HostPort": str(udp)},
+                                       {"HostIp": "::", "HostPort": str(udp)}]
         random_port = int(web.ports["8080/tcp"][0]["HostPort"])
         assert random_port > 1024
         assert client.api.port(web.id, 80) == [{"HostIp": "127.0.0.1", "HostPort": str(port)}]

@@ -274,6 +274,18 @@ static int addr_put(int fd, int family, int index, const char *prefix, int nodad
 	nl_init(&m, RTM_NEWADDR, NLM_F_CREATE | excl, &a, sizeof a);
 	if (!nl_attr(&m, IFA_LOCAL, addr, n) || !nl_attr(&m, IFA_ADDRESS, addr, n))
 		return -EMSGSIZE;
+	/* IPv4's broadcast address (`brd +`), as dockerd's netlink library sets it for prefixes up
+	 * to /30: `ip addr` in a container shows `brd`, and a broadcast to the subnet leaves by it. */
+	if (family == AF_INET && len < 31) {
+		unsigned char brd[4];
+		for (int k = 0; k < 4; k++) {
+			int bits = (int)len - 8 * k;
+			unsigned char host = bits >= 8 ? 0 : bits <= 0 ? 0xff : (unsigned char)(0xff >> bits);
+			brd[k] = addr[k] | host;
+		}
+		if (!nl_attr(&m, IFA_BROADCAST, brd, 4))
+			return -EMSGSIZE;
+	}
 	return nl_talk(fd, &m);
 }
 

@@ -25,7 +25,7 @@ export function bridgeSteps(b: BridgeLink): string[] {
   if (b.create) lines.push(`link add ${b.name}${b.macAddress ? ` address ${b.macAddress}` : ''} type bridge`);
   else if (b.macAddress) lines.push(`link set dev ${b.name} address ${b.macAddress}`);
   if (b.delete4) lines.push(`addr del ${b.delete4} dev ${b.name}`);
-  if (b.address) lines.push(`addr add ${b.address} dev ${b.name}`);
+  if (b.address) lines.push(`addr add ${b.address} brd + dev ${b.name}`);
   if (b.address6) lines.push(`addr ${b.replace6 ? 'replace' : 'add'} ${b.address6} dev ${b.name} nodad`);
   if (b.up) lines.push(`link set ${b.name} up`);
   return lines;

@@ -8,3 +8,4 @@ export * as cidr from './cidr.ts';
 export { tryParseAddr, parsePrefix, formatPrefix, type Prefix } from './ip.ts';
 export { type IpamConfigEntry } from './ipamconfig.ts';
 export { UserNetworks, RESERVED_NETWORKS, type UserNetwork, type EndpointRequest } from './user.ts';
+export { BUILTIN_NETWORK_IDS } from './builtin.ts';

@@ -2,8 +2,11 @@
  * IP address management, persisted in its own SQLite database under the data root, so an
  * address is never handed out twice: not while its owner holds it, and not across restarts
  * or crashes (each allocation is one committed transaction before anyone uses the address).
- * Addresses are handed out round-robin from after the last one given, as Docker does, so a
- * freed address is not reused at once.
+ * Addresses are handed out round-robin from after the last one given, as Docker's swarm
+ * allocator does (libnetwork's "serial" option), so a freed address is not reused at once: a
+ * peer's ARP entry, a conntrack flow or a cached name of the old container never reaches the
+ * new one. dockerd 20.10's local networks take the lowest free address instead (its bitmask's
+ * first available: a container run after another's exit gets the same .2); kept deliberately.
  *
  * One pool per network and family: a subnet (IPv4 or IPv6), the gateway, an optional range
  * that automatic addresses come from (`--ip-range`; a requested address may be anywhere in

@@ -37,7 +37,14 @@ test('-P publishes only exposed ports without an explicit binding; a failure lea
   const p = new PortProxies();
   try {
     const out = await p.publish('a', 'a', '127.0.0.1', { exposed: { '80/tcp': {}, '81/udp': {} }, publishAll: true });
-    assert.deepEqual(out.map((m) => `${m.containerPort}/${m.proto}`).sort(), ['80/tcp', '81/udp']);
+    // No host address: 0.0.0.0 and [::] on one port each, as dockerd's proxy pair.
+    assert.deepEqual(out.map((m) => `${m.containerPort}/${m.proto} ${m.hostIp}`).sort(), [
+      '80/tcp 0.0.0.0',
+      '80/tcp ::',
+      '81/udp 0.0.0.0',
+      '81/udp ::',
+    ]);
+    assert.equal(out[0]!.hostPort, out[1]!.hostPort);
     await assert.rejects(
       p.publish('b', 'b', '127.0.0.1', {
         bindings: {
@@ -50,6 +57,44 @@ test('-P publishes only exposed ports without an explicit binding; a failure lea
     p.unpublish('b');
   } finally {
     p.closeAll();
+  }
+});
+
+test('a binding without a host address listens on 0.0.0.0 and [::] with one port from the range; an address given, on it alone', async () => {
+  const p = new PortProxies(undefined, { range: { first: 41000, last: 41999 }, ipv6: async () => true });
+  const q = new PortProxies(undefined, { range: { first: 41000, last: 41999 }, ipv6: async () => false });
+  try {
+    const a = await p.publish('a', 'a', '127.0.0.1', { bindings: { '80/tcp': [{}], '53/udp': [{ HostIp: '' }] } });
+    const [t4, t6] = a.filter((m) => m.proto === 'tcp');
+    assert.deepEqual([t4!.hostIp, t6!.hostIp], ['0.0.0.0', '::']);
+    assert.equal(t4!.hostPort, t6!.hostPort);
+    assert.ok(t4!.hostPort >= 41000 && t4!.hostPort <= 41999);
+    // The [::] listener is IPv6 alone: a dual-stack one would have refused the port after 0.0.0.0's.
+    const r = await new Promise<string>((resolve, reject) => {
+      const c = net.connect({ host: '::1', port: t6!.hostPort }, () => resolve('connected'));
+      c.on('error', reject);
+      setTimeout(() => c.destroy(), 100);
+    });
+    assert.equal(r, 'connected');
+    const b = await p.publish('b', 'b', '127.0.0.1', { bindings: { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '' }] } });
+    assert.deepEqual(
+      b.map((m) => m.hostIp),
+      ['0.0.0.0'],
+    );
+    assert.ok(b[0]!.hostPort > t4!.hostPort, 'counts up from the last port handed out');
+    await assert.rejects(
+      p.publish('c', 'c', '127.0.0.1', { bindings: { '80/tcp': [{ HostIp: '::', HostPort: String(t6!.hostPort) }] } }),
+      new RegExp(`Bind for :::${t6!.hostPort} failed: port is already allocated`),
+    );
+    // A host without IPv6: one listener, on 0.0.0.0.
+    const c = await q.publish('d', 'd', '127.0.0.1', { bindings: { '80/tcp': [{}] } });
+    assert.deepEqual(
+      c.map((m) => m.hostIp),
+      ['0.0.0.0'],
+    );
+  } finally {
+    p.closeAll();
+    q.closeAll();
   }
 });
 

@@ -10,6 +10,7 @@
 import net from 'node:net';
 import dgram from 'node:dgram';
 import { conflict, invalidArgument } from '../errdefs/index.ts';
+import { PortAllocator, ephemeralRange, type PortRange } from './portalloc.ts';
 
 /** One published port, as `docker inspect` reports it. */
 export interface PortMapping {
@@ -48,11 +49,34 @@ export interface PortExposer {
   expose(proto: 'tcp' | 'udp', hostIp: string, port: number): Promise<() => void>;
 }
 
+/** How many ports an ephemeral binding tries when the bind itself fails (another program holds it). */
+const EPHEMERAL_TRIES = 100;
+
+/** What one binding asks for: `bothFamilies` when no host address was given (`-p 8081`, `-P`). */
+interface Wanted {
+  key: string;
+  hostIp: string;
+  /** [0]: a port from the ephemeral range. */
+  hostPorts: number[];
+  bothFamilies: boolean;
+}
+
+export interface PortProxiesOptions {
+  /** The ephemeral range (default: the kernel's). */
+  range?: PortRange;
+  /** Whether this host can listen on IPv6 (default: a probe on ::1, once). */
+  ipv6?: () => Promise<boolean>;
+}
+
 export class PortProxies {
   private readonly exposer?: PortExposer;
+  private readonly alloc: PortAllocator;
+  private readonly ipv6: () => Promise<boolean>;
 
-  constructor(exposer?: PortExposer) {
+  constructor(exposer?: PortExposer, o: PortProxiesOptions = {}) {
     this.exposer = exposer;
+    this.alloc = new PortAllocator(o.range ?? ephemeralRange());
+    this.ipv6 = o.ipv6 ?? ipv6Listenable;
   }
 
   /** Open listeners by container ID. */
@@ -61,9 +85,11 @@ export class PortProxies {
   private readonly held = new Map<string, string>();
 
   /**
-   * Listens for every binding the request asks for and forwards to `targetIp`. `previous`:
-   * the mappings of an earlier run to take again as they were (live restore). On an error
-   * nothing stays open.
+   * Listens for every binding the request asks for and forwards to `targetIp`. A binding without
+   * a host address listens on 0.0.0.0 and, where the host has IPv6, on [::] with the same port
+   * (two mappings, as dockerd's docker-proxy pair: `docker port` prints both); an explicit
+   * address, 0.0.0.0 included, only there. `previous`: the mappings of an earlier run to take
+   * again as they were (live restore). On an error nothing stays open.
    */
   async publish(
     containerId: string,
@@ -72,18 +98,30 @@ export class PortProxies {
     req: PortRequest,
     previous?: PortMapping[],
   ): Promise<PortMapping[]> {
-    const wanted: Array<{ key: string; hostIp: string; hostPorts: number[] }> = [];
+    const wanted: Wanted[] = [];
+    // Rootless berthd: the exposer (rootlesskit's port driver) is asked for IPv4 only.
+    const dual = !previous && !this.exposer && (await this.ipv6());
     if (previous) {
       for (const m of previous)
-        wanted.push({ key: `${m.containerPort}/${m.proto}`, hostIp: m.hostIp, hostPorts: [m.hostPort] });
+        wanted.push({
+          key: `${m.containerPort}/${m.proto}`,
+          hostIp: m.hostIp,
+          hostPorts: [m.hostPort],
+          bothFamilies: false,
+        });
     } else {
       for (const [key, list] of Object.entries(req.bindings ?? {})) {
         for (const b of list?.length ? list : [{}])
-          wanted.push({ key, hostIp: b.HostIp || '0.0.0.0', hostPorts: hostPortRange(b.HostPort ?? '') });
+          wanted.push({
+            key,
+            hostIp: b.HostIp || '0.0.0.0',
+            hostPorts: hostPortRange(b.HostPort ?? ''),
+            bothFamilies: dual && !b.HostIp,
+          });
       }
       if (req.publishAll) {
         for (const key of Object.keys(req.exposed ?? {})) {
-          if (!req.bindings?.[key]) wanted.push({ key, hostIp: '0.0.0.0', hostPorts: [0] });
+          if (!req.bindings?.[key]) wanted.push({ key, hostIp: '0.0.0.0', hostPorts: [0], bothFamilies: dual });
         }
       }
     }
@@ -95,42 +133,43 @@ export class PortProxies {
       for (const w of wanted) {
         const { port, proto } = parsePortKey(w.key);
         if (proto === 'sctp') throw invalidArgument('sctp ports are not supported');
+        const ips = w.bothFamilies ? [w.hostIp, '::'] : [w.hostIp];
+        const tries = w.hostPorts.length === 1 && w.hostPorts[0] === 0 ? this.ephemeral(proto, ips) : w.hostPorts;
         let lastErr: Error | undefined;
-        let bound: { l: Listener; port: number } | undefined;
-        for (const hp of w.hostPorts) {
-          if (hp && this.isHeld(proto, w.hostIp, hp)) {
+        let bound: { ls: Listener[]; port: number } | undefined;
+        for (const hp of tries) {
+          const taken = ips.find((ip) => this.isHeld(proto, ip, hp));
+          if (taken) {
             lastErr = conflict(
-              `driver failed programming external connectivity on endpoint ${endpoint}: Bind for ${w.hostIp}:${hp} failed: port is already allocated`,
+              `driver failed programming external connectivity on endpoint ${endpoint}: Bind for ${taken}:${hp} failed: port is already allocated`,
             );
             continue;
           }
+          // The IPv6 listener takes the port the IPv4 one got, as dockerd's pair shares it.
+          const ls: Listener[] = [];
+          let got = hp;
           try {
-            bound =
-              proto === 'tcp'
-                ? await listenTcp(w.hostIp, hp, targetIp, port)
-                : await listenUdp(w.hostIp, hp, targetIp, port);
+            for (const ip of ips) {
+              const b = await listen(proto, ip, got, targetIp, port);
+              ls.push(b.l);
+              got = b.port;
+            }
+            bound = { ls, port: got };
             break;
           } catch (e) {
-            const code = (e as NodeJS.ErrnoException).code;
-            lastErr =
-              code === 'EADDRINUSE'
-                ? conflict(
-                    `driver failed programming external connectivity on endpoint ${endpoint}: Error starting userland proxy: listen ${proto}4 ${w.hostIp}:${hp}: bind: address already in use`,
-                  )
-                : code === 'EADDRNOTAVAIL'
-                  ? invalidArgument(
-                      `driver failed programming external connectivity on endpoint ${endpoint}: Error starting userland proxy: listen ${proto}4 ${w.hostIp}:${hp}: bind: cannot assign requested address`,
-                    )
-                  : (e as Error);
+            for (const l of ls) l.close();
+            lastErr = bindError(e as NodeJS.ErrnoException, endpoint, proto, ips[ls.length]!, got);
           }
         }
         if (!bound) throw lastErr ?? conflict('no free host port in the range');
-        listeners.push(bound.l);
-        if (this.exposer) listeners.push({ close: await this.exposer.expose(proto, w.hostIp, bound.port) });
-        const hk = `${proto}/${w.hostIp}/${bound.port}`;
-        this.held.set(hk, containerId);
-        heldKeys.push(hk);
-        out.push({ containerPort: port, proto, hostIp: w.hostIp, hostPort: bound.port });
+        listeners.push(...bound.ls);
+        for (const ip of ips) {
+          if (this.exposer) listeners.push({ close: await this.exposer.expose(proto, ip, bound.port) });
+          const hk = `${proto}/${ip}/${bound.port}`;
+          this.held.set(hk, containerId);
+          heldKeys.push(hk);
+          out.push({ containerPort: port, proto, hostIp: ip, hostPort: bound.port });
+        }
       }
     } catch (e) {
       for (const l of listeners) l.close();
@@ -141,10 +180,24 @@ export class PortProxies {
     return out;
   }
 
+  /** Ports from the ephemeral range none of `ips` holds, at most EPHEMERAL_TRIES of them. */
+  private *ephemeral(proto: string, ips: string[]): Generator<number> {
+    let n = 0;
+    for (const p of this.alloc.candidates(proto, ips[0]!, (hp) => ips.some((ip) => this.isHeld(proto, ip, hp)))) {
+      yield p;
+      if (++n >= EPHEMERAL_TRIES) return;
+    }
+  }
+
+  /** Whether a container holds the port on `ip` or on its family's wildcard (or `ip` is the wildcard). */
   private isHeld(proto: string, ip: string, port: number): boolean {
+    const any = ip.includes(':') ? '::' : '0.0.0.0';
     for (const k of this.held.keys()) {
-      const [p, hip, hp] = k.split('/');
-      if (p === proto && Number(hp) === port && (hip === ip || hip === '0.0.0.0' || ip === '0.0.0.0')) return true;
+      const i = k.indexOf('/');
+      const j = k.lastIndexOf('/');
+      const [p, hip, hp] = [k.slice(0, i), k.slice(i + 1, j), k.slice(j + 1)];
+      if (p !== proto || Number(hp) !== port || hip.includes(':') !== ip.includes(':')) continue;
+      if (hip === ip || hip === any || ip === any) return true;
     }
     return false;
   }
@@ -158,6 +211,38 @@ export class PortProxies {
   closeAll(): void {
     for (const id of [...this.open.keys()]) this.unpublish(id);
   }
+}
+
+/** A failed bind in docker-proxy's words (`listen tcp6 [::]:8081: bind: address already in use`). */
+function bindError(e: NodeJS.ErrnoException, endpoint: string, proto: string, ip: string, port: number): Error {
+  const where = `listen ${proto}${ip.includes(':') ? 6 : 4} ${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
+  const head = `driver failed programming external connectivity on endpoint ${endpoint}: Error starting userland proxy: ${where}: bind:`;
+  if (e.code === 'EADDRINUSE') return conflict(`${head} address already in use`, e);
+  if (e.code === 'EADDRNOTAVAIL') return invalidArgument(`${head} cannot assign requested address`, e);
+  return e;
+}
+
+let v6Probe: Promise<boolean> | undefined;
+
+/** moby's IsV6Listenable: a listener on [::1] works (not on a kernel booted with ipv6.disable=1). */
+function ipv6Listenable(): Promise<boolean> {
+  return (v6Probe ??= new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen({ host: '::1', port: 0 }, () => s.close(() => resolve(true)));
+  }));
+}
+
+function listen(
+  proto: 'tcp' | 'udp',
+  hostIp: string,
+  hostPort: number,
+  targetIp: string,
+  targetPort: number,
+): Promise<{ l: Listener; port: number }> {
+  return proto === 'tcp'
+    ? listenTcp(hostIp, hostPort, targetIp, targetPort)
+    : listenUdp(hostIp, hostPort, targetIp, targetPort);
 }
 
 /** "8080" → [8080]; "8080-8090" → each; "" → [0] (any free port). */
@@ -195,7 +280,8 @@ function listenTcp(
       upstream.pipe(client);
     });
     server.once('error', reject);
-    server.listen({ host: hostIp, port: hostPort, exclusive: true }, () => {
+    // [::] alone, not dual-stack: 0.0.0.0 has a listener of its own on the same port.
+    server.listen({ host: hostIp, port: hostPort, exclusive: true, ipv6Only: hostIp.includes(':') }, () => {
       server.removeListener('error', reject);
       server.on('error', () => {});
       const port = (server.address() as net.AddressInfo).port;
@@ -219,7 +305,8 @@ function listenUdp(
   targetPort: number,
 ): Promise<{ l: Listener; port: number }> {
   return new Promise((resolve, reject) => {
-    const sock = dgram.createSocket({ type: 'udp4', reuseAddr: false });
+    const v6 = hostIp.includes(':');
+    const sock = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', reuseAddr: false, ipv6Only: v6 });
     const flows = new Map<string, { s: dgram.Socket; timer: NodeJS.Timeout }>();
     const IDLE_MS = 30_000;
     sock.on('message', (msg, rinfo) => {

@@ -50,7 +50,7 @@ test('a new network gets a subnet clear of routes and the default bridge, a brid
     const batch = host.inputs.find((i) => i.cmd === 'ip')!.input;
     // A MAC of its own (its gateway's), so that ports coming and going never change it (cidr.ts's bridgeMac).
     assert.match(batch, new RegExp(`link add ${n.Bridge} address 02:42:ac:13:00:01 type bridge`));
-    assert.match(batch, new RegExp(`addr add 172\\.19\\.0\\.1/16 dev ${n.Bridge}`));
+    assert.match(batch, new RegExp(`addr add 172\\.19\\.0\\.1/16 brd \\+ dev ${n.Bridge}`));
     const rules = host.inputs.filter((i) => i.cmd === 'nft').at(-1)!.input;
     assert.match(rules, /table ip berth_t_nets \{/);
     assert.match(rules, new RegExp(`ip saddr 172\\.19\\.0\\.0/16 oifname != "${n.Bridge}" masquerade`));
@@ -257,7 +257,7 @@ function daemonsOnOneKernel(count: number) {
     host.responses.set('ip', (args, input) => {
       if (args.includes('route'))
         return { code: 0, stdout: JSON.stringify([...routes.values()].map((dst) => ({ dst }))), stderr: '' };
-      for (const m of (input ?? '').matchAll(/^addr add (\d\S*) dev (\S+)$/gm)) routes.set(m[2]!, m[1]!);
+      for (const m of (input ?? '').matchAll(/^addr add (\d\S*)(?: brd \+)? dev (\S+)$/gm)) routes.set(m[2]!, m[1]!);
       return { code: 0, stdout: '[]', stderr: '' };
     });
     const nets = new UserNetworks({

@@ -69,7 +69,8 @@ export async function plugVeth(host: Host, target: NetnsTarget, p: VethPlug): Pr
     r = await host.run('ip', ['-batch', '-'], { input, allowFailure: true });
   }
   if (r.code !== 0) throw internal(`connect ${p.hostVeth} to ${p.bridge}: ${r.stderr.trim()}`);
-  const inside = [`addr add ${p.address} dev ${p.ifname}`];
+  // brd +: the subnet's broadcast address, as dockerd's (its netlink library sets it).
+  const inside = [`addr add ${p.address} brd + dev ${p.ifname}`];
   // nodad, as dockerd: usable at once, not after a second of duplicate address detection.
   if (p.address6) inside.push(`addr add ${p.address6} dev ${p.ifname} nodad`);
   if (quiet) inside.push(`link set dev ${p.ifname} addrgenmode none`);

@@ -8,7 +8,13 @@
 import { conflict, forbidden, invalidArgument, is, notFound } from '../../errdefs/index.ts';
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { tryParseAddr, type Endpoint, type EndpointRequest, type NetnsTarget } from '../../network/index.ts';
+import {
+  BUILTIN_NETWORK_IDS,
+  tryParseAddr,
+  type Endpoint,
+  type EndpointRequest,
+  type NetnsTarget,
+} from '../../network/index.ts';
 import { shortId } from '../../spec/index.ts';
 import type { ContainerContext } from './context.ts';
 import { parseLink } from './links.ts';
@@ -285,6 +291,7 @@ export class Endpoints {
     if (!un) throw notFound(`network ${netRef} not found`);
     const n = un.get(netRef);
     const c = this.ctx.store.get(ref);
+    let plugged = false;
     await this.ctx.locks.run(c.Id, async () => {
       const mode = c.HostConfig.NetworkMode || 'default';
       if (mode === 'host' || mode === 'none' || mode.startsWith('container:'))
@@ -324,10 +331,13 @@ export class Endpoints {
           throw e;
         }
         c.ExtraNetworks = [...extra, ep];
+        plugged = true;
       }
       this.ctx.store.save(c);
     });
-    this.ctx.d.events.publish('network', 'connect', n.Id, { container: c.Id, name: n.Name, type: 'bridge' });
+    // A container that does not run is connected at its start, and logs it then (networkEvents), as dockerd's.
+    if (plugged)
+      this.ctx.d.events.publish('network', 'connect', n.Id, { container: c.Id, name: n.Name, type: 'bridge' });
   }
 
   /** The container a `network disconnect` names, or dockerd's 404 for it. */
@@ -390,6 +400,7 @@ export class Endpoints {
       throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
     if (cfg?.IPAMConfig?.IPv4Address || cfg?.IPAMConfig?.IPv6Address)
       throw invalidArgument('user specified IP address is supported on user defined networks only');
+    let plugged = false;
     await this.ctx.locks.run(c.Id, async () => {
       const mode = c.HostConfig.NetworkMode || 'default';
       if (mode === 'host' || mode === 'none' || mode.startsWith('container:'))
@@ -423,10 +434,16 @@ export class Endpoints {
         }
         if (own) c.Network = ep;
         else c.ExtraNetworks = [...(c.ExtraNetworks ?? []), ep];
+        plugged = true;
       }
       this.ctx.store.save(c);
     });
-    this.ctx.d.events.publish('network', 'connect', net.networkId, { container: c.Id, name: 'bridge', type: 'bridge' });
+    if (plugged)
+      this.ctx.d.events.publish('network', 'connect', net.networkId, {
+        container: c.Id,
+        name: 'bridge',
+        type: 'bridge',
+      });
   }
 
   /**
@@ -461,6 +478,36 @@ export class Endpoints {
       name: 'bridge',
       type: 'bridge',
     });
+  }
+
+  /**
+   * The `network connect` events of a start (before its `start`) and the `network disconnect`
+   * ones of an exit (after its `die`), as dockerd logs them: one for each network the run is
+   * on — the default bridge first at a start and last at an exit, `host` and `none` too (types
+   * host and null); none for a namespace joined from another container.
+   */
+  networkEvents(c: ContainerRecord, action: 'connect' | 'disconnect'): void {
+    const nets = this.runNetworks(c);
+    if (action === 'disconnect') nets.reverse();
+    for (const n of nets)
+      this.ctx.d.events.publish('network', action, n.id, { container: c.Id, name: n.name, type: n.type });
+  }
+
+  private runNetworks(c: ContainerRecord): Array<{ id: string; name: string; type: string }> {
+    const mode = c.HostConfig.NetworkMode || 'default';
+    if (mode === 'host' || mode === 'none')
+      return [{ id: BUILTIN_NETWORK_IDS[mode], name: mode, type: mode === 'none' ? 'null' : 'host' }];
+    const bridgeId = this.ctx.d.network?.networkId;
+    const out: Array<{ id: string; name: string; type: string }> = [];
+    for (const ep of [c.Network, ...(c.ExtraNetworks ?? [])]) {
+      if (!ep) continue;
+      if (bridgeId && ep.networkId === bridgeId) out.unshift({ id: bridgeId, name: 'bridge', type: 'bridge' });
+      else {
+        const n = this.ctx.d.userNetworks?.find(ep.networkId);
+        if (n) out.push({ id: n.Id, name: n.Name, type: 'bridge' });
+      }
+    }
+    return out;
   }
 
   /** After a live restore: the running containers' names answer in their networks' DNS again. */

@@ -64,6 +64,7 @@ export class Monitor {
       this.ctx.setState(c, (again ? restarting : exited)(c.State, e.exitCode, e.exitedAt, !!e.oomKilled));
       if (e.oomKilled) this.ctx.emit(c, 'oom');
       this.ctx.emit(c, 'die', { exitCode: String(e.exitCode) });
+      this.endpoints.networkEvents(c, 'disconnect');
       // Waiters learn of the exit now; the runtime's leftovers go while they read it. Anything
       // that would reuse them (start, rm) queues behind this lock.
       this.ctx.changes.emit(`exit:${c.Id}`, e.exitCode);

@@ -98,6 +98,7 @@ export class Starter {
       if (bare) throw e;
       throw internal(error, e);
     }
+    endpoints.networkEvents(c, 'connect');
     this.ctx.emit(c, 'start');
   }
 

@@ -3,9 +3,8 @@
  * user-defined bridge networks, in the shape dockerd answers; connect/disconnect go through
  * the container service; create, destroy and prune publish network events.
  */
-import { createHash } from 'node:crypto';
 import type { EventBus } from '../../events/index.ts';
-import type { NetworkManager, UserNetworks, UserNetwork } from '../../network/index.ts';
+import { BUILTIN_NETWORK_IDS, type NetworkManager, type UserNetworks, type UserNetwork } from '../../network/index.ts';
 import type {
   IPAMConfig,
   Network,
@@ -37,10 +36,7 @@ export interface NetworkServiceDeps {
 }
 
 /** Stable IDs for the host and none networks. */
-const BUILTIN_IDS: Record<string, string> = {
-  host: createHash('sha256').update('berth network host').digest('hex'),
-  none: createHash('sha256').update('berth network none').digest('hex'),
-};
+const BUILTIN_IDS: Record<string, string> = BUILTIN_NETWORK_IDS;
 
 /** A network create request, as Docker's Go type declares it. */
 const NETWORK_CONFIG: Shape = {

@@ -189,7 +189,7 @@ export function registerContainers(r: Router, deps: ContainerRouteDeps): void {
     const f = parseFilters(req.query.get('filters'));
     assertKnownFilters(f, ['label', 'label!', 'until']);
     // Given, `until` must parse, even empty, as dockerd has it.
-    const until = f.until ? parseTime(f.until[0] ?? '', true) : undefined;
+    const until = f.until ? parseTime(f.until[0] ?? '', true, true) : undefined;
     res.json(
       200,
       (await svc.prune(

@@ -27,7 +27,7 @@ export function registerImages(r: Router, images: ImageService, tmp = process.en
         // dockerd takes the last of several `before`/`since` values.
         before: f.before?.at(-1),
         since: f.since?.at(-1),
-        until: f.until && (parseTime(f.until[0] ?? '', true) ?? 0) / 1e6,
+        until: f.until && (parseTime(f.until[0] ?? '', true, true) ?? 0) / 1e6,
       }) satisfies ImageSummary[],
     );
   });
@@ -39,7 +39,7 @@ export function registerImages(r: Router, images: ImageService, tmp = process.en
     // with -a), so `docker image prune --filter dangling=false` sends both and means -a.
     const dangling =
       boolFilter(f, 'dangling') === undefined ? undefined : !f.dangling!.some((v) => v === 'false' || v === '0');
-    const until = f.until ? parseTime(f.until[0] ?? '', true) : undefined;
+    const until = f.until ? parseTime(f.until[0] ?? '', true, true) : undefined;
     res.json(
       200,
       (await images.prune({

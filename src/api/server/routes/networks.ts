@@ -42,7 +42,7 @@ export function registerNetworks(r: Router, networks: NetworkService): void {
       ...(f['label!'] ?? []).map((l) => (l.includes('=') ? l.replace('=', '!=') : `!${l}`)),
     ];
     // Given, `until` must parse, even empty, as dockerd has it (nanoseconds since the epoch).
-    const until = f.until ? parseTime(f.until[0] ?? '', true) : undefined;
+    const until = f.until ? parseTime(f.until[0] ?? '', true, true) : undefined;
     res.json(200, (await networks.prune(labels, until)) satisfies NetworkPruneReport);
   });
   const inspect: Handler = (req, res) => {

@@ -134,15 +134,18 @@ function eventTime(raw: string | null): number | undefined {
  * The `until` of prune filters, as timetypes.GetTimestamp reads it: unix seconds (with optional
  * fraction), RFC 3339, or a Go duration ago ("10m", "1h30m"). Returns nanoseconds; anything
  * else is Docker's 400. Empty is no bound, unless `strict` (a filter given empty is refused).
+ * `wholeSeconds`: a duration's time is cut to its second, as GetTimestamp formats it (Unix()),
+ * so dockerd's `prune --filter until=0s` keeps what was made in the current second.
  */
-export function parseTime(s: string | null, strict = false): number | undefined {
+export function parseTime(s: string | null, strict = false, wholeSeconds = false): number | undefined {
   if (s === null || (s === '' && !strict)) return undefined;
   if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1e9);
   if (/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(s)) {
     const mult: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1e3, m: 6e4, h: 3.6e6 };
     let ago = 0;
     for (const [, n, , unit] of s.matchAll(/(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ago += Number(n) * mult[unit!]!;
-    return (Date.now() - ago) * 1e6;
+    const at = Date.now() - ago;
+    return (wholeSeconds ? Math.floor(at / 1000) * 1000 : at) * 1e6;
   }
   const t = Date.parse(s);
   if (!Number.isNaN(t) && /^\d{4}-\d{2}-\d{2}/.test(s)) return t * 1e6;
