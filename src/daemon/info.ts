@@ -29,7 +29,11 @@ export interface ComponentVersions {
   init?: string;
   /** The runtime's version (`runc version 1.1.5` → `1.1.5`), for `docker version`. */
   runtimeVersion?: string;
+  /** Berth's own build (build/version.json, written by setup's bundling): the Engine's Git commit and Built. */
+  build?: { GitCommit: string; BuildTime: string };
 }
+
+const VERSION_INFO = join(import.meta.dirname, '..', '..', 'build', 'version.json');
 
 /**
  * `docker version`'s server components beside the Engine, as dockerd lists containerd, runc
@@ -193,12 +197,20 @@ export async function componentVersions(
       (r) => r.stdout,
       () => '',
     );
+  const build = fs.readFile(VERSION_INFO, 'utf8').then(
+    (text) => {
+      const v = JSON.parse(text) as { GitCommit?: unknown; BuildTime?: unknown };
+      return { GitCommit: String(v.GitCommit ?? ''), BuildTime: String(v.BuildTime ?? '') };
+    },
+    () => undefined, // not set up (`npm run setup` writes it): the lines stay empty
+  );
   const [rt, ini] = await Promise.all([ask(runtime), init ? ask(init) : Promise.resolve('')]);
   // runc and crun print "commit: <id>"; tini "tini version 0.19.0 - git.de40ad0" (Debian's lacks the hash).
   return {
     runtime: /^commit: (\S+)/m.exec(rt)?.[1],
     runtimeVersion: /^\S+ version (\S+)/m.exec(rt)?.[1],
     init: /git\.([0-9a-f]+)/.exec(ini)?.[1] ?? /version (\S+)/.exec(ini)?.[1],
+    build: await build.catch(() => undefined),
   };
 }
 

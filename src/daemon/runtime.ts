@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Host } from '../host/index.ts';
-import { BerthVmRuntime, RuncRuntime, RunscRuntime } from '../runtime/index.ts';
+import { BerthVmRuntime, crunBinary, RuncRuntime, RunscRuntime } from '../runtime/index.ts';
 import { Runtimes } from '../services/containers/index.ts';
 import type { RuntimeEntry } from './config.ts';
 
@@ -36,7 +36,7 @@ export function monitorPath(monitor: 'conmon' | 'berth'): string {
 
 /** The runtime when none was asked for: crun (and its wrapper) if installed, else runc. */
 export function defaultRuntimeName(): string {
-  return existsSync(CRUN_WRAPPER) && existsSync(process.env.BERTH_CRUN || '/usr/bin/crun') ? 'crun' : 'runc';
+  return existsSync(CRUN_WRAPPER) && existsSync(crunBinary()) ? 'crun' : 'runc';
 }
 
 /**

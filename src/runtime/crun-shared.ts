@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import type { Host } from '../host/index.ts';
 import { bindCgroupMounts, cgroupCopy, ensureOwnCpuset, sharedBeside, sharedCgroup } from './cgroup-share.ts';
 import { OwnedMasks, sealCrun, shareCgroupTree, shareMask, type CgroupTree } from './crun.ts';
+import { crunBinary } from './executables.ts';
 import { SeccompCache } from './seccomp-cache.ts';
 
 export class CrunShared {
@@ -50,15 +51,16 @@ export class CrunShared {
   constructor(host: Host, root: string, wrapper: string) {
     this.host = host;
     this.root = root;
-    this.binary = process.env.BERTH_CRUN || '/usr/bin/crun';
+    this.binary = crunBinary();
     this.seccomp = new SeccompCache(join(root, 'seccomp'), [wrapper, this.binary]);
   }
 
   /** Seals the binary, mounts the shared mask and cgroup tree (or takes a previous daemon's). */
   async open(): Promise<void> {
     const sealedAt = join(this.root, 'crun');
-    if ((this.sealed = await sealCrun(this.host, this.binary, sealedAt)))
-      this.env = { ...process.env, BERTH_CRUN: sealedAt };
+    this.sealed = await sealCrun(this.host, this.binary, sealedAt);
+    // Named to the wrapper either way: unsealed, its own default is Debian's crun, not this one.
+    this.env = { ...process.env, BERTH_CRUN: this.sealed ? sealedAt : this.binary };
     const mask = join(this.root, 'masked');
     if (await shareMask(this.host, mask)) [this.mask, this.ownedMasks] = [mask, new OwnedMasks(this.host, mask)];
     this.cgroupTree = await shareCgroupTree(this.host, join(this.root, 'cgroup'));

@@ -2,12 +2,22 @@
  * Where the runtimes' programs are: Berth's own helpers in the checkout's build/, the rest on
  * PATH, each checked to be executable once, at a driver's init.
  */
-import { constants, promises as fs } from 'node:fs';
+import { constants, existsSync, promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { notFound } from '../errdefs/index.ts';
 
 /** Berth's own helpers, compiled by `npm run setup` into the checkout's build/. */
 export const HELPERS_DIR = join(import.meta.dirname, '..', '..', 'build');
+
+/**
+ * The crun binary: `$BERTH_CRUN`, else the one setup builds from Debian's source without
+ * libsystemd (build/crun, scripts/crun-build.sh: the same version, one shared library to load
+ * instead of ten, ~half the CPU before main on every create), else Debian's /usr/bin/crun.
+ */
+export function crunBinary(): string {
+  const built = join(HELPERS_DIR, 'crun');
+  return process.env.BERTH_CRUN || (existsSync(built) ? built : '/usr/bin/crun');
+}
 export async function absolutePath(cmd: string): Promise<string> {
   if (cmd.includes('/')) {
     try {

@@ -4,6 +4,7 @@
  */
 export { RuncRuntime, type ContainerState, type RecoveredContainer, type RuncRuntimeOptions } from './runc.ts';
 export { RunscRuntime } from './runsc.ts';
+export { crunBinary } from './executables.ts';
 export { BerthVmRuntime } from './berthvm.ts';
 export type { RuntimeEvents } from './exits.ts';
 export type {

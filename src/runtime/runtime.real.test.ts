@@ -12,7 +12,7 @@ import { promises as fs, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { RealHost } from '../host/index.ts';
-import { RuncRuntime, wasOomKilled, type Exit, type LogLine } from './index.ts';
+import { crunBinary, RuncRuntime, wasOomKilled, type Exit, type LogLine } from './index.ts';
 import { makeBusyboxRootfs, makeTestBundle } from './testing.ts';
 
 const host = new RealHost();
@@ -465,7 +465,7 @@ const CRUN_WRAPPER = join(import.meta.dirname, '..', '..', 'build', 'berth-crun'
 test(
   'crun through its wrapper runs from a read-only bind of its binary, removed at close',
   {
-    skip: skip || (existsSync(CRUN_WRAPPER) && existsSync('/usr/bin/crun') ? false : 'needs crun and build/berth-crun'),
+    skip: skip || (existsSync(CRUN_WRAPPER) && existsSync(crunBinary()) ? false : 'needs crun and build/berth-crun'),
   },
   async (t) => {
     const crunRoot = join(tmp, 'exec-crun');
@@ -483,7 +483,7 @@ test(
       /^ro\b/,
       'bound read-only: crun trusts it and does not copy itself',
     );
-    assert.deepEqual(await fs.readFile(sealed), await fs.readFile('/usr/bin/crun'));
+    assert.deepEqual(await fs.readFile(sealed), await fs.readFile(crunBinary()));
     const c = await bundleFor(['sh', '-c', 'exit 7']);
     const exit = nextExit(rt, c.id);
     await rt.create({ ...c, terminal: false, stdin: false });
@@ -496,13 +496,34 @@ test(
   },
 );
 
+const BUILT_CRUN = join(import.meta.dirname, '..', '..', 'build', 'crun');
+test(
+  "the crun setup builds is Debian's (same version and commit) without systemd, and the one the driver runs",
+  {
+    skip:
+      existsSync(BUILT_CRUN) && existsSync('/usr/bin/crun')
+        ? false
+        : 'build/crun was not built (scripts/crun-build.sh)',
+  },
+  async () => {
+    const version = async (bin: string) => (await host.run(bin, ['--version'])).stdout;
+    const [ours, debians] = await Promise.all([version(BUILT_CRUN), version('/usr/bin/crun')]);
+    const line = (out: string, re: RegExp) => re.exec(out)?.[0];
+    assert.equal(line(ours, /^crun version .*$/m), line(debians, /^crun version .*$/m));
+    assert.equal(line(ours, /^commit: .*$/m), line(debians, /^commit: .*$/m));
+    assert.doesNotMatch(ours, /\+SYSTEMD/, 'built without libsystemd');
+    for (const feature of ['+CAP', '+SECCOMP', '+YAJL']) assert.ok(ours.includes(feature), `keeps ${feature}`);
+    if (!process.env.BERTH_CRUN) assert.equal(crunBinary(), BUILT_CRUN, 'the driver runs the built crun');
+  },
+);
+
 const hybrid = existsSync('/sys/fs/cgroup/unified/cgroup.controllers') && existsSync('/sys/fs/cgroup/memory');
 test(
   "crun through its wrapper on a hybrid cgroup host leaves nothing on /sys/fs/cgroup's tmpfs under the cgroup2 mount",
   {
     skip:
       skip ||
-      (existsSync(CRUN_WRAPPER) && existsSync('/usr/bin/crun') ? false : 'needs crun and build/berth-crun') ||
+      (existsSync(CRUN_WRAPPER) && existsSync(crunBinary()) ? false : 'needs crun and build/berth-crun') ||
       (hybrid ? false : 'needs the hybrid cgroup layout'),
   },
   async (t) => {

@@ -18,6 +18,8 @@ export interface SystemDeps {
   experimental?: boolean;
   /** `docker version`'s components after the Engine (the runtime, the init). */
   components?: () => SystemVersion['Components'];
+  /** The Engine's own Git commit and build time, when known. */
+  build?: () => { GitCommit: string; BuildTime: string } | undefined;
 }
 
 export function registerSystem(r: Router, deps: SystemDeps): void {
@@ -34,7 +36,9 @@ export function registerSystem(r: Router, deps: SystemDeps): void {
   r.get('/_ping', ping('GET'));
   r.head('/_ping', ping('HEAD'));
 
-  r.get('/version', (_req, res) => res.json(200, versionInfo(!!deps.experimental, deps.components?.() ?? [])));
+  r.get('/version', (_req, res) =>
+    res.json(200, versionInfo(!!deps.experimental, deps.components?.() ?? [], deps.build?.())),
+  );
   r.get('/info', (_req, res) => res.json(200, deps.info()));
   if (deps.df) {
     const df = deps.df;
@@ -85,7 +89,11 @@ export function streamEvents(
   });
 }
 
-export function versionInfo(experimental = false, components: SystemVersion['Components'] = []): SystemVersion {
+export function versionInfo(
+  experimental = false,
+  components: SystemVersion['Components'] = [],
+  build: { GitCommit: string; BuildTime: string } = { GitCommit: '', BuildTime: '' },
+): SystemVersion {
   const arch = process.arch === 'x64' ? 'amd64' : process.arch;
   return {
     Platform: { Name: 'Berth Engine' },
@@ -96,9 +104,9 @@ export function versionInfo(experimental = false, components: SystemVersion['Com
         Details: {
           ApiVersion: API_VERSION,
           Arch: arch,
-          BuildTime: '',
+          BuildTime: build.BuildTime,
           Experimental: String(experimental),
-          GitCommit: '',
+          GitCommit: build.GitCommit,
           GoVersion: `node${process.version}`,
           KernelVersion: os.release(),
           MinAPIVersion: MIN_API_VERSION,
@@ -110,12 +118,12 @@ export function versionInfo(experimental = false, components: SystemVersion['Com
     Version: BERTH_VERSION,
     ApiVersion: API_VERSION,
     MinAPIVersion: MIN_API_VERSION,
-    GitCommit: '',
+    GitCommit: build.GitCommit,
     GoVersion: `node${process.version}`,
     Os: 'linux',
     Arch: arch,
     KernelVersion: os.release(),
-    BuildTime: '',
+    BuildTime: build.BuildTime,
   };
 }
 
