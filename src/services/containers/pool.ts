@@ -38,6 +38,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { removeTree } from '../../fs/index.ts';
 import { shortId } from '../../spec/index.ts';
 import { is } from '../../errdefs/index.ts';
 import type { ContainerContext } from './context.ts';
@@ -503,7 +504,7 @@ export class WarmPool {
     this.ctx.d.network?.release(id);
     this.ctx.d.userNetworks?.release(id);
     await this.ctx.d.snapshots.unmountRootfs(dir).catch(() => {});
-    await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
+    await removeTree(dir).catch(() => {});
   }
 
   /** A deleted image: its sandboxes go, including one being made when the image went. */
