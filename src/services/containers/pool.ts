@@ -187,11 +187,15 @@ export class WarmPool {
     return this.ctx.d.userNetworks?.find(ref)?.Id;
   }
 
-  /** The image the pool should hold: the most started of the last starts, else busybox if there is one. */
+  /**
+   * The image the pool should hold: the most started of the last starts, else busybox if there
+   * is one. By ID alone (a query of the store's index): asked a few times a run, on the refill's
+   * way, where reading the image (its tags, digests, config) for its ID was some 0.4 ms of CPU.
+   */
   imageId(): string | undefined {
     const best = mostFrequent(this.recent.map((s) => s.imageId));
-    if (best && this.ctx.d.images.store.find(best)) return best;
-    return this.ctx.d.images.store.find(FIRST_IMAGE)?.id;
+    if (best && this.ctx.d.images.store.idOf(best)) return best;
+    return this.ctx.d.images.store.idOf(FIRST_IMAGE);
   }
 
   /** How many sandboxes the pool holds on each network (poolfit.ts's `poolShares`), of networks that still exist. */
