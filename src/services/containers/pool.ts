@@ -80,7 +80,7 @@ export interface Sandbox {
   joined?: string;
   /** Its /etc files as made (spec.ts's etcWritten): the hand-over writes only those the container's differ in. */
   etc?: Map<string, string>;
-  /** Its bundle's config.json as the driver wrote it, read once made: the hand-over writes it back unread. */
+  /** Its bundle's config.json as the driver wrote it (the spec it was given, with its additions): the hand-over writes it back unread. */
   bundleSpec?: Spec;
 }
 
@@ -468,15 +468,21 @@ export class WarmPool {
       // A pod removed meanwhile: no task for it (most of a making's cost is the runtime's create).
       if (joined?.ended()) throw new Error('its pod is gone');
       let spec = '';
+      let bundleSpec: Spec | undefined;
       const etc = new Map<string, string>();
       const task = await this.tasks.create(rec, plan, undefined, {
-        onSpec: (s) => (spec = sandboxKey(s)),
+        onSpec: (s) => {
+          spec = sandboxKey(s);
+          bundleSpec = s;
+        },
         nice,
         ahead: !!joined,
         etc,
       });
       if (this.stopped) throw new Error('the daemon is stopping');
-      const bundleSpec = JSON.parse(await fs.readFile(join(dir, 'config.json'), 'utf8')) as Spec;
+      // That spec is what the driver wrote as the bundle's config.json: its additions (crun's
+      // cgroup binds, the seccomp filter's annotation) are made in the object given to it,
+      // before it writes it (runtime/create.ts). Kept rather than read back and parsed (25 kB).
       const ms = performance.now() - t0;
       if (joined)
         this.ctx.d.log.debug(`warm pool: a member sandbox for ${shortId(joined.owner)} in ${ms.toFixed(1)} ms`);
