@@ -10,7 +10,7 @@
  * from the same getdents) and one removal per entry, an entry directory first tried by `rmdir`
  * (most are empty: the unmounted root, the overlay's upper and work) and read only if not.
  * Symbolic links are removed, never followed: an entry's type comes from its directory entry,
- * and the top path is lstat'ed once. What is already gone counts as removed.
+ * and the top path is tried by rmdir first. What is already gone counts as removed.
  *
  * @example
  *   await removeTree(containerDir); // as fs.rm(containerDir, { recursive: true, force: true })
@@ -21,15 +21,14 @@ import { join } from 'node:path';
 
 const code = (e: unknown): string | undefined => (e as NodeJS.ErrnoException).code;
 
-/** Removes `path` and, if it is a directory, all it holds; nothing if it is not there. */
+/**
+ * Removes `path` and, if it is a directory, all it holds; nothing if it is not there. Tried by
+ * `rmdir` first, as every directory here: a file or a link answers ENOTDIR and is unlinked (a
+ * link is never followed), a mount point EBUSY — never descended into, as Node's rimraf would
+ * not — and only a directory with entries is read.
+ */
 export async function removeTree(path: string): Promise<void> {
-  const st = await fs.lstat(path).catch((e: unknown) => {
-    if (code(e) === 'ENOENT') return undefined;
-    throw e;
-  });
-  if (!st) return;
-  if (st.isDirectory()) await removeDirectory(path);
-  else await removeFile(path);
+  await removeEntryDirectory(path);
 }
 
 /** Removes `path`, which is no directory (else it goes as one, with what it holds); nothing if it is not there. */
@@ -38,8 +37,9 @@ export async function removeFile(path: string): Promise<void> {
     await fs.unlink(path);
   } catch (e) {
     if (code(e) === 'ENOENT') return;
-    // Linux answers EISDIR for a directory (POSIX allows EPERM): replaced meanwhile, say.
-    if (code(e) !== 'EISDIR' && code(e) !== 'EPERM') throw e;
+    // A directory (replaced meanwhile, say): Linux answers EISDIR. Any other refusal (EPERM
+    // of an immutable file) is the caller's, as fs.rm's would be.
+    if (code(e) !== 'EISDIR') throw e;
     await removeDirectory(path);
   }
 }
@@ -51,30 +51,41 @@ async function removeDirectory(path: string): Promise<void> {
     entries = await fs.readdir(path, { withFileTypes: true });
   } catch (e) {
     if (code(e) === 'ENOENT') return;
-    // A file by now (the caller saw a directory): it goes as one.
-    if (code(e) === 'ENOTDIR') return removeFile(path);
+    // A file by now (the caller saw a directory): it goes as one — by one unlink, so that no
+    // path goes back and forth between the two (removeFile comes here on EISDIR).
+    if (code(e) === 'ENOTDIR') return unlinkOnce(path);
     throw e;
   }
-  await Promise.all(
+  // All settle before a refusal is reported: nothing is removed after the caller saw it.
+  const done = await Promise.allSettled(
     entries.map((d) => {
       const p = join(path, d.name);
       return d.isDirectory() ? removeEntryDirectory(p) : removeFile(p);
     }),
   );
+  for (const r of done) if (r.status === 'rejected') throw r.reason;
   await fs.rmdir(path).catch((e: unknown) => {
     if (code(e) !== 'ENOENT') throw e;
   });
 }
 
-/** A directory found in another: most are empty, so rmdir first, and read it only if it is not. */
+/** A directory (most are empty: the unmounted root, upper, work), so rmdir first, and read it only if it is not. */
 async function removeEntryDirectory(path: string): Promise<void> {
   try {
     await fs.rmdir(path);
   } catch (e) {
     const c = code(e);
     if (c === 'ENOENT') return;
-    if (c === 'ENOTDIR') return removeFile(path);
+    if (c === 'ENOTDIR') return unlinkOnce(path);
+    // A mount point answers EBUSY before its content is looked at: it is never descended into.
     if (c !== 'ENOTEMPTY' && c !== 'EEXIST') throw e;
     await removeDirectory(path);
   }
+}
+
+/** One unlink, what is gone counting as removed. */
+async function unlinkOnce(path: string): Promise<void> {
+  await fs.unlink(path).catch((e: unknown) => {
+    if (code(e) !== 'ENOENT') throw e;
+  });
 }
