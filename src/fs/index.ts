@@ -4,3 +4,4 @@
  */
 export { directorySize } from './size.ts';
 export { pathExists } from './exists.ts';
+export { removeFile, removeTree } from './remove.ts';

@@ -36,12 +36,15 @@ const MONITORS = new Set(['conmon', 'berth-monitor']);
 /**
  * Is `pid` a live monitor of container `id`? Checks /proc/<pid>/cmdline — the program's
  * name and its `-c <id>` argument — so that a pid the kernel reused for another process does
- * not pass for the monitor.
+ * not pass for the monitor. Read on the event loop, as `wasOomKilled` reads its cgroup file: a
+ * /proc file is made as it is read and never waits for a disk, and this is asked at every
+ * task's delete (a warm run's clean-up) and every 50 ms while a delete waits for its monitor,
+ * where the thread pool's round trips (open, fstat, reads, close) cost more than the read.
  */
 export async function isMonitor(pid: number, id: string, conmonPath = 'conmon'): Promise<boolean> {
   let raw: Buffer;
   try {
-    raw = await fs.readFile(`/proc/${pid}/cmdline`);
+    raw = readFileSync(`/proc/${pid}/cmdline`);
   } catch {
     return false;
   }

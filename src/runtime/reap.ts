@@ -12,6 +12,7 @@
  */
 import { existsSync, readFileSync, promises as fs } from 'node:fs';
 import { join, posix } from 'node:path';
+import { removeTree } from '../fs/index.ts';
 import { initAlive, parseCrunStatus } from './state.ts';
 
 export interface ReapOptions {
@@ -58,7 +59,7 @@ export async function reapStoppedCrun(o: ReapOptions): Promise<boolean> {
     );
     if (results.some((r) => r.status === 'rejected')) return false;
   }
-  await fs.rm(dir, { recursive: true, force: true });
+  await removeTree(dir);
   return true;
 }
 

@@ -81,7 +81,7 @@ import {
   type RecoveredContainer,
 } from './recovery.ts';
 import { absolutePath } from './executables.ts';
-import { pathExists } from '../fs/index.ts';
+import { pathExists, removeFile, removeTree } from '../fs/index.ts';
 import type { CheckpointSupport, CreateOptions, ExecOptions, Exit, RuntimeDriver, StdinSession } from './roles.ts';
 
 export type { ContainerState, RecoveredContainer } from './recovery.ts';
@@ -397,9 +397,9 @@ export class RuncRuntime implements RuntimeDriver {
     if (monitor !== undefined && (await isMonitor(monitor, id, this.conmon)))
       await this.exitFiles.waitFor(id, async () => !(await isMonitor(monitor, id, this.conmon)), 2000);
     await Promise.all([
-      fs.rm(join(this.exitDir, id), { force: true }),
-      fs.rm(join(this.socketDir, id), { force: true, recursive: true }),
-      ...(bundle ? BUNDLE_FILES.map((f) => fs.rm(join(bundle, f), { force: true })) : []),
+      removeFile(join(this.exitDir, id)),
+      removeTree(join(this.socketDir, id)),
+      ...(bundle ? BUNDLE_FILES.map((f) => removeFile(join(bundle, f))) : []),
     ]);
     this.tracked.delete(id);
     this.states.delete(id);

@@ -61,7 +61,13 @@ export class Monitor {
           manuallyStopped: !!c.ManuallyStopped,
           restartCount: c.RestartCount,
         });
-      this.ctx.setState(c, (again ? restarting : exited)(c.State, e.exitCode, e.exitedAt, !!e.oomKilled));
+      const state = (again ? restarting : exited)(c.State, e.exitCode, e.exitedAt, !!e.oomKilled);
+      // `--rm`: the record is deleted below, in this same turn (hooks.remove), so it is not
+      // written first — an UPDATE of its JSON and a commit, then the DELETE's, on every warm
+      // run's exit. A daemon killed in between finds it running with its task gone, as any
+      // container that exited while it was down, and removes it (restore).
+      if (c.HostConfig.AutoRemove) c.State = state;
+      else this.ctx.setState(c, state);
       if (e.oomKilled) this.ctx.emit(c, 'oom');
       this.ctx.emit(c, 'die', { exitCode: String(e.exitCode) });
       this.endpoints.networkEvents(c, 'disconnect');

@@ -7,6 +7,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { delay } from '../../async/index.ts';
+import { removeTree } from '../../fs/index.ts';
 import { shortId } from '../../spec/index.ts';
 import type { TaskLifecycle } from '../../runtime/index.ts';
 import type { ContainerContext } from './context.ts';
@@ -87,7 +88,7 @@ export class Removal {
       mounted ? this.ctx.d.snapshots.unmountRootfs(dir) : undefined,
       this.endpoints.releaseNamespace(id),
     ]);
-    await fs.rm(dir, { recursive: true, force: true });
+    await removeTree(dir);
   }
 
   /** Directories under the containers root whose record is gone: removals a crash interrupted. */

@@ -140,14 +140,19 @@ export class Tasks {
     sandbox?: { onSpec: (spec: Spec) => void; nice?: number; ahead?: boolean; etc?: Map<string, string> },
   ): Promise<CreatedTask> {
     const dir = this.ctx.dir(c.Id);
-    // A previous run's leftovers (a crash between exit and cleanup) go first.
-    if (await this.ctx.runtime(c).exists(c.Id))
-      await this.ctx
-        .runtime(c)
-        .delete(c.Id, true)
-        .catch(() => {});
-    await this.premounted(c.Id);
-    if (!(await this.ctx.d.snapshots.isMounted(dir))) await this.ctx.d.snapshots.mountRootfs(dir, c.TopChain as never);
+    // A sandbox's making (pool.ts) has just made its directory under a new ID and mounted its
+    // root: it has no leftovers, and the two stats that would tell are on the refill's way.
+    if (!sandbox) {
+      // A previous run's leftovers (a crash between exit and cleanup) go first.
+      if (await this.ctx.runtime(c).exists(c.Id))
+        await this.ctx
+          .runtime(c)
+          .delete(c.Id, true)
+          .catch(() => {});
+      await this.premounted(c.Id);
+      if (!(await this.ctx.d.snapshots.isMounted(dir)))
+        await this.ctx.d.snapshots.mountRootfs(dir, c.TopChain as never);
+    }
     // A container that had a warm sandbox (its zygote gone with its first run, or never run) gets its task as any other.
     if (this.pooled.delete(c.Id))
       await Promise.all([ZYGOTE_PATH, ZYGOTE_CMD].map((f) => fs.rm(join(dir, 'rootfs', f), { force: true }))).catch(
