@@ -47,10 +47,20 @@ test('docker volume create/inspect: local driver, labels, options, mountpoint un
   const meta = JSON.parse(readFileSync(join(volumesDir(), 'data1', 'volume.json'), 'utf8'));
   assert.equal(meta.Name, 'data1');
 
-  await dockerOk(d, ['volume', 'create', '--opt', 'type=tmpfs', '--opt', 'o=size=8m', 'scratch']);
+  await dockerOk(d, [
+    'volume',
+    'create',
+    '--opt',
+    'type=tmpfs',
+    '--opt',
+    'device=tmpfs',
+    '--opt',
+    'o=size=8m',
+    'scratch',
+  ]);
   assert.equal(
     (await dockerOk(d, ['volume', 'inspect', '-f', '{{json .Options}}', 'scratch'])).trim(),
-    '{"o":"size=8m","type":"tmpfs"}',
+    '{"device":"tmpfs","o":"size=8m","type":"tmpfs"}',
   );
   await dockerOk(d, [
     'volume',
@@ -86,6 +96,17 @@ test("malformed volume names and options are refused with Docker's errors", asyn
   assert.match(r.stderr, /create v2: invalid option: "foo"/);
   r = await docker(d, ['volume', 'create', '--opt', 'type=none', '--opt', 'o=bind', 'v3']);
   assert.match(r.stderr, /create v3: missing required option: "device"/);
+  // As dockerd: a tmpfs needs its device too (the word `tmpfs`), a device its type, `o` both.
+  for (const [opts, missing] of [
+    [['type=tmpfs'], 'device'],
+    [['type=tmpfs', 'o=size=1m'], 'device'],
+    [['device=tmpfs'], 'type'],
+    [['o=size=1m'], 'device'],
+  ] as const) {
+    r = await docker(d, ['volume', 'create', ...opts.flatMap((o) => ['--opt', o]), 'v5']);
+    assert.equal(r.code, 1, opts.join(' '));
+    assert.match(r.stderr, new RegExp(`create v5: missing required option: "${missing}"`));
+  }
   r = await docker(d, ['volume', 'create', '--driver', 'nfs-plugin', 'v4']);
   assert.notEqual(r.code, 0);
   r = await docker(d, ['volume', 'inspect', 'nope']);
@@ -94,6 +115,7 @@ test("malformed volume names and options are refused with Docker's errors", asyn
   assert.match(r.stderr, /get nope: no such volume/);
   assert.equal((await docker(d, ['volume', 'rm', '-f', 'nope'])).code, 0);
   assert.equal(existsSync(join(volumesDir(), 'v2')), false);
+  assert.equal(existsSync(join(volumesDir(), 'v5')), false);
 });
 
 test('docker volume ls with name, label and dangling filters', async () => {
@@ -738,7 +760,7 @@ test('volumes made with --opt: a tmpfs, and a host directory bound with type=non
     'from host\n',
   );
   assert.equal(readFileSync(join(dev, 'back'), 'utf8'), 'back\n');
-  await dockerOk(d, ['volume', 'create', '--opt', 'type=tmpfs', '--opt', 'o=size=2m', 'tvol']);
+  await dockerOk(d, ['volume', 'create', '--opt', 'type=tmpfs', '--opt', 'device=tmpfs', '--opt', 'o=size=2m', 'tvol']);
   const out = await dockerOk(d, ['run', '--rm', '-v', 'tvol:/t', 'busybox', 'grep', ' /t ', '/proc/mounts']);
   assert.match(out, /^tmpfs \/t tmpfs .*size=2048k/m);
   // Unmounted again once its last user is gone.
@@ -785,7 +807,7 @@ test('with --live-restore a running container keeps its tmpfs volume across a re
   try {
     await bootstrapBusybox(lr);
     const ok = (args: string[]) => dockerOk(lr, args);
-    await ok(['volume', 'create', '--opt', 'type=tmpfs', 'lrtmp']);
+    await ok(['volume', 'create', '--opt', 'type=tmpfs', '--opt', 'device=tmpfs', 'lrtmp']);
     await ok(['run', '-d', '--name', 'lr', '-v', 'lrtmp:/t', 'busybox', 'sh', '-c', 'echo alive > /t/a; sleep 300']);
     const mp = join(lr.root, 'data', 'volumes', 'lrtmp', '_data');
     const mounted = () =>

@@ -8,7 +8,7 @@
  * one step, so a volume either exists whole or not at all; a removal first renames the
  * directory to `volumes/.gone-<random>`. `open` deletes whatever `.new-`/`.gone-` a crash left.
  *
- * Options (`docker volume create --opt`): `type=tmpfs` (with `o=size=64m,...`) mounts a tmpfs
+ * Options (`docker volume create --opt`): `type=tmpfs,device=tmpfs` (with `o=size=64m,...`) mounts a tmpfs
  * on `_data`; `type=none,o=bind,device=/path` bind-mounts a host directory there. Such a volume
  * is mounted when its first user mounts it and unmounted after its last (`mount`/`unmount`,
  * counted by user).
@@ -56,6 +56,11 @@ export function anonymousVolumeName(): string {
 }
 
 const KNOWN_OPTS = ['type', 'o', 'device', 'size'];
+const REQUIRED_WITH: Array<[string, string[]]> = [
+  ['type', ['device']],
+  ['device', ['type']],
+  ['o', ['device', 'type']],
+];
 
 export class LocalDriver {
   readonly root: string;
@@ -250,10 +255,14 @@ function validateOpts(name: string, o: Record<string, string>): void {
   for (const k of Object.keys(o)) {
     if (!KNOWN_OPTS.includes(k)) throw invalidArgument(`create ${name}: invalid option: "${k}"`);
   }
-  if (o.type === 'none' || (o.o ?? '').split(',').includes('bind')) {
-    if (!o.device) throw invalidArgument(`create ${name}: missing required option: "device"`);
+  // dockerd's pairs: a type is nothing to mount without a device (even tmpfs, whose device is
+  // the word `tmpfs`), a device nothing without its type, and mount options need both.
+  for (const [given, needs] of REQUIRED_WITH) {
+    if (o[given] === undefined) continue;
+    for (const k of needs) {
+      if (o[k] === undefined) throw invalidArgument(`create ${name}: missing required option: "${k}"`);
+    }
   }
-  if (o.device && !o.type) throw invalidArgument(`create ${name}: missing required option: "type"`);
   if (o.size && o.type !== 'tmpfs')
     throw invalidArgument(`create ${name}: invalid option: "size" is only supported for tmpfs`);
 }
