@@ -567,6 +567,11 @@ test("malformed mount specifications get Docker's errors", async () => {
       /invalid volume specification: 'v1:relative': invalid mount config for type "volume": invalid mount path: 'relative' mount path must be absolute/,
     ],
     [['-v', 'v1:/d:bogus'], /invalid mode: bogus/],
+    // One word of each kind, the whole mode named, as dockerd 20.10 answers.
+    [['-v', 'v1:/d:rw,ro'], /invalid mode: rw,ro/],
+    [['-v', 'v1:/d:ro,bogus'], /invalid mode: ro,bogus/],
+    [['-v', '/tmp:/d:rshared,rslave'], /invalid mode: rshared,rslave/],
+    [['-v', '/tmp:/d:z,Z'], /invalid mode: z,Z/],
     [['-v', '/anon:ro'], /invalid volume specification: '\/anon:ro'/],
     [
       ['--mount', 'type=volume,target=/anon,readonly'],

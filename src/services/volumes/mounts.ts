@@ -62,8 +62,18 @@ export interface PlannedMount extends MountPoint {
 const PROPAGATIONS = ['shared', 'rshared', 'slave', 'rslave', 'private', 'rprivate'];
 const CONSISTENCY = ['consistent', 'cached', 'delegated', 'default'];
 
+/** The kinds a `-v` mode word belongs to; a mode names each kind at most once (`rw,ro` is refused). */
+const MODE_KINDS: string[][] = [['ro', 'rw'], ['z', 'Z'], PROPAGATIONS, ['nocopy'], CONSISTENCY];
+
 function isModeList(s: string): boolean {
-  return s.split(',').every((m) => ['ro', 'rw', 'nocopy', 'z', 'Z', ...PROPAGATIONS, ...CONSISTENCY].includes(m));
+  return s.split(',').every((m) => MODE_KINDS.some((k) => k.includes(m)));
+}
+
+/** dockerd's check of a whole `-v` mode: known words, at most one of each kind. */
+function validMode(mode: string): boolean {
+  if (!mode) return true;
+  const words = mode.split(',');
+  return isModeList(mode) && MODE_KINDS.every((k) => words.filter((w) => k.includes(w)).length <= 1);
 }
 
 function checkDest(dest: string, type: string, spec?: string): string {
@@ -94,6 +104,8 @@ export function parseBind(spec: string, driver = 'local'): PlannedMount {
     if (isModeList(parts[1]!)) throw invalidArgument(`invalid volume specification: '${spec}'`);
     [src, dst] = parts as [string, string];
   } else [src, dst, mode] = parts as [string, string, string];
+  // The mode first and whole in the message, as dockerd checks and words it (`invalid mode: rw,ro`).
+  if (!validMode(mode)) throw invalidArgument(`invalid mode: ${mode}`);
   const type = src === '' || !src.startsWith('/') ? 'volume' : 'bind';
   const dest = checkDest(dst, type, spec);
   let rw = true;
@@ -104,9 +116,7 @@ export function parseBind(spec: string, driver = 'local'): PlannedMount {
     if (m === 'ro' || m === 'rw') rw = m === 'rw';
     else if (m === 'nocopy') nocopy = true;
     else if (PROPAGATIONS.includes(m)) propagation = m;
-    else if (m === 'z' || m === 'Z' || CONSISTENCY.includes(m)) {
-      /* labels and consistency: nothing to do on Linux */
-    } else throw invalidArgument(`invalid mode: ${m}`);
+    // Labels (z, Z) and consistency: nothing to do on Linux.
     if (m !== 'nocopy') kept.push(m);
   }
   if (type === 'bind') {
