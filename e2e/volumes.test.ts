@@ -418,6 +418,17 @@ test('--tmpfs /run:size=64m', async () => {
   ]);
   assert.match(out, /^tmpfs \/run tmpfs rw,nosuid,nodev,noexec,relatime,size=65536k/m);
   assert.equal(await dockerOk(d, ['run', '--rm', '--tmpfs', '/run', '--name', 'tm', 'busybox', 'true']), '');
+  // Refused at create in dockerd 20.10's words, not by the runtime's mount at start.
+  for (const [spec, re] of [
+    ['/t:bogus=1', /invalid tmpfs option \["bogus" "1"\]/],
+    ['/t:size=1m,what', /invalid tmpfs option \["what"\]/],
+    ['relative', /^docker: Error response from daemon: invalid mount path: 'relative' mount path must be absolute/m],
+    ['/', /invalid specification: destination can't be '\/'/],
+  ] as const) {
+    const r = await docker(d, ['run', '--rm', '--tmpfs', spec, 'busybox', 'true']);
+    assert.equal(r.code, 125, spec);
+    assert.match(r.stderr, re);
+  }
 });
 
 test("bind propagation: shared needs a shared host mount and then carries the container's mounts out; private paths are refused as Docker does", async () => {

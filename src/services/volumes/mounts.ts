@@ -224,10 +224,36 @@ export function parseMount(raw: unknown, exists: (path: string) => boolean): Pla
   };
 }
 
+/** The mount flags `--tmpfs` takes by name (moby's list); the rest must be tmpfs's own data. */
+const TMPFS_FLAGS = new Set(
+  (
+    'ro rw exec noexec suid nosuid dev nodev sync async dirsync remount mand nomand atime noatime ' +
+    'diratime nodiratime bind rbind unbindable runbindable private rprivate shared rshared slave rslave ' +
+    'relatime norelatime strictatime nostrictatime'
+  ).split(' '),
+);
+const TMPFS_DATA = ['size', 'mode', 'uid', 'gid', 'nr_inodes', 'nr_blocks', 'mpol'];
+
+/**
+ * `--tmpfs`'s destination and options refused at create, in dockerd's words (a Go `%q` of the
+ * split option), rather than by the runtime's mount at start.
+ */
+function checkTmpfs(dest: string, given: string[]): string {
+  if (dest === '/') throw invalidArgument(`invalid specification: destination can't be '/'`);
+  if (!dest.startsWith('/')) throw invalidArgument(`invalid mount path: '${dest}' mount path must be absolute`);
+  for (const o of given) {
+    if (TMPFS_FLAGS.has(o)) continue;
+    const kv = o.split(/=(.*)/s, 2);
+    if (!TMPFS_DATA.includes(kv[0]!))
+      throw invalidArgument(`invalid tmpfs option [${kv.map((x) => JSON.stringify(x)).join(' ')}]`);
+  }
+  return posix.normalize(dest).replace(/(.)\/$/, '$1');
+}
+
 /** `--tmpfs /run:size=64m`: Docker's defaults (noexec, nosuid, nodev) unless overridden. */
 export function parseTmpfs(dest: string, options: string): PlannedMount {
-  const d = checkDest(dest, 'tmpfs');
   const given = options ? options.split(',').filter(Boolean) : [];
+  const d = checkTmpfs(dest, given);
   let rw = true;
   const opts: string[] = [];
   for (const o of given) {
