@@ -782,6 +782,27 @@ test('volumes made with --opt: a tmpfs, and a host directory bound with type=non
   // Unmounted again once its last user is gone.
   const tvol = join(volumesDir(), 'tvol', '_data');
   assert.equal(await eventually(() => !readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${tvol} `), 5000), true);
+
+  // Options the kernel refuses fail the start in dockerd 20.10's words, not the runtime's.
+  await dockerOk(d, [
+    'volume',
+    'create',
+    '--opt',
+    'type=tmpfs',
+    '--opt',
+    'device=tmpfs',
+    '--opt',
+    'o=size=bogus',
+    'tbad',
+  ]);
+  const r = await docker(d, ['run', '--rm', '-v', 'tbad:/t', 'busybox', 'true']);
+  assert.equal(r.code, 125);
+  const tbad = join(volumesDir(), 'tbad', '_data');
+  assert.equal(
+    r.stderr.trim().split('\n')[0],
+    `docker: Error response from daemon: error while mounting volume '${tbad}': failed to mount local volume: mount tmpfs:${tbad}, data: size=bogus: invalid argument`,
+  );
+  await dockerOk(d, ['volume', 'rm', 'tbad']);
 });
 
 test('volume data and container mounts survive a daemon restart', async () => {

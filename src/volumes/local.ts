@@ -188,7 +188,12 @@ export class LocalDriver {
       const o = v.Options;
       const extra = (o.o ?? '').split(',').filter(Boolean);
       if (o.type === 'tmpfs' || (o.type && o.type !== 'none' && !extra.includes('bind'))) {
-        await this.host.mount(o.type === 'tmpfs' ? 'tmpfs' : o.type!, o.device || o.type!, path, extra);
+        const device = o.device || o.type!;
+        try {
+          await this.host.mount(o.type === 'tmpfs' ? 'tmpfs' : o.type!, device, path, extra);
+        } catch (e) {
+          throw invalidArgument(`error while mounting volume '${path}': ${localMountError(device, path, extra, e)}`, e);
+        }
       } else {
         const device = o.device!;
         try {
@@ -265,6 +270,55 @@ function validateOpts(name: string, o: Record<string, string>): void {
   }
   if (o.size && o.type !== 'tmpfs')
     throw invalidArgument(`create ${name}: invalid option: "size" is only supported for tmpfs`);
+}
+
+/** mount(2)'s flags by name, for the `flags: 0x…` of dockerd's mount error. */
+const MOUNT_FLAGS: Record<string, number> = {
+  ro: 0x1,
+  nosuid: 0x2,
+  nodev: 0x4,
+  noexec: 0x8,
+  sync: 0x10,
+  remount: 0x20,
+  mand: 0x40,
+  dirsync: 0x80,
+  noatime: 0x400,
+  nodiratime: 0x800,
+  bind: 0x1000,
+  rbind: 0x5000,
+  relatime: 0x200000,
+  strictatime: 0x1000000,
+};
+/** mount(8)'s sentences for the errors a volume's options cause, and the errno Go names them by. */
+const MOUNT8_ERRNO: Array<[RegExp, string]> = [
+  [/wrong fs type, bad option|bad superblock/, 'invalid argument'],
+  [/unknown filesystem type/, 'no such device'],
+  [/does not exist|No such file or directory/, 'no such file or directory'],
+  [/permission denied/i, 'permission denied'],
+  [/must be superuser|not permitted/, 'operation not permitted'],
+  [/already mounted|busy/, 'device or resource busy'],
+];
+
+/**
+ * A local volume's failed mount as dockerd words it (`failed to mount local volume: mount
+ * tmpfs:/…/_data, data: size=bogus: invalid argument`): users search for those words, and the
+ * runtime's prefix would blame a container start that never reached the runtime.
+ */
+function localMountError(device: string, path: string, opts: string[], e: unknown): string {
+  let flags = 0;
+  const data: string[] = [];
+  for (const w of opts) {
+    if (MOUNT_FLAGS[w] !== undefined) flags |= MOUNT_FLAGS[w];
+    else if (w !== 'rw') data.push(w);
+  }
+  const msg = (e as Error)?.message ?? String(e);
+  const errno = MOUNT8_ERRNO.find(([re]) => re.test(msg))?.[1] ?? msg.replace(/\s+/g, ' ').trim();
+  return (
+    `failed to mount local volume: mount ${device}:${path}` +
+    (flags ? `, flags: 0x${flags.toString(16)}` : '') +
+    (data.length ? `, data: ${data.join(',')}` : '') +
+    `: ${errno}`
+  );
 }
 
 function isMounted(path: string): boolean {
