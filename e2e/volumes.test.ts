@@ -341,6 +341,16 @@ test('-v FILE:/path:ro binds a host file read-only, where the image has that fil
     'setting=1\n',
   );
   assert.equal(readFileSync(file, 'utf8'), 'setting=1\n');
+  // A file over a directory (and a directory over a file): dockerd's hint after the runtime's words.
+  for (const spec of [`${file}:/etc`, `${d.root}:/etc/hostname`]) {
+    const r = await docker(d, ['run', '--rm', '-v', spec, 'busybox', 'true']);
+    assert.equal(r.code, 125, spec);
+    assert.match(
+      r.stderr,
+      /[Nn]ot a directory: unknown: Are you trying to mount a directory onto a file \(or vice-versa\)\? Check if the specified host path exists and is the expected type/,
+      spec,
+    );
+  }
 });
 
 test('--mount type=volume|bind|tmpfs with readonly, volume-nocopy, tmpfs-size; a missing bind source is refused', async () => {
