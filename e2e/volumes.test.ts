@@ -415,6 +415,43 @@ test('--mount type=volume|bind|tmpfs with readonly, volume-nocopy, tmpfs-size; a
   assert.match(p.stderr, /is mounted on \/ but it is not a shared or slave mount/);
 });
 
+test("a volume at /etc lies under the container's /etc/hosts, /etc/hostname and /etc/resolv.conf, as dockerd sorts them", async () => {
+  assert.equal(
+    await dockerOk(d, [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '-h',
+      'etchost',
+      '--mount',
+      'type=volume,dst=/etc,volume-nocopy',
+      'busybox',
+      'sh',
+      '-c',
+      'ls -A /etc; cat /etc/hostname',
+    ]),
+    'hostname\nhosts\nresolv.conf\netchost\n',
+  );
+  // A mount of the user's own at one of those paths replaces the daemon's file.
+  const own = join(d.root, 'own-hosts');
+  writeFileSync(own, '127.0.0.9 mine\n');
+  assert.equal(
+    await dockerOk(d, [
+      'run',
+      '--rm',
+      '-v',
+      'etcv2:/etc',
+      '-v',
+      `${own}:/etc/hosts:ro`,
+      'busybox',
+      'cat',
+      '/etc/hosts',
+    ]),
+    '127.0.0.9 mine\n',
+  );
+});
+
 test('--tmpfs /run:size=64m', async () => {
   const out = await dockerOk(d, [
     'run',
