@@ -690,6 +690,11 @@ test('image content is copied into an empty volume (not with volume-nocopy); ima
   ]);
   await dockerOk(d, ['commit', '-c', 'VOLUME /vol', 'seeder', 'withvol']);
   await dockerOk(d, ['rm', 'seeder']);
+  // A file of the image where an empty volume goes: the copy-up refuses it in dockerd's words.
+  const over = await docker(d, ['run', '--rm', '-v', 'overfile:/etc/passwd', 'busybox', 'true']);
+  assert.equal(over.code, 125);
+  assert.match(over.stderr, /^docker: Error response from daemon: source \/\S+\/etc\/passwd is not directory$/m);
+  await dockerOk(d, ['volume', 'rm', 'overfile']);
   assert.equal(await dockerOk(d, ['run', '--rm', '-v', 'fresh:/seed', 'withvol', 'cat', '/seed/s']), 'seeded\n');
   assert.equal(statSync(join(volumesDir(), 'fresh', '_data')).mode & 0o777, 0o750);
   // Not empty any more: no copy over what is there.
