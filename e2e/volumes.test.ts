@@ -617,6 +617,19 @@ test("bind propagation: shared needs a shared host mount and then carries the co
   );
 });
 
+test('-v data (a relative path alone) is an anonymous volume at /data, as dockerd 20.10 makes it', async () => {
+  assert.equal(
+    await dockerOk(d, ['run', '--rm', '-v', 'reldata', 'busybox', 'sh', '-c', 'cd / && ls -d reldata /reldata']),
+    '/reldata\nreldata\n',
+  );
+  await dockerOk(d, ['run', '--name', 'relv', '-v', 'reldata', 'busybox', 'true']);
+  const mounts = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .Mounts}}', 'relv']));
+  assert.equal(mounts.length, 1);
+  assert.equal(mounts[0].Type, 'volume');
+  assert.equal(mounts[0].Destination, '/reldata');
+  await dockerOk(d, ['rm', '-v', 'relv']);
+});
+
 test("malformed mount specifications get Docker's errors", async () => {
   const cases: Array<[string[], RegExp]> = [
     [['-v', 'bad$name:/d'], /create bad\$name: "bad\$name" includes invalid characters for a local volume name/],
@@ -625,6 +638,7 @@ test("malformed mount specifications get Docker's errors", async () => {
       /invalid volume specification: 'v1:relative': invalid mount config for type "volume": invalid mount path: 'relative' mount path must be absolute/,
     ],
     [['-v', 'v1:/d:bogus'], /invalid mode: bogus/],
+    [['-v', '.'], /invalid specification: destination can't be '\/'/],
     // One word of each kind, the whole mode named, as dockerd 20.10 answers.
     [['-v', 'v1:/d:rw,ro'], /invalid mode: rw,ro/],
     [['-v', 'v1:/d:ro,bogus'], /invalid mode: ro,bogus/],

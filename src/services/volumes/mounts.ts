@@ -293,7 +293,9 @@ export function planMounts(input: MountInputs, exists: (path: string) => boolean
   const byDest = new Map<string, PlannedMount>();
   const driver = input.volumeDriver || 'local';
   for (const v of input.volumes ?? []) {
-    const dest = checkDest(v, 'volume');
+    // dockerd takes a relative path here (`-v data`, an old image's `VOLUME data`) from the
+    // root, as runc does, where a -v bind's or a --mount's must be absolute (moby#46093).
+    const dest = checkDest(v.startsWith('/') ? v : `/${v}`, 'volume');
     byDest.set(dest, {
       Type: 'volume',
       Source: '',
