@@ -47,10 +47,20 @@ test('docker volume create/inspect: local driver, labels, options, mountpoint un
   const meta = JSON.parse(readFileSync(join(volumesDir(), 'data1', 'volume.json'), 'utf8'));
   assert.equal(meta.Name, 'data1');
 
-  await dockerOk(d, ['volume', 'create', '--opt', 'type=tmpfs', '--opt', 'o=size=8m', 'scratch']);
+  await dockerOk(d, [
+    'volume',
+    'create',
+    '--opt',
+    'type=tmpfs',
+    '--opt',
+    'device=tmpfs',
+    '--opt',
+    'o=size=8m',
+    'scratch',
+  ]);
   assert.equal(
     (await dockerOk(d, ['volume', 'inspect', '-f', '{{json .Options}}', 'scratch'])).trim(),
-    '{"o":"size=8m","type":"tmpfs"}',
+    '{"device":"tmpfs","o":"size=8m","type":"tmpfs"}',
   );
   await dockerOk(d, [
     'volume',
@@ -86,6 +96,17 @@ test("malformed volume names and options are refused with Docker's errors", asyn
   assert.match(r.stderr, /create v2: invalid option: "foo"/);
   r = await docker(d, ['volume', 'create', '--opt', 'type=none', '--opt', 'o=bind', 'v3']);
   assert.match(r.stderr, /create v3: missing required option: "device"/);
+  // As dockerd: a tmpfs needs its device too (the word `tmpfs`), a device its type, `o` both.
+  for (const [opts, missing] of [
+    [['type=tmpfs'], 'device'],
+    [['type=tmpfs', 'o=size=1m'], 'device'],
+    [['device=tmpfs'], 'type'],
+    [['o=size=1m'], 'device'],
+  ] as const) {
+    r = await docker(d, ['volume', 'create', ...opts.flatMap((o) => ['--opt', o]), 'v5']);
+    assert.equal(r.code, 1, opts.join(' '));
+    assert.match(r.stderr, new RegExp(`create v5: missing required option: "${missing}"`));
+  }
   r = await docker(d, ['volume', 'create', '--driver', 'nfs-plugin', 'v4']);
   assert.notEqual(r.code, 0);
   r = await docker(d, ['volume', 'inspect', 'nope']);
@@ -94,6 +115,7 @@ test("malformed volume names and options are refused with Docker's errors", asyn
   assert.match(r.stderr, /get nope: no such volume/);
   assert.equal((await docker(d, ['volume', 'rm', '-f', 'nope'])).code, 0);
   assert.equal(existsSync(join(volumesDir(), 'v2')), false);
+  assert.equal(existsSync(join(volumesDir(), 'v5')), false);
 });
 
 test('docker volume ls with name, label and dangling filters', async () => {
@@ -319,6 +341,16 @@ test('-v FILE:/path:ro binds a host file read-only, where the image has that fil
     'setting=1\n',
   );
   assert.equal(readFileSync(file, 'utf8'), 'setting=1\n');
+  // A file over a directory (and a directory over a file): dockerd's hint after the runtime's words.
+  for (const spec of [`${file}:/etc`, `${d.root}:/etc/hostname`]) {
+    const r = await docker(d, ['run', '--rm', '-v', spec, 'busybox', 'true']);
+    assert.equal(r.code, 125, spec);
+    assert.match(
+      r.stderr,
+      /[Nn]ot a directory: unknown: Are you trying to mount a directory onto a file \(or vice-versa\)\? Check if the specified host path exists and is the expected type/,
+      spec,
+    );
+  }
 });
 
 test('--mount type=volume|bind|tmpfs with readonly, volume-nocopy, tmpfs-size; a missing bind source is refused', async () => {
@@ -383,6 +415,43 @@ test('--mount type=volume|bind|tmpfs with readonly, volume-nocopy, tmpfs-size; a
   assert.match(p.stderr, /is mounted on \/ but it is not a shared or slave mount/);
 });
 
+test("a volume at /etc lies under the container's /etc/hosts, /etc/hostname and /etc/resolv.conf, as dockerd sorts them", async () => {
+  assert.equal(
+    await dockerOk(d, [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '-h',
+      'etchost',
+      '--mount',
+      'type=volume,dst=/etc,volume-nocopy',
+      'busybox',
+      'sh',
+      '-c',
+      'ls -A /etc; cat /etc/hostname',
+    ]),
+    'hostname\nhosts\nresolv.conf\netchost\n',
+  );
+  // A mount of the user's own at one of those paths replaces the daemon's file.
+  const own = join(d.root, 'own-hosts');
+  writeFileSync(own, '127.0.0.9 mine\n');
+  assert.equal(
+    await dockerOk(d, [
+      'run',
+      '--rm',
+      '-v',
+      'etcv2:/etc',
+      '-v',
+      `${own}:/etc/hosts:ro`,
+      'busybox',
+      'cat',
+      '/etc/hosts',
+    ]),
+    '127.0.0.9 mine\n',
+  );
+});
+
 test('--tmpfs /run:size=64m', async () => {
   const out = await dockerOk(d, [
     'run',
@@ -396,6 +465,17 @@ test('--tmpfs /run:size=64m', async () => {
   ]);
   assert.match(out, /^tmpfs \/run tmpfs rw,nosuid,nodev,noexec,relatime,size=65536k/m);
   assert.equal(await dockerOk(d, ['run', '--rm', '--tmpfs', '/run', '--name', 'tm', 'busybox', 'true']), '');
+  // Refused at create in dockerd 20.10's words, not by the runtime's mount at start.
+  for (const [spec, re] of [
+    ['/t:bogus=1', /invalid tmpfs option \["bogus" "1"\]/],
+    ['/t:size=1m,what', /invalid tmpfs option \["what"\]/],
+    ['relative', /^docker: Error response from daemon: invalid mount path: 'relative' mount path must be absolute/m],
+    ['/', /invalid specification: destination can't be '\/'/],
+  ] as const) {
+    const r = await docker(d, ['run', '--rm', '--tmpfs', spec, 'busybox', 'true']);
+    assert.equal(r.code, 125, spec);
+    assert.match(r.stderr, re);
+  }
 });
 
 test("bind propagation: shared needs a shared host mount and then carries the container's mounts out; private paths are refused as Docker does", async () => {
@@ -537,6 +617,19 @@ test("bind propagation: shared needs a shared host mount and then carries the co
   );
 });
 
+test('-v data (a relative path alone) is an anonymous volume at /data, as dockerd 20.10 makes it', async () => {
+  assert.equal(
+    await dockerOk(d, ['run', '--rm', '-v', 'reldata', 'busybox', 'sh', '-c', 'cd / && ls -d reldata /reldata']),
+    '/reldata\nreldata\n',
+  );
+  await dockerOk(d, ['run', '--name', 'relv', '-v', 'reldata', 'busybox', 'true']);
+  const mounts = JSON.parse(await dockerOk(d, ['inspect', '-f', '{{json .Mounts}}', 'relv']));
+  assert.equal(mounts.length, 1);
+  assert.equal(mounts[0].Type, 'volume');
+  assert.equal(mounts[0].Destination, '/reldata');
+  await dockerOk(d, ['rm', '-v', 'relv']);
+});
+
 test("malformed mount specifications get Docker's errors", async () => {
   const cases: Array<[string[], RegExp]> = [
     [['-v', 'bad$name:/d'], /create bad\$name: "bad\$name" includes invalid characters for a local volume name/],
@@ -545,6 +638,12 @@ test("malformed mount specifications get Docker's errors", async () => {
       /invalid volume specification: 'v1:relative': invalid mount config for type "volume": invalid mount path: 'relative' mount path must be absolute/,
     ],
     [['-v', 'v1:/d:bogus'], /invalid mode: bogus/],
+    [['-v', '.'], /invalid specification: destination can't be '\/'/],
+    // One word of each kind, the whole mode named, as dockerd 20.10 answers.
+    [['-v', 'v1:/d:rw,ro'], /invalid mode: rw,ro/],
+    [['-v', 'v1:/d:ro,bogus'], /invalid mode: ro,bogus/],
+    [['-v', '/tmp:/d:rshared,rslave'], /invalid mode: rshared,rslave/],
+    [['-v', '/tmp:/d:z,Z'], /invalid mode: z,Z/],
     [['-v', '/anon:ro'], /invalid volume specification: '\/anon:ro'/],
     [
       ['--mount', 'type=volume,target=/anon,readonly'],
@@ -605,6 +704,11 @@ test('image content is copied into an empty volume (not with volume-nocopy); ima
   ]);
   await dockerOk(d, ['commit', '-c', 'VOLUME /vol', 'seeder', 'withvol']);
   await dockerOk(d, ['rm', 'seeder']);
+  // A file of the image where an empty volume goes: the copy-up refuses it in dockerd's words.
+  const over = await docker(d, ['run', '--rm', '-v', 'overfile:/etc/passwd', 'busybox', 'true']);
+  assert.equal(over.code, 125);
+  assert.match(over.stderr, /^docker: Error response from daemon: source \/\S+\/etc\/passwd is not directory$/m);
+  await dockerOk(d, ['volume', 'rm', 'overfile']);
   assert.equal(await dockerOk(d, ['run', '--rm', '-v', 'fresh:/seed', 'withvol', 'cat', '/seed/s']), 'seeded\n');
   assert.equal(statSync(join(volumesDir(), 'fresh', '_data')).mode & 0o777, 0o750);
   // Not empty any more: no copy over what is there.
@@ -738,12 +842,33 @@ test('volumes made with --opt: a tmpfs, and a host directory bound with type=non
     'from host\n',
   );
   assert.equal(readFileSync(join(dev, 'back'), 'utf8'), 'back\n');
-  await dockerOk(d, ['volume', 'create', '--opt', 'type=tmpfs', '--opt', 'o=size=2m', 'tvol']);
+  await dockerOk(d, ['volume', 'create', '--opt', 'type=tmpfs', '--opt', 'device=tmpfs', '--opt', 'o=size=2m', 'tvol']);
   const out = await dockerOk(d, ['run', '--rm', '-v', 'tvol:/t', 'busybox', 'grep', ' /t ', '/proc/mounts']);
   assert.match(out, /^tmpfs \/t tmpfs .*size=2048k/m);
   // Unmounted again once its last user is gone.
   const tvol = join(volumesDir(), 'tvol', '_data');
   assert.equal(await eventually(() => !readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${tvol} `), 5000), true);
+
+  // Options the kernel refuses fail the start in dockerd 20.10's words, not the runtime's.
+  await dockerOk(d, [
+    'volume',
+    'create',
+    '--opt',
+    'type=tmpfs',
+    '--opt',
+    'device=tmpfs',
+    '--opt',
+    'o=size=bogus',
+    'tbad',
+  ]);
+  const r = await docker(d, ['run', '--rm', '-v', 'tbad:/t', 'busybox', 'true']);
+  assert.equal(r.code, 125);
+  const tbad = join(volumesDir(), 'tbad', '_data');
+  assert.equal(
+    r.stderr.trim().split('\n')[0],
+    `docker: Error response from daemon: error while mounting volume '${tbad}': failed to mount local volume: mount tmpfs:${tbad}, data: size=bogus: invalid argument`,
+  );
+  await dockerOk(d, ['volume', 'rm', 'tbad']);
 });
 
 test('volume data and container mounts survive a daemon restart', async () => {
@@ -785,7 +910,7 @@ test('with --live-restore a running container keeps its tmpfs volume across a re
   try {
     await bootstrapBusybox(lr);
     const ok = (args: string[]) => dockerOk(lr, args);
-    await ok(['volume', 'create', '--opt', 'type=tmpfs', 'lrtmp']);
+    await ok(['volume', 'create', '--opt', 'type=tmpfs', '--opt', 'device=tmpfs', 'lrtmp']);
     await ok(['run', '-d', '--name', 'lr', '-v', 'lrtmp:/t', 'busybox', 'sh', '-c', 'echo alive > /t/a; sleep 300']);
     const mp = join(lr.root, 'data', 'volumes', 'lrtmp', '_data');
     const mounted = () =>

@@ -33,13 +33,15 @@ test('a volume survives reopening; what a crash left half-made or half-removed i
   await assert.rejects(again.create('a', {}), /create a: volume name is too short/);
   await assert.rejects(again.create('a/b', {}), /invalid characters/);
   await assert.rejects(again.create('ok1', { type: 'none', o: 'bind' }), /missing required option: "device"/);
+  await assert.rejects(again.create('ok1', { type: 'tmpfs' }), /missing required option: "device"/);
+  await assert.rejects(again.create('ok1', { device: 'tmpfs' }), /missing required option: "type"/);
 });
 
 test('a tmpfs volume is mounted for its first user and unmounted after its last', async () => {
   const root = tempRoot();
   const host = new FakeHost();
   const d = await LocalDriver.open(root, host);
-  await d.create('t1', { type: 'tmpfs', o: 'size=8m' });
+  await d.create('t1', { type: 'tmpfs', device: 'tmpfs', o: 'size=8m' });
   await d.mount('t1', 'c1');
   await d.mount('t1', 'c2');
   await d.unmount('t1', 'c1');
@@ -76,7 +78,7 @@ test('mounts and unmounts of one volume happen one after another, never interlea
     },
   };
   const d = await LocalDriver.open(root, slow);
-  await d.create('t2', { type: 'tmpfs' });
+  await d.create('t2', { type: 'tmpfs', device: 'tmpfs' });
   await Promise.all([d.mount('t2', 'c1'), d.mount('t2', 'c2')]);
   assert.deepEqual(log, ['mount+', 'mount- 1'], 'the second user joins the first mount');
   await Promise.all([d.unmount('t2', 'c1'), d.unmount('t2', 'c2'), d.mount('t2', 'c3')]);

@@ -8,7 +8,7 @@
  * one step, so a volume either exists whole or not at all; a removal first renames the
  * directory to `volumes/.gone-<random>`. `open` deletes whatever `.new-`/`.gone-` a crash left.
  *
- * Options (`docker volume create --opt`): `type=tmpfs` (with `o=size=64m,...`) mounts a tmpfs
+ * Options (`docker volume create --opt`): `type=tmpfs,device=tmpfs` (with `o=size=64m,...`) mounts a tmpfs
  * on `_data`; `type=none,o=bind,device=/path` bind-mounts a host directory there. Such a volume
  * is mounted when its first user mounts it and unmounted after its last (`mount`/`unmount`,
  * counted by user).
@@ -56,6 +56,11 @@ export function anonymousVolumeName(): string {
 }
 
 const KNOWN_OPTS = ['type', 'o', 'device', 'size'];
+const REQUIRED_WITH: Array<[string, string[]]> = [
+  ['type', ['device']],
+  ['device', ['type']],
+  ['o', ['device', 'type']],
+];
 
 export class LocalDriver {
   readonly root: string;
@@ -183,7 +188,12 @@ export class LocalDriver {
       const o = v.Options;
       const extra = (o.o ?? '').split(',').filter(Boolean);
       if (o.type === 'tmpfs' || (o.type && o.type !== 'none' && !extra.includes('bind'))) {
-        await this.host.mount(o.type === 'tmpfs' ? 'tmpfs' : o.type!, o.device || o.type!, path, extra);
+        const device = o.device || o.type!;
+        try {
+          await this.host.mount(o.type === 'tmpfs' ? 'tmpfs' : o.type!, device, path, extra);
+        } catch (e) {
+          throw invalidArgument(`error while mounting volume '${path}': ${localMountError(device, path, extra, e)}`, e);
+        }
       } else {
         const device = o.device!;
         try {
@@ -250,12 +260,65 @@ function validateOpts(name: string, o: Record<string, string>): void {
   for (const k of Object.keys(o)) {
     if (!KNOWN_OPTS.includes(k)) throw invalidArgument(`create ${name}: invalid option: "${k}"`);
   }
-  if (o.type === 'none' || (o.o ?? '').split(',').includes('bind')) {
-    if (!o.device) throw invalidArgument(`create ${name}: missing required option: "device"`);
+  // dockerd's pairs: a type is nothing to mount without a device (even tmpfs, whose device is
+  // the word `tmpfs`), a device nothing without its type, and mount options need both.
+  for (const [given, needs] of REQUIRED_WITH) {
+    if (o[given] === undefined) continue;
+    for (const k of needs) {
+      if (o[k] === undefined) throw invalidArgument(`create ${name}: missing required option: "${k}"`);
+    }
   }
-  if (o.device && !o.type) throw invalidArgument(`create ${name}: missing required option: "type"`);
   if (o.size && o.type !== 'tmpfs')
     throw invalidArgument(`create ${name}: invalid option: "size" is only supported for tmpfs`);
+}
+
+/** mount(2)'s flags by name, for the `flags: 0x…` of dockerd's mount error. */
+const MOUNT_FLAGS: Record<string, number> = {
+  ro: 0x1,
+  nosuid: 0x2,
+  nodev: 0x4,
+  noexec: 0x8,
+  sync: 0x10,
+  remount: 0x20,
+  mand: 0x40,
+  dirsync: 0x80,
+  noatime: 0x400,
+  nodiratime: 0x800,
+  bind: 0x1000,
+  rbind: 0x5000,
+  relatime: 0x200000,
+  strictatime: 0x1000000,
+};
+/** mount(8)'s sentences for the errors a volume's options cause, and the errno Go names them by. */
+const MOUNT8_ERRNO: Array<[RegExp, string]> = [
+  [/wrong fs type, bad option|bad superblock/, 'invalid argument'],
+  [/unknown filesystem type/, 'no such device'],
+  [/does not exist|No such file or directory/, 'no such file or directory'],
+  [/permission denied/i, 'permission denied'],
+  [/must be superuser|not permitted/, 'operation not permitted'],
+  [/already mounted|busy/, 'device or resource busy'],
+];
+
+/**
+ * A local volume's failed mount as dockerd words it (`failed to mount local volume: mount
+ * tmpfs:/…/_data, data: size=bogus: invalid argument`): users search for those words, and the
+ * runtime's prefix would blame a container start that never reached the runtime.
+ */
+function localMountError(device: string, path: string, opts: string[], e: unknown): string {
+  let flags = 0;
+  const data: string[] = [];
+  for (const w of opts) {
+    if (MOUNT_FLAGS[w] !== undefined) flags |= MOUNT_FLAGS[w];
+    else if (w !== 'rw') data.push(w);
+  }
+  const msg = (e as Error)?.message ?? String(e);
+  const errno = MOUNT8_ERRNO.find(([re]) => re.test(msg))?.[1] ?? msg.replace(/\s+/g, ' ').trim();
+  return (
+    `failed to mount local volume: mount ${device}:${path}` +
+    (flags ? `, flags: 0x${flags.toString(16)}` : '') +
+    (data.length ? `, data: ${data.join(',')}` : '') +
+    `: ${errno}`
+  );
 }
 
 function isMounted(path: string): boolean {

@@ -441,12 +441,12 @@ export async function buildSpec(c: ContainerRecord, ctx: SpecContext): Promise<o
     opts.push(oci.withDevice(dev.PathOnHost, dev.PathInContainer || dev.PathOnHost, dev.CgroupPermissions || 'rwm'));
   }
   if (h.Init && ctx.initPath) opts.push(oci.withInit(ctx.initPath));
-  opts.push(
-    oci.withMounts(
-      ctx.etcDir ? etcBinds(c, ctx.etcDir) : await etcFiles(c, ctx.dir, net === 'host', ctx.ipAddress, ctx),
-    ),
-  );
-  if (ctx.mounts?.length) opts.push(oci.withMounts(ctx.mounts));
+  // The /etc files and the user's mounts sorted as one list (parents first), as moby sorts them:
+  // a volume or bind at /etc must go under /etc/hosts, /etc/resolv.conf and /etc/hostname, not
+  // hide them. A user's mount at one of those paths replaces the file.
+  const etc = ctx.etcDir ? etcBinds(c, ctx.etcDir) : await etcFiles(c, ctx.dir, net === 'host', ctx.ipAddress, ctx);
+  const userDests = new Set((ctx.mounts ?? []).map((m) => m.destination));
+  opts.push(oci.withMounts([...etc.filter((m) => !userDests.has(m.destination)), ...(ctx.mounts ?? [])]));
   // In a user namespace, one owned by the container's root (the caller's choice): root's would
   // show as nobody's, where the tmpfs the runtime makes belongs to the container's root.
   if (ctx.sharedMask && !h.Privileged) opts.push(oci.withSharedMask(ctx.sharedMask));

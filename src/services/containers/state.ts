@@ -153,5 +153,11 @@ export const guard = {
  */
 export function runtimeCreateError(msg: string): string {
   const cause = /^exec: "/.test(msg) ? `runc create failed: unable to start container process: ${msg}` : msg;
-  return `failed to create task for container: failed to create shim task: OCI runtime create failed: ${cause}: unknown`;
+  const error = `failed to create task for container: failed to create shim task: OCI runtime create failed: ${cause}: unknown`;
+  // dockerd's hint for a mount of a file over a directory or the reverse (runc says ENOTDIR in
+  // lower case, crun capitalised): the runtime's words alone do not name the likely mistake.
+  return /not a directory/i.test(cause) ? `${error}: ${NOT_A_DIRECTORY_HINT}` : error;
 }
+
+const NOT_A_DIRECTORY_HINT =
+  'Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type';

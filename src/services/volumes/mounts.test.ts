@@ -31,6 +31,9 @@ test('-v specifications: volumes, anonymous volumes, binds, modes', () => {
   assert.equal(parseBind('vv:/d:nocopy').NoCopy, true);
   assert.throws(() => parseBind('vv:rel'), /mount path must be absolute/);
   assert.throws(() => parseBind('vv:/d:what'), /invalid mode: what/);
+  assert.throws(() => parseBind('vv:/d:ro,rw'), /invalid mode: ro,rw/);
+  assert.throws(() => parseBind('/h:/d:shared,rslave'), /invalid mode: shared,rslave/);
+  assert.equal(parseBind('/h:/d:ro,z,rslave,cached').Propagation, 'rslave');
   assert.throws(() => parseBind('a:b:c:d'), /invalid volume specification/);
   assert.throws(
     () => parseBind('vv:/'),

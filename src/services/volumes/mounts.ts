@@ -62,8 +62,18 @@ export interface PlannedMount extends MountPoint {
 const PROPAGATIONS = ['shared', 'rshared', 'slave', 'rslave', 'private', 'rprivate'];
 const CONSISTENCY = ['consistent', 'cached', 'delegated', 'default'];
 
+/** The kinds a `-v` mode word belongs to; a mode names each kind at most once (`rw,ro` is refused). */
+const MODE_KINDS: string[][] = [['ro', 'rw'], ['z', 'Z'], PROPAGATIONS, ['nocopy'], CONSISTENCY];
+
 function isModeList(s: string): boolean {
-  return s.split(',').every((m) => ['ro', 'rw', 'nocopy', 'z', 'Z', ...PROPAGATIONS, ...CONSISTENCY].includes(m));
+  return s.split(',').every((m) => MODE_KINDS.some((k) => k.includes(m)));
+}
+
+/** dockerd's check of a whole `-v` mode: known words, at most one of each kind. */
+function validMode(mode: string): boolean {
+  if (!mode) return true;
+  const words = mode.split(',');
+  return isModeList(mode) && MODE_KINDS.every((k) => words.filter((w) => k.includes(w)).length <= 1);
 }
 
 function checkDest(dest: string, type: string, spec?: string): string {
@@ -94,6 +104,8 @@ export function parseBind(spec: string, driver = 'local'): PlannedMount {
     if (isModeList(parts[1]!)) throw invalidArgument(`invalid volume specification: '${spec}'`);
     [src, dst] = parts as [string, string];
   } else [src, dst, mode] = parts as [string, string, string];
+  // The mode first and whole in the message, as dockerd checks and words it (`invalid mode: rw,ro`).
+  if (!validMode(mode)) throw invalidArgument(`invalid mode: ${mode}`);
   const type = src === '' || !src.startsWith('/') ? 'volume' : 'bind';
   const dest = checkDest(dst, type, spec);
   let rw = true;
@@ -104,9 +116,7 @@ export function parseBind(spec: string, driver = 'local'): PlannedMount {
     if (m === 'ro' || m === 'rw') rw = m === 'rw';
     else if (m === 'nocopy') nocopy = true;
     else if (PROPAGATIONS.includes(m)) propagation = m;
-    else if (m === 'z' || m === 'Z' || CONSISTENCY.includes(m)) {
-      /* labels and consistency: nothing to do on Linux */
-    } else throw invalidArgument(`invalid mode: ${m}`);
+    // Labels (z, Z) and consistency: nothing to do on Linux.
     if (m !== 'nocopy') kept.push(m);
   }
   if (type === 'bind') {
@@ -214,10 +224,36 @@ export function parseMount(raw: unknown, exists: (path: string) => boolean): Pla
   };
 }
 
+/** The mount flags `--tmpfs` takes by name (moby's list); the rest must be tmpfs's own data. */
+const TMPFS_FLAGS = new Set(
+  (
+    'ro rw exec noexec suid nosuid dev nodev sync async dirsync remount mand nomand atime noatime ' +
+    'diratime nodiratime bind rbind unbindable runbindable private rprivate shared rshared slave rslave ' +
+    'relatime norelatime strictatime nostrictatime'
+  ).split(' '),
+);
+const TMPFS_DATA = ['size', 'mode', 'uid', 'gid', 'nr_inodes', 'nr_blocks', 'mpol'];
+
+/**
+ * `--tmpfs`'s destination and options refused at create, in dockerd's words (a Go `%q` of the
+ * split option), rather than by the runtime's mount at start.
+ */
+function checkTmpfs(dest: string, given: string[]): string {
+  if (dest === '/') throw invalidArgument(`invalid specification: destination can't be '/'`);
+  if (!dest.startsWith('/')) throw invalidArgument(`invalid mount path: '${dest}' mount path must be absolute`);
+  for (const o of given) {
+    if (TMPFS_FLAGS.has(o)) continue;
+    const kv = o.split(/=(.*)/s, 2);
+    if (!TMPFS_DATA.includes(kv[0]!))
+      throw invalidArgument(`invalid tmpfs option [${kv.map((x) => JSON.stringify(x)).join(' ')}]`);
+  }
+  return posix.normalize(dest).replace(/(.)\/$/, '$1');
+}
+
 /** `--tmpfs /run:size=64m`: Docker's defaults (noexec, nosuid, nodev) unless overridden. */
 export function parseTmpfs(dest: string, options: string): PlannedMount {
-  const d = checkDest(dest, 'tmpfs');
   const given = options ? options.split(',').filter(Boolean) : [];
+  const d = checkTmpfs(dest, given);
   let rw = true;
   const opts: string[] = [];
   for (const o of given) {
@@ -257,7 +293,9 @@ export function planMounts(input: MountInputs, exists: (path: string) => boolean
   const byDest = new Map<string, PlannedMount>();
   const driver = input.volumeDriver || 'local';
   for (const v of input.volumes ?? []) {
-    const dest = checkDest(v, 'volume');
+    // dockerd takes a relative path here (`-v data`, an old image's `VOLUME data`) from the
+    // root, as runc does, where a -v bind's or a --mount's must be absolute (moby#46093).
+    const dest = checkDest(v.startsWith('/') ? v : `/${v}`, 'volume');
     byDest.set(dest, {
       Type: 'volume',
       Source: '',

@@ -197,14 +197,12 @@ export class VolumeService {
           used.push(m);
           // Only while no running container has the volume: one could plant a symlink in it
           // for the copy to follow out of the volume.
-          if (
-            !m.NoCopy &&
-            this.host &&
-            !this.inUseByOthers(m.Name!, containerId) &&
-            (await isEmptyDir(source)) &&
-            !(await isEmptyDir(dest.host))
-          ) {
-            await this.host.run('cp', ['-a', '--', `${dest.host}/.`, `${source}/`]);
+          if (!m.NoCopy && this.host && !this.inUseByOthers(m.Name!, containerId) && (await isEmptyDir(source))) {
+            // dockerd's copy-up refuses an image file where the volume goes, in its words (the
+            // runtime's "not a directory" would come later and blame the mount).
+            const st = await fs.stat(dest.host).catch(() => undefined);
+            if (st && !st.isDirectory()) throw invalidArgument(`source ${dest.host} is not directory`);
+            if (!(await isEmptyDir(dest.host))) await this.host.run('cp', ['-a', '--', `${dest.host}/.`, `${source}/`]);
           }
           this.events.publish('volume', 'mount', m.Name!, {
             container: containerId,
