@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import type { Image } from '../../images/index.ts';
 import type { Digest } from '../../spec/index.ts';
 import { newRecord } from './create.ts';
-import { buildSpec, cgroupsPathFor, validateCreateTypes } from './spec.ts';
+import { buildSpec, cgroupsPathFor } from './spec.ts';
+import { validateCreateTypes } from './request-shape.ts';
 
 const create = (extra: Record<string, unknown>) => () => validateCreateTypes({ Image: 'busybox', ...extra });
 

@@ -6,7 +6,8 @@
  */
 import { invalidArgument } from '../../errdefs/index.ts';
 import { checkRootless } from './rootless.ts';
-import { resourcesFor, validateUpdateTypes } from './spec.ts';
+import { resourcesFor } from './spec.ts';
+import { validateUpdateTypes } from './request-shape.ts';
 import { hostConfigWarnings, validateHostConfig } from './hostconfig.ts';
 import { cgroupVersion } from '../../oci/index.ts';
 import type { HostConfig } from '../../api/types/index.ts';
