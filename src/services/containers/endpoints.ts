@@ -293,11 +293,7 @@ export class Endpoints {
     const c = this.ctx.store.get(ref);
     let plugged = false;
     await this.ctx.locks.run(c.Id, async () => {
-      const mode = c.HostConfig.NetworkMode || 'default';
-      if (mode === 'host' || mode === 'none' || mode.startsWith('container:'))
-        throw forbidden(
-          `container sharing network namespace with another container or host cannot be connected to any other network`,
-        );
+      const mode = refuseSharedNamespace(c);
       const primary = un.find(mode)?.Id === n.Id;
       const mine =
         (primary && !c.PrimaryDetached) ||
@@ -309,11 +305,7 @@ export class Endpoints {
       if (mine) {
         for (const k of Object.keys(c.EndpointsConfig ?? {})) if (un.find(k)?.Id === n.Id) delete c.EndpointsConfig![k];
       }
-      // An interface plugged in now would never be seen inside (gVisor takes them at start).
-      if (c.State.Running && this.ctx.runtime(c).networkAtCreate)
-        throw conflict(
-          `cannot connect running container ${c.Name} to network ${n.Name}: its runtime (${this.ctx.d.runtimes.nameOf(c)}) takes its networks only when it starts; stop it first`,
-        );
+      this.refuseLatePlug(c, n.Name);
       c.EndpointsConfig = { ...(c.EndpointsConfig ?? {}), [n.Name]: cfg ?? {} };
       if (primary) c.PrimaryDetached = false;
       // A task created ahead of the start was wired without this network: the start makes a new one.
@@ -338,6 +330,14 @@ export class Endpoints {
     // A container that does not run is connected at its start, and logs it then (networkEvents), as dockerd's.
     if (plugged)
       this.ctx.d.events.publish('network', 'connect', n.Id, { container: c.Id, name: n.Name, type: 'bridge' });
+  }
+
+  /** A running container whose runtime takes its networks only at start (gVisor): an interface plugged in now would never be seen inside. */
+  private refuseLatePlug(c: ContainerRecord, network: string): void {
+    if (c.State.Running && this.ctx.runtime(c).networkAtCreate)
+      throw conflict(
+        `cannot connect running container ${c.Name} to network ${network}: its runtime (${this.ctx.d.runtimes.nameOf(c)}) takes its networks only when it starts; stop it first`,
+      );
   }
 
   /** The container a `network disconnect` names, or dockerd's 404 for it. */
@@ -402,21 +402,14 @@ export class Endpoints {
       throw invalidArgument('user specified IP address is supported on user defined networks only');
     let plugged = false;
     await this.ctx.locks.run(c.Id, async () => {
-      const mode = c.HostConfig.NetworkMode || 'default';
-      if (mode === 'host' || mode === 'none' || mode.startsWith('container:'))
-        throw forbidden(
-          `container sharing network namespace with another container or host cannot be connected to any other network`,
-        );
+      const mode = refuseSharedNamespace(c);
       const own = mode === 'default' || mode === 'bridge';
       const mine = own
         ? !c.PrimaryDetached
         : 'bridge' in (c.EndpointsConfig ?? {}) || !!c.ExtraNetworks?.some((e) => e.networkId === net.networkId);
       // As on a user network: only a running container's second endpoint is refused.
       if (mine && c.State.Running) throw forbidden(`endpoint with name ${c.Name} already exists in network bridge`);
-      if (c.State.Running && this.ctx.runtime(c).networkAtCreate)
-        throw conflict(
-          `cannot connect running container ${c.Name} to network bridge: its runtime (${this.ctx.d.runtimes.nameOf(c)}) takes its networks only when it starts; stop it first`,
-        );
+      this.refuseLatePlug(c, 'bridge');
       if (own) c.PrimaryDetached = false;
       else c.EndpointsConfig = { ...(c.EndpointsConfig ?? {}), bridge: cfg ?? {} };
       if (!c.State.Running) await this.hooks.dropPrepared(c);
@@ -544,4 +537,14 @@ function nextIfname(c: ContainerRecord): string {
 /** Takes an endpoint's veth away (its other end goes with it). */
 async function deleteVeth(ctx: ContainerContext, ep: Endpoint): Promise<void> {
   await ctx.d.host.run('ip', ['link', 'del', ep.hostVeth], { allowFailure: true });
+}
+
+/** A container on the host's or another container's network namespace (or none) joins no other network: dockerd's refusal. Its network mode otherwise. */
+function refuseSharedNamespace(c: ContainerRecord): string {
+  const mode = c.HostConfig.NetworkMode || 'default';
+  if (mode === 'host' || mode === 'none' || mode.startsWith('container:'))
+    throw forbidden(
+      `container sharing network namespace with another container or host cannot be connected to any other network`,
+    );
+  return mode;
 }
