@@ -35,9 +35,6 @@ export interface NetworkServiceDeps {
   events: EventBus;
 }
 
-/** Stable IDs for the host and none networks. */
-const BUILTIN_IDS: Record<string, string> = BUILTIN_NETWORK_IDS;
-
 /** A network create request, as Docker's Go type declares it. */
 const NETWORK_CONFIG: Shape = {
   fields: {
@@ -107,7 +104,7 @@ export class NetworkService {
     out.push(
       this.view({
         Name: 'host',
-        Id: BUILTIN_IDS.host!,
+        Id: BUILTIN_NETWORK_IDS.host,
         Created: this.started,
         Driver: 'host',
         Internal: false,
@@ -120,7 +117,7 @@ export class NetworkService {
     out.push(
       this.view({
         Name: 'none',
-        Id: BUILTIN_IDS.none!,
+        Id: BUILTIN_NETWORK_IDS.none,
         Created: this.started,
         Driver: 'null',
         Internal: false,
@@ -243,7 +240,7 @@ export class NetworkService {
     if (
       ['bridge', 'host', 'none'].includes(ref) ||
       ref === this.d.bridge?.networkId ||
-      Object.values(BUILTIN_IDS).includes(ref)
+      Object.values(BUILTIN_NETWORK_IDS).includes(ref)
     ) {
       const name = ref.length === 64 ? this.inspect(ref).Name : ref;
       throw forbidden(`${name} is a pre-defined network and cannot be removed`);
