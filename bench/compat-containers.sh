@@ -74,16 +74,9 @@ norm() {
   sed -E -e 's/[0-9a-f]{64}/<ID64>/g' -e 's/\b[0-9a-f]{12}\b/<ID12>/g' \
     -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9:]+)/<TIME>/g' -e "s#$WORK#<WORK>#g"
 }
-same=0 differ=0
-while IFS= read -r line; do
-  [ -z "$line" ] && continue
-  [ -n "${ONLY:-}" ] && ! grep -qE "$ONLY" <<<"$line" && continue
-  for s in d b; do
-    sock=$DOCKERD_SOCK
-    [ $s = b ] && sock=$BERTH_SOCK
-    (cd "$WORK" && S=$s WORK=$WORK DOCKER_HOST=unix://$sock timeout 120 bash -c "$line" </dev/null >"$WORK/out.$s" 2>&1; echo "exit $?" >>"$WORK/out.$s") || true
-    norm <"$WORK/out.$s" >"$WORK/n.$s"
-  done
-  compare_pair "$line"
-done <<<"$commands"
-echo "$same same, $differ different; load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+compat_side() {
+  local sock=$DOCKERD_SOCK
+  [ "$1" = b ] && sock=$BERTH_SOCK
+  cd "$WORK" && S=$1 WORK=$WORK DOCKER_HOST=unix://$sock timeout 120 bash -c "$2"
+}
+compat_sweep "$commands"

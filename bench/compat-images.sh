@@ -88,15 +88,9 @@ norm() {
     -e 's/(About )?(an?|[0-9]+) (second|minute|hour|day|week|month|year)s? ago/<AGO>/g' -e 's/Less than a second ago/<AGO>/g' \
     -e 's/[0-9]+(\.[0-9]+)?( )?[kMG]?B\b/<SZ>/g' -e 's/ +/ /g'
 }
-same=0 differ=0
-while IFS= read -r line; do
-  [ -n "${ONLY:-}" ] && ! grep -qE "$ONLY" <<<"$line" && continue
-  for s in d b; do
-    sock=$DOCKERD_SOCK
-    [ $s = b ] && sock=$BERTH_SOCK
-    (cd "$C" && S=$s DOCKER_HOST=unix://$sock DOCKER_BUILDKIT=0 timeout 120 bash -c "$line" </dev/null >"$WORK/out.$s" 2>&1; echo "exit $?" >>"$WORK/out.$s") || true
-    norm <"$WORK/out.$s" >"$WORK/n.$s"
-  done
-  compare_pair "$line"
-done <<<"$commands"
-echo "$same same, $differ different; load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+compat_side() {
+  local sock=$DOCKERD_SOCK
+  [ "$1" = b ] && sock=$BERTH_SOCK
+  cd "$C" && S=$1 DOCKER_HOST=unix://$sock DOCKER_BUILDKIT=0 timeout 120 bash -c "$2"
+}
+compat_sweep "$commands"

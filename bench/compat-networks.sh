@@ -109,15 +109,9 @@ norm() {
     -e "s/10\\.($DO|$BO)\\./<N>./g" -e "s/fd00:(dd|bb)/fd00:SS/g" -e 's/cmpx[db]/cmpxS/g' -e "s/cmp[db][0-9]+/<BR>/g" \
     -e 's/127\.0\.0\.1:1809[01]/127.0.0.1:<P>/g' -e 's/ +/ /g'
 }
-same=0 differ=0
-while IFS= read -r line; do
-  [ -n "${ONLY:-}" ] && ! grep -qE "$ONLY" <<<"$line" && continue
-  for s in d b; do
-    sock=$DOCKERD_SOCK N=10.$DO P=18090
-    [ $s = b ] && sock=$BERTH_SOCK N=10.$BO P=18091
-    (S=$s N=$N P=$P DOCKER_HOST=unix://$sock timeout 120 bash -c "$line" </dev/null >"$WORK/out.$s" 2>&1; echo "exit $?" >>"$WORK/out.$s") || true
-    norm <"$WORK/out.$s" >"$WORK/n.$s"
-  done
-  compare_pair "$line"
-done <<<"$commands"
-echo "$same same, $differ different; load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+compat_side() {
+  local sock=$DOCKERD_SOCK N=10.$DO P=18090
+  [ "$1" = b ] && sock=$BERTH_SOCK N=10.$BO P=18091
+  S=$1 N=$N P=$P DOCKER_HOST=unix://$sock timeout 120 bash -c "$2"
+}
+compat_sweep "$commands"

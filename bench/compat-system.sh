@@ -112,18 +112,12 @@ norm() {
 }
 ev0_def='ev0() { T=$(date +%s); }; ev() { sleep 1; docker events --since $T --until $(date +%s) --format "{{json .}}"; }'
 read -r REG regpid < <(mkdir -p "$WORK/reg" && start_registry "$WORK/reg")
-same=0 differ=0
-while IFS= read -r line; do
-  [ -n "${ONLY:-}" ] && ! grep -qE "$ONLY" <<<"$line" && continue
-  for s in d b; do
-    sock=$DOCKERD_SOCK
-    [ $s = b ] && sock=$BERTH_SOCK
-    mkdir -p "$WORK/$s/cfg"
-    (cd "$WORK/$s" && S=$s SOCK=$sock REG=$REG DOCKER_CONFIG=$WORK/$s/cfg DOCKER_HOST=unix://$sock DOCKER_BUILDKIT=0 \
-      timeout 120 bash -c "$ev0_def; $line" </dev/null >"$WORK/out.$s" 2>&1; echo "exit $?" >>"$WORK/out.$s") || true
-    norm <"$WORK/out.$s" >"$WORK/n.$s"
-  done
-  compare_pair "$line"
-done <<<"$commands"
+compat_side() {
+  local sock=$DOCKERD_SOCK
+  [ "$1" = b ] && sock=$BERTH_SOCK
+  mkdir -p "$WORK/$1/cfg"
+  cd "$WORK/$1" && S=$1 SOCK=$sock REG=$REG DOCKER_CONFIG=$WORK/$1/cfg DOCKER_HOST=unix://$sock DOCKER_BUILDKIT=0 \
+    timeout 120 bash -c "$ev0_def; $2"
+}
+compat_sweep "$commands"
 kill "$regpid" 2>/dev/null || true
-echo "$same same, $differ different; load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -146,17 +146,10 @@ norm() {
     -e 's#<WORK>/(dockerd|berth)/volumes/#<VOLS>/#g' -e 's#<WORK>/dockerd/overlay2/<ID64>/merged#<ROOTFS>#g' \
     -e 's#<WORK>/berth/containers/<ID64>/rootfs#<ROOTFS>#g'
 }
-same=0 differ=0
-while IFS= read -r line; do
-  [ -z "$line" ] && continue
-  [ -n "${ONLY:-}" ] && ! grep -qE "$ONLY" <<<"$line" && continue
-  for s in d b; do
-    sock=$DOCKERD_SOCK
-    [ $s = b ] && sock=$BERTH_SOCK
-    mkdir -p "$WORK/host-$s"
-    (cd "$WORK" && S=$s H=$WORK/host-$s WORK=$WORK DOCKER_HOST=unix://$sock timeout 120 bash -c "$line" </dev/null >"$WORK/out.$s" 2>&1; echo "exit $?" >>"$WORK/out.$s") || true
-    norm <"$WORK/out.$s" >"$WORK/n.$s"
-  done
-  compare_pair "$line"
-done <<<"$commands"
-echo "$same same, $differ different; load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+compat_side() {
+  local sock=$DOCKERD_SOCK
+  [ "$1" = b ] && sock=$BERTH_SOCK
+  mkdir -p "$WORK/host-$1"
+  cd "$WORK" && S=$1 H=$WORK/host-$1 WORK=$WORK DOCKER_HOST=unix://$sock timeout 120 bash -c "$2"
+}
+compat_sweep "$commands"

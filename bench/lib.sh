@@ -118,15 +118,28 @@ busybox_into() {
   for sock in "$@"; do docker -H "unix://$sock" load -i "$WORK/busybox.tar" >/dev/null; done
 }
 
-# The compat-*.sh scripts' verdict on one command line: dockerd's and Berth's normalised outputs
-# ($WORK/n.d, $WORK/n.b) the same or their diff; counts in the caller's `same` and `differ`.
-compare_pair() {
-  if cmp -s "$WORK/n.d" "$WORK/n.b"; then
-    echo "SAME  $1"
-    same=$((same + 1))
-  else
-    echo "DIFF  $1"
-    diff "$WORK/n.d" "$WORK/n.b" | sed 's/^/      /' || true
-    differ=$((differ + 1))
-  fi
+# The compat-*.sh scripts' sweep: each non-empty line of $1 (those matching $ONLY, when set) run
+# against dockerd (side d) and Berth (side b) through the caller's `compat_side <side> <line>`,
+# which runs the line in a subshell with that side's DOCKER_HOST and whatever else the script
+# gives it; the output with its exit status normalised by the caller's `norm`, and the two
+# compared: SAME, or DIFF with the diff; the counts at the end.
+compat_sweep() {
+  local line s same=0 differ=0
+  while IFS= read -r line; do
+    [ -z "$line" ] && continue
+    [ -n "${ONLY:-}" ] && ! grep -qE -- "$ONLY" <<<"$line" && continue
+    for s in d b; do
+      (compat_side "$s" "$line" </dev/null >"$WORK/out.$s" 2>&1; echo "exit $?" >>"$WORK/out.$s") || true
+      norm <"$WORK/out.$s" >"$WORK/n.$s"
+    done
+    if cmp -s "$WORK/n.d" "$WORK/n.b"; then
+      echo "SAME  $line"
+      same=$((same + 1))
+    else
+      echo "DIFF  $line"
+      diff "$WORK/n.d" "$WORK/n.b" | sed 's/^/      /' || true
+      differ=$((differ + 1))
+    fi
+  done <<<"$1"
+  echo "$same same, $differ different; load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 }

@@ -310,7 +310,7 @@ test("--add-host NAME:host-gateway is the default bridge's address in /etc/hosts
   await dockerOk(d, ['network', 'rm', 'hgw']);
 });
 
-test("connect and disconnect answer in dockerd's words: host and none, a stopped container connected twice, -f for a container that is gone", async () => {
+test("connect and disconnect answer in dockerd's words: host and none (a missing container first), a stopped container connected twice, -f for a container that is gone", async () => {
   await dockerOk(d, ['network', 'create', 'cw']);
   await dockerOk(d, ['run', '-d', '--name', 'cw1', '--network', 'cw', 'busybox', 'sleep', '300']);
   const cases: Array<[string[], RegExp]> = [
@@ -322,6 +322,8 @@ test("connect and disconnect answer in dockerd's words: host and none, a stopped
     ],
     [['disconnect', '-f', 'cw', 'nosuch'], /endpoint nosuch not found/],
     [['disconnect', 'cw', 'nosuch'], /No such container: nosuch/],
+    [['connect', 'host', 'nosuch'], /No such container: nosuch/],
+    [['connect', 'none', 'nosuch'], /No such container: nosuch/],
     [['connect', 'cw', 'cw1'], /endpoint with name cw1 already exists in network cw/],
   ];
   for (const [args, words] of cases) {

@@ -291,6 +291,9 @@ export class NetworkService {
 
   async connect(ref: string, body: NetworkConnectRequest): Promise<void> {
     const net = this.builtinName(ref);
+    // dockerd looks the container up first: a missing one is "No such container" on any network.
+    if ((net === 'host' || net === 'none') && !this.d.containers.store.find(body.Container ?? ''))
+      throw notFound(`No such container: ${body.Container ?? ''}`);
     // dockerd's words: the host and none networks are a container's only one, never an addition.
     if (net === 'host')
       throw forbidden('container cannot be disconnected from host network or connected to host network');
