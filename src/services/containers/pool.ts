@@ -21,7 +21,7 @@
  * sandbox on each). A user network removed (`docker network rm`, `prune`) takes its
  * sandboxes with it first (`releaseNetwork`), as the network has no container on it. Beside
  * them, for a pod just made, one sandbox at a time joined to its infra's namespaces, for its
- * next member (see `wantJoined`).
+ * next member (see `wantJoined`, pool-members.ts).
  *
  * Invariants: a sandbox is used once (the pool pre-makes, it never recycles: a container's
  * exit tears its task down as any other); the pool holds only sandboxes nobody has used; one
@@ -43,9 +43,9 @@ import { shortId } from '../../spec/index.ts';
 import { is } from '../../errdefs/index.ts';
 import type { ContainerContext } from './context.ts';
 import { newRecord } from './create.ts';
+import { MemberSandboxes } from './pool-members.ts';
 import {
   isUserNetwork,
-  joinedFits,
   poolShares,
   requestFits,
   sandboxKey,
@@ -92,23 +92,6 @@ const FIRST_IMAGE = 'busybox';
 const RETRY_MS = 5_000;
 /** After a start, how long the refill waits at most for the started container to be gone (see refillAfter). */
 const REFILL_DELAY_MS = 100;
-/** A pod's member sandbox is kept this long after the pod was made or its last one taken (see wantJoined). */
-const JOINED_TTL_MS = 10_000;
-/** At most this many pods have a member sandbox at a time. */
-const JOINED_OWNERS = 4;
-
-/** Sandboxes wanted for the members of a pod to come: what they are made from, the ready one, its making. */
-interface JoinedWant {
-  template: CreateRequest;
-  timer?: NodeJS.Timeout;
-  ready?: Sandbox;
-  making?: Promise<void>;
-  /** The making waits for the infra's task still. */
-  early?: boolean;
-  /** A member took one: the next is for a member that may never come (see makeJoined). */
-  taken?: boolean;
-}
-
 export interface PoolStatus {
   size: number;
   ready: number;
@@ -136,8 +119,8 @@ export class WarmPool {
   private readonly notBefore = new Map<SandboxNetwork, number>();
   /** The refill once the first network waited out may be tried again. */
   private retry: NodeJS.Timeout | undefined;
-  /** Member sandboxes by the container whose namespaces they join (a pod's infra). */
-  private readonly joined = new Map<string, JoinedWant>();
+  /** Sandboxes for the members of pods just made (pool-members.ts). */
+  private readonly members: MemberSandboxes;
 
   constructor(ctx: ContainerContext, tasks: Tasks, opts: { size: number; zygote: string }) {
     this.userNetwork = this.userNetwork.bind(this);
@@ -145,6 +128,12 @@ export class WarmPool {
     this.tasks = tasks;
     this.size = opts.size;
     this.zygote = opts.zygote;
+    this.members = new MemberSandboxes(ctx, {
+      imageId: () => this.imageId(),
+      make: (imageId, joined) => this.make(imageId, 'none', 0, joined),
+      destroy: (id) => this.destroy(id),
+      stopped: () => this.stopped || this.ctx.shuttingDown,
+    });
     // The sandboxes' layers are in use as containers' are, except that a removed image's
     // sandboxes go first, so that its layers go with it as they would without the pool.
     const inUse = ctx.d.images.layersInUse;
@@ -216,7 +205,7 @@ export class WarmPool {
     runtime: string,
   ): Sandbox | undefined {
     if (h.NetworkMode?.startsWith('container:'))
-      return this.takeJoined(h.NetworkMode.slice(10), req, h, image, runtime);
+      return this.members.take(h.NetworkMode.slice(10), req, h, image, runtime);
     const imageId = this.imageId();
     const network = sandboxNetworkOf(h, req, this.bridgeless, this.userNetwork);
     if (!imageId || !network || this.ctx.d.idMap || this.ctx.d.rootless) return undefined;
@@ -246,121 +235,25 @@ export class WarmPool {
   giveBack(s: Sandbox): void {
     if (this.stopped) void this.destroy(s.id);
     else if (!s.joined) this.ready.push(s);
-    else {
-      const w = this.joined.get(s.joined);
-      if (w && !w.ready) w.ready = s;
-      else void this.destroy(s.id);
-    }
+    else this.members.giveBack(s as Sandbox & { joined: string });
   }
 
-  // ---- a pod's member sandboxes ----
+  // ---- a pod's member sandboxes (pool-members.ts) ----
 
-  /**
-   * A pod was made (`owner` its infra, whose task is being created ahead): its members are
-   * likely to follow, each a `run --pod` whose CLI takes a few hundred milliseconds to start —
-   * time in which a member's task can be made. One sandbox at a time is kept ready for the
-   * pod: made from `template` (the pod's member request, `memberRequest` of services/pods,
-   * with the pool's image and berth-zygote), joined to the infra's namespaces as soon as its
-   * task exists, started or not (Endpoints.plan's `ahead`). A member create that fits
-   * (poolfit.ts's `joinedFits`, then the spec) takes it as any sandbox, and the next is made;
-   * the start checks the namespaces are still the infra's (Tasks.joinedStill). The want ends
-   * `JOINED_TTL_MS` after the pod's creation or its last take, or when the pod goes
-   * (`unwantJoined`); at most `JOINED_OWNERS` pods have one, so that many pods made at once
-   * (the CRI's are not asked for) cost no more than a few tasks.
-   */
+  /** A pod was made with `owner` as its infra: a sandbox for its next member, from `template` (MemberSandboxes). */
   wantJoined(owner: string, template: CreateRequest): void {
     if (!this.size || this.stopped || this.ctx.d.idMap || this.ctx.d.rootless) return;
-    let w = this.joined.get(owner);
-    if (!w) {
-      if (this.joined.size >= JOINED_OWNERS) return;
-      w = { template };
-      this.joined.set(owner, w);
-    }
-    this.renewJoined(owner, w);
-    this.makeJoined(owner, w);
+    this.members.want(owner, template);
   }
 
-  /**
-   * The pod of `owner` is going: its member sandbox goes too. Returns once it is gone — one
-   * being made included, which its making takes down when it sees the want ended (before the
-   * runtime's create if it is not there yet), so that a `pod rm` leaves nothing running behind.
-   */
-  async unwantJoined(owner: string): Promise<void> {
-    const w = this.joined.get(owner);
-    if (!w) return;
-    this.joined.delete(owner);
-    clearTimeout(w.timer);
-    const ready = w.ready;
-    w.ready = undefined;
-    await Promise.all([ready && this.destroy(ready.id), w.making]);
-  }
-
-  private renewJoined(owner: string, w: JoinedWant): void {
-    clearTimeout(w.timer);
-    w.timer = setTimeout(() => void this.unwantJoined(owner), JOINED_TTL_MS);
-    w.timer.unref();
-  }
-
-  private takeJoined(
-    owner: string,
-    req: CreateRequest,
-    h: HostConfig,
-    image: { id: string; config: { config?: { Volumes?: object | null } } },
-    runtime: string,
-  ): Sandbox | undefined {
-    const w = this.joined.get(owner);
-    const s = w?.ready;
-    // A member before the infra's task is even made (kube play makes them all at once, then
-    // starts the pod): this client outruns the making, which would only compete with its starts.
-    if (w?.early) void this.unwantJoined(owner);
-    if (!w || !s) return undefined;
-    const fits = joinedFits(
-      req,
-      h,
-      { id: image.id, volumes: image.config.config?.Volumes },
-      { imageId: s.imageId, runtime: this.ctx.d.runtimes.defaultName, chosenRuntime: runtime, owner },
-    );
-    if (!fits) return undefined;
-    w.ready = undefined;
-    w.taken = true;
-    this.renewJoined(owner, w);
-    this.makeJoined(owner, w);
-    return s;
-  }
-
-  /**
-   * Makes the pod's next member sandbox, after the caller's answer and once the infra's task
-   * exists. The first is made at the daemon's priority; one after a take, for a member that may
-   * never come, at SANDBOX_NICE (as the pool's refills while one is ready), so that on a busy
-   * machine it yields to the starts and clients it would otherwise slow.
-   */
-  private makeJoined(owner: string, w: JoinedWant): void {
-    if (w.ready || w.making) return;
-    w.making = new Promise<void>((r) => setImmediate(r))
-      .then(async () => {
-        const imageId = this.imageId();
-        // The infra's task is created ahead under its lock: its end is when its namespaces exist.
-        w.early = true;
-        await this.ctx.locks.run(owner, async () => {});
-        w.early = false;
-        if (!imageId || this.joined.get(owner) !== w || this.stopped || this.ctx.shuttingDown) return;
-        const s = await this.make(imageId, 'none', 0, {
-          owner,
-          template: w.template,
-          nice: w.taken,
-          ended: () => this.joined.get(owner) !== w,
-        });
-        if (this.joined.get(owner) === w && !w.ready && !this.stopped) w.ready = s;
-        else await this.destroy(s.id);
-      })
-      .catch((e: Error) => this.ctx.d.log.debug(`warm pool: a member sandbox for ${shortId(owner)}: ${e.message}`))
-      .finally(() => (w.making = undefined));
+  /** The pod of `owner` is going: its member sandbox goes too, one being made included. */
+  unwantJoined(owner: string): Promise<void> {
+    return this.members.unwant(owner);
   }
 
   /** Every ready sandbox, the pods' members' too. */
   private all(): Sandbox[] {
-    const joined = [...this.joined.values()].flatMap((w) => (w.ready ? [w.ready] : []));
-    return [...this.ready, ...joined];
+    return [...this.ready, ...this.members.ready()];
   }
 
   /**
@@ -523,11 +416,7 @@ export class WarmPool {
     const gone: Sandbox[] = [];
     for (let i = this.ready.length - 1; i >= 0; i--)
       if (this.ready[i]!.imageId === imageId) gone.push(...this.ready.splice(i, 1));
-    for (const w of this.joined.values())
-      if (w.ready?.imageId === imageId) {
-        gone.push(w.ready);
-        w.ready = undefined;
-      }
+    gone.push(...this.members.releaseImage(imageId));
     await Promise.all(gone.map((s) => this.destroy(s.id)));
   }
 
@@ -571,11 +460,8 @@ export class WarmPool {
     this.stopped = true;
     clearTimeout(this.retry);
     await this.filling?.catch(() => {});
-    await Promise.all([...this.joined.values()].map((w) => w.making));
-    const all = this.all();
-    this.ready.splice(0);
-    await Promise.all([...this.joined.keys()].map((owner) => this.unwantJoined(owner)));
-    await Promise.all(all.filter((s) => !s.joined).map((s) => this.destroy(s.id)));
+    const ready = this.ready.splice(0);
+    await Promise.all([this.members.drain(), ...ready.map((s) => this.destroy(s.id))]);
   }
 }
 
