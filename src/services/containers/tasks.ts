@@ -18,8 +18,9 @@ import {
   searchPath,
   zygoteCommand,
   ZYGOTE_CMD,
-  ZYGOTE_PATH,
+  ZYGOTE_FILES,
 } from './poolfit.ts';
+import { tellZygote } from './zygote.ts';
 import { planMounts, parseVolumesFrom } from '../volumes/index.ts';
 import type { ContainerContext } from './context.ts';
 import type { Endpoints, NetworkPlan } from './endpoints.ts';
@@ -154,10 +155,7 @@ export class Tasks {
         await this.ctx.d.snapshots.mountRootfs(dir, c.TopChain as never);
     }
     // A container that had a warm sandbox (its zygote gone with its first run, or never run) gets its task as any other.
-    if (this.pooled.delete(c.Id))
-      await Promise.all([ZYGOTE_PATH, ZYGOTE_CMD].map((f) => fs.rm(join(dir, 'rootfs', f), { force: true }))).catch(
-        () => {},
-      );
+    if (this.pooled.delete(c.Id)) await removePoolFiles(join(dir, 'rootfs'));
     const mounts = c.MountPoints?.length
       ? await this.ctx.d.volumes!.mountAll(c.Id, c.MountPoints, join(dir, 'rootfs'))
       : undefined;
@@ -305,8 +303,8 @@ export class Tasks {
   /**
    * A container created with a warm pool's sandbox (pool.ts): its task is the sandbox's, if
    * the container's spec is the sandbox's but for its process and its command is there to
-   * run; berth-zygote is then told the command, and start releases it as any task created
-   * ahead. Otherwise the sandbox's task goes and one is made as without the pool. A sandbox
+   * run; berth-zygote, running since the sandbox's making, is then told the command, and start
+   * tells it to exec (see `start`). Otherwise the sandbox's task goes and one is made as without the pool. A sandbox
    * on the default bridge or a user network brings its endpoint (the address was allocated
    * for its ID, the container's now); on a user network the container's names (its name,
    * aliases, the short ID) are registered for DNS here, before its start, as a task made for
@@ -369,6 +367,8 @@ export class Tasks {
             })(),
           ]);
           for (const r of done) if (r.status === 'rejected') throw r.reason;
+          // The zygote reads its command and does all it can before the start (berth-zygote.c).
+          tellZygote(dir, c.Id, 'c');
           if (sandbox.endpoint) {
             c.Network = sandbox.endpoint;
             c.NextIf = 1;
@@ -462,6 +462,16 @@ export class Tasks {
     }
   }
 
+  /**
+   * Lets `c`'s created task run: a warm sandbox's zygote, which its hand-over told the command,
+   * is told to exec it (one write: zygote.ts); any other task is released by the runtime. Its
+   * `pooled` mark outlives the hand-over until the container's next task is made (create).
+   */
+  async start(c: ContainerRecord): Promise<void> {
+    if (this.pooled.has(c.Id)) tellZygote(this.ctx.dir(c.Id), c.Id, 'g');
+    else await this.ctx.runtime(c).start(c.Id);
+  }
+
   takePrepared(id: string): CreatedTask | undefined {
     const p = this.prepared.get(id);
     if (!p) return undefined;
@@ -485,13 +495,15 @@ export class Tasks {
       .delete(c.Id, true)
       .catch(() => {});
     // A sandbox's zygote and command leave the root: the next task is made as without the pool.
-    if (this.pooled.delete(c.Id))
-      await Promise.all(
-        [ZYGOTE_PATH, ZYGOTE_CMD].map((f) => fs.rm(join(this.ctx.dir(c.Id), 'rootfs', f), { force: true })),
-      ).catch(() => {});
+    if (this.pooled.delete(c.Id)) await removePoolFiles(join(this.ctx.dir(c.Id), 'rootfs'));
     this.endpoints.release(c);
     await this.ctx.d.volumes?.release(c.Id);
   }
+}
+
+/** What the pool put in a sandbox's root (`root`), gone; what is not there is no error. */
+async function removePoolFiles(root: string): Promise<void> {
+  await Promise.all(ZYGOTE_FILES.map((f) => fs.rm(join(root, f), { force: true }))).catch(() => {});
 }
 
 /** The inode of a process's namespace (`net`, `ipc`...): one stat on the event loop; undefined if the process is gone. */
