@@ -472,6 +472,17 @@ export class Tasks {
     else await this.ctx.runtime(c).start(c.Id);
   }
 
+  /**
+   * A created container whose task a previous daemon made ahead, which may have been a warm
+   * sandbox (a daemon killed with SIGKILL forgot which): what the pool put in its root goes,
+   * as a hand-over given up would remove it, so that its next task finds none of it. Through
+   * the root's mount when it is still mounted, else in its upper directory, where it lies.
+   */
+  async forgetTaskAhead(c: ContainerRecord): Promise<void> {
+    const dir = this.ctx.dir(c.Id);
+    await removePoolFiles(join(dir, (await this.ctx.d.snapshots.isMounted(dir)) ? 'rootfs' : 'upper'));
+  }
+
   takePrepared(id: string): CreatedTask | undefined {
     const p = this.prepared.get(id);
     if (!p) return undefined;
