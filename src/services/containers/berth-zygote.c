@@ -10,8 +10,8 @@
  * the container's start is one more byte ('g'), after which it only sets its ids and execs.
  * Start's path is then one exec, where it was the runtime's init released at its exec FIFO,
  * an exec of this program and this program's work, then the command's exec (some 2 ms of a
- * warm run at load 5, traced: docs/benchmarks.md). The container's PID 1 is the user's command, as
- * without the pool.
+ * warm run at load 5, traced: docs/benchmarks.md). The container's PID 1 is the user's
+ * command, as without the pool.
  *
  * The FIFO: /.berth-zygote-go, made here (mode 0600; a path the image already has there fails
  * the sandbox) and held open read-write, so that berthd's non-blocking open for writing

@@ -304,12 +304,13 @@ export class Tasks {
    * A container created with a warm pool's sandbox (pool.ts): its task is the sandbox's, if
    * the container's spec is the sandbox's but for its process and its command is there to
    * run; berth-zygote, running since the sandbox's making, is then told the command, and start
-   * tells it to exec (see `start`). Otherwise the sandbox's task goes and one is made as without the pool. A sandbox
-   * on the default bridge or a user network brings its endpoint (the address was allocated
-   * for its ID, the container's now); on a user network the container's names (its name,
-   * aliases, the short ID) are registered for DNS here, before its start, as a task made for
-   * it registers them when its endpoint is allocated. The /etc files are written again where
-   * the container's differ from the sandbox's (its --dns, --add-host).
+   * tells it to exec (see `start`). Otherwise the sandbox's task goes and one is made as
+   * without the pool. A sandbox on the default bridge or a user network brings its endpoint
+   * (the address was allocated for its ID, the container's now); on a user network the
+   * container's names (its name, aliases, the short ID) are registered for DNS here, before
+   * its start, as a task made for it registers them when its endpoint is allocated. The /etc
+   * files are written again where the container's differ from the sandbox's (its --dns,
+   * --add-host).
    */
   adopt(
     c: ContainerRecord,
