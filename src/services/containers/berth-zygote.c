@@ -17,7 +17,10 @@
  * the sandbox) and held open read-write, so that berthd's non-blocking open for writing
  * succeeds while this waits and fails (ENXIO) once it is gone, and no writer's close is ever
  * an end of file. berthd finds the sandbox ready once that open succeeds. Bytes other than
- * the one awaited end it with 127.
+ * the one awaited end it with 127. A runtime whose root the host cannot reach into (gVisor's:
+ * a FIFO made inside is not on the host) has its sandboxes left unstarted, as before: this
+ * then runs at the container's start, finds its command written, and neither makes nor waits
+ * on the FIFO.
  *
  * What it reads at 'c': /.berth-zygote-cmd, NUL-separated fields:
  *   uid, gid, supplementary gids (comma-separated, may be empty), working directory,
@@ -107,10 +110,16 @@ static void await_byte(int fifo, char want) {
 }
 
 int main(void) {
-  if (mknod(GO_FIFO, S_IFIFO | 0600, 0) < 0) die(127, "mkfifo", GO_FIFO);
-  int fifo = open(GO_FIFO, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-  if (fifo < 0) die(127, "open", GO_FIFO);
-  await_byte(fifo, 'c');
+  /* Started at the sandbox's making, before any command: wait for it on the FIFO. Started by
+   * the container's start (a runtime whose root the host cannot reach into, as gVisor's: the
+   * making does not start those), the command is there already: read it and exec at once. */
+  int fifo = -1;
+  if (access(CMD_FILE, F_OK) < 0) {
+    if (mknod(GO_FIFO, S_IFIFO | 0600, 0) < 0) die(127, "mkfifo", GO_FIFO);
+    fifo = open(GO_FIFO, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fifo < 0) die(127, "open", GO_FIFO);
+    await_byte(fifo, 'c');
+  }
 
   int fd = open(CMD_FILE, O_RDONLY | O_CLOEXEC);
   if (fd < 0) die(127, "open", CMD_FILE);
@@ -174,9 +183,11 @@ int main(void) {
     envp[envc] = NULL;
   }
   /* All above was done ahead of the start; from here on it is on its path. */
-  await_byte(fifo, 'g');
-  unlink(GO_FIFO);
-  close(fifo);
+  if (fifo >= 0) {
+    await_byte(fifo, 'g');
+    unlink(GO_FIFO);
+    close(fifo);
+  }
   if (setgroups((size_t)ngids, gids) < 0) die(127, "setgroups", NULL);
   if (setgid(gid) < 0) die(127, "setgid", NULL);
   if (setuid(uid) < 0) die(127, "setuid", NULL);

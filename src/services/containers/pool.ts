@@ -59,7 +59,7 @@ import type { NetworkPlan } from './endpoints.ts';
 import type { Spec } from '../../oci/index.ts';
 import type { ContainerCreateRequest as CreateRequest, HostConfig } from '../../api/types/index.ts';
 import type { Tasks } from './tasks.ts';
-import { zygoteReady } from './zygote.ts';
+import { startsZygote, zygoteReady } from './zygote.ts';
 import type { ContainerRecord } from './types.ts';
 
 /** A ready sandbox: its ID (the container's, once taken), its image and its task's init. */
@@ -82,6 +82,8 @@ export interface Sandbox {
   etc?: Map<string, string>;
   /** Its bundle's config.json as the driver wrote it (the spec it was given, with its additions): the hand-over writes it back unread. */
   bundleSpec?: Spec;
+  /** Its zygote runs, waiting on its FIFO (zygote.ts's startsZygote); else it waits at the runtime's exec FIFO. */
+  started?: boolean;
 }
 
 /** How many of the last starts choose the pool's image (the most started among them). */
@@ -480,8 +482,9 @@ export class WarmPool {
         etc,
       });
       // Started now: its zygote waits as the task's PID 1 for the hand-over (zygote.ts).
-      await this.ctx.runtime(rec).start(id);
-      await zygoteReady(dir, task.pid);
+      const started = startsZygote(this.ctx.runtime(rec));
+      if (started) await this.ctx.runtime(rec).start(id);
+      if (started) await zygoteReady(dir, task.pid);
       if (this.stopped) throw new Error('the daemon is stopping');
       // That spec is what the driver wrote as the bundle's config.json: its additions (crun's
       // cgroup binds, the seccomp filter's annotation) are made in the object given to it,
@@ -502,6 +505,7 @@ export class WarmPool {
         joined: joined?.owner,
         etc,
         bundleSpec,
+        started,
       };
     } catch (e) {
       await this.destroy(id);

@@ -316,7 +316,7 @@ export class Tasks {
     c: ContainerRecord,
     sandbox: Pick<
       Sandbox,
-      'pid' | 'spec' | 'network' | 'endpoint' | 'nice' | 'joined' | 'etc' | 'topChain' | 'bundleSpec'
+      'pid' | 'spec' | 'network' | 'endpoint' | 'nice' | 'joined' | 'etc' | 'topChain' | 'bundleSpec' | 'started'
     >,
   ): void {
     this.pooled.add(c.Id);
@@ -364,7 +364,9 @@ export class Tasks {
               // once, not after the other two: the start's request often waits for this hand-over,
               // and then found the zygote not yet woken for its command in 7 of 15 traced runs.
               // Should another step fail, the task is discarded with the zygote still waiting.
-              .then(() => tellZygote(dir, c.Id, 'c')),
+              .then(() => {
+                if (sandbox.started && !tellZygote(dir, c.Id, 'c')) throw new Error('its zygote has no FIFO');
+              }),
             // The bundle says what runs from here on (exec takes the container's environment, user and
             // directory from it), as a task made for the container would; the driver's additions stay.
             (async () => {
@@ -469,12 +471,14 @@ export class Tasks {
 
   /**
    * Lets `c`'s created task run: a warm sandbox's zygote, which its hand-over told the command,
-   * is told to exec it (one write: zygote.ts); any other task is released by the runtime. Its
-   * `pooled` mark outlives the hand-over until the container's next task is made (create).
+   * is told to exec it (one write: zygote.ts); any other task, and a sandbox whose zygote waits
+   * at the runtime's exec FIFO (no FIFO of its own: see zygote.ts's startsZygote), is released
+   * by the runtime. Its `pooled` mark outlives the hand-over until the container's next task is
+   * made (create).
    */
   async start(c: ContainerRecord): Promise<void> {
-    if (this.pooled.has(c.Id)) tellZygote(this.ctx.dir(c.Id), c.Id, 'g');
-    else await this.ctx.runtime(c).start(c.Id);
+    if (this.pooled.has(c.Id) && tellZygote(this.ctx.dir(c.Id), c.Id, 'g')) return;
+    await this.ctx.runtime(c).start(c.Id);
   }
 
   /**

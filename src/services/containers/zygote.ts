@@ -17,10 +17,14 @@ import { ZYGOTE_GO } from './poolfit.ts';
 /** What berth-zygote waits for: its command is written ('c'), the container starts ('g'). */
 export type ZygoteByte = 'c' | 'g';
 
-/** Writes `byte` to the zygote of the container `id` (its directory `dir`); throws when it is not waiting. */
-export function tellZygote(dir: string, id: string, byte: ZygoteByte): void {
+/**
+ * Writes `byte` to the zygote of the container `id` (its directory `dir`). False when there is
+ * no FIFO (a sandbox its making did not start: see `startsZygote`); throws when nobody waits on it.
+ */
+export function tellZygote(dir: string, id: string, byte: ZygoteByte): boolean {
   const what = byte === 'g' ? 'start' : 'hand over';
   const fd = openFifo(dir);
+  if (fd === 'ENOENT') return false;
   if (typeof fd === 'string')
     throw failedPrecondition(
       `${what} container "${id}": ${fd === 'ENXIO' ? 'container process is already dead' : `its zygote's FIFO: ${fd}`}`,
@@ -32,6 +36,17 @@ export function tellZygote(dir: string, id: string, byte: ZygoteByte): void {
   } finally {
     closeSync(fd);
   }
+  return true;
+}
+
+/**
+ * Whether a sandbox's making starts its zygote (which then waits on its FIFO): only where the
+ * host reaches into the task's root as its process sees it, so that the FIFO the zygote makes
+ * there is one berthd can open — runc's and crun's tasks, not gVisor's or a micro-VM's
+ * (TaskLifecycle.privateRoot). Those keep the zygote at the runtime's exec FIFO until the start.
+ */
+export function startsZygote(runtime: { privateRoot?: boolean }): boolean {
+  return !runtime.privateRoot;
 }
 
 /**
