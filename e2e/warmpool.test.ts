@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import {
@@ -367,16 +367,22 @@ test('an image with its own paths where the pool puts the zygote and its command
     const traps: Array<[string, string[]]> = [
       ['trap-cmd', ['/.berth-zygote-cmd']],
       ['trap-zygote', ['/.berth-zygote', '/.berth-zygote-cmd']],
+      // The zygote's FIFO: berthd opens it from the host, and must never follow a link there.
+      ['trap-go', ['/.berth-zygote-go']],
     ];
     for (const [name, paths] of traps) {
       const links = paths.map((p) => `ln -s ${join(own.root, `${name}${p.replace('/.', '-')}`)} ${p}`).join(' && ');
       await dockerOk(own, ['run', '--name', `mk-${name}`, '--network', 'none', 'busybox', 'sh', '-c', links]);
       await dockerOk(own, ['commit', `mk-${name}`, `${name}:latest`]);
     }
+    // trap-go's link leads to a host file that exists: a byte written through it would show.
+    const hostFile = join(own.root, 'trap-go-berth-zygote-go');
+    writeFileSync(hostFile, '');
     // Each trap image becomes the most started in turn, so the pool is made of it and used.
     for (const [name, n] of [
       ['trap-cmd', 3],
       ['trap-zygote', 6],
+      ['trap-go', 9],
     ] as const) {
       const runs = async (k: number) => {
         for (let i = 0; i < k; i++) {
@@ -387,11 +393,12 @@ test('an image with its own paths where the pool puts the zygote and its command
       };
       await runs(n);
       await eventually(async () => (await dockerOk(own, ['info'])).includes(`(${name}:latest)`));
-      // These would take the image's sandboxes: trap-cmd's cannot be told their command, trap-zygote's cannot be made.
+      // These would take the image's sandboxes: trap-cmd's cannot be told their command, trap-zygote's and trap-go's cannot be made.
       await runs(2);
     }
-    const written = readdirSync(own.root).filter((f) => f.startsWith('trap-'));
+    const written = readdirSync(own.root).filter((f) => f.startsWith('trap-') && join(own.root, f) !== hostFile);
     assert.deepEqual(written, [], "nothing was written through the image's links");
+    assert.equal(readFileSync(hostFile, 'utf8'), '', "nothing was written through the image's link to the FIFO's path");
   } finally {
     await cleanup(own);
   }

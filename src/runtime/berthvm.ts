@@ -14,6 +14,9 @@ import { parsePsTable } from './pstable.ts';
 import type { ProcessList } from './roles.ts';
 
 export class BerthVmRuntime extends RuncRuntime {
+  /** The guest sees the root through its share: a FIFO made inside is not one the host can open. */
+  readonly privateRoot = true;
+
   /** The guest's processes, in `ps -ef`'s columns, as the agent in the VM lists them. */
   async processes(id: string): Promise<ProcessList> {
     await this.init();

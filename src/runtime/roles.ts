@@ -90,6 +90,12 @@ export interface TaskLifecycle {
    */
   readonly networkAtCreate?: boolean;
   /**
+   * The task's process does not see the host's mount of its root as it is (gVisor's own file
+   * system layer, a micro-VM's share): a FIFO it makes there is not one the host can open. The
+   * warm pool then leaves its sandboxes' zygotes unstarted until the start (services/containers/zygote.ts).
+   */
+  readonly privateRoot?: boolean;
+  /**
    * An empty read-only directory the spec may bind over masked directories instead of asking
    * the runtime for a tmpfs each (crun's; runc refuses binds under /proc): see crun.ts.
    */

@@ -49,6 +49,8 @@ const UNSHARE = ['--mount', '--propagation', 'private', 'sh', '-c', HIDE_PROC_SY
 export class RunscRuntime extends RuncRuntime {
   /** gVisor copies the interfaces into its own stack at start and restore. */
   readonly networkAtCreate = true;
+  /** A FIFO made inside lives in gVisor's own file system layer, not on the host's mount. */
+  readonly privateRoot = true;
 
   /** `runsc restore` sets up the network as `start` does: through the same wrapper. */
   protected override conmonRuntime(restoring: boolean): { path: string; args: readonly string[] } {

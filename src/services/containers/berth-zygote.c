@@ -1,28 +1,43 @@
 /*
  * berth-zygote: the process of a warm pool's sandbox (services/containers/pool.ts), which
- * becomes the user's command once a container takes the sandbox.
+ * becomes the user's command once a container takes the sandbox and starts.
  *
  * Why: a sandbox is made before anyone asks for a container (namespaces, cgroup, root file
- * system, monitor, the runtime's init waiting at its exec FIFO), so the command is not known
- * when the runtime is told what to run. The runtime runs this instead; berthd writes the
- * command into the container's root at hand-over, before it releases the FIFO, and this
- * execs it — the container's PID 1 is then the user's command, as without the pool.
+ * system, monitor), so the command is not known when the runtime is told what to run. The
+ * runtime runs this instead, and the sandbox's making starts it at once: it is the task's
+ * PID 1 from then on, waiting on a FIFO of its own. berthd writes the command into the
+ * container's root at hand-over and tells it so ('c'); it reads it and does all it can ahead;
+ * the container's start is one more byte ('g'), after which it only sets its ids and execs.
+ * Start's path is then one exec, where it was the runtime's init released at its exec FIFO,
+ * an exec of this program and this program's work, then the command's exec (some 2 ms of a
+ * warm run at load 5, traced: docs/benchmarks.md). The container's PID 1 is the user's
+ * command, as without the pool.
  *
- * What it reads: /.berth-zygote-cmd, NUL-separated fields:
+ * The FIFO: /.berth-zygote-go, made here (mode 0600; a path the image already has there fails
+ * the sandbox) and held open read-write, so that berthd's non-blocking open for writing
+ * succeeds while this waits and fails (ENXIO) once it is gone, and no writer's close is ever
+ * an end of file. berthd finds the sandbox ready once that open succeeds. Bytes other than
+ * the one awaited end it with 127. A runtime whose root the host cannot reach into (gVisor's:
+ * a FIFO made inside is not on the host) has its sandboxes left unstarted, as before: this
+ * then runs at the container's start, finds its command written, and neither makes nor waits
+ * on the FIFO.
+ *
+ * What it reads at 'c': /.berth-zygote-cmd, NUL-separated fields:
  *   uid, gid, supplementary gids (comma-separated, may be empty), working directory,
  *   HOME for a user /etc/passwd does not list (empty: none, as crun; runc's is "/"),
  *   the number of arguments, the arguments, then the environment to its end.
- * What it does, in order: removes the command file and its own binary from the root (so the
+ * What it does then: removes the command file and its own binary from the root (so the
  * user's command finds neither), makes the working directory as Docker does when missing,
- * sets the groups and the ids, sets HOME from /etc/passwd when the environment has none (as
- * runc and crun do), looks the command up in the environment's PATH when it has no slash,
- * and execs it with exactly that environment. Nothing of its own is inherited: the runtime
- * gave it the spec's environment, which is replaced wholesale.
+ * sets HOME from /etc/passwd when the environment has none (as runc and crun do). At 'g':
+ * removes the FIFO (as root still), sets the groups and the ids, changes directory, looks the
+ * command up in the environment's PATH when it has no slash, and execs it with exactly that
+ * environment. Nothing of its own is inherited: the runtime gave it the spec's environment,
+ * which is replaced wholesale.
  *
  * A command that cannot be run ends it with 127 (not found) or 126 (not executable), and
  * the reason on stderr, which the monitor logs. Built static by scripts/setup.sh, since it
- * runs inside any image, against musl: it is copied into every sandbox's root and its start-up
- * is on every warm run's path. It reads /etc/passwd itself: no NSS, which a static glibc lacks.
+ * runs inside any image, against musl: it is copied into every sandbox's root. It reads
+ * /etc/passwd itself: no NSS, which a static glibc lacks.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,6 +52,7 @@
 
 #define CMD_FILE "/.berth-zygote-cmd"
 #define SELF "/.berth-zygote"
+#define GO_FIFO "/.berth-zygote-go"
 #define MAX_CMD (4 << 20)
 #define MAX_FIELDS 65536
 #define MAX_GIDS 256
@@ -82,7 +98,29 @@ static const char *home_of(unsigned uid, const char *fallback) {
   return home;
 }
 
+/* Waits for berthd's byte `want` on the FIFO; any other (or a failed read) ends the sandbox. */
+static void await_byte(int fifo, char want) {
+  char b;
+  ssize_t r;
+  while ((r = read(fifo, &b, 1)) < 0 && errno == EINTR)
+    ;
+  if (r == 1 && b == want) return;
+  if (r >= 0) errno = EPROTO;
+  die(127, "wait", GO_FIFO);
+}
+
 int main(void) {
+  /* Started at the sandbox's making, before any command: wait for it on the FIFO. Started by
+   * the container's start (a runtime whose root the host cannot reach into, as gVisor's: the
+   * making does not start those), the command is there already: read it and exec at once. */
+  int fifo = -1;
+  if (access(CMD_FILE, F_OK) < 0) {
+    if (mknod(GO_FIFO, S_IFIFO | 0600, 0) < 0) die(127, "mkfifo", GO_FIFO);
+    fifo = open(GO_FIFO, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fifo < 0) die(127, "open", GO_FIFO);
+    await_byte(fifo, 'c');
+  }
+
   int fd = open(CMD_FILE, O_RDONLY | O_CLOEXEC);
   if (fd < 0) die(127, "open", CMD_FILE);
   size_t len = 0;
@@ -143,6 +181,12 @@ int main(void) {
     snprintf(homevar, sizeof homevar, "HOME=%s", home);
     envp[envc++] = homevar;
     envp[envc] = NULL;
+  }
+  /* All above was done ahead of the start; from here on it is on its path. */
+  if (fifo >= 0) {
+    await_byte(fifo, 'g');
+    unlink(GO_FIFO);
+    close(fifo);
   }
   if (setgroups((size_t)ngids, gids) < 0) die(127, "setgroups", NULL);
   if (setgid(gid) < 0) die(127, "setgid", NULL);

@@ -7,13 +7,12 @@
  * or on the default bridge or a user network a veth wired into its namespace and an address
  * allocated for its ID, as a start would — on a user network without its DNS names, which
  * the container that takes it registers), and the runtime's
- * task created under its monitor (namespaces, cgroup, capabilities, seccomp) whose process,
- * waiting at the runtime's exec FIFO, is berth-zygote (berth-zygote.c) — the command is not
+ * task created under its monitor (namespaces, cgroup, capabilities, seccomp) and started: its
+ * process is berth-zygote (berth-zygote.c), waiting on a FIFO of its own — the command is not
  * known yet. A create that fits (poolfit.ts) takes one: its ID becomes the container's and the
  * record is written as for any create; tasks.ts then checks that the container's spec is the
  * sandbox's but for its process and writes the command for the zygote (else the sandbox's
- * task goes and a task is made as without the pool). Start releases the FIFO as for a task
- * created ahead.
+ * task goes and a task is made as without the pool). Start tells the zygote to exec it.
  *
  * The pool holds sandboxes of one image, the most started among the last starts (see
  * `imageId`), on the networks of those starts, each with its share of the pool (poolfit.ts's
@@ -60,6 +59,7 @@ import type { NetworkPlan } from './endpoints.ts';
 import type { Spec } from '../../oci/index.ts';
 import type { ContainerCreateRequest as CreateRequest, HostConfig } from '../../api/types/index.ts';
 import type { Tasks } from './tasks.ts';
+import { startsZygote, zygoteReady } from './zygote.ts';
 import type { ContainerRecord } from './types.ts';
 
 /** A ready sandbox: its ID (the container's, once taken), its image and its task's init. */
@@ -82,6 +82,8 @@ export interface Sandbox {
   etc?: Map<string, string>;
   /** Its bundle's config.json as the driver wrote it (the spec it was given, with its additions): the hand-over writes it back unread. */
   bundleSpec?: Spec;
+  /** Its zygote runs, waiting on its FIFO (zygote.ts's startsZygote); else it waits at the runtime's exec FIFO. */
+  started?: boolean;
 }
 
 /** How many of the last starts choose the pool's image (the most started among them). */
@@ -372,6 +374,10 @@ export class WarmPool {
         ahead: !!joined,
         etc,
       });
+      // Started now: its zygote waits as the task's PID 1 for the hand-over (zygote.ts).
+      const started = startsZygote(this.ctx.runtime(rec));
+      if (started) await this.ctx.runtime(rec).start(id);
+      if (started) await zygoteReady(dir, task.pid);
       if (this.stopped) throw new Error('the daemon is stopping');
       // That spec is what the driver wrote as the bundle's config.json: its additions (crun's
       // cgroup binds, the seccomp filter's annotation) are made in the object given to it,
@@ -392,6 +398,7 @@ export class WarmPool {
         joined: joined?.owner,
         etc,
         bundleSpec,
+        started,
       };
     } catch (e) {
       await this.destroy(id);

@@ -7,9 +7,12 @@
 import type { ContainerCreateRequest as CreateRequest, HostConfig } from '../../api/types/index.ts';
 import type { Spec, Process } from '../../oci/index.ts';
 
-/** Where berth-zygote is in a sandbox's root, and where it reads its command (berth-zygote.c). */
+/** Where berth-zygote is in a sandbox's root, where it reads its command, and its FIFO (berth-zygote.c). */
 export const ZYGOTE_PATH = '/.berth-zygote';
 export const ZYGOTE_CMD = '/.berth-zygote-cmd';
+export const ZYGOTE_GO = '/.berth-zygote-go';
+/** Everything the pool puts in a sandbox's root, which a task made without it must not find. */
+export const ZYGOTE_FILES = [ZYGOTE_PATH, ZYGOTE_CMD, ZYGOTE_GO] as const;
 
 /**
  * The network a sandbox is made with: `none` (only `lo`; also the default network of a daemon

@@ -63,11 +63,13 @@ export class DaemonRestore {
       }
       if (c.State.Status === 'created') {
         // A task created ahead of a start that never came, by the previous daemon.
-        if (await this.ctx.runtime(c).exists(c.Id))
+        if (await this.ctx.runtime(c).exists(c.Id)) {
           await this.ctx
             .runtime(c)
             .delete(c.Id, true)
             .catch(() => {});
+          await this.tasks.forgetTaskAhead(c);
+        }
         continue;
       }
       if (c.State.Restarting) {

@@ -73,7 +73,7 @@ export class Starter {
       c.ManuallyStopped = false;
       const t1 = performance.now();
       // A restored task runs already.
-      if (!opts.restoreFrom) await this.ctx.runtime(c).start(c.Id);
+      if (!opts.restoreFrom) await tasks.start(c);
       this.ctx.d.log.debug(
         `start ${shortId(c.Id)}: ${prepared ? 'created ahead' : `create ${(t1 - t0).toFixed(1)} ms`}, start ${(performance.now() - t1).toFixed(1)} ms`,
       );

@@ -18,8 +18,9 @@ import {
   searchPath,
   zygoteCommand,
   ZYGOTE_CMD,
-  ZYGOTE_PATH,
+  ZYGOTE_FILES,
 } from './poolfit.ts';
+import { tellZygote } from './zygote.ts';
 import { planMounts, parseVolumesFrom } from '../volumes/index.ts';
 import type { ContainerContext } from './context.ts';
 import type { Endpoints, NetworkPlan } from './endpoints.ts';
@@ -154,10 +155,7 @@ export class Tasks {
         await this.ctx.d.snapshots.mountRootfs(dir, c.TopChain as never);
     }
     // A container that had a warm sandbox (its zygote gone with its first run, or never run) gets its task as any other.
-    if (this.pooled.delete(c.Id))
-      await Promise.all([ZYGOTE_PATH, ZYGOTE_CMD].map((f) => fs.rm(join(dir, 'rootfs', f), { force: true }))).catch(
-        () => {},
-      );
+    if (this.pooled.delete(c.Id)) await removePoolFiles(join(dir, 'rootfs'));
     const mounts = c.MountPoints?.length
       ? await this.ctx.d.volumes!.mountAll(c.Id, c.MountPoints, join(dir, 'rootfs'))
       : undefined;
@@ -305,19 +303,20 @@ export class Tasks {
   /**
    * A container created with a warm pool's sandbox (pool.ts): its task is the sandbox's, if
    * the container's spec is the sandbox's but for its process and its command is there to
-   * run; berth-zygote is then told the command, and start releases it as any task created
-   * ahead. Otherwise the sandbox's task goes and one is made as without the pool. A sandbox
-   * on the default bridge or a user network brings its endpoint (the address was allocated
-   * for its ID, the container's now); on a user network the container's names (its name,
-   * aliases, the short ID) are registered for DNS here, before its start, as a task made for
-   * it registers them when its endpoint is allocated. The /etc files are written again where
-   * the container's differ from the sandbox's (its --dns, --add-host).
+   * run; berth-zygote, running since the sandbox's making, is then told the command, and start
+   * tells it to exec (see `start`). Otherwise the sandbox's task goes and one is made as
+   * without the pool. A sandbox on the default bridge or a user network brings its endpoint
+   * (the address was allocated for its ID, the container's now); on a user network the
+   * container's names (its name, aliases, the short ID) are registered for DNS here, before
+   * its start, as a task made for it registers them when its endpoint is allocated. The /etc
+   * files are written again where the container's differ from the sandbox's (its --dns,
+   * --add-host).
    */
   adopt(
     c: ContainerRecord,
     sandbox: Pick<
       Sandbox,
-      'pid' | 'spec' | 'network' | 'endpoint' | 'nice' | 'joined' | 'etc' | 'topChain' | 'bundleSpec'
+      'pid' | 'spec' | 'network' | 'endpoint' | 'nice' | 'joined' | 'etc' | 'topChain' | 'bundleSpec' | 'started'
     >,
   ): void {
     this.pooled.add(c.Id);
@@ -354,12 +353,20 @@ export class Tasks {
           const done = await Promise.allSettled([
             // Made at a lower priority (pool.ts): the container's processes run at the daemon's, as any other's.
             sandbox.nice ? this.ctx.runtime(c).foreground!(c.Id) : undefined,
-            fs.writeFile(
-              join(dir, 'rootfs', ZYGOTE_CMD),
-              zygoteCommand(wanted.process, this.ctx.d.runtimes.defaultName === 'runc' ? '/' : ''),
-              // Exclusive: a path the image has there (a symlink out of the root, say) is never followed.
-              { mode: 0o600, flag: 'wx' },
-            ),
+            fs
+              .writeFile(
+                join(dir, 'rootfs', ZYGOTE_CMD),
+                zygoteCommand(wanted.process, this.ctx.d.runtimes.defaultName === 'runc' ? '/' : ''),
+                // Exclusive: a path the image has there (a symlink out of the root, say) is never followed.
+                { mode: 0o600, flag: 'wx' },
+              )
+              // The zygote reads it and does all it can before the start (berth-zygote.c) — told at
+              // once, not after the other two: the start's request often waits for this hand-over,
+              // and then found the zygote not yet woken for its command in 7 of 15 traced runs.
+              // Should another step fail, the task is discarded with the zygote still waiting.
+              .then(() => {
+                if (sandbox.started && !tellZygote(dir, c.Id, 'c')) throw new Error('its zygote has no FIFO');
+              }),
             // The bundle says what runs from here on (exec takes the container's environment, user and
             // directory from it), as a task made for the container would; the driver's additions stay.
             (async () => {
@@ -462,6 +469,29 @@ export class Tasks {
     }
   }
 
+  /**
+   * Lets `c`'s created task run: a warm sandbox's zygote, which its hand-over told the command,
+   * is told to exec it (one write: zygote.ts); any other task, and a sandbox whose zygote waits
+   * at the runtime's exec FIFO (no FIFO of its own: see zygote.ts's startsZygote), is released
+   * by the runtime. Its `pooled` mark outlives the hand-over until the container's next task is
+   * made (create).
+   */
+  async start(c: ContainerRecord): Promise<void> {
+    if (this.pooled.has(c.Id) && tellZygote(this.ctx.dir(c.Id), c.Id, 'g')) return;
+    await this.ctx.runtime(c).start(c.Id);
+  }
+
+  /**
+   * A created container whose task a previous daemon made ahead, which may have been a warm
+   * sandbox (a daemon killed with SIGKILL forgot which): what the pool put in its root goes,
+   * as a hand-over given up would remove it, so that its next task finds none of it. Through
+   * the root's mount when it is still mounted, else in its upper directory, where it lies.
+   */
+  async forgetTaskAhead(c: ContainerRecord): Promise<void> {
+    const dir = this.ctx.dir(c.Id);
+    await removePoolFiles(join(dir, (await this.ctx.d.snapshots.isMounted(dir)) ? 'rootfs' : 'upper'));
+  }
+
   takePrepared(id: string): CreatedTask | undefined {
     const p = this.prepared.get(id);
     if (!p) return undefined;
@@ -485,13 +515,15 @@ export class Tasks {
       .delete(c.Id, true)
       .catch(() => {});
     // A sandbox's zygote and command leave the root: the next task is made as without the pool.
-    if (this.pooled.delete(c.Id))
-      await Promise.all(
-        [ZYGOTE_PATH, ZYGOTE_CMD].map((f) => fs.rm(join(this.ctx.dir(c.Id), 'rootfs', f), { force: true })),
-      ).catch(() => {});
+    if (this.pooled.delete(c.Id)) await removePoolFiles(join(this.ctx.dir(c.Id), 'rootfs'));
     this.endpoints.release(c);
     await this.ctx.d.volumes?.release(c.Id);
   }
+}
+
+/** What the pool put in a sandbox's root (`root`), gone; what is not there is no error. */
+async function removePoolFiles(root: string): Promise<void> {
+  await Promise.all(ZYGOTE_FILES.map((f) => fs.rm(join(root, f), { force: true }))).catch(() => {});
 }
 
 /** The inode of a process's namespace (`net`, `ipc`...): one stat on the event loop; undefined if the process is gone. */
