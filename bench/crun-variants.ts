@@ -23,8 +23,7 @@ interface Mount {
   source?: string;
   options?: string[];
 }
-// The spec as JSON, loosely: each variant edits a deep copy.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// The spec as JSON, loosely typed: each variant edits a deep copy.
 type Spec = any;
 
 const bundleDir = configPath.replace(/\/config\.json$/, '');
