@@ -16,7 +16,7 @@ import type { Host } from '../host/index.ts';
 import { conmonArgs, runConmon } from './conmon.ts';
 import { monitorRotates } from './monitor.ts';
 import type { CreateOptions } from './roles.ts';
-import type { SeccompCache, SpecWithSeccomp } from './seccomp-cache.ts';
+import { specText, type SeccompCache, type SpecWithSeccomp } from './seccomp-cache.ts';
 
 /** What running a process under the monitor takes: the programs, the runtime's state root and flags, the environment. */
 export interface MonitorSetup {
@@ -35,7 +35,8 @@ export interface MonitorSetup {
 /**
  * Creates the container `o.id` from its bundle under its own monitor, which writes its exit to
  * `<exitDir>/<id>`. With `seccomp` (crun), the compiled filter goes into the spec when it is
- * known, else it is learnt from the runtime's state after the create.
+ * known (and the profile's rules out of the file written), else it is learnt from the runtime's
+ * state after the create.
  */
 export async function createUnderMonitor(
   m: MonitorSetup,
@@ -66,7 +67,8 @@ export async function createUnderMonitor(
   const seccompKey = await (o.spec ? seccomp?.annotate(o.spec as SpecWithSeccomp) : seccomp?.prepare(o.bundle))?.catch(
     () => undefined,
   );
-  if (o.spec) await fs.writeFile(join(o.bundle, 'config.json'), JSON.stringify(o.spec));
+  // With the compiled filter in it, written without the profile's rules (seccomp-cache.ts's specText).
+  if (o.spec) await fs.writeFile(join(o.bundle, 'config.json'), specText(o.spec as SpecWithSeccomp));
   const { pid } = await runConmon(m.host, m.conmon, args, {
     cwd: o.bundle,
     env: m.env,

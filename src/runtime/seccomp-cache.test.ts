@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SeccompCache, type SpecWithSeccomp } from './seccomp-cache.ts';
+import { SeccompCache, specText, type SpecWithSeccomp } from './seccomp-cache.ts';
 
 const ANNOTATION = 'run.oci.seccomp_bpf_data';
 // Two linux.seccomp sections as oci/seccompFor makes them: the same rules, another default errno
@@ -52,4 +52,24 @@ test('a compiled filter is reused for the same seccomp section only, and survive
   writeFileSync(bpf, Buffer.alloc(13));
   await cache.learn(other, bpf);
   assert.ok(await cache.annotate(spec(38)));
+});
+
+test('config.json for crun: with the compiled filter it goes without the rules, the rest of the section kept; the spec given is left whole', () => {
+  const known = { ...spec(1), process: { args: ['sh'] }, annotations: { [ANNOTATION]: 'AAAA', other: 'x' } };
+  const written = JSON.parse(specText(known));
+  assert.deepEqual(written.linux.seccomp, {
+    defaultAction: 'SCMP_ACT_ERRNO',
+    defaultErrnoRet: 1,
+    architectures: ['SCMP_ARCH_X86_64'],
+  });
+  assert.deepEqual(written.annotations, known.annotations);
+  assert.deepEqual(written.process, known.process);
+  assert.equal(known.linux?.seccomp && 'syscalls' in (known.linux.seccomp as object), true, 'not changed in place');
+
+  // Without the filter crun compiles the rules: all of them are written.
+  assert.deepEqual(JSON.parse(specText(spec(1))), spec(1));
+  assert.deepEqual(JSON.parse(specText({ linux: {}, annotations: { [ANNOTATION]: 'AAAA' } })), {
+    linux: {},
+    annotations: { [ANNOTATION]: 'AAAA' },
+  });
 });

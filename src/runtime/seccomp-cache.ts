@@ -11,6 +11,8 @@
  *
  * Lifecycle: one cache per runtime driver; `annotate` (a spec about to be written) or `prepare`
  * (a bundle already written) before a create adds the filter when it is known; `learn` after a successful create stores it.
+ * A spec that carries the filter is written without the profile's rules (`specText`): crun reads
+ * them only to compile the filter it is then given.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -50,7 +52,7 @@ export class SeccompCache {
     const spec = JSON.parse(await fs.readFile(path, 'utf8')) as SpecWithSeccomp;
     const had = spec.annotations?.[ANNOTATION];
     const key = await this.annotate(spec);
-    if (!had && spec.annotations?.[ANNOTATION]) await fs.writeFile(path, JSON.stringify(spec));
+    if (!had && spec.annotations?.[ANNOTATION]) await fs.writeFile(path, specText(spec));
     return key;
   }
 
@@ -91,4 +93,25 @@ export class SeccompCache {
     this.filters.set(key, b64);
     return b64;
   }
+}
+
+/**
+ * The text of config.json for crun: the spec as JSON, but when it carries the compiled filter
+ * (the annotation) its `linux.seccomp` goes without the rules (`syscalls`), the rest of the
+ * section kept (the default action, the architectures, any flags or listener, which crun still
+ * reads). crun 1.8 takes the annotation's program as it is and compiles nothing
+ * (libcrun_copy_seccomp, not libcrun_generate_seccomp), so the container's filter is the same
+ * bytes either way, and so is what `crun exec` loads later (the `seccomp.bpf` of crun's state).
+ * What the rules cost crun is their parse: Docker's profile is some 8 kB of the 25 kB spec, 400
+ * names each a string of its own in yajl's tree and then in libocispec's, parsed before the
+ * init's clone — about 50 of a create's ~300 page faults here (docs/benchmarks.md, "Where crun's
+ * create of a sandbox spends its CPU"). crun's state keeps this copy (`exec` parses it too).
+ * `spec` itself is left whole: the warm pool keeps it as the sandbox's and writes it back at the
+ * hand-over, and the cache's key is made from its rules.
+ */
+export function specText(spec: SpecWithSeccomp): string {
+  const seccomp = spec.linux?.seccomp as { syscalls?: unknown } | undefined;
+  if (!seccomp?.syscalls || !spec.annotations?.[ANNOTATION]) return JSON.stringify(spec);
+  const { syscalls: _rules, ...rest } = seccomp;
+  return JSON.stringify({ ...spec, linux: { ...spec.linux, seccomp: rest } });
 }
