@@ -4,4 +4,5 @@
  */
 export { directorySize } from './size.ts';
 export { pathExists } from './exists.ts';
+export { openFifoWriter, type FifoRefusal } from './fifo.ts';
 export { removeFile, removeTree } from './remove.ts';

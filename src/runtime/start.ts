@@ -10,7 +10,7 @@ import { promises as fs, openSync, writeSync, closeSync, unlinkSync, constants }
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { conflict, failedPrecondition, internal } from '../errdefs/index.ts';
-import { pathExists } from '../fs/index.ts';
+import { openFifoWriter, pathExists } from '../fs/index.ts';
 
 /**
  * What `crun start` does: crun's init waits to read from `exec.fifo` (the other way round
@@ -24,14 +24,12 @@ import { pathExists } from '../fs/index.ts';
  */
 export function releaseCrunFifo(stateDir: string, id: string): boolean {
   const fifo = join(stateDir, 'exec.fifo');
-  let fd: number;
-  try {
-    fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return false;
-    if (code === 'ENXIO') throw failedPrecondition(`start container "${id}": container process is already dead`, e);
-    throw internal(`start container "${id}": open exec fifo: ${(e as Error).message}`, e);
+  const fd = openFifoWriter(fifo);
+  if (typeof fd !== 'number') {
+    if (fd.code === 'ENOENT') return false;
+    if (fd.code === 'ENXIO')
+      throw failedPrecondition(`start container "${id}": container process is already dead`, fd.error);
+    throw internal(`start container "${id}": open exec fifo: ${fd.error.message}`, fd.error);
   }
   try {
     writeSync(fd, ZERO);

@@ -9,11 +9,12 @@
  * is gone), a check that it is a FIFO (never a file or device of the image's), one byte, close.
  * The open never follows a link: an image's own path there could point anywhere on the host.
  */
-import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { failedPrecondition, internal } from '../../errdefs/index.ts';
 import { ZYGOTE_GO } from './poolfit.ts';
 import { processExists } from '../../host/index.ts';
+import { openFifoWriter } from '../../fs/index.ts';
 
 /** What berth-zygote waits for: its command is written ('c'), the container starts ('g'). */
 export type ZygoteByte = 'c' | 'g';
@@ -70,16 +71,8 @@ export async function zygoteReady(dir: string, pid: number, timeoutMs = 5_000): 
 const CMD = Buffer.from('c');
 const GO = Buffer.from('g');
 
-/** The FIFO open for writing, or why not (an errno code, or "not a FIFO"). */
+/** The zygote's FIFO open for writing, or why not (an errno code, or "not a FIFO"). */
 function openFifo(dir: string): number | string {
-  let fd: number;
-  try {
-    // (libuv adds O_CLOEXEC: no process berthd spawns meanwhile inherits it.)
-    fd = openSync(join(dir, 'rootfs', ZYGOTE_GO), constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-  }
-  if (fstatSync(fd).isFIFO()) return fd;
-  closeSync(fd);
-  return 'not a FIFO';
+  const fd = openFifoWriter(join(dir, 'rootfs', ZYGOTE_GO));
+  return typeof fd === 'number' ? fd : fd.code;
 }
