@@ -30,24 +30,8 @@ BASE_SOCK=$WORK/base/berth.sock
 FAKE_SOCK=$WORK/fake.sock
 BERTH_BASE=${BERTH_BASE:-}
 pids=()
-cleanup() {
-  for s in "$BERTH_SOCK" "$BASE_SOCK"; do
-    [ -S "$s" ] && [ "$NET" = user ] && docker -H "unix://$s" network rm warmnet >/dev/null 2>&1 || true
-  done
-  stop_daemons
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-if [ "$NET" = user ]; then
-  UNET=${UNET:-10.236}
-  if ip -4 route | grep -q "^$UNET\."; then
-    echo "$UNET.0.0/16 is routed here already: set UNET" >&2
-    exit 1
-  fi
-  run=(run --rm --network warmnet busybox true)
-else
-  run=(run --rm --network none busybox true)
-fi
+trap 'warm_cleanup "$BERTH_SOCK" "$BASE_SOCK"' EXIT
+warm_run_command 10.236
 echo "network: $NET; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 start_berthd --warm-pool 2 --bridge none
 ./bin/berth -H "unix://$BERTH_SOCK" image bootstrap busybox >/dev/null

@@ -143,3 +143,30 @@ compat_sweep() {
   done <<<"$1"
   echo "$same same, $differ different; load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
+
+# The warm-run scripts' command (backtoback.sh, berthd-cpu.sh): `docker run --rm busybox true`
+# on `--network none`, or with NET=user on a user network warmnet, which each daemon gets on a
+# /24 of UNET (default $1; it must not be routed here already). Sets `run` and UNET.
+warm_run_command() {
+  if [ "$NET" = user ]; then
+    UNET=${UNET:-$1}
+    if ip -4 route | grep -q "^$UNET\."; then
+      echo "$UNET.0.0/16 is routed here already: set UNET" >&2
+      exit 1
+    fi
+    run=(run --rm --network warmnet busybox true)
+  else
+    run=(run --rm --network none busybox true)
+  fi
+}
+
+# The EXIT trap of a warm-run script: warmnet removed from each berthd socket given (with
+# NET=user), then the daemons stopped and $WORK removed.
+warm_cleanup() {
+  local s
+  for s in "$@"; do
+    [ -S "$s" ] && [ "$NET" = user ] && docker -H "unix://$s" network rm warmnet >/dev/null 2>&1 || true
+  done
+  stop_daemons
+  rm -rf "$WORK"
+}
