@@ -9,6 +9,7 @@
 import { existsSync, statSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { forbidden, invalidArgument, is } from '../../errdefs/index.ts';
+import { removeFile } from '../../fs/index.ts';
 import { resolveUser, type ResolvedUser, type Mount, type Spec } from '../../oci/index.ts';
 import { resolveInRoot } from '../../archive/index.ts';
 import {
@@ -523,7 +524,7 @@ export class Tasks {
 
 /** What the pool put in a sandbox's root (`root`), gone; what is not there is no error. */
 async function removePoolFiles(root: string): Promise<void> {
-  await Promise.all(ZYGOTE_FILES.map((f) => fs.rm(join(root, f), { force: true }))).catch(() => {});
+  await Promise.all(ZYGOTE_FILES.map((f) => removeFile(join(root, f)))).catch(() => {});
 }
 
 /** The inode of a process's namespace (`net`, `ipc`...): one stat on the event loop; undefined if the process is gone. */
