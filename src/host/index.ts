@@ -12,7 +12,6 @@ import { constants as osConstants, setPriority } from 'node:os';
 import { Launcher, LINK_STEPS, MNT_DETACH, type LaunchOptions, type VethLink } from './launcher.ts';
 import { BRIDGE_STEPS, type BridgeLink, type NetInfo, type NetInfoRequest } from './netinfo.ts';
 export { launcherMismatch, type VethLink } from './launcher.ts';
-export { processExists } from './process.ts';
 export { type BridgeLink, type NetInfo, type NetInfoRequest } from './netinfo.ts';
 export { IDMOUNT_HELPER, idmountArgs, mountIdmappedOverlay, type IdmapRange, type IdmappedOverlay } from './idmount.ts';
 

@@ -14,7 +14,6 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { processExists } from '../host/index.ts';
 
 export const ROOT_LOCK_FILE = 'berth-registry.lock';
 export const GC_LOCK_FILE = 'gc.lock';
@@ -24,11 +23,21 @@ export interface RootLock {
   release(): Promise<void>;
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else; still alive.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** The live process holding a lock file and what it wrote after its pid; undefined when none. */
 async function holder(path: string, pid: number): Promise<{ pid: number; mode: string } | undefined> {
   const [p, mode = ''] = (await fs.readFile(path, 'utf8').catch(() => '')).trim().split(/\s+/);
   const owner = Number(p);
-  if (Number.isInteger(owner) && owner > 0 && owner !== pid && processExists(owner)) return { pid: owner, mode };
+  if (Number.isInteger(owner) && owner > 0 && owner !== pid && alive(owner)) return { pid: owner, mode };
   return undefined;
 }
 

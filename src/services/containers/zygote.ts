@@ -13,7 +13,6 @@ import { closeSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { failedPrecondition, internal } from '../../errdefs/index.ts';
 import { ZYGOTE_GO } from './poolfit.ts';
-import { processExists } from '../../host/index.ts';
 import { openFifoWriter } from '../../fs/index.ts';
 
 /** What berth-zygote waits for: its command is written ('c'), the container starts ('g'). */
@@ -62,7 +61,7 @@ export async function zygoteReady(dir: string, pid: number, timeoutMs = 5_000): 
     const fd = openFifo(dir);
     if (typeof fd === 'number') return closeSync(fd);
     if (fd !== 'ENOENT' && fd !== 'ENXIO') throw new Error(`its zygote's FIFO: ${fd}`);
-    if (!processExists(pid)) throw new Error('its zygote ended before it was ready');
+    if (!alive(pid)) throw new Error('its zygote ended before it was ready');
     if (Date.now() > until) throw new Error('its zygote was not ready in time');
     await new Promise((r) => setTimeout(r, wait));
   }
@@ -75,4 +74,13 @@ const GO = Buffer.from('g');
 function openFifo(dir: string): number | string {
   const fd = openFifoWriter(join(dir, 'rootfs', ZYGOTE_GO));
   return typeof fd === 'number' ? fd : fd.code;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
